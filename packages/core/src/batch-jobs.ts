@@ -1,0 +1,2 @@
+// Filled in by the provider work that introduces this capability (see the package README).
+export {};

@@ -1,0 +1,39 @@
+import type { EmbedInput } from '../types.js';
+
+/** Counts the tokens of an input for batching. `exact: true` lets the engine reject over-long inputs before sending. */
+export interface TokenCounter {
+  /** True when `count` is the model's real tokenizer; false for an estimate. */
+  readonly exact: boolean;
+  count(input: EmbedInput): number;
+}
+
+/** Tokens counted for each image part by the default estimate (Voyage charges about 560 per megapixel). */
+export const IMAGE_TOKEN_ESTIMATE = 1_000;
+
+/** UTF-8 length of a string without encoding it. */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code >= 0x80) bytes += code >= 0x800 && (code < 0xd800 || code > 0xdfff) ? 2 : 1;
+  }
+  return bytes;
+}
+
+/**
+ * The default: half the UTF-8 byte length, rounded up, plus 1,000 per image. Byte-level BPE tokenizers
+ * average about 4 bytes per token on English and rarely fall below 2 bytes per token (digits, code,
+ * rare scripts), so this overestimates almost always: right for packing calls under a token budget
+ * (an overestimate only costs an extra call) but not for rejecting inputs, so it is not `exact`.
+ */
+export const estimateTokenCounter: TokenCounter = {
+  exact: false,
+  count(input: EmbedInput): number {
+    if (typeof input === 'string') return Math.ceil(utf8Length(input) / 2);
+    if ('text' in input) return Math.ceil(utf8Length(input.text) / 2);
+    if ('image' in input) return IMAGE_TOKEN_ESTIMATE;
+    let total = 0;
+    for (const part of input.content) total += part.type === 'text' ? Math.ceil(utf8Length(part.text) / 2) : IMAGE_TOKEN_ESTIMATE;
+    return total;
+  },
+};

@@ -1,0 +1,245 @@
+/**
+ * Typed errors. Every class has a stable `code` (never changed within a major version), `isRetryable`,
+ * and a `Symbol.for` marker so `XError.isInstance(e)` works even when two copies of core are installed.
+ */
+
+const BASE_MARKER = Symbol.for('embedkit.error');
+
+function markerFor(name: string): symbol {
+  return Symbol.for(`embedkit.error.${name}`);
+}
+
+/** Fields an HTTP failure carries. The API key never appears in any of them. */
+export interface ErrorDetails {
+  provider?: string;
+  url?: string;
+  statusCode?: number;
+  requestId?: string;
+  /** How long the API asked us to wait before retrying, in milliseconds. */
+  retryAfterMs?: number;
+  /** The start of the response body, truncated and with secrets redacted. */
+  responseBody?: string;
+  /** The provider's own error code or type, e.g. `invalid_api_key`. */
+  providerCode?: string;
+  /** Overrides the class default for whether retrying can help. */
+  isRetryable?: boolean;
+  cause?: unknown;
+}
+
+export type ErrorCode =
+  | 'invalid_argument'
+  | 'authentication'
+  | 'permission_denied'
+  | 'not_found'
+  | 'invalid_request'
+  | 'rate_limited'
+  | 'server_error'
+  | 'timeout'
+  | 'connection'
+  | 'invalid_response'
+  | 'retries_exhausted';
+
+/** Base class of every embedkit error. */
+export class EmbedKitError extends Error {
+  readonly code: ErrorCode;
+  readonly isRetryable: boolean;
+  readonly provider?: string;
+  readonly url?: string;
+  readonly statusCode?: number;
+  readonly requestId?: string;
+  readonly retryAfterMs?: number;
+  readonly responseBody?: string;
+  readonly providerCode?: string;
+
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}, retryableByDefault = false) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.isRetryable = details.isRetryable ?? retryableByDefault;
+    if (details.provider !== undefined) this.provider = details.provider;
+    if (details.url !== undefined) this.url = details.url;
+    if (details.statusCode !== undefined) this.statusCode = details.statusCode;
+    if (details.requestId !== undefined) this.requestId = details.requestId;
+    if (details.retryAfterMs !== undefined) this.retryAfterMs = details.retryAfterMs;
+    if (details.responseBody !== undefined) this.responseBody = details.responseBody;
+    if (details.providerCode !== undefined) this.providerCode = details.providerCode;
+  }
+
+  /** True for any embedkit error, from any copy of the package. */
+  static isInstance(value: unknown): value is EmbedKitError {
+    return hasMarker(value, BASE_MARKER);
+  }
+}
+Object.defineProperty(EmbedKitError.prototype, BASE_MARKER, { value: true });
+
+function hasMarker(value: unknown, marker: symbol): boolean {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[marker] === true;
+}
+
+function mark(errorClass: { prototype: object; name: string }): symbol {
+  const marker = markerFor(errorClass.name);
+  Object.defineProperty(errorClass.prototype, marker, { value: true });
+  return marker;
+}
+
+/** Bad input, caught before any request leaves the machine. Not retryable. */
+export class InvalidArgumentError extends EmbedKitError {
+  /** The offending argument, e.g. `dimensions` or `inputs[3]`. */
+  readonly argument?: string;
+  constructor(message: string, options: { argument?: string; cause?: unknown } = {}) {
+    super('invalid_argument', message, { cause: options.cause });
+    if (options.argument !== undefined) this.argument = options.argument;
+  }
+  static override isInstance(value: unknown): value is InvalidArgumentError {
+    return hasMarker(value, INVALID_ARGUMENT);
+  }
+}
+const INVALID_ARGUMENT = mark(InvalidArgumentError);
+
+/** 401: the API key is missing, wrong or revoked. */
+export class AuthenticationError extends EmbedKitError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('authentication', message, details);
+  }
+  static override isInstance(value: unknown): value is AuthenticationError {
+    return hasMarker(value, AUTHENTICATION);
+  }
+}
+const AUTHENTICATION = mark(AuthenticationError);
+
+/** 403: the key is valid but may not do this (region, project, balance, IP allow-list). */
+export class PermissionDeniedError extends EmbedKitError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('permission_denied', message, details);
+  }
+  static override isInstance(value: unknown): value is PermissionDeniedError {
+    return hasMarker(value, PERMISSION_DENIED);
+  }
+}
+const PERMISSION_DENIED = mark(PermissionDeniedError);
+
+/** 404: unknown model or endpoint. */
+export class NotFoundError extends EmbedKitError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('not_found', message, details);
+  }
+  static override isInstance(value: unknown): value is NotFoundError {
+    return hasMarker(value, NOT_FOUND);
+  }
+}
+const NOT_FOUND = mark(NotFoundError);
+
+/** 400 / 413 / 422 and other request problems the API rejected. */
+export class InvalidRequestError extends EmbedKitError {
+  /** The API said the call carried too many inputs or tokens; the engine bisects such a call. */
+  readonly batchTooLarge: boolean;
+  /** Index of the input the API named (within the whole `embedMany` call once the engine rethrows it). */
+  readonly inputIndex?: number;
+  constructor(message: string, details: ErrorDetails & { batchTooLarge?: boolean; inputIndex?: number } = {}) {
+    super('invalid_request', message, details);
+    this.batchTooLarge = details.batchTooLarge ?? false;
+    if (details.inputIndex !== undefined) this.inputIndex = details.inputIndex;
+  }
+  static override isInstance(value: unknown): value is InvalidRequestError {
+    return hasMarker(value, INVALID_REQUEST);
+  }
+}
+const INVALID_REQUEST = mark(InvalidRequestError);
+
+/** 429. Retryable unless `quotaExhausted` (billing quota or a per-day limit: waiting minutes will not help). */
+export class RateLimitError extends EmbedKitError {
+  readonly quotaExhausted: boolean;
+  constructor(message: string, details: ErrorDetails & { quotaExhausted?: boolean } = {}) {
+    const quotaExhausted = details.quotaExhausted ?? false;
+    super('rate_limited', message, { ...details, isRetryable: details.isRetryable ?? !quotaExhausted }, true);
+    this.quotaExhausted = quotaExhausted;
+  }
+  static override isInstance(value: unknown): value is RateLimitError {
+    return hasMarker(value, RATE_LIMIT);
+  }
+}
+const RATE_LIMIT = mark(RateLimitError);
+
+/** 5xx. Retryable. */
+export class ServerError extends EmbedKitError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('server_error', message, details, true);
+  }
+  static override isInstance(value: unknown): value is ServerError {
+    return hasMarker(value, SERVER);
+  }
+}
+const SERVER = mark(ServerError);
+
+/** An attempt took longer than `timeoutMs`, or the API answered 408. Retryable. */
+export class TimeoutError extends EmbedKitError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('timeout', message, details, true);
+  }
+  static override isInstance(value: unknown): value is TimeoutError {
+    return hasMarker(value, TIMEOUT);
+  }
+}
+const TIMEOUT = mark(TimeoutError);
+
+/** The connection failed: DNS, refused, reset, TLS. Retryable. */
+export class ConnectionError extends EmbedKitError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('connection', message, details, true);
+  }
+  static override isInstance(value: unknown): value is ConnectionError {
+    return hasMarker(value, CONNECTION);
+  }
+}
+const CONNECTION = mark(ConnectionError);
+
+/** The API answered 2xx with something unusable: bad JSON, wrong count, wrong dimension, bad base64, NaN. */
+export class InvalidResponseError extends EmbedKitError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('invalid_response', message, details);
+  }
+  static override isInstance(value: unknown): value is InvalidResponseError {
+    return hasMarker(value, INVALID_RESPONSE);
+  }
+}
+const INVALID_RESPONSE = mark(InvalidResponseError);
+
+/** Every attempt failed with a retryable error. Thrown only when retries were actually spent. */
+export class RetryError extends EmbedKitError {
+  readonly errors: readonly unknown[];
+  readonly lastError: unknown;
+  readonly attempts: number;
+  constructor(message: string, errors: readonly unknown[]) {
+    const lastError = errors[errors.length - 1];
+    const last = EmbedKitError.isInstance(lastError) ? lastError : undefined;
+    super('retries_exhausted', message, {
+      cause: lastError,
+      provider: last?.provider,
+      url: last?.url,
+      statusCode: last?.statusCode,
+      requestId: last?.requestId,
+      retryAfterMs: last?.retryAfterMs,
+      responseBody: last?.responseBody,
+      providerCode: last?.providerCode,
+    });
+    this.errors = errors;
+    this.lastError = lastError;
+    this.attempts = errors.length;
+  }
+  static override isInstance(value: unknown): value is RetryError {
+    return hasMarker(value, RETRY);
+  }
+}
+const RETRY = mark(RetryError);
+
+/** The native abort error for a signal: its `reason` when set, else a DOMException named `AbortError`. */
+export function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+}
+
+/** Whether `error` is an abort (a DOMException or Error named `AbortError`). */
+export function isAbortError(error: unknown): boolean {
+  return (
+    typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError'
+  );
+}

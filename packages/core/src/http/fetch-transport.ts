@@ -1,0 +1,49 @@
+import { concatChunks, ResponseTooLargeError, type Transport, type TransportRequest, type TransportResponse } from './transport.js';
+
+/** A `fetch`-shaped function: the global one, a runtime's, or a test double. */
+export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>;
+
+/**
+ * The transport for browsers, edge runtimes, Bun and injected fetches. It never receives an undici
+ * dispatcher: handing one from the npm package to a runtime's `fetch` breaks across undici majors.
+ */
+export function createFetchTransport(fetchFunction: FetchFunction = (input, init) => globalThis.fetch(input, init)): Transport {
+  return {
+    kind: 'fetch',
+    async request(request: TransportRequest): Promise<TransportResponse> {
+      const init: RequestInit = { method: request.method, headers: request.headers };
+      if (request.body !== undefined) init.body = request.body;
+      if (request.signal !== undefined) init.signal = request.signal;
+      const response = await fetchFunction(request.url, init);
+      const headers: Record<string, string> = {};
+      response.headers.forEach((value, name) => {
+        headers[name.toLowerCase()] = value;
+      });
+      const body = await readBody(response, request.maxResponseBytes);
+      return { status: response.status, headers, body };
+    },
+  };
+}
+
+async function readBody(response: Response, limit: number): Promise<Uint8Array> {
+  const declared = Number(response.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > limit) {
+    await response.body?.cancel().catch(() => {});
+    throw new ResponseTooLargeError(limit);
+  }
+  if (response.body === null) return new Uint8Array(0);
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => {});
+      throw new ResponseTooLargeError(limit);
+    }
+    chunks.push(value);
+  }
+  return concatChunks(chunks, total);
+}

@@ -1,0 +1,31 @@
+/**
+ * Reads a server's wait hint: `retry-after-ms` (milliseconds, may be fractional) wins over `retry-after`
+ * (integer seconds or an HTTP-date). Returns undefined when neither is present or parseable.
+ */
+export function parseRetryAfter(headers: Record<string, string>, now: number = Date.now()): number | undefined {
+  const milliseconds = headers['retry-after-ms'];
+  if (milliseconds !== undefined) {
+    const value = Number.parseFloat(milliseconds);
+    if (Number.isFinite(value) && value >= 0) return value;
+  }
+  const retryAfter = headers['retry-after']?.trim();
+  if (retryAfter === undefined || retryAfter === '') return undefined;
+  if (/^\d+(\.\d+)?$/.test(retryAfter)) return Number.parseFloat(retryAfter) * 1_000;
+  const date = Date.parse(retryAfter);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now);
+}
+
+/** Parses a duration such as "11s", "0.5s", "1m30s", "250ms" or "6m0s" (Google `Duration`, OpenAI reset headers). */
+export function parseDuration(text: string): number | undefined {
+  const pattern = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+  let total = 0;
+  let matched = '';
+  for (const match of text.trim().matchAll(pattern)) {
+    const value = Number.parseFloat(match[1]!);
+    const unit = match[2]!;
+    total += unit === 'ms' ? value : unit === 's' ? value * 1_000 : unit === 'm' ? value * 60_000 : value * 3_600_000;
+    matched += match[0];
+  }
+  return matched !== '' && matched === text.trim() ? total : undefined;
+}

@@ -1,0 +1,49 @@
+/** The seam between the engine and the network: one request in, status + headers + body bytes out. */
+export interface TransportRequest {
+  url: string;
+  method: 'GET' | 'POST' | 'DELETE';
+  headers: Record<string, string>;
+  body?: string;
+  signal?: AbortSignal;
+  /** The engine's per-attempt timeout; the transport's own header/body timeouts are kept longer than this. */
+  timeoutMs?: number;
+  /** Responses larger than this are refused with `ResponseTooLargeError`. */
+  maxResponseBytes: number;
+}
+
+export interface TransportResponse {
+  status: number;
+  /** Lower-cased header names; repeated headers joined with ", ". */
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
+export interface Transport {
+  readonly kind: 'undici' | 'fetch';
+  request(request: TransportRequest): Promise<TransportResponse>;
+}
+
+/** Thrown by a transport when a response body exceeds `maxResponseBytes`. */
+export class ResponseTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`response body exceeds the ${limit}-byte limit`);
+    this.name = 'ResponseTooLargeError';
+  }
+}
+
+/** Joins chunks into one exactly sized buffer (its own `ArrayBuffer`, never a view into a shared pool). */
+export function concatChunks(chunks: Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1 && chunks[0]!.byteOffset === 0 && chunks[0]!.buffer.byteLength === total) {
+    return chunks[0]!;
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+/** Default cap on a response body: far above the largest legitimate answer (2,048 x 3,072 floats as JSON is ~80 MB). */
+export const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024;

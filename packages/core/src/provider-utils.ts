@@ -1,0 +1,23 @@
+import { InvalidArgumentError } from './errors.js';
+
+/**
+ * The API key for a call: the explicit setting, else the first environment variable that is set. Read at
+ * call time, never at import. A missing key is an `InvalidArgumentError` that names what to set.
+ */
+export function loadApiKey(options: { apiKey: string | undefined; environmentVariables: readonly string[]; provider: string }): string {
+  if (options.apiKey !== undefined) {
+    if (typeof options.apiKey !== 'string' || options.apiKey.trim() === '') {
+      throw new InvalidArgumentError(`${options.provider}: apiKey is empty; pass a key or unset it to use ${options.environmentVariables.join(' or ')}.`, { argument: 'apiKey' });
+    }
+    return options.apiKey;
+  }
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
+  for (const name of options.environmentVariables) {
+    const value = env[name];
+    if (value !== undefined && value.trim() !== '') return value.trim();
+  }
+  throw new InvalidArgumentError(
+    `${options.provider}: no API key. Set the ${options.environmentVariables.join(' or ')} environment variable, or pass apiKey to the provider settings.`,
+    { argument: 'apiKey' },
+  );
+}

@@ -1,0 +1,92 @@
+/**
+ * Test helpers for code that uses embedkit: a deterministic model that makes no HTTP calls.
+ * Import from `@embedkit/core/testing`.
+ */
+import type { EmbeddingCapabilities, EmbeddingModel, EmbedInput, EmbedRequest, EmbedResponse } from './types.js';
+import { utf8Length } from './engine/token-counter.js';
+
+export interface MockEmbeddingModelOptions {
+  provider?: string;
+  modelId?: string;
+  /** Vector length. Default 8. */
+  dimensions?: number;
+  capabilities?: Partial<EmbeddingCapabilities>;
+  /** Your own vectors; default: a unit vector derived from a hash of the input, the same for the same input. */
+  embed?: (input: EmbedInput, request: EmbedRequest) => Float32Array | readonly number[];
+  /** Tokens reported per input; `false` reports no usage. Default: a quarter of the UTF-8 length, rounded up. */
+  usage?: false | ((input: EmbedInput) => number);
+  /** Runs before each call; throw from it to simulate a failure (e.g. a `RateLimitError`). */
+  beforeCall?: (request: EmbedRequest, callNumber: number) => void | Promise<void>;
+}
+
+function inputText(input: EmbedInput): string {
+  if (typeof input === 'string') return input;
+  if ('text' in input) return input.text;
+  return JSON.stringify(input, (_key, value: unknown) => (value instanceof Uint8Array ? Array.from(value) : value));
+}
+
+/** A unit vector seeded by FNV-1a of `text`: deterministic, spread over every dimension. */
+export function hashVector(text: string, dimensions: number): Float32Array {
+  let seed = 0x811c9dc5;
+  for (let index = 0; index < text.length; index++) {
+    seed ^= text.charCodeAt(index);
+    seed = Math.imul(seed, 0x01000193) >>> 0;
+  }
+  const vector = new Float32Array(dimensions);
+  let sum = 0;
+  for (let index = 0; index < dimensions; index++) {
+    seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+    const value = seed / 0x100000000 - 0.5;
+    vector[index] = value;
+    sum += value * value;
+  }
+  const length = Math.sqrt(sum) || 1;
+  for (let index = 0; index < dimensions; index++) vector[index]! /= length;
+  return vector;
+}
+
+/** An in-memory `EmbeddingModel` that records every call. */
+export class MockEmbeddingModel implements EmbeddingModel {
+  readonly specificationVersion = 'v1' as const;
+  readonly provider: string;
+  readonly modelId: string;
+  readonly capabilities: EmbeddingCapabilities;
+  /** Every request received, in order. */
+  readonly calls: EmbedRequest[] = [];
+  private readonly options: MockEmbeddingModelOptions;
+
+  constructor(options: MockEmbeddingModelOptions = {}) {
+    this.options = options;
+    this.provider = options.provider ?? 'mock';
+    this.modelId = options.modelId ?? 'mock-embedding';
+    const dimensions = options.dimensions ?? 8;
+    this.capabilities = {
+      maxInputsPerCall: 2048,
+      defaultDimensions: dimensions,
+      dimensions: { min: 1, max: dimensions },
+      inputTypes: ['query', 'document'],
+      outputTypes: ['float'],
+      modalities: ['text'],
+      normalized: true,
+      supportsParallelCalls: true,
+      ...options.capabilities,
+    };
+  }
+
+  async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+    this.calls.push(request);
+    request.signal?.throwIfAborted();
+    await this.options.beforeCall?.(request, this.calls.length);
+    const dimensions = request.dimensions ?? this.capabilities.defaultDimensions ?? 8;
+    const embeddings = request.inputs.map((input) => {
+      const custom = this.options.embed?.(input, request);
+      return custom === undefined ? hashVector(inputText(input), dimensions) : Float32Array.from(custom);
+    });
+    const response: EmbedResponse = { embeddings, warnings: [], response: { status: 200, headers: {}, modelId: this.modelId } };
+    if (this.options.usage !== false) {
+      const count = this.options.usage ?? ((input: EmbedInput) => Math.ceil(utf8Length(inputText(input)) / 4));
+      response.usage = { inputTokens: request.inputs.reduce((sum, input) => sum + count(input), 0) };
+    }
+    return response;
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The embedkit model contract, specification "v1". A provider implements `EmbeddingModel`; the engine
+ * (`embed`, `embedMany`, `embedStream`) does everything that is the same for every provider.
+ */
+
+/** Unified input roles. Each provider maps these to its own words (Voyage `input_type`, Gemini `taskType`, Jina `task`). */
+export type InputType =
+  | 'query'
+  | 'document'
+  | 'similarity'
+  | 'classification'
+  | 'clustering'
+  | 'code-query'
+  | 'code-document'
+  | 'question-answering'
+  | 'fact-verification';
+
+/** Every unified input type, in a stable order. */
+export const INPUT_TYPES: readonly InputType[] = [
+  'query',
+  'document',
+  'similarity',
+  'classification',
+  'clustering',
+  'code-query',
+  'code-document',
+  'question-answering',
+  'fact-verification',
+];
+
+/** Vector element types. `binary` / `ubinary` are bit-packed: a vector of `d` dimensions has `d / 8` bytes. */
+export type OutputType = 'float' | 'int8' | 'uint8' | 'binary' | 'ubinary';
+
+/** A decoded vector: `Float32Array` for `float`, `Int8Array` for `int8` / `binary`, `Uint8Array` for `uint8` / `ubinary`. */
+export type Embedding = Float32Array | Int8Array | Uint8Array;
+
+/** One image part of a multimodal input: a URL the provider fetches, or raw bytes with their media type. */
+export type ImagePart = { type: 'image'; url: string } | { type: 'image'; data: Uint8Array; mediaType: string };
+
+/** One part of an interleaved multimodal input. */
+export type ContentPart = { type: 'text'; text: string } | ImagePart;
+
+/** One input: a string, or a structured text / image / interleaved-content input for multimodal models. */
+export type EmbedInput = string | { text: string } | { image: string | Uint8Array; mediaType?: string } | { content: ContentPart[] };
+
+export type Modality = 'text' | 'image';
+
+/** What a model can do. The engine, the conformance suite and users all read this one manifest. */
+export interface EmbeddingCapabilities {
+  /** The API's hard limit on inputs in one call. */
+  maxInputsPerCall: number;
+  /** The API's limit on the summed tokens of one call, when it has one. */
+  maxTokensPerCall?: number;
+  /** The model's context window per input, in tokens. */
+  maxTokensPerInput?: number;
+  /** Length of a vector when `dimensions` is not given. */
+  defaultDimensions?: number;
+  /** The `dimensions` values the model accepts: a list, or an inclusive range. Absent: `dimensions` cannot be chosen. */
+  dimensions?: readonly number[] | { min: number; max: number };
+  /** Unified input types the model supports natively. */
+  inputTypes: readonly InputType[];
+  /** Output types the model can return. */
+  outputTypes: readonly OutputType[];
+  modalities: readonly Modality[];
+  /** Whether vectors come back unit-length. */
+  normalized: boolean;
+  /** Whether several calls may run at once. When false the engine runs one call at a time. */
+  supportsParallelCalls: boolean;
+}
+
+/** A non-fatal note about a call: an option the model ignored, a setting the API could not honour. */
+export interface Warning {
+  type: 'unsupported-setting' | 'other';
+  setting?: string;
+  message: string;
+}
+
+/** One provider call: the inputs of exactly one HTTP request. */
+export interface EmbedRequest {
+  inputs: EmbedInput[];
+  inputType?: InputType;
+  dimensions?: number;
+  outputType?: OutputType;
+  /** Ask the provider to cut over-long inputs. Default false: an over-long input is an error. */
+  truncate?: boolean;
+  signal?: AbortSignal;
+  /** The engine's per-attempt timeout; transports keep their own header and body timeouts no shorter. */
+  timeoutMs?: number;
+  /** Extra HTTP headers for this call. */
+  headers?: Record<string, string>;
+  /** Provider-specific options keyed by provider name, e.g. `{ openai: { user: 'u-1' } }`. */
+  providerOptions?: Record<string, Record<string, unknown>>;
+}
+
+/** Metadata of the HTTP response behind a call. */
+export interface ResponseInfo {
+  status: number;
+  headers: Record<string, string>;
+  requestId?: string;
+  /** The model id the API says served the call. */
+  modelId?: string;
+}
+
+export interface Usage {
+  inputTokens: number;
+}
+
+export interface EmbedResponse {
+  /** One vector per input, in input order. */
+  embeddings: Embedding[];
+  /** Absent when the API reports no usage: never NaN, never a guess. */
+  usage?: Usage;
+  warnings: Warning[];
+  response: ResponseInfo;
+}
+
+/** The contract every embedding model implements. `doEmbed` makes exactly one HTTP call. */
+export interface EmbeddingModel {
+  readonly specificationVersion: 'v1';
+  readonly provider: string;
+  readonly modelId: string;
+  readonly capabilities: EmbeddingCapabilities;
+  doEmbed(request: EmbedRequest): Promise<EmbedResponse>;
+}
+
+/** A provider: a factory of models, the shape `createRegistry` takes. */
+export interface EmbeddingProvider {
+  embedding(modelId: string): EmbeddingModel;
+}

@@ -1,0 +1,348 @@
+import { InvalidArgumentError, InvalidResponseError } from './errors.js';
+import type { Embedding, OutputType } from './types.js';
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+type NodeBuffer = Uint8Array & { write(text: string, offset: number, length: number, encoding: 'base64'): number };
+type BufferConstructorLike = { allocUnsafeSlow(size: number): NodeBuffer; from(buffer: ArrayBuffer, offset?: number, length?: number): NodeBuffer };
+const NodeBufferClass = (globalThis as { Buffer?: BufferConstructorLike }).Buffer;
+
+/** Decoded size of a base64 string, or -1 when its length cannot be base64. */
+function base64ByteLength(text: string): number {
+  let length = text.length;
+  if (length > 0 && text.charCodeAt(length - 1) === 61 /* = */) length--;
+  if (length > 0 && text.charCodeAt(length - 1) === 61) length--;
+  if (length % 4 === 1) return -1;
+  return Math.floor((length * 3) / 4);
+}
+
+/** Decodes `text` into `target` at `offset`; returns the bytes written. */
+function writeBase64(target: Uint8Array, text: string, offset: number, length: number, slab: NodeBuffer | undefined): number {
+  if (slab !== undefined) return slab.write(text, offset, length, 'base64');
+  let binary: string;
+  try {
+    binary = atob(text);
+  } catch {
+    return -1;
+  }
+  const count = Math.min(binary.length, length);
+  for (let index = 0; index < count; index++) target[offset + index] = binary.charCodeAt(index);
+  return binary.length;
+}
+
+function bytesPerElement(outputType: OutputType): number {
+  return outputType === 'float' ? 4 : 1;
+}
+
+/** Elements per vector for `dimensions`: bit-packed types hold 8 dimensions per byte. */
+export function vectorLength(outputType: OutputType, dimensions: number): number {
+  return outputType === 'binary' || outputType === 'ubinary' ? dimensions / 8 : dimensions;
+}
+
+function view(outputType: OutputType, buffer: ArrayBuffer, byteOffset: number, byteLength: number): Embedding {
+  if (outputType === 'float') return new Float32Array(buffer, byteOffset, byteLength / 4);
+  if (outputType === 'int8' || outputType === 'binary') return new Int8Array(buffer, byteOffset, byteLength);
+  return new Uint8Array(buffer, byteOffset, byteLength);
+}
+
+function swapFloat32Bytes(bytes: Uint8Array): void {
+  for (let index = 0; index + 3 < bytes.length; index += 4) {
+    const a = bytes[index]!;
+    const b = bytes[index + 1]!;
+    bytes[index] = bytes[index + 3]!;
+    bytes[index + 1] = bytes[index + 2]!;
+    bytes[index + 2] = b;
+    bytes[index + 3] = a;
+  }
+}
+
+/** Throws when a float vector holds NaN or an infinity (a broken server, or bytes that were never float32). */
+function assertFinite(vector: Float32Array, index: number): void {
+  for (let position = 0; position < vector.length; position++) {
+    const value = vector[position]!;
+    if (value - value !== 0) {
+      throw new InvalidResponseError(`Vector ${index} holds a non-finite value (${value}) at position ${position}.`);
+    }
+  }
+}
+
+/**
+ * Decodes base64 vectors (little-endian float32 for `float`, raw bytes otherwise) into one slab per
+ * response with a typed-array view per vector. Every vector must decode to the same, valid byte length.
+ */
+export function decodeBase64Vectors(texts: readonly string[], outputType: OutputType = 'float'): Embedding[] {
+  const width = bytesPerElement(outputType);
+  const lengths = new Array<number>(texts.length);
+  let total = 0;
+  for (let index = 0; index < texts.length; index++) {
+    const text = texts[index]!;
+    const length = base64ByteLength(text);
+    if (length <= 0 || length % width !== 0) {
+      throw new InvalidResponseError(
+        `Vector ${index} is not valid base64 of ${outputType} values (${text.length} characters decode to ${length} bytes).`,
+      );
+    }
+    lengths[index] = length;
+    total += length;
+  }
+  const slab = NodeBufferClass !== undefined ? NodeBufferClass.allocUnsafeSlow(total) : undefined;
+  const bytes: Uint8Array = slab ?? new Uint8Array(total);
+  const out = new Array<Embedding>(texts.length);
+  let offset = 0;
+  for (let index = 0; index < texts.length; index++) {
+    const length = lengths[index]!;
+    const written = writeBase64(bytes, texts[index]!, offset, length, slab);
+    if (written !== length) {
+      throw new InvalidResponseError(`Vector ${index} is not valid base64: it decoded to ${written} bytes, expected ${length}.`);
+    }
+    out[index] = view(outputType, bytes.buffer as ArrayBuffer, bytes.byteOffset + offset, length);
+    offset += length;
+  }
+  if (outputType === 'float') {
+    if (!LITTLE_ENDIAN) swapFloat32Bytes(bytes);
+    for (let index = 0; index < out.length; index++) assertFinite(out[index] as Float32Array, index);
+  }
+  return out;
+}
+
+/**
+ * Copies JSON number arrays into one slab with a typed-array view per vector. Every element must be a
+ * finite number that fits the output type.
+ */
+export function numberArraysToVectors(arrays: readonly unknown[], outputType: OutputType = 'float'): Embedding[] {
+  let total = 0;
+  for (let index = 0; index < arrays.length; index++) {
+    const array = arrays[index];
+    if (!Array.isArray(array) || array.length === 0) {
+      throw new InvalidResponseError(`Vector ${index} is not a non-empty array of numbers.`);
+    }
+    total += array.length;
+  }
+  const width = bytesPerElement(outputType);
+  const buffer = new ArrayBuffer(total * width);
+  const out = new Array<Embedding>(arrays.length);
+  let offset = 0;
+  for (let index = 0; index < arrays.length; index++) {
+    const array = arrays[index] as unknown[];
+    const vector = view(outputType, buffer, offset * width, array.length * width);
+    for (let position = 0; position < array.length; position++) {
+      const value = array[position];
+      if (typeof value !== 'number' || value - value !== 0) {
+        throw new InvalidResponseError(`Vector ${index} holds ${JSON.stringify(value) ?? String(value)} at position ${position}, not a finite number.`);
+      }
+      vector[position] = value;
+      if (outputType !== 'float' && vector[position] !== value) {
+        throw new InvalidResponseError(`Vector ${index} holds ${value} at position ${position}, outside the ${outputType} range.`);
+      }
+    }
+    out[index] = vector;
+    offset += array.length;
+  }
+  return out;
+}
+
+/** Decodes one base64 string of little-endian float32 values. */
+export function base64ToFloat32(text: string): Float32Array {
+  return decodeBase64Vectors([text], 'float')[0] as Float32Array;
+}
+
+/** Decodes one base64 string of signed bytes (`int8` or bit-packed `binary`). */
+export function base64ToInt8(text: string): Int8Array {
+  return decodeBase64Vectors([text], 'int8')[0] as Int8Array;
+}
+
+/** Decodes one base64 string of unsigned bytes (`uint8` or bit-packed `ubinary`). */
+export function base64ToUint8(text: string): Uint8Array {
+  return decodeBase64Vectors([text], 'uint8')[0] as Uint8Array;
+}
+
+/** Views little-endian float32 bytes as a `Float32Array`; copies only when the bytes are misaligned. */
+export function bytesToFloat32(bytes: Uint8Array): Float32Array {
+  if (bytes.byteLength % 4 !== 0) throw new InvalidArgumentError(`${bytes.byteLength} bytes is not a whole number of float32 values.`);
+  const aligned = bytes.byteOffset % 4 === 0;
+  const source = aligned ? bytes : bytes.slice();
+  if (!LITTLE_ENDIAN) {
+    const copy = aligned ? bytes.slice() : source;
+    swapFloat32Bytes(copy);
+    return new Float32Array(copy.buffer, copy.byteOffset, copy.byteLength / 4);
+  }
+  return new Float32Array(source.buffer, source.byteOffset, source.byteLength / 4);
+}
+
+/** Encodes float32 values as little-endian base64 (the form OpenAI-compatible APIs return). */
+export function float32ToBase64(vector: Float32Array | readonly number[]): string {
+  const values = vector instanceof Float32Array ? vector : Float32Array.from(vector);
+  const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice();
+  if (!LITTLE_ENDIAN) swapFloat32Bytes(bytes);
+  if (NodeBufferClass !== undefined) return (NodeBufferClass.from(bytes.buffer as ArrayBuffer) as unknown as { toString(encoding: 'base64'): string }).toString('base64');
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+type NumericVector = Float32Array | Float64Array | Int8Array | Uint8Array | readonly number[];
+
+function assertSameLength(a: NumericVector, b: NumericVector): void {
+  if (a.length !== b.length) throw new InvalidArgumentError(`Vectors differ in length: ${a.length} and ${b.length}.`);
+}
+
+/** The dot product of two vectors of equal length. */
+export function dot(a: NumericVector, b: NumericVector): number {
+  assertSameLength(a, b);
+  let sum0 = 0;
+  let sum1 = 0;
+  let sum2 = 0;
+  let sum3 = 0;
+  const length = a.length;
+  const end = length - (length % 4);
+  let index = 0;
+  for (; index < end; index += 4) {
+    sum0 += a[index]! * b[index]!;
+    sum1 += a[index + 1]! * b[index + 1]!;
+    sum2 += a[index + 2]! * b[index + 2]!;
+    sum3 += a[index + 3]! * b[index + 3]!;
+  }
+  for (; index < length; index++) sum0 += a[index]! * b[index]!;
+  return sum0 + sum1 + sum2 + sum3;
+}
+
+/** The Euclidean length of a vector. */
+export function norm(vector: NumericVector): number {
+  return Math.sqrt(dotUnchecked(vector, vector));
+}
+
+function dotUnchecked(a: NumericVector, b: NumericVector): number {
+  let sum0 = 0;
+  let sum1 = 0;
+  const length = a.length;
+  const end = length - (length % 2);
+  let index = 0;
+  for (; index < end; index += 2) {
+    sum0 += a[index]! * b[index]!;
+    sum1 += a[index + 1]! * b[index + 1]!;
+  }
+  if (index < length) sum0 += a[index]! * b[index]!;
+  return sum0 + sum1;
+}
+
+/** Cosine similarity in [-1, 1]; 0 when either vector is all zeros. */
+export function cosineSimilarity(a: NumericVector, b: NumericVector): number {
+  assertSameLength(a, b);
+  const denominator = norm(a) * norm(b);
+  return denominator === 0 ? 0 : dotUnchecked(a, b) / denominator;
+}
+
+/** A unit-length copy of `vector` (an all-zero vector is returned as zeros). */
+export function normalize(vector: Float32Array | readonly number[]): Float32Array {
+  const out = Float32Array.from(vector);
+  const length = norm(out);
+  if (length === 0) return out;
+  for (let index = 0; index < out.length; index++) out[index]! /= length;
+  return out;
+}
+
+/** Scales `vector` to unit length in place and returns it. */
+export function normalizeInPlace(vector: Float32Array): Float32Array {
+  const length = norm(vector);
+  if (length !== 0 && length !== 1) for (let index = 0; index < vector.length; index++) vector[index]! /= length;
+  return vector;
+}
+
+const POPCOUNT = new Uint8Array(256);
+for (let value = 1; value < 256; value++) POPCOUNT[value] = (value & 1) + POPCOUNT[value >> 1]!;
+
+/** Number of differing bits between two bit-packed vectors (`binary` / `ubinary`). */
+export function hammingDistance(a: Int8Array | Uint8Array, b: Int8Array | Uint8Array): number {
+  assertSameLength(a, b);
+  let distance = 0;
+  for (let index = 0; index < a.length; index++) distance += POPCOUNT[(a[index]! ^ b[index]!) & 0xff]!;
+  return distance;
+}
+
+export interface ScoredIndex {
+  index: number;
+  score: number;
+}
+
+export interface TopKOptions {
+  /** `cosine` (default) divides by both lengths; `dot` is the same ranking for unit-length vectors and faster. */
+  metric?: 'cosine' | 'dot';
+}
+
+const norms = new WeakMap<object, number>();
+
+function cachedNorm(vector: Float32Array | readonly number[]): number {
+  let value = norms.get(vector);
+  if (value === undefined) {
+    value = norm(vector);
+    norms.set(vector, value);
+  }
+  return value;
+}
+
+/**
+ * The `k` vectors most similar to `query`, best first (ties keep the lower index first). Lengths of
+ * the candidate vectors are computed once and cached, so repeated queries over one corpus cost one dot
+ * product per vector.
+ */
+export function topK(
+  query: Float32Array | readonly number[],
+  vectors: readonly (Float32Array | readonly number[])[],
+  k: number,
+  options: TopKOptions = {},
+): ScoredIndex[] {
+  if (!Number.isInteger(k) || k < 0) throw new InvalidArgumentError(`k must be a whole number ≥ 0, got ${k}.`, { argument: 'k' });
+  const limit = Math.min(k, vectors.length);
+  if (limit === 0) return [];
+  const cosine = (options.metric ?? 'cosine') === 'cosine';
+  const queryNorm = cosine ? norm(query) : 1;
+  // A min-heap of the best `limit` scores seen so far: heap[0] is the weakest kept.
+  const heapScores = new Float64Array(limit);
+  const heapIndices = new Int32Array(limit);
+  let size = 0;
+  for (let index = 0; index < vectors.length; index++) {
+    const vector = vectors[index]!;
+    if (vector.length !== query.length) {
+      throw new InvalidArgumentError(`Vector ${index} has ${vector.length} dimensions; the query has ${query.length}.`);
+    }
+    let score = dotUnchecked(query, vector);
+    if (cosine) {
+      const denominator = queryNorm * cachedNorm(vector);
+      score = denominator === 0 ? 0 : score / denominator;
+    }
+    if (size < limit) {
+      let position = size++;
+      while (position > 0) {
+        const parent = (position - 1) >> 1;
+        if (!weaker(score, index, heapScores[parent]!, heapIndices[parent]!)) break;
+        heapScores[position] = heapScores[parent]!;
+        heapIndices[position] = heapIndices[parent]!;
+        position = parent;
+      }
+      heapScores[position] = score;
+      heapIndices[position] = index;
+    } else if (weaker(heapScores[0]!, heapIndices[0]!, score, index)) {
+      let position = 0;
+      for (;;) {
+        const left = 2 * position + 1;
+        if (left >= size) break;
+        const right = left + 1;
+        const child = right < size && weaker(heapScores[right]!, heapIndices[right]!, heapScores[left]!, heapIndices[left]!) ? right : left;
+        if (!weaker(heapScores[child]!, heapIndices[child]!, score, index)) break;
+        heapScores[position] = heapScores[child]!;
+        heapIndices[position] = heapIndices[child]!;
+        position = child;
+      }
+      heapScores[position] = score;
+      heapIndices[position] = index;
+    }
+  }
+  const out: ScoredIndex[] = [];
+  for (let position = 0; position < size; position++) out.push({ index: heapIndices[position]!, score: heapScores[position]! });
+  return out.sort((a, b) => b.score - a.score || a.index - b.index);
+}
+
+/** Whether (scoreA, indexA) ranks below (scoreB, indexB): lower score, or equal score and higher index. */
+function weaker(scoreA: number, indexA: number, scoreB: number, indexB: number): boolean {
+  return scoreA < scoreB || (scoreA === scoreB && indexA > indexB);
+}

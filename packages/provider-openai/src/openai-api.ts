@@ -1,0 +1,58 @@
+import type { ParsedError } from '@embedkit/core';
+import { z } from 'zod';
+
+// Lenient on responses: only the fields we use. A vector is checked as "string or array" here and
+// element by element only while it is copied, never by zod.
+const vectorSchema = z.union([z.string(), z.custom<unknown[]>((value) => Array.isArray(value), 'expected an array')]);
+
+export const openAIEmbeddingResponseSchema = z.object({
+  data: z.array(z.object({ index: z.number().int().nonnegative(), embedding: vectorSchema })),
+  model: z.string().optional(),
+  usage: z.object({ prompt_tokens: z.number().int().nonnegative() }).nullish(),
+});
+
+export type OpenAIEmbeddingResponse = z.infer<typeof openAIEmbeddingResponseSchema>;
+
+const errorBodySchema = z.object({
+  error: z.union([
+    z.object({
+      message: z.string().nullish(),
+      type: z.string().nullish(),
+      code: z.union([z.string(), z.number()]).nullish(),
+      param: z.string().nullish(),
+    }),
+    z.string(),
+  ]),
+});
+
+/** "Invalid 'input[3]': maximum input length is 8192 tokens" names the input. */
+const INPUT_INDEX = /'input\[(\d+)\]'/;
+/** "Please try again in 2.812s." / "in 20ms" in rate-limit messages. */
+const TRY_AGAIN = /try again in (\d+(?:\.\d+)?)(ms|s)\b/i;
+
+/**
+ * Reads `{"error": {message, type, param, code}}` (and the string form some compatible servers send).
+ * `insufficient_quota` is a used-up quota, not a wait; `max_tokens_per_request` makes the engine bisect.
+ */
+export function parseOpenAIError(body: unknown): ParsedError {
+  const parsed = errorBodySchema.safeParse(body);
+  if (!parsed.success) {
+    const message = (body as { message?: unknown; detail?: unknown }) ?? {};
+    const text = typeof message.message === 'string' ? message.message : typeof message.detail === 'string' ? message.detail : undefined;
+    return text === undefined ? {} : { message: text };
+  }
+  const error = parsed.data.error;
+  if (typeof error === 'string') return { message: error };
+  const out: ParsedError = {};
+  if (error.message) out.message = error.message;
+  const code = error.code === null || error.code === undefined ? undefined : String(error.code);
+  const providerCode = code ?? error.type ?? undefined;
+  if (providerCode) out.providerCode = providerCode;
+  if (code === 'insufficient_quota' || error.type === 'insufficient_quota') out.quotaExhausted = true;
+  if (code === 'max_tokens_per_request' || error.type === 'max_tokens_per_request') out.batchTooLarge = true;
+  const index = error.message?.match(INPUT_INDEX);
+  if (index) out.inputIndex = Number(index[1]);
+  const wait = error.message?.match(TRY_AGAIN);
+  if (wait) out.retryAfterMs = Number(wait[1]) * (wait[2] === 's' ? 1_000 : 1);
+  return out;
+}

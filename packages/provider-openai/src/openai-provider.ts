@@ -1,0 +1,104 @@
+import { createTransport, type EmbeddingCapabilities, type EmbeddingProvider, type HttpSettings, loadApiKey } from '@embedkit/core';
+import { OpenAIEmbeddingModel } from './openai-embedding-model.js';
+import { COMPATIBLE_DEFAULT_CAPABILITIES, type OpenAIEmbeddingModelId, openAICapabilities } from './openai-options.js';
+
+export interface OpenAIProviderSettings extends HttpSettings {
+  /** Default: the `OPENAI_API_KEY` environment variable, read when a call is made. */
+  apiKey?: string;
+  /** Default `https://api.openai.com/v1`. */
+  baseURL?: string;
+  /** Sent as `OpenAI-Organization`. */
+  organization?: string;
+  /** Sent as `OpenAI-Project`. */
+  project?: string;
+  /** Extra headers on every call. */
+  headers?: Record<string, string>;
+  /** `base64` (default: a tenth of the parsing cost) or `float`. */
+  encodingFormat?: 'base64' | 'float';
+}
+
+export interface OpenAIProvider extends EmbeddingProvider {
+  /** An OpenAI embedding model, e.g. `text-embedding-3-small`. */
+  embedding(modelId: OpenAIEmbeddingModelId): OpenAIEmbeddingModel;
+}
+
+/** An OpenAI provider. Settings are read once; the API key is read at each call. */
+export function createOpenAI(settings: OpenAIProviderSettings = {}): OpenAIProvider {
+  const transport = createTransport(settings);
+  const baseURL = settings.baseURL ?? 'https://api.openai.com/v1';
+  const headers = () => {
+    const apiKey = loadApiKey({ apiKey: settings.apiKey, environmentVariables: ['OPENAI_API_KEY'], provider: 'openai' });
+    const out: Record<string, string> = { authorization: `Bearer ${apiKey}` };
+    if (settings.organization !== undefined) out['openai-organization'] = settings.organization;
+    if (settings.project !== undefined) out['openai-project'] = settings.project;
+    return { headers: { ...out, ...settings.headers }, secrets: [apiKey] };
+  };
+  return {
+    embedding(modelId) {
+      return new OpenAIEmbeddingModel(modelId, {
+        provider: 'openai',
+        baseURL,
+        headers,
+        transport,
+        capabilities: openAICapabilities(modelId),
+        encodingFormat: settings.encodingFormat ?? 'base64',
+        ...(settings.maxResponseBytes === undefined ? {} : { maxResponseBytes: settings.maxResponseBytes }),
+      });
+    },
+  };
+}
+
+/** The default OpenAI provider: key from `OPENAI_API_KEY`. */
+export const openai: OpenAIProvider = createOpenAI();
+
+export interface OpenAICompatibleSettings extends HttpSettings {
+  /** Provider name in errors, results and `providerOptions`, e.g. `onerouter`, `azure`, `vllm`. */
+  name: string;
+  /** The API root that `/embeddings` is appended to, e.g. `https://llm.onerouter.pro/v1`. */
+  baseURL: string;
+  /** The key. Omit for servers that need none (local vLLM, TEI, Ollama). */
+  apiKey?: string;
+  /** Read the key from this environment variable at call time when `apiKey` is not given. */
+  apiKeyEnvironmentVariable?: string;
+  /** Header that carries the key: `authorization` (default, as `Bearer <key>`) or e.g. `api-key` for Azure OpenAI. */
+  apiKeyHeader?: string;
+  /** Query parameters on every call, e.g. `{ 'api-version': '2024-10-21' }` for Azure OpenAI. */
+  queryParams?: Record<string, string>;
+  headers?: Record<string, string>;
+  /** Default `base64`; use `float` for servers that reject it. A float answer to a base64 request is accepted either way. */
+  encodingFormat?: 'base64' | 'float';
+  /** Capabilities for every model, or per model id. Default: 128 inputs per call, text only, float only. */
+  capabilities?: Partial<EmbeddingCapabilities> | ((modelId: string) => Partial<EmbeddingCapabilities>);
+}
+
+/** A provider for any server that speaks OpenAI's `/embeddings` wire: OneRouter, Azure OpenAI, vLLM, TEI, Ollama. */
+export function createOpenAICompatible(settings: OpenAICompatibleSettings): OpenAIProvider {
+  const transport = createTransport(settings);
+  const keyHeader = (settings.apiKeyHeader ?? 'authorization').toLowerCase();
+  const headers = () => {
+    const needsKey = settings.apiKey !== undefined || settings.apiKeyEnvironmentVariable !== undefined;
+    if (!needsKey) return { headers: { ...settings.headers }, secrets: [] };
+    const apiKey = loadApiKey({
+      apiKey: settings.apiKey,
+      environmentVariables: settings.apiKeyEnvironmentVariable === undefined ? [] : [settings.apiKeyEnvironmentVariable],
+      provider: settings.name,
+    });
+    const value = keyHeader === 'authorization' ? `Bearer ${apiKey}` : apiKey;
+    return { headers: { [keyHeader]: value, ...settings.headers }, secrets: [apiKey] };
+  };
+  return {
+    embedding(modelId) {
+      const custom = typeof settings.capabilities === 'function' ? settings.capabilities(modelId) : settings.capabilities;
+      return new OpenAIEmbeddingModel(modelId, {
+        provider: settings.name,
+        baseURL: settings.baseURL,
+        headers,
+        ...(settings.queryParams === undefined ? {} : { queryParams: settings.queryParams }),
+        transport,
+        capabilities: { ...COMPATIBLE_DEFAULT_CAPABILITIES, ...custom },
+        encodingFormat: settings.encodingFormat ?? 'base64',
+        ...(settings.maxResponseBytes === undefined ? {} : { maxResponseBytes: settings.maxResponseBytes }),
+      });
+    },
+  };
+}
