@@ -1,2 +1,33 @@
-export type { Cassette, CreateModelOptions, DescribeEmbeddingProviderOptions, WireProfile, WireRequest } from './types.js';
-export { createInterceptor, type ExpectOptions, type Interceptor, type ReplyHandler, TRANSPORT_KINDS, type TransportKind, type WireReply } from './interceptor.js';
+export { loadCassettes, recordCassette, replayCassette, scrubCassette } from './cassettes.js';
+export {
+  describeEmbeddingProvider,
+  expectFailure,
+  runConformance,
+  type ScenarioOutcome,
+} from './describe.js';
+export { createFakeClock, createHarness, type FakeClock, fakeApiKey, type Harness } from './harness.js';
+export {
+  createInterceptor,
+  type ExpectOptions,
+  type Interceptor,
+  type ReplyHandler,
+  TRANSPORT_KINDS,
+  type TransportKind,
+  type WireReply,
+} from './interceptor.js';
+export {
+  DEFAULT_MODE,
+  listScenarios,
+  type Scenario,
+  type ScenarioMode,
+  TINY_MODE,
+  vectorFor,
+} from './scenarios.js';
+export type {
+  Cassette,
+  CreateModelOptions,
+  DescribeEmbeddingProviderOptions,
+  WireProfile,
+  WireRequest,
+} from './types.js';
+export { openAICompatibleWire } from './wires/openai-compatible.js';

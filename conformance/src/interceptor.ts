@@ -36,6 +36,8 @@ export interface Interceptor {
   readonly transport: { fetch?: FetchFunction; dispatcher?: Dispatcher };
   /** Every request that reached the interceptor, in order. */
   readonly requests: WireRequest[];
+  /** Errors thrown by reply handlers (answered with a 599 so the call fails fast). */
+  readonly handlerErrors: unknown[];
   /** Answers the next request(s) to `method path` with `handler`. */
   expect(method: string, path: string, handler: ReplyHandler, options?: ExpectOptions): void;
   /** Descriptions of expectations no request used. */
@@ -57,7 +59,8 @@ function lowerHeaders(headers: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   if (headers === undefined || headers === null) return out;
   if (Array.isArray(headers)) {
-    for (let index = 0; index + 1 < headers.length; index += 2) out[String(headers[index]).toLowerCase()] = String(headers[index + 1]);
+    for (let index = 0; index + 1 < headers.length; index += 2)
+      out[String(headers[index]).toLowerCase()] = String(headers[index + 1]);
     return out;
   }
   if (typeof Headers !== 'undefined' && headers instanceof Headers) {
@@ -67,9 +70,20 @@ function lowerHeaders(headers: unknown): Record<string, string> {
     return out;
   }
   for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
-    if (value !== undefined) out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
+    if (value !== undefined)
+      out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
   }
   return out;
+}
+
+/** Runs a reply handler; a throwing handler is a bug in the test, recorded and answered with a 599. */
+function safeReply(handler: ReplyHandler, request: WireRequest, errors: unknown[]): WireReply {
+  try {
+    return handler(request);
+  } catch (error) {
+    errors.push(error);
+    return { status: 599, body: { error: { message: `reply handler failed: ${String(error)}` } } };
+  }
 }
 
 function encodeBody(body: unknown): string {
@@ -78,7 +92,11 @@ function encodeBody(body: unknown): string {
 
 function replyHeaders(reply: WireReply): Record<string, string> {
   const headers = { ...reply.headers };
-  if (reply.body !== undefined && typeof reply.body !== 'string' && !Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) {
+  if (
+    reply.body !== undefined &&
+    typeof reply.body !== 'string' &&
+    !Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')
+  ) {
     headers['content-type'] = 'application/json';
   }
   return headers;
@@ -93,9 +111,11 @@ function createNockInterceptor(origin: string): Interceptor {
   if (!nock.isActive()) nock.activate();
   nock.disableNetConnect();
   const requests: WireRequest[] = [];
+  const handlerErrors: unknown[] = [];
   const scopes: nock.Scope[] = [];
   return {
     kind: 'fetch',
+    handlerErrors,
     // A wrapper, so the provider selects its fetch transport; nock patches the global fetch underneath.
     transport: { fetch: (input, init) => globalThis.fetch(input, init) },
     requests,
@@ -107,9 +127,14 @@ function createNockInterceptor(origin: string): Interceptor {
         interceptor.replyWithError({ code: 'ECONNRESET', message: 'socket hang up' });
       } else {
         interceptor.reply(function (this: { req: { headers: Record<string, unknown> } }, uri, body) {
-          const request: WireRequest = { method, path: uri, headers: lowerHeaders(this.req.headers), body: parseBody(body) };
+          const request: WireRequest = {
+            method,
+            path: uri,
+            headers: lowerHeaders(this.req.headers),
+            body: parseBody(body),
+          };
           requests.push(request);
-          const reply = handler(request);
+          const reply = safeReply(handler, request, handlerErrors);
           return [reply.status, encodeBody(reply.body), replyHeaders(reply)];
         });
       }
@@ -130,28 +155,43 @@ function createMockAgentInterceptor(origin: string): Interceptor {
   agent.disableNetConnect();
   const pool = agent.get(origin);
   const requests: WireRequest[] = [];
+  const handlerErrors: unknown[] = [];
   return {
     kind: 'undici',
+    handlerErrors,
     transport: { dispatcher: agent },
     requests,
     expect(method, path, handler, options = {}) {
       const intercepted = pool.intercept({ path, method });
       if (options.connectionError === 'reset') {
-        const scope = intercepted.replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+        const scope = intercepted.replyWithError(
+          Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }),
+        );
         scope.times(options.times ?? 1);
         return;
       }
       const scope = intercepted.reply((call) => {
-        const request: WireRequest = { method, path: call.path, headers: lowerHeaders(call.headers), body: parseBody(call.body) };
+        const request: WireRequest = {
+          method,
+          path: call.path,
+          headers: lowerHeaders(call.headers),
+          body: parseBody(call.body),
+        };
         requests.push(request);
-        const reply = handler(request);
-        return { statusCode: reply.status, data: encodeBody(reply.body), responseOptions: { headers: replyHeaders(reply) } };
+        const reply = safeReply(handler, request, handlerErrors);
+        return {
+          statusCode: reply.status,
+          data: encodeBody(reply.body),
+          responseOptions: { headers: replyHeaders(reply) },
+        };
       });
       scope.times(options.times ?? 1);
       if (options.delayMs !== undefined) scope.delay(options.delayMs);
     },
     pending() {
-      return agent.pendingInterceptors().map((pending) => `${pending.method} ${pending.origin}${pending.path}`);
+      return agent
+        .pendingInterceptors()
+        .map((pending) => `${pending.method} ${pending.origin}${pending.path}`);
     },
     async close() {
       await agent.close();

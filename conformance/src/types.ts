@@ -38,11 +38,25 @@ export interface WireProfile {
    * the positions in the order the items should appear on the wire (the API may not keep input order);
    * wires that cannot reorder ignore it. `usageTokens` is absent for APIs that report none.
    */
-  successBody(request: { body: unknown; vectors: number[][]; order: number[]; usageTokens?: number }): unknown;
+  successBody(request: {
+    body: unknown;
+    vectors: number[][];
+    order: number[];
+    usageTokens?: number;
+  }): unknown;
   /** An error body in the provider's format. `kind` names special errors the provider must recognise. */
-  errorBody(error: { status: number; message: string; kind?: 'quota-exhausted' | 'batch-too-large' }): unknown;
+  errorBody(error: {
+    status: number;
+    message: string;
+    kind?: 'quota-exhausted' | 'batch-too-large';
+  }): unknown;
   /** Whether the API reports token usage. */
   reportsUsage: boolean;
+  /**
+   * The API's documented limit on inputs per request. The fake server answers 400 above it, so a
+   * model that declares a larger `maxInputsPerCall` fails the split scenarios.
+   */
+  maxInputsPerRequest?: number;
   /** The header that carries the key, and its value for `apiKey`. */
   authHeader(apiKey: string): { name: string; value: string };
 }
@@ -73,7 +87,11 @@ export interface Cassette {
   /** What the call must produce. */
   expect:
     | {
-        embeddings: { count: number; dimensions: number; /** Leading values of each vector, checked to float32 precision. */ prefixes?: number[][] };
+        embeddings: {
+          count: number;
+          dimensions: number /** Leading values of each vector, checked to float32 precision. */;
+          prefixes?: number[][];
+        };
         /** `null`: the API reports none, so usage must be absent. */
         usage: { inputTokens: number } | null;
       }
@@ -98,4 +116,6 @@ export interface DescribeEmbeddingProviderOptions {
   additionalTests?: () => void;
   /** Re-run every generated scenario with `maxInputsPerCall: 2` and `concurrency: 1`. Default true. */
   rerunWithTinyBatches?: boolean;
+  /** With `EMBEDKIT_RECORD=1`, the environment variable holding a real key; cassettes are then recorded live. */
+  recordApiKeyEnvironmentVariable?: string;
 }

@@ -8,7 +8,9 @@ export interface CacheStore {
 }
 
 /** An in-memory least-recently-used store. */
-export function createMemoryCacheStore(options: { maxEntries?: number } = {}): CacheStore & { readonly size: number; clear(): void } {
+export function createMemoryCacheStore(
+  options: { maxEntries?: number } = {},
+): CacheStore & { readonly size: number; clear(): void } {
   const maxEntries = options.maxEntries ?? 10_000;
   const entries = new Map<string, Embedding>();
   return {
@@ -36,9 +38,17 @@ export function createMemoryCacheStore(options: { maxEntries?: number } = {}): C
 
 function serializeInput(input: EmbedInput): unknown {
   if (typeof input === 'string') return input;
-  if ('image' in input) return { image: input.image instanceof Uint8Array ? bytesKey(input.image) : input.image, mediaType: input.mediaType ?? null };
+  if ('image' in input)
+    return {
+      image: input.image instanceof Uint8Array ? bytesKey(input.image) : input.image,
+      mediaType: input.mediaType ?? null,
+    };
   if ('content' in input) {
-    return { content: input.content.map((part) => (part.type === 'image' && 'data' in part ? { ...part, data: bytesKey(part.data) } : part)) };
+    return {
+      content: input.content.map((part) =>
+        part.type === 'image' && 'data' in part ? { ...part, data: bytesKey(part.data) } : part,
+      ),
+    };
   }
   return input;
 }
@@ -50,7 +60,11 @@ function bytesKey(bytes: Uint8Array): string {
 }
 
 /** The cache key of one input: SHA-256 over every setting that changes the vector, and the input. */
-export async function cacheKey(model: EmbeddingModel, request: Omit<EmbedRequest, 'inputs'>, input: EmbedInput): Promise<string> {
+export async function cacheKey(
+  model: EmbeddingModel,
+  request: Omit<EmbedRequest, 'inputs'>,
+  input: EmbedInput,
+): Promise<string> {
   const material = JSON.stringify([
     'embedkit-cache-v1',
     model.provider,

@@ -135,7 +135,10 @@ export class InvalidRequestError extends EmbedKitError {
   readonly batchTooLarge: boolean;
   /** Index of the input the API named (within the whole `embedMany` call once the engine rethrows it). */
   readonly inputIndex?: number;
-  constructor(message: string, details: ErrorDetails & { batchTooLarge?: boolean; inputIndex?: number } = {}) {
+  constructor(
+    message: string,
+    details: ErrorDetails & { batchTooLarge?: boolean; inputIndex?: number } = {},
+  ) {
     super('invalid_request', message, details);
     this.batchTooLarge = details.batchTooLarge ?? false;
     if (details.inputIndex !== undefined) this.inputIndex = details.inputIndex;
@@ -239,7 +242,5 @@ export function abortReason(signal: AbortSignal): unknown {
 
 /** Whether `error` is an abort (a DOMException or Error named `AbortError`). */
 export function isAbortError(error: unknown): boolean {
-  return (
-    typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError'
-  );
+  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError';
 }

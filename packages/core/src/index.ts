@@ -1,3 +1,59 @@
+export * from './batch-jobs.js';
+export { type CacheStore, cacheKey, cacheMiddleware, createMemoryCacheStore } from './cache.js';
+export * from './contextualized.js';
+export { type Clock, systemClock } from './engine/clock.js';
+export {
+  type EmbedManyResult,
+  type EmbedResult,
+  embed,
+  embedMany,
+  embedStream,
+  type StreamedEmbedding,
+} from './engine/embed.js';
+export type { RateLimit } from './engine/rate-limiter.js';
+export type { EmbedSettings, Progress, RetryEvent } from './engine/settings.js';
+export { estimateTokenCounter, type TokenCounter, utf8Length } from './engine/token-counter.js';
+export {
+  AuthenticationError,
+  ConnectionError,
+  EmbedKitError,
+  type ErrorCode,
+  type ErrorDetails,
+  InvalidArgumentError,
+  InvalidRequestError,
+  InvalidResponseError,
+  isAbortError,
+  NotFoundError,
+  PermissionDeniedError,
+  RateLimitError,
+  RetryError,
+  ServerError,
+  TimeoutError,
+} from './errors.js';
+export {
+  createTransport,
+  errorForStatus,
+  type HttpSettings,
+  type JsonResponse,
+  type ParsedError,
+  type RequestJsonOptions,
+  requestJson,
+  VERSION,
+} from './http/client.js';
+export { createFetchTransport, type FetchFunction } from './http/fetch-transport.js';
+export { redact } from './http/redact.js';
+export { parseDuration, parseRetryAfter } from './http/retry-after.js';
+export {
+  DEFAULT_MAX_RESPONSE_BYTES,
+  type Transport,
+  type TransportRequest,
+  type TransportResponse,
+} from './http/transport.js';
+export type { DispatcherOptions } from './http/undici-transport.js';
+export { type EmbeddingModelMiddleware, wrapEmbeddingModel } from './middleware.js';
+export { loadApiKey } from './provider-utils.js';
+export { createRegistry, type Registry } from './registry.js';
+export * from './rerank.js';
 export type {
   ContentPart,
   Embedding,
@@ -17,43 +73,6 @@ export type {
 } from './types.js';
 export { INPUT_TYPES } from './types.js';
 export {
-  AuthenticationError,
-  ConnectionError,
-  EmbedKitError,
-  type ErrorCode,
-  type ErrorDetails,
-  InvalidArgumentError,
-  InvalidRequestError,
-  InvalidResponseError,
-  isAbortError,
-  NotFoundError,
-  PermissionDeniedError,
-  RateLimitError,
-  RetryError,
-  ServerError,
-  TimeoutError,
-} from './errors.js';
-export { embed, type EmbedManyResult, embedMany, type EmbedResult, embedStream, type StreamedEmbedding } from './engine/embed.js';
-export type { EmbedSettings, Progress, RetryEvent } from './engine/settings.js';
-export type { RateLimit } from './engine/rate-limiter.js';
-export { type Clock, systemClock } from './engine/clock.js';
-export { estimateTokenCounter, type TokenCounter, utf8Length } from './engine/token-counter.js';
-export {
-  createTransport,
-  errorForStatus,
-  type HttpSettings,
-  type JsonResponse,
-  type ParsedError,
-  requestJson,
-  type RequestJsonOptions,
-  VERSION,
-} from './http/client.js';
-export { createFetchTransport, type FetchFunction } from './http/fetch-transport.js';
-export type { DispatcherOptions } from './http/undici-transport.js';
-export { DEFAULT_MAX_RESPONSE_BYTES, type Transport, type TransportRequest, type TransportResponse } from './http/transport.js';
-export { redact } from './http/redact.js';
-export { parseDuration, parseRetryAfter } from './http/retry-after.js';
-export {
   base64ToFloat32,
   base64ToInt8,
   base64ToUint8,
@@ -68,14 +87,7 @@ export {
   normalizeInPlace,
   numberArraysToVectors,
   type ScoredIndex,
-  topK,
   type TopKOptions,
+  topK,
   vectorLength,
 } from './vectors.js';
-export { type EmbeddingModelMiddleware, wrapEmbeddingModel } from './middleware.js';
-export { type CacheStore, cacheKey, cacheMiddleware, createMemoryCacheStore } from './cache.js';
-export { createRegistry, type Registry } from './registry.js';
-export { loadApiKey } from './provider-utils.js';
-export * from './contextualized.js';
-export * from './rerank.js';
-export * from './batch-jobs.js';

@@ -4,10 +4,17 @@ import { InvalidArgumentError } from './errors.js';
  * The API key for a call: the explicit setting, else the first environment variable that is set. Read at
  * call time, never at import. A missing key is an `InvalidArgumentError` that names what to set.
  */
-export function loadApiKey(options: { apiKey: string | undefined; environmentVariables: readonly string[]; provider: string }): string {
+export function loadApiKey(options: {
+  apiKey: string | undefined;
+  environmentVariables: readonly string[];
+  provider: string;
+}): string {
   if (options.apiKey !== undefined) {
     if (typeof options.apiKey !== 'string' || options.apiKey.trim() === '') {
-      throw new InvalidArgumentError(`${options.provider}: apiKey is empty; pass a key or unset it to use ${options.environmentVariables.join(' or ')}.`, { argument: 'apiKey' });
+      throw new InvalidArgumentError(
+        `${options.provider}: apiKey is empty; pass a key or unset it to use ${options.environmentVariables.join(' or ')}.`,
+        { argument: 'apiKey' },
+      );
     }
     return options.apiKey;
   }

@@ -8,18 +8,26 @@ export interface Registry<Providers extends Record<string, EmbeddingProvider>> {
 }
 
 /** Looks models up by `provider:model` strings, e.g. from configuration or a command line. */
-export function createRegistry<Providers extends Record<string, EmbeddingProvider>>(providers: Providers): Registry<Providers> {
+export function createRegistry<Providers extends Record<string, EmbeddingProvider>>(
+  providers: Providers,
+): Registry<Providers> {
   return {
     providers,
     embeddingModel(id) {
       const separator = typeof id === 'string' ? id.indexOf(':') : -1;
       if (separator <= 0 || separator === id.length - 1) {
-        throw new InvalidArgumentError(`Model id "${String(id)}" must look like "provider:model", e.g. "openai:text-embedding-3-small".`, { argument: 'id' });
+        throw new InvalidArgumentError(
+          `Model id "${String(id)}" must look like "provider:model", e.g. "openai:text-embedding-3-small".`,
+          { argument: 'id' },
+        );
       }
       const name = id.slice(0, separator);
       const provider = Object.hasOwn(providers, name) ? providers[name] : undefined;
       if (provider === undefined) {
-        throw new InvalidArgumentError(`No provider "${name}" in this registry; it has ${Object.keys(providers).join(', ') || 'none'}.`, { argument: 'id' });
+        throw new InvalidArgumentError(
+          `No provider "${name}" in this registry; it has ${Object.keys(providers).join(', ') || 'none'}.`,
+          { argument: 'id' },
+        );
       }
       return provider.embedding(id.slice(separator + 1));
     },

@@ -2,8 +2,15 @@
  * Test helpers for code that uses embedkit: a deterministic model that makes no HTTP calls.
  * Import from `@embedkit/core/testing`.
  */
-import type { EmbeddingCapabilities, EmbeddingModel, EmbedInput, EmbedRequest, EmbedResponse } from './types.js';
+
 import { utf8Length } from './engine/token-counter.js';
+import type {
+  EmbeddingCapabilities,
+  EmbeddingModel,
+  EmbedInput,
+  EmbedRequest,
+  EmbedResponse,
+} from './types.js';
 
 export interface MockEmbeddingModelOptions {
   provider?: string;
@@ -22,7 +29,9 @@ export interface MockEmbeddingModelOptions {
 function inputText(input: EmbedInput): string {
   if (typeof input === 'string') return input;
   if ('text' in input) return input.text;
-  return JSON.stringify(input, (_key, value: unknown) => (value instanceof Uint8Array ? Array.from(value) : value));
+  return JSON.stringify(input, (_key, value: unknown) =>
+    value instanceof Uint8Array ? Array.from(value) : value,
+  );
 }
 
 /** A unit vector seeded by FNV-1a of `text`: deterministic, spread over every dimension. */
@@ -82,9 +91,14 @@ export class MockEmbeddingModel implements EmbeddingModel {
       const custom = this.options.embed?.(input, request);
       return custom === undefined ? hashVector(inputText(input), dimensions) : Float32Array.from(custom);
     });
-    const response: EmbedResponse = { embeddings, warnings: [], response: { status: 200, headers: {}, modelId: this.modelId } };
+    const response: EmbedResponse = {
+      embeddings,
+      warnings: [],
+      response: { status: 200, headers: {}, modelId: this.modelId },
+    };
     if (this.options.usage !== false) {
-      const count = this.options.usage ?? ((input: EmbedInput) => Math.ceil(utf8Length(inputText(input)) / 4));
+      const count =
+        this.options.usage ?? ((input: EmbedInput) => Math.ceil(utf8Length(inputText(input)) / 4));
       response.usage = { inputTokens: request.inputs.reduce((sum, input) => sum + count(input), 0) };
     }
     return response;

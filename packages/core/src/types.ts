@@ -35,13 +35,19 @@ export type OutputType = 'float' | 'int8' | 'uint8' | 'binary' | 'ubinary';
 export type Embedding = Float32Array | Int8Array | Uint8Array;
 
 /** One image part of a multimodal input: a URL the provider fetches, or raw bytes with their media type. */
-export type ImagePart = { type: 'image'; url: string } | { type: 'image'; data: Uint8Array; mediaType: string };
+export type ImagePart =
+  | { type: 'image'; url: string }
+  | { type: 'image'; data: Uint8Array; mediaType: string };
 
 /** One part of an interleaved multimodal input. */
 export type ContentPart = { type: 'text'; text: string } | ImagePart;
 
 /** One input: a string, or a structured text / image / interleaved-content input for multimodal models. */
-export type EmbedInput = string | { text: string } | { image: string | Uint8Array; mediaType?: string } | { content: ContentPart[] };
+export type EmbedInput =
+  | string
+  | { text: string }
+  | { image: string | Uint8Array; mediaType?: string }
+  | { content: ContentPart[] };
 
 export type Modality = 'text' | 'image';
 

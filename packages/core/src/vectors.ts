@@ -3,8 +3,13 @@ import type { Embedding, OutputType } from './types.js';
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-type NodeBuffer = Uint8Array & { write(text: string, offset: number, length: number, encoding: 'base64'): number };
-type BufferConstructorLike = { allocUnsafeSlow(size: number): NodeBuffer; from(buffer: ArrayBuffer, offset?: number, length?: number): NodeBuffer };
+type NodeBuffer = Uint8Array & {
+  write(text: string, offset: number, length: number, encoding: 'base64'): number;
+};
+type BufferConstructorLike = {
+  allocUnsafeSlow(size: number): NodeBuffer;
+  from(buffer: ArrayBuffer, offset?: number, length?: number): NodeBuffer;
+};
 const NodeBufferClass = (globalThis as { Buffer?: BufferConstructorLike }).Buffer;
 
 /** Decoded size of a base64 string, or -1 when its length cannot be base64. */
@@ -17,7 +22,13 @@ function base64ByteLength(text: string): number {
 }
 
 /** Decodes `text` into `target` at `offset`; returns the bytes written. */
-function writeBase64(target: Uint8Array, text: string, offset: number, length: number, slab: NodeBuffer | undefined): number {
+function writeBase64(
+  target: Uint8Array,
+  text: string,
+  offset: number,
+  length: number,
+  slab: NodeBuffer | undefined,
+): number {
   if (slab !== undefined) return slab.write(text, offset, length, 'base64');
   let binary: string;
   try {
@@ -39,7 +50,12 @@ export function vectorLength(outputType: OutputType, dimensions: number): number
   return outputType === 'binary' || outputType === 'ubinary' ? dimensions / 8 : dimensions;
 }
 
-function view(outputType: OutputType, buffer: ArrayBuffer, byteOffset: number, byteLength: number): Embedding {
+function view(
+  outputType: OutputType,
+  buffer: ArrayBuffer,
+  byteOffset: number,
+  byteLength: number,
+): Embedding {
   if (outputType === 'float') return new Float32Array(buffer, byteOffset, byteLength / 4);
   if (outputType === 'int8' || outputType === 'binary') return new Int8Array(buffer, byteOffset, byteLength);
   return new Uint8Array(buffer, byteOffset, byteLength);
@@ -61,7 +77,9 @@ function assertFinite(vector: Float32Array, index: number): void {
   for (let position = 0; position < vector.length; position++) {
     const value = vector[position]!;
     if (value - value !== 0) {
-      throw new InvalidResponseError(`Vector ${index} holds a non-finite value (${value}) at position ${position}.`);
+      throw new InvalidResponseError(
+        `Vector ${index} holds a non-finite value (${value}) at position ${position}.`,
+      );
     }
   }
 }
@@ -93,7 +111,9 @@ export function decodeBase64Vectors(texts: readonly string[], outputType: Output
     const length = lengths[index]!;
     const written = writeBase64(bytes, texts[index]!, offset, length, slab);
     if (written !== length) {
-      throw new InvalidResponseError(`Vector ${index} is not valid base64: it decoded to ${written} bytes, expected ${length}.`);
+      throw new InvalidResponseError(
+        `Vector ${index} is not valid base64: it decoded to ${written} bytes, expected ${length}.`,
+      );
     }
     out[index] = view(outputType, bytes.buffer as ArrayBuffer, bytes.byteOffset + offset, length);
     offset += length;
@@ -109,7 +129,10 @@ export function decodeBase64Vectors(texts: readonly string[], outputType: Output
  * Copies JSON number arrays into one slab with a typed-array view per vector. Every element must be a
  * finite number that fits the output type.
  */
-export function numberArraysToVectors(arrays: readonly unknown[], outputType: OutputType = 'float'): Embedding[] {
+export function numberArraysToVectors(
+  arrays: readonly unknown[],
+  outputType: OutputType = 'float',
+): Embedding[] {
   let total = 0;
   for (let index = 0; index < arrays.length; index++) {
     const array = arrays[index];
@@ -128,11 +151,15 @@ export function numberArraysToVectors(arrays: readonly unknown[], outputType: Ou
     for (let position = 0; position < array.length; position++) {
       const value = array[position];
       if (typeof value !== 'number' || value - value !== 0) {
-        throw new InvalidResponseError(`Vector ${index} holds ${JSON.stringify(value) ?? String(value)} at position ${position}, not a finite number.`);
+        throw new InvalidResponseError(
+          `Vector ${index} holds ${JSON.stringify(value) ?? String(value)} at position ${position}, not a finite number.`,
+        );
       }
       vector[position] = value;
       if (outputType !== 'float' && vector[position] !== value) {
-        throw new InvalidResponseError(`Vector ${index} holds ${value} at position ${position}, outside the ${outputType} range.`);
+        throw new InvalidResponseError(
+          `Vector ${index} holds ${value} at position ${position}, outside the ${outputType} range.`,
+        );
       }
     }
     out[index] = vector;
@@ -158,7 +185,8 @@ export function base64ToUint8(text: string): Uint8Array {
 
 /** Views little-endian float32 bytes as a `Float32Array`; copies only when the bytes are misaligned. */
 export function bytesToFloat32(bytes: Uint8Array): Float32Array {
-  if (bytes.byteLength % 4 !== 0) throw new InvalidArgumentError(`${bytes.byteLength} bytes is not a whole number of float32 values.`);
+  if (bytes.byteLength % 4 !== 0)
+    throw new InvalidArgumentError(`${bytes.byteLength} bytes is not a whole number of float32 values.`);
   const aligned = bytes.byteOffset % 4 === 0;
   const source = aligned ? bytes : bytes.slice();
   if (!LITTLE_ENDIAN) {
@@ -174,7 +202,10 @@ export function float32ToBase64(vector: Float32Array | readonly number[]): strin
   const values = vector instanceof Float32Array ? vector : Float32Array.from(vector);
   const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice();
   if (!LITTLE_ENDIAN) swapFloat32Bytes(bytes);
-  if (NodeBufferClass !== undefined) return (NodeBufferClass.from(bytes.buffer as ArrayBuffer) as unknown as { toString(encoding: 'base64'): string }).toString('base64');
+  if (NodeBufferClass !== undefined)
+    return (
+      NodeBufferClass.from(bytes.buffer as ArrayBuffer) as unknown as { toString(encoding: 'base64'): string }
+    ).toString('base64');
   let binary = '';
   for (const byte of bytes) binary += String.fromCharCode(byte);
   return btoa(binary);
@@ -183,7 +214,8 @@ export function float32ToBase64(vector: Float32Array | readonly number[]): strin
 type NumericVector = Float32Array | Float64Array | Int8Array | Uint8Array | readonly number[];
 
 function assertSameLength(a: NumericVector, b: NumericVector): void {
-  if (a.length !== b.length) throw new InvalidArgumentError(`Vectors differ in length: ${a.length} and ${b.length}.`);
+  if (a.length !== b.length)
+    throw new InvalidArgumentError(`Vectors differ in length: ${a.length} and ${b.length}.`);
 }
 
 /** The dot product of two vectors of equal length. */
@@ -244,7 +276,8 @@ export function normalize(vector: Float32Array | readonly number[]): Float32Arra
 /** Scales `vector` to unit length in place and returns it. */
 export function normalizeInPlace(vector: Float32Array): Float32Array {
   const length = norm(vector);
-  if (length !== 0 && length !== 1) for (let index = 0; index < vector.length; index++) vector[index]! /= length;
+  if (length !== 0 && length !== 1)
+    for (let index = 0; index < vector.length; index++) vector[index]! /= length;
   return vector;
 }
 
@@ -291,7 +324,8 @@ export function topK(
   k: number,
   options: TopKOptions = {},
 ): ScoredIndex[] {
-  if (!Number.isInteger(k) || k < 0) throw new InvalidArgumentError(`k must be a whole number ≥ 0, got ${k}.`, { argument: 'k' });
+  if (!Number.isInteger(k) || k < 0)
+    throw new InvalidArgumentError(`k must be a whole number ≥ 0, got ${k}.`, { argument: 'k' });
   const limit = Math.min(k, vectors.length);
   if (limit === 0) return [];
   const cosine = (options.metric ?? 'cosine') === 'cosine';
@@ -303,7 +337,9 @@ export function topK(
   for (let index = 0; index < vectors.length; index++) {
     const vector = vectors[index]!;
     if (vector.length !== query.length) {
-      throw new InvalidArgumentError(`Vector ${index} has ${vector.length} dimensions; the query has ${query.length}.`);
+      throw new InvalidArgumentError(
+        `Vector ${index} has ${vector.length} dimensions; the query has ${query.length}.`,
+      );
     }
     let score = dotUnchecked(query, vector);
     if (cosine) {
@@ -327,7 +363,11 @@ export function topK(
         const left = 2 * position + 1;
         if (left >= size) break;
         const right = left + 1;
-        const child = right < size && weaker(heapScores[right]!, heapIndices[right]!, heapScores[left]!, heapIndices[left]!) ? right : left;
+        const child =
+          right < size &&
+          weaker(heapScores[right]!, heapIndices[right]!, heapScores[left]!, heapIndices[left]!)
+            ? right
+            : left;
         if (!weaker(heapScores[child]!, heapIndices[child]!, score, index)) break;
         heapScores[position] = heapScores[child]!;
         heapIndices[position] = heapIndices[child]!;
@@ -338,7 +378,8 @@ export function topK(
     }
   }
   const out: ScoredIndex[] = [];
-  for (let position = 0; position < size; position++) out.push({ index: heapIndices[position]!, score: heapScores[position]! });
+  for (let position = 0; position < size; position++)
+    out.push({ index: heapIndices[position]!, score: heapScores[position]! });
   return out.sort((a, b) => b.score - a.score || a.index - b.index);
 }
 

@@ -1,4 +1,11 @@
-export { createOpenAI, createOpenAICompatible, openai, type OpenAICompatibleSettings, type OpenAIProvider, type OpenAIProviderSettings } from './openai-provider.js';
+export { parseOpenAIError } from './openai-api.js';
 export { OpenAIEmbeddingModel } from './openai-embedding-model.js';
 export { OPENAI_MODELS, type OpenAIEmbeddingModelId, type OpenAIProviderOptions } from './openai-options.js';
-export { parseOpenAIError } from './openai-api.js';
+export {
+  createOpenAI,
+  createOpenAICompatible,
+  type OpenAICompatibleSettings,
+  type OpenAIProvider,
+  type OpenAIProviderSettings,
+  openai,
+} from './openai-provider.js';

@@ -3,7 +3,10 @@ import { z } from 'zod';
 
 // Lenient on responses: only the fields we use. A vector is checked as "string or array" here and
 // element by element only while it is copied, never by zod.
-const vectorSchema = z.union([z.string(), z.custom<unknown[]>((value) => Array.isArray(value), 'expected an array')]);
+const vectorSchema = z.union([
+  z.string(),
+  z.custom<unknown[]>((value) => Array.isArray(value), 'expected an array'),
+]);
 
 export const openAIEmbeddingResponseSchema = z.object({
   data: z.array(z.object({ index: z.number().int().nonnegative(), embedding: vectorSchema })),
@@ -38,7 +41,12 @@ export function parseOpenAIError(body: unknown): ParsedError {
   const parsed = errorBodySchema.safeParse(body);
   if (!parsed.success) {
     const message = (body as { message?: unknown; detail?: unknown }) ?? {};
-    const text = typeof message.message === 'string' ? message.message : typeof message.detail === 'string' ? message.detail : undefined;
+    const text =
+      typeof message.message === 'string'
+        ? message.message
+        : typeof message.detail === 'string'
+          ? message.detail
+          : undefined;
     return text === undefined ? {} : { message: text };
   }
   const error = parsed.data.error;

@@ -14,7 +14,7 @@ import {
   type Transport,
   type Warning,
 } from '@embedkit/core';
-import { parseOpenAIError, openAIEmbeddingResponseSchema } from './openai-api.js';
+import { openAIEmbeddingResponseSchema, parseOpenAIError } from './openai-api.js';
 import { openAIProviderOptionsSchema } from './openai-options.js';
 
 /** What a provider hands each of its models. */
@@ -34,7 +34,9 @@ export interface OpenAIModelConfig {
 function inputText(input: EmbedInput, index: number): string {
   if (typeof input === 'string') return input;
   if ('text' in input) return input.text;
-  throw new InvalidArgumentError(`Input ${index} is not text; OpenAI embedding models take text only.`, { argument: `inputs[${index}]` });
+  throw new InvalidArgumentError(`Input ${index} is not text; OpenAI embedding models take text only.`, {
+    argument: `inputs[${index}]`,
+  });
 }
 
 /** One OpenAI (or OpenAI-compatible) embedding model: one request to `POST {baseURL}/embeddings` per call. */
@@ -51,7 +53,8 @@ export class OpenAIEmbeddingModel implements EmbeddingModel {
     this.provider = config.provider;
     this.capabilities = config.capabilities;
     this.config = config;
-    const query = config.queryParams === undefined ? '' : `?${new URLSearchParams(config.queryParams).toString()}`;
+    const query =
+      config.queryParams === undefined ? '' : `?${new URLSearchParams(config.queryParams).toString()}`;
     this.url = `${config.baseURL.replace(/\/+$/, '')}/embeddings${query}`;
   }
 
@@ -59,21 +62,37 @@ export class OpenAIEmbeddingModel implements EmbeddingModel {
     const warnings: Warning[] = [];
     const options = openAIProviderOptionsSchema.safeParse(request.providerOptions?.[this.provider] ?? {});
     if (!options.success) {
-      throw new InvalidArgumentError(`providerOptions.${this.provider} is invalid: ${options.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ')}.`, {
-        argument: `providerOptions.${this.provider}`,
-      });
+      throw new InvalidArgumentError(
+        `providerOptions.${this.provider} is invalid: ${options.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ')}.`,
+        {
+          argument: `providerOptions.${this.provider}`,
+        },
+      );
     }
     if (request.dimensions !== undefined && this.capabilities.dimensions === undefined) {
-      throw new InvalidArgumentError(`${this.provider} model ${this.modelId} has a fixed vector length; remove the dimensions option.`, { argument: 'dimensions' });
+      throw new InvalidArgumentError(
+        `${this.provider} model ${this.modelId} has a fixed vector length; remove the dimensions option.`,
+        { argument: 'dimensions' },
+      );
     }
     if (request.outputType !== undefined && request.outputType !== 'float') {
-      throw new InvalidArgumentError(`${this.provider} model ${this.modelId} returns float vectors only.`, { argument: 'outputType' });
+      throw new InvalidArgumentError(`${this.provider} model ${this.modelId} returns float vectors only.`, {
+        argument: 'outputType',
+      });
     }
     if (request.inputType !== undefined) {
-      warnings.push({ type: 'unsupported-setting', setting: 'inputType', message: `${this.provider} embeddings have no input type; "${request.inputType}" was not sent.` });
+      warnings.push({
+        type: 'unsupported-setting',
+        setting: 'inputType',
+        message: `${this.provider} embeddings have no input type; "${request.inputType}" was not sent.`,
+      });
     }
     if (request.truncate === true) {
-      warnings.push({ type: 'unsupported-setting', setting: 'truncate', message: `${this.provider} cannot truncate inputs; an input over the context length fails instead.` });
+      warnings.push({
+        type: 'unsupported-setting',
+        setting: 'truncate',
+        message: `${this.provider} cannot truncate inputs; an input over the context length fails instead.`,
+      });
     }
     const body: Record<string, unknown> = {
       model: this.modelId,
@@ -102,11 +121,14 @@ export class OpenAIEmbeddingModel implements EmbeddingModel {
     if (response.requestId !== undefined) info.requestId = response.requestId;
     const parsed = openAIEmbeddingResponseSchema.safeParse(response.body);
     if (!parsed.success) {
-      throw new InvalidResponseError(`${this.provider} returned an embeddings body of the wrong shape: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}.`, {
-        provider: this.provider,
-        statusCode: response.status,
-        requestId: response.requestId,
-      });
+      throw new InvalidResponseError(
+        `${this.provider} returned an embeddings body of the wrong shape: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}.`,
+        {
+          provider: this.provider,
+          statusCode: response.status,
+          requestId: response.requestId,
+        },
+      );
     }
     const { data, model, usage } = parsed.data;
     if (model !== undefined) info.modelId = model;
@@ -121,19 +143,32 @@ export class OpenAIEmbeddingModel implements EmbeddingModel {
  * Places each vector at its `index` (the API does not promise order) and decodes it: base64 into one
  * slab, or JSON floats when a compatible server ignored `encoding_format`.
  */
-function decodeInOrder(data: { index: number; embedding: string | unknown[] }[], expected: number, provider: string): Embedding[] {
+function decodeInOrder(
+  data: { index: number; embedding: string | unknown[] }[],
+  expected: number,
+  provider: string,
+): Embedding[] {
   if (data.length !== expected) {
-    throw new InvalidResponseError(`${provider} returned ${data.length} vectors for ${expected} inputs.`, { provider });
+    throw new InvalidResponseError(`${provider} returned ${data.length} vectors for ${expected} inputs.`, {
+      provider,
+    });
   }
   const ordered = new Array<string | unknown[]>(expected);
   for (const item of data) {
     if (item.index >= expected || ordered[item.index] !== undefined) {
-      throw new InvalidResponseError(`${provider} returned vector index ${item.index} ${item.index >= expected ? 'out of range' : 'twice'} for ${expected} inputs.`, { provider });
+      throw new InvalidResponseError(
+        `${provider} returned vector index ${item.index} ${item.index >= expected ? 'out of range' : 'twice'} for ${expected} inputs.`,
+        { provider },
+      );
     }
     ordered[item.index] = item.embedding;
   }
   const strings = ordered.every((vector) => typeof vector === 'string');
   if (strings) return decodeBase64Vectors(ordered as string[], 'float');
   if (ordered.every((vector) => Array.isArray(vector))) return numberArraysToVectors(ordered, 'float');
-  return ordered.map((vector) => (typeof vector === 'string' ? decodeBase64Vectors([vector], 'float')[0]! : numberArraysToVectors([vector], 'float')[0]!));
+  return ordered.map((vector) =>
+    typeof vector === 'string'
+      ? decodeBase64Vectors([vector], 'float')[0]!
+      : numberArraysToVectors([vector], 'float')[0]!,
+  );
 }

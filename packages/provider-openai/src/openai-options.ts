@@ -2,7 +2,11 @@ import type { EmbeddingCapabilities } from '@embedkit/core';
 import { z } from 'zod';
 
 /** Known OpenAI embedding models; any other id is accepted with conservative capabilities. */
-export type OpenAIEmbeddingModelId = 'text-embedding-3-small' | 'text-embedding-3-large' | 'text-embedding-ada-002' | (string & {});
+export type OpenAIEmbeddingModelId =
+  | 'text-embedding-3-small'
+  | 'text-embedding-3-large'
+  | 'text-embedding-ada-002'
+  | (string & {});
 
 /** OpenAI accepts at most 2,048 inputs and 300,000 summed tokens per request, and 8,192 tokens per input. */
 const OPENAI_LIMITS = { maxInputsPerCall: 2048, maxTokensPerCall: 300_000, maxTokensPerInput: 8192 } as const;
@@ -17,8 +21,18 @@ const textOnly = {
 
 /** Capabilities of the known models; `dimensions` only exists on the v3 models. */
 export const OPENAI_MODELS: Record<string, EmbeddingCapabilities> = {
-  'text-embedding-3-small': { ...OPENAI_LIMITS, ...textOnly, defaultDimensions: 1536, dimensions: { min: 1, max: 1536 } },
-  'text-embedding-3-large': { ...OPENAI_LIMITS, ...textOnly, defaultDimensions: 3072, dimensions: { min: 1, max: 3072 } },
+  'text-embedding-3-small': {
+    ...OPENAI_LIMITS,
+    ...textOnly,
+    defaultDimensions: 1536,
+    dimensions: { min: 1, max: 1536 },
+  },
+  'text-embedding-3-large': {
+    ...OPENAI_LIMITS,
+    ...textOnly,
+    defaultDimensions: 3072,
+    dimensions: { min: 1, max: 3072 },
+  },
   'text-embedding-ada-002': { ...OPENAI_LIMITS, ...textOnly, defaultDimensions: 1536 },
 };
 

@@ -1,6 +1,16 @@
-import { createTransport, type EmbeddingCapabilities, type EmbeddingProvider, type HttpSettings, loadApiKey } from '@embedkit/core';
+import {
+  createTransport,
+  type EmbeddingCapabilities,
+  type EmbeddingProvider,
+  type HttpSettings,
+  loadApiKey,
+} from '@embedkit/core';
 import { OpenAIEmbeddingModel } from './openai-embedding-model.js';
-import { COMPATIBLE_DEFAULT_CAPABILITIES, type OpenAIEmbeddingModelId, openAICapabilities } from './openai-options.js';
+import {
+  COMPATIBLE_DEFAULT_CAPABILITIES,
+  type OpenAIEmbeddingModelId,
+  openAICapabilities,
+} from './openai-options.js';
 
 export interface OpenAIProviderSettings extends HttpSettings {
   /** Default: the `OPENAI_API_KEY` environment variable, read when a call is made. */
@@ -27,7 +37,11 @@ export function createOpenAI(settings: OpenAIProviderSettings = {}): OpenAIProvi
   const transport = createTransport(settings);
   const baseURL = settings.baseURL ?? 'https://api.openai.com/v1';
   const headers = () => {
-    const apiKey = loadApiKey({ apiKey: settings.apiKey, environmentVariables: ['OPENAI_API_KEY'], provider: 'openai' });
+    const apiKey = loadApiKey({
+      apiKey: settings.apiKey,
+      environmentVariables: ['OPENAI_API_KEY'],
+      provider: 'openai',
+    });
     const out: Record<string, string> = { authorization: `Bearer ${apiKey}` };
     if (settings.organization !== undefined) out['openai-organization'] = settings.organization;
     if (settings.project !== undefined) out['openai-project'] = settings.project;
@@ -80,7 +94,8 @@ export function createOpenAICompatible(settings: OpenAICompatibleSettings): Open
     if (!needsKey) return { headers: { ...settings.headers }, secrets: [] };
     const apiKey = loadApiKey({
       apiKey: settings.apiKey,
-      environmentVariables: settings.apiKeyEnvironmentVariable === undefined ? [] : [settings.apiKeyEnvironmentVariable],
+      environmentVariables:
+        settings.apiKeyEnvironmentVariable === undefined ? [] : [settings.apiKeyEnvironmentVariable],
       provider: settings.name,
     });
     const value = keyHeader === 'authorization' ? `Bearer ${apiKey}` : apiKey;
@@ -88,7 +103,8 @@ export function createOpenAICompatible(settings: OpenAICompatibleSettings): Open
   };
   return {
     embedding(modelId) {
-      const custom = typeof settings.capabilities === 'function' ? settings.capabilities(modelId) : settings.capabilities;
+      const custom =
+        typeof settings.capabilities === 'function' ? settings.capabilities(modelId) : settings.capabilities;
       return new OpenAIEmbeddingModel(modelId, {
         provider: settings.name,
         baseURL: settings.baseURL,

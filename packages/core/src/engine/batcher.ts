@@ -18,10 +18,18 @@ export interface BatchLimits {
   maxTokensPerInput: number | undefined;
 }
 
-export function batchLimits(model: EmbeddingModel, counter: TokenCounter, truncate: boolean, maxInputsPerCall: number | undefined): BatchLimits {
+export function batchLimits(
+  model: EmbeddingModel,
+  counter: TokenCounter,
+  truncate: boolean,
+  maxInputsPerCall: number | undefined,
+): BatchLimits {
   const capabilities = model.capabilities;
   return {
-    maxInputs: Math.max(1, Math.min(capabilities.maxInputsPerCall, maxInputsPerCall ?? Number.POSITIVE_INFINITY)),
+    maxInputs: Math.max(
+      1,
+      Math.min(capabilities.maxInputsPerCall, maxInputsPerCall ?? Number.POSITIVE_INFINITY),
+    ),
     maxTokens: capabilities.maxTokensPerCall,
     maxTokensPerInput: counter.exact && !truncate ? capabilities.maxTokensPerInput : undefined,
   };
@@ -58,7 +66,11 @@ export class Batcher {
     }
     let full: Batch | undefined;
     const open = this.current;
-    if (open.inputs.length > 0 && (open.inputs.length >= maxInputs || (maxTokens !== undefined && this.currentTokens + tokens > maxTokens))) {
+    if (
+      open.inputs.length > 0 &&
+      (open.inputs.length >= maxInputs ||
+        (maxTokens !== undefined && this.currentTokens + tokens > maxTokens))
+    ) {
       full = open;
       this.current = { offset: index, inputs: [], tokens: [] };
       this.currentTokens = 0;
@@ -80,7 +92,12 @@ export class Batcher {
 }
 
 /** All batches of an array, computed (and every input checked) before anything is sent. */
-export function planBatches(model: EmbeddingModel, inputs: readonly EmbedInput[], counter: TokenCounter, limits: BatchLimits): Batch[] {
+export function planBatches(
+  model: EmbeddingModel,
+  inputs: readonly EmbedInput[],
+  counter: TokenCounter,
+  limits: BatchLimits,
+): Batch[] {
   const batcher = new Batcher(model, counter, limits);
   const batches: Batch[] = [];
   for (const input of inputs) {

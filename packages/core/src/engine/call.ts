@@ -1,13 +1,22 @@
 import {
+  abortReason,
   EmbedKitError,
   InvalidRequestError,
   InvalidResponseError,
   RateLimitError,
   RetryError,
   TimeoutError,
-  abortReason,
 } from '../errors.js';
-import type { EmbedInput, EmbedRequest, EmbedResponse, EmbeddingModel, InputType, OutputType, ResponseInfo, Warning } from '../types.js';
+import type {
+  EmbeddingModel,
+  EmbedInput,
+  EmbedRequest,
+  EmbedResponse,
+  InputType,
+  OutputType,
+  ResponseInfo,
+  Warning,
+} from '../types.js';
 import { vectorLength } from '../vectors.js';
 import type { Batch } from './batcher.js';
 import type { Clock } from './clock.js';
@@ -67,7 +76,10 @@ export async function runBatch(context: CallContext, batch: Batch, signal: Abort
       return {
         offset: batch.offset,
         embeddings: [...first.embeddings, ...second.embeddings],
-        usage: first.usage === undefined || second.usage === undefined ? undefined : { inputTokens: first.usage.inputTokens + second.usage.inputTokens },
+        usage:
+          first.usage === undefined || second.usage === undefined
+            ? undefined
+            : { inputTokens: first.usage.inputTokens + second.usage.inputTokens },
         warnings: [...first.warnings, ...second.warnings],
         responses: [...first.responses, ...second.responses],
       };
@@ -80,7 +92,11 @@ export async function runBatch(context: CallContext, batch: Batch, signal: Abort
 }
 
 function slice(batch: Batch, start: number, end: number): Batch {
-  return { offset: batch.offset + start, inputs: batch.inputs.slice(start, end), tokens: batch.tokens.slice(start, end) };
+  return {
+    offset: batch.offset + start,
+    inputs: batch.inputs.slice(start, end),
+    tokens: batch.tokens.slice(start, end),
+  };
 }
 
 function withGlobalIndex(error: InvalidRequestError, index: number): InvalidRequestError {
@@ -107,12 +123,17 @@ async function attempt(context: CallContext, batch: Batch, signal: AbortSignal):
     const timeout = new AbortController();
     const timer = setTimeout(() => {
       timeout.abort(
-        new TimeoutError(`${model.provider} model ${model.modelId} did not answer within ${context.timeoutMs} ms (timeoutMs).`, { provider: model.provider }),
+        new TimeoutError(
+          `${model.provider} model ${model.modelId} did not answer within ${context.timeoutMs} ms (timeoutMs).`,
+          { provider: model.provider },
+        ),
       );
     }, context.timeoutMs);
     let error: unknown;
     try {
-      const response = await model.doEmbed(buildRequest(context, batch.inputs, AbortSignal.any([signal, timeout.signal])));
+      const response = await model.doEmbed(
+        buildRequest(context, batch.inputs, AbortSignal.any([signal, timeout.signal])),
+      );
       checkResponse(context, response, batch.inputs.length);
       return response;
     } catch (caught) {
@@ -168,7 +189,11 @@ const EXPECTED_ARRAY: Record<OutputType, string> = {
 /** The checks every provider's answer must pass, whatever the provider did itself. */
 function checkResponse(context: CallContext, response: EmbedResponse, inputCount: number): void {
   const { model, outputType } = context;
-  const where = { provider: model.provider, statusCode: response?.response?.status, requestId: response?.response?.requestId };
+  const where = {
+    provider: model.provider,
+    statusCode: response?.response?.status,
+    requestId: response?.response?.requestId,
+  };
   const embeddings = response?.embeddings;
   if (!Array.isArray(embeddings) || embeddings.length !== inputCount) {
     throw new InvalidResponseError(
@@ -198,6 +223,9 @@ function checkResponse(context: CallContext, response: EmbedResponse, inputCount
   }
   const usage = response.usage;
   if (usage !== undefined && !(Number.isInteger(usage.inputTokens) && usage.inputTokens >= 0)) {
-    throw new InvalidResponseError(`${model.provider} reported usage of ${String(usage.inputTokens)} tokens, which is not a count.`, where);
+    throw new InvalidResponseError(
+      `${model.provider} reported usage of ${String(usage.inputTokens)} tokens, which is not a count.`,
+      where,
+    );
   }
 }

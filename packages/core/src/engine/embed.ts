@@ -67,7 +67,9 @@ function prepare(settings: EmbedSettings): Prepared {
     timeoutMs: settings.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     onRetry: settings.onRetry,
   };
-  const concurrency = model.capabilities.supportsParallelCalls ? (settings.concurrency ?? DEFAULT_CONCURRENCY) : 1;
+  const concurrency = model.capabilities.supportsParallelCalls
+    ? (settings.concurrency ?? DEFAULT_CONCURRENCY)
+    : 1;
   return { context, concurrency, warnings, counter: settings.tokenCounter ?? estimateTokenCounter };
 }
 
@@ -91,7 +93,10 @@ class Tally {
 
   add(result: CallResult): void {
     this.completedInputs += result.embeddings.length;
-    this.inputTokens = result.usage === undefined || this.inputTokens === undefined ? undefined : this.inputTokens + result.usage.inputTokens;
+    this.inputTokens =
+      result.usage === undefined || this.inputTokens === undefined
+        ? undefined
+        : this.inputTokens + result.usage.inputTokens;
     for (const warning of result.warnings) this.warn(warning);
   }
 
@@ -108,11 +113,15 @@ class Tally {
  * Embeds many inputs: checks every input and setting before sending, splits by the model's count and
  * token limits, runs calls in a sliding pool with retries and rate limits, and returns vectors in input order.
  */
-export async function embedMany(settings: EmbedSettings & { inputs: readonly EmbedInput[] }): Promise<EmbedManyResult> {
+export async function embedMany(
+  settings: EmbedSettings & { inputs: readonly EmbedInput[] },
+): Promise<EmbedManyResult> {
   const prepared = prepare(settings);
   const { context } = prepared;
   if (!Array.isArray(settings.inputs)) {
-    throw new InvalidArgumentError('inputs must be an array; use embedStream for iterables.', { argument: 'inputs' });
+    throw new InvalidArgumentError('inputs must be an array; use embedStream for iterables.', {
+      argument: 'inputs',
+    });
   }
   const limits = batchLimits(context.model, prepared.counter, context.truncate, settings.maxInputsPerCall);
   const batches = planBatches(context.model, settings.inputs, prepared.counter, limits);
@@ -120,15 +129,19 @@ export async function embedMany(settings: EmbedSettings & { inputs: readonly Emb
   const embeddings = new Array<Embedding>(settings.inputs.length);
   const responses: ResponseInfo[] = [];
   const total = settings.inputs.length;
-  const results = runPool<Batch, CallResult>(batches[Symbol.iterator](), { concurrency: prepared.concurrency, signal: settings.signal }, (batch, signal) =>
-    runBatch(context, batch, signal).then((result) => {
-      tally.add(result);
-      settings.onProgress?.(tally.progress(total));
-      return result;
-    }),
+  const results = runPool<Batch, CallResult>(
+    batches[Symbol.iterator](),
+    { concurrency: prepared.concurrency, signal: settings.signal },
+    (batch, signal) =>
+      runBatch(context, batch, signal).then((result) => {
+        tally.add(result);
+        settings.onProgress?.(tally.progress(total));
+        return result;
+      }),
   );
   for await (const result of results) {
-    for (let index = 0; index < result.embeddings.length; index++) embeddings[result.offset + index] = result.embeddings[index]!;
+    for (let index = 0; index < result.embeddings.length; index++)
+      embeddings[result.offset + index] = result.embeddings[index]!;
     responses.push(...result.responses);
   }
   const out: EmbedManyResult = { embeddings, warnings: tally.warnings, responses };
@@ -140,7 +153,11 @@ export async function embedMany(settings: EmbedSettings & { inputs: readonly Emb
 export async function embed(settings: EmbedSettings & { input: EmbedInput }): Promise<EmbedResult> {
   const { input, ...rest } = settings;
   const result = await embedMany({ ...rest, inputs: [input] });
-  const out: EmbedResult = { embedding: result.embeddings[0]!, warnings: result.warnings, response: result.responses[0]! };
+  const out: EmbedResult = {
+    embedding: result.embeddings[0]!,
+    warnings: result.warnings,
+    response: result.responses[0]!,
+  };
   if (result.usage !== undefined) out.usage = result.usage;
   return out;
 }
@@ -156,8 +173,14 @@ export async function* embedStream(
   const prepared = prepare(settings);
   const { context } = prepared;
   const source = settings.inputs as Partial<Iterable<EmbedInput> & AsyncIterable<EmbedInput>>;
-  if (source === null || typeof source !== 'object' || (source[Symbol.iterator] === undefined && source[Symbol.asyncIterator] === undefined)) {
-    throw new InvalidArgumentError('inputs must be an Iterable or AsyncIterable of inputs.', { argument: 'inputs' });
+  if (
+    source === null ||
+    typeof source !== 'object' ||
+    (source[Symbol.iterator] === undefined && source[Symbol.asyncIterator] === undefined)
+  ) {
+    throw new InvalidArgumentError('inputs must be an Iterable or AsyncIterable of inputs.', {
+      argument: 'inputs',
+    });
   }
   const limits = batchLimits(context.model, prepared.counter, context.truncate, settings.maxInputsPerCall);
   const tally = new Tally(prepared.warnings);

@@ -53,7 +53,12 @@ export async function* runPool<T, R>(
 
   try {
     for (;;) {
-      while (!exhausted && failure === undefined && running.size < options.concurrency && started - yielded < window) {
+      while (
+        !exhausted &&
+        failure === undefined &&
+        running.size < options.concurrency &&
+        started - yielded < window
+      ) {
         let next: IteratorResult<T>;
         try {
           next = await source.next();

@@ -66,7 +66,9 @@ function describeDimensions(allowed: NonNullable<EmbeddingModel['capabilities'][
 
 function positiveInteger(value: number | undefined, name: string, minimum: number): void {
   if (value !== undefined && (!Number.isInteger(value) || value < minimum)) {
-    throw new InvalidArgumentError(`${name} must be a whole number ≥ ${minimum}, got ${value}.`, { argument: name });
+    throw new InvalidArgumentError(`${name} must be a whole number ≥ ${minimum}, got ${value}.`, {
+      argument: name,
+    });
   }
 }
 
@@ -74,10 +76,20 @@ function positiveInteger(value: number | undefined, name: string, minimum: numbe
  * Checks settings against the model's capabilities before any request. Returns warnings for settings the
  * model cannot honour (unless `strict`, where they are errors) and the input type to send.
  */
-export function checkSettings(settings: EmbedSettings): { warnings: Warning[]; inputType: InputType | undefined } {
+export function checkSettings(settings: EmbedSettings): {
+  warnings: Warning[];
+  inputType: InputType | undefined;
+} {
   const { model } = settings;
-  if (model === undefined || model === null || model.specificationVersion !== 'v1' || typeof model.doEmbed !== 'function') {
-    throw new InvalidArgumentError('model must be an embedkit EmbeddingModel (specificationVersion "v1").', { argument: 'model' });
+  if (
+    model === undefined ||
+    model === null ||
+    model.specificationVersion !== 'v1' ||
+    typeof model.doEmbed !== 'function'
+  ) {
+    throw new InvalidArgumentError('model must be an embedkit EmbeddingModel (specificationVersion "v1").', {
+      argument: 'model',
+    });
   }
   const capabilities = model.capabilities;
   positiveInteger(settings.maxRetries, 'maxRetries', 0);
@@ -85,11 +97,15 @@ export function checkSettings(settings: EmbedSettings): { warnings: Warning[]; i
   positiveInteger(settings.maxInputsPerCall, 'maxInputsPerCall', 1);
   for (const name of ['timeoutMs', 'maxRetryDelayMs'] as const) {
     const value = settings[name];
-    if (value !== undefined && !(value > 0)) throw new InvalidArgumentError(`${name} must be > 0, got ${value}.`, { argument: name });
+    if (value !== undefined && !(value > 0))
+      throw new InvalidArgumentError(`${name} must be > 0, got ${value}.`, { argument: name });
   }
   for (const name of ['requestsPerMinute', 'tokensPerMinute'] as const) {
     const value = settings.rateLimit?.[name];
-    if (value !== undefined && !(value > 0)) throw new InvalidArgumentError(`rateLimit.${name} must be > 0, got ${value}.`, { argument: `rateLimit.${name}` });
+    if (value !== undefined && !(value > 0))
+      throw new InvalidArgumentError(`rateLimit.${name} must be > 0, got ${value}.`, {
+        argument: `rateLimit.${name}`,
+      });
   }
   const outputType = settings.outputType ?? 'float';
   if (!capabilities.outputTypes.includes(outputType)) {
@@ -107,7 +123,11 @@ export function checkSettings(settings: EmbedSettings): { warnings: Warning[]; i
         { argument: 'dimensions' },
       );
     }
-    const ok = Number.isInteger(dimensions) && ('min' in allowed ? dimensions >= allowed.min && dimensions <= allowed.max : allowed.includes(dimensions));
+    const ok =
+      Number.isInteger(dimensions) &&
+      ('min' in allowed
+        ? dimensions >= allowed.min && dimensions <= allowed.max
+        : allowed.includes(dimensions));
     if (!ok) {
       throw new InvalidArgumentError(
         `dimensions ${dimensions} is not allowed for ${model.provider} model ${model.modelId}; use ${describeDimensions(allowed)}.`,
@@ -115,14 +135,20 @@ export function checkSettings(settings: EmbedSettings): { warnings: Warning[]; i
       );
     }
     if ((outputType === 'binary' || outputType === 'ubinary') && dimensions % 8 !== 0) {
-      throw new InvalidArgumentError(`${outputType} vectors pack 8 dimensions per byte; dimensions must be a multiple of 8.`, { argument: 'dimensions' });
+      throw new InvalidArgumentError(
+        `${outputType} vectors pack 8 dimensions per byte; dimensions must be a multiple of 8.`,
+        { argument: 'dimensions' },
+      );
     }
   }
   const warnings: Warning[] = [];
   let inputType = settings.inputType;
   if (inputType !== undefined && !capabilities.inputTypes.includes(inputType)) {
     const message = `${model.provider} model ${model.modelId} has no "${inputType}" input type${capabilities.inputTypes.length === 0 ? '' : ` (it supports ${capabilities.inputTypes.join(', ')})`}; the inputs were sent without one.`;
-    if (settings.strict === true) throw new InvalidArgumentError(message.replace('; the inputs were sent without one.', '.'), { argument: 'inputType' });
+    if (settings.strict === true)
+      throw new InvalidArgumentError(message.replace('; the inputs were sent without one.', '.'), {
+        argument: 'inputType',
+      });
     warnings.push({ type: 'unsupported-setting', setting: 'inputType', message });
     inputType = undefined;
   }
@@ -132,19 +158,35 @@ export function checkSettings(settings: EmbedSettings): { warnings: Warning[]; i
 /** Checks one input: a non-empty string, or a structured input the model's modalities allow. */
 export function checkInput(model: EmbeddingModel, input: EmbedInput, index: number): void {
   if (typeof input === 'string') {
-    if (input.length === 0) throw new InvalidArgumentError(`Input ${index} is an empty string; embedding APIs reject empty inputs.`, { argument: `inputs[${index}]` });
+    if (input.length === 0)
+      throw new InvalidArgumentError(
+        `Input ${index} is an empty string; embedding APIs reject empty inputs.`,
+        { argument: `inputs[${index}]` },
+      );
     return;
   }
   if (typeof input !== 'object' || input === null) {
-    throw new InvalidArgumentError(`Input ${index} must be a string or an object with text, image or content; got ${input === null ? 'null' : typeof input}.`, {
-      argument: `inputs[${index}]`,
-    });
+    throw new InvalidArgumentError(
+      `Input ${index} must be a string or an object with text, image or content; got ${input === null ? 'null' : typeof input}.`,
+      {
+        argument: `inputs[${index}]`,
+      },
+    );
   }
-  const hasImage = 'image' in input || ('content' in input && Array.isArray(input.content) && input.content.some((part) => part.type === 'image'));
+  const hasImage =
+    'image' in input ||
+    ('content' in input &&
+      Array.isArray(input.content) &&
+      input.content.some((part) => part.type === 'image'));
   if (hasImage && !model.capabilities.modalities.includes('image')) {
-    throw new InvalidArgumentError(`Input ${index} holds an image, but ${model.provider} model ${model.modelId} embeds text only.`, { argument: `inputs[${index}]` });
+    throw new InvalidArgumentError(
+      `Input ${index} holds an image, but ${model.provider} model ${model.modelId} embeds text only.`,
+      { argument: `inputs[${index}]` },
+    );
   }
   if ('text' in input && (typeof input.text !== 'string' || input.text.length === 0)) {
-    throw new InvalidArgumentError(`Input ${index} has an empty or non-string text.`, { argument: `inputs[${index}]` });
+    throw new InvalidArgumentError(`Input ${index} has an empty or non-string text.`, {
+      argument: `inputs[${index}]`,
+    });
   }
 }

@@ -33,7 +33,8 @@ export const estimateTokenCounter: TokenCounter = {
     if ('text' in input) return Math.ceil(utf8Length(input.text) / 2);
     if ('image' in input) return IMAGE_TOKEN_ESTIMATE;
     let total = 0;
-    for (const part of input.content) total += part.type === 'text' ? Math.ceil(utf8Length(part.text) / 2) : IMAGE_TOKEN_ESTIMATE;
+    for (const part of input.content)
+      total += part.type === 'text' ? Math.ceil(utf8Length(part.text) / 2) : IMAGE_TOKEN_ESTIMATE;
     return total;
   },
 };

@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import {
   AuthenticationError,
+  abortReason,
   ConnectionError,
   type EmbedKitError,
   type ErrorDetails,
@@ -11,12 +12,16 @@ import {
   RateLimitError,
   ServerError,
   TimeoutError,
-  abortReason,
 } from '../errors.js';
 import { createFetchTransport, type FetchFunction } from './fetch-transport.js';
 import { bodyExcerpt, redact } from './redact.js';
 import { parseRetryAfter } from './retry-after.js';
-import { DEFAULT_MAX_RESPONSE_BYTES, ResponseTooLargeError, type Transport, type TransportRequest } from './transport.js';
+import {
+  DEFAULT_MAX_RESPONSE_BYTES,
+  ResponseTooLargeError,
+  type Transport,
+  type TransportRequest,
+} from './transport.js';
 
 declare const __EMBEDKIT_VERSION__: string | undefined;
 
@@ -34,7 +39,8 @@ export interface HttpSettings {
 }
 
 function isNode(): boolean {
-  const versions = (globalThis as { process?: { versions?: Record<string, string | undefined> } }).process?.versions;
+  const versions = (globalThis as { process?: { versions?: Record<string, string | undefined> } }).process
+    ?.versions;
   return versions?.node !== undefined && versions.bun === undefined;
 }
 
@@ -74,7 +80,13 @@ export interface ParsedError {
   /** Index, within the call, of the input the API named. */
   inputIndex?: number;
   /** Overrides the class the status implies, e.g. Gemini's 400 `API_KEY_INVALID` is an authentication failure. */
-  kind?: 'authentication' | 'permission_denied' | 'not_found' | 'invalid_request' | 'rate_limited' | 'server_error';
+  kind?:
+    | 'authentication'
+    | 'permission_denied'
+    | 'not_found'
+    | 'invalid_request'
+    | 'rate_limited'
+    | 'server_error';
   /** Overrides whether retrying can help. */
   isRetryable?: boolean;
   /** How to fix it, appended to the message. */
@@ -156,9 +168,16 @@ export async function requestJson(options: RequestJsonOptions): Promise<JsonResp
   const contentType = response.headers['content-type'] ?? '';
 
   if (response.status >= 200 && response.status < 300) {
-    if (text.trim() === '') return withRequestId({ status: response.status, headers: response.headers, body: undefined }, requestId);
+    if (text.trim() === '')
+      return withRequestId(
+        { status: response.status, headers: response.headers, body: undefined },
+        requestId,
+      );
     try {
-      return withRequestId({ status: response.status, headers: response.headers, body: JSON.parse(text) }, requestId);
+      return withRequestId(
+        { status: response.status, headers: response.headers, body: JSON.parse(text) },
+        requestId,
+      );
     } catch (cause) {
       throw new InvalidResponseError(
         `${options.provider} returned status ${response.status} with a body that is not valid JSON (${contentType || 'no content-type'}): ${bodyExcerpt(text, secrets, 200)}. A proxy or gateway between you and the API may be answering instead of it.`,
@@ -175,7 +194,8 @@ export async function requestJson(options: RequestJsonOptions): Promise<JsonResp
   } catch {
     // A non-JSON error body: an HTML page from a proxy, a load balancer's plain text.
   }
-  const parsed: ParsedError = isJson && options.parseError !== undefined ? safeParse(options.parseError, json, response.status) : {};
+  const parsed: ParsedError =
+    isJson && options.parseError !== undefined ? safeParse(options.parseError, json, response.status) : {};
   if (parsed.requestId !== undefined && requestId === undefined) requestId = parsed.requestId;
   const retryAfterMs = parseRetryAfter(response.headers) ?? parsed.retryAfterMs;
   const apiMessage = isJson
@@ -198,7 +218,11 @@ function withRequestId(response: JsonResponse, requestId: string | undefined): J
   return response;
 }
 
-function safeParse(parse: (body: unknown, status: number) => ParsedError, body: unknown, status: number): ParsedError {
+function safeParse(
+  parse: (body: unknown, status: number) => ParsedError,
+  body: unknown,
+  status: number,
+): ParsedError {
   try {
     return parse(body, status);
   } catch {
@@ -233,7 +257,8 @@ function stripMarkup(text: string): string {
 
 const DEFAULT_HINTS: Record<string, string> = {
   authentication: 'Check that the API key is set, current and meant for this host.',
-  permission_denied: 'The key is valid but may not use this model or endpoint; check the project, region or account.',
+  permission_denied:
+    'The key is valid but may not use this model or endpoint; check the project, region or account.',
   not_found: 'Check the model id and the base URL.',
   invalid_request: 'Check the inputs and options against the model’s capabilities.',
   rate_limited: 'Lower concurrency or set rateLimit; the engine retries with backoff.',
@@ -251,7 +276,8 @@ interface StatusErrorInput extends ParsedError {
 /** Maps an HTTP status plus what the provider read from the body to one typed error. */
 export function errorForStatus(status: number, input: StatusErrorInput): EmbedKitError {
   const kind = input.kind ?? kindForStatus(status);
-  const hintKey = kind === 'rate_limited' && input.quotaExhausted ? 'quota' : status === 408 ? 'timeout' : kind;
+  const hintKey =
+    kind === 'rate_limited' && input.quotaExhausted ? 'quota' : status === 408 ? 'timeout' : kind;
   const hint = input.hint ?? DEFAULT_HINTS[hintKey] ?? '';
   const message = `${input.provider} API error ${status}: ${input.message}${hint === '' ? '' : ` — ${hint}`}`;
   const details = input.details;
@@ -290,9 +316,19 @@ function kindForStatus(status: number): NonNullable<ParsedError['kind']> {
   return 'invalid_request';
 }
 
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ETIMEDOUT',
+]);
 
-function transportFailure(error: unknown, provider: string, url: string, secrets: readonly (string | undefined)[]): EmbedKitError {
+function transportFailure(
+  error: unknown,
+  provider: string,
+  url: string,
+  secrets: readonly (string | undefined)[],
+): EmbedKitError {
   if (error instanceof ResponseTooLargeError) {
     return new InvalidResponseError(
       `${provider} sent a response larger than ${error.limit} bytes; raise maxResponseBytes or send fewer inputs per call.`,
@@ -302,7 +338,11 @@ function transportFailure(error: unknown, provider: string, url: string, secrets
   const code = errorCode(error);
   const reason = redact(describe(error), secrets);
   if (code !== undefined && TIMEOUT_CODES.has(code)) {
-    return new TimeoutError(`${provider}: no answer from ${url} in time (${reason}).`, { provider, url, cause: error });
+    return new TimeoutError(`${provider}: no answer from ${url} in time (${reason}).`, {
+      provider,
+      url,
+      cause: error,
+    });
   }
   return new ConnectionError(
     `${provider}: could not complete the request to ${url} (${reason}). Check the network, proxy settings and base URL; the engine retries these.`,
@@ -326,7 +366,11 @@ function describe(error: unknown): string {
   for (let depth = 0; depth < 4 && current !== undefined && current !== null; depth++) {
     if (typeof current === 'object') {
       const { message, code } = current as { message?: unknown; code?: unknown };
-      parts.push([typeof code === 'string' ? code : '', typeof message === 'string' ? message : ''].filter(Boolean).join(' '));
+      parts.push(
+        [typeof code === 'string' ? code : '', typeof message === 'string' ? message : '']
+          .filter(Boolean)
+          .join(' '),
+      );
       current = (current as { cause?: unknown }).cause;
     } else {
       parts.push(String(current));

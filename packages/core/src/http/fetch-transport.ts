@@ -1,4 +1,10 @@
-import { concatChunks, ResponseTooLargeError, type Transport, type TransportRequest, type TransportResponse } from './transport.js';
+import {
+  concatChunks,
+  ResponseTooLargeError,
+  type Transport,
+  type TransportRequest,
+  type TransportResponse,
+} from './transport.js';
 
 /** A `fetch`-shaped function: the global one, a runtime's, or a test double. */
 export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>;
@@ -7,7 +13,9 @@ export type FetchFunction = (input: string, init: RequestInit) => Promise<Respon
  * The transport for browsers, edge runtimes, Bun and injected fetches. It never receives an undici
  * dispatcher: handing one from the npm package to a runtime's `fetch` breaks across undici majors.
  */
-export function createFetchTransport(fetchFunction: FetchFunction = (input, init) => globalThis.fetch(input, init)): Transport {
+export function createFetchTransport(
+  fetchFunction: FetchFunction = (input, init) => globalThis.fetch(input, init),
+): Transport {
   return {
     kind: 'fetch',
     async request(request: TransportRequest): Promise<TransportResponse> {

@@ -2,7 +2,10 @@
  * Reads a server's wait hint: `retry-after-ms` (milliseconds, may be fractional) wins over `retry-after`
  * (integer seconds or an HTTP-date). Returns undefined when neither is present or parseable.
  */
-export function parseRetryAfter(headers: Record<string, string>, now: number = Date.now()): number | undefined {
+export function parseRetryAfter(
+  headers: Record<string, string>,
+  now: number = Date.now(),
+): number | undefined {
   const milliseconds = headers['retry-after-ms'];
   if (milliseconds !== undefined) {
     const value = Number.parseFloat(milliseconds);
@@ -24,7 +27,14 @@ export function parseDuration(text: string): number | undefined {
   for (const match of text.trim().matchAll(pattern)) {
     const value = Number.parseFloat(match[1]!);
     const unit = match[2]!;
-    total += unit === 'ms' ? value : unit === 's' ? value * 1_000 : unit === 'm' ? value * 60_000 : value * 3_600_000;
+    total +=
+      unit === 'ms'
+        ? value
+        : unit === 's'
+          ? value * 1_000
+          : unit === 'm'
+            ? value * 60_000
+            : value * 3_600_000;
     matched += match[0];
   }
   return matched !== '' && matched === text.trim() ? total : undefined;

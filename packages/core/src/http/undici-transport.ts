@@ -1,5 +1,11 @@
 import { Agent, type Dispatcher, EnvHttpProxyAgent, interceptors, request as undiciRequest } from 'undici';
-import { concatChunks, ResponseTooLargeError, type Transport, type TransportRequest, type TransportResponse } from './transport.js';
+import {
+  concatChunks,
+  ResponseTooLargeError,
+  type Transport,
+  type TransportRequest,
+  type TransportResponse,
+} from './transport.js';
 
 /** Options of the default Node dispatcher. */
 export interface DispatcherOptions {
@@ -52,7 +58,9 @@ export function createUndiciTransport(dispatcher?: Dispatcher): Transport {
     kind: 'undici',
     async request(request: TransportRequest): Promise<TransportResponse> {
       const socketTimeout = Math.max((request.timeoutMs ?? 0) + 1_000, DEFAULT_SOCKET_TIMEOUT_MS);
-      const headers = negotiateCompression ? { 'accept-encoding': 'gzip, deflate, br', ...request.headers } : request.headers;
+      const headers = negotiateCompression
+        ? { 'accept-encoding': 'gzip, deflate, br', ...request.headers }
+        : request.headers;
       const response = await undiciRequest(request.url, {
         method: request.method,
         headers,
@@ -69,7 +77,11 @@ export function createUndiciTransport(dispatcher?: Dispatcher): Transport {
       }
       const limit = request.maxResponseBytes;
       const declared = Number(responseHeaders['content-length']);
-      if (Number.isFinite(declared) && declared > limit && responseHeaders['content-encoding'] === undefined) {
+      if (
+        Number.isFinite(declared) &&
+        declared > limit &&
+        responseHeaders['content-encoding'] === undefined
+      ) {
         response.body.destroy();
         throw new ResponseTooLargeError(limit);
       }

@@ -1,0 +1,28 @@
+import { fileURLToPath } from 'node:url';
+import { describeEmbeddingProvider, openAICompatibleWire } from '@embedkit/conformance';
+import { createOpenAI, createOpenAICompatible } from '../src/index.js';
+
+describeEmbeddingProvider({
+  name: 'openai',
+  baseURL: 'https://api.openai.com/v1',
+  modelId: 'text-embedding-3-small',
+  createModel: ({ modelId, ...settings }) => createOpenAI(settings).embedding(modelId),
+  // OpenAI documents at most 2,048 inputs per request.
+  wire: openAICompatibleWire({ path: '/v1/embeddings', maxInputsPerRequest: 2048 }),
+  cassettes: fileURLToPath(new URL('./cassettes', import.meta.url)),
+  recordApiKeyEnvironmentVariable: 'OPENAI_API_KEY',
+});
+
+// OneRouter-style use: an OpenAI-compatible gateway with its own base URL and capabilities.
+describeEmbeddingProvider({
+  name: 'onerouter',
+  baseURL: 'https://llm.onerouter.pro/v1',
+  modelId: 'text-embedding-3-small',
+  createModel: ({ modelId, ...settings }) =>
+    createOpenAICompatible({
+      name: 'onerouter',
+      ...settings,
+      capabilities: { maxInputsPerCall: 64, dimensions: { min: 1, max: 1536 }, defaultDimensions: 1536 },
+    }).embedding(modelId),
+  wire: openAICompatibleWire({ path: '/v1/embeddings' }),
+});
