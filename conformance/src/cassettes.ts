@@ -1,18 +1,19 @@
 import { strict as assert } from 'node:assert';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { embedMany, type FetchFunction, redact } from '@embedkit/core';
 import { createFakeClock, fakeApiKey } from './harness.js';
 import { createInterceptor, type TransportKind } from './interceptor.js';
+import { readCassette } from './replay.js';
 import type { Cassette, DescribeEmbeddingProviderOptions } from './types.js';
 
-/** Reads every `*.json` cassette in `directory`, sorted by file name. */
+/** Reads every `*.json` cassette in `directory`, sorted by file name, and checks its format. */
 export function loadCassettes(directory: string): (Cassette & { file: string })[] {
   return readdirSync(directory)
     .filter((file) => file.endsWith('.json'))
     .sort()
     .map((file) => {
-      const cassette = JSON.parse(readFileSync(join(directory, file), 'utf8')) as Cassette;
+      const cassette = readCassette(join(directory, file));
       assertCassette(cassette, file);
       return { ...cassette, file: join(directory, file) };
     });

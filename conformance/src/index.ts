@@ -31,3 +31,4 @@ export type {
   WireRequest,
 } from './types.js';
 export { openAICompatibleWire } from './wires/openai-compatible.js';
+export { createReplayDispatcher, readCassette, readCassetteDirectory, type ReplayDispatcher } from './replay.js';

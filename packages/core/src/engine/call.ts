@@ -1,12 +1,4 @@
-import {
-  abortReason,
-  EmbedKitError,
-  InvalidRequestError,
-  InvalidResponseError,
-  RateLimitError,
-  RetryError,
-  TimeoutError,
-} from '../errors.js';
+import { InvalidRequestError, InvalidResponseError } from '../errors.js';
 import type {
   EmbeddingModel,
   EmbedInput,
@@ -21,6 +13,7 @@ import { vectorLength } from '../vectors.js';
 import type { Batch } from './batcher.js';
 import type { Clock } from './clock.js';
 import type { ModelState } from './rate-limiter.js';
+import { withRetries } from './retry.js';
 import type { RetryEvent } from './settings.js';
 
 /** Everything a call needs that is the same for every call of one engine run. */
@@ -48,9 +41,6 @@ export interface CallResult {
   warnings: Warning[];
   responses: ResponseInfo[];
 }
-
-/** First wait of the exponential backoff; doubles per retry, with full jitter, up to `maxRetryDelayMs`. */
-const INITIAL_BACKOFF_MS = 500;
 
 /**
  * Runs one batch: admission (429 pause, rate limits), attempts with retries, response checks, and
@@ -115,56 +105,26 @@ function withGlobalIndex(error: InvalidRequestError, index: number): InvalidRequ
 }
 
 async function attempt(context: CallContext, batch: Batch, signal: AbortSignal): Promise<EmbedResponse> {
-  const { model, clock, state } = context;
-  const tokens = batch.tokens.reduce((sum, count) => sum + count, 0);
-  const errors: unknown[] = [];
-  for (let attemptNumber = 0; ; attemptNumber++) {
-    await state.admit(tokens, clock, signal);
-    const timeout = new AbortController();
-    const timer = setTimeout(() => {
-      timeout.abort(
-        new TimeoutError(
-          `${model.provider} model ${model.modelId} did not answer within ${context.timeoutMs} ms (timeoutMs).`,
-          { provider: model.provider },
-        ),
-      );
-    }, context.timeoutMs);
-    let error: unknown;
-    try {
-      const response = await model.doEmbed(
-        buildRequest(context, batch.inputs, AbortSignal.any([signal, timeout.signal])),
-      );
+  const { model } = context;
+  return withRetries(
+    {
+      provider: model.provider,
+      modelId: model.modelId,
+      state: context.state,
+      clock: context.clock,
+      tokens: batch.tokens.reduce((sum, count) => sum + count, 0),
+      maxRetries: context.maxRetries,
+      maxRetryDelayMs: context.maxRetryDelayMs,
+      timeoutMs: context.timeoutMs,
+      onRetry: context.onRetry,
+      signal,
+    },
+    async (attemptSignal) => {
+      const response = await model.doEmbed(buildRequest(context, batch.inputs, attemptSignal));
       checkResponse(context, response, batch.inputs.length);
       return response;
-    } catch (caught) {
-      if (signal.aborted) throw abortReason(signal);
-      error = timeout.signal.aborted && !EmbedKitError.isInstance(caught) ? timeout.signal.reason : caught;
-    } finally {
-      clearTimeout(timer);
-    }
-    const retryable = EmbedKitError.isInstance(error) && error.isRetryable;
-    if (!retryable) throw error;
-    errors.push(error);
-    if (attemptNumber >= context.maxRetries) {
-      if (errors.length === 1) throw error;
-      throw new RetryError(
-        `${model.provider} model ${model.modelId} failed ${errors.length} times; the last error: ${(error as EmbedKitError).message}`,
-        errors,
-      );
-    }
-    const delayMs = retryDelay(context, error as EmbedKitError, attemptNumber);
-    if (RateLimitError.isInstance(error)) state.pause(clock.now() + delayMs);
-    context.onRetry?.({ attempt: attemptNumber + 1, error, delayMs });
-    await clock.sleep(delayMs, signal);
-  }
-}
-
-function retryDelay(context: CallContext, error: EmbedKitError, attemptNumber: number): number {
-  if (error.retryAfterMs !== undefined && Number.isFinite(error.retryAfterMs) && error.retryAfterMs >= 0) {
-    return Math.min(error.retryAfterMs, context.maxRetryDelayMs);
-  }
-  const ceiling = Math.min(context.maxRetryDelayMs, INITIAL_BACKOFF_MS * 2 ** attemptNumber);
-  return Math.round((context.clock.random ?? Math.random)() * ceiling);
+    },
+  );
 }
 
 function buildRequest(context: CallContext, inputs: EmbedInput[], signal: AbortSignal): EmbedRequest {

@@ -1,0 +1,111 @@
+/**
+ * A template for a third-party embedkit provider, for the fictional "Lumen" API:
+ *   POST {baseURL}/embed  { model, texts: string[], dims?, purpose?: 'search_query' | 'search_document' }
+ *   200 { vectors: number[][], tokens: number }      errors: { message, code }      auth: x-api-key
+ * Copy this file, change the wire mapping, and prove it with `describeEmbeddingProvider` (see test/).
+ */
+import {
+  createTransport,
+  type EmbeddingCapabilities,
+  type EmbeddingModel,
+  type EmbeddingProvider,
+  type EmbedRequest,
+  type EmbedResponse,
+  type HttpSettings,
+  type InputType,
+  InvalidArgumentError,
+  InvalidResponseError,
+  loadApiKey,
+  numberArraysToVectors,
+  type ParsedError,
+  requestJson,
+} from '@embedkit/core';
+import { z } from 'zod';
+
+export interface LumenSettings extends HttpSettings {
+  /** Default: the `LUMEN_API_KEY` environment variable, read at each call. */
+  apiKey?: string;
+  /** Default `https://api.lumen.example/v2`. */
+  baseURL?: string;
+  headers?: Record<string, string>;
+}
+
+/** Lumen's words for the unified input types it supports. */
+const PURPOSES: Partial<Record<InputType, string>> = { query: 'search_query', document: 'search_document' };
+
+/** Lumen accepts at most 96 texts per request; vectors are unit length, 64 to 1024 dimensions. */
+export const lumenCapabilities: EmbeddingCapabilities = {
+  maxInputsPerCall: 96,
+  maxTokensPerInput: 4096,
+  defaultDimensions: 1024,
+  dimensions: { min: 64, max: 1024 },
+  inputTypes: ['query', 'document'],
+  outputTypes: ['float'],
+  modalities: ['text'],
+  normalized: true,
+  supportsParallelCalls: true,
+};
+
+// Lenient on responses: only the fields used; vectors are checked while they are copied, not by zod.
+const responseSchema = z.object({
+  vectors: z.array(z.custom<unknown[]>((value) => Array.isArray(value))),
+  tokens: z.number().int().nonnegative().optional(),
+});
+
+function parseLumenError(body: unknown): ParsedError {
+  const { message, code } = body as { message?: unknown; code?: unknown };
+  const out: ParsedError = {};
+  if (typeof message === 'string') out.message = message;
+  if (typeof code === 'string') {
+    out.providerCode = code;
+    if (code === 'credits_exhausted') out.quotaExhausted = true;
+    if (code === 'batch_too_large') out.batchTooLarge = true;
+  }
+  return out;
+}
+
+export function createLumen(settings: LumenSettings = {}): EmbeddingProvider {
+  const transport = createTransport(settings);
+  const baseURL = (settings.baseURL ?? 'https://api.lumen.example/v2').replace(/\/+$/, '');
+  return {
+    embedding(modelId: string): EmbeddingModel {
+      return {
+        specificationVersion: 'v1',
+        provider: 'lumen',
+        modelId,
+        capabilities: lumenCapabilities,
+        async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+          const texts = request.inputs.map((input, index) => {
+            if (typeof input === 'string') return input;
+            if ('text' in input) return input.text;
+            throw new InvalidArgumentError(`Input ${index} is not text; Lumen embeds text only.`, { argument: `inputs[${index}]` });
+          });
+          const apiKey = loadApiKey({ apiKey: settings.apiKey, environmentVariables: ['LUMEN_API_KEY'], provider: 'lumen' });
+          const body: Record<string, unknown> = { model: modelId, texts };
+          if (request.dimensions !== undefined) body.dims = request.dimensions;
+          if (request.inputType !== undefined) body.purpose = PURPOSES[request.inputType];
+          const response = await requestJson({
+            transport,
+            provider: 'lumen',
+            url: `${baseURL}/embed`,
+            headers: { 'x-api-key': apiKey, ...settings.headers, ...request.headers },
+            body,
+            signal: request.signal,
+            timeoutMs: request.timeoutMs,
+            secrets: [apiKey],
+            parseError: parseLumenError,
+          });
+          const parsed = responseSchema.safeParse(response.body);
+          if (!parsed.success) throw new InvalidResponseError('lumen returned a body without `vectors`.', { provider: 'lumen', statusCode: response.status });
+          const out: EmbedResponse = {
+            embeddings: numberArraysToVectors(parsed.data.vectors, 'float'),
+            warnings: [],
+            response: { status: response.status, headers: response.headers, ...(response.requestId === undefined ? {} : { requestId: response.requestId }) },
+          };
+          if (parsed.data.tokens !== undefined) out.usage = { inputTokens: parsed.data.tokens };
+          return out;
+        },
+      };
+    },
+  };
+}

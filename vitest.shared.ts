@@ -1,0 +1,19 @@
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * Shared vitest settings: every package also writes a JSON report to .ci/results/ so CI can print one
+ * closing line for the whole run.
+ */
+export function sharedTestConfig(packageDirectory: string) {
+  const name = relative(root, packageDirectory).replaceAll('/', '-');
+  const suffix = process.env.EMBEDKIT_TEST_RESULTS_SUFFIX ? `-${process.env.EMBEDKIT_TEST_RESULTS_SUFFIX}` : '';
+  return {
+    test: {
+      reporters: ['default', ['json', { outputFile: join(root, '.ci', 'results', `${name}${suffix}.json`) }]] as const,
+      testTimeout: 30_000,
+    },
+  };
+}
