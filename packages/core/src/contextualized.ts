@@ -3,7 +3,7 @@
  * document as context (Voyage `voyage-context-3`, Jina late chunking). A model that can do this is an
  * `EmbeddingModel` that also implements `doEmbedContextualized`; `embedContextualized` is the engine side.
  */
-import { InvalidArgumentError, InvalidRequestError, InvalidResponseError } from './errors.js';
+
 import { systemClock } from './engine/clock.js';
 import { runPool } from './engine/pool.js';
 import { modelState } from './engine/rate-limiter.js';
@@ -17,6 +17,7 @@ import {
   type EmbedSettings,
 } from './engine/settings.js';
 import { estimateTokenCounter } from './engine/token-counter.js';
+import { InvalidArgumentError, InvalidRequestError, InvalidResponseError } from './errors.js';
 import type {
   Embedding,
   EmbeddingModel,
@@ -133,9 +134,12 @@ function positiveInteger(value: number | undefined, name: string): void {
 
 function checkDocuments(documents: unknown): asserts documents is readonly (readonly string[])[] {
   if (!Array.isArray(documents)) {
-    throw new InvalidArgumentError('documents must be an array of documents, each an array of chunk strings.', {
-      argument: 'documents',
-    });
+    throw new InvalidArgumentError(
+      'documents must be an array of documents, each an array of chunk strings.',
+      {
+        argument: 'documents',
+      },
+    );
   }
   documents.forEach((document: unknown, index) => {
     if (!Array.isArray(document) || document.length === 0) {
@@ -228,21 +232,24 @@ export async function embedContextualized(
 
   const call = async (batch: DocumentBatch, signal: AbortSignal): Promise<BatchResult> => {
     try {
-      const response = await withRetries({ ...retry, tokens: batch.tokens, signal }, async (attemptSignal) => {
-        const request: ContextualizedEmbedRequest = {
-          documents: batch.documents,
-          signal: attemptSignal,
-          timeoutMs: retry.timeoutMs,
-        };
-        if (inputType !== undefined) request.inputType = inputType;
-        if (settings.dimensions !== undefined) request.dimensions = settings.dimensions;
-        if (outputType !== 'float') request.outputType = outputType;
-        if (settings.headers !== undefined) request.headers = settings.headers;
-        if (settings.providerOptions !== undefined) request.providerOptions = settings.providerOptions;
-        const answer = await model.doEmbedContextualized(request);
-        checkResponse(model, answer, batch.documents, outputType, settings.dimensions);
-        return answer;
-      });
+      const response = await withRetries(
+        { ...retry, tokens: batch.tokens, signal },
+        async (attemptSignal) => {
+          const request: ContextualizedEmbedRequest = {
+            documents: batch.documents,
+            signal: attemptSignal,
+            timeoutMs: retry.timeoutMs,
+          };
+          if (inputType !== undefined) request.inputType = inputType;
+          if (settings.dimensions !== undefined) request.dimensions = settings.dimensions;
+          if (outputType !== 'float') request.outputType = outputType;
+          if (settings.headers !== undefined) request.headers = settings.headers;
+          if (settings.providerOptions !== undefined) request.providerOptions = settings.providerOptions;
+          const answer = await model.doEmbedContextualized(request);
+          checkResponse(model, answer, batch.documents, outputType, settings.dimensions);
+          return answer;
+        },
+      );
       return {
         offset: batch.offset,
         embeddings: response.embeddings,
@@ -304,7 +311,11 @@ export async function embedContextualized(
   };
   warnings.forEach(warn);
   let inputTokens: number | undefined = 0;
-  for await (const result of runPool(batches[Symbol.iterator](), { concurrency, signal: settings.signal }, call)) {
+  for await (const result of runPool(
+    batches[Symbol.iterator](),
+    { concurrency, signal: settings.signal },
+    call,
+  )) {
     result.embeddings.forEach((vectors, index) => {
       embeddings[result.offset + index] = vectors;
     });
@@ -314,7 +325,9 @@ export async function embedContextualized(
         chunks[result.offset + index] = texts;
       });
     inputTokens =
-      result.usage === undefined || inputTokens === undefined ? undefined : inputTokens + result.usage.inputTokens;
+      result.usage === undefined || inputTokens === undefined
+        ? undefined
+        : inputTokens + result.usage.inputTokens;
     result.warnings.forEach(warn);
     responses.push(...result.responses);
   }

@@ -121,7 +121,7 @@ export interface JsonResponse {
   body: unknown;
 }
 
-const DEFAULT_REQUEST_ID_HEADERS = ['x-request-id', 'request-id', 'x-goog-request-id', 'cf-ray'];
+const DEFAULT_REQUEST_ID_HEADERS = ['x-request-id', 'request-id', 'x-goog-request-id'];
 
 const textDecoder = new TextDecoder();
 

@@ -1,0 +1,87 @@
+import type { ParsedError } from '@embedkit/core';
+import { z } from 'zod';
+
+// Lenient on responses: only the fields we use. A vector is checked as "string or array" here and
+// element by element only while it is decoded, never by zod.
+const vectorSchema = z.union([z.string(), z.custom<unknown[]>((value) => Array.isArray(value), 'expected an array')]);
+const usageSchema = z.object({ total_tokens: z.number().int().nonnegative() }).nullish();
+const indexSchema = z.number().int().nonnegative();
+
+/** `/embeddings` and `/multimodalembeddings` answer `{data: [{index, embedding}], model, usage: {total_tokens}}`. */
+export const voyageEmbeddingResponseSchema = z.object({
+  data: z.array(z.object({ index: indexSchema, embedding: vectorSchema })),
+  model: z.string().optional(),
+  usage: usageSchema,
+});
+
+/** `/contextualizedembeddings` nests one list per document: `data[].data[]`, each with its own `index`. */
+export const voyageContextualizedResponseSchema = z.object({
+  data: z.array(
+    z.object({
+      index: indexSchema,
+      data: z.array(z.object({ index: indexSchema, embedding: vectorSchema, text: z.string().optional() })),
+    }),
+  ),
+  model: z.string().optional(),
+  usage: usageSchema,
+});
+
+/** `/rerank` answers `{data: [{index, relevance_score, document?}], model, usage}`, sorted by score. */
+export const voyageRerankResponseSchema = z.object({
+  data: z.array(z.object({ index: indexSchema, relevance_score: z.number() })),
+  model: z.string().optional(),
+  usage: usageSchema,
+});
+
+/** Voyage errors are `{"detail": "..."}`; a 422 from request validation may carry a list of problems instead. */
+const errorBodySchema = z.object({
+  detail: z.union([
+    z.string(),
+    z.array(
+      z.object({
+        msg: z.string().optional(),
+        loc: z.array(z.union([z.string(), z.number()])).optional(),
+      }),
+    ),
+  ]),
+});
+
+/**
+ * A request over the per-request limits: "The max allowed tokens per submitted batch is 120000. Your batch
+ * has 124417 tokens … Please lower the number of tokens in the batch." (observed), and "Batch size is too
+ * large" (Voyage error-code table).
+ */
+const BATCH_TOO_LARGE = /per submitted batch|number of tokens in the batch|batch size is too large/i;
+
+const HINTS: Record<number, string> = {
+  401: 'Voyage keys work on one host only: a key from the Voyage dashboard at api.voyageai.com, an Atlas model API key (al-…) at ai.mongodb.com. Check VOYAGE_API_KEY and baseURL.',
+  403: 'Voyage answers 403 when the request comes from an IP address it does not allow; call from an allowed address or network.',
+};
+
+/**
+ * Reads Voyage's `{"detail": ...}` error bodies. A 400 that says the batch is over the token or size
+ * limit sets `batchTooLarge`, so the engine bisects the call; a validation list names the input it
+ * rejected. Every other status keeps its usual meaning (429 and 5xx are retried by the engine).
+ */
+export function parseVoyageError(body: unknown, status: number): ParsedError {
+  const parsed = errorBodySchema.safeParse(body);
+  const out: ParsedError = {};
+  const hint = HINTS[status];
+  if (hint !== undefined) out.hint = hint;
+  if (!parsed.success) return out;
+  const { detail } = parsed.data;
+  if (typeof detail === 'string') {
+    out.message = detail;
+  } else {
+    out.message = detail
+      .map((problem) => [problem.loc?.join('.'), problem.msg].filter((part) => part !== undefined).join(': '))
+      .join('; ');
+    const location = detail[0]?.loc;
+    // FastAPI locations read ["body", "input", 3]: the third part is the index of the input.
+    if (location !== undefined && typeof location[2] === 'number' && /^inputs?$|^documents$/.test(String(location[1]))) {
+      out.inputIndex = location[2];
+    }
+  }
+  if ((status === 400 || status === 413) && BATCH_TOO_LARGE.test(out.message)) out.batchTooLarge = true;
+  return out;
+}
