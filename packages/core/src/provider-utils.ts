@@ -11,10 +11,9 @@ export function loadApiKey(options: {
 }): string {
   if (options.apiKey !== undefined) {
     if (typeof options.apiKey !== 'string' || options.apiKey.trim() === '') {
-      throw new InvalidArgumentError(
-        `${options.provider}: apiKey is empty; pass a key or unset it to use ${options.environmentVariables.join(' or ')}.`,
-        { argument: 'apiKey' },
-      );
+      const fallback =
+        options.environmentVariables.length === 0 ? '' : ` or leave it out to use ${options.environmentVariables.join(' or ')}`;
+      throw new InvalidArgumentError(`${options.provider}: apiKey is empty; pass a key${fallback}.`, { argument: 'apiKey' });
     }
     return options.apiKey;
   }
@@ -23,8 +22,12 @@ export function loadApiKey(options: {
     const value = env[name];
     if (value !== undefined && value.trim() !== '') return value.trim();
   }
+  const where =
+    options.environmentVariables.length === 0
+      ? 'Pass apiKey'
+      : `Set the ${options.environmentVariables.join(' or ')} environment variable, or pass apiKey`;
   throw new InvalidArgumentError(
-    `${options.provider}: no API key. Set the ${options.environmentVariables.join(' or ')} environment variable, or pass apiKey to the provider settings.`,
+    `${options.provider}: no API key. ${where} to the provider settings.`,
     { argument: 'apiKey' },
   );
 }

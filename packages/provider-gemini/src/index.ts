@@ -1,1 +1,11 @@
-export {};
+export { parseGeminiError } from './gemini-api.js';
+export { GeminiBatchEmbeddingJobs } from './gemini-batch-jobs.js';
+export { GeminiEmbeddingModel } from './gemini-embedding-model.js';
+export {
+  GEMINI_MODELS,
+  GEMINI_TASK_TYPES,
+  type GeminiEmbeddingModelId,
+  type GeminiProviderOptions,
+  type GeminiTaskType,
+} from './gemini-options.js';
+export { createGemini, type GeminiProvider, type GeminiProviderSettings, gemini } from './gemini-provider.js';

@@ -1,4 +1,4 @@
-import type { ParsedError } from '@embedkit/core';
+import { type ParsedError, parseDuration } from '@embedkit/core';
 import { z } from 'zod';
 
 // Lenient on responses: only the fields we use. A vector is checked as "string or array" here and
@@ -30,8 +30,8 @@ const errorBodySchema = z.object({
 
 /** "Invalid 'input[3]': maximum input length is 8192 tokens" names the input. */
 const INPUT_INDEX = /'input\[(\d+)\]'/;
-/** "Please try again in 2.812s." / "in 20ms" in rate-limit messages. */
-const TRY_AGAIN = /try again in (\d+(?:\.\d+)?)(ms|s)\b/i;
+/** "Please try again in 2.812s." / "in 20ms" / "in 7m12s" in rate-limit messages. */
+const TRY_AGAIN = /try again in ((?:\d+(?:\.\d+)?(?:ms|h|m|s))+)/i;
 
 /**
  * Reads `{"error": {message, type, param, code}}` (and the string form some compatible servers send).
@@ -61,6 +61,7 @@ export function parseOpenAIError(body: unknown): ParsedError {
   const index = error.message?.match(INPUT_INDEX);
   if (index) out.inputIndex = Number(index[1]);
   const wait = error.message?.match(TRY_AGAIN);
-  if (wait) out.retryAfterMs = Number(wait[1]) * (wait[2] === 's' ? 1_000 : 1);
+  const waitMs = wait ? parseDuration(wait[1]!) : undefined;
+  if (waitMs !== undefined) out.retryAfterMs = waitMs;
   return out;
 }

@@ -1,7 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Cassette } from '@embedkit/conformance';
 import { embedMany } from '@embedkit/core';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
@@ -23,6 +22,12 @@ const cassettes = readdirSync(cassetteDirectory)
   .map((file) => JSON.parse(readFileSync(join(cassetteDirectory, file), 'utf8')) as Cassette);
 
 type JsonObject = Record<string, unknown>;
+
+/** The part of the conformance suite's cassette format this test reads. */
+interface Cassette {
+  name: string;
+  interactions: { request: { path: string; body?: unknown }; response: { status: number; body: unknown } }[];
+}
 
 const SPEC_KEY = 'openai-embeddings.openapi.json';
 // Standard base64 with padding, which is what the API sends for `encoding_format: "base64"`.
@@ -89,12 +94,15 @@ describe('OpenAI cassettes against the official OpenAPI spec', () => {
   });
 
   for (const cassette of cassettes) {
-    it.skipIf(!specExists)(`${cassette.name}: every request body is a CreateEmbeddingRequest${skipReason}`, () => {
-      for (const interaction of cassette.interactions) {
-        expect(interaction.request.path).toBe('/v1/embeddings');
-        expect(errorsOf(validators!.request, interaction.request.body)).toEqual([]);
-      }
-    });
+    it.skipIf(!specExists)(
+      `${cassette.name}: every request body is a CreateEmbeddingRequest${skipReason}`,
+      () => {
+        for (const interaction of cassette.interactions) {
+          expect(interaction.request.path).toBe('/v1/embeddings');
+          expect(errorsOf(validators!.request, interaction.request.body)).toEqual([]);
+        }
+      },
+    );
 
     it.skipIf(!specExists)(`${cassette.name}: every response body matches the spec${skipReason}`, () => {
       for (const { response } of cassette.interactions) {
@@ -110,7 +118,11 @@ describe('OpenAI cassettes against the official OpenAPI spec', () => {
 });
 
 describe('the validators can fail', () => {
-  const valid = { model: 'text-embedding-3-small', input: ['The cat sat on the mat'], encoding_format: 'base64' };
+  const valid = {
+    model: 'text-embedding-3-small',
+    input: ['The cat sat on the mat'],
+    encoding_format: 'base64',
+  };
 
   it.skipIf(!specExists)(`accepts a plain valid request${skipReason}`, () => {
     expect(errorsOf(validators!.request, valid)).toEqual([]);
@@ -120,7 +132,10 @@ describe('the validators can fail', () => {
     // `input_type` is Voyage's word; `CreateEmbeddingRequest` is closed (`additionalProperties: false`).
     const errors = errorsOf(validators!.request, { ...valid, input_type: 'query' });
     expect(errors).toContainEqual(
-      expect.objectContaining({ keyword: 'additionalProperties', params: { additionalProperty: 'input_type' } }),
+      expect.objectContaining({
+        keyword: 'additionalProperties',
+        params: { additionalProperty: 'input_type' },
+      }),
     );
   });
 
@@ -183,14 +198,17 @@ describe('bodies the provider builds', () => {
     return bodies[0];
   }
 
-  it.skipIf(!specExists)(`default, float, dimensions and user are all valid requests${skipReason}`, async () => {
-    for (const options of [
-      {},
-      { encodingFormat: 'float' as const },
-      { dimensions: 256 },
-      { user: 'user-1234', dimensions: 8, encodingFormat: 'float' as const },
-    ]) {
-      expect(errorsOf(validators!.request, await sentBody(options))).toEqual([]);
-    }
-  });
+  it.skipIf(!specExists)(
+    `default, float, dimensions and user are all valid requests${skipReason}`,
+    async () => {
+      for (const options of [
+        {},
+        { encodingFormat: 'float' as const },
+        { dimensions: 256 },
+        { user: 'user-1234', dimensions: 8, encodingFormat: 'float' as const },
+      ]) {
+        expect(errorsOf(validators!.request, await sentBody(options))).toEqual([]);
+      }
+    },
+  );
 });

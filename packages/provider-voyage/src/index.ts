@@ -1,1 +1,24 @@
-export {};
+export { parseVoyageError } from './voyage-api.js';
+export { VoyageContextualizedEmbeddingModel } from './voyage-contextualized-model.js';
+export { VoyageEmbeddingModel } from './voyage-embedding-model.js';
+export { VoyageMultimodalEmbeddingModel } from './voyage-multimodal-model.js';
+export {
+  VOYAGE_CONTEXTUALIZED_LIMITS,
+  VOYAGE_EMBEDDING_MODELS,
+  VOYAGE_MULTIMODAL_MODELS,
+  VOYAGE_RERANKING_MODELS,
+  type VoyageContextualizedModelId,
+  type VoyageContextualizedOptions,
+  type VoyageEmbeddingModelId,
+  type VoyageMultimodalModelId,
+  type VoyageRerankingModelId,
+} from './voyage-options.js';
+export {
+  createVoyage,
+  VOYAGE_ATLAS_BASE_URL,
+  VOYAGE_BASE_URL,
+  type VoyageProvider,
+  type VoyageProviderSettings,
+  voyage,
+} from './voyage-provider.js';
+export { VoyageRerankingModel } from './voyage-reranking-model.js';

@@ -3,7 +3,10 @@ import { z } from 'zod';
 
 // Lenient on responses: only the fields we use. A vector is checked as "string or array" here and
 // element by element only while it is decoded, never by zod.
-const vectorSchema = z.union([z.string(), z.custom<unknown[]>((value) => Array.isArray(value), 'expected an array')]);
+const vectorSchema = z.union([
+  z.string(),
+  z.custom<unknown[]>((value) => Array.isArray(value), 'expected an array'),
+]);
 const usageSchema = z.object({ total_tokens: z.number().int().nonnegative() }).nullish();
 const indexSchema = z.number().int().nonnegative();
 
@@ -78,7 +81,11 @@ export function parseVoyageError(body: unknown, status: number): ParsedError {
       .join('; ');
     const location = detail[0]?.loc;
     // FastAPI locations read ["body", "input", 3]: the third part is the index of the input.
-    if (location !== undefined && typeof location[2] === 'number' && /^inputs?$|^documents$/.test(String(location[1]))) {
+    if (
+      location !== undefined &&
+      typeof location[2] === 'number' &&
+      /^inputs?$|^documents$/.test(String(location[1]))
+    ) {
       out.inputIndex = location[2];
     }
   }

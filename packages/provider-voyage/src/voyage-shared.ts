@@ -66,9 +66,10 @@ export function commonEmbeddingFields(
         argument: 'dimensions',
       });
     }
-    const ok = 'min' in allowed
-      ? request.dimensions >= allowed.min && request.dimensions <= allowed.max
-      : allowed.includes(request.dimensions);
+    const ok =
+      'min' in allowed
+        ? request.dimensions >= allowed.min && request.dimensions <= allowed.max
+        : allowed.includes(request.dimensions);
     if (!ok) {
       throw new InvalidArgumentError(
         `dimensions ${request.dimensions} is not allowed for ${label}; use ${'min' in allowed ? `${allowed.min} to ${allowed.max}` : allowed.join(', ')}.`,
@@ -142,9 +143,16 @@ export function parseResponse<T extends z.ZodType>(
  * Puts each item at its `index` (the API does not promise order) and checks that every position from 0
  * to `expected - 1` is filled exactly once.
  */
-export function inOrder<T extends { index: number }>(items: readonly T[], expected: number, what: string, provider: string): T[] {
+export function inOrder<T extends { index: number }>(
+  items: readonly T[],
+  expected: number,
+  what: string,
+  provider: string,
+): T[] {
   if (items.length !== expected) {
-    throw new InvalidResponseError(`${provider} returned ${items.length} ${what} for ${expected} inputs.`, { provider });
+    throw new InvalidResponseError(`${provider} returned ${items.length} ${what} for ${expected} inputs.`, {
+      provider,
+    });
   }
   const ordered = new Array<T>(expected);
   for (const item of items) {
@@ -165,7 +173,8 @@ export function inOrder<T extends { index: number }>(items: readonly T[], expect
  * `encoding_format`.
  */
 export function decodeVectors(vectors: readonly (string | unknown[])[], outputType: OutputType): Embedding[] {
-  if (vectors.every((vector) => typeof vector === 'string')) return decodeBase64Vectors(vectors as string[], outputType);
+  if (vectors.every((vector) => typeof vector === 'string'))
+    return decodeBase64Vectors(vectors as string[], outputType);
   if (vectors.every((vector) => Array.isArray(vector))) return numberArraysToVectors(vectors, outputType);
   return vectors.map((vector) =>
     typeof vector === 'string'

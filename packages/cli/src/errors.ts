@@ -1,0 +1,57 @@
+import { EmbedKitError, RetryError } from '@embedkit/core';
+
+/** Exit codes of the `embedkit` command. */
+export const EXIT = {
+  ok: 0,
+  /** A run that failed: a provider error, a bad input file, a refused index. */
+  failure: 1,
+  /** The command line itself is wrong: an unknown option, a missing argument. */
+  usage: 2,
+  /** Interrupted by Ctrl-C (128 + SIGINT). */
+  interrupted: 130,
+} as const;
+
+/** An error the command reports as one clear message, without a stack trace. */
+export class CliError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode: number = EXIT.failure) {
+    super(message);
+    this.name = 'CliError';
+    this.exitCode = exitCode;
+  }
+}
+
+/** A usage mistake: exits 2 and points at the command's help. */
+export class UsageError extends CliError {
+  constructor(message: string, command?: string) {
+    super(`${message}\nRun "embedkit ${command === undefined ? '' : `${command} `}--help" for usage.`, EXIT.usage);
+    this.name = 'UsageError';
+  }
+}
+
+/** A bad line of an input file: the message always starts with `file:line:`. */
+export class InputError extends CliError {
+  readonly line: number;
+  constructor(source: string, line: number, message: string) {
+    super(`${source}:${line}: ${message}`);
+    this.name = 'InputError';
+    this.line = line;
+  }
+}
+
+/**
+ * One line for any error. Embedkit errors carry the status and request id (never the key: core
+ * redacts secrets before an error is built); a retry error also says how many attempts were made.
+ */
+export function describeError(error: unknown): string {
+  if (error instanceof CliError) return error.message;
+  if (EmbedKitError.isInstance(error)) {
+    const details: string[] = [];
+    if (error.statusCode !== undefined) details.push(`HTTP ${error.statusCode}`);
+    if (RetryError.isInstance(error)) details.push(`${error.attempts} attempts`);
+    if (error.requestId !== undefined) details.push(`request id ${error.requestId}`);
+    return `${error.message}${details.length === 0 ? '' : ` (${details.join(', ')})`}`;
+  }
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

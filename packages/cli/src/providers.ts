@@ -1,0 +1,271 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { EmbeddingCapabilities, EmbeddingModel, EmbeddingProvider } from '@embedkit/core';
+import { CliError } from './errors.js';
+
+/** Providers maintained in the embedkit repository; others are found among installed `@embedkit/provider-*` packages. */
+export const KNOWN_PROVIDERS = ['openai', 'voyage', 'gemini', 'jina'] as const;
+
+/** The pseudo-provider for any server that speaks OpenAI's `/embeddings` wire (vLLM, TEI, Ollama, gateways). */
+export const OPENAI_COMPATIBLE = 'openai-compatible';
+
+/** Where each known provider's API lives, for `--replay` when the package exports no `*_BASE_URL`. */
+const DEFAULT_BASE_URLS: Record<string, string> = {
+  openai: 'https://api.openai.com/v1',
+  voyage: 'https://api.voyageai.com/v1',
+  gemini: 'https://generativelanguage.googleapis.com/v1beta',
+  jina: 'https://api.jina.ai/v1',
+};
+
+export type ProviderModule = Record<string, unknown>;
+
+export function packageName(provider: string): string {
+  return `@embedkit/provider-${provider === OPENAI_COMPATIBLE ? 'openai' : provider}`;
+}
+
+function isPackageMissing(error: unknown, name: string): boolean {
+  const code = (error as { code?: unknown })?.code;
+  const message = (error as { message?: unknown })?.message;
+  return (
+    (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') &&
+    typeof message === 'string' &&
+    message.includes(`'${name}'`)
+  );
+}
+
+/**
+ * Imports `@embedkit/provider-<name>`: first as the CLI itself resolves it (installed beside the CLI,
+ * or globally with it), then from the current directory's project. A package that is absent is an
+ * error naming what to install; one that is present but fails to load says so.
+ */
+export async function loadProvider(provider: string): Promise<ProviderModule> {
+  const name = packageName(provider);
+  try {
+    return (await import(name)) as ProviderModule;
+  } catch (error) {
+    if (!isPackageMissing(error, name)) throw loadFailure(name, error);
+  }
+  let path: string;
+  try {
+    path = createRequire(join(process.cwd(), 'package.json')).resolve(name);
+  } catch {
+    throw new CliError(
+      `The "${provider}" provider is not installed. Install it with:\n  npm install ${name}`,
+    );
+  }
+  try {
+    return (await import(pathToFileURL(path).href)) as ProviderModule;
+  } catch (error) {
+    throw loadFailure(name, error);
+  }
+}
+
+function loadFailure(name: string, error: unknown): CliError {
+  const message = error instanceof Error ? error.message : String(error);
+  return new CliError(`${name} is installed but could not be loaded: ${message}\nReinstall it (in the embedkit repository: build it with "npm run build").`);
+}
+
+/** Settings handed to a provider's factory. Every embedkit provider accepts these keys. */
+export interface ProviderSettings {
+  baseURL?: string;
+  apiKey?: string;
+  dispatcher?: unknown;
+}
+
+export interface ModelOptions {
+  provider: string;
+  modelId: string;
+  baseURL?: string;
+  /** openai-compatible only: the environment variable that holds the key. */
+  apiKeyEnvironmentVariable?: string;
+  replay?: string;
+  /** openai-compatible only: the vector length the server was asked for, allowed as a capability. */
+  dimensions?: number;
+  /** openai-compatible only: inputs per call the server accepts. */
+  batchSize?: number;
+  /** For `--replay`: the call the command will make, to pick the matching cassettes. */
+  replayCall?: { inputs?: string[]; dimensions?: number; inputType?: string };
+}
+
+export interface OpenedModel {
+  model: EmbeddingModel;
+  /** Closes the replay dispatcher, if any. */
+  close(): Promise<void>;
+}
+
+function findExport(module: ProviderModule, lowerName: string): unknown {
+  for (const [key, value] of Object.entries(module)) if (key.toLowerCase() === lowerName) return value;
+  return undefined;
+}
+
+/** The provider's factory: the export named `create<Name>` (any case), e.g. `createOpenAI`, `createVoyage`. */
+function factoryOf(module: ProviderModule, provider: string): ((settings: ProviderSettings) => EmbeddingProvider) | undefined {
+  const factory = findExport(module, `create${provider.replaceAll('-', '')}`);
+  return typeof factory === 'function' ? (factory as (settings: ProviderSettings) => EmbeddingProvider) : undefined;
+}
+
+/** The API root a package declares (`VOYAGE_BASE_URL`), else the known default. */
+function defaultBaseURL(module: ProviderModule, provider: string): string | undefined {
+  const declared = module[`${provider.toUpperCase().replaceAll('-', '_')}_BASE_URL`];
+  return typeof declared === 'string' ? declared : DEFAULT_BASE_URLS[provider];
+}
+
+/** Builds the model for `provider:modelId`, wiring `--base-url` and `--replay` into the provider's settings. */
+export async function openModel(options: ModelOptions): Promise<OpenedModel> {
+  const { provider, modelId } = options;
+  const module = await loadProvider(provider);
+  const settings: ProviderSettings = {};
+  if (options.baseURL !== undefined) settings.baseURL = options.baseURL;
+  let close = async () => {};
+  if (options.replay !== undefined) {
+    const baseURL = options.baseURL ?? defaultBaseURL(module, provider);
+    if (baseURL === undefined) {
+      throw new CliError(`--replay needs --base-url for the "${provider}" provider (its package declares no base URL).`);
+    }
+    const replay = await openReplay(options.replay, baseURL, modelId, options.replayCall);
+    settings.dispatcher = replay.dispatcher;
+    // Cassettes hold no key and the replay checks none: a placeholder means no real key is ever read.
+    settings.apiKey = 'replay';
+    close = replay.close;
+  }
+  let factoryProvider: EmbeddingProvider;
+  if (provider === OPENAI_COMPATIBLE) {
+    if (options.baseURL === undefined) {
+      throw new CliError('The openai-compatible provider needs --base-url, e.g. --base-url http://localhost:8000/v1.');
+    }
+    const create = module.createOpenAICompatible;
+    if (typeof create !== 'function') throw new CliError('@embedkit/provider-openai exports no createOpenAICompatible.');
+    const capabilities: Partial<EmbeddingCapabilities> = {};
+    if (options.batchSize !== undefined) capabilities.maxInputsPerCall = options.batchSize;
+    // The server decides which lengths it accepts; asking for one is the user's statement that it does.
+    if (options.dimensions !== undefined) capabilities.dimensions = { min: 1, max: Math.max(options.dimensions, 1) };
+    factoryProvider = (create as (settings: Record<string, unknown>) => EmbeddingProvider)({
+      name: OPENAI_COMPATIBLE,
+      ...settings,
+      ...(options.apiKeyEnvironmentVariable === undefined || settings.apiKey !== undefined
+        ? {}
+        : { apiKeyEnvironmentVariable: options.apiKeyEnvironmentVariable }),
+      capabilities,
+    });
+  } else {
+    const factory = factoryOf(module, provider);
+    if (factory === undefined) {
+      throw new CliError(`${packageName(provider)} exports no create${provider[0]!.toUpperCase()}${provider.slice(1)} factory; is it an embedkit provider?`);
+    }
+    factoryProvider = factory(settings);
+  }
+  if (typeof factoryProvider?.embedding !== 'function') {
+    throw new CliError(`${packageName(provider)} does not create embedding models.`);
+  }
+  return { model: factoryProvider.embedding(modelId), close };
+}
+
+interface CassetteLike {
+  name: string;
+  call: { modelId: string; inputs: string[]; dimensions?: number; inputType?: string };
+  interactions: unknown[];
+}
+
+/**
+ * A replay dispatcher over the cassettes of `directory`. The replay serves interactions in order and
+ * answers a request that differs from the next recording with a 418, so the cassettes are narrowed to
+ * the ones recorded for this call when any match it exactly, else to this model's.
+ */
+async function openReplay(
+  directory: string,
+  baseURL: string,
+  modelId: string,
+  call: ModelOptions['replayCall'],
+): Promise<{ dispatcher: unknown; close(): Promise<void> }> {
+  const replay = await import('@embedkit/conformance/replay');
+  let cassettes: CassetteLike[];
+  try {
+    cassettes = replay.readCassetteDirectory(directory) as CassetteLike[];
+  } catch (error) {
+    throw new CliError(`cannot read cassettes from ${directory}: ${(error as Error).message}`);
+  }
+  if (cassettes.length === 0) throw new CliError(`${directory} holds no cassettes (*.json files).`);
+  const forModel = cassettes.filter((cassette) => cassette.call?.modelId === modelId);
+  const exact =
+    call?.inputs === undefined
+      ? []
+      : forModel.filter(
+          (cassette) =>
+            JSON.stringify(cassette.call.inputs) === JSON.stringify(call.inputs) &&
+            cassette.call.dimensions === call.dimensions &&
+            cassette.call.inputType === call.inputType,
+        );
+  const chosen = exact.length > 0 ? exact.slice(0, 1) : forModel.length > 0 ? forModel : cassettes;
+  const { dispatcher, close } = replay.createReplayDispatcher(baseURL, chosen as never);
+  return { dispatcher, close };
+}
+
+/** One model a provider package declares, with its capabilities. */
+export interface KnownModel {
+  provider: string;
+  /** What the table is, from the export name: `embedding`, `multimodal`, `contextualized`. */
+  kind: string;
+  modelId: string;
+  capabilities: EmbeddingCapabilities;
+}
+
+function looksLikeCapabilities(value: unknown): value is EmbeddingCapabilities {
+  const candidate = value as Partial<EmbeddingCapabilities> | null;
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.maxInputsPerCall === 'number' &&
+    Array.isArray(candidate.outputTypes) &&
+    Array.isArray(candidate.modalities)
+  );
+}
+
+/**
+ * The models a provider package declares: every export named `*_MODELS` that maps model ids to
+ * embedding capabilities (`OPENAI_MODELS`, `VOYAGE_EMBEDDING_MODELS`, `GEMINI_MODELS`, …).
+ */
+export function modelsOf(provider: string, module: ProviderModule): KnownModel[] {
+  const out: KnownModel[] = [];
+  const prefix = `${provider.toUpperCase().replaceAll('-', '_')}_`;
+  for (const [name, table] of Object.entries(module)) {
+    if (!name.endsWith('_MODELS') || typeof table !== 'object' || table === null) continue;
+    const entries = Object.entries(table as Record<string, unknown>).filter(([, value]) => looksLikeCapabilities(value));
+    if (entries.length === 0) continue;
+    const kind = name.startsWith(prefix) ? name.slice(prefix.length, -'_MODELS'.length).toLowerCase() || 'embedding' : name.toLowerCase();
+    for (const [modelId, capabilities] of entries) {
+      out.push({ provider, kind, modelId, capabilities: capabilities as EmbeddingCapabilities });
+    }
+  }
+  return out;
+}
+
+/**
+ * Provider names to look at for `embedkit models`: the known ones plus every `@embedkit/provider-*`
+ * folder in a `node_modules` above the CLI or the current directory.
+ */
+export function installedProviderNames(): string[] {
+  const names = new Set<string>(KNOWN_PROVIDERS);
+  const starts = [dirname(fileURLToPath(import.meta.url)), process.cwd()];
+  for (const start of starts) {
+    let directory = resolve(start);
+    for (;;) {
+      const scope = join(directory, 'node_modules', '@embedkit');
+      if (existsSync(scope)) {
+        try {
+          for (const entry of readdirSync(scope)) {
+            const match = /^provider-([a-z0-9][a-z0-9-]*)$/.exec(entry);
+            if (match) names.add(match[1]!);
+          }
+        } catch {
+          // An unreadable folder hides nothing we could load anyway.
+        }
+      }
+      const parent = dirname(directory);
+      if (parent === directory) break;
+      directory = parent;
+    }
+  }
+  return [...names];
+}

@@ -1,0 +1,237 @@
+/**
+ * Shared test doubles for the core suite: a virtual clock, a scripted model that records every call,
+ * and small async utilities. Nothing here sleeps for real.
+ */
+import type { Clock } from '../src/engine/clock.js';
+import type { EmbeddingCapabilities, EmbeddingModel, EmbedRequest, EmbedResponse } from '../src/types.js';
+
+export interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+export function deferred<T = void>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Lets every pending microtask and one macrotask turn run. */
+export function tick(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Waits (in event-loop turns, not wall time) until `predicate` holds; fails loudly if it never does. */
+export async function until(predicate: () => boolean, what = 'condition'): Promise<void> {
+  for (let turn = 0; turn < 2_000; turn++) {
+    if (predicate()) return;
+    await tick();
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Rejects with the signal's reason as soon as it aborts (what a well-behaved transport does). */
+export function waitForAbort(signal: AbortSignal | undefined): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    if (signal === undefined) return;
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+}
+
+interface Timer {
+  wakeAt: number;
+  sequence: number;
+  fire(): void;
+}
+
+/**
+ * A virtual clock. Every `sleep` is recorded. With `autoAdvance` (the default) time jumps to the earliest
+ * pending wake-up once the event loop is otherwise idle (one `setImmediate` turn), so code under test runs
+ * instantly while the virtual times it observes are exact. Without it, sleeps only end by abort.
+ */
+export class VirtualClock implements Clock {
+  time = 0;
+  /** Every requested sleep: when it was requested and for how long. */
+  readonly sleeps: { at: number; ms: number }[] = [];
+  randomCalls = 0;
+  private readonly timers: Timer[] = [];
+  private sequence = 0;
+  private scheduled = false;
+  private readonly randomValues: number[];
+  private readonly autoAdvance: boolean;
+
+  constructor(options: { random?: number[]; autoAdvance?: boolean } = {}) {
+    this.randomValues = [...(options.random ?? [])];
+    this.autoAdvance = options.autoAdvance ?? true;
+  }
+
+  now = (): number => this.time;
+
+  random = (): number => {
+    this.randomCalls++;
+    if (this.randomValues.length === 0) throw new Error('VirtualClock: no random value left');
+    return this.randomValues.length === 1 ? this.randomValues[0]! : this.randomValues.shift()!;
+  };
+
+  sleep = (ms: number, signal?: AbortSignal): Promise<void> => {
+    this.sleeps.push({ at: this.time, ms });
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        const position = this.timers.indexOf(timer);
+        if (position >= 0) this.timers.splice(position, 1);
+        reject(signal?.reason);
+      };
+      const timer: Timer = {
+        wakeAt: this.time + Math.max(0, ms),
+        sequence: this.sequence++,
+        fire: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.timers.push(timer);
+      this.schedule();
+    });
+  };
+
+  /** Requested sleep durations, in request order. */
+  get sleepDurations(): number[] {
+    return this.sleeps.map((entry) => entry.ms);
+  }
+
+  private schedule(): void {
+    if (!this.autoAdvance || this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.advance());
+  }
+
+  private advance(): void {
+    this.scheduled = false;
+    if (this.timers.length === 0) return;
+    this.timers.sort((a, b) => a.wakeAt - b.wakeAt || a.sequence - b.sequence);
+    const next = this.timers.shift()!;
+    this.time = Math.max(this.time, next.wakeAt);
+    next.fire();
+    if (this.timers.length > 0) this.schedule();
+  }
+}
+
+/** The vector the scripted model returns for an input: `[n, 1]` for the numeric string `"n"`. */
+export function vectorFor(input: unknown): Float32Array {
+  const text = typeof input === 'string' ? input : JSON.stringify(input);
+  const value = Number(text);
+  return Float32Array.of(Number.isFinite(value) ? value : text.length, 1);
+}
+
+/** `["0", "1", …, String(count - 1)]`. */
+export function numberedInputs(count: number, start = 0): string[] {
+  return Array.from({ length: count }, (_, index) => String(start + index));
+}
+
+export interface CallRecord {
+  /** 1-based. */
+  number: number;
+  request: EmbedRequest;
+  inputs: string[];
+  /** Virtual time at which the call started (0 without a clock). */
+  startedAt: number;
+}
+
+export interface ScriptedModelOptions {
+  provider?: string;
+  modelId?: string;
+  capabilities?: Partial<EmbeddingCapabilities>;
+  clock?: Clock;
+  /**
+   * Decides each call: throw to fail it, return a response to override the default, or return undefined
+   * to answer with `vectorFor` of every input.
+   */
+  respond?: (call: CallRecord) => EmbedResponse | undefined | Promise<EmbedResponse | undefined>;
+  /** Tokens reported per call; `false` reports none. Default: 10 per input. */
+  usage?: false | ((inputs: string[]) => number);
+}
+
+export const BASE_CAPABILITIES: EmbeddingCapabilities = {
+  maxInputsPerCall: 100,
+  defaultDimensions: 2,
+  inputTypes: ['query', 'document'],
+  outputTypes: ['float'],
+  modalities: ['text'],
+  normalized: false,
+  supportsParallelCalls: true,
+};
+
+/** A model whose every call is scripted by the test and recorded, with in-flight accounting. */
+export class ScriptedModel implements EmbeddingModel {
+  readonly specificationVersion = 'v1' as const;
+  readonly provider: string;
+  readonly modelId: string;
+  readonly capabilities: EmbeddingCapabilities;
+  readonly calls: CallRecord[] = [];
+  inFlight = 0;
+  maxInFlight = 0;
+  completed = 0;
+  private readonly options: ScriptedModelOptions;
+
+  constructor(options: ScriptedModelOptions = {}) {
+    this.options = options;
+    this.provider = options.provider ?? 'scripted';
+    this.modelId = options.modelId ?? 'scripted-1';
+    this.capabilities = { ...BASE_CAPABILITIES, ...options.capabilities };
+  }
+
+  async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+    const call: CallRecord = {
+      number: this.calls.length + 1,
+      request,
+      inputs: request.inputs.map((input) => (typeof input === 'string' ? input : JSON.stringify(input))),
+      startedAt: this.options.clock?.now() ?? 0,
+    };
+    this.calls.push(call);
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      const custom = await this.options.respond?.(call);
+      if (custom !== undefined) return custom;
+      const response: EmbedResponse = {
+        embeddings: request.inputs.map((input) => vectorFor(input)),
+        warnings: [],
+        response: { status: 200, headers: {}, requestId: `req-${call.number}` },
+      };
+      const usage = this.options.usage ?? ((inputs: string[]) => inputs.length * 10);
+      if (usage !== false) response.usage = { inputTokens: usage(call.inputs) };
+      return response;
+    } finally {
+      this.inFlight--;
+      this.completed++;
+    }
+  }
+
+  /** The inputs of every call, in call order. */
+  get callInputs(): string[][] {
+    return this.calls.map((call) => call.inputs);
+  }
+}
+
+/** A seeded PRNG (mulberry32) so random-data tests are reproducible. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let value = state;
+    value = Math.imul(value ^ (value >>> 15), value | 1);
+    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
+    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
+  };
+}

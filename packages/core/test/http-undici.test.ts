@@ -1,0 +1,290 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { MockAgent } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ConnectionError, EmbedKitError, InvalidResponseError, RateLimitError, ServerError } from '../src/errors.js';
+import { createTransport, type ParsedError, type RequestJsonOptions, requestJson, VERSION } from '../src/http/client.js';
+
+const ORIGIN = 'https://api.acme.test';
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('undici transport through an injected MockAgent', () => {
+  let agent: MockAgent;
+
+  beforeAll(() => {
+    agent = new MockAgent();
+    agent.disableNetConnect();
+  });
+  afterEach(() => {
+    agent.assertNoPendingInterceptors();
+  });
+  afterAll(async () => {
+    await agent.close();
+  });
+
+  it('sends the exact body and headers and parses the answer', async () => {
+    let seen: { body: unknown; headers: unknown; method: string } | undefined;
+    agent
+      .get(ORIGIN)
+      .intercept({ path: '/v1/embeddings', method: 'POST' })
+      .reply((options) => {
+        seen = { body: options.body, headers: options.headers, method: options.method };
+        return {
+          statusCode: 200,
+          data: JSON.stringify({ data: [{ embedding: 'AACAPw==' }] }),
+          responseOptions: { headers: { 'content-type': 'application/json', 'x-request-id': 'req_mock' } },
+        };
+      });
+    const transport = createTransport({ dispatcher: agent });
+    expect(transport.kind).toBe('undici');
+    const result = await requestJson({
+      transport,
+      provider: 'acme',
+      url: `${ORIGIN}/v1/embeddings`,
+      body: { input: ['a', 'b'], model: 'm' },
+      headers: { authorization: 'Bearer k-123456' },
+    });
+    expect(result.status).toBe(200);
+    expect(result.body).toEqual({ data: [{ embedding: 'AACAPw==' }] });
+    expect(result.requestId).toBe('req_mock');
+    expect(seen?.method).toBe('POST');
+    expect(seen?.body).toBe('{"input":["a","b"],"model":"m"}');
+    const headers = new Headers(seen?.headers as Record<string, string>);
+    expect(headers.get('user-agent')).toBe(`embedkit/${VERSION}`);
+    expect(headers.get('content-type')).toBe('application/json');
+    expect(headers.get('authorization')).toBe('Bearer k-123456');
+    // A caller-supplied dispatcher is used as is: compression is not negotiated on its behalf.
+    expect(headers.get('accept-encoding')).toBeNull();
+  });
+
+  it('maps an error status with its Retry-After through the same typed errors', async () => {
+    agent
+      .get(ORIGIN)
+      .intercept({ path: '/v1/embeddings', method: 'POST' })
+      .reply(429, { error: { message: 'slow down' } }, { headers: { 'content-type': 'application/json', 'retry-after': '3' } });
+    const error = await rejection(
+      requestJson({
+        transport: createTransport({ dispatcher: agent }),
+        provider: 'acme',
+        url: `${ORIGIN}/v1/embeddings`,
+        body: {},
+        parseError: (body) => ({ message: (body as { error: { message: string } }).error.message }),
+      }),
+    );
+    expect(RateLimitError.isInstance(error)).toBe(true);
+    expect((error as RateLimitError).retryAfterMs).toBe(3_000);
+    expect((error as RateLimitError).message).toContain('slow down');
+  });
+
+  it('a reset connection becomes a retryable ConnectionError', async () => {
+    agent
+      .get(ORIGIN)
+      .intercept({ path: '/v1/embeddings', method: 'POST' })
+      .replyWithError(Object.assign(new Error('other side closed'), { code: 'ECONNRESET' }));
+    const error = await rejection(
+      requestJson({ transport: createTransport({ dispatcher: agent }), provider: 'acme', url: `${ORIGIN}/v1/embeddings`, body: {} }),
+    );
+    expect(ConnectionError.isInstance(error)).toBe(true);
+    expect((error as ConnectionError).isRetryable).toBe(true);
+    expect((error as ConnectionError).message).toContain('ECONNRESET');
+  });
+
+  it('enforces maxResponseBytes', async () => {
+    agent
+      .get(ORIGIN)
+      .intercept({ path: '/v1/embeddings', method: 'POST' })
+      .reply(200, JSON.stringify({ pad: 'x'.repeat(5_000) }));
+    const error = await rejection(
+      requestJson({
+        transport: createTransport({ dispatcher: agent }),
+        provider: 'acme',
+        url: `${ORIGIN}/v1/embeddings`,
+        body: {},
+        maxResponseBytes: 1_000,
+      }),
+    );
+    expect(InvalidResponseError.isInstance(error)).toBe(true);
+  });
+});
+
+type Handler = (request: IncomingMessage, response: ServerResponse, body: string) => void;
+
+describe('undici transport against a local HTTP server (default dispatcher)', () => {
+  let server: Server;
+  let origin = '';
+  let handler: Handler = (_request, response) => response.end('{}');
+  const connections: unknown[] = [];
+  const requests: { headers: IncomingMessage['headers']; body: string }[] = [];
+
+  beforeAll(async () => {
+    // The default dispatcher reads proxy variables on first use; this test talks to loopback directly.
+    for (const name of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy']) vi.stubEnv(name, '');
+    server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        requests.push({ headers: request.headers, body });
+        handler(request, response, body);
+      });
+    });
+    server.on('connection', (socket) => connections.push(socket));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterEach(() => {
+    connections.length = 0;
+    requests.length = 0;
+  });
+
+  afterAll(async () => {
+    vi.unstubAllEnvs();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  function call(options: Partial<RequestJsonOptions> = {}) {
+    return requestJson({ transport: createTransport(), provider: 'local', url: `${origin}/v1/embeddings`, body: { input: ['x'] }, ...options });
+  }
+
+  it('reuses keep-alive connections for sequential requests', async () => {
+    handler = (_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end('{"ok":true}');
+    };
+    const transport = createTransport();
+    for (let index = 0; index < 6; index++) {
+      const result = await requestJson({ transport, provider: 'local', url: `${origin}/v1/embeddings`, body: { index } });
+      expect(result.body).toEqual({ ok: true });
+    }
+    expect(requests.map((request) => JSON.parse(request.body))).toEqual([0, 1, 2, 3, 4, 5].map((index) => ({ index })));
+    // undici hands a finished socket back to the pool a tick late, so a second socket may open once;
+    // without keep-alive every one of the 6 requests would open its own.
+    expect(connections.length).toBeLessThanOrEqual(2);
+  });
+
+  it('negotiates gzip and decompresses the answer', async () => {
+    const payload = { data: Array.from({ length: 200 }, (_, index) => ({ index, embedding: 'AACAPw==' })) };
+    handler = (request, response) => {
+      const compressed = gzipSync(JSON.stringify(payload));
+      if (!String(request.headers['accept-encoding']).includes('gzip')) {
+        response.writeHead(500);
+        response.end('gzip was not offered');
+        return;
+      }
+      response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': compressed.length });
+      response.end(compressed);
+    };
+    const result = await call();
+    expect(result.body).toEqual(payload);
+    expect(requests[0]!.headers['accept-encoding']).toBe('gzip, deflate, br');
+    expect(requests[0]!.headers['user-agent']).toBe(`embedkit/${VERSION}`);
+    expect(requests[0]!.body).toBe('{"input":["x"]}');
+  });
+
+  // A 429 or 5xx from a gateway is gzipped like any other answer when the client offered gzip. undici's
+  // decompress interceptor skips error responses by default (skipErrorResponses: true), so the provider's
+  // parseError never sees the JSON: quotaExhausted / batchTooLarge are lost and the message is binary noise.
+  it('decompresses a gzipped error body so the provider can read it', async () => {
+    handler = (_request, response) => {
+      const compressed = gzipSync(JSON.stringify({ error: { message: 'You exceeded your current quota', code: 'insufficient_quota' } }));
+      response.writeHead(429, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': compressed.length });
+      response.end(compressed);
+    };
+    const parseError = (body: unknown): ParsedError => {
+      const error = (body as { error?: { message?: string; code?: string } }).error;
+      return {
+        ...(error?.message === undefined ? {} : { message: error.message }),
+        quotaExhausted: error?.code === 'insufficient_quota',
+      };
+    };
+    const error = await rejection(call({ parseError }));
+    expect(RateLimitError.isInstance(error)).toBe(true);
+    expect((error as RateLimitError).message).toContain('You exceeded your current quota');
+    expect((error as RateLimitError).quotaExhausted).toBe(true);
+    expect((error as RateLimitError).isRetryable).toBe(false);
+  });
+
+  it('refuses a declared content-length over maxResponseBytes', async () => {
+    handler = (_request, response) => {
+      const body = JSON.stringify({ pad: 'x'.repeat(4_000) });
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      response.end(body);
+    };
+    const error = await rejection(call({ maxResponseBytes: 1_000 }));
+    expect(InvalidResponseError.isInstance(error)).toBe(true);
+    expect((error as InvalidResponseError).message).toContain('1000 bytes');
+  });
+
+  it('refuses a chunked body that grows past maxResponseBytes', async () => {
+    handler = (_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      for (let index = 0; index < 20; index++) response.write('x'.repeat(500));
+      response.end();
+    };
+    const error = await rejection(call({ maxResponseBytes: 2_000 }));
+    expect(InvalidResponseError.isInstance(error)).toBe(true);
+  });
+
+  it('counts decompressed bytes against the cap (a small gzip bomb is refused)', async () => {
+    const bomb = gzipSync(Buffer.alloc(2_000_000, 0x20));
+    expect(bomb.length).toBeLessThan(10_000);
+    handler = (_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': bomb.length });
+      response.end(bomb);
+    };
+    const error = await rejection(call({ maxResponseBytes: 100_000 }));
+    expect(InvalidResponseError.isInstance(error)).toBe(true);
+  });
+
+  it('keeps working after a refused response', async () => {
+    handler = (_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end('{"after":true}');
+    };
+    expect((await call()).body).toEqual({ after: true });
+  });
+
+  it('an HTML 502 from a proxy becomes a ServerError', async () => {
+    handler = (_request, response) => {
+      response.writeHead(502, { 'content-type': 'text/html' });
+      response.end('<html><body><h1>502 Bad Gateway</h1></body></html>');
+    };
+    const error = await rejection(call());
+    expect(ServerError.isInstance(error)).toBe(true);
+    expect((error as ServerError).message).toContain('502 Bad Gateway');
+    expect((error as ServerError).message).not.toContain('<h1>');
+  });
+
+  it('a connection the server drops becomes a retryable ConnectionError', async () => {
+    handler = (request) => {
+      request.socket.destroy();
+    };
+    const error = await rejection(call());
+    expect(ConnectionError.isInstance(error)).toBe(true);
+    expect((error as ConnectionError).isRetryable).toBe(true);
+  });
+
+  it('a caller abort while waiting for headers re-throws the native AbortError', async () => {
+    handler = () => {
+      // never answers
+    };
+    const controller = new AbortController();
+    const pending = rejection(call({ signal: controller.signal }));
+    await vi.waitFor(() => expect(requests).toHaveLength(1), { interval: 5 });
+    controller.abort();
+    const error = await pending;
+    expect((error as Error).name).toBe('AbortError');
+    expect(EmbedKitError.isInstance(error)).toBe(false);
+  });
+});

@@ -1,0 +1,426 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { InvalidArgumentError, InvalidResponseError } from '../src/errors.js';
+import {
+  base64ToFloat32,
+  base64ToInt8,
+  base64ToUint8,
+  bytesToFloat32,
+  cosineSimilarity,
+  decodeBase64Vectors,
+  dot,
+  float32ToBase64,
+  hammingDistance,
+  norm,
+  normalize,
+  normalizeInPlace,
+  numberArraysToVectors,
+  topK,
+  vectorLength,
+} from '../src/vectors.js';
+import { seededRandom } from './helpers.js';
+
+/** A vector OpenAI returned for a real input, and the base64 it came as. */
+const KNOWN_VALUES = [0.0023064255, -0.009327292, 0.015797347, -0.0028842222];
+const KNOWN_BASE64 = 'ZicXO4DRGLxwaYE8OAU9uw==';
+
+/** Independent encoder: Node's Buffer over the little-endian bytes of a Float32Array. */
+function encodeWithBuffer(values: Float32Array): string {
+  return Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64');
+}
+
+function randomFloat32(random: () => number, length: number): Float32Array {
+  return Float32Array.from({ length }, () => (random() - 0.5) * 2);
+}
+
+function expectInvalidResponse(run: () => unknown): InvalidResponseError {
+  let caught: unknown;
+  try {
+    run();
+  } catch (error) {
+    caught = error;
+  }
+  expect(InvalidResponseError.isInstance(caught), `expected InvalidResponseError, got ${String(caught)}`).toBe(true);
+  return caught as InvalidResponseError;
+}
+
+describe('base64 decoding', () => {
+  it('decodes a known OpenAI vector to the exact float32 values', () => {
+    const vector = base64ToFloat32(KNOWN_BASE64);
+    expect(vector).toBeInstanceOf(Float32Array);
+    expect(Array.from(vector)).toEqual(KNOWN_VALUES.map((value) => Math.fround(value)));
+  });
+
+  it('encodes those values back to the same base64', () => {
+    expect(float32ToBase64(KNOWN_VALUES)).toBe(KNOWN_BASE64);
+    expect(float32ToBase64(Float32Array.from(KNOWN_VALUES))).toBe(KNOWN_BASE64);
+  });
+
+  it('float32ToBase64 encodes only the view, not the whole underlying buffer', () => {
+    const backing = Float32Array.from([9, ...KNOWN_VALUES, 9]);
+    expect(float32ToBase64(backing.subarray(1, 5))).toBe(KNOWN_BASE64);
+  });
+
+  it('matches an independent decoder bit for bit on random vectors', () => {
+    const random = seededRandom(7);
+    const vectors = Array.from({ length: 20 }, () => randomFloat32(random, 1 + Math.floor(random() * 64) * 3));
+    for (const vector of vectors) {
+      expect(base64ToFloat32(encodeWithBuffer(vector))).toEqual(vector);
+      expect(float32ToBase64(vector)).toBe(encodeWithBuffer(vector));
+    }
+  });
+
+  it('decodes int8 and uint8 bytes, and binary/ubinary as their signed/unsigned arrays', () => {
+    const text = Buffer.from([0x80, 0xff, 0x00, 0x7f]).toString('base64');
+    expect(text).toBe('gP8Afw==');
+    expect(base64ToInt8(text)).toEqual(Int8Array.of(-128, -1, 0, 127));
+    expect(base64ToUint8(text)).toEqual(Uint8Array.of(128, 255, 0, 127));
+    const [binary] = decodeBase64Vectors([text], 'binary');
+    const [ubinary] = decodeBase64Vectors([text], 'ubinary');
+    expect(binary).toEqual(Int8Array.of(-128, -1, 0, 127));
+    expect(ubinary).toEqual(Uint8Array.of(128, 255, 0, 127));
+  });
+
+  it('accepts base64 without padding', () => {
+    expect(Array.from(base64ToFloat32(KNOWN_BASE64.replace(/=+$/, '')))).toEqual(KNOWN_VALUES.map((value) => Math.fround(value)));
+  });
+
+  it('puts every vector of a response into one exactly sized slab, never the shared Buffer pool', () => {
+    const random = seededRandom(11);
+    const originals = Array.from({ length: 3 }, () => randomFloat32(random, 4));
+    const decoded = decodeBase64Vectors(originals.map(encodeWithBuffer));
+    expect(decoded).toHaveLength(3);
+    const slab = decoded[0]!.buffer;
+    for (const [index, vector] of decoded.entries()) {
+      expect(vector).toBeInstanceOf(Float32Array);
+      expect(vector).toEqual(originals[index]);
+      expect(vector.buffer).toBe(slab);
+      expect(vector.byteOffset).toBe(index * 16);
+    }
+    // 3 vectors x 4 floats x 4 bytes: the slab is exactly this response, not an 8 KiB pool slice.
+    expect(slab.byteLength).toBe(48);
+    expect(Buffer.poolSize).toBeGreaterThan(48);
+  });
+
+  it('a single small decoded vector owns an exactly sized buffer', () => {
+    const vector = base64ToFloat32(KNOWN_BASE64);
+    expect(vector.byteOffset).toBe(0);
+    expect(vector.buffer.byteLength).toBe(16);
+  });
+
+  it('decodes an empty list to an empty list', () => {
+    expect(decodeBase64Vectors([])).toEqual([]);
+  });
+
+  it.each([
+    ['6 bytes is not whole float32 values', 'AAAAAAAA'],
+    ['a length that cannot be base64', 'AAAAA'],
+    ['an empty string', ''],
+    ['characters outside the alphabet', 'ZicX!4DRGLxwaYE8OAU9uw=='],
+    ['padding in the middle', 'ZicXO4DR=LxwaYE8OAU9uw=='],
+    ['whitespace inside', 'ZicXO4DR GLxwaYE8OAU9uw=='],
+  ])('rejects %s with InvalidResponseError', (_label, text) => {
+    expectInvalidResponse(() => decodeBase64Vectors([KNOWN_BASE64, text]));
+  });
+
+  it('names the bad vector in the message', () => {
+    const error = expectInvalidResponse(() => decodeBase64Vectors([KNOWN_BASE64, KNOWN_BASE64, 'AAAAA']));
+    expect(error.message).toContain('Vector 2');
+  });
+
+  it.each([
+    ['NaN', [0x00, 0x00, 0xc0, 0x7f]],
+    ['+Infinity', [0x00, 0x00, 0x80, 0x7f]],
+    ['-Infinity', [0x00, 0x00, 0x80, 0xff]],
+  ])('rejects float bits that decode to %s', (_label, bytes) => {
+    const text = Buffer.from([0, 0, 128, 63, ...bytes]).toString('base64');
+    const error = expectInvalidResponse(() => decodeBase64Vectors([text]));
+    expect(error.message).toContain('position 1');
+  });
+
+  it('int8 output accepts any byte (no finiteness check applies)', () => {
+    const text = Buffer.from([0x00, 0x00, 0xc0, 0x7f]).toString('base64');
+    expect(base64ToInt8(text)).toEqual(Int8Array.of(0, 0, -64, 127));
+  });
+
+  // ARCHITECTURE.md: "Check that decoded bytes equal dimensions x 4"; the docstring of decodeBase64Vectors:
+  // "Every vector must decode to the same, valid byte length."
+  it('rejects vectors of different lengths within one response', () => {
+    const one = float32ToBase64([1]);
+    const two = float32ToBase64([1, 2]);
+    expectInvalidResponse(() => decodeBase64Vectors([one, two]));
+  });
+});
+
+describe('base64 decoding without Node Buffer (browsers, edge runtimes)', () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    vi.resetModules();
+  });
+
+  it('decodes with atob into one slab and still rejects invalid base64', async () => {
+    vi.resetModules();
+    vi.stubGlobal('Buffer', undefined);
+    const portable = await import('../src/vectors.js');
+    const [first, second] = portable.decodeBase64Vectors([KNOWN_BASE64, KNOWN_BASE64]);
+    expect(Array.from(first!)).toEqual(KNOWN_VALUES.map((value) => Math.fround(value)));
+    expect(second!.buffer).toBe(first!.buffer);
+    expect(first!.buffer.byteLength).toBe(32);
+    expect(portable.float32ToBase64(KNOWN_VALUES)).toBe(KNOWN_BASE64);
+    expect(() => portable.decodeBase64Vectors(['ZicX!4DRGLxwaYE8OAU9uw=='])).toThrow(/not valid base64/);
+  });
+});
+
+describe('numberArraysToVectors', () => {
+  it('copies float arrays into one slab with a view per vector', () => {
+    const vectors = numberArraysToVectors([
+      [0.5, -1.25],
+      [3, 4, 5],
+    ]);
+    expect(vectors[0]).toEqual(Float32Array.of(0.5, -1.25));
+    expect(vectors[1]).toEqual(Float32Array.of(3, 4, 5));
+    expect(vectors[1]!.buffer).toBe(vectors[0]!.buffer);
+    expect(vectors[0]!.buffer.byteLength).toBe(20);
+  });
+
+  it('rounds JSON doubles to float32 like the API would have', () => {
+    const [vector] = numberArraysToVectors([KNOWN_VALUES]);
+    expect(Array.from(vector!)).toEqual(KNOWN_VALUES.map((value) => Math.fround(value)));
+  });
+
+  it('fills int8 and uint8 arrays with in-range integers', () => {
+    expect(numberArraysToVectors([[-128, 0, 127]], 'int8')[0]).toEqual(Int8Array.of(-128, 0, 127));
+    expect(numberArraysToVectors([[0, 255]], 'uint8')[0]).toEqual(Uint8Array.of(0, 255));
+    expect(numberArraysToVectors([[-3, 5]], 'binary')[0]).toBeInstanceOf(Int8Array);
+    expect(numberArraysToVectors([[250, 5]], 'ubinary')[0]).toBeInstanceOf(Uint8Array);
+  });
+
+  it.each([
+    ['a null vector', [null], 'float'],
+    ['a string vector', ['0.1,0.2'], 'float'],
+    ['an empty vector', [[]], 'float'],
+    ['a null element', [[0.1, null]], 'float'],
+    ['a string element', [[0.1, '0.2']], 'float'],
+    ['NaN', [[0.1, Number.NaN]], 'float'],
+    ['Infinity', [[Number.POSITIVE_INFINITY]], 'float'],
+    ['128 as int8', [[1, 128]], 'int8'],
+    ['-129 as int8', [[-129]], 'int8'],
+    ['1.5 as int8', [[1.5]], 'int8'],
+    ['-1 as uint8', [[-1]], 'uint8'],
+    ['256 as uint8', [[256]], 'uint8'],
+  ] as const)('rejects %s', (_label, arrays, outputType) => {
+    expectInvalidResponse(() => numberArraysToVectors(arrays as readonly unknown[], outputType));
+  });
+
+  // The docstring: "Every element must be a finite number that fits the output type." 1e40 is finite in
+  // JSON but overflows float32 to Infinity, which the base64 path would reject as non-finite.
+  it('rejects a finite double that overflows float32 to Infinity', () => {
+    expectInvalidResponse(() => numberArraysToVectors([[0.5, 1e40]]));
+  });
+});
+
+describe('bytesToFloat32', () => {
+  it('views aligned bytes without copying', () => {
+    const buffer = new ArrayBuffer(16);
+    new Float32Array(buffer).set([1, 2, 3, 4]);
+    const vector = bytesToFloat32(new Uint8Array(buffer, 4, 8));
+    expect(vector.buffer).toBe(buffer);
+    expect(vector.byteOffset).toBe(4);
+    expect(Array.from(vector)).toEqual([2, 3]);
+  });
+
+  it('copies misaligned bytes into an aligned buffer', () => {
+    const buffer = new ArrayBuffer(13);
+    const data = new DataView(buffer);
+    data.setFloat32(1, 1.5, true);
+    data.setFloat32(5, -2.25, true);
+    data.setFloat32(9, 1e-3, true);
+    const vector = bytesToFloat32(new Uint8Array(buffer, 1, 12));
+    expect(vector.buffer).not.toBe(buffer);
+    expect(vector.byteOffset % 4).toBe(0);
+    expect(Array.from(vector)).toEqual([1.5, -2.25, Math.fround(1e-3)]);
+  });
+
+  it('rejects a byte count that is not a multiple of 4', () => {
+    expect(() => bytesToFloat32(new Uint8Array(6))).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('vector maths', () => {
+  it('dot is the exact sum of products, for any length (unrolled loop tail included)', () => {
+    expect(dot([1, 2, 3, 4, 5], [6, 7, 8, 9, 10])).toBe(130);
+    expect(dot(Float32Array.of(1, -2, 3), Float32Array.of(4, 5, -6))).toBe(-24);
+    expect(dot([], [])).toBe(0);
+    expect(dot(Int8Array.of(-128, 127), Int8Array.of(2, 2))).toBe(-2);
+  });
+
+  it('norm is the Euclidean length', () => {
+    expect(norm([3, 4])).toBe(5);
+    expect(norm(Float32Array.of(1, 2, 2))).toBe(3);
+    expect(norm([0, 0, 0])).toBe(0);
+  });
+
+  it('cosineSimilarity gives exact values, and 0 for a zero vector', () => {
+    expect(cosineSimilarity([3, 4], [4, 3])).toBe(0.96);
+    expect(cosineSimilarity([1, 0], [0, 1])).toBe(0);
+    expect(cosineSimilarity([2, 0], [-5, 0])).toBe(-1);
+    expect(cosineSimilarity([3, 4], [6, 8])).toBe(1);
+    expect(cosineSimilarity([0, 0], [1, 1])).toBe(0);
+  });
+
+  it('normalize returns a unit-length float32 copy and leaves the input alone', () => {
+    const input = [3, 4];
+    const unit = normalize(input);
+    expect(unit).toBeInstanceOf(Float32Array);
+    expect(Array.from(unit)).toEqual([Math.fround(0.6), Math.fround(0.8)]);
+    expect(input).toEqual([3, 4]);
+    const typed = Float32Array.of(0, 0, 2);
+    expect(Array.from(normalize(typed))).toEqual([0, 0, 1]);
+    expect(Array.from(typed)).toEqual([0, 0, 2]);
+    expect(Array.from(normalize([0, 0]))).toEqual([0, 0]);
+  });
+
+  it('normalizeInPlace scales the given array and returns it', () => {
+    const vector = Float32Array.of(0, 3, 4);
+    const result = normalizeInPlace(vector);
+    expect(result).toBe(vector);
+    expect(Array.from(vector)).toEqual([0, Math.fround(0.6), Math.fround(0.8)]);
+    const zeros = new Float32Array(3);
+    expect(Array.from(normalizeInPlace(zeros))).toEqual([0, 0, 0]);
+  });
+
+  it('hammingDistance counts differing bits of packed vectors, signed or unsigned', () => {
+    expect(hammingDistance(Uint8Array.of(0b1010_1010, 0xff), Uint8Array.of(0b0101_0101, 0x00))).toBe(16);
+    expect(hammingDistance(Uint8Array.of(0b1000_0001), Uint8Array.of(0b0000_0001))).toBe(1);
+    expect(hammingDistance(Int8Array.of(-1), Int8Array.of(0))).toBe(8);
+    expect(hammingDistance(Int8Array.of(-128), Int8Array.of(127))).toBe(8);
+    expect(hammingDistance(Int8Array.of(5, -7), Int8Array.of(5, -7))).toBe(0);
+  });
+
+  it('every pairwise function rejects vectors of different lengths', () => {
+    expect(() => dot([1, 2], [1])).toThrow(InvalidArgumentError);
+    expect(() => cosineSimilarity([1, 2], [1, 2, 3])).toThrow(InvalidArgumentError);
+    expect(() => hammingDistance(Uint8Array.of(1), Uint8Array.of(1, 2))).toThrow(InvalidArgumentError);
+  });
+
+  it('vectorLength packs 8 dimensions per byte for binary types only', () => {
+    expect(vectorLength('float', 1024)).toBe(1024);
+    expect(vectorLength('int8', 1024)).toBe(1024);
+    expect(vectorLength('binary', 1024)).toBe(128);
+    expect(vectorLength('ubinary', 256)).toBe(32);
+  });
+});
+
+describe('topK', () => {
+  function naiveDot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+    let sum = 0;
+    for (let index = 0; index < a.length; index++) sum += a[index]! * b[index]!;
+    return sum;
+  }
+
+  function bruteForce(query: ArrayLike<number>, vectors: readonly ArrayLike<number>[], k: number, metric: 'cosine' | 'dot') {
+    const queryNorm = Math.sqrt(naiveDot(query, query));
+    return vectors
+      .map((vector, index) => {
+        const raw = naiveDot(query, vector);
+        const denominator = queryNorm * Math.sqrt(naiveDot(vector, vector));
+        return { index, score: metric === 'dot' ? raw : denominator === 0 ? 0 : raw / denominator };
+      })
+      .sort((a, b) => b.score - a.score || a.index - b.index)
+      .slice(0, k);
+  }
+
+  function expectSameRanking(actual: { index: number; score: number }[], expected: { index: number; score: number }[]) {
+    expect(actual.map((entry) => entry.index)).toEqual(expected.map((entry) => entry.index));
+    for (const [position, entry] of actual.entries()) expect(entry.score).toBeCloseTo(expected[position]!.score, 10);
+  }
+
+  const random = seededRandom(42);
+  const corpus = Array.from({ length: 300 }, () => randomFloat32(random, 24));
+  const queries = Array.from({ length: 5 }, () => randomFloat32(random, 24));
+
+  for (const metric of ['cosine', 'dot'] as const) {
+    for (const k of [1, 2, 7, 64, 299, 300]) {
+      it(`matches a brute-force sort (${metric}, k=${k})`, () => {
+        for (const query of queries) expectSameRanking(topK(query, corpus, k, { metric }), bruteForce(query, corpus, k, metric));
+      });
+    }
+  }
+
+  it('defaults to cosine, which differs from dot on vectors of different lengths', () => {
+    const vectors = [
+      [10, 10],
+      [1, 0],
+    ];
+    expect(topK([1, 0], vectors, 2).map((entry) => entry.index)).toEqual([1, 0]);
+    expect(topK([1, 0], vectors, 2, { metric: 'dot' }).map((entry) => entry.index)).toEqual([0, 1]);
+  });
+
+  it('keeps the lower index first on ties, at every k', () => {
+    const tieRandom = seededRandom(3);
+    const templates = Array.from({ length: 4 }, () => randomFloat32(tieRandom, 8));
+    // Separate copies of 4 templates, so scores tie exactly and often.
+    const vectors = Array.from({ length: 60 }, () => Float32Array.from(templates[Math.floor(tieRandom() * 4)]!));
+    const query = randomFloat32(tieRandom, 8);
+    for (const k of [1, 3, 10, 15, 31, 60]) {
+      for (const metric of ['cosine', 'dot'] as const) {
+        const result = topK(query, vectors, k, { metric });
+        expectSameRanking(result, bruteForce(query, vectors, k, metric));
+        for (let position = 1; position < result.length; position++) {
+          const previous = result[position - 1]!;
+          const current = result[position]!;
+          if (previous.score === current.score) expect(previous.index).toBeLessThan(current.index);
+        }
+      }
+    }
+  });
+
+  it('accepts plain number arrays as query and corpus', () => {
+    const vectors = [
+      [0, 1],
+      [1, 0],
+      [0.6, 0.8],
+    ];
+    expect(topK([0, 1], vectors, 2)).toEqual([
+      { index: 0, score: 1 },
+      { index: 2, score: 0.8 },
+    ]);
+  });
+
+  it('returns nothing for k=0 or an empty corpus, and every vector when k exceeds it', () => {
+    expect(topK([1, 0], [[1, 0]], 0)).toEqual([]);
+    expect(topK([1, 0], [], 5)).toEqual([]);
+    const result = topK(
+      [1, 0],
+      [
+        [0, 1],
+        [1, 0],
+      ],
+      10,
+    );
+    expect(result.map((entry) => entry.index)).toEqual([1, 0]);
+  });
+
+  it('scores every vector 0 against a zero query under cosine (ties by index)', () => {
+    expect(
+      topK(
+        [0, 0],
+        [
+          [1, 0],
+          [0, 1],
+          [1, 1],
+        ],
+        3,
+      ),
+    ).toEqual([
+      { index: 0, score: 0 },
+      { index: 1, score: 0 },
+      { index: 2, score: 0 },
+    ]);
+  });
+
+  it('rejects a dimension mismatch and a bad k with InvalidArgumentError', () => {
+    expect(() => topK([1, 0], [[1, 0], [1, 0, 0]], 1)).toThrow(InvalidArgumentError);
+    expect(() => topK([1, 0], [[1, 0]], -1)).toThrow(InvalidArgumentError);
+    expect(() => topK([1, 0], [[1, 0]], 1.5)).toThrow(InvalidArgumentError);
+  });
+});

@@ -1,0 +1,422 @@
+import {
+  type BatchEmbeddingJobs,
+  type BatchJob,
+  type BatchJobCallOptions,
+  type BatchJobItemError,
+  type BatchJobResults,
+  type BatchJobState,
+  ConnectionError,
+  type CreateBatchJobOptions,
+  type Embedding,
+  type EmbeddingCapabilities,
+  errorForStatus,
+  InvalidArgumentError,
+  InvalidRequestError,
+  InvalidResponseError,
+  isFinalBatchJobState,
+  redact,
+  requestJson,
+  VERSION,
+  type WaitForBatchJobOptions,
+  type Warning,
+  waitForBatchJob,
+} from '@embedkit/core';
+import {
+  batchOperationSchema,
+  type GeminiBatchOperation,
+  type GeminiBatchOutput,
+  type GeminiStatus,
+  parseGeminiError,
+  resultsFileLineSchema,
+} from './gemini-api.js';
+import {
+  buildGeminiRequests,
+  decodeGeminiVectors,
+  type GeminiModelConfig,
+  geminiModelName,
+  geminiOptions,
+} from './gemini-embedding-model.js';
+
+const STATES: Record<string, BatchJobState> = {
+  BATCH_STATE_PENDING: 'pending',
+  BATCH_STATE_RUNNING: 'running',
+  BATCH_STATE_SUCCEEDED: 'succeeded',
+  BATCH_STATE_FAILED: 'failed',
+  BATCH_STATE_CANCELLED: 'cancelled',
+  BATCH_STATE_EXPIRED: 'expired',
+};
+
+/** One result before decoding: the vector's JSON values, or the item's error. */
+type Outcome = { key: string | undefined; values?: unknown[]; error?: GeminiStatus };
+
+function count(value: string | number | undefined): number {
+  const number = typeof value === 'string' ? Number(value) : (value ?? 0);
+  return Number.isSafeInteger(number) && number >= 0 ? number : 0;
+}
+
+/** `batches/abc123` or `abc123` → `abc123`; anything that could leave the `batches/` path is refused. */
+function batchId(id: string): string {
+  const bare = typeof id === 'string' && id.startsWith('batches/') ? id.slice('batches/'.length) : id;
+  if (typeof bare !== 'string' || !/^[\w.-]+$/.test(bare) || bare === '.' || bare === '..') {
+    throw new InvalidArgumentError(
+      `"${String(id)}" is not a Gemini batch id; use the id from create(), e.g. batches/123456.`,
+      {
+        argument: 'id',
+      },
+    );
+  }
+  return bare;
+}
+
+function itemError(status: GeminiStatus): { message: string; code?: string } {
+  const out: { message: string; code?: string } = { message: status.message ?? 'the request failed' };
+  const code = status.status ?? (status.code === undefined ? undefined : String(status.code));
+  if (code !== undefined) out.code = code;
+  return out;
+}
+
+/**
+ * Gemini Batch API jobs for one model: `create` posts inline requests (each with `metadata.key`, its input
+ * position) to `:asyncBatchEmbedContent`; `get` reads `GET /batches/{id}`; `results` reads the
+ * `inlinedResponses`, or downloads the `responsesFile` and parses it line by line.
+ */
+export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
+  readonly specificationVersion = 'v1' as const;
+  readonly provider: string;
+  readonly modelId: string;
+  readonly capabilities: EmbeddingCapabilities;
+  private readonly config: GeminiModelConfig;
+  private readonly root: string;
+
+  constructor(modelId: string, config: GeminiModelConfig) {
+    this.modelId = geminiModelName(modelId);
+    this.provider = config.provider;
+    this.capabilities = config.capabilities;
+    this.config = config;
+    this.root = config.baseURL.replace(/\/+$/, '');
+  }
+
+  async create(options: CreateBatchJobOptions): Promise<BatchJob> {
+    if (!Array.isArray(options?.inputs) || options.inputs.length === 0) {
+      throw new InvalidArgumentError('create() needs a non-empty inputs array.', { argument: 'inputs' });
+    }
+    const providerOptions = geminiOptions(options.providerOptions, this.provider);
+    const warnings: Warning[] = [];
+    if (options.inputType !== undefined && !this.capabilities.inputTypes.includes(options.inputType)) {
+      throw new InvalidArgumentError(
+        `${this.provider} model ${this.modelId} has no "${options.inputType}" input type (it supports ${this.capabilities.inputTypes.join(', ')}).`,
+        { argument: 'inputType' },
+      );
+    }
+    const requests = buildGeminiRequests(
+      {
+        provider: this.provider,
+        modelName: this.modelId,
+        capabilities: this.capabilities,
+        inputs: options.inputs,
+        inputType: options.inputType,
+        dimensions: options.dimensions,
+        titles: providerOptions.titles,
+      },
+      warnings,
+    );
+    const displayName = options.displayName ?? `embedkit-${this.modelId}-${new Date().toISOString()}`;
+    if (typeof displayName !== 'string' || displayName.trim() === '') {
+      throw new InvalidArgumentError('displayName must be a non-empty string.', { argument: 'displayName' });
+    }
+    const body = {
+      batch: {
+        model: `models/${this.modelId}`,
+        displayName,
+        inputConfig: {
+          requests: {
+            // The key is the input's position, so results map back even when their order differs.
+            requests: requests.map((request, index) => ({ request, metadata: { key: String(index) } })),
+          },
+        },
+      },
+    };
+    const operation = await this.call(
+      'POST',
+      `${this.root}/models/${this.modelId}:asyncBatchEmbedContent`,
+      options,
+      body,
+    );
+    return this.toJob(operation);
+  }
+
+  async get(id: string, options: BatchJobCallOptions = {}): Promise<BatchJob> {
+    return this.toJob(await this.call('GET', `${this.root}/batches/${batchId(id)}`, options));
+  }
+
+  wait(id: string, options: WaitForBatchJobOptions = {}): Promise<BatchJob> {
+    batchId(id);
+    return waitForBatchJob((jobId, callOptions) => this.get(jobId, callOptions), id, options);
+  }
+
+  async cancel(id: string, options: BatchJobCallOptions = {}): Promise<void> {
+    await this.call('POST', `${this.root}/batches/${batchId(id)}:cancel`, options);
+  }
+
+  async delete(id: string, options: BatchJobCallOptions = {}): Promise<void> {
+    await this.call('DELETE', `${this.root}/batches/${batchId(id)}`, options);
+  }
+
+  async results(id: string, options: BatchJobCallOptions = {}): Promise<BatchJobResults> {
+    const { normalize } = geminiOptions(options.providerOptions, this.provider);
+    const operation = await this.call('GET', `${this.root}/batches/${batchId(id)}`, options);
+    const job = this.toJob(operation);
+    if (!isFinalBatchJobState(job.state)) {
+      throw new InvalidArgumentError(
+        `Batch job ${job.id} is ${job.state}; call wait() until it has finished before reading results.`,
+        { argument: 'id' },
+      );
+    }
+    const output: GeminiBatchOutput = operation.metadata?.output ?? operation.response?.output;
+    let outcomes: Outcome[];
+    const inlined = output?.inlinedResponses?.inlinedResponses;
+    if (inlined !== undefined) {
+      outcomes = inlined.map((item) => {
+        const key = item.metadata?.key;
+        const outcome: Outcome = { key: typeof key === 'string' ? key : undefined };
+        if (item.response?.embedding !== undefined) outcome.values = item.response.embedding.values;
+        if (item.error !== undefined) outcome.error = item.error;
+        return outcome;
+      });
+    } else if (output?.responsesFile !== undefined) {
+      outcomes = await this.readResultsFile(output.responsesFile, options);
+    } else if (job.state === 'succeeded') {
+      throw new InvalidResponseError(
+        `${this.provider} reported batch job ${job.id} succeeded but sent no output.`,
+        {
+          provider: this.provider,
+        },
+      );
+    } else {
+      throw new InvalidRequestError(
+        `Batch job ${job.id} ended ${job.state} without results${job.error === undefined ? '' : `: ${job.error.message}`}.`,
+        {
+          provider: this.provider,
+          ...(job.providerState === undefined ? {} : { providerCode: job.providerState }),
+        },
+      );
+    }
+    return this.collect(job, outcomes, normalize !== false);
+  }
+
+  /** Places each outcome at its input position (by `metadata.key`, else by order) and decodes the vectors in one slab. */
+  private collect(job: BatchJob, outcomes: Outcome[], normalize: boolean): BatchJobResults {
+    const warnings: Warning[] = [];
+    const total = Math.max(job.requestCounts.total, outcomes.length);
+    const keyed = outcomes.map((outcome) =>
+      outcome.key !== undefined && /^\d+$/.test(outcome.key) ? Number(outcome.key) : -1,
+    );
+    const byKey = keyed.every((index) => index >= 0 && index < total) && new Set(keyed).size === keyed.length;
+    if (!byKey && outcomes.length > 0) {
+      warnings.push({
+        type: 'other',
+        message: `${this.provider} returned results of batch job ${job.id} without usable metadata.key; they were placed in the order received.`,
+      });
+    }
+    const embeddings = new Array<Embedding | null>(total).fill(null);
+    const errors: BatchJobItemError[] = [];
+    const seen = new Array<boolean>(total).fill(false);
+    const successes: { index: number; values: unknown[] }[] = [];
+    outcomes.forEach((outcome, position) => {
+      const index = byKey ? keyed[position]! : position;
+      seen[index] = true;
+      if (outcome.values !== undefined) successes.push({ index, values: outcome.values });
+      else
+        errors.push({
+          index,
+          ...itemError(outcome.error ?? { message: 'the result holds neither an embedding nor an error' }),
+        });
+    });
+    for (let index = 0; index < total; index++) {
+      if (!seen[index]) errors.push({ index, message: `no result for this input (job ${job.state})` });
+    }
+    let vectors: Embedding[];
+    try {
+      vectors = decodeGeminiVectors(
+        successes.map((success) => success.values),
+        normalize,
+      );
+    } catch (error) {
+      throw new InvalidResponseError(`${this.provider} batch job ${job.id}: ${(error as Error).message}`, {
+        provider: this.provider,
+        cause: error,
+      });
+    }
+    successes.forEach((success, position) => {
+      embeddings[success.index] = vectors[position]!;
+    });
+    errors.sort((a, b) => a.index - b.index);
+    return { job, embeddings, errors, warnings };
+  }
+
+  /** Downloads a JSONL results file (`files/…`) and reads it one line at a time. */
+  private async readResultsFile(file: string, options: BatchJobCallOptions): Promise<Outcome[]> {
+    if (!/^files\/[\w.-]+$/.test(file)) {
+      throw new InvalidResponseError(
+        `${this.provider} named a results file "${file}" that is not files/<id>.`,
+        {
+          provider: this.provider,
+        },
+      );
+    }
+    // Files are served under /download/<version>/files/{id}:download?alt=media.
+    const url = new URL(this.root);
+    const versioned = /\/(v\d+\w*)$/.exec(url.pathname);
+    const base = versioned
+      ? `${url.origin}${url.pathname.slice(0, versioned.index)}/download/${versioned[1]}`
+      : this.root;
+    const bytes = await this.download(`${base}/${file}:download?alt=media`, options);
+    const outcomes: Outcome[] = [];
+    // Line by line from the bytes: a large file never becomes one string.
+    const decoder = new TextDecoder();
+    let number = 0;
+    for (let start = 0; start < bytes.length; number++) {
+      let end = bytes.indexOf(0x0a, start);
+      if (end === -1) end = bytes.length;
+      const line = decoder.decode(bytes.subarray(start, end)).trim();
+      start = end + 1;
+      if (line === '') continue;
+      let json: unknown;
+      try {
+        json = JSON.parse(line);
+      } catch (cause) {
+        throw new InvalidResponseError(
+          `${this.provider} results file ${file}: line ${number + 1} is not JSON.`,
+          {
+            provider: this.provider,
+            cause,
+          },
+        );
+      }
+      const parsed = resultsFileLineSchema.safeParse(json);
+      if (!parsed.success) {
+        throw new InvalidResponseError(
+          `${this.provider} results file ${file}: line ${number + 1} has the wrong shape.`,
+          { provider: this.provider },
+        );
+      }
+      const { key, metadata, response, error } = parsed.data;
+      const outcome: Outcome = { key: key ?? metadata?.key };
+      if (response?.embedding !== undefined) outcome.values = response.embedding.values;
+      if (error !== undefined) outcome.error = error;
+      outcomes.push(outcome);
+    }
+    return outcomes;
+  }
+
+  /** A GET whose success body is not JSON (a JSONL file); failures become the same typed errors as JSON calls. */
+  private async download(url: string, options: BatchJobCallOptions): Promise<Uint8Array> {
+    const { headers, secrets } = this.config.headers();
+    const safeUrl = redact(url, secrets);
+    const request = {
+      url,
+      method: 'GET' as const,
+      headers: { 'user-agent': `embedkit/${VERSION}`, ...headers, ...options.headers },
+      maxResponseBytes: this.config.maxResponseBytes ?? 1024 * 1024 * 1024,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    };
+    let response: Awaited<ReturnType<GeminiModelConfig['transport']['request']>>;
+    try {
+      response = await this.config.transport.request(request);
+    } catch (error) {
+      if (options.signal?.aborted) throw options.signal.reason;
+      throw new ConnectionError(
+        `${this.provider}: could not download ${safeUrl} (${redact(String((error as Error)?.message ?? error), secrets)}).`,
+        { provider: this.provider, url: safeUrl, cause: error },
+      );
+    }
+    if (response.status >= 200 && response.status < 300) return response.body;
+    const text = new TextDecoder().decode(response.body);
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      // A non-JSON error page.
+    }
+    const parsed = json === undefined ? {} : parseGeminiError(json, response.status);
+    const excerpt = redact(text, secrets).slice(0, 1_000);
+    throw errorForStatus(response.status, {
+      ...parsed,
+      message: redact(parsed.message ?? excerpt.slice(0, 300), secrets),
+      provider: this.provider,
+      details: {
+        provider: this.provider,
+        url: safeUrl,
+        statusCode: response.status,
+        responseBody: excerpt,
+        ...(parsed.retryAfterMs === undefined ? {} : { retryAfterMs: parsed.retryAfterMs }),
+        ...(parsed.providerCode === undefined ? {} : { providerCode: parsed.providerCode }),
+      },
+    });
+  }
+
+  private async call(
+    method: 'GET' | 'POST' | 'DELETE',
+    url: string,
+    options: BatchJobCallOptions,
+    body?: unknown,
+  ): Promise<GeminiBatchOperation> {
+    const { headers, secrets } = this.config.headers();
+    const response = await requestJson({
+      transport: this.config.transport,
+      provider: this.provider,
+      url,
+      method,
+      headers: { ...headers, ...options.headers },
+      ...(body === undefined ? {} : { body }),
+      signal: options.signal,
+      secrets,
+      maxResponseBytes: this.config.maxResponseBytes,
+      parseError: parseGeminiError,
+    });
+    const parsed = batchOperationSchema.safeParse(response.body ?? {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new InvalidResponseError(
+        `${this.provider} returned a batch body of the wrong shape: ${issue?.path.map(String).join('.') ?? ''} ${issue?.message ?? ''}.`,
+        { provider: this.provider, statusCode: response.status, requestId: response.requestId },
+      );
+    }
+    return parsed.data;
+  }
+
+  private toJob(operation: GeminiBatchOperation): BatchJob {
+    const metadata = operation.metadata ?? {};
+    const name = metadata.name ?? operation.name;
+    if (name === undefined || !name.startsWith('batches/')) {
+      throw new InvalidResponseError(`${this.provider} returned a batch without a batches/… name.`, {
+        provider: this.provider,
+      });
+    }
+    const providerState = metadata.state;
+    let state: BatchJobState | undefined = providerState === undefined ? undefined : STATES[providerState];
+    if (state === undefined) {
+      state = operation.done === true ? (operation.error === undefined ? 'succeeded' : 'failed') : 'pending';
+    }
+    const stats = metadata.batchStats ?? {};
+    const job: BatchJob = {
+      id: name,
+      provider: this.provider,
+      modelId: metadata.model?.replace(/^models\//, '') ?? this.modelId,
+      state,
+      requestCounts: {
+        total: count(stats.requestCount),
+        succeeded: count(stats.successfulRequestCount),
+        failed: count(stats.failedRequestCount),
+        pending: count(stats.pendingRequestCount),
+      },
+    };
+    if (providerState !== undefined) job.providerState = providerState;
+    if (metadata.displayName !== undefined) job.displayName = metadata.displayName;
+    if (metadata.createTime !== undefined) job.createdAt = metadata.createTime;
+    if (metadata.updateTime !== undefined) job.updatedAt = metadata.updateTime;
+    if (metadata.endTime !== undefined) job.endedAt = metadata.endTime;
+    if (operation.error !== undefined) job.error = itemError(operation.error);
+    return job;
+  }
+}

@@ -1,0 +1,49 @@
+import { createTransport, type EmbeddingProvider, type HttpSettings, loadApiKey } from '@embedkit/core';
+import { GeminiBatchEmbeddingJobs } from './gemini-batch-jobs.js';
+import { GeminiEmbeddingModel, type GeminiModelConfig } from './gemini-embedding-model.js';
+import { type GeminiEmbeddingModelId, geminiCapabilities } from './gemini-options.js';
+
+export interface GeminiProviderSettings extends HttpSettings {
+  /** Default: `GEMINI_API_KEY`, then `GOOGLE_API_KEY`, read when a call is made. Sent as `x-goog-api-key`, never in the URL. */
+  apiKey?: string;
+  /** Default `https://generativelanguage.googleapis.com/v1beta`. */
+  baseURL?: string;
+  /** Extra headers on every call. */
+  headers?: Record<string, string>;
+}
+
+export interface GeminiProvider extends EmbeddingProvider {
+  /** A Gemini embedding model, e.g. `gemini-embedding-001`. */
+  embedding(modelId: GeminiEmbeddingModelId): GeminiEmbeddingModel;
+  /** Asynchronous batch embedding jobs (the Batch API) of one model, e.g. `gemini-embedding-001`. */
+  batchEmbeddingJobs(modelId: GeminiEmbeddingModelId): GeminiBatchEmbeddingJobs;
+}
+
+/** A Gemini API provider. Settings are read once; the API key is read at each call. */
+export function createGemini(settings: GeminiProviderSettings = {}): GeminiProvider {
+  const transport = createTransport(settings);
+  const baseURL = settings.baseURL ?? 'https://generativelanguage.googleapis.com/v1beta';
+  const headers = () => {
+    const apiKey = loadApiKey({
+      apiKey: settings.apiKey,
+      environmentVariables: ['GEMINI_API_KEY', 'GOOGLE_API_KEY'],
+      provider: 'gemini',
+    });
+    return { headers: { 'x-goog-api-key': apiKey, ...settings.headers }, secrets: [apiKey] };
+  };
+  const config = (modelId: string): GeminiModelConfig => ({
+    provider: 'gemini',
+    baseURL,
+    headers,
+    transport,
+    capabilities: geminiCapabilities(modelId.replace(/^models\//, '')),
+    ...(settings.maxResponseBytes === undefined ? {} : { maxResponseBytes: settings.maxResponseBytes }),
+  });
+  return {
+    embedding: (modelId) => new GeminiEmbeddingModel(modelId, config(modelId)),
+    batchEmbeddingJobs: (modelId) => new GeminiBatchEmbeddingJobs(modelId, config(modelId)),
+  };
+}
+
+/** The default Gemini provider: key from `GEMINI_API_KEY` or `GOOGLE_API_KEY`. */
+export const gemini: GeminiProvider = createGemini();

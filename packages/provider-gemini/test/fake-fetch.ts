@@ -1,0 +1,53 @@
+import type { FetchFunction } from '@embedkit/core';
+
+/** A fake key in Gemini's shape; no message, body or URL may contain it. */
+export const FAKE_KEY = 'AIza-test-key-fake-000000000000000000';
+
+export interface SentRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+export interface FakeReply {
+  status?: number;
+  headers?: Record<string, string>;
+  /** An object is sent as JSON, a string as is. */
+  body?: unknown;
+}
+
+/**
+ * A `fetch` that records every request and answers from `reply` (a function of the request, or a list
+ * answered in order). An unexpected extra request fails the test.
+ */
+export function fakeFetch(reply: FakeReply[] | ((request: SentRequest, index: number) => FakeReply)) {
+  const sent: SentRequest[] = [];
+  const fetch: FetchFunction = async (url, init) => {
+    const headers: Record<string, string> = {};
+    new Headers(init.headers).forEach((value, name) => {
+      headers[name] = value;
+    });
+    const request: SentRequest = {
+      method: init.method ?? 'GET',
+      url,
+      headers,
+      body: typeof init.body === 'string' ? JSON.parse(init.body) : undefined,
+    };
+    const index = sent.length;
+    sent.push(request);
+    const answer = typeof reply === 'function' ? reply(request, index) : reply[index];
+    if (answer === undefined) throw new Error(`unexpected request ${index}: ${request.method} ${url}`);
+    const body = answer.body === undefined ? '' : typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);
+    return new Response(body, {
+      status: answer.status ?? 200,
+      headers: { 'content-type': 'application/json; charset=UTF-8', ...answer.headers },
+    });
+  };
+  return { fetch, sent };
+}
+
+/** `count` values: `head` first, then zeros. */
+export function values(count: number, head: number[]): number[] {
+  return [...head, ...new Array<number>(count - head.length).fill(0)];
+}

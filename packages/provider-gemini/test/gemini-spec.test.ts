@@ -1,0 +1,130 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { loadCassettes } from '@embedkit/conformance';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { describe, expect, it } from 'vitest';
+import { createGemini } from '../src/index.js';
+
+// Google's OpenAPI export of the Generative Language API, kept outside the project and read at test time.
+const SPEC = fileURLToPath(
+  new URL('../../../../shared/specs/gemini-generativelanguage-v1beta.embeddings.openapi.json', import.meta.url),
+);
+const SPEC_ABSENT = `the Gemini spec is not at ${SPEC} (it lives outside the project and is never copied in), so request bodies cannot be checked against it`;
+const CASSETTES = fileURLToPath(new URL('./cassettes', import.meta.url));
+
+type Schema = Record<string, unknown>;
+
+/**
+ * The spec's schemas allow any extra field; close every plain object so a misspelt field fails too.
+ * Branches of an `allOf` stay open: each one holds only part of the fields.
+ */
+function closeObjects(node: unknown, close = true): unknown {
+  if (Array.isArray(node)) return node.map((item) => closeObjects(item, close));
+  if (node === null || typeof node !== 'object') return node;
+  const out: Schema = {};
+  for (const [key, value] of Object.entries(node)) out[key] = closeObjects(value, key !== 'allOf');
+  if (close && out.type === 'object' && out.properties !== undefined && out.additionalProperties === undefined)
+    out.additionalProperties = false;
+  return out;
+}
+
+interface Operation {
+  requestBody?: { content: { 'application/json': { schema: { $ref: string } } } };
+  responses: { default: { content: { 'application/json': { schema: { $ref: string } } } } };
+}
+
+function loadValidators() {
+  const spec = JSON.parse(readFileSync(SPEC, 'utf8')) as {
+    paths: Record<string, Record<string, Operation>>;
+    components: { schemas: Record<string, Schema> };
+  };
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  // Google's own formats (not ajv formats): a Duration such as "3.5s" and a FieldMask such as "a.b,c".
+  ajv.addFormat('google-duration', /^-?\d+(\.\d+)?s$/);
+  ajv.addFormat('google-fieldmask', /^[\w.]*(,[\w.]*)*$/);
+  ajv.addFormat('int32', { type: 'number', validate: (value) => Number.isInteger(value) && Math.abs(value) < 2 ** 31 });
+  ajv.addFormat('int64', /^-?\d+$/);
+  ajv.addFormat('float', { type: 'number', validate: Number.isFinite });
+  ajv.addFormat('double', { type: 'number', validate: Number.isFinite });
+  ajv.addFormat('byte', /^[A-Za-z0-9+/]*={0,2}$/);
+  ajv.addFormat('date-time', (value: string) => !Number.isNaN(Date.parse(value)));
+  ajv.addSchema({ $id: 'gemini', components: closeObjects(spec.components) as Schema });
+  const compile = (ref: string) => ajv.getSchema(`gemini${ref}`) ?? expect.fail(`no schema ${ref}`);
+  /** The request and response validators of the operation behind `METHOD /path`. */
+  return (method: string, path: string): { request?: ValidateFunction; response: ValidateFunction } => {
+    const bare = path.split('?')[0]!;
+    for (const [template, item] of Object.entries(spec.paths)) {
+      const pattern = new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/:]+')}$`);
+      const operation = item[method.toLowerCase()];
+      if (operation === undefined || !pattern.test(bare)) continue;
+      const requestRef = operation.requestBody?.content['application/json'].schema.$ref;
+      return {
+        ...(requestRef === undefined ? {} : { request: compile(requestRef) }),
+        response: compile(operation.responses.default.content['application/json'].schema.$ref),
+      };
+    }
+    return expect.fail(`the spec has no ${method} ${path}`);
+  };
+}
+
+describe('Gemini wire against the spec', () => {
+  it('every cassette request body (and success body) validates against the spec', (context) => {
+    if (!existsSync(SPEC)) return context.skip(SPEC_ABSENT);
+    const validatorsFor = loadValidators();
+    const cassettes = loadCassettes(CASSETTES);
+    expect(cassettes.length).toBeGreaterThanOrEqual(8);
+    let checked = 0;
+    for (const cassette of cassettes) {
+      for (const [position, { request, response }] of cassette.interactions.entries()) {
+        const validators = validatorsFor(request.method, request.path);
+        expect(validators.request, `${cassette.name} #${position} has a request schema`).toBeDefined();
+        const validRequest = validators.request!(request.body);
+        expect(validators.request!.errors ?? [], `${cassette.name} #${position} request`).toEqual([]);
+        expect(validRequest).toBe(true);
+        if (response.status === 200) {
+          validators.response(response.body);
+          expect(validators.response.errors ?? [], `${cassette.name} #${position} response`).toEqual([]);
+        }
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(12);
+  });
+
+  it('the closed schemas reject a misspelt field and a wrong task type', (context) => {
+    if (!existsSync(SPEC)) return context.skip(SPEC_ABSENT);
+    const { request } = loadValidators()('POST', '/v1beta/models/gemini-embedding-001:embedContent');
+    const good = { model: 'models/gemini-embedding-001', content: { parts: [{ text: 'x' }] } };
+    expect(request!(good)).toBe(true);
+    expect(request!({ ...good, outputDimensions: 128 })).toBe(false);
+    expect(request!({ ...good, taskType: 'RETRIEVAL' })).toBe(false);
+    expect(request!({ content: good.content })).toBe(false);
+  });
+
+  it('the async batch create body the provider sends validates against AsyncBatchEmbedContentRequest', async (context) => {
+    if (!existsSync(SPEC)) return context.skip(SPEC_ABSENT);
+    const validatorsFor = loadValidators();
+    const sent: { url: string; body: unknown }[] = [];
+    const jobs = createGemini({
+      apiKey: 'AIza-test-key-fake-000000000000000000',
+      fetch: async (url, init) => {
+        sent.push({ url, body: JSON.parse(String(init.body)) });
+        return Response.json({
+          name: 'batches/spec-check',
+          metadata: { name: 'batches/spec-check', state: 'BATCH_STATE_PENDING' },
+        });
+      },
+    }).batchEmbeddingJobs('gemini-embedding-001');
+    await jobs.create({
+      inputs: ['first document', 'second document'],
+      inputType: 'document',
+      dimensions: 768,
+      displayName: 'spec check',
+      providerOptions: { gemini: { titles: ['First', 'Second'] } },
+    });
+    const path = new URL(sent[0]!.url).pathname;
+    const { request } = validatorsFor('POST', path);
+    request!(sent[0]!.body);
+    expect(request!.errors ?? []).toEqual([]);
+  });
+});

@@ -1,0 +1,175 @@
+import type { InputType } from '@embedkit/core';
+import type { WireProfile } from '@embedkit/conformance';
+import type { BatchJobsWireJob, BatchJobsWireProfile } from '../../../conformance/src/groups/batch-jobs.js';
+import { GEMINI_TASK_TYPES } from '../src/gemini-options.js';
+
+interface RequestBody {
+  model?: string;
+  content?: { parts?: { text?: string }[] };
+  taskType?: string;
+  outputDimensionality?: number;
+}
+
+const CANONICAL: Record<number, string> = {
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  429: 'RESOURCE_EXHAUSTED',
+  500: 'INTERNAL',
+  503: 'UNAVAILABLE',
+  504: 'DEADLINE_EXCEEDED',
+};
+
+const INPUT_TYPE_OF = Object.fromEntries(
+  Object.entries(GEMINI_TASK_TYPES).map(([inputType, taskType]) => [taskType, inputType as InputType]),
+);
+
+function requestsOf(body: unknown): RequestBody[] {
+  const requests = (body as { requests?: RequestBody[] }).requests;
+  return Array.isArray(requests) ? requests : [body as RequestBody];
+}
+
+function textOf(request: RequestBody): string {
+  return (request.content?.parts ?? []).map((part) => part.text ?? '').join('');
+}
+
+/** A `google.rpc.Status` body as the Gemini API sends it. */
+export function geminiErrorBody(status: number, message: string, details?: unknown[]): unknown {
+  return {
+    error: {
+      code: status,
+      message,
+      status: CANONICAL[status] ?? (status >= 500 ? 'INTERNAL' : 'FAILED_PRECONDITION'),
+      ...(details === undefined ? {} : { details }),
+    },
+  };
+}
+
+/**
+ * The Gemini API's embedding wire: one input → `:embedContent` (`{embedding}`), more →
+ * `:batchEmbedContents` (`{embeddings}`, in request order, at most 100), no usage, `x-goog-api-key`.
+ */
+export const geminiWire: WireProfile = {
+  endpoint: ({ inputCount, modelId }) => ({
+    method: 'POST',
+    path: `/v1beta/models/${modelId}:${inputCount === 1 ? 'embedContent' : 'batchEmbedContents'}`,
+  }),
+  inputsOf: (body) => requestsOf(body).map(textOf),
+  dimensionsOf: (body) => requestsOf(body)[0]?.outputDimensionality,
+  inputTypeOf: (body) => {
+    const taskType = requestsOf(body)[0]?.taskType;
+    return taskType === undefined ? undefined : INPUT_TYPE_OF[taskType];
+  },
+  // Gemini answers in request order and carries no index, so `order` cannot be expressed.
+  successBody: ({ body, vectors }) =>
+    Array.isArray((body as { requests?: unknown }).requests)
+      ? { embeddings: vectors.map((values) => ({ values })) }
+      : { embedding: { values: vectors[0] } },
+  errorBody({ status, message, kind }) {
+    if (kind === 'batch-too-large')
+      return geminiErrorBody(400, `Request payload size exceeds the limit: 4194304 bytes. (${message})`);
+    if (kind === 'quota-exhausted')
+      return geminiErrorBody(429, message, [
+        {
+          '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+          violations: [
+            {
+              quotaMetric: 'generativelanguage.googleapis.com/embed_content_free_tier_requests',
+              quotaId: 'EmbedContentRequestsPerDayPerProjectPerModel-FreeTier',
+              quotaDimensions: { location: 'global', model: 'gemini-embedding-001' },
+              quotaValue: '1000',
+            },
+          ],
+        },
+      ]);
+    return geminiErrorBody(status, message);
+  },
+  reportsUsage: false,
+  maxInputsPerRequest: 100,
+  authHeader: (apiKey) => ({ name: 'x-goog-api-key', value: apiKey }),
+};
+
+const STATE_WORDS = {
+  pending: 'BATCH_STATE_PENDING',
+  running: 'BATCH_STATE_RUNNING',
+  succeeded: 'BATCH_STATE_SUCCEEDED',
+  failed: 'BATCH_STATE_FAILED',
+  cancelled: 'BATCH_STATE_CANCELLED',
+  expired: 'BATCH_STATE_EXPIRED',
+} as const;
+
+function outcomeLine(outcome: NonNullable<BatchJobsWireJob['outcomes']>[number], file: boolean): unknown {
+  const body =
+    'vector' in outcome
+      ? { response: { embedding: { values: outcome.vector } } }
+      : { error: { code: 3, message: outcome.error.message, status: CANONICAL[outcome.error.status] } };
+  return file ? { key: String(outcome.index), ...body } : { ...body, metadata: { key: String(outcome.index) } };
+}
+
+/**
+ * The Gemini Batch API wire for the batch-jobs group: results inline (`inlinedResponses`) or in a
+ * JSONL `responsesFile` downloaded from `/download/v1beta/files/…:download?alt=media`.
+ */
+export function geminiBatchWire(results: 'inline' | 'file'): BatchJobsWireProfile {
+  const jobId = 'batches/conformance-job-1';
+  const file = 'files/batch-conformance-job-1-results';
+  const bare = (id: string) => id.replace(/^batches\//, '');
+  return {
+    jobId,
+    create: (modelId) => ({ method: 'POST', path: `/v1beta/models/${modelId}:asyncBatchEmbedContent` }),
+    get: (id) => ({ method: 'GET', path: `/v1beta/batches/${bare(id)}` }),
+    cancel: (id) => ({ method: 'POST', path: `/v1beta/batches/${bare(id)}:cancel`, reply: { status: 200, body: {} } }),
+    delete: (id) => ({ method: 'DELETE', path: `/v1beta/batches/${bare(id)}`, reply: { status: 200, body: {} } }),
+    inputsOf: (body) =>
+      (
+        body as { batch: { inputConfig: { requests: { requests: { request: RequestBody }[] } } } }
+      ).batch.inputConfig.requests.requests.map((item) => textOf(item.request)),
+    dimensionsOf: (body) =>
+      (body as { batch: { inputConfig: { requests: { requests: { request: RequestBody }[] } } } }).batch
+        .inputConfig.requests.requests[0]?.request.outputDimensionality,
+    jobBody(job) {
+      const stats: Record<string, string> = { requestCount: String(job.counts.total) };
+      // proto3 JSON leaves zero counts out.
+      if (job.counts.succeeded > 0) stats.successfulRequestCount = String(job.counts.succeeded);
+      if (job.counts.failed > 0) stats.failedRequestCount = String(job.counts.failed);
+      if (job.counts.pending > 0) stats.pendingRequestCount = String(job.counts.pending);
+      const final = !['pending', 'running'].includes(job.state);
+      const metadata: Record<string, unknown> = {
+        '@type': 'type.googleapis.com/google.ai.generativelanguage.v1beta.EmbedContentBatch',
+        model: 'models/gemini-embedding-001',
+        name: job.id,
+        displayName: 'conformance batch',
+        state: STATE_WORDS[job.state],
+        createTime: '2026-01-01T00:00:00.000000Z',
+        updateTime: '2026-01-01T00:05:00.000000Z',
+        batchStats: stats,
+      };
+      if (final) metadata.endTime = '2026-01-01T00:05:00.000000Z';
+      if (job.outcomes !== undefined) {
+        metadata.output =
+          results === 'file'
+            ? { responsesFile: file }
+            : { inlinedResponses: { inlinedResponses: job.outcomes.map((outcome) => outcomeLine(outcome, false)) } };
+      }
+      return { name: job.id, metadata, done: final };
+    },
+    ...(results === 'file'
+      ? {
+          resultExchanges: (job: BatchJobsWireJob) => [
+            {
+              method: 'GET',
+              path: `/download/v1beta/${file}:download?alt=media`,
+              reply: {
+                status: 200,
+                headers: { 'content-type': 'application/octet-stream' },
+                body: `${(job.outcomes ?? []).map((outcome) => JSON.stringify(outcomeLine(outcome, true))).join('\n')}\n`,
+              },
+            },
+          ],
+        }
+      : {}),
+    errorBody: ({ status, message }) => geminiErrorBody(status, message),
+    authHeader: (apiKey) => ({ name: 'x-goog-api-key', value: apiKey }),
+  };
+}

@@ -1,0 +1,199 @@
+import {
+  type ContextualizedCapabilities,
+  type ContextualizedEmbeddingModel,
+  type ContextualizedEmbedRequest,
+  type ContextualizedEmbedResponse,
+  type Embedding,
+  type EmbeddingCapabilities,
+  type EmbedInput,
+  type EmbedRequest,
+  type EmbedResponse,
+  InvalidArgumentError,
+  InvalidResponseError,
+  type Warning,
+} from '@embedkit/core';
+import { voyageContextualizedResponseSchema } from './voyage-api.js';
+import { voyageContextualizedOptionsSchema } from './voyage-options.js';
+import {
+  commonEmbeddingFields,
+  decodeVectors,
+  inOrder,
+  parseResponse,
+  postVoyage,
+  readProviderOptions,
+  responseInfo,
+  type VoyageModelConfig,
+} from './voyage-shared.js';
+
+interface ContextualizedAnswer {
+  embeddings: Embedding[][];
+  chunks: string[][] | undefined;
+  response: EmbedResponse['response'];
+  usage: EmbedResponse['usage'];
+}
+
+/**
+ * A Voyage contextualized chunk embedding model (`voyage-context-3`): one request to
+ * `POST {baseURL}/contextualizedembeddings` per call. Each chunk is embedded with the other chunks of
+ * its document as context. As a plain `EmbeddingModel`, each input is a document of one chunk, which the
+ * API embeds independently.
+ */
+export class VoyageContextualizedEmbeddingModel implements ContextualizedEmbeddingModel {
+  readonly specificationVersion = 'v1' as const;
+  readonly provider: string;
+  readonly modelId: string;
+  readonly capabilities: EmbeddingCapabilities;
+  readonly contextualizedCapabilities: ContextualizedCapabilities;
+  private readonly config: VoyageModelConfig;
+
+  constructor(
+    modelId: string,
+    capabilities: EmbeddingCapabilities,
+    contextualizedCapabilities: ContextualizedCapabilities,
+    config: VoyageModelConfig,
+  ) {
+    this.modelId = modelId;
+    this.provider = config.provider;
+    this.capabilities = capabilities;
+    this.contextualizedCapabilities = contextualizedCapabilities;
+    this.config = config;
+  }
+
+  async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+    const warnings: Warning[] = [];
+    if (request.truncate === true) {
+      warnings.push({
+        type: 'unsupported-setting',
+        setting: 'truncate',
+        message: `${this.provider} contextualized embeddings cannot truncate; an input over the context length fails instead.`,
+      });
+    }
+    const documents = request.inputs.map((input, index) => [inputText(input, index, this.modelId)]);
+    const answer = await this.send({ ...request, documents }, warnings);
+    const out: EmbedResponse = {
+      embeddings: answer.embeddings.map((vectors) => vectors[0]!),
+      warnings,
+      response: answer.response,
+    };
+    if (answer.usage !== undefined) out.usage = answer.usage;
+    return out;
+  }
+
+  async doEmbedContextualized(request: ContextualizedEmbedRequest): Promise<ContextualizedEmbedResponse> {
+    const warnings: Warning[] = [];
+    const answer = await this.send(request, warnings);
+    const out: ContextualizedEmbedResponse = {
+      embeddings: answer.embeddings,
+      warnings,
+      response: answer.response,
+    };
+    if (answer.chunks !== undefined) out.chunks = answer.chunks;
+    if (answer.usage !== undefined) out.usage = answer.usage;
+    return out;
+  }
+
+  private async send(
+    request: ContextualizedEmbedRequest,
+    warnings: Warning[],
+  ): Promise<ContextualizedAnswer> {
+    const options = readProviderOptions(
+      voyageContextualizedOptionsSchema,
+      this.provider,
+      request.providerOptions,
+    );
+    const label = `${this.provider} model ${this.modelId}`;
+    const autoChunking = options.autoChunking === true;
+    const fields = commonEmbeddingFields(request, this.capabilities, label, warnings);
+    const body: Record<string, unknown> = { inputs: request.documents, model: this.modelId, ...fields };
+    if (autoChunking) {
+      // The API chunks each document itself: `inputs` is then a flat list of whole documents and
+      // `input_type` must be `document`.
+      if (request.inputType !== 'document') {
+        throw new InvalidArgumentError('autoChunking needs inputType "document".', { argument: 'inputType' });
+      }
+      body.inputs = request.documents.map((document, index) => {
+        if (document.length !== 1) {
+          throw new InvalidArgumentError(
+            `With autoChunking each document is one string for Voyage to chunk; document ${index} has ${document.length} chunks.`,
+            { argument: `documents[${index}]` },
+          );
+        }
+        return document[0]!;
+      });
+      body.enable_auto_chunking = true;
+      if (options.chunkSize !== undefined) body.chunk_size = options.chunkSize;
+      if (options.chunkOverlap !== undefined) body.chunk_overlap = options.chunkOverlap;
+    } else if (options.chunkSize !== undefined || options.chunkOverlap !== undefined) {
+      throw new InvalidArgumentError('chunkSize and chunkOverlap apply only with autoChunking: true.', {
+        argument: `providerOptions.${this.provider}`,
+      });
+    }
+    if (options.chunkOverlap !== undefined && options.chunkOverlap >= (options.chunkSize ?? 512)) {
+      // The server's chunk size is 512 when none is given; the overlap must be smaller.
+      throw new InvalidArgumentError(
+        `chunkOverlap ${options.chunkOverlap} must be smaller than chunkSize ${options.chunkSize ?? '(server default 512)'}.`,
+        { argument: `providerOptions.${this.provider}.chunkOverlap` },
+      );
+    }
+    body.encoding_format = 'base64';
+
+    const response = await postVoyage(this.config, '/contextualizedembeddings', body, request);
+    const parsed = parseResponse(
+      voyageContextualizedResponseSchema,
+      response,
+      this.provider,
+      'contextualized embeddings',
+    );
+    const documents = inOrder(parsed.data, request.documents.length, 'documents', this.provider);
+    const ordered = documents.map((document, index) => {
+      const expected = autoChunking ? document.data.length : request.documents[index]!.length;
+      return inOrder(document.data, expected, `chunk vectors of document ${index}`, this.provider);
+    });
+    if (ordered.some((chunks) => chunks.length === 0)) {
+      throw new InvalidResponseError(`${this.provider} returned a document with no chunk vectors.`, {
+        provider: this.provider,
+      });
+    }
+    // One decode over every chunk of every document: one slab, a view per vector.
+    const flat = decodeVectors(
+      ordered.flatMap((chunks) => chunks.map((chunk) => chunk.embedding)),
+      request.outputType ?? 'float',
+    );
+    let position = 0;
+    const embeddings = ordered.map((chunks) => {
+      const vectors = flat.slice(position, position + chunks.length);
+      position += chunks.length;
+      return vectors;
+    });
+    let chunks: string[][] | undefined;
+    if (autoChunking) {
+      chunks = ordered.map((items, index) =>
+        items.map((item) => {
+          if (item.text === undefined) {
+            throw new InvalidResponseError(
+              `${this.provider} chunked document ${index} but returned no chunk text.`,
+              { provider: this.provider },
+            );
+          }
+          return item.text;
+        }),
+      );
+    }
+    const usage =
+      parsed.usage === undefined || parsed.usage === null
+        ? undefined
+        : { inputTokens: parsed.usage.total_tokens };
+    return { embeddings, chunks, usage, response: responseInfo(response, parsed.model) };
+  }
+}
+
+function inputText(input: EmbedInput, index: number, modelId: string): string {
+  if (typeof input === 'string') return input;
+  if ('text' in input) return input.text;
+  throw new InvalidArgumentError(
+    `Input ${index} is not plain text; voyage model ${modelId} takes text only.`,
+    {
+      argument: `inputs[${index}]`,
+    },
+  );
+}

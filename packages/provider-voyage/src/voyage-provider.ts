@@ -1,0 +1,92 @@
+import {
+  createTransport,
+  type EmbeddingProvider,
+  type HttpSettings,
+  loadApiKey,
+  type RerankingProvider,
+} from '@embedkit/core';
+import { VoyageContextualizedEmbeddingModel } from './voyage-contextualized-model.js';
+import { VoyageEmbeddingModel } from './voyage-embedding-model.js';
+import { VoyageMultimodalEmbeddingModel } from './voyage-multimodal-model.js';
+import {
+  VOYAGE_CONTEXTUALIZED_CAPABILITIES,
+  VOYAGE_CONTEXTUALIZED_LIMITS,
+  type VoyageContextualizedModelId,
+  type VoyageEmbeddingModelId,
+  type VoyageMultimodalModelId,
+  type VoyageRerankingModelId,
+  voyageEmbeddingCapabilities,
+  voyageMultimodalCapabilities,
+  voyageRerankingCapabilities,
+} from './voyage-options.js';
+import { VoyageRerankingModel } from './voyage-reranking-model.js';
+import type { VoyageModelConfig } from './voyage-shared.js';
+
+/** The Voyage host, for keys created in the Voyage dashboard. */
+export const VOYAGE_BASE_URL = 'https://api.voyageai.com/v1';
+/** The MongoDB Atlas host, for Atlas model API keys (they begin `al-`). Same wire contract. */
+export const VOYAGE_ATLAS_BASE_URL = 'https://ai.mongodb.com/v1';
+
+export interface VoyageProviderSettings extends HttpSettings {
+  /** Default: the `VOYAGE_API_KEY` environment variable, read when a call is made. */
+  apiKey?: string;
+  /**
+   * Default `https://api.voyageai.com/v1`, or `https://ai.mongodb.com/v1` when the key begins `al-`
+   * (keys work on one host only).
+   */
+  baseURL?: string;
+  /** Extra headers on every call. */
+  headers?: Record<string, string>;
+}
+
+export interface VoyageProvider extends EmbeddingProvider, RerankingProvider {
+  /** A text embedding model, e.g. `voyage-3.5`. */
+  embedding(modelId: VoyageEmbeddingModelId): VoyageEmbeddingModel;
+  /** A contextualized chunk embedding model, e.g. `voyage-context-3`; use it with `embedContextualized`. */
+  contextualizedEmbedding(modelId: VoyageContextualizedModelId): VoyageContextualizedEmbeddingModel;
+  /** A multimodal (text and image) embedding model, e.g. `voyage-multimodal-3.5`. */
+  multimodalEmbedding(modelId: VoyageMultimodalModelId): VoyageMultimodalEmbeddingModel;
+  /** A reranker, e.g. `rerank-2.5`; use it with `rerank`. */
+  reranking(modelId: VoyageRerankingModelId): VoyageRerankingModel;
+}
+
+/** A Voyage provider. Settings are read once; the API key (and so the default host) at each call. */
+export function createVoyage(settings: VoyageProviderSettings = {}): VoyageProvider {
+  const transport = createTransport(settings);
+  const config: VoyageModelConfig = {
+    provider: 'voyage',
+    resolve() {
+      const apiKey = loadApiKey({
+        apiKey: settings.apiKey,
+        environmentVariables: ['VOYAGE_API_KEY'],
+        provider: 'voyage',
+      });
+      // Atlas model API keys authenticate only at ai.mongodb.com; dashboard keys only at api.voyageai.com.
+      const baseURL =
+        settings.baseURL ?? (apiKey.startsWith('al-') ? VOYAGE_ATLAS_BASE_URL : VOYAGE_BASE_URL);
+      return {
+        baseURL,
+        headers: { authorization: `Bearer ${apiKey}`, ...settings.headers },
+        secrets: [apiKey],
+      };
+    },
+    transport,
+    ...(settings.maxResponseBytes === undefined ? {} : { maxResponseBytes: settings.maxResponseBytes }),
+  };
+  return {
+    embedding: (modelId) => new VoyageEmbeddingModel(modelId, voyageEmbeddingCapabilities(modelId), config),
+    contextualizedEmbedding: (modelId) =>
+      new VoyageContextualizedEmbeddingModel(
+        modelId,
+        VOYAGE_CONTEXTUALIZED_CAPABILITIES,
+        VOYAGE_CONTEXTUALIZED_LIMITS,
+        config,
+      ),
+    multimodalEmbedding: (modelId) =>
+      new VoyageMultimodalEmbeddingModel(modelId, voyageMultimodalCapabilities(modelId), config),
+    reranking: (modelId) => new VoyageRerankingModel(modelId, voyageRerankingCapabilities(modelId), config),
+  };
+}
+
+/** The default Voyage provider: key from `VOYAGE_API_KEY`. */
+export const voyage: VoyageProvider = createVoyage();
