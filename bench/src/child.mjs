@@ -1,12 +1,16 @@
 // One measurement in its own process (forked by run.mjs with --expose-gc): a client embedding a job
-// against the loopback server, the number[] reference, or topK. Sends one result message and exits.
+// against the loopback server, the number[] reference, topK, or a rate-limited run. Sends one result
+// message and exits.
 
-import { clientById, baseURLs, Skip } from './clients.mjs';
+import { baseURLs, clientById, Skip } from './clients.mjs';
 import { float32Text, makeInputs, poolVector, VECTOR_POOL, verifyResults } from './data.mjs';
 
 const job = JSON.parse(process.env.BENCH_JOB);
 const gc = globalThis.gc;
 if (typeof gc !== 'function') throw new Error('run with --expose-gc');
+
+/** Inputs of warm-up runs are numbered from here, so they differ from the measured inputs. */
+const WARMUP_OFFSET = 10_000_000;
 
 function collect() {
   gc();
@@ -19,7 +23,7 @@ function heldBytes() {
   return usage.heapUsed + usage.arrayBuffers;
 }
 
-function cpuMs(start) {
+function cpuMsSince(start) {
   const used = process.cpuUsage(start);
   return (used.user + used.system) / 1000;
 }
@@ -30,18 +34,9 @@ function median(values) {
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
-/** An unmeasured run on other inputs, so that every client is measured with its code paths compiled. */
-async function warmUp(adapter) {
-  if (!(job.warmupInputs > 0)) return;
-  const warmup = makeInputs(job.warmupInputs, 10_000_000);
-  const result = await adapter.embed(warmup);
-  const problem = verifyResults(warmup, adapter.vectors(result), job.dimensions);
-  if (problem) throw new Error(`warm-up: ${problem}`);
-}
-
 /**
- * One measured job. Everything it allocated is unreachable once it returns (its frame is gone), so the
- * next repetition starts from the same heap.
+ * One run of `inputs`: client CPU and wall time of the whole job, then the bytes still held while only
+ * the vectors are kept (what a user keeps). Everything it allocated is unreachable once it returns.
  */
 async function measureOnce(adapter, inputs) {
   collect();
@@ -51,42 +46,105 @@ async function measureOnce(adapter, inputs) {
   const result = await adapter.embed(inputs);
   const vectors = adapter.vectors(result);
   const wallMs = performance.now() - wallStart;
-  const cpu = cpuMs(cpuStart);
-  // Hold only the vectors (what a user keeps); the rest of the result is garbage after this point.
+  const cpuMs = cpuMsSince(cpuStart);
   collect();
   const retainedBytes = heldBytes() - before;
   const problem = verifyResults(inputs, vectors, job.dimensions);
-  return { cpuMs: cpu, wallMs, retainedBytes, problem };
+  return { cpuMs, wallMs, retainedBytes, problem };
 }
 
+function roundToBatch(count) {
+  return Math.max(job.batch, Math.floor(count / job.batch) * job.batch);
+}
+
+/**
+ * Warm-up, then `repetitions` measured runs. With a budget (`cellBudgetMs` of client CPU for the
+ * measured runs), a client too slow for the whole job is measured on its first N inputs (a whole number
+ * of calls) and the result says `sampledInputs`; the figures are per vector, so they stay comparable.
+ */
 async function measureClient() {
   const client = clientById(job.client);
-  const context = {
+  const adapter = await client.create({
     baseURL: baseURLs(job.port),
     key: job.key,
     dimensions: job.dimensions,
     batch: job.batch,
     concurrency: job.concurrency,
-    rateLimited: job.rateLimited ?? false,
-    clientRateLimit: job.clientRateLimit,
-  };
-  const adapter = await client.create(context);
-  const inputs = makeInputs(job.inputs);
-  for (let round = 0; round < (job.warmupRounds ?? 1); round++) await warmUp(adapter);
+    rateLimited: false,
+  });
+  const budget = job.cellBudgetMs ?? Number.POSITIVE_INFINITY;
+  const memoryCap = job.memoryCapBytes ?? Number.POSITIVE_INFINITY;
+  // Probe with one call's worth to size the warm-up for slow clients.
+  const probe = await measureOnce(adapter, makeInputs(job.batch, WARMUP_OFFSET));
+  if (probe.problem) throw new Error(`probe: ${probe.problem}`);
+  let rate = probe.cpuMs / job.batch;
+  const warmupTarget = Math.min(job.warmupInputs ?? job.inputs, job.inputs);
+  const warmupInputs = Math.min(warmupTarget, roundToBatch((job.warmupBudgetMs ?? Number.POSITIVE_INFINITY) / rate));
+  let retainedPerVector = probe.retainedBytes / job.batch;
+  if (warmupInputs > job.batch) {
+    const warmup = await measureOnce(adapter, makeInputs(warmupInputs, WARMUP_OFFSET));
+    if (warmup.problem) throw new Error(`warm-up: ${warmup.problem}`);
+    rate = warmup.cpuMs / warmupInputs;
+    retainedPerVector = warmup.retainedBytes / warmupInputs;
+  }
+  let count = job.inputs;
+  if (rate * count > budget) count = roundToBatch(budget / rate);
+  if (retainedPerVector * count > memoryCap) count = roundToBatch(memoryCap / retainedPerVector);
+  count = Math.min(count, job.inputs);
+  const repetitions = Math.max(1, Math.min(job.repetitions ?? 1, Math.floor(budget / (rate * count))));
+  const inputs = makeInputs(count);
   const runs = [];
   let problem;
-  for (let repetition = 0; repetition < job.repetitions; repetition++) {
+  for (let repetition = 0; repetition < repetitions; repetition++) {
     const run = await measureOnce(adapter, inputs);
     problem ??= run.problem;
     runs.push({ cpuMs: run.cpuMs, wallMs: run.wallMs, retainedBytes: run.retainedBytes });
   }
   return {
     runs,
+    measuredInputs: count,
+    sampled: count < job.inputs,
+    warmupInputs: Math.max(warmupInputs, job.batch),
     cpuMs: median(runs.map((run) => run.cpuMs)),
+    cpuMsPer1000: (median(runs.map((run) => run.cpuMs)) / count) * 1000,
     wallMs: median(runs.map((run) => run.wallMs)),
-    retainedBytesPerVector: median(runs.map((run) => run.retainedBytes)) / job.inputs,
+    retainedBytesPerVector: median(runs.map((run) => run.retainedBytes)) / count,
     problem,
   };
+}
+
+/** A rate-limited job: no warm-up (it would spend the allowance), a deadline, and what went through. */
+async function measureRateLimited() {
+  const client = clientById(job.client);
+  const adapter = await client.create({
+    baseURL: baseURLs(job.port),
+    key: job.key,
+    dimensions: job.dimensions,
+    batch: job.batch,
+    concurrency: job.concurrency,
+    rateLimited: true,
+    clientRateLimit: job.clientRateLimit,
+  });
+  const inputs = makeInputs(job.inputs);
+  const cpuStart = process.cpuUsage();
+  const wallStart = performance.now();
+  let timer;
+  const deadline = new Promise((resolve) => {
+    timer = setTimeout(() => resolve({ timedOut: true }), job.deadlineMs);
+  });
+  let outcome;
+  try {
+    outcome = await Promise.race([adapter.embed(inputs).then((result) => ({ result })), deadline]);
+  } catch (error) {
+    outcome = { error: String(error?.message ?? error).slice(0, 300) };
+  }
+  clearTimeout(timer);
+  const wallMs = performance.now() - wallStart;
+  const out = { wallMs, cpuMs: cpuMsSince(cpuStart), completed: outcome.result !== undefined };
+  if (outcome.timedOut) out.timedOut = true;
+  if (outcome.error) out.failure = outcome.error;
+  if (outcome.result !== undefined) out.problem = verifyResults(inputs, adapter.vectors(outcome.result), job.dimensions);
+  return out;
 }
 
 /**
@@ -96,7 +154,8 @@ async function measureClient() {
  */
 function measureNumberArrays() {
   const texts = [];
-  for (let id = 0; id < VECTOR_POOL; id++) texts.push(`[${Array.from(poolVector(id, job.dimensions), float32Text).join(',')}]`);
+  for (let id = 0; id < VECTOR_POOL; id++)
+    texts.push(`[${Array.from(poolVector(id, job.dimensions), float32Text).join(',')}]`);
   // Parsing once flattens each (concatenated) text now, so that no string is freed while measuring.
   for (const text of texts) JSON.parse(text);
   collect();
@@ -121,28 +180,28 @@ async function measureTopK() {
     const slab = new Float32Array(count * dimensions);
     for (let index = 0; index < count; index++) {
       slab.set(poolVector((start + index) % VECTOR_POOL, dimensions), index * dimensions);
-      // Spread the copies a little so that the ranking is not all ties.
+      // Nudge each copy so that the ranking is not decided by ties.
       slab[index * dimensions] += ((start + index) % 997) * 1e-6;
       vectors[start + index] = slab.subarray(index * dimensions, (index + 1) * dimensions);
     }
   }
   const queries = [];
-  for (let index = 0; index < job.queries + 1; index++) queries.push(poolVector(VECTOR_POOL + 17 + index, dimensions));
-  const timings = {};
+  for (let index = 0; index <= job.queries; index++) queries.push(poolVector(VECTOR_POOL + 17 + index, dimensions));
+  const out = {};
   for (const metric of ['cosine', 'dot']) {
     const times = [];
-    let first;
+    let firstMs;
     for (let index = 0; index < queries.length; index++) {
       const start = performance.now();
-      const best = topK(queries[index], vectors, 10, { metric });
+      const best = topK(queries[index], vectors, job.k, { metric });
       const elapsed = performance.now() - start;
-      if (best.length !== 10) throw new Error('topK returned the wrong count');
-      if (index === 0) first = elapsed;
+      if (best.length !== job.k) throw new Error('topK returned the wrong count');
+      if (index === 0) firstMs = elapsed;
       else times.push(elapsed);
     }
-    timings[metric] = { firstMs: first, medianMs: median(times), minMs: Math.min(...times) };
+    out[metric] = { firstMs, medianMs: median(times), minMs: Math.min(...times), queries: times.length };
   }
-  return timings;
+  return out;
 }
 
 async function main() {
@@ -151,6 +210,7 @@ async function main() {
   try {
     if (job.mode === 'reference') result = measureNumberArrays();
     else if (job.mode === 'topk') result = await measureTopK();
+    else if (job.mode === 'ratelimit') result = await measureRateLimited();
     else result = await measureClient();
   } catch (error) {
     result = error instanceof Skip ? { skipped: error.message } : { error: String(error?.stack ?? error) };

@@ -32,3 +32,5 @@ export type {
 } from './types.js';
 export { openAICompatibleWire } from './wires/openai-compatible.js';
 export { createReplayDispatcher, readCassette, readCassetteDirectory, type ReplayDispatcher } from './replay.js';
+export * from './groups/contextualized.js';
+export * from './groups/rerank.js';

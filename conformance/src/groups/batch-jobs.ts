@@ -265,7 +265,8 @@ export function listBatchJobScenarios(options: DescribeBatchEmbeddingJobsOptions
       const results = await world.jobs.results(id);
       assert.equal(results.job.state, 'succeeded');
       assert.equal(results.embeddings.length, 4, 'one entry per input');
-      vectors.forEach((vector, index) => closeTo(results.embeddings[index], vector, `vector ${index}`));
+      for (const [index, vector] of vectors.entries())
+        closeTo(results.embeddings[index], vector, `vector ${index}`);
       assert.deepEqual(results.errors, []);
     }),
     scenario('results-partial-errors', async (world) => {

@@ -16,7 +16,10 @@ async function invalidArgument(run: () => Promise<unknown>): Promise<InvalidArgu
   try {
     await run();
   } catch (error) {
-    expect(InvalidArgumentError.isInstance(error), `expected InvalidArgumentError, got ${String(error)}`).toBe(true);
+    expect(
+      InvalidArgumentError.isInstance(error),
+      `expected InvalidArgumentError, got ${String(error)}`,
+    ).toBe(true);
     return error as InvalidArgumentError;
   }
   throw new Error('expected an InvalidArgumentError');
@@ -25,13 +28,7 @@ async function invalidArgument(run: () => Promise<unknown>): Promise<InvalidArgu
 describe('splitting by input count', () => {
   it.each([
     [3, [[0, 1, 2]]],
-    [
-      4,
-      [
-        [0, 1, 2],
-        [3],
-      ],
-    ],
+    [4, [[0, 1, 2], [3]]],
     [
       6,
       [
@@ -39,14 +36,7 @@ describe('splitting by input count', () => {
         [3, 4, 5],
       ],
     ],
-    [
-      7,
-      [
-        [0, 1, 2],
-        [3, 4, 5],
-        [6],
-      ],
-    ],
+    [7, [[0, 1, 2], [3, 4, 5], [6]]],
   ])('%i inputs with maxInputsPerCall 3 -> %j', async (count, expectedCalls) => {
     const model = new ScriptedModel({ capabilities: { maxInputsPerCall: 3 } });
     const result = await embedMany({ model, inputs: numberedInputs(count), concurrency: 1 });
@@ -76,20 +66,39 @@ describe('splitting by input count', () => {
 describe('splitting by token budget', () => {
   it('packs greedily: a call at exactly the budget stays whole, one token more splits', async () => {
     const model = new ScriptedModel({ capabilities: { maxTokensPerCall: 10 } });
-    await embedMany({ model, inputs: ['aaaa', 'bbbb', 'cc', 'd', 'eeeeeeeee', 'ff'], tokenCounter: lengthCounter(false), concurrency: 1 });
+    await embedMany({
+      model,
+      inputs: ['aaaa', 'bbbb', 'cc', 'd', 'eeeeeeeee', 'ff'],
+      tokenCounter: lengthCounter(false),
+      concurrency: 1,
+    });
     expect(model.callInputs).toEqual([['aaaa', 'bbbb', 'cc'], ['d', 'eeeeeeeee'], ['ff']]);
   });
 
   it('an input over the budget on its own travels alone (the provider decides)', async () => {
     const model = new ScriptedModel({ capabilities: { maxTokensPerCall: 10 } });
-    await embedMany({ model, inputs: ['aa', 'x'.repeat(12), 'bb'], tokenCounter: lengthCounter(false), concurrency: 1 });
+    await embedMany({
+      model,
+      inputs: ['aa', 'x'.repeat(12), 'bb'],
+      tokenCounter: lengthCounter(false),
+      concurrency: 1,
+    });
     expect(model.callInputs).toEqual([['aa'], ['x'.repeat(12)], ['bb']]);
   });
 
   it('count and token limits apply together', async () => {
     const model = new ScriptedModel({ capabilities: { maxTokensPerCall: 6, maxInputsPerCall: 2 } });
-    await embedMany({ model, inputs: ['a', 'b', 'c', 'dddd', 'ee', 'f'], tokenCounter: lengthCounter(false), concurrency: 1 });
-    expect(model.callInputs).toEqual([['a', 'b'], ['c', 'dddd'], ['ee', 'f']]);
+    await embedMany({
+      model,
+      inputs: ['a', 'b', 'c', 'dddd', 'ee', 'f'],
+      tokenCounter: lengthCounter(false),
+      concurrency: 1,
+    });
+    expect(model.callInputs).toEqual([
+      ['a', 'b'],
+      ['c', 'dddd'],
+      ['ee', 'f'],
+    ]);
   });
 
   it('uses the default estimate (half the UTF-8 bytes, rounded up) when no counter is given', async () => {
@@ -103,9 +112,29 @@ describe('splitting by token budget', () => {
 describe('token counting', () => {
   it('utf8Length equals the encoded byte length for random text (ASCII, accents, CJK, emoji)', () => {
     const random = seededRandom(5);
-    const alphabet = ['a', 'Z', ' ', '\n', 'é', 'ß', 'Ω', '中', '語', '€', '😀', '🧪', '\u0000', '\u07ff', '\u0800', '\uffff'];
+    const alphabet = [
+      'a',
+      'Z',
+      ' ',
+      '\n',
+      'é',
+      'ß',
+      'Ω',
+      '中',
+      '語',
+      '€',
+      '😀',
+      '🧪',
+      '\u0000',
+      '\u07ff',
+      '\u0800',
+      '\uffff',
+    ];
     for (let sample = 0; sample < 200; sample++) {
-      const text = Array.from({ length: Math.floor(random() * 40) }, () => alphabet[Math.floor(random() * alphabet.length)]!).join('');
+      const text = Array.from(
+        { length: Math.floor(random() * 40) },
+        () => alphabet[Math.floor(random() * alphabet.length)]!,
+      ).join('');
       expect(utf8Length(text)).toBe(Buffer.byteLength(text, 'utf8'));
     }
   });
@@ -131,7 +160,12 @@ describe('inputs are checked before any call', () => {
   it('an exact counter rejects an over-long input with InvalidArgumentError and no call is made', async () => {
     const model = new ScriptedModel({ capabilities: { maxTokensPerInput: 5, maxInputsPerCall: 1 } });
     const error = await invalidArgument(() =>
-      embedMany({ model, inputs: ['ok', 'fine', 'much too long'], tokenCounter: lengthCounter(true), concurrency: 1 }),
+      embedMany({
+        model,
+        inputs: ['ok', 'fine', 'much too long'],
+        tokenCounter: lengthCounter(true),
+        concurrency: 1,
+      }),
     );
     expect(error.argument).toBe('inputs[2]');
     expect(error.message).toContain('13 tokens');
@@ -158,10 +192,15 @@ describe('inputs are checked before any call', () => {
     ['null', null],
     ['a number', 42],
     ['an image on a text-only model', { image: 'https://x.test/cat.png' }],
-    ['interleaved content with an image on a text-only model', { content: [{ type: 'image', url: 'https://x.test/cat.png' }] }],
+    [
+      'interleaved content with an image on a text-only model',
+      { content: [{ type: 'image', url: 'https://x.test/cat.png' }] },
+    ],
   ])('%s in a later batch is rejected before the first call', async (_label, bad) => {
     const model = new ScriptedModel({ capabilities: { maxInputsPerCall: 1 } });
-    const error = await invalidArgument(() => embedMany({ model, inputs: ['a', 'b', bad as EmbedInput], concurrency: 1 }));
+    const error = await invalidArgument(() =>
+      embedMany({ model, inputs: ['a', 'b', bad as EmbedInput], concurrency: 1 }),
+    );
     expect(error.argument).toBe('inputs[2]');
     expect(model.calls).toHaveLength(0);
   });
@@ -202,7 +241,9 @@ describe('settings are checked against capabilities before any call', () => {
   });
 
   it('dimensions must be one of a listed set', async () => {
-    const model = new ScriptedModel({ capabilities: { dimensions: [256, 512, 1024], defaultDimensions: 1024 } });
+    const model = new ScriptedModel({
+      capabilities: { dimensions: [256, 512, 1024], defaultDimensions: 1024 },
+    });
     const error = await invalidArgument(() => embedMany({ model, inputs: ['a'], dimensions: 300 }));
     expect(error.message).toContain('256, 512, 1024');
     expect(model.calls).toHaveLength(0);
@@ -216,8 +257,12 @@ describe('settings are checked against capabilities before any call', () => {
   });
 
   it('binary output needs dimensions that are a multiple of 8', async () => {
-    const model = new ScriptedModel({ capabilities: { outputTypes: ['float', 'binary'], dimensions: { min: 8, max: 64 } } });
-    const error = await invalidArgument(() => embedMany({ model, inputs: ['a'], outputType: 'binary', dimensions: 12 }));
+    const model = new ScriptedModel({
+      capabilities: { outputTypes: ['float', 'binary'], dimensions: { min: 8, max: 64 } },
+    });
+    const error = await invalidArgument(() =>
+      embedMany({ model, inputs: ['a'], outputType: 'binary', dimensions: 12 }),
+    );
     expect(error.argument).toBe('dimensions');
     expect(model.calls).toHaveLength(0);
   });
@@ -233,7 +278,9 @@ describe('settings are checked against capabilities before any call', () => {
 
   it('under strict, an unsupported input type is an InvalidArgumentError before any call', async () => {
     const model = new ScriptedModel({ capabilities: { inputTypes: ['query', 'document'] } });
-    const error = await invalidArgument(() => embedMany({ model, inputs: ['a'], inputType: 'clustering', strict: true }));
+    const error = await invalidArgument(() =>
+      embedMany({ model, inputs: ['a'], inputType: 'clustering', strict: true }),
+    );
     expect(error.argument).toBe('inputType');
     expect(model.calls).toHaveLength(0);
   });
@@ -261,11 +308,14 @@ describe('settings are checked against capabilities before any call', () => {
     ['negative maxRetryDelayMs', { maxRetryDelayMs: -5 }],
     ['requestsPerMinute 0', { rateLimit: { requestsPerMinute: 0 } }],
     ['NaN tokensPerMinute', { rateLimit: { tokensPerMinute: Number.NaN } }],
-  ] as [string, Partial<EmbedSettings>][])('%s -> InvalidArgumentError before any call', async (_label, settings) => {
-    const model = new ScriptedModel();
-    await invalidArgument(() => embedMany({ model, inputs: ['a'], ...settings }));
-    expect(model.calls).toHaveLength(0);
-  });
+  ] as [string, Partial<EmbedSettings>][])(
+    '%s -> InvalidArgumentError before any call',
+    async (_label, settings) => {
+      const model = new ScriptedModel();
+      await invalidArgument(() => embedMany({ model, inputs: ['a'], ...settings }));
+      expect(model.calls).toHaveLength(0);
+    },
+  );
 
   it('something that is not a v1 model -> InvalidArgumentError', async () => {
     const error = await invalidArgument(() =>
@@ -277,7 +327,9 @@ describe('settings are checked against capabilities before any call', () => {
 
 describe('what each call carries', () => {
   it('passes inputType, dimensions, headers, providerOptions, a signal and the timeout; float is the default output type', async () => {
-    const model = new ScriptedModel({ capabilities: { dimensions: { min: 1, max: 4 }, defaultDimensions: 4 } });
+    const model = new ScriptedModel({
+      capabilities: { dimensions: { min: 1, max: 4 }, defaultDimensions: 4 },
+    });
     await embedMany({
       model,
       inputs: ['1', '2'],
@@ -318,15 +370,26 @@ describe('responses are checked', () => {
   function respondingWith(make: (inputs: string[]) => Partial<EmbedResponse>, capabilities = {}) {
     return new ScriptedModel({
       capabilities,
-      respond: (call) => ({ warnings: [], response: { status: 200, headers: {} }, embeddings: [], ...make(call.inputs) }),
+      respond: (call) => ({
+        warnings: [],
+        response: { status: 200, headers: {} },
+        embeddings: [],
+        ...make(call.inputs),
+      }),
     });
   }
 
-  async function invalidResponse(model: ScriptedModel, settings: Partial<EmbedSettings> = {}): Promise<InvalidResponseError> {
+  async function invalidResponse(
+    model: ScriptedModel,
+    settings: Partial<EmbedSettings> = {},
+  ): Promise<InvalidResponseError> {
     try {
       await embedMany({ model, inputs: ['1', '2', '3'], ...settings });
     } catch (error) {
-      expect(InvalidResponseError.isInstance(error), `expected InvalidResponseError, got ${String(error)}`).toBe(true);
+      expect(
+        InvalidResponseError.isInstance(error),
+        `expected InvalidResponseError, got ${String(error)}`,
+      ).toBe(true);
       return error as InvalidResponseError;
     }
     throw new Error('expected an InvalidResponseError');
@@ -340,15 +403,20 @@ describe('responses are checked', () => {
   });
 
   it('a vector of the wrong dimension -> InvalidResponseError', async () => {
-    const model = respondingWith((inputs) => ({ embeddings: inputs.map((input, index) => (index === 1 ? Float32Array.of(1, 2, 3) : vectorFor(input))) }));
+    const model = respondingWith((inputs) => ({
+      embeddings: inputs.map((input, index) => (index === 1 ? Float32Array.of(1, 2, 3) : vectorFor(input))),
+    }));
     const error = await invalidResponse(model);
     expect(error.message).toContain('vector 1 with 3 values');
   });
 
   it('vectors of differing lengths when the model declares no default dimension -> InvalidResponseError', async () => {
-    const model = respondingWith((inputs) => ({ embeddings: inputs.map((_input, index) => new Float32Array(index === 2 ? 5 : 4)) }), {
-      defaultDimensions: undefined,
-    });
+    const model = respondingWith(
+      (inputs) => ({ embeddings: inputs.map((_input, index) => new Float32Array(index === 2 ? 5 : 4)) }),
+      {
+        defaultDimensions: undefined,
+      },
+    );
     await invalidResponse(model);
   });
 
@@ -364,19 +432,26 @@ describe('responses are checked', () => {
   });
 
   it('number[] instead of Float32Array -> InvalidResponseError', async () => {
-    const model = respondingWith((inputs) => ({ embeddings: inputs.map(() => [0.1, 0.2]) as unknown as Float32Array[] }));
+    const model = respondingWith((inputs) => ({
+      embeddings: inputs.map(() => [0.1, 0.2]) as unknown as Float32Array[],
+    }));
     const error = await invalidResponse(model);
     expect(error.message).toContain('Float32Array');
   });
 
   it('a Float64Array for float output -> InvalidResponseError', async () => {
-    const model = respondingWith((inputs) => ({ embeddings: inputs.map(() => Float64Array.of(0.1, 0.2)) as unknown as Float32Array[] }));
+    const model = respondingWith((inputs) => ({
+      embeddings: inputs.map(() => Float64Array.of(0.1, 0.2)) as unknown as Float32Array[],
+    }));
     await invalidResponse(model);
   });
 
   it('usage that is not a count (NaN, negative, fractional) -> InvalidResponseError', async () => {
     for (const inputTokens of [Number.NaN, -1, 2.5]) {
-      const model = respondingWith((inputs) => ({ embeddings: inputs.map(vectorFor), usage: { inputTokens } }));
+      const model = respondingWith((inputs) => ({
+        embeddings: inputs.map(vectorFor),
+        usage: { inputTokens },
+      }));
       await invalidResponse(model);
     }
   });
@@ -389,7 +464,10 @@ describe('responses are checked', () => {
 
 describe('usage, warnings, responses and progress', () => {
   it('usage is the sum over every call', async () => {
-    const model = new ScriptedModel({ capabilities: { maxInputsPerCall: 2 }, usage: (inputs) => inputs.length * 7 + 1 });
+    const model = new ScriptedModel({
+      capabilities: { maxInputsPerCall: 2 },
+      usage: (inputs) => inputs.length * 7 + 1,
+    });
     const result = await embedMany({ model, inputs: numberedInputs(5) });
     // calls of 2, 2 and 1 inputs: 15 + 15 + 8
     expect(result.usage).toEqual({ inputTokens: 38 });
@@ -417,9 +495,17 @@ describe('usage, warnings, responses and progress', () => {
   });
 
   it('onProgress reports completed inputs, the total and tokens so far', async () => {
-    const model = new ScriptedModel({ capabilities: { maxInputsPerCall: 2 }, usage: (inputs) => inputs.length * 3 });
+    const model = new ScriptedModel({
+      capabilities: { maxInputsPerCall: 2 },
+      usage: (inputs) => inputs.length * 3,
+    });
     const progress: Progress[] = [];
-    await embedMany({ model, inputs: numberedInputs(5), concurrency: 1, onProgress: (value) => progress.push(value) });
+    await embedMany({
+      model,
+      inputs: numberedInputs(5),
+      concurrency: 1,
+      onProgress: (value) => progress.push(value),
+    });
     expect(progress).toEqual([
       { completedInputs: 2, totalInputs: 5, inputTokens: 6 },
       { completedInputs: 4, totalInputs: 5, inputTokens: 12 },
@@ -438,7 +524,12 @@ describe('usage, warnings, responses and progress', () => {
       }),
     });
     const progress: Progress[] = [];
-    await embedMany({ model, inputs: numberedInputs(3), concurrency: 1, onProgress: (value) => progress.push(value) });
+    await embedMany({
+      model,
+      inputs: numberedInputs(3),
+      concurrency: 1,
+      onProgress: (value) => progress.push(value),
+    });
     expect(progress).toEqual([
       { completedInputs: 1, totalInputs: 3, inputTokens: 4 },
       { completedInputs: 2, totalInputs: 3 },

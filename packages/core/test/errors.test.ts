@@ -67,8 +67,20 @@ const cases: ErrorCase[] = [
     code: 'rate_limited',
     retryable: true,
   },
-  { name: 'ServerError', errorClass: ServerError, make: () => new ServerError('bad'), code: 'server_error', retryable: true },
-  { name: 'TimeoutError', errorClass: TimeoutError, make: () => new TimeoutError('bad'), code: 'timeout', retryable: true },
+  {
+    name: 'ServerError',
+    errorClass: ServerError,
+    make: () => new ServerError('bad'),
+    code: 'server_error',
+    retryable: true,
+  },
+  {
+    name: 'TimeoutError',
+    errorClass: TimeoutError,
+    make: () => new TimeoutError('bad'),
+    code: 'timeout',
+    retryable: true,
+  },
   {
     name: 'ConnectionError',
     errorClass: ConnectionError,
@@ -93,30 +105,46 @@ const cases: ErrorCase[] = [
 ];
 
 describe('error classes', () => {
-  it.each(cases)('$name has code $code, isRetryable $retryable and its own name', ({ name, make, code, retryable }) => {
-    const error = make();
-    expect(error).toBeInstanceOf(Error);
-    expect(error).toBeInstanceOf(EmbedKitError);
-    expect(error.name).toBe(name);
-    expect(error.code).toBe(code);
-    expect(error.isRetryable).toBe(retryable);
-    expect(error.message).toBe('bad');
-  });
+  it.each(cases)(
+    '$name has code $code, isRetryable $retryable and its own name',
+    ({ name, make, code, retryable }) => {
+      const error = make();
+      expect(error).toBeInstanceOf(Error);
+      expect(error).toBeInstanceOf(EmbedKitError);
+      expect(error.name).toBe(name);
+      expect(error.code).toBe(code);
+      expect(error.isRetryable).toBe(retryable);
+      expect(error.message).toBe('bad');
+    },
+  );
 
-  it.each(cases)('$name.isInstance is true for its own class and the base, false for every sibling', ({ name, make }) => {
-    const error = make();
-    expect(EmbedKitError.isInstance(error)).toBe(true);
-    for (const other of cases) {
-      expect(other.errorClass.isInstance(error), `${other.name}.isInstance(new ${name})`).toBe(other.name === name);
-    }
-  });
+  it.each(cases)(
+    '$name.isInstance is true for its own class and the base, false for every sibling',
+    ({ name, make }) => {
+      const error = make();
+      expect(EmbedKitError.isInstance(error)).toBe(true);
+      for (const other of cases) {
+        expect(other.errorClass.isInstance(error), `${other.name}.isInstance(new ${name})`).toBe(
+          other.name === name,
+        );
+      }
+    },
+  );
 
   it('every code is distinct (codes are the stable public identifiers)', () => {
     expect(new Set(cases.map((entry) => entry.code)).size).toBe(cases.length);
   });
 
   it('isInstance is false for non-errors, plain errors and look-alikes without the marker', () => {
-    for (const value of [undefined, null, 0, 'RateLimitError', {}, new Error('x'), { code: 'rate_limited', name: 'RateLimitError' }]) {
+    for (const value of [
+      undefined,
+      null,
+      0,
+      'RateLimitError',
+      {},
+      new Error('x'),
+      { code: 'rate_limited', name: 'RateLimitError' },
+    ]) {
       expect(EmbedKitError.isInstance(value)).toBe(false);
       expect(RateLimitError.isInstance(value)).toBe(false);
     }
@@ -219,7 +247,12 @@ describe('error details', () => {
   it('RetryError carries every attempt, the last error and its HTTP details', () => {
     const first = new ServerError('first', { statusCode: 500 });
     const second = new TimeoutError('second');
-    const last = new ServerError('last', { provider: 'acme', statusCode: 503, requestId: 'req_9', retryAfterMs: 250 });
+    const last = new ServerError('last', {
+      provider: 'acme',
+      statusCode: 503,
+      requestId: 'req_9',
+      retryAfterMs: 250,
+    });
     const error = new RetryError('gave up', [first, second, last]);
     expect(error.attempts).toBe(3);
     expect(error.errors).toEqual([first, second, last]);

@@ -3,8 +3,20 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { MockAgent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ConnectionError, EmbedKitError, InvalidResponseError, RateLimitError, ServerError } from '../src/errors.js';
-import { createTransport, type ParsedError, type RequestJsonOptions, requestJson, VERSION } from '../src/http/client.js';
+import {
+  ConnectionError,
+  EmbedKitError,
+  InvalidResponseError,
+  RateLimitError,
+  ServerError,
+} from '../src/errors.js';
+import {
+  createTransport,
+  type ParsedError,
+  type RequestJsonOptions,
+  requestJson,
+  VERSION,
+} from '../src/http/client.js';
 
 const ORIGIN = 'https://api.acme.test';
 
@@ -70,7 +82,11 @@ describe('undici transport through an injected MockAgent', () => {
     agent
       .get(ORIGIN)
       .intercept({ path: '/v1/embeddings', method: 'POST' })
-      .reply(429, { error: { message: 'slow down' } }, { headers: { 'content-type': 'application/json', 'retry-after': '3' } });
+      .reply(
+        429,
+        { error: { message: 'slow down' } },
+        { headers: { 'content-type': 'application/json', 'retry-after': '3' } },
+      );
     const error = await rejection(
       requestJson({
         transport: createTransport({ dispatcher: agent }),
@@ -91,7 +107,12 @@ describe('undici transport through an injected MockAgent', () => {
       .intercept({ path: '/v1/embeddings', method: 'POST' })
       .replyWithError(Object.assign(new Error('other side closed'), { code: 'ECONNRESET' }));
     const error = await rejection(
-      requestJson({ transport: createTransport({ dispatcher: agent }), provider: 'acme', url: `${ORIGIN}/v1/embeddings`, body: {} }),
+      requestJson({
+        transport: createTransport({ dispatcher: agent }),
+        provider: 'acme',
+        url: `${ORIGIN}/v1/embeddings`,
+        body: {},
+      }),
     );
     expect(ConnectionError.isInstance(error)).toBe(true);
     expect((error as ConnectionError).isRetryable).toBe(true);
@@ -154,7 +175,13 @@ describe('undici transport against a local HTTP server (default dispatcher)', ()
   });
 
   function call(options: Partial<RequestJsonOptions> = {}) {
-    return requestJson({ transport: createTransport(), provider: 'local', url: `${origin}/v1/embeddings`, body: { input: ['x'] }, ...options });
+    return requestJson({
+      transport: createTransport(),
+      provider: 'local',
+      url: `${origin}/v1/embeddings`,
+      body: { input: ['x'] },
+      ...options,
+    });
   }
 
   it('reuses keep-alive connections for sequential requests', async () => {
@@ -164,10 +191,17 @@ describe('undici transport against a local HTTP server (default dispatcher)', ()
     };
     const transport = createTransport();
     for (let index = 0; index < 6; index++) {
-      const result = await requestJson({ transport, provider: 'local', url: `${origin}/v1/embeddings`, body: { index } });
+      const result = await requestJson({
+        transport,
+        provider: 'local',
+        url: `${origin}/v1/embeddings`,
+        body: { index },
+      });
       expect(result.body).toEqual({ ok: true });
     }
-    expect(requests.map((request) => JSON.parse(request.body))).toEqual([0, 1, 2, 3, 4, 5].map((index) => ({ index })));
+    expect(requests.map((request) => JSON.parse(request.body))).toEqual(
+      [0, 1, 2, 3, 4, 5].map((index) => ({ index })),
+    );
     // undici hands a finished socket back to the pool a tick late, so a second socket may open once;
     // without keep-alive every one of the 6 requests would open its own.
     expect(connections.length).toBeLessThanOrEqual(2);
@@ -182,7 +216,11 @@ describe('undici transport against a local HTTP server (default dispatcher)', ()
         response.end('gzip was not offered');
         return;
       }
-      response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': compressed.length });
+      response.writeHead(200, {
+        'content-type': 'application/json',
+        'content-encoding': 'gzip',
+        'content-length': compressed.length,
+      });
       response.end(compressed);
     };
     const result = await call();
@@ -197,8 +235,14 @@ describe('undici transport against a local HTTP server (default dispatcher)', ()
   // parseError never sees the JSON: quotaExhausted / batchTooLarge are lost and the message is binary noise.
   it('decompresses a gzipped error body so the provider can read it', async () => {
     handler = (_request, response) => {
-      const compressed = gzipSync(JSON.stringify({ error: { message: 'You exceeded your current quota', code: 'insufficient_quota' } }));
-      response.writeHead(429, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': compressed.length });
+      const compressed = gzipSync(
+        JSON.stringify({ error: { message: 'You exceeded your current quota', code: 'insufficient_quota' } }),
+      );
+      response.writeHead(429, {
+        'content-type': 'application/json',
+        'content-encoding': 'gzip',
+        'content-length': compressed.length,
+      });
       response.end(compressed);
     };
     const parseError = (body: unknown): ParsedError => {
@@ -218,7 +262,10 @@ describe('undici transport against a local HTTP server (default dispatcher)', ()
   it('refuses a declared content-length over maxResponseBytes', async () => {
     handler = (_request, response) => {
       const body = JSON.stringify({ pad: 'x'.repeat(4_000) });
-      response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      response.writeHead(200, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+      });
       response.end(body);
     };
     const error = await rejection(call({ maxResponseBytes: 1_000 }));
@@ -240,7 +287,11 @@ describe('undici transport against a local HTTP server (default dispatcher)', ()
     const bomb = gzipSync(Buffer.alloc(2_000_000, 0x20));
     expect(bomb.length).toBeLessThan(10_000);
     handler = (_request, response) => {
-      response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': bomb.length });
+      response.writeHead(200, {
+        'content-type': 'application/json',
+        'content-encoding': 'gzip',
+        'content-length': bomb.length,
+      });
       response.end(bomb);
     };
     const error = await rejection(call({ maxResponseBytes: 100_000 }));

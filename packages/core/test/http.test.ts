@@ -12,7 +12,13 @@ import {
   ServerError,
   TimeoutError,
 } from '../src/errors.js';
-import { createTransport, type ParsedError, type RequestJsonOptions, requestJson, VERSION } from '../src/http/client.js';
+import {
+  createTransport,
+  type ParsedError,
+  type RequestJsonOptions,
+  requestJson,
+  VERSION,
+} from '../src/http/client.js';
 import { createFetchTransport, type FetchFunction } from '../src/http/fetch-transport.js';
 import { redact } from '../src/http/redact.js';
 import { parseDuration, parseRetryAfter } from '../src/http/retry-after.js';
@@ -38,13 +44,24 @@ function recordingFetch(answer: (sent: Sent) => Response | Promise<Response>) {
 }
 
 function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json', ...headers },
+  });
 }
 
-async function failure(options: Partial<RequestJsonOptions> & { fetch: FetchFunction }): Promise<EmbedKitError> {
+async function failure(
+  options: Partial<RequestJsonOptions> & { fetch: FetchFunction },
+): Promise<EmbedKitError> {
   const { fetch, ...rest } = options;
   try {
-    await requestJson({ transport: createFetchTransport(fetch), provider: 'acme', url: URL_BASE, body: { input: ['a'] }, ...rest });
+    await requestJson({
+      transport: createFetchTransport(fetch),
+      provider: 'acme',
+      url: URL_BASE,
+      body: { input: ['a'] },
+      ...rest,
+    });
   } catch (error) {
     expect(EmbedKitError.isInstance(error), `expected an embedkit error, got ${String(error)}`).toBe(true);
     return error as EmbedKitError;
@@ -65,7 +82,9 @@ function openAiStyle(extra: ParsedError = {}) {
 
 describe('requestJson over the fetch transport', () => {
   it('sends method, url, user agent, content type and the exact JSON body', async () => {
-    const { fetch, sent } = recordingFetch(() => jsonResponse(200, { data: [1] }, { 'x-request-id': 'req_42', 'X-Extra': 'yes' }));
+    const { fetch, sent } = recordingFetch(() =>
+      jsonResponse(200, { data: [1] }, { 'x-request-id': 'req_42', 'X-Extra': 'yes' }),
+    );
     const body = { model: 'm-1', input: ['a', 'é', '😀'], encoding_format: 'base64' };
     const result = await requestJson({
       transport: createFetchTransport(fetch),
@@ -115,7 +134,12 @@ describe('requestJson over the fetch transport', () => {
 
   it('returns an undefined body for an empty 2xx answer', async () => {
     const { fetch } = recordingFetch(() => new Response(null, { status: 204 }));
-    const result = await requestJson({ transport: createFetchTransport(fetch), provider: 'acme', url: URL_BASE, method: 'DELETE' });
+    const result = await requestJson({
+      transport: createFetchTransport(fetch),
+      provider: 'acme',
+      url: URL_BASE,
+      method: 'DELETE',
+    });
     expect(result.status).toBe(204);
     expect(result.body).toBeUndefined();
   });
@@ -123,7 +147,13 @@ describe('requestJson over the fetch transport', () => {
   it('passes the caller signal to fetch', async () => {
     const { fetch, sent } = recordingFetch(() => jsonResponse(200, {}));
     const controller = new AbortController();
-    await requestJson({ transport: createFetchTransport(fetch), provider: 'acme', url: URL_BASE, body: {}, signal: controller.signal });
+    await requestJson({
+      transport: createFetchTransport(fetch),
+      provider: 'acme',
+      url: URL_BASE,
+      body: {},
+      signal: controller.signal,
+    });
     expect(sent[0]!.init.signal).toBe(controller.signal);
   });
 });
@@ -144,23 +174,26 @@ describe('status codes become typed errors', () => {
     { status: 503, errorClass: ServerError, code: 'server_error', retryable: true },
   ] as const;
 
-  it.each(table)('$status -> $code (retryable: $retryable)', async ({ status, errorClass, code, retryable }) => {
-    const body = { error: { message: `status ${status} says no`, code: 'some_code' } };
-    const { fetch } = recordingFetch(() => jsonResponse(status, body, { 'x-request-id': `req_${status}` }));
-    const error = await failure({ fetch, parseError: openAiStyle() });
-    expect(errorClass.isInstance(error)).toBe(true);
-    expect(error.code).toBe(code);
-    expect(error.isRetryable).toBe(retryable);
-    expect(error.statusCode).toBe(status);
-    expect(error.provider).toBe('acme');
-    expect(error.url).toBe(URL_BASE);
-    expect(error.requestId).toBe(`req_${status}`);
-    expect(error.providerCode).toBe('some_code');
-    expect(error.responseBody).toBe(JSON.stringify(body));
-    expect(error.message.startsWith(`acme API error ${status}: status ${status} says no`)).toBe(true);
-    if (InvalidRequestError.isInstance(error)) expect(error.batchTooLarge).toBe(status === 413);
-    if (RateLimitError.isInstance(error)) expect(error.quotaExhausted).toBe(false);
-  });
+  it.each(table)(
+    '$status -> $code (retryable: $retryable)',
+    async ({ status, errorClass, code, retryable }) => {
+      const body = { error: { message: `status ${status} says no`, code: 'some_code' } };
+      const { fetch } = recordingFetch(() => jsonResponse(status, body, { 'x-request-id': `req_${status}` }));
+      const error = await failure({ fetch, parseError: openAiStyle() });
+      expect(errorClass.isInstance(error)).toBe(true);
+      expect(error.code).toBe(code);
+      expect(error.isRetryable).toBe(retryable);
+      expect(error.statusCode).toBe(status);
+      expect(error.provider).toBe('acme');
+      expect(error.url).toBe(URL_BASE);
+      expect(error.requestId).toBe(`req_${status}`);
+      expect(error.providerCode).toBe('some_code');
+      expect(error.responseBody).toBe(JSON.stringify(body));
+      expect(error.message.startsWith(`acme API error ${status}: status ${status} says no`)).toBe(true);
+      if (InvalidRequestError.isInstance(error)) expect(error.batchTooLarge).toBe(status === 413);
+      if (RateLimitError.isInstance(error)) expect(error.quotaExhausted).toBe(false);
+    },
+  );
 
   it('without a parseError the message carries the JSON body excerpt', async () => {
     const { fetch } = recordingFetch(() => jsonResponse(400, { detail: 'input too long' }));
@@ -176,7 +209,11 @@ describe('status codes become typed errors', () => {
   });
 
   it('quotaExhausted makes a 429 a non-retryable RateLimitError with the quota hint', async () => {
-    const { fetch } = recordingFetch(() => jsonResponse(429, { error: { message: 'You exceeded your current quota', code: 'insufficient_quota' } }));
+    const { fetch } = recordingFetch(() =>
+      jsonResponse(429, {
+        error: { message: 'You exceeded your current quota', code: 'insufficient_quota' },
+      }),
+    );
     const error = await failure({ fetch, parseError: openAiStyle({ quotaExhausted: true }) });
     expect(RateLimitError.isInstance(error)).toBe(true);
     expect((error as RateLimitError).quotaExhausted).toBe(true);
@@ -194,7 +231,9 @@ describe('status codes become typed errors', () => {
   });
 
   it('kind overrides the class the status implies (Gemini: 400 API_KEY_INVALID is authentication)', async () => {
-    const { fetch } = recordingFetch(() => jsonResponse(400, { error: { message: 'API key not valid', code: 'API_KEY_INVALID' } }));
+    const { fetch } = recordingFetch(() =>
+      jsonResponse(400, { error: { message: 'API key not valid', code: 'API_KEY_INVALID' } }),
+    );
     const error = await failure({ fetch, parseError: openAiStyle({ kind: 'authentication' }) });
     expect(AuthenticationError.isInstance(error)).toBe(true);
     expect(error.statusCode).toBe(400);
@@ -202,7 +241,9 @@ describe('status codes become typed errors', () => {
   });
 
   it('a hint replaces the default advice and ends the message', async () => {
-    const { fetch } = recordingFetch(() => jsonResponse(401, { error: { message: 'Incorrect API key provided' } }));
+    const { fetch } = recordingFetch(() =>
+      jsonResponse(401, { error: { message: 'Incorrect API key provided' } }),
+    );
     const error = await failure({ fetch, parseError: openAiStyle({ hint: 'Set OPENAI_API_KEY.' }) });
     expect(error.message).toBe('acme API error 401: Incorrect API key provided — Set OPENAI_API_KEY.');
   });
@@ -216,9 +257,15 @@ describe('status codes become typed errors', () => {
 
   it('a request id from the body is used when no header carries one; a header wins', async () => {
     const parse = openAiStyle({ requestId: 'body-id' });
-    const noHeader = await failure({ fetch: recordingFetch(() => jsonResponse(500, {})).fetch, parseError: parse });
+    const noHeader = await failure({
+      fetch: recordingFetch(() => jsonResponse(500, {})).fetch,
+      parseError: parse,
+    });
     expect(noHeader.requestId).toBe('body-id');
-    const withHeader = await failure({ fetch: recordingFetch(() => jsonResponse(500, {}, { 'request-id': 'hdr-id' })).fetch, parseError: parse });
+    const withHeader = await failure({
+      fetch: recordingFetch(() => jsonResponse(500, {}, { 'request-id': 'hdr-id' })).fetch,
+      parseError: parse,
+    });
     expect(withHeader.requestId).toBe('hdr-id');
   });
 
@@ -241,7 +288,9 @@ describe('retry hints', () => {
   });
 
   it('retry-after-ms gives milliseconds (fractional allowed) and wins over retry-after', async () => {
-    const { fetch } = recordingFetch(() => jsonResponse(429, {}, { 'retry-after-ms': '1500.5', 'retry-after': '9' }));
+    const { fetch } = recordingFetch(() =>
+      jsonResponse(429, {}, { 'retry-after-ms': '1500.5', 'retry-after': '9' }),
+    );
     expect((await failure({ fetch })).retryAfterMs).toBe(1500.5);
   });
 
@@ -253,15 +302,23 @@ describe('retry hints', () => {
   it('retry-after as an HTTP-date, relative to now', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(new Date('2025-03-01T12:00:00Z'));
-    const { fetch } = recordingFetch(() => jsonResponse(503, {}, { 'retry-after': 'Sat, 01 Mar 2025 12:00:30 GMT' }));
+    const { fetch } = recordingFetch(() =>
+      jsonResponse(503, {}, { 'retry-after': 'Sat, 01 Mar 2025 12:00:30 GMT' }),
+    );
     expect((await failure({ fetch })).retryAfterMs).toBe(30_000);
   });
 
   it('a header hint wins over a body hint; a body hint is used alone', async () => {
     const parse = openAiStyle({ retryAfterMs: 11_000 });
-    const both = await failure({ fetch: recordingFetch(() => jsonResponse(429, {}, { 'retry-after': '2' })).fetch, parseError: parse });
+    const both = await failure({
+      fetch: recordingFetch(() => jsonResponse(429, {}, { 'retry-after': '2' })).fetch,
+      parseError: parse,
+    });
     expect(both.retryAfterMs).toBe(2_000);
-    const bodyOnly = await failure({ fetch: recordingFetch(() => jsonResponse(429, {})).fetch, parseError: parse });
+    const bodyOnly = await failure({
+      fetch: recordingFetch(() => jsonResponse(429, {})).fetch,
+      parseError: parse,
+    });
     expect(bodyOnly.retryAfterMs).toBe(11_000);
   });
 
@@ -292,12 +349,15 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter(headers, now)).toBe(expected);
   });
 
-  it.each([[{}], [{ 'retry-after': '' }], [{ 'retry-after': 'soon' }], [{ 'retry-after-ms': 'NaN' }], [{ 'retry-after': '5 minutes' }]])(
-    '%j -> undefined',
-    (headers) => {
-      expect(parseRetryAfter(headers, now)).toBeUndefined();
-    },
-  );
+  it.each([
+    [{}],
+    [{ 'retry-after': '' }],
+    [{ 'retry-after': 'soon' }],
+    [{ 'retry-after-ms': 'NaN' }],
+    [{ 'retry-after': '5 minutes' }],
+  ])('%j -> undefined', (headers) => {
+    expect(parseRetryAfter(headers, now)).toBeUndefined();
+  });
 
   // The docstring: "Returns undefined when neither is present or parseable." RFC 9110 allows only
   // delay-seconds (digits) or an HTTP-date; V8's lenient Date.parse reads "-1" as the year 2001, which
@@ -332,7 +392,9 @@ describe('non-JSON and malformed bodies', () => {
 <body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx/1.25.3</center></body></html>`;
 
   it('an HTML 502 page becomes a retryable ServerError with a readable excerpt and no markup', async () => {
-    const { fetch } = recordingFetch(() => new Response(html, { status: 502, headers: { 'content-type': 'text/html; charset=utf-8' } }));
+    const { fetch } = recordingFetch(
+      () => new Response(html, { status: 502, headers: { 'content-type': 'text/html; charset=utf-8' } }),
+    );
     const error = await failure({ fetch, parseError: openAiStyle() });
     expect(ServerError.isInstance(error)).toBe(true);
     expect(error.isRetryable).toBe(true);
@@ -346,7 +408,9 @@ describe('non-JSON and malformed bodies', () => {
 
   it('a long non-JSON body is cut to a short excerpt in the message', async () => {
     const page = `<html><body>${'overloaded '.repeat(500)}</body></html>`;
-    const { fetch } = recordingFetch(() => new Response(page, { status: 503, headers: { 'content-type': 'text/plain' } }));
+    const { fetch } = recordingFetch(
+      () => new Response(page, { status: 503, headers: { 'content-type': 'text/plain' } }),
+    );
     const error = await failure({ fetch });
     expect(error.message).toContain('more characters');
     expect(error.message.length).toBeLessThan(500);
@@ -354,7 +418,9 @@ describe('non-JSON and malformed bodies', () => {
   });
 
   it('a 200 with invalid JSON is a non-retryable InvalidResponseError', async () => {
-    const { fetch } = recordingFetch(() => new Response('{"data": [', { status: 200, headers: { 'content-type': 'application/json' } }));
+    const { fetch } = recordingFetch(
+      () => new Response('{"data": [', { status: 200, headers: { 'content-type': 'application/json' } }),
+    );
     const error = await failure({ fetch });
     expect(InvalidResponseError.isInstance(error)).toBe(true);
     expect(error.isRetryable).toBe(false);
@@ -365,7 +431,13 @@ describe('non-JSON and malformed bodies', () => {
   });
 
   it('a 200 HTML page from a captive portal is an InvalidResponseError naming the content type', async () => {
-    const { fetch } = recordingFetch(() => new Response('<html>Sign in to Wi-Fi</html>', { status: 200, headers: { 'content-type': 'text/html' } }));
+    const { fetch } = recordingFetch(
+      () =>
+        new Response('<html>Sign in to Wi-Fi</html>', {
+          status: 200,
+          headers: { 'content-type': 'text/html' },
+        }),
+    );
     const error = await failure({ fetch });
     expect(InvalidResponseError.isInstance(error)).toBe(true);
     expect(error.message).toContain('text/html');
@@ -381,9 +453,16 @@ describe('the API key never appears in an error', () => {
 
   it('not in the URL, the message or the body of a JSON error', async () => {
     const { fetch } = recordingFetch(() =>
-      jsonResponse(401, { error: { message: `Incorrect API key provided: ${SECRET}.`, code: 'invalid_api_key' } }),
+      jsonResponse(401, {
+        error: { message: `Incorrect API key provided: ${SECRET}.`, code: 'invalid_api_key' },
+      }),
     );
-    const error = await failure({ fetch, url: `${URL_BASE}?key=${SECRET}`, secrets: [SECRET], parseError: openAiStyle() });
+    const error = await failure({
+      fetch,
+      url: `${URL_BASE}?key=${SECRET}`,
+      secrets: [SECRET],
+      parseError: openAiStyle(),
+    });
     expect(AuthenticationError.isInstance(error)).toBe(true);
     expectNoSecret(error);
     expect(error.message).toContain('Incorrect API key provided: [REDACTED].');
@@ -393,7 +472,11 @@ describe('the API key never appears in an error', () => {
 
   it('not in an HTML error page that echoes it', async () => {
     const { fetch } = recordingFetch(
-      () => new Response(`<html><body>Denied for ${SECRET}</body></html>`, { status: 502, headers: { 'content-type': 'text/html' } }),
+      () =>
+        new Response(`<html><body>Denied for ${SECRET}</body></html>`, {
+          status: 502,
+          headers: { 'content-type': 'text/html' },
+        }),
     );
     const error = await failure({ fetch, secrets: [SECRET] });
     expectNoSecret(error);
@@ -425,8 +508,15 @@ describe('the API key never appears in an error', () => {
 
   it('redacts the URL-encoded form of a key', async () => {
     const secret = 'ab/cd+ef==gh';
-    const { fetch } = recordingFetch(() => jsonResponse(400, { error: { message: `bad token ${encodeURIComponent(secret)}` } }));
-    const error = await failure({ fetch, url: `${URL_BASE}?sig=${encodeURIComponent(secret)}`, secrets: [secret], parseError: openAiStyle() });
+    const { fetch } = recordingFetch(() =>
+      jsonResponse(400, { error: { message: `bad token ${encodeURIComponent(secret)}` } }),
+    );
+    const error = await failure({
+      fetch,
+      url: `${URL_BASE}?sig=${encodeURIComponent(secret)}`,
+      secrets: [secret],
+      parseError: openAiStyle(),
+    });
     expectNoSecret(error, encodeURIComponent(secret));
     expectNoSecret(error, secret);
   });
@@ -446,7 +536,9 @@ describe('the API key never appears in an error', () => {
 describe('transport failures', () => {
   it('ECONNRESET (fetch failed, code in the cause) becomes a retryable ConnectionError', async () => {
     const fetch: FetchFunction = async () => {
-      throw Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }) });
+      throw Object.assign(new TypeError('fetch failed'), {
+        cause: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }),
+      });
     };
     const error = await failure({ fetch });
     expect(ConnectionError.isInstance(error)).toBe(true);
@@ -459,7 +551,12 @@ describe('transport failures', () => {
   });
 
   it('socket timeouts become a retryable TimeoutError', async () => {
-    for (const code of ['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']) {
+    for (const code of [
+      'UND_ERR_HEADERS_TIMEOUT',
+      'UND_ERR_BODY_TIMEOUT',
+      'UND_ERR_CONNECT_TIMEOUT',
+      'ETIMEDOUT',
+    ]) {
       const fetch: FetchFunction = async () => {
         throw Object.assign(new Error('timed out'), { code });
       };
@@ -475,7 +572,13 @@ describe('transport failures', () => {
         init.signal?.addEventListener('abort', () => reject(init.signal?.reason), { once: true });
       });
     const controller = new AbortController();
-    const pending = requestJson({ transport: createFetchTransport(fetch), provider: 'acme', url: URL_BASE, body: {}, signal: controller.signal });
+    const pending = requestJson({
+      transport: createFetchTransport(fetch),
+      provider: 'acme',
+      url: URL_BASE,
+      body: {},
+      signal: controller.signal,
+    });
     controller.abort();
     const error = await pending.then(
       () => undefined,
@@ -494,7 +597,13 @@ describe('transport failures', () => {
       throw new TypeError('terminated');
     };
     await expect(
-      requestJson({ transport: createFetchTransport(fetch), provider: 'acme', url: URL_BASE, body: {}, signal: controller.signal }),
+      requestJson({
+        transport: createFetchTransport(fetch),
+        provider: 'acme',
+        url: URL_BASE,
+        body: {},
+        signal: controller.signal,
+      }),
     ).rejects.toBe(reason);
   });
 });
@@ -513,7 +622,9 @@ describe('response size cap (fetch transport)', () => {
         controller.close();
       },
     });
-    const { fetch } = recordingFetch(() => new Response(stream, { status: 200, headers: { 'content-length': '5000' } }));
+    const { fetch } = recordingFetch(
+      () => new Response(stream, { status: 200, headers: { 'content-length': '5000' } }),
+    );
     const error = await failure({ fetch, maxResponseBytes: 1_000 });
     expect(InvalidResponseError.isInstance(error)).toBe(true);
     expect(error.message).toContain('1000 bytes');
@@ -544,7 +655,12 @@ describe('response size cap (fetch transport)', () => {
   it('accepts a body of exactly the cap', async () => {
     const body = JSON.stringify({ pad: 'x'.repeat(990) });
     const { fetch } = recordingFetch(() => new Response(body, { status: 200 }));
-    const result = await requestJson({ transport: createFetchTransport(fetch), provider: 'acme', url: URL_BASE, maxResponseBytes: body.length });
+    const result = await requestJson({
+      transport: createFetchTransport(fetch),
+      provider: 'acme',
+      url: URL_BASE,
+      maxResponseBytes: body.length,
+    });
     expect((result.body as { pad: string }).pad).toHaveLength(990);
   });
 });
@@ -552,7 +668,9 @@ describe('response size cap (fetch transport)', () => {
 describe('redact', () => {
   it('replaces every occurrence of each secret and credential query parameters', () => {
     expect(redact(`a ${SECRET} b ${SECRET}`, [SECRET])).toBe('a [REDACTED] b [REDACTED]');
-    expect(redact('https://x.test/?token=abc&x=1&api_key=def#frag', [])).toBe('https://x.test/?token=[REDACTED]&x=1&api_key=[REDACTED]#frag');
+    expect(redact('https://x.test/?token=abc&x=1&api_key=def#frag', [])).toBe(
+      'https://x.test/?token=[REDACTED]&x=1&api_key=[REDACTED]#frag',
+    );
     expect(redact('https://x.test/?KEY=abc', [])).toBe('https://x.test/?KEY=[REDACTED]');
     expect(redact('https://x.test/?monkey=abc', [])).toBe('https://x.test/?monkey=abc');
   });

@@ -39,7 +39,10 @@ function expectInvalidResponse(run: () => unknown): InvalidResponseError {
   } catch (error) {
     caught = error;
   }
-  expect(InvalidResponseError.isInstance(caught), `expected InvalidResponseError, got ${String(caught)}`).toBe(true);
+  expect(
+    InvalidResponseError.isInstance(caught),
+    `expected InvalidResponseError, got ${String(caught)}`,
+  ).toBe(true);
   return caught as InvalidResponseError;
 }
 
@@ -62,7 +65,9 @@ describe('base64 decoding', () => {
 
   it('matches an independent decoder bit for bit on random vectors', () => {
     const random = seededRandom(7);
-    const vectors = Array.from({ length: 20 }, () => randomFloat32(random, 1 + Math.floor(random() * 64) * 3));
+    const vectors = Array.from({ length: 20 }, () =>
+      randomFloat32(random, 1 + Math.floor(random() * 64) * 3),
+    );
     for (const vector of vectors) {
       expect(base64ToFloat32(encodeWithBuffer(vector))).toEqual(vector);
       expect(float32ToBase64(vector)).toBe(encodeWithBuffer(vector));
@@ -81,7 +86,9 @@ describe('base64 decoding', () => {
   });
 
   it('accepts base64 without padding', () => {
-    expect(Array.from(base64ToFloat32(KNOWN_BASE64.replace(/=+$/, '')))).toEqual(KNOWN_VALUES.map((value) => Math.fround(value)));
+    expect(Array.from(base64ToFloat32(KNOWN_BASE64.replace(/=+$/, '')))).toEqual(
+      KNOWN_VALUES.map((value) => Math.fround(value)),
+    );
   });
 
   it('puts every vector of a response into one exactly sized slab, never the shared Buffer pool', () => {
@@ -317,7 +324,12 @@ describe('topK', () => {
     return sum;
   }
 
-  function bruteForce(query: ArrayLike<number>, vectors: readonly ArrayLike<number>[], k: number, metric: 'cosine' | 'dot') {
+  function bruteForce(
+    query: ArrayLike<number>,
+    vectors: readonly ArrayLike<number>[],
+    k: number,
+    metric: 'cosine' | 'dot',
+  ) {
     const queryNorm = Math.sqrt(naiveDot(query, query));
     return vectors
       .map((vector, index) => {
@@ -329,9 +341,13 @@ describe('topK', () => {
       .slice(0, k);
   }
 
-  function expectSameRanking(actual: { index: number; score: number }[], expected: { index: number; score: number }[]) {
+  function expectSameRanking(
+    actual: { index: number; score: number }[],
+    expected: { index: number; score: number }[],
+  ) {
     expect(actual.map((entry) => entry.index)).toEqual(expected.map((entry) => entry.index));
-    for (const [position, entry] of actual.entries()) expect(entry.score).toBeCloseTo(expected[position]!.score, 10);
+    for (const [position, entry] of actual.entries())
+      expect(entry.score).toBeCloseTo(expected[position]!.score, 10);
   }
 
   const random = seededRandom(42);
@@ -341,7 +357,8 @@ describe('topK', () => {
   for (const metric of ['cosine', 'dot'] as const) {
     for (const k of [1, 2, 7, 64, 299, 300]) {
       it(`matches a brute-force sort (${metric}, k=${k})`, () => {
-        for (const query of queries) expectSameRanking(topK(query, corpus, k, { metric }), bruteForce(query, corpus, k, metric));
+        for (const query of queries)
+          expectSameRanking(topK(query, corpus, k, { metric }), bruteForce(query, corpus, k, metric));
       });
     }
   }
@@ -359,7 +376,9 @@ describe('topK', () => {
     const tieRandom = seededRandom(3);
     const templates = Array.from({ length: 4 }, () => randomFloat32(tieRandom, 8));
     // Separate copies of 4 templates, so scores tie exactly and often.
-    const vectors = Array.from({ length: 60 }, () => Float32Array.from(templates[Math.floor(tieRandom() * 4)]!));
+    const vectors = Array.from({ length: 60 }, () =>
+      Float32Array.from(templates[Math.floor(tieRandom() * 4)]!),
+    );
     const query = randomFloat32(tieRandom, 8);
     for (const k of [1, 3, 10, 15, 31, 60]) {
       for (const metric of ['cosine', 'dot'] as const) {
@@ -419,7 +438,16 @@ describe('topK', () => {
   });
 
   it('rejects a dimension mismatch and a bad k with InvalidArgumentError', () => {
-    expect(() => topK([1, 0], [[1, 0], [1, 0, 0]], 1)).toThrow(InvalidArgumentError);
+    expect(() =>
+      topK(
+        [1, 0],
+        [
+          [1, 0],
+          [1, 0, 0],
+        ],
+        1,
+      ),
+    ).toThrow(InvalidArgumentError);
     expect(() => topK([1, 0], [[1, 0]], -1)).toThrow(InvalidArgumentError);
     expect(() => topK([1, 0], [[1, 0]], 1.5)).toThrow(InvalidArgumentError);
   });

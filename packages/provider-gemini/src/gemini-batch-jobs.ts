@@ -149,7 +149,7 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
     return this.toJob(await this.call('GET', `${this.root}/batches/${batchId(id)}`, options));
   }
 
-  wait(id: string, options: WaitForBatchJobOptions = {}): Promise<BatchJob> {
+  async wait(id: string, options: WaitForBatchJobOptions = {}): Promise<BatchJob> {
     batchId(id);
     return waitForBatchJob((jobId, callOptions) => this.get(jobId, callOptions), id, options);
   }

@@ -51,8 +51,8 @@ export interface GeminiEmbedContentRequest {
 
 /** Accepts `gemini-embedding-001` or `models/gemini-embedding-001`; anything else with a `/` or `:` is refused. */
 export function geminiModelName(modelId: string): string {
-  const id = modelId.startsWith('models/') ? modelId.slice('models/'.length) : modelId;
-  if (typeof modelId !== 'string' || !/^[\w.-]+$/.test(id)) {
+  const id = typeof modelId === 'string' && modelId.startsWith('models/') ? modelId.slice(7) : modelId;
+  if (typeof id !== 'string' || !/^[\w.-]+$/.test(id)) {
     throw new InvalidArgumentError(
       `"${String(modelId)}" is not a Gemini model id; use an id such as gemini-embedding-001.`,
       { argument: 'modelId' },

@@ -36,7 +36,7 @@ export function createGemini(settings: GeminiProviderSettings = {}): GeminiProvi
     baseURL,
     headers,
     transport,
-    capabilities: geminiCapabilities(modelId.replace(/^models\//, '')),
+    capabilities: geminiCapabilities(String(modelId).replace(/^models\//, '')),
     ...(settings.maxResponseBytes === undefined ? {} : { maxResponseBytes: settings.maxResponseBytes }),
   });
   return {

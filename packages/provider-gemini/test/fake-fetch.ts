@@ -38,7 +38,12 @@ export function fakeFetch(reply: FakeReply[] | ((request: SentRequest, index: nu
     sent.push(request);
     const answer = typeof reply === 'function' ? reply(request, index) : reply[index];
     if (answer === undefined) throw new Error(`unexpected request ${index}: ${request.method} ${url}`);
-    const body = answer.body === undefined ? '' : typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);
+    const body =
+      answer.body === undefined
+        ? ''
+        : typeof answer.body === 'string'
+          ? answer.body
+          : JSON.stringify(answer.body);
     return new Response(body, {
       status: answer.status ?? 200,
       headers: { 'content-type': 'application/json; charset=UTF-8', ...answer.headers },

@@ -7,7 +7,10 @@ import { createGemini } from '../src/index.js';
 
 // Google's OpenAPI export of the Generative Language API, kept outside the project and read at test time.
 const SPEC = fileURLToPath(
-  new URL('../../../../shared/specs/gemini-generativelanguage-v1beta.embeddings.openapi.json', import.meta.url),
+  new URL(
+    '../../../../shared/specs/gemini-generativelanguage-v1beta.embeddings.openapi.json',
+    import.meta.url,
+  ),
 );
 const SPEC_ABSENT = `the Gemini spec is not at ${SPEC} (it lives outside the project and is never copied in), so request bodies cannot be checked against it`;
 const CASSETTES = fileURLToPath(new URL('./cassettes', import.meta.url));
@@ -23,7 +26,12 @@ function closeObjects(node: unknown, close = true): unknown {
   if (node === null || typeof node !== 'object') return node;
   const out: Schema = {};
   for (const [key, value] of Object.entries(node)) out[key] = closeObjects(value, key !== 'allOf');
-  if (close && out.type === 'object' && out.properties !== undefined && out.additionalProperties === undefined)
+  if (
+    close &&
+    out.type === 'object' &&
+    out.properties !== undefined &&
+    out.additionalProperties === undefined
+  )
     out.additionalProperties = false;
   return out;
 }
@@ -42,7 +50,10 @@ function loadValidators() {
   // Google's own formats (not ajv formats): a Duration such as "3.5s" and a FieldMask such as "a.b,c".
   ajv.addFormat('google-duration', /^-?\d+(\.\d+)?s$/);
   ajv.addFormat('google-fieldmask', /^[\w.]*(,[\w.]*)*$/);
-  ajv.addFormat('int32', { type: 'number', validate: (value) => Number.isInteger(value) && Math.abs(value) < 2 ** 31 });
+  ajv.addFormat('int32', {
+    type: 'number',
+    validate: (value) => Number.isInteger(value) && Math.abs(value) < 2 ** 31,
+  });
   ajv.addFormat('int64', /^-?\d+$/);
   ajv.addFormat('float', { type: 'number', validate: Number.isFinite });
   ajv.addFormat('double', { type: 'number', validate: Number.isFinite });
@@ -54,7 +65,9 @@ function loadValidators() {
   return (method: string, path: string): { request?: ValidateFunction; response: ValidateFunction } => {
     const bare = path.split('?')[0]!;
     for (const [template, item] of Object.entries(spec.paths)) {
-      const pattern = new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/:]+')}$`);
+      const pattern = new RegExp(
+        `^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/:]+')}$`,
+      );
       const operation = item[method.toLowerCase()];
       if (operation === undefined || !pattern.test(bare)) continue;
       const requestRef = operation.requestBody?.content['application/json'].schema.$ref;

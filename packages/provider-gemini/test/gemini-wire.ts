@@ -1,7 +1,6 @@
-import type { InputType } from '@embedkit/core';
 import type { WireProfile } from '@embedkit/conformance';
+import type { InputType } from '@embedkit/core';
 import type { BatchJobsWireJob, BatchJobsWireProfile } from '../../../conformance/src/groups/batch-jobs.js';
-import { GEMINI_TASK_TYPES } from '../src/gemini-options.js';
 
 interface RequestBody {
   model?: string;
@@ -21,9 +20,17 @@ const CANONICAL: Record<number, string> = {
   504: 'DEADLINE_EXCEEDED',
 };
 
-const INPUT_TYPE_OF = Object.fromEntries(
-  Object.entries(GEMINI_TASK_TYPES).map(([inputType, taskType]) => [taskType, inputType as InputType]),
-);
+// Written out here rather than imported from src, so a wrong mapping in the provider cannot pass.
+const INPUT_TYPE_OF: Record<string, InputType> = {
+  RETRIEVAL_QUERY: 'query',
+  RETRIEVAL_DOCUMENT: 'document',
+  SEMANTIC_SIMILARITY: 'similarity',
+  CLASSIFICATION: 'classification',
+  CLUSTERING: 'clustering',
+  QUESTION_ANSWERING: 'question-answering',
+  FACT_VERIFICATION: 'fact-verification',
+  CODE_RETRIEVAL_QUERY: 'code-query',
+};
 
 function requestsOf(body: unknown): RequestBody[] {
   const requests = (body as { requests?: RequestBody[] }).requests;
@@ -104,7 +111,9 @@ function outcomeLine(outcome: NonNullable<BatchJobsWireJob['outcomes']>[number],
     'vector' in outcome
       ? { response: { embedding: { values: outcome.vector } } }
       : { error: { code: 3, message: outcome.error.message, status: CANONICAL[outcome.error.status] } };
-  return file ? { key: String(outcome.index), ...body } : { ...body, metadata: { key: String(outcome.index) } };
+  return file
+    ? { key: String(outcome.index), ...body }
+    : { ...body, metadata: { key: String(outcome.index) } };
 }
 
 /**
@@ -119,8 +128,16 @@ export function geminiBatchWire(results: 'inline' | 'file'): BatchJobsWireProfil
     jobId,
     create: (modelId) => ({ method: 'POST', path: `/v1beta/models/${modelId}:asyncBatchEmbedContent` }),
     get: (id) => ({ method: 'GET', path: `/v1beta/batches/${bare(id)}` }),
-    cancel: (id) => ({ method: 'POST', path: `/v1beta/batches/${bare(id)}:cancel`, reply: { status: 200, body: {} } }),
-    delete: (id) => ({ method: 'DELETE', path: `/v1beta/batches/${bare(id)}`, reply: { status: 200, body: {} } }),
+    cancel: (id) => ({
+      method: 'POST',
+      path: `/v1beta/batches/${bare(id)}:cancel`,
+      reply: { status: 200, body: {} },
+    }),
+    delete: (id) => ({
+      method: 'DELETE',
+      path: `/v1beta/batches/${bare(id)}`,
+      reply: { status: 200, body: {} },
+    }),
     inputsOf: (body) =>
       (
         body as { batch: { inputConfig: { requests: { requests: { request: RequestBody }[] } } } }
@@ -150,7 +167,11 @@ export function geminiBatchWire(results: 'inline' | 'file'): BatchJobsWireProfil
         metadata.output =
           results === 'file'
             ? { responsesFile: file }
-            : { inlinedResponses: { inlinedResponses: job.outcomes.map((outcome) => outcomeLine(outcome, false)) } };
+            : {
+                inlinedResponses: {
+                  inlinedResponses: job.outcomes.map((outcome) => outcomeLine(outcome, false)),
+                },
+              };
       }
       return { name: job.id, metadata, done: final };
     },

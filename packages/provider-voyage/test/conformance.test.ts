@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { describeEmbeddingProvider } from '@embedkit/conformance';
 // From source until @embedkit/conformance's index re-exports its groups/ (the lead adds that export).
-import { describeContextualizedProvider } from '../../../conformance/src/groups/contextualized.js';
-import { describeRerankingProvider } from '../../../conformance/src/groups/rerank.js';
+import { describeContextualizedProvider } from '@embedkit/conformance';
+import { describeRerankingProvider } from '@embedkit/conformance';
 import { createVoyage } from '../src/index.js';
 import { voyageContextualizedWire, voyageRerankingWire, voyageWire } from './voyage-wire.js';
 
@@ -15,7 +15,10 @@ describeEmbeddingProvider({
   wire: voyageWire,
   cassettes: fileURLToPath(new URL('./cassettes', import.meta.url)),
   recordApiKeyEnvironmentVariable: 'VOYAGE_API_KEY',
-  expectedFailures: { 'error-429-quota-exhausted': noQuotaForm, 'tiny-batches/error-429-quota-exhausted': noQuotaForm },
+  expectedFailures: {
+    'error-429-quota-exhausted': noQuotaForm,
+    'tiny-batches/error-429-quota-exhausted': noQuotaForm,
+  },
 });
 describeContextualizedProvider({
   ...base,

@@ -16,9 +16,10 @@ export interface Captured {
  * A `fetch` double that records each request and answers from `replies` in order (a status and a JSON
  * body, or a raw string). Throws when asked for more requests than it has replies.
  */
-export function fakeFetch(
-  replies: { status?: number; body: unknown; headers?: Record<string, string> }[],
-): { fetch: FetchFunction; requests: Captured[] } {
+export function fakeFetch(replies: { status?: number; body: unknown; headers?: Record<string, string> }[]): {
+  fetch: FetchFunction;
+  requests: Captured[];
+} {
   const requests: Captured[] = [];
   const fetch: FetchFunction = async (input, init) => {
     const headers: Record<string, string> = {};

@@ -1,7 +1,6 @@
-import { float32ToBase64, type InputType } from '@embedkit/core';
 import type { WireProfile } from '@embedkit/conformance';
-import type { ContextualizedWireProfile } from '../../../conformance/src/groups/contextualized.js';
-import type { RerankingWireProfile } from '../../../conformance/src/groups/rerank.js';
+import { float32ToBase64, type InputType } from '@embedkit/core';
+import type { ContextualizedWireProfile, RerankingWireProfile } from '@embedkit/conformance';
 
 interface VoyageBody {
   input?: string | string[];
@@ -67,7 +66,11 @@ export const voyageContextualizedWire: ContextualizedWireProfile = {
     data: order.map((index) => ({
       object: 'list',
       index,
-      data: vectors[index]!.map((values, chunk) => ({ object: 'embedding', index: chunk, embedding: vector(body, values) })),
+      data: vectors[index]!.map((values, chunk) => ({
+        object: 'embedding',
+        index: chunk,
+        embedding: vector(body, values),
+      })),
     })),
     model: (body as VoyageBody).model,
     usage: { total_tokens: usageTokens ?? 0 },

@@ -1,0 +1,82 @@
+import type { EmbeddingModel, InputType, OutputType } from '@embedkit/core';
+import { inputTypeOption, integerOption, modelOption, numberOption, type ParsedValues, stringOption } from './args.js';
+import { type OpenedModel, openModel } from './providers.js';
+
+/** The model and engine settings every embedding command reads from its options. */
+export interface ModelChoice {
+  provider: string;
+  modelId: string;
+  inputType?: InputType;
+  dimensions?: number;
+  maxRetries?: number;
+  timeoutMs?: number;
+  baseURL?: string;
+  replay?: string;
+  apiKeyEnvironmentVariable?: string;
+}
+
+export function readModelChoice(command: string, values: ParsedValues): ModelChoice {
+  const { provider, modelId } = modelOption(command, values);
+  const choice: ModelChoice = { provider, modelId };
+  const inputType = inputTypeOption(command, values);
+  if (inputType !== undefined) choice.inputType = inputType;
+  const dimensions = integerOption(command, values, 'dimensions', 1);
+  if (dimensions !== undefined) choice.dimensions = dimensions;
+  const maxRetries = integerOption(command, values, 'max-retries', 0);
+  if (maxRetries !== undefined) choice.maxRetries = maxRetries;
+  const timeout = numberOption(command, values, 'timeout');
+  if (timeout !== undefined) choice.timeoutMs = Math.round(timeout * 1000);
+  const baseURL = stringOption(values, 'base-url');
+  if (baseURL !== undefined) choice.baseURL = baseURL;
+  const replay = stringOption(values, 'replay');
+  if (replay !== undefined) choice.replay = replay;
+  const keyVariable = stringOption(values, 'api-key-env');
+  if (keyVariable !== undefined) choice.apiKeyEnvironmentVariable = keyVariable;
+  return choice;
+}
+
+export function openChoice(
+  choice: ModelChoice,
+  extra: { batchSize?: number; replayInputs?: string[] } = {},
+): Promise<OpenedModel> {
+  return openModel({
+    provider: choice.provider,
+    modelId: choice.modelId,
+    ...(choice.baseURL === undefined ? {} : { baseURL: choice.baseURL }),
+    ...(choice.replay === undefined ? {} : { replay: choice.replay }),
+    ...(choice.apiKeyEnvironmentVariable === undefined ? {} : { apiKeyEnvironmentVariable: choice.apiKeyEnvironmentVariable }),
+    ...(choice.dimensions === undefined ? {} : { dimensions: choice.dimensions }),
+    ...(extra.batchSize === undefined ? {} : { batchSize: extra.batchSize }),
+    replayCall: {
+      ...(extra.replayInputs === undefined ? {} : { inputs: extra.replayInputs }),
+      ...(choice.dimensions === undefined ? {} : { dimensions: choice.dimensions }),
+      ...(choice.inputType === undefined ? {} : { inputType: choice.inputType }),
+    },
+  });
+}
+
+/** Engine settings from the choice (only those given, so the engine's defaults apply otherwise). */
+export function engineSettings(choice: ModelChoice, model: EmbeddingModel, outputType?: OutputType) {
+  return {
+    model,
+    ...(choice.inputType === undefined ? {} : { inputType: choice.inputType }),
+    ...(choice.dimensions === undefined ? {} : { dimensions: choice.dimensions }),
+    ...(choice.maxRetries === undefined ? {} : { maxRetries: choice.maxRetries }),
+    ...(choice.timeoutMs === undefined ? {} : { timeoutMs: choice.timeoutMs }),
+    ...(outputType === undefined ? {} : { outputType }),
+  };
+}
+
+/**
+ * The engine reports unsupported settings only from `embedMany`; streaming commands say it here so an
+ * ignored `--input-type` is never silent.
+ */
+export function inputTypeWarning(model: EmbeddingModel, inputType: InputType | undefined): string | undefined {
+  if (inputType === undefined || model.capabilities.inputTypes.includes(inputType)) return undefined;
+  return `warning: ${model.provider} model ${model.modelId} has no "${inputType}" input type; it is not sent.`;
+}
+
+/** The model's full id as the user writes it. */
+export function fullModelId(choice: Pick<ModelChoice, 'provider' | 'modelId'>): string {
+  return `${choice.provider}:${choice.modelId}`;
+}

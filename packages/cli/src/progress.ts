@@ -1,0 +1,133 @@
+import { RateLimitError, type RetryEvent } from '@embedkit/core';
+
+export type ProgressMode = 'bar' | 'plain' | 'none';
+
+export interface ProgressOptions {
+  mode: ProgressMode;
+  /** Plain mode: seconds between lines. */
+  intervalSeconds: number;
+  /** Inputs already done before this run (a resumed job). */
+  resumedInputs: number;
+  /** Bytes of the input, when it is a file (for the percentage and ETA). */
+  totalBytes?: number;
+  stream?: NodeJS.WriteStream;
+  now?: () => number;
+}
+
+function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  const total = Math.round(seconds);
+  const hours = Math.floor(total / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  const rest = total % 60;
+  if (hours > 0) return `${hours}h${String(minutes).padStart(2, '0')}m`;
+  if (minutes > 0) return `${minutes}m${String(rest).padStart(2, '0')}s`;
+  return `${rest}s`;
+}
+
+/**
+ * Progress of a bulk run on stderr: a bar redrawn in place on a terminal, or a plain line every few
+ * seconds otherwise (logs, CI). Shows inputs done, tokens per second, ETA (from the share of the input
+ * file read), retries, and waits imposed by rate limits (429 answers).
+ */
+export class ProgressReporter {
+  private readonly options: ProgressOptions;
+  private readonly stream: NodeJS.WriteStream;
+  private readonly now: () => number;
+  private readonly startedAt: number;
+  private inputs = 0;
+  private tokens: number | undefined = 0;
+  private bytes = 0;
+  private retries = 0;
+  private rateLimitWaits = 0;
+  private rateLimitWaitMs = 0;
+  private lastDraw = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(options: ProgressOptions) {
+    this.options = options;
+    this.stream = options.stream ?? process.stderr;
+    this.now = options.now ?? Date.now;
+    this.startedAt = this.now();
+    if (options.mode === 'plain') {
+      this.timer = setInterval(() => this.line(), Math.max(50, options.intervalSeconds * 1000));
+      this.timer.unref();
+    }
+  }
+
+  /** Records written to the output in this run, and how far into the input file they reach. */
+  done(inputs: number, bytesRead: number): void {
+    this.inputs = inputs;
+    this.bytes = bytesRead;
+    if (this.options.mode === 'bar' && this.now() - this.lastDraw >= 100) this.draw();
+  }
+
+  /** Tokens the provider reported for this run so far (undefined once a call reported none). */
+  tokensReported(tokens: number | undefined): void {
+    this.tokens = tokens;
+  }
+
+  retry(event: RetryEvent): void {
+    this.retries++;
+    if (RateLimitError.isInstance(event.error)) {
+      this.rateLimitWaits++;
+      this.rateLimitWaitMs += event.delayMs;
+    }
+    if (this.options.mode === 'bar') this.draw();
+  }
+
+  /** The numbers shown, also used for the final summary. */
+  snapshot() {
+    const elapsedSeconds = (this.now() - this.startedAt) / 1000;
+    const total = this.options.totalBytes;
+    const fraction = total === undefined || total === 0 ? undefined : Math.min(1, this.bytes / total);
+    return {
+      inputs: this.options.resumedInputs + this.inputs,
+      newInputs: this.inputs,
+      elapsedSeconds,
+      tokensPerSecond: this.tokens === undefined || elapsedSeconds <= 0 ? undefined : this.tokens / elapsedSeconds,
+      percent: fraction === undefined ? undefined : fraction * 100,
+      etaSeconds:
+        fraction === undefined || fraction <= 0 || this.inputs === 0 ? undefined : (elapsedSeconds * (1 - fraction)) / fraction,
+      retries: this.retries,
+      rateLimitWaits: this.rateLimitWaits,
+      rateLimitWaitSeconds: this.rateLimitWaitMs / 1000,
+    };
+  }
+
+  private parts(): string[] {
+    const s = this.snapshot();
+    const parts = [`${s.inputs} inputs done`];
+    if (s.percent !== undefined) parts[0] += ` (${s.percent.toFixed(1)}%)`;
+    parts.push(s.tokensPerSecond === undefined ? 'tokens/s n/a' : `${Math.round(s.tokensPerSecond)} tokens/s`);
+    parts.push(`ETA ${s.etaSeconds === undefined ? '?' : formatDuration(s.etaSeconds)}`);
+    parts.push(`${s.retries} retries`);
+    parts.push(`${s.rateLimitWaits} rate-limit waits (${s.rateLimitWaitSeconds.toFixed(1)}s)`);
+    return parts;
+  }
+
+  private line(): void {
+    this.stream.write(`embedkit: ${this.parts().join(', ')}\n`);
+  }
+
+  private draw(): void {
+    this.lastDraw = this.now();
+    const s = this.snapshot();
+    const width = 24;
+    const filled = s.percent === undefined ? 0 : Math.round((s.percent / 100) * width);
+    const bar = s.percent === undefined ? '' : `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] `;
+    const text = `${bar}${this.parts().join(' · ')}`;
+    const columns = this.stream.columns ?? 120;
+    this.stream.write(`\r${text.slice(0, Math.max(20, columns - 1)).padEnd(Math.max(20, columns - 1))}`);
+  }
+
+  /** Stops the timer; a bar is finished with a newline. */
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.options.mode === 'bar') {
+      this.draw();
+      this.stream.write('\n');
+    }
+  }
+}

@@ -1,0 +1,366 @@
+import { once } from 'node:events';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { type EmbeddingModel, embedMany, embedStream, type InputType, topK } from '@embedkit/core';
+import { HELP_OPTION, integerOption, MODEL_OPTIONS, parse, splitModelId, stringOption } from './args.js';
+import { engineSettings, fullModelId, inputTypeWarning, type ModelChoice, openChoice, readModelChoice } from './common.js';
+import { CliError, EXIT, InputError, UsageError } from './errors.js';
+import { INPUT_FORMATS, type InputFormat, type InputRecord, openInput } from './inputs.js';
+
+export const INDEX_HELP = `Usage: embedkit index <input> --model <provider:model> --out <index.ekx> [options]
+
+Embeds every input of a file (.txt, .jsonl or .csv, as for bulk) into a search index: the vectors,
+the texts, and the model, dimensions and input type they were made with, so that queries are embedded
+into the same vector space. Documents use the "document" input type when the model has one.
+
+Options:
+  -o, --out <file>     the index file to write (e.g. docs.ekx)
+  -m, --model <p:m>    provider:model, e.g. openai:text-embedding-3-small
+  --dimensions <n>     vector length (models that allow a choice)
+  --input-type <t>     the documents' input type (default: document, when the model supports it)
+  --format, --field, --id-field   how to read the input, as for bulk
+  --concurrency <n>    calls in flight (default 4)
+  --batch-size <n>     inputs per call (default: the model's limit)
+  --max-retries <n>, --timeout <seconds>, --base-url <url>, --api-key-env <var>, --replay <dir>
+
+Example:
+  embedkit index docs.jsonl --model openai:text-embedding-3-small --dimensions 512 --out docs.ekx
+`;
+
+export const SEARCH_HELP = `Usage: embedkit search <index.ekx> <query> [--top 5] [options]
+
+Embeds the query with the index's model, dimensions and query input type, and prints the most
+similar documents (brute-force cosine similarity), best first: rank, score, id and text.
+A --model or --dimensions other than the index's is refused: vectors of different models or lengths
+are not comparable.
+
+Options:
+  -k, --top <n>        how many results (default 5)
+  --json               print the results as a JSON array
+  -m, --model <p:m>    must equal the index's model (optional)
+  --dimensions <n>     must equal the index's (optional)
+  --input-type <t>     the query's input type (default: the one stored in the index)
+  --max-retries <n>, --timeout <seconds>, --base-url <url>, --api-key-env <var>, --replay <dir>
+
+Example:
+  embedkit search docs.ekx "how do I rotate my API key?" --top 3
+`;
+
+/** First 8 bytes of an index file. */
+const MAGIC = Buffer.from('EKINDEX1', 'latin1');
+
+/** The JSON header of an index file: everything a query needs to land in the same vector space. */
+export interface IndexHeader {
+  format: 'embedkit-index';
+  version: 1;
+  provider: string;
+  model: string;
+  /** Length of every vector. */
+  dimensions: number;
+  /** The `dimensions` option the documents were embedded with (null: the model's default). */
+  requestedDimensions: number | null;
+  /** The documents' input type. */
+  inputType: InputType | null;
+  /** The input type queries are embedded with. */
+  queryInputType: InputType | null;
+  count: number;
+  normalized: boolean;
+  source: string;
+  createdAt: string;
+}
+
+/**
+ * Layout: `EKINDEX1`, a little-endian uint32 header length, the JSON header, zero padding to a 16-byte
+ * boundary, `count × dimensions` little-endian float32 values, then one JSON line per document
+ * (`{"id", "line", "text", "metadata"}`) in the same order.
+ */
+function vectorsOffset(headerLength: number): number {
+  return Math.ceil((12 + headerLength) / 16) * 16;
+}
+
+function queryTypeFor(inputType: InputType | null): InputType | null {
+  if (inputType === 'document') return 'query';
+  if (inputType === 'code-document') return 'code-query';
+  return inputType;
+}
+
+const INDEX_OPTIONS = {
+  ...HELP_OPTION,
+  ...MODEL_OPTIONS,
+  out: { type: 'string', short: 'o' },
+  format: { type: 'string' },
+  field: { type: 'string' },
+  'id-field': { type: 'string' },
+  concurrency: { type: 'string' },
+  'batch-size': { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+} as const;
+
+async function write(stream: WriteStream, data: string | Buffer): Promise<void> {
+  if (!stream.write(data)) await once(stream, 'drain');
+}
+
+async function end(stream: WriteStream): Promise<void> {
+  await new Promise<void>((resolvePromise, reject) => {
+    stream.once('error', reject);
+    stream.end(() => resolvePromise());
+  });
+}
+
+export async function indexCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse('index', argv, INDEX_OPTIONS);
+  if (values.help) {
+    process.stdout.write(INDEX_HELP);
+    return EXIT.ok;
+  }
+  if (positionals.length !== 1) throw new UsageError('index takes exactly one input file (or - for stdin).', 'index');
+  const out = stringOption(values, 'out');
+  if (out === undefined) throw new UsageError('--out is required, e.g. --out docs.ekx.', 'index');
+  const format = stringOption(values, 'format');
+  if (format !== undefined && !(INPUT_FORMATS as readonly string[]).includes(format)) {
+    throw new UsageError(`--format must be one of ${INPUT_FORMATS.join(', ')}; got "${format}".`, 'index');
+  }
+  const choice = readModelChoice('index', values);
+  const concurrency = integerOption('index', values, 'concurrency', 1);
+  const batchSize = integerOption('index', values, 'batch-size', 1);
+  const source = await openInput({
+    path: positionals[0]!,
+    ...(format === undefined ? {} : { format: format as InputFormat }),
+    field: stringOption(values, 'field') ?? 'text',
+    idField: stringOption(values, 'id-field') ?? 'id',
+  });
+  const opened = await openChoice(choice, batchSize === undefined ? {} : { batchSize });
+  const { model } = opened;
+  const inputType: InputType | null =
+    choice.inputType ?? (model.capabilities.inputTypes.includes('document') ? 'document' : null);
+  const warning = inputTypeWarning(model, choice.inputType);
+  if (warning !== undefined) process.stderr.write(`${warning}\n`);
+
+  const vectorsFile = `${out}.vectors.tmp`;
+  const docsFile = `${out}.docs.tmp`;
+  const vectors = createWriteStream(vectorsFile);
+  const docs = createWriteStream(docsFile);
+  const queue: InputRecord[] = [];
+  let head = 0;
+  async function* texts(): AsyncGenerator<string> {
+    for await (const record of source.records) {
+      queue.push(record);
+      yield record.text;
+    }
+  }
+  let count = 0;
+  let dimensions: number | undefined;
+  try {
+    const stream = embedStream({
+      ...engineSettings({ ...choice, ...(inputType === null ? {} : { inputType }) }, model, 'float'),
+      inputs: texts(),
+      ...(concurrency === undefined ? {} : { concurrency }),
+      ...(batchSize === undefined ? {} : { maxInputsPerCall: batchSize }),
+    });
+    for await (const { embedding } of stream) {
+      const record = queue[head]!;
+      queue[head++] = undefined as never;
+      if (head > 4096 && head * 2 > queue.length) {
+        queue.splice(0, head);
+        head = 0;
+      }
+      dimensions ??= embedding.length;
+      if (embedding.length !== dimensions) throw new CliError(`line ${record.line}: a vector of ${embedding.length} values among vectors of ${dimensions}.`);
+      await write(vectors, Buffer.from(embedding.buffer, embedding.byteOffset, embedding.byteLength));
+      const doc: Record<string, unknown> = { id: record.id, line: record.line, text: record.text };
+      if (record.metadata !== undefined && Object.keys(record.metadata).length > 0) doc.metadata = record.metadata;
+      await write(docs, `${JSON.stringify(doc)}\n`);
+      count++;
+    }
+    await end(vectors);
+    await end(docs);
+    if (count === 0) throw new CliError(`${source.name}: no inputs (every line is blank).`);
+    const header: IndexHeader = {
+      format: 'embedkit-index',
+      version: 1,
+      provider: choice.provider,
+      model: choice.modelId,
+      dimensions: dimensions!,
+      requestedDimensions: choice.dimensions ?? null,
+      inputType,
+      queryInputType: queryTypeFor(inputType),
+      count,
+      normalized: model.capabilities.normalized,
+      source: source.name === 'stdin' ? 'stdin' : resolve(source.name),
+      createdAt: new Date().toISOString(),
+    };
+    await assemble(out, header, vectorsFile, docsFile);
+  } catch (error) {
+    vectors.destroy();
+    docs.destroy();
+    if (error instanceof InputError) throw new CliError(`${error.message}\nNo index was written.`);
+    throw error;
+  } finally {
+    await rm(vectorsFile, { force: true });
+    await rm(docsFile, { force: true });
+    await opened.close();
+  }
+  if (!values.quiet) {
+    process.stderr.write(`embedkit: indexed ${count} inputs (${dimensions} dimensions, ${fullModelId(choice)}) into ${out}\n`);
+  }
+  return EXIT.ok;
+}
+
+/** Writes header, vectors and documents into a temporary file, then renames it over `out`. */
+async function assemble(out: string, header: IndexHeader, vectorsFile: string, docsFile: string): Promise<void> {
+  const json = Buffer.from(JSON.stringify(header));
+  const start = Buffer.alloc(vectorsOffset(json.length));
+  MAGIC.copy(start, 0);
+  start.writeUInt32LE(json.length, 8);
+  json.copy(start, 12);
+  const temporary = `${out}.tmp`;
+  const target = createWriteStream(temporary);
+  try {
+    await write(target, start);
+    for (const file of [vectorsFile, docsFile]) {
+      for await (const chunk of createReadStream(file)) await write(target, chunk as Buffer);
+    }
+    await end(target);
+    const handle = await open(temporary, 'r+');
+    await handle.sync();
+    await handle.close();
+    await rename(temporary, out);
+  } catch (error) {
+    target.destroy();
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+/** Reads an index: its header, every vector (one aligned slab), and a way to fetch documents by position. */
+export async function readIndex(path: string): Promise<{
+  header: IndexHeader;
+  vectors: Float32Array[];
+  documents(positions: number[]): Promise<Map<number, Record<string, unknown>>>;
+}> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    throw new CliError(`cannot read ${path}: ${(error as { code?: string }).code === 'ENOENT' ? 'no such file.' : (error as Error).message}`);
+  }
+  try {
+    const prefix = Buffer.alloc(12);
+    await handle.read(prefix, 0, 12, 0);
+    if (!prefix.subarray(0, 8).equals(MAGIC)) throw new CliError(`${path} is not an embedkit index (made by "embedkit index").`);
+    const headerLength = prefix.readUInt32LE(8);
+    const json = Buffer.alloc(headerLength);
+    await handle.read(json, 0, headerLength, 12);
+    const header = JSON.parse(json.toString('utf8')) as IndexHeader;
+    if (header.format !== 'embedkit-index' || header.version !== 1) throw new CliError(`${path}: unsupported index version ${header.version}.`);
+    const offset = vectorsOffset(headerLength);
+    const slab = new Float32Array(header.count * header.dimensions);
+    const bytes = new Uint8Array(slab.buffer);
+    const { bytesRead } = await handle.read(bytes, 0, bytes.length, offset);
+    if (bytesRead !== bytes.length) throw new CliError(`${path} is truncated: expected ${header.count} vectors.`);
+    const vectors: Float32Array[] = [];
+    for (let index = 0; index < header.count; index++) {
+      vectors.push(slab.subarray(index * header.dimensions, (index + 1) * header.dimensions));
+    }
+    const docsOffset = offset + bytes.length;
+    return {
+      header,
+      vectors,
+      async documents(positions) {
+        const wanted = new Set(positions);
+        const found = new Map<number, Record<string, unknown>>();
+        if (wanted.size === 0) return found;
+        let carry = '';
+        let position = 0;
+        for await (const chunk of createReadStream(path, { start: docsOffset, encoding: 'utf8' })) {
+          const parts = (carry + (chunk as string)).split('\n');
+          carry = parts.pop()!;
+          for (const part of parts) {
+            if (wanted.has(position)) found.set(position, JSON.parse(part) as Record<string, unknown>);
+            position++;
+          }
+          if (found.size === wanted.size) break;
+        }
+        return found;
+      },
+    };
+  } finally {
+    await handle.close();
+  }
+}
+
+const SEARCH_OPTIONS = {
+  ...HELP_OPTION,
+  ...MODEL_OPTIONS,
+  top: { type: 'string', short: 'k' },
+  json: { type: 'boolean' },
+} as const;
+
+export async function searchCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse('search', argv, SEARCH_OPTIONS);
+  if (values.help) {
+    process.stdout.write(SEARCH_HELP);
+    return EXIT.ok;
+  }
+  if (positionals.length !== 2) throw new UsageError('search takes an index file and one query.', 'search');
+  const [path, query] = positionals as [string, string];
+  if (query.trim() === '') throw new UsageError('the query is empty.', 'search');
+  const top = integerOption('search', values, 'top', 1) ?? 5;
+  const index = await readIndex(path);
+  const { header } = index;
+  const indexModel = `${header.provider}:${header.model}`;
+  const given = stringOption(values, 'model');
+  if (given !== undefined) {
+    const { provider, modelId } = splitModelId(given, 'search');
+    if (provider !== header.provider || modelId !== header.model) {
+      throw new CliError(
+        `${path} was built with ${indexModel}; refusing to search it with ${provider}:${modelId}: vectors of different models are not comparable. Rebuild the index with that model, or drop --model.`,
+      );
+    }
+  }
+  const dimensions = integerOption('search', values, 'dimensions', 1);
+  if (dimensions !== undefined && dimensions !== header.dimensions) {
+    throw new CliError(
+      `${path} holds ${header.dimensions}-dimension vectors; refusing to search it with --dimensions ${dimensions}.`,
+    );
+  }
+  // The index decides the model and the length; only transport options and the query's input type come from the flags.
+  const base = readModelChoice('search', { ...values, model: indexModel, dimensions: undefined });
+  const choice: ModelChoice = {
+    ...base,
+    ...(header.requestedDimensions === null ? {} : { dimensions: header.requestedDimensions }),
+  };
+  if (base.inputType === undefined && header.queryInputType !== null) choice.inputType = header.queryInputType;
+  const opened = await openChoice(choice, { replayInputs: [query] });
+  let queryVector: Float32Array;
+  try {
+    queryVector = await embedQuery(opened.model, choice, query);
+  } finally {
+    await opened.close();
+  }
+  if (queryVector.length !== header.dimensions) {
+    throw new CliError(`the query vector has ${queryVector.length} values; ${path} holds ${header.dimensions}.`);
+  }
+  const hits = topK(queryVector, index.vectors, top);
+  const documents = await index.documents(hits.map((hit) => hit.index));
+  const results = hits.map((hit, rank) => {
+    const doc = documents.get(hit.index) ?? {};
+    return { rank: rank + 1, score: hit.score, ...doc };
+  });
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(results)}\n`);
+  } else {
+    for (const result of results) {
+      const text = String((result as { text?: unknown }).text ?? '').replace(/\s+/g, ' ');
+      const snippet = text.length > 100 ? `${text.slice(0, 99)}…` : text;
+      process.stdout.write(`${result.rank}\t${result.score.toFixed(4)}\t${JSON.stringify((result as { id?: unknown }).id)}\t${snippet}\n`);
+    }
+  }
+  return EXIT.ok;
+}
+
+async function embedQuery(model: EmbeddingModel, choice: ModelChoice, query: string): Promise<Float32Array> {
+  const result = await embedMany({ ...engineSettings(choice, model, 'float'), inputs: [query] });
+  return result.embeddings[0] as Float32Array;
+}

@@ -1,0 +1,209 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** The built command: tests run the real binary (vitest's global setup builds it when stale). */
+export const BIN = join(PACKAGE_ROOT, 'dist', 'bin.js');
+export const OPENAI_CASSETTES = join(PACKAGE_ROOT, '..', 'provider-openai', 'test', 'cassettes');
+
+/** A fake key: every test checks it never appears in anything the command prints. */
+export const FAKE_KEY = 'sk-test-cli-Zq8v3kP0secret';
+
+export function temporaryDirectory(): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), 'embedkit-cli-'));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  env?: Record<string, string | undefined>;
+  stdin?: string;
+  cwd?: string;
+  /** Called once the process is spawned (to kill it midway). */
+  onSpawn?: (child: ChildProcess) => void;
+  /** Run under `/usr/bin/time -v` (to read the peak memory). */
+  timeVerbose?: boolean;
+}
+
+/** The environment of every run: the fake key, no proxy (loopback must stay loopback), no colours. */
+function childEnvironment(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, OPENAI_API_KEY: FAKE_KEY, NO_COLOR: '1' };
+  for (const name of ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy', 'ALL_PROXY', 'all_proxy', 'EMBEDKIT_DEBUG']) delete env[name];
+  for (const [name, value] of Object.entries(extra)) {
+    if (value === undefined) delete env[name];
+    else env[name] = value;
+  }
+  return env;
+}
+
+/** Runs `embedkit <args>` as a subprocess (asynchronously: the fake server lives in this process). */
+export function runCli(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  if (!existsSync(BIN)) throw new Error(`${BIN} is missing; build the CLI first (npx tsup).`);
+  const command = options.timeVerbose ? '/usr/bin/time' : process.execPath;
+  const commandArgs = options.timeVerbose ? ['-v', process.execPath, BIN, ...args] : [BIN, ...args];
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, commandArgs, {
+      env: childEnvironment(options.env),
+      cwd: options.cwd ?? PACKAGE_ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.stdin.on('error', () => {});
+    if (options.stdin !== undefined) child.stdin.end(options.stdin);
+    else child.stdin.end();
+    options.onSpawn?.(child);
+  });
+}
+
+/** The peak resident memory `/usr/bin/time -v` reports, in KiB. */
+export function maxRssFromTime(stderr: string): number | undefined {
+  const match = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * Vectors the fake server returns. An input "item <n> ..." gets [n, then values k/8 derived from n]:
+ * every value is exact in float32, and the first one says which input it belongs to. Any other text
+ * gets a bag-of-words vector (one count per word at the word's hash), so similar texts score higher.
+ */
+export function vectorFor(text: string, dimensions: number): Float32Array {
+  const vector = new Float32Array(dimensions);
+  const item = /^item (\d+)\b/.exec(text);
+  if (item) {
+    const n = Number(item[1]);
+    vector[0] = n;
+    for (let index = 1; index < dimensions; index++) vector[index] = ((n * 31 + index * 7) % 101) / 8;
+    return vector;
+  }
+  for (const word of text.toLowerCase().match(/[a-z0-9]+/g) ?? []) {
+    let hash = 2166136261;
+    for (let index = 0; index < word.length; index++) hash = Math.imul(hash ^ word.charCodeAt(index), 16777619);
+    vector[(hash >>> 0) % dimensions]! += 1;
+  }
+  return vector;
+}
+
+export interface FakeAnswer {
+  status: number;
+  headers?: Record<string, string>;
+  body: unknown;
+}
+
+export interface FakeServerOptions {
+  /** Vector length when the request names none. */
+  defaultDimensions?: number;
+  /** Called for every request (1-based count); an answer replaces the normal one. */
+  intercept?: (request: { number: number; inputs: string[]; body: Record<string, unknown> }) => FakeAnswer | undefined;
+  /** Milliseconds before answering each request. */
+  delayMs?: number;
+}
+
+export interface FakeServer {
+  baseURL: string;
+  /** Requests received. */
+  requests: number;
+  /** Inputs answered with vectors (a retried input counts again). */
+  inputsAnswered: number;
+  /** Authorization headers seen. */
+  authorizations: Set<string>;
+  close(): Promise<void>;
+}
+
+/** A loopback server speaking OpenAI's `POST /v1/embeddings` wire, answering in base64. */
+export async function startFakeOpenAI(options: FakeServerOptions = {}): Promise<FakeServer> {
+  const state = { requests: 0, inputsAnswered: 0, authorizations: new Set<string>() };
+  const server: Server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const number = ++state.requests;
+      state.authorizations.add(String(request.headers.authorization));
+      const send = (answer: FakeAnswer) => {
+        const payload = JSON.stringify(answer.body);
+        response.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
+        response.end(payload);
+      };
+      if (request.method !== 'POST' || request.url !== '/v1/embeddings') {
+        send({ status: 404, body: { error: { message: `no route ${request.method} ${request.url}` } } });
+        return;
+      }
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+      const inputs = body.input as string[];
+      const answer = () => {
+        const special = options.intercept?.({ number, inputs, body });
+        if (special !== undefined) return send(special);
+        const dimensions = (body.dimensions as number | undefined) ?? options.defaultDimensions ?? 8;
+        state.inputsAnswered += inputs.length;
+        let tokens = 0;
+        const data = inputs.map((text, index) => {
+          tokens += Math.ceil(text.length / 4);
+          const vector = vectorFor(text, dimensions);
+          return {
+            object: 'embedding',
+            index,
+            embedding: Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64'),
+          };
+        });
+        send({
+          status: 200,
+          headers: { 'x-request-id': `req_${number}` },
+          body: { object: 'list', data, model: body.model, usage: { prompt_tokens: tokens, total_tokens: tokens } },
+        });
+      };
+      if (options.delayMs) setTimeout(answer, options.delayMs);
+      else answer();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseURL: `http://127.0.0.1:${port}/v1`,
+    get requests() {
+      return state.requests;
+    },
+    get inputsAnswered() {
+      return state.inputsAnswered;
+    },
+    authorizations: state.authorizations,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The OpenAI error body for an over-long input at `index` within one call. */
+export function contextLengthError(index: number): FakeAnswer {
+  return {
+    status: 400,
+    body: {
+      error: {
+        message: `Invalid 'input[${index}]': maximum input length is 8192 tokens.`,
+        type: 'invalid_request_error',
+        param: null,
+        code: null,
+      },
+    },
+  };
+}

@@ -1,0 +1,205 @@
+import { describe, expect, it } from 'vitest';
+import { embedStream, type StreamedEmbedding } from '../src/engine/embed.js';
+import type { Progress } from '../src/engine/settings.js';
+import { AuthenticationError, InvalidArgumentError } from '../src/errors.js';
+import type { EmbedInput } from '../src/types.js';
+import { numberedInputs, ScriptedModel, tick, until, vectorFor, waitForAbort } from './helpers.js';
+
+async function collect(stream: AsyncIterable<StreamedEmbedding>): Promise<StreamedEmbedding[]> {
+  const out: StreamedEmbedding[] = [];
+  for await (const item of stream) out.push(item);
+  return out;
+}
+
+/** A model whose calls take a varying number of event-loop turns, so they finish out of order. */
+function unevenModel(capabilities = {}) {
+  let turn = 0;
+  return new ScriptedModel({
+    capabilities: { maxInputsPerCall: 7, ...capabilities },
+    respond: async () => {
+      const waits = (turn++ * 7919) % 4;
+      for (let index = 0; index < waits; index++) await tick();
+      return undefined;
+    },
+  });
+}
+
+function* syncSource(count: number): Generator<string> {
+  for (let index = 0; index < count; index++) yield String(index);
+}
+
+async function* asyncSource(count: number): AsyncGenerator<string> {
+  for (let index = 0; index < count; index++) {
+    if (index % 10 === 0) await tick();
+    yield String(index);
+  }
+}
+
+describe('embedStream', () => {
+  it('over a sync generator of 1,000 inputs yields indices 0..999 in order with their vectors', async () => {
+    const model = unevenModel();
+    const items = await collect(embedStream({ model, inputs: syncSource(1_000), concurrency: 3 }));
+    expect(items.map((item) => item.index)).toEqual(Array.from({ length: 1_000 }, (_, index) => index));
+    for (const item of items) expect(item.embedding).toEqual(vectorFor(String(item.index)));
+    expect(model.calls).toHaveLength(143);
+  });
+
+  it('over an async generator of 1,000 inputs yields indices 0..999 in order', async () => {
+    const model = unevenModel();
+    const items = await collect(embedStream({ model, inputs: asyncSource(1_000), concurrency: 4 }));
+    expect(items.map((item) => item.index)).toEqual(Array.from({ length: 1_000 }, (_, index) => index));
+    for (const item of items) expect(item.embedding).toEqual(vectorFor(String(item.index)));
+  });
+
+  it('accepts a plain array', async () => {
+    const model = new ScriptedModel({ capabilities: { maxInputsPerCall: 2 } });
+    const items = await collect(embedStream({ model, inputs: numberedInputs(5) }));
+    expect(items.map((item) => item.index)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('never has more than `concurrency` calls in flight', async () => {
+    const model = unevenModel({ maxInputsPerCall: 5 });
+    await collect(embedStream({ model, inputs: syncSource(500), concurrency: 3 }));
+    expect(model.maxInFlight).toBeLessThanOrEqual(3);
+    expect(model.maxInFlight).toBeGreaterThan(1);
+  });
+
+  it('runs one call at a time for a model without parallel calls', async () => {
+    const model = unevenModel({ maxInputsPerCall: 5, supportsParallelCalls: false });
+    await collect(embedStream({ model, inputs: syncSource(100), concurrency: 4 }));
+    expect(model.maxInFlight).toBe(1);
+  });
+
+  it('stops pulling an endless source when the consumer breaks, and closes the source', async () => {
+    let pulled = 0;
+    let closed = false;
+    function* endless(): Generator<string> {
+      try {
+        for (;;) yield String(pulled++);
+      } finally {
+        closed = true;
+      }
+    }
+    const model = unevenModel({ maxInputsPerCall: 10 });
+    const seen: number[] = [];
+    for await (const item of embedStream({ model, inputs: endless(), concurrency: 2 })) {
+      seen.push(item.index);
+      if (seen.length === 3) break;
+    }
+    expect(seen).toEqual([0, 1, 2]);
+    expect(closed).toBe(true);
+    const callsAtBreak = model.calls.length;
+    const pulledAtBreak = pulled;
+    // At most 2 x concurrency batches of 10 can be started ahead of the consumer, plus the batch being filled.
+    expect(pulledAtBreak).toBeLessThanOrEqual(51);
+    expect(callsAtBreak).toBeLessThanOrEqual(5);
+    for (let index = 0; index < 10; index++) await tick();
+    expect(model.calls.length).toBe(callsAtBreak);
+    expect(pulled).toBe(pulledAtBreak);
+    expect(model.inFlight).toBe(0);
+  });
+
+  it('keeps memory bounded while the consumer is slow: the source is read only a window ahead', async () => {
+    let pulled = 0;
+    function* counted(): Generator<string> {
+      for (let index = 0; index < 10_000; index++) {
+        pulled++;
+        yield String(index);
+      }
+    }
+    const model = new ScriptedModel({ capabilities: { maxInputsPerCall: 10 } });
+    const iterator = embedStream({ model, inputs: counted(), concurrency: 2 })[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    expect(first.value).toMatchObject({ index: 0 });
+    for (let index = 0; index < 20; index++) await tick();
+    expect(pulled).toBeLessThanOrEqual(51);
+    await iterator.return(undefined);
+  });
+
+  it('a bad input stops the stream with InvalidArgumentError naming its index', async () => {
+    const model = new ScriptedModel({ capabilities: { maxInputsPerCall: 2 } });
+    const inputs: EmbedInput[] = ['0', '1', '2', '3', '', '5'];
+    const seen: number[] = [];
+    let caught: unknown;
+    try {
+      for await (const item of embedStream({ model, inputs, concurrency: 1 })) seen.push(item.index);
+    } catch (error) {
+      caught = error;
+    }
+    expect(InvalidArgumentError.isInstance(caught)).toBe(true);
+    expect((caught as InvalidArgumentError).argument).toBe('inputs[4]');
+    expect(seen.every((index) => index < 4)).toBe(true);
+    expect(model.calls.flatMap((call) => call.inputs)).not.toContain('5');
+  });
+
+  it('a failed call ends the stream with that error and aborts the calls in flight', async () => {
+    const failure = new AuthenticationError('revoked');
+    const model = new ScriptedModel({
+      capabilities: { maxInputsPerCall: 1 },
+      respond: async (call) => {
+        if (call.inputs[0] === '1') {
+          await until(() => model.calls.length >= 2, 'a sibling call');
+          throw failure;
+        }
+        if (call.inputs[0] === '0') return undefined;
+        return waitForAbort(call.request.signal);
+      },
+    });
+    await expect(
+      collect(embedStream({ model, inputs: syncSource(10), concurrency: 2, maxRetries: 0 })),
+    ).rejects.toBe(failure);
+    expect(model.inFlight).toBe(0);
+  });
+
+  it('an abort ends the stream with the native AbortError', async () => {
+    const controller = new AbortController();
+    const model = new ScriptedModel({
+      capabilities: { maxInputsPerCall: 1 },
+      respond: (call) => (call.inputs[0] === '0' ? undefined : waitForAbort(call.request.signal)),
+    });
+    const seen: number[] = [];
+    let caught: unknown;
+    try {
+      for await (const item of embedStream({
+        model,
+        inputs: syncSource(100),
+        concurrency: 2,
+        signal: controller.signal,
+      })) {
+        seen.push(item.index);
+        controller.abort();
+      }
+    } catch (error) {
+      caught = error;
+    }
+    expect(seen).toEqual([0]);
+    expect((caught as Error).name).toBe('AbortError');
+  });
+
+  it('reports progress without a total', async () => {
+    const model = new ScriptedModel({
+      capabilities: { maxInputsPerCall: 2 },
+      usage: (inputs) => inputs.length,
+    });
+    const progress: Progress[] = [];
+    await collect(
+      embedStream({
+        model,
+        inputs: syncSource(3),
+        concurrency: 1,
+        onProgress: (value) => progress.push(value),
+      }),
+    );
+    expect(progress).toEqual([
+      { completedInputs: 2, inputTokens: 2 },
+      { completedInputs: 3, inputTokens: 3 },
+    ]);
+  });
+
+  it('rejects inputs that are not iterable', async () => {
+    const model = new ScriptedModel();
+    await expect(collect(embedStream({ model, inputs: 42 as unknown as string[] }))).rejects.toSatisfy(
+      (error) => InvalidArgumentError.isInstance(error),
+    );
+  });
+});

@@ -1,0 +1,275 @@
+import { describe, expect, it } from 'vitest';
+import { type CacheStore, cacheKey, cacheMiddleware, createMemoryCacheStore } from '../src/cache.js';
+import { embedMany } from '../src/engine/embed.js';
+import { type EmbeddingModelMiddleware, wrapEmbeddingModel } from '../src/middleware.js';
+import { MockEmbeddingModel } from '../src/testing.js';
+import type { Embedding, EmbedRequest } from '../src/types.js';
+import { ScriptedModel } from './helpers.js';
+
+describe('wrapEmbeddingModel', () => {
+  function logging(name: string, log: string[]): EmbeddingModelMiddleware {
+    return {
+      transformRequest({ request }) {
+        log.push(`${name}.transform`);
+        return {
+          ...request,
+          headers: { ...request.headers, 'x-order': `${request.headers?.['x-order'] ?? ''}${name}` },
+        };
+      },
+      async wrapEmbed({ doEmbed, request }) {
+        log.push(`${name}.before`);
+        const response = await doEmbed(request);
+        log.push(`${name}.after`);
+        return response;
+      },
+    };
+  }
+
+  it('runs the first middleware outermost: its transform and wrap run first, its wrap finishes last', async () => {
+    const log: string[] = [];
+    const inner = new ScriptedModel({
+      respond: (call) => {
+        log.push(`model:${call.request.headers?.['x-order']}`);
+        return undefined;
+      },
+    });
+    const model = wrapEmbeddingModel(inner, [logging('A', log), logging('B', log)]);
+    await model.doEmbed({ inputs: ['1'] });
+    expect(log).toEqual([
+      'A.transform',
+      'A.before',
+      'B.transform',
+      'B.before',
+      'model:AB',
+      'B.after',
+      'A.after',
+    ]);
+  });
+
+  it('keeps the identity and capabilities of the wrapped model', () => {
+    const inner = new ScriptedModel({ provider: 'p', modelId: 'm-1', capabilities: { maxInputsPerCall: 5 } });
+    const model = wrapEmbeddingModel(inner, {});
+    expect(model.specificationVersion).toBe('v1');
+    expect(model.provider).toBe('p');
+    expect(model.modelId).toBe('m-1');
+    expect(model.capabilities).toBe(inner.capabilities);
+  });
+
+  it('accepts a single middleware, and does not reorder the array it is given', async () => {
+    const log: string[] = [];
+    const layers = [logging('A', log), logging('B', log)];
+    const copy = [...layers];
+    wrapEmbeddingModel(new ScriptedModel(), layers);
+    expect(layers).toEqual(copy);
+    const single = wrapEmbeddingModel(new ScriptedModel(), logging('S', log));
+    await single.doEmbed({ inputs: ['1'] });
+    expect(log).toEqual(['S.transform', 'S.before', 'S.after']);
+  });
+
+  it('a middleware may answer without calling the model', async () => {
+    const inner = new ScriptedModel();
+    const model = wrapEmbeddingModel(inner, {
+      wrapEmbed: async ({ request }) => ({
+        embeddings: request.inputs.map(() => Float32Array.of(7, 7)),
+        warnings: [],
+        response: { status: 200, headers: {} },
+      }),
+    });
+    const response = await model.doEmbed({ inputs: ['a'] });
+    expect(response.embeddings).toEqual([Float32Array.of(7, 7)]);
+    expect(inner.calls).toHaveLength(0);
+  });
+
+  it('the engine drives a wrapped model like any other', async () => {
+    const inner = new ScriptedModel({ capabilities: { maxInputsPerCall: 2 } });
+    const model = wrapEmbeddingModel(inner, {
+      transformRequest: ({ request }) => ({ ...request, inputType: 'document' }),
+    });
+    const result = await embedMany({ model, inputs: ['1', '2', '3'] });
+    expect(inner.callInputs).toEqual([['1', '2'], ['3']]);
+    expect(inner.calls.every((call) => call.request.inputType === 'document')).toBe(true);
+    expect(result.embeddings).toHaveLength(3);
+  });
+});
+
+describe('cacheMiddleware', () => {
+  const reference = new MockEmbeddingModel({ dimensions: 8 });
+  async function expected(input: string): Promise<Embedding> {
+    return (await reference.doEmbed({ inputs: [input] })).embeddings[0]!;
+  }
+
+  it('sends only the misses, in one call, and returns every vector in input order', async () => {
+    const inner = new MockEmbeddingModel({ dimensions: 8 });
+    const model = wrapEmbeddingModel(inner, cacheMiddleware());
+    const first = await embedMany({ model, inputs: ['a', 'b'] });
+    expect(inner.calls.map((call) => call.inputs)).toEqual([['a', 'b']]);
+    expect(first.embeddings).toEqual([await expected('a'), await expected('b')]);
+
+    const second = await embedMany({ model, inputs: ['b', 'c', 'a'] });
+    expect(inner.calls.map((call) => call.inputs)).toEqual([['a', 'b'], ['c']]);
+    expect(second.embeddings).toEqual([await expected('b'), await expected('c'), await expected('a')]);
+
+    const third = await embedMany({ model, inputs: ['c', 'a'] });
+    expect(inner.calls).toHaveLength(2);
+    expect(third.embeddings).toEqual([await expected('c'), await expected('a')]);
+    expect(third.usage).toEqual({ inputTokens: 0 });
+    expect(third.responses[0]!.headers['x-embedkit-cache']).toBe('hit');
+  });
+
+  it('a partial hit reports the usage of the call that was made', async () => {
+    const inner = new MockEmbeddingModel({ dimensions: 8, usage: () => 5 });
+    const model = wrapEmbeddingModel(inner, cacheMiddleware());
+    await model.doEmbed({ inputs: ['a'] });
+    const response = await model.doEmbed({ inputs: ['a', 'b', 'c'] });
+    expect(response.usage).toEqual({ inputTokens: 10 });
+  });
+
+  it('returns copies: mutating a result changes neither the cache nor later results', async () => {
+    const inner = new MockEmbeddingModel({ dimensions: 8 });
+    const model = wrapEmbeddingModel(inner, cacheMiddleware());
+    const miss = await model.doEmbed({ inputs: ['a'] });
+    miss.embeddings[0]!.fill(0);
+    const hit1 = await model.doEmbed({ inputs: ['a'] });
+    expect(hit1.embeddings[0]).toEqual(await expected('a'));
+    hit1.embeddings[0]!.fill(9);
+    const hit2 = await model.doEmbed({ inputs: ['a'] });
+    expect(hit2.embeddings[0]).toEqual(await expected('a'));
+    expect(hit2.embeddings[0]).not.toBe(hit1.embeddings[0]);
+    expect(inner.calls).toHaveLength(1);
+  });
+
+  it('stores copies that do not pin the response slab', async () => {
+    const stored: Embedding[] = [];
+    const store: CacheStore = {
+      get: () => undefined,
+      set: (_key, value) => {
+        stored.push(value);
+      },
+    };
+    const slab = new Float32Array(16);
+    const inner = new ScriptedModel({
+      respond: () => ({
+        embeddings: [slab.subarray(0, 8), slab.subarray(8, 16)],
+        warnings: [],
+        response: { status: 200, headers: {} },
+      }),
+    });
+    await wrapEmbeddingModel(inner, cacheMiddleware({ store })).doEmbed({ inputs: ['a', 'b'] });
+    expect(stored).toHaveLength(2);
+    for (const vector of stored) {
+      expect(vector.buffer).not.toBe(slab.buffer);
+      expect(vector.buffer.byteLength).toBe(32);
+    }
+  });
+
+  it('different settings are different entries', async () => {
+    const inner = new MockEmbeddingModel({ dimensions: 8 });
+    const model = wrapEmbeddingModel(inner, cacheMiddleware());
+    await model.doEmbed({ inputs: ['a'] });
+    await model.doEmbed({ inputs: ['a'], dimensions: 4 });
+    await model.doEmbed({ inputs: ['a'], inputType: 'query' });
+    await model.doEmbed({ inputs: ['a'], dimensions: 4 });
+    expect(inner.calls).toHaveLength(3);
+  });
+
+  it('works with an asynchronous store', async () => {
+    const map = new Map<string, Embedding>();
+    const store: CacheStore = {
+      get: async (key) => map.get(key),
+      set: async (key, value) => {
+        map.set(key, value);
+      },
+    };
+    const inner = new MockEmbeddingModel({ dimensions: 8 });
+    const model = wrapEmbeddingModel(inner, cacheMiddleware({ store }));
+    await model.doEmbed({ inputs: ['a', 'b'] });
+    expect(map.size).toBe(2);
+    const again = await model.doEmbed({ inputs: ['b'] });
+    expect(again.embeddings).toEqual([await expected('b')]);
+    expect(inner.calls).toHaveLength(1);
+  });
+});
+
+describe('cacheKey', () => {
+  const model = new ScriptedModel({ provider: 'p', modelId: 'm' });
+  const base: Omit<EmbedRequest, 'inputs'> = {};
+
+  it('is a SHA-256 hex digest, the same for the same settings and input', async () => {
+    const key = await cacheKey(model, base, 'hello');
+    expect(key).toMatch(/^[0-9a-f]{64}$/);
+    expect(await cacheKey(new ScriptedModel({ provider: 'p', modelId: 'm' }), {}, 'hello')).toBe(key);
+  });
+
+  it('changes with the provider, the model, every vector-changing option and the input', async () => {
+    const keys = await Promise.all([
+      cacheKey(model, base, 'hello'),
+      cacheKey(model, base, 'hello!'),
+      cacheKey(new ScriptedModel({ provider: 'q', modelId: 'm' }), base, 'hello'),
+      cacheKey(new ScriptedModel({ provider: 'p', modelId: 'm2' }), base, 'hello'),
+      cacheKey(model, { dimensions: 256 }, 'hello'),
+      cacheKey(model, { dimensions: 512 }, 'hello'),
+      cacheKey(model, { inputType: 'query' }, 'hello'),
+      cacheKey(model, { inputType: 'document' }, 'hello'),
+      cacheKey(model, { outputType: 'int8' }, 'hello'),
+      cacheKey(model, { truncate: true }, 'hello'),
+      cacheKey(model, { providerOptions: { p: { user: 'u-1' } } }, 'hello'),
+      cacheKey(model, { providerOptions: { p: { user: 'u-2' } } }, 'hello'),
+      cacheKey(model, base, { image: Uint8Array.of(1, 2, 3), mediaType: 'image/png' }),
+      cacheKey(model, base, { image: Uint8Array.of(1, 2, 4), mediaType: 'image/png' }),
+      cacheKey(model, base, { image: 'https://x.test/a.png' }),
+    ]);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it('a provider and model id cannot be confused by where the separator falls', async () => {
+    const one = await cacheKey(new ScriptedModel({ provider: 'a:b', modelId: 'c' }), base, 'x');
+    const two = await cacheKey(new ScriptedModel({ provider: 'a', modelId: 'b:c' }), base, 'x');
+    expect(one).not.toBe(two);
+  });
+
+  it('ignores what does not change the vector: headers, signal, timeout; float is the default output type', async () => {
+    const key = await cacheKey(model, base, 'hello');
+    expect(
+      await cacheKey(
+        model,
+        { headers: { 'x-trace': '1' }, signal: new AbortController().signal, timeoutMs: 5 },
+        'hello',
+      ),
+    ).toBe(key);
+    expect(await cacheKey(model, { outputType: 'float' }, 'hello')).toBe(key);
+  });
+});
+
+describe('createMemoryCacheStore', () => {
+  const vector = (value: number) => Float32Array.of(value);
+
+  it('evicts the least recently used entry beyond maxEntries', () => {
+    const store = createMemoryCacheStore({ maxEntries: 2 });
+    store.set('a', vector(1));
+    store.set('b', vector(2));
+    expect(store.get('a')).toEqual(vector(1));
+    store.set('c', vector(3));
+    expect(store.size).toBe(2);
+    expect(store.get('b')).toBeUndefined();
+    expect(store.get('a')).toEqual(vector(1));
+    expect(store.get('c')).toEqual(vector(3));
+  });
+
+  it('re-setting a key refreshes it', () => {
+    const store = createMemoryCacheStore({ maxEntries: 2 });
+    store.set('a', vector(1));
+    store.set('b', vector(2));
+    store.set('a', vector(10));
+    store.set('c', vector(3));
+    expect(store.get('a')).toEqual(vector(10));
+    expect(store.get('b')).toBeUndefined();
+  });
+
+  it('clear empties it; a miss is undefined', () => {
+    const store = createMemoryCacheStore();
+    store.set('a', vector(1));
+    store.clear();
+    expect(store.size).toBe(0);
+    expect(store.get('a')).toBeUndefined();
+  });
+});

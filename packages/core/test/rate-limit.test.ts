@@ -1,0 +1,199 @@
+import { describe, expect, it } from 'vitest';
+import { embedMany } from '../src/engine/embed.js';
+import type { TokenCounter } from '../src/engine/token-counter.js';
+import { RateLimitError, ServerError } from '../src/errors.js';
+import { numberedInputs, ScriptedModel, until, VirtualClock, vectorFor } from './helpers.js';
+
+/** Start times of each input's calls, keyed by input. */
+function startTimes(model: ScriptedModel): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const call of model.calls) {
+    const key = call.inputs.join(',');
+    out[key] = [...(out[key] ?? []), call.startedAt];
+  }
+  return out;
+}
+
+const hundredTokens: TokenCounter = { exact: false, count: () => 100 };
+
+describe('a 429 pauses the model', () => {
+  /** Input '0' fails its first attempt with `error`; every other call takes 10 ms of virtual time. */
+  function firstCallFails(clock: VirtualClock, error: Error) {
+    let failed = false;
+    return new ScriptedModel({
+      clock,
+      capabilities: { maxInputsPerCall: 1 },
+      respond: async (call) => {
+        if (call.inputs[0] === '0' && !failed) {
+          failed = true;
+          throw error;
+        }
+        await clock.sleep(10);
+        return undefined;
+      },
+    });
+  }
+
+  it('queued calls of the same model do not start before the Retry-After has passed', async () => {
+    const clock = new VirtualClock({ random: [0.5] });
+    const model = firstCallFails(
+      clock,
+      new RateLimitError('slow down', { statusCode: 429, retryAfterMs: 5_000 }),
+    );
+    const result = await embedMany({ model, inputs: numberedInputs(4), concurrency: 2, clock });
+    expect(startTimes(model)).toEqual({
+      '0': [0, 5_000],
+      '1': [0],
+      // Without the pause '2' would start at 10 ms, when '1' finished.
+      '2': [5_000],
+      '3': [5_010],
+    });
+    expect(result.embeddings).toEqual(numberedInputs(4).map(vectorFor));
+  });
+
+  it('a 429 without a hint pauses the model for its backoff delay', async () => {
+    const clock = new VirtualClock({ random: [0.5] });
+    const model = firstCallFails(clock, new RateLimitError('slow down', { statusCode: 429 }));
+    await embedMany({ model, inputs: numberedInputs(3), concurrency: 2, clock });
+    // First retry backoff: 0.5 x 500 = 250 ms.
+    expect(startTimes(model)).toEqual({ '0': [0, 250], '1': [0], '2': [250] });
+  });
+
+  it('the pause is capped by maxRetryDelayMs like the wait itself', async () => {
+    const clock = new VirtualClock({ random: [0.5] });
+    const model = firstCallFails(
+      clock,
+      new RateLimitError('slow down', { statusCode: 429, retryAfterMs: 600_000 }),
+    );
+    await embedMany({ model, inputs: numberedInputs(3), concurrency: 2, clock, maxRetryDelayMs: 2_000 });
+    expect(startTimes(model)).toEqual({ '0': [0, 2_000], '1': [0], '2': [2_000] });
+  });
+
+  it('a 5xx with a hint delays only its own retry', async () => {
+    const clock = new VirtualClock({ random: [0.5] });
+    const model = firstCallFails(clock, new ServerError('busy', { statusCode: 503, retryAfterMs: 5_000 }));
+    await embedMany({ model, inputs: numberedInputs(3), concurrency: 2, clock });
+    expect(startTimes(model)).toEqual({ '0': [0, 5_000], '1': [0], '2': [10] });
+  });
+
+  it('does not pause a different model object', async () => {
+    const clock = new VirtualClock({ random: [0.5], autoAdvance: false });
+    const limited = firstCallFails(clock, new RateLimitError('slow down', { retryAfterMs: 5_000 }));
+    const controller = new AbortController();
+    const first = embedMany({ model: limited, inputs: ['0'], clock, signal: controller.signal }).catch(
+      (error: unknown) => error,
+    );
+    await until(() => clock.sleeps.length === 1, 'the 429 wait');
+    const other = new ScriptedModel({ clock });
+    await embedMany({ model: other, inputs: ['2'], clock });
+    expect(other.calls).toHaveLength(1);
+    expect(clock.sleeps).toHaveLength(1);
+    controller.abort();
+    expect(((await first) as Error).name).toBe('AbortError');
+  });
+});
+
+describe('client-side rate limits (token buckets, full at start, refilled continuously)', () => {
+  it('requestsPerMinute spaces calls once the bucket is empty', async () => {
+    const clock = new VirtualClock();
+    const model = new ScriptedModel({ clock, capabilities: { maxInputsPerCall: 1 } });
+    await embedMany({
+      model,
+      inputs: numberedInputs(4),
+      concurrency: 4,
+      clock,
+      rateLimit: { requestsPerMinute: 2 },
+    });
+    expect(model.calls.map((call) => call.startedAt).sort((a, b) => a - b)).toEqual([0, 0, 30_000, 60_000]);
+  });
+
+  it('tokensPerMinute spaces calls by their counted tokens', async () => {
+    const clock = new VirtualClock();
+    const model = new ScriptedModel({ clock, capabilities: { maxInputsPerCall: 1 } });
+    await embedMany({
+      model,
+      inputs: numberedInputs(4),
+      concurrency: 1,
+      clock,
+      tokenCounter: hundredTokens,
+      rateLimit: { tokensPerMinute: 200 },
+    });
+    expect(model.calls.map((call) => call.startedAt)).toEqual([0, 0, 30_000, 60_000]);
+  });
+
+  it('tokens per call are the sum of the call’s inputs', async () => {
+    const clock = new VirtualClock();
+    const model = new ScriptedModel({ clock, capabilities: { maxInputsPerCall: 2 } });
+    await embedMany({
+      model,
+      inputs: numberedInputs(6),
+      concurrency: 1,
+      clock,
+      tokenCounter: hundredTokens,
+      rateLimit: { tokensPerMinute: 400 },
+    });
+    // 200 tokens per call, 400 in the bucket: two calls at once, the third after 200 tokens refilled (30 s).
+    expect(model.calls.map((call) => call.startedAt)).toEqual([0, 0, 30_000]);
+  });
+
+  it('both limits apply together', async () => {
+    const clock = new VirtualClock();
+    const model = new ScriptedModel({ clock, capabilities: { maxInputsPerCall: 1 } });
+    await embedMany({
+      model,
+      inputs: numberedInputs(3),
+      concurrency: 1,
+      clock,
+      tokenCounter: hundredTokens,
+      rateLimit: { requestsPerMinute: 60, tokensPerMinute: 100 },
+    });
+    // The token limit (one call per minute) is the tighter one.
+    expect(model.calls.map((call) => call.startedAt)).toEqual([0, 60_000, 120_000]);
+  });
+
+  it('is shared by every embedMany through the same model object', async () => {
+    const clock = new VirtualClock();
+    const model = new ScriptedModel({ clock, capabilities: { maxInputsPerCall: 1 } });
+    const rateLimit = { requestsPerMinute: 2 };
+    const first = embedMany({ model, inputs: ['0', '1'], clock, rateLimit });
+    const second = embedMany({ model, inputs: ['2', '3'], clock, rateLimit });
+    await Promise.all([first, second]);
+    expect(model.calls.map((call) => call.startedAt).sort((a, b) => a - b)).toEqual([0, 0, 30_000, 60_000]);
+
+    // A later job on the same model finds the bucket where the others left it.
+    await embedMany({ model, inputs: ['4'], clock, rateLimit });
+    expect(model.calls[4]!.startedAt).toBe(90_000);
+  });
+
+  it('is not shared between different model objects', async () => {
+    const clock = new VirtualClock();
+    const one = new ScriptedModel({ clock, capabilities: { maxInputsPerCall: 1 } });
+    const two = new ScriptedModel({ clock, capabilities: { maxInputsPerCall: 1 } });
+    const rateLimit = { requestsPerMinute: 2 };
+    await Promise.all([
+      embedMany({ model: one, inputs: ['0', '1'], clock, rateLimit }),
+      embedMany({ model: two, inputs: ['2', '3'], clock, rateLimit }),
+    ]);
+    expect([...one.calls, ...two.calls].map((call) => call.startedAt)).toEqual([0, 0, 0, 0]);
+  });
+
+  it('an abort while waiting for the bucket re-throws the native AbortError and makes no further call', async () => {
+    const clock = new VirtualClock({ autoAdvance: false });
+    const model = new ScriptedModel({ clock, capabilities: { maxInputsPerCall: 1 } });
+    const controller = new AbortController();
+    const pending = embedMany({
+      model,
+      inputs: numberedInputs(3),
+      concurrency: 1,
+      clock,
+      signal: controller.signal,
+      rateLimit: { requestsPerMinute: 1 },
+    }).catch((error: unknown) => error);
+    await until(() => clock.sleeps.length === 1, 'the rate-limit wait');
+    expect(model.calls).toHaveLength(1);
+    controller.abort();
+    const error = await pending;
+    expect((error as Error).name).toBe('AbortError');
+    expect(model.calls).toHaveLength(1);
+  });
+});

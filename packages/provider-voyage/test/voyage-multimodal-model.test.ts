@@ -1,0 +1,129 @@
+import { type EmbedInput, embedMany, float32ToBase64 } from '@embedkit/core';
+import { describe, expect, it } from 'vitest';
+import { createVoyage } from '../src/index.js';
+import { embeddingsBody, fakeFetch, TEST_KEY } from './helpers.js';
+
+const FULL = float32ToBase64(new Float32Array(1024).fill(0.25));
+/** The first four bytes of every PNG file. */
+const PNG_BYTES = new Uint8Array([0x89, 0x50, 0x4e, 0x47]);
+
+const model = (fetch: ReturnType<typeof fakeFetch>['fetch'], id = 'voyage-multimodal-3') =>
+  createVoyage({ apiKey: TEST_KEY, fetch }).multimodalEmbedding(id);
+
+describe('voyage multimodal embeddings', () => {
+  it('declares text and image', () => {
+    expect(model(fakeFetch([]).fetch).capabilities.modalities).toEqual(['text', 'image']);
+  });
+
+  it('posts interleaved text and image URLs to /multimodalembeddings', async () => {
+    const server = fakeFetch([{ body: embeddingsBody('voyage-multimodal-3', [FULL, FULL], 1200) }]);
+    const result = await embedMany({
+      model: model(server.fetch),
+      inputs: [
+        {
+          content: [
+            { type: 'text', text: 'This is a banana.' },
+            { type: 'image', url: 'https://example.com/banana.jpg' },
+          ],
+        },
+        'just text',
+      ],
+      inputType: 'document',
+    });
+    expect(server.requests[0]!.url).toBe('https://api.voyageai.com/v1/multimodalembeddings');
+    expect(server.requests[0]!.body).toEqual({
+      inputs: [
+        {
+          content: [
+            { type: 'text', text: 'This is a banana.' },
+            { type: 'image_url', image_url: 'https://example.com/banana.jpg' },
+          ],
+        },
+        { content: [{ type: 'text', text: 'just text' }] },
+      ],
+      model: 'voyage-multimodal-3',
+      input_type: 'document',
+      truncation: false,
+      encoding_format: 'base64',
+    });
+    expect(result.embeddings.map((vector) => [vector.length, vector[0]])).toEqual([
+      [1024, 0.25],
+      [1024, 0.25],
+    ]);
+    expect(result.usage).toEqual({ inputTokens: 1200 });
+  });
+
+  it('sends image bytes as base64 data URLs and passes data URLs through', async () => {
+    const server = fakeFetch([{ body: embeddingsBody('voyage-multimodal-3.5', [FULL, FULL]) }]);
+    await embedMany({
+      model: model(server.fetch, 'voyage-multimodal-3.5'),
+      inputs: [
+        { image: PNG_BYTES, mediaType: 'image/png' },
+        {
+          content: [
+            { type: 'text', text: 'a chart' },
+            { type: 'image', url: 'data:image/webp;base64,UklGRg==' },
+          ],
+        },
+      ],
+      dimensions: 1024,
+    });
+    expect(server.requests[0]!.body).toEqual({
+      inputs: [
+        { content: [{ type: 'image_base64', image_base64: 'data:image/png;base64,iVBORw==' }] },
+        {
+          content: [
+            { type: 'text', text: 'a chart' },
+            { type: 'image_base64', image_base64: 'data:image/webp;base64,UklGRg==' },
+          ],
+        },
+      ],
+      model: 'voyage-multimodal-3.5',
+      output_dimension: 1024,
+      truncation: false,
+      encoding_format: 'base64',
+    });
+  });
+
+  it.each<[string, EmbedInput[], string]>([
+    [
+      'image URLs mixed with image bytes in one call',
+      [{ image: 'https://example.com/a.png' }, { image: PNG_BYTES, mediaType: 'image/png' }],
+      'inputs',
+    ],
+    ['image bytes without a media type', [{ image: PNG_BYTES }], 'inputs[0]'],
+    ['a media type Voyage does not take', [{ image: PNG_BYTES, mediaType: 'image/bmp' }], 'inputs[0]'],
+    ['an image that is neither URL nor data URL', [{ image: 'banana.jpg' }], 'inputs[0]'],
+    ['an empty text part', [{ content: [{ type: 'text', text: '' }] }], 'inputs[0].content[0]'],
+  ])('rejects %s before any request', async (_label, inputs, argument) => {
+    const server = fakeFetch([]);
+    await expect(model(server.fetch).doEmbed({ inputs })).rejects.toMatchObject({
+      name: 'InvalidArgumentError',
+      argument,
+    });
+    expect(server.requests).toEqual([]);
+  });
+
+  it('voyage-multimodal-3 has a fixed length: dimensions is an error before sending', async () => {
+    const server = fakeFetch([]);
+    await expect(
+      embedMany({ model: model(server.fetch), inputs: ['a'], dimensions: 512 }),
+    ).rejects.toMatchObject({
+      name: 'InvalidArgumentError',
+      argument: 'dimensions',
+    });
+    expect(server.requests).toEqual([]);
+  });
+
+  it('an image sent to a text-only model is an InvalidArgumentError before sending', async () => {
+    const server = fakeFetch([]);
+    const text = createVoyage({ apiKey: TEST_KEY, fetch: server.fetch }).embedding('voyage-3.5');
+    await expect(
+      embedMany({
+        model: text,
+        inputs: [{ content: [{ type: 'image', data: PNG_BYTES, mediaType: 'image/png' }] }],
+      }),
+    ).rejects.toMatchObject({ name: 'InvalidArgumentError', argument: 'inputs[0]' });
+    expect(server.requests).toEqual([]);
+  });
+});
