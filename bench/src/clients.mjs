@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { serverTokens } from './data.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const benchDirectory = dirname(here);
@@ -25,6 +26,12 @@ export async function loadPeer(specifier) {
   const { load } = await import(pathToFileURL(loader).href);
   return load(specifier);
 }
+
+/** A `TokenCounter` that counts exactly as the loopback server charges (used only to diagnose the rate-limit run). */
+const SERVER_TOKEN_COUNTER = {
+  exact: true,
+  count: (input) => serverTokens(typeof input === 'string' ? input : input.text),
+};
 
 /** Retries every client is allowed in the rate-limit run (each client's own retry setting). */
 const RETRIES = 10;
@@ -107,7 +114,7 @@ export const CLIENTS = [
     wire: 'openai',
     source: '@embedkit/provider-openai',
     embedkit: true,
-    async create({ baseURL, key, dimensions, batch, concurrency, rateLimited, clientRateLimit }) {
+    async create({ baseURL, key, dimensions, batch, concurrency, rateLimited, clientRateLimit, exactTokens }) {
       const { embedMany } = await import('@embedkit/core');
       const createOpenAI = await loadEmbedkitProvider('provider-openai', 'createOpenAI');
       const model = createOpenAI({ baseURL: baseURL.openai, apiKey: key, encodingFormat }).embedding(MODELS.openai);
@@ -121,6 +128,7 @@ export const CLIENTS = [
             concurrency,
             ...(rateLimited ? { maxRetries: RETRIES } : {}),
             ...(clientRateLimit === undefined ? {} : { rateLimit: clientRateLimit }),
+            ...(exactTokens ? { tokenCounter: SERVER_TOKEN_COUNTER } : {}),
           }),
         vectors: (result) => result.embeddings,
       };
@@ -132,7 +140,7 @@ export const CLIENTS = [
     wire: 'openai',
     source: 'ai',
     peer: true,
-    async create({ baseURL, key, dimensions, batch, concurrency, rateLimited, clientRateLimit }) {
+    async create({ baseURL, key, dimensions, batch, concurrency, rateLimited, clientRateLimit, exactTokens }) {
       const { embedMany } = await loadPeer('ai');
       const { createOpenAI } = await loadPeer('@ai-sdk/openai');
       const model = createOpenAI({ baseURL: baseURL.openai, apiKey: key }).embedding(MODELS.openai);
@@ -157,7 +165,7 @@ export const CLIENTS = [
     wire: 'openai',
     source: 'openai',
     peer: true,
-    async create({ baseURL, key, dimensions, batch, concurrency, rateLimited, clientRateLimit }) {
+    async create({ baseURL, key, dimensions, batch, concurrency, rateLimited, clientRateLimit, exactTokens }) {
       const OpenAI = (await loadPeer('openai')).default;
       const client = new OpenAI({ baseURL: baseURL.openai, apiKey: key, ...(rateLimited ? { maxRetries: RETRIES } : {}) });
       return {
@@ -197,7 +205,7 @@ export const CLIENTS = [
     wire: 'voyage',
     source: '@embedkit/provider-voyage',
     embedkit: true,
-    async create({ baseURL, key, dimensions, batch, concurrency, rateLimited, clientRateLimit }) {
+    async create({ baseURL, key, dimensions, batch, concurrency, rateLimited, clientRateLimit, exactTokens }) {
       const { embedMany } = await import('@embedkit/core');
       const createVoyage = await loadEmbedkitProvider('provider-voyage', 'createVoyage');
       const model = createVoyage({ baseURL: baseURL.voyage, apiKey: key }).embedding(MODELS.voyage);
@@ -211,6 +219,7 @@ export const CLIENTS = [
             concurrency,
             ...(rateLimited ? { maxRetries: RETRIES } : {}),
             ...(clientRateLimit === undefined ? {} : { rateLimit: clientRateLimit }),
+            ...(exactTokens ? { tokenCounter: SERVER_TOKEN_COUNTER } : {}),
           }),
         vectors: (result) => result.embeddings,
       };
@@ -222,7 +231,7 @@ export const CLIENTS = [
     wire: 'voyage',
     source: 'voyageai',
     peer: true,
-    async create({ baseURL, key, dimensions, batch, concurrency, rateLimited, clientRateLimit }) {
+    async create({ baseURL, key, dimensions, batch, concurrency, rateLimited, clientRateLimit, exactTokens }) {
       const { VoyageAIClient } = await loadPeer('voyageai');
       const client = new VoyageAIClient({ apiKey: key, baseUrl: baseURL.voyage, ...(rateLimited ? { maxRetries: RETRIES } : {}) });
       return {
@@ -242,7 +251,7 @@ export const CLIENTS = [
     wire: 'gemini',
     source: '@embedkit/provider-gemini',
     embedkit: true,
-    async create({ baseURL, key, dimensions, batch, concurrency, rateLimited, clientRateLimit }) {
+    async create({ baseURL, key, dimensions, batch, concurrency, rateLimited, clientRateLimit, exactTokens }) {
       const { embedMany } = await import('@embedkit/core');
       const createGemini = await loadEmbedkitProvider('provider-gemini', 'createGemini');
       const model = createGemini({ baseURL: baseURL.gemini, apiKey: key }).embedding(MODELS.gemini);
@@ -256,6 +265,7 @@ export const CLIENTS = [
             concurrency,
             ...(rateLimited ? { maxRetries: RETRIES } : {}),
             ...(clientRateLimit === undefined ? {} : { rateLimit: clientRateLimit }),
+            ...(exactTokens ? { tokenCounter: SERVER_TOKEN_COUNTER } : {}),
           }),
         vectors: (result) => result.embeddings,
       };
@@ -267,7 +277,7 @@ export const CLIENTS = [
     wire: 'gemini',
     source: '@ai-sdk/google',
     peer: true,
-    async create({ baseURL, key, dimensions, batch, concurrency, rateLimited, clientRateLimit }) {
+    async create({ baseURL, key, dimensions, batch, concurrency, rateLimited, clientRateLimit, exactTokens }) {
       const { embedMany } = await loadPeer('ai');
       const { createGoogleGenerativeAI } = await loadPeer('@ai-sdk/google');
       const model = createGoogleGenerativeAI({ baseURL: baseURL.gemini, apiKey: key }).embedding(MODELS.gemini);

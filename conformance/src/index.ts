@@ -34,3 +34,4 @@ export { openAICompatibleWire } from './wires/openai-compatible.js';
 export { createReplayDispatcher, readCassette, readCassetteDirectory, type ReplayDispatcher } from './replay.js';
 export * from './groups/contextualized.js';
 export * from './groups/rerank.js';
+export * from './groups/batch-jobs.js';

@@ -20,22 +20,22 @@ import { vectorFor } from '../scenarios.js';
 import type { CreateModelOptions } from '../types.js';
 
 /** The result of one input of a finished job, as the fake API lists it. */
-export type BatchJobsWireOutcome =
+export type BatchEmbeddingJobsWireOutcome =
   | { index: number; vector: number[] }
   | { index: number; error: { status: number; message: string } };
 
 /** A job as the fake API answers it. */
-export interface BatchJobsWireJob {
+export interface BatchEmbeddingJobsWireJob {
   /** The id in the provider's own form, the one `create` must return. */
   id: string;
   state: BatchJobState;
   counts: BatchJobRequestCounts;
   /** Once finished: one outcome per input, in the order the API lists them (not input order). */
-  outcomes?: BatchJobsWireOutcome[];
+  outcomes?: BatchEmbeddingJobsWireOutcome[];
 }
 
 /** How a provider's batch API looks, in a few functions; every scenario is built from them. */
-export interface BatchJobsWireProfile {
+export interface BatchEmbeddingJobsWireProfile {
   /** The id the fake API gives every job, in the provider's form (e.g. `batches/conformance-job-1`). */
   jobId: string;
   create(modelId: string): { method: 'POST'; path: string };
@@ -47,12 +47,12 @@ export interface BatchJobsWireProfile {
   /** The vector length a create request asked for, if any. */
   dimensionsOf(body: unknown): number | undefined;
   /** The body the API answers to create and get for `job`. */
-  jobBody(job: BatchJobsWireJob): unknown;
+  jobBody(job: BatchEmbeddingJobsWireJob): unknown;
   /**
    * Further exchanges `results()` makes after reading a finished job, e.g. downloading a results
    * file; absent when the job body holds the results.
    */
-  resultExchanges?(job: BatchJobsWireJob): { method: string; path: string; reply: WireReply }[];
+  resultExchanges?(job: BatchEmbeddingJobsWireJob): { method: string; path: string; reply: WireReply }[];
   /** An error body in the provider's format. */
   errorBody(error: { status: number; message: string }): unknown;
   /** The header that carries the key, and its value for `apiKey`. */
@@ -67,12 +67,12 @@ export interface DescribeBatchEmbeddingJobsOptions {
   modelId: string;
   /** Builds the provider's `BatchEmbeddingJobs` talking to `baseURL` through the given transport. */
   createJobs(options: CreateModelOptions): BatchEmbeddingJobs;
-  wire: BatchJobsWireProfile;
+  wire: BatchEmbeddingJobsWireProfile;
   /** Sent with every `create`; the fake API's vectors are this long. Default: none sent, 8 values. */
   dimensions?: number;
 }
 
-export interface BatchJobScenario {
+export interface BatchEmbeddingJobsScenario {
   id: string;
   run(kind: TransportKind): Promise<void>;
 }
@@ -118,36 +118,38 @@ function closeTo(actual: Embedding | null | undefined, expected: readonly number
  * delete, a transient poll error and an abort while waiting. Each runs against a fresh interceptor and
  * fails on any unused expectation.
  */
-export function listBatchJobScenarios(options: DescribeBatchEmbeddingJobsOptions): BatchJobScenario[] {
+export function listBatchEmbeddingJobsScenarios(
+  options: DescribeBatchEmbeddingJobsOptions,
+): BatchEmbeddingJobsScenario[] {
   const { wire } = options;
   const dimensions = options.dimensions ?? 8;
   const id = wire.jobId;
   const job = (
     state: BatchJobState,
     requestCounts: BatchJobRequestCounts,
-    outcomes?: BatchJobsWireOutcome[],
+    outcomes?: BatchEmbeddingJobsWireOutcome[],
   ) =>
     ({
       id,
       state,
       counts: requestCounts,
       ...(outcomes === undefined ? {} : { outcomes }),
-    }) satisfies BatchJobsWireJob;
+    }) satisfies BatchEmbeddingJobsWireJob;
   const reply =
-    (body: BatchJobsWireJob): (() => WireReply) =>
+    (body: BatchEmbeddingJobsWireJob): (() => WireReply) =>
     () => ({ status: 200, body: wire.jobBody(body) });
-  const expectGet = (world: World, body: BatchJobsWireJob) => {
+  const expectGet = (world: World, body: BatchEmbeddingJobsWireJob) => {
     const { method, path } = wire.get(id);
     world.interceptor.expect(method, path, reply(body));
   };
   /** A finished job's answer, plus whatever `results()` fetches next. */
-  const expectFinished = (world: World, body: BatchJobsWireJob) => {
+  const expectFinished = (world: World, body: BatchEmbeddingJobsWireJob) => {
     expectGet(world, body);
     for (const exchange of wire.resultExchanges?.(body) ?? [])
       world.interceptor.expect(exchange.method, exchange.path, () => exchange.reply);
   };
 
-  const scenario = (name: string, body: (world: World) => Promise<void>): BatchJobScenario => ({
+  const scenario = (name: string, body: (world: World) => Promise<void>): BatchEmbeddingJobsScenario => ({
     id: name,
     async run(kind) {
       const interceptor = createInterceptor(kind, new URL(options.baseURL).origin);
@@ -172,7 +174,7 @@ export function listBatchJobScenarios(options: DescribeBatchEmbeddingJobsOptions
     },
   });
 
-  const list: BatchJobScenario[] = [
+  const list: BatchEmbeddingJobsScenario[] = [
     scenario('create', async (world) => {
       const inputs = texts(3);
       const { method, path } = wire.create(options.modelId);
@@ -272,7 +274,7 @@ export function listBatchJobScenarios(options: DescribeBatchEmbeddingJobsOptions
     scenario('results-partial-errors', async (world) => {
       const inputs = texts(3);
       const vectors = inputs.map((text) => vectorFor(text, dimensions));
-      const outcomes: BatchJobsWireOutcome[] = [
+      const outcomes: BatchEmbeddingJobsWireOutcome[] = [
         { index: 2, vector: vectors[2]! },
         { index: 1, error: { status: 400, message: 'conformance item error' } },
         { index: 0, vector: vectors[0]! },
@@ -353,7 +355,7 @@ export function listBatchJobScenarios(options: DescribeBatchEmbeddingJobsOptions
  */
 export function describeBatchEmbeddingJobs(options: DescribeBatchEmbeddingJobsOptions): void {
   describe(`${options.name} batch embedding jobs`, () => {
-    for (const scenario of listBatchJobScenarios(options)) {
+    for (const scenario of listBatchEmbeddingJobsScenarios(options)) {
       for (const kind of TRANSPORT_KINDS) {
         it(`${scenario.id} [${kind}]`, () => scenario.run(kind));
       }

@@ -104,7 +104,13 @@ export function cacheMiddleware(options: { store?: CacheStore } = {}): Embedding
           response: { status: 200, headers: { 'x-embedkit-cache': 'hit' } },
         };
       }
-      const response = await doEmbed({ ...request, inputs: missing.map((index) => request.inputs[index]!) });
+      // Only the misses travel on: their positions in the job change, so the position fields go unless all missed.
+      const forwarded: EmbedRequest = { ...request, inputs: missing.map((index) => request.inputs[index]!) };
+      if (missing.length !== request.inputs.length) {
+        delete forwarded.inputOffset;
+        delete forwarded.totalInputs;
+      }
+      const response = await doEmbed(forwarded);
       const embeddings = found.map((vector) => (vector === undefined ? undefined : copy(vector)));
       await Promise.all(
         missing.map(async (inputIndex, position) => {

@@ -42,10 +42,13 @@ export type ImagePart =
 /** One part of an interleaved multimodal input. */
 export type ContentPart = { type: 'text'; text: string } | ImagePart;
 
-/** One input: a string, or a structured text / image / interleaved-content input for multimodal models. */
+/**
+ * One input: a string, or a structured text / image / interleaved-content input for multimodal models.
+ * `title` is a document title for providers that use one (Gemini's RETRIEVAL_DOCUMENT); others ignore it.
+ */
 export type EmbedInput =
   | string
-  | { text: string }
+  | { text: string; title?: string }
   | { image: string | Uint8Array; mediaType?: string }
   | { content: ContentPart[] };
 
@@ -96,6 +99,13 @@ export interface EmbedRequest {
   headers?: Record<string, string>;
   /** Provider-specific options keyed by provider name, e.g. `{ openai: { user: 'u-1' } }`. */
   providerOptions?: Record<string, Record<string, unknown>>;
+  /**
+   * Where this call's first input stands in the whole job, set by the engine, so a provider can take its
+   * slice of a per-input option list. Absent when the call is not part of a job or a middleware re-packed it.
+   */
+  inputOffset?: number;
+  /** Inputs in the whole job, when known (set by `embedMany`; absent for streams). */
+  totalInputs?: number;
 }
 
 /** Metadata of the HTTP response behind a call. */

@@ -393,6 +393,27 @@ describe('topK', () => {
     }
   });
 
+  it('repeated queries over one corpus give the same answers as the first (cached lengths)', () => {
+    const cacheRandom = seededRandom(21);
+    const vectors = Array.from({ length: 50 }, () => randomFloat32(cacheRandom, 12));
+    const query = randomFloat32(cacheRandom, 12);
+    const first = topK(query, vectors, 10);
+    expect(topK(query, vectors, 10)).toEqual(first);
+    expectSameRanking(first, bruteForce(query, vectors, 10, 'cosine'));
+  });
+
+  it('notices a corpus slot replaced by another vector, and a corpus that grew', () => {
+    const vectors: Float32Array[] = [Float32Array.of(1, 0), Float32Array.of(0, 1), Float32Array.of(1, 1)];
+    const query = [1, 0];
+    expect(topK(query, vectors, 1)[0]!.index).toBe(0);
+    // Replace slot 0 by a long vector pointing away from the query: its cached length must not be reused.
+    vectors[0] = Float32Array.of(-10, 0);
+    expectSameRanking(topK(query, vectors, 3), bruteForce(query, vectors, 3, 'cosine'));
+    expect(topK(query, vectors, 3).map((entry) => entry.index)).toEqual([2, 1, 0]);
+    vectors.push(Float32Array.of(3, 0));
+    expect(topK(query, vectors, 1)).toEqual([{ index: 3, score: 1 }]);
+  });
+
   it('accepts plain number arrays as query and corpus', () => {
     const vectors = [
       [0, 1],

@@ -87,7 +87,7 @@ export function inputText(input: EmbedInput, index: number): string {
 
 /**
  * Builds one `EmbedContentRequest` per input, after checking everything that can be checked before a
- * request: the text, the titles (one per input, only for documents), the dimensions.
+ * request: the text, the titles (one per input of the job, only for documents), the dimensions.
  */
 export function buildGeminiRequests(
   options: {
@@ -98,6 +98,9 @@ export function buildGeminiRequests(
     inputType: InputType | undefined;
     dimensions: number | undefined;
     titles: readonly string[] | undefined;
+    /** This call's position in the job and the job's size, from the engine. */
+    inputOffset?: number | undefined;
+    totalInputs?: number | undefined;
   },
   warnings: Warning[],
 ): GeminiEmbedContentRequest[] {
@@ -128,19 +131,27 @@ export function buildGeminiRequests(
       });
     }
   }
+  // A job-wide list (one title per input of the whole job) is sliced at this call's position; a list for
+  // just this call is used as is. Inputs may also carry their own `title`.
+  let callTitles: readonly string[] | undefined;
   if (titles !== undefined) {
-    if (options.inputType !== 'document') {
+    const offset = options.inputOffset ?? 0;
+    if (options.totalInputs !== undefined && titles.length === options.totalInputs) {
+      callTitles = titles.slice(offset, offset + inputs.length);
+    } else if (titles.length === inputs.length && (options.totalInputs === undefined || options.totalInputs === inputs.length)) {
+      callTitles = titles;
+    } else {
       throw new InvalidArgumentError(
-        `providerOptions.${provider}.titles needs inputType "document": Gemini applies a title only to RETRIEVAL_DOCUMENT.`,
+        `providerOptions.${provider}.titles has ${titles.length} entries for ${options.totalInputs ?? inputs.length} inputs; give exactly one per input ('' for none), or put a title on each input as { text, title }.`,
         { argument: `providerOptions.${provider}.titles` },
       );
     }
-    if (titles.length !== inputs.length) {
-      throw new InvalidArgumentError(
-        `providerOptions.${provider}.titles has ${titles.length} entries for ${inputs.length} inputs in this call; give exactly one per input ('' for none). embedMany splits jobs into calls of at most ${options.capabilities.maxInputsPerCall} inputs and passes the same titles to each, so send titled documents in groups of at most that many.`,
-        { argument: `providerOptions.${provider}.titles` },
-      );
-    }
+  }
+  const titled = callTitles !== undefined || inputs.some((input) => typeof input === 'object' && input !== null && 'title' in input && input.title !== undefined);
+  if (titled && options.inputType !== 'document') {
+    throw new InvalidArgumentError(`Titles need inputType "document": Gemini applies a title only to RETRIEVAL_DOCUMENT.`, {
+      argument: `providerOptions.${provider}.titles`,
+    });
   }
   const model = `models/${options.modelName}`;
   return inputs.map((input, index) => {
@@ -152,7 +163,7 @@ export function buildGeminiRequests(
     }
     const request: GeminiEmbedContentRequest = { model, content: { parts: [{ text }] } };
     if (taskType !== undefined) request.taskType = taskType;
-    const title = titles?.[index];
+    const title = (typeof input === 'object' && 'title' in input ? input.title : undefined) ?? callTitles?.[index];
     if (title !== undefined && title !== '') request.title = title;
     if (dimensions !== undefined) request.outputDimensionality = dimensions;
     return request;
@@ -216,6 +227,8 @@ export class GeminiEmbeddingModel implements EmbeddingModel {
         inputType: request.inputType,
         dimensions: request.dimensions,
         titles: options.titles,
+        inputOffset: request.inputOffset,
+        totalInputs: request.totalInputs,
       },
       warnings,
     );

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { describeEmbeddingProvider } from '@embedkit/conformance';
-import { describeBatchEmbeddingJobs } from '../../../conformance/src/groups/batch-jobs.js';
+import { describeBatchEmbeddingJobs } from '@embedkit/conformance';
 import { createGemini } from '../src/index.js';
 import { geminiBatchWire, geminiWire } from './gemini-wire.js';
 

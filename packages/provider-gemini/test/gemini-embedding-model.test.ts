@@ -285,6 +285,49 @@ describe('splitting', () => {
     expect(result.responses).toHaveLength(3);
   });
 
+  it('a job-wide titles list is sliced to each call: every request item carries its own input’s title', async () => {
+    const inputs = Array.from({ length: 250 }, (_, index) => `doc ${index}`);
+    const titles = inputs.map((_, index) => (index % 50 === 0 ? '' : `title ${index}`));
+    const { model, sent } = setup(echo(() => values(128, [1])));
+    await embedMany({ model, inputs, dimensions: 128, inputType: 'document', providerOptions: { gemini: { titles } } });
+    const pairs = sent.flatMap((request) =>
+      (request.body as { requests: { title?: string; content: { parts: { text: string }[] } }[] }).requests.map(
+        (item) => [item.content.parts[0]!.text, item.title ?? ''] as const,
+      ),
+    );
+    expect(pairs).toHaveLength(250);
+    for (const [text, title] of pairs) {
+      const index = Number(text.split(' ')[1]);
+      expect(title).toBe(titles[index]);
+    }
+  });
+
+  it('a titles list shorter than the job is refused before any request', async () => {
+    const inputs = Array.from({ length: 200 }, (_, index) => `doc ${index}`);
+    const { model, sent } = setup(echo(() => values(128, [1])));
+    const error = await failure(
+      embedMany({ model, inputs, inputType: 'document', providerOptions: { gemini: { titles: inputs.slice(0, 100) } } }),
+    );
+    expect(error.name).toBe('InvalidArgumentError');
+    expect(error.message).toContain('100 entries for 200 inputs');
+    expect(sent).toHaveLength(0);
+  });
+
+  it('takes a title from each { text, title } input, and refuses titles outside inputType "document"', async () => {
+    const { model, sent } = setup(echo(() => values(128, [1])));
+    await embedMany({
+      model,
+      inputs: [{ text: 'first', title: 'Intro' }, 'second', { text: 'third' }],
+      dimensions: 128,
+      inputType: 'document',
+    });
+    const items = (sent[0]!.body as { requests: { title?: string }[] }).requests;
+    expect(items.map((item) => item.title)).toEqual(['Intro', undefined, undefined]);
+    const error = await failure(embedMany({ model, inputs: [{ text: 'q', title: 'T' }], inputType: 'query' }));
+    expect(error.name).toBe('InvalidArgumentError');
+    expect(sent).toHaveLength(1);
+  });
+
   it('101 inputs make one batch call of 100 and one :embedContent call', async () => {
     const { model, sent } = setup(echo(() => values(3072, [1])));
     await embedMany({

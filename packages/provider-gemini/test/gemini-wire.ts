@@ -1,6 +1,9 @@
 import type { WireProfile } from '@embedkit/conformance';
 import type { InputType } from '@embedkit/core';
-import type { BatchJobsWireJob, BatchJobsWireProfile } from '../../../conformance/src/groups/batch-jobs.js';
+import type {
+  BatchEmbeddingJobsWireJob,
+  BatchEmbeddingJobsWireProfile,
+} from '@embedkit/conformance';
 
 interface RequestBody {
   model?: string;
@@ -106,7 +109,10 @@ const STATE_WORDS = {
   expired: 'BATCH_STATE_EXPIRED',
 } as const;
 
-function outcomeLine(outcome: NonNullable<BatchJobsWireJob['outcomes']>[number], file: boolean): unknown {
+function outcomeLine(
+  outcome: NonNullable<BatchEmbeddingJobsWireJob['outcomes']>[number],
+  file: boolean,
+): unknown {
   const body =
     'vector' in outcome
       ? { response: { embedding: { values: outcome.vector } } }
@@ -120,7 +126,7 @@ function outcomeLine(outcome: NonNullable<BatchJobsWireJob['outcomes']>[number],
  * The Gemini Batch API wire for the batch-jobs group: results inline (`inlinedResponses`) or in a
  * JSONL `responsesFile` downloaded from `/download/v1beta/files/…:download?alt=media`.
  */
-export function geminiBatchWire(results: 'inline' | 'file'): BatchJobsWireProfile {
+export function geminiBatchWire(results: 'inline' | 'file'): BatchEmbeddingJobsWireProfile {
   const jobId = 'batches/conformance-job-1';
   const file = 'files/batch-conformance-job-1-results';
   const bare = (id: string) => id.replace(/^batches\//, '');
@@ -177,7 +183,7 @@ export function geminiBatchWire(results: 'inline' | 'file'): BatchJobsWireProfil
     },
     ...(results === 'file'
       ? {
-          resultExchanges: (job: BatchJobsWireJob) => [
+          resultExchanges: (job: BatchEmbeddingJobsWireJob) => [
             {
               method: 'GET',
               path: `/download/v1beta/${file}:download?alt=media`,

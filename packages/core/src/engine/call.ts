@@ -1,7 +1,6 @@
 import { InvalidRequestError, InvalidResponseError } from '../errors.js';
 import type {
   EmbeddingModel,
-  EmbedInput,
   EmbedRequest,
   EmbedResponse,
   InputType,
@@ -31,6 +30,8 @@ export interface CallContext {
   maxRetryDelayMs: number;
   timeoutMs: number;
   onRetry: ((event: RetryEvent) => void) | undefined;
+  /** Inputs in the whole job, when known. */
+  totalInputs: number | undefined;
 }
 
 /** The outcome of one batch (several HTTP calls when it had to be bisected). */
@@ -120,15 +121,16 @@ async function attempt(context: CallContext, batch: Batch, signal: AbortSignal):
       signal,
     },
     async (attemptSignal) => {
-      const response = await model.doEmbed(buildRequest(context, batch.inputs, attemptSignal));
+      const response = await model.doEmbed(buildRequest(context, batch, attemptSignal));
       checkResponse(context, response, batch.inputs.length);
       return response;
     },
   );
 }
 
-function buildRequest(context: CallContext, inputs: EmbedInput[], signal: AbortSignal): EmbedRequest {
-  const request: EmbedRequest = { inputs, signal, timeoutMs: context.timeoutMs };
+function buildRequest(context: CallContext, batch: Batch, signal: AbortSignal): EmbedRequest {
+  const request: EmbedRequest = { inputs: batch.inputs, signal, timeoutMs: context.timeoutMs, inputOffset: batch.offset };
+  if (context.totalInputs !== undefined) request.totalInputs = context.totalInputs;
   if (context.inputType !== undefined) request.inputType = context.inputType;
   if (context.dimensions !== undefined) request.dimensions = context.dimensions;
   if (context.outputType !== 'float') request.outputType = context.outputType;

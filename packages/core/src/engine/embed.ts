@@ -46,7 +46,7 @@ interface Prepared {
   counter: NonNullable<EmbedSettings['tokenCounter']>;
 }
 
-function prepare(settings: EmbedSettings): Prepared {
+function prepare(settings: EmbedSettings, totalInputs?: number): Prepared {
   const { warnings, inputType } = checkSettings(settings);
   const { model } = settings;
   const clock = settings.clock ?? systemClock;
@@ -66,6 +66,7 @@ function prepare(settings: EmbedSettings): Prepared {
     maxRetryDelayMs: settings.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS,
     timeoutMs: settings.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     onRetry: settings.onRetry,
+    totalInputs,
   };
   const concurrency = model.capabilities.supportsParallelCalls
     ? (settings.concurrency ?? DEFAULT_CONCURRENCY)
@@ -116,7 +117,7 @@ class Tally {
 export async function embedMany(
   settings: EmbedSettings & { inputs: readonly EmbedInput[] },
 ): Promise<EmbedManyResult> {
-  const prepared = prepare(settings);
+  const prepared = prepare(settings, Array.isArray(settings.inputs) ? settings.inputs.length : undefined);
   const { context } = prepared;
   if (!Array.isArray(settings.inputs)) {
     throw new InvalidArgumentError('inputs must be an array; use embedStream for iterables.', {

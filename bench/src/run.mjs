@@ -1,0 +1,695 @@
+#!/usr/bin/env node
+// embedkit benchmarks. Every client embeds the same inputs through the same loopback server (a child
+// process, so its CPU is not counted), each measurement in its own child process, warm-up first.
+//
+//   npm run bench                      embedkit base64 vs float vs the floor (Node of the caller)
+//   npm run bench -- --quick           the same on 2,000 inputs, one round (the smoke test uses it)
+//   npm run bench -- --peers           the peer comparison of issue 7 on Node 24 (installs peers first)
+//
+// Options: --out FILE (default results/latest.md; --quick writes results/raw/quick.md),
+// --latency MS (server latency per call, default 0), --only a,b (peer run: only these client ids),
+// --no-ratelimit, --no-topk, --budget MS (client CPU allowed per measured cell in the peer run).
+
+import { fork } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { benchDirectory, CLIENTS, clientById } from './clients.mjs';
+import { makeInputs, serverTokens } from './data.mjs';
+import { ensurePeers } from './peers.mjs';
+import { barChartSvg, formatNumber, kilobytes, markdownTable, megabytes, textTable, writeSection } from './report.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const argv = process.argv.slice(2);
+/** `--name` on the command line, or as npm passes it through a workspace script (`npm_config_name`). */
+function flag(name) {
+  return argv.includes(`--${name}`) || process.env[`npm_config_${name.replaceAll('-', '_')}`] === 'true';
+}
+function option(name, fallback) {
+  const index = argv.indexOf(`--${name}`);
+  if (index >= 0 && index + 1 < argv.length) return argv[index + 1];
+  const fromNpm = process.env[`npm_config_${name.replaceAll('-', '_')}`];
+  return fromNpm !== undefined && fromNpm !== 'true' && fromNpm !== '' ? fromNpm : fallback;
+}
+
+const QUICK = flag('quick');
+const PEERS = flag('peers');
+const LATENCY_MS = Number(option('latency', '0'));
+const OUT = option('out', join(benchDirectory, 'results', QUICK ? 'raw/quick.md' : 'latest.md'));
+const CONCURRENCY = 4;
+const started = performance.now();
+
+const log = (...parts) => console.log(...parts);
+const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
+
+// ---- processes ------------------------------------------------------------------------------------
+
+const children = new Set();
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
+
+/** Starts the loopback server under `node`; resolves once it listens. */
+async function startServer(node, options) {
+  const child = fork(join(here, 'server.mjs'), [], {
+    execPath: node,
+    execArgv: ['--max-old-space-size=4096'],
+    env: { ...process.env, BENCH_SERVER_OPTIONS: JSON.stringify(options) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  children.add(child);
+  const waiting = new Map();
+  const port = await new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`the loopback server exited (${code})`)));
+    child.on('message', (message) => {
+      if (message.type === 'ready') resolve(message.port);
+      waiting.get(message.type)?.(message);
+      waiting.delete(message.type);
+    });
+  });
+  const ask = (message, reply) =>
+    new Promise((resolve) => {
+      waiting.set(reply, resolve);
+      child.send(message);
+    });
+  return {
+    port,
+    stats: () => ask({ type: 'stats' }, 'stats'),
+    configure: (settings) => ask({ type: 'configure', ...settings }, 'configured'),
+    stop() {
+      child.kill();
+      children.delete(child);
+    },
+  };
+}
+
+/** Runs one job in its own process; resolves with its result (or `{ error }`). */
+function runChild(node, job, { timeoutMs = 300_000, heapMb = 12_288 } = {}) {
+  return new Promise((resolve) => {
+    const child = fork(join(here, 'child.mjs'), [], {
+      execPath: node,
+      execArgv: ['--expose-gc', `--max-old-space-size=${heapMb}`],
+      env: { ...process.env, BENCH_JOB: JSON.stringify(job), NODE_NO_WARNINGS: '1' },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    children.add(child);
+    let output = '';
+    const keep = (chunk) => {
+      output = (output + chunk).slice(-4000);
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    let result;
+    const timer = setTimeout(() => {
+      result ??= { error: `timed out after ${timeoutMs / 1000} s` };
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('message', (message) => {
+      result = message;
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      children.delete(child);
+      resolve(result ?? { error: `exited with ${code} before reporting: ${output.trim().slice(-800)}` });
+    });
+  });
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+const thousands = (count) => (count >= 1000 ? `${count / 1000}k` : String(count));
+const machine = () =>
+  `${process.platform} ${process.arch}, ${(globalThis.navigator?.hardwareConcurrency ?? '?')} cores, loopback server latency ${LATENCY_MS} ms, concurrency ${CONCURRENCY}`;
+
+// ---- part 1: embedkit base64 vs float vs the floor --------------------------------------------------
+
+async function partOne() {
+  const node = process.execPath;
+  const inputs = QUICK ? 2_000 : 10_000;
+  const batch = 1_000;
+  const dimensions = 1_024;
+  const rounds = QUICK ? 1 : 3;
+  const repetitions = QUICK ? 2 : 3;
+  const ids = ['floor', 'embedkit-base64', 'embedkit-float'];
+  log(
+    `embedkit bench${QUICK ? ' (quick)' : ''}: ${inputs.toLocaleString('en-US')} inputs in calls of ${batch}, ${dimensions} dimensions, Node ${process.version}`,
+  );
+  const server = await startServer(node, { prepare: [dimensions], latencyMs: LATENCY_MS });
+  const results = Object.fromEntries(ids.map((id) => [id, []]));
+  const cpuStart = (await server.stats()).cpu;
+  // Rounds interleave the clients (A B C A B C ...) so that a noisy moment hurts them alike.
+  for (let round = 0; round < rounds; round++) {
+    for (const id of ids) {
+      const result = await runChild(node, {
+        mode: 'embed',
+        client: id,
+        inputs,
+        batch,
+        dimensions,
+        concurrency: CONCURRENCY,
+        port: server.port,
+        key: `sk-bench-${id}`,
+        repetitions,
+        warmupInputs: inputs,
+      });
+      if (result.error || result.skipped) throw new Error(`${id}: ${result.error ?? result.skipped}`);
+      if (result.problem) throw new Error(`${id} returned wrong vectors: ${result.problem}`);
+      results[id].push(result);
+    }
+  }
+  const serverCpu = (await server.stats()).cpu;
+  server.stop();
+  const summary = ids.map((id) => {
+    const runs = results[id];
+    return {
+      id,
+      label: clientById(id).label,
+      cpuMsPer1000: median(runs.map((run) => run.cpuMsPer1000)),
+      allCpu: runs.flatMap((run) => run.runs.map((one) => (one.cpuMs / run.measuredInputs) * 1000)),
+      wallMs: median(runs.map((run) => run.wallMs)),
+      peakRssBytes: Math.max(...runs.map((run) => run.peakRssBytes)),
+      retainedBytesPerVector: median(runs.map((run) => run.retainedBytesPerVector)),
+    };
+  });
+  const byId = Object.fromEntries(summary.map((row) => [row.id, row]));
+  const headers = ['client', 'CPU ms / 1k vectors', 'min–max', 'wall ms', 'peak RSS MB', 'heap KB / vector'];
+  const rows = summary.map((row) => [
+    row.label,
+    formatNumber(row.cpuMsPer1000),
+    `${formatNumber(Math.min(...row.allCpu))}–${formatNumber(Math.max(...row.allCpu))}`,
+    formatNumber(row.wallMs, 0),
+    megabytes(row.peakRssBytes),
+    kilobytes(row.retainedBytesPerVector),
+  ]);
+  const ratios = [
+    ['embedkit base64 / floor (CPU)', byId['embedkit-base64'].cpuMsPer1000 / byId.floor.cpuMsPer1000],
+    ['embedkit float / embedkit base64 (CPU)', byId['embedkit-float'].cpuMsPer1000 / byId['embedkit-base64'].cpuMsPer1000],
+    ['embedkit float / floor (CPU)', byId['embedkit-float'].cpuMsPer1000 / byId.floor.cpuMsPer1000],
+    [
+      'embedkit float / embedkit base64 (peak RSS)',
+      byId['embedkit-float'].peakRssBytes / byId['embedkit-base64'].peakRssBytes,
+    ],
+  ];
+  const serverMs = (serverCpu.user + serverCpu.system - cpuStart.user - cpuStart.system) / 1000;
+  log('');
+  log(textTable(headers, rows));
+  log('');
+  for (const [name, value] of ratios) log(`${name.padEnd(44)} ${formatNumber(value, 2)}x`);
+  log(`\n(${rounds} process${rounds > 1 ? 'es' : ''} per client x ${repetitions} measured run${repetitions > 1 ? 's' : ''} after a warm-up run; median. Server CPU, not counted above: ${formatNumber(serverMs, 0)} ms. ${elapsed()} in all.)`);
+  const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const body = [
+    `## ${QUICK ? 'Quick run' : 'embedkit: base64 vs float vs the floor'} (${date})`,
+    '',
+    `${inputs.toLocaleString('en-US')} inputs in calls of ${batch}, ${dimensions} dimensions, OpenAI wire; Node ${process.version}; ${machine()}. ` +
+      `Client CPU is \`process.cpuUsage()\` of the client process (the server runs in its own process). ` +
+      `${rounds} process(es) per client, interleaved, each a warm-up run then ${repetitions} measured run(s); median.`,
+    '',
+    markdownTable(headers, rows),
+    '',
+    markdownTable(
+      ['ratio (same run)', 'value'],
+      ratios.map(([name, value]) => [name, `${formatNumber(value, 2)}x`]),
+    ),
+    '',
+    `Reproduce: \`npm run bench\`${QUICK ? ' -- --quick' : ''}.`,
+  ].join('\n');
+  writeSection(OUT, QUICK ? 'quick' : 'part1', 'embedkit benchmarks', body);
+  log(`wrote ${OUT}`);
+}
+
+// ---- part 2: the peer comparison --------------------------------------------------------------------
+
+const GRID = {
+  sizes: [10_000, 100_000],
+  dimensions: [1_024, 3_072],
+  batches: { openai: [128, 1_000], voyage: [128, 1_000], gemini: [100] },
+};
+
+const WIRE_TITLES = { openai: 'OpenAI wire', voyage: 'Voyage wire', gemini: 'Gemini wire' };
+
+function cellKey(cell) {
+  return `${cell.inputs}/${cell.dimensions}/${cell.batch}`;
+}
+function cellLabel(cell) {
+  return `${thousands(cell.inputs)} x ${cell.dimensions}, calls of ${cell.batch}`;
+}
+
+async function grid(node, server, only, budgetMs) {
+  const rows = [];
+  for (const client of CLIENTS) {
+    if (only && !only.includes(client.id)) continue;
+    let skipped;
+    for (const inputs of GRID.sizes) {
+      for (const dimensions of GRID.dimensions) {
+        for (const batch of GRID.batches[client.wire]) {
+          const cell = { inputs, dimensions, batch };
+          if (skipped) {
+            rows.push({ client: client.id, wire: client.wire, cell, skipped });
+            continue;
+          }
+          const result = await runChild(node, {
+            mode: 'embed',
+            client: client.id,
+            ...cell,
+            concurrency: CONCURRENCY,
+            port: server.port,
+            key: `sk-bench-${client.id}`,
+            repetitions: inputs <= 10_000 ? 3 : 1,
+            warmupInputs: 10_000,
+            cellBudgetMs: budgetMs,
+            warmupBudgetMs: budgetMs / 2,
+            memoryCapBytes: 6 * 1024 ** 3,
+          });
+          if (result.skipped) skipped = result.skipped;
+          const row = { client: client.id, wire: client.wire, cell, ...result };
+          rows.push(row);
+          const status = result.skipped
+            ? `skipped: ${result.skipped}`
+            : result.error
+              ? `ERROR: ${result.error.split('\n')[0]}`
+              : `${formatNumber(result.cpuMsPer1000)} ms CPU / 1k vectors, wall ${formatNumber(result.wallMs / 1000, 2)} s, RSS ${megabytes(result.peakRssBytes)} MB, ${kilobytes(result.retainedBytesPerVector)} KB / vector${result.sampled ? `, sampled ${result.measuredInputs.toLocaleString('en-US')} inputs` : ''}${result.problem ? `, WRONG VECTORS: ${result.problem}` : ''}`;
+          log(`  [${elapsed()}] ${client.label.padEnd(38)} ${cellLabel(cell).padEnd(28)} ${status}`);
+        }
+      }
+    }
+  }
+  return rows;
+}
+
+async function references(node) {
+  const out = {};
+  for (const dimensions of GRID.dimensions) {
+    const result = await runChild(node, { mode: 'reference', inputs: 10_000, dimensions });
+    if (result.error) throw new Error(`number[] reference: ${result.error}`);
+    out[dimensions] = result.retainedBytesPerVector;
+  }
+  return out;
+}
+
+const RATE_LIMIT = { inputs: 50_000, dimensions: 256, batch: 128, deadlineMs: 90_000 };
+
+/** The rate-limited run: every client at once, each with its own key (its own buckets on the server). */
+async function rateLimitRun(node, server, only) {
+  const inputs = makeInputs(RATE_LIMIT.inputs);
+  const totalTokens = inputs.reduce((sum, text) => sum + serverTokens(text), 0);
+  // Buckets start full, so a client that paces perfectly finishes in about one minute.
+  const tokensPerMinute = Math.ceil(totalTokens / 2);
+  const requestsPerMinute = 400;
+  const limits = { requestsPerMinute, tokensPerMinute };
+  const variants = [
+    { id: 'embedkit-base64', label: 'embedkit (rateLimit set)', clientRateLimit: limits, target: true },
+    { id: 'embedkit-base64', label: 'embedkit (rateLimit set, exact TokenCounter)', clientRateLimit: limits, exactTokens: true, diagnostic: true },
+    { id: 'embedkit-base64', label: 'embedkit (no rateLimit: 429 + Retry-After only)' },
+    { id: 'ai-sdk-openai' },
+    { id: 'openai' },
+    { id: 'langchain-openai' },
+    { id: 'embedkit-voyage', label: 'embedkit voyage (rateLimit set)', clientRateLimit: limits },
+    { id: 'voyageai' },
+    { id: 'embedkit-gemini', label: 'embedkit gemini (rateLimit set)', clientRateLimit: limits },
+    { id: 'ai-sdk-google' },
+    { id: 'google-genai' },
+  ].filter((variant) => !only || only.includes(variant.id));
+  await server.configure({ rateLimit: limits, resetStats: true, prepare: [RATE_LIMIT.dimensions] });
+  log(
+    `\nrate-limit run: ${RATE_LIMIT.inputs.toLocaleString('en-US')} inputs (${totalTokens.toLocaleString('en-US')} tokens as the server counts them), ${RATE_LIMIT.dimensions} dimensions, calls of ${RATE_LIMIT.batch} (Gemini 100); server limits per key: ${requestsPerMinute} requests/min, ${tokensPerMinute.toLocaleString('en-US')} tokens/min; all clients at once, ${RATE_LIMIT.deadlineMs / 1000} s deadline`,
+  );
+  const results = await Promise.all(
+    variants.map((variant, index) => {
+      const client = clientById(variant.id);
+      return runChild(
+        node,
+        {
+          mode: 'ratelimit',
+          client: variant.id,
+          inputs: RATE_LIMIT.inputs,
+          dimensions: RATE_LIMIT.dimensions,
+          batch: client.wire === 'gemini' ? 100 : RATE_LIMIT.batch,
+          concurrency: CONCURRENCY,
+          port: server.port,
+          key: `sk-ratelimit-${index}`,
+          deadlineMs: RATE_LIMIT.deadlineMs,
+          clientRateLimit: variant.clientRateLimit,
+          exactTokens: variant.exactTokens,
+        },
+        { timeoutMs: RATE_LIMIT.deadlineMs + 60_000, heapMb: 4096 },
+      );
+    }),
+  );
+  const { stats } = await server.stats();
+  await server.configure({ rateLimit: undefined, resetStats: true });
+  const rows = variants.map((variant, index) => {
+    const client = clientById(variant.id);
+    const result = results[index];
+    const counters = stats[`${client.wire} sk-ratelimit-${index}`] ?? { requests: 0, rateLimited: 0, tokens: 0, ok: 0 };
+    const minutes = (result.wallMs ?? 0) / 60_000;
+    const allowed = tokensPerMinute * (1 + minutes);
+    return {
+      ...variant,
+      label: variant.label ?? client.label,
+      wire: client.wire,
+      skipped: result.skipped,
+      error: result.error,
+      failure: result.failure,
+      completed: result.completed,
+      timedOut: result.timedOut,
+      problem: result.problem,
+      wallMs: result.wallMs,
+      requests: counters.requests,
+      rateLimited: counters.rateLimited,
+      tokens: counters.tokens,
+      share: result.wallMs ? counters.tokens / allowed : undefined,
+      achievedPerMinute: result.wallMs ? counters.tokens / minutes : undefined,
+    };
+  });
+  for (const row of rows) {
+    log(
+      `  ${row.label.padEnd(48)} ${row.skipped ? `skipped: ${row.skipped}` : row.error ? `ERROR ${row.error.split('\n')[0]}` : `${row.completed ? 'done' : row.timedOut ? 'deadline' : 'FAILED'} in ${formatNumber(row.wallMs / 1000)} s, ${formatNumber(row.share * 100)}% of allowed tokens, ${row.rateLimited} of ${row.requests} requests answered 429${row.failure ? ` (${row.failure.slice(0, 100)})` : ''}`}`,
+    );
+  }
+  return { rows, limits, totalTokens };
+}
+
+async function topKRun(node) {
+  const result = await runChild(node, { mode: 'topk', inputs: 100_000, dimensions: 1_024, queries: 20, k: 10 });
+  if (result.error) throw new Error(`topK: ${result.error}`);
+  log(
+    `\ntopK over 100,000 x 1,024 (k = 10): cosine ${formatNumber(result.cosine.medianMs)} ms per query (median of ${result.cosine.queries}; first query ${formatNumber(result.cosine.firstMs)} ms computes the cached norms), dot ${formatNumber(result.dot.medianMs)} ms`,
+  );
+  return result;
+}
+
+function pass(ok) {
+  return ok === undefined ? 'NOT RUN' : ok ? 'PASS' : 'FAIL';
+}
+
+/** The targets of issue 7, each with its worst ratio over every cell it covers. */
+function targets(rows, reference, topK, rateLimit) {
+  const find = (client, cell) =>
+    rows.find((row) => row.client === client && cellKey(row.cell) === cellKey(cell) && row.cpuMsPer1000 > 0);
+  const openAICells = rows.filter((row) => row.client === 'embedkit-base64').map((row) => row.cell);
+  const out = [];
+  /** Worst (smallest) ratio of peer CPU to embedkit CPU over the cells both ran. */
+  function cpuRatio(name, ours, peer, cells, threshold, { lowerIsBetter = false } = {}) {
+    const ratios = [];
+    for (const cell of cells) {
+      const a = find(ours, cell);
+      const b = find(peer, cell);
+      if (a && b) ratios.push({ cell, value: lowerIsBetter ? a.cpuMsPer1000 / b.cpuMsPer1000 : b.cpuMsPer1000 / a.cpuMsPer1000 });
+    }
+    if (ratios.length === 0) {
+      out.push({ name, status: 'NOT RUN', detail: `${ours} or ${peer} did not run` });
+      return;
+    }
+    const worst = ratios.reduce((a, b) => (lowerIsBetter ? (b.value > a.value ? b : a) : b.value < a.value ? b : a));
+    const geomean = Math.exp(ratios.reduce((sum, ratio) => sum + Math.log(ratio.value), 0) / ratios.length);
+    const ok = ratios.every((ratio) => (lowerIsBetter ? ratio.value <= threshold : ratio.value >= threshold));
+    out.push({
+      name,
+      status: pass(ok),
+      value: worst.value,
+      detail: `worst ${formatNumber(worst.value, 2)}x at ${cellLabel(worst.cell)}; geometric mean ${formatNumber(geomean, 2)}x over ${ratios.length} cells; ${ratios.filter((ratio) => (lowerIsBetter ? ratio.value <= threshold : ratio.value >= threshold)).length}/${ratios.length} cells meet it`,
+    });
+  }
+  cpuRatio('OpenAI wire: >= 5x less client CPU than the AI SDK', 'embedkit-base64', 'ai-sdk-openai', openAICells, 5);
+  cpuRatio('OpenAI wire: >= 2x less client CPU than the openai client', 'embedkit-base64', 'openai', openAICells, 2);
+  const voyageOurs = rows.some((row) => row.client === 'embedkit-voyage' && row.cpuMsPer1000 > 0);
+  if (voyageOurs) {
+    const cells = rows.filter((row) => row.client === 'embedkit-voyage').map((row) => row.cell);
+    cpuRatio('>= 20x less client CPU than the voyageai client (both on the Voyage wire)', 'embedkit-voyage', 'voyageai', cells, 20);
+  } else {
+    cpuRatio(
+      '>= 20x less client CPU than the voyageai client (embedkit on the OpenAI wire; @embedkit/provider-voyage not built)',
+      'embedkit-base64',
+      'voyageai',
+      openAICells,
+      20,
+    );
+  }
+  const geminiCells = rows.filter((row) => row.client === 'ai-sdk-google').map((row) => row.cell);
+  const geminiPeers = ['ai-sdk-google', 'google-genai'];
+  if (rows.some((row) => row.client === 'embedkit-gemini' && row.cpuMsPer1000 > 0)) {
+    for (const peer of geminiPeers)
+      cpuRatio(`Gemini wire: no slower than ${peer} (embedkit / peer CPU <= 1)`, 'embedkit-gemini', peer, geminiCells, 1, {
+        lowerIsBetter: true,
+      });
+  } else {
+    out.push({
+      name: 'Gemini wire: no slower than any peer',
+      status: 'NOT RUN',
+      detail: rows.find((row) => row.client === 'embedkit-gemini')?.skipped ?? '@embedkit/provider-gemini did not run',
+    });
+  }
+  cpuRatio('embedkit within 1.5x of the floor (embedkit / floor CPU)', 'embedkit-base64', 'floor', openAICells, 1.5, {
+    lowerIsBetter: true,
+  });
+  if (topK) {
+    out.push({
+      name: 'topK <= 120 ms per query over 100,000 x 1,024',
+      status: pass(topK.cosine.medianMs <= 120),
+      value: topK.cosine.medianMs,
+      detail: `${formatNumber(topK.cosine.medianMs)} ms (cosine, median of ${topK.cosine.queries} queries; first query ${formatNumber(topK.cosine.firstMs)} ms; dot ${formatNumber(topK.dot.medianMs)} ms)`,
+    });
+  }
+  const memory = rows
+    .filter((row) => row.client === 'embedkit-base64' && row.retainedBytesPerVector > 0)
+    .map((row) => ({ cell: row.cell, value: row.retainedBytesPerVector / reference[row.cell.dimensions] }));
+  if (memory.length > 0) {
+    const worst = memory.reduce((a, b) => (b.value > a.value ? b : a));
+    out.push({
+      name: 'heap retained per vector <= 0.55x of a number[] vector',
+      status: pass(memory.every((entry) => entry.value <= 0.55)),
+      value: worst.value,
+      detail: `worst ${formatNumber(worst.value, 3)}x at ${cellLabel(worst.cell)} (number[] from JSON.parse: ${kilobytes(reference[1024])} KB at 1,024, ${kilobytes(reference[3072])} KB at 3,072)`,
+    });
+  }
+  if (rateLimit) {
+    const ours = rateLimit.rows.find((row) => row.target);
+    if (ours && !ours.skipped && !ours.error) {
+      const share429 = ours.requests === 0 ? 1 : ours.rateLimited / ours.requests;
+      out.push({
+        name: 'under rate limits: >= 90% of allowed tokens/min with <= 1% of requests answered 429',
+        status: pass(ours.share >= 0.9 && share429 <= 0.01),
+        value: ours.share,
+        detail: `${formatNumber(ours.share * 100)}% of allowed tokens/min, ${ours.rateLimited} of ${ours.requests} requests (${formatNumber(share429 * 100, 2)}%) answered 429${ours.completed ? '' : ' (did not finish before the deadline)'}`,
+      });
+    }
+  }
+  return out;
+}
+
+function peerMarkdown({ rows, reference, topK, rateLimit, goals, versions, nodeVersion, budgetMs, coreAvailable }) {
+  const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const lines = [`## Peer comparison (${date})`, ''];
+  lines.push(
+    `Node ${nodeVersion} (npm \`node@24\`); ${machine()}. Every client embeds the same inputs (\`#<n> …\`, about 130 characters) through the same loopback server (its own process), ` +
+      `gets the same fixed vectors, and each client x cell runs in its own process: a one-call probe, a warm-up run (up to 10,000 inputs), then 3 measured runs for 10,000 inputs or 1 for 100,000 (median). ` +
+      `A client too slow for a whole cell within ${formatNumber(budgetMs / 1000, 0)} s of client CPU is measured on its first N inputs (a whole number of calls): marked *sampled*; its figures are per vector and stay comparable, its peak RSS is for the sample. ` +
+      `Gemini's \`batchEmbedContents\` takes at most 100 requests, so every Gemini client uses calls of 100.`,
+    '',
+    `Peers: ${Object.entries(versions)
+      .map(([name, version]) => `\`${name}@${version}\``)
+      .join(', ')}. embedkit: ${coreAvailable.join(', ')}.`,
+    '',
+    '### Targets (issue 7)',
+    '',
+    markdownTable(
+      ['target', 'result', 'measured'],
+      goals.map((goal) => [goal.name, `**${goal.status}**`, goal.detail]),
+    ),
+    '',
+  );
+  const metrics = [
+    ['Client CPU ms per 1,000 vectors', (row) => formatNumber(row.cpuMsPer1000)],
+    ['Wall time, seconds (whole job)', (row) => formatNumber(row.wallMs / 1000, 2)],
+    ['Peak RSS, MB', (row) => megabytes(row.peakRssBytes)],
+    ['Heap retained per vector, KB (heapUsed + arrayBuffers, after GC, holding the vectors)', (row) => kilobytes(row.retainedBytesPerVector)],
+  ];
+  for (const wire of ['openai', 'voyage', 'gemini']) {
+    const wireRows = rows.filter((row) => row.wire === wire);
+    if (wireRows.length === 0) continue;
+    const cells = [];
+    for (const row of wireRows) if (!cells.some((cell) => cellKey(cell) === cellKey(row.cell))) cells.push(row.cell);
+    const clients = [...new Set(wireRows.map((row) => row.client))];
+    lines.push(`### ${WIRE_TITLES[wire]}`, '');
+    for (const [title, value] of metrics) {
+      lines.push(`**${title}**`, '');
+      const table = clients.map((id) => [
+        clientById(id).label,
+        ...cells.map((cell) => {
+          const row = wireRows.find((candidate) => candidate.client === id && cellKey(candidate.cell) === cellKey(cell));
+          if (!row) return '–';
+          if (row.skipped) return 'skipped';
+          if (row.error) return 'error';
+          return `${value(row)}${row.sampled ? '*' : ''}`;
+        }),
+      ]);
+      lines.push(markdownTable(['client', ...cells.map(cellLabel)], table), '');
+    }
+    const ours = wire === 'openai' ? 'embedkit-base64' : `embedkit-${wire}`;
+    const ratioRows = clients
+      .filter((id) => id !== ours)
+      .map((id) => [
+        `${clientById(id).label} / embedkit`,
+        ...cells.map((cell) => {
+          const a = wireRows.find((row) => row.client === ours && cellKey(row.cell) === cellKey(cell));
+          const b = wireRows.find((row) => row.client === id && cellKey(row.cell) === cellKey(cell));
+          return a?.cpuMsPer1000 > 0 && b?.cpuMsPer1000 > 0 ? `${formatNumber(b.cpuMsPer1000 / a.cpuMsPer1000, 2)}x` : '–';
+        }),
+      ]);
+    if (ratioRows.length > 0 && wireRows.some((row) => row.client === ours && row.cpuMsPer1000 > 0)) {
+      lines.push(`**Client CPU ratio, peer / ${clientById(ours).label} (same run)**`, '');
+      lines.push(markdownTable(['', ...cells.map(cellLabel)], ratioRows), '');
+    }
+    const skipped = wireRows.find((row) => row.skipped);
+    if (skipped) lines.push(`${clientById(skipped.client).label}: skipped — ${skipped.skipped}.`, '');
+    const errors = wireRows.filter((row) => row.error);
+    for (const row of errors) lines.push(`${clientById(row.client).label} at ${cellLabel(row.cell)}: error — ${row.error.split('\n')[0]}`, '');
+  }
+  lines.push(
+    `Yardstick: a \`number[]\` vector as \`JSON.parse\` makes it holds ${kilobytes(reference[1024])} KB at 1,024 dimensions and ${kilobytes(reference[3072])} KB at 3,072.`,
+    '',
+  );
+  if (topK) {
+    lines.push(
+      '### topK (core `topK`, 100,000 x 1,024, k = 10)',
+      '',
+      markdownTable(
+        ['metric', 'ms per query (median)', 'min', 'first query'],
+        ['cosine', 'dot'].map((metric) => [
+          metric,
+          formatNumber(topK[metric].medianMs),
+          formatNumber(topK[metric].minMs),
+          formatNumber(topK[metric].firstMs),
+        ]),
+      ),
+      '',
+      'The first cosine query also computes and caches every vector’s norm.',
+      '',
+    );
+  }
+  if (rateLimit) {
+    const { limits, totalTokens } = rateLimit;
+    lines.push(
+      '### Rate-limited run',
+      '',
+      `${RATE_LIMIT.inputs.toLocaleString('en-US')} inputs (${totalTokens.toLocaleString('en-US')} tokens as the server counts them: UTF-8 bytes / 4), ${RATE_LIMIT.dimensions} dimensions, calls of ${RATE_LIMIT.batch} (Gemini: 100), concurrency ${CONCURRENCY}, ` +
+        `every client at once with its own key. The server allows ${limits.requestsPerMinute} requests/min and ${limits.tokensPerMinute.toLocaleString('en-US')} tokens/min per key (token buckets that start full) and answers 429 with \`Retry-After\` ` +
+        `(plus \`retry-after-ms\` and an "in N ms" message on the OpenAI wire, \`RetryInfo\` on the Gemini wire). ` +
+        `Share = tokens the server accepted / (one minute's allowance + allowance for the client's wall time); every client may retry 10 times. Deadline ${RATE_LIMIT.deadlineMs / 1000} s.`,
+      '',
+      markdownTable(
+        ['client', 'outcome', 'wall s', 'share of allowed tokens/min', 'requests', '429s', '429 %'],
+        rateLimit.rows.map((row) =>
+          row.skipped
+            ? [row.label, 'skipped', '–', '–', '–', '–', '–']
+            : row.error
+              ? [row.label, `error: ${row.error.split('\n')[0].slice(0, 80)}`, '–', '–', '–', '–', '–']
+              : [
+                  row.label,
+                  row.completed ? (row.problem ? `done, WRONG VECTORS` : 'done') : row.timedOut ? 'deadline' : `failed: ${(row.failure ?? '').slice(0, 80)}`,
+                  formatNumber(row.wallMs / 1000),
+                  `${formatNumber(row.share * 100)}%`,
+                  row.requests,
+                  row.rateLimited,
+                  `${formatNumber(row.requests ? (row.rateLimited / row.requests) * 100 : 0, 2)}%`,
+                ],
+        ),
+      ),
+      '',
+    );
+  }
+  lines.push('![client CPU per 1,000 vectors](latest.svg)', '', 'Reproduce: `npm run bench -- --peers`.');
+  return lines.join('\n');
+}
+
+function chart(rows, nodeVersion) {
+  const groups = [];
+  for (const wire of ['openai', 'voyage', 'gemini']) {
+    for (const batch of GRID.batches[wire]) {
+      const bars = rows
+        .filter(
+          (row) =>
+            row.wire === wire &&
+            row.cell.inputs === 10_000 &&
+            row.cell.dimensions === 1_024 &&
+            row.cell.batch === batch &&
+            row.cpuMsPer1000 > 0,
+        )
+        .sort((a, b) => a.cpuMsPer1000 - b.cpuMsPer1000)
+        .map((row) => ({
+          label: clientById(row.client).label,
+          value: row.cpuMsPer1000,
+          text: `${formatNumber(row.cpuMsPer1000)} ms`,
+          highlight: clientById(row.client).embedkit === true,
+        }));
+      if (bars.length > 0) groups.push({ title: `${WIRE_TITLES[wire]}, calls of ${batch}`, bars });
+    }
+  }
+  return barChartSvg({
+    title: 'Client CPU per 1,000 vectors (10,000 inputs, 1,024 dimensions) — lower is better',
+    subtitle: `Node ${nodeVersion}, same loopback server and vectors for every client; embedkit in blue`,
+    unit: 'ms of client CPU per 1,000 vectors',
+    groups,
+  });
+}
+
+async function partTwo() {
+  const only = option('only', undefined)?.split(',');
+  const budgetMs = Number(option('budget', '6000'));
+  const peers = ensurePeers({ log });
+  const node = peers.node;
+  log(`peer comparison on Node ${peers.nodeVersion}; peers: ${Object.entries(peers.versions).map(([name, version]) => `${name}@${version}`).join(', ')}`);
+  const coreAvailable = [];
+  for (const name of ['core', 'provider-openai', 'provider-voyage', 'provider-gemini']) {
+    try {
+      await import(`@embedkit/${name}`);
+      coreAvailable.push(`@embedkit/${name}`);
+    } catch {
+      coreAvailable.push(`@embedkit/${name} (not built: skipped)`);
+    }
+  }
+  const server = await startServer(node, { prepare: GRID.dimensions, latencyMs: LATENCY_MS });
+  log(`loopback server ready on port ${server.port} (${elapsed()})`);
+  const reference = await references(node);
+  const rows = await grid(node, server, only, budgetMs);
+  const topK = flag('no-topk') ? undefined : await topKRun(node);
+  const rateLimit = flag('no-ratelimit') ? undefined : await rateLimitRun(node, server, only);
+  server.stop();
+  const goals = targets(rows, reference, topK, rateLimit);
+  log('\nTargets (issue 7):');
+  for (const goal of goals) log(`  ${goal.status.padEnd(7)} ${goal.name}: ${goal.detail}`);
+  const markdown = peerMarkdown({
+    rows,
+    reference,
+    topK,
+    rateLimit,
+    goals,
+    versions: peers.versions,
+    nodeVersion: peers.nodeVersion,
+    budgetMs,
+    coreAvailable,
+  });
+  writeSection(OUT, 'peers', 'embedkit benchmarks', markdown);
+  const svgFile = join(dirname(OUT), 'latest.svg');
+  writeFileSync(svgFile, chart(rows, peers.nodeVersion));
+  const rawDirectory = join(benchDirectory, 'results', 'raw');
+  mkdirSync(rawDirectory, { recursive: true });
+  writeFileSync(
+    join(rawDirectory, 'peers.json'),
+    JSON.stringify({ rows, reference, topK, rateLimit, goals, versions: peers.versions }, null, 1),
+  );
+  log(`\nwrote ${OUT}, ${svgFile} and results/raw/peers.json (${elapsed()} in all)`);
+}
+
+try {
+  if (PEERS) await partTwo();
+  else await partOne();
+} catch (error) {
+  console.error(`bench failed: ${error?.stack ?? error}`);
+  process.exitCode = 1;
+}

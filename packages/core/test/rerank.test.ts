@@ -1,0 +1,376 @@
+import { describe, expect, it } from 'vitest';
+import type { TokenCounter } from '../src/engine/token-counter.js';
+import {
+  AuthenticationError,
+  EmbedKitError,
+  InvalidArgumentError,
+  InvalidRequestError,
+  InvalidResponseError,
+  RetryError,
+  ServerError,
+} from '../src/errors.js';
+import {
+  type RerankingCapabilities,
+  type RerankingModel,
+  type RerankRequest,
+  type RerankResponse,
+  rerank,
+} from '../src/rerank.js';
+import { until, VirtualClock, waitForAbort } from './helpers.js';
+
+interface RerankCall {
+  number: number;
+  request: RerankRequest;
+}
+
+/**
+ * A reranker whose score for a document is the number at its start ("7 cats" scores 7), answered best
+ * first and trimmed to `topN` like the real APIs. `respond` can fail or replace a call.
+ */
+class ScriptedReranker implements RerankingModel {
+  readonly specificationVersion = 'v1' as const;
+  readonly provider = 'rerank-co';
+  readonly modelId = 'rr-1';
+  readonly capabilities: RerankingCapabilities;
+  readonly calls: RerankCall[] = [];
+  inFlight = 0;
+  maxInFlight = 0;
+
+  constructor(
+    capabilities: Partial<RerankingCapabilities> = {},
+    private readonly respond?: (
+      call: RerankCall,
+    ) => RerankResponse | undefined | Promise<RerankResponse | undefined>,
+    private readonly usage: false | number = 3,
+  ) {
+    this.capabilities = { maxDocumentsPerCall: 100, supportsParallelCalls: true, ...capabilities };
+  }
+
+  async doRerank(request: RerankRequest): Promise<RerankResponse> {
+    const call = { number: this.calls.length + 1, request };
+    this.calls.push(call);
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      const custom = await this.respond?.(call);
+      if (custom !== undefined) return custom;
+      const results = request.documents
+        .map((document, index) => ({ index, relevanceScore: Number.parseFloat(document) }))
+        .sort((a, b) => b.relevanceScore - a.relevanceScore)
+        .slice(0, request.topN ?? request.documents.length);
+      const response: RerankResponse = { results, warnings: [], response: { status: 200, headers: {} } };
+      if (this.usage !== false) response.usage = { inputTokens: this.usage * request.documents.length };
+      return response;
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  get callDocuments(): string[][] {
+    return this.calls.map((call) => call.request.documents);
+  }
+}
+
+const oneTokenPerCharacter = (exact: boolean): TokenCounter => ({
+  exact,
+  count: (input) => (typeof input === 'string' ? input.length : 0),
+});
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('rerank', () => {
+  it('returns every document with its index, score and text, best first, ties in document order', async () => {
+    const model = new ScriptedReranker();
+    const documents = ['0.2 mat', '0.9 cat', '0.5 dog', '0.9 cow', '0.1 sun'];
+    const result = await rerank({ model, query: 'animals', documents });
+    expect(result.results).toEqual([
+      { index: 1, relevanceScore: 0.9, document: '0.9 cat' },
+      { index: 3, relevanceScore: 0.9, document: '0.9 cow' },
+      { index: 2, relevanceScore: 0.5, document: '0.5 dog' },
+      { index: 0, relevanceScore: 0.2, document: '0.2 mat' },
+      { index: 4, relevanceScore: 0.1, document: '0.1 sun' },
+    ]);
+    expect(model.calls).toHaveLength(1);
+    expect(model.calls[0]!.request.query).toBe('animals');
+    expect(model.calls[0]!.request.documents).toEqual(documents);
+    expect('topN' in model.calls[0]!.request).toBe(false);
+    expect(result.usage).toEqual({ inputTokens: 15 });
+  });
+
+  it('merges several calls into one global ranking with global indices, and keeps the best topN', async () => {
+    const model = new ScriptedReranker({ maxDocumentsPerCall: 2 });
+    const documents = ['1 a', '5 b', '3 c', '9 d', '2 e', '8 f', '4 g'];
+    const result = await rerank({ model, query: 'q', documents, topN: 3 });
+    expect(model.callDocuments).toEqual([['1 a', '5 b'], ['3 c', '9 d'], ['2 e', '8 f'], ['4 g']]);
+    // each call asks for its own best min(topN, size): enough for the overall best topN
+    expect(model.calls.map((call) => call.request.topN)).toEqual([2, 2, 2, 1]);
+    expect(result.results).toEqual([
+      { index: 3, relevanceScore: 9, document: '9 d' },
+      { index: 5, relevanceScore: 8, document: '8 f' },
+      { index: 1, relevanceScore: 5, document: '5 b' },
+    ]);
+    expect(result.responses).toHaveLength(4);
+  });
+
+  it('splits at exactly maxDocumentsPerCall and one more; a smaller setting wins, a larger one does not', async () => {
+    const exact = new ScriptedReranker({ maxDocumentsPerCall: 3 });
+    await rerank({ model: exact, query: 'q', documents: ['1', '2', '3'] });
+    expect(exact.calls).toHaveLength(1);
+    const plusOne = new ScriptedReranker({ maxDocumentsPerCall: 3 });
+    await rerank({ model: plusOne, query: 'q', documents: ['1', '2', '3', '4'] });
+    expect(plusOne.callDocuments).toEqual([['1', '2', '3'], ['4']]);
+    const lower = new ScriptedReranker({ maxDocumentsPerCall: 3 });
+    await rerank({ model: lower, query: 'q', documents: ['1', '2', '3', '4'], maxDocumentsPerCall: 2 });
+    expect(lower.callDocuments.map((call) => call.length)).toEqual([2, 2]);
+    const higher = new ScriptedReranker({ maxDocumentsPerCall: 3 });
+    await rerank({ model: higher, query: 'q', documents: ['1', '2', '3', '4'], maxDocumentsPerCall: 10 });
+    expect(higher.callDocuments.map((call) => call.length)).toEqual([3, 1]);
+  });
+
+  it('splits by the token budget, counting the query once per document', async () => {
+    const model = new ScriptedReranker({ maxTokensPerCall: 20 });
+    // query 'qq' = 2 tokens; each document costs 2 + its length
+    await rerank({
+      model,
+      query: 'qq',
+      documents: ['1aaaa', '2bbbb', '3cc', '4', '5dddddddddddddddddddddd'],
+      tokenCounter: oneTokenPerCharacter(false),
+    });
+    // 7 + 7 + 5 = 19 fits; + 3 would be 22
+    expect(model.callDocuments).toEqual([['1aaaa', '2bbbb', '3cc'], ['4'], ['5dddddddddddddddddddddd']]);
+  });
+
+  it('with an exact counter, rejects an over-long query or document before any call', async () => {
+    const model = new ScriptedReranker({ maxTokensPerQuery: 5, maxTokensPerDocument: 10 });
+    const counter = oneTokenPerCharacter(true);
+    const query = (await rejection(
+      rerank({ model, query: 'much too long', documents: ['1'], tokenCounter: counter }),
+    )) as InvalidArgumentError;
+    expect(InvalidArgumentError.isInstance(query)).toBe(true);
+    expect(query.argument).toBe('query');
+    const document = (await rejection(
+      rerank({ model, query: 'abc', documents: ['1', '2 too long'], tokenCounter: counter }),
+    )) as InvalidArgumentError;
+    expect(InvalidArgumentError.isInstance(document)).toBe(true);
+    expect(document.argument).toBe('documents[1]');
+    expect(model.calls).toHaveLength(0);
+  });
+
+  it('truncate: true lets an over-long document through and asks the provider to cut', async () => {
+    const model = new ScriptedReranker({ maxTokensPerDocument: 10 });
+    await rerank({
+      model,
+      query: 'abc',
+      documents: ['2 too long'],
+      tokenCounter: oneTokenPerCharacter(true),
+      truncate: true,
+    });
+    expect(model.calls[0]!.request.truncate).toBe(true);
+  });
+
+  it('the default estimate never rejects a document', async () => {
+    const model = new ScriptedReranker({ maxTokensPerDocument: 2 });
+    await rerank({ model, query: 'abc', documents: [`1 ${'x'.repeat(100)}`] });
+    expect(model.calls).toHaveLength(1);
+  });
+
+  it.each([
+    ['an empty query', { query: '' }],
+    ['an empty document', { documents: ['1', ''] }],
+    ['documents that are not an array', { documents: '1' as unknown as string[] }],
+    ['topN 0', { topN: 0 }],
+    ['concurrency 0', { concurrency: 0 }],
+    ['timeoutMs 0', { timeoutMs: 0 }],
+    ['maxRetries -1', { maxRetries: -1 }],
+  ])('%s is an InvalidArgumentError before any call', async (_label, override) => {
+    const model = new ScriptedReranker();
+    const error = await rejection(rerank({ model, query: 'q', documents: ['1'], ...override }));
+    expect(InvalidArgumentError.isInstance(error)).toBe(true);
+    expect(model.calls).toHaveLength(0);
+  });
+
+  it('something that is not a reranking model is an InvalidArgumentError', async () => {
+    const error = await rejection(
+      rerank({ model: { specificationVersion: 'v1' } as never, query: 'q', documents: ['1'] }),
+    );
+    expect((error as InvalidArgumentError).argument).toBe('model');
+  });
+
+  it('no documents: no call, no results, no usage', async () => {
+    const model = new ScriptedReranker();
+    const result = await rerank({ model, query: 'q', documents: [] });
+    expect(result.results).toEqual([]);
+    expect(model.calls).toHaveLength(0);
+    expect('usage' in result).toBe(false);
+  });
+
+  it('passes headers and providerOptions', async () => {
+    const model = new ScriptedReranker();
+    await rerank({
+      model,
+      query: 'q',
+      documents: ['1'],
+      headers: { 'x-a': '1' },
+      providerOptions: { 'rerank-co': { x: 1 } },
+    });
+    expect(model.calls[0]!.request.headers).toEqual({ 'x-a': '1' });
+    expect(model.calls[0]!.request.providerOptions).toEqual({ 'rerank-co': { x: 1 } });
+    expect(model.calls[0]!.request.signal).toBeInstanceOf(AbortSignal);
+  });
+
+  it('usage is absent when any call reported none', async () => {
+    const model = new ScriptedReranker({ maxDocumentsPerCall: 1 }, (call) =>
+      call.number === 2
+        ? { results: [{ index: 0, relevanceScore: 1 }], warnings: [], response: { status: 200, headers: {} } }
+        : undefined,
+    );
+    const result = await rerank({ model, query: 'q', documents: ['1', '2', '3'], concurrency: 1 });
+    expect(model.calls).toHaveLength(3);
+    expect('usage' in result).toBe(false);
+  });
+
+  it('runs one call at a time when the model does not support parallel calls', async () => {
+    const model = new ScriptedReranker({ maxDocumentsPerCall: 1, supportsParallelCalls: false }, async () => {
+      await Promise.resolve();
+      return undefined;
+    });
+    await rerank({ model, query: 'q', documents: ['1', '2', '3', '4'], concurrency: 4 });
+    expect(model.maxInFlight).toBe(1);
+  });
+});
+
+describe('rerank response checks', () => {
+  function answering(results: unknown, usage?: unknown) {
+    return new ScriptedReranker({}, () => ({
+      results: results as RerankResponse['results'],
+      warnings: [],
+      response: { status: 200, headers: {} },
+      ...(usage === undefined ? {} : { usage: usage as RerankResponse['usage'] }),
+    }));
+  }
+
+  it.each([
+    ['too few scores', [{ index: 0, relevanceScore: 1 }]],
+    [
+      'an index twice',
+      [
+        { index: 0, relevanceScore: 1 },
+        { index: 0, relevanceScore: 0.5 },
+      ],
+    ],
+    [
+      'an index out of range',
+      [
+        { index: 0, relevanceScore: 1 },
+        { index: 2, relevanceScore: 0.5 },
+      ],
+    ],
+    [
+      'a fractional index',
+      [
+        { index: 0, relevanceScore: 1 },
+        { index: 0.5, relevanceScore: 0.5 },
+      ],
+    ],
+    [
+      'a NaN score',
+      [
+        { index: 0, relevanceScore: 1 },
+        { index: 1, relevanceScore: Number.NaN },
+      ],
+    ],
+    [
+      'a string score',
+      [
+        { index: 0, relevanceScore: 1 },
+        { index: 1, relevanceScore: '0.5' },
+      ],
+    ],
+    ['no results at all', undefined],
+  ])('%s -> InvalidResponseError, not retried', async (_label, results) => {
+    const model = answering(results);
+    const error = await rejection(rerank({ model, query: 'q', documents: ['1', '2'] }));
+    expect(InvalidResponseError.isInstance(error)).toBe(true);
+    expect(model.calls).toHaveLength(1);
+  });
+
+  it('a usage that is not a count -> InvalidResponseError', async () => {
+    const model = answering(
+      [
+        { index: 0, relevanceScore: 1 },
+        { index: 1, relevanceScore: 0 },
+      ],
+      { inputTokens: -3 },
+    );
+    expect(
+      InvalidResponseError.isInstance(await rejection(rerank({ model, query: 'q', documents: ['1', '2'] }))),
+    ).toBe(true);
+  });
+
+  it('with topN, exactly min(topN, documents) scores are expected from each call', async () => {
+    const model = answering([
+      { index: 0, relevanceScore: 1 },
+      { index: 1, relevanceScore: 0 },
+    ]);
+    const error = await rejection(rerank({ model, query: 'q', documents: ['1', '2', '3'], topN: 1 }));
+    expect(InvalidResponseError.isInstance(error)).toBe(true);
+  });
+});
+
+describe('rerank retries, bisection and abort', () => {
+  it('retries a 5xx with the engine’s backoff, then gives a RetryError', async () => {
+    const clock = new VirtualClock({ random: [0.5] });
+    const model = new ScriptedReranker({}, () => {
+      throw new ServerError('busy', { statusCode: 503 });
+    });
+    const error = await rejection(rerank({ model, query: 'q', documents: ['1'], clock, maxRetries: 2 }));
+    expect(RetryError.isInstance(error)).toBe(true);
+    expect((error as RetryError).attempts).toBe(3);
+    expect(clock.sleepDurations).toEqual([250, 500]);
+  });
+
+  it('a 401 is thrown as itself after one call', async () => {
+    const failure = new AuthenticationError('bad key');
+    const model = new ScriptedReranker({}, () => {
+      throw failure;
+    });
+    await expect(rerank({ model, query: 'q', documents: ['1'] })).rejects.toBe(failure);
+    expect(model.calls).toHaveLength(1);
+  });
+
+  it('bisects a call the API says is too large, keeping global indices', async () => {
+    const model = new ScriptedReranker({}, (call) => {
+      if (call.request.documents.length > 2)
+        throw new InvalidRequestError('too many tokens', { batchTooLarge: true });
+      return undefined;
+    });
+    const result = await rerank({ model, query: 'q', documents: ['1', '5', '3', '4', '2'] });
+    expect(model.callDocuments).toEqual([
+      ['1', '5', '3', '4', '2'],
+      ['1', '5', '3'],
+      ['1', '5'],
+      ['3'],
+      ['4', '2'],
+    ]);
+    expect(result.results.map((entry) => entry.index)).toEqual([1, 3, 2, 4, 0]);
+    expect(result.usage).toEqual({ inputTokens: 15 });
+  });
+
+  it('an abort during a call re-throws the native AbortError', async () => {
+    const model = new ScriptedReranker({}, (call) => waitForAbort(call.request.signal));
+    const controller = new AbortController();
+    const pending = rejection(rerank({ model, query: 'q', documents: ['1'], signal: controller.signal }));
+    await until(() => model.calls.length === 1, 'the call');
+    controller.abort();
+    const error = await pending;
+    expect((error as Error).name).toBe('AbortError');
+    expect(EmbedKitError.isInstance(error)).toBe(false);
+  });
+});

@@ -1,0 +1,255 @@
+import type {
+  ContextualizedCapabilities,
+  EmbeddingCapabilities,
+  InputType,
+  OutputType,
+  RerankingCapabilities,
+} from '@embedkit/core';
+import { z } from 'zod';
+
+/** Jina embedding models; any other id is accepted with conservative capabilities. */
+export type JinaEmbeddingModelId =
+  | 'jina-embeddings-v5-text-small'
+  | 'jina-embeddings-v5-text-nano'
+  | 'jina-embeddings-v4'
+  | 'jina-embeddings-v3'
+  | 'jina-clip-v2'
+  | 'jina-code-embeddings-1.5b'
+  | 'jina-code-embeddings-0.5b'
+  | (string & {});
+
+/** Jina models with late chunking (`late_chunking`), for `embedContextualized`. */
+export type JinaContextualizedModelId = 'jina-embeddings-v3' | 'jina-embeddings-v4' | (string & {});
+
+/** Jina rerankers. */
+export type JinaRerankingModelId =
+  | 'jina-reranker-v3'
+  | 'jina-reranker-m0'
+  | 'jina-reranker-v2-base-multilingual'
+  | (string & {});
+
+/** What the provider needs to know about one embedding model beyond its public capabilities. */
+export interface JinaModelProfile {
+  capabilities: EmbeddingCapabilities;
+  /** The `task` word for each unified input type the model has; `null`: the type is sent with no `task`. */
+  tasks: Partial<Record<InputType, string | null>>;
+  /** Every `task` word the request schema accepts; `undefined` for an id the table does not know. */
+  taskWords: readonly string[] | undefined;
+  /** Whether the request schema has `normalized` (v3, v5, clip-v2); v4 and the code models do not. */
+  normalizedField: boolean | undefined;
+  /** Whether the request schema has `late_chunking` (v3, v4). */
+  lateChunking: boolean;
+}
+
+/** The API encodes every model's vectors as float, base64 float32, or bit-packed `binary` / `ubinary`. */
+const OUTPUT_TYPES: readonly OutputType[] = ['float', 'binary', 'ubinary'];
+
+/**
+ * Jina documents no limit on inputs per request; it answered "Each input list can contain at most 512
+ * items" in 2025 (observed), so 512 is the safe limit for every model.
+ */
+export const JINA_MAX_INPUTS_PER_CALL = 512;
+
+function profile(
+  options: {
+    context: number;
+    defaultDimensions: number;
+    maxDimensions: number;
+    tasks: Partial<Record<InputType, string | null>>;
+    taskWords: readonly string[];
+    normalizedField: boolean;
+    lateChunking?: boolean;
+    image?: boolean;
+  },
+): JinaModelProfile {
+  return {
+    capabilities: {
+      maxInputsPerCall: JINA_MAX_INPUTS_PER_CALL,
+      maxTokensPerInput: options.context,
+      defaultDimensions: options.defaultDimensions,
+      // Every model's schema takes `dimensions` from 1 up to its full length.
+      dimensions: { min: 1, max: options.maxDimensions },
+      inputTypes: Object.keys(options.tasks) as InputType[],
+      outputTypes: OUTPUT_TYPES,
+      modalities: options.image === true ? ['text', 'image'] : ['text'],
+      // Sent as `normalized: true` where the schema has it; the others do not promise unit length.
+      normalized: options.normalizedField,
+      supportsParallelCalls: true,
+    },
+    tasks: options.tasks,
+    taskWords: options.taskWords,
+    normalizedField: options.normalizedField,
+    lateChunking: options.lateChunking ?? false,
+  };
+}
+
+const V3_TASKS = ['retrieval.query', 'retrieval.passage', 'text-matching', 'classification', 'separation'];
+const V4_TASKS = ['text-matching', 'retrieval.query', 'retrieval.passage', 'code.query', 'code.passage'];
+const V5_TASKS = ['retrieval.query', 'retrieval.passage', 'text-matching', 'clustering', 'classification'];
+const CODE_TASKS = ['nl2code', 'qa', 'code2code', 'code2nl', 'code2completion'].flatMap((family) => [
+  `${family}.query`,
+  `${family}.passage`,
+]);
+
+const v5 = (context: number, defaultDimensions: number) =>
+  profile({
+    context,
+    defaultDimensions,
+    maxDimensions: 1024,
+    tasks: {
+      query: 'retrieval.query',
+      document: 'retrieval.passage',
+      similarity: 'text-matching',
+      classification: 'classification',
+      clustering: 'clustering',
+    },
+    taskWords: V5_TASKS,
+    normalizedField: true,
+  });
+
+const code = (dimensions: number) =>
+  profile({
+    // Not in the spec; the model cards give 32K (unverified).
+    context: 32_768,
+    defaultDimensions: dimensions,
+    maxDimensions: dimensions,
+    // The `nl2code` pair is the code-search task; `qa.query` asks a technical question. The other
+    // families (`code2code`, `code2nl`, `code2completion`, `qa.passage`) go through `providerOptions.jina.task`.
+    tasks: { 'code-query': 'nl2code.query', 'code-document': 'nl2code.passage', 'question-answering': 'qa.query' },
+    taskWords: CODE_TASKS,
+    normalizedField: false,
+  });
+
+/**
+ * The known models (Jina OpenAPI 2026-04 request schemas; context lengths from the spec's model notes
+ * and model pages): task words, `dimensions` ranges and default lengths, modalities.
+ */
+export const JINA_EMBEDDING_MODELS: Record<string, JinaModelProfile> = {
+  'jina-embeddings-v5-text-small': v5(32_768, 1024),
+  'jina-embeddings-v5-text-nano': v5(8_192, 768),
+  'jina-embeddings-v4': profile({
+    context: 32_768,
+    defaultDimensions: 2048,
+    maxDimensions: 2048,
+    tasks: {
+      query: 'retrieval.query',
+      document: 'retrieval.passage',
+      similarity: 'text-matching',
+      'code-query': 'code.query',
+      'code-document': 'code.passage',
+    },
+    taskWords: V4_TASKS,
+    normalizedField: false,
+    lateChunking: true,
+    image: true,
+  }),
+  'jina-embeddings-v3': profile({
+    context: 8_192,
+    defaultDimensions: 1024,
+    maxDimensions: 1024,
+    tasks: {
+      query: 'retrieval.query',
+      document: 'retrieval.passage',
+      similarity: 'text-matching',
+      classification: 'classification',
+      // v3 calls its clustering adapter `separation`.
+      clustering: 'separation',
+    },
+    taskWords: V3_TASKS,
+    normalizedField: true,
+    lateChunking: true,
+  }),
+  'jina-clip-v2': profile({
+    context: 8_192,
+    defaultDimensions: 1024,
+    maxDimensions: 1024,
+    // clip-v2 takes only `retrieval.query`; documents (and images) go with no task.
+    tasks: { query: 'retrieval.query', document: null },
+    taskWords: ['retrieval.query'],
+    normalizedField: true,
+    image: true,
+  }),
+  'jina-code-embeddings-1.5b': code(1536),
+  'jina-code-embeddings-0.5b': code(896),
+};
+
+/**
+ * For an id the table does not know: text only, no input types (its task words are unknown, so none is
+ * guessed), the smallest context of the family, any `dimensions` the API accepts, no length promise, and
+ * `normalized` sent only when asked.
+ */
+export function jinaEmbeddingProfile(modelId: string): JinaModelProfile {
+  return (
+    JINA_EMBEDDING_MODELS[modelId] ?? {
+      capabilities: {
+        maxInputsPerCall: JINA_MAX_INPUTS_PER_CALL,
+        maxTokensPerInput: 8_192,
+        dimensions: { min: 1, max: 2048 },
+        inputTypes: [],
+        outputTypes: OUTPUT_TYPES,
+        modalities: ['text'],
+        normalized: false,
+        supportsParallelCalls: true,
+      },
+      tasks: {},
+      taskWords: undefined,
+      normalizedField: undefined,
+      lateChunking: true,
+    }
+  );
+}
+
+/**
+ * Late chunking embeds one document per call: the API joins the call's inputs into one sequence, so the
+ * whole document must fit the model's context, and a call holds at most 512 chunks.
+ */
+export function jinaContextualizedLimits(capabilities: EmbeddingCapabilities): ContextualizedCapabilities {
+  const context = capabilities.maxTokensPerInput ?? 8_192;
+  return {
+    maxDocumentsPerCall: 1,
+    maxChunksPerCall: JINA_MAX_INPUTS_PER_CALL,
+    maxTokensPerCall: context,
+    maxTokensPerDocument: context,
+  };
+}
+
+/** Jina documents no document limit for `/rerank`; 1,000 per call is a conservative guess (unverified). */
+const RERANK_CAPABILITIES: RerankingCapabilities = {
+  maxDocumentsPerCall: 1000,
+  supportsParallelCalls: true,
+};
+
+export const JINA_RERANKING_MODELS: Record<string, RerankingCapabilities> = {
+  'jina-reranker-v3': RERANK_CAPABILITIES,
+  'jina-reranker-m0': RERANK_CAPABILITIES,
+  'jina-reranker-v2-base-multilingual': RERANK_CAPABILITIES,
+};
+
+export function jinaRerankingCapabilities(modelId: string): RerankingCapabilities {
+  return JINA_RERANKING_MODELS[modelId] ?? RERANK_CAPABILITIES;
+}
+
+/** Options under `providerOptions.jina` for embeddings and late chunking. */
+export const jinaEmbeddingOptionsSchema = z
+  .object({
+    /**
+     * A `task` word to send as is, e.g. `code2code.query`, for tasks no unified input type names.
+     * Not together with `inputType`. Default: the word for `inputType`, or none.
+     */
+    task: z.string().min(1).optional(),
+    /** `normalized`: unit-length vectors. Default true, sent to the models whose schema has it. */
+    normalized: z.boolean().optional(),
+  })
+  .strict();
+
+export type JinaEmbeddingOptions = z.infer<typeof jinaEmbeddingOptionsSchema>;
+
+/** Options under `providerOptions.jina` for reranking. */
+export const jinaRerankingOptionsSchema = z
+  .object({
+    /** `max_doc_length` (jina-reranker-v3 only): tokens of each document the model reads, 1–8192. Default: the server's, 2048. */
+    maxDocumentLength: z.number().int().min(1).max(8192).optional(),
+  })
+  .strict();
+
+export type JinaRerankingOptions = z.infer<typeof jinaRerankingOptionsSchema>;
