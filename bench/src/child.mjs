@@ -118,9 +118,7 @@ async function measureClient() {
     cpuMs: median(runs.map((run) => run.cpuMs)),
     cpuMsPer1000: (median(runs.map((run) => run.cpuMs)) / count) * 1000,
     wallMs: median(runs.map((run) => run.wallMs)),
-    // The last run's: the first measured run of a process still sees a megabyte or two of start-up
-    // garbage leave the heap, which would understate what a vector holds.
-    retainedBytesPerVector: runs[runs.length - 1].retainedBytes / count,
+    retainedBytesPerVector: median(runs.map((run) => run.retainedBytes)) / count,
     problem,
   };
 }

@@ -25,9 +25,11 @@ function generator(seed) {
 export function inputText(index) {
   const random = generator(index * 2654435761);
   const count = 16 + Math.floor(random() * 9);
-  let text = `#${index}`;
-  for (let word = 0; word < count; word++) text += ` ${WORDS[Math.floor(random() * WORDS.length)]}`;
-  return text;
+  const parts = [`#${index}`];
+  for (let word = 0; word < count; word++) parts.push(WORDS[Math.floor(random() * WORDS.length)]);
+  // join() makes a flat string; a `+=` chain would leave a rope that the first client to read it flattens,
+  // freeing memory in the middle of a measurement.
+  return parts.join(' ');
 }
 
 /** Inputs `start` .. `start + count - 1`. */

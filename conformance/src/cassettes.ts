@@ -92,6 +92,7 @@ export async function replayCassette(
       maxRetries: call.maxRetries ?? 0,
       ...(call.inputType === undefined ? {} : { inputType: call.inputType }),
       ...(call.dimensions === undefined ? {} : { dimensions: call.dimensions }),
+      ...(call.outputType === undefined ? {} : { outputType: call.outputType }),
       ...(call.providerOptions === undefined ? {} : { providerOptions: call.providerOptions }),
     });
     const outcome = await run.then(

@@ -1,4 +1,4 @@
-import type { EmbeddingModel, FetchFunction, InputType } from '@embedkit/core';
+import type { EmbeddingModel, FetchFunction, InputType, OutputType } from '@embedkit/core';
 import type { Dispatcher } from 'undici';
 
 /** What the suite hands `createModel`: exactly one of `fetch` (fetch transport) or `dispatcher` (undici transport). */
@@ -76,6 +76,8 @@ export interface Cassette {
     inputs: string[];
     inputType?: InputType;
     dimensions?: number;
+    /** Default `float`; other types decode to `Int8Array` / `Uint8Array`. */
+    outputType?: OutputType;
     providerOptions?: Record<string, Record<string, unknown>>;
     maxRetries?: number;
   };

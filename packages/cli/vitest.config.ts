@@ -1,4 +1,12 @@
 import { defineConfig } from 'vitest/config';
 import { sharedTestConfig } from '../../vitest.shared.ts';
 
-export default defineConfig(sharedTestConfig(import.meta.dirname));
+const shared = sharedTestConfig(import.meta.dirname);
+
+export default defineConfig({
+  test: {
+    ...shared.test,
+    // Builds dist/ when it is older than src/: the tests run the real binary.
+    globalSetup: ['./test/global-setup.ts'],
+  },
+});

@@ -89,7 +89,8 @@ export function outputTypeOption(command: string, values: ParsedValues): OutputT
 /** `--model` is required and must look like `provider:model`. */
 export function modelOption(command: string, values: ParsedValues): { provider: string; modelId: string } {
   const text = stringOption(values, 'model');
-  if (text === undefined) throw new UsageError('--model is required, e.g. --model openai:text-embedding-3-small.', command);
+  if (text === undefined)
+    throw new UsageError('--model is required, e.g. --model openai:text-embedding-3-small.', command);
   return splitModelId(text, command);
 }
 
@@ -103,7 +104,10 @@ export function splitModelId(text: string, command: string): { provider: string;
   }
   const provider = text.slice(0, separator);
   if (!/^[a-z0-9][a-z0-9-]*$/.test(provider)) {
-    throw new UsageError(`"${provider}" is not a provider name (lowercase letters, digits and dashes).`, command);
+    throw new UsageError(
+      `"${provider}" is not a provider name (lowercase letters, digits and dashes).`,
+      command,
+    );
   }
   return { provider, modelId: text.slice(separator + 1) };
 }

@@ -7,15 +7,6 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
-// undici flags its decompress interceptor (which core's default dispatcher uses) as experimental on
-// every run; that note is for library authors, not for someone running a command.
-const defaultWarningListeners = process.listeners('warning');
-process.removeAllListeners('warning');
-process.on('warning', (warning) => {
-  if (warning.name === 'ExperimentalWarning' && warning.message.includes('DecompressInterceptor')) return;
-  for (const listener of defaultWarningListeners) listener.call(process, warning);
-});
-
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

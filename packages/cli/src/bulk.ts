@@ -1,5 +1,11 @@
 import { resolve } from 'node:path';
-import { embedStream, InvalidRequestError, isAbortError, type OutputType, type StreamedEmbedding } from '@embedkit/core';
+import {
+  embedStream,
+  InvalidRequestError,
+  isAbortError,
+  type OutputType,
+  type StreamedEmbedding,
+} from '@embedkit/core';
 import {
   HELP_OPTION,
   integerOption,
@@ -9,7 +15,7 @@ import {
   parse,
   stringOption,
 } from './args.js';
-import { engineSettings, inputTypeWarning, openChoice, readModelChoice } from './common.js';
+import { engineSettings, openChoice, readModelChoice } from './common.js';
 import { CliError, describeError, EXIT, InputError, UsageError } from './errors.js';
 import { INPUT_FORMATS, type InputFormat, type InputRecord, openInput } from './inputs.js';
 import { BulkOutput, type JobKey } from './output.js';
@@ -99,10 +105,12 @@ export async function bulkCommand(argv: string[]): Promise<number> {
     process.stdout.write(BULK_HELP);
     return EXIT.ok;
   }
-  if (positionals.length !== 1) throw new UsageError('bulk takes exactly one input file (or - for stdin).', 'bulk');
+  if (positionals.length !== 1)
+    throw new UsageError('bulk takes exactly one input file (or - for stdin).', 'bulk');
   const inputPath = positionals[0]!;
   const out = stringOption(values, 'out');
-  if (out === undefined) throw new UsageError('--out is required, e.g. --out vectors.jsonl or --out vectors.npy.', 'bulk');
+  if (out === undefined)
+    throw new UsageError('--out is required, e.g. --out vectors.jsonl or --out vectors.npy.', 'bulk');
   const kind = /\.npy$/i.test(out) ? 'npy' : /\.(jsonl|ndjson)$/i.test(out) ? 'jsonl' : undefined;
   if (kind === undefined) throw new UsageError(`--out must end in .jsonl or .npy; got "${out}".`, 'bulk');
   const outputKind: 'npy' | 'jsonl' = kind;
@@ -175,11 +183,12 @@ export async function bulkCommand(argv: string[]): Promise<number> {
     }
     if (output.complete) {
       await opened.close();
-      if (!quiet) process.stderr.write(`embedkit: ${out} is already complete (${output.inputsDone} inputs); nothing to do.\n`);
+      if (!quiet)
+        process.stderr.write(
+          `embedkit: ${out} is already complete (${output.inputsDone} inputs); nothing to do.\n`,
+        );
       return EXIT.ok;
     }
-    const warning = inputTypeWarning(model, choice.inputType);
-    if (warning !== undefined) process.stderr.write(`${warning}\n`);
     const skip = output.inputsDone;
     const expectedLastLine = output.lastLine;
     if (skip > 0 && !quiet) process.stderr.write(`embedkit: resuming ${out}: ${skip} inputs already done.\n`);
@@ -208,7 +217,9 @@ export async function bulkCommand(argv: string[]): Promise<number> {
           next = await source.records.next();
         }
         if (index < skip) {
-          throw new CliError(`${source.name} has ${index} inputs, but the checkpoint says ${skip} are done. Pass --overwrite to start again.`);
+          throw new CliError(
+            `${source.name} has ${index} inputs, but the checkpoint says ${skip} are done. Pass --overwrite to start again.`,
+          );
         }
       } catch (error) {
         // A bad line ends the stream here: everything before it is still embedded and saved.
@@ -253,6 +264,7 @@ export async function bulkCommand(argv: string[]): Promise<number> {
             },
           }),
       onRetry: (event) => progress.retry(event),
+      onWait: (event) => progress.wait(event),
       onProgress: (event) => progress.tokensReported(event.inputTokens),
     })[Symbol.asyncIterator]();
     try {
@@ -282,7 +294,8 @@ export async function bulkCommand(argv: string[]): Promise<number> {
         output.add(record, step.value.embedding);
         written++;
         progress.done(written, record.bytesRead);
-        if (output.buffered >= MAX_BUFFERED_RECORDS || output.bufferedBytes >= MAX_BUFFERED_BYTES) await output.flush();
+        if (output.buffered >= MAX_BUFFERED_RECORDS || output.bufferedBytes >= MAX_BUFFERED_BYTES)
+          await output.flush();
       }
     } catch (error) {
       failure = error;
@@ -298,7 +311,7 @@ export async function bulkCommand(argv: string[]): Promise<number> {
       if (!quiet) {
         const s = progress.snapshot();
         process.stderr.write(
-          `embedkit: done: ${total} inputs in ${out} (${written} this run) in ${s.elapsedSeconds.toFixed(1)}s, ${s.retries} retries, ${s.rateLimitWaits} rate-limit waits.\n`,
+          `embedkit: done: ${total} inputs in ${out} (${written} this run) in ${s.elapsedSeconds.toFixed(1)}s, ${s.retries} retries, ${s.rateLimitWaits} rate-limit waits${s.throttleWaits > 0 ? `, ${s.throttleWaits} --rpm/--tpm waits (${s.throttleWaitSeconds.toFixed(1)}s)` : ''}.\n`,
         );
       }
       return EXIT.ok;
@@ -316,11 +329,14 @@ export async function bulkCommand(argv: string[]): Promise<number> {
         const named = queue[head + failure.inputIndex - written];
         if (named !== undefined) where = `the input on line ${named.line} failed: `;
       }
-      process.stderr.write(`embedkit: error: ${where}${describeError(failure)}\n${saved}; run the same command again to continue.\n`);
+      process.stderr.write(
+        `embedkit: error: ${where}${describeError(failure)}\n${saved}; run the same command again to continue.\n`,
+      );
       return EXIT.failure;
     }
-    process.stderr.write(`embedkit: error: ${inputFailure!.message}\n${saved}; fix that line and run the same command again to continue.\n`);
+    process.stderr.write(
+      `embedkit: error: ${inputFailure!.message}\n${saved}; fix that line and run the same command again to continue.\n`,
+    );
     return EXIT.failure;
   }
 }
-

@@ -1,5 +1,12 @@
-import type { EmbeddingModel, InputType, OutputType } from '@embedkit/core';
-import { inputTypeOption, integerOption, modelOption, numberOption, type ParsedValues, stringOption } from './args.js';
+import type { EmbeddingModel, InputType, OutputType, Warning } from '@embedkit/core';
+import {
+  inputTypeOption,
+  integerOption,
+  modelOption,
+  numberOption,
+  type ParsedValues,
+  stringOption,
+} from './args.js';
 import { type OpenedModel, openModel } from './providers.js';
 
 /** The model and engine settings every embedding command reads from its options. */
@@ -44,7 +51,9 @@ export function openChoice(
     modelId: choice.modelId,
     ...(choice.baseURL === undefined ? {} : { baseURL: choice.baseURL }),
     ...(choice.replay === undefined ? {} : { replay: choice.replay }),
-    ...(choice.apiKeyEnvironmentVariable === undefined ? {} : { apiKeyEnvironmentVariable: choice.apiKeyEnvironmentVariable }),
+    ...(choice.apiKeyEnvironmentVariable === undefined
+      ? {}
+      : { apiKeyEnvironmentVariable: choice.apiKeyEnvironmentVariable }),
     ...(choice.dimensions === undefined ? {} : { dimensions: choice.dimensions }),
     ...(extra.batchSize === undefined ? {} : { batchSize: extra.batchSize }),
     replayCall: {
@@ -64,16 +73,9 @@ export function engineSettings(choice: ModelChoice, model: EmbeddingModel, outpu
     ...(choice.maxRetries === undefined ? {} : { maxRetries: choice.maxRetries }),
     ...(choice.timeoutMs === undefined ? {} : { timeoutMs: choice.timeoutMs }),
     ...(outputType === undefined ? {} : { outputType }),
+    // Each distinct warning once, as it happens: an ignored `--input-type` is never silent.
+    onWarning: (warning: Warning) => process.stderr.write(`warning: ${warning.message}\n`),
   };
-}
-
-/**
- * The engine reports unsupported settings only from `embedMany`; streaming commands say it here so an
- * ignored `--input-type` is never silent.
- */
-export function inputTypeWarning(model: EmbeddingModel, inputType: InputType | undefined): string | undefined {
-  if (inputType === undefined || model.capabilities.inputTypes.includes(inputType)) return undefined;
-  return `warning: ${model.provider} model ${model.modelId} has no "${inputType}" input type; it is not sent.`;
 }
 
 /** The model's full id as the user writes it. */

@@ -61,20 +61,24 @@ export async function embedCommand(argv: string[]): Promise<number> {
     process.stdout.write(EMBED_HELP);
     return EXIT.ok;
   }
-  if (positionals.length === 0) throw new UsageError('embed needs at least one text (or - for stdin).', 'embed');
-  if (values.json && values.summary) throw new UsageError('--json and --summary cannot be combined.', 'embed');
+  if (positionals.length === 0)
+    throw new UsageError('embed needs at least one text (or - for stdin).', 'embed');
+  if (values.json && values.summary)
+    throw new UsageError('--json and --summary cannot be combined.', 'embed');
   const choice = readModelChoice('embed', values);
   const outputType = outputTypeOption('embed', values);
   const inputs: string[] = [];
   for (const text of positionals) {
     const value = text === '-' ? (await readStdin()).replace(/\r?\n$/, '') : text;
-    if (value.trim() === '') throw new CliError(`${text === '-' ? 'stdin' : 'a text'} is empty; embedding APIs reject empty inputs.`);
+    if (value.trim() === '')
+      throw new CliError(
+        `${text === '-' ? 'stdin' : 'a text'} is empty; embedding APIs reject empty inputs.`,
+      );
     inputs.push(value);
   }
   const opened = await openChoice(choice, { replayInputs: inputs });
   try {
     const result = await embedMany({ ...engineSettings(choice, opened.model, outputType), inputs });
-    for (const warning of result.warnings) process.stderr.write(`warning: ${warning.message}\n`);
     const type = outputType ?? 'float';
     if (values.json) {
       const body = {
@@ -93,7 +97,8 @@ export async function embedCommand(argv: string[]): Promise<number> {
       });
       if (result.usage !== undefined) process.stdout.write(`${result.usage.inputTokens} tokens\n`);
     } else {
-      for (const embedding of result.embeddings) process.stdout.write(`${JSON.stringify(vectorValues(embedding))}\n`);
+      for (const embedding of result.embeddings)
+        process.stdout.write(`${JSON.stringify(vectorValues(embedding))}\n`);
     }
     return EXIT.ok;
   } finally {

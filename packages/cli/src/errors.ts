@@ -24,7 +24,10 @@ export class CliError extends Error {
 /** A usage mistake: exits 2 and points at the command's help. */
 export class UsageError extends CliError {
   constructor(message: string, command?: string) {
-    super(`${message}\nRun "embedkit ${command === undefined ? '' : `${command} `}--help" for usage.`, EXIT.usage);
+    super(
+      `${message}\nRun "embedkit ${command === undefined ? '' : `${command} `}--help" for usage.`,
+      EXIT.usage,
+    );
     this.name = 'UsageError';
   }
 }

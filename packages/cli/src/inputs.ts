@@ -57,7 +57,17 @@ export async function openInput(options: InputOptions): Promise<InputSource> {
   const idField = options.idField ?? 'id';
   if (options.path === '-') {
     const stream = process.stdin;
-    return { name: 'stdin', format, records: parseRecords('stdin', format, lines(stream, () => 0), field, idField) };
+    return {
+      name: 'stdin',
+      format,
+      records: parseRecords(
+        'stdin',
+        format,
+        lines(stream, () => 0),
+        field,
+        idField,
+      ),
+    };
   }
   let size: number;
   try {
@@ -77,7 +87,13 @@ export async function openInput(options: InputOptions): Promise<InputSource> {
     name: options.path,
     format,
     size,
-    records: parseRecords(options.path, format, lines(stream, () => (stream as ReadStream).bytesRead), field, idField),
+    records: parseRecords(
+      options.path,
+      format,
+      lines(stream, () => (stream as ReadStream).bytesRead),
+      field,
+      idField,
+    ),
   };
 }
 
@@ -110,7 +126,8 @@ async function* lines(stream: NodeJS.ReadableStream, bytesRead: () => number): A
       carry = undefined;
     }
     let start = 0;
-    if (first && buffer.length >= 3 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf) start = 3;
+    if (first && buffer.length >= 3 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf)
+      start = 3;
     first = false;
     for (;;) {
       const end = buffer.indexOf(0x0a, start);
@@ -155,7 +172,11 @@ async function* parseRecords(
         throw new InputError(source, line.number, `not valid JSON (${(error as Error).message}).`);
       }
       if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        throw new InputError(source, line.number, `expected a JSON object with a "${field}" field, got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}.`);
+        throw new InputError(
+          source,
+          line.number,
+          `expected a JSON object with a "${field}" field, got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}.`,
+        );
       }
       yield fromObject(source, line.number, value as Record<string, unknown>, field, idField, line.bytesRead);
     }
@@ -173,11 +194,21 @@ function fromObject(
   bytesRead: number,
 ): InputRecord {
   if (!Object.hasOwn(record, field)) {
-    throw new InputError(source, line, `no "${field}" field (fields: ${Object.keys(record).join(', ') || 'none'}); choose one with --field.`);
+    throw new InputError(
+      source,
+      line,
+      `no "${field}" field (fields: ${Object.keys(record).join(', ') || 'none'}); choose one with --field.`,
+    );
   }
   const text = record[field];
-  if (typeof text !== 'string') throw new InputError(source, line, `the "${field}" field is ${text === null ? 'null' : typeof text}, not a string.`);
-  if (text.trim() === '') throw new InputError(source, line, `the "${field}" field is empty; embedding APIs reject empty inputs.`);
+  if (typeof text !== 'string')
+    throw new InputError(
+      source,
+      line,
+      `the "${field}" field is ${text === null ? 'null' : typeof text}, not a string.`,
+    );
+  if (text.trim() === '')
+    throw new InputError(source, line, `the "${field}" field is empty; embedding APIs reject empty inputs.`);
   const metadata: Record<string, unknown> = {};
   let id: unknown = line;
   for (const [key, value] of Object.entries(record)) {
@@ -228,7 +259,11 @@ async function* parseCsv(
           quoted = false;
           index++;
           if (index < text.length && text[index] !== ',') {
-            throw new InputError(source, line.number, `a quoted CSV field must be followed by a comma or the end of the line.`);
+            throw new InputError(
+              source,
+              line.number,
+              `a quoted CSV field must be followed by a comma or the end of the line.`,
+            );
           }
           continue;
         }
@@ -260,12 +295,20 @@ async function* parseCsv(
     if (header === undefined) {
       header = fields.map((name) => name.trim());
       if (!header.includes(field)) {
-        throw new InputError(source, startLine, `the CSV header has no "${field}" column (columns: ${header.join(', ')}); choose one with --field.`);
+        throw new InputError(
+          source,
+          startLine,
+          `the CSV header has no "${field}" column (columns: ${header.join(', ')}); choose one with --field.`,
+        );
       }
       continue;
     }
     if (fields.length !== header.length) {
-      throw new InputError(source, startLine, `expected ${header.length} CSV fields (${header.join(', ')}), found ${fields.length}.`);
+      throw new InputError(
+        source,
+        startLine,
+        `expected ${header.length} CSV fields (${header.join(', ')}), found ${fields.length}.`,
+      );
     }
     const record: Record<string, unknown> = {};
     for (let column = 0; column < header.length; column++) record[header[column]!] = fields[column]!;

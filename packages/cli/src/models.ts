@@ -18,11 +18,16 @@ Example:
   embedkit models --provider openai
 `;
 
-const OPTIONS = { ...HELP_OPTION, provider: { type: 'string', short: 'p' }, json: { type: 'boolean' } } as const;
+const OPTIONS = {
+  ...HELP_OPTION,
+  provider: { type: 'string', short: 'p' },
+  json: { type: 'boolean' },
+} as const;
 
 function describeDimensions(capabilities: EmbeddingCapabilities): string {
   const allowed = capabilities.dimensions;
-  const fallback = capabilities.defaultDimensions === undefined ? '?' : String(capabilities.defaultDimensions);
+  const fallback =
+    capabilities.defaultDimensions === undefined ? '?' : String(capabilities.defaultDimensions);
   if (allowed === undefined) return fallback;
   const range = 'min' in allowed ? `${allowed.min}-${allowed.max}` : allowed.join('/');
   return `${fallback} (${range})`;
@@ -44,12 +49,31 @@ function row(model: KnownModel): string[] {
   ];
 }
 
-const HEADINGS = ['MODEL', 'KIND', 'DIMENSIONS', 'INPUTS/CALL', 'TOKENS/CALL', 'CONTEXT', 'INPUT TYPES', 'OUTPUT TYPES', 'MODALITIES', 'NORMALIZED'];
+const HEADINGS = [
+  'MODEL',
+  'KIND',
+  'DIMENSIONS',
+  'INPUTS/CALL',
+  'TOKENS/CALL',
+  'CONTEXT',
+  'INPUT TYPES',
+  'OUTPUT TYPES',
+  'MODALITIES',
+  'NORMALIZED',
+];
 
 function table(rows: string[][]): string {
-  const widths = HEADINGS.map((heading, column) => Math.max(heading.length, ...rows.map((cells) => cells[column]!.length)));
+  const widths = HEADINGS.map((heading, column) =>
+    Math.max(heading.length, ...rows.map((cells) => cells[column]!.length)),
+  );
   return [HEADINGS, ...rows]
-    .map((cells) => `  ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()}`)
+    .map(
+      (cells) =>
+        `  ${cells
+          .map((cell, column) => cell.padEnd(widths[column]!))
+          .join('  ')
+          .trimEnd()}`,
+    )
     .join('\n');
 }
 
@@ -59,9 +83,11 @@ export async function modelsCommand(argv: string[]): Promise<number> {
     process.stdout.write(MODELS_HELP);
     return EXIT.ok;
   }
-  if (positionals.length > 0) throw new UsageError(`models takes no arguments; got "${positionals[0]}".`, 'models');
+  if (positionals.length > 0)
+    throw new UsageError(`models takes no arguments; got "${positionals[0]}".`, 'models');
   const only = stringOption(values, 'provider');
-  if (only !== undefined && !/^[a-z0-9][a-z0-9-]*$/.test(only)) throw new UsageError(`"${only}" is not a provider name.`, 'models');
+  if (only !== undefined && !/^[a-z0-9][a-z0-9-]*$/.test(only))
+    throw new UsageError(`"${only}" is not a provider name.`, 'models');
   const names = only === undefined ? installedProviderNames() : [only];
   const found: { provider: string; models: KnownModel[] }[] = [];
   const notes: string[] = [];
@@ -73,7 +99,11 @@ export async function modelsCommand(argv: string[]): Promise<number> {
       // With --provider the one asked for must load; in the full listing a missing one is a note.
       if (only !== undefined) throw error;
       const message = error instanceof CliError ? error.message.split('\n')[0]! : String(error);
-      notes.push(message.includes('not installed') ? `${provider}: not installed (npm install ${packageName(provider)})` : `${provider}: ${message}`);
+      notes.push(
+        message.includes('not installed')
+          ? `${provider}: not installed (npm install ${packageName(provider)})`
+          : `${provider}: ${message}`,
+      );
     }
   }
   if (values.json) {

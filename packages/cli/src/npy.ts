@@ -46,7 +46,8 @@ export interface NpyHeader {
 /** Reads a version 1.0 / 2.0 NPY header. */
 export function parseNpyHeader(bytes: Uint8Array): NpyHeader {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buffer.length < 10 || !buffer.subarray(0, 6).equals(NPY_MAGIC)) throw new Error('not an NPY file (bad magic).');
+  if (buffer.length < 10 || !buffer.subarray(0, 6).equals(NPY_MAGIC))
+    throw new Error('not an NPY file (bad magic).');
   const major = buffer[6]!;
   const length = major === 1 ? buffer.readUInt16LE(8) : buffer.readUInt32LE(8);
   const start = major === 1 ? 10 : 12;
@@ -54,7 +55,8 @@ export function parseNpyHeader(bytes: Uint8Array): NpyHeader {
   const descr = /'descr':\s*'([^']+)'/.exec(text)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(text)?.[1];
   const shape = /'shape':\s*\(([^)]*)\)/.exec(text)?.[1];
-  if (descr === undefined || fortran === undefined || shape === undefined) throw new Error(`bad NPY header: ${text}`);
+  if (descr === undefined || fortran === undefined || shape === undefined)
+    throw new Error(`bad NPY header: ${text}`);
   return {
     descr,
     fortranOrder: fortran === 'True',

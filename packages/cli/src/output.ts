@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { type FileHandle, open, readFile, rename, rm } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { type FileHandle, open, readFile, rename } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { Embedding, OutputType } from '@embedkit/core';
 import { CliError } from './errors.js';
@@ -62,7 +62,8 @@ function vectorJson(embedding: Embedding): string {
 
 function describeRecord(record: InputRecord, includeText: boolean): string {
   let out = `{"id":${JSON.stringify(record.id ?? record.line)},"line":${record.line}`;
-  if (record.metadata !== undefined && Object.keys(record.metadata).length > 0) out += `,"metadata":${JSON.stringify(record.metadata)}`;
+  if (record.metadata !== undefined && Object.keys(record.metadata).length > 0)
+    out += `,"metadata":${JSON.stringify(record.metadata)}`;
   if (includeText) out += `,"text":${JSON.stringify(record.text)}`;
   return out;
 }
@@ -148,14 +149,20 @@ export class BulkOutput {
       try {
         existing = JSON.parse(await readFile(checkpointFile, 'utf8')) as Checkpoint;
       } catch (error) {
-        throw new CliError(`${checkpointFile} is unreadable (${(error as Error).message}); pass --overwrite to start again.`);
+        throw new CliError(
+          `${checkpointFile} is unreadable (${(error as Error).message}); pass --overwrite to start again.`,
+        );
       }
       const differences = Object.keys(job).filter(
-        (key) => JSON.stringify(existing!.job?.[key as keyof JobKey]) !== JSON.stringify(job[key as keyof JobKey]),
+        (key) =>
+          JSON.stringify(existing!.job?.[key as keyof JobKey]) !== JSON.stringify(job[key as keyof JobKey]),
       );
       if (existing.version !== 1 || differences.length > 0) {
         const detail = differences
-          .map((key) => `${key} ${JSON.stringify(existing!.job?.[key as keyof JobKey])} → ${JSON.stringify(job[key as keyof JobKey])}`)
+          .map(
+            (key) =>
+              `${key} ${JSON.stringify(existing!.job?.[key as keyof JobKey])} → ${JSON.stringify(job[key as keyof JobKey])}`,
+          )
           .join(', ');
         throw new CliError(
           `${out} is the output of a different job (${detail || 'another checkpoint version'}). Pass --overwrite to start again, or choose another --out.`,
@@ -164,7 +171,9 @@ export class BulkOutput {
     } else if (!options.overwrite) {
       const present = files.filter((file) => existsSync(file));
       if (present.length > 0) {
-        throw new CliError(`${present.join(' and ')} already exists and has no checkpoint; pass --overwrite to replace it.`);
+        throw new CliError(
+          `${present.join(' and ')} already exists and has no checkpoint; pass --overwrite to replace it.`,
+        );
       }
     }
     const output = new BulkOutput(
@@ -177,6 +186,17 @@ export class BulkOutput {
       await output.writeCheckpoint();
     }
     if (existing?.complete) return output;
+    // A file shorter than its checkpoint was changed outside embedkit: resuming would leave a hole.
+    const expected: [string, number][] = [[out, output.dataBytes]];
+    if (job.output === 'npy') expected.push([metaPath(out), output.metaBytes]);
+    for (const [file, bytes] of expected) {
+      const size = existsSync(file) ? statSync(file).size : 0;
+      if (size < bytes) {
+        throw new CliError(
+          `${file} holds ${size} bytes but its checkpoint records ${bytes}; it was changed outside embedkit. Pass --overwrite to start again.`,
+        );
+      }
+    }
     output.data = await open(out, existsSync(out) ? 'r+' : 'w+');
     await output.data.truncate(output.dataBytes);
     if (job.output === 'npy') {
@@ -196,9 +216,12 @@ export class BulkOutput {
       this.pending.push(buffer);
       this.pendingBytes += buffer.length;
     } else {
-      const rowLength = (this.checkpoint.rowLength ??= embedding.length);
+      this.checkpoint.rowLength ??= embedding.length;
+      const rowLength = this.checkpoint.rowLength;
       if (embedding.length !== rowLength) {
-        throw new CliError(`line ${record.line}: the vector has ${embedding.length} values; the rows before it have ${rowLength}.`);
+        throw new CliError(
+          `line ${record.line}: the vector has ${embedding.length} values; the rows before it have ${rowLength}.`,
+        );
       }
       const row = Buffer.from(rowBytes(embedding));
       this.pending.push(row);
@@ -220,7 +243,11 @@ export class BulkOutput {
     const data = Buffer.concat(this.pending);
     await writeAll(this.data, data, this.dataBytes);
     if (job.output === 'npy') {
-      await writeAll(this.data, npyHeader(npyDescr(job.outputType), rowsBefore + count, this.checkpoint.rowLength!), 0);
+      await writeAll(
+        this.data,
+        npyHeader(npyDescr(job.outputType), rowsBefore + count, this.checkpoint.rowLength!),
+        0,
+      );
       const meta = Buffer.from(this.pendingMeta.join(''));
       await writeAll(this.meta!, meta, this.metaBytes);
       this.metaBytes += meta.length;
@@ -242,7 +269,15 @@ export class BulkOutput {
     await this.flush();
     if (this.checkpoint.job.output === 'npy' && this.checkpoint.rowLength !== undefined) {
       // After a crash between a header update and its checkpoint, the header may count rows that were cut.
-      await writeAll(this.data, npyHeader(npyDescr(this.checkpoint.job.outputType), this.checkpoint.inputsDone, this.checkpoint.rowLength), 0);
+      await writeAll(
+        this.data,
+        npyHeader(
+          npyDescr(this.checkpoint.job.outputType),
+          this.checkpoint.inputsDone,
+          this.checkpoint.rowLength,
+        ),
+        0,
+      );
       await this.data.sync();
     }
     this.checkpoint.complete = true;
@@ -279,9 +314,4 @@ export class BulkOutput {
     await rename(temporary, this.checkpointFile);
     await fsyncDirectory(this.checkpointFile);
   }
-}
-
-/** Removes an output and its checkpoint (for `--overwrite`). */
-export async function removeOutput(out: string): Promise<void> {
-  await rm(checkpointPath(out), { force: true });
 }

@@ -1,4 +1,4 @@
-import { RateLimitError, type RetryEvent } from '@embedkit/core';
+import { RateLimitError, type RetryEvent, type WaitEvent } from '@embedkit/core';
 
 export type ProgressMode = 'bar' | 'plain' | 'none';
 
@@ -28,7 +28,7 @@ function formatDuration(seconds: number): string {
 /**
  * Progress of a bulk run on stderr: a bar redrawn in place on a terminal, or a plain line every few
  * seconds otherwise (logs, CI). Shows inputs done, tokens per second, ETA (from the share of the input
- * file read), retries, and waits imposed by rate limits (429 answers).
+ * file read), retries, waits imposed by rate limits (429 answers) and client-side throttling (--rpm / --tpm).
  */
 export class ProgressReporter {
   private readonly options: ProgressOptions;
@@ -41,6 +41,8 @@ export class ProgressReporter {
   private retries = 0;
   private rateLimitWaits = 0;
   private rateLimitWaitMs = 0;
+  private throttleWaits = 0;
+  private throttleWaitMs = 0;
   private lastDraw = 0;
   private timer: NodeJS.Timeout | undefined;
 
@@ -67,6 +69,13 @@ export class ProgressReporter {
     this.tokens = tokens;
   }
 
+  /** A wait imposed by `--rpm` / `--tpm` on the client side (429 pauses are counted through `retry`). */
+  wait(event: WaitEvent): void {
+    if (event.reason !== 'rate-limit') return;
+    this.throttleWaits++;
+    this.throttleWaitMs += event.delayMs;
+  }
+
   retry(event: RetryEvent): void {
     this.retries++;
     if (RateLimitError.isInstance(event.error)) {
@@ -85,13 +94,18 @@ export class ProgressReporter {
       inputs: this.options.resumedInputs + this.inputs,
       newInputs: this.inputs,
       elapsedSeconds,
-      tokensPerSecond: this.tokens === undefined || elapsedSeconds <= 0 ? undefined : this.tokens / elapsedSeconds,
+      tokensPerSecond:
+        this.tokens === undefined || elapsedSeconds <= 0 ? undefined : this.tokens / elapsedSeconds,
       percent: fraction === undefined ? undefined : fraction * 100,
       etaSeconds:
-        fraction === undefined || fraction <= 0 || this.inputs === 0 ? undefined : (elapsedSeconds * (1 - fraction)) / fraction,
+        fraction === undefined || fraction <= 0 || this.inputs === 0
+          ? undefined
+          : (elapsedSeconds * (1 - fraction)) / fraction,
       retries: this.retries,
       rateLimitWaits: this.rateLimitWaits,
       rateLimitWaitSeconds: this.rateLimitWaitMs / 1000,
+      throttleWaits: this.throttleWaits,
+      throttleWaitSeconds: this.throttleWaitMs / 1000,
     };
   }
 
@@ -99,10 +113,13 @@ export class ProgressReporter {
     const s = this.snapshot();
     const parts = [`${s.inputs} inputs done`];
     if (s.percent !== undefined) parts[0] += ` (${s.percent.toFixed(1)}%)`;
-    parts.push(s.tokensPerSecond === undefined ? 'tokens/s n/a' : `${Math.round(s.tokensPerSecond)} tokens/s`);
+    parts.push(
+      s.tokensPerSecond === undefined ? 'tokens/s n/a' : `${Math.round(s.tokensPerSecond)} tokens/s`,
+    );
     parts.push(`ETA ${s.etaSeconds === undefined ? '?' : formatDuration(s.etaSeconds)}`);
     parts.push(`${s.retries} retries`);
     parts.push(`${s.rateLimitWaits} rate-limit waits (${s.rateLimitWaitSeconds.toFixed(1)}s)`);
+    if (s.throttleWaits > 0) parts.push(`${s.throttleWaits} --rpm/--tpm waits (${s.throttleWaitSeconds.toFixed(1)}s)`);
     return parts;
   }
 

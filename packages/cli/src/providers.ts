@@ -64,7 +64,9 @@ export async function loadProvider(provider: string): Promise<ProviderModule> {
 
 function loadFailure(name: string, error: unknown): CliError {
   const message = error instanceof Error ? error.message : String(error);
-  return new CliError(`${name} is installed but could not be loaded: ${message}\nReinstall it (in the embedkit repository: build it with "npm run build").`);
+  return new CliError(
+    `${name} is installed but could not be loaded: ${message}\nReinstall it (in the embedkit repository: build it with "npm run build").`,
+  );
 }
 
 /** Settings handed to a provider's factory. Every embedkit provider accepts these keys. */
@@ -101,9 +103,14 @@ function findExport(module: ProviderModule, lowerName: string): unknown {
 }
 
 /** The provider's factory: the export named `create<Name>` (any case), e.g. `createOpenAI`, `createVoyage`. */
-function factoryOf(module: ProviderModule, provider: string): ((settings: ProviderSettings) => EmbeddingProvider) | undefined {
+function factoryOf(
+  module: ProviderModule,
+  provider: string,
+): ((settings: ProviderSettings) => EmbeddingProvider) | undefined {
   const factory = findExport(module, `create${provider.replaceAll('-', '')}`);
-  return typeof factory === 'function' ? (factory as (settings: ProviderSettings) => EmbeddingProvider) : undefined;
+  return typeof factory === 'function'
+    ? (factory as (settings: ProviderSettings) => EmbeddingProvider)
+    : undefined;
 }
 
 /** The API root a package declares (`VOYAGE_BASE_URL`), else the known default. */
@@ -122,7 +129,9 @@ export async function openModel(options: ModelOptions): Promise<OpenedModel> {
   if (options.replay !== undefined) {
     const baseURL = options.baseURL ?? defaultBaseURL(module, provider);
     if (baseURL === undefined) {
-      throw new CliError(`--replay needs --base-url for the "${provider}" provider (its package declares no base URL).`);
+      throw new CliError(
+        `--replay needs --base-url for the "${provider}" provider (its package declares no base URL).`,
+      );
     }
     const replay = await openReplay(options.replay, baseURL, modelId, options.replayCall);
     settings.dispatcher = replay.dispatcher;
@@ -133,14 +142,18 @@ export async function openModel(options: ModelOptions): Promise<OpenedModel> {
   let factoryProvider: EmbeddingProvider;
   if (provider === OPENAI_COMPATIBLE) {
     if (options.baseURL === undefined) {
-      throw new CliError('The openai-compatible provider needs --base-url, e.g. --base-url http://localhost:8000/v1.');
+      throw new CliError(
+        'The openai-compatible provider needs --base-url, e.g. --base-url http://localhost:8000/v1.',
+      );
     }
     const create = module.createOpenAICompatible;
-    if (typeof create !== 'function') throw new CliError('@embedkit/provider-openai exports no createOpenAICompatible.');
+    if (typeof create !== 'function')
+      throw new CliError('@embedkit/provider-openai exports no createOpenAICompatible.');
     const capabilities: Partial<EmbeddingCapabilities> = {};
     if (options.batchSize !== undefined) capabilities.maxInputsPerCall = options.batchSize;
     // The server decides which lengths it accepts; asking for one is the user's statement that it does.
-    if (options.dimensions !== undefined) capabilities.dimensions = { min: 1, max: Math.max(options.dimensions, 1) };
+    if (options.dimensions !== undefined)
+      capabilities.dimensions = { min: 1, max: Math.max(options.dimensions, 1) };
     factoryProvider = (create as (settings: Record<string, unknown>) => EmbeddingProvider)({
       name: OPENAI_COMPATIBLE,
       ...settings,
@@ -152,7 +165,9 @@ export async function openModel(options: ModelOptions): Promise<OpenedModel> {
   } else {
     const factory = factoryOf(module, provider);
     if (factory === undefined) {
-      throw new CliError(`${packageName(provider)} exports no create${provider[0]!.toUpperCase()}${provider.slice(1)} factory; is it an embedkit provider?`);
+      throw new CliError(
+        `${packageName(provider)} exports no create${provider[0]!.toUpperCase()}${provider.slice(1)} factory; is it an embedkit provider?`,
+      );
     }
     factoryProvider = factory(settings);
   }
@@ -231,9 +246,13 @@ export function modelsOf(provider: string, module: ProviderModule): KnownModel[]
   const prefix = `${provider.toUpperCase().replaceAll('-', '_')}_`;
   for (const [name, table] of Object.entries(module)) {
     if (!name.endsWith('_MODELS') || typeof table !== 'object' || table === null) continue;
-    const entries = Object.entries(table as Record<string, unknown>).filter(([, value]) => looksLikeCapabilities(value));
+    const entries = Object.entries(table as Record<string, unknown>).filter(([, value]) =>
+      looksLikeCapabilities(value),
+    );
     if (entries.length === 0) continue;
-    const kind = name.startsWith(prefix) ? name.slice(prefix.length, -'_MODELS'.length).toLowerCase() || 'embedding' : name.toLowerCase();
+    const kind = name.startsWith(prefix)
+      ? name.slice(prefix.length, -'_MODELS'.length).toLowerCase() || 'embedding'
+      : name.toLowerCase();
     for (const [modelId, capabilities] of entries) {
       out.push({ provider, kind, modelId, capabilities: capabilities as EmbeddingCapabilities });
     }

@@ -4,7 +4,13 @@ import { open, rename, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type EmbeddingModel, embedMany, embedStream, type InputType, topK } from '@embedkit/core';
 import { HELP_OPTION, integerOption, MODEL_OPTIONS, parse, splitModelId, stringOption } from './args.js';
-import { engineSettings, fullModelId, inputTypeWarning, type ModelChoice, openChoice, readModelChoice } from './common.js';
+import {
+  engineSettings,
+  fullModelId,
+  type ModelChoice,
+  openChoice,
+  readModelChoice,
+} from './common.js';
 import { CliError, EXIT, InputError, UsageError } from './errors.js';
 import { INPUT_FORMATS, type InputFormat, type InputRecord, openInput } from './inputs.js';
 
@@ -114,7 +120,8 @@ export async function indexCommand(argv: string[]): Promise<number> {
     process.stdout.write(INDEX_HELP);
     return EXIT.ok;
   }
-  if (positionals.length !== 1) throw new UsageError('index takes exactly one input file (or - for stdin).', 'index');
+  if (positionals.length !== 1)
+    throw new UsageError('index takes exactly one input file (or - for stdin).', 'index');
   const out = stringOption(values, 'out');
   if (out === undefined) throw new UsageError('--out is required, e.g. --out docs.ekx.', 'index');
   const format = stringOption(values, 'format');
@@ -134,8 +141,6 @@ export async function indexCommand(argv: string[]): Promise<number> {
   const { model } = opened;
   const inputType: InputType | null =
     choice.inputType ?? (model.capabilities.inputTypes.includes('document') ? 'document' : null);
-  const warning = inputTypeWarning(model, choice.inputType);
-  if (warning !== undefined) process.stderr.write(`${warning}\n`);
 
   const vectorsFile = `${out}.vectors.tmp`;
   const docsFile = `${out}.docs.tmp`;
@@ -166,10 +171,14 @@ export async function indexCommand(argv: string[]): Promise<number> {
         head = 0;
       }
       dimensions ??= embedding.length;
-      if (embedding.length !== dimensions) throw new CliError(`line ${record.line}: a vector of ${embedding.length} values among vectors of ${dimensions}.`);
+      if (embedding.length !== dimensions)
+        throw new CliError(
+          `line ${record.line}: a vector of ${embedding.length} values among vectors of ${dimensions}.`,
+        );
       await write(vectors, Buffer.from(embedding.buffer, embedding.byteOffset, embedding.byteLength));
       const doc: Record<string, unknown> = { id: record.id, line: record.line, text: record.text };
-      if (record.metadata !== undefined && Object.keys(record.metadata).length > 0) doc.metadata = record.metadata;
+      if (record.metadata !== undefined && Object.keys(record.metadata).length > 0)
+        doc.metadata = record.metadata;
       await write(docs, `${JSON.stringify(doc)}\n`);
       count++;
     }
@@ -202,13 +211,20 @@ export async function indexCommand(argv: string[]): Promise<number> {
     await opened.close();
   }
   if (!values.quiet) {
-    process.stderr.write(`embedkit: indexed ${count} inputs (${dimensions} dimensions, ${fullModelId(choice)}) into ${out}\n`);
+    process.stderr.write(
+      `embedkit: indexed ${count} inputs (${dimensions} dimensions, ${fullModelId(choice)}) into ${out}\n`,
+    );
   }
   return EXIT.ok;
 }
 
 /** Writes header, vectors and documents into a temporary file, then renames it over `out`. */
-async function assemble(out: string, header: IndexHeader, vectorsFile: string, docsFile: string): Promise<void> {
+async function assemble(
+  out: string,
+  header: IndexHeader,
+  vectorsFile: string,
+  docsFile: string,
+): Promise<void> {
   const json = Buffer.from(JSON.stringify(header));
   const start = Buffer.alloc(vectorsOffset(json.length));
   MAGIC.copy(start, 0);
@@ -243,22 +259,27 @@ export async function readIndex(path: string): Promise<{
   try {
     handle = await open(path, 'r');
   } catch (error) {
-    throw new CliError(`cannot read ${path}: ${(error as { code?: string }).code === 'ENOENT' ? 'no such file.' : (error as Error).message}`);
+    throw new CliError(
+      `cannot read ${path}: ${(error as { code?: string }).code === 'ENOENT' ? 'no such file.' : (error as Error).message}`,
+    );
   }
   try {
     const prefix = Buffer.alloc(12);
     await handle.read(prefix, 0, 12, 0);
-    if (!prefix.subarray(0, 8).equals(MAGIC)) throw new CliError(`${path} is not an embedkit index (made by "embedkit index").`);
+    if (!prefix.subarray(0, 8).equals(MAGIC))
+      throw new CliError(`${path} is not an embedkit index (made by "embedkit index").`);
     const headerLength = prefix.readUInt32LE(8);
     const json = Buffer.alloc(headerLength);
     await handle.read(json, 0, headerLength, 12);
     const header = JSON.parse(json.toString('utf8')) as IndexHeader;
-    if (header.format !== 'embedkit-index' || header.version !== 1) throw new CliError(`${path}: unsupported index version ${header.version}.`);
+    if (header.format !== 'embedkit-index' || header.version !== 1)
+      throw new CliError(`${path}: unsupported index version ${header.version}.`);
     const offset = vectorsOffset(headerLength);
     const slab = new Float32Array(header.count * header.dimensions);
     const bytes = new Uint8Array(slab.buffer);
     const { bytesRead } = await handle.read(bytes, 0, bytes.length, offset);
-    if (bytesRead !== bytes.length) throw new CliError(`${path} is truncated: expected ${header.count} vectors.`);
+    if (bytesRead !== bytes.length)
+      throw new CliError(`${path} is truncated: expected ${header.count} vectors.`);
     const vectors: Float32Array[] = [];
     for (let index = 0; index < header.count; index++) {
       vectors.push(slab.subarray(index * header.dimensions, (index + 1) * header.dimensions));
@@ -331,7 +352,8 @@ export async function searchCommand(argv: string[]): Promise<number> {
     ...base,
     ...(header.requestedDimensions === null ? {} : { dimensions: header.requestedDimensions }),
   };
-  if (base.inputType === undefined && header.queryInputType !== null) choice.inputType = header.queryInputType;
+  if (base.inputType === undefined && header.queryInputType !== null)
+    choice.inputType = header.queryInputType;
   const opened = await openChoice(choice, { replayInputs: [query] });
   let queryVector: Float32Array;
   try {
@@ -340,7 +362,9 @@ export async function searchCommand(argv: string[]): Promise<number> {
     await opened.close();
   }
   if (queryVector.length !== header.dimensions) {
-    throw new CliError(`the query vector has ${queryVector.length} values; ${path} holds ${header.dimensions}.`);
+    throw new CliError(
+      `the query vector has ${queryVector.length} values; ${path} holds ${header.dimensions}.`,
+    );
   }
   const hits = topK(queryVector, index.vectors, top);
   const documents = await index.documents(hits.map((hit) => hit.index));
@@ -354,7 +378,9 @@ export async function searchCommand(argv: string[]): Promise<number> {
     for (const result of results) {
       const text = String((result as { text?: unknown }).text ?? '').replace(/\s+/g, ' ');
       const snippet = text.length > 100 ? `${text.slice(0, 99)}…` : text;
-      process.stdout.write(`${result.rank}\t${result.score.toFixed(4)}\t${JSON.stringify((result as { id?: unknown }).id)}\t${snippet}\n`);
+      process.stdout.write(
+        `${result.rank}\t${result.score.toFixed(4)}\t${JSON.stringify((result as { id?: unknown }).id)}\t${snippet}\n`,
+      );
     }
   }
   return EXIT.ok;

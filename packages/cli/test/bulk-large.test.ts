@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  type FakeAnswer,
   FAKE_KEY,
+  type FakeAnswer,
   type FakeServer,
   maxRssFromTime,
   runCli,
@@ -42,21 +42,50 @@ describe('bulk: 100,000 inputs through a server that answers 429 and 500 along t
 
   beforeAll(async () => {
     const lines: string[] = [];
-    for (let n = 0; n < COUNT; n++) lines.push(JSON.stringify({ id: `doc-${n}`, text: text(n), group: n % 10 }));
+    for (let n = 0; n < COUNT; n++)
+      lines.push(JSON.stringify({ id: `doc-${n}`, text: text(n), group: n % 10 }));
     writeFileSync(join(directory.path, 'in.jsonl'), `${lines.join('\n')}\n`);
     server = await startFakeOpenAI({
       intercept: ({ number }): FakeAnswer | undefined => {
         if (number === 2) {
           injected429++;
-          return { status: 429, headers: { 'retry-after': '1' }, body: { error: { message: 'Rate limit reached for requests', type: 'requests', code: 'rate_limit_exceeded' } } };
+          return {
+            status: 429,
+            headers: { 'retry-after': '1' },
+            body: {
+              error: {
+                message: 'Rate limit reached for requests',
+                type: 'requests',
+                code: 'rate_limit_exceeded',
+              },
+            },
+          };
         }
         if (number % 9 === 4) {
           injected429++;
-          return { status: 429, headers: { 'retry-after-ms': '25' }, body: { error: { message: 'Rate limit reached for tokens', type: 'tokens', code: 'rate_limit_exceeded' } } };
+          return {
+            status: 429,
+            headers: { 'retry-after-ms': '25' },
+            body: {
+              error: {
+                message: 'Rate limit reached for tokens',
+                type: 'tokens',
+                code: 'rate_limit_exceeded',
+              },
+            },
+          };
         }
         if (number % 13 === 7) {
           injected500++;
-          return { status: 500, body: { error: { message: 'The server had an error while processing your request.', type: 'server_error' } } };
+          return {
+            status: 500,
+            body: {
+              error: {
+                message: 'The server had an error while processing your request.',
+                type: 'server_error',
+              },
+            },
+          };
         }
         return undefined;
       },
@@ -82,10 +111,22 @@ describe('bulk: 100,000 inputs through a server that answers 429 and 500 along t
     })();
     const result = await runCli(
       [
-        'bulk', join(directory.path, 'in.jsonl'),
-        '--model', 'openai:text-embedding-3-small', '--dimensions', String(DIMENSIONS),
-        '--base-url', server.baseURL, '--out', out, '--max-retries', '5',
-        '--progress', 'plain', '--progress-interval', '0.5',
+        'bulk',
+        join(directory.path, 'in.jsonl'),
+        '--model',
+        'openai:text-embedding-3-small',
+        '--dimensions',
+        String(DIMENSIONS),
+        '--base-url',
+        server.baseURL,
+        '--out',
+        out,
+        '--max-retries',
+        '5',
+        '--progress',
+        'plain',
+        '--progress-interval',
+        '0.5',
         ...(useTime ? [] : ['--debug-max-rss']),
       ],
       { timeVerbose: useTime, env: { NODE_OPTIONS: `--max-old-space-size=${HEAP_CAP_MIB}` } },
@@ -96,13 +137,21 @@ describe('bulk: 100,000 inputs through a server that answers 429 and 500 along t
     let count = 0;
     const reader = createInterface({ input: createReadStream(out), crlfDelay: Number.POSITIVE_INFINITY });
     for await (const line of reader) {
-      const record = JSON.parse(line) as { id: string; line: number; metadata: { group: number }; embedding: number[] };
+      const record = JSON.parse(line) as {
+        id: string;
+        line: number;
+        metadata: { group: number };
+        embedding: number[];
+      };
       const n = count;
       if (record.id !== `doc-${n}` || record.line !== n + 1 || record.metadata.group !== n % 10) {
         expect(record).toMatchObject({ id: `doc-${n}`, line: n + 1, metadata: { group: n % 10 } });
       }
       const expected = expectedVector(n);
-      if (record.embedding.length !== DIMENSIONS || record.embedding.some((value, index) => value !== expected[index])) {
+      if (
+        record.embedding.length !== DIMENSIONS ||
+        record.embedding.some((value, index) => value !== expected[index])
+      ) {
         expect(record.embedding).toEqual(expected);
       }
       count++;
@@ -114,17 +163,28 @@ describe('bulk: 100,000 inputs through a server that answers 429 and 500 along t
     expect(injected500).toBeGreaterThan(5);
     expect(server.inputsAnswered).toBe(COUNT);
     expect(result.stderr).toMatch(
-      new RegExp(`done: ${COUNT} inputs in .*out\\.jsonl \\(${COUNT} this run\\) in [\\d.]+s, ${injected429 + injected500} retries, ${injected429} rate-limit waits\\.`),
+      new RegExp(
+        `done: ${COUNT} inputs in .*out\\.jsonl \\(${COUNT} this run\\) in [\\d.]+s, ${injected429 + injected500} retries, ${injected429} rate-limit waits\\.`,
+      ),
     );
     // Plain progress lines (stderr is not a terminal here).
-    expect(result.stderr).toMatch(/embedkit: \d+ inputs done \([\d.]+%\), \d+ tokens\/s, ETA \S+, \d+ retries, \d+ rate-limit waits \([\d.]+s\)/);
+    expect(result.stderr).toMatch(
+      /embedkit: \d+ inputs done \([\d.]+%\), \d+ tokens\/s, ETA \S+, \d+ retries, \d+ rate-limit waits \([\d.]+s\)/,
+    );
 
-    const checkpoint = JSON.parse(readFileSync(`${out}.checkpoint`, 'utf8')) as { inputsDone: number; complete: boolean };
+    const checkpoint = JSON.parse(readFileSync(`${out}.checkpoint`, 'utf8')) as {
+      inputsDone: number;
+      complete: boolean;
+    };
     expect(checkpoint).toMatchObject({ inputsDone: COUNT, complete: true });
 
-    const rssKiB = useTime ? maxRssFromTime(result.stderr) : Number(/maxRSS (\d+) KiB/.exec(result.stderr)?.[1]);
+    const rssKiB = useTime
+      ? maxRssFromTime(result.stderr)
+      : Number(/maxRSS (\d+) KiB/.exec(result.stderr)?.[1]);
     expect(rssKiB).toBeGreaterThan(10_000);
-    console.log(`bulk 100k: peak RSS ${Math.round(rssKiB! / 1024)} MiB (bound ${MAX_RSS_KIB / 1024} MiB), ${server.requests} requests`);
+    console.log(
+      `bulk 100k: peak RSS ${Math.round(rssKiB! / 1024)} MiB (bound ${MAX_RSS_KIB / 1024} MiB), ${server.requests} requests`,
+    );
     expect(rssKiB).toBeLessThan(MAX_RSS_KIB);
     expect(result.stdout + result.stderr).not.toContain(FAKE_KEY);
     expect([...server.authorizations]).toEqual([`Bearer ${FAKE_KEY}`]);

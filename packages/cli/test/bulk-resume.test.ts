@@ -7,7 +7,12 @@ const COUNT = 100_000;
 const DIMENSIONS = 8;
 
 /** An NPY header parsed here, independently of the CLI's own code. */
-function readNpy(bytes: Buffer): { descr: string; fortranOrder: string; shape: number[]; dataOffset: number } {
+function readNpy(bytes: Buffer): {
+  descr: string;
+  fortranOrder: string;
+  shape: number[];
+  dataOffset: number;
+} {
   expect([...bytes.subarray(0, 6)]).toEqual([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]);
   expect([bytes[6], bytes[7]]).toEqual([1, 0]);
   const headerLength = bytes.readUInt16LE(8);
@@ -15,9 +20,15 @@ function readNpy(bytes: Buffer): { descr: string; fortranOrder: string; shape: n
   expect(dataOffset % 64).toBe(0);
   const header = bytes.subarray(10, dataOffset).toString('latin1');
   expect(header.endsWith('\n')).toBe(true);
-  const match = /^\{'descr': '([^']+)', 'fortran_order': (True|False), 'shape': \((\d+), (\d+)\), \} *\n$/.exec(header);
+  const match =
+    /^\{'descr': '([^']+)', 'fortran_order': (True|False), 'shape': \((\d+), (\d+)\), \} *\n$/.exec(header);
   expect(match, header).not.toBeNull();
-  return { descr: match![1]!, fortranOrder: match![2]!, shape: [Number(match![3]), Number(match![4])], dataOffset };
+  return {
+    descr: match![1]!,
+    fortranOrder: match![2]!,
+    shape: [Number(match![3]), Number(match![4])],
+    dataOffset,
+  };
 }
 
 describe('bulk: a run killed midway (SIGKILL) and resumed', () => {
@@ -42,8 +53,20 @@ describe('bulk: a run killed midway (SIGKILL) and resumed', () => {
   });
 
   const command = [
-    'bulk', input, '--model', 'openai:text-embedding-3-small', '--dimensions', String(DIMENSIONS),
-    '--out', out, '--batch-size', '500', '--concurrency', '2', '--progress', 'none',
+    'bulk',
+    input,
+    '--model',
+    'openai:text-embedding-3-small',
+    '--dimensions',
+    String(DIMENSIONS),
+    '--out',
+    out,
+    '--batch-size',
+    '500',
+    '--concurrency',
+    '2',
+    '--progress',
+    'none',
   ];
 
   it('ends with every input once, in order: the .npy reads back byte for byte', async () => {
@@ -68,7 +91,11 @@ describe('bulk: a run killed midway (SIGKILL) and resumed', () => {
       },
     });
     expect(first.signal).toBe('SIGKILL');
-    const saved = JSON.parse(readFileSync(checkpoint, 'utf8')) as { inputsDone: number; complete: boolean; bytes: Record<string, number> };
+    const saved = JSON.parse(readFileSync(checkpoint, 'utf8')) as {
+      inputsDone: number;
+      complete: boolean;
+      bytes: Record<string, number>;
+    };
     expect(saved.complete).toBe(false);
     expect(saved.inputsDone).toBeGreaterThanOrEqual(killedAt);
     expect(saved.inputsDone).toBeLessThan(COUNT);
@@ -93,7 +120,8 @@ describe('bulk: a run killed midway (SIGKILL) and resumed', () => {
     const expected = Buffer.alloc(COUNT * DIMENSIONS * 4);
     for (let n = 0; n < COUNT; n++) {
       const vector = vectorFor(`item ${n}`, DIMENSIONS);
-      for (let index = 0; index < DIMENSIONS; index++) expected.writeFloatLE(vector[index]!, (n * DIMENSIONS + index) * 4);
+      for (let index = 0; index < DIMENSIONS; index++)
+        expected.writeFloatLE(vector[index]!, (n * DIMENSIONS + index) * 4);
     }
     expect(bytes.length).toBe(header.dataOffset + expected.length);
     expect(bytes.subarray(header.dataOffset).equals(expected)).toBe(true);
@@ -102,7 +130,8 @@ describe('bulk: a run killed midway (SIGKILL) and resumed', () => {
     expect(metaLines.pop()).toBe('');
     expect(metaLines.length).toBe(COUNT);
     for (let n = 0; n < COUNT; n++) {
-      if (metaLines[n] !== `{"id":${n + 1},"line":${n + 1}}`) expect(metaLines[n]).toBe(`{"id":${n + 1},"line":${n + 1}}`);
+      if (metaLines[n] !== `{"id":${n + 1},"line":${n + 1}}`)
+        expect(metaLines[n]).toBe(`{"id":${n + 1},"line":${n + 1}}`);
     }
     expect(JSON.parse(readFileSync(checkpoint, 'utf8'))).toMatchObject({ inputsDone: COUNT, complete: true });
 

@@ -39,7 +39,16 @@ export interface RunOptions {
 /** The environment of every run: the fake key, no proxy (loopback must stay loopback), no colours. */
 function childEnvironment(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, OPENAI_API_KEY: FAKE_KEY, NO_COLOR: '1' };
-  for (const name of ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy', 'ALL_PROXY', 'all_proxy', 'EMBEDKIT_DEBUG']) delete env[name];
+  for (const name of [
+    'HTTP_PROXY',
+    'HTTPS_PROXY',
+    'http_proxy',
+    'https_proxy',
+    'ALL_PROXY',
+    'all_proxy',
+    'EMBEDKIT_DEBUG',
+  ])
+    delete env[name];
   for (const [name, value] of Object.entries(extra)) {
     if (value === undefined) delete env[name];
     else env[name] = value;
@@ -97,7 +106,8 @@ export function vectorFor(text: string, dimensions: number): Float32Array {
   }
   for (const word of text.toLowerCase().match(/[a-z0-9]+/g) ?? []) {
     let hash = 2166136261;
-    for (let index = 0; index < word.length; index++) hash = Math.imul(hash ^ word.charCodeAt(index), 16777619);
+    for (let index = 0; index < word.length; index++)
+      hash = Math.imul(hash ^ word.charCodeAt(index), 16777619);
     vector[(hash >>> 0) % dimensions]! += 1;
   }
   return vector;
@@ -113,7 +123,11 @@ export interface FakeServerOptions {
   /** Vector length when the request names none. */
   defaultDimensions?: number;
   /** Called for every request (1-based count); an answer replaces the normal one. */
-  intercept?: (request: { number: number; inputs: string[]; body: Record<string, unknown> }) => FakeAnswer | undefined;
+  intercept?: (request: {
+    number: number;
+    inputs: string[];
+    body: Record<string, unknown>;
+  }) => FakeAnswer | undefined;
   /** Milliseconds before answering each request. */
   delayMs?: number;
 }
@@ -167,7 +181,12 @@ export async function startFakeOpenAI(options: FakeServerOptions = {}): Promise<
         send({
           status: 200,
           headers: { 'x-request-id': `req_${number}` },
-          body: { object: 'list', data, model: body.model, usage: { prompt_tokens: tokens, total_tokens: tokens } },
+          body: {
+            object: 'list',
+            data,
+            model: body.model,
+            usage: { prompt_tokens: tokens, total_tokens: tokens },
+          },
         });
       };
       if (options.delayMs) setTimeout(answer, options.delayMs);

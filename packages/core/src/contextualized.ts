@@ -228,6 +228,7 @@ export async function embedContextualized(
     maxRetryDelayMs: settings.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS,
     timeoutMs: settings.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     onRetry: settings.onRetry,
+    onWait: settings.onWait,
   };
 
   const call = async (batch: DocumentBatch, signal: AbortSignal): Promise<BatchResult> => {

@@ -11,7 +11,7 @@ export {
   type StreamedEmbedding,
 } from './engine/embed.js';
 export type { RateLimit } from './engine/rate-limiter.js';
-export type { EmbedSettings, Progress, RetryEvent } from './engine/settings.js';
+export type { EmbedSettings, Progress, RetryEvent, WaitEvent } from './engine/settings.js';
 export { estimateTokenCounter, type TokenCounter, utf8Length } from './engine/token-counter.js';
 export {
   AuthenticationError,
@@ -51,7 +51,16 @@ export {
 } from './http/transport.js';
 export type { DispatcherOptions } from './http/undici-transport.js';
 export { type EmbeddingModelMiddleware, wrapEmbeddingModel } from './middleware.js';
-export { loadApiKey } from './provider-utils.js';
+export {
+  decodeVectors,
+  inOrder,
+  loadApiKey,
+  parseDataUrl,
+  parseResponse,
+  readProviderOptions,
+  responseInfo,
+  type SafeParser,
+} from './provider-utils.js';
 export { createRegistry, type Registry } from './registry.js';
 export * from './rerank.js';
 export type {
@@ -76,6 +85,7 @@ export {
   base64ToFloat32,
   base64ToInt8,
   base64ToUint8,
+  bytesToBase64,
   bytesToFloat32,
   cosineSimilarity,
   decodeBase64Vectors,

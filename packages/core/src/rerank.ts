@@ -14,6 +14,7 @@ import {
   DEFAULT_MAX_RETRY_DELAY_MS,
   DEFAULT_TIMEOUT_MS,
   type RetryEvent,
+  type WaitEvent,
 } from './engine/settings.js';
 import { estimateTokenCounter, type TokenCounter } from './engine/token-counter.js';
 import { InvalidArgumentError, InvalidRequestError, InvalidResponseError } from './errors.js';
@@ -104,6 +105,8 @@ export interface RerankSettings {
   /** Fewer documents per call than the model allows (never more). */
   maxDocumentsPerCall?: number;
   onRetry?: (event: RetryEvent) => void;
+  /** Called before each wait for a 429 pause or the `rateLimit` buckets. */
+  onWait?: (event: WaitEvent) => void;
   /** Default: the system clock. Inject one in tests. */
   clock?: Clock;
 }
@@ -248,6 +251,7 @@ export async function rerank(settings: RerankSettings): Promise<RerankResult> {
     maxRetryDelayMs: settings.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS,
     timeoutMs,
     onRetry: settings.onRetry,
+    onWait: settings.onWait,
   };
 
   const call = async (batch: RerankBatch, signal: AbortSignal): Promise<BatchResult> => {

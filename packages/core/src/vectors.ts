@@ -100,6 +100,11 @@ export function decodeBase64Vectors(texts: readonly string[], outputType: Output
         `Vector ${index} is not valid base64 of ${outputType} values (${text.length} characters decode to ${length} bytes).`,
       );
     }
+    if (index > 0 && length !== lengths[0]) {
+      throw new InvalidResponseError(
+        `Vector ${index} decodes to ${length} bytes; vector 0 to ${lengths[0]}. Every vector of a response has one length.`,
+      );
+    }
     lengths[index] = length;
     total += length;
   }
@@ -156,7 +161,7 @@ export function numberArraysToVectors(
         );
       }
       vector[position] = value;
-      if (outputType !== 'float' && vector[position] !== value) {
+      if (outputType === 'float' ? vector[position]! - vector[position]! !== 0 : vector[position] !== value) {
         throw new InvalidResponseError(
           `Vector ${index} holds ${value} at position ${position}, outside the ${outputType} range.`,
         );
@@ -197,18 +202,29 @@ export function bytesToFloat32(bytes: Uint8Array): Float32Array {
   return new Float32Array(source.buffer, source.byteOffset, source.byteLength / 4);
 }
 
+/** Standard base64 of `bytes`, with padding. */
+export function bytesToBase64(bytes: Uint8Array): string {
+  if (NodeBufferClass !== undefined) {
+    const view = NodeBufferClass.from(
+      bytes.buffer as ArrayBuffer,
+      bytes.byteOffset,
+      bytes.byteLength,
+    ) as unknown as { toString(encoding: 'base64'): string };
+    return view.toString('base64');
+  }
+  let binary = '';
+  // Chunks keep String.fromCharCode under the engine's argument limit.
+  for (let start = 0; start < bytes.length; start += 0x8000)
+    binary += String.fromCharCode(...bytes.subarray(start, start + 0x8000));
+  return btoa(binary);
+}
+
 /** Encodes float32 values as little-endian base64 (the form OpenAI-compatible APIs return). */
 export function float32ToBase64(vector: Float32Array | readonly number[]): string {
   const values = vector instanceof Float32Array ? vector : Float32Array.from(vector);
   const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice();
   if (!LITTLE_ENDIAN) swapFloat32Bytes(bytes);
-  if (NodeBufferClass !== undefined)
-    return (
-      NodeBufferClass.from(bytes.buffer as ArrayBuffer) as unknown as { toString(encoding: 'base64'): string }
-    ).toString('base64');
-  let binary = '';
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary);
+  return bytesToBase64(bytes);
 }
 
 type NumericVector = Float32Array | Float64Array | Int8Array | Uint8Array | readonly number[];

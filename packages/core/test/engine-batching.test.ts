@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { embed, embedMany } from '../src/engine/embed.js';
 import type { EmbedSettings, Progress } from '../src/engine/settings.js';
 import { estimateTokenCounter, type TokenCounter, utf8Length } from '../src/engine/token-counter.js';
-import { InvalidArgumentError, InvalidResponseError } from '../src/errors.js';
+import { InvalidArgumentError, InvalidRequestError, InvalidResponseError } from '../src/errors.js';
 import { MockEmbeddingModel } from '../src/testing.js';
 import type { EmbedInput, EmbedResponse } from '../src/types.js';
 import { numberedInputs, ScriptedModel, seededRandom, vectorFor } from './helpers.js';
@@ -349,6 +349,31 @@ describe('what each call carries', () => {
     expect(request.signal).toBeInstanceOf(AbortSignal);
     expect('outputType' in request).toBe(false);
     expect('truncate' in request).toBe(false);
+  });
+
+  it('tells each call where its first input stands in the job, and how many inputs the job has', async () => {
+    const model = new ScriptedModel({ capabilities: { maxInputsPerCall: 2 } });
+    await embedMany({ model, inputs: numberedInputs(5), concurrency: 1 });
+    expect(model.calls.map((call) => [call.request.inputOffset, call.request.totalInputs])).toEqual([
+      [0, 5],
+      [2, 5],
+      [4, 5],
+    ]);
+  });
+
+  it('bisected halves carry their own offsets', async () => {
+    const model = new ScriptedModel({
+      respond: (call) => {
+        if (call.inputs.length > 2) throw new InvalidRequestError('too large', { batchTooLarge: true });
+        return undefined;
+      },
+    });
+    await embedMany({ model, inputs: numberedInputs(4) });
+    expect(model.calls.map((call) => [call.inputs, call.request.inputOffset])).toEqual([
+      [['0', '1', '2', '3'], 0],
+      [['0', '1'], 0],
+      [['2', '3'], 2],
+    ]);
   });
 
   it('a non-float output type is sent and must come back as the matching typed array', async () => {

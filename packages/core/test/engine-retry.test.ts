@@ -341,12 +341,25 @@ describe('abort', () => {
         throw new ConnectionError('socket closed');
       },
     });
+    const clock = new VirtualClock({ random: [0.5] });
+    const retries: RetryEvent[] = [];
     const controller = new AbortController();
-    const pending = rejection(embedMany({ model, inputs: ['1'], signal: controller.signal }));
+    const pending = rejection(
+      embedMany({
+        model,
+        inputs: ['1'],
+        clock,
+        signal: controller.signal,
+        onRetry: (event) => retries.push(event),
+      }),
+    );
     await until(() => model.calls.length === 1, 'the call');
     controller.abort();
     expectNativeAbort(await pending);
     expect(model.calls).toHaveLength(1);
+    // The provider's ConnectionError after the abort is not treated as a failure to retry.
+    expect(retries).toEqual([]);
+    expect(clock.sleeps).toEqual([]);
   });
 
   it('during a backoff sleep: re-throws the native AbortError at once and makes no further call', async () => {

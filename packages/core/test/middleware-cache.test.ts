@@ -116,6 +116,22 @@ describe('cacheMiddleware', () => {
     expect(third.responses[0]!.headers['x-embedkit-cache']).toBe('hit');
   });
 
+  // EmbedRequest.inputOffset: "Absent when the call is not part of a job or a middleware re-packed it."
+  // A provider slices per-input options (Gemini titles) by it; once the cache dropped the hits, offset 0
+  // would give the miss at job position 2 the option of position 0.
+  it('a re-packed call of misses carries no inputOffset or totalInputs', async () => {
+    const inner = new ScriptedModel();
+    const model = wrapEmbeddingModel(inner, cacheMiddleware());
+    await embedMany({ model, inputs: ['0', '1'] });
+    await embedMany({ model, inputs: ['0', '1', '2'] });
+    expect(inner.callInputs).toEqual([['0', '1'], ['2']]);
+    // a call where everything missed is forwarded whole, positions included
+    expect(inner.calls[0]!.request.inputOffset).toBe(0);
+    expect(inner.calls[0]!.request.totalInputs).toBe(2);
+    expect(inner.calls[1]!.request.inputOffset).toBeUndefined();
+    expect(inner.calls[1]!.request.totalInputs).toBeUndefined();
+  });
+
   it('a partial hit reports the usage of the call that was made', async () => {
     const inner = new MockEmbeddingModel({ dimensions: 8, usage: () => 5 });
     const model = wrapEmbeddingModel(inner, cacheMiddleware());

@@ -104,6 +104,16 @@ describe('rerank', () => {
     expect(result.usage).toEqual({ inputTokens: 15 });
   });
 
+  it('breaks ties by document order whatever order the provider listed them in', async () => {
+    const model = new ScriptedReranker({ maxDocumentsPerCall: 2 }, (call) => ({
+      results: call.request.documents.map((_document, index) => ({ index, relevanceScore: 0.5 })).reverse(),
+      warnings: [],
+      response: { status: 200, headers: {} },
+    }));
+    const result = await rerank({ model, query: 'q', documents: ['a', 'b', 'c', 'd', 'e'], concurrency: 1 });
+    expect(result.results.map((entry) => entry.index)).toEqual([0, 1, 2, 3, 4]);
+  });
+
   it('merges several calls into one global ranking with global indices, and keeps the best topN', async () => {
     const model = new ScriptedReranker({ maxDocumentsPerCall: 2 });
     const documents = ['1 a', '5 b', '3 c', '9 d', '2 e', '8 f', '4 g'];
@@ -195,6 +205,24 @@ describe('rerank', () => {
     expect(InvalidArgumentError.isInstance(error)).toBe(true);
     expect(model.calls).toHaveLength(0);
   });
+
+  // embedMany, embedStream and embedContextualized reject these through checkSettings; rerank shares their
+  // token buckets (modelState) but never validates rateLimit, so a bad value reaches the bucket: with 0 every
+  // later admission waits Infinity ms (setTimeout clamps that to 1 ms: a busy loop), NaN never admits at all.
+  it.each([
+    ['requestsPerMinute 0', { requestsPerMinute: 0 }],
+    ['negative tokensPerMinute', { tokensPerMinute: -5 }],
+  ])(
+    'rateLimit with %s is an InvalidArgumentError before any call, as for embedMany',
+    async (_label, rateLimit) => {
+      const model = new ScriptedReranker();
+      const error = await rejection(
+        rerank({ model, query: 'q', documents: ['1'], rateLimit, clock: new VirtualClock() }),
+      );
+      expect(InvalidArgumentError.isInstance(error)).toBe(true);
+      expect(model.calls).toHaveLength(0);
+    },
+  );
 
   it('something that is not a reranking model is an InvalidArgumentError', async () => {
     const error = await rejection(

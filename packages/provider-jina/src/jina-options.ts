@@ -50,18 +50,16 @@ const OUTPUT_TYPES: readonly OutputType[] = ['float', 'binary', 'ubinary'];
  */
 export const JINA_MAX_INPUTS_PER_CALL = 512;
 
-function profile(
-  options: {
-    context: number;
-    defaultDimensions: number;
-    maxDimensions: number;
-    tasks: Partial<Record<InputType, string | null>>;
-    taskWords: readonly string[];
-    normalizedField: boolean;
-    lateChunking?: boolean;
-    image?: boolean;
-  },
-): JinaModelProfile {
+function profile(options: {
+  context: number;
+  defaultDimensions: number;
+  maxDimensions: number;
+  tasks: Partial<Record<InputType, string | null>>;
+  taskWords: readonly string[];
+  normalizedField: boolean;
+  lateChunking?: boolean;
+  image?: boolean;
+}): JinaModelProfile {
   return {
     capabilities: {
       maxInputsPerCall: JINA_MAX_INPUTS_PER_CALL,
@@ -115,7 +113,11 @@ const code = (dimensions: number) =>
     maxDimensions: dimensions,
     // The `nl2code` pair is the code-search task; `qa.query` asks a technical question. The other
     // families (`code2code`, `code2nl`, `code2completion`, `qa.passage`) go through `providerOptions.jina.task`.
-    tasks: { 'code-query': 'nl2code.query', 'code-document': 'nl2code.passage', 'question-answering': 'qa.query' },
+    tasks: {
+      'code-query': 'nl2code.query',
+      'code-document': 'nl2code.passage',
+      'question-answering': 'qa.query',
+    },
     taskWords: CODE_TASKS,
     normalizedField: false,
   });
@@ -219,12 +221,14 @@ const RERANK_CAPABILITIES: RerankingCapabilities = {
   supportsParallelCalls: true,
 };
 
+/** Capabilities of the known rerankers; an unknown id gets the same. */
 export const JINA_RERANKING_MODELS: Record<string, RerankingCapabilities> = {
   'jina-reranker-v3': RERANK_CAPABILITIES,
   'jina-reranker-m0': RERANK_CAPABILITIES,
   'jina-reranker-v2-base-multilingual': RERANK_CAPABILITIES,
 };
 
+/** The reranker's capabilities: the table's, or the same conservative limits for an unknown id. */
 export function jinaRerankingCapabilities(modelId: string): RerankingCapabilities {
   return JINA_RERANKING_MODELS[modelId] ?? RERANK_CAPABILITIES;
 }

@@ -1,16 +1,16 @@
 import {
-  decodeBase64Vectors,
-  type Embedding,
+  decodeVectors,
   type EmbeddingCapabilities,
   type EmbeddingModel,
   type EmbedInput,
   type EmbedRequest,
   type EmbedResponse,
   InvalidArgumentError,
-  InvalidResponseError,
-  numberArraysToVectors,
-  type ResponseInfo,
+  inOrder,
+  parseResponse,
+  readProviderOptions,
   requestJson,
+  responseInfo,
   type Transport,
   type Warning,
 } from '@embedkit/core';
@@ -60,15 +60,7 @@ export class OpenAIEmbeddingModel implements EmbeddingModel {
 
   async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
     const warnings: Warning[] = [];
-    const options = openAIProviderOptionsSchema.safeParse(request.providerOptions?.[this.provider] ?? {});
-    if (!options.success) {
-      throw new InvalidArgumentError(
-        `providerOptions.${this.provider} is invalid: ${options.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ')}.`,
-        {
-          argument: `providerOptions.${this.provider}`,
-        },
-      );
-    }
+    const options = readProviderOptions(openAIProviderOptionsSchema, this.provider, request.providerOptions);
     if (request.dimensions !== undefined && this.capabilities.dimensions === undefined) {
       throw new InvalidArgumentError(
         `${this.provider} model ${this.modelId} has a fixed vector length; remove the dimensions option.`,
@@ -100,7 +92,7 @@ export class OpenAIEmbeddingModel implements EmbeddingModel {
       encoding_format: this.config.encodingFormat,
     };
     if (request.dimensions !== undefined) body.dimensions = request.dimensions;
-    if (options.data.user !== undefined) body.user = options.data.user;
+    if (options.user !== undefined) body.user = options.user;
 
     const { headers, secrets } = this.config.headers();
     const response = await requestJson({
@@ -117,58 +109,20 @@ export class OpenAIEmbeddingModel implements EmbeddingModel {
       parseError: parseOpenAIError,
       requestIdHeaders: ['x-request-id'],
     });
-    const info: ResponseInfo = { status: response.status, headers: response.headers };
-    if (response.requestId !== undefined) info.requestId = response.requestId;
-    const parsed = openAIEmbeddingResponseSchema.safeParse(response.body);
-    if (!parsed.success) {
-      throw new InvalidResponseError(
-        `${this.provider} returned an embeddings body of the wrong shape: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}.`,
-        {
-          provider: this.provider,
-          statusCode: response.status,
-          requestId: response.requestId,
-        },
-      );
-    }
-    const { data, model, usage } = parsed.data;
-    if (model !== undefined) info.modelId = model;
-    const embeddings = decodeInOrder(data, request.inputs.length, this.provider);
+    const { data, model, usage } = parseResponse(
+      openAIEmbeddingResponseSchema,
+      response,
+      this.provider,
+      'embeddings',
+    );
+    const ordered = inOrder(data, request.inputs.length, 'vectors', this.provider);
+    const embeddings = decodeVectors(
+      ordered.map((item) => item.embedding),
+      'float',
+    );
+    const info = responseInfo(response, model);
     const out: EmbedResponse = { embeddings, warnings, response: info };
     if (usage !== undefined && usage !== null) out.usage = { inputTokens: usage.prompt_tokens };
     return out;
   }
-}
-
-/**
- * Places each vector at its `index` (the API does not promise order) and decodes it: base64 into one
- * slab, or JSON floats when a compatible server ignored `encoding_format`.
- */
-function decodeInOrder(
-  data: { index: number; embedding: string | unknown[] }[],
-  expected: number,
-  provider: string,
-): Embedding[] {
-  if (data.length !== expected) {
-    throw new InvalidResponseError(`${provider} returned ${data.length} vectors for ${expected} inputs.`, {
-      provider,
-    });
-  }
-  const ordered = new Array<string | unknown[]>(expected);
-  for (const item of data) {
-    if (item.index >= expected || ordered[item.index] !== undefined) {
-      throw new InvalidResponseError(
-        `${provider} returned vector index ${item.index} ${item.index >= expected ? 'out of range' : 'twice'} for ${expected} inputs.`,
-        { provider },
-      );
-    }
-    ordered[item.index] = item.embedding;
-  }
-  const strings = ordered.every((vector) => typeof vector === 'string');
-  if (strings) return decodeBase64Vectors(ordered as string[], 'float');
-  if (ordered.every((vector) => Array.isArray(vector))) return numberArraysToVectors(ordered, 'float');
-  return ordered.map((vector) =>
-    typeof vector === 'string'
-      ? decodeBase64Vectors([vector], 'float')[0]!
-      : numberArraysToVectors([vector], 'float')[0]!,
-  );
 }

@@ -3,6 +3,7 @@ import {
   type ContextualizedEmbeddingModel,
   type ContextualizedEmbedRequest,
   type ContextualizedEmbedResponse,
+  decodeVectors,
   type Embedding,
   type EmbeddingCapabilities,
   type EmbedInput,
@@ -10,20 +11,15 @@ import {
   type EmbedResponse,
   InvalidArgumentError,
   InvalidResponseError,
+  inOrder,
+  parseResponse,
+  readProviderOptions,
+  responseInfo,
   type Warning,
 } from '@embedkit/core';
 import { voyageContextualizedResponseSchema } from './voyage-api.js';
 import { voyageContextualizedOptionsSchema } from './voyage-options.js';
-import {
-  commonEmbeddingFields,
-  decodeVectors,
-  inOrder,
-  parseResponse,
-  postVoyage,
-  readProviderOptions,
-  responseInfo,
-  type VoyageModelConfig,
-} from './voyage-shared.js';
+import { commonEmbeddingFields, postVoyage, type VoyageModelConfig } from './voyage-shared.js';
 
 interface ContextualizedAnswer {
   embeddings: Embedding[][];

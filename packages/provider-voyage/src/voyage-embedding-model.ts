@@ -1,24 +1,20 @@
 import {
+  decodeVectors,
   type EmbeddingCapabilities,
   type EmbeddingModel,
   type EmbedInput,
   type EmbedRequest,
   type EmbedResponse,
   InvalidArgumentError,
+  inOrder,
+  parseResponse,
+  readProviderOptions,
+  responseInfo,
   type Warning,
 } from '@embedkit/core';
 import { voyageEmbeddingResponseSchema } from './voyage-api.js';
 import { voyageEmbeddingOptionsSchema } from './voyage-options.js';
-import {
-  commonEmbeddingFields,
-  decodeVectors,
-  inOrder,
-  parseResponse,
-  postVoyage,
-  readProviderOptions,
-  responseInfo,
-  type VoyageModelConfig,
-} from './voyage-shared.js';
+import { commonEmbeddingFields, postVoyage, type VoyageModelConfig } from './voyage-shared.js';
 
 function inputText(input: EmbedInput, index: number, modelId: string): string {
   if (typeof input === 'string') return input;

@@ -1,48 +1,31 @@
 import {
+  bytesToBase64,
   type ContentPart,
+  decodeVectors,
   type EmbeddingCapabilities,
   type EmbeddingModel,
   type EmbedInput,
   type EmbedRequest,
   type EmbedResponse,
   InvalidArgumentError,
+  inOrder,
+  parseDataUrl,
+  parseResponse,
+  readProviderOptions,
+  responseInfo,
   type Warning,
 } from '@embedkit/core';
 import { voyageEmbeddingResponseSchema } from './voyage-api.js';
 import { voyageEmbeddingOptionsSchema } from './voyage-options.js';
-import {
-  commonEmbeddingFields,
-  decodeVectors,
-  inOrder,
-  parseResponse,
-  postVoyage,
-  readProviderOptions,
-  responseInfo,
-  type VoyageModelConfig,
-} from './voyage-shared.js';
+import { commonEmbeddingFields, postVoyage, type VoyageModelConfig } from './voyage-shared.js';
 
 /** The image formats the API documents for `image_base64` and `image_url`. */
 const MEDIA_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp', 'image/gif']);
-const DATA_URL = /^data:(image\/[a-z]+);base64,./i;
 
 type WirePart =
   | { type: 'text'; text: string }
   | { type: 'image_url'; image_url: string }
   | { type: 'image_base64'; image_base64: string };
-
-const NodeBuffer = (
-  globalThis as { Buffer?: { from(bytes: Uint8Array): { toString(encoding: 'base64'): string } } }
-).Buffer;
-
-function bytesToBase64(bytes: Uint8Array): string {
-  if (NodeBuffer !== undefined) return NodeBuffer.from(bytes).toString('base64');
-  let binary = '';
-  // Chunks keep String.fromCharCode under the engine's argument limit.
-  for (let start = 0; start < bytes.length; start += 0x8000) {
-    binary += String.fromCharCode(...bytes.subarray(start, start + 0x8000));
-  }
-  return btoa(binary);
-}
 
 function checkMediaType(mediaType: string | undefined, where: string): string {
   if (mediaType === undefined) {
@@ -77,9 +60,9 @@ function imagePart(image: string | Uint8Array, mediaType: string | undefined, wh
   }
   if (typeof image !== 'string')
     throw new InvalidArgumentError(`${where} must be a URL or bytes.`, { argument: where });
-  const dataUrl = DATA_URL.exec(image);
-  if (dataUrl !== null) {
-    checkMediaType(dataUrl[1], where);
+  const dataUrl = parseDataUrl(image);
+  if (dataUrl !== undefined) {
+    checkMediaType(dataUrl.mediaType, where);
     return { type: 'image_base64', image_base64: image };
   }
   if (/^https?:\/\/./i.test(image)) return { type: 'image_url', image_url: image };

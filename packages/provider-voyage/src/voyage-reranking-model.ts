@@ -1,13 +1,15 @@
-import type { RerankingCapabilities, RerankingModel, RerankRequest, RerankResponse } from '@embedkit/core';
-import { voyageRerankResponseSchema } from './voyage-api.js';
-import { voyageRerankingOptionsSchema } from './voyage-options.js';
 import {
   parseResponse,
-  postVoyage,
+  type RerankingCapabilities,
+  type RerankingModel,
+  type RerankRequest,
+  type RerankResponse,
   readProviderOptions,
   responseInfo,
-  type VoyageModelConfig,
-} from './voyage-shared.js';
+} from '@embedkit/core';
+import { voyageRerankResponseSchema } from './voyage-api.js';
+import { voyageRerankingOptionsSchema } from './voyage-options.js';
+import { postVoyage, type VoyageModelConfig } from './voyage-shared.js';
 
 /** A Voyage reranker (`rerank-2.5`, …): one request to `POST {baseURL}/rerank` per call. */
 export class VoyageRerankingModel implements RerankingModel {

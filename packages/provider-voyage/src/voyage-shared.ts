@@ -26,22 +26,6 @@ export interface VoyageModelConfig {
   maxResponseBytes?: number;
 }
 
-/** Reads `providerOptions.voyage` with a strict schema; a bad option is an `InvalidArgumentError` before sending. */
-export function readProviderOptions<T extends z.ZodType>(
-  schema: T,
-  provider: string,
-  providerOptions: Record<string, Record<string, unknown>> | undefined,
-): z.infer<T> {
-  const options = schema.safeParse(providerOptions?.[provider] ?? {});
-  if (!options.success) {
-    throw new InvalidArgumentError(
-      `providerOptions.${provider} is invalid: ${options.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ')}.`,
-      { argument: `providerOptions.${provider}` },
-    );
-  }
-  return options.data;
-}
-
 /** The settings every Voyage embedding endpoint shares, checked against the model's capabilities. */
 export function commonEmbeddingFields(
   request: Pick<EmbedRequest, 'inputType' | 'dimensions' | 'outputType'>,
@@ -111,74 +95,4 @@ export async function postVoyage(
     maxResponseBytes: config.maxResponseBytes,
     parseError: parseVoyageError,
   });
-}
-
-/** Response metadata for the engine. */
-export function responseInfo(response: JsonResponse, modelId: string | undefined): ResponseInfo {
-  const info: ResponseInfo = { status: response.status, headers: response.headers };
-  if (response.requestId !== undefined) info.requestId = response.requestId;
-  if (modelId !== undefined) info.modelId = modelId;
-  return info;
-}
-
-/** Checks a response body with zod; the wrong shape is an `InvalidResponseError` naming the first problem. */
-export function parseResponse<T extends z.ZodType>(
-  schema: T,
-  response: JsonResponse,
-  provider: string,
-  what: string,
-): z.infer<T> {
-  const parsed = schema.safeParse(response.body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new InvalidResponseError(
-      `${provider} returned a ${what} body of the wrong shape: ${issue?.path.join('.')} ${issue?.message}.`,
-      { provider, statusCode: response.status, requestId: response.requestId },
-    );
-  }
-  return parsed.data;
-}
-
-/**
- * Puts each item at its `index` (the API does not promise order) and checks that every position from 0
- * to `expected - 1` is filled exactly once.
- */
-export function inOrder<T extends { index: number }>(
-  items: readonly T[],
-  expected: number,
-  what: string,
-  provider: string,
-): T[] {
-  if (items.length !== expected) {
-    throw new InvalidResponseError(`${provider} returned ${items.length} ${what} for ${expected} inputs.`, {
-      provider,
-    });
-  }
-  const ordered = new Array<T>(expected);
-  for (const item of items) {
-    if (item.index >= expected || ordered[item.index] !== undefined) {
-      throw new InvalidResponseError(
-        `${provider} returned ${what} index ${item.index} ${item.index >= expected ? 'out of range' : 'twice'} for ${expected} inputs.`,
-        { provider },
-      );
-    }
-    ordered[item.index] = item;
-  }
-  return ordered;
-}
-
-/**
- * Decodes vectors into one slab: base64 per `output_dtype` (little-endian float32, or one byte per value:
- * signed for `int8` / `binary`, unsigned for `uint8` / `ubinary`), or JSON numbers if the API ignored
- * `encoding_format`.
- */
-export function decodeVectors(vectors: readonly (string | unknown[])[], outputType: OutputType): Embedding[] {
-  if (vectors.every((vector) => typeof vector === 'string'))
-    return decodeBase64Vectors(vectors as string[], outputType);
-  if (vectors.every((vector) => Array.isArray(vector))) return numberArraysToVectors(vectors, outputType);
-  return vectors.map((vector) =>
-    typeof vector === 'string'
-      ? decodeBase64Vectors([vector], outputType)[0]!
-      : numberArraysToVectors([vector], outputType)[0]!,
-  );
 }

@@ -13,7 +13,7 @@ import type { Batch } from './batcher.js';
 import type { Clock } from './clock.js';
 import type { ModelState } from './rate-limiter.js';
 import { withRetries } from './retry.js';
-import type { RetryEvent } from './settings.js';
+import type { RetryEvent, WaitEvent } from './settings.js';
 
 /** Everything a call needs that is the same for every call of one engine run. */
 export interface CallContext {
@@ -30,6 +30,7 @@ export interface CallContext {
   maxRetryDelayMs: number;
   timeoutMs: number;
   onRetry: ((event: RetryEvent) => void) | undefined;
+  onWait: ((event: WaitEvent) => void) | undefined;
   /** Inputs in the whole job, when known. */
   totalInputs: number | undefined;
 }
@@ -118,6 +119,7 @@ async function attempt(context: CallContext, batch: Batch, signal: AbortSignal):
       maxRetryDelayMs: context.maxRetryDelayMs,
       timeoutMs: context.timeoutMs,
       onRetry: context.onRetry,
+      onWait: context.onWait,
       signal,
     },
     async (attemptSignal) => {
@@ -129,7 +131,12 @@ async function attempt(context: CallContext, batch: Batch, signal: AbortSignal):
 }
 
 function buildRequest(context: CallContext, batch: Batch, signal: AbortSignal): EmbedRequest {
-  const request: EmbedRequest = { inputs: batch.inputs, signal, timeoutMs: context.timeoutMs, inputOffset: batch.offset };
+  const request: EmbedRequest = {
+    inputs: batch.inputs,
+    signal,
+    timeoutMs: context.timeoutMs,
+    inputOffset: batch.offset,
+  };
   if (context.totalInputs !== undefined) request.totalInputs = context.totalInputs;
   if (context.inputType !== undefined) request.inputType = context.inputType;
   if (context.dimensions !== undefined) request.dimensions = context.dimensions;

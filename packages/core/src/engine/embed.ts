@@ -66,6 +66,7 @@ function prepare(settings: EmbedSettings, totalInputs?: number): Prepared {
     maxRetryDelayMs: settings.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS,
     timeoutMs: settings.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     onRetry: settings.onRetry,
+    onWait: settings.onWait,
     totalInputs,
   };
   const concurrency = model.capabilities.supportsParallelCalls
@@ -81,7 +82,10 @@ class Tally {
   completedInputs = 0;
   inputTokens: number | undefined = 0;
 
-  constructor(initial: Warning[]) {
+  constructor(
+    initial: Warning[],
+    private readonly onWarning?: (warning: Warning) => void,
+  ) {
     for (const warning of initial) this.warn(warning);
   }
 
@@ -90,6 +94,7 @@ class Tally {
     if (this.seen.has(key)) return;
     this.seen.add(key);
     this.warnings.push(warning);
+    this.onWarning?.(warning);
   }
 
   add(result: CallResult): void {
@@ -126,7 +131,7 @@ export async function embedMany(
   }
   const limits = batchLimits(context.model, prepared.counter, context.truncate, settings.maxInputsPerCall);
   const batches = planBatches(context.model, settings.inputs, prepared.counter, limits);
-  const tally = new Tally(prepared.warnings);
+  const tally = new Tally(prepared.warnings, settings.onWarning);
   const embeddings = new Array<Embedding>(settings.inputs.length);
   const responses: ResponseInfo[] = [];
   const total = settings.inputs.length;
@@ -184,7 +189,7 @@ export async function* embedStream(
     });
   }
   const limits = batchLimits(context.model, prepared.counter, context.truncate, settings.maxInputsPerCall);
-  const tally = new Tally(prepared.warnings);
+  const tally = new Tally(prepared.warnings, settings.onWarning);
   const batches = streamBatches(context.model, settings.inputs, prepared.counter, limits);
   const results = runPool<Batch, CallResult>(
     batches,

@@ -1,5 +1,7 @@
+import { InvalidArgumentError } from '../errors.js';
 import type { EmbeddingModel } from '../types.js';
 import type { Clock } from './clock.js';
+import type { WaitEvent } from './settings.js';
 
 /** Client-side limits, per model object: every call made through the same model shares them. */
 export interface RateLimit {
@@ -28,7 +30,12 @@ class TokenBucket {
   }
 
   /** Waits until `amount` can be taken. A request larger than the whole bucket waits for a full bucket and drives it negative. */
-  async take(amount: number, clock: Clock, signal?: AbortSignal): Promise<void> {
+  async take(
+    amount: number,
+    clock: Clock,
+    signal?: AbortSignal,
+    onWait?: (event: WaitEvent) => void,
+  ): Promise<void> {
     const needed = Math.min(amount, this.perMinute);
     for (;;) {
       this.refill(clock.now());
@@ -37,6 +44,7 @@ class TokenBucket {
         return;
       }
       const waitMs = Math.ceil(((needed - this.available) * 60_000) / this.perMinute);
+      onWait?.({ reason: 'rate-limit', delayMs: Math.max(1, waitMs) });
       await clock.sleep(Math.max(1, waitMs), signal);
     }
   }
@@ -49,7 +57,16 @@ export class ModelState {
   private requests: TokenBucket | undefined;
   private tokens: TokenBucket | undefined;
 
+  /** Sets the buckets; every entry point calls this before sending, so a bad limit never reaches a request. */
   configure(rateLimit: RateLimit | undefined, now: number): void {
+    for (const name of ['requestsPerMinute', 'tokensPerMinute'] as const) {
+      const value = rateLimit?.[name];
+      if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
+        throw new InvalidArgumentError(`rateLimit.${name} must be a finite number > 0, got ${value}.`, {
+          argument: `rateLimit.${name}`,
+        });
+      }
+    }
     const rpm = rateLimit?.requestsPerMinute;
     const tpm = rateLimit?.tokensPerMinute;
     if (rpm === undefined) this.requests = undefined;
@@ -63,14 +80,20 @@ export class ModelState {
   }
 
   /** Waits out any 429 pause, then takes one request and `tokens` tokens from the buckets. */
-  async admit(tokens: number, clock: Clock, signal?: AbortSignal): Promise<void> {
+  async admit(
+    tokens: number,
+    clock: Clock,
+    signal?: AbortSignal,
+    onWait?: (event: WaitEvent) => void,
+  ): Promise<void> {
     for (;;) {
       const wait = this.pausedUntil - clock.now();
       if (wait <= 0) break;
+      onWait?.({ reason: 'paused', delayMs: wait });
       await clock.sleep(wait, signal);
     }
-    await this.requests?.take(1, clock, signal);
-    await this.tokens?.take(tokens, clock, signal);
+    await this.requests?.take(1, clock, signal, onWait);
+    await this.tokens?.take(tokens, clock, signal, onWait);
   }
 }
 

@@ -1,7 +1,7 @@
 import { abortReason, EmbedKitError, RateLimitError, RetryError, TimeoutError } from '../errors.js';
 import type { Clock } from './clock.js';
 import type { ModelState } from './rate-limiter.js';
-import type { RetryEvent } from './settings.js';
+import type { RetryEvent, WaitEvent } from './settings.js';
 
 /** What one retried operation needs: who it calls (for messages), the shared model state, and the limits. */
 export interface RetryOptions {
@@ -18,6 +18,7 @@ export interface RetryOptions {
   /** Per attempt. */
   timeoutMs: number;
   onRetry: ((event: RetryEvent) => void) | undefined;
+  onWait?: ((event: WaitEvent) => void) | undefined;
   /** The caller's signal (or the pool's): honoured at every await, backoff sleeps included. */
   signal: AbortSignal;
 }
@@ -38,7 +39,7 @@ export async function withRetries<T>(
   const { clock, state, signal } = options;
   const errors: unknown[] = [];
   for (let attemptNumber = 0; ; attemptNumber++) {
-    await state.admit(options.tokens, clock, signal);
+    await state.admit(options.tokens, clock, signal, options.onWait);
     const timeout = new AbortController();
     const timer = setTimeout(() => {
       timeout.abort(

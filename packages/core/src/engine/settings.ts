@@ -12,6 +12,12 @@ export interface Progress {
   inputTokens?: number;
 }
 
+/** A wait before an attempt: a 429 pause of the model, or a client-side rate-limit bucket running dry. */
+export interface WaitEvent {
+  reason: 'paused' | 'rate-limit';
+  delayMs: number;
+}
+
 export interface RetryEvent {
   /** 1 for the first retry. */
   attempt: number;
@@ -51,6 +57,10 @@ export interface EmbedSettings {
   maxInputsPerCall?: number;
   onProgress?: (progress: Progress) => void;
   onRetry?: (event: RetryEvent) => void;
+  /** Called before each wait for a 429 pause or the `rateLimit` buckets. */
+  onWait?: (event: WaitEvent) => void;
+  /** Called once for each distinct warning, as it happens (the way to see warnings of `embedStream`). */
+  onWarning?: (warning: Warning) => void;
   /** Default: the system clock. Inject one in tests. */
   clock?: Clock;
 }
@@ -99,13 +109,6 @@ export function checkSettings(settings: EmbedSettings): {
     const value = settings[name];
     if (value !== undefined && !(value > 0))
       throw new InvalidArgumentError(`${name} must be > 0, got ${value}.`, { argument: name });
-  }
-  for (const name of ['requestsPerMinute', 'tokensPerMinute'] as const) {
-    const value = settings.rateLimit?.[name];
-    if (value !== undefined && !(value > 0))
-      throw new InvalidArgumentError(`rateLimit.${name} must be > 0, got ${value}.`, {
-        argument: `rateLimit.${name}`,
-      });
   }
   const outputType = settings.outputType ?? 'float';
   if (!capabilities.outputTypes.includes(outputType)) {

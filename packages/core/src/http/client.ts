@@ -181,7 +181,10 @@ export async function requestJson(options: RequestJsonOptions): Promise<JsonResp
     } catch (cause) {
       throw new InvalidResponseError(
         `${options.provider} returned status ${response.status} with a body that is not valid JSON (${contentType || 'no content-type'}): ${bodyExcerpt(text, secrets, 200)}. A proxy or gateway between you and the API may be answering instead of it.`,
-        details(options.provider, safeUrl, response.status, requestId, text, secrets, { cause }),
+        details(options.provider, safeUrl, response.status, requestId, text, secrets, {
+          // A JSON SyntaxError quotes the body; keep only a redacted copy.
+          cause: new SyntaxError(redact(String((cause as Error)?.message ?? cause), secrets)),
+        }),
       );
     }
   }
@@ -337,17 +340,26 @@ function transportFailure(
   }
   const code = errorCode(error);
   const reason = redact(describe(error), secrets);
+  // The raw error may quote the URL (a `?key=` included) or a header; the cause that `console.error`
+  // prints is a redacted copy that keeps the code.
+  const cause = redactedCause(reason, code);
   if (code !== undefined && TIMEOUT_CODES.has(code)) {
     return new TimeoutError(`${provider}: no answer from ${url} in time (${reason}).`, {
       provider,
       url,
-      cause: error,
+      cause,
     });
   }
   return new ConnectionError(
     `${provider}: could not complete the request to ${url} (${reason}). Check the network, proxy settings and base URL; the engine retries these.`,
-    { provider, url, cause: error },
+    { provider, url, cause },
   );
+}
+
+function redactedCause(message: string, code: string | undefined): Error {
+  const cause = new Error(message);
+  if (code !== undefined) (cause as Error & { code?: string }).code = code;
+  return cause;
 }
 
 function errorCode(error: unknown): string | undefined {

@@ -14,6 +14,9 @@ export function parseRetryAfter(
   const retryAfter = headers['retry-after']?.trim();
   if (retryAfter === undefined || retryAfter === '') return undefined;
   if (/^\d+(\.\d+)?$/.test(retryAfter)) return Number.parseFloat(retryAfter) * 1_000;
+  // Only an HTTP-date (IMF-fixdate, RFC 850 or asctime: each starts with a day name); a lenient parse
+  // would read "-1" as a year.
+  if (!/^[A-Za-z]{3,9},? /.test(retryAfter)) return undefined;
   const date = Date.parse(retryAfter);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);

@@ -37,7 +37,27 @@ export function createDefaultDispatcher(options: DispatcherOptions = {}): Dispat
     ...(options.connections === undefined ? {} : { connections: options.connections }),
   };
   const base: Dispatcher = proxyConfigured() ? new EnvHttpProxyAgent(agentOptions) : new Agent(agentOptions);
-  return options.decompress === false ? base : base.compose(interceptors.decompress());
+  return options.decompress === false ? base : base.compose(quietDecompressInterceptor());
+}
+
+/**
+ * undici's decompress interceptor announces itself with an ExperimentalWarning when it is created. That
+ * note is for undici's own users; it would land in every program that embeds a string, so the one
+ * synchronous creation call runs with that single message filtered out.
+ */
+function quietDecompressInterceptor(): Dispatcher.DispatcherComposeInterceptor {
+  const emitWarning = process.emitWarning;
+  process.emitWarning = function (this: unknown, warning: string | Error, ...rest: unknown[]) {
+    const text = typeof warning === 'string' ? warning : warning.message;
+    if (text.startsWith('DecompressInterceptor is experimental')) return;
+    return (emitWarning as (...values: unknown[]) => void).call(process, warning, ...rest);
+  } as typeof process.emitWarning;
+  try {
+    // Error bodies too: a gzipped 429 or 5xx still has to be read for its quota, batch-size or retry hints.
+    return interceptors.decompress({ skipErrorResponses: false });
+  } finally {
+    process.emitWarning = emitWarning;
+  }
 }
 
 let sharedDispatcher: Dispatcher | undefined;

@@ -1,0 +1,255 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  FAKE_KEY,
+  type FakeServer,
+  OPENAI_CASSETTES,
+  runCli,
+  startFakeOpenAI,
+  temporaryDirectory,
+} from './helpers.js';
+
+describe('embed', () => {
+  let server: FakeServer;
+  const bodies: Record<string, unknown>[] = [];
+  beforeAll(async () => {
+    server = await startFakeOpenAI({
+      intercept: ({ inputs, body }) => {
+        bodies.push(body);
+        // Some APIs echo the key they were given; the CLI must still never print it.
+        if (inputs[0] === 'auth-fail') {
+          return {
+            status: 401,
+            body: {
+              error: {
+                message: `Incorrect API key provided: ${FAKE_KEY}.`,
+                type: 'invalid_request_error',
+                code: 'invalid_api_key',
+              },
+            },
+          };
+        }
+        return undefined;
+      },
+    });
+  });
+  afterAll(() => server.close());
+
+  const embed = (args: string[], env?: Record<string, string | undefined>) =>
+    runCli(
+      ['embed', ...args, '--model', 'openai:text-embedding-3-small', '--base-url', server.baseURL],
+      env === undefined ? {} : { env },
+    );
+
+  it('prints each vector as a JSON array, one a line, and sends the dimensions', async () => {
+    bodies.length = 0;
+    const result = await embed(['item 3', 'item 4', '--dimensions', '4']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    // vectorFor("item n", 4) = [n, ((31n + 7) % 101) / 8, ((31n + 14) % 101) / 8, ((31n + 21) % 101) / 8]
+    expect(result.stdout).toBe('[3,12.5,0.75,1.625]\n[4,3.75,4.625,5.5]\n');
+    expect(bodies).toEqual([
+      {
+        model: 'text-embedding-3-small',
+        input: ['item 3', 'item 4'],
+        encoding_format: 'base64',
+        dimensions: 4,
+      },
+    ]);
+  });
+
+  it('--json prints one object with the model, dimensions, usage and vectors', async () => {
+    const result = await embed(['item 3', '--dimensions', '4', '--json']);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({
+      model: 'openai:text-embedding-3-small',
+      dimensions: 4,
+      outputType: 'float',
+      inputType: null,
+      usage: { inputTokens: 2 },
+      embeddings: [[3, 12.5, 0.75, 1.625]],
+    });
+  });
+
+  it('--summary prints the length, norm and first values; an input type the model lacks is a warning', async () => {
+    const result = await embed(['item 3', '--dimensions', '4', '--summary', '--input-type', 'query']);
+    expect(result.code).toBe(0);
+    const norm = Math.hypot(3, 12.5, 0.75, 1.625).toFixed(4);
+    expect(result.stdout).toBe(
+      `openai:text-embedding-3-small 4 values (float), norm ${norm}: [3.0000, 12.5000, 0.7500, 1.6250]\n2 tokens\n`,
+    );
+    expect(result.stderr).toBe(
+      'warning: openai model text-embedding-3-small has no "query" input type; the inputs were sent without one.\n',
+    );
+  });
+
+  it('- reads the text from stdin', async () => {
+    const result = await runCli(
+      [
+        'embed',
+        '-',
+        '--model',
+        'openai:text-embedding-3-small',
+        '--dimensions',
+        '2',
+        '--base-url',
+        server.baseURL,
+      ],
+      { stdin: 'item 9\n' },
+    );
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('[9,10.5]\n');
+  });
+
+  it('--replay answers from cassettes, with no key at all', async () => {
+    const result = await runCli(
+      [
+        'embed',
+        'The food was delicious and the waiter was friendly.',
+        '--model',
+        'openai:text-embedding-3-small',
+        '--replay',
+        OPENAI_CASSETTES,
+        '--summary',
+      ],
+      { env: { OPENAI_API_KEY: undefined } },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    // The cassette's documented first values.
+    expect(result.stdout).toBe(
+      'openai:text-embedding-3-small 1536 values (float), norm 1.0000: [0.0023, -0.0093, 0.0158, -0.0029, …]\n11 tokens\n',
+    );
+  });
+
+  it('--replay with a text no cassette holds fails clearly, still without the network', async () => {
+    const directory = temporaryDirectory();
+    try {
+      const result = await runCli(
+        [
+          'embed',
+          'something never recorded',
+          '--model',
+          'openai:text-embedding-3-small',
+          '--replay',
+          OPENAI_CASSETTES,
+          '--max-retries',
+          '0',
+        ],
+        { env: { OPENAI_API_KEY: undefined } },
+      );
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/^embedkit: error: .*differs from the recording in cassette/);
+      const empty = await runCli([
+        'embed',
+        'x',
+        '--model',
+        'openai:text-embedding-3-small',
+        '--replay',
+        directory.path,
+      ]);
+      expect(empty.code).toBe(1);
+      expect(empty.stderr).toBe(`embedkit: error: ${directory.path} holds no cassettes (*.json files).\n`);
+    } finally {
+      directory.remove();
+    }
+  });
+
+  it('a missing provider package is named, with the command to install it', async () => {
+    const result = await runCli(['embed', 'hello', '--model', 'nosuchprovider:model-1']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      'embedkit: error: The "nosuchprovider" provider is not installed. Install it with:\n  npm install @embedkit/provider-nosuchprovider\n',
+    );
+  });
+
+  it('a missing key names the environment variable to set', async () => {
+    const result = await embed(['hello'], { OPENAI_API_KEY: undefined });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      'embedkit: error: openai: no API key. Set the OPENAI_API_KEY environment variable, or pass apiKey to the provider settings.\n',
+    );
+  });
+
+  it('an authentication failure is reported without the key, even when the API echoes it', async () => {
+    const result = await embed(['auth-fail']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^embedkit: error: openai API error 401: Incorrect API key provided: .*\(HTTP 401\)\n$/,
+    );
+    expect(result.stdout + result.stderr).not.toContain(FAKE_KEY);
+  });
+
+  it('an option the model cannot honour is refused before any request', async () => {
+    const before = server.requests;
+    const result = await embed(['hello', '--output-type', 'int8']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      'embedkit: error: openai model text-embedding-3-small cannot return int8 vectors; it supports float.\n',
+    );
+    expect(server.requests).toBe(before);
+  });
+});
+
+describe('help', () => {
+  it('embedkit --help lists every command; no command at all is a usage error', async () => {
+    const help = await runCli(['--help']);
+    expect(help.code).toBe(0);
+    for (const command of ['embed <text>', 'bulk <input>', 'index <input>', 'search <ekx>', 'models']) {
+      expect(help.stdout).toContain(`  ${command}`);
+    }
+    expect(help.stdout).toContain('OPENAI_API_KEY, VOYAGE_API_KEY');
+    const none = await runCli([]);
+    expect(none.code).toBe(2);
+    expect(none.stdout).toBe(help.stdout);
+  });
+
+  it.each(['embed', 'bulk', 'index', 'search', 'models'])(
+    'embedkit %s --help, the same as embedkit help <command>',
+    async (command) => {
+      const result = await runCli([command, '--help']);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(new RegExp(`^Usage: embedkit ${command}`));
+      expect(result.stdout).toContain('Example');
+      const viaHelp = await runCli(['help', command]);
+      expect(viaHelp.stdout).toBe(result.stdout);
+    },
+  );
+
+  it('an unknown command exits 2', async () => {
+    const result = await runCli(['embedd', 'x']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'embedkit: error: unknown command "embedd".\nRun "embedkit --help" for usage.\n',
+    );
+  });
+
+  it('--version prints the package version', async () => {
+    const result = await runCli(['--version']);
+    expect(result.stdout).toBe('0.1.0\n');
+  });
+});
+
+describe('the replay path needs no network', () => {
+  it('is served on the cassettes only (the recorded origin is never contacted)', async () => {
+    // With every proxy variable pointing nowhere, a real request would fail; the replay still answers.
+    const result = await runCli(
+      [
+        'embed',
+        'The food was delicious and the waiter was friendly.',
+        '--model',
+        'openai:text-embedding-3-small',
+        '--replay',
+        OPENAI_CASSETTES,
+      ],
+      {
+        env: {
+          OPENAI_API_KEY: undefined,
+          HTTPS_PROXY: 'http://127.0.0.1:9',
+          HTTP_PROXY: 'http://127.0.0.1:9',
+        },
+      },
+    );
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout.trim())).toHaveLength(1536);
+  });
+});

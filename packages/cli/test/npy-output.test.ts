@@ -1,0 +1,80 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { OutputType } from '@embedkit/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BulkOutput, type JobKey } from '../src/output.js';
+import { temporaryDirectory } from './helpers.js';
+
+// In-process: OpenAI returns float only, so the int8 / uint8 rows of the .npy writer are checked here.
+function job(outputType: OutputType): JobKey {
+  return {
+    provider: 'test',
+    model: 'm',
+    dimensions: 3,
+    inputType: null,
+    outputType,
+    input: '/x.txt',
+    format: 'txt',
+    field: 'text',
+    idField: 'id',
+    includeText: false,
+    output: 'npy',
+  };
+}
+
+describe('the .npy writer', () => {
+  const directory = temporaryDirectory();
+  afterAll(() => directory.remove());
+
+  it.each([
+    ['int8', '|i1', Int8Array.from([-128, 0, 127]), Int8Array.from([5, -5, 1])],
+    ['uint8', '|u1', Uint8Array.from([0, 128, 255]), Uint8Array.from([1, 2, 3])],
+  ] as const)(
+    '%s rows: descr %s, shape updated after each flush, bytes as given',
+    async (type, descr, first, second) => {
+      const out = join(directory.path, `${type}.npy`);
+      const output = await BulkOutput.open({ out, job: job(type), overwrite: false });
+      output.add({ line: 1, text: 'a', id: 1, bytesRead: 0 }, first);
+      await output.flush();
+      const header = (bytes: Buffer) =>
+        bytes
+          .subarray(10, 10 + bytes.readUInt16LE(8))
+          .toString('latin1')
+          .trimEnd();
+      expect(header(readFileSync(out))).toBe(
+        `{'descr': '${descr}', 'fortran_order': False, 'shape': (1, 3), }`,
+      );
+      expect(JSON.parse(readFileSync(`${out}.checkpoint`, 'utf8'))).toMatchObject({
+        inputsDone: 1,
+        lastLine: 1,
+        rowLength: 3,
+        bytes: { [`${type}.npy`]: 131, [`${type}.meta.jsonl`]: 18 },
+      });
+      output.add({ line: 4, text: 'b', id: 'x', bytesRead: 0, metadata: { k: 1 } }, second);
+      await output.finish();
+      const bytes = readFileSync(out);
+      expect(header(bytes)).toBe(`{'descr': '${descr}', 'fortran_order': False, 'shape': (2, 3), }`);
+      expect(bytes.length).toBe(128 + 6);
+      expect([...bytes.subarray(128)]).toEqual([
+        ...new Uint8Array(first.buffer),
+        ...new Uint8Array(second.buffer),
+      ]);
+      expect(readFileSync(join(directory.path, `${type}.meta.jsonl`), 'utf8')).toBe(
+        '{"id":1,"line":1}\n{"id":"x","line":4,"metadata":{"k":1}}\n',
+      );
+    },
+  );
+
+  it('refuses rows of different lengths', async () => {
+    const output = await BulkOutput.open({
+      out: join(directory.path, 'mixed.npy'),
+      job: job('float'),
+      overwrite: false,
+    });
+    output.add({ line: 1, text: 'a', id: 1, bytesRead: 0 }, new Float32Array(3));
+    expect(() => output.add({ line: 2, text: 'b', id: 2, bytesRead: 0 }, new Float32Array(4))).toThrow(
+      'line 2: the vector has 4 values; the rows before it have 3.',
+    );
+    await output.close();
+  });
+});

@@ -1,0 +1,230 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeServer, runCli, startFakeOpenAI, temporaryDirectory, vectorFor } from './helpers.js';
+
+const DOCS = [
+  { id: 'cats', text: 'Cats purr when they are content and sleep most of the day' },
+  { id: 'dogs', text: 'Dogs bark at strangers and love long walks' },
+  { id: 'purr', text: 'Why do cats purr? Purring cats are usually calm cats' },
+  { id: 'rust', text: 'Rust has a borrow checker and zero cost abstractions' },
+  { id: 'fish', text: 'Fish swim in schools and some cats watch fish tanks' },
+  { id: 'soup', text: 'Tomato soup with basil is a quick dinner' },
+];
+const DIMENSIONS = 16;
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let index = 0; index < a.length; index++) {
+    dot += a[index]! * b[index]!;
+    na += a[index]! * a[index]!;
+    nb += b[index]! * b[index]!;
+  }
+  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
+}
+
+/** The ranking worked out here from the fake server's vectors, to compare with the command's. */
+function expectedRanking(query: string, top: number): { id: string; score: number }[] {
+  const q = vectorFor(query, DIMENSIONS);
+  return DOCS.map((doc, index) => ({ id: doc.id, index, score: cosine(q, vectorFor(doc.text, DIMENSIONS)) }))
+    .sort((a, b) => b.score - a.score || a.index - b.index)
+    .slice(0, top)
+    .map(({ id, score }) => ({ id, score }));
+}
+
+describe('index and search', () => {
+  const directory = temporaryDirectory();
+  let server: FakeServer;
+  const bodies: Record<string, unknown>[] = [];
+  const input = join(directory.path, 'docs.jsonl');
+  const index = join(directory.path, 'docs.ekx');
+
+  beforeAll(async () => {
+    writeFileSync(input, DOCS.map((doc, position) => JSON.stringify({ ...doc, position })).join('\n'));
+    server = await startFakeOpenAI({
+      intercept: ({ body }) => {
+        bodies.push(body);
+        return undefined;
+      },
+    });
+    const result = await runCli([
+      'index',
+      input,
+      '--model',
+      'openai:text-embedding-3-small',
+      '--dimensions',
+      String(DIMENSIONS),
+      '--out',
+      index,
+      '--base-url',
+      server.baseURL,
+      '--batch-size',
+      '4',
+    ]);
+    expect(result.stderr).toBe(
+      `embedkit: indexed 6 inputs (16 dimensions, openai:text-embedding-3-small) into ${index}\n`,
+    );
+    expect(result.code).toBe(0);
+  });
+  afterAll(async () => {
+    await server.close();
+    directory.remove();
+  });
+
+  it('stores the model, provider, dimensions and input types in the index header', () => {
+    const bytes = readFileSync(index);
+    expect(bytes.subarray(0, 8).toString('latin1')).toBe('EKINDEX1');
+    const header = JSON.parse(bytes.subarray(12, 12 + bytes.readUInt32LE(8)).toString('utf8'));
+    expect(header).toMatchObject({
+      format: 'embedkit-index',
+      version: 1,
+      provider: 'openai',
+      model: 'text-embedding-3-small',
+      dimensions: 16,
+      requestedDimensions: 16,
+      inputType: null,
+      queryInputType: null,
+      count: 6,
+      normalized: true,
+      source: input,
+    });
+    // Every document was sent once, in order, with the dimensions asked for.
+    expect(bodies.flatMap((body) => body.input as string[])).toEqual(DOCS.map((doc) => doc.text));
+    expect(new Set(bodies.map((body) => body.dimensions))).toEqual(new Set([16]));
+  });
+
+  it('ranks documents by cosine similarity to the query, best first', async () => {
+    bodies.length = 0;
+    const query = 'do cats purr';
+    const result = await runCli(['search', index, query, '--top', '3', '--base-url', server.baseURL]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const expected = expectedRanking(query, 3);
+    // The fake vectors make sense: the two cat texts lead, and no two scores tie.
+    expect(expected.slice(0, 2).map((hit) => hit.id)).toEqual(['purr', 'cats']);
+    expect(new Set(expected.map((hit) => hit.score.toFixed(4))).size).toBe(3);
+    const text = (id: string) => DOCS.find((doc) => doc.id === id)!.text;
+    expect(result.stdout).toBe(
+      expected
+        .map((hit, rank) => `${rank + 1}\t${hit.score.toFixed(4)}\t"${hit.id}"\t${text(hit.id)}\n`)
+        .join(''),
+    );
+    // The query was embedded with the index's model and dimensions.
+    expect(bodies).toEqual([
+      { model: 'text-embedding-3-small', input: [query], encoding_format: 'base64', dimensions: 16 },
+    ]);
+  });
+
+  it('--json gives the scores, ids, lines, texts and metadata', async () => {
+    const query = 'rust borrow checker';
+    const result = await runCli([
+      'search',
+      index,
+      query,
+      '--top',
+      '2',
+      '--json',
+      '--base-url',
+      server.baseURL,
+    ]);
+    expect(result.code).toBe(0);
+    const hits = JSON.parse(result.stdout) as {
+      rank: number;
+      score: number;
+      id: string;
+      line: number;
+      text: string;
+      metadata: unknown;
+    }[];
+    const expected = expectedRanking(query, 2);
+    expect(hits.map((hit) => hit.id)).toEqual(expected.map((hit) => hit.id));
+    expect(hits[0]).toEqual({
+      rank: 1,
+      score: expect.closeTo(expected[0]!.score, 6),
+      id: 'rust',
+      line: 4,
+      text: DOCS[3]!.text,
+      metadata: { position: 3 },
+    });
+  });
+
+  it('refuses another model or another length: the vectors would not be comparable', async () => {
+    const before = server.requests;
+    const model = await runCli([
+      'search',
+      index,
+      'cats',
+      '--model',
+      'openai:text-embedding-3-large',
+      '--base-url',
+      server.baseURL,
+    ]);
+    expect(model.code).toBe(1);
+    expect(model.stderr).toBe(
+      `embedkit: error: ${index} was built with openai:text-embedding-3-small; refusing to search it with openai:text-embedding-3-large: vectors of different models are not comparable. Rebuild the index with that model, or drop --model.\n`,
+    );
+    const dimensions = await runCli([
+      'search',
+      index,
+      'cats',
+      '--dimensions',
+      '32',
+      '--base-url',
+      server.baseURL,
+    ]);
+    expect(dimensions.code).toBe(1);
+    expect(dimensions.stderr).toBe(
+      `embedkit: error: ${index} holds 16-dimension vectors; refusing to search it with --dimensions 32.\n`,
+    );
+    expect(server.requests).toBe(before);
+    // The same model, named explicitly, is fine.
+    const same = await runCli([
+      'search',
+      index,
+      'cats',
+      '--model',
+      'openai:text-embedding-3-small',
+      '--top',
+      '1',
+      '--base-url',
+      server.baseURL,
+    ]);
+    expect(same.code).toBe(0);
+    expect(same.stdout.split('\t')[0]).toBe('1');
+  });
+
+  it('a file that is not an index, and an index that does not exist', async () => {
+    const missing = join(directory.path, 'none.ekx');
+    const result = await runCli(['search', missing, 'cats']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`embedkit: error: cannot read ${missing}: no such file.\n`);
+    const notIndex = await runCli(['search', input, 'cats']);
+    expect(notIndex.code).toBe(1);
+    expect(notIndex.stderr).toBe(
+      `embedkit: error: ${input} is not an embedkit index (made by "embedkit index").\n`,
+    );
+  });
+
+  it('a bad input line leaves no index behind', async () => {
+    const broken = join(directory.path, 'broken.jsonl');
+    writeFileSync(broken, '{"text":"fine"}\n{"text":\n');
+    const out = join(directory.path, 'broken.ekx');
+    const result = await runCli([
+      'index',
+      broken,
+      '--model',
+      'openai:text-embedding-3-small',
+      '--out',
+      out,
+      '--base-url',
+      server.baseURL,
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`embedkit: error: ${broken}:2: not valid JSON (`);
+    expect(result.stderr).toContain('No index was written.');
+    const listing = (await import('node:fs')).readdirSync(directory.path);
+    expect(listing.filter((name) => name.startsWith('broken.ekx'))).toEqual([]);
+  });
+});

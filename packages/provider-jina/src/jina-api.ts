@@ -1,0 +1,140 @@
+import type { ParsedError } from '@embedkit/core';
+import { z } from 'zod';
+
+// Lenient on responses: only the fields we use. A vector is checked as "string or array" here and
+// element by element only while it is decoded, never by zod.
+const vectorSchema = z.union([
+  z.string(),
+  z.custom<unknown[]>((value) => Array.isArray(value), 'expected an array'),
+]);
+const indexSchema = z.number().int().nonnegative();
+const usageSchema = z.object({ total_tokens: z.number().int().nonnegative() }).nullish();
+
+/** `POST /v1/embeddings` answers `{model, usage: {total_tokens, prompt_tokens}, data: [{index, embedding}]}`. */
+export const jinaEmbeddingResponseSchema = z.object({
+  data: z.array(z.object({ index: indexSchema, embedding: vectorSchema })),
+  model: z.string().optional(),
+  usage: usageSchema,
+});
+
+/** `POST /v1/rerank` answers `{model, usage: {total_tokens}, results: [{index, relevance_score, document?}]}`. */
+export const jinaRerankResponseSchema = z.object({
+  results: z.array(z.object({ index: indexSchema, relevance_score: z.number() })),
+  model: z.string().optional(),
+  usage: usageSchema,
+});
+
+const location = z.array(z.union([z.string(), z.number()]));
+
+/**
+ * Jina errors are `{detail, code, request_id}`; `detail` is a string in the spec but has been seen as an
+ * object `{message}`. A 422 adds `errors: [{field, message}]`; a plain FastAPI 422 lists `detail: [{loc, msg}]`.
+ */
+const errorBodySchema = z.object({
+  detail: z
+    .union([
+      z.string(),
+      z.object({ message: z.string().optional(), code: z.string().optional() }),
+      z.array(z.object({ msg: z.string().optional(), loc: location.optional() })),
+    ])
+    .optional(),
+  code: z.string().optional(),
+  request_id: z.string().optional(),
+  errors: z.array(z.object({ field: z.string().optional(), message: z.string().optional() })).optional(),
+});
+
+/**
+ * A request with more inputs than the API takes: "Each input list can contain at most 512 items"
+ * (observed 2025-11) and "input length is larger than the largest allowed size" (observed 2025-05).
+ */
+const BATCH_TOO_LARGE = /at most \d+ items|larger than the largest allowed size/i;
+
+const KEY_HINT =
+  'Check JINA_API_KEY or the apiKey setting: Jina keys begin "jina_" and are managed at https://jina.ai/api-dashboard/key-manager.';
+const BALANCE_HINT =
+  'The Jina account has no tokens left: top up its balance at https://jina.ai/api-dashboard before retrying; retrying alone will not help.';
+
+const HINTS: Record<string, string> = {
+  AUTHZ_INSUFFICIENT_BALANCE: BALANCE_HINT,
+  AUTHZ_RESOURCE_LIMIT_EXCEEDED:
+    'The key has reached a limit of its plan; raise the plan or use another key.',
+  RATE_CONCURRENCY_LIMIT_EXCEEDED:
+    'Too many requests at once for this key; lower concurrency. The engine retries with backoff.',
+  INPUT_MODEL_NOT_FOUND: 'Check the model id; the message lists the models the API knows.',
+};
+
+/** Where a validation problem points at one input: `input.3`, `input[3]`, `body -> input -> 3`. */
+function inputIndexOf(field: string | undefined): number | undefined {
+  if (field === undefined) return undefined;
+  const match = /(?:^|[\s.>])(?:input|documents)(?:\.|\[|\s*->\s*)(\d+)/.exec(field);
+  return match === null ? undefined : Number(match[1]);
+}
+
+/**
+ * Reads Jina's error bodies into the engine's terms. The `code` decides over the status where they
+ * differ: `AUTH_*` is an authentication failure, `AUTHZ_*` a permission failure (a used-up balance is
+ * never retried), `RATE_*` a rate limit, `INPUT_MODEL_NOT_FOUND` an unknown model. A request over the
+ * input limit sets `batchTooLarge`, so the engine bisects it; a validation error lists the fields.
+ */
+export function parseJinaError(body: unknown, status: number): ParsedError {
+  const parsed = errorBodySchema.safeParse(body);
+  const out: ParsedError = {};
+  if (status === 401) out.hint = KEY_HINT;
+  if (!parsed.success) return out;
+  const { detail, errors } = parsed.data;
+  const code =
+    parsed.data.code ?? (typeof detail === 'object' && !Array.isArray(detail) ? detail.code : undefined);
+  if (parsed.data.request_id !== undefined) out.requestId = parsed.data.request_id;
+  let fields: { field?: string | undefined; message?: string | undefined }[] = [];
+  if (typeof detail === 'string') out.message = detail;
+  else if (Array.isArray(detail))
+    fields = detail.map((problem) => ({ field: problem.loc?.join('.'), message: problem.msg }));
+  else if (detail?.message !== undefined) out.message = detail.message;
+  if (errors !== undefined) fields = fields.concat(errors);
+  if (fields.length > 0) {
+    const listed = fields
+      .map((problem) => [problem.field, problem.message].filter((part) => part !== undefined).join(': '))
+      .join('; ');
+    out.message = out.message === undefined ? listed : `${out.message} (${listed})`;
+    for (const problem of fields) {
+      const index = inputIndexOf(problem.field);
+      if (index !== undefined) {
+        out.inputIndex = index;
+        break;
+      }
+    }
+  }
+  // The balance message without its code still means the same thing.
+  const balance =
+    code === 'AUTHZ_INSUFFICIENT_BALANCE' ||
+    (status === 403 && /insufficient (account )?balance/i.test(out.message ?? ''));
+  if (code !== undefined) {
+    out.providerCode = code;
+    if (code.startsWith('AUTH_')) {
+      out.kind = 'authentication';
+      out.hint = KEY_HINT;
+    } else if (code.startsWith('AUTHZ_')) {
+      out.kind = 'permission_denied';
+      out.isRetryable = false;
+    } else if (code.startsWith('RATE_')) {
+      out.kind = 'rate_limited';
+    } else if (code === 'INPUT_MODEL_NOT_FOUND') {
+      out.kind = 'not_found';
+    }
+    const hint = HINTS[code];
+    if (hint !== undefined) out.hint = hint;
+  }
+  if (balance) {
+    out.kind = 'permission_denied';
+    out.isRetryable = false;
+    out.hint = BALANCE_HINT;
+  }
+  if (
+    (status === 400 || status === 413 || status === 422) &&
+    out.message !== undefined &&
+    BATCH_TOO_LARGE.test(out.message)
+  ) {
+    out.batchTooLarge = true;
+  }
+  return out;
+}

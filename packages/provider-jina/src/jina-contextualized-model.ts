@@ -1,0 +1,74 @@
+import {
+  type ContextualizedCapabilities,
+  type ContextualizedEmbeddingModel,
+  type ContextualizedEmbedRequest,
+  type ContextualizedEmbedResponse,
+  InvalidArgumentError,
+  type Warning,
+} from '@embedkit/core';
+import { JinaEmbeddingModel } from './jina-embedding-model.js';
+import type { JinaModelProfile } from './jina-options.js';
+import { checkInputCount, embeddingFields, type JinaModelConfig, sendEmbeddings } from './jina-shared.js';
+
+/**
+ * Jina late chunking (`jina-embeddings-v3`, `jina-embeddings-v4`): `embedContextualized` sends one
+ * document per call, its chunks as `input` with `late_chunking: true`; the API embeds the joined chunks as
+ * one sequence and returns one vector per chunk, each carrying the whole document's context. As a plain
+ * `EmbeddingModel` it embeds each input on its own, like `jina.embedding(id)`.
+ */
+export class JinaContextualizedEmbeddingModel
+  extends JinaEmbeddingModel
+  implements ContextualizedEmbeddingModel
+{
+  readonly contextualizedCapabilities: ContextualizedCapabilities;
+
+  constructor(
+    modelId: string,
+    profile: JinaModelProfile,
+    contextualizedCapabilities: ContextualizedCapabilities,
+    config: JinaModelConfig,
+  ) {
+    super(modelId, profile, config);
+    this.contextualizedCapabilities = contextualizedCapabilities;
+  }
+
+  async doEmbedContextualized(request: ContextualizedEmbedRequest): Promise<ContextualizedEmbedResponse> {
+    const warnings: Warning[] = [];
+    const label = `${this.provider} model ${this.modelId}`;
+    if (request.documents.length !== 1) {
+      throw new InvalidArgumentError(
+        `${label} late-chunks one document per call; got ${request.documents.length}. Use embedContextualized, which sends each document on its own.`,
+        { argument: 'documents' },
+      );
+    }
+    const chunks = request.documents[0]!;
+    checkInputCount(
+      chunks.length,
+      this.contextualizedCapabilities.maxChunksPerCall ?? chunks.length,
+      label,
+      'documents[0]',
+    );
+    const body: Record<string, unknown> = {
+      model: this.modelId,
+      input: chunks,
+      ...embeddingFields(request, this.profile, this.provider, label, warnings),
+      // The joined chunks must fit the context: never cut silently.
+      truncate: false,
+      late_chunking: true,
+    };
+    const answer = await sendEmbeddings(
+      this.config,
+      body,
+      chunks.length,
+      request.outputType ?? 'float',
+      request,
+    );
+    const out: ContextualizedEmbedResponse = {
+      embeddings: [answer.embeddings],
+      warnings,
+      response: answer.response,
+    };
+    if (answer.usage !== undefined) out.usage = answer.usage;
+    return out;
+  }
+}

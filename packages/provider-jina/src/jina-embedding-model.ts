@@ -1,0 +1,157 @@
+import {
+  bytesToBase64,
+  type ContentPart,
+  type EmbeddingCapabilities,
+  type EmbeddingModel,
+  type EmbedInput,
+  type EmbedRequest,
+  type EmbedResponse,
+  InvalidArgumentError,
+  parseDataUrl,
+  type Warning,
+} from '@embedkit/core';
+import type { JinaModelProfile } from './jina-options.js';
+import { checkInputCount, embeddingFields, type JinaModelConfig, sendEmbeddings } from './jina-shared.js';
+
+/** v4 and clip-v2 take images up to 8 MB (Jina OpenAPI). */
+const MAX_IMAGE_BYTES = 8 * 1024 * 1024;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** Bytes a base64 payload decodes to (padding aside). */
+function base64DecodedLength(base64: string): number {
+  return Math.floor((base64.replace(/=+$/, '').length * 3) / 4);
+}
+
+type WireInput = string | { text: string } | { image: string };
+
+function imageInput(image: unknown, mediaType: string | undefined, where: string): { image: string } {
+  if (mediaType !== undefined && !/^image\//i.test(mediaType)) {
+    throw new InvalidArgumentError(`${where} has media type ${mediaType}; Jina embeds image/* inputs.`, {
+      argument: where,
+    });
+  }
+  let base64: string;
+  if (image instanceof Uint8Array) {
+    if (image.length === 0)
+      throw new InvalidArgumentError(`${where} is an empty image.`, { argument: where });
+    base64 = bytesToBase64(image);
+  } else if (typeof image === 'string' && /^https?:\/\/./i.test(image)) {
+    // The API fetches the URL itself.
+    return { image };
+  } else if (typeof image === 'string') {
+    // The API takes a bare base64 string; a data URL is sent as its payload.
+    const dataUrl = parseDataUrl(image);
+    if (dataUrl !== undefined && !dataUrl.mediaType.startsWith('image/')) {
+      throw new InvalidArgumentError(`${where} is a ${dataUrl.mediaType} data URL, not an image.`, {
+        argument: where,
+      });
+    }
+    base64 = dataUrl?.base64 ?? image;
+    if (base64.length % 4 !== 0 || !BASE64.test(base64)) {
+      throw new InvalidArgumentError(
+        `${where} must be an http(s) URL, a base64 string or data URL, or bytes.`,
+        { argument: where },
+      );
+    }
+  } else {
+    throw new InvalidArgumentError(`${where} must be a URL, a base64 string or bytes.`, { argument: where });
+  }
+  if (base64DecodedLength(base64) > MAX_IMAGE_BYTES) {
+    throw new InvalidArgumentError(`${where} is larger than the 8 MB Jina takes for an image.`, {
+      argument: where,
+    });
+  }
+  return { image: base64 };
+}
+
+function partInput(part: ContentPart, where: string): WireInput {
+  if (part.type === 'text') return { text: part.text };
+  if (part.type === 'image') {
+    return 'data' in part
+      ? imageInput(part.data, part.mediaType, where)
+      : imageInput(part.url, undefined, where);
+  }
+  throw new InvalidArgumentError(`${where} has an unknown part type.`, { argument: where });
+}
+
+/**
+ * One wire input per unified input. Jina embeds one text or one image per input; interleaved content
+ * has no Jina form, so only a one-part `content` is accepted.
+ */
+export function wireInput(input: EmbedInput, index: number, label: string, images: boolean): WireInput {
+  const where = `inputs[${index}]`;
+  if (typeof input === 'string') return input;
+  if (typeof input !== 'object' || input === null) {
+    throw new InvalidArgumentError(`${where} must be a string or an object with text or image.`, {
+      argument: where,
+    });
+  }
+  if ('text' in input) {
+    if (typeof input.text !== 'string' || input.text.length === 0) {
+      throw new InvalidArgumentError(`${where} has an empty or non-string text.`, { argument: where });
+    }
+    return { text: input.text };
+  }
+  if (!images) {
+    throw new InvalidArgumentError(
+      `${where} is not plain text; ${label} takes text only. Use jina-embeddings-v4 or jina-clip-v2 for images.`,
+      { argument: where },
+    );
+  }
+  if ('image' in input) return imageInput(input.image, input.mediaType, where);
+  if ('content' in input && Array.isArray(input.content) && input.content.length === 1) {
+    return partInput(input.content[0]!, `${where}.content[0]`);
+  }
+  throw new InvalidArgumentError(
+    `${where} has interleaved content; Jina embeds one text or one image per input, so send each part as its own input.`,
+    { argument: where },
+  );
+}
+
+/**
+ * One Jina embedding model: one request to `POST {baseURL}/embeddings` per call. Text for every model;
+ * images too for jina-embeddings-v4 and jina-clip-v2, as URLs the API fetches or as base64.
+ */
+export class JinaEmbeddingModel implements EmbeddingModel {
+  readonly specificationVersion = 'v1' as const;
+  readonly provider: string;
+  readonly modelId: string;
+  readonly capabilities: EmbeddingCapabilities;
+  protected readonly profile: JinaModelProfile;
+  protected readonly config: JinaModelConfig;
+
+  constructor(modelId: string, profile: JinaModelProfile, config: JinaModelConfig) {
+    this.modelId = modelId;
+    this.provider = config.provider;
+    this.capabilities = profile.capabilities;
+    this.profile = profile;
+    this.config = config;
+  }
+
+  async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+    const warnings: Warning[] = [];
+    const label = `${this.provider} model ${this.modelId}`;
+    checkInputCount(request.inputs.length, this.capabilities.maxInputsPerCall, label, 'inputs');
+    const images = this.capabilities.modalities.includes('image');
+    let input: WireInput[] = request.inputs.map((item, index) => wireInput(item, index, label, images));
+    // A call with images sends every text as `{text}`, the form the API documents for mixed lists;
+    // a text-only call sends plain strings.
+    if (input.some((item) => typeof item === 'object' && 'image' in item)) {
+      input = input.map((item) => (typeof item === 'string' ? { text: item } : item));
+    } else {
+      input = input.map((item) => (typeof item === 'string' ? item : (item as { text: string }).text));
+    }
+    const body: Record<string, unknown> = {
+      model: this.modelId,
+      input,
+      ...embeddingFields(request, this.profile, this.provider, label, warnings),
+      // `truncate` defaults to false (an over-long input is an error); sent so the choice is explicit.
+      truncate: request.truncate === true,
+    };
+    const outputType = request.outputType ?? 'float';
+    const answer = await sendEmbeddings(this.config, body, input.length, outputType, request);
+    const out: EmbedResponse = { embeddings: answer.embeddings, warnings, response: answer.response };
+    if (answer.usage !== undefined) out.usage = answer.usage;
+    return out;
+  }
+}

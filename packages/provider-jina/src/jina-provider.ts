@@ -1,0 +1,85 @@
+import {
+  createTransport,
+  type EmbeddingProvider,
+  type HttpSettings,
+  InvalidArgumentError,
+  loadApiKey,
+  type RerankingProvider,
+} from '@embedkit/core';
+import { JinaContextualizedEmbeddingModel } from './jina-contextualized-model.js';
+import { JinaEmbeddingModel } from './jina-embedding-model.js';
+import {
+  type JinaContextualizedModelId,
+  type JinaEmbeddingModelId,
+  type JinaRerankingModelId,
+  jinaContextualizedLimits,
+  jinaEmbeddingProfile,
+  jinaRerankingCapabilities,
+} from './jina-options.js';
+import { JinaRerankingModel } from './jina-reranking-model.js';
+import type { JinaModelConfig } from './jina-shared.js';
+
+/** The Jina API root; every path is under `/v1`. */
+export const JINA_BASE_URL = 'https://api.jina.ai/v1';
+
+export interface JinaProviderSettings extends HttpSettings {
+  /** Default: the `JINA_API_KEY` environment variable, read when a call is made. */
+  apiKey?: string;
+  /** Default `https://api.jina.ai/v1`. */
+  baseURL?: string;
+  /** Extra headers on every call. */
+  headers?: Record<string, string>;
+}
+
+export interface JinaProvider extends EmbeddingProvider, RerankingProvider {
+  /** An embedding model, e.g. `jina-embeddings-v3`; v4 and `jina-clip-v2` take images too. */
+  embedding(modelId: JinaEmbeddingModelId): JinaEmbeddingModel;
+  /** A model with late chunking (`jina-embeddings-v3`, `jina-embeddings-v4`); use it with `embedContextualized`. */
+  contextualizedEmbedding(modelId: JinaContextualizedModelId): JinaContextualizedEmbeddingModel;
+  /** A reranker, e.g. `jina-reranker-v3`; use it with `rerank`. */
+  reranking(modelId: JinaRerankingModelId): JinaRerankingModel;
+}
+
+/** A Jina provider. Settings are read once; the API key at each call. */
+export function createJina(settings: JinaProviderSettings = {}): JinaProvider {
+  const transport = createTransport(settings);
+  const config: JinaModelConfig = {
+    provider: 'jina',
+    resolve() {
+      const apiKey = loadApiKey({
+        apiKey: settings.apiKey,
+        environmentVariables: ['JINA_API_KEY'],
+        provider: 'jina',
+      });
+      return {
+        baseURL: settings.baseURL ?? JINA_BASE_URL,
+        headers: { authorization: `Bearer ${apiKey}`, ...settings.headers },
+        secrets: [apiKey],
+      };
+    },
+    transport,
+    ...(settings.maxResponseBytes === undefined ? {} : { maxResponseBytes: settings.maxResponseBytes }),
+  };
+  return {
+    embedding: (modelId) => new JinaEmbeddingModel(modelId, jinaEmbeddingProfile(modelId), config),
+    contextualizedEmbedding(modelId) {
+      const profile = jinaEmbeddingProfile(modelId);
+      if (!profile.lateChunking) {
+        throw new InvalidArgumentError(
+          `jina model ${modelId} has no late chunking; use jina-embeddings-v3 or jina-embeddings-v4.`,
+          { argument: 'modelId' },
+        );
+      }
+      return new JinaContextualizedEmbeddingModel(
+        modelId,
+        profile,
+        jinaContextualizedLimits(profile.capabilities),
+        config,
+      );
+    },
+    reranking: (modelId) => new JinaRerankingModel(modelId, jinaRerankingCapabilities(modelId), config),
+  };
+}
+
+/** The default Jina provider: key from `JINA_API_KEY`. */
+export const jina: JinaProvider = createJina();
