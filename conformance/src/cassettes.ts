@@ -179,6 +179,7 @@ export async function recordCassette(
     maxRetries: call.maxRetries ?? 0,
     ...(call.inputType === undefined ? {} : { inputType: call.inputType }),
     ...(call.dimensions === undefined ? {} : { dimensions: call.dimensions }),
+    ...(call.outputType === undefined ? {} : { outputType: call.outputType }),
     ...(call.providerOptions === undefined ? {} : { providerOptions: call.providerOptions }),
   }).then(
     (value) => value,
