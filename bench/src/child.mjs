@@ -68,9 +68,12 @@ function roundToBatch(count) {
 }
 
 /**
- * Warm-up, then `repetitions` measured runs. With a budget (`cellBudgetMs` of client CPU for the
- * measured runs), a client too slow for the whole job is measured on its first N inputs (a whole number
- * of calls) and the result says `sampledInputs`; the figures are per vector, so they stay comparable.
+ * Probe, warm-up, then each cell of the job (10,000 inputs, then 100,000) in this one process: the
+ * warm-up serves both, and peak RSS is read after each cell (the larger cell comes last).
+ *
+ * With a budget (`budgetMs` of client CPU for a cell's measured runs), a client too slow for the whole
+ * cell is measured on its first N inputs (a whole number of calls) and the cell says `sampled`; the
+ * figures are per vector, so they stay comparable.
  */
 async function measureClient() {
   const client = clientById(job.client);
@@ -82,45 +85,54 @@ async function measureClient() {
     concurrency: job.concurrency,
     rateLimited: false,
   });
-  const budget = job.cellBudgetMs ?? Number.POSITIVE_INFINITY;
   const memoryCap = job.memoryCapBytes ?? Number.POSITIVE_INFINITY;
-  // Probe with one call's worth to size the warm-up for slow clients.
+  // One call's worth first, to size the warm-up of slow clients.
   const probe = await measureOnce(adapter, makeInputs(job.batch, WARMUP_OFFSET));
   if (probe.problem) throw new Error(`probe: ${probe.problem}`);
   let rate = probe.cpuMs / job.batch;
-  const warmupTarget = Math.min(job.warmupInputs ?? job.inputs, job.inputs);
-  const warmupInputs = Math.min(warmupTarget, roundToBatch((job.warmupBudgetMs ?? Number.POSITIVE_INFINITY) / rate));
   let retainedPerVector = probe.retainedBytes / job.batch;
+  const warmupInputs = Math.min(
+    job.warmupInputs,
+    roundToBatch((job.warmupBudgetMs ?? Number.POSITIVE_INFINITY) / rate),
+  );
   if (warmupInputs > job.batch) {
     const warmup = await measureOnce(adapter, makeInputs(warmupInputs, WARMUP_OFFSET));
     if (warmup.problem) throw new Error(`warm-up: ${warmup.problem}`);
     rate = warmup.cpuMs / warmupInputs;
     retainedPerVector = warmup.retainedBytes / warmupInputs;
   }
-  let count = job.inputs;
-  if (rate * count > budget) count = roundToBatch(budget / rate);
-  if (retainedPerVector * count > memoryCap) count = roundToBatch(memoryCap / retainedPerVector);
-  count = Math.min(count, job.inputs);
-  const repetitions = Math.max(1, Math.min(job.repetitions ?? 1, Math.floor(budget / (rate * count))));
-  const inputs = makeInputs(count);
-  const runs = [];
-  let problem;
-  for (let repetition = 0; repetition < repetitions; repetition++) {
-    const run = await measureOnce(adapter, inputs);
-    problem ??= run.problem;
-    runs.push({ cpuMs: run.cpuMs, wallMs: run.wallMs, retainedBytes: run.retainedBytes });
+  const cells = [];
+  for (const cell of job.cells) {
+    const budget = cell.budgetMs ?? Number.POSITIVE_INFINITY;
+    let count = cell.inputs;
+    if (rate * count > budget) count = roundToBatch(budget / rate);
+    if (retainedPerVector * count > memoryCap) count = roundToBatch(memoryCap / retainedPerVector);
+    count = Math.min(count, cell.inputs);
+    const repetitions = Math.max(1, Math.min(cell.repetitions, Math.floor(budget / (rate * count))));
+    const inputs = makeInputs(count);
+    const runs = [];
+    let problem;
+    for (let repetition = 0; repetition < repetitions; repetition++) {
+      const run = await measureOnce(adapter, inputs);
+      problem ??= run.problem;
+      runs.push({ cpuMs: run.cpuMs, wallMs: run.wallMs, retainedBytes: run.retainedBytes });
+    }
+    const cpuMs = median(runs.map((run) => run.cpuMs));
+    rate = cpuMs / count;
+    retainedPerVector = median(runs.map((run) => run.retainedBytes)) / count;
+    cells.push({
+      inputs: cell.inputs,
+      measuredInputs: count,
+      sampled: count < cell.inputs,
+      runs,
+      cpuMsPer1000: (cpuMs / count) * 1000,
+      wallMs: median(runs.map((run) => run.wallMs)),
+      retainedBytesPerVector: retainedPerVector,
+      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+      problem,
+    });
   }
-  return {
-    runs,
-    measuredInputs: count,
-    sampled: count < job.inputs,
-    warmupInputs: Math.max(warmupInputs, job.batch),
-    cpuMs: median(runs.map((run) => run.cpuMs)),
-    cpuMsPer1000: (median(runs.map((run) => run.cpuMs)) / count) * 1000,
-    wallMs: median(runs.map((run) => run.wallMs)),
-    retainedBytesPerVector: median(runs.map((run) => run.retainedBytes)) / count,
-    problem,
-  };
+  return { warmupInputs: Math.max(warmupInputs, job.batch), cells };
 }
 
 /** A rate-limited job: no warm-up (it would spend the allowance), a deadline, and what went through. */
@@ -165,17 +177,17 @@ async function measureRateLimited() {
  */
 async function measureNumberArrays() {
   const texts = [];
+  // join() makes flat strings: a concatenated one would be flattened, and memory freed, while measuring.
   for (let id = 0; id < VECTOR_POOL; id++)
-    texts.push(`[${Array.from(poolVector(id, job.dimensions), float32Text).join(',')}]`);
-  // Parsing once flattens each (concatenated) text now, so that no string is freed while measuring.
-  for (const text of texts) JSON.parse(text);
+    texts.push(['[', Array.from(poolVector(id, job.dimensions), float32Text).join(','), ']'].join(''));
   await collect();
   const before = heldBytes();
   let held = new Array(job.inputs);
   for (let index = 0; index < job.inputs; index++) held[index] = JSON.parse(texts[index % VECTOR_POOL]);
   await collect();
   const retained = heldBytes() - before;
-  const check = held[job.inputs - 1].length;
+  // Use both after the await: a local not used after an await is not kept alive across it.
+  const check = held[job.inputs - 1].length + texts.length;
   held = undefined;
   return { retainedBytesPerVector: retained / job.inputs, check };
 }

@@ -148,18 +148,18 @@ async function partOne() {
       const result = await runChild(node, {
         mode: 'embed',
         client: id,
-        inputs,
         batch,
         dimensions,
         concurrency: CONCURRENCY,
         port: server.port,
         key: `sk-bench-${id}`,
-        repetitions,
         warmupInputs: inputs,
+        cells: [{ inputs, repetitions }],
       });
       if (result.error || result.skipped) throw new Error(`${id}: ${result.error ?? result.skipped}`);
-      if (result.problem) throw new Error(`${id} returned wrong vectors: ${result.problem}`);
-      results[id].push(result);
+      const cell = result.cells[0];
+      if (cell.problem) throw new Error(`${id} returned wrong vectors: ${cell.problem}`);
+      results[id].push(cell);
     }
   }
   const serverCpu = (await server.stats()).cpu;
@@ -226,7 +226,9 @@ async function partOne() {
 
 const GRID = {
   sizes: [10_000, 100_000],
-  dimensions: [1_024, 3_072],
+  // Voyage models stop at 2,048 dimensions (the API refuses more), so the Voyage wire's large cell is 2,048.
+  dimensions: { openai: [1_024, 3_072], voyage: [1_024, 2_048], gemini: [1_024, 3_072] },
+  // Gemini's batchEmbedContents takes at most 100 requests per call.
   batches: { openai: [128, 1_000], voyage: [128, 1_000], gemini: [100] },
 };
 
@@ -244,37 +246,40 @@ async function grid(node, server, only, budgetMs) {
   for (const client of CLIENTS) {
     if (only && !only.includes(client.id)) continue;
     let skipped;
-    for (const inputs of GRID.sizes) {
-      for (const dimensions of GRID.dimensions) {
-        for (const batch of GRID.batches[client.wire]) {
-          const cell = { inputs, dimensions, batch };
-          if (skipped) {
-            rows.push({ client: client.id, wire: client.wire, cell, skipped });
-            continue;
-          }
-          const result = await runChild(node, {
-            mode: 'embed',
-            client: client.id,
-            ...cell,
-            concurrency: CONCURRENCY,
-            port: server.port,
-            key: `sk-bench-${client.id}`,
-            repetitions: inputs <= 10_000 ? 3 : 1,
-            warmupInputs: 10_000,
-            cellBudgetMs: budgetMs,
-            warmupBudgetMs: budgetMs / 2,
-            memoryCapBytes: 6 * 1024 ** 3,
-          });
-          if (result.skipped) skipped = result.skipped;
-          const row = { client: client.id, wire: client.wire, cell, ...result };
+    for (const dimensions of GRID.dimensions[client.wire]) {
+      for (const batch of GRID.batches[client.wire]) {
+        const cells = GRID.sizes.map((inputs) => ({ inputs, dimensions, batch }));
+        const result = skipped
+          ? { skipped }
+          : await runChild(node, {
+              mode: 'embed',
+              client: client.id,
+              dimensions,
+              batch,
+              concurrency: CONCURRENCY,
+              port: server.port,
+              key: `sk-bench-${client.id}`,
+              warmupInputs: 10_000,
+              warmupBudgetMs: budgetMs.warmup,
+              memoryCapBytes: 6 * 1024 ** 3,
+              cells: GRID.sizes.map((inputs) => ({
+                inputs,
+                repetitions: inputs <= 10_000 ? 3 : 1,
+                budgetMs: inputs <= 10_000 ? budgetMs.small : budgetMs.large,
+              })),
+            });
+        if (result.skipped) skipped = result.skipped;
+        cells.forEach((cell, index) => {
+          const measured = result.cells?.[index];
+          const row = { client: client.id, wire: client.wire, cell, skipped: result.skipped, error: result.error, ...measured };
           rows.push(row);
-          const status = result.skipped
-            ? `skipped: ${result.skipped}`
-            : result.error
-              ? `ERROR: ${result.error.split('\n')[0]}`
-              : `${formatNumber(result.cpuMsPer1000)} ms CPU / 1k vectors, wall ${formatNumber(result.wallMs / 1000, 2)} s, RSS ${megabytes(result.peakRssBytes)} MB, ${kilobytes(result.retainedBytesPerVector)} KB / vector${result.sampled ? `, sampled ${result.measuredInputs.toLocaleString('en-US')} inputs` : ''}${result.problem ? `, WRONG VECTORS: ${result.problem}` : ''}`;
+          const status = row.skipped
+            ? `skipped: ${row.skipped}`
+            : row.error
+              ? `ERROR: ${row.error.split('\n')[0]}`
+              : `${formatNumber(row.cpuMsPer1000)} ms CPU / 1k vectors, wall ${formatNumber(row.wallMs / 1000, 2)} s, RSS ${megabytes(row.peakRssBytes)} MB, ${kilobytes(row.retainedBytesPerVector)} KB / vector${row.sampled ? `, sampled ${row.measuredInputs.toLocaleString('en-US')} inputs` : ''}${row.problem ? `, WRONG VECTORS: ${row.problem}` : ''}`;
           log(`  [${elapsed()}] ${client.label.padEnd(38)} ${cellLabel(cell).padEnd(28)} ${status}`);
-        }
+        });
       }
     }
   }
@@ -283,7 +288,7 @@ async function grid(node, server, only, budgetMs) {
 
 async function references(node) {
   const out = {};
-  for (const dimensions of GRID.dimensions) {
+  for (const dimensions of [1_024, 2_048, 3_072]) {
     const result = await runChild(node, { mode: 'reference', inputs: 10_000, dimensions });
     if (result.error) throw new Error(`number[] reference: ${result.error}`);
     out[dimensions] = result.retainedBytesPerVector;
@@ -291,7 +296,7 @@ async function references(node) {
   return out;
 }
 
-const RATE_LIMIT = { inputs: 50_000, dimensions: 256, batch: 128, deadlineMs: 90_000 };
+const RATE_LIMIT = { inputs: 50_000, dimensions: 256, batch: 128, deadlineMs: 75_000 };
 
 /** The rate-limited run: every client at once, each with its own key (its own buckets on the server). */
 async function rateLimitRun(node, server, only) {
@@ -486,10 +491,11 @@ function peerMarkdown({ rows, reference, topK, rateLimit, goals, versions, nodeV
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const lines = [`## Peer comparison (${date})`, ''];
   lines.push(
-    `Node ${nodeVersion} (npm \`node@24\`); ${machine()}. Every client embeds the same inputs (\`#<n> …\`, about 130 characters) through the same loopback server (its own process), ` +
-      `gets the same fixed vectors, and each client x cell runs in its own process: a one-call probe, a warm-up run (up to 10,000 inputs), then 3 measured runs for 10,000 inputs or 1 for 100,000 (median). ` +
-      `A client too slow for a whole cell within ${formatNumber(budgetMs / 1000, 0)} s of client CPU is measured on its first N inputs (a whole number of calls): marked *sampled*; its figures are per vector and stay comparable, its peak RSS is for the sample. ` +
-      `Gemini's \`batchEmbedContents\` takes at most 100 requests, so every Gemini client uses calls of 100.`,
+    `Node ${nodeVersion} (npm \`node@24\`); ${machine()}. Every client embeds the same inputs (\`#<n> …\`, about 130 characters) through the same loopback server (its own process) and gets the same fixed vectors (checked). ` +
+      `Each client runs in its own process per (dimensions, call size): a one-call probe, a warm-up run (up to 10,000 other inputs), the 10,000-input cell (up to 3 measured runs, median), then the 100,000-input cell (1 run); peak RSS is read after each cell. ` +
+      `Client CPU is \`process.cpuUsage()\` of that process over the whole job. ` +
+      `To fit the run in 10 minutes on 2 cores, a cell whose measured runs would take more than ${formatNumber(budgetMs.small / 1000, 1)} s (10,000 inputs) or ${formatNumber(budgetMs.large / 1000, 1)} s (100,000 inputs) of client CPU is measured on its first N inputs (a whole number of calls), marked * (sampled): its per-vector figures stay comparable, its wall time and peak RSS are for the sample. ` +
+      `Gemini's \`batchEmbedContents\` takes at most 100 requests, so every Gemini client uses calls of 100; Voyage models stop at 2,048 dimensions, so the Voyage wire uses 2,048 where the others use 3,072.`,
     '',
     `Peers: ${Object.entries(versions)
       .map(([name, version]) => `\`${name}@${version}\``)
@@ -640,7 +646,8 @@ function chart(rows, nodeVersion) {
 
 async function partTwo() {
   const only = option('only', undefined)?.split(',');
-  const budgetMs = Number(option('budget', '6000'));
+  const budget = Number(option('budget', '4000'));
+  const budgetMs = { warmup: budget / 4, small: budget / 2, large: budget };
   const peers = ensurePeers({ log });
   const node = peers.node;
   log(`peer comparison on Node ${peers.nodeVersion}; peers: ${Object.entries(peers.versions).map(([name, version]) => `${name}@${version}`).join(', ')}`);
@@ -653,7 +660,7 @@ async function partTwo() {
       coreAvailable.push(`@embedkit/${name} (not built: skipped)`);
     }
   }
-  const server = await startServer(node, { prepare: GRID.dimensions, latencyMs: LATENCY_MS });
+  const server = await startServer(node, { prepare: [1_024, 2_048, 3_072], latencyMs: LATENCY_MS });
   log(`loopback server ready on port ${server.port} (${elapsed()})`);
   const reference = await references(node);
   const rows = await grid(node, server, only, budgetMs);

@@ -72,6 +72,36 @@ function recordKey(options: DescribeEmbeddingProviderOptions): string | undefine
 }
 
 /**
+ * Registers `scenarios` as tests through both transports, inside the caller's `describe`. An id listed in
+ * `expected` (with its written reason) shows as skipped while it fails and fails the run once it passes;
+ * an id that names no scenario fails too. Every scenario group of the suite registers through this.
+ */
+export function registerScenarios(
+  scenarios: readonly { id: string; run(kind: TransportKind): Promise<void> }[],
+  expected: Record<string, string> = {},
+): void {
+  it('every expectedFailures id names a scenario', () => {
+    const ids = new Set(scenarios.map((scenario) => scenario.id));
+    const unknown = Object.keys(expected).filter((id) => !ids.has(id));
+    if (unknown.length > 0) throw new Error(`expectedFailures names no scenario: ${unknown.join(', ')}`);
+    for (const [id, reason] of Object.entries(expected)) {
+      if (typeof reason !== 'string' || reason.trim() === '')
+        throw new Error(`expectedFailures.${id} needs a written reason`);
+    }
+  });
+  for (const scenario of scenarios) {
+    const reason = expected[scenario.id];
+    for (const kind of TRANSPORT_KINDS) {
+      it(`${scenario.id} [${kind}]`, async (context) => {
+        if (reason === undefined) return scenario.run(kind);
+        await expectFailure(scenario.id, reason, () => scenario.run(kind));
+        context.skip(`expected failure: ${reason}`);
+      });
+    }
+  }
+}
+
+/**
  * Registers the conformance suite for one provider: every generated scenario through both transports,
  * the same again with `maxInputsPerCall: 2` and `concurrency: 1`, and every cassette through both
  * transports. An id listed in `expectedFailures` shows as skipped while it fails and fails the run
@@ -81,28 +111,7 @@ export function describeEmbeddingProvider(options: DescribeEmbeddingProviderOpti
   const expected = options.expectedFailures ?? {};
   const scenarios = allScenarios(options);
   describe(`${options.name} conformance`, () => {
-    it('every expectedFailures id names a scenario', () => {
-      const ids = new Set(scenarios.map((scenario) => scenario.id));
-      const unknown = Object.keys(expected).filter((id) => !ids.has(id));
-      if (unknown.length > 0) throw new Error(`expectedFailures names no scenario: ${unknown.join(', ')}`);
-      for (const [id, reason] of Object.entries(expected)) {
-        if (typeof reason !== 'string' || reason.trim() === '')
-          throw new Error(`expectedFailures.${id} needs a written reason`);
-      }
-    });
-    for (const scenario of scenarios) {
-      const reason = expected[scenario.id];
-      for (const kind of TRANSPORT_KINDS) {
-        it(`${scenario.id} [${kind}]`, async (context) => {
-          if (reason === undefined) {
-            await scenario.run(kind);
-            return;
-          }
-          await expectFailure(scenario.id, reason, () => scenario.run(kind));
-          context.skip(`expected failure: ${reason}`);
-        });
-      }
-    }
+    registerScenarios(scenarios, expected);
     const cassettes = cassettesOf(options);
     const liveKey = recordKey(options);
     if (cassettes.length > 0) {

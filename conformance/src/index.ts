@@ -5,6 +5,9 @@ export {
   runConformance,
   type ScenarioOutcome,
 } from './describe.js';
+export * from './groups/batch-jobs.js';
+export * from './groups/contextualized.js';
+export * from './groups/rerank.js';
 export { createFakeClock, createHarness, type FakeClock, fakeApiKey, type Harness } from './harness.js';
 export {
   createInterceptor,
@@ -15,6 +18,12 @@ export {
   type TransportKind,
   type WireReply,
 } from './interceptor.js';
+export {
+  createReplayDispatcher,
+  type ReplayDispatcher,
+  readCassette,
+  readCassetteDirectory,
+} from './replay.js';
 export {
   DEFAULT_MODE,
   listScenarios,
@@ -31,7 +40,3 @@ export type {
   WireRequest,
 } from './types.js';
 export { openAICompatibleWire } from './wires/openai-compatible.js';
-export { createReplayDispatcher, readCassette, readCassetteDirectory, type ReplayDispatcher } from './replay.js';
-export * from './groups/contextualized.js';
-export * from './groups/rerank.js';
-export * from './groups/batch-jobs.js';

@@ -37,13 +37,19 @@ export function createReplayDispatcher(baseURL: string, cassettes: readonly Cass
         if (!same) {
           return {
             statusCode: 418,
-            data: JSON.stringify({ error: { message: `the request differs from the recording in cassette "${cassette.name}"` } }),
+            data: JSON.stringify({
+              error: { message: `the request differs from the recording in cassette "${cassette.name}"` },
+            }),
             responseOptions: { headers: { 'content-type': 'application/json' } },
           };
         }
         const { response } = interaction;
         const data = typeof response.body === 'string' ? response.body : JSON.stringify(response.body);
-        return { statusCode: response.status, data, responseOptions: { headers: { 'content-type': 'application/json', ...response.headers } } };
+        return {
+          statusCode: response.status,
+          data,
+          responseOptions: { headers: { 'content-type': 'application/json', ...response.headers } },
+        };
       });
     }
   }

@@ -12,15 +12,14 @@ import {
   type RerankSettings,
   rerank,
 } from '@embedkit/core';
-import { describe, it } from 'vitest';
-import { expectFailure } from '../describe.js';
+import { describe } from 'vitest';
+import { registerScenarios } from '../describe.js';
 import { createFakeClock, type FakeClock, fakeApiKey } from '../harness.js';
 import {
   createInterceptor,
   type ExpectOptions,
   type Interceptor,
   type ReplyHandler,
-  TRANSPORT_KINDS,
   type TransportKind,
   type WireReply,
 } from '../interceptor.js';
@@ -422,26 +421,5 @@ export function listRerankingScenarios(options: DescribeRerankingProviderOptions
 export function describeRerankingProvider(options: DescribeRerankingProviderOptions): void {
   const expected = options.expectedFailures ?? {};
   const scenarios = listRerankingScenarios(options);
-  describe(`${options.name} reranking conformance`, () => {
-    it('every expectedFailures id names a scenario', () => {
-      const ids = new Set(scenarios.map((scenario) => scenario.id));
-      const unknown = Object.keys(expected).filter((id) => !ids.has(id));
-      assert.deepEqual(unknown, [], 'expectedFailures names no scenario');
-      for (const [id, reason] of Object.entries(expected))
-        assert.ok(
-          typeof reason === 'string' && reason.trim() !== '',
-          `expectedFailures.${id} needs a written reason`,
-        );
-    });
-    for (const scenario of scenarios) {
-      const reason = expected[scenario.id];
-      for (const kind of TRANSPORT_KINDS) {
-        it(`${scenario.id} [${kind}]`, async (context) => {
-          if (reason === undefined) return scenario.run(kind);
-          await expectFailure(scenario.id, reason, () => scenario.run(kind));
-          context.skip(`expected failure: ${reason}`);
-        });
-      }
-    }
-  });
+  describe(`${options.name} reranking conformance`, () => registerScenarios(scenarios, expected));
 }
