@@ -9,10 +9,15 @@ const root = dirname(fileURLToPath(import.meta.url));
  */
 export function sharedTestConfig(packageDirectory: string) {
   const name = relative(root, packageDirectory).replaceAll('/', '-');
-  const suffix = process.env.EMBEDKIT_TEST_RESULTS_SUFFIX ? `-${process.env.EMBEDKIT_TEST_RESULTS_SUFFIX}` : '';
+  const suffix = process.env.EMBEDKIT_TEST_RESULTS_SUFFIX
+    ? `-${process.env.EMBEDKIT_TEST_RESULTS_SUFFIX}`
+    : '';
   return {
     test: {
-      reporters: ['default', ['json', { outputFile: join(root, '.ci', 'results', `${name}${suffix}.json`) }]] as const,
+      reporters: [
+        'default',
+        ['json', { outputFile: join(root, '.ci', 'results', `${name}${suffix}.json`) }],
+      ] as const,
       testTimeout: 30_000,
     },
   };

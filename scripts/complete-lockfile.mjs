@@ -10,7 +10,19 @@ const file = new URL('../package-lock.json', import.meta.url);
 const lock = JSON.parse(readFileSync(file, 'utf8'));
 const packages = lock.packages;
 
-const OS = ['android', 'darwin', 'freebsd', 'linux', 'netbsd', 'openbsd', 'openharmony', 'sunos', 'win32', 'aix', 'cygwin'];
+const OS = [
+  'android',
+  'darwin',
+  'freebsd',
+  'linux',
+  'netbsd',
+  'openbsd',
+  'openharmony',
+  'sunos',
+  'win32',
+  'aix',
+  'cygwin',
+];
 const CPU = ['arm64', 'arm', 'x64', 'ia32', 'loong64', 'mips64el', 'ppc64', 'riscv64', 's390x', 'wasm32'];
 
 /** Reads platform constraints from names such as `cli-linux-arm64-musl`, `rollup-win32-x64-msvc`, `turbo-darwin-64`. */
@@ -24,7 +36,8 @@ function platformOf(name) {
   if (cpu === undefined && words.includes('gnueabihf')) cpu = 'arm';
   if (cpu !== undefined) out.cpu = [cpu];
   if (words.includes('musl') || words.includes('musleabihf')) out.libc = ['musl'];
-  else if (out.os?.[0] === 'linux' && (words.includes('gnu') || words.includes('gnueabihf'))) out.libc = ['glibc'];
+  else if (out.os?.[0] === 'linux' && (words.includes('gnu') || words.includes('gnueabihf')))
+    out.libc = ['glibc'];
   return out;
 }
 
@@ -46,7 +59,9 @@ for (const [path, entry] of Object.entries(packages)) {
 }
 
 if (added > 0) {
-  lock.packages = Object.fromEntries(Object.entries(packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a < b ? -1 : a > b ? 1 : 0)));
+  lock.packages = Object.fromEntries(
+    Object.entries(packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a < b ? -1 : a > b ? 1 : 0)),
+  );
   writeFileSync(file, `${JSON.stringify(lock, null, 2)}\n`);
 }
 console.log(`complete-lockfile: ${added} platform packages added`);

@@ -166,7 +166,8 @@ async function measureRateLimited() {
   const out = { wallMs, cpuMs: cpuMsSince(cpuStart), completed: outcome.result !== undefined };
   if (outcome.timedOut) out.timedOut = true;
   if (outcome.error) out.failure = outcome.error;
-  if (outcome.result !== undefined) out.problem = verifyResults(inputs, adapter.vectors(outcome.result), job.dimensions);
+  if (outcome.result !== undefined)
+    out.problem = verifyResults(inputs, adapter.vectors(outcome.result), job.dimensions);
   return out;
 }
 
@@ -209,7 +210,8 @@ async function measureTopK() {
     }
   }
   const queries = [];
-  for (let index = 0; index <= job.queries; index++) queries.push(poolVector(VECTOR_POOL + 17 + index, dimensions));
+  for (let index = 0; index <= job.queries; index++)
+    queries.push(poolVector(VECTOR_POOL + 17 + index, dimensions));
   const out = {};
   for (const metric of ['cosine', 'dot']) {
     const times = [];
@@ -240,7 +242,12 @@ async function main() {
   }
   const usage = process.resourceUsage();
   process.send(
-    { ...result, peakRssBytes: usage.maxRSS * 1024, node: process.version, elapsedMs: performance.now() - started },
+    {
+      ...result,
+      peakRssBytes: usage.maxRSS * 1024,
+      node: process.version,
+      elapsedMs: performance.now() - started,
+    },
     () => process.exit(0),
   );
 }

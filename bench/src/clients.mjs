@@ -66,7 +66,9 @@ async function loadEmbedkitProvider(name, factory) {
   try {
     module = await import(`@embedkit/${name}`);
   } catch (error) {
-    throw new Skip(`@embedkit/${name} is not built yet (${String(error.code ?? error.message).slice(0, 80)})`);
+    throw new Skip(
+      `@embedkit/${name} is not built yet (${String(error.code ?? error.message).slice(0, 80)})`,
+    );
   }
   const create = module[factory];
   if (typeof create !== 'function') throw new Skip(`@embedkit/${name} does not export ${factory}() yet`);
@@ -90,9 +92,15 @@ export const CLIENTS = [
         const response = await request(url, {
           method: 'POST',
           headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ model: MODELS.openai, input: inputs, encoding_format: 'base64', dimensions }),
+          body: JSON.stringify({
+            model: MODELS.openai,
+            input: inputs,
+            encoding_format: 'base64',
+            dimensions,
+          }),
         });
-        if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}: ${await response.body.text()}`);
+        if (response.statusCode !== 200)
+          throw new Error(`status ${response.statusCode}: ${await response.body.text()}`);
         const { data } = await response.body.json();
         // One exactly sized slab per response, a Float32Array view per vector.
         const slab = Buffer.allocUnsafeSlow(bytes * data.length);
@@ -114,10 +122,21 @@ export const CLIENTS = [
     wire: 'openai',
     source: '@embedkit/provider-openai',
     embedkit: true,
-    async create({ baseURL, key, dimensions, batch, concurrency, rateLimited, clientRateLimit, exactTokens }) {
+    async create({
+      baseURL,
+      key,
+      dimensions,
+      batch,
+      concurrency,
+      rateLimited,
+      clientRateLimit,
+      exactTokens,
+    }) {
       const { embedMany } = await import('@embedkit/core');
       const createOpenAI = await loadEmbedkitProvider('provider-openai', 'createOpenAI');
-      const model = createOpenAI({ baseURL: baseURL.openai, apiKey: key, encodingFormat }).embedding(MODELS.openai);
+      const model = createOpenAI({ baseURL: baseURL.openai, apiKey: key, encodingFormat }).embedding(
+        MODELS.openai,
+      );
       return {
         embed: (inputs) =>
           embedMany({
@@ -140,7 +159,16 @@ export const CLIENTS = [
     wire: 'openai',
     source: 'ai',
     peer: true,
-    async create({ baseURL, key, dimensions, batch, concurrency, rateLimited, clientRateLimit, exactTokens }) {
+    async create({
+      baseURL,
+      key,
+      dimensions,
+      batch,
+      concurrency,
+      rateLimited,
+      clientRateLimit,
+      exactTokens,
+    }) {
       const { embedMany } = await loadPeer('ai');
       const { createOpenAI } = await loadPeer('@ai-sdk/openai');
       const model = createOpenAI({ baseURL: baseURL.openai, apiKey: key }).embedding(MODELS.openai);
@@ -165,9 +193,22 @@ export const CLIENTS = [
     wire: 'openai',
     source: 'openai',
     peer: true,
-    async create({ baseURL, key, dimensions, batch, concurrency, rateLimited, clientRateLimit, exactTokens }) {
+    async create({
+      baseURL,
+      key,
+      dimensions,
+      batch,
+      concurrency,
+      rateLimited,
+      clientRateLimit,
+      exactTokens,
+    }) {
       const OpenAI = (await loadPeer('openai')).default;
-      const client = new OpenAI({ baseURL: baseURL.openai, apiKey: key, ...(rateLimited ? { maxRetries: RETRIES } : {}) });
+      const client = new OpenAI({
+        baseURL: baseURL.openai,
+        apiKey: key,
+        ...(rateLimited ? { maxRetries: RETRIES } : {}),
+      });
       return {
         embed: async (inputs) =>
           (
@@ -205,7 +246,16 @@ export const CLIENTS = [
     wire: 'voyage',
     source: '@embedkit/provider-voyage',
     embedkit: true,
-    async create({ baseURL, key, dimensions, batch, concurrency, rateLimited, clientRateLimit, exactTokens }) {
+    async create({
+      baseURL,
+      key,
+      dimensions,
+      batch,
+      concurrency,
+      rateLimited,
+      clientRateLimit,
+      exactTokens,
+    }) {
       const { embedMany } = await import('@embedkit/core');
       const createVoyage = await loadEmbedkitProvider('provider-voyage', 'createVoyage');
       const model = createVoyage({ baseURL: baseURL.voyage, apiKey: key }).embedding(MODELS.voyage);
@@ -231,9 +281,22 @@ export const CLIENTS = [
     wire: 'voyage',
     source: 'voyageai',
     peer: true,
-    async create({ baseURL, key, dimensions, batch, concurrency, rateLimited, clientRateLimit, exactTokens }) {
+    async create({
+      baseURL,
+      key,
+      dimensions,
+      batch,
+      concurrency,
+      rateLimited,
+      clientRateLimit,
+      exactTokens,
+    }) {
       const { VoyageAIClient } = await loadPeer('voyageai');
-      const client = new VoyageAIClient({ apiKey: key, baseUrl: baseURL.voyage, ...(rateLimited ? { maxRetries: RETRIES } : {}) });
+      const client = new VoyageAIClient({
+        apiKey: key,
+        baseUrl: baseURL.voyage,
+        ...(rateLimited ? { maxRetries: RETRIES } : {}),
+      });
       return {
         embed: async (inputs) =>
           (
@@ -251,7 +314,16 @@ export const CLIENTS = [
     wire: 'gemini',
     source: '@embedkit/provider-gemini',
     embedkit: true,
-    async create({ baseURL, key, dimensions, batch, concurrency, rateLimited, clientRateLimit, exactTokens }) {
+    async create({
+      baseURL,
+      key,
+      dimensions,
+      batch,
+      concurrency,
+      rateLimited,
+      clientRateLimit,
+      exactTokens,
+    }) {
       const { embedMany } = await import('@embedkit/core');
       const createGemini = await loadEmbedkitProvider('provider-gemini', 'createGemini');
       const model = createGemini({ baseURL: baseURL.gemini, apiKey: key }).embedding(MODELS.gemini);
@@ -277,10 +349,21 @@ export const CLIENTS = [
     wire: 'gemini',
     source: '@ai-sdk/google',
     peer: true,
-    async create({ baseURL, key, dimensions, batch, concurrency, rateLimited, clientRateLimit, exactTokens }) {
+    async create({
+      baseURL,
+      key,
+      dimensions,
+      batch,
+      concurrency,
+      rateLimited,
+      clientRateLimit,
+      exactTokens,
+    }) {
       const { embedMany } = await loadPeer('ai');
       const { createGoogleGenerativeAI } = await loadPeer('@ai-sdk/google');
-      const model = createGoogleGenerativeAI({ baseURL: baseURL.gemini, apiKey: key }).embedding(MODELS.gemini);
+      const model = createGoogleGenerativeAI({ baseURL: baseURL.gemini, apiKey: key }).embedding(
+        MODELS.gemini,
+      );
       model.maxEmbeddingsPerCall = Math.min(batch, model.maxEmbeddingsPerCall);
       return {
         embed: (values) =>

@@ -44,7 +44,15 @@ export function ensurePeers({ log = console.log } = {}) {
     log(`installing peers into ${peersDirectory} (first run): ${PEER_PACKAGES.join(' ')}`);
     execFileSync(
       'npm',
-      ['install', '--no-audit', '--no-fund', '--loglevel=error', '--prefix', peersDirectory, ...PEER_PACKAGES],
+      [
+        'install',
+        '--no-audit',
+        '--no-fund',
+        '--loglevel=error',
+        '--prefix',
+        peersDirectory,
+        ...PEER_PACKAGES,
+      ],
       { stdio: ['ignore', 'inherit', 'inherit'] },
     );
   }

@@ -68,7 +68,8 @@ export function barChartSvg({ title, subtitle, unit, groups }) {
   const minimum = 10 ** Math.floor(Math.log10(Math.min(...values)));
   const maximum = 10 ** Math.ceil(Math.log10(Math.max(...values)));
   const x = (value) =>
-    labelWidth + (plotWidth * (Math.log10(value) - Math.log10(minimum))) / (Math.log10(maximum) - Math.log10(minimum));
+    labelWidth +
+    (plotWidth * (Math.log10(value) - Math.log10(minimum))) / (Math.log10(maximum) - Math.log10(minimum));
   let y = 64;
   const parts = [];
   for (const group of groups) {

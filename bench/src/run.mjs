@@ -17,7 +17,15 @@ import { fileURLToPath } from 'node:url';
 import { benchDirectory, CLIENTS, clientById } from './clients.mjs';
 import { makeInputs, serverTokens } from './data.mjs';
 import { ensurePeers } from './peers.mjs';
-import { barChartSvg, formatNumber, kilobytes, markdownTable, megabytes, textTable, writeSection } from './report.mjs';
+import {
+  barChartSvg,
+  formatNumber,
+  kilobytes,
+  markdownTable,
+  megabytes,
+  textTable,
+  writeSection,
+} from './report.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -124,7 +132,7 @@ function median(values) {
 
 const thousands = (count) => (count >= 1000 ? `${count / 1000}k` : String(count));
 const machine = () =>
-  `${process.platform} ${process.arch}, ${(globalThis.navigator?.hardwareConcurrency ?? '?')} cores, loopback server latency ${LATENCY_MS} ms, concurrency ${CONCURRENCY}`;
+  `${process.platform} ${process.arch}, ${globalThis.navigator?.hardwareConcurrency ?? '?'} cores, loopback server latency ${LATENCY_MS} ms, concurrency ${CONCURRENCY}`;
 
 // ---- part 1: embedkit base64 vs float vs the floor --------------------------------------------------
 
@@ -188,7 +196,10 @@ async function partOne() {
   ]);
   const ratios = [
     ['embedkit base64 / floor (CPU)', byId['embedkit-base64'].cpuMsPer1000 / byId.floor.cpuMsPer1000],
-    ['embedkit float / embedkit base64 (CPU)', byId['embedkit-float'].cpuMsPer1000 / byId['embedkit-base64'].cpuMsPer1000],
+    [
+      'embedkit float / embedkit base64 (CPU)',
+      byId['embedkit-float'].cpuMsPer1000 / byId['embedkit-base64'].cpuMsPer1000,
+    ],
     ['embedkit float / floor (CPU)', byId['embedkit-float'].cpuMsPer1000 / byId.floor.cpuMsPer1000],
     [
       'embedkit float / embedkit base64 (peak RSS)',
@@ -200,7 +211,9 @@ async function partOne() {
   log(textTable(headers, rows));
   log('');
   for (const [name, value] of ratios) log(`${name.padEnd(44)} ${formatNumber(value, 2)}x`);
-  log(`\n(${rounds} process${rounds > 1 ? 'es' : ''} per client x ${repetitions} measured run${repetitions > 1 ? 's' : ''} after a warm-up run; median. Server CPU, not counted above: ${formatNumber(serverMs, 0)} ms. ${elapsed()} in all.)`);
+  log(
+    `\n(${rounds} process${rounds > 1 ? 'es' : ''} per client x ${repetitions} measured run${repetitions > 1 ? 's' : ''} after a warm-up run; median. Server CPU, not counted above: ${formatNumber(serverMs, 0)} ms. ${elapsed()} in all.)`,
+  );
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const body = [
     `## ${QUICK ? 'Quick run' : 'embedkit: base64 vs float vs the floor'} (${date})`,
@@ -271,7 +284,14 @@ async function grid(node, server, only, budgetMs) {
         if (result.skipped) skipped = result.skipped;
         cells.forEach((cell, index) => {
           const measured = result.cells?.[index];
-          const row = { client: client.id, wire: client.wire, cell, skipped: result.skipped, error: result.error, ...measured };
+          const row = {
+            client: client.id,
+            wire: client.wire,
+            cell,
+            skipped: result.skipped,
+            error: result.error,
+            ...measured,
+          };
           rows.push(row);
           const status = row.skipped
             ? `skipped: ${row.skipped}`
@@ -308,7 +328,13 @@ async function rateLimitRun(node, server, only) {
   const limits = { requestsPerMinute, tokensPerMinute };
   const variants = [
     { id: 'embedkit-base64', label: 'embedkit (rateLimit set)', clientRateLimit: limits, target: true },
-    { id: 'embedkit-base64', label: 'embedkit (rateLimit set, exact TokenCounter)', clientRateLimit: limits, exactTokens: true, diagnostic: true },
+    {
+      id: 'embedkit-base64',
+      label: 'embedkit (rateLimit set, exact TokenCounter)',
+      clientRateLimit: limits,
+      exactTokens: true,
+      diagnostic: true,
+    },
     { id: 'embedkit-base64', label: 'embedkit (no rateLimit: 429 + Retry-After only)' },
     { id: 'ai-sdk-openai' },
     { id: 'openai' },
@@ -350,7 +376,12 @@ async function rateLimitRun(node, server, only) {
   const rows = variants.map((variant, index) => {
     const client = clientById(variant.id);
     const result = results[index];
-    const counters = stats[`${client.wire} sk-ratelimit-${index}`] ?? { requests: 0, rateLimited: 0, tokens: 0, ok: 0 };
+    const counters = stats[`${client.wire} sk-ratelimit-${index}`] ?? {
+      requests: 0,
+      rateLimited: 0,
+      tokens: 0,
+      ok: 0,
+    };
     const minutes = (result.wallMs ?? 0) / 60_000;
     const allowed = tokensPerMinute * (1 + minutes);
     return {
@@ -380,7 +411,13 @@ async function rateLimitRun(node, server, only) {
 }
 
 async function topKRun(node) {
-  const result = await runChild(node, { mode: 'topk', inputs: 100_000, dimensions: 1_024, queries: 20, k: 10 });
+  const result = await runChild(node, {
+    mode: 'topk',
+    inputs: 100_000,
+    dimensions: 1_024,
+    queries: 20,
+    k: 10,
+  });
   if (result.error) throw new Error(`topK: ${result.error}`);
   log(
     `\ntopK over 100,000 x 1,024 (k = 10): cosine ${formatNumber(result.cosine.medianMs)} ms per query (median of ${result.cosine.queries}; first query ${formatNumber(result.cosine.firstMs)} ms computes the cached norms), dot ${formatNumber(result.dot.medianMs)} ms`,
@@ -404,13 +441,19 @@ function targets(rows, reference, topK, rateLimit) {
     for (const cell of cells) {
       const a = find(ours, cell);
       const b = find(peer, cell);
-      if (a && b) ratios.push({ cell, value: lowerIsBetter ? a.cpuMsPer1000 / b.cpuMsPer1000 : b.cpuMsPer1000 / a.cpuMsPer1000 });
+      if (a && b)
+        ratios.push({
+          cell,
+          value: lowerIsBetter ? a.cpuMsPer1000 / b.cpuMsPer1000 : b.cpuMsPer1000 / a.cpuMsPer1000,
+        });
     }
     if (ratios.length === 0) {
       out.push({ name, status: 'NOT RUN', detail: `${ours} or ${peer} did not run` });
       return;
     }
-    const worst = ratios.reduce((a, b) => (lowerIsBetter ? (b.value > a.value ? b : a) : b.value < a.value ? b : a));
+    const worst = ratios.reduce((a, b) =>
+      lowerIsBetter ? (b.value > a.value ? b : a) : b.value < a.value ? b : a,
+    );
     const geomean = Math.exp(ratios.reduce((sum, ratio) => sum + Math.log(ratio.value), 0) / ratios.length);
     const ok = ratios.every((ratio) => (lowerIsBetter ? ratio.value <= threshold : ratio.value >= threshold));
     out.push({
@@ -420,12 +463,30 @@ function targets(rows, reference, topK, rateLimit) {
       detail: `worst ${formatNumber(worst.value, 2)}x at ${cellLabel(worst.cell)}; geometric mean ${formatNumber(geomean, 2)}x over ${ratios.length} cells; ${ratios.filter((ratio) => (lowerIsBetter ? ratio.value <= threshold : ratio.value >= threshold)).length}/${ratios.length} cells meet it`,
     });
   }
-  cpuRatio('OpenAI wire: >= 5x less client CPU than the AI SDK', 'embedkit-base64', 'ai-sdk-openai', openAICells, 5);
-  cpuRatio('OpenAI wire: >= 2x less client CPU than the openai client', 'embedkit-base64', 'openai', openAICells, 2);
+  cpuRatio(
+    'OpenAI wire: >= 5x less client CPU than the AI SDK',
+    'embedkit-base64',
+    'ai-sdk-openai',
+    openAICells,
+    5,
+  );
+  cpuRatio(
+    'OpenAI wire: >= 2x less client CPU than the openai client',
+    'embedkit-base64',
+    'openai',
+    openAICells,
+    2,
+  );
   const voyageOurs = rows.some((row) => row.client === 'embedkit-voyage' && row.cpuMsPer1000 > 0);
   if (voyageOurs) {
     const cells = rows.filter((row) => row.client === 'embedkit-voyage').map((row) => row.cell);
-    cpuRatio('>= 20x less client CPU than the voyageai client (both on the Voyage wire)', 'embedkit-voyage', 'voyageai', cells, 20);
+    cpuRatio(
+      '>= 20x less client CPU than the voyageai client (both on the Voyage wire)',
+      'embedkit-voyage',
+      'voyageai',
+      cells,
+      20,
+    );
   } else {
     cpuRatio(
       '>= 20x less client CPU than the voyageai client (embedkit on the OpenAI wire; @embedkit/provider-voyage not built)',
@@ -439,19 +500,35 @@ function targets(rows, reference, topK, rateLimit) {
   const geminiPeers = ['ai-sdk-google', 'google-genai'];
   if (rows.some((row) => row.client === 'embedkit-gemini' && row.cpuMsPer1000 > 0)) {
     for (const peer of geminiPeers)
-      cpuRatio(`Gemini wire: no slower than ${peer} (embedkit / peer CPU <= 1)`, 'embedkit-gemini', peer, geminiCells, 1, {
-        lowerIsBetter: true,
-      });
+      cpuRatio(
+        `Gemini wire: no slower than ${peer} (embedkit / peer CPU <= 1)`,
+        'embedkit-gemini',
+        peer,
+        geminiCells,
+        1,
+        {
+          lowerIsBetter: true,
+        },
+      );
   } else {
     out.push({
       name: 'Gemini wire: no slower than any peer',
       status: 'NOT RUN',
-      detail: rows.find((row) => row.client === 'embedkit-gemini')?.skipped ?? '@embedkit/provider-gemini did not run',
+      detail:
+        rows.find((row) => row.client === 'embedkit-gemini')?.skipped ??
+        '@embedkit/provider-gemini did not run',
     });
   }
-  cpuRatio('embedkit within 1.5x of the floor (embedkit / floor CPU)', 'embedkit-base64', 'floor', openAICells, 1.5, {
-    lowerIsBetter: true,
-  });
+  cpuRatio(
+    'embedkit within 1.5x of the floor (embedkit / floor CPU)',
+    'embedkit-base64',
+    'floor',
+    openAICells,
+    1.5,
+    {
+      lowerIsBetter: true,
+    },
+  );
   if (topK) {
     out.push({
       name: 'topK <= 120 ms per query over 100,000 x 1,024',
@@ -487,7 +564,17 @@ function targets(rows, reference, topK, rateLimit) {
   return out;
 }
 
-function peerMarkdown({ rows, reference, topK, rateLimit, goals, versions, nodeVersion, budgetMs, coreAvailable }) {
+function peerMarkdown({
+  rows,
+  reference,
+  topK,
+  rateLimit,
+  goals,
+  versions,
+  nodeVersion,
+  budgetMs,
+  coreAvailable,
+}) {
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const lines = [`## Peer comparison (${date})`, ''];
   lines.push(
@@ -513,13 +600,17 @@ function peerMarkdown({ rows, reference, topK, rateLimit, goals, versions, nodeV
     ['Client CPU ms per 1,000 vectors', (row) => formatNumber(row.cpuMsPer1000)],
     ['Wall time, seconds (whole job)', (row) => formatNumber(row.wallMs / 1000, 2)],
     ['Peak RSS, MB', (row) => megabytes(row.peakRssBytes)],
-    ['Heap retained per vector, KB (heapUsed + arrayBuffers, after GC, holding the vectors)', (row) => kilobytes(row.retainedBytesPerVector)],
+    [
+      'Heap retained per vector, KB (heapUsed + arrayBuffers, after GC, holding the vectors)',
+      (row) => kilobytes(row.retainedBytesPerVector),
+    ],
   ];
   for (const wire of ['openai', 'voyage', 'gemini']) {
     const wireRows = rows.filter((row) => row.wire === wire);
     if (wireRows.length === 0) continue;
     const cells = [];
-    for (const row of wireRows) if (!cells.some((cell) => cellKey(cell) === cellKey(row.cell))) cells.push(row.cell);
+    for (const row of wireRows)
+      if (!cells.some((cell) => cellKey(cell) === cellKey(row.cell))) cells.push(row.cell);
     const clients = [...new Set(wireRows.map((row) => row.client))];
     lines.push(`### ${WIRE_TITLES[wire]}`, '');
     for (const [title, value] of metrics) {
@@ -527,7 +618,9 @@ function peerMarkdown({ rows, reference, topK, rateLimit, goals, versions, nodeV
       const table = clients.map((id) => [
         clientById(id).label,
         ...cells.map((cell) => {
-          const row = wireRows.find((candidate) => candidate.client === id && cellKey(candidate.cell) === cellKey(cell));
+          const row = wireRows.find(
+            (candidate) => candidate.client === id && cellKey(candidate.cell) === cellKey(cell),
+          );
           if (!row) return '–';
           if (row.skipped) return 'skipped';
           if (row.error) return 'error';
@@ -544,7 +637,9 @@ function peerMarkdown({ rows, reference, topK, rateLimit, goals, versions, nodeV
         ...cells.map((cell) => {
           const a = wireRows.find((row) => row.client === ours && cellKey(row.cell) === cellKey(cell));
           const b = wireRows.find((row) => row.client === id && cellKey(row.cell) === cellKey(cell));
-          return a?.cpuMsPer1000 > 0 && b?.cpuMsPer1000 > 0 ? `${formatNumber(b.cpuMsPer1000 / a.cpuMsPer1000, 2)}x` : '–';
+          return a?.cpuMsPer1000 > 0 && b?.cpuMsPer1000 > 0
+            ? `${formatNumber(b.cpuMsPer1000 / a.cpuMsPer1000, 2)}x`
+            : '–';
         }),
       ]);
     if (ratioRows.length > 0 && wireRows.some((row) => row.client === ours && row.cpuMsPer1000 > 0)) {
@@ -554,7 +649,11 @@ function peerMarkdown({ rows, reference, topK, rateLimit, goals, versions, nodeV
     const skipped = wireRows.find((row) => row.skipped);
     if (skipped) lines.push(`${clientById(skipped.client).label}: skipped — ${skipped.skipped}.`, '');
     const errors = wireRows.filter((row) => row.error);
-    for (const row of errors) lines.push(`${clientById(row.client).label} at ${cellLabel(row.cell)}: error — ${row.error.split('\n')[0]}`, '');
+    for (const row of errors)
+      lines.push(
+        `${clientById(row.client).label} at ${cellLabel(row.cell)}: error — ${row.error.split('\n')[0]}`,
+        '',
+      );
   }
   lines.push(
     `Yardstick: a \`number[]\` vector as \`JSON.parse\` makes it holds ${kilobytes(reference[1024])} KB at 1,024 dimensions and ${kilobytes(reference[3072])} KB at 3,072.`,
@@ -597,7 +696,13 @@ function peerMarkdown({ rows, reference, topK, rateLimit, goals, versions, nodeV
               ? [row.label, `error: ${row.error.split('\n')[0].slice(0, 80)}`, '–', '–', '–', '–', '–']
               : [
                   row.label,
-                  row.completed ? (row.problem ? `done, WRONG VECTORS` : 'done') : row.timedOut ? 'deadline' : `failed: ${(row.failure ?? '').slice(0, 80)}`,
+                  row.completed
+                    ? row.problem
+                      ? `done, WRONG VECTORS`
+                      : 'done'
+                    : row.timedOut
+                      ? 'deadline'
+                      : `failed: ${(row.failure ?? '').slice(0, 80)}`,
                   formatNumber(row.wallMs / 1000),
                   `${formatNumber(row.share * 100)}%`,
                   row.requests,
@@ -650,7 +755,11 @@ async function partTwo() {
   const budgetMs = { warmup: budget / 4, small: budget / 2, large: budget };
   const peers = ensurePeers({ log });
   const node = peers.node;
-  log(`peer comparison on Node ${peers.nodeVersion}; peers: ${Object.entries(peers.versions).map(([name, version]) => `${name}@${version}`).join(', ')}`);
+  log(
+    `peer comparison on Node ${peers.nodeVersion}; peers: ${Object.entries(peers.versions)
+      .map(([name, version]) => `${name}@${version}`)
+      .join(', ')}`,
+  );
   const coreAvailable = [];
   for (const name of ['core', 'provider-openai', 'provider-voyage', 'provider-gemini']) {
     try {

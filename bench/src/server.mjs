@@ -48,7 +48,8 @@ function quantized(id, dimensions, dtype) {
     const out = dtype === 'int8' ? new Int8Array(dimensions) : new Uint8Array(dimensions);
     for (let index = 0; index < dimensions; index++) {
       const scaled = Math.round(vector[index] * 127 * 8);
-      out[index] = dtype === 'int8' ? Math.max(-128, Math.min(127, scaled)) : Math.max(0, Math.min(255, scaled + 128));
+      out[index] =
+        dtype === 'int8' ? Math.max(-128, Math.min(127, scaled)) : Math.max(0, Math.min(255, scaled + 128));
     }
     return out;
   }
@@ -62,7 +63,9 @@ function quantized(id, dimensions, dtype) {
 
 const openAIPrefixes = [];
 function openAIPrefix(index) {
-  openAIPrefixes[index] ??= Buffer.from(`${index === 0 ? '' : ','}{"object":"embedding","index":${index},"embedding":`);
+  openAIPrefixes[index] ??= Buffer.from(
+    `${index === 0 ? '' : ','}{"object":"embedding","index":${index},"embedding":`,
+  );
   return openAIPrefixes[index];
 }
 const voyagePrefixes = [];
@@ -123,12 +126,14 @@ class Limiter {
     if (requestsPerMinute !== undefined) {
       out['x-ratelimit-limit-requests'] = String(requestsPerMinute);
       out['x-ratelimit-remaining-requests'] = String(Math.max(0, Math.floor(this.requests)));
-      out['x-ratelimit-reset-requests'] = `${Math.ceil(((requestsPerMinute - this.requests) * 60_000) / requestsPerMinute)}ms`;
+      out['x-ratelimit-reset-requests'] =
+        `${Math.ceil(((requestsPerMinute - this.requests) * 60_000) / requestsPerMinute)}ms`;
     }
     if (tokensPerMinute !== undefined) {
       out['x-ratelimit-limit-tokens'] = String(tokensPerMinute);
       out['x-ratelimit-remaining-tokens'] = String(Math.max(0, Math.floor(this.tokens)));
-      out['x-ratelimit-reset-tokens'] = `${Math.ceil(((tokensPerMinute - this.tokens) * 60_000) / tokensPerMinute)}ms`;
+      out['x-ratelimit-reset-tokens'] =
+        `${Math.ceil(((tokensPerMinute - this.tokens) * 60_000) / tokensPerMinute)}ms`;
     }
     return out;
   }
@@ -186,7 +191,9 @@ function successBody(wire, request, inputs, model, tokens) {
       push(CLOSE);
     }
     push(
-      Buffer.from(`],"model":${JSON.stringify(model)},"usage":{"prompt_tokens":${tokens},"total_tokens":${tokens}}}`),
+      Buffer.from(
+        `],"model":${JSON.stringify(model)},"usage":{"prompt_tokens":${tokens},"total_tokens":${tokens}}}`,
+      ),
     );
   } else if (wire === 'voyage') {
     const dimensions = request.output_dimension ?? 1024;
@@ -202,9 +209,7 @@ function successBody(wire, request, inputs, model, tokens) {
         const bytes = quantized(id, dimensions, dtype);
         push(
           Buffer.from(
-            base64
-              ? `"${Buffer.from(bytes.buffer).toString('base64')}"`
-              : JSON.stringify(Array.from(bytes)),
+            base64 ? `"${Buffer.from(bytes.buffer).toString('base64')}"` : JSON.stringify(Array.from(bytes)),
           ),
         );
       }
@@ -262,7 +267,10 @@ function route(url, body) {
   let match = /^(?:\/(openai|voyage))?\/v1\/embeddings$/.exec(path);
   if (match) {
     let wire = match[1] ?? 'openai';
-    if (match[1] === undefined && ('output_dimension' in body || 'output_dtype' in body || 'input_type' in body))
+    if (
+      match[1] === undefined &&
+      ('output_dimension' in body || 'output_dtype' in body || 'input_type' in body)
+    )
       wire = 'voyage';
     return { wire, model: String(body.model ?? ''), inputs: texts(body.input), request: body };
   }
@@ -333,7 +341,12 @@ function handle(request, response, raw) {
   counters.requests++;
   if (inputs === undefined || inputs.length === 0 || inputs.some((text) => text.length === 0)) {
     counters.errors++;
-    send(response, 400, {}, errorBody(wire, 400, 'input must be a non-empty string or array of non-empty strings'));
+    send(
+      response,
+      400,
+      {},
+      errorBody(wire, 400, 'input must be a non-empty string or array of non-empty strings'),
+    );
     return;
   }
   let tokens = 0;
@@ -366,11 +379,14 @@ function handle(request, response, raw) {
   send(response, 200, headers, out);
 }
 
-const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 0 }, (request, response) => {
-  const chunks = [];
-  request.on('data', (chunk) => chunks.push(chunk));
-  request.on('end', () => handle(request, response, Buffer.concat(chunks).toString('utf8')));
-});
+const server = createServer(
+  { keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 0 },
+  (request, response) => {
+    const chunks = [];
+    request.on('data', (chunk) => chunks.push(chunk));
+    request.on('end', () => handle(request, response, Buffer.concat(chunks).toString('utf8')));
+  },
+);
 server.keepAliveTimeout = 65_000;
 
 for (const dimensions of options.prepare ?? []) pool(dimensions);

@@ -78,9 +78,15 @@ export function createLumen(settings: LumenSettings = {}): EmbeddingProvider {
           const texts = request.inputs.map((input, index) => {
             if (typeof input === 'string') return input;
             if ('text' in input) return input.text;
-            throw new InvalidArgumentError(`Input ${index} is not text; Lumen embeds text only.`, { argument: `inputs[${index}]` });
+            throw new InvalidArgumentError(`Input ${index} is not text; Lumen embeds text only.`, {
+              argument: `inputs[${index}]`,
+            });
           });
-          const apiKey = loadApiKey({ apiKey: settings.apiKey, environmentVariables: ['LUMEN_API_KEY'], provider: 'lumen' });
+          const apiKey = loadApiKey({
+            apiKey: settings.apiKey,
+            environmentVariables: ['LUMEN_API_KEY'],
+            provider: 'lumen',
+          });
           const body: Record<string, unknown> = { model: modelId, texts };
           if (request.dimensions !== undefined) body.dims = request.dimensions;
           if (request.inputType !== undefined) body.purpose = PURPOSES[request.inputType];
@@ -96,11 +102,19 @@ export function createLumen(settings: LumenSettings = {}): EmbeddingProvider {
             parseError: parseLumenError,
           });
           const parsed = responseSchema.safeParse(response.body);
-          if (!parsed.success) throw new InvalidResponseError('lumen returned a body without `vectors`.', { provider: 'lumen', statusCode: response.status });
+          if (!parsed.success)
+            throw new InvalidResponseError('lumen returned a body without `vectors`.', {
+              provider: 'lumen',
+              statusCode: response.status,
+            });
           const out: EmbedResponse = {
             embeddings: numberArraysToVectors(parsed.data.vectors, 'float'),
             warnings: [],
-            response: { status: response.status, headers: response.headers, ...(response.requestId === undefined ? {} : { requestId: response.requestId }) },
+            response: {
+              status: response.status,
+              headers: response.headers,
+              ...(response.requestId === undefined ? {} : { requestId: response.requestId }),
+            },
           };
           if (parsed.data.tokens !== undefined) out.usage = { inputTokens: parsed.data.tokens };
           return out;

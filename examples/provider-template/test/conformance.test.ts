@@ -15,7 +15,12 @@ describeEmbeddingProvider({
     dimensionsOf: (body) => (body as Body).dims,
     inputTypeOf: (body) => types[(body as Body).purpose ?? ''],
     successBody: ({ vectors, usageTokens }) => ({ vectors, tokens: usageTokens }),
-    errorBody: ({ message, kind }) => ({ message, code: { 'quota-exhausted': 'credits_exhausted', 'batch-too-large': 'batch_too_large' }[kind ?? ''] ?? 'error' }),
+    errorBody: ({ message, kind }) => ({
+      message,
+      code:
+        { 'quota-exhausted': 'credits_exhausted', 'batch-too-large': 'batch_too_large' }[kind ?? ''] ??
+        'error',
+    }),
     reportsUsage: true,
     maxInputsPerRequest: 96,
     authHeader: (apiKey) => ({ name: 'x-api-key', value: apiKey }),

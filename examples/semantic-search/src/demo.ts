@@ -40,16 +40,33 @@ function setUp(env: Record<string, string | undefined>): Setup {
       name: 'onerouter',
       baseURL: 'https://llm.onerouter.pro/v1',
       apiKey: env.ONEROUTER_API_KEY,
-      capabilities: { maxInputsPerCall: 2048, dimensions: { min: 1, max: 1536 }, defaultDimensions: 1536, normalized: true },
+      capabilities: {
+        maxInputsPerCall: 2048,
+        dimensions: { min: 1, max: 1536 },
+        defaultDimensions: 1536,
+        normalized: true,
+      },
     });
-    return { model: onerouter.embedding(MODEL_ID), mode: 'live', source: 'OneRouter (ONEROUTER_API_KEY is set)', close: async () => {} };
+    return {
+      model: onerouter.embedding(MODEL_ID),
+      mode: 'live',
+      source: 'OneRouter (ONEROUTER_API_KEY is set)',
+      close: async () => {},
+    };
   }
   if (!forceReplay && env.OPENAI_API_KEY) {
-    return { model: createOpenAI({ apiKey: env.OPENAI_API_KEY }).embedding(MODEL_ID), mode: 'live', source: 'OpenAI (OPENAI_API_KEY is set)', close: async () => {} };
+    return {
+      model: createOpenAI({ apiKey: env.OPENAI_API_KEY }).embedding(MODEL_ID),
+      mode: 'live',
+      source: 'OpenAI (OPENAI_API_KEY is set)',
+      close: async () => {},
+    };
   }
   const replay = createReplayDispatcher('https://api.openai.com/v1', [readCassette(CASSETTE_FILE)]);
   // The cassette holds no key; the provider still wants one to build its request.
-  const model = createOpenAI({ apiKey: 'replay-without-a-key', dispatcher: replay.dispatcher }).embedding(MODEL_ID);
+  const model = createOpenAI({ apiKey: 'replay-without-a-key', dispatcher: replay.dispatcher }).embedding(
+    MODEL_ID,
+  );
   return {
     model,
     mode: 'replay',
@@ -57,7 +74,8 @@ function setUp(env: Record<string, string | undefined>): Setup {
     async close() {
       const unused = replay.pending();
       await replay.close();
-      if (unused.length > 0) throw new Error(`the demo did not use every recorded exchange: ${unused.join(', ')}`);
+      if (unused.length > 0)
+        throw new Error(`the demo did not use every recorded exchange: ${unused.join(', ')}`);
     },
   };
 }
@@ -68,12 +86,17 @@ export async function runDemo(env: Record<string, string | undefined> = process.
   try {
     const corpus = await embedMany({ model: setup.model, inputs: documents, dimensions: DIMENSIONS });
     const question = await embed({ model: setup.model, input: query, dimensions: DIMENSIONS });
-    const ranked = topK(question.embedding as Float32Array, corpus.embeddings as Float32Array[], documents.length).map(({ index, score }) => ({
+    const ranked = topK(
+      question.embedding as Float32Array,
+      corpus.embeddings as Float32Array[],
+      documents.length,
+    ).map(({ index, score }) => ({
       document: documents[index]!,
       score,
     }));
     const result: DemoResult = { mode: setup.mode, source: setup.source, ranked };
-    if (corpus.usage !== undefined && question.usage !== undefined) result.usage = { inputTokens: corpus.usage.inputTokens + question.usage.inputTokens };
+    if (corpus.usage !== undefined && question.usage !== undefined)
+      result.usage = { inputTokens: corpus.usage.inputTokens + question.usage.inputTokens };
     return result;
   } finally {
     await setup.close();
@@ -85,7 +108,9 @@ export function formatDemo(result: DemoResult): string[] {
   return [
     `embedkit semantic search — ${result.mode === 'live' ? 'live call to' : 'replaying'} ${result.source}`,
     `query: "${query}"`,
-    ...result.ranked.map(({ document, score }, position) => `  ${position + 1}. ${score.toFixed(4)}  ${document}`),
+    ...result.ranked.map(
+      ({ document, score }, position) => `  ${position + 1}. ${score.toFixed(4)}  ${document}`,
+    ),
     ...(result.usage === undefined ? [] : [`tokens used: ${result.usage.inputTokens}`]),
   ];
 }

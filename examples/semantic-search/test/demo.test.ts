@@ -11,7 +11,9 @@ it('replays the cassette with no key and ranks the pet sentences first', async (
     'Machine learning models require training data',
     'Python is a programming language',
   ]);
-  expect(result.ranked.map((entry) => Number(entry.score.toFixed(4)))).toEqual([0.6577, 0.5486, 0.0681, 0.0546, -0.0186]);
+  expect(result.ranked.map((entry) => Number(entry.score.toFixed(4)))).toEqual([
+    0.6577, 0.5486, 0.0681, 0.0546, -0.0186,
+  ]);
   expect(result.usage).toEqual({ inputTokens: 35 });
   expect(new Set(result.ranked.map((entry) => entry.document))).toEqual(new Set(documents));
 });

@@ -119,7 +119,8 @@ export class ProgressReporter {
     parts.push(`ETA ${s.etaSeconds === undefined ? '?' : formatDuration(s.etaSeconds)}`);
     parts.push(`${s.retries} retries`);
     parts.push(`${s.rateLimitWaits} rate-limit waits (${s.rateLimitWaitSeconds.toFixed(1)}s)`);
-    if (s.throttleWaits > 0) parts.push(`${s.throttleWaits} --rpm/--tpm waits (${s.throttleWaitSeconds.toFixed(1)}s)`);
+    if (s.throttleWaits > 0)
+      parts.push(`${s.throttleWaits} --rpm/--tpm waits (${s.throttleWaitSeconds.toFixed(1)}s)`);
     return parts;
   }
 

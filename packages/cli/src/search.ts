@@ -4,13 +4,7 @@ import { open, rename, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type EmbeddingModel, embedMany, embedStream, type InputType, topK } from '@embedkit/core';
 import { HELP_OPTION, integerOption, MODEL_OPTIONS, parse, splitModelId, stringOption } from './args.js';
-import {
-  engineSettings,
-  fullModelId,
-  type ModelChoice,
-  openChoice,
-  readModelChoice,
-} from './common.js';
+import { engineSettings, fullModelId, type ModelChoice, openChoice, readModelChoice } from './common.js';
 import { CliError, EXIT, InputError, UsageError } from './errors.js';
 import { INPUT_FORMATS, type InputFormat, type InputRecord, openInput } from './inputs.js';
 

@@ -67,14 +67,33 @@ describe('bulk', () => {
   it('--tpm throttles on the client and the summary counts those waits apart from 429s', async () => {
     // 126 inputs of 1,000 characters count as 500 tokens each (63,000 in all) under the default
     // estimate; a 60,000 tokens/min bucket lets the first 60,000 through, then about 3 s of waiting.
-    const input = file('throttle.txt', `${Array.from({ length: 126 }, (_, index) => `${index}`.padEnd(1000, 'a')).join('\n')}\n`);
-    const out = file('throttle.jsonl');
-    const result = await runCli(
-      ['bulk', input, '--out', out, ...MODEL, '--base-url', server.baseURL, '--progress', 'plain', '--progress-interval', '600', '--tpm', '60000', '--batch-size', '10'],
+    const input = file(
+      'throttle.txt',
+      `${Array.from({ length: 126 }, (_, index) => `${index}`.padEnd(1000, 'a')).join('\n')}\n`,
     );
+    const out = file('throttle.jsonl');
+    const result = await runCli([
+      'bulk',
+      input,
+      '--out',
+      out,
+      ...MODEL,
+      '--base-url',
+      server.baseURL,
+      '--progress',
+      'plain',
+      '--progress-interval',
+      '600',
+      '--tpm',
+      '60000',
+      '--batch-size',
+      '10',
+    ]);
     expect(result.code).toBe(0);
     expect(readRecords(out)).toHaveLength(126);
-    const summary = /(\d+) retries, (\d+) rate-limit waits, (\d+) --rpm\/--tpm waits \(([\d.]+)s\)/.exec(result.stderr);
+    const summary = /(\d+) retries, (\d+) rate-limit waits, (\d+) --rpm\/--tpm waits \(([\d.]+)s\)/.exec(
+      result.stderr,
+    );
     if (summary === null) throw new Error(`no throttle summary in: ${result.stderr}`);
     expect(Number(summary![1])).toBe(0);
     expect(Number(summary![2])).toBe(0);

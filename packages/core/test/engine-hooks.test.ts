@@ -28,14 +28,20 @@ describe('onWait', () => {
     const clock = new VirtualClock();
     const model = new MockEmbeddingModel({
       capabilities: { maxInputsPerCall: 1 },
-      beforeCall: async (request, callNumber) => {
+      beforeCall: async (_request, callNumber) => {
         // Call 1 gets a 429 asking for 4 s; call 2 finishes a moment later, so call 3 starts inside the pause.
         if (callNumber === 1) throw new RateLimitError('slow down', { retryAfterMs: 4_000 });
         if (callNumber === 2) await new Promise((resolve) => setImmediate(resolve));
       },
     });
     const waits: WaitEvent[] = [];
-    const result = await embedMany({ model, inputs: ['a', 'b', 'c'], concurrency: 2, clock, onWait: (event) => waits.push(event) });
+    const result = await embedMany({
+      model,
+      inputs: ['a', 'b', 'c'],
+      concurrency: 2,
+      clock,
+      onWait: (event) => waits.push(event),
+    });
     expect(result.embeddings).toHaveLength(3);
     expect(waits).toEqual([{ reason: 'paused', delayMs: 4_000 }]);
   });
@@ -68,7 +74,11 @@ describe('onWarning', () => {
       warnings: [{ type: 'other', message: 'served by a fallback replica' }],
     });
     const warnings: Warning[] = [];
-    const result = await embedMany({ model, inputs: ['a', 'b', 'c'], onWarning: (warning) => warnings.push(warning) });
+    const result = await embedMany({
+      model,
+      inputs: ['a', 'b', 'c'],
+      onWarning: (warning) => warnings.push(warning),
+    });
     expect(warnings).toEqual([{ type: 'other', message: 'served by a fallback replica' }]);
     expect(result.warnings).toEqual(warnings);
   });

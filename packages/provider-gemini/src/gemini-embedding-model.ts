@@ -138,7 +138,10 @@ export function buildGeminiRequests(
     const offset = options.inputOffset ?? 0;
     if (options.totalInputs !== undefined && titles.length === options.totalInputs) {
       callTitles = titles.slice(offset, offset + inputs.length);
-    } else if (titles.length === inputs.length && (options.totalInputs === undefined || options.totalInputs === inputs.length)) {
+    } else if (
+      titles.length === inputs.length &&
+      (options.totalInputs === undefined || options.totalInputs === inputs.length)
+    ) {
       callTitles = titles;
     } else {
       throw new InvalidArgumentError(
@@ -147,11 +150,18 @@ export function buildGeminiRequests(
       );
     }
   }
-  const titled = callTitles !== undefined || inputs.some((input) => typeof input === 'object' && input !== null && 'title' in input && input.title !== undefined);
+  const titled =
+    callTitles !== undefined ||
+    inputs.some(
+      (input) => typeof input === 'object' && input !== null && 'title' in input && input.title !== undefined,
+    );
   if (titled && options.inputType !== 'document') {
-    throw new InvalidArgumentError(`Titles need inputType "document": Gemini applies a title only to RETRIEVAL_DOCUMENT.`, {
-      argument: `providerOptions.${provider}.titles`,
-    });
+    throw new InvalidArgumentError(
+      `Titles need inputType "document": Gemini applies a title only to RETRIEVAL_DOCUMENT.`,
+      {
+        argument: `providerOptions.${provider}.titles`,
+      },
+    );
   }
   const model = `models/${options.modelName}`;
   return inputs.map((input, index) => {
@@ -163,7 +173,8 @@ export function buildGeminiRequests(
     }
     const request: GeminiEmbedContentRequest = { model, content: { parts: [{ text }] } };
     if (taskType !== undefined) request.taskType = taskType;
-    const title = (typeof input === 'object' && 'title' in input ? input.title : undefined) ?? callTitles?.[index];
+    const title =
+      (typeof input === 'object' && 'title' in input ? input.title : undefined) ?? callTitles?.[index];
     if (title !== undefined && title !== '') request.title = title;
     if (dimensions !== undefined) request.outputDimensionality = dimensions;
     return request;

@@ -1,6 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { describeEmbeddingProvider } from '@embedkit/conformance';
-import { describeBatchEmbeddingJobs } from '@embedkit/conformance';
+import { describeBatchEmbeddingJobs, describeEmbeddingProvider } from '@embedkit/conformance';
 import { createGemini } from '../src/index.js';
 import { geminiBatchWire, geminiWire } from './gemini-wire.js';
 

@@ -289,11 +289,17 @@ describe('splitting', () => {
     const inputs = Array.from({ length: 250 }, (_, index) => `doc ${index}`);
     const titles = inputs.map((_, index) => (index % 50 === 0 ? '' : `title ${index}`));
     const { model, sent } = setup(echo(() => values(128, [1])));
-    await embedMany({ model, inputs, dimensions: 128, inputType: 'document', providerOptions: { gemini: { titles } } });
+    await embedMany({
+      model,
+      inputs,
+      dimensions: 128,
+      inputType: 'document',
+      providerOptions: { gemini: { titles } },
+    });
     const pairs = sent.flatMap((request) =>
-      (request.body as { requests: { title?: string; content: { parts: { text: string }[] } }[] }).requests.map(
-        (item) => [item.content.parts[0]!.text, item.title ?? ''] as const,
-      ),
+      (
+        request.body as { requests: { title?: string; content: { parts: { text: string }[] } }[] }
+      ).requests.map((item) => [item.content.parts[0]!.text, item.title ?? ''] as const),
     );
     expect(pairs).toHaveLength(250);
     for (const [text, title] of pairs) {
@@ -306,7 +312,12 @@ describe('splitting', () => {
     const inputs = Array.from({ length: 200 }, (_, index) => `doc ${index}`);
     const { model, sent } = setup(echo(() => values(128, [1])));
     const error = await failure(
-      embedMany({ model, inputs, inputType: 'document', providerOptions: { gemini: { titles: inputs.slice(0, 100) } } }),
+      embedMany({
+        model,
+        inputs,
+        inputType: 'document',
+        providerOptions: { gemini: { titles: inputs.slice(0, 100) } },
+      }),
     );
     expect(error.name).toBe('InvalidArgumentError');
     expect(error.message).toContain('100 entries for 200 inputs');
@@ -323,7 +334,9 @@ describe('splitting', () => {
     });
     const items = (sent[0]!.body as { requests: { title?: string }[] }).requests;
     expect(items.map((item) => item.title)).toEqual(['Intro', undefined, undefined]);
-    const error = await failure(embedMany({ model, inputs: [{ text: 'q', title: 'T' }], inputType: 'query' }));
+    const error = await failure(
+      embedMany({ model, inputs: [{ text: 'q', title: 'T' }], inputType: 'query' }),
+    );
     expect(error.name).toBe('InvalidArgumentError');
     expect(sent).toHaveLength(1);
   });

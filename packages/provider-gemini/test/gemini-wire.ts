@@ -1,9 +1,9 @@
-import type { WireProfile } from '@embedkit/conformance';
-import type { InputType } from '@embedkit/core';
 import type {
   BatchEmbeddingJobsWireJob,
   BatchEmbeddingJobsWireProfile,
+  WireProfile,
 } from '@embedkit/conformance';
+import type { InputType } from '@embedkit/core';
 
 interface RequestBody {
   model?: string;

@@ -1,19 +1,12 @@
 import {
-  decodeBase64Vectors,
-  type Embedding,
   type EmbeddingCapabilities,
   type EmbedRequest,
   InvalidArgumentError,
-  InvalidResponseError,
   type JsonResponse,
-  numberArraysToVectors,
-  type OutputType,
-  type ResponseInfo,
   requestJson,
   type Transport,
   type Warning,
 } from '@embedkit/core';
-import type { z } from 'zod';
 import { parseVoyageError } from './voyage-api.js';
 
 /** What a Voyage provider hands each of its models. */

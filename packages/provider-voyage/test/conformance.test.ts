@@ -1,8 +1,10 @@
 import { fileURLToPath } from 'node:url';
-import { describeEmbeddingProvider } from '@embedkit/conformance';
 // From source until @embedkit/conformance's index re-exports its groups/ (the lead adds that export).
-import { describeContextualizedProvider } from '@embedkit/conformance';
-import { describeRerankingProvider } from '@embedkit/conformance';
+import {
+  describeContextualizedProvider,
+  describeEmbeddingProvider,
+  describeRerankingProvider,
+} from '@embedkit/conformance';
 import { createVoyage } from '../src/index.js';
 import { voyageContextualizedWire, voyageRerankingWire, voyageWire } from './voyage-wire.js';
 

@@ -1,6 +1,5 @@
-import type { WireProfile } from '@embedkit/conformance';
+import type { ContextualizedWireProfile, RerankingWireProfile, WireProfile } from '@embedkit/conformance';
 import { float32ToBase64, type InputType } from '@embedkit/core';
-import type { ContextualizedWireProfile, RerankingWireProfile } from '@embedkit/conformance';
 
 interface VoyageBody {
   input?: string | string[];
