@@ -60,6 +60,15 @@ function quietDecompressInterceptor(): Dispatcher.DispatcherComposeInterceptor {
   }
 }
 
+/**
+ * Stops reading a body we refuse. undici reports the abort as an error on the stream; with nobody
+ * listening any more, that would surface as an unhandled error in the caller's process.
+ */
+function discard(body: { on(event: 'error', listener: () => void): unknown; destroy(): void }): void {
+  body.on('error', () => {});
+  body.destroy();
+}
+
 let sharedDispatcher: Dispatcher | undefined;
 
 /** The process-wide default dispatcher, created on first use so that proxy variables are read at call time. */
@@ -102,7 +111,7 @@ export function createUndiciTransport(dispatcher?: Dispatcher): Transport {
         declared > limit &&
         responseHeaders['content-encoding'] === undefined
       ) {
-        response.body.destroy();
+        discard(response.body);
         throw new ResponseTooLargeError(limit);
       }
       const chunks: Uint8Array[] = [];
@@ -111,7 +120,7 @@ export function createUndiciTransport(dispatcher?: Dispatcher): Transport {
         const bytes = chunk as Uint8Array;
         total += bytes.byteLength;
         if (total > limit) {
-          response.body.destroy();
+          discard(response.body);
           throw new ResponseTooLargeError(limit);
         }
         chunks.push(bytes);
