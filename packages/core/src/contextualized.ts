@@ -4,6 +4,7 @@
  * `EmbeddingModel` that also implements `doEmbedContextualized`; `embedContextualized` is the engine side.
  */
 
+import { runBisecting, sumUsage } from './engine/bisect.js';
 import { systemClock } from './engine/clock.js';
 import { runPool } from './engine/pool.js';
 import { modelState } from './engine/rate-limiter.js';
@@ -17,7 +18,7 @@ import {
   type EmbedSettings,
 } from './engine/settings.js';
 import { estimateTokenCounter } from './engine/token-counter.js';
-import { InvalidArgumentError, InvalidRequestError, InvalidResponseError } from './errors.js';
+import { InvalidArgumentError, InvalidResponseError } from './errors.js';
 import type {
   Embedding,
   EmbeddingModel,
@@ -231,69 +232,59 @@ export async function embedContextualized(
     onWait: settings.onWait,
   };
 
-  const call = async (batch: DocumentBatch, signal: AbortSignal): Promise<BatchResult> => {
-    try {
-      const response = await withRetries(
-        { ...retry, tokens: batch.tokens, signal },
-        async (attemptSignal) => {
-          const request: ContextualizedEmbedRequest = {
-            documents: batch.documents,
-            signal: attemptSignal,
-            timeoutMs: retry.timeoutMs,
-          };
-          if (inputType !== undefined) request.inputType = inputType;
-          if (settings.dimensions !== undefined) request.dimensions = settings.dimensions;
-          if (outputType !== 'float') request.outputType = outputType;
-          if (settings.headers !== undefined) request.headers = settings.headers;
-          if (settings.providerOptions !== undefined) request.providerOptions = settings.providerOptions;
-          const answer = await model.doEmbedContextualized(request);
-          checkResponse(model, answer, batch.documents, outputType, settings.dimensions);
-          return answer;
-        },
-      );
-      return {
-        offset: batch.offset,
-        embeddings: response.embeddings,
-        chunks: response.chunks,
-        usage: response.usage,
-        warnings: response.warnings,
-        responses: [response.response],
-      };
-    } catch (error) {
-      if (signal.aborted) throw error;
-      if (InvalidRequestError.isInstance(error) && error.batchTooLarge && batch.documents.length > 1) {
-        const half = Math.ceil(batch.documents.length / 2);
-        const share = batch.tokens / batch.documents.length;
-        const first = await call(
-          { offset: batch.offset, documents: batch.documents.slice(0, half), tokens: share * half },
-          signal,
-        );
-        const second = await call(
-          {
-            offset: batch.offset + half,
-            documents: batch.documents.slice(half),
-            tokens: share * (batch.documents.length - half),
-          },
-          signal,
-        );
-        return {
-          offset: batch.offset,
-          embeddings: [...first.embeddings, ...second.embeddings],
-          chunks:
-            first.chunks === undefined || second.chunks === undefined
-              ? undefined
-              : [...first.chunks, ...second.chunks],
-          usage:
-            first.usage === undefined || second.usage === undefined
-              ? undefined
-              : { inputTokens: first.usage.inputTokens + second.usage.inputTokens },
-          warnings: [...first.warnings, ...second.warnings],
-          responses: [...first.responses, ...second.responses],
-        };
-      }
-      throw error;
-    }
+  const split = (batch: DocumentBatch, at: number): [DocumentBatch, DocumentBatch] => {
+    const share = batch.tokens / batch.documents.length;
+    return [
+      { offset: batch.offset, documents: batch.documents.slice(0, at), tokens: share * at },
+      {
+        offset: batch.offset + at,
+        documents: batch.documents.slice(at),
+        tokens: share * (batch.documents.length - at),
+      },
+    ];
   };
+  const once = async (batch: DocumentBatch, signal: AbortSignal): Promise<BatchResult> => {
+    const response = await withRetries({ ...retry, tokens: batch.tokens, signal }, async (attemptSignal) => {
+      const request: ContextualizedEmbedRequest = {
+        documents: batch.documents,
+        signal: attemptSignal,
+        timeoutMs: retry.timeoutMs,
+      };
+      if (inputType !== undefined) request.inputType = inputType;
+      if (settings.dimensions !== undefined) request.dimensions = settings.dimensions;
+      if (outputType !== 'float') request.outputType = outputType;
+      if (settings.headers !== undefined) request.headers = settings.headers;
+      if (settings.providerOptions !== undefined) request.providerOptions = settings.providerOptions;
+      const answer = await model.doEmbedContextualized(request);
+      checkResponse(model, answer, batch.documents, outputType, settings.dimensions);
+      return answer;
+    });
+    return {
+      offset: batch.offset,
+      embeddings: response.embeddings,
+      chunks: response.chunks,
+      usage: response.usage,
+      warnings: response.warnings,
+      responses: [response.response],
+    };
+  };
+  const call = (batch: DocumentBatch, signal: AbortSignal): Promise<BatchResult> =>
+    runBisecting(batch, signal, {
+      size: (part) => part.documents.length,
+      split,
+      run: (part) => once(part, signal),
+      merge: (first, second) => ({
+        offset: first.offset,
+        embeddings: [...first.embeddings, ...second.embeddings],
+        chunks:
+          first.chunks === undefined || second.chunks === undefined
+            ? undefined
+            : [...first.chunks, ...second.chunks],
+        usage: sumUsage(first.usage, second.usage),
+        warnings: [...first.warnings, ...second.warnings],
+        responses: [...first.responses, ...second.responses],
+      }),
+    });
 
   const concurrency = model.capabilities.supportsParallelCalls
     ? (settings.concurrency ?? DEFAULT_CONCURRENCY)

@@ -4,6 +4,7 @@
  * the same retries, rate limits, errors and abort handling as embedding.
  */
 
+import { runBisecting, sumUsage } from './engine/bisect.js';
 import { type Clock, systemClock } from './engine/clock.js';
 import { runPool } from './engine/pool.js';
 import { modelState, type RateLimit } from './engine/rate-limiter.js';
@@ -17,7 +18,7 @@ import {
   type WaitEvent,
 } from './engine/settings.js';
 import { estimateTokenCounter, type TokenCounter } from './engine/token-counter.js';
-import { InvalidArgumentError, InvalidRequestError, InvalidResponseError } from './errors.js';
+import { InvalidArgumentError, InvalidResponseError } from './errors.js';
 import type { ResponseInfo, Usage, Warning } from './types.js';
 
 /** What a reranking model can take in one call. */
@@ -254,67 +255,57 @@ export async function rerank(settings: RerankSettings): Promise<RerankResult> {
     onWait: settings.onWait,
   };
 
-  const call = async (batch: RerankBatch, signal: AbortSignal): Promise<BatchResult> => {
-    const wanted = topN === undefined ? batch.documents.length : Math.min(topN, batch.documents.length);
-    try {
-      const response = await withRetries(
-        { ...retry, tokens: batch.tokens, signal },
-        async (attemptSignal) => {
-          const request: RerankRequest = {
-            query,
-            documents: batch.documents,
-            signal: attemptSignal,
-            timeoutMs,
-          };
-          if (topN !== undefined) request.topN = wanted;
-          if (truncate) request.truncate = true;
-          if (settings.headers !== undefined) request.headers = settings.headers;
-          if (settings.providerOptions !== undefined) request.providerOptions = settings.providerOptions;
-          const answer = await model.doRerank(request);
-          checkResponse(model, answer, batch.documents.length, wanted);
-          return answer;
-        },
-      );
-      return {
-        scores: response.results.map((result) => ({
-          index: batch.offset + result.index,
-          relevanceScore: result.relevanceScore,
-          document: batch.documents[result.index]!,
-        })),
-        usage: response.usage,
-        warnings: response.warnings,
-        responses: [response.response],
-      };
-    } catch (error) {
-      if (signal.aborted) throw error;
-      if (InvalidRequestError.isInstance(error) && error.batchTooLarge && batch.documents.length > 1) {
-        const half = Math.ceil(batch.documents.length / 2);
-        const share = batch.tokens / batch.documents.length;
-        const first = await call(
-          { offset: batch.offset, documents: batch.documents.slice(0, half), tokens: share * half },
-          signal,
-        );
-        const second = await call(
-          {
-            offset: batch.offset + half,
-            documents: batch.documents.slice(half),
-            tokens: share * (batch.documents.length - half),
-          },
-          signal,
-        );
-        return {
-          scores: [...first.scores, ...second.scores],
-          usage:
-            first.usage === undefined || second.usage === undefined
-              ? undefined
-              : { inputTokens: first.usage.inputTokens + second.usage.inputTokens },
-          warnings: [...first.warnings, ...second.warnings],
-          responses: [...first.responses, ...second.responses],
-        };
-      }
-      throw error;
-    }
+  const split = (batch: RerankBatch, at: number): [RerankBatch, RerankBatch] => {
+    const share = batch.tokens / batch.documents.length;
+    return [
+      { offset: batch.offset, documents: batch.documents.slice(0, at), tokens: share * at },
+      {
+        offset: batch.offset + at,
+        documents: batch.documents.slice(at),
+        tokens: share * (batch.documents.length - at),
+      },
+    ];
   };
+  const once = async (batch: RerankBatch, signal: AbortSignal): Promise<BatchResult> => {
+    const wanted = topN === undefined ? batch.documents.length : Math.min(topN, batch.documents.length);
+    const response = await withRetries({ ...retry, tokens: batch.tokens, signal }, async (attemptSignal) => {
+      const request: RerankRequest = {
+        query,
+        documents: batch.documents,
+        signal: attemptSignal,
+        timeoutMs,
+      };
+      if (topN !== undefined) request.topN = wanted;
+      if (truncate) request.truncate = true;
+      if (settings.headers !== undefined) request.headers = settings.headers;
+      if (settings.providerOptions !== undefined) request.providerOptions = settings.providerOptions;
+      const answer = await model.doRerank(request);
+      checkResponse(model, answer, batch.documents.length, wanted);
+      return answer;
+    });
+    return {
+      scores: response.results.map((result) => ({
+        index: batch.offset + result.index,
+        relevanceScore: result.relevanceScore,
+        document: batch.documents[result.index]!,
+      })),
+      usage: response.usage,
+      warnings: response.warnings,
+      responses: [response.response],
+    };
+  };
+  const call = (batch: RerankBatch, signal: AbortSignal): Promise<BatchResult> =>
+    runBisecting(batch, signal, {
+      size: (part) => part.documents.length,
+      split,
+      run: (part) => once(part, signal),
+      merge: (first, second) => ({
+        scores: [...first.scores, ...second.scores],
+        usage: sumUsage(first.usage, second.usage),
+        warnings: [...first.warnings, ...second.warnings],
+        responses: [...first.responses, ...second.responses],
+      }),
+    });
 
   const concurrency = capabilities.supportsParallelCalls ? (settings.concurrency ?? DEFAULT_CONCURRENCY) : 1;
   const scores: RankedDocument[] = [];

@@ -83,3 +83,31 @@ describe('onWarning', () => {
     expect(result.warnings).toEqual(warnings);
   });
 });
+
+describe('bisection and input indices', () => {
+  it('names an over-long input by its place in the whole job, once, even after a bisection', async () => {
+    const { InvalidRequestError } = await import('../src/errors.js');
+    const model = new MockEmbeddingModel({
+      capabilities: { maxInputsPerCall: 4 },
+      beforeCall: (request) => {
+        const texts = request.inputs as string[];
+        // The second call of four is "too large"; of its halves, the second names its input 1 as too long.
+        if (texts.length === 4 && texts[0] === 'e') throw new InvalidRequestError('too many tokens', { batchTooLarge: true });
+        if (texts[0] === 'g') throw new InvalidRequestError("Invalid 'input[1]': maximum input length", { inputIndex: 1 });
+      },
+    });
+    const error = await embedMany({ model, inputs: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'], concurrency: 1 }).then(
+      () => expect.fail('the job had to fail'),
+      (caught: unknown) => caught,
+    );
+    if (!InvalidRequestError.isInstance(error)) throw error;
+    expect(error.inputIndex).toBe(7);
+    expect(error.message).toContain('(input 7 of the whole job)');
+    expect(model.calls.map((call) => call.inputs)).toEqual([
+      ['a', 'b', 'c', 'd'],
+      ['e', 'f', 'g', 'h'],
+      ['e', 'f'],
+      ['g', 'h'],
+    ]);
+  });
+});

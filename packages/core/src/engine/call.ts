@@ -10,6 +10,7 @@ import type {
 } from '../types.js';
 import { vectorLength } from '../vectors.js';
 import type { Batch } from './batcher.js';
+import { runBisecting, sumUsage } from './bisect.js';
 import type { Clock } from './clock.js';
 import type { ModelState } from './rate-limiter.js';
 import { withRetries } from './retry.js';
@@ -49,38 +50,40 @@ export interface CallResult {
  * bisection when the provider says the batch is too large.
  */
 export async function runBatch(context: CallContext, batch: Batch, signal: AbortSignal): Promise<CallResult> {
-  try {
-    const response = await attempt(context, batch, signal);
-    return {
-      offset: batch.offset,
-      embeddings: response.embeddings,
-      usage: response.usage,
-      warnings: response.warnings,
-      responses: [response.response],
-    };
-  } catch (error) {
-    if (signal.aborted) throw error;
-    const tooLarge = InvalidRequestError.isInstance(error) && error.batchTooLarge;
-    if (tooLarge && batch.inputs.length > 1) {
-      const half = Math.ceil(batch.inputs.length / 2);
-      const first = await runBatch(context, slice(batch, 0, half), signal);
-      const second = await runBatch(context, slice(batch, half, batch.inputs.length), signal);
-      return {
-        offset: batch.offset,
-        embeddings: [...first.embeddings, ...second.embeddings],
-        usage:
-          first.usage === undefined || second.usage === undefined
-            ? undefined
-            : { inputTokens: first.usage.inputTokens + second.usage.inputTokens },
-        warnings: [...first.warnings, ...second.warnings],
-        responses: [...first.responses, ...second.responses],
-      };
-    }
-    if (InvalidRequestError.isInstance(error) && error.inputIndex !== undefined && batch.offset !== 0) {
-      throw withGlobalIndex(error, batch.offset + error.inputIndex);
-    }
-    throw error;
-  }
+  return runBisecting(batch, signal, {
+    size: (part) => part.inputs.length,
+    split: (part, at) => [slice(part, 0, at), slice(part, at, part.inputs.length)],
+    async run(part) {
+      try {
+        const response = await attempt(context, part, signal);
+        return {
+          offset: part.offset,
+          embeddings: response.embeddings,
+          usage: response.usage,
+          warnings: response.warnings,
+          responses: [response.response],
+        };
+      } catch (error) {
+        // The API names the input within this call; the caller needs its place in the whole job.
+        if (
+          !signal.aborted &&
+          InvalidRequestError.isInstance(error) &&
+          error.inputIndex !== undefined &&
+          part.offset !== 0
+        ) {
+          throw withGlobalIndex(error, part.offset + error.inputIndex);
+        }
+        throw error;
+      }
+    },
+    merge: (first, second) => ({
+      offset: first.offset,
+      embeddings: [...first.embeddings, ...second.embeddings],
+      usage: sumUsage(first.usage, second.usage),
+      warnings: [...first.warnings, ...second.warnings],
+      responses: [...first.responses, ...second.responses],
+    }),
+  });
 }
 
 function slice(batch: Batch, start: number, end: number): Batch {
