@@ -92,11 +92,17 @@ describe('bisection and input indices', () => {
       beforeCall: (request) => {
         const texts = request.inputs as string[];
         // The second call of four is "too large"; of its halves, the second names its input 1 as too long.
-        if (texts.length === 4 && texts[0] === 'e') throw new InvalidRequestError('too many tokens', { batchTooLarge: true });
-        if (texts[0] === 'g') throw new InvalidRequestError("Invalid 'input[1]': maximum input length", { inputIndex: 1 });
+        if (texts.length === 4 && texts[0] === 'e')
+          throw new InvalidRequestError('too many tokens', { batchTooLarge: true });
+        if (texts[0] === 'g')
+          throw new InvalidRequestError("Invalid 'input[1]': maximum input length", { inputIndex: 1 });
       },
     });
-    const error = await embedMany({ model, inputs: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'], concurrency: 1 }).then(
+    const error = await embedMany({
+      model,
+      inputs: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'],
+      concurrency: 1,
+    }).then(
       () => expect.fail('the job had to fail'),
       (caught: unknown) => caught,
     );
