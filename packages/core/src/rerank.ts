@@ -5,19 +5,17 @@
  */
 
 import { runBisecting, sumUsage } from './engine/bisect.js';
-import { type Clock, systemClock } from './engine/clock.js';
+import { systemClock } from './engine/clock.js';
 import { runPool } from './engine/pool.js';
-import { modelState, type RateLimit } from './engine/rate-limiter.js';
+import { modelState } from './engine/rate-limiter.js';
 import { withRetries } from './engine/retry.js';
 import {
   DEFAULT_CONCURRENCY,
   DEFAULT_MAX_RETRIES,
   DEFAULT_MAX_RETRY_DELAY_MS,
   DEFAULT_TIMEOUT_MS,
-  type RetryEvent,
-  type WaitEvent,
 } from './engine/settings.js';
-import { estimateTokenCounter, type TokenCounter } from './engine/token-counter.js';
+import { estimateTokenCounter } from './engine/token-counter.js';
 import { InvalidArgumentError, InvalidResponseError } from './errors.js';
 import type { ResponseInfo, Usage, Warning } from './types.js';
 
@@ -79,7 +77,23 @@ export interface RerankingProvider {
   reranking(modelId: string): RerankingModel;
 }
 
-export interface RerankSettings {
+/** Settings of `rerank`: its own fields plus the engine settings that apply to any call. */
+export interface RerankSettings
+  extends Pick<
+    EmbedSettings,
+    | 'headers'
+    | 'providerOptions'
+    | 'maxRetries'
+    | 'maxRetryDelayMs'
+    | 'timeoutMs'
+    | 'signal'
+    | 'concurrency'
+    | 'rateLimit'
+    | 'tokenCounter'
+    | 'onRetry'
+    | 'onWait'
+    | 'clock'
+  > {
   model: RerankingModel;
   query: string;
   documents: readonly string[];
@@ -87,29 +101,8 @@ export interface RerankSettings {
   topN?: number;
   /** Ask the provider to cut over-long documents. Default false: an over-long document is an error. */
   truncate?: boolean;
-  headers?: Record<string, string>;
-  providerOptions?: Record<string, Record<string, unknown>>;
-  /** Retries per call after the first attempt. Default 3. */
-  maxRetries?: number;
-  /** Cap on any single wait between attempts, hints included. Default 60,000 ms. */
-  maxRetryDelayMs?: number;
-  /** Per attempt. Default 120,000 ms. */
-  timeoutMs?: number;
-  /** Aborts everything, backoff sleeps included; the native abort error is re-thrown. */
-  signal?: AbortSignal;
-  /** Calls in flight at once when the documents need several calls. Default 4. */
-  concurrency?: number;
-  /** Client-side limits shared by every call through the same model object. */
-  rateLimit?: RateLimit;
-  /** Default: `estimateTokenCounter`. */
-  tokenCounter?: TokenCounter;
   /** Fewer documents per call than the model allows (never more). */
   maxDocumentsPerCall?: number;
-  onRetry?: (event: RetryEvent) => void;
-  /** Called before each wait for a 429 pause or the `rateLimit` buckets. */
-  onWait?: (event: WaitEvent) => void;
-  /** Default: the system clock. Inject one in tests. */
-  clock?: Clock;
 }
 
 /** One document of the result. */
