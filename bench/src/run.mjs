@@ -220,7 +220,7 @@ async function partOne() {
     '',
     `${inputs.toLocaleString('en-US')} inputs in calls of ${batch}, ${dimensions} dimensions, OpenAI wire; Node ${process.version}; ${machine()}. ` +
       `Client CPU is \`process.cpuUsage()\` of the client process (the server runs in its own process). ` +
-      `${rounds} process(es) per client, interleaved, each a warm-up run then ${repetitions} measured run(s); median.`,
+      `${rounds} process(es) per client, interleaved, each warm-up runs (up to 3, until CPU per vector stops falling) then ${repetitions} measured run(s); median.`,
     '',
     markdownTable(headers, rows),
     '',
@@ -489,7 +489,7 @@ function targets(rows, reference, topK, rateLimit) {
     );
   } else {
     cpuRatio(
-      '>= 20x less client CPU than the voyageai client (embedkit on the OpenAI wire; @embedkit/provider-voyage not built)',
+      '>= 20x less client CPU than the voyageai client (embedkit on the OpenAI wire: embedkit-voyage did not run)',
       'embedkit-base64',
       'voyageai',
       openAICells,
@@ -579,7 +579,7 @@ function peerMarkdown({
   const lines = [`## Peer comparison (${date})`, ''];
   lines.push(
     `Node ${nodeVersion} (npm \`node@24\`); ${machine()}. Every client embeds the same inputs (\`#<n> …\`, about 130 characters) through the same loopback server (its own process) and gets the same fixed vectors (checked). ` +
-      `Each client runs in its own process per (dimensions, call size): a one-call probe, a warm-up run (up to 10,000 other inputs), the 10,000-input cell (up to 3 measured runs, median), then the 100,000-input cell (1 run); peak RSS is read after each cell. ` +
+      `Each client runs in its own process per (dimensions, call size): a one-call probe, warm-up runs on 10,000 other inputs (up to 3, until CPU per vector stops falling), the 10,000-input cell (up to 3 measured runs, median), then the 100,000-input cell (1 run); peak RSS is read after each cell. ` +
       `Client CPU is \`process.cpuUsage()\` of that process over the whole job. ` +
       `To fit the run in 10 minutes on 2 cores, a cell whose measured runs would take more than ${formatNumber(budgetMs.small / 1000, 1)} s (10,000 inputs) or ${formatNumber(budgetMs.large / 1000, 1)} s (100,000 inputs) of client CPU is measured on its first N inputs (a whole number of calls), marked * (sampled): its per-vector figures stay comparable, its wall time and peak RSS are for the sample. ` +
       `Gemini's \`batchEmbedContents\` takes at most 100 requests, so every Gemini client uses calls of 100; Voyage models stop at 2,048 dimensions, so the Voyage wire uses 2,048 where the others use 3,072.`,
@@ -752,7 +752,7 @@ function chart(rows, nodeVersion) {
 async function partTwo() {
   const only = option('only', undefined)?.split(',');
   const budget = Number(option('budget', '4000'));
-  const budgetMs = { warmup: budget / 4, small: budget / 2, large: budget };
+  const budgetMs = { warmup: budget / 2, small: budget / 2, large: budget };
   const peers = ensurePeers({ log });
   const node = peers.node;
   log(

@@ -14,6 +14,7 @@ import {
   DEFAULT_MAX_RETRIES,
   DEFAULT_MAX_RETRY_DELAY_MS,
   DEFAULT_TIMEOUT_MS,
+  type EmbedSettings,
 } from './engine/settings.js';
 import { estimateTokenCounter } from './engine/token-counter.js';
 import { InvalidArgumentError, InvalidResponseError } from './errors.js';
