@@ -121,7 +121,7 @@ describe('cassette replay', () => {
 });
 
 describe('record mode', () => {
-  const key = 'sk-live-abcdefghijklmnopqrstuvwxyz012345';
+  const key = 'sk-fake-recording-key-abcdefghijklmnopqr';
 
   it('scrubs the key from bodies and drops credential headers', () => {
     const dirty = cassette();

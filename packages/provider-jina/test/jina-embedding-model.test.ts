@@ -457,9 +457,9 @@ describe('settings', () => {
   it('reads JINA_API_KEY when a call is made, not when the provider is created', async () => {
     const server = fakeFetch([{ body: embeddingsBody('jina-embeddings-v3', [FLOAT_B64]) }]);
     const model = createJina({ fetch: server.fetch }).embedding('jina-embeddings-v3');
-    vi.stubEnv('JINA_API_KEY', 'jina_fromenvironment0000000000000');
+    vi.stubEnv('JINA_API_KEY', 'jina_fakekeyfromenvironment000000');
     await model.doEmbed({ inputs: ['a'] });
-    expect(server.requests[0]!.headers.authorization).toBe('Bearer jina_fromenvironment0000000000000');
+    expect(server.requests[0]!.headers.authorization).toBe('Bearer jina_fakekeyfromenvironment000000');
   });
 
   it('a missing key is an InvalidArgumentError naming JINA_API_KEY, before any request', async () => {
