@@ -11,6 +11,8 @@ if (typeof gc !== 'function') throw new Error('run with --expose-gc');
 
 /** Inputs of warm-up runs are numbered from here, so they differ from the measured inputs. */
 const WARMUP_OFFSET = 10_000_000;
+/** Dimension of the per-call warm-up (one every wire and model accepts). */
+const WARMUP_DIMENSIONS = 256;
 
 /**
  * Full collections until the numbers settle: ArrayBuffer backing stores are released by a sweeper that
@@ -91,7 +93,23 @@ async function measureClient() {
   if (probe.problem) throw new Error(`probe: ${probe.problem}`);
   let rate = probe.cpuMs / job.batch;
   let retainedPerVector = probe.retainedBytes / job.batch;
-  // Warm-up runs (on other inputs) until the CPU per vector stops falling by more than 10%, at most
+  // Warm-up, first of the per-call code: `warmupCalls` calls at a small dimension cost little, and the
+  // JIT optimises a function after enough calls of it, not after enough bytes (a job of 10 calls of
+  // 1,000 large vectors would otherwise be measured half-cold).
+  if (job.warmupCalls > 0) {
+    const small = await client.create({
+      baseURL: baseURLs(job.port),
+      key: job.key,
+      dimensions: WARMUP_DIMENSIONS,
+      batch: job.batch,
+      concurrency: job.concurrency,
+      rateLimited: false,
+    });
+    const texts = makeInputs(job.warmupCalls * job.batch, WARMUP_OFFSET);
+    const problem = verifyResults(texts, small.vectors(await small.embed(texts)), WARMUP_DIMENSIONS);
+    if (problem) throw new Error(`warm-up: ${problem}`);
+  }
+  // Then warm-up runs at the job's dimension (on other inputs) until the CPU per vector stops falling by more than 10%, at most
   // `warmupRounds`, within `warmupBudgetMs`: the per-call code of a larger client needs more calls
   // than a one-function floor before the JIT has optimised it, and every client is measured warm.
   const warmupBudget = job.warmupBudgetMs ?? Number.POSITIVE_INFINITY;
@@ -115,11 +133,12 @@ async function measureClient() {
   const cells = [];
   for (const cell of job.cells) {
     const budget = cell.budgetMs ?? Number.POSITIVE_INFINITY;
+    // Every client gets the same number of runs; a slow one gets a smaller sample instead of fewer runs.
+    const repetitions = cell.repetitions;
     let count = cell.inputs;
-    if (rate * count > budget) count = roundToBatch(budget / rate);
+    if (rate * count * repetitions > budget) count = roundToBatch(budget / repetitions / rate);
     if (retainedPerVector * count > memoryCap) count = roundToBatch(memoryCap / retainedPerVector);
     count = Math.min(count, cell.inputs);
-    const repetitions = Math.max(1, Math.min(cell.repetitions, Math.floor(budget / (rate * count))));
     const inputs = makeInputs(count);
     const runs = [];
     let problem;

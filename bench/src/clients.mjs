@@ -84,7 +84,7 @@ export const CLIENTS = [
     label: 'floor (undici.request + Buffer base64)',
     wire: 'openai',
     source: 'undici',
-    async create({ baseURL, key, dimensions, batch, concurrency, rateLimited }) {
+    async create({ baseURL, key, dimensions, batch, concurrency }) {
       const { request } = await import('undici');
       const url = `${baseURL.openai}/embeddings`;
       const bytes = dimensions * 4;
@@ -159,16 +159,7 @@ export const CLIENTS = [
     wire: 'openai',
     source: 'ai',
     peer: true,
-    async create({
-      baseURL,
-      key,
-      dimensions,
-      batch,
-      concurrency,
-      rateLimited,
-      clientRateLimit,
-      exactTokens,
-    }) {
+    async create({ baseURL, key, dimensions, batch, concurrency, rateLimited }) {
       const { embedMany } = await loadPeer('ai');
       const { createOpenAI } = await loadPeer('@ai-sdk/openai');
       const model = createOpenAI({ baseURL: baseURL.openai, apiKey: key }).embedding(MODELS.openai);
@@ -193,16 +184,7 @@ export const CLIENTS = [
     wire: 'openai',
     source: 'openai',
     peer: true,
-    async create({
-      baseURL,
-      key,
-      dimensions,
-      batch,
-      concurrency,
-      rateLimited,
-      clientRateLimit,
-      exactTokens,
-    }) {
+    async create({ baseURL, key, dimensions, batch, concurrency, rateLimited }) {
       const OpenAI = (await loadPeer('openai')).default;
       const client = new OpenAI({
         baseURL: baseURL.openai,
@@ -281,16 +263,7 @@ export const CLIENTS = [
     wire: 'voyage',
     source: 'voyageai',
     peer: true,
-    async create({
-      baseURL,
-      key,
-      dimensions,
-      batch,
-      concurrency,
-      rateLimited,
-      clientRateLimit,
-      exactTokens,
-    }) {
+    async create({ baseURL, key, dimensions, batch, concurrency, rateLimited }) {
       const { VoyageAIClient } = await loadPeer('voyageai');
       const client = new VoyageAIClient({
         apiKey: key,
@@ -349,16 +322,7 @@ export const CLIENTS = [
     wire: 'gemini',
     source: '@ai-sdk/google',
     peer: true,
-    async create({
-      baseURL,
-      key,
-      dimensions,
-      batch,
-      concurrency,
-      rateLimited,
-      clientRateLimit,
-      exactTokens,
-    }) {
+    async create({ baseURL, key, dimensions, batch, concurrency, rateLimited }) {
       const { embedMany } = await loadPeer('ai');
       const { createGoogleGenerativeAI } = await loadPeer('@ai-sdk/google');
       const model = createGoogleGenerativeAI({ baseURL: baseURL.gemini, apiKey: key }).embedding(

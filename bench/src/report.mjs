@@ -27,11 +27,11 @@ export function textTable(headers, rows) {
 }
 
 export function markdownTable(headers, rows) {
-  const escape = (cell) => String(cell).replaceAll('|', '\\|');
+  const escapeCell = (cell) => String(cell).replaceAll('|', '\\|');
   return [
-    `| ${headers.map(escape).join(' | ')} |`,
+    `| ${headers.map(escapeCell).join(' | ')} |`,
     `|${headers.map((_, column) => (column === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
-    ...rows.map((row) => `| ${row.map(escape).join(' | ')} |`),
+    ...rows.map((row) => `| ${row.map(escapeCell).join(' | ')} |`),
   ].join('\n');
 }
 
@@ -54,7 +54,8 @@ function escapeXml(text) {
 }
 
 /**
- * A horizontal bar chart on a log scale: `groups` is `[{ title, bars: [{ label, value, highlight }] }]`.
+ * A horizontal bar chart on a log scale: `groups` is `[{ title, bars: [{ label, value, text, kind }] }]`,
+ * `kind` one of `ours`, `floor`, `peer`.
  * Plain SVG text, no chart library.
  */
 export function barChartSvg({ title, subtitle, unit, groups }) {
@@ -79,7 +80,7 @@ export function barChartSvg({ title, subtitle, unit, groups }) {
       const end = bar.value > 0 ? x(bar.value) : labelWidth;
       parts.push(
         `<text x="${labelWidth - 8}" y="${y + 13}" class="label" text-anchor="end">${escapeXml(bar.label)}</text>`,
-        `<rect x="${labelWidth}" y="${y}" width="${Math.max(1, end - labelWidth).toFixed(1)}" height="${barHeight}" class="${bar.highlight ? 'ours' : 'peer'}"/>`,
+        `<rect x="${labelWidth}" y="${y}" width="${Math.max(1, end - labelWidth).toFixed(1)}" height="${barHeight}" class="${bar.kind ?? 'peer'}"/>`,
         `<text x="${(end + 6).toFixed(1)}" y="${y + 13}" class="value">${escapeXml(bar.text ?? formatNumber(bar.value))}</text>`,
       );
       y += barHeight + gap;
@@ -106,6 +107,7 @@ export function barChartSvg({ title, subtitle, unit, groups }) {
   .grid { stroke: #ddd; stroke-width: 1; }
   .ours { fill: #2563eb; }
   .peer { fill: #9ca3af; }
+  .floor { fill: #374151; }
 </style>
 <rect width="100%" height="100%" fill="#fff"/>
 <text x="10" y="24" class="title">${escapeXml(title)}</text>

@@ -161,6 +161,7 @@ async function partOne() {
         concurrency: CONCURRENCY,
         port: server.port,
         key: `sk-bench-${id}`,
+        warmupCalls: QUICK ? 0 : 50,
         warmupInputs: inputs,
         cells: [{ inputs, repetitions }],
       });
@@ -220,7 +221,7 @@ async function partOne() {
     '',
     `${inputs.toLocaleString('en-US')} inputs in calls of ${batch}, ${dimensions} dimensions, OpenAI wire; Node ${process.version}; ${machine()}. ` +
       `Client CPU is \`process.cpuUsage()\` of the client process (the server runs in its own process). ` +
-      `${rounds} process(es) per client, interleaved, each warm-up runs (up to 3, until CPU per vector stops falling) then ${repetitions} measured run(s); median.`,
+      `${rounds} process(es) per client, interleaved, each a warm-up (50 calls at 256 dimensions, then runs of the job until CPU per vector stops falling, at most 3) then ${repetitions} measured run(s); median.`,
     '',
     markdownTable(headers, rows),
     '',
@@ -272,6 +273,7 @@ async function grid(node, server, only, budgetMs) {
               concurrency: CONCURRENCY,
               port: server.port,
               key: `sk-bench-${client.id}`,
+              warmupCalls: 50,
               warmupInputs: 10_000,
               warmupBudgetMs: budgetMs.warmup,
               memoryCapBytes: 6 * 1024 ** 3,
@@ -579,9 +581,9 @@ function peerMarkdown({
   const lines = [`## Peer comparison (${date})`, ''];
   lines.push(
     `Node ${nodeVersion} (npm \`node@24\`); ${machine()}. Every client embeds the same inputs (\`#<n> …\`, about 130 characters) through the same loopback server (its own process) and gets the same fixed vectors (checked). ` +
-      `Each client runs in its own process per (dimensions, call size): a one-call probe, warm-up runs on 10,000 other inputs (up to 3, until CPU per vector stops falling), the 10,000-input cell (up to 3 measured runs, median), then the 100,000-input cell (1 run); peak RSS is read after each cell. ` +
+      `Each client runs in its own process per (dimensions, call size): a one-call probe, a warm-up of 50 calls at 256 dimensions (the JIT optimises per call, not per byte), warm-up runs on 10,000 other inputs (up to 3, until CPU per vector stops falling), the 10,000-input cell (3 measured runs, median), then the 100,000-input cell (1 run); peak RSS is read after each cell. ` +
       `Client CPU is \`process.cpuUsage()\` of that process over the whole job. ` +
-      `To fit the run in 10 minutes on 2 cores, a cell whose measured runs would take more than ${formatNumber(budgetMs.small / 1000, 1)} s (10,000 inputs) or ${formatNumber(budgetMs.large / 1000, 1)} s (100,000 inputs) of client CPU is measured on its first N inputs (a whole number of calls), marked * (sampled): its per-vector figures stay comparable, its wall time and peak RSS are for the sample. ` +
+      `To fit the run in 10 minutes on 2 cores, a cell whose measured runs would take more than ${formatNumber(budgetMs.small / 1000, 1)} s (10,000 inputs) or ${formatNumber(budgetMs.large / 1000, 1)} s (100,000 inputs) of client CPU is measured on its first N inputs (a whole number of calls; 3 runs for 10,000-input cells, 1 for 100,000), marked * (sampled): its per-vector figures stay comparable, its wall time and peak RSS are for the sample. ` +
       `Gemini's \`batchEmbedContents\` takes at most 100 requests, so every Gemini client uses calls of 100; Voyage models stop at 2,048 dimensions, so the Voyage wire uses 2,048 where the others use 3,072.`,
     '',
     `Peers: ${Object.entries(versions)
@@ -736,14 +738,14 @@ function chart(rows, nodeVersion) {
           label: clientById(row.client).label,
           value: row.cpuMsPer1000,
           text: `${formatNumber(row.cpuMsPer1000)} ms`,
-          highlight: clientById(row.client).embedkit === true,
+          kind: clientById(row.client).embedkit ? 'ours' : row.client === 'floor' ? 'floor' : 'peer',
         }));
       if (bars.length > 0) groups.push({ title: `${WIRE_TITLES[wire]}, calls of ${batch}`, bars });
     }
   }
   return barChartSvg({
     title: 'Client CPU per 1,000 vectors (10,000 inputs, 1,024 dimensions) — lower is better',
-    subtitle: `Node ${nodeVersion}, same loopback server and vectors for every client; embedkit in blue`,
+    subtitle: `Node ${nodeVersion}, same loopback server and vectors for every client; embedkit in blue, the floor in dark grey`,
     unit: 'ms of client CPU per 1,000 vectors',
     groups,
   });

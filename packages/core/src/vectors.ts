@@ -72,9 +72,28 @@ function swapFloat32Bytes(bytes: Uint8Array): void {
   }
 }
 
-/** Throws when a float vector holds NaN or an infinity (a broken server, or bytes that were never float32). */
+/**
+ * Throws when a float vector holds NaN or an infinity (a broken server, or bytes that were never float32).
+ * `value * 0` is 0 for every finite value and NaN otherwise, so four running sums of it find a bad value
+ * without a branch per element; only then is the vector searched for the position to report.
+ */
 function assertFinite(vector: Float32Array, index: number): void {
-  for (let position = 0; position < vector.length; position++) {
+  let sum0 = 0;
+  let sum1 = 0;
+  let sum2 = 0;
+  let sum3 = 0;
+  const length = vector.length;
+  const end = length - (length % 4);
+  let position = 0;
+  for (; position < end; position += 4) {
+    sum0 += vector[position]! * 0;
+    sum1 += vector[position + 1]! * 0;
+    sum2 += vector[position + 2]! * 0;
+    sum3 += vector[position + 3]! * 0;
+  }
+  for (; position < length; position++) sum0 += vector[position]! * 0;
+  if (sum0 + sum1 + sum2 + sum3 === 0) return;
+  for (position = 0; position < length; position++) {
     const value = vector[position]!;
     if (value - value !== 0) {
       throw new InvalidResponseError(

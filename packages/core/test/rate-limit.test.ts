@@ -107,9 +107,9 @@ describe('client-side rate limits (token buckets, full at start, refilled contin
     expect(model.calls.map((call) => call.startedAt).sort((a, b) => a - b)).toEqual([0, 0, 30_000, 60_000]);
   });
 
-  it('tokensPerMinute spaces calls by their counted tokens', async () => {
+  it('tokensPerMinute spaces calls by their counted tokens (an API that reports no usage)', async () => {
     const clock = new VirtualClock();
-    const model = new ScriptedModel({ clock, capabilities: { maxInputsPerCall: 1 } });
+    const model = new ScriptedModel({ clock, usage: false, capabilities: { maxInputsPerCall: 1 } });
     await embedMany({
       model,
       inputs: numberedInputs(4),
@@ -123,7 +123,7 @@ describe('client-side rate limits (token buckets, full at start, refilled contin
 
   it('tokens per call are the sum of the call’s inputs', async () => {
     const clock = new VirtualClock();
-    const model = new ScriptedModel({ clock, capabilities: { maxInputsPerCall: 2 } });
+    const model = new ScriptedModel({ clock, usage: false, capabilities: { maxInputsPerCall: 2 } });
     await embedMany({
       model,
       inputs: numberedInputs(6),
@@ -138,7 +138,7 @@ describe('client-side rate limits (token buckets, full at start, refilled contin
 
   it('both limits apply together', async () => {
     const clock = new VirtualClock();
-    const model = new ScriptedModel({ clock, capabilities: { maxInputsPerCall: 1 } });
+    const model = new ScriptedModel({ clock, usage: false, capabilities: { maxInputsPerCall: 1 } });
     await embedMany({
       model,
       inputs: numberedInputs(3),
@@ -195,5 +195,32 @@ describe('client-side rate limits (token buckets, full at start, refilled contin
     const error = await pending;
     expect((error as Error).name).toBe('AbortError');
     expect(model.calls).toHaveLength(1);
+  });
+});
+
+describe('token bucket settled with reported usage', () => {
+  it('gives back what the estimate overcounted, so throughput follows the real token count', async () => {
+    const { embedMany } = await import('../src/engine/embed.js');
+    const { MockEmbeddingModel } = await import('../src/testing.js');
+    const counter = { exact: false, count: () => 100 };
+    const run = async (usage: false | (() => number)) => {
+      const clock = new VirtualClock();
+      const model = new MockEmbeddingModel({ capabilities: { maxInputsPerCall: 1 }, usage });
+      await embedMany({
+        model,
+        inputs: Array.from({ length: 20 }, (_, index) => `input ${index}`),
+        concurrency: 1,
+        clock,
+        tokenCounter: counter,
+        rateLimit: { tokensPerMinute: 1_000 },
+      });
+      return clock.sleeps.reduce((sum, sleep) => sum + sleep.ms, 0);
+    };
+    // Estimated 100 per call, reported 10: 20 calls net 200 tokens, inside the 1,000 bucket: no wait.
+    expect(await run(() => 10)).toBe(0);
+    // No usage reported: the estimate stands; 2,000 tokens through a 1,000/min bucket wait about a minute.
+    expect(await run(false)).toBeGreaterThanOrEqual(59_000);
+    // Reported above the estimate: the extra is charged, so the wait is longer still.
+    expect(await run(() => 150)).toBeGreaterThan(await run(false));
   });
 });

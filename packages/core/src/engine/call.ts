@@ -56,6 +56,10 @@ export async function runBatch(context: CallContext, batch: Batch, signal: Abort
     async run(part) {
       try {
         const response = await attempt(context, part, signal);
+        context.state.settle(
+          part.tokens.reduce((sum, count) => sum + count, 0),
+          response.usage?.inputTokens,
+        );
         return {
           offset: part.offset,
           embeddings: response.embeddings,

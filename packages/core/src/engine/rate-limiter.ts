@@ -29,6 +29,11 @@ class TokenBucket {
     }
   }
 
+  /** Corrects the level by `amount` without waiting: positive gives back (never above a full bucket), negative charges. */
+  adjust(amount: number): void {
+    this.available = Math.min(this.perMinute, this.available + amount);
+  }
+
   /** Waits until `amount` can be taken. A request larger than the whole bucket waits for a full bucket and drives it negative. */
   async take(
     amount: number,
@@ -73,6 +78,16 @@ export class ModelState {
     else if (this.requests?.perMinute !== rpm) this.requests = new TokenBucket(rpm, now);
     if (tpm === undefined) this.tokens = undefined;
     else if (this.tokens?.perMinute !== tpm) this.tokens = new TokenBucket(tpm, now);
+  }
+
+  /**
+   * Settles the token bucket once a call reported its real usage: it was charged the counter's estimate
+   * (an overestimate by design), so the difference goes back (or, for an underestimate, is charged) and
+   * throughput follows the real count.
+   */
+  settle(estimatedTokens: number, reportedTokens: number | undefined): void {
+    if (reportedTokens === undefined || this.tokens === undefined) return;
+    this.tokens.adjust(estimatedTokens - reportedTokens);
   }
 
   pause(until: number): void {

@@ -125,6 +125,30 @@ const DEFAULT_REQUEST_ID_HEADERS = ['x-request-id', 'request-id', 'x-goog-reques
 
 const textDecoder = new TextDecoder();
 
+type BufferModule = {
+  isAscii?: (bytes: Uint8Array) => boolean;
+  Buffer: {
+    from(buffer: ArrayBuffer, offset: number, length: number): { toString(encoding: 'latin1'): string };
+  };
+};
+const bufferModule = (
+  globalThis as { process?: { getBuiltinModule?: (name: string) => unknown } }
+).process?.getBuiltinModule?.('node:buffer') as BufferModule | undefined;
+
+/**
+ * The body as text. Embedding answers are almost all ASCII (base64 vectors, JSON punctuation): for
+ * those, latin1 decoding is a plain byte copy and reads the same text as UTF-8, at a fraction of the
+ * cost of validating UTF-8 (measured: the decode was a tenth of the client's CPU per call).
+ */
+function bodyText(bytes: Uint8Array): string {
+  if (bufferModule?.isAscii !== undefined && bufferModule.isAscii(bytes)) {
+    return bufferModule.Buffer.from(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength).toString(
+      'latin1',
+    );
+  }
+  return textDecoder.decode(bytes);
+}
+
 /**
  * Sends one JSON request and returns the parsed JSON body. Every failure becomes a typed error that says
  * what happened and how to fix it, with the secrets redacted; a caller's abort re-throws the native abort reason.
@@ -164,7 +188,7 @@ export async function requestJson(options: RequestJsonOptions): Promise<JsonResp
     requestId = response.headers[name];
     if (requestId !== undefined) break;
   }
-  const text = textDecoder.decode(response.body);
+  const text = bodyText(response.body);
   const contentType = response.headers['content-type'] ?? '';
 
   if (response.status >= 200 && response.status < 300) {

@@ -1,6 +1,5 @@
 import { Agent, type Dispatcher, EnvHttpProxyAgent, interceptors, request as undiciRequest } from 'undici';
 import {
-  concatChunks,
   ResponseTooLargeError,
   type Transport,
   type TransportRequest,
@@ -125,7 +124,9 @@ export function createUndiciTransport(dispatcher?: Dispatcher): Transport {
         }
         chunks.push(bytes);
       }
-      return { status: response.statusCode, headers: responseHeaders, body: concatChunks(chunks, total) };
+      // Buffer.concat skips the zero-fill of a fresh Uint8Array; the body is only read into a string, never kept.
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+      return { status: response.statusCode, headers: responseHeaders, body };
     },
   };
 }
