@@ -8,10 +8,11 @@
 //
 // Options: --out FILE (default results/latest.md; --quick writes results/raw/quick.md),
 // --latency MS (server latency per call, default 0), --only a,b (peer run: only these client ids),
-// --no-ratelimit, --no-topk, --budget MS (client CPU allowed per measured cell in the peer run).
+// --no-grid, --no-ratelimit, --no-topk, --budget MS (client CPU allowed per measured cell in the peer run).
 
 import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchDirectory, CLIENTS, clientById } from './clients.mjs';
@@ -132,7 +133,7 @@ function median(values) {
 
 const thousands = (count) => (count >= 1000 ? `${count / 1000}k` : String(count));
 const machine = () =>
-  `${process.platform} ${process.arch}, ${globalThis.navigator?.hardwareConcurrency ?? '?'} cores, loopback server latency ${LATENCY_MS} ms, concurrency ${CONCURRENCY}`;
+  `${process.platform} ${process.arch}, ${availableParallelism()} cores, loopback server latency ${LATENCY_MS} ms, concurrency ${CONCURRENCY}`;
 
 // ---- part 1: embedkit base64 vs float vs the floor --------------------------------------------------
 
@@ -213,13 +214,13 @@ async function partOne() {
   log('');
   for (const [name, value] of ratios) log(`${name.padEnd(44)} ${formatNumber(value, 2)}x`);
   log(
-    `\n(${rounds} process${rounds > 1 ? 'es' : ''} per client x ${repetitions} measured run${repetitions > 1 ? 's' : ''} after a warm-up run; median. Server CPU, not counted above: ${formatNumber(serverMs, 0)} ms. ${elapsed()} in all.)`,
+    `\n(${rounds} process${rounds > 1 ? 'es' : ''} per client x ${repetitions} measured run${repetitions > 1 ? 's' : ''} after warm-up; median. Server CPU, not counted above: ${formatNumber(serverMs, 0)} ms. ${elapsed()} in all.)`,
   );
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const body = [
     `## ${QUICK ? 'Quick run' : 'embedkit: base64 vs float vs the floor'} (${date})`,
     '',
-    `${inputs.toLocaleString('en-US')} inputs in calls of ${batch}, ${dimensions} dimensions, OpenAI wire; Node ${process.version}; ${machine()}. ` +
+    `${inputs.toLocaleString('en-US')} inputs in calls of ${batch.toLocaleString('en-US')}, ${dimensions.toLocaleString('en-US')} dimensions, OpenAI wire; Node ${process.version}; ${machine()}. ` +
       `Client CPU is \`process.cpuUsage()\` of the client process (the server runs in its own process). ` +
       `${rounds} process(es) per client, interleaved, each a warm-up (50 calls at 256 dimensions, then runs of the job until CPU per vector stops falling, at most 3) then ${repetitions} measured run(s); median.`,
     '',
@@ -329,7 +330,12 @@ async function rateLimitRun(node, server, only) {
   const requestsPerMinute = 400;
   const limits = { requestsPerMinute, tokensPerMinute };
   const variants = [
-    { id: 'embedkit-base64', label: 'embedkit (rateLimit set)', clientRateLimit: limits, target: true },
+    {
+      id: 'embedkit-base64',
+      label: 'embedkit (rateLimit set) — the target',
+      clientRateLimit: limits,
+      target: true,
+    },
     {
       id: 'embedkit-base64',
       label: 'embedkit (rateLimit set, exact TokenCounter)',
@@ -399,6 +405,7 @@ async function rateLimitRun(node, server, only) {
       wallMs: result.wallMs,
       requests: counters.requests,
       rateLimited: counters.rateLimited,
+      rateLimitedAtMs: counters.rateLimitedAtMs,
       tokens: counters.tokens,
       share: result.wallMs ? counters.tokens / allowed : undefined,
       achievedPerMinute: result.wallMs ? counters.tokens / minutes : undefined,
@@ -406,7 +413,7 @@ async function rateLimitRun(node, server, only) {
   });
   for (const row of rows) {
     log(
-      `  ${row.label.padEnd(48)} ${row.skipped ? `skipped: ${row.skipped}` : row.error ? `ERROR ${row.error.split('\n')[0]}` : `${row.completed ? 'done' : row.timedOut ? 'deadline' : 'FAILED'} in ${formatNumber(row.wallMs / 1000)} s, ${formatNumber(row.share * 100)}% of allowed tokens, ${row.rateLimited} of ${row.requests} requests answered 429${row.failure ? ` (${row.failure.slice(0, 100)})` : ''}`}`,
+      `  ${row.label.padEnd(48)} ${row.skipped ? `skipped: ${row.skipped}` : row.error ? `ERROR ${row.error.split('\n')[0]}` : `${row.completed ? 'done' : row.timedOut ? 'deadline' : 'FAILED'} in ${formatNumber(row.wallMs / 1000)} s, ${formatNumber(row.share * 100)}% of allowed tokens, ${row.rateLimited} of ${row.requests} requests answered 429${row.rateLimited > 0 && row.rateLimited < 10 ? ` (at ${row.rateLimitedAtMs.map((ms) => `${formatNumber(ms / 1000, 1)} s`).join(', ')})` : ''}${row.failure ? ` (${row.failure.slice(0, 100)})` : ''}`}`,
     );
   }
   return { rows, limits, totalTokens };
@@ -613,6 +620,7 @@ function peerMarkdown({
     const cells = [];
     for (const row of wireRows)
       if (!cells.some((cell) => cellKey(cell) === cellKey(row.cell))) cells.push(row.cell);
+    cells.sort((a, b) => a.inputs - b.inputs || a.dimensions - b.dimensions || a.batch - b.batch);
     const clients = [...new Set(wireRows.map((row) => row.client))];
     lines.push(`### ${WIRE_TITLES[wire]}`, '');
     for (const [title, value] of metrics) {
@@ -632,20 +640,26 @@ function peerMarkdown({
       lines.push(markdownTable(['client', ...cells.map(cellLabel)], table), '');
     }
     const ours = wire === 'openai' ? 'embedkit-base64' : `embedkit-${wire}`;
+    // embedkit / floor, then each peer / embedkit ("the peer spends N times embedkit's CPU").
+    const ratio = (numerator, denominator, cell) => {
+      const a = wireRows.find((row) => row.client === numerator && cellKey(row.cell) === cellKey(cell));
+      const b = wireRows.find((row) => row.client === denominator && cellKey(row.cell) === cellKey(cell));
+      return a?.cpuMsPer1000 > 0 && b?.cpuMsPer1000 > 0
+        ? `${formatNumber(a.cpuMsPer1000 / b.cpuMsPer1000, 2)}x`
+        : '–';
+    };
     const ratioRows = clients
       .filter((id) => id !== ours)
-      .map((id) => [
-        `${clientById(id).label} / embedkit`,
-        ...cells.map((cell) => {
-          const a = wireRows.find((row) => row.client === ours && cellKey(row.cell) === cellKey(cell));
-          const b = wireRows.find((row) => row.client === id && cellKey(row.cell) === cellKey(cell));
-          return a?.cpuMsPer1000 > 0 && b?.cpuMsPer1000 > 0
-            ? `${formatNumber(b.cpuMsPer1000 / a.cpuMsPer1000, 2)}x`
-            : '–';
-        }),
-      ]);
+      .map((id) =>
+        id === 'floor'
+          ? [`${clientById(ours).label} / floor`, ...cells.map((cell) => ratio(ours, 'floor', cell))]
+          : [
+              `${clientById(id).label} / ${clientById(ours).label}`,
+              ...cells.map((cell) => ratio(id, ours, cell)),
+            ],
+      );
     if (ratioRows.length > 0 && wireRows.some((row) => row.client === ours && row.cpuMsPer1000 > 0)) {
-      lines.push(`**Client CPU ratio, peer / ${clientById(ours).label} (same run)**`, '');
+      lines.push('**Client CPU ratios (same run)**', '');
       lines.push(markdownTable(['', ...cells.map(cellLabel)], ratioRows), '');
     }
     const skipped = wireRows.find((row) => row.skipped);
@@ -706,7 +720,7 @@ function peerMarkdown({
                       ? 'deadline'
                       : `failed: ${(row.failure ?? '').slice(0, 80)}`,
                   formatNumber(row.wallMs / 1000),
-                  `${formatNumber(row.share * 100)}%`,
+                  `${formatNumber(row.share * 100)}%${row.completed ? '' : row.timedOut ? ' until the deadline' : ' until it failed'}`,
                   row.requests,
                   row.rateLimited,
                   `${formatNumber(row.requests ? (row.rateLimited / row.requests) * 100 : 0, 2)}%`,
@@ -737,7 +751,7 @@ function chart(rows, nodeVersion) {
         .map((row) => ({
           label: clientById(row.client).label,
           value: row.cpuMsPer1000,
-          text: `${formatNumber(row.cpuMsPer1000)} ms`,
+          text: `${formatNumber(row.cpuMsPer1000)} ms${row.sampled ? ' (sampled)' : ''}`,
           kind: clientById(row.client).embedkit ? 'ours' : row.client === 'floor' ? 'floor' : 'peer',
         }));
       if (bars.length > 0) groups.push({ title: `${WIRE_TITLES[wire]}, calls of ${batch}`, bars });
@@ -774,7 +788,7 @@ async function partTwo() {
   const server = await startServer(node, { prepare: [1_024, 2_048, 3_072], latencyMs: LATENCY_MS });
   log(`loopback server ready on port ${server.port} (${elapsed()})`);
   const reference = await references(node);
-  const rows = await grid(node, server, only, budgetMs);
+  const rows = flag('no-grid') ? [] : await grid(node, server, only, budgetMs);
   const topK = flag('no-topk') ? undefined : await topKRun(node);
   const rateLimit = flag('no-ratelimit') ? undefined : await rateLimitRun(node, server, only);
   server.stop();

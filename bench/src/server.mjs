@@ -154,6 +154,8 @@ function statsFor(id, now) {
       tokens: 0,
       firstRequestAt: now,
       lastOkAt: now,
+      /** When the first 50 refusals happened, in ms after the key's first request. */
+      rateLimitedAtMs: [],
     };
     stats.set(id, entry);
   }
@@ -362,6 +364,8 @@ function handle(request, response, raw) {
     headers = limiter.headers();
     if (refused !== undefined) {
       counters.rateLimited++;
+      if (counters.rateLimitedAtMs.length < 50)
+        counters.rateLimitedAtMs.push(Math.round(now - counters.firstRequestAt));
       const limitName = refused.kind === 'tokens' ? 'tokens per min (TPM)' : 'requests per min (RPM)';
       const limit = refused.kind === 'tokens' ? rateLimit.tokensPerMinute : rateLimit.requestsPerMinute;
       const message = `Rate limit reached for ${model} on ${limitName}: Limit ${limit}, Requested ${refused.kind === 'tokens' ? tokens : 1}. Please try again in ${Math.ceil(refused.waitMs)}ms.`;

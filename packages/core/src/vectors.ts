@@ -73,27 +73,31 @@ function swapFloat32Bytes(bytes: Uint8Array): void {
 }
 
 /**
- * Throws when a float vector holds NaN or an infinity (a broken server, or bytes that were never float32).
- * `value * 0` is 0 for every finite value and NaN otherwise, so four running sums of it find a bad value
- * without a branch per element; only then is the vector searched for the position to report.
+ * Whether every value is finite. `value * 0` is 0 for every finite value and NaN otherwise, so four
+ * running sums of it decide without a branch per element.
  */
-function assertFinite(vector: Float32Array, index: number): void {
+function allFinite(values: Float32Array): boolean {
   let sum0 = 0;
   let sum1 = 0;
   let sum2 = 0;
   let sum3 = 0;
-  const length = vector.length;
+  const length = values.length;
   const end = length - (length % 4);
   let position = 0;
   for (; position < end; position += 4) {
-    sum0 += vector[position]! * 0;
-    sum1 += vector[position + 1]! * 0;
-    sum2 += vector[position + 2]! * 0;
-    sum3 += vector[position + 3]! * 0;
+    sum0 += values[position]! * 0;
+    sum1 += values[position + 1]! * 0;
+    sum2 += values[position + 2]! * 0;
+    sum3 += values[position + 3]! * 0;
   }
-  for (; position < length; position++) sum0 += vector[position]! * 0;
-  if (sum0 + sum1 + sum2 + sum3 === 0) return;
-  for (position = 0; position < length; position++) {
+  for (; position < length; position++) sum0 += values[position]! * 0;
+  return sum0 + sum1 + sum2 + sum3 === 0;
+}
+
+/** Throws, naming the position, when a float vector holds NaN or an infinity. */
+function assertFinite(vector: Float32Array, index: number): void {
+  if (allFinite(vector)) return;
+  for (let position = 0; position < vector.length; position++) {
     const value = vector[position]!;
     if (value - value !== 0) {
       throw new InvalidResponseError(
@@ -144,18 +148,23 @@ export function decodeBase64Vectors(texts: readonly string[], outputType: Output
   }
   if (outputType === 'float') {
     if (!LITTLE_ENDIAN) swapFloat32Bytes(bytes);
-    for (let index = 0; index < out.length; index++) assertFinite(out[index] as Float32Array, index);
+    // One pass over the whole slab; only when it finds a bad value is the vector that holds it named.
+    if (!allFinite(new Float32Array(bytes.buffer, bytes.byteOffset, total / 4))) {
+      for (let index = 0; index < out.length; index++) assertFinite(out[index] as Float32Array, index);
+    }
   }
   return out;
 }
 
 /**
  * Copies JSON number arrays into one slab with a typed-array view per vector. Every element must be a
- * finite number that fits the output type.
+ * finite number that fits the output type. `normalize` (float only) scales each vector to unit length
+ * in the same pass that copies it, leaving vectors that already have length 1 untouched.
  */
 export function numberArraysToVectors(
   arrays: readonly unknown[],
   outputType: OutputType = 'float',
+  options: { normalize?: boolean } = {},
 ): Embedding[] {
   let total = 0;
   for (let index = 0; index < arrays.length; index++) {
@@ -168,28 +177,41 @@ export function numberArraysToVectors(
   const width = bytesPerElement(outputType);
   const buffer = new ArrayBuffer(total * width);
   const out = new Array<Embedding>(arrays.length);
+  const float = outputType === 'float';
   let offset = 0;
   for (let index = 0; index < arrays.length; index++) {
     const array = arrays[index] as unknown[];
     const vector = view(outputType, buffer, offset * width, array.length * width);
+    let squares = 0;
     for (let position = 0; position < array.length; position++) {
       const value = array[position];
-      if (typeof value !== 'number' || value - value !== 0) {
-        throw new InvalidResponseError(
-          `Vector ${index} holds ${JSON.stringify(value) ?? String(value)} at position ${position}, not a finite number.`,
-        );
-      }
+      if (typeof value !== 'number') throw notFinite(index, position, value);
       vector[position] = value;
-      if (outputType === 'float' ? vector[position]! - vector[position]! !== 0 : vector[position] !== value) {
+      const stored = vector[position]!;
+      if (float) {
+        // NaN, an infinity, or a double that overflows float32: all read back as non-finite.
+        if (stored - stored !== 0) throw notFinite(index, position, value);
+        squares += stored * stored;
+      } else if (stored !== value) {
         throw new InvalidResponseError(
           `Vector ${index} holds ${value} at position ${position}, outside the ${outputType} range.`,
         );
       }
     }
+    if (float && options.normalize === true && squares !== 1 && squares > 0) {
+      const length = Math.sqrt(squares);
+      for (let position = 0; position < vector.length; position++) vector[position]! /= length;
+    }
     out[index] = vector;
     offset += array.length;
   }
   return out;
+}
+
+function notFinite(index: number, position: number, value: unknown): InvalidResponseError {
+  return new InvalidResponseError(
+    `Vector ${index} holds ${JSON.stringify(value) ?? String(value)} at position ${position}, not a finite number.`,
+  );
 }
 
 /** Decodes one base64 string of little-endian float32 values. */

@@ -117,3 +117,28 @@ describe('bisection and input indices', () => {
     ]);
   });
 });
+
+describe('numberArraysToVectors with normalize', () => {
+  it('scales each vector to unit length while copying and leaves unit vectors bit-for-bit alone', async () => {
+    const { numberArraysToVectors } = await import('../src/vectors.js');
+    const unit = [Math.fround(0.6), Math.fround(0.8)];
+    const [scaled, already, plain] = [
+      ...numberArraysToVectors(
+        [
+          [3, 4],
+          [1, 0],
+        ],
+        'float',
+        { normalize: true },
+      ),
+      ...numberArraysToVectors([[3, 4]], 'float'),
+    ];
+    expect(Array.from(scaled!)).toEqual(unit);
+    expect(Array.from(already!)).toEqual([1, 0]);
+    expect(Array.from(plain!)).toEqual([3, 4]);
+    expect(() => numberArraysToVectors([[1, Number.NaN]], 'float', { normalize: true })).toThrow(
+      /not a finite number/,
+    );
+    expect(() => numberArraysToVectors([[1e40]], 'float')).toThrow(/not a finite number/);
+  });
+});

@@ -8,7 +8,6 @@ import {
   type InputType,
   InvalidArgumentError,
   InvalidResponseError,
-  normalizeInPlace,
   numberArraysToVectors,
   type ResponseInfo,
   requestJson,
@@ -186,12 +185,10 @@ export function buildGeminiRequests(
  * 3,072 values in place (gemini-embedding-001 normalizes only its full-length output).
  */
 export function decodeGeminiVectors(values: readonly unknown[], normalize: boolean): Embedding[] {
-  const vectors = numberArraysToVectors(values, 'float');
-  if (normalize) {
-    for (const vector of vectors)
-      if (vector.length < GEMINI_FULL_DIMENSIONS) normalizeInPlace(vector as Float32Array);
-  }
-  return vectors;
+  // Every vector of a response has one length; the full length already comes unit-length.
+  const first = values[0];
+  const short = Array.isArray(first) && first.length < GEMINI_FULL_DIMENSIONS;
+  return numberArraysToVectors(values, 'float', { normalize: normalize && short });
 }
 
 /**

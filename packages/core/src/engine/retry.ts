@@ -40,9 +40,15 @@ export async function withRetries<T>(
   const errors: unknown[] = [];
   for (let attemptNumber = 0; ; attemptNumber++) {
     await state.admit(options.tokens, clock, signal, options.onWait);
-    const timeout = new AbortController();
+    // One controller per attempt, fed by the caller's signal and the timer (cheaper than AbortSignal.any).
+    if (signal.aborted) throw abortReason(signal);
+    const attempt = new AbortController();
+    const onAbort = () => attempt.abort(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    let timedOut = false;
     const timer = setTimeout(() => {
-      timeout.abort(
+      timedOut = true;
+      attempt.abort(
         new TimeoutError(
           `${options.provider} model ${options.modelId} did not answer within ${options.timeoutMs} ms (timeoutMs).`,
           { provider: options.provider },
@@ -51,12 +57,13 @@ export async function withRetries<T>(
     }, options.timeoutMs);
     let error: unknown;
     try {
-      return await operation(AbortSignal.any([signal, timeout.signal]));
+      return await operation(attempt.signal);
     } catch (caught) {
       if (signal.aborted) throw abortReason(signal);
-      error = timeout.signal.aborted && !EmbedKitError.isInstance(caught) ? timeout.signal.reason : caught;
+      error = timedOut && !EmbedKitError.isInstance(caught) ? attempt.signal.reason : caught;
     } finally {
       clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
     }
     const retryable = EmbedKitError.isInstance(error) && error.isRetryable;
     if (!retryable) throw error;

@@ -10,8 +10,13 @@ export interface TokenCounter {
 /** Tokens counted for each image part by the default estimate (Voyage charges about 560 per megapixel). */
 export const IMAGE_TOKEN_ESTIMATE = 1_000;
 
-/** UTF-8 length of a string without encoding it. */
+const nodeByteLength = (
+  globalThis as { Buffer?: { byteLength(text: string, encoding: 'utf8'): number } }
+).Buffer?.byteLength.bind((globalThis as { Buffer?: object }).Buffer);
+
+/** UTF-8 length of a string without encoding it (natively on Node). */
 export function utf8Length(text: string): number {
+  if (nodeByteLength !== undefined) return nodeByteLength(text, 'utf8');
   let bytes = text.length;
   for (let index = 0; index < text.length; index++) {
     const code = text.charCodeAt(index);

@@ -68,6 +68,31 @@ function discard(body: { on(event: 'error', listener: () => void): unknown; dest
   body.destroy();
 }
 
+/**
+ * Collects a body with `data` / `end` listeners (measurably cheaper per call than `for await`), refusing
+ * it once it grows past `limit`.
+ */
+function readChunks(
+  body: Dispatcher.ResponseData['body'],
+  limit: number,
+): Promise<{ chunks: Buffer[]; total: number }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    body.on('data', (chunk: Buffer) => {
+      total += chunk.byteLength;
+      if (total > limit) {
+        discard(body);
+        reject(new ResponseTooLargeError(limit));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    body.on('end', () => resolve({ chunks, total }));
+    body.on('error', reject);
+  });
+}
+
 let sharedDispatcher: Dispatcher | undefined;
 
 /** The process-wide default dispatcher, created on first use so that proxy variables are read at call time. */
@@ -113,17 +138,7 @@ export function createUndiciTransport(dispatcher?: Dispatcher): Transport {
         discard(response.body);
         throw new ResponseTooLargeError(limit);
       }
-      const chunks: Uint8Array[] = [];
-      let total = 0;
-      for await (const chunk of response.body) {
-        const bytes = chunk as Uint8Array;
-        total += bytes.byteLength;
-        if (total > limit) {
-          discard(response.body);
-          throw new ResponseTooLargeError(limit);
-        }
-        chunks.push(bytes);
-      }
+      const { chunks, total } = await readChunks(response.body, limit);
       // Buffer.concat skips the zero-fill of a fresh Uint8Array; the body is only read into a string, never kept.
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
       return { status: response.statusCode, headers: responseHeaders, body };
