@@ -65,12 +65,9 @@ describe('bulk', () => {
   };
 
   it('--tpm throttles on the client and the summary counts those waits apart from 429s', async () => {
-    // 126 inputs of 1,000 characters count as 500 tokens each (63,000 in all) under the default
-    // estimate; a 60,000 tokens/min bucket lets the first 60,000 through, then about 3 s of waiting.
-    const input = file(
-      'throttle.txt',
-      `${Array.from({ length: 126 }, (_, index) => `${index}`.padEnd(1000, 'a')).join('\n')}\n`,
-    );
+    // 252 inputs of 1,000 characters: the fake API reports 250 tokens each (63,000 in all), and the bucket
+    // is settled with what it reports, so a 60,000 tokens/min limit lets 60,000 through, then about 3 s of waiting.
+    const input = file('throttle.txt', `${Array.from({ length: 252 }, (_, index) => `${index}`.padEnd(1000, 'a')).join('\n')}\n`);
     const out = file('throttle.jsonl');
     const result = await runCli([
       'bulk',
@@ -90,7 +87,7 @@ describe('bulk', () => {
       '10',
     ]);
     expect(result.code).toBe(0);
-    expect(readRecords(out)).toHaveLength(126);
+    expect(readRecords(out)).toHaveLength(252);
     const summary = /(\d+) retries, (\d+) rate-limit waits, (\d+) --rpm\/--tpm waits \(([\d.]+)s\)/.exec(
       result.stderr,
     );

@@ -79,9 +79,12 @@ function readChunks(
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;
+    let refused = false;
     body.on('data', (chunk: Buffer) => {
+      if (refused) return;
       total += chunk.byteLength;
       if (total > limit) {
+        refused = true;
         discard(body);
         reject(new ResponseTooLargeError(limit));
         return;
