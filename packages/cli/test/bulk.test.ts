@@ -67,7 +67,10 @@ describe('bulk', () => {
   it('--tpm throttles on the client and the summary counts those waits apart from 429s', async () => {
     // 252 inputs of 1,000 characters: the fake API reports 250 tokens each (63,000 in all), and the bucket
     // is settled with what it reports, so a 60,000 tokens/min limit lets 60,000 through, then about 3 s of waiting.
-    const input = file('throttle.txt', `${Array.from({ length: 252 }, (_, index) => `${index}`.padEnd(1000, 'a')).join('\n')}\n`);
+    const input = file(
+      'throttle.txt',
+      `${Array.from({ length: 252 }, (_, index) => `${index}`.padEnd(1000, 'a')).join('\n')}\n`,
+    );
     const out = file('throttle.jsonl');
     const result = await runCli([
       'bulk',
