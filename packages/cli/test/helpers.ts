@@ -12,7 +12,7 @@ export const BIN = join(PACKAGE_ROOT, 'dist', 'bin.js');
 export const OPENAI_CASSETTES = join(PACKAGE_ROOT, '..', 'provider-openai', 'test', 'cassettes');
 
 /** A fake key: every test checks it never appears in anything the command prints. */
-export const FAKE_KEY = 'sk-test-cli-Zq8v3kP0secret';
+export const FAKE_KEY = 'sk-fake-cli-key-Zq8v3kP0';
 
 export function temporaryDirectory(): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), 'embedkit-cli-'));

@@ -4,7 +4,7 @@
  * `EmbeddingModel` that also implements `doEmbedContextualized`; `embedContextualized` is the engine side.
  */
 
-import { runBisecting, sumUsage } from './engine/bisect.js';
+import { runBisecting, splitDocuments, sumUsage } from './engine/bisect.js';
 import { systemClock } from './engine/clock.js';
 import { runPool } from './engine/pool.js';
 import { modelState } from './engine/rate-limiter.js';
@@ -232,17 +232,6 @@ export async function embedContextualized(
     onWait: settings.onWait,
   };
 
-  const split = (batch: DocumentBatch, at: number): [DocumentBatch, DocumentBatch] => {
-    const share = batch.tokens / batch.documents.length;
-    return [
-      { offset: batch.offset, documents: batch.documents.slice(0, at), tokens: share * at },
-      {
-        offset: batch.offset + at,
-        documents: batch.documents.slice(at),
-        tokens: share * (batch.documents.length - at),
-      },
-    ];
-  };
   const once = async (batch: DocumentBatch, signal: AbortSignal): Promise<BatchResult> => {
     const response = await withRetries({ ...retry, tokens: batch.tokens, signal }, async (attemptSignal) => {
       const request: ContextualizedEmbedRequest = {
@@ -271,7 +260,7 @@ export async function embedContextualized(
   const call = (batch: DocumentBatch, signal: AbortSignal): Promise<BatchResult> =>
     runBisecting(batch, signal, {
       size: (part) => part.documents.length,
-      split,
+      split: splitDocuments,
       run: (part) => once(part, signal),
       merge: (first, second) => ({
         offset: first.offset,

@@ -4,7 +4,7 @@
  * the same retries, rate limits, errors and abort handling as embedding.
  */
 
-import { runBisecting, sumUsage } from './engine/bisect.js';
+import { runBisecting, splitDocuments, sumUsage } from './engine/bisect.js';
 import { systemClock } from './engine/clock.js';
 import { runPool } from './engine/pool.js';
 import { modelState } from './engine/rate-limiter.js';
@@ -249,17 +249,6 @@ export async function rerank(settings: RerankSettings): Promise<RerankResult> {
     onWait: settings.onWait,
   };
 
-  const split = (batch: RerankBatch, at: number): [RerankBatch, RerankBatch] => {
-    const share = batch.tokens / batch.documents.length;
-    return [
-      { offset: batch.offset, documents: batch.documents.slice(0, at), tokens: share * at },
-      {
-        offset: batch.offset + at,
-        documents: batch.documents.slice(at),
-        tokens: share * (batch.documents.length - at),
-      },
-    ];
-  };
   const once = async (batch: RerankBatch, signal: AbortSignal): Promise<BatchResult> => {
     const wanted = topN === undefined ? batch.documents.length : Math.min(topN, batch.documents.length);
     const response = await withRetries({ ...retry, tokens: batch.tokens, signal }, async (attemptSignal) => {
@@ -291,7 +280,7 @@ export async function rerank(settings: RerankSettings): Promise<RerankResult> {
   const call = (batch: RerankBatch, signal: AbortSignal): Promise<BatchResult> =>
     runBisecting(batch, signal, {
       size: (part) => part.documents.length,
-      split,
+      split: splitDocuments,
       run: (part) => once(part, signal),
       merge: (first, second) => ({
         scores: [...first.scores, ...second.scores],

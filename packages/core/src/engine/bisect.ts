@@ -40,3 +40,20 @@ export async function runBisecting<B, R>(
     return bisection.merge(head, tail);
   }
 }
+
+/** Splits a batch of documents at `at`, sharing its counted tokens in proportion. */
+export function splitDocuments<B extends { offset: number; documents: D[]; tokens: number }, D>(
+  batch: B,
+  at: number,
+): [B, B] {
+  const share = batch.tokens / batch.documents.length;
+  return [
+    { ...batch, documents: batch.documents.slice(0, at), tokens: share * at },
+    {
+      ...batch,
+      offset: batch.offset + at,
+      documents: batch.documents.slice(at),
+      tokens: share * (batch.documents.length - at),
+    },
+  ];
+}
