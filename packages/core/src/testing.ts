@@ -104,3 +104,43 @@ export class MockEmbeddingModel implements EmbeddingModel {
     return response;
   }
 }
+
+/** One request a `fakeFetch` received. */
+export interface CapturedRequest {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  /** The JSON body, parsed. */
+  body: unknown;
+}
+
+/**
+ * A `fetch` double for provider tests: records each request and answers from `replies` in order (a
+ * status and a JSON body, or a raw string). Throws when asked for more requests than it has replies.
+ */
+export function fakeFetch(replies: { status?: number; body: unknown; headers?: Record<string, string> }[]): {
+  fetch: (input: string, init: RequestInit) => Promise<Response>;
+  requests: CapturedRequest[];
+} {
+  const requests: CapturedRequest[] = [];
+  const fetch = async (input: string, init: RequestInit): Promise<Response> => {
+    const headers: Record<string, string> = {};
+    new Headers(init.headers).forEach((value, name) => {
+      headers[name] = value;
+    });
+    requests.push({
+      url: input,
+      method: init.method ?? 'GET',
+      headers,
+      body: typeof init.body === 'string' ? JSON.parse(init.body) : undefined,
+    });
+    const reply = replies[requests.length - 1];
+    if (reply === undefined) throw new Error(`unexpected request ${requests.length} to ${input}`);
+    const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
+    return new Response(text, {
+      status: reply.status ?? 200,
+      headers: { 'content-type': 'application/json', ...reply.headers },
+    });
+  };
+  return { fetch, requests };
+}

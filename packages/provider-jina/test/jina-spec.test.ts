@@ -1,10 +1,11 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { Cassette } from '@embedkit/conformance';
 import { embedContextualized, embedMany, type FetchFunction, float32ToBase64, rerank } from '@embedkit/core';
+import type { CapturedRequest } from '@embedkit/core/testing';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { createJina, JINA_EMBEDDING_MODELS } from '../src/index.js';
-import { type Captured, TEST_KEY } from './helpers.js';
+import { TEST_KEY } from './helpers.js';
 
 // Jina's official OpenAPI 3.1 spec, read where the project's shared material keeps it; never copied into
 // the package.
@@ -69,8 +70,8 @@ const cassettes = readdirSync(CASSETTES)
  * A fake Jina API that answers any embeddings body with the right number of vectors of the asked length
  * and encoding, and any rerank body with a score per document. It records every request.
  */
-function fakeJina(): { fetch: FetchFunction; requests: Captured[] } {
-  const requests: Captured[] = [];
+function fakeJina(): { fetch: FetchFunction; requests: CapturedRequest[] } {
+  const requests: CapturedRequest[] = [];
   const fetch: FetchFunction = async (url, init) => {
     const body = JSON.parse(String(init.body)) as Json;
     requests.push({ url, method: init.method ?? 'GET', headers: {}, body });
