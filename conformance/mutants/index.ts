@@ -11,7 +11,7 @@ import {
   InvalidArgumentError,
   RateLimitError,
   ServerError,
-} from '@embedkit/core';
+} from '@embedkit/core/provider';
 import {
   AcmeEmbeddingModel,
   type AcmeSettings,

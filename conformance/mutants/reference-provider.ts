@@ -16,7 +16,7 @@ import {
   InvalidResponseError,
   type ParsedError,
   requestJson,
-} from '@embedkit/core';
+} from '@embedkit/core/provider';
 import type { Dispatcher } from 'undici';
 import type { CreateModelOptions, WireProfile } from '../src/types.js';
 import { openAICompatibleWire } from '../src/wires/openai-compatible.js';

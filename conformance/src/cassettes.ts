@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { embedMany, type FetchFunction, redact } from '@embedkit/core';
+import { embedMany } from '@embedkit/core';
+import { type FetchFunction, redact } from '@embedkit/core/provider';
 import { createFakeClock, fakeApiKey } from './harness.js';
 import { createInterceptor, type TransportKind } from './interceptor.js';
 import { readCassette } from './replay.js';

@@ -1,4 +1,4 @@
-import type { FetchFunction } from '@embedkit/core';
+import type { FetchFunction } from '@embedkit/core/provider';
 import nock from 'nock';
 import { type Dispatcher, MockAgent } from 'undici';
 import type { WireRequest } from './types.js';

@@ -454,14 +454,23 @@ export function listScenarios(options: SuiteOptions, mode: ScenarioMode = DEFAUL
       assert.equal(error.code, 'timeout');
     }),
     scenario('abort-during-request', async (harness) => {
-      harness.respond(1, success(), { delayMs: 400 });
+      // The answer would come after 3 s; an abort at 30 ms must end the request on the wire. The engine
+      // waits for the call in flight before it settles, so a provider that does not hand the signal to
+      // its HTTP request holds the caller until the answer arrives.
+      harness.respond(1, success(), { delayMs: 3_000 });
       const controller = new AbortController();
       setTimeout(() => controller.abort(), 30);
+      const started = performance.now();
       const error = await rejection(
         embedMany({ ...settings(harness), inputs: ['x'], signal: controller.signal }),
       );
+      const elapsed = performance.now() - started;
       assert.equal(error.name, 'AbortError', 'the native AbortError');
       assert.equal(EmbedKitError.isInstance(error), false, 'not wrapped in an embedkit error');
+      assert.ok(
+        elapsed < 1_500,
+        `the request in flight was not aborted: the call settled after ${Math.round(elapsed)} ms`,
+      );
     }),
     scenario('abort-during-backoff', async (harness) => {
       harness.respond(1, errorReply(503, 'unavailable'));

@@ -1,4 +1,5 @@
-import type { EmbeddingModel, FetchFunction, InputType, OutputType } from '@embedkit/core';
+import type { EmbeddingModel, InputType, OutputType } from '@embedkit/core';
+import type { FetchFunction } from '@embedkit/core/provider';
 import type { Dispatcher } from 'undici';
 
 /** What the suite hands `createModel`: exactly one of `fetch` (fetch transport) or `dispatcher` (undici transport). */
@@ -73,7 +74,8 @@ export interface Cassette {
   /** The engine call the cassette replays. */
   call: {
     modelId: string;
-    inputs: string[];
+    /** Texts, or `{ text, title }` for an input with a document title. */
+    inputs: (string | { text: string; title?: string })[];
     inputType?: InputType;
     dimensions?: number;
     /** Default `float`; other types decode to `Int8Array` / `Uint8Array`. */

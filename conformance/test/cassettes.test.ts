@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { float32ToBase64 } from '@embedkit/core';
+import { float32ToBase64 } from '@embedkit/core/provider';
 import { describe, expect, it } from 'vitest';
 import { acmeWire, createAcmeModel } from '../mutants/reference-provider.js';
 import { loadCassettes, recordCassette, replayCassette, scrubCassette } from '../src/cassettes.js';

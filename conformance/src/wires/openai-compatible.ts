@@ -1,4 +1,4 @@
-import { float32ToBase64 } from '@embedkit/core';
+import { float32ToBase64 } from '@embedkit/core/provider';
 import type { WireProfile } from '../types.js';
 
 interface OpenAIRequestBody {

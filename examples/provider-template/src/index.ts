@@ -19,7 +19,7 @@ import {
   numberArraysToVectors,
   type ParsedError,
   requestJson,
-} from '@embedkit/core';
+} from '@embedkit/core/provider';
 import { z } from 'zod';
 
 export interface LumenSettings extends HttpSettings {

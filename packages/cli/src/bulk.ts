@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import {
+  createRateLimiter,
   embedStream,
   InvalidRequestError,
   isAbortError,
@@ -258,10 +259,10 @@ export async function bulkCommand(argv: string[]): Promise<number> {
       ...(rpm === undefined && tpm === undefined
         ? {}
         : {
-            rateLimit: {
+            rateLimit: createRateLimiter({
               ...(rpm === undefined ? {} : { requestsPerMinute: rpm }),
               ...(tpm === undefined ? {} : { tokensPerMinute: tpm }),
-            },
+            }),
           }),
       onRetry: (event) => progress.retry(event),
       onWait: (event) => progress.wait(event),

@@ -97,12 +97,29 @@ const INDEX_OPTIONS = {
   quiet: { type: 'boolean', short: 'q' },
 } as const;
 
-async function write(stream: WriteStream, data: string | Buffer): Promise<void> {
+/**
+ * A file write stream whose first error is kept instead of crashing the process (an 'error' event with no
+ * listener throws): `write` and `end` report it, and destroying the stream after a failure is quiet.
+ */
+function openWrite(path: string): WriteStream & { failure?: Error } {
+  const stream: WriteStream & { failure?: Error } = createWriteStream(path);
+  stream.on('error', (error) => {
+    stream.failure ??= error;
+  });
+  return stream;
+}
+
+async function write(stream: WriteStream & { failure?: Error }, data: string | Buffer): Promise<void> {
+  if (stream.failure !== undefined) throw stream.failure;
   if (!stream.write(data)) await once(stream, 'drain');
 }
 
-async function end(stream: WriteStream): Promise<void> {
+async function end(stream: WriteStream & { failure?: Error }): Promise<void> {
   await new Promise<void>((resolvePromise, reject) => {
+    if (stream.failure !== undefined) {
+      reject(stream.failure);
+      return;
+    }
     stream.once('error', reject);
     stream.end(() => resolvePromise());
   });
@@ -138,8 +155,8 @@ export async function indexCommand(argv: string[]): Promise<number> {
 
   const vectorsFile = `${out}.vectors.tmp`;
   const docsFile = `${out}.docs.tmp`;
-  const vectors = createWriteStream(vectorsFile);
-  const docs = createWriteStream(docsFile);
+  const vectors = openWrite(vectorsFile);
+  const docs = openWrite(docsFile);
   const queue: InputRecord[] = [];
   let head = 0;
   async function* texts(): AsyncGenerator<string> {

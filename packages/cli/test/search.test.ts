@@ -216,6 +216,8 @@ describe('index and search', () => {
       broken,
       '--model',
       'openai:text-embedding-3-small',
+      '--dimensions',
+      '8',
       '--out',
       out,
       '--base-url',

@@ -36,21 +36,36 @@ export function createMemoryCacheStore(
   };
 }
 
+/**
+ * One canonical form per input: a string and `{ text }` with no title are the same input; a title, an
+ * image's bytes or URL and its media type are part of it, whatever order the object's keys came in.
+ */
 function serializeInput(input: EmbedInput): unknown {
-  if (typeof input === 'string') return input;
-  if ('image' in input)
-    return {
-      image: input.image instanceof Uint8Array ? bytesKey(input.image) : input.image,
-      mediaType: input.mediaType ?? null,
-    };
-  if ('content' in input) {
-    return {
-      content: input.content.map((part) =>
-        part.type === 'image' && 'data' in part ? { ...part, data: bytesKey(part.data) } : part,
-      ),
-    };
+  if (typeof input === 'string') return ['text', input, null];
+  if ('text' in input) return ['text', input.text, input.title ?? null];
+  if ('image' in input) {
+    const image = input.image instanceof Uint8Array ? ['bytes', bytesKey(input.image)] : ['url', input.image];
+    return ['image', image, input.mediaType ?? null];
   }
-  return input;
+  return [
+    'content',
+    input.content.map((part) =>
+      part.type === 'text'
+        ? ['text', part.text]
+        : 'data' in part
+          ? ['bytes', bytesKey(part.data), part.mediaType]
+          : ['url', part.url],
+    ),
+  ];
+}
+
+/** The same value with every object's keys in sorted order, so that key order never changes a cache key. */
+function sortedKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortedKeys);
+  if (typeof value !== 'object' || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort()) out[key] = sortedKeys((value as Record<string, unknown>)[key]);
+  return out;
 }
 
 function bytesKey(bytes: Uint8Array): string {
@@ -66,14 +81,14 @@ export async function cacheKey(
   input: EmbedInput,
 ): Promise<string> {
   const material = JSON.stringify([
-    'embedkit-cache-v1',
+    'embedkit-cache-v2',
     model.provider,
     model.modelId,
     request.inputType ?? null,
     request.dimensions ?? null,
     request.outputType ?? 'float',
     request.truncate ?? false,
-    request.providerOptions ?? null,
+    sortedKeys(request.providerOptions ?? null),
     serializeInput(input),
   ]);
   const digest = await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(material));
@@ -104,12 +119,8 @@ export function cacheMiddleware(options: { store?: CacheStore } = {}): Embedding
           response: { status: 200, headers: { 'x-embedkit-cache': 'hit' } },
         };
       }
-      // Only the misses travel on: their positions in the job change, so the position fields go unless all missed.
+      // Only the misses travel on. Nothing in a request depends on an input's position, so re-packing is safe.
       const forwarded: EmbedRequest = { ...request, inputs: missing.map((index) => request.inputs[index]!) };
-      if (missing.length !== request.inputs.length) {
-        delete forwarded.inputOffset;
-        delete forwarded.totalInputs;
-      }
       const response = await doEmbed(forwarded);
       const embeddings = found.map((vector) => (vector === undefined ? undefined : copy(vector)));
       await Promise.all(

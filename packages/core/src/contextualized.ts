@@ -4,31 +4,21 @@
  * `EmbeddingModel` that also implements `doEmbedContextualized`; `embedContextualized` is the engine side.
  */
 
-import { runBisecting, splitDocuments, sumUsage } from './engine/bisect.js';
-import { systemClock } from './engine/clock.js';
-import { runPool } from './engine/pool.js';
-import { modelState } from './engine/rate-limiter.js';
-import { withRetries } from './engine/retry.js';
-import {
-  checkSettings,
-  DEFAULT_CONCURRENCY,
-  DEFAULT_MAX_RETRIES,
-  DEFAULT_MAX_RETRY_DELAY_MS,
-  DEFAULT_TIMEOUT_MS,
-  type EmbedSettings,
-} from './engine/settings.js';
-import { estimateTokenCounter } from './engine/token-counter.js';
+import { arraySource, Packer, planBatches } from './engine/batcher.js';
+import { answerSource, checkUsage, checkVectors, vectorExpectation, warningsOf } from './engine/checks.js';
+import { type JobAdapter, runJob, Tally } from './engine/runner.js';
+import { type CallSettings, checkVectorSettings, checkWholeNumber, jobBasics } from './engine/settings.js';
 import { InvalidArgumentError, InvalidResponseError } from './errors.js';
 import type {
   Embedding,
   EmbeddingModel,
+  EmbeddingOf,
   InputType,
   OutputType,
   ResponseInfo,
   Usage,
   Warning,
 } from './types.js';
-import { vectorLength } from './vectors.js';
 
 /** The API's limits on one contextualized call. */
 export interface ContextualizedCapabilities {
@@ -87,21 +77,27 @@ export function isContextualizedEmbeddingModel(model: unknown): model is Context
   );
 }
 
-/** Settings of `embedContextualized`: the engine settings that apply to documents of chunks. */
-export interface EmbedContextualizedSettings
-  extends Omit<EmbedSettings, 'model' | 'truncate' | 'maxInputsPerCall' | 'onProgress'> {
+/** Settings of `embedContextualized`: documents of chunks, the vector settings, and what every job takes. */
+export interface EmbedContextualizedSettings<O extends OutputType = OutputType> extends CallSettings {
   model: ContextualizedEmbeddingModel;
   /** Documents, each a non-empty list of non-empty chunk strings, in document order. */
   documents: readonly (readonly string[])[];
+  inputType?: InputType;
+  /** Vector length; must be one the model's capabilities allow. Default: the model's. */
+  dimensions?: number;
+  /** Default `float`. */
+  outputType?: O;
+  /** Turn warnings about unsupported settings into errors. Default false. */
+  strict?: boolean;
   /** Fewer documents per call than the model allows (never more). */
   maxDocumentsPerCall?: number;
   /** Fewer chunks per call than the model allows (never more). */
   maxChunksPerCall?: number;
 }
 
-export interface EmbedContextualizedResult {
+export interface EmbedContextualizedResult<O extends OutputType = OutputType> {
   /** Per document, one vector per chunk, in order. */
-  embeddings: Embedding[][];
+  embeddings: EmbeddingOf<O>[][];
   /** Per document, the chunk texts, when the provider chunked the documents itself. */
   chunks?: string[][];
   /** Summed over every call; absent when any call reported none. */
@@ -112,28 +108,34 @@ export interface EmbedContextualizedResult {
   responses: ResponseInfo[];
 }
 
-interface DocumentBatch {
-  offset: number;
-  documents: string[][];
-  tokens: number;
-}
-
-interface BatchResult {
-  offset: number;
+/** What one call answers for its documents. */
+interface DocumentVectors {
   embeddings: Embedding[][];
+  /** Absent when the provider did not chunk the documents itself. */
   chunks: string[][] | undefined;
-  usage: Usage | undefined;
-  warnings: Warning[];
-  responses: ResponseInfo[];
 }
 
-function positiveInteger(value: number | undefined, name: string): void {
-  if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
-    throw new InvalidArgumentError(`${name} must be a whole number ≥ 1, got ${value}.`, { argument: name });
+/**
+ * Embeds chunks in the context of their documents on the engine's one runner: checks every document and
+ * setting before sending, packs documents into calls by the model's document, chunk and token limits (a
+ * document is never split: its chunks need each other), and returns one array of chunk vectors per
+ * document, in order.
+ */
+export async function embedContextualized<O extends OutputType = 'float'>(
+  settings: EmbedContextualizedSettings<O>,
+): Promise<EmbedContextualizedResult<O>> {
+  const { model } = settings;
+  if (!isContextualizedEmbeddingModel(model)) {
+    throw new InvalidArgumentError(
+      'model must be an embedkit model with contextualized embeddings (doEmbedContextualized), e.g. voyage.contextualizedEmbedding("voyage-context-3").',
+      { argument: 'model' },
+    );
   }
-}
-
-function checkDocuments(documents: unknown): asserts documents is readonly (readonly string[])[] {
+  const { warnings, inputType } = checkVectorSettings(model, settings);
+  checkWholeNumber(settings.maxDocumentsPerCall, 'maxDocumentsPerCall', 1);
+  checkWholeNumber(settings.maxChunksPerCall, 'maxChunksPerCall', 1);
+  const basics = jobBasics(settings, model, model.capabilities.supportsParallelCalls);
+  const { documents } = settings;
   if (!Array.isArray(documents)) {
     throw new InvalidArgumentError(
       'documents must be an array of documents, each an array of chunk strings.',
@@ -142,102 +144,52 @@ function checkDocuments(documents: unknown): asserts documents is readonly (read
       },
     );
   }
-  documents.forEach((document: unknown, index) => {
-    if (!Array.isArray(document) || document.length === 0) {
-      throw new InvalidArgumentError(`Document ${index} must be a non-empty array of chunk strings.`, {
-        argument: `documents[${index}]`,
-      });
-    }
-    document.forEach((chunk: unknown, position) => {
-      if (typeof chunk !== 'string' || chunk.length === 0) {
+  const limits = model.contextualizedCapabilities;
+  const maxChunks = Math.min(limits.maxChunksPerCall ?? Infinity, settings.maxChunksPerCall ?? Infinity);
+  const { counter } = basics;
+  const packer = new Packer<readonly string[]>(
+    (document, index) => {
+      checkDocument(document, index);
+      if (document.length > maxChunks) {
         throw new InvalidArgumentError(
-          `Chunk ${position} of document ${index} must be a non-empty string; embedding APIs reject empty inputs.`,
-          { argument: `documents[${index}][${position}]` },
+          `Document ${index} has ${document.length} chunks; ${model.provider} model ${model.modelId} takes at most ${maxChunks} chunks per call and a document cannot be split across calls. Use fewer, larger chunks.`,
+          { argument: `documents[${index}]` },
         );
       }
-    });
-  });
-}
+      let tokens = 0;
+      for (const chunk of document) tokens += counter.count(chunk);
+      if (
+        counter.exact &&
+        limits.maxTokensPerDocument !== undefined &&
+        tokens > limits.maxTokensPerDocument
+      ) {
+        throw new InvalidArgumentError(
+          `Document ${index} has ${tokens} tokens; ${model.provider} model ${model.modelId} takes at most ${limits.maxTokensPerDocument} per document. Split it into several documents.`,
+          { argument: `documents[${index}]` },
+        );
+      }
+      return { tokens, units: document.length };
+    },
+    {
+      maxItems: Math.min(limits.maxDocumentsPerCall, settings.maxDocumentsPerCall ?? Infinity),
+      maxTokens: limits.maxTokensPerCall,
+      maxUnits: Number.isFinite(maxChunks) ? maxChunks : undefined,
+    },
+  );
+  const batches = planBatches(documents, packer);
 
-/**
- * Embeds chunks in the context of their documents. Checks every document and setting before sending,
- * splits documents into calls by the model's document, chunk and token limits (a document is never split:
- * its chunks need each other), runs calls with the engine's retries, rate limits and abort handling,
- * bisects a call the API says is too large, and returns one array of chunk vectors per document, in order.
- */
-export async function embedContextualized(
-  settings: EmbedContextualizedSettings,
-): Promise<EmbedContextualizedResult> {
-  const { model } = settings;
-  if (!isContextualizedEmbeddingModel(model)) {
-    throw new InvalidArgumentError(
-      'model must be an embedkit model with contextualized embeddings (doEmbedContextualized), e.g. voyage.contextualizedEmbedding("voyage-context-3").',
-      { argument: 'model' },
-    );
-  }
-  const { warnings, inputType } = checkSettings(settings as EmbedSettings);
-  positiveInteger(settings.maxDocumentsPerCall, 'maxDocumentsPerCall');
-  positiveInteger(settings.maxChunksPerCall, 'maxChunksPerCall');
-  checkDocuments(settings.documents);
-
-  const limits = model.contextualizedCapabilities;
-  const maxDocuments = Math.min(limits.maxDocumentsPerCall, settings.maxDocumentsPerCall ?? Infinity);
-  const maxChunks = Math.min(limits.maxChunksPerCall ?? Infinity, settings.maxChunksPerCall ?? Infinity);
-  const counter = settings.tokenCounter ?? estimateTokenCounter;
-  const batches: DocumentBatch[] = [];
-  let open: DocumentBatch | undefined;
-  let openChunks = 0;
-  settings.documents.forEach((document, index) => {
-    if (document.length > maxChunks) {
-      throw new InvalidArgumentError(
-        `Document ${index} has ${document.length} chunks; ${model.provider} model ${model.modelId} takes at most ${maxChunks} chunks per call and a document cannot be split across calls. Use fewer, larger chunks.`,
-        { argument: `documents[${index}]` },
-      );
-    }
-    const tokens = document.reduce((sum, chunk) => sum + counter.count(chunk), 0);
-    if (counter.exact && limits.maxTokensPerDocument !== undefined && tokens > limits.maxTokensPerDocument) {
-      throw new InvalidArgumentError(
-        `Document ${index} has ${tokens} tokens; ${model.provider} model ${model.modelId} takes at most ${limits.maxTokensPerDocument} per document. Split it into several documents.`,
-        { argument: `documents[${index}]` },
-      );
-    }
-    if (
-      open === undefined ||
-      open.documents.length >= maxDocuments ||
-      openChunks + document.length > maxChunks ||
-      (limits.maxTokensPerCall !== undefined && open.tokens + tokens > limits.maxTokensPerCall)
-    ) {
-      open = { offset: index, documents: [], tokens: 0 };
-      openChunks = 0;
-      batches.push(open);
-    }
-    open.documents.push([...document]);
-    open.tokens += tokens;
-    openChunks += document.length;
-  });
-
-  const clock = settings.clock ?? systemClock;
-  const state = modelState(model);
-  state.configure(settings.rateLimit, clock.now());
   const outputType = settings.outputType ?? 'float';
-  const retry = {
-    provider: model.provider,
-    modelId: model.modelId,
-    state,
-    clock,
-    maxRetries: settings.maxRetries ?? DEFAULT_MAX_RETRIES,
-    maxRetryDelayMs: settings.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS,
-    timeoutMs: settings.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    onRetry: settings.onRetry,
-    onWait: settings.onWait,
-  };
-
-  const once = async (batch: DocumentBatch, signal: AbortSignal): Promise<BatchResult> => {
-    const response = await withRetries({ ...retry, tokens: batch.tokens, signal }, async (attemptSignal) => {
+  const expectation = vectorExpectation(
+    outputType,
+    settings.dimensions,
+    model.capabilities.defaultDimensions,
+  );
+  const adapter: JobAdapter<readonly string[], DocumentVectors> = {
+    async call(batch, signal, timeoutMs) {
       const request: ContextualizedEmbedRequest = {
-        documents: batch.documents,
-        signal: attemptSignal,
-        timeoutMs: retry.timeoutMs,
+        documents: batch.items.map((document) => [...document]),
+        signal,
+        timeoutMs,
       };
       if (inputType !== undefined) request.inputType = inputType;
       if (settings.dimensions !== undefined) request.dimensions = settings.dimensions;
@@ -245,145 +197,100 @@ export async function embedContextualized(
       if (settings.headers !== undefined) request.headers = settings.headers;
       if (settings.providerOptions !== undefined) request.providerOptions = settings.providerOptions;
       const answer = await model.doEmbedContextualized(request);
-      checkResponse(model, answer, batch.documents, outputType, settings.dimensions);
-      return answer;
-    });
-    return {
-      offset: batch.offset,
-      embeddings: response.embeddings,
-      chunks: response.chunks,
-      usage: response.usage,
-      warnings: response.warnings,
-      responses: [response.response],
-    };
-  };
-  const call = (batch: DocumentBatch, signal: AbortSignal): Promise<BatchResult> =>
-    runBisecting(batch, signal, {
-      size: (part) => part.documents.length,
-      split: splitDocuments,
-      run: (part) => once(part, signal),
-      merge: (first, second) => ({
-        offset: first.offset,
-        embeddings: [...first.embeddings, ...second.embeddings],
-        chunks:
-          first.chunks === undefined || second.chunks === undefined
-            ? undefined
-            : [...first.chunks, ...second.chunks],
-        usage: sumUsage(first.usage, second.usage),
-        warnings: [...first.warnings, ...second.warnings],
-        responses: [...first.responses, ...second.responses],
-      }),
-    });
-
-  const concurrency = model.capabilities.supportsParallelCalls
-    ? (settings.concurrency ?? DEFAULT_CONCURRENCY)
-    : 1;
-  const embeddings = new Array<Embedding[]>(settings.documents.length);
-  const chunks = new Array<string[]>(settings.documents.length);
-  let allChunked = batches.length > 0;
-  const responses: ResponseInfo[] = [];
-  const seen = new Set<string>();
-  const allWarnings: Warning[] = [];
-  const warn = (warning: Warning) => {
-    const key = `${warning.type}\u0000${warning.setting ?? ''}\u0000${warning.message}`;
-    if (seen.has(key)) return;
-    seen.add(key);
-    allWarnings.push(warning);
-  };
-  warnings.forEach(warn);
-  let inputTokens: number | undefined = 0;
-  for await (const result of runPool(
-    batches[Symbol.iterator](),
-    { concurrency, signal: settings.signal },
-    call,
-  )) {
-    result.embeddings.forEach((vectors, index) => {
-      embeddings[result.offset + index] = vectors;
-    });
-    if (result.chunks === undefined) allChunked = false;
-    else
-      result.chunks.forEach((texts, index) => {
-        chunks[result.offset + index] = texts;
+      const where = answerSource(model.provider, answer?.response);
+      const count = batch.items.length;
+      const embeddings = answer?.embeddings;
+      if (!Array.isArray(embeddings) || embeddings.length !== count) {
+        throw new InvalidResponseError(
+          `${model.provider} returned ${Array.isArray(embeddings) ? embeddings.length : 'no'} documents of vectors for ${count} documents.`,
+          where,
+        );
+      }
+      const chunks = answer.chunks;
+      if (chunks !== undefined && (!Array.isArray(chunks) || chunks.length !== count)) {
+        throw new InvalidResponseError(
+          `${model.provider} returned chunk texts for ${Array.isArray(chunks) ? chunks.length : 'no'} documents, not ${count}.`,
+          where,
+        );
+      }
+      let length = expectation.length;
+      embeddings.forEach((vectors, index) => {
+        const chunkCount = chunks?.[index]?.length ?? batch.items[index]!.length;
+        if (!Array.isArray(vectors) || vectors.length !== chunkCount || chunkCount === 0) {
+          throw new InvalidResponseError(
+            `${model.provider} returned ${Array.isArray(vectors) ? vectors.length : 'no'} vectors for the ${chunkCount} chunks of document ${batch.offset + index}.`,
+            where,
+          );
+        }
+        checkVectors(
+          where,
+          vectors,
+          { ...expectation, length },
+          (position) => `chunk ${position} of document ${batch.offset + index}`,
+        );
+        length ??= vectors[0]!.length;
       });
-    inputTokens =
-      result.usage === undefined || inputTokens === undefined
-        ? undefined
-        : inputTokens + result.usage.inputTokens;
-    result.warnings.forEach(warn);
-    responses.push(...result.responses);
+      checkUsage(where, answer.usage);
+      return {
+        value: { embeddings, chunks },
+        usage: answer.usage,
+        warnings: warningsOf(where, answer.warnings),
+        response: answer.response,
+      };
+    },
+    join: (first, second) => ({
+      embeddings: first.embeddings.concat(second.embeddings),
+      chunks:
+        first.chunks === undefined || second.chunks === undefined
+          ? undefined
+          : first.chunks.concat(second.chunks),
+    }),
+  };
+
+  const tally = new Tally(settings.onWarning, settings.onProgress, documents.length);
+  for (const warning of warnings) tally.warn(warning);
+  const embeddings = new Array<Embedding[]>(documents.length);
+  const chunks = new Array<string[]>(documents.length);
+  let allChunked = batches.length > 0;
+  for await (const { batch, value } of runJob({
+    basics,
+    adapter,
+    source: arraySource(batches),
+    tally,
+    signal: settings.signal,
+  })) {
+    value.embeddings.forEach((vectors, index) => {
+      embeddings[batch.offset + index] = vectors;
+    });
+    if (value.chunks === undefined) allChunked = false;
+    else
+      value.chunks.forEach((texts, index) => {
+        chunks[batch.offset + index] = texts;
+      });
   }
-  const out: EmbedContextualizedResult = { embeddings, warnings: allWarnings, responses };
+  const out: EmbedContextualizedResult<O> = {
+    embeddings: embeddings as EmbeddingOf<O>[][],
+    warnings: tally.warnings,
+    responses: tally.responses,
+  };
   if (allChunked) out.chunks = chunks;
-  if (inputTokens !== undefined && batches.length > 0) out.usage = { inputTokens };
+  const usage = tally.usage();
+  if (usage !== undefined) out.usage = usage;
   return out;
 }
 
-const EXPECTED_ARRAY: Record<OutputType, string> = {
-  float: 'Float32Array',
-  int8: 'Int8Array',
-  binary: 'Int8Array',
-  uint8: 'Uint8Array',
-  ubinary: 'Uint8Array',
-};
-
-/** The checks every provider's contextualized answer must pass, whatever the provider did itself. */
-function checkResponse(
-  model: ContextualizedEmbeddingModel,
-  response: ContextualizedEmbedResponse,
-  documents: readonly (readonly string[])[],
-  outputType: OutputType,
-  requestedDimensions: number | undefined,
-): void {
-  const where = {
-    provider: model.provider,
-    statusCode: response?.response?.status,
-    requestId: response?.response?.requestId,
-  };
-  const embeddings = response?.embeddings;
-  if (!Array.isArray(embeddings) || embeddings.length !== documents.length) {
-    throw new InvalidResponseError(
-      `${model.provider} returned ${Array.isArray(embeddings) ? embeddings.length : 'no'} documents of vectors for ${documents.length} documents.`,
-      where,
-    );
+function checkDocument(document: unknown, index: number): void {
+  if (!Array.isArray(document) || document.length === 0) {
+    throw new InvalidArgumentError(`Document ${index} must be a non-empty array of chunk strings.`, {
+      argument: `documents[${index}]`,
+    });
   }
-  if (response.chunks !== undefined && response.chunks.length !== documents.length) {
-    throw new InvalidResponseError(
-      `${model.provider} returned chunk texts for ${response.chunks.length} documents, not ${documents.length}.`,
-      where,
-    );
-  }
-  const dimensions = requestedDimensions ?? model.capabilities.defaultDimensions;
-  let length = dimensions === undefined ? undefined : vectorLength(outputType, dimensions);
-  const expectedArray = EXPECTED_ARRAY[outputType];
-  embeddings.forEach((vectors, index) => {
-    const chunkCount = response.chunks?.[index]?.length ?? documents[index]!.length;
-    if (!Array.isArray(vectors) || vectors.length !== chunkCount || chunkCount === 0) {
-      throw new InvalidResponseError(
-        `${model.provider} returned ${Array.isArray(vectors) ? vectors.length : 'no'} vectors for the ${chunkCount} chunks of document ${index}.`,
-        where,
+  document.forEach((chunk: unknown, position) => {
+    if (typeof chunk !== 'string' || chunk.length === 0) {
+      throw new InvalidArgumentError(
+        `Chunk ${position} of document ${index} must be a non-empty string; embedding APIs reject empty inputs.`,
+        { argument: `documents[${index}][${position}]` },
       );
     }
-    vectors.forEach((vector, position) => {
-      if (vector?.constructor?.name !== expectedArray) {
-        throw new InvalidResponseError(
-          `${model.provider} returned chunk ${position} of document ${index} as ${vector?.constructor?.name ?? typeof vector}; ${outputType} vectors must be ${expectedArray}.`,
-          where,
-        );
-      }
-      length ??= vector.length;
-      if (vector.length !== length) {
-        throw new InvalidResponseError(
-          `${model.provider} returned chunk ${position} of document ${index} with ${vector.length} values; expected ${length}.`,
-          where,
-        );
-      }
-    });
   });
-  const usage = response.usage;
-  if (usage !== undefined && !(Number.isInteger(usage.inputTokens) && usage.inputTokens >= 0)) {
-    throw new InvalidResponseError(
-      `${model.provider} reported usage of ${String(usage.inputTokens)} tokens, which is not a count.`,
-      where,
-    );
-  }
 }

@@ -1,7 +1,21 @@
+/**
+ * `@embedkit/core`: what applications call. The engine (`embed`, `embedMany`, `embedStream`,
+ * `embedContextualized`, `rerank`), rate limiters, errors, vector maths, cache, registry and the types.
+ * What provider authors build with is in `@embedkit/core/provider`.
+ */
 export * from './batch-jobs.js';
 export { type CacheStore, cacheKey, cacheMiddleware, createMemoryCacheStore } from './cache.js';
-export * from './contextualized.js';
-export { type Clock, systemClock } from './engine/clock.js';
+export {
+  type ContextualizedCapabilities,
+  type ContextualizedEmbeddingModel,
+  type ContextualizedEmbedRequest,
+  type ContextualizedEmbedResponse,
+  type EmbedContextualizedResult,
+  type EmbedContextualizedSettings,
+  embedContextualized,
+  isContextualizedEmbeddingModel,
+} from './contextualized.js';
+export { type Clock, MAX_TIMER_MS, systemClock } from './engine/clock.js';
 export {
   type EmbedManyResult,
   type EmbedResult,
@@ -10,8 +24,24 @@ export {
   embedStream,
   type StreamedEmbedding,
 } from './engine/embed.js';
-export type { RateLimit } from './engine/rate-limiter.js';
-export type { EmbedSettings, Progress, RetryEvent, WaitEvent } from './engine/settings.js';
+export {
+  type BucketSpec,
+  createMemoryLimiterStore,
+  createRateLimiter,
+  isRateLimiter,
+  type LimiterRequest,
+  type LimiterStore,
+  type RateLimiter,
+  type RateLimiterOptions,
+} from './engine/limiter.js';
+export {
+  type CallSettings,
+  checkEmbedRequest,
+  type EmbedSettings,
+  type Progress,
+  type RetryEvent,
+  type WaitEvent,
+} from './engine/settings.js';
 export { estimateTokenCounter, type TokenCounter, utf8Length } from './engine/token-counter.js';
 export {
   AuthenticationError,
@@ -30,44 +60,26 @@ export {
   ServerError,
   TimeoutError,
 } from './errors.js';
-export {
-  createTransport,
-  errorForStatus,
-  type HttpSettings,
-  type JsonResponse,
-  type ParsedError,
-  type RequestJsonOptions,
-  requestJson,
-  VERSION,
-} from './http/client.js';
-export { createFetchTransport, type FetchFunction } from './http/fetch-transport.js';
-export { redact } from './http/redact.js';
-export { parseDuration, parseRetryAfter } from './http/retry-after.js';
-export {
-  DEFAULT_MAX_RESPONSE_BYTES,
-  type Transport,
-  type TransportRequest,
-  type TransportResponse,
-} from './http/transport.js';
-export type { DispatcherOptions } from './http/undici-transport.js';
 export { type EmbeddingModelMiddleware, wrapEmbeddingModel } from './middleware.js';
-export {
-  decodeVectors,
-  inOrder,
-  loadApiKey,
-  parseDataUrl,
-  parseResponse,
-  readProviderOptions,
-  responseInfo,
-  type SafeParser,
-} from './provider-utils.js';
 export { createRegistry, type Registry } from './registry.js';
-export * from './rerank.js';
+export {
+  type RankedDocument,
+  type RerankingCapabilities,
+  type RerankingModel,
+  type RerankingProvider,
+  type RerankRequest,
+  type RerankResponse,
+  type RerankResult,
+  type RerankScore,
+  type RerankSettings,
+  rerank,
+} from './rerank.js';
 export type {
   ContentPart,
   Embedding,
   EmbeddingCapabilities,
   EmbeddingModel,
+  EmbeddingOf,
   EmbeddingProvider,
   EmbedInput,
   EmbedRequest,
@@ -82,22 +94,13 @@ export type {
 } from './types.js';
 export { INPUT_TYPES } from './types.js';
 export {
-  base64ToFloat32,
-  base64ToInt8,
-  base64ToUint8,
-  bytesToBase64,
-  bytesToFloat32,
   cosineSimilarity,
-  decodeBase64Vectors,
   dot,
-  float32ToBase64,
   hammingDistance,
   norm,
   normalize,
   normalizeInPlace,
-  numberArraysToVectors,
   type ScoredIndex,
   type TopKOptions,
   topK,
-  vectorLength,
 } from './vectors.js';

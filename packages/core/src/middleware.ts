@@ -1,3 +1,4 @@
+import { defaultLimiter } from './engine/limiter.js';
 import type { EmbeddingModel, EmbedRequest, EmbedResponse } from './types.js';
 
 /** Changes how a model is called without changing the model. */
@@ -17,7 +18,7 @@ export interface EmbeddingModelMiddleware {
 
 /**
  * A model that runs every call through `middleware` (the first in a list is the outermost). The wrapped
- * model keeps the provider, id and capabilities of the original.
+ * model keeps the provider, id, capabilities and limiter of the original.
  */
 export function wrapEmbeddingModel(
   model: EmbeddingModel,
@@ -35,11 +36,13 @@ export function wrapEmbeddingModel(
         : layer.wrapEmbed({ doEmbed: next, request: transformed, model });
     };
   }
-  return {
+  const wrapped: EmbeddingModel = {
     specificationVersion: 'v1',
     provider: model.provider,
     modelId: model.modelId,
     capabilities: model.capabilities,
     doEmbed,
   };
+  // The wrapped model draws on the original's limiter, so both share one budget and one 429 pause.
+  return { ...wrapped, rateLimiter: model.rateLimiter ?? defaultLimiter(model) };
 }

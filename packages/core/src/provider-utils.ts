@@ -1,6 +1,8 @@
+import type { RateLimiter } from './engine/limiter.js';
 import { InvalidArgumentError, InvalidResponseError } from './errors.js';
-import type { JsonResponse } from './http/client.js';
-import type { Embedding, OutputType, ResponseInfo } from './types.js';
+import { type HttpSettings, type JsonResponse, type ParsedError, requestJson } from './http/client.js';
+import type { Transport } from './http/transport.js';
+import type { Embedding, EmbedInput, OutputType, ResponseInfo } from './types.js';
 import { decodeBase64Vectors, numberArraysToVectors } from './vectors.js';
 
 /**
@@ -22,12 +24,13 @@ export function loadApiKey(options: {
         argument: 'apiKey',
       });
     }
-    return options.apiKey;
+    return headerSafeKey(options.apiKey, 'the apiKey setting', options.provider);
   }
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
   for (const name of options.environmentVariables) {
     const value = env[name];
-    if (value !== undefined && value.trim() !== '') return value.trim();
+    if (value !== undefined && value.trim() !== '')
+      return headerSafeKey(value.trim(), name, options.provider);
   }
   const where =
     options.environmentVariables.length === 0
@@ -36,6 +39,32 @@ export function loadApiKey(options: {
   throw new InvalidArgumentError(`${options.provider}: no API key. ${where} to the provider settings.`, {
     argument: 'apiKey',
   });
+}
+
+/**
+ * API keys are visible ASCII. Anything else (a newline or space pasted with the key, a typographic quote,
+ * a non-Latin-1 letter) cannot go in an HTTP header: the request would fail as a network error that
+ * retries cannot fix. The message says where the key came from, never the key.
+ */
+function headerSafeKey(key: string, source: string, provider: string): string {
+  for (let position = 0; position < key.length; position++) {
+    const code = key.charCodeAt(position);
+    if (code < 0x21 || code > 0x7e) {
+      const what =
+        code === 0x0a || code === 0x0d
+          ? 'a line break'
+          : code === 0x20 || code === 0x09
+            ? 'white space'
+            : code < 0x20 || code === 0x7f
+              ? 'a control character'
+              : `the non-ASCII character U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+      throw new InvalidArgumentError(
+        `${provider}: the API key from ${source} holds ${what} at position ${position}, which cannot be sent in an HTTP header; copy the key again without it.`,
+        { argument: 'apiKey' },
+      );
+    }
+  }
+  return key;
 }
 
 /** What the response helpers need of a schema: zod's `safeParse`, described structurally so core needs no zod. */
@@ -150,4 +179,71 @@ export function decodeVectors(vectors: readonly (string | unknown[])[], outputTy
 export function parseDataUrl(text: string): { mediaType: string; base64: string } | undefined {
   const match = /^data:([a-z]+\/[a-z0-9.+-]+);base64,(.+)$/is.exec(text);
   return match === null ? undefined : { mediaType: match[1]!.toLowerCase(), base64: match[2]! };
+}
+
+/** The text of a text input; any other input is an `InvalidArgumentError` naming it (and `hint`, how to embed it). */
+export function inputText(input: EmbedInput, index: number, label: string, hint = ''): string {
+  if (typeof input === 'string') return input;
+  if (typeof input === 'object' && input !== null && 'text' in input && typeof input.text === 'string')
+    return input.text;
+  throw new InvalidArgumentError(
+    `Input ${index} is not text; ${label} takes text only.${hint === '' ? '' : ` ${hint}`}`,
+    {
+      argument: `inputs[${index}]`,
+    },
+  );
+}
+
+/** Settings every provider accepts: the transport's, and a limiter its models draw on. */
+export interface ProviderSettings extends HttpSettings {
+  /**
+   * The limiter every call through this provider's models draws on, unless a call passes its own; from
+   * `createRateLimiter`. Default: one per model object, sharing only 429 pauses.
+   */
+  rateLimit?: RateLimiter;
+}
+
+/** One JSON API of a provider: where it is, how a call is authorised, how its errors read. */
+export interface JsonEndpoint {
+  /** Provider name, for messages and error fields. */
+  provider: string;
+  transport: Transport;
+  /** Read at each call: the API root, the headers (the key's among them) and the secrets to redact. */
+  resolve(): { baseURL: string; headers: Record<string, string>; secrets: readonly string[] };
+  /** Reads the provider's error body. */
+  parseError?: (body: unknown, status: number) => ParsedError;
+  /** Response headers that carry a request id, first match wins. */
+  requestIdHeaders?: readonly string[];
+  maxResponseBytes?: number | undefined;
+}
+
+/**
+ * Sends one JSON body to `{baseURL}{path}` (the path may carry a query) with the endpoint's headers and
+ * the call's, and returns the parsed answer; every failure is a typed, redacted error.
+ */
+export async function postJson(
+  endpoint: JsonEndpoint,
+  path: string,
+  body: unknown,
+  call: {
+    signal?: AbortSignal | undefined;
+    timeoutMs?: number | undefined;
+    headers?: Record<string, string> | undefined;
+  },
+): Promise<JsonResponse> {
+  const { baseURL, headers, secrets } = endpoint.resolve();
+  return requestJson({
+    transport: endpoint.transport,
+    provider: endpoint.provider,
+    url: `${baseURL.replace(/\/+$/, '')}${path}`,
+    method: 'POST',
+    headers: { ...headers, ...call.headers },
+    body,
+    signal: call.signal,
+    timeoutMs: call.timeoutMs,
+    secrets,
+    maxResponseBytes: endpoint.maxResponseBytes,
+    parseError: endpoint.parseError,
+    requestIdHeaders: endpoint.requestIdHeaders,
+  });
 }

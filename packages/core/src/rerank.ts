@@ -4,19 +4,11 @@
  * the same retries, rate limits, errors and abort handling as embedding.
  */
 
-import { runBisecting, splitDocuments, sumUsage } from './engine/bisect.js';
-import { systemClock } from './engine/clock.js';
-import { runPool } from './engine/pool.js';
-import { modelState } from './engine/rate-limiter.js';
-import { withRetries } from './engine/retry.js';
-import {
-  DEFAULT_CONCURRENCY,
-  DEFAULT_MAX_RETRIES,
-  DEFAULT_MAX_RETRY_DELAY_MS,
-  DEFAULT_TIMEOUT_MS,
-  type EmbedSettings,
-} from './engine/settings.js';
-import { estimateTokenCounter } from './engine/token-counter.js';
+import { arraySource, Packer, planBatches } from './engine/batcher.js';
+import { answerSource, checkUsage, warningsOf } from './engine/checks.js';
+import type { RateLimiter } from './engine/limiter.js';
+import { type JobAdapter, runJob, Tally } from './engine/runner.js';
+import { type CallSettings, checkWholeNumber, jobBasics } from './engine/settings.js';
 import { InvalidArgumentError, InvalidResponseError } from './errors.js';
 import type { ResponseInfo, Usage, Warning } from './types.js';
 
@@ -70,6 +62,8 @@ export interface RerankingModel {
   readonly provider: string;
   readonly modelId: string;
   readonly capabilities: RerankingCapabilities;
+  /** The limiter calls through this model draw on unless a call passes its own (set on the provider). */
+  readonly rateLimiter?: RateLimiter | undefined;
   doRerank(request: RerankRequest): Promise<RerankResponse>;
 }
 
@@ -78,23 +72,8 @@ export interface RerankingProvider {
   reranking(modelId: string): RerankingModel;
 }
 
-/** Settings of `rerank`: its own fields plus the engine settings that apply to any call. */
-export interface RerankSettings
-  extends Pick<
-    EmbedSettings,
-    | 'headers'
-    | 'providerOptions'
-    | 'maxRetries'
-    | 'maxRetryDelayMs'
-    | 'timeoutMs'
-    | 'signal'
-    | 'concurrency'
-    | 'rateLimit'
-    | 'tokenCounter'
-    | 'onRetry'
-    | 'onWait'
-    | 'clock'
-  > {
+/** Settings of `rerank`: its own fields plus what every job takes. */
+export interface RerankSettings extends CallSettings {
   model: RerankingModel;
   query: string;
   documents: readonly string[];
@@ -121,79 +100,46 @@ export interface RerankResult {
   usage?: Usage;
   /** Each distinct warning once. */
   warnings: Warning[];
-  /** One entry per HTTP call made. */
+  /** One entry per HTTP call made, in document order. */
   responses: ResponseInfo[];
 }
 
-interface RerankBatch {
-  offset: number;
-  documents: string[];
-  tokens: number;
-}
-
-interface BatchResult {
-  scores: RankedDocument[];
-  usage: Usage | undefined;
-  warnings: Warning[];
-  responses: ResponseInfo[];
-}
-
-function positiveInteger(value: number | undefined, name: string, minimum: number): void {
-  if (value !== undefined && (!Number.isInteger(value) || value < minimum)) {
-    throw new InvalidArgumentError(`${name} must be a whole number ≥ ${minimum}, got ${value}.`, {
-      argument: name,
-    });
-  }
-}
-
-function checkRerankSettings(settings: RerankSettings): void {
-  const { model } = settings;
+function checkRerankingModel(model: unknown): asserts model is RerankingModel {
+  const candidate = model as Partial<RerankingModel> | null | undefined;
   if (
-    typeof model !== 'object' ||
-    model === null ||
-    model.specificationVersion !== 'v1' ||
-    typeof model.doRerank !== 'function'
+    typeof candidate !== 'object' ||
+    candidate === null ||
+    candidate.specificationVersion !== 'v1' ||
+    typeof candidate.doRerank !== 'function' ||
+    typeof candidate.capabilities !== 'object'
   ) {
     throw new InvalidArgumentError('model must be an embedkit RerankingModel (specificationVersion "v1").', {
       argument: 'model',
     });
   }
-  if (typeof settings.query !== 'string' || settings.query.length === 0) {
-    throw new InvalidArgumentError('query must be a non-empty string.', { argument: 'query' });
-  }
-  if (!Array.isArray(settings.documents)) {
-    throw new InvalidArgumentError('documents must be an array of strings.', { argument: 'documents' });
-  }
-  settings.documents.forEach((document: unknown, index) => {
-    if (typeof document !== 'string' || document.length === 0) {
-      throw new InvalidArgumentError(
-        `Document ${index} must be a non-empty string; reranking APIs reject empty documents.`,
-        { argument: `documents[${index}]` },
-      );
-    }
-  });
-  positiveInteger(settings.topN, 'topN', 1);
-  positiveInteger(settings.maxRetries, 'maxRetries', 0);
-  positiveInteger(settings.concurrency, 'concurrency', 1);
-  positiveInteger(settings.maxDocumentsPerCall, 'maxDocumentsPerCall', 1);
-  for (const name of ['timeoutMs', 'maxRetryDelayMs'] as const) {
-    const value = settings[name];
-    if (value !== undefined && !(value > 0))
-      throw new InvalidArgumentError(`${name} must be > 0, got ${value}.`, { argument: name });
-  }
 }
 
 /**
- * Reranks `documents` against `query`: checks everything before sending, splits the documents into calls
- * by the model's document and token limits (each call asks for its own best `topN`, which is enough for
- * the overall best `topN`), retries, bisects a call the API says is too large, and returns
- * `{ index, relevanceScore, document }` sorted by score, highest first.
+ * Reranks `documents` against `query` on the engine's one runner: checks everything before sending,
+ * packs the documents into calls by the model's document and token limits (each call asks for its own
+ * best `topN`, which is enough for the overall best `topN`), and returns `{ index, relevanceScore,
+ * document }` sorted by score, highest first.
  */
 export async function rerank(settings: RerankSettings): Promise<RerankResult> {
-  checkRerankSettings(settings);
-  const { model, query, topN } = settings;
+  const { model } = settings;
+  checkRerankingModel(model);
+  const { query, topN, documents } = settings;
+  if (typeof query !== 'string' || query.length === 0) {
+    throw new InvalidArgumentError('query must be a non-empty string.', { argument: 'query' });
+  }
+  if (!Array.isArray(documents)) {
+    throw new InvalidArgumentError('documents must be an array of strings.', { argument: 'documents' });
+  }
+  checkWholeNumber(topN, 'topN', 1);
+  checkWholeNumber(settings.maxDocumentsPerCall, 'maxDocumentsPerCall', 1);
   const capabilities = model.capabilities;
-  const counter = settings.tokenCounter ?? estimateTokenCounter;
+  const basics = jobBasics(settings, model, capabilities.supportsParallelCalls);
+  const { counter } = basics;
   const truncate = settings.truncate ?? false;
   const queryTokens = counter.count(query);
   if (
@@ -206,165 +152,97 @@ export async function rerank(settings: RerankSettings): Promise<RerankResult> {
       { argument: 'query' },
     );
   }
-  const maxDocuments = Math.max(
-    1,
-    Math.min(capabilities.maxDocumentsPerCall, settings.maxDocumentsPerCall ?? Number.POSITIVE_INFINITY),
+  const packer = new Packer<string>(
+    (document, index) => {
+      if (typeof document !== 'string' || document.length === 0) {
+        throw new InvalidArgumentError(
+          `Document ${index} must be a non-empty string; reranking APIs reject empty documents.`,
+          { argument: `documents[${index}]` },
+        );
+      }
+      // The API counts the query once per document it is paired with.
+      const tokens = queryTokens + counter.count(document);
+      const perDocument = capabilities.maxTokensPerDocument;
+      if (counter.exact && !truncate && perDocument !== undefined && tokens > perDocument) {
+        throw new InvalidArgumentError(
+          `The query and document ${index} have ${tokens} tokens together; ${model.provider} model ${model.modelId} takes at most ${perDocument}. Shorten the document or pass truncate: true.`,
+          { argument: `documents[${index}]` },
+        );
+      }
+      return { tokens };
+    },
+    {
+      maxItems: Math.min(capabilities.maxDocumentsPerCall, settings.maxDocumentsPerCall ?? Infinity),
+      maxTokens: capabilities.maxTokensPerCall,
+    },
   );
-  const batches: RerankBatch[] = [];
-  let open: RerankBatch | undefined;
-  settings.documents.forEach((document, index) => {
-    const tokens = queryTokens + counter.count(document);
-    const perDocument = capabilities.maxTokensPerDocument;
-    if (counter.exact && !truncate && perDocument !== undefined && tokens > perDocument) {
-      throw new InvalidArgumentError(
-        `The query and document ${index} have ${tokens} tokens together; ${model.provider} model ${model.modelId} takes at most ${perDocument}. Shorten the document or pass truncate: true.`,
-        { argument: `documents[${index}]` },
-      );
-    }
-    if (
-      open === undefined ||
-      open.documents.length >= maxDocuments ||
-      (capabilities.maxTokensPerCall !== undefined && open.tokens + tokens > capabilities.maxTokensPerCall)
-    ) {
-      open = { offset: index, documents: [], tokens: 0 };
-      batches.push(open);
-    }
-    open.documents.push(document);
-    open.tokens += tokens;
-  });
+  const batches = planBatches(documents, packer);
 
-  const clock = settings.clock ?? systemClock;
-  const state = modelState(model);
-  state.configure(settings.rateLimit, clock.now());
-  const timeoutMs = settings.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const retry = {
-    provider: model.provider,
-    modelId: model.modelId,
-    state,
-    clock,
-    maxRetries: settings.maxRetries ?? DEFAULT_MAX_RETRIES,
-    maxRetryDelayMs: settings.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS,
-    timeoutMs,
-    onRetry: settings.onRetry,
-    onWait: settings.onWait,
-  };
-
-  const once = async (batch: RerankBatch, signal: AbortSignal): Promise<BatchResult> => {
-    const wanted = topN === undefined ? batch.documents.length : Math.min(topN, batch.documents.length);
-    const response = await withRetries({ ...retry, tokens: batch.tokens, signal }, async (attemptSignal) => {
-      const request: RerankRequest = {
-        query,
-        documents: batch.documents,
-        signal: attemptSignal,
-        timeoutMs,
-      };
+  const adapter: JobAdapter<string, RankedDocument[]> = {
+    async call(batch, signal, timeoutMs) {
+      const count = batch.items.length;
+      const wanted = topN === undefined ? count : Math.min(topN, count);
+      const request: RerankRequest = { query, documents: batch.items, signal, timeoutMs };
       if (topN !== undefined) request.topN = wanted;
       if (truncate) request.truncate = true;
       if (settings.headers !== undefined) request.headers = settings.headers;
       if (settings.providerOptions !== undefined) request.providerOptions = settings.providerOptions;
       const answer = await model.doRerank(request);
-      checkResponse(model, answer, batch.documents.length, wanted);
-      return answer;
-    });
-    return {
-      scores: response.results.map((result) => ({
-        index: batch.offset + result.index,
-        relevanceScore: result.relevanceScore,
-        document: batch.documents[result.index]!,
-      })),
-      usage: response.usage,
-      warnings: response.warnings,
-      responses: [response.response],
-    };
+      const where = answerSource(model.provider, answer?.response);
+      const results = answer?.results;
+      if (!Array.isArray(results) || results.length !== wanted) {
+        throw new InvalidResponseError(
+          `${model.provider} returned ${Array.isArray(results) ? results.length : 'no'} scores; expected ${wanted} for ${count} documents.`,
+          where,
+        );
+      }
+      const seen = new Set<number>();
+      const scores = results.map((result) => {
+        const { index, relevanceScore } = result ?? {};
+        if (!Number.isInteger(index) || index < 0 || index >= count || seen.has(index)) {
+          throw new InvalidResponseError(
+            `${model.provider} returned a score for document index ${String(index)}, ${seen.has(index) ? 'twice' : 'out of range'} for ${count} documents.`,
+            where,
+          );
+        }
+        seen.add(index);
+        if (typeof relevanceScore !== 'number' || !Number.isFinite(relevanceScore)) {
+          throw new InvalidResponseError(
+            `${model.provider} returned the score ${String(relevanceScore)} for document ${index}, not a finite number.`,
+            where,
+          );
+        }
+        return { index: batch.offset + index, relevanceScore, document: batch.items[index]! };
+      });
+      checkUsage(where, answer.usage);
+      return {
+        value: scores,
+        usage: answer.usage,
+        warnings: warningsOf(where, answer.warnings),
+        response: answer.response,
+      };
+    },
+    join: (first, second) => first.concat(second),
   };
-  const call = (batch: RerankBatch, signal: AbortSignal): Promise<BatchResult> =>
-    runBisecting(batch, signal, {
-      size: (part) => part.documents.length,
-      split: splitDocuments,
-      run: (part) => once(part, signal),
-      merge: (first, second) => ({
-        scores: [...first.scores, ...second.scores],
-        usage: sumUsage(first.usage, second.usage),
-        warnings: [...first.warnings, ...second.warnings],
-        responses: [...first.responses, ...second.responses],
-      }),
-    });
 
-  const concurrency = capabilities.supportsParallelCalls ? (settings.concurrency ?? DEFAULT_CONCURRENCY) : 1;
+  const tally = new Tally(settings.onWarning, settings.onProgress, documents.length);
   const scores: RankedDocument[] = [];
-  const responses: ResponseInfo[] = [];
-  const warnings: Warning[] = [];
-  const seen = new Set<string>();
-  let inputTokens: number | undefined = 0;
-  for await (const result of runPool(
-    batches[Symbol.iterator](),
-    { concurrency, signal: settings.signal },
-    call,
-  )) {
-    scores.push(...result.scores);
-    responses.push(...result.responses);
-    inputTokens =
-      result.usage === undefined || inputTokens === undefined
-        ? undefined
-        : inputTokens + result.usage.inputTokens;
-    for (const warning of result.warnings) {
-      const key = `${warning.type}\u0000${warning.setting ?? ''}\u0000${warning.message}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      warnings.push(warning);
-    }
+  for await (const { value } of runJob({
+    basics,
+    adapter,
+    source: arraySource(batches),
+    tally,
+    signal: settings.signal,
+  })) {
+    for (const score of value) scores.push(score);
   }
   scores.sort((a, b) => b.relevanceScore - a.relevanceScore || a.index - b.index);
   const out: RerankResult = {
     results: topN === undefined ? scores : scores.slice(0, topN),
-    warnings,
-    responses,
+    warnings: tally.warnings,
+    responses: tally.responses,
   };
-  if (inputTokens !== undefined && batches.length > 0) out.usage = { inputTokens };
+  const usage = tally.usage();
+  if (usage !== undefined) out.usage = usage;
   return out;
-}
-
-/** The checks every provider's rerank answer must pass: one score per expected document, each index once. */
-function checkResponse(
-  model: RerankingModel,
-  response: RerankResponse,
-  documentCount: number,
-  wanted: number,
-): void {
-  const where = {
-    provider: model.provider,
-    statusCode: response?.response?.status,
-    requestId: response?.response?.requestId,
-  };
-  const results = response?.results;
-  if (!Array.isArray(results) || results.length !== wanted) {
-    throw new InvalidResponseError(
-      `${model.provider} returned ${Array.isArray(results) ? results.length : 'no'} scores; expected ${wanted} for ${documentCount} documents.`,
-      where,
-    );
-  }
-  const seen = new Set<number>();
-  for (const result of results) {
-    const { index, relevanceScore } = result ?? {};
-    if (!Number.isInteger(index) || index < 0 || index >= documentCount || seen.has(index)) {
-      throw new InvalidResponseError(
-        `${model.provider} returned a score for document index ${String(index)}, ${seen.has(index) ? 'twice' : 'out of range'} for ${documentCount} documents.`,
-        where,
-      );
-    }
-    seen.add(index);
-    if (typeof relevanceScore !== 'number' || !Number.isFinite(relevanceScore)) {
-      throw new InvalidResponseError(
-        `${model.provider} returned the score ${String(relevanceScore)} for document ${index}, not a finite number.`,
-        where,
-      );
-    }
-  }
-  const usage = response.usage;
-  if (usage !== undefined && !(Number.isInteger(usage.inputTokens) && usage.inputTokens >= 0)) {
-    throw new InvalidResponseError(
-      `${model.provider} reported usage of ${String(usage.inputTokens)} tokens, which is not a count.`,
-      where,
-    );
-  }
 }

@@ -1,3 +1,5 @@
+import type { RateLimiter } from './engine/limiter.js';
+
 /**
  * The embedkit model contract, specification "v1". A provider implements `EmbeddingModel`; the engine
  * (`embed`, `embedMany`, `embedStream`) does everything that is the same for every provider.
@@ -34,6 +36,13 @@ export type OutputType = 'float' | 'int8' | 'uint8' | 'binary' | 'ubinary';
 /** A decoded vector: `Float32Array` for `float`, `Int8Array` for `int8` / `binary`, `Uint8Array` for `uint8` / `ubinary`. */
 export type Embedding = Float32Array | Int8Array | Uint8Array;
 
+/** The vector type an output type decodes to: `EmbeddingOf<'int8'>` is `Int8Array`. */
+export type EmbeddingOf<O extends OutputType> = O extends 'float'
+  ? Float32Array
+  : O extends 'int8' | 'binary'
+    ? Int8Array
+    : Uint8Array;
+
 /** One image part of a multimodal input: a URL the provider fetches, or raw bytes with their media type. */
 export type ImagePart =
   | { type: 'image'; url: string }
@@ -44,7 +53,8 @@ export type ContentPart = { type: 'text'; text: string } | ImagePart;
 
 /**
  * One input: a string, or a structured text / image / interleaved-content input for multimodal models.
- * `title` is a document title for providers that use one (Gemini's RETRIEVAL_DOCUMENT); others ignore it.
+ * `title` is the input's document title for providers that use one (Gemini's RETRIEVAL_DOCUMENT); others
+ * ignore it. Everything that belongs to one input travels on that input, so any layer may re-pack calls.
  */
 export type EmbedInput =
   | string
@@ -97,15 +107,11 @@ export interface EmbedRequest {
   timeoutMs?: number;
   /** Extra HTTP headers for this call. */
   headers?: Record<string, string>;
-  /** Provider-specific options keyed by provider name, e.g. `{ openai: { user: 'u-1' } }`. */
-  providerOptions?: Record<string, Record<string, unknown>>;
   /**
-   * Where this call's first input stands in the whole job, set by the engine, so a provider can take its
-   * slice of a per-input option list. Absent when the call is not part of a job or a middleware re-packed it.
+   * Provider-specific options keyed by provider name, e.g. `{ openai: { user: 'u-1' } }`. They apply to
+   * every input alike; anything that belongs to one input travels on the input.
    */
-  inputOffset?: number;
-  /** Inputs in the whole job, when known (set by `embedMany`; absent for streams). */
-  totalInputs?: number;
+  providerOptions?: Record<string, Record<string, unknown>>;
 }
 
 /** Metadata of the HTTP response behind a call. */
@@ -136,6 +142,8 @@ export interface EmbeddingModel {
   readonly provider: string;
   readonly modelId: string;
   readonly capabilities: EmbeddingCapabilities;
+  /** The limiter calls through this model draw on unless a call passes its own (set on the provider). */
+  readonly rateLimiter?: RateLimiter | undefined;
   doEmbed(request: EmbedRequest): Promise<EmbedResponse>;
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { embedMany, embedStream } from '../src/engine/embed.js';
+import { createRateLimiter } from '../src/engine/limiter.js';
 import type { WaitEvent } from '../src/engine/settings.js';
 import { RateLimitError } from '../src/errors.js';
 import { MockEmbeddingModel } from '../src/testing.js';
@@ -17,7 +18,7 @@ describe('onWait', () => {
       inputs: ['a', 'b', 'c'],
       concurrency: 1,
       clock,
-      rateLimit: { requestsPerMinute: 2 },
+      rateLimit: createRateLimiter({ requestsPerMinute: 2 }),
       onWait: (event) => waits.push(event),
     });
     expect(waits).toEqual([{ reason: 'rate-limit', delayMs: 30_000 }]);

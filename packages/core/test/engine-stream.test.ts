@@ -176,13 +176,6 @@ describe('embedStream', () => {
     expect((caught as Error).name).toBe('AbortError');
   });
 
-  it('gives each call its offset in the stream but no total (a stream has no known end)', async () => {
-    const model = new ScriptedModel({ capabilities: { maxInputsPerCall: 3 } });
-    await collect(embedStream({ model, inputs: syncSource(7), concurrency: 1 }));
-    expect(model.calls.map((call) => call.request.inputOffset)).toEqual([0, 3, 6]);
-    expect(model.calls.every((call) => call.request.totalInputs === undefined)).toBe(true);
-  });
-
   it('reports progress without a total', async () => {
     const model = new ScriptedModel({
       capabilities: { maxInputsPerCall: 2 },

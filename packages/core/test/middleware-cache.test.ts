@@ -116,20 +116,42 @@ describe('cacheMiddleware', () => {
     expect(third.responses[0]!.headers['x-embedkit-cache']).toBe('hit');
   });
 
-  // EmbedRequest.inputOffset: "Absent when the call is not part of a job or a middleware re-packed it."
-  // A provider slices per-input options (Gemini titles) by it; once the cache dropped the hits, offset 0
-  // would give the miss at job position 2 the option of position 0.
-  it('a re-packed call of misses carries no inputOffset or totalInputs', async () => {
+  // Defect 5 of issue 10: the key was the text plus the whole providerOptions, so per-position titles
+  // (then a job-wide list) were served for the wrong input. A title now travels on its input and is keyed.
+  it('keys each input with its own title: the same text under two titles is two entries', async () => {
     const inner = new ScriptedModel();
     const model = wrapEmbeddingModel(inner, cacheMiddleware());
-    await embedMany({ model, inputs: ['0', '1'] });
-    await embedMany({ model, inputs: ['0', '1', '2'] });
-    expect(inner.callInputs).toEqual([['0', '1'], ['2']]);
-    // a call where everything missed is forwarded whole, positions included
-    expect(inner.calls[0]!.request.inputOffset).toBe(0);
-    expect(inner.calls[0]!.request.totalInputs).toBe(2);
-    expect(inner.calls[1]!.request.inputOffset).toBeUndefined();
-    expect(inner.calls[1]!.request.totalInputs).toBeUndefined();
+    const first = await embedMany({
+      model,
+      inputs: [
+        { text: 'jaguar', title: 'Cats' },
+        { text: 'jaguar', title: 'Automobiles' },
+      ],
+    });
+    expect(inner.callInputs).toEqual([
+      [
+        JSON.stringify({ text: 'jaguar', title: 'Cats' }),
+        JSON.stringify({ text: 'jaguar', title: 'Automobiles' }),
+      ],
+    ]);
+    const again = await embedMany({
+      model,
+      inputs: [
+        { title: 'Automobiles', text: 'jaguar' },
+        { text: 'jaguar', title: 'Cats' },
+      ],
+    });
+    expect(inner.calls).toHaveLength(1);
+    expect(again.embeddings).toEqual([first.embeddings[1], first.embeddings[0]]);
+    expect(again.embeddings[0]).not.toEqual(again.embeddings[1]);
+  });
+
+  it('a string and { text } without a title are one input; key order of providerOptions does not matter', async () => {
+    const inner = new ScriptedModel();
+    const model = wrapEmbeddingModel(inner, cacheMiddleware());
+    await embedMany({ model, inputs: ['a'], providerOptions: { scripted: { x: 1, y: 2 } } });
+    await embedMany({ model, inputs: [{ text: 'a' }], providerOptions: { scripted: { y: 2, x: 1 } } });
+    expect(inner.calls).toHaveLength(1);
   });
 
   it('a partial hit reports the usage of the call that was made', async () => {

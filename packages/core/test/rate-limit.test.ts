@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { embedMany } from '../src/engine/embed.js';
+import { createRateLimiter } from '../src/engine/limiter.js';
 import type { TokenCounter } from '../src/engine/token-counter.js';
-import { RateLimitError, ServerError } from '../src/errors.js';
+import { InvalidArgumentError, RateLimitError, ServerError } from '../src/errors.js';
 import { numberedInputs, ScriptedModel, until, VirtualClock, vectorFor } from './helpers.js';
 
 /** Start times of each input's calls, keyed by input. */
@@ -102,7 +103,7 @@ describe('client-side rate limits (token buckets, full at start, refilled contin
       inputs: numberedInputs(4),
       concurrency: 4,
       clock,
-      rateLimit: { requestsPerMinute: 2 },
+      rateLimit: createRateLimiter({ requestsPerMinute: 2 }),
     });
     expect(model.calls.map((call) => call.startedAt).sort((a, b) => a - b)).toEqual([0, 0, 30_000, 60_000]);
   });
@@ -116,7 +117,7 @@ describe('client-side rate limits (token buckets, full at start, refilled contin
       concurrency: 1,
       clock,
       tokenCounter: hundredTokens,
-      rateLimit: { tokensPerMinute: 200 },
+      rateLimit: createRateLimiter({ tokensPerMinute: 200 }),
     });
     expect(model.calls.map((call) => call.startedAt)).toEqual([0, 0, 30_000, 60_000]);
   });
@@ -130,7 +131,7 @@ describe('client-side rate limits (token buckets, full at start, refilled contin
       concurrency: 1,
       clock,
       tokenCounter: hundredTokens,
-      rateLimit: { tokensPerMinute: 400 },
+      rateLimit: createRateLimiter({ tokensPerMinute: 400 }),
     });
     // 200 tokens per call, 400 in the bucket: two calls at once, the third after 200 tokens refilled (30 s).
     expect(model.calls.map((call) => call.startedAt)).toEqual([0, 0, 30_000]);
@@ -145,36 +146,91 @@ describe('client-side rate limits (token buckets, full at start, refilled contin
       concurrency: 1,
       clock,
       tokenCounter: hundredTokens,
-      rateLimit: { requestsPerMinute: 60, tokensPerMinute: 100 },
+      rateLimit: createRateLimiter({ requestsPerMinute: 60, tokensPerMinute: 100 }),
     });
     // The token limit (one call per minute) is the tighter one.
     expect(model.calls.map((call) => call.startedAt)).toEqual([0, 60_000, 120_000]);
   });
 
-  it('is shared by every embedMany through the same model object', async () => {
-    const clock = new VirtualClock();
-    const model = new ScriptedModel({ clock, capabilities: { maxInputsPerCall: 1 } });
-    const rateLimit = { requestsPerMinute: 2 };
-    const first = embedMany({ model, inputs: ['0', '1'], clock, rateLimit });
-    const second = embedMany({ model, inputs: ['2', '3'], clock, rateLimit });
-    await Promise.all([first, second]);
-    expect(model.calls.map((call) => call.startedAt).sort((a, b) => a - b)).toEqual([0, 0, 30_000, 60_000]);
-
-    // A later job on the same model finds the bucket where the others left it.
-    await embedMany({ model, inputs: ['4'], clock, rateLimit });
-    expect(model.calls[4]!.startedAt).toBe(90_000);
-  });
-
-  it('is not shared between different model objects', async () => {
+  it('one limiter is shared by every job it is passed to, across models and over time', async () => {
     const clock = new VirtualClock();
     const one = new ScriptedModel({ clock, capabilities: { maxInputsPerCall: 1 } });
     const two = new ScriptedModel({ clock, capabilities: { maxInputsPerCall: 1 } });
-    const rateLimit = { requestsPerMinute: 2 };
+    const rateLimit = createRateLimiter({ requestsPerMinute: 2 });
     await Promise.all([
       embedMany({ model: one, inputs: ['0', '1'], clock, rateLimit }),
       embedMany({ model: two, inputs: ['2', '3'], clock, rateLimit }),
     ]);
-    expect([...one.calls, ...two.calls].map((call) => call.startedAt)).toEqual([0, 0, 0, 0]);
+    expect([...one.calls, ...two.calls].map((call) => call.startedAt).sort((a, b) => a - b)).toEqual([
+      0, 0, 30_000, 60_000,
+    ]);
+    // A later job finds the bucket where the others left it.
+    await embedMany({ model: one, inputs: ['4'], clock, rateLimit });
+    expect(one.calls.at(-1)!.startedAt).toBe(90_000);
+  });
+
+  it('two limiters are two budgets, even on one model', async () => {
+    const clock = new VirtualClock();
+    const model = new ScriptedModel({ clock, capabilities: { maxInputsPerCall: 1 } });
+    await Promise.all([
+      embedMany({ model, inputs: ['0', '1'], clock, rateLimit: createRateLimiter({ requestsPerMinute: 2 }) }),
+      embedMany({ model, inputs: ['2', '3'], clock, rateLimit: createRateLimiter({ requestsPerMinute: 2 }) }),
+    ]);
+    expect(model.calls.map((call) => call.startedAt)).toEqual([0, 0, 0, 0]);
+  });
+
+  // Defect 1 of issue 10: every entry point reconfigured the model's buckets, so a call with no
+  // rateLimit cleared a running job's limit and one with other values refilled it.
+  it('an unrelated call on the same model neither clears nor refills a running job’s limit', async () => {
+    const clock = new VirtualClock();
+    const model = new ScriptedModel({ clock, capabilities: { maxInputsPerCall: 1 } });
+    const bulkLimit = createRateLimiter({ requestsPerMinute: 1 });
+    const bulk = embedMany({ model, inputs: numberedInputs(5), concurrency: 1, clock, rateLimit: bulkLimit });
+    await until(() => model.calls.length === 1, 'the first bulk call');
+    // Queries served meanwhile on the same model object: none, and another limiter with other values.
+    await embedMany({ model, inputs: ['query'], clock });
+    await embedMany({
+      model,
+      inputs: ['query 2'],
+      clock,
+      rateLimit: createRateLimiter({ requestsPerMinute: 600 }),
+    });
+    await bulk;
+    const bulkStarts = model.calls
+      .filter((call) => /^\d$/.test(call.inputs[0] as string))
+      .map((call) => call.startedAt);
+    expect(bulkStarts).toEqual([0, 60_000, 120_000, 180_000, 240_000]);
+  });
+
+  it('a rateLimit that is not a limiter is an InvalidArgumentError that says how to make one, before any call', async () => {
+    const model = new ScriptedModel({ capabilities: { maxInputsPerCall: 1 } });
+    const error = await embedMany({
+      model,
+      inputs: ['0'],
+      rateLimit: { requestsPerMinute: 2 } as never,
+    }).catch((caught: unknown) => caught);
+    expect(InvalidArgumentError.isInstance(error)).toBe(true);
+    expect((error as Error).message).toContain('createRateLimiter');
+    expect(model.calls).toHaveLength(0);
+  });
+
+  it.each([
+    [{ requestsPerMinute: 0 }],
+    [{ tokensPerMinute: -5 }],
+    [{ requestsPerMinute: Number.NaN }],
+    [{ tokensPerMinute: Number.POSITIVE_INFINITY }],
+  ])('createRateLimiter(%o) is an InvalidArgumentError', (options) => {
+    expect(() => createRateLimiter(options)).toThrow(InvalidArgumentError);
+  });
+
+  it('a limiter set on the model (by its provider) is used when the call passes none', async () => {
+    const clock = new VirtualClock();
+    const inner = new ScriptedModel({ clock, capabilities: { maxInputsPerCall: 1 } });
+    const model = Object.assign(Object.create(inner) as ScriptedModel, {
+      rateLimiter: createRateLimiter({ requestsPerMinute: 1 }),
+    });
+    await embedMany({ model, inputs: numberedInputs(2), concurrency: 2, clock });
+    expect(inner.calls.map((call) => call.startedAt)).toEqual([0, 60_000]);
   });
 
   it('an abort while waiting for the bucket re-throws the native AbortError and makes no further call', async () => {
@@ -187,7 +243,7 @@ describe('client-side rate limits (token buckets, full at start, refilled contin
       concurrency: 1,
       clock,
       signal: controller.signal,
-      rateLimit: { requestsPerMinute: 1 },
+      rateLimit: createRateLimiter({ requestsPerMinute: 1 }),
     }).catch((error: unknown) => error);
     await until(() => clock.sleeps.length === 1, 'the rate-limit wait');
     expect(model.calls).toHaveLength(1);
@@ -212,7 +268,7 @@ describe('token bucket settled with reported usage', () => {
         concurrency: 1,
         clock,
         tokenCounter: counter,
-        rateLimit: { tokensPerMinute: 1_000 },
+        rateLimit: createRateLimiter({ tokensPerMinute: 1_000 }),
       });
       return clock.sleeps.reduce((sum, sleep) => sum + sleep.ms, 0);
     };

@@ -1,4 +1,4 @@
-import { type ParsedError, parseDuration } from '@embedkit/core';
+import { type ParsedError, parseDuration } from '@embedkit/core/provider';
 import { z } from 'zod';
 
 // Lenient on responses: only the fields we use. A vector is checked as "an array" here and element by

@@ -7,6 +7,8 @@ import {
   type BatchJobState,
   ConnectionError,
   type CreateBatchJobOptions,
+  checkInput,
+  checkVectorSettings,
   type Embedding,
   type EmbeddingCapabilities,
   errorForStatus,
@@ -20,7 +22,7 @@ import {
   type WaitForBatchJobOptions,
   type Warning,
   waitForBatchJob,
-} from '@embedkit/core';
+} from '@embedkit/core/provider';
 import {
   batchOperationSchema,
   type GeminiBatchOperation,
@@ -100,23 +102,21 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
     if (!Array.isArray(options?.inputs) || options.inputs.length === 0) {
       throw new InvalidArgumentError('create() needs a non-empty inputs array.', { argument: 'inputs' });
     }
-    const providerOptions = geminiOptions(options.providerOptions, this.provider);
+    geminiOptions(options.providerOptions, this.provider);
     const warnings: Warning[] = [];
-    if (options.inputType !== undefined && !this.capabilities.inputTypes.includes(options.inputType)) {
-      throw new InvalidArgumentError(
-        `${this.provider} model ${this.modelId} has no "${options.inputType}" input type (it supports ${this.capabilities.inputTypes.join(', ')}).`,
-        { argument: 'inputType' },
-      );
-    }
+    // A batch job does not go through the engine: the engine's own checks, with an unsupported input
+    // type an error (a job runs for hours; better to refuse than to warn).
+    checkVectorSettings(this, { inputType: options.inputType, dimensions: options.dimensions, strict: true });
+    options.inputs.forEach((input, index) => {
+      checkInput(this, input, index);
+    });
     const requests = buildGeminiRequests(
       {
         provider: this.provider,
         modelName: this.modelId,
-        capabilities: this.capabilities,
         inputs: options.inputs,
         inputType: options.inputType,
         dimensions: options.dimensions,
-        titles: providerOptions.titles,
       },
       warnings,
     );

@@ -8,12 +8,16 @@ import {
   type InputType,
   InvalidArgumentError,
   InvalidResponseError,
+  inputText,
+  type JsonEndpoint,
   numberArraysToVectors,
+  postJson,
+  type RateLimiter,
   type ResponseInfo,
-  requestJson,
+  readProviderOptions,
   type Transport,
   type Warning,
-} from '@embedkit/core';
+} from '@embedkit/core/provider';
 import {
   batchEmbedContentsResponseSchema,
   embedContentResponseSchema,
@@ -37,6 +41,19 @@ export interface GeminiModelConfig {
   transport: Transport;
   capabilities: EmbeddingCapabilities;
   maxResponseBytes?: number;
+  /** The limiter the provider's models draw on, when the provider was given one. */
+  rateLimiter?: RateLimiter | undefined;
+}
+
+/** The Gemini API as one JSON endpoint: the key from the config at each call, Gemini's error bodies. */
+export function geminiEndpoint(config: GeminiModelConfig): JsonEndpoint {
+  return {
+    provider: config.provider,
+    transport: config.transport,
+    resolve: () => ({ baseURL: config.baseURL, ...config.headers() }),
+    parseError: parseGeminiError,
+    maxResponseBytes: config.maxResponseBytes,
+  };
 }
 
 /** One `EmbedContentRequest` as the wire spells it. */
@@ -65,60 +82,25 @@ export function geminiOptions(
   providerOptions: Record<string, Record<string, unknown>> | undefined,
   provider: string,
 ): GeminiProviderOptions {
-  const options = geminiProviderOptionsSchema.safeParse(providerOptions?.[provider] ?? {});
-  if (!options.success) {
-    throw new InvalidArgumentError(
-      `providerOptions.${provider} is invalid: ${options.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ')}.`,
-      { argument: `providerOptions.${provider}` },
-    );
-  }
-  return options.data;
-}
-
-export function inputText(input: EmbedInput, index: number): string {
-  if (typeof input === 'string') return input;
-  if (typeof input === 'object' && input !== null && 'text' in input && typeof input.text === 'string')
-    return input.text;
-  throw new InvalidArgumentError(`Input ${index} is not text; Gemini embedding models here take text only.`, {
-    argument: `inputs[${index}]`,
-  });
+  return readProviderOptions(geminiProviderOptionsSchema, provider, providerOptions);
 }
 
 /**
- * Builds one `EmbedContentRequest` per input, after checking everything that can be checked before a
- * request: the text, the titles (one per input of the job, only for documents), the dimensions.
+ * Builds one `EmbedContentRequest` per input. The engine (or, for batch jobs, `create`) checked the
+ * inputs, dimensions and input type against the capabilities; what is left is Gemini's own rule on
+ * titles: a title (on its input, `{ text, title }`) applies only to RETRIEVAL_DOCUMENT.
  */
 export function buildGeminiRequests(
   options: {
     provider: string;
     modelName: string;
-    capabilities: EmbeddingCapabilities;
     inputs: readonly EmbedInput[];
     inputType: InputType | undefined;
     dimensions: number | undefined;
-    titles: readonly string[] | undefined;
-    /** This call's position in the job and the job's size, from the engine. */
-    inputOffset?: number | undefined;
-    totalInputs?: number | undefined;
   },
   warnings: Warning[],
 ): GeminiEmbedContentRequest[] {
-  const { provider, inputs, dimensions, titles } = options;
-  if (dimensions !== undefined) {
-    const allowed = options.capabilities.dimensions;
-    const ok =
-      allowed !== undefined &&
-      Number.isInteger(dimensions) &&
-      ('min' in allowed
-        ? dimensions >= allowed.min && dimensions <= allowed.max
-        : allowed.includes(dimensions));
-    if (!ok) {
-      throw new InvalidArgumentError(
-        `dimensions ${dimensions} is not allowed for ${provider} model ${options.modelName}${allowed !== undefined && 'min' in allowed ? `; use ${allowed.min} to ${allowed.max}` : ''}.`,
-        { argument: 'dimensions' },
-      );
-    }
-  }
+  const { provider, inputs, dimensions } = options;
   let taskType: GeminiTaskType | undefined;
   if (options.inputType !== undefined) {
     taskType = (GEMINI_TASK_TYPES as Partial<Record<InputType, GeminiTaskType>>)[options.inputType];
@@ -130,51 +112,22 @@ export function buildGeminiRequests(
       });
     }
   }
-  // A job-wide list (one title per input of the whole job) is sliced at this call's position; a list for
-  // just this call is used as is. Inputs may also carry their own `title`.
-  let callTitles: readonly string[] | undefined;
-  if (titles !== undefined) {
-    const offset = options.inputOffset ?? 0;
-    if (options.totalInputs !== undefined && titles.length === options.totalInputs) {
-      callTitles = titles.slice(offset, offset + inputs.length);
-    } else if (
-      titles.length === inputs.length &&
-      (options.totalInputs === undefined || options.totalInputs === inputs.length)
-    ) {
-      callTitles = titles;
-    } else {
-      throw new InvalidArgumentError(
-        `providerOptions.${provider}.titles has ${titles.length} entries for ${options.totalInputs ?? inputs.length} inputs; give exactly one per input ('' for none), or put a title on each input as { text, title }.`,
-        { argument: `providerOptions.${provider}.titles` },
-      );
-    }
-  }
-  const titled =
-    callTitles !== undefined ||
-    inputs.some(
-      (input) => typeof input === 'object' && input !== null && 'title' in input && input.title !== undefined,
-    );
-  if (titled && options.inputType !== 'document') {
-    throw new InvalidArgumentError(
-      `Titles need inputType "document": Gemini applies a title only to RETRIEVAL_DOCUMENT.`,
-      {
-        argument: `providerOptions.${provider}.titles`,
-      },
-    );
-  }
   const model = `models/${options.modelName}`;
+  const label = `${provider} model ${options.modelName}`;
   return inputs.map((input, index) => {
-    const text = inputText(input, index);
-    if (text.length === 0) {
-      throw new InvalidArgumentError(`Input ${index} is an empty string; Gemini rejects empty content.`, {
-        argument: `inputs[${index}]`,
-      });
-    }
+    const text = inputText(input, index, label);
     const request: GeminiEmbedContentRequest = { model, content: { parts: [{ text }] } };
     if (taskType !== undefined) request.taskType = taskType;
-    const title =
-      (typeof input === 'object' && 'title' in input ? input.title : undefined) ?? callTitles?.[index];
-    if (title !== undefined && title !== '') request.title = title;
+    const title = typeof input === 'object' && 'title' in input ? input.title : undefined;
+    if (title !== undefined && title !== '') {
+      if (options.inputType !== 'document') {
+        throw new InvalidArgumentError(
+          `Input ${index} has a title, which needs inputType "document": Gemini applies a title only to RETRIEVAL_DOCUMENT.`,
+          { argument: `inputs[${index}]` },
+        );
+      }
+      request.title = title;
+    }
     if (dimensions !== undefined) request.outputDimensionality = dimensions;
     return request;
   });
@@ -200,7 +153,8 @@ export class GeminiEmbeddingModel implements EmbeddingModel {
   readonly provider: string;
   readonly modelId: string;
   readonly capabilities: EmbeddingCapabilities;
-  private readonly config: GeminiModelConfig;
+  readonly rateLimiter: RateLimiter | undefined;
+  private readonly endpoint: JsonEndpoint;
   private readonly modelName: string;
 
   constructor(modelId: string, config: GeminiModelConfig) {
@@ -208,35 +162,21 @@ export class GeminiEmbeddingModel implements EmbeddingModel {
     this.modelId = this.modelName;
     this.provider = config.provider;
     this.capabilities = config.capabilities;
-    this.config = config;
+    this.rateLimiter = config.rateLimiter;
+    this.endpoint = geminiEndpoint(config);
   }
 
   async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
     const warnings: Warning[] = [];
     const options = geminiOptions(request.providerOptions, this.provider);
-    if (request.outputType !== undefined && request.outputType !== 'float') {
-      throw new InvalidArgumentError(`${this.provider} model ${this.modelId} returns float vectors only.`, {
-        argument: 'outputType',
-      });
-    }
     const count = request.inputs.length;
-    if (count === 0 || count > this.capabilities.maxInputsPerCall) {
-      throw new InvalidArgumentError(
-        `${this.provider} takes 1 to ${this.capabilities.maxInputsPerCall} inputs per call, got ${count}; embedMany splits larger jobs.`,
-        { argument: 'inputs' },
-      );
-    }
     const requests = buildGeminiRequests(
       {
         provider: this.provider,
         modelName: this.modelName,
-        capabilities: this.capabilities,
         inputs: request.inputs,
         inputType: request.inputType,
         dimensions: request.dimensions,
-        titles: options.titles,
-        inputOffset: request.inputOffset,
-        totalInputs: request.totalInputs,
       },
       warnings,
     );
@@ -247,22 +187,10 @@ export class GeminiEmbeddingModel implements EmbeddingModel {
         message: `${this.provider} has no truncation option on the Gemini API; over-long inputs are handled by the API.`,
       });
     }
+    // One input is one :embedContent call; more are one :batchEmbedContents call.
     const single = count === 1;
-    const base = `${this.config.baseURL.replace(/\/+$/, '')}/models/${this.modelName}`;
-    const { headers, secrets } = this.config.headers();
-    const response = await requestJson({
-      transport: this.config.transport,
-      provider: this.provider,
-      url: single ? `${base}:embedContent` : `${base}:batchEmbedContents`,
-      method: 'POST',
-      headers: { ...headers, ...request.headers },
-      body: single ? requests[0] : { requests },
-      signal: request.signal,
-      timeoutMs: request.timeoutMs,
-      secrets,
-      maxResponseBytes: this.config.maxResponseBytes,
-      parseError: parseGeminiError,
-    });
+    const path = `/models/${this.modelName}${single ? ':embedContent' : ':batchEmbedContents'}`;
+    const response = await postJson(this.endpoint, path, single ? requests[0] : { requests }, request);
     const info: ResponseInfo = { status: response.status, headers: response.headers };
     if (response.requestId !== undefined) info.requestId = response.requestId;
     const where = { provider: this.provider, statusCode: response.status, requestId: response.requestId };

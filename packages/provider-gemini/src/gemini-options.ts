@@ -1,4 +1,4 @@
-import type { EmbeddingCapabilities, InputType } from '@embedkit/core';
+import type { EmbeddingCapabilities, InputType } from '@embedkit/core/provider';
 import { z } from 'zod';
 
 /** Known Gemini embedding models; any other id is accepted with the Gemini API's request limits. */
@@ -60,11 +60,6 @@ export function geminiCapabilities(modelId: string): EmbeddingCapabilities {
 /** Options under `providerOptions.gemini`. */
 export const geminiProviderOptionsSchema = z
   .object({
-    /**
-     * A title per input, in input order (`''` for none); needs `inputType: 'document'` (Gemini's
-     * `title` only applies to `RETRIEVAL_DOCUMENT`). Must have exactly one entry per input of the call.
-     */
-    titles: z.array(z.string()).optional(),
     /** L2-normalize vectors shorter than 3,072 values on the client. Default true. */
     normalize: z.boolean().optional(),
   })

@@ -1,9 +1,14 @@
-import { createTransport, type EmbeddingProvider, type HttpSettings, loadApiKey } from '@embedkit/core';
+import {
+  createTransport,
+  type EmbeddingProvider,
+  loadApiKey,
+  type ProviderSettings,
+} from '@embedkit/core/provider';
 import { GeminiBatchEmbeddingJobs } from './gemini-batch-jobs.js';
 import { GeminiEmbeddingModel, type GeminiModelConfig } from './gemini-embedding-model.js';
 import { type GeminiEmbeddingModelId, geminiCapabilities } from './gemini-options.js';
 
-export interface GeminiProviderSettings extends HttpSettings {
+export interface GeminiProviderSettings extends ProviderSettings {
   /** Default: `GEMINI_API_KEY`, then `GOOGLE_API_KEY`, read when a call is made. Sent as `x-goog-api-key`, never in the URL. */
   apiKey?: string;
   /** Default `https://generativelanguage.googleapis.com/v1beta`. */
@@ -37,6 +42,7 @@ export function createGemini(settings: GeminiProviderSettings = {}): GeminiProvi
     headers,
     transport,
     capabilities: geminiCapabilities(String(modelId).replace(/^models\//, '')),
+    rateLimiter: settings.rateLimit,
     ...(settings.maxResponseBytes === undefined ? {} : { maxResponseBytes: settings.maxResponseBytes }),
   });
   return {

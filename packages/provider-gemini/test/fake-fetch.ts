@@ -1,4 +1,4 @@
-import type { FetchFunction } from '@embedkit/core';
+import type { FetchFunction } from '@embedkit/core/provider';
 
 /** A fake key in Gemini's shape; no message, body or URL may contain it. */
 export const FAKE_KEY = 'AIza-test-key-fake-000000000000000000';

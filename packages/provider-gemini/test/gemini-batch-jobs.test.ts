@@ -48,11 +48,13 @@ describe('create', () => {
       }),
     ]);
     const job = await jobs.create({
-      inputs: ['First document', { text: 'Second document' }],
+      inputs: [
+        { text: 'First document', title: 'First' },
+        { text: 'Second document', title: 'Second' },
+      ],
       inputType: 'document',
       dimensions: 768,
       displayName: 'nightly docs',
-      providerOptions: { gemini: { titles: ['First', 'Second'] } },
     });
     expect(sent[0]!.method).toBe('POST');
     expect(sent[0]!.url).toBe(`${ROOT}/models/gemini-embedding-001:asyncBatchEmbedContent`);
@@ -113,9 +115,14 @@ describe('create', () => {
     ['an input type Gemini lacks', { inputs: ['x'], inputType: 'code-document' }, 'inputType'],
     ['dimensions out of range', { inputs: ['x'], dimensions: 127 }, 'dimensions'],
     [
-      'titles of the wrong length',
-      { inputs: ['x', 'y'], inputType: 'document', providerOptions: { gemini: { titles: ['t'] } } },
-      'providerOptions.gemini.titles',
+      'a job-wide titles list (titles travel on their inputs)',
+      { inputs: ['x', 'y'], inputType: 'document', providerOptions: { gemini: { titles: ['t', 'u'] } } },
+      'providerOptions.gemini',
+    ],
+    [
+      'a title outside inputType document',
+      { inputs: [{ text: 'x', title: 'T' }], inputType: 'query' },
+      'inputs[0]',
     ],
     ['an empty input', { inputs: ['x', ''] }, 'inputs[1]'],
     ['an empty displayName', { inputs: ['x'], displayName: ' ' }, 'displayName'],

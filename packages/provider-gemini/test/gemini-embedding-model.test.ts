@@ -1,5 +1,6 @@
 import { createFakeClock } from '@embedkit/conformance';
 import { embedMany, type InputType, type RetryEvent } from '@embedkit/core';
+import { checkEmbedRequest } from '@embedkit/core/provider';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createGemini, GEMINI_MODELS, parseGeminiError } from '../src/index.js';
 import { FAKE_KEY, type FakeReply, fakeFetch, values } from './fake-fetch.js';
@@ -77,10 +78,13 @@ describe('request bodies', () => {
     ]);
     await embedMany({
       model,
-      inputs: ['Doc one', { text: 'Doc two' }, 'Doc three'],
+      inputs: [
+        { text: 'Doc one', title: 'Title one' },
+        { text: 'Doc two', title: '' },
+        { text: 'Doc three', title: 'Title three' },
+      ],
       inputType: 'document',
       dimensions: 768,
-      providerOptions: { gemini: { titles: ['Title one', '', 'Title three'] } },
     });
     expect(sent[0]!.url).toBe(`${BASE}:batchEmbedContents`);
     expect(sent[0]!.body).toEqual({
@@ -171,20 +175,16 @@ describe('request bodies', () => {
 describe('invalid arguments are refused before any request', () => {
   const cases: [string, Record<string, unknown>, string][] = [
     [
-      'titles of the wrong length',
-      { inputType: 'document', providerOptions: { gemini: { titles: ['only one'] } } },
-      'providerOptions.gemini.titles',
+      'a job-wide titles list (titles travel on their inputs as { text, title })',
+      { inputType: 'document', providerOptions: { gemini: { titles: ['a', 'b'] } } },
+      'providerOptions.gemini',
     ],
     [
-      'titles without inputType document',
-      { inputType: 'query', providerOptions: { gemini: { titles: ['a', 'b'] } } },
-      'providerOptions.gemini.titles',
+      'a title without inputType document',
+      { inputType: 'query', inputs: ['a', { text: 'b', title: 'B' }] },
+      'inputs[1]',
     ],
-    [
-      'titles with no inputType',
-      { providerOptions: { gemini: { titles: ['a', 'b'] } } },
-      'providerOptions.gemini.titles',
-    ],
+    ['a title with no inputType', { inputs: [{ text: 'a', title: 'A' }, 'b'] }, 'inputs[0]'],
     [
       'an unknown provider option',
       { providerOptions: { gemini: { taskType: 'CLUSTERING' } } },
@@ -207,17 +207,22 @@ describe('invalid arguments are refused before any request', () => {
     expect(sent).toHaveLength(0);
   });
 
-  it('doEmbed itself refuses more than 100 inputs, no inputs, dimensions out of range and non-float output', async () => {
-    const { model, sent } = setup([]);
-    const calls = [
-      model.doEmbed({ inputs: Array.from({ length: 101 }, (_, index) => `t${index}`) }),
-      model.doEmbed({ inputs: [] }),
-      model.doEmbed({ inputs: ['x'], dimensions: 100 }),
-      model.doEmbed({ inputs: ['x'], outputType: 'int8' }),
-      model.doEmbed({ inputs: [''] }),
+  // The engine's checks live once, in core (issue 10): a direct doEmbed caller runs them with checkEmbedRequest.
+  it('checkEmbedRequest refuses for a direct doEmbed caller what the engine refuses: >100 inputs, none, bad dimensions, non-float', () => {
+    const { model } = setup([]);
+    const requests = [
+      { inputs: Array.from({ length: 101 }, (_, index) => `t${index}`) },
+      { inputs: [] },
+      { inputs: ['x'], dimensions: 100 },
+      { inputs: ['x'], outputType: 'int8' as const },
+      { inputs: [''] },
     ];
-    for (const call of calls) expect((await failure(call)).name).toBe('InvalidArgumentError');
-    expect(sent).toHaveLength(0);
+    for (const request of requests) {
+      expect(() => checkEmbedRequest(model, request)).toThrowError(
+        expect.objectContaining({ name: 'InvalidArgumentError' }),
+      );
+    }
+    expect(() => checkEmbedRequest(model, { inputs: ['x'], dimensions: 128 })).not.toThrow();
   });
 
   it('warns that the Gemini API cannot truncate', async () => {
@@ -285,43 +290,24 @@ describe('splitting', () => {
     expect(result.responses).toHaveLength(3);
   });
 
-  it('a job-wide titles list is sliced to each call: every request item carries its own input’s title', async () => {
-    const inputs = Array.from({ length: 250 }, (_, index) => `doc ${index}`);
-    const titles = inputs.map((_, index) => (index % 50 === 0 ? '' : `title ${index}`));
+  // Defect 5 of issue 10: positions are out of the contract; a title travels on its input, so every call of
+  // a split job carries the right titles without knowing where it stands.
+  it('titles on the inputs of a 250-input job reach the right request items across calls', async () => {
+    const inputs = Array.from({ length: 250 }, (_, index) =>
+      index % 50 === 0 ? `doc ${index}` : { text: `doc ${index}`, title: `title ${index}` },
+    );
     const { model, sent } = setup(echo(() => values(128, [1])));
-    await embedMany({
-      model,
-      inputs,
-      dimensions: 128,
-      inputType: 'document',
-      providerOptions: { gemini: { titles } },
-    });
+    await embedMany({ model, inputs, dimensions: 128, inputType: 'document' });
     const pairs = sent.flatMap((request) =>
       (
         request.body as { requests: { title?: string; content: { parts: { text: string }[] } }[] }
-      ).requests.map((item) => [item.content.parts[0]!.text, item.title ?? ''] as const),
+      ).requests.map((item) => [item.content.parts[0]!.text, item.title] as const),
     );
     expect(pairs).toHaveLength(250);
     for (const [text, title] of pairs) {
       const index = Number(text.split(' ')[1]);
-      expect(title).toBe(titles[index]);
+      expect(title).toBe(index % 50 === 0 ? undefined : `title ${index}`);
     }
-  });
-
-  it('a titles list shorter than the job is refused before any request', async () => {
-    const inputs = Array.from({ length: 200 }, (_, index) => `doc ${index}`);
-    const { model, sent } = setup(echo(() => values(128, [1])));
-    const error = await failure(
-      embedMany({
-        model,
-        inputs,
-        inputType: 'document',
-        providerOptions: { gemini: { titles: inputs.slice(0, 100) } },
-      }),
-    );
-    expect(error.name).toBe('InvalidArgumentError');
-    expect(error.message).toContain('100 entries for 200 inputs');
-    expect(sent).toHaveLength(0);
   });
 
   it('takes a title from each { text, title } input, and refuses titles outside inputType "document"', async () => {

@@ -129,11 +129,13 @@ describe('Gemini wire against the spec', () => {
       },
     }).batchEmbeddingJobs('gemini-embedding-001');
     await jobs.create({
-      inputs: ['first document', 'second document'],
+      inputs: [
+        { text: 'first document', title: 'First' },
+        { text: 'second document', title: 'Second' },
+      ],
       inputType: 'document',
       dimensions: 768,
       displayName: 'spec check',
-      providerOptions: { gemini: { titles: ['First', 'Second'] } },
     });
     const path = new URL(sent[0]!.url).pathname;
     const { request } = validatorsFor('POST', path);

@@ -1,4 +1,4 @@
-import type { ParsedError } from '@embedkit/core';
+import type { ParsedError } from '@embedkit/core/provider';
 import { z } from 'zod';
 
 // Lenient on responses: only the fields we use. A vector is checked as "string or array" here and

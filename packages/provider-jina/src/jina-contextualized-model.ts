@@ -5,10 +5,10 @@ import {
   type ContextualizedEmbedResponse,
   InvalidArgumentError,
   type Warning,
-} from '@embedkit/core';
+} from '@embedkit/core/provider';
 import { JinaEmbeddingModel } from './jina-embedding-model.js';
 import type { JinaModelProfile } from './jina-options.js';
-import { checkInputCount, embeddingFields, type JinaModelConfig, sendEmbeddings } from './jina-shared.js';
+import { embeddingFields, type JinaModelConfig, sendEmbeddings } from './jina-shared.js';
 
 /**
  * Jina late chunking (`jina-embeddings-v3`, `jina-embeddings-v4`): `embedContextualized` sends one
@@ -42,12 +42,6 @@ export class JinaContextualizedEmbeddingModel
       );
     }
     const chunks = request.documents[0]!;
-    checkInputCount(
-      chunks.length,
-      this.contextualizedCapabilities.maxChunksPerCall ?? chunks.length,
-      label,
-      'documents[0]',
-    );
     const body: Record<string, unknown> = {
       model: this.modelId,
       input: chunks,

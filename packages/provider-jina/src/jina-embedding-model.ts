@@ -8,10 +8,11 @@ import {
   type EmbedResponse,
   InvalidArgumentError,
   parseDataUrl,
+  type RateLimiter,
   type Warning,
-} from '@embedkit/core';
+} from '@embedkit/core/provider';
 import type { JinaModelProfile } from './jina-options.js';
-import { checkInputCount, embeddingFields, type JinaModelConfig, sendEmbeddings } from './jina-shared.js';
+import { embeddingFields, type JinaModelConfig, sendEmbeddings } from './jina-shared.js';
 
 /** v4 and clip-v2 take images up to 8 MB (Jina OpenAPI). */
 const MAX_IMAGE_BYTES = 8 * 1024 * 1024;
@@ -118,12 +119,14 @@ export class JinaEmbeddingModel implements EmbeddingModel {
   readonly modelId: string;
   readonly capabilities: EmbeddingCapabilities;
   protected readonly profile: JinaModelProfile;
+  readonly rateLimiter: RateLimiter | undefined;
   protected readonly config: JinaModelConfig;
 
   constructor(modelId: string, profile: JinaModelProfile, config: JinaModelConfig) {
     this.modelId = modelId;
     this.provider = config.provider;
     this.capabilities = profile.capabilities;
+    this.rateLimiter = config.rateLimiter;
     this.profile = profile;
     this.config = config;
   }
@@ -131,7 +134,6 @@ export class JinaEmbeddingModel implements EmbeddingModel {
   async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
     const warnings: Warning[] = [];
     const label = `${this.provider} model ${this.modelId}`;
-    checkInputCount(request.inputs.length, this.capabilities.maxInputsPerCall, label, 'inputs');
     const images = this.capabilities.modalities.includes('image');
     let input: WireInput[] = request.inputs.map((item, index) => wireInput(item, index, label, images));
     // A call with images sends every text as `{text}`, the form the API documents for mixed lists;

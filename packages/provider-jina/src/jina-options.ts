@@ -4,7 +4,7 @@ import type {
   InputType,
   OutputType,
   RerankingCapabilities,
-} from '@embedkit/core';
+} from '@embedkit/core/provider';
 import { z } from 'zod';
 
 /** Jina embedding models; any other id is accepted with conservative capabilities. */

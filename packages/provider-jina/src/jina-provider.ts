@@ -1,11 +1,12 @@
 import {
   createTransport,
   type EmbeddingProvider,
-  type HttpSettings,
   InvalidArgumentError,
   loadApiKey,
+  type ProviderSettings,
   type RerankingProvider,
-} from '@embedkit/core';
+} from '@embedkit/core/provider';
+import { parseJinaError } from './jina-api.js';
 import { JinaContextualizedEmbeddingModel } from './jina-contextualized-model.js';
 import { JinaEmbeddingModel } from './jina-embedding-model.js';
 import {
@@ -22,7 +23,7 @@ import type { JinaModelConfig } from './jina-shared.js';
 /** The Jina API root; every path is under `/v1`. */
 export const JINA_BASE_URL = 'https://api.jina.ai/v1';
 
-export interface JinaProviderSettings extends HttpSettings {
+export interface JinaProviderSettings extends ProviderSettings {
   /** Default: the `JINA_API_KEY` environment variable, read when a call is made. */
   apiKey?: string;
   /** Default `https://api.jina.ai/v1`. */
@@ -58,7 +59,9 @@ export function createJina(settings: JinaProviderSettings = {}): JinaProvider {
       };
     },
     transport,
-    ...(settings.maxResponseBytes === undefined ? {} : { maxResponseBytes: settings.maxResponseBytes }),
+    parseError: parseJinaError,
+    maxResponseBytes: settings.maxResponseBytes,
+    rateLimiter: settings.rateLimit,
   };
   return {
     embedding: (modelId) => new JinaEmbeddingModel(modelId, jinaEmbeddingProfile(modelId), config),

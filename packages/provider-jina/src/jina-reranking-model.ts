@@ -1,16 +1,18 @@
 import {
   InvalidArgumentError,
   parseResponse,
+  postJson,
+  type RateLimiter,
   type RerankingCapabilities,
   type RerankingModel,
   type RerankRequest,
   type RerankResponse,
   readProviderOptions,
   responseInfo,
-} from '@embedkit/core';
+} from '@embedkit/core/provider';
 import { jinaRerankResponseSchema } from './jina-api.js';
 import { jinaRerankingOptionsSchema } from './jina-options.js';
-import { type JinaModelConfig, postJina } from './jina-shared.js';
+import type { JinaModelConfig } from './jina-shared.js';
 
 /** A Jina reranker (`jina-reranker-v3`, …): one request to `POST {baseURL}/rerank` per call. */
 export class JinaRerankingModel implements RerankingModel {
@@ -18,12 +20,14 @@ export class JinaRerankingModel implements RerankingModel {
   readonly provider: string;
   readonly modelId: string;
   readonly capabilities: RerankingCapabilities;
+  readonly rateLimiter: RateLimiter | undefined;
   private readonly config: JinaModelConfig;
 
   constructor(modelId: string, capabilities: RerankingCapabilities, config: JinaModelConfig) {
     this.modelId = modelId;
     this.provider = config.provider;
     this.capabilities = capabilities;
+    this.rateLimiter = config.rateLimiter;
     this.config = config;
   }
 
@@ -48,7 +52,7 @@ export class JinaRerankingModel implements RerankingModel {
       }
       body.max_doc_length = options.maxDocumentLength;
     }
-    const response = await postJina(this.config, '/rerank', body, request);
+    const response = await postJson(this.config, '/rerank', body, request);
     const parsed = parseResponse(jinaRerankResponseSchema, response, this.provider, 'rerank');
     const out: RerankResponse = {
       results: parsed.results.map((item) => ({ index: item.index, relevanceScore: item.relevance_score })),

@@ -4,51 +4,24 @@ import {
   type EmbedRequest,
   InvalidArgumentError,
   inOrder,
-  type JsonResponse,
+  type JsonEndpoint,
   type OutputType,
   parseResponse,
+  postJson,
+  type RateLimiter,
   type ResponseInfo,
   readProviderOptions,
-  requestJson,
   responseInfo,
-  type Transport,
   type Usage,
   type Warning,
-} from '@embedkit/core';
-import { jinaEmbeddingResponseSchema, parseJinaError } from './jina-api.js';
+} from '@embedkit/core/provider';
+import { jinaEmbeddingResponseSchema } from './jina-api.js';
 import { type JinaModelProfile, jinaEmbeddingOptionsSchema } from './jina-options.js';
 
-/** What a Jina provider hands each of its models. */
-export interface JinaModelConfig {
-  /** `jina`: the provider name and the `providerOptions` key. */
-  provider: string;
-  /** Reads the key at call time; returns the secrets to redact too. */
-  resolve: () => { baseURL: string; headers: Record<string, string>; secrets: string[] };
-  transport: Transport;
-  maxResponseBytes?: number;
-}
-
-/** Posts one JSON body to `{baseURL}{path}` with the key, mapping Jina's error bodies. */
-export async function postJina(
-  config: JinaModelConfig,
-  path: string,
-  body: Record<string, unknown>,
-  request: { signal?: AbortSignal; timeoutMs?: number; headers?: Record<string, string> },
-): Promise<JsonResponse> {
-  const { baseURL, headers, secrets } = config.resolve();
-  return requestJson({
-    transport: config.transport,
-    provider: config.provider,
-    url: `${baseURL.replace(/\/+$/, '')}${path}`,
-    method: 'POST',
-    headers: { ...headers, ...request.headers },
-    body,
-    signal: request.signal,
-    timeoutMs: request.timeoutMs,
-    secrets,
-    maxResponseBytes: config.maxResponseBytes,
-    parseError: parseJinaError,
-  });
+/** What a Jina provider hands each of its models: the API as a JSON endpoint (the key read at each call). */
+export interface JinaModelConfig extends JsonEndpoint {
+  /** The limiter the provider's models draw on, when the provider was given one. */
+  rateLimiter?: RateLimiter | undefined;
 }
 
 /** `embedding_type` for each output type: floats travel as base64 float32, bits as packed bytes. */
@@ -70,7 +43,6 @@ export function embeddingFields(
   warnings: Warning[],
 ): Record<string, unknown> {
   const options = readProviderOptions(jinaEmbeddingOptionsSchema, provider, request.providerOptions);
-  const { capabilities } = profile;
   const body: Record<string, unknown> = {};
   if (options.task !== undefined) {
     if (request.inputType !== undefined) {
@@ -99,29 +71,14 @@ export function embeddingFields(
       body.task = task;
     }
   }
-  if (request.dimensions !== undefined) {
-    const allowed = capabilities.dimensions;
-    const ok =
-      allowed !== undefined &&
-      Number.isInteger(request.dimensions) &&
-      ('min' in allowed
-        ? request.dimensions >= allowed.min && request.dimensions <= allowed.max
-        : allowed.includes(request.dimensions));
-    if (!ok) {
-      throw new InvalidArgumentError(
-        `dimensions ${request.dimensions} is not allowed for ${label}; use ${allowed === undefined ? 'none' : 'min' in allowed ? `${allowed.min} to ${allowed.max}` : allowed.join(', ')}.`,
-        { argument: 'dimensions' },
-      );
-    }
-    body.dimensions = request.dimensions;
-  }
+  // The engine checked dimensions and the output type against the capabilities.
+  if (request.dimensions !== undefined) body.dimensions = request.dimensions;
   const outputType = request.outputType ?? 'float';
   const embeddingType = EMBEDDING_TYPE[outputType];
-  if (embeddingType === undefined || !capabilities.outputTypes.includes(outputType)) {
-    throw new InvalidArgumentError(
-      `${label} cannot return ${outputType} vectors; it supports ${capabilities.outputTypes.join(', ')}.`,
-      { argument: 'outputType' },
-    );
+  if (embeddingType === undefined) {
+    throw new InvalidArgumentError(`${label} cannot return ${outputType} vectors.`, {
+      argument: 'outputType',
+    });
   }
   body.embedding_type = embeddingType;
   if (options.normalized !== undefined) {
@@ -153,7 +110,7 @@ export async function sendEmbeddings(
   outputType: OutputType,
   request: { signal?: AbortSignal; timeoutMs?: number; headers?: Record<string, string> },
 ): Promise<EmbeddingsAnswer> {
-  const response = await postJina(config, '/embeddings', body, request);
+  const response = await postJson(config, '/embeddings', body, request);
   const parsed = parseResponse(jinaEmbeddingResponseSchema, response, config.provider, 'embeddings');
   const ordered = inOrder(parsed.data, inputCount, 'vectors', config.provider);
   const embeddings = decodeVectors(
@@ -165,14 +122,4 @@ export async function sendEmbeddings(
       ? undefined
       : { inputTokens: parsed.usage.total_tokens };
   return { embeddings, usage, response: responseInfo(response, parsed.model) };
-}
-
-/** Rejects a call over the API's input limit before sending (the engine splits; a direct call may not). */
-export function checkInputCount(count: number, maxInputs: number, label: string, argument: string): void {
-  if (count > maxInputs) {
-    throw new InvalidArgumentError(
-      `${label} takes at most ${maxInputs} inputs a call; got ${count}. Use embedMany, which splits them.`,
-      { argument },
-    );
-  }
 }

@@ -1,4 +1,5 @@
-import { embedMany, float32ToBase64, type InputType } from '@embedkit/core';
+import { embedMany, type InputType } from '@embedkit/core';
+import { checkEmbedRequest, float32ToBase64 } from '@embedkit/core/provider';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createJina, JINA_EMBEDDING_MODELS } from '../src/index.js';
 import { embeddingsBody, fakeFetch, TEST_KEY } from './helpers.js';
@@ -214,11 +215,10 @@ describe('request mapping', () => {
       name: 'InvalidArgumentError',
       argument,
     });
-    // The provider checks too when called directly, not only the engine.
-    await expect(model.doEmbed({ inputs: ['a'], ...options })).rejects.toMatchObject({
-      name: 'InvalidArgumentError',
-      argument,
-    });
+    // A direct doEmbed caller runs the engine's one check (the provider no longer repeats it).
+    expect(() => checkEmbedRequest(model, { inputs: ['a'], ...options })).toThrowError(
+      expect.objectContaining({ name: 'InvalidArgumentError', argument }),
+    );
     expect(server.requests).toEqual([]);
   });
 
@@ -241,7 +241,7 @@ describe('request mapping', () => {
     );
   });
 
-  it('takes at most 512 inputs a call: the engine splits 513 into 512 + 1, a direct call is refused', async () => {
+  it('takes at most 512 inputs a call: the engine splits 513 into 512 + 1, checkEmbedRequest refuses a direct call', async () => {
     const inputs = Array.from({ length: 513 }, (_, index) => `input ${index}`);
     const server = fakeFetch([
       { body: embeddingsBody('jina-embeddings-v3', new Array(512).fill(FLOAT_B64)) },
@@ -253,10 +253,9 @@ describe('request mapping', () => {
     expect(server.requests.map((request) => (request.body as { input: string[] }).input.length)).toEqual([
       512, 1,
     ]);
-    await expect(model.doEmbed({ inputs })).rejects.toMatchObject({
-      name: 'InvalidArgumentError',
-      argument: 'inputs',
-    });
+    expect(() => checkEmbedRequest(model, { inputs })).toThrowError(
+      expect.objectContaining({ name: 'InvalidArgumentError', argument: 'inputs' }),
+    );
     expect(server.requests).toHaveLength(2);
   });
 

@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import { createFakeClock } from '@embedkit/conformance';
-import { embedMany, float32ToBase64 } from '@embedkit/core';
+import { embedMany } from '@embedkit/core';
+import { float32ToBase64 } from '@embedkit/core/provider';
 import { describe, expect, it } from 'vitest';
 import { createJina, parseJinaError } from '../src/index.js';
 import { embeddingsBody, fakeFetch, TEST_KEY } from './helpers.js';

@@ -1,4 +1,5 @@
-import { embedMany, float32ToBase64 } from '@embedkit/core';
+import { embedMany } from '@embedkit/core';
+import { float32ToBase64 } from '@embedkit/core/provider';
 import { describe, expect, it } from 'vitest';
 import { createJina } from '../src/index.js';
 import { embeddingsBody, fakeFetch, TEST_KEY } from './helpers.js';

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { Cassette } from '@embedkit/conformance';
-import { embedContextualized, embedMany, type FetchFunction, float32ToBase64, rerank } from '@embedkit/core';
+import { embedContextualized, embedMany, rerank } from '@embedkit/core';
+import { type FetchFunction, float32ToBase64 } from '@embedkit/core/provider';
 import type { CapturedRequest } from '@embedkit/core/testing';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';

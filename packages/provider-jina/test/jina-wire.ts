@@ -1,5 +1,6 @@
 import type { ContextualizedWireProfile, RerankingWireProfile, WireProfile } from '@embedkit/conformance';
-import { float32ToBase64, type InputType } from '@embedkit/core';
+import type { InputType } from '@embedkit/core';
+import { float32ToBase64 } from '@embedkit/core/provider';
 
 interface JinaBody {
   model?: string;

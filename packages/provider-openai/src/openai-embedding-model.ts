@@ -2,18 +2,19 @@ import {
   decodeVectors,
   type EmbeddingCapabilities,
   type EmbeddingModel,
-  type EmbedInput,
   type EmbedRequest,
   type EmbedResponse,
-  InvalidArgumentError,
   inOrder,
+  inputText,
+  type JsonEndpoint,
   parseResponse,
+  postJson,
+  type RateLimiter,
   readProviderOptions,
-  requestJson,
   responseInfo,
   type Transport,
   type Warning,
-} from '@embedkit/core';
+} from '@embedkit/core/provider';
 import { openAIEmbeddingResponseSchema, parseOpenAIError } from './openai-api.js';
 import { openAIProviderOptionsSchema } from './openai-options.js';
 
@@ -29,14 +30,8 @@ export interface OpenAIModelConfig {
   capabilities: EmbeddingCapabilities;
   encodingFormat: 'base64' | 'float';
   maxResponseBytes?: number;
-}
-
-function inputText(input: EmbedInput, index: number): string {
-  if (typeof input === 'string') return input;
-  if ('text' in input) return input.text;
-  throw new InvalidArgumentError(`Input ${index} is not text; OpenAI embedding models take text only.`, {
-    argument: `inputs[${index}]`,
-  });
+  /** The limiter the provider's models draw on, when the provider was given one. */
+  rateLimiter?: RateLimiter | undefined;
 }
 
 /** One OpenAI (or OpenAI-compatible) embedding model: one request to `POST {baseURL}/embeddings` per call. */
@@ -45,33 +40,33 @@ export class OpenAIEmbeddingModel implements EmbeddingModel {
   readonly provider: string;
   readonly modelId: string;
   readonly capabilities: EmbeddingCapabilities;
+  readonly rateLimiter: RateLimiter | undefined;
   private readonly config: OpenAIModelConfig;
-  private readonly url: string;
+  private readonly endpoint: JsonEndpoint;
+  private readonly path: string;
 
   constructor(modelId: string, config: OpenAIModelConfig) {
     this.modelId = modelId;
     this.provider = config.provider;
     this.capabilities = config.capabilities;
+    this.rateLimiter = config.rateLimiter;
     this.config = config;
     const query =
       config.queryParams === undefined ? '' : `?${new URLSearchParams(config.queryParams).toString()}`;
-    this.url = `${config.baseURL.replace(/\/+$/, '')}/embeddings${query}`;
+    this.path = `/embeddings${query}`;
+    this.endpoint = {
+      provider: config.provider,
+      transport: config.transport,
+      resolve: () => ({ baseURL: config.baseURL, ...config.headers() }),
+      parseError: parseOpenAIError,
+      requestIdHeaders: ['x-request-id'],
+      maxResponseBytes: config.maxResponseBytes,
+    };
   }
 
   async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
     const warnings: Warning[] = [];
     const options = readProviderOptions(openAIProviderOptionsSchema, this.provider, request.providerOptions);
-    if (request.dimensions !== undefined && this.capabilities.dimensions === undefined) {
-      throw new InvalidArgumentError(
-        `${this.provider} model ${this.modelId} has a fixed vector length; remove the dimensions option.`,
-        { argument: 'dimensions' },
-      );
-    }
-    if (request.outputType !== undefined && request.outputType !== 'float') {
-      throw new InvalidArgumentError(`${this.provider} model ${this.modelId} returns float vectors only.`, {
-        argument: 'outputType',
-      });
-    }
     if (request.inputType !== undefined) {
       warnings.push({
         type: 'unsupported-setting',
@@ -88,27 +83,15 @@ export class OpenAIEmbeddingModel implements EmbeddingModel {
     }
     const body: Record<string, unknown> = {
       model: this.modelId,
-      input: request.inputs.map(inputText),
+      input: request.inputs.map((input, index) =>
+        inputText(input, index, `${this.provider} model ${this.modelId}`),
+      ),
       encoding_format: this.config.encodingFormat,
     };
     if (request.dimensions !== undefined) body.dimensions = request.dimensions;
     if (options.user !== undefined) body.user = options.user;
 
-    const { headers, secrets } = this.config.headers();
-    const response = await requestJson({
-      transport: this.config.transport,
-      provider: this.provider,
-      url: this.url,
-      method: 'POST',
-      headers: { ...headers, ...request.headers },
-      body,
-      signal: request.signal,
-      timeoutMs: request.timeoutMs,
-      secrets,
-      maxResponseBytes: this.config.maxResponseBytes,
-      parseError: parseOpenAIError,
-      requestIdHeaders: ['x-request-id'],
-    });
+    const response = await postJson(this.endpoint, this.path, body, request);
     const { data, model, usage } = parseResponse(
       openAIEmbeddingResponseSchema,
       response,

@@ -1,4 +1,4 @@
-import type { EmbeddingCapabilities } from '@embedkit/core';
+import type { EmbeddingCapabilities } from '@embedkit/core/provider';
 import { z } from 'zod';
 
 /** Known OpenAI embedding models; any other id is accepted with conservative capabilities. */

@@ -2,9 +2,9 @@ import {
   createTransport,
   type EmbeddingCapabilities,
   type EmbeddingProvider,
-  type HttpSettings,
   loadApiKey,
-} from '@embedkit/core';
+  type ProviderSettings,
+} from '@embedkit/core/provider';
 import { OpenAIEmbeddingModel } from './openai-embedding-model.js';
 import {
   COMPATIBLE_DEFAULT_CAPABILITIES,
@@ -12,7 +12,7 @@ import {
   openAICapabilities,
 } from './openai-options.js';
 
-export interface OpenAIProviderSettings extends HttpSettings {
+export interface OpenAIProviderSettings extends ProviderSettings {
   /** Default: the `OPENAI_API_KEY` environment variable, read when a call is made. */
   apiKey?: string;
   /** Default `https://api.openai.com/v1`. */
@@ -56,6 +56,7 @@ export function createOpenAI(settings: OpenAIProviderSettings = {}): OpenAIProvi
         transport,
         capabilities: openAICapabilities(modelId),
         encodingFormat: settings.encodingFormat ?? 'base64',
+        rateLimiter: settings.rateLimit,
         ...(settings.maxResponseBytes === undefined ? {} : { maxResponseBytes: settings.maxResponseBytes }),
       });
     },
@@ -65,7 +66,7 @@ export function createOpenAI(settings: OpenAIProviderSettings = {}): OpenAIProvi
 /** The default OpenAI provider: key from `OPENAI_API_KEY`. */
 export const openai: OpenAIProvider = createOpenAI();
 
-export interface OpenAICompatibleSettings extends HttpSettings {
+export interface OpenAICompatibleSettings extends ProviderSettings {
   /** Provider name in errors, results and `providerOptions`, e.g. `onerouter`, `azure`, `vllm`. */
   name: string;
   /** The API root that `/embeddings` is appended to, e.g. `https://llm.onerouter.pro/v1`. */
@@ -113,6 +114,7 @@ export function createOpenAICompatible(settings: OpenAICompatibleSettings): Open
         transport,
         capabilities: { ...COMPATIBLE_DEFAULT_CAPABILITIES, ...custom },
         encodingFormat: settings.encodingFormat ?? 'base64',
+        rateLimiter: settings.rateLimit,
         ...(settings.maxResponseBytes === undefined ? {} : { maxResponseBytes: settings.maxResponseBytes }),
       });
     },

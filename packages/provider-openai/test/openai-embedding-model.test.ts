@@ -3,13 +3,12 @@ import {
   type Clock,
   type EmbedRequest,
   embedMany,
-  type FetchFunction,
   InvalidArgumentError,
   InvalidRequestError,
   InvalidResponseError,
   RateLimitError,
-  VERSION,
 } from '@embedkit/core';
+import { checkEmbedRequest, type FetchFunction, VERSION } from '@embedkit/core/provider';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   createOpenAI,
@@ -352,13 +351,15 @@ describe('capabilities', () => {
     expect(requests).toHaveLength(0);
   });
 
-  it('ada-002 with dimensions is refused by the model itself too, when called without the engine', async () => {
+  it('ada-002 with dimensions is refused by the engine, and by checkEmbedRequest for a direct doEmbed caller', async () => {
     const { fetch, requests } = recordingFetch({ body: floats(1) });
-    const error = await rejection(
-      model({ fetch }, 'text-embedding-ada-002').doEmbed(request(['hello'], { dimensions: 512 })),
-    );
+    const ada = model({ fetch }, 'text-embedding-ada-002');
+    const error = await rejection(embedMany({ model: ada, inputs: ['hello'], dimensions: 512 }));
     expect(error).toBeInstanceOf(InvalidArgumentError);
     expect(error.argument).toBe('dimensions');
+    expect(() => checkEmbedRequest(ada, request(['hello'], { dimensions: 512 }))).toThrowError(
+      expect.objectContaining({ name: 'InvalidArgumentError', argument: 'dimensions' }),
+    );
     expect(requests).toHaveLength(0);
   });
 
@@ -373,7 +374,9 @@ describe('capabilities', () => {
 
   it('a non-float output type is refused before sending', async () => {
     const { fetch, requests } = recordingFetch({ body: floats(1) });
-    const error = await rejection(model({ fetch }).doEmbed(request(['hello'], { outputType: 'int8' })));
+    const error = await rejection(
+      embedMany({ model: model({ fetch }), inputs: ['hello'], outputType: 'int8' }),
+    );
     expect(error).toBeInstanceOf(InvalidArgumentError);
     expect(error.argument).toBe('outputType');
     expect(requests).toHaveLength(0);

@@ -6,20 +6,22 @@ import {
   decodeVectors,
   type Embedding,
   type EmbeddingCapabilities,
-  type EmbedInput,
   type EmbedRequest,
   type EmbedResponse,
   InvalidArgumentError,
   InvalidResponseError,
   inOrder,
+  inputText,
   parseResponse,
+  postJson,
+  type RateLimiter,
   readProviderOptions,
   responseInfo,
   type Warning,
-} from '@embedkit/core';
+} from '@embedkit/core/provider';
 import { voyageContextualizedResponseSchema } from './voyage-api.js';
 import { voyageContextualizedOptionsSchema } from './voyage-options.js';
-import { commonEmbeddingFields, postVoyage, type VoyageModelConfig } from './voyage-shared.js';
+import { commonEmbeddingFields, type VoyageModelConfig } from './voyage-shared.js';
 
 interface ContextualizedAnswer {
   embeddings: Embedding[][];
@@ -40,6 +42,7 @@ export class VoyageContextualizedEmbeddingModel implements ContextualizedEmbeddi
   readonly modelId: string;
   readonly capabilities: EmbeddingCapabilities;
   readonly contextualizedCapabilities: ContextualizedCapabilities;
+  readonly rateLimiter: RateLimiter | undefined;
   private readonly config: VoyageModelConfig;
 
   constructor(
@@ -52,6 +55,7 @@ export class VoyageContextualizedEmbeddingModel implements ContextualizedEmbeddi
     this.provider = config.provider;
     this.capabilities = capabilities;
     this.contextualizedCapabilities = contextualizedCapabilities;
+    this.rateLimiter = config.rateLimiter;
     this.config = config;
   }
 
@@ -64,8 +68,9 @@ export class VoyageContextualizedEmbeddingModel implements ContextualizedEmbeddi
         message: `${this.provider} contextualized embeddings cannot truncate; an input over the context length fails instead.`,
       });
     }
-    const documents = request.inputs.map((input, index) => [inputText(input, index, this.modelId)]);
-    const answer = await this.send({ ...request, documents }, warnings);
+    const label = `${this.provider} model ${this.modelId}`;
+    const documents = request.inputs.map((input, index) => [inputText(input, index, label)]);
+    const answer = await this.send({ ...request, documents }, warnings, false);
     const out: EmbedResponse = {
       embeddings: answer.embeddings.map((vectors) => vectors[0]!),
       warnings,
@@ -77,7 +82,7 @@ export class VoyageContextualizedEmbeddingModel implements ContextualizedEmbeddi
 
   async doEmbedContextualized(request: ContextualizedEmbedRequest): Promise<ContextualizedEmbedResponse> {
     const warnings: Warning[] = [];
-    const answer = await this.send(request, warnings);
+    const answer = await this.send(request, warnings, true);
     const out: ContextualizedEmbedResponse = {
       embeddings: answer.embeddings,
       warnings,
@@ -88,9 +93,11 @@ export class VoyageContextualizedEmbeddingModel implements ContextualizedEmbeddi
     return out;
   }
 
+  /** One call; `byDocument` says whether the caller can take several vectors per document (auto-chunking). */
   private async send(
     request: ContextualizedEmbedRequest,
     warnings: Warning[],
+    byDocument: boolean,
   ): Promise<ContextualizedAnswer> {
     const options = readProviderOptions(
       voyageContextualizedOptionsSchema,
@@ -99,7 +106,14 @@ export class VoyageContextualizedEmbeddingModel implements ContextualizedEmbeddi
     );
     const label = `${this.provider} model ${this.modelId}`;
     const autoChunking = options.autoChunking === true;
-    const fields = commonEmbeddingFields(request, this.capabilities, label, warnings);
+    if (autoChunking && !byDocument) {
+      // Auto-chunking answers several vectors per input; a plain embedding call has room for one.
+      throw new InvalidArgumentError(
+        'autoChunking returns one vector per chunk Voyage makes, several per input; use embedContextualized, whose result has room for them (and their chunk texts).',
+        { argument: `providerOptions.${this.provider}.autoChunking` },
+      );
+    }
+    const fields = commonEmbeddingFields(request, label, warnings);
     const body: Record<string, unknown> = { inputs: request.documents, model: this.modelId, ...fields };
     if (autoChunking) {
       // The API chunks each document itself: `inputs` is then a flat list of whole documents and
@@ -133,7 +147,7 @@ export class VoyageContextualizedEmbeddingModel implements ContextualizedEmbeddi
     }
     body.encoding_format = 'base64';
 
-    const response = await postVoyage(this.config, '/contextualizedembeddings', body, request);
+    const response = await postJson(this.config, '/contextualizedembeddings', body, request);
     const parsed = parseResponse(
       voyageContextualizedResponseSchema,
       response,
@@ -181,15 +195,4 @@ export class VoyageContextualizedEmbeddingModel implements ContextualizedEmbeddi
         : { inputTokens: parsed.usage.total_tokens };
     return { embeddings, chunks, usage, response: responseInfo(response, parsed.model) };
   }
-}
-
-function inputText(input: EmbedInput, index: number, modelId: string): string {
-  if (typeof input === 'string') return input;
-  if ('text' in input) return input.text;
-  throw new InvalidArgumentError(
-    `Input ${index} is not plain text; voyage model ${modelId} takes text only.`,
-    {
-      argument: `inputs[${index}]`,
-    },
-  );
 }

@@ -2,28 +2,20 @@ import {
   decodeVectors,
   type EmbeddingCapabilities,
   type EmbeddingModel,
-  type EmbedInput,
   type EmbedRequest,
   type EmbedResponse,
-  InvalidArgumentError,
   inOrder,
+  inputText,
   parseResponse,
+  postJson,
+  type RateLimiter,
   readProviderOptions,
   responseInfo,
   type Warning,
-} from '@embedkit/core';
+} from '@embedkit/core/provider';
 import { voyageEmbeddingResponseSchema } from './voyage-api.js';
 import { voyageEmbeddingOptionsSchema } from './voyage-options.js';
-import { commonEmbeddingFields, postVoyage, type VoyageModelConfig } from './voyage-shared.js';
-
-function inputText(input: EmbedInput, index: number, modelId: string): string {
-  if (typeof input === 'string') return input;
-  if ('text' in input) return input.text;
-  throw new InvalidArgumentError(
-    `Input ${index} is not plain text; voyage model ${modelId} takes text only. Use voyage.multimodalEmbedding('voyage-multimodal-3.5') for images and interleaved content.`,
-    { argument: `inputs[${index}]` },
-  );
-}
+import { commonEmbeddingFields, type VoyageModelConfig } from './voyage-shared.js';
 
 /** One Voyage text embedding model: one request to `POST {baseURL}/embeddings` per call. */
 export class VoyageEmbeddingModel implements EmbeddingModel {
@@ -31,12 +23,14 @@ export class VoyageEmbeddingModel implements EmbeddingModel {
   readonly provider: string;
   readonly modelId: string;
   readonly capabilities: EmbeddingCapabilities;
+  readonly rateLimiter: RateLimiter | undefined;
   private readonly config: VoyageModelConfig;
 
   constructor(modelId: string, capabilities: EmbeddingCapabilities, config: VoyageModelConfig) {
     this.modelId = modelId;
     this.provider = config.provider;
     this.capabilities = capabilities;
+    this.rateLimiter = config.rateLimiter;
     this.config = config;
   }
 
@@ -45,14 +39,21 @@ export class VoyageEmbeddingModel implements EmbeddingModel {
     readProviderOptions(voyageEmbeddingOptionsSchema, this.provider, request.providerOptions);
     const label = `${this.provider} model ${this.modelId}`;
     const body: Record<string, unknown> = {
-      input: request.inputs.map((input, index) => inputText(input, index, this.modelId)),
+      input: request.inputs.map((input, index) =>
+        inputText(
+          input,
+          index,
+          label,
+          "Use voyage.multimodalEmbedding('voyage-multimodal-3.5') for images and interleaved content.",
+        ),
+      ),
       model: this.modelId,
-      ...commonEmbeddingFields(request, this.capabilities, label, warnings),
+      ...commonEmbeddingFields(request, label, warnings),
       // The API truncates by default; embedkit never cuts silently, so `false` unless asked.
       truncation: request.truncate === true,
       encoding_format: 'base64',
     };
-    const response = await postVoyage(this.config, '/embeddings', body, request);
+    const response = await postJson(this.config, '/embeddings', body, request);
     const parsed = parseResponse(voyageEmbeddingResponseSchema, response, this.provider, 'embeddings');
     const ordered = inOrder(parsed.data, request.inputs.length, 'vectors', this.provider);
     const embeddings = decodeVectors(

@@ -11,13 +11,15 @@ import {
   inOrder,
   parseDataUrl,
   parseResponse,
+  postJson,
+  type RateLimiter,
   readProviderOptions,
   responseInfo,
   type Warning,
-} from '@embedkit/core';
+} from '@embedkit/core/provider';
 import { voyageEmbeddingResponseSchema } from './voyage-api.js';
 import { voyageEmbeddingOptionsSchema } from './voyage-options.js';
-import { commonEmbeddingFields, postVoyage, type VoyageModelConfig } from './voyage-shared.js';
+import { commonEmbeddingFields, type VoyageModelConfig } from './voyage-shared.js';
 
 /** The image formats the API documents for `image_base64` and `image_url`. */
 const MEDIA_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp', 'image/gif']);
@@ -109,12 +111,14 @@ export class VoyageMultimodalEmbeddingModel implements EmbeddingModel {
   readonly provider: string;
   readonly modelId: string;
   readonly capabilities: EmbeddingCapabilities;
+  readonly rateLimiter: RateLimiter | undefined;
   private readonly config: VoyageModelConfig;
 
   constructor(modelId: string, capabilities: EmbeddingCapabilities, config: VoyageModelConfig) {
     this.modelId = modelId;
     this.provider = config.provider;
     this.capabilities = capabilities;
+    this.rateLimiter = config.rateLimiter;
     this.config = config;
   }
 
@@ -134,12 +138,12 @@ export class VoyageMultimodalEmbeddingModel implements EmbeddingModel {
     const body: Record<string, unknown> = {
       inputs,
       model: this.modelId,
-      ...commonEmbeddingFields(request, this.capabilities, label, warnings),
+      ...commonEmbeddingFields(request, label, warnings),
       // The API truncates by default (dropping a cut image whole); embedkit never cuts silently.
       truncation: request.truncate === true,
       encoding_format: 'base64',
     };
-    const response = await postVoyage(this.config, '/multimodalembeddings', body, request);
+    const response = await postJson(this.config, '/multimodalembeddings', body, request);
     const parsed = parseResponse(
       voyageEmbeddingResponseSchema,
       response,

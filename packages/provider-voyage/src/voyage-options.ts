@@ -3,7 +3,7 @@ import type {
   EmbeddingCapabilities,
   OutputType,
   RerankingCapabilities,
-} from '@embedkit/core';
+} from '@embedkit/core/provider';
 import { z } from 'zod';
 
 /** Voyage text embedding models; any other id is accepted with conservative limits. */

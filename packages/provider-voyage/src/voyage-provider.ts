@@ -1,10 +1,11 @@
 import {
   createTransport,
   type EmbeddingProvider,
-  type HttpSettings,
   loadApiKey,
+  type ProviderSettings,
   type RerankingProvider,
-} from '@embedkit/core';
+} from '@embedkit/core/provider';
+import { parseVoyageError } from './voyage-api.js';
 import { VoyageContextualizedEmbeddingModel } from './voyage-contextualized-model.js';
 import { VoyageEmbeddingModel } from './voyage-embedding-model.js';
 import { VoyageMultimodalEmbeddingModel } from './voyage-multimodal-model.js';
@@ -27,7 +28,7 @@ export const VOYAGE_BASE_URL = 'https://api.voyageai.com/v1';
 /** The MongoDB Atlas host, for Atlas model API keys (they begin `al-`). Same wire contract. */
 export const VOYAGE_ATLAS_BASE_URL = 'https://ai.mongodb.com/v1';
 
-export interface VoyageProviderSettings extends HttpSettings {
+export interface VoyageProviderSettings extends ProviderSettings {
   /** Default: the `VOYAGE_API_KEY` environment variable, read when a call is made. */
   apiKey?: string;
   /**
@@ -71,7 +72,9 @@ export function createVoyage(settings: VoyageProviderSettings = {}): VoyageProvi
       };
     },
     transport,
-    ...(settings.maxResponseBytes === undefined ? {} : { maxResponseBytes: settings.maxResponseBytes }),
+    parseError: parseVoyageError,
+    maxResponseBytes: settings.maxResponseBytes,
+    rateLimiter: settings.rateLimit,
   };
   return {
     embedding: (modelId) => new VoyageEmbeddingModel(modelId, voyageEmbeddingCapabilities(modelId), config),

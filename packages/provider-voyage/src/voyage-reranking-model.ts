@@ -1,15 +1,17 @@
 import {
   parseResponse,
+  postJson,
+  type RateLimiter,
   type RerankingCapabilities,
   type RerankingModel,
   type RerankRequest,
   type RerankResponse,
   readProviderOptions,
   responseInfo,
-} from '@embedkit/core';
+} from '@embedkit/core/provider';
 import { voyageRerankResponseSchema } from './voyage-api.js';
 import { voyageRerankingOptionsSchema } from './voyage-options.js';
-import { postVoyage, type VoyageModelConfig } from './voyage-shared.js';
+import type { VoyageModelConfig } from './voyage-shared.js';
 
 /** A Voyage reranker (`rerank-2.5`, …): one request to `POST {baseURL}/rerank` per call. */
 export class VoyageRerankingModel implements RerankingModel {
@@ -17,12 +19,14 @@ export class VoyageRerankingModel implements RerankingModel {
   readonly provider: string;
   readonly modelId: string;
   readonly capabilities: RerankingCapabilities;
+  readonly rateLimiter: RateLimiter | undefined;
   private readonly config: VoyageModelConfig;
 
   constructor(modelId: string, capabilities: RerankingCapabilities, config: VoyageModelConfig) {
     this.modelId = modelId;
     this.provider = config.provider;
     this.capabilities = capabilities;
+    this.rateLimiter = config.rateLimiter;
     this.config = config;
   }
 
@@ -37,7 +41,7 @@ export class VoyageRerankingModel implements RerankingModel {
       truncation: request.truncate === true,
     };
     if (request.topN !== undefined) body.top_k = request.topN;
-    const response = await postVoyage(this.config, '/rerank', body, request);
+    const response = await postJson(this.config, '/rerank', body, request);
     const parsed = parseResponse(voyageRerankResponseSchema, response, this.provider, 'rerank');
     const out: RerankResponse = {
       results: parsed.data.map((item) => ({ index: item.index, relevanceScore: item.relevance_score })),

@@ -1,4 +1,5 @@
-import { embedContextualized, embedMany, float32ToBase64 } from '@embedkit/core';
+import { embedContextualized, embedMany } from '@embedkit/core';
+import { float32ToBase64 } from '@embedkit/core/provider';
 import { describe, expect, it } from 'vitest';
 import { createVoyage, VOYAGE_CONTEXTUALIZED_LIMITS } from '../src/index.js';
 import { fakeFetch, TEST_KEY } from './helpers.js';
@@ -174,7 +175,6 @@ describe('voyage-context-3', () => {
       { documents: [['a']], providerOptions: { voyage: { autoChunking: true, chunkSize: 32_001 } } },
       'providerOptions.voyage',
     ],
-    ['dimensions Voyage lacks', { documents: [['a']], dimensions: 768 }, 'dimensions'],
   ])('rejects %s before any request', async (_label, request, argument) => {
     const server = fakeFetch([]);
     await expect(model(server.fetch).doEmbedContextualized(request)).rejects.toMatchObject({
@@ -191,5 +191,33 @@ describe('voyage-context-3', () => {
     ).rejects.toMatchObject({
       name: 'InvalidResponseError',
     });
+  });
+});
+
+describe('checks that live in the engine', () => {
+  it('dimensions Voyage lacks are refused by embedContextualized before any request', async () => {
+    const server = fakeFetch([]);
+    await expect(
+      embedContextualized({ model: model(server.fetch), documents: [['a']], dimensions: 768 }),
+    ).rejects.toMatchObject({ name: 'InvalidArgumentError', argument: 'dimensions' });
+    expect(server.requests).toEqual([]);
+  });
+
+  // Defect 6 of issue 10: through embedMany, auto-chunking kept the first chunk's vector of each input and
+  // dropped the rest without a word.
+  it('autoChunking through embedMany is refused before any request: it answers several vectors per input', async () => {
+    const server = fakeFetch([]);
+    await expect(
+      embedMany({
+        model: model(server.fetch),
+        inputs: ['a long document'],
+        inputType: 'document',
+        providerOptions: { voyage: { autoChunking: true } },
+      }),
+    ).rejects.toMatchObject({
+      name: 'InvalidArgumentError',
+      argument: 'providerOptions.voyage.autoChunking',
+    });
+    expect(server.requests).toEqual([]);
   });
 });

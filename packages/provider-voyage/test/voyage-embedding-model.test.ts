@@ -1,4 +1,5 @@
-import { embedMany, float32ToBase64 } from '@embedkit/core';
+import { embedMany } from '@embedkit/core';
+import { checkEmbedRequest, float32ToBase64 } from '@embedkit/core/provider';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createVoyage, VOYAGE_EMBEDDING_MODELS } from '../src/index.js';
 import { ATLAS_TEST_KEY, embeddingsBody, fakeFetch, TEST_KEY } from './helpers.js';
@@ -112,11 +113,10 @@ describe('request mapping', () => {
       name: 'InvalidArgumentError',
       argument,
     });
-    // The provider checks too when called directly, not only the engine.
-    await expect(model.doEmbed({ inputs: ['a'], ...options })).rejects.toMatchObject({
-      name: 'InvalidArgumentError',
-      argument,
-    });
+    // A direct doEmbed caller runs the engine's one check (the provider no longer repeats it).
+    expect(() => checkEmbedRequest(model, { inputs: ['a'], ...options })).toThrowError(
+      expect.objectContaining({ name: 'InvalidArgumentError', argument }),
+    );
     expect(server.requests).toEqual([]);
   });
 

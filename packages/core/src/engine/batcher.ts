@@ -1,126 +1,165 @@
-import { InvalidArgumentError } from '../errors.js';
-import type { EmbeddingModel, EmbedInput } from '../types.js';
-import { checkInput } from './settings.js';
-import type { TokenCounter } from './token-counter.js';
+import type { PoolSource } from './pool.js';
 
-/** One provider call's worth of inputs, with where they start in the whole job. */
-export interface Batch {
+/** One provider call's worth of items (inputs, documents), with where they start in the whole job. */
+export interface Batch<I> {
   offset: number;
-  inputs: EmbedInput[];
-  /** Token count of each input, as the counter reported it. */
+  items: I[];
+  /** Tokens of each item, as the counter reported them: what the token bucket is charged. */
   tokens: number[];
 }
 
-export interface BatchLimits {
-  maxInputs: number;
-  maxTokens: number | undefined;
-  /** Rejects inputs over this many tokens (only with an exact counter and truncate off). */
-  maxTokensPerInput: number | undefined;
+/** What one item costs against the per-call limits. */
+export interface ItemCost {
+  tokens: number;
+  /** Units of a second per-call limit, e.g. the chunks of a document. Default 1. */
+  units?: number;
 }
 
-export function batchLimits(
-  model: EmbeddingModel,
-  counter: TokenCounter,
-  truncate: boolean,
-  maxInputsPerCall: number | undefined,
-): BatchLimits {
-  const capabilities = model.capabilities;
-  return {
-    maxInputs: Math.max(
-      1,
-      Math.min(capabilities.maxInputsPerCall, maxInputsPerCall ?? Number.POSITIVE_INFINITY),
-    ),
-    maxTokens: capabilities.maxTokensPerCall,
-    maxTokensPerInput: counter.exact && !truncate ? capabilities.maxTokensPerInput : undefined,
-  };
+/** The per-call limits a job packs items under. */
+export interface PackLimits {
+  maxItems: number;
+  maxTokens?: number | undefined;
+  maxUnits?: number | undefined;
 }
 
 /**
- * Packs inputs greedily into calls that respect both the count limit and the token budget. An input
- * whose count alone exceeds the budget travels in a call of its own (the provider then decides).
+ * Checks one item and says what it costs; throws `InvalidArgumentError` (naming the item's index) for a
+ * bad one, before anything is sent.
  */
-export class Batcher {
-  private current: Batch;
-  private currentTokens = 0;
+export type Measure<I> = (item: I, index: number) => ItemCost;
+
+/**
+ * Packs items greedily into calls that respect the count, token and unit limits. An item whose cost
+ * alone exceeds a budget travels in a call of its own (the provider then decides).
+ */
+export class Packer<I> {
+  private open: Batch<I> = { offset: 0, items: [], tokens: [] };
+  private openTokens = 0;
+  private openUnits = 0;
   private nextIndex = 0;
 
   constructor(
-    private readonly model: EmbeddingModel,
-    private readonly counter: TokenCounter,
-    private readonly limits: BatchLimits,
-  ) {
-    this.current = { offset: 0, inputs: [], tokens: [] };
-  }
+    private readonly measure: Measure<I>,
+    private readonly limits: PackLimits,
+  ) {}
 
-  /** Adds the next input; returns a full batch when this input did not fit in the open one. */
-  push(input: EmbedInput): Batch | undefined {
-    const index = this.nextIndex++;
-    checkInput(this.model, input, index);
-    const tokens = this.counter.count(input);
-    const { maxTokensPerInput, maxTokens, maxInputs } = this.limits;
-    if (maxTokensPerInput !== undefined && tokens > maxTokensPerInput) {
-      throw new InvalidArgumentError(
-        `Input ${index} has ${tokens} tokens; ${this.model.provider} model ${this.model.modelId} accepts at most ${maxTokensPerInput}. Shorten it, split it, or pass truncate: true.`,
-        { argument: `inputs[${index}]` },
-      );
-    }
-    let full: Batch | undefined;
-    const open = this.current;
+  /** Adds the next item; returns the full batch it did not fit in, if any. A bad item is not added. */
+  push(item: I): Batch<I> | undefined {
+    const index = this.nextIndex;
+    const cost = this.measure(item, index);
+    this.nextIndex++;
+    const units = cost.units ?? 1;
+    const { maxItems, maxTokens, maxUnits } = this.limits;
+    let full: Batch<I> | undefined;
     if (
-      open.inputs.length > 0 &&
-      (open.inputs.length >= maxInputs ||
-        (maxTokens !== undefined && this.currentTokens + tokens > maxTokens))
+      this.open.items.length > 0 &&
+      (this.open.items.length >= maxItems ||
+        (maxTokens !== undefined && this.openTokens + cost.tokens > maxTokens) ||
+        (maxUnits !== undefined && this.openUnits + units > maxUnits))
     ) {
-      full = open;
-      this.current = { offset: index, inputs: [], tokens: [] };
-      this.currentTokens = 0;
+      full = this.open;
+      this.open = { offset: index, items: [], tokens: [] };
+      this.openTokens = 0;
+      this.openUnits = 0;
     }
-    this.current.inputs.push(input);
-    this.current.tokens.push(tokens);
-    this.currentTokens += tokens;
+    this.open.items.push(item);
+    this.open.tokens.push(cost.tokens);
+    this.openTokens += cost.tokens;
+    this.openUnits += units;
     return full;
   }
 
-  /** The last, partly filled batch, if any. */
-  flush(): Batch | undefined {
-    if (this.current.inputs.length === 0) return undefined;
-    const last = this.current;
-    this.current = { offset: this.nextIndex, inputs: [], tokens: [] };
-    this.currentTokens = 0;
+  /** The open, partly filled batch, if any. */
+  flush(): Batch<I> | undefined {
+    if (this.open.items.length === 0) return undefined;
+    const last = this.open;
+    this.open = { offset: this.nextIndex, items: [], tokens: [] };
+    this.openTokens = 0;
+    this.openUnits = 0;
     return last;
   }
 }
 
-/** All batches of an array, computed (and every input checked) before anything is sent. */
-export function planBatches(
-  model: EmbeddingModel,
-  inputs: readonly EmbedInput[],
-  counter: TokenCounter,
-  limits: BatchLimits,
-): Batch[] {
-  const batcher = new Batcher(model, counter, limits);
-  const batches: Batch[] = [];
-  for (const input of inputs) {
-    const full = batcher.push(input);
+/** Every batch of an array, computed (and every item checked) before anything is sent. */
+export function planBatches<I>(items: readonly I[], packer: Packer<I>): Batch<I>[] {
+  const batches: Batch<I>[] = [];
+  for (const item of items) {
+    const full = packer.push(item);
     if (full !== undefined) batches.push(full);
   }
-  const last = batcher.flush();
+  const last = packer.flush();
   if (last !== undefined) batches.push(last);
   return batches;
 }
 
-/** Batches pulled lazily from any (async) iterable: memory holds one open batch. */
-export async function* streamBatches(
-  model: EmbeddingModel,
-  inputs: Iterable<EmbedInput> | AsyncIterable<EmbedInput>,
-  counter: TokenCounter,
-  limits: BatchLimits,
-): AsyncGenerator<Batch> {
-  const batcher = new Batcher(model, counter, limits);
-  for await (const input of inputs) {
-    const full = batcher.push(input);
-    if (full !== undefined) yield full;
+/** A pool source over planned batches. */
+export function arraySource<T>(items: readonly T[]): PoolSource<T> {
+  let position = 0;
+  return {
+    next: () => items[position++],
+    close() {},
+  };
+}
+
+/**
+ * A pool source that packs a (possibly endless, possibly slow) iterable lazily: memory holds one open
+ * batch. A bad item stops the source where it stands: the batch of good items before it is still
+ * delivered, and the error comes with the read after it.
+ */
+export function streamSource<I>(
+  inputs: Iterable<I> | AsyncIterable<I>,
+  packer: Packer<I>,
+): PoolSource<Batch<I>> {
+  const iterator: Iterator<I> | AsyncIterator<I> =
+    Symbol.asyncIterator in inputs
+      ? (inputs as AsyncIterable<I>)[Symbol.asyncIterator]()
+      : (inputs as Iterable<I>)[Symbol.iterator]();
+  let failure: { error: unknown } | undefined;
+  /** No more reads: the end, or a failure. */
+  let done = false;
+  /** The iterator finished by itself (its end, or it threw), so it needs no `return()`. */
+  let iteratorEnded = false;
+  let closed = false;
+  return {
+    async next() {
+      if (failure !== undefined) throw failure.error;
+      for (;;) {
+        if (done || closed) return undefined;
+        let step: IteratorResult<I>;
+        try {
+          step = await iterator.next();
+        } catch (error) {
+          // The source itself failed: deliver what was packed, then the failure.
+          iteratorEnded = true;
+          return stopWith(error);
+        }
+        if (closed) return undefined;
+        if (step.done) {
+          done = true;
+          iteratorEnded = true;
+          return packer.flush();
+        }
+        let full: Batch<I> | undefined;
+        try {
+          full = packer.push(step.value);
+        } catch (error) {
+          return stopWith(error);
+        }
+        if (full !== undefined) return full;
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (!iteratorEnded) await iterator.return?.();
+    },
+  };
+
+  function stopWith(error: unknown): Batch<I> | undefined {
+    done = true;
+    const open = packer.flush();
+    if (open === undefined) throw error;
+    failure = { error };
+    return open;
   }
-  const last = batcher.flush();
-  if (last !== undefined) yield last;
 }

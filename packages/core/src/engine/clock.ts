@@ -1,4 +1,8 @@
 import { abortReason } from '../errors.js';
+import { onAbort } from './signal.js';
+
+/** The longest delay a timer can hold (2^31 - 1 ms, about 24.8 days); longer ones fire at once in Node. */
+export const MAX_TIMER_MS = 2_147_483_647;
 
 /** Time as the engine sees it. Inject one in tests to make backoff and Retry-After instant and observable. */
 export interface Clock {
@@ -12,17 +16,21 @@ export interface Clock {
 /** Sleeps that reject with the native abort reason the moment `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) return Promise.reject(abortReason(signal));
-  if (ms <= 0) return Promise.resolve();
+  if (!(ms > 0)) return Promise.resolve();
   return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortReason(signal!));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    let stop: (() => void) | undefined;
+    const timer = setTimeout(
+      () => {
+        stop?.();
+        resolve();
+      },
+      Math.min(ms, MAX_TIMER_MS),
+    );
+    if (signal !== undefined)
+      stop = onAbort(signal, () => {
+        clearTimeout(timer);
+        reject(abortReason(signal));
+      });
   });
 }
 

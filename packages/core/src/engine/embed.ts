@@ -1,23 +1,29 @@
-import { InvalidArgumentError } from '../errors.js';
-import type { Embedding, EmbedInput, ResponseInfo, Usage, Warning } from '../types.js';
-import { type Batch, batchLimits, planBatches, streamBatches } from './batcher.js';
-import { type CallContext, type CallResult, runBatch } from './call.js';
-import { systemClock } from './clock.js';
-import { runPool } from './pool.js';
-import { modelState } from './rate-limiter.js';
+import { InvalidArgumentError, InvalidResponseError } from '../errors.js';
+import type {
+  Embedding,
+  EmbeddingOf,
+  EmbedInput,
+  EmbedRequest,
+  OutputType,
+  ResponseInfo,
+  Usage,
+  Warning,
+} from '../types.js';
+import { arraySource, type Batch, Packer, planBatches, streamSource } from './batcher.js';
+import { answerSource, checkUsage, checkVectors, vectorExpectation, warningsOf } from './checks.js';
+import { type JobAdapter, runJob, Tally } from './runner.js';
 import {
-  checkSettings,
-  DEFAULT_CONCURRENCY,
-  DEFAULT_MAX_RETRIES,
-  DEFAULT_MAX_RETRY_DELAY_MS,
-  DEFAULT_TIMEOUT_MS,
+  checkEmbeddingModel,
+  checkInput,
+  checkVectorSettings,
+  checkWholeNumber,
   type EmbedSettings,
+  jobBasics,
 } from './settings.js';
-import { estimateTokenCounter } from './token-counter.js';
 
-export interface EmbedManyResult {
+export interface EmbedManyResult<O extends OutputType = OutputType> {
   /** One vector per input, in input order. */
-  embeddings: Embedding[];
+  embeddings: EmbeddingOf<O>[];
   /** Summed over every call; absent when any call reported none. */
   usage?: Usage;
   /** Each distinct warning once. */
@@ -26,140 +32,136 @@ export interface EmbedManyResult {
   responses: ResponseInfo[];
 }
 
-export interface EmbedResult {
-  embedding: Embedding;
+export interface EmbedResult<O extends OutputType = OutputType> {
+  embedding: EmbeddingOf<O>;
   usage?: Usage;
   warnings: Warning[];
   response: ResponseInfo;
 }
 
-export interface StreamedEmbedding {
+export interface StreamedEmbedding<O extends OutputType = OutputType> {
   /** Position of the input in the source. */
   index: number;
-  embedding: Embedding;
+  embedding: EmbeddingOf<O>;
 }
 
-interface Prepared {
-  context: CallContext;
-  concurrency: number;
+interface EmbeddingJob {
+  adapter: JobAdapter<EmbedInput, Embedding[]>;
+  packer: Packer<EmbedInput>;
+  basics: ReturnType<typeof jobBasics>;
   warnings: Warning[];
-  counter: NonNullable<EmbedSettings['tokenCounter']>;
 }
 
-function prepare(settings: EmbedSettings, totalInputs?: number): Prepared {
-  const { warnings, inputType } = checkSettings(settings);
+/** Checks the settings and builds the adapter that makes one `doEmbed` call per batch. */
+function embeddingJob(settings: EmbedSettings): EmbeddingJob {
   const { model } = settings;
-  const clock = settings.clock ?? systemClock;
-  const state = modelState(model);
-  state.configure(settings.rateLimit, clock.now());
-  const context: CallContext = {
-    model,
-    state,
-    clock,
-    inputType,
-    dimensions: settings.dimensions,
-    outputType: settings.outputType ?? 'float',
-    truncate: settings.truncate ?? false,
-    headers: settings.headers,
-    providerOptions: settings.providerOptions,
-    maxRetries: settings.maxRetries ?? DEFAULT_MAX_RETRIES,
-    maxRetryDelayMs: settings.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS,
-    timeoutMs: settings.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    onRetry: settings.onRetry,
-    onWait: settings.onWait,
-    totalInputs,
+  checkEmbeddingModel(model);
+  const { warnings, inputType } = checkVectorSettings(model, settings);
+  checkWholeNumber(settings.maxInputsPerCall, 'maxInputsPerCall', 1);
+  const basics = jobBasics(settings, model, model.capabilities.supportsParallelCalls);
+  const { counter } = basics;
+  const capabilities = model.capabilities;
+  const truncate = settings.truncate ?? false;
+  const outputType = settings.outputType ?? 'float';
+  const maxTokensPerInput = counter.exact && !truncate ? capabilities.maxTokensPerInput : undefined;
+  const packer = new Packer<EmbedInput>(
+    (input, index) => {
+      checkInput(model, input, index);
+      const tokens = counter.count(input);
+      if (maxTokensPerInput !== undefined && tokens > maxTokensPerInput) {
+        throw new InvalidArgumentError(
+          `Input ${index} has ${tokens} tokens; ${model.provider} model ${model.modelId} accepts at most ${maxTokensPerInput}. Shorten it, split it, or pass truncate: true.`,
+          { argument: `inputs[${index}]` },
+        );
+      }
+      return { tokens };
+    },
+    {
+      maxItems: Math.min(
+        capabilities.maxInputsPerCall,
+        settings.maxInputsPerCall ?? Number.POSITIVE_INFINITY,
+      ),
+      maxTokens: capabilities.maxTokensPerCall,
+    },
+  );
+  const expectation = vectorExpectation(outputType, settings.dimensions, capabilities.defaultDimensions);
+  const adapter: JobAdapter<EmbedInput, Embedding[]> = {
+    async call(batch: Batch<EmbedInput>, signal, timeoutMs) {
+      const request: EmbedRequest = { inputs: batch.items, signal, timeoutMs };
+      if (inputType !== undefined) request.inputType = inputType;
+      if (settings.dimensions !== undefined) request.dimensions = settings.dimensions;
+      if (outputType !== 'float') request.outputType = outputType;
+      if (truncate) request.truncate = true;
+      if (settings.headers !== undefined) request.headers = settings.headers;
+      if (settings.providerOptions !== undefined) request.providerOptions = settings.providerOptions;
+      const answer = await model.doEmbed(request);
+      const where = answerSource(model.provider, answer?.response);
+      const embeddings = answer?.embeddings;
+      if (!Array.isArray(embeddings) || embeddings.length !== batch.items.length) {
+        throw new InvalidResponseError(
+          `${model.provider} returned ${Array.isArray(embeddings) ? embeddings.length : 'no'} vectors for ${batch.items.length} inputs.`,
+          where,
+        );
+      }
+      checkVectors(where, embeddings, expectation, (index) => `vector ${index}`);
+      checkUsage(where, answer.usage);
+      return {
+        value: embeddings,
+        usage: answer.usage,
+        warnings: warningsOf(where, answer.warnings),
+        response: answer.response,
+      };
+    },
+    join: (first, second) => first.concat(second),
   };
-  const concurrency = model.capabilities.supportsParallelCalls
-    ? (settings.concurrency ?? DEFAULT_CONCURRENCY)
-    : 1;
-  return { context, concurrency, warnings, counter: settings.tokenCounter ?? estimateTokenCounter };
-}
-
-/** Collects distinct warnings and sums usage across calls. */
-class Tally {
-  readonly warnings: Warning[] = [];
-  private readonly seen = new Set<string>();
-  completedInputs = 0;
-  inputTokens: number | undefined = 0;
-
-  constructor(
-    initial: Warning[],
-    private readonly onWarning?: (warning: Warning) => void,
-  ) {
-    for (const warning of initial) this.warn(warning);
-  }
-
-  warn(warning: Warning): void {
-    const key = `${warning.type}\u0000${warning.setting ?? ''}\u0000${warning.message}`;
-    if (this.seen.has(key)) return;
-    this.seen.add(key);
-    this.warnings.push(warning);
-    this.onWarning?.(warning);
-  }
-
-  add(result: CallResult): void {
-    this.completedInputs += result.embeddings.length;
-    this.inputTokens =
-      result.usage === undefined || this.inputTokens === undefined
-        ? undefined
-        : this.inputTokens + result.usage.inputTokens;
-    for (const warning of result.warnings) this.warn(warning);
-  }
-
-  progress(totalInputs?: number) {
-    return {
-      completedInputs: this.completedInputs,
-      ...(totalInputs === undefined ? {} : { totalInputs }),
-      ...(this.inputTokens === undefined ? {} : { inputTokens: this.inputTokens }),
-    };
-  }
+  return { adapter, packer, basics, warnings };
 }
 
 /**
  * Embeds many inputs: checks every input and setting before sending, splits by the model's count and
- * token limits, runs calls in a sliding pool with retries and rate limits, and returns vectors in input order.
+ * token limits, runs calls in a sliding pool with retries and rate limits, and returns vectors in input
+ * order, typed by `outputType` (`Float32Array` by default).
  */
-export async function embedMany(
-  settings: EmbedSettings & { inputs: readonly EmbedInput[] },
-): Promise<EmbedManyResult> {
-  const prepared = prepare(settings, Array.isArray(settings.inputs) ? settings.inputs.length : undefined);
-  const { context } = prepared;
-  if (!Array.isArray(settings.inputs)) {
+export async function embedMany<O extends OutputType = 'float'>(
+  settings: EmbedSettings<O> & { inputs: readonly EmbedInput[] },
+): Promise<EmbedManyResult<O>> {
+  const job = embeddingJob(settings);
+  const { inputs } = settings;
+  if (!Array.isArray(inputs)) {
     throw new InvalidArgumentError('inputs must be an array; use embedStream for iterables.', {
       argument: 'inputs',
     });
   }
-  const limits = batchLimits(context.model, prepared.counter, context.truncate, settings.maxInputsPerCall);
-  const batches = planBatches(context.model, settings.inputs, prepared.counter, limits);
-  const tally = new Tally(prepared.warnings, settings.onWarning);
-  const embeddings = new Array<Embedding>(settings.inputs.length);
-  const responses: ResponseInfo[] = [];
-  const total = settings.inputs.length;
-  const results = runPool<Batch, CallResult>(
-    batches[Symbol.iterator](),
-    { concurrency: prepared.concurrency, signal: settings.signal },
-    (batch, signal) =>
-      runBatch(context, batch, signal).then((result) => {
-        tally.add(result);
-        settings.onProgress?.(tally.progress(total));
-        return result;
-      }),
-  );
-  for await (const result of results) {
-    for (let index = 0; index < result.embeddings.length; index++)
-      embeddings[result.offset + index] = result.embeddings[index]!;
-    responses.push(...result.responses);
+  const batches = planBatches(inputs, job.packer);
+  const tally = new Tally(settings.onWarning, settings.onProgress, inputs.length);
+  for (const warning of job.warnings) tally.warn(warning);
+  const embeddings = new Array<Embedding>(inputs.length);
+  for await (const { batch, value } of runJob({
+    basics: job.basics,
+    adapter: job.adapter,
+    source: arraySource(batches),
+    tally,
+    signal: settings.signal,
+  })) {
+    for (let index = 0; index < value.length; index++) embeddings[batch.offset + index] = value[index]!;
   }
-  const out: EmbedManyResult = { embeddings, warnings: tally.warnings, responses };
-  if (tally.inputTokens !== undefined && batches.length > 0) out.usage = { inputTokens: tally.inputTokens };
+  const out: EmbedManyResult<O> = {
+    embeddings: embeddings as EmbeddingOf<O>[],
+    warnings: tally.warnings,
+    responses: tally.responses,
+  };
+  const usage = tally.usage();
+  if (usage !== undefined) out.usage = usage;
   return out;
 }
 
 /** Embeds one input. */
-export async function embed(settings: EmbedSettings & { input: EmbedInput }): Promise<EmbedResult> {
+export async function embed<O extends OutputType = 'float'>(
+  settings: EmbedSettings<O> & { input: EmbedInput },
+): Promise<EmbedResult<O>> {
   const { input, ...rest } = settings;
-  const result = await embedMany({ ...rest, inputs: [input] });
-  const out: EmbedResult = {
+  const result = await embedMany<O>({ ...rest, inputs: [input] });
+  const out: EmbedResult<O> = {
     embedding: result.embeddings[0]!,
     warnings: result.warnings,
     response: result.responses[0]!,
@@ -170,40 +172,37 @@ export async function embed(settings: EmbedSettings & { input: EmbedInput }): Pr
 
 /**
  * Embeds an iterable or async iterable of any length with bounded memory: at most `concurrency` calls
- * in flight, and results yielded in source order as `{ index, embedding }`. Inputs are checked as
- * they are read, so a bad input stops the stream where it stands.
+ * in flight, results yielded in source order as `{ index, embedding }` as soon as they are done, whatever
+ * the source is doing. Inputs are checked as they are read: a bad input stops the stream where it stands,
+ * after everything before it was sent, answered and yielded. Breaking out of the loop aborts the calls
+ * in flight and closes the source.
  */
-export async function* embedStream(
-  settings: EmbedSettings & { inputs: Iterable<EmbedInput> | AsyncIterable<EmbedInput> },
-): AsyncGenerator<StreamedEmbedding> {
-  const prepared = prepare(settings);
-  const { context } = prepared;
+export async function* embedStream<O extends OutputType = 'float'>(
+  settings: EmbedSettings<O> & { inputs: Iterable<EmbedInput> | AsyncIterable<EmbedInput> },
+): AsyncGenerator<StreamedEmbedding<O>> {
+  const job = embeddingJob(settings);
   const source = settings.inputs as Partial<Iterable<EmbedInput> & AsyncIterable<EmbedInput>>;
   if (
     source === null ||
     typeof source !== 'object' ||
-    (source[Symbol.iterator] === undefined && source[Symbol.asyncIterator] === undefined)
+    (typeof source[Symbol.iterator] !== 'function' && typeof source[Symbol.asyncIterator] !== 'function')
   ) {
     throw new InvalidArgumentError('inputs must be an Iterable or AsyncIterable of inputs.', {
       argument: 'inputs',
     });
   }
-  const limits = batchLimits(context.model, prepared.counter, context.truncate, settings.maxInputsPerCall);
-  const tally = new Tally(prepared.warnings, settings.onWarning);
-  const batches = streamBatches(context.model, settings.inputs, prepared.counter, limits);
-  const results = runPool<Batch, CallResult>(
-    batches,
-    { concurrency: prepared.concurrency, window: prepared.concurrency * 2, signal: settings.signal },
-    (batch, signal) =>
-      runBatch(context, batch, signal).then((result) => {
-        tally.add(result);
-        settings.onProgress?.(tally.progress());
-        return result;
-      }),
-  );
-  for await (const result of results) {
-    for (let index = 0; index < result.embeddings.length; index++) {
-      yield { index: result.offset + index, embedding: result.embeddings[index]! };
+  const tally = new Tally(settings.onWarning, settings.onProgress, undefined);
+  for (const warning of job.warnings) tally.warn(warning);
+  for await (const { batch, value } of runJob({
+    basics: job.basics,
+    adapter: job.adapter,
+    source: streamSource(settings.inputs, job.packer),
+    tally,
+    signal: settings.signal,
+    window: job.basics.concurrency * 2,
+  })) {
+    for (let index = 0; index < value.length; index++) {
+      yield { index: batch.offset + index, embedding: value[index] as EmbeddingOf<O> };
     }
   }
 }

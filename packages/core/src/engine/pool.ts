@@ -1,7 +1,18 @@
 import { abortReason } from '../errors.js';
+import { onAbort } from './signal.js';
 
 /** The reason siblings are aborted with after one call failed; never surfaces to the caller. */
 const SIBLING_FAILED = Symbol('embedkit.sibling-failed');
+
+/**
+ * Where the pool's work comes from. `next` may take as long as it likes (a stream waiting for its next
+ * line): the pool keeps delivering results, failures and aborts meanwhile. `undefined` means the end.
+ */
+export interface PoolSource<T> {
+  next(): T | undefined | Promise<T | undefined>;
+  /** Releases the source. Called once when the pool stops for any reason, even while `next` is pending. */
+  close(): void | Promise<void>;
+}
 
 export interface PoolOptions {
   /** Workers running at once. */
@@ -11,28 +22,43 @@ export interface PoolOptions {
   signal?: AbortSignal;
 }
 
+type Settled<R> = { ok: true; value: R } | { ok: false; error: unknown };
+
 /**
- * A sliding pool: starts a new worker the moment one finishes (not in waves), yields results in source
- * order, and on the first failure aborts the other workers and throws that failure once they settled.
+ * A sliding pool: starts a new worker the moment one finishes (not in waves) and yields results in
+ * source order, each as soon as it and everything before it are done, whatever the source is doing.
+ *
+ * - A worker's failure aborts the other workers and ends the pool with that failure.
+ * - A failure of the source (a bad input) stops reading; the workers already running finish (they are
+ *   paid for), their results are yielded in order, then the pool ends with the earliest failure.
+ * - The caller's abort ends the pool at once with the native abort reason.
+ * - However the pool ends (a `break` of the consumer included), running workers are aborted and awaited
+ *   and the source is closed.
  */
 export async function* runPool<T, R>(
-  source: Iterator<T> | AsyncIterator<T>,
+  source: PoolSource<T>,
   options: PoolOptions,
   worker: (item: T, signal: AbortSignal) => Promise<R>,
 ): AsyncGenerator<R> {
-  const controller = new AbortController();
   const outer = options.signal;
-  const onOuterAbort = () => controller.abort(abortReason(outer!));
-  if (outer?.aborted) throw abortReason(outer);
-  outer?.addEventListener('abort', onOuterAbort, { once: true });
-
+  if (outer?.aborted) {
+    await source.close();
+    throw abortReason(outer);
+  }
+  const controller = new AbortController();
   const window = options.window ?? Number.POSITIVE_INFINITY;
-  const results = new Map<number, R>();
+  const settled = new Map<number, Settled<R>>();
   const running = new Set<Promise<void>>();
   let started = 0;
   let yielded = 0;
   let exhausted = false;
-  let failure: { error: unknown } | undefined;
+  /** The first failed worker: it ends the pool at once. */
+  let workerFailure: { error: unknown } | undefined;
+  /** The source failed: everything started still finishes and is yielded, then this is thrown. */
+  let sourceFailure: { error: unknown } | undefined;
+  let pending: Promise<void> | undefined;
+  /** Set once the pool ended: a read that completes afterwards starts nothing. */
+  let finished = false;
   let wake: () => void = () => {};
   let woken = new Promise<void>((resolve) => {
     wake = resolve;
@@ -44,64 +70,97 @@ export async function* runPool<T, R>(
     });
     current();
   };
-  const fail = (error: unknown) => {
-    if (failure === undefined) {
-      failure = { error };
-      controller.abort(SIBLING_FAILED);
+  const stopWatching = outer === undefined ? undefined : onAbort(outer, notify);
+
+  const start = (item: T) => {
+    const sequence = started++;
+    const task: Promise<void> = worker(item, controller.signal).then(
+      (value) => {
+        settled.set(sequence, { ok: true, value });
+      },
+      (error: unknown) => {
+        settled.set(sequence, { ok: false, error });
+        // The first failure wins: the siblings it aborts fail afterwards, with the abort.
+        if (workerFailure === undefined) {
+          workerFailure = { error };
+          if (!controller.signal.aborted) controller.abort(SIBLING_FAILED);
+        }
+      },
+    );
+    running.add(task);
+    void task.finally(() => {
+      running.delete(task);
+      notify();
+    });
+  };
+
+  const pull = () => {
+    let next: T | undefined | Promise<T | undefined>;
+    try {
+      next = source.next();
+    } catch (error) {
+      sourceFailure = { error };
+      return;
     }
+    if (!(next instanceof Promise)) {
+      if (next === undefined) exhausted = true;
+      else start(next);
+      return;
+    }
+    pending = next.then(
+      (item) => {
+        pending = undefined;
+        if (item === undefined) exhausted = true;
+        else if (!finished && workerFailure === undefined) start(item);
+        notify();
+      },
+      (error: unknown) => {
+        pending = undefined;
+        sourceFailure = { error };
+        notify();
+      },
+    );
   };
 
   try {
     for (;;) {
-      while (
-        !exhausted &&
-        failure === undefined &&
+      if (outer?.aborted) throw abortReason(outer);
+      if (workerFailure !== undefined) {
+        // A worker failed: the workers after it were aborted; yield nothing more.
+        throw workerFailure.error;
+      }
+      const result = settled.get(yielded);
+      if (result?.ok) {
+        settled.delete(yielded);
+        yielded++;
+        yield result.value;
+        continue;
+      }
+      const reading = !exhausted && sourceFailure === undefined;
+      if (
+        reading &&
+        pending === undefined &&
         running.size < options.concurrency &&
         started - yielded < window
       ) {
-        let next: IteratorResult<T>;
-        try {
-          next = await source.next();
-        } catch (error) {
-          fail(error);
-          break;
-        }
-        if (next.done) {
-          exhausted = true;
-          break;
-        }
-        const sequence = started++;
-        const task: Promise<void> = worker(next.value, controller.signal).then(
-          (result) => {
-            results.set(sequence, result);
-          },
-          (error: unknown) => {
-            fail(outer?.aborted ? abortReason(outer) : error);
-          },
-        );
-        running.add(task);
-        void task.finally(() => {
-          running.delete(task);
-          notify();
-        });
-      }
-      if (failure !== undefined) throw failure.error;
-      if (results.has(yielded)) {
-        const result = results.get(yielded)!;
-        results.delete(yielded);
-        yielded++;
-        yield result;
+        pull();
         continue;
       }
-      if (exhausted && running.size === 0) return;
+      if (!reading && running.size === 0 && yielded === started) {
+        if (sourceFailure !== undefined) throw sourceFailure.error;
+        return;
+      }
       await woken;
     }
   } finally {
-    outer?.removeEventListener('abort', onOuterAbort);
+    finished = true;
+    stopWatching?.();
     if (running.size > 0) {
-      if (!controller.signal.aborted) controller.abort(SIBLING_FAILED);
+      if (!controller.signal.aborted) controller.abort(outer?.aborted ? abortReason(outer) : SIBLING_FAILED);
       await Promise.allSettled([...running]);
     }
-    await (source as AsyncIterator<T>).return?.();
+    // A read still pending (an idle stdin) must not hold the caller: close without waiting for it.
+    if (pending === undefined) await source.close();
+    else void Promise.resolve(source.close()).catch(() => {});
   }
 }

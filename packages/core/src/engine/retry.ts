@@ -1,91 +1,91 @@
 import { abortReason, EmbedKitError, RateLimitError, RetryError, TimeoutError } from '../errors.js';
 import type { Clock } from './clock.js';
-import type { ModelState } from './rate-limiter.js';
+import type { RateLimiter } from './limiter.js';
 import type { RetryEvent, WaitEvent } from './settings.js';
+import { onAbort } from './signal.js';
 
-/** What one retried operation needs: who it calls (for messages), the shared model state, and the limits. */
-export interface RetryOptions {
+/** How a job's calls are attempted: the same for every call of one job. */
+export interface AttemptPolicy {
   /** Provider and model id, for error messages. */
   provider: string;
   modelId: string;
-  /** The model's shared 429 pause and rate-limit buckets. */
-  state: ModelState;
+  /** The shared 429 pause and budgets. */
+  limiter: RateLimiter;
   clock: Clock;
-  /** Tokens this operation takes from the token bucket at each attempt. */
-  tokens: number;
   maxRetries: number;
   maxRetryDelayMs: number;
   /** Per attempt. */
   timeoutMs: number;
   onRetry: ((event: RetryEvent) => void) | undefined;
-  onWait?: ((event: WaitEvent) => void) | undefined;
-  /** The caller's signal (or the pool's): honoured at every await, backoff sleeps included. */
-  signal: AbortSignal;
+  onWait: ((event: WaitEvent) => void) | undefined;
 }
 
 /** First wait of the exponential backoff; doubles per retry, with full jitter, up to `maxRetryDelayMs`. */
 const INITIAL_BACKOFF_MS = 500;
 
 /**
- * Runs `operation` until it succeeds, with the engine's retry rules: admission (429 pause, rate limits)
- * before each attempt, a per-attempt timeout, retries only for retryable embedkit errors, waits from
- * `retryAfterMs` or exponential backoff with full jitter, a 429 pausing every call of the same model, and
- * a `RetryError` only when retries were actually spent. A caller's abort re-throws the native abort reason.
+ * Runs `operation` until it succeeds, with the engine's retry rules: admission by the limiter (429 pause,
+ * budgets) before each attempt, a per-attempt timeout, retries only for retryable embedkit errors, waits
+ * from `retryAfterMs` (capped at `maxRetryDelayMs`) or exponential backoff with full jitter, a 429 pausing
+ * every call on the limiter, and a `RetryError` only when retries were actually spent. An abort of
+ * `signal` re-throws its reason at every await.
  */
 export async function withRetries<T>(
-  options: RetryOptions,
-  operation: (signal: AbortSignal) => Promise<T>,
+  policy: AttemptPolicy,
+  tokens: number,
+  signal: AbortSignal,
+  operation: (signal: AbortSignal, timeoutMs: number) => Promise<T>,
 ): Promise<T> {
-  const { clock, state, signal } = options;
+  const { clock, limiter } = policy;
   const errors: unknown[] = [];
   for (let attemptNumber = 0; ; attemptNumber++) {
-    await state.admit(options.tokens, clock, signal, options.onWait);
-    // One controller per attempt, fed by the caller's signal and the timer (cheaper than AbortSignal.any).
+    await limiter.acquire({ tokens, clock, signal, onWait: policy.onWait });
     if (signal.aborted) throw abortReason(signal);
+    // One controller per attempt, fed by the job's signal and the timer (cheaper than AbortSignal.any).
     const attempt = new AbortController();
-    const onAbort = () => attempt.abort(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const stopWatching = onAbort(signal, () => attempt.abort(signal.reason));
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       attempt.abort(
         new TimeoutError(
-          `${options.provider} model ${options.modelId} did not answer within ${options.timeoutMs} ms (timeoutMs).`,
-          { provider: options.provider },
+          `${policy.provider} model ${policy.modelId} did not answer within ${policy.timeoutMs} ms (timeoutMs).`,
+          { provider: policy.provider },
         ),
       );
-    }, options.timeoutMs);
+    }, policy.timeoutMs);
     let error: unknown;
     try {
-      return await operation(attempt.signal);
+      return await operation(attempt.signal, policy.timeoutMs);
     } catch (caught) {
       if (signal.aborted) throw abortReason(signal);
       error = timedOut && !EmbedKitError.isInstance(caught) ? attempt.signal.reason : caught;
     } finally {
       clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
+      stopWatching();
     }
-    const retryable = EmbedKitError.isInstance(error) && error.isRetryable;
-    if (!retryable) throw error;
+    if (!(EmbedKitError.isInstance(error) && error.isRetryable)) throw error;
     errors.push(error);
-    if (attemptNumber >= options.maxRetries) {
+    if (attemptNumber >= policy.maxRetries) {
       if (errors.length === 1) throw error;
       throw new RetryError(
-        `${options.provider} model ${options.modelId} failed ${errors.length} times; the last error: ${(error as EmbedKitError).message}`,
+        `${policy.provider} model ${policy.modelId} failed ${errors.length} times; the last error: ${error.message}`,
         errors,
       );
     }
-    const delayMs = retryDelay(options, error as EmbedKitError, attemptNumber);
-    if (RateLimitError.isInstance(error)) state.pause(clock.now() + delayMs);
-    options.onRetry?.({ attempt: attemptNumber + 1, error, delayMs });
+    const delayMs = retryDelay(policy, error, attemptNumber);
+    if (RateLimitError.isInstance(error)) {
+      const now = clock.now();
+      await limiter.pause(now + delayMs, now);
+    }
+    policy.onRetry?.({ attempt: attemptNumber + 1, error, delayMs });
     await clock.sleep(delayMs, signal);
   }
 }
 
-function retryDelay(options: RetryOptions, error: EmbedKitError, attemptNumber: number): number {
-  if (error.retryAfterMs !== undefined && Number.isFinite(error.retryAfterMs) && error.retryAfterMs >= 0) {
-    return Math.min(error.retryAfterMs, options.maxRetryDelayMs);
-  }
-  const ceiling = Math.min(options.maxRetryDelayMs, INITIAL_BACKOFF_MS * 2 ** attemptNumber);
-  return Math.round((options.clock.random ?? Math.random)() * ceiling);
+function retryDelay(policy: AttemptPolicy, error: EmbedKitError, attemptNumber: number): number {
+  const hint = error.retryAfterMs;
+  if (hint !== undefined && Number.isFinite(hint) && hint >= 0) return Math.min(hint, policy.maxRetryDelayMs);
+  const ceiling = Math.min(policy.maxRetryDelayMs, INITIAL_BACKOFF_MS * 2 ** attemptNumber);
+  return Math.round((policy.clock.random ?? Math.random)() * ceiling);
 }

@@ -1,10 +1,20 @@
 import { InvalidArgumentError } from '../errors.js';
-import type { EmbeddingModel, EmbedInput, InputType, OutputType, Warning } from '../types.js';
-import type { Clock } from './clock.js';
-import type { RateLimit } from './rate-limiter.js';
-import type { TokenCounter } from './token-counter.js';
+import type {
+  EmbeddingCapabilities,
+  EmbeddingModel,
+  EmbedInput,
+  EmbedRequest,
+  InputType,
+  OutputType,
+  Warning,
+} from '../types.js';
+import { type Clock, MAX_TIMER_MS, systemClock } from './clock.js';
+import { limiterFor, type RateLimiter } from './limiter.js';
+import type { AttemptPolicy } from './retry.js';
+import { estimateTokenCounter, type TokenCounter } from './token-counter.js';
 
 export interface Progress {
+  /** Inputs (documents, for contextualized and rerank jobs) answered so far. */
   completedInputs: number;
   /** Absent for `embedStream`, whose source may have no known end. */
   totalInputs?: number;
@@ -12,7 +22,7 @@ export interface Progress {
   inputTokens?: number;
 }
 
-/** A wait before an attempt: a 429 pause of the model, or a client-side rate-limit bucket running dry. */
+/** A wait before an attempt: a 429 pause of the limiter, or one of its budgets running dry. */
 export interface WaitEvent {
   reason: 'paused' | 'rate-limit';
   delayMs: number;
@@ -25,23 +35,15 @@ export interface RetryEvent {
   delayMs: number;
 }
 
-/** Settings shared by `embed`, `embedMany` and `embedStream`. */
-export interface EmbedSettings {
-  model: EmbeddingModel;
-  inputType?: InputType;
-  /** Vector length; must be one the model's capabilities allow. Default: the model's. */
-  dimensions?: number;
-  /** Default `float`. */
-  outputType?: OutputType;
-  /** Ask the provider to cut over-long inputs. Default false: an over-long input is an error. */
-  truncate?: boolean;
-  /** Turn warnings about unsupported settings (an input type the model lacks) into errors. Default false. */
-  strict?: boolean;
+/** Settings every job takes: embeddings, contextualized chunks and rerank alike. */
+export interface CallSettings {
+  /** Extra HTTP headers for every call. */
   headers?: Record<string, string>;
+  /** Provider-specific options keyed by provider name, e.g. `{ openai: { user: 'u-1' } }`. */
   providerOptions?: Record<string, Record<string, unknown>>;
   /** Retries per call after the first attempt. Default 3. */
   maxRetries?: number;
-  /** Cap on any single wait between attempts, hints included. Default 60,000 ms. */
+  /** Cap on any single wait between attempts, server hints included. Default 60,000 ms. */
   maxRetryDelayMs?: number;
   /** Per attempt. Default 120,000 ms. */
   timeoutMs?: number;
@@ -49,15 +51,17 @@ export interface EmbedSettings {
   signal?: AbortSignal;
   /** Calls in flight at once. Default 4; 1 when the model does not support parallel calls. */
   concurrency?: number;
-  /** Client-side limits shared by every call through the same model object. */
-  rateLimit?: RateLimit;
-  /** Default: `estimateTokenCounter`. */
+  /**
+   * The limiter this job draws on, from `createRateLimiter`: share one between the jobs that draw on one
+   * budget. Default: the provider's, else one per model object that shares only 429 pauses.
+   */
+  rateLimit?: RateLimiter;
+  /** Counts tokens for packing calls. Default: `estimateTokenCounter`. */
   tokenCounter?: TokenCounter;
-  /** Fewer inputs per call than the model allows (never more). */
-  maxInputsPerCall?: number;
+  /** Called after each call with what is done so far. */
   onProgress?: (progress: Progress) => void;
   onRetry?: (event: RetryEvent) => void;
-  /** Called before each wait for a 429 pause or the `rateLimit` buckets. */
+  /** Called before each wait for a 429 pause or a budget of the limiter. */
   onWait?: (event: WaitEvent) => void;
   /** Called once for each distinct warning, as it happens (the way to see warnings of `embedStream`). */
   onWarning?: (warning: Warning) => void;
@@ -65,55 +69,136 @@ export interface EmbedSettings {
   clock?: Clock;
 }
 
+/** Settings of `embed`, `embedMany` and `embedStream`. `O` follows `outputType`, so results are typed. */
+export interface EmbedSettings<O extends OutputType = OutputType> extends CallSettings {
+  model: EmbeddingModel;
+  inputType?: InputType;
+  /** Vector length; must be one the model's capabilities allow. Default: the model's. */
+  dimensions?: number;
+  /** Default `float`. */
+  outputType?: O;
+  /** Ask the provider to cut over-long inputs. Default false: an over-long input is an error. */
+  truncate?: boolean;
+  /** Turn warnings about unsupported settings (an input type the model lacks) into errors. Default false. */
+  strict?: boolean;
+  /** Fewer inputs per call than the model allows (never more). */
+  maxInputsPerCall?: number;
+}
+
 export const DEFAULT_MAX_RETRIES = 3;
 export const DEFAULT_MAX_RETRY_DELAY_MS = 60_000;
 export const DEFAULT_TIMEOUT_MS = 120_000;
 export const DEFAULT_CONCURRENCY = 4;
 
-function describeDimensions(allowed: NonNullable<EmbeddingModel['capabilities']['dimensions']>): string {
-  return 'min' in allowed ? `${allowed.min} to ${allowed.max}` : allowed.join(', ');
-}
-
-function positiveInteger(value: number | undefined, name: string, minimum: number): void {
-  if (value !== undefined && (!Number.isInteger(value) || value < minimum)) {
-    throw new InvalidArgumentError(`${name} must be a whole number ≥ ${minimum}, got ${value}.`, {
-      argument: name,
-    });
+/** A whole number in [minimum, maximum]; an `InvalidArgumentError` naming `name` otherwise. */
+export function checkWholeNumber(
+  value: number | undefined,
+  name: string,
+  minimum: number,
+  maximum = Number.MAX_SAFE_INTEGER,
+): void {
+  if (value !== undefined && !(Number.isInteger(value) && value >= minimum && value <= maximum)) {
+    throw new InvalidArgumentError(
+      `${name} must be a whole number from ${minimum} to ${maximum.toLocaleString('en-US')}, got ${String(value)}.`,
+      { argument: name },
+    );
   }
 }
 
+/** What every job needs that is the same for all its calls, read from the settings and checked. */
+export interface JobBasics {
+  policy: AttemptPolicy;
+  concurrency: number;
+  counter: TokenCounter;
+}
+
 /**
- * Checks settings against the model's capabilities before any request. Returns warnings for settings the
- * model cannot honour (unless `strict`, where they are errors) and the input type to send.
+ * Checks the settings every job takes and derives the attempt policy. Timers must fit a timer (at most
+ * 2,147,483,647 ms); anything longer would fire at once.
  */
-export function checkSettings(settings: EmbedSettings): {
-  warnings: Warning[];
-  inputType: InputType | undefined;
-} {
-  const { model } = settings;
+export function jobBasics(
+  settings: CallSettings,
+  model: { provider: string; modelId: string; rateLimiter?: unknown },
+  supportsParallelCalls: boolean,
+): JobBasics {
+  checkWholeNumber(settings.maxRetries, 'maxRetries', 0, 100);
+  checkWholeNumber(settings.concurrency, 'concurrency', 1, 10_000);
+  checkWholeNumber(settings.timeoutMs, 'timeoutMs', 1, MAX_TIMER_MS);
+  checkWholeNumber(settings.maxRetryDelayMs, 'maxRetryDelayMs', 0, MAX_TIMER_MS);
+  const signal = settings.signal as Partial<AbortSignal> | undefined;
   if (
-    model === undefined ||
-    model === null ||
-    model.specificationVersion !== 'v1' ||
-    typeof model.doEmbed !== 'function'
+    signal !== undefined &&
+    !(typeof signal.aborted === 'boolean' && typeof signal.addEventListener === 'function')
+  ) {
+    throw new InvalidArgumentError('signal must be an AbortSignal.', { argument: 'signal' });
+  }
+  const counter = settings.tokenCounter ?? estimateTokenCounter;
+  if (typeof counter?.count !== 'function') {
+    throw new InvalidArgumentError('tokenCounter must have a count(input) function.', {
+      argument: 'tokenCounter',
+    });
+  }
+  const limiter = limiterFor(settings.rateLimit, model);
+  return {
+    policy: {
+      provider: model.provider,
+      modelId: model.modelId,
+      limiter,
+      clock: settings.clock ?? systemClock,
+      maxRetries: settings.maxRetries ?? DEFAULT_MAX_RETRIES,
+      maxRetryDelayMs: settings.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS,
+      timeoutMs: settings.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      onRetry: settings.onRetry,
+      onWait: settings.onWait,
+    },
+    concurrency: supportsParallelCalls ? (settings.concurrency ?? DEFAULT_CONCURRENCY) : 1,
+    counter,
+  };
+}
+
+/** Checks that `model` is an embedkit embedding model. */
+export function checkEmbeddingModel(model: unknown): asserts model is EmbeddingModel {
+  const candidate = model as Partial<EmbeddingModel> | null | undefined;
+  if (
+    typeof candidate !== 'object' ||
+    candidate === null ||
+    candidate.specificationVersion !== 'v1' ||
+    typeof candidate.doEmbed !== 'function' ||
+    typeof candidate.capabilities !== 'object'
   ) {
     throw new InvalidArgumentError('model must be an embedkit EmbeddingModel (specificationVersion "v1").', {
       argument: 'model',
     });
   }
-  const capabilities = model.capabilities;
-  positiveInteger(settings.maxRetries, 'maxRetries', 0);
-  positiveInteger(settings.concurrency, 'concurrency', 1);
-  positiveInteger(settings.maxInputsPerCall, 'maxInputsPerCall', 1);
-  for (const name of ['timeoutMs', 'maxRetryDelayMs'] as const) {
-    const value = settings[name];
-    if (value !== undefined && !(value > 0))
-      throw new InvalidArgumentError(`${name} must be > 0, got ${value}.`, { argument: name });
-  }
+}
+
+function describeDimensions(allowed: NonNullable<EmbeddingCapabilities['dimensions']>): string {
+  return 'min' in allowed ? `${allowed.min} to ${allowed.max}` : allowed.join(', ');
+}
+
+const OUTPUT_TYPES: readonly OutputType[] = ['float', 'int8', 'uint8', 'binary', 'ubinary'];
+
+/**
+ * Checks the vector settings against the model's capabilities: output type, dimensions, input type.
+ * Returns the warnings for settings the model cannot honour (errors under `strict`) and the input type
+ * to send. Every kind of job and `checkEmbedRequest` run this one check.
+ */
+export function checkVectorSettings(
+  model: Pick<EmbeddingModel, 'provider' | 'modelId' | 'capabilities'>,
+  settings: { inputType?: InputType; dimensions?: number; outputType?: OutputType; strict?: boolean },
+): { warnings: Warning[]; inputType: InputType | undefined } {
+  const { capabilities } = model;
+  const label = `${model.provider} model ${model.modelId}`;
   const outputType = settings.outputType ?? 'float';
+  if (!OUTPUT_TYPES.includes(outputType)) {
+    throw new InvalidArgumentError(
+      `outputType must be one of ${OUTPUT_TYPES.join(', ')}, got ${String(outputType)}.`,
+      { argument: 'outputType' },
+    );
+  }
   if (!capabilities.outputTypes.includes(outputType)) {
     throw new InvalidArgumentError(
-      `${model.provider} model ${model.modelId} cannot return ${outputType} vectors; it supports ${capabilities.outputTypes.join(', ')}.`,
+      `${label} cannot return ${outputType} vectors; it supports ${capabilities.outputTypes.join(', ')}.`,
       { argument: 'outputType' },
     );
   }
@@ -122,7 +207,7 @@ export function checkSettings(settings: EmbedSettings): {
     const allowed = capabilities.dimensions;
     if (allowed === undefined) {
       throw new InvalidArgumentError(
-        `${model.provider} model ${model.modelId} has a fixed vector length${capabilities.defaultDimensions === undefined ? '' : ` of ${capabilities.defaultDimensions}`}; remove the dimensions option.`,
+        `${label} has a fixed vector length${capabilities.defaultDimensions === undefined ? '' : ` of ${capabilities.defaultDimensions}`}; remove the dimensions option.`,
         { argument: 'dimensions' },
       );
     }
@@ -133,63 +218,158 @@ export function checkSettings(settings: EmbedSettings): {
         : allowed.includes(dimensions));
     if (!ok) {
       throw new InvalidArgumentError(
-        `dimensions ${dimensions} is not allowed for ${model.provider} model ${model.modelId}; use ${describeDimensions(allowed)}.`,
-        { argument: 'dimensions' },
-      );
-    }
-    if ((outputType === 'binary' || outputType === 'ubinary') && dimensions % 8 !== 0) {
-      throw new InvalidArgumentError(
-        `${outputType} vectors pack 8 dimensions per byte; dimensions must be a multiple of 8.`,
+        `dimensions ${String(dimensions)} is not allowed for ${label}; use ${describeDimensions(allowed)}.`,
         { argument: 'dimensions' },
       );
     }
   }
+  const length = dimensions ?? capabilities.defaultDimensions;
+  if ((outputType === 'binary' || outputType === 'ubinary') && length !== undefined && length % 8 !== 0) {
+    throw new InvalidArgumentError(
+      `${outputType} vectors pack 8 dimensions per byte; dimensions must be a multiple of 8, got ${length}.`,
+      { argument: 'dimensions' },
+    );
+  }
   const warnings: Warning[] = [];
   let inputType = settings.inputType;
   if (inputType !== undefined && !capabilities.inputTypes.includes(inputType)) {
-    const message = `${model.provider} model ${model.modelId} has no "${inputType}" input type${capabilities.inputTypes.length === 0 ? '' : ` (it supports ${capabilities.inputTypes.join(', ')})`}; the inputs were sent without one.`;
-    if (settings.strict === true)
-      throw new InvalidArgumentError(message.replace('; the inputs were sent without one.', '.'), {
+    const supported =
+      capabilities.inputTypes.length === 0 ? '' : ` (it supports ${capabilities.inputTypes.join(', ')})`;
+    if (settings.strict === true) {
+      throw new InvalidArgumentError(`${label} has no "${inputType}" input type${supported}.`, {
         argument: 'inputType',
       });
-    warnings.push({ type: 'unsupported-setting', setting: 'inputType', message });
+    }
+    warnings.push({
+      type: 'unsupported-setting',
+      setting: 'inputType',
+      message: `${label} has no "${inputType}" input type${supported}; the inputs were sent without one.`,
+    });
     inputType = undefined;
   }
   return { warnings, inputType };
 }
 
-/** Checks one input: a non-empty string, or a structured input the model's modalities allow. */
-export function checkInput(model: EmbeddingModel, input: EmbedInput, index: number): void {
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') {
+    const keys = Object.keys(value as object);
+    return keys.length === 0 ? 'an empty object' : `an object with ${keys.slice(0, 5).join(', ')}`;
+  }
+  return typeof value;
+}
+
+function isBytes(value: unknown): value is Uint8Array {
+  return value instanceof Uint8Array;
+}
+
+/**
+ * Checks one input: a non-empty string, `{ text, title? }`, `{ image, mediaType? }` or
+ * `{ content: [...] }`, with images only where the model embeds images.
+ */
+export function checkInput(
+  model: Pick<EmbeddingModel, 'provider' | 'modelId' | 'capabilities'>,
+  input: EmbedInput,
+  index: number,
+): void {
+  const argument = `inputs[${index}]`;
   if (typeof input === 'string') {
-    if (input.length === 0)
+    if (input.length === 0) {
       throw new InvalidArgumentError(
         `Input ${index} is an empty string; embedding APIs reject empty inputs.`,
-        { argument: `inputs[${index}]` },
+        {
+          argument,
+        },
       );
+    }
     return;
   }
-  if (typeof input !== 'object' || input === null) {
-    throw new InvalidArgumentError(
-      `Input ${index} must be a string or an object with text, image or content; got ${input === null ? 'null' : typeof input}.`,
-      {
-        argument: `inputs[${index}]`,
-      },
-    );
+  const shape = `Input ${index} must be a string, { text }, { image } or { content: [...] }`;
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new InvalidArgumentError(`${shape}; got ${describeValue(input)}.`, { argument });
   }
-  const hasImage =
-    'image' in input ||
-    ('content' in input &&
-      Array.isArray(input.content) &&
-      input.content.some((part) => part.type === 'image'));
+  const kinds = (['text', 'image', 'content'] as const).filter((key) => key in input);
+  if (kinds.length !== 1) {
+    throw new InvalidArgumentError(`${shape}; got ${describeValue(input)}.`, { argument });
+  }
+  let hasImage = false;
+  if ('text' in input) {
+    if (typeof input.text !== 'string' || input.text.length === 0) {
+      throw new InvalidArgumentError(`Input ${index} has an empty or non-string text.`, { argument });
+    }
+    if (input.title !== undefined && typeof input.title !== 'string') {
+      throw new InvalidArgumentError(`Input ${index} has a title that is not a string.`, { argument });
+    }
+  } else if ('image' in input) {
+    if (
+      !(typeof input.image === 'string'
+        ? input.image.length > 0
+        : isBytes(input.image) && input.image.length > 0)
+    ) {
+      throw new InvalidArgumentError(
+        `Input ${index} has an image that is neither a non-empty URL / data URL nor bytes.`,
+        {
+          argument,
+        },
+      );
+    }
+    hasImage = true;
+  } else {
+    const parts = (input as { content: unknown }).content;
+    if (!Array.isArray(parts) || parts.length === 0) {
+      throw new InvalidArgumentError(`Input ${index} has content that is not a non-empty list of parts.`, {
+        argument,
+      });
+    }
+    parts.forEach((part: unknown, position) => {
+      const where = `Part ${position} of input ${index}`;
+      const candidate = part as {
+        type?: unknown;
+        text?: unknown;
+        url?: unknown;
+        data?: unknown;
+        mediaType?: unknown;
+      };
+      if (candidate?.type === 'text' && typeof candidate.text === 'string' && candidate.text.length > 0)
+        return;
+      if (candidate?.type === 'image') {
+        const byUrl = typeof candidate.url === 'string' && candidate.url.length > 0;
+        const byBytes = isBytes(candidate.data) && typeof candidate.mediaType === 'string';
+        if (byUrl || byBytes) {
+          hasImage = true;
+          return;
+        }
+      }
+      throw new InvalidArgumentError(
+        `${where} must be { type: 'text', text } or { type: 'image', url } / { type: 'image', data, mediaType }; got ${describeValue(part)}.`,
+        { argument: `${argument}.content[${position}]` },
+      );
+    });
+  }
   if (hasImage && !model.capabilities.modalities.includes('image')) {
     throw new InvalidArgumentError(
       `Input ${index} holds an image, but ${model.provider} model ${model.modelId} embeds text only.`,
-      { argument: `inputs[${index}]` },
+      { argument },
     );
   }
-  if ('text' in input && (typeof input.text !== 'string' || input.text.length === 0)) {
-    throw new InvalidArgumentError(`Input ${index} has an empty or non-string text.`, {
-      argument: `inputs[${index}]`,
-    });
+}
+
+/**
+ * The checks the engine makes before a call, for code that calls `model.doEmbed` directly: the model,
+ * the vector settings against its capabilities (`strict`: an unsupported input type too), the number of
+ * inputs, and every input. Throws `InvalidArgumentError`.
+ */
+export function checkEmbedRequest(model: EmbeddingModel, request: EmbedRequest): void {
+  checkEmbeddingModel(model);
+  checkVectorSettings(model, { ...request, strict: true });
+  const { inputs } = request;
+  const limit = model.capabilities.maxInputsPerCall;
+  if (!Array.isArray(inputs) || inputs.length === 0 || inputs.length > limit) {
+    throw new InvalidArgumentError(
+      `${model.provider} model ${model.modelId} takes 1 to ${limit} inputs per call, got ${Array.isArray(inputs) ? inputs.length : 'no array'}; embedMany splits larger jobs.`,
+      { argument: 'inputs' },
+    );
   }
+  for (let index = 0; index < inputs.length; index++) checkInput(model, inputs[index]!, index);
 }

@@ -1,0 +1,194 @@
+/**
+ * The one job runner. Embeddings (`embedMany`, `embedStream`), contextualized chunks and rerank all run
+ * on it: it plans calls, runs them in a sliding pool with the limiter, retries and timeouts, bisects a
+ * call the API says is too large, places a failing input's index in the whole job, and keeps usage,
+ * warnings, responses and progress. A job kind is an adapter that says how to make one provider call for
+ * a batch of its items (checking the answer) and how to join the values of two halves of a batch.
+ */
+
+import { abortReason, InvalidRequestError } from '../errors.js';
+import type { ResponseInfo, Usage, Warning } from '../types.js';
+import type { Batch } from './batcher.js';
+import { type PoolSource, runPool } from './pool.js';
+import { withRetries } from './retry.js';
+import type { JobBasics, Progress } from './settings.js';
+
+/** What one provider call answered, already checked by the adapter. */
+export interface CallAnswer<V> {
+  value: V;
+  /** Absent when the API reported none. */
+  usage?: Usage | undefined;
+  warnings: Warning[];
+  response: ResponseInfo;
+}
+
+/** What a kind of job tells the runner. */
+export interface JobAdapter<I, V> {
+  /** Exactly one provider call for `batch`, its answer checked; `signal` and `timeoutMs` belong to the attempt. */
+  call(batch: Batch<I>, signal: AbortSignal, timeoutMs: number): Promise<CallAnswer<V>>;
+  /** The values of the two halves of a bisected batch, in order, as one. */
+  join(first: V, second: V): V;
+}
+
+/** One finished batch, yielded in job order. */
+export interface BatchDone<I, V> {
+  batch: Batch<I>;
+  value: V;
+}
+
+/** Usage, warnings, responses and progress of one job. */
+export class Tally {
+  readonly warnings: Warning[] = [];
+  /** One entry per HTTP call that answered, in job order. */
+  readonly responses: ResponseInfo[] = [];
+  completed = 0;
+  /** Tokens reported so far; undefined once any call reported none. */
+  inputTokens: number | undefined = 0;
+  calls = 0;
+  private readonly seen = new Set<string>();
+
+  constructor(
+    private readonly onWarning: ((warning: Warning) => void) | undefined,
+    private readonly onProgress: ((progress: Progress) => void) | undefined,
+    private readonly totalInputs: number | undefined,
+  ) {}
+
+  warn(warning: Warning): void {
+    const key = `${warning.type}\u0000${warning.setting ?? ''}\u0000${warning.message}`;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    this.warnings.push(warning);
+    this.onWarning?.(warning);
+  }
+
+  /** A call answered. */
+  answered(usage: Usage | undefined, warnings: readonly Warning[]): void {
+    this.calls++;
+    this.inputTokens =
+      usage === undefined || this.inputTokens === undefined
+        ? undefined
+        : this.inputTokens + usage.inputTokens;
+    for (const warning of warnings) this.warn(warning);
+  }
+
+  /** A whole batch is done (all its halves). */
+  finished(items: number): void {
+    this.completed += items;
+    if (this.onProgress === undefined) return;
+    const progress: Progress = { completedInputs: this.completed };
+    if (this.totalInputs !== undefined) progress.totalInputs = this.totalInputs;
+    if (this.inputTokens !== undefined) progress.inputTokens = this.inputTokens;
+    this.onProgress(progress);
+  }
+
+  /** The job's usage: the sum over every call, or undefined when any call reported none (or none ran). */
+  usage(): Usage | undefined {
+    return this.inputTokens === undefined || this.calls === 0 ? undefined : { inputTokens: this.inputTokens };
+  }
+}
+
+interface Outcome<V> {
+  value: V;
+  responses: ResponseInfo[];
+}
+
+export interface RunJobOptions<I, V> {
+  basics: JobBasics;
+  adapter: JobAdapter<I, V>;
+  source: PoolSource<Batch<I>>;
+  tally: Tally;
+  signal?: AbortSignal | undefined;
+  /** Most batches started but not yet yielded (streams). Default: no bound. */
+  window?: number;
+}
+
+/**
+ * Runs a job and yields each batch's value in job order, as soon as it and every batch before it are done.
+ */
+export async function* runJob<I, V>(options: RunJobOptions<I, V>): AsyncGenerator<BatchDone<I, V>> {
+  const { basics, adapter, tally } = options;
+  const { policy } = basics;
+
+  const once = async (part: Batch<I>, signal: AbortSignal): Promise<Outcome<V>> => {
+    let tokens = 0;
+    for (const count of part.tokens) tokens += count;
+    try {
+      const answer = await withRetries(policy, tokens, signal, (attemptSignal, timeoutMs) =>
+        adapter.call(part, attemptSignal, timeoutMs),
+      );
+      await policy.limiter.settle(tokens, answer.usage?.inputTokens, policy.clock.now());
+      tally.answered(answer.usage, answer.warnings);
+      return { value: answer.value, responses: [answer.response] };
+    } catch (error) {
+      if (signal.aborted) throw abortReason(signal);
+      throw inJob(error, part.offset);
+    }
+  };
+
+  const bisecting = async (part: Batch<I>, signal: AbortSignal): Promise<Outcome<V>> => {
+    try {
+      return await once(part, signal);
+    } catch (error) {
+      const size = part.items.length;
+      if (signal.aborted || size < 2 || !(InvalidRequestError.isInstance(error) && error.batchTooLarge))
+        throw error;
+      // Too large for the API (a token budget the estimate missed, a limit lower than declared): each half
+      // the same way, one after the other.
+      const at = Math.ceil(size / 2);
+      const head = await bisecting(slice(part, 0, at), signal);
+      const tail = await bisecting(slice(part, at, size), signal);
+      return {
+        value: adapter.join(head.value, tail.value),
+        responses: [...head.responses, ...tail.responses],
+      };
+    }
+  };
+
+  const results = runPool(
+    options.source,
+    {
+      concurrency: basics.concurrency,
+      signal: options.signal,
+      ...(options.window === undefined ? {} : { window: options.window }),
+    },
+    async (batch: Batch<I>, signal: AbortSignal) => {
+      const outcome = await bisecting(batch, signal);
+      tally.finished(batch.items.length);
+      return { batch, outcome };
+    },
+  );
+  for await (const { batch, outcome } of results) {
+    tally.responses.push(...outcome.responses);
+    yield { batch, value: outcome.value };
+  }
+}
+
+function slice<I>(batch: Batch<I>, start: number, end: number): Batch<I> {
+  return {
+    offset: batch.offset + start,
+    items: batch.items.slice(start, end),
+    tokens: batch.tokens.slice(start, end),
+  };
+}
+
+/**
+ * The API named an item by its index within the call; the caller needs its place in the whole job. Every
+ * other field (`batchTooLarge`, `retryAfterMs`, retryability…) is kept, so bisection and retries go on.
+ */
+function inJob(error: unknown, offset: number): unknown {
+  if (offset === 0 || !InvalidRequestError.isInstance(error) || error.inputIndex === undefined) return error;
+  const index = offset + error.inputIndex;
+  return new InvalidRequestError(`${error.message} (input ${index} of the whole job)`, {
+    provider: error.provider,
+    url: error.url,
+    statusCode: error.statusCode,
+    requestId: error.requestId,
+    retryAfterMs: error.retryAfterMs,
+    responseBody: error.responseBody,
+    providerCode: error.providerCode,
+    isRetryable: error.isRetryable,
+    batchTooLarge: error.batchTooLarge,
+    inputIndex: index,
+    cause: error,
+  });
+}

@@ -1,0 +1,98 @@
+/**
+ * `@embedkit/core/provider`: what provider authors build with. Requests and transports, error mapping,
+ * response parsing and ordering, vector decoding, and the contract's types and errors again, so that a
+ * provider imports from one place. Applications use `@embedkit/core`.
+ */
+
+export type {
+  BatchEmbeddingJobs,
+  BatchJob,
+  BatchJobCallOptions,
+  BatchJobItemError,
+  BatchJobRequestCounts,
+  BatchJobResults,
+  BatchJobState,
+  CreateBatchJobOptions,
+  WaitForBatchJobOptions,
+} from './batch-jobs.js';
+export { isFinalBatchJobState, waitForBatchJob } from './batch-jobs.js';
+export type {
+  ContextualizedCapabilities,
+  ContextualizedEmbeddingModel,
+  ContextualizedEmbedRequest,
+  ContextualizedEmbedResponse,
+} from './contextualized.js';
+export type { RateLimiter } from './engine/limiter.js';
+export { checkEmbedRequest, checkInput, checkVectorSettings } from './engine/settings.js';
+export {
+  AuthenticationError,
+  ConnectionError,
+  EmbedKitError,
+  type ErrorCode,
+  type ErrorDetails,
+  InvalidArgumentError,
+  InvalidRequestError,
+  InvalidResponseError,
+  isAbortError,
+  NotFoundError,
+  PermissionDeniedError,
+  RateLimitError,
+  RetryError,
+  ServerError,
+  TimeoutError,
+} from './errors.js';
+export {
+  createTransport,
+  errorForStatus,
+  type HttpSettings,
+  type JsonResponse,
+  type ParsedError,
+  type RequestJsonOptions,
+  requestJson,
+  VERSION,
+} from './http/client.js';
+export { createFetchTransport, type FetchFunction } from './http/fetch-transport.js';
+export { redact } from './http/redact.js';
+export { parseDuration, parseRetryAfter } from './http/retry-after.js';
+export {
+  DEFAULT_MAX_RESPONSE_BYTES,
+  type Transport,
+  type TransportRequest,
+  type TransportResponse,
+} from './http/transport.js';
+export type { DispatcherOptions } from './http/undici-transport.js';
+export {
+  decodeVectors,
+  inOrder,
+  inputText,
+  type JsonEndpoint,
+  loadApiKey,
+  type ProviderSettings,
+  parseDataUrl,
+  parseResponse,
+  postJson,
+  readProviderOptions,
+  responseInfo,
+  type SafeParser,
+} from './provider-utils.js';
+export type {
+  RerankingCapabilities,
+  RerankingModel,
+  RerankingProvider,
+  RerankRequest,
+  RerankResponse,
+  RerankScore,
+} from './rerank.js';
+export type * from './types.js';
+export { INPUT_TYPES } from './types.js';
+export {
+  base64ToFloat32,
+  base64ToInt8,
+  base64ToUint8,
+  bytesToBase64,
+  bytesToFloat32,
+  decodeBase64Vectors,
+  float32ToBase64,
+  numberArraysToVectors,
+  vectorLength,
+} from './vectors.js';
