@@ -94,7 +94,7 @@ function fakeApi(world: World, clock: VirtualClock, aborted: () => boolean, onCa
 }
 
 /** The value the fake API returns for an item: its number, so order is checkable. */
-const valueOf = (item: string) => Number(item.slice(1));
+const numberOf = (item: string) => Number(item.slice(1));
 
 /** A kind of job, as the properties see it: run `count` items through a model built on `api`. */
 interface Kind {
@@ -141,7 +141,7 @@ function embeddingModel(options: Parameters<Kind['run']>[0], modelId: string) {
       const texts = request.inputs as string[];
       await options.api.call(texts, request.signal);
       return {
-        embeddings: texts.map((text) => Float32Array.of(valueOf(text))),
+        embeddings: texts.map((text) => Float32Array.of(numberOf(text))),
         warnings: [],
         response: { status: 200, headers: {}, requestId: texts[0]! },
       };
@@ -156,7 +156,7 @@ const KINDS: Kind[] = [
       const model = embeddingModel(options, 'embeddings');
       const result = await embedMany({ model, inputs: items(options.count, 'e'), ...common(options) });
       // One response per call that answered, in input order.
-      const first = result.responses.map((response) => valueOf(response.requestId!));
+      const first = result.responses.map((response) => numberOf(response.requestId!));
       expect(first).toEqual([...first].sort((a, b) => a - b));
       return result.embeddings.map((vector) => vector[0]!);
     },
@@ -194,7 +194,7 @@ const KINDS: Kind[] = [
           );
           return {
             embeddings: request.documents.map((document) =>
-              document.map((chunk) => Float32Array.of(valueOf(chunk))),
+              document.map((chunk) => Float32Array.of(numberOf(chunk))),
             ),
             warnings: [],
             response: { status: 200, headers: {} },
@@ -219,7 +219,7 @@ const KINDS: Kind[] = [
           // Scores come back in reverse order on the wire; the engine sorts.
           return {
             results: request.documents
-              .map((document, index) => ({ index, relevanceScore: -valueOf(document) }))
+              .map((document, index) => ({ index, relevanceScore: -numberOf(document) }))
               .reverse(),
             warnings: [],
             response: { status: 200, headers: {} },
