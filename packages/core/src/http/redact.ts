@@ -42,17 +42,17 @@ const parameterNames = SECRET_PARAMETER_NAMES.map((name) => name.replace(/[-_]/g
 /**
  * `name=value` for a secret name, at a parameter boundary: the start, anything that is not part of a name,
  * or the escaped `&` of a JSON body (`\u0026`) or of a nested URL (`%26`). The value stops at what ends a
- * parameter or a quoted string; JSON escapes inside it (`\/`, `\u002b`) are part of it, but never an
+ * parameter, a quoted string or a parenthesised URL (a stack frame); JSON escapes inside it (`\/`, `\u002b`) are part of it, but never an
  * escaped quote, so a redacted JSON text still parses.
  */
 const SECRET_PARAMETER = new RegExp(
-  `((?:(?<![\\w.%-])|(?<=\\\\u0026)|(?<=%26)|(?<=%3[fF]))(?:${parameterNames})(?:=|%3[dD]))(?:[^&#\\s"'<>\`\\\\]|\\\\/|\\\\u(?!00(?:26|22|27|3[cCeE]))[0-9a-fA-F]{4})*`,
+  `((?:(?<![\\w.%-])|(?<=\\\\u0026)|(?<=%26)|(?<=%3[fF]))(?:${parameterNames})(?:=|%3[dD]))(?:[^&#\\s"'<>()\`\\\\]|\\\\/|\\\\u(?!00(?:26|22|27|3[cCeE]))[0-9a-fA-F]{4})*`,
   'gi',
 );
 
 /** `name: value` in free text for header names that only ever carry a key. */
 const SECRET_HEADER_TEXT =
-  /((?<![\w-])(?:x-goog-api-key|x-api-key|api-key|ocp-apim-subscription-key)"?\s*[:=]\s*"?)[^\s"'<>,;\\]+/gi;
+  /((?<![\w-])(?:x-goog-api-key|x-api-key|api-key|ocp-apim-subscription-key)"?\s*[:=]\s*"?)[^\s"'<>,;&#\\]+/gi;
 
 /** A bearer token quoted anywhere (`Authorization: Bearer …`). */
 const BEARER_TOKEN = /(\bBearer\s+)(?:[\w.~+/=-]|\\\/)+/gi;
@@ -234,12 +234,19 @@ export function redactCause(value: unknown, redaction: Redaction, depth = 0): un
   copy.stack =
     typeof source.stack === 'string' ? redaction(source.stack) : `${String(copy.name)}: ${message}`;
   for (const key of Object.keys(source)) {
-    if (key === 'message' || key === 'stack' || key === 'cause' || key === 'name') continue;
+    if (key === 'message' || key === 'stack' || key === 'cause' || key === 'name' || key === 'errors') continue;
     const field = source[key];
     if (typeof field === 'string') copy[key] = redaction(field);
     else if (typeof field === 'number' || typeof field === 'boolean') copy[key] = field;
-    else if (key === 'errors' && Array.isArray(field))
-      copy[key] = field.map((entry) => redactCause(entry, redaction, depth + 1));
+  }
+  // An AggregateError's `errors` is not enumerable (Node reports a connection refused on every address of
+  // a host as one); keep it the same way.
+  if (Array.isArray(source.errors)) {
+    Object.defineProperty(copy, 'errors', {
+      value: source.errors.map((entry) => redactCause(entry, redaction, depth + 1)),
+      writable: true,
+      configurable: true,
+    });
   }
   return copy;
 }
