@@ -155,7 +155,9 @@ for (const status of [301, 302, 303, 307, 308]) {
       expect(error.code).toBe('invalid_response');
       expect(error.statusCode).toBe(status);
       expect(error.isRetryable).toBe(false);
-      expect(error.message).toContain(`status ${status}, a redirect to ${b.url}/v1/embeddings?key=[REDACTED]`);
+      expect(error.message).toContain(
+        `status ${status}, a redirect to ${b.url}/v1/embeddings?key=[REDACTED]`,
+      );
       expect(error.message).toContain('set baseURL');
       expect(error.message).not.toMatch(/check the inputs/i);
     },
@@ -348,7 +350,7 @@ rows.push(
 rows.push(
   {
     name: '200 with invalid JSON that quotes the key',
-    catches: "the JSON SyntaxError (which quotes the body) kept raw as the cause",
+    catches: 'the JSON SyntaxError (which quotes the body) kept raw as the cause',
     handler: jsonAnswer(200, `{"data": [${KEY}`),
     expectError: (error) => {
       expect(InvalidResponseError.isInstance(error)).toBe(true);
@@ -371,7 +373,13 @@ rows.push(
 const errorBodiesInSuccess: { name: string; body: unknown; message: string }[] = [
   {
     name: 'OpenAI {"error": {message, type, code}}',
-    body: { error: { message: `Incorrect API key provided: ${KEY}`, type: 'invalid_request_error', code: 'invalid_api_key' } },
+    body: {
+      error: {
+        message: `Incorrect API key provided: ${KEY}`,
+        type: 'invalid_request_error',
+        code: 'invalid_api_key',
+      },
+    },
     message: 'Incorrect API key provided: [REDACTED]',
   },
   {
@@ -394,7 +402,11 @@ const errorBodiesInSuccess: { name: string; body: unknown; message: string }[] =
     body: { detail: [{ loc: ['body', 'input', 0], msg: 'field required' }] },
     message: 'field required',
   },
-  { name: 'a gateway {"error": "…"}', body: { error: `quota exceeded for ${KEY}` }, message: 'quota exceeded for [REDACTED]' },
+  {
+    name: 'a gateway {"error": "…"}',
+    body: { error: `quota exceeded for ${KEY}` },
+    message: 'quota exceeded for [REDACTED]',
+  },
 ];
 for (const shape of errorBodiesInSuccess) {
   rows.push({
@@ -486,7 +498,10 @@ describe('fault matrix: no request reaches a second origin and no secret reaches
 
     const walk = walkForSecrets(error, SECRETS);
     expect(walk.leaks, row.catches).toEqual([]);
-    expect(walk.unreviewed, 'a new error field: review it for secrets and add it to REVIEWED_ERROR_FIELDS').toEqual([]);
+    expect(
+      walk.unreviewed,
+      'a new error field: review it for secrets and add it to REVIEWED_ERROR_FIELDS',
+    ).toEqual([]);
     // The walk reached every field the error has, down the cause chain.
     for (const key of Object.keys(error as object)) expect(walk.visited).toContain(key);
     expect(walk.visited).toEqual(expect.arrayContaining(['message', 'stack']));
@@ -496,7 +511,10 @@ describe('fault matrix: no request reaches a second origin and no secret reaches
     const planted = new InvalidResponseError('clean', { provider: 'acme', url: 'https://a.test/' });
     const cause = new Error('clean cause');
     cause.stack = `Error: clean cause\n    at fetch (https://a.test/?key=${encodeURIComponent(KEY)})`;
-    const nested = Object.assign(new Error('outer'), { cause, errors: [new Error(`inner ${unicodeEscaped(KEY)}`)] });
+    const nested = Object.assign(new Error('outer'), {
+      cause,
+      errors: [new Error(`inner ${unicodeEscaped(KEY)}`)],
+    });
     Object.assign(planted, { responseBody: `{"k":"${jsonKey.replaceAll('/', '\\/')}"}`, cause: nested });
     Object.defineProperty(planted, 'hidden', { value: PASSWORD, enumerable: false });
     const walk = walkForSecrets(planted, SECRETS);

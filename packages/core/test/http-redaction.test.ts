@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ConnectionError, EmbedKitError, InvalidResponseError, ServerError } from '../src/errors.js';
-import { type JsonResponse, requestJson, type RequestJsonOptions } from '../src/http/client.js';
+import { type JsonResponse, type RequestJsonOptions, requestJson } from '../src/http/client.js';
 import { createFetchTransport, type FetchFunction } from '../src/http/fetch-transport.js';
 import { compileRedaction, redact, redactCause, secretsOfCall } from '../src/http/redact.js';
 import { parseResponse, type SafeParser } from '../src/provider-utils.js';
@@ -24,7 +24,9 @@ describe('redact: every form of a given secret', () => {
     [
       'mixed \\uXXXX and plain escapes',
       [...SECRET]
-        .map((character, index) => (index % 3 === 0 ? unicode(character) : json(character).replace('/', '\\/')))
+        .map((character, index) =>
+          index % 3 === 0 ? unicode(character) : json(character).replace('/', '\\/'),
+        )
         .join(''),
     ],
     ['escaped twice (JSON quoted in a JSON string)', json(json(SECRET))],
@@ -32,7 +34,7 @@ describe('redact: every form of a given secret', () => {
     ['percent-encoded', encodeURIComponent(SECRET)],
     [
       'percent-encoded in lower-case hex',
-      encodeURIComponent(SECRET).replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()),
+      encodeURIComponent(SECRET).replace(/%[0-9A-F]{2}/g, (encoded) => encoded.toLowerCase()),
     ],
     ['HTML references', [...SECRET].map((character) => `&#${character.charCodeAt(0)};`).join('')],
     ['HTML named and hex references', SECRET.replace('"', '&quot;').replace('/', '&#x2F;')],
@@ -88,7 +90,9 @@ describe('redact: secrets it finds without being told', () => {
     expect(redact(`https://x.test/v1?${name.toUpperCase()}=s3cr3t-v4lue`)).toBe(
       `https://x.test/v1?${name.toUpperCase()}=[REDACTED]`,
     );
-    expect(redact(`rejected ${name}=s3cr3t-v4lue (try again)`)).toBe(`rejected ${name}=[REDACTED] (try again)`);
+    expect(redact(`rejected ${name}=s3cr3t-v4lue (try again)`)).toBe(
+      `rejected ${name}=[REDACTED] (try again)`,
+    );
     // A URL quoted in a JSON body (Go escapes & as \u0026) and a URL nested in another URL's query.
     expect(redact(`"https://x.test/v1?alt=json\\u0026${name}=s3cr3t\\/v4lue\\u0026b=1"`)).toBe(
       `"https://x.test/v1?alt=json\\u0026${name}=[REDACTED]\\u0026b=1"`,
@@ -107,7 +111,9 @@ describe('redact: secrets it finds without being told', () => {
     expect(redact('proxy http://bob:hunter2@proxy.test:8080/ refused')).toBe(
       'proxy http://[REDACTED]@proxy.test:8080/ refused',
     );
-    expect(redact('{"url":"https:\\/\\/bob:p%40ss@h.test\\/v1"}')).toBe('{"url":"https:\\/\\/[REDACTED]@h.test\\/v1"}');
+    expect(redact('{"url":"https:\\/\\/bob:p%40ss@h.test\\/v1"}')).toBe(
+      '{"url":"https:\\/\\/[REDACTED]@h.test\\/v1"}',
+    );
     expect(redact('https://h.test/users/@bob and bob@example.test')).toBe(
       'https://h.test/users/@bob and bob@example.test',
     );
@@ -198,7 +204,9 @@ function recordingFetch(answer: () => Response) {
   return { fetch, sent };
 }
 
-async function failure(options: Partial<RequestJsonOptions> & { fetch: FetchFunction }): Promise<EmbedKitError> {
+async function failure(
+  options: Partial<RequestJsonOptions> & { fetch: FetchFunction },
+): Promise<EmbedKitError> {
   const { fetch, ...rest } = options;
   try {
     await requestJson({
@@ -217,12 +225,13 @@ async function failure(options: Partial<RequestJsonOptions> & { fetch: FetchFunc
 
 describe('requestJson redacts what the call itself carries', () => {
   it('a key sent only in a header (settings.headers, never listed in secrets) is redacted from every field', async () => {
-    for (const headers of [
+    const headerSets: Record<string, string>[] = [
       { 'api-key': SECRET },
       { 'x-goog-api-key': SECRET },
       { authorization: `Bearer ${SECRET}` },
       { 'x-gateway-token': SECRET },
-    ]) {
+    ];
+    for (const headers of headerSets) {
       const { fetch } = recordingFetch(
         () =>
           new Response(JSON.stringify({ error: { message: `denied for ${SECRET}` } }), {
@@ -311,7 +320,9 @@ describe('redirects are reported, never followed', () => {
     const error = await failure({ fetch, url: `${URL_BASE}?key=${SECRET}`, secrets: [SECRET] });
     expect(InvalidResponseError.isInstance(error)).toBe(true);
     expect(error.statusCode).toBe(300);
-    expect(error.message).toContain(`acme answered ${URL_BASE}?key=[REDACTED] with status 300 (a redirect) without a Location.`);
+    expect(error.message).toContain(
+      `acme answered ${URL_BASE}?key=[REDACTED] with status 300 (a redirect) without a Location.`,
+    );
   });
 });
 
@@ -346,7 +357,12 @@ describe('errors inside a 2xx', () => {
           headers: { 'content-type': 'application/json', 'x-request-id': 'req-7' },
         }),
     );
-    return requestJson({ transport: createFetchTransport(fetch), provider: 'acme', url: URL_BASE, ...options });
+    return requestJson({
+      transport: createFetchTransport(fetch),
+      provider: 'acme',
+      url: URL_BASE,
+      ...options,
+    });
   }
 
   function parseFailure(response: JsonResponse): InvalidResponseError {
@@ -399,7 +415,9 @@ describe('errors inside a 2xx', () => {
 
   it('a body that is simply the wrong shape still says so (error: null is not an error)', async () => {
     const error = parseFailure(await answer({ result: [], error: null }));
-    expect(error.message).toBe('acme returned a embeddings body of the wrong shape: data: expected an array.');
+    expect(error.message).toBe(
+      'acme returned a embeddings body of the wrong shape: data: expected an array.',
+    );
     expect(error.url).toBe(URL_BASE);
   });
 

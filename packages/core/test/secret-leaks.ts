@@ -38,17 +38,18 @@ export const REVIEWED_ERROR_FIELDS: ReadonlySet<string> = new Set([
 /** One level of JSON, percent and HTML-reference unescaping. */
 function unescapeOnce(text: string): string {
   return text
-    .replace(/\\(u[0-9a-fA-F]{4}|["\\/bfnrt])/g, (_match, escape: string) =>
-      escape.startsWith('u')
-        ? String.fromCharCode(Number.parseInt(escape.slice(1), 16))
-        : ({ b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' } as Record<string, string>)[escape] ?? escape,
+    .replace(/\\(u[0-9a-fA-F]{4}|["\\/bfnrt])/g, (_match, sequence: string) =>
+      sequence.startsWith('u')
+        ? String.fromCharCode(Number.parseInt(sequence.slice(1), 16))
+        : (({ b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' } as Record<string, string>)[sequence] ?? sequence),
     )
     .replace(/&#[xX]([0-9a-fA-F]+);/g, (_match, hex: string) =>
       String.fromCodePoint(Number.parseInt(hex, 16)),
     )
     .replace(/&#(\d+);/g, (_match, decimal: string) => String.fromCodePoint(Number(decimal)))
-    .replace(/&(quot|amp|apos|lt|gt);/g, (_match, name: string) =>
-      ({ quot: '"', amp: '&', apos: "'", lt: '<', gt: '>' })[name as 'quot'],
+    .replace(
+      /&(quot|amp|apos|lt|gt);/g,
+      (_match, name: string) => ({ quot: '"', amp: '&', apos: "'", lt: '<', gt: '>' })[name as 'quot'],
     )
     .replace(/(?:%[0-9a-fA-F]{2})+/g, (encoded) => {
       try {

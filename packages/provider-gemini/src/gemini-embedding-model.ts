@@ -220,4 +220,3 @@ export class GeminiEmbeddingModel implements EmbeddingModel {
     return { embeddings, warnings, response: info };
   }
 }
-

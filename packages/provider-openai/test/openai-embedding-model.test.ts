@@ -634,7 +634,9 @@ describe('errors through HTTP', () => {
     expect(error).toBeInstanceOf(InvalidResponseError);
     expect(error.statusCode).toBe(200);
     expect(error.providerCode).toBe('invalid_api_key');
-    expect(error.message).toContain('with an error instead of embeddings: Incorrect API key provided: [REDACTED].');
+    expect(error.message).toContain(
+      'with an error instead of embeddings: Incorrect API key provided: [REDACTED].',
+    );
     expect(JSON.stringify(error)).not.toContain(KEY);
   });
 
@@ -923,9 +925,16 @@ describe('createOpenAICompatible', () => {
   });
 
   it('userinfo in baseURL is redacted from every error field', async () => {
-    const { fetch } = recordingFetch({ status: 401, body: openAIError('wrong password pa55-w0rd-9', 'auth', null) });
+    const { fetch } = recordingFetch({
+      status: 401,
+      body: openAIError('wrong password pa55-w0rd-9', 'auth', null),
+    });
     const error = await rejection(
-      createOpenAICompatible({ name: 'gateway', baseURL: 'https://gw-user:pa55-w0rd-9@gw.example.test/v1', fetch })
+      createOpenAICompatible({
+        name: 'gateway',
+        baseURL: 'https://gw-user:pa55-w0rd-9@gw.example.test/v1',
+        fetch,
+      })
         .embedding('text-embedding-3-small')
         .doEmbed(request(['hello'])),
     );

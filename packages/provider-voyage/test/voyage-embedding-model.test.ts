@@ -217,7 +217,9 @@ describe('errors: {"detail": ...} mapped by status', () => {
     );
     expect(error.name).toBe('InvalidResponseError');
     expect(error.statusCode).toBe(200);
-    expect(error.message).toContain('with an error instead of embeddings: Provided API key [REDACTED] is invalid.');
+    expect(error.message).toContain(
+      'with an error instead of embeddings: Provided API key [REDACTED] is invalid.',
+    );
     expect(JSON.stringify(error)).not.toContain(TEST_KEY);
   });
 

@@ -187,7 +187,11 @@ class Redactor {
     return redactCause(error, this.redaction);
   }
   /** The fields every HTTP error of this call carries, redacted. */
-  details(statusCode: number | undefined, requestId: string | undefined, body: string | undefined): ErrorDetails {
+  details(
+    statusCode: number | undefined,
+    requestId: string | undefined,
+    body: string | undefined,
+  ): ErrorDetails {
     const out: ErrorDetails = { provider: this.call.provider, url: this.text(this.call.url) };
     if (statusCode !== undefined) out.statusCode = statusCode;
     if (requestId !== undefined) out.requestId = this.text(requestId);

@@ -85,7 +85,9 @@ export interface Redaction {
 /** Compiles `redact` for a set of secrets. */
 export function compileRedaction(secrets: readonly (string | undefined)[]): Redaction {
   const kept = [
-    ...new Set(secrets.filter((secret): secret is string => typeof secret === 'string' && secret.length >= 4)),
+    ...new Set(
+      secrets.filter((secret): secret is string => typeof secret === 'string' && secret.length >= 4),
+    ),
   ].sort((a, b) => b.length - a.length);
   const patterns = kept.map(secretPattern);
   const apply = (text: string): string => {
@@ -234,7 +236,8 @@ export function redactCause(value: unknown, redaction: Redaction, depth = 0): un
   copy.stack =
     typeof source.stack === 'string' ? redaction(source.stack) : `${String(copy.name)}: ${message}`;
   for (const key of Object.keys(source)) {
-    if (key === 'message' || key === 'stack' || key === 'cause' || key === 'name' || key === 'errors') continue;
+    if (key === 'message' || key === 'stack' || key === 'cause' || key === 'name' || key === 'errors')
+      continue;
     const field = source[key];
     if (typeof field === 'string') copy[key] = redaction(field);
     else if (typeof field === 'number' || typeof field === 'boolean') copy[key] = field;
