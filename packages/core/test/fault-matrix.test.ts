@@ -21,8 +21,13 @@ import { type ParsedError, requestJson } from '../src/http/client.js';
 import { createFetchTransport } from '../src/http/fetch-transport.js';
 import type { Transport } from '../src/http/transport.js';
 import { createUndiciTransport } from '../src/http/undici-transport.js';
-import { parseResponse, type SafeParser } from '../src/provider-utils.js';
-import { REVIEWED_ERROR_FIELDS, walkForSecrets } from './secret-leaks.js';
+import { parseResponse } from '../src/provider-utils.js';
+import {
+  dataArraySchema,
+  REVIEWED_ERROR_FIELDS,
+  SECRET_QUERY_NAMES,
+  walkForSecrets,
+} from './http-helpers.js';
 
 /** A slash, a quote and a backslash, so that every JSON escape of the key differs from the key. */
 const KEY = 'sk-Fm/9Qx+Zp"7Wm\\3kTb';
@@ -92,15 +97,6 @@ function parseError(body: unknown): ParsedError {
   if (typeof detail === 'string') return { message: detail };
   return {};
 }
-
-const embeddingsSchema: SafeParser<{ data: unknown[] }> = {
-  safeParse(value) {
-    const data = (value as { data?: unknown } | undefined)?.data;
-    return Array.isArray(data)
-      ? { success: true, data: { data } }
-      : { success: false, error: { issues: [{ path: ['data'], message: 'expected an array' }] } };
-  },
-};
 
 /** How a JSON string literal spells the key, with only the escapes JSON requires. */
 const jsonKey = JSON.stringify(KEY).slice(1, -1);
@@ -267,25 +263,7 @@ for (const header of ['x-request-id', 'request-id', 'x-goog-request-id']) {
 }
 
 // --- A credential in the URL query, under every name APIs use for one (not passed as a secret).
-const SECRET_QUERY_NAMES = [
-  'key',
-  'api_key',
-  'apikey',
-  'api-key',
-  'subscription-key',
-  'code',
-  'sig',
-  'signature',
-  'x-goog-api-key',
-  'access_token',
-  'token',
-  'client_secret',
-  'password',
-  'KEY',
-  'Api-Key',
-  'SIG',
-];
-for (const name of SECRET_QUERY_NAMES) {
+for (const name of [...SECRET_QUERY_NAMES, 'KEY', 'Api-Key', 'SIG']) {
   rows.push({
     name: `400 for a URL with ?${name}=<secret>, echoing the URL`,
     catches: `the value of ${name} kept in url, message or responseBody`,
@@ -446,7 +424,7 @@ async function call(row: Row, transport: Transport, headers: Record<string, stri
       secrets: [KEY],
       parseError,
     });
-    parseResponse(embeddingsSchema, response, 'acme', 'embeddings');
+    parseResponse(dataArraySchema, response, 'acme', 'embeddings');
   } catch (error) {
     return error;
   }

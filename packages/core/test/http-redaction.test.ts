@@ -1,14 +1,20 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ConnectionError, EmbedKitError, InvalidResponseError, ServerError } from '../src/errors.js';
+import { ConnectionError, InvalidResponseError, ServerError } from '../src/errors.js';
 import { type JsonResponse, type RequestJsonOptions, requestJson } from '../src/http/client.js';
 import { createFetchTransport, type FetchFunction } from '../src/http/fetch-transport.js';
 import { compileRedaction, redact, redactCause, secretsOfCall } from '../src/http/redact.js';
-import { parseResponse, type SafeParser } from '../src/provider-utils.js';
-import { walkForSecrets } from './secret-leaks.js';
+import { parseResponse } from '../src/provider-utils.js';
+import {
+  dataArraySchema,
+  failure,
+  recordingFetch,
+  SECRET_QUERY_NAMES,
+  URL_BASE,
+  walkForSecrets,
+} from './http-helpers.js';
 
 const SECRET = 'sk-Ab/Cd+Ef"Gh\\Ij9';
-const URL_BASE = 'https://api.acme.test/v1/embeddings';
 
 const json = (text: string) => JSON.stringify(text).slice(1, -1);
 const unicode = (text: string) =>
@@ -68,22 +74,7 @@ describe('redact: every form of a given secret', () => {
 });
 
 describe('redact: secrets it finds without being told', () => {
-  const names = [
-    'key',
-    'api_key',
-    'apikey',
-    'api-key',
-    'subscription-key',
-    'code',
-    'sig',
-    'signature',
-    'x-goog-api-key',
-    'access_token',
-    'token',
-    'client_secret',
-    'password',
-  ];
-  it.each(names)('the value of %s in a URL and in free text, in any case', (name) => {
+  it.each(SECRET_QUERY_NAMES)('the value of %s in a URL and in free text, in any case', (name) => {
     expect(redact(`https://x.test/v1?alt=json&${name}=s3cr3t-v4lue&b=1#top`)).toBe(
       `https://x.test/v1?alt=json&${name}=[REDACTED]&b=1#top`,
     );
@@ -195,34 +186,6 @@ describe('redactCause', () => {
   });
 });
 
-function recordingFetch(answer: () => Response) {
-  const sent: RequestInit[] = [];
-  const fetch: FetchFunction = async (_url, init) => {
-    sent.push(init);
-    return answer();
-  };
-  return { fetch, sent };
-}
-
-async function failure(
-  options: Partial<RequestJsonOptions> & { fetch: FetchFunction },
-): Promise<EmbedKitError> {
-  const { fetch, ...rest } = options;
-  try {
-    await requestJson({
-      transport: createFetchTransport(fetch),
-      provider: 'acme',
-      url: URL_BASE,
-      body: { input: ['a'] },
-      ...rest,
-    });
-  } catch (error) {
-    expect(EmbedKitError.isInstance(error), String(error)).toBe(true);
-    return error as EmbedKitError;
-  }
-  throw new Error('expected requestJson to fail');
-}
-
 describe('requestJson redacts what the call itself carries', () => {
   it('a key sent only in a header (settings.headers, never listed in secrets) is redacted from every field', async () => {
     const headerSets: Record<string, string>[] = [
@@ -296,7 +259,7 @@ describe('redirects are reported, never followed', () => {
   it('the fetch transport asks fetch not to follow (redirect: manual)', async () => {
     const { fetch, sent } = recordingFetch(() => new Response('{}', { status: 200 }));
     await requestJson({ transport: createFetchTransport(fetch), provider: 'acme', url: URL_BASE });
-    expect(sent[0]!.redirect).toBe('manual');
+    expect(sent[0]!.init.redirect).toBe('manual');
   });
 
   it("a browser's opaque manual redirect (status 0) is an InvalidResponseError asking to fix the base URL", async () => {
@@ -340,15 +303,6 @@ describe('responseType bytes', () => {
 });
 
 describe('errors inside a 2xx', () => {
-  const schema: SafeParser<{ data: unknown[] }> = {
-    safeParse(value) {
-      const data = (value as { data?: unknown } | undefined)?.data;
-      return Array.isArray(data)
-        ? { success: true, data: { data } }
-        : { success: false, error: { issues: [{ path: ['data'], message: 'expected an array' }] } };
-    },
-  };
-
   async function answer(body: unknown, options: Partial<RequestJsonOptions> = {}): Promise<JsonResponse> {
     const { fetch } = recordingFetch(
       () =>
@@ -367,7 +321,7 @@ describe('errors inside a 2xx', () => {
 
   function parseFailure(response: JsonResponse): InvalidResponseError {
     try {
-      parseResponse(schema, response, 'acme', 'embeddings');
+      parseResponse(dataArraySchema, response, 'acme', 'embeddings');
     } catch (error) {
       expect(InvalidResponseError.isInstance(error)).toBe(true);
       return error as InvalidResponseError;
@@ -423,6 +377,6 @@ describe('errors inside a 2xx', () => {
 
   it('a body that fits the schema is returned even if it has an error field', async () => {
     const response = await answer({ data: [1], error: { message: 'partial' } });
-    expect(parseResponse(schema, response, 'acme', 'embeddings')).toEqual({ data: [1] });
+    expect(parseResponse(dataArraySchema, response, 'acme', 'embeddings')).toEqual({ data: [1] });
   });
 });

@@ -1,10 +1,83 @@
 /**
- * Finds a secret anywhere in an error: every own property (string or symbol keyed, enumerable or not),
+ * Shared by the HTTP tests: a recording `fetch`, a helper that expects `requestJson` to fail, the list of
+ * credential query names, a small response schema, and the secret-leak walk.
+ *
+ * The walk finds a secret anywhere in an error: every own property (string or symbol keyed, enumerable or not),
  * `String(error)`, the stack, `util.inspect` (what `console.error` prints), recursively through `cause`
  * chains and `errors` arrays; each text also after undoing JSON escapes, percent-encoding and HTML
  * character references up to three levels deep, so an escaped copy of a key counts as a leak.
  */
 import { inspect } from 'node:util';
+import { expect } from 'vitest';
+import { EmbedKitError } from '../src/errors.js';
+import { type RequestJsonOptions, requestJson } from '../src/http/client.js';
+import { createFetchTransport, type FetchFunction } from '../src/http/fetch-transport.js';
+import type { SafeParser } from '../src/provider-utils.js';
+
+export const URL_BASE = 'https://api.acme.test/v1/embeddings';
+
+export interface Sent {
+  url: string;
+  init: RequestInit;
+}
+
+/** An injected fetch that records what it was given and answers with `answer()`. */
+export function recordingFetch(answer: (sent: Sent) => Response | Promise<Response>) {
+  const sent: Sent[] = [];
+  const fetch: FetchFunction = async (url, init) => {
+    const entry = { url, init };
+    sent.push(entry);
+    return answer(entry);
+  };
+  return { fetch, sent };
+}
+
+/** Calls `requestJson` for provider `acme` at `URL_BASE` through the fetch transport and returns its error. */
+export async function failure(
+  options: Partial<RequestJsonOptions> & { fetch: FetchFunction },
+): Promise<EmbedKitError> {
+  const { fetch, ...rest } = options;
+  try {
+    await requestJson({
+      transport: createFetchTransport(fetch),
+      provider: 'acme',
+      url: URL_BASE,
+      body: { input: ['a'] },
+      ...rest,
+    });
+  } catch (error) {
+    expect(EmbedKitError.isInstance(error), `expected an embedkit error, got ${String(error)}`).toBe(true);
+    return error as EmbedKitError;
+  }
+  throw new Error('expected requestJson to fail');
+}
+
+/** Query parameter names that carry a credential in some API; each must be redacted, in any case. */
+export const SECRET_QUERY_NAMES = [
+  'key',
+  'api_key',
+  'apikey',
+  'api-key',
+  'subscription-key',
+  'code',
+  'sig',
+  'signature',
+  'x-goog-api-key',
+  'access_token',
+  'token',
+  'client_secret',
+  'password',
+];
+
+/** A response schema in the style of the embeddings endpoints: a `data` array. */
+export const dataArraySchema: SafeParser<{ data: unknown[] }> = {
+  safeParse(value) {
+    const data = (value as { data?: unknown } | undefined)?.data;
+    return Array.isArray(data)
+      ? { success: true, data: { data } }
+      : { success: false, error: { issues: [{ path: ['data'], message: 'expected an array' }] } };
+  },
+};
 
 /**
  * The fields an embedkit error may carry, reviewed for secrets. A field that is not listed fails
