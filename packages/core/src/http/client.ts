@@ -200,8 +200,27 @@ class Redactor {
   }
 }
 
-/** The context of each successful response, for `unexpectedBodyError`; held only as long as the response is. */
-const callContexts = new WeakMap<JsonResponse, CallContext>();
+/**
+ * A successful response that remembers its call, for `unexpectedBodyError`. The context sits in a private
+ * field: invisible to equality checks, spreading and JSON, and cheaper on every call than a WeakMap entry.
+ */
+class CallResponse implements JsonResponse {
+  readonly #call: CallContext;
+  requestId?: string;
+  constructor(
+    public status: number,
+    public headers: Record<string, string>,
+    public body: unknown,
+    requestId: string | undefined,
+    call: CallContext,
+  ) {
+    if (requestId !== undefined) this.requestId = requestId;
+    this.#call = call;
+  }
+  static callOf(response: JsonResponse): CallContext | undefined {
+    return #call in response ? (response as CallResponse).#call : undefined;
+  }
+}
 
 /**
  * Sends one JSON request and returns the parsed JSON body. Every failure becomes a typed error that says
@@ -276,10 +295,7 @@ function succeeded(
   requestId: string | undefined,
   call: CallContext,
 ): JsonResponse {
-  const out: JsonResponse = { status: response.status, headers: response.headers, body };
-  if (requestId !== undefined) out.requestId = requestId;
-  callContexts.set(out, call);
-  return out;
+  return new CallResponse(response.status, response.headers, body, requestId, call);
 }
 
 /** A browser's `redirect: 'manual'` answer is opaque, with status 0; elsewhere a 3xx arrives as itself. */
@@ -383,7 +399,7 @@ export function unexpectedBodyError(
   what: string,
   problem: string,
 ): InvalidResponseError {
-  const call = callContexts.get(response) ?? {
+  const call = CallResponse.callOf(response) ?? {
     provider,
     url: '',
     headers: {},
