@@ -94,8 +94,9 @@ export function createOpenAICompatible(settings: OpenAICompatibleSettings): Open
   const transport = createTransport(settings);
   const keyHeader = (settings.apiKeyHeader ?? 'authorization').toLowerCase();
   // Some servers take the key as a query parameter (Azure Functions `code`, SAS `sig`, a gateway's
-  // `token`): every value is redacted from errors, as is the base URL's userinfo, except those of
-  // parameters that never carry a credential (Azure's `api-version` is what a version error names).
+  // `token`, under any name): every value is redacted from errors except those of parameters that never
+  // carry a credential (Azure's `api-version` is what a version error names). Core's requestJson redacts
+  // the base URL's userinfo and the auth headers by itself.
   const querySecrets = Object.entries(settings.queryParams ?? {})
     .filter(([name]) => !PUBLIC_QUERY_PARAMETERS.has(name.toLowerCase()))
     .map(([, value]) => value);
