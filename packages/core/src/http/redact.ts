@@ -40,19 +40,20 @@ const SECRET_HEADER_WORDS = /key|token|secret|password|signature|credential|auth
 const parameterNames = SECRET_PARAMETER_NAMES.map((name) => name.replace(/[-_]/g, '[-_]?')).join('|');
 
 /**
- * `name=value` for a secret name, at a parameter boundary: the start, anything that is not part of a name,
- * or the escaped `&` of a JSON body (`\u0026`) or of a nested URL (`%26`). The value stops at what ends a
- * parameter, a quoted string or a parenthesised URL (a stack frame); JSON escapes inside it (`\/`, `\u002b`) are part of it, but never an
- * escaped quote, so a redacted JSON text still parses.
+ * `name=value` for a secret name, at a parameter boundary: the start, anything that is not part of a
+ * name, or the escaped `&` of a JSON body (`\u0026`) or of a nested URL (`%26`). The boundary is matched
+ * as a prefix, not a lookbehind, which older browsers cannot compile. The value stops at what ends a
+ * parameter, a quoted string or a parenthesised URL (a stack frame); JSON escapes inside it (`\/`,
+ * `\u002b`) are part of it, but never an escaped quote, so a redacted JSON text still parses.
  */
 const SECRET_PARAMETER = new RegExp(
-  `((?:(?<![\\w.%-])|(?<=\\\\u0026)|(?<=%26)|(?<=%3[fF]))(?:${parameterNames})(?:=|%3[dD]))(?:[^&#\\s"'<>()\`\\\\]|\\\\/|\\\\u(?!00(?:26|22|27|3[cCeE]))[0-9a-fA-F]{4})*`,
+  `((?:^|[^\\w.%-]|\\\\u0026|%26|%3[fF])(?:${parameterNames})(?:=|%3[dD]))(?:[^&#\\s"'<>()\`\\\\]|\\\\/|\\\\u(?!00(?:26|22|27|3[cCeE]))[0-9a-fA-F]{4})*`,
   'gi',
 );
 
 /** `name: value` in free text for header names that only ever carry a key. */
 const SECRET_HEADER_TEXT =
-  /((?<![\w-])(?:x-goog-api-key|x-api-key|api-key|ocp-apim-subscription-key)"?\s*[:=]\s*"?)[^\s"'<>,;&#\\]+/gi;
+  /((?:^|[^\w-])(?:x-goog-api-key|x-api-key|api-key|ocp-apim-subscription-key)"?\s*[:=]\s*"?)[^\s"'<>,;&#\\]+/gi;
 
 /** A bearer token quoted anywhere (`Authorization: Bearer …`). */
 const BEARER_TOKEN = /(\bBearer\s+)(?:[\w.~+/=-]|\\\/)+/gi;
