@@ -148,6 +148,7 @@ export function jobBasics(
       maxRetries: settings.maxRetries ?? DEFAULT_MAX_RETRIES,
       maxRetryDelayMs: settings.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS,
       timeoutMs: settings.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      exactTokens: counter.exact === true,
       onRetry: settings.onRetry,
       onWait: settings.onWait,
     },
