@@ -29,38 +29,47 @@ function deadPid(): number {
 
 describe('bulk: the output lock', () => {
   const directory = temporaryDirectory();
-  let slow: FakeServer;
   let fast: FakeServer;
   const file = (name: string) => join(directory.path, name);
 
   beforeAll(async () => {
-    slow = await startFakeOpenAI({ delayMs: 60 });
     fast = await startFakeOpenAI();
   });
   afterAll(async () => {
-    await slow.close();
     await fast.close();
     directory.remove();
   });
 
   const bulk = (server: FakeServer, input: string, out: string, extra: string[] = []) =>
     runCli(bulkArgs(server, input, out, extra));
-  /** A run slow enough (15 calls of 60 ms) to be caught in the middle. */
-  const slowRun = (input: string, out: string, onSpawn?: (child: ChildProcess) => void) =>
-    runCli(
-      bulkArgs(slow, input, out, ['--batch-size', '100', '--concurrency', '1']),
+
+  /**
+   * A run of 1,500 inputs (calls of 100) against a server that answers its first call and holds the
+   * others until `release` is called: the run is caught between two saved batches, whatever the
+   * machine's speed.
+   */
+  async function heldRun(input: string, out: string, onSpawn?: (child: ChildProcess) => void) {
+    writeFileSync(input, itemLines(1500));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const server = await startFakeOpenAI({ hold: ({ number }) => (number === 1 ? undefined : released) });
+    const run = runCli(
+      bulkArgs(server, input, out, ['--batch-size', '100', '--concurrency', '1']),
       onSpawn ? { onSpawn } : {},
-    );
+    ).finally(() => server.close());
+    await waitFor(() => (readCheckpointFile(out)?.inputsDone ?? 0) > 0, 'the first saved batch');
+    return { run, release };
+  }
 
   it('a second run on a busy output is refused with exit 75, naming the first; the first finishes intact (bug: two runs interleaved their writes)', async () => {
     const input = file('busy.txt');
-    writeFileSync(input, itemLines(1500));
     const out = file('busy.jsonl');
     let firstPid = 0;
-    const first = slowRun(input, out, (child) => {
+    const first = await heldRun(input, out, (child) => {
       firstPid = child.pid!;
     });
-    await waitFor(() => (readCheckpointFile(out)?.inputsDone ?? 0) > 0, 'the first run to save a batch');
     const second = await bulk(fast, input, out, ['--batch-size', '100']);
     expect(second.code).toBe(75);
     expect(second.stderr).toContain(
@@ -70,7 +79,8 @@ describe('bulk: the output lock', () => {
     // The refused run wrote nothing: no request, and no "complete" checkpoint of its own.
     expect(fast.requests).toBe(0);
     expect(readCheckpointFile(out)?.complete).toBe(false);
-    const done = await first;
+    first.release();
+    const done = await first.run;
     expect(done.code).toBe(0);
     expect(firstValues(out)).toEqual(range(1500));
     expect(existsSync(`${out}.lock`)).toBe(false);
@@ -94,29 +104,29 @@ describe('bulk: the output lock', () => {
     expect(existsSync(`${out}.lock`)).toBe(false);
   });
 
-  it.runIf(existsSync('/proc/self/stat'))(
-    'a lock whose PID now belongs to another program is stale; one naming the live program is not (bug: PID reuse after a restart)',
-    async () => {
-      const input = file('reused.txt');
-      writeFileSync(input, itemLines(5));
-      const out = file('reused.jsonl');
-      // This test process is alive; the lock says its PID started at another time, so the lock's
-      // process is gone and the PID was reused.
-      const stat = readFileSync('/proc/self/stat', 'utf8');
-      const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!;
-      const lock = { pid: process.pid, host: hostname(), startedAt: '2026-01-02T03:04:05.000Z', token: 't' };
-      writeFileSync(`${out}.lock`, JSON.stringify({ ...lock, processStart: String(Number(start) + 1) }));
-      const reused = await bulk(fast, input, out);
-      expect(reused.code).toBe(0);
-      expect(reused.stderr).toContain(
-        `and it is no longer running (its PID now belongs to another program).\n`,
-      );
-      writeFileSync(`${out}.lock`, JSON.stringify({ ...lock, processStart: start }));
-      const live = await bulk(fast, input, out, ['--restart']);
-      expect(live.code).toBe(75);
-      expect(live.stderr).toContain(`is being written by another embedkit run: process ${process.pid} on `);
-    },
-  );
+  it('a lock whose PID now belongs to another program is stale; one naming the live program is not (bug: PID reuse after a restart)', async ({
+    skip,
+  }) => {
+    skip(!existsSync('/proc/self/stat'), 'process start times are read from /proc (Linux)');
+    const input = file('reused.txt');
+    writeFileSync(input, itemLines(5));
+    const out = file('reused.jsonl');
+    // This test process is alive; the lock says its PID started at another time, so the lock's
+    // process is gone and the PID was reused.
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!;
+    const lock = { pid: process.pid, host: hostname(), startedAt: '2026-01-02T03:04:05.000Z', token: 't' };
+    writeFileSync(`${out}.lock`, JSON.stringify({ ...lock, processStart: String(Number(start) + 1) }));
+    const reused = await bulk(fast, input, out);
+    expect(reused.code).toBe(0);
+    expect(reused.stderr).toContain(
+      `and it is no longer running (its PID now belongs to another program).\n`,
+    );
+    writeFileSync(`${out}.lock`, JSON.stringify({ ...lock, processStart: start }));
+    const live = await bulk(fast, input, out, ['--restart']);
+    expect(live.code).toBe(75);
+    expect(live.stderr).toContain(`is being written by another embedkit run: process ${process.pid} on `);
+  });
 
   it('a lock from another host is never taken over: it refuses with exit 75 and says how to clear it (bug: NFS outputs shared by two machines)', async () => {
     const input = file('foreign.txt');
@@ -140,13 +150,11 @@ describe('bulk: the output lock', () => {
   });
 
   it('a run whose lock is deleted under it stops at its next write with exit 75 (bug: a second run could then write beside it)', async () => {
-    const input = file('deleted.txt');
-    writeFileSync(input, itemLines(1500));
     const out = file('deleted.jsonl');
-    const running = slowRun(input, out);
-    await waitFor(() => (readCheckpointFile(out)?.inputsDone ?? 0) > 0, 'a first saved batch');
+    const running = await heldRun(file('deleted.txt'), out);
     unlinkSync(`${out}.lock`);
-    const result = await running;
+    running.release();
+    const result = await running.run;
     expect(result.code).toBe(75);
     expect(result.stderr).toContain(
       `embedkit: error: ${out}.lock was deleted while this run was writing; it stops here so that two runs never write the output.`,

@@ -13,6 +13,7 @@ import {
   startFakeOpenAI,
   temporaryDirectory,
   vectorFor,
+  waitFor,
 } from './helpers.js';
 
 /**
@@ -172,7 +173,7 @@ describe(`bulk torture (seed ${SEED})`, () => {
         break;
       }
       kills++;
-      kinds.push(kind);
+      kinds.push(`${kind}:${readCheckpointFile(out)?.inputsDone ?? 0}`);
       // What a kill leaves: a checkpoint that describes only rows on disk, a .npy numpy can load.
       const saved = readCheckpointFile(out);
       const bytes = existsSync(out) ? readFileSync(out) : Buffer.alloc(0);
@@ -220,19 +221,29 @@ describe(`bulk torture (seed ${SEED})`, () => {
   }, 120_000);
 
   it('two runs started together on one output: one writes every input once, the other is refused with exit 75', async () => {
-    const slow = await startFakeOpenAI({ delayMs: 15 });
+    // The server holds every answer until one of the two runs has exited: the winner cannot finish
+    // before the loser has looked at the lock, however slowly either starts. Were both to run at once
+    // (the bug), neither would exit; after 20 s the answers flow and the check below fails.
+    let gate: Promise<void> | undefined;
+    const held = await startFakeOpenAI({ hold: () => gate });
     try {
       const texts = Array.from({ length: 3000 }, (_, n) => lineOf(n));
       const input = join(directory.path, 'together.txt');
       writeFileSync(input, inputText(texts));
       for (let round = 0; round < 3; round++) {
         const out = join(directory.path, `together-${round}.jsonl`);
-        const command = bulkArgs(slow, input, out, ['--batch-size', '100', '--concurrency', '1'], DIMENSIONS);
+        const command = bulkArgs(held, input, out, ['--batch-size', '100', '--concurrency', '1'], DIMENSIONS);
+        let open!: () => void;
+        gate = new Promise((resolve) => {
+          open = resolve;
+        });
+        const fallback = setTimeout(open, 20_000);
         const pids: number[] = [];
-        const first = runCli(command, { onSpawn: (child) => pids.push(child.pid!) });
+        const first = runCli(command, { onSpawn: (child) => pids.push(child.pid!) }).finally(open);
         await new Promise((resolve) => setTimeout(resolve, between(0, 40)));
-        const second = runCli(command, { onSpawn: (child) => pids.push(child.pid!) });
+        const second = runCli(command, { onSpawn: (child) => pids.push(child.pid!) }).finally(open);
         const results = await Promise.all([first, second]);
+        clearTimeout(fallback);
         const codes = results.map((result) => result.code);
         expect([...codes].sort(), results.map((result) => result.stderr).join('\n')).toEqual([0, 75]);
         const winner = codes.indexOf(0);
@@ -243,7 +254,7 @@ describe(`bulk torture (seed ${SEED})`, () => {
         expect(readCheckpointFile(out)).toMatchObject({ inputsDone: 3000, complete: true });
       }
     } finally {
-      await slow.close();
+      await held.close();
     }
   }, 120_000);
 
@@ -256,24 +267,26 @@ describe(`bulk torture (seed ${SEED})`, () => {
     writeFileSync(input, original);
     const out = join(folder, 'out.jsonl');
     const command = args(input, out, ['--batch-size', '100', '--concurrency', '1']);
-    const target = between(500, 4000);
-    let child: ChildProcess | undefined;
-    const killed = await runCli(command, {
-      onSpawn: (spawned) => {
-        child = spawned;
-        const poll = setInterval(() => {
-          if ((readCheckpointFile(out)?.inputsDone ?? 0) >= target) {
-            clearInterval(poll);
-            child?.kill('SIGKILL');
-          }
-        }, 3);
-        spawned.on('exit', () => clearInterval(poll));
+    // A server that answers `calls` calls, then holds: the run saves exactly those batches and waits,
+    // and is killed there.
+    const calls = between(5, 40);
+    const stall = new Promise<void>(() => {});
+    const held = await startFakeOpenAI({ hold: ({ number }) => (number > calls ? stall : undefined) });
+    const killed = await runCli(
+      bulkArgs(held, input, out, ['--batch-size', '100', '--concurrency', '1'], DIMENSIONS),
+      {
+        onSpawn: (child) => {
+          waitFor(() => readCheckpointFile(out)?.inputsDone === calls * 100, `${calls} saved batches`).then(
+            () => child.kill('SIGKILL'),
+            () => child.kill('SIGKILL'),
+          );
+        },
       },
-    });
+    );
+    await held.close();
     expect(killed.signal).toBe('SIGKILL');
-    const saved = readCheckpointFile(out)!;
-    const done = saved.inputsDone;
-    expect(done).toBeGreaterThanOrEqual(target);
+    const done = readCheckpointFile(out)!.inputsDone;
+    expect(done).toBe(calls * 100);
     const consumedBytes = inputText(texts.slice(0, done)).length - 1;
     const at = between(0, done - 1);
     const changes: Record<string, string> = {
@@ -344,43 +357,38 @@ describe(`bulk torture (seed ${SEED})`, () => {
       expectJsonl(out, texts);
     }
 
-    it.runIf(IS_ROOT)(
-      'ENOSPC on a 96 KiB tmpfs: the file named, what is saved said, finished once there is room (mounting needs root)',
-      async () => {
-        const disk = join(directory.path, 'disk');
-        mkdirSync(disk);
-        const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=96k', 'tmpfs', disk], {
-          encoding: 'utf8',
+    it('ENOSPC on a 96 KiB tmpfs: the file named, what is saved said, finished once there is room', async ({
+      skip,
+    }) => {
+      skip(!IS_ROOT, 'mounting a tmpfs needs root (the EFBIG case below drives the same write path)');
+      const disk = join(directory.path, 'disk');
+      mkdirSync(disk);
+      const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=96k', 'tmpfs', disk], {
+        encoding: 'utf8',
+      });
+      // A container without CAP_SYS_ADMIN cannot mount even as root.
+      skip(mount.status !== 0, `cannot mount a tmpfs here: ${mount.stderr.trim()}`);
+      try {
+        await fillThenFinish('enospc', join(disk, 'out.jsonl'), {}, () => {
+          expect(spawnSync('mount', ['-o', 'remount,size=8m', disk]).status).toBe(0);
         });
-        if (mount.status !== 0) {
-          // A container without CAP_SYS_ADMIN: the EFBIG case below still drives the same write path.
-          console.log(`bulk torture: no tmpfs here (${mount.stderr.trim()}); ENOSPC not simulated`);
-          return;
-        }
-        try {
-          await fillThenFinish('enospc', join(disk, 'out.jsonl'), {}, () => {
-            expect(spawnSync('mount', ['-o', 'remount,size=8m', disk]).status).toBe(0);
-          });
-        } finally {
-          spawnSync('umount', ['-l', disk]);
-        }
-      },
-      60_000,
-    );
+      } finally {
+        spawnSync('umount', ['-l', disk]);
+      }
+    }, 60_000);
 
-    it.runIf(HAS_PRLIMIT)(
-      'EFBIG past a 64 KiB file-size limit (prlimit): the file named, what is saved said, finished without the limit',
-      async () => {
-        await fillThenFinish(
-          'efbig',
-          join(directory.path, 'limited.jsonl'),
-          {
-            wrapper: ['prlimit', '--fsize=65536', '--'],
-          },
-          () => {},
-        );
-      },
-      60_000,
-    );
+    it('EFBIG past a 64 KiB file-size limit (prlimit): the file named, what is saved said, finished without the limit', async ({
+      skip,
+    }) => {
+      skip(!HAS_PRLIMIT, 'needs prlimit (util-linux) to limit the file size');
+      await fillThenFinish(
+        'efbig',
+        join(directory.path, 'limited.jsonl'),
+        {
+          wrapper: ['prlimit', '--fsize=65536', '--'],
+        },
+        () => {},
+      );
+    }, 60_000);
   });
 });

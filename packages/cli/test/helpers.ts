@@ -138,6 +138,8 @@ export interface FakeServerOptions {
   }) => FakeAnswer | undefined;
   /** Milliseconds before answering each request. */
   delayMs?: number;
+  /** Called for every request (1-based count): a promise returned holds the answer until it settles. */
+  hold?: (request: { number: number }) => Promise<void> | undefined;
 }
 
 export interface FakeServer {
@@ -197,8 +199,13 @@ export async function startFakeOpenAI(options: FakeServerOptions = {}): Promise<
           },
         });
       };
-      if (options.delayMs) setTimeout(answer, options.delayMs);
-      else answer();
+      const go = () => {
+        if (options.delayMs) setTimeout(answer, options.delayMs);
+        else answer();
+      };
+      const held = options.hold?.({ number });
+      if (held === undefined) go();
+      else held.then(go, go);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
