@@ -96,7 +96,10 @@ export class BulkJob {
   /** What makes this job this job: set once the input's format is known. */
   private job!: JobKey;
   private readonly quiet: boolean;
+  /** Aborted by Ctrl-C. */
   private readonly controller = new AbortController();
+  /** Aborted when writing fails: the calls in flight could no longer be written. */
+  private readonly engineStop = new AbortController();
   private interrupts = 0;
   private source!: InputSource;
   /** A record read before it was needed: the first one, read to refuse an empty input early. */
@@ -250,7 +253,7 @@ export class BulkJob {
     const iterator = embedStream({
       ...engineSettings(settings.choice, this.model!.model, settings.outputType),
       inputs: this.texts(),
-      signal: this.controller.signal,
+      signal: AbortSignal.any([this.controller.signal, this.engineStop.signal]),
       ...(settings.concurrency === undefined ? {} : { concurrency: settings.concurrency }),
       ...(settings.batchSize === undefined ? {} : { maxInputsPerCall: settings.batchSize }),
       ...(settings.rpm === undefined && settings.tpm === undefined
@@ -265,9 +268,10 @@ export class BulkJob {
       onWait: (event) => this.progress!.wait(event),
       onProgress: (event) => this.progress!.tokensReported(event.inputTokens),
     })[Symbol.asyncIterator]();
+    let next: Promise<IteratorResult<StreamedEmbedding>> | undefined;
     try {
       for (;;) {
-        const next = iterator.next();
+        next = iterator.next();
         let step: IteratorResult<StreamedEmbedding> | typeof IDLE;
         if (output.buffered > 0) {
           step = await Promise.race([next, nextTurn()]);
@@ -288,6 +292,10 @@ export class BulkJob {
         this.progress.done(this.written, this.source.size ?? this.source.consumed.bytes);
       return undefined;
     } catch (error) {
+      // Writing failed while a result may still be on its way: stop the engine, and let that result
+      // (or its abort) land nowhere.
+      next?.catch(() => {});
+      this.engineStop.abort();
       return error;
     } finally {
       this.progress.stop();

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, unlinkSync } from 'node:fs';
-import { link, readFile, rename, unlink } from 'node:fs/promises';
+import { link, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { CliError, EXIT } from './errors.js';
 import { describeFileError, writeNewFile } from './file-system.js';
 
@@ -70,6 +71,16 @@ function parseOwner(text: string): LockOwner | undefined {
   return undefined;
 }
 
+/** Whether a process of this host runs with `pid` (EPERM: it does, as another user). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
 /** Why the run named in a lock of this host is over, or undefined while it may still be running. */
 function whyStale(owner: LockOwner): string | undefined {
   const bootId = readProc('/proc/sys/kernel/random/boot_id');
@@ -78,13 +89,7 @@ function whyStale(owner: LockOwner): string | undefined {
   // This process has not locked anything yet, so a lock naming its PID is from an earlier process
   // (in a container, PIDs start over at every restart).
   if (owner.pid === process.pid) return 'its PID now belongs to this run';
-  try {
-    process.kill(owner.pid, 0);
-  } catch (error) {
-    // EPERM: the process exists but belongs to another user.
-    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return 'it is no longer running';
-    return undefined;
-  }
+  if (!isRunning(owner.pid)) return 'it is no longer running';
   const start = processStart(owner.pid);
   if (owner.processStart !== undefined && start !== undefined && start !== owner.processStart)
     return 'it is no longer running (its PID now belongs to another program)';
@@ -133,7 +138,10 @@ export class OutputLock {
     // Each round either creates the lock, refuses, or removes one stale lock; a few rounds are only
     // needed when other runs race for the same stale lock.
     for (let round = 0; round < 8; round++) {
-      if (await create(path, content)) return new OutputLock(path, content);
+      if (await create(path, content)) {
+        await removeLeftovers(path);
+        return new OutputLock(path, content);
+      }
       let text: string;
       try {
         text = await readFile(path, 'utf8');
@@ -214,7 +222,8 @@ async function create(path: string, content: string): Promise<boolean> {
       return true;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? '';
-      if (code === 'EEXIST') return false;
+      // ENOENT: another run cleared the temp file away as a leftover; the caller tries again.
+      if (code === 'EEXIST' || code === 'ENOENT') return false;
       if (!NO_HARD_LINKS.has(code)) throw error;
     }
     try {
@@ -249,4 +258,19 @@ async function removeIfUnchanged(path: string, text: string): Promise<boolean> {
   if (moved !== text) await link(aside, path).catch(() => {});
   await unlink(aside).catch(() => {});
   return moved === text;
+}
+
+/**
+ * Deletes what killed lock attempts left beside the lock: temp files and set-aside stale locks, named
+ * after their process, once that process is gone.
+ */
+async function removeLeftovers(path: string): Promise<void> {
+  const directory = dirname(path);
+  const prefix = `${basename(path)}.`;
+  const names = await readdir(directory).catch(() => [] as string[]);
+  for (const name of names) {
+    const match = /^(\d+)-[0-9a-f]+\.(tmp|stale)$/.exec(name.slice(prefix.length));
+    if (!name.startsWith(prefix) || match === null || isRunning(Number(match[1]))) continue;
+    await unlink(join(directory, name)).catch(() => {});
+  }
 }

@@ -164,15 +164,21 @@ describe('bulk: the output lock', () => {
     expect(saved.inputsDone).toBeLessThan(1500);
   }, 60_000);
 
-  it('checkpoint temp files have unique names: a file planted at the old fixed name is never written through (bug: a shared "<checkpoint>.tmp")', async () => {
+  it('checkpoint temp files have unique names: a file planted at the old fixed name is never written through (bug: a shared "<checkpoint>.tmp"); killed runs\' leftovers are cleared', async () => {
     const input = file('temp.txt');
     writeFileSync(input, itemLines(30));
     const out = file('temp.jsonl');
     const victim = file('victim.txt');
     writeFileSync(victim, 'keep me\n');
     symlinkSync(victim, `${out}.checkpoint.tmp`);
-    // And one a killed run left behind: removed once this run holds the lock.
+    // What killed runs left behind, removed once this run holds the lock: a checkpoint temp file, and
+    // the temp file and set-aside lock of lock attempts whose process is gone. The attempt of a live
+    // process is left alone.
+    const dead = deadPid();
     writeFileSync(`${out}.checkpoint.12345-0123456789ab.tmp`, '{');
+    writeFileSync(`${out}.lock.${dead}-0123456789ab.tmp`, '{}');
+    writeFileSync(`${out}.lock.${dead}-0123456789ac.stale`, '{}');
+    writeFileSync(`${out}.lock.${process.pid}-0123456789ad.tmp`, '{}');
     const result = await bulk(fast, input, out, ['--batch-size', '10', '--concurrency', '1']);
     expect(result.code).toBe(0);
     expect(readFileSync(victim, 'utf8')).toBe('keep me\n');
@@ -181,6 +187,11 @@ describe('bulk: the output lock', () => {
       readdirSync(directory.path)
         .filter((name) => name.startsWith('temp.'))
         .sort(),
-    ).toEqual(['temp.jsonl', 'temp.jsonl.checkpoint', 'temp.txt']);
+    ).toEqual([
+      'temp.jsonl',
+      'temp.jsonl.checkpoint',
+      `temp.jsonl.lock.${process.pid}-0123456789ad.tmp`,
+      'temp.txt',
+    ]);
   });
 });
