@@ -44,6 +44,8 @@ export class ProgressReporter {
   private bytes: number;
   private retries = 0;
   private rateLimitWaits = 0;
+  private pacingWaits = 0;
+  private pacingWaitMs = 0;
   private rateLimitWaitMs = 0;
   private throttleWaits = 0;
   private throttleWaitMs = 0;
@@ -74,11 +76,18 @@ export class ProgressReporter {
     this.tokens = tokens;
   }
 
-  /** A wait imposed by `--rpm` / `--tpm` on the client side (429 pauses are counted through `retry`). */
+  /**
+   * A wait before a call: imposed by `--rpm` / `--tpm`, or pacing to stay inside the limits the API states
+   * or shows (429 pauses are counted through `retry`).
+   */
   wait(event: WaitEvent): void {
-    if (event.reason !== 'rate-limit') return;
-    this.throttleWaits++;
-    this.throttleWaitMs += event.delayMs;
+    if (event.reason === 'rate-limit') {
+      this.throttleWaits++;
+      this.throttleWaitMs += event.delayMs;
+    } else if (event.reason === 'pacing') {
+      this.pacingWaits++;
+      this.pacingWaitMs += event.delayMs;
+    }
   }
 
   retry(event: RetryEvent): void {
@@ -112,6 +121,8 @@ export class ProgressReporter {
       rateLimitWaitSeconds: this.rateLimitWaitMs / 1000,
       throttleWaits: this.throttleWaits,
       throttleWaitSeconds: this.throttleWaitMs / 1000,
+      pacingWaits: this.pacingWaits,
+      pacingWaitSeconds: this.pacingWaitMs / 1000,
     };
   }
 
@@ -127,6 +138,8 @@ export class ProgressReporter {
     parts.push(`${s.rateLimitWaits} rate-limit waits (${s.rateLimitWaitSeconds.toFixed(1)}s)`);
     if (s.throttleWaits > 0)
       parts.push(`${s.throttleWaits} --rpm/--tpm waits (${s.throttleWaitSeconds.toFixed(1)}s)`);
+    if (s.pacingWaits > 0)
+      parts.push(`${s.pacingWaits} waits pacing to the API's limits (${s.pacingWaitSeconds.toFixed(1)}s)`);
     return parts;
   }
 

@@ -173,10 +173,18 @@ let limiterCount = 0;
 /** Spacing between calls released after a pause is at most this (a server asking for minutes refills in bulk). */
 const MAX_RELEASE_SPACING_MS = 2_000;
 
-/** The API's limit on requests or tokens, as its `x-ratelimit-*` headers state it. */
+/** A bucket in the store: a budget set by the user, or the API's limit as its headers state it. */
 interface LearnedLimit {
   spec: BucketSpec;
   key: string;
+}
+
+/** One budget an attempt takes from: how much, whether it counts tokens, and whether the API stated it. */
+interface Budget {
+  limit: LearnedLimit;
+  amount: number;
+  tokens: boolean;
+  learned: boolean;
 }
 
 /** Reads `x-ratelimit-limit-<kind>` / `x-ratelimit-remaining-<kind>` (OpenAI; Jina sends remaining only). */
@@ -317,13 +325,15 @@ class SharedRateLimiter implements RateLimiter {
     const { clock } = request;
     const charged =
       this.usageReported || request.exactTokens === true ? request.tokens : request.tokens * this.charge;
-    const budgets: { limit: LearnedLimit; amount: number; tokens: boolean }[] = [];
-    if (this.requests !== undefined) budgets.push({ limit: this.requests, amount: 1, tokens: false });
-    if (this.tokens !== undefined) budgets.push({ limit: this.tokens, amount: charged, tokens: true });
+    const budgets: Budget[] = [];
+    if (this.requests !== undefined)
+      budgets.push({ limit: this.requests, amount: 1, tokens: false, learned: false });
+    if (this.tokens !== undefined)
+      budgets.push({ limit: this.tokens, amount: charged, tokens: true, learned: false });
     if (this.learnedRequests !== undefined)
-      budgets.push({ limit: this.learnedRequests, amount: 1, tokens: false });
+      budgets.push({ limit: this.learnedRequests, amount: 1, tokens: false, learned: true });
     if (this.learnedTokens !== undefined)
-      budgets.push({ limit: this.learnedTokens, amount: request.tokens, tokens: false });
+      budgets.push({ limit: this.learnedTokens, amount: request.tokens, tokens: false, learned: true });
     let waitedOnTokens = false;
     for (;;) {
       await this.waitOutPause(request);
@@ -333,8 +343,8 @@ class SharedRateLimiter implements RateLimiter {
       // takes is taken at the moment it starts.
       const wait = await this.takeAll(budgets, clock.now());
       if (wait.ms > 0) {
-        waitedOnTokens ||= wait.tokens;
-        request.onWait?.({ reason: 'rate-limit', delayMs: wait.ms });
+        waitedOnTokens ||= wait.budget.tokens;
+        request.onWait?.({ reason: wait.budget.learned ? 'pacing' : 'rate-limit', delayMs: wait.ms });
         await clock.sleep(wait.ms, request.signal);
         continue;
       }
@@ -352,19 +362,16 @@ class SharedRateLimiter implements RateLimiter {
   }
 
   /** Takes every budget, or none: the wait of the first that cannot give (and whether it counts tokens). */
-  private async takeAll(
-    budgets: readonly { limit: LearnedLimit; amount: number; tokens: boolean }[],
-    now: number,
-  ): Promise<{ ms: number; tokens: boolean }> {
+  private async takeAll(budgets: readonly Budget[], now: number): Promise<{ ms: number; budget: Budget }> {
     for (let index = 0; index < budgets.length; index++) {
-      const { limit, amount, tokens } = budgets[index]!;
-      const ms = await this.store.take(limit.key, limit.spec, amount, now);
+      const budget = budgets[index]!;
+      const ms = await this.store.take(budget.limit.key, budget.limit.spec, budget.amount, now);
       if (ms > 0) {
         await this.giveBack(budgets.slice(0, index), now);
-        return { ms, tokens };
+        return { ms, budget };
       }
     }
-    return { ms: 0, tokens: false };
+    return { ms: 0, budget: budgets[0]! };
   }
 
   private async giveBack(
@@ -409,7 +416,7 @@ class SharedRateLimiter implements RateLimiter {
     for (;;) {
       const wait = this.pace.wait(request.tokens, request.clock.now());
       if (wait <= 0) return;
-      request.onWait?.({ reason: 'rate-limit', delayMs: wait });
+      request.onWait?.({ reason: 'pacing', delayMs: wait });
       await request.clock.sleep(wait, request.signal);
     }
   }

@@ -22,9 +22,13 @@ export interface Progress {
   inputTokens?: number;
 }
 
-/** A wait before an attempt: a 429 pause of the limiter, or one of its budgets running dry. */
+/**
+ * A wait before an attempt: `paused`, a 429 pause of the limiter (and the release of the calls queued
+ * behind it); `rate-limit`, a budget you set running dry; `pacing`, the limits the API states in its
+ * headers, or the pace the limiter learned from its 429s.
+ */
 export interface WaitEvent {
-  reason: 'paused' | 'rate-limit';
+  reason: 'paused' | 'rate-limit' | 'pacing';
   delayMs: number;
 }
 
