@@ -2,6 +2,7 @@ import { type ChildProcess, spawnSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { seededRandom } from '@embedkit/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   bulkArgs,
@@ -28,18 +29,6 @@ import {
 const SEED = process.env.EMBEDKIT_TORTURE_SEED
   ? Number(process.env.EMBEDKIT_TORTURE_SEED)
   : randomInt(2 ** 31);
-
-/** mulberry32: a small seeded generator, uniform in [0, 1). */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const DIMENSIONS = 8;
 const ROW_BYTES = DIMENSIONS * 4;
@@ -96,7 +85,7 @@ const IS_ROOT = process.getuid?.() === 0;
 const HAS_PRLIMIT = spawnSync('prlimit', ['--version']).status === 0;
 
 describe(`bulk torture (seed ${SEED})`, () => {
-  const random = generator(SEED);
+  const random = seededRandom(SEED);
   const between = (low: number, high: number) => low + Math.floor(random() * (high - low + 1));
   const directory = temporaryDirectory();
   let server: FakeServer;

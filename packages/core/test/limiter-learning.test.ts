@@ -6,10 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { embedMany } from '../src/engine/embed.js';
-import { createRateLimiter } from '../src/engine/limiter.js';
+import { createRateLimiter, type RateLimiter } from '../src/engine/limiter.js';
 import { RateLimitError } from '../src/errors.js';
 import type { EmbeddingModel, EmbedRequest, EmbedResponse } from '../src/types.js';
-import { VirtualClock } from './helpers.js';
+import { textCapabilities, VirtualClock } from './helpers.js';
 
 interface SimulatedApi {
   model: EmbeddingModel;
@@ -44,15 +44,7 @@ function simulatedApi(
     specificationVersion: 'v1',
     provider: 'simulated',
     modelId: 'limits',
-    capabilities: {
-      maxInputsPerCall: 10,
-      defaultDimensions: 1,
-      inputTypes: [],
-      outputTypes: ['float'],
-      modalities: ['text'],
-      normalized: false,
-      supportsParallelCalls: true,
-    },
+    capabilities: textCapabilities({ maxInputsPerCall: 10 }),
     async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
       const texts = request.inputs as string[];
       const cost = texts.reduce((sum, text) => sum + text.length, 0);
@@ -92,6 +84,7 @@ async function runJob(options: {
   reportsUsage: boolean;
   latencyMs: number;
   startEmpty?: boolean;
+  rateLimit?: RateLimiter;
 }) {
   const clock = new VirtualClock({ random: [0.5] });
   const tokensPerMinute = 200_000;
@@ -106,7 +99,8 @@ async function runJob(options: {
     inputs,
     clock,
     concurrency: 4,
-    maxRetries: 20,
+    maxRetries: 50,
+    ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }),
     tokenCounter: { exact: false, count: (input) => (input as string).length },
   });
   const minutes = api.stats.lastAt / 60_000;
@@ -147,58 +141,40 @@ describe('no budget set', () => {
   });
 
   it('without pacing (adaptive: false), the same job is refused far more often', async () => {
-    const clock = new VirtualClock({ random: [0.5] });
-    const api = simulatedApi(clock, {
-      tokensPerMinute: 200_000,
-      latencyMs: 50,
-      headers: false,
-      reportsUsage: true,
-    });
-    const inputs = Array.from(
-      { length: 4_000 },
-      (_, index) => `${String(index).padStart(6, '0')}${'x'.repeat(94)}`,
-    );
-    await embedMany({
-      model: api.model,
-      inputs,
-      clock,
-      concurrency: 4,
-      maxRetries: 50,
-      rateLimit: createRateLimiter({ adaptive: false }),
-      tokenCounter: { exact: false, count: (input) => (input as string).length },
-    });
-    expect(api.stats.refused / api.stats.requests).toBeGreaterThan(0.02);
+    const rateLimit = createRateLimiter({ adaptive: false });
+    const result = await runJob({ headers: false, reportsUsage: true, latencyMs: 50, rateLimit });
+    expect(result.refusedShare).toBeGreaterThan(0.02);
   });
 });
+
+/** A one-input model that records when each call started and answers with `headers(call)`. */
+function headerModel(clock: VirtualClock, headers: () => Record<string, string>) {
+  const starts: number[] = [];
+  const model: EmbeddingModel = {
+    specificationVersion: 'v1',
+    provider: 'headers',
+    modelId: 'm',
+    capabilities: textCapabilities(),
+    async doEmbed() {
+      starts.push(clock.now());
+      return {
+        embeddings: [Float32Array.of(1)],
+        warnings: [],
+        response: { status: 200, headers: headers() },
+      };
+    },
+  };
+  return { model, starts };
+}
 
 describe('what the headers say', () => {
   it('an API that sends only what remains (Jina) still paces: the most ever remaining bounds the budget', async () => {
     const clock = new VirtualClock();
     let remaining = 3;
-    const starts: number[] = [];
-    const model: EmbeddingModel = {
-      specificationVersion: 'v1',
-      provider: 'remaining-only',
-      modelId: 'm',
-      capabilities: {
-        maxInputsPerCall: 1,
-        defaultDimensions: 1,
-        inputTypes: [],
-        outputTypes: ['float'],
-        modalities: ['text'],
-        normalized: false,
-        supportsParallelCalls: true,
-      },
-      async doEmbed() {
-        starts.push(clock.now());
-        remaining = Math.max(0, remaining - 1);
-        return {
-          embeddings: [Float32Array.of(1)],
-          warnings: [],
-          response: { status: 200, headers: { 'x-ratelimit-remaining-requests': String(remaining) } },
-        };
-      },
-    };
+    const { model, starts } = headerModel(clock, () => {
+      remaining = Math.max(0, remaining - 1);
+      return { 'x-ratelimit-remaining-requests': String(remaining) };
+    });
     await embedMany({ model, inputs: ['a', 'b', 'c', 'd', 'e'], concurrency: 1, clock });
     // At most 2 ever remained after a call: a bucket of 2 a minute. The first calls use what remains, then
     // one goes every 30 s.
@@ -207,32 +183,10 @@ describe('what the headers say', () => {
 
   it('learnFromHeaders: false ignores them', async () => {
     const clock = new VirtualClock();
-    const starts: number[] = [];
-    const model: EmbeddingModel = {
-      specificationVersion: 'v1',
-      provider: 'headers',
-      modelId: 'm',
-      capabilities: {
-        maxInputsPerCall: 1,
-        defaultDimensions: 1,
-        inputTypes: [],
-        outputTypes: ['float'],
-        modalities: ['text'],
-        normalized: false,
-        supportsParallelCalls: true,
-      },
-      async doEmbed() {
-        starts.push(clock.now());
-        return {
-          embeddings: [Float32Array.of(1)],
-          warnings: [],
-          response: {
-            status: 200,
-            headers: { 'x-ratelimit-limit-requests': '1', 'x-ratelimit-remaining-requests': '0' },
-          },
-        };
-      },
-    };
+    const { model, starts } = headerModel(clock, () => ({
+      'x-ratelimit-limit-requests': '1',
+      'x-ratelimit-remaining-requests': '0',
+    }));
     const rateLimit = createRateLimiter({ learnFromHeaders: false });
     await embedMany({ model, inputs: ['a', 'b', 'c'], concurrency: 1, clock, rateLimit });
     expect(starts).toEqual([0, 0, 0]);

@@ -12,7 +12,7 @@ import { createRateLimiter, type RateLimiter } from '../src/engine/limiter.js';
 import { InvalidRequestError, RateLimitError, ServerError } from '../src/errors.js';
 import { rerank } from '../src/rerank.js';
 import type { EmbeddingCapabilities } from '../src/types.js';
-import { VirtualClock } from './helpers.js';
+import { textCapabilities, VirtualClock } from './helpers.js';
 
 const SEED = Number(process.env.EMBEDKIT_PROPERTY_SEED ?? 20_261_203);
 const RUNS = 60;
@@ -115,16 +115,8 @@ interface Kind {
   }): Promise<number[]>;
 }
 
-const capabilities = (world: World): EmbeddingCapabilities => ({
-  maxInputsPerCall: world.perCall,
-  maxTokensPerCall: world.tokensPerCall,
-  defaultDimensions: 1,
-  inputTypes: [],
-  outputTypes: ['float'],
-  modalities: ['text'],
-  normalized: false,
-  supportsParallelCalls: true,
-});
+const capabilities = (world: World): EmbeddingCapabilities =>
+  textCapabilities({ maxInputsPerCall: world.perCall, maxTokensPerCall: world.tokensPerCall });
 
 /** Tokens of an item ("e12" → costs[12 % length]); the rerank query counts nothing. */
 const costOf = (world: World, text: string) =>
