@@ -32,7 +32,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
 /** `--name` on the command line, or as npm passes it through a workspace script (`npm_config_name`). */
 function flag(name) {
-  return argv.includes(`--${name}`) || process.env[`npm_config_${name.replaceAll('-', '_')}`] === 'true';
+  if (argv.includes(`--${name}`)) return true;
+  // npm reads `--no-x` as x = false.
+  if (name.startsWith('no-'))
+    return process.env[`npm_config_${name.slice(3).replaceAll('-', '_')}`] === 'false';
+  return process.env[`npm_config_${name.replaceAll('-', '_')}`] === 'true';
 }
 function option(name, fallback) {
   const index = argv.indexOf(`--${name}`);
@@ -610,9 +614,9 @@ function targets(rows, reference, topK, rateLimit) {
         0.9,
         0.01,
       ],
-      ['gemini', 'Gemini (no usage reported), limiter set: >= 85% of allowed tokens/min', 0.85, 1],
+      ['gemini', 'Gemini (no usage reported), limiter set: >= 85% of allowed tokens/min', 0.85, 1, false],
     ];
-    for (const [target, name, minimumShare, maximum429] of rateTargets) {
+    for (const [target, name, minimumShare, maximum429, mustFinish = true] of rateTargets) {
       const ours = rateLimit.rows.find((row) => row.target === target);
       if (ours === undefined || ours.skipped || ours.error) {
         out.push({ name, status: 'NOT RUN', detail: ours?.skipped ?? ours?.error ?? 'not run' });
@@ -621,7 +625,7 @@ function targets(rows, reference, topK, rateLimit) {
       const share429 = ours.requests === 0 ? 1 : ours.rateLimited / ours.requests;
       out.push({
         name,
-        status: pass(ours.completed && ours.share >= minimumShare && share429 <= maximum429),
+        status: pass((ours.completed || !mustFinish) && ours.share >= minimumShare && share429 <= maximum429),
         value: ours.share,
         detail: `${formatNumber(ours.share * 100)}% of allowed tokens/min, ${ours.rateLimited} of ${ours.requests} requests (${formatNumber(share429 * 100, 2)}%) answered 429${ours.queries ? `, ${ours.queries} single queries served meanwhile` : ''}${ours.completed ? '' : ' (did not finish before the deadline)'}`,
       });

@@ -41,6 +41,8 @@ describe('onWait', () => {
       inputs: ['a', 'b', 'c'],
       concurrency: 2,
       clock,
+      // Pacing off: this is about the pause alone.
+      rateLimit: createRateLimiter({ adaptive: false }),
       onWait: (event) => waits.push(event),
     });
     expect(result.embeddings).toHaveLength(3);

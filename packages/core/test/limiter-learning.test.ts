@@ -85,6 +85,8 @@ async function runJob(options: {
   latencyMs: number;
   startEmpty?: boolean;
   rateLimit?: RateLimiter;
+  /** What the counter says a character costs (the API charges 1). */
+  estimatePerCharacter?: number;
 }) {
   const clock = new VirtualClock({ random: [0.5] });
   const tokensPerMinute = 200_000;
@@ -101,7 +103,10 @@ async function runJob(options: {
     concurrency: 4,
     maxRetries: 50,
     ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }),
-    tokenCounter: { exact: false, count: (input) => (input as string).length },
+    tokenCounter: {
+      exact: false,
+      count: (input) => (input as string).length * (options.estimatePerCharacter ?? 1),
+    },
   });
   const minutes = api.stats.lastAt / 60_000;
   // An API whose budget another client used up allows only the refill.
@@ -132,6 +137,20 @@ describe('no budget set', () => {
     const result = await runJob({ headers: false, reportsUsage: false, latencyMs: 50 });
     expect(result.share).toBeGreaterThanOrEqual(0.9);
     expect(result.refusedShare).toBeLessThanOrEqual(0.02);
+  });
+
+  it('a tokensPerMinute budget for an API that reports no usage calibrates a high estimate: at least 85% of it', async () => {
+    // The counter estimates twice what the API charges (as the default estimate does for English text).
+    const rateLimit = createRateLimiter({ tokensPerMinute: 200_000 });
+    const result = await runJob({
+      headers: false,
+      reportsUsage: false,
+      latencyMs: 50,
+      rateLimit,
+      estimatePerCharacter: 2,
+    });
+    expect(result.acceptedTokens).toBe(400_000);
+    expect(result.share).toBeGreaterThanOrEqual(0.85);
   });
 
   it('paces itself when the API’s budget starts empty (another client used it up)', async () => {

@@ -204,16 +204,19 @@ function readLimit(
  * on a rate). Tokens are the counter's estimates throughout, so the pace needs no usage from the API.
  *
  * - The first 429 says the API's budget ran dry. APIs state their limits per minute and their budgets
- *   start full, so what went through until then is about one minute's allowance plus the refill since
- *   the first call: that gives the first pace.
- * - While no call is refused, the pace grows 1% a call (a first pace that was too low catches up fast);
- *   after the next 429 it is lowered by 15% (never below 90% of what the API has been accepting since it
- *   ran dry) and grows 0.2% a call from then on, so refusals stay rare.
+ *   start full, so what went through until then is about one minute's allowance plus the refill since the
+ *   first call: that gives the first guess (with nothing through yet, the API's wait for the refused call).
+ * - While no call is refused, the guess grows 2% a call, so that one too low catches up fast.
+ * - A later 429 (at least a second after the last change) measures the API's rate: what it accepted since
+ *   it ran dry, over that time. The first measure replaces the guess (less 5%); later ones lower the pace
+ *   by 15%, never below 90% of the measure; from then on the pace grows 0.1% a call, so refusals stay rare.
  */
 class AdaptivePace {
   /** Estimated tokens per millisecond; undefined until the first 429. */
   private rate: number | undefined;
-  private growth = 1.005;
+  private growth = 1.02;
+  /** Whether the API's rate was measured yet (the first pace is a guess). */
+  private measured = false;
   private firstCallAt: number | undefined;
   private acceptedTotal = 0;
   /** When the first 429 came, and what the API accepted since. */
@@ -229,22 +232,30 @@ class AdaptivePace {
     this.firstCallAt ??= now;
   }
 
-  /** The API answered 429; it asked for `waitMs`. */
-  refused(now: number, waitMs: number): void {
+  /** The API answered 429 for a call of `tokens`; it asked for `waitMs`. */
+  refused(now: number, waitMs: number, tokens: number): void {
     this.nextAt = Math.max(this.nextAt, now + waitMs);
     if (this.rate === undefined) {
       const since = now - (this.firstCallAt ?? now);
-      this.rate = this.acceptedTotal / (60_000 + since);
+      // With nothing through yet (the budget was dry from the start), the API's wait for this one call is
+      // the only measure of its refill.
+      this.rate =
+        this.acceptedTotal > 0 ? this.acceptedTotal / (60_000 + since) : tokens / Math.max(waitMs, 1);
       this.dryAt = now;
       this.acceptedSinceDry = 0;
       this.loweredAt = now;
       return;
     }
     if (now - this.loweredAt < MIN_MEASURE_MS) return;
-    const elapsed = now - this.dryAt;
-    const measured = elapsed >= MIN_MEASURE_MS ? this.acceptedSinceDry / elapsed : 0;
-    this.rate = Math.max(this.rate * 0.85, measured * 0.9);
-    this.growth = 1.002;
+    const measured = this.acceptedSinceDry / (now - this.dryAt);
+    if (!this.measured) {
+      // The first measure of what the API lets through replaces the first guess.
+      this.rate = measured * 0.95;
+      this.measured = true;
+    } else {
+      this.rate = Math.max(this.rate * 0.85, measured * 0.9);
+    }
+    this.growth = 1.001;
     this.loweredAt = now;
   }
 
@@ -290,12 +301,12 @@ class SharedRateLimiter implements RateLimiter {
    * down from 1 while the budget binds and the API lets every call through, back up on a 429.
    */
   private charge = 1;
+  /** Whether the API refused a call since calibration began (then it goes on in smaller steps). */
+  private chargeRefused = false;
   /** Whether any call reported usage (then charges are settled exactly and need no calibration). */
   private usageReported = false;
   /** When the next call released after a pause may start (this process only). */
   private releaseAt = 0;
-  /** Calls waiting for their release slot after a pause. */
-  private releasing = 0;
   /** The length of the last pause: the server's own measure of how long one more call must wait. */
   private lastPauseMs = 0;
 
@@ -335,10 +346,14 @@ class SharedRateLimiter implements RateLimiter {
     if (this.learnedTokens !== undefined)
       budgets.push({ limit: this.learnedTokens, amount: request.tokens, tokens: false, learned: true });
     let waitedOnTokens = false;
+    let paced = false;
     for (;;) {
       await this.waitOutPause(request);
-      if (this.learnedRequests === undefined && this.learnedTokens === undefined)
+      // The pace books this call's turn once; a wait for a budget afterwards does not book another.
+      if (!paced && this.learnedRequests === undefined && this.learnedTokens === undefined) {
         await this.waitForPace(request);
+        paced = true;
+      }
       // All budgets or none: a call never holds one budget while it waits for another, so that what it
       // takes is taken at the moment it starts.
       const wait = await this.takeAll(budgets, clock.now());
@@ -382,9 +397,9 @@ class SharedRateLimiter implements RateLimiter {
   }
 
   /**
-   * Waits out any 429 pause. Calls queued behind a pause (the refused call's own retry among them, and any
-   * that arrive while they are released) then resume one after another, spaced by the server's own wait
-   * for one more call, so that they do not all fire at once and collide again.
+   * Waits out any 429 pause. The calls queued behind a pause (the refused call's own retry among them) then
+   * resume one after another, spaced by the server's own wait for one more call, so that they do not all
+   * fire at once and collide again. Calls that come later are not held: the pace governs them.
    */
   private async waitOutPause(request: LimiterRequest): Promise<void> {
     const { clock, signal, onWait } = request;
@@ -396,18 +411,13 @@ class SharedRateLimiter implements RateLimiter {
       onWait?.({ reason: 'paused', delayMs: wait });
       await clock.sleep(wait, signal);
     }
-    if (!paused && !(this.releasing > 0 && clock.now() < this.releaseAt)) return;
-    this.releasing++;
-    try {
-      const now = clock.now();
-      const slot = Math.max(now, this.releaseAt);
-      this.releaseAt = slot + Math.min(this.lastPauseMs, MAX_RELEASE_SPACING_MS);
-      if (slot > now) {
-        onWait?.({ reason: 'paused', delayMs: slot - now });
-        await clock.sleep(slot - now, signal);
-      }
-    } finally {
-      this.releasing--;
+    if (!paused) return;
+    const now = clock.now();
+    const slot = Math.max(now, this.releaseAt);
+    this.releaseAt = slot + Math.min(this.lastPauseMs, MAX_RELEASE_SPACING_MS);
+    if (slot > now) {
+      onWait?.({ reason: 'paused', delayMs: slot - now });
+      await clock.sleep(slot - now, signal);
     }
   }
 
@@ -454,7 +464,8 @@ class SharedRateLimiter implements RateLimiter {
           request.exactTokens !== true
         ) {
           // The token budget held this call back and the API let it through: the estimate may be high.
-          this.charge = Math.max(0.2, this.charge * 0.98);
+          // Quickly until the API first refuses one, gently after.
+          this.charge = Math.max(0.2, this.charge * (this.chargeRefused ? 0.99 : 0.97));
         }
         this.pace?.passed(request.tokens);
         if (this.learnFromHeaders) await this.learn(headers, now);
@@ -464,9 +475,12 @@ class SharedRateLimiter implements RateLimiter {
         if (!rateLimited) return;
         const now = request.clock.now();
         // The API refused: the calibrated charge was too low.
-        if (!this.usageReported) this.charge = Math.min(1, this.charge / 0.9);
+        if (!this.usageReported) {
+          this.charge = Math.min(1, this.charge / 0.9);
+          this.chargeRefused = true;
+        }
         if (this.learnedRequests === undefined && this.learnedTokens === undefined)
-          this.pace?.refused(now, waitMs);
+          this.pace?.refused(now, waitMs, request.tokens);
         this.lastPauseMs = Math.max(0, waitMs);
         this.releaseAt = Math.max(this.releaseAt, now + waitMs);
         await this.store.pause(this.pauseKey, now + waitMs);
