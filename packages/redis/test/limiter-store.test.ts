@@ -203,6 +203,16 @@ describe('sharing', () => {
     expect(Math.abs((await second.pausedUntil('openai:pause')) - until)).toBeLessThan(50);
   });
 
+  it('a shorter pause from another process never lowers the shared one', async () => {
+    const long = await store({ namespace: 'pauses' });
+    const short = await store({ namespace: 'pauses' });
+    const fresh = await store({ namespace: 'pauses' });
+    const until = Date.now() + 30_000;
+    await long.pause('k:pause', until);
+    await short.pause('k:pause', Date.now() + 10_000);
+    expect(Math.abs((await fresh.pausedUntil('k:pause')) - until)).toBeLessThan(50);
+  });
+
   it('namespaces keep budgets apart, and every key lives under the namespace', async () => {
     const one = await store({ namespace: 'team-one' });
     const two = await store({ namespace: 'team-two' });
