@@ -1,48 +1,28 @@
 import { cacheKey, cacheMiddleware, embedMany, encodeEmbedding, wrapEmbeddingModel } from '@embedkit/core';
 import { hashVector, MockEmbeddingModel } from '@embedkit/core/testing';
 import { createClient } from '@redis/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createRedisCacheStore, type RedisCacheStore } from '../src/index.js';
-import {
-  countingClient,
-  inspector,
-  type RedisServer,
-  startRedisServer,
-  until,
-  warningLog,
-} from './helpers.js';
+import { countingClient, redisForTests, until, warningLog } from './helpers.js';
 
-let redis: RedisServer;
-let look: Awaited<ReturnType<typeof inspector>>;
-const stores: RedisCacheStore[] = [];
+const env = redisForTests();
 
 async function store(options: Parameters<typeof createRedisCacheStore>[0] = {}): Promise<RedisCacheStore> {
-  const created = await createRedisCacheStore({
-    ...(options.client === undefined ? { url: redis.url } : {}),
-    onWarning: () => {},
-    ...options,
-  });
-  stores.push(created);
-  return created;
+  return env.track(
+    await createRedisCacheStore({
+      ...(options.client === undefined ? { url: env.redis.url } : {}),
+      onWarning: () => {},
+      ...options,
+    }),
+  );
 }
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  look = await inspector(redis.url);
-});
-
-afterAll(async () => {
-  for (const created of stores) await created.close();
-  await look?.close();
-  await redis?.stop();
-});
 
 describe('the Redis cache store', () => {
   it('stores each vector as raw bytes with its element type (core’s encoding), not JSON', async () => {
     const target = await store({ namespace: 'bytes' });
     const vector = Float32Array.of(0.5, -1.25, 3);
     await target.set('k', vector);
-    const stored = await look.bytes('bytes:cache:k');
+    const stored = await env.look.bytes('bytes:cache:k');
     expect(stored).toEqual(Buffer.from(encodeEmbedding(vector)));
     expect(stored!.length).toBe(16 + 3 * 4);
   });
@@ -83,7 +63,7 @@ describe('the Redis cache store', () => {
     await byDefault.set('k', Float32Array.of(1));
     await short.set('k', Float32Array.of(1));
     await forever.set('k', Float32Array.of(1));
-    const ttl = async (key: string) => Number(await look.send(['TTL', key]));
+    const ttl = async (key: string) => Number(await env.look.send(['TTL', key]));
     expect(await ttl('ttl-default:cache:k')).toBeGreaterThan(30 * 86_400 - 5);
     expect(await ttl('ttl-default:cache:k')).toBeLessThanOrEqual(30 * 86_400);
     expect(await ttl('ttl-short:cache:k')).toBeGreaterThan(55);
@@ -96,11 +76,11 @@ describe('the Redis cache store', () => {
     const two = await store({ namespace: 'app-two' });
     await one.set('k', Float32Array.of(1));
     expect(await two.get('k')).toBeUndefined();
-    expect(await look.send(['KEYS', 'app-one:*'])).toEqual(['app-one:cache:k']);
+    expect(await env.look.send(['KEYS', 'app-one:*'])).toEqual(['app-one:cache:k']);
   });
 
   it('serves a 1,000-input call from the cache with one command, MGET of 1,000 keys', async () => {
-    const client = createClient({ url: redis.url });
+    const client = createClient({ url: env.redis.url });
     await client.connect();
     try {
       const counted = countingClient(client as never);
@@ -130,7 +110,9 @@ describe('the Redis cache store', () => {
     const inner = new MockEmbeddingModel({ dimensions: 4 });
     await wrapEmbeddingModel(inner, cacheMiddleware({ store: target })).doEmbed({ inputs: ['x'] });
     const key = await cacheKey(inner, {}, 'x');
-    expect(await look.bytes(`keys:cache:${key}`)).toEqual(Buffer.from(encodeEmbedding(hashVector('x', 4))));
+    expect(await env.look.bytes(`keys:cache:${key}`)).toEqual(
+      Buffer.from(encodeEmbedding(hashVector('x', 4))),
+    );
   });
 });
 
@@ -141,7 +123,7 @@ describe('the Redis cache store without Redis', () => {
     const inner = new MockEmbeddingModel({ dimensions: 8 });
     const model = wrapEmbeddingModel(inner, cacheMiddleware({ store: target }));
     await embedMany({ model, inputs: ['a', 'b'] });
-    await redis.kill();
+    await env.redis.kill();
     try {
       const during = await embedMany({ model, inputs: ['a', 'b', 'c'] });
       expect(during.embeddings).toEqual(['a', 'b', 'c'].map((text) => hashVector(text, 8)));
@@ -154,7 +136,7 @@ describe('the Redis cache store without Redis', () => {
       expect(log.codes()).toEqual(['redis-unavailable']);
       expect(log.warnings[0]!.message).toMatch(/the cache misses and skips writes until it is back\.$/);
     } finally {
-      await redis.start();
+      await env.redis.start();
     }
     await until(async () => {
       await target.get('probe');

@@ -1,4 +1,5 @@
 import { createClient, RESP_TYPES } from '@redis/client';
+import { afterAll, beforeAll } from 'vitest';
 import { type RedisServer, startRedisServer } from '../../../bench/src/redis-server.mjs';
 import type { RedisClientLike, RedisStoreWarning } from '../src/index.js';
 
@@ -54,4 +55,35 @@ export async function until(condition: () => boolean | Promise<boolean>, what: s
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/**
+ * A redis-server for one test file, started before its tests and stopped after them, with a plain client
+ * (`look`) for checking what the stores wrote. Stores passed to `track` are closed first.
+ */
+export function redisForTests() {
+  let server: RedisServer | undefined;
+  let client: Awaited<ReturnType<typeof inspector>> | undefined;
+  const opened: { close(): Promise<void> }[] = [];
+  beforeAll(async () => {
+    server = await startRedisServer();
+    client = await inspector(server.url);
+  });
+  afterAll(async () => {
+    for (const store of opened.splice(0)) await store.close();
+    await client?.close();
+    await server?.stop();
+  });
+  return {
+    get redis(): RedisServer {
+      return server!;
+    },
+    get look(): Awaited<ReturnType<typeof inspector>> {
+      return client!;
+    },
+    track<T extends { close(): Promise<void> }>(store: T): T {
+      opened.push(store);
+      return store;
+    },
+  };
 }

@@ -6,19 +6,11 @@ import {
   wrapEmbeddingModel,
 } from '@embedkit/core';
 import { hashVector, MockEmbeddingModel } from '@embedkit/core/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createRedisCacheStore, createRedisLimiterStore } from '../src/index.js';
-import { inspector, type RedisServer, startRedisServer, until, warningLog } from './helpers.js';
+import { redisForTests, until, warningLog } from './helpers.js';
 
-let redis: RedisServer;
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-});
-
-afterAll(async () => {
-  await redis?.stop();
-});
+const env = redisForTests();
 
 const texts = (from: number, to: number) =>
   Array.from({ length: to - from }, (_, index) => `input ${from + index}`);
@@ -28,11 +20,13 @@ describe('Redis restarts in the middle of a job', () => {
     const limiterWarnings = warningLog();
     const cacheWarnings = warningLog();
     const limiterStore = await createRedisLimiterStore({
-      url: redis.url,
+      url: env.redis.url,
       onWarning: limiterWarnings.onWarning,
     });
-    const cacheStore = await createRedisCacheStore({ url: redis.url, onWarning: cacheWarnings.onWarning });
-    const look = await inspector(redis.url);
+    const cacheStore = await createRedisCacheStore({
+      url: env.redis.url,
+      onWarning: cacheWarnings.onWarning,
+    });
     try {
       const rateLimit = createRateLimiter({
         requestsPerMinute: 100_000,
@@ -49,9 +43,9 @@ describe('Redis restarts in the middle of a job', () => {
         beforeCall: async (request: EmbedRequest) => {
           sent.push(request.inputs as string[]);
           if (!armed) return;
-          if (sent.length === 4) await redis.kill();
+          if (sent.length === 4) await env.redis.kill();
           if (sent.length === 8) {
-            await redis.start();
+            await env.redis.start();
             // Both stores reconnect in the background; the job waits here only so that the rest of it
             // shows the stores back on Redis.
             await until(async () => {
@@ -92,14 +86,17 @@ describe('Redis restarts in the middle of a job', () => {
       expect(cacheWarnings.codes()).toEqual(['redis-unavailable', 'redis-restored']);
       // After the restart both stores wrote to Redis again: the limiter's buckets, and the vectors of calls 8-10.
       expect(
-        await look.send(['EXISTS', 'embedkit:limiter:account:requests', 'embedkit:limiter:account:tokens']),
+        await env.look.send([
+          'EXISTS',
+          'embedkit:limiter:account:requests',
+          'embedkit:limiter:account:tokens',
+        ]),
       ).toBe(2);
       armed = false;
       const again = await embedMany({ model, inputs: texts(225, 300), concurrency: 1 });
       expect(again.usage).toEqual({ inputTokens: 0 });
       expect(sent).toHaveLength(10);
     } finally {
-      await look.close();
       await limiterStore.close();
       await cacheStore.close();
     }

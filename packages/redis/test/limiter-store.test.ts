@@ -1,37 +1,24 @@
 import { type BucketSpec, createMemoryLimiterStore, type LimiterStore } from '@embedkit/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createRedisLimiterStore, type RedisLimiterStore } from '../src/index.js';
-import { inspector, type RedisServer, startRedisServer, until, warningLog } from './helpers.js';
+import { redisForTests, until, warningLog } from './helpers.js';
 
-let redis: RedisServer;
-let look: Awaited<ReturnType<typeof inspector>>;
-const stores: RedisLimiterStore[] = [];
+const env = redisForTests();
 let namespaces = 0;
 
 /** A store on the test's Redis, in a namespace of its own unless one is given. */
 async function store(
   options: Parameters<typeof createRedisLimiterStore>[0] = {},
 ): Promise<RedisLimiterStore> {
-  const created = await createRedisLimiterStore({
-    url: redis.url,
-    namespace: `limiter-test-${++namespaces}`,
-    onWarning: () => {},
-    ...options,
-  });
-  stores.push(created);
-  return created;
+  return env.track(
+    await createRedisLimiterStore({
+      url: env.redis.url,
+      namespace: `limiter-test-${++namespaces}`,
+      onWarning: () => {},
+      ...options,
+    }),
+  );
 }
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  look = await inspector(redis.url);
-});
-
-afterAll(async () => {
-  for (const created of stores) await created.close();
-  await look?.close();
-  await redis?.stop();
-});
 
 // A bucket of 10 that refills one a second.
 const SMALL: BucketSpec = { capacity: 10, perMinute: 600 };
@@ -220,7 +207,7 @@ describe('sharing', () => {
     expect(await two.take('k:tokens', SLOW, 10, 0)).toBe(0);
     await one.pause('k:pause', Date.now() + 10_000);
     expect(await two.pausedUntil('k:pause')).toBe(0);
-    expect(((await look.send(['KEYS', 'team-one:*'])) as string[]).sort()).toEqual([
+    expect(((await env.look.send(['KEYS', 'team-one:*'])) as string[]).sort()).toEqual([
       'team-one:limiter:k:pause',
       'team-one:limiter:k:tokens',
     ]);
@@ -230,23 +217,23 @@ describe('sharing', () => {
     const target = await store({ namespace: 'expiry' });
     await target.take('k:tokens', SMALL, 4, 0);
     // 4 of 10 tokens at 10 a second are back after 400 ms; the key goes 1 s after that.
-    const ttl = Number(await look.send(['PTTL', 'expiry:limiter:k:tokens']));
+    const ttl = Number(await env.look.send(['PTTL', 'expiry:limiter:k:tokens']));
     expect(ttl).toBeGreaterThan(1_000);
     expect(ttl).toBeLessThanOrEqual(1_400);
     await target.pause('k:pause', Date.now() + 3_000);
-    const pauseTtl = Number(await look.send(['PTTL', 'expiry:limiter:k:pause']));
+    const pauseTtl = Number(await env.look.send(['PTTL', 'expiry:limiter:k:pause']));
     expect(pauseTtl).toBeGreaterThan(3_000);
     expect(pauseTtl).toBeLessThanOrEqual(4_000);
   });
 
   it('each operation is one script run (EVALSHA), and the script is sent in full only once', async () => {
     const target = await store({ namespace: 'one-round-trip' });
-    await look.send(['SCRIPT', 'FLUSH']);
-    await look.send(['CONFIG', 'RESETSTAT']);
+    await env.look.send(['SCRIPT', 'FLUSH']);
+    await env.look.send(['CONFIG', 'RESETSTAT']);
     await target.take('k:tokens', SLOW, 1, 0);
     await target.take('k:tokens', SLOW, 1, 0);
     await target.adjust('k:tokens', SLOW, 1, 0);
-    const stats = String(await look.send(['INFO', 'commandstats']));
+    const stats = String(await env.look.send(['INFO', 'commandstats']));
     const calls = (name: string) => Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
     // The first take finds no script (EVALSHA fails, then EVAL), the second runs it by hash; adjust is a
     // script of its own, so it too is sent once.
@@ -260,7 +247,7 @@ describe('without Redis', () => {
     const log = warningLog();
     const target = await store({ namespace: 'outage', onWarning: log.onWarning });
     expect(await target.take('k:tokens', SLOW, 10, 0)).toBe(0);
-    await redis.kill();
+    await env.redis.kill();
     try {
       // The local bucket is new (full): the process keeps going on its own budget.
       expect(await target.take('k:tokens', SLOW, 10, 0)).toBe(0);
@@ -273,7 +260,7 @@ describe('without Redis', () => {
         /^Redis is unavailable \(.+\); the rate limiter uses this process's own memory until it is back\.$/,
       );
     } finally {
-      await redis.start();
+      await env.redis.start();
     }
     await until(async () => {
       await target.take('probe', SLOW, 1, 0);
@@ -281,7 +268,7 @@ describe('without Redis', () => {
     }, 'the store to reconnect');
     expect(log.codes()).toEqual(['redis-unavailable', 'redis-restored']);
     // Back on Redis (restarted empty): the bucket is shared again.
-    expect(await look.send(['EXISTS', 'outage:limiter:probe'])).toBe(1);
+    expect(await env.look.send(['EXISTS', 'outage:limiter:probe'])).toBe(1);
     // This process still honours the pause it was told of while Redis was away.
     expect(await target.pausedUntil('k:pause')).toBeGreaterThan(Date.now());
   });
@@ -290,7 +277,7 @@ describe('without Redis', () => {
     const log = warningLog();
     const target = await store({ namespace: 'frozen', timeoutMs: 200, onWarning: log.onWarning });
     expect(await target.take('k:tokens', SLOW, 5, 0)).toBe(0);
-    redis.freeze();
+    env.redis.freeze();
     try {
       const started = Date.now();
       expect(await target.take('k:tokens', SLOW, 10, 0)).toBe(0);
@@ -298,7 +285,7 @@ describe('without Redis', () => {
       expect(log.codes()).toEqual(['redis-unavailable']);
       expect(log.warnings[0]!.message).toContain('no answer within 200 ms');
     } finally {
-      redis.thaw();
+      env.redis.thaw();
     }
     await until(async () => {
       await target.take('probe', SLOW, 1, 0);

@@ -1,16 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runLimiterProcesses } from '../../../bench/src/limiter-run.mjs';
-import { type RedisServer, startRedisServer } from './helpers.js';
+import { redisForTests } from './helpers.js';
 
-let redis: RedisServer;
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-});
-
-afterAll(async () => {
-  await redis?.stop();
-});
+const env = redisForTests();
 
 describe('four processes, one account', () => {
   // Four real child processes (bench/src/limiter-worker.mjs), each with its own connection to Redis,
@@ -19,7 +11,7 @@ describe('four processes, one account', () => {
   // bucket. Fails if the budget is not shared (a process alone would finish at its own pace and the
   // others would over-draw: 429s) or if it is shared too cautiously (share under 90 %).
   it('sharing one limiter on Redis, they reach >= 90 % of the allowed tokens/min with <= 1 % of requests answered 429', async () => {
-    const run = await runLimiterProcesses({ limiter: 'redis', redisUrl: redis.url });
+    const run = await runLimiterProcesses({ limiter: 'redis', redisUrl: env.redis.url });
     for (const worker of run.workers) {
       expect(worker.error).toBeUndefined();
       expect(worker.wrong).toBe(0);
