@@ -91,10 +91,9 @@ export function readOptions<T>(schema: z.ZodType<T>, options: unknown, what: str
   return parsed.data;
 }
 
-/** `url` with its password replaced by `***`, for messages. */
+/** `url` without its user and password (written `[REDACTED]@`, as core's redaction does), for messages. */
 function shownUrl(url: URL): string {
-  const user =
-    url.username === '' && url.password === '' ? '' : `${url.username}${url.password === '' ? '' : ':***'}@`;
+  const user = url.username === '' && url.password === '' ? '' : '[REDACTED]@';
   return `${url.protocol}//${user}${url.host}${url.pathname === '/' ? '' : url.pathname}`;
 }
 
@@ -107,7 +106,7 @@ function parseRedisUrl(text: string): URL {
   }
   if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
     // Whatever sat between "//" and "@" may be a password: never echo it.
-    const shown = text.replace(/\/\/[^/@]*@/, '//***@');
+    const shown = text.replace(/\/\/[^/@]*@/, '//[REDACTED]@');
     throw new InvalidArgumentError(
       `url must look like redis://[[user]:password@]host[:port][/db] (or rediss:// for TLS); got "${shown}".`,
       { argument: 'url' },

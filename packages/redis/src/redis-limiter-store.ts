@@ -15,6 +15,7 @@ import { type BucketSpec, createMemoryLimiterStore, type LimiterStore } from '@e
 import { z } from 'zod';
 import {
   connectionFields,
+  type LuaScript,
   luaScript,
   openLink,
   type RedisConnectionOptions,
@@ -75,6 +76,13 @@ return wait
 
 const ADJUST = luaScript(`${BUCKET}
 level = math.min(capacity, level + amount)
+save()
+return 0
+`);
+
+/** \`amount\` is the level to lower the bucket to (after its refill); never raises it. */
+const LOWER = luaScript(`${BUCKET}
+level = math.min(level, amount)
 save()
 return 0
 `);
@@ -151,31 +159,40 @@ class RedisLimiterStoreImpl implements RedisLimiterStore {
     return this.callerTime ? String(now) : '';
   }
 
-  take(key: string, bucket: BucketSpec, amount: number, now: number): Promise<number> {
-    return this.link.run(
+  /** Runs a bucket script on Redis, or `local` on this process's memory while Redis is away. */
+  private bucket(
+    script: LuaScript,
+    key: string,
+    bucket: BucketSpec,
+    amount: number,
+    now: number,
+    local: () => number | void | Promise<number | void>,
+  ): Promise<number | void> {
+    return this.link.run<number | void>(
       async () =>
         Number(
           await this.link.script(
-            TAKE,
+            script,
             [this.redisKey(key)],
             [String(bucket.capacity), String(bucket.perMinute), String(amount), this.time(now)],
           ),
         ),
-      () => this.local.take(key, bucket, amount, now),
+      local,
     );
   }
 
+  take(key: string, bucket: BucketSpec, amount: number, now: number): Promise<number> {
+    return this.bucket(TAKE, key, bucket, amount, now, () =>
+      this.local.take(key, bucket, amount, now),
+    ) as Promise<number>;
+  }
+
   async adjust(key: string, bucket: BucketSpec, amount: number, now: number): Promise<void> {
-    await this.link.run(
-      async () => {
-        await this.link.script(
-          ADJUST,
-          [this.redisKey(key)],
-          [String(bucket.capacity), String(bucket.perMinute), String(amount), this.time(now)],
-        );
-      },
-      () => this.local.adjust(key, bucket, amount, now),
-    );
+    await this.bucket(ADJUST, key, bucket, amount, now, () => this.local.adjust(key, bucket, amount, now));
+  }
+
+  async lower(key: string, bucket: BucketSpec, level: number, now: number): Promise<void> {
+    await this.bucket(LOWER, key, bucket, level, now, () => this.local.lower(key, bucket, level, now));
   }
 
   /** `now` is the caller's clock; the limiter of today passes none, and `options.now` stands in. */

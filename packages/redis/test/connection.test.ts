@@ -51,9 +51,9 @@ describe.each([
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(ConnectionError.isInstance(error)).toBe(true);
     expect(error.message).toBe(
-      `cannot connect to Redis at redis://default:***@127.0.0.1:${port}/2: connect ECONNREFUSED 127.0.0.1:${port}. Check that Redis runs there and that the URL is right.`,
+      `cannot connect to Redis at redis://[REDACTED]@127.0.0.1:${port}/2: connect ECONNREFUSED 127.0.0.1:${port}. Check that Redis runs there and that the URL is right.`,
     );
-    expect((error as ConnectionError).url).toBe(`redis://default:***@127.0.0.1:${port}/2`);
+    expect((error as ConnectionError).url).toBe(`redis://[REDACTED]@127.0.0.1:${port}/2`);
     expect(JSON.stringify(error)).not.toContain(SECRET);
   });
 

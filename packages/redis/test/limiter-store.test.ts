@@ -27,6 +27,7 @@ const SLOW: BucketSpec = { capacity: 10, perMinute: 60 };
 type Step =
   | { take: [key: string, bucket: BucketSpec, amount: number, now: number]; answer: number }
   | { adjust: [key: string, bucket: BucketSpec, amount: number, now: number] }
+  | { lower: [key: string, bucket: BucketSpec, level: number, now: number] }
   | { pause: [key: string, until: number] }
   | { pausedUntil: string; answer: number };
 
@@ -79,6 +80,23 @@ const SCENARIOS: { name: string; steps: Step[] }[] = [
     steps: [{ adjust: ['e', SMALL, -12, 0] }, { take: ['e', SMALL, 1, 0], answer: 300 }],
   },
   {
+    name: 'lower refills to now first, lowers, and never raises',
+    steps: [
+      { take: ['l', SLOW, 8, 0], answer: 0 },
+      { lower: ['l', SLOW, 5, 0] },
+      { take: ['l', SLOW, 3, 0], answer: 1_000 },
+      { lower: ['l', SLOW, 1, 1_000] },
+      { take: ['l', SLOW, 1, 1_000], answer: 0 },
+      { take: ['l', SLOW, 1, 1_000], answer: 1_000 },
+      { lower: ['l', SLOW, -3, 1_000] },
+      { take: ['l', SLOW, 1, 1_000], answer: 4_000 },
+    ],
+  },
+  {
+    name: 'lower on a bucket never used starts from full',
+    steps: [{ lower: ['m', SLOW, 4, 0] }, { take: ['m', SLOW, 5, 0], answer: 1_000 }],
+  },
+  {
     name: 'fractional levels are kept exactly between calls',
     steps: [
       { take: ['f', SLOW, 10, 0], answer: 0 },
@@ -122,6 +140,7 @@ async function play(target: LimiterStore, steps: Step[]): Promise<unknown[]> {
   for (const step of steps) {
     if ('take' in step) answers.push(await target.take(...step.take));
     else if ('adjust' in step) answers.push(await target.adjust(...step.adjust));
+    else if ('lower' in step) answers.push(await target.lower(...step.lower));
     else if ('pause' in step) answers.push(await target.pause(...step.pause));
     else answers.push(await target.pausedUntil(step.pausedUntil));
   }
