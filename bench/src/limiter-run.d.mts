@@ -39,4 +39,6 @@ export function runLimiterProcesses(options: {
   timeoutMs?: number;
   /** Each process makes one call on another key before the measured job (a running replica). Default true. */
   warm?: boolean;
+  /** Let the limiters read the server's x-ratelimit-* headers. Default true. */
+  learnFromHeaders?: boolean;
 }): Promise<LimiterRun>;

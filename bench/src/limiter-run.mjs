@@ -89,6 +89,8 @@ function slices(tokens, shares) {
  * Runs `shares.length` processes against one account limit of `tokensPerMinute`, with work worth
  * `1 + extraSeconds / 60` minutes of it. `limiter`: `redis` (one limiter shared on `redisUrl`),
  * `split` (each its own, at tokensPerMinute / processes) or `full` (each its own at the whole limit).
+ * `learnFromHeaders: false` keeps the limiters from reading the server's x-ratelimit-* headers, so
+ * that only the configured budget (and how it is shared) paces the processes.
  */
 export async function runLimiterProcesses({
   limiter,
@@ -101,6 +103,7 @@ export async function runLimiterProcesses({
   dimensions = 64,
   timeoutMs = 120_000,
   warm = true,
+  learnFromHeaders = true,
 }) {
   const work = slices(tokensPerMinute * (1 + extraSeconds / 60), shares);
   const server = await startLimitedServer({ tokensPerMinute });
@@ -119,6 +122,7 @@ export async function runLimiterProcesses({
           tokensPerMinute: limiter === 'split' ? tokensPerMinute / shares.length : tokensPerMinute,
           ...(limiter === 'redis' ? { redisUrl, namespace, key: 'account' } : {}),
           warm,
+          learnFromHeaders,
         },
         timeoutMs,
       ),

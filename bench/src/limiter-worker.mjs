@@ -21,6 +21,7 @@ try {
         });
   const rateLimit = createRateLimiter({
     tokensPerMinute: job.tokensPerMinute,
+    learnFromHeaders: job.learnFromHeaders,
     ...(store === undefined ? {} : { store, key: job.key }),
   });
   const model = createOpenAI({

@@ -93,11 +93,26 @@ export async function storesRun({ out, log }) {
     ]);
     log(textTable(cacheHeaders, cacheRows));
 
+    // Without header learning only the budget, and how it is shared, paces the processes (as for an
+    // API that sends no x-ratelimit-* headers); with it (the default) every limiter also reads what the
+    // server says remains.
     const variants = [
-      { limiter: 'redis', warm: true, label: 'shared on Redis, running replicas — the target' },
-      { limiter: 'redis', warm: false, label: 'shared on Redis, cold processes' },
-      { limiter: 'split', warm: true, label: 'each its own, at 1/4 of the limit' },
-      { limiter: 'full', warm: true, label: 'each its own, at the whole limit' },
+      {
+        limiter: 'redis',
+        warm: true,
+        headers: false,
+        label: 'shared on Redis, running replicas — the target',
+      },
+      { limiter: 'redis', warm: false, headers: false, label: 'shared on Redis, cold processes' },
+      { limiter: 'split', warm: true, headers: false, label: 'each its own, at 1/4 of the limit' },
+      { limiter: 'full', warm: true, headers: false, label: 'each its own, at the whole limit' },
+      { limiter: 'redis', warm: false, headers: true, label: 'shared on Redis, cold, learning from headers' },
+      {
+        limiter: 'full',
+        warm: true,
+        headers: true,
+        label: 'each its own at the whole limit, learning from headers',
+      },
     ];
     const runs = [];
     for (const variant of variants) {
@@ -132,7 +147,7 @@ export async function storesRun({ out, log }) {
       '',
       markdownTable(cacheHeaders, cacheRows),
       '',
-      `**Four processes, one account**: ${first.tokensPerMinute.toLocaleString('en-US')} tokens/min enforced by the loopback server on one key; ${first.inputs.toLocaleString('en-US')} inputs (${first.workTokens.toLocaleString('en-US')} tokens as the server counts them, about ${formatNumber((first.workTokens / first.tokensPerMinute - 1) * 60, 0)} s of work after the first minute's bucket) split 1:2:3:4 between four processes, calls of 10, 4 in flight each. Share = accepted tokens / (one minute's allowance + the allowance for the time from the first request to the last answer). Running replicas made one call on another key before the job; cold processes start with their first call.`,
+      `**Four processes, one account**: ${first.tokensPerMinute.toLocaleString('en-US')} tokens/min enforced by the loopback server on one key; ${first.inputs.toLocaleString('en-US')} inputs (${first.workTokens.toLocaleString('en-US')} tokens as the server counts them, about ${formatNumber((first.workTokens / first.tokensPerMinute - 1) * 60, 0)} s of work after the first minute's bucket) split 1:2:3:4 between four processes, calls of 10, 4 in flight each. Share = accepted tokens / (one minute's allowance + the allowance for the time from the first request to the last answer). Running replicas made one call on another key before the job; cold processes start with their first call. Unless a row says so, limiters do not read the server's \`x-ratelimit-*\` headers (\`learnFromHeaders: false\`, as for an API that sends none), so only the budget and how it is shared pace the processes.`,
       '',
       markdownTable(limiterHeaders, limiterRows),
       '',

@@ -166,9 +166,9 @@ class RedisLimiterStoreImpl implements RedisLimiterStore {
     bucket: BucketSpec,
     amount: number,
     now: number,
-    local: () => number | void | Promise<number | void>,
-  ): Promise<number | void> {
-    return this.link.run<number | void>(
+    local: () => unknown,
+  ): Promise<unknown> {
+    return this.link.run<unknown>(
       async () =>
         Number(
           await this.link.script(
