@@ -120,6 +120,7 @@ export async function storesRun({ out, log }) {
       const run = await runLimiterProcesses({
         limiter: variant.limiter,
         warm: variant.warm,
+        learnFromHeaders: variant.headers,
         redisUrl: redis.url,
       });
       const failed = run.workers.find((worker) => worker.error !== undefined || worker.wrong !== 0);
