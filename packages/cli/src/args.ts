@@ -14,6 +14,8 @@ export const MODEL_OPTIONS = {
   dimensions: { type: 'string' },
   'max-retries': { type: 'string' },
   timeout: { type: 'string' },
+  cache: { type: 'string' },
+  'no-cache': { type: 'boolean' },
 } as const satisfies Options;
 
 export const HELP_OPTION = { help: { type: 'boolean', short: 'h' } } as const satisfies Options;

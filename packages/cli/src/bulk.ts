@@ -56,6 +56,9 @@ Model and requests:
   --base-url <url>     the provider's API root (a proxy, a gateway, a local server)
   --api-key-env <var>  openai-compatible: the environment variable holding the key
   --replay <dir>       answer from the cassettes in <dir> instead of the network (no key needed)
+  --cache <dir>        cache vectors on disk in <dir>, shared by every run and process (default:
+                       $XDG_CACHE_HOME/embedkit, else ~/.cache/embedkit; none with --replay)
+  --no-cache           neither read nor write the cache (or set EMBEDKIT_NO_CACHE=1)
 
 Progress (stderr):
   --progress <mode>    auto (a bar on a terminal, plain lines otherwise), bar, plain, none

@@ -26,6 +26,10 @@ Keys come from the usual environment variables: OPENAI_API_KEY, VOYAGE_API_KEY,
 GEMINI_API_KEY (or GOOGLE_API_KEY), JINA_API_KEY. --replay <dir> answers from recorded cassettes
 instead of the network, so every command can be tried without a key.
 
+Vectors are cached on disk ($XDG_CACHE_HOME/embedkit, else ~/.cache/embedkit; --cache <dir> for
+another place), so running a command again over the same inputs pays only for the new ones; several
+commands may share one cache at once. --no-cache (or EMBEDKIT_NO_CACHE=1) turns it off.
+
 Run "embedkit <command> --help" for a command's options.
 `;
 

@@ -1,4 +1,13 @@
-import type { EmbeddingModel, InputType, OutputType, Warning } from '@embedkit/core';
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import {
+  cacheMiddleware,
+  type EmbeddingModel,
+  type InputType,
+  type OutputType,
+  type Warning,
+  wrapEmbeddingModel,
+} from '@embedkit/core';
 import {
   inputTypeOption,
   integerOption,
@@ -7,6 +16,7 @@ import {
   type ParsedValues,
   stringOption,
 } from './args.js';
+import { CliError, UsageError } from './errors.js';
 import { type OpenedModel, openModel } from './providers.js';
 
 /** The model and engine settings every embedding command reads from its options. */
@@ -20,6 +30,33 @@ export interface ModelChoice {
   baseURL?: string;
   replay?: string;
   apiKeyEnvironmentVariable?: string;
+  /** Where vectors are cached on disk; absent: no cache. `explicit`: named by --cache (a failure is an error). */
+  cache?: { directory: string; explicit: boolean };
+}
+
+/** The cache directory when none is given: `$XDG_CACHE_HOME/embedkit`, else `~/.cache/embedkit`. */
+export function defaultCacheDirectory(environment: NodeJS.ProcessEnv = process.env): string {
+  const base = environment.XDG_CACHE_HOME;
+  // The XDG spec ignores a relative XDG_CACHE_HOME.
+  return join(base !== undefined && isAbsolute(base) ? base : join(homedir(), '.cache'), 'embedkit');
+}
+
+/**
+ * --cache <dir>, --no-cache, or the default: on, in the default directory, unless EMBEDKIT_NO_CACHE is set
+ * or the answers come from cassettes (--replay), which must never land in a real cache.
+ */
+function cacheOption(command: string, values: ParsedValues, replay: boolean): ModelChoice['cache'] {
+  const directory = stringOption(values, 'cache');
+  if (values['no-cache'] === true) {
+    if (directory !== undefined) throw new UsageError('--cache and --no-cache cannot be combined.', command);
+    return undefined;
+  }
+  if (directory !== undefined) {
+    if (directory.trim() === '') throw new UsageError('--cache needs a directory.', command);
+    return { directory: resolve(directory), explicit: true };
+  }
+  if (replay || (process.env.EMBEDKIT_NO_CACHE ?? '') !== '') return undefined;
+  return { directory: defaultCacheDirectory(), explicit: false };
 }
 
 export function readModelChoice(command: string, values: ParsedValues): ModelChoice {
@@ -39,12 +76,57 @@ export function readModelChoice(command: string, values: ParsedValues): ModelCho
   if (replay !== undefined) choice.replay = replay;
   const keyVariable = stringOption(values, 'api-key-env');
   if (keyVariable !== undefined) choice.apiKeyEnvironmentVariable = keyVariable;
+  const cache = cacheOption(command, values, replay !== undefined);
+  if (cache !== undefined) choice.cache = cache;
   return choice;
 }
 
-export function openChoice(
+/** The model of the choice, behind the disk cache when one is on. */
+export async function openChoice(
   choice: ModelChoice,
   extra: { batchSize?: number; replayInputs?: string[] } = {},
+): Promise<OpenedModel> {
+  const opened = await openProvider(choice, extra);
+  if (choice.cache === undefined) return opened;
+  let store: Awaited<ReturnType<typeof openCache>>;
+  try {
+    store = await openCache(choice.cache.directory, choice.baseURL);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    if (choice.cache.explicit) {
+      await opened.close();
+      throw new CliError(`--cache: ${reason}`);
+    }
+    // The default cache is a convenience: without it every input is simply sent.
+    process.stderr.write(
+      `warning: the embedding cache is off: ${reason} (--cache <dir> picks another directory, --no-cache turns it off).\n`,
+    );
+    return opened;
+  }
+  return {
+    model: wrapEmbeddingModel(opened.model, cacheMiddleware({ store })),
+    close: async () => {
+      try {
+        await opened.close();
+      } finally {
+        await store.close();
+      }
+    },
+  };
+}
+
+/**
+ * The disk cache in `directory` (its package holds native code, so it loads only when a cache is used).
+ * Vectors from different servers that use one model name must not mix: the base URL is the namespace.
+ */
+async function openCache(directory: string, baseURL: string | undefined) {
+  const { openDiskCacheStore } = await import('@embedkit/cache-disk');
+  return openDiskCacheStore({ directory, ...(baseURL === undefined ? {} : { namespace: baseURL }) });
+}
+
+function openProvider(
+  choice: ModelChoice,
+  extra: { batchSize?: number; replayInputs?: string[] },
 ): Promise<OpenedModel> {
   return openModel({
     provider: choice.provider,

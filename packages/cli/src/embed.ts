@@ -21,6 +21,9 @@ Options:
   --base-url <url>     the provider's API root (a proxy, a gateway, a local server)
   --api-key-env <var>  openai-compatible: the environment variable holding the key
   --replay <dir>       answer from the cassettes in <dir> instead of the network (no key needed)
+  --cache <dir>        cache vectors on disk in <dir>, shared by every run and process (default:
+                       $XDG_CACHE_HOME/embedkit, else ~/.cache/embedkit; none with --replay)
+  --no-cache           neither read nor write the cache (or set EMBEDKIT_NO_CACHE=1)
 
 Examples:
   embedkit embed "pets and animals" --model openai:text-embedding-3-small --dimensions 256 --summary

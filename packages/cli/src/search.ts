@@ -23,6 +23,7 @@ Options:
   --concurrency <n>    calls in flight (default 4)
   --batch-size <n>     inputs per call (default: the model's limit)
   --max-retries <n>, --timeout <seconds>, --base-url <url>, --api-key-env <var>, --replay <dir>
+  --cache <dir>, --no-cache   the vector cache on disk, as for embed
 
 Example:
   embedkit index docs.jsonl --model openai:text-embedding-3-small --dimensions 512 --out docs.ekx
@@ -42,6 +43,7 @@ Options:
   --dimensions <n>     must equal the index's (optional)
   --input-type <t>     the query's input type (default: the one stored in the index)
   --max-retries <n>, --timeout <seconds>, --base-url <url>, --api-key-env <var>, --replay <dir>
+  --cache <dir>, --no-cache   the vector cache on disk, as for embed
 
 Example:
   embedkit search docs.ekx "how do I rotate my API key?" --top 3

@@ -40,9 +40,17 @@ export interface RunOptions {
   stdinFile?: string;
 }
 
-/** The environment of every run: the fake key, no proxy (loopback must stay loopback), no colours. */
+/**
+ * The environment of every run: the fake key, no proxy (loopback must stay loopback), no colours, and no
+ * disk cache (it would count as the user's, and a re-run would send fewer requests); cache tests turn it on.
+ */
 function childEnvironment(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, OPENAI_API_KEY: FAKE_KEY, NO_COLOR: '1' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    OPENAI_API_KEY: FAKE_KEY,
+    NO_COLOR: '1',
+    EMBEDKIT_NO_CACHE: '1',
+  };
   for (const name of [
     'HTTP_PROXY',
     'HTTPS_PROXY',

@@ -1,10 +1,18 @@
 import type { EmbeddingModelMiddleware } from './middleware.js';
 import type { Embedding, EmbeddingModel, EmbedInput, EmbedRequest, EmbedResponse } from './types.js';
 
-/** Where cached vectors live: the in-memory LRU below, or your own (Redis, SQLite, a file). */
+/**
+ * Where cached vectors live: the in-memory LRU below, on disk (`@embedkit/cache-disk`), in Redis
+ * (`@embedkit/redis`), or your own. A store with a network or disk behind it should also implement the
+ * batched methods: `cacheMiddleware` then reads and writes a whole call in one round trip.
+ */
 export interface CacheStore {
   get(key: string): Promise<Embedding | undefined> | Embedding | undefined;
   set(key: string, value: Embedding): Promise<void> | void;
+  /** Reads every key at once; answers one entry per key, in key order. Optional: default one `get` per key. */
+  getMany?(keys: readonly string[]): Promise<(Embedding | undefined)[]> | (Embedding | undefined)[];
+  /** Writes every entry at once. Optional: default one `set` per entry. */
+  setMany?(entries: readonly (readonly [key: string, value: Embedding])[]): Promise<void> | void;
 }
 
 /** An in-memory least-recently-used store. */
@@ -108,7 +116,10 @@ export function cacheMiddleware(options: { store?: CacheStore } = {}): Embedding
   return {
     async wrapEmbed({ doEmbed, request, model }): Promise<EmbedResponse> {
       const keys = await Promise.all(request.inputs.map((input) => cacheKey(model, request, input)));
-      const found = await Promise.all(keys.map((key) => store.get(key)));
+      const found =
+        store.getMany === undefined
+          ? await Promise.all(keys.map((key) => store.get(key)))
+          : await store.getMany(keys);
       const missing: number[] = [];
       for (let index = 0; index < found.length; index++) if (found[index] === undefined) missing.push(index);
       if (missing.length === 0) {
@@ -123,14 +134,15 @@ export function cacheMiddleware(options: { store?: CacheStore } = {}): Embedding
       const forwarded: EmbedRequest = { ...request, inputs: missing.map((index) => request.inputs[index]!) };
       const response = await doEmbed(forwarded);
       const embeddings = found.map((vector) => (vector === undefined ? undefined : copy(vector)));
-      await Promise.all(
-        missing.map(async (inputIndex, position) => {
-          const vector = response.embeddings[position];
-          if (vector === undefined) return;
-          embeddings[inputIndex] = vector;
-          await store.set(keys[inputIndex]!, copy(vector));
-        }),
-      );
+      const entries: [string, Embedding][] = [];
+      missing.forEach((inputIndex, position) => {
+        const vector = response.embeddings[position];
+        if (vector === undefined) return;
+        embeddings[inputIndex] = vector;
+        entries.push([keys[inputIndex]!, copy(vector)]);
+      });
+      if (store.setMany !== undefined) await store.setMany(entries);
+      else await Promise.all(entries.map(([key, vector]) => store.set(key, vector)));
       return { ...response, embeddings: embeddings as Embedding[] };
     },
   };

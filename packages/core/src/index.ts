@@ -5,6 +5,7 @@
  */
 export * from './batch-jobs.js';
 export { type CacheStore, cacheKey, cacheMiddleware, createMemoryCacheStore } from './cache.js';
+export { decodeEmbedding, type EncodeEmbeddingOptions, encodeEmbedding } from './cache-codec.js';
 export {
   type ContextualizedCapabilities,
   type ContextualizedEmbeddingModel,

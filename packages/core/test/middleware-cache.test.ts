@@ -311,3 +311,58 @@ describe('createMemoryCacheStore', () => {
     expect(store.get('a')).toBeUndefined();
   });
 });
+
+describe('cacheMiddleware with a batched store', () => {
+  /** A store that implements the batched methods and records every call made to it. */
+  function batchedStore() {
+    const entries = new Map<string, Embedding>();
+    const log: string[] = [];
+    const store: CacheStore = {
+      get(key) {
+        log.push(`get ${key.slice(0, 6)}`);
+        return entries.get(key);
+      },
+      set(key, value) {
+        log.push(`set ${key.slice(0, 6)}`);
+        entries.set(key, value);
+      },
+      async getMany(keys) {
+        log.push(`getMany ${keys.length}`);
+        return keys.map((key) => entries.get(key));
+      },
+      async setMany(batch) {
+        log.push(`setMany ${batch.length}`);
+        for (const [key, value] of batch) entries.set(key, value);
+      },
+    };
+    return { store, log, entries };
+  }
+
+  it('reads a whole call with one getMany and writes its misses with one setMany', async () => {
+    const { store, log, entries } = batchedStore();
+    const inner = new MockEmbeddingModel({ dimensions: 4 });
+    const model = wrapEmbeddingModel(inner, cacheMiddleware({ store }));
+    const inputs = Array.from({ length: 1_000 }, (_, index) => `text ${index}`);
+    await model.doEmbed({ inputs: inputs.slice(0, 600) });
+    expect(log).toEqual(['getMany 600', 'setMany 600']);
+    const response = await model.doEmbed({ inputs });
+    expect(log).toEqual(['getMany 600', 'setMany 600', 'getMany 1000', 'setMany 400']);
+    expect(inner.calls.map((call) => call.inputs.length)).toEqual([600, 400]);
+    expect(entries.size).toBe(1_000);
+    expect(response.embeddings[999]).toEqual((await inner.doEmbed({ inputs: ['text 999'] })).embeddings[0]);
+
+    await model.doEmbed({ inputs });
+    expect(log.slice(4)).toEqual(['getMany 1000']);
+  });
+
+  it('stores the keys cacheKey gives, each with its own vector', async () => {
+    const { store, entries } = batchedStore();
+    const inner = new MockEmbeddingModel({ dimensions: 4 });
+    const model = wrapEmbeddingModel(inner, cacheMiddleware({ store }));
+    await model.doEmbed({ inputs: ['a', 'b'], dimensions: 4 });
+    const keyA = await cacheKey(inner, { dimensions: 4 }, 'a');
+    const keyB = await cacheKey(inner, { dimensions: 4 }, 'b');
+    expect([...entries.keys()].sort()).toEqual([keyA, keyB].sort());
+    expect(entries.get(keyB)).toEqual((await inner.doEmbed({ inputs: ['b'] })).embeddings[0]);
+  });
+});

@@ -1,0 +1,184 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type FakeServer,
+  OPENAI_CASSETTES,
+  runCli,
+  startFakeOpenAI,
+  temporaryDirectory,
+  vectorFor,
+} from './helpers.js';
+
+const MODEL = ['--model', 'openai:text-embedding-3-small', '--dimensions', '4'];
+
+function lines(from: number, to: number): string {
+  return `${Array.from({ length: to - from + 1 }, (_, index) => `item ${from + index} text`).join('\n')}\n`;
+}
+
+function embeddings(path: string): number[][] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => (JSON.parse(line) as { embedding: number[] }).embedding);
+}
+
+describe('the disk cache', () => {
+  const directory = temporaryDirectory();
+  let server: FakeServer;
+  const path = (name: string) => join(directory.path, name);
+
+  beforeAll(async () => {
+    server = await startFakeOpenAI();
+  });
+  afterAll(async () => {
+    await server.close();
+    directory.remove();
+  });
+
+  it('bulk over overlapping inputs pays only for the new ones', async () => {
+    const cache = path('bulk-cache');
+    writeFileSync(path('first.txt'), lines(1, 100));
+    writeFileSync(path('second.txt'), lines(51, 150));
+    const bulk = (input: string, out: string) =>
+      runCli([
+        'bulk',
+        path(input),
+        '--out',
+        path(out),
+        ...MODEL,
+        '--base-url',
+        server.baseURL,
+        '--batch-size',
+        '10',
+        '--progress',
+        'none',
+        '--cache',
+        cache,
+      ]);
+    const before = server.inputsAnswered;
+    expect((await bulk('first.txt', 'first.jsonl')).code).toBe(0);
+    expect(server.inputsAnswered - before).toBe(100);
+    const requests = server.requests;
+    const second = await bulk('second.txt', 'second.jsonl');
+    expect(second.code).toBe(0);
+    // 51-100 come from the cache: only 101-150 are sent, in 5 calls of 10.
+    expect(server.inputsAnswered - before).toBe(150);
+    expect(server.requests - requests).toBe(5);
+    expect(embeddings(path('second.jsonl'))).toEqual(
+      Array.from({ length: 100 }, (_, index) => Array.from(vectorFor(`item ${51 + index} text`, 4))),
+    );
+    expect(existsSync(join(cache, 'embeddings.mdb'))).toBe(true);
+  });
+
+  it('is on by default in $XDG_CACHE_HOME/embedkit; --no-cache and EMBEDKIT_NO_CACHE turn it off', async () => {
+    const home = path('xdg');
+    const env = { XDG_CACHE_HOME: home, EMBEDKIT_NO_CACHE: undefined };
+    const embed = (...extra: string[]) =>
+      runCli(['embed', 'item 7 default', ...MODEL, '--base-url', server.baseURL, ...extra], { env });
+    const requests = server.requests;
+    const first = await embed();
+    expect(first.code).toBe(0);
+    expect(server.requests - requests).toBe(1);
+    expect(existsSync(join(home, 'embedkit', 'embeddings.mdb'))).toBe(true);
+    const cached = await embed();
+    expect(cached.stdout).toBe(first.stdout);
+    expect(server.requests - requests).toBe(1);
+    await embed('--no-cache');
+    expect(server.requests - requests).toBe(2);
+    await runCli(['embed', 'item 7 default', ...MODEL, '--base-url', server.baseURL], {
+      env: { ...env, EMBEDKIT_NO_CACHE: '1' },
+    });
+    expect(server.requests - requests).toBe(3);
+  });
+
+  it('keeps servers apart: the same model name behind another base URL is not served from the cache', async () => {
+    const other = await startFakeOpenAI({ defaultDimensions: 4 });
+    try {
+      const cache = path('two-servers');
+      const embed = (baseURL: string) =>
+        runCli(['embed', 'item 9 apart', ...MODEL, '--base-url', baseURL, '--cache', cache]);
+      await embed(server.baseURL);
+      await embed(other.baseURL);
+      expect(other.requests).toBe(1);
+      await embed(other.baseURL);
+      expect(other.requests).toBe(1);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('index reads and writes it too', async () => {
+    const cache = path('index-cache');
+    writeFileSync(path('docs.txt'), lines(200, 229));
+    const index = (out: string) =>
+      runCli([
+        'index',
+        path('docs.txt'),
+        '--out',
+        path(out),
+        ...MODEL,
+        '--base-url',
+        server.baseURL,
+        '--cache',
+        cache,
+      ]);
+    const requests = server.requests;
+    expect((await index('a.ekx')).code).toBe(0);
+    const sent = server.requests - requests;
+    expect(sent).toBeGreaterThan(0);
+    expect((await index('b.ekx')).code).toBe(0);
+    expect(server.requests - requests).toBe(sent);
+  });
+
+  it('answers from cassettes (--replay) never enter the default cache', async () => {
+    const home = path('replay-xdg');
+    const result = await runCli(
+      [
+        'embed',
+        'The food was delicious and the waiter was friendly.',
+        '--model',
+        'openai:text-embedding-3-small',
+        '--replay',
+        OPENAI_CASSETTES,
+      ],
+      { env: { XDG_CACHE_HOME: home, EMBEDKIT_NO_CACHE: undefined, OPENAI_API_KEY: undefined } },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(existsSync(join(home, 'embedkit'))).toBe(false);
+  });
+
+  it('refuses --cache with --no-cache, and a --cache it cannot use, naming it', async () => {
+    const both = await runCli(['embed', 'x', ...MODEL, '--cache', path('c'), '--no-cache']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--cache and --no-cache cannot be combined.');
+    writeFileSync(path('a-file'), '');
+    const unusable = await runCli([
+      'embed',
+      'x',
+      ...MODEL,
+      '--base-url',
+      server.baseURL,
+      '--cache',
+      join(path('a-file'), 'sub'),
+    ]);
+    expect(unusable.code).toBe(1);
+    expect(unusable.stderr).toContain(
+      `embedkit: error: --cache: cannot open the embedding cache in ${join(path('a-file'), 'sub')}: `,
+    );
+  });
+
+  it('an unusable default cache is a warning, and the command still runs', async () => {
+    writeFileSync(path('not-a-dir'), '');
+    const requests = server.requests;
+    const result = await runCli(['embed', 'item 3 warn', ...MODEL, '--base-url', server.baseURL], {
+      env: { XDG_CACHE_HOME: path('not-a-dir'), EMBEDKIT_NO_CACHE: undefined },
+    });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(
+      /^warning: the embedding cache is off: cannot open the embedding cache in .*not-a-dir\/embedkit: .*\(--cache <dir> picks another directory, --no-cache turns it off\)\.\n$/,
+    );
+    expect(server.requests - requests).toBe(1);
+  });
+});

@@ -1,0 +1,81 @@
+/**
+ * The byte form of a cached vector, shared by every store that keeps vectors outside this process (on
+ * disk, in Redis): raw elements, never JSON, so a 1,024-value float vector is 4 KiB and decodes with one
+ * copy. Layout (16-byte header, so the elements start 4- and 8-byte aligned):
+ *
+ *   byte 0      format version (1)
+ *   byte 1      element type: 1 float32, 2 int8, 3 uint8
+ *   bytes 2-7   zero
+ *   bytes 8-15  expiry: float64 little-endian, epoch milliseconds; 0 never expires
+ *   bytes 16-   the elements, little-endian
+ */
+
+import type { Embedding } from './types.js';
+
+const VERSION = 1;
+const HEADER_BYTES = 16;
+const FLOAT32 = 1;
+const INT8 = 2;
+const UINT8 = 3;
+
+const littleEndian = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+function typeOf(embedding: Embedding): number {
+  if (embedding instanceof Float32Array) return FLOAT32;
+  if (embedding instanceof Int8Array) return INT8;
+  if (embedding instanceof Uint8Array) return UINT8;
+  throw new TypeError('a cached vector must be a Float32Array, an Int8Array or a Uint8Array.');
+}
+
+export interface EncodeEmbeddingOptions {
+  /** When the entry stops being served, in epoch milliseconds. Default: never. */
+  expiresAt?: number;
+}
+
+/** The bytes a store keeps for `embedding` (a fresh buffer, never a view into the vector's). */
+export function encodeEmbedding(embedding: Embedding, options: EncodeEmbeddingOptions = {}): Uint8Array {
+  const type = typeOf(embedding);
+  const out = new Uint8Array(HEADER_BYTES + embedding.byteLength);
+  const view = new DataView(out.buffer);
+  out[0] = VERSION;
+  out[1] = type;
+  view.setFloat64(8, options.expiresAt ?? 0, true);
+  if (type !== FLOAT32 || littleEndian) {
+    out.set(new Uint8Array(embedding.buffer, embedding.byteOffset, embedding.byteLength), HEADER_BYTES);
+  } else {
+    for (let index = 0; index < embedding.length; index++)
+      view.setFloat32(HEADER_BYTES + index * 4, embedding[index]!, true);
+  }
+  return out;
+}
+
+/**
+ * The vector in `bytes` (a copy: nothing keeps the store's buffer alive), or undefined when the entry has
+ * expired at `now` or is not in this format (a newer version, a truncated value): a miss, never an error.
+ */
+export function decodeEmbedding(bytes: Uint8Array, now: number = Date.now()): Embedding | undefined {
+  if (bytes.length < HEADER_BYTES || bytes[0] !== VERSION) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const expiresAt = view.getFloat64(8, true);
+  if (expiresAt !== 0 && !(expiresAt > now)) return undefined;
+  const body = bytes.subarray(HEADER_BYTES);
+  switch (bytes[1]) {
+    // Copied through the Uint8Array constructor: `slice` on a Node Buffer keeps its class (and its old
+    // `slice` was a view).
+    case INT8:
+      return new Int8Array(new Uint8Array(body).buffer);
+    case UINT8:
+      return new Uint8Array(body);
+    case FLOAT32: {
+      if (body.length % 4 !== 0) return undefined;
+      const vector = new Float32Array(body.length / 4);
+      if (littleEndian) new Uint8Array(vector.buffer).set(body);
+      else
+        for (let index = 0; index < vector.length; index++)
+          vector[index] = view.getFloat32(HEADER_BYTES + index * 4, true);
+      return vector;
+    }
+    default:
+      return undefined;
+  }
+}

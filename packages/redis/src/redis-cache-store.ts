@@ -1,0 +1,124 @@
+/**
+ * Cached vectors in Redis, shared by every process: raw bytes (core's cache encoding, never JSON), one
+ * key per input under a namespace, a TTL, and a whole call read with one MGET.
+ */
+
+import { type CacheStore, decodeEmbedding, type Embedding, encodeEmbedding } from '@embedkit/core';
+import { RESP_TYPES } from '@redis/client';
+import { z } from 'zod';
+import {
+  connectionFields,
+  openLink,
+  type RedisConnectionOptions,
+  type RedisLink,
+  readOptions,
+} from './redis-connection.js';
+
+/** Replies as bytes: a vector is binary, and decoding it as UTF-8 would corrupt it. */
+const BINARY_REPLIES = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } };
+
+const DEFAULT_TTL_SECONDS = 30 * 24 * 60 * 60;
+
+const optionsSchema = z.strictObject({
+  ...connectionFields,
+  ttlSeconds: z.number().int().positive().nullable().optional(),
+});
+
+export interface RedisCacheStoreOptions extends RedisConnectionOptions {
+  /** How long an entry lives after it is written, in seconds; `null` keeps entries until Redis evicts them. Default 30 days. */
+  ttlSeconds?: number | null;
+}
+
+/** A cache store in Redis. */
+export interface RedisCacheStore extends CacheStore {
+  getMany(keys: readonly string[]): Promise<(Embedding | undefined)[]>;
+  setMany(entries: readonly (readonly [key: string, value: Embedding])[]): Promise<void>;
+  get(key: string): Promise<Embedding | undefined>;
+  set(key: string, value: Embedding): Promise<void>;
+  /** True while Redis cannot be reached: reads miss and writes are skipped. */
+  readonly usingFallback: boolean;
+  /** Ends the connection the store opened from `url` (a client you passed stays open). */
+  close(): Promise<void>;
+}
+
+class RedisCacheStoreImpl implements RedisCacheStore {
+  private readonly link: RedisLink;
+  private readonly namespace: string;
+  private readonly ttlSeconds: number | null;
+
+  constructor(link: RedisLink, options: RedisCacheStoreOptions) {
+    this.link = link;
+    this.namespace = options.namespace ?? 'embedkit';
+    this.ttlSeconds = options.ttlSeconds === undefined ? DEFAULT_TTL_SECONDS : options.ttlSeconds;
+  }
+
+  get usingFallback(): boolean {
+    return this.link.usingFallback;
+  }
+
+  private redisKey(key: string): string {
+    return `${this.namespace}:cache:${key}`;
+  }
+
+  getMany(keys: readonly string[]): Promise<(Embedding | undefined)[]> {
+    if (keys.length === 0) return Promise.resolve([]);
+    return this.link.run(
+      async () => {
+        const replies = (await this.link.client.sendCommand(
+          ['MGET', ...keys.map((key) => this.redisKey(key))],
+          BINARY_REPLIES,
+        )) as (Buffer | null)[];
+        return replies.map((reply) => (reply === null ? undefined : decodeEmbedding(reply)));
+      },
+      () => keys.map(() => undefined),
+    );
+  }
+
+  async setMany(entries: readonly (readonly [key: string, value: Embedding])[]): Promise<void> {
+    if (entries.length === 0) return;
+    const expiry = this.ttlSeconds === null ? [] : ['EX', String(this.ttlSeconds)];
+    await this.link.run(
+      async () => {
+        // Sent in the same tick, the SETs leave in one write and their replies come back together.
+        await Promise.all(
+          entries.map(([key, value]) => {
+            const bytes = encodeEmbedding(value);
+            return this.link.client.sendCommand([
+              'SET',
+              this.redisKey(key),
+              Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+              ...expiry,
+            ]);
+          }),
+        );
+      },
+      () => undefined,
+    );
+  }
+
+  async get(key: string): Promise<Embedding | undefined> {
+    return (await this.getMany([key]))[0];
+  }
+
+  set(key: string, value: Embedding): Promise<void> {
+    return this.setMany([[key, value]]);
+  }
+
+  close(): Promise<void> {
+    return this.link.close();
+  }
+}
+
+/**
+ * A `CacheStore` in Redis, for `cacheMiddleware({ store })`. While Redis is unreachable every read is a
+ * miss and writes are skipped (said once through `onWarning`): calls go to the provider and nothing
+ * fails. Connects at once when given a `url` (a `ConnectionError` if Redis cannot be reached).
+ */
+export async function createRedisCacheStore(options: RedisCacheStoreOptions): Promise<RedisCacheStore> {
+  const checked = readOptions(optionsSchema, options, 'createRedisCacheStore');
+  const link = await openLink(checked, {
+    fallback: 'the cache misses and skips writes',
+    restored: 'the cache reads and writes Redis again',
+  });
+  return new RedisCacheStoreImpl(link, checked);
+}

@@ -1,0 +1,293 @@
+/**
+ * The connection both stores share the handling of: options, connecting from a URL with a clear error,
+ * and running each operation on Redis with a local fallback, so that no embedding call ever fails
+ * because Redis went away.
+ */
+
+import { createHash } from 'node:crypto';
+import { ConnectionError, InvalidArgumentError } from '@embedkit/core';
+import { redact } from '@embedkit/core/provider';
+import { createClient } from '@redis/client';
+import { z } from 'zod';
+
+/**
+ * The part of a node-redis client the stores use: `createClient()` of `redis` or `@redis/client`, v5 or
+ * later. Create it with `disableOfflineQueue: true` so that commands fail at once while it reconnects
+ * (the stores also skip Redis while `isReady` is false).
+ */
+export interface RedisClientLike {
+  readonly isReady: boolean;
+  sendCommand(args: Array<string | Buffer>, options?: object): Promise<unknown>;
+}
+
+/** A change in how a store reaches Redis. */
+export interface RedisStoreWarning {
+  /** `redis-unavailable`: a command failed or the client is not connected; `redis-restored`: Redis answers again. */
+  code: 'redis-unavailable' | 'redis-restored';
+  message: string;
+}
+
+function isClientLike(value: unknown): value is RedisClientLike {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { sendCommand?: unknown }).sendCommand === 'function' &&
+    'isReady' in value
+  );
+}
+
+/** Options every store takes, as zod fields (strict: an unknown key is an error). */
+export const connectionFields = {
+  client: z
+    .custom<RedisClientLike>(isClientLike, {
+      message: 'must be a node-redis client (createClient() of redis or @redis/client)',
+    })
+    .optional(),
+  url: z.string().optional(),
+  namespace: z.string().min(1).optional(),
+  timeoutMs: z.number().int().positive().max(2_147_483_647).optional(),
+  onWarning: z
+    .custom<(warning: RedisStoreWarning) => void>((value) => typeof value === 'function', {
+      message: 'must be a function',
+    })
+    .optional(),
+};
+
+/** Options every store takes. */
+export interface RedisConnectionOptions {
+  /** Your node-redis client (the store never closes it). Give this or `url`. */
+  client?: RedisClientLike;
+  /** A `redis://` or `rediss://` URL: the store opens its own connection and `close()` ends it. */
+  url?: string;
+  /** The prefix of every key the store writes. Default `embedkit`. */
+  namespace?: string;
+  /** How long one command may take before the store treats Redis as unavailable, in ms. Default 2,000. */
+  timeoutMs?: number;
+  /**
+   * Told when Redis becomes unavailable (the store falls back) and when it answers again, once each per
+   * outage. Default: `process.emitWarning` with type `EmbedkitRedisWarning` and the warning's code.
+   */
+  onWarning?: (warning: RedisStoreWarning) => void;
+}
+
+/** `options` checked against `schema`; a bad one is an `InvalidArgumentError` naming the field. */
+export function readOptions<T>(schema: z.ZodType<T>, options: unknown, what: string): T {
+  const parsed = schema.safeParse(options ?? {});
+  if (!parsed.success) {
+    const issues = parsed.error.issues
+      .map((issue) => `${issue.path.map(String).join('.') || '(options)'}: ${issue.message}`)
+      .join('; ');
+    throw new InvalidArgumentError(`${what} options are invalid: ${issues}.`, {
+      argument: String(parsed.error.issues[0]?.path[0] ?? 'options'),
+    });
+  }
+  const value = parsed.data as RedisConnectionOptions;
+  if ((value.client === undefined) === (value.url === undefined)) {
+    throw new InvalidArgumentError(
+      `${what} takes either a node-redis client ({ client }) or a URL ({ url: 'redis://localhost:6379' }), not ${value.client === undefined ? 'neither' : 'both'}.`,
+      { argument: value.client === undefined ? 'url' : 'client' },
+    );
+  }
+  return parsed.data;
+}
+
+/** `url` without its user and password (written `[REDACTED]@`, as core's redaction does), for messages. */
+function shownUrl(url: URL): string {
+  const user = url.username === '' && url.password === '' ? '' : '[REDACTED]@';
+  return `${url.protocol}//${user}${url.host}${url.pathname === '/' ? '' : url.pathname}`;
+}
+
+function parseRedisUrl(text: string): URL {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
+    // Whatever sat between "//" and "@" may be a password: never echo it.
+    const shown = text.replace(/\/\/[^/@]*@/, '//[REDACTED]@');
+    throw new InvalidArgumentError(
+      `url must look like redis://[[user]:password@]host[:port][/db] (or rediss:// for TLS); got "${shown}".`,
+      { argument: 'url' },
+    );
+  }
+  return url;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'string' && !error.message.includes(code)
+      ? `${code}: ${error.message}`
+      : error.message;
+  }
+  return String(error);
+}
+
+/** A Lua script, run by its SHA-1 and sent in full only when Redis does not know it yet. */
+export interface LuaScript {
+  source: string;
+  sha: string;
+}
+
+export function luaScript(source: string): LuaScript {
+  return { source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+export interface RedisLinkSettings {
+  timeoutMs: number;
+  onWarning: ((warning: RedisStoreWarning) => void) | undefined;
+  /** What the store does without Redis, e.g. "the rate limiter uses this process's memory". */
+  fallback: string;
+  /** What the store does again once Redis is back. */
+  restored: string;
+  /** Secrets never to print (the URL's password). */
+  secrets: string[];
+  /** Ends a connection the store opened itself. */
+  close: (() => Promise<void>) | undefined;
+}
+
+function emitWarning(warning: RedisStoreWarning): void {
+  process.emitWarning(warning.message, { type: 'EmbedkitRedisWarning', code: warning.code });
+}
+
+/**
+ * One store's way to Redis. Every operation runs on Redis when the client is connected and answers in
+ * time, and on the caller's local fallback otherwise; the first failure and the first success after it
+ * are each reported once.
+ */
+export class RedisLink {
+  readonly client: RedisClientLike;
+  private readonly settings: RedisLinkSettings;
+  private unavailable = false;
+
+  constructor(client: RedisClientLike, settings: RedisLinkSettings) {
+    this.client = client;
+    this.settings = settings;
+  }
+
+  /** True while the last operation could not reach Redis. */
+  get usingFallback(): boolean {
+    return this.unavailable;
+  }
+
+  async run<T>(remote: () => Promise<T>, local: () => T | Promise<T>): Promise<T> {
+    if (!this.client.isReady) {
+      this.lost('the client is not connected');
+      return local();
+    }
+    let result: T;
+    try {
+      result = await this.inTime(remote());
+    } catch (error) {
+      this.lost(describe(error));
+      return local();
+    }
+    if (this.unavailable) {
+      this.unavailable = false;
+      this.warn('redis-restored', `Redis answers again; ${this.settings.restored}.`);
+    }
+    return result;
+  }
+
+  /** Records that Redis cannot be reached (once per outage). */
+  lost(reason: string): void {
+    if (this.unavailable) return;
+    this.unavailable = true;
+    this.warn(
+      'redis-unavailable',
+      `Redis is unavailable (${reason}); ${this.settings.fallback} until it is back.`,
+    );
+  }
+
+  /** Runs `script` by its SHA-1; sends the source only when Redis answers that it does not know it. */
+  async script(script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
+    const tail = [String(keys.length), ...keys, ...args];
+    try {
+      return await this.client.sendCommand(['EVALSHA', script.sha, ...tail]);
+    } catch (error) {
+      if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
+      return this.client.sendCommand(['EVAL', script.source, ...tail]);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.settings.close?.();
+  }
+
+  private warn(code: RedisStoreWarning['code'], message: string): void {
+    (this.settings.onWarning ?? emitWarning)({ code, message: redact(message, this.settings.secrets) });
+  }
+
+  private inTime<T>(promise: Promise<T>): Promise<T> {
+    const { timeoutMs } = this.settings;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+  }
+}
+
+/** Longest wait between two reconnection attempts, in ms. */
+const MAX_RECONNECT_DELAY_MS = 2_000;
+
+/**
+ * The link for `options`: the user's client as given, or a connection opened from `url` that fails at
+ * once with a `ConnectionError` naming the host (never the password) when Redis cannot be reached, and
+ * afterwards reconnects forever in the background.
+ */
+export async function openLink(
+  options: RedisConnectionOptions,
+  text: { fallback: string; restored: string },
+): Promise<RedisLink> {
+  const settings = {
+    timeoutMs: options.timeoutMs ?? 2_000,
+    onWarning: options.onWarning,
+    ...text,
+  };
+  if (options.client !== undefined) {
+    return new RedisLink(options.client, { ...settings, secrets: [], close: undefined });
+  }
+  const url = parseRedisUrl(options.url!);
+  const secrets = [decodeURIComponent(url.password)].filter((secret) => secret !== '');
+  let connected = false;
+  const client = createClient({
+    url: options.url!,
+    // Commands fail at once while the connection is down instead of queueing until it is back: the
+    // stores fall back to local state meanwhile.
+    disableOfflineQueue: true,
+    socket: {
+      connectTimeout: settings.timeoutMs,
+      // Before the first connection, a failure is final (a wrong URL must not hang); after it, retry forever.
+      reconnectStrategy: (retries: number, cause: Error) =>
+        connected ? Math.min(50 * 2 ** Math.min(retries, 10), MAX_RECONNECT_DELAY_MS) : cause,
+    },
+  });
+  let link: RedisLink | undefined;
+  // node-redis emits 'error' on every failed reconnection; without a listener that would crash the process.
+  client.on('error', (error: unknown) => link?.lost(describe(error)));
+  try {
+    await client.connect();
+  } catch (error) {
+    client.destroy();
+    throw new ConnectionError(
+      redact(
+        `cannot connect to Redis at ${shownUrl(url)}: ${describe(error)}. Check that Redis runs there and that the URL is right.`,
+        secrets,
+      ),
+      { url: shownUrl(url) },
+    );
+  }
+  connected = true;
+  link = new RedisLink(client as unknown as RedisClientLike, {
+    ...settings,
+    secrets,
+    close: async () => {
+      if (client.isOpen) await client.close();
+      else client.destroy();
+    },
+  });
+  return link;
+}

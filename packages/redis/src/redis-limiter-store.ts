@@ -1,0 +1,240 @@
+/**
+ * Rate-limit state in Redis: every process that creates a limiter with the same `key` on a store in the
+ * same namespace draws on one budget and honours one 429 pause. Each operation is one Lua script (atomic,
+ * one round trip) with the exact semantics of core's memory store.
+ *
+ * Time: by default the scripts read Redis's own clock (`TIME`). Replicas on different machines have
+ * clocks that disagree by milliseconds to seconds; a bucket refilled by the clock of whoever touches it
+ * last would gain the skew as free tokens, and a pause written in one machine's time would end early or
+ * late on another. One clock, Redis's, makes the budget exact across machines; waits are returned as
+ * durations, which mean the same on every clock. Pauses cross the boundary as durations from the
+ * caller's `now`.
+ */
+
+import { type BucketSpec, createMemoryLimiterStore, type LimiterStore } from '@embedkit/core';
+import { z } from 'zod';
+import {
+  connectionFields,
+  type LuaScript,
+  luaScript,
+  openLink,
+  type RedisConnectionOptions,
+  type RedisLink,
+  readOptions,
+} from './redis-connection.js';
+
+/** Reads the time the script runs on: the caller's `now` when given, else Redis's clock (ms). */
+const CLOCK = `
+local function clock(given)
+  local now = tonumber(given)
+  if now then return now end
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + tonumber(time[2]) / 1000
+end
+`;
+
+/**
+ * Loads bucket KEYS[1] (a new one is full), refills it up to now, and returns level, updatedAt, capacity,
+ * perMinute. ARGV: capacity, perMinute, amount, now ('' for Redis's clock).
+ */
+const BUCKET = `${CLOCK}
+local capacity = tonumber(ARGV[1])
+local perMinute = tonumber(ARGV[2])
+local amount = tonumber(ARGV[3])
+local now = clock(ARGV[4])
+local saved = redis.call('HMGET', KEYS[1], 'level', 'updatedAt')
+local level = tonumber(saved[1])
+local updatedAt = tonumber(saved[2])
+if level == nil or updatedAt == nil then
+  level = capacity
+  updatedAt = now
+end
+if now > updatedAt then
+  level = math.min(capacity, level + (now - updatedAt) * perMinute / 60000)
+  updatedAt = now
+end
+local function save()
+  redis.call('HSET', KEYS[1], 'level', string.format('%.17g', level), 'updatedAt', string.format('%.17g', updatedAt))
+  -- Refilled to capacity, a bucket is the same as a new one: let Redis drop it then.
+  redis.call('PEXPIRE', KEYS[1], math.ceil((capacity - level) * 60000 / perMinute) + 1000)
+end
+`;
+
+// The refill is saved even when nothing is taken: levels then add up step by step exactly as in the
+// memory store, to the last bit.
+const TAKE = luaScript(`${BUCKET}
+local needed = math.min(amount, capacity)
+local wait = 0
+if level >= needed then
+  level = level - amount
+else
+  wait = math.max(1, math.ceil((needed - level) * 60000 / perMinute))
+end
+save()
+return wait
+`);
+
+const ADJUST = luaScript(`${BUCKET}
+level = math.min(capacity, level + amount)
+save()
+return 0
+`);
+
+/** \`amount\` is the level to lower the bucket to (after its refill); never raises it. */
+const LOWER = luaScript(`${BUCKET}
+level = math.min(level, amount)
+save()
+return 0
+`);
+
+/** ARGV: the pause's length from now in ms, now ('' for Redis's clock). Never lowers a pause. */
+const PAUSE = luaScript(`${CLOCK}
+local now = clock(ARGV[2])
+local ends = now + tonumber(ARGV[1])
+local current = tonumber(redis.call('GET', KEYS[1]))
+if current == nil or ends > current then
+  redis.call('SET', KEYS[1], string.format('%.17g', ends), 'PX', math.max(1, math.ceil(ends - now)) + 1000)
+end
+return 0
+`);
+
+/** ARGV: now ('' for Redis's clock). Returns how long the pause lasts from now, in ms (<= 0: none). */
+const PAUSE_LEFT = luaScript(`${CLOCK}
+local now = clock(ARGV[1])
+local current = tonumber(redis.call('GET', KEYS[1]))
+if current == nil then return '0' end
+return string.format('%.17g', current - now)
+`);
+
+const optionsSchema = z.strictObject({
+  ...connectionFields,
+  time: z.enum(['redis', 'caller']).optional(),
+  now: z
+    .custom<() => number>((value) => typeof value === 'function', { message: 'must be a function' })
+    .optional(),
+});
+
+export interface RedisLimiterStoreOptions extends RedisConnectionOptions {
+  /**
+   * Whose clock refills buckets and times pauses: `redis` (one clock for every replica, immune to skew
+   * between machines) or `caller` (the `now` each call passes, as the memory store does). Default `redis`.
+   */
+  time?: 'redis' | 'caller';
+  /** The caller's clock, used to turn pause times into durations and back. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** A limiter store on Redis. */
+export interface RedisLimiterStore extends LimiterStore {
+  /** True while Redis cannot be reached and this process limits itself from its own memory. */
+  readonly usingFallback: boolean;
+  /** Ends the connection the store opened from `url` (a client you passed stays open). */
+  close(): Promise<void>;
+}
+
+class RedisLimiterStoreImpl implements RedisLimiterStore {
+  private readonly link: RedisLink;
+  private readonly namespace: string;
+  private readonly callerTime: boolean;
+  private readonly now: () => number;
+  /** The fallback while Redis is away, and this process's own record of the pauses it was told of. */
+  private readonly local = createMemoryLimiterStore();
+
+  constructor(link: RedisLink, options: RedisLimiterStoreOptions) {
+    this.link = link;
+    this.namespace = options.namespace ?? 'embedkit';
+    this.callerTime = options.time === 'caller';
+    this.now = options.now ?? Date.now;
+  }
+
+  get usingFallback(): boolean {
+    return this.link.usingFallback;
+  }
+
+  private redisKey(key: string): string {
+    return `${this.namespace}:limiter:${key}`;
+  }
+
+  private time(now: number): string {
+    return this.callerTime ? String(now) : '';
+  }
+
+  /** Runs a bucket script on Redis, or `local` on this process's memory while Redis is away. */
+  private bucket(
+    script: LuaScript,
+    key: string,
+    bucket: BucketSpec,
+    amount: number,
+    now: number,
+    local: () => unknown,
+  ): Promise<unknown> {
+    return this.link.run<unknown>(
+      async () =>
+        Number(
+          await this.link.script(
+            script,
+            [this.redisKey(key)],
+            [String(bucket.capacity), String(bucket.perMinute), String(amount), this.time(now)],
+          ),
+        ),
+      local,
+    );
+  }
+
+  take(key: string, bucket: BucketSpec, amount: number, now: number): Promise<number> {
+    return this.bucket(TAKE, key, bucket, amount, now, () =>
+      this.local.take(key, bucket, amount, now),
+    ) as Promise<number>;
+  }
+
+  async adjust(key: string, bucket: BucketSpec, amount: number, now: number): Promise<void> {
+    await this.bucket(ADJUST, key, bucket, amount, now, () => this.local.adjust(key, bucket, amount, now));
+  }
+
+  async lower(key: string, bucket: BucketSpec, level: number, now: number): Promise<void> {
+    await this.bucket(LOWER, key, bucket, level, now, () => this.local.lower(key, bucket, level, now));
+  }
+
+  /** `now` is the caller's clock; the limiter of today passes none, and `options.now` stands in. */
+  async pause(key: string, until: number, now: number = this.now()): Promise<void> {
+    // This process honours its own 429 whatever happens to the write below.
+    this.local.pause(key, until);
+    await this.link.run(
+      async () => {
+        await this.link.script(PAUSE, [this.redisKey(key)], [String(until - now), this.time(now)]);
+      },
+      () => undefined,
+    );
+  }
+
+  async pausedUntil(key: string, now: number = this.now()): Promise<number> {
+    const local = await this.local.pausedUntil(key);
+    const shared = await this.link.run(
+      async () => {
+        const left = Number(await this.link.script(PAUSE_LEFT, [this.redisKey(key)], [this.time(now)]));
+        return left > 0 ? now + left : 0;
+      },
+      () => 0,
+    );
+    return Math.max(local, shared);
+  }
+
+  close(): Promise<void> {
+    return this.link.close();
+  }
+}
+
+/**
+ * A `LimiterStore` in Redis, to pass as `store` to `createRateLimiter` in every process that shares an
+ * account's limits (give each limiter the same `key`). While Redis is unreachable each process limits
+ * itself from its own memory and says so once through `onWarning`; it shares the budget again as soon
+ * as Redis answers. Connects at once when given a `url` (a `ConnectionError` if Redis cannot be reached).
+ */
+export async function createRedisLimiterStore(options: RedisLimiterStoreOptions): Promise<RedisLimiterStore> {
+  const checked = readOptions(optionsSchema, options, 'createRedisLimiterStore');
+  const link = await openLink(checked, {
+    fallback: "the rate limiter uses this process's own memory",
+    restored: 'the rate limiter shares its budget through Redis again',
+  });
+  return new RedisLimiterStoreImpl(link, checked);
+}

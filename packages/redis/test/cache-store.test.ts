@@ -1,0 +1,151 @@
+import { cacheKey, cacheMiddleware, embedMany, encodeEmbedding, wrapEmbeddingModel } from '@embedkit/core';
+import { hashVector, MockEmbeddingModel } from '@embedkit/core/testing';
+import { createClient } from '@redis/client';
+import { describe, expect, it } from 'vitest';
+import { createRedisCacheStore, type RedisCacheStore } from '../src/index.js';
+import { countingClient, redisForTests, until, warningLog } from './helpers.js';
+
+const env = redisForTests();
+
+async function store(options: Parameters<typeof createRedisCacheStore>[0] = {}): Promise<RedisCacheStore> {
+  return env.track(
+    await createRedisCacheStore({
+      ...(options.client === undefined ? { url: env.redis.url } : {}),
+      onWarning: () => {},
+      ...options,
+    }),
+  );
+}
+
+describe('the Redis cache store', () => {
+  it('stores each vector as raw bytes with its element type (core’s encoding), not JSON', async () => {
+    const target = await store({ namespace: 'bytes' });
+    const vector = Float32Array.of(0.5, -1.25, 3);
+    await target.set('k', vector);
+    const stored = await env.look.bytes('bytes:cache:k');
+    expect(stored).toEqual(Buffer.from(encodeEmbedding(vector)));
+    expect(stored!.length).toBe(16 + 3 * 4);
+  });
+
+  it.each([
+    ['float32', Float32Array.of(0.1, -0.2, 1e-30)],
+    ['int8', Int8Array.of(-128, 0, 127)],
+    ['uint8', Uint8Array.of(0, 10, 255)],
+  ])(
+    'reads back %s vectors with the same type and values (bytes that are not valid UTF-8 survive)',
+    async (_name, vector) => {
+      const target = await store({ namespace: 'round-trip' });
+      await target.set('k', vector);
+      const read = await target.get('k');
+      expect(read?.constructor).toBe(vector.constructor);
+      expect(read).toEqual(vector);
+    },
+  );
+
+  it('answers getMany in key order, with misses as undefined', async () => {
+    const target = await store({ namespace: 'many' });
+    await target.setMany([
+      ['a', Float32Array.of(1)],
+      ['c', Float32Array.of(3)],
+    ]);
+    expect(await target.getMany(['c', 'b', 'a'])).toEqual([
+      Float32Array.of(3),
+      undefined,
+      Float32Array.of(1),
+    ]);
+    expect(await target.getMany([])).toEqual([]);
+  });
+
+  it('gives entries a TTL: 30 days by default, as set, or none', async () => {
+    const byDefault = await store({ namespace: 'ttl-default' });
+    const short = await store({ namespace: 'ttl-short', ttlSeconds: 60 });
+    const forever = await store({ namespace: 'ttl-none', ttlSeconds: null });
+    await byDefault.set('k', Float32Array.of(1));
+    await short.set('k', Float32Array.of(1));
+    await forever.set('k', Float32Array.of(1));
+    const ttl = async (key: string) => Number(await env.look.send(['TTL', key]));
+    expect(await ttl('ttl-default:cache:k')).toBeGreaterThan(30 * 86_400 - 5);
+    expect(await ttl('ttl-default:cache:k')).toBeLessThanOrEqual(30 * 86_400);
+    expect(await ttl('ttl-short:cache:k')).toBeGreaterThan(55);
+    expect(await ttl('ttl-short:cache:k')).toBeLessThanOrEqual(60);
+    expect(await ttl('ttl-none:cache:k')).toBe(-1);
+  });
+
+  it('keeps namespaces apart', async () => {
+    const one = await store({ namespace: 'app-one' });
+    const two = await store({ namespace: 'app-two' });
+    await one.set('k', Float32Array.of(1));
+    expect(await two.get('k')).toBeUndefined();
+    expect(await env.look.send(['KEYS', 'app-one:*'])).toEqual(['app-one:cache:k']);
+  });
+
+  it('serves a 1,000-input call from the cache with one command, MGET of 1,000 keys', async () => {
+    const client = createClient({ url: env.redis.url });
+    await client.connect();
+    try {
+      const counted = countingClient(client as never);
+      const target = await store({ client: counted, namespace: 'one-round-trip' });
+      const inner = new MockEmbeddingModel({ dimensions: 256 });
+      const model = wrapEmbeddingModel(inner, cacheMiddleware({ store: target }));
+      const inputs = Array.from({ length: 1_000 }, (_, index) => `document ${index}`);
+      await embedMany({ model, inputs });
+      expect(inner.calls.map((call) => call.inputs.length)).toEqual([1_000]);
+      // The misses' read, then 1,000 SETs sent together.
+      expect(counted.commands[0]).toBe('MGET 1000');
+      expect(counted.commands.slice(1)).toEqual(Array(1_000).fill('SET 4'));
+
+      counted.commands.length = 0;
+      const hit = await embedMany({ model, inputs });
+      expect(counted.commands).toEqual(['MGET 1000']);
+      expect(inner.calls).toHaveLength(1);
+      expect(hit.embeddings[999]).toEqual(hashVector('document 999', 256));
+      expect(hit.usage).toEqual({ inputTokens: 0 });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('stores under the key cacheKey gives', async () => {
+    const target = await store({ namespace: 'keys' });
+    const inner = new MockEmbeddingModel({ dimensions: 4 });
+    await wrapEmbeddingModel(inner, cacheMiddleware({ store: target })).doEmbed({ inputs: ['x'] });
+    const key = await cacheKey(inner, {}, 'x');
+    expect(await env.look.bytes(`keys:cache:${key}`)).toEqual(
+      Buffer.from(encodeEmbedding(hashVector('x', 4))),
+    );
+  });
+});
+
+describe('the Redis cache store without Redis', () => {
+  it('misses and skips writes with one warning, the call still succeeds, and it is used again once Redis is back', async () => {
+    const log = warningLog();
+    const target = await store({ namespace: 'outage', onWarning: log.onWarning });
+    const inner = new MockEmbeddingModel({ dimensions: 8 });
+    const model = wrapEmbeddingModel(inner, cacheMiddleware({ store: target }));
+    await embedMany({ model, inputs: ['a', 'b'] });
+    await env.redis.kill();
+    try {
+      const during = await embedMany({ model, inputs: ['a', 'b', 'c'] });
+      expect(during.embeddings).toEqual(['a', 'b', 'c'].map((text) => hashVector(text, 8)));
+      expect(inner.calls.map((call) => call.inputs)).toEqual([
+        ['a', 'b'],
+        ['a', 'b', 'c'],
+      ]);
+      await target.set('direct', Float32Array.of(1));
+      expect(await target.get('direct')).toBeUndefined();
+      expect(log.codes()).toEqual(['redis-unavailable']);
+      expect(log.warnings[0]!.message).toMatch(/the cache misses and skips writes until it is back\.$/);
+    } finally {
+      await env.redis.start();
+    }
+    await until(async () => {
+      await target.get('probe');
+      return !target.usingFallback;
+    }, 'the store to reconnect');
+    expect(log.codes()).toEqual(['redis-unavailable', 'redis-restored']);
+    // Redis came back empty; the next call fills it again and the one after is served from it.
+    await embedMany({ model, inputs: ['c'] });
+    await embedMany({ model, inputs: ['c'] });
+    expect(inner.calls).toHaveLength(3);
+  });
+});

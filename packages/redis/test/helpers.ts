@@ -1,0 +1,89 @@
+import { createClient, RESP_TYPES } from '@redis/client';
+import { afterAll, beforeAll } from 'vitest';
+import { type RedisServer, startRedisServer } from '../../../bench/src/redis-server.mjs';
+import type { RedisClientLike, RedisStoreWarning } from '../src/index.js';
+
+export { type RedisServer, startRedisServer };
+
+/** A plain client for the test's own look at what the stores wrote (raw replies as bytes). */
+export async function inspector(url: string) {
+  const client = createClient({ url });
+  client.on('error', () => {});
+  await client.connect();
+  return {
+    client,
+    send: (args: string[]) => client.sendCommand(args) as Promise<unknown>,
+    bytes: (key: string) =>
+      client.sendCommand(['GET', key], {
+        typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer },
+      }) as Promise<Buffer | null>,
+    close: () => client.close(),
+  };
+}
+
+/** Wraps a client and records the name (and key count) of every command sent through it. */
+export function countingClient(client: RedisClientLike): RedisClientLike & { commands: string[] } {
+  const commands: string[] = [];
+  return {
+    commands,
+    get isReady() {
+      return client.isReady;
+    },
+    sendCommand(args, options) {
+      commands.push(`${String(args[0])} ${args.length - 1}`);
+      return client.sendCommand(args, options);
+    },
+  };
+}
+
+/** Collects warnings; `codes` lists their codes in order. */
+export function warningLog() {
+  const warnings: RedisStoreWarning[] = [];
+  return {
+    warnings,
+    onWarning: (warning: RedisStoreWarning) => {
+      warnings.push(warning);
+    },
+    codes: () => warnings.map((warning) => warning.code),
+  };
+}
+
+/** Polls `condition` every 20 ms until it holds, failing after `timeoutMs` (waits on a real server, not on time). */
+export async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * A redis-server for one test file, started before its tests and stopped after them, with a plain client
+ * (`look`) for checking what the stores wrote. Stores passed to `track` are closed first.
+ */
+export function redisForTests() {
+  let server: RedisServer | undefined;
+  let client: Awaited<ReturnType<typeof inspector>> | undefined;
+  const opened: { close(): Promise<void> }[] = [];
+  beforeAll(async () => {
+    server = await startRedisServer();
+    client = await inspector(server.url);
+  });
+  afterAll(async () => {
+    for (const store of opened.splice(0)) await store.close();
+    await client?.close();
+    await server?.stop();
+  });
+  return {
+    get redis(): RedisServer {
+      return server!;
+    },
+    get look(): Awaited<ReturnType<typeof inspector>> {
+      return client!;
+    },
+    track<T extends { close(): Promise<void> }>(store: T): T {
+      opened.push(store);
+      return store;
+    },
+  };
+}
