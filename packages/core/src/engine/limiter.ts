@@ -35,10 +35,13 @@ export interface LimiterStore {
   adjust(key: string, bucket: BucketSpec, amount: number, now: number): void | Promise<void>;
   /** Lowers bucket `key` to at most `level` (refilled to `now` first); never raises it. */
   lower(key: string, bucket: BucketSpec, level: number, now: number): void | Promise<void>;
-  /** Raises the pause of `key` to `until` (epoch milliseconds); never lowers it. */
-  pause(key: string, until: number): void | Promise<void>;
-  /** The time until which `key` is paused, or 0. */
-  pausedUntil(key: string): number | Promise<number>;
+  /**
+   * Raises the pause of `key` to `until` (the caller's clock, epoch milliseconds); never lowers it. `now`
+   * is the caller's time, for a store that keeps time by another clock (a shared server's).
+   */
+  pause(key: string, until: number, now: number): void | Promise<void>;
+  /** The time (the caller's clock) until which `key` is paused, or 0; `now` is the caller's time. */
+  pausedUntil(key: string, now: number): number | Promise<number>;
 }
 
 interface BucketState {
@@ -204,9 +207,13 @@ function readLimit(
  * on a rate). Tokens are the counter's estimates throughout, so the pace needs no usage from the API.
  *
  * - The first 429 says the API's budget ran dry. APIs state their limits per minute and their budgets
- *   start full, so what went through until then is about one minute's allowance plus the refill since the
- *   first call: that gives the first guess (with nothing through yet, the API's wait for the refused call).
- * - While no call is refused, the guess grows 2% a call, so that one too low catches up fast.
+ *   start full, so once a fair number of calls went through, what went through is about one minute's
+ *   allowance plus the refill since the first call: that is the first guess, and it grows 2% a call while
+ *   no call is refused.
+ * - With too little through for that reading (or a budget dry from the start), the refused call's wait is
+ *   the measure (its tokens over the wait), and the guess doubles every quiet second until the budget runs
+ *   dry again right after a pause (a 429 within a call started after the last one). A lone 429 every so
+ *   often, from a server that stumbles rather than a budget, then costs a few seconds at the start.
  * - A later 429 (at least a second after the last change) measures the API's rate: what it accepted since
  *   it ran dry, over that time. The first measure replaces the guess (less 5%); later ones lower the pace
  *   by 15%, never below 90% of the measure; from then on the pace grows 0.1% a call, so refusals stay rare.
@@ -219,6 +226,13 @@ class AdaptivePace {
   private measured = false;
   private firstCallAt: number | undefined;
   private acceptedTotal = 0;
+  private acceptedCalls = 0;
+  /** Calls started after the last 429 that went through (undefined before any 429). */
+  private sinceRefusal: number | undefined;
+  /** Counts 429s: a call remembers the count when it starts, so calls in flight at a 429 do not count. */
+  private refusals = 0;
+  /** The first guess came from one refusal's wait: it doubles every quiet second until a 429 confirms it. */
+  private doubling = false;
   /** When the first 429 came, and what the API accepted since. */
   private dryAt = 0;
   private acceptedSinceDry = 0;
@@ -227,26 +241,40 @@ class AdaptivePace {
   /** The earliest time the next call may start at this pace. */
   private nextAt = 0;
 
-  /** A call is about to start. */
-  started(now: number): void {
+  /** A call is about to start; returns what `passed` needs to know of it. */
+  started(now: number): number {
     this.firstCallAt ??= now;
+    return this.refusals;
   }
 
   /** The API answered 429 for a call of `tokens`; it asked for `waitMs`. */
   refused(now: number, waitMs: number, tokens: number): void {
+    const backToBack = this.sinceRefusal !== undefined && this.sinceRefusal <= 1;
+    this.sinceRefusal = 0;
+    this.refusals++;
     this.nextAt = Math.max(this.nextAt, now + waitMs);
     if (this.rate === undefined) {
       const since = now - (this.firstCallAt ?? now);
-      // With nothing through yet (the budget was dry from the start), the API's wait for this one call is
-      // the only measure of its refill.
-      this.rate =
-        this.acceptedTotal > 0 ? this.acceptedTotal / (60_000 + since) : tokens / Math.max(waitMs, 1);
+      if (this.acceptedCalls >= MIN_EVIDENCE_CALLS) {
+        this.rate = this.acceptedTotal / (60_000 + since);
+      } else {
+        // Too little went through to read a minute's allowance from it (or the budget was dry from the
+        // start): the API's wait for this one call is the measure, and until a second 429 confirms a
+        // budget the guess doubles every quiet second (a lone 429 from a stumbling server soon stops
+        // mattering).
+        this.rate = tokens / Math.max(waitMs, 1);
+        this.doubling = true;
+      }
       this.dryAt = now;
       this.acceptedSinceDry = 0;
       this.loweredAt = now;
       return;
     }
+    // While the guess doubles, only a budget running dry again right after a pause (a 429 within a call of
+    // the last one) confirms it; a lone 429 every so often (a stumbling server) does not.
+    if (this.doubling && !backToBack) return;
     if (now - this.loweredAt < MIN_MEASURE_MS) return;
+    this.doubling = false;
     const measured = this.acceptedSinceDry / (now - this.dryAt);
     if (!this.measured) {
       // The first measure of what the API lets through replaces the first guess.
@@ -259,12 +287,18 @@ class AdaptivePace {
     this.loweredAt = now;
   }
 
-  /** A call of `tokens` (estimated) went through. */
-  passed(tokens: number): void {
+  /** A call of `tokens` (estimated), started when `started` said `epoch`, went through at `now`. */
+  passed(tokens: number, epoch: number, now: number): void {
     this.acceptedTotal += tokens;
+    this.acceptedCalls++;
+    if (this.sinceRefusal !== undefined && epoch === this.refusals) this.sinceRefusal++;
     if (this.rate === undefined) return;
     this.acceptedSinceDry += tokens;
     this.rate *= this.growth;
+    if (this.doubling && now - this.loweredAt >= MIN_MEASURE_MS) {
+      this.rate *= 2;
+      this.loweredAt = now;
+    }
   }
 
   /** How long a call of `tokens` must wait for its turn at this pace; 0 books it now. */
@@ -276,6 +310,9 @@ class AdaptivePace {
     return 0;
   }
 }
+
+/** Calls through before the first 429 that make "a minute's allowance" a fair reading of the budget. */
+const MIN_EVIDENCE_CALLS = 10;
 
 /** Refusals closer together than this tell nothing new about the API's rate. */
 const MIN_MEASURE_MS = 1_000;
@@ -364,16 +401,16 @@ class SharedRateLimiter implements RateLimiter {
         continue;
       }
       // A pause that began while this call waited sends it back to the queue, its budgets given back.
-      if ((await this.store.pausedUntil(this.pauseKey)) > clock.now()) {
+      if ((await this.store.pausedUntil(this.pauseKey, clock.now())) > clock.now()) {
         await this.giveBack(budgets, clock.now());
         continue;
       }
       break;
     }
-    this.pace?.started(clock.now());
+    const epoch = this.pace?.started(clock.now()) ?? 0;
     this.inFlight++;
     this.inFlightTokens += request.tokens;
-    return this.permit(request, charged, waitedOnTokens);
+    return this.permit(request, charged, waitedOnTokens, epoch);
   }
 
   /** Takes every budget, or none: the wait of the first that cannot give (and whether it counts tokens). */
@@ -405,7 +442,7 @@ class SharedRateLimiter implements RateLimiter {
     const { clock, signal, onWait } = request;
     let paused = false;
     for (;;) {
-      const wait = (await this.store.pausedUntil(this.pauseKey)) - clock.now();
+      const wait = (await this.store.pausedUntil(this.pauseKey, clock.now())) - clock.now();
       if (wait <= 0) break;
       paused = true;
       onWait?.({ reason: 'paused', delayMs: wait });
@@ -431,7 +468,12 @@ class SharedRateLimiter implements RateLimiter {
     }
   }
 
-  private permit(request: LimiterRequest, charged: number, waitedOnTokens: boolean): LimiterPermit {
+  private permit(
+    request: LimiterRequest,
+    charged: number,
+    waitedOnTokens: boolean,
+    epoch: number,
+  ): LimiterPermit {
     let ended = false;
     const end = () => {
       if (ended) return false;
@@ -447,8 +489,18 @@ class SharedRateLimiter implements RateLimiter {
         if (reportedTokens !== undefined) {
           this.usageReported = true;
           // Settle the budgets with the API's count: give back (or charge) the difference.
-          if (this.tokens !== undefined && reportedTokens !== charged)
-            await this.store.adjust(this.tokens.key, this.tokens.spec, charged - reportedTokens, now);
+          if (this.tokens !== undefined) {
+            if (reportedTokens !== charged)
+              await this.store.adjust(this.tokens.key, this.tokens.spec, charged - reportedTokens, now);
+            // The bucket refilled while the call was in flight, but the API counted the call when it got
+            // it: after a call of `reported` tokens, at most `capacity - reported` can remain.
+            await this.store.lower(
+              this.tokens.key,
+              this.tokens.spec,
+              this.tokens.spec.capacity - reportedTokens,
+              now,
+            );
+          }
           if (this.learnedTokens !== undefined && reportedTokens !== request.tokens) {
             await this.store.adjust(
               this.learnedTokens.key,
@@ -467,7 +519,7 @@ class SharedRateLimiter implements RateLimiter {
           // Quickly until the API first refuses one, gently after.
           this.charge = Math.max(0.2, this.charge * (this.chargeRefused ? 0.99 : 0.97));
         }
-        this.pace?.passed(request.tokens);
+        this.pace?.passed(request.tokens, epoch, now);
         if (this.learnFromHeaders) await this.learn(headers, now);
       },
       failed: async ({ rateLimited, waitMs }) => {
@@ -483,7 +535,7 @@ class SharedRateLimiter implements RateLimiter {
           this.pace?.refused(now, waitMs, request.tokens);
         this.lastPauseMs = Math.max(0, waitMs);
         this.releaseAt = Math.max(this.releaseAt, now + waitMs);
-        await this.store.pause(this.pauseKey, now + waitMs);
+        await this.store.pause(this.pauseKey, now + waitMs, now);
       },
     };
   }
