@@ -126,6 +126,10 @@ export interface RedisLimiterStoreOptions extends RedisConnectionOptions {
 
 /** A limiter store on Redis. */
 export interface RedisLimiterStore extends LimiterStore {
+  /** As `LimiterStore.pause`; without `now`, the store's `now` option (default `Date.now`) stands in. */
+  pause(key: string, until: number, now?: number): Promise<void>;
+  /** As `LimiterStore.pausedUntil`; without `now`, the store's `now` option stands in. */
+  pausedUntil(key: string, now?: number): Promise<number>;
   /** True while Redis cannot be reached and this process limits itself from its own memory. */
   readonly usingFallback: boolean;
   /** Ends the connection the store opened from `url` (a client you passed stays open). */
@@ -195,10 +199,10 @@ class RedisLimiterStoreImpl implements RedisLimiterStore {
     await this.bucket(LOWER, key, bucket, level, now, () => this.local.lower(key, bucket, level, now));
   }
 
-  /** `now` is the caller's clock; the limiter of today passes none, and `options.now` stands in. */
+  /** `now` is the caller's clock (the limiter passes it); without one, `options.now` stands in. */
   async pause(key: string, until: number, now: number = this.now()): Promise<void> {
     // This process honours its own 429 whatever happens to the write below.
-    this.local.pause(key, until);
+    this.local.pause(key, until, now);
     await this.link.run(
       async () => {
         await this.link.script(PAUSE, [this.redisKey(key)], [String(until - now), this.time(now)]);
@@ -208,7 +212,7 @@ class RedisLimiterStoreImpl implements RedisLimiterStore {
   }
 
   async pausedUntil(key: string, now: number = this.now()): Promise<number> {
-    const local = await this.local.pausedUntil(key);
+    const local = await this.local.pausedUntil(key, now);
     const shared = await this.link.run(
       async () => {
         const left = Number(await this.link.script(PAUSE_LEFT, [this.redisKey(key)], [this.time(now)]));

@@ -49,7 +49,7 @@ describe('Redis restarts in the middle of a job', () => {
             // Both stores reconnect in the background; the job waits here only so that the rest of it
             // shows the stores back on Redis.
             await until(async () => {
-              await limiterStore.pausedUntil('probe');
+              await limiterStore.pausedUntil('probe', Date.now());
               await cacheStore.get('probe');
               return !limiterStore.usingFallback && !cacheStore.usingFallback;
             }, 'the stores to reconnect');

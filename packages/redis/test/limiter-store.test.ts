@@ -141,8 +141,9 @@ async function play(target: LimiterStore, steps: Step[]): Promise<unknown[]> {
     if ('take' in step) answers.push(await target.take(...step.take));
     else if ('adjust' in step) answers.push(await target.adjust(...step.adjust));
     else if ('lower' in step) answers.push(await target.lower(...step.lower));
-    else if ('pause' in step) answers.push(await target.pause(...step.pause));
-    else answers.push(await target.pausedUntil(step.pausedUntil));
+    // The steps keep time from 0, as the store under test does (`now: () => 0`).
+    else if ('pause' in step) answers.push(await target.pause(...step.pause, 0));
+    else answers.push(await target.pausedUntil(step.pausedUntil, 0));
   }
   return answers;
 }
