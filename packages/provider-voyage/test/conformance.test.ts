@@ -1,5 +1,4 @@
 import { fileURLToPath } from 'node:url';
-// From source until @embedkit/conformance's index re-exports its groups/ (the lead adds that export).
 import {
   describeContextualizedProvider,
   describeEmbeddingProvider,
@@ -8,7 +7,16 @@ import {
 import { createVoyage } from '../src/index.js';
 import { voyageContextualizedWire, voyageRerankingWire, voyageWire } from './voyage-wire.js';
 
-const noQuotaForm = 'Voyage documents no quota-exhausted error: every 429 is a rate limit, and retried';
+// Gaps of core's http layer (shared by every provider built on it) while core closes them; remove each once it passes.
+const coreGaps = (prefix = '') => ({
+  [`${prefix}error-200-body`]:
+    "engine defect: core's parseResponse reports an error inside a 2xx as a wrong shape and drops the server's message",
+  [`${prefix}redaction-json-escaped`]:
+    "engine defect: core's redact removes the literal key only, not its JSON-escaped forms in a raw body",
+  [`${prefix}redaction-request-id`]:
+    "engine defect: core's requestJson keeps a request id that echoes the key as it came",
+});
+
 const base = { name: 'voyage', baseURL: 'https://api.voyageai.com/v1' };
 describeEmbeddingProvider({
   ...base,
@@ -17,20 +25,19 @@ describeEmbeddingProvider({
   wire: voyageWire,
   cassettes: fileURLToPath(new URL('./cassettes', import.meta.url)),
   recordApiKeyEnvironmentVariable: 'VOYAGE_API_KEY',
-  expectedFailures: {
-    'error-429-quota-exhausted': noQuotaForm,
-    'tiny-batches/error-429-quota-exhausted': noQuotaForm,
-  },
+  expectedFailures: coreGaps(),
 });
 describeContextualizedProvider({
   ...base,
   modelId: 'voyage-context-3',
   createModel: ({ modelId, ...settings }) => createVoyage(settings).contextualizedEmbedding(modelId),
   wire: voyageContextualizedWire,
+  expectedFailures: coreGaps('ctx-'),
 });
 describeRerankingProvider({
   ...base,
   modelId: 'rerank-2.5',
   createModel: ({ modelId, ...settings }) => createVoyage(settings).reranking(modelId),
   wire: voyageRerankingWire,
+  expectedFailures: coreGaps('rerank-'),
 });
