@@ -184,7 +184,11 @@ async function runCall(
   }
   const jobs = target as BatchEmbeddingJobs;
   const { outputType: _unused, ...settings } = optionalSettings(call);
-  const job = await jobs.create({ inputs: call.inputs ?? [], ...settings });
+  const job = await jobs.create({
+    inputs: call.inputs ?? [],
+    ...settings,
+    ...(call.displayName === undefined ? {} : { displayName: call.displayName }),
+  });
   await jobs.wait(job.id, { clock, pollIntervalMs: 1_000 });
   return jobs.results(job.id);
 }

@@ -176,6 +176,8 @@ export interface CassetteCall {
   /** Default `float`; other types decode to `Int8Array` / `Uint8Array`. */
   outputType?: OutputType;
   truncate?: boolean;
+  /** `batch`: the job's display name. */
+  displayName?: string;
   providerOptions?: Record<string, Record<string, unknown>>;
   maxRetries?: number;
 }

@@ -34,6 +34,7 @@ describeContextualizedProvider({
   modelId: 'jina-embeddings-v3',
   createModel: ({ modelId, ...settings }) => createJina(settings).contextualizedEmbedding(modelId),
   wire: jinaContextualizedWire,
+  cassettes: fileURLToPath(new URL('./cassettes/contextualized', import.meta.url)),
   expectedFailures: coreGaps('ctx-'),
 });
 describeRerankingProvider({
@@ -41,5 +42,6 @@ describeRerankingProvider({
   modelId: 'jina-reranker-v3',
   createModel: ({ modelId, ...settings }) => createJina(settings).reranking(modelId),
   wire: jinaRerankingWire,
+  cassettes: fileURLToPath(new URL('./cassettes/rerank', import.meta.url)),
   expectedFailures: coreGaps('rerank-'),
 });

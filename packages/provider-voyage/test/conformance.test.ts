@@ -32,6 +32,7 @@ describeContextualizedProvider({
   modelId: 'voyage-context-3',
   createModel: ({ modelId, ...settings }) => createVoyage(settings).contextualizedEmbedding(modelId),
   wire: voyageContextualizedWire,
+  cassettes: fileURLToPath(new URL('./cassettes/contextualized', import.meta.url)),
   expectedFailures: coreGaps('ctx-'),
 });
 describeRerankingProvider({
@@ -39,5 +40,6 @@ describeRerankingProvider({
   modelId: 'rerank-2.5',
   createModel: ({ modelId, ...settings }) => createVoyage(settings).reranking(modelId),
   wire: voyageRerankingWire,
+  cassettes: fileURLToPath(new URL('./cassettes/rerank', import.meta.url)),
   expectedFailures: coreGaps('rerank-'),
 });
