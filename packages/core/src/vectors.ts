@@ -27,9 +27,9 @@ function writeBase64(
   text: string,
   offset: number,
   length: number,
-  slab: NodeBuffer | undefined,
+  nodeBuffer: NodeBuffer | undefined,
 ): number {
-  if (slab !== undefined) return slab.write(text, offset, length, 'base64');
+  if (nodeBuffer !== undefined) return nodeBuffer.write(text, offset, length, 'base64');
   let binary: string;
   try {
     binary = atob(text);
