@@ -12,37 +12,35 @@ import { describeBatchEmbeddingJobs } from '../src/groups/batch-jobs.js';
 import { describeContextualizedProvider } from '../src/groups/contextualized/index.js';
 import { describeRerankingProvider } from '../src/groups/rerank/index.js';
 
-// The suite as a provider author registers it, against the references the mutants derive from. They are
-// built on core's http layer and share its gaps, each listed until core closes it.
+// The suite as a provider author registers it, against the references the mutants derive from.
 const base = { name: 'acme reference', baseURL: 'https://api.acme.test/v1' };
-const gaps = (prefix: string) => ({
-  [`${prefix}error-200-body`]:
-    "engine defect: core's parseResponse reports an error inside a 2xx as a wrong shape and drops its message",
-  [`${prefix}redaction-json-escaped`]:
-    "engine defect: core's redact removes the literal key only, not its JSON-escaped forms in a raw body",
-  [`${prefix}redaction-request-id`]:
-    "engine defect: core's requestJson keeps a request id that echoes the key as it came",
-});
+// Temporary, until the engine is fixed: core's Packer gives a call it closes on the token (or chunk) budget
+// the offset of the next item, so the job's vectors land one place late (a hole, and one vector too many).
+const engineDefect =
+  'engine defect: a call closed on the token or chunk budget starts one position late (n + 1 vectors, one hole)';
 describeEmbeddingProvider({
   ...base,
   modelId: 'acme-embed-1',
   createModel: createAcmeModel,
   wire: acmeWire,
-  expectedFailures: gaps(''),
+  expectedFailures: { 'token-budget-split': engineDefect, 'split-at-token-limit': engineDefect },
 });
 describeContextualizedProvider({
   ...base,
   modelId: 'acme-context-1',
   createModel: createAcmeContextualizedModel,
   wire: acmeContextualizedWire,
-  expectedFailures: gaps('ctx-'),
+  expectedFailures: {
+    'ctx-split-by-chunks': engineDefect,
+    'tiny-batches/ctx-split-by-chunks': engineDefect,
+    'ctx-token-budget-split': engineDefect,
+  },
 });
 describeRerankingProvider({
   ...base,
   modelId: 'acme-rerank-1',
   createModel: createAcmeRerankingModel,
   wire: acmeRerankingWire,
-  expectedFailures: gaps('rerank-'),
 });
 describeBatchEmbeddingJobs({
   ...base,

@@ -25,12 +25,15 @@ import type { CreateModelOptions } from '../src/types.js';
 
 const base = { name: 'acme', baseURL: 'https://api.acme.test/v1' };
 
-// Gaps of core's http layer that the references built on it inherit; the plain-fetch reference has none.
-// Engine defect: core's parseResponse reports an error inside a 2xx as a wrong shape, dropping its message.
-// Engine defect: core's redact removes the literal key only, not its JSON-escaped forms (`\/`) in a raw body.
-// Engine defect: core's requestJson keeps a request id that echoes the key as it came.
-const CORE_GAPS = ['error-200-body', 'redaction-json-escaped', 'redaction-request-id'];
-const gaps = (prefix: string) => CORE_GAPS.map((id) => `${prefix}${id}`);
+/**
+ * Temporary, until the engine is fixed. Engine defect: core's Packer gives a call it closes on the token
+ * (or chunk) budget the offset of the next item, so the job's vectors land one place late (a hole, and one
+ * vector too many). Every reference fails these scenarios through the engine, whatever it does itself.
+ */
+const ENGINE_DEFECTS = {
+  embeddings: ['token-budget-split', 'split-at-token-limit'],
+  contextualized: ['ctx-split-by-chunks', 'tiny-batches/ctx-split-by-chunks', 'ctx-token-budget-split'],
+};
 
 type Factory = (options: CreateModelOptions) => unknown;
 
@@ -38,7 +41,7 @@ interface Group {
   /** Every scenario of the group around `create`. */
   list(create: Factory): ScenarioList;
   reference: Factory;
-  /** Scenarios the reference fails because of a defect of core (see CORE_GAPS); each must still fail. */
+  /** Scenarios the reference fails because of a defect of the engine (see ENGINE_DEFECTS); each must still fail. */
   knownGaps: string[];
 }
 
@@ -53,12 +56,12 @@ export const GROUPS: Record<MutantSuite, Group> = {
       });
     },
     reference: createAcmeModel,
-    knownGaps: gaps(''),
+    knownGaps: ENGINE_DEFECTS.embeddings,
   },
   'embeddings-fetch': {
     list: (create) => GROUPS.embeddings.list(create),
     reference: createAcmeFetchModel,
-    knownGaps: [],
+    knownGaps: ENGINE_DEFECTS.embeddings,
   },
   contextualized: {
     list: (create) =>
@@ -69,7 +72,7 @@ export const GROUPS: Record<MutantSuite, Group> = {
         wire: acmeContextualizedWire,
       }),
     reference: createAcmeContextualizedModel,
-    knownGaps: gaps('ctx-'),
+    knownGaps: ENGINE_DEFECTS.contextualized,
   },
   rerank: {
     list: (create) =>
@@ -80,7 +83,7 @@ export const GROUPS: Record<MutantSuite, Group> = {
         wire: acmeRerankingWire,
       }),
     reference: createAcmeRerankingModel,
-    knownGaps: gaps('rerank-'),
+    knownGaps: [],
   },
   'batch-jobs': {
     list: (create) =>
@@ -102,37 +105,39 @@ export const baseId = (id: string) => id.replace(/^tiny-batches\//, '');
 const describeFailure = (outcome: ScenarioOutcome) =>
   `${outcome.id} [${outcome.kind}]: ${String((outcome.error as Error)?.message ?? outcome.error).slice(0, 240)}`;
 
-/** The reference of a group passes every scenario through both transports, but for its known core gaps. */
+/** The reference of a group passes every scenario through both transports, but for its known engine defects. */
 export async function checkReference(group: Group): Promise<void> {
   const outcomes = await runScenarios(group.list(group.reference).scenarios);
   const unexpected = outcomes.filter(
     (outcome) => !outcome.passed && !group.knownGaps.includes(baseId(outcome.id)),
   );
   expect(unexpected.map(describeFailure)).toEqual([]);
-  const fixed = outcomes.filter((outcome) => outcome.passed && group.knownGaps.includes(baseId(outcome.id)));
+  const fixed = outcomes.filter((outcome) => outcome.passed && group.knownGaps.includes(outcome.id));
   expect(
-    fixed.map((outcome) => `${outcome.id} [${outcome.kind}] passes now: remove it from the known core gaps`),
+    fixed.map((outcome) => `${outcome.id} [${outcome.kind}] passes now: remove it from ENGINE_DEFECTS`),
   ).toEqual([]);
 }
 
 /**
  * A mutant is rejected by exactly the scenarios it names: each named one fails through both transports,
- * and no other fails (the whole group runs through undici; the known core gaps aside).
+ * and no other fails (the whole group runs through undici). A scenario every reference fails through an
+ * engine defect proves nothing either way, so it is left out of both checks until the engine is fixed.
  */
 export async function checkMutant(mutant: Mutant): Promise<void> {
   const group = GROUPS[mutant.suite];
-  const { scenarios } = group.list(mutant.create);
-  const named = new Set(mutant.caughtBy);
+  const scenarios = group.list(mutant.create).scenarios;
   const known = new Set(scenarios.map((scenario) => baseId(scenario.id)));
   expect(
     mutant.caughtBy.filter((id) => !known.has(id)),
     'names only existing scenarios',
   ).toEqual([]);
-  const everywhere = await runScenarios(scenarios, { kinds: ['undici'] });
+  const provable = scenarios.filter((scenario) => !group.knownGaps.includes(scenario.id));
+  const named = new Set(
+    mutant.caughtBy.filter((id) => provable.some((scenario) => baseId(scenario.id) === id)),
+  );
+  const everywhere = await runScenarios(provable, { kinds: ['undici'] });
   const failing = new Set(
-    everywhere
-      .filter((outcome) => !outcome.passed && !group.knownGaps.includes(baseId(outcome.id)))
-      .map((outcome) => baseId(outcome.id)),
+    everywhere.filter((outcome) => !outcome.passed).map((outcome) => baseId(outcome.id)),
   );
   const extra = [...failing].filter((id) => !named.has(id));
   expect(
@@ -146,11 +151,14 @@ export async function checkMutant(mutant: Mutant): Promise<void> {
     'rejected by every scenario it names [undici]',
   ).toEqual([]);
   const fetched = await runScenarios(
-    scenarios.filter((scenario) => scenario.id === baseId(scenario.id) && named.has(scenario.id)),
+    provable.filter((scenario) => named.has(baseId(scenario.id))),
     { kinds: ['fetch'] },
   );
+  const byId = new Map<string, boolean>();
+  for (const outcome of fetched)
+    byId.set(baseId(outcome.id), (byId.get(baseId(outcome.id)) ?? false) || !outcome.passed);
   expect(
-    fetched.filter((outcome) => outcome.passed).map((outcome) => outcome.id),
+    [...byId].filter(([, rejected]) => !rejected).map(([id]) => id),
     'rejected through fetch too',
   ).toEqual([]);
 }

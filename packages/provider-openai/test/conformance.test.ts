@@ -2,15 +2,10 @@ import { fileURLToPath } from 'node:url';
 import { describeEmbeddingProvider, openAICompatibleWire } from '@embedkit/conformance';
 import { createOpenAI, createOpenAICompatible } from '../src/index.js';
 
-// Gaps of core's http layer (shared by every provider built on it) while core closes them; remove each once it passes.
-const coreGaps = (prefix = '') => ({
-  [`${prefix}error-200-body`]:
-    "engine defect: core's parseResponse reports an error inside a 2xx as a wrong shape and drops the server's message",
-  [`${prefix}redaction-json-escaped`]:
-    "engine defect: core's redact removes the literal key only, not its JSON-escaped forms in a raw body",
-  [`${prefix}redaction-request-id`]:
-    "engine defect: core's requestJson keeps a request id that echoes the key as it came",
-});
+// Temporary, until the engine is fixed: core's Packer gives a call it closes on the token (or chunk) budget
+// the offset of the next item, so the job's vectors land one place late (a hole, and one vector too many).
+const engineDefect =
+  'engine defect: a call closed on the token or chunk budget starts one position late (n + 1 vectors, one hole)';
 
 describeEmbeddingProvider({
   name: 'openai',
@@ -33,7 +28,7 @@ describeEmbeddingProvider({
   }),
   cassettes: fileURLToPath(new URL('./cassettes', import.meta.url)),
   recordApiKeyEnvironmentVariable: 'OPENAI_API_KEY',
-  expectedFailures: coreGaps(),
+  expectedFailures: { 'token-budget-split': engineDefect, 'split-at-token-limit': engineDefect },
 });
 
 // OneRouter-style use: an OpenAI-compatible gateway with its own base URL and capabilities.
@@ -48,5 +43,4 @@ describeEmbeddingProvider({
       capabilities: { maxInputsPerCall: 64, dimensions: { min: 1, max: 1536 }, defaultDimensions: 1536 },
     }).embedding(modelId),
   wire: openAICompatibleWire({ path: '/v1/embeddings' }),
-  expectedFailures: coreGaps(),
 });

@@ -7,15 +7,10 @@ import {
 import { createVoyage } from '../src/index.js';
 import { voyageContextualizedWire, voyageRerankingWire, voyageWire } from './voyage-wire.js';
 
-// Gaps of core's http layer (shared by every provider built on it) while core closes them; remove each once it passes.
-const coreGaps = (prefix = '') => ({
-  [`${prefix}error-200-body`]:
-    "engine defect: core's parseResponse reports an error inside a 2xx as a wrong shape and drops the server's message",
-  [`${prefix}redaction-json-escaped`]:
-    "engine defect: core's redact removes the literal key only, not its JSON-escaped forms in a raw body",
-  [`${prefix}redaction-request-id`]:
-    "engine defect: core's requestJson keeps a request id that echoes the key as it came",
-});
+// Temporary, until the engine is fixed: core's Packer gives a call it closes on the token (or chunk) budget
+// the offset of the next item, so the job's vectors land one place late (a hole, and one vector too many).
+const engineDefect =
+  'engine defect: a call closed on the token or chunk budget starts one position late (n + 1 vectors, one hole)';
 
 const base = { name: 'voyage', baseURL: 'https://api.voyageai.com/v1' };
 describeEmbeddingProvider({
@@ -25,7 +20,7 @@ describeEmbeddingProvider({
   wire: voyageWire,
   cassettes: fileURLToPath(new URL('./cassettes', import.meta.url)),
   recordApiKeyEnvironmentVariable: 'VOYAGE_API_KEY',
-  expectedFailures: coreGaps(),
+  expectedFailures: { 'token-budget-split': engineDefect, 'split-at-token-limit': engineDefect },
 });
 describeContextualizedProvider({
   ...base,
@@ -33,7 +28,11 @@ describeContextualizedProvider({
   createModel: ({ modelId, ...settings }) => createVoyage(settings).contextualizedEmbedding(modelId),
   wire: voyageContextualizedWire,
   cassettes: fileURLToPath(new URL('./cassettes/contextualized', import.meta.url)),
-  expectedFailures: coreGaps('ctx-'),
+  expectedFailures: {
+    'ctx-split-by-chunks': engineDefect,
+    'tiny-batches/ctx-split-by-chunks': engineDefect,
+    'ctx-token-budget-split': engineDefect,
+  },
 });
 describeRerankingProvider({
   ...base,
@@ -41,5 +40,4 @@ describeRerankingProvider({
   createModel: ({ modelId, ...settings }) => createVoyage(settings).reranking(modelId),
   wire: voyageRerankingWire,
   cassettes: fileURLToPath(new URL('./cassettes/rerank', import.meta.url)),
-  expectedFailures: coreGaps('rerank-'),
 });
