@@ -160,6 +160,10 @@ export class AcmeFetchModel implements EmbeddingModel {
     });
   }
 
+  protected parse(text: string): unknown {
+    return JSON.parse(text);
+  }
+
   protected ordered(data: { index?: unknown; embedding?: unknown }[], count: number): unknown[] {
     const out = new Array<unknown>(count);
     if (data.length !== count)
@@ -216,7 +220,7 @@ export class AcmeFetchModel implements EmbeddingModel {
     if (!response.ok) throw this.failure(response.status, response.headers, text);
     let body: { data?: unknown; error?: unknown; usage?: { prompt_tokens?: number } };
     try {
-      body = JSON.parse(text);
+      body = this.parse(text) as typeof body;
     } catch {
       throw new InvalidResponseError(
         this.redact(`acme answered ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`),

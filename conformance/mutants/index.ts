@@ -25,7 +25,12 @@ import {
 } from '@embedkit/core/provider';
 import type { CreateModelOptions } from '../src/types.js';
 import { AcmeFetchModel } from './fetch-reference-provider.js';
-import { AcmeBatchJobs, AcmeContextualizedModel, AcmeRerankingModel } from './reference-groups.js';
+import {
+  ACME_CONTEXTUALIZED_LIMITS,
+  AcmeBatchJobs,
+  AcmeContextualizedModel,
+  AcmeRerankingModel,
+} from './reference-groups.js';
 import {
   AcmeEmbeddingModel,
   type AcmeItem,
@@ -495,6 +500,18 @@ export const mutants: Mutant[] = [
         ['text-emoji'],
         (text: string) => text.replace(/[\uD800-\uDFFF]/g, ''),
       ],
+      [
+        'expands-tabs',
+        'expands tabs to spaces',
+        ['text-tabs'],
+        (text: string) => text.replace(/\t/g, '    '),
+      ],
+      [
+        'strips-direction-marks',
+        'strips invisible direction marks (U+200E, U+200F) as noise',
+        ['text-rtl'],
+        (text: string) => text.replace(/[\u200E\u200F]/g, ''),
+      ],
     ] as const
   ).map(([name, bug, caughtBy, change]) =>
     mutant(
@@ -562,6 +579,20 @@ export const mutants: Mutant[] = [
         for (let index = 0; index < count; index++)
           if (!present.has(index)) padded.push({ index, embedding: data[0]!.embedding });
         return super.order(padded, count);
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'drops-extra-vectors',
+    'keeps the vectors whose index fits and drops the rest, so an answer with a vector too many passes',
+    ['answer-extra-vector'],
+    class extends AcmeEmbeddingModel {
+      protected override order(data: AcmeItem[], count: number) {
+        return super.order(
+          data.filter((item) => item.index < count),
+          count,
+        );
       }
     },
   ),
@@ -867,6 +898,17 @@ export const mutants: Mutant[] = [
   ),
   mutant(
     'embeddings-fetch',
+    'repairs-nan-literals',
+    "repairs Python's NaN literals to 0 before parsing, so a broken vector passes",
+    ['answer-nan-literal'],
+    class extends AcmeFetchModel {
+      protected override parse(text: string) {
+        return super.parse(text.replace(/\bNaN\b/g, '0'));
+      }
+    },
+  ),
+  mutant(
+    'embeddings-fetch',
     'redacts-literal-key-only',
     'redacts the key as it is, not its JSON-escaped forms in a raw body',
     ['redaction-json-escaped'],
@@ -938,6 +980,53 @@ export const mutants: Mutant[] = [
       protected override contextualizedBody(request: ContextualizedEmbedRequest) {
         const { output_dtype: _dropped, ...body } = super.contextualizedBody(request);
         return body;
+      }
+    },
+  ),
+  mutant(
+    'contextualized',
+    'ctx-overclaims-documents',
+    'declares 9 documents per call where the API takes 8',
+    ['ctx-declared-limits', 'ctx-split-at-max-documents', 'ctx-split-above-max-documents'],
+    class extends AcmeContextualizedModel {
+      override readonly contextualizedCapabilities = {
+        ...ACME_CONTEXTUALIZED_LIMITS,
+        maxDocumentsPerCall: 9,
+      };
+    },
+  ),
+  mutant(
+    'rerank',
+    'rerank-overclaims-documents',
+    'declares 17 documents per call where the API takes 16',
+    ['rerank-declared-limits', 'rerank-split-at-max-documents', 'rerank-split-above-max-documents'],
+    class extends AcmeRerankingModel {
+      override readonly capabilities = { maxDocumentsPerCall: 17, supportsParallelCalls: true };
+    },
+  ),
+  mutant(
+    'rerank',
+    'rerank-omits-truncation-false',
+    'sends `truncate` only when it is true, leaving the API’s own truncation on',
+    ['rerank-truncate-off'],
+    class extends AcmeRerankingModel {
+      protected override body(request: RerankRequest) {
+        const body = super.body(request);
+        if (body.truncate === false) delete body.truncate;
+        return body;
+      }
+    },
+  ),
+  mutant(
+    'rerank',
+    'rerank-lenient-options',
+    'ignores rerank options it does not know',
+    ['rerank-option-unknown-refused'],
+    class extends AcmeRerankingModel {
+      protected override body(request: RerankRequest) {
+        const { maxDocumentLength } = request.providerOptions?.acme ?? {};
+        const acme = maxDocumentLength === undefined ? {} : { maxDocumentLength };
+        return super.body({ ...request, providerOptions: { acme } });
       }
     },
   ),

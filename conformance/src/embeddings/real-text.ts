@@ -38,7 +38,7 @@ const TEXTS: [id: string, catches: string, text: string][] = [
     'right-to-left text or its bidi marks altered',
     'שלום עולם — مرحبا بالعالم \u200fsome LTR\u200e',
   ],
-  ['text-whitespace', 'inputs trimmed', '   leading and trailing whitespace \t '],
+  ['text-whitespace', 'inputs trimmed', '   leading and trailing whitespace   '],
 ];
 
 /** A job of the special text and a plain one: both sent exactly, each answered with its own vector. */
