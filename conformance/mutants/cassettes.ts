@@ -14,6 +14,13 @@ const answer = (vectors: number[][], order: number[], tokens: number) => ({
   usage: { prompt_tokens: tokens, total_tokens: tokens },
 });
 
+/** The request Acme sends for one input, 'pets', at 8 dimensions. */
+const petsRequest = {
+  method: 'POST',
+  path: '/v1/embeddings',
+  body: { model: 'acme-embed-1', input: ['pets'], encoding_format: 'base64', truncate: false, dimensions: 8 },
+};
+
 export const acmeCassettes: Cassette[] = [
   {
     version: 1,
@@ -55,17 +62,7 @@ export const acmeCassettes: Cassette[] = [
     call: { modelId: 'acme-embed-1', inputs: ['pets'], dimensions: 8, maxRetries: 1 },
     interactions: [
       {
-        request: {
-          method: 'POST',
-          path: '/v1/embeddings',
-          body: {
-            model: 'acme-embed-1',
-            input: ['pets'],
-            encoding_format: 'base64',
-            truncate: false,
-            dimensions: 8,
-          },
-        },
+        request: petsRequest,
         response: {
           status: 429,
           headers: { 'content-type': 'application/json', 'retry-after-ms': '1500' },
@@ -80,17 +77,7 @@ export const acmeCassettes: Cassette[] = [
         },
       },
       {
-        request: {
-          method: 'POST',
-          path: '/v1/embeddings',
-          body: {
-            model: 'acme-embed-1',
-            input: ['pets'],
-            encoding_format: 'base64',
-            truncate: false,
-            dimensions: 8,
-          },
-        },
+        request: petsRequest,
         response: {
           status: 200,
           headers: { 'content-type': 'application/json' },

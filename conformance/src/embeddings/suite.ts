@@ -11,12 +11,12 @@ import {
   embedMany,
   type OutputType,
 } from '@embedkit/core';
-import { createHarness, type Harness, runInWorld } from '../harness.js';
+import { createHarness, type Harness } from '../harness.js';
 import type { ReplyHandler, WireReply } from '../interceptor.js';
 import { valuesFor } from '../suite/answers.js';
 import { expectVector } from '../suite/checks.js';
-import type { FamilyPass, Scenario } from '../suite/family.js';
-import { errorReply, type JobKit, type JobWorld } from '../suite/job-kit.js';
+import { callSizes, type FamilyPass, modePass } from '../suite/family.js';
+import { errorReply, type JobKit, type JobWorld, jobPass } from '../suite/job-kit.js';
 import type {
   DescribeEmbeddingProviderOptions,
   ErrorKind,
@@ -193,11 +193,7 @@ export function createEmbeddingSuite(options: SuiteOptions, mode: ScenarioMode):
     errorReply: (status, message, replyOptions) => errorReply(wire, status, message, replyOptions),
     itemsOf,
     allItems: (world) => world.interceptor.requests.flatMap((request) => itemsOf(request.body)),
-    callSizes(count, perCall = cap) {
-      const sizes: number[] = [];
-      for (let left = count; left > 0; left -= perCall) sizes.push(Math.min(perCall, left));
-      return sizes;
-    },
+    callSizes: (count, perCall = cap) => callSizes(count, perCall),
     inputs: (count, prefix = 'input') =>
       Array.from({ length: count }, (_, index) => `${prefix} ${index}: the quick brown fox ${index % 7}`),
     usageTokens,
@@ -215,44 +211,30 @@ export function createEmbeddingSuite(options: SuiteOptions, mode: ScenarioMode):
   };
 }
 
-/** The pass of one mode: ids prefixed in the tiny-batch mode, each case in a fresh harness. */
+/** The pass of one mode, each case in a fresh harness. */
 export function embeddingPass(
   options: SuiteOptions,
   mode: ScenarioMode,
 ): FamilyPass<EmbeddingSuite, Harness> {
-  return {
-    suite: createEmbeddingSuite(options, mode),
-    idPrefix: mode.name === 'default' ? '' : `${mode.name}/`,
-    splittingOnly: mode.name !== 'default',
-    toScenario: (id, run): Scenario => ({
-      id,
-      run: (kind) => runInWorld(createHarness(options, kind, { headers: PROVIDER_HEADERS }), run),
-    }),
-  };
+  return modePass(mode, createEmbeddingSuite(options, mode), (kind) =>
+    createHarness(options, kind, { headers: PROVIDER_HEADERS }),
+  );
 }
 
 /** The embeddings group as the shared families see it: a one-input job. */
 export function embeddingJobPass(options: SuiteOptions): FamilyPass<JobKit, JobWorld> {
   const suite = createEmbeddingSuite(options, DEFAULT_MODE);
   const texts = ['pets and animals'];
-  return {
-    suite: { prefix: '', wire: options.wire },
-    idPrefix: '',
-    splittingOnly: false,
-    toScenario: (id, run): Scenario => ({
-      id,
-      run: (kind) =>
-        runInWorld(createHarness(options, kind, { headers: PROVIDER_HEADERS }), (harness) =>
-          run({
-            ...harness,
-            expectCall: (reply, expectOptions) => harness.respond(1, reply, expectOptions),
-            success: suite.success(),
-            async run(settings = {}) {
-              const result = await embedMany({ ...suite.settings(harness), inputs: texts, ...settings });
-              suite.expectVectors(result, texts);
-            },
-          }),
-        ),
+  return jobPass(
+    { prefix: '', wire: options.wire },
+    (kind) => createHarness(options, kind, { headers: PROVIDER_HEADERS }),
+    (harness) => ({
+      expectCall: (reply, expectOptions) => harness.respond(1, reply, expectOptions),
+      success: suite.success(),
+      async run(settings = {}) {
+        const result = await embedMany({ ...suite.settings(harness), inputs: texts, ...settings });
+        suite.expectVectors(result, texts);
+      },
     }),
-  };
+  );
 }

@@ -9,7 +9,7 @@ import {
 } from '@embedkit/core';
 import { describe } from 'vitest';
 import { registerScenarioList, withCassettes } from '../describe.js';
-import { createFakeClock, createWorld, runInWorld, type World } from '../harness.js';
+import { createFakeClock, createWorld, type World } from '../harness.js';
 import type { TransportKind, WireReply } from '../interceptor.js';
 import { vectorFor } from '../suite/answers.js';
 import { expectVector, rejection } from '../suite/checks.js';
@@ -18,6 +18,7 @@ import {
   type Case,
   check,
   type Family,
+  modePass,
   type Scenario,
   type ScenarioList,
   type SkippedCase,
@@ -399,18 +400,7 @@ export function listBatchEmbeddingJobsScenarioList(options: DescribeBatchEmbeddi
     const created = createWorld({ ...options, createModel: options.createJobs }, kind);
     return { ...created, jobs: created.model };
   };
-  const list = buildScenarios(
-    'batch-jobs',
-    [batchJobs],
-    [
-      {
-        suite: options,
-        idPrefix: '',
-        splittingOnly: false,
-        toScenario: (id, run): Scenario => ({ id, run: (kind) => runInWorld(world(kind), run) }),
-      },
-    ],
-  );
+  const list = buildScenarios('batch-jobs', [batchJobs], [modePass({ name: 'default' }, options, world)]);
   return withCassettes(list, 'batch-jobs', {
     name: options.name,
     baseURL: options.baseURL,

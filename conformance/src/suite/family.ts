@@ -3,6 +3,7 @@
  * catches named beside it; the provider's capabilities and wire profile decide which families and cases
  * apply, and the ones that do not are reported with the reason.
  */
+import { runInWorld, type World } from '../harness.js';
 import type { TransportKind } from '../interceptor.js';
 
 /** One generated scenario: a stable id (the key for `expectedFailures`) that runs through one transport. */
@@ -129,4 +130,25 @@ export function describeFamilies(reports: readonly FamilyReport[]): string {
       return `${head}: ${report.scenarios.length} scenarios${notes}`;
     })
     .join('\n');
+}
+
+/** The sizes of the calls `count` items make at `perCall` at most each. */
+export function callSizes(count: number, perCall: number): number[] {
+  const sizes: number[] = [];
+  for (let left = count; left > 0; left -= perCall) sizes.push(Math.min(perCall, left));
+  return sizes;
+}
+
+/** The pass of a mode: outside the default mode ids are prefixed and only splitting families run; each case gets a fresh world. */
+export function modePass<S, W extends World<unknown>>(
+  mode: { name: string },
+  suite: S,
+  world: (kind: TransportKind) => W & { close(): Promise<void> },
+): FamilyPass<S, W> {
+  return {
+    suite,
+    idPrefix: mode.name === 'default' ? '' : `${mode.name}/`,
+    splittingOnly: mode.name !== 'default',
+    toScenario: (id, body) => ({ id, run: (kind) => runInWorld(world(kind), body) }),
+  };
 }

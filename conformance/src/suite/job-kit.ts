@@ -4,9 +4,10 @@
  * rerank) provides it, so those families are written once.
  */
 import type { CallSettings } from '@embedkit/core';
-import type { World } from '../harness.js';
-import type { ExpectOptions, ReplyHandler, WireReply } from '../interceptor.js';
+import { runInWorld, type World } from '../harness.js';
+import type { ExpectOptions, ReplyHandler, TransportKind, WireReply } from '../interceptor.js';
 import type { ErrorKind, WireBasics } from '../types.js';
+import type { FamilyPass } from './family.js';
 
 /** The settings a shared scenario may give the small job. */
 export type JobSettings = Partial<
@@ -42,4 +43,21 @@ export function errorReply(
     body: wire.errorBody({ status, message, ...(options.kind === undefined ? {} : { kind: options.kind }) }),
     ...(options.headers === undefined ? {} : { headers: options.headers }),
   });
+}
+
+/** The pass of the shared families for a group: a fresh world per case, turned into a `JobWorld` by `job`. */
+export function jobPass<W extends World<unknown>>(
+  kit: JobKit,
+  world: (kind: TransportKind) => W & { close(): Promise<void> },
+  job: (world: W) => Omit<JobWorld, keyof World<unknown>>,
+): FamilyPass<JobKit, JobWorld> {
+  return {
+    suite: kit,
+    idPrefix: '',
+    splittingOnly: false,
+    toScenario: (id, run) => ({
+      id,
+      run: (kind) => runInWorld(world(kind), (created) => run({ ...created, ...job(created) })),
+    }),
+  };
 }

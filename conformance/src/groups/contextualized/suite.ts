@@ -12,12 +12,12 @@ import {
   embedContextualized,
   type OutputType,
 } from '@embedkit/core';
-import { createWorld, runInWorld, type World } from '../../harness.js';
-import type { ExpectOptions, ReplyHandler, WireReply } from '../../interceptor.js';
+import { createWorld, type World } from '../../harness.js';
+import type { ExpectOptions, ReplyHandler, TransportKind, WireReply } from '../../interceptor.js';
 import { valuesFor } from '../../suite/answers.js';
 import { expectVector } from '../../suite/checks.js';
-import type { FamilyPass, Scenario } from '../../suite/family.js';
-import { errorReply, type JobKit, type JobWorld } from '../../suite/job-kit.js';
+import { callSizes, type FamilyPass, modePass } from '../../suite/family.js';
+import { errorReply, type JobKit, type JobWorld, jobPass } from '../../suite/job-kit.js';
 import type {
   Cassette,
   CreateModelOptions,
@@ -213,11 +213,7 @@ export function createContextualizedSuite(
         ),
       ),
     usageTokens,
-    callSizes(count, perCall = cap) {
-      const sizes: number[] = [];
-      for (let left = count; left > 0; left -= perCall) sizes.push(Math.min(perCall, left));
-      return sizes;
-    },
+    callSizes: (count, perCall = cap) => callSizes(count, perCall),
     expectVectors(result, documents, dimensions = dims, outputType = 'float') {
       assert.equal(result.embeddings.length, documents.length, 'one entry per document');
       for (const [index, document] of documents.entries()) {
@@ -232,7 +228,7 @@ export function createContextualizedSuite(
   };
 }
 
-function contextualizedWorld(options: SuiteOptions, kind: Parameters<Scenario['run']>[0]) {
+function contextualizedWorld(options: SuiteOptions, kind: TransportKind) {
   const world = createWorld(options, kind);
   return {
     ...world,
@@ -247,39 +243,25 @@ export function contextualizedPass(
   options: SuiteOptions,
   mode: ContextualizedMode,
 ): FamilyPass<ContextualizedSuite, ContextualizedWorld> {
-  return {
-    suite: createContextualizedSuite(options, mode),
-    idPrefix: mode.name === 'default' ? '' : `${mode.name}/`,
-    splittingOnly: mode.name !== 'default',
-    toScenario: (id, run): Scenario => ({
-      id,
-      run: (kind) => runInWorld(contextualizedWorld(options, kind), run),
-    }),
-  };
+  return modePass(mode, createContextualizedSuite(options, mode), (kind) =>
+    contextualizedWorld(options, kind),
+  );
 }
 
 /** The contextualized group as the shared families see it: one document of two chunks. */
 export function contextualizedJobPass(options: SuiteOptions): FamilyPass<JobKit, JobWorld> {
   const suite = createContextualizedSuite(options, { name: 'default' });
   const documents = [['pets and animals', 'cats and dogs']];
-  return {
-    suite: { prefix: 'ctx-', wire: options.wire },
-    idPrefix: '',
-    splittingOnly: false,
-    toScenario: (id, run): Scenario => ({
-      id,
-      run: (kind) =>
-        runInWorld(contextualizedWorld(options, kind), (world) =>
-          run({
-            ...world,
-            expectCall: (reply, expectOptions) => world.respond(1, reply, expectOptions),
-            success: suite.success(),
-            async run(settings = {}) {
-              const result = await embedContextualized({ ...suite.settings(world), documents, ...settings });
-              suite.expectVectors(result, documents);
-            },
-          }),
-        ),
+  return jobPass(
+    { prefix: 'ctx-', wire: options.wire },
+    (kind) => contextualizedWorld(options, kind),
+    (world) => ({
+      expectCall: (reply, expectOptions) => world.respond(1, reply, expectOptions),
+      success: suite.success(),
+      async run(settings = {}) {
+        const result = await embedContextualized({ ...suite.settings(world), documents, ...settings });
+        suite.expectVectors(result, documents);
+      },
     }),
-  };
+  );
 }

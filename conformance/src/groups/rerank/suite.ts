@@ -1,10 +1,10 @@
 /** The rerank group (`RerankingModel.doRerank` + `rerank`): its wire profile, its families' suite, its scenarios. */
 import { strict as assert } from 'node:assert';
 import { type RerankingModel, type RerankResult, type RerankSettings, rerank } from '@embedkit/core';
-import { createWorld, runInWorld, type World } from '../../harness.js';
-import type { ExpectOptions, ReplyHandler, WireReply } from '../../interceptor.js';
-import type { FamilyPass, Scenario } from '../../suite/family.js';
-import { errorReply, type JobKit, type JobWorld } from '../../suite/job-kit.js';
+import { createWorld, type World } from '../../harness.js';
+import type { ExpectOptions, ReplyHandler, TransportKind, WireReply } from '../../interceptor.js';
+import { callSizes, type FamilyPass, modePass } from '../../suite/family.js';
+import { errorReply, type JobKit, type JobWorld, jobPass } from '../../suite/job-kit.js';
 import type {
   Cassette,
   CreateModelOptions,
@@ -129,11 +129,6 @@ export function createRerankingSuite(options: SuiteOptions, mode: RerankingMode)
   );
   const usageTokens = (query: string, documents: readonly string[]) =>
     documents.reduce((sum, document) => sum + query.length + document.length, 0);
-  const callSizes = (count: number, perCall = cap) => {
-    const sizes: number[] = [];
-    for (let left = count; left > 0; left -= perCall) sizes.push(Math.min(perCall, left));
-    return sizes;
-  };
 
   /** Answers like the API: scores every document, orders them (sorted unless told), keeps `top_n`. */
   const success =
@@ -186,9 +181,9 @@ export function createRerankingSuite(options: SuiteOptions, mode: RerankingMode)
         (_, index) => `${prefix} ${index}: notes on pets and animals ${index % 7}`,
       ),
     respondAll(world, count, handler) {
-      for (const _size of callSizes(count)) world.respond(handler);
+      for (const _size of callSizes(count, cap)) world.respond(handler);
     },
-    callSizes,
+    callSizes: (count, perCall = cap) => callSizes(count, perCall),
     usageTokens,
     expectedRanking(query, documents, topN) {
       const all = documents
@@ -201,7 +196,7 @@ export function createRerankingSuite(options: SuiteOptions, mode: RerankingMode)
 
 function rerankingWorld(
   options: SuiteOptions,
-  kind: Parameters<Scenario['run']>[0],
+  kind: TransportKind,
 ): RerankingWorld & { close(): Promise<void> } {
   const world = createWorld(options, kind);
   return {
@@ -217,39 +212,23 @@ export function rerankingPass(
   options: SuiteOptions,
   mode: RerankingMode,
 ): FamilyPass<RerankingSuite, RerankingWorld> {
-  return {
-    suite: createRerankingSuite(options, mode),
-    idPrefix: mode.name === 'default' ? '' : `${mode.name}/`,
-    splittingOnly: mode.name !== 'default',
-    toScenario: (id, run): Scenario => ({
-      id,
-      run: (kind) => runInWorld(rerankingWorld(options, kind), run),
-    }),
-  };
+  return modePass(mode, createRerankingSuite(options, mode), (kind) => rerankingWorld(options, kind));
 }
 
 /** The rerank group as the shared families see it: two documents, one call. */
 export function rerankingJobPass(options: SuiteOptions): FamilyPass<JobKit, JobWorld> {
   const suite = createRerankingSuite(options, { name: 'default' });
   const documents = ['cats make calm pets', 'parrots live long'];
-  return {
-    suite: { prefix: 'rerank-', wire: options.wire },
-    idPrefix: '',
-    splittingOnly: false,
-    toScenario: (id, run): Scenario => ({
-      id,
-      run: (kind) =>
-        runInWorld(rerankingWorld(options, kind), (world) =>
-          run({
-            ...world,
-            expectCall: (reply, expectOptions) => world.respond(reply, expectOptions),
-            success: suite.success(),
-            async run(settings = {}) {
-              const result = await rerank({ ...suite.settings(world), documents, ...settings });
-              assert.deepEqual(result.results, suite.expectedRanking(QUERY, documents));
-            },
-          }),
-        ),
+  return jobPass(
+    { prefix: 'rerank-', wire: options.wire },
+    (kind) => rerankingWorld(options, kind),
+    (world) => ({
+      expectCall: (reply, expectOptions) => world.respond(reply, expectOptions),
+      success: suite.success(),
+      async run(settings = {}) {
+        const result = await rerank({ ...suite.settings(world), documents, ...settings });
+        assert.deepEqual(result.results, suite.expectedRanking(QUERY, documents));
+      },
     }),
-  };
+  );
 }
