@@ -12,7 +12,7 @@ import { createRateLimiter, type RateLimiter } from '../src/engine/limiter.js';
 import { InvalidRequestError, RateLimitError, ServerError } from '../src/errors.js';
 import { rerank } from '../src/rerank.js';
 import type { EmbeddingCapabilities } from '../src/types.js';
-import { VirtualClock } from './helpers.js';
+import { textCapabilities, VirtualClock } from './helpers.js';
 
 const SEED = Number(process.env.EMBEDKIT_PROPERTY_SEED ?? 20_261_203);
 const RUNS = 60;
@@ -35,9 +35,15 @@ interface World {
   /** For each call, in order: virtual milliseconds it takes, and a transient fault or none. */
   calls: { ms: number; fault: 'none' | '429' | '503' }[];
   concurrency: number;
+  /** Tokens of item n: costs[n % length]. */
+  costs: number[];
+  /** The API's token budget per call. */
+  tokensPerCall: number;
 }
 
 const worldArbitrary: fc.Arbitrary<World> = fc.record({
+  costs: fc.array(fc.integer({ min: 1, max: 10 }), { minLength: 1, maxLength: 8 }),
+  tokensPerCall: fc.integer({ min: 5, max: 40 }),
   perCall: fc.integer({ min: 1, max: 6 }),
   acceptsUpTo: fc.integer({ min: 1, max: 6 }),
   calls: fc.array(
@@ -109,18 +115,16 @@ interface Kind {
   }): Promise<number[]>;
 }
 
-const capabilities = (perCall: number): EmbeddingCapabilities => ({
-  maxInputsPerCall: perCall,
-  defaultDimensions: 1,
-  inputTypes: [],
-  outputTypes: ['float'],
-  modalities: ['text'],
-  normalized: false,
-  supportsParallelCalls: true,
-});
+const capabilities = (world: World): EmbeddingCapabilities =>
+  textCapabilities({ maxInputsPerCall: world.perCall, maxTokensPerCall: world.tokensPerCall });
+
+/** Tokens of an item ("e12" → costs[12 % length]); the rerank query counts nothing. */
+const costOf = (world: World, text: string) =>
+  text === 'q' ? 0 : world.costs[numberOf(text) % world.costs.length]!;
 
 const common = (options: Parameters<Kind['run']>[0]) => ({
   clock: options.clock,
+  tokenCounter: { exact: false, count: (input: unknown) => costOf(options.world, input as string) },
   concurrency: options.world.concurrency,
   maxRetries: 10,
   ...(options.signal === undefined ? {} : { signal: options.signal }),
@@ -136,7 +140,7 @@ function embeddingModel(options: Parameters<Kind['run']>[0], modelId: string) {
     specificationVersion: 'v1' as const,
     provider: 'fake',
     modelId,
-    capabilities: capabilities(options.world.perCall),
+    capabilities: capabilities(options.world),
     async doEmbed(request: { inputs: unknown[]; signal?: AbortSignal }) {
       const texts = request.inputs as string[];
       await options.api.call(texts, request.signal);
@@ -184,8 +188,11 @@ const KINDS: Kind[] = [
         specificationVersion: 'v1' as const,
         provider: 'fake',
         modelId: 'contextualized',
-        capabilities: capabilities(options.world.perCall),
-        contextualizedCapabilities: { maxDocumentsPerCall: options.world.perCall },
+        capabilities: capabilities(options.world),
+        contextualizedCapabilities: {
+          maxDocumentsPerCall: options.world.perCall,
+          maxTokensPerCall: options.world.tokensPerCall,
+        },
         doEmbed: () => Promise.reject(new Error('not used')),
         async doEmbedContextualized(request: { documents: string[][]; signal?: AbortSignal }) {
           await options.api.call(
@@ -213,7 +220,11 @@ const KINDS: Kind[] = [
         specificationVersion: 'v1' as const,
         provider: 'fake',
         modelId: 'rerank',
-        capabilities: { maxDocumentsPerCall: options.world.perCall, supportsParallelCalls: true },
+        capabilities: {
+          maxDocumentsPerCall: options.world.perCall,
+          maxTokensPerCall: options.world.tokensPerCall,
+          supportsParallelCalls: true,
+        },
         async doRerank(request: { documents: string[]; signal?: AbortSignal }) {
           await options.api.call(request.documents, request.signal);
           // Scores come back in reverse order on the wire; the engine sorts.
@@ -249,7 +260,12 @@ describe.each(KINDS)('the one runner, $name', (kind) => {
         expect(api.wire.answered.get(`${kind.name[0]}${index}`)).toBe(1);
       }
       expect(api.wire.answered.size).toBe(count);
-      for (const started of api.wire.started) expect(started.length).toBeLessThanOrEqual(world.perCall);
+      for (const started of api.wire.started) {
+        expect(started.length).toBeLessThanOrEqual(world.perCall);
+        // Within the token budget, unless one item alone exceeds it.
+        const tokens = started.reduce((sum, item) => sum + costOf(world, item), 0);
+        if (started.length > 1) expect(tokens).toBeLessThanOrEqual(world.tokensPerCall);
+      }
     });
   });
 

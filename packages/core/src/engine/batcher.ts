@@ -49,7 +49,6 @@ export class Packer<I> {
   push(item: I): void {
     const index = this.nextIndex;
     const cost = this.measure(item, index);
-    this.nextIndex++;
     const units = cost.units ?? 1;
     const { maxItems, maxTokens, maxUnits } = this.limits;
     if (
@@ -63,6 +62,7 @@ export class Packer<I> {
     this.open.tokens.push(cost.tokens);
     this.openTokens += cost.tokens;
     this.openUnits += units;
+    this.nextIndex++;
     if (this.open.items.length >= maxItems) this.close();
   }
 

@@ -141,8 +141,11 @@ export async function* runJob<I, V>(options: RunJobOptions<I, V>): AsyncGenerato
             response: called.answer.response,
           };
         },
+        (answered) => ({
+          reportedTokens: answered.usage?.inputTokens,
+          headers: answered.response?.headers ?? {},
+        }),
       );
-      await policy.limiter.settle(tokens, usage?.inputTokens, policy.clock.now());
       tally.answered(usage, warnings);
       return { value, responses: [response] };
     } catch (error) {
