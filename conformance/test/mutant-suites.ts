@@ -25,24 +25,12 @@ import type { CreateModelOptions } from '../src/types.js';
 
 const base = { name: 'acme', baseURL: 'https://api.acme.test/v1' };
 
-/**
- * Temporary, until the engine is fixed. Engine defect: core's Packer gives a call it closes on the token
- * (or chunk) budget the offset of the next item, so the job's vectors land one place late (a hole, and one
- * vector too many). Every reference fails these scenarios through the engine, whatever it does itself.
- */
-const ENGINE_DEFECTS = {
-  embeddings: ['token-budget-split', 'split-at-token-limit'],
-  contextualized: ['ctx-split-by-chunks', 'tiny-batches/ctx-split-by-chunks', 'ctx-token-budget-split'],
-};
-
 type Factory = (options: CreateModelOptions) => unknown;
 
 interface Group {
   /** Every scenario of the group around `create`. */
   list(create: Factory): ScenarioList;
   reference: Factory;
-  /** Scenarios the reference fails because of a defect of the engine (see ENGINE_DEFECTS); each must still fail. */
-  knownGaps: string[];
 }
 
 export const GROUPS: Record<MutantSuite, Group> = {
@@ -56,12 +44,10 @@ export const GROUPS: Record<MutantSuite, Group> = {
       });
     },
     reference: createAcmeModel,
-    knownGaps: ENGINE_DEFECTS.embeddings,
   },
   'embeddings-fetch': {
     list: (create) => GROUPS.embeddings.list(create),
     reference: createAcmeFetchModel,
-    knownGaps: ENGINE_DEFECTS.embeddings,
   },
   contextualized: {
     list: (create) =>
@@ -72,7 +58,6 @@ export const GROUPS: Record<MutantSuite, Group> = {
         wire: acmeContextualizedWire,
       }),
     reference: createAcmeContextualizedModel,
-    knownGaps: ENGINE_DEFECTS.contextualized,
   },
   rerank: {
     list: (create) =>
@@ -83,7 +68,6 @@ export const GROUPS: Record<MutantSuite, Group> = {
         wire: acmeRerankingWire,
       }),
     reference: createAcmeRerankingModel,
-    knownGaps: [],
   },
   'batch-jobs': {
     list: (create) =>
@@ -95,7 +79,6 @@ export const GROUPS: Record<MutantSuite, Group> = {
         dimensions: 16,
       }),
     reference: createAcmeBatchJobs,
-    knownGaps: [],
   },
 };
 
@@ -105,37 +88,25 @@ export const baseId = (id: string) => id.replace(/^tiny-batches\//, '');
 const describeFailure = (outcome: ScenarioOutcome) =>
   `${outcome.id} [${outcome.kind}]: ${String((outcome.error as Error)?.message ?? outcome.error).slice(0, 240)}`;
 
-/** The reference of a group passes every scenario through both transports, but for its known engine defects. */
+/** The reference of a group passes every scenario through both transports. */
 export async function checkReference(group: Group): Promise<void> {
   const outcomes = await runScenarios(group.list(group.reference).scenarios);
-  const unexpected = outcomes.filter(
-    (outcome) => !outcome.passed && !group.knownGaps.includes(baseId(outcome.id)),
-  );
-  expect(unexpected.map(describeFailure)).toEqual([]);
-  const fixed = outcomes.filter((outcome) => outcome.passed && group.knownGaps.includes(outcome.id));
-  expect(
-    fixed.map((outcome) => `${outcome.id} [${outcome.kind}] passes now: remove it from ENGINE_DEFECTS`),
-  ).toEqual([]);
+  expect(outcomes.filter((outcome) => !outcome.passed).map(describeFailure)).toEqual([]);
 }
 
 /**
  * A mutant is rejected by exactly the scenarios it names: each named one fails through both transports,
- * and no other fails (the whole group runs through undici). A scenario every reference fails through an
- * engine defect proves nothing either way, so it is left out of both checks until the engine is fixed.
+ * and no other fails (the whole group runs through undici).
  */
 export async function checkMutant(mutant: Mutant): Promise<void> {
-  const group = GROUPS[mutant.suite];
-  const scenarios = group.list(mutant.create).scenarios;
+  const { scenarios } = GROUPS[mutant.suite].list(mutant.create);
+  const named = new Set(mutant.caughtBy);
   const known = new Set(scenarios.map((scenario) => baseId(scenario.id)));
   expect(
     mutant.caughtBy.filter((id) => !known.has(id)),
     'names only existing scenarios',
   ).toEqual([]);
-  const provable = scenarios.filter((scenario) => !group.knownGaps.includes(scenario.id));
-  const named = new Set(
-    mutant.caughtBy.filter((id) => provable.some((scenario) => baseId(scenario.id) === id)),
-  );
-  const everywhere = await runScenarios(provable, { kinds: ['undici'] });
+  const everywhere = await runScenarios(scenarios, { kinds: ['undici'] });
   const failing = new Set(
     everywhere.filter((outcome) => !outcome.passed).map((outcome) => baseId(outcome.id)),
   );
@@ -150,15 +121,14 @@ export async function checkMutant(mutant: Mutant): Promise<void> {
     [...named].filter((id) => !failing.has(id)),
     'rejected by every scenario it names [undici]',
   ).toEqual([]);
+  // Through fetch, each named scenario must reject it in at least one mode.
   const fetched = await runScenarios(
-    provable.filter((scenario) => named.has(baseId(scenario.id))),
+    scenarios.filter((scenario) => named.has(baseId(scenario.id))),
     { kinds: ['fetch'] },
   );
-  const byId = new Map<string, boolean>();
-  for (const outcome of fetched)
-    byId.set(baseId(outcome.id), (byId.get(baseId(outcome.id)) ?? false) || !outcome.passed);
+  const rejected = new Set(fetched.filter((outcome) => !outcome.passed).map((outcome) => baseId(outcome.id)));
   expect(
-    [...byId].filter(([, rejected]) => !rejected).map(([id]) => id),
+    [...named].filter((id) => !rejected.has(id)),
     'rejected through fetch too',
   ).toEqual([]);
 }

@@ -7,11 +7,6 @@ import {
 import { createVoyage } from '../src/index.js';
 import { voyageContextualizedWire, voyageRerankingWire, voyageWire } from './voyage-wire.js';
 
-// Temporary, until the engine is fixed: core's Packer gives a call it closes on the token (or chunk) budget
-// the offset of the next item, so the job's vectors land one place late (a hole, and one vector too many).
-const engineDefect =
-  'engine defect: a call closed on the token or chunk budget starts one position late (n + 1 vectors, one hole)';
-
 const base = { name: 'voyage', baseURL: 'https://api.voyageai.com/v1' };
 describeEmbeddingProvider({
   ...base,
@@ -20,7 +15,6 @@ describeEmbeddingProvider({
   wire: voyageWire,
   cassettes: fileURLToPath(new URL('./cassettes', import.meta.url)),
   recordApiKeyEnvironmentVariable: 'VOYAGE_API_KEY',
-  expectedFailures: { 'token-budget-split': engineDefect, 'split-at-token-limit': engineDefect },
 });
 describeContextualizedProvider({
   ...base,
@@ -28,11 +22,6 @@ describeContextualizedProvider({
   createModel: ({ modelId, ...settings }) => createVoyage(settings).contextualizedEmbedding(modelId),
   wire: voyageContextualizedWire,
   cassettes: fileURLToPath(new URL('./cassettes/contextualized', import.meta.url)),
-  expectedFailures: {
-    'ctx-split-by-chunks': engineDefect,
-    'tiny-batches/ctx-split-by-chunks': engineDefect,
-    'ctx-token-budget-split': engineDefect,
-  },
 });
 describeRerankingProvider({
   ...base,
