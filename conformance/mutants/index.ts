@@ -1,55 +1,172 @@
 /**
- * Deliberately broken providers, one realistic bug each. `caughtBy` names the scenarios that must
- * fail for the mutant; the suite's test runs them and also checks the reference passes them.
+ * Deliberately broken providers, one realistic bug each. `caughtBy` names every scenario that must reject
+ * the mutant, and no other may: the suite's test runs the whole suite of the mutant's group against it
+ * and compares (a `tiny-batches/` re-run of a named scenario counts as that scenario). Each mutant
+ * derives from a correct reference: `embeddings` (Acme on core's helpers), `embeddings-fetch` (Acme on
+ * plain fetch), `contextualized`, `rerank` or `batch-jobs`.
  */
 import {
   AuthenticationError,
-  decodeBase64Vectors,
+  ConnectionError,
+  type ContextualizedEmbedRequest,
+  type Embedding,
   EmbedKitError,
   type EmbedRequest,
   type EmbedResponse,
-  InvalidArgumentError,
+  InvalidResponseError,
+  NotFoundError,
+  type OutputType,
+  PermissionDeniedError,
   RateLimitError,
+  type RerankRequest,
   ServerError,
+  TimeoutError,
+  type Transport,
 } from '@embedkit/core/provider';
+import type { CreateModelOptions } from '../src/types.js';
+import { AcmeFetchModel } from './fetch-reference-provider.js';
+import {
+  ACME_CONTEXTUALIZED_LIMITS,
+  AcmeBatchJobs,
+  AcmeContextualizedModel,
+  AcmeRerankingModel,
+} from './reference-groups.js';
 import {
   AcmeEmbeddingModel,
+  type AcmeItem,
   type AcmeSettings,
   acmeCapabilities,
-  type ModelFactory,
+  acmeOptionsSchema,
 } from './reference-provider.js';
+
+export type MutantSuite = 'embeddings' | 'embeddings-fetch' | 'contextualized' | 'rerank' | 'batch-jobs';
 
 export interface Mutant {
   name: string;
   bug: string;
+  suite: MutantSuite;
   caughtBy: string[];
-  createModel: ModelFactory;
+  create(options: CreateModelOptions): unknown;
 }
 
-function mutant(
+type Constructor<T> = new (modelId: string, settings: AcmeSettings) => T;
+
+function mutant<T>(
+  suite: MutantSuite,
   name: string,
   bug: string,
   caughtBy: string[],
-  Model: new (modelId: string, settings: AcmeSettings) => AcmeEmbeddingModel,
+  Model: Constructor<T>,
 ): Mutant {
-  return { name, bug, caughtBy, createModel: ({ modelId, ...settings }) => new Model(modelId, settings) };
+  return { name, bug, suite, caughtBy, create: ({ modelId, ...settings }) => new Model(modelId, settings) };
+}
+
+const CASSETTES = ['cassette/two inputs as queries', 'cassette/rate limited then answered'];
+
+const WAITS = [
+  'error-429-retry-after-seconds',
+  'error-429-retry-after-http-date',
+  'error-429-retry-after-milliseconds',
+  'wait-capped',
+  'wait-structured-body',
+  'wait-message',
+];
+
+/** A transport that keeps the last response it saw, for mutants that misuse its headers or body. */
+function recording(
+  transport: Transport,
+  keep: (response: { headers: Record<string, string>; text: string }) => void,
+): Transport {
+  return {
+    kind: transport.kind,
+    async request(request) {
+      const response = await transport.request(request);
+      keep({ headers: response.headers, text: Buffer.from(response.body).toString('utf8') });
+      return response;
+    },
+  };
+}
+
+/** The reference, keeping the last response it received (headers and raw text). */
+class RecordingModel extends AcmeEmbeddingModel {
+  protected last: { headers: Record<string, string>; text: string } = { headers: {}, text: '' };
+  constructor(modelId: string, settings: AcmeSettings) {
+    super(modelId, settings);
+    this.transport = recording(this.transport, (response) => {
+      this.last = response;
+    });
+  }
+}
+
+/** Rethrows a rate-limit error with its wait replaced by `wait(headers)`. */
+class RewaitingModel extends RecordingModel {
+  protected wait(_headers: Record<string, string>): number | undefined {
+    return undefined;
+  }
+  override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+    try {
+      return await super.doEmbed(request);
+    } catch (error) {
+      if (!RateLimitError.isInstance(error)) throw error;
+      const retryAfterMs = this.wait(this.last.headers) ?? error.retryAfterMs;
+      throw new RateLimitError(error.message, {
+        statusCode: 429,
+        provider: 'acme',
+        quotaExhausted: error.quotaExhausted,
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      });
+    }
+  }
+}
+
+/**
+ * Decodes by hand into typed arrays of their own, checking nothing but whole float32 values (unless
+ * `partial`, which drops a trailing partial value); mutants change one detail of it.
+ */
+function decodeByHand(
+  vectors: AcmeItem['embedding'][],
+  outputType: OutputType,
+  partial = false,
+): Embedding[] {
+  const signed = outputType === 'int8' || outputType === 'binary';
+  return vectors.map((vector) => {
+    if (Array.isArray(vector))
+      return outputType === 'float'
+        ? Float32Array.from(vector)
+        : signed
+          ? Int8Array.from(vector)
+          : Uint8Array.from(vector);
+    const bytes = new Uint8Array(Buffer.from(vector, 'base64'));
+    if (outputType !== 'float') return signed ? new Int8Array(bytes.buffer) : bytes;
+    if (bytes.length % 4 !== 0 && !partial)
+      throw new InvalidResponseError('acme: a partial float32 value', { provider: 'acme' });
+    return new Float32Array(bytes.buffer, 0, Math.floor(bytes.length / 4));
+  });
 }
 
 export const mutants: Mutant[] = [
+  // ------------------------------------------------------------------ the first twelve
   mutant(
+    'embeddings',
     'ignores-index-order',
     'keeps vectors in the order they arrive instead of placing each at its `index`',
-    ['shuffled-indices'],
+    [
+      'shuffled-indices',
+      'answer-duplicate-index',
+      'answer-index-out-of-range',
+      'cassette/two inputs as queries',
+    ],
     class extends AcmeEmbeddingModel {
-      protected override order(data: { index: number; embedding: string }[]): string[] {
+      protected override order(data: AcmeItem[]) {
         return data.map((item) => item.embedding);
       }
     },
   ),
   mutant(
+    'embeddings',
     'drops-dimensions',
     'never sends `dimensions`, so the API answers with its default length',
-    ['dimensions-honoured'],
+    ['dimensions-honoured', 'dimensions-min', 'dimensions-max', ...CASSETTES],
     class extends AcmeEmbeddingModel {
       protected override requestBody(request: EmbedRequest) {
         const { dimensions: _dropped, ...body } = super.requestBody(request);
@@ -58,6 +175,7 @@ export const mutants: Mutant[] = [
     },
   ),
   mutant(
+    'embeddings',
     'retries-401',
     'turns every failure into a retryable server error, so a bad key is retried',
     ['error-401'],
@@ -74,15 +192,16 @@ export const mutants: Mutant[] = [
     },
   ),
   mutant(
+    'embeddings',
     'ignores-retry-after',
-    're-wraps 429s without the server’s wait hint, so the engine backs off blindly',
-    ['error-429-retry-after-seconds', 'error-429-retry-after-milliseconds'],
+    're-wraps 429s without the server’s wait, so the engine backs off blindly',
+    [...WAITS, 'cassette/rate limited then answered'],
     class extends AcmeEmbeddingModel {
       override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
         try {
           return await super.doEmbed(request);
         } catch (error) {
-          if (RateLimitError.isInstance(error))
+          if (RateLimitError.isInstance(error) && !error.quotaExhausted)
             throw new RateLimitError(error.message, { statusCode: 429, provider: 'acme' });
           throw error;
         }
@@ -90,45 +209,44 @@ export const mutants: Mutant[] = [
     },
   ),
   mutant(
+    'embeddings',
     'leaks-key',
-    'puts the request headers, Authorization included, into its error messages',
+    'puts the request headers, Authorization included, into its authentication errors',
     ['secret-redaction'],
     class extends AcmeEmbeddingModel {
       override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
         try {
           return await super.doEmbed(request);
         } catch (error) {
-          if (EmbedKitError.isInstance(error) && error.statusCode === 401) {
+          if (AuthenticationError.isInstance(error))
             throw new AuthenticationError(
               `${error.message} (sent authorization: Bearer ${this.settings.apiKey})`,
-              { statusCode: 401 },
+              {
+                statusCode: 401,
+              },
             );
-          }
           throw error;
         }
       }
     },
   ),
   mutant(
+    'embeddings',
     'returns-number-array',
-    'returns plain `number[]` vectors instead of `Float32Array`',
-    ['single', 'batch'],
+    'returns JSON float answers as plain `number[]` instead of `Float32Array`',
+    ['answer-in-the-other-encoding', 'vectors-own-their-memory'],
     class extends AcmeEmbeddingModel {
-      override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
-        const response = await super.doEmbed(request);
-        return {
-          ...response,
-          embeddings: response.embeddings.map((vector) =>
-            Array.from(vector),
-          ) as unknown as EmbedResponse['embeddings'],
-        };
+      protected override decode(vectors: AcmeItem['embedding'][], outputType: OutputType) {
+        if (vectors.every(Array.isArray)) return vectors as unknown as Embedding[];
+        return super.decode(vectors, outputType);
       }
     },
   ),
   mutant(
+    'embeddings',
     'off-by-one-batch-limit',
     'declares one input more per call than the API accepts',
-    ['split-at-max-inputs', 'split-above-max-inputs'],
+    ['declared-limits', 'split-at-max-inputs', 'split-above-max-inputs'],
     class extends AcmeEmbeddingModel {
       override readonly capabilities = {
         ...acmeCapabilities,
@@ -137,27 +255,27 @@ export const mutants: Mutant[] = [
     },
   ),
   mutant(
+    'embeddings',
     'wrong-usage-sum',
     'reports `total_tokens` of the request plus the prompt tokens again (double counting)',
-    ['single', 'usage-summed'],
+    ['single', 'usage-summed', ...CASSETTES],
     class extends AcmeEmbeddingModel {
-      protected override usage(body: {
-        usage?: { prompt_tokens?: number; total_tokens?: number };
-      }): EmbedResponse['usage'] {
+      protected override usage(body: { usage?: { prompt_tokens?: number; total_tokens?: number } }) {
         return { inputTokens: (body.usage?.prompt_tokens ?? 0) + (body.usage?.total_tokens ?? 0) };
       }
     },
   ),
   mutant(
+    'embeddings',
     'swallows-failed-batch',
-    'answers a failed call with zero vectors instead of raising the error',
-    ['error-400', 'error-404'],
+    'answers a refused call (403, 404) with zero vectors instead of raising the error',
+    ['error-403', 'error-404'],
     class extends AcmeEmbeddingModel {
       override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
         try {
           return await super.doEmbed(request);
         } catch (error) {
-          if (InvalidArgumentError.isInstance(error)) throw error;
+          if (!NotFoundError.isInstance(error) && !PermissionDeniedError.isInstance(error)) throw error;
           const dimensions = request.dimensions ?? acmeCapabilities.defaultDimensions!;
           return {
             embeddings: request.inputs.map(() => new Float32Array(dimensions)),
@@ -169,6 +287,7 @@ export const mutants: Mutant[] = [
     },
   ),
   mutant(
+    'embeddings',
     'wrong-input-type-mapping',
     'sends `query` for documents (a copy-paste slip in the mapping table)',
     ['input-type-document'],
@@ -181,9 +300,10 @@ export const mutants: Mutant[] = [
     },
   ),
   mutant(
+    'embeddings',
     'ignores-abort',
     'does not pass the call’s signal to the HTTP request, so aborts and timeouts never land',
-    ['abort-during-request', 'timeout'],
+    ['abort-during-request', 'timeout', 'redaction-timeout'],
     class extends AcmeEmbeddingModel {
       protected override send(request: EmbedRequest) {
         const { signal: _ignored, ...rest } = request;
@@ -192,19 +312,789 @@ export const mutants: Mutant[] = [
     },
   ),
   mutant(
+    'embeddings',
     'misreads-base64',
-    'decodes base64 vectors as unsigned bytes instead of float32',
-    ['single'],
+    'decodes base64 uint8 vectors as signed int8 bytes',
+    ['output-type-uint8', 'vectors-own-their-memory'],
+    class extends AcmeEmbeddingModel {
+      protected override decode(vectors: AcmeItem['embedding'][], outputType: OutputType) {
+        return super.decode(vectors, outputType === 'uint8' ? 'int8' : outputType);
+      }
+    },
+  ),
+
+  // ------------------------------------------------------------------ declared capabilities
+  mutant(
+    'embeddings',
+    'caps-dimensions',
+    'clamps `dimensions` to a hard-coded 24, so the largest length is never asked',
+    ['dimensions-max'],
+    class extends AcmeEmbeddingModel {
+      protected override requestBody(request: EmbedRequest) {
+        const body = super.requestBody(request);
+        if (typeof body.dimensions === 'number') body.dimensions = Math.min(body.dimensions, 24);
+        return body;
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'input-type-only-when-changed',
+    'saves bytes by sending `input_type` only when it differs from the previous call’s',
+    ['input-type-query', 'input-type-document'],
+    class extends AcmeEmbeddingModel {
+      private previous: unknown;
+      protected override requestBody(request: EmbedRequest) {
+        const body = super.requestBody(request);
+        if (body.input_type !== undefined && body.input_type === this.previous) delete body.input_type;
+        else this.previous = body.input_type;
+        return body;
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'swapped-int8-uint8',
+    'asks for `uint8` when `int8` is wanted and the other way round',
+    ['output-type-int8', 'output-type-uint8'],
+    class extends AcmeEmbeddingModel {
+      protected override requestBody(request: EmbedRequest) {
+        const body = super.requestBody(request);
+        if (body.output_dtype === 'int8') body.output_dtype = 'uint8';
+        else if (body.output_dtype === 'uint8') body.output_dtype = 'int8';
+        return body;
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'forgets-bit-packed-types',
+    'sends `output_dtype` for int8 and uint8 only, so binary and ubinary come back as floats',
+    ['output-type-binary', 'output-type-ubinary', 'vectors-own-their-memory'],
+    class extends AcmeEmbeddingModel {
+      protected override requestBody(request: EmbedRequest) {
+        const body = super.requestBody(request);
+        if (body.output_dtype === 'binary' || body.output_dtype === 'ubinary') delete body.output_dtype;
+        return body;
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'renormalizes-int8',
+    'scales int8 vectors to unit length (x / |x| * 127) as if they were floats',
+    ['output-type-int8'],
+    class extends AcmeEmbeddingModel {
+      protected override decode(vectors: AcmeItem['embedding'][], outputType: OutputType) {
+        const decoded = super.decode(vectors, outputType);
+        if (outputType !== 'int8') return decoded;
+        return decoded.map((vector) => {
+          const length = Math.hypot(...vector) || 1;
+          return Int8Array.from(vector, (value) => Math.round((value / length) * 127));
+        });
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'omits-truncation-false',
+    'sends `truncate` only when it is true, leaving the API’s own truncation on',
+    ['truncate-off', ...CASSETTES],
+    class extends AcmeEmbeddingModel {
+      protected override requestBody(request: EmbedRequest) {
+        const body = super.requestBody(request);
+        if (body.truncate === false) delete body.truncate;
+        return body;
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'ignores-truncate-true',
+    'never sends `truncate: true` and says nothing about it',
+    ['truncate-on'],
+    class extends AcmeEmbeddingModel {
+      protected override requestBody(request: EmbedRequest) {
+        return { ...super.requestBody(request), truncate: false };
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'drops-user-option',
+    'reads `providerOptions` but forgets to put `user` in the body',
+    ['option-user'],
+    class extends AcmeEmbeddingModel {
+      protected override requestBody(request: EmbedRequest) {
+        const { user: _dropped, ...body } = super.requestBody(request);
+        return body;
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'lenient-options',
+    'ignores options it does not know, so a misspelt option is silently dropped',
+    ['option-unknown-refused'],
+    class extends AcmeEmbeddingModel {
+      protected override requestBody(request: EmbedRequest) {
+        const options = request.providerOptions?.acme ?? {};
+        const known = acmeOptionsSchema.safeParse({
+          ...(options.user === undefined ? {} : { user: options.user }),
+        });
+        return super.requestBody({ ...request, providerOptions: known.success ? { acme: known.data } : {} });
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'first-title-for-all',
+    'sends the title of the first input for every input of the call',
+    ['titles'],
+    class extends AcmeEmbeddingModel {
+      protected override requestBody(request: EmbedRequest) {
+        const body = super.requestBody(request);
+        const titles = body.titles as (string | null)[] | undefined;
+        if (titles !== undefined) body.titles = titles.map(() => titles[0]);
+        return body;
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'stringifies-structured-inputs',
+    'sends `String(input)` for `{ text }` inputs, i.e. "[object Object]"',
+    ['structured-text-inputs', 'titles'],
+    class extends AcmeEmbeddingModel {
+      protected override requestBody(request: EmbedRequest) {
+        return { ...super.requestBody(request), input: request.inputs.map((input) => String(input)) };
+      }
+    },
+  ),
+
+  // ------------------------------------------------------------------ real text
+  ...(
+    [
+      [
+        'replaces-newlines',
+        'replaces newlines with spaces (an old embedding tip)',
+        ['text-newlines', 'text-crlf'],
+        (text: string) => text.replace(/\n/g, ' '),
+      ],
+      ['trims-inputs', 'trims every input', ['text-whitespace'], (text: string) => text.trim()],
+      [
+        'normalizes-unicode',
+        'normalizes inputs to NFC, so e + U+0301 arrives as é',
+        ['text-combining-marks'],
+        (text: string) => text.normalize('NFC'),
+      ],
+      [
+        'cuts-long-inputs',
+        'cuts inputs to 4,000 characters "to be safe"',
+        ['text-near-token-limit'],
+        (text: string) => text.slice(0, 4_000),
+      ],
+      [
+        'drops-astral-characters',
+        'strips characters outside the BMP (surrogate pairs)',
+        ['text-emoji'],
+        (text: string) => text.replace(/[\uD800-\uDFFF]/g, ''),
+      ],
+      [
+        'expands-tabs',
+        'expands tabs to spaces',
+        ['text-tabs'],
+        (text: string) => text.replace(/\t/g, '    '),
+      ],
+      [
+        'strips-direction-marks',
+        'strips invisible direction marks (U+200E, U+200F) as noise',
+        ['text-rtl'],
+        (text: string) => text.replace(/[\u200E\u200F]/g, ''),
+      ],
+    ] as const
+  ).map(([name, bug, caughtBy, change]) =>
+    mutant(
+      'embeddings',
+      name,
+      bug,
+      [...caughtBy],
+      class extends AcmeEmbeddingModel {
+        protected override requestBody(request: EmbedRequest) {
+          const body = super.requestBody(request);
+          return { ...body, input: (body.input as string[]).map(change) };
+        }
+      },
+    ),
+  ),
+
+  // ------------------------------------------------------------------ malformed answers
+  mutant(
+    'embeddings',
+    'accepts-partial-bytes',
+    'decodes base64 with Buffer and drops a trailing partial value',
+    ['answer-partial-bytes'],
+    class extends AcmeEmbeddingModel {
+      protected override decode(vectors: AcmeItem['embedding'][], outputType: OutputType) {
+        return outputType === 'float' && vectors.every((vector) => typeof vector === 'string')
+          ? decodeByHand(vectors, outputType, true)
+          : super.decode(vectors, outputType);
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'cuts-vectors-to-dimensions',
+    'cuts every vector to the length asked, so a vector too long passes',
+    [
+      'answer-vector-too-long',
+      'answer-extra-bytes',
+      'answer-partial-bytes',
+      'answer-wrong-length-int8',
+      'answer-wrong-length-uint8',
+      'answer-wrong-length-binary',
+      'answer-wrong-length-ubinary',
+    ],
+    class extends AcmeEmbeddingModel {
+      protected override decode(vectors: AcmeItem['embedding'][], outputType: OutputType) {
+        const bytes = (vector: AcmeItem['embedding']) =>
+          typeof vector === 'string' ? Buffer.from(vector, 'base64').length : vector.length;
+        const per = outputType === 'float' ? 4 : 1;
+        const shortest = Math.min(
+          ...vectors.map((vector) => (typeof vector === 'string' ? bytes(vector) / per : vector.length)),
+        );
+        return decodeByHand(vectors, outputType, true).map((vector) => vector.slice(0, Math.floor(shortest)));
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'pads-missing-vectors',
+    'fills a vector the answer left out with zeros',
+    ['wrong-vector-count'],
+    class extends AcmeEmbeddingModel {
+      protected override order(data: AcmeItem[], count: number) {
+        const present = new Set(data.map((item) => item.index));
+        const padded = [...data];
+        for (let index = 0; index < count; index++)
+          if (!present.has(index)) padded.push({ index, embedding: data[0]!.embedding });
+        return super.order(padded, count);
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'drops-extra-vectors',
+    'keeps the vectors whose index fits and drops the rest, so an answer with a vector too many passes',
+    ['answer-extra-vector'],
+    class extends AcmeEmbeddingModel {
+      protected override order(data: AcmeItem[], count: number) {
+        return super.order(
+          data.filter((item) => item.index < count),
+          count,
+        );
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'unchecked-index',
+    'places each vector at its `index` without checking for duplicates or gaps',
+    ['answer-duplicate-index', 'answer-index-out-of-range', 'wrong-vector-count'],
+    class extends AcmeEmbeddingModel {
+      protected override order(data: AcmeItem[], count: number) {
+        const ordered = new Array<AcmeItem['embedding']>(count);
+        for (const item of data) ordered[item.index] = item.embedding;
+        return ordered;
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'zeroes-non-finite',
+    'replaces NaN and infinities with 0 "to keep going"',
+    ['nan-in-vector', 'answer-nan-base64', 'answer-infinity-base64', 'answer-infinity-float'],
+    class extends AcmeEmbeddingModel {
+      protected override decode(vectors: AcmeItem['embedding'][], outputType: OutputType) {
+        if (outputType !== 'float') return super.decode(vectors, outputType);
+        return decodeByHand(vectors, outputType).map((vector) =>
+          vector.map((value) => (Number.isFinite(value) ? value : 0)),
+        );
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'rejects-float-answers',
+    'refuses JSON floats where it asked for base64 (some compatible servers ignore the encoding)',
+    ['answer-in-the-other-encoding', 'vectors-own-their-memory'],
+    class extends AcmeEmbeddingModel {
+      protected override decode(vectors: AcmeItem['embedding'][], outputType: OutputType) {
+        if (vectors.some(Array.isArray))
+          throw new InvalidResponseError('acme: expected base64 vectors', { provider: 'acme' });
+        return super.decode(vectors, outputType);
+      }
+    },
+  ),
+
+  // ------------------------------------------------------------------ memory
+  mutant(
+    'embeddings',
+    'slab-views',
+    'decodes every vector of an answer into one buffer and returns views into it',
+    ['vectors-own-their-memory'],
+    class extends AcmeEmbeddingModel {
+      protected override decode(vectors: AcmeItem['embedding'][], outputType: OutputType) {
+        const decoded = super.decode(vectors, outputType);
+        const total = decoded.reduce((sum, vector) => sum + vector.byteLength, 0);
+        const slab = new Uint8Array(total);
+        let offset = 0;
+        return decoded.map((vector) => {
+          slab.set(new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength), offset);
+          const Class = vector.constructor as new (
+            buffer: ArrayBuffer,
+            offset: number,
+            length: number,
+          ) => Embedding;
+          const view = new Class(slab.buffer, offset, vector.length);
+          offset += vector.byteLength;
+          return view;
+        });
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'pooled-buffer-views',
+    "views each vector into the bytes Buffer.from decoded, which sit in Node's shared 8 KiB pool",
+    ['vectors-own-their-memory'],
+    class extends AcmeEmbeddingModel {
+      protected override decode(vectors: AcmeItem['embedding'][], outputType: OutputType) {
+        if (outputType !== 'float' || !vectors.every((vector) => typeof vector === 'string'))
+          return super.decode(vectors, outputType);
+        return vectors.map((vector) => {
+          const bytes = Buffer.from(vector as string, 'base64');
+          const whole = bytes.byteOffset % 4 === 0 && bytes.length % 4 === 0;
+          return whole
+            ? new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4)
+            : super.decode([vector], 'float')[0]!;
+        });
+      }
+    },
+  ),
+
+  // ------------------------------------------------------------------ waits
+  mutant(
+    'embeddings',
+    'retries-429-itself',
+    'retries a 429 inside doEmbed with its own short sleep, out of the engine’s sight',
+    [...WAITS, 'cassette/rate limited then answered'],
     class extends AcmeEmbeddingModel {
       override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
-        const response = await super.send(request);
-        const body = response.body as { data: { index: number; embedding: string }[] };
-        const bytes = decodeBase64Vectors(this.order(body.data), 'uint8');
-        return {
-          embeddings: bytes.map((vector) => Float32Array.from(vector)),
-          warnings: [],
-          response: { status: 200, headers: {} },
-        };
+        try {
+          return await super.doEmbed(request);
+        } catch (error) {
+          if (!RateLimitError.isInstance(error) || !error.isRetryable) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          return super.doEmbed(request);
+        }
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'ignores-body-retry-delay',
+    'reads waits from headers and the message only, never the structured `retry_after`',
+    ['wait-structured-body'],
+    class extends AcmeEmbeddingModel {
+      protected override parseError(body: unknown) {
+        const { retry_after: _ignored, ...error } = (body as { error?: Record<string, unknown> }).error ?? {};
+        return super.parseError({ error });
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'ignores-try-again-message',
+    'does not read "Please try again in 2.5s." in a 429 message',
+    ['wait-message'],
+    class extends AcmeEmbeddingModel {
+      protected override parseError(body: unknown) {
+        const parsed = super.parseError(body);
+        if (/try again in/i.test(parsed.message ?? '')) delete parsed.retryAfterMs;
+        return parsed;
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'reads-retry-after-as-milliseconds',
+    'takes the seconds of `Retry-After` for milliseconds',
+    ['error-429-retry-after-seconds', 'wait-capped'],
+    class extends RewaitingModel {
+      protected override wait(headers: Record<string, string>) {
+        const value = headers['retry-after'];
+        return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'parses-retry-after-with-number',
+    'reads `Retry-After` with Number(), so an HTTP-date becomes no wait at all',
+    ['error-429-retry-after-http-date'],
+    class extends RewaitingModel {
+      protected override wait(headers: Record<string, string>) {
+        const value = headers['retry-after'];
+        if (value === undefined) return undefined;
+        const seconds = Number(value);
+        return Number.isFinite(seconds) ? seconds * 1_000 : Number.NaN;
+      }
+    },
+  ),
+
+  // ------------------------------------------------------------------ redaction
+  mutant(
+    'embeddings',
+    'network-error-carries-request',
+    'wraps a network failure with the request it was sending (headers and all) as its cause',
+    ['redaction-connection-reset'],
+    class extends AcmeEmbeddingModel {
+      protected override send(request: EmbedRequest) {
+        return super.send(request).catch((error: unknown) => {
+          if (!ConnectionError.isInstance(error)) throw error;
+          const sent = {
+            url: `${this.settings.baseURL}/embeddings`,
+            headers: { authorization: `Bearer ${this.settings.apiKey}` },
+          };
+          throw new ConnectionError(error.message, {
+            provider: 'acme',
+            cause: Object.assign(new Error('request failed'), { request: sent }),
+          });
+        });
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'timeout-names-request',
+    'rebuilds the timeout error with the request headers in its message',
+    ['redaction-timeout'],
+    class extends AcmeEmbeddingModel {
+      protected override send(request: EmbedRequest) {
+        return super.send(request).catch((error: unknown) => {
+          if (!TimeoutError.isInstance(error)) throw error;
+          throw new TimeoutError(`${error.message} (authorization: Bearer ${this.settings.apiKey})`, {
+            provider: 'acme',
+          });
+        });
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'keeps-raw-bodies',
+    'keeps the raw text of 5xx and unreadable answers as `responseBody`, unredacted',
+    ['redaction-5xx', 'redaction-invalid-response'],
+    class extends RecordingModel {
+      override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+        try {
+          return await super.doEmbed(request);
+        } catch (error) {
+          if (
+            !(
+              ServerError.isInstance(error) ||
+              (EmbedKitError.isInstance(error) && error.code === 'invalid_response')
+            )
+          )
+            throw error;
+          const Class = error.constructor as new (message: string, details: object) => Error;
+          throw new Class(error.message, {
+            provider: 'acme',
+            statusCode: error.statusCode,
+            responseBody: this.last.text,
+          });
+        }
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'html-in-message',
+    "puts a proxy's HTML page into the error message as it came",
+    ['html-502'],
+    class extends RecordingModel {
+      override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+        try {
+          return await super.doEmbed(request);
+        } catch (error) {
+          if (!ServerError.isInstance(error) || !(this.last.headers['content-type'] ?? '').includes('html'))
+            throw error;
+          throw new ServerError(`acme API error ${error.statusCode}: ${this.last.text}`, {
+            provider: 'acme',
+            statusCode: error.statusCode,
+          });
+        }
+      }
+    },
+  ),
+
+  // ------------------------------------------------------------------ limits and cassettes
+  mutant(
+    'embeddings',
+    'overclaims-token-budget',
+    'declares 60,000 tokens per call where the API takes 50,000',
+    ['declared-limits', 'split-at-token-limit'],
+    class extends AcmeEmbeddingModel {
+      override readonly capabilities = { ...acmeCapabilities, maxTokensPerCall: 60_000 };
+    },
+  ),
+  mutant(
+    'embeddings',
+    'wrong-model-field',
+    'sends the model as `models/<id>` (another API’s convention), which only a recording shows',
+    CASSETTES,
+    class extends AcmeEmbeddingModel {
+      protected override requestBody(request: EmbedRequest) {
+        return { ...super.requestBody(request), model: `models/${this.modelId}` };
+      }
+    },
+  ),
+
+  // ------------------------------------------------------------------ the plain-fetch reference
+  mutant(
+    'embeddings-fetch',
+    'crashes-on-base64',
+    'maps every vector with `.map`, so a base64 answer to its float request is a TypeError',
+    [
+      'answer-in-the-other-encoding',
+      'answer-nan-base64',
+      'answer-infinity-base64',
+      'answer-partial-bytes',
+      'answer-extra-bytes',
+    ],
+    class extends AcmeFetchModel {
+      protected override decode(vectors: unknown[]) {
+        return vectors.map((vector) =>
+          typeof vector === 'string'
+            ? Float32Array.from((vector as never as number[]).map((value) => value))
+            : super.decode([vector])[0]!,
+        );
+      }
+    },
+  ),
+  mutant(
+    'embeddings-fetch',
+    'ignores-error-in-200',
+    'reports an error inside a 200 as "no data", dropping the server’s message',
+    ['error-200-body'],
+    class extends AcmeFetchModel {
+      protected override failure(status: number, headers: Headers, text: string) {
+        return status < 300
+          ? super.failure(status, headers, '{"error":{"message":"answered without data"}}')
+          : super.failure(status, headers, text);
+      }
+    },
+  ),
+  mutant(
+    'embeddings-fetch',
+    'repairs-nan-literals',
+    "repairs Python's NaN literals to 0 before parsing, so a broken vector passes",
+    ['answer-nan-literal'],
+    class extends AcmeFetchModel {
+      protected override parse(text: string) {
+        return super.parse(text.replace(/\bNaN\b/g, '0'));
+      }
+    },
+  ),
+  mutant(
+    'embeddings-fetch',
+    'redacts-literal-key-only',
+    'redacts the key as it is, not its JSON-escaped forms in a raw body',
+    ['redaction-json-escaped'],
+    class extends AcmeFetchModel {
+      protected override redact(text: string) {
+        return text.split(this.settings.apiKey).join('[REDACTED]');
+      }
+    },
+  ),
+  mutant(
+    'embeddings-fetch',
+    'misclassifies-network-errors',
+    "takes fetch's TypeError for a broken answer, so resets are not retried",
+    ['connection-reset'],
+    class extends AcmeFetchModel {
+      protected override async post(request: EmbedRequest) {
+        return super.post(request).catch((error: unknown) => {
+          if (!ConnectionError.isInstance(error)) throw error;
+          throw new InvalidResponseError(error.message, { provider: 'acme' });
+        });
+      }
+    },
+  ),
+  mutant(
+    'embeddings-fetch',
+    'keeps-request-id',
+    'keeps the request id as the server sent it, unredacted',
+    ['redaction-request-id'],
+    class extends AcmeFetchModel {
+      protected override failure(status: number, headers: Headers, text: string) {
+        const error = super.failure(status, headers, text);
+        const requestId = headers.get('x-request-id');
+        if (requestId !== null) Object.defineProperty(error, 'requestId', { value: requestId });
+        return error;
+      }
+    },
+  ),
+
+  // ------------------------------------------------------------------ contextualized, rerank, batch jobs
+  mutant(
+    'contextualized',
+    'ignores-chunk-index',
+    "keeps a document's chunk vectors in arrival order instead of placing each at its index",
+    ['ctx-chunks-shuffled'],
+    class extends AcmeContextualizedModel {
+      protected override chunkOrder(chunks: { index: number; embedding: string | number[] }[]) {
+        return chunks.map((chunk) => chunk.embedding);
+      }
+    },
+  ),
+  mutant(
+    'contextualized',
+    'ctx-omits-truncation-false',
+    'leaves `truncate: false` out of contextualized calls, so the API may cut a document',
+    ['ctx-truncate-off'],
+    class extends AcmeContextualizedModel {
+      protected override contextualizedBody(request: ContextualizedEmbedRequest) {
+        const { truncate: _dropped, ...body } = super.contextualizedBody(request);
+        return body;
+      }
+    },
+  ),
+  mutant(
+    'contextualized',
+    'ctx-forgets-output-type',
+    'sends `output_dtype` on embedding calls but not on contextualized ones',
+    ['ctx-output-type-int8', 'ctx-output-type-uint8', 'ctx-output-type-binary', 'ctx-output-type-ubinary'],
+    class extends AcmeContextualizedModel {
+      protected override contextualizedBody(request: ContextualizedEmbedRequest) {
+        const { output_dtype: _dropped, ...body } = super.contextualizedBody(request);
+        return body;
+      }
+    },
+  ),
+  mutant(
+    'contextualized',
+    'ctx-overclaims-documents',
+    'declares 9 documents per call where the API takes 8',
+    ['ctx-declared-limits', 'ctx-split-at-max-documents', 'ctx-split-above-max-documents'],
+    class extends AcmeContextualizedModel {
+      override readonly contextualizedCapabilities = {
+        ...ACME_CONTEXTUALIZED_LIMITS,
+        maxDocumentsPerCall: 9,
+      };
+    },
+  ),
+  mutant(
+    'rerank',
+    'rerank-overclaims-documents',
+    'declares 17 documents per call where the API takes 16',
+    ['rerank-declared-limits', 'rerank-split-at-max-documents', 'rerank-split-above-max-documents'],
+    class extends AcmeRerankingModel {
+      override readonly capabilities = { maxDocumentsPerCall: 17, supportsParallelCalls: true };
+    },
+  ),
+  mutant(
+    'rerank',
+    'rerank-omits-truncation-false',
+    'sends `truncate` only when it is true, leaving the API’s own truncation on',
+    ['rerank-truncate-off'],
+    class extends AcmeRerankingModel {
+      protected override body(request: RerankRequest) {
+        const body = super.body(request);
+        if (body.truncate === false) delete body.truncate;
+        return body;
+      }
+    },
+  ),
+  mutant(
+    'rerank',
+    'rerank-lenient-options',
+    'ignores rerank options it does not know',
+    ['rerank-option-unknown-refused'],
+    class extends AcmeRerankingModel {
+      protected override body(request: RerankRequest) {
+        const { maxDocumentLength } = request.providerOptions?.acme ?? {};
+        const acme = maxDocumentLength === undefined ? {} : { maxDocumentLength };
+        return super.body({ ...request, providerOptions: { acme } });
+      }
+    },
+  ),
+  mutant(
+    'rerank',
+    'rerank-returns-documents',
+    'leaves `return_documents` at the API default, so every answer carries the documents back',
+    ['rerank-return-documents-off'],
+    class extends AcmeRerankingModel {
+      protected override body(request: RerankRequest) {
+        const { return_documents: _dropped, ...body } = super.body(request);
+        return body;
+      }
+    },
+  ),
+  mutant(
+    'rerank',
+    'rerank-ignores-truncate',
+    'never sends `truncate: true` for rerank, and says nothing',
+    ['rerank-truncate-on'],
+    class extends AcmeRerankingModel {
+      protected override body(request: RerankRequest) {
+        return { ...super.body(request), truncate: false };
+      }
+    },
+  ),
+  mutant(
+    'rerank',
+    'rerank-drops-option',
+    'validates `maxDocumentLength` but never sends it',
+    ['rerank-option-max-document-length'],
+    class extends AcmeRerankingModel {
+      protected override body(request: RerankRequest) {
+        const { max_doc_length: _dropped, ...body } = super.body(request);
+        return body;
+      }
+    },
+  ),
+  mutant(
+    'batch-jobs',
+    'batch-first-item-settings',
+    'puts the input type and dimensions on the first request of a batch only',
+    ['create-every-item'],
+    class extends AcmeBatchJobs {
+      private first = true;
+      protected override item(...args: Parameters<AcmeBatchJobs['item']>) {
+        const item = super.item(...args);
+        if (!this.first) {
+          delete item.input_type;
+          delete item.dimensions;
+        }
+        this.first = false;
+        return item;
+      }
+    },
+  ),
+  mutant(
+    'batch-jobs',
+    'batch-drops-poll-wait',
+    'rethrows a refused poll without the wait the API asked for',
+    ['wait-honours-retry-after'],
+    class extends AcmeBatchJobs {
+      override async get(id: string, options: { signal?: AbortSignal } = {}) {
+        return super.get(id, options).catch((error: unknown) => {
+          if (RateLimitError.isInstance(error))
+            throw new RateLimitError(error.message, { statusCode: 429, provider: 'acme' });
+          throw error;
+        });
       }
     },
   ),

@@ -1,7 +1,8 @@
 import { describe, it } from 'vitest';
-import { loadCassettes, recordCassette, replayCassette } from './cassettes.js';
+import { type CassetteSuite, cassetteScenarios, loadCassettes, recordCassette } from './cassettes.js';
 import { TRANSPORT_KINDS, type TransportKind } from './interceptor.js';
-import { DEFAULT_MODE, listScenarios, type Scenario, TINY_MODE } from './scenarios.js';
+import { listEmbeddingScenarios } from './scenarios.js';
+import type { FamilyReport, Scenario, ScenarioList } from './suite/family.js';
 import type { Cassette, DescribeEmbeddingProviderOptions } from './types.js';
 
 export interface ScenarioOutcome {
@@ -11,31 +12,30 @@ export interface ScenarioOutcome {
   error?: unknown;
 }
 
-function allScenarios(options: DescribeEmbeddingProviderOptions): Scenario[] {
-  const scenarios = listScenarios(options, DEFAULT_MODE);
-  if (options.rerunWithTinyBatches !== false) scenarios.push(...listScenarios(options, TINY_MODE));
-  return scenarios;
+/** What a run found: every scenario's outcome per transport, and which families ran or were skipped (and why). */
+export interface ConformanceReport {
+  outcomes: ScenarioOutcome[];
+  families: FamilyReport[];
 }
 
 /**
- * Runs every generated scenario through both transports outside of vitest and reports each outcome.
- * `describeEmbeddingProvider` registers the same scenarios as tests; this form lets a tool (or the
- * suite's own test against broken providers) see exactly which ones fail.
+ * Runs scenarios through both transports (or only `kinds`) outside of vitest and reports each outcome.
+ * `filter.only` names the scenarios to run; naming one that does not exist throws.
  */
-export async function runConformance(
-  options: DescribeEmbeddingProviderOptions,
-  filter: { only?: readonly string[] } = {},
+export async function runScenarios(
+  scenarios: readonly Scenario[],
+  filter: { only?: readonly string[]; kinds?: readonly TransportKind[] } = {},
 ): Promise<ScenarioOutcome[]> {
-  const outcomes: ScenarioOutcome[] = [];
-  const scenarios = allScenarios(options).filter(
+  const selected = scenarios.filter(
     (scenario) => filter.only === undefined || filter.only.includes(scenario.id),
   );
-  if (filter.only !== undefined && scenarios.length !== filter.only.length) {
-    const known = new Set(scenarios.map((scenario) => scenario.id));
+  if (filter.only !== undefined && selected.length !== filter.only.length) {
+    const known = new Set(selected.map((scenario) => scenario.id));
     throw new Error(`runConformance: no scenario ${filter.only.filter((id) => !known.has(id)).join(', ')}`);
   }
-  for (const scenario of scenarios) {
-    for (const kind of TRANSPORT_KINDS) {
+  const outcomes: ScenarioOutcome[] = [];
+  for (const scenario of selected) {
+    for (const kind of filter.kinds ?? TRANSPORT_KINDS) {
       try {
         await scenario.run(kind);
         outcomes.push({ id: scenario.id, kind, passed: true });
@@ -45,6 +45,45 @@ export async function runConformance(
     }
   }
   return outcomes;
+}
+
+function cassettesOf(options: { cassettes?: Cassette[] | string }): (Cassette & { file?: string })[] {
+  if (options.cassettes === undefined) return [];
+  return typeof options.cassettes === 'string' ? loadCassettes(options.cassettes) : options.cassettes;
+}
+
+/** A group's scenarios plus its cassettes, replayed as scenarios `cassette/<name>`, and the report of both. */
+export function withCassettes(list: ScenarioList, group: string, suite: CassetteSuite): ScenarioList {
+  const cassettes = cassettesOf(suite);
+  const scenarios = cassetteScenarios(suite, cassettes);
+  const report: FamilyReport = {
+    group,
+    family: 'cassettes',
+    checks:
+      'recorded and constructed exchanges replayed: every request field by field, the waits, the result',
+    scenarios: scenarios.map((scenario) => scenario.id),
+    skippedCases: [],
+    ...(cassettes.length === 0 ? { skipped: 'no cassettes were given (cassettes)' } : {}),
+  };
+  return { scenarios: [...list.scenarios, ...scenarios], families: [...list.families, report] };
+}
+
+function embeddingScenarioList(options: DescribeEmbeddingProviderOptions): ScenarioList {
+  const list = listEmbeddingScenarios(options, { tinyBatches: options.rerunWithTinyBatches !== false });
+  return withCassettes(list, 'embeddings', { ...options, kind: 'embed' });
+}
+
+/**
+ * Runs every embeddings scenario and cassette through both transports outside of vitest. The report says
+ * what failed, and which families ran and which were skipped because of the capabilities or the wire
+ * profile (and why). `describeEmbeddingProvider` registers the same scenarios as tests.
+ */
+export async function runConformance(
+  options: DescribeEmbeddingProviderOptions,
+  filter: { only?: readonly string[]; kinds?: readonly TransportKind[] } = {},
+): Promise<ConformanceReport> {
+  const list = embeddingScenarioList(options);
+  return { outcomes: await runScenarios(list.scenarios, filter), families: list.families };
 }
 
 /** Resolves when `run` fails as expected; throws when it passes, so a fixed bug cannot hide behind the list. */
@@ -57,11 +96,6 @@ export async function expectFailure(id: string, reason: string, run: () => Promi
   throw new Error(
     `${id} is listed in expectedFailures ("${reason}") but passes now; remove it from the list.`,
   );
-}
-
-function cassettesOf(options: DescribeEmbeddingProviderOptions): (Cassette & { file?: string })[] {
-  if (options.cassettes === undefined) return [];
-  return typeof options.cassettes === 'string' ? loadCassettes(options.cassettes) : options.cassettes;
 }
 
 /** Reads `EMBEDKIT_RECORD=1` and the provider's key variable; record mode needs both. */
@@ -101,32 +135,38 @@ export function registerScenarios(
   }
 }
 
+/** Registers a group's scenarios and shows, as skipped tests, each family or case that did not apply and why. */
+export function registerScenarioList(list: ScenarioList, expected: Record<string, string> = {}): void {
+  registerScenarios(list.scenarios, expected);
+  const notRun = list.families.flatMap((report) => [
+    ...(report.skipped === undefined ? [] : [`${report.group} / ${report.family}: ${report.skipped}`]),
+    ...report.skippedCases.map((item) => `${item.id}: ${item.reason}`),
+  ]);
+  if (notRun.length === 0) return;
+  describe('families not run here', () => {
+    for (const name of notRun) it.skip(name, () => {});
+  });
+}
+
 /**
  * Registers the conformance suite for one provider: every generated scenario through both transports,
- * the same again with `maxInputsPerCall: 2` and `concurrency: 1`, and every cassette through both
- * transports. An id listed in `expectedFailures` shows as skipped while it fails and fails the run
- * once it passes.
+ * the splitting families again with `maxInputsPerCall: 2` and `concurrency: 1`, and every cassette
+ * through both transports. Families and cases that do not apply show as skipped, with the reason. An id
+ * listed in `expectedFailures` shows as skipped while it fails and fails the run once it passes.
  */
 export function describeEmbeddingProvider(options: DescribeEmbeddingProviderOptions): void {
-  const expected = options.expectedFailures ?? {};
-  const scenarios = allScenarios(options);
+  const liveKey = recordKey(options);
   describe(`${options.name} conformance`, () => {
-    registerScenarios(scenarios, expected);
-    const cassettes = cassettesOf(options);
-    const liveKey = recordKey(options);
-    if (cassettes.length > 0) {
+    if (liveKey === undefined) {
+      registerScenarioList(embeddingScenarioList(options), options.expectedFailures);
+    } else {
+      // Record mode: the generated scenarios as usual, and each cassette recorded live instead of replayed.
+      registerScenarioList(listEmbeddingScenarios(options), options.expectedFailures);
       describe('cassettes', () => {
-        for (const cassette of cassettes) {
-          if (liveKey !== undefined) {
-            it(`${cassette.name} [record]`, async () => {
-              await recordCassette(options, cassette, liveKey);
-            }, 60_000);
-            continue;
-          }
-          for (const kind of TRANSPORT_KINDS) {
-            it(`${cassette.name} (${cassette.source}) [${kind}]`, () =>
-              replayCassette(options, cassette, kind));
-          }
+        for (const cassette of cassettesOf(options)) {
+          it(`${cassette.name} [record]`, async () => {
+            await recordCassette(options, cassette, liveKey);
+          }, 60_000);
         }
       });
     }

@@ -1,3 +1,4 @@
+import { strict as assert } from 'node:assert';
 import type { Clock, EmbeddingModel } from '@embedkit/core';
 import {
   createInterceptor,
@@ -6,7 +7,7 @@ import {
   type ReplyHandler,
   type TransportKind,
 } from './interceptor.js';
-import type { DescribeEmbeddingProviderOptions } from './types.js';
+import type { CreateModelOptions, WireProfile } from './types.js';
 
 /** A clock whose sleeps return at once and advance virtual time; every requested sleep is recorded. */
 export interface FakeClock extends Clock {
@@ -32,49 +33,89 @@ export function createFakeClock(): FakeClock {
   return clock;
 }
 
-/** The fake key every scenario uses; no error, log or cassette may contain it. */
+/**
+ * The fake key every scenario uses; no error, log or cassette may contain it. It holds a `/`, which JSON
+ * writers may escape, so the redaction scenarios can check the escaped forms too.
+ */
 export function fakeApiKey(name: string): string {
-  return `test-key-${name.replace(/[^a-z0-9]/gi, '')}-3f9a1c0d7b2e4f6a8c5d`;
+  return `test-key-${name.replace(/[^a-z0-9]/gi, '')}/3f9a1c0d7b2e4f6a8c5d`;
 }
 
-/** One scenario's world: an interceptor for one transport and a model wired to it. */
-export interface Harness {
+/** What a world needs to build its model: the provider's factory and where its API lives. */
+export interface WorldOptions<M> {
+  name: string;
+  baseURL: string;
+  modelId: string;
+  createModel(options: CreateModelOptions): M;
+}
+
+/** One scenario's world: an interceptor for one transport, a model (or jobs client) wired to it, a clock. */
+export interface World<M> {
   readonly kind: TransportKind;
   readonly interceptor: Interceptor;
-  readonly model: EmbeddingModel;
+  readonly model: M;
   readonly apiKey: string;
   readonly clock: FakeClock;
+}
+
+/** A fresh world for one transport; `close` it when done. */
+export function createWorld<M>(
+  options: WorldOptions<M>,
+  kind: TransportKind,
+  extra: { headers?: Record<string, string>; modelId?: string } = {},
+): World<M> & { close(): Promise<void> } {
+  const interceptor = createInterceptor(kind, new URL(options.baseURL).origin);
+  const apiKey = fakeApiKey(options.name);
+  const model = options.createModel({
+    modelId: extra.modelId ?? options.modelId,
+    apiKey,
+    baseURL: options.baseURL,
+    ...interceptor.transport,
+    ...(extra.headers === undefined ? {} : { headers: extra.headers }),
+  });
+  return { kind, interceptor, model, apiKey, clock: createFakeClock(), close: () => interceptor.close() };
+}
+
+/**
+ * Runs `body` in `world` and closes it. A throwing reply handler is the real cause of whatever the call
+ * then did, so it fails the scenario first; an expected request that never came fails it too.
+ */
+export async function runInWorld<W extends World<unknown>>(
+  world: W & { close(): Promise<void> },
+  body: (world: W) => Promise<void>,
+): Promise<void> {
+  try {
+    const outcome = await body(world).then(
+      () => undefined,
+      (error: unknown) => ({ error }),
+    );
+    if (world.interceptor.handlerErrors.length > 0) throw world.interceptor.handlerErrors[0];
+    if (outcome !== undefined) throw outcome.error;
+    assert.deepEqual(world.interceptor.pending(), [], 'every expected request was made');
+  } finally {
+    await world.close();
+  }
+}
+
+/** An embeddings world: a model wired to the interceptor, and a way to answer the next call. */
+export interface Harness extends World<EmbeddingModel> {
   /** Answers the next call of `inputCount` inputs at the wire's endpoint. */
   respond(inputCount: number, handler: ReplyHandler, options?: ExpectOptions): void;
   close(): Promise<void>;
 }
 
 export function createHarness(
-  options: Pick<DescribeEmbeddingProviderOptions, 'name' | 'createModel' | 'baseURL' | 'modelId' | 'wire'>,
+  options: WorldOptions<EmbeddingModel> & { wire: WireProfile },
   kind: TransportKind,
   extra: { headers?: Record<string, string>; modelId?: string } = {},
 ): Harness {
-  const origin = new URL(options.baseURL).origin;
-  const interceptor = createInterceptor(kind, origin);
-  const apiKey = fakeApiKey(options.name);
+  const world = createWorld(options, kind, extra);
   const modelId = extra.modelId ?? options.modelId;
-  const model = options.createModel({
-    modelId,
-    apiKey,
-    baseURL: options.baseURL,
-    ...interceptor.transport,
-    ...(extra.headers === undefined ? {} : { headers: extra.headers }),
-  });
   return {
-    kind,
-    interceptor,
-    model,
-    apiKey,
-    clock: createFakeClock(),
+    ...world,
     respond(inputCount, handler, expectOptions) {
       const { method, path } = options.wire.endpoint({ inputCount, modelId });
-      interceptor.expect(method, path, handler, expectOptions);
+      world.interceptor.expect(method, path, handler, expectOptions);
     },
-    close: () => interceptor.close(),
   };
 }

@@ -1,14 +1,32 @@
-export { loadCassettes, recordCassette, replayCassette, scrubCassette } from './cassettes.js';
 export {
+  bodyDifferences,
+  type CassetteSuite,
+  loadCassettes,
+  recordCassette,
+  replayCassette,
+  scrubCassette,
+} from './cassettes.js';
+export {
+  type ConformanceReport,
   describeEmbeddingProvider,
   expectFailure,
+  registerScenarioList,
   runConformance,
+  runScenarios,
   type ScenarioOutcome,
 } from './describe.js';
 export * from './groups/batch-jobs.js';
-export * from './groups/contextualized.js';
-export * from './groups/rerank.js';
-export { createFakeClock, createHarness, type FakeClock, fakeApiKey, type Harness } from './harness.js';
+export * from './groups/contextualized/index.js';
+export * from './groups/rerank/index.js';
+export {
+  createFakeClock,
+  createHarness,
+  createWorld,
+  type FakeClock,
+  fakeApiKey,
+  type Harness,
+  type World,
+} from './harness.js';
 export {
   createInterceptor,
   type ExpectOptions,
@@ -26,17 +44,30 @@ export {
 } from './replay.js';
 export {
   DEFAULT_MODE,
+  EMBEDDING_FAMILIES,
+  listEmbeddingScenarios,
   listScenarios,
   type Scenario,
   type ScenarioMode,
   TINY_MODE,
   vectorFor,
 } from './scenarios.js';
+export { encodeVector, reencodeVectors, valuesFor } from './suite/answers.js';
+export { describeFamilies, type FamilyReport, type ScenarioList } from './suite/family.js';
 export type {
   Cassette,
+  CassetteCall,
   CreateModelOptions,
   DescribeEmbeddingProviderOptions,
+  ErrorKind,
+  ErrorSignals,
+  OptionExample,
+  VectorEncoding,
+  VectorSettingsWire,
+  WaitForms,
+  WireBasics,
+  WireItem,
   WireProfile,
   WireRequest,
 } from './types.js';
-export { openAICompatibleWire } from './wires/openai-compatible.js';
+export { openAICompatibleWire, openAIErrorBody, openAIStyleAnswer } from './wires/openai-compatible.js';

@@ -102,6 +102,25 @@ function replyHeaders(reply: WireReply): Record<string, string> {
   return headers;
 }
 
+/** The system error a reset connection raises in Node, as both transports see it underneath. */
+function resetError(): Error {
+  return Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', errno: -104, syscall: 'read' });
+}
+
+/**
+ * The `fetch` a provider gets: the global one (nock patches it) with its failures shaped the way Node's
+ * fetch reports a network failure, `TypeError('fetch failed')` with the system error as `cause`.
+ */
+const runtimeFetch: FetchFunction = async (input, init) => {
+  try {
+    return await globalThis.fetch(input, init);
+  } catch (error) {
+    const name = (error as { name?: unknown })?.name;
+    if (error instanceof TypeError || name === 'AbortError' || name === 'TimeoutError') throw error;
+    throw new TypeError('fetch failed', { cause: error });
+  }
+};
+
 /** Creates an interceptor for `origin` (e.g. `https://api.openai.com`) and the given transport. */
 export function createInterceptor(kind: TransportKind, origin: string): Interceptor {
   return kind === 'fetch' ? createNockInterceptor(origin) : createMockAgentInterceptor(origin);
@@ -117,14 +136,14 @@ function createNockInterceptor(origin: string): Interceptor {
     kind: 'fetch',
     handlerErrors,
     // A wrapper, so the provider selects its fetch transport; nock patches the global fetch underneath.
-    transport: { fetch: (input, init) => globalThis.fetch(input, init) },
+    transport: { fetch: runtimeFetch },
     requests,
     expect(method, path, handler, options = {}) {
       const scope = nock(origin);
       let interceptor = scope.intercept(path, method).times(options.times ?? 1);
       if (options.delayMs !== undefined) interceptor = interceptor.delay(options.delayMs);
       if (options.connectionError === 'reset') {
-        interceptor.replyWithError({ code: 'ECONNRESET', message: 'socket hang up' });
+        interceptor.replyWithError(resetError());
       } else {
         interceptor.reply(function (this: { req: { headers: Record<string, unknown> } }, uri, body) {
           const request: WireRequest = {
@@ -164,9 +183,7 @@ function createMockAgentInterceptor(origin: string): Interceptor {
     expect(method, path, handler, options = {}) {
       const intercepted = pool.intercept({ path, method });
       if (options.connectionError === 'reset') {
-        const scope = intercepted.replyWithError(
-          Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }),
-        );
+        const scope = intercepted.replyWithError(resetError());
         scope.times(options.times ?? 1);
         return;
       }

@@ -21,45 +21,165 @@ export interface WireRequest {
   body: unknown;
 }
 
+/** How vectors travel in an answer: base64 of the raw little-endian values, or JSON numbers. */
+export type VectorEncoding = 'base64' | 'float';
+
+/** An error the provider must recognise from its body, beyond what the status says. */
+export type ErrorKind = 'quota-exhausted' | 'batch-too-large';
+
+/** One input of a request body as the wire carries it. Request-wide fields repeat on every item. */
+export interface WireItem {
+  text: string;
+  /** The document title sent with this input, if any. */
+  title?: string | undefined;
+  inputType?: InputType | undefined;
+  dimensions?: number | undefined;
+}
+
 /**
- * How a provider's wire looks, in a few functions. The suite generates every scenario from this: it
- * builds answers for any number of inputs and reads back what the provider sent.
+ * Where this API states how long to wait before retrying. Each form declared here becomes a scenario
+ * that measures the wait on the injected clock.
  */
-export interface WireProfile {
-  /** Method and path (with query) the provider must call for a call of `inputCount` inputs. */
-  endpoint(call: { inputCount: number; modelId: string }): { method: 'POST'; path: string };
-  /** The input texts in a request body, in order. */
-  inputsOf(body: unknown): string[];
+export interface WaitForms {
+  /**
+   * The headers the API sends with a 429: `retry-after` (seconds or an HTTP-date) and `retry-after-ms`.
+   * Default `['retry-after']`, the HTTP standard.
+   */
+  headers?: readonly ('retry-after' | 'retry-after-ms')[];
+  /** A 429 body carrying a structured wait, e.g. Gemini's `RetryInfo.retryDelay`. */
+  structuredBody?(waitMs: number): unknown;
+  /** A 429 body whose message says when to try again, e.g. "Please try again in 2.5s." */
+  messageBody?(waitMs: number): unknown;
+}
+
+/** API-specific error signals. A scenario that needs one is generated only when it is declared. */
+export interface ErrorSignals {
+  /** The API has a 429 that means a used-up quota (never retried): `errorBody({ kind: 'quota-exhausted' })`. */
+  quotaExhausted?: boolean;
+  /** The API has a 4xx that means "too many inputs or tokens in this call" (the engine bisects it). */
+  batchTooLarge?: boolean;
+}
+
+/** One option of the provider's option schema with an example value, checked on every request of a split job. */
+export interface OptionExample {
+  /** Names the scenario: `option-<name>`. */
+  name: string;
+  /** Sent as `providerOptions[model.provider]`. */
+  options: Record<string, unknown>;
+  /** What the option puts on the wire, read from one request body; must equal `expected` on every request. */
+  onWire?(body: unknown): unknown;
+  expected?: unknown;
+  /**
+   * For an option that changes vectors on the client: the fake API answers vectors twice unit length,
+   * and the result must be them `as-sent` or scaled back to `unit-length`.
+   */
+  vectors?: 'as-sent' | 'unit-length';
+}
+
+/** What every wire profile says, whatever the endpoint: errors, auth, usage, waits and signals. */
+export interface WireBasics {
+  /** An error body in the provider's format. `kind` names special errors the provider must recognise. */
+  errorBody(error: { status: number; message: string; kind?: ErrorKind }): unknown;
+  /** Whether the API reports token usage. */
+  reportsUsage: boolean;
+  /** The header that carries the key, and its value for `apiKey`. */
+  authHeader(apiKey: string): { name: string; value: string };
+  /** Where the API states waits. Default: the `retry-after` header only. */
+  waits?: WaitForms;
+  /** The special errors this API has. Default: none, so their scenarios are skipped (and reported). */
+  signals?: ErrorSignals;
+}
+
+/** Readers of the vector settings of a request: shared by the embeddings and contextualized wires. */
+export interface VectorSettingsWire {
   /** The vector length the request asked for, if any. */
   dimensionsOf(body: unknown): number | undefined;
   /** The unified input type the request carries, read back from the provider's own word. */
   inputTypeOf(body: unknown): InputType | undefined;
+  /** The output type the request asked for (the API's default when it names none). Enables the output-types family. */
+  outputTypeOf?(body: unknown): OutputType;
   /**
-   * A success body for this request holding `vectors` (one per input, in input order). `order` lists
-   * the positions in the order the items should appear on the wire (the API may not keep input order);
-   * wires that cannot reorder ignore it. `usageTokens` is absent for APIs that report none.
+   * How the request asked float vectors to travel. When declared, `successBody` must honour its
+   * `encoding` argument; it enables the answer-encoding and malformed-base64 scenarios.
+   */
+  encodingOf?(body: unknown): VectorEncoding;
+  /** Whether the API will cut over-long inputs of this request, its own default included. Enables the truncation family. */
+  truncateOf?(body: unknown): boolean;
+}
+
+/**
+ * How a provider's wire looks, in a few functions. The suite generates every scenario from this: it
+ * builds answers for any number of inputs and reads back what the provider sent. Optional fields switch
+ * on more families; a family whose fields are absent is skipped and reported with the reason.
+ */
+export interface WireProfile extends WireBasics, VectorSettingsWire {
+  /** Method and path (with query) the provider must call for a call of `inputCount` inputs. */
+  endpoint(call: { inputCount: number; modelId: string }): { method: 'POST'; path: string };
+  /** The input texts in a request body, in order. */
+  inputsOf(body: unknown): string[];
+  /**
+   * The request body read item by item: per input, what travels with it. Needed for per-input fields
+   * (titles) and for APIs that repeat settings on every item (Gemini); without it every item is read
+   * through `inputsOf`, `inputTypeOf` and `dimensionsOf`.
+   */
+  itemsOf?(body: unknown): WireItem[];
+  /**
+   * A success body for this request holding `vectors` (one per input, in input order: floats, or the
+   * integers of a quantized output type). `order` lists the positions in the order the items should
+   * appear on the wire (wires that cannot reorder ignore it). `usageTokens` is absent for APIs that report
+   * none. `encoding`, when given, is how the vectors must travel whatever the request asked.
    */
   successBody(request: {
     body: unknown;
     vectors: number[][];
     order: number[];
     usageTokens?: number;
+    encoding?: VectorEncoding;
   }): unknown;
-  /** An error body in the provider's format. `kind` names special errors the provider must recognise. */
-  errorBody(error: {
-    status: number;
-    message: string;
-    kind?: 'quota-exhausted' | 'batch-too-large';
-  }): unknown;
-  /** Whether the API reports token usage. */
-  reportsUsage: boolean;
+  /** The answer names each vector's index, so answers out of order, with an index twice or missing, can be built. */
+  indexedAnswers?: boolean;
   /**
    * The API's documented limit on inputs per request. The fake server answers 400 above it, so a
-   * model that declares a larger `maxInputsPerCall` fails the split scenarios.
+   * model that declares a larger `maxInputsPerCall` fails the limit scenarios.
    */
   maxInputsPerRequest?: number;
-  /** The header that carries the key, and its value for `apiKey`. */
-  authHeader(apiKey: string): { name: string; value: string };
+  /** The API's documented limit on the summed tokens of one request (the fake server answers 400 above it). */
+  maxTokensPerRequest?: number;
+  /** The API takes a title per input (`{ text, title }`), sent with this input type. */
+  titles?: { inputType?: InputType };
+  /** Every option of the provider's option schema, each with an example value. */
+  options?: readonly OptionExample[];
+  /**
+   * Rewrites a recorded answer into `encoding`, so a cassette recorded with one encoding replays for a
+   * provider that asks for the other; `field` is the request field that asks for the encoding.
+   */
+  encodingSwap?: {
+    field: string;
+    reencode(body: unknown, encoding: VectorEncoding): unknown;
+  };
+}
+
+/** The engine call a cassette replays. */
+export interface CassetteCall {
+  /** `embed` (default: `embedMany`), `contextualized` (`embedContextualized`), `rerank` or `batch` (create, wait, results). */
+  kind?: 'embed' | 'contextualized' | 'rerank' | 'batch';
+  modelId: string;
+  /** `embed` and `batch`: texts, or `{ text, title }` for an input with a document title. */
+  inputs?: (string | { text: string; title?: string })[];
+  /** `contextualized`: documents of chunks; `rerank`: the documents. */
+  documents?: string[][] | string[];
+  /** `rerank`: the query and how many results to keep. */
+  query?: string;
+  topN?: number;
+  inputType?: InputType;
+  dimensions?: number;
+  /** Default `float`; other types decode to `Int8Array` / `Uint8Array`. */
+  outputType?: OutputType;
+  truncate?: boolean;
+  /** `batch`: the job's display name. */
+  displayName?: string;
+  providerOptions?: Record<string, Record<string, unknown>>;
+  maxRetries?: number;
 }
 
 /** A recorded or constructed exchange, stored as JSON. Secrets are scrubbed before writing. */
@@ -71,35 +191,42 @@ export interface Cassette {
   source: 'recorded' | 'constructed';
   description?: string;
   recordedAt?: string;
-  /** The engine call the cassette replays. */
-  call: {
-    modelId: string;
-    /** Texts, or `{ text, title }` for an input with a document title. */
-    inputs: (string | { text: string; title?: string })[];
-    inputType?: InputType;
-    dimensions?: number;
-    /** Default `float`; other types decode to `Int8Array` / `Uint8Array`. */
-    outputType?: OutputType;
-    providerOptions?: Record<string, Record<string, unknown>>;
-    maxRetries?: number;
-  };
-  /** The HTTP exchanges, in order. Each request body must equal what the provider sends. */
+  call: CassetteCall;
+  /** The HTTP exchanges, in order. Each request body must equal what the provider sends, field by field. */
   interactions: {
     request: { method: string; path: string; body?: unknown };
     response: { status: number; headers?: Record<string, string>; body: unknown };
   }[];
   /** What the call must produce. */
-  expect:
+  expect: (
     | {
         embeddings: {
           count: number;
-          dimensions: number /** Leading values of each vector, checked to float32 precision. */;
+          dimensions: number;
+          /** Leading values of each vector, checked to float32 precision. */
           prefixes?: number[][];
         };
         /** `null`: the API reports none, so usage must be absent. */
         usage: { inputTokens: number } | null;
       }
-    | { error: { name: string; code: string; statusCode?: number } };
+    | {
+        /** `contextualized`: per document, its chunk count; every vector has `dimensions` values. */
+        documents: { chunks: number[]; dimensions: number; prefixes?: number[][][] };
+        usage: { inputTokens: number } | null;
+      }
+    | {
+        /** `rerank`: the ranking, best first. */
+        results: { index: number; relevanceScore: number }[];
+        usage: { inputTokens: number } | null;
+      }
+    | { error: { name: string; code: string; statusCode?: number } }
+  ) & {
+    /**
+     * The waits between interactions, in ms, as the injected clock measures them. Absent: derived from the
+     * `retry-after` / `retry-after-ms` headers of the retried interactions, when each has one.
+     */
+    waitsMs?: number[];
+  };
 }
 
 export interface DescribeEmbeddingProviderOptions {
@@ -118,7 +245,7 @@ export interface DescribeEmbeddingProviderOptions {
   expectedFailures?: Record<string, string>;
   /** Provider-specific tests, registered inside the suite's `describe`. */
   additionalTests?: () => void;
-  /** Re-run every generated scenario with `maxInputsPerCall: 2` and `concurrency: 1`. Default true. */
+  /** Re-run the splitting families with `maxInputsPerCall: 2` and `concurrency: 1`. Default true. */
   rerunWithTinyBatches?: boolean;
   /** With `EMBEDKIT_RECORD=1`, the environment variable holding a real key; cassettes are then recorded live. */
   recordApiKeyEnvironmentVariable?: string;

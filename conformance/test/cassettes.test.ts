@@ -1,8 +1,9 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { float32ToBase64 } from '@embedkit/core/provider';
 import { describe, expect, it } from 'vitest';
+import { ACME_VECTORS, acmeCassettes } from '../mutants/cassettes.js';
+import { createAcmeFetchModel } from '../mutants/fetch-reference-provider.js';
 import { acmeWire, createAcmeModel } from '../mutants/reference-provider.js';
 import { loadCassettes, recordCassette, replayCassette, scrubCassette } from '../src/cassettes.js';
 import { expectFailure } from '../src/describe.js';
@@ -17,50 +18,10 @@ const options: DescribeEmbeddingProviderOptions = {
   wire: acmeWire,
 };
 
-const vectors = [
-  [0.5, -0.5, 0.25, 0.125, 0, 1, -1, 0.75],
-  [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8],
-];
+const vectors = ACME_VECTORS;
 
 function cassette(overrides: Partial<Cassette> = {}): Cassette {
-  return {
-    version: 1,
-    name: 'two inputs as queries',
-    source: 'constructed',
-    call: { modelId: 'acme-embed-1', inputs: ['pets', 'animals'], inputType: 'query', dimensions: 8 },
-    interactions: [
-      {
-        request: {
-          method: 'POST',
-          path: '/v1/embeddings',
-          body: {
-            model: 'acme-embed-1',
-            input: ['pets', 'animals'],
-            encoding_format: 'base64',
-            dimensions: 8,
-            input_type: 'query',
-          },
-        },
-        response: {
-          status: 200,
-          headers: { 'content-type': 'application/json' },
-          body: {
-            object: 'list',
-            data: [
-              { object: 'embedding', index: 1, embedding: float32ToBase64(vectors[1]!) },
-              { object: 'embedding', index: 0, embedding: float32ToBase64(vectors[0]!) },
-            ],
-            usage: { prompt_tokens: 2, total_tokens: 2 },
-          },
-        },
-      },
-    ],
-    expect: {
-      embeddings: { count: 2, dimensions: 8, prefixes: vectors.map((vector) => vector.slice(0, 4)) },
-      usage: { inputTokens: 2 },
-    },
-    ...overrides,
-  };
+  return { ...structuredClone(acmeCassettes[0]!), ...overrides };
 }
 
 describe('cassette replay', () => {
@@ -69,10 +30,27 @@ describe('cassette replay', () => {
       await replayCassette(options, cassette(), kind);
     });
 
-    it(`fails when the request body differs from the recording [${kind}]`, async () => {
+    it(`names each field and item that differs from the recording [${kind}]`, async () => {
       const changed = cassette();
-      (changed.interactions[0]!.request.body as { input_type: string }).input_type = 'passage';
-      await expect(replayCassette(options, changed, kind)).rejects.toThrow(/body differs from the cassette/);
+      const body = changed.interactions[0]!.request.body as { input_type: string; input: string[] };
+      body.input_type = 'passage';
+      body.input[1] = 'cats';
+      const failure = replayCassette(options, changed, kind);
+      await expect(failure).rejects.toThrow(/body\.input\[1\]: recorded "cats", sent "animals"/);
+      await expect(replayCassette(options, changed, kind)).rejects.toThrow(
+        /body\.input_type: recorded "passage", sent "query"/,
+      );
+    });
+
+    it(`replays a base64 recording in floats for a provider that asks for floats [${kind}]`, async () => {
+      await replayCassette({ ...options, createModel: createAcmeFetchModel }, cassette(), kind);
+    });
+
+    it(`checks the waits between retried interactions [${kind}]`, async () => {
+      const limited = structuredClone(acmeCassettes[1]!);
+      await replayCassette(options, limited, kind);
+      limited.expect.waitsMs = [2_000];
+      await expect(replayCassette(options, limited, kind)).rejects.toThrow(/the waits between interactions/);
     });
 
     it(`fails when an interaction is never used [${kind}]`, async () => {

@@ -4,15 +4,27 @@ import {
   type BatchJob,
   type BatchJobRequestCounts,
   type BatchJobState,
-  type Embedding,
   EmbedKitError,
+  type InputType,
 } from '@embedkit/core';
 import { describe } from 'vitest';
-import { registerScenarios } from '../describe.js';
-import { createFakeClock, fakeApiKey } from '../harness.js';
-import { createInterceptor, type Interceptor, type TransportKind, type WireReply } from '../interceptor.js';
-import { vectorFor } from '../scenarios.js';
-import type { CreateModelOptions } from '../types.js';
+import { registerScenarioList, withCassettes } from '../describe.js';
+import { createFakeClock, createWorld, type World } from '../harness.js';
+import type { TransportKind, WireReply } from '../interceptor.js';
+import { vectorFor } from '../suite/answers.js';
+import { expectVector, rejection } from '../suite/checks.js';
+import {
+  buildScenarios,
+  type Case,
+  check,
+  type Family,
+  modePass,
+  type Scenario,
+  type ScenarioList,
+  type SkippedCase,
+  skip,
+} from '../suite/family.js';
+import type { Cassette, CreateModelOptions, WaitForms, WireItem } from '../types.js';
 
 /** The result of one input of a finished job, as the fake API lists it. */
 export type BatchEmbeddingJobsWireOutcome =
@@ -41,6 +53,12 @@ export interface BatchEmbeddingJobsWireProfile {
   inputsOf(body: unknown): string[];
   /** The vector length a create request asked for, if any. */
   dimensionsOf(body: unknown): number | undefined;
+  /** A create request read item by item (text, title, input type, dimensions of each input). Enables the per-item check. */
+  itemsOf?(body: unknown): WireItem[];
+  /** The API takes a title per input, sent with this input type. */
+  titles?: { inputType?: InputType };
+  /** Where the API states waits on a poll it refuses (429). Default: the `retry-after` header. */
+  waits?: WaitForms;
   /** The body the API answers to create and get for `job`. */
   jobBody(job: BatchEmbeddingJobsWireJob): unknown;
   /**
@@ -65,19 +83,19 @@ export interface DescribeBatchEmbeddingJobsOptions {
   wire: BatchEmbeddingJobsWireProfile;
   /** Sent with every `create`; the fake API's vectors are this long. Default: none sent, 8 values. */
   dimensions?: number;
+  /** An input type the jobs take, sent with the per-item check. Default: none. */
+  inputType?: InputType;
+  /** Cassettes of whole jobs (create, polls, results) to replay: objects, or a directory of `*.json` files. */
+  cassettes?: Cassette[] | string;
   /** Scenario ids known to fail, each with its reason; one that passes fails the run. */
   expectedFailures?: Record<string, string>;
 }
 
-export interface BatchEmbeddingJobsScenario {
-  id: string;
-  run(kind: TransportKind): Promise<void>;
-}
+/** A batch-jobs scenario (the same shape as every scenario of the suite). */
+export type BatchEmbeddingJobsScenario = Scenario;
 
-interface World {
-  interceptor: Interceptor;
+interface BatchWorld extends World<BatchEmbeddingJobs> {
   jobs: BatchEmbeddingJobs;
-  apiKey: string;
 }
 
 function texts(count: number): string[] {
@@ -91,259 +109,312 @@ function counts(total: number, succeeded: number, failed: number): BatchJobReque
   return { total, succeeded, failed, pending: total - succeeded - failed };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<Error & Record<string, unknown>> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & Record<string, unknown>;
-  }
-  return assert.fail('the call succeeded, but it had to fail');
-}
-
-function closeTo(actual: Embedding | null | undefined, expected: readonly number[], label: string): void {
-  assert.ok(actual instanceof Float32Array, `${label} is a Float32Array`);
-  assert.equal(actual.length, expected.length, `${label}: length`);
-  for (let index = 0; index < expected.length; index++) {
-    if (!(Math.abs(actual[index]! - expected[index]!) <= 1e-6))
-      assert.fail(`${label}: value ${index} is ${actual[index]}, expected ${expected[index]}`);
-  }
-}
-
 /**
- * The batch-jobs scenarios: create, polling through every state with backoff on a virtual clock, each
- * final state, results in input order with partial item errors, results before the end, cancel,
- * delete, a transient poll error and an abort while waiting. Each runs against a fresh interceptor and
- * fails on any unused expectation.
+ * The batch-jobs family: create (every item of the request), polling through every state with backoff
+ * on a virtual clock, each final state, the server's wait on a refused poll, results in input order with
+ * partial item errors, results before the end, cancel, delete, a transient poll error and an abort while
+ * waiting. Each runs against a fresh interceptor and fails on any unused expectation.
  */
+export const batchJobs: Family<DescribeBatchEmbeddingJobsOptions, BatchWorld> = {
+  name: 'batch-jobs',
+  checks:
+    'create item by item, polling with backoff and server waits, every final state, results in order, cancel, delete, abort',
+  cases: (options) => {
+    const { wire } = options;
+    const dimensions = options.dimensions ?? 8;
+    const id = wire.jobId;
+    const job = (
+      state: BatchJobState,
+      requestCounts: BatchJobRequestCounts,
+      outcomes?: BatchEmbeddingJobsWireOutcome[],
+    ) =>
+      ({
+        id,
+        state,
+        counts: requestCounts,
+        ...(outcomes === undefined ? {} : { outcomes }),
+      }) satisfies BatchEmbeddingJobsWireJob;
+    const reply =
+      (body: BatchEmbeddingJobsWireJob): (() => WireReply) =>
+      () => ({ status: 200, body: wire.jobBody(body) });
+    const expectGet = (world: BatchWorld, body: BatchEmbeddingJobsWireJob) => {
+      const { method, path } = wire.get(id);
+      world.interceptor.expect(method, path, reply(body));
+    };
+    /** A finished job's answer, plus whatever `results()` fetches next. */
+    const expectFinished = (world: BatchWorld, body: BatchEmbeddingJobsWireJob) => {
+      expectGet(world, body);
+      for (const exchange of wire.resultExchanges?.(body) ?? [])
+        world.interceptor.expect(exchange.method, exchange.path, () => exchange.reply);
+    };
+    const expectRefusedPoll = (
+      world: BatchWorld,
+      status: number,
+      message: string,
+      headers?: Record<string, string>,
+      body?: unknown,
+    ) => {
+      const { method, path } = wire.get(id);
+      world.interceptor.expect(method, path, () => ({
+        status,
+        body: body ?? wire.errorBody({ status, message }),
+        ...(headers === undefined ? {} : { headers }),
+      }));
+    };
+
+    const cases: (Case<BatchWorld> | SkippedCase)[] = [
+      check(
+        'create',
+        "the API's id not returned, inputs or dimensions altered, the key in the wrong header",
+        async (world) => {
+          const inputs = texts(3);
+          const { method, path } = wire.create(options.modelId);
+          world.interceptor.expect(method, path, reply(job('pending', counts(3, 0, 0))));
+          const created = await world.jobs.create({
+            inputs,
+            displayName: 'conformance batch',
+            ...(options.dimensions === undefined ? {} : { dimensions: options.dimensions }),
+          });
+          assert.equal(created.id, id, 'the id the API gave');
+          assert.equal(created.state, 'pending');
+          assert.deepEqual(created.requestCounts, counts(3, 0, 0));
+          assert.equal(created.provider, world.jobs.provider);
+          const request = world.interceptor.requests[0]!;
+          assert.deepEqual(wire.inputsOf(request.body), inputs, 'every input sent, in order');
+          assert.equal(wire.dimensionsOf(request.body), options.dimensions, 'dimensions sent as asked');
+          const auth = wire.authHeader(world.apiKey);
+          assert.equal(
+            request.headers[auth.name.toLowerCase()],
+            auth.value,
+            'the key is sent in the auth header',
+          );
+        },
+      ),
+      wire.itemsOf === undefined
+        ? skip('create-every-item', 'the wire profile cannot read a create request item by item (itemsOf)')
+        : check(
+            'create-every-item',
+            'the input type, dimensions or a title set on the first item only, or on the wrong item',
+            async (world) => {
+              const inputs = texts(4).map((text, index) =>
+                index % 2 === 0 && wire.titles !== undefined ? { text, title: `title ${index}` } : { text },
+              );
+              const inputType = wire.titles?.inputType ?? options.inputType;
+              const { method, path } = wire.create(options.modelId);
+              world.interceptor.expect(method, path, reply(job('pending', counts(4, 0, 0))));
+              await world.jobs.create({
+                inputs,
+                ...(inputType === undefined ? {} : { inputType }),
+                ...(options.dimensions === undefined ? {} : { dimensions: options.dimensions }),
+              });
+              const items = wire.itemsOf!(world.interceptor.requests[0]!.body);
+              assert.equal(items.length, inputs.length, 'one item per input');
+              for (const [index, item] of items.entries()) {
+                const input = inputs[index] as { text: string; title?: string };
+                assert.equal(item.text, input.text, `item ${index}: its own text`);
+                assert.equal(item.title ?? undefined, input.title, `item ${index}: its own title`);
+                assert.equal(item.inputType, inputType, `item ${index}: the input type`);
+                assert.equal(item.dimensions, options.dimensions, `item ${index}: the dimensions`);
+              }
+            },
+          ),
+      check('create-empty-inputs', 'an empty job sent to the API', async (world) => {
+        const error = await rejection(world.jobs.create({ inputs: [] }));
+        assert.equal(error.name, 'InvalidArgumentError');
+        assert.equal(world.interceptor.requests.length, 0, 'nothing was sent');
+      }),
+      check(
+        'wait-through-states',
+        'a state misread, a poll without a wait, or waits that do not back off',
+        async (world) => {
+          expectGet(world, job('pending', counts(3, 0, 0)));
+          expectGet(world, job('running', counts(3, 1, 0)));
+          expectGet(world, job('running', counts(3, 2, 0)));
+          expectGet(world, job('succeeded', counts(3, 3, 0)));
+          const clock = createFakeClock();
+          const seen: BatchJob[] = [];
+          const done = await world.jobs.wait(id, {
+            clock,
+            pollIntervalMs: 1_000,
+            maxPollIntervalMs: 2_000,
+            onProgress: (progress) => seen.push(progress),
+          });
+          assert.equal(done.state, 'succeeded');
+          assert.deepEqual(done.requestCounts, counts(3, 3, 0));
+          assert.deepEqual(
+            seen.map((progress) => [progress.state, progress.requestCounts.succeeded]),
+            [
+              ['pending', 0],
+              ['running', 1],
+              ['running', 2],
+              ['succeeded', 3],
+            ],
+            'onProgress sees every poll',
+          );
+          assert.equal(world.interceptor.requests.length, 4, 'one GET per poll');
+          assert.equal(clock.sleeps.length, 3, 'a wait between polls, none after the last');
+          assert.equal(clock.sleeps[0], 1_000, 'the first wait is pollIntervalMs');
+          for (let index = 1; index < clock.sleeps.length; index++) {
+            assert.ok(
+              clock.sleeps[index]! >= clock.sleeps[index - 1]!,
+              `waits grow: ${clock.sleeps.join(', ')}`,
+            );
+            assert.ok(
+              clock.sleeps[index]! <= 2_000,
+              `waits stop at maxPollIntervalMs: ${clock.sleeps.join(', ')}`,
+            );
+          }
+          assert.ok(clock.sleeps[2]! > clock.sleeps[0]!, `waits back off: ${clock.sleeps.join(', ')}`);
+        },
+      ),
+      ...(['failed', 'cancelled', 'expired'] as const).map((state) =>
+        check<BatchWorld>(
+          `wait-ends-${state}`,
+          `a ${state} job polled forever or thrown instead of returned`,
+          async (world) => {
+            expectGet(world, job('running', counts(2, 0, 0)));
+            expectGet(world, job(state, counts(2, 0, state === 'failed' ? 2 : 0)));
+            const clock = createFakeClock();
+            const done = await world.jobs.wait(id, { clock, pollIntervalMs: 500 });
+            assert.equal(done.state, state, `wait returns a ${state} job rather than throwing`);
+            assert.equal(world.interceptor.requests.length, 2);
+            assert.deepEqual(clock.sleeps, [500]);
+          },
+        ),
+      ),
+      check(
+        'wait-honours-retry-after',
+        "a refused poll's wait (429) lost, so polling hammers the API",
+        async (world) => {
+          const forms = wire.waits ?? {};
+          const headers = forms.headers ?? ['retry-after'];
+          if (headers.includes('retry-after'))
+            expectRefusedPoll(world, 429, 'slow down', { 'retry-after': '30' });
+          else if (forms.structuredBody !== undefined)
+            expectRefusedPoll(world, 429, 'slow down', undefined, forms.structuredBody(30_000));
+          else if (forms.messageBody !== undefined)
+            expectRefusedPoll(world, 429, 'slow down', undefined, forms.messageBody(30_000));
+          else expectRefusedPoll(world, 429, 'slow down', { 'retry-after-ms': '30000' });
+          expectGet(world, job('succeeded', counts(1, 1, 0)));
+          const clock = createFakeClock();
+          const done = await world.jobs.wait(id, { clock, pollIntervalMs: 1_000 });
+          assert.equal(done.state, 'succeeded');
+          assert.deepEqual(clock.sleeps, [30_000], 'waited what the API asked before polling again');
+        },
+      ),
+      check(
+        'results-in-input-order',
+        'results placed by their position in the answer instead of their key',
+        async (world) => {
+          const inputs = texts(4);
+          const vectors = inputs.map((text) => vectorFor(text, dimensions));
+          // Listed in reverse: the provider must map results back by their key, not by position.
+          const outcomes = vectors.map((vector, index) => ({ index, vector })).reverse();
+          expectFinished(world, job('succeeded', counts(4, 4, 0), outcomes));
+          const results = await world.jobs.results(id);
+          assert.equal(results.job.state, 'succeeded');
+          assert.equal(results.embeddings.length, 4, 'one entry per input');
+          for (const [index, vector] of vectors.entries())
+            expectVector(results.embeddings[index], vector, `vector ${index}`);
+          assert.deepEqual(results.errors, []);
+        },
+      ),
+      check(
+        'results-partial-errors',
+        'a failed item dropped, shifting every vector after it, or its message lost',
+        async (world) => {
+          const inputs = texts(3);
+          const vectors = inputs.map((text) => vectorFor(text, dimensions));
+          const outcomes: BatchEmbeddingJobsWireOutcome[] = [
+            { index: 2, vector: vectors[2]! },
+            { index: 1, error: { status: 400, message: 'conformance item error' } },
+            { index: 0, vector: vectors[0]! },
+          ];
+          expectFinished(world, job('succeeded', counts(3, 2, 1), outcomes));
+          const results = await world.jobs.results(id);
+          assert.deepEqual(results.job.requestCounts, counts(3, 2, 1));
+          expectVector(results.embeddings[0], vectors[0]!, 'vector 0');
+          assert.equal(results.embeddings[1], null, 'the failed input has no vector');
+          expectVector(results.embeddings[2], vectors[2]!, 'vector 2');
+          assert.equal(results.errors.length, 1, 'one item error');
+          assert.equal(results.errors[0]!.index, 1);
+          assert.match(results.errors[0]!.message, /conformance item error/, 'the API message is kept');
+        },
+      ),
+      check('results-before-finished', 'results of an unfinished job read as empty', async (world) => {
+        expectGet(world, job('running', counts(3, 1, 0)));
+        const error = await rejection(world.jobs.results(id));
+        assert.equal(error.name, 'InvalidArgumentError');
+        assert.equal(error.code, 'invalid_argument');
+      }),
+      check('cancel', 'cancel sent to the wrong endpoint', async (world) => {
+        const cancel = wire.cancel(id);
+        world.interceptor.expect(cancel.method, cancel.path, () => cancel.reply ?? { status: 200, body: {} });
+        expectGet(world, job('cancelled', counts(3, 1, 0)));
+        await world.jobs.cancel(id);
+        const after = await world.jobs.get(id);
+        assert.equal(after.state, 'cancelled');
+        assert.deepEqual(
+          world.interceptor.requests.map((request) => request.method),
+          [cancel.method, 'GET'],
+        );
+      }),
+      check('delete', 'delete sent to the wrong endpoint', async (world) => {
+        const remove = wire.delete(id);
+        world.interceptor.expect(remove.method, remove.path, () => remove.reply ?? { status: 200, body: {} });
+        await world.jobs.delete(id);
+        assert.equal(world.interceptor.requests.length, 1);
+      }),
+      check('wait-survives-transient-error', 'one 503 while polling ending the wait', async (world) => {
+        expectRefusedPoll(world, 503, 'conformance unavailable');
+        expectGet(world, job('succeeded', counts(1, 1, 0)));
+        const clock = createFakeClock();
+        const done = await world.jobs.wait(id, { clock, pollIntervalMs: 1_000 });
+        assert.equal(done.state, 'succeeded');
+        assert.equal(world.interceptor.requests.length, 2, 'polled again after the 503');
+      }),
+      check('wait-stops-on-permanent-error', 'a 404 while polling retried forever', async (world) => {
+        expectRefusedPoll(world, 404, 'conformance no such batch');
+        const error = await rejection(world.jobs.wait(id, { clock: createFakeClock() }));
+        assert.equal(error.name, 'NotFoundError');
+        assert.equal(world.interceptor.requests.length, 1, 'not polled again');
+      }),
+      check('abort-while-waiting', 'an abort during the wait between polls ignored', async (world) => {
+        expectGet(world, job('running', counts(3, 1, 0)));
+        const controller = new AbortController();
+        const clock = createFakeClock();
+        clock.onSleep = () => controller.abort();
+        const error = await rejection(world.jobs.wait(id, { clock, signal: controller.signal }));
+        assert.equal(error.name, 'AbortError', 'the native AbortError');
+        assert.equal(EmbedKitError.isInstance(error), false, 'not wrapped in an embedkit error');
+        assert.equal(world.interceptor.requests.length, 1, 'no poll after the abort');
+      }),
+    ];
+    return cases;
+  },
+};
+
+/** Every batch-jobs scenario (cassettes included), and the report. */
+export function listBatchEmbeddingJobsScenarioList(options: DescribeBatchEmbeddingJobsOptions): ScenarioList {
+  const world = (kind: TransportKind): BatchWorld & { close(): Promise<void> } => {
+    const created = createWorld({ ...options, createModel: options.createJobs }, kind);
+    return { ...created, jobs: created.model };
+  };
+  const list = buildScenarios('batch-jobs', [batchJobs], [modePass({ name: 'default' }, options, world)]);
+  return withCassettes(list, 'batch-jobs', {
+    name: options.name,
+    baseURL: options.baseURL,
+    createJobs: options.createJobs,
+    kind: 'batch',
+    ...(options.cassettes === undefined ? {} : { cassettes: options.cassettes }),
+  });
+}
+
+/** The batch-jobs scenarios, cassettes included. */
 export function listBatchEmbeddingJobsScenarios(
   options: DescribeBatchEmbeddingJobsOptions,
 ): BatchEmbeddingJobsScenario[] {
-  const { wire } = options;
-  const dimensions = options.dimensions ?? 8;
-  const id = wire.jobId;
-  const job = (
-    state: BatchJobState,
-    requestCounts: BatchJobRequestCounts,
-    outcomes?: BatchEmbeddingJobsWireOutcome[],
-  ) =>
-    ({
-      id,
-      state,
-      counts: requestCounts,
-      ...(outcomes === undefined ? {} : { outcomes }),
-    }) satisfies BatchEmbeddingJobsWireJob;
-  const reply =
-    (body: BatchEmbeddingJobsWireJob): (() => WireReply) =>
-    () => ({ status: 200, body: wire.jobBody(body) });
-  const expectGet = (world: World, body: BatchEmbeddingJobsWireJob) => {
-    const { method, path } = wire.get(id);
-    world.interceptor.expect(method, path, reply(body));
-  };
-  /** A finished job's answer, plus whatever `results()` fetches next. */
-  const expectFinished = (world: World, body: BatchEmbeddingJobsWireJob) => {
-    expectGet(world, body);
-    for (const exchange of wire.resultExchanges?.(body) ?? [])
-      world.interceptor.expect(exchange.method, exchange.path, () => exchange.reply);
-  };
-
-  const scenario = (name: string, body: (world: World) => Promise<void>): BatchEmbeddingJobsScenario => ({
-    id: name,
-    async run(kind) {
-      const interceptor = createInterceptor(kind, new URL(options.baseURL).origin);
-      const apiKey = fakeApiKey(options.name);
-      try {
-        const jobs = options.createJobs({
-          modelId: options.modelId,
-          apiKey,
-          baseURL: options.baseURL,
-          ...interceptor.transport,
-        });
-        const outcome = await body({ interceptor, jobs, apiKey }).then(
-          () => undefined,
-          (error: unknown) => ({ error }),
-        );
-        if (interceptor.handlerErrors.length > 0) throw interceptor.handlerErrors[0];
-        if (outcome !== undefined) throw outcome.error;
-        assert.deepEqual(interceptor.pending(), [], 'every expected request was made');
-      } finally {
-        await interceptor.close();
-      }
-    },
-  });
-
-  const list: BatchEmbeddingJobsScenario[] = [
-    scenario('create', async (world) => {
-      const inputs = texts(3);
-      const { method, path } = wire.create(options.modelId);
-      world.interceptor.expect(method, path, reply(job('pending', counts(3, 0, 0))));
-      const created = await world.jobs.create({
-        inputs,
-        displayName: 'conformance batch',
-        ...(options.dimensions === undefined ? {} : { dimensions: options.dimensions }),
-      });
-      assert.equal(created.id, id, 'the id the API gave');
-      assert.equal(created.state, 'pending');
-      assert.deepEqual(created.requestCounts, counts(3, 0, 0));
-      assert.equal(created.provider, world.jobs.provider);
-      const request = world.interceptor.requests[0]!;
-      assert.deepEqual(wire.inputsOf(request.body), inputs, 'every input sent, in order');
-      assert.equal(wire.dimensionsOf(request.body), options.dimensions, 'dimensions sent as asked');
-      const auth = wire.authHeader(world.apiKey);
-      assert.equal(
-        request.headers[auth.name.toLowerCase()],
-        auth.value,
-        'the key is sent in the auth header',
-      );
-      assert.match(request.headers['user-agent'] ?? '', /^embedkit\//, 'user-agent names embedkit');
-    }),
-    scenario('create-empty-inputs', async (world) => {
-      const error = await rejection(world.jobs.create({ inputs: [] }));
-      assert.equal(error.name, 'InvalidArgumentError');
-      assert.equal(world.interceptor.requests.length, 0, 'nothing was sent');
-    }),
-    scenario('wait-through-states', async (world) => {
-      expectGet(world, job('pending', counts(3, 0, 0)));
-      expectGet(world, job('running', counts(3, 1, 0)));
-      expectGet(world, job('running', counts(3, 2, 0)));
-      expectGet(world, job('succeeded', counts(3, 3, 0)));
-      const clock = createFakeClock();
-      const seen: BatchJob[] = [];
-      const done = await world.jobs.wait(id, {
-        clock,
-        pollIntervalMs: 1_000,
-        maxPollIntervalMs: 2_000,
-        onProgress: (progress) => seen.push(progress),
-      });
-      assert.equal(done.state, 'succeeded');
-      assert.deepEqual(done.requestCounts, counts(3, 3, 0));
-      assert.deepEqual(
-        seen.map((progress) => [progress.state, progress.requestCounts.succeeded]),
-        [
-          ['pending', 0],
-          ['running', 1],
-          ['running', 2],
-          ['succeeded', 3],
-        ],
-        'onProgress sees every poll',
-      );
-      assert.equal(world.interceptor.requests.length, 4, 'one GET per poll');
-      assert.equal(clock.sleeps.length, 3, 'a wait between polls, none after the last');
-      assert.equal(clock.sleeps[0], 1_000, 'the first wait is pollIntervalMs');
-      for (let index = 1; index < clock.sleeps.length; index++) {
-        assert.ok(clock.sleeps[index]! >= clock.sleeps[index - 1]!, `waits grow: ${clock.sleeps.join(', ')}`);
-        assert.ok(
-          clock.sleeps[index]! <= 2_000,
-          `waits stop at maxPollIntervalMs: ${clock.sleeps.join(', ')}`,
-        );
-      }
-      assert.ok(clock.sleeps[2]! > clock.sleeps[0]!, `waits back off: ${clock.sleeps.join(', ')}`);
-    }),
-  ];
-
-  for (const state of ['failed', 'cancelled', 'expired'] as const) {
-    list.push(
-      scenario(`wait-ends-${state}`, async (world) => {
-        expectGet(world, job('running', counts(2, 0, 0)));
-        expectGet(world, job(state, counts(2, 0, state === 'failed' ? 2 : 0)));
-        const clock = createFakeClock();
-        const done = await world.jobs.wait(id, { clock, pollIntervalMs: 500 });
-        assert.equal(done.state, state, `wait returns a ${state} job rather than throwing`);
-        assert.equal(world.interceptor.requests.length, 2);
-        assert.deepEqual(clock.sleeps, [500]);
-      }),
-    );
-  }
-
-  list.push(
-    scenario('results-in-input-order', async (world) => {
-      const inputs = texts(4);
-      const vectors = inputs.map((text) => vectorFor(text, dimensions));
-      // Listed in reverse: the provider must map results back by their key, not by position.
-      const outcomes = vectors.map((vector, index) => ({ index, vector })).reverse();
-      expectFinished(world, job('succeeded', counts(4, 4, 0), outcomes));
-      const results = await world.jobs.results(id);
-      assert.equal(results.job.state, 'succeeded');
-      assert.equal(results.embeddings.length, 4, 'one entry per input');
-      for (const [index, vector] of vectors.entries())
-        closeTo(results.embeddings[index], vector, `vector ${index}`);
-      assert.deepEqual(results.errors, []);
-    }),
-    scenario('results-partial-errors', async (world) => {
-      const inputs = texts(3);
-      const vectors = inputs.map((text) => vectorFor(text, dimensions));
-      const outcomes: BatchEmbeddingJobsWireOutcome[] = [
-        { index: 2, vector: vectors[2]! },
-        { index: 1, error: { status: 400, message: 'conformance item error' } },
-        { index: 0, vector: vectors[0]! },
-      ];
-      expectFinished(world, job('succeeded', counts(3, 2, 1), outcomes));
-      const results = await world.jobs.results(id);
-      assert.deepEqual(results.job.requestCounts, counts(3, 2, 1));
-      closeTo(results.embeddings[0], vectors[0]!, 'vector 0');
-      assert.equal(results.embeddings[1], null, 'the failed input has no vector');
-      closeTo(results.embeddings[2], vectors[2]!, 'vector 2');
-      assert.equal(results.errors.length, 1, 'one item error');
-      assert.equal(results.errors[0]!.index, 1);
-      assert.match(results.errors[0]!.message, /conformance item error/, 'the API message is kept');
-    }),
-    scenario('results-before-finished', async (world) => {
-      expectGet(world, job('running', counts(3, 1, 0)));
-      const error = await rejection(world.jobs.results(id));
-      assert.equal(error.name, 'InvalidArgumentError');
-      assert.equal(error.code, 'invalid_argument');
-    }),
-    scenario('cancel', async (world) => {
-      const cancel = wire.cancel(id);
-      world.interceptor.expect(cancel.method, cancel.path, () => cancel.reply ?? { status: 200, body: {} });
-      expectGet(world, job('cancelled', counts(3, 1, 0)));
-      await world.jobs.cancel(id);
-      const after = await world.jobs.get(id);
-      assert.equal(after.state, 'cancelled');
-      assert.deepEqual(
-        world.interceptor.requests.map((request) => request.method),
-        [cancel.method, 'GET'],
-      );
-    }),
-    scenario('delete', async (world) => {
-      const remove = wire.delete(id);
-      world.interceptor.expect(remove.method, remove.path, () => remove.reply ?? { status: 200, body: {} });
-      await world.jobs.delete(id);
-      assert.equal(world.interceptor.requests.length, 1);
-    }),
-    scenario('wait-survives-transient-error', async (world) => {
-      const { method, path } = wire.get(id);
-      world.interceptor.expect(method, path, () => ({
-        status: 503,
-        body: wire.errorBody({ status: 503, message: 'conformance unavailable' }),
-      }));
-      expectGet(world, job('succeeded', counts(1, 1, 0)));
-      const clock = createFakeClock();
-      const done = await world.jobs.wait(id, { clock, pollIntervalMs: 1_000 });
-      assert.equal(done.state, 'succeeded');
-      assert.equal(world.interceptor.requests.length, 2, 'polled again after the 503');
-    }),
-    scenario('wait-stops-on-permanent-error', async (world) => {
-      const { method, path } = wire.get(id);
-      world.interceptor.expect(method, path, () => ({
-        status: 404,
-        body: wire.errorBody({ status: 404, message: 'conformance no such batch' }),
-      }));
-      const error = await rejection(world.jobs.wait(id, { clock: createFakeClock() }));
-      assert.equal(error.name, 'NotFoundError');
-      assert.equal(world.interceptor.requests.length, 1, 'not polled again');
-    }),
-    scenario('abort-while-waiting', async (world) => {
-      expectGet(world, job('running', counts(3, 1, 0)));
-      const controller = new AbortController();
-      const clock = createFakeClock();
-      clock.onSleep = () => controller.abort();
-      const error = await rejection(world.jobs.wait(id, { clock, signal: controller.signal }));
-      assert.equal(error.name, 'AbortError', 'the native AbortError');
-      assert.equal(EmbedKitError.isInstance(error), false, 'not wrapped in an embedkit error');
-      assert.equal(world.interceptor.requests.length, 1, 'no poll after the abort');
-    }),
-  );
-  return list;
+  return listBatchEmbeddingJobsScenarioList(options).scenarios;
 }
 
 /**
@@ -352,5 +423,5 @@ export function listBatchEmbeddingJobsScenarios(
  */
 export function describeBatchEmbeddingJobs(options: DescribeBatchEmbeddingJobsOptions): void {
   describe(`${options.name} batch embedding jobs`, () =>
-    registerScenarios(listBatchEmbeddingJobsScenarios(options), options.expectedFailures));
+    registerScenarioList(listBatchEmbeddingJobsScenarioList(options), options.expectedFailures));
 }

@@ -1,5 +1,6 @@
-import { float32ToBase64 } from '@embedkit/core/provider';
-import type { WireProfile } from '../types.js';
+import type { OutputType } from '@embedkit/core';
+import { encodeVector, reencodeVectors } from '../suite/answers.js';
+import type { OptionExample, VectorEncoding, WireProfile } from '../types.js';
 
 interface OpenAIRequestBody {
   input?: string | string[];
@@ -8,17 +9,75 @@ interface OpenAIRequestBody {
   encoding_format?: string;
 }
 
+/** An OpenAI-style list of vectors (`data[{object, index, embedding}]`, `usage`), in the given order and encoding. */
+export function openAIStyleAnswer(answer: {
+  model: unknown;
+  vectors: number[][];
+  order: number[];
+  outputType: OutputType;
+  encoding: VectorEncoding;
+  usageTokens: number | undefined;
+}): unknown {
+  return {
+    object: 'list',
+    data: answer.order.map((index) => ({
+      object: 'embedding',
+      index,
+      embedding: encodeVector(answer.vectors[index]!, answer.outputType, answer.encoding),
+    })),
+    model: answer.model,
+    usage: { prompt_tokens: answer.usageTokens ?? 0, total_tokens: answer.usageTokens ?? 0 },
+  };
+}
+
+/** OpenAI's error envelope, `{"error": {message, type, param, code}}`, with the codes the API sends per status. */
+export function openAIErrorBody({
+  status,
+  message,
+  kind,
+}: {
+  status: number;
+  message: string;
+  kind?: string;
+}) {
+  // Shapes as the API sends them: quota errors carry type and code `insufficient_quota`; the
+  // request-size error carries `max_tokens_per_request`.
+  if (kind === 'quota-exhausted')
+    return { error: { message, type: 'insufficient_quota', param: null, code: 'insufficient_quota' } };
+  if (kind === 'batch-too-large')
+    return {
+      error: { message, type: 'max_tokens_per_request', param: null, code: 'max_tokens_per_request' },
+    };
+  const code =
+    status === 401
+      ? 'invalid_api_key'
+      : status === 404
+        ? 'model_not_found'
+        : status === 429
+          ? 'rate_limit_exceeded'
+          : null;
+  return {
+    error: { message, type: status >= 500 ? 'server_error' : 'invalid_request_error', param: null, code },
+  };
+}
+
 /**
  * The wire of OpenAI's `POST /embeddings`, shared by every OpenAI-compatible server: `input` array,
- * `dimensions`, `encoding_format` (answered in base64 when asked), `{"error": {...}}` bodies,
- * `usage.prompt_tokens`, Bearer auth. `path` is the full path of the endpoint, e.g. `/v1/embeddings`.
+ * `dimensions`, `encoding_format` (floats unless `base64` is asked), `{"error": {...}}` bodies,
+ * `usage.prompt_tokens`, Bearer auth, `retry-after` / `retry-after-ms` and "try again in 2.5s" waits.
+ * `path` is the full path of the endpoint, e.g. `/v1/embeddings`; `options` lists the server's extra
+ * options with example values.
  */
 export function openAICompatibleWire(options: {
   path: string;
   query?: string;
   maxInputsPerRequest?: number;
+  maxTokensPerRequest?: number;
+  options?: readonly OptionExample[];
 }): WireProfile {
   const path = options.query === undefined ? options.path : `${options.path}?${options.query}`;
+  const encodingOf = (body: unknown): VectorEncoding =>
+    (body as OpenAIRequestBody).encoding_format === 'base64' ? 'base64' : 'float';
   return {
     endpoint: () => ({ method: 'POST', path }),
     inputsOf(body) {
@@ -28,45 +87,42 @@ export function openAICompatibleWire(options: {
     dimensionsOf: (body) => (body as OpenAIRequestBody).dimensions,
     // OpenAI embeddings have no input type.
     inputTypeOf: () => undefined,
-    successBody({ body, vectors, order, usageTokens }) {
-      const request = body as OpenAIRequestBody;
-      const base64 = request.encoding_format === 'base64';
-      return {
-        object: 'list',
-        data: order.map((index) => ({
-          object: 'embedding',
-          index,
-          embedding: base64 ? float32ToBase64(vectors[index]!) : vectors[index],
-        })),
-        model: request.model,
-        usage: { prompt_tokens: usageTokens ?? 0, total_tokens: usageTokens ?? 0 },
-      };
-    },
-    errorBody({ status, message, kind }) {
-      // Shapes as the API sends them: quota errors carry type and code `insufficient_quota`; the
-      // request-size error carries `max_tokens_per_request`.
-      if (kind === 'quota-exhausted')
-        return { error: { message, type: 'insufficient_quota', param: null, code: 'insufficient_quota' } };
-      if (kind === 'batch-too-large')
-        return {
-          error: { message, type: 'max_tokens_per_request', param: null, code: 'max_tokens_per_request' },
-        };
-      const code =
-        status === 401
-          ? 'invalid_api_key'
-          : status === 404
-            ? 'model_not_found'
-            : status === 429
-              ? 'rate_limit_exceeded'
-              : null;
-      return {
-        error: { message, type: status >= 500 ? 'server_error' : 'invalid_request_error', param: null, code },
-      };
-    },
+    outputTypeOf: () => 'float',
+    encodingOf,
+    // OpenAI never cuts: an input over the context length is a 400.
+    truncateOf: () => false,
+    indexedAnswers: true,
+    successBody: ({ body, vectors, order, usageTokens, encoding }) =>
+      openAIStyleAnswer({
+        model: (body as OpenAIRequestBody).model,
+        vectors,
+        order,
+        outputType: 'float',
+        encoding: encoding ?? encodingOf(body),
+        usageTokens,
+      }),
+    errorBody: openAIErrorBody,
     reportsUsage: true,
+    waits: {
+      headers: ['retry-after', 'retry-after-ms'],
+      messageBody: (waitMs) => ({
+        error: {
+          message: `Rate limit reached for requests per min (RPM): Limit 3000, Used 3000, Requested 1. Please try again in ${waitMs / 1_000}s. Visit https://platform.openai.com/account/rate-limits to learn more.`,
+          type: 'requests',
+          param: null,
+          code: 'rate_limit_exceeded',
+        },
+      }),
+    },
+    signals: { quotaExhausted: true, batchTooLarge: true },
+    encodingSwap: { field: 'encoding_format', reencode: (body, encoding) => reencodeVectors(body, encoding) },
     ...(options.maxInputsPerRequest === undefined
       ? {}
       : { maxInputsPerRequest: options.maxInputsPerRequest }),
+    ...(options.maxTokensPerRequest === undefined
+      ? {}
+      : { maxTokensPerRequest: options.maxTokensPerRequest }),
+    ...(options.options === undefined ? {} : { options: options.options }),
     authHeader: (apiKey) => ({ name: 'authorization', value: `Bearer ${apiKey}` }),
   };
 }

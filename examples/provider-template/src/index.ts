@@ -14,10 +14,11 @@ import {
   type HttpSettings,
   type InputType,
   InvalidArgumentError,
-  InvalidResponseError,
   loadApiKey,
   numberArraysToVectors,
   type ParsedError,
+  parseResponse,
+  readProviderOptions,
   requestJson,
 } from '@embedkit/core/provider';
 import { z } from 'zod';
@@ -45,6 +46,9 @@ export const lumenCapabilities: EmbeddingCapabilities = {
   normalized: true,
   supportsParallelCalls: true,
 };
+
+/** Lumen has no options yet: the schema is strict, so a misspelt option is an error rather than ignored. */
+const optionsSchema = z.object({}).strict();
 
 // Lenient on responses: only the fields used; vectors are checked while they are copied, not by zod.
 const responseSchema = z.object({
@@ -75,6 +79,7 @@ export function createLumen(settings: LumenSettings = {}): EmbeddingProvider {
         modelId,
         capabilities: lumenCapabilities,
         async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+          readProviderOptions(optionsSchema, 'lumen', request.providerOptions);
           const texts = request.inputs.map((input, index) => {
             if (typeof input === 'string') return input;
             if ('text' in input) return input.text;
@@ -101,14 +106,9 @@ export function createLumen(settings: LumenSettings = {}): EmbeddingProvider {
             secrets: [apiKey],
             parseError: parseLumenError,
           });
-          const parsed = responseSchema.safeParse(response.body);
-          if (!parsed.success)
-            throw new InvalidResponseError('lumen returned a body without `vectors`.', {
-              provider: 'lumen',
-              statusCode: response.status,
-            });
+          const parsed = parseResponse(responseSchema, response, 'lumen', 'embeddings');
           const out: EmbedResponse = {
-            embeddings: numberArraysToVectors(parsed.data.vectors, 'float'),
+            embeddings: numberArraysToVectors(parsed.vectors, 'float'),
             warnings: [],
             response: {
               status: response.status,
@@ -116,7 +116,7 @@ export function createLumen(settings: LumenSettings = {}): EmbeddingProvider {
               ...(response.requestId === undefined ? {} : { requestId: response.requestId }),
             },
           };
-          if (parsed.data.tokens !== undefined) out.usage = { inputTokens: parsed.data.tokens };
+          if (parsed.tokens !== undefined) out.usage = { inputTokens: parsed.tokens };
           return out;
         },
       };

@@ -167,7 +167,7 @@ export function inOrder<T extends { index: number }>(
 }
 
 /**
- * Decodes vectors into one slab: base64 strings (little-endian float32 for `float`, one byte per value
+ * Decodes vectors, each into its own buffer: base64 strings (little-endian float32 for `float`, one byte per value
  * otherwise), or JSON number arrays (bit-packed types some APIs return as integers, or floats from a
  * server that ignored the encoding asked for — accepted as numbers, never decoded as base64).
  */

@@ -27,9 +27,9 @@ function writeBase64(
   text: string,
   offset: number,
   length: number,
-  slab: NodeBuffer | undefined,
+  nodeBuffer: NodeBuffer | undefined,
 ): number {
-  if (slab !== undefined) return slab.write(text, offset, length, 'base64');
+  if (nodeBuffer !== undefined) return nodeBuffer.write(text, offset, length, 'base64');
   let binary: string;
   try {
     binary = atob(text);
@@ -108,13 +108,13 @@ function assertFinite(vector: Float32Array, index: number): void {
 }
 
 /**
- * Decodes base64 vectors (little-endian float32 for `float`, raw bytes otherwise) into one slab per
- * response with a typed-array view per vector. Every vector must decode to the same, valid byte length.
+ * Decodes base64 vectors (little-endian float32 for `float`, raw bytes otherwise), each into its own
+ * exactly sized buffer: a vector the caller keeps never pins its neighbours or the response. Every vector
+ * must decode to the same, valid byte length.
  */
 export function decodeBase64Vectors(texts: readonly string[], outputType: OutputType = 'float'): Embedding[] {
   const width = bytesPerElement(outputType);
   const lengths = new Array<number>(texts.length);
-  let total = 0;
   for (let index = 0; index < texts.length; index++) {
     const text = texts[index]!;
     const length = base64ByteLength(text);
@@ -129,35 +129,30 @@ export function decodeBase64Vectors(texts: readonly string[], outputType: Output
       );
     }
     lengths[index] = length;
-    total += length;
   }
-  const slab = NodeBufferClass !== undefined ? NodeBufferClass.allocUnsafeSlow(total) : undefined;
-  const bytes: Uint8Array = slab ?? new Uint8Array(total);
   const out = new Array<Embedding>(texts.length);
-  let offset = 0;
   for (let index = 0; index < texts.length; index++) {
     const length = lengths[index]!;
-    const written = writeBase64(bytes, texts[index]!, offset, length, slab);
+    // Unpooled on Node: the buffer is exactly this vector's bytes.
+    const own = NodeBufferClass !== undefined ? NodeBufferClass.allocUnsafeSlow(length) : undefined;
+    const bytes: Uint8Array = own ?? new Uint8Array(length);
+    const written = writeBase64(bytes, texts[index]!, 0, length, own);
     if (written !== length) {
       throw new InvalidResponseError(
         `Vector ${index} is not valid base64: it decoded to ${written} bytes, expected ${length}.`,
       );
     }
-    out[index] = view(outputType, bytes.buffer as ArrayBuffer, bytes.byteOffset + offset, length);
-    offset += length;
+    if (outputType === 'float' && !LITTLE_ENDIAN) swapFloat32Bytes(bytes);
+    out[index] = view(outputType, bytes.buffer as ArrayBuffer, bytes.byteOffset, length);
   }
   if (outputType === 'float') {
-    if (!LITTLE_ENDIAN) swapFloat32Bytes(bytes);
-    // One pass over the whole slab; only when it finds a bad value is the vector that holds it named.
-    if (!allFinite(new Float32Array(bytes.buffer, bytes.byteOffset, total / 4))) {
-      for (let index = 0; index < out.length; index++) assertFinite(out[index] as Float32Array, index);
-    }
+    for (let index = 0; index < out.length; index++) assertFinite(out[index] as Float32Array, index);
   }
   return out;
 }
 
 /**
- * Copies JSON number arrays into one slab with a typed-array view per vector. Every element must be a
+ * Copies JSON number arrays, each into its own exactly sized typed array. Every element must be a
  * finite number that fits the output type. `normalize` (float only) scales each vector to unit length
  * in the same pass that copies it, leaving vectors that already have length 1 untouched.
  */
@@ -166,22 +161,18 @@ export function numberArraysToVectors(
   outputType: OutputType = 'float',
   options: { normalize?: boolean } = {},
 ): Embedding[] {
-  let total = 0;
   for (let index = 0; index < arrays.length; index++) {
     const array = arrays[index];
     if (!Array.isArray(array) || array.length === 0) {
       throw new InvalidResponseError(`Vector ${index} is not a non-empty array of numbers.`);
     }
-    total += array.length;
   }
   const width = bytesPerElement(outputType);
-  const buffer = new ArrayBuffer(total * width);
   const out = new Array<Embedding>(arrays.length);
   const float = outputType === 'float';
-  let offset = 0;
   for (let index = 0; index < arrays.length; index++) {
     const array = arrays[index] as unknown[];
-    const vector = view(outputType, buffer, offset * width, array.length * width);
+    const vector = view(outputType, new ArrayBuffer(array.length * width), 0, array.length * width);
     let squares = 0;
     for (let position = 0; position < array.length; position++) {
       const value = array[position];
@@ -203,7 +194,6 @@ export function numberArraysToVectors(
       for (let position = 0; position < vector.length; position++) vector[position]! /= length;
     }
     out[index] = vector;
-    offset += array.length;
   }
   return out;
 }

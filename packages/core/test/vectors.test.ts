@@ -91,21 +91,20 @@ describe('base64 decoding', () => {
     );
   });
 
-  it('puts every vector of a response into one exactly sized slab, never the shared Buffer pool', () => {
+  it('gives every vector of a response its own exactly sized buffer, never a slab or the shared Buffer pool', () => {
     const random = seededRandom(11);
     const originals = Array.from({ length: 3 }, () => randomFloat32(random, 4));
     const decoded = decodeBase64Vectors(originals.map(encodeWithBuffer));
     expect(decoded).toHaveLength(3);
-    const slab = decoded[0]!.buffer;
     for (const [index, vector] of decoded.entries()) {
       expect(vector).toBeInstanceOf(Float32Array);
       expect(vector).toEqual(originals[index]);
-      expect(vector.buffer).toBe(slab);
-      expect(vector.byteOffset).toBe(index * 16);
+      // 4 floats x 4 bytes: keeping one vector keeps 16 bytes, not the response or an 8 KiB pool slice.
+      expect(vector.byteOffset).toBe(0);
+      expect(vector.buffer.byteLength).toBe(16);
     }
-    // 3 vectors x 4 floats x 4 bytes: the slab is exactly this response, not an 8 KiB pool slice.
-    expect(slab.byteLength).toBe(48);
-    expect(Buffer.poolSize).toBeGreaterThan(48);
+    expect(new Set(decoded.map((vector) => vector.buffer)).size).toBe(3);
+    expect(Buffer.poolSize).toBeGreaterThan(16);
   });
 
   it('a single small decoded vector owns an exactly sized buffer', () => {
@@ -164,29 +163,30 @@ describe('base64 decoding without Node Buffer (browsers, edge runtimes)', () => 
     vi.resetModules();
   });
 
-  it('decodes with atob into one slab and still rejects invalid base64', async () => {
+  it('decodes with atob into one buffer per vector and still rejects invalid base64', async () => {
     vi.resetModules();
     vi.stubGlobal('Buffer', undefined);
     const portable = await import('../src/vectors.js');
     const [first, second] = portable.decodeBase64Vectors([KNOWN_BASE64, KNOWN_BASE64]);
     expect(Array.from(first!)).toEqual(KNOWN_VALUES.map((value) => Math.fround(value)));
-    expect(second!.buffer).toBe(first!.buffer);
-    expect(first!.buffer.byteLength).toBe(32);
+    expect(second!.buffer).not.toBe(first!.buffer);
+    expect(first!.buffer.byteLength).toBe(16);
     expect(portable.float32ToBase64(KNOWN_VALUES)).toBe(KNOWN_BASE64);
     expect(() => portable.decodeBase64Vectors(['ZicX!4DRGLxwaYE8OAU9uw=='])).toThrow(/not valid base64/);
   });
 });
 
 describe('numberArraysToVectors', () => {
-  it('copies float arrays into one slab with a view per vector', () => {
+  it('copies each float array into its own exactly sized buffer', () => {
     const vectors = numberArraysToVectors([
       [0.5, -1.25],
       [3, 4, 5],
     ]);
     expect(vectors[0]).toEqual(Float32Array.of(0.5, -1.25));
     expect(vectors[1]).toEqual(Float32Array.of(3, 4, 5));
-    expect(vectors[1]!.buffer).toBe(vectors[0]!.buffer);
-    expect(vectors[0]!.buffer.byteLength).toBe(20);
+    expect(vectors[1]!.buffer).not.toBe(vectors[0]!.buffer);
+    expect(vectors[0]!.buffer.byteLength).toBe(8);
+    expect(vectors[1]!.buffer.byteLength).toBe(12);
   });
 
   it('rounds JSON doubles to float32 like the API would have', () => {

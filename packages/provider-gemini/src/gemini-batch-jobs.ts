@@ -200,7 +200,7 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
     return this.collect(job, outcomes, normalize !== false);
   }
 
-  /** Places each outcome at its input position (by `metadata.key`, else by order) and decodes the vectors in one slab. */
+  /** Places each outcome at its input position (by `metadata.key`, else by order) and decodes the vectors. */
   private collect(job: BatchJob, outcomes: Outcome[], normalize: boolean): BatchJobResults {
     const warnings: Warning[] = [];
     const total = Math.max(job.requestCounts.total, outcomes.length);

@@ -135,7 +135,7 @@ export function buildGeminiRequests(
 }
 
 /**
- * Decodes JSON float lists into one slab and, unless turned off, L2-normalizes every vector shorter than
+ * Decodes JSON float lists, each into its own `Float32Array`, and, unless turned off, L2-normalizes every vector shorter than
  * 3,072 values in place (gemini-embedding-001 normalizes only its full-length output).
  */
 export function decodeGeminiVectors(values: readonly unknown[], normalize: boolean): Embedding[] {

@@ -23,5 +23,8 @@ for (const results of ['inline', 'file'] as const) {
     createJobs: ({ modelId, ...settings }) => createGemini(settings).batchEmbeddingJobs(modelId),
     wire: geminiBatchWire(results),
     dimensions: 128,
+    ...(results === 'inline'
+      ? { cassettes: fileURLToPath(new URL('./cassettes/batch', import.meta.url)) }
+      : {}),
   });
 }

@@ -349,8 +349,9 @@ describe('re-normalization', () => {
     const { embeddings } = await embedMany({ model, inputs: ['a', 'b'], dimensions: 128 });
     expect(embeddings[0]).toEqual(Float32Array.from(values(128, [0.6, 0.8])));
     expect(embeddings[1]).toEqual(Float32Array.from(values(128, [1 / 3, 2 / 3, 2 / 3])));
-    // One slab: both vectors are views of the same buffer.
-    expect(embeddings[0]!.buffer).toBe(embeddings[1]!.buffer);
+    // Each vector owns an exactly sized buffer: keeping one keeps no other.
+    expect(embeddings[0]!.buffer).not.toBe(embeddings[1]!.buffer);
+    expect(embeddings[0]!.buffer.byteLength).toBe(128 * 4);
   });
 
   it('normalizes a realistic 768-value vector to unit length', async () => {

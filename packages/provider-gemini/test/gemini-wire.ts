@@ -1,7 +1,10 @@
-import type {
-  BatchEmbeddingJobsWireJob,
-  BatchEmbeddingJobsWireProfile,
-  WireProfile,
+import {
+  type BatchEmbeddingJobsWireJob,
+  type BatchEmbeddingJobsWireProfile,
+  encodeVector,
+  type WaitForms,
+  type WireItem,
+  type WireProfile,
 } from '@embedkit/conformance';
 import type { InputType } from '@embedkit/core';
 
@@ -9,6 +12,7 @@ interface RequestBody {
   model?: string;
   content?: { parts?: { text?: string }[] };
   taskType?: string;
+  title?: string;
   outputDimensionality?: number;
 }
 
@@ -44,6 +48,33 @@ function textOf(request: RequestBody): string {
   return (request.content?.parts ?? []).map((part) => part.text ?? '').join('');
 }
 
+/** Gemini repeats the settings on every request of a batch: each item read on its own. */
+function itemOf(request: RequestBody): WireItem {
+  return {
+    text: textOf(request),
+    title: request.title,
+    inputType: request.taskType === undefined ? undefined : INPUT_TYPE_OF[request.taskType],
+    dimensions: request.outputDimensionality,
+  };
+}
+
+/**
+ * Gemini states waits in the body: `RetryInfo.retryDelay` and "Please retry in N s." in the message. It
+ * documents no `Retry-After` header.
+ */
+const geminiWaits: WaitForms = {
+  headers: [],
+  structuredBody: (waitMs) =>
+    geminiErrorBody(429, 'Resource has been exhausted (e.g. check quota).', [
+      { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${waitMs / 1_000}s` },
+    ]),
+  messageBody: (waitMs) =>
+    geminiErrorBody(
+      429,
+      `You exceeded your current quota, please check your plan and billing details. Please retry in ${waitMs / 1_000}s.`,
+    ),
+};
+
 /** A `google.rpc.Status` body as the Gemini API sends it. */
 export function geminiErrorBody(status: number, message: string, details?: unknown[]): unknown {
   return {
@@ -66,16 +97,22 @@ export const geminiWire: WireProfile = {
     path: `/v1beta/models/${modelId}:${inputCount === 1 ? 'embedContent' : 'batchEmbedContents'}`,
   }),
   inputsOf: (body) => requestsOf(body).map(textOf),
+  itemsOf: (body) => requestsOf(body).map(itemOf),
   dimensionsOf: (body) => requestsOf(body)[0]?.outputDimensionality,
   inputTypeOf: (body) => {
     const taskType = requestsOf(body)[0]?.taskType;
     return taskType === undefined ? undefined : INPUT_TYPE_OF[taskType];
   },
+  outputTypeOf: () => 'float',
+  // Always JSON floats; a base64 answer (built for the suite's encoding scenarios) is malformed for Gemini.
+  encodingOf: () => 'float',
   // Gemini answers in request order and carries no index, so `order` cannot be expressed.
-  successBody: ({ body, vectors }) =>
-    Array.isArray((body as { requests?: unknown }).requests)
-      ? { embeddings: vectors.map((values) => ({ values })) }
-      : { embedding: { values: vectors[0] } },
+  successBody: ({ body, vectors, encoding = 'float' }) => {
+    const values = vectors.map((vector) => encodeVector(vector, 'float', encoding));
+    return Array.isArray((body as { requests?: unknown }).requests)
+      ? { embeddings: values.map((vector) => ({ values: vector })) }
+      : { embedding: { values: values[0] } };
+  },
   errorBody({ status, message, kind }) {
     if (kind === 'batch-too-large')
       return geminiErrorBody(400, `Request payload size exceeds the limit: 4194304 bytes. (${message})`);
@@ -96,7 +133,17 @@ export const geminiWire: WireProfile = {
     return geminiErrorBody(status, message);
   },
   reportsUsage: false,
+  waits: geminiWaits,
+  // A per-day QuotaFailure is a used-up quota; "at most 100 requests" and a payload over 4 MiB are too large.
+  signals: { quotaExhausted: true, batchTooLarge: true },
   maxInputsPerRequest: 100,
+  // A title goes with RETRIEVAL_DOCUMENT only.
+  titles: { inputType: 'document' },
+  options: [
+    // Below 3,072 values the API's vectors are not unit length: normalized on the client unless turned off.
+    { name: 'normalize', options: { normalize: true }, vectors: 'unit-length' },
+    { name: 'normalize-off', options: { normalize: false }, vectors: 'as-sent' },
+  ],
   authHeader: (apiKey) => ({ name: 'x-goog-api-key', value: apiKey }),
 };
 
@@ -151,6 +198,12 @@ export function geminiBatchWire(results: 'inline' | 'file'): BatchEmbeddingJobsW
     dimensionsOf: (body) =>
       (body as { batch: { inputConfig: { requests: { requests: { request: RequestBody }[] } } } }).batch
         .inputConfig.requests.requests[0]?.request.outputDimensionality,
+    itemsOf: (body) =>
+      (
+        body as { batch: { inputConfig: { requests: { requests: { request: RequestBody }[] } } } }
+      ).batch.inputConfig.requests.requests.map((item) => itemOf(item.request)),
+    titles: { inputType: 'document' },
+    waits: geminiWaits,
     jobBody(job) {
       const stats: Record<string, string> = { requestCount: String(job.counts.total) };
       // proto3 JSON leaves zero counts out.

@@ -1,6 +1,12 @@
-import type { ContextualizedWireProfile, RerankingWireProfile, WireProfile } from '@embedkit/conformance';
-import type { InputType } from '@embedkit/core';
-import { float32ToBase64 } from '@embedkit/core/provider';
+import {
+  type ContextualizedWireProfile,
+  encodeVector,
+  type RerankingWireProfile,
+  reencodeVectors,
+  type VectorEncoding,
+  type WireProfile,
+} from '@embedkit/conformance';
+import type { InputType, OutputType } from '@embedkit/core';
 
 interface JinaBody {
   model?: string;
@@ -12,6 +18,11 @@ interface JinaBody {
   query?: string;
   documents?: string[];
   top_n?: number;
+  truncate?: boolean;
+  truncation?: boolean;
+  return_documents?: boolean;
+  normalized?: boolean;
+  max_doc_length?: number;
 }
 
 /** jina-embeddings-v3's task words, read back as unified input types (written out here, not imported). */
@@ -29,8 +40,15 @@ const textsOf = (body: unknown): string[] => {
   return list.map((item) => (typeof item === 'string' ? item : item.text));
 };
 
-const vector = (body: unknown, values: number[]) =>
-  (body as JinaBody).embedding_type === 'base64' ? float32ToBase64(values) : values;
+/** `embedding_type` asks both the type and the encoding: `base64` floats, JSON `float`, bit-packed `binary` / `ubinary` integers. */
+const outputTypeOf = (body: unknown): OutputType => {
+  const type = (body as JinaBody).embedding_type;
+  return type === 'binary' || type === 'ubinary' ? type : 'float';
+};
+const encodingOf = (body: unknown): VectorEncoding =>
+  (body as JinaBody).embedding_type === 'base64' ? 'base64' : 'float';
+const vector = (body: unknown, values: number[], encoding?: VectorEncoding) =>
+  encodeVector(values, outputTypeOf(body), encoding ?? encodingOf(body));
 
 const usage = (tokens: number | undefined) => ({ total_tokens: tokens ?? 0, prompt_tokens: tokens ?? 0 });
 
@@ -49,8 +67,7 @@ const CODES: Record<number, string> = {
 
 /**
  * Jina's `{detail, code, request_id}`. A 400 uses the object form `{detail: {message}}` seen in 2026, so
- * the suite exercises both. Jina has no 429 form for a used-up quota (that is a 403 balance error), so
- * `quota-exhausted` gets the ordinary token rate-limit body.
+ * the suite exercises both.
  */
 function errorBody({ status, message, kind }: { status: number; message: string; kind?: string }) {
   const request_id = `req-jina-${status}`;
@@ -59,13 +76,22 @@ function errorBody({ status, message, kind }: { status: number; message: string;
     const detail = `${message}. Validation error: 'body -> jina-embeddings-v3' Each input list can contain at most 512 items.`;
     return { detail, request_id };
   }
-  if (kind === 'quota-exhausted') return { detail: message, code: 'RATE_TOKEN_LIMIT_EXCEEDED', request_id };
   if (status === 400) return { detail: { message }, request_id };
   const code = CODES[status];
   return { detail: message, ...(code === undefined ? {} : { code }), request_id };
 }
 
-const bearer = (apiKey: string) => ({ name: 'authorization', value: `Bearer ${apiKey}` });
+/** Jina sends `Retry-After` with its 429s (observed); its only special error is a list too long for one request. */
+const common = {
+  errorBody,
+  reportsUsage: true,
+  waits: { headers: ['retry-after'] },
+  signals: { batchTooLarge: true },
+  authHeader: (apiKey: string) => ({ name: 'authorization', value: `Bearer ${apiKey}` }),
+} as const;
+
+/** Whether the API may cut over-long inputs: `truncate` defaults to false. */
+const truncateOf = (body: unknown) => (body as JinaBody).truncate === true;
 
 /** `POST /v1/embeddings`: `input`, `task`, `dimensions`, `embedding_type: "base64"`, `usage.total_tokens`. */
 export const jinaWire: WireProfile = {
@@ -76,16 +102,38 @@ export const jinaWire: WireProfile = {
     const task = (body as JinaBody).task;
     return task === undefined ? undefined : V3_TASKS[task];
   },
-  successBody: ({ body, vectors, order, usageTokens }) => ({
+  outputTypeOf,
+  encodingOf,
+  truncateOf,
+  indexedAnswers: true,
+  successBody: ({ body, vectors, order, usageTokens, encoding }) => ({
     model: (body as JinaBody).model,
     object: 'list',
     usage: usage(usageTokens),
-    data: order.map((index) => ({ object: 'embedding', index, embedding: vector(body, vectors[index]!) })),
+    data: order.map((index) => ({
+      object: 'embedding',
+      index,
+      embedding: vector(body, vectors[index]!, encoding),
+    })),
   }),
-  errorBody,
-  reportsUsage: true,
+  encodingSwap: { field: 'embedding_type', reencode: (body, encoding) => reencodeVectors(body, encoding) },
+  options: [
+    // Tasks no unified input type names go as they are; `normalized` is sent as given.
+    {
+      name: 'task',
+      options: { task: 'text-matching' },
+      onWire: (body) => (body as JinaBody).task,
+      expected: 'text-matching',
+    },
+    {
+      name: 'normalized',
+      options: { normalized: false },
+      onWire: (body) => (body as JinaBody).normalized,
+      expected: false,
+    },
+  ],
+  ...common,
   maxInputsPerRequest: 512,
-  authHeader: bearer,
 };
 
 /**
@@ -100,20 +148,23 @@ export const jinaContextualizedWire: ContextualizedWireProfile = {
     const task = (body as JinaBody).task;
     return task === undefined ? undefined : V3_TASKS[task];
   },
-  // The chunk vectors are listed last to first: the provider must order them by `index`.
-  successBody: ({ body, vectors, usageTokens }) => ({
-    model: (body as JinaBody).model,
-    object: 'list',
-    usage: usage(usageTokens),
-    data: (vectors[0] ?? [])
-      .map((values, index) => ({ object: 'embedding', index, embedding: vector(body, values) }))
-      .reverse(),
-  }),
-  errorBody,
-  reportsUsage: true,
+  outputTypeOf,
+  encodingOf,
+  truncateOf,
+  // Unless told otherwise, the chunk vectors are listed last to first: the provider must order them by `index`.
+  successBody: ({ body, vectors, chunkOrder, usageTokens }) => {
+    const chunks = vectors[0] ?? [];
+    const order = chunkOrder?.[0] ?? chunks.map((_, index) => chunks.length - 1 - index);
+    return {
+      model: (body as JinaBody).model,
+      object: 'list',
+      usage: usage(usageTokens),
+      data: order.map((index) => ({ object: 'embedding', index, embedding: vector(body, chunks[index]!) })),
+    };
+  },
+  ...common,
   maxDocumentsPerRequest: 1,
   maxChunksPerRequest: 512,
-  authHeader: bearer,
 };
 
 /** `POST /v1/rerank`: `query`, `documents`, `top_n`, answered as `results[{index, relevance_score}]`. */
@@ -128,7 +179,17 @@ export const jinaRerankingWire: RerankingWireProfile = {
     usage: { total_tokens: usageTokens ?? 0 },
     results: results.map((result) => ({ index: result.index, relevance_score: result.relevanceScore })),
   }),
-  errorBody,
-  reportsUsage: true,
-  authHeader: bearer,
+  // `truncation` has no documented default, so only an explicit false is sure not to cut; `return_documents`
+  // defaults to true (Jina OpenAPI).
+  truncateOf: (body) => (body as JinaBody).truncation !== false,
+  returnsDocumentsOf: (body) => (body as JinaBody).return_documents !== false,
+  options: [
+    {
+      name: 'max-document-length',
+      options: { maxDocumentLength: 1024 },
+      onWire: (body) => (body as JinaBody).max_doc_length,
+      expected: 1024,
+    },
+  ],
+  ...common,
 };

@@ -7,8 +7,20 @@ describeEmbeddingProvider({
   baseURL: 'https://api.openai.com/v1',
   modelId: 'text-embedding-3-small',
   createModel: ({ modelId, ...settings }) => createOpenAI(settings).embedding(modelId),
-  // OpenAI documents at most 2,048 inputs per request.
-  wire: openAICompatibleWire({ path: '/v1/embeddings', maxInputsPerRequest: 2048 }),
+  // OpenAI documents at most 2,048 inputs and 300,000 tokens per request.
+  wire: openAICompatibleWire({
+    path: '/v1/embeddings',
+    maxInputsPerRequest: 2048,
+    maxTokensPerRequest: 300_000,
+    options: [
+      {
+        name: 'user',
+        options: { user: 'user-1234' },
+        onWire: (body) => (body as { user?: string }).user,
+        expected: 'user-1234',
+      },
+    ],
+  }),
   cassettes: fileURLToPath(new URL('./cassettes', import.meta.url)),
   recordApiKeyEnvironmentVariable: 'OPENAI_API_KEY',
 });

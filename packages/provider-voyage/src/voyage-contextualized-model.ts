@@ -164,7 +164,7 @@ export class VoyageContextualizedEmbeddingModel implements ContextualizedEmbeddi
         provider: this.provider,
       });
     }
-    // One decode over every chunk of every document: one slab, a view per vector.
+    // One decode over every chunk of every document, then split back per document.
     const flat = decodeVectors(
       ordered.flatMap((chunks) => chunks.map((chunk) => chunk.embedding)),
       request.outputType ?? 'float',

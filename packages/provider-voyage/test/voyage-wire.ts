@@ -1,6 +1,12 @@
-import type { ContextualizedWireProfile, RerankingWireProfile, WireProfile } from '@embedkit/conformance';
-import type { InputType } from '@embedkit/core';
-import { float32ToBase64 } from '@embedkit/core/provider';
+import {
+  type ContextualizedWireProfile,
+  encodeVector,
+  type RerankingWireProfile,
+  reencodeVectors,
+  type VectorEncoding,
+  type WireProfile,
+} from '@embedkit/conformance';
+import type { InputType, OutputType } from '@embedkit/core';
 
 interface VoyageBody {
   input?: string | string[];
@@ -8,6 +14,9 @@ interface VoyageBody {
   query?: string;
   documents?: string[];
   top_k?: number;
+  truncation?: boolean;
+  return_documents?: boolean;
+  output_dtype?: OutputType;
   model?: string;
   input_type?: string | null;
   output_dimension?: number;
@@ -19,8 +28,22 @@ const inputType = (body: unknown): InputType | undefined => {
   return value === 'query' || value === 'document' ? value : undefined;
 };
 
-const vector = (body: unknown, values: number[]) =>
-  (body as VoyageBody).encoding_format === 'base64' ? float32ToBase64(values) : values;
+const encodingOf = (body: unknown): VectorEncoding =>
+  (body as VoyageBody).encoding_format === 'base64' ? 'base64' : 'float';
+const outputTypeOf = (body: unknown): OutputType => (body as VoyageBody).output_dtype ?? 'float';
+
+/** A vector as Voyage sends it: the values of the `output_dtype` asked, base64 when `encoding_format` says so. */
+const vector = (body: unknown, values: number[], encoding?: VectorEncoding) =>
+  encodeVector(values, outputTypeOf(body), encoding ?? encodingOf(body));
+
+/** Voyage sends `Retry-After` on a 429 (honoured by its own SDK); it documents no quota-exhausted form. */
+const common = {
+  errorBody,
+  reportsUsage: true,
+  waits: { headers: ['retry-after'] },
+  signals: { batchTooLarge: true },
+  authHeader: (apiKey: string) => ({ name: 'authorization', value: `Bearer ${apiKey}` }),
+} as const;
 
 /** The message Voyage sends for a request over its token budget (observed in a public issue). */
 const BATCH_TOO_LARGE =
@@ -31,8 +54,6 @@ function errorBody({ message, kind }: { status: number; message: string; kind?: 
   return { detail: kind === 'batch-too-large' ? `${message}. ${BATCH_TOO_LARGE}` : message };
 }
 
-const bearer = (apiKey: string) => ({ name: 'authorization', value: `Bearer ${apiKey}` });
-
 /** `POST /v1/embeddings`: `input` list, `input_type`, `output_dimension`, base64 vectors, `usage.total_tokens`. */
 export const voyageWire: WireProfile = {
   endpoint: () => ({ method: 'POST', path: '/v1/embeddings' }),
@@ -42,17 +63,26 @@ export const voyageWire: WireProfile = {
   },
   dimensionsOf: (body) => (body as VoyageBody).output_dimension,
   inputTypeOf: inputType,
-  successBody: ({ body, vectors, order, usageTokens }) => ({
+  outputTypeOf,
+  encodingOf,
+  // The API cuts over-long inputs unless `truncation` is false.
+  truncateOf: (body) => (body as VoyageBody).truncation !== false,
+  indexedAnswers: true,
+  successBody: ({ body, vectors, order, usageTokens, encoding }) => ({
     object: 'list',
-    data: order.map((index) => ({ object: 'embedding', embedding: vector(body, vectors[index]!), index })),
+    data: order.map((index) => ({
+      object: 'embedding',
+      embedding: vector(body, vectors[index]!, encoding),
+      index,
+    })),
     model: (body as VoyageBody).model,
     usage: { total_tokens: usageTokens ?? 0 },
   }),
-  errorBody,
-  reportsUsage: true,
-  // The API takes at most 1,000 inputs per request.
+  encodingSwap: { field: 'encoding_format', reencode: (body, encoding) => reencodeVectors(body, encoding) },
+  ...common,
+  // The API takes at most 1,000 inputs and, for voyage-3.5, 320,000 tokens per request.
   maxInputsPerRequest: 1000,
-  authHeader: bearer,
+  maxTokensPerRequest: 320_000,
 };
 
 /** `POST /v1/contextualizedembeddings`: `inputs` as documents of chunks, answered as `data[].data[]`. */
@@ -61,26 +91,25 @@ export const voyageContextualizedWire: ContextualizedWireProfile = {
   documentsOf: (body) => (body as VoyageBody).inputs ?? [],
   dimensionsOf: (body) => (body as VoyageBody).output_dimension,
   inputTypeOf: inputType,
-  successBody: ({ body, vectors, order, usageTokens }) => ({
+  outputTypeOf,
+  successBody: ({ body, vectors, order, chunkOrder, usageTokens }) => ({
     object: 'list',
     data: order.map((index) => ({
       object: 'list',
       index,
-      data: vectors[index]!.map((values, chunk) => ({
+      data: (chunkOrder?.[index] ?? vectors[index]!.map((_, chunk) => chunk)).map((chunk) => ({
         object: 'embedding',
         index: chunk,
-        embedding: vector(body, values),
+        embedding: vector(body, vectors[index]![chunk]!),
       })),
     })),
     model: (body as VoyageBody).model,
     usage: { total_tokens: usageTokens ?? 0 },
   }),
-  errorBody,
-  reportsUsage: true,
+  ...common,
   // 1,000 documents and 16,000 chunks per request.
   maxDocumentsPerRequest: 1000,
   maxChunksPerRequest: 16_000,
-  authHeader: bearer,
 };
 
 /** `POST /v1/rerank`: `query`, `documents`, `top_k`, answered as `data[{index, relevance_score}]`. */
@@ -95,8 +124,9 @@ export const voyageRerankingWire: RerankingWireProfile = {
     model: (body as VoyageBody).model,
     usage: { total_tokens: usageTokens ?? 0 },
   }),
-  errorBody,
-  reportsUsage: true,
+  // The API cuts long documents unless `truncation` is false, and sends none back unless asked.
+  truncateOf: (body) => (body as VoyageBody).truncation !== false,
+  returnsDocumentsOf: (body) => (body as VoyageBody).return_documents === true,
+  ...common,
   maxDocumentsPerRequest: 1000,
-  authHeader: bearer,
 };

@@ -1,0 +1,137 @@
+/** The everyday call: one input, a batch, answers out of order, structured inputs, headers and usage. */
+import { strict as assert } from 'node:assert';
+import { embedMany } from '@embedkit/core';
+import type { Harness } from '../harness.js';
+import { type Case, check, type Family, type SkippedCase, skip } from '../suite/family.js';
+import type { EmbeddingSuite } from './suite.js';
+
+export const basics: Family<EmbeddingSuite, Harness> = {
+  name: 'basics',
+  checks: 'one input, a batch, answers out of order, { text } inputs, custom headers, usage',
+  splits: true,
+  cases: (suite) => {
+    const { wire } = suite;
+    const cases: (Case<Harness> | SkippedCase)[] = [
+      check(
+        'single',
+        'the key in the wrong header, the input altered, usage guessed or lost',
+        async (world) => {
+          const texts = ['pets and animals'];
+          world.respond(1, suite.success());
+          const result = await embedMany({ ...suite.settings(world), inputs: texts });
+          suite.expectVectors(result, texts);
+          const request = world.interceptor.requests[0]!;
+          const auth = wire.authHeader(world.apiKey);
+          assert.equal(
+            request.headers[auth.name.toLowerCase()],
+            auth.value,
+            'the key is sent in the auth header',
+          );
+          assert.deepEqual(wire.inputsOf(request.body), texts, 'the input is sent as given');
+          if (wire.reportsUsage) assert.deepEqual(result.usage, { inputTokens: suite.usageTokens(texts) });
+          else assert.equal(result.usage, undefined, 'usage is absent when the API reports none');
+        },
+      ),
+      check('batch', 'an input lost or sent twice', async (world) => {
+        const texts = suite.inputs(5);
+        for (const size of suite.callSizes(texts.length)) world.respond(size, suite.success());
+        const result = await embedMany({ ...suite.settings(world), inputs: texts });
+        suite.expectVectors(result, texts);
+        assert.deepEqual(
+          world.interceptor.requests.flatMap((request) => wire.inputsOf(request.body)).sort(),
+          [...texts].sort(),
+          'every input sent once',
+        );
+      }),
+      check(
+        'structured-text-inputs',
+        'a { text } input sent as an object or as "[object Object]"',
+        async (world) => {
+          const inputs = [
+            { text: 'a structured input' },
+            'a plain input',
+            { text: 'another structured one' },
+          ];
+          const texts = inputs.map((input) => (typeof input === 'string' ? input : input.text));
+          for (const size of suite.callSizes(texts.length)) world.respond(size, suite.success());
+          const result = await embedMany({ ...suite.settings(world), inputs });
+          suite.expectVectors(result, texts);
+          assert.deepEqual(
+            suite
+              .allItems(world)
+              .map((item) => item.text)
+              .sort(),
+            [...texts].sort(),
+            'each input sent as its text',
+          );
+        },
+      ),
+      check('custom-headers', 'provider or per-call headers dropped', async (world) => {
+        world.respond(1, suite.success());
+        await embedMany({
+          ...suite.settings(world),
+          inputs: ['x'],
+          headers: { 'x-call-header': 'per-call' },
+        });
+        const request = world.interceptor.requests[0]!;
+        assert.equal(
+          request.headers['x-provider-header'],
+          'from-settings',
+          'provider settings headers are sent',
+        );
+        assert.equal(request.headers['x-call-header'], 'per-call', 'per-call headers are sent');
+      }),
+    ];
+    cases.push(
+      suite.cap >= 2
+        ? check(
+            'shuffled-indices',
+            'vectors kept in arrival order instead of placed by index',
+            async (world) => {
+              const texts = suite.inputs(Math.min(6, suite.cap));
+              world.respond(
+                texts.length,
+                suite.success({
+                  order: (count) => Array.from({ length: count }, (_, index) => count - 1 - index),
+                }),
+              );
+              const result = await embedMany({ ...suite.settings(world), inputs: texts });
+              suite.expectVectors(result, texts);
+            },
+          )
+        : skip('shuffled-indices', 'the model takes one input per call'),
+    );
+    if (wire.reportsUsage) {
+      cases.push(
+        suite.cap >= 2
+          ? check(
+              'usage-summed',
+              'usage of one call reported for the job, or counted twice',
+              async (world) => {
+                const texts = suite.inputs(3, 'usage');
+                world.respond(2, suite.success());
+                world.respond(1, suite.success());
+                const result = await embedMany({
+                  ...suite.settings(world),
+                  inputs: texts,
+                  maxInputsPerCall: 2,
+                });
+                assert.deepEqual(result.usage, { inputTokens: suite.usageTokens(texts) });
+              },
+            )
+          : skip('usage-summed', 'the model takes one input per call'),
+      );
+    } else {
+      cases.push(
+        check('usage-absent', 'a guessed usage (or NaN) where the API reports none', async (world) => {
+          const texts = suite.inputs(Math.min(3, suite.cap), 'usage');
+          for (const size of suite.callSizes(texts.length)) world.respond(size, suite.success());
+          const result = await embedMany({ ...suite.settings(world), inputs: texts });
+          assert.equal(result.usage, undefined);
+          assert.equal('usage' in result, false, 'no usage key at all');
+        }),
+      );
+    }
+    return cases;
+  },
+};

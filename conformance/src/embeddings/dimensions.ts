@@ -1,0 +1,112 @@
+/**
+ * Dimensions: the minimum, the maximum, every listed value and the default, each on every item of a
+ * job split over calls, with vectors of that length; a value the model does not allow is refused before
+ * anything is sent.
+ */
+import { strict as assert } from 'node:assert';
+import { embedMany } from '@embedkit/core';
+import type { Harness } from '../harness.js';
+import { rejection } from '../suite/checks.js';
+import { type Case, check, type Family, type SkippedCase, skip } from '../suite/family.js';
+import type { EmbeddingSuite } from './suite.js';
+
+/** A job of three inputs over calls of two, asking `dimensions` (or none): every item must carry it. */
+async function splitJob(
+  suite: EmbeddingSuite,
+  world: Harness,
+  dimensions: number | undefined,
+  expected: number,
+) {
+  const texts = suite.inputs(3, `dims ${dimensions ?? 'default'}`);
+  for (const size of suite.callSizes(texts.length, Math.min(2, suite.cap)))
+    world.respond(size, suite.success());
+  const { dimensions: _chosen, ...settings } = suite.settings(world, { maxInputsPerCall: 2 });
+  const result = await embedMany({
+    ...settings,
+    inputs: texts,
+    ...(dimensions === undefined ? {} : { dimensions }),
+  });
+  for (const [index, item] of suite.allItems(world).entries()) {
+    if (dimensions === undefined)
+      assert.ok(
+        item.dimensions === undefined || item.dimensions === expected,
+        `item ${index} asks ${item.dimensions} dimensions though none (or the default ${expected}) was asked`,
+      );
+    else assert.equal(item.dimensions, dimensions, `item ${index} carries dimensions ${dimensions}`);
+  }
+  suite.expectVectors(result, texts, expected);
+}
+
+/** Refused with an InvalidArgumentError naming `dimensions`, before any request. */
+async function refused(suite: EmbeddingSuite, world: Harness, dimensions: number) {
+  const error = await rejection(embedMany({ ...suite.settings(world), inputs: ['x'], dimensions }));
+  assert.equal(error.name, 'InvalidArgumentError', `dimensions ${dimensions}: ${error.message}`);
+  assert.equal(error.code, 'invalid_argument');
+  assert.equal(world.interceptor.requests.length, 0, `dimensions ${dimensions}: nothing was sent`);
+}
+
+export const dimensions: Family<EmbeddingSuite, Harness> = {
+  name: 'dimensions',
+  checks:
+    'minimum, maximum, listed and default lengths on every item of a split job; disallowed ones refused',
+  cases: (suite) => {
+    const { capabilities } = suite;
+    const allowed = capabilities.dimensions;
+    if (allowed === undefined) {
+      return [
+        check('dimensions-unsupported', 'dimensions sent to a model of fixed length', async (world) => {
+          await refused(suite, world, 64);
+        }),
+      ];
+    }
+    const values = 'min' in allowed ? [allowed.min, allowed.max] : [...allowed].sort((a, b) => a - b);
+    const smallest = values[0]!;
+    const largest = values[values.length - 1]!;
+    const pick =
+      values.find((value) => value !== capabilities.defaultDimensions && value <= 4096) ?? smallest;
+    const cases: (Case<Harness> | SkippedCase)[] = [
+      check(
+        'dimensions-honoured',
+        'dimensions never sent, so the API answers its default length',
+        async (world) => {
+          await splitJob(suite, world, pick, pick);
+        },
+      ),
+      check('dimensions-min', 'the smallest length dropped or raised', async (world) => {
+        await splitJob(suite, world, smallest, smallest);
+      }),
+      check('dimensions-max', 'the largest length clamped to a smaller one', async (world) => {
+        await splitJob(suite, world, largest, largest);
+      }),
+    ];
+    if (!('min' in allowed) && values.length > 2) {
+      cases.push(
+        check('dimensions-each-listed', 'a listed length mapped to another one', async (world) => {
+          for (const value of values.slice(1, -1)) {
+            await splitJob(suite, world, value, value);
+            world.interceptor.requests.length = 0;
+          }
+        }),
+      );
+    }
+    cases.push(
+      capabilities.defaultDimensions === undefined
+        ? skip('dimensions-default', 'the model declares no defaultDimensions')
+        : check(
+            'dimensions-default',
+            'a length sent though none was asked, or the default misdeclared',
+            async (world) => {
+              await splitJob(suite, world, undefined, capabilities.defaultDimensions!);
+            },
+          ),
+      check('dimensions-invalid', 'a length the model does not allow sent to the API', async (world) => {
+        const invalid =
+          'min' in allowed
+            ? [allowed.max + 1, allowed.min - 1, allowed.min + 0.5]
+            : [largest + 1, smallest + 1 === values[1] ? smallest - 1 : smallest + 1];
+        for (const value of invalid) await refused(suite, world, value);
+      }),
+    );
+    return cases;
+  },
+};

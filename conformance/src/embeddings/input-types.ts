@@ -1,0 +1,84 @@
+/**
+ * Input types: each one the model declares, sent as the provider's word on every item of every request
+ * of a job split over calls; one it lacks is a warning (an error under `strict`) and is not sent.
+ */
+import { strict as assert } from 'node:assert';
+import { embedMany, INPUT_TYPES, type InputType } from '@embedkit/core';
+import type { Harness } from '../harness.js';
+import { rejection } from '../suite/checks.js';
+import { type Case, check, type Family, type SkippedCase } from '../suite/family.js';
+import type { EmbeddingSuite } from './suite.js';
+
+export const inputTypes: Family<EmbeddingSuite, Harness> = {
+  name: 'input-types',
+  checks:
+    'every declared input type on every item of a split job; an undeclared one warned about and not sent',
+  cases: (suite) => {
+    const { capabilities, wire } = suite;
+    const cases: (Case<Harness> | SkippedCase)[] = capabilities.inputTypes.map((inputType) =>
+      check(
+        `input-type-${inputType}`,
+        `"${inputType}" mapped to the wrong word, or sent on the first call (or item) only`,
+        async (world) => {
+          world.respond(1, suite.success());
+          await embedMany({ ...suite.settings(world), inputs: ['pets and animals'] });
+          const plain = world.interceptor.requests[0]!.body;
+          const texts = suite.inputs(5, `typed ${inputType}`);
+          for (const size of suite.callSizes(texts.length, Math.min(2, suite.cap)))
+            world.respond(size, suite.success());
+          const result = await embedMany({
+            ...suite.settings(world),
+            inputs: texts,
+            inputType,
+            maxInputsPerCall: 2,
+            concurrency: 1,
+          });
+          suite.expectVectors(result, texts);
+          assert.deepEqual(result.warnings, [], 'no warning for a supported input type');
+          const requests = world.interceptor.requests.slice(1);
+          assert.notDeepEqual(requests[0]!.body, plain, 'the input type changes the request');
+          for (const [call, request] of requests.entries())
+            for (const [index, item] of suite.itemsOf(request.body).entries())
+              assert.equal(
+                item.inputType,
+                inputType,
+                `call ${call} item ${index}: "${inputType}" is sent as the provider's word`,
+              );
+        },
+      ),
+    );
+    const unsupported = INPUT_TYPES.find(
+      (inputType: InputType) => !capabilities.inputTypes.includes(inputType),
+    );
+    if (unsupported !== undefined) {
+      cases.push(
+        check(
+          'input-type-unsupported',
+          'an input type the model lacks sent anyway, or dropped silently',
+          async (world) => {
+            world.respond(1, suite.success());
+            const result = await embedMany({
+              ...suite.settings(world),
+              inputs: ['x'],
+              inputType: unsupported,
+            });
+            assert.equal(
+              wire.inputTypeOf(world.interceptor.requests[0]!.body),
+              undefined,
+              'no input type sent',
+            );
+            assert.ok(
+              result.warnings.some((warning) => warning.setting === 'inputType'),
+              'a warning names inputType',
+            );
+            const error = await rejection(
+              embedMany({ ...suite.settings(world), inputs: ['x'], inputType: unsupported, strict: true }),
+            );
+            assert.equal(error.name, 'InvalidArgumentError');
+          },
+        ),
+      );
+    }
+    return cases;
+  },
+};

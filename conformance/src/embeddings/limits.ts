@@ -1,0 +1,154 @@
+/**
+ * Declared limits held against the wire: the wire profile states the API's real limits, the model's
+ * capabilities must not claim more, and a request at each limit goes in one call while one over splits.
+ */
+import { strict as assert } from 'node:assert';
+import { embedMany, type TokenCounter } from '@embedkit/core';
+import type { Harness } from '../harness.js';
+import { type Case, check, type Family, type SkippedCase, skip } from '../suite/family.js';
+import type { EmbeddingSuite } from './suite.js';
+
+export const limits: Family<EmbeddingSuite, Harness> = {
+  name: 'limits',
+  checks:
+    'capabilities within the API limits the wire states; at the input and token limits one call, one over two',
+  splits: true,
+  cases: (suite) => {
+    const { wire, capabilities, cap } = suite;
+    const cases: (Case<Harness> | SkippedCase)[] = [];
+    cases.push(
+      wire.maxInputsPerRequest === undefined && wire.maxTokensPerRequest === undefined
+        ? skip(
+            'declared-limits',
+            'the wire profile states no limit (maxInputsPerRequest, maxTokensPerRequest)',
+          )
+        : check(
+            'declared-limits',
+            'capabilities that claim more inputs or tokens per call than the API takes',
+            async () => {
+              if (wire.maxInputsPerRequest !== undefined)
+                assert.ok(
+                  capabilities.maxInputsPerCall <= wire.maxInputsPerRequest,
+                  `maxInputsPerCall ${capabilities.maxInputsPerCall} is above the API's ${wire.maxInputsPerRequest}`,
+                );
+              if (wire.maxTokensPerRequest !== undefined)
+                assert.ok(
+                  capabilities.maxTokensPerCall !== undefined &&
+                    capabilities.maxTokensPerCall <= wire.maxTokensPerRequest,
+                  `maxTokensPerCall ${capabilities.maxTokensPerCall} is not within the API's ${wire.maxTokensPerRequest}`,
+                );
+            },
+          ),
+      check('split-at-max-inputs', 'a call at the declared input limit refused by the API', async (world) => {
+        const texts = suite.inputs(cap, 'at');
+        world.respond(cap, suite.success());
+        const result = await embedMany({ ...suite.settings(world), inputs: texts });
+        suite.expectVectors(result, texts);
+        assert.equal(world.interceptor.requests.length, 1, `${cap} inputs fit one call`);
+      }),
+      check('split-above-max-inputs', 'one input over the limit not split off', async (world) => {
+        const texts = suite.inputs(cap + 1, 'above');
+        world.respond(cap, suite.success());
+        world.respond(1, suite.success());
+        const result = await embedMany({ ...suite.settings(world), inputs: texts });
+        suite.expectVectors(result, texts);
+        assert.deepEqual(
+          world.interceptor.requests
+            .map((request) => wire.inputsOf(request.body).length)
+            .sort((a, b) => b - a),
+          [cap, 1],
+        );
+      }),
+    );
+    const budget = capabilities.maxTokensPerCall;
+    if (budget === undefined || cap < 2) {
+      const reason =
+        budget === undefined
+          ? 'the model declares no maxTokensPerCall'
+          : 'the model takes one input per call';
+      cases.push(skip('token-budget-split', reason), skip('split-at-token-limit', reason));
+    } else {
+      cases.push(
+        check('token-budget-split', 'calls packed past the token budget', async (world) => {
+          // Each input counts as 40% of the budget: two fit a call, three do not.
+          const counter: TokenCounter = { exact: false, count: () => Math.floor(budget * 0.4) };
+          const texts = suite.inputs(3, 'budget');
+          world.respond(2, suite.success());
+          world.respond(1, suite.success());
+          const result = await embedMany({ ...suite.settings(world), inputs: texts, tokenCounter: counter });
+          suite.expectVectors(result, texts);
+          assert.deepEqual(
+            world.interceptor.requests.map((request) => wire.inputsOf(request.body)),
+            [texts.slice(0, 2), texts.slice(2)],
+          );
+        }),
+        wire.maxTokensPerRequest === undefined
+          ? skip('split-at-token-limit', 'the wire profile states no token limit (maxTokensPerRequest)')
+          : check(
+              'split-at-token-limit',
+              'a declared token budget above what the API takes: a call at the budget is refused',
+              async (world) => {
+                // Two inputs that make exactly the declared budget, and one token more: [a, b] then [c].
+                const texts = suite.inputs(3, 'tokens');
+                const half = Math.floor(budget / 2);
+                const table = new Map([
+                  [texts[0]!, half],
+                  [texts[1]!, budget - half],
+                  [texts[2]!, 1],
+                ]);
+                const tokens = (text: string) => table.get(text) ?? 1;
+                const counter: TokenCounter = {
+                  exact: false,
+                  count: (input) =>
+                    tokens(typeof input === 'string' ? input : 'text' in input ? input.text : ''),
+                };
+                world.respond(2, suite.success({ tokens }));
+                world.respond(1, suite.success({ tokens }));
+                const result = await embedMany({
+                  ...suite.settings(world),
+                  inputs: texts,
+                  tokenCounter: counter,
+                  concurrency: 1,
+                });
+                suite.expectVectors(result, texts);
+                assert.deepEqual(
+                  world.interceptor.requests.map((request) => wire.inputsOf(request.body)),
+                  [texts.slice(0, 2), texts.slice(2)],
+                  'the budget in one call, one token over in the next',
+                );
+              },
+            ),
+      );
+    }
+    cases.push(
+      wire.signals?.batchTooLarge !== true
+        ? skip(
+            'error-batch-too-large-bisects',
+            'the wire profile declares no batch-too-large signal (signals.batchTooLarge)',
+          )
+        : cap < 2
+          ? skip('error-batch-too-large-bisects', 'the model takes one input per call')
+          : check(
+              'error-batch-too-large-bisects',
+              '"too many tokens" not recognised, so the call is not bisected',
+              async (world) => {
+                const texts = suite.inputs(Math.min(4, cap), 'bisect');
+                world.respond(
+                  texts.length,
+                  suite.errorReply(400, 'too many tokens in this request', { kind: 'batch-too-large' }),
+                );
+                const half = Math.ceil(texts.length / 2);
+                world.respond(half, suite.success());
+                world.respond(texts.length - half, suite.success());
+                const result = await embedMany({ ...suite.settings(world), inputs: texts });
+                suite.expectVectors(result, texts);
+                assert.deepEqual(
+                  world.interceptor.requests.map((request) => wire.inputsOf(request.body).length),
+                  [texts.length, half, texts.length - half],
+                );
+              },
+            ),
+    );
+    return cases;
+  },
+};

@@ -1,0 +1,240 @@
+/**
+ * The embeddings group: what every embeddings family gets (the model's capabilities, its wire, settings
+ * for this mode, the fake API's answers) and how families become scenarios.
+ */
+import { strict as assert } from 'node:assert';
+import {
+  type EmbeddingCapabilities,
+  type EmbeddingModel,
+  type EmbedManyResult,
+  type EmbedSettings,
+  embedMany,
+  type OutputType,
+} from '@embedkit/core';
+import { createHarness, type Harness } from '../harness.js';
+import type { ReplyHandler, WireReply } from '../interceptor.js';
+import { valuesFor } from '../suite/answers.js';
+import { expectVector } from '../suite/checks.js';
+import { callSizes, type FamilyPass, modePass } from '../suite/family.js';
+import { errorReply, type JobKit, type JobWorld, jobPass } from '../suite/job-kit.js';
+import type {
+  DescribeEmbeddingProviderOptions,
+  ErrorKind,
+  VectorEncoding,
+  WireItem,
+  WireProfile,
+  WireRequest,
+} from '../types.js';
+
+/** Settings of a generated run: the normal one, or the re-run with tiny batches. */
+export interface ScenarioMode {
+  name: 'default' | 'tiny-batches';
+  maxInputsPerCall?: number;
+  concurrency?: number;
+}
+
+export const DEFAULT_MODE: ScenarioMode = { name: 'default' };
+export const TINY_MODE: ScenarioMode = { name: 'tiny-batches', maxInputsPerCall: 2, concurrency: 1 };
+
+export type SuiteOptions = Pick<
+  DescribeEmbeddingProviderOptions,
+  'name' | 'createModel' | 'baseURL' | 'modelId' | 'wire'
+>;
+
+/** How the fake API answers one call. */
+export interface AnswerOptions {
+  /** The order the items appear on the wire, by position. Default: input order. */
+  order?(count: number): number[];
+  /** Changes the vectors (values of the output type asked) before they are written. */
+  mutate?(vectors: number[][]): void;
+  /** Answer in this encoding, whatever the request asked. */
+  encoding?: VectorEncoding;
+  /** Rewrites the serialized body; the answer is sent as this text. */
+  rewrite?(text: string, vectors: number[][]): string;
+  /** Multiplies every float value, so the answer is not unit length. */
+  scale?: number;
+  /** An input's tokens as the fake API counts them, for its token limit. Default: a quarter of its UTF-8 bytes. */
+  tokens?(text: string): number;
+}
+
+/** Headers every scenario's provider is created with; the custom-headers scenario checks they are sent. */
+export const PROVIDER_HEADERS = { 'x-provider-header': 'from-settings' };
+
+/** What every embeddings family gets. */
+export interface EmbeddingSuite {
+  wire: WireProfile;
+  capabilities: EmbeddingCapabilities;
+  /** The provider's name: the key of its `providerOptions`. */
+  provider: string;
+  mode: ScenarioMode;
+  /** Inputs per call in this mode. */
+  cap: number;
+  /** The `dimensions` generic scenarios send (undefined: none, the model's default), and the length they get. */
+  chosenDimensions: number | undefined;
+  dims: number;
+  settings(world: Harness, extra?: Partial<EmbedSettings>): EmbedSettings;
+  success(options?: AnswerOptions): ReplyHandler;
+  errorReply(
+    status: number,
+    message: string,
+    options?: { kind?: ErrorKind; headers?: Record<string, string> },
+  ): () => WireReply;
+  /** A request body read item by item (through `itemsOf`, or the request-wide readers). */
+  itemsOf(body: unknown): WireItem[];
+  /** Every item of every request the world saw. */
+  allItems(world: Harness): WireItem[];
+  /** The sizes of the calls the engine must make for `count` inputs, `perCall` at most each. */
+  callSizes(count: number, perCall?: number): number[];
+  /** `count` distinct inputs. */
+  inputs(count: number, prefix?: string): string[];
+  /** Usage the fake API reports for these inputs. */
+  usageTokens(texts: readonly string[]): number;
+  /** Checks one vector per input, in input order, each the fake API's vector for its own input. */
+  expectVectors(
+    result: EmbedManyResult,
+    texts: readonly string[],
+    dimensions?: number,
+    outputType?: OutputType,
+  ): void;
+}
+
+function probe(options: SuiteOptions): EmbeddingModel {
+  return options.createModel({
+    modelId: options.modelId,
+    apiKey: 'probe',
+    baseURL: options.baseURL,
+    fetch: () => Promise.reject(new Error('the probe never calls')),
+  });
+}
+
+/** A small length keeps large batches cheap: chosen only when the model's own is large (or unknown). */
+function chooseDimensions(capabilities: EmbeddingCapabilities): number | undefined {
+  const allowed = capabilities.dimensions;
+  if (allowed === undefined) return undefined;
+  if (capabilities.defaultDimensions !== undefined && capabilities.defaultDimensions <= 64) return undefined;
+  return 'min' in allowed
+    ? Math.max(allowed.min, Math.min(allowed.max, 16))
+    : [...allowed].sort((a, b) => a - b)[0];
+}
+
+export function createEmbeddingSuite(options: SuiteOptions, mode: ScenarioMode): EmbeddingSuite {
+  const { wire } = options;
+  const model = probe(options);
+  const capabilities = model.capabilities;
+  const cap = Math.min(capabilities.maxInputsPerCall, mode.maxInputsPerCall ?? Number.POSITIVE_INFINITY);
+  const chosenDimensions = chooseDimensions(capabilities);
+  const dims = chosenDimensions ?? capabilities.defaultDimensions ?? 8;
+  const usageTokens = (texts: readonly string[]) => texts.reduce((sum, text) => sum + text.length, 0);
+  const itemsOf = (body: unknown): WireItem[] =>
+    wire.itemsOf?.(body) ??
+    wire.inputsOf(body).map((text) => ({
+      text,
+      inputType: wire.inputTypeOf(body),
+      dimensions: wire.dimensionsOf(body),
+    }));
+
+  const success =
+    (answer: AnswerOptions = {}): ReplyHandler =>
+    (request: WireRequest): WireReply => {
+      const texts = wire.inputsOf(request.body);
+      if (wire.maxInputsPerRequest !== undefined && texts.length > wire.maxInputsPerRequest) {
+        const message = `${texts.length} inputs exceed the API's limit of ${wire.maxInputsPerRequest} per request`;
+        return { status: 400, body: wire.errorBody({ status: 400, message }) };
+      }
+      const count = answer.tokens ?? ((text: string) => Math.ceil(Buffer.byteLength(text) / 4));
+      const tokens = texts.reduce((sum, text) => sum + count(text), 0);
+      if (wire.maxTokensPerRequest !== undefined && tokens > wire.maxTokensPerRequest) {
+        const message = `Requested ${tokens} tokens, max ${wire.maxTokensPerRequest} tokens per request`;
+        const kind = wire.signals?.batchTooLarge === true ? { kind: 'batch-too-large' as const } : {};
+        return { status: 400, body: wire.errorBody({ status: 400, message, ...kind }) };
+      }
+      const dimensions = wire.dimensionsOf(request.body) ?? capabilities.defaultDimensions ?? 8;
+      const outputType = wire.outputTypeOf?.(request.body) ?? 'float';
+      const vectors = texts.map((text) => valuesFor(text, dimensions, outputType));
+      if (answer.scale !== undefined && outputType === 'float')
+        for (const vector of vectors)
+          for (let index = 0; index < vector.length; index++) vector[index]! *= answer.scale;
+      answer.mutate?.(vectors);
+      const order = answer.order?.(vectors.length) ?? vectors.map((_, index) => index);
+      const body = wire.successBody({
+        body: request.body,
+        vectors,
+        order,
+        ...(wire.reportsUsage ? { usageTokens: usageTokens(texts) } : {}),
+        ...(answer.encoding === undefined ? {} : { encoding: answer.encoding }),
+      });
+      const headers = { 'x-request-id': 'req-conformance-1' };
+      if (answer.rewrite === undefined) return { status: 200, headers, body };
+      return {
+        status: 200,
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: answer.rewrite(JSON.stringify(body), vectors),
+      };
+    };
+
+  return {
+    wire,
+    capabilities,
+    provider: model.provider,
+    mode,
+    cap,
+    chosenDimensions,
+    dims,
+    settings: (world, extra = {}) => ({
+      model: world.model,
+      clock: world.clock,
+      maxRetries: 3,
+      ...(mode.maxInputsPerCall === undefined ? {} : { maxInputsPerCall: mode.maxInputsPerCall }),
+      ...(mode.concurrency === undefined ? {} : { concurrency: mode.concurrency }),
+      ...(chosenDimensions === undefined ? {} : { dimensions: chosenDimensions }),
+      ...extra,
+    }),
+    success,
+    errorReply: (status, message, replyOptions) => errorReply(wire, status, message, replyOptions),
+    itemsOf,
+    allItems: (world) => world.interceptor.requests.flatMap((request) => itemsOf(request.body)),
+    callSizes: (count, perCall = cap) => callSizes(count, perCall),
+    inputs: (count, prefix = 'input') =>
+      Array.from({ length: count }, (_, index) => `${prefix} ${index}: the quick brown fox ${index % 7}`),
+    usageTokens,
+    expectVectors(result, texts, dimensions = dims, outputType = 'float') {
+      assert.equal(result.embeddings.length, texts.length, 'one vector per input');
+      texts.forEach((text, index) => {
+        expectVector(
+          result.embeddings[index],
+          valuesFor(text, dimensions, outputType),
+          `vector ${index}`,
+          outputType,
+        );
+      });
+    },
+  };
+}
+
+/** The pass of one mode, each case in a fresh harness. */
+export function embeddingPass(
+  options: SuiteOptions,
+  mode: ScenarioMode,
+): FamilyPass<EmbeddingSuite, Harness> {
+  return modePass(mode, createEmbeddingSuite(options, mode), (kind) =>
+    createHarness(options, kind, { headers: PROVIDER_HEADERS }),
+  );
+}
+
+/** The embeddings group as the shared families see it: a one-input job. */
+export function embeddingJobPass(options: SuiteOptions): FamilyPass<JobKit, JobWorld> {
+  const suite = createEmbeddingSuite(options, DEFAULT_MODE);
+  const texts = ['pets and animals'];
+  return jobPass(
+    { prefix: '', wire: options.wire },
+    (kind) => createHarness(options, kind, { headers: PROVIDER_HEADERS }),
+    (harness) => ({
+      expectCall: (reply, expectOptions) => harness.respond(1, reply, expectOptions),
+      success: suite.success(),
+      async run(settings = {}) {
+        const result = await embedMany({ ...suite.settings(harness), inputs: texts, ...settings });
+        suite.expectVectors(result, texts);
+      },
+    }),
+  );
+}

@@ -1,0 +1,60 @@
+/**
+ * Truncation on the wire: by default nothing is ever cut (a provider must turn off an API's own
+ * truncation), and `truncate: true` is sent on every call, or, where the API cannot cut, said in a warning.
+ */
+import { strict as assert } from 'node:assert';
+import { embedMany } from '@embedkit/core';
+import type { Harness } from '../harness.js';
+import { check, type Family } from '../suite/family.js';
+import type { EmbeddingSuite } from './suite.js';
+
+async function splitJob(suite: EmbeddingSuite, world: Harness, truncate: boolean | undefined) {
+  const texts = suite.inputs(3, `truncate ${truncate}`);
+  for (const size of suite.callSizes(texts.length, Math.min(2, suite.cap)))
+    world.respond(size, suite.success());
+  const result = await embedMany({
+    ...suite.settings(world),
+    inputs: texts,
+    maxInputsPerCall: 2,
+    ...(truncate === undefined ? {} : { truncate }),
+  });
+  suite.expectVectors(result, texts);
+  return { result, cuts: world.interceptor.requests.map((request) => suite.wire.truncateOf!(request.body)) };
+}
+
+export const truncation: Family<EmbeddingSuite, Harness> = {
+  name: 'truncation',
+  checks:
+    'no cutting unless asked (an API default turned off) on every call; truncate: true sent, or warned about',
+  skip: ({ wire }) =>
+    wire.truncateOf === undefined
+      ? 'the wire profile cannot read whether a request lets the API cut (truncateOf)'
+      : undefined,
+  cases: (suite) => [
+    check(
+      'truncate-off',
+      "the API's own truncation left on, so long inputs are cut silently",
+      async (world) => {
+        const { cuts } = await splitJob(suite, world, undefined);
+        assert.deepEqual(
+          cuts,
+          cuts.map(() => false),
+          'no call lets the API cut inputs',
+        );
+      },
+    ),
+    check('truncate-on', 'truncate: true neither sent nor warned about', async (world) => {
+      const { result, cuts } = await splitJob(suite, world, true);
+      if (cuts.every((cut) => cut)) return;
+      assert.deepEqual(
+        cuts,
+        cuts.map(() => false),
+        `truncate: true must reach every call or none: ${cuts.join(', ')}`,
+      );
+      assert.ok(
+        result.warnings.some((warning) => warning.setting === 'truncate'),
+        'the API cannot cut: a warning names truncate',
+      );
+    }),
+  ],
+};

@@ -1,0 +1,122 @@
+/**
+ * Error answers, for every group: each status class with its typed error, the API's message kept, the
+ * retryable ones retried and the others not, special errors where the API has them, and bodies that
+ * are not what they claim (an HTML page, broken JSON, an error inside a 200).
+ */
+import { strict as assert } from 'node:assert';
+import { EmbedKitError } from '@embedkit/core';
+import { expectError, rejection } from '../suite/checks.js';
+import { type Case, check, type Family, type SkippedCase, skip } from '../suite/family.js';
+import { errorReply, type JobKit, type JobWorld } from '../suite/job-kit.js';
+
+const NOT_RETRIED: [number, string, string][] = [
+  [400, 'InvalidRequestError', 'invalid_request'],
+  [401, 'AuthenticationError', 'authentication'],
+  [403, 'PermissionDeniedError', 'permission_denied'],
+  [404, 'NotFoundError', 'not_found'],
+];
+
+const PAGE =
+  '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>';
+
+export const errorAnswers: Family<JobKit, JobWorld> = {
+  name: 'error-answers',
+  checks:
+    'every status class as its typed error with the API message; retries only where they help; HTML, broken JSON and errors inside a 200',
+  cases: ({ prefix, wire }) => {
+    const cases: (Case<JobWorld> | SkippedCase)[] = NOT_RETRIED.map(([status, name, code]) =>
+      check(
+        `${prefix}error-${status}`,
+        `a ${status} mapped to the wrong class, retried, or stripped of the API's message`,
+        async (world) => {
+          world.expectCall(errorReply(wire, status, `conformance error ${status}`));
+          const error = await rejection(world.run());
+          expectError(error, { name, code, statusCode: status, isRetryable: false });
+          assert.match(error.message, new RegExp(`conformance error ${status}`), 'the API message is kept');
+          if (status === 400)
+            assert.notEqual(error.batchTooLarge, true, 'an ordinary 400 is not "too large"');
+          assert.equal(world.interceptor.requests.length, 1, 'not retried');
+        },
+      ),
+    );
+    cases.push(
+      wire.signals?.quotaExhausted === true
+        ? check(
+            `${prefix}error-429-quota-exhausted`,
+            'a used-up quota retried for minutes as if it were a rate limit',
+            async (world) => {
+              world.expectCall(errorReply(wire, 429, 'quota used up', { kind: 'quota-exhausted' }));
+              const error = await rejection(world.run());
+              expectError(error, { name: 'RateLimitError', isRetryable: false });
+              assert.equal(error.quotaExhausted, true);
+              assert.equal(world.interceptor.requests.length, 1, 'a used-up quota is not retried');
+            },
+          )
+        : skip(
+            `${prefix}error-429-quota-exhausted`,
+            'the wire profile declares no quota-exhausted signal (signals.quotaExhausted)',
+          ),
+      check(`${prefix}error-5xx-retried`, 'a 500 or 503 not retried', async (world) => {
+        world.expectCall(errorReply(wire, 500, 'internal'));
+        world.expectCall(errorReply(wire, 503, 'unavailable'));
+        world.expectCall(world.success);
+        await world.run();
+        assert.equal(world.interceptor.requests.length, 3);
+      }),
+      check(
+        `${prefix}error-5xx-exhausted`,
+        'spent retries reported as the last error alone, or retried past maxRetries',
+        async (world) => {
+          world.expectCall(errorReply(wire, 503, 'unavailable'), { times: 3 });
+          const error = await rejection(world.run({ maxRetries: 2 }));
+          expectError(error, { name: 'RetryError', code: 'retries_exhausted' });
+          assert.equal((error.lastError as Error).name, 'ServerError');
+          assert.equal(error.attempts, 3);
+        },
+      ),
+      check(
+        `${prefix}html-502`,
+        "a proxy's HTML page taken for the API's answer: markup in the message, or no status",
+        async (world) => {
+          world.expectCall(() => ({ status: 502, headers: { 'content-type': 'text/html' }, body: PAGE }), {
+            times: 2,
+          });
+          const error = await rejection(world.run({ maxRetries: 1 }));
+          expectError(error, { name: 'RetryError' });
+          const last = error.lastError as Error & { statusCode?: number };
+          assert.equal(last.name, 'ServerError');
+          assert.equal(last.statusCode, 502);
+          // Judged by what it tells: the status, without the page's markup (its wording is the proxy's).
+          assert.match(last.message, /502/, 'the message gives the status');
+          assert.doesNotMatch(last.message, /<\/?[a-z]+[^>]*>/i, 'markup is stripped from the message');
+        },
+      ),
+      check(
+        `${prefix}malformed-json`,
+        'a cut-off JSON body crashing the provider or retried',
+        async (world) => {
+          world.expectCall(() => ({
+            status: 200,
+            headers: { 'content-type': 'application/json' },
+            body: '{"data": [{"index": 0,',
+          }));
+          const error = await rejection(world.run());
+          expectError(error, { name: 'InvalidResponseError' });
+          assert.equal(world.interceptor.requests.length, 1, 'not retried');
+        },
+      ),
+      check(
+        `${prefix}error-200-body`,
+        'an error a gateway sends with status 200 reported as a wrong shape, its message lost',
+        async (world) => {
+          const message = 'conformance upstream failure inside a 200';
+          world.expectCall(() => ({ status: 200, body: wire.errorBody({ status: 500, message }) }));
+          const error = await rejection(world.run({ maxRetries: 0 }));
+          assert.ok(EmbedKitError.isInstance(error), `a typed embedkit error, not ${error.name}`);
+          assert.match(error.message, new RegExp(message), "the server's message is surfaced");
+        },
+      ),
+    );
+    return cases;
+  },
+};

@@ -1,0 +1,113 @@
+/** Contextualized basics: documents and chunks in order however the API lists them, empty input, usage. */
+import { strict as assert } from 'node:assert';
+import { type EmbedContextualizedSettings, embedContextualized } from '@embedkit/core';
+import { rejection } from '../../suite/checks.js';
+import { type Case, check, type Family, type SkippedCase, skip } from '../../suite/family.js';
+import type { ContextualizedSuite, ContextualizedWorld } from './suite.js';
+
+const reversed = (count: number) => Array.from({ length: count }, (_, index) => count - 1 - index);
+
+/** Refused with an InvalidArgumentError naming `argument`, before any request. */
+export async function nothingSent(
+  suite: ContextualizedSuite,
+  world: ContextualizedWorld,
+  extra: Partial<EmbedContextualizedSettings>,
+  argument: string,
+): Promise<void> {
+  const error = await rejection(embedContextualized(suite.settings(world, extra)));
+  assert.equal(error.name, 'InvalidArgumentError', String(error.message));
+  assert.equal(error.code, 'invalid_argument');
+  assert.equal(error.argument, argument);
+  assert.equal(world.interceptor.requests.length, 0, 'nothing was sent');
+}
+
+export const contextualizedBasics: Family<ContextualizedSuite, ContextualizedWorld> = {
+  name: 'ctx-basics',
+  checks: 'one document, documents and chunks listed out of order, empty documents and chunks refused, usage',
+  splits: true,
+  cases: (suite) => {
+    const { wire } = suite;
+    const cases: (Case<ContextualizedWorld> | SkippedCase)[] = [
+      check(
+        'ctx-single-document',
+        'chunks altered, the key in the wrong header, usage lost',
+        async (world) => {
+          const documents = suite.documents([3], 'single');
+          world.respond(1, suite.success());
+          const result = await embedContextualized(suite.settings(world, { documents }));
+          suite.expectVectors(result, documents);
+          const request = world.interceptor.requests[0]!;
+          const auth = wire.authHeader(world.apiKey);
+          assert.equal(
+            request.headers[auth.name.toLowerCase()],
+            auth.value,
+            'the key is sent in the auth header',
+          );
+          assert.deepEqual(wire.documentsOf(request.body), documents, 'the chunks are sent as given');
+          if (wire.reportsUsage)
+            assert.deepEqual(result.usage, { inputTokens: suite.usageTokens(documents) });
+          else assert.equal(result.usage, undefined, 'usage is absent when the API reports none');
+          assert.equal(result.responses.length, 1);
+        },
+      ),
+      check(
+        'ctx-chunks-shuffled',
+        "a document's chunk vectors kept in arrival order instead of placed by index",
+        async (world) => {
+          const documents = suite.documents(suite.cap >= 2 ? [4, 3] : [4], 'chunk order');
+          for (const size of suite.callSizes(documents.length))
+            world.respond(size, suite.success({ chunkOrder: reversed }));
+          const result = await embedContextualized(suite.settings(world, { documents }));
+          suite.expectVectors(result, documents);
+        },
+      ),
+      check('ctx-no-documents', 'a call made for an empty job', async (world) => {
+        const result = await embedContextualized(suite.settings(world, { documents: [] }));
+        assert.deepEqual(result.embeddings, []);
+        assert.equal(result.usage, undefined);
+        assert.equal(world.interceptor.requests.length, 0, 'nothing was sent');
+      }),
+      check('ctx-empty-document', 'an empty document sent to the API', (world) =>
+        nothingSent(suite, world, { documents: [['a'], []] }, 'documents[1]'),
+      ),
+      check('ctx-empty-chunk', 'an empty chunk sent to the API', (world) =>
+        nothingSent(suite, world, { documents: [['a', '']] }, 'documents[0][1]'),
+      ),
+    ];
+    cases.push(
+      suite.cap >= 2
+        ? check(
+            'ctx-documents-in-order',
+            'documents kept in arrival order instead of placed by index',
+            async (world) => {
+              const documents = suite.documents([2, 1, 4, 3].slice(0, Math.min(4, suite.cap)), 'order');
+              world.respond(documents.length, suite.success({ order: reversed }));
+              const result = await embedContextualized(suite.settings(world, { documents }));
+              suite.expectVectors(result, documents);
+            },
+          )
+        : skip('ctx-documents-in-order', 'the model takes one document per call'),
+    );
+    if (wire.reportsUsage) {
+      cases.push(
+        suite.cap >= 2
+          ? check(
+              'ctx-usage-summed',
+              'usage of one call reported for the job, or counted twice',
+              async (world) => {
+                const documents = suite.documents([2, 1, 3], 'usage');
+                world.respond(2, suite.success());
+                world.respond(1, suite.success());
+                const result = await embedContextualized(
+                  suite.settings(world, { documents, maxDocumentsPerCall: 2, concurrency: 1 }),
+                );
+                assert.deepEqual(result.usage, { inputTokens: suite.usageTokens(documents) });
+                assert.equal(result.responses.length, 2);
+              },
+            )
+          : skip('ctx-usage-summed', 'the model takes one document per call'),
+      );
+    }
+    return cases;
+  },
+};

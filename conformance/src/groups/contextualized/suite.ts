@@ -1,0 +1,267 @@
+/**
+ * The contextualized group (`doEmbedContextualized` + `embedContextualized`): its wire profile, what its
+ * families get, and how they become scenarios.
+ */
+import { strict as assert } from 'node:assert';
+import {
+  type ContextualizedCapabilities,
+  type ContextualizedEmbeddingModel,
+  type EmbedContextualizedResult,
+  type EmbedContextualizedSettings,
+  type EmbeddingCapabilities,
+  embedContextualized,
+  type OutputType,
+} from '@embedkit/core';
+import { createWorld, type World } from '../../harness.js';
+import type { ExpectOptions, ReplyHandler, TransportKind, WireReply } from '../../interceptor.js';
+import { valuesFor } from '../../suite/answers.js';
+import { expectVector } from '../../suite/checks.js';
+import { callSizes, type FamilyPass, modePass } from '../../suite/family.js';
+import { errorReply, type JobKit, type JobWorld, jobPass } from '../../suite/job-kit.js';
+import type {
+  Cassette,
+  CreateModelOptions,
+  ErrorKind,
+  VectorEncoding,
+  VectorSettingsWire,
+  WireBasics,
+  WireRequest,
+} from '../../types.js';
+
+/** How a provider's contextualized endpoint looks on the wire. */
+export interface ContextualizedWireProfile extends WireBasics, VectorSettingsWire {
+  /** Method and path (with query) of a call carrying `documentCount` documents. */
+  endpoint(call: { documentCount: number; modelId: string }): { method: 'POST'; path: string };
+  /** The documents of a request body, each as its list of chunks, in order. */
+  documentsOf(body: unknown): string[][];
+  /**
+   * A success body holding `vectors[d][c]` for chunk `c` of document `d`. `order` lists the document
+   * positions in the order they should appear on the wire, `chunkOrder[d]` the chunks of document `d`
+   * (wires that cannot reorder ignore them). `encoding`, when given, is how the vectors must travel.
+   */
+  successBody(request: {
+    body: unknown;
+    vectors: number[][][];
+    order: number[];
+    chunkOrder?: number[][];
+    usageTokens?: number;
+    encoding?: VectorEncoding;
+  }): unknown;
+  /** The API's documented limits; the fake server answers 400 above them. */
+  maxDocumentsPerRequest?: number;
+  maxChunksPerRequest?: number;
+}
+
+export interface DescribeContextualizedProviderOptions {
+  /** Shown in test names. */
+  name: string;
+  createModel(options: CreateModelOptions): ContextualizedEmbeddingModel;
+  /** The API root the provider calls. */
+  baseURL: string;
+  modelId: string;
+  wire: ContextualizedWireProfile;
+  /** Cassettes of `embedContextualized` calls to replay: objects, or a directory of `*.json` files. */
+  cassettes?: Cassette[] | string;
+  /** Scenario ids known to fail, each with its reason; one that passes fails the run. */
+  expectedFailures?: Record<string, string>;
+  /** Re-run the splitting families with `maxDocumentsPerCall: 2` and `concurrency: 1`. Default true. */
+  rerunWithTinyBatches?: boolean;
+}
+
+export interface ContextualizedMode {
+  name: 'default' | 'tiny-batches';
+  maxDocumentsPerCall?: number;
+  concurrency?: number;
+}
+
+export const CONTEXTUALIZED_TINY_MODE: ContextualizedMode = {
+  name: 'tiny-batches',
+  maxDocumentsPerCall: 2,
+  concurrency: 1,
+};
+
+export interface ContextualizedWorld extends World<ContextualizedEmbeddingModel> {
+  respond(documentCount: number, handler: ReplyHandler, options?: ExpectOptions): void;
+}
+
+/** How the fake API answers one call. */
+export interface ContextualizedAnswer {
+  order?(count: number): number[];
+  /** The order of each document's chunk vectors on the wire. */
+  chunkOrder?(chunks: number): number[];
+  mutate?(vectors: number[][][]): void;
+}
+
+/** What every contextualized family gets. */
+export interface ContextualizedSuite {
+  wire: ContextualizedWireProfile;
+  capabilities: EmbeddingCapabilities;
+  limits: ContextualizedCapabilities;
+  mode: ContextualizedMode;
+  /** Documents per call in this mode. */
+  cap: number;
+  chosenDimensions: number | undefined;
+  dims: number;
+  settings(
+    world: ContextualizedWorld,
+    extra?: Partial<EmbedContextualizedSettings>,
+  ): EmbedContextualizedSettings;
+  success(answer?: ContextualizedAnswer): ReplyHandler;
+  errorReply(
+    status: number,
+    message: string,
+    options?: { kind?: ErrorKind; headers?: Record<string, string> },
+  ): () => WireReply;
+  /** Documents with these chunk counts; every chunk text unique across the job. */
+  documents(chunkCounts: readonly number[], prefix?: string): string[][];
+  usageTokens(documents: readonly (readonly string[])[]): number;
+  callSizes(count: number, perCall?: number): number[];
+  expectVectors(
+    result: EmbedContextualizedResult,
+    documents: readonly (readonly string[])[],
+    dimensions?: number,
+    outputType?: OutputType,
+  ): void;
+}
+
+type SuiteOptions = Pick<
+  DescribeContextualizedProviderOptions,
+  'name' | 'createModel' | 'baseURL' | 'modelId' | 'wire'
+>;
+
+export function createContextualizedSuite(
+  options: SuiteOptions,
+  mode: ContextualizedMode,
+): ContextualizedSuite {
+  const { wire } = options;
+  const probe = options.createModel({
+    modelId: options.modelId,
+    apiKey: 'probe',
+    baseURL: options.baseURL,
+    fetch: () => Promise.reject(new Error('the probe never calls')),
+  });
+  const capabilities = probe.capabilities;
+  const limits = probe.contextualizedCapabilities;
+  const cap = Math.min(limits.maxDocumentsPerCall, mode.maxDocumentsPerCall ?? Number.POSITIVE_INFINITY);
+  const allowed = capabilities.dimensions;
+  const chosenDimensions =
+    allowed === undefined
+      ? undefined
+      : 'min' in allowed
+        ? Math.max(allowed.min, Math.min(allowed.max, 16))
+        : [...allowed].sort((a, b) => a - b)[0];
+  const dims = chosenDimensions ?? capabilities.defaultDimensions ?? 8;
+  const usageTokens = (documents: readonly (readonly string[])[]) =>
+    documents.flat().reduce((sum, text) => sum + text.length, 0);
+
+  const success =
+    (answer: ContextualizedAnswer = {}): ReplyHandler =>
+    (request: WireRequest): WireReply => {
+      const documents = wire.documentsOf(request.body);
+      const chunkCount = documents.reduce((sum, document) => sum + document.length, 0);
+      if (
+        (wire.maxDocumentsPerRequest !== undefined && documents.length > wire.maxDocumentsPerRequest) ||
+        (wire.maxChunksPerRequest !== undefined && chunkCount > wire.maxChunksPerRequest)
+      ) {
+        const message = `${documents.length} documents / ${chunkCount} chunks exceed the API's limits`;
+        return { status: 400, body: wire.errorBody({ status: 400, message }) };
+      }
+      const dimensions = wire.dimensionsOf(request.body) ?? capabilities.defaultDimensions ?? 8;
+      const outputType = wire.outputTypeOf?.(request.body) ?? 'float';
+      const vectors = documents.map((document) =>
+        document.map((chunk) => valuesFor(chunk, dimensions, outputType)),
+      );
+      answer.mutate?.(vectors);
+      const order = answer.order?.(documents.length) ?? documents.map((_, index) => index);
+      const body = wire.successBody({
+        body: request.body,
+        vectors,
+        order,
+        ...(answer.chunkOrder === undefined
+          ? {}
+          : { chunkOrder: vectors.map((document) => answer.chunkOrder!(document.length)) }),
+        ...(wire.reportsUsage ? { usageTokens: usageTokens(documents) } : {}),
+      });
+      return { status: 200, headers: { 'x-request-id': 'req-conformance-ctx' }, body };
+    };
+
+  return {
+    wire,
+    capabilities,
+    limits,
+    mode,
+    cap,
+    chosenDimensions,
+    dims,
+    settings: (world, extra = {}) => ({
+      model: world.model,
+      documents: [],
+      clock: world.clock,
+      maxRetries: 3,
+      ...(mode.maxDocumentsPerCall === undefined ? {} : { maxDocumentsPerCall: mode.maxDocumentsPerCall }),
+      ...(mode.concurrency === undefined ? {} : { concurrency: mode.concurrency }),
+      ...(chosenDimensions === undefined ? {} : { dimensions: chosenDimensions }),
+      ...extra,
+    }),
+    success,
+    errorReply: (status, message, replyOptions) => errorReply(wire, status, message, replyOptions),
+    documents: (chunkCounts, prefix = 'doc') =>
+      chunkCounts.map((chunks, document) =>
+        Array.from(
+          { length: chunks },
+          (_, chunk) => `${prefix} ${document} chunk ${chunk}: the quick brown fox ${chunk % 5}`,
+        ),
+      ),
+    usageTokens,
+    callSizes: (count, perCall = cap) => callSizes(count, perCall),
+    expectVectors(result, documents, dimensions = dims, outputType = 'float') {
+      assert.equal(result.embeddings.length, documents.length, 'one entry per document');
+      for (const [index, document] of documents.entries()) {
+        const vectors = result.embeddings[index]!;
+        assert.equal(vectors.length, document.length, `document ${index}: one vector per chunk`);
+        for (const [position, chunk] of document.entries()) {
+          const expected = valuesFor(chunk, dimensions, outputType);
+          expectVector(vectors[position], expected, `document ${index} chunk ${position}`, outputType);
+        }
+      }
+    },
+  };
+}
+
+function contextualizedWorld(options: SuiteOptions, kind: TransportKind) {
+  const world = createWorld(options, kind);
+  return {
+    ...world,
+    respond(documentCount: number, handler: ReplyHandler, expectOptions?: ExpectOptions) {
+      const { method, path } = options.wire.endpoint({ documentCount, modelId: options.modelId });
+      world.interceptor.expect(method, path, handler, expectOptions);
+    },
+  };
+}
+
+export function contextualizedPass(
+  options: SuiteOptions,
+  mode: ContextualizedMode,
+): FamilyPass<ContextualizedSuite, ContextualizedWorld> {
+  return modePass(mode, createContextualizedSuite(options, mode), (kind) =>
+    contextualizedWorld(options, kind),
+  );
+}
+
+/** The contextualized group as the shared families see it: one document of two chunks. */
+export function contextualizedJobPass(options: SuiteOptions): FamilyPass<JobKit, JobWorld> {
+  const suite = createContextualizedSuite(options, { name: 'default' });
+  const documents = [['pets and animals', 'cats and dogs']];
+  return jobPass(
+    { prefix: 'ctx-', wire: options.wire },
+    (kind) => contextualizedWorld(options, kind),
+    (world) => ({
+      expectCall: (reply, expectOptions) => world.respond(1, reply, expectOptions),
+      success: suite.success(),
+      async run(settings = {}) {
+        const result = await embedContextualized({ ...suite.settings(world), documents, ...settings });
+        suite.expectVectors(result, documents);
+      },
+    }),
+  );
+}

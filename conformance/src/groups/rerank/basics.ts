@@ -1,0 +1,161 @@
+/** Rerank basics: the ranking however the API orders it, topN, bad input refused, broken answers refused, usage. */
+import { strict as assert } from 'node:assert';
+import { type RerankSettings, rerank } from '@embedkit/core';
+import { rejection } from '../../suite/checks.js';
+import { type Case, check, type Family, type SkippedCase, skip } from '../../suite/family.js';
+import { QUERY, type RerankingAnswer, type RerankingSuite, type RerankingWorld } from './suite.js';
+
+/** Refused with an InvalidArgumentError naming `argument`, before any request. */
+async function nothingSent(
+  suite: RerankingSuite,
+  world: RerankingWorld,
+  extra: Partial<RerankSettings>,
+  argument: string,
+) {
+  const error = await rejection(rerank(suite.settings(world, extra)));
+  assert.equal(error.name, 'InvalidArgumentError', String(error.message));
+  assert.equal(error.code, 'invalid_argument');
+  assert.equal(error.argument, argument);
+  assert.equal(world.interceptor.requests.length, 0, 'nothing was sent');
+}
+
+export const rerankingBasics: Family<RerankingSuite, RerankingWorld> = {
+  name: 'rerank-basics',
+  checks:
+    'the ranking sorted by score over every call, topN, bad input refused, broken answers refused, usage',
+  splits: true,
+  cases: (suite) => {
+    const { wire } = suite;
+    /** Documents whose every call is answered with `answer`; the call must fail with an InvalidResponseError. */
+    const broken = (id: string, catches: string, answer: RerankingAnswer, count = 3): Case<RerankingWorld> =>
+      check(id, catches, async (world) => {
+        world.respond(suite.success(answer));
+        const error = await rejection(
+          rerank(suite.settings(world, { documents: suite.documents(count, id), concurrency: 1 })),
+        );
+        assert.equal(error.name, 'InvalidResponseError', String(error.message));
+        assert.equal(world.interceptor.requests.length, 1, 'not retried');
+      });
+    const cases: (Case<RerankingWorld> | SkippedCase)[] = [
+      check(
+        'rerank-sorted',
+        'documents or query altered, the key in the wrong header, usage lost',
+        async (world) => {
+          const documents = suite.documents(5);
+          suite.respondAll(world, documents.length, suite.success());
+          const result = await rerank(suite.settings(world, { documents }));
+          assert.deepEqual(result.results, suite.expectedRanking(QUERY, documents));
+          const requests = world.interceptor.requests;
+          const auth = wire.authHeader(world.apiKey);
+          for (const request of requests) {
+            assert.equal(
+              request.headers[auth.name.toLowerCase()],
+              auth.value,
+              'the key is sent in the auth header',
+            );
+            assert.equal(wire.queryOf(request.body), QUERY);
+            assert.equal(wire.topNOf(request.body), undefined, 'no topN sent when none was asked');
+          }
+          assert.deepEqual(
+            requests.flatMap((request) => wire.documentsOf(request.body)).sort(),
+            [...documents].sort(),
+          );
+          if (wire.reportsUsage)
+            assert.deepEqual(result.usage, { inputTokens: suite.usageTokens(QUERY, documents) });
+          else assert.equal(result.usage, undefined);
+          assert.equal(result.responses.length, requests.length);
+        },
+      ),
+      check('rerank-unsorted-answer', 'the API order trusted as the ranking', async (world) => {
+        const documents = suite.documents(6, 'unsorted');
+        suite.respondAll(world, documents.length, suite.success({ unsorted: true }));
+        const result = await rerank(suite.settings(world, { documents }));
+        assert.deepEqual(
+          result.results,
+          suite.expectedRanking(QUERY, documents),
+          'the engine sorts by score',
+        );
+      }),
+      check('rerank-top-n', 'topN not sent, or sent larger than the call', async (world) => {
+        const documents = suite.documents(6, 'top');
+        suite.respondAll(world, documents.length, suite.success());
+        const result = await rerank(suite.settings(world, { documents, topN: 2 }));
+        for (const request of world.interceptor.requests)
+          assert.equal(
+            wire.topNOf(request.body),
+            Math.min(2, wire.documentsOf(request.body).length),
+            'topN is sent',
+          );
+        assert.deepEqual(result.results, suite.expectedRanking(QUERY, documents, 2));
+      }),
+      check('rerank-no-documents', 'a call made for no documents', async (world) => {
+        const result = await rerank(suite.settings(world, { documents: [] }));
+        assert.deepEqual(result.results, []);
+        assert.equal(world.interceptor.requests.length, 0, 'nothing was sent');
+      }),
+      check('rerank-empty-query', 'an empty query sent', (world) =>
+        nothingSent(suite, world, { query: '', documents: ['a'] }, 'query'),
+      ),
+      check('rerank-empty-document', 'an empty document sent', (world) =>
+        nothingSent(suite, world, { documents: ['a', ''] }, 'documents[1]'),
+      ),
+      check('rerank-top-n-invalid', 'a topN of 0 or 1.5 sent', async (world) => {
+        await nothingSent(suite, world, { documents: ['a'], topN: 0 }, 'topN');
+        await nothingSent(suite, world, { documents: ['a'], topN: 1.5 }, 'topN');
+      }),
+      broken(
+        'rerank-out-of-range-index',
+        'a score for a document the call did not have accepted',
+        {
+          mutate: (results) => {
+            results[0]!.index = 99;
+          },
+        },
+        2,
+      ),
+      broken(
+        'rerank-duplicate-index',
+        'a document scored twice (and one not at all) accepted',
+        {
+          mutate: (results) => {
+            results[1]!.index = results[0]!.index;
+          },
+        },
+        2,
+      ),
+      broken(
+        'rerank-missing-score',
+        'a document left unscored accepted',
+        { mutate: (results) => void results.pop() },
+        2,
+      ),
+      broken(
+        'rerank-nan-score',
+        'a non-finite score accepted',
+        {
+          mutate: (results) => {
+            results[0]!.relevanceScore = Number.NaN;
+          },
+        },
+        2,
+      ),
+    ];
+    if (wire.reportsUsage) {
+      cases.push(
+        suite.cap >= 2
+          ? check('rerank-usage-summed', 'usage of one call reported for the job', async (world) => {
+              const documents = suite.documents(3, 'usage');
+              world.respond(suite.success());
+              world.respond(suite.success());
+              const result = await rerank(
+                suite.settings(world, { documents, maxDocumentsPerCall: 2, concurrency: 1 }),
+              );
+              assert.deepEqual(result.usage, { inputTokens: suite.usageTokens(QUERY, documents) });
+              assert.deepEqual(result.results, suite.expectedRanking(QUERY, documents));
+            })
+          : skip('rerank-usage-summed', 'the model takes one document per call'),
+      );
+    }
+    return cases;
+  },
+};

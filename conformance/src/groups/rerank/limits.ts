@@ -1,0 +1,96 @@
+/**
+ * Rerank limits held against the wire: the declared document limit within the API's, a call at the
+ * limit, one over (each call asking its own best topN), and bisection on the API's "too large" answer.
+ */
+import { strict as assert } from 'node:assert';
+import { rerank } from '@embedkit/core';
+import { type Case, check, type Family, type SkippedCase, skip } from '../../suite/family.js';
+import { QUERY, type RerankingSuite, type RerankingWorld } from './suite.js';
+
+export const rerankingLimits: Family<RerankingSuite, RerankingWorld> = {
+  name: 'rerank-limits',
+  checks: 'the declared document limit within the wire limit; at the limit one call, one over two; bisection',
+  splits: true,
+  cases: (suite) => {
+    const { wire, cap } = suite;
+    const cases: (Case<RerankingWorld> | SkippedCase)[] = [
+      wire.maxDocumentsPerRequest === undefined
+        ? skip('rerank-declared-limits', 'the wire profile states no document limit (maxDocumentsPerRequest)')
+        : check(
+            'rerank-declared-limits',
+            'capabilities that claim more documents per call than the API takes',
+            async (world) => {
+              assert.ok(
+                world.model.capabilities.maxDocumentsPerCall <= wire.maxDocumentsPerRequest!,
+                `maxDocumentsPerCall ${world.model.capabilities.maxDocumentsPerCall} is above the API's ${wire.maxDocumentsPerRequest}`,
+              );
+            },
+          ),
+      check(
+        'rerank-split-at-max-documents',
+        'a call at the declared document limit refused by the API',
+        async (world) => {
+          const documents = suite.documents(cap, 'at');
+          world.respond(suite.success());
+          const result = await rerank(suite.settings(world, { documents, topN: 3 }));
+          assert.equal(world.interceptor.requests.length, 1, `${cap} documents fit one call`);
+          assert.deepEqual(result.results, suite.expectedRanking(QUERY, documents, 3));
+        },
+      ),
+      check(
+        'rerank-split-above-max-documents',
+        'one document over the limit not split off, or topN not asked per call',
+        async (world) => {
+          const documents = suite.documents(cap + 1, 'above');
+          world.respond(suite.success());
+          world.respond(suite.success());
+          const result = await rerank(suite.settings(world, { documents, topN: 3 }));
+          const sizes = world.interceptor.requests
+            .map((request) => wire.documentsOf(request.body).length)
+            .sort((a, b) => b - a);
+          assert.deepEqual(sizes, [cap, 1]);
+          assert.deepEqual(
+            world.interceptor.requests.map((request) => wire.topNOf(request.body)).sort(),
+            [1, Math.min(3, cap)].sort(),
+            'each call asks for its own best topN',
+          );
+          assert.deepEqual(
+            result.results,
+            suite.expectedRanking(QUERY, documents, 3),
+            'the best 3 over every call',
+          );
+          assert.equal(result.responses.length, 2);
+        },
+      ),
+    ];
+    cases.push(
+      wire.signals?.batchTooLarge !== true
+        ? skip(
+            'rerank-batch-too-large-bisects',
+            'the wire profile declares no batch-too-large signal (signals.batchTooLarge)',
+          )
+        : cap < 2
+          ? skip('rerank-batch-too-large-bisects', 'the model takes one document per call')
+          : check(
+              'rerank-batch-too-large-bisects',
+              '"too many tokens" not recognised, so the call is not bisected',
+              async (world) => {
+                const documents = suite.documents(Math.min(4, cap), 'bisect');
+                const half = Math.ceil(documents.length / 2);
+                world.respond(
+                  suite.errorReply(400, 'too many tokens in this request', { kind: 'batch-too-large' }),
+                );
+                world.respond(suite.success());
+                world.respond(suite.success());
+                const result = await rerank(suite.settings(world, { documents, concurrency: 1 }));
+                assert.deepEqual(
+                  world.interceptor.requests.map((request) => wire.documentsOf(request.body)),
+                  [documents, documents.slice(0, half), documents.slice(half)],
+                );
+                assert.deepEqual(result.results, suite.expectedRanking(QUERY, documents));
+              },
+            ),
+    );
+    return cases;
+  },
+};

@@ -1,0 +1,234 @@
+/** The rerank group (`RerankingModel.doRerank` + `rerank`): its wire profile, its families' suite, its scenarios. */
+import { strict as assert } from 'node:assert';
+import { type RerankingModel, type RerankResult, type RerankSettings, rerank } from '@embedkit/core';
+import { createWorld, type World } from '../../harness.js';
+import type { ExpectOptions, ReplyHandler, TransportKind, WireReply } from '../../interceptor.js';
+import { callSizes, type FamilyPass, modePass } from '../../suite/family.js';
+import { errorReply, type JobKit, type JobWorld, jobPass } from '../../suite/job-kit.js';
+import type {
+  Cassette,
+  CreateModelOptions,
+  ErrorKind,
+  OptionExample,
+  WireBasics,
+  WireRequest,
+} from '../../types.js';
+
+/** How a provider's rerank endpoint looks on the wire. */
+export interface RerankingWireProfile extends WireBasics {
+  endpoint(call: { modelId: string }): { method: 'POST'; path: string };
+  queryOf(body: unknown): string;
+  documentsOf(body: unknown): string[];
+  /** The number of results the request asked for, if any. */
+  topNOf(body: unknown): number | undefined;
+  /** A success body listing `results` in the given wire order (`index` is the position in the request). */
+  successBody(request: {
+    body: unknown;
+    results: { index: number; relevanceScore: number }[];
+    usageTokens?: number;
+  }): unknown;
+  /** The API's documented limit on documents per request; the fake server answers 400 above it. */
+  maxDocumentsPerRequest?: number;
+  /** Whether the API will cut over-long documents of this request, its own default included. */
+  truncateOf?(body: unknown): boolean;
+  /** Whether the API will send the documents back in its answer, its own default included (the engine has them). */
+  returnsDocumentsOf?(body: unknown): boolean;
+  /** Every option of the provider's rerank option schema, each with an example value. */
+  options?: readonly OptionExample[];
+}
+
+export interface DescribeRerankingProviderOptions {
+  /** Shown in test names. */
+  name: string;
+  createModel(options: CreateModelOptions): RerankingModel;
+  baseURL: string;
+  modelId: string;
+  wire: RerankingWireProfile;
+  /** Cassettes of `rerank` calls to replay: objects, or a directory of `*.json` files. */
+  cassettes?: Cassette[] | string;
+  /** Scenario ids known to fail, each with its reason; one that passes fails the run. */
+  expectedFailures?: Record<string, string>;
+  /** Re-run the splitting families with `maxDocumentsPerCall: 2` and `concurrency: 1`. Default true. */
+  rerunWithTinyBatches?: boolean;
+}
+
+export interface RerankingMode {
+  name: 'default' | 'tiny-batches';
+  maxDocumentsPerCall?: number;
+  concurrency?: number;
+}
+
+export const RERANKING_TINY_MODE: RerankingMode = {
+  name: 'tiny-batches',
+  maxDocumentsPerCall: 2,
+  concurrency: 1,
+};
+
+export interface RerankingWorld extends World<RerankingModel> {
+  respond(handler: ReplyHandler, options?: ExpectOptions): void;
+}
+
+/** The fake API's score for a document: deterministic in [0, 1), different for every text. */
+export function relevanceFor(query: string, document: string): number {
+  let seed = 0x811c9dc5;
+  const text = `${query}\u0000${document}`;
+  for (let index = 0; index < text.length; index++) {
+    seed ^= text.charCodeAt(index);
+    seed = Math.imul(seed, 0x01000193) >>> 0;
+  }
+  seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+  return seed / 0x100000000;
+}
+
+export const QUERY = 'which animals make good pets?';
+
+export interface RerankingAnswer {
+  /** List the results in document order rather than by score. */
+  unsorted?: boolean;
+  mutate?(results: { index: number; relevanceScore: number }[]): void;
+}
+
+/** What every rerank family gets. */
+export interface RerankingSuite {
+  wire: RerankingWireProfile;
+  mode: RerankingMode;
+  /** Documents per call in this mode. */
+  cap: number;
+  settings(world: RerankingWorld, extra?: Partial<RerankSettings>): RerankSettings;
+  success(answer?: RerankingAnswer): ReplyHandler;
+  errorReply(
+    status: number,
+    message: string,
+    options?: { kind?: ErrorKind; headers?: Record<string, string> },
+  ): () => WireReply;
+  documents(count: number, prefix?: string): string[];
+  /** Expects the calls `count` documents make in this mode, each answered by `handler`. */
+  respondAll(world: RerankingWorld, count: number, handler: ReplyHandler): void;
+  callSizes(count: number, perCall?: number): number[];
+  usageTokens(query: string, documents: readonly string[]): number;
+  /** The ranking the engine must return: every document scored, highest first, ties in document order. */
+  expectedRanking(query: string, documents: readonly string[], topN?: number): RerankResult['results'];
+}
+
+type SuiteOptions = Pick<
+  DescribeRerankingProviderOptions,
+  'name' | 'createModel' | 'baseURL' | 'modelId' | 'wire'
+>;
+
+export function createRerankingSuite(options: SuiteOptions, mode: RerankingMode): RerankingSuite {
+  const { wire } = options;
+  const probe = options.createModel({
+    modelId: options.modelId,
+    apiKey: 'probe',
+    baseURL: options.baseURL,
+    fetch: () => Promise.reject(new Error('the probe never calls')),
+  });
+  const cap = Math.min(
+    probe.capabilities.maxDocumentsPerCall,
+    mode.maxDocumentsPerCall ?? Number.POSITIVE_INFINITY,
+  );
+  const usageTokens = (query: string, documents: readonly string[]) =>
+    documents.reduce((sum, document) => sum + query.length + document.length, 0);
+
+  /** Answers like the API: scores every document, orders them (sorted unless told), keeps `top_n`. */
+  const success =
+    (answer: RerankingAnswer = {}): ReplyHandler =>
+    (request: WireRequest): WireReply => {
+      const query = wire.queryOf(request.body);
+      const documents = wire.documentsOf(request.body);
+      if (wire.maxDocumentsPerRequest !== undefined && documents.length > wire.maxDocumentsPerRequest) {
+        const message = `${documents.length} documents exceed the API's limit of ${wire.maxDocumentsPerRequest}`;
+        return { status: 400, body: wire.errorBody({ status: 400, message }) };
+      }
+      let results = documents.map((document, index) => ({
+        index,
+        relevanceScore: relevanceFor(query, document),
+      }));
+      if (!answer.unsorted) results.sort((a, b) => b.relevanceScore - a.relevanceScore);
+      const topN = wire.topNOf(request.body);
+      if (topN !== undefined) {
+        results = [...results].sort((a, b) => b.relevanceScore - a.relevanceScore).slice(0, topN);
+        if (answer.unsorted) results.reverse();
+      }
+      answer.mutate?.(results);
+      const body = wire.successBody({
+        body: request.body,
+        results,
+        ...(wire.reportsUsage ? { usageTokens: usageTokens(query, documents) } : {}),
+      });
+      return { status: 200, headers: { 'x-request-id': 'req-conformance-rerank' }, body };
+    };
+
+  return {
+    wire,
+    mode,
+    cap,
+    settings: (world, extra = {}) => ({
+      model: world.model,
+      query: QUERY,
+      documents: [],
+      clock: world.clock,
+      maxRetries: 3,
+      ...(mode.maxDocumentsPerCall === undefined ? {} : { maxDocumentsPerCall: mode.maxDocumentsPerCall }),
+      ...(mode.concurrency === undefined ? {} : { concurrency: mode.concurrency }),
+      ...extra,
+    }),
+    success,
+    errorReply: (status, message, replyOptions) => errorReply(wire, status, message, replyOptions),
+    documents: (count, prefix = 'document') =>
+      Array.from(
+        { length: count },
+        (_, index) => `${prefix} ${index}: notes on pets and animals ${index % 7}`,
+      ),
+    respondAll(world, count, handler) {
+      for (const _size of callSizes(count, cap)) world.respond(handler);
+    },
+    callSizes: (count, perCall = cap) => callSizes(count, perCall),
+    usageTokens,
+    expectedRanking(query, documents, topN) {
+      const all = documents
+        .map((document, index) => ({ index, relevanceScore: relevanceFor(query, document), document }))
+        .sort((a, b) => b.relevanceScore - a.relevanceScore || a.index - b.index);
+      return topN === undefined ? all : all.slice(0, topN);
+    },
+  };
+}
+
+function rerankingWorld(
+  options: SuiteOptions,
+  kind: TransportKind,
+): RerankingWorld & { close(): Promise<void> } {
+  const world = createWorld(options, kind);
+  return {
+    ...world,
+    respond(handler, expectOptions) {
+      const { method, path } = options.wire.endpoint({ modelId: options.modelId });
+      world.interceptor.expect(method, path, handler, expectOptions);
+    },
+  };
+}
+
+export function rerankingPass(
+  options: SuiteOptions,
+  mode: RerankingMode,
+): FamilyPass<RerankingSuite, RerankingWorld> {
+  return modePass(mode, createRerankingSuite(options, mode), (kind) => rerankingWorld(options, kind));
+}
+
+/** The rerank group as the shared families see it: two documents, one call. */
+export function rerankingJobPass(options: SuiteOptions): FamilyPass<JobKit, JobWorld> {
+  const suite = createRerankingSuite(options, { name: 'default' });
+  const documents = ['cats make calm pets', 'parrots live long'];
+  return jobPass(
+    { prefix: 'rerank-', wire: options.wire },
+    (kind) => rerankingWorld(options, kind),
+    (world) => ({
+      expectCall: (reply, expectOptions) => world.respond(reply, expectOptions),
+      success: suite.success(),
+      async run(settings = {}) {
+        const result = await rerank({ ...suite.settings(world), documents, ...settings });
+        assert.deepEqual(result.results, suite.expectedRanking(QUERY, documents));
+      },
+    }),
+  );
+}

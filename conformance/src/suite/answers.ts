@@ -1,0 +1,103 @@
+/**
+ * What the fake APIs answer: deterministic vectors per input and output type, their wire encodings, and
+ * the ways the malformed-answer scenarios spoil a correct answer.
+ */
+import type { OutputType } from '@embedkit/core';
+import { base64ToFloat32, bytesToBase64, float32ToBase64, vectorLength } from '@embedkit/core/provider';
+import { hashVector } from '@embedkit/core/testing';
+import type { VectorEncoding } from '../types.js';
+
+/** The float vector the fake API returns for an input: deterministic, unit length, exact in float32. */
+export function vectorFor(text: string, dimensions: number): number[] {
+  return Array.from(hashVector(text, dimensions));
+}
+
+const SIGNED: Partial<Record<OutputType, boolean>> = { int8: true, binary: true };
+
+/**
+ * The vector the fake API returns for an input in `outputType`: floats, or for the quantized types one
+ * integer per byte (`dimensions / 8` bytes for the bit-packed `binary` and `ubinary`), spread over the
+ * type's whole range so a signed/unsigned mix-up or a rescaling shows.
+ */
+export function valuesFor(text: string, dimensions: number, outputType: OutputType = 'float'): number[] {
+  if (outputType === 'float') return vectorFor(text, dimensions);
+  const length = vectorLength(outputType, dimensions);
+  const seed = hashVector(`${outputType}:${text}`, length);
+  return Array.from(seed, (value, index) => {
+    // hashVector's values are unit-length; spread each over 0..255 by its own hash.
+    const byte = Math.floor((((value * 1_000_003 + index * 97) % 1) + 1) * 256) % 256;
+    return SIGNED[outputType] === true ? byte - 128 : byte;
+  });
+}
+
+/** How `values` of `outputType` travel on a wire: JSON numbers, or base64 of their raw little-endian bytes. */
+export function encodeVector(
+  values: readonly number[],
+  outputType: OutputType,
+  encoding: VectorEncoding,
+): string | number[] {
+  if (encoding === 'float') return [...values];
+  if (outputType === 'float') return float32ToBase64(values);
+  const bytes = SIGNED[outputType] === true ? Int8Array.from(values) : Uint8Array.from(values);
+  return bytesToBase64(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+}
+
+/** The typed array an output type decodes to. */
+export function arrayClassOf(outputType: OutputType): string {
+  return outputType === 'float' ? 'Float32Array' : SIGNED[outputType] === true ? 'Int8Array' : 'Uint8Array';
+}
+
+/** A value no real vector holds; the rewriting scenarios put it in a vector and then replace its text. */
+export const MARKER_VALUE = 0.123456789;
+const MARKER_TEXT = JSON.stringify(Math.fround(MARKER_VALUE));
+
+/** Puts the marker into `vector` (a float vector, as JSON numbers) so its text can be replaced. */
+export function markFloat(vector: number[]): void {
+  vector[1] = Math.fround(MARKER_VALUE);
+}
+
+/**
+ * Replaces the marker's text in a serialized body with `replacement` (e.g. `NaN`, which Python's JSON
+ * writer emits, or `1e39`, which overflows float32). Throws when the body holds no marker: the wire
+ * profile then wrote the vector in a form the suite cannot find.
+ */
+export function replaceMarker(text: string, replacement: string): string {
+  if (!text.includes(MARKER_TEXT))
+    throw new Error('the wire profile wrote no JSON float vector the suite could rewrite');
+  return text.replace(MARKER_TEXT, replacement);
+}
+
+/** Replaces the base64 of `values` in a serialized body with `replacement`; throws when it is not there. */
+export function replaceBase64(text: string, values: readonly number[], replacement: string): string {
+  const original = float32ToBase64(values);
+  if (!text.includes(original))
+    throw new Error('the wire profile wrote no base64 float vector the suite could rewrite');
+  return text.replace(original, replacement);
+}
+
+/** Base64 of the float32 bytes of `values` with `extraBytes` more (2: a partial value; 4: one value too many). */
+export function base64WithExtraBytes(values: readonly number[], extraBytes: number): string {
+  const floats = Float32Array.from(values);
+  const bytes = new Uint8Array(floats.byteLength + extraBytes);
+  bytes.set(new Uint8Array(floats.buffer));
+  bytes.fill(0x3f, floats.byteLength);
+  return bytesToBase64(bytes);
+}
+
+/**
+ * A recorded answer with every float vector under `key` (at any depth) rewritten into `encoding`:
+ * base64 strings decoded to JSON numbers, or numbers encoded as base64. For `encodingSwap`.
+ */
+export function reencodeVectors(body: unknown, encoding: VectorEncoding, key = 'embedding'): unknown {
+  if (Array.isArray(body)) return body.map((item) => reencodeVectors(item, encoding, key));
+  if (typeof body !== 'object' || body === null) return body;
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(body)) {
+    if (name === key && encoding === 'float' && typeof value === 'string')
+      out[name] = Array.from(base64ToFloat32(value));
+    else if (name === key && encoding === 'base64' && Array.isArray(value))
+      out[name] = float32ToBase64(value as number[]);
+    else out[name] = reencodeVectors(value, encoding, key);
+  }
+  return out;
+}

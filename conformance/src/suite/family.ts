@@ -1,0 +1,154 @@
+/**
+ * Families: the unit the suite is written in. A family is a flat list of cases, each with the bug it
+ * catches named beside it; the provider's capabilities and wire profile decide which families and cases
+ * apply, and the ones that do not are reported with the reason.
+ */
+import { runInWorld, type World } from '../harness.js';
+import type { TransportKind } from '../interceptor.js';
+
+/** One generated scenario: a stable id (the key for `expectedFailures`) that runs through one transport. */
+export interface Scenario {
+  id: string;
+  run(kind: TransportKind): Promise<void>;
+}
+
+/** One case of a family: its id, the bug it catches, and what it does in a fresh world. */
+export interface Case<W> {
+  id: string;
+  catches: string;
+  run(world: W): Promise<void>;
+}
+
+/** A case the provider's capabilities or wire profile rule out, with the reason. */
+export interface SkippedCase {
+  id: string;
+  skipped: string;
+}
+
+/** A case: `id`, the bug it `catches`, and its body. */
+export function check<W>(id: string, catches: string, run: (world: W) => Promise<void>): Case<W> {
+  return { id, catches, run };
+}
+
+/** A case that does not apply here, and why. */
+export function skip(id: string, reason: string): SkippedCase {
+  return { id, skipped: reason };
+}
+
+/** A family of cases generated for one group (embeddings, contextualized, rerank, batch jobs). */
+export interface Family<S, W> {
+  name: string;
+  /** What the family checks, in one line, for the report. */
+  checks: string;
+  /** Whether the family runs again with tiny batches and concurrency 1 (the families that split work). */
+  splits?: boolean;
+  /** Why the whole family does not apply to this provider, or undefined when it runs. */
+  skip?(suite: S): string | undefined;
+  cases(suite: S): (Case<W> | SkippedCase)[];
+}
+
+/** What one family did for a provider: the scenarios it ran, or why it (or some of its cases) did not run. */
+export interface FamilyReport {
+  group: string;
+  family: string;
+  checks: string;
+  /** Ids of the scenarios generated, in every mode. Empty when the family was skipped. */
+  scenarios: string[];
+  /** Why the family did not run. */
+  skipped?: string;
+  /** Cases of a running family that did not apply, with the reason. */
+  skippedCases: { id: string; reason: string }[];
+}
+
+/** The scenarios of a group and the report of its families. */
+export interface ScenarioList {
+  scenarios: Scenario[];
+  families: FamilyReport[];
+}
+
+/** One pass over the families: a mode (the default, or tiny batches) and how a case becomes a scenario. */
+export interface FamilyPass<S, W> {
+  suite: S;
+  /** Prefixed to every id of this pass, e.g. `tiny-batches/`. */
+  idPrefix: string;
+  /** Only the families that split work run in this pass. */
+  splittingOnly: boolean;
+  toScenario(id: string, run: (world: W) => Promise<void>): Scenario;
+}
+
+/**
+ * Turns families into scenarios over one or more passes, and reports, per family, what ran and what did
+ * not (and why). Ids must be unique: a duplicate is a bug in the suite.
+ */
+export function buildScenarios<S, W>(
+  group: string,
+  families: readonly Family<S, W>[],
+  passes: readonly FamilyPass<S, W>[],
+): ScenarioList {
+  const scenarios: Scenario[] = [];
+  const reports: FamilyReport[] = [];
+  const seen = new Set<string>();
+  for (const family of families) {
+    const report: FamilyReport = {
+      group,
+      family: family.name,
+      checks: family.checks,
+      scenarios: [],
+      skippedCases: [],
+    };
+    reports.push(report);
+    for (const [position, pass] of passes.entries()) {
+      if (pass.splittingOnly && family.splits !== true) continue;
+      const reason = family.skip?.(pass.suite);
+      if (reason !== undefined) {
+        if (position === 0) report.skipped = reason;
+        continue;
+      }
+      for (const item of family.cases(pass.suite)) {
+        const id = `${pass.idPrefix}${item.id}`;
+        if (seen.has(id)) throw new Error(`conformance suite: two scenarios share the id ${id}`);
+        seen.add(id);
+        if ('skipped' in item) {
+          report.skippedCases.push({ id, reason: item.skipped });
+          continue;
+        }
+        scenarios.push(pass.toScenario(id, item.run));
+        report.scenarios.push(id);
+      }
+    }
+  }
+  return { scenarios, families: reports };
+}
+
+/** A readable account of a report: which families ran, which were skipped and why. */
+export function describeFamilies(reports: readonly FamilyReport[]): string {
+  return reports
+    .map((report) => {
+      const head = `${report.group} / ${report.family}`;
+      if (report.skipped !== undefined) return `${head}: skipped (${report.skipped})`;
+      const notes = report.skippedCases.map((item) => `\n    ${item.id} skipped (${item.reason})`).join('');
+      return `${head}: ${report.scenarios.length} scenarios${notes}`;
+    })
+    .join('\n');
+}
+
+/** The sizes of the calls `count` items make at `perCall` at most each. */
+export function callSizes(count: number, perCall: number): number[] {
+  const sizes: number[] = [];
+  for (let left = count; left > 0; left -= perCall) sizes.push(Math.min(perCall, left));
+  return sizes;
+}
+
+/** The pass of a mode: outside the default mode ids are prefixed and only splitting families run; each case gets a fresh world. */
+export function modePass<S, W extends World<unknown>>(
+  mode: { name: string },
+  suite: S,
+  world: (kind: TransportKind) => W & { close(): Promise<void> },
+): FamilyPass<S, W> {
+  return {
+    suite,
+    idPrefix: mode.name === 'default' ? '' : `${mode.name}/`,
+    splittingOnly: mode.name !== 'default',
+    toScenario: (id, body) => ({ id, run: (kind) => runInWorld(world(kind), body) }),
+  };
+}

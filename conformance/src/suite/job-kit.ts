@@ -1,0 +1,63 @@
+/**
+ * What the families every group shares (error answers, waits, redaction, network faults) need of a
+ * group: one small job whose one call they answer as they like. Each group (embeddings, contextualized,
+ * rerank) provides it, so those families are written once.
+ */
+import type { CallSettings } from '@embedkit/core';
+import { runInWorld, type World } from '../harness.js';
+import type { ExpectOptions, ReplyHandler, TransportKind, WireReply } from '../interceptor.js';
+import type { ErrorKind, WireBasics } from '../types.js';
+import type { FamilyPass } from './family.js';
+
+/** The settings a shared scenario may give the small job. */
+export type JobSettings = Partial<
+  Pick<CallSettings, 'maxRetries' | 'maxRetryDelayMs' | 'timeoutMs' | 'signal'>
+>;
+
+/** A world of the shared families: the small job, its call and its correct answer. */
+export interface JobWorld extends World<unknown> {
+  /** Expects the small job's next call, answered by `reply`. */
+  expectCall(reply: ReplyHandler, options?: ExpectOptions): void;
+  /** The correct answer to the small job's call. */
+  success: ReplyHandler;
+  /** Runs the small job (retries 3 unless told); resolves once it succeeded with the right result. */
+  run(settings?: JobSettings): Promise<void>;
+}
+
+/** A group as the shared families see it. */
+export interface JobKit {
+  /** Prefix of the shared scenarios' ids: '' (embeddings), 'ctx-' or 'rerank-'. */
+  prefix: string;
+  wire: WireBasics;
+}
+
+/** An error answer in the wire's format. */
+export function errorReply(
+  wire: WireBasics,
+  status: number,
+  message: string,
+  options: { kind?: ErrorKind; headers?: Record<string, string> } = {},
+): () => WireReply {
+  return () => ({
+    status,
+    body: wire.errorBody({ status, message, ...(options.kind === undefined ? {} : { kind: options.kind }) }),
+    ...(options.headers === undefined ? {} : { headers: options.headers }),
+  });
+}
+
+/** The pass of the shared families for a group: a fresh world per case, turned into a `JobWorld` by `job`. */
+export function jobPass<W extends World<unknown>>(
+  kit: JobKit,
+  world: (kind: TransportKind) => W & { close(): Promise<void> },
+  job: (world: W) => Omit<JobWorld, keyof World<unknown>>,
+): FamilyPass<JobKit, JobWorld> {
+  return {
+    suite: kit,
+    idPrefix: '',
+    splittingOnly: false,
+    toScenario: (id, run) => ({
+      id,
+      run: (kind) => runInWorld(world(kind), (created) => run({ ...created, ...job(created) })),
+    }),
+  };
+}

@@ -1,0 +1,134 @@
+/**
+ * The suite of each mutant group, built around any provider factory, and the check that a mutant is
+ * rejected by exactly the scenarios it names. Shared by the test files that run the mutants.
+ */
+import { expect } from 'vitest';
+import { acmeCassettes } from '../mutants/cassettes.js';
+import { createAcmeFetchModel } from '../mutants/fetch-reference-provider.js';
+import type { Mutant, MutantSuite } from '../mutants/index.js';
+import {
+  acmeBatchWire,
+  acmeContextualizedWire,
+  acmeRerankingWire,
+  createAcmeBatchJobs,
+  createAcmeContextualizedModel,
+  createAcmeRerankingModel,
+} from '../mutants/reference-groups.js';
+import { acmeWire, createAcmeModel } from '../mutants/reference-provider.js';
+import { runScenarios, type ScenarioOutcome, withCassettes } from '../src/describe.js';
+import { listBatchEmbeddingJobsScenarioList } from '../src/groups/batch-jobs.js';
+import { listContextualizedScenarioList } from '../src/groups/contextualized/index.js';
+import { listRerankingScenarioList } from '../src/groups/rerank/index.js';
+import { listEmbeddingScenarios } from '../src/scenarios.js';
+import type { ScenarioList } from '../src/suite/family.js';
+import type { CreateModelOptions } from '../src/types.js';
+
+const base = { name: 'acme', baseURL: 'https://api.acme.test/v1' };
+
+type Factory = (options: CreateModelOptions) => unknown;
+
+interface Group {
+  /** Every scenario of the group around `create`. */
+  list(create: Factory): ScenarioList;
+  reference: Factory;
+}
+
+export const GROUPS: Record<MutantSuite, Group> = {
+  embeddings: {
+    list: (create) => {
+      const options = { ...base, modelId: 'acme-embed-1', createModel: create as never, wire: acmeWire };
+      return withCassettes(listEmbeddingScenarios(options), 'embeddings', {
+        ...options,
+        kind: 'embed',
+        cassettes: acmeCassettes,
+      });
+    },
+    reference: createAcmeModel,
+  },
+  'embeddings-fetch': {
+    list: (create) => GROUPS.embeddings.list(create),
+    reference: createAcmeFetchModel,
+  },
+  contextualized: {
+    list: (create) =>
+      listContextualizedScenarioList({
+        ...base,
+        modelId: 'acme-context-1',
+        createModel: create as never,
+        wire: acmeContextualizedWire,
+      }),
+    reference: createAcmeContextualizedModel,
+  },
+  rerank: {
+    list: (create) =>
+      listRerankingScenarioList({
+        ...base,
+        modelId: 'acme-rerank-1',
+        createModel: create as never,
+        wire: acmeRerankingWire,
+      }),
+    reference: createAcmeRerankingModel,
+  },
+  'batch-jobs': {
+    list: (create) =>
+      listBatchEmbeddingJobsScenarioList({
+        ...base,
+        modelId: 'acme-embed-1',
+        createJobs: create as never,
+        wire: acmeBatchWire,
+        dimensions: 16,
+      }),
+    reference: createAcmeBatchJobs,
+  },
+};
+
+/** A scenario's id without its mode: `tiny-batches/single` is `single`. */
+export const baseId = (id: string) => id.replace(/^tiny-batches\//, '');
+
+const describeFailure = (outcome: ScenarioOutcome) =>
+  `${outcome.id} [${outcome.kind}]: ${String((outcome.error as Error)?.message ?? outcome.error).slice(0, 240)}`;
+
+/** The reference of a group passes every scenario through both transports. */
+export async function checkReference(group: Group): Promise<void> {
+  const outcomes = await runScenarios(group.list(group.reference).scenarios);
+  expect(outcomes.filter((outcome) => !outcome.passed).map(describeFailure)).toEqual([]);
+}
+
+/**
+ * A mutant is rejected by exactly the scenarios it names: each named one fails through both transports,
+ * and no other fails (the whole group runs through undici).
+ */
+export async function checkMutant(mutant: Mutant): Promise<void> {
+  const { scenarios } = GROUPS[mutant.suite].list(mutant.create);
+  const named = new Set(mutant.caughtBy);
+  const known = new Set(scenarios.map((scenario) => baseId(scenario.id)));
+  expect(
+    mutant.caughtBy.filter((id) => !known.has(id)),
+    'names only existing scenarios',
+  ).toEqual([]);
+  const everywhere = await runScenarios(scenarios, { kinds: ['undici'] });
+  const failing = new Set(
+    everywhere.filter((outcome) => !outcome.passed).map((outcome) => baseId(outcome.id)),
+  );
+  const extra = [...failing].filter((id) => !named.has(id));
+  expect(
+    extra.map((id) =>
+      describeFailure(everywhere.find((outcome) => !outcome.passed && baseId(outcome.id) === id)!),
+    ),
+    'rejected only by the scenarios it names',
+  ).toEqual([]);
+  expect(
+    [...named].filter((id) => !failing.has(id)),
+    'rejected by every scenario it names [undici]',
+  ).toEqual([]);
+  // Through fetch, each named scenario must reject it in at least one mode.
+  const fetched = await runScenarios(
+    scenarios.filter((scenario) => named.has(baseId(scenario.id))),
+    { kinds: ['fetch'] },
+  );
+  const rejected = new Set(fetched.filter((outcome) => !outcome.passed).map((outcome) => baseId(outcome.id)));
+  expect(
+    [...named].filter((id) => !rejected.has(id)),
+    'rejected through fetch too',
+  ).toEqual([]);
+}
