@@ -102,5 +102,6 @@ export {
   normalizeInPlace,
   type ScoredIndex,
   type TopKOptions,
+  toNumberArray,
   topK,
 } from './vectors.js';
