@@ -3,8 +3,10 @@ import {
   EmbedKitError,
   InvalidArgumentError,
   InvalidResponseError,
+  parseResponse,
   redact,
   requestJson,
+  type SafeParser,
   type Transport,
 } from '@embedkit/core/provider';
 
@@ -85,32 +87,44 @@ async function replayFailure(error: FailedCall, provider: string, secrets: strin
       };
     },
   };
+  let response: Awaited<ReturnType<typeof requestJson>>;
   try {
-    await requestJson({
+    response = await requestJson({
       transport,
       provider,
       url: error.url,
       method: 'POST',
       secrets,
-      // The AI SDK provider already read its error body: its message and its verdict on retrying.
-      parseError: () => ({
-        ...(error.message === undefined ? {} : { message: error.message }),
-        ...(error.isRetryable === undefined ? {} : { isRetryable: error.isRetryable }),
-      }),
+      // The AI SDK provider already read its error body: its message and its verdict on retrying. A 2xx
+      // body that carries an error is read by core, in its own words.
+      parseError: (_body, status) =>
+        status >= 200 && status < 300
+          ? {}
+          : {
+              ...(error.message === undefined ? {} : { message: error.message }),
+              ...(error.isRetryable === undefined ? {} : { isRetryable: error.isRetryable }),
+            },
     });
   } catch (mapped) {
     return mapped;
   }
-  // A 2xx whose JSON the AI SDK provider refused (the wrong shape, a null where a number belongs).
-  return new InvalidResponseError(
-    `${provider} returned status ${error.statusCode} with a body the AI SDK provider could not read: ${redact(error.message ?? '', secrets)}${describeCause(error.cause, secrets)}`,
-    { provider, statusCode: error.statusCode, url: redact(error.url, secrets) },
-  );
+  // A 2xx JSON body the AI SDK provider refused (a gateway's error with a success status, a null where a
+  // number belongs): core's check of an unexpected body says which, as for its own providers.
+  const problem = `${redact(error.message ?? 'unreadable', secrets)}${describeCause(error.cause, secrets)}`;
+  const refused: SafeParser<never> = {
+    safeParse: () => ({ success: false, error: { issues: [{ path: [], message: problem }] } }),
+  };
+  try {
+    parseResponse(refused, response, provider, 'embeddings');
+  } catch (mapped) {
+    return mapped;
+  }
+  return new InvalidResponseError(`${provider}: ${problem}`, { provider });
 }
 
 function describeCause(cause: unknown, secrets: string[]): string {
   const message = (cause as { message?: unknown } | undefined)?.message;
-  return typeof message === 'string' ? ` (${redact(message, secrets).slice(0, 300)})` : '.';
+  return typeof message === 'string' ? ` (${redact(message, secrets).slice(0, 300)})` : '';
 }
 
 function lowerCaseHeaders(headers: Record<string, string> | undefined): Record<string, string> {

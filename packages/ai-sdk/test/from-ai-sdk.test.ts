@@ -375,7 +375,28 @@ describe('fromAISDK: errors', () => {
       }),
     );
     expect(wrongShape.name).toBe('InvalidResponseError');
-    expect(wrongShape.message).toContain('could not read: Invalid JSON response (Type validation failed');
+    expect(wrongShape.message).toContain(
+      'acme returned a embeddings body of the wrong shape: (root): Invalid JSON response (Type validation failed',
+    );
+    // A gateway's error answered with a success status: its own message, as for embedkit's providers.
+    const gatewayError = await rejection(
+      embedMany({
+        model: fromAISDK(
+          failing(
+            apiCallError({
+              message: 'Invalid JSON response',
+              statusCode: 200,
+              responseBody: '{"error":{"message":"upstream quota exceeded"}}',
+            }),
+          ),
+        ),
+        inputs: ['x'],
+      }),
+    );
+    expect(gatewayError.name).toBe('InvalidResponseError');
+    expect(gatewayError.message).toContain(
+      'answered status 200 with an error instead of embeddings: upstream quota exceeded',
+    );
   });
 
   it('reports a request that got no answer as a ConnectionError, or a TimeoutError for timeout codes', async () => {
