@@ -194,6 +194,28 @@ export const CLIENTS = [
     },
   },
   {
+    // Issue 15: the AI SDK user's own `embedMany` over an embedkit model (`toAISDK`), same wire as above.
+    id: 'ai-sdk-embedkit',
+    label: 'AI SDK over embedkit (ai + toAISDK)',
+    wire: 'openai',
+    source: '@embedkit/ai-sdk',
+    embedkit: true,
+    async create({ baseURL, key, dimensions, batch, concurrency, rateLimited }) {
+      const { embedMany } = await loadPeer('ai');
+      const toAISDK = await loadEmbedkitProvider('ai-sdk', 'toAISDK');
+      const createOpenAI = await loadEmbedkitProvider('provider-openai', 'createOpenAI');
+      const model = toAISDK(createOpenAI({ baseURL: baseURL.openai, apiKey: key }).embedding(MODELS.openai), {
+        maxInputsPerCall: batch,
+        concurrency,
+        ...(rateLimited ? { maxRetries: RETRIES } : {}),
+      });
+      return {
+        embed: (values) => embedMany({ model, values, dimensions }),
+        vectors: (result) => result.embeddings,
+      };
+    },
+  },
+  {
     id: 'openai',
     label: 'openai (official client)',
     wire: 'openai',

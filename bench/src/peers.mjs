@@ -8,9 +8,11 @@ import { peersDirectory } from './clients.mjs';
 
 /** What the peer run needs, as npm install specs. */
 export const PEER_PACKAGES = [
-  'ai',
-  '@ai-sdk/openai',
-  '@ai-sdk/google',
+  // The AI SDK's current majors (specification v4, which `toAISDK` implements). They declare Node >= 22,
+  // so npm on an older Node would otherwise pick the last major that allows it.
+  'ai@7',
+  '@ai-sdk/openai@4',
+  '@ai-sdk/google@4',
   'openai',
   '@langchain/openai',
   'voyageai',
@@ -25,10 +27,16 @@ function packageName(spec) {
 
 export const NODE24 = join(peersDirectory, 'node_modules', '.bin', 'node');
 
+/** Specs not installed, or installed at another major than the one pinned. */
 function missing() {
-  return PEER_PACKAGES.filter(
-    (spec) => !existsSync(join(peersDirectory, 'node_modules', packageName(spec), 'package.json')),
-  );
+  return PEER_PACKAGES.filter((spec) => {
+    const manifest = join(peersDirectory, 'node_modules', packageName(spec), 'package.json');
+    if (!existsSync(manifest)) return true;
+    const pinned = spec.slice(packageName(spec).length + 1);
+    return (
+      /^\d+$/.test(pinned) && JSON.parse(readFileSync(manifest, 'utf8')).version.split('.')[0] !== pinned
+    );
+  });
 }
 
 /** Installs whatever is missing; returns the Node 24 binary and the installed versions. */

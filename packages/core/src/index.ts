@@ -104,5 +104,6 @@ export {
   normalizeInPlace,
   type ScoredIndex,
   type TopKOptions,
+  toNumberArray,
   topK,
 } from './vectors.js';

@@ -14,6 +14,7 @@ import {
   normalize,
   normalizeInPlace,
   numberArraysToVectors,
+  toNumberArray,
   topK,
   vectorLength,
 } from '../src/vectors.js';
@@ -222,6 +223,21 @@ describe('numberArraysToVectors', () => {
   // JSON but overflows float32 to Infinity, which the base64 path would reject as non-finite.
   it('rejects a finite double that overflows float32 to Infinity', () => {
     expectInvalidResponse(() => numberArraysToVectors([[0.5, 1e40]]));
+  });
+});
+
+describe('toNumberArray', () => {
+  it('copies every value of a view into a plain, packed number[] of the same length', () => {
+    const slab = new Float32Array([9, 0.1, -2.5, 3e-8, 7]);
+    const vector = slab.subarray(1, 4);
+    const out = toNumberArray(vector);
+    expect(Array.isArray(out)).toBe(true);
+    expect(out).toEqual([Math.fround(0.1), -2.5, Math.fround(3e-8)]);
+    expect(Object.keys(out)).toEqual(['0', '1', '2']);
+    vector[0] = 1;
+    expect(out[0]).toBe(Math.fround(0.1));
+    expect(toNumberArray(new Int8Array([-128, 0, 127]))).toEqual([-128, 0, 127]);
+    expect(toNumberArray(new Float32Array(0))).toEqual([]);
   });
 });
 

@@ -1,0 +1,134 @@
+import { AISDKError, APICallError } from '@ai-sdk/provider';
+import {
+  EmbedKitError,
+  InvalidArgumentError,
+  InvalidResponseError,
+  parseResponse,
+  redact,
+  requestJson,
+  type SafeParser,
+  type Transport,
+} from '@embedkit/core/provider';
+
+const encoder = new TextEncoder();
+
+/** Environment variables AI SDK providers read keys from (`OPENAI_API_KEY`, `COHERE_API_KEY`, `AWS_SESSION_TOKEN`…). */
+const KEY_VARIABLE = /(?:API_KEY|_TOKEN|SECRET_ACCESS_KEY)$/;
+
+/** The explicit secrets and the values of the environment's key variables, read when an error is built. */
+function secretsOf(explicit: readonly string[]): string[] {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
+  const found = [...explicit];
+  for (const [name, value] of Object.entries(env)) {
+    if (KEY_VARIABLE.test(name) && value !== undefined && value.trim().length >= 8) found.push(value.trim());
+  }
+  return found;
+}
+
+/**
+ * A failed AI SDK call as an embedkit error. An `APICallError` is replayed through core's own HTTP error
+ * handling, so it reads exactly as a failure of an embedkit provider would: the class from the status,
+ * `isRetryable` as the AI SDK provider decided, `retryAfterMs` from `retry-after-ms` / `retry-after`, the
+ * request id, the provider's message, a non-JSON page reduced to its text, every secret redacted, and no
+ * raw cause (it holds the unredacted body and the inputs). A call that never got an answer is a
+ * `ConnectionError` or `TimeoutError`; a 2xx answer the provider could not read is an `InvalidResponseError`.
+ */
+export async function toEmbedkitError(
+  error: unknown,
+  provider: string,
+  explicitSecrets: readonly string[],
+): Promise<unknown> {
+  if (EmbedKitError.isInstance(error)) return error;
+  const secrets = secretsOf(explicitSecrets);
+  if (APICallError.isInstance(error)) return replayFailure(error, provider, secrets);
+  if (AISDKError.isInstance(error)) {
+    // Raised before any request: a bad provider option, a missing key, too many values for one call.
+    if (
+      error.name === 'AI_InvalidArgumentError' ||
+      error.name === 'AI_LoadAPIKeyError' ||
+      error.name === 'AI_TooManyEmbeddingValuesForCallError' ||
+      error.name === 'AI_UnsupportedFunctionalityError'
+    ) {
+      return new InvalidArgumentError(`${provider}: ${redact(error.message, secrets)}`);
+    }
+    return new InvalidResponseError(`${provider}: ${redact(error.message, secrets)}`, { provider });
+  }
+  // A `fetch` that failed in a way the AI SDK does not recognise (it types only `TypeError: fetch failed`
+  // and Error instances with a known code) still carries the system's code: a network failure.
+  if (networkCode(error) !== undefined)
+    return replayFailure({ url: `the ${provider} API`, cause: error }, provider, secrets);
+  return error;
+}
+
+function networkCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && /^(E[A-Z]+|UND_ERR_[A-Z_]+)$/.test(code)) return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** What a failed call left behind: an `APICallError`, or only the cause of a request that got no answer. */
+type FailedCall = Pick<APICallError, 'url' | 'cause'> &
+  Partial<Pick<APICallError, 'statusCode' | 'responseHeaders' | 'responseBody' | 'message' | 'isRetryable'>>;
+
+async function replayFailure(error: FailedCall, provider: string, secrets: string[]): Promise<unknown> {
+  const answered = error.statusCode !== undefined;
+  const transport: Transport = {
+    kind: 'fetch',
+    async request() {
+      if (!answered) throw error.cause ?? error;
+      return {
+        status: error.statusCode!,
+        headers: lowerCaseHeaders(error.responseHeaders),
+        body: encoder.encode(error.responseBody ?? ''),
+      };
+    },
+  };
+  let response: Awaited<ReturnType<typeof requestJson>>;
+  try {
+    response = await requestJson({
+      transport,
+      provider,
+      url: error.url,
+      method: 'POST',
+      secrets,
+      // The AI SDK provider already read its error body: its message and its verdict on retrying. A 2xx
+      // body that carries an error is read by core, in its own words.
+      parseError: (_body, status) =>
+        status >= 200 && status < 300
+          ? {}
+          : {
+              ...(error.message === undefined ? {} : { message: error.message }),
+              ...(error.isRetryable === undefined ? {} : { isRetryable: error.isRetryable }),
+            },
+    });
+  } catch (mapped) {
+    return mapped;
+  }
+  // A 2xx JSON body the AI SDK provider refused (a gateway's error with a success status, a null where a
+  // number belongs): core's check of an unexpected body says which, as for its own providers.
+  const problem = `${redact(error.message ?? 'unreadable', secrets)}${describeCause(error.cause, secrets)}`;
+  const refused: SafeParser<never> = {
+    safeParse: () => ({ success: false, error: { issues: [{ path: [], message: problem }] } }),
+  };
+  try {
+    parseResponse(refused, response, provider, 'embeddings');
+  } catch (mapped) {
+    return mapped;
+  }
+  return new InvalidResponseError(`${provider}: ${problem}`, { provider });
+}
+
+function describeCause(cause: unknown, secrets: string[]): string {
+  const message = (cause as { message?: unknown } | undefined)?.message;
+  return typeof message === 'string' ? ` (${redact(message, secrets).slice(0, 300)})` : '';
+}
+
+function lowerCaseHeaders(headers: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) out[name.toLowerCase()] = value;
+  return out;
+}
