@@ -67,18 +67,65 @@ function headerSafeKey(key: string, source: string, provider: string): string {
   return key;
 }
 
+/**
+ * One problem a schema found, in zod 4's issue format. Only `path` and `message` are required; the rest
+ * lets a message be written from the issue itself, since zod's mini build leaves every message at
+ * "Invalid input" unless a locale is loaded (a global setting we do not change for the application).
+ */
+export interface SchemaIssue {
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
+  readonly code?: string;
+  readonly expected?: string;
+  readonly keys?: readonly string[];
+  readonly origin?: string;
+  readonly minimum?: number | bigint;
+  readonly maximum?: number | bigint;
+  readonly inclusive?: boolean;
+  readonly values?: readonly unknown[];
+}
+
 /** What the response helpers need of a schema: zod's `safeParse`, described structurally so core needs no zod. */
 export interface SafeParser<T> {
   safeParse(
     value: unknown,
-  ):
-    | { success: true; data: T }
-    | { success: false; error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] } };
+  ): { success: true; data: T } | { success: false; error: { issues: readonly SchemaIssue[] } };
 }
 
-function describeIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
+function bound(issue: SchemaIssue, word: 'least' | 'most'): string {
+  const limit = word === 'least' ? issue.minimum : issue.maximum;
+  const strict = issue.inclusive === false;
+  const sized = issue.origin === 'string' || issue.origin === 'array' || issue.origin === 'set';
+  if (sized && word === 'least' && !strict && Number(limit) === 1) return 'must not be empty';
+  const unit = issue.origin === 'string' ? ' characters' : sized ? ' items' : '';
+  if (strict) return `must be ${word === 'least' ? 'more' : 'less'} than ${String(limit)}${unit}`;
+  return `must be at ${word} ${String(limit)}${unit}`;
+}
+
+/** One issue as a sentence: zod's own message when it wrote one, else one written from the issue's code. */
+function describeIssue(issue: SchemaIssue): string {
+  if (issue.message !== '' && issue.message !== 'Invalid input') return issue.message;
+  switch (issue.code) {
+    case 'invalid_type':
+      return `expected ${issue.expected === 'int' ? 'a whole number' : (issue.expected ?? 'another type')}`;
+    case 'unrecognized_keys':
+      return `unknown ${(issue.keys?.length ?? 0) > 1 ? 'keys' : 'key'} ${(issue.keys ?? []).map((key) => `"${key}"`).join(', ')}`;
+    case 'too_small':
+      return bound(issue, 'least');
+    case 'too_big':
+      return bound(issue, 'most');
+    case 'invalid_value':
+      return `expected one of ${(issue.values ?? []).map((value) => JSON.stringify(value)).join(', ')}`;
+    case 'invalid_union':
+      return 'matches none of the accepted forms';
+    default:
+      return issue.message;
+  }
+}
+
+function describeIssues(issues: readonly SchemaIssue[]): string {
   return issues
-    .map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`)
+    .map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${describeIssue(issue)}`)
     .join('; ');
 }
 

@@ -74,6 +74,7 @@ export {
   readProviderOptions,
   responseInfo,
   type SafeParser,
+  type SchemaIssue,
 } from './provider-utils.js';
 export type {
   RerankingCapabilities,

@@ -1,5 +1,5 @@
 import { type ParsedError, parseDuration } from '@embedkit/core/provider';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 // Lenient on responses: only the fields we use. A vector is checked as "an array" here and element by
 // element only while it is copied into the slab, never by zod.
@@ -11,62 +11,62 @@ export const batchEmbedContentsResponseSchema = z.object({ embeddings: z.array(c
 
 /** google.rpc.Status, as both a whole error body and a per-item batch error. */
 const statusSchema = z.object({
-  code: z.number().optional(),
-  message: z.string().optional(),
-  status: z.string().optional(),
-  details: z.array(z.record(z.string(), z.unknown())).optional(),
+  code: z.optional(z.number()),
+  message: z.optional(z.string()),
+  status: z.optional(z.string()),
+  details: z.optional(z.array(z.record(z.string(), z.unknown()))),
 });
 
 export type GeminiStatus = z.infer<typeof statusSchema>;
 
 /** int64 fields arrive as strings; proto3 JSON omits zeros. */
-const countSchema = z.union([z.string(), z.number()]).optional();
+const countSchema = z.optional(z.union([z.string(), z.number()]));
 
-const outputSchema = z
-  .object({
-    responsesFile: z.string().optional(),
-    inlinedResponses: z
-      .object({
-        inlinedResponses: z
-          .array(
+const outputSchema = z.optional(
+  z.object({
+    responsesFile: z.optional(z.string()),
+    inlinedResponses: z.optional(
+      z.object({
+        inlinedResponses: z.optional(
+          z.array(
             z.object({
-              response: z.object({ embedding: contentEmbeddingSchema.optional() }).optional(),
-              error: statusSchema.optional(),
-              metadata: z.record(z.string(), z.unknown()).optional(),
+              response: z.optional(z.object({ embedding: z.optional(contentEmbeddingSchema) })),
+              error: z.optional(statusSchema),
+              metadata: z.optional(z.record(z.string(), z.unknown())),
             }),
-          )
-          .optional(),
-      })
-      .optional(),
-  })
-  .optional();
+          ),
+        ),
+      }),
+    ),
+  }),
+);
 
 /** The batch resource: a long-running operation whose `metadata` is the `EmbedContentBatch`. */
 export const batchOperationSchema = z.object({
-  name: z.string().optional(),
-  done: z.boolean().optional(),
-  error: statusSchema.optional(),
-  metadata: z
-    .object({
-      name: z.string().optional(),
-      model: z.string().optional(),
-      displayName: z.string().optional(),
-      state: z.string().optional(),
-      createTime: z.string().optional(),
-      updateTime: z.string().optional(),
-      endTime: z.string().optional(),
-      batchStats: z
-        .object({
+  name: z.optional(z.string()),
+  done: z.optional(z.boolean()),
+  error: z.optional(statusSchema),
+  metadata: z.optional(
+    z.object({
+      name: z.optional(z.string()),
+      model: z.optional(z.string()),
+      displayName: z.optional(z.string()),
+      state: z.optional(z.string()),
+      createTime: z.optional(z.string()),
+      updateTime: z.optional(z.string()),
+      endTime: z.optional(z.string()),
+      batchStats: z.optional(
+        z.object({
           requestCount: countSchema,
           successfulRequestCount: countSchema,
           failedRequestCount: countSchema,
           pendingRequestCount: countSchema,
-        })
-        .optional(),
+        }),
+      ),
       output: outputSchema,
-    })
-    .optional(),
-  response: z.object({ output: outputSchema }).passthrough().optional(),
+    }),
+  ),
+  response: z.optional(z.looseObject({ output: outputSchema })),
 });
 
 export type GeminiBatchOperation = z.infer<typeof batchOperationSchema>;
@@ -74,10 +74,10 @@ export type GeminiBatchOutput = z.infer<typeof outputSchema>;
 
 /** One line of a batch results file: `{"key": …, "response": {"embedding": …}}` or `{"key": …, "error": …}`. */
 export const resultsFileLineSchema = z.object({
-  key: z.string().optional(),
-  metadata: z.object({ key: z.string().optional() }).passthrough().optional(),
-  response: z.object({ embedding: contentEmbeddingSchema.optional() }).optional(),
-  error: statusSchema.optional(),
+  key: z.optional(z.string()),
+  metadata: z.optional(z.looseObject({ key: z.optional(z.string()) })),
+  response: z.optional(z.object({ embedding: z.optional(contentEmbeddingSchema) })),
+  error: z.optional(statusSchema),
 });
 
 const errorBodySchema = z.object({ error: statusSchema });

@@ -1,5 +1,5 @@
 import type { ParsedError } from '@embedkit/core/provider';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 // Lenient on responses: only the fields we use. A vector is checked as "string or array" here and
 // element by element only while it is decoded, never by zod.
@@ -7,20 +7,20 @@ const vectorSchema = z.union([
   z.string(),
   z.custom<unknown[]>((value) => Array.isArray(value), 'expected an array'),
 ]);
-const indexSchema = z.number().int().nonnegative();
-const usageSchema = z.object({ total_tokens: z.number().int().nonnegative() }).nullish();
+const indexSchema = z.int().check(z.nonnegative());
+const usageSchema = z.nullish(z.object({ total_tokens: z.int().check(z.nonnegative()) }));
 
 /** `POST /v1/embeddings` answers `{model, usage: {total_tokens, prompt_tokens}, data: [{index, embedding}]}`. */
 export const jinaEmbeddingResponseSchema = z.object({
   data: z.array(z.object({ index: indexSchema, embedding: vectorSchema })),
-  model: z.string().optional(),
+  model: z.optional(z.string()),
   usage: usageSchema,
 });
 
 /** `POST /v1/rerank` answers `{model, usage: {total_tokens}, results: [{index, relevance_score, document?}]}`. */
 export const jinaRerankResponseSchema = z.object({
   results: z.array(z.object({ index: indexSchema, relevance_score: z.number() })),
-  model: z.string().optional(),
+  model: z.optional(z.string()),
   usage: usageSchema,
 });
 
@@ -31,16 +31,16 @@ const location = z.array(z.union([z.string(), z.number()]));
  * object `{message}`. A 422 adds `errors: [{field, message}]`; a plain FastAPI 422 lists `detail: [{loc, msg}]`.
  */
 const errorBodySchema = z.object({
-  detail: z
-    .union([
+  detail: z.optional(
+    z.union([
       z.string(),
-      z.object({ message: z.string().optional(), code: z.string().optional() }),
-      z.array(z.object({ msg: z.string().optional(), loc: location.optional() })),
-    ])
-    .optional(),
-  code: z.string().optional(),
-  request_id: z.string().optional(),
-  errors: z.array(z.object({ field: z.string().optional(), message: z.string().optional() })).optional(),
+      z.object({ message: z.optional(z.string()), code: z.optional(z.string()) }),
+      z.array(z.object({ msg: z.optional(z.string()), loc: z.optional(location) })),
+    ]),
+  ),
+  code: z.optional(z.string()),
+  request_id: z.optional(z.string()),
+  errors: z.optional(z.array(z.object({ field: z.optional(z.string()), message: z.optional(z.string()) }))),
 });
 
 /**

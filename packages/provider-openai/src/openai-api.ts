@@ -1,5 +1,5 @@
 import { type ParsedError, parseDuration } from '@embedkit/core/provider';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 // Lenient on responses: only the fields we use. A vector is checked as "string or array" here and
 // element by element only while it is copied, never by zod.
@@ -9,9 +9,9 @@ const vectorSchema = z.union([
 ]);
 
 export const openAIEmbeddingResponseSchema = z.object({
-  data: z.array(z.object({ index: z.number().int().nonnegative(), embedding: vectorSchema })),
-  model: z.string().optional(),
-  usage: z.object({ prompt_tokens: z.number().int().nonnegative() }).nullish(),
+  data: z.array(z.object({ index: z.int().check(z.nonnegative()), embedding: vectorSchema })),
+  model: z.optional(z.string()),
+  usage: z.nullish(z.object({ prompt_tokens: z.int().check(z.nonnegative()) })),
 });
 
 export type OpenAIEmbeddingResponse = z.infer<typeof openAIEmbeddingResponseSchema>;
@@ -19,10 +19,10 @@ export type OpenAIEmbeddingResponse = z.infer<typeof openAIEmbeddingResponseSche
 const errorBodySchema = z.object({
   error: z.union([
     z.object({
-      message: z.string().nullish(),
-      type: z.string().nullish(),
-      code: z.union([z.string(), z.number()]).nullish(),
-      param: z.string().nullish(),
+      message: z.nullish(z.string()),
+      type: z.nullish(z.string()),
+      code: z.nullish(z.union([z.string(), z.number()])),
+      param: z.nullish(z.string()),
     }),
     z.string(),
   ]),

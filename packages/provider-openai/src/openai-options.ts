@@ -1,5 +1,5 @@
 import type { EmbeddingCapabilities } from '@embedkit/core/provider';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 /** Known OpenAI embedding models; any other id is accepted with conservative capabilities. */
 export type OpenAIEmbeddingModelId =
@@ -53,11 +53,9 @@ export const COMPATIBLE_DEFAULT_CAPABILITIES: EmbeddingCapabilities = {
 };
 
 /** Options under `providerOptions.openai` (or under the compatible provider's name). */
-export const openAIProviderOptionsSchema = z
-  .object({
-    /** End-user id OpenAI uses for abuse monitoring. */
-    user: z.string().min(1).optional(),
-  })
-  .strict();
+export const openAIProviderOptionsSchema = z.strictObject({
+  /** End-user id OpenAI uses for abuse monitoring. */
+  user: z.optional(z.string().check(z.minLength(1))),
+});
 
 export type OpenAIProviderOptions = z.infer<typeof openAIProviderOptionsSchema>;

@@ -1,5 +1,5 @@
 import type { ParsedError } from '@embedkit/core/provider';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 // Lenient on responses: only the fields we use. A vector is checked as "string or array" here and
 // element by element only while it is decoded, never by zod.
@@ -7,13 +7,13 @@ const vectorSchema = z.union([
   z.string(),
   z.custom<unknown[]>((value) => Array.isArray(value), 'expected an array'),
 ]);
-const usageSchema = z.object({ total_tokens: z.number().int().nonnegative() }).nullish();
-const indexSchema = z.number().int().nonnegative();
+const usageSchema = z.nullish(z.object({ total_tokens: z.int().check(z.nonnegative()) }));
+const indexSchema = z.int().check(z.nonnegative());
 
 /** `/embeddings` and `/multimodalembeddings` answer `{data: [{index, embedding}], model, usage: {total_tokens}}`. */
 export const voyageEmbeddingResponseSchema = z.object({
   data: z.array(z.object({ index: indexSchema, embedding: vectorSchema })),
-  model: z.string().optional(),
+  model: z.optional(z.string()),
   usage: usageSchema,
 });
 
@@ -22,17 +22,17 @@ export const voyageContextualizedResponseSchema = z.object({
   data: z.array(
     z.object({
       index: indexSchema,
-      data: z.array(z.object({ index: indexSchema, embedding: vectorSchema, text: z.string().optional() })),
+      data: z.array(z.object({ index: indexSchema, embedding: vectorSchema, text: z.optional(z.string()) })),
     }),
   ),
-  model: z.string().optional(),
+  model: z.optional(z.string()),
   usage: usageSchema,
 });
 
 /** `/rerank` answers `{data: [{index, relevance_score, document?}], model, usage}`, sorted by score. */
 export const voyageRerankResponseSchema = z.object({
   data: z.array(z.object({ index: indexSchema, relevance_score: z.number() })),
-  model: z.string().optional(),
+  model: z.optional(z.string()),
   usage: usageSchema,
 });
 
@@ -42,8 +42,8 @@ const errorBodySchema = z.object({
     z.string(),
     z.array(
       z.object({
-        msg: z.string().optional(),
-        loc: z.array(z.union([z.string(), z.number()])).optional(),
+        msg: z.optional(z.string()),
+        loc: z.optional(z.array(z.union([z.string(), z.number()]))),
       }),
     ),
   ]),
