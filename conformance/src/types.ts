@@ -1,6 +1,9 @@
-import type { EmbeddingModel, InputType, OutputType } from '@embedkit/core';
+import type { EmbeddingModel, InputType } from '@embedkit/core';
 import type { FetchFunction } from '@embedkit/core/provider';
+import type { Cassette } from '@embedkit/replay';
 import type { Dispatcher } from 'undici';
+
+export type { Cassette } from '@embedkit/replay';
 
 /** What the suite hands `createModel`: exactly one of `fetch` (fetch transport) or `dispatcher` (undici transport). */
 export interface CreateModelOptions {
@@ -60,46 +63,6 @@ export interface WireProfile {
   maxInputsPerRequest?: number;
   /** The header that carries the key, and its value for `apiKey`. */
   authHeader(apiKey: string): { name: string; value: string };
-}
-
-/** A recorded or constructed exchange, stored as JSON. Secrets are scrubbed before writing. */
-export interface Cassette {
-  /** Format version. */
-  version: 1;
-  name: string;
-  /** `recorded` from the live API (scrubbed), or `constructed` from the provider's documented format. */
-  source: 'recorded' | 'constructed';
-  description?: string;
-  recordedAt?: string;
-  /** The engine call the cassette replays. */
-  call: {
-    modelId: string;
-    /** Texts, or `{ text, title }` for an input with a document title. */
-    inputs: (string | { text: string; title?: string })[];
-    inputType?: InputType;
-    dimensions?: number;
-    /** Default `float`; other types decode to `Int8Array` / `Uint8Array`. */
-    outputType?: OutputType;
-    providerOptions?: Record<string, Record<string, unknown>>;
-    maxRetries?: number;
-  };
-  /** The HTTP exchanges, in order. Each request body must equal what the provider sends. */
-  interactions: {
-    request: { method: string; path: string; body?: unknown };
-    response: { status: number; headers?: Record<string, string>; body: unknown };
-  }[];
-  /** What the call must produce. */
-  expect:
-    | {
-        embeddings: {
-          count: number;
-          dimensions: number /** Leading values of each vector, checked to float32 precision. */;
-          prefixes?: number[][];
-        };
-        /** `null`: the API reports none, so usage must be absent. */
-        usage: { inputTokens: number } | null;
-      }
-    | { error: { name: string; code: string; statusCode?: number } };
 }
 
 export interface DescribeEmbeddingProviderOptions {
