@@ -42,6 +42,45 @@ export function loadApiKey(options: {
 }
 
 /**
+ * The API root for a call: the explicit setting, else the first environment variable that is set, else
+ * `defaultURL`. Read at call time, like keys. A value that is not an absolute http(s) URL is an
+ * `InvalidArgumentError` naming where it came from (never the value: a key pasted into the wrong
+ * variable must not reach a log). `source` says which variable was used, if any.
+ */
+export function loadBaseURL(options: {
+  baseURL: string | undefined;
+  environmentVariables: readonly string[];
+  defaultURL: string;
+  provider: string;
+}): { url: string; source: string | undefined } {
+  if (options.baseURL !== undefined)
+    return { url: checkBaseURL(options.baseURL, 'the baseURL setting', options.provider), source: undefined };
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
+  for (const name of options.environmentVariables) {
+    const value = env[name];
+    if (value !== undefined && value.trim() !== '')
+      return { url: checkBaseURL(value.trim(), name, options.provider), source: name };
+  }
+  return { url: options.defaultURL, source: undefined };
+}
+
+function checkBaseURL(value: unknown, source: string, provider: string): string {
+  let url: URL | undefined;
+  try {
+    url = typeof value === 'string' ? new URL(value) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    throw new InvalidArgumentError(
+      `${provider}: the base URL from ${source} is not an absolute http(s) URL; it should look like https://api.example.com/v1.`,
+      { argument: 'baseURL' },
+    );
+  }
+  return value as string;
+}
+
+/**
  * API keys are visible ASCII. Anything else (a newline or space pasted with the key, a typographic quote,
  * a non-Latin-1 letter) cannot go in an HTTP header: the request would fail as a network error that
  * retries cannot fix. The message says where the key came from, never the key.

@@ -67,6 +67,7 @@ export {
   inputText,
   type JsonEndpoint,
   loadApiKey,
+  loadBaseURL,
   type ProviderSettings,
   parseDataUrl,
   parseResponse,
