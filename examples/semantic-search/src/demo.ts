@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { createReplayDispatcher, readCassette } from '@embedkit/conformance/replay';
+import { createReplayDispatcher, readCassette } from '@embedkit/replay/node';
 import { type EmbeddingModel, embed, embedMany, topK } from '@embedkit/core';
 import { createOpenAI, createOpenAICompatible } from '@embedkit/provider-openai';
 

@@ -38,6 +38,8 @@ export function loadApiKey(options: {
       : `Set the ${options.environmentVariables.join(' or ')} environment variable, or pass apiKey`;
   throw new InvalidArgumentError(`${options.provider}: no API key. ${where} to the provider settings.`, {
     argument: 'apiKey',
+    environmentVariables: options.environmentVariables,
+    provider: options.provider,
   });
 }
 
@@ -65,9 +67,11 @@ export function loadBaseURL(options: {
 }
 
 function checkBaseURL(value: unknown, source: string, provider: string): string {
+  // In a page or a worker, a path such as `/api/v1` is relative to the page, as `fetch` reads it.
+  const page = (globalThis as { location?: { href?: string } }).location?.href;
   let url: URL | undefined;
   try {
-    url = typeof value === 'string' ? new URL(value) : undefined;
+    url = typeof value === 'string' ? new URL(value, page) : undefined;
   } catch {
     url = undefined;
   }
