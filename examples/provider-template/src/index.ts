@@ -19,8 +19,8 @@ import {
   numberArraysToVectors,
   type ParsedError,
   requestJson,
+  schema,
 } from '@embedkit/core/provider';
-import { z } from 'zod';
 
 export interface LumenSettings extends HttpSettings {
   /** Default: the `LUMEN_API_KEY` environment variable, read at each call. */
@@ -46,10 +46,10 @@ export const lumenCapabilities: EmbeddingCapabilities = {
   supportsParallelCalls: true,
 };
 
-// Lenient on responses: only the fields used; vectors are checked while they are copied, not by zod.
-const responseSchema = z.object({
-  vectors: z.array(z.custom<unknown[]>((value) => Array.isArray(value))),
-  tokens: z.number().int().nonnegative().optional(),
+// Lenient on responses: only the fields used; vectors are checked while they are copied, not by the schema.
+const responseSchema = schema.object({
+  vectors: schema.array(schema.custom<unknown[]>((value) => Array.isArray(value), 'expected an array')),
+  tokens: schema.optional(schema.integer({ minimum: 0 })),
 });
 
 function parseLumenError(body: unknown): ParsedError {

@@ -6,6 +6,19 @@ import type { Embedding, EmbedInput, OutputType, ResponseInfo } from './types.js
 import { decodeBase64Vectors, numberArraysToVectors } from './vectors.js';
 
 /**
+ * One environment variable, or undefined where there is none to read: no `process.env` (browsers), or a
+ * runtime that refuses the read (Deno without `--allow-env` for it throws), so that settings passed
+ * explicitly still work there.
+ */
+function environmentVariable(name: string): string | undefined {
+  try {
+    return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The API key for a call: the explicit setting, else the first environment variable that is set. Read at
  * call time, never at import. A missing key is an `InvalidArgumentError` that names what to set.
  */
@@ -26,9 +39,8 @@ export function loadApiKey(options: {
     }
     return headerSafeKey(options.apiKey, 'the apiKey setting', options.provider);
   }
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
   for (const name of options.environmentVariables) {
-    const value = env[name];
+    const value = environmentVariable(name);
     if (value !== undefined && value.trim() !== '')
       return headerSafeKey(value.trim(), name, options.provider);
   }
@@ -57,9 +69,8 @@ export function loadBaseURL(options: {
 }): { url: string; source: string | undefined } {
   if (options.baseURL !== undefined)
     return { url: checkBaseURL(options.baseURL, 'the baseURL setting', options.provider), source: undefined };
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
   for (const name of options.environmentVariables) {
-    const value = env[name];
+    const value = environmentVariable(name);
     if (value !== undefined && value.trim() !== '')
       return { url: checkBaseURL(value.trim(), name, options.provider), source: name };
   }

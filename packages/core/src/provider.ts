@@ -85,6 +85,7 @@ export type {
   RerankResponse,
   RerankScore,
 } from './rerank.js';
+export * as schema from './schema.js';
 export type * from './types.js';
 export { INPUT_TYPES } from './types.js';
 export {

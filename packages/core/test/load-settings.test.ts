@@ -58,6 +58,33 @@ describe('settings read from the environment at call time', () => {
     });
   });
 
+  it('a runtime that refuses to read the environment (Deno without --allow-env) counts as unset', () => {
+    const denied = new Proxy({} as Record<string, string>, {
+      get() {
+        throw new Error('NotCapable: Requires env access');
+      },
+    });
+    vi.stubGlobal('process', { ...process, env: denied });
+    try {
+      expect(
+        loadBaseURL({
+          baseURL: undefined,
+          environmentVariables: ['ACME_BASE_URL'],
+          defaultURL: 'https://api.acme.test/v1',
+          provider: 'acme',
+        }),
+      ).toEqual({ url: 'https://api.acme.test/v1', source: undefined });
+      expect(
+        loadApiKey({ apiKey: 'key-given-explicitly', environmentVariables: ['ACME_KEY'], provider: 'acme' }),
+      ).toBe('key-given-explicitly');
+      expect(() =>
+        loadApiKey({ apiKey: undefined, environmentVariables: ['ACME_KEY'], provider: 'acme' }),
+      ).toThrow(expect.objectContaining({ argument: 'apiKey' }));
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
   it('in a page, a path is read relative to the page, as fetch reads it', () => {
     vi.stubGlobal('location', { href: 'https://app.example/search' });
     try {

@@ -1,38 +1,41 @@
-import { type ParsedError, parseDuration } from '@embedkit/core/provider';
-import * as z from 'zod/mini';
+import { type ParsedError, parseDuration, schema } from '@embedkit/core/provider';
 
 // Lenient on responses: only the fields we use. A vector is checked as "an array" here and element by
-// element only while it is copied into the slab, never by zod.
-const valuesSchema = z.custom<unknown[]>((value) => Array.isArray(value), 'expected an array');
-const contentEmbeddingSchema = z.object({ values: valuesSchema });
+// element only while it is copied into the slab, never by the schema.
+const valuesSchema = schema.custom<unknown[]>((value) => Array.isArray(value), 'expected an array');
+const contentEmbeddingSchema = schema.object({ values: valuesSchema });
 
-export const embedContentResponseSchema = z.object({ embedding: contentEmbeddingSchema });
-export const batchEmbedContentsResponseSchema = z.object({ embeddings: z.array(contentEmbeddingSchema) });
-
-/** google.rpc.Status, as both a whole error body and a per-item batch error. */
-const statusSchema = z.object({
-  code: z.optional(z.number()),
-  message: z.optional(z.string()),
-  status: z.optional(z.string()),
-  details: z.optional(z.array(z.record(z.string(), z.unknown()))),
+export const embedContentResponseSchema = schema.object({ embedding: contentEmbeddingSchema });
+export const batchEmbedContentsResponseSchema = schema.object({
+  embeddings: schema.array(contentEmbeddingSchema),
 });
 
-export type GeminiStatus = z.infer<typeof statusSchema>;
+/** google.rpc.Status, as both a whole error body and a per-item batch error. */
+const statusSchema = schema.object({
+  code: schema.optional(schema.number()),
+  message: schema.optional(schema.string()),
+  status: schema.optional(schema.string()),
+  details: schema.optional(schema.array(schema.record(schema.unknown()))),
+});
+
+export type GeminiStatus = schema.Infer<typeof statusSchema>;
 
 /** int64 fields arrive as strings; proto3 JSON omits zeros. */
-const countSchema = z.optional(z.union([z.string(), z.number()]));
+const countSchema = schema.optional(schema.union([schema.string(), schema.number()]));
 
-const outputSchema = z.optional(
-  z.object({
-    responsesFile: z.optional(z.string()),
-    inlinedResponses: z.optional(
-      z.object({
-        inlinedResponses: z.optional(
-          z.array(
-            z.object({
-              response: z.optional(z.object({ embedding: z.optional(contentEmbeddingSchema) })),
-              error: z.optional(statusSchema),
-              metadata: z.optional(z.record(z.string(), z.unknown())),
+const outputSchema = schema.optional(
+  schema.object({
+    responsesFile: schema.optional(schema.string()),
+    inlinedResponses: schema.optional(
+      schema.object({
+        inlinedResponses: schema.optional(
+          schema.array(
+            schema.object({
+              response: schema.optional(
+                schema.object({ embedding: schema.optional(contentEmbeddingSchema) }),
+              ),
+              error: schema.optional(statusSchema),
+              metadata: schema.optional(schema.record(schema.unknown())),
             }),
           ),
         ),
@@ -42,21 +45,21 @@ const outputSchema = z.optional(
 );
 
 /** The batch resource: a long-running operation whose `metadata` is the `EmbedContentBatch`. */
-export const batchOperationSchema = z.object({
-  name: z.optional(z.string()),
-  done: z.optional(z.boolean()),
-  error: z.optional(statusSchema),
-  metadata: z.optional(
-    z.object({
-      name: z.optional(z.string()),
-      model: z.optional(z.string()),
-      displayName: z.optional(z.string()),
-      state: z.optional(z.string()),
-      createTime: z.optional(z.string()),
-      updateTime: z.optional(z.string()),
-      endTime: z.optional(z.string()),
-      batchStats: z.optional(
-        z.object({
+export const batchOperationSchema = schema.object({
+  name: schema.optional(schema.string()),
+  done: schema.optional(schema.boolean()),
+  error: schema.optional(statusSchema),
+  metadata: schema.optional(
+    schema.object({
+      name: schema.optional(schema.string()),
+      model: schema.optional(schema.string()),
+      displayName: schema.optional(schema.string()),
+      state: schema.optional(schema.string()),
+      createTime: schema.optional(schema.string()),
+      updateTime: schema.optional(schema.string()),
+      endTime: schema.optional(schema.string()),
+      batchStats: schema.optional(
+        schema.object({
           requestCount: countSchema,
           successfulRequestCount: countSchema,
           failedRequestCount: countSchema,
@@ -66,21 +69,21 @@ export const batchOperationSchema = z.object({
       output: outputSchema,
     }),
   ),
-  response: z.optional(z.looseObject({ output: outputSchema })),
+  response: schema.optional(schema.looseObject({ output: outputSchema })),
 });
 
-export type GeminiBatchOperation = z.infer<typeof batchOperationSchema>;
-export type GeminiBatchOutput = z.infer<typeof outputSchema>;
+export type GeminiBatchOperation = schema.Infer<typeof batchOperationSchema>;
+export type GeminiBatchOutput = schema.Infer<typeof outputSchema>;
 
 /** One line of a batch results file: `{"key": …, "response": {"embedding": …}}` or `{"key": …, "error": …}`. */
-export const resultsFileLineSchema = z.object({
-  key: z.optional(z.string()),
-  metadata: z.optional(z.looseObject({ key: z.optional(z.string()) })),
-  response: z.optional(z.object({ embedding: z.optional(contentEmbeddingSchema) })),
-  error: z.optional(statusSchema),
+export const resultsFileLineSchema = schema.object({
+  key: schema.optional(schema.string()),
+  metadata: schema.optional(schema.looseObject({ key: schema.optional(schema.string()) })),
+  response: schema.optional(schema.object({ embedding: schema.optional(contentEmbeddingSchema) })),
+  error: schema.optional(statusSchema),
 });
 
-const errorBodySchema = z.object({ error: statusSchema });
+const errorBodySchema = schema.object({ error: statusSchema });
 
 const TYPE_PREFIX = 'type.googleapis.com/google.rpc.';
 

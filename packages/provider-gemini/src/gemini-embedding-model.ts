@@ -227,7 +227,7 @@ export class GeminiEmbeddingModel implements EmbeddingModel {
 
 function wrongShape(
   provider: string,
-  issue: { path: PropertyKey[]; message: string } | undefined,
+  issue: { path: readonly PropertyKey[]; message: string } | undefined,
   where: { provider: string; statusCode: number; requestId: string | undefined },
 ): InvalidResponseError {
   return new InvalidResponseError(

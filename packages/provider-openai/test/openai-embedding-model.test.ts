@@ -781,7 +781,7 @@ describe('providerOptions and unsupported settings', () => {
     expect(requests).toHaveLength(0);
   });
 
-  it('says what is wrong with an option in words, not "Invalid input" (zod mini writes no messages)', async () => {
+  it('says what is wrong with an option in words', async () => {
     const { fetch } = recordingFetch({ body: floats(1) });
     const messages: string[] = [];
     for (const options of [{ user: 42 }, { user: '' }, { encoding_format: 'float' }]) {
@@ -791,7 +791,7 @@ describe('providerOptions and unsupported settings', () => {
       messages.push(error.message);
     }
     expect(messages).toEqual([
-      'providerOptions.openai is invalid: user: expected string.',
+      'providerOptions.openai is invalid: user: expected string, got number.',
       'providerOptions.openai is invalid: user: must not be empty.',
       'providerOptions.openai is invalid: (root): unknown key "encoding_format".',
     ]);
