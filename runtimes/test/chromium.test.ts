@@ -169,10 +169,18 @@ describe('headless Chromium', () => {
         devtools.console.filter((line) => line.startsWith('exception') || line.startsWith('error')),
       ).toEqual([]);
     } finally {
+      const exited = new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) resolve(undefined);
+        else child.once('exit', resolve);
+      });
       await devtools.send('Browser.close').catch(() => {});
       devtools.close();
-      child.kill('SIGKILL');
-      rmSync(profile, { recursive: true, force: true });
+      // Browser.close lets Chromium shut down cleanly; a kill is the fallback if the command was lost.
+      const stop = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(stop);
+      // Its helper processes may still be flushing the profile for a moment after the browser exits.
+      rmSync(profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
     }
   });
 });
