@@ -46,8 +46,8 @@ export interface Cassette {
 }
 
 /**
- * Checks that `value` is a cassette of a format this package reads (version 1, a known source, at least
- * one interaction, an expectation) and returns it; anything else is an `InvalidArgumentError` naming `where`.
+ * Checks that `value` is a cassette of a format this package reads (version 1, a known source, the
+ * call, at least one interaction, an expectation) and returns it; anything else is an `InvalidArgumentError` naming `where`.
  */
 export function checkCassette(value: unknown, where: string): Cassette {
   const cassette = value as Partial<Cassette> | null;
@@ -58,11 +58,13 @@ export function checkCassette(value: unknown, where: string): Cassette {
         ? `unknown cassette version ${String(cassette.version)}`
         : cassette.source !== 'recorded' && cassette.source !== 'constructed'
           ? 'source must be "recorded" or "constructed"'
-          : !Array.isArray(cassette.interactions) || cassette.interactions.length === 0
-            ? 'no interactions'
-            : cassette.expect === undefined
-              ? 'no expectation'
-              : undefined;
+          : typeof cassette.call?.modelId !== 'string' || !Array.isArray(cassette.call.inputs)
+            ? 'no call (its modelId and inputs)'
+            : !Array.isArray(cassette.interactions) || cassette.interactions.length === 0
+              ? 'no interactions'
+              : cassette.expect === undefined
+                ? 'no expectation'
+                : undefined;
   if (problem !== undefined)
     throw new InvalidArgumentError(`${where}: ${problem}.`, { argument: 'cassette' });
   return cassette as Cassette;
