@@ -185,15 +185,32 @@ async function measureRateLimited() {
   const deadline = new Promise((resolve) => {
     timer = setTimeout(() => resolve({ timedOut: true }), job.deadlineMs);
   });
+  // Single queries served meanwhile on the same limiter, two a second (a search endpoint's traffic),
+  // until the bulk job ends.
+  let bulkDone = false;
+  let queries = 0;
+  const queryLoop = async () => {
+    const texts = makeInputs(job.queriesDuringJob ?? 0, job.inputs);
+    for (const text of texts) {
+      if (bulkDone) return;
+      await Promise.all([adapter.query(text), new Promise((resolve) => setTimeout(resolve, 500))]);
+      queries++;
+    }
+  };
   let outcome;
   try {
-    outcome = await Promise.race([adapter.embed(inputs).then((result) => ({ result })), deadline]);
+    const bulk = adapter.embed(inputs).finally(() => {
+      bulkDone = true;
+    });
+    const both = job.queriesDuringJob ? Promise.all([bulk, queryLoop()]).then(([result]) => result) : bulk;
+    outcome = await Promise.race([both.then((result) => ({ result })), deadline]);
   } catch (error) {
     outcome = { error: String(error?.message ?? error).slice(0, 300) };
   }
+  bulkDone = true;
   clearTimeout(timer);
   const wallMs = performance.now() - wallStart;
-  const out = { wallMs, cpuMs: cpuMsSince(cpuStart), completed: outcome.result !== undefined };
+  const out = { wallMs, cpuMs: cpuMsSince(cpuStart), completed: outcome.result !== undefined, queries };
   if (outcome.timedOut) out.timedOut = true;
   if (outcome.error) out.failure = outcome.error;
   if (outcome.result !== undefined)

@@ -78,6 +78,48 @@ async function loadEmbedkitProvider(name, factory) {
 /** Thrown by `create` when a client cannot run here (package missing); the row is reported as skipped. */
 export class Skip extends Error {}
 
+/**
+ * An embedkit client on one wire: `embedMany` over the provider's model, with the bench's limits. In the
+ * rate-limit run, `clientRateLimit` (plain numbers, as the parent sends them) becomes one limiter shared
+ * by the job and by `query`, which embeds single inputs the way a search endpoint does meanwhile.
+ */
+function embedkitClient({ id, label, wire, providerPackage, factory, settings = {} }) {
+  return {
+    id,
+    label,
+    wire,
+    source: `@embedkit/${providerPackage}`,
+    embedkit: true,
+    async create({
+      baseURL,
+      key,
+      dimensions,
+      batch,
+      concurrency,
+      rateLimited,
+      clientRateLimit,
+      exactTokens,
+    }) {
+      const { createRateLimiter, embed, embedMany } = await import('@embedkit/core');
+      const create = await loadEmbedkitProvider(providerPackage, factory);
+      const model = create({ baseURL: baseURL[wire], apiKey: key, ...settings }).embedding(MODELS[wire]);
+      const rateLimit = clientRateLimit === undefined ? undefined : createRateLimiter(clientRateLimit);
+      const common = {
+        model,
+        dimensions,
+        ...(rateLimited ? { maxRetries: RETRIES } : {}),
+        ...(rateLimit === undefined ? {} : { rateLimit }),
+        ...(exactTokens ? { tokenCounter: SERVER_TOKEN_COUNTER } : {}),
+      };
+      return {
+        embed: (inputs) => embedMany({ ...common, inputs, maxInputsPerCall: batch, concurrency }),
+        query: (input) => embed({ ...common, input }),
+        vectors: (result) => result.embeddings,
+      };
+    },
+  };
+}
+
 export const CLIENTS = [
   {
     id: 'floor',
@@ -116,43 +158,16 @@ export const CLIENTS = [
       };
     },
   },
-  ...['base64', 'float'].map((encodingFormat) => ({
-    id: `embedkit-${encodingFormat}`,
-    label: `embedkit (${encodingFormat})`,
-    wire: 'openai',
-    source: '@embedkit/provider-openai',
-    embedkit: true,
-    async create({
-      baseURL,
-      key,
-      dimensions,
-      batch,
-      concurrency,
-      rateLimited,
-      clientRateLimit,
-      exactTokens,
-    }) {
-      const { embedMany } = await import('@embedkit/core');
-      const createOpenAI = await loadEmbedkitProvider('provider-openai', 'createOpenAI');
-      const model = createOpenAI({ baseURL: baseURL.openai, apiKey: key, encodingFormat }).embedding(
-        MODELS.openai,
-      );
-      return {
-        embed: (inputs) =>
-          embedMany({
-            model,
-            inputs,
-            dimensions,
-            maxInputsPerCall: batch,
-            concurrency,
-            ...(rateLimited ? { maxRetries: RETRIES } : {}),
-            ...(clientRateLimit === undefined ? {} : { rateLimit: clientRateLimit }),
-            ...(exactTokens ? { tokenCounter: SERVER_TOKEN_COUNTER } : {}),
-          }),
-        vectors: (result) => result.embeddings,
-      };
-    },
-  })),
+  ...['base64', 'float'].map((encodingFormat) =>
+    embedkitClient({
+      id: `embedkit-${encodingFormat}`,
+      label: `embedkit (${encodingFormat})`,
+      wire: 'openai',
+      providerPackage: 'provider-openai',
+      factory: 'createOpenAI',
+      settings: { encodingFormat },
+    }),
+  ),
   {
     id: 'ai-sdk-openai',
     label: 'AI SDK (ai + @ai-sdk/openai)',
@@ -222,41 +237,13 @@ export const CLIENTS = [
       return { embed: (inputs) => embeddings.embedDocuments(inputs), vectors: (result) => result };
     },
   },
-  {
+  embedkitClient({
     id: 'embedkit-voyage',
     label: 'embedkit (voyage)',
     wire: 'voyage',
-    source: '@embedkit/provider-voyage',
-    embedkit: true,
-    async create({
-      baseURL,
-      key,
-      dimensions,
-      batch,
-      concurrency,
-      rateLimited,
-      clientRateLimit,
-      exactTokens,
-    }) {
-      const { embedMany } = await import('@embedkit/core');
-      const createVoyage = await loadEmbedkitProvider('provider-voyage', 'createVoyage');
-      const model = createVoyage({ baseURL: baseURL.voyage, apiKey: key }).embedding(MODELS.voyage);
-      return {
-        embed: (inputs) =>
-          embedMany({
-            model,
-            inputs,
-            dimensions,
-            maxInputsPerCall: batch,
-            concurrency,
-            ...(rateLimited ? { maxRetries: RETRIES } : {}),
-            ...(clientRateLimit === undefined ? {} : { rateLimit: clientRateLimit }),
-            ...(exactTokens ? { tokenCounter: SERVER_TOKEN_COUNTER } : {}),
-          }),
-        vectors: (result) => result.embeddings,
-      };
-    },
-  },
+    providerPackage: 'provider-voyage',
+    factory: 'createVoyage',
+  }),
   {
     id: 'voyageai',
     label: 'voyageai (official client)',
@@ -281,41 +268,13 @@ export const CLIENTS = [
       };
     },
   },
-  {
+  embedkitClient({
     id: 'embedkit-gemini',
     label: 'embedkit (gemini)',
     wire: 'gemini',
-    source: '@embedkit/provider-gemini',
-    embedkit: true,
-    async create({
-      baseURL,
-      key,
-      dimensions,
-      batch,
-      concurrency,
-      rateLimited,
-      clientRateLimit,
-      exactTokens,
-    }) {
-      const { embedMany } = await import('@embedkit/core');
-      const createGemini = await loadEmbedkitProvider('provider-gemini', 'createGemini');
-      const model = createGemini({ baseURL: baseURL.gemini, apiKey: key }).embedding(MODELS.gemini);
-      return {
-        embed: (inputs) =>
-          embedMany({
-            model,
-            inputs,
-            dimensions,
-            maxInputsPerCall: batch,
-            concurrency,
-            ...(rateLimited ? { maxRetries: RETRIES } : {}),
-            ...(clientRateLimit === undefined ? {} : { rateLimit: clientRateLimit }),
-            ...(exactTokens ? { tokenCounter: SERVER_TOKEN_COUNTER } : {}),
-          }),
-        vectors: (result) => result.embeddings,
-      };
-    },
-  },
+    providerPackage: 'provider-gemini',
+    factory: 'createGemini',
+  }),
   {
     id: 'ai-sdk-google',
     label: 'AI SDK (ai + @ai-sdk/google)',

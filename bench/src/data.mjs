@@ -1,3 +1,4 @@
+import { seededRandom } from '@embedkit/core/testing';
 // Deterministic inputs and vectors shared by the loopback server and every client, so that each client
 // embeds the same texts and must get back exactly the same numbers.
 
@@ -9,21 +10,9 @@ const WORDS = (
   'retrieval ranking semantic cosine similarity cluster token batch latency memory stream answer'
 ).split(' ');
 
-/** A small, fast, seedable generator (mulberry32). */
-function generator(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Input number `index`: `#<index> ` then 16 to 24 words, about 120 characters of English-like text. */
 export function inputText(index) {
-  const random = generator(index * 2654435761);
+  const random = seededRandom(index * 2654435761);
   const count = 16 + Math.floor(random() * 9);
   const parts = [`#${index}`];
   for (let word = 0; word < count; word++) parts.push(WORDS[Math.floor(random() * WORDS.length)]);
@@ -71,7 +60,7 @@ export function vectorId(index) {
 
 /** Unit-length float32 vector number `id` (of the pool) at `dimensions`. */
 export function poolVector(id, dimensions) {
-  const random = generator((id + 1) * 40503 + dimensions * 7919);
+  const random = seededRandom((id + 1) * 40503 + dimensions * 7919);
   const vector = new Float32Array(dimensions);
   let sum = 0;
   for (let index = 0; index < dimensions; index++) {

@@ -361,7 +361,9 @@ function handle(request, response, raw) {
       limiters.set(id, limiter);
     }
     const refused = limiter.take(tokens, now);
-    headers = limiter.headers();
+    // OpenAI states its limits in x-ratelimit-* headers; Voyage and Gemini document none. A key named
+    // sk-noheaders-… plays an API that answers only 429 with Retry-After.
+    if (wire === 'openai' && !key.startsWith('sk-noheaders')) headers = limiter.headers();
     if (refused !== undefined) {
       counters.rateLimited++;
       if (counters.rateLimitedAtMs.length < 50)

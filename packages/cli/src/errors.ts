@@ -7,6 +7,8 @@ export const EXIT = {
   failure: 1,
   /** The command line itself is wrong: an unknown option, a missing argument. */
   usage: 2,
+  /** `bulk`: another live run holds the output's lock (EX_TEMPFAIL: try again once it is over). */
+  locked: 75,
   /** Interrupted by Ctrl-C (128 + SIGINT). */
   interrupted: 130,
 } as const;

@@ -1,7 +1,9 @@
-import { createReadStream, type ReadStream } from 'node:fs';
+import { createReadStream, type Stats } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { CliError, InputError } from './errors.js';
+import { describeFileError } from './file-system.js';
+import { ConsumedInputHash } from './input-fingerprint.js';
 
 export type InputFormat = 'txt' | 'jsonl' | 'csv';
 export const INPUT_FORMATS: readonly InputFormat[] = ['txt', 'jsonl', 'csv'];
@@ -15,8 +17,8 @@ export interface InputRecord {
   id: unknown;
   /** The record's other fields (JSONL, CSV). */
   metadata?: Record<string, unknown>;
-  /** Bytes of the source read when this input was parsed (for progress and ETA). */
-  bytesRead: number;
+  /** Byte offset in the source where this input's text ends (for the checkpoint and progress). */
+  end: number;
 }
 
 export interface InputOptions {
@@ -27,7 +29,14 @@ export interface InputOptions {
   field?: string;
   /** JSONL / CSV: the field holding the id. Default `id` (used when present). */
   idField?: string;
+  /** The longest line accepted, in bytes (a longer one is a `file:line` error). Default 64 MiB. */
+  maxLineBytes?: number;
+  /** The command-line option that sets `maxLineBytes`, named in that error (bulk: `--max-line-bytes`). */
+  maxLineBytesOption?: string;
 }
+
+/** The longest line read by default: 64 MiB. */
+export const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024;
 
 /** An opened source: its name for messages, its size when known, and its inputs in order. */
 export interface InputSource {
@@ -35,7 +44,11 @@ export interface InputSource {
   format: InputFormat;
   /** Bytes, for a regular file. */
   size?: number;
+  /** Modification time in milliseconds, for a regular file. */
+  mtimeMs?: number;
   records: AsyncGenerator<InputRecord>;
+  /** The hash of the bytes behind the inputs consumed so far (see {@link ConsumedInputHash}). */
+  consumed: ConsumedInputHash;
 }
 
 export function formatOf(path: string, given: InputFormat | undefined): InputFormat {
@@ -55,96 +68,131 @@ export async function openInput(options: InputOptions): Promise<InputSource> {
   const format = formatOf(options.path, options.format);
   const field = options.field ?? 'text';
   const idField = options.idField ?? 'id';
+  const consumed = new ConsumedInputHash();
+  const reading: LineReading = {
+    maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+    consumed,
+    ...(options.maxLineBytesOption === undefined ? {} : { option: options.maxLineBytesOption }),
+  };
   if (options.path === '-') {
-    const stream = process.stdin;
     return {
       name: 'stdin',
       format,
-      records: parseRecords(
-        'stdin',
-        format,
-        lines(stream, () => 0),
-        field,
-        idField,
-      ),
+      consumed,
+      records: parseRecords('stdin', format, lines(process.stdin, 'stdin', reading), field, idField, reading),
     };
   }
-  let size: number;
+  let info: Stats;
   try {
-    const info = await stat(options.path);
+    info = await stat(options.path);
     if (info.isDirectory()) throw new CliError(`cannot read ${options.path}: it is a directory.`);
-    size = info.size;
     // Opening proves the file is readable now, so the error comes before any output is created.
     const handle = await open(options.path, 'r');
     await handle.close();
   } catch (error) {
     if (error instanceof CliError) throw error;
-    throw new CliError(`cannot read ${options.path}: ${describeFsError(error)}`);
+    throw new CliError(`cannot read ${options.path}: ${describeFileError(error)}.`);
   }
-  if (size === 0) throw new CliError(`${options.path}: the file is empty; there is nothing to embed.`);
+  if (info.size === 0) throw new CliError(`${options.path}: the file is empty; there is nothing to embed.`);
   const stream = createReadStream(options.path, { highWaterMark: 256 * 1024 });
   return {
     name: options.path,
     format,
-    size,
+    size: info.size,
+    mtimeMs: info.mtimeMs,
+    consumed,
     records: parseRecords(
       options.path,
       format,
-      lines(stream, () => (stream as ReadStream).bytesRead),
+      lines(stream, options.path, reading),
       field,
       idField,
+      reading,
     ),
   };
-}
-
-function describeFsError(error: unknown): string {
-  const code = (error as { code?: string }).code;
-  if (code === 'ENOENT') return 'no such file.';
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied.';
-  return (error as Error).message ?? String(error);
 }
 
 interface Line {
   number: number;
   text: string;
-  bytesRead: number;
+  /** Byte offset in the source where the line's text ends (before its line break). */
+  end: number;
+}
+
+export interface LineReading {
+  maxLineBytes: number;
+  /** The option that raises the cap, for the message. */
+  option?: string;
+  /** Told every chunk read, in order. */
+  consumed: ConsumedInputHash;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+function isByteOrderMark(bytes: Buffer): boolean {
+  return bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
 }
 
 /**
  * Splits a byte stream into lines (LF or CRLF; a UTF-8 byte-order mark is dropped). Pulls the stream
- * one chunk at a time, so memory holds one chunk and one partial line whatever the file size.
+ * one chunk at a time. A line that spans chunks is kept as a list of pieces and joined once when its
+ * end arrives, so reading is linear in the line's length; a line longer than `maxLineBytes` is an
+ * error before it is held whole, so memory stays bounded whatever the file.
  */
-async function* lines(stream: NodeJS.ReadableStream, bytesRead: () => number): AsyncGenerator<Line> {
-  let carry: Buffer | undefined;
-  let number = 0;
-  let first = true;
+export async function* lines(
+  stream: AsyncIterable<Buffer | string>,
+  source: string,
+  reading: LineReading,
+): AsyncGenerator<Line> {
+  const { maxLineBytes } = reading;
   const decoder = new TextDecoder('utf-8', { fatal: false });
-  for await (const chunk of stream as AsyncIterable<Buffer | string>) {
-    let buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    if (carry !== undefined) {
-      buffer = Buffer.concat([carry, buffer]);
-      carry = undefined;
+  let pieces: Buffer[] = [];
+  let pieceBytes = 0;
+  /** Offset in the source of the current chunk's first byte. */
+  let offset = 0;
+  let number = 0;
+  const tooLong = () =>
+    new InputError(
+      source,
+      number + 1,
+      reading.option === undefined
+        ? `the line is longer than ${maxLineBytes} bytes, the most one input may have.`
+        : `the line is longer than ${reading.option} (${maxLineBytes} bytes); pass a larger ${reading.option} if it is meant to be one input.`,
+    );
+  const line = (last: Buffer, lineEnd: number): Line => {
+    let bytes = pieces.length === 0 ? last : Buffer.concat([...pieces, last], pieceBytes + last.length);
+    pieces = [];
+    pieceBytes = 0;
+    let end = lineEnd;
+    if (bytes.length > 0 && bytes[bytes.length - 1] === CR) {
+      bytes = bytes.subarray(0, bytes.length - 1);
+      end--;
     }
-    let start = 0;
-    if (first && buffer.length >= 3 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf)
-      start = 3;
-    first = false;
-    for (;;) {
-      const end = buffer.indexOf(0x0a, start);
-      if (end === -1) break;
-      const stop = end > start && buffer[end - 1] === 0x0d ? end - 1 : end;
-      number++;
-      yield { number, text: decoder.decode(buffer.subarray(start, stop)), bytesRead: bytesRead() };
-      start = end + 1;
-    }
-    // Copy the tail so the chunk itself is not kept alive by a view.
-    if (start < buffer.length) carry = Buffer.from(buffer.subarray(start));
-  }
-  if (carry !== undefined && carry.length > 0) {
-    const stop = carry[carry.length - 1] === 0x0d ? carry.length - 1 : carry.length;
+    if (bytes.length > maxLineBytes) throw tooLong();
+    if (number === 0 && isByteOrderMark(bytes)) bytes = bytes.subarray(3);
     number++;
-    yield { number, text: decoder.decode(carry.subarray(0, stop)), bytesRead: bytesRead() };
+    return { number, text: decoder.decode(bytes), end };
+  };
+  for await (const received of stream) {
+    const chunk = typeof received === 'string' ? Buffer.from(received) : received;
+    reading.consumed.read(chunk);
+    let start = 0;
+    for (;;) {
+      const newline = chunk.indexOf(LF, start);
+      if (newline === -1) break;
+      yield line(chunk.subarray(start, newline), offset + newline);
+      start = newline + 1;
+    }
+    if (start < chunk.length) {
+      pieces.push(chunk.subarray(start));
+      pieceBytes += chunk.length - start;
+      // One byte of slack: the line may end with the CR of a CRLF.
+      if (pieceBytes > maxLineBytes + 1) throw tooLong();
+    }
+    offset += chunk.length;
   }
+  if (pieceBytes > 0) yield line(Buffer.alloc(0), offset);
 }
 
 async function* parseRecords(
@@ -153,12 +201,13 @@ async function* parseRecords(
   input: AsyncGenerator<Line>,
   field: string,
   idField: string,
+  reading: LineReading,
 ): AsyncGenerator<InputRecord> {
   if (format === 'txt') {
     for await (const line of input) {
       // A blank line is no input: embedding APIs reject empty strings.
       if (line.text.trim() === '') continue;
-      yield { line: line.number, text: line.text, id: line.number, bytesRead: line.bytesRead };
+      yield { line: line.number, text: line.text, id: line.number, end: line.end };
     }
     return;
   }
@@ -178,11 +227,11 @@ async function* parseRecords(
           `expected a JSON object with a "${field}" field, got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}.`,
         );
       }
-      yield fromObject(source, line.number, value as Record<string, unknown>, field, idField, line.bytesRead);
+      yield fromObject(source, line.number, value as Record<string, unknown>, field, idField, line.end);
     }
     return;
   }
-  yield* parseCsv(source, input, field, idField);
+  yield* parseCsv(source, input, field, idField, reading);
 }
 
 function fromObject(
@@ -191,7 +240,7 @@ function fromObject(
   record: Record<string, unknown>,
   field: string,
   idField: string,
-  bytesRead: number,
+  end: number,
 ): InputRecord {
   if (!Object.hasOwn(record, field)) {
     throw new InputError(
@@ -216,7 +265,7 @@ function fromObject(
     if (key === idField) id = value;
     else metadata[key] = value;
   }
-  return { line, text, id, metadata, bytesRead };
+  return { line, text, id, metadata, end };
 }
 
 /**
@@ -228,6 +277,7 @@ async function* parseCsv(
   input: AsyncGenerator<Line>,
   field: string,
   idField: string,
+  reading: LineReading,
 ): AsyncGenerator<InputRecord> {
   let header: string[] | undefined;
   let fields: string[] = [];
@@ -289,7 +339,17 @@ async function* parseCsv(
       fieldStart = false;
       index++;
     }
-    if (quoted) continue;
+    if (quoted) {
+      // A quote never closed would otherwise gather the rest of the file into one field.
+      if (current.length > reading.maxLineBytes) {
+        throw new InputError(
+          source,
+          quoteLine,
+          `the quoted CSV field is longer than ${reading.option ?? 'the line cap'} (${reading.maxLineBytes}); is its closing quote missing?`,
+        );
+      }
+      continue;
+    }
     fields.push(current);
     current = '';
     if (header === undefined) {
@@ -312,7 +372,7 @@ async function* parseCsv(
     }
     const record: Record<string, unknown> = {};
     for (let column = 0; column < header.length; column++) record[header[column]!] = fields[column]!;
-    yield fromObject(source, startLine, record, field, idField, line.bytesRead);
+    yield fromObject(source, startLine, record, field, idField, line.end);
   }
   if (quoted) throw new InputError(source, quoteLine, 'a quoted CSV field is never closed.');
   if (header === undefined) throw new CliError(`${source}: no CSV header row; there is nothing to embed.`);

@@ -1,8 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { type FileHandle, open, readFile, rename } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
+import { type FileHandle, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { Embedding, OutputType } from '@embedkit/core';
 import { CliError } from './errors.js';
+import { onOutputFile, writeNewFile } from './file-system.js';
+import { EMPTY_FINGERPRINT, type InputFingerprint } from './input-fingerprint.js';
 import type { InputRecord } from './inputs.js';
 import { NPY_HEADER_BYTES, npyDescr, npyHeader, rowBytes } from './npy.js';
 
@@ -21,14 +24,16 @@ export interface JobKey {
   output: 'jsonl' | 'npy';
 }
 
-/** The checkpoint file: written atomically (temp file, fsync, rename) after the data it describes is fsynced. */
+/** The checkpoint file: written atomically (unique temp file, fsync, rename) after the data it describes is fsynced. */
 export interface Checkpoint {
-  version: 1;
+  version: 2;
   job: JobKey;
   /** Inputs whose records are in the output, from the start of the input. */
   inputsDone: number;
-  /** Line of the last input done (checked on resume, so a changed input file is noticed). */
+  /** Line of the last input done. */
   lastLine: number;
+  /** The part of the input those inputs came from: a resumed run checks it is unchanged. */
+  input: InputFingerprint;
   /** Valid length of each output file; anything past it is a partial tail from a crash. */
   bytes: Record<string, number>;
   /** NPY: elements per row, known once the first row is written. */
@@ -36,12 +41,19 @@ export interface Checkpoint {
   complete: boolean;
 }
 
+const CHECKPOINT_VERSION = 2;
+
 export function checkpointPath(out: string): string {
   return `${out}.checkpoint`;
 }
 
 export function metaPath(out: string): string {
   return out.replace(/\.npy$/i, '') + '.meta.jsonl';
+}
+
+/** Every file a bulk job writes for `out`, the output itself first. */
+export function outputFiles(out: string, kind: 'jsonl' | 'npy'): string[] {
+  return kind === 'npy' ? [out, metaPath(out)] : [out];
 }
 
 /** Formats a float32 value with 9 significant digits: always enough to read back the same float32. */
@@ -88,22 +100,92 @@ async function writeAll(handle: FileHandle, buffer: Buffer, position: number): P
   }
 }
 
+/** How a run treats what an earlier run left at `--out`. */
+export type StartMode =
+  /** Continue a checkpoint of the same job; refuse anything else. */
+  | 'resume'
+  /** Discard this command's own output (one with a checkpoint) and start again. */
+  | 'restart'
+  /** Replace whatever is at `--out`, even files embedkit did not write. */
+  | 'overwrite';
+
+/**
+ * Reads what an earlier run left at `out`, writing nothing: the checkpoint to resume, or undefined to
+ * start afresh (replacing files only where `mode` allows it). Refuses another job's output, a file
+ * with no checkpoint, and output files cut shorter than their checkpoint.
+ */
+export async function readCheckpoint(
+  out: string,
+  job: JobKey,
+  mode: StartMode,
+): Promise<Checkpoint | undefined> {
+  const checkpointFile = checkpointPath(out);
+  const hasCheckpoint = existsSync(checkpointFile);
+  if (mode === 'overwrite' || (mode === 'restart' && hasCheckpoint)) return undefined;
+  if (!hasCheckpoint) {
+    const present = outputFiles(out, job.output).filter((file) => existsSync(file));
+    if (present.length === 0) return undefined;
+    throw new CliError(
+      `${present.join(' and ')} already exists and has no checkpoint, so embedkit bulk did not write it; pass --overwrite to replace it.`,
+    );
+  }
+  let existing: Checkpoint;
+  try {
+    existing = JSON.parse(await readFile(checkpointFile, 'utf8')) as Checkpoint;
+  } catch (error) {
+    throw new CliError(
+      `${checkpointFile} is unreadable (${(error as Error).message}); pass --restart to start again.`,
+    );
+  }
+  const differences = Object.keys(job).filter(
+    (key) => JSON.stringify(existing.job?.[key as keyof JobKey]) !== JSON.stringify(job[key as keyof JobKey]),
+  );
+  if (existing.version !== CHECKPOINT_VERSION || differences.length > 0) {
+    const detail = differences
+      .map(
+        (key) =>
+          `${key} ${JSON.stringify(existing.job?.[key as keyof JobKey])} → ${JSON.stringify(job[key as keyof JobKey])}`,
+      )
+      .join(', ');
+    throw new CliError(
+      `${out} is the output of a different job (${detail || 'another checkpoint version'}). Pass --restart to replace it, or choose another --out.`,
+    );
+  }
+  if (existing.inputsDone > 0) {
+    // A file shorter than its checkpoint was changed outside embedkit: resuming would leave a hole.
+    for (const file of outputFiles(out, job.output)) {
+      const bytes = existing.bytes[basename(file)] ?? 0;
+      const size = existsSync(file) ? statSync(file).size : 0;
+      if (size < bytes) {
+        throw new CliError(
+          `${file} holds ${size} bytes but its checkpoint records ${bytes}; it was changed outside embedkit. Pass --restart to start again.`,
+        );
+      }
+    }
+  }
+  return existing;
+}
+
 export interface OpenOutputOptions {
   out: string;
   job: JobKey;
-  /** Replace an existing output and checkpoint instead of refusing. */
-  overwrite: boolean;
+  /** The checkpoint to continue (from {@link readCheckpoint}); without one the output starts empty. */
+  resume?: Checkpoint;
+  /** Called before each flush writes anything, and before the job is marked complete: throws when this run may no longer write `out`. */
+  guard?: () => Promise<void>;
 }
 
 /**
  * The resumable output of `bulk`: records are buffered, then `flush` appends them, fsyncs, and writes
- * the checkpoint. On open, a checkpoint of the same job is resumed: every file is cut back to the length
- * the checkpoint recorded (dropping whatever a crash left half-written) and writing continues there.
+ * the checkpoint. Resuming, every file is first cut back to the length its checkpoint recorded
+ * (dropping whatever a crash left half-written) and writing continues there. Every file-system error
+ * is an `OutputWriteError` naming the file.
  */
 export class BulkOutput {
   readonly out: string;
   readonly checkpointFile: string;
   private checkpoint: Checkpoint;
+  private readonly guard: () => Promise<void>;
   private data!: FileHandle;
   private meta: FileHandle | undefined;
   private dataBytes: number;
@@ -114,23 +196,18 @@ export class BulkOutput {
   private pendingCount = 0;
   private pendingLastLine = 0;
 
-  private constructor(out: string, checkpoint: Checkpoint) {
+  private constructor(out: string, checkpoint: Checkpoint, guard: () => Promise<void>) {
     this.out = out;
     this.checkpointFile = checkpointPath(out);
     this.checkpoint = checkpoint;
+    this.guard = guard;
     this.dataBytes = checkpoint.bytes[basename(out)] ?? 0;
     this.metaBytes = checkpoint.bytes[basename(metaPath(out))] ?? 0;
   }
 
-  /** Inputs already in the output when this run started. */
+  /** Inputs in the output and recorded in its checkpoint: what a later run would keep. */
   get inputsDone(): number {
     return this.checkpoint.inputsDone;
-  }
-  get lastLine(): number {
-    return this.checkpoint.lastLine;
-  }
-  get complete(): boolean {
-    return this.checkpoint.complete;
   }
   /** Records buffered and not yet flushed. */
   get buffered(): number {
@@ -140,70 +217,52 @@ export class BulkOutput {
     return this.pendingBytes;
   }
 
+  /** Opens the output for writing: resumed at its checkpoint, or new and empty. */
   static async open(options: OpenOutputOptions): Promise<BulkOutput> {
     const { out, job } = options;
-    const checkpointFile = checkpointPath(out);
-    const files = job.output === 'npy' ? [out, metaPath(out)] : [out];
-    let existing: Checkpoint | undefined;
-    if (!options.overwrite && existsSync(checkpointFile)) {
-      try {
-        existing = JSON.parse(await readFile(checkpointFile, 'utf8')) as Checkpoint;
-      } catch (error) {
-        throw new CliError(
-          `${checkpointFile} is unreadable (${(error as Error).message}); pass --overwrite to start again.`,
-        );
-      }
-      const differences = Object.keys(job).filter(
-        (key) =>
-          JSON.stringify(existing!.job?.[key as keyof JobKey]) !== JSON.stringify(job[key as keyof JobKey]),
+    const guard = options.guard ?? (async () => {});
+    const npy = job.output === 'npy';
+    if (options.resume === undefined) {
+      const output = new BulkOutput(
+        out,
+        {
+          version: CHECKPOINT_VERSION,
+          job,
+          inputsDone: 0,
+          lastLine: 0,
+          input: EMPTY_FINGERPRINT,
+          bytes: npy
+            ? { [basename(out)]: NPY_HEADER_BYTES, [basename(metaPath(out))]: 0 }
+            : { [basename(out)]: 0 },
+          complete: false,
+        },
+        guard,
       );
-      if (existing.version !== 1 || differences.length > 0) {
-        const detail = differences
-          .map(
-            (key) =>
-              `${key} ${JSON.stringify(existing!.job?.[key as keyof JobKey])} → ${JSON.stringify(job[key as keyof JobKey])}`,
-          )
-          .join(', ');
-        throw new CliError(
-          `${out} is the output of a different job (${detail || 'another checkpoint version'}). Pass --overwrite to start again, or choose another --out.`,
-        );
-      }
-    } else if (!options.overwrite) {
-      const present = files.filter((file) => existsSync(file));
-      if (present.length > 0) {
-        throw new CliError(
-          `${present.join(' and ')} already exists and has no checkpoint; pass --overwrite to replace it.`,
-        );
-      }
-    }
-    const output = new BulkOutput(
-      out,
-      existing ?? { version: 1, job, inputsDone: 0, lastLine: 0, bytes: {}, complete: false },
-    );
-    if (existing === undefined) {
+      await output.removeStaleTemporaries();
       // The checkpoint comes first: a crash before the first flush then leaves output that a re-run
       // recognises as this job's and cuts back to nothing.
       await output.writeCheckpoint();
-    }
-    if (existing?.complete) return output;
-    // A file shorter than its checkpoint was changed outside embedkit: resuming would leave a hole.
-    const expected: [string, number][] = [[out, output.dataBytes]];
-    if (job.output === 'npy') expected.push([metaPath(out), output.metaBytes]);
-    for (const [file, bytes] of expected) {
-      const size = existsSync(file) ? statSync(file).size : 0;
-      if (size < bytes) {
-        throw new CliError(
-          `${file} holds ${size} bytes but its checkpoint records ${bytes}; it was changed outside embedkit. Pass --overwrite to start again.`,
-        );
+      output.data = await onOutputFile(out, () => open(out, 'w'));
+      if (npy) {
+        // A header for zero rows: the .npy loads from the start, and every flush rewrites it.
+        await output.writeNpyHeader();
+        output.meta = await onOutputFile(metaPath(out), () => open(metaPath(out), 'w'));
       }
+      return output;
     }
-    output.data = await open(out, existsSync(out) ? 'r+' : 'w+');
-    await output.data.truncate(output.dataBytes);
-    if (job.output === 'npy') {
+    const output = new BulkOutput(out, { ...options.resume, complete: false }, guard);
+    await output.removeStaleTemporaries();
+    output.data = await onOutputFile(out, () => open(out, existsSync(out) ? 'r+' : 'w+'));
+    if (npy) {
+      // The header first, then the cut: at every moment the header counts only rows the file holds,
+      // so the .npy stays loadable even if this run dies before its first flush.
+      await output.writeNpyHeader();
+      await onOutputFile(out, () => output.data.sync());
       const meta = metaPath(out);
-      output.meta = await open(meta, existsSync(meta) ? 'r+' : 'w+');
-      await output.meta.truncate(output.metaBytes);
+      output.meta = await onOutputFile(meta, () => open(meta, existsSync(meta) ? 'r+' : 'w+'));
+      await onOutputFile(meta, () => output.meta!.truncate(output.metaBytes));
     }
+    await onOutputFile(out, () => output.data.truncate(output.dataBytes));
     return output;
   }
 
@@ -233,65 +292,47 @@ export class BulkOutput {
     this.pendingLastLine = record.line;
   }
 
-  /** Appends what is buffered, makes it durable, then records it in the checkpoint. */
-  async flush(): Promise<void> {
+  /**
+   * Appends what is buffered, makes it durable, then records it in the checkpoint with `input`, the
+   * fingerprint of the input up to the last buffered record. After a failure the buffer is dropped:
+   * the checkpoint still describes what is safely on disk.
+   */
+  async flush(input: InputFingerprint): Promise<void> {
     if (this.pendingCount === 0) return;
-    const job = this.checkpoint.job;
-    const rowsBefore = this.checkpoint.inputsDone;
     const count = this.pendingCount;
-    if (job.output === 'npy' && this.dataBytes === 0) this.dataBytes = NPY_HEADER_BYTES;
     const data = Buffer.concat(this.pending);
-    await writeAll(this.data, data, this.dataBytes);
-    if (job.output === 'npy') {
-      await writeAll(
-        this.data,
-        npyHeader(npyDescr(job.outputType), rowsBefore + count, this.checkpoint.rowLength!),
-        0,
-      );
-      const meta = Buffer.from(this.pendingMeta.join(''));
-      await writeAll(this.meta!, meta, this.metaBytes);
-      this.metaBytes += meta.length;
-      await this.meta!.sync();
-    }
-    await this.data.sync();
-    this.dataBytes += data.length;
-    this.checkpoint.inputsDone += count;
-    this.checkpoint.lastLine = this.pendingLastLine;
+    const meta = Buffer.from(this.pendingMeta.join(''));
+    const lastLine = this.pendingLastLine;
     this.pending = [];
     this.pendingMeta = [];
     this.pendingBytes = 0;
     this.pendingCount = 0;
+    await this.guard();
+    await onOutputFile(this.out, () => writeAll(this.data, data, this.dataBytes));
+    if (this.checkpoint.job.output === 'npy') {
+      // Rows first, then the header that counts them: the file never claims rows it does not hold.
+      await this.writeNpyHeader(this.checkpoint.inputsDone + count);
+      const metaFile = metaPath(this.out);
+      await onOutputFile(metaFile, () => writeAll(this.meta!, meta, this.metaBytes));
+      await onOutputFile(metaFile, () => this.meta!.sync());
+    }
+    await onOutputFile(this.out, () => this.data.sync());
+    this.dataBytes += data.length;
+    this.metaBytes += meta.length;
+    this.checkpoint.inputsDone += count;
+    this.checkpoint.lastLine = lastLine;
+    this.checkpoint.input = input;
     await this.writeCheckpoint();
   }
 
   /** Flushes, marks the job complete, and closes the files. */
-  async finish(): Promise<void> {
-    await this.flush();
-    if (this.checkpoint.job.output === 'npy' && this.checkpoint.rowLength !== undefined) {
-      // After a crash between a header update and its checkpoint, the header may count rows that were cut.
-      await writeAll(
-        this.data,
-        npyHeader(
-          npyDescr(this.checkpoint.job.outputType),
-          this.checkpoint.inputsDone,
-          this.checkpoint.rowLength,
-        ),
-        0,
-      );
-      await this.data.sync();
-    }
+  async finish(input: InputFingerprint): Promise<void> {
+    await this.flush(input);
+    this.checkpoint.input = input;
     this.checkpoint.complete = true;
+    await this.guard();
     await this.writeCheckpoint();
     await this.close();
-  }
-
-  /** Flushes what is buffered and closes, leaving the job resumable. */
-  async stop(): Promise<void> {
-    try {
-      await this.flush();
-    } finally {
-      await this.close();
-    }
   }
 
   async close(): Promise<void> {
@@ -299,19 +340,43 @@ export class BulkOutput {
     await this.meta?.close().catch(() => {});
   }
 
+  /** Writes the .npy header for `rows` rows (default: the checkpoint's). */
+  private async writeNpyHeader(rows = this.checkpoint.inputsDone): Promise<void> {
+    const { job, rowLength } = this.checkpoint;
+    const header = npyHeader(npyDescr(job.outputType), rows, rowLength ?? job.dimensions ?? 0);
+    await onOutputFile(this.out, () => writeAll(this.data, header, 0));
+  }
+
   private async writeCheckpoint(): Promise<void> {
     const bytes: Record<string, number> = { [basename(this.out)]: this.dataBytes };
     if (this.checkpoint.job.output === 'npy') bytes[basename(metaPath(this.out))] = this.metaBytes;
     this.checkpoint.bytes = bytes;
-    const temporary = `${this.checkpointFile}.tmp`;
-    const handle = await open(temporary, 'w');
+    // A name no other process uses, created exclusively: a fixed name could be shared with another
+    // run, or be a symbolic link planted to redirect the write.
+    const temporary = `${this.checkpointFile}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`;
     try {
-      await handle.writeFile(`${JSON.stringify(this.checkpoint, null, 2)}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
+      await onOutputFile(temporary, () =>
+        writeNewFile(temporary, `${JSON.stringify(this.checkpoint, null, 2)}\n`),
+      );
+      await onOutputFile(this.checkpointFile, () => rename(temporary, this.checkpointFile));
+    } catch (error) {
+      await unlink(temporary).catch(() => {});
+      throw error;
     }
-    await rename(temporary, this.checkpointFile);
     await fsyncDirectory(this.checkpointFile);
+  }
+
+  /**
+   * Deletes checkpoint temp files that a killed run left behind. Only the run holding the output's
+   * lock writes checkpoints, and that is this one, so every such file is garbage.
+   */
+  private async removeStaleTemporaries(): Promise<void> {
+    const directory = dirname(this.checkpointFile);
+    const prefix = `${basename(this.checkpointFile)}.`;
+    const names = await readdir(directory).catch(() => [] as string[]);
+    for (const name of names) {
+      if (name.startsWith(prefix) && name.endsWith('.tmp'))
+        await unlink(join(directory, name)).catch(() => {});
+    }
   }
 }

@@ -8,6 +8,8 @@ export interface ProgressOptions {
   intervalSeconds: number;
   /** Inputs already done before this run (a resumed job). */
   resumedInputs: number;
+  /** Bytes of the input those inputs came from (a resumed job); default 0. */
+  resumedBytes?: number;
   /** Bytes of the input, when it is a file (for the percentage and ETA). */
   totalBytes?: number;
   stream?: NodeJS.WriteStream;
@@ -27,8 +29,10 @@ function formatDuration(seconds: number): string {
 
 /**
  * Progress of a bulk run on stderr: a bar redrawn in place on a terminal, or a plain line every few
- * seconds otherwise (logs, CI). Shows inputs done, tokens per second, ETA (from the share of the input
- * file read), retries, waits imposed by rate limits (429 answers) and client-side throttling (--rpm / --tpm).
+ * seconds otherwise (logs, CI). Shows inputs done, tokens per second, the share of the input file done
+ * and the ETA, retries, waits imposed by rate limits (429 answers) and client-side throttling (--rpm / --tpm).
+ * The share counts the bytes behind the inputs written, never the bytes read ahead of them; the ETA
+ * divides what is left by this run's own pace (a resumed run's earlier inputs took no time now).
  */
 export class ProgressReporter {
   private readonly options: ProgressOptions;
@@ -37,9 +41,11 @@ export class ProgressReporter {
   private readonly startedAt: number;
   private inputs = 0;
   private tokens: number | undefined = 0;
-  private bytes = 0;
+  private bytes: number;
   private retries = 0;
   private rateLimitWaits = 0;
+  private pacingWaits = 0;
+  private pacingWaitMs = 0;
   private rateLimitWaitMs = 0;
   private throttleWaits = 0;
   private throttleWaitMs = 0;
@@ -51,16 +57,17 @@ export class ProgressReporter {
     this.stream = options.stream ?? process.stderr;
     this.now = options.now ?? Date.now;
     this.startedAt = this.now();
+    this.bytes = options.resumedBytes ?? 0;
     if (options.mode === 'plain') {
       this.timer = setInterval(() => this.line(), Math.max(50, options.intervalSeconds * 1000));
       this.timer.unref();
     }
   }
 
-  /** Records written to the output in this run, and how far into the input file they reach. */
-  done(inputs: number, bytesRead: number): void {
+  /** Inputs written to the output in this run, and the input byte where the last of them ends. */
+  done(inputs: number, inputBytesDone: number): void {
     this.inputs = inputs;
-    this.bytes = bytesRead;
+    this.bytes = inputBytesDone;
     if (this.options.mode === 'bar' && this.now() - this.lastDraw >= 100) this.draw();
   }
 
@@ -69,11 +76,18 @@ export class ProgressReporter {
     this.tokens = tokens;
   }
 
-  /** A wait imposed by `--rpm` / `--tpm` on the client side (429 pauses are counted through `retry`). */
+  /**
+   * A wait before a call: imposed by `--rpm` / `--tpm`, or pacing to stay inside the limits the API states
+   * or shows (429 pauses are counted through `retry`).
+   */
   wait(event: WaitEvent): void {
-    if (event.reason !== 'rate-limit') return;
-    this.throttleWaits++;
-    this.throttleWaitMs += event.delayMs;
+    if (event.reason === 'rate-limit') {
+      this.throttleWaits++;
+      this.throttleWaitMs += event.delayMs;
+    } else if (event.reason === 'pacing') {
+      this.pacingWaits++;
+      this.pacingWaitMs += event.delayMs;
+    }
   }
 
   retry(event: RetryEvent): void {
@@ -90,6 +104,7 @@ export class ProgressReporter {
     const elapsedSeconds = (this.now() - this.startedAt) / 1000;
     const total = this.options.totalBytes;
     const fraction = total === undefined || total === 0 ? undefined : Math.min(1, this.bytes / total);
+    const bytesThisRun = this.bytes - (this.options.resumedBytes ?? 0);
     return {
       inputs: this.options.resumedInputs + this.inputs,
       newInputs: this.inputs,
@@ -98,14 +113,16 @@ export class ProgressReporter {
         this.tokens === undefined || elapsedSeconds <= 0 ? undefined : this.tokens / elapsedSeconds,
       percent: fraction === undefined ? undefined : fraction * 100,
       etaSeconds:
-        fraction === undefined || fraction <= 0 || this.inputs === 0
+        total === undefined || bytesThisRun <= 0 || this.inputs === 0
           ? undefined
-          : (elapsedSeconds * (1 - fraction)) / fraction,
+          : (elapsedSeconds * Math.max(0, total - this.bytes)) / bytesThisRun,
       retries: this.retries,
       rateLimitWaits: this.rateLimitWaits,
       rateLimitWaitSeconds: this.rateLimitWaitMs / 1000,
       throttleWaits: this.throttleWaits,
       throttleWaitSeconds: this.throttleWaitMs / 1000,
+      pacingWaits: this.pacingWaits,
+      pacingWaitSeconds: this.pacingWaitMs / 1000,
     };
   }
 
@@ -121,6 +138,8 @@ export class ProgressReporter {
     parts.push(`${s.rateLimitWaits} rate-limit waits (${s.rateLimitWaitSeconds.toFixed(1)}s)`);
     if (s.throttleWaits > 0)
       parts.push(`${s.throttleWaits} --rpm/--tpm waits (${s.throttleWaitSeconds.toFixed(1)}s)`);
+    if (s.pacingWaits > 0)
+      parts.push(`${s.pacingWaits} waits pacing to the API's limits (${s.pacingWaitSeconds.toFixed(1)}s)`);
     return parts;
   }
 

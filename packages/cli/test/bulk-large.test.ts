@@ -103,7 +103,8 @@ describe('bulk: 100,000 inputs through a server that answers 429 and 500 along t
         return undefined;
       },
     });
-  });
+    // 300 MB of input files: on a busy machine this takes longer than the default 10 s.
+  }, 60_000);
 
   afterAll(async () => {
     await server.close();

@@ -1,35 +1,17 @@
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeServer, runCli, startFakeOpenAI, temporaryDirectory, vectorFor } from './helpers.js';
+import {
+  type FakeServer,
+  parseNpy,
+  runCli,
+  startFakeOpenAI,
+  temporaryDirectory,
+  vectorFor,
+} from './helpers.js';
 
 const COUNT = 100_000;
 const DIMENSIONS = 8;
-
-/** An NPY header parsed here, independently of the CLI's own code. */
-function readNpy(bytes: Buffer): {
-  descr: string;
-  fortranOrder: string;
-  shape: number[];
-  dataOffset: number;
-} {
-  expect([...bytes.subarray(0, 6)]).toEqual([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]);
-  expect([bytes[6], bytes[7]]).toEqual([1, 0]);
-  const headerLength = bytes.readUInt16LE(8);
-  const dataOffset = 10 + headerLength;
-  expect(dataOffset % 64).toBe(0);
-  const header = bytes.subarray(10, dataOffset).toString('latin1');
-  expect(header.endsWith('\n')).toBe(true);
-  const match =
-    /^\{'descr': '([^']+)', 'fortran_order': (True|False), 'shape': \((\d+), (\d+)\), \} *\n$/.exec(header);
-  expect(match, header).not.toBeNull();
-  return {
-    descr: match![1]!,
-    fortranOrder: match![2]!,
-    shape: [Number(match![3]), Number(match![4])],
-    dataOffset,
-  };
-}
 
 describe('bulk: a run killed midway (SIGKILL) and resumed', () => {
   const directory = temporaryDirectory();
@@ -125,7 +107,7 @@ describe('bulk: a run killed midway (SIGKILL) and resumed', () => {
     expect(server.inputsAnswered - answeredBefore).toBe(COUNT - saved.inputsDone);
 
     const bytes = readFileSync(out);
-    const header = readNpy(bytes);
+    const header = parseNpy(bytes);
     expect(header).toMatchObject({ descr: '<f4', fortranOrder: 'False', shape: [COUNT, DIMENSIONS] });
     const expected = Buffer.alloc(COUNT * DIMENSIONS * 4);
     for (let n = 0; n < COUNT; n++) {

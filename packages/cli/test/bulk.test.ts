@@ -323,14 +323,14 @@ describe('bulk', () => {
       ]);
       expect(other.code).toBe(1);
       expect(other.stderr).toContain(
-        `${out} is the output of a different job (model "text-embedding-3-small" → "text-embedding-3-large"). Pass --overwrite to start again, or choose another --out.`,
+        `${out} is the output of a different job (model "text-embedding-3-small" → "text-embedding-3-large"). Pass --restart to replace it, or choose another --out.`,
       );
 
       const stray = file('stray.jsonl', 'not ours\n');
       const refused = await bulk([input, '--out', stray]);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain(
-        `${stray} already exists and has no checkpoint; pass --overwrite to replace it.`,
+        `${stray} already exists and has no checkpoint, so embedkit bulk did not write it; pass --overwrite to replace it.`,
       );
       expect(readFileSync(stray, 'utf8')).toBe('not ours\n');
       const replaced = await bulk([input, '--out', stray, '--overwrite']);
@@ -365,7 +365,7 @@ describe('bulk', () => {
       const again = await bulk([input, '--out', out]);
       expect(again.code).toBe(1);
       expect(again.stderr).toBe(
-        `embedkit: error: ${out} holds 5 bytes but its checkpoint records ${checkpoint.bytes['cut.jsonl']}; it was changed outside embedkit. Pass --overwrite to start again.\n`,
+        `embedkit: error: ${out} holds 5 bytes but its checkpoint records ${checkpoint.bytes['cut.jsonl']}; it was changed outside embedkit. Pass --restart to start again.\n`,
       );
     });
 

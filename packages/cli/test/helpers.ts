@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -34,6 +34,10 @@ export interface RunOptions {
   onSpawn?: (child: ChildProcess) => void;
   /** Run under `/usr/bin/time -v` (to read the peak memory). */
   timeVerbose?: boolean;
+  /** A command that runs the CLI, e.g. `['prlimit', '--fsize=65536', '--']`. */
+  wrapper?: string[];
+  /** A file to read stdin from (as `< file` would), instead of `stdin`. */
+  stdinFile?: string;
 }
 
 /** The environment of every run: the fake key, no proxy (loopback must stay loopback), no colours. */
@@ -62,27 +66,31 @@ function childEnvironment(extra: Record<string, string | undefined> = {}): NodeJ
 /** Runs `embedkit <args>` as a subprocess (asynchronously: the fake server lives in this process). */
 export function runCli(args: string[], options: RunOptions = {}): Promise<RunResult> {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing; build the CLI first (npx tsup).`);
-  const command = options.timeVerbose ? '/usr/bin/time' : process.execPath;
-  const commandArgs = options.timeVerbose ? ['-v', process.execPath, BIN, ...args] : [BIN, ...args];
+  const wrapper = options.timeVerbose ? ['/usr/bin/time', '-v'] : (options.wrapper ?? []);
+  const [command, ...commandArgs] = [...wrapper, process.execPath, BIN, ...args] as [string, ...string[]];
+  const stdinFile = options.stdinFile === undefined ? undefined : openSync(options.stdinFile, 'r');
   return new Promise((resolve, reject) => {
     const child = spawn(command, commandArgs, {
       env: childEnvironment(options.env),
       cwd: options.cwd ?? PACKAGE_ROOT,
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: [stdinFile ?? 'pipe', 'pipe', 'pipe'],
     });
+    if (stdinFile !== undefined) closeSync(stdinFile);
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
     });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk;
     });
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-    child.stdin.on('error', () => {});
-    if (options.stdin !== undefined) child.stdin.end(options.stdin);
-    else child.stdin.end();
+    if (child.stdin !== null) {
+      child.stdin.on('error', () => {});
+      if (options.stdin !== undefined) child.stdin.end(options.stdin);
+      else child.stdin.end();
+    }
     options.onSpawn?.(child);
   });
 }
@@ -133,6 +141,8 @@ export interface FakeServerOptions {
   }) => FakeAnswer | undefined;
   /** Milliseconds before answering each request. */
   delayMs?: number;
+  /** Called for every request (1-based count): a promise returned holds the answer until it settles. */
+  hold?: (request: { number: number }) => Promise<void> | undefined;
 }
 
 export interface FakeServer {
@@ -192,8 +202,13 @@ export async function startFakeOpenAI(options: FakeServerOptions = {}): Promise<
           },
         });
       };
-      if (options.delayMs) setTimeout(answer, options.delayMs);
-      else answer();
+      const go = () => {
+        if (options.delayMs) setTimeout(answer, options.delayMs);
+        else answer();
+      };
+      const held = options.hold?.({ number });
+      if (held === undefined) go();
+      else held.then(go, go);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -228,4 +243,104 @@ export function contextLengthError(index: number): FakeAnswer {
       },
     },
   };
+}
+
+/** Resolves once `condition` holds (polled every `everyMs`), or rejects after `timeoutMs`. */
+export async function waitFor(
+  condition: () => boolean,
+  what: string,
+  { timeoutMs = 20_000, everyMs = 5 } = {},
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+/** A bulk checkpoint as the tests read it (undefined while there is none, or mid-rename). */
+export function readCheckpointFile(
+  out: string,
+): { inputsDone: number; complete: boolean; bytes: Record<string, number>; lastLine: number } | undefined {
+  try {
+    return JSON.parse(readFileSync(`${out}.checkpoint`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** An NPY header read here, independently of the CLI's own code: what `numpy.load` relies on. */
+export interface NpyFacts {
+  descr: string;
+  fortranOrder: string;
+  shape: [number, number];
+  dataOffset: number;
+}
+
+/** Parses an NPY 1.0 header; throws with the reason when the bytes are not a loadable NPY file. */
+export function parseNpy(bytes: Buffer): NpyFacts {
+  const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
+  if (bytes.length < 10 || magic.some((byte, index) => bytes[index] !== byte))
+    throw new Error(`not an NPY file (${bytes.length} bytes, bad magic)`);
+  if (bytes[6] !== 1 || bytes[7] !== 0) throw new Error(`NPY version ${bytes[6]}.${bytes[7]}, expected 1.0`);
+  const dataOffset = 10 + bytes.readUInt16LE(8);
+  if (dataOffset % 64 !== 0) throw new Error(`NPY data starts at ${dataOffset}, not on a 64-byte boundary`);
+  if (bytes.length < dataOffset)
+    throw new Error(`NPY header cut short: ${bytes.length} < ${dataOffset} bytes`);
+  const header = bytes.subarray(10, dataOffset).toString('latin1');
+  const match =
+    /^\{'descr': '([^']+)', 'fortran_order': (True|False), 'shape': \((\d+), (\d+)\), \} *\n$/.exec(header);
+  if (match === null) throw new Error(`bad NPY header: ${JSON.stringify(header)}`);
+  return {
+    descr: match[1]!,
+    fortranOrder: match[2]!,
+    shape: [Number(match[3]), Number(match[4])],
+    dataOffset,
+  };
+}
+
+/** `count` lines "item 0" … "item <count-1>", each padded with dots to `width`, and a final line break. */
+export function itemLines(count: number, width = 0): string {
+  return `${Array.from({ length: count }, (_, n) => `item ${n}`.padEnd(width, '.')).join('\n')}\n`;
+}
+
+/** 0 … count-1. */
+export function range(count: number): number[] {
+  return Array.from({ length: count }, (_, n) => n);
+}
+
+/** The first value of each record's vector in a bulk `.jsonl` output: n for the input "item n". */
+export function firstValues(out: string): number[] {
+  return readFileSync(out, 'utf8')
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => (JSON.parse(line) as { embedding: number[] }).embedding[0]!);
+}
+
+/**
+ * The arguments of `embedkit bulk <input> --out <out>` against a fake server: an OpenAI model of
+ * `dimensions` values, no progress, then `extra`.
+ */
+export function bulkArgs(
+  server: Pick<FakeServer, 'baseURL'>,
+  input: string,
+  out: string,
+  extra: string[] = [],
+  dimensions = 4,
+): string[] {
+  return [
+    'bulk',
+    input,
+    '--out',
+    out,
+    '--model',
+    'openai:text-embedding-3-small',
+    '--dimensions',
+    String(dimensions),
+    '--base-url',
+    server.baseURL,
+    '--progress',
+    'none',
+    ...extra,
+  ];
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OutputType } from '@embedkit/core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { EMPTY_FINGERPRINT } from '../src/input-fingerprint.js';
 import { BulkOutput, type JobKey } from '../src/output.js';
 import { temporaryDirectory } from './helpers.js';
 
@@ -33,9 +34,9 @@ describe('the .npy writer', () => {
     '%s rows: descr %s, shape updated after each flush, bytes as given',
     async (type, descr, first, second) => {
       const out = join(directory.path, `${type}.npy`);
-      const output = await BulkOutput.open({ out, job: job(type), overwrite: false });
-      output.add({ line: 1, text: 'a', id: 1, bytesRead: 0 }, first);
-      await output.flush();
+      const output = await BulkOutput.open({ out, job: job(type) });
+      output.add({ line: 1, text: 'a', id: 1, end: 0 }, first);
+      await output.flush(EMPTY_FINGERPRINT);
       const header = (bytes: Buffer) =>
         bytes
           .subarray(10, 10 + bytes.readUInt16LE(8))
@@ -50,8 +51,8 @@ describe('the .npy writer', () => {
         rowLength: 3,
         bytes: { [`${type}.npy`]: 131, [`${type}.meta.jsonl`]: 18 },
       });
-      output.add({ line: 4, text: 'b', id: 'x', bytesRead: 0, metadata: { k: 1 } }, second);
-      await output.finish();
+      output.add({ line: 4, text: 'b', id: 'x', end: 0, metadata: { k: 1 } }, second);
+      await output.finish(EMPTY_FINGERPRINT);
       const bytes = readFileSync(out);
       expect(header(bytes)).toBe(`{'descr': '${descr}', 'fortran_order': False, 'shape': (2, 3), }`);
       expect(bytes.length).toBe(128 + 6);
@@ -69,10 +70,9 @@ describe('the .npy writer', () => {
     const output = await BulkOutput.open({
       out: join(directory.path, 'mixed.npy'),
       job: job('float'),
-      overwrite: false,
     });
-    output.add({ line: 1, text: 'a', id: 1, bytesRead: 0 }, new Float32Array(3));
-    expect(() => output.add({ line: 2, text: 'b', id: 2, bytesRead: 0 }, new Float32Array(4))).toThrow(
+    output.add({ line: 1, text: 'a', id: 1, end: 0 }, new Float32Array(3));
+    expect(() => output.add({ line: 2, text: 'b', id: 2, end: 0 }, new Float32Array(4))).toThrow(
       'line 2: the vector has 4 values; the rows before it have 3.',
     );
     await output.close();

@@ -5,7 +5,7 @@
  */
 
 import { arraySource, Packer, planBatches } from './engine/batcher.js';
-import { answerSource, checkUsage, checkVectors, vectorExpectation, warningsOf } from './engine/checks.js';
+import { answerSource, checkVectors, vectorExpectation } from './engine/checks.js';
 import { type JobAdapter, runJob, Tally } from './engine/runner.js';
 import { type CallSettings, checkVectorSettings, checkWholeNumber, jobBasics } from './engine/settings.js';
 import { InvalidArgumentError, InvalidResponseError } from './errors.js';
@@ -230,13 +230,7 @@ export async function embedContextualized<O extends OutputType = 'float'>(
         );
         length ??= vectors[0]!.length;
       });
-      checkUsage(where, answer.usage);
-      return {
-        value: { embeddings, chunks },
-        usage: answer.usage,
-        warnings: warningsOf(where, answer.warnings),
-        response: answer.response,
-      };
+      return { value: { embeddings, chunks }, answer };
     },
     join: (first, second) => ({
       embeddings: first.embeddings.concat(second.embeddings),
@@ -270,12 +264,9 @@ export async function embedContextualized<O extends OutputType = 'float'>(
   }
   const out: EmbedContextualizedResult<O> = {
     embeddings: embeddings as EmbeddingOf<O>[][],
-    warnings: tally.warnings,
-    responses: tally.responses,
+    ...tally.summary(),
   };
   if (allChunked) out.chunks = chunks;
-  const usage = tally.usage();
-  if (usage !== undefined) out.usage = usage;
   return out;
 }
 

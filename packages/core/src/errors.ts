@@ -210,7 +210,11 @@ export class ConnectionError extends EmbedKitError {
 }
 const CONNECTION = mark(ConnectionError);
 
-/** The API answered 2xx with something unusable: bad JSON, wrong count, wrong dimension, bad base64, NaN. */
+/**
+ * The API answered with something unusable: a 2xx with bad JSON, wrong count, wrong dimension, bad base64,
+ * NaN or an error body; or a 3xx redirect, which is never followed (`statusCode` is the 3xx, or 0 for a
+ * browser's opaque redirect).
+ */
 export class InvalidResponseError extends EmbedKitError {
   constructor(message: string, details: ErrorDetails = {}) {
     super('invalid_response', message, details);

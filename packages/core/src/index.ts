@@ -19,6 +19,7 @@ export { type Clock, MAX_TIMER_MS, systemClock } from './engine/clock.js';
 export {
   type EmbedManyResult,
   type EmbedResult,
+  type EmbedStreamSettings,
   embed,
   embedMany,
   embedStream,

@@ -1,6 +1,12 @@
 import type { RateLimiter } from './engine/limiter.js';
 import { InvalidArgumentError, InvalidResponseError } from './errors.js';
-import { type HttpSettings, type JsonResponse, type ParsedError, requestJson } from './http/client.js';
+import {
+  type HttpSettings,
+  type JsonResponse,
+  type ParsedError,
+  requestJson,
+  unexpectedBodyError,
+} from './http/client.js';
 import type { Transport } from './http/transport.js';
 import type { Embedding, EmbedInput, OutputType, ResponseInfo } from './types.js';
 import { decodeBase64Vectors, numberArraysToVectors } from './vectors.js';
@@ -201,7 +207,11 @@ export function readProviderOptions<T>(
   return options.data;
 }
 
-/** Checks a response body against a (lenient) schema; the wrong shape is an `InvalidResponseError` naming the first problem. */
+/**
+ * Checks a response body against a (lenient) schema. The wrong shape is an `InvalidResponseError` naming
+ * the first problem, or, when the body is error-shaped (a server or gateway that reports a failure with a
+ * 2xx status), the server's own message read by the provider's `parseError` given to `requestJson`.
+ */
 export function parseResponse<T>(
   schema: SafeParser<T>,
   response: JsonResponse,
@@ -211,10 +221,7 @@ export function parseResponse<T>(
   const parsed = schema.safeParse(response.body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new InvalidResponseError(
-      `${provider} returned a ${what} body of the wrong shape: ${issue === undefined ? '' : describeIssues([issue])}.`,
-      { provider, statusCode: response.status, requestId: response.requestId },
-    );
+    throw unexpectedBodyError(response, provider, what, issue === undefined ? '' : describeIssues([issue]));
   }
   return parsed.data;
 }

@@ -5,7 +5,7 @@
  */
 
 import { arraySource, Packer, planBatches } from './engine/batcher.js';
-import { answerSource, checkUsage, warningsOf } from './engine/checks.js';
+import { answerSource } from './engine/checks.js';
 import type { RateLimiter } from './engine/limiter.js';
 import { type JobAdapter, runJob, Tally } from './engine/runner.js';
 import { type CallSettings, checkWholeNumber, jobBasics } from './engine/settings.js';
@@ -214,13 +214,7 @@ export async function rerank(settings: RerankSettings): Promise<RerankResult> {
         }
         return { index: batch.offset + index, relevanceScore, document: batch.items[index]! };
       });
-      checkUsage(where, answer.usage);
-      return {
-        value: scores,
-        usage: answer.usage,
-        warnings: warningsOf(where, answer.warnings),
-        response: answer.response,
-      };
+      return { value: scores, answer };
     },
     join: (first, second) => first.concat(second),
   };
@@ -237,12 +231,5 @@ export async function rerank(settings: RerankSettings): Promise<RerankResult> {
     for (const score of value) scores.push(score);
   }
   scores.sort((a, b) => b.relevanceScore - a.relevanceScore || a.index - b.index);
-  const out: RerankResult = {
-    results: topN === undefined ? scores : scores.slice(0, topN),
-    warnings: tally.warnings,
-    responses: tally.responses,
-  };
-  const usage = tally.usage();
-  if (usage !== undefined) out.usage = usage;
-  return out;
+  return { results: topN === undefined ? scores : scores.slice(0, topN), ...tally.summary() };
 }

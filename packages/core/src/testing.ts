@@ -144,3 +144,15 @@ export function fakeFetch(replies: { status?: number; body: unknown; headers?: R
   };
   return { fetch, requests };
 }
+
+/** A small seeded generator (mulberry32), uniform in [0, 1): random test data that a seed reproduces. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let value = state;
+    value = Math.imul(value ^ (value >>> 15), value | 1);
+    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
+    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -44,7 +44,13 @@ describe('onWait', () => {
       onWait: (event) => waits.push(event),
     });
     expect(result.embeddings).toHaveLength(3);
-    expect(waits).toEqual([{ reason: 'paused', delayMs: 4_000 }]);
+    // The refused call waits out the pause, so does call 3; released one after another, call 3 waits its
+    // turn, one spacing (the server's wait, capped at 2 s) after the refused call's retry.
+    expect(waits).toEqual([
+      { reason: 'paused', delayMs: 4_000 },
+      { reason: 'paused', delayMs: 4_000 },
+      { reason: 'paused', delayMs: 2_000 },
+    ]);
   });
 });
 

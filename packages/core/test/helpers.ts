@@ -224,14 +224,18 @@ export class ScriptedModel implements EmbeddingModel {
   }
 }
 
-/** A seeded PRNG (mulberry32) so random-data tests are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
+export { seededRandom } from '../src/testing.js';
+
+/** Capabilities of a plain text model with one-value vectors, for hand-written test models. */
+export function textCapabilities(overrides: Partial<EmbeddingCapabilities> = {}): EmbeddingCapabilities {
+  return {
+    maxInputsPerCall: 1,
+    defaultDimensions: 1,
+    inputTypes: [],
+    outputTypes: ['float'],
+    modalities: ['text'],
+    normalized: false,
+    supportsParallelCalls: true,
+    ...overrides,
   };
 }

@@ -12,61 +12,20 @@ import {
   ServerError,
   TimeoutError,
 } from '../src/errors.js';
-import {
-  createTransport,
-  type ParsedError,
-  type RequestJsonOptions,
-  requestJson,
-  VERSION,
-} from '../src/http/client.js';
+import { createTransport, type ParsedError, requestJson, VERSION } from '../src/http/client.js';
 import { createFetchTransport, type FetchFunction } from '../src/http/fetch-transport.js';
 import { redact } from '../src/http/redact.js';
 import { parseDuration, parseRetryAfter } from '../src/http/retry-after.js';
 import { DEFAULT_MAX_RESPONSE_BYTES } from '../src/http/transport.js';
+import { failure, recordingFetch, type Sent, URL_BASE } from './http-helpers.js';
 
-const URL_BASE = 'https://api.acme.test/v1/embeddings';
 const SECRET = 'sk-test-5f2a9c1e7b3d';
-
-interface Sent {
-  url: string;
-  init: RequestInit;
-}
-
-/** An injected fetch that records what it was given and answers with `answer()`. */
-function recordingFetch(answer: (sent: Sent) => Response | Promise<Response>) {
-  const sent: Sent[] = [];
-  const fetch: FetchFunction = async (url, init) => {
-    const entry = { url, init };
-    sent.push(entry);
-    return answer(entry);
-  };
-  return { fetch, sent };
-}
 
 function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), {
     status,
     headers: { 'content-type': 'application/json', ...headers },
   });
-}
-
-async function failure(
-  options: Partial<RequestJsonOptions> & { fetch: FetchFunction },
-): Promise<EmbedKitError> {
-  const { fetch, ...rest } = options;
-  try {
-    await requestJson({
-      transport: createFetchTransport(fetch),
-      provider: 'acme',
-      url: URL_BASE,
-      body: { input: ['a'] },
-      ...rest,
-    });
-  } catch (error) {
-    expect(EmbedKitError.isInstance(error), `expected an embedkit error, got ${String(error)}`).toBe(true);
-    return error as EmbedKitError;
-  }
-  throw new Error('expected requestJson to fail');
 }
 
 /** A body parser in the style of the OpenAI provider: `{ error: { message, code } }`. */

@@ -15,7 +15,8 @@ function startTimes(model: ScriptedModel): Record<string, number[]> {
   return out;
 }
 
-const hundredTokens: TokenCounter = { exact: false, count: () => 100 };
+/** Exact counts: the budgets charge them as they are (an estimate is calibrated; see below). */
+const hundredTokens: TokenCounter = { exact: true, count: () => 100 };
 
 describe('a 429 pauses the model', () => {
   /** Input '0' fails its first attempt with `error`; every other call takes 10 ms of virtual time. */
@@ -45,9 +46,11 @@ describe('a 429 pauses the model', () => {
     expect(startTimes(model)).toEqual({
       '0': [0, 5_000],
       '1': [0],
-      // Without the pause '2' would start at 10 ms, when '1' finished.
-      '2': [5_000],
-      '3': [5_010],
+      // Without the pause '2' would start at 10 ms, when '1' finished. Calls queued behind the pause
+      // resume one after another, spaced by the server's wait (capped at 2 s): '0' (the refused call, first
+      // in the queue), then '2', then '3', which arrived while they were being released.
+      '2': [7_000],
+      '3': [9_000],
     });
     expect(result.embeddings).toEqual(numberedInputs(4).map(vectorFor));
   });
@@ -56,8 +59,8 @@ describe('a 429 pauses the model', () => {
     const clock = new VirtualClock({ random: [0.5] });
     const model = firstCallFails(clock, new RateLimitError('slow down', { statusCode: 429 }));
     await embedMany({ model, inputs: numberedInputs(3), concurrency: 2, clock });
-    // First retry backoff: 0.5 x 500 = 250 ms.
-    expect(startTimes(model)).toEqual({ '0': [0, 250], '1': [0], '2': [250] });
+    // First retry backoff: 0.5 x 500 = 250 ms; '2', queued behind the pause, goes one spacing later.
+    expect(startTimes(model)).toEqual({ '0': [0, 250], '1': [0], '2': [500] });
   });
 
   it('the pause is capped by maxRetryDelayMs like the wait itself', async () => {
@@ -67,7 +70,7 @@ describe('a 429 pauses the model', () => {
       new RateLimitError('slow down', { statusCode: 429, retryAfterMs: 600_000 }),
     );
     await embedMany({ model, inputs: numberedInputs(3), concurrency: 2, clock, maxRetryDelayMs: 2_000 });
-    expect(startTimes(model)).toEqual({ '0': [0, 2_000], '1': [0], '2': [2_000] });
+    expect(startTimes(model)).toEqual({ '0': [0, 2_000], '1': [0], '2': [4_000] });
   });
 
   it('a 5xx with a hint delays only its own retry', async () => {
@@ -258,7 +261,7 @@ describe('token bucket settled with reported usage', () => {
   it('gives back what the estimate overcounted, so throughput follows the real token count', async () => {
     const { embedMany } = await import('../src/engine/embed.js');
     const { MockEmbeddingModel } = await import('../src/testing.js');
-    const counter = { exact: false, count: () => 100 };
+    const counter = { exact: true, count: () => 100 };
     const run = async (usage: false | (() => number)) => {
       const clock = new VirtualClock();
       const model = new MockEmbeddingModel({ capabilities: { maxInputsPerCall: 1 }, usage });
@@ -278,5 +281,49 @@ describe('token bucket settled with reported usage', () => {
     expect(await run(false)).toBeGreaterThanOrEqual(59_000);
     // Reported above the estimate: the extra is charged, so the wait is longer still.
     expect(await run(() => 150)).toBeGreaterThan(await run(false));
+  });
+});
+
+describe('calibrating an estimate for an API that reports no usage', () => {
+  /** 20 calls of 100 estimated tokens through 1,000 tokens/min; the API reports nothing. */
+  async function run(respond?: (call: { number: number }) => undefined) {
+    const clock = new VirtualClock({ random: [0.5] });
+    const model = new ScriptedModel({
+      clock,
+      usage: false,
+      capabilities: { maxInputsPerCall: 1 },
+      ...(respond === undefined ? {} : { respond }),
+    });
+    await embedMany({
+      model,
+      inputs: numberedInputs(20),
+      concurrency: 1,
+      clock,
+      tokenCounter: { exact: false, count: () => 100 },
+      rateLimit: createRateLimiter({ tokensPerMinute: 1_000 }),
+    });
+    return model.calls.map((call) => call.startedAt);
+  }
+
+  it('charges less while the budget holds calls back and the API lets every one through', async () => {
+    const starts = await run();
+    const gaps = starts.slice(11).map((start, index) => start - starts[10 + index]!);
+    // An exact charge would space calls 6 s apart for ever; the calibrated charge shrinks the gap.
+    expect(gaps[0]).toBeLessThan(6_000);
+    expect(gaps.at(-1)!).toBeLessThan(gaps[0]!);
+    for (let index = 1; index < gaps.length; index++)
+      expect(gaps[index]!).toBeLessThanOrEqual(gaps[index - 1]!);
+  });
+
+  it('charges more again after the API refuses a call', async () => {
+    const refusedAt = 14;
+    const starts = await run((call) => {
+      if (call.number === refusedAt)
+        throw new RateLimitError('slow down', { statusCode: 429, retryAfterMs: 1_000 });
+      return undefined;
+    });
+    const gap = (call: number) => starts[call]! - starts[call - 1]!;
+    // The call after the refusal's retry is spaced further than the one before the refusal.
+    expect(gap(refusedAt + 1)).toBeGreaterThan(gap(refusedAt - 1));
   });
 });

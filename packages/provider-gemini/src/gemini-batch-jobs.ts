@@ -5,20 +5,16 @@ import {
   type BatchJobItemError,
   type BatchJobResults,
   type BatchJobState,
-  ConnectionError,
   type CreateBatchJobOptions,
   checkInput,
   checkVectorSettings,
   type Embedding,
   type EmbeddingCapabilities,
-  errorForStatus,
   InvalidArgumentError,
   InvalidRequestError,
   InvalidResponseError,
   isFinalBatchJobState,
-  redact,
   requestJson,
-  VERSION,
   type WaitForBatchJobOptions,
   type Warning,
   waitForBatchJob,
@@ -312,50 +308,22 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
     return outcomes;
   }
 
-  /** A GET whose success body is not JSON (a JSONL file); failures become the same typed errors as JSON calls. */
+  /** A GET whose success body is not JSON (a JSONL file); everything else is handled as for JSON calls. */
   private async download(url: string, options: BatchJobCallOptions): Promise<Uint8Array> {
     const { headers, secrets } = this.config.headers();
-    const safeUrl = redact(url, secrets);
-    const request = {
-      url,
-      method: 'GET' as const,
-      headers: { 'user-agent': `embedkit/${VERSION}`, ...headers, ...options.headers },
-      maxResponseBytes: this.config.maxResponseBytes ?? 1024 * 1024 * 1024,
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-    };
-    let response: Awaited<ReturnType<GeminiModelConfig['transport']['request']>>;
-    try {
-      response = await this.config.transport.request(request);
-    } catch (error) {
-      if (options.signal?.aborted) throw options.signal.reason;
-      throw new ConnectionError(
-        `${this.provider}: could not download ${safeUrl} (${redact(String((error as Error)?.message ?? error), secrets)}).`,
-        { provider: this.provider, url: safeUrl, cause: error },
-      );
-    }
-    if (response.status >= 200 && response.status < 300) return response.body;
-    const text = new TextDecoder().decode(response.body);
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      // A non-JSON error page.
-    }
-    const parsed = json === undefined ? {} : parseGeminiError(json, response.status);
-    const excerpt = redact(text, secrets).slice(0, 1_000);
-    throw errorForStatus(response.status, {
-      ...parsed,
-      message: redact(parsed.message ?? excerpt.slice(0, 300), secrets),
+    const response = await requestJson({
+      transport: this.config.transport,
       provider: this.provider,
-      details: {
-        provider: this.provider,
-        url: safeUrl,
-        statusCode: response.status,
-        responseBody: excerpt,
-        ...(parsed.retryAfterMs === undefined ? {} : { retryAfterMs: parsed.retryAfterMs }),
-        ...(parsed.providerCode === undefined ? {} : { providerCode: parsed.providerCode }),
-      },
+      url,
+      method: 'GET',
+      headers: { accept: '*/*', ...headers, ...options.headers },
+      signal: options.signal,
+      secrets,
+      maxResponseBytes: this.config.maxResponseBytes ?? 1024 * 1024 * 1024,
+      parseError: parseGeminiError,
+      responseType: 'bytes',
     });
+    return response.body as Uint8Array;
   }
 
   private async call(

@@ -11,6 +11,7 @@ import {
   inputText,
   type JsonEndpoint,
   numberArraysToVectors,
+  parseResponse,
   postJson,
   type RateLimiter,
   type ResponseInfo,
@@ -195,16 +196,12 @@ export class GeminiEmbeddingModel implements EmbeddingModel {
     const info: ResponseInfo = { status: response.status, headers: response.headers };
     if (response.requestId !== undefined) info.requestId = response.requestId;
     const where = { provider: this.provider, statusCode: response.status, requestId: response.requestId };
-    let values: unknown[];
-    if (single) {
-      const parsed = embedContentResponseSchema.safeParse(response.body);
-      if (!parsed.success) throw wrongShape(this.provider, parsed.error.issues[0], where);
-      values = [parsed.data.embedding.values];
-    } else {
-      const parsed = batchEmbedContentsResponseSchema.safeParse(response.body);
-      if (!parsed.success) throw wrongShape(this.provider, parsed.error.issues[0], where);
-      values = parsed.data.embeddings.map((embedding) => embedding.values);
-    }
+    // parseResponse: a 200 that carries a google.rpc.Status error surfaces its message, not "wrong shape".
+    const values: unknown[] = single
+      ? [parseResponse(embedContentResponseSchema, response, this.provider, 'embeddings').embedding.values]
+      : parseResponse(batchEmbedContentsResponseSchema, response, this.provider, 'embeddings').embeddings.map(
+          (embedding) => embedding.values,
+        );
     if (values.length !== count) {
       throw new InvalidResponseError(
         `${this.provider} returned ${values.length} vectors for ${count} inputs.`,
@@ -223,15 +220,4 @@ export class GeminiEmbeddingModel implements EmbeddingModel {
     // The Gemini API reports no token usage: `usage` stays absent rather than a guess.
     return { embeddings, warnings, response: info };
   }
-}
-
-function wrongShape(
-  provider: string,
-  issue: { path: readonly PropertyKey[]; message: string } | undefined,
-  where: { provider: string; statusCode: number; requestId: string | undefined },
-): InvalidResponseError {
-  return new InvalidResponseError(
-    `${provider} returned an embeddings body of the wrong shape: ${issue?.path.map(String).join('.') ?? ''} ${issue?.message ?? ''}.`,
-    where,
-  );
 }

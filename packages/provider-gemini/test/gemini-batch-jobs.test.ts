@@ -409,6 +409,19 @@ describe('results', () => {
     expect(error.message).not.toContain(FAKE_KEY);
   });
 
+  it('a redirected download is an InvalidResponseError naming the Location, and the redirect is not followed', async () => {
+    const { jobs, sent } = setup([
+      operation('BATCH_STATE_SUCCEEDED', { output: { responsesFile: 'files/batch-out-1' } }),
+      { status: 302, headers: { location: `https://elsewhere.example.test/out?key=${FAKE_KEY}` } },
+    ]);
+    const error = await failure(jobs.results('batches/job-42'));
+    expect(error.name).toBe('InvalidResponseError');
+    expect(error.statusCode).toBe(302);
+    expect(error.message).toContain('a redirect to https://elsewhere.example.test/out?key=[REDACTED]');
+    expect(sent).toHaveLength(2);
+    expect(JSON.stringify(error)).not.toContain(FAKE_KEY);
+  });
+
   it('a job still running is an InvalidArgumentError; a failed job without output an InvalidRequestError', async () => {
     const { jobs } = setup([
       operation('BATCH_STATE_RUNNING'),

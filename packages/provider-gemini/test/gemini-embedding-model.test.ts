@@ -430,6 +430,21 @@ describe('errors', () => {
     return { ...outcome, sent, clock, retries };
   }
 
+  it('a 200 carrying a google.rpc.Status is an InvalidResponseError with its message, on both endpoints', async () => {
+    const status = {
+      error: { code: 400, message: `API key not valid (${FAKE_KEY}).`, status: 'INVALID_ARGUMENT' },
+    };
+    for (const inputs of [['x'], ['x', 'y']]) {
+      const { model } = setup([{ status: 200, body: status }]);
+      const error = await failure(model.doEmbed({ inputs }));
+      expect(error.name).toBe('InvalidResponseError');
+      expect(error.statusCode).toBe(200);
+      expect(error.providerCode).toBe('INVALID_ARGUMENT');
+      expect(error.message).toContain('with an error instead of embeddings: API key not valid ([REDACTED]).');
+      expect(JSON.stringify(error)).not.toContain(FAKE_KEY);
+    }
+  });
+
   it('400 API_KEY_INVALID is an AuthenticationError, not retried, without the key anywhere', async () => {
     const message = `API key not valid. Please pass a valid API key. (${FAKE_KEY})`;
     const { error, sent } = await run([

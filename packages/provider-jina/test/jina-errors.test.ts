@@ -99,6 +99,22 @@ describe('parseJinaError', () => {
 });
 
 describe('errors through the engine', () => {
+  it('a 200 carrying a Jina error body is an InvalidResponseError with its detail and code', async () => {
+    const { server, call } = setup([
+      { status: 200, body: { detail: `Invalid API key ${TEST_KEY}.`, code: 'AUTH_INVALID_API_KEY' } },
+    ]);
+    const error = await call().then(
+      () => expect.fail('the call had to fail'),
+      (caught: unknown) => caught as Error & Record<string, unknown>,
+    );
+    expect(error.name).toBe('InvalidResponseError');
+    expect(error.statusCode).toBe(200);
+    expect(error.providerCode).toBe('AUTH_INVALID_API_KEY');
+    expect(error.message).toContain('with an error instead of embeddings: Invalid API key [REDACTED].');
+    expect(JSON.stringify(error)).not.toContain(TEST_KEY);
+    expect(server.requests).toHaveLength(1);
+  });
+
   it('401 AUTH_INVALID_API_KEY: AuthenticationError with the request id, not retried, no key in any text', async () => {
     const { server, call } = setup([
       {

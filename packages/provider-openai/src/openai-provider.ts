@@ -94,6 +94,9 @@ export interface OpenAICompatibleSettings extends ProviderSettings {
   capabilities?: Partial<EmbeddingCapabilities> | ((modelId: string) => Partial<EmbeddingCapabilities>);
 }
 
+/** Query parameters whose values are never credentials, so errors may show them. */
+const PUBLIC_QUERY_PARAMETERS = new Set(['api-version']);
+
 /** A provider for any server that speaks OpenAI's `/embeddings` wire: OneRouter, Azure OpenAI, vLLM, TEI, Ollama. */
 export function createOpenAICompatible(settings: OpenAICompatibleSettings): OpenAIProvider {
   const transport = createTransport(settings);
@@ -110,9 +113,16 @@ export function createOpenAICompatible(settings: OpenAICompatibleSettings): Open
     provider: settings.name,
   }).url;
   const keyHeader = (settings.apiKeyHeader ?? 'authorization').toLowerCase();
+  // Some servers take the key as a query parameter (Azure Functions `code`, SAS `sig`, a gateway's
+  // `token`, under any name): every value is redacted from errors except those of parameters that never
+  // carry a credential (Azure's `api-version` is what a version error names). Core's requestJson redacts
+  // the base URL's userinfo and the auth headers by itself.
+  const querySecrets = Object.entries(settings.queryParams ?? {})
+    .filter(([name]) => !PUBLIC_QUERY_PARAMETERS.has(name.toLowerCase()))
+    .map(([, value]) => value);
   const headers = () => {
     const needsKey = settings.apiKey !== undefined || settings.apiKeyEnvironmentVariable !== undefined;
-    if (!needsKey) return { headers: { ...settings.headers }, secrets: [] };
+    if (!needsKey) return { headers: { ...settings.headers }, secrets: [...querySecrets] };
     const apiKey = loadApiKey({
       apiKey: settings.apiKey,
       environmentVariables:
@@ -120,7 +130,7 @@ export function createOpenAICompatible(settings: OpenAICompatibleSettings): Open
       provider: settings.name,
     });
     const value = keyHeader === 'authorization' ? `Bearer ${apiKey}` : apiKey;
-    return { headers: { [keyHeader]: value, ...settings.headers }, secrets: [apiKey] };
+    return { headers: { [keyHeader]: value, ...settings.headers }, secrets: [apiKey, ...querySecrets] };
   };
   return {
     embedding(modelId) {

@@ -625,6 +625,21 @@ describe('parseOpenAIError', () => {
 });
 
 describe('errors through HTTP', () => {
+  it('a 200 carrying an OpenAI error body is an InvalidResponseError with the server message and code', async () => {
+    const { fetch } = recordingFetch({
+      status: 200,
+      body: openAIError(`Incorrect API key provided: ${KEY}.`, 'invalid_request_error', 'invalid_api_key'),
+    });
+    const error = await rejection(model({ fetch }).doEmbed(request(['hello'])));
+    expect(error).toBeInstanceOf(InvalidResponseError);
+    expect(error.statusCode).toBe(200);
+    expect(error.providerCode).toBe('invalid_api_key');
+    expect(error.message).toContain(
+      'with an error instead of embeddings: Incorrect API key provided: [REDACTED].',
+    );
+    expect(JSON.stringify(error)).not.toContain(KEY);
+  });
+
   it('401 invalid_api_key is an AuthenticationError carrying the code and request id, not retried', async () => {
     const { fetch, requests } = recordingFetch({
       status: 401,
@@ -900,6 +915,49 @@ describe('createOpenAICompatible', () => {
     );
     expect(requests[0]!.headers['api-key']).toBe(KEY);
     expect(requests[0]!.headers.authorization).toBeUndefined();
+  });
+
+  it('queryParams values are secrets: a key under any parameter name is redacted from errors; api-version stays readable', async () => {
+    const querySecret = 'qp-secret-7f3a9c';
+    const { fetch } = recordingFetch({
+      status: 400,
+      body: openAIError(`bad auth ${querySecret} for api-version 2024-10-21`, 'invalid_request_error', null),
+    });
+    const error = await rejection(
+      createOpenAICompatible({
+        name: 'gateway',
+        baseURL: 'https://gw.example.test/v1',
+        queryParams: { 'api-version': '2024-10-21', auth: querySecret },
+        fetch,
+      })
+        .embedding('text-embedding-3-small')
+        .doEmbed(request(['hello'])),
+    );
+    expect(error).toBeInstanceOf(InvalidRequestError);
+    expect(error.url).toBe('https://gw.example.test/v1/embeddings?api-version=2024-10-21&auth=[REDACTED]');
+    expect(error.message).toContain('bad auth [REDACTED] for api-version 2024-10-21');
+    expect(JSON.stringify(error)).not.toContain(querySecret);
+    expect(String(error.stack)).not.toContain(querySecret);
+  });
+
+  it('userinfo in baseURL is redacted from every error field', async () => {
+    const { fetch } = recordingFetch({
+      status: 401,
+      body: openAIError('wrong password pa55-w0rd-9', 'auth', null),
+    });
+    const error = await rejection(
+      createOpenAICompatible({
+        name: 'gateway',
+        baseURL: 'https://gw-user:pa55-w0rd-9@gw.example.test/v1',
+        fetch,
+      })
+        .embedding('text-embedding-3-small')
+        .doEmbed(request(['hello'])),
+    );
+    expect(error).toBeInstanceOf(AuthenticationError);
+    expect(error.url).toBe('https://[REDACTED]@gw.example.test/v1/embeddings');
+    expect(error.message).toContain('wrong password [REDACTED]');
+    expect(JSON.stringify(error)).not.toContain('pa55-w0rd-9');
   });
 
   it('reads apiKeyEnvironmentVariable when a call is made', async () => {

@@ -208,6 +208,21 @@ describe('decoding every output_dtype from base64', () => {
 });
 
 describe('errors: {"detail": ...} mapped by status', () => {
+  it('a 200 carrying {"detail": ...} is an InvalidResponseError with the detail, not "wrong shape"', async () => {
+    const server = fakeFetch([{ status: 200, body: { detail: `Provided API key ${TEST_KEY} is invalid.` } }]);
+    const model = createVoyage({ apiKey: TEST_KEY, fetch: server.fetch }).embedding('voyage-3.5');
+    const error = await model.doEmbed({ inputs: ['x'] }).then(
+      () => expect.fail('the call had to fail'),
+      (caught: unknown) => caught as Error & Record<string, unknown>,
+    );
+    expect(error.name).toBe('InvalidResponseError');
+    expect(error.statusCode).toBe(200);
+    expect(error.message).toContain(
+      'with an error instead of embeddings: Provided API key [REDACTED] is invalid.',
+    );
+    expect(JSON.stringify(error)).not.toContain(TEST_KEY);
+  });
+
   const batchDetail =
     "Request to model 'voyage-code-3' failed. The max allowed tokens per submitted batch is 120000. Your batch has 124417 tokens after truncation. Please lower the number of tokens in the batch.";
   it.each([

@@ -29,66 +29,72 @@ export interface PackLimits {
 export type Measure<I> = (item: I, index: number) => ItemCost;
 
 /**
- * Packs items greedily into calls that respect the count, token and unit limits. An item whose cost
- * alone exceeds a budget travels in a call of its own (the provider then decides).
+ * Packs items greedily into calls that respect the count, token and unit limits. A batch is closed as soon
+ * as it is full, or when the next item does not fit. An item whose cost alone exceeds a budget travels in a
+ * call of its own (the provider then decides).
  */
 export class Packer<I> {
   private open: Batch<I> = { offset: 0, items: [], tokens: [] };
   private openTokens = 0;
   private openUnits = 0;
   private nextIndex = 0;
+  private readonly ready: Batch<I>[] = [];
 
   constructor(
     private readonly measure: Measure<I>,
     private readonly limits: PackLimits,
   ) {}
 
-  /** Adds the next item; returns the full batch it did not fit in, if any. A bad item is not added. */
-  push(item: I): Batch<I> | undefined {
+  /** Adds the next item; throws for a bad one, which is then not added. */
+  push(item: I): void {
     const index = this.nextIndex;
     const cost = this.measure(item, index);
-    this.nextIndex++;
     const units = cost.units ?? 1;
     const { maxItems, maxTokens, maxUnits } = this.limits;
-    let full: Batch<I> | undefined;
     if (
       this.open.items.length > 0 &&
-      (this.open.items.length >= maxItems ||
-        (maxTokens !== undefined && this.openTokens + cost.tokens > maxTokens) ||
+      ((maxTokens !== undefined && this.openTokens + cost.tokens > maxTokens) ||
         (maxUnits !== undefined && this.openUnits + units > maxUnits))
     ) {
-      full = this.open;
-      this.open = { offset: index, items: [], tokens: [] };
-      this.openTokens = 0;
-      this.openUnits = 0;
+      this.close();
     }
     this.open.items.push(item);
     this.open.tokens.push(cost.tokens);
     this.openTokens += cost.tokens;
     this.openUnits += units;
-    return full;
+    this.nextIndex++;
+    if (this.open.items.length >= maxItems) this.close();
   }
 
-  /** The open, partly filled batch, if any. */
-  flush(): Batch<I> | undefined {
-    if (this.open.items.length === 0) return undefined;
-    const last = this.open;
+  /** The next closed batch, if any. */
+  take(): Batch<I> | undefined {
+    return this.ready.shift();
+  }
+
+  /** Whether an open, partly filled batch waits for more items. */
+  get pending(): boolean {
+    return this.open.items.length > 0;
+  }
+
+  /** Closes the open, partly filled batch (if any), so that `take` returns it. */
+  flush(): void {
+    if (this.open.items.length > 0) this.close();
+  }
+
+  private close(): void {
+    this.ready.push(this.open);
     this.open = { offset: this.nextIndex, items: [], tokens: [] };
     this.openTokens = 0;
     this.openUnits = 0;
-    return last;
   }
 }
 
 /** Every batch of an array, computed (and every item checked) before anything is sent. */
 export function planBatches<I>(items: readonly I[], packer: Packer<I>): Batch<I>[] {
+  for (const item of items) packer.push(item);
+  packer.flush();
   const batches: Batch<I>[] = [];
-  for (const item of items) {
-    const full = packer.push(item);
-    if (full !== undefined) batches.push(full);
-  }
-  const last = packer.flush();
-  if (last !== undefined) batches.push(last);
+  for (let batch = packer.take(); batch !== undefined; batch = packer.take()) batches.push(batch);
   return batches;
 }
 
@@ -101,14 +107,19 @@ export function arraySource<T>(items: readonly T[]): PoolSource<T> {
   };
 }
 
+const IDLE = Symbol('idle');
+
 /**
  * A pool source that packs a (possibly endless, possibly slow) iterable lazily: memory holds one open
- * batch. A bad item stops the source where it stands: the batch of good items before it is still
- * delivered, and the error comes with the read after it.
+ * batch. A batch goes out as soon as it is full, and a partly filled one once the source has been idle
+ * for `flushAfterMs` (a slow source, a person typing into stdin: their inputs are not held back until a
+ * whole batch arrives). A bad item stops the source where it stands: the batch of good items before it is
+ * still delivered, and the error comes with the read after it.
  */
 export function streamSource<I>(
   inputs: Iterable<I> | AsyncIterable<I>,
   packer: Packer<I>,
+  flushAfterMs: number,
 ): PoolSource<Batch<I>> {
   const iterator: Iterator<I> | AsyncIterator<I> =
     Symbol.asyncIterator in inputs
@@ -120,32 +131,66 @@ export function streamSource<I>(
   /** The iterator finished by itself (its end, or it threw), so it needs no `return()`. */
   let iteratorEnded = false;
   let closed = false;
+  /** A read that outlived an idle flush; the next `next()` picks it up. */
+  let reading: Promise<IteratorResult<I>> | undefined;
+
+  /** The next step of the iterator, or IDLE when the source stays quiet for `flushAfterMs` with a batch open. */
+  const read = async (): Promise<IteratorResult<I> | typeof IDLE> => {
+    reading ??= Promise.resolve(iterator.next());
+    const current = reading;
+    let step: IteratorResult<I> | typeof IDLE;
+    if (!packer.pending) step = await current;
+    else {
+      // Only an actually slow read arms a timer: a read that is already done wins the first race.
+      step = await Promise.race([current, Promise.resolve(IDLE)]);
+      if (step === IDLE) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const idle = new Promise<typeof IDLE>((resolve) => {
+          timer = setTimeout(() => resolve(IDLE), flushAfterMs);
+        });
+        try {
+          step = await Promise.race([current, idle]);
+        } finally {
+          clearTimeout(timer);
+        }
+      }
+    }
+    if (step !== IDLE) reading = undefined;
+    return step;
+  };
+
   return {
     async next() {
-      if (failure !== undefined) throw failure.error;
       for (;;) {
+        const ready = packer.take();
+        if (ready !== undefined) return ready;
+        if (failure !== undefined) throw failure.error;
         if (done || closed) return undefined;
-        let step: IteratorResult<I>;
+        let step: IteratorResult<I> | typeof IDLE;
         try {
-          step = await iterator.next();
+          step = await read();
         } catch (error) {
           // The source itself failed: deliver what was packed, then the failure.
           iteratorEnded = true;
-          return stopWith(error);
+          stopWith(error);
+          continue;
         }
         if (closed) return undefined;
+        if (step === IDLE) {
+          packer.flush();
+          continue;
+        }
         if (step.done) {
           done = true;
           iteratorEnded = true;
-          return packer.flush();
+          packer.flush();
+          continue;
         }
-        let full: Batch<I> | undefined;
         try {
-          full = packer.push(step.value);
+          packer.push(step.value);
         } catch (error) {
-          return stopWith(error);
+          stopWith(error);
         }
-        if (full !== undefined) return full;
       }
     },
     async close() {
@@ -155,11 +200,9 @@ export function streamSource<I>(
     },
   };
 
-  function stopWith(error: unknown): Batch<I> | undefined {
+  function stopWith(error: unknown): void {
     done = true;
-    const open = packer.flush();
-    if (open === undefined) throw error;
+    packer.flush();
     failure = { error };
-    return open;
   }
 }

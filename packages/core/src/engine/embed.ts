@@ -10,7 +10,8 @@ import type {
   Warning,
 } from '../types.js';
 import { arraySource, type Batch, Packer, planBatches, streamSource } from './batcher.js';
-import { answerSource, checkUsage, checkVectors, vectorExpectation, warningsOf } from './checks.js';
+import { answerSource, checkVectors, vectorExpectation } from './checks.js';
+import { MAX_TIMER_MS } from './clock.js';
 import { type JobAdapter, runJob, Tally } from './runner.js';
 import {
   checkEmbeddingModel,
@@ -104,13 +105,7 @@ function embeddingJob(settings: EmbedSettings): EmbeddingJob {
         );
       }
       checkVectors(where, embeddings, expectation, (index) => `vector ${index}`);
-      checkUsage(where, answer.usage);
-      return {
-        value: embeddings,
-        usage: answer.usage,
-        warnings: warningsOf(where, answer.warnings),
-        response: answer.response,
-      };
+      return { value: embeddings, answer };
     },
     join: (first, second) => first.concat(second),
   };
@@ -145,14 +140,7 @@ export async function embedMany<O extends OutputType = 'float'>(
   })) {
     for (let index = 0; index < value.length; index++) embeddings[batch.offset + index] = value[index]!;
   }
-  const out: EmbedManyResult<O> = {
-    embeddings: embeddings as EmbeddingOf<O>[],
-    warnings: tally.warnings,
-    responses: tally.responses,
-  };
-  const usage = tally.usage();
-  if (usage !== undefined) out.usage = usage;
-  return out;
+  return { embeddings: embeddings as EmbeddingOf<O>[], ...tally.summary() };
 }
 
 /** Embeds one input. */
@@ -170,6 +158,19 @@ export async function embed<O extends OutputType = 'float'>(
   return out;
 }
 
+/** Settings of `embedStream`: the inputs, and when a partly filled call goes out. */
+export interface EmbedStreamSettings<O extends OutputType = OutputType> extends EmbedSettings<O> {
+  /** Any iterable or async iterable of inputs, of any length. */
+  inputs: Iterable<EmbedInput> | AsyncIterable<EmbedInput>;
+  /**
+   * A partly filled call goes out once the source has given nothing new for this long, so a slow source's
+   * inputs are not held back until a whole call's worth arrives. Default 500 ms.
+   */
+  flushAfterMs?: number;
+}
+
+const DEFAULT_FLUSH_AFTER_MS = 500;
+
 /**
  * Embeds an iterable or async iterable of any length with bounded memory: at most `concurrency` calls
  * in flight, results yielded in source order as `{ index, embedding }` as soon as they are done, whatever
@@ -178,9 +179,10 @@ export async function embed<O extends OutputType = 'float'>(
  * in flight and closes the source.
  */
 export async function* embedStream<O extends OutputType = 'float'>(
-  settings: EmbedSettings<O> & { inputs: Iterable<EmbedInput> | AsyncIterable<EmbedInput> },
+  settings: EmbedStreamSettings<O>,
 ): AsyncGenerator<StreamedEmbedding<O>> {
   const job = embeddingJob(settings);
+  checkWholeNumber(settings.flushAfterMs, 'flushAfterMs', 0, MAX_TIMER_MS);
   const source = settings.inputs as Partial<Iterable<EmbedInput> & AsyncIterable<EmbedInput>>;
   if (
     source === null ||
@@ -196,7 +198,7 @@ export async function* embedStream<O extends OutputType = 'float'>(
   for await (const { batch, value } of runJob({
     basics: job.basics,
     adapter: job.adapter,
-    source: streamSource(settings.inputs, job.packer),
+    source: streamSource(settings.inputs, job.packer, settings.flushAfterMs ?? DEFAULT_FLUSH_AFTER_MS),
     tally,
     signal: settings.signal,
     window: job.basics.concurrency * 2,

@@ -1,8 +1,13 @@
 /**
  * Rate limits as explicit shared state. A `RateLimiter` is an object the user creates once and shares:
- * passed to calls (`rateLimit`) or set on a provider. No call can change or clear it. Its state (token
- * buckets and the 429 pause) sits behind `LimiterStore`, a small async interface: in memory by default,
- * or shared across processes (`@embedkit/redis`).
+ * passed to calls (`rateLimit`) or set on a provider. No call can change or clear it. Its shared state
+ * (token buckets and the 429 pause) sits behind `LimiterStore`, a small async interface: in memory by
+ * default, or shared across processes (`@embedkit/redis`).
+ *
+ * With no budgets given, a limiter still keeps calls inside the API's limits: it learns them from
+ * `x-ratelimit-*` headers where the API sends them, and otherwise paces itself from the 429s it gets
+ * (a rate that backs off on each 429 and creeps up while calls succeed), resuming queued calls one after
+ * another after a pause.
  */
 
 import { InvalidArgumentError } from '../errors.js';
@@ -16,8 +21,8 @@ export interface BucketSpec {
 }
 
 /**
- * Where a limiter keeps its state. Every operation must be atomic for its key: a store shared by many
- * processes (Redis) runs each as one script. A bucket that does not exist yet starts full.
+ * Where a limiter keeps its shared state. Every operation must be atomic for its key: a store shared by
+ * many processes (Redis) runs each as one script. A bucket that does not exist yet starts full.
  */
 export interface LimiterStore {
   /**
@@ -28,6 +33,8 @@ export interface LimiterStore {
   take(key: string, bucket: BucketSpec, amount: number, now: number): number | Promise<number>;
   /** Adds `amount` to bucket `key` (negative charges), never above its capacity, without waiting. */
   adjust(key: string, bucket: BucketSpec, amount: number, now: number): void | Promise<void>;
+  /** Lowers bucket `key` to at most `level` (refilled to `now` first); never raises it. */
+  lower(key: string, bucket: BucketSpec, level: number, now: number): void | Promise<void>;
   /** Raises the pause of `key` to `until` (epoch milliseconds); never lowers it. */
   pause(key: string, until: number): void | Promise<void>;
   /** The time until which `key` is paused, or 0. */
@@ -37,14 +44,6 @@ export interface LimiterStore {
 interface BucketState {
   level: number;
   updatedAt: number;
-}
-
-function refill(state: BucketState, bucket: BucketSpec, now: number): void {
-  const elapsed = now - state.updatedAt;
-  if (elapsed > 0) {
-    state.level = Math.min(bucket.capacity, state.level + (elapsed * bucket.perMinute) / 60_000);
-    state.updatedAt = now;
-  }
 }
 
 /** The default store: this process's memory. */
@@ -57,7 +56,11 @@ export function createMemoryLimiterStore(): LimiterStore {
       state = { level: bucket.capacity, updatedAt: now };
       buckets.set(key, state);
     }
-    refill(state, bucket, now);
+    const elapsed = now - state.updatedAt;
+    if (elapsed > 0) {
+      state.level = Math.min(bucket.capacity, state.level + (elapsed * bucket.perMinute) / 60_000);
+      state.updatedAt = now;
+    }
     return state;
   };
   return {
@@ -74,6 +77,10 @@ export function createMemoryLimiterStore(): LimiterStore {
       const state = bucketOf(key, bucket, now);
       state.level = Math.min(bucket.capacity, state.level + amount);
     },
+    lower(key, bucket, level, now) {
+      const state = bucketOf(key, bucket, now);
+      state.level = Math.min(state.level, level);
+    },
     pause(key, until) {
       if (until > (pauses.get(key) ?? 0)) pauses.set(key, until);
     },
@@ -84,9 +91,13 @@ export function createMemoryLimiterStore(): LimiterStore {
 }
 
 export interface RateLimiterOptions {
-  /** Requests a minute. Default: no request limit. */
+  /** Requests a minute. Default: none set (the API's own limits are still learned and honoured). */
   requestsPerMinute?: number;
-  /** Tokens a minute, charged with the token counter's estimate and settled with reported usage. Default: none. */
+  /**
+   * Tokens a minute, in the API's count. Calls are charged the token counter's estimate and settled with
+   * the usage the API reports; for an API that reports none, the charge is calibrated from what the API
+   * lets through. Default: none set.
+   */
   tokensPerMinute?: number;
   /** Where the buckets and the pause live. Default: this process's memory. */
   store?: LimiterStore;
@@ -95,30 +106,49 @@ export interface RateLimiterOptions {
    * (name it after the account or API key). Default: a key unique to this limiter.
    */
   key?: string;
+  /** Learn the API's limits from `x-ratelimit-*` response headers and pace by them. Default true. */
+  learnFromHeaders?: boolean;
+  /** Pace calls by the 429s the API sends when no limits are known. Default true. */
+  adaptive?: boolean;
 }
 
 /** What one attempt asks of a limiter. */
 export interface LimiterRequest {
-  /** Tokens the attempt takes from the token bucket (the counter's estimate). */
+  /** Tokens the attempt takes, as the token counter counts them. */
   tokens: number;
+  /** Whether the counter is the model's real tokenizer (then its counts are charged as they are). */
+  exactTokens?: boolean;
   clock: Clock;
   signal?: AbortSignal;
   onWait?: (event: WaitEvent) => void;
 }
 
+/** What an attempt that got an answer tells its limiter. */
+export interface AttemptAnswered {
+  /** Tokens the API reported for the call; undefined when it reports none. */
+  reportedTokens: number | undefined;
+  /** The response headers (lower-case names), for the API's own limits. */
+  headers: Record<string, string>;
+}
+
+/** One admitted attempt. Exactly one of its methods is called when the attempt ends. */
+export interface LimiterPermit {
+  /** The attempt got an answer. */
+  answered(outcome: AttemptAnswered): Promise<void>;
+  /** The attempt failed. A 429 (`rateLimited`) pauses every call on the limiter for `waitMs`. */
+  failed(outcome: { rateLimited: boolean; waitMs: number }): Promise<void>;
+}
+
 /**
- * A shared limit on calls: the 429 pause every call on it honours, and optional request and token
- * budgets. The engine calls these methods; users create one with `createRateLimiter` and pass it along.
+ * A shared limit on calls: the 429 pause every call on it honours, optional request and token budgets,
+ * and the limits it learns from the API. The engine calls `acquire` before each attempt and reports how
+ * the attempt ended on the permit; users create one with `createRateLimiter` and pass it along.
  */
 export interface RateLimiter {
   readonly requestsPerMinute: number | undefined;
   readonly tokensPerMinute: number | undefined;
-  /** Waits out any 429 pause, then takes one request and `tokens` tokens from the budgets. */
-  acquire(request: LimiterRequest): Promise<void>;
-  /** A call reported its real usage: gives back (or charges) the difference to what `acquire` took. */
-  settle(estimatedTokens: number, reportedTokens: number | undefined, now: number): Promise<void>;
-  /** The API answered 429: no call on this limiter starts an attempt before `until`. */
-  pause(until: number, now: number): Promise<void>;
+  /** Waits out any 429 pause and the budgets, then admits one attempt. */
+  acquire(request: LimiterRequest): Promise<LimiterPermit>;
 }
 
 const LIMITER_MARKER = Symbol.for('embedkit.rate-limiter');
@@ -143,17 +173,129 @@ let limiterCount = 0;
 /** Spacing between calls released after a pause is at most this (a server asking for minutes refills in bulk). */
 const MAX_RELEASE_SPACING_MS = 2_000;
 
+/** A bucket in the store: a budget set by the user, or the API's limit as its headers state it. */
+interface LearnedLimit {
+  spec: BucketSpec;
+  key: string;
+}
+
+/** One budget an attempt takes from: how much, whether it counts tokens, and whether the API stated it. */
+interface Budget {
+  limit: LearnedLimit;
+  amount: number;
+  tokens: boolean;
+  learned: boolean;
+}
+
+/** Reads `x-ratelimit-limit-<kind>` / `x-ratelimit-remaining-<kind>` (OpenAI; Jina sends remaining only). */
+function readLimit(
+  headers: Record<string, string>,
+  kind: 'requests' | 'tokens',
+): { limit: number | undefined; remaining: number } | undefined {
+  const remaining = Number(headers[`x-ratelimit-remaining-${kind}`]);
+  if (headers[`x-ratelimit-remaining-${kind}`] === undefined || !Number.isFinite(remaining) || remaining < 0)
+    return undefined;
+  const limit = Number(headers[`x-ratelimit-limit-${kind}`]);
+  return { limit: Number.isFinite(limit) && limit > 0 ? limit : undefined, remaining };
+}
+
+/**
+ * How the limiter paces itself when the API sends only 429s (additive increase, multiplicative decrease
+ * on a rate). Tokens are the counter's estimates throughout, so the pace needs no usage from the API.
+ *
+ * - The first 429 says the API's budget ran dry. APIs state their limits per minute and their budgets
+ *   start full, so what went through until then is about one minute's allowance plus the refill since
+ *   the first call: that gives the first pace.
+ * - While no call is refused, the pace grows 1% a call (a first pace that was too low catches up fast);
+ *   after the next 429 it is lowered by 15% (never below 90% of what the API has been accepting since it
+ *   ran dry) and grows 0.2% a call from then on, so refusals stay rare.
+ */
+class AdaptivePace {
+  /** Estimated tokens per millisecond; undefined until the first 429. */
+  private rate: number | undefined;
+  private growth = 1.005;
+  private firstCallAt: number | undefined;
+  private acceptedTotal = 0;
+  /** When the first 429 came, and what the API accepted since. */
+  private dryAt = 0;
+  private acceptedSinceDry = 0;
+  /** When the pace last went down, so the refusals of one burst count once. */
+  private loweredAt = Number.NEGATIVE_INFINITY;
+  /** The earliest time the next call may start at this pace. */
+  private nextAt = 0;
+
+  /** A call is about to start. */
+  started(now: number): void {
+    this.firstCallAt ??= now;
+  }
+
+  /** The API answered 429; it asked for `waitMs`. */
+  refused(now: number, waitMs: number): void {
+    this.nextAt = Math.max(this.nextAt, now + waitMs);
+    if (this.rate === undefined) {
+      const since = now - (this.firstCallAt ?? now);
+      this.rate = this.acceptedTotal / (60_000 + since);
+      this.dryAt = now;
+      this.acceptedSinceDry = 0;
+      this.loweredAt = now;
+      return;
+    }
+    if (now - this.loweredAt < MIN_MEASURE_MS) return;
+    const elapsed = now - this.dryAt;
+    const measured = elapsed >= MIN_MEASURE_MS ? this.acceptedSinceDry / elapsed : 0;
+    this.rate = Math.max(this.rate * 0.85, measured * 0.9);
+    this.growth = 1.002;
+    this.loweredAt = now;
+  }
+
+  /** A call of `tokens` (estimated) went through. */
+  passed(tokens: number): void {
+    this.acceptedTotal += tokens;
+    if (this.rate === undefined) return;
+    this.acceptedSinceDry += tokens;
+    this.rate *= this.growth;
+  }
+
+  /** How long a call of `tokens` must wait for its turn at this pace; 0 books it now. */
+  wait(tokens: number, now: number): number {
+    if (this.rate === undefined || !(this.rate > 0)) return 0;
+    if (this.nextAt > now) return this.nextAt - now;
+    // At most one call's worth of credit is banked from idle time.
+    this.nextAt = Math.max(this.nextAt, now - tokens / this.rate) + tokens / this.rate;
+    return 0;
+  }
+}
+
+/** Refusals closer together than this tell nothing new about the API's rate. */
+const MIN_MEASURE_MS = 1_000;
+
 class SharedRateLimiter implements RateLimiter {
   readonly requestsPerMinute: number | undefined;
   readonly tokensPerMinute: number | undefined;
   private readonly store: LimiterStore;
-  private readonly requestsKey: string;
-  private readonly tokensKey: string;
+  private readonly key: string;
   private readonly pauseKey: string;
-  private readonly requests: BucketSpec | undefined;
-  private readonly tokens: BucketSpec | undefined;
+  private readonly requests: LearnedLimit | undefined;
+  private readonly tokens: LearnedLimit | undefined;
+  private readonly learnFromHeaders: boolean;
+  private readonly pace: AdaptivePace | undefined;
+  /** The API's own limits, once its headers stated them. */
+  private learnedRequests: LearnedLimit | undefined;
+  private learnedTokens: LearnedLimit | undefined;
+  /** Estimated tokens of the attempts admitted and not yet ended (this process). */
+  private inFlightTokens = 0;
+  private inFlight = 0;
+  /**
+   * Factor on the token estimate charged to the token budget for an API that reports no usage: calibrated
+   * down from 1 while the budget binds and the API lets every call through, back up on a 429.
+   */
+  private charge = 1;
+  /** Whether any call reported usage (then charges are settled exactly and need no calibration). */
+  private usageReported = false;
   /** When the next call released after a pause may start (this process only). */
   private releaseAt = 0;
+  /** Calls waiting for their release slot after a pause. */
+  private releasing = 0;
   /** The length of the last pause: the server's own measure of how long one more call must wait. */
   private lastPauseMs = 0;
 
@@ -161,17 +303,90 @@ class SharedRateLimiter implements RateLimiter {
     this.requestsPerMinute = options.requestsPerMinute;
     this.tokensPerMinute = options.tokensPerMinute;
     this.store = options.store ?? createMemoryLimiterStore();
-    const key = options.key ?? `embedkit-limiter-${++limiterCount}`;
-    this.requestsKey = `${key}:requests`;
-    this.tokensKey = `${key}:tokens`;
-    this.pauseKey = `${key}:pause`;
-    if (this.requestsPerMinute !== undefined)
-      this.requests = { capacity: this.requestsPerMinute, perMinute: this.requestsPerMinute };
-    if (this.tokensPerMinute !== undefined)
-      this.tokens = { capacity: this.tokensPerMinute, perMinute: this.tokensPerMinute };
+    this.key = options.key ?? `embedkit-limiter-${++limiterCount}`;
+    this.pauseKey = `${this.key}:pause`;
+    this.learnFromHeaders = options.learnFromHeaders ?? true;
+    if (options.adaptive ?? true) this.pace = new AdaptivePace();
+    if (this.requestsPerMinute !== undefined) {
+      this.requests = {
+        key: `${this.key}:requests`,
+        spec: { capacity: this.requestsPerMinute, perMinute: this.requestsPerMinute },
+      };
+    }
+    if (this.tokensPerMinute !== undefined) {
+      this.tokens = {
+        key: `${this.key}:tokens`,
+        spec: { capacity: this.tokensPerMinute, perMinute: this.tokensPerMinute },
+      };
+    }
   }
 
-  async acquire(request: LimiterRequest): Promise<void> {
+  async acquire(request: LimiterRequest): Promise<LimiterPermit> {
+    const { clock } = request;
+    const charged =
+      this.usageReported || request.exactTokens === true ? request.tokens : request.tokens * this.charge;
+    const budgets: Budget[] = [];
+    if (this.requests !== undefined)
+      budgets.push({ limit: this.requests, amount: 1, tokens: false, learned: false });
+    if (this.tokens !== undefined)
+      budgets.push({ limit: this.tokens, amount: charged, tokens: true, learned: false });
+    if (this.learnedRequests !== undefined)
+      budgets.push({ limit: this.learnedRequests, amount: 1, tokens: false, learned: true });
+    if (this.learnedTokens !== undefined)
+      budgets.push({ limit: this.learnedTokens, amount: request.tokens, tokens: false, learned: true });
+    let waitedOnTokens = false;
+    for (;;) {
+      await this.waitOutPause(request);
+      if (this.learnedRequests === undefined && this.learnedTokens === undefined)
+        await this.waitForPace(request);
+      // All budgets or none: a call never holds one budget while it waits for another, so that what it
+      // takes is taken at the moment it starts.
+      const wait = await this.takeAll(budgets, clock.now());
+      if (wait.ms > 0) {
+        waitedOnTokens ||= wait.budget.tokens;
+        request.onWait?.({ reason: wait.budget.learned ? 'pacing' : 'rate-limit', delayMs: wait.ms });
+        await clock.sleep(wait.ms, request.signal);
+        continue;
+      }
+      // A pause that began while this call waited sends it back to the queue, its budgets given back.
+      if ((await this.store.pausedUntil(this.pauseKey)) > clock.now()) {
+        await this.giveBack(budgets, clock.now());
+        continue;
+      }
+      break;
+    }
+    this.pace?.started(clock.now());
+    this.inFlight++;
+    this.inFlightTokens += request.tokens;
+    return this.permit(request, charged, waitedOnTokens);
+  }
+
+  /** Takes every budget, or none: the wait of the first that cannot give (and whether it counts tokens). */
+  private async takeAll(budgets: readonly Budget[], now: number): Promise<{ ms: number; budget: Budget }> {
+    for (let index = 0; index < budgets.length; index++) {
+      const budget = budgets[index]!;
+      const ms = await this.store.take(budget.limit.key, budget.limit.spec, budget.amount, now);
+      if (ms > 0) {
+        await this.giveBack(budgets.slice(0, index), now);
+        return { ms, budget };
+      }
+    }
+    return { ms: 0, budget: budgets[0]! };
+  }
+
+  private async giveBack(
+    budgets: readonly { limit: LearnedLimit; amount: number }[],
+    now: number,
+  ): Promise<void> {
+    for (const { limit, amount } of budgets) await this.store.adjust(limit.key, limit.spec, amount, now);
+  }
+
+  /**
+   * Waits out any 429 pause. Calls queued behind a pause (the refused call's own retry among them, and any
+   * that arrive while they are released) then resume one after another, spaced by the server's own wait
+   * for one more call, so that they do not all fire at once and collide again.
+   */
+  private async waitOutPause(request: LimiterRequest): Promise<void> {
     const { clock, signal, onWait } = request;
     let paused = false;
     for (;;) {
@@ -181,9 +396,9 @@ class SharedRateLimiter implements RateLimiter {
       onWait?.({ reason: 'paused', delayMs: wait });
       await clock.sleep(wait, signal);
     }
-    if (paused) {
-      // Calls queued behind a pause resume one after another, spaced by the server's own wait for one
-      // more call, so that they do not all fire at once and collide again.
+    if (!paused && !(this.releasing > 0 && clock.now() < this.releaseAt)) return;
+    this.releasing++;
+    try {
       const now = clock.now();
       const slot = Math.max(now, this.releaseAt);
       this.releaseAt = slot + Math.min(this.lastPauseMs, MAX_RELEASE_SPACING_MS);
@@ -191,36 +406,119 @@ class SharedRateLimiter implements RateLimiter {
         onWait?.({ reason: 'paused', delayMs: slot - now });
         await clock.sleep(slot - now, signal);
       }
+    } finally {
+      this.releasing--;
     }
-    if (this.requests !== undefined) await this.takeFrom(this.requestsKey, this.requests, 1, request);
-    if (this.tokens !== undefined) await this.takeFrom(this.tokensKey, this.tokens, request.tokens, request);
   }
 
-  private async takeFrom(key: string, bucket: BucketSpec, amount: number, request: LimiterRequest) {
+  private async waitForPace(request: LimiterRequest): Promise<void> {
+    if (this.pace === undefined) return;
     for (;;) {
-      const wait = await this.store.take(key, bucket, amount, request.clock.now());
+      const wait = this.pace.wait(request.tokens, request.clock.now());
       if (wait <= 0) return;
-      request.onWait?.({ reason: 'rate-limit', delayMs: wait });
+      request.onWait?.({ reason: 'pacing', delayMs: wait });
       await request.clock.sleep(wait, request.signal);
     }
   }
 
-  async settle(estimatedTokens: number, reportedTokens: number | undefined, now: number): Promise<void> {
-    if (reportedTokens === undefined || this.tokens === undefined) return;
-    const difference = estimatedTokens - reportedTokens;
-    if (difference !== 0) await this.store.adjust(this.tokensKey, this.tokens, difference, now);
+  private permit(request: LimiterRequest, charged: number, waitedOnTokens: boolean): LimiterPermit {
+    let ended = false;
+    const end = () => {
+      if (ended) return false;
+      ended = true;
+      this.inFlight--;
+      this.inFlightTokens -= request.tokens;
+      return true;
+    };
+    return {
+      answered: async ({ reportedTokens, headers }) => {
+        if (!end()) return;
+        const now = request.clock.now();
+        if (reportedTokens !== undefined) {
+          this.usageReported = true;
+          // Settle the budgets with the API's count: give back (or charge) the difference.
+          if (this.tokens !== undefined && reportedTokens !== charged)
+            await this.store.adjust(this.tokens.key, this.tokens.spec, charged - reportedTokens, now);
+          if (this.learnedTokens !== undefined && reportedTokens !== request.tokens) {
+            await this.store.adjust(
+              this.learnedTokens.key,
+              this.learnedTokens.spec,
+              request.tokens - reportedTokens,
+              now,
+            );
+          }
+        } else if (
+          this.tokens !== undefined &&
+          waitedOnTokens &&
+          !this.usageReported &&
+          request.exactTokens !== true
+        ) {
+          // The token budget held this call back and the API let it through: the estimate may be high.
+          this.charge = Math.max(0.2, this.charge * 0.98);
+        }
+        this.pace?.passed(request.tokens);
+        if (this.learnFromHeaders) await this.learn(headers, now);
+      },
+      failed: async ({ rateLimited, waitMs }) => {
+        if (!end()) return;
+        if (!rateLimited) return;
+        const now = request.clock.now();
+        // The API refused: the calibrated charge was too low.
+        if (!this.usageReported) this.charge = Math.min(1, this.charge / 0.9);
+        if (this.learnedRequests === undefined && this.learnedTokens === undefined)
+          this.pace?.refused(now, waitMs);
+        this.lastPauseMs = Math.max(0, waitMs);
+        this.releaseAt = Math.max(this.releaseAt, now + waitMs);
+        await this.store.pause(this.pauseKey, now + waitMs);
+      },
+    };
   }
 
-  async pause(until: number, now: number): Promise<void> {
-    this.lastPauseMs = Math.max(0, until - now);
-    await this.store.pause(this.pauseKey, until);
+  /**
+   * Reads the API's limits from its headers: the limit sets a bucket (per minute, as OpenAI states its
+   * limits), the remaining count lowers it, less what this process has in flight that the API may not
+   * have counted yet.
+   */
+  private async learn(headers: Record<string, string>, now: number): Promise<void> {
+    const requests = readLimit(headers, 'requests');
+    if (requests !== undefined) {
+      this.learnedRequests = this.learned(this.learnedRequests, 'learned-requests', requests);
+      await this.store.lower(
+        this.learnedRequests.key,
+        this.learnedRequests.spec,
+        requests.remaining - this.inFlight,
+        now,
+      );
+    }
+    const tokens = readLimit(headers, 'tokens');
+    if (tokens !== undefined) {
+      this.learnedTokens = this.learned(this.learnedTokens, 'learned-tokens', tokens);
+      await this.store.lower(
+        this.learnedTokens.key,
+        this.learnedTokens.spec,
+        tokens.remaining - this.inFlightTokens,
+        now,
+      );
+    }
+  }
+
+  private learned(
+    current: LearnedLimit | undefined,
+    name: string,
+    read: { limit: number | undefined; remaining: number },
+  ): LearnedLimit {
+    // Without a stated limit (Jina sends only what remains), the most ever remaining is the best bound.
+    const limit = read.limit ?? Math.max(read.remaining, current?.spec.capacity ?? 0);
+    if (current !== undefined && current.spec.capacity === limit) return current;
+    return { key: `${this.key}:${name}`, spec: { capacity: limit, perMinute: limit } };
   }
 }
 Object.defineProperty(SharedRateLimiter.prototype, LIMITER_MARKER, { value: true });
 
 /**
  * A rate limit to share: create it once and pass it as `rateLimit` to every call that draws on the same
- * budget (or set it on the provider). Without budgets it still shares the 429 pause.
+ * budget (or set it on the provider). Without budgets it still shares the 429 pause and keeps calls
+ * inside the limits the API states or shows.
  */
 export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter {
   if (typeof options !== 'object' || options === null) {
@@ -238,7 +536,7 @@ const defaults = new WeakMap<object, RateLimiter>();
 
 /**
  * The limiter of a model that was given none: created once per model object, never reconfigured, with
- * no budgets, so every call through that model shares its 429 pauses.
+ * no budgets of its own, so every call through that model shares its 429 pauses and learned limits.
  */
 export function defaultLimiter(model: object): RateLimiter {
   let limiter = defaults.get(model);

@@ -70,7 +70,14 @@ export async function* runPool<T, R>(
     });
     current();
   };
-  const stopWatching = outer === undefined ? undefined : onAbort(outer, notify);
+  // The caller's abort reaches the workers at once (synchronously), so none starts a request after it.
+  const stopWatching =
+    outer === undefined
+      ? undefined
+      : onAbort(outer, () => {
+          if (!controller.signal.aborted) controller.abort(abortReason(outer));
+          notify();
+        });
 
   const start = (item: T) => {
     const sequence = started++;

@@ -1,6 +1,6 @@
 import { abortReason, EmbedKitError, RateLimitError, RetryError, TimeoutError } from '../errors.js';
 import type { Clock } from './clock.js';
-import type { RateLimiter } from './limiter.js';
+import type { AttemptAnswered, RateLimiter } from './limiter.js';
 import type { RetryEvent, WaitEvent } from './settings.js';
 import { onAbort } from './signal.js';
 
@@ -16,6 +16,8 @@ export interface AttemptPolicy {
   maxRetryDelayMs: number;
   /** Per attempt. */
   timeoutMs: number;
+  /** Whether token counts come from the model's real tokenizer (not an estimate). */
+  exactTokens: boolean;
   onRetry: ((event: RetryEvent) => void) | undefined;
   onWait: ((event: WaitEvent) => void) | undefined;
 }
@@ -35,12 +37,22 @@ export async function withRetries<T>(
   tokens: number,
   signal: AbortSignal,
   operation: (signal: AbortSignal, timeoutMs: number) => Promise<T>,
+  answered: (result: T) => AttemptAnswered,
 ): Promise<T> {
   const { clock, limiter } = policy;
   const errors: unknown[] = [];
   for (let attemptNumber = 0; ; attemptNumber++) {
-    await limiter.acquire({ tokens, clock, signal, onWait: policy.onWait });
-    if (signal.aborted) throw abortReason(signal);
+    const permit = await limiter.acquire({
+      tokens,
+      exactTokens: policy.exactTokens,
+      clock,
+      signal,
+      onWait: policy.onWait,
+    });
+    if (signal.aborted) {
+      await permit.failed({ rateLimited: false, waitMs: 0 });
+      throw abortReason(signal);
+    }
     // One controller per attempt, fed by the job's signal and the timer (cheaper than AbortSignal.any).
     const attempt = new AbortController();
     const stopWatching = onAbort(signal, () => attempt.abort(signal.reason));
@@ -55,31 +67,36 @@ export async function withRetries<T>(
       );
     }, policy.timeoutMs);
     let error: unknown;
+    let result: T;
     try {
-      return await operation(attempt.signal, policy.timeoutMs);
+      result = await operation(attempt.signal, policy.timeoutMs);
     } catch (caught) {
-      if (signal.aborted) throw abortReason(signal);
       error = timedOut && !EmbedKitError.isInstance(caught) ? attempt.signal.reason : caught;
     } finally {
       clearTimeout(timer);
       stopWatching();
     }
-    if (!(EmbedKitError.isInstance(error) && error.isRetryable)) throw error;
+    if (error === undefined) {
+      await permit.answered(answered(result!));
+      return result!;
+    }
+    const retryable = EmbedKitError.isInstance(error) && error.isRetryable && !signal.aborted;
+    const delayMs = retryable ? retryDelay(policy, error as EmbedKitError, attemptNumber) : 0;
+    // A 429 pauses every call on the limiter, whether or not this one retries.
+    await permit.failed({ rateLimited: retryable && RateLimitError.isInstance(error), waitMs: delayMs });
+    if (signal.aborted) throw abortReason(signal);
+    if (!retryable) throw error;
     errors.push(error);
     if (attemptNumber >= policy.maxRetries) {
       if (errors.length === 1) throw error;
       throw new RetryError(
-        `${policy.provider} model ${policy.modelId} failed ${errors.length} times; the last error: ${error.message}`,
+        `${policy.provider} model ${policy.modelId} failed ${errors.length} times; the last error: ${(error as EmbedKitError).message}`,
         errors,
       );
     }
-    const delayMs = retryDelay(policy, error, attemptNumber);
-    if (RateLimitError.isInstance(error)) {
-      const now = clock.now();
-      await limiter.pause(now + delayMs, now);
-    }
     policy.onRetry?.({ attempt: attemptNumber + 1, error, delayMs });
-    await clock.sleep(delayMs, signal);
+    // After a 429 the limiter's pause is this call's wait too: it queues there with every other call.
+    if (!RateLimitError.isInstance(error)) await clock.sleep(delayMs, signal);
   }
 }
 

@@ -9,17 +9,22 @@
 import { abortReason, InvalidRequestError } from '../errors.js';
 import type { ResponseInfo, Usage, Warning } from '../types.js';
 import type { Batch } from './batcher.js';
+import { answerSource, checkUsage, warningsOf } from './checks.js';
 import { type PoolSource, runPool } from './pool.js';
 import { withRetries } from './retry.js';
 import type { JobBasics, Progress } from './settings.js';
 
-/** What one provider call answered, already checked by the adapter. */
+/** The parts every kind of provider answer has: the runner checks them. */
+export interface AnswerCommon {
+  usage?: Usage | undefined;
+  warnings?: Warning[] | undefined;
+  response: ResponseInfo;
+}
+
+/** What one provider call answered: the value the adapter read out of it (checked), and the answer itself. */
 export interface CallAnswer<V> {
   value: V;
-  /** Absent when the API reported none. */
-  usage?: Usage | undefined;
-  warnings: Warning[];
-  response: ResponseInfo;
+  answer: AnswerCommon;
 }
 
 /** What a kind of job tells the runner. */
@@ -85,6 +90,14 @@ export class Tally {
   usage(): Usage | undefined {
     return this.inputTokens === undefined || this.calls === 0 ? undefined : { inputTokens: this.inputTokens };
   }
+
+  /** What every kind of result carries: the warnings, one response per call, and the usage when known. */
+  summary(): { warnings: Warning[]; responses: ResponseInfo[]; usage?: Usage } {
+    const usage = this.usage();
+    return usage === undefined
+      ? { warnings: this.warnings, responses: this.responses }
+      : { warnings: this.warnings, responses: this.responses, usage };
+  }
 }
 
 interface Outcome<V> {
@@ -113,12 +126,28 @@ export async function* runJob<I, V>(options: RunJobOptions<I, V>): AsyncGenerato
     let tokens = 0;
     for (const count of part.tokens) tokens += count;
     try {
-      const answer = await withRetries(policy, tokens, signal, (attemptSignal, timeoutMs) =>
-        adapter.call(part, attemptSignal, timeoutMs),
+      const { value, usage, warnings, response } = await withRetries(
+        policy,
+        tokens,
+        signal,
+        async (attemptSignal, timeoutMs) => {
+          const called = await adapter.call(part, attemptSignal, timeoutMs);
+          const where = answerSource(policy.provider, called.answer.response);
+          checkUsage(where, called.answer.usage);
+          return {
+            value: called.value,
+            usage: called.answer.usage,
+            warnings: warningsOf(where, called.answer.warnings),
+            response: called.answer.response,
+          };
+        },
+        (answered) => ({
+          reportedTokens: answered.usage?.inputTokens,
+          headers: answered.response?.headers ?? {},
+        }),
       );
-      await policy.limiter.settle(tokens, answer.usage?.inputTokens, policy.clock.now());
-      tally.answered(answer.usage, answer.warnings);
-      return { value: answer.value, responses: [answer.response] };
+      tally.answered(usage, warnings);
+      return { value, responses: [response] };
     } catch (error) {
       if (signal.aborted) throw abortReason(signal);
       throw inJob(error, part.offset);

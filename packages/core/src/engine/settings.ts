@@ -22,9 +22,13 @@ export interface Progress {
   inputTokens?: number;
 }
 
-/** A wait before an attempt: a 429 pause of the limiter, or one of its budgets running dry. */
+/**
+ * A wait before an attempt: `paused`, a 429 pause of the limiter (and the release of the calls queued
+ * behind it); `rate-limit`, a budget you set running dry; `pacing`, the limits the API states in its
+ * headers, or the pace the limiter learned from its 429s.
+ */
 export interface WaitEvent {
-  reason: 'paused' | 'rate-limit';
+  reason: 'paused' | 'rate-limit' | 'pacing';
   delayMs: number;
 }
 
@@ -148,6 +152,7 @@ export function jobBasics(
       maxRetries: settings.maxRetries ?? DEFAULT_MAX_RETRIES,
       maxRetryDelayMs: settings.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS,
       timeoutMs: settings.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      exactTokens: counter.exact === true,
       onRetry: settings.onRetry,
       onWait: settings.onWait,
     },

@@ -15,13 +15,14 @@ import {
   TimeoutError,
 } from '../errors.js';
 import { createFetchTransport, type FetchFunction } from './fetch-transport.js';
-import { bodyExcerpt, redact } from './redact.js';
+import { bodyExcerpt, compileRedaction, type Redaction, redactCause, secretsOfCall } from './redact.js';
 import { parseRetryAfter } from './retry-after.js';
 import {
   DEFAULT_MAX_RESPONSE_BYTES,
   ResponseTooLargeError,
   type Transport,
   type TransportRequest,
+  type TransportResponse,
 } from './transport.js';
 
 declare const __EMBEDKIT_VERSION__: string | undefined;
@@ -86,20 +87,25 @@ export interface RequestJsonOptions {
   body?: unknown;
   signal?: AbortSignal;
   timeoutMs?: number;
-  /** Values redacted from every message, body excerpt and URL (the API key). */
+  /**
+   * Values redacted from every error field (the API key). Credential headers, URL userinfo and
+   * credential query parameters are redacted without being listed here.
+   */
   secrets?: readonly (string | undefined)[];
   maxResponseBytes?: number;
-  /** Reads the provider's error body. */
+  /** Reads the provider's error body (of a failed status, and of a 2xx body that carries an error). */
   parseError?: (body: unknown, status: number) => ParsedError;
   /** Response headers that carry a request id, first match wins. */
   requestIdHeaders?: readonly string[];
+  /** `json` (default): a 2xx body is parsed as JSON; `bytes`: it is returned as a `Uint8Array` (a results file). */
+  responseType?: 'json' | 'bytes';
 }
 
 export interface JsonResponse {
   status: number;
   headers: Record<string, string>;
   requestId?: string;
-  /** The parsed body (`undefined` for an empty 2xx body). */
+  /** The parsed body (`undefined` for an empty 2xx body; a `Uint8Array` with `responseType: 'bytes'`). */
   body: unknown;
 }
 
@@ -132,12 +138,78 @@ function bodyText(bytes: Uint8Array): string {
 }
 
 /**
+ * What an error about one call needs to know. Kept as given and only turned into redacted text when an
+ * error is built, so a successful call never pays for redaction.
+ */
+interface CallContext {
+  provider: string;
+  /** The URL as sent, credentials included. */
+  url: string;
+  /** The request headers as sent, credentials included. */
+  headers: Record<string, string>;
+  secrets: readonly (string | undefined)[];
+  parseError: RequestJsonOptions['parseError'];
+}
+
+/** Secret-free text for an error about a call; the secrets are gathered and compiled on first use. */
+class Redactor {
+  private compiled: Redaction | undefined;
+  constructor(private readonly call: CallContext) {}
+  get redaction(): Redaction {
+    this.compiled ??= compileRedaction(secretsOfCall(this.call.url, this.call.headers, this.call.secrets));
+    return this.compiled;
+  }
+  text(value: string): string {
+    return this.redaction(value);
+  }
+  excerpt(value: string, limit?: number): string {
+    return bodyExcerpt(value, this.redaction, limit);
+  }
+  cause(error: unknown): unknown {
+    return redactCause(error, this.redaction);
+  }
+  /** The fields every HTTP error of this call carries, redacted. */
+  details(
+    statusCode: number | undefined,
+    requestId: string | undefined,
+    body: string | undefined,
+  ): ErrorDetails {
+    const out: ErrorDetails = { provider: this.call.provider, url: this.text(this.call.url) };
+    if (statusCode !== undefined) out.statusCode = statusCode;
+    if (requestId !== undefined) out.requestId = this.text(requestId);
+    if (body !== undefined) out.responseBody = this.excerpt(body);
+    return out;
+  }
+}
+
+/**
+ * A successful response that remembers its call, for `unexpectedBodyError`. The context sits in a private
+ * field: invisible to equality checks, spreading and JSON, and cheaper on every call than a WeakMap entry.
+ */
+class CallResponse implements JsonResponse {
+  readonly #call: CallContext;
+  requestId?: string;
+  constructor(
+    public status: number,
+    public headers: Record<string, string>,
+    public body: unknown,
+    requestId: string | undefined,
+    call: CallContext,
+  ) {
+    if (requestId !== undefined) this.requestId = requestId;
+    this.#call = call;
+  }
+  static callOf(response: JsonResponse): CallContext | undefined {
+    return #call in response ? (response as CallResponse).#call : undefined;
+  }
+}
+
+/**
  * Sends one JSON request and returns the parsed JSON body. Every failure becomes a typed error that says
- * what happened and how to fix it, with the secrets redacted; a caller's abort re-throws the native abort reason.
+ * what happened and how to fix it, with the secrets redacted; a caller's abort re-throws the native abort
+ * reason. Redirects are never followed: a 3xx is an `InvalidResponseError` naming the `Location`.
  */
 export async function requestJson(options: RequestJsonOptions): Promise<JsonResponse> {
-  const secrets = options.secrets ?? [];
-  const safeUrl = redact(options.url, secrets);
   const headers: Record<string, string> = {
     accept: 'application/json',
     'user-agent': `embedkit/${VERSION}`,
@@ -155,46 +227,74 @@ export async function requestJson(options: RequestJsonOptions): Promise<JsonResp
   }
   if (options.signal !== undefined) request.signal = options.signal;
   if (options.timeoutMs !== undefined) request.timeoutMs = options.timeoutMs;
+  const call: CallContext = {
+    provider: options.provider,
+    url: options.url,
+    headers,
+    secrets: options.secrets ?? [],
+    parseError: options.parseError,
+  };
 
   let response: Awaited<ReturnType<Transport['request']>>;
   try {
     response = await options.transport.request(request);
   } catch (error) {
     if (options.signal?.aborted) throw abortReason(options.signal);
-    throw transportFailure(error, options.provider, safeUrl, secrets);
+    throw transportFailure(error, call);
   }
 
-  const requestIdHeaders = options.requestIdHeaders ?? DEFAULT_REQUEST_ID_HEADERS;
   let requestId: string | undefined;
-  for (const name of requestIdHeaders) {
+  for (const name of options.requestIdHeaders ?? DEFAULT_REQUEST_ID_HEADERS) {
     requestId = response.headers[name];
     if (requestId !== undefined) break;
   }
+  if (response.status < 200 || response.status >= 300) throw statusFailure(response, requestId, call);
+
+  if (options.responseType === 'bytes') return succeeded(response, response.body, requestId, call);
   const text = bodyText(response.body);
-  const contentType = response.headers['content-type'] ?? '';
-
-  if (response.status >= 200 && response.status < 300) {
-    if (text.trim() === '')
-      return withRequestId(
-        { status: response.status, headers: response.headers, body: undefined },
-        requestId,
-      );
-    try {
-      return withRequestId(
-        { status: response.status, headers: response.headers, body: JSON.parse(text) },
-        requestId,
-      );
-    } catch (cause) {
-      throw new InvalidResponseError(
-        `${options.provider} returned status ${response.status} with a body that is not valid JSON (${contentType || 'no content-type'}): ${bodyExcerpt(text, secrets, 200)}. A proxy or gateway between you and the API may be answering instead of it.`,
-        details(options.provider, safeUrl, response.status, requestId, text, secrets, {
-          // A JSON SyntaxError quotes the body; keep only a redacted copy.
-          cause: new SyntaxError(redact(String((cause as Error)?.message ?? cause), secrets)),
-        }),
-      );
-    }
+  if (text.trim() === '') return succeeded(response, undefined, requestId, call);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (cause) {
+    const redactor = new Redactor(call);
+    const contentType = response.headers['content-type'] ?? '';
+    throw new InvalidResponseError(
+      `${options.provider} returned status ${response.status} with a body that is not valid JSON (${contentType || 'no content-type'}): ${redactor.excerpt(text, 200)}. A proxy or gateway between you and the API may be answering instead of it.`,
+      {
+        ...redactor.details(response.status, requestId, text),
+        // A JSON SyntaxError quotes the body; keep only a redacted copy.
+        cause: redactor.cause(cause),
+      },
+    );
   }
+  return succeeded(response, body, requestId, call);
+}
 
+function succeeded(
+  response: TransportResponse,
+  body: unknown,
+  requestId: string | undefined,
+  call: CallContext,
+): JsonResponse {
+  return new CallResponse(response.status, response.headers, body, requestId, call);
+}
+
+/** A browser's `redirect: 'manual'` answer is opaque, with status 0; elsewhere a 3xx arrives as itself. */
+function isRedirect(status: number): boolean {
+  return status === 0 || (status >= 300 && status < 400);
+}
+
+/** The typed error for a response whose status is not 2xx. */
+function statusFailure(
+  response: TransportResponse,
+  requestId: string | undefined,
+  call: CallContext,
+): EmbedKitError {
+  const redactor = new Redactor(call);
+  const text = bodyText(response.body);
+  if (isRedirect(response.status)) return redirectFailure(response, requestId, text, call, redactor);
+  const contentType = response.headers['content-type'] ?? '';
   let json: unknown;
   let isJson = false;
   try {
@@ -204,27 +304,56 @@ export async function requestJson(options: RequestJsonOptions): Promise<JsonResp
     // A non-JSON error body: an HTML page from a proxy, a load balancer's plain text.
   }
   const parsed: ParsedError =
-    isJson && options.parseError !== undefined ? safeParse(options.parseError, json, response.status) : {};
-  if (parsed.requestId !== undefined && requestId === undefined) requestId = parsed.requestId;
-  const retryAfterMs = parseRetryAfter(response.headers) ?? parsed.retryAfterMs;
+    isJson && call.parseError !== undefined ? safeParse(call.parseError, json, response.status) : {};
+  const id = requestId ?? parsed.requestId;
   const apiMessage = isJson
-    ? (parsed.message ?? bodyExcerpt(text, secrets, 300))
-    : `a non-JSON ${contentType.split(';')[0] || 'response'}: ${bodyExcerpt(stripMarkup(text), secrets, 200)}`;
-  throw errorForStatus(response.status, {
+    ? (parsed.message ?? redactor.excerpt(text, 300))
+    : `a non-JSON ${contentType.split(';')[0] || 'response'}: ${redactor.excerpt(stripMarkup(text), 200)}`;
+  const details = redactor.details(response.status, id, text);
+  const retryAfterMs = parseRetryAfter(response.headers) ?? parsed.retryAfterMs;
+  if (retryAfterMs !== undefined) details.retryAfterMs = retryAfterMs;
+  if (parsed.providerCode !== undefined) details.providerCode = redactor.text(parsed.providerCode);
+  if (parsed.isRetryable !== undefined) details.isRetryable = parsed.isRetryable;
+  return errorForStatus(response.status, {
     ...parsed,
-    message: redact(apiMessage, secrets),
-    provider: options.provider,
-    details: details(options.provider, safeUrl, response.status, requestId, text, secrets, {
-      retryAfterMs,
-      providerCode: parsed.providerCode,
-      isRetryable: parsed.isRetryable,
-    }),
+    message: redactor.text(apiMessage),
+    provider: call.provider,
+    details,
   });
 }
 
-function withRequestId(response: JsonResponse, requestId: string | undefined): JsonResponse {
-  if (requestId !== undefined) response.requestId = requestId;
-  return response;
+/**
+ * A redirect is reported, never followed: the API key travels in a header (`Authorization`, `api-key`,
+ * `x-goog-api-key`) that a followed redirect would hand to whatever address the `Location` names. The
+ * usual cause is a base URL that is not the API's own (`http://` for `https://`, a missing path prefix,
+ * a moved host), so the message names the `Location` and asks for the base URL to be fixed.
+ */
+function redirectFailure(
+  response: TransportResponse,
+  requestId: string | undefined,
+  text: string,
+  call: CallContext,
+  redactor: Redactor,
+): EmbedKitError {
+  const raw = response.headers.location;
+  let location: string | undefined;
+  if (raw !== undefined) {
+    try {
+      location = new URL(raw, call.url).href;
+    } catch {
+      location = raw;
+    }
+  }
+  const what =
+    response.status === 0
+      ? 'a redirect (the browser hides its status and Location)'
+      : location === undefined
+        ? `status ${response.status} (a redirect) without a Location`
+        : `status ${response.status}, a redirect to ${redactor.text(location)}`;
+  return new InvalidResponseError(
+    `${call.provider} answered ${redactor.text(call.url)} with ${what}. Redirects are not followed, so that the API key is never sent to another address: set baseURL to the address the API answers at.`,
+    redactor.details(response.status, requestId, text),
+  );
 }
 
 function safeParse(
@@ -239,21 +368,77 @@ function safeParse(
   }
 }
 
-function details(
+/**
+ * The error for a 2xx body that is not what the call expects. When the body is error-shaped
+ * (`{"error": …}`, `{"detail": …}`, `{"errors": […]}`, Gemini's `[{"error": …}]`), some gateways and
+ * servers report a failure with a success status: the server's message, read by the provider's own
+ * `parseError` when `requestJson` had one, is what the user needs, not the schema problem. Runs only
+ * after a response failed its schema, so a good response never pays for it.
+ */
+export function unexpectedBodyError(
+  response: JsonResponse,
   provider: string,
-  url: string,
-  statusCode: number,
-  requestId: string | undefined,
-  text: string,
-  secrets: readonly (string | undefined)[],
-  extra: ErrorDetails,
-): ErrorDetails {
-  const out: ErrorDetails = { provider, url, statusCode, responseBody: bodyExcerpt(text, secrets) };
-  if (requestId !== undefined) out.requestId = requestId;
-  for (const [key, value] of Object.entries(extra)) {
-    if (value !== undefined) (out as Record<string, unknown>)[key] = value;
+  what: string,
+  problem: string,
+): InvalidResponseError {
+  const call = CallResponse.callOf(response) ?? {
+    provider,
+    url: '',
+    headers: {},
+    secrets: [],
+    parseError: undefined,
+  };
+  const redactor = new Redactor(call);
+  const details: ErrorDetails = { provider, statusCode: response.status };
+  if (call.url !== '') details.url = redactor.text(call.url);
+  const apiError = errorInBody(response.body, response.status, call.parseError);
+  const requestId = response.requestId ?? apiError?.requestId;
+  if (requestId !== undefined) details.requestId = redactor.text(requestId);
+  if (apiError === undefined) {
+    return new InvalidResponseError(
+      `${provider} returned a ${what} body of the wrong shape: ${redactor.text(problem)}.`,
+      details,
+    );
   }
-  return out;
+  details.responseBody = redactor.excerpt(JSON.stringify(response.body) ?? '');
+  if (apiError.providerCode !== undefined) details.providerCode = redactor.text(apiError.providerCode);
+  if (apiError.isRetryable !== undefined) details.isRetryable = apiError.isRetryable;
+  return new InvalidResponseError(
+    `${provider} answered status ${response.status} with an error instead of ${what}: ${redactor.text(apiError.message ?? redactor.excerpt(JSON.stringify(response.body) ?? '', 300))} — the API or a gateway in front of it reported a failure with a success status; check the message, and that baseURL points at the API.`,
+    details,
+  );
+}
+
+/** What an error-shaped body says, or undefined when the body is not error-shaped. */
+function errorInBody(
+  body: unknown,
+  status: number,
+  parseError: RequestJsonOptions['parseError'],
+): ParsedError | undefined {
+  const candidate = Array.isArray(body) && body.length === 1 ? body[0] : body;
+  if (typeof candidate !== 'object' || candidate === null || Array.isArray(candidate)) return undefined;
+  const { error, detail, errors } = candidate as { error?: unknown; detail?: unknown; errors?: unknown };
+  const present = (value: unknown) =>
+    value !== undefined && value !== null && value !== false && !(Array.isArray(value) && value.length === 0);
+  if (!present(error) && !present(detail) && !present(errors)) return undefined;
+  const parsed: ParsedError = parseError === undefined ? {} : { ...safeParse(parseError, body, status) };
+  parsed.message ??= messageIn(error) ?? messageIn(detail) ?? messageIn(errors) ?? messageIn(candidate);
+  return parsed;
+}
+
+/** The message a common error shape carries: a string, `{message}`, `{msg}`, or a list of those. */
+function messageIn(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) {
+    const messages = value.map(messageIn).filter((message): message is string => message !== undefined);
+    return messages.length === 0 ? undefined : messages.join('; ');
+  }
+  if (typeof value === 'object' && value !== null) {
+    const { message, msg } = value as { message?: unknown; msg?: unknown };
+    if (typeof message === 'string') return message;
+    if (typeof msg === 'string') return msg;
+  }
+  return undefined;
 }
 
 function stripMarkup(text: string): string {
@@ -332,40 +517,31 @@ const TIMEOUT_CODES = new Set([
   'ETIMEDOUT',
 ]);
 
-function transportFailure(
-  error: unknown,
-  provider: string,
-  url: string,
-  secrets: readonly (string | undefined)[],
-): EmbedKitError {
+function transportFailure(error: unknown, call: CallContext): EmbedKitError {
+  const redactor = new Redactor(call);
+  const url = redactor.text(call.url);
   if (error instanceof ResponseTooLargeError) {
     return new InvalidResponseError(
-      `${provider} sent a response larger than ${error.limit} bytes; raise maxResponseBytes or send fewer inputs per call.`,
-      { provider, url, cause: error },
+      `${call.provider} sent a response larger than ${error.limit} bytes; raise maxResponseBytes or send fewer inputs per call.`,
+      { provider: call.provider, url, cause: error },
     );
   }
   const code = errorCode(error);
-  const reason = redact(describe(error), secrets);
-  // The raw error may quote the URL (a `?key=` included) or a header; the cause that `console.error`
-  // prints is a redacted copy that keeps the code.
-  const cause = redactedCause(reason, code);
+  const reason = redactor.text(describe(error));
+  // The raw error may quote the URL (a `?key=` included) or a header; `console.error` prints the cause
+  // chain with stacks, so the cause is a redacted copy of it that keeps the codes.
+  const cause = redactor.cause(error);
   if (code !== undefined && TIMEOUT_CODES.has(code)) {
-    return new TimeoutError(`${provider}: no answer from ${url} in time (${reason}).`, {
-      provider,
+    return new TimeoutError(`${call.provider}: no answer from ${url} in time (${reason}).`, {
+      provider: call.provider,
       url,
       cause,
     });
   }
   return new ConnectionError(
-    `${provider}: could not complete the request to ${url} (${reason}). Check the network, proxy settings and base URL; the engine retries these.`,
-    { provider, url, cause },
+    `${call.provider}: could not complete the request to ${url} (${reason}). Check the network, proxy settings and base URL; the engine retries these.`,
+    { provider: call.provider, url, cause },
   );
-}
-
-function redactedCause(message: string, code: string | undefined): Error {
-  const cause = new Error(message);
-  if (code !== undefined) (cause as Error & { code?: string }).code = code;
-  return cause;
 }
 
 function errorCode(error: unknown): string | undefined {

@@ -19,10 +19,17 @@ export function createFetchTransport(
   return {
     kind: 'fetch',
     async request(request: TransportRequest): Promise<TransportResponse> {
-      const init: RequestInit = { method: request.method, headers: request.headers };
+      // `manual`: a followed redirect would carry the key headers (`api-key`, `x-goog-api-key`; fetch strips
+      // only `Authorization`) to whatever origin the Location names. requestJson reports the 3xx instead.
+      const init: RequestInit = { method: request.method, headers: request.headers, redirect: 'manual' };
       if (request.body !== undefined) init.body = request.body;
       if (request.signal !== undefined) init.signal = request.signal;
       const response = await fetchFunction(request.url, init);
+      // In browsers a manual redirect is an opaque response: status 0, no headers, no body.
+      if (response.type === 'opaqueredirect') {
+        await response.body?.cancel().catch(() => {});
+        return { status: 0, headers: {}, body: new Uint8Array(0) };
+      }
       const headers: Record<string, string> = {};
       response.headers.forEach((value, name) => {
         headers[name.toLowerCase()] = value;

@@ -1,25 +1,268 @@
 const REDACTED = '[REDACTED]';
 
-/** Query parameters that carry credentials in some APIs (Gemini's `key`). */
-const SECRET_QUERY_PARAMETERS = /([?&](?:key|api_key|apikey|access_token|token)=)[^&#\s]*/gi;
+/**
+ * Names whose value is a credential when they appear as a query parameter (`?name=value`, in a URL or
+ * quoted in free text): Gemini's `key`, Azure's `api-key` and `subscription-key`, Azure Functions' `code`,
+ * SAS `sig` / `signature`, OAuth's `access_token`, `client_secret`, `code` and friends.
+ */
+const SECRET_PARAMETER_NAMES = [
+  'key',
+  'api_key',
+  'apikey',
+  'api-key',
+  'x-api-key',
+  'x-goog-api-key',
+  'subscription-key',
+  'code',
+  'sig',
+  'signature',
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'token',
+  'client_secret',
+  'password',
+];
+
+/** Lower-cased names of request headers whose value is a credential. */
+const SECRET_HEADER_NAMES = new Set([
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'api-key',
+  'x-api-key',
+  'x-goog-api-key',
+  'ocp-apim-subscription-key',
+]);
+/** Any other header whose name says it carries a credential (`x-my-token`, `x-auth-signature`). */
+const SECRET_HEADER_WORDS = /key|token|secret|password|signature|credential|auth|cookie/i;
+
+const parameterNames = SECRET_PARAMETER_NAMES.map((name) => name.replace(/[-_]/g, '[-_]?')).join('|');
 
 /**
- * Removes every secret from `text`: each given value (and its URL-encoded form) and credential query
- * parameters. Secrets shorter than 4 characters are ignored (they would redact ordinary words).
+ * `name=value` for a secret name, at a parameter boundary: the start, anything that is not part of a
+ * name, or the escaped `&` of a JSON body (`\u0026`) or of a nested URL (`%26`). The boundary is matched
+ * as a prefix, not a lookbehind, which older browsers cannot compile. The value stops at what ends a
+ * parameter, a quoted string or a parenthesised URL (a stack frame); JSON escapes inside it (`\/`,
+ * `\u002b`) are part of it, but never an escaped quote, so a redacted JSON text still parses.
+ */
+const SECRET_PARAMETER = new RegExp(
+  `((?:^|[^\\w.%-]|\\\\u0026|%26|%3[fF])(?:${parameterNames})(?:=|%3[dD]))(?:[^&#\\s"'<>()\`\\\\]|\\\\/|\\\\u(?!00(?:26|22|27|3[cCeE]))[0-9a-fA-F]{4})*`,
+  'gi',
+);
+
+/** `name: value` in free text for header names that only ever carry a key. */
+const SECRET_HEADER_TEXT =
+  /((?:^|[^\w-])(?:x-goog-api-key|x-api-key|api-key|ocp-apim-subscription-key)"?\s*[:=]\s*"?)[^\s"'<>,;&#\\]+/gi;
+
+/** A bearer token quoted anywhere (`Authorization: Bearer …`). */
+const BEARER_TOKEN = /(\bBearer\s+)(?:[\w.~+/=-]|\\\/)+/gi;
+
+/**
+ * URL userinfo: `scheme://user:pass@` (also with the JSON-escaped slashes `:\/\/`). Stops at what ends an
+ * authority, so `https://host/path@x` is left alone.
+ */
+const URL_USERINFO = /([a-z][a-z0-9+.-]*:(?:\\?\/){2})[^\s/\\?#@"'<>]+@/gi;
+
+/**
+ * Removes every secret from `text`: each given value in every form it takes on the wire and in JSON
+ * (raw, percent-encoded, JSON-escaped with `\/`, `\"`, `\\` or `\uXXXX`, mixed, at any depth of nesting,
+ * HTML character references), the values of credential query parameters, bearer tokens, key headers
+ * quoted as text, and URL userinfo. Secrets shorter than 4 characters are ignored (they would redact
+ * ordinary words). The one routine every error message, URL, request id, body excerpt and cause goes
+ * through; it runs only when an error is built.
  */
 export function redact(text: string, secrets: readonly (string | undefined)[] = []): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (secret === undefined || secret.length < 4) continue;
-    out = out.split(secret).join(REDACTED);
-    const encoded = encodeURIComponent(secret);
-    if (encoded !== secret) out = out.split(encoded).join(REDACTED);
+  return compileRedaction(secrets)(text);
+}
+
+/** `redact` for one set of secrets, compiled once and applied to each field of an error. */
+export interface Redaction {
+  (text: string): string;
+  /** Length of the longest secret, for cutting excerpts safely. */
+  readonly longest: number;
+}
+
+/** Compiles `redact` for a set of secrets. */
+export function compileRedaction(secrets: readonly (string | undefined)[]): Redaction {
+  const kept = [
+    ...new Set(
+      secrets.filter((secret): secret is string => typeof secret === 'string' && secret.length >= 4),
+    ),
+  ].sort((a, b) => b.length - a.length);
+  const patterns = kept.map(secretPattern);
+  const apply = (text: string): string => {
+    let out = text;
+    for (let index = 0; index < kept.length; index++) {
+      // Fast path for the common case; the pattern catches every encoded form as well.
+      out = out.split(kept[index]!).join(REDACTED).replace(patterns[index]!, REDACTED);
+    }
+    return out
+      .replace(URL_USERINFO, `$1${REDACTED}@`)
+      .replace(SECRET_PARAMETER, `$1${REDACTED}`)
+      .replace(SECRET_HEADER_TEXT, `$1${REDACTED}`)
+      .replace(BEARER_TOKEN, `$1${REDACTED}`);
+  };
+  return Object.assign(apply, { longest: kept[0]?.length ?? 0 });
+}
+
+/** The named references an HTML page uses for the characters it must escape. */
+const HTML_NAMED_REFERENCES: Record<string, string> = {
+  '"': '&quot;',
+  '&': '&amp;',
+  "'": '&apos;',
+  '<': '&lt;',
+  '>': '&gt;',
+};
+
+function escapeForPattern(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+}
+
+/** A hex number matched in either case, without making the rest of the pattern case-insensitive. */
+function hexPattern(value: number, width: number): string {
+  return [...value.toString(16).padStart(width, '0')]
+    .map((digit) => (/[a-f]/.test(digit) ? `[${digit}${digit.toUpperCase()}]` : digit))
+    .join('');
+}
+
+/**
+ * A pattern that matches `secret` with each character in any of its encodings, so mixed forms
+ * (`sk\u002dab\/cd%2B`) are found too: itself (a quote, slash or backslash possibly preceded by the
+ * backslashes of one or more levels of JSON escaping), `\uXXXX` after any number of backslashes, its
+ * UTF-8 bytes percent-encoded, or an HTML character reference.
+ */
+function secretPattern(secret: string): RegExp {
+  let source = '';
+  for (const character of secret) {
+    const alternatives: string[] = [];
+    if (character === '\\') alternatives.push('\\\\+');
+    else if (character === '"' || character === '/' || character === "'")
+      alternatives.push(`\\\\*${escapeForPattern(character)}`);
+    else alternatives.push(escapeForPattern(character));
+    let unicodeEscape = '';
+    for (let index = 0; index < character.length; index++) {
+      unicodeEscape += `\\\\+u${hexPattern(character.charCodeAt(index), 4)}`;
+    }
+    alternatives.push(unicodeEscape);
+    alternatives.push(
+      [...new TextEncoder().encode(character)].map((byte) => `%${hexPattern(byte, 2)}`).join(''),
+    );
+    const codePoint = character.codePointAt(0)!;
+    alternatives.push(`&#(?:[xX]0*${hexPattern(codePoint, 1)}|0*${codePoint});`);
+    const named = HTML_NAMED_REFERENCES[character];
+    if (named !== undefined) alternatives.push(named);
+    source += `(?:${alternatives.join('|')})`;
   }
-  return out.replace(SECRET_QUERY_PARAMETERS, `$1${REDACTED}`);
+  return new RegExp(source, 'g');
+}
+
+/**
+ * Every secret of one call, for redaction when an error is built: the given values (the API key), the
+ * values of credential headers (and the token after a `Bearer` / `Basic` scheme, and the password a
+ * `Basic` value encodes), the userinfo of the URL, and the values of its credential query parameters,
+ * each also percent-decoded. Called only on the error path.
+ */
+export function secretsOfCall(
+  url: string,
+  headers: Record<string, string> | undefined,
+  secrets: readonly (string | undefined)[] = [],
+): string[] {
+  const out: string[] = [];
+  for (const secret of secrets) if (typeof secret === 'string') out.push(secret);
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    const lower = name.toLowerCase();
+    if (!SECRET_HEADER_NAMES.has(lower) && !SECRET_HEADER_WORDS.test(lower)) continue;
+    out.push(value);
+    const scheme = /^(\w+)\s+(.+)$/.exec(value.trim());
+    if (scheme !== null) {
+      out.push(scheme[2]!);
+      if (scheme[1]!.toLowerCase() === 'basic') out.push(...basicCredentials(scheme[2]!));
+    }
+  }
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // Not a URL: the patterns in `redact` still find userinfo and credential parameters in it.
+  }
+  if (parsed !== undefined) {
+    for (const part of [parsed.username, parsed.password]) if (part !== '') out.push(part, safeDecode(part));
+    const secretNames = new Set(SECRET_PARAMETER_NAMES);
+    for (const [name, value] of parsed.searchParams) {
+      if (secretNames.has(name.toLowerCase()) && value !== '') out.push(value);
+    }
+  }
+  return out;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+function basicCredentials(encoded: string): string[] {
+  try {
+    const decoded = atob(encoded);
+    const colon = decoded.indexOf(':');
+    return colon === -1 ? [decoded] : [decoded, decoded.slice(colon + 1)];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * A secret-free copy of an error and its whole `cause` chain (and `errors` of an AggregateError): message,
+ * stack and every string or number field redacted; other fields dropped. `console.error` and
+ * `util.inspect` print a cause with its stack, so the raw error of a failed request (which may quote the
+ * URL or a header) is never kept.
+ */
+export function redactCause(value: unknown, redaction: Redaction, depth = 0): unknown {
+  if (typeof value === 'string') return redaction(value);
+  if (typeof value !== 'object' || value === null) return value;
+  if (depth >= 8) return undefined;
+  const source = value as Record<string, unknown>;
+  const message = redaction(typeof source.message === 'string' ? source.message : String(value));
+  const cause = 'cause' in source ? redactCause(source.cause, redaction, depth + 1) : undefined;
+  const copy = (cause === undefined ? new Error(message) : new Error(message, { cause })) as Error &
+    Record<string, unknown>;
+  Object.defineProperty(copy, 'name', {
+    value: typeof source.name === 'string' ? source.name : 'Error',
+    writable: true,
+    configurable: true,
+  });
+  copy.stack =
+    typeof source.stack === 'string' ? redaction(source.stack) : `${String(copy.name)}: ${message}`;
+  for (const key of Object.keys(source)) {
+    if (key === 'message' || key === 'stack' || key === 'cause' || key === 'name' || key === 'errors')
+      continue;
+    const field = source[key];
+    if (typeof field === 'string') copy[key] = redaction(field);
+    else if (typeof field === 'number' || typeof field === 'boolean') copy[key] = field;
+  }
+  // An AggregateError's `errors` is not enumerable (Node reports a connection refused on every address of
+  // a host as one); keep it the same way.
+  if (Array.isArray(source.errors)) {
+    Object.defineProperty(copy, 'errors', {
+      value: source.errors.map((entry) => redactCause(entry, redaction, depth + 1)),
+      writable: true,
+      configurable: true,
+    });
+  }
+  return copy;
 }
 
 /** A short, secret-free excerpt of a response body for error messages. */
-export function bodyExcerpt(text: string, secrets: readonly (string | undefined)[], limit = 1_000): string {
-  const clean = redact(text, secrets);
-  return clean.length > limit ? `${clean.slice(0, limit)}… (${clean.length - limit} more characters)` : clean;
+export function bodyExcerpt(text: string, redaction: Redaction, limit = 1_000): string {
+  // Redacting a whole 200 MB body would be slow: keep a margin past the limit wide enough to hold any
+  // secret that starts inside it, in its longest usual encoding, so no partial secret survives the cut.
+  const margin = 256 + redaction.longest * 24;
+  const head = text.length > limit + margin ? text.slice(0, limit + margin) : text;
+  const clean = redaction(head);
+  if (clean.length <= limit && head.length === text.length) return clean;
+  const rest = text.length - head.length + Math.max(0, clean.length - limit);
+  return `${clean.slice(0, limit)}… (${rest} more characters)`;
 }

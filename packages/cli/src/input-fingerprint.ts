@@ -1,0 +1,147 @@
+import { createHash, type Hash } from 'node:crypto';
+import { CliError, InputError } from './errors.js';
+import type { InputRecord } from './inputs.js';
+
+/** What part of the input a checkpoint's inputs were read from, so that a resumed run can tell it is unchanged. */
+export interface InputFingerprint {
+  /** Bytes of the input up to the end of the last input done (its text, not its line break). */
+  bytes: number;
+  /** SHA-256 of those bytes, as read: it works for stdin, where size and time say nothing. */
+  sha256: string;
+  /** A regular file's size when the run that wrote the checkpoint started (for the message). */
+  size?: number;
+  /** The same file's modification time, in milliseconds since the epoch. */
+  mtimeMs?: number;
+}
+
+/** The fingerprint of nothing consumed yet. */
+export const EMPTY_FINGERPRINT: InputFingerprint = {
+  bytes: 0,
+  sha256: createHash('sha256').digest('hex'),
+};
+
+/**
+ * A running SHA-256 of the input bytes behind the inputs written so far. The reader hands over every
+ * chunk it reads; the job advances to the end of each input as it writes it. Chunks read ahead are kept
+ * until the inputs in them are written, so the hash always covers exactly what the output holds.
+ */
+export class ConsumedInputHash {
+  private readonly hash: Hash = createHash('sha256');
+  private readonly chunks: Buffer[] = [];
+  private offsetInFirst = 0;
+  private hashed = 0;
+  private received = 0;
+
+  /** The reader read `chunk`, the next bytes of the input. */
+  read(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.received += chunk.length;
+  }
+
+  /** Hashes the input up to byte `end` (the end of an input just written). */
+  advance(end: number): void {
+    if (end > this.received) throw new Error(`internal: input byte ${end} is hashed before it was read.`);
+    while (this.hashed < end) {
+      const chunk = this.chunks[0]!;
+      const take = Math.min(chunk.length - this.offsetInFirst, end - this.hashed);
+      this.hash.update(chunk.subarray(this.offsetInFirst, this.offsetInFirst + take));
+      this.hashed += take;
+      this.offsetInFirst += take;
+      if (this.offsetInFirst === chunk.length) {
+        this.chunks.shift();
+        this.offsetInFirst = 0;
+      }
+    }
+  }
+
+  /** Bytes hashed so far. */
+  get bytes(): number {
+    return this.hashed;
+  }
+
+  /** The digest of the bytes hashed so far (hashing goes on). */
+  digest(): string {
+    return this.hash.copy().digest('hex');
+  }
+}
+
+/** Where a checkpoint stopped: the inputs done, the line of the last one, and the bytes they came from. */
+export interface ConsumedPart {
+  inputsDone: number;
+  lastLine: number;
+  input: InputFingerprint;
+}
+
+export interface VerifyOptions {
+  /** The input's name in messages (a path, or stdin). */
+  name: string;
+  /** What the checkpoint says was consumed. */
+  consumed: ConsumedPart;
+  /** The input as it is now: a regular file's size and modification time. */
+  size?: number;
+  mtimeMs?: number;
+  /** The next input record, or undefined at the end. */
+  next: () => Promise<InputRecord | undefined>;
+  hash: ConsumedInputHash;
+  /** Stops a long re-read (Ctrl-C). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Reads the consumed part of the input again and checks it is what the checkpoint describes: the same
+ * number of inputs, the last one on the same line and ending at the same byte, and the same SHA-256.
+ * Anything else (a line replaced, inserted or deleted, a truncated file) throws a {@link CliError}
+ * that says what changed: resuming would mix vectors of the old text with the new. Lines added after
+ * the consumed part are fine.
+ */
+export async function verifyConsumedInput(options: VerifyOptions): Promise<void> {
+  const { consumed, name, hash } = options;
+  const { inputsDone, lastLine, input } = consumed;
+  const changed = (what: string) => {
+    const details: string[] = [];
+    if (options.size !== undefined && input.size !== undefined && options.size !== input.size)
+      details.push(`size ${input.size} → ${options.size} bytes`);
+    if (options.mtimeMs !== undefined && input.mtimeMs !== undefined && options.mtimeMs !== input.mtimeMs)
+      details.push(`modified ${new Date(options.mtimeMs).toISOString()}`);
+    return new CliError(
+      `${name} changed since the checkpoint: ${what}${details.length > 0 ? ` (${details.join(', ')})` : ''}. Resuming would mix vectors of the old text with the new. Run with --restart to embed the input again from the start, or restore the input as it was.`,
+    );
+  };
+  if (options.size !== undefined && options.size < input.bytes) {
+    throw changed(
+      `it is ${options.size} bytes long, but its first ${input.bytes} bytes (${inputsDone} inputs, through line ${lastLine}) were already embedded: it was truncated`,
+    );
+  }
+  let last: InputRecord | undefined;
+  for (let index = 0; index < inputsDone; index++) {
+    options.signal?.throwIfAborted();
+    let record: InputRecord | undefined;
+    try {
+      record = await options.next();
+    } catch (error) {
+      if (error instanceof InputError)
+        throw changed(
+          `${error.message.replace(/\.$/, '')}, within the ${inputsDone} inputs already embedded`,
+        );
+      throw error;
+    }
+    if (record === undefined) {
+      throw changed(
+        `it now holds ${index} inputs, but ${inputsDone} (through line ${lastLine}) were already embedded: it was truncated or lines were deleted`,
+      );
+    }
+    hash.advance(record.end);
+    last = record;
+  }
+  if (last === undefined) return;
+  if (last.line !== lastLine) {
+    throw changed(
+      `input ${inputsDone}, the last one embedded, was on line ${lastLine} and is now on line ${last.line}: lines were inserted or deleted before it`,
+    );
+  }
+  if (last.end !== input.bytes || hash.digest() !== input.sha256) {
+    throw changed(
+      `lines 1-${lastLine} are not the ones already embedded (${last.end === input.bytes ? 'same length, other bytes' : `${input.bytes} bytes then, ${last.end} now`}): a line was replaced, inserted or deleted`,
+    );
+  }
+}

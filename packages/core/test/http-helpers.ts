@@ -1,0 +1,199 @@
+/**
+ * Shared by the HTTP tests: a recording `fetch`, a helper that expects `requestJson` to fail, the list of
+ * credential query names, a small response schema, and the secret-leak walk.
+ *
+ * The walk finds a secret anywhere in an error: every own property (string or symbol keyed, enumerable or not),
+ * `String(error)`, the stack, `util.inspect` (what `console.error` prints), recursively through `cause`
+ * chains and `errors` arrays; each text also after undoing JSON escapes, percent-encoding and HTML
+ * character references up to three levels deep, so an escaped copy of a key counts as a leak.
+ */
+import { inspect } from 'node:util';
+import { expect } from 'vitest';
+import { EmbedKitError } from '../src/errors.js';
+import { type RequestJsonOptions, requestJson } from '../src/http/client.js';
+import { createFetchTransport, type FetchFunction } from '../src/http/fetch-transport.js';
+import type { SafeParser } from '../src/provider-utils.js';
+
+export const URL_BASE = 'https://api.acme.test/v1/embeddings';
+
+export interface Sent {
+  url: string;
+  init: RequestInit;
+}
+
+/** An injected fetch that records what it was given and answers with `answer()`. */
+export function recordingFetch(answer: (sent: Sent) => Response | Promise<Response>) {
+  const sent: Sent[] = [];
+  const fetch: FetchFunction = async (url, init) => {
+    const entry = { url, init };
+    sent.push(entry);
+    return answer(entry);
+  };
+  return { fetch, sent };
+}
+
+/** Calls `requestJson` for provider `acme` at `URL_BASE` through the fetch transport and returns its error. */
+export async function failure(
+  options: Partial<RequestJsonOptions> & { fetch: FetchFunction },
+): Promise<EmbedKitError> {
+  const { fetch, ...rest } = options;
+  try {
+    await requestJson({
+      transport: createFetchTransport(fetch),
+      provider: 'acme',
+      url: URL_BASE,
+      body: { input: ['a'] },
+      ...rest,
+    });
+  } catch (error) {
+    expect(EmbedKitError.isInstance(error), `expected an embedkit error, got ${String(error)}`).toBe(true);
+    return error as EmbedKitError;
+  }
+  throw new Error('expected requestJson to fail');
+}
+
+/** Query parameter names that carry a credential in some API; each must be redacted, in any case. */
+export const SECRET_QUERY_NAMES = [
+  'key',
+  'api_key',
+  'apikey',
+  'api-key',
+  'subscription-key',
+  'code',
+  'sig',
+  'signature',
+  'x-goog-api-key',
+  'access_token',
+  'token',
+  'client_secret',
+  'password',
+];
+
+/** A response schema in the style of the embeddings endpoints: a `data` array. */
+export const dataArraySchema: SafeParser<{ data: unknown[] }> = {
+  safeParse(value) {
+    const data = (value as { data?: unknown } | undefined)?.data;
+    return Array.isArray(data)
+      ? { success: true, data: { data } }
+      : { success: false, error: { issues: [{ path: ['data'], message: 'expected an array' }] } };
+  },
+};
+
+/**
+ * The fields an embedkit error may carry, reviewed for secrets. A field that is not listed fails
+ * `expectNoSecret`: a new field has to be added here (and so is known to be walked) before it ships.
+ */
+export const REVIEWED_ERROR_FIELDS: ReadonlySet<string> = new Set([
+  'message',
+  'stack',
+  'name',
+  'code',
+  'isRetryable',
+  'provider',
+  'url',
+  'statusCode',
+  'requestId',
+  'retryAfterMs',
+  'responseBody',
+  'providerCode',
+  'cause',
+  // RetryError
+  'errors',
+  'lastError',
+  'attempts',
+  // InvalidRequestError, RateLimitError, InvalidArgumentError
+  'batchTooLarge',
+  'inputIndex',
+  'quotaExhausted',
+  'argument',
+]);
+
+/** One level of JSON, percent and HTML-reference unescaping. */
+function unescapeOnce(text: string): string {
+  return text
+    .replace(/\\(u[0-9a-fA-F]{4}|["\\/bfnrt])/g, (_match, sequence: string) =>
+      sequence.startsWith('u')
+        ? String.fromCharCode(Number.parseInt(sequence.slice(1), 16))
+        : (({ b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' } as Record<string, string>)[sequence] ?? sequence),
+    )
+    .replace(/&#[xX]([0-9a-fA-F]+);/g, (_match, hex: string) =>
+      String.fromCodePoint(Number.parseInt(hex, 16)),
+    )
+    .replace(/&#(\d+);/g, (_match, decimal: string) => String.fromCodePoint(Number(decimal)))
+    .replace(
+      /&(quot|amp|apos|lt|gt);/g,
+      (_match, name: string) => ({ quot: '"', amp: '&', apos: "'", lt: '<', gt: '>' })[name as 'quot'],
+    )
+    .replace(/(?:%[0-9a-fA-F]{2})+/g, (encoded) => {
+      try {
+        return decodeURIComponent(encoded);
+      } catch {
+        return encoded;
+      }
+    });
+}
+
+/** The secret found in `text` in any of its encodings, or undefined. */
+export function secretIn(text: string, secrets: readonly string[]): string | undefined {
+  let view = text;
+  for (let level = 0; level < 4; level++) {
+    for (const secret of secrets) if (view.includes(secret)) return secret;
+    view = unescapeOnce(view);
+  }
+  return undefined;
+}
+
+export interface Walk {
+  /** `path: secret` for every leak found. */
+  leaks: string[];
+  /** Every own property path visited, e.g. `cause.cause.message`. */
+  visited: string[];
+  /** Own property names of embedkit errors that are not in `REVIEWED_ERROR_FIELDS`. */
+  unreviewed: string[];
+}
+
+/** Walks an error (or any value) and reports every leak of `secrets`. */
+export function walkForSecrets(value: unknown, secrets: readonly string[]): Walk {
+  const walk: Walk = { leaks: [], visited: [], unreviewed: [] };
+  const seen = new Set<unknown>();
+  const check = (path: string, text: string) => {
+    const secret = secretIn(text, secrets);
+    if (secret !== undefined) walk.leaks.push(`${path}: ${JSON.stringify(secret)} in ${text.slice(0, 300)}`);
+  };
+  const visit = (current: unknown, path: string, depth: number) => {
+    if (typeof current === 'string') return check(path, current);
+    if (typeof current !== 'object' || current === null || depth > 12 || seen.has(current)) return;
+    seen.add(current);
+    if (current instanceof Error) {
+      check(`${path}<String>`, String(current));
+      check(`${path}<stack>`, String(current.stack));
+      check(`${path}<inspect>`, inspect(current, { depth: 12 }));
+    }
+    const isEmbedKitError = Symbol.for('embedkit.error') in current;
+    const keys = Reflect.ownKeys(current);
+    // The walk must cover at least every own enumerable key; Reflect.ownKeys adds the rest.
+    for (const key of Object.keys(current)) {
+      if (!keys.includes(key)) throw new Error(`walk skipped the enumerable key ${path}.${key}`);
+    }
+    for (const key of keys) {
+      const name = String(key);
+      walk.visited.push(path === '' ? name : `${path}.${name}`);
+      if (isEmbedKitError && typeof key === 'string' && !REVIEWED_ERROR_FIELDS.has(key))
+        walk.unreviewed.push(`${path}.${key}`);
+      const descriptor = Object.getOwnPropertyDescriptor(current, key);
+      const field = descriptor?.get === undefined ? descriptor?.value : descriptor.get.call(current);
+      visit(field, path === '' ? name : `${path}.${name}`, depth + 1);
+    }
+  };
+  visit(value, '', 0);
+  if (typeof value === 'object' && value !== null) check('<JSON>', safeJson(value));
+  return walk;
+}
+
+function safeJson(value: object): string {
+  try {
+    return JSON.stringify(value) ?? '';
+  } catch {
+    return '';
+  }
+}

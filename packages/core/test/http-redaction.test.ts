@@ -1,0 +1,382 @@
+import { inspect } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { ConnectionError, InvalidResponseError, ServerError } from '../src/errors.js';
+import { type JsonResponse, type RequestJsonOptions, requestJson } from '../src/http/client.js';
+import { createFetchTransport, type FetchFunction } from '../src/http/fetch-transport.js';
+import { compileRedaction, redact, redactCause, secretsOfCall } from '../src/http/redact.js';
+import { parseResponse } from '../src/provider-utils.js';
+import {
+  dataArraySchema,
+  failure,
+  recordingFetch,
+  SECRET_QUERY_NAMES,
+  URL_BASE,
+  walkForSecrets,
+} from './http-helpers.js';
+
+const SECRET = 'sk-Ab/Cd+Ef"Gh\\Ij9';
+
+const json = (text: string) => JSON.stringify(text).slice(1, -1);
+const unicode = (text: string) =>
+  [...text].map((character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
+
+describe('redact: every form of a given secret', () => {
+  const forms: [string, string][] = [
+    ['raw', SECRET],
+    ['as a JSON string spells it (\\" and \\\\)', json(SECRET)],
+    ['with \\/ for /', json(SECRET).replace('/', '\\/')],
+    ['every character \\uXXXX', unicode(SECRET)],
+    ['\\uXXXX in upper-case hex', unicode(SECRET).toUpperCase().replaceAll('\\U', '\\u')],
+    [
+      'mixed \\uXXXX and plain escapes',
+      [...SECRET]
+        .map((character, index) =>
+          index % 3 === 0 ? unicode(character) : json(character).replace('/', '\\/'),
+        )
+        .join(''),
+    ],
+    ['escaped twice (JSON quoted in a JSON string)', json(json(SECRET))],
+    ['\\uXXXX escaped twice', json(unicode(SECRET))],
+    ['percent-encoded', encodeURIComponent(SECRET)],
+    [
+      'percent-encoded in lower-case hex',
+      encodeURIComponent(SECRET).replace(/%[0-9A-F]{2}/g, (encoded) => encoded.toLowerCase()),
+    ],
+    ['HTML references', [...SECRET].map((character) => `&#${character.charCodeAt(0)};`).join('')],
+    ['HTML named and hex references', SECRET.replace('"', '&quot;').replace('/', '&#x2F;')],
+  ];
+  it.each(forms)('%s', (_name, form) => {
+    expect(redact(`before ${form} after`, [SECRET])).toBe('before [REDACTED] after');
+  });
+
+  it('a redacted JSON text still parses, whatever form the secret took inside it', () => {
+    const body = JSON.stringify({
+      a: SECRET,
+      b: `url ${encodeURIComponent(SECRET)}`,
+      c: JSON.stringify({ nested: SECRET }),
+      d: `https://x.test/?key=${SECRET}&alt=json`,
+    });
+    const parsed = JSON.parse(redact(body, [SECRET])) as Record<string, string>;
+    expect(parsed.a).toBe('[REDACTED]');
+    expect(parsed.b).toBe('url [REDACTED]');
+    expect(JSON.parse(parsed.c!)).toEqual({ nested: '[REDACTED]' });
+    expect(parsed.d).toBe('https://x.test/?key=[REDACTED]&alt=json');
+  });
+
+  it('a secret full of pattern metacharacters is matched literally', () => {
+    const secret = 'a.b*c(d)[e]$^|?';
+    expect(redact(`x ${secret} y aXb*c(d)[e]$^|?`, [secret])).toBe('x [REDACTED] y aXb*c(d)[e]$^|?');
+  });
+
+  it('ignores undefined and very short secrets (they would redact ordinary words)', () => {
+    expect(redact('the cat sat', [undefined, 'at', ''])).toBe('the cat sat');
+  });
+});
+
+describe('redact: secrets it finds without being told', () => {
+  it.each(SECRET_QUERY_NAMES)('the value of %s in a URL and in free text, in any case', (name) => {
+    expect(redact(`https://x.test/v1?alt=json&${name}=s3cr3t-v4lue&b=1#top`)).toBe(
+      `https://x.test/v1?alt=json&${name}=[REDACTED]&b=1#top`,
+    );
+    expect(redact(`https://x.test/v1?${name.toUpperCase()}=s3cr3t-v4lue`)).toBe(
+      `https://x.test/v1?${name.toUpperCase()}=[REDACTED]`,
+    );
+    expect(redact(`rejected ${name}=s3cr3t-v4lue (try again)`)).toBe(
+      `rejected ${name}=[REDACTED] (try again)`,
+    );
+    // A URL quoted in a JSON body (Go escapes & as \u0026) and a URL nested in another URL's query.
+    expect(redact(`"https://x.test/v1?alt=json\\u0026${name}=s3cr3t\\/v4lue\\u0026b=1"`)).toBe(
+      `"https://x.test/v1?alt=json\\u0026${name}=[REDACTED]\\u0026b=1"`,
+    );
+    expect(redact(`next=https%3A%2F%2Fx.test%2F%3F${name}%3Ds3cr3t%26b%3D1`)).toBe(
+      `next=https%3A%2F%2Fx.test%2F%3F${name}%3D[REDACTED]`,
+    );
+  });
+
+  it('leaves parameters whose name only ends like a secret one', () => {
+    const text = 'https://x.test/?monkey=1&hotkey=2&encode=3&design=4&tokens=5';
+    expect(redact(text)).toBe(text);
+  });
+
+  it('URL userinfo anywhere, also with JSON-escaped slashes; not an @ in a path or an e-mail address', () => {
+    expect(redact('proxy http://bob:hunter2@proxy.test:8080/ refused')).toBe(
+      'proxy http://[REDACTED]@proxy.test:8080/ refused',
+    );
+    expect(redact('{"url":"https:\\/\\/bob:p%40ss@h.test\\/v1"}')).toBe(
+      '{"url":"https:\\/\\/[REDACTED]@h.test\\/v1"}',
+    );
+    expect(redact('https://h.test/users/@bob and bob@example.test')).toBe(
+      'https://h.test/users/@bob and bob@example.test',
+    );
+  });
+
+  it('bearer tokens and key headers quoted as text', () => {
+    expect(redact('sent Authorization: Bearer eyJhbGciOi.J9x/y+z= to')).toBe(
+      'sent Authorization: Bearer [REDACTED] to',
+    );
+    expect(redact('headers: {"x-goog-api-key":"AIzaSyXyz","api-key": "abc123"}')).toBe(
+      'headers: {"x-goog-api-key":"[REDACTED]","api-key": "[REDACTED]"}',
+    );
+  });
+});
+
+describe('secretsOfCall', () => {
+  it('collects the given secrets, credential header values, the token after a scheme, URL userinfo and credential query values', () => {
+    const basic = btoa('alice:open-sesame');
+    const secrets = secretsOfCall(
+      'https://alice:pa%24%24word@h.test/v1?api-version=2024-10-21&sig=c2lnbmF0dXJl',
+      {
+        authorization: 'Bearer sk-bearer-1',
+        'proxy-authorization': `Basic ${basic}`,
+        'x-custom-token': 'tok-2',
+        'api-key': 'azure-3',
+        'content-type': 'application/json',
+        'openai-project': 'proj_4',
+      },
+      ['given-5', undefined],
+    );
+    expect(secrets).toEqual(
+      expect.arrayContaining([
+        'given-5',
+        'Bearer sk-bearer-1',
+        'sk-bearer-1',
+        basic,
+        'alice:open-sesame',
+        'open-sesame',
+        'tok-2',
+        'azure-3',
+        'alice',
+        'pa%24%24word',
+        'pa$$word',
+        'c2lnbmF0dXJl',
+      ]),
+    );
+    expect(secrets).not.toContain('application/json');
+    expect(secrets).not.toContain('proj_4');
+    expect(secrets).not.toContain('2024-10-21');
+  });
+});
+
+describe('redactCause', () => {
+  it('copies the whole chain with messages, stacks and string fields redacted and codes kept', () => {
+    const root = Object.assign(new Error(`connect to ${URL_BASE}?key=${SECRET}`), {
+      code: 'ECONNREFUSED',
+      errno: -111,
+      address: SECRET,
+      socket: { secret: SECRET },
+    });
+    root.stack = `Error: connect\n    at connect (${URL_BASE}?key=${encodeURIComponent(SECRET)})`;
+    const aggregate = new AggregateError([root, new Error(`other ${json(SECRET)}`)], 'all failed');
+    const top = new TypeError('fetch failed', { cause: aggregate });
+    const copy = redactCause(top, compileRedaction([SECRET])) as Error & { cause: AggregateError };
+    expect(copy).not.toBe(top);
+    expect(copy.name).toBe('TypeError');
+    expect(copy.message).toBe('fetch failed');
+    expect(copy.cause.name).toBe('AggregateError');
+    const [first, second] = copy.cause.errors as (Error & Record<string, unknown>)[];
+    expect(first!.message).toBe(`connect to ${URL_BASE}?key=[REDACTED]`);
+    expect(first!.stack).toBe(`Error: connect\n    at connect (${URL_BASE}?key=[REDACTED])`);
+    expect(first!.code).toBe('ECONNREFUSED');
+    expect(first!.errno).toBe(-111);
+    expect(first!.address).toBe('[REDACTED]');
+    expect(first!.socket).toBeUndefined();
+    expect(second!.message).toBe('other [REDACTED]');
+    expect(walkForSecrets(copy, [SECRET]).leaks).toEqual([]);
+    expect(inspect(copy, { depth: 10 })).not.toContain('Ab/Cd');
+  });
+});
+
+describe('requestJson redacts what the call itself carries', () => {
+  it('a key sent only in a header (settings.headers, never listed in secrets) is redacted from every field', async () => {
+    const headerSets: Record<string, string>[] = [
+      { 'api-key': SECRET },
+      { 'x-goog-api-key': SECRET },
+      { authorization: `Bearer ${SECRET}` },
+      { 'x-gateway-token': SECRET },
+    ];
+    for (const headers of headerSets) {
+      const { fetch } = recordingFetch(
+        () =>
+          new Response(JSON.stringify({ error: { message: `denied for ${SECRET}` } }), {
+            status: 500,
+            headers: { 'content-type': 'application/json', 'x-request-id': SECRET },
+          }),
+      );
+      const error = await failure({ fetch, headers });
+      expect(ServerError.isInstance(error)).toBe(true);
+      expect(error.requestId).toBe('[REDACTED]');
+      expect(error.message).toContain('denied for [REDACTED]');
+      expect(walkForSecrets(error, [SECRET]).leaks).toEqual([]);
+    }
+  });
+
+  it('the cause chain keeps its codes and loses the key from every message and stack', async () => {
+    const fetch: FetchFunction = async () => {
+      const socket = Object.assign(new Error(`read ECONNRESET while sending api-key ${SECRET}`), {
+        code: 'ECONNRESET',
+      });
+      socket.stack = `Error: read ECONNRESET\n    at onRead (${URL_BASE}?code=${SECRET})`;
+      throw new TypeError('fetch failed', { cause: socket });
+    };
+    const error = await failure({ fetch, headers: { 'api-key': SECRET } });
+    expect(ConnectionError.isInstance(error)).toBe(true);
+    const cause = error.cause as Error & { cause: Error & { code?: string } };
+    expect(cause.message).toBe('fetch failed');
+    expect(cause.cause.code).toBe('ECONNRESET');
+    expect(cause.cause.stack).toContain('?code=[REDACTED]');
+    expect(walkForSecrets(error, [SECRET]).leaks).toEqual([]);
+  });
+
+  it('an excerpt of a long body redacts a secret that straddles the cut', async () => {
+    const body = `${'x'.repeat(995)}${SECRET}${'y'.repeat(5_000)}`;
+    const { fetch } = recordingFetch(() => new Response(body, { status: 502 }));
+    const error = await failure({ fetch, secrets: [SECRET] });
+    expect(error.responseBody).toMatch(/^x{995}\[REDA… \(\d+ more characters\)$/);
+    expect(walkForSecrets(error, [SECRET]).leaks).toEqual([]);
+  });
+
+  it('a successful call never touches the secrets (redaction runs only when an error is built)', async () => {
+    const untouchable = new Proxy([] as string[], {
+      get() {
+        throw new Error('secrets read on the success path');
+      },
+    });
+    const { fetch } = recordingFetch(
+      () => new Response('{"data":[]}', { status: 200, headers: { 'content-type': 'application/json' } }),
+    );
+    const response = await requestJson({
+      transport: createFetchTransport(fetch),
+      provider: 'acme',
+      url: `${URL_BASE}?key=${SECRET}`,
+      body: { input: ['a'] },
+      secrets: untouchable,
+    });
+    expect(response.body).toEqual({ data: [] });
+  });
+});
+
+describe('redirects are reported, never followed', () => {
+  it('the fetch transport asks fetch not to follow (redirect: manual)', async () => {
+    const { fetch, sent } = recordingFetch(() => new Response('{}', { status: 200 }));
+    await requestJson({ transport: createFetchTransport(fetch), provider: 'acme', url: URL_BASE });
+    expect(sent[0]!.init.redirect).toBe('manual');
+  });
+
+  it("a browser's opaque manual redirect (status 0) is an InvalidResponseError asking to fix the base URL", async () => {
+    const opaque = {
+      type: 'opaqueredirect',
+      status: 0,
+      headers: new Headers(),
+      body: null,
+    } as unknown as Response;
+    const error = await failure({ fetch: async () => opaque });
+    expect(InvalidResponseError.isInstance(error)).toBe(true);
+    expect(error.statusCode).toBe(0);
+    expect(error.isRetryable).toBe(false);
+    expect(error.message).toBe(
+      `acme answered ${URL_BASE} with a redirect (the browser hides its status and Location). Redirects are not followed, so that the API key is never sent to another address: set baseURL to the address the API answers at.`,
+    );
+  });
+
+  it('a 3xx without a Location still says it was a redirect, with the redacted URL asked', async () => {
+    const { fetch } = recordingFetch(() => new Response(null, { status: 300 }));
+    const error = await failure({ fetch, url: `${URL_BASE}?key=${SECRET}`, secrets: [SECRET] });
+    expect(InvalidResponseError.isInstance(error)).toBe(true);
+    expect(error.statusCode).toBe(300);
+    expect(error.message).toContain(
+      `acme answered ${URL_BASE}?key=[REDACTED] with status 300 (a redirect) without a Location.`,
+    );
+  });
+});
+
+describe('responseType bytes', () => {
+  it('returns the 2xx body as bytes, unparsed', async () => {
+    const { fetch } = recordingFetch(() => new Response('{"a":1}\n{"a":2}\n', { status: 200 }));
+    const response = await requestJson({
+      transport: createFetchTransport(fetch),
+      provider: 'acme',
+      url: URL_BASE,
+      responseType: 'bytes',
+    });
+    expect(new TextDecoder().decode(response.body as Uint8Array)).toBe('{"a":1}\n{"a":2}\n');
+  });
+});
+
+describe('errors inside a 2xx', () => {
+  async function answer(body: unknown, options: Partial<RequestJsonOptions> = {}): Promise<JsonResponse> {
+    const { fetch } = recordingFetch(
+      () =>
+        new Response(JSON.stringify(body), {
+          status: 200,
+          headers: { 'content-type': 'application/json', 'x-request-id': 'req-7' },
+        }),
+    );
+    return requestJson({
+      transport: createFetchTransport(fetch),
+      provider: 'acme',
+      url: URL_BASE,
+      ...options,
+    });
+  }
+
+  function parseFailure(response: JsonResponse): InvalidResponseError {
+    try {
+      parseResponse(dataArraySchema, response, 'acme', 'embeddings');
+    } catch (error) {
+      expect(InvalidResponseError.isInstance(error)).toBe(true);
+      return error as InvalidResponseError;
+    }
+    throw new Error('expected parseResponse to fail');
+  }
+
+  it("reads the message with the provider's own parseError, redacted, with the provider code and request id", async () => {
+    const response = await answer(
+      { error: { msg_text: `key ${SECRET} suspended`, reason: 'KEY_SUSPENDED' } },
+      {
+        secrets: [SECRET],
+        parseError: (body) => {
+          const error = (body as { error: { msg_text: string; reason: string } }).error;
+          return { message: `[${error.reason}] ${error.msg_text}`, providerCode: error.reason };
+        },
+      },
+    );
+    const error = parseFailure(response);
+    expect(error.message).toBe(
+      'acme answered status 200 with an error instead of embeddings: [KEY_SUSPENDED] key [REDACTED] suspended — the API or a gateway in front of it reported a failure with a success status; check the message, and that baseURL points at the API.',
+    );
+    expect(error.statusCode).toBe(200);
+    expect(error.providerCode).toBe('KEY_SUSPENDED');
+    expect(error.requestId).toBe('req-7');
+    expect(error.url).toBe(URL_BASE);
+    expect(error.responseBody).toContain('[REDACTED]');
+    expect(walkForSecrets(error, [SECRET]).leaks).toEqual([]);
+  });
+
+  it('without a parseError, reads the common shapes: error string or message, detail string or list, errors list', async () => {
+    const cases: [unknown, string][] = [
+      [{ error: 'gateway down' }, 'gateway down'],
+      [{ error: { code: 503, message: 'overloaded', status: 'UNAVAILABLE' } }, 'overloaded'],
+      [[{ error: { message: 'array-wrapped' } }], 'array-wrapped'],
+      [{ detail: 'Invalid API key' }, 'Invalid API key'],
+      [{ detail: [{ loc: ['body'], msg: 'a' }, { msg: 'b' }] }, 'a; b'],
+      [{ errors: [{ message: 'first' }] }, 'first'],
+    ];
+    for (const [body, message] of cases) {
+      const error = parseFailure(await answer(body));
+      expect(error.message).toContain(`with an error instead of embeddings: ${message} —`);
+    }
+  });
+
+  it('a body that is simply the wrong shape still says so (error: null is not an error)', async () => {
+    const error = parseFailure(await answer({ result: [], error: null }));
+    expect(error.message).toBe(
+      'acme returned a embeddings body of the wrong shape: data: expected an array.',
+    );
+    expect(error.url).toBe(URL_BASE);
+  });
+
+  it('a body that fits the schema is returned even if it has an error field', async () => {
+    const response = await answer({ data: [1], error: { message: 'partial' } });
+    expect(parseResponse(dataArraySchema, response, 'acme', 'embeddings')).toEqual({ data: [1] });
+  });
+});

@@ -1,0 +1,197 @@
+/**
+ * A limiter with no budgets set keeps calls inside the API's limits: it learns them from `x-ratelimit-*`
+ * headers where the API sends them, and otherwise paces itself from the 429s. These run against a
+ * simulated API on a virtual clock (a token bucket per minute, as the bench's loopback server and the real
+ * APIs keep), so the figures are exact and repeatable; the bench measures the same on real sockets.
+ */
+import { describe, expect, it } from 'vitest';
+import { embedMany } from '../src/engine/embed.js';
+import { createRateLimiter, type RateLimiter } from '../src/engine/limiter.js';
+import { RateLimitError } from '../src/errors.js';
+import type { EmbeddingModel, EmbedRequest, EmbedResponse } from '../src/types.js';
+import { textCapabilities, VirtualClock } from './helpers.js';
+
+interface SimulatedApi {
+  model: EmbeddingModel;
+  stats: { requests: number; refused: number; acceptedTokens: number; lastAt: number; refusedAt: number[] };
+}
+
+/**
+ * An API that refills `tokensPerMinute` continuously (starting full), charges each call its tokens (one
+ * per character: the test's counter counts the same way), answers after `latencyMs`, and refuses a call
+ * that does not fit with a 429 and the exact wait. With `headers`, every answer states the limit and what
+ * remains, as OpenAI does.
+ */
+function simulatedApi(
+  clock: VirtualClock,
+  options: {
+    tokensPerMinute: number;
+    latencyMs: number;
+    headers: boolean;
+    reportsUsage: boolean;
+    startEmpty?: boolean;
+  },
+): SimulatedApi {
+  let level = options.startEmpty === true ? 0 : options.tokensPerMinute;
+  let updatedAt = clock.now();
+  const stats = { requests: 0, refused: 0, acceptedTokens: 0, lastAt: 0, refusedAt: [] as number[] };
+  const refill = () => {
+    const now = clock.now();
+    level = Math.min(options.tokensPerMinute, level + ((now - updatedAt) * options.tokensPerMinute) / 60_000);
+    updatedAt = now;
+  };
+  const model: EmbeddingModel = {
+    specificationVersion: 'v1',
+    provider: 'simulated',
+    modelId: 'limits',
+    capabilities: textCapabilities({ maxInputsPerCall: 10 }),
+    async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+      const texts = request.inputs as string[];
+      const cost = texts.reduce((sum, text) => sum + text.length, 0);
+      stats.requests++;
+      refill();
+      if (level < cost) {
+        stats.refused++;
+        stats.refusedAt.push(Math.round(clock.now()));
+        const waitMs = ((cost - level) * 60_000) / options.tokensPerMinute;
+        throw new RateLimitError('Rate limit reached', { statusCode: 429, retryAfterMs: Math.ceil(waitMs) });
+      }
+      level -= cost;
+      await clock.sleep(options.latencyMs, request.signal);
+      stats.acceptedTokens += cost;
+      stats.lastAt = clock.now();
+      const headers: Record<string, string> = options.headers
+        ? {
+            'x-ratelimit-limit-tokens': String(options.tokensPerMinute),
+            'x-ratelimit-remaining-tokens': String(Math.floor(level)),
+          }
+        : {};
+      const response: EmbedResponse = {
+        embeddings: texts.map(() => Float32Array.of(1)),
+        warnings: [],
+        response: { status: 200, headers },
+      };
+      if (options.reportsUsage) response.usage = { inputTokens: cost };
+      return response;
+    },
+  };
+  return { model, stats };
+}
+
+/** Runs a job twice the API's minute budget (so a perfect client takes about one minute) and reports shares. */
+async function runJob(options: {
+  headers: boolean;
+  reportsUsage: boolean;
+  latencyMs: number;
+  startEmpty?: boolean;
+  rateLimit?: RateLimiter;
+}) {
+  const clock = new VirtualClock({ random: [0.5] });
+  const tokensPerMinute = 200_000;
+  const api = simulatedApi(clock, { tokensPerMinute, ...options });
+  // 4,000 inputs of 100 characters: 400,000 tokens, twice the budget.
+  const inputs = Array.from(
+    { length: 4_000 },
+    (_, index) => `${String(index).padStart(6, '0')}${'x'.repeat(94)}`,
+  );
+  await embedMany({
+    model: api.model,
+    inputs,
+    clock,
+    concurrency: 4,
+    maxRetries: 50,
+    ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }),
+    tokenCounter: { exact: false, count: (input) => (input as string).length },
+  });
+  const minutes = api.stats.lastAt / 60_000;
+  // An API whose budget another client used up allows only the refill.
+  const allowed = tokensPerMinute * (options.startEmpty === true ? minutes : 1 + minutes);
+  return {
+    share: api.stats.acceptedTokens / allowed,
+    refusedShare: api.stats.refused / api.stats.requests,
+    ...api.stats,
+  };
+}
+
+describe('no budget set', () => {
+  it('learns the limit from x-ratelimit-* headers: at least 95% of the allowed tokens, at most 1% refused', async () => {
+    const result = await runJob({ headers: true, reportsUsage: true, latencyMs: 50 });
+    expect(result.acceptedTokens).toBe(400_000);
+    expect(result.share).toBeGreaterThanOrEqual(0.95);
+    expect(result.refusedShare).toBeLessThanOrEqual(0.01);
+  });
+
+  it('with only 429s and their waits, paces itself: at least 90% of the allowed tokens, at most 2% refused', async () => {
+    const result = await runJob({ headers: false, reportsUsage: true, latencyMs: 50 });
+    expect(result.acceptedTokens).toBe(400_000);
+    expect(result.share).toBeGreaterThanOrEqual(0.9);
+    expect(result.refusedShare).toBeLessThanOrEqual(0.02);
+  });
+
+  it('paces itself the same when the API reports no usage (its estimates are its own units)', async () => {
+    const result = await runJob({ headers: false, reportsUsage: false, latencyMs: 50 });
+    expect(result.share).toBeGreaterThanOrEqual(0.9);
+    expect(result.refusedShare).toBeLessThanOrEqual(0.02);
+  });
+
+  it('paces itself when the API’s budget starts empty (another client used it up)', async () => {
+    const result = await runJob({ headers: false, reportsUsage: true, latencyMs: 50, startEmpty: true });
+    expect(result.share).toBeGreaterThanOrEqual(0.9);
+    expect(result.refusedShare).toBeLessThanOrEqual(0.02);
+  });
+
+  it('without pacing (adaptive: false), the same job is refused far more often', async () => {
+    const rateLimit = createRateLimiter({ adaptive: false });
+    const result = await runJob({ headers: false, reportsUsage: true, latencyMs: 50, rateLimit });
+    expect(result.refusedShare).toBeGreaterThan(0.02);
+  });
+});
+
+/** A one-input model that records when each call started and answers with `headers(call)`. */
+function headerModel(clock: VirtualClock, headers: () => Record<string, string>) {
+  const starts: number[] = [];
+  const model: EmbeddingModel = {
+    specificationVersion: 'v1',
+    provider: 'headers',
+    modelId: 'm',
+    capabilities: textCapabilities(),
+    async doEmbed() {
+      starts.push(clock.now());
+      return {
+        embeddings: [Float32Array.of(1)],
+        warnings: [],
+        response: { status: 200, headers: headers() },
+      };
+    },
+  };
+  return { model, starts };
+}
+
+describe('what the headers say', () => {
+  it('an API that sends only what remains (Jina) still paces: the most ever remaining bounds the budget', async () => {
+    const clock = new VirtualClock();
+    let remaining = 3;
+    const { model, starts } = headerModel(clock, () => {
+      remaining = Math.max(0, remaining - 1);
+      return { 'x-ratelimit-remaining-requests': String(remaining) };
+    });
+    await embedMany({ model, inputs: ['a', 'b', 'c', 'd', 'e'], concurrency: 1, clock });
+    // At most 2 ever remained after a call: a bucket of 2 a minute. The first calls use what remains, then
+    // one goes every 30 s.
+    expect(starts).toEqual([0, 0, 0, 30_000, 60_000]);
+  });
+
+  it('learnFromHeaders: false ignores them', async () => {
+    const clock = new VirtualClock();
+    const { model, starts } = headerModel(clock, () => ({
+      'x-ratelimit-limit-requests': '1',
+      'x-ratelimit-remaining-requests': '0',
+    }));
+    const rateLimit = createRateLimiter({ learnFromHeaders: false });
+    await embedMany({ model, inputs: ['a', 'b', 'c'], concurrency: 1, clock, rateLimit });
+    expect(starts).toEqual([0, 0, 0]);
+    await embedMany({ model, inputs: ['a', 'b', 'c'], concurrency: 1, clock });
+    // The model's own limiter learns: one request a minute, none left.
+    expect(starts.slice(3)).toEqual([0, 60_000, 120_000]);
+  });
+});
