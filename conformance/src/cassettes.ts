@@ -1,6 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import {
   type BatchEmbeddingJobs,
   type ContextualizedEmbeddingModel,
@@ -10,10 +9,11 @@ import {
   type RerankingModel,
   rerank,
 } from '@embedkit/core';
-import { type FetchFunction, redact } from '@embedkit/core/provider';
+import type { FetchFunction } from '@embedkit/core/provider';
+import { scrubCassette } from '@embedkit/replay';
+import { cassetteFiles, readCassette } from '@embedkit/replay/node';
 import { createFakeClock, type FakeClock, fakeApiKey } from './harness.js';
 import { createInterceptor, type TransportKind } from './interceptor.js';
-import { readCassette } from './replay.js';
 import { arrayClassOf } from './suite/answers.js';
 import type { Scenario } from './suite/family.js';
 import type {
@@ -24,50 +24,11 @@ import type {
   WireProfile,
 } from './types.js';
 
+export { scrubCassette };
+
 /** Reads every `*.json` cassette in `directory`, sorted by file name, and checks its format. */
 export function loadCassettes(directory: string): (Cassette & { file: string })[] {
-  return readdirSync(directory)
-    .filter((file) => file.endsWith('.json'))
-    .sort()
-    .map((file) => {
-      const cassette = readCassette(join(directory, file));
-      assertCassette(cassette, file);
-      return { ...cassette, file: join(directory, file) };
-    });
-}
-
-function assertCassette(cassette: Cassette, file: string): void {
-  assert.equal(cassette.version, 1, `${file}: unknown cassette version ${String(cassette.version)}`);
-  assert.ok(
-    cassette.source === 'recorded' || cassette.source === 'constructed',
-    `${file}: source must be "recorded" or "constructed"`,
-  );
-  assert.ok(
-    Array.isArray(cassette.interactions) && cassette.interactions.length > 0,
-    `${file}: no interactions`,
-  );
-  assert.ok(cassette.expect !== undefined, `${file}: no expectation`);
-}
-
-const SECRET_HEADERS = new Set([
-  'authorization',
-  'x-goog-api-key',
-  'api-key',
-  'x-api-key',
-  'cookie',
-  'set-cookie',
-  'openai-organization',
-  'openai-project',
-]);
-
-/** Removes the key (and any header that carries credentials or account ids) from a recorded exchange. */
-export function scrubCassette(cassette: Cassette, secrets: readonly string[]): Cassette {
-  const scrubbed = JSON.parse(redact(JSON.stringify(cassette), secrets)) as Cassette;
-  for (const interaction of scrubbed.interactions) {
-    const headers = interaction.response.headers ?? {};
-    for (const name of Object.keys(headers)) if (SECRET_HEADERS.has(name.toLowerCase())) delete headers[name];
-  }
-  return scrubbed;
+  return cassetteFiles(directory).map((file) => ({ ...readCassette(file), file }));
 }
 
 /** What replaying a group's cassettes needs: where the API lives, the provider's factory, and its wire. */

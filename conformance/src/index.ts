@@ -38,7 +38,9 @@ export {
 } from './interceptor.js';
 export {
   createReplayDispatcher,
+  createReplayFetch,
   type ReplayDispatcher,
+  type ReplayFetch,
   readCassette,
   readCassetteDirectory,
 } from './replay.js';

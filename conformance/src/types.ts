@@ -1,6 +1,9 @@
 import type { EmbeddingModel, InputType, OutputType } from '@embedkit/core';
 import type { FetchFunction } from '@embedkit/core/provider';
+import type { Cassette } from '@embedkit/replay';
 import type { Dispatcher } from 'undici';
+
+export type { Cassette, CassetteCall } from '@embedkit/replay';
 
 /** What the suite hands `createModel`: exactly one of `fetch` (fetch transport) or `dispatcher` (undici transport). */
 export interface CreateModelOptions {
@@ -156,76 +159,6 @@ export interface WireProfile extends WireBasics, VectorSettingsWire {
   encodingSwap?: {
     field: string;
     reencode(body: unknown, encoding: VectorEncoding): unknown;
-  };
-}
-
-/** The engine call a cassette replays. */
-export interface CassetteCall {
-  /** `embed` (default: `embedMany`), `contextualized` (`embedContextualized`), `rerank` or `batch` (create, wait, results). */
-  kind?: 'embed' | 'contextualized' | 'rerank' | 'batch';
-  modelId: string;
-  /** `embed` and `batch`: texts, or `{ text, title }` for an input with a document title. */
-  inputs?: (string | { text: string; title?: string })[];
-  /** `contextualized`: documents of chunks; `rerank`: the documents. */
-  documents?: string[][] | string[];
-  /** `rerank`: the query and how many results to keep. */
-  query?: string;
-  topN?: number;
-  inputType?: InputType;
-  dimensions?: number;
-  /** Default `float`; other types decode to `Int8Array` / `Uint8Array`. */
-  outputType?: OutputType;
-  truncate?: boolean;
-  /** `batch`: the job's display name. */
-  displayName?: string;
-  providerOptions?: Record<string, Record<string, unknown>>;
-  maxRetries?: number;
-}
-
-/** A recorded or constructed exchange, stored as JSON. Secrets are scrubbed before writing. */
-export interface Cassette {
-  /** Format version. */
-  version: 1;
-  name: string;
-  /** `recorded` from the live API (scrubbed), or `constructed` from the provider's documented format. */
-  source: 'recorded' | 'constructed';
-  description?: string;
-  recordedAt?: string;
-  call: CassetteCall;
-  /** The HTTP exchanges, in order. Each request body must equal what the provider sends, field by field. */
-  interactions: {
-    request: { method: string; path: string; body?: unknown };
-    response: { status: number; headers?: Record<string, string>; body: unknown };
-  }[];
-  /** What the call must produce. */
-  expect: (
-    | {
-        embeddings: {
-          count: number;
-          dimensions: number;
-          /** Leading values of each vector, checked to float32 precision. */
-          prefixes?: number[][];
-        };
-        /** `null`: the API reports none, so usage must be absent. */
-        usage: { inputTokens: number } | null;
-      }
-    | {
-        /** `contextualized`: per document, its chunk count; every vector has `dimensions` values. */
-        documents: { chunks: number[]; dimensions: number; prefixes?: number[][][] };
-        usage: { inputTokens: number } | null;
-      }
-    | {
-        /** `rerank`: the ranking, best first. */
-        results: { index: number; relevanceScore: number }[];
-        usage: { inputTokens: number } | null;
-      }
-    | { error: { name: string; code: string; statusCode?: number } }
-  ) & {
-    /**
-     * The waits between interactions, in ms, as the injected clock measures them. Absent: derived from the
-     * `retry-after` / `retry-after-ms` headers of the retried interactions, when each has one.
-     */
-    waitsMs?: number[];
   };
 }
 

@@ -20,8 +20,8 @@ import {
   parseResponse,
   readProviderOptions,
   requestJson,
+  schema,
 } from '@embedkit/core/provider';
-import { z } from 'zod';
 
 export interface LumenSettings extends HttpSettings {
   /** Default: the `LUMEN_API_KEY` environment variable, read at each call. */
@@ -48,12 +48,12 @@ export const lumenCapabilities: EmbeddingCapabilities = {
 };
 
 /** Lumen has no options yet: the schema is strict, so a misspelt option is an error rather than ignored. */
-const optionsSchema = z.object({}).strict();
+const optionsSchema = schema.strictObject({});
 
-// Lenient on responses: only the fields used; vectors are checked while they are copied, not by zod.
-const responseSchema = z.object({
-  vectors: z.array(z.custom<unknown[]>((value) => Array.isArray(value))),
-  tokens: z.number().int().nonnegative().optional(),
+// Lenient on responses: only the fields used; vectors are checked while they are copied, not by the schema.
+const responseSchema = schema.object({
+  vectors: schema.array(schema.custom<unknown[]>((value) => Array.isArray(value), 'expected an array')),
+  tokens: schema.optional(schema.integer({ minimum: 0 })),
 });
 
 function parseLumenError(body: unknown): ParsedError {

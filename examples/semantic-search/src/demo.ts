@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
-import { createReplayDispatcher, readCassette } from '@embedkit/conformance/replay';
 import { type EmbeddingModel, embed, embedMany, topK } from '@embedkit/core';
 import { createOpenAI, createOpenAICompatible } from '@embedkit/provider-openai';
+import { createReplayDispatcher, readCassette } from '@embedkit/replay/node';
 
 /** The documents and query of OneRouter's semantic-search guide. */
 export const documents = [

@@ -22,18 +22,84 @@ export const HELP_OPTION = { help: { type: 'boolean', short: 'h' } } as const sa
 
 export type ParsedValues = Record<string, string | boolean | undefined>;
 
-/** `parseArgs` in strict mode, with its errors turned into usage errors that name the command. */
+/** Edit distance between two words (insertions, deletions, substitutions and swaps of neighbours). */
+function distance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, row) =>
+    Array.from({ length: b.length + 1 }, (_, column) => (row === 0 ? column : column === 0 ? row : 0)),
+  );
+  for (let row = 1; row <= a.length; row++) {
+    for (let column = 1; column <= b.length; column++) {
+      const cost = a[row - 1] === b[column - 1] ? 0 : 1;
+      let best = Math.min(
+        rows[row - 1]![column]! + 1,
+        rows[row]![column - 1]! + 1,
+        rows[row - 1]![column - 1]! + cost,
+      );
+      if (row > 1 && column > 1 && a[row - 1] === b[column - 2] && a[row - 2] === b[column - 1]) {
+        best = Math.min(best, rows[row - 2]![column - 2]! + 1);
+      }
+      rows[row]![column] = best;
+    }
+  }
+  return rows[a.length]![b.length]!;
+}
+
+/** The candidate closest to `word` when it is close enough to be a typo of it (`--modle` for `--model`). */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(1, Math.min(2, Math.floor(word.length / 3)));
+  for (const candidate of candidates) {
+    const value = distance(word, candidate);
+    if (value <= bestDistance && (best === undefined || value < distance(word, best))) {
+      best = candidate;
+      bestDistance = value;
+    }
+  }
+  return best;
+}
+
+/** Commands whose `-` argument reads stdin. */
+const STDIN_COMMANDS = new Set(['embed', 'bulk', 'index']);
+
+/**
+ * `parseArgs` in strict mode, with its errors turned into usage errors that name the command: an
+ * unknown option suggests the one it is a typo of. A `-` argument read from a terminal says that the
+ * command is waiting for typed input, rather than seeming to hang.
+ */
 export function parse(
   command: string,
   argv: string[],
   options: Options,
 ): { values: ParsedValues; positionals: string[] } {
+  let parsed: { values: ParsedValues; positionals: string[] };
   try {
     const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-    return { values: values as ParsedValues, positionals };
+    parsed = { values: values as ParsedValues, positionals };
   } catch (error) {
-    throw new UsageError((error as Error).message, command);
+    throw new UsageError(describeParseError(error as Error & { code?: string }, options), command);
   }
+  if (STDIN_COMMANDS.has(command) && parsed.positionals.includes('-') && process.stdin.isTTY) {
+    process.stderr.write(
+      'embedkit: reading input from stdin (this terminal): type or paste it, then press Ctrl-D. To embed a file, pass its path instead of -.\n',
+    );
+  }
+  return parsed;
+}
+
+function describeParseError(error: Error & { code?: string }, options: Options): string {
+  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const given = /Unknown option '([^']+)'/.exec(error.message)?.[1];
+    if (given !== undefined) {
+      const names = Object.keys(options).map((name) => `--${name}`);
+      const suggestion = given.startsWith('--') ? closest(given, names) : undefined;
+      return `Unknown option '${given}'${suggestion === undefined ? '.' : `; did you mean ${suggestion}?`}`;
+    }
+  }
+  if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    const missing = /Option '(-\w, )?(--[\w-]+) <value>' argument missing/.exec(error.message);
+    if (missing !== null) return `${missing[2]} needs a value.`;
+  }
+  return error.message;
 }
 
 export function stringOption(values: ParsedValues, name: string): string | undefined {

@@ -1,7 +1,9 @@
+import { closest } from './args.js';
 import { BULK_HELP, bulkCommand } from './bulk.js';
 import { EMBED_HELP, embedCommand } from './embed.js';
 import { CliError, describeError, EXIT, UsageError } from './errors.js';
 import { MODELS_HELP, modelsCommand } from './models.js';
+import { replayMismatchReport } from './providers.js';
 import { INDEX_HELP, indexCommand, SEARCH_HELP, searchCommand } from './search.js';
 
 export const HELP = `embedkit: text embeddings from the command line, over any installed embedkit provider.
@@ -23,8 +25,11 @@ gemini:gemini-embedding-001, jina:jina-embeddings-v3. A provider is the package
 talks to any server that speaks OpenAI's /embeddings (vLLM, TEI, Ollama, gateways).
 
 Keys come from the usual environment variables: OPENAI_API_KEY, VOYAGE_API_KEY,
-GEMINI_API_KEY (or GOOGLE_API_KEY), JINA_API_KEY. --replay <dir> answers from recorded cassettes
-instead of the network, so every command can be tried without a key.
+GEMINI_API_KEY (or GOOGLE_API_KEY), JINA_API_KEY; --api-key-env <VAR> names another one.
+API roots: --base-url <url>, else EMBEDKIT_BASE_URL, else the provider's own variable
+(OPENAI_BASE_URL, VOYAGE_BASE_URL, GEMINI_BASE_URL, JINA_BASE_URL), else its public host.
+--replay <dir> answers from recorded cassettes instead of the network, so every command can be
+tried without a key.
 
 Vectors are cached on disk ($XDG_CACHE_HOME/embedkit, else ~/.cache/embedkit; --cache <dir> for
 another place), so running a command again over the same inputs pays only for the new ones; several
@@ -60,10 +65,16 @@ export async function main(argv: string[]): Promise<number> {
       else throw new UsageError(`unknown command "${topic}".`);
       return EXIT.ok;
     }
-    if (!Object.hasOwn(COMMANDS, command)) throw new UsageError(`unknown command "${command}".`);
+    if (!Object.hasOwn(COMMANDS, command)) {
+      const suggestion = closest(command, Object.keys(COMMANDS));
+      throw new UsageError(
+        `unknown command "${command}"${suggestion === undefined ? '.' : `; did you mean "${suggestion}"?`}`,
+      );
+    }
     return await COMMANDS[command]!.run(rest);
   } catch (error) {
-    process.stderr.write(`embedkit: error: ${describeError(error)}\n`);
+    // A replay's refusal reads as an API error 418; say what happened instead.
+    process.stderr.write(`embedkit: error: ${replayMismatchReport() ?? describeError(error)}\n`);
     if (!(error instanceof CliError) && process.env.EMBEDKIT_DEBUG && error instanceof Error && error.stack) {
       process.stderr.write(`${error.stack}\n`);
     }

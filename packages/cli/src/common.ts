@@ -70,7 +70,7 @@ export function readModelChoice(command: string, values: ParsedValues): ModelCho
   if (maxRetries !== undefined) choice.maxRetries = maxRetries;
   const timeout = numberOption(command, values, 'timeout');
   if (timeout !== undefined) choice.timeoutMs = Math.round(timeout * 1000);
-  const baseURL = stringOption(values, 'base-url');
+  const baseURL = baseURLOption(command, values);
   if (baseURL !== undefined) choice.baseURL = baseURL;
   const replay = stringOption(values, 'replay');
   if (replay !== undefined) choice.replay = replay;
@@ -79,6 +79,61 @@ export function readModelChoice(command: string, values: ParsedValues): ModelCho
   const cache = cacheOption(command, values, replay !== undefined);
   if (cache !== undefined) choice.cache = cache;
   return choice;
+}
+
+/** The environment variable that stands in for `--base-url`. */
+export const BASE_URL_VARIABLE = 'EMBEDKIT_BASE_URL';
+
+function isHttpURL(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `--base-url`, else `EMBEDKIT_BASE_URL`; either must be an absolute http(s) URL, checked before
+ * anything else happens (a malformed one would otherwise fail as a network error, retried). The
+ * variable's value is not echoed: a key pasted into the wrong variable must not reach a terminal log.
+ */
+export function baseURLOption(command: string, values: ParsedValues): string | undefined {
+  const flag = stringOption(values, 'base-url');
+  if (flag !== undefined) {
+    if (!isHttpURL(flag)) {
+      throw new UsageError(
+        `--base-url must be an absolute http(s) URL, e.g. http://localhost:8000/v1; got "${flag}".`,
+        command,
+      );
+    }
+    return flag;
+  }
+  const variable = process.env[BASE_URL_VARIABLE]?.trim();
+  if (variable === undefined || variable === '') return undefined;
+  if (!isHttpURL(variable)) {
+    throw new UsageError(
+      `${BASE_URL_VARIABLE} is set but is not an absolute http(s) URL; set it to one, e.g. http://localhost:8000/v1, or unset it.`,
+      command,
+    );
+  }
+  return variable;
+}
+
+/** Query parameters whose values are credentials; an index never stores them. */
+const SECRET_PARAMETER = /key|token|secret|password|passwd|signature|^sig$|auth|credential/i;
+
+/**
+ * The base URL as an index may store it: without user name and password, and without query parameters
+ * that carry credentials (`?api-key=`, `?token=`, a signature).
+ */
+export function publicBaseURL(text: string): string {
+  const url = new URL(text);
+  url.username = '';
+  url.password = '';
+  for (const name of [...url.searchParams.keys()])
+    if (SECRET_PARAMETER.test(name)) url.searchParams.delete(name);
+  return url.href;
 }
 
 /** The model of the choice, behind the disk cache when one is on. */

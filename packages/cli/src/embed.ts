@@ -18,8 +18,9 @@ Options:
   --summary            print a short summary of each vector instead of its values
   --max-retries <n>    retries per call (default 3)
   --timeout <seconds>  per attempt (default 120)
-  --base-url <url>     the provider's API root (a proxy, a gateway, a local server)
-  --api-key-env <var>  openai-compatible: the environment variable holding the key
+  --base-url <url>     the provider's API root (a proxy, a gateway, a local server);
+                       default: EMBEDKIT_BASE_URL, else the provider's own (e.g. OPENAI_BASE_URL)
+  --api-key-env <var>  the environment variable holding the key (default: the provider's usual one)
   --replay <dir>       answer from the cassettes in <dir> instead of the network (no key needed)
   --cache <dir>        cache vectors on disk in <dir>, shared by every run and process (default:
                        $XDG_CACHE_HOME/embedkit, else ~/.cache/embedkit; none with --replay)

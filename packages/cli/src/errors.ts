@@ -1,4 +1,4 @@
-import { EmbedKitError, RetryError } from '@embedkit/core';
+import { EmbedKitError, InvalidArgumentError, RetryError } from '@embedkit/core';
 
 /** Exit codes of the `embedkit` command. */
 export const EXIT = {
@@ -50,6 +50,8 @@ export class InputError extends CliError {
  */
 export function describeError(error: unknown): string {
   if (error instanceof CliError) return error.message;
+  const missingKey = missingKeyMessage(error);
+  if (missingKey !== undefined) return missingKey;
   if (EmbedKitError.isInstance(error)) {
     const details: string[] = [];
     if (error.statusCode !== undefined) details.push(`HTTP ${error.statusCode}`);
@@ -59,4 +61,16 @@ export function describeError(error: unknown): string {
   }
   if (error instanceof Error) return error.message;
   return String(error);
+}
+
+/**
+ * A missing key, in the command's words: which variable to set, and the flag that names another one.
+ * (The library's own message speaks of settings a program passes, which a shell user has no way to.)
+ */
+function missingKeyMessage(error: unknown): string | undefined {
+  if (!InvalidArgumentError.isInstance(error) || error.argument !== 'apiKey') return undefined;
+  const variables = error.environmentVariables;
+  if (variables === undefined || variables.length === 0) return undefined;
+  const who = error.provider === undefined ? 'The provider' : error.provider;
+  return `${who} needs an API key: set ${variables.join(' or ')}, or name the variable that holds it with --api-key-env <VAR>. To try a command without a key, add --replay <dir> with recorded cassettes.`;
 }

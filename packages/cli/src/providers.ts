@@ -3,6 +3,8 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { EmbeddingCapabilities, EmbeddingModel, EmbeddingProvider } from '@embedkit/core';
+import type { Cassette, ReplayFetch } from '@embedkit/replay';
+import { closest } from './args.js';
 import { CliError } from './errors.js';
 
 /** Providers maintained in the embedkit repository; others are found among installed `@embedkit/provider-*` packages. */
@@ -10,14 +12,6 @@ export const KNOWN_PROVIDERS = ['openai', 'voyage', 'gemini', 'jina'] as const;
 
 /** The pseudo-provider for any server that speaks OpenAI's `/embeddings` wire (vLLM, TEI, Ollama, gateways). */
 export const OPENAI_COMPATIBLE = 'openai-compatible';
-
-/** Where each known provider's API lives, for `--replay` when the package exports no `*_BASE_URL`. */
-const DEFAULT_BASE_URLS: Record<string, string> = {
-  openai: 'https://api.openai.com/v1',
-  voyage: 'https://api.voyageai.com/v1',
-  gemini: 'https://generativelanguage.googleapis.com/v1beta',
-  jina: 'https://api.jina.ai/v1',
-};
 
 export type ProviderModule = Record<string, unknown>;
 
@@ -51,15 +45,32 @@ export async function loadProvider(provider: string): Promise<ProviderModule> {
   try {
     path = createRequire(join(process.cwd(), 'package.json')).resolve(name);
   } catch {
-    throw new CliError(
-      `The "${provider}" provider is not installed. Install it with:\n  npm install ${name}`,
-    );
+    throw notInstalled(provider);
   }
   try {
     return (await import(pathToFileURL(path).href)) as ProviderModule;
   } catch (error) {
     throw loadFailure(name, error);
   }
+}
+
+/**
+ * A provider that could not be found. For one of embedkit's own, the package to install; for any other
+ * name (there is no such package to install), the providers that exist, and the one it may be a typo of.
+ */
+function notInstalled(provider: string): CliError {
+  if ((KNOWN_PROVIDERS as readonly string[]).includes(provider) || provider === OPENAI_COMPATIBLE) {
+    const name = packageName(provider);
+    return new CliError(
+      `The "${provider}" provider is not installed. Install it with:\n  npm install ${name}`,
+    );
+  }
+  const suggestion = closest(provider, [...KNOWN_PROVIDERS, OPENAI_COMPATIBLE]);
+  const guess =
+    suggestion === undefined ? '' : ` Did you mean "${suggestion}"? (npm install ${packageName(suggestion)})`;
+  return new CliError(
+    `There is no "${provider}" provider.${guess}\nembedkit's providers are ${KNOWN_PROVIDERS.join(', ')} (npm install @embedkit/provider-<name>), and ${OPENAI_COMPATIBLE} with --base-url for any server that speaks OpenAI's /embeddings (vLLM, TEI, Ollama, gateways).`,
+  );
 }
 
 function loadFailure(name: string, error: unknown): CliError {
@@ -73,14 +84,14 @@ function loadFailure(name: string, error: unknown): CliError {
 export interface ProviderSettings {
   baseURL?: string;
   apiKey?: string;
-  dispatcher?: unknown;
+  fetch?: ReplayFetch['fetch'];
 }
 
 export interface ModelOptions {
   provider: string;
   modelId: string;
   baseURL?: string;
-  /** openai-compatible only: the environment variable that holds the key. */
+  /** The environment variable that holds the key, instead of the provider's usual one. */
   apiKeyEnvironmentVariable?: string;
   replay?: string;
   /** openai-compatible only: the vector length the server was asked for, allowed as a capability. */
@@ -93,7 +104,7 @@ export interface ModelOptions {
 
 export interface OpenedModel {
   model: EmbeddingModel;
-  /** Closes the replay dispatcher, if any. */
+  /** Releases what the model holds (nothing today; kept so that every command closes what it opens). */
   close(): Promise<void>;
 }
 
@@ -113,37 +124,29 @@ function factoryOf(
     : undefined;
 }
 
-/** The API root a package declares (`VOYAGE_BASE_URL`), else the known default. */
-function defaultBaseURL(module: ProviderModule, provider: string): string | undefined {
-  const declared = module[`${provider.toUpperCase().replaceAll('-', '_')}_BASE_URL`];
-  return typeof declared === 'string' ? declared : DEFAULT_BASE_URLS[provider];
-}
-
-/** Builds the model for `provider:modelId`, wiring `--base-url` and `--replay` into the provider's settings. */
+/** Builds the model for `provider:modelId`, wiring `--base-url`, `--api-key-env` and `--replay` into the provider's settings. */
 export async function openModel(options: ModelOptions): Promise<OpenedModel> {
   const { provider, modelId } = options;
   const module = await loadProvider(provider);
   const settings: ProviderSettings = {};
   if (options.baseURL !== undefined) settings.baseURL = options.baseURL;
-  let close = async () => {};
+  const keyVariable = options.apiKeyEnvironmentVariable;
   if (options.replay !== undefined) {
-    const baseURL = options.baseURL ?? defaultBaseURL(module, provider);
-    if (baseURL === undefined) {
-      throw new CliError(
-        `--replay needs --base-url for the "${provider}" provider (its package declares no base URL).`,
-      );
-    }
-    const replay = await openReplay(options.replay, baseURL, modelId, options.replayCall);
-    settings.dispatcher = replay.dispatcher;
+    settings.fetch = (await openReplay(options.replay, provider, modelId, options.replayCall)).fetch;
     // Cassettes hold no key and the replay checks none: a placeholder means no real key is ever read.
     settings.apiKey = 'replay';
-    close = replay.close;
+  } else if (keyVariable !== undefined && provider !== OPENAI_COMPATIBLE) {
+    const key = process.env[keyVariable];
+    if (key === undefined || key.trim() === '') {
+      throw new CliError(`${provider} needs an API key: ${keyVariable} (named by --api-key-env) is not set.`);
+    }
+    settings.apiKey = key.trim();
   }
   let factoryProvider: EmbeddingProvider;
   if (provider === OPENAI_COMPATIBLE) {
     if (options.baseURL === undefined) {
       throw new CliError(
-        'The openai-compatible provider needs --base-url, e.g. --base-url http://localhost:8000/v1.',
+        'The openai-compatible provider needs --base-url (or EMBEDKIT_BASE_URL), e.g. --base-url http://localhost:8000/v1.',
       );
     }
     const create = module.createOpenAICompatible;
@@ -157,9 +160,9 @@ export async function openModel(options: ModelOptions): Promise<OpenedModel> {
     factoryProvider = (create as (settings: Record<string, unknown>) => EmbeddingProvider)({
       name: OPENAI_COMPATIBLE,
       ...settings,
-      ...(options.apiKeyEnvironmentVariable === undefined || settings.apiKey !== undefined
+      ...(keyVariable === undefined || settings.apiKey !== undefined
         ? {}
-        : { apiKeyEnvironmentVariable: options.apiKeyEnvironmentVariable }),
+        : { apiKeyEnvironmentVariable: keyVariable }),
       capabilities,
     });
   } else {
@@ -174,35 +177,46 @@ export async function openModel(options: ModelOptions): Promise<OpenedModel> {
   if (typeof factoryProvider?.embedding !== 'function') {
     throw new CliError(`${packageName(provider)} does not create embedding models.`);
   }
-  return { model: factoryProvider.embedding(modelId), close };
+  return { model: factoryProvider.embedding(modelId), close: async () => {} };
 }
 
-interface CassetteLike {
-  name: string;
-  call: { modelId: string; inputs: string[]; dimensions?: number; inputType?: string };
-  interactions: unknown[];
+/** What a replay knows for a message about a request no recording matched. */
+interface OpenReplay {
+  directory: string;
+  provider: string;
+  modelId: string;
+  /** The inputs of the command's call, when the command knows them up front (`embed`, `search`). */
+  inputs: string[] | undefined;
+  cassettes: readonly Cassette[];
+  replay: ReplayFetch;
 }
+
+/** The replay of this run, if any: one command opens at most one model. */
+let openedReplay: OpenReplay | undefined;
 
 /**
- * A replay dispatcher over the cassettes of `directory`. The replay serves interactions in order and
- * answers a request that differs from the next recording with a 418, so the cassettes are narrowed to
- * the ones recorded for this call when any match it exactly, else to this model's.
+ * A replay over the cassettes of `directory`. Each recording answers one request whose path and body
+ * equal its own; the cassettes are narrowed to the one recorded for exactly this call when there is one,
+ * else to this model's, so that a recording of another call cannot answer.
  */
 async function openReplay(
   directory: string,
-  baseURL: string,
+  provider: string,
   modelId: string,
   call: ModelOptions['replayCall'],
-): Promise<{ dispatcher: unknown; close(): Promise<void> }> {
-  const replay = await import('@embedkit/conformance/replay');
-  let cassettes: CassetteLike[];
+): Promise<ReplayFetch> {
+  const [{ createReplayFetch }, { readCassetteDirectory }] = await Promise.all([
+    import('@embedkit/replay'),
+    import('@embedkit/replay/node'),
+  ]);
+  let cassettes: Cassette[];
   try {
-    cassettes = replay.readCassetteDirectory(directory) as CassetteLike[];
+    cassettes = readCassetteDirectory(directory);
   } catch (error) {
     throw new CliError(`cannot read cassettes from ${directory}: ${(error as Error).message}`);
   }
   if (cassettes.length === 0) throw new CliError(`${directory} holds no cassettes (*.json files).`);
-  const forModel = cassettes.filter((cassette) => cassette.call?.modelId === modelId);
+  const forModel = cassettes.filter((cassette) => cassette.call.modelId === modelId);
   const exact =
     call?.inputs === undefined
       ? []
@@ -213,8 +227,38 @@ async function openReplay(
             cassette.call.inputType === call.inputType,
         );
   const chosen = exact.length > 0 ? exact.slice(0, 1) : forModel.length > 0 ? forModel : cassettes;
-  const { dispatcher, close } = replay.createReplayDispatcher(baseURL, chosen as never);
-  return { dispatcher, close };
+  const replay = createReplayFetch(chosen);
+  openedReplay = { directory, provider, modelId, inputs: call?.inputs, cassettes: chosen, replay };
+  return replay;
+}
+
+/** Shortens a text for a one-line listing. */
+function excerpt(text: string, length = 70): string {
+  const flat = text.replace(/\s+/g, ' ');
+  return JSON.stringify(flat.length > length ? `${flat.slice(0, length - 1)}…` : flat);
+}
+
+/**
+ * When this run's replay refused a request, the message to show instead of the API-style 418: no
+ * recording matches, and the inputs the recordings do hold.
+ */
+export function replayMismatchReport(): string | undefined {
+  if (openedReplay === undefined || openedReplay.replay.mismatches.length === 0) return undefined;
+  const { directory, provider, modelId, inputs, cassettes, replay } = openedReplay;
+  const request = replay.mismatches[0]!;
+  const what =
+    inputs === undefined
+      ? `${request.method} ${request.path}`
+      : `the input${inputs.length === 1 ? '' : 's'} ${inputs.map((input) => excerpt(input)).join(', ')}`;
+  const lines = cassettes.flatMap((cassette) =>
+    (cassette.call.inputs ?? []).map(
+      (input) =>
+        `  ${excerpt(typeof input === 'string' ? input : input.text)}  (cassette "${cassette.name}", ${cassette.call.modelId})`,
+    ),
+  );
+  const shown = lines.slice(0, 12);
+  if (lines.length > shown.length) shown.push(`  … and ${lines.length - shown.length} more`);
+  return `no recording matches ${what} in ${directory} (${provider}:${modelId}).\nThe recordings hold these inputs:\n${shown.join('\n')}\nEmbed one of them, with the same options, or record a cassette for this call.`;
 }
 
 /** One model a provider package declares, with its capabilities. */

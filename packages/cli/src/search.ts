@@ -4,15 +4,23 @@ import { open, rename, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type EmbeddingModel, embedMany, embedStream, type InputType, topK } from '@embedkit/core';
 import { HELP_OPTION, integerOption, MODEL_OPTIONS, parse, splitModelId, stringOption } from './args.js';
-import { engineSettings, fullModelId, type ModelChoice, openChoice, readModelChoice } from './common.js';
+import {
+  engineSettings,
+  fullModelId,
+  type ModelChoice,
+  openChoice,
+  publicBaseURL,
+  readModelChoice,
+} from './common.js';
 import { CliError, EXIT, InputError, UsageError } from './errors.js';
 import { INPUT_FORMATS, type InputFormat, type InputRecord, openInput } from './inputs.js';
 
 export const INDEX_HELP = `Usage: embedkit index <input> --model <provider:model> --out <index.ekx> [options]
 
 Embeds every input of a file (.txt, .jsonl or .csv, as for bulk) into a search index: the vectors,
-the texts, and the model, dimensions and input type they were made with, so that queries are embedded
-into the same vector space. Documents use the "document" input type when the model has one.
+the texts, and the model, dimensions, input type and API root (--base-url, without credentials; never
+the key) they were made with, so that queries are embedded into the same vector space. Documents use
+the "document" input type when the model has one.
 
 Options:
   -o, --out <file>     the index file to write (e.g. docs.ekx)
@@ -31,8 +39,9 @@ Example:
 
 export const SEARCH_HELP = `Usage: embedkit search <index.ekx> <query> [--top 5] [options]
 
-Embeds the query with the index's model, dimensions and query input type, and prints the most
-similar documents (brute-force cosine similarity), best first: rank, score, id and text.
+Embeds the query with the index's model, dimensions and query input type, through the API root the
+index was built with (unless --base-url or EMBEDKIT_BASE_URL is given), and prints the most similar
+documents (brute-force cosine similarity), best first: rank, score, id and text.
 A --model or --dimensions other than the index's is refused: vectors of different models or lengths
 are not comparable.
 
@@ -70,6 +79,12 @@ export interface IndexHeader {
   normalized: boolean;
   source: string;
   createdAt: string;
+  /**
+   * The API root the documents were embedded through (`--base-url` or `EMBEDKIT_BASE_URL`), without
+   * credentials; null for the provider's own (its environment variable or public host). Never the key.
+   * Absent in indexes made before it was stored.
+   */
+  baseURL?: string | null;
 }
 
 /**
@@ -211,6 +226,7 @@ export async function indexCommand(argv: string[]): Promise<number> {
       normalized: model.capabilities.normalized,
       source: source.name === 'stdin' ? 'stdin' : resolve(source.name),
       createdAt: new Date().toISOString(),
+      baseURL: choice.baseURL === undefined ? null : publicBaseURL(choice.baseURL),
     };
     await assemble(out, header, vectorsFile, docsFile);
   } catch (error) {
@@ -365,6 +381,8 @@ export async function searchCommand(argv: string[]): Promise<number> {
     ...base,
     ...(header.requestedDimensions === null ? {} : { dimensions: header.requestedDimensions }),
   };
+  // Queries go where the documents went, unless --base-url or EMBEDKIT_BASE_URL says otherwise.
+  if (choice.baseURL === undefined && typeof header.baseURL === 'string') choice.baseURL = header.baseURL;
   if (base.inputType === undefined && header.queryInputType !== null)
     choice.inputType = header.queryInputType;
   const opened = await openChoice(choice, { replayInputs: [query] });

@@ -138,7 +138,16 @@ describe('embed', () => {
         { env: { OPENAI_API_KEY: undefined } },
       );
       expect(result.code).toBe(1);
-      expect(result.stderr).toMatch(/^embedkit: error: .*differs from the recording in cassette/);
+      expect(result.stderr).toMatch(
+        new RegExp(
+          `^embedkit: error: no recording matches the input "something never recorded" in ${OPENAI_CASSETTES.replaceAll('/', '\\/')} \\(openai:text-embedding-3-small\\)\\.\\nThe recordings hold these inputs:\\n`,
+        ),
+      );
+      expect(result.stderr).toContain('  "The food was delicious and the waiter was friendly."  (cassette "');
+      expect(result.stderr).toMatch(
+        /Embed one of them, with the same options, or record a cassette for this call\.\n$/,
+      );
+      expect(result.stderr).not.toContain('418');
       const empty = await runCli([
         'embed',
         'x',
@@ -154,19 +163,19 @@ describe('embed', () => {
     }
   });
 
-  it('a missing provider package is named, with the command to install it', async () => {
+  it('a provider that does not exist is not sent to npm: the real ones are named instead', async () => {
     const result = await runCli(['embed', 'hello', '--model', 'nosuchprovider:model-1']);
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
-      'embedkit: error: The "nosuchprovider" provider is not installed. Install it with:\n  npm install @embedkit/provider-nosuchprovider\n',
+      `embedkit: error: There is no "nosuchprovider" provider.\nembedkit's providers are openai, voyage, gemini, jina (npm install @embedkit/provider-<name>), and openai-compatible with --base-url for any server that speaks OpenAI's /embeddings (vLLM, TEI, Ollama, gateways).\n`,
     );
   });
 
-  it('a missing key names the environment variable to set', async () => {
+  it('a missing key names the environment variable to set and the flag that names another', async () => {
     const result = await embed(['hello'], { OPENAI_API_KEY: undefined });
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
-      'embedkit: error: openai: no API key. Set the OPENAI_API_KEY environment variable, or pass apiKey to the provider settings.\n',
+      'embedkit: error: openai needs an API key: set OPENAI_API_KEY, or name the variable that holds it with --api-key-env <VAR>. To try a command without a key, add --replay <dir> with recorded cassettes.\n',
     );
   });
 
@@ -219,7 +228,7 @@ describe('help', () => {
     const result = await runCli(['embedd', 'x']);
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(
-      'embedkit: error: unknown command "embedd".\nRun "embedkit --help" for usage.\n',
+      'embedkit: error: unknown command "embedd"; did you mean "embed"?\nRun "embedkit --help" for usage.\n',
     );
   });
 

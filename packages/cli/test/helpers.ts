@@ -59,6 +59,9 @@ function childEnvironment(extra: Record<string, string | undefined> = {}): NodeJ
     'ALL_PROXY',
     'all_proxy',
     'EMBEDKIT_DEBUG',
+    // The API roots a developer's shell may set; the tests name their loopback servers themselves.
+    'EMBEDKIT_BASE_URL',
+    'OPENAI_BASE_URL',
   ])
     delete env[name];
   for (const [name, value] of Object.entries(extra)) {

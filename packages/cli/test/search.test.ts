@@ -89,6 +89,7 @@ describe('index and search', () => {
       count: 6,
       normalized: true,
       source: input,
+      baseURL: server.baseURL,
     });
     // Every document was sent once, in order, with the dimensions asked for.
     expect(bodies.flatMap((body) => body.input as string[])).toEqual(DOCS.map((doc) => doc.text));
@@ -115,6 +116,38 @@ describe('index and search', () => {
     expect(bodies).toEqual([
       { model: 'text-embedding-3-small', input: [query], encoding_format: 'base64', dimensions: 16 },
     ]);
+  });
+
+  it('without --base-url, queries go to the API root the index was built with', async () => {
+    bodies.length = 0;
+    const before = server.requests;
+    const result = await runCli(['search', index, 'do cats purr', '--top', '1'], {
+      env: { EMBEDKIT_BASE_URL: undefined, OPENAI_BASE_URL: undefined },
+    });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout.split('\t')[2]).toBe('"purr"');
+    expect(server.requests).toBe(before + 1);
+    expect(bodies.map((body) => body.input)).toEqual([['do cats purr']]);
+  });
+
+  it('EMBEDKIT_BASE_URL, and --base-url over it, win over the stored API root', async () => {
+    const other = await startFakeOpenAI();
+    try {
+      const before = { stored: server.requests, other: other.requests };
+      const viaVariable = await runCli(['search', index, 'cats', '--top', '1'], {
+        env: { EMBEDKIT_BASE_URL: other.baseURL },
+      });
+      expect(viaVariable.code).toBe(0);
+      const viaFlag = await runCli(['search', index, 'cats', '--top', '1', '--base-url', other.baseURL], {
+        env: { EMBEDKIT_BASE_URL: server.baseURL },
+      });
+      expect(viaFlag.code).toBe(0);
+      expect(other.requests).toBe(before.other + 2);
+      expect(server.requests).toBe(before.stored);
+    } finally {
+      await other.close();
+    }
   });
 
   it('--json gives the scores, ids, lines, texts and metadata', async () => {

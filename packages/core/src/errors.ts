@@ -86,9 +86,23 @@ function mark(errorClass: { prototype: object; name: string }): symbol {
 export class InvalidArgumentError extends EmbedKitError {
   /** The offending argument, e.g. `dimensions` or `inputs[3]`. */
   readonly argument?: string;
-  constructor(message: string, options: { argument?: string; cause?: unknown } = {}) {
-    super('invalid_argument', message, { cause: options.cause });
+  /** The environment variables that would have supplied it (a missing key names the ones its provider reads). */
+  readonly environmentVariables?: readonly string[];
+  constructor(
+    message: string,
+    options: {
+      argument?: string;
+      environmentVariables?: readonly string[];
+      provider?: string;
+      cause?: unknown;
+    } = {},
+  ) {
+    super('invalid_argument', message, {
+      ...(options.cause === undefined ? {} : { cause: options.cause }),
+      ...(options.provider === undefined ? {} : { provider: options.provider }),
+    });
     if (options.argument !== undefined) this.argument = options.argument;
+    if (options.environmentVariables !== undefined) this.environmentVariables = options.environmentVariables;
   }
   static override isInstance(value: unknown): value is InvalidArgumentError {
     return hasMarker(value, INVALID_ARGUMENT);

@@ -12,6 +12,19 @@ import type { Embedding, EmbedInput, OutputType, ResponseInfo } from './types.js
 import { decodeBase64Vectors, numberArraysToVectors } from './vectors.js';
 
 /**
+ * One environment variable, or undefined where there is none to read: no `process.env` (browsers), or a
+ * runtime that refuses the read (Deno without `--allow-env` for it throws), so that settings passed
+ * explicitly still work there.
+ */
+function environmentVariable(name: string): string | undefined {
+  try {
+    return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The API key for a call: the explicit setting, else the first environment variable that is set. Read at
  * call time, never at import. A missing key is an `InvalidArgumentError` that names what to set.
  */
@@ -32,9 +45,8 @@ export function loadApiKey(options: {
     }
     return headerSafeKey(options.apiKey, 'the apiKey setting', options.provider);
   }
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
   for (const name of options.environmentVariables) {
-    const value = env[name];
+    const value = environmentVariable(name);
     if (value !== undefined && value.trim() !== '')
       return headerSafeKey(value.trim(), name, options.provider);
   }
@@ -44,7 +56,49 @@ export function loadApiKey(options: {
       : `Set the ${options.environmentVariables.join(' or ')} environment variable, or pass apiKey`;
   throw new InvalidArgumentError(`${options.provider}: no API key. ${where} to the provider settings.`, {
     argument: 'apiKey',
+    environmentVariables: options.environmentVariables,
+    provider: options.provider,
   });
+}
+
+/**
+ * The API root for a call: the explicit setting, else the first environment variable that is set, else
+ * `defaultURL`. Read at call time, like keys. A value that is not an absolute http(s) URL is an
+ * `InvalidArgumentError` naming where it came from (never the value: a key pasted into the wrong
+ * variable must not reach a log). `source` says which variable was used, if any.
+ */
+export function loadBaseURL(options: {
+  baseURL: string | undefined;
+  environmentVariables: readonly string[];
+  defaultURL: string;
+  provider: string;
+}): { url: string; source: string | undefined } {
+  if (options.baseURL !== undefined)
+    return { url: checkBaseURL(options.baseURL, 'the baseURL setting', options.provider), source: undefined };
+  for (const name of options.environmentVariables) {
+    const value = environmentVariable(name);
+    if (value !== undefined && value.trim() !== '')
+      return { url: checkBaseURL(value.trim(), name, options.provider), source: name };
+  }
+  return { url: options.defaultURL, source: undefined };
+}
+
+function checkBaseURL(value: unknown, source: string, provider: string): string {
+  // In a page or a worker, a path such as `/api/v1` is relative to the page, as `fetch` reads it.
+  const page = (globalThis as { location?: { href?: string } }).location?.href;
+  let url: URL | undefined;
+  try {
+    url = typeof value === 'string' ? new URL(value, page) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    throw new InvalidArgumentError(
+      `${provider}: the base URL from ${source} is not an absolute http(s) URL; it should look like https://api.example.com/v1.`,
+      { argument: 'baseURL' },
+    );
+  }
+  return value as string;
 }
 
 /**
@@ -73,18 +127,65 @@ function headerSafeKey(key: string, source: string, provider: string): string {
   return key;
 }
 
+/**
+ * One problem a schema found, in zod 4's issue format. Only `path` and `message` are required; the rest
+ * lets a message be written from the issue itself, since zod's mini build leaves every message at
+ * "Invalid input" unless a locale is loaded (a global setting we do not change for the application).
+ */
+export interface SchemaIssue {
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
+  readonly code?: string;
+  readonly expected?: string;
+  readonly keys?: readonly string[];
+  readonly origin?: string;
+  readonly minimum?: number | bigint;
+  readonly maximum?: number | bigint;
+  readonly inclusive?: boolean;
+  readonly values?: readonly unknown[];
+}
+
 /** What the response helpers need of a schema: zod's `safeParse`, described structurally so core needs no zod. */
 export interface SafeParser<T> {
   safeParse(
     value: unknown,
-  ):
-    | { success: true; data: T }
-    | { success: false; error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] } };
+  ): { success: true; data: T } | { success: false; error: { issues: readonly SchemaIssue[] } };
 }
 
-function describeIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
+function bound(issue: SchemaIssue, word: 'least' | 'most'): string {
+  const limit = word === 'least' ? issue.minimum : issue.maximum;
+  const strict = issue.inclusive === false;
+  const sized = issue.origin === 'string' || issue.origin === 'array' || issue.origin === 'set';
+  if (sized && word === 'least' && !strict && Number(limit) === 1) return 'must not be empty';
+  const unit = issue.origin === 'string' ? ' characters' : sized ? ' items' : '';
+  if (strict) return `must be ${word === 'least' ? 'more' : 'less'} than ${String(limit)}${unit}`;
+  return `must be at ${word} ${String(limit)}${unit}`;
+}
+
+/** One issue as a sentence: zod's own message when it wrote one, else one written from the issue's code. */
+function describeIssue(issue: SchemaIssue): string {
+  if (issue.message !== '' && issue.message !== 'Invalid input') return issue.message;
+  switch (issue.code) {
+    case 'invalid_type':
+      return `expected ${issue.expected === 'int' ? 'a whole number' : (issue.expected ?? 'another type')}`;
+    case 'unrecognized_keys':
+      return `unknown ${(issue.keys?.length ?? 0) > 1 ? 'keys' : 'key'} ${(issue.keys ?? []).map((key) => `"${key}"`).join(', ')}`;
+    case 'too_small':
+      return bound(issue, 'least');
+    case 'too_big':
+      return bound(issue, 'most');
+    case 'invalid_value':
+      return `expected one of ${(issue.values ?? []).map((value) => JSON.stringify(value)).join(', ')}`;
+    case 'invalid_union':
+      return 'matches none of the accepted forms';
+    default:
+      return issue.message;
+  }
+}
+
+function describeIssues(issues: readonly SchemaIssue[]): string {
   return issues
-    .map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`)
+    .map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${describeIssue(issue)}`)
     .join('; ');
 }
 

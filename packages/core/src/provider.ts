@@ -67,6 +67,7 @@ export {
   inputText,
   type JsonEndpoint,
   loadApiKey,
+  loadBaseURL,
   type ProviderSettings,
   parseDataUrl,
   parseResponse,
@@ -74,6 +75,7 @@ export {
   readProviderOptions,
   responseInfo,
   type SafeParser,
+  type SchemaIssue,
 } from './provider-utils.js';
 export type {
   RerankingCapabilities,
@@ -83,6 +85,7 @@ export type {
   RerankResponse,
   RerankScore,
 } from './rerank.js';
+export * as schema from './schema.js';
 export type * from './types.js';
 export { INPUT_TYPES } from './types.js';
 export {

@@ -1,86 +1,89 @@
-import { type ParsedError, parseDuration } from '@embedkit/core/provider';
-import { z } from 'zod';
+import { type ParsedError, parseDuration, schema } from '@embedkit/core/provider';
 
 // Lenient on responses: only the fields we use. A vector is checked as "an array" here and element by
-// element only while it is copied into the slab, never by zod.
-const valuesSchema = z.custom<unknown[]>((value) => Array.isArray(value), 'expected an array');
-const contentEmbeddingSchema = z.object({ values: valuesSchema });
+// element only while it is copied into the slab, never by the schema.
+const valuesSchema = schema.custom<unknown[]>((value) => Array.isArray(value), 'expected an array');
+const contentEmbeddingSchema = schema.object({ values: valuesSchema });
 
-export const embedContentResponseSchema = z.object({ embedding: contentEmbeddingSchema });
-export const batchEmbedContentsResponseSchema = z.object({ embeddings: z.array(contentEmbeddingSchema) });
-
-/** google.rpc.Status, as both a whole error body and a per-item batch error. */
-const statusSchema = z.object({
-  code: z.number().optional(),
-  message: z.string().optional(),
-  status: z.string().optional(),
-  details: z.array(z.record(z.string(), z.unknown())).optional(),
+export const embedContentResponseSchema = schema.object({ embedding: contentEmbeddingSchema });
+export const batchEmbedContentsResponseSchema = schema.object({
+  embeddings: schema.array(contentEmbeddingSchema),
 });
 
-export type GeminiStatus = z.infer<typeof statusSchema>;
+/** google.rpc.Status, as both a whole error body and a per-item batch error. */
+const statusSchema = schema.object({
+  code: schema.optional(schema.number()),
+  message: schema.optional(schema.string()),
+  status: schema.optional(schema.string()),
+  details: schema.optional(schema.array(schema.record(schema.unknown()))),
+});
+
+export type GeminiStatus = schema.Infer<typeof statusSchema>;
 
 /** int64 fields arrive as strings; proto3 JSON omits zeros. */
-const countSchema = z.union([z.string(), z.number()]).optional();
+const countSchema = schema.optional(schema.union([schema.string(), schema.number()]));
 
-const outputSchema = z
-  .object({
-    responsesFile: z.string().optional(),
-    inlinedResponses: z
-      .object({
-        inlinedResponses: z
-          .array(
-            z.object({
-              response: z.object({ embedding: contentEmbeddingSchema.optional() }).optional(),
-              error: statusSchema.optional(),
-              metadata: z.record(z.string(), z.unknown()).optional(),
+const outputSchema = schema.optional(
+  schema.object({
+    responsesFile: schema.optional(schema.string()),
+    inlinedResponses: schema.optional(
+      schema.object({
+        inlinedResponses: schema.optional(
+          schema.array(
+            schema.object({
+              response: schema.optional(
+                schema.object({ embedding: schema.optional(contentEmbeddingSchema) }),
+              ),
+              error: schema.optional(statusSchema),
+              metadata: schema.optional(schema.record(schema.unknown())),
             }),
-          )
-          .optional(),
-      })
-      .optional(),
-  })
-  .optional();
+          ),
+        ),
+      }),
+    ),
+  }),
+);
 
 /** The batch resource: a long-running operation whose `metadata` is the `EmbedContentBatch`. */
-export const batchOperationSchema = z.object({
-  name: z.string().optional(),
-  done: z.boolean().optional(),
-  error: statusSchema.optional(),
-  metadata: z
-    .object({
-      name: z.string().optional(),
-      model: z.string().optional(),
-      displayName: z.string().optional(),
-      state: z.string().optional(),
-      createTime: z.string().optional(),
-      updateTime: z.string().optional(),
-      endTime: z.string().optional(),
-      batchStats: z
-        .object({
+export const batchOperationSchema = schema.object({
+  name: schema.optional(schema.string()),
+  done: schema.optional(schema.boolean()),
+  error: schema.optional(statusSchema),
+  metadata: schema.optional(
+    schema.object({
+      name: schema.optional(schema.string()),
+      model: schema.optional(schema.string()),
+      displayName: schema.optional(schema.string()),
+      state: schema.optional(schema.string()),
+      createTime: schema.optional(schema.string()),
+      updateTime: schema.optional(schema.string()),
+      endTime: schema.optional(schema.string()),
+      batchStats: schema.optional(
+        schema.object({
           requestCount: countSchema,
           successfulRequestCount: countSchema,
           failedRequestCount: countSchema,
           pendingRequestCount: countSchema,
-        })
-        .optional(),
+        }),
+      ),
       output: outputSchema,
-    })
-    .optional(),
-  response: z.object({ output: outputSchema }).passthrough().optional(),
+    }),
+  ),
+  response: schema.optional(schema.looseObject({ output: outputSchema })),
 });
 
-export type GeminiBatchOperation = z.infer<typeof batchOperationSchema>;
-export type GeminiBatchOutput = z.infer<typeof outputSchema>;
+export type GeminiBatchOperation = schema.Infer<typeof batchOperationSchema>;
+export type GeminiBatchOutput = schema.Infer<typeof outputSchema>;
 
 /** One line of a batch results file: `{"key": …, "response": {"embedding": …}}` or `{"key": …, "error": …}`. */
-export const resultsFileLineSchema = z.object({
-  key: z.string().optional(),
-  metadata: z.object({ key: z.string().optional() }).passthrough().optional(),
-  response: z.object({ embedding: contentEmbeddingSchema.optional() }).optional(),
-  error: statusSchema.optional(),
+export const resultsFileLineSchema = schema.object({
+  key: schema.optional(schema.string()),
+  metadata: schema.optional(schema.looseObject({ key: schema.optional(schema.string()) })),
+  response: schema.optional(schema.object({ embedding: schema.optional(contentEmbeddingSchema) })),
+  error: schema.optional(statusSchema),
 });
 
-const errorBodySchema = z.object({ error: statusSchema });
+const errorBodySchema = schema.object({ error: statusSchema });
 
 const TYPE_PREFIX = 'type.googleapis.com/google.rpc.';
 

@@ -84,14 +84,17 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
   readonly modelId: string;
   readonly capabilities: EmbeddingCapabilities;
   private readonly config: GeminiModelConfig;
-  private readonly root: string;
 
   constructor(modelId: string, config: GeminiModelConfig) {
     this.modelId = geminiModelName(modelId);
     this.provider = config.provider;
     this.capabilities = config.capabilities;
     this.config = config;
-    this.root = config.baseURL.replace(/\/+$/, '');
+  }
+
+  /** The API root without a trailing slash, read at each call. */
+  private get root(): string {
+    return this.config.baseURL().replace(/\/+$/, '');
   }
 
   async create(options: CreateBatchJobOptions): Promise<BatchJob> {

@@ -36,7 +36,8 @@ import {
 export interface GeminiModelConfig {
   provider: string;
   /** The API root, e.g. `https://generativelanguage.googleapis.com/v1beta`. */
-  baseURL: string;
+  /** The API root, read at each call (`GEMINI_BASE_URL` may change between calls, like the key). */
+  baseURL: () => string;
   /** Headers for a call, the key included; reads the key at call time. Returns the secrets to redact too. */
   headers: () => { headers: Record<string, string>; secrets: string[] };
   transport: Transport;
@@ -51,7 +52,7 @@ export function geminiEndpoint(config: GeminiModelConfig): JsonEndpoint {
   return {
     provider: config.provider,
     transport: config.transport,
-    resolve: () => ({ baseURL: config.baseURL, ...config.headers() }),
+    resolve: () => ({ baseURL: config.baseURL(), ...config.headers() }),
     parseError: parseGeminiError,
     maxResponseBytes: config.maxResponseBytes,
   };

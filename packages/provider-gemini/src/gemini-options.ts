@@ -1,5 +1,4 @@
-import type { EmbeddingCapabilities, InputType } from '@embedkit/core/provider';
-import { z } from 'zod';
+import { type EmbeddingCapabilities, type InputType, schema } from '@embedkit/core/provider';
 
 /** Known Gemini embedding models; any other id is accepted with the Gemini API's request limits. */
 export type GeminiEmbeddingModelId = 'gemini-embedding-001' | (string & {});
@@ -58,11 +57,9 @@ export function geminiCapabilities(modelId: string): EmbeddingCapabilities {
 }
 
 /** Options under `providerOptions.gemini`. */
-export const geminiProviderOptionsSchema = z
-  .object({
-    /** L2-normalize vectors shorter than 3,072 values on the client. Default true. */
-    normalize: z.boolean().optional(),
-  })
-  .strict();
+export const geminiProviderOptionsSchema = schema.strictObject({
+  /** L2-normalize vectors shorter than 3,072 values on the client. Default true. */
+  normalize: schema.optional(schema.boolean()),
+});
 
-export type GeminiProviderOptions = z.infer<typeof geminiProviderOptionsSchema>;
+export type GeminiProviderOptions = schema.Infer<typeof geminiProviderOptionsSchema>;

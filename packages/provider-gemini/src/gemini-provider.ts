@@ -2,16 +2,24 @@ import {
   createTransport,
   type EmbeddingProvider,
   loadApiKey,
+  loadBaseURL,
   type ProviderSettings,
 } from '@embedkit/core/provider';
 import { GeminiBatchEmbeddingJobs } from './gemini-batch-jobs.js';
 import { GeminiEmbeddingModel, type GeminiModelConfig } from './gemini-embedding-model.js';
 import { type GeminiEmbeddingModelId, geminiCapabilities } from './gemini-options.js';
 
+/** The Gemini API root. */
+export const GEMINI_BASE_URL = 'https://generativelanguage.googleapis.com/v1beta';
+
 export interface GeminiProviderSettings extends ProviderSettings {
   /** Default: `GEMINI_API_KEY`, then `GOOGLE_API_KEY`, read when a call is made. Sent as `x-goog-api-key`, never in the URL. */
   apiKey?: string;
-  /** Default `https://generativelanguage.googleapis.com/v1beta`. */
+  /**
+   * Default: `GEMINI_BASE_URL` (the API root, as this setting), else `GOOGLE_GEMINI_BASE_URL` (Google's SDKs'
+   * variable: a host, to which `/v1beta` is appended as they do), read when a call is made; else
+   * `https://generativelanguage.googleapis.com/v1beta`.
+   */
   baseURL?: string;
   /** Extra headers on every call. */
   headers?: Record<string, string>;
@@ -27,7 +35,16 @@ export interface GeminiProvider extends EmbeddingProvider {
 /** A Gemini API provider. Settings are read once; the API key is read at each call. */
 export function createGemini(settings: GeminiProviderSettings = {}): GeminiProvider {
   const transport = createTransport(settings);
-  const baseURL = settings.baseURL ?? 'https://generativelanguage.googleapis.com/v1beta';
+  const baseURL = () => {
+    const { url, source } = loadBaseURL({
+      baseURL: settings.baseURL,
+      environmentVariables: ['GEMINI_BASE_URL', 'GOOGLE_GEMINI_BASE_URL'],
+      defaultURL: GEMINI_BASE_URL,
+      provider: 'gemini',
+    });
+    // Google's SDKs read GOOGLE_GEMINI_BASE_URL as a host and add the API version themselves.
+    return source === 'GOOGLE_GEMINI_BASE_URL' ? `${url.replace(/\/+$/, '')}/v1beta` : url;
+  };
   const headers = () => {
     const apiKey = loadApiKey({
       apiKey: settings.apiKey,
@@ -51,5 +68,5 @@ export function createGemini(settings: GeminiProviderSettings = {}): GeminiProvi
   };
 }
 
-/** The default Gemini provider: key from `GEMINI_API_KEY` or `GOOGLE_API_KEY`. */
+/** The default Gemini provider: key from `GEMINI_API_KEY` or `GOOGLE_API_KEY`, API root from `GEMINI_BASE_URL` when set. */
 export const gemini: GeminiProvider = createGemini();

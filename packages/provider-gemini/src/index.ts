@@ -8,4 +8,10 @@ export {
   type GeminiProviderOptions,
   type GeminiTaskType,
 } from './gemini-options.js';
-export { createGemini, type GeminiProvider, type GeminiProviderSettings, gemini } from './gemini-provider.js';
+export {
+  createGemini,
+  GEMINI_BASE_URL,
+  type GeminiProvider,
+  type GeminiProviderSettings,
+  gemini,
+} from './gemini-provider.js';

@@ -1,46 +1,49 @@
-import type { ParsedError } from '@embedkit/core/provider';
-import { z } from 'zod';
+import { type ParsedError, schema } from '@embedkit/core/provider';
 
 // Lenient on responses: only the fields we use. A vector is checked as "string or array" here and
-// element by element only while it is decoded, never by zod.
-const vectorSchema = z.union([
-  z.string(),
-  z.custom<unknown[]>((value) => Array.isArray(value), 'expected an array'),
+// element by element only while it is decoded, never by the schema.
+const vectorSchema = schema.union([
+  schema.string(),
+  schema.custom<unknown[]>((value) => Array.isArray(value), 'expected an array'),
 ]);
-const indexSchema = z.number().int().nonnegative();
-const usageSchema = z.object({ total_tokens: z.number().int().nonnegative() }).nullish();
+const indexSchema = schema.integer({ minimum: 0 });
+const usageSchema = schema.nullish(schema.object({ total_tokens: schema.integer({ minimum: 0 }) }));
 
 /** `POST /v1/embeddings` answers `{model, usage: {total_tokens, prompt_tokens}, data: [{index, embedding}]}`. */
-export const jinaEmbeddingResponseSchema = z.object({
-  data: z.array(z.object({ index: indexSchema, embedding: vectorSchema })),
-  model: z.string().optional(),
+export const jinaEmbeddingResponseSchema = schema.object({
+  data: schema.array(schema.object({ index: indexSchema, embedding: vectorSchema })),
+  model: schema.optional(schema.string()),
   usage: usageSchema,
 });
 
 /** `POST /v1/rerank` answers `{model, usage: {total_tokens}, results: [{index, relevance_score, document?}]}`. */
-export const jinaRerankResponseSchema = z.object({
-  results: z.array(z.object({ index: indexSchema, relevance_score: z.number() })),
-  model: z.string().optional(),
+export const jinaRerankResponseSchema = schema.object({
+  results: schema.array(schema.object({ index: indexSchema, relevance_score: schema.number() })),
+  model: schema.optional(schema.string()),
   usage: usageSchema,
 });
 
-const location = z.array(z.union([z.string(), z.number()]));
+const location = schema.array(schema.union([schema.string(), schema.number()]));
 
 /**
  * Jina errors are `{detail, code, request_id}`; `detail` is a string in the spec but has been seen as an
  * object `{message}`. A 422 adds `errors: [{field, message}]`; a plain FastAPI 422 lists `detail: [{loc, msg}]`.
  */
-const errorBodySchema = z.object({
-  detail: z
-    .union([
-      z.string(),
-      z.object({ message: z.string().optional(), code: z.string().optional() }),
-      z.array(z.object({ msg: z.string().optional(), loc: location.optional() })),
-    ])
-    .optional(),
-  code: z.string().optional(),
-  request_id: z.string().optional(),
-  errors: z.array(z.object({ field: z.string().optional(), message: z.string().optional() })).optional(),
+const errorBodySchema = schema.object({
+  detail: schema.optional(
+    schema.union([
+      schema.string(),
+      schema.object({ message: schema.optional(schema.string()), code: schema.optional(schema.string()) }),
+      schema.array(schema.object({ msg: schema.optional(schema.string()), loc: schema.optional(location) })),
+    ]),
+  ),
+  code: schema.optional(schema.string()),
+  request_id: schema.optional(schema.string()),
+  errors: schema.optional(
+    schema.array(
+      schema.object({ field: schema.optional(schema.string()), message: schema.optional(schema.string()) }),
+    ),
+  ),
 });
 
 /**

@@ -1,11 +1,11 @@
-import type {
-  ContextualizedCapabilities,
-  EmbeddingCapabilities,
-  InputType,
-  OutputType,
-  RerankingCapabilities,
+import {
+  type ContextualizedCapabilities,
+  type EmbeddingCapabilities,
+  type InputType,
+  type OutputType,
+  type RerankingCapabilities,
+  schema,
 } from '@embedkit/core/provider';
-import { z } from 'zod';
 
 /** Jina embedding models; any other id is accepted with conservative capabilities. */
 export type JinaEmbeddingModelId =
@@ -234,26 +234,22 @@ export function jinaRerankingCapabilities(modelId: string): RerankingCapabilitie
 }
 
 /** Options under `providerOptions.jina` for embeddings and late chunking. */
-export const jinaEmbeddingOptionsSchema = z
-  .object({
-    /**
-     * A `task` word to send as is, e.g. `code2code.query`, for tasks no unified input type names.
-     * Not together with `inputType`. Default: the word for `inputType`, or none.
-     */
-    task: z.string().min(1).optional(),
-    /** `normalized`: unit-length vectors. Default true, sent to the models whose schema has it. */
-    normalized: z.boolean().optional(),
-  })
-  .strict();
+export const jinaEmbeddingOptionsSchema = schema.strictObject({
+  /**
+   * A `task` word to send as is, e.g. `code2code.query`, for tasks no unified input type names.
+   * Not together with `inputType`. Default: the word for `inputType`, or none.
+   */
+  task: schema.optional(schema.string({ minLength: 1 })),
+  /** `normalized`: unit-length vectors. Default true, sent to the models whose schema has it. */
+  normalized: schema.optional(schema.boolean()),
+});
 
-export type JinaEmbeddingOptions = z.infer<typeof jinaEmbeddingOptionsSchema>;
+export type JinaEmbeddingOptions = schema.Infer<typeof jinaEmbeddingOptionsSchema>;
 
 /** Options under `providerOptions.jina` for reranking. */
-export const jinaRerankingOptionsSchema = z
-  .object({
-    /** `max_doc_length` (jina-reranker-v3 only): tokens of each document the model reads, 1–8192. Default: the server's, 2048. */
-    maxDocumentLength: z.number().int().min(1).max(8192).optional(),
-  })
-  .strict();
+export const jinaRerankingOptionsSchema = schema.strictObject({
+  /** `max_doc_length` (jina-reranker-v3 only): tokens of each document the model reads, 1–8192. Default: the server's, 2048. */
+  maxDocumentLength: schema.optional(schema.integer({ minimum: 1, maximum: 8192 })),
+});
 
-export type JinaRerankingOptions = z.infer<typeof jinaRerankingOptionsSchema>;
+export type JinaRerankingOptions = schema.Infer<typeof jinaRerankingOptionsSchema>;

@@ -3,6 +3,7 @@ import {
   type EmbeddingProvider,
   InvalidArgumentError,
   loadApiKey,
+  loadBaseURL,
   type ProviderSettings,
   type RerankingProvider,
 } from '@embedkit/core/provider';
@@ -26,7 +27,7 @@ export const JINA_BASE_URL = 'https://api.jina.ai/v1';
 export interface JinaProviderSettings extends ProviderSettings {
   /** Default: the `JINA_API_KEY` environment variable, read when a call is made. */
   apiKey?: string;
-  /** Default `https://api.jina.ai/v1`. */
+  /** Default: the `JINA_BASE_URL` environment variable, read when a call is made, else `https://api.jina.ai/v1`. */
   baseURL?: string;
   /** Extra headers on every call. */
   headers?: Record<string, string>;
@@ -53,7 +54,12 @@ export function createJina(settings: JinaProviderSettings = {}): JinaProvider {
         provider: 'jina',
       });
       return {
-        baseURL: settings.baseURL ?? JINA_BASE_URL,
+        baseURL: loadBaseURL({
+          baseURL: settings.baseURL,
+          environmentVariables: ['JINA_BASE_URL'],
+          defaultURL: JINA_BASE_URL,
+          provider: 'jina',
+        }).url,
         headers: { authorization: `Bearer ${apiKey}`, ...settings.headers },
         secrets: [apiKey],
       };
@@ -84,5 +90,5 @@ export function createJina(settings: JinaProviderSettings = {}): JinaProvider {
   };
 }
 
-/** The default Jina provider: key from `JINA_API_KEY`. */
+/** The default Jina provider: key from `JINA_API_KEY`, API root from `JINA_BASE_URL` when set. */
 export const jina: JinaProvider = createJina();

@@ -1,30 +1,29 @@
-import { type ParsedError, parseDuration } from '@embedkit/core/provider';
-import { z } from 'zod';
+import { type ParsedError, parseDuration, schema } from '@embedkit/core/provider';
 
 // Lenient on responses: only the fields we use. A vector is checked as "string or array" here and
-// element by element only while it is copied, never by zod.
-const vectorSchema = z.union([
-  z.string(),
-  z.custom<unknown[]>((value) => Array.isArray(value), 'expected an array'),
+// element by element only while it is copied, never by the schema.
+const vectorSchema = schema.union([
+  schema.string(),
+  schema.custom<unknown[]>((value) => Array.isArray(value), 'expected an array'),
 ]);
 
-export const openAIEmbeddingResponseSchema = z.object({
-  data: z.array(z.object({ index: z.number().int().nonnegative(), embedding: vectorSchema })),
-  model: z.string().optional(),
-  usage: z.object({ prompt_tokens: z.number().int().nonnegative() }).nullish(),
+export const openAIEmbeddingResponseSchema = schema.object({
+  data: schema.array(schema.object({ index: schema.integer({ minimum: 0 }), embedding: vectorSchema })),
+  model: schema.optional(schema.string()),
+  usage: schema.nullish(schema.object({ prompt_tokens: schema.integer({ minimum: 0 }) })),
 });
 
-export type OpenAIEmbeddingResponse = z.infer<typeof openAIEmbeddingResponseSchema>;
+export type OpenAIEmbeddingResponse = schema.Infer<typeof openAIEmbeddingResponseSchema>;
 
-const errorBodySchema = z.object({
-  error: z.union([
-    z.object({
-      message: z.string().nullish(),
-      type: z.string().nullish(),
-      code: z.union([z.string(), z.number()]).nullish(),
-      param: z.string().nullish(),
+const errorBodySchema = schema.object({
+  error: schema.union([
+    schema.object({
+      message: schema.nullish(schema.string()),
+      type: schema.nullish(schema.string()),
+      code: schema.nullish(schema.union([schema.string(), schema.number()])),
+      param: schema.nullish(schema.string()),
     }),
-    z.string(),
+    schema.string(),
   ]),
 });
 

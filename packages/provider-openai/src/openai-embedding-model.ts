@@ -22,7 +22,8 @@ import { openAIProviderOptionsSchema } from './openai-options.js';
 export interface OpenAIModelConfig {
   /** Provider name: `openai`, or the name given to `createOpenAICompatible`. Also the `providerOptions` key. */
   provider: string;
-  baseURL: string;
+  /** The API root, read at each call (`OPENAI_BASE_URL` may change between calls, like the key). */
+  baseURL: () => string;
   /** Headers for a call, the auth header included; reads the key at call time. Returns the secrets to redact too. */
   headers: () => { headers: Record<string, string>; secrets: string[] };
   queryParams?: Record<string, string>;
@@ -57,7 +58,7 @@ export class OpenAIEmbeddingModel implements EmbeddingModel {
     this.endpoint = {
       provider: config.provider,
       transport: config.transport,
-      resolve: () => ({ baseURL: config.baseURL, ...config.headers() }),
+      resolve: () => ({ baseURL: config.baseURL(), ...config.headers() }),
       parseError: parseOpenAIError,
       requestIdHeaders: ['x-request-id'],
       maxResponseBytes: config.maxResponseBytes,

@@ -1,5 +1,4 @@
-import type { EmbeddingCapabilities } from '@embedkit/core/provider';
-import { z } from 'zod';
+import { type EmbeddingCapabilities, schema } from '@embedkit/core/provider';
 
 /** Known OpenAI embedding models; any other id is accepted with conservative capabilities. */
 export type OpenAIEmbeddingModelId =
@@ -53,11 +52,9 @@ export const COMPATIBLE_DEFAULT_CAPABILITIES: EmbeddingCapabilities = {
 };
 
 /** Options under `providerOptions.openai` (or under the compatible provider's name). */
-export const openAIProviderOptionsSchema = z
-  .object({
-    /** End-user id OpenAI uses for abuse monitoring. */
-    user: z.string().min(1).optional(),
-  })
-  .strict();
+export const openAIProviderOptionsSchema = schema.strictObject({
+  /** End-user id OpenAI uses for abuse monitoring. */
+  user: schema.optional(schema.string({ minLength: 1 })),
+});
 
-export type OpenAIProviderOptions = z.infer<typeof openAIProviderOptionsSchema>;
+export type OpenAIProviderOptions = schema.Infer<typeof openAIProviderOptionsSchema>;

@@ -2,7 +2,9 @@ import {
   createTransport,
   type EmbeddingCapabilities,
   type EmbeddingProvider,
+  InvalidArgumentError,
   loadApiKey,
+  loadBaseURL,
   type ProviderSettings,
 } from '@embedkit/core/provider';
 import { OpenAIEmbeddingModel } from './openai-embedding-model.js';
@@ -15,7 +17,7 @@ import {
 export interface OpenAIProviderSettings extends ProviderSettings {
   /** Default: the `OPENAI_API_KEY` environment variable, read when a call is made. */
   apiKey?: string;
-  /** Default `https://api.openai.com/v1`. */
+  /** Default: the `OPENAI_BASE_URL` environment variable (read when a call is made, as OpenAI's own client does), else `https://api.openai.com/v1`. */
   baseURL?: string;
   /** Sent as `OpenAI-Organization`. */
   organization?: string;
@@ -35,7 +37,13 @@ export interface OpenAIProvider extends EmbeddingProvider {
 /** An OpenAI provider. Settings are read once; the API key is read at each call. */
 export function createOpenAI(settings: OpenAIProviderSettings = {}): OpenAIProvider {
   const transport = createTransport(settings);
-  const baseURL = settings.baseURL ?? 'https://api.openai.com/v1';
+  const baseURL = () =>
+    loadBaseURL({
+      baseURL: settings.baseURL,
+      environmentVariables: ['OPENAI_BASE_URL'],
+      defaultURL: 'https://api.openai.com/v1',
+      provider: 'openai',
+    }).url;
   const headers = () => {
     const apiKey = loadApiKey({
       apiKey: settings.apiKey,
@@ -63,7 +71,7 @@ export function createOpenAI(settings: OpenAIProviderSettings = {}): OpenAIProvi
   };
 }
 
-/** The default OpenAI provider: key from `OPENAI_API_KEY`. */
+/** The default OpenAI provider: key from `OPENAI_API_KEY`, API root from `OPENAI_BASE_URL` when set. */
 export const openai: OpenAIProvider = createOpenAI();
 
 export interface OpenAICompatibleSettings extends ProviderSettings {
@@ -92,6 +100,18 @@ const PUBLIC_QUERY_PARAMETERS = new Set(['api-version']);
 /** A provider for any server that speaks OpenAI's `/embeddings` wire: OneRouter, Azure OpenAI, vLLM, TEI, Ollama. */
 export function createOpenAICompatible(settings: OpenAICompatibleSettings): OpenAIProvider {
   const transport = createTransport(settings);
+  // Required and fixed: checked here, so that a missing or malformed one fails at once, not as a network error.
+  if (settings.baseURL === undefined) {
+    throw new InvalidArgumentError(`${settings.name}: baseURL is required, e.g. http://localhost:8000/v1.`, {
+      argument: 'baseURL',
+    });
+  }
+  const compatibleBaseURL = loadBaseURL({
+    baseURL: settings.baseURL,
+    environmentVariables: [],
+    defaultURL: settings.baseURL,
+    provider: settings.name,
+  }).url;
   const keyHeader = (settings.apiKeyHeader ?? 'authorization').toLowerCase();
   // Some servers take the key as a query parameter (Azure Functions `code`, SAS `sig`, a gateway's
   // `token`, under any name): every value is redacted from errors except those of parameters that never
@@ -118,7 +138,7 @@ export function createOpenAICompatible(settings: OpenAICompatibleSettings): Open
         typeof settings.capabilities === 'function' ? settings.capabilities(modelId) : settings.capabilities;
       return new OpenAIEmbeddingModel(modelId, {
         provider: settings.name,
-        baseURL: settings.baseURL,
+        baseURL: () => compatibleBaseURL,
         headers,
         ...(settings.queryParams === undefined ? {} : { queryParams: settings.queryParams }),
         transport,

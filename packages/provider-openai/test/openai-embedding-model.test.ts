@@ -796,6 +796,22 @@ describe('providerOptions and unsupported settings', () => {
     expect(requests).toHaveLength(0);
   });
 
+  it('says what is wrong with an option in words', async () => {
+    const { fetch } = recordingFetch({ body: floats(1) });
+    const messages: string[] = [];
+    for (const options of [{ user: 42 }, { user: '' }, { encoding_format: 'float' }]) {
+      const error = await rejection(
+        embedMany({ model: model({ fetch }), inputs: ['hello'], providerOptions: { openai: options } }),
+      );
+      messages.push(error.message);
+    }
+    expect(messages).toEqual([
+      'providerOptions.openai is invalid: user: expected string, got number.',
+      'providerOptions.openai is invalid: user: must not be empty.',
+      'providerOptions.openai is invalid: (root): unknown key "encoding_format".',
+    ]);
+  });
+
   it('options for another provider are ignored', async () => {
     const { fetch, requests } = recordingFetch({ body: floats(1) });
     await model({ fetch }).doEmbed(

@@ -1,49 +1,54 @@
-import type { ParsedError } from '@embedkit/core/provider';
-import { z } from 'zod';
+import { type ParsedError, schema } from '@embedkit/core/provider';
 
 // Lenient on responses: only the fields we use. A vector is checked as "string or array" here and
-// element by element only while it is decoded, never by zod.
-const vectorSchema = z.union([
-  z.string(),
-  z.custom<unknown[]>((value) => Array.isArray(value), 'expected an array'),
+// element by element only while it is decoded, never by the schema.
+const vectorSchema = schema.union([
+  schema.string(),
+  schema.custom<unknown[]>((value) => Array.isArray(value), 'expected an array'),
 ]);
-const usageSchema = z.object({ total_tokens: z.number().int().nonnegative() }).nullish();
-const indexSchema = z.number().int().nonnegative();
+const usageSchema = schema.nullish(schema.object({ total_tokens: schema.integer({ minimum: 0 }) }));
+const indexSchema = schema.integer({ minimum: 0 });
 
 /** `/embeddings` and `/multimodalembeddings` answer `{data: [{index, embedding}], model, usage: {total_tokens}}`. */
-export const voyageEmbeddingResponseSchema = z.object({
-  data: z.array(z.object({ index: indexSchema, embedding: vectorSchema })),
-  model: z.string().optional(),
+export const voyageEmbeddingResponseSchema = schema.object({
+  data: schema.array(schema.object({ index: indexSchema, embedding: vectorSchema })),
+  model: schema.optional(schema.string()),
   usage: usageSchema,
 });
 
 /** `/contextualizedembeddings` nests one list per document: `data[].data[]`, each with its own `index`. */
-export const voyageContextualizedResponseSchema = z.object({
-  data: z.array(
-    z.object({
+export const voyageContextualizedResponseSchema = schema.object({
+  data: schema.array(
+    schema.object({
       index: indexSchema,
-      data: z.array(z.object({ index: indexSchema, embedding: vectorSchema, text: z.string().optional() })),
+      data: schema.array(
+        schema.object({
+          index: indexSchema,
+          embedding: vectorSchema,
+          text: schema.optional(schema.string()),
+        }),
+      ),
     }),
   ),
-  model: z.string().optional(),
+  model: schema.optional(schema.string()),
   usage: usageSchema,
 });
 
 /** `/rerank` answers `{data: [{index, relevance_score, document?}], model, usage}`, sorted by score. */
-export const voyageRerankResponseSchema = z.object({
-  data: z.array(z.object({ index: indexSchema, relevance_score: z.number() })),
-  model: z.string().optional(),
+export const voyageRerankResponseSchema = schema.object({
+  data: schema.array(schema.object({ index: indexSchema, relevance_score: schema.number() })),
+  model: schema.optional(schema.string()),
   usage: usageSchema,
 });
 
 /** Voyage errors are `{"detail": "..."}`; a 422 from request validation may carry a list of problems instead. */
-const errorBodySchema = z.object({
-  detail: z.union([
-    z.string(),
-    z.array(
-      z.object({
-        msg: z.string().optional(),
-        loc: z.array(z.union([z.string(), z.number()])).optional(),
+const errorBodySchema = schema.object({
+  detail: schema.union([
+    schema.string(),
+    schema.array(
+      schema.object({
+        msg: schema.optional(schema.string()),
+        loc: schema.optional(schema.array(schema.union([schema.string(), schema.number()]))),
       }),
     ),
   ]),

@@ -1,10 +1,10 @@
-import type {
-  ContextualizedCapabilities,
-  EmbeddingCapabilities,
-  OutputType,
-  RerankingCapabilities,
+import {
+  type ContextualizedCapabilities,
+  type EmbeddingCapabilities,
+  type OutputType,
+  type RerankingCapabilities,
+  schema,
 } from '@embedkit/core/provider';
-import { z } from 'zod';
 
 /** Voyage text embedding models; any other id is accepted with conservative limits. */
 export type VoyageEmbeddingModelId =
@@ -160,24 +160,22 @@ export function voyageRerankingCapabilities(modelId: string): RerankingCapabilit
 }
 
 /** Options under `providerOptions.voyage` for text and multimodal embeddings: none yet. */
-export const voyageEmbeddingOptionsSchema = z.object({}).strict();
+export const voyageEmbeddingOptionsSchema = schema.strictObject({});
 
 /** Options under `providerOptions.voyage` for contextualized embeddings. */
-export const voyageContextualizedOptionsSchema = z
-  .object({
-    /**
-     * Let Voyage chunk each document (`enable_auto_chunking`): every document must then be one string,
-     * `inputType` must be `document`, and the result carries the chunk texts. Default false.
-     */
-    autoChunking: z.boolean().optional(),
-    /** Target chunk size in tokens with auto-chunking (`chunk_size`, at most 32,000). Default: the server's, 512. */
-    chunkSize: z.number().int().min(1).max(32_000).optional(),
-    /** Overlap between chunks in tokens with auto-chunking (`chunk_overlap`, less than `chunkSize`). Default 0. */
-    chunkOverlap: z.number().int().min(0).optional(),
-  })
-  .strict();
+export const voyageContextualizedOptionsSchema = schema.strictObject({
+  /**
+   * Let Voyage chunk each document (`enable_auto_chunking`): every document must then be one string,
+   * `inputType` must be `document`, and the result carries the chunk texts. Default false.
+   */
+  autoChunking: schema.optional(schema.boolean()),
+  /** Target chunk size in tokens with auto-chunking (`chunk_size`, at most 32,000). Default: the server's, 512. */
+  chunkSize: schema.optional(schema.integer({ minimum: 1, maximum: 32_000 })),
+  /** Overlap between chunks in tokens with auto-chunking (`chunk_overlap`, less than `chunkSize`). Default 0. */
+  chunkOverlap: schema.optional(schema.integer({ minimum: 0 })),
+});
 
-export type VoyageContextualizedOptions = z.infer<typeof voyageContextualizedOptionsSchema>;
+export type VoyageContextualizedOptions = schema.Infer<typeof voyageContextualizedOptionsSchema>;
 
 /** Options under `providerOptions.voyage` for reranking: none yet. */
-export const voyageRerankingOptionsSchema = z.object({}).strict();
+export const voyageRerankingOptionsSchema = schema.strictObject({});

@@ -2,6 +2,7 @@ import {
   createTransport,
   type EmbeddingProvider,
   loadApiKey,
+  loadBaseURL,
   type ProviderSettings,
   type RerankingProvider,
 } from '@embedkit/core/provider';
@@ -32,8 +33,9 @@ export interface VoyageProviderSettings extends ProviderSettings {
   /** Default: the `VOYAGE_API_KEY` environment variable, read when a call is made. */
   apiKey?: string;
   /**
-   * Default `https://api.voyageai.com/v1`, or `https://ai.mongodb.com/v1` when the key begins `al-`
-   * (keys work on one host only).
+   * Default: the `VOYAGE_BASE_URL` environment variable, read when a call is made; else
+   * `https://api.voyageai.com/v1`, or `https://ai.mongodb.com/v1` when the key begins `al-` (keys work on
+   * one host only).
    */
   baseURL?: string;
   /** Extra headers on every call. */
@@ -63,8 +65,12 @@ export function createVoyage(settings: VoyageProviderSettings = {}): VoyageProvi
         provider: 'voyage',
       });
       // Atlas model API keys authenticate only at ai.mongodb.com; dashboard keys only at api.voyageai.com.
-      const baseURL =
-        settings.baseURL ?? (apiKey.startsWith('al-') ? VOYAGE_ATLAS_BASE_URL : VOYAGE_BASE_URL);
+      const { url: baseURL } = loadBaseURL({
+        baseURL: settings.baseURL,
+        environmentVariables: ['VOYAGE_BASE_URL'],
+        defaultURL: apiKey.startsWith('al-') ? VOYAGE_ATLAS_BASE_URL : VOYAGE_BASE_URL,
+        provider: 'voyage',
+      });
       return {
         baseURL,
         headers: { authorization: `Bearer ${apiKey}`, ...settings.headers },
@@ -91,5 +97,5 @@ export function createVoyage(settings: VoyageProviderSettings = {}): VoyageProvi
   };
 }
 
-/** The default Voyage provider: key from `VOYAGE_API_KEY`. */
+/** The default Voyage provider: key from `VOYAGE_API_KEY`, API root from `VOYAGE_BASE_URL` when set. */
 export const voyage: VoyageProvider = createVoyage();

@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { createDefaultTransport } from '#default-transport';
 import {
   AuthenticationError,
   abortReason,
@@ -39,33 +40,14 @@ export interface HttpSettings {
   maxResponseBytes?: number;
 }
 
-function isNode(): boolean {
-  const versions = (globalThis as { process?: { versions?: Record<string, string | undefined> } }).process
-    ?.versions;
-  return versions?.node !== undefined && versions.bun === undefined;
-}
-
 /**
- * Picks the transport: an injected `fetch` selects the fetch transport; otherwise Node uses
- * `undici.request` (loaded on first use, so other runtimes never load undici) and other runtimes use `fetch`.
+ * Picks the transport: an injected `fetch` selects the fetch transport; otherwise the runtime's default,
+ * chosen by the export conditions of core's `#default-transport` import: `undici.request` on Node,
+ * `fetch` in browsers, workers, edge runtimes, Bun and Deno.
  */
 export function createTransport(settings: Pick<HttpSettings, 'fetch' | 'dispatcher'> = {}): Transport {
   if (settings.fetch !== undefined) return createFetchTransport(settings.fetch);
-  if (!isNode()) return createFetchTransport();
-  let loaded: Transport | undefined;
-  let loading: Promise<Transport> | undefined;
-  const dispatcher = settings.dispatcher;
-  return {
-    kind: 'undici',
-    request(request: TransportRequest) {
-      if (loaded !== undefined) return loaded.request(request);
-      loading ??= import('./undici-transport.js').then((module) => {
-        loaded = module.createUndiciTransport(dispatcher);
-        return loaded;
-      });
-      return loading.then((transport) => transport.request(request));
-    },
-  };
+  return createDefaultTransport(settings.dispatcher);
 }
 
 /** What a provider reads out of an error body. Every field is optional; the status decides the class. */

@@ -1,0 +1,112 @@
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { schema } from '../src/provider.js';
+
+function issues(
+  parser: { safeParse(value: unknown): { success: boolean; error?: { issues: readonly unknown[] } } },
+  value: unknown,
+) {
+  const result = parser.safeParse(value);
+  return result.success ? [] : result.error!.issues;
+}
+
+describe('the schema kit: lenient on answers, strict on options', () => {
+  const answer = schema.object({
+    data: schema.array(schema.object({ index: schema.integer({ minimum: 0 }), embedding: schema.unknown() })),
+    model: schema.optional(schema.string()),
+    usage: schema.nullish(schema.object({ prompt_tokens: schema.integer({ minimum: 0 }) })),
+  });
+
+  it('an answer keeps the fields it names and drops the rest; optional and nullish fields may be missing', () => {
+    const parsed = answer.safeParse({
+      object: 'list',
+      data: [{ index: 0, embedding: 'AAAA', object: 'embedding' }],
+      usage: null,
+    });
+    expect(parsed).toEqual({ success: true, data: { data: [{ index: 0, embedding: 'AAAA' }], usage: null } });
+    expectTypeOf(answer.safeParse({})).toMatchTypeOf<
+      | { success: true; data: { data: { index: number; embedding: unknown }[]; model?: string | undefined } }
+      | { success: false }
+    >();
+  });
+
+  it('names the path and what was expected for each problem', () => {
+    expect(issues(answer, { data: [{ index: 0, embedding: 1 }, { index: -1 }, { index: 1.5 }] })).toEqual([
+      {
+        code: 'too_small',
+        origin: 'number',
+        minimum: 0,
+        inclusive: true,
+        path: ['data', 1, 'index'],
+        message: 'must be at least 0',
+      },
+      {
+        code: 'invalid_type',
+        expected: 'int',
+        path: ['data', 2, 'index'],
+        message: 'expected a whole number, got number',
+      },
+    ]);
+    expect(issues(answer, { data: 'x', usage: 3 })).toEqual([
+      { code: 'invalid_type', expected: 'array', path: ['data'], message: 'expected array, got string' },
+      { code: 'invalid_type', expected: 'object', path: ['usage'], message: 'expected object, got number' },
+    ]);
+    expect(issues(answer, null)).toEqual([
+      { code: 'invalid_type', expected: 'object', path: [], message: 'expected object, got null' },
+    ]);
+  });
+
+  it('options refuse unknown keys (a typo must not pass silently), empty strings and out-of-range numbers', () => {
+    const options = schema.strictObject({
+      user: schema.optional(schema.string({ minLength: 1 })),
+      chunkSize: schema.optional(schema.integer({ minimum: 1, maximum: 32_000 })),
+      normalize: schema.optional(schema.boolean()),
+    });
+    expect(options.safeParse({})).toEqual({ success: true, data: {} });
+    expect(options.safeParse({ user: 'u', chunkSize: 32_000, normalize: false })).toEqual({
+      success: true,
+      data: { user: 'u', chunkSize: 32_000, normalize: false },
+    });
+    expect(issues(options, { usr: 'u', chunk_size: 1 })).toEqual([
+      {
+        code: 'unrecognized_keys',
+        keys: ['usr', 'chunk_size'],
+        path: [],
+        message: 'unknown keys "usr", "chunk_size"',
+      },
+    ]);
+    expect(
+      issues(options, { user: '', chunkSize: 32_001, normalize: 'no' }).map(
+        (issue) => (issue as { message: string }).message,
+      ),
+    ).toEqual(['must not be empty', 'must be at most 32000', 'expected boolean, got string']);
+  });
+
+  it('a loose object keeps keys it does not name; a record checks every value; a union takes the first match', () => {
+    expect(
+      schema
+        .looseObject({ output: schema.optional(schema.string()) })
+        .safeParse({ output: 'a', '@type': 'x' }),
+    ).toEqual({
+      success: true,
+      data: { output: 'a', '@type': 'x' },
+    });
+    expect(issues(schema.record(schema.number()), { a: 1, b: 'two' })).toEqual([
+      { code: 'invalid_type', expected: 'number', path: ['b'], message: 'expected number, got string' },
+    ]);
+    const vector = schema.union([
+      schema.string(),
+      schema.custom<unknown[]>((value) => Array.isArray(value), 'expected an array'),
+    ]);
+    expect(vector.safeParse('AAAA')).toEqual({ success: true, data: 'AAAA' });
+    expect(vector.safeParse([1, 2])).toEqual({ success: true, data: [1, 2] });
+    expect(issues(vector, 3)).toEqual([
+      { code: 'invalid_union', path: [], message: 'matches none of the accepted forms' },
+    ]);
+  });
+
+  it('numbers must be finite: NaN and Infinity are not numbers an API sends', () => {
+    expect(issues(schema.number(), Number.NaN)).toHaveLength(1);
+    expect(issues(schema.number(), Number.POSITIVE_INFINITY)).toHaveLength(1);
+    expect(schema.number().safeParse(-0.5)).toEqual({ success: true, data: -0.5 });
+  });
+});

@@ -1,0 +1,52 @@
+import { embedMany, InvalidArgumentError } from '@embedkit/core';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createGemini } from '../src/index.js';
+import { FAKE_KEY, fakeFetch } from './fake-fetch.js';
+
+const ANSWER = { body: { embedding: { values: [0.6, 0.8] } } };
+
+describe('the API root from GEMINI_BASE_URL or GOOGLE_GEMINI_BASE_URL', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('reads GEMINI_BASE_URL as the API root and GOOGLE_GEMINI_BASE_URL as a host, as Google’s SDKs do', async () => {
+    const { fetch, sent } = fakeFetch(() => ANSWER);
+    const model = createGemini({ apiKey: FAKE_KEY, fetch }).embedding('gemini-embedding-001');
+    await model.doEmbed({ inputs: ['a'] });
+    vi.stubEnv('GOOGLE_GEMINI_BASE_URL', 'http://127.0.0.1:4300/');
+    await model.doEmbed({ inputs: ['a'] });
+    vi.stubEnv('GEMINI_BASE_URL', 'http://127.0.0.1:4400/v1beta');
+    await model.doEmbed({ inputs: ['a'] });
+    const pinned = createGemini({ apiKey: FAKE_KEY, fetch, baseURL: 'https://proxy.example/v1beta' });
+    await pinned.embedding('gemini-embedding-001').doEmbed({ inputs: ['a'] });
+    expect(sent.map((request) => request.url)).toEqual([
+      'https://generativelanguage.googleapis.com/v1beta/models/gemini-embedding-001:embedContent',
+      'http://127.0.0.1:4300/v1beta/models/gemini-embedding-001:embedContent',
+      'http://127.0.0.1:4400/v1beta/models/gemini-embedding-001:embedContent',
+      'https://proxy.example/v1beta/models/gemini-embedding-001:embedContent',
+    ]);
+  });
+
+  it('batch jobs read it at each call too', async () => {
+    const { fetch, sent } = fakeFetch(() => ({
+      body: { name: 'batches/b1', metadata: { state: 'BATCH_STATE_RUNNING' } },
+    }));
+    const jobs = createGemini({ apiKey: FAKE_KEY, fetch }).batchEmbeddingJobs('gemini-embedding-001');
+    vi.stubEnv('GEMINI_BASE_URL', 'http://127.0.0.1:4400/v1beta');
+    await jobs.get('batches/b1');
+    expect(sent[0]!.url).toBe('http://127.0.0.1:4400/v1beta/batches/b1');
+  });
+
+  it('is refused before any request when it is not an http(s) URL', async () => {
+    vi.stubEnv('GEMINI_BASE_URL', 'generativelanguage.googleapis.com');
+    const { fetch, sent } = fakeFetch([]);
+    const model = createGemini({ apiKey: FAKE_KEY, fetch }).embedding('gemini-embedding-001');
+    const error = await embedMany({ model, inputs: ['a'] }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect((error as Error).message).toContain(
+      'the base URL from GEMINI_BASE_URL is not an absolute http(s) URL',
+    );
+    expect(sent).toHaveLength(0);
+  });
+});

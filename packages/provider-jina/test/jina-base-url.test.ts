@@ -1,0 +1,39 @@
+import { embedMany, InvalidArgumentError } from '@embedkit/core';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createJina } from '../src/index.js';
+import { embeddingsBody, fakeFetch, TEST_KEY } from './helpers.js';
+
+const ANSWER = { body: embeddingsBody('jina-embeddings-v3', [[0.5, 0.25]]) };
+
+describe('the API root from JINA_BASE_URL', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('is read at each call; the setting wins over it', async () => {
+    const server = fakeFetch([ANSWER, ANSWER, ANSWER]);
+    const model = createJina({ apiKey: TEST_KEY, fetch: server.fetch }).embedding('jina-embeddings-v3');
+    await model.doEmbed({ inputs: ['a'] });
+    vi.stubEnv('JINA_BASE_URL', 'http://127.0.0.1:4200/v1');
+    await model.doEmbed({ inputs: ['a'] });
+    const pinned = createJina({ apiKey: TEST_KEY, fetch: server.fetch, baseURL: 'https://proxy.example/v1' });
+    await pinned.embedding('jina-embeddings-v3').doEmbed({ inputs: ['a'] });
+    expect(server.requests.map((request) => request.url)).toEqual([
+      'https://api.jina.ai/v1/embeddings',
+      'http://127.0.0.1:4200/v1/embeddings',
+      'https://proxy.example/v1/embeddings',
+    ]);
+  });
+
+  it('is refused before any request when it is not an http(s) URL', async () => {
+    vi.stubEnv('JINA_BASE_URL', 'ftp://files.example/v1');
+    const server = fakeFetch([]);
+    const model = createJina({ apiKey: TEST_KEY, fetch: server.fetch }).embedding('jina-embeddings-v3');
+    const error = await embedMany({ model, inputs: ['a'] }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect((error as Error).message).toContain(
+      'the base URL from JINA_BASE_URL is not an absolute http(s) URL',
+    );
+    expect(server.requests).toHaveLength(0);
+  });
+});

@@ -1,0 +1,43 @@
+import { embedMany, InvalidArgumentError } from '@embedkit/core';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createVoyage } from '../src/index.js';
+import { ATLAS_TEST_KEY, embeddingsBody, fakeFetch, TEST_KEY } from './helpers.js';
+
+const ANSWER = { body: embeddingsBody('voyage-3.5', [[0.5, 0.25]]) };
+
+describe('the API root from VOYAGE_BASE_URL', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('is read at each call and wins over the host the key implies; the setting wins over it', async () => {
+    const server = fakeFetch([ANSWER, ANSWER, ANSWER]);
+    const atlas = createVoyage({ apiKey: ATLAS_TEST_KEY, fetch: server.fetch }).embedding('voyage-3.5');
+    await atlas.doEmbed({ inputs: ['a'] });
+    vi.stubEnv('VOYAGE_BASE_URL', 'http://127.0.0.1:4100/v1');
+    await atlas.doEmbed({ inputs: ['a'] });
+    const pinned = createVoyage({
+      apiKey: TEST_KEY,
+      fetch: server.fetch,
+      baseURL: 'https://proxy.example/v1',
+    });
+    await pinned.embedding('voyage-3.5').doEmbed({ inputs: ['a'] });
+    expect(server.requests.map((request) => request.url)).toEqual([
+      'https://ai.mongodb.com/v1/embeddings',
+      'http://127.0.0.1:4100/v1/embeddings',
+      'https://proxy.example/v1/embeddings',
+    ]);
+  });
+
+  it('is refused before any request when it is not an http(s) URL', async () => {
+    vi.stubEnv('VOYAGE_BASE_URL', 'api.voyageai.com/v1');
+    const server = fakeFetch([]);
+    const model = createVoyage({ apiKey: TEST_KEY, fetch: server.fetch }).embedding('voyage-3.5');
+    const error = await embedMany({ model, inputs: ['a'] }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect((error as Error).message).toContain(
+      'the base URL from VOYAGE_BASE_URL is not an absolute http(s) URL',
+    );
+    expect(server.requests).toHaveLength(0);
+  });
+});

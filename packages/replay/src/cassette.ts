@@ -1,0 +1,123 @@
+import type { InputType, OutputType } from '@embedkit/core';
+import { InvalidArgumentError, redact } from '@embedkit/core/provider';
+
+/** One recorded HTTP exchange of a cassette. */
+export interface CassetteInteraction {
+  request: { method: string; path: string; body?: unknown };
+  response: { status: number; headers?: Record<string, string>; body: unknown };
+}
+
+/** The engine call a cassette replays. */
+export interface CassetteCall {
+  /** `embed` (default: `embedMany`), `contextualized` (`embedContextualized`), `rerank` or `batch` (create, wait, results). */
+  kind?: 'embed' | 'contextualized' | 'rerank' | 'batch';
+  modelId: string;
+  /** `embed` and `batch`: texts, or `{ text, title }` for an input with a document title. */
+  inputs?: (string | { text: string; title?: string })[];
+  /** `contextualized`: documents of chunks; `rerank`: the documents. */
+  documents?: string[][] | string[];
+  /** `rerank`: the query and how many results to keep. */
+  query?: string;
+  topN?: number;
+  inputType?: InputType;
+  dimensions?: number;
+  /** Default `float`; other types decode to `Int8Array` / `Uint8Array`. */
+  outputType?: OutputType;
+  truncate?: boolean;
+  /** `batch`: the job's display name. */
+  displayName?: string;
+  providerOptions?: Record<string, Record<string, unknown>>;
+  maxRetries?: number;
+}
+
+/** A recorded or constructed exchange, stored as JSON. Secrets are scrubbed before writing. */
+export interface Cassette {
+  /** Format version. */
+  version: 1;
+  name: string;
+  /** `recorded` from the live API (scrubbed), or `constructed` from the provider's documented format. */
+  source: 'recorded' | 'constructed';
+  description?: string;
+  recordedAt?: string;
+  call: CassetteCall;
+  /** The HTTP exchanges, in order. Each request body must equal what the provider sends, field by field. */
+  interactions: CassetteInteraction[];
+  /** What the call must produce. */
+  expect: (
+    | {
+        embeddings: {
+          count: number;
+          dimensions: number;
+          /** Leading values of each vector, checked to float32 precision. */
+          prefixes?: number[][];
+        };
+        /** `null`: the API reports none, so usage must be absent. */
+        usage: { inputTokens: number } | null;
+      }
+    | {
+        /** `contextualized`: per document, its chunk count; every vector has `dimensions` values. */
+        documents: { chunks: number[]; dimensions: number; prefixes?: number[][][] };
+        usage: { inputTokens: number } | null;
+      }
+    | {
+        /** `rerank`: the ranking, best first. */
+        results: { index: number; relevanceScore: number }[];
+        usage: { inputTokens: number } | null;
+      }
+    | { error: { name: string; code: string; statusCode?: number } }
+  ) & {
+    /**
+     * The waits between interactions, in ms, as the injected clock measures them. Absent: derived from the
+     * `retry-after` / `retry-after-ms` headers of the retried interactions, when each has one.
+     */
+    waitsMs?: number[];
+  };
+}
+
+/**
+ * Checks that `value` is a cassette of a format this package reads (version 1, a known source, the
+ * call, at least one interaction, an expectation) and returns it; anything else is an `InvalidArgumentError` naming `where`.
+ */
+export function checkCassette(value: unknown, where: string): Cassette {
+  const cassette = value as Partial<Cassette> | null;
+  const problem =
+    typeof cassette !== 'object' || cassette === null
+      ? 'not a JSON object'
+      : cassette.version !== 1
+        ? `unknown cassette version ${String(cassette.version)}`
+        : cassette.source !== 'recorded' && cassette.source !== 'constructed'
+          ? 'source must be "recorded" or "constructed"'
+          : typeof cassette.call?.modelId !== 'string' ||
+              !(Array.isArray(cassette.call.inputs) || Array.isArray(cassette.call.documents))
+            ? 'no call (its modelId, and its inputs or documents)'
+            : !Array.isArray(cassette.interactions) || cassette.interactions.length === 0
+              ? 'no interactions'
+              : cassette.expect === undefined
+                ? 'no expectation'
+                : undefined;
+  if (problem !== undefined)
+    throw new InvalidArgumentError(`${where}: ${problem}.`, { argument: 'cassette' });
+  return cassette as Cassette;
+}
+
+/** Response headers that carry credentials or account ids; a recording never keeps them. */
+const SECRET_HEADERS = new Set([
+  'authorization',
+  'x-goog-api-key',
+  'api-key',
+  'x-api-key',
+  'cookie',
+  'set-cookie',
+  'openai-organization',
+  'openai-project',
+]);
+
+/** Removes the key (and any header that carries credentials or account ids) from a recorded exchange. */
+export function scrubCassette(cassette: Cassette, secrets: readonly string[]): Cassette {
+  const scrubbed = JSON.parse(redact(JSON.stringify(cassette), secrets)) as Cassette;
+  for (const interaction of scrubbed.interactions) {
+    const headers = interaction.response.headers ?? {};
+    for (const name of Object.keys(headers)) if (SECRET_HEADERS.has(name.toLowerCase())) delete headers[name];
+  }
+  return scrubbed;
+}

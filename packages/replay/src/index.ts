@@ -1,0 +1,21 @@
+/**
+ * `@embedkit/replay`: the cassette format and a replay that answers from recorded exchanges instead of
+ * the network, in any runtime with `fetch`. Reading cassette files and the undici replay dispatcher are
+ * Node-only and live in `@embedkit/replay/node`.
+ */
+export {
+  type Cassette,
+  type CassetteCall,
+  type CassetteInteraction,
+  checkCassette,
+  scrubCassette,
+} from './cassette.js';
+export {
+  createReplayFetch,
+  createReplayMatcher,
+  type ReplayAnswer,
+  type ReplayFetch,
+  type ReplayMatcher,
+  type ReplayMismatch,
+  recordedInputs,
+} from './replay.js';

@@ -1,0 +1,213 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type EmbeddingModel, type EmbedRequest, embedMany } from '@embedkit/core';
+import {
+  createTransport,
+  float32ToBase64,
+  InvalidRequestError,
+  requestJson,
+  type Transport,
+} from '@embedkit/core/provider';
+import { describe, expect, it } from 'vitest';
+import {
+  type Cassette,
+  checkCassette,
+  createReplayFetch,
+  recordedInputs,
+  scrubCassette,
+} from '../src/index.js';
+import { createReplayDispatcher, readCassetteDirectory } from '../src/node.js';
+
+const BASE_URL = 'https://api.acme.test/v1';
+
+function cassette(name: string, inputs: string[], vectors: number[][]): Cassette {
+  return {
+    version: 1,
+    name,
+    source: 'constructed',
+    call: { modelId: 'acme-1', inputs },
+    interactions: [
+      {
+        request: { method: 'POST', path: '/v1/embeddings', body: { model: 'acme-1', input: inputs } },
+        response: {
+          status: 200,
+          headers: { 'x-request-id': `req-${name}` },
+          body: {
+            data: vectors.map((vector, index) => ({
+              index,
+              embedding: float32ToBase64(new Float32Array(vector)),
+            })),
+          },
+        },
+      },
+    ],
+    expect: { embeddings: { count: vectors.length, dimensions: 2 }, usage: null },
+  };
+}
+
+const CASSETTES = [
+  cassette(
+    'pets',
+    ['cat', 'dog'],
+    [
+      [0.5, -0.25],
+      [1, 2],
+    ],
+  ),
+  cassette('fish', ['carp'], [[0.125, 3]]),
+];
+
+/** The smallest provider: one `POST /embeddings` of `{model, input}` per call, through the given transport. */
+function acmeModel(transport: Transport): EmbeddingModel {
+  return {
+    specificationVersion: 'v1',
+    provider: 'acme',
+    modelId: 'acme-1',
+    capabilities: {
+      maxInputsPerCall: 8,
+      inputTypes: [],
+      outputTypes: ['float'],
+      modalities: ['text'],
+      normalized: false,
+      supportsParallelCalls: true,
+    },
+    async doEmbed(request: EmbedRequest) {
+      const response = await requestJson({
+        transport,
+        provider: 'acme',
+        url: `${BASE_URL}/embeddings`,
+        body: { input: request.inputs, model: 'acme-1' },
+        signal: request.signal,
+      });
+      const body = response.body as { data: { embedding: string }[] };
+      const embeddings = body.data.map((item) => {
+        const bytes = Uint8Array.from(atob(item.embedding), (character) => character.charCodeAt(0));
+        return new Float32Array(bytes.buffer);
+      });
+      return { embeddings, warnings: [], response: { status: response.status, headers: response.headers } };
+    },
+  };
+}
+
+describe('createReplayFetch', () => {
+  it('answers a call from the recording whose method, path and body match, whatever the key order', async () => {
+    const replay = createReplayFetch(CASSETTES);
+    const { embeddings } = await embedMany({
+      model: acmeModel(createTransport({ fetch: replay.fetch })),
+      inputs: ['carp'],
+      maxRetries: 0,
+    });
+    expect(Array.from(embeddings[0]!)).toEqual([0.125, 3]);
+    expect(replay.mismatches).toEqual([]);
+    expect(replay.pending()).toEqual(['POST /v1/embeddings (cassette "pets")']);
+  });
+
+  it('refuses a request no recording matches with a 418 that is not retried, and remembers it', async () => {
+    const replay = createReplayFetch(CASSETTES);
+    const error = await embedMany({
+      model: acmeModel(createTransport({ fetch: replay.fetch })),
+      inputs: ['cow'],
+      maxRetries: 3,
+    }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(InvalidRequestError);
+    expect((error as InvalidRequestError).statusCode).toBe(418);
+    expect((error as Error).message).toContain('no recording matches POST /v1/embeddings');
+    expect(replay.mismatches).toEqual([
+      { method: 'POST', path: '/v1/embeddings', body: { input: ['cow'], model: 'acme-1' } },
+    ]);
+  });
+
+  it('serves each recording once', async () => {
+    const replay = createReplayFetch(CASSETTES);
+    const model = acmeModel(createTransport({ fetch: replay.fetch }));
+    await embedMany({ model, inputs: ['carp'], maxRetries: 0 });
+    await expect(embedMany({ model, inputs: ['carp'], maxRetries: 0 })).rejects.toMatchObject({
+      statusCode: 418,
+    });
+    expect(replay.mismatches).toHaveLength(1);
+  });
+
+  it('lists what the recordings hold, for a message about a mismatch', () => {
+    expect(recordedInputs(CASSETTES)).toEqual([
+      { cassette: 'pets', modelId: 'acme-1', inputs: ['cat', 'dog'] },
+      { cassette: 'fish', modelId: 'acme-1', inputs: ['carp'] },
+    ]);
+  });
+});
+
+describe('createReplayDispatcher (undici transport)', () => {
+  it('answers through the same matching and refuses the rest', async () => {
+    const replay = createReplayDispatcher(BASE_URL, CASSETTES);
+    try {
+      const model = acmeModel(createTransport({ dispatcher: replay.dispatcher }));
+      const { embeddings } = await embedMany({ model, inputs: ['cat', 'dog'], maxRetries: 0 });
+      expect(embeddings.map((vector) => Array.from(vector))).toEqual([
+        [0.5, -0.25],
+        [1, 2],
+      ]);
+      await expect(embedMany({ model, inputs: ['cow'], maxRetries: 0 })).rejects.toMatchObject({
+        statusCode: 418,
+      });
+      expect(replay.mismatches.map((mismatch) => mismatch.body)).toEqual([
+        { model: 'acme-1', input: ['cow'] },
+      ]);
+      expect(replay.pending()).toEqual(['POST /v1/embeddings (cassette "fish")']);
+    } finally {
+      await replay.close();
+    }
+  });
+});
+
+describe('the cassette format', () => {
+  it.each([
+    [
+      'a version this package does not know',
+      { ...CASSETTES[0], version: 2 },
+      'x.json: unknown cassette version 2.',
+    ],
+    [
+      'an unknown source',
+      { ...CASSETTES[0], source: 'guessed' },
+      'x.json: source must be "recorded" or "constructed".',
+    ],
+    ['no call', { ...CASSETTES[0], call: { inputs: ['a'] } }, 'x.json: no call (its modelId and inputs).'],
+    ['no interactions', { ...CASSETTES[0], interactions: [] }, 'x.json: no interactions.'],
+    ['no expectation', { ...CASSETTES[0], expect: undefined }, 'x.json: no expectation.'],
+    ['not an object', [1, 2], 'x.json: unknown cassette version undefined.'],
+  ])('refuses %s', (_name, value, message) => {
+    expect(() => checkCassette(value, 'x.json')).toThrow(
+      expect.objectContaining({ name: 'InvalidArgumentError', argument: 'cassette', message }),
+    );
+  });
+
+  it('reads a directory of cassettes in file-name order and checks each', () => {
+    const directory = mkdtempSync(join(tmpdir(), 'embedkit-replay-'));
+    writeFileSync(join(directory, 'b.json'), JSON.stringify(CASSETTES[1]));
+    writeFileSync(join(directory, 'a.json'), JSON.stringify(CASSETTES[0]));
+    writeFileSync(join(directory, 'notes.txt'), 'not a cassette');
+    expect(readCassetteDirectory(directory).map((item) => item.name)).toEqual(['pets', 'fish']);
+    writeFileSync(join(directory, 'c.json'), '{"version": 1');
+    expect(() => readCassetteDirectory(directory)).toThrow(/c\.json: .*JSON/);
+  });
+
+  it('scrubs the key from bodies and drops credential headers', () => {
+    const key = 'sk-live-7f3a9c2e';
+    const recorded: Cassette = {
+      ...CASSETTES[1]!,
+      interactions: [
+        {
+          request: { method: 'POST', path: '/v1/embeddings', body: { input: [`my key is ${key}`] } },
+          response: {
+            status: 200,
+            headers: { 'set-cookie': 'session=1', 'OpenAI-Organization': 'org-1', 'x-request-id': 'req-1' },
+            body: { echo: key },
+          },
+        },
+      ],
+    };
+    const scrubbed = scrubCassette(recorded, [key]);
+    expect(JSON.stringify(scrubbed)).not.toContain(key);
+    expect(scrubbed.interactions[0]!.response.headers).toEqual({ 'x-request-id': 'req-1' });
+  });
+});

@@ -1,0 +1,19 @@
+/**
+ * Entry point for Bun and Deno: reads the settings from the environment, runs the smoke and prints its
+ * result as one JSON line (or the error, and exits 1).
+ */
+import { runSmoke } from './smoke.js';
+
+const environment =
+  (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
+const settings = JSON.parse(environment.EMBEDKIT_SMOKE_SETTINGS ?? '{}');
+
+runSmoke(settings).then(
+  (result) => {
+    console.log(JSON.stringify({ ok: true, result }));
+  },
+  (error: unknown) => {
+    console.log(JSON.stringify({ ok: false, error: String((error as Error)?.stack ?? error) }));
+    (globalThis as { process?: { exitCode?: number } }).process!.exitCode = 1;
+  },
+);

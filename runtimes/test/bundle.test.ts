@@ -1,0 +1,85 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+import { describe, expect, it } from 'vitest';
+import { REPOSITORY_ROOT, RUNTIMES_ROOT } from './harness.js';
+
+/**
+ * Browser and edge bundles of core with each provider, as an application's bundler makes them: no
+ * `node:` import, nothing from undici, no warning, and a gzip size under budget. `everything` exports
+ * the whole public API of both packages (the most an application can pull in); `embedding` is what a
+ * typical page imports.
+ */
+const PROVIDERS = {
+  openai: 'createOpenAI',
+  voyage: 'createVoyage',
+  gemini: 'createGemini',
+  jina: 'createJina',
+} as const;
+
+/** Gzip budgets in bytes, with room above what was measured when they were set (see bench/results/latest.md). */
+const BUDGET = { everything: 30 * 1024, embedding: 24 * 1024 };
+
+const PLATFORMS = ['browser', 'neutral'] as const;
+
+const sizes: Record<string, Record<string, number>> = {};
+
+function entry(provider: keyof typeof PROVIDERS, kind: keyof typeof BUDGET): string {
+  return kind === 'everything'
+    ? `export * from '@embedkit/core';\nexport * from '@embedkit/provider-${provider}';\n`
+    : `export { embed, embedMany } from '@embedkit/core';\nexport { ${PROVIDERS[provider]} } from '@embedkit/provider-${provider}';\n`;
+}
+
+describe.each(PLATFORMS)('esbuild --platform=%s', (platform) => {
+  it.each(Object.keys(PROVIDERS) as (keyof typeof PROVIDERS)[])(
+    'core + provider-%s: no node: import, no undici, no warning, under budget',
+    async (provider) => {
+      for (const kind of Object.keys(BUDGET) as (keyof typeof BUDGET)[]) {
+        const result = await build({
+          stdin: { contents: entry(provider, kind), resolveDir: RUNTIMES_ROOT, loader: 'js' },
+          bundle: true,
+          write: false,
+          format: 'esm',
+          platform,
+          minify: true,
+          metafile: true,
+          logLevel: 'silent',
+        });
+        expect(result.warnings.map((warning) => warning.text)).toEqual([]);
+        const inputs = Object.keys(result.metafile.inputs);
+        expect(inputs.filter((path) => path.startsWith('node:') || /[/\\]undici[/\\]/.test(path))).toEqual(
+          [],
+        );
+        const text = result.outputFiles[0]!.text;
+        // Any form of import a bundler could leave for a Node built-in.
+        expect(text.match(/(?:from\s*|import\s*\(?\s*|require\s*\(\s*)["']node:[^"']+["']/g) ?? []).toEqual(
+          [],
+        );
+        const gzipped = gzipSync(text, { level: 9 }).byteLength;
+        const row = `${platform} ${kind}`;
+        sizes[row] = { ...sizes[row], [provider]: gzipped };
+        expect(gzipped, `${kind} bundle of core + provider-${provider} (${platform})`).toBeLessThan(
+          BUDGET[kind],
+        );
+      }
+    },
+  );
+});
+
+describe('the bundle figures', () => {
+  it('are written to .ci/sizes/bundles.json for the record', () => {
+    const rows = Object.entries(sizes);
+    expect(rows.length).toBe(PLATFORMS.length * Object.keys(BUDGET).length);
+    const directory = join(REPOSITORY_ROOT, '.ci', 'sizes');
+    mkdirSync(directory, { recursive: true });
+    writeFileSync(join(directory, 'bundles.json'), `${JSON.stringify(sizes, null, 2)}\n`);
+    for (const [row, values] of rows) {
+      console.log(
+        `gzip ${row}: ${Object.entries(values)
+          .map(([provider, bytes]) => `${provider} ${(bytes / 1024).toFixed(1)} KB`)
+          .join(', ')}`,
+      );
+    }
+  });
+});

@@ -1,0 +1,93 @@
+// Measures what a user gets from `npm i -g @embedkit/cli @embedkit/provider-openai`: packs every package
+// the two need, installs the two tarballs globally into a fresh prefix the way the registry would serve
+// them (each package's @embedkit dependencies point at their tarballs, so npm nests a copy under each
+// global package, as it does for registry installs), checks that the installed command runs, and fails
+// when the install is larger than the budget. Usage: node scripts/install-size.mjs [budget MiB, default 15]
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = join(import.meta.dirname, '..');
+const budgetMiB = Number(process.argv[2] ?? 15);
+const packages = {
+  '@embedkit/core': 'packages/core',
+  '@embedkit/replay': 'packages/replay',
+  '@embedkit/provider-openai': 'packages/provider-openai',
+  '@embedkit/cli': 'packages/cli',
+};
+const work = mkdtempSync(join(tmpdir(), 'embedkit-install-size-'));
+const run = (command, args, cwd = work) =>
+  execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+try {
+  // 1. Pack each package as `npm publish` would (prepack copies the LICENSE in).
+  const tarballs = {};
+  for (const [name, directory] of Object.entries(packages)) {
+    const [packed] = JSON.parse(
+      run('npm', ['pack', '--json', '--pack-destination', work], join(root, directory)),
+    );
+    tarballs[name] = join(work, packed.filename);
+  }
+  // 2. Point each tarball's @embedkit dependencies at the other tarballs (the registry would serve them by version).
+  for (const [name, tarball] of Object.entries(tarballs)) {
+    const unpacked = mkdtempSync(join(work, 'unpack-'));
+    run('tar', ['xzf', tarball, '-C', unpacked]);
+    const manifestPath = join(unpacked, 'package', 'package.json');
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+    for (const field of ['dependencies', 'peerDependencies']) {
+      for (const dependency of Object.keys(manifest[field] ?? {})) {
+        if (tarballs[dependency] !== undefined && field === 'dependencies')
+          manifest[field][dependency] = `file:${tarballs[dependency]}`;
+      }
+    }
+    writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+    run('tar', ['czf', tarball, '-C', unpacked, 'package']);
+    console.log(`packed ${name}: ${(statSync(tarball).size / 1024).toFixed(0)} KiB`);
+  }
+  // 3. The global install a user makes, into a fresh prefix.
+  const prefix = join(work, 'global');
+  run('npm', [
+    'install',
+    '--global',
+    '--prefix',
+    prefix,
+    '--no-audit',
+    '--no-fund',
+    '--prefer-offline',
+    tarballs['@embedkit/cli'],
+    tarballs['@embedkit/provider-openai'],
+  ]);
+  // 4. It runs: the version, and an embedding replayed from a cassette (no key, no network).
+  const bin = join(prefix, 'bin', 'embedkit');
+  const version = run(bin, ['--version']).trim();
+  const cassettes = join(root, 'packages', 'provider-openai', 'test', 'cassettes');
+  const summary = run(bin, [
+    'embed',
+    'The food was delicious and the waiter was friendly.',
+    '--model',
+    'openai:text-embedding-3-small',
+    '--replay',
+    cassettes,
+    '--summary',
+  ]);
+  if (!summary.includes('1536 values')) throw new Error(`the installed command did not embed:\n${summary}`);
+  // 5. The size: bytes on disk (du), and the largest parts.
+  const libraries = join(prefix, 'lib', 'node_modules');
+  const kib = Number(run('du', ['-sk', prefix]).split('\t')[0]);
+  const parts = run('sh', [
+    '-c',
+    `du -sk $(find ${libraries} -mindepth 2 -maxdepth 4 -type d -path '*node_modules/*' ! -path '*/node_modules/*/node_modules/*/*') 2>/dev/null | sort -rn | head -8`,
+  ]);
+  console.log(
+    `embedkit ${version}: npm i -g @embedkit/cli @embedkit/provider-openai takes ${(kib / 1024).toFixed(1)} MiB on disk (budget ${budgetMiB} MiB)`,
+  );
+  console.log(parts.replaceAll(`${libraries}/`, '  ').trimEnd());
+  console.log(`installed packages: ${readdirSync(join(libraries, '@embedkit')).join(', ')}`);
+  if (kib > budgetMiB * 1024) {
+    console.error(`the install is over its budget of ${budgetMiB} MiB`);
+    process.exitCode = 1;
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
