@@ -171,7 +171,16 @@ describe('the cassette format', () => {
       { ...CASSETTES[0], source: 'guessed' },
       'x.json: source must be "recorded" or "constructed".',
     ],
-    ['no call', { ...CASSETTES[0], call: { inputs: ['a'] } }, 'x.json: no call (its modelId and inputs).'],
+    [
+      'no call',
+      { ...CASSETTES[0], call: { inputs: ['a'] } },
+      'x.json: no call (its modelId, and its inputs or documents).',
+    ],
+    [
+      'a call with neither inputs nor documents',
+      { ...CASSETTES[0], call: { modelId: 'm' } },
+      'x.json: no call (its modelId, and its inputs or documents).',
+    ],
     ['no interactions', { ...CASSETTES[0], interactions: [] }, 'x.json: no interactions.'],
     ['no expectation', { ...CASSETTES[0], expect: undefined }, 'x.json: no expectation.'],
     ['not an object', [1, 2], 'x.json: unknown cassette version undefined.'],
