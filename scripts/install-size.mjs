@@ -2,7 +2,7 @@
 // the two need, installs the two tarballs globally into a fresh prefix the way the registry would serve
 // them (each package's @embedkit dependencies point at their tarballs, so npm nests a copy under each
 // global package, as it does for registry installs), checks that the installed command runs, and fails
-// when the install is larger than the budget. Usage: node scripts/install-size.mjs [budget MiB, default 15]
+// when the install is larger than the budget. Then adds the optional disk cache and reports that size too. Usage: node scripts/install-size.mjs [budget MiB, default 15]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ const budgetMiB = Number(process.argv[2] ?? 15);
 const packages = {
   '@embedkit/core': 'packages/core',
   '@embedkit/replay': 'packages/replay',
+  '@embedkit/cache-disk': 'packages/cache-disk',
   '@embedkit/provider-openai': 'packages/provider-openai',
   '@embedkit/cli': 'packages/cli',
 };
@@ -88,6 +89,42 @@ try {
     console.error(`the install is over its budget of ${budgetMiB} MiB`);
     process.exitCode = 1;
   }
+  // 6. The disk cache is optional (LMDB's binaries are most of its size): without it `--cache` names the
+  // package to install; with it installed beside the CLI, the same command fills the cache.
+  const cacheDirectory = join(work, 'vector-cache');
+  const embedCached = [
+    'embed',
+    'The food was delicious and the waiter was friendly.',
+    '--model',
+    'openai:text-embedding-3-small',
+    '--replay',
+    cassettes,
+  ];
+  let refused = '';
+  try {
+    run(bin, [...embedCached, '--cache', cacheDirectory]);
+  } catch (error) {
+    refused = String(error.stderr);
+  }
+  if (!refused.includes('npm install --global @embedkit/cache-disk'))
+    throw new Error(`--cache without @embedkit/cache-disk did not name the package:\n${refused}`);
+  run('npm', [
+    'install',
+    '--global',
+    '--prefix',
+    prefix,
+    '--no-audit',
+    '--no-fund',
+    '--prefer-offline',
+    tarballs['@embedkit/cache-disk'],
+  ]);
+  run(bin, [...embedCached, '--cache', cacheDirectory, '--summary']);
+  if (!readdirSync(cacheDirectory).includes('embeddings.mdb'))
+    throw new Error('the installed cache was not written');
+  const withCache = Number(run('du', ['-sk', prefix]).split('\t')[0]);
+  console.log(
+    `with the optional disk cache (npm i -g @embedkit/cache-disk): ${(withCache / 1024).toFixed(1)} MiB on disk`,
+  );
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

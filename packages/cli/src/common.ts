@@ -17,7 +17,7 @@ import {
   stringOption,
 } from './args.js';
 import { CliError, UsageError } from './errors.js';
-import { type OpenedModel, openModel } from './providers.js';
+import { isPackageMissing, type OpenedModel, openModel } from './providers.js';
 
 /** The model and engine settings every embedding command reads from its options. */
 export interface ModelChoice {
@@ -147,6 +147,15 @@ export async function openChoice(
   try {
     store = await openCache(choice.cache.directory, choice.baseURL);
   } catch (error) {
+    if (isPackageMissing(error, CACHE_PACKAGE)) {
+      // The cache is an optional package (its LMDB binaries are most of an install): without it, a
+      // `--cache` is an error naming what to install, and the default cache is simply not there.
+      if (!choice.cache.explicit) return opened;
+      await opened.close();
+      throw new CliError(
+        `--cache needs the disk cache package, which is not installed. Install it beside the CLI:\n  npm install --global ${CACHE_PACKAGE}`,
+      );
+    }
     const reason = error instanceof Error ? error.message : String(error);
     if (choice.cache.explicit) {
       await opened.close();
@@ -174,8 +183,10 @@ export async function openChoice(
  * The disk cache in `directory` (its package holds native code, so it loads only when a cache is used).
  * Vectors from different servers that use one model name must not mix: the base URL is the namespace.
  */
+const CACHE_PACKAGE = '@embedkit/cache-disk';
+
 async function openCache(directory: string, baseURL: string | undefined) {
-  const { openDiskCacheStore } = await import('@embedkit/cache-disk');
+  const { openDiskCacheStore } = (await import(CACHE_PACKAGE)) as typeof import('@embedkit/cache-disk');
   return openDiskCacheStore({ directory, ...(baseURL === undefined ? {} : { namespace: baseURL }) });
 }
 

@@ -19,7 +19,8 @@ export function packageName(provider: string): string {
   return `@embedkit/provider-${provider === OPENAI_COMPATIBLE ? 'openai' : provider}`;
 }
 
-function isPackageMissing(error: unknown, name: string): boolean {
+/** Whether `error` says that the package `name` itself could not be found (not one of its imports). */
+export function isPackageMissing(error: unknown, name: string): boolean {
   const code = (error as { code?: unknown })?.code;
   const message = (error as { message?: unknown })?.message;
   return (

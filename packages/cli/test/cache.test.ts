@@ -108,6 +108,26 @@ describe('the disk cache', () => {
     }
   });
 
+  it('without @embedkit/cache-disk installed, the default cache is simply off and --cache names the package to install', async () => {
+    const hide = `--import=${join(import.meta.dirname, 'fixtures', 'without-cache-disk.mjs')}`;
+    const home = path('no-package-xdg');
+    const env = { XDG_CACHE_HOME: home, EMBEDKIT_NO_CACHE: undefined, NODE_OPTIONS: hide };
+    const requests = server.requests;
+    const plain = await runCli(['embed', 'item 8 no package', ...MODEL, '--base-url', server.baseURL], { env });
+    expect(plain.code).toBe(0);
+    expect(plain.stderr).toBe('');
+    expect(server.requests - requests).toBe(1);
+    expect(existsSync(join(home, 'embedkit'))).toBe(false);
+    const explicit = await runCli(
+      ['embed', 'item 8 no package', ...MODEL, '--base-url', server.baseURL, '--cache', path('never')],
+      { env },
+    );
+    expect(explicit.code).not.toBe(0);
+    expect(explicit.stderr).toContain('--cache needs the disk cache package, which is not installed');
+    expect(explicit.stderr).toContain('npm install --global @embedkit/cache-disk');
+    expect(server.requests - requests).toBe(1);
+  });
+
   it('index reads and writes it too', async () => {
     const cache = path('index-cache');
     writeFileSync(path('docs.txt'), lines(200, 229));
