@@ -63,6 +63,14 @@ export {
 } from './provider-utils.js';
 export { createRegistry, type Registry } from './registry.js';
 export * from './rerank.js';
+export {
+  type NearestIndex,
+  type ScoredIndex,
+  type TopKOptions,
+  topK,
+  topKHamming,
+  topKInt8,
+} from './search/top-k.js';
 export type {
   ContentPart,
   Embedding,
@@ -96,8 +104,5 @@ export {
   normalize,
   normalizeInPlace,
   numberArraysToVectors,
-  type ScoredIndex,
-  type TopKOptions,
-  topK,
   vectorLength,
 } from './vectors.js';

@@ -133,12 +133,17 @@ export function inOrder<T extends { index: number }>(
 /**
  * Decodes vectors into one slab: base64 strings (little-endian float32 for `float`, one byte per value
  * otherwise), or JSON number arrays (bit-packed types some APIs return as integers, or floats from a
- * server that ignored the encoding asked for — accepted as numbers, never decoded as base64).
+ * server that ignored the encoding asked for — accepted as numbers, never decoded as base64), or float
+ * vectors `requestJson` already decoded (`floatVectors`), which are checked and kept where they are.
  */
-export function decodeVectors(vectors: readonly (string | unknown[])[], outputType: OutputType): Embedding[] {
+export function decodeVectors(
+  vectors: readonly (string | unknown[] | Float32Array)[],
+  outputType: OutputType,
+): Embedding[] {
   if (vectors.every((vector) => typeof vector === 'string'))
     return decodeBase64Vectors(vectors as string[], outputType);
-  if (vectors.every((vector) => Array.isArray(vector))) return numberArraysToVectors(vectors, outputType);
+  if (vectors.every((vector) => typeof vector !== 'string'))
+    return numberArraysToVectors(vectors, outputType);
   return vectors.map((vector) =>
     typeof vector === 'string'
       ? decodeBase64Vectors([vector], outputType)[0]!

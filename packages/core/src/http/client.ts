@@ -13,6 +13,7 @@ import {
   ServerError,
   TimeoutError,
 } from '../errors.js';
+import { parseJsonWithVectors } from '../json-vectors.js';
 import { createFetchTransport, type FetchFunction } from './fetch-transport.js';
 import { bodyExcerpt, redact } from './redact.js';
 import { parseRetryAfter } from './retry-after.js';
@@ -111,6 +112,13 @@ export interface RequestJsonOptions {
   parseError?: (body: unknown, status: number) => ParsedError;
   /** Response headers that carry a request id, first match wins. */
   requestIdHeaders?: readonly string[];
+  /**
+   * Where a 2xx body holds float vectors, as paths such as `data[*].embedding` or `embedding.values`.
+   * Each JSON number array there is parsed from the bytes into one `Float32Array` slab (values exactly
+   * `Math.fround` of what `JSON.parse` reads) and, on Node, each base64 string there is decoded into one;
+   * the body then holds a `Float32Array` view in its place. Default: none, the body is plain `JSON.parse`.
+   */
+  floatVectors?: readonly string[];
 }
 
 export interface JsonResponse {
@@ -187,6 +195,14 @@ export async function requestJson(options: RequestJsonOptions): Promise<JsonResp
   for (const name of requestIdHeaders) {
     requestId = response.headers[name];
     if (requestId !== undefined) break;
+  }
+  if (response.status >= 200 && response.status < 300 && options.floatVectors !== undefined) {
+    const parsed = parseJsonWithVectors(response.body, options.floatVectors, bodyText);
+    if (parsed !== undefined)
+      return withRequestId(
+        { status: response.status, headers: response.headers, body: parsed.value },
+        requestId,
+      );
   }
   const text = bodyText(response.body);
   const contentType = response.headers['content-type'] ?? '';
