@@ -5,9 +5,16 @@ import { z } from 'zod';
 // element only while it is copied into the slab, never by zod.
 const valuesSchema = z.custom<unknown[]>((value) => Array.isArray(value), 'expected an array');
 const contentEmbeddingSchema = z.object({ values: valuesSchema });
+// embedContent and batchEmbedContents answers: `requestJson` has already decoded the values (`floatVectors`).
+const decodedEmbeddingSchema = z.object({
+  values: z.custom<unknown[] | Float32Array>(
+    (value) => Array.isArray(value) || value instanceof Float32Array,
+    'expected an array',
+  ),
+});
 
-export const embedContentResponseSchema = z.object({ embedding: contentEmbeddingSchema });
-export const batchEmbedContentsResponseSchema = z.object({ embeddings: z.array(contentEmbeddingSchema) });
+export const embedContentResponseSchema = z.object({ embedding: decodedEmbeddingSchema });
+export const batchEmbedContentsResponseSchema = z.object({ embeddings: z.array(decodedEmbeddingSchema) });
 
 /** google.rpc.Status, as both a whole error body and a per-item batch error. */
 const statusSchema = z.object({

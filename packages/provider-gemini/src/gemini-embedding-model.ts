@@ -187,7 +187,8 @@ export function buildGeminiRequests(
 export function decodeGeminiVectors(values: readonly unknown[], normalize: boolean): Embedding[] {
   // Every vector of a response has one length; the full length already comes unit-length.
   const first = values[0];
-  const short = Array.isArray(first) && first.length < GEMINI_FULL_DIMENSIONS;
+  const short =
+    (Array.isArray(first) || first instanceof Float32Array) && first.length < GEMINI_FULL_DIMENSIONS;
   return numberArraysToVectors(values, 'float', { normalize: normalize && short });
 }
 
@@ -262,6 +263,8 @@ export class GeminiEmbeddingModel implements EmbeddingModel {
       secrets,
       maxResponseBytes: this.config.maxResponseBytes,
       parseError: parseGeminiError,
+      // The float lists are parsed from the body bytes straight into one slab.
+      floatVectors: [single ? 'embedding.values' : 'embeddings[*].values'],
     });
     const info: ResponseInfo = { status: response.status, headers: response.headers };
     if (response.requestId !== undefined) info.requestId = response.requestId;

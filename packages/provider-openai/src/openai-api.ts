@@ -2,10 +2,13 @@ import { type ParsedError, parseDuration } from '@embedkit/core';
 import { z } from 'zod';
 
 // Lenient on responses: only the fields we use. A vector is checked as "string or array" here and
-// element by element only while it is copied, never by zod.
+// element by element only while it is copied, never by zod. `requestJson` may have decoded it already.
 const vectorSchema = z.union([
   z.string(),
-  z.custom<unknown[]>((value) => Array.isArray(value), 'expected an array'),
+  z.custom<unknown[] | Float32Array>(
+    (value) => Array.isArray(value) || value instanceof Float32Array,
+    'expected an array',
+  ),
 ]);
 
 export const openAIEmbeddingResponseSchema = z.object({

@@ -108,6 +108,8 @@ export class OpenAIEmbeddingModel implements EmbeddingModel {
       maxResponseBytes: this.config.maxResponseBytes,
       parseError: parseOpenAIError,
       requestIdHeaders: ['x-request-id'],
+      // Float answers (and base64 ones) are decoded from the body bytes straight into one slab.
+      floatVectors: ['data[*].embedding'],
     });
     const { data, model, usage } = parseResponse(
       openAIEmbeddingResponseSchema,
