@@ -256,53 +256,60 @@ function cellLabel(cell) {
   return `${thousands(cell.inputs)} x ${cell.dimensions}, calls of ${cell.batch}`;
 }
 
+/**
+ * Every client over every cell of its wire. Cells are the outer loop and clients the inner one, so the
+ * clients compared in one cell are measured minutes apart at most: the machine is shared, and a ratio of
+ * two figures taken in different busy spells would measure the spells, not the clients.
+ */
 async function grid(node, server, only, budgetMs) {
   const rows = [];
-  for (const client of CLIENTS) {
-    if (only && !only.includes(client.id)) continue;
-    let skipped;
-    for (const dimensions of GRID.dimensions[client.wire]) {
-      for (const batch of GRID.batches[client.wire]) {
+  const skipped = new Map();
+  for (const wire of ['openai', 'voyage', 'gemini']) {
+    const clients = CLIENTS.filter((client) => client.wire === wire && (!only || only.includes(client.id)));
+    for (const dimensions of GRID.dimensions[wire]) {
+      for (const batch of GRID.batches[wire]) {
         const cells = GRID.sizes.map((inputs) => ({ inputs, dimensions, batch }));
-        const result = skipped
-          ? { skipped }
-          : await runChild(node, {
-              mode: 'embed',
+        for (const client of clients) {
+          const result = skipped.has(client.id)
+            ? { skipped: skipped.get(client.id) }
+            : await runChild(node, {
+                mode: 'embed',
+                client: client.id,
+                dimensions,
+                batch,
+                concurrency: CONCURRENCY,
+                port: server.port,
+                key: `sk-bench-${client.id}`,
+                warmupCalls: 50,
+                warmupInputs: 10_000,
+                warmupBudgetMs: budgetMs.warmup,
+                memoryCapBytes: 6 * 1024 ** 3,
+                cells: GRID.sizes.map((inputs) => ({
+                  inputs,
+                  repetitions: inputs <= 10_000 ? 3 : 1,
+                  budgetMs: inputs <= 10_000 ? budgetMs.small : budgetMs.large,
+                })),
+              });
+          if (result.skipped) skipped.set(client.id, result.skipped);
+          cells.forEach((cell, index) => {
+            const measured = result.cells?.[index];
+            const row = {
               client: client.id,
-              dimensions,
-              batch,
-              concurrency: CONCURRENCY,
-              port: server.port,
-              key: `sk-bench-${client.id}`,
-              warmupCalls: 50,
-              warmupInputs: 10_000,
-              warmupBudgetMs: budgetMs.warmup,
-              memoryCapBytes: 6 * 1024 ** 3,
-              cells: GRID.sizes.map((inputs) => ({
-                inputs,
-                repetitions: inputs <= 10_000 ? 3 : 1,
-                budgetMs: inputs <= 10_000 ? budgetMs.small : budgetMs.large,
-              })),
-            });
-        if (result.skipped) skipped = result.skipped;
-        cells.forEach((cell, index) => {
-          const measured = result.cells?.[index];
-          const row = {
-            client: client.id,
-            wire: client.wire,
-            cell,
-            skipped: result.skipped,
-            error: result.error,
-            ...measured,
-          };
-          rows.push(row);
-          const status = row.skipped
-            ? `skipped: ${row.skipped}`
-            : row.error
-              ? `ERROR: ${row.error.split('\n')[0]}`
-              : `${formatNumber(row.cpuMsPer1000)} ms CPU / 1k vectors, wall ${formatNumber(row.wallMs / 1000, 2)} s, RSS ${megabytes(row.peakRssBytes)} MB, ${kilobytes(row.retainedBytesPerVector)} KB / vector${row.sampled ? `, sampled ${row.measuredInputs.toLocaleString('en-US')} inputs` : ''}${row.problem ? `, WRONG VECTORS: ${row.problem}` : ''}`;
-          log(`  [${elapsed()}] ${client.label.padEnd(38)} ${cellLabel(cell).padEnd(28)} ${status}`);
-        });
+              wire: client.wire,
+              cell,
+              skipped: result.skipped,
+              error: result.error,
+              ...measured,
+            };
+            rows.push(row);
+            const status = row.skipped
+              ? `skipped: ${row.skipped}`
+              : row.error
+                ? `ERROR: ${row.error.split('\n')[0]}`
+                : `${formatNumber(row.cpuMsPer1000)} ms CPU / 1k vectors, wall ${formatNumber(row.wallMs / 1000, 2)} s, RSS ${megabytes(row.peakRssBytes)} MB, ${kilobytes(row.retainedBytesPerVector)} KB / vector${row.sampled ? `, sampled ${row.measuredInputs.toLocaleString('en-US')} inputs` : ''}${row.problem ? `, WRONG VECTORS: ${row.problem}` : ''}`;
+            log(`  [${elapsed()}] ${client.label.padEnd(38)} ${cellLabel(cell).padEnd(28)} ${status}`);
+          });
+        }
       }
     }
   }
@@ -429,7 +436,7 @@ async function topKRun(node) {
   });
   if (result.error) throw new Error(`topK: ${result.error}`);
   log(
-    `\ntopK over 100,000 x 1,024 (k = 10): cosine ${formatNumber(result.cosine.medianMs)} ms per query (median of ${result.cosine.queries}; first query ${formatNumber(result.cosine.firstMs)} ms computes the cached norms), dot ${formatNumber(result.dot.medianMs)} ms; int8 ${formatNumber(result.int8.medianMs)} ms; binary (Hamming) ${formatNumber(result.binary.medianMs)} ms`,
+    `\nsearch over 100,000 x 1,024 (k = 10), CPU ms per query (median of ${result.cosine.queries}; wall in brackets): topK cosine ${formatNumber(result.cosine.cpuMedianMs)} (${formatNumber(result.cosine.medianMs)}; first query ${formatNumber(result.cosine.firstMs)} computes the cached norms), dot ${formatNumber(result.dot.cpuMedianMs)} (${formatNumber(result.dot.medianMs)}); topKInt8 ${formatNumber(result.int8.cpuMedianMs)} (${formatNumber(result.int8.medianMs)}); topKHamming ${formatNumber(result.binary.cpuMedianMs)} (${formatNumber(result.binary.medianMs)})`,
   );
   return result;
 }
@@ -506,7 +513,7 @@ function targets(rows, reference, topK, rateLimit) {
       20,
     );
   }
-  const geminiCells = rows.filter((row) => row.client === 'ai-sdk-google').map((row) => row.cell);
+  const geminiCells = rows.filter((row) => row.client === 'embedkit-gemini').map((row) => row.cell);
   const geminiPeers = ['ai-sdk-google', 'google-genai'];
   if (rows.some((row) => row.client === 'embedkit-gemini' && row.cpuMsPer1000 > 0)) {
     for (const peer of geminiPeers)
@@ -542,9 +549,9 @@ function targets(rows, reference, topK, rateLimit) {
   if (topK) {
     out.push({
       name: 'topK <= 120 ms per query over 100,000 x 1,024',
-      status: pass(topK.cosine.medianMs <= 120),
-      value: topK.cosine.medianMs,
-      detail: `${formatNumber(topK.cosine.medianMs)} ms (cosine, median of ${topK.cosine.queries} queries; first query ${formatNumber(topK.cosine.firstMs)} ms; dot ${formatNumber(topK.dot.medianMs)} ms)`,
+      status: pass(topK.cosine.cpuMedianMs <= 120),
+      value: topK.cosine.cpuMedianMs,
+      detail: `${formatNumber(topK.cosine.cpuMedianMs)} ms CPU (cosine, median of ${topK.cosine.queries} queries; wall ${formatNumber(topK.cosine.medianMs)} ms; first query ${formatNumber(topK.cosine.firstMs)} ms; dot ${formatNumber(topK.dot.cpuMedianMs)} ms)`,
     });
   }
   const memory = rows
@@ -612,9 +619,9 @@ function targets(rows, reference, topK, rateLimit) {
     out.push({
       issue: 14,
       name: 'topK <= 55 ms per query over 100,000 x 1,024',
-      status: pass(topK.cosine.medianMs <= 55),
-      value: topK.cosine.medianMs,
-      detail: `${formatNumber(topK.cosine.medianMs)} ms (cosine, median of ${topK.cosine.queries} queries; dot ${formatNumber(topK.dot.medianMs)} ms; int8 ${formatNumber(topK.int8.medianMs)} ms; binary ${formatNumber(topK.binary.medianMs)} ms)`,
+      status: pass(topK.cosine.cpuMedianMs <= 55),
+      value: topK.cosine.cpuMedianMs,
+      detail: `${formatNumber(topK.cosine.cpuMedianMs)} ms CPU (cosine, median of ${topK.cosine.queries} queries; wall ${formatNumber(topK.cosine.medianMs)} ms; dot ${formatNumber(topK.dot.cpuMedianMs)} ms; int8 ${formatNumber(topK.int8.cpuMedianMs)} ms; binary ${formatNumber(topK.binary.cpuMedianMs)} ms)`,
     });
   }
   return out;
@@ -740,18 +747,27 @@ function peerMarkdown({
       '### Search (core, 100,000 x 1,024 dimensions, k = 10)',
       '',
       markdownTable(
-        ['search', 'ms per query (median)', 'min', 'first query', 'vectors / s', 'corpus GB / s'],
+        [
+          'search',
+          'CPU ms per query (median)',
+          'wall ms (median)',
+          'wall min',
+          'first query (wall)',
+          'vectors / s (CPU)',
+          'corpus GB / s (CPU)',
+        ],
         searches.map(([label, key, bytes]) => [
           label,
+          formatNumber(topK[key].cpuMedianMs),
           formatNumber(topK[key].medianMs),
           formatNumber(topK[key].minMs),
           formatNumber(topK[key].firstMs),
-          `${formatNumber(100_000 / topK[key].medianMs / 1000, 1)} M`,
-          formatNumber((100_000 * bytes) / topK[key].medianMs / 1e6, 1),
+          `${formatNumber(100_000 / topK[key].cpuMedianMs / 1000, 1)} M`,
+          formatNumber((100_000 * bytes) / topK[key].cpuMedianMs / 1e6, 1),
         ]),
       ),
       '',
-      'Medians of 20 queries after a first one; the corpus is laid out as the engine returns it (views of one slab per 1,000 vectors). The first cosine query also computes and caches every vector’s norm. Where WebAssembly SIMD runs (here), the corpus streams through it a quarter megabyte at a time; no second copy of it is kept.',
+      'Medians of 20 queries after a first one; the corpus is laid out as the engine returns it (views of one slab per 1,000 vectors). A search runs on one thread: its CPU time (`process.cpuUsage()`, like every figure here) is its cost, while wall time also counts the moments the process waited for a core of the shared machine. The first cosine query streams the corpus through the WebAssembly kernels a quarter megabyte at a time and measures every vector’s length; from the second, `topK` reads a copy of the corpus kept in WebAssembly memory (`keepCopy`; int8 and binary corpora are always streamed).',
       '',
     );
   }

@@ -465,7 +465,7 @@ function parseWithJavaScript(bytes: Uint8Array, found: Found, indices: number[])
 }
 
 /** Bytes of body the WebAssembly parser reads per call (the memory it needs is about 2.5 times this). */
-const PARSE_WINDOW = 1024 * 1024;
+const PARSE_WINDOW = 512 * 1024;
 
 /**
  * Parses the arrays with the WebAssembly twin of `parseNumberArray` (same values, bit for bit), a window
@@ -508,9 +508,8 @@ function parseWithKernels(
     if (next === 0) {
       exports.slow_count.value = 0;
       exports.overflow.value = 0;
-      const end = exports.parse_array(inputAt, outAt, capacity, 0, slowAt);
-      if (end === 0 || end !== integers[rangesAt / 4 + 1]) return undefined;
-      dimensions = exports.parsed.value;
+      dimensions = exports.parse_array(inputAt, inputAt + length, outAt, capacity, 0, slowAt);
+      if (dimensions === 0) return undefined;
       slab = new Float32Array(dimensions * indices.length);
     } else if (exports.parse_arrays(rangesAt, count, outAt, dimensions, slowAt) !== count) {
       return undefined;
@@ -586,6 +585,10 @@ export function parseJsonWithVectors(
   text: (bytes: Uint8Array) => string,
 ): { value: unknown } | undefined {
   const root = compilePaths(paths);
+  // Scanned through a Node Buffer where there is one: its indexOf (how the scanner skips strings and
+  // finds the end of each vector) is a native memchr, several times faster than a Uint8Array's.
+  if (NodeBufferClass !== undefined && !(bytes as { readUInt8?: unknown }).readUInt8)
+    bytes = NodeBufferClass.from(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength);
   const found: Found = { starts: [], ends: [], kinds: [] };
   const start = skipSpace(bytes, 0);
   if (bytes[start] !== 123 && bytes[start] !== 91) return undefined;

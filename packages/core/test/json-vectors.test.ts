@@ -183,6 +183,45 @@ for (const backend of ['webassembly', 'javascript'] as const) {
       );
     });
 
+    it('reads the common form -0.d…d (1 to 15 digits) and every edge of it exactly', () => {
+      const numbers = [
+        '0.5',
+        '-0.5',
+        '0.0',
+        '-0.0',
+        '-0.000000000000000',
+        '0.123456789012345',
+        '-0.999999999999999',
+        // 16 and 17 digits, an exponent, a space, a bigger integer part: the general path.
+        '0.1234567890123456',
+        '0.12345678901234567',
+        '0.5e-3',
+        '0.25 ',
+        '10.5',
+        '-1.5',
+        '0.000000000000001',
+        '0.100000000000000',
+        '0.010339832',
+        '-0.030571679',
+      ];
+      const text = `{"embeddings":[{"values":[${numbers.join(',')}]},{"values":[${numbers.join(',')}]}]}`;
+      const parsed = parse(text, ['embeddings[*].values'])!.value as {
+        embeddings: { values: Float32Array }[];
+      };
+      for (const embedding of parsed.embeddings)
+        numbers.forEach((number, position) => {
+          expect(Object.is(embedding.values[position], Math.fround(JSON.parse(number))), number).toBe(true);
+        });
+      // And at the end of a vector, right before its `]`.
+      for (const last of ['0.25', '-0.000', '0.123456789012345']) {
+        const short = `{"embeddings":[{"values":[1,${last}]},{"values":[2,${last}]}]}`;
+        const values = (
+          parse(short, ['embeddings[*].values'])!.value as { embeddings: { values: Float32Array }[] }
+        ).embeddings[1]!.values;
+        expect(Object.is(values[1], Math.fround(JSON.parse(last))), last).toBe(true);
+      }
+    });
+
     it('across parse windows: 300 vectors of 1,024 values (3.6 MB), slow numbers in each', () => {
       const random = fc.sample(fc.double({ min: -0.2, max: 0.2, noNaN: true }), {
         seed: SEED,

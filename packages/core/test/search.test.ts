@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { InvalidArgumentError } from '../src/errors.js';
-import { topK, topKHamming, topKInt8 } from '../src/search/top-k.js';
+import { keptCopyBytes, topK, topKHamming, topKInt8 } from '../src/search/top-k.js';
 import { cosineSimilarity, dot, hammingDistance } from '../src/vectors.js';
 import { setWebAssemblyEnabled, wasmKernels } from '../src/wasm/kernels.js';
 import { seededRandom } from './helpers.js';
@@ -276,10 +276,12 @@ describe('topK: WebAssembly and JavaScript give the same answers, bit for bit', 
     const random = seededRandom(13);
     const corpus = slabs(random, 300, 24, 50);
     const query = randomFloat32(random, 24);
-    const squares = countKernelCalls('squares_f32', () => topK(query, corpus, 5));
+    // Streamed (no copy kept), so every query goes through the shared kernels.
+    const options = { keepCopy: false };
+    const squares = countKernelCalls('squares_f32', () => topK(query, corpus, 5, options));
     expect(squares).toBeGreaterThan(0);
     // Cached now: the second query measures nothing.
-    expect(countKernelCalls('squares_f32', () => topK(query, corpus, 5))).toBe(0);
+    expect(countKernelCalls('squares_f32', () => topK(query, corpus, 5, options))).toBe(0);
     corpus[123] = Float32Array.from(query, (value) => value * 7);
     const fast = topK(query, corpus, 5);
     expect(fast[0]).toEqual({ index: 123, score: cosineSimilarity(query, corpus[123]!) });
@@ -294,6 +296,51 @@ describe('topK: WebAssembly and JavaScript give the same answers, bit for bit', 
     const mixed: (Float32Array | number[])[] = slabs(random, 50, 16, 50);
     mixed[7] = Array.from(mixed[7]!);
     expect(countKernelCalls('dots_f32', () => topK(randomFloat32(random, 16), mixed, 3))).toBe(0);
+  });
+});
+
+describe('topK: the copy kept for repeated queries (keepCopy)', () => {
+  afterEach(() => setWebAssemblyEnabled(true));
+
+  it('streams the first query, copies the corpus on the second and reads the copy after, same answers each time', () => {
+    const random = seededRandom(29);
+    const corpus = slabs(random, 2000, 64, 300);
+    const queries = [0, 1, 2].map(() => randomFloat32(random, 64));
+    const expected = javascriptOnly(() => queries.map((query) => topK(query, [...corpus], 12)));
+    // The first query streams through the shared kernels, in 256 KB chunks.
+    expect(
+      countKernelCalls('dots_f32', () => expect(topK(queries[0]!, corpus, 12)).toEqual(expected[0])),
+    ).toBe(2);
+    expect(keptCopyBytes(corpus)).toBe(0);
+    // The second and third read the corpus's own copy: no call on the shared kernels.
+    expect(
+      countKernelCalls('dots_f32', () => expect(topK(queries[1]!, corpus, 12)).toEqual(expected[1])),
+    ).toBe(0);
+    expect(keptCopyBytes(corpus)).toBeGreaterThanOrEqual(2000 * 64 * 4);
+    expect(
+      countKernelCalls('dots_f32', () => expect(topK(queries[2]!, corpus, 12)).toEqual(expected[2])),
+    ).toBe(0);
+  });
+
+  it('drops the copy when a slot is given another vector, and answers from the new one', () => {
+    const random = seededRandom(31);
+    const corpus = slabs(random, 500, 16, 100);
+    const query = randomFloat32(random, 16);
+    topK(query, corpus, 3);
+    topK(query, corpus, 3);
+    expect(keptCopyBytes(corpus)).toBeGreaterThan(0);
+    corpus[250] = Float32Array.from(query);
+    expect(topK(query, corpus, 1)).toEqual([{ index: 250, score: cosineSimilarity(query, query) }]);
+    expect(keptCopyBytes(corpus)).toBe(0);
+  });
+
+  it('keepCopy: false streams every query and keeps nothing', () => {
+    const random = seededRandom(37);
+    const corpus = slabs(random, 2000, 64, 300);
+    const query = randomFloat32(random, 64);
+    for (let round = 0; round < 3; round++)
+      expect(countKernelCalls('dots_f32', () => topK(query, corpus, 5, { keepCopy: false }))).toBe(2);
+    expect(keptCopyBytes(corpus)).toBe(0);
   });
 });
 

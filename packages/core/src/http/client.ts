@@ -22,6 +22,7 @@ import {
   ResponseTooLargeError,
   type Transport,
   type TransportRequest,
+  type TransportResponse,
 } from './transport.js';
 
 declare const __EMBEDKIT_VERSION__: string | undefined;
@@ -189,7 +190,21 @@ export async function requestJson(options: RequestJsonOptions): Promise<JsonResp
     if (options.signal?.aborted) throw abortReason(options.signal);
     throw transportFailure(error, options.provider, safeUrl, secrets);
   }
+  try {
+    return readResponse(response, options, safeUrl, secrets);
+  } finally {
+    // Everything kept from the body (vectors, text, excerpts) has been copied out of it by now.
+    response.release?.();
+  }
+}
 
+/** The parsed body of a 2xx answer, or the typed error of any other. */
+function readResponse(
+  response: TransportResponse,
+  options: RequestJsonOptions,
+  safeUrl: string,
+  secrets: readonly (string | undefined)[],
+): JsonResponse {
   const requestIdHeaders = options.requestIdHeaders ?? DEFAULT_REQUEST_ID_HEADERS;
   let requestId: string | undefined;
   for (const name of requestIdHeaders) {

@@ -24,8 +24,7 @@ interface KernelExports {
   memory: WasmMemory;
   slow_count: WasmGlobal;
   overflow: WasmGlobal;
-  parsed: WasmGlobal;
-  parse_array(start: number, out: number, limit: number, index: number, slow: number): number;
+  parse_array(start: number, end: number, out: number, limit: number, index: number, slow: number): number;
   parse_arrays(ranges: number, count: number, out: number, dims: number, slow: number): number;
   dots_f32(query: number, vectors: number, count: number, dims: number, out: number): void;
   squares_f32(vectors: number, count: number, dims: number, out: number): void;
@@ -63,10 +62,12 @@ function decodeBase64(text: string): Uint8Array {
   return out;
 }
 
+let compiled: object | undefined;
+
 function instantiate(): Kernels {
   // Small enough (about 2 KB) for synchronous compilation even on a browser's main thread.
-  const module = new WebAssembly.Module(decodeBase64(KERNELS_WASM));
-  const exports = new WebAssembly.Instance(module, {}).exports as unknown as KernelExports;
+  compiled ??= new WebAssembly.Module(decodeBase64(KERNELS_WASM));
+  const exports = new WebAssembly.Instance(compiled, {}).exports as unknown as KernelExports;
   const out: Kernels = {
     exports,
     bytes: new Uint8Array(0),
@@ -114,6 +115,22 @@ export function wasmKernels(): Kernels | undefined {
     }
   }
   return kernels;
+}
+
+/**
+ * A separate instance with its own memory, for data kept between calls (a search corpus); undefined
+ * where the kernels cannot run or the memory cannot be had. Its memory is freed with it.
+ */
+export function newWasmKernels(size: number): Kernels | undefined {
+  if (wasmKernels() === undefined) return undefined;
+  try {
+    const instance = instantiate();
+    instance.reserve(size);
+    return instance;
+  } catch {
+    // Out of memory for a copy this large: the caller streams instead.
+    return undefined;
+  }
 }
 
 /**
