@@ -16,7 +16,7 @@ const target = fileURLToPath(new URL('../src/wasm/kernels-bytes.ts', import.meta
 /** The generated TypeScript for the compiled module. */
 export async function generate() {
   const toolkit = await wabt();
-  const module = toolkit.parseWat('kernels.wat', readFileSync(source, 'utf8'), { simd: true });
+  const module = toolkit.parseWat('kernels.wat', readFileSync(source, 'utf8'), { simd: true, bulk_memory: true });
   try {
     module.validate();
     const { buffer } = module.toBinary({ write_debug_names: false });

@@ -390,13 +390,52 @@ function base64Bytes(bytes: Uint8Array, start: number, end: number): number {
  * any is not plain base64 of the same whole number of floats (the `JSON.parse` path then explains).
  */
 function decodeBase64(bytes: Uint8Array, found: Found, indices: number[]): Float32Array[] | undefined {
-  if (NodeBufferClass === undefined || indices.length === 0) return undefined;
-  const text = NodeBufferClass.from(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength);
+  if (indices.length === 0) return undefined;
   const first = indices[0]!;
   const length = base64Bytes(bytes, found.starts[first]! + 1, found.ends[first]! - 1);
   if (length <= 0 || length % 4 !== 0) return undefined;
-  const slab = NodeBufferClass.allocUnsafeSlow(length * indices.length);
+  // Node's decoder first: on Node 22 and later it is faster than the WebAssembly one (measured: 6-7 µs
+  // against 9 µs per 3,072-float vector), which serves where there is no Buffer (browsers, workers).
+  const kernels = NodeBufferClass === undefined ? wasmKernels() : undefined;
+  let slab: Uint8Array | undefined;
+  let finite: boolean;
+  if (kernels !== undefined) {
+    try {
+      slab = decodeBase64WithKernels(kernels, bytes, found, indices, length);
+    } finally {
+      releaseLargeMemory();
+    }
+    if (slab === undefined) return undefined;
+    finite = kernelsFinite;
+  } else {
+    slab = decodeBase64WithBuffer(bytes, found, indices, length);
+    if (slab === undefined) return undefined;
+    finite = allFinite(new Float32Array(slab.buffer, slab.byteOffset, slab.length / 4));
+  }
+  if (!LITTLE_ENDIAN) swapFloat32Bytes(slab);
+  // When a value is not finite, the provider's decode finds it again and names the vector.
+  if (finite) markFinite(slab.buffer);
   const out = new Array<Float32Array>(indices.length);
+  for (let index = 0; index < indices.length; index++)
+    out[index] = new Float32Array(slab.buffer, slab.byteOffset + index * length, length / 4);
+  return out;
+}
+
+/** A slab of `size` bytes of its own: never a view into Node's shared pool. */
+function newSlab(size: number): Uint8Array {
+  return NodeBufferClass !== undefined ? NodeBufferClass.allocUnsafeSlow(size) : new Uint8Array(size);
+}
+
+/** Node's own base64 decoder, one string at a time. */
+function decodeBase64WithBuffer(
+  bytes: Uint8Array,
+  found: Found,
+  indices: number[],
+  length: number,
+): Uint8Array | undefined {
+  if (NodeBufferClass === undefined) return undefined;
+  const text = NodeBufferClass.from(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength);
+  const slab = NodeBufferClass.allocUnsafeSlow(length * indices.length);
   for (let index = 0; index < indices.length; index++) {
     const at = indices[index]!;
     const start = found.starts[at]! + 1;
@@ -406,12 +445,57 @@ function decodeBase64(bytes: Uint8Array, found: Found, indices: number[]): Float
     // decoder, so fewer bytes come out than the length promised: JSON.parse then unescapes the string.
     if (slab.write(text.toString('latin1', start, end), index * length, length, 'base64') !== length)
       return undefined;
-    out[index] = new Float32Array(slab.buffer, slab.byteOffset + index * length, length / 4);
   }
-  if (!LITTLE_ENDIAN) swapFloat32Bytes(slab);
-  // One pass over the whole slab; when it finds a bad value, the provider's decode names the vector.
-  if (allFinite(new Float32Array(slab.buffer, slab.byteOffset, slab.length / 4))) markFinite(slab.buffer);
-  return out;
+  return slab;
+}
+
+/** Whether every float the last `decodeBase64WithKernels` decoded was finite. */
+let kernelsFinite = true;
+
+/**
+ * Decodes the strings with the WebAssembly decoder, a window of the body at a time, straight from the
+ * bytes (no string is made of them) into one slab, testing the floats for finiteness on the way; undefined
+ * when any string holds a character outside the standard alphabet (a JSON escape, base64url, whitespace)
+ * or decodes to another length: Node's decoder, after JSON.parse, then has the last word.
+ */
+function decodeBase64WithKernels(
+  kernels: Kernels,
+  bytes: Uint8Array,
+  found: Found,
+  indices: number[],
+  length: number,
+): Uint8Array | undefined {
+  const { exports } = kernels;
+  const slab = newSlab(length * indices.length);
+  kernelsFinite = true;
+  let next = 0;
+  while (next < indices.length) {
+    const base = found.starts[indices[next]!]! + 1;
+    let last = next + 1;
+    while (last < indices.length && found.ends[indices[last]!]! - base <= PARSE_WINDOW) last++;
+    const count = last - next;
+    const windowLength = found.ends[indices[last - 1]!]! - 1 - base;
+    // Layout: (start, end) pairs, the window (plus 16 bytes a block may read past it), the bytes (plus 4
+    // a block writes past them).
+    const rangesAt = WORK_START;
+    const inputAt = rangesAt + count * 8;
+    const outAt = (inputAt + windowLength + 16 + 15) & ~15;
+    kernels.reserve(outAt + count * length + 16);
+    const memory = kernels.bytes;
+    memory.set(bytes.subarray(base, base + windowLength), inputAt);
+    const integers = kernels.integers;
+    for (let index = 0; index < count; index++) {
+      const at = indices[next + index]!;
+      integers[rangesAt / 4 + index * 2] = found.starts[at]! + 1 - base + inputAt;
+      integers[rangesAt / 4 + index * 2 + 1] = found.ends[at]! - 1 - base + inputAt;
+    }
+    if (exports.decode_base64(rangesAt, count, outAt, length) !== count) return undefined;
+    // The kernels' memory is little-endian on every machine, as the decoded floats are.
+    if (kernelsFinite) kernelsFinite = exports.all_finite(outAt, (count * length) / 4) === 1;
+    slab.set(memory.subarray(outAt, outAt + count * length), next * length);
+    next = last;
+  }
+  return slab;
 }
 
 // ---- the envelope -----------------------------------------------------------------------------------
@@ -592,7 +676,13 @@ export function parseJsonWithVectors(
   const found: Found = { starts: [], ends: [], kinds: [] };
   const start = skipSpace(bytes, 0);
   if (bytes[start] !== 123 && bytes[start] !== 91) return undefined;
-  const end = scanValue(bytes, start, root, found, NodeBufferClass !== undefined);
+  const end = scanValue(
+    bytes,
+    start,
+    root,
+    found,
+    NodeBufferClass !== undefined || wasmKernels() !== undefined,
+  );
   if (end === GIVE_UP || found.starts.length === 0) return undefined;
   const arrays: number[] = [];
   const strings: number[] = [];

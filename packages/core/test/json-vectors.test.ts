@@ -313,6 +313,88 @@ for (const backend of ['webassembly', 'javascript'] as const) {
   });
 }
 
+/** Node's Buffer, kept for building test data while a test hides it from the code under test. */
+const NodeBuffer = Buffer;
+
+// Node's decoder where there is a Buffer; the WebAssembly one where there is none (browsers, workers):
+// the module is loaded again with Buffer hidden.
+for (const decoder of ['node', 'webassembly'] as const) {
+  describe(`base64 vectors from the bytes (${decoder} decoder): the bytes Node's decoder gives`, () => {
+    let parse: (text: string, paths: readonly string[]) => { value: unknown } | undefined;
+    beforeAll(async () => {
+      vi.resetModules();
+      if (decoder === 'webassembly') vi.stubGlobal('Buffer', undefined);
+      const fresh = await import('../src/json-vectors.js');
+      parse = (text, paths) =>
+        fresh.parseJsonWithVectors(utf8(text), paths, (bytes) => new TextDecoder().decode(bytes));
+    });
+    afterAll(() => {
+      vi.unstubAllGlobals();
+      vi.resetModules();
+    });
+
+    it('for random bytes of every length class, with and without padding', () => {
+      const vectorSets = fc.integer({ min: 1, max: 200 }).chain((floats) =>
+        fc.array(fc.uint8Array({ minLength: floats * 4, maxLength: floats * 4 }), {
+          minLength: 1,
+          maxLength: 6,
+        }),
+      );
+      fc.assert(
+        fc.property(vectorSets, fc.boolean(), (vectors, padded) => {
+          const texts = vectors.map((bytes) => {
+            const text = NodeBuffer.from(bytes).toString('base64');
+            return padded ? text : text.replace(/=+$/, '');
+          });
+          const items = texts.map((text, index) => `{"index":${index},"embedding":"${text}"}`);
+          const parsed = parse(`{"data":[${items.join(',')}]}`, ['data[*].embedding'])!.value as {
+            data: { embedding: Float32Array }[];
+          };
+          for (const [index, bytes] of vectors.entries()) {
+            const decoded = parsed.data[index]!.embedding;
+            expect(new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.byteLength)).toEqual(bytes);
+          }
+        }),
+        { seed: SEED, numRuns: RUNS },
+      );
+    });
+
+    it('across windows: 400 vectors of 3,072 floats (6.6 MB of base64)', () => {
+      const vector = Float32Array.from({ length: 3072 }, (_, index) => Math.sin(index) / 7);
+      const text = NodeBuffer.from(vector.buffer).toString('base64');
+      const body = `{"data":[${Array.from({ length: 400 }, () => `{"embedding":"${text}"}`).join(',')}]}`;
+      const parsed = parse(body, ['data[*].embedding'])!.value as { data: { embedding: Float32Array }[] };
+      expect(parsed.data).toHaveLength(400);
+      for (const item of parsed.data) expect(item.embedding).toEqual(vector);
+    });
+
+    it('base64url and padding in the middle read as Node reads them (the WebAssembly decoder steps aside)', () => {
+      const bytes = Uint8Array.from({ length: 24 }, (_, index) => 250 - index * 7);
+      const standard = NodeBuffer.from(bytes).toString('base64');
+      const url = NodeBuffer.from(bytes).toString('base64url');
+      expect(url).toMatch(/[-_]/);
+      for (const text of [url, `${standard.slice(0, 8)}=${standard.slice(9)}`]) {
+        const body = `{"data":[{"embedding":"${standard}"},{"embedding":"${text}"}]}`;
+        const fast = parse(body, ['data[*].embedding']);
+        if (decoder === 'webassembly') expect(fast, text).toBeUndefined();
+        // Whichever path reads it, the floats are what Node's decoder makes of the text, or an error.
+        const plain = JSON.parse(body) as { data: { embedding: string }[] };
+        const expected = NodeBuffer.from(text, 'base64');
+        let decoded: Uint8Array | undefined;
+        try {
+          const vector =
+            (fast?.value as { data: { embedding: Float32Array }[] } | undefined)?.data[1]?.embedding ??
+            (decodeVectors([plain.data[1]!.embedding], 'float')[0] as Float32Array);
+          decoded = new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength);
+        } catch (error) {
+          expect(InvalidResponseError.isInstance(error), text).toBe(true);
+        }
+        if (decoded !== undefined) expect(NodeBuffer.from(decoded).equals(expected), text).toBe(true);
+      }
+    });
+  });
+}
+
 describe('the envelope around the vectors', () => {
   it('keeps every other field exactly as JSON.parse reads it, with the vectors as views of one slab', () => {
     const text = JSON.stringify({
@@ -408,14 +490,27 @@ describe('base64 vectors where Node Buffer is missing (browsers, edge runtimes)'
     vi.resetModules();
   });
 
-  it('leaves the strings in the body for the provider to decode', async () => {
+  async function withoutBuffer(webAssembly: boolean) {
     vi.resetModules();
     vi.stubGlobal('Buffer', undefined);
+    if (!webAssembly) vi.stubGlobal('WebAssembly', undefined);
     const { parseJsonWithVectors: fresh } = await import('../src/json-vectors.js');
-    const text = '{"data":[{"embedding":"AACAPw=="}],"other":[1]}';
-    const parsed = fresh(utf8(text), ['data[*].embedding'], (bytes) => new TextDecoder().decode(bytes));
-    // No array at the path: nothing decoded from the bytes, plain JSON.parse serves.
-    expect(parsed).toBeUndefined();
+    const text = '{"data":[{"embedding":"AACAPwAAAEA="}],"other":[1]}';
+    return fresh(utf8(text), ['data[*].embedding'], (bytes) => new TextDecoder().decode(bytes));
+  }
+
+  it('decodes them with the WebAssembly decoder', async () => {
+    const parsed = (await withoutBuffer(true))!.value as {
+      data: { embedding: Float32Array }[];
+      other: number[];
+    };
+    expect(parsed.data[0]!.embedding).toEqual(Float32Array.of(1, 2));
+    expect(parsed.other).toEqual([1]);
+  });
+
+  it('without WebAssembly either, leaves the strings in the body for the provider to decode', async () => {
+    // No array at the path and nothing decodable: plain JSON.parse serves.
+    expect(await withoutBuffer(false)).toBeUndefined();
   });
 });
 

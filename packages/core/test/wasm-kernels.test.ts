@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { allFinite } from '../src/vectors.js';
 import { releaseLargeMemory, setWebAssemblyEnabled, WORK_START, wasmKernels } from '../src/wasm/kernels.js';
 import { KERNELS_WASM } from '../src/wasm/kernels-bytes.js';
 
@@ -38,6 +39,26 @@ describe('the WebAssembly kernels module', () => {
     // Small memory is kept.
     releaseLargeMemory();
     expect(wasmKernels()).toBe(fresh);
+  });
+
+  it('allFinite: the kernel (long runs) and the JavaScript loop find a bad value at any position', () => {
+    // 70,003 values: more than one quarter-megabyte chunk, and a tail that is not a whole block.
+    const values = Float32Array.from({ length: 70_003 }, (_, index) => Math.sin(index) * 1e38);
+    for (const enabled of [true, false]) {
+      setWebAssemblyEnabled(enabled);
+      expect(allFinite(values)).toBe(true);
+      for (const position of [0, 15, 16, 65_535, 65_536, 69_999, 70_002]) {
+        for (const bad of [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN]) {
+          const copy = values.slice();
+          copy[position] = bad;
+          expect(allFinite(copy), `${bad} at ${position} (WebAssembly ${enabled})`).toBe(false);
+        }
+      }
+    }
+    // The largest finite float32 and the smallest subnormal are finite.
+    setWebAssemblyEnabled(true);
+    expect(allFinite(new Float32Array(20_000).fill(3.4028234663852886e38))).toBe(true);
+    expect(allFinite(new Float32Array(20_000).fill(-1.401298464324817e-45))).toBe(true);
   });
 
   it('can be switched off, so that tests prove the JavaScript twins', () => {

@@ -26,13 +26,15 @@ interface KernelExports {
   overflow: WasmGlobal;
   parse_array(start: number, end: number, out: number, limit: number, index: number, slow: number): number;
   parse_arrays(ranges: number, count: number, out: number, dims: number, slow: number): number;
+  all_finite(start: number, count: number): number;
+  decode_base64(ranges: number, count: number, out: number, length: number): number;
   dots_f32(query: number, vectors: number, count: number, dims: number, out: number): void;
   squares_f32(vectors: number, count: number, dims: number, out: number): void;
   dots_i8(query: number, vectors: number, count: number, dims: number, out: number): void;
   hamming(query: number, vectors: number, count: number, bytes: number, out: number): void;
 }
 
-/** Where the parser reads its tables (see kernels.wat). */
+/** Where the parser reads its tables and the base64 decoder keeps its scratch (see kernels.wat). */
 const POWERS_AT = 0;
 const INTEGER_POWERS_AT = 192;
 const ALIGN_AT = 336;

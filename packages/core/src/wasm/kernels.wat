@@ -332,6 +332,123 @@
         (br $arrays)))
     (local.get $index))
 
+  ;; ---- base64 -------------------------------------------------------------------------------------
+
+  ;; Decodes 16 base64 characters at $p (standard alphabet, no padding) into 12 bytes stored at $out (16
+  ;; bytes are written; the last 4 are scratch). Returns a vector that is non-zero where a character was
+  ;; outside the alphabet.
+  (func $base64_block (param $p i32) (param $out i32) (result v128)
+    (local $text v128) (local $high v128) (local $values v128) (local $bad v128)
+    (local.set $text (v128.load (local.get $p)))
+    (local.set $high (i8x16.shr_u (local.get $text) (i32.const 4)))
+    ;; A character is in the alphabet when the table of its low nibble and the table of its high nibble
+    ;; share no bit (the classic nibble-table check of the standard alphabet).
+    (local.set $bad
+      (v128.and
+        (i8x16.swizzle
+          (v128.const i8x16 0x15 0x11 0x11 0x11 0x11 0x11 0x11 0x11 0x11 0x11 0x13 0x1A 0x1B 0x1B 0x1B 0x1A)
+          (v128.and (local.get $text) (i8x16.splat (i32.const 15))))
+        (i8x16.swizzle
+          (v128.const i8x16 0x10 0x10 0x01 0x02 0x04 0x08 0x04 0x08 0x10 0x10 0x10 0x10 0x10 0x10 0x10 0x10)
+          (local.get $high))))
+    ;; Value = character + an offset chosen by its high nibble ('/' shares '+''s nibble: one less).
+    (local.set $values
+      (i8x16.add (local.get $text)
+        (i8x16.swizzle
+          (v128.const i8x16 0 16 19 4 -65 -65 -71 -71 0 0 0 0 0 0 0 0)
+          (i8x16.add (local.get $high) (i8x16.eq (local.get $text) (i8x16.splat (i32.const 0x2f)))))))
+    ;; Four 6-bit values to 24 bits: pairs into 12 bits, pairs of those into 24, big-endian.
+    (local.set $values
+      (v128.or
+        (i16x8.shl (v128.and (local.get $values) (i16x8.splat (i32.const 0x3f))) (i32.const 6))
+        (i16x8.shr_u (local.get $values) (i32.const 8))))
+    (local.set $values
+      (v128.or
+        (i32x4.shl (v128.and (local.get $values) (i32x4.splat (i32.const 0xfff))) (i32.const 12))
+        (i32x4.shr_u (local.get $values) (i32.const 16))))
+    (v128.store (local.get $out)
+      (i8x16.swizzle (local.get $values) (v128.const i8x16 2 1 0 6 5 4 10 9 8 14 13 12 -1 -1 -1 -1)))
+    (local.get $bad))
+
+  ;; Decodes $count base64 strings listed at $ranges as (first character, end) pairs (quotes excluded)
+  ;; into $length bytes each, back to back at $out (4 bytes of scratch after the last). Returns how many
+  ;; decoded; fewer than $count means the next is not plain base64 of exactly $length bytes.
+  (func (export "decode_base64") (param $ranges i32) (param $count i32) (param $out i32) (param $length i32)
+    (result i32)
+    (local $index i32) (local $p i32) (local $end i32) (local $at i32) (local $bad v128) (local $rest i32)
+    (local $byte i32)
+    (block $done
+      (loop $strings
+        (br_if $done (i32.ge_u (local.get $index) (local.get $count)))
+        (local.set $p (i32.load (local.get $ranges)))
+        (local.set $end (i32.load offset=4 (local.get $ranges)))
+        ;; Up to two `=` of padding.
+        (if (i32.and (i32.gt_u (local.get $end) (local.get $p)) (i32.eq (i32.load8_u offset=0 (i32.sub (local.get $end) (i32.const 1))) (i32.const 61)))
+          (then (local.set $end (i32.sub (local.get $end) (i32.const 1)))))
+        (if (i32.and (i32.gt_u (local.get $end) (local.get $p)) (i32.eq (i32.load8_u offset=0 (i32.sub (local.get $end) (i32.const 1))) (i32.const 61)))
+          (then (local.set $end (i32.sub (local.get $end) (i32.const 1)))))
+        ;; n characters hold floor(3n / 4) bytes; n mod 4 = 1 is never base64.
+        (br_if $done
+          (i32.or
+            (i32.eq (i32.and (i32.sub (local.get $end) (local.get $p)) (i32.const 3)) (i32.const 1))
+            (i32.ne
+              (i32.shr_u (i32.mul (i32.sub (local.get $end) (local.get $p)) (i32.const 3)) (i32.const 2))
+              (local.get $length))))
+        (local.set $at (i32.add (local.get $out) (i32.mul (local.get $index) (local.get $length))))
+        (local.set $bad (v128.const i32x4 0 0 0 0))
+        (block $blocks_done
+          (loop $blocks
+            (br_if $blocks_done (i32.gt_u (i32.add (local.get $p) (i32.const 16)) (local.get $end)))
+            (local.set $bad (v128.or (local.get $bad) (call $base64_block (local.get $p) (local.get $at))))
+            (local.set $p (i32.add (local.get $p) (i32.const 16)))
+            (local.set $at (i32.add (local.get $at) (i32.const 12)))
+            (br $blocks)))
+        ;; The last characters: copied into a block of 'A's (value 0), decoded, and as many bytes kept
+        ;; as they hold.
+        (local.set $rest (i32.sub (local.get $end) (local.get $p)))
+        (if (local.get $rest)
+          (then
+            (v128.store (i32.const 608) (i8x16.splat (i32.const 65)))
+            (memory.copy (i32.const 608) (local.get $p) (local.get $rest))
+            (local.set $bad (v128.or (local.get $bad) (call $base64_block (i32.const 608) (i32.const 624))))
+            (memory.copy (local.get $at) (i32.const 624) (i32.shr_u (i32.mul (local.get $rest) (i32.const 3)) (i32.const 2)))))
+        (br_if $done (v128.any_true (local.get $bad)))
+        (local.set $ranges (i32.add (local.get $ranges) (i32.const 8)))
+        (local.set $index (i32.add (local.get $index) (i32.const 1)))
+        (br $strings)))
+    (local.get $index))
+
+  ;; ---- checks ---------------------------------------------------------------------------------------
+
+  ;; 1 when none of the $count float32 values at $p has all its exponent bits set (an infinity or NaN).
+  (func (export "all_finite") (param $p i32) (param $count i32) (result i32)
+    (local $end i32) (local $bad v128) (local $exponent v128)
+    (local.set $exponent (i32x4.splat (i32.const 0x7f800000)))
+    (local.set $end (i32.add (local.get $p) (i32.shl (i32.and (local.get $count) (i32.const -16)) (i32.const 2))))
+    (block $blocks_done
+      (loop $blocks
+        (br_if $blocks_done (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $bad
+          (v128.or
+            (v128.or
+              (v128.or (local.get $bad)
+                (i32x4.eq (v128.and (v128.load (local.get $p)) (local.get $exponent)) (local.get $exponent)))
+              (i32x4.eq (v128.and (v128.load offset=16 (local.get $p)) (local.get $exponent)) (local.get $exponent)))
+            (v128.or
+              (i32x4.eq (v128.and (v128.load offset=32 (local.get $p)) (local.get $exponent)) (local.get $exponent))
+              (i32x4.eq (v128.and (v128.load offset=48 (local.get $p)) (local.get $exponent)) (local.get $exponent)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 64)))
+        (br $blocks)))
+    (local.set $end (i32.add (local.get $end) (i32.shl (i32.and (local.get $count) (i32.const 15)) (i32.const 2))))
+    (block $tail_done
+      (loop $tail
+        (br_if $tail_done (i32.ge_u (local.get $p) (local.get $end)))
+        (if (i32.eq (i32.and (i32.load (local.get $p)) (i32.const 0x7f800000)) (i32.const 0x7f800000))
+          (then (return (i32.const 0))))
+        (local.set $p (i32.add (local.get $p) (i32.const 4)))
+        (br $tail)))
+    (i32.eqz (v128.any_true (local.get $bad))))
+
   ;; ---- search ---------------------------------------------------------------------------------------
 
   ;; out[j] = the dot product of the f64 query at $query with float32 vector j at $vectors, for $count
