@@ -5,8 +5,8 @@
 //
 // Run as a child process (its CPU is not the client's): `fork('server.mjs')`, options as JSON in
 // BENCH_SERVER_OPTIONS; it sends `{ type: 'ready', port }` and answers `{ type: 'stats' }` messages.
-// Base URLs: http://127.0.0.1:PORT/openai/v1, /voyage/v1, /gemini/v1beta (plain /v1 is OpenAI,
-// or Voyage when the body carries a Voyage-only field).
+// Base URLs: http://127.0.0.1:PORT/openai/v1, /voyage/v1, /gemini/v1beta or /gemini/v1 (plain /v1 is
+// OpenAI, or Voyage when the body carries a Voyage-only field).
 
 import { createServer } from 'node:http';
 import { float32Text, inputNumber, poolVector, serverTokens, VECTOR_POOL, vectorId } from './data.mjs';
@@ -276,7 +276,8 @@ function route(url, body) {
       wire = 'voyage';
     return { wire, model: String(body.model ?? ''), inputs: texts(body.input), request: body };
   }
-  match = /^(?:\/gemini)?\/v1beta\/models\/([^/:]+):(batchEmbedContents|embedContent)$/.exec(path);
+  // @google/genai 3 calls the v1 API by default, earlier majors and embedkit v1beta: the same wire.
+  match = /^(?:\/gemini)?\/v1(?:beta)?\/models\/([^/:]+):(batchEmbedContents|embedContent)$/.exec(path);
   if (match) {
     const model = match[1];
     if (match[2] === 'embedContent') {

@@ -94,6 +94,13 @@ describe('loopback server', () => {
     );
     expect(sameVector(batch.body.embeddings[1].values, expectedVector(input[1], 8))).toBe(true);
     expect(sameVector(single.body.embedding.values, expectedVector(input[0], 8))).toBe(true);
+    // @google/genai 3 calls the v1 API by default: the same wire.
+    const v1 = await post(
+      '/gemini/v1/models/gemini-embedding-001:embedContent',
+      { content: { parts: [{ text: input[1] }] }, outputDimensionality: 8 },
+      { 'x-goog-api-key': 'test' },
+    );
+    expect(sameVector(v1.body.embedding.values, expectedVector(input[1], 8))).toBe(true);
   });
 
   it('refuses with 429 and Retry-After once a key spent its requests per minute', async () => {

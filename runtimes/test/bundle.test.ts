@@ -19,7 +19,7 @@ const PROVIDERS = {
 } as const;
 
 /** Gzip budgets in bytes, with room above what was measured when they were set (see bench/results/latest.md). */
-const BUDGET = { everything: 30 * 1024, embedding: 24 * 1024 };
+const BUDGET = { everything: 40 * 1024, embedding: 32 * 1024 };
 
 const PLATFORMS = ['browser', 'neutral'] as const;
 

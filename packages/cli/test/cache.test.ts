@@ -113,7 +113,9 @@ describe('the disk cache', () => {
     const home = path('no-package-xdg');
     const env = { XDG_CACHE_HOME: home, EMBEDKIT_NO_CACHE: undefined, NODE_OPTIONS: hide };
     const requests = server.requests;
-    const plain = await runCli(['embed', 'item 8 no package', ...MODEL, '--base-url', server.baseURL], { env });
+    const plain = await runCli(['embed', 'item 8 no package', ...MODEL, '--base-url', server.baseURL], {
+      env,
+    });
     expect(plain.code).toBe(0);
     expect(plain.stderr).toBe('');
     expect(server.requests - requests).toBe(1);

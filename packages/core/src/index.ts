@@ -76,6 +76,14 @@ export {
   type RerankSettings,
   rerank,
 } from './rerank.js';
+export {
+  type NearestIndex,
+  type ScoredIndex,
+  type TopKOptions,
+  topK,
+  topKHamming,
+  topKInt8,
+} from './search/top-k.js';
 export type {
   ContentPart,
   Embedding,
@@ -102,8 +110,5 @@ export {
   norm,
   normalize,
   normalizeInPlace,
-  type ScoredIndex,
-  type TopKOptions,
   toNumberArray,
-  topK,
 } from './vectors.js';

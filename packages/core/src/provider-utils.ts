@@ -4,6 +4,7 @@ import {
   type HttpSettings,
   type JsonResponse,
   type ParsedError,
+  type RequestJsonOptions,
   requestJson,
   unexpectedBodyError,
 } from './http/client.js';
@@ -270,12 +271,17 @@ export function inOrder<T extends { index: number }>(
 /**
  * Decodes vectors, each into its own buffer: base64 strings (little-endian float32 for `float`, one byte per value
  * otherwise), or JSON number arrays (bit-packed types some APIs return as integers, or floats from a
- * server that ignored the encoding asked for — accepted as numbers, never decoded as base64).
+ * server that ignored the encoding asked for — accepted as numbers, never decoded as base64), or float
+ * vectors `requestJson` already decoded (`floatVectors`), which are checked and kept where they are.
  */
-export function decodeVectors(vectors: readonly (string | unknown[])[], outputType: OutputType): Embedding[] {
+export function decodeVectors(
+  vectors: readonly (string | unknown[] | Float32Array)[],
+  outputType: OutputType,
+): Embedding[] {
   if (vectors.every((vector) => typeof vector === 'string'))
     return decodeBase64Vectors(vectors as string[], outputType);
-  if (vectors.every((vector) => Array.isArray(vector))) return numberArraysToVectors(vectors, outputType);
+  if (vectors.every((vector) => typeof vector !== 'string'))
+    return numberArraysToVectors(vectors, outputType);
   return vectors.map((vector) =>
     typeof vector === 'string'
       ? decodeBase64Vectors([vector], outputType)[0]!
@@ -338,6 +344,7 @@ export async function postJson(
     timeoutMs?: number | undefined;
     headers?: Record<string, string> | undefined;
   },
+  read: Pick<RequestJsonOptions, 'floatVectors'> = {},
 ): Promise<JsonResponse> {
   const { baseURL, headers, secrets } = endpoint.resolve();
   return requestJson({
@@ -353,5 +360,6 @@ export async function postJson(
     maxResponseBytes: endpoint.maxResponseBytes,
     parseError: endpoint.parseError,
     requestIdHeaders: endpoint.requestIdHeaders,
+    ...(read.floatVectors === undefined ? {} : { floatVectors: read.floatVectors }),
   });
 }

@@ -1,7 +1,9 @@
 import { InvalidArgumentError, InvalidResponseError } from './errors.js';
 import type { Embedding, OutputType } from './types.js';
+import { WORK_START, wasmKernels } from './wasm/kernels.js';
 
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/** Whether this machine stores numbers little-endian (as every API sends float32). */
+export const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 type NodeBuffer = Uint8Array & {
   write(text: string, offset: number, length: number, encoding: 'base64'): number;
@@ -61,7 +63,8 @@ function view(
   return new Uint8Array(buffer, byteOffset, byteLength);
 }
 
-function swapFloat32Bytes(bytes: Uint8Array): void {
+/** Reverses the bytes of every float32 in place (big-endian machines). */
+export function swapFloat32Bytes(bytes: Uint8Array): void {
   for (let index = 0; index + 3 < bytes.length; index += 4) {
     const a = bytes[index]!;
     const b = bytes[index + 1]!;
@@ -72,26 +75,53 @@ function swapFloat32Bytes(bytes: Uint8Array): void {
   }
 }
 
+/** Values `allFinite` copies into the kernels' memory per step. */
+const FINITE_CHUNK = 65_536;
+
+/** The exponent bits of a float32: all ones for an infinity or NaN. */
+const EXPONENT = 0x7f800000;
+
 /**
- * Whether every value is finite. `value * 0` is 0 for every finite value and NaN otherwise, so four
- * running sums of it decide without a branch per element.
+ * Whether every float32 in `values` is finite: its exponent bits are not all ones. Integer tests on the
+ * raw bits, four per step, cost less than half of any float arithmetic over the values.
  */
-function allFinite(values: Float32Array): boolean {
-  let sum0 = 0;
-  let sum1 = 0;
-  let sum2 = 0;
-  let sum3 = 0;
-  const length = values.length;
+export function allFinite(values: Float32Array): boolean {
+  // Long runs go through the kernels a quarter megabyte at a time: copying them there and testing 16
+  // values per step costs about a third of testing them here.
+  const kernels = values.length >= 16_384 ? wasmKernels() : undefined;
+  if (kernels !== undefined) {
+    kernels.reserve(WORK_START + FINITE_CHUNK * 4);
+    for (let start = 0; start < values.length; start += FINITE_CHUNK) {
+      const count = Math.min(FINITE_CHUNK, values.length - start);
+      kernels.floats.set(values.subarray(start, start + count), WORK_START / 4);
+      if (kernels.exports.all_finite(WORK_START, count) === 0) return false;
+    }
+    return true;
+  }
+  const bits = new Int32Array(values.buffer, values.byteOffset, values.length);
+  const length = bits.length;
   const end = length - (length % 4);
   let position = 0;
   for (; position < end; position += 4) {
-    sum0 += values[position]! * 0;
-    sum1 += values[position + 1]! * 0;
-    sum2 += values[position + 2]! * 0;
-    sum3 += values[position + 3]! * 0;
+    // `|` of the four tests, not `||`: one branch per four values.
+    if (
+      +((bits[position]! & EXPONENT) === EXPONENT) |
+      +((bits[position + 1]! & EXPONENT) === EXPONENT) |
+      +((bits[position + 2]! & EXPONENT) === EXPONENT) |
+      +((bits[position + 3]! & EXPONENT) === EXPONENT)
+    )
+      return false;
   }
-  for (; position < length; position++) sum0 += values[position]! * 0;
-  return sum0 + sum1 + sum2 + sum3 === 0;
+  for (; position < length; position++) if ((bits[position]! & EXPONENT) === EXPONENT) return false;
+  return true;
+}
+
+/** Buffers whose float32 values a decoder has already proved finite (see `json-vectors.ts`). */
+const finiteBuffers = new WeakSet<ArrayBufferLike>();
+
+/** Records that every float32 in `buffer` is finite, so that `numberArraysToVectors` need not look again. */
+export function markFinite(buffer: ArrayBufferLike): void {
+  finiteBuffers.add(buffer);
 }
 
 /** Throws, naming the position, when a float vector holds NaN or an infinity. */
@@ -154,16 +184,20 @@ export function decodeBase64Vectors(texts: readonly string[], outputType: Output
 /**
  * Copies JSON number arrays, each into its own exactly sized typed array. Every element must be a
  * finite number that fits the output type. `normalize` (float only) scales each vector to unit length
- * in the same pass that copies it, leaving vectors that already have length 1 untouched.
+ * in the same pass that copies it, leaving vectors that already have length 1 untouched. Float vectors
+ * that are already `Float32Array`s with a buffer of their own (what `requestJson` with `floatVectors`
+ * returns) are checked and used in place, never copied (and normalized in place).
  */
 export function numberArraysToVectors(
   arrays: readonly unknown[],
   outputType: OutputType = 'float',
   options: { normalize?: boolean } = {},
 ): Embedding[] {
+  if (outputType === 'float' && allOwnFloat32(arrays))
+    return checkInPlace(arrays as readonly Float32Array[], options.normalize === true);
   for (let index = 0; index < arrays.length; index++) {
     const array = arrays[index];
-    if (!Array.isArray(array) || array.length === 0) {
+    if (!(Array.isArray(array) || array instanceof Float32Array) || array.length === 0) {
       throw new InvalidResponseError(`Vector ${index} is not a non-empty array of numbers.`);
     }
   }
@@ -171,7 +205,7 @@ export function numberArraysToVectors(
   const out = new Array<Embedding>(arrays.length);
   const float = outputType === 'float';
   for (let index = 0; index < arrays.length; index++) {
-    const array = arrays[index] as unknown[];
+    const array = arrays[index] as ArrayLike<unknown>;
     const vector = view(outputType, new ArrayBuffer(array.length * width), 0, array.length * width);
     let squares = 0;
     for (let position = 0; position < array.length; position++) {
@@ -189,13 +223,47 @@ export function numberArraysToVectors(
         );
       }
     }
-    if (float && options.normalize === true && squares !== 1 && squares > 0) {
-      const length = Math.sqrt(squares);
-      for (let position = 0; position < vector.length; position++) vector[position]! /= length;
-    }
+    if (float && options.normalize === true) scaleToUnit(vector as Float32Array, squares);
     out[index] = vector;
   }
   return out;
+}
+
+/** Whether every entry is a non-empty `Float32Array` that is the whole of its own buffer. */
+function allOwnFloat32(arrays: readonly unknown[]): boolean {
+  if (arrays.length === 0) return false;
+  for (const array of arrays) {
+    if (
+      !(array instanceof Float32Array) ||
+      array.length === 0 ||
+      array.byteOffset !== 0 ||
+      array.byteLength !== array.buffer.byteLength
+    )
+      return false;
+  }
+  return true;
+}
+
+/** Checks decoded float vectors for non-finite values and, when asked, scales each to unit length in place. */
+function checkInPlace(vectors: readonly Float32Array[], normalize: boolean): Float32Array[] {
+  for (let index = 0; index < vectors.length; index++) {
+    const vector = vectors[index]!;
+    if (!finiteBuffers.has(vector.buffer)) assertFinite(vector, index);
+    if (normalize) {
+      let squares = 0;
+      for (let position = 0; position < vector.length; position++)
+        squares += vector[position]! * vector[position]!;
+      scaleToUnit(vector, squares);
+    }
+  }
+  return vectors as Float32Array[];
+}
+
+/** Divides `vector` by the root of `squares` (its summed squares), unless that is 1 or 0. */
+function scaleToUnit(vector: Float32Array, squares: number): void {
+  if (squares === 1 || !(squares > 0)) return;
+  const length = Math.sqrt(squares);
+  for (let position = 0; position < vector.length; position++) vector[position]! /= length;
 }
 
 function notFinite(index: number, position: number, value: unknown): InvalidResponseError {
@@ -258,7 +326,7 @@ export function float32ToBase64(vector: Float32Array | readonly number[]): strin
   return bytesToBase64(bytes);
 }
 
-type NumericVector = Float32Array | Float64Array | Int8Array | Uint8Array | readonly number[];
+export type NumericVector = Float32Array | Float64Array | Int8Array | Uint8Array | readonly number[];
 
 function assertSameLength(a: NumericVector, b: NumericVector): void {
   if (a.length !== b.length)
@@ -276,23 +344,42 @@ export function norm(vector: NumericVector): number {
   return Math.sqrt(dotUnchecked(vector, vector));
 }
 
-/** Four independent sums let the CPU overlap the multiply-adds (about 1.6x faster than one sum here). */
-function dotUnchecked(a: NumericVector, b: NumericVector): number {
+/**
+ * Element i goes to sum (i mod 8), and the sums meet as ((s0+s2)+(s4+s6)) + ((s1+s3)+(s5+s7)):
+ * independent sums let the CPU overlap the multiply-adds, and this exact order is the one the
+ * WebAssembly search kernel computes four pairs of lanes in, so both give the same doubles.
+ */
+export function dotUnchecked(a: NumericVector, b: NumericVector): number {
   let sum0 = 0;
   let sum1 = 0;
   let sum2 = 0;
   let sum3 = 0;
+  let sum4 = 0;
+  let sum5 = 0;
+  let sum6 = 0;
+  let sum7 = 0;
   const length = a.length;
-  const end = length - (length % 4);
+  const end = length - (length % 8);
   let index = 0;
-  for (; index < end; index += 4) {
+  for (; index < end; index += 8) {
     sum0 += a[index]! * b[index]!;
     sum1 += a[index + 1]! * b[index + 1]!;
     sum2 += a[index + 2]! * b[index + 2]!;
     sum3 += a[index + 3]! * b[index + 3]!;
+    sum4 += a[index + 4]! * b[index + 4]!;
+    sum5 += a[index + 5]! * b[index + 5]!;
+    sum6 += a[index + 6]! * b[index + 6]!;
+    sum7 += a[index + 7]! * b[index + 7]!;
   }
-  for (; index < length; index++) sum0 += a[index]! * b[index]!;
-  return sum0 + sum1 + sum2 + sum3;
+  // The tail keeps the same rule: element i to sum (i mod 8).
+  if (index < length) sum0 += a[index]! * b[index]!;
+  if (index + 1 < length) sum1 += a[index + 1]! * b[index + 1]!;
+  if (index + 2 < length) sum2 += a[index + 2]! * b[index + 2]!;
+  if (index + 3 < length) sum3 += a[index + 3]! * b[index + 3]!;
+  if (index + 4 < length) sum4 += a[index + 4]! * b[index + 4]!;
+  if (index + 5 < length) sum5 += a[index + 5]! * b[index + 5]!;
+  if (index + 6 < length) sum6 += a[index + 6]! * b[index + 6]!;
+  return sum0 + sum2 + (sum4 + sum6) + (sum1 + sum3 + (sum5 + sum7));
 }
 
 /** Cosine similarity in [-1, 1]; 0 when either vector is all zeros. */
@@ -336,121 +423,12 @@ for (let value = 1; value < 256; value++) POPCOUNT[value] = (value & 1) + POPCOU
 /** Number of differing bits between two bit-packed vectors (`binary` / `ubinary`). */
 export function hammingDistance(a: Int8Array | Uint8Array, b: Int8Array | Uint8Array): number {
   assertSameLength(a, b);
+  return hammingUnchecked(a, b);
+}
+
+/** `hammingDistance` without the length check. */
+export function hammingUnchecked(a: Int8Array | Uint8Array, b: Int8Array | Uint8Array): number {
   let distance = 0;
   for (let index = 0; index < a.length; index++) distance += POPCOUNT[(a[index]! ^ b[index]!) & 0xff]!;
   return distance;
-}
-
-export interface ScoredIndex {
-  index: number;
-  score: number;
-}
-
-export interface TopKOptions {
-  /** `cosine` (default) divides by both lengths; `dot` is the same ranking for unit-length vectors and faster. */
-  metric?: 'cosine' | 'dot';
-}
-
-/** Lengths of a corpus's vectors, remembered per corpus array; `vectors` holds the vector each was computed for. */
-interface NormCache {
-  vectors: (Float32Array | readonly number[])[];
-  norms: Float64Array;
-}
-const corpusNorms = new WeakMap<object, NormCache>();
-
-/**
- * The length of every vector of `corpus`, computed once per vector object. A slot whose vector was
- * replaced is measured again; a vector changed in place is not noticed (copy it, or pass a new array).
- */
-function normsOf(corpus: readonly (Float32Array | readonly number[])[]): Float64Array {
-  let cache = corpusNorms.get(corpus);
-  if (cache === undefined || cache.norms.length !== corpus.length) {
-    cache = { vectors: new Array(corpus.length), norms: new Float64Array(corpus.length) };
-    corpusNorms.set(corpus, cache);
-  }
-  const { vectors, norms } = cache;
-  for (let index = 0; index < corpus.length; index++) {
-    const vector = corpus[index]!;
-    if (vectors[index] !== vector) {
-      vectors[index] = vector;
-      norms[index] = norm(vector);
-    }
-  }
-  return norms;
-}
-
-/**
- * The `k` vectors most similar to `query`, best first (ties keep the lower index first). Lengths of
- * the candidate vectors are computed once per corpus array and cached, so repeated queries over one
- * corpus cost one dot product per vector.
- */
-export function topK(
-  query: Float32Array | readonly number[],
-  vectors: readonly (Float32Array | readonly number[])[],
-  k: number,
-  options: TopKOptions = {},
-): ScoredIndex[] {
-  if (!Number.isInteger(k) || k < 0)
-    throw new InvalidArgumentError(`k must be a whole number ≥ 0, got ${k}.`, { argument: 'k' });
-  const limit = Math.min(k, vectors.length);
-  if (limit === 0) return [];
-  const cosine = (options.metric ?? 'cosine') === 'cosine';
-  const queryNorm = cosine ? norm(query) : 1;
-  const norms = cosine ? normsOf(vectors) : undefined;
-  // A min-heap of the best `limit` scores seen so far: heap[0] is the weakest kept.
-  const heapScores = new Float64Array(limit);
-  const heapIndices = new Int32Array(limit);
-  let size = 0;
-  for (let index = 0; index < vectors.length; index++) {
-    const vector = vectors[index]!;
-    if (vector.length !== query.length) {
-      throw new InvalidArgumentError(
-        `Vector ${index} has ${vector.length} dimensions; the query has ${query.length}.`,
-      );
-    }
-    let score = dotUnchecked(query, vector);
-    if (cosine) {
-      const denominator = queryNorm * norms![index]!;
-      score = denominator === 0 ? 0 : score / denominator;
-    }
-    if (size < limit) {
-      let position = size++;
-      while (position > 0) {
-        const parent = (position - 1) >> 1;
-        if (!weaker(score, index, heapScores[parent]!, heapIndices[parent]!)) break;
-        heapScores[position] = heapScores[parent]!;
-        heapIndices[position] = heapIndices[parent]!;
-        position = parent;
-      }
-      heapScores[position] = score;
-      heapIndices[position] = index;
-    } else if (weaker(heapScores[0]!, heapIndices[0]!, score, index)) {
-      let position = 0;
-      for (;;) {
-        const left = 2 * position + 1;
-        if (left >= size) break;
-        const right = left + 1;
-        const child =
-          right < size &&
-          weaker(heapScores[right]!, heapIndices[right]!, heapScores[left]!, heapIndices[left]!)
-            ? right
-            : left;
-        if (!weaker(heapScores[child]!, heapIndices[child]!, score, index)) break;
-        heapScores[position] = heapScores[child]!;
-        heapIndices[position] = heapIndices[child]!;
-        position = child;
-      }
-      heapScores[position] = score;
-      heapIndices[position] = index;
-    }
-  }
-  const out: ScoredIndex[] = [];
-  for (let position = 0; position < size; position++)
-    out.push({ index: heapIndices[position]!, score: heapScores[position]! });
-  return out.sort((a, b) => b.score - a.score || a.index - b.index);
-}
-
-/** Whether (scoreA, indexA) ranks below (scoreB, indexB): lower score, or equal score and higher index. */
-function weaker(scoreA: number, indexA: number, scoreB: number, indexB: number): boolean {
-  return scoreA < scoreB || (scoreA === scoreB && indexA > indexB);
 }

@@ -207,6 +207,75 @@ describe('undici transport against a local HTTP server (default dispatcher)', ()
     expect(connections.length).toBeLessThanOrEqual(2);
   });
 
+  it('joins a many-chunk body into a buffer that is reused once released, and not before', async () => {
+    // 600 KB in several writes: undici delivers it in several chunks.
+    const payload = Buffer.alloc(600_000, 'a');
+    handler = (_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      for (let offset = 0; offset < payload.length; offset += 100_000)
+        response.write(payload.subarray(offset, offset + 100_000));
+      response.end();
+    };
+    const transport = createTransport();
+    const request = {
+      url: `${origin}/v1/embeddings`,
+      method: 'POST' as const,
+      headers: {},
+      body: '{}',
+      maxResponseBytes: 1e9,
+    };
+    const first = await transport.request(request);
+    expect(Buffer.from(first.body).equals(payload)).toBe(true);
+    // Not released: the next body needs a buffer of its own.
+    const second = await transport.request(request);
+    expect(second.body.buffer).not.toBe(first.body.buffer);
+    second.release?.();
+    const third = await transport.request(request);
+    expect(third.body.buffer).toBe(second.body.buffer);
+    expect(Buffer.from(third.body).equals(payload)).toBe(true);
+    third.release?.();
+  });
+
+  it('requestJson keeps nothing of a released body: vectors and fields survive the next answer', async () => {
+    const answers = [0, 1].map((round) =>
+      JSON.stringify({
+        data: Array.from({ length: 40 }, (_, index) => ({
+          index,
+          embedding: Array.from({ length: 512 }, (_, position) => round + index + position / 1024),
+          base64: Buffer.from(Float32Array.of(round, index).buffer).toString('base64'),
+        })),
+        model: `model-${round}`,
+      }),
+    );
+    let round = 0;
+    handler = (_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      const text = answers[round++]!;
+      for (let offset = 0; offset < text.length; offset += 50_000)
+        response.write(text.slice(offset, offset + 50_000));
+      response.end();
+    };
+    const transport = createTransport();
+    const ask = (floatVectors?: string[]) =>
+      requestJson({
+        transport,
+        provider: 'local',
+        url: `${origin}/v1/embeddings`,
+        body: {},
+        ...(floatVectors === undefined ? {} : { floatVectors }),
+      });
+    const first = (await ask(['data[*].embedding', 'data[*].base64'])).body as {
+      data: { embedding: Float32Array; base64: Float32Array }[];
+      model: string;
+    };
+    const second = (await ask()).body as { data: { embedding: number[] }[]; model: string };
+    expect(first.model).toBe('model-0');
+    expect(Array.from(first.data[39]!.embedding.subarray(0, 2))).toEqual([39, Math.fround(39 + 1 / 1024)]);
+    expect(Array.from(first.data[39]!.base64)).toEqual([0, 39]);
+    expect(second.model).toBe('model-1');
+    expect(second.data[39]!.embedding[1]).toBe(40 + 1 / 1024);
+  });
+
   it('negotiates gzip and decompresses the answer', async () => {
     const payload = { data: Array.from({ length: 200 }, (_, index) => ({ index, embedding: 'AACAPw==' })) };
     handler = (request, response) => {

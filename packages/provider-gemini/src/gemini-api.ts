@@ -1,13 +1,20 @@
 import { type ParsedError, parseDuration, schema } from '@embedkit/core/provider';
 
 // Lenient on responses: only the fields we use. A vector is checked as "an array" here and element by
-// element only while it is copied into the slab, never by the schema.
+// element only while it is copied into its own buffer, never by the schema.
 const valuesSchema = schema.custom<unknown[]>((value) => Array.isArray(value), 'expected an array');
 const contentEmbeddingSchema = schema.object({ values: valuesSchema });
+// embedContent and batchEmbedContents answers: `requestJson` may have decoded the values (`floatVectors`).
+const decodedEmbeddingSchema = schema.object({
+  values: schema.custom<unknown[] | Float32Array>(
+    (value) => Array.isArray(value) || value instanceof Float32Array,
+    'expected an array',
+  ),
+});
 
-export const embedContentResponseSchema = schema.object({ embedding: contentEmbeddingSchema });
+export const embedContentResponseSchema = schema.object({ embedding: decodedEmbeddingSchema });
 export const batchEmbedContentsResponseSchema = schema.object({
-  embeddings: schema.array(contentEmbeddingSchema),
+  embeddings: schema.array(decodedEmbeddingSchema),
 });
 
 /** google.rpc.Status, as both a whole error body and a per-item batch error. */

@@ -142,7 +142,8 @@ export function buildGeminiRequests(
 export function decodeGeminiVectors(values: readonly unknown[], normalize: boolean): Embedding[] {
   // Every vector of a response has one length; the full length already comes unit-length.
   const first = values[0];
-  const short = Array.isArray(first) && first.length < GEMINI_FULL_DIMENSIONS;
+  const short =
+    (Array.isArray(first) || first instanceof Float32Array) && first.length < GEMINI_FULL_DIMENSIONS;
   return numberArraysToVectors(values, 'float', { normalize: normalize && short });
 }
 
@@ -192,7 +193,10 @@ export class GeminiEmbeddingModel implements EmbeddingModel {
     // One input is one :embedContent call; more are one :batchEmbedContents call.
     const single = count === 1;
     const path = `/models/${this.modelName}${single ? ':embedContent' : ':batchEmbedContents'}`;
-    const response = await postJson(this.endpoint, path, single ? requests[0] : { requests }, request);
+    // The float lists are parsed from the body bytes, each into a buffer of its own.
+    const response = await postJson(this.endpoint, path, single ? requests[0] : { requests }, request, {
+      floatVectors: [single ? 'embedding.values' : 'embeddings[*].values'],
+    });
     const info: ResponseInfo = { status: response.status, headers: response.headers };
     if (response.requestId !== undefined) info.requestId = response.requestId;
     const where = { provider: this.provider, statusCode: response.status, requestId: response.requestId };

@@ -397,6 +397,40 @@ describe('re-normalization', () => {
   });
 });
 
+describe('float vectors read from the body bytes', () => {
+  it('normalizes the values of a pretty-printed answer exactly as from JSON.parse (17-digit doubles included)', async () => {
+    const texts = Array.from({ length: 256 }, (_, index) =>
+      (Math.sin(index * 12.9898) * 0.05).toPrecision(index % 2 === 0 ? 17 : 9),
+    );
+    // The Gemini API indents its JSON; numbers sit on their own lines.
+    const vector = `[\n        ${texts.join(',\n        ')}\n      ]`;
+    const body = `{\n  "embeddings": [\n    {\n      "values": ${vector}\n    },\n    {\n      "values": ${vector}\n    }\n  ]\n}\n`;
+    const { model } = setup([{ body }]);
+    const { embeddings } = await embedMany({ model, inputs: ['a', 'b'], dimensions: 256 });
+    const { numberArraysToVectors } = await import('@embedkit/core/provider');
+    const parsed = JSON.parse(body).embeddings.map((item: { values: number[] }) => item.values);
+    expect(embeddings).toEqual(numberArraysToVectors(parsed, 'float', { normalize: true }));
+    // Each vector owns its bytes: keeping one keeps nothing else of the answer.
+    expect(embeddings[0]!.buffer).not.toBe(embeddings[1]!.buffer);
+    expect(embeddings[0]!.buffer.byteLength).toBe(256 * 4);
+  });
+
+  it('a value that overflows float32, or a malformed number, is an InvalidResponseError', async () => {
+    const replies = [
+      '{"embeddings":[{"values":[0.5,0.25]},{"values":[0.5,3.5e38]}]}',
+      '{"embeddings":[{"values":[0.5,0.25]},{"values":[0.5,-]}]}',
+      '{"embedding":{"values":[0.5,00.25]}}',
+    ];
+    for (const body of replies) {
+      const { model } = setup([{ body }]);
+      const inputs = body.startsWith('{"embedding"') ? ['a'] : ['a', 'b'];
+      const error = await failure(model.doEmbed({ inputs }));
+      expect(error.name, body).toBe('InvalidResponseError');
+      expect(error.message).toMatch(/non-finite value \(Infinity\)|not valid JSON/);
+    }
+  });
+});
+
 function status(code: number, state: string, message: string, details?: unknown[]) {
   return { error: { code, message, status: state, ...(details === undefined ? {} : { details }) } };
 }

@@ -92,7 +92,10 @@ export class OpenAIEmbeddingModel implements EmbeddingModel {
     if (request.dimensions !== undefined) body.dimensions = request.dimensions;
     if (options.user !== undefined) body.user = options.user;
 
-    const response = await postJson(this.endpoint, this.path, body, request);
+    // Float answers (and base64 ones) are decoded from the body bytes, each vector into a buffer of its own.
+    const response = await postJson(this.endpoint, this.path, body, request, {
+      floatVectors: ['data[*].embedding'],
+    });
     const { data, model, usage } = parseResponse(
       openAIEmbeddingResponseSchema,
       response,

@@ -526,6 +526,59 @@ describe('response', () => {
   });
 });
 
+describe('float vectors read from the body bytes', () => {
+  // Written as servers write them: shortest float32 text, 17-digit doubles (Python servers), exponents, -0.
+  const TEXTS = [
+    '-0.012345678',
+    '0.012345678918063641',
+    '1.5e-7',
+    '-2E+2',
+    '-0',
+    '0.1000000000000000055511151231257827',
+  ];
+
+  it('reads a float answer, each value Math.fround of what JSON.parse reads, by index, each vector in its own buffer', async () => {
+    const body = `{"object":"list","data":[${[2, 0, 1]
+      .map((index) => `{"object":"embedding","index":${index},"embedding":[${TEXTS.join(', ')}, ${index}]}`)
+      .join(',')}],"model":"text-embedding-3-small","usage":{"prompt_tokens":3,"total_tokens":3}}`;
+    const { fetch } = recordingFetch({ body });
+    const result = await model({ fetch, encodingFormat: 'float' }).doEmbed(request(['a', 'b', 'c']));
+    const expected = (index: number) => [...TEXTS.map((text) => Math.fround(JSON.parse(text))), index];
+    expect(result.embeddings.map((vector) => Array.from(vector))).toEqual([
+      expected(0),
+      expected(1),
+      expected(2),
+    ]);
+    expect(Object.is(result.embeddings[0]![4], -0)).toBe(true);
+    expect(result.embeddings[0]!.buffer).not.toBe(result.embeddings[2]!.buffer);
+    expect(result.embeddings[0]!.buffer.byteLength).toBe((TEXTS.length + 1) * 4);
+    expect(result.usage).toEqual({ inputTokens: 3 });
+  });
+
+  it('a value that overflows float32 is an InvalidResponseError naming the vector', async () => {
+    const { fetch } = recordingFetch({
+      body: success([
+        [0, [0.5, 0.25]],
+        [1, [0.5, 1e39]],
+      ]),
+    });
+    const error = await rejection(model({ fetch, encodingFormat: 'float' }).doEmbed(request(['a', 'b'])));
+    expect(error).toBeInstanceOf(InvalidResponseError);
+    expect(error.message).toMatch(/Vector 1 holds a non-finite value \(Infinity\) at position 1/);
+  });
+
+  it('a malformed number is an InvalidResponseError, never a value', async () => {
+    for (const bad of ['01', '1.', '.5', 'NaN', '1e']) {
+      const { fetch } = recordingFetch({
+        body: `{"data":[{"index":0,"embedding":[0.5,${bad}]}],"model":"m"}`,
+      });
+      const error = await rejection(model({ fetch, encodingFormat: 'float' }).doEmbed(request(['a'])));
+      expect(error, bad).toBeInstanceOf(InvalidResponseError);
+      expect(error.message).toMatch(/not valid JSON/);
+    }
+  });
+});
+
 describe('parseOpenAIError', () => {
   it('invalid_api_key: the message and the code', () => {
     const message =

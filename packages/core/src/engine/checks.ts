@@ -5,7 +5,7 @@
 
 import { InvalidResponseError } from '../errors.js';
 import type { Embedding, OutputType, ResponseInfo, Usage, Warning } from '../types.js';
-import { vectorLength } from '../vectors.js';
+import { allFinite, vectorLength } from '../vectors.js';
 
 /** Where an answer came from, for the errors about it. */
 export interface AnswerSource {
@@ -28,28 +28,6 @@ const EXPECTED_ARRAY: Record<OutputType, string> = {
   uint8: 'Uint8Array',
   ubinary: 'Uint8Array',
 };
-
-/**
- * Whether every value is finite. `value * 0` is 0 for every finite value and NaN otherwise, so four
- * running sums of it decide without a branch per element.
- */
-function allFinite(values: Float32Array): boolean {
-  let sum0 = 0;
-  let sum1 = 0;
-  let sum2 = 0;
-  let sum3 = 0;
-  const length = values.length;
-  const end = length - (length % 4);
-  let position = 0;
-  for (; position < end; position += 4) {
-    sum0 += values[position]! * 0;
-    sum1 += values[position + 1]! * 0;
-    sum2 += values[position + 2]! * 0;
-    sum3 += values[position + 3]! * 0;
-  }
-  for (; position < length; position++) sum0 += values[position]! * 0;
-  return sum0 + sum1 + sum2 + sum3 === 0;
-}
 
 /** What the vectors of one answer must look like. */
 export interface VectorExpectation {

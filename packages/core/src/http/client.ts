@@ -14,6 +14,7 @@ import {
   ServerError,
   TimeoutError,
 } from '../errors.js';
+import { parseJsonWithVectors } from '../json-vectors.js';
 import { createFetchTransport, type FetchFunction } from './fetch-transport.js';
 import { bodyExcerpt, compileRedaction, type Redaction, redactCause, secretsOfCall } from './redact.js';
 import { parseRetryAfter } from './retry-after.js';
@@ -99,6 +100,13 @@ export interface RequestJsonOptions {
   requestIdHeaders?: readonly string[];
   /** `json` (default): a 2xx body is parsed as JSON; `bytes`: it is returned as a `Uint8Array` (a results file). */
   responseType?: 'json' | 'bytes';
+  /**
+   * Where a 2xx body holds float vectors, as paths such as `data[*].embedding` or `embedding.values`.
+   * Each JSON number array there is parsed from the bytes into a `Float32Array` of its own (values
+   * exactly `Math.fround` of what `JSON.parse` reads) and each base64 string there is decoded into one;
+   * the body then holds that `Float32Array` in its place. Default: none, the body is plain `JSON.parse`.
+   */
+  floatVectors?: readonly string[];
 }
 
 export interface JsonResponse {
@@ -242,7 +250,20 @@ export async function requestJson(options: RequestJsonOptions): Promise<JsonResp
     if (options.signal?.aborted) throw abortReason(options.signal);
     throw transportFailure(error, call);
   }
+  try {
+    return readResponse(response, options, call);
+  } finally {
+    // Everything kept from the body (vectors, text, excerpts, a bytes body) has been copied out of it by now.
+    response.release?.();
+  }
+}
 
+/** The parsed body of a 2xx answer, or the typed error of any other. */
+function readResponse(
+  response: TransportResponse,
+  options: RequestJsonOptions,
+  call: CallContext,
+): JsonResponse {
   let requestId: string | undefined;
   for (const name of options.requestIdHeaders ?? DEFAULT_REQUEST_ID_HEADERS) {
     requestId = response.headers[name];
@@ -250,7 +271,15 @@ export async function requestJson(options: RequestJsonOptions): Promise<JsonResp
   }
   if (response.status < 200 || response.status >= 300) throw statusFailure(response, requestId, call);
 
-  if (options.responseType === 'bytes') return succeeded(response, response.body, requestId, call);
+  if (options.responseType === 'bytes') {
+    // A transport that reuses its body buffers gets this one back when the call ends: keep a copy.
+    const body = response.release === undefined ? response.body : response.body.slice();
+    return succeeded(response, body, requestId, call);
+  }
+  if (options.floatVectors !== undefined) {
+    const parsed = parseJsonWithVectors(response.body, options.floatVectors, bodyText);
+    if (parsed !== undefined) return succeeded(response, parsed.value, requestId, call);
+  }
   const text = bodyText(response.body);
   if (text.trim() === '') return succeeded(response, undefined, requestId, call);
   let body: unknown;

@@ -16,6 +16,11 @@ export interface TransportResponse {
   /** Lower-cased header names; repeated headers joined with ", ". */
   headers: Record<string, string>;
   body: Uint8Array;
+  /**
+   * Hands `body`'s memory back to the transport for the next response, once everything read from it
+   * has been copied out; `body` must not be used after. Optional: a body never released is just garbage.
+   */
+  release?(): void;
 }
 
 export interface Transport {

@@ -96,6 +96,48 @@ function readChunks(
   });
 }
 
+/**
+ * Buffers of bodies already read, for the next bodies to be joined into: writing a fresh buffer costs
+ * its page faults, several times the copy itself (measured: 4-6 ms against 0.6 ms for a 12 MB answer).
+ * Held weakly, so a collection takes them back rather than the process keeping them.
+ */
+const spareBuffers: WeakRef<ArrayBuffer>[] = [];
+/** Bodies larger than this get a buffer of their own that is never kept. */
+const SPARE_BYTES_LIMIT = 64 * 1024 * 1024;
+const SPARES = 4;
+
+/** Joins `chunks` into one buffer (a spare if one is large enough) and says how to hand it back. */
+function joinIntoSpare(chunks: Buffer[], total: number): { body: Uint8Array; release(): void } {
+  let buffer: ArrayBuffer | undefined;
+  for (let index = 0; index < spareBuffers.length; index++) {
+    const spare = spareBuffers[index]!.deref();
+    if (spare === undefined || spare.byteLength >= total) {
+      spareBuffers.splice(index--, 1);
+      if (spare !== undefined) {
+        buffer = spare;
+        break;
+      }
+    }
+  }
+  // Rounded up to a whole MiB, so that answers of about one size share buffers.
+  buffer ??= new ArrayBuffer(total <= SPARE_BYTES_LIMIT ? Math.ceil(total / 1_048_576) * 1_048_576 : total);
+  // A Buffer view: its indexOf is a native memchr, several times faster than a Uint8Array's.
+  const body = Buffer.from(buffer, 0, total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  const kept = buffer;
+  return {
+    body,
+    release() {
+      if (kept.byteLength <= SPARE_BYTES_LIMIT && spareBuffers.length < SPARES)
+        spareBuffers.push(new WeakRef(kept));
+    },
+  };
+}
+
 let sharedDispatcher: Dispatcher | undefined;
 
 /** The process-wide default dispatcher, created on first use so that proxy variables are read at call time. */
@@ -142,9 +184,9 @@ export function createUndiciTransport(dispatcher?: Dispatcher): Transport {
         throw new ResponseTooLargeError(limit);
       }
       const { chunks, total } = await readChunks(response.body, limit);
-      // Buffer.concat skips the zero-fill of a fresh Uint8Array; the body is only read into a string, never kept.
-      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
-      return { status: response.statusCode, headers: responseHeaders, body };
+      if (chunks.length === 1)
+        return { status: response.statusCode, headers: responseHeaders, body: chunks[0]! };
+      return { status: response.statusCode, headers: responseHeaders, ...joinIntoSpare(chunks, total) };
     },
   };
 }

@@ -1,0 +1,715 @@
+/**
+ * Float vectors straight from JSON response bytes. A response of 1,000 vectors of 1,024 floats is about
+ * 12 MB of digits; `JSON.parse` spends most of a float answer's CPU building a `number[]` per vector that
+ * is then copied into a slab. Here a small scanner walks only the envelope, every vector array at the
+ * paths a provider names is parsed from the bytes through one `Float32Array` slab and then handed out as
+ * vectors that each own their buffer, base64 vectors are decoded without ever becoming part of a parsed
+ * string, and `JSON.parse` reads the envelope with each vector elided.
+ *
+ * Contract: every value is bit-identical to `Math.fround(JSON.parse(text))`. Anything the fast path does
+ * not handle exactly as `JSON.parse` would (a malformed number, an element that is not a number, vectors
+ * of different lengths, an escaped key, a byte-order mark) makes it step aside: the caller then parses
+ * the whole body with `JSON.parse` as before, so every error is the one that path gives.
+ */
+
+import { InvalidArgumentError } from './errors.js';
+import { allFinite, LITTLE_ENDIAN, markFinite, swapFloat32Bytes } from './vectors.js';
+import { type Kernels, releaseLargeMemory, WORK_START, wasmKernels } from './wasm/kernels.js';
+
+/** A compiled path trie: object keys, array items (`[*]`), and whether a vector sits here. */
+interface PathNode {
+  keys: { name: string; bytes: Uint8Array; node: PathNode }[];
+  items: PathNode | undefined;
+  vector: boolean;
+}
+
+const compiled = new Map<string, PathNode>();
+
+function newNode(): PathNode {
+  return { keys: [], items: undefined, vector: false };
+}
+
+const PATH_SEGMENT = /^([^.[\]]*)((?:\[\*\])*)$/;
+
+/**
+ * Compiles paths such as `data[*].embedding`, `embeddings[*].values` or `embedding.values` into one
+ * trie. A segment is a key, optionally followed by `[*]` for every item of an array.
+ */
+function compilePaths(paths: readonly string[]): PathNode {
+  const cacheKey = paths.join('\n');
+  const cached = compiled.get(cacheKey);
+  if (cached !== undefined) return cached;
+  const root = newNode();
+  const encoder = new TextEncoder();
+  for (const path of paths) {
+    let node = root;
+    const segments = path.split('.');
+    for (let index = 0; index < segments.length; index++) {
+      const match = PATH_SEGMENT.exec(segments[index]!);
+      const name = match?.[1];
+      // Only a leading segment may be a bare `[*]` (a body that is itself an array).
+      if (match === null || name === undefined || (name === '' && (index > 0 || match[2] === ''))) {
+        throw new InvalidArgumentError(
+          `"${path}" is not a vector path; write keys separated by dots, with [*] for every array item, e.g. data[*].embedding.`,
+          { argument: 'floatVectors' },
+        );
+      }
+      if (name !== '') {
+        let child = node.keys.find((key) => key.name === name)?.node;
+        if (child === undefined) {
+          child = newNode();
+          node.keys.push({ name, bytes: encoder.encode(name), node: child });
+        }
+        node = child;
+      }
+      for (let star = 0; star < match[2]!.length / 3; star++) {
+        node.items ??= newNode();
+        node = node.items;
+      }
+    }
+    node.vector = true;
+  }
+  compiled.set(cacheKey, root);
+  return root;
+}
+
+// ---- numbers ----------------------------------------------------------------------------------------
+
+/** Powers of ten a double holds exactly (10^22 is the largest). */
+const POWERS_OF_TEN = new Float64Array(23);
+for (let exponent = 0; exponent < 23; exponent++) POWERS_OF_TEN[exponent] = Number(`1e${exponent}`);
+
+/** 2^53: every integer up to it is a double. */
+const EXACT_INTEGER_LIMIT = 9007199254740992;
+/** 2^-51: the relative error bound per digit of the approximate path (see `parseNumberArray`). */
+const ERROR_PER_DIGIT = 2 ** -51;
+
+const asciiDecoder = new TextDecoder();
+
+/** `Number()` of the validated ASCII number at `start`..`end`: the exact path, as `JSON.parse` reads it. */
+function exactNumber(bytes: Uint8Array, start: number, end: number): number {
+  return Number(asciiDecoder.decode(bytes.subarray(start, end)));
+}
+
+/** Where the last `parseNumberArray` stopped: the byte after its `]`. */
+let parsedEnd = 0;
+/**
+ * Whether a number overflowed float32 since this was last cleared. Only the slow paths can: the fast
+ * one yields at most 2^53 x 10^22, well inside float32.
+ */
+let overflowed = false;
+
+/**
+ * Parses the JSON array of numbers whose `[` is at `start` into `out` from `offset`, at most `limit`
+ * values. Returns how many it read, or -1 when the bytes are anything but such an array (a malformed
+ * number, a non-number element, more than `limit` values).
+ *
+ * A number with at most 2^53 as its digits and a decimal exponent within ±22 is one correctly rounded
+ * double operation away (both operands are exact doubles): the same double `JSON.parse` reads. A longer
+ * mantissa (17-digit doubles some servers print) is approximated with a relative error below
+ * digits x 2^-51; when every double within that error rounds to one float32, that float32 is the answer,
+ * since the double `JSON.parse` would read lies within it. Anything else goes through `Number()`.
+ */
+function parseNumberArray(
+  bytes: Uint8Array,
+  start: number,
+  out: Float32Array,
+  offset: number,
+  limit: number,
+): number {
+  let position = start + 1;
+  let byte = bytes[position]!;
+  while (byte === 32 || byte === 10 || byte === 13 || byte === 9) byte = bytes[++position]!;
+  if (byte === 93 /* ] */) {
+    parsedEnd = position + 1;
+    return 0;
+  }
+  let count = 0;
+  for (;;) {
+    if (count === limit) return -1;
+    const numberStart = position;
+    let negative = false;
+    if (byte === 45 /* - */) {
+      negative = true;
+      byte = bytes[++position]!;
+    }
+    let mantissa = 0;
+    let digits = 0;
+    let scale = 0;
+    if (byte === 48 /* 0 */) {
+      // JSON allows no leading zeros: a digit after this one is caught by the delimiter check below.
+      byte = bytes[++position]!;
+    } else if (byte >= 49 && byte <= 57) {
+      const digitsStart = position;
+      do {
+        mantissa = mantissa * 10 + (byte - 48);
+        byte = bytes[++position]!;
+      } while (byte >= 48 && byte <= 57);
+      digits = position - digitsStart;
+    } else {
+      return -1;
+    }
+    if (byte === 46 /* . */) {
+      byte = bytes[++position]!;
+      if (!(byte >= 48 && byte <= 57)) return -1;
+      const fractionStart = position;
+      do {
+        mantissa = mantissa * 10 + (byte - 48);
+        byte = bytes[++position]!;
+      } while (byte >= 48 && byte <= 57);
+      scale = fractionStart - position;
+      digits += position - fractionStart;
+    }
+    if (byte === 101 || byte === 69 /* e E */) {
+      byte = bytes[++position]!;
+      let exponentNegative = false;
+      if (byte === 45) {
+        exponentNegative = true;
+        byte = bytes[++position]!;
+      } else if (byte === 43 /* + */) {
+        byte = bytes[++position]!;
+      }
+      if (!(byte >= 48 && byte <= 57)) return -1;
+      let exponent = 0;
+      do {
+        // Capped: anything this far out is decided by Number() below.
+        if (exponent < 100_000) exponent = exponent * 10 + (byte - 48);
+        byte = bytes[++position]!;
+      } while (byte >= 48 && byte <= 57);
+      scale += exponentNegative ? -exponent : exponent;
+    }
+    let value: number;
+    if (mantissa === 0) {
+      value = negative ? -0 : 0;
+    } else if (scale >= -22 && scale <= 22) {
+      value = scale < 0 ? mantissa / POWERS_OF_TEN[-scale]! : mantissa * POWERS_OF_TEN[scale]!;
+      if (negative) value = -value;
+      if (mantissa > EXACT_INTEGER_LIMIT) {
+        const margin = value * digits * ERROR_PER_DIGIT;
+        if (Math.fround(value - margin) !== Math.fround(value + margin))
+          value = exactNumber(bytes, numberStart, position);
+        if (!Number.isFinite(Math.fround(value))) overflowed = true;
+      }
+    } else {
+      value = exactNumber(bytes, numberStart, position);
+      if (!Number.isFinite(Math.fround(value))) overflowed = true;
+    }
+    out[offset + count++] = value;
+    while (byte === 32 || byte === 10 || byte === 13 || byte === 9) byte = bytes[++position]!;
+    if (byte === 44 /* , */) {
+      byte = bytes[++position]!;
+      while (byte === 32 || byte === 10 || byte === 13 || byte === 9) byte = bytes[++position]!;
+      continue;
+    }
+    if (byte === 93 /* ] */) {
+      parsedEnd = position + 1;
+      return count;
+    }
+    return -1;
+  }
+}
+
+// ---- the envelope scanner ---------------------------------------------------------------------------
+
+/** Why the scanner gave up; the caller then parses the whole body with `JSON.parse`. */
+const GIVE_UP = -1;
+
+function isSpace(byte: number | undefined): boolean {
+  return byte === 32 || byte === 10 || byte === 13 || byte === 9;
+}
+
+function skipSpace(bytes: Uint8Array, position: number): number {
+  while (isSpace(bytes[position])) position++;
+  return position;
+}
+
+/** The position after the string whose opening quote is at `position`. */
+function skipString(bytes: Uint8Array, position: number): number {
+  for (;;) {
+    const quote = bytes.indexOf(34, position + 1);
+    if (quote < 0) return GIVE_UP;
+    let backslash = quote - 1;
+    while (bytes[backslash] === 92) backslash--;
+    // An even run of backslashes before the quote escapes only itself.
+    if ((quote - 1 - backslash) % 2 === 0) return quote + 1;
+    position = quote;
+  }
+}
+
+/** The position after the value at `position`, whatever it is (nothing inside is parsed). */
+function skipValue(bytes: Uint8Array, position: number): number {
+  const first = bytes[position];
+  if (first === 34) return skipString(bytes, position);
+  if (first === 123 || first === 91) {
+    let depth = 0;
+    for (;;) {
+      const byte = bytes[position];
+      if (byte === undefined) return GIVE_UP;
+      if (byte === 34) {
+        position = skipString(bytes, position);
+        if (position === GIVE_UP) return GIVE_UP;
+        continue;
+      }
+      if (byte === 123 || byte === 91) depth++;
+      else if (byte === 125 || byte === 93) {
+        depth--;
+        if (depth === 0) return position + 1;
+      }
+      position++;
+    }
+  }
+  // A number or a literal: it runs to the next delimiter.
+  while (position < bytes.length) {
+    const byte = bytes[position]!;
+    if (byte === 44 || byte === 125 || byte === 93 || isSpace(byte)) break;
+    position++;
+  }
+  return position;
+}
+
+/** What the scanner found: every vector value at a path, in document order. */
+interface Found {
+  /** Byte offsets of each vector value (an array or a base64 string, quotes included). */
+  starts: number[];
+  ends: number[];
+  /** 0: a JSON array of numbers; 1: a base64 string of little-endian float32. */
+  kinds: number[];
+}
+
+/** Whether the key at `start`..`end` (quotes excluded) is `name`. */
+function keyIs(bytes: Uint8Array, start: number, end: number, name: Uint8Array): boolean {
+  if (end - start !== name.length) return false;
+  for (let index = 0; index < name.length; index++) if (bytes[start + index] !== name[index]) return false;
+  return true;
+}
+
+/**
+ * Walks the value at `position` along `node`, recording every vector value it reaches; returns the
+ * position after the value or `GIVE_UP`.
+ */
+function scanValue(
+  bytes: Uint8Array,
+  position: number,
+  node: PathNode,
+  found: Found,
+  base64: boolean,
+): number {
+  const first = bytes[position];
+  if (node.vector) {
+    if (first === 91) {
+      // A number array holds no brackets: the first `]` ends it, and the number parser checks every byte.
+      const close = bytes.indexOf(93, position + 1);
+      if (close < 0) return GIVE_UP;
+      found.starts.push(position);
+      found.ends.push(close + 1);
+      found.kinds.push(0);
+      return close + 1;
+    }
+    if (first === 34 && base64) {
+      const end = skipString(bytes, position);
+      if (end === GIVE_UP) return GIVE_UP;
+      found.starts.push(position);
+      found.ends.push(end);
+      found.kinds.push(1);
+      return end;
+    }
+    // Anything else stays in the envelope for the provider's own checks.
+    return skipValue(bytes, position);
+  }
+  if (first === 123 && node.keys.length > 0) {
+    position = skipSpace(bytes, position + 1);
+    if (bytes[position] === 125) return position + 1;
+    for (;;) {
+      if (bytes[position] !== 34) return GIVE_UP;
+      const keyEnd = skipString(bytes, position);
+      if (keyEnd === GIVE_UP) return GIVE_UP;
+      // An escaped key could spell a path key in another way: JSON.parse must decide.
+      for (let at = position + 1; at < keyEnd; at++) if (bytes[at] === 92) return GIVE_UP;
+      let child: PathNode | undefined;
+      for (const key of node.keys) {
+        if (keyIs(bytes, position + 1, keyEnd - 1, key.bytes)) {
+          child = key.node;
+          break;
+        }
+      }
+      position = skipSpace(bytes, keyEnd);
+      if (bytes[position] !== 58 /* : */) return GIVE_UP;
+      position = skipSpace(bytes, position + 1);
+      position =
+        child === undefined ? skipValue(bytes, position) : scanValue(bytes, position, child, found, base64);
+      if (position === GIVE_UP) return GIVE_UP;
+      position = skipSpace(bytes, position);
+      const next = bytes[position];
+      if (next === 125) return position + 1;
+      if (next !== 44) return GIVE_UP;
+      position = skipSpace(bytes, position + 1);
+    }
+  }
+  if (first === 91 && node.items !== undefined) {
+    position = skipSpace(bytes, position + 1);
+    if (bytes[position] === 93) return position + 1;
+    for (;;) {
+      position = scanValue(bytes, position, node.items, found, base64);
+      if (position === GIVE_UP) return GIVE_UP;
+      position = skipSpace(bytes, position);
+      const next = bytes[position];
+      if (next === 93) return position + 1;
+      if (next !== 44) return GIVE_UP;
+      position = skipSpace(bytes, position + 1);
+    }
+  }
+  return skipValue(bytes, position);
+}
+
+// ---- base64 -----------------------------------------------------------------------------------------
+
+type NodeBuffer = Uint8Array & {
+  write(text: string, offset: number, length: number, encoding: 'base64'): number;
+  toString(encoding: 'latin1', start: number, end: number): string;
+};
+const NodeBufferClass = (
+  globalThis as {
+    Buffer?: {
+      allocUnsafeSlow(size: number): NodeBuffer;
+      from(buffer: ArrayBuffer, offset: number, length: number): NodeBuffer;
+    };
+  }
+).Buffer;
+
+/** Bytes a base64 string of `length` characters (quotes excluded) decodes to, or -1. */
+function base64Bytes(bytes: Uint8Array, start: number, end: number): number {
+  let length = end - start;
+  if (length > 0 && bytes[end - 1] === 61 /* = */) length--;
+  if (length > 0 && bytes[end - 2] === 61) length--;
+  if (length % 4 === 1) return -1;
+  return Math.floor((length * 3) / 4);
+}
+
+/**
+ * Decodes the base64 vectors (strings at `found` positions of `kinds` 1), each into a buffer of its own; undefined when
+ * any is not plain base64 of the same whole number of floats (the `JSON.parse` path then explains).
+ */
+function decodeBase64(bytes: Uint8Array, found: Found, indices: number[]): Float32Array[] | undefined {
+  if (indices.length === 0) return undefined;
+  const first = indices[0]!;
+  const length = base64Bytes(bytes, found.starts[first]! + 1, found.ends[first]! - 1);
+  if (length <= 0 || length % 4 !== 0) return undefined;
+  // Node's decoder first: on Node 22 and later it is faster than the WebAssembly one (measured: 6-7 µs
+  // against 9 µs per 3,072-float vector), which serves where there is no Buffer (browsers, workers).
+  const kernels = NodeBufferClass === undefined ? wasmKernels() : undefined;
+  let slab: Uint8Array | undefined;
+  let finite: boolean;
+  if (kernels !== undefined) {
+    try {
+      slab = decodeBase64WithKernels(kernels, bytes, found, indices, length);
+    } finally {
+      releaseLargeMemory();
+    }
+    if (slab === undefined) return undefined;
+    finite = kernelsFinite;
+  } else {
+    slab = decodeBase64WithBuffer(bytes, found, indices, length);
+    if (slab === undefined) return undefined;
+    finite = allFinite(new Float32Array(slab.buffer, slab.byteOffset, slab.length / 4));
+  }
+  if (!LITTLE_ENDIAN) swapFloat32Bytes(slab);
+  return ownVectors(new Float32Array(slab.buffer, slab.byteOffset, slab.length / 4), indices.length, finite);
+}
+
+/**
+ * Each vector of `slab` copied into a buffer of its own, so that a vector the caller keeps pins nothing
+ * else (the copy costs a small fraction of parsing or decoding). When `finite`, each buffer is recorded
+ * as checked; otherwise the provider's decode finds the bad value again and names the vector.
+ */
+function ownVectors(slab: Float32Array, count: number, finite: boolean): Float32Array[] {
+  const dimensions = slab.length / count;
+  const out = new Array<Float32Array>(count);
+  for (let index = 0; index < count; index++) {
+    const vector = slab.slice(index * dimensions, (index + 1) * dimensions);
+    if (finite) markFinite(vector.buffer);
+    out[index] = vector;
+  }
+  return out;
+}
+
+/** A slab of `size` bytes of its own: never a view into Node's shared pool. */
+function newSlab(size: number): Uint8Array {
+  return NodeBufferClass !== undefined ? NodeBufferClass.allocUnsafeSlow(size) : new Uint8Array(size);
+}
+
+/** Node's own base64 decoder, one string at a time. */
+function decodeBase64WithBuffer(
+  bytes: Uint8Array,
+  found: Found,
+  indices: number[],
+  length: number,
+): Uint8Array | undefined {
+  if (NodeBufferClass === undefined) return undefined;
+  const text = NodeBufferClass.from(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength);
+  const slab = NodeBufferClass.allocUnsafeSlow(length * indices.length);
+  for (let index = 0; index < indices.length; index++) {
+    const at = indices[index]!;
+    const start = found.starts[at]! + 1;
+    const end = found.ends[at]! - 1;
+    if (base64Bytes(bytes, start, end) !== length) return undefined;
+    // Any character outside the base64 alphabet (a JSON escape such as `\/` included) is skipped by the
+    // decoder, so fewer bytes come out than the length promised: JSON.parse then unescapes the string.
+    if (slab.write(text.toString('latin1', start, end), index * length, length, 'base64') !== length)
+      return undefined;
+  }
+  return slab;
+}
+
+/** Whether every float the last `decodeBase64WithKernels` decoded was finite. */
+let kernelsFinite = true;
+
+/**
+ * Decodes the strings with the WebAssembly decoder, a window of the body at a time, straight from the
+ * bytes (no string is made of them) into one slab, testing the floats for finiteness on the way; undefined
+ * when any string holds a character outside the standard alphabet (a JSON escape, base64url, whitespace)
+ * or decodes to another length: Node's decoder, after JSON.parse, then has the last word.
+ */
+function decodeBase64WithKernels(
+  kernels: Kernels,
+  bytes: Uint8Array,
+  found: Found,
+  indices: number[],
+  length: number,
+): Uint8Array | undefined {
+  const { exports } = kernels;
+  const slab = newSlab(length * indices.length);
+  kernelsFinite = true;
+  let next = 0;
+  while (next < indices.length) {
+    const base = found.starts[indices[next]!]! + 1;
+    let last = next + 1;
+    while (last < indices.length && found.ends[indices[last]!]! - base <= PARSE_WINDOW) last++;
+    const count = last - next;
+    const windowLength = found.ends[indices[last - 1]!]! - 1 - base;
+    // Layout: (start, end) pairs, the window (plus 16 bytes a block may read past it), the bytes (plus 4
+    // a block writes past them).
+    const rangesAt = WORK_START;
+    const inputAt = rangesAt + count * 8;
+    const outAt = (inputAt + windowLength + 16 + 15) & ~15;
+    kernels.reserve(outAt + count * length + 16);
+    const memory = kernels.bytes;
+    memory.set(bytes.subarray(base, base + windowLength), inputAt);
+    const integers = kernels.integers;
+    for (let index = 0; index < count; index++) {
+      const at = indices[next + index]!;
+      integers[rangesAt / 4 + index * 2] = found.starts[at]! + 1 - base + inputAt;
+      integers[rangesAt / 4 + index * 2 + 1] = found.ends[at]! - 1 - base + inputAt;
+    }
+    if (exports.decode_base64(rangesAt, count, outAt, length) !== count) return undefined;
+    // The kernels' memory is little-endian on every machine, as the decoded floats are.
+    if (kernelsFinite) kernelsFinite = exports.all_finite(outAt, (count * length) / 4) === 1;
+    slab.set(memory.subarray(outAt, outAt + count * length), next * length);
+    next = last;
+  }
+  return slab;
+}
+
+// ---- the envelope -----------------------------------------------------------------------------------
+
+/**
+ * Parses every number array of `found` (through one slab) into vectors of their own; undefined unless all
+ * are well-formed and of one length.
+ */
+function parseArrays(bytes: Uint8Array, found: Found, indices: number[]): Float32Array[] | undefined {
+  if (indices.length === 0) return undefined;
+  overflowed = false;
+  const kernels = wasmKernels();
+  let slab: Float32Array | undefined;
+  if (kernels !== undefined) {
+    try {
+      slab = parseWithKernels(kernels, bytes, found, indices);
+    } finally {
+      releaseLargeMemory();
+    }
+  } else {
+    slab = parseWithJavaScript(bytes, found, indices);
+  }
+  if (slab === undefined) return undefined;
+  return ownVectors(slab, indices.length, !overflowed);
+}
+
+/** Whether the array at `found` position `at` ended where the scanner saw its `]`. */
+function endedAt(found: Found, at: number, end: number): boolean {
+  return end === found.ends[at];
+}
+
+function parseWithJavaScript(bytes: Uint8Array, found: Found, indices: number[]): Float32Array | undefined {
+  const first = indices[0]!;
+  // Every value takes at least one digit and one comma.
+  const scratch = new Float32Array(((found.ends[first]! - found.starts[first]!) >> 1) + 1);
+  const dimensions = parseNumberArray(bytes, found.starts[first]!, scratch, 0, scratch.length);
+  if (dimensions <= 0 || !endedAt(found, first, parsedEnd)) return undefined;
+  const slab = new Float32Array(dimensions * indices.length);
+  slab.set(scratch.subarray(0, dimensions));
+  for (let index = 1; index < indices.length; index++) {
+    const at = indices[index]!;
+    const count = parseNumberArray(bytes, found.starts[at]!, slab, index * dimensions, dimensions);
+    if (count !== dimensions || !endedAt(found, at, parsedEnd)) return undefined;
+  }
+  return slab;
+}
+
+/** Bytes of body the WebAssembly parser reads per call (the memory it needs is about 2.5 times this). */
+const PARSE_WINDOW = 512 * 1024;
+
+/**
+ * Parses the arrays with the WebAssembly twin of `parseNumberArray` (same values, bit for bit), a window
+ * of the body at a time; undefined when any is not exactly as many well-formed numbers as the first.
+ */
+function parseWithKernels(
+  kernels: Kernels,
+  bytes: Uint8Array,
+  found: Found,
+  indices: number[],
+): Float32Array | undefined {
+  const { exports } = kernels;
+  let slab: Float32Array | undefined;
+  let dimensions = 0;
+  let next = 0;
+  while (next < indices.length) {
+    // The first array alone (its length is not known yet), then as many as fit a window.
+    const base = found.starts[indices[next]!]!;
+    let last = next + 1;
+    if (next > 0) while (last < indices.length && found.ends[indices[last]!]! - base <= PARSE_WINDOW) last++;
+    const count = last - next;
+    const length = found.ends[indices[last - 1]!]! - base;
+    const capacity = next === 0 ? (length >> 1) + 1 : count * dimensions;
+    // Layout: (start, end) pairs, the window (plus zeros, so 8-byte reads past its end stay in memory
+    // and see no digits), the values, and room for one slow-number entry (12 bytes) per value.
+    const rangesAt = WORK_START;
+    const inputAt = rangesAt + count * 8;
+    const outAt = (inputAt + length + 16 + 15) & ~15;
+    const slowAt = outAt + capacity * 4;
+    kernels.reserve(slowAt + capacity * 12);
+    const memory = kernels.bytes;
+    memory.set(bytes.subarray(base, base + length), inputAt);
+    memory.fill(0, inputAt + length, inputAt + length + 16);
+    const integers = kernels.integers;
+    for (let index = 0; index < count; index++) {
+      const at = indices[next + index]!;
+      integers[rangesAt / 4 + index * 2] = found.starts[at]! - base + inputAt;
+      integers[rangesAt / 4 + index * 2 + 1] = found.ends[at]! - base + inputAt;
+    }
+    if (next === 0) {
+      exports.slow_count.value = 0;
+      exports.overflow.value = 0;
+      dimensions = exports.parse_array(inputAt, inputAt + length, outAt, capacity, 0, slowAt);
+      if (dimensions === 0) return undefined;
+      slab = new Float32Array(dimensions * indices.length);
+    } else if (exports.parse_arrays(rangesAt, count, outAt, dimensions, slowAt) !== count) {
+      return undefined;
+    }
+    if (exports.overflow.value !== 0) overflowed = true;
+    const values = kernels.floats;
+    for (let slow = 0; slow < exports.slow_count.value; slow++) {
+      const entry = slowAt / 4 + slow * 3;
+      const value = Math.fround(exactNumber(memory, integers[entry + 1]!, integers[entry + 2]!));
+      if (!Number.isFinite(value)) overflowed = true;
+      values[outAt / 4 + integers[entry]!] = value;
+    }
+    slab!.set(values.subarray(outAt / 4, outAt / 4 + count * dimensions), next * dimensions);
+    next = last;
+  }
+  return slab;
+}
+
+/** The body with each vector value replaced by `[n]`, its number in document order. */
+function envelope(bytes: Uint8Array, found: Found): Uint8Array {
+  let length = bytes.length;
+  const labels: string[] = [];
+  for (let index = 0; index < found.starts.length; index++) {
+    const label = `[${index}]`;
+    labels.push(label);
+    length += label.length - (found.ends[index]! - found.starts[index]!);
+  }
+  const out = new Uint8Array(length);
+  let from = 0;
+  let to = 0;
+  for (let index = 0; index < found.starts.length; index++) {
+    const start = found.starts[index]!;
+    out.set(bytes.subarray(from, start), to);
+    to += start - from;
+    const label = labels[index]!;
+    for (let character = 0; character < label.length; character++) out[to++] = label.charCodeAt(character);
+    from = found.ends[index]!;
+  }
+  out.set(bytes.subarray(from), to);
+  return out;
+}
+
+/**
+ * Puts the vectors back where their `[n]` labels are. Every array at a vector path is a label: all
+ * arrays there were elided, so a value the server sent can never be mistaken for one.
+ */
+function substitute(value: unknown, node: PathNode, vectors: Float32Array[]): unknown {
+  if (node.vector && Array.isArray(value)) return vectors[value[0] as number];
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    if (node.items !== undefined)
+      for (let index = 0; index < value.length; index++)
+        value[index] = substitute(value[index], node.items, vectors);
+    return value;
+  }
+  const record = value as Record<string, unknown>;
+  for (const key of node.keys) {
+    if (Object.hasOwn(record, key.name)) record[key.name] = substitute(record[key.name], key.node, vectors);
+  }
+  return value;
+}
+
+/**
+ * Parses a JSON body whose vectors sit at `paths`: each JSON array of numbers there becomes a
+ * `Float32Array` with a buffer of its own (values exactly `Math.fround` of what `JSON.parse` reads), and
+ * each base64 string there one of its little-endian float32 values. The rest is
+ * read by `JSON.parse(text(envelope))`. Returns undefined when the body is anything the fast path does not
+ * read exactly as `JSON.parse` would; the caller then parses it whole.
+ */
+export function parseJsonWithVectors(
+  bytes: Uint8Array,
+  paths: readonly string[],
+  text: (bytes: Uint8Array) => string,
+): { value: unknown } | undefined {
+  const root = compilePaths(paths);
+  // Scanned through a Node Buffer where there is one: its indexOf (how the scanner skips strings and
+  // finds the end of each vector) is a native memchr, several times faster than a Uint8Array's.
+  if (NodeBufferClass !== undefined && !(bytes as { readUInt8?: unknown }).readUInt8)
+    bytes = NodeBufferClass.from(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength);
+  const found: Found = { starts: [], ends: [], kinds: [] };
+  const start = skipSpace(bytes, 0);
+  if (bytes[start] !== 123 && bytes[start] !== 91) return undefined;
+  const end = scanValue(
+    bytes,
+    start,
+    root,
+    found,
+    NodeBufferClass !== undefined || wasmKernels() !== undefined,
+  );
+  if (end === GIVE_UP || found.starts.length === 0) return undefined;
+  const arrays: number[] = [];
+  const strings: number[] = [];
+  for (let index = 0; index < found.kinds.length; index++)
+    (found.kinds[index] === 0 ? arrays : strings).push(index);
+  const vectors = new Array<Float32Array>(found.kinds.length);
+  if (arrays.length > 0) {
+    const parsed = parseArrays(bytes, found, arrays);
+    if (parsed === undefined) return undefined;
+    for (let index = 0; index < arrays.length; index++) vectors[arrays[index]!] = parsed[index]!;
+  }
+  if (strings.length > 0) {
+    const decoded = decodeBase64(bytes, found, strings);
+    if (decoded === undefined) return undefined;
+    for (let index = 0; index < strings.length; index++) vectors[strings[index]!] = decoded[index]!;
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text(envelope(bytes, found)));
+  } catch {
+    return undefined;
+  }
+  return { value: substitute(value, root, vectors) };
+}

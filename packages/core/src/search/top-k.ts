@@ -1,0 +1,528 @@
+/**
+ * Exact nearest-neighbour search over a corpus of vectors: float (`topK`, cosine or dot), int8
+ * (`topKInt8`, dot) and bit-packed binary (`topKHamming`). Where the WebAssembly kernels run, the corpus
+ * is streamed through them a chunk at a time (a quarter megabyte, so it stays in the CPU cache between
+ * the copy and the kernel, and no second copy of the corpus is ever kept); elsewhere JavaScript loops
+ * compute the same scores, bit for bit, in the same order.
+ */
+
+import { InvalidArgumentError } from '../errors.js';
+import { dotUnchecked, hammingUnchecked, norm } from '../vectors.js';
+import {
+  type Kernels,
+  newWasmKernels,
+  releaseLargeMemory,
+  WORK_START,
+  wasmKernels,
+} from '../wasm/kernels.js';
+
+export interface ScoredIndex {
+  index: number;
+  score: number;
+}
+
+export interface NearestIndex {
+  index: number;
+  /** Number of bits in which the vector differs from the query. */
+  distance: number;
+}
+
+export interface TopKOptions {
+  /**
+   * `cosine` (default) divides by both lengths; `dot` is the same ranking for unit-length vectors and
+   * faster.
+   */
+  metric?: 'cosine' | 'dot';
+  /**
+   * Default true: from the second query over one corpus array, keep a copy of it in WebAssembly memory
+   * (as large as the corpus; corpora over 1 GiB are never copied), so that a query reads the corpus once
+   * at memory speed; the copy goes when the array does. false streams the corpus through a quarter
+   * megabyte each time instead (about 1.3x slower) and keeps nothing.
+   */
+  keepCopy?: boolean;
+}
+
+/** Bytes of corpus copied into the kernels' memory per call: small enough to stay in a core's cache. */
+const CHUNK_BYTES = 256 * 1024;
+/** Corpora larger than this are streamed, never copied (`keepCopy`). */
+const COPY_LIMIT_BYTES = 1024 * 1024 * 1024;
+/** Above this many dimensions an int8 dot product could overflow the kernel's 32-bit sums (2^31 / 128^2). */
+const INT8_KERNEL_LIMIT = 131_072;
+
+/**
+ * The best `limit` (score, index) pairs offered so far: a min-heap whose root is the weakest kept. Higher
+ * scores rank first; equal scores keep the lower index first.
+ */
+class Best {
+  private readonly scores: Float64Array;
+  private readonly indices: Int32Array;
+  private size = 0;
+
+  constructor(private readonly limit: number) {
+    this.scores = new Float64Array(limit);
+    this.indices = new Int32Array(limit);
+  }
+
+  offer(score: number, index: number): void {
+    const { scores, indices } = this;
+    if (this.size < this.limit) {
+      let position = this.size++;
+      while (position > 0) {
+        const parent = (position - 1) >> 1;
+        if (!weaker(score, index, scores[parent]!, indices[parent]!)) break;
+        scores[position] = scores[parent]!;
+        indices[position] = indices[parent]!;
+        position = parent;
+      }
+      scores[position] = score;
+      indices[position] = index;
+    } else if (weaker(scores[0]!, indices[0]!, score, index)) {
+      let position = 0;
+      for (;;) {
+        const left = 2 * position + 1;
+        if (left >= this.size) break;
+        const right = left + 1;
+        const child =
+          right < this.size && weaker(scores[right]!, indices[right]!, scores[left]!, indices[left]!)
+            ? right
+            : left;
+        if (!weaker(scores[child]!, indices[child]!, score, index)) break;
+        scores[position] = scores[child]!;
+        indices[position] = indices[child]!;
+        position = child;
+      }
+      scores[position] = score;
+      indices[position] = index;
+    }
+  }
+
+  /** The kept pairs, best first. */
+  ranked(): ScoredIndex[] {
+    const out: ScoredIndex[] = [];
+    for (let position = 0; position < this.size; position++)
+      out.push({ index: this.indices[position]!, score: this.scores[position]! });
+    return out.sort((a, b) => b.score - a.score || a.index - b.index);
+  }
+}
+
+/** Whether (scoreA, indexA) ranks below (scoreB, indexB): lower score, or equal score and higher index. */
+function weaker(scoreA: number, indexA: number, scoreB: number, indexB: number): boolean {
+  return scoreA < scoreB || (scoreA === scoreB && indexA > indexB);
+}
+
+function checkK(k: number, corpusSize: number): number {
+  if (!Number.isInteger(k) || k < 0)
+    throw new InvalidArgumentError(`k must be a whole number ≥ 0, got ${k}.`, { argument: 'k' });
+  return Math.min(k, corpusSize);
+}
+
+function lengthMismatch(index: number, vector: unknown, length: number, unit: string): InvalidArgumentError {
+  return new InvalidArgumentError(
+    `Vector ${index} has ${(vector as { length?: number } | undefined)?.length} ${unit}; the query has ${length}.`,
+    { argument: 'vectors' },
+  );
+}
+
+// ---- the corpus layout --------------------------------------------------------------------------------
+
+type Packed = Float32Array | Int8Array | Uint8Array;
+type PackedType = typeof Float32Array | typeof Int8Array | typeof Uint8Array;
+
+/**
+ * What one corpus array looked like when last searched, so that a repeated query over it costs one
+ * identity check per slot: the vector in each slot, the runs of vectors that sit back to back in one
+ * buffer (as the slabs embedkit decodes do; each is copied to the kernels in one piece), and the cosine
+ * length of each slot's vector once measured. A slot given another vector is noticed; a vector changed
+ * in place is not (copy it, or pass a new array).
+ */
+interface Layout {
+  vectors: unknown[];
+  /** Whether every vector is one of the typed arrays the kernels take. */
+  packed: boolean;
+  /** Start slot of each run, then the corpus size. */
+  runStarts: number[];
+  runBuffers: ArrayBufferLike[];
+  runOffsets: number[];
+  runTypes: PackedType[];
+  norms: Float64Array;
+  /** 1 where `norms` holds the length of the slot's current vector. */
+  measured: Uint8Array;
+  /** Float queries served with this layout, and the copy kept from the second on (`keepCopy`). */
+  floatQueries: number;
+  copy: CorpusCopy | undefined;
+}
+
+/** A float corpus copied into its own kernels' memory: the query, the vectors, then 16 bytes per vector. */
+interface CorpusCopy {
+  kernels: Kernels;
+  queryAt: number;
+  vectorsAt: number;
+  outAt: number;
+}
+
+const layouts = new WeakMap<object, Layout>();
+
+/**
+ * The layout of `vectors`, checking once per new or changed layout that every vector has `length`
+ * elements and whether each is one of `types`.
+ */
+function layoutOf(
+  vectors: readonly unknown[],
+  length: number,
+  unit: string,
+  types: readonly PackedType[],
+): Layout {
+  const previous = layouts.get(vectors);
+  if (previous !== undefined && previous.vectors.length === vectors.length) {
+    let same = true;
+    for (let index = 0; index < vectors.length && same; index++)
+      same = previous.vectors[index] === vectors[index];
+    // Typed arrays keep their length; number arrays may not, so those are checked every time.
+    if (same && previous.packed) return previous;
+    if (same) {
+      for (let index = 0; index < vectors.length; index++)
+        if ((vectors[index] as ArrayLike<number>).length !== length)
+          throw lengthMismatch(index, vectors[index], length, unit);
+      return previous;
+    }
+  }
+  const size = vectors.length;
+  const layout: Layout = {
+    vectors: new Array(size),
+    packed: true,
+    runStarts: [],
+    runBuffers: [],
+    runOffsets: [],
+    runTypes: [],
+    norms: new Float64Array(size),
+    measured: new Uint8Array(size),
+    floatQueries: 0,
+    copy: undefined,
+  };
+  let lastEnd = -1;
+  let lastBuffer: ArrayBufferLike | undefined;
+  let lastType: PackedType | undefined;
+  for (let index = 0; index < size; index++) {
+    const vector = vectors[index] as Packed;
+    if (vector?.length !== length) throw lengthMismatch(index, vector, length, unit);
+    layout.vectors[index] = vector;
+    if (previous?.vectors[index] === vector && previous.measured[index] === 1) {
+      layout.norms[index] = previous.norms[index]!;
+      layout.measured[index] = 1;
+    }
+    if (!layout.packed) continue;
+    const type = types.find((candidate) => vector instanceof candidate);
+    if (type === undefined) {
+      layout.packed = false;
+      continue;
+    }
+    const buffer = vector.buffer;
+    const offset = vector.byteOffset;
+    if (buffer !== lastBuffer || offset !== lastEnd || type !== lastType) {
+      layout.runStarts.push(index);
+      layout.runBuffers.push(buffer);
+      layout.runOffsets.push(offset);
+      layout.runTypes.push(type);
+    }
+    lastBuffer = buffer;
+    lastEnd = offset + vector.byteLength;
+    lastType = type;
+  }
+  layout.runStarts.push(size);
+  layouts.set(vectors, layout);
+  return layout;
+}
+
+// ---- streaming through the kernels --------------------------------------------------------------------
+
+/** The view over the kernels' memory of element type `type`. */
+function viewOf(kernels: Kernels, type: PackedType): Packed {
+  if (type === Float32Array) return kernels.floats;
+  return type === Int8Array ? kernels.signedBytes : kernels.bytes;
+}
+
+/** Copies vectors `from`..`to` (each `bytes` long) to byte `at` of the kernels' memory, a run at a time. */
+function copyVectors(
+  kernels: Kernels,
+  layout: Layout,
+  at: number,
+  from: number,
+  to: number,
+  bytes: number,
+): void {
+  const { runStarts } = layout;
+  // The run holding `from`: the last start at or before it.
+  let low = 0;
+  let high = runStarts.length - 2;
+  while (low < high) {
+    const middle = (low + high + 1) >> 1;
+    if (runStarts[middle]! <= from) low = middle;
+    else high = middle - 1;
+  }
+  for (let run = low; runStarts[run]! < to; run++) {
+    const start = Math.max(from, runStarts[run]!);
+    const end = Math.min(to, runStarts[run + 1]!);
+    const type = layout.runTypes[run]!;
+    const elements = bytes / type.BYTES_PER_ELEMENT;
+    const source = new type(
+      layout.runBuffers[run]! as ArrayBuffer,
+      layout.runOffsets[run]! + (start - runStarts[run]!) * bytes,
+      (end - start) * elements,
+    );
+    viewOf(kernels, type).set(source, (at + (start - from) * bytes) / type.BYTES_PER_ELEMENT);
+  }
+}
+
+/**
+ * Streams the corpus through a kernel a chunk at a time: `run` scores the `count` vectors copied to
+ * `vectorsAt` (the first being `from`) into `outAt`, after `prepare` wrote the query at `queryAt`.
+ */
+function stream(
+  kernels: Kernels,
+  layout: Layout,
+  vectorBytes: number,
+  queryBytes: number,
+  outBytes: number,
+  prepare: (queryAt: number) => void,
+  run: (layout: { queryAt: number; vectorsAt: number; outAt: number; count: number; from: number }) => void,
+): void {
+  const size = layout.vectors.length;
+  const chunk = Math.max(1, Math.floor(CHUNK_BYTES / vectorBytes));
+  const queryAt = WORK_START;
+  const vectorsAt = (queryAt + queryBytes + 15) & ~15;
+  const outAt = (vectorsAt + chunk * vectorBytes + 15) & ~15;
+  try {
+    kernels.reserve(outAt + chunk * outBytes);
+    prepare(queryAt);
+    for (let from = 0; from < size; from += chunk) {
+      const to = Math.min(size, from + chunk);
+      copyVectors(kernels, layout, vectorsAt, from, to, vectorBytes);
+      run({ queryAt, vectorsAt, outAt, count: to - from, from });
+    }
+  } finally {
+    releaseLargeMemory();
+  }
+}
+
+// ---- float ------------------------------------------------------------------------------------------
+
+/** Bytes of WebAssembly memory holding the copy kept of `vectors` for repeated queries; 0 when none. */
+export function keptCopyBytes(vectors: readonly unknown[]): number {
+  return layouts.get(vectors)?.copy?.kernels.bytes.length ?? 0;
+}
+
+/** The copy of a float corpus kept for repeated queries, made on its second query; undefined to stream. */
+function corpusCopy(layout: Layout, dimensions: number): CorpusCopy | undefined {
+  if (layout.copy !== undefined) return layout.copy;
+  layout.floatQueries++;
+  const size = layout.vectors.length;
+  const vectorBytes = dimensions * 4;
+  if (layout.floatQueries < 2 || size * vectorBytes > COPY_LIMIT_BYTES) return undefined;
+  const queryAt = WORK_START;
+  const vectorsAt = (queryAt + dimensions * 8 + 15) & ~15;
+  const outAt = vectorsAt + size * vectorBytes;
+  const kernels = newWasmKernels(outAt + size * 16);
+  if (kernels === undefined) return undefined;
+  copyVectors(kernels, layout, vectorsAt, 0, size, vectorBytes);
+  layout.copy = { kernels, queryAt, vectorsAt, outAt };
+  return layout.copy;
+}
+
+/**
+ * Scores every vector against the f64 query at `queryAt` with the kernels, `count` vectors from
+ * `vectorsAt` (the first being `from`), measuring the lengths not cached yet, into `best`.
+ */
+function scoreFloats(
+  kernels: Kernels,
+  layout: Layout,
+  at: { queryAt: number; vectorsAt: number; outAt: number; count: number; from: number },
+  dimensions: number,
+  cosine: boolean,
+  queryNorm: number,
+  best: Best,
+): void {
+  const { exports } = kernels;
+  const { queryAt, vectorsAt, outAt, count, from } = at;
+  const { norms, measured } = layout;
+  exports.dots_f32(queryAt, vectorsAt, count, dimensions, outAt);
+  const scores = kernels.doubles;
+  const first = outAt / 8;
+  if (!cosine) {
+    for (let index = 0; index < count; index++) best.offer(scores[first + index]!, from + index);
+    return;
+  }
+  let unmeasured = false;
+  for (let index = from; index < from + count && !unmeasured; index++) unmeasured = measured[index] !== 1;
+  if (unmeasured) {
+    const squares = first + count;
+    exports.squares_f32(vectorsAt, count, dimensions, squares * 8);
+    for (let index = 0; index < count; index++) {
+      if (measured[from + index] === 1) continue;
+      norms[from + index] = Math.sqrt(scores[squares + index]!);
+      measured[from + index] = 1;
+    }
+  }
+  for (let index = 0; index < count; index++)
+    best.offer(cosineOf(scores[first + index]!, queryNorm, norms[from + index]!), from + index);
+}
+
+/** The cosine of two vectors from their dot product and lengths; 0 when either is all zeros. */
+function cosineOf(product: number, queryNorm: number, vectorNorm: number): number {
+  const denominator = queryNorm * vectorNorm;
+  return denominator === 0 ? 0 : product / denominator;
+}
+
+/**
+ * The `k` vectors most similar to `query`, best first (ties keep the lower index first). Lengths of
+ * the candidate vectors are computed once per corpus array and cached (a slot whose vector was replaced
+ * is measured again; a vector changed in place is not noticed), so repeated queries over one corpus
+ * cost one dot product per vector. Runs on WebAssembly SIMD where available (Float32Array corpora whose
+ * length is a multiple of 8), with the same scores as the JavaScript path, bit for bit; from the second
+ * query over one corpus array, it reads a copy of the corpus kept in WebAssembly memory (`keepCopy`).
+ */
+export function topK(
+  query: Float32Array | readonly number[],
+  vectors: readonly (Float32Array | readonly number[])[],
+  k: number,
+  options: TopKOptions = {},
+): ScoredIndex[] {
+  const limit = checkK(k, vectors.length);
+  if (limit === 0) return [];
+  const dimensions = query.length;
+  const layout = layoutOf(vectors, dimensions, 'dimensions', [Float32Array]);
+  const cosine = (options.metric ?? 'cosine') === 'cosine';
+  const queryNorm = cosine ? norm(query) : 1;
+  const { norms, measured } = layout;
+  const best = new Best(limit);
+  const kernels = layout.packed && dimensions > 0 && dimensions % 8 === 0 ? wasmKernels() : undefined;
+  if (kernels === undefined) {
+    for (let index = 0; index < vectors.length; index++) {
+      const vector = vectors[index]!;
+      const product = dotUnchecked(query, vector);
+      if (!cosine) {
+        best.offer(product, index);
+        continue;
+      }
+      if (measured[index] !== 1) {
+        norms[index] = norm(vector);
+        measured[index] = 1;
+      }
+      best.offer(cosineOf(product, queryNorm, norms[index]!), index);
+    }
+    return best.ranked();
+  }
+  const copy = options.keepCopy === false ? undefined : corpusCopy(layout, dimensions);
+  if (copy !== undefined) {
+    copy.kernels.doubles.set(query, copy.queryAt / 8);
+    scoreFloats(
+      copy.kernels,
+      layout,
+      { ...copy, count: vectors.length, from: 0 },
+      dimensions,
+      cosine,
+      queryNorm,
+      best,
+    );
+    return best.ranked();
+  }
+  // Per vector: its score, then (for lengths not measured yet) its squared length, 8 bytes each.
+  stream(
+    kernels,
+    layout,
+    dimensions * 4,
+    dimensions * 8,
+    16,
+    (queryAt) => kernels.doubles.set(query, queryAt / 8),
+    (at) => scoreFloats(kernels, layout, at, dimensions, cosine, queryNorm, best),
+  );
+  return best.ranked();
+}
+
+// ---- int8 -------------------------------------------------------------------------------------------
+
+/**
+ * The `k` int8 vectors with the largest dot product with `query`, best first (ties keep the lower index
+ * first); scores are exact integers. Runs on WebAssembly SIMD where available.
+ */
+export function topKInt8(query: Int8Array, vectors: readonly Int8Array[], k: number): ScoredIndex[] {
+  const limit = checkK(k, vectors.length);
+  if (limit === 0) return [];
+  const dimensions = query?.length;
+  if (!(query instanceof Int8Array))
+    throw notPacked('topKInt8 takes an Int8Array query and Int8Array vectors.');
+  const layout = layoutOf(vectors, dimensions, 'dimensions', [Int8Array]);
+  if (!layout.packed) throw notPacked('topKInt8 takes an Int8Array query and Int8Array vectors.');
+  const best = new Best(limit);
+  const kernels = dimensions > 0 && dimensions < INT8_KERNEL_LIMIT ? wasmKernels() : undefined;
+  if (kernels === undefined) {
+    for (let index = 0; index < vectors.length; index++) {
+      const vector = vectors[index]!;
+      let sum = 0;
+      for (let position = 0; position < dimensions; position++) sum += query[position]! * vector[position]!;
+      best.offer(sum, index);
+    }
+    return best.ranked();
+  }
+  const { exports } = kernels;
+  stream(
+    kernels,
+    layout,
+    dimensions,
+    dimensions,
+    4,
+    (queryAt) => kernels.signedBytes.set(query, queryAt),
+    ({ queryAt, vectorsAt, outAt, count, from }) => {
+      exports.dots_i8(queryAt, vectorsAt, count, dimensions, outAt);
+      const scores = kernels.integers;
+      for (let index = 0; index < count; index++) best.offer(scores[outAt / 4 + index]!, from + index);
+    },
+  );
+  return best.ranked();
+}
+
+function notPacked(message: string): InvalidArgumentError {
+  return new InvalidArgumentError(message, { argument: 'vectors' });
+}
+
+// ---- binary -----------------------------------------------------------------------------------------
+
+/**
+ * The `k` bit-packed vectors (`binary` / `ubinary`, 8 dimensions per byte) nearest to `query` in Hamming
+ * distance, nearest first (ties keep the lower index first). Runs on WebAssembly SIMD where available.
+ */
+export function topKHamming(
+  query: Int8Array | Uint8Array,
+  vectors: readonly (Int8Array | Uint8Array)[],
+  k: number,
+): NearestIndex[] {
+  const limit = checkK(k, vectors.length);
+  if (limit === 0) return [];
+  const message = 'topKHamming takes an Int8Array or Uint8Array query and vectors.';
+  const bytes = query?.length;
+  if (!(query instanceof Int8Array || query instanceof Uint8Array)) throw notPacked(message);
+  const layout = layoutOf(vectors, bytes, 'bytes', [Int8Array, Uint8Array]);
+  if (!layout.packed) throw notPacked(message);
+  // Fewer differing bits rank first: the heap keeps the highest scores, so it is given minus the distance.
+  const best = new Best(limit);
+  const kernels = bytes > 0 ? wasmKernels() : undefined;
+  if (kernels === undefined) {
+    for (let index = 0; index < vectors.length; index++)
+      best.offer(-hammingUnchecked(query, vectors[index]!), index);
+  } else {
+    const { exports } = kernels;
+    stream(
+      kernels,
+      layout,
+      bytes,
+      bytes,
+      4,
+      (queryAt) => viewOf(kernels, query instanceof Int8Array ? Int8Array : Uint8Array).set(query, queryAt),
+      ({ queryAt, vectorsAt, outAt, count, from }) => {
+        exports.hamming(queryAt, vectorsAt, count, bytes, outAt);
+        const distances = kernels.integers;
+        for (let index = 0; index < count; index++) best.offer(-distances[outAt / 4 + index]!, from + index);
+      },
+    );
+  }
+  return best.ranked().map((entry) => ({ index: entry.index, distance: -entry.score }));
+}

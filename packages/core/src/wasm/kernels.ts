@@ -1,0 +1,155 @@
+/**
+ * The WebAssembly kernels (kernels.wat): compiled and instantiated synchronously from embedded bytes on
+ * first use, so that importing core never waits, in ESM, CommonJS or a browser. Where WebAssembly or its
+ * SIMD instructions are missing, or a content policy forbids compiling, `wasmKernels()` is undefined and
+ * every caller uses its JavaScript twin, which gives the same numbers.
+ */
+
+import { KERNELS_WASM } from './kernels-bytes.js';
+
+/** What core uses of the WebAssembly API (described here: Node's types and ES2023 do not declare it). */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmGlobal {
+  value: number;
+}
+declare const WebAssembly: {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+};
+
+interface KernelExports {
+  memory: WasmMemory;
+  slow_count: WasmGlobal;
+  overflow: WasmGlobal;
+  parse_array(start: number, end: number, out: number, limit: number, index: number, slow: number): number;
+  parse_arrays(ranges: number, count: number, out: number, dims: number, slow: number): number;
+  all_finite(start: number, count: number): number;
+  decode_base64(ranges: number, count: number, out: number, length: number): number;
+  dots_f32(query: number, vectors: number, count: number, dims: number, out: number): void;
+  squares_f32(vectors: number, count: number, dims: number, out: number): void;
+  dots_i8(query: number, vectors: number, count: number, dims: number, out: number): void;
+  hamming(query: number, vectors: number, count: number, bytes: number, out: number): void;
+}
+
+/** Where the parser reads its tables and the base64 decoder keeps its scratch (see kernels.wat). */
+const POWERS_AT = 0;
+const INTEGER_POWERS_AT = 192;
+const ALIGN_AT = 336;
+/** The first byte callers may lay out their data from. */
+export const WORK_START = 1024;
+
+/** A kernel instance and views over its memory, renewed whenever the memory grows. */
+export interface Kernels {
+  exports: KernelExports;
+  bytes: Uint8Array;
+  signedBytes: Int8Array;
+  floats: Float32Array;
+  doubles: Float64Array;
+  integers: Int32Array;
+  /** Grows the memory to hold at least `size` bytes, renewing the views. */
+  reserve(size: number): void;
+}
+
+let kernels: Kernels | undefined;
+let unavailable = false;
+let enabled = true;
+
+function decodeBase64(text: string): Uint8Array {
+  const binary = atob(text);
+  const out = new Uint8Array(binary.length);
+  for (let index = 0; index < binary.length; index++) out[index] = binary.charCodeAt(index);
+  return out;
+}
+
+let compiled: object | undefined;
+
+function instantiate(): Kernels {
+  // Small enough (about 2 KB) for synchronous compilation even on a browser's main thread.
+  compiled ??= new WebAssembly.Module(decodeBase64(KERNELS_WASM));
+  const exports = new WebAssembly.Instance(compiled, {}).exports as unknown as KernelExports;
+  const out: Kernels = {
+    exports,
+    bytes: new Uint8Array(0),
+    signedBytes: new Int8Array(0),
+    floats: new Float32Array(0),
+    doubles: new Float64Array(0),
+    integers: new Int32Array(0),
+    reserve(size: number) {
+      const memory = exports.memory;
+      const missing = size - memory.buffer.byteLength;
+      if (missing > 0) memory.grow(Math.ceil(missing / 65_536));
+      if (out.bytes.buffer !== memory.buffer) {
+        const buffer = memory.buffer;
+        out.bytes = new Uint8Array(buffer);
+        out.signedBytes = new Int8Array(buffer);
+        out.floats = new Float32Array(buffer);
+        out.doubles = new Float64Array(buffer);
+        out.integers = new Int32Array(buffer);
+      }
+    },
+  };
+  out.reserve(WORK_START);
+  for (let exponent = 0; exponent <= 22; exponent++)
+    out.doubles[POWERS_AT / 8 + exponent] = Number(`1e${exponent}`);
+  const view = new DataView(exports.memory.buffer);
+  for (let exponent = 0; exponent <= 16; exponent++)
+    view.setBigUint64(INTEGER_POWERS_AT + exponent * 8, 10n ** BigInt(exponent), true);
+  // Index 16 + i - n picks byte i - (16 - n) of the source; indices of 16 or more read as zero.
+  for (let run = 0; run <= 16; run++)
+    for (let index = 0; index < 16; index++)
+      out.bytes[ALIGN_AT + run * 16 + index] = index + run < 16 ? 255 : index + run - 16;
+  return out;
+}
+
+/** The kernels, instantiated on first use; undefined where WebAssembly (with SIMD) cannot run here. */
+export function wasmKernels(): Kernels | undefined {
+  if (!enabled || unavailable) return undefined;
+  if (kernels === undefined) {
+    try {
+      kernels = instantiate();
+    } catch {
+      // No WebAssembly, no SIMD, or a policy without `wasm-unsafe-eval`: the JavaScript kernels serve.
+      unavailable = true;
+      return undefined;
+    }
+  }
+  return kernels;
+}
+
+/**
+ * A separate instance with its own memory, for data kept between calls (a search corpus); undefined
+ * where the kernels cannot run or the memory cannot be had. Its memory is freed with it.
+ */
+export function newWasmKernels(size: number): Kernels | undefined {
+  if (wasmKernels() === undefined) return undefined;
+  try {
+    const instance = instantiate();
+    instance.reserve(size);
+    return instance;
+  } catch {
+    // Out of memory for a copy this large: the caller streams instead.
+    return undefined;
+  }
+}
+
+/**
+ * Turns the WebAssembly kernels off (false) or on again (true), for tests that prove the JavaScript
+ * fallback gives the same answers. Not part of the public API.
+ */
+export function setWebAssemblyEnabled(value: boolean): void {
+  enabled = value;
+}
+
+/**
+ * Memory above this is handed back after a call (the instance is dropped and made again on next use),
+ * so that one huge response does not pin its size for the life of the process.
+ */
+const KEEP_BYTES = 32 * 1024 * 1024;
+
+/** Drops the instance when its memory has grown past what is worth keeping. */
+export function releaseLargeMemory(): void {
+  if (kernels !== undefined && kernels.exports.memory.buffer.byteLength > KEEP_BYTES) kernels = undefined;
+}

@@ -1,0 +1,609 @@
+;; embedkit's WebAssembly kernels: JSON float parsing and the search inner loops. Compiled to
+;; kernels-bytes.ts by scripts/build-wasm.mjs (wabt from npm). Every kernel has a JavaScript twin that
+;; gives bit-identical results; the WebAssembly is only ever a faster way to the same numbers.
+;;
+;; The memory is owned by the module and laid out by the caller (src/wasm/kernels.ts), which writes these
+;; tables once after instantiation: the powers of ten 1e0..1e22 (f64) at byte 0, 10^0..10^16 (i64) at
+;; byte 192, and at byte 336, for each n in 0..16, the 16 swizzle indices that move the first n bytes of
+;; a vector to its end (zeros before them).
+(module
+  (memory (export "memory") 1)
+
+  ;; ---- JSON float arrays ------------------------------------------------------------------------
+
+  ;; Slow numbers found by parse_arrays: how many, and whether a stored value overflowed float32.
+  (global $slow_count (export "slow_count") (mut i32) (i32.const 0))
+  (global $overflow (export "overflow") (mut i32) (i32.const 0))
+
+  ;; JSON whitespace: space, tab, line feed, carriage return (and nothing else).
+  (func $is_space (param $c i32) (result i32)
+    (i32.or
+      (i32.or (i32.eq (local.get $c) (i32.const 32)) (i32.eq (local.get $c) (i32.const 10)))
+      (i32.or (i32.eq (local.get $c) (i32.const 13)) (i32.eq (local.get $c) (i32.const 9)))))
+
+  ;; The value of the digits at $p..$p+$run-1 ($run at most 16) from $bytes, those 16 bytes less '0':
+  ;; the run is moved to the end of the vector (zeros before it), then summed as pairs, fours and
+  ;; eights, each a dot product with powers of ten; exact for any 16 digits.
+  (func $digits_value (param $bytes v128) (param $run i32) (result i64)
+    (local $pairs v128) (local $fours v128) (local $eights v128)
+    (local.set $bytes
+      (i8x16.swizzle (local.get $bytes) (v128.load offset=336 (i32.shl (local.get $run) (i32.const 4)))))
+    (local.set $pairs
+      (i16x8.narrow_i32x4_s
+        (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_u (local.get $bytes)) (v128.const i16x8 10 1 10 1 10 1 10 1))
+        (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_u (local.get $bytes)) (v128.const i16x8 10 1 10 1 10 1 10 1))))
+    (local.set $fours (i32x4.dot_i16x8_s (local.get $pairs) (v128.const i16x8 100 1 100 1 100 1 100 1)))
+    (local.set $eights
+      (i32x4.dot_i16x8_s (i16x8.narrow_i32x4_s (local.get $fours) (local.get $fours))
+        (v128.const i16x8 10000 1 10000 1 10000 1 10000 1)))
+    (i64.add
+      (i64.mul (i64.extend_i32_u (i32x4.extract_lane 0 (local.get $eights))) (i64.const 100000000))
+      (i64.extend_i32_u (i32x4.extract_lane 1 (local.get $eights)))))
+
+  ;; How many of the 16 bytes (less '0') in $bytes are digits before the first that is not (16 if all
+  ;; are): a byte of 0..9 plus 118 stays below 128, any other reaches 128 or more (saturating).
+  (func $digit_run (param $bytes v128) (result i32)
+    (i32.ctz
+      (i32.or (i8x16.bitmask (i8x16.add_sat_u (local.get $bytes) (i8x16.splat (i32.const 118)))) (i32.const 0x10000))))
+
+  ;; Parses the JSON number at $p and stores its float32 at $out; returns the byte after it, or 0 when it
+  ;; is malformed. A number whose float32 this cannot prove is stored as 0 and listed at $slow as (value
+  ;; $index, first byte, end byte) for the caller to read exactly.
+  ;;
+  ;; Proof: with at most 2^53 as digits and a decimal exponent within +-22, one correctly rounded f64
+  ;; operation on exact operands gives the double JSON.parse reads; f32.demote then rounds it as
+  ;; Math.fround does. With up to 19 digits, that double is within 2^-51 (relative) of the approximation
+  ;; computed the same way; when both ends of that margin demote to one float32, so does it.
+  (func $parse_number (param $p i32) (param $out i32) (param $index i32) (param $slow i32) (result i32)
+    (local $c i32) (local $negative i32) (local $mantissa i64) (local $scale i32) (local $digits i32)
+    (local $start i32) (local $number i32) (local $run i32) (local $exponent i32) (local $exponent_negative i32)
+    (local $value f64) (local $margin f64) (local $stored f32) (local $bytes v128)
+    (local.set $number (local.get $p))
+    (local.set $negative (i32.eq (i32.load8_u (local.get $p)) (i32.const 45)))
+    (local.set $p (i32.add (local.get $p) (local.get $negative)))
+    (local.set $c (i32.load8_u (local.get $p)))
+    (if (i32.eq (local.get $c) (i32.const 48))
+      (then
+        ;; A leading zero: a digit after it fails at the caller's delimiter check.
+        (local.set $p (i32.add (local.get $p) (i32.const 1))))
+      (else
+        (if (i32.gt_u (i32.sub (local.get $c) (i32.const 49)) (i32.const 8)) (then (return (i32.const 0))))
+        (local.set $start (local.get $p))
+        (block $integer_done
+          (loop $integer
+            (local.set $c (i32.sub (i32.load8_u (local.get $p)) (i32.const 48)))
+            (br_if $integer_done (i32.gt_u (local.get $c) (i32.const 9)))
+            (local.set $mantissa
+              (i64.add (i64.mul (local.get $mantissa) (i64.const 10)) (i64.extend_i32_u (local.get $c))))
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (br $integer)))
+        (local.set $digits (i32.sub (local.get $p) (local.get $start)))))
+    (if (i32.eq (i32.load8_u (local.get $p)) (i32.const 46))
+      (then
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (local.set $start (local.get $p))
+        (local.set $bytes (i8x16.sub (v128.load (local.get $p)) (i8x16.splat (i32.const 48))))
+        (local.set $run (call $digit_run (local.get $bytes)))
+        (if (i32.eqz (local.get $run)) (then (return (i32.const 0))))
+        (local.set $mantissa
+          (i64.add
+            (i64.mul (local.get $mantissa) (i64.load offset=192 (i32.shl (local.get $run) (i32.const 3))))
+            (call $digits_value (local.get $bytes) (local.get $run))))
+        (local.set $p (i32.add (local.get $p) (local.get $run)))
+        ;; More than 16 digits (17-digit doubles): the rest one by one.
+        (if (i32.eq (local.get $run) (i32.const 16))
+          (then
+            (block $fraction_done
+              (loop $fraction
+                (local.set $c (i32.sub (i32.load8_u (local.get $p)) (i32.const 48)))
+                (br_if $fraction_done (i32.gt_u (local.get $c) (i32.const 9)))
+                (local.set $mantissa
+                  (i64.add (i64.mul (local.get $mantissa) (i64.const 10)) (i64.extend_i32_u (local.get $c))))
+                (local.set $p (i32.add (local.get $p) (i32.const 1)))
+                (br $fraction)))))
+        (local.set $scale (i32.sub (local.get $start) (local.get $p)))
+        (local.set $digits (i32.add (local.get $digits) (i32.sub (local.get $p) (local.get $start))))))
+    (if (i32.eq (i32.or (i32.load8_u (local.get $p)) (i32.const 32)) (i32.const 101))
+      (then
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (local.set $c (i32.load8_u (local.get $p)))
+        (local.set $exponent_negative (i32.eq (local.get $c) (i32.const 45)))
+        (if (i32.or (local.get $exponent_negative) (i32.eq (local.get $c) (i32.const 43)))
+          (then (local.set $p (i32.add (local.get $p) (i32.const 1)))))
+        (local.set $start (local.get $p))
+        (block $exponent_done
+          (loop $exponent_digits
+            (local.set $c (i32.sub (i32.load8_u (local.get $p)) (i32.const 48)))
+            (br_if $exponent_done (i32.gt_u (local.get $c) (i32.const 9)))
+            ;; Capped: an exponent this large is the slow path's either way.
+            (if (i32.lt_u (local.get $exponent) (i32.const 100000))
+              (then
+                (local.set $exponent (i32.add (i32.mul (local.get $exponent) (i32.const 10)) (local.get $c)))))
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (br $exponent_digits)))
+        (if (i32.eq (local.get $p) (local.get $start)) (then (return (i32.const 0))))
+        (local.set $scale
+          (i32.add
+            (local.get $scale)
+            (select
+              (i32.sub (i32.const 0) (local.get $exponent))
+              (local.get $exponent)
+              (local.get $exponent_negative))))))
+    (block $stored_value
+      ;; First: past 19 digits the i64 mantissa has wrapped (it may even read 0).
+      (if (i32.or
+            (i32.gt_u (local.get $digits) (i32.const 19))
+            (i32.gt_u (i32.add (local.get $scale) (i32.const 22)) (i32.const 44)))
+        (then
+          (call $note_slow (local.get $slow) (local.get $index) (local.get $number) (local.get $p))
+          (local.set $stored (f32.const 0))
+          (br $stored_value)))
+      (if (i64.eqz (local.get $mantissa))
+        (then
+          (local.set $stored (select (f32.const -0) (f32.const 0) (local.get $negative)))
+          (br $stored_value)))
+      (local.set $value (f64.convert_i64_u (local.get $mantissa)))
+      (if (i32.lt_s (local.get $scale) (i32.const 0))
+        (then
+          (local.set $value
+            (f64.div (local.get $value)
+              (f64.load (i32.shl (i32.sub (i32.const 0) (local.get $scale)) (i32.const 3))))))
+        (else
+          (local.set $value (f64.mul (local.get $value) (f64.load (i32.shl (local.get $scale) (i32.const 3)))))))
+      (if (local.get $negative) (then (local.set $value (f64.neg (local.get $value)))))
+      (local.set $stored (f32.demote_f64 (local.get $value)))
+      (if (i64.gt_u (local.get $mantissa) (i64.const 9007199254740992))
+        (then
+          (local.set $margin (f64.mul (f64.abs (local.get $value)) (f64.const 0x1p-50)))
+          (if (f32.ne
+                (f32.demote_f64 (f64.sub (local.get $value) (local.get $margin)))
+                (f32.demote_f64 (f64.add (local.get $value) (local.get $margin))))
+            (then
+              (call $note_slow (local.get $slow) (local.get $index) (local.get $number) (local.get $p))
+              (local.set $stored (f32.const 0))
+              (br $stored_value)))
+          (if (f32.eq (f32.abs (local.get $stored)) (f32.const inf))
+            (then (global.set $overflow (i32.const 1)))))))
+    (f32.store (local.get $out) (local.get $stored))
+    (local.get $p))
+
+  ;; Parses the JSON number array from its `[` at $start to its `]` just before $end into at most $limit
+  ;; float32 values at $out; returns how many, or 0 when the bytes are anything else (a
+  ;; malformed number, another element, more than $limit values, no value). $index is this array's first
+  ;; value index.
+  ;;
+  ;; Two passes, so that no number waits for the one before it: first every `,` is found, 16 bytes at a
+  ;; time (their positions kept in $out, each read before its slot is written), then each element is
+  ;; read between its separators. The common form is read inline: -0.d…d with 1 to 15 digits filling
+  ;; the element exactly (an embedding coordinate), whose digits are exact and whose value is one division
+  ;; by an exact power of ten. Anything else goes through $parse_between.
+  (func $parse_array (export "parse_array") (param $start i32) (param $end i32) (param $out i32) (param $limit i32)
+    (param $index i32) (param $slow i32) (result i32)
+    (local $p i32) (local $close i32) (local $mask i32) (local $count i32) (local $element i32)
+    (local $from i32) (local $to i32) (local $negative i32) (local $at i32) (local $run i32) (local $bytes v128)
+    (local $commas v128) (local $zeros v128) (local $over_nine v128) (local $tens v128) (local $hundreds v128)
+    (local $ten_thousands v128) (local $pairs v128) (local $fours v128) (local $eights v128)
+    (local.set $close (i32.sub (local.get $end) (i32.const 1)))
+    (if (i32.or
+          (i32.ne (i32.load8_u (local.get $start)) (i32.const 91))
+          (i32.ne (i32.load8_u (local.get $close)) (i32.const 93)))
+      (then (return (i32.const 0))))
+    ;; First pass: the position of every `,`, then of the `]`.
+    (local.set $commas (i8x16.splat (i32.const 44)))
+    (local.set $p (i32.add (local.get $start) (i32.const 1)))
+    (block $found
+      (loop $blocks
+        (br_if $found (i32.ge_u (local.get $p) (local.get $close)))
+        (local.set $mask (i8x16.bitmask (i8x16.eq (v128.load (local.get $p)) (local.get $commas))))
+        ;; Only bytes before the `]` count.
+        (if (i32.lt_u (i32.sub (local.get $close) (local.get $p)) (i32.const 16))
+          (then
+            (local.set $mask
+              (i32.and (local.get $mask)
+                (i32.sub (i32.shl (i32.const 1) (i32.sub (local.get $close) (local.get $p))) (i32.const 1))))))
+        (block $bits_done
+          (loop $bits
+            (br_if $bits_done (i32.eqz (local.get $mask)))
+            (if (i32.ge_u (local.get $count) (local.get $limit)) (then (return (i32.const 0))))
+            (i32.store (i32.add (local.get $out) (i32.shl (local.get $count) (i32.const 2)))
+              (i32.add (local.get $p) (i32.ctz (local.get $mask))))
+            (local.set $count (i32.add (local.get $count) (i32.const 1)))
+            (local.set $mask (i32.and (local.get $mask) (i32.sub (local.get $mask) (i32.const 1))))
+            (br $bits)))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $blocks)))
+    (if (i32.ge_u (local.get $count) (local.get $limit)) (then (return (i32.const 0))))
+    (i32.store (i32.add (local.get $out) (i32.shl (local.get $count) (i32.const 2))) (local.get $close))
+    (local.set $count (i32.add (local.get $count) (i32.const 1)))
+    ;; Second pass: each element between its separators.
+    (local.set $zeros (i8x16.splat (i32.const 48)))
+    (local.set $over_nine (i8x16.splat (i32.const 118)))
+    (local.set $tens (v128.const i16x8 10 1 10 1 10 1 10 1))
+    (local.set $hundreds (v128.const i16x8 100 1 100 1 100 1 100 1))
+    (local.set $ten_thousands (v128.const i16x8 10000 1 10000 1 10000 1 10000 1))
+    (local.set $to (local.get $start))
+    (local.set $at (local.get $out))
+    (loop $elements
+      (local.set $from (i32.add (local.get $to) (i32.const 1)))
+      (local.set $to (i32.load (local.get $at)))
+      (block $general
+        (local.set $negative (i32.eq (i32.load8_u (local.get $from)) (i32.const 45)))
+        (br_if $general
+          (i32.ne (i32.load16_u (i32.add (local.get $from) (local.get $negative))) (i32.const 0x2e30)))
+        (local.set $bytes
+          (i8x16.sub (v128.load offset=2 (i32.add (local.get $from) (local.get $negative))) (local.get $zeros)))
+        (local.set $run
+          (i32.ctz
+            (i32.or
+              (i8x16.bitmask (i8x16.add_sat_u (local.get $bytes) (local.get $over_nine)))
+              (i32.const 0x10000))))
+        ;; The digits must fill the element: 1 to 15 of them, then its separator.
+        (br_if $general
+          (i32.or
+            (i32.ge_u (i32.sub (local.get $run) (i32.const 1)) (i32.const 15))
+            (i32.ne
+              (i32.add (i32.add (local.get $from) (local.get $negative)) (i32.add (local.get $run) (i32.const 2)))
+              (local.get $to))))
+        (local.set $bytes
+          (i8x16.swizzle (local.get $bytes) (v128.load offset=336 (i32.shl (local.get $run) (i32.const 4)))))
+        (local.set $pairs
+          (i16x8.narrow_i32x4_s
+            (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_u (local.get $bytes)) (local.get $tens))
+            (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_u (local.get $bytes)) (local.get $tens))))
+        (local.set $fours (i32x4.dot_i16x8_s (local.get $pairs) (local.get $hundreds)))
+        (local.set $eights
+          (i32x4.dot_i16x8_s (i16x8.narrow_i32x4_s (local.get $fours) (local.get $fours)) (local.get $ten_thousands)))
+        ;; The float32 of the magnitude, then the sign bit set for a minus: -0.000 reads as -0.
+        (i32.store (local.get $at)
+          (i32.xor
+            (i32.reinterpret_f32
+              (f32.demote_f64
+                (f64.div
+                  (f64.convert_i64_s
+                    (i64.add
+                      (i64.mul (i64.extend_i32_u (i32x4.extract_lane 0 (local.get $eights))) (i64.const 100000000))
+                      (i64.extend_i32_u (i32x4.extract_lane 1 (local.get $eights)))))
+                  (f64.load (i32.shl (local.get $run) (i32.const 3))))))
+            (i32.shl (local.get $negative) (i32.const 31))))
+        (local.set $at (i32.add (local.get $at) (i32.const 4)))
+        (local.set $element (i32.add (local.get $element) (i32.const 1)))
+        (br_if $elements (i32.lt_u (local.get $element) (local.get $count)))
+        (return (local.get $count)))
+      ;; Anything else (whitespace, another form of number): the element the general way.
+      (if (i32.eqz
+            (call $parse_between (local.get $from) (local.get $to) (local.get $at)
+              (i32.add (local.get $index) (local.get $element)) (local.get $slow)))
+        (then (return (i32.const 0))))
+      (local.set $at (i32.add (local.get $at) (i32.const 4)))
+      (local.set $element (i32.add (local.get $element) (i32.const 1)))
+      (br_if $elements (i32.lt_u (local.get $element) (local.get $count))))
+    (local.get $count))
+
+  ;; Reads the element from $from to its separator at $to: whitespace, one number ($parse_number, stored
+  ;; at $out), whitespace. Returns 1, or 0 when that is not what lies between.
+  (func $parse_between (param $from i32) (param $to i32) (param $out i32) (param $index i32) (param $slow i32)
+    (result i32)
+    (loop $before
+      (if (call $is_space (i32.load8_u (local.get $from)))
+        (then
+          (local.set $from (i32.add (local.get $from) (i32.const 1)))
+          (br $before))))
+    (if (i32.ge_u (local.get $from) (local.get $to)) (then (return (i32.const 0))))
+    (local.set $from (call $parse_number (local.get $from) (local.get $out) (local.get $index) (local.get $slow)))
+    (if (i32.eqz (local.get $from)) (then (return (i32.const 0))))
+    (block $after_done
+      (loop $after
+        (br_if $after_done (i32.ge_u (local.get $from) (local.get $to)))
+        (if (i32.eqz (call $is_space (i32.load8_u (local.get $from)))) (then (return (i32.const 0))))
+        (local.set $from (i32.add (local.get $from) (i32.const 1)))
+        (br $after)))
+    (i32.eq (local.get $from) (local.get $to)))
+
+  (func $note_slow (param $slow i32) (param $index i32) (param $start i32) (param $end i32)
+    (local $at i32)
+    (local.set $at (i32.add (local.get $slow) (i32.mul (global.get $slow_count) (i32.const 12))))
+    (i32.store (local.get $at) (local.get $index))
+    (i32.store offset=4 (local.get $at) (local.get $start))
+    (i32.store offset=8 (local.get $at) (local.get $end))
+    (global.set $slow_count (i32.add (global.get $slow_count) (i32.const 1))))
+
+  ;; Parses $count arrays listed at $ranges as (first byte, end byte) pairs into consecutive vectors
+  ;; of exactly $dims values at $out. Returns how many parsed; fewer than $count means the next did not.
+  (func (export "parse_arrays") (param $ranges i32) (param $count i32) (param $out i32) (param $dims i32)
+    (param $slow i32) (result i32)
+    (local $index i32)
+    (global.set $slow_count (i32.const 0))
+    (global.set $overflow (i32.const 0))
+    (block $done
+      (loop $arrays
+        (br_if $done (i32.ge_u (local.get $index) (local.get $count)))
+        (br_if $done
+          (i32.ne
+            (call $parse_array
+              (i32.load (local.get $ranges))
+              (i32.load offset=4 (local.get $ranges))
+              (i32.add (local.get $out) (i32.shl (i32.mul (local.get $index) (local.get $dims)) (i32.const 2)))
+              (local.get $dims)
+              (i32.mul (local.get $index) (local.get $dims))
+              (local.get $slow))
+            (local.get $dims)))
+        (local.set $ranges (i32.add (local.get $ranges) (i32.const 8)))
+        (local.set $index (i32.add (local.get $index) (i32.const 1)))
+        (br $arrays)))
+    (local.get $index))
+
+  ;; ---- base64 -------------------------------------------------------------------------------------
+
+  ;; Decodes 16 base64 characters at $p (standard alphabet, no padding) into 12 bytes stored at $out (16
+  ;; bytes are written; the last 4 are scratch). Returns a vector that is non-zero where a character was
+  ;; outside the alphabet.
+  (func $base64_block (param $p i32) (param $out i32) (result v128)
+    (local $text v128) (local $high v128) (local $values v128) (local $bad v128)
+    (local.set $text (v128.load (local.get $p)))
+    (local.set $high (i8x16.shr_u (local.get $text) (i32.const 4)))
+    ;; A character is in the alphabet when the table of its low nibble and the table of its high nibble
+    ;; share no bit (the classic nibble-table check of the standard alphabet).
+    (local.set $bad
+      (v128.and
+        (i8x16.swizzle
+          (v128.const i8x16 0x15 0x11 0x11 0x11 0x11 0x11 0x11 0x11 0x11 0x11 0x13 0x1A 0x1B 0x1B 0x1B 0x1A)
+          (v128.and (local.get $text) (i8x16.splat (i32.const 15))))
+        (i8x16.swizzle
+          (v128.const i8x16 0x10 0x10 0x01 0x02 0x04 0x08 0x04 0x08 0x10 0x10 0x10 0x10 0x10 0x10 0x10 0x10)
+          (local.get $high))))
+    ;; Value = character + an offset chosen by its high nibble ('/' shares '+''s nibble: one less).
+    (local.set $values
+      (i8x16.add (local.get $text)
+        (i8x16.swizzle
+          (v128.const i8x16 0 16 19 4 -65 -65 -71 -71 0 0 0 0 0 0 0 0)
+          (i8x16.add (local.get $high) (i8x16.eq (local.get $text) (i8x16.splat (i32.const 0x2f)))))))
+    ;; Four 6-bit values to 24 bits: pairs into 12 bits, pairs of those into 24, big-endian.
+    (local.set $values
+      (v128.or
+        (i16x8.shl (v128.and (local.get $values) (i16x8.splat (i32.const 0x3f))) (i32.const 6))
+        (i16x8.shr_u (local.get $values) (i32.const 8))))
+    (local.set $values
+      (v128.or
+        (i32x4.shl (v128.and (local.get $values) (i32x4.splat (i32.const 0xfff))) (i32.const 12))
+        (i32x4.shr_u (local.get $values) (i32.const 16))))
+    (v128.store (local.get $out)
+      (i8x16.swizzle (local.get $values) (v128.const i8x16 2 1 0 6 5 4 10 9 8 14 13 12 -1 -1 -1 -1)))
+    (local.get $bad))
+
+  ;; Decodes $count base64 strings listed at $ranges as (first character, end) pairs (quotes excluded)
+  ;; into $length bytes each, back to back at $out (4 bytes of scratch after the last). Returns how many
+  ;; decoded; fewer than $count means the next is not plain base64 of exactly $length bytes.
+  (func (export "decode_base64") (param $ranges i32) (param $count i32) (param $out i32) (param $length i32)
+    (result i32)
+    (local $index i32) (local $p i32) (local $end i32) (local $at i32) (local $bad v128) (local $rest i32)
+    (local $byte i32)
+    (block $done
+      (loop $strings
+        (br_if $done (i32.ge_u (local.get $index) (local.get $count)))
+        (local.set $p (i32.load (local.get $ranges)))
+        (local.set $end (i32.load offset=4 (local.get $ranges)))
+        ;; Up to two `=` of padding.
+        (if (i32.and (i32.gt_u (local.get $end) (local.get $p)) (i32.eq (i32.load8_u offset=0 (i32.sub (local.get $end) (i32.const 1))) (i32.const 61)))
+          (then (local.set $end (i32.sub (local.get $end) (i32.const 1)))))
+        (if (i32.and (i32.gt_u (local.get $end) (local.get $p)) (i32.eq (i32.load8_u offset=0 (i32.sub (local.get $end) (i32.const 1))) (i32.const 61)))
+          (then (local.set $end (i32.sub (local.get $end) (i32.const 1)))))
+        ;; n characters hold floor(3n / 4) bytes; n mod 4 = 1 is never base64.
+        (br_if $done
+          (i32.or
+            (i32.eq (i32.and (i32.sub (local.get $end) (local.get $p)) (i32.const 3)) (i32.const 1))
+            (i32.ne
+              (i32.shr_u (i32.mul (i32.sub (local.get $end) (local.get $p)) (i32.const 3)) (i32.const 2))
+              (local.get $length))))
+        (local.set $at (i32.add (local.get $out) (i32.mul (local.get $index) (local.get $length))))
+        (local.set $bad (v128.const i32x4 0 0 0 0))
+        (block $blocks_done
+          (loop $blocks
+            (br_if $blocks_done (i32.gt_u (i32.add (local.get $p) (i32.const 16)) (local.get $end)))
+            (local.set $bad (v128.or (local.get $bad) (call $base64_block (local.get $p) (local.get $at))))
+            (local.set $p (i32.add (local.get $p) (i32.const 16)))
+            (local.set $at (i32.add (local.get $at) (i32.const 12)))
+            (br $blocks)))
+        ;; The last characters: copied into a block of 'A's (value 0), decoded, and as many bytes kept
+        ;; as they hold.
+        (local.set $rest (i32.sub (local.get $end) (local.get $p)))
+        (if (local.get $rest)
+          (then
+            (v128.store (i32.const 608) (i8x16.splat (i32.const 65)))
+            (memory.copy (i32.const 608) (local.get $p) (local.get $rest))
+            (local.set $bad (v128.or (local.get $bad) (call $base64_block (i32.const 608) (i32.const 624))))
+            (memory.copy (local.get $at) (i32.const 624) (i32.shr_u (i32.mul (local.get $rest) (i32.const 3)) (i32.const 2)))))
+        (br_if $done (v128.any_true (local.get $bad)))
+        (local.set $ranges (i32.add (local.get $ranges) (i32.const 8)))
+        (local.set $index (i32.add (local.get $index) (i32.const 1)))
+        (br $strings)))
+    (local.get $index))
+
+  ;; ---- checks ---------------------------------------------------------------------------------------
+
+  ;; 1 when none of the $count float32 values at $p has all its exponent bits set (an infinity or NaN).
+  (func (export "all_finite") (param $p i32) (param $count i32) (result i32)
+    (local $end i32) (local $bad v128) (local $exponent v128)
+    (local.set $exponent (i32x4.splat (i32.const 0x7f800000)))
+    (local.set $end (i32.add (local.get $p) (i32.shl (i32.and (local.get $count) (i32.const -16)) (i32.const 2))))
+    (block $blocks_done
+      (loop $blocks
+        (br_if $blocks_done (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $bad
+          (v128.or
+            (v128.or
+              (v128.or (local.get $bad)
+                (i32x4.eq (v128.and (v128.load (local.get $p)) (local.get $exponent)) (local.get $exponent)))
+              (i32x4.eq (v128.and (v128.load offset=16 (local.get $p)) (local.get $exponent)) (local.get $exponent)))
+            (v128.or
+              (i32x4.eq (v128.and (v128.load offset=32 (local.get $p)) (local.get $exponent)) (local.get $exponent))
+              (i32x4.eq (v128.and (v128.load offset=48 (local.get $p)) (local.get $exponent)) (local.get $exponent)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 64)))
+        (br $blocks)))
+    (local.set $end (i32.add (local.get $end) (i32.shl (i32.and (local.get $count) (i32.const 15)) (i32.const 2))))
+    (block $tail_done
+      (loop $tail
+        (br_if $tail_done (i32.ge_u (local.get $p) (local.get $end)))
+        (if (i32.eq (i32.and (i32.load (local.get $p)) (i32.const 0x7f800000)) (i32.const 0x7f800000))
+          (then (return (i32.const 0))))
+        (local.set $p (i32.add (local.get $p) (i32.const 4)))
+        (br $tail)))
+    (i32.eqz (v128.any_true (local.get $bad))))
+
+  ;; ---- search ---------------------------------------------------------------------------------------
+
+  ;; out[j] = the dot product of the f64 query at $query with float32 vector j at $vectors, for $count
+  ;; vectors of $dims values ($dims a multiple of 8). Element i goes to sum (i mod 8), each product
+  ;; exact or rounded once in f64, and the sums meet as ((s0+s2)+(s4+s6)) + ((s1+s3)+(s5+s7)): the
+  ;; order of the JavaScript kernel, so the results are the same doubles.
+  (func (export "dots_f32") (param $query i32) (param $vectors i32) (param $count i32) (param $dims i32)
+    (param $out i32)
+    (local $s01 v128) (local $s23 v128) (local $s45 v128) (local $s67 v128) (local $q i32)
+    (local $end i32) (local $sum v128)
+    (local.set $end (local.get $vectors))
+    (block $done
+      (loop $vector
+        (br_if $done (i32.eqz (local.get $count)))
+        (local.set $end (i32.add (local.get $end) (i32.shl (local.get $dims) (i32.const 2))))
+        (local.set $s01 (v128.const f64x2 0 0))
+        (local.set $s23 (v128.const f64x2 0 0))
+        (local.set $s45 (v128.const f64x2 0 0))
+        (local.set $s67 (v128.const f64x2 0 0))
+        (local.set $q (local.get $query))
+        (loop $eight
+          (local.set $s01 (f64x2.add (local.get $s01)
+            (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $vectors)))
+              (v128.load (local.get $q)))))
+          (local.set $s23 (f64x2.add (local.get $s23)
+            (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $vectors)))
+              (v128.load offset=16 (local.get $q)))))
+          (local.set $s45 (f64x2.add (local.get $s45)
+            (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=16 (local.get $vectors)))
+              (v128.load offset=32 (local.get $q)))))
+          (local.set $s67 (f64x2.add (local.get $s67)
+            (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=24 (local.get $vectors)))
+              (v128.load offset=48 (local.get $q)))))
+          (local.set $vectors (i32.add (local.get $vectors) (i32.const 32)))
+          (local.set $q (i32.add (local.get $q) (i32.const 64)))
+          (br_if $eight (i32.lt_u (local.get $vectors) (local.get $end))))
+        ;; Lanes: (s0+s2, s1+s3) + (s4+s6, s5+s7), then lane 0 + lane 1.
+        (local.set $sum
+          (f64x2.add (f64x2.add (local.get $s01) (local.get $s23)) (f64x2.add (local.get $s45) (local.get $s67))))
+        (f64.store (local.get $out)
+          (f64.add (f64x2.extract_lane 0 (local.get $sum)) (f64x2.extract_lane 1 (local.get $sum))))
+        (local.set $out (i32.add (local.get $out) (i32.const 8)))
+        (local.set $count (i32.sub (local.get $count) (i32.const 1)))
+        (br $vector))))
+
+  ;; out[j] = the dot product of float32 vector j with itself, in the same order as dots_f32.
+  (func (export "squares_f32") (param $vectors i32) (param $count i32) (param $dims i32) (param $out i32)
+    (local $s01 v128) (local $s23 v128) (local $s45 v128) (local $s67 v128) (local $x v128)
+    (local $end i32) (local $sum v128)
+    (local.set $end (local.get $vectors))
+    (block $done
+      (loop $vector
+        (br_if $done (i32.eqz (local.get $count)))
+        (local.set $end (i32.add (local.get $end) (i32.shl (local.get $dims) (i32.const 2))))
+        (local.set $s01 (v128.const f64x2 0 0))
+        (local.set $s23 (v128.const f64x2 0 0))
+        (local.set $s45 (v128.const f64x2 0 0))
+        (local.set $s67 (v128.const f64x2 0 0))
+        (loop $eight
+          (local.set $x (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $vectors))))
+          (local.set $s01 (f64x2.add (local.get $s01) (f64x2.mul (local.get $x) (local.get $x))))
+          (local.set $x (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $vectors))))
+          (local.set $s23 (f64x2.add (local.get $s23) (f64x2.mul (local.get $x) (local.get $x))))
+          (local.set $x (f64x2.promote_low_f32x4 (v128.load64_zero offset=16 (local.get $vectors))))
+          (local.set $s45 (f64x2.add (local.get $s45) (f64x2.mul (local.get $x) (local.get $x))))
+          (local.set $x (f64x2.promote_low_f32x4 (v128.load64_zero offset=24 (local.get $vectors))))
+          (local.set $s67 (f64x2.add (local.get $s67) (f64x2.mul (local.get $x) (local.get $x))))
+          (local.set $vectors (i32.add (local.get $vectors) (i32.const 32)))
+          (br_if $eight (i32.lt_u (local.get $vectors) (local.get $end))))
+        (local.set $sum
+          (f64x2.add (f64x2.add (local.get $s01) (local.get $s23)) (f64x2.add (local.get $s45) (local.get $s67))))
+        (f64.store (local.get $out)
+          (f64.add (f64x2.extract_lane 0 (local.get $sum)) (f64x2.extract_lane 1 (local.get $sum))))
+        (local.set $out (i32.add (local.get $out) (i32.const 8)))
+        (local.set $count (i32.sub (local.get $count) (i32.const 1)))
+        (br $vector))))
+
+  ;; out[j] (i32) = the dot product of the int8 query at $query with int8 vector j, $dims bytes each.
+  ;; Integer sums are exact in any order (the caller keeps $dims below 2^31 / 128^2).
+  (func (export "dots_i8") (param $query i32) (param $vectors i32) (param $count i32) (param $dims i32)
+    (param $out i32)
+    (local $sum v128) (local $q i32) (local $end i32) (local $body_end i32) (local $a v128) (local $b v128)
+    (local $total i32)
+    (local.set $end (local.get $vectors))
+    (block $done
+      (loop $vector
+        (br_if $done (i32.eqz (local.get $count)))
+        (local.set $end (i32.add (local.get $end) (local.get $dims)))
+        (local.set $body_end (i32.sub (local.get $end) (i32.and (local.get $dims) (i32.const 15))))
+        (local.set $sum (v128.const i32x4 0 0 0 0))
+        (local.set $q (local.get $query))
+        (block $sixteens_done
+          (loop $sixteens
+            (br_if $sixteens_done (i32.ge_u (local.get $vectors) (local.get $body_end)))
+            (local.set $a (v128.load (local.get $vectors)))
+            (local.set $b (v128.load (local.get $q)))
+            (local.set $sum (i32x4.add (local.get $sum)
+              (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $a)) (i16x8.extend_low_i8x16_s (local.get $b)))))
+            (local.set $sum (i32x4.add (local.get $sum)
+              (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $a)) (i16x8.extend_high_i8x16_s (local.get $b)))))
+            (local.set $vectors (i32.add (local.get $vectors) (i32.const 16)))
+            (local.set $q (i32.add (local.get $q) (i32.const 16)))
+            (br $sixteens)))
+        (local.set $total
+          (i32.add
+            (i32.add (i32x4.extract_lane 0 (local.get $sum)) (i32x4.extract_lane 1 (local.get $sum)))
+            (i32.add (i32x4.extract_lane 2 (local.get $sum)) (i32x4.extract_lane 3 (local.get $sum)))))
+        (block $tail_done
+          (loop $tail
+            (br_if $tail_done (i32.ge_u (local.get $vectors) (local.get $end)))
+            (local.set $total (i32.add (local.get $total)
+              (i32.mul (i32.load8_s (local.get $vectors)) (i32.load8_s (local.get $q)))))
+            (local.set $vectors (i32.add (local.get $vectors) (i32.const 1)))
+            (local.set $q (i32.add (local.get $q) (i32.const 1)))
+            (br $tail)))
+        (i32.store (local.get $out) (local.get $total))
+        (local.set $out (i32.add (local.get $out) (i32.const 4)))
+        (local.set $count (i32.sub (local.get $count) (i32.const 1)))
+        (br $vector))))
+
+  ;; out[j] (i32) = the number of bits in which bit-packed vector j differs from the query, $bytes each.
+  (func (export "hamming") (param $query i32) (param $vectors i32) (param $count i32) (param $bytes i32)
+    (param $out i32)
+    (local $sum v128) (local $q i32) (local $end i32) (local $body_end i32) (local $total i32)
+    (local.set $end (local.get $vectors))
+    (block $done
+      (loop $vector
+        (br_if $done (i32.eqz (local.get $count)))
+        (local.set $end (i32.add (local.get $end) (local.get $bytes)))
+        (local.set $body_end (i32.sub (local.get $end) (i32.and (local.get $bytes) (i32.const 15))))
+        (local.set $sum (v128.const i32x4 0 0 0 0))
+        (local.set $q (local.get $query))
+        (block $sixteens_done
+          (loop $sixteens
+            (br_if $sixteens_done (i32.ge_u (local.get $vectors) (local.get $body_end)))
+            (local.set $sum (i32x4.add (local.get $sum)
+              (i32x4.extadd_pairwise_i16x8_u (i16x8.extadd_pairwise_i8x16_u
+                (i8x16.popcnt (v128.xor (v128.load (local.get $vectors)) (v128.load (local.get $q))))))))
+            (local.set $vectors (i32.add (local.get $vectors) (i32.const 16)))
+            (local.set $q (i32.add (local.get $q) (i32.const 16)))
+            (br $sixteens)))
+        (local.set $total
+          (i32.add
+            (i32.add (i32x4.extract_lane 0 (local.get $sum)) (i32x4.extract_lane 1 (local.get $sum)))
+            (i32.add (i32x4.extract_lane 2 (local.get $sum)) (i32x4.extract_lane 3 (local.get $sum)))))
+        (block $tail_done
+          (loop $tail
+            (br_if $tail_done (i32.ge_u (local.get $vectors) (local.get $end)))
+            (local.set $total (i32.add (local.get $total)
+              (i32.popcnt (i32.xor (i32.load8_u (local.get $vectors)) (i32.load8_u (local.get $q))))))
+            (local.set $vectors (i32.add (local.get $vectors) (i32.const 1)))
+            (local.set $q (i32.add (local.get $q) (i32.const 1)))
+            (br $tail)))
+        (i32.store (local.get $out) (local.get $total))
+        (local.set $out (i32.add (local.get $out) (i32.const 4)))
+        (local.set $count (i32.sub (local.get $count) (i32.const 1)))
+        (br $vector))))
+)

@@ -1,0 +1,569 @@
+import fc from 'fast-check';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { InvalidResponseError } from '../src/errors.js';
+import { requestJson } from '../src/http/client.js';
+import type { Transport } from '../src/http/transport.js';
+import { parseJsonWithVectors } from '../src/json-vectors.js';
+import { decodeVectors } from '../src/provider-utils.js';
+import { numberArraysToVectors } from '../src/vectors.js';
+import { setWebAssemblyEnabled, wasmKernels } from '../src/wasm/kernels.js';
+
+/**
+ * The property tests run with a fixed seed, so CI always checks the same cases; fast-check prints the
+ * seed and the path of any failure, and FAST_CHECK_SEED replays or explores other seeds.
+ */
+const SEED = Number(process.env.FAST_CHECK_SEED ?? 20_261_203);
+const RUNS = Number(process.env.FAST_CHECK_RUNS ?? 300);
+
+const utf8 = (text: string) => new TextEncoder().encode(text);
+
+/** Parses `text` with the vectors at `paths` taken from the bytes. */
+function parse(text: string, paths: readonly string[]) {
+  return parseJsonWithVectors(utf8(text), paths, (bytes) => new TextDecoder().decode(bytes));
+}
+
+/** The exact decimal expansion of a finite double (hundreds of digits for the smallest). */
+function exactDecimal(value: number): string {
+  if (value === 0) return Object.is(value, -0) ? '-0' : '0';
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, Math.abs(value));
+  const bits = view.getBigUint64(0);
+  const exponentBits = Number((bits >> 52n) & 0x7ffn);
+  let mantissa = bits & ((1n << 52n) - 1n);
+  let exponent = exponentBits - 1075;
+  if (exponentBits === 0) exponent = -1074;
+  else mantissa |= 1n << 52n;
+  const sign = value < 0 ? '-' : '';
+  if (exponent >= 0) return `${sign}${(mantissa << BigInt(exponent)).toString()}`;
+  // mantissa / 2^-e = mantissa * 5^-e / 10^-e
+  const digits = (mantissa * 5n ** BigInt(-exponent)).toString().padStart(-exponent + 1, '0');
+  const point = digits.length + exponent;
+  const fraction = digits.slice(point).replace(/0+$/, '');
+  return `${sign}${digits.slice(0, point)}${fraction === '' ? '' : `.${fraction}`}`;
+}
+
+/** The next float32 above a positive finite float32. */
+function nextFloat32(value: number): number {
+  const view = new DataView(new ArrayBuffer(4));
+  view.setFloat32(0, value);
+  view.setUint32(0, view.getUint32(0) + 1);
+  return view.getFloat32(0);
+}
+
+/** Every way the property tests write a number: all valid JSON, many beyond what a serializer emits. */
+const FORMATS: ((value: number, digits: number) => string)[] = [
+  (value) => String(value),
+  (value, digits) => value.toPrecision(1 + (digits % 21)),
+  (value, digits) => value.toExponential(digits % 21),
+  (value, digits) => value.toExponential(digits % 21).toUpperCase(),
+  // "1e-7" -> "1e-07", "1e+21" -> "1E+021": leading zeros in the exponent are valid JSON.
+  (value) => value.toExponential().replace(/e([+-])(\d+)$/, (_, sign, exponent) => `e${sign}0${exponent}`),
+  (value) => value.toExponential().replace('e+', 'E'),
+  // Trailing zeros in the fraction.
+  (value, digits) => {
+    const text = value.toExponential();
+    const [mantissa, exponent] = text.split('e');
+    return `${mantissa}${mantissa!.includes('.') ? '' : '.'}${'0'.repeat(1 + (digits % 5))}e${exponent}`;
+  },
+  (value) => exactDecimal(value),
+];
+
+/** A finite double of every class: any double, float32 values, near float32 rounding ties, subnormals, huge. */
+const doubles = fc.oneof(
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  fc.float({ noNaN: true, noDefaultInfinity: true }).map((value) => value),
+  // Exactly halfway between two float32 values, and a double's ulp or a few either side.
+  fc
+    .tuple(fc.float({ noNaN: true, noDefaultInfinity: true, min: 0 }), fc.integer({ min: -3, max: 3 }))
+    .filter(([value]) => Number.isFinite(nextFloat32(value)))
+    .map(([value, nudge]) => {
+      const middle = (value + nextFloat32(value)) / 2;
+      const ulp = middle === 0 ? 5e-324 : 2 ** (Math.floor(Math.log2(middle)) - 52);
+      return middle + nudge * ulp;
+    }),
+  // float32 subnormals and the double subnormal range.
+  fc.integer({ min: 1, max: 2 ** 23 }).map((steps) => steps * 2 ** -149),
+  fc.double({ min: 0, max: 2 ** -1022, noNaN: true }),
+  // Around the float32 maximum, where values overflow to Infinity.
+  fc.double({ min: 3.3e38, max: 3.5e38, noNaN: true }),
+  // Typical embedding coordinates.
+  fc.double({ min: -0.2, max: 0.2, noNaN: true }),
+  fc.constantFrom(0, -0, 1, -1, 5e-324, 1.7976931348623157e308, 3.4028234663852886e38, 1.401298464324817e-45),
+);
+
+const numberTexts = fc
+  .tuple(doubles, fc.integer({ min: 0, max: FORMATS.length - 1 }), fc.nat(100))
+  .map(([value, format, digits]) => {
+    if (Object.is(value, -0)) return ['-0', '-0.0', '-0e5', '-0.000E-12'][digits % 4]!;
+    return FORMATS[format]!(value, digits);
+  });
+
+/** JSON whitespace (and only that) to put between tokens. */
+const whitespace = fc.constantFrom('', '', '', ' ', '\n    ', '\t', '\r\n', '  \n');
+
+/** 1 to 5 vectors of one length, as number texts with whitespace around them. */
+const vectorBodies = fc.integer({ min: 1, max: 40 }).chain((length) =>
+  fc.array(
+    fc.array(fc.tuple(numberTexts, whitespace, whitespace), { minLength: length, maxLength: length }),
+    {
+      minLength: 1,
+      maxLength: 5,
+    },
+  ),
+);
+
+function geminiBody(vectors: [string, string, string][][]): string {
+  const items = vectors.map(
+    (vector) =>
+      `{"values":[${vector.map(([number, before, after]) => `${before}${number}${after}`).join(',')}]}`,
+  );
+  return `{"embeddings":[${items.join(',\n')}],"note":"ok"}`;
+}
+
+for (const backend of ['webassembly', 'javascript'] as const) {
+  describe(`float vectors from the bytes (${backend}): bit-identical to Math.fround(JSON.parse(text))`, () => {
+    beforeAll(() => setWebAssemblyEnabled(backend === 'webassembly'));
+    afterAll(() => setWebAssemblyEnabled(true));
+
+    it('uses the backend it names', () => {
+      // Without this, a module that failed to load would make both runs test JavaScript.
+      expect(wasmKernels() !== undefined).toBe(backend === 'webassembly');
+    });
+
+    it('for random doubles of every class, written every valid way, between any whitespace', () => {
+      fc.assert(
+        fc.property(vectorBodies, (vectors) => {
+          const text = geminiBody(vectors);
+          const parsed = parse(text, ['embeddings[*].values']);
+          expect(parsed, `the fast path refused ${text.slice(0, 200)}`).toBeDefined();
+          const value = parsed!.value as { embeddings: { values: Float32Array }[]; note: string };
+          const reference = JSON.parse(text) as { embeddings: { values: number[] }[] };
+          expect(value.note).toBe('ok');
+          for (const [index, embedding] of value.embeddings.entries()) {
+            expect(embedding.values).toBeInstanceOf(Float32Array);
+            const expected = reference.embeddings[index]!.values.map((number) => Math.fround(number));
+            for (const [position, number] of expected.entries()) {
+              const actual = embedding.values[position]!;
+              if (!Object.is(actual, number))
+                throw new Error(
+                  `${vectors[index]![position]![0]} read as ${actual}, JSON.parse + Math.fround gives ${number}`,
+                );
+            }
+          }
+        }),
+        { seed: SEED, numRuns: RUNS },
+      );
+    });
+
+    it('for long mantissas: 17 to 40 digits, and the exact decimals of float32 rounding ties', () => {
+      const cases = fc.oneof(
+        fc
+          .double({ noNaN: true, noDefaultInfinity: true })
+          .map((value) => value.toPrecision(17 + ((Math.abs(value * 7) % 5) | 0))),
+        fc.float({ noNaN: true, noDefaultInfinity: true, min: 0 }).map((value) => {
+          const middle = (value + nextFloat32(value)) / 2;
+          return Number.isFinite(middle) ? exactDecimal(middle) : '1';
+        }),
+        fc.bigInt({ min: 0n, max: 10n ** 40n }).map((value) => value.toString()),
+        fc
+          .tuple(fc.bigInt({ min: 1n, max: 10n ** 30n }), fc.integer({ min: 0, max: 60 }))
+          .map(([digits, scale]) => `0.${'0'.repeat(scale)}${digits}`),
+      );
+      fc.assert(
+        fc.property(fc.array(cases, { minLength: 2, maxLength: 30 }), (numbers) => {
+          const text = `{"embeddings":[{"values":[${numbers.join(',')}]},{"values":[${numbers.join(',')}]}]}`;
+          const parsed = parse(text, ['embeddings[*].values'])!.value as {
+            embeddings: { values: Float32Array }[];
+          };
+          for (const embedding of parsed.embeddings)
+            for (const [position, number] of numbers.entries())
+              expect(Object.is(embedding.values[position], Math.fround(JSON.parse(number)))).toBe(true);
+        }),
+        { seed: SEED, numRuns: RUNS },
+      );
+    });
+
+    it('reads the common form -0.d…d (1 to 15 digits) and every edge of it exactly', () => {
+      const numbers = [
+        '0.5',
+        '-0.5',
+        '0.0',
+        '-0.0',
+        '-0.000000000000000',
+        '0.123456789012345',
+        '-0.999999999999999',
+        // 16 and 17 digits, an exponent, a space, a bigger integer part: the general path.
+        '0.1234567890123456',
+        '0.12345678901234567',
+        '0.5e-3',
+        '0.25 ',
+        '10.5',
+        '-1.5',
+        '0.000000000000001',
+        '0.100000000000000',
+        '0.010339832',
+        '-0.030571679',
+      ];
+      const text = `{"embeddings":[{"values":[${numbers.join(',')}]},{"values":[${numbers.join(',')}]}]}`;
+      const parsed = parse(text, ['embeddings[*].values'])!.value as {
+        embeddings: { values: Float32Array }[];
+      };
+      for (const embedding of parsed.embeddings)
+        numbers.forEach((number, position) => {
+          expect(Object.is(embedding.values[position], Math.fround(JSON.parse(number))), number).toBe(true);
+        });
+      // And at the end of a vector, right before its `]`.
+      for (const last of ['0.25', '-0.000', '0.123456789012345']) {
+        const short = `{"embeddings":[{"values":[1,${last}]},{"values":[2,${last}]}]}`;
+        const values = (
+          parse(short, ['embeddings[*].values'])!.value as { embeddings: { values: Float32Array }[] }
+        ).embeddings[1]!.values;
+        expect(Object.is(values[1], Math.fround(JSON.parse(last))), last).toBe(true);
+      }
+    });
+
+    it('across parse windows: 300 vectors of 1,024 values (3.6 MB), slow numbers in each', () => {
+      const random = fc.sample(fc.double({ min: -0.2, max: 0.2, noNaN: true }), {
+        seed: SEED,
+        numRuns: 1024,
+      });
+      const values = random.map((value) => String(Math.fround(value)));
+      // Numbers only the exact path can read, at the start, middle and end of vectors.
+      values[0] = '1.00000000000000000000000000001';
+      values[511] = '3.4028235677973366e38';
+      values[1023] = '-0.1000000000000000055511151231257827021181583404541015625';
+      const vector = `[${values.join(',')}]`;
+      const text = `{"embeddings":[${Array.from({ length: 300 }, () => `{"values":${vector}}`).join(',')}]}`;
+      const parsed = parse(text, ['embeddings[*].values'])!.value as {
+        embeddings: { values: Float32Array }[];
+      };
+      const expected = Float32Array.from(values, (number) => Number(number));
+      expect(parsed.embeddings).toHaveLength(300);
+      for (const embedding of parsed.embeddings) {
+        expect(embedding.values).toEqual(expected);
+        // Each vector owns exactly its bytes (bug: views of one slab pinned the whole answer).
+        expect(embedding.values.buffer.byteLength).toBe(1024 * 4);
+      }
+    });
+
+    it('refuses every malformed number: the caller then parses with JSON.parse, which throws', () => {
+      const malformed = [
+        '01',
+        '-01',
+        '00.5',
+        '1.',
+        '-.5',
+        '.5',
+        '-',
+        '+1',
+        '1e',
+        '1e+',
+        '1E-',
+        '1.e5',
+        '--1',
+        '1..2',
+        '1e5.5',
+        '0x1F',
+        'NaN',
+        'Infinity',
+        '-Infinity',
+        '1_000',
+        '١',
+        'true',
+        'null',
+        '"1"',
+        '[1]',
+        '{}',
+        '1 2',
+        '1\u000b',
+        '\u00a01',
+        '1\u0000',
+        '',
+      ];
+      for (const bad of malformed) {
+        for (const position of ['first', 'last']) {
+          const values = position === 'first' ? `${bad},0.5,0.25` : `0.5,0.25,${bad}`;
+          const text = `{"embeddings":[{"values":[0.5,0.25,0.125]},{"values":[${values}]}]}`;
+          expect(parse(text, ['embeddings[*].values']), `${bad} (${position})`).toBeUndefined();
+        }
+      }
+      // The fast path also refuses what is valid JSON but not a float vector of one length.
+      for (const values of [
+        '[]',
+        '[0.5, 0.25]',
+        '[0.5, 0.25, 0.125, 1]',
+        '[0.5, [0.25], 1]',
+        '[0.5,\n0.25,]',
+      ]) {
+        const text = `{"embeddings":[{"values":[0.5,0.25,0.125]},{"values":${values}}]}`;
+        expect(parse(text, ['embeddings[*].values']), values).toBeUndefined();
+      }
+    });
+
+    it('reads overflow to Infinity, as Math.fround does (the provider decode then rejects it)', () => {
+      const text = '{"embeddings":[{"values":[1,2]},{"values":[3.5e38,-1e400]}]}';
+      const parsed = parse(text, ['embeddings[*].values'])!.value as {
+        embeddings: { values: Float32Array }[];
+      };
+      expect(Array.from(parsed.embeddings[1]!.values)).toEqual([
+        Number.POSITIVE_INFINITY,
+        Number.NEGATIVE_INFINITY,
+      ]);
+      expect(() => numberArraysToVectors(parsed.embeddings.map((item) => item.values))).toThrow(
+        /Vector 1 holds a non-finite value \(Infinity\) at position 0/,
+      );
+    });
+  });
+}
+
+/** Node's Buffer, kept for building test data while a test hides it from the code under test. */
+const NodeBuffer = Buffer;
+
+// Node's decoder where there is a Buffer; the WebAssembly one where there is none (browsers, workers):
+// the module is loaded again with Buffer hidden.
+for (const decoder of ['node', 'webassembly'] as const) {
+  describe(`base64 vectors from the bytes (${decoder} decoder): the bytes Node's decoder gives`, () => {
+    let parse: (text: string, paths: readonly string[]) => { value: unknown } | undefined;
+    beforeAll(async () => {
+      vi.resetModules();
+      if (decoder === 'webassembly') vi.stubGlobal('Buffer', undefined);
+      const fresh = await import('../src/json-vectors.js');
+      parse = (text, paths) =>
+        fresh.parseJsonWithVectors(utf8(text), paths, (bytes) => new TextDecoder().decode(bytes));
+    });
+    afterAll(() => {
+      vi.unstubAllGlobals();
+      vi.resetModules();
+    });
+
+    it('for random bytes of every length class, with and without padding', () => {
+      const vectorSets = fc.integer({ min: 1, max: 200 }).chain((floats) =>
+        fc.array(fc.uint8Array({ minLength: floats * 4, maxLength: floats * 4 }), {
+          minLength: 1,
+          maxLength: 6,
+        }),
+      );
+      fc.assert(
+        fc.property(vectorSets, fc.boolean(), (vectors, padded) => {
+          const texts = vectors.map((bytes) => {
+            const text = NodeBuffer.from(bytes).toString('base64');
+            return padded ? text : text.replace(/=+$/, '');
+          });
+          const items = texts.map((text, index) => `{"index":${index},"embedding":"${text}"}`);
+          const parsed = parse(`{"data":[${items.join(',')}]}`, ['data[*].embedding'])!.value as {
+            data: { embedding: Float32Array }[];
+          };
+          for (const [index, bytes] of vectors.entries()) {
+            const decoded = parsed.data[index]!.embedding;
+            expect(new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.byteLength)).toEqual(bytes);
+          }
+        }),
+        { seed: SEED, numRuns: RUNS },
+      );
+    });
+
+    it('across windows: 400 vectors of 3,072 floats (6.6 MB of base64)', () => {
+      const vector = Float32Array.from({ length: 3072 }, (_, index) => Math.sin(index) / 7);
+      const text = NodeBuffer.from(vector.buffer).toString('base64');
+      const body = `{"data":[${Array.from({ length: 400 }, () => `{"embedding":"${text}"}`).join(',')}]}`;
+      const parsed = parse(body, ['data[*].embedding'])!.value as { data: { embedding: Float32Array }[] };
+      expect(parsed.data).toHaveLength(400);
+      for (const item of parsed.data) expect(item.embedding).toEqual(vector);
+    });
+
+    it('base64url and padding in the middle read as Node reads them (the WebAssembly decoder steps aside)', () => {
+      const bytes = Uint8Array.from({ length: 24 }, (_, index) => 250 - index * 7);
+      const standard = NodeBuffer.from(bytes).toString('base64');
+      const url = NodeBuffer.from(bytes).toString('base64url');
+      expect(url).toMatch(/[-_]/);
+      for (const text of [url, `${standard.slice(0, 8)}=${standard.slice(9)}`]) {
+        const body = `{"data":[{"embedding":"${standard}"},{"embedding":"${text}"}]}`;
+        const fast = parse(body, ['data[*].embedding']);
+        if (decoder === 'webassembly') expect(fast, text).toBeUndefined();
+        // Whichever path reads it, the floats are what Node's decoder makes of the text, or an error.
+        const plain = JSON.parse(body) as { data: { embedding: string }[] };
+        const expected = NodeBuffer.from(text, 'base64');
+        let decoded: Uint8Array | undefined;
+        try {
+          const vector =
+            (fast?.value as { data: { embedding: Float32Array }[] } | undefined)?.data[1]?.embedding ??
+            (decodeVectors([plain.data[1]!.embedding], 'float')[0] as Float32Array);
+          decoded = new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength);
+        } catch (error) {
+          expect(InvalidResponseError.isInstance(error), text).toBe(true);
+        }
+        if (decoded !== undefined) expect(NodeBuffer.from(decoded).equals(expected), text).toBe(true);
+      }
+    });
+  });
+}
+
+describe('the envelope around the vectors', () => {
+  it('keeps every other field exactly as JSON.parse reads it, with each vector in a buffer of its own', () => {
+    const text = JSON.stringify({
+      object: 'list',
+      data: [
+        { object: 'embedding', index: 1, embedding: [0.5, -0.25], extra: { embedding: [9, 9] } },
+        { object: 'embedding', index: 0, embedding: [1e-3, 2] },
+      ],
+      model: 'text-embedding-3-small',
+      usage: { prompt_tokens: 7, total_tokens: 7 },
+      embedding: [5, 6],
+    });
+    const parsed = parse(text, ['data[*].embedding'])!.value as Record<string, unknown> & {
+      data: { embedding: Float32Array; extra: { embedding: number[] } }[];
+    };
+    const plain = JSON.parse(text);
+    expect(Array.from(parsed.data[0]!.embedding)).toEqual([0.5, -0.25]);
+    expect(Array.from(parsed.data[1]!.embedding)).toEqual([Math.fround(1e-3), 2]);
+    expect(parsed.data[0]!.embedding.buffer).not.toBe(parsed.data[1]!.embedding.buffer);
+    expect(parsed.data[0]!.embedding.buffer.byteLength).toBe(8);
+    // Only the named path is read: a nested `embedding` and a top-level one stay plain arrays.
+    expect(parsed.data[0]!.extra).toEqual({ embedding: [9, 9] });
+    expect(parsed.embedding).toEqual([5, 6]);
+    expect({ ...parsed, data: undefined }).toEqual({ ...plain, data: undefined });
+    expect(parsed.data.map(({ embedding: _, ...rest }) => rest)).toEqual(
+      plain.data.map(({ embedding: _, ...rest }: Record<string, unknown>) => rest),
+    );
+  });
+
+  it('reads pretty-printed bodies (the Gemini API indents its JSON) and the single-vector path', () => {
+    const text = '{\n  "embedding": {\n    "values": [\n      -0.0216,\n      0.0033\n    ]\n  }\n}\n';
+    const parsed = parse(text, ['embedding.values'])!.value as { embedding: { values: Float32Array } };
+    expect(Array.from(parsed.embedding.values)).toEqual([Math.fround(-0.0216), Math.fround(0.0033)]);
+  });
+
+  it('with duplicate keys, keeps the last one, as JSON.parse does', () => {
+    const text = '{"embeddings":[{"values":[1,2],"values":[3,4]}],"embeddings":[{"values":[5,6]}]}';
+    const parsed = parse(text, ['embeddings[*].values'])!.value as { embeddings: { values: Float32Array }[] };
+    expect(parsed.embeddings).toHaveLength(1);
+    expect(Array.from(parsed.embeddings[0]!.values)).toEqual([5, 6]);
+  });
+
+  it('steps aside for what only JSON.parse reads right: escaped keys, a byte-order mark, a top-level scalar', () => {
+    expect(parse('{"embeddings":[{"val\\u0075es":[1,2]}]}', ['embeddings[*].values'])).toBeUndefined();
+    expect(parse('\ufeff{"embedding":{"values":[1]}}', ['embedding.values'])).toBeUndefined();
+    expect(parse('7', ['embedding.values'])).toBeUndefined();
+    // Nothing at the paths: nothing to gain, plain JSON.parse.
+    expect(parse('{"error":{"message":"nope"}}', ['embedding.values'])).toBeUndefined();
+  });
+
+  it('decodes base64 vectors at the path (float32, little-endian), each into its own buffer, even beside arrays', () => {
+    const first = Float32Array.of(0.5, -2, 3.25);
+    const second = Float32Array.of(1, 2, 3);
+    const text = JSON.stringify({
+      data: [
+        { index: 0, embedding: Buffer.from(first.buffer).toString('base64') },
+        { index: 1, embedding: Buffer.from(second.buffer).toString('base64') },
+        { index: 2, embedding: [7, 8, 9] },
+      ],
+    });
+    const parsed = parse(text, ['data[*].embedding'])!.value as { data: { embedding: Float32Array }[] };
+    expect(parsed.data[0]!.embedding).toEqual(first);
+    expect(parsed.data[1]!.embedding).toEqual(second);
+    expect(parsed.data[0]!.embedding.buffer).not.toBe(parsed.data[1]!.embedding.buffer);
+    expect(parsed.data[0]!.embedding.buffer.byteLength).toBe(12);
+    expect(parsed.data[2]!.embedding).toEqual(Float32Array.of(7, 8, 9));
+    // The provider decode keeps them as they are: each already owns its buffer.
+    const decoded = decodeVectors(
+      parsed.data.map((item) => item.embedding),
+      'float',
+    );
+    expect(decoded[0]).toBe(parsed.data[0]!.embedding);
+    expect(
+      decodeVectors(
+        parsed.data.map((item) => item.embedding),
+        'float',
+      ),
+    ).toEqual([first, second, Float32Array.of(7, 8, 9)]);
+  });
+
+  it('leaves base64 with a JSON escape (`\\/`, as some servers write it) to JSON.parse, which unescapes it', () => {
+    // 0x3f7fffff, 0x3f000000: "//9/PwAAAD8=".
+    const vector = Float32Array.of(0.99999994, 0.5);
+    const base64 = Buffer.from(vector.buffer).toString('base64');
+    expect(base64).toBe('//9/PwAAAD8=');
+    const text = `{"data":[{"embedding":"${base64.replaceAll('/', '\\/')}"}]}`;
+    expect(parse(text, ['data[*].embedding'])).toBeUndefined();
+    expect(decodeVectors([JSON.parse(text).data[0].embedding], 'float')).toEqual([vector]);
+  });
+
+  it('rejects a path that is not keys and [*]', () => {
+    expect(() => parse('{}', ['data[0].embedding'])).toThrow(/not a vector path/);
+    expect(() => parse('{}', ['data..embedding'])).toThrow(/not a vector path/);
+  });
+});
+
+describe('base64 vectors where Node Buffer is missing (browsers, edge runtimes)', () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    vi.resetModules();
+  });
+
+  async function withoutBuffer(webAssembly: boolean) {
+    vi.resetModules();
+    vi.stubGlobal('Buffer', undefined);
+    if (!webAssembly) vi.stubGlobal('WebAssembly', undefined);
+    const { parseJsonWithVectors: fresh } = await import('../src/json-vectors.js');
+    const text = '{"data":[{"embedding":"AACAPwAAAEA="}],"other":[1]}';
+    return fresh(utf8(text), ['data[*].embedding'], (bytes) => new TextDecoder().decode(bytes));
+  }
+
+  it('decodes them with the WebAssembly decoder', async () => {
+    const parsed = (await withoutBuffer(true))!.value as {
+      data: { embedding: Float32Array }[];
+      other: number[];
+    };
+    expect(parsed.data[0]!.embedding).toEqual(Float32Array.of(1, 2));
+    expect(parsed.other).toEqual([1]);
+  });
+
+  it('without WebAssembly either, leaves the strings in the body for the provider to decode', async () => {
+    // No array at the path and nothing decodable: plain JSON.parse serves.
+    expect(await withoutBuffer(false)).toBeUndefined();
+  });
+});
+
+describe('requestJson with floatVectors', () => {
+  function answering(text: string, status = 200): Transport {
+    return {
+      kind: 'fetch',
+      async request() {
+        return { status, headers: { 'content-type': 'application/json' }, body: utf8(text) };
+      },
+    };
+  }
+
+  const options = { provider: 'acme', url: 'https://api.acme.test/v1/embed', floatVectors: ['vectors[*]'] };
+
+  it('hands the provider Float32Array views in place of the arrays', async () => {
+    const response = await requestJson({
+      ...options,
+      transport: answering('{"vectors":[[1,2],[3,4]],"n":2}'),
+    });
+    expect(response.body).toEqual({ vectors: [Float32Array.of(1, 2), Float32Array.of(3, 4)], n: 2 });
+  });
+
+  it('turns a malformed number into an InvalidResponseError, never a value', async () => {
+    for (const bad of ['01', '1.', 'NaN', '1e', '-']) {
+      const error = await requestJson({ ...options, transport: answering(`{"vectors":[[1,${bad}]]}`) }).catch(
+        (caught: unknown) => caught,
+      );
+      expect(InvalidResponseError.isInstance(error), bad).toBe(true);
+      expect((error as Error).message).toMatch(/not valid JSON/);
+    }
+  });
+
+  it('reads error bodies as before: the vectors option applies to 2xx answers only', async () => {
+    const error = await requestJson({
+      ...options,
+      transport: answering('{"vectors":[[1,2]],"error":"bad"}', 400),
+    }).catch((caught: unknown) => caught);
+    expect((error as { statusCode?: number }).statusCode).toBe(400);
+  });
+
+  it('parses with JSON.parse whatever the fast path steps aside for, with the same result', async () => {
+    const response = await requestJson({ ...options, transport: answering('\ufeff{"vectors":[[1,2]]}') });
+    expect(response.body).toEqual({ vectors: [[1, 2]] });
+  });
+});

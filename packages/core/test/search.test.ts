@@ -1,0 +1,474 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { InvalidArgumentError } from '../src/errors.js';
+import { keptCopyBytes, topK, topKHamming, topKInt8 } from '../src/search/top-k.js';
+import { cosineSimilarity, dot, hammingDistance } from '../src/vectors.js';
+import { setWebAssemblyEnabled, wasmKernels } from '../src/wasm/kernels.js';
+import { seededRandom } from './helpers.js';
+
+function randomFloat32(random: () => number, length: number): Float32Array {
+  return Float32Array.from({ length }, () => (random() - 0.5) * 2);
+}
+
+function randomInt8(random: () => number, length: number): Int8Array {
+  return Int8Array.from({ length }, () => Math.floor(random() * 256) - 128);
+}
+
+/** `count` vectors of `dimensions` as the engine returns them: views of one slab per `perSlab` vectors. */
+function slabs(random: () => number, count: number, dimensions: number, perSlab: number): Float32Array[] {
+  const out: Float32Array[] = [];
+  for (let start = 0; start < count; start += perSlab) {
+    const slab = randomFloat32(random, Math.min(perSlab, count - start) * dimensions);
+    for (let offset = 0; offset < slab.length; offset += dimensions)
+      out.push(slab.subarray(offset, offset + dimensions));
+  }
+  return out;
+}
+
+/** Runs `run` with the WebAssembly kernels switched off, so only the JavaScript loops answer. */
+function javascriptOnly<T>(run: () => T): T {
+  setWebAssemblyEnabled(false);
+  try {
+    return run();
+  } finally {
+    setWebAssemblyEnabled(true);
+  }
+}
+
+/** Counts calls of one kernel export while `run` runs (proves which path answered). */
+function countKernelCalls(name: 'dots_f32' | 'squares_f32' | 'dots_i8' | 'hamming', run: () => void): number {
+  const kernels = wasmKernels();
+  if (kernels === undefined) throw new Error('the WebAssembly kernels did not load in this runtime');
+  const original = kernels.exports;
+  let calls = 0;
+  const wrapped = { ...original } as Record<string, unknown>;
+  const kernel = original[name] as (...args: number[]) => void;
+  wrapped[name] = (...args: number[]) => {
+    calls++;
+    kernel(...args);
+  };
+  kernels.exports = wrapped as unknown as typeof original;
+  try {
+    run();
+  } finally {
+    kernels.exports = original;
+  }
+  return calls;
+}
+
+for (const backend of ['webassembly', 'javascript'] as const) {
+  describe(`topK (${backend})`, () => {
+    beforeAll(() => setWebAssemblyEnabled(backend === 'webassembly'));
+    afterAll(() => setWebAssemblyEnabled(true));
+
+    function naiveDot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+      let sum = 0;
+      for (let index = 0; index < a.length; index++) sum += a[index]! * b[index]!;
+      return sum;
+    }
+
+    function bruteForce(
+      query: ArrayLike<number>,
+      vectors: readonly ArrayLike<number>[],
+      k: number,
+      metric: 'cosine' | 'dot',
+    ) {
+      const queryNorm = Math.sqrt(naiveDot(query, query));
+      return vectors
+        .map((vector, index) => {
+          const raw = naiveDot(query, vector);
+          const denominator = queryNorm * Math.sqrt(naiveDot(vector, vector));
+          return { index, score: metric === 'dot' ? raw : denominator === 0 ? 0 : raw / denominator };
+        })
+        .sort((a, b) => b.score - a.score || a.index - b.index)
+        .slice(0, k);
+    }
+
+    function expectSameRanking(
+      actual: { index: number; score: number }[],
+      expected: { index: number; score: number }[],
+    ) {
+      expect(actual.map((entry) => entry.index)).toEqual(expected.map((entry) => entry.index));
+      for (const [position, entry] of actual.entries())
+        expect(entry.score).toBeCloseTo(expected[position]!.score, 10);
+    }
+
+    const random = seededRandom(42);
+    const corpus = Array.from({ length: 300 }, () => randomFloat32(random, 24));
+    const queries = Array.from({ length: 5 }, () => randomFloat32(random, 24));
+
+    for (const metric of ['cosine', 'dot'] as const) {
+      for (const k of [1, 2, 7, 64, 299, 300]) {
+        it(`matches a brute-force sort (${metric}, k=${k})`, () => {
+          for (const query of queries)
+            expectSameRanking(topK(query, corpus, k, { metric }), bruteForce(query, corpus, k, metric));
+        });
+      }
+    }
+
+    it('defaults to cosine, which differs from dot on vectors of different lengths', () => {
+      const vectors = [
+        [10, 10],
+        [1, 0],
+      ];
+      expect(topK([1, 0], vectors, 2).map((entry) => entry.index)).toEqual([1, 0]);
+      expect(topK([1, 0], vectors, 2, { metric: 'dot' }).map((entry) => entry.index)).toEqual([0, 1]);
+    });
+
+    it('keeps the lower index first on ties, at every k', () => {
+      const tieRandom = seededRandom(3);
+      const templates = Array.from({ length: 4 }, () => randomFloat32(tieRandom, 8));
+      // Separate copies of 4 templates, so scores tie exactly and often.
+      const vectors = Array.from({ length: 60 }, () =>
+        Float32Array.from(templates[Math.floor(tieRandom() * 4)]!),
+      );
+      const query = randomFloat32(tieRandom, 8);
+      for (const k of [1, 3, 10, 15, 31, 60]) {
+        for (const metric of ['cosine', 'dot'] as const) {
+          const result = topK(query, vectors, k, { metric });
+          expectSameRanking(result, bruteForce(query, vectors, k, metric));
+          for (let position = 1; position < result.length; position++) {
+            const previous = result[position - 1]!;
+            const current = result[position]!;
+            if (previous.score === current.score) expect(previous.index).toBeLessThan(current.index);
+          }
+        }
+      }
+    });
+
+    it('repeated queries over one corpus give the same answers as the first (cached lengths)', () => {
+      const cacheRandom = seededRandom(21);
+      const vectors = Array.from({ length: 50 }, () => randomFloat32(cacheRandom, 12));
+      const query = randomFloat32(cacheRandom, 12);
+      const first = topK(query, vectors, 10);
+      expect(topK(query, vectors, 10)).toEqual(first);
+      expectSameRanking(first, bruteForce(query, vectors, 10, 'cosine'));
+    });
+
+    it('notices a corpus slot replaced by another vector, and a corpus that grew', () => {
+      const vectors: Float32Array[] = [Float32Array.of(1, 0), Float32Array.of(0, 1), Float32Array.of(1, 1)];
+      const query = [1, 0];
+      expect(topK(query, vectors, 1)[0]!.index).toBe(0);
+      // Replace slot 0 by a long vector pointing away from the query: its cached length must not be reused.
+      vectors[0] = Float32Array.of(-10, 0);
+      expectSameRanking(topK(query, vectors, 3), bruteForce(query, vectors, 3, 'cosine'));
+      expect(topK(query, vectors, 3).map((entry) => entry.index)).toEqual([2, 1, 0]);
+      vectors.push(Float32Array.of(3, 0));
+      expect(topK(query, vectors, 1)).toEqual([{ index: 3, score: 1 }]);
+    });
+
+    it('accepts plain number arrays as query and corpus', () => {
+      const vectors = [
+        [0, 1],
+        [1, 0],
+        [0.6, 0.8],
+      ];
+      expect(topK([0, 1], vectors, 2)).toEqual([
+        { index: 0, score: 1 },
+        { index: 2, score: 0.8 },
+      ]);
+    });
+
+    it('returns nothing for k=0 or an empty corpus, and every vector when k exceeds it', () => {
+      expect(topK([1, 0], [[1, 0]], 0)).toEqual([]);
+      expect(topK([1, 0], [], 5)).toEqual([]);
+      const result = topK(
+        [1, 0],
+        [
+          [0, 1],
+          [1, 0],
+        ],
+        10,
+      );
+      expect(result.map((entry) => entry.index)).toEqual([1, 0]);
+    });
+
+    it('scores every vector 0 against a zero query under cosine (ties by index)', () => {
+      expect(
+        topK(
+          [0, 0],
+          [
+            [1, 0],
+            [0, 1],
+            [1, 1],
+          ],
+          3,
+        ),
+      ).toEqual([
+        { index: 0, score: 0 },
+        { index: 1, score: 0 },
+        { index: 2, score: 0 },
+      ]);
+    });
+
+    it('rejects a dimension mismatch and a bad k with InvalidArgumentError', () => {
+      expect(() =>
+        topK(
+          [1, 0],
+          [
+            [1, 0],
+            [1, 0, 0],
+          ],
+          1,
+        ),
+      ).toThrow(InvalidArgumentError);
+      expect(() => topK([1, 0], [[1, 0]], -1)).toThrow(InvalidArgumentError);
+      expect(() => topK([1, 0], [[1, 0]], 1.5)).toThrow(InvalidArgumentError);
+    });
+  });
+}
+
+describe('topK: WebAssembly and JavaScript give the same answers, bit for bit', () => {
+  afterEach(() => setWebAssemblyEnabled(true));
+
+  it('loads the WebAssembly kernels in this runtime (Node has WebAssembly SIMD)', () => {
+    // Without this, every "same answers" test below would compare JavaScript with itself.
+    expect(wasmKernels()).toBeDefined();
+  });
+
+  for (const dimensions of [8, 64, 1024]) {
+    for (const metric of ['cosine', 'dot'] as const) {
+      it(`${metric} over ${dimensions} dimensions: same indices and scores, scores equal to ${metric === 'dot' ? 'dot' : 'cosineSimilarity'}`, () => {
+        const random = seededRandom(dimensions);
+        // Several 256 KB chunks each (700 x 1,024 floats is 2.8 MB), so chunk edges and runs across
+        // slabs are crossed.
+        const count = { 8: 20_000, 64: 3000, 1024: 700 }[dimensions]!;
+        const corpus = slabs(random, count, dimensions, 128);
+        const query = randomFloat32(random, dimensions);
+        let fast: ReturnType<typeof topK> = [];
+        const calls = countKernelCalls('dots_f32', () => {
+          fast = topK(query, corpus, 25, { metric });
+        });
+        expect(calls).toBeGreaterThan(1);
+        const slow = javascriptOnly(() => topK(query, corpus, 25, { metric }));
+        expect(fast).toEqual(slow);
+        for (const entry of fast) {
+          const vector = corpus[entry.index]!;
+          expect(entry.score).toBe(metric === 'dot' ? dot(query, vector) : cosineSimilarity(query, vector));
+        }
+      });
+    }
+  }
+
+  it('a query of plain doubles (not float32 values) is multiplied as doubles on both paths', () => {
+    const random = seededRandom(5);
+    const corpus = slabs(random, 500, 16, 100);
+    const query = Array.from({ length: 16 }, () => random() - 0.5);
+    const fast = topK(query, corpus, 40, { metric: 'dot' });
+    expect(fast).toEqual(javascriptOnly(() => topK(query, corpus, 40, { metric: 'dot' })));
+    for (const entry of fast) expect(entry.score).toBe(dot(query, corpus[entry.index]!));
+  });
+
+  it('copies vectors that are not back to back (separate arrays, gaps, reversed order) correctly', () => {
+    const random = seededRandom(9);
+    const slab = randomFloat32(random, 40 * 32);
+    const corpus: Float32Array[] = [];
+    // Every other vector of a slab (gaps), then some in reverse order, then separate arrays.
+    for (let index = 0; index < 40; index += 2) corpus.push(slab.subarray(index * 32, index * 32 + 32));
+    for (let index = 39; index > 0; index -= 2) corpus.push(slab.subarray(index * 32, index * 32 + 32));
+    for (let index = 0; index < 20; index++) corpus.push(randomFloat32(random, 32));
+    const query = randomFloat32(random, 32);
+    const fast = topK(query, corpus, corpus.length, { metric: 'dot' });
+    expect(fast).toEqual(javascriptOnly(() => topK(query, corpus, corpus.length, { metric: 'dot' })));
+    for (const entry of fast) expect(entry.score).toBe(dot(query, corpus[entry.index]!));
+  });
+
+  it('cached lengths computed by the kernel equal the JavaScript ones, and a replaced slot is measured again', () => {
+    const random = seededRandom(13);
+    const corpus = slabs(random, 300, 24, 50);
+    const query = randomFloat32(random, 24);
+    // Streamed (no copy kept), so every query goes through the shared kernels.
+    const options = { keepCopy: false };
+    const squares = countKernelCalls('squares_f32', () => topK(query, corpus, 5, options));
+    expect(squares).toBeGreaterThan(0);
+    // Cached now: the second query measures nothing.
+    expect(countKernelCalls('squares_f32', () => topK(query, corpus, 5, options))).toBe(0);
+    corpus[123] = Float32Array.from(query, (value) => value * 7);
+    const fast = topK(query, corpus, 5);
+    expect(fast[0]).toEqual({ index: 123, score: cosineSimilarity(query, corpus[123]!) });
+    expect(fast).toEqual(javascriptOnly(() => topK(query, [...corpus], 5)));
+  });
+
+  it('dimensions that are not a multiple of 8, and number[] corpora, take the JavaScript path', () => {
+    const random = seededRandom(17);
+    const odd = slabs(random, 50, 12, 50);
+    const query = randomFloat32(random, 12);
+    expect(countKernelCalls('dots_f32', () => topK(query, odd, 3))).toBe(0);
+    const mixed: (Float32Array | number[])[] = slabs(random, 50, 16, 50);
+    mixed[7] = Array.from(mixed[7]!);
+    expect(countKernelCalls('dots_f32', () => topK(randomFloat32(random, 16), mixed, 3))).toBe(0);
+  });
+});
+
+describe('topK: the copy kept for repeated queries (keepCopy)', () => {
+  afterEach(() => setWebAssemblyEnabled(true));
+
+  it('streams the first query, copies the corpus on the second and reads the copy after, same answers each time', () => {
+    const random = seededRandom(29);
+    const corpus = slabs(random, 2000, 64, 300);
+    const queries = [0, 1, 2].map(() => randomFloat32(random, 64));
+    const expected = javascriptOnly(() => queries.map((query) => topK(query, [...corpus], 12)));
+    // The first query streams through the shared kernels, in 256 KB chunks.
+    expect(
+      countKernelCalls('dots_f32', () => expect(topK(queries[0]!, corpus, 12)).toEqual(expected[0])),
+    ).toBe(2);
+    expect(keptCopyBytes(corpus)).toBe(0);
+    // The second and third read the corpus's own copy: no call on the shared kernels.
+    expect(
+      countKernelCalls('dots_f32', () => expect(topK(queries[1]!, corpus, 12)).toEqual(expected[1])),
+    ).toBe(0);
+    expect(keptCopyBytes(corpus)).toBeGreaterThanOrEqual(2000 * 64 * 4);
+    expect(
+      countKernelCalls('dots_f32', () => expect(topK(queries[2]!, corpus, 12)).toEqual(expected[2])),
+    ).toBe(0);
+  });
+
+  it('drops the copy when a slot is given another vector, and answers from the new one', () => {
+    const random = seededRandom(31);
+    const corpus = slabs(random, 500, 16, 100);
+    const query = randomFloat32(random, 16);
+    topK(query, corpus, 3);
+    topK(query, corpus, 3);
+    expect(keptCopyBytes(corpus)).toBeGreaterThan(0);
+    corpus[250] = Float32Array.from(query);
+    expect(topK(query, corpus, 1)).toEqual([{ index: 250, score: cosineSimilarity(query, query) }]);
+    expect(keptCopyBytes(corpus)).toBe(0);
+  });
+
+  it('keepCopy: false streams every query and keeps nothing', () => {
+    const random = seededRandom(37);
+    const corpus = slabs(random, 2000, 64, 300);
+    const query = randomFloat32(random, 64);
+    for (let round = 0; round < 3; round++)
+      expect(countKernelCalls('dots_f32', () => topK(query, corpus, 5, { keepCopy: false }))).toBe(2);
+    expect(keptCopyBytes(corpus)).toBe(0);
+  });
+});
+
+describe('search without WebAssembly (a runtime that lacks it, or a policy that forbids compiling)', () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    vi.resetModules();
+  });
+
+  it('falls back to JavaScript and gives the same answers', async () => {
+    const random = seededRandom(23);
+    const corpus = slabs(random, 400, 64, 100);
+    const query = randomFloat32(random, 64);
+    const int8 = Array.from({ length: 200 }, () => randomInt8(random, 40));
+    const int8Query = randomInt8(random, 40);
+    const expected = {
+      cosine: topK(query, corpus, 10),
+      int8: topKInt8(int8Query, int8, 10),
+      hamming: topKHamming(int8Query, int8, 10),
+    };
+    vi.resetModules();
+    vi.stubGlobal('WebAssembly', undefined);
+    const fresh = await import('../src/search/top-k.js');
+    const kernels = await import('../src/wasm/kernels.js');
+    expect(kernels.wasmKernels()).toBeUndefined();
+    expect(fresh.topK(query, corpus, 10)).toEqual(expected.cosine);
+    expect(fresh.topKInt8(int8Query, int8, 10)).toEqual(expected.int8);
+    expect(fresh.topKHamming(int8Query, int8, 10)).toEqual(expected.hamming);
+  });
+});
+
+describe('topKInt8', () => {
+  afterEach(() => setWebAssemblyEnabled(true));
+
+  function naive(query: Int8Array, vectors: readonly Int8Array[], k: number) {
+    return vectors
+      .map((vector, index) => {
+        let score = 0;
+        for (let position = 0; position < query.length; position++)
+          score += query[position]! * vector[position]!;
+        return { index, score };
+      })
+      .sort((a, b) => b.score - a.score || a.index - b.index)
+      .slice(0, k);
+  }
+
+  // 1 and 15 leave only a tail; 1,024 is whole 16-byte blocks; 1,031 both.
+  for (const dimensions of [1, 15, 1024, 1031]) {
+    it(`ranks by the exact integer dot product at ${dimensions} dimensions, on both paths`, () => {
+      const random = seededRandom(dimensions + 1);
+      const vectors = Array.from({ length: 600 }, () => randomInt8(random, dimensions));
+      const query = randomInt8(random, dimensions);
+      const expected = naive(query, vectors, 30);
+      let fast: ReturnType<typeof topKInt8> = [];
+      expect(countKernelCalls('dots_i8', () => (fast = topKInt8(query, vectors, 30)))).toBeGreaterThan(0);
+      expect(fast).toEqual(expected);
+      expect(javascriptOnly(() => topKInt8(query, vectors, 30))).toEqual(expected);
+    });
+  }
+
+  it('reaches the extremes exactly (every value -128 against -128)', () => {
+    const query = new Int8Array(1024).fill(-128);
+    const vectors = [new Int8Array(1024).fill(127), new Int8Array(1024).fill(-128), new Int8Array(1024)];
+    expect(topKInt8(query, vectors, 3)).toEqual([
+      { index: 1, score: 1024 * 128 * 128 },
+      { index: 2, score: 0 },
+      { index: 0, score: -1024 * 127 * 128 },
+    ]);
+  });
+
+  it('keeps the lower index first on ties and handles k larger than the corpus', () => {
+    const vectors = [Int8Array.of(1, 2), Int8Array.of(2, 1), Int8Array.of(1, 2)];
+    expect(topKInt8(Int8Array.of(1, 1), vectors, 10).map((entry) => entry.index)).toEqual([0, 1, 2]);
+    expect(topKInt8(Int8Array.of(1, 1), vectors, 0)).toEqual([]);
+  });
+
+  it('rejects a length mismatch, other array types and a bad k with InvalidArgumentError', () => {
+    expect(() => topKInt8(Int8Array.of(1, 2), [Int8Array.of(1)], 1)).toThrow(/Vector 0 has 1 dimensions/);
+    expect(() => topKInt8(Int8Array.of(1), [Uint8Array.of(1) as unknown as Int8Array], 1)).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() => topKInt8(Int8Array.of(1), [Int8Array.of(1)], -1)).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('topKHamming', () => {
+  afterEach(() => setWebAssemblyEnabled(true));
+
+  function naive(query: Int8Array | Uint8Array, vectors: readonly (Int8Array | Uint8Array)[], k: number) {
+    return vectors
+      .map((vector, index) => ({ index, distance: hammingDistance(query, vector) }))
+      .sort((a, b) => a.distance - b.distance || a.index - b.index)
+      .slice(0, k);
+  }
+
+  function randomBits(random: () => number, bytes: number, signed: boolean): Int8Array | Uint8Array {
+    const out = Uint8Array.from({ length: bytes }, () => Math.floor(random() * 256));
+    return signed ? new Int8Array(out.buffer) : out;
+  }
+
+  for (const bytes of [1, 13, 128, 131]) {
+    it(`ranks by the exact Hamming distance over ${bytes} bytes, binary and ubinary mixed, on both paths`, () => {
+      const random = seededRandom(bytes + 7);
+      const vectors = Array.from({ length: 900 }, (_, index) => randomBits(random, bytes, index % 3 === 0));
+      const query = randomBits(random, bytes, true);
+      const expected = naive(query, vectors, 40);
+      let fast: ReturnType<typeof topKHamming> = [];
+      expect(countKernelCalls('hamming', () => (fast = topKHamming(query, vectors, 40)))).toBeGreaterThan(0);
+      expect(fast).toEqual(expected);
+      expect(javascriptOnly(() => topKHamming(query, vectors, 40))).toEqual(expected);
+    });
+  }
+
+  it('puts an identical vector first at distance 0, and the complement last at every bit', () => {
+    const query = Uint8Array.of(0b10110000, 0xff);
+    const vectors = [Uint8Array.of(0b01001111, 0x00), Int8Array.of(-80, -1), Uint8Array.of(0b10110001, 0xff)];
+    expect(topKHamming(query, vectors, 3)).toEqual([
+      { index: 1, distance: 0 },
+      { index: 2, distance: 1 },
+      { index: 0, distance: 16 },
+    ]);
+  });
+
+  it('rejects a length mismatch, other array types and a bad k with InvalidArgumentError', () => {
+    expect(() => topKHamming(Uint8Array.of(1, 2), [Uint8Array.of(1)], 1)).toThrow(/Vector 0 has 1 bytes/);
+    expect(() => topKHamming(Uint8Array.of(1), [[1] as unknown as Uint8Array], 1)).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() => topKHamming(Uint8Array.of(1), [Uint8Array.of(1)], 2.5)).toThrow(InvalidArgumentError);
+  });
+});

@@ -1,0 +1,70 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { allFinite } from '../src/vectors.js';
+import { releaseLargeMemory, setWebAssemblyEnabled, WORK_START, wasmKernels } from '../src/wasm/kernels.js';
+import { KERNELS_WASM } from '../src/wasm/kernels-bytes.js';
+
+describe('the WebAssembly kernels module', () => {
+  afterEach(() => setWebAssemblyEnabled(true));
+
+  it('is exactly what kernels.wat compiles to with wabt from npm (the build writes it; CI can check it)', () => {
+    const script = fileURLToPath(new URL('../scripts/build-wasm.mjs', import.meta.url));
+    // Exits non-zero, and so throws, when src/wasm/kernels-bytes.ts differs from a fresh compile.
+    expect(() => execFileSync(process.execPath, [script, '--check'], { stdio: 'pipe' })).not.toThrow();
+  });
+
+  it('stays under 4 KB, so browsers compile it synchronously on the main thread', () => {
+    expect(atob(KERNELS_WASM).length).toBeLessThan(4096);
+  });
+
+  it('instantiates once and serves every caller the same instance, with its tables written', () => {
+    const kernels = wasmKernels();
+    expect(kernels).toBeDefined();
+    expect(wasmKernels()).toBe(kernels);
+    // 1e22 as the parser reads it, and 10^16 among the integer powers.
+    expect(kernels!.doubles[22]).toBe(1e22);
+    expect(new DataView(kernels!.bytes.buffer).getBigUint64(192 + 16 * 8, true)).toBe(10n ** 16n);
+    expect(WORK_START).toBeGreaterThanOrEqual(336 + 17 * 16);
+  });
+
+  it('hands memory above 32 MB back: the next caller gets a fresh, small instance', () => {
+    const kernels = wasmKernels()!;
+    kernels.reserve(40 * 1024 * 1024);
+    expect(kernels.bytes.length).toBeGreaterThanOrEqual(40 * 1024 * 1024);
+    releaseLargeMemory();
+    const fresh = wasmKernels()!;
+    expect(fresh).not.toBe(kernels);
+    expect(fresh.bytes.length).toBeLessThan(1024 * 1024);
+    // Small memory is kept.
+    releaseLargeMemory();
+    expect(wasmKernels()).toBe(fresh);
+  });
+
+  it('allFinite: the kernel (long runs) and the JavaScript loop find a bad value at any position', () => {
+    // 70,003 values: more than one quarter-megabyte chunk, and a tail that is not a whole block.
+    const values = Float32Array.from({ length: 70_003 }, (_, index) => Math.sin(index) * 1e38);
+    for (const enabled of [true, false]) {
+      setWebAssemblyEnabled(enabled);
+      expect(allFinite(values)).toBe(true);
+      for (const position of [0, 15, 16, 65_535, 65_536, 69_999, 70_002]) {
+        for (const bad of [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN]) {
+          const copy = values.slice();
+          copy[position] = bad;
+          expect(allFinite(copy), `${bad} at ${position} (WebAssembly ${enabled})`).toBe(false);
+        }
+      }
+    }
+    // The largest finite float32 and the smallest subnormal are finite.
+    setWebAssemblyEnabled(true);
+    expect(allFinite(new Float32Array(20_000).fill(3.4028234663852886e38))).toBe(true);
+    expect(allFinite(new Float32Array(20_000).fill(-1.401298464324817e-45))).toBe(true);
+  });
+
+  it('can be switched off, so that tests prove the JavaScript twins', () => {
+    setWebAssemblyEnabled(false);
+    expect(wasmKernels()).toBeUndefined();
+    setWebAssemblyEnabled(true);
+    expect(wasmKernels()).toBeDefined();
+  });
+});
