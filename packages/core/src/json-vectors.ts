@@ -2,8 +2,8 @@
  * Float vectors straight from JSON response bytes. A response of 1,000 vectors of 1,024 floats is about
  * 12 MB of digits; `JSON.parse` spends most of a float answer's CPU building a `number[]` per vector that
  * is then copied into a slab. Here a small scanner walks only the envelope, every vector array at the
- * paths a provider names is parsed from the bytes through one `Float32Array` slab and then handed out as
- * vectors that each own their buffer, base64 vectors are decoded without ever becoming part of a parsed
+ * paths a provider names is parsed from the bytes into a `Float32Array` that owns its buffer (so a vector
+ * the caller keeps pins nothing else), base64 vectors are decoded without ever becoming part of a parsed
  * string, and `JSON.parse` reads the envelope with each vector elided.
  *
  * Contract: every value is bit-identical to `Math.fround(JSON.parse(text))`. Anything the fast path does
@@ -396,30 +396,28 @@ function decodeBase64(bytes: Uint8Array, found: Found, indices: number[]): Float
   if (length <= 0 || length % 4 !== 0) return undefined;
   // Node's decoder first: on Node 22 and later it is faster than the WebAssembly one (measured: 6-7 µs
   // against 9 µs per 3,072-float vector), which serves where there is no Buffer (browsers, workers).
-  const kernels = NodeBufferClass === undefined ? wasmKernels() : undefined;
+  if (NodeBufferClass !== undefined) return decodeBase64WithBuffer(bytes, found, indices, length);
+  const kernels = wasmKernels();
+  if (kernels === undefined) return undefined;
   let slab: Uint8Array | undefined;
-  let finite: boolean;
-  if (kernels !== undefined) {
-    try {
-      slab = decodeBase64WithKernels(kernels, bytes, found, indices, length);
-    } finally {
-      releaseLargeMemory();
-    }
-    if (slab === undefined) return undefined;
-    finite = kernelsFinite;
-  } else {
-    slab = decodeBase64WithBuffer(bytes, found, indices, length);
-    if (slab === undefined) return undefined;
-    finite = allFinite(new Float32Array(slab.buffer, slab.byteOffset, slab.length / 4));
+  try {
+    slab = decodeBase64WithKernels(kernels, bytes, found, indices, length);
+  } finally {
+    releaseLargeMemory();
   }
+  if (slab === undefined) return undefined;
   if (!LITTLE_ENDIAN) swapFloat32Bytes(slab);
-  return ownVectors(new Float32Array(slab.buffer, slab.byteOffset, slab.length / 4), indices.length, finite);
+  return ownVectors(
+    new Float32Array(slab.buffer, slab.byteOffset, slab.length / 4),
+    indices.length,
+    kernelsFinite,
+  );
 }
 
 /**
  * Each vector of `slab` copied into a buffer of its own, so that a vector the caller keeps pins nothing
- * else (the copy costs a small fraction of parsing or decoding). When `finite`, each buffer is recorded
- * as checked; otherwise the provider's decode finds the bad value again and names the vector.
+ * else. When `finite`, each buffer is recorded as checked; otherwise the provider's decode finds the bad
+ * value again and names the vector.
  */
 function ownVectors(slab: Float32Array, count: number, finite: boolean): Float32Array[] {
   const dimensions = slab.length / count;
@@ -437,27 +435,35 @@ function newSlab(size: number): Uint8Array {
   return NodeBufferClass !== undefined ? NodeBufferClass.allocUnsafeSlow(size) : new Uint8Array(size);
 }
 
-/** Node's own base64 decoder, one string at a time. */
+/**
+ * Node's own base64 decoder, one string at a time, each straight into an unpooled buffer of exactly its
+ * bytes: a vector the caller keeps pins nothing else.
+ */
 function decodeBase64WithBuffer(
   bytes: Uint8Array,
   found: Found,
   indices: number[],
   length: number,
-): Uint8Array | undefined {
+): Float32Array[] | undefined {
   if (NodeBufferClass === undefined) return undefined;
   const text = NodeBufferClass.from(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength);
-  const slab = NodeBufferClass.allocUnsafeSlow(length * indices.length);
+  const out = new Array<Float32Array>(indices.length);
   for (let index = 0; index < indices.length; index++) {
     const at = indices[index]!;
     const start = found.starts[at]! + 1;
     const end = found.ends[at]! - 1;
     if (base64Bytes(bytes, start, end) !== length) return undefined;
+    const own = NodeBufferClass.allocUnsafeSlow(length);
     // Any character outside the base64 alphabet (a JSON escape such as `\/` included) is skipped by the
     // decoder, so fewer bytes come out than the length promised: JSON.parse then unescapes the string.
-    if (slab.write(text.toString('latin1', start, end), index * length, length, 'base64') !== length)
-      return undefined;
+    if (own.write(text.toString('latin1', start, end), 0, length, 'base64') !== length) return undefined;
+    if (!LITTLE_ENDIAN) swapFloat32Bytes(own);
+    const vector = new Float32Array(own.buffer, own.byteOffset, length / 4);
+    // When a value is not finite, the provider's decode finds it again and names the vector.
+    if (allFinite(vector)) markFinite(vector.buffer);
+    out[index] = vector;
   }
-  return slab;
+  return out;
 }
 
 /** Whether every float the last `decodeBase64WithKernels` decoded was finite. */
@@ -512,25 +518,26 @@ function decodeBase64WithKernels(
 // ---- the envelope -----------------------------------------------------------------------------------
 
 /**
- * Parses every number array of `found` (through one slab) into vectors of their own; undefined unless all
- * are well-formed and of one length.
+ * Parses every number array of `found`, each into a `Float32Array` of its own; undefined unless all are
+ * well-formed and of one length.
  */
 function parseArrays(bytes: Uint8Array, found: Found, indices: number[]): Float32Array[] | undefined {
   if (indices.length === 0) return undefined;
   overflowed = false;
   const kernels = wasmKernels();
-  let slab: Float32Array | undefined;
+  let vectors: Float32Array[] | undefined;
   if (kernels !== undefined) {
     try {
-      slab = parseWithKernels(kernels, bytes, found, indices);
+      vectors = parseWithKernels(kernels, bytes, found, indices);
     } finally {
       releaseLargeMemory();
     }
   } else {
-    slab = parseWithJavaScript(bytes, found, indices);
+    vectors = parseWithJavaScript(bytes, found, indices);
   }
-  if (slab === undefined) return undefined;
-  return ownVectors(slab, indices.length, !overflowed);
+  if (vectors === undefined) return undefined;
+  if (!overflowed) for (const vector of vectors) markFinite(vector.buffer);
+  return vectors;
 }
 
 /** Whether the array at `found` position `at` ended where the scanner saw its `]`. */
@@ -538,20 +545,22 @@ function endedAt(found: Found, at: number, end: number): boolean {
   return end === found.ends[at];
 }
 
-function parseWithJavaScript(bytes: Uint8Array, found: Found, indices: number[]): Float32Array | undefined {
+function parseWithJavaScript(bytes: Uint8Array, found: Found, indices: number[]): Float32Array[] | undefined {
   const first = indices[0]!;
   // Every value takes at least one digit and one comma.
   const scratch = new Float32Array(((found.ends[first]! - found.starts[first]!) >> 1) + 1);
   const dimensions = parseNumberArray(bytes, found.starts[first]!, scratch, 0, scratch.length);
   if (dimensions <= 0 || !endedAt(found, first, parsedEnd)) return undefined;
-  const slab = new Float32Array(dimensions * indices.length);
-  slab.set(scratch.subarray(0, dimensions));
+  const out = new Array<Float32Array>(indices.length);
+  out[0] = scratch.slice(0, dimensions);
   for (let index = 1; index < indices.length; index++) {
     const at = indices[index]!;
-    const count = parseNumberArray(bytes, found.starts[at]!, slab, index * dimensions, dimensions);
+    const vector = new Float32Array(dimensions);
+    const count = parseNumberArray(bytes, found.starts[at]!, vector, 0, dimensions);
     if (count !== dimensions || !endedAt(found, at, parsedEnd)) return undefined;
+    out[index] = vector;
   }
-  return slab;
+  return out;
 }
 
 /** Bytes of body the WebAssembly parser reads per call (the memory it needs is about 2.5 times this). */
@@ -566,9 +575,9 @@ function parseWithKernels(
   bytes: Uint8Array,
   found: Found,
   indices: number[],
-): Float32Array | undefined {
+): Float32Array[] | undefined {
   const { exports } = kernels;
-  let slab: Float32Array | undefined;
+  const out = new Array<Float32Array>(indices.length);
   let dimensions = 0;
   let next = 0;
   while (next < indices.length) {
@@ -600,7 +609,6 @@ function parseWithKernels(
       exports.overflow.value = 0;
       dimensions = exports.parse_array(inputAt, inputAt + length, outAt, capacity, 0, slowAt);
       if (dimensions === 0) return undefined;
-      slab = new Float32Array(dimensions * indices.length);
     } else if (exports.parse_arrays(rangesAt, count, outAt, dimensions, slowAt) !== count) {
       return undefined;
     }
@@ -612,10 +620,14 @@ function parseWithKernels(
       if (!Number.isFinite(value)) overflowed = true;
       values[outAt / 4 + integers[entry]!] = value;
     }
-    slab!.set(values.subarray(outAt / 4, outAt / 4 + count * dimensions), next * dimensions);
+    // Each vector copied out of the kernels' memory into a buffer of its own.
+    for (let index = 0; index < count; index++) {
+      const from = outAt / 4 + index * dimensions;
+      out[next + index] = values.slice(from, from + dimensions);
+    }
     next = last;
   }
-  return slab;
+  return out;
 }
 
 /** The body with each vector value replaced by `[n]`, its number in document order. */
