@@ -99,28 +99,49 @@ function readChunks(
 /**
  * Buffers of bodies already read, for the next bodies to be joined into: writing a fresh buffer costs
  * its page faults, several times the copy itself (measured: 4-6 ms against 0.6 ms for a 12 MB answer).
- * Held weakly, so a collection takes them back rather than the process keeping them.
+ * Held while answers keep coming and dropped after a second without one, so an idle process keeps none.
+ * (Weak references did not serve: the collections that large bodies cause took the spares back first.)
  */
-const spareBuffers: WeakRef<ArrayBuffer>[] = [];
+const spareBuffers: ArrayBuffer[] = [];
 /** Bodies larger than this get a buffer of their own that is never kept. */
 const SPARE_BYTES_LIMIT = 64 * 1024 * 1024;
-const SPARES = 4;
+/** At most this many bytes of spares are held. */
+const SPARE_TOTAL_LIMIT = 128 * 1024 * 1024;
+const SPARE_IDLE_MS = 1000;
+let spareBytes = 0;
+let dropSpares: ReturnType<typeof setTimeout> | undefined;
+
+function takeSpare(total: number): ArrayBuffer | undefined {
+  for (let index = 0; index < spareBuffers.length; index++) {
+    const spare = spareBuffers[index]!;
+    if (spare.byteLength >= total) {
+      spareBuffers.splice(index, 1);
+      spareBytes -= spare.byteLength;
+      return spare;
+    }
+  }
+  return undefined;
+}
+
+function keepSpare(buffer: ArrayBuffer): void {
+  if (buffer.byteLength > SPARE_BYTES_LIMIT || spareBytes + buffer.byteLength > SPARE_TOTAL_LIMIT) return;
+  spareBuffers.push(buffer);
+  spareBytes += buffer.byteLength;
+  if (dropSpares !== undefined) clearTimeout(dropSpares);
+  dropSpares = setTimeout(() => {
+    spareBuffers.length = 0;
+    spareBytes = 0;
+    dropSpares = undefined;
+  }, SPARE_IDLE_MS);
+  dropSpares.unref?.();
+}
 
 /** Joins `chunks` into one buffer (a spare if one is large enough) and says how to hand it back. */
 function joinIntoSpare(chunks: Buffer[], total: number): { body: Uint8Array; release(): void } {
-  let buffer: ArrayBuffer | undefined;
-  for (let index = 0; index < spareBuffers.length; index++) {
-    const spare = spareBuffers[index]!.deref();
-    if (spare === undefined || spare.byteLength >= total) {
-      spareBuffers.splice(index--, 1);
-      if (spare !== undefined) {
-        buffer = spare;
-        break;
-      }
-    }
-  }
   // Rounded up to a whole MiB, so that answers of about one size share buffers.
-  buffer ??= new ArrayBuffer(total <= SPARE_BYTES_LIMIT ? Math.ceil(total / 1_048_576) * 1_048_576 : total);
+  const buffer =
+    takeSpare(total) ??
+    new ArrayBuffer(total <= SPARE_BYTES_LIMIT ? Math.ceil(total / 1_048_576) * 1_048_576 : total);
   // A Buffer view: its indexOf is a native memchr, several times faster than a Uint8Array's.
   const body = Buffer.from(buffer, 0, total);
   let offset = 0;
@@ -128,12 +149,13 @@ function joinIntoSpare(chunks: Buffer[], total: number): { body: Uint8Array; rel
     body.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  const kept = buffer;
+  let released = false;
   return {
     body,
     release() {
-      if (kept.byteLength <= SPARE_BYTES_LIMIT && spareBuffers.length < SPARES)
-        spareBuffers.push(new WeakRef(kept));
+      if (released) return;
+      released = true;
+      keepSpare(buffer);
     },
   };
 }
