@@ -49,7 +49,8 @@ const DEFAULT_MAX_INPUTS_PER_CALL = 2048;
  * embedding provider gets embedkit's engine: batching by count and token budget, the sliding pool, limits,
  * retries, cache, registry. `capabilities` override what is read from the model; declare at least the
  * vector length (`defaultDimensions`) and what `dimensions` the model takes. Vectors arrive as `number[]`
- * and are copied once into one `Float32Array` slab per call.
+ * and are copied once, each into a `Float32Array` of its own. `truncate` and per-input titles, which the
+ * specification cannot carry, are left out with a warning.
  */
 export function fromAISDK(
   aiModel: AISDKEmbeddingModel,
@@ -113,7 +114,7 @@ export function fromAISDK(
       if (requestId !== undefined) response.requestId = requestId;
       const answer: EmbedResponse = {
         embeddings: numberArraysToVectors(result.embeddings, 'float'),
-        warnings: (result.warnings ?? []).map(fromAISDKWarning),
+        warnings: [...callWarnings(request, aiModel), ...(result.warnings ?? []).map(fromAISDKWarning)],
         response,
       };
       const tokens = result.usage?.tokens;
@@ -124,6 +125,29 @@ export function fromAISDK(
       return answer;
     },
   };
+}
+
+/** What the AI SDK's specification cannot carry, said rather than dropped without a word. */
+function callWarnings(request: EmbedRequest, aiModel: AISDKEmbeddingModel): Warning[] {
+  const warnings: Warning[] = [];
+  const name = `${aiModel.provider} ${aiModel.modelId}`;
+  if (request.truncate === true) {
+    warnings.push({
+      type: 'unsupported-setting',
+      setting: 'truncate',
+      message: `The AI SDK's specification has no truncate option, so ${name} was not asked to cut long inputs; pass the provider's own option in providerOptions if it has one.`,
+    });
+  }
+  if (
+    request.inputs.some((input) => typeof input === 'object' && 'title' in input && input.title !== undefined)
+  ) {
+    warnings.push({
+      type: 'unsupported-setting',
+      setting: 'title',
+      message: `The AI SDK's specification has no per-input title, so the titles were not sent to ${name}.`,
+    });
+  }
+  return warnings;
 }
 
 function resolveCapabilities(

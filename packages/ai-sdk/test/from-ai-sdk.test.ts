@@ -71,7 +71,7 @@ function apiCallError(fields: Partial<ConstructorParameters<typeof APICallError>
 }
 
 describe('fromAISDK: vectors, usage and the request', () => {
-  it('copies the number[] vectors once into one Float32Array slab per call, with exact values', async () => {
+  it('copies the number[] vectors once, each into a Float32Array of its own, with exact values', async () => {
     const vectors = [
       [0.1, -0.2, 0.3],
       [0.4, 0.5, -0.6],
@@ -101,7 +101,8 @@ describe('fromAISDK: vectors, usage and the request', () => {
       vectors.map((vector) => vector.map(Math.fround)),
     );
     expect(result.embeddings[0]).toBeInstanceOf(Float32Array);
-    expect(result.embeddings[0]!.buffer).toBe(result.embeddings[1]!.buffer);
+    expect(result.embeddings[0]!.buffer).not.toBe(result.embeddings[1]!.buffer);
+    expect(result.embeddings[0]!.buffer.byteLength).toBe(12);
     expect(result.usage).toEqual({ inputTokens: 7 });
     expect(result.responses[0]).toMatchObject({ status: 200, requestId: 'req-openai-9' });
     // The provider's own user-agent gives way to embedkit's; the AI SDK's request helper appends its own.
@@ -125,6 +126,22 @@ describe('fromAISDK: vectors, usage and the request', () => {
       { type: 'unsupported-setting', setting: 'truncate', message: 'acme cannot truncate' },
       { type: 'other', message: 'something else' },
     ]);
+  });
+
+  it('says that truncate and per-input titles were left out, which the specification cannot carry', async () => {
+    const aiModel = handMade(async ({ values }) => answer(values));
+    const model = fromAISDK(aiModel);
+    const plain = await embedMany({ model, inputs: ['x', { text: 'y' }] });
+    expect(plain.warnings).toEqual([]);
+    const result = await embedMany({ model, inputs: ['x', { text: 'y', title: 'Why' }], truncate: true });
+    expect(aiModel.calls[1]!.values).toEqual(['x', 'y']);
+    expect(result.warnings.map((warning) => [warning.type, warning.setting])).toEqual([
+      ['unsupported-setting', 'truncate'],
+      ['unsupported-setting', 'title'],
+    ]);
+    expect(result.warnings[1]!.message).toBe(
+      "The AI SDK's specification has no per-input title, so the titles were not sent to acme.embedding acme-embed-1.",
+    );
   });
 
   it("names the provider by the first word of the AI SDK's provider, the key of its options", async () => {

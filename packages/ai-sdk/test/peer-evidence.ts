@@ -55,9 +55,25 @@ const cohereAnswer = (vectors: number[][]) => ({
 
 /** Findings common to the three providers, with the body each API sends. */
 function sharedFindings(
-  create: (replies: Replies) => { model: EmbeddingModelV4 },
-  bodies: { quota: unknown; tooLarge: unknown; echo: (key: string) => unknown },
+  create: (replies: Replies) => { model: EmbeddingModelV4; requests: { body: unknown }[] },
+  bodies: {
+    quota: unknown;
+    tooLarge: unknown;
+    echo: (key: string) => unknown;
+    success: unknown;
+    key: string;
+  },
 ) {
+  it('drops a misspelt provider option without a word and sends the request', async () => {
+    const { model, requests } = create([{ body: bodies.success }]);
+    await model.doEmbed({
+      values: ['x'],
+      providerOptions: { [bodies.key]: { conformanceNoSuchOption: true } },
+    });
+    expect(requests).toHaveLength(1);
+    expect(JSON.stringify(requests[0]!.body)).not.toContain('conformanceNoSuchOption');
+  });
+
   it('a 429 for a used-up quota is an APICallError with isRetryable: true', async () => {
     const { model } = create([{ status: 429, body: bodies.quota }]);
     const error = await rejectionOf(model, ['x']);
@@ -104,7 +120,60 @@ export const peerFinding = {
         ]);
       });
 
+      it('accepts an answer whose items carry a duplicate or impossible index', async () => {
+        const { model } = openaiModel([
+          {
+            body: {
+              object: 'list',
+              data: [
+                { object: 'embedding', index: 0, embedding: [1, 0] },
+                { object: 'embedding', index: 0, embedding: [0, 1] },
+              ],
+              usage: { prompt_tokens: 2, total_tokens: 2 },
+            },
+          },
+          {
+            body: {
+              object: 'list',
+              data: [
+                { object: 'embedding', index: 0, embedding: [1, 0] },
+                { object: 'embedding', index: 7, embedding: [0, 1] },
+              ],
+              usage: { prompt_tokens: 2, total_tokens: 2 },
+            },
+          },
+        ]);
+        expect((await model.doEmbed({ values: ['a', 'b'] })).embeddings).toHaveLength(2);
+        expect((await model.doEmbed({ values: ['a', 'b'] })).embeddings).toHaveLength(2);
+      });
+
+      it('reads no wait from a 429 message ("Please try again in 2.5s"): no Retry-After reaches the caller', async () => {
+        const { model } = openaiModel([
+          {
+            status: 429,
+            body: {
+              error: {
+                message: 'Rate limit reached for requests. Please try again in 2.5s.',
+                type: 'requests',
+                param: null,
+                code: 'rate_limit_exceeded',
+              },
+            },
+          },
+        ]);
+        const error = await rejectionOf(model, ['x']);
+        expect(error.isRetryable).toBe(true);
+        expect(error.responseHeaders?.['retry-after']).toBeUndefined();
+        expect(error.responseHeaders?.['retry-after-ms']).toBeUndefined();
+      });
+
       sharedFindings(openaiModel, {
+        key: 'openai',
+        success: {
+          object: 'list',
+          data: [{ object: 'embedding', index: 0, embedding: [1, 0] }],
+          usage: { prompt_tokens: 1, total_tokens: 1 },
+        },
         quota: {
           error: {
             message: 'You exceeded your current quota.',
@@ -135,6 +204,8 @@ export const peerFinding = {
   google(): void {
     describe('evidence: @ai-sdk/google itself', () => {
       sharedFindings(googleModel, {
+        key: 'google',
+        success: { embedding: { values: [1, 0] } },
         quota: {
           error: {
             code: 429,
@@ -205,6 +276,8 @@ export const peerFinding = {
       });
 
       sharedFindings(cohereModel, {
+        key: 'cohere',
+        success: cohereAnswer([[1, 0]]),
         quota: { message: 'You are past your monthly limit of API calls for this Trial key.' },
         tooLarge: { message: 'too many tokens: total number of tokens exceeds the limit' },
         echo: (key) => ({ message: `invalid api token ${key}` }),
