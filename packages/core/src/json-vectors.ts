@@ -13,7 +13,7 @@
  */
 
 import { InvalidArgumentError } from './errors.js';
-import { allFinite, LITTLE_ENDIAN, markFinite, swapFloat32Bytes } from './vectors.js';
+import { LITTLE_ENDIAN, swapFloat32Bytes } from './vectors.js';
 import { type Kernels, releaseLargeMemory, WORK_START, wasmKernels } from './wasm/kernels.js';
 
 /** A compiled path trie: object keys, array items (`[*]`), and whether a vector sits here. */
@@ -93,11 +93,6 @@ function exactNumber(bytes: Uint8Array, start: number, end: number): number {
 
 /** Where the last `parseNumberArray` stopped: the byte after its `]`. */
 let parsedEnd = 0;
-/**
- * Whether a number overflowed float32 since this was last cleared. Only the slow paths can: the fast
- * one yields at most 2^53 x 10^22, well inside float32.
- */
-let overflowed = false;
 
 /**
  * Parses the JSON array of numbers whose `[` is at `start` into `out` from `offset`, at most `limit`
@@ -188,11 +183,9 @@ function parseNumberArray(
         const margin = value * digits * ERROR_PER_DIGIT;
         if (Math.fround(value - margin) !== Math.fround(value + margin))
           value = exactNumber(bytes, numberStart, position);
-        if (!Number.isFinite(Math.fround(value))) overflowed = true;
       }
     } else {
       value = exactNumber(bytes, numberStart, position);
-      if (!Number.isFinite(Math.fround(value))) overflowed = true;
     }
     out[offset + count++] = value;
     while (byte === 32 || byte === 10 || byte === 13 || byte === 9) byte = bytes[++position]!;
@@ -407,26 +400,18 @@ function decodeBase64(bytes: Uint8Array, found: Found, indices: number[]): Float
   }
   if (slab === undefined) return undefined;
   if (!LITTLE_ENDIAN) swapFloat32Bytes(slab);
-  return ownVectors(
-    new Float32Array(slab.buffer, slab.byteOffset, slab.length / 4),
-    indices.length,
-    kernelsFinite,
-  );
+  return ownVectors(new Float32Array(slab.buffer, slab.byteOffset, slab.length / 4), indices.length);
 }
 
 /**
  * Each vector of `slab` copied into a buffer of its own, so that a vector the caller keeps pins nothing
- * else. When `finite`, each buffer is recorded as checked; otherwise the provider's decode finds the bad
- * value again and names the vector.
+ * else. Values are not checked here: the provider's decode does that, and names the vector.
  */
-function ownVectors(slab: Float32Array, count: number, finite: boolean): Float32Array[] {
+function ownVectors(slab: Float32Array, count: number): Float32Array[] {
   const dimensions = slab.length / count;
   const out = new Array<Float32Array>(count);
-  for (let index = 0; index < count; index++) {
-    const vector = slab.slice(index * dimensions, (index + 1) * dimensions);
-    if (finite) markFinite(vector.buffer);
-    out[index] = vector;
-  }
+  for (let index = 0; index < count; index++)
+    out[index] = slab.slice(index * dimensions, (index + 1) * dimensions);
   return out;
 }
 
@@ -458,20 +443,15 @@ function decodeBase64WithBuffer(
     // decoder, so fewer bytes come out than the length promised: JSON.parse then unescapes the string.
     if (own.write(text.toString('latin1', start, end), 0, length, 'base64') !== length) return undefined;
     if (!LITTLE_ENDIAN) swapFloat32Bytes(own);
-    const vector = new Float32Array(own.buffer, own.byteOffset, length / 4);
-    // When a value is not finite, the provider's decode finds it again and names the vector.
-    if (allFinite(vector)) markFinite(vector.buffer);
-    out[index] = vector;
+    // Values are checked by the provider's decode, which names a vector that holds NaN or an infinity.
+    out[index] = new Float32Array(own.buffer, own.byteOffset, length / 4);
   }
   return out;
 }
 
-/** Whether every float the last `decodeBase64WithKernels` decoded was finite. */
-let kernelsFinite = true;
-
 /**
  * Decodes the strings with the WebAssembly decoder, a window of the body at a time, straight from the
- * bytes (no string is made of them) into one slab, testing the floats for finiteness on the way; undefined
+ * bytes (no string is made of them) into one slab; undefined
  * when any string holds a character outside the standard alphabet (a JSON escape, base64url, whitespace)
  * or decodes to another length: Node's decoder, after JSON.parse, then has the last word.
  */
@@ -484,7 +464,6 @@ function decodeBase64WithKernels(
 ): Uint8Array | undefined {
   const { exports } = kernels;
   const slab = newSlab(length * indices.length);
-  kernelsFinite = true;
   let next = 0;
   while (next < indices.length) {
     const base = found.starts[indices[next]!]! + 1;
@@ -508,7 +487,6 @@ function decodeBase64WithKernels(
     }
     if (exports.decode_base64(rangesAt, count, outAt, length) !== count) return undefined;
     // The kernels' memory is little-endian on every machine, as the decoded floats are.
-    if (kernelsFinite) kernelsFinite = exports.all_finite(outAt, (count * length) / 4) === 1;
     slab.set(memory.subarray(outAt, outAt + count * length), next * length);
     next = last;
   }
@@ -523,7 +501,6 @@ function decodeBase64WithKernels(
  */
 function parseArrays(bytes: Uint8Array, found: Found, indices: number[]): Float32Array[] | undefined {
   if (indices.length === 0) return undefined;
-  overflowed = false;
   const kernels = wasmKernels();
   let vectors: Float32Array[] | undefined;
   if (kernels !== undefined) {
@@ -536,7 +513,6 @@ function parseArrays(bytes: Uint8Array, found: Found, indices: number[]): Float3
     vectors = parseWithJavaScript(bytes, found, indices);
   }
   if (vectors === undefined) return undefined;
-  if (!overflowed) for (const vector of vectors) markFinite(vector.buffer);
   return vectors;
 }
 
@@ -612,13 +588,12 @@ function parseWithKernels(
     } else if (exports.parse_arrays(rangesAt, count, outAt, dimensions, slowAt) !== count) {
       return undefined;
     }
-    if (exports.overflow.value !== 0) overflowed = true;
     const values = kernels.floats;
     for (let slow = 0; slow < exports.slow_count.value; slow++) {
       const entry = slowAt / 4 + slow * 3;
-      const value = Math.fround(exactNumber(memory, integers[entry + 1]!, integers[entry + 2]!));
-      if (!Number.isFinite(value)) overflowed = true;
-      values[outAt / 4 + integers[entry]!] = value;
+      values[outAt / 4 + integers[entry]!] = Math.fround(
+        exactNumber(memory, integers[entry + 1]!, integers[entry + 2]!),
+      );
     }
     // Each vector copied out of the kernels' memory into a buffer of its own.
     for (let index = 0; index < count; index++) {

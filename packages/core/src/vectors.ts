@@ -116,14 +116,6 @@ export function allFinite(values: Float32Array): boolean {
   return true;
 }
 
-/** Buffers whose float32 values a decoder has already proved finite (see `json-vectors.ts`). */
-const finiteBuffers = new WeakSet<ArrayBufferLike>();
-
-/** Records that every float32 in `buffer` is finite, so that `numberArraysToVectors` need not look again. */
-export function markFinite(buffer: ArrayBufferLike): void {
-  finiteBuffers.add(buffer);
-}
-
 /** Throws, naming the position, when a float vector holds NaN or an infinity. */
 function assertFinite(vector: Float32Array, index: number): void {
   if (allFinite(vector)) return;
@@ -248,7 +240,7 @@ function allOwnFloat32(arrays: readonly unknown[]): boolean {
 function checkInPlace(vectors: readonly Float32Array[], normalize: boolean): Float32Array[] {
   for (let index = 0; index < vectors.length; index++) {
     const vector = vectors[index]!;
-    if (!finiteBuffers.has(vector.buffer)) assertFinite(vector, index);
+    assertFinite(vector, index);
     if (normalize) {
       let squares = 0;
       for (let position = 0; position < vector.length; position++)
