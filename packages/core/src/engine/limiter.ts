@@ -265,7 +265,8 @@ class AdaptivePace {
         this.rate = tokens / Math.max(waitMs, 1);
         this.doubling = true;
       }
-      this.dryAt = now;
+      // The API's rate is read from when calls may go again: the wait it asked for is not its rate.
+      this.dryAt = now + waitMs;
       this.acceptedSinceDry = 0;
       this.loweredAt = now;
       return;
@@ -273,7 +274,7 @@ class AdaptivePace {
     // While the guess doubles, only a budget running dry again right after a pause (a 429 within a call of
     // the last one) confirms it; a lone 429 every so often (a stumbling server) does not.
     if (this.doubling && !backToBack) return;
-    if (now - this.loweredAt < MIN_MEASURE_MS) return;
+    if (now - this.loweredAt < MIN_MEASURE_MS || now - this.dryAt < MIN_MEASURE_MS) return;
     this.doubling = false;
     const measured = this.acceptedSinceDry / (now - this.dryAt);
     if (!this.measured) {
