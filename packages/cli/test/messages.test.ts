@@ -49,7 +49,7 @@ describe('the base URL', () => {
     expect(ok.stdout).toBe('[2,8.625]\n');
     expect(server.requests).toBe(before + 1);
     const bad = await runCli(['embed', 'hello', '--model', 'openai:text-embedding-3-small'], {
-      env: { EMBEDKIT_BASE_URL: 'sk-pasted-here-by-mistake' },
+      env: { EMBEDKIT_BASE_URL: 'sk-fake-test-key-pasted-by-mistake' },
     });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toBe(

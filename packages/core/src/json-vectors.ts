@@ -582,7 +582,6 @@ function parseWithKernels(
     }
     if (next === 0) {
       exports.slow_count.value = 0;
-      exports.overflow.value = 0;
       dimensions = exports.parse_array(inputAt, inputAt + length, outAt, capacity, 0, slowAt);
       if (dimensions === 0) return undefined;
     } else if (exports.parse_arrays(rangesAt, count, outAt, dimensions, slowAt) !== count) {

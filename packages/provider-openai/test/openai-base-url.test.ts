@@ -36,7 +36,7 @@ describe('the API root from OPENAI_BASE_URL, as the official client reads it', (
   });
 
   it('is refused before any request when it is not an http(s) URL, naming the variable but not its value', async () => {
-    vi.stubEnv('OPENAI_BASE_URL', 'sk-pasted-into-the-wrong-variable');
+    vi.stubEnv('OPENAI_BASE_URL', 'sk-fake-test-key-pasted-into-the-wrong-variable');
     const server = fakeFetch([]);
     const model = createOpenAI({ apiKey: KEY, fetch: server.fetch }).embedding('text-embedding-3-small');
     const error = await embedMany({ model, inputs: ['a'], maxRetries: 3 }).catch((caught: unknown) => caught);

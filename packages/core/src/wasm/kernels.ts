@@ -23,7 +23,6 @@ declare const WebAssembly: {
 interface KernelExports {
   memory: WasmMemory;
   slow_count: WasmGlobal;
-  overflow: WasmGlobal;
   parse_array(start: number, end: number, out: number, limit: number, index: number, slow: number): number;
   parse_arrays(ranges: number, count: number, out: number, dims: number, slow: number): number;
   all_finite(start: number, count: number): number;

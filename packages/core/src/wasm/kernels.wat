@@ -11,9 +11,8 @@
 
   ;; ---- JSON float arrays ------------------------------------------------------------------------
 
-  ;; Slow numbers found by parse_arrays: how many, and whether a stored value overflowed float32.
+  ;; How many slow numbers parse_arrays found.
   (global $slow_count (export "slow_count") (mut i32) (i32.const 0))
-  (global $overflow (export "overflow") (mut i32) (i32.const 0))
 
   ;; JSON whitespace: space, tab, line feed, carriage return (and nothing else).
   (func $is_space (param $c i32) (result i32)
@@ -161,9 +160,7 @@
             (then
               (call $note_slow (local.get $slow) (local.get $index) (local.get $number) (local.get $p))
               (local.set $stored (f32.const 0))
-              (br $stored_value)))
-          (if (f32.eq (f32.abs (local.get $stored)) (f32.const inf))
-            (then (global.set $overflow (i32.const 1)))))))
+              (br $stored_value))))))
     (f32.store (local.get $out) (local.get $stored))
     (local.get $p))
 
@@ -313,7 +310,6 @@
     (param $slow i32) (result i32)
     (local $index i32)
     (global.set $slow_count (i32.const 0))
-    (global.set $overflow (i32.const 0))
     (block $done
       (loop $arrays
         (br_if $done (i32.ge_u (local.get $index) (local.get $count)))
