@@ -78,12 +78,10 @@ export function swapFloat32Bytes(bytes: Uint8Array): void {
 /** Values `allFinite` copies into the kernels' memory per step. */
 const FINITE_CHUNK = 65_536;
 
-/** The exponent bits of a float32: all ones for an infinity or NaN. */
-const EXPONENT = 0x7f800000;
-
 /**
- * Whether every float32 in `values` is finite: its exponent bits are not all ones. Integer tests on the
- * raw bits, four per step, cost less than half of any float arithmetic over the values.
+ * Whether every float32 in `values` is finite. `value * 0` is 0 for every finite value and NaN for an
+ * infinity or NaN, so four running sums of it decide with no branch per value (measured faster, on Node 20
+ * and 24, than integer tests on the exponent bits, for the 1,024 to 3,072 values of one vector).
  */
 export function allFinite(values: Float32Array): boolean {
   // Long runs go through the kernels a quarter megabyte at a time: copying them there and testing 16
@@ -98,22 +96,21 @@ export function allFinite(values: Float32Array): boolean {
     }
     return true;
   }
-  const bits = new Int32Array(values.buffer, values.byteOffset, values.length);
-  const length = bits.length;
+  let sum0 = 0;
+  let sum1 = 0;
+  let sum2 = 0;
+  let sum3 = 0;
+  const length = values.length;
   const end = length - (length % 4);
   let position = 0;
   for (; position < end; position += 4) {
-    // `|` of the four tests, not `||`: one branch per four values.
-    if (
-      +((bits[position]! & EXPONENT) === EXPONENT) |
-      +((bits[position + 1]! & EXPONENT) === EXPONENT) |
-      +((bits[position + 2]! & EXPONENT) === EXPONENT) |
-      +((bits[position + 3]! & EXPONENT) === EXPONENT)
-    )
-      return false;
+    sum0 += values[position]! * 0;
+    sum1 += values[position + 1]! * 0;
+    sum2 += values[position + 2]! * 0;
+    sum3 += values[position + 3]! * 0;
   }
-  for (; position < length; position++) if ((bits[position]! & EXPONENT) === EXPONENT) return false;
-  return true;
+  for (; position < length; position++) sum0 += values[position]! * 0;
+  return sum0 + sum1 + sum2 + sum3 === 0;
 }
 
 /** Throws, naming the position, when a float vector holds NaN or an infinity. */
