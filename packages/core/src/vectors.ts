@@ -78,20 +78,26 @@ export function swapFloat32Bytes(bytes: Uint8Array): void {
 /** Values `allFinite` copies into the kernels' memory per step. */
 const FINITE_CHUNK = 65_536;
 
+/** Vectors at least this long are checked by the kernels (the JavaScript loop serves shorter ones). */
+const FINITE_KERNEL_MIN = 256;
+
 /**
- * Whether every float32 in `values` is finite. `value * 0` is 0 for every finite value and NaN for an
- * infinity or NaN, so four running sums of it decide with no branch per value (measured faster, on Node 20
- * and 24, than integer tests on the exponent bits, for the 1,024 to 3,072 values of one vector).
+ * Whether every float32 in `values` is finite. The kernels test 16 values per step on a copy in their
+ * memory, a quarter megabyte at a time: measured 3 to 4 times faster than the JavaScript loop even with
+ * the copy, from one vector of 1,024 values (0.3-0.4 µs against 1.2 µs on Node 24). Where they cannot
+ * run, `value * 0` is 0 for every finite value and NaN for an infinity or NaN, so four running sums of it
+ * decide with no branch per value.
  */
 export function allFinite(values: Float32Array): boolean {
-  // Long runs go through the kernels a quarter megabyte at a time: copying them there and testing 16
-  // values per step costs about a third of testing them here.
-  const kernels = values.length >= 16_384 ? wasmKernels() : undefined;
+  const kernels = values.length >= FINITE_KERNEL_MIN ? wasmKernels() : undefined;
   if (kernels !== undefined) {
-    kernels.reserve(WORK_START + FINITE_CHUNK * 4);
+    kernels.reserve(WORK_START + Math.min(values.length, FINITE_CHUNK) * 4);
     for (let start = 0; start < values.length; start += FINITE_CHUNK) {
       const count = Math.min(FINITE_CHUNK, values.length - start);
-      kernels.floats.set(values.subarray(start, start + count), WORK_START / 4);
+      kernels.floats.set(
+        start === 0 && count === values.length ? values : values.subarray(start, start + count),
+        WORK_START / 4,
+      );
       if (kernels.exports.all_finite(WORK_START, count) === 0) return false;
     }
     return true;

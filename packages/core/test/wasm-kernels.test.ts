@@ -61,6 +61,31 @@ describe('the WebAssembly kernels module', () => {
     expect(allFinite(new Float32Array(20_000).fill(-1.401298464324817e-45))).toBe(true);
   });
 
+  it('allFinite: one embedding-sized vector, a view into a larger buffer included, on both paths', () => {
+    // 255 values stay in JavaScript; from 256 the kernel checks a copy. A view must be read from its own
+    // offset: the values before and after it in the buffer are infinite.
+    for (const length of [255, 256, 257, 1_024, 3_072]) {
+      const backing = new Float32Array(length + 8).fill(Number.POSITIVE_INFINITY);
+      const vector = backing.subarray(4, 4 + length);
+      vector.set(Float32Array.from({ length }, (_, index) => Math.cos(index) - 0.5));
+      for (const enabled of [true, false]) {
+        setWebAssemblyEnabled(enabled);
+        expect(allFinite(vector), `${length} values (WebAssembly ${enabled})`).toBe(true);
+        for (const position of [0, 3, 4, 15, 16, length >> 1, length - 2, length - 1]) {
+          for (const bad of [Number.NEGATIVE_INFINITY, Number.NaN]) {
+            const before = vector[position]!;
+            vector[position] = bad;
+            expect(allFinite(vector), `${bad} at ${position} of ${length} (WebAssembly ${enabled})`).toBe(
+              false,
+            );
+            vector[position] = before;
+          }
+        }
+      }
+    }
+    setWebAssemblyEnabled(true);
+  });
+
   it('can be switched off, so that tests prove the JavaScript twins', () => {
     setWebAssemblyEnabled(false);
     expect(wasmKernels()).toBeUndefined();
