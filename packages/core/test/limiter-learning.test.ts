@@ -234,6 +234,26 @@ describe('no budget set', () => {
     expect(stumbling.lastAt).toBeLessThan(steady.lastAt + 8_000);
   });
 
+  it("a stumble while the first guess still doubles is not taken for the API's rate", async () => {
+    // Request 2 is refused for 3 s, which makes the first guess one call per 3 s; request 6, sent at that
+    // guess, meets a 25 ms refusal. Everything sent at the guess went through, so the guess, not the API,
+    // set that pace: taken as the API's rate, it left the job crawling at 0.1% growth per call (250 s
+    // instead of 17 s here).
+    const flaky = (request: number) => (request === 2 ? 3_000 : request === 6 ? 25 : undefined);
+    const common = {
+      headers: false,
+      reportsUsage: true,
+      latencyMs: 50,
+      tokensPerMinute: 1e12,
+      concurrency: 4,
+    };
+    const steady = await runJob(common);
+    const stumbling = await runJob({ ...common, flaky });
+    expect(stumbling.acceptedTokens).toBe(400_000);
+    expect(stumbling.refused).toBe(2);
+    expect(stumbling.lastAt).toBeLessThan(steady.lastAt + 15_000);
+  });
+
   it('without pacing (adaptive: false), the same job is refused far more often', async () => {
     const rateLimit = createRateLimiter({ adaptive: false });
     const result = await runJob({ headers: false, reportsUsage: true, latencyMs: 50, rateLimit });

@@ -275,8 +275,10 @@ class AdaptivePace {
     // the last one) confirms it; a lone 429 every so often (a stumbling server) does not.
     if (this.doubling && !backToBack) return;
     if (now - this.loweredAt < MIN_MEASURE_MS || now - this.dryAt < MIN_MEASURE_MS) return;
-    this.doubling = false;
     const measured = this.acceptedSinceDry / (now - this.dryAt);
+    // Everything sent at the guess went through: this pace was ours, not the API's, and the 429 a stumble.
+    if (this.doubling && measured >= this.rate * 0.9) return;
+    this.doubling = false;
     if (!this.measured) {
       // The first measure of what the API lets through replaces the first guess.
       this.rate = measured * 0.95;
