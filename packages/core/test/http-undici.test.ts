@@ -233,7 +233,43 @@ describe('undici transport against a local HTTP server (default dispatcher)', ()
     const third = await transport.request(request);
     expect(third.body.buffer).toBe(second.body.buffer);
     expect(Buffer.from(third.body).equals(payload)).toBe(true);
+    // A spare in use is never handed out again (bug: one kept in the list went to two bodies at once).
+    const fourth = await transport.request(request);
+    expect(fourth.body.buffer).not.toBe(third.body.buffer);
+    // Released twice, it is still one spare: the next two bodies get two buffers.
     third.release?.();
+    third.release?.();
+    const fifth = await transport.request(request);
+    const sixth = await transport.request(request);
+    expect(fifth.body.buffer).toBe(third.body.buffer);
+    expect(sixth.body.buffer).not.toBe(fifth.body.buffer);
+    for (const response of [fourth, fifth, sixth]) response.release?.();
+  });
+
+  it('a bytes body (a results file) is a copy: the next answer joined into the spare leaves it as it was', async () => {
+    // 1.5 MB: larger than any spare an earlier test left, so the second answer is joined into the first's.
+    const files = [Buffer.alloc(1_500_000, 'a'), Buffer.alloc(1_500_000, 'b')];
+    let round = 0;
+    handler = (_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const file = files[round++]!;
+      for (let offset = 0; offset < file.length; offset += 250_000)
+        response.write(file.subarray(offset, offset + 250_000));
+      response.end();
+    };
+    const transport = createTransport();
+    const ask = () =>
+      requestJson({
+        transport,
+        provider: 'local',
+        url: `${origin}/v1/files/results`,
+        method: 'GET',
+        responseType: 'bytes',
+      });
+    const first = (await ask()).body as Uint8Array;
+    const second = (await ask()).body as Uint8Array;
+    expect(Buffer.from(second).equals(files[1]!)).toBe(true);
+    expect(Buffer.from(first).equals(files[0]!)).toBe(true);
   });
 
   it('requestJson keeps nothing of a released body: vectors and fields survive the next answer', async () => {

@@ -272,8 +272,9 @@ function readResponse(
   if (response.status < 200 || response.status >= 300) throw statusFailure(response, requestId, call);
 
   if (options.responseType === 'bytes') {
-    // A transport that reuses its body buffers gets this one back when the call ends: keep a copy.
-    const body = response.release === undefined ? response.body : response.body.slice();
+    // A transport that reuses its body buffers gets this one back when the call ends: keep a copy. (Not
+    // `slice()`: on a Node Buffer, which the undici transport's bodies are, that is a view.)
+    const body = response.release === undefined ? response.body : new Uint8Array(response.body);
     return succeeded(response, body, requestId, call);
   }
   if (options.floatVectors !== undefined) {
