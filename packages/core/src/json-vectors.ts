@@ -13,7 +13,7 @@
  */
 
 import { InvalidArgumentError } from './errors.js';
-import { LITTLE_ENDIAN, swapFloat32Bytes } from './vectors.js';
+import { LITTLE_ENDIAN, NodeBufferClass, swapFloat32Bytes } from './vectors.js';
 import { type Kernels, releaseLargeMemory, WORK_START, wasmKernels } from './wasm/kernels.js';
 
 /** A compiled path trie: object keys, array items (`[*]`), and whether a vector sits here. */
@@ -356,19 +356,6 @@ function scanValue(
 
 // ---- base64 -----------------------------------------------------------------------------------------
 
-type NodeBuffer = Uint8Array & {
-  write(text: string, offset: number, length: number, encoding: 'base64'): number;
-  toString(encoding: 'latin1', start: number, end: number): string;
-};
-const NodeBufferClass = (
-  globalThis as {
-    Buffer?: {
-      allocUnsafeSlow(size: number): NodeBuffer;
-      from(buffer: ArrayBuffer, offset: number, length: number): NodeBuffer;
-    };
-  }
-).Buffer;
-
 /** Bytes a base64 string of `length` characters (quotes excluded) decodes to, or -1. */
 function base64Bytes(bytes: Uint8Array, start: number, end: number): number {
   let length = end - start;
@@ -392,32 +379,11 @@ function decodeBase64(bytes: Uint8Array, found: Found, indices: number[]): Float
   if (NodeBufferClass !== undefined) return decodeBase64WithBuffer(bytes, found, indices, length);
   const kernels = wasmKernels();
   if (kernels === undefined) return undefined;
-  let slab: Uint8Array | undefined;
   try {
-    slab = decodeBase64WithKernels(kernels, bytes, found, indices, length);
+    return decodeBase64WithKernels(kernels, bytes, found, indices, length);
   } finally {
     releaseLargeMemory();
   }
-  if (slab === undefined) return undefined;
-  if (!LITTLE_ENDIAN) swapFloat32Bytes(slab);
-  return ownVectors(new Float32Array(slab.buffer, slab.byteOffset, slab.length / 4), indices.length);
-}
-
-/**
- * Each vector of `slab` copied into a buffer of its own, so that a vector the caller keeps pins nothing
- * else. Values are not checked here: the provider's decode does that, and names the vector.
- */
-function ownVectors(slab: Float32Array, count: number): Float32Array[] {
-  const dimensions = slab.length / count;
-  const out = new Array<Float32Array>(count);
-  for (let index = 0; index < count; index++)
-    out[index] = slab.slice(index * dimensions, (index + 1) * dimensions);
-  return out;
-}
-
-/** A slab of `size` bytes of its own: never a view into Node's shared pool. */
-function newSlab(size: number): Uint8Array {
-  return NodeBufferClass !== undefined ? NodeBufferClass.allocUnsafeSlow(size) : new Uint8Array(size);
 }
 
 /**
@@ -451,9 +417,10 @@ function decodeBase64WithBuffer(
 
 /**
  * Decodes the strings with the WebAssembly decoder, a window of the body at a time, straight from the
- * bytes (no string is made of them) into one slab; undefined
+ * bytes (no string is made of them), each vector then copied out into a buffer of its own; undefined
  * when any string holds a character outside the standard alphabet (a JSON escape, base64url, whitespace)
- * or decodes to another length: Node's decoder, after JSON.parse, then has the last word.
+ * or decodes to another length: Node's decoder, after JSON.parse, then has the last word. Values are not
+ * checked here: the provider's decode does that, and names the vector.
  */
 function decodeBase64WithKernels(
   kernels: Kernels,
@@ -461,9 +428,9 @@ function decodeBase64WithKernels(
   found: Found,
   indices: number[],
   length: number,
-): Uint8Array | undefined {
+): Float32Array[] | undefined {
   const { exports } = kernels;
-  const slab = newSlab(length * indices.length);
+  const out = new Array<Float32Array>(indices.length);
   let next = 0;
   while (next < indices.length) {
     const base = found.starts[indices[next]!]! + 1;
@@ -486,11 +453,15 @@ function decodeBase64WithKernels(
       integers[rangesAt / 4 + index * 2 + 1] = found.ends[at]! - 1 - base + inputAt;
     }
     if (exports.decode_base64(rangesAt, count, outAt, length) !== count) return undefined;
-    // The kernels' memory is little-endian on every machine, as the decoded floats are.
-    slab.set(memory.subarray(outAt, outAt + count * length), next * length);
+    for (let index = 0; index < count; index++) {
+      const own = memory.slice(outAt + index * length, outAt + (index + 1) * length);
+      // The decoded bytes are little-endian float32, whatever this machine's order.
+      if (!LITTLE_ENDIAN) swapFloat32Bytes(own);
+      out[next + index] = new Float32Array(own.buffer, 0, length / 4);
+    }
     next = last;
   }
-  return slab;
+  return out;
 }
 
 // ---- the envelope -----------------------------------------------------------------------------------
@@ -502,18 +473,12 @@ function decodeBase64WithKernels(
 function parseArrays(bytes: Uint8Array, found: Found, indices: number[]): Float32Array[] | undefined {
   if (indices.length === 0) return undefined;
   const kernels = wasmKernels();
-  let vectors: Float32Array[] | undefined;
-  if (kernels !== undefined) {
-    try {
-      vectors = parseWithKernels(kernels, bytes, found, indices);
-    } finally {
-      releaseLargeMemory();
-    }
-  } else {
-    vectors = parseWithJavaScript(bytes, found, indices);
+  if (kernels === undefined) return parseWithJavaScript(bytes, found, indices);
+  try {
+    return parseWithKernels(kernels, bytes, found, indices);
+  } finally {
+    releaseLargeMemory();
   }
-  if (vectors === undefined) return undefined;
-  return vectors;
 }
 
 /** Whether the array at `found` position `at` ended where the scanner saw its `]`. */

@@ -139,6 +139,14 @@ export function custom<T>(test: (value: unknown) => boolean, message: string): S
   });
 }
 
+/**
+ * A float vector as `requestJson` hands it over: a JSON array, or a `Float32Array` it already decoded from
+ * the body bytes (`floatVectors`). Only the shape is checked here; the decode checks every element.
+ */
+export function vectorArray(): Schema<unknown[] | Float32Array> {
+  return custom((value) => Array.isArray(value) || value instanceof Float32Array, 'expected an array');
+}
+
 /** An array whose every item matches `item`. */
 export function array<T>(item: Schema<T>): Schema<T[]> {
   return make((value, path, issues) => {

@@ -5,14 +5,17 @@ import { WORK_START, wasmKernels } from './wasm/kernels.js';
 /** Whether this machine stores numbers little-endian (as every API sends float32). */
 export const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-type NodeBuffer = Uint8Array & {
+/** The parts of Node's `Buffer` the decoders use (it is absent in browsers and workers). */
+export type NodeBuffer = Uint8Array & {
   write(text: string, offset: number, length: number, encoding: 'base64'): number;
+  toString(encoding: 'latin1' | 'base64', start?: number, end?: number): string;
 };
 type BufferConstructorLike = {
   allocUnsafeSlow(size: number): NodeBuffer;
   from(buffer: ArrayBuffer, offset?: number, length?: number): NodeBuffer;
 };
-const NodeBufferClass = (globalThis as { Buffer?: BufferConstructorLike }).Buffer;
+/** Node's `Buffer`, or undefined where there is none. */
+export const NodeBufferClass = (globalThis as { Buffer?: BufferConstructorLike }).Buffer;
 
 /** Decoded size of a base64 string, or -1 when its length cannot be base64. */
 function base64ByteLength(text: string): number {
@@ -287,9 +290,10 @@ export function bytesToFloat32(bytes: Uint8Array): Float32Array {
   if (bytes.byteLength % 4 !== 0)
     throw new InvalidArgumentError(`${bytes.byteLength} bytes is not a whole number of float32 values.`);
   const aligned = bytes.byteOffset % 4 === 0;
-  const source = aligned ? bytes : bytes.slice();
+  // `new Uint8Array(bytes)` copies; a Node Buffer's `slice()` would be a view at the same misaligned offset.
+  const source = aligned ? bytes : new Uint8Array(bytes);
   if (!LITTLE_ENDIAN) {
-    const copy = aligned ? bytes.slice() : source;
+    const copy = aligned ? new Uint8Array(bytes) : source;
     swapFloat32Bytes(copy);
     return new Float32Array(copy.buffer, copy.byteOffset, copy.byteLength / 4);
   }
@@ -299,12 +303,9 @@ export function bytesToFloat32(bytes: Uint8Array): Float32Array {
 /** Standard base64 of `bytes`, with padding. */
 export function bytesToBase64(bytes: Uint8Array): string {
   if (NodeBufferClass !== undefined) {
-    const view = NodeBufferClass.from(
-      bytes.buffer as ArrayBuffer,
-      bytes.byteOffset,
-      bytes.byteLength,
-    ) as unknown as { toString(encoding: 'base64'): string };
-    return view.toString('base64');
+    return NodeBufferClass.from(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength).toString(
+      'base64',
+    );
   }
   let binary = '';
   // Chunks keep String.fromCharCode under the engine's argument limit.

@@ -369,6 +369,13 @@ for (const decoder of ['node', 'webassembly'] as const) {
       const parsed = parse(body, ['data[*].embedding'])!.value as { data: { embedding: Float32Array }[] };
       expect(parsed.data).toHaveLength(400);
       for (const item of parsed.data) expect(item.embedding).toEqual(vector);
+      // Each vector is the whole of a buffer of its own: never a view into a slab or the kernels' memory.
+      const buffers = new Set(parsed.data.map((item) => item.embedding.buffer));
+      expect(buffers.size).toBe(400);
+      for (const { embedding } of parsed.data) {
+        expect(embedding.byteOffset).toBe(0);
+        expect(embedding.buffer.byteLength).toBe(3072 * 4);
+      }
     });
 
     it('base64url and padding in the middle read as Node reads them (the WebAssembly decoder steps aside)', () => {

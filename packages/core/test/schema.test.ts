@@ -104,6 +104,17 @@ describe('the schema kit: lenient on answers, strict on options', () => {
     ]);
   });
 
+  it('vectorArray: a JSON array or a Float32Array requestJson decoded, kept as it is; nothing else', () => {
+    const values = new Float32Array([0.5, 0.25]);
+    expect(schema.vectorArray().safeParse(values)).toEqual({ success: true, data: values });
+    expect(schema.vectorArray().safeParse([1, 'two'])).toEqual({ success: true, data: [1, 'two'] });
+    for (const value of ['AAAA', new Float64Array(2), new Int8Array(2), { 0: 1, length: 1 }, null]) {
+      expect(issues(schema.vectorArray(), value)).toEqual([
+        { code: 'custom', path: [], message: 'expected an array' },
+      ]);
+    }
+  });
+
   it('numbers must be finite: NaN and Infinity are not numbers an API sends', () => {
     expect(issues(schema.number(), Number.NaN)).toHaveLength(1);
     expect(issues(schema.number(), Number.POSITIVE_INFINITY)).toHaveLength(1);

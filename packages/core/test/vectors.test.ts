@@ -262,6 +262,17 @@ describe('bytesToFloat32', () => {
     expect(Array.from(vector)).toEqual([1.5, -2.25, Math.fround(1e-3)]);
   });
 
+  it('copies a misaligned Node Buffer too (its slice() is a view at the same offset)', () => {
+    // What fs.readFileSync hands over may sit at any offset of a pooled buffer.
+    const pooled = Buffer.alloc(13);
+    pooled.writeFloatLE(1.5, 1);
+    pooled.writeFloatLE(-2.25, 5);
+    pooled.writeFloatLE(1e-3, 9);
+    const vector = bytesToFloat32(pooled.subarray(1));
+    expect(vector.byteOffset % 4).toBe(0);
+    expect(Array.from(vector)).toEqual([1.5, -2.25, Math.fround(1e-3)]);
+  });
+
   it('rejects a byte count that is not a multiple of 4', () => {
     expect(() => bytesToFloat32(new Uint8Array(6))).toThrow(InvalidArgumentError);
   });

@@ -5,12 +5,7 @@ import { type ParsedError, parseDuration, schema } from '@embedkit/core/provider
 const valuesSchema = schema.custom<unknown[]>((value) => Array.isArray(value), 'expected an array');
 const contentEmbeddingSchema = schema.object({ values: valuesSchema });
 // embedContent and batchEmbedContents answers: `requestJson` may have decoded the values (`floatVectors`).
-const decodedEmbeddingSchema = schema.object({
-  values: schema.custom<unknown[] | Float32Array>(
-    (value) => Array.isArray(value) || value instanceof Float32Array,
-    'expected an array',
-  ),
-});
+const decodedEmbeddingSchema = schema.object({ values: schema.vectorArray() });
 
 export const embedContentResponseSchema = schema.object({ embedding: decodedEmbeddingSchema });
 export const batchEmbedContentsResponseSchema = schema.object({

@@ -2,13 +2,7 @@ import { type ParsedError, parseDuration, schema } from '@embedkit/core/provider
 
 // Lenient on responses: only the fields we use. A vector is checked as "string or array" here and
 // element by element only while it is copied, never by the schema. `requestJson` may have decoded it already.
-const vectorSchema = schema.union([
-  schema.string(),
-  schema.custom<unknown[] | Float32Array>(
-    (value) => Array.isArray(value) || value instanceof Float32Array,
-    'expected an array',
-  ),
-]);
+const vectorSchema = schema.union([schema.string(), schema.vectorArray()]);
 
 export const openAIEmbeddingResponseSchema = schema.object({
   data: schema.array(schema.object({ index: schema.integer({ minimum: 0 }), embedding: vectorSchema })),

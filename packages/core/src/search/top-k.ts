@@ -455,12 +455,9 @@ export function topKInt8(query: Int8Array, vectors: readonly Int8Array[], k: num
   const best = new Best(limit);
   const kernels = dimensions > 0 && dimensions < INT8_KERNEL_LIMIT ? wasmKernels() : undefined;
   if (kernels === undefined) {
-    for (let index = 0; index < vectors.length; index++) {
-      const vector = vectors[index]!;
-      let sum = 0;
-      for (let position = 0; position < dimensions; position++) sum += query[position]! * vector[position]!;
-      best.offer(sum, index);
-    }
+    // Every product and sum is an integer far below 2^53: exact in any order.
+    for (let index = 0; index < vectors.length; index++)
+      best.offer(dotUnchecked(query, vectors[index]!), index);
     return best.ranked();
   }
   const { exports } = kernels;
