@@ -486,10 +486,12 @@ describe('the envelope around the vectors', () => {
   });
 
   it('leaves base64 with a JSON escape (`\\/`, as some servers write it) to JSON.parse, which unescapes it', () => {
-    // 0x3f7fffff, 0x3f000000: "//9/PwAAAD8=".
-    const vector = Float32Array.of(0.99999994, 0.5);
+    // 0xd6d8ffff, 0xfbbfd1ef: "///Y1u/Rv/s=". Its five `\/` make 16 characters before the padding,
+    // which a 12-byte vector would have: only the decoder's byte count (8 written, 12 promised) can tell
+    // this string is not plain base64.
+    const vector = new Float32Array(Uint32Array.of(0xd6d8ffff, 0xfbbfd1ef).buffer);
     const base64 = Buffer.from(vector.buffer).toString('base64');
-    expect(base64).toBe('//9/PwAAAD8=');
+    expect(base64).toBe('///Y1u/Rv/s=');
     const text = `{"data":[{"embedding":"${base64.replaceAll('/', '\\/')}"}]}`;
     expect(parse(text, ['data[*].embedding'])).toBeUndefined();
     expect(decodeVectors([JSON.parse(text).data[0].embedding], 'float')).toEqual([vector]);

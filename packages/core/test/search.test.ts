@@ -55,6 +55,14 @@ function countKernelCalls(name: 'dots_f32' | 'squares_f32' | 'dots_i8' | 'hammin
   return calls;
 }
 
+/** `run` answers `expected` through the kernel `name` (called at least once), and again in JavaScript alone. */
+function expectBothPaths<T>(name: 'dots_i8' | 'hamming', run: () => T, expected: T): void {
+  let fast: T | undefined;
+  expect(countKernelCalls(name, () => (fast = run()))).toBeGreaterThan(0);
+  expect(fast).toEqual(expected);
+  expect(javascriptOnly(run)).toEqual(expected);
+}
+
 for (const backend of ['webassembly', 'javascript'] as const) {
   describe(`topK (${backend})`, () => {
     beforeAll(() => setWebAssemblyEnabled(backend === 'webassembly'));
@@ -137,22 +145,27 @@ for (const backend of ['webassembly', 'javascript'] as const) {
 
     it('repeated queries over one corpus give the same answers as the first (cached lengths)', () => {
       const cacheRandom = seededRandom(21);
-      const vectors = Array.from({ length: 50 }, () => randomFloat32(cacheRandom, 12));
-      const query = randomFloat32(cacheRandom, 12);
+      // 16 dimensions: a multiple of 8, so the kernels run (and keep a copy from the second query).
+      const vectors = Array.from({ length: 50 }, () => randomFloat32(cacheRandom, 16));
+      const query = randomFloat32(cacheRandom, 16);
       const first = topK(query, vectors, 10);
       expect(topK(query, vectors, 10)).toEqual(first);
       expectSameRanking(first, bruteForce(query, vectors, 10, 'cosine'));
     });
 
     it('notices a corpus slot replaced by another vector, and a corpus that grew', () => {
-      const vectors: Float32Array[] = [Float32Array.of(1, 0), Float32Array.of(0, 1), Float32Array.of(1, 1)];
-      const query = [1, 0];
+      // 8 dimensions (the first two used), so the kernels run, and from the second query read a kept copy
+      // that a replaced slot must not leave stale.
+      const of = (x: number, y: number) => Float32Array.of(x, y, 0, 0, 0, 0, 0, 0);
+      const vectors: Float32Array[] = [of(1, 0), of(0, 1), of(1, 1)];
+      const query = [1, 0, 0, 0, 0, 0, 0, 0];
+      expect(topK(query, vectors, 1)[0]!.index).toBe(0);
       expect(topK(query, vectors, 1)[0]!.index).toBe(0);
       // Replace slot 0 by a long vector pointing away from the query: its cached length must not be reused.
-      vectors[0] = Float32Array.of(-10, 0);
+      vectors[0] = of(-10, 0);
       expectSameRanking(topK(query, vectors, 3), bruteForce(query, vectors, 3, 'cosine'));
       expect(topK(query, vectors, 3).map((entry) => entry.index)).toEqual([2, 1, 0]);
-      vectors.push(Float32Array.of(3, 0));
+      vectors.push(of(3, 0));
       expect(topK(query, vectors, 1)).toEqual([{ index: 3, score: 1 }]);
     });
 
@@ -393,11 +406,7 @@ describe('topKInt8', () => {
       const random = seededRandom(dimensions + 1);
       const vectors = Array.from({ length: 600 }, () => randomInt8(random, dimensions));
       const query = randomInt8(random, dimensions);
-      const expected = naive(query, vectors, 30);
-      let fast: ReturnType<typeof topKInt8> = [];
-      expect(countKernelCalls('dots_i8', () => (fast = topKInt8(query, vectors, 30)))).toBeGreaterThan(0);
-      expect(fast).toEqual(expected);
-      expect(javascriptOnly(() => topKInt8(query, vectors, 30))).toEqual(expected);
+      expectBothPaths('dots_i8', () => topKInt8(query, vectors, 30), naive(query, vectors, 30));
     });
   }
 
@@ -446,11 +455,7 @@ describe('topKHamming', () => {
       const random = seededRandom(bytes + 7);
       const vectors = Array.from({ length: 900 }, (_, index) => randomBits(random, bytes, index % 3 === 0));
       const query = randomBits(random, bytes, true);
-      const expected = naive(query, vectors, 40);
-      let fast: ReturnType<typeof topKHamming> = [];
-      expect(countKernelCalls('hamming', () => (fast = topKHamming(query, vectors, 40)))).toBeGreaterThan(0);
-      expect(fast).toEqual(expected);
-      expect(javascriptOnly(() => topKHamming(query, vectors, 40))).toEqual(expected);
+      expectBothPaths('hamming', () => topKHamming(query, vectors, 40), naive(query, vectors, 40));
     });
   }
 
