@@ -48,34 +48,37 @@ try {
   }
   // 3. The global install a user makes, into a fresh prefix.
   const prefix = join(work, 'global');
-  run('npm', [
-    'install',
-    '--global',
-    '--prefix',
-    prefix,
-    '--no-audit',
-    '--no-fund',
-    '--prefer-offline',
-    tarballs['@embedkit/cli'],
-    tarballs['@embedkit/provider-openai'],
-  ]);
+  const installGlobal = (...packages) =>
+    run('npm', [
+      'install',
+      '--global',
+      '--prefix',
+      prefix,
+      '--no-audit',
+      '--no-fund',
+      '--prefer-offline',
+      ...packages.map((name) => tarballs[name]),
+    ]);
+  /** Kibibytes the global prefix takes on disk. */
+  const installedKiB = () => Number(run('du', ['-sk', prefix]).split('\t')[0]);
+  installGlobal('@embedkit/cli', '@embedkit/provider-openai');
   // 4. It runs: the version, and an embedding replayed from a cassette (no key, no network).
   const bin = join(prefix, 'bin', 'embedkit');
   const version = run(bin, ['--version']).trim();
   const cassettes = join(root, 'packages', 'provider-openai', 'test', 'cassettes');
-  const summary = run(bin, [
+  const embedReplayed = [
     'embed',
     'The food was delicious and the waiter was friendly.',
     '--model',
     'openai:text-embedding-3-small',
     '--replay',
     cassettes,
-    '--summary',
-  ]);
+  ];
+  const summary = run(bin, [...embedReplayed, '--summary']);
   if (!summary.includes('1536 values')) throw new Error(`the installed command did not embed:\n${summary}`);
   // 5. The size: bytes on disk (du), and the largest parts.
   const libraries = join(prefix, 'lib', 'node_modules');
-  const kib = Number(run('du', ['-sk', prefix]).split('\t')[0]);
+  const kib = installedKiB();
   const parts = run('sh', [
     '-c',
     `du -sk $(find ${libraries} -mindepth 2 -maxdepth 4 -type d -path '*node_modules/*' ! -path '*/node_modules/*/node_modules/*/*') 2>/dev/null | sort -rn | head -8`,
@@ -92,36 +95,19 @@ try {
   // 6. The disk cache is optional (LMDB's binaries are most of its size): without it `--cache` names the
   // package to install; with it installed beside the CLI, the same command fills the cache.
   const cacheDirectory = join(work, 'vector-cache');
-  const embedCached = [
-    'embed',
-    'The food was delicious and the waiter was friendly.',
-    '--model',
-    'openai:text-embedding-3-small',
-    '--replay',
-    cassettes,
-  ];
   let refused = '';
   try {
-    run(bin, [...embedCached, '--cache', cacheDirectory]);
+    run(bin, [...embedReplayed, '--cache', cacheDirectory]);
   } catch (error) {
     refused = String(error.stderr);
   }
   if (!refused.includes('npm install --global @embedkit/cache-disk'))
     throw new Error(`--cache without @embedkit/cache-disk did not name the package:\n${refused}`);
-  run('npm', [
-    'install',
-    '--global',
-    '--prefix',
-    prefix,
-    '--no-audit',
-    '--no-fund',
-    '--prefer-offline',
-    tarballs['@embedkit/cache-disk'],
-  ]);
-  run(bin, [...embedCached, '--cache', cacheDirectory, '--summary']);
+  installGlobal('@embedkit/cache-disk');
+  run(bin, [...embedReplayed, '--cache', cacheDirectory, '--summary']);
   if (!readdirSync(cacheDirectory).includes('embeddings.mdb'))
     throw new Error('the installed cache was not written');
-  const withCache = Number(run('du', ['-sk', prefix]).split('\t')[0]);
+  const withCache = installedKiB();
   console.log(
     `with the optional disk cache (npm i -g @embedkit/cache-disk): ${(withCache / 1024).toFixed(1)} MiB on disk`,
   );

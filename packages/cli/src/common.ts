@@ -179,12 +179,13 @@ export async function openChoice(
   };
 }
 
+/** The disk cache's package: an optional peer of the CLI. */
+const CACHE_PACKAGE = '@embedkit/cache-disk';
+
 /**
  * The disk cache in `directory` (its package holds native code, so it loads only when a cache is used).
  * Vectors from different servers that use one model name must not mix: the base URL is the namespace.
  */
-const CACHE_PACKAGE = '@embedkit/cache-disk';
-
 async function openCache(directory: string, baseURL: string | undefined) {
   const { openDiskCacheStore } = (await import(CACHE_PACKAGE)) as typeof import('@embedkit/cache-disk');
   return openDiskCacheStore({ directory, ...(baseURL === undefined ? {} : { namespace: baseURL }) });
