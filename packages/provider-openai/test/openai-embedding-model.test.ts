@@ -542,7 +542,17 @@ describe('float vectors read from the body bytes', () => {
       .map((index) => `{"object":"embedding","index":${index},"embedding":[${TEXTS.join(', ')}, ${index}]}`)
       .join(',')}],"model":"text-embedding-3-small","usage":{"prompt_tokens":3,"total_tokens":3}}`;
     const { fetch } = recordingFetch({ body });
-    const result = await model({ fetch, encodingFormat: 'float' }).doEmbed(request(['a', 'b', 'c']));
+    // JSON.parse reads only the envelope: the digits are read from the bytes (bug: the whole body parsed).
+    const parse = vi.spyOn(JSON, 'parse');
+    let result: Awaited<ReturnType<ReturnType<typeof model>['doEmbed']>>;
+    try {
+      result = await model({ fetch, encodingFormat: 'float' }).doEmbed(request(['a', 'b', 'c']));
+      const parsedTexts = parse.mock.calls.map(([text]) => String(text));
+      expect(parsedTexts.some((text) => text.includes('"usage"'))).toBe(true);
+      expect(parsedTexts.filter((text) => text.includes('0.012345678'))).toEqual([]);
+    } finally {
+      parse.mockRestore();
+    }
     const expected = (index: number) => [...TEXTS.map((text) => Math.fround(JSON.parse(text))), index];
     expect(result.embeddings.map((vector) => Array.from(vector))).toEqual([
       expected(0),
