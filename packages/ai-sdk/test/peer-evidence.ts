@@ -66,10 +66,11 @@ function sharedFindings(
 ) {
   it('drops a misspelt provider option without a word and sends the request', async () => {
     const { model, requests } = create([{ body: bodies.success }]);
-    await model.doEmbed({
+    const result = await model.doEmbed({
       values: ['x'],
       providerOptions: { [bodies.key]: { conformanceNoSuchOption: true } },
     });
+    expect(result.warnings ?? []).toEqual([]);
     expect(requests).toHaveLength(1);
     expect(JSON.stringify(requests[0]!.body)).not.toContain('conformanceNoSuchOption');
   });
