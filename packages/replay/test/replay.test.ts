@@ -190,6 +190,13 @@ describe('the cassette format', () => {
     );
   });
 
+  it('accepts a call of documents with no inputs (contextualized and rerank cassettes)', () => {
+    const contextualized = { ...CASSETTES[0], call: { modelId: 'm', documents: [['a', 'b'], ['c']] } };
+    const rerank = { ...CASSETTES[0], call: { modelId: 'm', query: 'q', documents: ['a', 'b'] } };
+    expect(checkCassette(contextualized, 'x.json')).toBe(contextualized);
+    expect(checkCassette(rerank, 'x.json')).toBe(rerank);
+  });
+
   it('reads a directory of cassettes in file-name order and checks each', () => {
     const directory = mkdtempSync(join(tmpdir(), 'embedkit-replay-'));
     writeFileSync(join(directory, 'b.json'), JSON.stringify(CASSETTES[1]));
