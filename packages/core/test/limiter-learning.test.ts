@@ -254,6 +254,39 @@ describe('no budget set', () => {
     expect(stumbling.lastAt).toBeLessThan(steady.lastAt + 15_000);
   });
 
+  it('one call at a time into an empty budget: the doubling guess stops at the first 429 it causes', async () => {
+    // Each doubling used to count as a lowering of the pace, so the 429 it caused a moment later was
+    // always inside the quiet second that follows one, and never stopped it: every other call refused.
+    const result = await runJob({
+      headers: false,
+      reportsUsage: true,
+      latencyMs: 50,
+      startEmpty: true,
+      concurrency: 1,
+      tokensPerMinute: 50_000,
+    });
+    expect(result.acceptedTokens).toBe(400_000);
+    expect(result.share).toBeGreaterThanOrEqual(0.9);
+    expect(result.refusedShare).toBeLessThanOrEqual(0.03);
+  });
+
+  it('one call at a time through a stumbling server after a long first wait: minutes lost, never hours', async () => {
+    // Request 2 is refused for 3 s, every 9th for 25 ms. A 429 that came while all the guess allowed had
+    // gone through was taken as the API's rate, and every later stumble lowered it again: 2,923 s.
+    const flaky = (request: number) => (request === 2 ? 3_000 : request % 9 === 4 ? 25 : undefined);
+    const common = {
+      headers: false,
+      reportsUsage: true,
+      latencyMs: 50,
+      tokensPerMinute: 1e12,
+      concurrency: 1,
+    };
+    const steady = await runJob(common);
+    const stumbling = await runJob({ ...common, flaky });
+    expect(stumbling.acceptedTokens).toBe(400_000);
+    expect(stumbling.lastAt).toBeLessThan(steady.lastAt + 15_000);
+  });
+
   it('without pacing (adaptive: false), the same job is refused far more often', async () => {
     const rateLimit = createRateLimiter({ adaptive: false });
     const result = await runJob({ headers: false, reportsUsage: true, latencyMs: 50, rateLimit });

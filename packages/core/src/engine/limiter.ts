@@ -238,6 +238,11 @@ class AdaptivePace {
   private acceptedSinceDry = 0;
   /** When the pace last went down, so the refusals of one burst count once. */
   private loweredAt = Number.NEGATIVE_INFINITY;
+  /** When the doubling guess last doubled: its own clock, so a doubling never hides the next 429. */
+  private doubledAt = Number.NEGATIVE_INFINITY;
+  /** Tokens the pace allowed from when calls could go again after the first 429, counted to `allowedAt`. */
+  private allowedSinceDry = 0;
+  private allowedAt = 0;
   /** The earliest time the next call may start at this pace. */
   private nextAt = 0;
 
@@ -268,16 +273,21 @@ class AdaptivePace {
       // The API's rate is read from when calls may go again: the wait it asked for is not its rate.
       this.dryAt = now + waitMs;
       this.acceptedSinceDry = 0;
+      this.allowedSinceDry = 0;
+      this.allowedAt = this.dryAt;
       this.loweredAt = now;
+      this.doubledAt = now;
       return;
     }
     // While the guess doubles, only a budget running dry again right after a pause (a 429 within a call of
     // the last one) confirms it; a lone 429 every so often (a stumbling server) does not.
     if (this.doubling && !backToBack) return;
     if (now - this.loweredAt < MIN_MEASURE_MS || now - this.dryAt < MIN_MEASURE_MS) return;
+    // All the guess allowed went through (give or take this call): that pace was ours, not the API's, and
+    // this 429 a stumble.
+    this.accrue(now);
+    if (this.doubling && this.acceptedSinceDry + tokens >= this.allowedSinceDry * 0.9) return;
     const measured = this.acceptedSinceDry / (now - this.dryAt);
-    // Everything sent at the guess went through: this pace was ours, not the API's, and the 429 a stumble.
-    if (this.doubling && measured >= this.rate * 0.9) return;
     this.doubling = false;
     if (!this.measured) {
       // The first measure of what the API lets through replaces the first guess.
@@ -297,11 +307,19 @@ class AdaptivePace {
     if (this.sinceRefusal !== undefined && epoch === this.refusals) this.sinceRefusal++;
     if (this.rate === undefined) return;
     this.acceptedSinceDry += tokens;
+    this.accrue(now);
     this.rate *= this.growth;
-    if (this.doubling && now - this.loweredAt >= MIN_MEASURE_MS) {
+    if (this.doubling && now - this.doubledAt >= MIN_MEASURE_MS) {
       this.rate *= 2;
-      this.loweredAt = now;
+      this.doubledAt = now;
     }
+  }
+
+  /** Adds what the pace allowed since it was last counted. */
+  private accrue(now: number): void {
+    if (this.rate === undefined || now <= this.allowedAt) return;
+    this.allowedSinceDry += this.rate * (now - this.allowedAt);
+    this.allowedAt = now;
   }
 
   /** How long a call of `tokens` must wait for its turn at this pace; 0 books it now. */
