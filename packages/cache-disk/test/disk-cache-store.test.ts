@@ -154,7 +154,9 @@ describe('several processes on one directory', () => {
     const path = directory();
     const writer = join(import.meta.dirname, 'fixtures', 'writer.mjs');
     const reports = await Promise.all(
-      [0, 1_500, 3_000].map((first) => run(process.execPath, [writer, path, String(first), '3000', '1024'])),
+      [0, 1_500, 3_000].map((first) =>
+        run(process.execPath, [writer, path, String(first), '3000', '1024', '0,1500,3000']),
+      ),
     );
     for (const report of reports) expect(JSON.parse(report.stdout).seen).toBeGreaterThan(0);
     const target = store({ directory: path });
