@@ -530,11 +530,12 @@ function parseWithKernels(
     const length = found.ends[indices[last - 1]!]! - base;
     const capacity = next === 0 ? (length >> 1) + 1 : count * dimensions;
     // Layout: (start, end) pairs, the window (plus zeros, so 8-byte reads past its end stay in memory
-    // and see no digits), the values, and room for one slow-number entry (12 bytes) per value.
+    // and see no digits), the values (plus the two slots of scratch the kernel may write past them), and
+    // room for one slow-number entry (12 bytes) per value.
     const rangesAt = WORK_START;
     const inputAt = rangesAt + count * 8;
     const outAt = (inputAt + length + 16 + 15) & ~15;
-    const slowAt = outAt + capacity * 4;
+    const slowAt = outAt + capacity * 4 + 8;
     kernels.reserve(slowAt + capacity * 12);
     const memory = kernels.bytes;
     memory.set(bytes.subarray(base, base + length), inputAt);

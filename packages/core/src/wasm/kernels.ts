@@ -37,6 +37,7 @@ interface KernelExports {
 const POWERS_AT = 0;
 const INTEGER_POWERS_AT = 192;
 const ALIGN_AT = 336;
+const MASKS_AT = 640;
 /** The first byte callers may lay out their data from. */
 export const WORK_START = 1024;
 
@@ -100,6 +101,9 @@ function instantiate(): Kernels {
   for (let run = 0; run <= 16; run++)
     for (let index = 0; index < 16; index++)
       out.bytes[ALIGN_AT + run * 16 + index] = index + run < 16 ? 255 : index + run - 16;
+  // Mask n keeps the first n bytes of a vector.
+  for (let run = 0; run < 16; run++)
+    for (let index = 0; index < 16; index++) out.bytes[MASKS_AT + run * 16 + index] = index < run ? 255 : 0;
   return out;
 }
 

@@ -4,8 +4,9 @@
 ;;
 ;; The memory is owned by the module and laid out by the caller (src/wasm/kernels.ts), which writes these
 ;; tables once after instantiation: the powers of ten 1e0..1e22 (f64) at byte 0, 10^0..10^16 (i64) at
-;; byte 192, and at byte 336, for each n in 0..16, the 16 swizzle indices that move the first n bytes of
-;; a vector to its end (zeros before them).
+;; byte 192, at byte 336, for each n in 0..16, the 16 swizzle indices that move the first n bytes of
+;; a vector to its end (zeros before them), and at byte 640, for each n in 0..15, a mask of 16 bytes
+;; whose first n are all ones.
 (module
   (memory (export "memory") 1)
 
@@ -167,9 +168,9 @@
   ;; Parses the JSON number array from its `[` at $start to its `]` just before $end into at most $limit
   ;; float32 values at $out; returns how many, or 0 when the bytes are anything else (a
   ;; malformed number, another element, more than $limit values, no value). $index is this array's first
-  ;; value index.
+  ;; value index. It may write scratch into the two slots after $out's $limit (the caller leaves room).
   ;;
-  ;; Two passes, so that no number waits for the one before it: first every `,` is found, 16 bytes at a
+  ;; Two passes, so that no number waits for the one before it: first every `,` is found, 32 bytes at a
   ;; time (their positions kept in $out, each read before its slot is written), then each element is
   ;; read between its separators. The common form is read inline: -0.d…d with 1 to 15 digits filling
   ;; the element exactly (an embedding coordinate), whose digits are exact and whose value is one division
@@ -179,7 +180,8 @@
     (local $p i32) (local $close i32) (local $mask i32) (local $count i32) (local $element i32)
     (local $from i32) (local $to i32) (local $negative i32) (local $at i32) (local $run i32) (local $bytes v128)
     (local $commas v128) (local $zeros v128) (local $over_nine v128) (local $tens v128) (local $hundreds v128)
-    (local $ten_thousands v128) (local $pairs v128) (local $fours v128) (local $eights v128)
+    (local $ten_thousands v128) (local $pairs v128) (local $fours v128) (local $eights v128) (local $hits i32)
+    (local $slot i32) (local $low_bytes v128) (local $scales v128)
     (local.set $close (i32.sub (local.get $end) (i32.const 1)))
     (if (i32.or
           (i32.ne (i32.load8_u (local.get $start)) (i32.const 91))
@@ -191,23 +193,39 @@
     (block $found
       (loop $blocks
         (br_if $found (i32.ge_u (local.get $p) (local.get $close)))
-        (local.set $mask (i8x16.bitmask (i8x16.eq (v128.load (local.get $p)) (local.get $commas))))
+        (local.set $mask
+          (i32.or
+            (i8x16.bitmask (i8x16.eq (v128.load (local.get $p)) (local.get $commas)))
+            (i32.shl (i8x16.bitmask (i8x16.eq (v128.load offset=16 (local.get $p)) (local.get $commas))) (i32.const 16))))
         ;; Only bytes before the `]` count.
-        (if (i32.lt_u (i32.sub (local.get $close) (local.get $p)) (i32.const 16))
+        (if (i32.lt_u (i32.sub (local.get $close) (local.get $p)) (i32.const 32))
           (then
             (local.set $mask
               (i32.and (local.get $mask)
                 (i32.sub (i32.shl (i32.const 1) (i32.sub (local.get $close) (local.get $p))) (i32.const 1))))))
-        (block $bits_done
-          (loop $bits
-            (br_if $bits_done (i32.eqz (local.get $mask)))
-            (if (i32.ge_u (local.get $count) (local.get $limit)) (then (return (i32.const 0))))
-            (i32.store (i32.add (local.get $out) (i32.shl (local.get $count) (i32.const 2)))
-              (i32.add (local.get $p) (i32.ctz (local.get $mask))))
-            (local.set $count (i32.add (local.get $count) (i32.const 1)))
-            (local.set $mask (i32.and (local.get $mask) (i32.sub (local.get $mask) (i32.const 1))))
-            (br $bits)))
-        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        ;; The first three positions are stored whatever the count (branches on it mispredict): slots
+        ;; past the count hold scratch, overwritten by the next block or never read.
+        (local.set $hits (i32.popcnt (local.get $mask)))
+        (if (i32.gt_u (i32.add (local.get $count) (local.get $hits)) (local.get $limit)) (then (return (i32.const 0))))
+        (local.set $slot (i32.add (local.get $out) (i32.shl (local.get $count) (i32.const 2))))
+        (i32.store (local.get $slot) (i32.add (local.get $p) (i32.ctz (local.get $mask))))
+        (local.set $mask (i32.and (local.get $mask) (i32.sub (local.get $mask) (i32.const 1))))
+        (i32.store offset=4 (local.get $slot) (i32.add (local.get $p) (i32.ctz (local.get $mask))))
+        (local.set $mask (i32.and (local.get $mask) (i32.sub (local.get $mask) (i32.const 1))))
+        (i32.store offset=8 (local.get $slot) (i32.add (local.get $p) (i32.ctz (local.get $mask))))
+        (local.set $mask (i32.and (local.get $mask) (i32.sub (local.get $mask) (i32.const 1))))
+        (if (i32.gt_u (local.get $hits) (i32.const 3))
+          (then
+            (local.set $slot (i32.add (local.get $slot) (i32.const 12)))
+            (block $bits_done
+              (loop $bits
+                (br_if $bits_done (i32.eqz (local.get $mask)))
+                (i32.store (local.get $slot) (i32.add (local.get $p) (i32.ctz (local.get $mask))))
+                (local.set $slot (i32.add (local.get $slot) (i32.const 4)))
+                (local.set $mask (i32.and (local.get $mask) (i32.sub (local.get $mask) (i32.const 1))))
+                (br $bits)))))
+        (local.set $count (i32.add (local.get $count) (local.get $hits)))
+        (local.set $p (i32.add (local.get $p) (i32.const 32)))
         (br $blocks)))
     (if (i32.ge_u (local.get $count) (local.get $limit)) (then (return (i32.const 0))))
     (i32.store (i32.add (local.get $out) (i32.shl (local.get $count) (i32.const 2))) (local.get $close))
@@ -215,7 +233,9 @@
     ;; Second pass: each element between its separators.
     (local.set $zeros (i8x16.splat (i32.const 48)))
     (local.set $over_nine (i8x16.splat (i32.const 118)))
-    (local.set $tens (v128.const i16x8 10 1 10 1 10 1 10 1))
+    (local.set $tens (i16x8.splat (i32.const 10)))
+    (local.set $low_bytes (i16x8.splat (i32.const 255)))
+    (local.set $scales (v128.const f64x2 100000000 1))
     (local.set $hundreds (v128.const i16x8 100 1 100 1 100 1 100 1))
     (local.set $ten_thousands (v128.const i16x8 10000 1 10000 1 10000 1 10000 1))
     (local.set $to (local.get $start))
@@ -241,26 +261,29 @@
             (i32.ne
               (i32.add (i32.add (local.get $from) (local.get $negative)) (i32.add (local.get $run) (i32.const 2)))
               (local.get $to))))
+        ;; The 16 digit places hold the digits, then zeros: D x 10^(16 - run) for the run's digits D. Its
+        ;; odd part is below 2^15 x 5^16 < 2^53, so both halves and their sum are exact doubles, and
+        ;; dividing by 1e16 (exact) rounds once to the double nearest D / 10^run, which JSON.parse reads.
         (local.set $bytes
-          (i8x16.swizzle (local.get $bytes) (v128.load offset=336 (i32.shl (local.get $run) (i32.const 4)))))
+          (v128.and (local.get $bytes) (v128.load offset=640 (i32.shl (local.get $run) (i32.const 4)))))
+        ;; Pairs of digits as 16-bit lanes (first digit in the low byte), then fours and eights.
         (local.set $pairs
-          (i16x8.narrow_i32x4_s
-            (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_u (local.get $bytes)) (local.get $tens))
-            (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_u (local.get $bytes)) (local.get $tens))))
+          (i16x8.add
+            (i16x8.mul (v128.and (local.get $bytes) (local.get $low_bytes)) (local.get $tens))
+            (i16x8.shr_u (local.get $bytes) (i32.const 8))))
         (local.set $fours (i32x4.dot_i16x8_s (local.get $pairs) (local.get $hundreds)))
         (local.set $eights
-          (i32x4.dot_i16x8_s (i16x8.narrow_i32x4_s (local.get $fours) (local.get $fours)) (local.get $ten_thousands)))
-        ;; The float32 of the magnitude, then the sign bit set for a minus: -0.000 reads as -0.
+          (f64x2.mul
+            (f64x2.convert_low_i32x4_s
+              (i32x4.dot_i16x8_s (i16x8.narrow_i32x4_s (local.get $fours) (local.get $fours)) (local.get $ten_thousands)))
+            (local.get $scales)))
         (i32.store (local.get $at)
           (i32.xor
             (i32.reinterpret_f32
               (f32.demote_f64
                 (f64.div
-                  (f64.convert_i64_s
-                    (i64.add
-                      (i64.mul (i64.extend_i32_u (i32x4.extract_lane 0 (local.get $eights))) (i64.const 100000000))
-                      (i64.extend_i32_u (i32x4.extract_lane 1 (local.get $eights)))))
-                  (f64.load (i32.shl (local.get $run) (i32.const 3))))))
+                  (f64.add (f64x2.extract_lane 0 (local.get $eights)) (f64x2.extract_lane 1 (local.get $eights)))
+                  (f64.const 1e16))))
             (i32.shl (local.get $negative) (i32.const 31))))
         (local.set $at (i32.add (local.get $at) (i32.const 4)))
         (local.set $element (i32.add (local.get $element) (i32.const 1)))
