@@ -1,8 +1,15 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { allFinite } from '../src/vectors.js';
-import { releaseLargeMemory, setWebAssemblyEnabled, WORK_START, wasmKernels } from '../src/wasm/kernels.js';
+import {
+  KERNEL_LAYOUT,
+  releaseLargeMemory,
+  setWebAssemblyEnabled,
+  WORK_START,
+  wasmKernels,
+} from '../src/wasm/kernels.js';
 import { KERNELS_WASM } from '../src/wasm/kernels-bytes.js';
 
 describe('the WebAssembly kernels module', () => {
@@ -22,10 +29,50 @@ describe('the WebAssembly kernels module', () => {
     const kernels = wasmKernels();
     expect(kernels).toBeDefined();
     expect(wasmKernels()).toBe(kernels);
+    const { powers, integerPowers, align, masks } = KERNEL_LAYOUT;
     // 1e22 as the parser reads it, and 10^16 among the integer powers.
-    expect(kernels!.doubles[22]).toBe(1e22);
-    expect(new DataView(kernels!.bytes.buffer).getBigUint64(192 + 16 * 8, true)).toBe(10n ** 16n);
-    expect(WORK_START).toBeGreaterThanOrEqual(336 + 17 * 16);
+    expect(kernels!.doubles[powers.at / 8 + 22]).toBe(1e22);
+    expect(new DataView(kernels!.bytes.buffer).getBigUint64(integerPowers.at + 16 * 8, true)).toBe(
+      10n ** 16n,
+    );
+    // The swizzle for 3 bytes: 13 zeros, then bytes 0, 1 and 2; the mask for 3 bytes: 3 ones, 13 zeros.
+    expect([...kernels!.bytes.subarray(align.at + 3 * 16, align.at + 4 * 16)]).toEqual([
+      ...Array(13).fill(255),
+      0,
+      1,
+      2,
+    ]);
+    expect([...kernels!.bytes.subarray(masks.at + 3 * 16, masks.at + 4 * 16)]).toEqual([
+      ...Array(3).fill(255),
+      ...Array(13).fill(0),
+    ]);
+  });
+
+  it('lays its tables out below WORK_START, apart, at the offsets kernels.wat reads', () => {
+    const regions = Object.values(KERNEL_LAYOUT).sort((a, b) => a.at - b.at);
+    for (let index = 1; index < regions.length; index++)
+      expect(regions[index]!.at).toBeGreaterThanOrEqual(regions[index - 1]!.at + regions[index - 1]!.bytes);
+    expect(regions.at(-1)!.at + regions.at(-1)!.bytes).toBeLessThanOrEqual(WORK_START);
+    // Every fixed address in the module (a load's offset, or a constant passed as an address) falls inside
+    // a region declared here: a table moved in one file and not the other fails.
+    const source = readFileSync(fileURLToPath(new URL('../src/wasm/kernels.wat', import.meta.url)), 'utf8');
+    const addresses = [
+      ...[...source.matchAll(/offset=(\d+)/g)].map((match) => Number(match[1])).filter((at) => at >= 64),
+      ...[
+        ...source.matchAll(
+          /\((?:v128\.store|memory\.copy|call \$base64_block) \(i32\.const (\d+)\)(?: \(i32\.const (\d+)\))?/g,
+        ),
+      ]
+        .flatMap((match) => [match[1], match[2]])
+        .filter((at) => at !== undefined)
+        .map(Number),
+    ];
+    const inside = (at: number, region: { at: number; bytes: number }) =>
+      at >= region.at && at < region.at + region.bytes;
+    for (const at of addresses) expect(regions.some((region) => inside(at, region))).toBe(true);
+    // And every region but the powers of ten (read at computed addresses from 0) is one the module names.
+    for (const [name, region] of Object.entries(KERNEL_LAYOUT))
+      if (name !== 'powers') expect(addresses.some((at) => inside(at, region))).toBe(true);
   });
 
   it('hands memory above 32 MB back: the next caller gets a fresh, small instance', () => {

@@ -33,11 +33,22 @@ interface KernelExports {
   hamming(query: number, vectors: number, count: number, bytes: number, out: number): void;
 }
 
-/** Where the parser reads its tables and the base64 decoder keeps its scratch (see kernels.wat). */
-const POWERS_AT = 0;
-const INTEGER_POWERS_AT = 192;
-const ALIGN_AT = 336;
-const MASKS_AT = 640;
+/**
+ * The memory below `WORK_START`, at the offsets kernels.wat names: the tables the parser reads (written
+ * once per instance) and the base64 decoder's scratch.
+ */
+export const KERNEL_LAYOUT = {
+  /** 1e0..1e22 as doubles. */
+  powers: { at: 0, bytes: 23 * 8 },
+  /** 10^0..10^16 as 64-bit integers. */
+  integerPowers: { at: 192, bytes: 17 * 8 },
+  /** For n in 0..16, the swizzle that moves a vector's first n bytes to its end. */
+  align: { at: 336, bytes: 17 * 16 },
+  /** Two blocks for the last characters of a base64 string. */
+  base64Scratch: { at: 608, bytes: 32 },
+  /** For n in 0..15, a mask that keeps a vector's first n bytes. */
+  masks: { at: 640, bytes: 16 * 16 },
+} as const;
 /** The first byte callers may lay out their data from. */
 export const WORK_START = 1024;
 
@@ -92,18 +103,18 @@ function instantiate(): Kernels {
     },
   };
   out.reserve(WORK_START);
+  const { powers, integerPowers, align, masks } = KERNEL_LAYOUT;
   for (let exponent = 0; exponent <= 22; exponent++)
-    out.doubles[POWERS_AT / 8 + exponent] = Number(`1e${exponent}`);
+    out.doubles[powers.at / 8 + exponent] = Number(`1e${exponent}`);
   const view = new DataView(exports.memory.buffer);
   for (let exponent = 0; exponent <= 16; exponent++)
-    view.setBigUint64(INTEGER_POWERS_AT + exponent * 8, 10n ** BigInt(exponent), true);
+    view.setBigUint64(integerPowers.at + exponent * 8, 10n ** BigInt(exponent), true);
   // Index 16 + i - n picks byte i - (16 - n) of the source; indices of 16 or more read as zero.
   for (let run = 0; run <= 16; run++)
     for (let index = 0; index < 16; index++)
-      out.bytes[ALIGN_AT + run * 16 + index] = index + run < 16 ? 255 : index + run - 16;
-  // Mask n keeps the first n bytes of a vector.
+      out.bytes[align.at + run * 16 + index] = index + run < 16 ? 255 : index + run - 16;
   for (let run = 0; run < 16; run++)
-    for (let index = 0; index < 16; index++) out.bytes[MASKS_AT + run * 16 + index] = index < run ? 255 : 0;
+    for (let index = 0; index < 16; index++) out.bytes[masks.at + run * 16 + index] = index < run ? 255 : 0;
   return out;
 }
 
