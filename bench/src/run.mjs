@@ -6,6 +6,7 @@
 //   npm run bench -- --quick           the same on 2,000 inputs, one round (the smoke test uses it)
 //   npm run bench -- --peers           the peer comparison of issue 7 on Node 24 (installs peers first)
 //   npm run bench -- --stores          cache stores' hit throughput and the four-process limiter (stores.mjs)
+//   npm run bench -- --decode          the float JSON decode alone, in memory (decode.mjs)
 //
 // Options: --out FILE (default results/latest.md; --quick writes results/raw/quick.md),
 // --latency MS (server latency per call, default 0), --only a,b (peer run: only these client ids),
@@ -49,6 +50,7 @@ function option(name, fallback) {
 const QUICK = flag('quick');
 const PEERS = flag('peers');
 const STORES = flag('stores');
+const DECODE = flag('decode');
 const LATENCY_MS = Number(option('latency', '0'));
 const OUT = option('out', join(benchDirectory, 'results', QUICK ? 'raw/quick.md' : 'latest.md'));
 const CONCURRENCY = 4;
@@ -972,6 +974,7 @@ async function partTwo() {
 try {
   if (PEERS) await partTwo();
   else if (STORES) await (await import('./stores.mjs')).storesRun({ out: OUT, log });
+  else if (DECODE) await (await import('./decode.mjs')).decodeRun({ out: OUT, log, quick: QUICK });
   else await partOne();
 } catch (error) {
   console.error(`bench failed: ${error?.stack ?? error}`);

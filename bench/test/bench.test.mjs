@@ -143,3 +143,18 @@ describe('npm run bench -- --quick', () => {
     expect(report).toContain('| embedkit (float) |');
   }, 150_000);
 });
+
+describe('npm run bench -- --decode --quick', () => {
+  it('decodes each answer shape both ways, to the same values, and prints the table', async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [new URL('run.mjs', source).pathname, '--decode', '--quick'],
+      { timeout: 120_000 },
+    );
+    // decodeRun throws (and the run exits non-zero) when the two decodes disagree on any value.
+    for (const shape of ['128 x 1,024', '128 x 3,072', '1,000 x 1,024'])
+      expect(stdout).toMatch(
+        new RegExp(`${shape}\\s+embedkit [\\d.,]+ µs / vector, JSON\\.parse [\\d.,]+ µs / vector`),
+      );
+  }, 150_000);
+});
