@@ -152,6 +152,7 @@ export const peerFinding = {
         const { model } = openaiModel([
           {
             status: 429,
+            headers: { 'x-request-id': 'req_evidence' },
             body: {
               error: {
                 message: 'Rate limit reached for requests. Please try again in 2.5s.',
@@ -164,6 +165,9 @@ export const peerFinding = {
         ]);
         const error = await rejectionOf(model, ['x']);
         expect(error.isRetryable).toBe(true);
+        // The answer's headers do reach the caller (so their having no wait is the peer's doing): the
+        // wait stays in the body's text, where nothing reads it.
+        expect(error.responseHeaders?.['x-request-id']).toBe('req_evidence');
         expect(error.responseHeaders?.['retry-after']).toBeUndefined();
         expect(error.responseHeaders?.['retry-after-ms']).toBeUndefined();
       });
@@ -236,6 +240,7 @@ export const peerFinding = {
         const { model } = googleModel([
           {
             status: 429,
+            headers: { 'x-request-id': 'req_evidence' },
             body: {
               error: {
                 code: 429,
@@ -248,6 +253,9 @@ export const peerFinding = {
         ]);
         const error = await rejectionOf(model, ['x']);
         expect(error.isRetryable).toBe(true);
+        // The answer's headers do reach the caller (so their having no wait is the peer's doing): the
+        // wait stays in the body's text, where nothing reads it.
+        expect(error.responseHeaders?.['x-request-id']).toBe('req_evidence');
         expect(error.responseHeaders?.['retry-after']).toBeUndefined();
         expect(error.responseHeaders?.['retry-after-ms']).toBeUndefined();
       });
