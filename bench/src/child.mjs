@@ -3,7 +3,8 @@
 // message and exits.
 
 import { baseURLs, clientById, Skip } from './clients.mjs';
-import { float32Text, makeInputs, poolVector, VECTOR_POOL, verifyResults } from './data.mjs';
+import { makeInputs, poolVector, VECTOR_POOL, vectorJson, verifyResults } from './data.mjs';
+import { median } from './report.mjs';
 
 const job = JSON.parse(process.env.BENCH_JOB);
 const gc = globalThis.gc;
@@ -38,12 +39,6 @@ function heldBytes() {
 function cpuMsSince(start) {
   const used = process.cpuUsage(start);
   return (used.user + used.system) / 1000;
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 /**
@@ -225,9 +220,8 @@ async function measureRateLimited() {
  */
 async function measureNumberArrays() {
   const texts = [];
-  // join() makes flat strings: a concatenated one would be flattened, and memory freed, while measuring.
-  for (let id = 0; id < VECTOR_POOL; id++)
-    texts.push(['[', Array.from(poolVector(id, job.dimensions), float32Text).join(','), ']'].join(''));
+  // Flat strings: a concatenated one would be flattened, and memory freed, while measuring.
+  for (let id = 0; id < VECTOR_POOL; id++) texts.push(vectorJson(poolVector(id, job.dimensions)));
   await collect();
   const before = heldBytes();
   let held = new Array(job.inputs);

@@ -91,6 +91,14 @@ export function float32Text(value) {
   return String(value);
 }
 
+/**
+ * A vector as a JSON array of shortest float32 decimals, what a float answer carries for it. Built with
+ * join(), so the string is flat (a concatenated one is flattened, and memory freed, when first read).
+ */
+export function vectorJson(vector) {
+  return ['[', Array.from(vector, float32Text).join(','), ']'].join('');
+}
+
 /** Whether `actual` (typed array or number[]) holds exactly the float32 values of `expected`. */
 export function sameVector(actual, expected) {
   if (actual === undefined || actual === null || actual.length !== expected.length) return false;

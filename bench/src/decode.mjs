@@ -6,8 +6,8 @@
 //   npm run bench -- --decode           writes the `decode` section of results/latest.md
 //   npm run bench -- --decode --quick   one short round (the smoke test)
 
-import { float32Text, poolVector, VECTOR_POOL } from './data.mjs';
-import { formatNumber, markdownTable, textTable, writeSection } from './report.mjs';
+import { poolVector, sameVector, VECTOR_POOL, vectorJson } from './data.mjs';
+import { formatNumber, markdownTable, median, textTable, writeSection } from './report.mjs';
 
 /** Bodies measured: vectors per answer and dimensions (the grid's calls of 128 and of 1,000). */
 const SHAPES = [
@@ -20,8 +20,8 @@ const SHAPES = [
 function body(vectors, dimensions) {
   const data = [];
   for (let index = 0; index < vectors; index++) {
-    const values = Array.from(poolVector(index % VECTOR_POOL, dimensions), float32Text).join(',');
-    data.push(`{"object":"embedding","index":${index},"embedding":[${values}]}`);
+    const values = vectorJson(poolVector(index % VECTOR_POOL, dimensions));
+    data.push(`{"object":"embedding","index":${index},"embedding":${values}}`);
   }
   const text = `{"object":"list","data":[${data.join(',')}],"model":"text-embedding-3-small","usage":{"prompt_tokens":${vectors * 8},"total_tokens":${vectors * 8}}}`;
   return new TextEncoder().encode(text);
@@ -44,23 +44,13 @@ async function timeDecode(decode, vectors, minimumMs) {
   return (used.user + used.system) / (calls * vectors);
 }
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1];
-}
-
-/** Throws unless both decodes read the same float32 values. */
-function sameValues(ours, theirs) {
-  if (ours.length !== theirs.length) throw new Error(`${ours.length} vectors against ${theirs.length}`);
-  for (let index = 0; index < ours.length; index++) {
-    const a = ours[index];
-    const b = theirs[index];
-    if (!(a instanceof Float32Array) || a.length !== b.length)
-      throw new Error(`vector ${index}: not a Float32Array of ${b.length}`);
-    for (let at = 0; at < a.length; at++)
-      if (!Object.is(a[at], b[at]))
-        throw new Error(`vector ${index}, value ${at}: ${a[at]} against ${b[at]}`);
-  }
+/** Throws unless `vectors` are the answer's pool vectors, each a `Float32Array`. */
+function checkVectors(who, vectors, count, dimensions) {
+  if (vectors.length !== count) throw new Error(`${who}: ${vectors.length} vectors, not ${count}`);
+  vectors.forEach((vector, index) => {
+    if (!(vector instanceof Float32Array) || !sameVector(vector, poolVector(index % VECTOR_POOL, dimensions)))
+      throw new Error(`${who}: vector ${index} is not the one the answer carries`);
+  });
 }
 
 export async function decodeRun({ out, log, quick }) {
@@ -89,7 +79,8 @@ export async function decodeRun({ out, log, quick }) {
     const decoder = new TextDecoder();
     const theirs = () =>
       JSON.parse(decoder.decode(bytes)).data.map((item) => Float32Array.from(item.embedding));
-    sameValues(await ours(), theirs());
+    checkVectors('embedkit', await ours(), vectors, dimensions);
+    checkVectors('JSON.parse', theirs(), vectors, dimensions);
     // Warm both up, then interleave the rounds so a noisy moment hurts them alike.
     await timeDecode(ours, vectors, minimumMs);
     await timeDecode(theirs, vectors, minimumMs);
@@ -138,7 +129,7 @@ export async function decodeRun({ out, log, quick }) {
     [
       `## Float JSON decode, in memory (${date})`,
       '',
-      `One OpenAI answer of float vectors (the loopback server's digits), already in memory, read by \`requestJson\` with \`floatVectors\` (core's parser) and by \`JSON.parse\` then a \`Float32Array\` per vector; both give the same float32 values (checked). CPU per vector, median of ${rounds} interleaved rounds of at least ${minimumMs} ms each; Node ${process.version}. No socket and no server, so the figures hold the parser apart from the wire's I/O and collector costs.`,
+      `One OpenAI answer of float vectors (the loopback server's digits), already in memory, read by \`requestJson\` with \`floatVectors\` (core's parser) and by \`JSON.parse\` then a \`Float32Array\` per vector; both are checked to give the answer's float32 values. CPU per vector, median of ${rounds} interleaved rounds of at least ${minimumMs} ms each; Node ${process.version}. No socket and no server, so the figures hold the parser apart from the wire's I/O and collector costs.`,
       '',
       markdownTable(headers, table),
       '',

@@ -9,6 +9,13 @@ export function formatNumber(value, digits = 1) {
   return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
+/** The median (the mean of the middle two for an even count). */
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
 export const megabytes = (bytes) => formatNumber(bytes / 1024 / 1024, 0);
 export const kilobytes = (bytes) => formatNumber(bytes / 1024, 2);
 

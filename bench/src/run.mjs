@@ -25,6 +25,7 @@ import {
   formatNumber,
   kilobytes,
   markdownTable,
+  median,
   megabytes,
   textTable,
   writeSection,
@@ -131,12 +132,6 @@ function runChild(node, job, { timeoutMs = 300_000, heapMb = 12_288 } = {}) {
       resolve(result ?? { error: `exited with ${code} before reporting: ${output.trim().slice(-800)}` });
     });
   });
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 const thousands = (count) => (count >= 1000 ? `${count / 1000}k` : String(count));

@@ -9,7 +9,7 @@
 // OpenAI, or Voyage when the body carries a Voyage-only field).
 
 import { createServer } from 'node:http';
-import { float32Text, inputNumber, poolVector, serverTokens, VECTOR_POOL, vectorId } from './data.mjs';
+import { inputNumber, poolVector, serverTokens, VECTOR_POOL, vectorId, vectorJson } from './data.mjs';
 
 const options = JSON.parse(process.env.BENCH_SERVER_OPTIONS ?? '{}');
 let latencyMs = options.latencyMs ?? 0;
@@ -30,10 +30,7 @@ function pool(dimensions) {
       base64[id] = Buffer.from(
         `"${Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64')}"`,
       );
-      let text = '[';
-      for (let index = 0; index < vector.length; index++)
-        text += (index === 0 ? '' : ',') + float32Text(vector[index]);
-      json[id] = Buffer.from(`${text}]`);
+      json[id] = Buffer.from(vectorJson(vector));
     }
     entry = { base64, json };
     pools.set(dimensions, entry);

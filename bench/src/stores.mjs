@@ -23,17 +23,12 @@ import { createRedisCacheStore } from '@embedkit/redis';
 import { makeInputs } from './data.mjs';
 import { runLimiterProcesses } from './limiter-run.mjs';
 import { startRedisServer } from './redis-server.mjs';
-import { formatNumber, markdownTable, textTable, writeSection } from './report.mjs';
+import { formatNumber, markdownTable, median, textTable, writeSection } from './report.mjs';
 
 const INPUTS = 10_000;
 const DIMENSIONS = 1_024;
 const CALL = 1_000;
 const RUNS = 5;
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1];
-}
 
 async function cacheRow(label, store) {
   const inner = new MockEmbeddingModel({ dimensions: DIMENSIONS });

@@ -151,7 +151,7 @@ describe('npm run bench -- --decode --quick', () => {
       [new URL('run.mjs', source).pathname, '--decode', '--quick'],
       { timeout: 120_000 },
     );
-    // decodeRun throws (and the run exits non-zero) when the two decodes disagree on any value.
+    // decodeRun throws (and the run exits non-zero) when either decode reads a value the answer does not carry.
     for (const shape of ['128 x 1,024', '128 x 3,072', '1,000 x 1,024'])
       expect(stdout).toMatch(
         new RegExp(`${shape}\\s+embedkit [\\d.,]+ µs / vector, JSON\\.parse [\\d.,]+ µs / vector`),
