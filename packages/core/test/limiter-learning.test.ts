@@ -163,6 +163,22 @@ async function runJob(options: {
   };
 }
 
+/**
+ * The same job through an API with no budget to speak of, once steady and once refused at the requests
+ * `flaky` names (an overloaded server, whatever the pace): what those refusals cost.
+ */
+async function throughStumbles(
+  flaky: (request: number) => number | undefined,
+  shape: { latencyMs: number; concurrency?: number; maxInputsPerCall?: number; inputs?: number },
+) {
+  const common = { headers: false, reportsUsage: true, tokensPerMinute: 1e12, ...shape };
+  return { steady: await runJob(common), stumbling: await runJob({ ...common, flaky }) };
+}
+
+/** Request 2 refused for `firstWaitMs`, then every 9th for 25 ms. */
+const everyNinth = (firstWaitMs: number) => (request: number) =>
+  request === 2 ? firstWaitMs : request % 9 === 4 ? 25 : undefined;
+
 describe('no budget set', () => {
   it('learns the limit from x-ratelimit-* headers: at least 95% of the allowed tokens, at most 1% refused', async () => {
     const result = await runJob({ headers: true, reportsUsage: true, latencyMs: 50 });
@@ -210,16 +226,7 @@ describe('no budget set', () => {
     '429s that are not a budget running dry (an overloaded server) barely slow the job (concurrency %i)',
     async (concurrency) => {
       // No budget to speak of, but request 2 is refused for 1 s and every 9th for 25 ms, whatever the pace.
-      const flaky = (request: number) => (request === 2 ? 1_000 : request % 9 === 4 ? 25 : undefined);
-      const common = {
-        headers: false,
-        reportsUsage: true,
-        latencyMs: 50,
-        tokensPerMinute: 1e12,
-        concurrency,
-      };
-      const steady = await runJob(common);
-      const stumbling = await runJob({ ...common, flaky });
+      const { steady, stumbling } = await throughStumbles(everyNinth(1_000), { latencyMs: 50, concurrency });
       expect(stumbling.acceptedTokens).toBe(400_000);
       // The first 429s (no budget seen yet) set a guess from the wait asked, which doubles every quiet
       // second: a few seconds lost at the start, and the lone 429s after it only pause.
@@ -231,17 +238,11 @@ describe('no budget set', () => {
     // 20,000 inputs in calls of 476 (the shape of a CLI bulk job), refused as above: request 2 for 1 s,
     // every 9th for 25 ms. The doubling first guess costs about 5.5 s here (bug: a first guess that never
     // grows, taken from one wait, leaves big calls crawling at one per second).
-    const flaky = (request: number) => (request === 2 ? 1_000 : request % 9 === 4 ? 25 : undefined);
-    const common = {
-      headers: false,
-      reportsUsage: true,
+    const { steady, stumbling } = await throughStumbles(everyNinth(1_000), {
       latencyMs: 20,
-      tokensPerMinute: 1e12,
       maxInputsPerCall: 476,
       inputs: 20_000,
-    };
-    const steady = await runJob(common);
-    const stumbling = await runJob({ ...common, flaky });
+    });
     expect(stumbling.acceptedTokens).toBe(2_000_000);
     expect(stumbling.lastAt).toBeLessThan(steady.lastAt + 6_500);
   });
@@ -251,16 +252,10 @@ describe('no budget set', () => {
     // the first 429, what went through over that second (three calls) looked like the API's rate, and the
     // job crept at it: 117 s instead of 11 s here (bug: a CLI bulk job ran 7 times slower on Node 24). Read
     // from when calls could go again, the second 429 comes too soon to measure anything.
-    const flaky = (request: number) => (request === 2 ? 1_000 : request === 5 ? 25 : undefined);
-    const common = {
-      headers: false,
-      reportsUsage: true,
-      latencyMs: 50,
-      tokensPerMinute: 1e12,
-      concurrency: 4,
-    };
-    const steady = await runJob(common);
-    const stumbling = await runJob({ ...common, flaky });
+    const { steady, stumbling } = await throughStumbles(
+      (request: number) => (request === 2 ? 1_000 : request === 5 ? 25 : undefined),
+      { latencyMs: 50, concurrency: 4 },
+    );
     expect(stumbling.acceptedTokens).toBe(400_000);
     expect(stumbling.lastAt).toBeLessThan(steady.lastAt + 8_000);
   });
@@ -270,16 +265,10 @@ describe('no budget set', () => {
     // guess, meets a 25 ms refusal. Everything sent at the guess went through, so the guess, not the API,
     // set that pace: taken as the API's rate, it left the job crawling at 0.1% growth per call (250 s
     // instead of 17 s here).
-    const flaky = (request: number) => (request === 2 ? 3_000 : request === 6 ? 25 : undefined);
-    const common = {
-      headers: false,
-      reportsUsage: true,
-      latencyMs: 50,
-      tokensPerMinute: 1e12,
-      concurrency: 4,
-    };
-    const steady = await runJob(common);
-    const stumbling = await runJob({ ...common, flaky });
+    const { steady, stumbling } = await throughStumbles(
+      (request: number) => (request === 2 ? 3_000 : request === 6 ? 25 : undefined),
+      { latencyMs: 50, concurrency: 4 },
+    );
     expect(stumbling.acceptedTokens).toBe(400_000);
     expect(stumbling.refused).toBe(2);
     expect(stumbling.lastAt).toBeLessThan(steady.lastAt + 15_000);
@@ -304,16 +293,7 @@ describe('no budget set', () => {
   it('one call at a time through a stumbling server after a long first wait: minutes lost, never hours', async () => {
     // Request 2 is refused for 3 s, every 9th for 25 ms. A 429 that came while all the guess allowed had
     // gone through was taken as the API's rate, and every later stumble lowered it again: 2,923 s.
-    const flaky = (request: number) => (request === 2 ? 3_000 : request % 9 === 4 ? 25 : undefined);
-    const common = {
-      headers: false,
-      reportsUsage: true,
-      latencyMs: 50,
-      tokensPerMinute: 1e12,
-      concurrency: 1,
-    };
-    const steady = await runJob(common);
-    const stumbling = await runJob({ ...common, flaky });
+    const { steady, stumbling } = await throughStumbles(everyNinth(3_000), { latencyMs: 50, concurrency: 1 });
     expect(stumbling.acceptedTokens).toBe(400_000);
     expect(stumbling.lastAt).toBeLessThan(steady.lastAt + 15_000);
   });
