@@ -1,9 +1,17 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { embedMany } from '../src/engine/embed.js';
 import { createRateLimiter } from '../src/engine/limiter.js';
 import type { TokenCounter } from '../src/engine/token-counter.js';
 import { InvalidArgumentError, RateLimitError, ServerError } from '../src/errors.js';
-import { numberedInputs, ScriptedModel, until, VirtualClock, vectorFor } from './helpers.js';
+import type { EmbeddingModel } from '../src/types.js';
+import {
+  numberedInputs,
+  ScriptedModel,
+  textCapabilities,
+  until,
+  VirtualClock,
+  vectorFor,
+} from './helpers.js';
 
 /** Start times of each input's calls, keyed by input. */
 function startTimes(model: ScriptedModel): Record<string, number[]> {
@@ -327,5 +335,63 @@ describe('calibrating an estimate for an API that reports no usage', () => {
     const gap = (call: number) => starts[call]! - starts[call - 1]!;
     // The call after the refusal's retry is spaced further than the one before the refusal.
     expect(gap(refusedAt + 1)).toBeGreaterThan(gap(refusedAt - 1));
+  });
+});
+
+describe('the wall clock steps during a job (an NTP step, a virtual machine resumed)', () => {
+  /**
+   * Real timers and the default clock. Four calls of 15,075 tokens against 60,000 a minute: three fit the
+   * full bucket, the fourth waits 300 ms of refill. After the first call starts, `Date.now` jumps by
+   * `stepMs`. Returns when each call started, in ms of the monotonic clock after the first.
+   */
+  async function stepDuringJob(stepMs: number): Promise<number[]> {
+    const started: number[] = [];
+    const realNow = Date.now.bind(Date);
+    const model: EmbeddingModel = {
+      specificationVersion: 'v1',
+      provider: 'stepping',
+      modelId: 'clock',
+      capabilities: textCapabilities({ maxInputsPerCall: 1 }),
+      async doEmbed(request) {
+        started.push(performance.now());
+        vi.spyOn(Date, 'now').mockImplementation(() => realNow() + stepMs);
+        return {
+          embeddings: request.inputs.map(() => Float32Array.of(1)),
+          warnings: [],
+          response: { status: 200, headers: {} },
+        };
+      },
+    };
+    const rateLimit = createRateLimiter({ tokensPerMinute: 60_000, adaptive: false });
+    try {
+      const job = embedMany({
+        model,
+        inputs: numberedInputs(4),
+        concurrency: 1,
+        rateLimit,
+        tokenCounter: { exact: true, count: () => 15_075 },
+      });
+      // A budget kept by the wall clock would wait out the whole step back (an hour): fail in seconds.
+      const stalled = new Promise<'stalled'>((resolve) =>
+        setTimeout(() => resolve('stalled'), 5_000).unref(),
+      );
+      expect(await Promise.race([job.then(() => 'done'), stalled])).toBe('done');
+    } finally {
+      vi.restoreAllMocks();
+    }
+    return started.map((at) => at - started[0]!);
+  }
+
+  it('a step back does not stall the budget: the fourth call waits its 300 ms of refill, not an hour', async () => {
+    const started = await stepDuringJob(-3_600_000);
+    expect(started).toHaveLength(4);
+    expect(started[3]).toBeGreaterThanOrEqual(295);
+  });
+
+  it('a step forward grants no tokens: the fourth call still waits its 300 ms of refill', async () => {
+    const started = await stepDuringJob(3_600_000);
+    expect(started).toHaveLength(4);
+    // Kept by the wall clock, the bucket would have refilled an hour's worth at once: a start near 0 ms.
+    expect(started[3]).toBeGreaterThanOrEqual(295);
   });
 });

@@ -9,6 +9,13 @@
  * late on another. One clock, Redis's, makes the budget exact across machines; waits are returned as
  * durations, which mean the same on every clock. Pauses cross the boundary as durations from the
  * caller's `now`.
+ *
+ * Redis's clock is the wall clock of its host, and a wall clock can step (an NTP correction, a virtual
+ * machine resumed). A step back would leave every bucket updated "in the future" and every pause ending
+ * later by the step: the scripts notice it (a bucket updated later than now, a pause longer than it was
+ * set for) and go on from now, so that a step back costs no more than one refill's wait. A step forward
+ * looks like time passing and refills the buckets by it; the API then refuses what it does not have,
+ * and the limiter's 429 pause takes over.
  */
 
 import { type BucketSpec, createMemoryLimiterStore, type LimiterStore } from '@embedkit/core';
@@ -23,11 +30,17 @@ import {
   readOptions,
 } from './redis-connection.js';
 
-/** Reads the time the script runs on: the caller's `now` when given, else Redis's clock (ms). */
+/**
+ * Reads the time the script runs on: the caller's `now` when given, else Redis's clock (ms). \`redisTime\`:
+ * whether it is Redis's one clock (then a time earlier than one already saved means the clock stepped
+ * back; callers' clocks differ by their skew, and that is no step).
+ */
 const CLOCK = `
+local redisTime = false
 local function clock(given)
   local now = tonumber(given)
   if now then return now end
+  redisTime = true
   local time = redis.call('TIME')
   return tonumber(time[1]) * 1000 + tonumber(time[2]) / 1000
 end
@@ -51,6 +64,9 @@ if level == nil or updatedAt == nil then
 end
 if now > updatedAt then
   level = math.min(capacity, level + (now - updatedAt) * perMinute / 60000)
+  updatedAt = now
+elseif redisTime then
+  -- Redis's clock stepped back: refill from now on, rather than not until it is back where it was.
   updatedAt = now
 end
 local function save()
@@ -87,21 +103,43 @@ save()
 return 0
 `);
 
-/** ARGV: the pause's length from now in ms, now ('' for Redis's clock). Never lowers a pause. */
-const PAUSE = luaScript(`${CLOCK}
-local now = clock(ARGV[2])
-local ends = now + tonumber(ARGV[1])
-local current = tonumber(redis.call('GET', KEYS[1]))
-if current == nil or ends > current then
-  redis.call('SET', KEYS[1], string.format('%.17g', ends), 'PX', math.max(1, math.ceil(ends - now)) + 1000)
+/**
+ * A pause is saved as its end and its length (both ms). Reading one whose end is further away than its
+ * length means Redis's clock stepped back: the pause then ends one length from now.
+ */
+const PAUSE_READ = `${CLOCK}
+local function savePause(key, ends, length, now)
+  redis.call('SET', key, string.format('%.17g %.17g', ends, length), 'PX', math.max(1, math.ceil(ends - now)) + 1000)
 end
+local function readPause(key, now)
+  local value = redis.call('GET', key)
+  if not value then return nil end
+  local ends, length = string.match(value, '^(%S+) (%S+)$')
+  if ends == nil then return tonumber(value) end
+  ends = tonumber(ends)
+  length = tonumber(length)
+  if redisTime and ends - now > length then
+    ends = now + length
+    savePause(key, ends, length, now)
+  end
+  return ends
+end
+`;
+
+/** ARGV: the pause's length from now in ms, now ('' for Redis's clock). Never lowers a pause. */
+const PAUSE = luaScript(`${PAUSE_READ}
+local now = clock(ARGV[2])
+local length = tonumber(ARGV[1])
+local ends = now + length
+local current = readPause(KEYS[1], now)
+if current == nil or ends > current then savePause(KEYS[1], ends, length, now) end
 return 0
 `);
 
 /** ARGV: now ('' for Redis's clock). Returns how long the pause lasts from now, in ms (<= 0: none). */
-const PAUSE_LEFT = luaScript(`${CLOCK}
+const PAUSE_LEFT = luaScript(`${PAUSE_READ}
 local now = clock(ARGV[1])
-local current = tonumber(redis.call('GET', KEYS[1]))
+local current = readPause(KEYS[1], now)
 if current == nil then return '0' end
 return string.format('%.17g', current - now)
 `);

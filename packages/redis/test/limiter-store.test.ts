@@ -111,6 +111,8 @@ const SCENARIOS: { name: string; steps: Step[] }[] = [
     steps: [
       { take: ['g', SLOW, 10, 5_000], answer: 0 },
       { take: ['g', SLOW, 1, 4_000], answer: 1_000 },
+      // Nor is the time it went back counted again later: callers' clocks differ by their skew.
+      { take: ['g', SLOW, 1, 5_000], answer: 1_000 },
     ],
   },
   {
@@ -195,6 +197,58 @@ describe('Redis time', () => {
     await ahead.pause('account:pause', Date.now() + 60_000 + 5_000);
     const left = (await onTime.pausedUntil('account:pause')) - Date.now();
     expect(left).toBeGreaterThan(60_000);
+  });
+});
+
+/** Redis's own clock, ms. */
+async function redisNow(): Promise<number> {
+  const [seconds, micros] = (await env.look.send(['TIME'])) as [string, string];
+  return Number(seconds) * 1_000 + Number(micros) / 1_000;
+}
+
+describe('Redis’s clock steps back (its host’s wall clock corrected)', () => {
+  it('a bucket saved “in the future” refills from now on, not once the clock is back where it was', async () => {
+    const target = await store({ namespace: 'stepped-bucket' });
+    expect(await target.take('k:tokens', SMALL, 10, 0)).toBe(0);
+    // What an hour's step back leaves: the bucket last updated an hour from now.
+    await env.look.send([
+      'HSET',
+      'stepped-bucket:limiter:k:tokens',
+      'updatedAt',
+      String((await redisNow()) + 3_600_000),
+    ]);
+    const wait = await target.take('k:tokens', SMALL, 1, 0);
+    expect(wait).toBeGreaterThan(0);
+    expect(wait).toBeLessThanOrEqual(100);
+    await new Promise((resolve) => setTimeout(resolve, wait + 20));
+    // Kept until Redis's clock passes the saved time, the bucket would wait an hour.
+    expect(await target.take('k:tokens', SMALL, 1, 0)).toBe(0);
+  });
+
+  it('a pause cannot last longer than it was set for: it ends one length from now', async () => {
+    const target = await store({ namespace: 'stepped-pause' });
+    await target.pause('k:pause', Date.now() + 2_000);
+    const [ends, length] = String(await env.look.send(['GET', 'stepped-pause:limiter:k:pause']))
+      .split(' ')
+      .map(Number);
+    expect(length).toBe(2_000);
+    expect(Math.abs(ends! - (await redisNow()) - 2_000)).toBeLessThan(50);
+    // The same pause after an hour's step back: its end an hour further away than its length.
+    await env.look.send(['SET', 'stepped-pause:limiter:k:pause', `${ends! + 3_600_000} 2000`]);
+    const left = (await target.pausedUntil('k:pause')) - Date.now();
+    expect(left).toBeGreaterThan(1_900);
+    expect(left).toBeLessThanOrEqual(2_000);
+    // And that end is saved, so the pause runs out.
+    const saved = Number(String(await env.look.send(['GET', 'stepped-pause:limiter:k:pause'])).split(' ')[0]);
+    expect(Math.abs(saved - (await redisNow()) - 2_000)).toBeLessThan(50);
+  });
+
+  it('a pause written by an earlier version (its end alone) is still honoured', async () => {
+    const target = await store({ namespace: 'older-pause' });
+    await env.look.send(['SET', 'older-pause:limiter:k:pause', String((await redisNow()) + 3_000)]);
+    const left = (await target.pausedUntil('k:pause')) - Date.now();
+    expect(left).toBeGreaterThan(2_900);
+    expect(left).toBeLessThanOrEqual(3_000);
   });
 });
 

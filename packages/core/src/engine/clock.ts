@@ -6,6 +6,7 @@ export const MAX_TIMER_MS = 2_147_483_647;
 
 /** Time as the engine sees it. Inject one in tests to make backoff and Retry-After instant and observable. */
 export interface Clock {
+  /** Milliseconds. Waits, refills and 429 pauses are read from differences; never taken as a date. */
   now(): number;
   /** Resolves after `ms`, or rejects with the signal's abort reason as soon as it aborts. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
@@ -34,5 +35,16 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** Wall-clock time and real timers. */
-export const systemClock: Clock = { now: () => Date.now(), sleep, random: Math.random };
+/**
+ * Milliseconds that never step: the moment the process started (wall-clock time) plus the monotonic time
+ * since. The wall clock itself can jump (an NTP step, a virtual machine's clock set after a pause): a
+ * budget refilled by it would hand out a jump forward as free tokens, stall for as long as a jump back,
+ * and end a 429 pause early or hours late.
+ */
+const monotonicNow: () => number =
+  typeof performance === 'object' && typeof performance?.now === 'function'
+    ? () => performance.timeOrigin + performance.now()
+    : () => Date.now();
+
+/** Real time that never steps (close to wall-clock time, not tied to it) and real timers. */
+export const systemClock: Clock = { now: monotonicNow, sleep, random: Math.random };
