@@ -326,6 +326,44 @@ describe('no budget set', () => {
 });
 
 /** A one-input model that records when each call started and answers with `headers(call)`. */
+describe('a budget set by the user, and a 429 inside it', () => {
+  // One 429 (25 ms) at request 30, well inside a budget set to the API's own 200,000 a minute. When a first
+  // guess paced calls under a budget, the pace read what had gone through (29 calls) as a minute's
+  // allowance and crawled back up from it at 2% a call: the job took 116 s instead of 60.
+  it.each([
+    { estimatePerCharacter: 1, reportsUsage: true },
+    // A counter that says twice the API's count, settled by the usage the API reports.
+    { estimatePerCharacter: 2, reportsUsage: true },
+    // An API that reports no usage: the 429 also raises the calibrated charge (about 10% slower here).
+    { estimatePerCharacter: 2, reportsUsage: false },
+  ])(
+    'a stumble early on costs little: estimate x$estimatePerCharacter, usage reported $reportsUsage',
+    async (shape) => {
+      const job = (flaky?: (request: number) => number | undefined) =>
+        runJob({
+          headers: false,
+          latencyMs: 50,
+          rateLimit: createRateLimiter({ tokensPerMinute: 200_000 }),
+          ...(flaky === undefined ? {} : { flaky }),
+          ...shape,
+        });
+      const steady = await job();
+      const stumbling = await job((request) => (request === 30 ? 25 : undefined));
+      expect(stumbling.acceptedTokens).toBe(400_000);
+      expect(stumbling.overloaded).toBe(1);
+      expect(stumbling.lastAt).toBeLessThan(steady.lastAt * 1.15);
+    },
+  );
+
+  it('a budget said twice too high is measured down by the 429s: few refused, the API’s rate kept', async () => {
+    const rateLimit = createRateLimiter({ tokensPerMinute: 400_000 });
+    const result = await runJob({ headers: false, reportsUsage: true, latencyMs: 50, rateLimit });
+    expect(result.acceptedTokens).toBe(400_000);
+    expect(result.share).toBeGreaterThanOrEqual(0.95);
+    expect(result.refusedShare).toBeLessThanOrEqual(0.05);
+  });
+});
+
 function headerModel(clock: VirtualClock, headers: () => Record<string, string>) {
   const starts: number[] = [];
   const model: EmbeddingModel = {

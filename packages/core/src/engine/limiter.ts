@@ -217,6 +217,8 @@ function readLimit(
  * - A later 429 (at least a second after the last change) measures the API's rate: what it accepted since
  *   it ran dry, over that time. The first measure replaces the guess (less 5%); later ones lower the pace
  *   by 15%, never below 90% of the measure; from then on the pace grows 0.1% a call, so refusals stay rare.
+ * - Under a budget the user set, only a measure paces: the guesses above are for an API whose limits are
+ *   unknown, and under a budget a lone 429 is more likely a stumble than the API's limit.
  */
 class AdaptivePace {
   /** Estimated tokens per millisecond; undefined until the first 429. */
@@ -245,6 +247,22 @@ class AdaptivePace {
   private allowedAt = 0;
   /** The earliest time the next call may start at this pace. */
   private nextAt = 0;
+  /**
+   * Whether the user set a budget. Then only a measured rate paces calls, never a first guess: a 429 well
+   * inside the budget (a server that stumbles) would read as a tiny minute's allowance, and the pace crawl
+   * back up from it at 2% a call, at half the budget or less for the rest of the job. A budget set too
+   * high is still measured down by its next 429 a second on.
+   */
+  private readonly budgetSet: boolean;
+
+  constructor(budgetSet: boolean) {
+    this.budgetSet = budgetSet;
+  }
+
+  /** The pace calls go at, if any. */
+  private current(): number | undefined {
+    return this.budgetSet && !this.measured ? undefined : this.rate;
+  }
 
   /** A call is about to start; returns what `passed` needs to know of it. */
   started(now: number): number {
@@ -317,17 +335,19 @@ class AdaptivePace {
 
   /** Adds what the pace allowed since it was last counted. */
   private accrue(now: number): void {
-    if (this.rate === undefined || now <= this.allowedAt) return;
-    this.allowedSinceDry += this.rate * (now - this.allowedAt);
+    const rate = this.current();
+    if (rate === undefined || now <= this.allowedAt) return;
+    this.allowedSinceDry += rate * (now - this.allowedAt);
     this.allowedAt = now;
   }
 
   /** How long a call of `tokens` must wait for its turn at this pace; 0 books it now. */
   wait(tokens: number, now: number): number {
-    if (this.rate === undefined || !(this.rate > 0)) return 0;
+    const rate = this.current();
+    if (rate === undefined || !(rate > 0)) return 0;
     if (this.nextAt > now) return this.nextAt - now;
     // At most one call's worth of credit is banked from idle time.
-    this.nextAt = Math.max(this.nextAt, now - tokens / this.rate) + tokens / this.rate;
+    this.nextAt = Math.max(this.nextAt, now - tokens / rate) + tokens / rate;
     return 0;
   }
 }
@@ -375,7 +395,10 @@ class SharedRateLimiter implements RateLimiter {
     this.key = options.key ?? `embedkit-limiter-${++limiterCount}`;
     this.pauseKey = `${this.key}:pause`;
     this.learnFromHeaders = options.learnFromHeaders ?? true;
-    if (options.adaptive ?? true) this.pace = new AdaptivePace();
+    if (options.adaptive ?? true)
+      this.pace = new AdaptivePace(
+        options.requestsPerMinute !== undefined || options.tokensPerMinute !== undefined,
+      );
     if (this.requestsPerMinute !== undefined) {
       this.requests = {
         key: `${this.key}:requests`,
