@@ -335,9 +335,9 @@ class AdaptivePace {
 
   /** Adds what the pace allowed since it was last counted. */
   private accrue(now: number): void {
-    const rate = this.current();
-    if (rate === undefined || now <= this.allowedAt) return;
-    this.allowedSinceDry += rate * (now - this.allowedAt);
+    // The guess's own allowance, paced or not: under a budget it still tells a stumble from the API's limit.
+    if (this.rate === undefined || now <= this.allowedAt) return;
+    this.allowedSinceDry += this.rate * (now - this.allowedAt);
     this.allowedAt = now;
   }
 
