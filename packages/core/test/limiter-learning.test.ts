@@ -164,15 +164,26 @@ async function runJob(options: {
 }
 
 /**
- * The same job through an API with no budget to speak of, once steady and once refused at the requests
- * `flaky` names (an overloaded server, whatever the pace): what those refusals cost.
+ * The same job twice, once steady and once refused at the requests `flaky` names (an overloaded server,
+ * whatever the pace): what those refusals cost. By default through an API with no budget to speak of;
+ * `budget` gives each run a limiter of its own with that many tokens a minute.
  */
 async function throughStumbles(
   flaky: (request: number) => number | undefined,
-  shape: { latencyMs: number; concurrency?: number; maxInputsPerCall?: number; inputs?: number },
+  shape: Partial<Omit<Parameters<typeof runJob>[0], 'flaky' | 'rateLimit'>> & {
+    latencyMs: number;
+    budget?: number;
+  },
 ) {
-  const common = { headers: false, reportsUsage: true, tokensPerMinute: 1e12, ...shape };
-  return { steady: await runJob(common), stumbling: await runJob({ ...common, flaky }) };
+  const { budget, ...rest } = shape;
+  const common = { headers: false, reportsUsage: true, tokensPerMinute: 1e12, ...rest };
+  const job = (withFlaky: boolean) =>
+    runJob({
+      ...common,
+      ...(budget === undefined ? {} : { rateLimit: createRateLimiter({ tokensPerMinute: budget }) }),
+      ...(withFlaky ? { flaky } : {}),
+    });
+  return { steady: await job(false), stumbling: await job(true) };
 }
 
 /** Request 2 refused for `firstWaitMs`, then every 9th for 25 ms. */
@@ -325,7 +336,6 @@ describe('no budget set', () => {
   });
 });
 
-/** A one-input model that records when each call started and answers with `headers(call)`. */
 describe('a budget set by the user, and a 429 inside it', () => {
   // One 429 (25 ms) at request 30, well inside a budget set to the API's own 200,000 a minute. When a first
   // guess paced calls under a budget, the pace read what had gone through (29 calls) as a minute's
@@ -339,16 +349,12 @@ describe('a budget set by the user, and a 429 inside it', () => {
   ])(
     'a stumble early on costs little: estimate x$estimatePerCharacter, usage reported $reportsUsage',
     async (shape) => {
-      const job = (flaky?: (request: number) => number | undefined) =>
-        runJob({
-          headers: false,
-          latencyMs: 50,
-          rateLimit: createRateLimiter({ tokensPerMinute: 200_000 }),
-          ...(flaky === undefined ? {} : { flaky }),
-          ...shape,
-        });
-      const steady = await job();
-      const stumbling = await job((request) => (request === 30 ? 25 : undefined));
+      const { steady, stumbling } = await throughStumbles((request) => (request === 30 ? 25 : undefined), {
+        latencyMs: 50,
+        tokensPerMinute: 200_000,
+        budget: 200_000,
+        ...shape,
+      });
       expect(stumbling.acceptedTokens).toBe(400_000);
       expect(stumbling.overloaded).toBe(1);
       expect(stumbling.lastAt).toBeLessThan(steady.lastAt * 1.15);
@@ -375,6 +381,7 @@ describe('a budget set by the user, and a 429 inside it', () => {
   );
 });
 
+/** A one-input model that records when each call started and answers with `headers(call)`. */
 function headerModel(clock: VirtualClock, headers: () => Record<string, string>) {
   const starts: number[] = [];
   const model: EmbeddingModel = {

@@ -353,8 +353,8 @@ describe('the wall clock steps during a job (an NTP step, a virtual machine resu
       modelId: 'clock',
       capabilities: textCapabilities({ maxInputsPerCall: 1 }),
       async doEmbed(request) {
-        started.push(performance.now());
-        vi.spyOn(Date, 'now').mockImplementation(() => realNow() + stepMs);
+        if (started.push(performance.now()) === 1)
+          vi.spyOn(Date, 'now').mockImplementation(() => realNow() + stepMs);
         return {
           embeddings: request.inputs.map(() => Float32Array.of(1)),
           warnings: [],
