@@ -309,6 +309,86 @@ describe('no budget set', () => {
     expect(stumbling.lastAt).toBeLessThan(steady.lastAt + 15_000);
   });
 
+  it.each([
+    [
+      'requests 4 and 5',
+      (request: number) => (request === 2 ? 1_000 : request === 4 || request === 5 ? 25 : undefined),
+    ],
+    [
+      'requests 4 and 5, then every 9th',
+      (request: number) => (request === 2 ? 1_000 : request === 5 || request % 9 === 4 ? 25 : undefined),
+    ],
+  ])(
+    'one call at a time, two quick 429s around the one call after the first wait (%s): no rate read from one call',
+    async (_pattern, flaky) => {
+      // Request 2 is refused for 1 s, then the two calls after the one that went through for 25 ms. Read
+      // from that one call, "what the API accepted since it ran dry" was our own first guess over 1.5 s,
+      // and the job crept up from it at 0.1% a call: 517 s and 1,458 s instead of 20 s here.
+      const { steady, stumbling } = await throughStumbles(flaky, { latencyMs: 50, concurrency: 1 });
+      expect(stumbling.acceptedTokens).toBe(400_000);
+      expect(stumbling.refusedAt.slice(0, 3)).toEqual([50, 2_050, 2_540]);
+      expect(stumbling.lastAt).toBeLessThan(steady.lastAt + 8_000);
+    },
+  );
+
+  it.each([1, 2])(
+    'a burst of 429s five calls after the first wait is no lasting measure (concurrency %i)',
+    async (concurrency) => {
+      // Request 2 is refused for 1 s; the five calls after it go through at the first guess (one call a
+      // second, doubling), then two are refused for 25 ms. Five calls at our own pace over 2.4 s read as the
+      // API's rate, and the job crept up from it at 0.1% a call: 170 s and 153 s instead of 20 s and 10 s.
+      // From so few calls the measure stays a guess that grows until a later 429 measures again.
+      const { steady, stumbling } = await throughStumbles(
+        (request: number) => (request === 2 ? 1_000 : request === 8 || request === 9 ? 25 : undefined),
+        { latencyMs: 50, concurrency },
+      );
+      expect(stumbling.acceptedTokens).toBe(400_000);
+      expect(stumbling.refused).toBe(3);
+      expect(stumbling.lastAt).toBeLessThan(steady.lastAt + 15_000);
+    },
+  );
+
+  it.each([1, 4])(
+    'one 429 after 29 calls, far inside the API’s budget: the minute’s-allowance guess is found too low (concurrency %i)',
+    async (concurrency) => {
+      // Read as a budget that ran dry, 29 calls in 1.5 s (or 7 s) are a minute's allowance: a pace of a
+      // call every 2 s, growing 2% a call, took 116 s and 113 s instead of 20 s and 5 s here. Twenty calls
+      // through without a 429 (49% over the guess) say the guess is too low, and it doubles from then on:
+      // about 40 s still go in those twenty calls.
+      const { steady, stumbling } = await throughStumbles((request) => (request === 30 ? 25 : undefined), {
+        latencyMs: 50,
+        concurrency,
+      });
+      expect(stumbling.acceptedTokens).toBe(400_000);
+      expect(stumbling.refused).toBe(1);
+      expect(stumbling.lastAt).toBeLessThan(steady.lastAt + 45_000);
+    },
+  );
+
+  it.each([
+    { concurrency: 8, tokensPerMinute: 20_000, refused: 1, requests: 41 },
+    { concurrency: 1, tokensPerMinute: 50_000, refused: 2, requests: 102 },
+  ])(
+    'a budget read right from its first 429 is neither taken for a stumble nor measured as a guess ($tokensPerMinute a minute, concurrency $concurrency)',
+    async ({ concurrency, tokensPerMinute, refused, requests }) => {
+      // The budget runs dry once its minute's allowance went through, and the guess read from that is
+      // right. Taking ten quiet calls for proof of a stumble doubled the pace into the budget (5 refusals in
+      // 45 requests, 5 in 105); holding the next measure, from 8 calls, as a guess too let it grow past the
+      // budget once more (3 in 103; the bench's 429-only run: 7 of 398 instead of 6 of 397).
+      const result = await runJob({
+        headers: false,
+        reportsUsage: true,
+        latencyMs: 50,
+        concurrency,
+        tokensPerMinute,
+        inputs: tokensPerMinute / 50,
+      });
+      expect(result.acceptedTokens).toBe(tokensPerMinute * 2);
+      expect([result.refused, result.requests]).toEqual([refused, requests]);
+      expect(result.share).toBeGreaterThanOrEqual(0.9);
+    },
+  );
+
   it('a 429 just after the first wait measures nothing: pacing stays on', async () => {
     // The first budget refusal (after twenty calls) asks for up to 3 s; the first call after that wait meets
     // one more 429 (25 ms), whatever the budget holds. Read so soon after calls could go again, what went

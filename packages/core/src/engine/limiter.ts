@@ -209,14 +209,21 @@ function readLimit(
  * - The first 429 says the API's budget ran dry. APIs state their limits per minute and their budgets
  *   start full, so once a fair number of calls went through, what went through is about one minute's
  *   allowance plus the refill since the first call: that is the first guess, and it grows 2% a call while
- *   no call is refused.
+ *   no call is refused. A budget read right refuses a call long before 20 calls through at that growth
+ *   (49% over the guess); 20 calls through without a 429 say the 429 was a stumble (an overloaded server,
+ *   a job far inside its budget), and the guess then doubles every quiet second, as below.
  * - With too little through for that reading (or a budget dry from the start), the refused call's wait is
  *   the measure (its tokens over the wait), and the guess doubles every quiet second until the budget runs
  *   dry again right after a pause (a 429 within a call started after the last one). A lone 429 every so
  *   often, from a server that stumbles rather than a budget, then costs a few seconds at the start.
- * - A later 429 (at least a second after the last change) measures the API's rate: what it accepted since
- *   it ran dry, over that time. The first measure replaces the guess (less 5%); later ones lower the pace
- *   by 15%, never below 90% of the measure; from then on the pace grows 0.1% a call, so refusals stay rare.
+ * - A later 429 (at least a second after the last change, with at least two calls through since the API
+ *   ran dry) measures the API's rate: what it accepted since it ran dry, over that time. One call through
+ *   measures only our own pace and its latency. The first measure replaces the guess (less 5%). One that
+ *   ends a doubling guess, read from fewer than 10 calls, may still be that guess's pace (a burst of 429s
+ *   from a stumbling server while calls wait their turn at it), so it stays a guess, growing 2% a call
+ *   (and doubling after 20 calls through without a 429) until the next 429 measures again. Once measured,
+ *   later 429s lower the pace by 15%, never below 90% of the measure, and the pace grows 0.1% a call, so
+ *   refusals stay rare.
  * - Under a budget the user set, only a measure paces: the guesses above are for an API whose limits are
  *   unknown, and under a budget a lone 429 is more likely a stumble than the API's limit.
  */
@@ -238,6 +245,7 @@ class AdaptivePace {
   /** When the first 429 came, and what the API accepted since. */
   private dryAt = 0;
   private acceptedSinceDry = 0;
+  private callsSinceDry = 0;
   /** When the pace last went down, so the refusals of one burst count once. */
   private loweredAt = Number.NEGATIVE_INFINITY;
   /** When the doubling guess last doubled: its own clock, so a doubling never hides the next 429. */
@@ -291,6 +299,7 @@ class AdaptivePace {
       // The API's rate is read from when calls may go again: the wait it asked for is not its rate.
       this.dryAt = now + waitMs;
       this.acceptedSinceDry = 0;
+      this.callsSinceDry = 0;
       this.allowedSinceDry = 0;
       this.allowedAt = this.dryAt;
       this.loweredAt = now;
@@ -301,21 +310,29 @@ class AdaptivePace {
     // the last one) confirms it; a lone 429 every so often (a stumbling server) does not.
     if (this.doubling && !backToBack) return;
     if (now - this.loweredAt < MIN_MEASURE_MS || now - this.dryAt < MIN_MEASURE_MS) return;
+    // One call through is no rate: its time since calls could go again is our own pacing and its latency.
+    if (this.callsSinceDry < MIN_MEASURE_CALLS) return;
     // All the guess allowed went through (give or take this call): that pace was ours, not the API's, and
     // this 429 a stumble.
     this.accrue(now);
     if (this.doubling && this.acceptedSinceDry + tokens >= this.allowedSinceDry * 0.9) return;
     const measured = this.acceptedSinceDry / (now - this.dryAt);
+    const fromDoubling = this.doubling;
     this.doubling = false;
+    this.loweredAt = now;
     if (!this.measured) {
       // The first measure of what the API lets through replaces the first guess.
       this.rate = measured * 0.95;
+      // Read from a few calls paced by the doubling guess, it may be that guess's pace: still a guess.
+      if (fromDoubling && this.callsSinceDry < MIN_EVIDENCE_CALLS) {
+        this.growth = 1.02;
+        return;
+      }
       this.measured = true;
     } else {
       this.rate = Math.max(this.rate * 0.85, measured * 0.9);
     }
     this.growth = 1.001;
-    this.loweredAt = now;
   }
 
   /** A call of `tokens` (estimated), started when `started` said `epoch`, went through at `now`. */
@@ -325,8 +342,14 @@ class AdaptivePace {
     if (this.sinceRefusal !== undefined && epoch === this.refusals) this.sinceRefusal++;
     if (this.rate === undefined) return;
     this.acceptedSinceDry += tokens;
+    this.callsSinceDry++;
     this.accrue(now);
     this.rate *= this.growth;
+    // A guess that has let this many calls through without a 429 was too low: the 429 was a stumble.
+    if (!this.measured && !this.doubling && (this.sinceRefusal ?? 0) >= QUIET_CALLS) {
+      this.doubling = true;
+      this.doubledAt = now;
+    }
     if (this.doubling && now - this.doubledAt >= MIN_MEASURE_MS) {
       this.rate *= 2;
       this.doubledAt = now;
@@ -357,6 +380,12 @@ const MIN_EVIDENCE_CALLS = 10;
 
 /** Refusals closer together than this tell nothing new about the API's rate. */
 const MIN_MEASURE_MS = 1_000;
+
+/** Calls through since the API's budget first ran dry before what went through reads as its rate. */
+const MIN_MEASURE_CALLS = 2;
+
+/** Calls through at a guess, with no 429, that show the guess too low (at 2% a call, 49% above it). */
+const QUIET_CALLS = 20;
 
 class SharedRateLimiter implements RateLimiter {
   readonly requestsPerMinute: number | undefined;
