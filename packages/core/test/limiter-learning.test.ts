@@ -331,15 +331,25 @@ describe('no budget set', () => {
     },
   );
 
-  it.each([1, 2])(
-    'a burst of 429s five calls after the first wait is no lasting measure (concurrency %i)',
-    async (concurrency) => {
-      // Request 2 is refused for 1 s; the five calls after it go through at the first guess (one call a
-      // second, doubling), then two are refused for 25 ms. Five calls at our own pace over 2.4 s read as the
-      // API's rate, and the job crept up from it at 0.1% a call: 170 s and 153 s instead of 20 s and 10 s.
-      // From so few calls the measure stays a guess that grows until a later 429 measures again.
+  it.each([
+    { through: 5, concurrency: 1 },
+    { through: 5, concurrency: 2 },
+    { through: 10, concurrency: 1 },
+    { through: 10, concurrency: 2 },
+  ])(
+    'a burst of two 429s $through calls after the first wait is no lasting measure (concurrency $concurrency)',
+    async ({ through, concurrency }) => {
+      // Request 2 is refused for 1 s; the calls after it go through at the first guess (one call a second,
+      // doubling), then two are refused for 25 ms. Read as the API's rate, what went through at our own pace
+      // left the job creeping up from it at 0.1% a call: 170 s and 153 s (five calls), 104 s and 104 s (ten)
+      // instead of 20 s and 10 s.
+      // - Five calls: from so few, the measure stays a guess that grows until a later 429 measures again.
+      // - Ten: the guess's allowance, counted as its rate grew (while calls waited their turn at the slower
+      //   rate they were booked at), looked far above what went through; counted as booked, the API took
+      //   11 of the 12 calls the pace let go, and the 429s read as a stumble.
       const { steady, stumbling } = await throughStumbles(
-        (request: number) => (request === 2 ? 1_000 : request === 8 || request === 9 ? 25 : undefined),
+        (request: number) =>
+          request === 2 ? 1_000 : request === 3 + through || request === 4 + through ? 25 : undefined,
         { latencyMs: 50, concurrency },
       );
       expect(stumbling.acceptedTokens).toBe(400_000);

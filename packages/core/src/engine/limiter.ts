@@ -253,6 +253,12 @@ class AdaptivePace {
   /** Tokens the pace allowed from when calls could go again after the first 429, counted to `allowedAt`. */
   private allowedSinceDry = 0;
   private allowedAt = 0;
+  /**
+   * Tokens of the calls the pace let go since then (it books none before), refused ones too: what it
+   * allowed, as it booked it (a rate that grew while a call waited its turn at the old one allowed that
+   * call no sooner).
+   */
+  private bookedSinceDry = 0;
   /** The earliest time the next call may start at this pace. */
   private nextAt = 0;
   /**
@@ -313,9 +319,11 @@ class AdaptivePace {
     // One call through is no rate: its time since calls could go again is our own pacing and its latency.
     if (this.callsSinceDry < MIN_MEASURE_CALLS) return;
     // All the guess allowed went through (give or take this call): that pace was ours, not the API's, and
-    // this 429 a stumble.
+    // this 429 a stumble. Pacing, it allowed the calls it let go; under a budget, where it does not pace,
+    // what its rate would have let go over the time.
     this.accrue(now);
-    if (this.doubling && this.acceptedSinceDry + tokens >= this.allowedSinceDry * 0.9) return;
+    const allowed = this.current() === undefined ? this.allowedSinceDry : this.bookedSinceDry;
+    if (this.doubling && this.acceptedSinceDry + tokens >= allowed * 0.9) return;
     const measured = this.acceptedSinceDry / (now - this.dryAt);
     const fromDoubling = this.doubling;
     this.doubling = false;
@@ -369,6 +377,7 @@ class AdaptivePace {
     const rate = this.current();
     if (rate === undefined || !(rate > 0)) return 0;
     if (this.nextAt > now) return this.nextAt - now;
+    this.bookedSinceDry += tokens;
     // At most one call's worth of credit is banked from idle time.
     this.nextAt = Math.max(this.nextAt, now - tokens / rate) + tokens / rate;
     return 0;
