@@ -210,22 +210,25 @@ function readLimit(
  *   start full, so once a fair number of calls went through, what went through is about one minute's
  *   allowance plus the refill since the first call: that is the first guess, and it grows 2% a call while
  *   no call is refused. A budget read right refuses a call long before 20 calls through at that growth
- *   (49% over the guess); 20 calls through without a 429 say the 429 was a stumble (an overloaded server,
- *   a job far inside its budget), and the guess then doubles every quiet second, as below.
+ *   (49% over the guess), so 20 calls through without a 429 say the 429 was a stumble (an overloaded
+ *   server, a job far inside its budget): the guess is dropped, and the next 429 is read afresh.
  * - With too little through for that reading (or a budget dry from the start), the refused call's wait is
  *   the measure (its tokens over the wait), and the guess doubles every quiet second until the budget runs
- *   dry again right after a pause (a 429 within a call started after the last one). A lone 429 every so
- *   often, from a server that stumbles rather than a budget, then costs a few seconds at the start.
- * - A later 429 (at least a second after the last change, with at least two calls through since the API
- *   ran dry) measures the API's rate: what it accepted since it ran dry, over that time. One call through
- *   measures only our own pace and its latency. The first measure replaces the guess (less 5%). One that
- *   ends a doubling guess, read from fewer than 10 calls, may still be that guess's pace (a burst of 429s
- *   from a stumbling server while calls wait their turn at it), so it stays a guess, growing 2% a call
- *   (and doubling after 20 calls through without a 429) until the next 429 measures again. Once measured,
- *   later 429s lower the pace by 15%, never below 90% of the measure, and the pace grows 0.1% a call, so
- *   refusals stay rare.
+ *   dry again right after a pause (a 429 within a call started after the last one). Such a 429 is still a
+ *   stumble when the API took nine tenths of what the guess let go (counted as the pace booked it), and
+ *   a doubling guess is dropped after 60 calls through without a 429. A lone 429 every so often, from a
+ *   server that stumbles rather than a budget, then costs a few seconds at the start.
+ * - A later 429 (at least a second after the last change, with at least two calls started since the API
+ *   ran dry gone through) measures the API's rate: what it accepted since it ran dry, over that time. The
+ *   first measure replaces the guess (less 5%). One that ends a doubling guess, read from fewer than 10
+ *   calls, may still be that guess's own pace (a burst of 429s from a stumbling server while calls wait
+ *   their turn at it), so it stays a guess: growing 2% a call, doubling after 20 calls through without a
+ *   429, until the next 429 measures again. Once measured, later 429s lower the pace by 15%, never below
+ *   90% of the measure, and the pace grows 0.1% a call, so refusals stay rare.
  * - Under a budget the user set, only a measure paces: the guesses above are for an API whose limits are
- *   unknown, and under a budget a lone 429 is more likely a stumble than the API's limit.
+ *   unknown, and under a budget a lone 429 is more likely a stumble than the API's limit. A measure from a
+ *   few calls is not held as a guess there (no guess paced those calls), but a guess that goes on unrefused
+ *   is dropped all the same: the budget's own 429 is then read afresh, not as stumbles on top of it.
  */
 class AdaptivePace {
   /** Estimated tokens per millisecond; undefined until the first 429. */
@@ -245,7 +248,10 @@ class AdaptivePace {
   /** When the first 429 came, and what the API accepted since. */
   private dryAt = 0;
   private acceptedSinceDry = 0;
+  /** Calls started since then (not those in flight when it came) that went through. */
   private callsSinceDry = 0;
+  /** The refusal count at the first 429: calls that started with it or later started after it. */
+  private dryEpoch = 0;
   /** When the pace last went down, so the refusals of one burst count once. */
   private loweredAt = Number.NEGATIVE_INFINITY;
   /** When the doubling guess last doubled: its own clock, so a doubling never hides the next 429. */
@@ -254,11 +260,14 @@ class AdaptivePace {
   private allowedSinceDry = 0;
   private allowedAt = 0;
   /**
-   * Tokens of the calls the pace let go since then (it books none before), refused ones too: what it
-   * allowed, as it booked it (a rate that grew while a call waited its turn at the old one allowed that
-   * call no sooner).
+   * Tokens of the calls the pace let go since then, refused ones too: what it allowed, as it booked it (a
+   * rate that grew while a call waited its turn at the old one allowed that call no sooner). Read only
+   * while the first guess doubles, before which the pace books nothing (a guess dropped later is followed
+   * by a minute's allowance, which never doubles).
    */
   private bookedSinceDry = 0;
+  /** The rate is a measure held as a guess (read from a few calls at the doubling guess's pace). */
+  private tentative = false;
   /** The earliest time the next call may start at this pace. */
   private nextAt = 0;
   /**
@@ -306,6 +315,8 @@ class AdaptivePace {
       this.dryAt = now + waitMs;
       this.acceptedSinceDry = 0;
       this.callsSinceDry = 0;
+      this.dryEpoch = this.refusals;
+      this.tentative = false;
       this.allowedSinceDry = 0;
       this.allowedAt = this.dryAt;
       this.loweredAt = now;
@@ -322,7 +333,7 @@ class AdaptivePace {
     // this 429 a stumble. Pacing, it allowed the calls it let go; under a budget, where it does not pace,
     // what its rate would have let go over the time.
     this.accrue(now);
-    const allowed = this.current() === undefined ? this.allowedSinceDry : this.bookedSinceDry;
+    const allowed = this.budgetSet ? this.allowedSinceDry : this.bookedSinceDry;
     if (this.doubling && this.acceptedSinceDry + tokens >= allowed * 0.9) return;
     const measured = this.acceptedSinceDry / (now - this.dryAt);
     const fromDoubling = this.doubling;
@@ -331,9 +342,10 @@ class AdaptivePace {
     if (!this.measured) {
       // The first measure of what the API lets through replaces the first guess.
       this.rate = measured * 0.95;
-      // Read from a few calls paced by the doubling guess, it may be that guess's pace: still a guess.
-      if (fromDoubling && this.callsSinceDry < MIN_EVIDENCE_CALLS) {
-        this.growth = 1.02;
+      // Read from a few calls paced by the doubling guess, it may be that guess's pace: it stays a guess
+      // (not measured, so still growing 2% a call).
+      if (fromDoubling && !this.budgetSet && this.callsSinceDry < MIN_EVIDENCE_CALLS) {
+        this.tentative = true;
         return;
       }
       this.measured = true;
@@ -350,13 +362,24 @@ class AdaptivePace {
     if (this.sinceRefusal !== undefined && epoch === this.refusals) this.sinceRefusal++;
     if (this.rate === undefined) return;
     this.acceptedSinceDry += tokens;
-    this.callsSinceDry++;
+    if (epoch >= this.dryEpoch) this.callsSinceDry++;
     this.accrue(now);
     this.rate *= this.growth;
-    // A guess that has let this many calls through without a 429 was too low: the 429 was a stumble.
-    if (!this.measured && !this.doubling && (this.sinceRefusal ?? 0) >= QUIET_CALLS) {
-      this.doubling = true;
-      this.doubledAt = now;
+    const quiet = this.sinceRefusal ?? 0;
+    if (!this.measured && quiet >= QUIET_CALLS) {
+      if (this.tentative) {
+        // A measure held as a guess that goes on unrefused is too low: it doubles until a 429 measures.
+        if (!this.doubling) {
+          this.doubling = true;
+          this.doubledAt = now;
+        }
+      } else if (!this.doubling || quiet >= QUIET_CALLS_DOUBLING) {
+        // A first guess that goes on unrefused was read from a stumble. It is dropped: the next 429 is read
+        // afresh, as a first one (if a real budget runs dry later, as a minute's allowance of the job).
+        this.rate = undefined;
+        this.doubling = false;
+        return;
+      }
     }
     if (this.doubling && now - this.doubledAt >= MIN_MEASURE_MS) {
       this.rate *= 2;
@@ -395,6 +418,13 @@ const MIN_MEASURE_CALLS = 2;
 
 /** Calls through at a guess, with no 429, that show the guess too low (at 2% a call, 49% above it). */
 const QUIET_CALLS = 20;
+
+/**
+ * The same for a doubling guess: it soon paces faster than the job sends, and a 429 then is judged by what
+ * the API took of what the guess let go (a burst in its first seconds reads as a stumble); only a long
+ * quiet stretch drops it, so that a real budget running dry later is read as a first 429.
+ */
+const QUIET_CALLS_DOUBLING = 60;
 
 class SharedRateLimiter implements RateLimiter {
   readonly requestsPerMinute: number | undefined;
