@@ -209,26 +209,29 @@ function readLimit(
  * - The first 429 says the API's budget ran dry. APIs state their limits per minute and their budgets
  *   start full, so once a fair number of calls went through, what went through is about one minute's
  *   allowance plus the refill since the first call: that is the first guess, and it grows 2% a call while
- *   no call is refused. A budget read right refuses a call long before 20 calls through at that growth
- *   (49% over the guess), so 20 calls through without a 429 say the 429 was a stumble (an overloaded
- *   server, a job far inside its budget): the guess is dropped, and the next 429 is read afresh.
+ *   no call is refused.
  * - With too little through for that reading (or a budget dry from the start), the refused call's wait is
  *   the measure (its tokens over the wait), and the guess doubles every quiet second until the budget runs
  *   dry again right after a pause (a 429 within a call started after the last one). Such a 429 is still a
- *   stumble when the API took nine tenths of what the guess let go (counted as the pace booked it), and
- *   a doubling guess is dropped after 60 calls through without a 429. A lone 429 every so often, from a
- *   server that stumbles rather than a budget, then costs a few seconds at the start.
+ *   stumble when the API took nine tenths of what the guess let go (counted as the pace booked it). A
+ *   lone 429 every so often, from a server that stumbles rather than a budget, then costs a few seconds.
  * - A later 429 (at least a second after the last change, with at least two calls started since the API
  *   ran dry gone through) measures the API's rate: what it accepted since it ran dry, over that time. The
- *   first measure replaces the guess (less 5%). One that ends a doubling guess, read from fewer than 10
- *   calls, may still be that guess's own pace (a burst of 429s from a stumbling server while calls wait
- *   their turn at it), so it stays a guess: growing 2% a call, doubling after 20 calls through without a
- *   429, until the next 429 measures again. Once measured, later 429s lower the pace by 15%, never below
- *   90% of the measure, and the pace grows 0.1% a call, so refusals stay rare.
+ *   first measure replaces the guess (less 5%). With no budget set, one that ends a doubling guess, read
+ *   from fewer than 10 calls, may still be that guess's own pace (a burst of 429s from a stumbling server
+ *   while calls wait their turn at it), so it stays a guess, growing 2% a call, until the next 429
+ *   measures again. Once measured, later 429s lower the pace by 15%, never below 90% of the measure, and
+ *   the pace grows 0.1% a call, so refusals stay rare.
+ * - A guess that goes on unrefused was read from a stumble (an overloaded server, a job far inside its
+ *   budget), and it is dropped: the next 429 is read afresh, as a first one. A budget read right refuses a
+ *   call long before 20 calls through at 2% growth (49% over the guess); a doubling guess soon paces
+ *   faster than the job sends, so it goes after 60 quiet calls; a measure held as a guess first doubles,
+ *   after 20. Were it kept, a real budget running dry later would be read from the stumble on: its 429s
+ *   taken for stumbles while the guess doubles, its measure swollen by the burst of its full first minute.
  * - Under a budget the user set, only a measure paces: the guesses above are for an API whose limits are
- *   unknown, and under a budget a lone 429 is more likely a stumble than the API's limit. A measure from a
- *   few calls is not held as a guess there (no guess paced those calls), but a guess that goes on unrefused
- *   is dropped all the same: the budget's own 429 is then read afresh, not as stumbles on top of it.
+ *   unknown, and under a budget a lone 429 is more likely a stumble than the API's limit. No measure is
+ *   held as a guess there (no guess paced those calls); a guess that goes on unrefused is dropped all the
+ *   same, for the same reason.
  */
 class AdaptivePace {
   /** Estimated tokens per millisecond; undefined until the first 429. */
@@ -243,7 +246,10 @@ class AdaptivePace {
   private sinceRefusal: number | undefined;
   /** Counts 429s: a call remembers the count when it starts, so calls in flight at a 429 do not count. */
   private refusals = 0;
-  /** The first guess came from one refusal's wait: it doubles every quiet second until a 429 confirms it. */
+  /**
+   * The guess (from one refusal's wait, or a measure held as a guess gone quiet) doubles every quiet second
+   * until a 429 confirms it.
+   */
   private doubling = false;
   /** When the first 429 came, and what the API accepted since. */
   private dryAt = 0;
@@ -261,9 +267,8 @@ class AdaptivePace {
   private allowedAt = 0;
   /**
    * Tokens of the calls the pace let go since then, refused ones too: what it allowed, as it booked it (a
-   * rate that grew while a call waited its turn at the old one allowed that call no sooner). Read only
-   * while the first guess doubles, before which the pace books nothing (a guess dropped later is followed
-   * by a minute's allowance, which never doubles).
+   * rate that grew while a call waited its turn at the old one allowed that call no sooner). Read while a
+   * guess doubles with no budget set.
    */
   private bookedSinceDry = 0;
   /** The rate is a measure held as a guess (read from a few calls at the doubling guess's pace). */
@@ -318,6 +323,7 @@ class AdaptivePace {
       this.dryEpoch = this.refusals;
       this.tentative = false;
       this.allowedSinceDry = 0;
+      this.bookedSinceDry = 0;
       this.allowedAt = this.dryAt;
       this.loweredAt = now;
       this.doubledAt = now;
@@ -367,14 +373,12 @@ class AdaptivePace {
     this.rate *= this.growth;
     const quiet = this.sinceRefusal ?? 0;
     if (!this.measured && quiet >= QUIET_CALLS) {
-      if (this.tentative) {
-        // A measure held as a guess that goes on unrefused is too low: it doubles until a 429 measures.
-        if (!this.doubling) {
-          this.doubling = true;
-          this.doubledAt = now;
-        }
+      if (!this.doubling && this.tentative) {
+        // A measure held as a guess that goes on unrefused is too low: it doubles, as a first guess does.
+        this.doubling = true;
+        this.doubledAt = now;
       } else if (!this.doubling || quiet >= QUIET_CALLS_DOUBLING) {
-        // A first guess that goes on unrefused was read from a stumble. It is dropped: the next 429 is read
+        // A guess that goes on unrefused was read from a stumble. It is dropped: the next 429 is read
         // afresh, as a first one (if a real budget runs dry later, as a minute's allowance of the job).
         this.rate = undefined;
         this.doubling = false;
@@ -420,9 +424,9 @@ const MIN_MEASURE_CALLS = 2;
 const QUIET_CALLS = 20;
 
 /**
- * The same for a doubling guess: it soon paces faster than the job sends, and a 429 then is judged by what
- * the API took of what the guess let go (a burst in its first seconds reads as a stumble); only a long
- * quiet stretch drops it, so that a real budget running dry later is read as a first 429.
+ * The same for a doubling guess: a burst of 429s in its first seconds is judged by what the API took of
+ * what it let go (and reads as a stumble); only a long quiet stretch drops it, so that a real budget
+ * running dry later is read as a first 429.
  */
 const QUIET_CALLS_DOUBLING = 60;
 
