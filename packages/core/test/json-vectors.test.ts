@@ -222,6 +222,51 @@ for (const backend of ['webassembly', 'javascript'] as const) {
       }
     });
 
+    it('reads two neighbours of the common form together, and any pair with one of another form', () => {
+      // The kernel reads the common form two elements at a time: every ordered pair, starting at an even
+      // and an odd element, last in its vector or not, must read as each element alone does.
+      const numbers = [
+        '0.5',
+        '-0.5',
+        '0.0',
+        '-0.0',
+        '0.123456789012345',
+        '-0.999999999999999',
+        '0.000000000000001',
+        '-0.010339832',
+        '0.1234567890123456',
+        '-0.12345678901234567',
+        '0.5e-3',
+        '-0.25 ',
+        '10.5',
+        '1.25',
+        '-9.5',
+        '-1',
+      ];
+      for (const first of numbers)
+        for (const second of numbers)
+          for (const [before, after] of [
+            [[], []],
+            [['0.75'], []],
+            [[], ['-0.375']],
+            [['0.75'], ['-0.375']],
+          ] as const) {
+            const vector = [...before, first, second, ...after];
+            const text = `{"embeddings":[{"values":[${vector.join(',')}]},{"values":[${vector.join(',')}]}]}`;
+            const parsed = parse(text, ['embeddings[*].values'])!.value as {
+              embeddings: { values: Float32Array }[];
+            };
+            const expected = vector.map((number) => Math.fround(JSON.parse(number)));
+            for (const embedding of parsed.embeddings)
+              expected.forEach((number, position) => {
+                expect(
+                  Object.is(embedding.values[position], number),
+                  `${vector[position]} in [${vector}]`,
+                ).toBe(true);
+              });
+          }
+    });
+
     it('across parse windows: 300 vectors of 1,024 values (3.6 MB), slow numbers in each', () => {
       const random = fc.sample(fc.double({ min: -0.2, max: 0.2, noNaN: true }), {
         seed: SEED,

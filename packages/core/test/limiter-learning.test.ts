@@ -33,8 +33,11 @@ interface SimulatedApi {
 function simulatedApi(
   clock: VirtualClock,
   options: {
-    /** Refuse these requests (1-based) with a 429 and this wait, whatever the budget holds. */
-    flaky?: (request: number) => number | undefined;
+    /**
+     * Refuse these requests (1-based) with a 429 and this wait, whatever the budget holds; `null` refuses
+     * with no Retry-After.
+     */
+    flaky?: (request: number) => number | null | undefined;
     /** Refuse, for this long, the first request that comes once the first budget refusal's wait is over. */
     stumbleAfterFirstWait?: number;
     tokensPerMinute: number;
@@ -85,7 +88,7 @@ function simulatedApi(
         stats.refused++;
         stats.overloaded++;
         stats.refusedAt.push(Math.round(clock.now()));
-        throw new RateLimitError('Overloaded', { statusCode: 429, retryAfterMs: flakyWait });
+        throw new RateLimitError('Overloaded', { statusCode: 429, retryAfterMs: flakyWait ?? undefined });
       }
       refill();
       if (level < cost) {
@@ -126,7 +129,7 @@ async function runJob(options: {
   rateLimit?: RateLimiter;
   /** What the counter says a character costs (the API charges 1). */
   estimatePerCharacter?: number;
-  flaky?: (request: number) => number | undefined;
+  flaky?: (request: number) => number | null | undefined;
   stumbleAfterFirstWait?: number;
   tokensPerMinute?: number;
   concurrency?: number;
@@ -169,7 +172,7 @@ async function runJob(options: {
  * `budget` gives each run a limiter of its own with that many tokens a minute.
  */
 async function throughStumbles(
-  flaky: (request: number) => number | undefined,
+  flaky: (request: number) => number | null | undefined,
   shape: Partial<Omit<Parameters<typeof runJob>[0], 'flaky' | 'rateLimit'>> & {
     latencyMs: number;
     budget?: number;
@@ -569,6 +572,50 @@ describe('a budget set by the user, and a 429 inside it', () => {
       expect(stumbling.acceptedTokens).toBe(400_000);
       expect(stumbling.refused).toBeLessThanOrEqual(steady.refused + 5);
       expect(stumbling.share).toBeGreaterThanOrEqual(0.95);
+    },
+  );
+});
+
+describe('a small budget set by the user, and a stray 429 in the first calls', () => {
+  it.each(
+    [1, 4].flatMap((concurrency) =>
+      [1_000, 5_000, null].flatMap((retryAfterMs) =>
+        [[1], [2], [3], [1, 2], [2, 3]].map((strays) => ({
+          concurrency,
+          retryAfterMs,
+          strays,
+          at: strays.join(' and '),
+          after: retryAfterMs === null ? 'no Retry-After' : `Retry-After ${retryAfterMs / 1_000} s`,
+        })),
+      ),
+    ),
+  )(
+    'a stray 429 at request $at ($after, concurrency $concurrency): the job keeps the budget’s pace, refused only there',
+    async ({ concurrency, retryAfterMs, strays }) => {
+      // 100,000 tokens a minute set by the user, and kept by the API too (any call beyond the budget's pace
+      // is refused), for a job of 400,000: three minutes at the budget's pace. Under a budget no guess read
+      // from a 429 paces calls, so a stray 429 costs its wait at most (less while the budget's bucket is not
+      // full) and its call's 1,000 tokens of budget (0.6 s of refill): measured, 0.6 s to 2 s with waits of
+      // 1 s or none, 3.3 s to 10 s with waits of 5 s. Broken, the same job took: 330 s (1 s waits) and
+      // 1,650 s (5 s waits) with the first 429 read as the API's rate under the budget; 240 s with a 429
+      // read as the budget running dry (its bucket emptied); 9.6 s to 17 s more behind 5 s waits with a guess
+      // pacing calls under the budget; and the API refused up to hundreds of calls when those released after
+      // the pause skipped the budget, or when the pause refilled it.
+      const { steady, stumbling } = await throughStumbles(
+        (request) => (strays.includes(request) ? retryAfterMs : undefined),
+        { latencyMs: 50, concurrency, tokensPerMinute: 100_000, budget: 100_000 },
+      );
+      expect(steady.refused).toBe(0);
+      expect(steady.lastAt).toBeGreaterThanOrEqual(180_000);
+      expect(stumbling.acceptedTokens).toBe(400_000);
+      // The stray refusals and no other: the API's budget never runs dry.
+      expect([stumbling.refused, stumbling.overloaded]).toEqual([strays.length, strays.length]);
+      expect(stumbling.lastAt).toBeLessThan(steady.lastAt * 1.1);
+      // Each stray's wait (without a Retry-After, the first two backoffs are 250 ms and 500 ms here) and its
+      // call's tokens of budget, at most.
+      expect(stumbling.lastAt - steady.lastAt).toBeLessThanOrEqual(
+        strays.length * ((retryAfterMs ?? 500) + 600),
+      );
     },
   );
 });

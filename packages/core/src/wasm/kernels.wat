@@ -174,7 +174,10 @@
   ;; time (their positions kept in $out, each read before its slot is written), then each element is
   ;; read between its separators. The common form is read inline: -0.d…d with 1 to 15 digits filling
   ;; the element exactly (an embedding coordinate), whose digits are exact and whose value is one division
-  ;; by an exact power of ten. Anything else goes through $parse_between.
+  ;; by an exact power of ten. Its length comes from the separators, so checking it is one test that
+  ;; every byte of the run is a digit. Two neighbours of that form are read together (their digit checks
+  ;; share one bitmask, their last steps one f64x2 division and one store). Anything else goes through
+  ;; $parse_between.
   (func $parse_array (export "parse_array") (param $start i32) (param $end i32) (param $out i32) (param $limit i32)
     (param $index i32) (param $slow i32) (result i32)
     (local $p i32) (local $close i32) (local $mask i32) (local $count i32) (local $element i32)
@@ -182,6 +185,8 @@
     (local $commas v128) (local $zeros v128) (local $over_nine v128) (local $tens v128) (local $hundreds v128)
     (local $ten_thousands v128) (local $pairs v128) (local $fours v128) (local $eights v128) (local $hits i32)
     (local $slot i32) (local $low_bytes v128) (local $scales v128)
+    (local $from2 i32) (local $to2 i32) (local $negative2 i32) (local $run2 i32) (local $bytes2 v128) (local $pairs2 v128)
+    (local $fours2 v128) (local $digit_mask v128) (local $digit_mask2 v128)
     (local.set $close (i32.sub (local.get $end) (i32.const 1)))
     (if (i32.or
           (i32.ne (i32.load8_u (local.get $start)) (i32.const 91))
@@ -243,29 +248,93 @@
     (loop $elements
       (local.set $from (i32.add (local.get $to) (i32.const 1)))
       (local.set $to (i32.load (local.get $at)))
-      (block $general
+      ;; Two elements of the common form: the single-element steps below, side by side.
+      (block $single
+        (br_if $single (i32.ge_u (i32.add (local.get $element) (i32.const 1)) (local.get $count)))
+        (local.set $from2 (i32.add (local.get $to) (i32.const 1)))
+        (local.set $to2 (i32.load offset=4 (local.get $at)))
         (local.set $negative (i32.eq (i32.load8_u (local.get $from)) (i32.const 45)))
-        (br_if $general
-          (i32.ne (i32.load16_u (i32.add (local.get $from) (local.get $negative))) (i32.const 0x2e30)))
+        (local.set $negative2 (i32.eq (i32.load8_u (local.get $from2)) (i32.const 45)))
+        ;; Digits between "-0." (or "0.") and the separator: 1 to 15 of them.
+        (local.set $run (i32.sub (i32.sub (i32.sub (local.get $to) (local.get $from)) (local.get $negative)) (i32.const 2)))
+        (local.set $run2 (i32.sub (i32.sub (i32.sub (local.get $to2) (local.get $from2)) (local.get $negative2)) (i32.const 2)))
+        (br_if $single
+          (i32.or
+            (i32.or
+              (i32.ge_u (i32.sub (local.get $run) (i32.const 1)) (i32.const 15))
+              (i32.ge_u (i32.sub (local.get $run2) (i32.const 1)) (i32.const 15)))
+            (i32.or
+              (i32.ne (i32.load16_u (i32.add (local.get $from) (local.get $negative))) (i32.const 0x2e30))
+              (i32.ne (i32.load16_u (i32.add (local.get $from2) (local.get $negative2))) (i32.const 0x2e30)))))
+        (local.set $digit_mask (v128.load offset=640 (i32.shl (local.get $run) (i32.const 4))))
+        (local.set $digit_mask2 (v128.load offset=640 (i32.shl (local.get $run2) (i32.const 4))))
         (local.set $bytes
           (i8x16.sub (v128.load offset=2 (i32.add (local.get $from) (local.get $negative))) (local.get $zeros)))
-        (local.set $run
-          (i32.ctz
-            (i32.or
-              (i8x16.bitmask (i8x16.add_sat_u (local.get $bytes) (local.get $over_nine)))
-              (i32.const 0x10000))))
-        ;; The digits must fill the element: 1 to 15 of them, then its separator.
+        (local.set $bytes2
+          (i8x16.sub (v128.load offset=2 (i32.add (local.get $from2) (local.get $negative2))) (local.get $zeros)))
+        ;; Every byte of both runs a digit: 0..9 plus 118 stays below 128, anything else reaches it.
+        (br_if $single
+          (i8x16.bitmask
+            (v128.or
+              (v128.and (i8x16.add_sat_u (local.get $bytes) (local.get $over_nine)) (local.get $digit_mask))
+              (v128.and (i8x16.add_sat_u (local.get $bytes2) (local.get $over_nine)) (local.get $digit_mask2)))))
+        (local.set $bytes (v128.and (local.get $bytes) (local.get $digit_mask)))
+        (local.set $bytes2 (v128.and (local.get $bytes2) (local.get $digit_mask2)))
+        (local.set $pairs
+          (i16x8.add
+            (i16x8.mul (v128.and (local.get $bytes) (local.get $low_bytes)) (local.get $tens))
+            (i16x8.shr_u (local.get $bytes) (i32.const 8))))
+        (local.set $pairs2
+          (i16x8.add
+            (i16x8.mul (v128.and (local.get $bytes2) (local.get $low_bytes)) (local.get $tens))
+            (i16x8.shr_u (local.get $bytes2) (i32.const 8))))
+        (local.set $fours (i32x4.dot_i16x8_s (local.get $pairs) (local.get $hundreds)))
+        (local.set $fours2 (i32x4.dot_i16x8_s (local.get $pairs2) (local.get $hundreds)))
+        ;; [high eight digits, low eight] of the first, then of the second; then, per lane, the single
+        ;; path's exact high x 1e8 + low and its one rounding division by 1e16, and each sign bit flipped
+        ;; into its float32.
+        (local.set $eights
+          (i32x4.dot_i16x8_s (i16x8.narrow_i32x4_s (local.get $fours) (local.get $fours2)) (local.get $ten_thousands)))
+        (i64.store (local.get $at)
+          (i64.xor
+            (i64x2.extract_lane 0
+              (f32x4.demote_f64x2_zero
+                (f64x2.div
+                  (f64x2.add
+                    (f64x2.mul
+                      (f64x2.convert_low_i32x4_s
+                        (i8x16.shuffle 0 1 2 3 8 9 10 11 0 1 2 3 8 9 10 11 (local.get $eights) (local.get $eights)))
+                      (f64x2.splat (f64.const 100000000)))
+                    (f64x2.convert_low_i32x4_s
+                      (i8x16.shuffle 4 5 6 7 12 13 14 15 4 5 6 7 12 13 14 15 (local.get $eights) (local.get $eights))))
+                  (f64x2.splat (f64.const 1e16)))))
+            (i64.or
+              (i64.shl (i64.extend_i32_u (local.get $negative)) (i64.const 31))
+              (i64.shl (i64.extend_i32_u (local.get $negative2)) (i64.const 63)))))
+        (local.set $to (local.get $to2))
+        (local.set $at (i32.add (local.get $at) (i32.const 8)))
+        (local.set $element (i32.add (local.get $element) (i32.const 2)))
+        (br_if $elements (i32.lt_u (local.get $element) (local.get $count)))
+        (return (local.get $count)))
+      (block $general
+        (local.set $negative (i32.eq (i32.load8_u (local.get $from)) (i32.const 45)))
+        ;; The element is "-0." or "0." and then only digits, 1 to 15 of them, up to its separator.
+        (local.set $run (i32.sub (i32.sub (i32.sub (local.get $to) (local.get $from)) (local.get $negative)) (i32.const 2)))
         (br_if $general
           (i32.or
             (i32.ge_u (i32.sub (local.get $run) (i32.const 1)) (i32.const 15))
-            (i32.ne
-              (i32.add (i32.add (local.get $from) (local.get $negative)) (i32.add (local.get $run) (i32.const 2)))
-              (local.get $to))))
+            (i32.ne (i32.load16_u (i32.add (local.get $from) (local.get $negative))) (i32.const 0x2e30))))
+        (local.set $digit_mask (v128.load offset=640 (i32.shl (local.get $run) (i32.const 4))))
+        (local.set $bytes
+          (i8x16.sub (v128.load offset=2 (i32.add (local.get $from) (local.get $negative))) (local.get $zeros)))
+        ;; 0..9 plus 118 stays below 128; any other byte of the run reaches it.
+        (br_if $general
+          (i8x16.bitmask
+            (v128.and (i8x16.add_sat_u (local.get $bytes) (local.get $over_nine)) (local.get $digit_mask))))
         ;; The 16 digit places hold the digits, then zeros: D x 10^(16 - run) for the run's digits D. Its
         ;; odd part is below 2^15 x 5^16 < 2^53, so both halves and their sum are exact doubles, and
         ;; dividing by 1e16 (exact) rounds once to the double nearest D / 10^run, which JSON.parse reads.
-        (local.set $bytes
-          (v128.and (local.get $bytes) (v128.load offset=640 (i32.shl (local.get $run) (i32.const 4)))))
+        (local.set $bytes (v128.and (local.get $bytes) (local.get $digit_mask)))
         ;; Pairs of digits as 16-bit lanes (first digit in the low byte), then fours and eights.
         (local.set $pairs
           (i16x8.add
