@@ -14,6 +14,8 @@ const SHAPES = [
   { vectors: 128, dimensions: 1_024 },
   { vectors: 128, dimensions: 3_072 },
   { vectors: 1_000, dimensions: 1_024 },
+  // A Gemini batchEmbedContents answer as the API writes it by default: pretty-printed, one value a line.
+  { vectors: 100, dimensions: 3_072, gemini: true },
 ];
 
 /** An OpenAI float answer of `vectors` pool vectors, as the loopback server writes it. */
@@ -25,6 +27,20 @@ function body(vectors, dimensions) {
   }
   const text = `{"object":"list","data":[${data.join(',')}],"model":"text-embedding-3-small","usage":{"prompt_tokens":${vectors * 8},"total_tokens":${vectors * 8}}}`;
   return new TextEncoder().encode(text);
+}
+
+/** A Gemini answer of `vectors` pool vectors, indented as the API's default `prettyPrint` writes it. */
+function geminiBody(vectors, dimensions) {
+  const items = [];
+  for (let index = 0; index < vectors; index++) {
+    const values = vectorJson(poolVector(index % VECTOR_POOL, dimensions))
+      .slice(1, -1)
+      .split(',');
+    items.push(
+      `    {\n      "values": [\n${values.map((value) => `        ${value}`).join(',\n')}\n      ]\n    }`,
+    );
+  }
+  return new TextEncoder().encode(`{\n  "embeddings": [\n${items.join(',\n')}\n  ]\n}\n`);
 }
 
 /**
@@ -61,8 +77,10 @@ export async function decodeRun({ out, log, quick }) {
   log(
     `float JSON decode, in memory (no socket): ${quick ? '1 round' : `median of ${rounds} interleaved rounds`}, Node ${process.version}`,
   );
-  for (const { vectors, dimensions } of SHAPES) {
-    const bytes = body(vectors, dimensions);
+  for (const { vectors, dimensions, gemini } of SHAPES) {
+    const bytes = gemini ? geminiBody(vectors, dimensions) : body(vectors, dimensions);
+    const items = gemini ? (answer) => answer.embeddings : (answer) => answer.data;
+    const vector = gemini ? (item) => item.values : (item) => item.embedding;
     const transport = {
       kind: 'fetch',
       request: async () => ({ status: 200, headers: { 'content-type': 'application/json' }, body: bytes }),
@@ -72,13 +90,13 @@ export async function decodeRun({ out, log, quick }) {
         transport,
         provider: 'bench',
         url: 'http://bench.invalid/v1/embeddings',
-        floatVectors: ['data[*].embedding'],
+        floatVectors: [gemini ? 'embeddings[*].values' : 'data[*].embedding'],
       });
-      return response.body.data.map((item) => item.embedding);
+      return items(response.body).map(vector);
     };
     const decoder = new TextDecoder();
     const theirs = () =>
-      JSON.parse(decoder.decode(bytes)).data.map((item) => Float32Array.from(item.embedding));
+      items(JSON.parse(decoder.decode(bytes))).map((item) => Float32Array.from(vector(item)));
     checkVectors('embedkit', await ours(), vectors, dimensions);
     checkVectors('JSON.parse', theirs(), vectors, dimensions);
     // Warm both up, then interleave the rounds so a noisy moment hurts them alike.
@@ -91,7 +109,7 @@ export async function decodeRun({ out, log, quick }) {
       theirsRuns.push(await timeDecode(theirs, vectors, minimumMs));
     }
     const row = {
-      shape: `${vectors.toLocaleString('en-US')} x ${dimensions.toLocaleString('en-US')}`,
+      shape: `${vectors.toLocaleString('en-US')} x ${dimensions.toLocaleString('en-US')}${gemini ? ' (Gemini, pretty-printed)' : ''}`,
       vectors,
       megabytes: bytes.length / 1e6,
       ours: median(oursRuns),
@@ -99,7 +117,7 @@ export async function decodeRun({ out, log, quick }) {
     };
     rows.push(row);
     log(
-      `  ${row.shape.padEnd(12)} embedkit ${formatNumber(row.ours)} µs / vector, JSON.parse ${formatNumber(row.theirs)} µs / vector`,
+      `  ${row.shape.padEnd(36)} embedkit ${formatNumber(row.ours)} µs / vector, JSON.parse ${formatNumber(row.theirs)} µs / vector`,
     );
   }
   const headers = [
@@ -129,7 +147,7 @@ export async function decodeRun({ out, log, quick }) {
     [
       `## Float JSON decode, in memory (${date})`,
       '',
-      `One OpenAI answer of float vectors (the loopback server's digits), already in memory, read by \`requestJson\` with \`floatVectors\` (core's parser) and by \`JSON.parse\` then a \`Float32Array\` per vector; both are checked to give the answer's float32 values. CPU per vector, median of ${rounds} interleaved rounds of at least ${minimumMs} ms each; Node ${process.version}. No socket and no server, so the figures hold the parser apart from the wire's I/O and collector costs.`,
+      `One answer of float vectors (the loopback server's digits: OpenAI's compact JSON, and Gemini's as the API indents it by default), already in memory, read by \`requestJson\` with \`floatVectors\` (core's parser) and by \`JSON.parse\` then a \`Float32Array\` per vector; both are checked to give the answer's float32 values. CPU per vector, median of ${rounds} interleaved rounds of at least ${minimumMs} ms each; Node ${process.version}. No socket and no server, so the figures hold the parser apart from the wire's I/O and collector costs.`,
       '',
       markdownTable(headers, table),
       '',

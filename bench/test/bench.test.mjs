@@ -152,7 +152,12 @@ describe('npm run bench -- --decode --quick', () => {
       { timeout: 120_000 },
     );
     // decodeRun throws (and the run exits non-zero) when either decode reads a value the answer does not carry.
-    for (const shape of ['128 x 1,024', '128 x 3,072', '1,000 x 1,024'])
+    for (const shape of [
+      '128 x 1,024',
+      '128 x 3,072',
+      '1,000 x 1,024',
+      '100 x 3,072 \\(Gemini, pretty-printed\\)',
+    ])
       expect(stdout).toMatch(
         new RegExp(`${shape}\\s+embedkit [\\d.,]+ µs / vector, JSON\\.parse [\\d.,]+ µs / vector`),
       );

@@ -222,9 +222,10 @@ for (const backend of ['webassembly', 'javascript'] as const) {
       }
     });
 
-    it('reads two neighbours of the common form together, and any pair with one of another form', () => {
+    it('reads two neighbours of the common form together, and any pair with one of another form, indented or not', () => {
       // The kernel reads the common form two elements at a time: every ordered pair, starting at an even
-      // and an odd element, last in its vector or not, must read as each element alone does.
+      // and an odd element, last in its vector or not, compact or pretty-printed, must read as each element
+      // alone does.
       const numbers = [
         '0.5',
         '-0.5',
@@ -252,7 +253,10 @@ for (const backend of ['webassembly', 'javascript'] as const) {
             [['0.75'], ['-0.375']],
           ] as const) {
             const vector = [...before, first, second, ...after];
-            const text = `{"embeddings":[{"values":[${vector.join(',')}]},{"values":[${vector.join(',')}]}]}`;
+            // Compact, and pretty-printed as the Gemini API writes it (whitespace skipped before each).
+            const compact = `[${vector.join(',')}]`;
+            const pretty = `[\n${vector.map((number) => `      ${number}`).join(',\n')}\n    ]`;
+            const text = `{"embeddings":[{"values":${compact}},{"values":${pretty}}]}`;
             const parsed = parse(text, ['embeddings[*].values'])!.value as {
               embeddings: { values: Float32Array }[];
             };

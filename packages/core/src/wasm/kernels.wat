@@ -165,6 +165,27 @@
     (f32.store (local.get $out) (local.get $stored))
     (local.get $p))
 
+;; The first byte at or after $p that is not JSON whitespace, 16 bytes at a time.
+  (func $skip_space (param $p i32) (result i32)
+    (local $bytes v128) (local $run i32)
+    (loop $more
+      (local.set $bytes (v128.load (local.get $p)))
+      (local.set $run
+        (i32.ctz
+          (i32.or
+            (i32.xor
+              (i8x16.bitmask
+                (v128.or
+                  (v128.or (i8x16.eq (local.get $bytes) (i8x16.splat (i32.const 32)))
+                    (i8x16.eq (local.get $bytes) (i8x16.splat (i32.const 10))))
+                  (v128.or (i8x16.eq (local.get $bytes) (i8x16.splat (i32.const 13)))
+                    (i8x16.eq (local.get $bytes) (i8x16.splat (i32.const 9))))))
+              (i32.const 0xffff))
+            (i32.const 0x10000))))
+      (local.set $p (i32.add (local.get $p) (local.get $run)))
+      (br_if $more (i32.eq (local.get $run) (i32.const 16))))
+    (local.get $p))
+
   ;; Parses the JSON number array from its `[` at $start to its `]` just before $end into at most $limit
   ;; float32 values at $out; returns how many, or 0 when the bytes are anything else (a
   ;; malformed number, another element, more than $limit values, no value). $index is this array's first
@@ -172,21 +193,22 @@
   ;;
   ;; Two passes, so that no number waits for the one before it: first every `,` is found, 32 bytes at a
   ;; time (their positions kept in $out, each read before its slot is written), then each element is
-  ;; read between its separators. The common form is read inline: -0.d…d with 1 to 15 digits filling
-  ;; the element exactly (an embedding coordinate), whose digits are exact and whose value is one division
-  ;; by an exact power of ten. Its length comes from the separators, so checking it is one test that
-  ;; every byte of the run is a digit. Two neighbours of that form are read together (their digit checks
-  ;; share one bitmask, their last steps one f64x2 division and one store). Anything else goes through
-  ;; $parse_between.
+  ;; read between its separators. The common form is read inline, two neighbours at a time: -0.d…d with
+  ;; 1 to 15 digits filling the element exactly (an embedding coordinate), whose digits are exact and whose
+  ;; value is one division by an exact power of ten. Its length comes from the separators, so checking it
+  ;; is one test that every byte of the run is a digit; the pair's tests share one bitmask, and their last
+  ;; steps one f64x2 division and one store. In an array whose first element follows whitespace (one
+  ;; pretty-printed, as the Gemini API writes them unless told not to), the whitespace before each element
+  ;; is skipped first. Anything else goes through $parse_between, one element at a time.
   (func $parse_array (export "parse_array") (param $start i32) (param $end i32) (param $out i32) (param $limit i32)
     (param $index i32) (param $slow i32) (result i32)
     (local $p i32) (local $close i32) (local $mask i32) (local $count i32) (local $element i32)
     (local $from i32) (local $to i32) (local $negative i32) (local $at i32) (local $run i32) (local $bytes v128)
     (local $commas v128) (local $zeros v128) (local $over_nine v128) (local $tens v128) (local $hundreds v128)
     (local $ten_thousands v128) (local $pairs v128) (local $fours v128) (local $eights v128) (local $hits i32)
-    (local $slot i32) (local $low_bytes v128) (local $scales v128)
+    (local $slot i32) (local $low_bytes v128)
     (local $from2 i32) (local $to2 i32) (local $negative2 i32) (local $run2 i32) (local $bytes2 v128) (local $pairs2 v128)
-    (local $fours2 v128) (local $digit_mask v128) (local $digit_mask2 v128)
+    (local $fours2 v128) (local $indented i32) (local $digit_mask v128) (local $digit_mask2 v128)
     (local.set $close (i32.sub (local.get $end) (i32.const 1)))
     (if (i32.or
           (i32.ne (i32.load8_u (local.get $start)) (i32.const 91))
@@ -236,11 +258,11 @@
     (i32.store (i32.add (local.get $out) (i32.shl (local.get $count) (i32.const 2))) (local.get $close))
     (local.set $count (i32.add (local.get $count) (i32.const 1)))
     ;; Second pass: each element between its separators.
+    (local.set $indented (i32.le_u (i32.load8_u (i32.add (local.get $start) (i32.const 1))) (i32.const 32)))
     (local.set $zeros (i8x16.splat (i32.const 48)))
     (local.set $over_nine (i8x16.splat (i32.const 118)))
     (local.set $tens (i16x8.splat (i32.const 10)))
     (local.set $low_bytes (i16x8.splat (i32.const 255)))
-    (local.set $scales (v128.const f64x2 100000000 1))
     (local.set $hundreds (v128.const i16x8 100 1 100 1 100 1 100 1))
     (local.set $ten_thousands (v128.const i16x8 10000 1 10000 1 10000 1 10000 1))
     (local.set $to (local.get $start))
@@ -248,17 +270,22 @@
     (loop $elements
       (local.set $from (i32.add (local.get $to) (i32.const 1)))
       (local.set $to (i32.load (local.get $at)))
-      ;; Two elements of the common form: the single-element steps below, side by side.
-      (block $single
-        (br_if $single (i32.ge_u (i32.add (local.get $element) (i32.const 1)) (local.get $count)))
+      ;; Two elements of the common form.
+      (block $other
+        (br_if $other (i32.ge_u (i32.add (local.get $element) (i32.const 1)) (local.get $count)))
         (local.set $from2 (i32.add (local.get $to) (i32.const 1)))
         (local.set $to2 (i32.load offset=4 (local.get $at)))
+        ;; Whitespace before either, in a pretty-printed array: skipped.
+        (if (local.get $indented)
+          (then
+            (local.set $from (call $skip_space (local.get $from)))
+            (local.set $from2 (call $skip_space (local.get $from2)))))
         (local.set $negative (i32.eq (i32.load8_u (local.get $from)) (i32.const 45)))
         (local.set $negative2 (i32.eq (i32.load8_u (local.get $from2)) (i32.const 45)))
         ;; Digits between "-0." (or "0.") and the separator: 1 to 15 of them.
         (local.set $run (i32.sub (i32.sub (i32.sub (local.get $to) (local.get $from)) (local.get $negative)) (i32.const 2)))
         (local.set $run2 (i32.sub (i32.sub (i32.sub (local.get $to2) (local.get $from2)) (local.get $negative2)) (i32.const 2)))
-        (br_if $single
+        (br_if $other
           (i32.or
             (i32.or
               (i32.ge_u (i32.sub (local.get $run) (i32.const 1)) (i32.const 15))
@@ -273,13 +300,17 @@
         (local.set $bytes2
           (i8x16.sub (v128.load offset=2 (i32.add (local.get $from2) (local.get $negative2))) (local.get $zeros)))
         ;; Every byte of both runs a digit: 0..9 plus 118 stays below 128, anything else reaches it.
-        (br_if $single
+        (br_if $other
           (i8x16.bitmask
             (v128.or
               (v128.and (i8x16.add_sat_u (local.get $bytes) (local.get $over_nine)) (local.get $digit_mask))
               (v128.and (i8x16.add_sat_u (local.get $bytes2) (local.get $over_nine)) (local.get $digit_mask2)))))
+        ;; The 16 digit places hold the digits, then zeros: D x 10^(16 - run) for the run's digits D. Its
+        ;; odd part is below 2^15 x 5^16 < 2^53, so both halves below and their sum are exact doubles, and
+        ;; dividing by 1e16 (exact) rounds once to the double nearest D / 10^run, which JSON.parse reads.
         (local.set $bytes (v128.and (local.get $bytes) (local.get $digit_mask)))
         (local.set $bytes2 (v128.and (local.get $bytes2) (local.get $digit_mask2)))
+        ;; Pairs of digits as 16-bit lanes (first digit in the low byte), then fours and eights.
         (local.set $pairs
           (i16x8.add
             (i16x8.mul (v128.and (local.get $bytes) (local.get $low_bytes)) (local.get $tens))
@@ -290,9 +321,8 @@
             (i16x8.shr_u (local.get $bytes2) (i32.const 8))))
         (local.set $fours (i32x4.dot_i16x8_s (local.get $pairs) (local.get $hundreds)))
         (local.set $fours2 (i32x4.dot_i16x8_s (local.get $pairs2) (local.get $hundreds)))
-        ;; [high eight digits, low eight] of the first, then of the second; then, per lane, the single
-        ;; path's exact high x 1e8 + low and its one rounding division by 1e16, and each sign bit flipped
-        ;; into its float32.
+        ;; [high eight digits, low eight] of the first, then of the second; then, a lane each, the exact
+        ;; high x 1e8 + low, its one rounding division by 1e16, float32, and the sign bit flipped in.
         (local.set $eights
           (i32x4.dot_i16x8_s (i16x8.narrow_i32x4_s (local.get $fours) (local.get $fours2)) (local.get $ten_thousands)))
         (i64.store (local.get $at)
@@ -314,48 +344,6 @@
         (local.set $to (local.get $to2))
         (local.set $at (i32.add (local.get $at) (i32.const 8)))
         (local.set $element (i32.add (local.get $element) (i32.const 2)))
-        (br_if $elements (i32.lt_u (local.get $element) (local.get $count)))
-        (return (local.get $count)))
-      (block $general
-        (local.set $negative (i32.eq (i32.load8_u (local.get $from)) (i32.const 45)))
-        ;; The element is "-0." or "0." and then only digits, 1 to 15 of them, up to its separator.
-        (local.set $run (i32.sub (i32.sub (i32.sub (local.get $to) (local.get $from)) (local.get $negative)) (i32.const 2)))
-        (br_if $general
-          (i32.or
-            (i32.ge_u (i32.sub (local.get $run) (i32.const 1)) (i32.const 15))
-            (i32.ne (i32.load16_u (i32.add (local.get $from) (local.get $negative))) (i32.const 0x2e30))))
-        (local.set $digit_mask (v128.load offset=640 (i32.shl (local.get $run) (i32.const 4))))
-        (local.set $bytes
-          (i8x16.sub (v128.load offset=2 (i32.add (local.get $from) (local.get $negative))) (local.get $zeros)))
-        ;; 0..9 plus 118 stays below 128; any other byte of the run reaches it.
-        (br_if $general
-          (i8x16.bitmask
-            (v128.and (i8x16.add_sat_u (local.get $bytes) (local.get $over_nine)) (local.get $digit_mask))))
-        ;; The 16 digit places hold the digits, then zeros: D x 10^(16 - run) for the run's digits D. Its
-        ;; odd part is below 2^15 x 5^16 < 2^53, so both halves and their sum are exact doubles, and
-        ;; dividing by 1e16 (exact) rounds once to the double nearest D / 10^run, which JSON.parse reads.
-        (local.set $bytes (v128.and (local.get $bytes) (local.get $digit_mask)))
-        ;; Pairs of digits as 16-bit lanes (first digit in the low byte), then fours and eights.
-        (local.set $pairs
-          (i16x8.add
-            (i16x8.mul (v128.and (local.get $bytes) (local.get $low_bytes)) (local.get $tens))
-            (i16x8.shr_u (local.get $bytes) (i32.const 8))))
-        (local.set $fours (i32x4.dot_i16x8_s (local.get $pairs) (local.get $hundreds)))
-        (local.set $eights
-          (f64x2.mul
-            (f64x2.convert_low_i32x4_s
-              (i32x4.dot_i16x8_s (i16x8.narrow_i32x4_s (local.get $fours) (local.get $fours)) (local.get $ten_thousands)))
-            (local.get $scales)))
-        (i32.store (local.get $at)
-          (i32.xor
-            (i32.reinterpret_f32
-              (f32.demote_f64
-                (f64.div
-                  (f64.add (f64x2.extract_lane 0 (local.get $eights)) (f64x2.extract_lane 1 (local.get $eights)))
-                  (f64.const 1e16))))
-            (i32.shl (local.get $negative) (i32.const 31))))
-        (local.set $at (i32.add (local.get $at) (i32.const 4)))
-        (local.set $element (i32.add (local.get $element) (i32.const 1)))
         (br_if $elements (i32.lt_u (local.get $element) (local.get $count)))
         (return (local.get $count)))
       ;; Anything else (whitespace, another form of number): the element the general way.
