@@ -454,6 +454,53 @@ for (const decoder of ['node', 'webassembly'] as const) {
   });
 }
 
+describe('which path the WebAssembly parser takes', () => {
+  /** How many elements the kernel read the general way while `read` ran. */
+  function generalReads(read: () => void): number {
+    const counter = wasmKernels()!.exports.general_count;
+    const before = counter.value;
+    read();
+    return counter.value - before;
+  }
+  // As an embedding API writes them: -0.d…d, here with 1 to 15 digits.
+  const numbers = fc
+    .sample(fc.integer({ min: -200_000_000, max: 200_000_000 }), { seed: SEED, numRuns: 65 })
+    .map(
+      (n, index) =>
+        `${n < 0 ? '-' : ''}0.${`${String(Math.abs(n)).padStart(9, '0')}314159`.slice(0, 1 + (index % 15))}`,
+    );
+
+  it('reads compact and pretty-printed arrays of the common form two at a time: the general way only at their ends', () => {
+    const even = numbers.slice(0, 64);
+    const odd = numbers.slice(0, 63);
+    const compact = (vector: string[]) => `[${vector.join(',')}]`;
+    const pretty = (vector: string[], indent: string) =>
+      `[\n${vector.map((number) => `${indent}${number}`).join(',\n')}\n${indent.slice(2)}]`;
+    const cases = [
+      // An even count in pairs; an odd one leaves its last alone.
+      { text: compact(even), general: 0 },
+      { text: compact(odd), general: 1 },
+      // Pretty-printed: the last value has whitespace before the `]`, so it and its partner go the general way.
+      { text: pretty(even, '        '), general: 2 },
+      { text: pretty(even, '  '), general: 2 },
+      { text: pretty(even, '\t\t'), general: 2 },
+      { text: pretty(odd, '                      '), general: 1 },
+    ];
+    for (const { text, general } of cases) {
+      const body = `{"embeddings":[{"values":${text}},{"values":${text}},{"values":${text}}]}`;
+      let parsed: { embeddings: { values: Float32Array }[] } | undefined;
+      expect(
+        generalReads(() => {
+          parsed = parse(body, ['embeddings[*].values'])!.value as typeof parsed;
+        }),
+        text.slice(0, 40),
+      ).toBe(3 * general);
+      const expected = Float32Array.from(JSON.parse(text) as number[]);
+      for (const embedding of parsed!.embeddings) expect(embedding.values).toEqual(expected);
+    }
+  });
+});
+
 describe('the envelope around the vectors', () => {
   it('keeps every other field exactly as JSON.parse reads it, with each vector in a buffer of its own', () => {
     const text = JSON.stringify({

@@ -14,6 +14,8 @@
 
   ;; How many slow numbers parse_arrays found.
   (global $slow_count (export "slow_count") (mut i32) (i32.const 0))
+  ;; How many elements parse_array has read the general way, ever (a test's window on which path ran).
+  (global $general_count (export "general_count") (mut i32) (i32.const 0))
 
   ;; JSON whitespace: space, tab, line feed, carriage return (and nothing else).
   (func $is_space (param $c i32) (result i32)
@@ -347,6 +349,7 @@
         (br_if $elements (i32.lt_u (local.get $element) (local.get $count)))
         (return (local.get $count)))
       ;; Anything else (whitespace, another form of number): the element the general way.
+      (global.set $general_count (i32.add (global.get $general_count) (i32.const 1)))
       (if (i32.eqz
             (call $parse_between (local.get $from) (local.get $to) (local.get $at)
               (i32.add (local.get $index) (local.get $element)) (local.get $slow)))
