@@ -17,12 +17,6 @@
   ;; How many elements parse_array has read the general way, ever (a test's window on which path ran).
   (global $general_count (export "general_count") (mut i32) (i32.const 0))
 
-  ;; JSON whitespace: space, tab, line feed, carriage return (and nothing else).
-  (func $is_space (param $c i32) (result i32)
-    (i32.or
-      (i32.or (i32.eq (local.get $c) (i32.const 32)) (i32.eq (local.get $c) (i32.const 10)))
-      (i32.or (i32.eq (local.get $c) (i32.const 13)) (i32.eq (local.get $c) (i32.const 9)))))
-
   ;; The value of the digits at $p..$p+$run-1 ($run at most 16) from $bytes, those 16 bytes less '0':
   ;; the run is moved to the end of the vector (zeros before it), then summed as pairs, fours and
   ;; eights, each a dot product with powers of ten; exact for any 16 digits.
@@ -167,7 +161,8 @@
     (f32.store (local.get $out) (local.get $stored))
     (local.get $p))
 
-;; The first byte at or after $p that is not JSON whitespace, 16 bytes at a time.
+  ;; The first byte at or after $p that is not JSON whitespace (space, tab, line feed, carriage return, and
+  ;; nothing else), 16 bytes at a time. The caller knows a byte that is not whitespace lies ahead.
   (func $skip_space (param $p i32) (result i32)
     (local $bytes v128) (local $run i32)
     (loop $more
@@ -363,21 +358,12 @@
   ;; at $out), whitespace. Returns 1, or 0 when that is not what lies between.
   (func $parse_between (param $from i32) (param $to i32) (param $out i32) (param $index i32) (param $slow i32)
     (result i32)
-    (loop $before
-      (if (call $is_space (i32.load8_u (local.get $from)))
-        (then
-          (local.set $from (i32.add (local.get $from) (i32.const 1)))
-          (br $before))))
+    ;; The separator at $to is not whitespace, so neither skip runs past it.
+    (local.set $from (call $skip_space (local.get $from)))
     (if (i32.ge_u (local.get $from) (local.get $to)) (then (return (i32.const 0))))
     (local.set $from (call $parse_number (local.get $from) (local.get $out) (local.get $index) (local.get $slow)))
     (if (i32.eqz (local.get $from)) (then (return (i32.const 0))))
-    (block $after_done
-      (loop $after
-        (br_if $after_done (i32.ge_u (local.get $from) (local.get $to)))
-        (if (i32.eqz (call $is_space (i32.load8_u (local.get $from)))) (then (return (i32.const 0))))
-        (local.set $from (i32.add (local.get $from) (i32.const 1)))
-        (br $after)))
-    (i32.eq (local.get $from) (local.get $to)))
+    (i32.eq (call $skip_space (local.get $from)) (local.get $to)))
 
   (func $note_slow (param $slow i32) (param $index i32) (param $start i32) (param $end i32)
     (local $at i32)
