@@ -99,6 +99,15 @@ export function vectorJson(vector) {
   return ['[', Array.from(vector, float32Text).join(','), ']'].join('');
 }
 
+/**
+ * `vector` as a JSON array the way the Gemini API indents its answers by default: one value a line,
+ * two spaces a level, the array itself at `depth` levels.
+ */
+export function indentedVectorJson(vector, depth) {
+  const inner = ' '.repeat(2 * (depth + 1));
+  return `[\n${inner}${Array.from(vector, float32Text).join(`,\n${inner}`)}\n${' '.repeat(2 * depth)}]`;
+}
+
 /** Whether `actual` (typed array or number[]) holds exactly the float32 values of `expected`. */
 export function sameVector(actual, expected) {
   if (actual === undefined || actual === null || actual.length !== expected.length) return false;

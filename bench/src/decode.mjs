@@ -6,7 +6,7 @@
 //   npm run bench -- --decode           writes the `decode` section of results/latest.md
 //   npm run bench -- --decode --quick   one short round (the smoke test)
 
-import { poolVector, sameVector, VECTOR_POOL, vectorJson } from './data.mjs';
+import { indentedVectorJson, poolVector, sameVector, VECTOR_POOL, vectorJson } from './data.mjs';
 import { formatNumber, markdownTable, median, textTable, writeSection } from './report.mjs';
 
 /** Bodies measured: vectors per answer and dimensions (the grid's calls of 128 and of 1,000). */
@@ -33,11 +33,8 @@ function body(vectors, dimensions) {
 function geminiBody(vectors, dimensions) {
   const items = [];
   for (let index = 0; index < vectors; index++) {
-    const values = vectorJson(poolVector(index % VECTOR_POOL, dimensions))
-      .slice(1, -1)
-      .split(',');
     items.push(
-      `    {\n      "values": [\n${values.map((value) => `        ${value}`).join(',\n')}\n      ]\n    }`,
+      `    {\n      "values": ${indentedVectorJson(poolVector(index % VECTOR_POOL, dimensions), 3)}\n    }`,
     );
   }
   return new TextEncoder().encode(`{\n  "embeddings": [\n${items.join(',\n')}\n  ]\n}\n`);

@@ -1,7 +1,8 @@
 // The loopback server: speaks the OpenAI, Voyage and Gemini embedding wires on 127.0.0.1 with fixed,
 // deterministic vectors. Response bodies are assembled from precomputed per-vector fragments, so the
 // server costs little CPU. Optional latency, and optional rate limits (requests/min and tokens/min per
-// API key) answered with 429 + Retry-After the way each API does.
+// API key) answered with 429 + Retry-After the way each API does. Gemini answers are indented, as the
+// API writes them, unless the call asks for compact JSON (`prettyPrint=false`).
 //
 // Run as a child process (its CPU is not the client's): `fork('server.mjs')`, options as JSON in
 // BENCH_SERVER_OPTIONS; it sends `{ type: 'ready', port }` and answers `{ type: 'stats' }` messages.
@@ -9,7 +10,15 @@
 // OpenAI, or Voyage when the body carries a Voyage-only field).
 
 import { createServer } from 'node:http';
-import { inputNumber, poolVector, serverTokens, VECTOR_POOL, vectorId, vectorJson } from './data.mjs';
+import {
+  indentedVectorJson,
+  inputNumber,
+  poolVector,
+  serverTokens,
+  VECTOR_POOL,
+  vectorId,
+  vectorJson,
+} from './data.mjs';
 
 const options = JSON.parse(process.env.BENCH_SERVER_OPTIONS ?? '{}');
 let latencyMs = options.latencyMs ?? 0;
@@ -36,6 +45,26 @@ function pool(dimensions) {
     pools.set(dimensions, entry);
   }
   return entry;
+}
+
+const prettyPools = new Map(); // `${dimensions} ${depth}` -> Buffer[]
+
+/**
+ * A pool vector's values as the Gemini API writes them by default (`prettyPrint` true): one value a
+ * line, indented two spaces a level, the array at `depth` (2 in `embedding.values`, 3 in
+ * `embeddings[].values`).
+ */
+function prettyFragment(id, dimensions, depth) {
+  const key = `${dimensions} ${depth}`;
+  let entry = prettyPools.get(key);
+  if (entry === undefined) {
+    entry = new Array(VECTOR_POOL);
+    prettyPools.set(key, entry);
+  }
+  if (entry[id] === undefined) {
+    entry[id] = Buffer.from(indentedVectorJson(poolVector(id, dimensions), depth));
+  }
+  return entry[id];
 }
 
 /** A Voyage integer/binary dtype of a pool vector, computed on demand (not part of the benchmark). */
@@ -215,7 +244,24 @@ function successBody(wire, request, inputs, model, tokens) {
       push(voyageSuffix(index));
     }
     push(Buffer.from(`],"model":${JSON.stringify(model)},"usage":{"total_tokens":${tokens}}}`));
+  } else if (request.pretty) {
+    // As the API answers by default: indented, one value a line.
+    const dimensions = request.outputDimensionality ?? 3072;
+    if (request.single) {
+      push(Buffer.from('{\n  "embedding": {\n    "values": '));
+      push(prettyFragment(vectorId(inputNumber(inputs[0])), dimensions, 2));
+      push(Buffer.from('\n  }\n}\n'));
+    } else {
+      push(Buffer.from('{\n  "embeddings": [\n'));
+      for (let index = 0; index < inputs.length; index++) {
+        push(Buffer.from(index > 0 ? ',\n    {\n      "values": ' : '    {\n      "values": '));
+        push(prettyFragment(vectorId(inputNumber(inputs[index])), dimensions, 3));
+        push(Buffer.from('\n    }'));
+      }
+      push(Buffer.from('\n  ]\n}\n'));
+    }
   } else {
+    // Asked for with `prettyPrint=false`: compact.
     const fragments = pool(request.outputDimensionality ?? 3072).json;
     if (request.single) {
       push(Buffer.from('{"embedding":'));
@@ -277,13 +323,16 @@ function route(url, body) {
   match = /^(?:\/gemini)?\/v1(?:beta)?\/models\/([^/:]+):(batchEmbedContents|embedContent)$/.exec(path);
   if (match) {
     const model = match[1];
+    // The `prettyPrint` system parameter (also spelt `$prettyPrint`): indented answers unless it is false.
+    const query = new URLSearchParams(url.slice(path.length + 1));
+    const pretty = (query.get('prettyPrint') ?? query.get('$prettyPrint')) !== 'false';
     if (match[2] === 'embedContent') {
       const text = body.content?.parts?.map((part) => part.text ?? '').join('') ?? '';
       return {
         wire: 'gemini',
         model,
         inputs: [text],
-        request: { single: true, outputDimensionality: body.outputDimensionality },
+        request: { single: true, pretty, outputDimensionality: body.outputDimensionality },
       };
     }
     const requests = Array.isArray(body.requests) ? body.requests : [];
@@ -291,7 +340,7 @@ function route(url, body) {
       wire: 'gemini',
       model,
       inputs: requests.map((item) => item.content?.parts?.map((part) => part.text ?? '').join('') ?? ''),
-      request: { outputDimensionality: requests[0]?.outputDimensionality },
+      request: { pretty, outputDimensionality: requests[0]?.outputDimensionality },
     };
   }
   return undefined;

@@ -30,7 +30,8 @@ async function post(path, body, headers = {}) {
     headers: { 'content-type': 'application/json', authorization: 'Bearer test', ...headers },
     body: JSON.stringify(body),
   });
-  return { status: response.status, headers: response.headers, body: await response.json() };
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, text, body: JSON.parse(text) };
 }
 
 const fromBase64 = (text) => {
@@ -101,6 +102,38 @@ describe('loopback server', () => {
       { 'x-goog-api-key': 'test' },
     );
     expect(sameVector(v1.body.embedding.values, expectedVector(input[1], 8))).toBe(true);
+  });
+
+  it('indents Gemini answers as the API does by default, and writes them compact for prettyPrint=false', async () => {
+    const input = makeInputs(2, 7);
+    const path = '/gemini/v1beta/models/gemini-embedding-001:batchEmbedContents';
+    const body = {
+      requests: input.map((text) => ({ content: { parts: [{ text }] }, outputDimensionality: 8 })),
+    };
+    const headers = { 'x-goog-api-key': 'test' };
+    const pretty = await post(path, body, headers);
+    const compact = await post(`${path}?prettyPrint=false`, body, headers);
+    const dollar = await post(`${path}?alt=json&%24prettyPrint=false`, body, headers);
+    // The values as the compact answer spells them (shortest float32 decimals), one a line when indented.
+    const [first, second] = compact.body.embeddings.map((item) => item.values);
+    const line = (vector, indent) => vector.map((value) => `${indent}${JSON.stringify(value)}`);
+    // Exactly: one value a line, two spaces a level.
+    const values = (vector) => `[\n${line(vector, ' '.repeat(8)).join(',\n')}\n      ]`;
+    expect(pretty.text).toBe(
+      `{\n  "embeddings": [\n    {\n      "values": ${values(first)}\n    },\n    {\n      "values": ${values(second)}\n    }\n  ]\n}\n`,
+    );
+    expect(compact.text).toBe(JSON.stringify(compact.body));
+    expect(dollar.text).toBe(compact.text);
+    expect(compact.body).toEqual(pretty.body);
+    expect(sameVector(second, expectedVector(input[1], 8))).toBe(true);
+    const single = await post(
+      '/gemini/v1beta/models/gemini-embedding-001:embedContent',
+      { content: { parts: [{ text: input[0] }] }, outputDimensionality: 8 },
+      headers,
+    );
+    expect(single.text).toBe(
+      `{\n  "embedding": {\n    "values": [\n${line(first, ' '.repeat(6)).join(',\n')}\n    ]\n  }\n}\n`,
+    );
   });
 
   it('refuses with 429 and Retry-After once a key spent its requests per minute', async () => {

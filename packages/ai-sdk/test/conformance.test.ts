@@ -7,7 +7,7 @@ import {
   describeEmbeddingProvider,
   openAICompatibleWire,
 } from '@embedkit/conformance';
-import { geminiWire } from '../../provider-gemini/test/gemini-wire.js';
+import { geminiEmbeddingWire } from '../../provider-gemini/test/gemini-wire.js';
 import { fromAISDK } from '../src/index.js';
 import { cohereWire } from './cohere-wire.js';
 import { peerFinding } from './peer-evidence.js';
@@ -104,8 +104,9 @@ describeEmbeddingProvider({
       { maxTokensPerInput: 2048, defaultDimensions: 3072, dimensions: { min: 128, max: 3072 } },
       { secrets: [options.apiKey] },
     ),
-  // The Gemini API's wire, with @ai-sdk/google's own option in place of the embedkit provider's.
-  wire: { ...geminiWire, options: [googleTaskTypeOption] },
+  // The Gemini API's wire as @ai-sdk/google calls it (no query), with its own option in place of the
+  // embedkit provider's.
+  wire: { ...geminiEmbeddingWire(''), options: [googleTaskTypeOption] },
   cassettes: cassettes('google'),
   expectedFailures: {
     ...bothModes({

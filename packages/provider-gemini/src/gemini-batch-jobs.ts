@@ -21,6 +21,7 @@ import {
 } from '@embedkit/core/provider';
 import {
   batchOperationSchema,
+  GEMINI_QUERY,
   type GeminiBatchOperation,
   type GeminiBatchOutput,
   type GeminiStatus,
@@ -326,6 +327,7 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
     return response.body as Uint8Array;
   }
 
+  /** A JSON call: it asks for compact JSON, as embedding calls do (the results file is media, not JSON). */
   private async call(
     method: 'GET' | 'POST' | 'DELETE',
     url: string,
@@ -336,7 +338,7 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
     const response = await requestJson({
       transport: this.config.transport,
       provider: this.provider,
-      url,
+      url: `${url}${GEMINI_QUERY}`,
       method,
       headers: { ...headers, ...options.headers },
       ...(body === undefined ? {} : { body }),

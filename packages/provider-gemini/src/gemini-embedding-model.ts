@@ -22,6 +22,7 @@ import {
 import {
   batchEmbedContentsResponseSchema,
   embedContentResponseSchema,
+  GEMINI_QUERY,
   parseGeminiError,
 } from './gemini-api.js';
 import {
@@ -149,7 +150,8 @@ export function decodeGeminiVectors(values: readonly unknown[], normalize: boole
 
 /**
  * A Gemini embedding model: one input is one `POST …/models/{id}:embedContent`, more are one
- * `POST …/models/{id}:batchEmbedContents` (at most 100). The API reports no token usage.
+ * `POST …/models/{id}:batchEmbedContents` (at most 100), each asking for compact JSON
+ * (`?prettyPrint=false`). The API reports no token usage.
  */
 export class GeminiEmbeddingModel implements EmbeddingModel {
   readonly specificationVersion = 'v1' as const;
@@ -192,7 +194,7 @@ export class GeminiEmbeddingModel implements EmbeddingModel {
     }
     // One input is one :embedContent call; more are one :batchEmbedContents call.
     const single = count === 1;
-    const path = `/models/${this.modelName}${single ? ':embedContent' : ':batchEmbedContents'}`;
+    const path = `/models/${this.modelName}${single ? ':embedContent' : ':batchEmbedContents'}${GEMINI_QUERY}`;
     // The float lists are parsed from the body bytes, each into a buffer of its own.
     const response = await postJson(this.endpoint, path, single ? requests[0] : { requests }, request, {
       floatVectors: [single ? 'embedding.values' : 'embeddings[*].values'],

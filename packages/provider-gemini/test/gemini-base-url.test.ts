@@ -21,10 +21,10 @@ describe('the API root from GEMINI_BASE_URL or GOOGLE_GEMINI_BASE_URL', () => {
     const pinned = createGemini({ apiKey: FAKE_KEY, fetch, baseURL: 'https://proxy.example/v1beta' });
     await pinned.embedding('gemini-embedding-001').doEmbed({ inputs: ['a'] });
     expect(sent.map((request) => request.url)).toEqual([
-      'https://generativelanguage.googleapis.com/v1beta/models/gemini-embedding-001:embedContent',
-      'http://127.0.0.1:4300/v1beta/models/gemini-embedding-001:embedContent',
-      'http://127.0.0.1:4400/v1beta/models/gemini-embedding-001:embedContent',
-      'https://proxy.example/v1beta/models/gemini-embedding-001:embedContent',
+      'https://generativelanguage.googleapis.com/v1beta/models/gemini-embedding-001:embedContent?prettyPrint=false',
+      'http://127.0.0.1:4300/v1beta/models/gemini-embedding-001:embedContent?prettyPrint=false',
+      'http://127.0.0.1:4400/v1beta/models/gemini-embedding-001:embedContent?prettyPrint=false',
+      'https://proxy.example/v1beta/models/gemini-embedding-001:embedContent?prettyPrint=false',
     ]);
   });
 
@@ -35,7 +35,7 @@ describe('the API root from GEMINI_BASE_URL or GOOGLE_GEMINI_BASE_URL', () => {
     const jobs = createGemini({ apiKey: FAKE_KEY, fetch }).batchEmbeddingJobs('gemini-embedding-001');
     vi.stubEnv('GEMINI_BASE_URL', 'http://127.0.0.1:4400/v1beta');
     await jobs.get('batches/b1');
-    expect(sent[0]!.url).toBe('http://127.0.0.1:4400/v1beta/batches/b1');
+    expect(sent[0]!.url).toBe('http://127.0.0.1:4400/v1beta/batches/b1?prettyPrint=false');
   });
 
   it('is refused before any request when it is not an http(s) URL', async () => {

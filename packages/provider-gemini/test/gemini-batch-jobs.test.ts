@@ -57,7 +57,7 @@ describe('create', () => {
       displayName: 'nightly docs',
     });
     expect(sent[0]!.method).toBe('POST');
-    expect(sent[0]!.url).toBe(`${ROOT}/models/gemini-embedding-001:asyncBatchEmbedContent`);
+    expect(sent[0]!.url).toBe(`${ROOT}/models/gemini-embedding-001:asyncBatchEmbedContent?prettyPrint=false`);
     expect(sent[0]!.headers['x-goog-api-key']).toBe(FAKE_KEY);
     expect(sent[0]!.body).toEqual({
       batch: {
@@ -152,7 +152,7 @@ describe('get', () => {
     ]);
     const job = await jobs.get('job-42');
     expect(sent[0]!.method).toBe('GET');
-    expect(sent[0]!.url).toBe(`${ROOT}/batches/job-42`);
+    expect(sent[0]!.url).toBe(`${ROOT}/batches/job-42?prettyPrint=false`);
     expect(job).toMatchObject({
       id: 'batches/job-42',
       state: 'failed',
@@ -197,8 +197,8 @@ describe('cancel and delete', () => {
     await jobs.cancel('batches/job-42');
     await jobs.delete('batches/job-42');
     expect(sent.map((request) => [request.method, request.url, request.body])).toEqual([
-      ['POST', `${ROOT}/batches/job-42:cancel`, undefined],
-      ['DELETE', `${ROOT}/batches/job-42`, undefined],
+      ['POST', `${ROOT}/batches/job-42:cancel?prettyPrint=false`, undefined],
+      ['DELETE', `${ROOT}/batches/job-42?prettyPrint=false`, undefined],
     ]);
   });
 });

@@ -56,7 +56,7 @@ describe('request bodies', () => {
     });
     expect(sent).toHaveLength(1);
     expect(sent[0]!.method).toBe('POST');
-    expect(sent[0]!.url).toBe(`${BASE}:embedContent`);
+    expect(sent[0]!.url).toBe(`${BASE}:embedContent?prettyPrint=false`);
     expect(sent[0]!.body).toEqual({
       model: MODEL,
       content: { parts: [{ text: 'pets and animals' }] },
@@ -86,7 +86,7 @@ describe('request bodies', () => {
       inputType: 'document',
       dimensions: 768,
     });
-    expect(sent[0]!.url).toBe(`${BASE}:batchEmbedContents`);
+    expect(sent[0]!.url).toBe(`${BASE}:batchEmbedContents?prettyPrint=false`);
     expect(sent[0]!.body).toEqual({
       requests: [
         {
@@ -154,7 +154,7 @@ describe('request bodies', () => {
     });
     await embedMany({ model, inputs: ['x'], headers: { 'x-call': 'one' } });
     expect(sent[0]!.url).toBe(
-      'https://gateway.example.test/gemini/v1beta/models/gemini-embedding-001:embedContent',
+      'https://gateway.example.test/gemini/v1beta/models/gemini-embedding-001:embedContent?prettyPrint=false',
     );
     expect(sent[0]!.headers['x-team']).toBe('search');
     expect(sent[0]!.headers['x-call']).toBe('one');
@@ -273,7 +273,9 @@ describe('splitting', () => {
       dimensions: 128,
       providerOptions: { gemini: { normalize: false } },
     });
-    expect(sent.map((request) => request.url)).toEqual(new Array(3).fill(`${BASE}:batchEmbedContents`));
+    expect(sent.map((request) => request.url)).toEqual(
+      new Array(3).fill(`${BASE}:batchEmbedContents?prettyPrint=false`),
+    );
     const sizes = sent.map((request) => (request.body as { requests: unknown[] }).requests.length);
     expect([...sizes].sort((a, b) => b - a)).toEqual([100, 100, 50]);
     const texts = sent.flatMap((request) =>
@@ -335,8 +337,8 @@ describe('splitting', () => {
       concurrency: 1,
     });
     expect(sent.map((request) => request.url)).toEqual([
-      `${BASE}:batchEmbedContents`,
-      `${BASE}:embedContent`,
+      `${BASE}:batchEmbedContents?prettyPrint=false`,
+      `${BASE}:embedContent?prettyPrint=false`,
     ]);
   });
 });

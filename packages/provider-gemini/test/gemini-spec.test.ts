@@ -14,6 +14,40 @@ const SPEC = fileURLToPath(
 );
 const SPEC_ABSENT = `the Gemini spec is not at ${SPEC} (it lives outside the project and is never copied in), so request bodies cannot be checked against it`;
 const CASSETTES = fileURLToPath(new URL('./cassettes', import.meta.url));
+// Google's discovery document of the same API: the system parameters every method takes.
+const DISCOVERY = fileURLToPath(
+  new URL(
+    '../../../../shared/specs/gemini-generativelanguage-v1beta.embeddings.discovery.json',
+    import.meta.url,
+  ),
+);
+const DISCOVERY_ABSENT = `the Gemini discovery document is not at ${DISCOVERY} (it lives outside the project), so query parameters cannot be checked against it`;
+
+interface DiscoveryParameter {
+  location: string;
+  type: string;
+  enum?: string[];
+}
+
+/**
+ * The query parameters of `url` that the discovery document does not declare, or declares with another
+ * type or set of values, each as a sentence.
+ */
+function undeclaredQuery(url: string): string[] {
+  const discovery = JSON.parse(readFileSync(DISCOVERY, 'utf8')) as {
+    parameters: Record<string, DiscoveryParameter>;
+  };
+  const problems: string[] = [];
+  for (const [name, value] of new URL(url, 'https://generativelanguage.googleapis.com').searchParams) {
+    const declared = discovery.parameters[name];
+    if (declared === undefined || declared.location !== 'query') problems.push(`${name} is not declared`);
+    else if (declared.type === 'boolean' && value !== 'true' && value !== 'false')
+      problems.push(`${name}=${value} is not a boolean`);
+    else if (declared.enum !== undefined && !declared.enum.includes(value))
+      problems.push(`${name}=${value} is not one of ${declared.enum.join(', ')}`);
+  }
+  return problems;
+}
 
 type Schema = Record<string, unknown>;
 
@@ -102,6 +136,47 @@ describe('Gemini wire against the spec', () => {
       }
     }
     expect(checked).toBeGreaterThanOrEqual(12);
+  });
+
+  it('every call asks for compact JSON, with a query parameter the discovery document declares', async (context) => {
+    if (!existsSync(DISCOVERY)) return context.skip(DISCOVERY_ABSENT);
+    // The checker itself: a misspelt name, a value of the wrong type and one outside the enum are caught.
+    expect(undeclaredQuery('/v1beta/models/m:embedContent?pretty_print=false')).toEqual([
+      'pretty_print is not declared',
+    ]);
+    expect(undeclaredQuery('/v1beta/models/m:embedContent?prettyPrint=0&alt=xml')).toEqual([
+      'prettyPrint=0 is not a boolean',
+      'alt=xml is not one of json, media, proto',
+    ]);
+    const urls: string[] = [];
+    const provider = createGemini({
+      apiKey: 'AIza-test-key-fake-000000000000000000',
+      fetch: async (url, init) => {
+        urls.push(url);
+        const body = init.body === undefined ? undefined : JSON.parse(String(init.body));
+        if (url.includes(':embedContent')) return Response.json({ embedding: { values: [0.6, 0.8] } });
+        if (url.includes(':batchEmbedContents'))
+          return Response.json({ embeddings: body.requests.map(() => ({ values: [0.6, 0.8] })) });
+        return Response.json({ name: 'batches/q', metadata: { state: 'BATCH_STATE_PENDING' } });
+      },
+    });
+    const model = provider.embedding('gemini-embedding-001');
+    await model.doEmbed({ inputs: ['one'] });
+    await model.doEmbed({ inputs: ['one', 'two'] });
+    const jobs = provider.batchEmbeddingJobs('gemini-embedding-001');
+    await jobs.create({ inputs: ['one'] });
+    await jobs.get('batches/q');
+    await jobs.cancel('batches/q');
+    await jobs.delete('batches/q');
+    expect(urls).toHaveLength(6);
+    for (const url of urls) {
+      expect(new URL(url).searchParams.get('prettyPrint'), url).toBe('false');
+      expect(undeclaredQuery(url), url).toEqual([]);
+    }
+    // And every recorded exchange.
+    for (const cassette of loadCassettes(CASSETTES))
+      for (const { request } of cassette.interactions)
+        expect(undeclaredQuery(request.path), `${cassette.name} ${request.path}`).toEqual([]);
   });
 
   it('the closed schemas reject a misspelt field and a wrong task type', (context) => {

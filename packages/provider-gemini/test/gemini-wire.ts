@@ -88,14 +88,28 @@ export function geminiErrorBody(status: number, message: string, details?: unkno
 }
 
 /**
+ * What embedkit's provider puts after every JSON call's path: it asks for compact JSON. Written out here
+ * rather than imported from src, so that a call without it, or with another value, finds no answer.
+ */
+export const COMPACT_QUERY = '?prettyPrint=false';
+
+/**
  * The Gemini API's embedding wire: one input → `:embedContent` (`{embedding}`), more →
  * `:batchEmbedContents` (`{embeddings}`, in request order, at most 100), no usage, `x-goog-api-key`.
+ * `query` is what the client under test sends after the path: embedkit's provider asks for compact JSON,
+ * other clients (`@ai-sdk/google`) send none.
  */
-export const geminiWire: WireProfile = {
-  endpoint: ({ inputCount, modelId }) => ({
-    method: 'POST',
-    path: `/v1beta/models/${modelId}:${inputCount === 1 ? 'embedContent' : 'batchEmbedContents'}`,
-  }),
+export function geminiEmbeddingWire(query: string): WireProfile {
+  return {
+    endpoint: ({ inputCount, modelId }) => ({
+      method: 'POST',
+      path: `/v1beta/models/${modelId}:${inputCount === 1 ? 'embedContent' : 'batchEmbedContents'}${query}`,
+    }),
+    ...geminiWireRest,
+  };
+}
+
+const geminiWireRest: Omit<WireProfile, 'endpoint'> = {
   inputsOf: (body) => requestsOf(body).map(textOf),
   itemsOf: (body) => requestsOf(body).map(itemOf),
   dimensionsOf: (body) => requestsOf(body)[0]?.outputDimensionality,
@@ -147,6 +161,9 @@ export const geminiWire: WireProfile = {
   authHeader: (apiKey) => ({ name: 'x-goog-api-key', value: apiKey }),
 };
 
+/** The wire as embedkit's provider speaks it. */
+export const geminiWire: WireProfile = geminiEmbeddingWire(COMPACT_QUERY);
+
 const STATE_WORDS = {
   pending: 'BATCH_STATE_PENDING',
   running: 'BATCH_STATE_RUNNING',
@@ -179,16 +196,19 @@ export function geminiBatchWire(results: 'inline' | 'file'): BatchEmbeddingJobsW
   const bare = (id: string) => id.replace(/^batches\//, '');
   return {
     jobId,
-    create: (modelId) => ({ method: 'POST', path: `/v1beta/models/${modelId}:asyncBatchEmbedContent` }),
-    get: (id) => ({ method: 'GET', path: `/v1beta/batches/${bare(id)}` }),
+    create: (modelId) => ({
+      method: 'POST',
+      path: `/v1beta/models/${modelId}:asyncBatchEmbedContent${COMPACT_QUERY}`,
+    }),
+    get: (id) => ({ method: 'GET', path: `/v1beta/batches/${bare(id)}${COMPACT_QUERY}` }),
     cancel: (id) => ({
       method: 'POST',
-      path: `/v1beta/batches/${bare(id)}:cancel`,
+      path: `/v1beta/batches/${bare(id)}:cancel${COMPACT_QUERY}`,
       reply: { status: 200, body: {} },
     }),
     delete: (id) => ({
       method: 'DELETE',
-      path: `/v1beta/batches/${bare(id)}`,
+      path: `/v1beta/batches/${bare(id)}${COMPACT_QUERY}`,
       reply: { status: 200, body: {} },
     }),
     inputsOf: (body) =>
