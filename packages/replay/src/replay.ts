@@ -56,6 +56,28 @@ interface Entry {
   used: boolean;
 }
 
+/**
+ * What the closest unused recording has that the request lacks, as the end of a sentence: a recording
+ * that differs only in its query (a provider that began sending a parameter after it was recorded), or
+ * recordings of the same path with other bodies. Empty when there is none.
+ */
+function nearMiss(entries: readonly Entry[], method: string, path: string, body: string): string {
+  const unused = entries.filter(
+    (entry) => !entry.used && entry.interaction.request.method.toUpperCase() === method,
+  );
+  const pathname = (value: string) => value.split('?')[0];
+  const queryOnly = unused.find(
+    (entry) => entry.body === body && pathname(entry.interaction.request.path) === pathname(path),
+  );
+  if (queryOnly !== undefined) {
+    return `; cassette "${queryOnly.cassette}" has it with the path ${queryOnly.interaction.request.path}: the query differs (record it again, or write the path as it is sent now)`;
+  }
+  const samePath = unused.filter((entry) => entry.interaction.request.path === path).length;
+  if (samePath > 0)
+    return `; ${samePath} unused recording${samePath === 1 ? '' : 's'} of this path ${samePath === 1 ? 'has' : 'have'} another body`;
+  return '';
+}
+
 /** Builds the matcher over every interaction of `cassettes`, in order. */
 export function createReplayMatcher(cassettes: readonly Cassette[]): ReplayMatcher {
   const entries: Entry[] = cassettes.flatMap((cassette) =>
@@ -87,7 +109,9 @@ export function createReplayMatcher(cassettes: readonly Cassette[]): ReplayMatch
           status: 418,
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({
-            error: { message: `no recording matches ${method} ${request.path} with this body` },
+            error: {
+              message: `no recording matches ${method} ${request.path} with this body${nearMiss(entries, method, request.path, key)}`,
+            },
           }),
         };
       }

@@ -118,6 +118,41 @@ describe('createReplayFetch', () => {
     ]);
   });
 
+  it('names the recording a refused request came closest to: one whose query differs, or others of its path', async () => {
+    const replay = createReplayFetch(CASSETTES);
+    const ask = (path: string, input: string[]) =>
+      replay
+        .fetch(`${BASE_URL.replace('/v1', '')}${path}`, {
+          method: 'POST',
+          headers: {},
+          body: JSON.stringify({ model: 'acme-1', input }),
+        })
+        .then(async (response) => ({ status: response.status, body: await response.json() }));
+    // The path of "pets" with a query its recording lacks, with its body.
+    expect(await ask('/v1/embeddings?compact=true', ['cat', 'dog'])).toEqual({
+      status: 418,
+      body: {
+        error: {
+          message:
+            'no recording matches POST /v1/embeddings?compact=true with this body; cassette "pets" has it with the path /v1/embeddings: the query differs (record it again, or write the path as it is sent now)',
+        },
+      },
+    });
+    // Its path, another body: both recordings of the path are unused.
+    expect((await ask('/v1/embeddings', ['cow'])).body.error.message).toBe(
+      'no recording matches POST /v1/embeddings with this body; 2 unused recordings of this path have another body',
+    );
+    // Another path, another body: nothing to say.
+    expect((await ask('/v1/other', ['cow'])).body.error.message).toBe(
+      'no recording matches POST /v1/other with this body',
+    );
+    // A used recording is no near miss.
+    expect((await ask('/v1/embeddings', ['carp'])).status).toBe(200);
+    expect((await ask('/v1/embeddings?compact=true', ['carp'])).body.error.message).toBe(
+      'no recording matches POST /v1/embeddings?compact=true with this body',
+    );
+  });
+
   it('serves each recording once', async () => {
     const replay = createReplayFetch(CASSETTES);
     const model = acmeModel(createTransport({ fetch: replay.fetch }));
