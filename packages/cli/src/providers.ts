@@ -259,7 +259,13 @@ export function replayMismatchReport(): string | undefined {
   );
   const shown = lines.slice(0, 12);
   if (lines.length > shown.length) shown.push(`  … and ${lines.length - shown.length} more`);
-  return `no recording matches ${what} in ${directory} (${provider}:${modelId}).\nThe recordings hold these inputs:\n${shown.join('\n')}\nEmbed one of them, with the same options, or record a cassette for this call.`;
+  // A recording of this very call whose query differs is the likelier story: it comes first.
+  const moved = request.queryDiffers;
+  const nearest =
+    moved === undefined
+      ? ''
+      : `\nCassette "${moved.cassette}" has this call with the path ${moved.path}, but the query differs: record it again, or write the path as it is sent now (${request.path}).`;
+  return `no recording matches ${what} in ${directory} (${provider}:${modelId}).${nearest}\nThe recordings hold these inputs:\n${shown.join('\n')}\nEmbed one of them, with the same options, or record a cassette for this call.`;
 }
 
 /** One model a provider package declares, with its capabilities. */

@@ -1,3 +1,5 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   FAKE_KEY,
@@ -7,6 +9,14 @@ import {
   startFakeOpenAI,
   temporaryDirectory,
 } from './helpers.js';
+
+const FOOD = 'The food was delicious and the waiter was friendly.';
+
+/** `embedkit embed <text> --model openai:text-embedding-3-small --replay <directory> …`, with no key set. */
+const replayEmbed = (text: string, directory: string, ...extra: string[]) =>
+  runCli(['embed', text, '--model', 'openai:text-embedding-3-small', '--replay', directory, ...extra], {
+    env: { OPENAI_API_KEY: undefined },
+  });
 
 describe('embed', () => {
   let server: FakeServer;
@@ -101,18 +111,7 @@ describe('embed', () => {
   });
 
   it('--replay answers from cassettes, with no key at all', async () => {
-    const result = await runCli(
-      [
-        'embed',
-        'The food was delicious and the waiter was friendly.',
-        '--model',
-        'openai:text-embedding-3-small',
-        '--replay',
-        OPENAI_CASSETTES,
-        '--summary',
-      ],
-      { env: { OPENAI_API_KEY: undefined } },
-    );
+    const result = await replayEmbed(FOOD, OPENAI_CASSETTES, '--summary');
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     // The cassette's documented first values.
@@ -124,26 +123,14 @@ describe('embed', () => {
   it('--replay with a text no cassette holds fails clearly, still without the network', async () => {
     const directory = temporaryDirectory();
     try {
-      const result = await runCli(
-        [
-          'embed',
-          'something never recorded',
-          '--model',
-          'openai:text-embedding-3-small',
-          '--replay',
-          OPENAI_CASSETTES,
-          '--max-retries',
-          '0',
-        ],
-        { env: { OPENAI_API_KEY: undefined } },
-      );
+      const result = await replayEmbed('something never recorded', OPENAI_CASSETTES, '--max-retries', '0');
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(
         new RegExp(
           `^embedkit: error: no recording matches the input "something never recorded" in ${OPENAI_CASSETTES.replaceAll('/', '\\/')} \\(openai:text-embedding-3-small\\)\\.\\nThe recordings hold these inputs:\\n`,
         ),
       );
-      expect(result.stderr).toContain('  "The food was delicious and the waiter was friendly."  (cassette "');
+      expect(result.stderr).toContain(`  "${FOOD}"  (cassette "`);
       expect(result.stderr).toMatch(
         /Embed one of them, with the same options, or record a cassette for this call\.\n$/,
       );
@@ -158,6 +145,27 @@ describe('embed', () => {
       ]);
       expect(empty.code).toBe(1);
       expect(empty.stderr).toBe(`embedkit: error: ${directory.path} holds no cassettes (*.json files).\n`);
+    } finally {
+      directory.remove();
+    }
+  });
+
+  it('--replay with a recording of the call whose query differs says so before listing the inputs', async () => {
+    // A cassette recorded when the provider sent a query it no longer sends (or the other way round).
+    const directory = temporaryDirectory();
+    try {
+      const cassette = JSON.parse(readFileSync(join(OPENAI_CASSETTES, 'base64-single.json'), 'utf8'));
+      cassette.interactions[0].request.path = '/v1/embeddings?api-version=2024-10-21';
+      writeFileSync(join(directory.path, 'moved.json'), JSON.stringify(cassette));
+      const result = await replayEmbed(FOOD, directory.path, '--max-retries', '0');
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(
+        `embedkit: error: no recording matches the input "${FOOD}" in ${directory.path} (openai:text-embedding-3-small).\n` +
+          `Cassette "${cassette.name}" has this call with the path /v1/embeddings?api-version=2024-10-21, but the query differs: record it again, or write the path as it is sent now (/v1/embeddings).\n` +
+          'The recordings hold these inputs:\n' +
+          `  "${FOOD}"  (cassette "${cassette.name}", text-embedding-3-small)\n` +
+          'Embed one of them, with the same options, or record a cassette for this call.\n',
+      );
     } finally {
       directory.remove();
     }

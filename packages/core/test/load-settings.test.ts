@@ -102,6 +102,44 @@ describe('settings read from the environment at call time', () => {
   });
 
   it.each([
+    ['a query', 'https://gateway.acme.test/v1?tenant=team-a'],
+    ['an empty query', 'https://gateway.acme.test/v1?'],
+    ['a fragment', 'https://gateway.acme.test/v1#embeddings'],
+    ['a query on a relative path', '/api/v1?token=sk-page-secret'],
+  ])(
+    'a base URL with %s is refused, since the paths would land in it, without echoing it',
+    (_name, value) => {
+      vi.stubGlobal('location', { href: 'https://app.acme.test/search' });
+      try {
+        const error = thrown(() =>
+          loadBaseURL({ baseURL: value, environmentVariables: [], defaultURL: '', provider: 'acme' }),
+        );
+        expect(error.argument).toBe('baseURL');
+        expect(error.message).toBe(
+          "acme: the base URL from the baseURL setting has a query or a fragment (? or #); the API paths are added to its end, so it must end with the path, like https://api.example.com/v1. Query parameters go in the provider's settings (createOpenAICompatible takes queryParams).",
+        );
+      } finally {
+        vi.unstubAllGlobals();
+      }
+      // The same from a variable, which the message names.
+      vi.stubEnv('ACME_BASE_URL', 'https://gateway.acme.test/v1?tenant=team-a');
+      try {
+        const error = thrown(() =>
+          loadBaseURL({
+            baseURL: undefined,
+            environmentVariables: ['ACME_BASE_URL'],
+            defaultURL: '',
+            provider: 'acme',
+          }),
+        );
+        expect(error.message).toContain('the base URL from ACME_BASE_URL has a query or a fragment');
+      } finally {
+        vi.unstubAllEnvs();
+      }
+    },
+  );
+
+  it.each([
     ['no scheme', 'api.acme.test/v1'],
     ['another scheme', 'ftp://api.acme.test/v1'],
     ['not a string', 42],

@@ -2,8 +2,8 @@ import { type ParsedError, parseDuration, schema } from '@embedkit/core/provider
 
 /**
  * The query every JSON call carries. The Gemini API indents its answers unless told otherwise (the
- * `prettyPrint` system parameter, default true): a 3,072-value vector then takes one line per value,
- * about 1.7 times the bytes of compact JSON, and every byte is sent, read and skipped again.
+ * `prettyPrint` system parameter, default true): a vector then takes one line per value,
+ * 1.5 to 1.7 times the bytes of compact JSON, and every byte is sent, read and skipped again.
  */
 export const GEMINI_QUERY = '?prettyPrint=false';
 

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadCassettes } from '@embedkit/conformance';
 import { Ajv, type ValidateFunction } from 'ajv';
@@ -138,16 +139,8 @@ describe('Gemini wire against the spec', () => {
     expect(checked).toBeGreaterThanOrEqual(12);
   });
 
-  it('every call asks for compact JSON, with a query parameter the discovery document declares', async (context) => {
-    if (!existsSync(DISCOVERY)) return context.skip(DISCOVERY_ABSENT);
-    // The checker itself: a misspelt name, a value of the wrong type and one outside the enum are caught.
-    expect(undeclaredQuery('/v1beta/models/m:embedContent?pretty_print=false')).toEqual([
-      'pretty_print is not declared',
-    ]);
-    expect(undeclaredQuery('/v1beta/models/m:embedContent?prettyPrint=0&alt=xml')).toEqual([
-      'prettyPrint=0 is not a boolean',
-      'alt=xml is not one of json, media, proto',
-    ]);
+  /** The URL of every JSON call the provider makes: embedContent, batchEmbedContents and the batch-job calls. */
+  async function providerURLs(): Promise<string[]> {
     const urls: string[] = [];
     const provider = createGemini({
       apiKey: 'AIza-test-key-fake-000000000000000000',
@@ -169,14 +162,43 @@ describe('Gemini wire against the spec', () => {
     await jobs.cancel('batches/q');
     await jobs.delete('batches/q');
     expect(urls).toHaveLength(6);
-    for (const url of urls) {
+    return urls;
+  }
+
+  /** Every recorded request path, the batch group's included. */
+  const recordedPaths = () =>
+    [CASSETTES, join(CASSETTES, 'batch')].flatMap((directory) =>
+      loadCassettes(directory).flatMap((cassette) =>
+        cassette.interactions.map(({ request }) => ({ name: cassette.name, path: request.path })),
+      ),
+    );
+
+  it('every JSON call asks for compact JSON (prettyPrint=false), as every recorded JSON exchange does', async () => {
+    for (const url of await providerURLs())
       expect(new URL(url).searchParams.get('prettyPrint'), url).toBe('false');
-      expect(undeclaredQuery(url), url).toEqual([]);
+    const recorded = recordedPaths();
+    expect(recorded.length).toBeGreaterThanOrEqual(16);
+    for (const { name, path } of recorded) {
+      const query = new URL(path, 'https://generativelanguage.googleapis.com').searchParams;
+      // A results file is media, not JSON: it is downloaded with alt=media and nothing else.
+      const expected = path.includes(':download') ? null : 'false';
+      expect(query.get('prettyPrint'), `${name} ${path}`).toBe(expected);
     }
-    // And every recorded exchange.
-    for (const cassette of loadCassettes(CASSETTES))
-      for (const { request } of cassette.interactions)
-        expect(undeclaredQuery(request.path), `${cassette.name} ${request.path}`).toEqual([]);
+  });
+
+  it('every query parameter sent or recorded is one the discovery document declares, of its type', async (context) => {
+    if (!existsSync(DISCOVERY)) return context.skip(DISCOVERY_ABSENT);
+    // The checker itself: a misspelt name, a value of the wrong type and one outside the enum are caught.
+    expect(undeclaredQuery('/v1beta/models/m:embedContent?pretty_print=false')).toEqual([
+      'pretty_print is not declared',
+    ]);
+    expect(undeclaredQuery('/v1beta/models/m:embedContent?prettyPrint=0&alt=xml')).toEqual([
+      'prettyPrint=0 is not a boolean',
+      'alt=xml is not one of json, media, proto',
+    ]);
+    for (const url of await providerURLs()) expect(undeclaredQuery(url), url).toEqual([]);
+    for (const { name, path } of recordedPaths())
+      expect(undeclaredQuery(path), `${name} ${path}`).toEqual([]);
   });
 
   it('the closed schemas reject a misspelt field and a wrong task type', (context) => {

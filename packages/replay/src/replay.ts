@@ -8,6 +8,11 @@ export interface ReplayMismatch {
   path: string;
   /** The request body, parsed as JSON when it is JSON. */
   body: unknown;
+  /**
+   * An unused recording of the same method, path and body whose query differs (the provider began or
+   * stopped sending a parameter after it was recorded): its cassette and its recorded path.
+   */
+  queryDiffers?: { cassette: string; path: string };
 }
 
 /** One answer of the replay: a recorded response, or the refusal of a request no recording matches. */
@@ -56,26 +61,33 @@ interface Entry {
   used: boolean;
 }
 
-/**
- * What the closest unused recording has that the request lacks, as the end of a sentence: a recording
- * that differs only in its query (a provider that began sending a parameter after it was recorded), or
- * recordings of the same path with other bodies. Empty when there is none.
- */
-function nearMiss(entries: readonly Entry[], method: string, path: string, body: string): string {
-  const unused = entries.filter(
-    (entry) => !entry.used && entry.interaction.request.method.toUpperCase() === method,
-  );
+/** The unused recording of the same method, path and body as a request, but another query. */
+function queryOnlyMiss(
+  unused: readonly Entry[],
+  path: string,
+  body: string,
+): { cassette: string; path: string } | undefined {
   const pathname = (value: string) => value.split('?')[0];
-  const queryOnly = unused.find(
-    (entry) => entry.body === body && pathname(entry.interaction.request.path) === pathname(path),
+  const entry = unused.find(
+    (candidate) => candidate.body === body && pathname(candidate.interaction.request.path) === pathname(path),
   );
-  if (queryOnly !== undefined) {
-    return `; cassette "${queryOnly.cassette}" has it with the path ${queryOnly.interaction.request.path}: the query differs (record it again, or write the path as it is sent now)`;
-  }
+  return entry === undefined ? undefined : { cassette: entry.cassette, path: entry.interaction.request.path };
+}
+
+/**
+ * How the closest unused recordings differ from a refused request, as the end of a sentence: one that
+ * differs only in its query, else how many of its path have other bodies; empty when none is that close.
+ */
+function nearMissText(
+  queryOnly: ReplayMismatch['queryDiffers'],
+  unused: readonly Entry[],
+  path: string,
+): string {
+  if (queryOnly !== undefined)
+    return `; cassette "${queryOnly.cassette}" has it with the path ${queryOnly.path}: the query differs (record it again, or write the path as it is sent now)`;
   const samePath = unused.filter((entry) => entry.interaction.request.path === path).length;
-  if (samePath > 0)
-    return `; ${samePath} unused recording${samePath === 1 ? '' : 's'} of this path ${samePath === 1 ? 'has' : 'have'} another body`;
-  return '';
+  if (samePath === 0) return '';
+  return `; ${samePath} unused recording${samePath === 1 ? '' : 's'} of this path ${samePath === 1 ? 'has' : 'have'} another body`;
 }
 
 /** Builds the matcher over every interaction of `cassettes`, in order. */
@@ -103,14 +115,23 @@ export function createReplayMatcher(cassettes: readonly Cassette[]): ReplayMatch
           candidate.body === key,
       );
       if (entry === undefined) {
-        mismatches.push({ method, path: request.path, body });
+        const unused = entries.filter(
+          (candidate) => !candidate.used && candidate.interaction.request.method.toUpperCase() === method,
+        );
+        const queryDiffers = queryOnlyMiss(unused, request.path, key);
+        mismatches.push({
+          method,
+          path: request.path,
+          body,
+          ...(queryDiffers === undefined ? {} : { queryDiffers }),
+        });
         return {
           // 418 is no status an API sends: the call fails at once (it is not retried) and cannot be mistaken for an API answer.
           status: 418,
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({
             error: {
-              message: `no recording matches ${method} ${request.path} with this body${nearMiss(entries, method, request.path, key)}`,
+              message: `no recording matches ${method} ${request.path} with this body${nearMissText(queryDiffers, unused, request.path)}`,
             },
           }),
         };

@@ -114,7 +114,11 @@ describe('createReplayFetch', () => {
     expect((error as InvalidRequestError).statusCode).toBe(418);
     expect((error as Error).message).toContain('no recording matches POST /v1/embeddings');
     expect(replay.mismatches).toEqual([
-      { method: 'POST', path: '/v1/embeddings', body: { input: ['cow'], model: 'acme-1' } },
+      {
+        method: 'POST',
+        path: '/v1/embeddings',
+        body: { input: ['cow'], model: 'acme-1' },
+      },
     ]);
   });
 
@@ -127,7 +131,10 @@ describe('createReplayFetch', () => {
           headers: {},
           body: JSON.stringify({ model: 'acme-1', input }),
         })
-        .then(async (response) => ({ status: response.status, body: await response.json() }));
+        .then(async (response) => ({
+          status: response.status,
+          body: (await response.json()) as { error: { message: string } },
+        }));
     // The path of "pets" with a query its recording lacks, with its body.
     expect(await ask('/v1/embeddings?compact=true', ['cat', 'dog'])).toEqual({
       status: 418,
@@ -146,6 +153,11 @@ describe('createReplayFetch', () => {
     expect((await ask('/v1/other', ['cow'])).body.error.message).toBe(
       'no recording matches POST /v1/other with this body',
     );
+    expect(replay.mismatches.map((mismatch) => mismatch.queryDiffers)).toEqual([
+      { cassette: 'pets', path: '/v1/embeddings' },
+      undefined,
+      undefined,
+    ]);
     // A used recording is no near miss.
     expect((await ask('/v1/embeddings', ['carp'])).status).toBe(200);
     expect((await ask('/v1/embeddings?compact=true', ['carp'])).body.error.message).toBe(
