@@ -108,6 +108,22 @@ export function indentedVectorJson(vector, depth) {
   return `[\n${inner}${Array.from(vector, float32Text).join(`,\n${inner}`)}\n${' '.repeat(2 * depth)}]`;
 }
 
+/**
+ * The text around the vectors of a Gemini answer indented as the API writes it by default: an
+ * `embedContent` answer is `singleOpen`, the values at depth 2, `singleClose`; a `batchEmbedContents`
+ * answer is `batchOpen`, then each item's `itemOpen` (`itemSeparator` before all but the first), its
+ * values at depth 3 and `itemClose`, then `batchClose`.
+ */
+export const GEMINI_INDENTED = {
+  singleOpen: '{\n  "embedding": {\n    "values": ',
+  singleClose: '\n  }\n}\n',
+  batchOpen: '{\n  "embeddings": [\n',
+  itemSeparator: ',\n',
+  itemOpen: '    {\n      "values": ',
+  itemClose: '\n    }',
+  batchClose: '\n  ]\n}\n',
+};
+
 /** Whether `actual` (typed array or number[]) holds exactly the float32 values of `expected`. */
 export function sameVector(actual, expected) {
   if (actual === undefined || actual === null || actual.length !== expected.length) return false;

@@ -6,7 +6,14 @@
 //   npm run bench -- --decode           writes the `decode` section of results/latest.md
 //   npm run bench -- --decode --quick   one short round (the smoke test)
 
-import { indentedVectorJson, poolVector, sameVector, VECTOR_POOL, vectorJson } from './data.mjs';
+import {
+  GEMINI_INDENTED,
+  indentedVectorJson,
+  poolVector,
+  sameVector,
+  VECTOR_POOL,
+  vectorJson,
+} from './data.mjs';
 import { formatNumber, markdownTable, median, textTable, writeSection } from './report.mjs';
 
 /** Bodies measured: vectors per answer and dimensions (the grid's calls of 128 and of 1,000). */
@@ -31,13 +38,13 @@ function body(vectors, dimensions) {
 
 /** A Gemini answer of `vectors` pool vectors, indented as the API's default `prettyPrint` writes it. */
 function geminiBody(vectors, dimensions) {
+  const { batchOpen, itemSeparator, itemOpen, itemClose, batchClose } = GEMINI_INDENTED;
   const items = [];
   for (let index = 0; index < vectors; index++) {
-    items.push(
-      `    {\n      "values": ${indentedVectorJson(poolVector(index % VECTOR_POOL, dimensions), 3)}\n    }`,
-    );
+    const values = indentedVectorJson(poolVector(index % VECTOR_POOL, dimensions), 3);
+    items.push(`${itemOpen}${values}${itemClose}`);
   }
-  return new TextEncoder().encode(`{\n  "embeddings": [\n${items.join(',\n')}\n  ]\n}\n`);
+  return new TextEncoder().encode(`${batchOpen}${items.join(itemSeparator)}${batchClose}`);
 }
 
 /**

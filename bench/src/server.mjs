@@ -11,6 +11,7 @@
 
 import { createServer } from 'node:http';
 import {
+  GEMINI_INDENTED,
   indentedVectorJson,
   inputNumber,
   poolVector,
@@ -103,6 +104,9 @@ const CLOSE = Buffer.from('}');
 const COMMA = Buffer.from(',');
 const VOYAGE_ITEM = Buffer.from('{"object":"embedding","embedding":');
 const GEMINI_ITEM = Buffer.from('{"values":');
+const INDENTED = Object.fromEntries(
+  Object.entries(GEMINI_INDENTED).map(([part, text]) => [part, Buffer.from(text)]),
+);
 
 // ---- rate limits ----------------------------------------------------------------------------------
 
@@ -248,17 +252,18 @@ function successBody(wire, request, inputs, model, tokens) {
     // As the API answers by default: indented, one value a line.
     const dimensions = request.outputDimensionality ?? 3072;
     if (request.single) {
-      push(Buffer.from('{\n  "embedding": {\n    "values": '));
+      push(INDENTED.singleOpen);
       push(prettyFragment(vectorId(inputNumber(inputs[0])), dimensions, 2));
-      push(Buffer.from('\n  }\n}\n'));
+      push(INDENTED.singleClose);
     } else {
-      push(Buffer.from('{\n  "embeddings": [\n'));
+      push(INDENTED.batchOpen);
       for (let index = 0; index < inputs.length; index++) {
-        push(Buffer.from(index > 0 ? ',\n    {\n      "values": ' : '    {\n      "values": '));
+        if (index > 0) push(INDENTED.itemSeparator);
+        push(INDENTED.itemOpen);
         push(prettyFragment(vectorId(inputNumber(inputs[index])), dimensions, 3));
-        push(Buffer.from('\n    }'));
+        push(INDENTED.itemClose);
       }
-      push(Buffer.from('\n  ]\n}\n'));
+      push(INDENTED.batchClose);
     }
   } else {
     // Asked for with `prettyPrint=false`: compact.

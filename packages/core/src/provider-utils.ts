@@ -100,7 +100,7 @@ function checkBaseURL(value: unknown, source: string, provider: string): string 
     );
   }
   // Paths are added to the end of the base URL: after a query or a fragment they would land in it.
-  if (url.search !== '' || url.hash !== '' || /[?#]/.test(value as string)) {
+  if (/[?#]/.test(value as string)) {
     throw new InvalidArgumentError(
       `${provider}: the base URL from ${source} has a query or a fragment (? or #); the API paths are added to its end, so it must end with the path, like https://api.example.com/v1. Query parameters go in the provider's settings (createOpenAICompatible takes queryParams).`,
       { argument: 'baseURL' },

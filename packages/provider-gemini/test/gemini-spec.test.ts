@@ -34,13 +34,15 @@ interface DiscoveryParameter {
  * The query parameters of `url` that the discovery document does not declare, or declares with another
  * type or set of values, each as a sentence.
  */
+let declaredParameters: Record<string, DiscoveryParameter> | undefined;
+
 function undeclaredQuery(url: string): string[] {
-  const discovery = JSON.parse(readFileSync(DISCOVERY, 'utf8')) as {
-    parameters: Record<string, DiscoveryParameter>;
-  };
+  declaredParameters ??= (
+    JSON.parse(readFileSync(DISCOVERY, 'utf8')) as { parameters: Record<string, DiscoveryParameter> }
+  ).parameters;
   const problems: string[] = [];
   for (const [name, value] of new URL(url, 'https://generativelanguage.googleapis.com').searchParams) {
-    const declared = discovery.parameters[name];
+    const declared = declaredParameters[name];
     if (declared === undefined || declared.location !== 'query') problems.push(`${name} is not declared`);
     else if (declared.type === 'boolean' && value !== 'true' && value !== 'false')
       problems.push(`${name}=${value} is not a boolean`);
