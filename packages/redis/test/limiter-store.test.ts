@@ -227,7 +227,10 @@ describe('Redis’s clock steps back (its host’s wall clock corrected)', () =>
 
   it('a pause cannot last longer than it was set for: it ends one length from now', async () => {
     const target = await store({ namespace: 'stepped-pause' });
-    await target.pause('k:pause', Date.now() + 2_000);
+    // The same `now` for the end and the store's reading of it: a millisecond ticking between two
+    // `Date.now()` calls would make the length 1,999.
+    const now = Date.now();
+    await target.pause('k:pause', now + 2_000, now);
     const [ends, length] = String(await env.look.send(['GET', 'stepped-pause:limiter:k:pause']))
       .split(' ')
       .map(Number);
