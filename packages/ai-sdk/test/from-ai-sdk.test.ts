@@ -393,7 +393,7 @@ describe('fromAISDK: errors', () => {
     );
     expect(wrongShape.name).toBe('InvalidResponseError');
     expect(wrongShape.message).toContain(
-      'acme returned a embeddings body of the wrong shape: (root): Invalid JSON response (Type validation failed',
+      'acme returned an embeddings body of the wrong shape: (root): Invalid JSON response (Type validation failed',
     );
     // A gateway's error answered with a success status: its own message, as for embedkit's providers.
     const gatewayError = await rejection(

@@ -74,8 +74,11 @@ export function loadBaseURL(options: {
   defaultURL: string;
   provider: string;
 }): { url: string; source: string | undefined } {
-  if (options.baseURL !== undefined)
-    return { url: checkBaseURL(options.baseURL, 'the baseURL setting', options.provider), source: undefined };
+  if (options.baseURL !== undefined) {
+    // Trimmed as the variables are: `new URL` ignores the white space, but the text is what gets sent.
+    const value = typeof options.baseURL === 'string' ? options.baseURL.trim() : options.baseURL;
+    return { url: checkBaseURL(value, 'the baseURL setting', options.provider), source: undefined };
+  }
   for (const name of options.environmentVariables) {
     const value = environmentVariable(name);
     if (value !== undefined && value.trim() !== '')
@@ -96,6 +99,13 @@ function checkBaseURL(value: unknown, source: string, provider: string): string 
   if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
     throw new InvalidArgumentError(
       `${provider}: the base URL from ${source} is not an absolute http(s) URL; it should look like https://api.example.com/v1.`,
+      { argument: 'baseURL' },
+    );
+  }
+  // `new URL` would escape these, but the text is sent as it is.
+  if (/[\s\p{Cc}]/u.test(value as string)) {
+    throw new InvalidArgumentError(
+      `${provider}: the base URL from ${source} holds white space or a control character; it should look like https://api.example.com/v1.`,
       { argument: 'baseURL' },
     );
   }

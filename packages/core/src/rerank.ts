@@ -8,7 +8,7 @@ import { arraySource, Packer, planBatches } from './engine/batcher.js';
 import { answerSource } from './engine/checks.js';
 import type { RateLimiter } from './engine/limiter.js';
 import { type JobAdapter, runJob, Tally } from './engine/runner.js';
-import { type CallSettings, checkWholeNumber, jobBasics } from './engine/settings.js';
+import { type CallSettings, checkBoolean, checkWholeNumber, jobBasics } from './engine/settings.js';
 import { InvalidArgumentError, InvalidResponseError } from './errors.js';
 import type { ResponseInfo, Usage, Warning } from './types.js';
 
@@ -140,6 +140,7 @@ export async function rerank(settings: RerankSettings): Promise<RerankResult> {
   const capabilities = model.capabilities;
   const basics = jobBasics(settings, model, capabilities.supportsParallelCalls);
   const { counter } = basics;
+  checkBoolean(settings.truncate, 'truncate');
   const truncate = settings.truncate ?? false;
   const queryTokens = counter.count(query);
   if (

@@ -140,6 +140,23 @@ export function custom<T>(test: (value: unknown) => boolean, message: string): S
 }
 
 /**
+ * A token count read from a `usage` object: the first of `keys` that holds a whole number of at least 0;
+ * undefined when there is none, or no object. Never an issue: usage is a report, and an answer whose
+ * vectors are good is not thrown away over it (servers that speak an API's dialect send usage partly, or
+ * in other shapes).
+ */
+export function usageTokens(...keys: string[]): Schema<number | undefined> & { readonly optional: true } {
+  return make<number | undefined>((value) => {
+    if (typeof value !== 'object' || value === null) return undefined;
+    for (const key of keys) {
+      const count = Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+      if (typeof count === 'number' && Number.isSafeInteger(count) && count >= 0) return count;
+    }
+    return undefined;
+  }, true) as Schema<number | undefined> & { readonly optional: true };
+}
+
+/**
  * A float vector as `requestJson` hands it over: a JSON array, or a `Float32Array` it already decoded from
  * the body bytes (`floatVectors`). Only the shape is checked here; the decode checks every element.
  */

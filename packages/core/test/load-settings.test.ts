@@ -139,6 +139,29 @@ describe('settings read from the environment at call time', () => {
     },
   );
 
+  it('an explicit base URL is trimmed like a variable: the text sent is the text checked', () => {
+    const settings = { environmentVariables: [], defaultURL: '', provider: 'acme' };
+    // Before, `new URL` checked the trimmed form and the untrimmed text went out: `/v1%20/embeddings`.
+    expect(loadBaseURL({ ...settings, baseURL: ' https://proxy.test/v1 \t' })).toEqual({
+      url: 'https://proxy.test/v1',
+      source: undefined,
+    });
+  });
+
+  it.each([
+    ['a space inside', 'https://proxy.test/v 1'],
+    ['a tab inside', 'https://proxy.test/\tv1'],
+    ['a line break inside', 'https://proxy.test/v1\n/embed'],
+  ])('a base URL with %s is refused (new URL would escape it, the text is sent raw)', (_name, value) => {
+    const error = thrown(() =>
+      loadBaseURL({ baseURL: value, environmentVariables: [], defaultURL: '', provider: 'acme' }),
+    );
+    expect(error.argument).toBe('baseURL');
+    expect(error.message).toBe(
+      'acme: the base URL from the baseURL setting holds white space or a control character; it should look like https://api.example.com/v1.',
+    );
+  });
+
   it.each([
     ['no scheme', 'api.acme.test/v1'],
     ['another scheme', 'ftp://api.acme.test/v1'],

@@ -185,6 +185,20 @@ describe('rerank', () => {
     expect(model.calls[0]!.request.truncate).toBe(true);
   });
 
+  it("truncate: 'false' is refused before any call (it used to turn truncation on and skip the length check)", async () => {
+    const model = new ScriptedReranker({ maxTokensPerDocument: 10 });
+    const error = await rerank({
+      model,
+      query: 'abc',
+      documents: ['2 too long'],
+      tokenCounter: oneTokenPerCharacter(true),
+      truncate: 'false' as unknown as boolean,
+    }).catch((caught: unknown) => caught);
+    expect(InvalidArgumentError.isInstance(error)).toBe(true);
+    expect((error as InvalidArgumentError).message).toBe('truncate must be true or false, got string.');
+    expect(model.calls).toHaveLength(0);
+  });
+
   it('the default estimate never rejects a document', async () => {
     const model = new ScriptedReranker({ maxTokensPerDocument: 2 });
     await rerank({ model, query: 'abc', documents: [`1 ${'x'.repeat(100)}`] });

@@ -121,3 +121,36 @@ describe('the schema kit: lenient on answers, strict on options', () => {
     expect(schema.number().safeParse(-0.5)).toEqual({ success: true, data: -0.5 });
   });
 });
+
+describe('usageTokens: a report read leniently, never a reason to drop an answer', () => {
+  const answer = schema.object({ usage: schema.usageTokens('prompt_tokens', 'total_tokens') });
+
+  it.each([
+    [{ prompt_tokens: 7, total_tokens: 9 }, 7],
+    [{ total_tokens: 9 }, 9],
+    [{ prompt_tokens: -1, total_tokens: 9 }, 9],
+    [{ prompt_tokens: 1.5, total_tokens: 2 }, 2],
+    [{ prompt_tokens: '7' }, undefined],
+    [{ prompt_tokens: null }, undefined],
+    [{}, undefined],
+    [null, undefined],
+    ['12', undefined],
+    [[7], undefined],
+    [{ prompt_tokens: 0 }, 0],
+  ])('usage %j reads as %s, with no issue', (usage, tokens) => {
+    expect(answer.safeParse({ usage })).toEqual({ success: true, data: { usage: tokens } });
+  });
+
+  it('may be absent, and is typed number | undefined', () => {
+    const parsed = answer.safeParse({});
+    expect(parsed).toEqual({ success: true, data: { usage: undefined } });
+    expectTypeOf(answer.safeParse({})).toMatchTypeOf<
+      { success: true; data: { usage?: number | undefined } } | { success: false }
+    >();
+  });
+
+  it('reads own keys only', () => {
+    const inherited = Object.create({ prompt_tokens: 5 }) as object;
+    expect(answer.safeParse({ usage: inherited })).toEqual({ success: true, data: { usage: undefined } });
+  });
+});

@@ -7,7 +7,7 @@ const vectorSchema = schema.union([
   schema.custom<unknown[]>((value) => Array.isArray(value), 'expected an array'),
 ]);
 const indexSchema = schema.integer({ minimum: 0 });
-const usageSchema = schema.nullish(schema.object({ total_tokens: schema.integer({ minimum: 0 }) }));
+const usageSchema = schema.usageTokens('total_tokens');
 
 /** `POST /v1/embeddings` answers `{model, usage: {total_tokens, prompt_tokens}, data: [{index, embedding}]}`. */
 export const jinaEmbeddingResponseSchema = schema.object({

@@ -59,8 +59,7 @@ export class JinaRerankingModel implements RerankingModel {
       warnings: [],
       response: responseInfo(response, parsed.model),
     };
-    if (parsed.usage !== undefined && parsed.usage !== null)
-      out.usage = { inputTokens: parsed.usage.total_tokens };
+    if (parsed.usage !== undefined) out.usage = { inputTokens: parsed.usage };
     return out;
   }
 }

@@ -117,9 +117,6 @@ export async function sendEmbeddings(
     ordered.map((item) => item.embedding),
     outputType,
   );
-  const usage =
-    parsed.usage === undefined || parsed.usage === null
-      ? undefined
-      : { inputTokens: parsed.usage.total_tokens };
+  const usage = parsed.usage === undefined ? undefined : { inputTokens: parsed.usage };
   return { embeddings, usage, response: responseInfo(response, parsed.model) };
 }

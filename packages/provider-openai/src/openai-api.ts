@@ -7,7 +7,7 @@ const vectorSchema = schema.union([schema.string(), schema.vectorArray()]);
 export const openAIEmbeddingResponseSchema = schema.object({
   data: schema.array(schema.object({ index: schema.integer({ minimum: 0 }), embedding: vectorSchema })),
   model: schema.optional(schema.string()),
-  usage: schema.nullish(schema.object({ prompt_tokens: schema.integer({ minimum: 0 }) })),
+  usage: schema.usageTokens('prompt_tokens', 'total_tokens'),
 });
 
 export type OpenAIEmbeddingResponse = schema.Infer<typeof openAIEmbeddingResponseSchema>;

@@ -109,7 +109,7 @@ export class OpenAIEmbeddingModel implements EmbeddingModel {
     );
     const info = responseInfo(response, model);
     const out: EmbedResponse = { embeddings, warnings, response: info };
-    if (usage !== undefined && usage !== null) out.usage = { inputTokens: usage.prompt_tokens };
+    if (usage !== undefined) out.usage = { inputTokens: usage };
     return out;
   }
 }

@@ -498,6 +498,18 @@ describe('response', () => {
     expect('usage' in result).toBe(false);
   });
 
+  it.each([
+    ['total_tokens only', { total_tokens: 6 }, { inputTokens: 6 }],
+    ['a prompt_tokens that is no count', { prompt_tokens: null, total_tokens: 6 }, { inputTokens: 6 }],
+    ['an empty object', {}, undefined],
+    ['a string', 'n/a', undefined],
+  ])('usage with %s keeps the vectors (it used to fail the whole answer)', async (_what, usage, expected) => {
+    const { fetch } = recordingFetch({ body: success([[0, [1, 2]]], { usage }) });
+    const result = await model({ fetch }).doEmbed(request(['hello']));
+    expect(result.embeddings).toEqual([new Float32Array([1, 2])]);
+    expect(result.usage).toStrictEqual(expected);
+  });
+
   it('embedMany reports no usage (never 0 or NaN) when a server sends none', async () => {
     const { fetch } = recordingFetch({ body: success([[0, [1, 2]]], { usage: null }) });
     const result = await embedMany({ model: model({ fetch }), inputs: ['hello'], dimensions: 2 });

@@ -6,7 +6,7 @@ const vectorSchema = schema.union([
   schema.string(),
   schema.custom<unknown[]>((value) => Array.isArray(value), 'expected an array'),
 ]);
-const usageSchema = schema.nullish(schema.object({ total_tokens: schema.integer({ minimum: 0 }) }));
+const usageSchema = schema.usageTokens('total_tokens');
 const indexSchema = schema.integer({ minimum: 0 });
 
 /** `/embeddings` and `/multimodalembeddings` answer `{data: [{index, embedding}], model, usage: {total_tokens}}`. */

@@ -189,10 +189,7 @@ export class VoyageContextualizedEmbeddingModel implements ContextualizedEmbeddi
         }),
       );
     }
-    const usage =
-      parsed.usage === undefined || parsed.usage === null
-        ? undefined
-        : { inputTokens: parsed.usage.total_tokens };
+    const usage = parsed.usage === undefined ? undefined : { inputTokens: parsed.usage };
     return { embeddings, chunks, usage, response: responseInfo(response, parsed.model) };
   }
 }

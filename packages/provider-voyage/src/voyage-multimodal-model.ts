@@ -156,8 +156,7 @@ export class VoyageMultimodalEmbeddingModel implements EmbeddingModel {
       request.outputType ?? 'float',
     );
     const out: EmbedResponse = { embeddings, warnings, response: responseInfo(response, parsed.model) };
-    if (parsed.usage !== undefined && parsed.usage !== null)
-      out.usage = { inputTokens: parsed.usage.total_tokens };
+    if (parsed.usage !== undefined) out.usage = { inputTokens: parsed.usage };
     return out;
   }
 }

@@ -48,8 +48,7 @@ export class VoyageRerankingModel implements RerankingModel {
       warnings: [],
       response: responseInfo(response, parsed.model),
     };
-    if (parsed.usage !== undefined && parsed.usage !== null)
-      out.usage = { inputTokens: parsed.usage.total_tokens };
+    if (parsed.usage !== undefined) out.usage = { inputTokens: parsed.usage };
     return out;
   }
 }

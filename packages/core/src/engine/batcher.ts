@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '../errors.js';
 import type { PoolSource } from './pool.js';
 
 /** One provider call's worth of items (inputs, documents), with where they start in the whole job. */
@@ -43,7 +44,20 @@ export class Packer<I> {
   constructor(
     private readonly measure: Measure<I>,
     private readonly limits: PackLimits,
-  ) {}
+  ) {
+    // A limit of NaN, 0 or a string would pack everything into one call, or loop: the model's declared
+    // capabilities (a provider's, or ones given to a compatible provider) are checked before packing.
+    const declared = { items: limits.maxItems, tokens: limits.maxTokens, units: limits.maxUnits };
+    for (const [name, limit] of Object.entries(declared)) {
+      if (limit === undefined && name !== 'items') continue;
+      if (limit === Number.POSITIVE_INFINITY || (Number.isSafeInteger(limit) && (limit as number) >= 1))
+        continue;
+      throw new InvalidArgumentError(
+        `The model's limit on ${name} per call is ${String(limit)}; a limit must be a whole number of at least 1. Check the capabilities the model was given.`,
+        { argument: 'capabilities' },
+      );
+    }
+  }
 
   /** Adds the next item; throws for a bad one, which is then not added. */
   push(item: I): void {

@@ -14,6 +14,7 @@ import { answerSource, checkVectors, vectorExpectation } from './checks.js';
 import { MAX_TIMER_MS } from './clock.js';
 import { type JobAdapter, runJob, Tally } from './runner.js';
 import {
+  checkBoolean,
   checkEmbeddingModel,
   checkInput,
   checkVectorSettings,
@@ -62,6 +63,7 @@ function embeddingJob(settings: EmbedSettings): EmbeddingJob {
   const basics = jobBasics(settings, model, model.capabilities.supportsParallelCalls);
   const { counter } = basics;
   const capabilities = model.capabilities;
+  checkBoolean(settings.truncate, 'truncate');
   const truncate = settings.truncate ?? false;
   const outputType = settings.outputType ?? 'float';
   const maxTokensPerInput = counter.exact && !truncate ? capabilities.maxTokensPerInput : undefined;

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../errors.js';
+import { checkHeaders } from '../http/headers.js';
 import type {
   EmbeddingCapabilities,
   EmbeddingModel,
@@ -94,6 +95,35 @@ export const DEFAULT_MAX_RETRY_DELAY_MS = 60_000;
 export const DEFAULT_TIMEOUT_MS = 120_000;
 export const DEFAULT_CONCURRENCY = 4;
 
+/** Absent, or true or false: a string such as 'false' would read as true. */
+export function checkBoolean(value: unknown, name: string): void {
+  if (value !== undefined && typeof value !== 'boolean') {
+    throw new InvalidArgumentError(`${name} must be true or false, got ${describeValue(value)}.`, {
+      argument: name,
+    });
+  }
+}
+
+/**
+ * A user's token counter whose every count is checked: a count that is not a finite number of at least 0
+ * (NaN, a negative, a string) would quietly pack every input into one call, past the API's limits.
+ */
+function checkedCounter(counter: TokenCounter): TokenCounter {
+  return {
+    exact: counter.exact === true,
+    count(input) {
+      const tokens = counter.count(input);
+      if (!(typeof tokens === 'number' && Number.isFinite(tokens) && tokens >= 0)) {
+        throw new InvalidArgumentError(
+          `tokenCounter.count returned ${typeof tokens === 'number' ? String(tokens) : describeValue(tokens)}; it must return a number of tokens, 0 or more.`,
+          { argument: 'tokenCounter' },
+        );
+      }
+      return tokens;
+    },
+  };
+}
+
 /** A whole number in [minimum, maximum]; an `InvalidArgumentError` naming `name` otherwise. */
 export function checkWholeNumber(
   value: number | undefined,
@@ -136,11 +166,20 @@ export function jobBasics(
   ) {
     throw new InvalidArgumentError('signal must be an AbortSignal.', { argument: 'signal' });
   }
-  const counter = settings.tokenCounter ?? estimateTokenCounter;
-  if (typeof counter?.count !== 'function') {
+  const given = settings.tokenCounter;
+  if (given !== undefined && typeof given?.count !== 'function') {
     throw new InvalidArgumentError('tokenCounter must have a count(input) function.', {
       argument: 'tokenCounter',
     });
+  }
+  const counter = given === undefined ? estimateTokenCounter : checkedCounter(given);
+  checkHeaders(settings.headers, 'headers');
+  for (const name of ['onProgress', 'onRetry', 'onWait', 'onWarning'] as const) {
+    if (settings[name] !== undefined && typeof settings[name] !== 'function') {
+      throw new InvalidArgumentError(`${name} must be a function, got ${describeValue(settings[name])}.`, {
+        argument: name,
+      });
+    }
   }
   const limiter = limiterFor(settings.rateLimit, model);
   return {
@@ -192,6 +231,7 @@ export function checkVectorSettings(
   model: Pick<EmbeddingModel, 'provider' | 'modelId' | 'capabilities'>,
   settings: { inputType?: InputType; dimensions?: number; outputType?: OutputType; strict?: boolean },
 ): { warnings: Warning[]; inputType: InputType | undefined } {
+  checkBoolean(settings.strict, 'strict');
   const { capabilities } = model;
   const label = `${model.provider} model ${model.modelId}`;
   const outputType = settings.outputType ?? 'float';
@@ -213,6 +253,12 @@ export function checkVectorSettings(
     if (allowed === undefined) {
       throw new InvalidArgumentError(
         `${label} has a fixed vector length${capabilities.defaultDimensions === undefined ? '' : ` of ${capabilities.defaultDimensions}`}; remove the dimensions option.`,
+        { argument: 'dimensions' },
+      );
+    }
+    if (typeof dimensions !== 'number') {
+      throw new InvalidArgumentError(
+        `dimensions must be a number, got ${describeValue(dimensions)}; use ${describeDimensions(allowed)}.`,
         { argument: 'dimensions' },
       );
     }

@@ -6,6 +6,7 @@ import {
   ConnectionError,
   type EmbedKitError,
   type ErrorDetails,
+  InvalidArgumentError,
   InvalidRequestError,
   InvalidResponseError,
   NotFoundError,
@@ -16,6 +17,7 @@ import {
 } from '../errors.js';
 import { parseJsonWithVectors } from '../json-vectors.js';
 import { createFetchTransport, type FetchFunction } from './fetch-transport.js';
+import { checkHeaders } from './headers.js';
 import { bodyExcerpt, compileRedaction, type Redaction, redactCause, secretsOfCall } from './redact.js';
 import { parseRetryAfter } from './retry-after.js';
 import {
@@ -218,6 +220,15 @@ class CallResponse implements JsonResponse {
  * reason. Redirects are never followed: a 3xx is an `InvalidResponseError` naming the `Location`.
  */
 export async function requestJson(options: RequestJsonOptions): Promise<JsonResponse> {
+  // The provider's headers setting and the job's, merged: checked here, where every request passes.
+  checkHeaders(options.headers, 'the headers setting', options.provider);
+  const { maxResponseBytes } = options;
+  if (maxResponseBytes !== undefined && !(Number.isSafeInteger(maxResponseBytes) && maxResponseBytes > 0)) {
+    throw new InvalidArgumentError(
+      `${options.provider}: maxResponseBytes must be a whole number of bytes above 0, got ${String(maxResponseBytes)}.`,
+      { argument: 'maxResponseBytes', provider: options.provider },
+    );
+  }
   const headers: Record<string, string> = {
     accept: 'application/json',
     'user-agent': `embedkit/${VERSION}`,
@@ -227,7 +238,7 @@ export async function requestJson(options: RequestJsonOptions): Promise<JsonResp
     url: options.url,
     method: options.method ?? (options.body === undefined ? 'GET' : 'POST'),
     headers,
-    maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+    maxResponseBytes: maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
   };
   if (options.body !== undefined) {
     request.body = JSON.stringify(options.body);
@@ -426,7 +437,7 @@ export function unexpectedBodyError(
   if (requestId !== undefined) details.requestId = redactor.text(requestId);
   if (apiError === undefined) {
     return new InvalidResponseError(
-      `${provider} returned a ${what} body of the wrong shape: ${redactor.text(problem)}.`,
+      `${provider} returned ${/^[aeiou]/i.test(what) ? 'an' : 'a'} ${what} body of the wrong shape: ${redactor.text(problem)}.`,
       details,
     );
   }
