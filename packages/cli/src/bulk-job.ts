@@ -22,7 +22,7 @@ import {
 } from './output.js';
 import { lockPath, OutputLock, OutputLockedError } from './output-lock.js';
 import { type ProgressMode, ProgressReporter } from './progress.js';
-import type { OpenedModel } from './providers.js';
+import { type OpenedModel, replayMismatchReport } from './providers.js';
 import { refuseOutputOverInput } from './same-file.js';
 
 /** Everything `embedkit bulk` was asked to do, read from its command line. */
@@ -350,7 +350,8 @@ export class BulkJob {
   /** Says why the run stopped and what is saved; returns the exit code. */
   private report(failure: unknown): number {
     const { out } = this.settings;
-    const saved = `${this.output?.inputsDone ?? this.resumed?.inputsDone ?? 0} inputs are done and saved in ${out}`;
+    const done = this.output?.inputsDone ?? this.resumed?.inputsDone ?? 0;
+    const saved = `${done} ${done === 1 ? 'input is' : 'inputs are'} done and saved in ${out}`;
     if (failure instanceof OutputLockedError) {
       // Another run may own the output now: continuing is for whoever holds the lock.
       process.stderr.write(`embedkit: error: ${failure.message}\n`);
@@ -373,8 +374,10 @@ export class BulkJob {
         const named = this.pending.peek(failure.inputIndex - this.written);
         if (named !== undefined) where = `the input on line ${named.line} failed: `;
       }
+      // A replay's refusal reads as an API error 418; say what happened instead, as the other commands do.
+      const reason = replayMismatchReport() ?? describeError(failure);
       process.stderr.write(
-        `embedkit: error: ${where}${describeError(failure)}\n${saved}; run the same command again to continue.\n`,
+        `embedkit: error: ${where}${reason}\n${saved}; run the same command again to continue.\n`,
       );
       return failure instanceof CliError ? failure.exitCode : EXIT.failure;
     }

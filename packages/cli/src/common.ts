@@ -4,6 +4,7 @@ import {
   cacheMiddleware,
   type EmbeddingModel,
   type InputType,
+  InvalidArgumentError,
   type OutputType,
   type Warning,
   wrapEmbeddingModel,
@@ -136,21 +137,53 @@ export function publicBaseURL(text: string): string {
   return url.href;
 }
 
+/** An opened model and the server it calls. */
+export interface ChosenModel extends OpenedModel {
+  /**
+   * The API root when it is not the provider's own: `--base-url`, or the variable the provider reads
+   * (`OPENAI_BASE_URL`, `VOYAGE_BASE_URL`, …). The disk cache and an index keep vectors apart by it.
+   */
+  baseURL: string | undefined;
+}
+
+/**
+ * Where the model's calls go when not to the provider's default. The provider knows (its setting, or the
+ * environment variable it reads); a provider that does not say is taken at `--base-url`'s word. A base
+ * URL the provider refuses is a usage error, reported before anything is read or sent.
+ */
+function serverOf(opened: OpenedModel, choice: ModelChoice): string | undefined {
+  const { model } = opened;
+  try {
+    return model.customBaseURL === undefined ? choice.baseURL : model.customBaseURL();
+  } catch (error) {
+    if (InvalidArgumentError.isInstance(error) && error.argument === 'baseURL')
+      throw new UsageError(error.message);
+    throw error;
+  }
+}
+
 /** The model of the choice, behind the disk cache when one is on. */
 export async function openChoice(
   choice: ModelChoice,
   extra: { batchSize?: number; replayInputs?: string[] } = {},
-): Promise<OpenedModel> {
+): Promise<ChosenModel> {
   const opened = await openProvider(choice, extra);
-  if (choice.cache === undefined) return opened;
+  let baseURL: string | undefined;
+  try {
+    baseURL = serverOf(opened, choice);
+  } catch (error) {
+    await opened.close();
+    throw error;
+  }
+  if (choice.cache === undefined) return { ...opened, baseURL };
   let store: Awaited<ReturnType<typeof openCache>>;
   try {
-    store = await openCache(choice.cache.directory, choice.baseURL);
+    store = await openCache(choice.cache.directory, baseURL);
   } catch (error) {
     if (isPackageMissing(error, CACHE_PACKAGE)) {
       // The cache is an optional package (its LMDB binaries are most of an install): without it, a
       // `--cache` is an error naming what to install, and the default cache is simply not there.
-      if (!choice.cache.explicit) return opened;
+      if (!choice.cache.explicit) return { ...opened, baseURL };
       await opened.close();
       throw new CliError(
         `--cache needs the disk cache package, which is not installed. Install it beside the CLI:\n  npm install --global ${CACHE_PACKAGE}`,
@@ -165,10 +198,11 @@ export async function openChoice(
     process.stderr.write(
       `warning: the embedding cache is off: ${reason} (--cache <dir> picks another directory, --no-cache turns it off).\n`,
     );
-    return opened;
+    return { ...opened, baseURL };
   }
   return {
     model: wrapEmbeddingModel(opened.model, cacheMiddleware({ store })),
+    baseURL,
     close: async () => {
       try {
         await opened.close();

@@ -289,24 +289,35 @@ function looksLikeCapabilities(value: unknown): value is EmbeddingCapabilities {
 }
 
 /**
+ * The capabilities a model table entry holds: the entry itself (`OPENAI_MODELS`), or its
+ * `capabilities` field when the entry is a fuller profile (`JINA_EMBEDDING_MODELS`).
+ */
+function capabilitiesIn(entry: unknown): EmbeddingCapabilities | undefined {
+  if (looksLikeCapabilities(entry)) return entry;
+  if (typeof entry !== 'object' || entry === null || !('capabilities' in entry)) return undefined;
+  const nested = (entry as { capabilities: unknown }).capabilities;
+  return looksLikeCapabilities(nested) ? nested : undefined;
+}
+
+/**
  * The models a provider package declares: every export named `*_MODELS` that maps model ids to
- * embedding capabilities (`OPENAI_MODELS`, `VOYAGE_EMBEDDING_MODELS`, `GEMINI_MODELS`, …).
+ * embedding capabilities (`OPENAI_MODELS`, `VOYAGE_EMBEDDING_MODELS`, `GEMINI_MODELS`, …), or to
+ * profiles holding them in a `capabilities` field (`JINA_EMBEDDING_MODELS`).
  */
 export function modelsOf(provider: string, module: ProviderModule): KnownModel[] {
   const out: KnownModel[] = [];
   const prefix = `${provider.toUpperCase().replaceAll('-', '_')}_`;
   for (const [name, table] of Object.entries(module)) {
     if (!name.endsWith('_MODELS') || typeof table !== 'object' || table === null) continue;
-    const entries = Object.entries(table as Record<string, unknown>).filter(([, value]) =>
-      looksLikeCapabilities(value),
-    );
+    const entries = Object.entries(table as Record<string, unknown>).flatMap(([modelId, entry]) => {
+      const capabilities = capabilitiesIn(entry);
+      return capabilities === undefined ? [] : [{ modelId, capabilities }];
+    });
     if (entries.length === 0) continue;
     const kind = name.startsWith(prefix)
       ? name.slice(prefix.length, -'_MODELS'.length).toLowerCase() || 'embedding'
       : name.toLowerCase();
-    for (const [modelId, capabilities] of entries) {
-      out.push({ provider, kind, modelId, capabilities: capabilities as EmbeddingCapabilities });
-    }
+    for (const { modelId, capabilities } of entries) out.push({ provider, kind, modelId, capabilities });
   }
   return out;
 }

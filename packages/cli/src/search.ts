@@ -226,7 +226,7 @@ export async function indexCommand(argv: string[]): Promise<number> {
       normalized: model.capabilities.normalized,
       source: source.name === 'stdin' ? 'stdin' : resolve(source.name),
       createdAt: new Date().toISOString(),
-      baseURL: choice.baseURL === undefined ? null : publicBaseURL(choice.baseURL),
+      baseURL: opened.baseURL === undefined ? null : publicBaseURL(opened.baseURL),
     };
     await assemble(out, header, vectorsFile, docsFile);
   } catch (error) {

@@ -195,7 +195,7 @@ describe('bulk: what it writes, and what it refuses to write', () => {
       const result = await bulk(input, out, ['--max-line-bytes', '1000']);
       expect(result.code).toBe(1);
       expect(result.stderr).toBe(
-        `embedkit: error: ${input}:2: the line is longer than --max-line-bytes (1000 bytes); pass a larger --max-line-bytes if it is meant to be one input.\n1 inputs are done and saved in ${out}; fix that line and run the same command again to continue.\n`,
+        `embedkit: error: ${input}:2: the line is longer than --max-line-bytes (1000 bytes); pass a larger --max-line-bytes if it is meant to be one input.\n1 input is done and saved in ${out}; fix that line and run the same command again to continue.\n`,
       );
       expect(firstValues(out)).toEqual([0]);
     });

@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   contextLengthError,
   FAKE_KEY,
   type FakeServer,
+  OPENAI_CASSETTES,
   runCli,
   startFakeOpenAI,
   temporaryDirectory,
@@ -412,6 +413,70 @@ describe('bulk', () => {
     expect([...server.authorizations]).toEqual([`Bearer ${FAKE_KEY}`]);
     expect(printed.length).toBeGreaterThan(20);
     expect(printed.filter((text) => text.includes(FAKE_KEY))).toEqual([]);
+  });
+});
+
+describe('bulk: --replay', () => {
+  const directory = temporaryDirectory();
+  const FOOD = 'The food was delicious and the waiter was friendly.';
+  const cassettes = join(directory.path, 'cassettes');
+  beforeAll(() => {
+    mkdirSync(cassettes);
+    copyFileSync(join(OPENAI_CASSETTES, 'base64-single.json'), join(cassettes, 'base64-single.json'));
+  });
+  afterAll(() => directory.remove());
+
+  /** `embedkit bulk <input> --out <out> --replay <cassettes>`, one input per call, with no key set. */
+  const replayBulk = (input: string, out: string) =>
+    runCli(
+      [
+        'bulk',
+        input,
+        '--out',
+        out,
+        '--model',
+        'openai:text-embedding-3-small',
+        '--replay',
+        cassettes,
+        '--progress',
+        'none',
+        '--batch-size',
+        '1',
+        '--concurrency',
+        '1',
+      ],
+      { env: { OPENAI_API_KEY: undefined } },
+    );
+
+  /** What embed, index and search say for a call no recording matches (bulk knows no inputs up front). */
+  const mismatch =
+    `no recording matches POST /v1/embeddings in ${cassettes} (openai:text-embedding-3-small).\n` +
+    'The recordings hold these inputs:\n' +
+    `  "${FOOD}"  (cassette "base64-single", text-embedding-3-small)\n` +
+    'Embed one of them, with the same options, or record a cassette for this call.\n';
+
+  it('an input no recording matches is reported as a replay mismatch, with the line and what is saved (bug: an API error 418)', async () => {
+    const input = join(directory.path, 'unrecorded.txt');
+    writeFileSync(input, 'something never recorded\n');
+    const out = join(directory.path, 'unrecorded.jsonl');
+    const result = await replayBulk(input, out);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `embedkit: error: at the input on line 1: ${mismatch}0 inputs are done and saved in ${out}; run the same command again to continue.\n`,
+    );
+    expect(result.stderr).not.toContain('418');
+  });
+
+  it('after a recorded input, the mismatch says 1 input (singular) is done and saved', async () => {
+    const input = join(directory.path, 'one-recorded.txt');
+    writeFileSync(input, `${FOOD}\nsomething never recorded\n`);
+    const out = join(directory.path, 'one-recorded.jsonl');
+    const result = await replayBulk(input, out);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `embedkit: error: at the input on line 2: ${mismatch}1 input is done and saved in ${out}; run the same command again to continue.\n`,
+    );
+    expect(readRecords(out).map((record) => record.line)).toEqual([1]);
   });
 });
 

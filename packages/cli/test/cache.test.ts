@@ -71,6 +71,28 @@ describe('the disk cache', () => {
     expect(existsSync(join(cache, 'embeddings.mdb'))).toBe(true);
   });
 
+  it("keeps apart vectors from two servers reached through the provider's variable (OPENAI_BASE_URL)", async () => {
+    const other = await startFakeOpenAI();
+    try {
+      const cache = path('variable-cache');
+      const embed = (baseURL: string) =>
+        runCli(['embed', 'one text, two servers', ...MODEL, '--cache', cache], {
+          env: { OPENAI_BASE_URL: baseURL },
+        });
+      const before = { first: server.requests, other: other.requests };
+      expect((await embed(server.baseURL)).code).toBe(0);
+      // Before, this was answered from the cache with the first server's vector: the variable was not the key.
+      expect((await embed(other.baseURL)).code).toBe(0);
+      expect([server.requests - before.first, other.requests - before.other]).toEqual([1, 1]);
+      // Each server's own entry serves it again.
+      expect((await embed(server.baseURL)).code).toBe(0);
+      expect((await embed(other.baseURL)).code).toBe(0);
+      expect([server.requests - before.first, other.requests - before.other]).toEqual([1, 1]);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('is on by default in $XDG_CACHE_HOME/embedkit; --no-cache and EMBEDKIT_NO_CACHE turn it off', async () => {
     const home = path('xdg');
     const env = { XDG_CACHE_HOME: home, EMBEDKIT_NO_CACHE: undefined };

@@ -70,6 +70,19 @@ describe('the base URL', () => {
     expect(server.requests).toBe(before + 1);
   });
 
+  it("a malformed value in the provider's own variable is a usage error (exit 2), reported before any request", async () => {
+    const before = server.requests;
+    const result = await runCli(
+      ['embed', 'item 5', '--model', 'openai:text-embedding-3-small', '--dimensions', '2'],
+      { env: { OPENAI_BASE_URL: 'api.openai.com/v1', EMBEDKIT_BASE_URL: undefined } },
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'embedkit: error: openai: the base URL from OPENAI_BASE_URL is not an absolute http(s) URL; it should look like https://api.example.com/v1.\nRun "embedkit --help" for usage.\n',
+    );
+    expect(server.requests).toBe(before);
+  });
+
   it('an index stores it without credentials: no user, no password, no secret query parameter', () => {
     expect(
       publicBaseURL('https://user:hunter2@gateway.example/v1?api-key=abc&region=eu&sig=s1&token=t'),

@@ -40,6 +40,17 @@ describe('index and search', () => {
   const bodies: Record<string, unknown>[] = [];
   const input = join(directory.path, 'docs.jsonl');
   const index = join(directory.path, 'docs.ekx');
+  /** `embedkit index` of the test documents into `out` with the test model and length. */
+  const indexArgs = (out: string) => [
+    'index',
+    input,
+    '--model',
+    'openai:text-embedding-3-small',
+    '--dimensions',
+    String(DIMENSIONS),
+    '--out',
+    out,
+  ];
 
   beforeAll(async () => {
     writeFileSync(input, DOCS.map((doc, position) => JSON.stringify({ ...doc, position })).join('\n'));
@@ -49,20 +60,7 @@ describe('index and search', () => {
         return undefined;
       },
     });
-    const result = await runCli([
-      'index',
-      input,
-      '--model',
-      'openai:text-embedding-3-small',
-      '--dimensions',
-      String(DIMENSIONS),
-      '--out',
-      index,
-      '--base-url',
-      server.baseURL,
-      '--batch-size',
-      '4',
-    ]);
+    const result = await runCli([...indexArgs(index), '--base-url', server.baseURL, '--batch-size', '4']);
     expect(result.stderr).toBe(
       `embedkit: indexed 6 inputs (16 dimensions, openai:text-embedding-3-small) into ${index}\n`,
     );
@@ -129,6 +127,23 @@ describe('index and search', () => {
     expect(result.stdout.split('\t')[2]).toBe('"purr"');
     expect(server.requests).toBe(before + 1);
     expect(bodies.map((body) => body.input)).toEqual([['do cats purr']]);
+  });
+
+  it("an index built through the provider's variable (OPENAI_BASE_URL) stores that root, and searches go there", async () => {
+    const viaVariable = join(directory.path, 'via-variable.ekx');
+    const built = await runCli(indexArgs(viaVariable), { env: { OPENAI_BASE_URL: server.baseURL } });
+    expect(built.code).toBe(0);
+    const bytes = readFileSync(viaVariable);
+    const header = JSON.parse(bytes.subarray(12, 12 + bytes.readUInt32LE(8)).toString('utf8'));
+    // Before, the header said null, and a search without the variable went to api.openai.com.
+    expect(header.baseURL).toBe(server.baseURL);
+    const before = server.requests;
+    const result = await runCli(['search', viaVariable, 'do cats purr', '--top', '1'], {
+      env: { EMBEDKIT_BASE_URL: undefined, OPENAI_BASE_URL: undefined },
+    });
+    expect(result.stderr).toBe('');
+    expect(result.stdout.split('\t')[2]).toBe('"purr"');
+    expect(server.requests).toBe(before + 1);
   });
 
   it('EMBEDKIT_BASE_URL, and --base-url over it, win over the stored API root', async () => {

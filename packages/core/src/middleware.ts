@@ -18,7 +18,7 @@ export interface EmbeddingModelMiddleware {
 
 /**
  * A model that runs every call through `middleware` (the first in a list is the outermost). The wrapped
- * model keeps the provider, id, capabilities and limiter of the original.
+ * model keeps the provider, id, capabilities, limiter and custom base URL of the original.
  */
 export function wrapEmbeddingModel(
   model: EmbeddingModel,
@@ -43,6 +43,7 @@ export function wrapEmbeddingModel(
     capabilities: model.capabilities,
     doEmbed,
   };
+  if (model.customBaseURL !== undefined) wrapped.customBaseURL = () => model.customBaseURL?.();
   // The wrapped model draws on the original's limiter, so both share one budget and one 429 pause.
   return { ...wrapped, rateLimiter: model.rateLimiter ?? defaultLimiter(model) };
 }

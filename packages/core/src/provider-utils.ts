@@ -87,6 +87,15 @@ export function loadBaseURL(options: {
   return { url: options.defaultURL, source: undefined };
 }
 
+/**
+ * `url`, unless it is one of the provider's `defaults` (a trailing slash aside): what a model's
+ * `customBaseURL()` returns.
+ */
+export function nonDefaultURL(url: string, defaults: readonly string[]): string | undefined {
+  const bare = url.replace(/\/+$/, '');
+  return defaults.some((known) => known.replace(/\/+$/, '') === bare) ? undefined : url;
+}
+
 function checkBaseURL(value: unknown, source: string, provider: string): string {
   // In a page or a worker, a path such as `/api/v1` is relative to the page, as `fetch` reads it.
   const page = (globalThis as { location?: { href?: string } }).location?.href;

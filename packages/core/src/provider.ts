@@ -68,6 +68,7 @@ export {
   type JsonEndpoint,
   loadApiKey,
   loadBaseURL,
+  nonDefaultURL,
   type ProviderSettings,
   parseDataUrl,
   parseResponse,

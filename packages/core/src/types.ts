@@ -144,6 +144,13 @@ export interface EmbeddingModel {
   readonly capabilities: EmbeddingCapabilities;
   /** The limiter calls through this model draw on unless a call passes its own (set on the provider). */
   readonly rateLimiter?: RateLimiter | undefined;
+  /**
+   * The API root calls go to when it is not the provider's own: one its `baseURL` setting or an environment
+   * variable chose, read as the next call would read it; undefined while the provider's default applies.
+   * Optional. Whatever keeps vectors between runs (a disk cache, an index) keeps those of a chosen server
+   * apart by it, so that two servers serving one model name never share vectors.
+   */
+  customBaseURL?(): string | undefined;
   doEmbed(request: EmbedRequest): Promise<EmbedResponse>;
 }
 

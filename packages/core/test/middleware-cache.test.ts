@@ -25,6 +25,16 @@ describe('wrapEmbeddingModel', () => {
     };
   }
 
+  it("keeps the model's custom base URL, read at each ask; leaves it out when the model has none", () => {
+    let url: string | undefined = 'http://127.0.0.1:9000/v1';
+    const inner = Object.assign(new ScriptedModel(), { customBaseURL: () => url });
+    const model = wrapEmbeddingModel(inner, [{}]);
+    expect(model.customBaseURL?.()).toBe('http://127.0.0.1:9000/v1');
+    url = undefined;
+    expect(model.customBaseURL?.()).toBeUndefined();
+    expect(wrapEmbeddingModel(new ScriptedModel(), [{}]).customBaseURL).toBeUndefined();
+  });
+
   it('runs the first middleware outermost: its transform and wrap run first, its wrap finishes last', async () => {
     const log: string[] = [];
     const inner = new ScriptedModel({

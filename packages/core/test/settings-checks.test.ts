@@ -125,6 +125,18 @@ describe("a model's declared limits", () => {
   });
 });
 
+describe('the model id', () => {
+  it.each([[''], ['  '], [undefined]])('a model with id %j is refused before any call', async (modelId) => {
+    const model = new ScriptedModel({ provider: 'acme' });
+    (model as { modelId: unknown }).modelId = modelId;
+    const error = await refused((scripted) => embedMany({ model: scripted, inputs: ['a'] }), model);
+    expect(error.argument).toBe('model');
+    expect(error.message).toBe(
+      `The acme model has no model id (got ${modelId === undefined ? 'undefined' : JSON.stringify(modelId)}); name one when you create it, e.g. provider.embedding('model-name').`,
+    );
+  });
+});
+
 describe('dimensions of the wrong type', () => {
   it("'256' says the type is wrong, not that 256 is out of range", async () => {
     const model = new ScriptedModel({ capabilities: { dimensions: { min: 1, max: 1536 } } });

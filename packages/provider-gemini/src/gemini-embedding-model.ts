@@ -39,6 +39,8 @@ export interface GeminiModelConfig {
   /** The API root, e.g. `https://generativelanguage.googleapis.com/v1beta`. */
   /** The API root, read at each call (`GEMINI_BASE_URL` may change between calls, like the key). */
   baseURL: () => string;
+  /** `baseURL()` unless it is the API's own (see `EmbeddingModel.customBaseURL`). */
+  customBaseURL: () => string | undefined;
   /** Headers for a call, the key included; reads the key at call time. Returns the secrets to redact too. */
   headers: () => { headers: Record<string, string>; secrets: string[] };
   transport: Transport;
@@ -161,6 +163,7 @@ export class GeminiEmbeddingModel implements EmbeddingModel {
   readonly rateLimiter: RateLimiter | undefined;
   private readonly endpoint: JsonEndpoint;
   private readonly modelName: string;
+  private readonly config: GeminiModelConfig;
 
   constructor(modelId: string, config: GeminiModelConfig) {
     this.modelName = geminiModelName(modelId);
@@ -168,7 +171,12 @@ export class GeminiEmbeddingModel implements EmbeddingModel {
     this.provider = config.provider;
     this.capabilities = config.capabilities;
     this.rateLimiter = config.rateLimiter;
+    this.config = config;
     this.endpoint = geminiEndpoint(config);
+  }
+
+  customBaseURL(): string | undefined {
+    return this.config.customBaseURL();
   }
 
   async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {

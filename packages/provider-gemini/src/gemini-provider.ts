@@ -3,6 +3,7 @@ import {
   type EmbeddingProvider,
   loadApiKey,
   loadBaseURL,
+  nonDefaultURL,
   type ProviderSettings,
 } from '@embedkit/core/provider';
 import { GeminiBatchEmbeddingJobs } from './gemini-batch-jobs.js';
@@ -56,6 +57,7 @@ export function createGemini(settings: GeminiProviderSettings = {}): GeminiProvi
   const config = (modelId: string): GeminiModelConfig => ({
     provider: 'gemini',
     baseURL,
+    customBaseURL: () => nonDefaultURL(baseURL(), [GEMINI_BASE_URL]),
     headers,
     transport,
     capabilities: geminiCapabilities(String(modelId).replace(/^models\//, '')),

@@ -10,6 +10,15 @@ describe('the API root from GEMINI_BASE_URL or GOOGLE_GEMINI_BASE_URL', () => {
     vi.unstubAllEnvs();
   });
 
+  it("customBaseURL: the root calls go to (a GOOGLE_GEMINI_BASE_URL host with its version), undefined for the API's own", () => {
+    const model = createGemini({ apiKey: FAKE_KEY }).embedding('gemini-embedding-001');
+    expect(model.customBaseURL()).toBeUndefined();
+    vi.stubEnv('GOOGLE_GEMINI_BASE_URL', 'https://generativelanguage.googleapis.com');
+    expect(model.customBaseURL()).toBeUndefined();
+    vi.stubEnv('GOOGLE_GEMINI_BASE_URL', 'http://127.0.0.1:4300/');
+    expect(model.customBaseURL()).toBe('http://127.0.0.1:4300/v1beta');
+  });
+
   it('reads GEMINI_BASE_URL as the API root and GOOGLE_GEMINI_BASE_URL as a host, as Google’s SDKs do', async () => {
     const { fetch, sent } = fakeFetch(() => ANSWER);
     const model = createGemini({ apiKey: FAKE_KEY, fetch }).embedding('gemini-embedding-001');

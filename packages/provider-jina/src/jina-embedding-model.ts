@@ -131,6 +131,10 @@ export class JinaEmbeddingModel implements EmbeddingModel {
     this.config = config;
   }
 
+  customBaseURL(): string | undefined {
+    return this.config.customBaseURL();
+  }
+
   async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
     const warnings: Warning[] = [];
     const label = `${this.provider} model ${this.modelId}`;

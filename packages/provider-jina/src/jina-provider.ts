@@ -4,6 +4,7 @@ import {
   InvalidArgumentError,
   loadApiKey,
   loadBaseURL,
+  nonDefaultURL,
   type ProviderSettings,
   type RerankingProvider,
 } from '@embedkit/core/provider';
@@ -45,6 +46,13 @@ export interface JinaProvider extends EmbeddingProvider, RerankingProvider {
 /** A Jina provider. Settings are read once; the API key at each call. */
 export function createJina(settings: JinaProviderSettings = {}): JinaProvider {
   const transport = createTransport(settings);
+  const baseURL = () =>
+    loadBaseURL({
+      baseURL: settings.baseURL,
+      environmentVariables: ['JINA_BASE_URL'],
+      defaultURL: JINA_BASE_URL,
+      provider: 'jina',
+    }).url;
   const config: JinaModelConfig = {
     provider: 'jina',
     resolve() {
@@ -54,12 +62,7 @@ export function createJina(settings: JinaProviderSettings = {}): JinaProvider {
         provider: 'jina',
       });
       return {
-        baseURL: loadBaseURL({
-          baseURL: settings.baseURL,
-          environmentVariables: ['JINA_BASE_URL'],
-          defaultURL: JINA_BASE_URL,
-          provider: 'jina',
-        }).url,
+        baseURL: baseURL(),
         headers: { authorization: `Bearer ${apiKey}`, ...settings.headers },
         secrets: [apiKey],
       };
@@ -68,6 +71,7 @@ export function createJina(settings: JinaProviderSettings = {}): JinaProvider {
     parseError: parseJinaError,
     maxResponseBytes: settings.maxResponseBytes,
     rateLimiter: settings.rateLimit,
+    customBaseURL: () => nonDefaultURL(baseURL(), [JINA_BASE_URL]),
   };
   return {
     embedding: (modelId) => new JinaEmbeddingModel(modelId, jinaEmbeddingProfile(modelId), config),

@@ -22,6 +22,8 @@ import { type JinaModelProfile, jinaEmbeddingOptionsSchema } from './jina-option
 export interface JinaModelConfig extends JsonEndpoint {
   /** The limiter the provider's models draw on, when the provider was given one. */
   rateLimiter?: RateLimiter | undefined;
+  /** The base URL the setting or the environment chose, unless it is the API's own (no key is read). */
+  customBaseURL: () => string | undefined;
 }
 
 /** `embedding_type` for each output type: floats travel as base64 float32, bits as packed bytes. */

@@ -10,6 +10,15 @@ describe('the API root from JINA_BASE_URL', () => {
     vi.unstubAllEnvs();
   });
 
+  it("customBaseURL: the chosen root, undefined for the API's own", () => {
+    const model = createJina({ apiKey: TEST_KEY }).embedding('jina-embeddings-v3');
+    expect(model.customBaseURL()).toBeUndefined();
+    vi.stubEnv('JINA_BASE_URL', 'https://api.jina.ai/v1/');
+    expect(model.customBaseURL()).toBeUndefined();
+    vi.stubEnv('JINA_BASE_URL', 'http://127.0.0.1:4200/v1');
+    expect(model.customBaseURL()).toBe('http://127.0.0.1:4200/v1');
+  });
+
   it('is read at each call; the setting wins over it', async () => {
     const server = fakeFetch([ANSWER, ANSWER, ANSWER]);
     const model = createJina({ apiKey: TEST_KEY, fetch: server.fetch }).embedding('jina-embeddings-v3');

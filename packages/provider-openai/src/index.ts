@@ -4,6 +4,7 @@ export { OPENAI_MODELS, type OpenAIEmbeddingModelId, type OpenAIProviderOptions 
 export {
   createOpenAI,
   createOpenAICompatible,
+  OPENAI_BASE_URL,
   type OpenAICompatibleSettings,
   type OpenAIProvider,
   type OpenAIProviderSettings,

@@ -24,6 +24,8 @@ export interface OpenAIModelConfig {
   provider: string;
   /** The API root, read at each call (`OPENAI_BASE_URL` may change between calls, like the key). */
   baseURL: () => string;
+  /** `baseURL()` unless it is the provider's default (see `EmbeddingModel.customBaseURL`). */
+  customBaseURL: () => string | undefined;
   /** Headers for a call, the auth header included; reads the key at call time. Returns the secrets to redact too. */
   headers: () => { headers: Record<string, string>; secrets: string[] };
   queryParams?: Record<string, string>;
@@ -63,6 +65,10 @@ export class OpenAIEmbeddingModel implements EmbeddingModel {
       requestIdHeaders: ['x-request-id'],
       maxResponseBytes: config.maxResponseBytes,
     };
+  }
+
+  customBaseURL(): string | undefined {
+    return this.config.customBaseURL();
   }
 
   async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {

@@ -5,6 +5,7 @@ import {
   InvalidArgumentError,
   loadApiKey,
   loadBaseURL,
+  nonDefaultURL,
   type ProviderSettings,
 } from '@embedkit/core/provider';
 import { OpenAIEmbeddingModel } from './openai-embedding-model.js';
@@ -34,6 +35,9 @@ export interface OpenAIProvider extends EmbeddingProvider {
   embedding(modelId: OpenAIEmbeddingModelId): OpenAIEmbeddingModel;
 }
 
+/** OpenAI's API root, used unless the `baseURL` setting or `OPENAI_BASE_URL` names another. */
+export const OPENAI_BASE_URL = 'https://api.openai.com/v1';
+
 /** An OpenAI provider. Settings are read once; the API key is read at each call. */
 export function createOpenAI(settings: OpenAIProviderSettings = {}): OpenAIProvider {
   const transport = createTransport(settings);
@@ -41,7 +45,7 @@ export function createOpenAI(settings: OpenAIProviderSettings = {}): OpenAIProvi
     loadBaseURL({
       baseURL: settings.baseURL,
       environmentVariables: ['OPENAI_BASE_URL'],
-      defaultURL: 'https://api.openai.com/v1',
+      defaultURL: OPENAI_BASE_URL,
       provider: 'openai',
     }).url;
   const headers = () => {
@@ -60,6 +64,7 @@ export function createOpenAI(settings: OpenAIProviderSettings = {}): OpenAIProvi
       return new OpenAIEmbeddingModel(modelId, {
         provider: 'openai',
         baseURL,
+        customBaseURL: () => nonDefaultURL(baseURL(), [OPENAI_BASE_URL]),
         headers,
         transport,
         capabilities: openAICapabilities(modelId),
@@ -139,6 +144,8 @@ export function createOpenAICompatible(settings: OpenAICompatibleSettings): Open
       return new OpenAIEmbeddingModel(modelId, {
         provider: settings.name,
         baseURL: () => compatibleBaseURL,
+        // A compatible server has no default: its base URL always tells it apart.
+        customBaseURL: () => compatibleBaseURL,
         headers,
         ...(settings.queryParams === undefined ? {} : { queryParams: settings.queryParams }),
         transport,

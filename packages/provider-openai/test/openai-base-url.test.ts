@@ -11,6 +11,17 @@ describe('the API root from OPENAI_BASE_URL, as the official client reads it', (
     vi.unstubAllEnvs();
   });
 
+  it("customBaseURL: the chosen root, undefined for the API's own; a compatible server always has one", () => {
+    const model = createOpenAI({ apiKey: KEY }).embedding('text-embedding-3-small');
+    expect(model.customBaseURL()).toBeUndefined();
+    vi.stubEnv('OPENAI_BASE_URL', 'https://api.openai.com/v1/');
+    expect(model.customBaseURL()).toBeUndefined();
+    vi.stubEnv('OPENAI_BASE_URL', 'http://127.0.0.1:4000/gateway/v1');
+    expect(model.customBaseURL()).toBe('http://127.0.0.1:4000/gateway/v1');
+    const compatible = createOpenAICompatible({ name: 'tei', baseURL: 'http://127.0.0.1:8080/v1' });
+    expect(compatible.embedding('bge').customBaseURL()).toBe('http://127.0.0.1:8080/v1');
+  });
+
   it('is read at each call, not when the provider is created', async () => {
     const server = fakeFetch([ANSWER, ANSWER]);
     const model = createOpenAI({ apiKey: KEY, fetch: server.fetch }).embedding('text-embedding-3-small');

@@ -34,6 +34,10 @@ export class VoyageEmbeddingModel implements EmbeddingModel {
     this.config = config;
   }
 
+  customBaseURL(): string | undefined {
+    return this.config.customBaseURL();
+  }
+
   async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
     const warnings: Warning[] = [];
     readProviderOptions(voyageEmbeddingOptionsSchema, this.provider, request.providerOptions);

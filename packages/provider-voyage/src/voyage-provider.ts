@@ -3,6 +3,7 @@ import {
   type EmbeddingProvider,
   loadApiKey,
   loadBaseURL,
+  nonDefaultURL,
   type ProviderSettings,
   type RerankingProvider,
 } from '@embedkit/core/provider';
@@ -56,6 +57,14 @@ export interface VoyageProvider extends EmbeddingProvider, RerankingProvider {
 /** A Voyage provider. Settings are read once; the API key (and so the default host) at each call. */
 export function createVoyage(settings: VoyageProviderSettings = {}): VoyageProvider {
   const transport = createTransport(settings);
+  // The setting, else VOYAGE_BASE_URL; '' when neither names one (the default host depends on the key).
+  const chosenURL = () =>
+    loadBaseURL({
+      baseURL: settings.baseURL,
+      environmentVariables: ['VOYAGE_BASE_URL'],
+      defaultURL: '',
+      provider: 'voyage',
+    }).url;
   const config: VoyageModelConfig = {
     provider: 'voyage',
     resolve() {
@@ -65,12 +74,9 @@ export function createVoyage(settings: VoyageProviderSettings = {}): VoyageProvi
         provider: 'voyage',
       });
       // Atlas model API keys authenticate only at ai.mongodb.com; dashboard keys only at api.voyageai.com.
-      const { url: baseURL } = loadBaseURL({
-        baseURL: settings.baseURL,
-        environmentVariables: ['VOYAGE_BASE_URL'],
-        defaultURL: apiKey.startsWith('al-') ? VOYAGE_ATLAS_BASE_URL : VOYAGE_BASE_URL,
-        provider: 'voyage',
-      });
+      const chosen = chosenURL();
+      const baseURL =
+        chosen !== '' ? chosen : apiKey.startsWith('al-') ? VOYAGE_ATLAS_BASE_URL : VOYAGE_BASE_URL;
       return {
         baseURL,
         headers: { authorization: `Bearer ${apiKey}`, ...settings.headers },
@@ -81,6 +87,10 @@ export function createVoyage(settings: VoyageProviderSettings = {}): VoyageProvi
     parseError: parseVoyageError,
     maxResponseBytes: settings.maxResponseBytes,
     rateLimiter: settings.rateLimit,
+    customBaseURL() {
+      const chosen = chosenURL();
+      return chosen === '' ? undefined : nonDefaultURL(chosen, [VOYAGE_BASE_URL, VOYAGE_ATLAS_BASE_URL]);
+    },
   };
   return {
     embedding: (modelId) => new VoyageEmbeddingModel(modelId, voyageEmbeddingCapabilities(modelId), config),

@@ -4,6 +4,8 @@ import type { EmbedRequest, JsonEndpoint, RateLimiter, Warning } from '@embedkit
 export interface VoyageModelConfig extends JsonEndpoint {
   /** The limiter the provider's models draw on, when the provider was given one. */
   rateLimiter?: RateLimiter | undefined;
+  /** The base URL the setting or the environment chose, unless it is the API's own (no key is read). */
+  customBaseURL: () => string | undefined;
 }
 
 /**

@@ -29,6 +29,19 @@ describe('the API root from VOYAGE_BASE_URL', () => {
     ]);
   });
 
+  it('customBaseURL: the chosen root, undefined for either default host, and no key read to say so', () => {
+    vi.stubEnv('VOYAGE_API_KEY', '');
+    const model = createVoyage().embedding('voyage-3.5');
+    expect(model.customBaseURL()).toBeUndefined();
+    vi.stubEnv('VOYAGE_BASE_URL', 'https://ai.mongodb.com/v1/');
+    expect(model.customBaseURL()).toBeUndefined();
+    vi.stubEnv('VOYAGE_BASE_URL', 'http://127.0.0.1:4100/v1');
+    expect(model.customBaseURL()).toBe('http://127.0.0.1:4100/v1');
+    expect(
+      createVoyage({ baseURL: 'https://proxy.example/v1' }).embedding('voyage-3.5').customBaseURL(),
+    ).toBe('https://proxy.example/v1');
+  });
+
   it('is refused before any request when it is not an http(s) URL', async () => {
     vi.stubEnv('VOYAGE_BASE_URL', 'api.voyageai.com/v1');
     const server = fakeFetch([]);

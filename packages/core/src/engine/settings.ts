@@ -155,6 +155,14 @@ export function jobBasics(
   model: { provider: string; modelId: string; rateLimiter?: unknown },
   supportsParallelCalls: boolean,
 ): JobBasics {
+  // Every engine's model passes here: one without an id would send `"model": undefined` and fail as a
+  // retried network or 400 error.
+  if (typeof model.modelId !== 'string' || model.modelId.trim() === '') {
+    throw new InvalidArgumentError(
+      `The ${String(model.provider)} model has no model id (got ${typeof model.modelId === 'string' ? JSON.stringify(model.modelId) : describeValue(model.modelId)}); name one when you create it, e.g. provider.embedding('model-name').`,
+      { argument: 'model' },
+    );
+  }
   checkWholeNumber(settings.maxRetries, 'maxRetries', 0, 100);
   checkWholeNumber(settings.concurrency, 'concurrency', 1, 10_000);
   checkWholeNumber(settings.timeoutMs, 'timeoutMs', 1, MAX_TIMER_MS);
