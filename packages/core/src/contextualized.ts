@@ -7,7 +7,13 @@
 import { arraySource, Packer, planBatches } from './engine/batcher.js';
 import { answerSource, checkVectors, vectorExpectation } from './engine/checks.js';
 import { type JobAdapter, runJob, Tally } from './engine/runner.js';
-import { type CallSettings, checkVectorSettings, checkWholeNumber, jobBasics } from './engine/settings.js';
+import {
+  type CallSettings,
+  checkSettingsObject,
+  checkVectorSettings,
+  checkWholeNumber,
+  jobBasics,
+} from './engine/settings.js';
 import { InvalidArgumentError, InvalidResponseError } from './errors.js';
 import type {
   Embedding,
@@ -124,6 +130,7 @@ interface DocumentVectors {
 export async function embedContextualized<O extends OutputType = 'float'>(
   settings: EmbedContextualizedSettings<O>,
 ): Promise<EmbedContextualizedResult<O>> {
+  checkSettingsObject(settings, 'embedContextualized({ model, documents })');
   const { model } = settings;
   if (!isContextualizedEmbeddingModel(model)) {
     throw new InvalidArgumentError(

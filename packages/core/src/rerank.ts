@@ -8,7 +8,13 @@ import { arraySource, Packer, planBatches } from './engine/batcher.js';
 import { answerSource } from './engine/checks.js';
 import type { RateLimiter } from './engine/limiter.js';
 import { type JobAdapter, runJob, Tally } from './engine/runner.js';
-import { type CallSettings, checkBoolean, checkWholeNumber, jobBasics } from './engine/settings.js';
+import {
+  type CallSettings,
+  checkBoolean,
+  checkSettingsObject,
+  checkWholeNumber,
+  jobBasics,
+} from './engine/settings.js';
 import { InvalidArgumentError, InvalidResponseError } from './errors.js';
 import type { ResponseInfo, Usage, Warning } from './types.js';
 
@@ -126,6 +132,7 @@ function checkRerankingModel(model: unknown): asserts model is RerankingModel {
  * document }` sorted by score, highest first.
  */
 export async function rerank(settings: RerankSettings): Promise<RerankResult> {
+  checkSettingsObject(settings, 'rerank({ model, query, documents })');
   const { model } = settings;
   checkRerankingModel(model);
   const { query, topN, documents } = settings;

@@ -5,11 +5,13 @@
  * function). Each test names the defect it catches.
  */
 import { describe, expect, it } from 'vitest';
+import { embedContextualized } from '../src/contextualized.js';
 import { embed, embedMany } from '../src/engine/embed.js';
 import { InvalidArgumentError } from '../src/errors.js';
 import { requestJson } from '../src/http/client.js';
 import { createFetchTransport } from '../src/http/fetch-transport.js';
 import { checkHeaders } from '../src/http/headers.js';
+import { rerank } from '../src/rerank.js';
 import { ScriptedModel } from './helpers.js';
 import { recordingFetch, URL_BASE } from './http-helpers.js';
 
@@ -134,6 +136,50 @@ describe('the model id', () => {
     expect(error.message).toBe(
       `The acme model has no model id (got ${modelId === undefined ? 'undefined' : JSON.stringify(modelId)}); name one when you create it, e.g. provider.embedding('model-name').`,
     );
+  });
+});
+
+describe('the call itself', () => {
+  it.each([
+    ['embed()', () => embed(undefined as never), 'embed({ model, input })', 'undefined'],
+    ['embedMany(null)', () => embedMany(null as never), 'embedMany({ model, inputs })', 'null'],
+    ['rerank([])', () => rerank([] as never), 'rerank({ model, query, documents })', 'an array'],
+    [
+      "embedContextualized('x')",
+      () => embedContextualized('x' as never),
+      'embedContextualized({ model, documents })',
+      'string',
+    ],
+  ])('%s is an InvalidArgumentError showing the form (it was a TypeError)', async (_call, run, form, got) => {
+    const error = await run().catch((caught: unknown) => caught);
+    expect(InvalidArgumentError.isInstance(error)).toBe(true);
+    expect((error as InvalidArgumentError).message).toBe(
+      `Call it with one settings object, ${form}; got ${got}.`,
+    );
+  });
+
+  it('embed with inputs, and embedMany with input, say which call takes which', async () => {
+    const wrongEmbed = await refused((model) =>
+      embed({ model, inputs: ['a'] } as unknown as Parameters<typeof embed>[0]),
+    );
+    expect(wrongEmbed.message).toBe(
+      'embed takes one input, as input; for an array of inputs, call embedMany({ model, inputs }).',
+    );
+    const wrongMany = await refused((model) =>
+      embedMany({ model, input: 'a' } as unknown as Parameters<typeof embedMany>[0]),
+    );
+    expect(wrongMany.message).toBe(
+      'embedMany takes an array of inputs, as inputs; for one input, call embed({ model, input }).',
+    );
+  });
+
+  it("an input type no model has ('querry') is an error even without strict; one this model lacks stays a warning", async () => {
+    const typo = await refused((model) => embed({ model, input: 'a', inputType: 'querry' as never }));
+    expect(typo.argument).toBe('inputType');
+    expect(typo.message).toMatch(/^inputType must be one of query, document, .*; got "querry"\.$/);
+    const model = new ScriptedModel({ capabilities: { inputTypes: ['query'] } });
+    const result = await embed({ model, input: 'a', inputType: 'clustering' });
+    expect(result.warnings.map((warning) => warning.setting)).toEqual(['inputType']);
   });
 });
 

@@ -17,6 +17,7 @@ import {
   checkBoolean,
   checkEmbeddingModel,
   checkInput,
+  checkSettingsObject,
   checkVectorSettings,
   checkWholeNumber,
   type EmbedSettings,
@@ -55,7 +56,8 @@ interface EmbeddingJob {
 }
 
 /** Checks the settings and builds the adapter that makes one `doEmbed` call per batch. */
-function embeddingJob(settings: EmbedSettings): EmbeddingJob {
+function embeddingJob(settings: EmbedSettings, form: string): EmbeddingJob {
+  checkSettingsObject(settings, form);
   const { model } = settings;
   checkEmbeddingModel(model);
   const { warnings, inputType } = checkVectorSettings(model, settings);
@@ -122,8 +124,14 @@ function embeddingJob(settings: EmbedSettings): EmbeddingJob {
 export async function embedMany<O extends OutputType = 'float'>(
   settings: EmbedSettings<O> & { inputs: readonly EmbedInput[] },
 ): Promise<EmbedManyResult<O>> {
-  const job = embeddingJob(settings);
+  const job = embeddingJob(settings, 'embedMany({ model, inputs })');
   const { inputs } = settings;
+  if (inputs === undefined && 'input' in settings) {
+    throw new InvalidArgumentError(
+      'embedMany takes an array of inputs, as inputs; for one input, call embed({ model, input }).',
+      { argument: 'inputs' },
+    );
+  }
   if (!Array.isArray(inputs)) {
     throw new InvalidArgumentError('inputs must be an array; use embedStream for iterables.', {
       argument: 'inputs',
@@ -149,7 +157,14 @@ export async function embedMany<O extends OutputType = 'float'>(
 export async function embed<O extends OutputType = 'float'>(
   settings: EmbedSettings<O> & { input: EmbedInput },
 ): Promise<EmbedResult<O>> {
+  checkSettingsObject(settings, 'embed({ model, input })');
   const { input, ...rest } = settings;
+  if (input === undefined && 'inputs' in settings) {
+    throw new InvalidArgumentError(
+      'embed takes one input, as input; for an array of inputs, call embedMany({ model, inputs }).',
+      { argument: 'input' },
+    );
+  }
   const result = await embedMany<O>({ ...rest, inputs: [input] });
   const out: EmbedResult<O> = {
     embedding: result.embeddings[0]!,
@@ -183,7 +198,7 @@ const DEFAULT_FLUSH_AFTER_MS = 500;
 export async function* embedStream<O extends OutputType = 'float'>(
   settings: EmbedStreamSettings<O>,
 ): AsyncGenerator<StreamedEmbedding<O>> {
-  const job = embeddingJob(settings);
+  const job = embeddingJob(settings, 'embedStream({ model, inputs })');
   checkWholeNumber(settings.flushAfterMs, 'flushAfterMs', 0, MAX_TIMER_MS);
   const source = settings.inputs as Partial<Iterable<EmbedInput> & AsyncIterable<EmbedInput>>;
   if (

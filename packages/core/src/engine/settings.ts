@@ -1,13 +1,14 @@
 import { InvalidArgumentError } from '../errors.js';
 import { checkHeaders } from '../http/headers.js';
-import type {
-  EmbeddingCapabilities,
-  EmbeddingModel,
-  EmbedInput,
-  EmbedRequest,
-  InputType,
-  OutputType,
-  Warning,
+import {
+  type EmbeddingCapabilities,
+  type EmbeddingModel,
+  type EmbedInput,
+  type EmbedRequest,
+  INPUT_TYPES,
+  type InputType,
+  type OutputType,
+  type Warning,
 } from '../types.js';
 import { type Clock, MAX_TIMER_MS, systemClock } from './clock.js';
 import { limiterFor, type RateLimiter } from './limiter.js';
@@ -94,6 +95,21 @@ export const DEFAULT_MAX_RETRIES = 3;
 export const DEFAULT_MAX_RETRY_DELAY_MS = 60_000;
 export const DEFAULT_TIMEOUT_MS = 120_000;
 export const DEFAULT_CONCURRENCY = 4;
+
+/**
+ * The one settings object every job function takes; anything else is an `InvalidArgumentError` that
+ * shows the call's form (`form`, e.g. `embed({ model, input })`).
+ */
+export function checkSettingsObject(settings: unknown, form: string): void {
+  if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) {
+    throw new InvalidArgumentError(
+      `Call it with one settings object, ${form}; got ${describeValue(settings)}.`,
+      {
+        argument: 'settings',
+      },
+    );
+  }
+}
 
 /** Absent, or true or false: a string such as 'false' would read as true. */
 export function checkBoolean(value: unknown, name: string): void {
@@ -291,6 +307,17 @@ export function checkVectorSettings(
   }
   const warnings: Warning[] = [];
   let inputType = settings.inputType;
+  // A value no model has (a typo such as 'querry') is an error; one this model lacks, a warning.
+  if (
+    inputType !== undefined &&
+    !INPUT_TYPES.includes(inputType) &&
+    !capabilities.inputTypes.includes(inputType)
+  ) {
+    throw new InvalidArgumentError(
+      `inputType must be one of ${INPUT_TYPES.join(', ')}; got ${typeof inputType === 'string' ? JSON.stringify(inputType) : describeValue(inputType)}.`,
+      { argument: 'inputType' },
+    );
+  }
   if (inputType !== undefined && !capabilities.inputTypes.includes(inputType)) {
     const supported =
       capabilities.inputTypes.length === 0 ? '' : ` (it supports ${capabilities.inputTypes.join(', ')})`;
