@@ -31,9 +31,10 @@ API roots: --base-url <url>, else EMBEDKIT_BASE_URL, else the provider's own var
 --replay <dir> answers from recorded cassettes instead of the network, so every command can be
 tried without a key.
 
-Vectors are cached on disk ($XDG_CACHE_HOME/embedkit, else ~/.cache/embedkit; --cache <dir> for
-another place), so running a command again over the same inputs pays only for the new ones; several
-commands may share one cache at once. --no-cache (or EMBEDKIT_NO_CACHE=1) turns it off.
+With @embedkit/cache-disk installed beside the CLI, vectors are cached on disk ($XDG_CACHE_HOME/embedkit,
+else ~/.cache/embedkit; --cache <dir> for another place), so running a command again over the same
+inputs pays only for the new ones; several commands may share one cache at once. --no-cache (or
+EMBEDKIT_NO_CACHE=1) turns it off.
 
 Run "embedkit <command> --help" for a command's options.
 `;

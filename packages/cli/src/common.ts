@@ -186,7 +186,7 @@ export async function openChoice(
       if (!choice.cache.explicit) return { ...opened, baseURL };
       await opened.close();
       throw new CliError(
-        `--cache needs the disk cache package, which is not installed. Install it beside the CLI:\n  npm install --global ${CACHE_PACKAGE}`,
+        `--cache needs the disk cache package, which is not installed. Install it where the CLI is installed: npm install --global ${CACHE_PACKAGE} beside a global CLI, npm install ${CACHE_PACKAGE} in a project.`,
       );
     }
     const reason = error instanceof Error ? error.message : String(error);
