@@ -21,7 +21,7 @@ import {
   type StartMode,
 } from './output.js';
 import { lockPath, OutputLock, OutputLockedError } from './output-lock.js';
-import { type ProgressMode, ProgressReporter } from './progress.js';
+import { inputCount, type ProgressMode, ProgressReporter } from './progress.js';
 import { type OpenedModel, replayMismatchReport } from './providers.js';
 import { refuseOutputOverInput } from './same-file.js';
 
@@ -200,7 +200,7 @@ export class BulkJob {
     ) {
       if (!this.quiet)
         process.stderr.write(
-          `embedkit: ${out} is already complete (${this.resumed.inputsDone} inputs); nothing to do.\n`,
+          `embedkit: ${out} is already complete (${inputCount(this.resumed.inputsDone)}); nothing to do.\n`,
         );
       return false;
     }
@@ -237,7 +237,7 @@ export class BulkJob {
     });
     const skip = checkpoint?.inputsDone ?? 0;
     if (skip > 0 && !this.quiet)
-      process.stderr.write(`embedkit: resuming ${out}: ${skip} inputs already done.\n`);
+      process.stderr.write(`embedkit: resuming ${out}: ${inputCount(skip)} already done.\n`);
   }
 
   /** Streams the remaining inputs through the engine into the output; returns what stopped it, if anything. */
@@ -326,13 +326,13 @@ export class BulkJob {
         if (this.quiet) return EXIT.ok;
         if (this.resumed?.complete && this.written === 0) {
           process.stderr.write(
-            `embedkit: ${out} is already complete (${output.inputsDone} inputs); nothing to do.\n`,
+            `embedkit: ${out} is already complete (${inputCount(output.inputsDone)}); nothing to do.\n`,
           );
           return EXIT.ok;
         }
         const s = this.progress!.snapshot();
         process.stderr.write(
-          `embedkit: done: ${output.inputsDone} inputs in ${out} (${this.written} this run) in ${s.elapsedSeconds.toFixed(1)}s, ${s.retries} retries, ${s.rateLimitWaits} rate-limit waits${s.throttleWaits > 0 ? `, ${s.throttleWaits} --rpm/--tpm waits (${s.throttleWaitSeconds.toFixed(1)}s)` : ''}.\n`,
+          `embedkit: done: ${inputCount(output.inputsDone)} in ${out} (${this.written} this run) in ${s.elapsedSeconds.toFixed(1)}s, ${s.retries} retries, ${s.rateLimitWaits} rate-limit waits${s.throttleWaits > 0 ? `, ${s.throttleWaits} --rpm/--tpm waits (${s.throttleWaitSeconds.toFixed(1)}s)` : ''}.\n`,
         );
         return EXIT.ok;
       }
@@ -351,7 +351,7 @@ export class BulkJob {
   private report(failure: unknown): number {
     const { out } = this.settings;
     const done = this.output?.inputsDone ?? this.resumed?.inputsDone ?? 0;
-    const saved = `${done} ${done === 1 ? 'input is' : 'inputs are'} done and saved in ${out}`;
+    const saved = `${inputCount(done)} ${done === 1 ? 'is' : 'are'} done and saved in ${out}`;
     if (failure instanceof OutputLockedError) {
       // Another run may own the output now: continuing is for whoever holds the lock.
       process.stderr.write(`embedkit: error: ${failure.message}\n`);

@@ -1,5 +1,10 @@
 import { RateLimitError, type RetryEvent, type WaitEvent } from '@embedkit/core';
 
+/** `1 input`, `2 inputs`: a count of inputs as the CLI's messages say it. */
+export function inputCount(count: number): string {
+  return `${count} ${count === 1 ? 'input' : 'inputs'}`;
+}
+
 export type ProgressMode = 'bar' | 'plain' | 'none';
 
 export interface ProgressOptions {
@@ -128,7 +133,7 @@ export class ProgressReporter {
 
   private parts(): string[] {
     const s = this.snapshot();
-    const parts = [`${s.inputs} inputs done`];
+    const parts = [`${inputCount(s.inputs)} done`];
     if (s.percent !== undefined) parts[0] += ` (${s.percent.toFixed(1)}%)`;
     parts.push(
       s.tokensPerSecond === undefined ? 'tokens/s n/a' : `${Math.round(s.tokensPerSecond)} tokens/s`,

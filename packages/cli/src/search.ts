@@ -14,6 +14,7 @@ import {
 } from './common.js';
 import { CliError, EXIT, InputError, UsageError } from './errors.js';
 import { INPUT_FORMATS, type InputFormat, type InputRecord, openInput } from './inputs.js';
+import { inputCount } from './progress.js';
 
 export const INDEX_HELP = `Usage: embedkit index <input> --model <provider:model> --out <index.ekx> [options]
 
@@ -241,7 +242,7 @@ export async function indexCommand(argv: string[]): Promise<number> {
   }
   if (!values.quiet) {
     process.stderr.write(
-      `embedkit: indexed ${count} inputs (${dimensions} dimensions, ${fullModelId(choice)}) into ${out}\n`,
+      `embedkit: indexed ${inputCount(count)} (${dimensions} dimensions, ${fullModelId(choice)}) into ${out}\n`,
     );
   }
   return EXIT.ok;

@@ -377,7 +377,7 @@ describe('bulk', () => {
       const before = server.requests;
       const again = await runCli(['bulk', input, '--out', out, ...MODEL, '--base-url', server.baseURL]);
       expect(again.code).toBe(0);
-      expect(again.stderr).toBe(`embedkit: ${out} is already complete (1 inputs); nothing to do.\n`);
+      expect(again.stderr).toBe(`embedkit: ${out} is already complete (1 input); nothing to do.\n`);
       expect(server.requests).toBe(before);
     });
   });
