@@ -246,7 +246,13 @@ export class AcmeFetchModel implements EmbeddingModel {
     const out: EmbedResponse = {
       embeddings,
       warnings: [],
-      response: { status: response.status, headers: {} },
+      response: {
+        status: response.status,
+        headers: {},
+        ...(response.headers.get('x-request-id') === null
+          ? {}
+          : { requestId: response.headers.get('x-request-id')! }),
+      },
     };
     if (typeof body.usage?.prompt_tokens === 'number') out.usage = { inputTokens: body.usage.prompt_tokens };
     return out;

@@ -176,6 +176,63 @@ export const mutants: Mutant[] = [
   ),
   mutant(
     'embeddings',
+    'body-as-text',
+    'sends its JSON body labelled `content-type: text/plain`, which the API refuses',
+    ['single'],
+    class extends AcmeEmbeddingModel {
+      constructor(modelId: string, settings: AcmeSettings) {
+        super(modelId, settings);
+        const inner = this.transport;
+        this.transport = {
+          kind: inner.kind,
+          request: (request) =>
+            inner.request({ ...request, headers: { ...request.headers, 'content-type': 'text/plain' } }),
+        };
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'request-headers-in-result',
+    "reports the request's headers, the key's among them, as the answer's headers",
+    ['single'],
+    class extends AcmeEmbeddingModel {
+      override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+        const answer = await super.doEmbed(request);
+        const headers = { ...answer.response.headers, authorization: `Bearer ${this.settings.apiKey}` };
+        return { ...answer, response: { ...answer.response, headers } };
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'drops-request-id',
+    'reports the answer without the request id the API sent',
+    ['single'],
+    class extends AcmeEmbeddingModel {
+      override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+        const answer = await super.doEmbed(request);
+        const { requestId: _dropped, ...response } = answer.response;
+        return { ...answer, response };
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'fills-caller-titles',
+    "gives each of the caller's `{ text }` inputs an empty title, in place",
+    ['structured-text-inputs'],
+    class extends AcmeEmbeddingModel {
+      override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+        for (const input of request.inputs)
+          if (typeof input === 'object' && 'text' in input && input.title === undefined)
+            (input as { title?: string }).title = '';
+        return super.doEmbed(request);
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
     'retries-401',
     'turns every failure into a retryable server error, so a bad key is retried',
     ['error-401'],

@@ -70,6 +70,7 @@ const compatible = openAICompatibleWire({
 /** The wire the suite checks Acme against. */
 export const acmeWire: WireProfile = {
   ...compatible,
+  requestIdHeader: 'x-request-id',
   inputTypeOf,
   itemsOf: (body) => {
     const { input = [], titles, dimensions } = body as AcmeBody;
@@ -266,7 +267,11 @@ export class AcmeEmbeddingModel implements EmbeddingModel {
     const out: EmbedResponse = {
       embeddings: this.decode(this.order(body.data, request.inputs.length), request.outputType ?? 'float'),
       warnings: this.warnings(request),
-      response: { status: response.status, headers: response.headers },
+      response: {
+        status: response.status,
+        headers: response.headers,
+        ...(response.requestId === undefined ? {} : { requestId: response.requestId }),
+      },
     };
     const usage = this.usage(body);
     if (usage !== undefined) out.usage = usage;

@@ -91,6 +91,12 @@ export interface WireBasics {
   waits?: WaitForms;
   /** The special errors this API has. Default: none, so their scenarios are skipped (and reported). */
   signals?: ErrorSignals;
+  /**
+   * The response header the API names each request by (`x-request-id`, `request-id`, …). When declared,
+   * the suite's answers carry it and every result must report it; otherwise they carry `x-request-id`
+   * and the id is not checked.
+   */
+  requestIdHeader?: string;
 }
 
 /** Readers of the vector settings of a request: shared by the embeddings and contextualized wires. */

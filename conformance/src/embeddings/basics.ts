@@ -2,8 +2,9 @@
 import { strict as assert } from 'node:assert';
 import { embedMany } from '@embedkit/core';
 import type { Harness } from '../harness.js';
+import { assertNoSecret } from '../suite/checks.js';
 import { type Case, check, type Family, type SkippedCase, skip } from '../suite/family.js';
-import type { EmbeddingSuite } from './suite.js';
+import { type EmbeddingSuite, SUCCESS_REQUEST_ID } from './suite.js';
 
 export const basics: Family<EmbeddingSuite, Harness> = {
   name: 'basics',
@@ -14,13 +15,28 @@ export const basics: Family<EmbeddingSuite, Harness> = {
     const cases: (Case<Harness> | SkippedCase)[] = [
       check(
         'single',
-        'the key in the wrong header, the input altered, usage guessed or lost',
+        'the key in the wrong header, the body not sent as JSON, the input altered, usage guessed or lost, the request id or status lost, the key in the result',
         async (world) => {
           const texts = ['pets and animals'];
           world.respond(1, suite.success());
           const result = await embedMany({ ...suite.settings(world), inputs: texts });
           suite.expectVectors(result, texts);
           const request = world.interceptor.requests[0]!;
+          assert.equal(request.method, 'POST', 'the call is a POST');
+          assert.match(
+            request.headers['content-type'] ?? '(none)',
+            /^application\/json\s*(;|$)/i,
+            'the body is sent as application/json',
+          );
+          assert.equal(result.responses[0]?.status, 200, "the result keeps the answer's status");
+          if (wire.requestIdHeader !== undefined)
+            assert.equal(
+              result.responses[0]?.requestId,
+              SUCCESS_REQUEST_ID,
+              `the result keeps the request id the API sent in ${wire.requestIdHeader}`,
+            );
+          // Request headers (the key's among them) belong to the request, never to the result.
+          assertNoSecret(result, world.apiKey);
           const auth = wire.authHeader(world.apiKey);
           assert.equal(
             request.headers[auth.name.toLowerCase()],
@@ -45,7 +61,7 @@ export const basics: Family<EmbeddingSuite, Harness> = {
       }),
       check(
         'structured-text-inputs',
-        'a { text } input sent as an object or as "[object Object]"',
+        'a { text } input sent as an object or as "[object Object]", or the caller\'s inputs changed',
         async (world) => {
           const inputs = [
             { text: 'a structured input' },
@@ -53,9 +69,11 @@ export const basics: Family<EmbeddingSuite, Harness> = {
             { text: 'another structured one' },
           ];
           const texts = inputs.map((input) => (typeof input === 'string' ? input : input.text));
+          const given = structuredClone(inputs);
           for (const size of suite.callSizes(texts.length)) world.respond(size, suite.success());
           const result = await embedMany({ ...suite.settings(world), inputs });
           suite.expectVectors(result, texts);
+          assert.deepEqual(inputs, given, "the caller's inputs are left as they were");
           assert.deepEqual(
             suite
               .allItems(world)

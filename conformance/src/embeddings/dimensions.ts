@@ -57,6 +57,22 @@ export const dimensions: Family<EmbeddingSuite, Harness> = {
         check('dimensions-unsupported', 'dimensions sent to a model of fixed length', async (world) => {
           await refused(suite, world, 64);
         }),
+        check(
+          'dimensions-not-sent',
+          'a length sent to a model of fixed length, which the API refuses, when none was asked',
+          async (world) => {
+            const texts = suite.inputs(2, 'fixed length');
+            for (const size of suite.callSizes(texts.length)) world.respond(size, suite.success());
+            const result = await embedMany({ ...suite.settings(world), inputs: texts });
+            for (const [index, request] of world.interceptor.requests.entries())
+              assert.equal(
+                suite.wire.dimensionsOf(request.body),
+                undefined,
+                `request ${index} names no length`,
+              );
+            suite.expectVectors(result, texts);
+          },
+        ),
       ];
     }
     const values = 'min' in allowed ? [allowed.min, allowed.max] : [...allowed].sort((a, b) => a - b);

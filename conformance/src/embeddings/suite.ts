@@ -26,6 +26,9 @@ import type {
   WireRequest,
 } from '../types.js';
 
+/** The request id the suite's successful answers carry (under the wire's `requestIdHeader`). */
+export const SUCCESS_REQUEST_ID = 'req-conformance-1';
+
 /** Settings of a generated run: the normal one, or the re-run with tiny batches. */
 export interface ScenarioMode {
   name: 'default' | 'tiny-batches';
@@ -163,7 +166,7 @@ export function createEmbeddingSuite(options: SuiteOptions, mode: ScenarioMode):
         ...(wire.reportsUsage ? { usageTokens: usageTokens(texts) } : {}),
         ...(answer.encoding === undefined ? {} : { encoding: answer.encoding }),
       });
-      const headers = { 'x-request-id': 'req-conformance-1' };
+      const headers = { [wire.requestIdHeader ?? 'x-request-id']: SUCCESS_REQUEST_ID };
       if (answer.rewrite === undefined) return { status: 200, headers, body };
       return {
         status: 200,

@@ -74,11 +74,14 @@ export function openAICompatibleWire(options: {
   maxInputsPerRequest?: number;
   maxTokensPerRequest?: number;
   options?: readonly OptionExample[];
+  /** The header the server names requests by (OpenAI: `x-request-id`); servers differ, so none by default. */
+  requestIdHeader?: string;
 }): WireProfile {
   const path = options.query === undefined ? options.path : `${options.path}?${options.query}`;
   const encodingOf = (body: unknown): VectorEncoding =>
     (body as OpenAIRequestBody).encoding_format === 'base64' ? 'base64' : 'float';
   return {
+    ...(options.requestIdHeader === undefined ? {} : { requestIdHeader: options.requestIdHeader }),
     endpoint: () => ({ method: 'POST', path }),
     inputsOf(body) {
       const input = (body as OpenAIRequestBody).input;

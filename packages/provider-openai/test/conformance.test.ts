@@ -12,6 +12,7 @@ describeEmbeddingProvider({
     path: '/v1/embeddings',
     maxInputsPerRequest: 2048,
     maxTokensPerRequest: 300_000,
+    requestIdHeader: 'x-request-id',
     options: [
       {
         name: 'user',
