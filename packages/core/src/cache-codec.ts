@@ -10,6 +10,7 @@
  *   bytes 16-   the elements, little-endian
  */
 
+import { InvalidArgumentError } from './errors.js';
 import type { Embedding } from './types.js';
 
 const VERSION = 1;
@@ -24,7 +25,9 @@ function typeOf(embedding: Embedding): number {
   if (embedding instanceof Float32Array) return FLOAT32;
   if (embedding instanceof Int8Array) return INT8;
   if (embedding instanceof Uint8Array) return UINT8;
-  throw new TypeError('a cached vector must be a Float32Array, an Int8Array or a Uint8Array.');
+  throw new InvalidArgumentError('a cached vector must be a Float32Array, an Int8Array or a Uint8Array.', {
+    argument: 'value',
+  });
 }
 
 export interface EncodeEmbeddingOptions {

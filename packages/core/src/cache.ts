@@ -1,3 +1,4 @@
+import { vectorExpectation } from './engine/checks.js';
 import type { EmbeddingModelMiddleware } from './middleware.js';
 import type { Embedding, EmbeddingModel, EmbedInput, EmbedRequest, EmbedResponse } from './types.js';
 
@@ -82,9 +83,22 @@ function bytesKey(bytes: Uint8Array): string {
   return out;
 }
 
-/** The cache key of one input: SHA-256 over every setting that changes the vector, and the input. */
+/**
+ * The cache key of one input: SHA-256 over every setting that changes the vector, the input, and the
+ * server when the model names one other than its provider's own (`customBaseURL`), so that two servers
+ * serving one model name never share entries. (Keys of the provider's own server are as before.)
+ */
 export async function cacheKey(
   model: EmbeddingModel,
+  request: Omit<EmbedRequest, 'inputs'>,
+  input: EmbedInput,
+): Promise<string> {
+  return keyOf(model, model.customBaseURL?.(), request, input);
+}
+
+async function keyOf(
+  model: EmbeddingModel,
+  server: string | undefined,
   request: Omit<EmbedRequest, 'inputs'>,
   input: EmbedInput,
 ): Promise<string> {
@@ -98,6 +112,7 @@ export async function cacheKey(
     request.truncate ?? false,
     sortedKeys(request.providerOptions ?? null),
     serializeInput(input),
+    ...(server === undefined ? [] : [server]),
   ]);
   const digest = await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(material));
   return bytesKey(new Uint8Array(digest));
@@ -115,11 +130,22 @@ export function cacheMiddleware(options: { store?: CacheStore } = {}): Embedding
   const store = options.store ?? createMemoryCacheStore();
   return {
     async wrapEmbed({ doEmbed, request, model }): Promise<EmbedResponse> {
-      const keys = await Promise.all(request.inputs.map((input) => cacheKey(model, request, input)));
-      const found =
+      const server = model.customBaseURL?.();
+      const keys = await Promise.all(request.inputs.map((input) => keyOf(model, server, request, input)));
+      const stored =
         store.getMany === undefined
           ? await Promise.all(keys.map((key) => store.get(key)))
           : await store.getMany(keys);
+      // An entry of another length than the call asks (a value cut short on disk, say) would fail every
+      // call with its input: it is a miss, and the answer replaces it.
+      const { length } = vectorExpectation(
+        request.outputType ?? 'float',
+        request.dimensions,
+        model.capabilities.defaultDimensions,
+      );
+      const found = stored.map((vector) =>
+        vector === undefined || length === undefined || vector.length === length ? vector : undefined,
+      );
       const missing: number[] = [];
       for (let index = 0; index < found.length; index++) if (found[index] === undefined) missing.push(index);
       if (missing.length === 0) {

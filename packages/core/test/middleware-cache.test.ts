@@ -376,3 +376,48 @@ describe('cacheMiddleware with a batched store', () => {
     expect(entries.get(keyB)).toEqual((await inner.doEmbed({ inputs: ['b'] })).embeddings[0]);
   });
 });
+
+describe('the cache and the server a model calls', () => {
+  const serving = (url: string | undefined) =>
+    Object.assign(new ScriptedModel({ provider: 'p', modelId: 'm' }), { customBaseURL: () => url });
+
+  it("a model's custom server is part of the key; the provider's own server keeps the keys it had", async () => {
+    const plain = await cacheKey(new ScriptedModel({ provider: 'p', modelId: 'm' }), {}, 'hello');
+    expect(await cacheKey(serving(undefined), {}, 'hello')).toBe(plain);
+    const a = await cacheKey(serving('http://a.test/v1'), {}, 'hello');
+    const b = await cacheKey(serving('http://b.test/v1'), {}, 'hello');
+    expect(new Set([plain, a, b]).size).toBe(3);
+  });
+
+  it('two servers behind one store never share vectors (B was answered from A before)', async () => {
+    const store = createMemoryCacheStore();
+    const serverA = serving('http://a.test/v1');
+    const serverB = serving('http://b.test/v1');
+    await wrapEmbeddingModel(serverA, cacheMiddleware({ store })).doEmbed({ inputs: ['hello'] });
+    await wrapEmbeddingModel(serverB, cacheMiddleware({ store })).doEmbed({ inputs: ['hello'] });
+    expect([serverA.calls.length, serverB.calls.length]).toEqual([1, 1]);
+  });
+});
+
+describe('a stored vector of the wrong length', () => {
+  it('is a miss, and the answer replaces it (a value cut short failed every call with its input)', async () => {
+    const entries = new Map<string, Embedding>();
+    const store: CacheStore = {
+      get: async (key) => entries.get(key),
+      set: async (key, vector) => {
+        entries.set(key, vector);
+      },
+    };
+    // The scripted model's vectors have its default length, 2.
+    const inner = new ScriptedModel({ provider: 'p', modelId: 'm' });
+    const model = wrapEmbeddingModel(inner, cacheMiddleware({ store }));
+    const first = await model.doEmbed({ inputs: ['hello'] });
+    expect(first.embeddings[0]).toHaveLength(2);
+    const [key] = [...entries.keys()];
+    entries.set(key!, (entries.get(key!) as Float32Array).slice(0, 1));
+    const again = await model.doEmbed({ inputs: ['hello'] });
+    expect(again.embeddings).toEqual(first.embeddings);
+    expect(inner.calls).toHaveLength(2);
+    expect(entries.get(key!)).toHaveLength(2);
+  });
+});

@@ -483,3 +483,111 @@ describe('topKHamming', () => {
     expect(() => topKHamming(Uint8Array.of(1), [Uint8Array.of(1)], 2.5)).toThrow(InvalidArgumentError);
   });
 });
+
+describe('a corpus searched before is checked again for a query of another kind', () => {
+  const unit = (position: number) => {
+    const vector = new Float32Array(8);
+    vector[position] = 1;
+    return vector;
+  };
+  const refusedWith = (run: () => unknown): InvalidArgumentError => {
+    let caught: unknown;
+    try {
+      run();
+    } catch (error) {
+      caught = error;
+    }
+    expect(InvalidArgumentError.isInstance(caught), String(caught)).toBe(true);
+    return caught as InvalidArgumentError;
+  };
+
+  it('a longer query is refused, and the kept copy stays right (it was written over, and every later answer wrong)', () => {
+    const corpus = [0, 1, 2, 3].map(unit);
+    topK(corpus[0]!, corpus, 2, { metric: 'dot' });
+    topK(corpus[0]!, corpus, 2, { metric: 'dot' });
+    expect(refusedWith(() => topK(new Float32Array(16).fill(5), corpus, 2, { metric: 'dot' })).message).toBe(
+      'Vector 0 has 8 dimensions; the query has 16.',
+    );
+    expect(topK(corpus[0]!, corpus, 2, { metric: 'dot' })).toEqual([
+      { index: 0, score: 1 },
+      { index: 1, score: 0 },
+    ]);
+  });
+
+  it('a shorter query is refused (it was scored against the first values only)', () => {
+    const corpus = [0, 1, 2, 3].map(unit);
+    topK(corpus[0]!, corpus, 2);
+    expect(refusedWith(() => topK([1, 0, 0, 0], corpus, 2)).message).toBe(
+      'Vector 0 has 8 dimensions; the query has 4.',
+    );
+  });
+
+  it('a corpus topKHamming took is still refused by topKInt8 (uint8 200 was read as -56)', () => {
+    const corpus = [Uint8Array.of(200, 0), Uint8Array.of(1, 0)];
+    topKHamming(Int8Array.of(1, 0), corpus, 2);
+    expect(refusedWith(() => topKInt8(Int8Array.of(1, 0), corpus as never, 2)).message).toBe(
+      'topKInt8 takes an Int8Array query and Int8Array vectors.',
+    );
+  });
+});
+
+describe('search arguments', () => {
+  it('a corpus vector holding NaN ranks last, whatever its place (it took the first place)', () => {
+    const hit = new Float32Array([1, 0]);
+    const other = new Float32Array([0, 1]);
+    const broken = new Float32Array([Number.NaN, 0]);
+    expect(topK([1, 0], [broken, other, hit], 2)).toEqual([
+      { index: 2, score: 1 },
+      { index: 1, score: 0 },
+    ]);
+    expect(topK([1, 0], [other, broken, hit], 3).map((entry) => entry.index)).toEqual([2, 0, 1]);
+  });
+
+  it.each([
+    [
+      'a NaN in the query',
+      () => topK([Number.NaN, 0], [new Float32Array(2)], 1),
+      'The query holds NaN at position 0; a query holds finite numbers.',
+    ],
+    [
+      'an infinity in the query',
+      () => topK(Float32Array.of(0, Number.POSITIVE_INFINITY), [new Float32Array(2)], 1),
+      'The query holds Infinity at position 1; a query holds finite numbers.',
+    ],
+    [
+      'a string query',
+      () => topK('ab' as never, [new Float32Array(2)], 1),
+      'query must be a vector (a typed array or an array of numbers).',
+    ],
+    [
+      'no query, even with k 0',
+      () => topK(undefined as never, [new Float32Array(2)], 0),
+      'query must be a vector (a typed array or an array of numbers).',
+    ],
+    ['no corpus', () => topK([1, 0], undefined as never, 1), 'vectors must be an array of vectors.'],
+    [
+      'an unknown metric (it ran as dot)',
+      () => topK([1, 0], [new Float32Array(2)], 1, { metric: 'euclid' as never }),
+      "metric must be 'cosine' or 'dot', got euclid.",
+    ],
+    [
+      'no int8 corpus',
+      () => topKInt8(Int8Array.of(1), undefined as never, 1),
+      'vectors must be an array of vectors.',
+    ],
+    [
+      'no Hamming query',
+      () => topKHamming(undefined as never, [Uint8Array.of(1)], 1),
+      'query must be a vector (a typed array or an array of numbers).',
+    ],
+  ])('%s is an InvalidArgumentError', (_what, run, message) => {
+    let caught: unknown;
+    try {
+      run();
+    } catch (error) {
+      caught = error;
+    }
+    expect(InvalidArgumentError.isInstance(caught), String(caught)).toBe(true);
+    expect((caught as Error).message).toBe(message);
+  });
+});

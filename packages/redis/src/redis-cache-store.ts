@@ -77,19 +77,20 @@ class RedisCacheStoreImpl implements RedisCacheStore {
   async setMany(entries: readonly (readonly [key: string, value: Embedding])[]): Promise<void> {
     if (entries.length === 0) return;
     const expiry = this.ttlSeconds === null ? [] : ['EX', String(this.ttlSeconds)];
+    // Encoded first: a value that is no vector is the caller's error, not a Redis outage.
+    const encoded = entries.map(([key, value]) => [key, encodeEmbedding(value)] as const);
     await this.link.run(
       async () => {
         // Sent in the same tick, the SETs leave in one write and their replies come back together.
         await Promise.all(
-          entries.map(([key, value]) => {
-            const bytes = encodeEmbedding(value);
-            return this.link.client.sendCommand([
+          encoded.map(([key, bytes]) =>
+            this.link.client.sendCommand([
               'SET',
               this.redisKey(key),
               Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
               ...expiry,
-            ]);
-          }),
+            ]),
+          ),
         );
       },
       () => undefined,

@@ -42,6 +42,19 @@ describe('the Redis cache store', () => {
     },
   );
 
+  it('a value that is no vector is refused as the caller’s error, not reported as Redis unavailable', async () => {
+    const warnings: unknown[] = [];
+    const target = await store({ namespace: 'bad-value', onWarning: (warning) => warnings.push(warning) });
+    const error = await target.set('k', Float64Array.of(1) as never).catch((caught: unknown) => caught);
+    expect((error as Error).name).toBe('InvalidArgumentError');
+    expect((error as Error).message).toBe(
+      'a cached vector must be a Float32Array, an Int8Array or a Uint8Array.',
+    );
+    expect(warnings).toEqual([]);
+    await target.set('k', Float32Array.of(1));
+    expect(await target.get('k')).toEqual(Float32Array.of(1));
+  });
+
   it('answers getMany in key order, with misses as undefined', async () => {
     const target = await store({ namespace: 'many' });
     await target.setMany([

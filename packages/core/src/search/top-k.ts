@@ -101,13 +101,44 @@ class Best {
     const out: ScoredIndex[] = [];
     for (let position = 0; position < this.size; position++)
       out.push({ index: this.indices[position]!, score: this.scores[position]! });
-    return out.sort((a, b) => b.score - a.score || a.index - b.index);
+    return out.sort((a, b) => (weaker(a.score, a.index, b.score, b.index) ? 1 : -1));
   }
 }
 
-/** Whether (scoreA, indexA) ranks below (scoreB, indexB): lower score, or equal score and higher index. */
+/**
+ * Whether (scoreA, indexA) ranks below (scoreB, indexB): lower score, or equal score and higher index. A
+ * NaN score (a corpus vector holding NaN) ranks below every number, so it never displaces a real match.
+ */
 function weaker(scoreA: number, indexA: number, scoreB: number, indexB: number): boolean {
-  return scoreA < scoreB || (scoreA === scoreB && indexA > indexB);
+  if (scoreA < scoreB) return true;
+  if (scoreA > scoreB) return false;
+  if (scoreA === scoreB) return indexA > indexB;
+  // One of the two is NaN.
+  const missingA = Number.isNaN(scoreA);
+  return Number.isNaN(scoreB) ? missingA && indexA > indexB : missingA;
+}
+
+/**
+ * The query and the corpus must be arrays (typed or not); a float query must hold only finite numbers,
+ * since a NaN in it would score every vector NaN.
+ */
+function checkSearch(query: unknown, vectors: unknown, float: boolean): void {
+  if (!(Array.isArray(query) || ArrayBuffer.isView(query)))
+    throw new InvalidArgumentError('query must be a vector (a typed array or an array of numbers).', {
+      argument: 'query',
+    });
+  if (!Array.isArray(vectors))
+    throw new InvalidArgumentError('vectors must be an array of vectors.', { argument: 'vectors' });
+  if (!float) return;
+  const values = query as ArrayLike<unknown>;
+  for (let position = 0; position < values.length; position++) {
+    const value = values[position];
+    if (typeof value !== 'number' || value - value !== 0)
+      throw new InvalidArgumentError(
+        `The query holds ${typeof value === 'number' ? String(value) : typeof value} at position ${position}; a query holds finite numbers.`,
+        { argument: 'query' },
+      );
+  }
 }
 
 function checkK(k: number, corpusSize: number): number {
@@ -137,6 +168,9 @@ type PackedType = typeof Float32Array | typeof Int8Array | typeof Uint8Array;
  */
 interface Layout {
   vectors: unknown[];
+  /** The element count every vector was checked to have, and the array types it was checked against. */
+  length: number;
+  types: string;
   /** Whether every vector is one of the typed arrays the kernels take. */
   packed: boolean;
   /** Start slot of each run, then the corpus size. */
@@ -173,7 +207,15 @@ function layoutOf(
   types: readonly PackedType[],
 ): Layout {
   const previous = layouts.get(vectors);
-  if (previous !== undefined && previous.vectors.length === vectors.length) {
+  const typeNames = types.map((type) => type.name).join();
+  // Reused only for a query of the length, and a search of the types, it was checked for: a longer query
+  // would otherwise be read past the vectors (and written over a kept copy of them).
+  if (
+    previous !== undefined &&
+    previous.vectors.length === vectors.length &&
+    previous.length === length &&
+    previous.types === typeNames
+  ) {
     let same = true;
     for (let index = 0; index < vectors.length && same; index++)
       same = previous.vectors[index] === vectors[index];
@@ -189,6 +231,8 @@ function layoutOf(
   const size = vectors.length;
   const layout: Layout = {
     vectors: new Array(size),
+    length,
+    types: typeNames,
     packed: true,
     runStarts: [],
     runBuffers: [],
@@ -386,11 +430,17 @@ export function topK(
   k: number,
   options: TopKOptions = {},
 ): ScoredIndex[] {
+  checkSearch(query, vectors, true);
+  const metric = options.metric ?? 'cosine';
+  if (metric !== 'cosine' && metric !== 'dot')
+    throw new InvalidArgumentError(`metric must be 'cosine' or 'dot', got ${String(metric)}.`, {
+      argument: 'metric',
+    });
   const limit = checkK(k, vectors.length);
   if (limit === 0) return [];
   const dimensions = query.length;
   const layout = layoutOf(vectors, dimensions, 'dimensions', [Float32Array]);
-  const cosine = (options.metric ?? 'cosine') === 'cosine';
+  const cosine = metric === 'cosine';
   const queryNorm = cosine ? norm(query) : 1;
   const { norms, measured } = layout;
   const best = new Best(limit);
@@ -445,6 +495,7 @@ export function topK(
  * first); scores are exact integers. Runs on WebAssembly SIMD where available.
  */
 export function topKInt8(query: Int8Array, vectors: readonly Int8Array[], k: number): ScoredIndex[] {
+  checkSearch(query, vectors, false);
   const limit = checkK(k, vectors.length);
   if (limit === 0) return [];
   const dimensions = query?.length;
@@ -492,6 +543,7 @@ export function topKHamming(
   vectors: readonly (Int8Array | Uint8Array)[],
   k: number,
 ): NearestIndex[] {
+  checkSearch(query, vectors, false);
   const limit = checkK(k, vectors.length);
   if (limit === 0) return [];
   const message = 'topKHamming takes an Int8Array or Uint8Array query and vectors.';
