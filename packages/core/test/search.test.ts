@@ -484,21 +484,23 @@ describe('topKHamming', () => {
   });
 });
 
+/** The InvalidArgumentError `run` throws (failing the test when it throws anything else, or nothing). */
+function refusedWith(run: () => unknown): InvalidArgumentError {
+  let caught: unknown;
+  try {
+    run();
+  } catch (error) {
+    caught = error;
+  }
+  expect(InvalidArgumentError.isInstance(caught), String(caught)).toBe(true);
+  return caught as InvalidArgumentError;
+}
+
 describe('a corpus searched before is checked again for a query of another kind', () => {
   const unit = (position: number) => {
     const vector = new Float32Array(8);
     vector[position] = 1;
     return vector;
-  };
-  const refusedWith = (run: () => unknown): InvalidArgumentError => {
-    let caught: unknown;
-    try {
-      run();
-    } catch (error) {
-      caught = error;
-    }
-    expect(InvalidArgumentError.isInstance(caught), String(caught)).toBe(true);
-    return caught as InvalidArgumentError;
   };
 
   it('a longer query is refused, and the kept copy stays right (it was written over, and every later answer wrong)', () => {
@@ -581,13 +583,6 @@ describe('search arguments', () => {
       'query must be a vector (a typed array or an array of numbers).',
     ],
   ])('%s is an InvalidArgumentError', (_what, run, message) => {
-    let caught: unknown;
-    try {
-      run();
-    } catch (error) {
-      caught = error;
-    }
-    expect(InvalidArgumentError.isInstance(caught), String(caught)).toBe(true);
-    expect((caught as Error).message).toBe(message);
+    expect(refusedWith(run).message).toBe(message);
   });
 });
