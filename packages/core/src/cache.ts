@@ -156,16 +156,31 @@ export function cacheMiddleware(options: { store?: CacheStore } = {}): Embedding
           response: { status: 200, headers: { 'x-embedkit-cache': 'hit' } },
         };
       }
-      // Only the misses travel on. Nothing in a request depends on an input's position, so re-packing is safe.
-      const forwarded: EmbedRequest = { ...request, inputs: missing.map((index) => request.inputs[index]!) };
+      // Only the misses travel on, each distinct one once: an input repeated in the call is paid for once.
+      // Nothing in a request depends on an input's position, so re-packing is safe.
+      const sent: number[] = [];
+      const positionOfKey = new Map<string, number>();
+      const positions = missing.map((inputIndex) => {
+        const key = keys[inputIndex]!;
+        let position = positionOfKey.get(key);
+        if (position === undefined) {
+          position = sent.push(inputIndex) - 1;
+          positionOfKey.set(key, position);
+        }
+        return position;
+      });
+      const forwarded: EmbedRequest = { ...request, inputs: sent.map((index) => request.inputs[index]!) };
       const response = await doEmbed(forwarded);
       const embeddings = found.map((vector) => (vector === undefined ? undefined : copy(vector)));
       const entries: [string, Embedding][] = [];
-      missing.forEach((inputIndex, position) => {
+      missing.forEach((inputIndex, order) => {
+        const position = positions[order]!;
         const vector = response.embeddings[position];
         if (vector === undefined) return;
-        embeddings[inputIndex] = vector;
-        entries.push([keys[inputIndex]!, copy(vector)]);
+        // The first of a repeated input takes the answer's vector; each repeat, a copy of its own.
+        const first = sent[position] === inputIndex;
+        embeddings[inputIndex] = first ? vector : copy(vector);
+        if (first) entries.push([keys[inputIndex]!, copy(vector)]);
       });
       if (store.setMany !== undefined) await store.setMany(entries);
       else await Promise.all(entries.map(([key, vector]) => store.set(key, vector)));

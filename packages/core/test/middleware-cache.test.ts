@@ -421,3 +421,22 @@ describe('a stored vector of the wrong length', () => {
     expect(entries.get(key!)).toHaveLength(2);
   });
 });
+
+describe('an input repeated within one call', () => {
+  it('is sent and paid for once; every place gets the vector, each in a buffer of its own', async () => {
+    const inner = new ScriptedModel({ provider: 'p', modelId: 'm' });
+    const model = wrapEmbeddingModel(inner, cacheMiddleware());
+    const response = await model.doEmbed({ inputs: ['7', 'x', '7', '7'] });
+    // Before, all four travelled and were billed.
+    expect(inner.calls.map((call) => call.inputs)).toEqual([['7', 'x']]);
+    expect(response.embeddings).toEqual([
+      Float32Array.of(7, 1),
+      Float32Array.of(1, 1),
+      Float32Array.of(7, 1),
+      Float32Array.of(7, 1),
+    ]);
+    const buffers = new Set(response.embeddings.map((vector) => vector.buffer));
+    expect(buffers.size).toBe(4);
+    expect(response.usage).toEqual({ inputTokens: 20 });
+  });
+});

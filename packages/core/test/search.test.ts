@@ -578,6 +578,11 @@ describe('search arguments', () => {
       'vectors must be an array of vectors.',
     ],
     [
+      'k as a string',
+      () => topK([1, 0], [new Float32Array(2)], '2' as never),
+      'k must be a whole number ≥ 0, got "2".',
+    ],
+    [
       'no Hamming query',
       () => topKHamming(undefined as never, [Uint8Array.of(1)], 1),
       'query must be a vector (a typed array or an array of numbers).',

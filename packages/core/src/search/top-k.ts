@@ -143,7 +143,10 @@ function checkSearch(query: unknown, vectors: unknown, float: boolean): void {
 
 function checkK(k: number, corpusSize: number): number {
   if (!Number.isInteger(k) || k < 0)
-    throw new InvalidArgumentError(`k must be a whole number ≥ 0, got ${k}.`, { argument: 'k' });
+    throw new InvalidArgumentError(
+      `k must be a whole number ≥ 0, got ${typeof k === 'string' ? JSON.stringify(k) : String(k)}.`,
+      { argument: 'k' },
+    );
   return Math.min(k, corpusSize);
 }
 
