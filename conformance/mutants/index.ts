@@ -219,6 +219,24 @@ export const mutants: Mutant[] = [
   ),
   mutant(
     'embeddings',
+    'drops-error-request-id',
+    "rebuilds a refused call's error from its message and status, losing the request id the API sent",
+    ['error-400', 'error-401', 'error-403', 'error-404'],
+    class extends AcmeEmbeddingModel {
+      override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+        try {
+          return await super.doEmbed(request);
+        } catch (error) {
+          if (!EmbedKitError.isInstance(error) || error.requestId === undefined || error.isRetryable)
+            throw error;
+          const Rebuilt = error.constructor as new (message: string, details: object) => Error;
+          throw new Rebuilt(error.message, { provider: error.provider, statusCode: error.statusCode });
+        }
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
     'fills-caller-titles',
     "gives each of the caller's `{ text }` inputs an empty title, in place",
     ['structured-text-inputs'],
@@ -269,7 +287,8 @@ export const mutants: Mutant[] = [
     'embeddings',
     'leaks-key',
     'puts the request headers, Authorization included, into its authentication errors',
-    ['secret-redaction'],
+    // It rebuilds the error, so the request id goes too.
+    ['secret-redaction', 'error-401'],
     class extends AcmeEmbeddingModel {
       override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
         try {

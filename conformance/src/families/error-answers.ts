@@ -16,6 +16,9 @@ const NOT_RETRIED: [number, string, string][] = [
   [404, 'NotFoundError', 'not_found'],
 ];
 
+/** The request id the suite's error answers carry, under the wire's `requestIdHeader` when it declares one. */
+const ERROR_REQUEST_ID = 'req-conformance-error';
+
 const PAGE =
   '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>';
 
@@ -27,12 +30,23 @@ export const errorAnswers: Family<JobKit, JobWorld> = {
     const cases: (Case<JobWorld> | SkippedCase)[] = NOT_RETRIED.map(([status, name, code]) =>
       check(
         `${prefix}error-${status}`,
-        `a ${status} mapped to the wrong class, retried, or stripped of the API's message`,
+        `a ${status} mapped to the wrong class, retried, or stripped of the API's message or request id`,
         async (world) => {
-          world.expectCall(errorReply(wire, status, `conformance error ${status}`));
+          const header = wire.requestIdHeader;
+          world.expectCall(
+            errorReply(wire, status, `conformance error ${status}`, {
+              ...(header === undefined ? {} : { headers: { [header]: ERROR_REQUEST_ID } }),
+            }),
+          );
           const error = await rejection(world.run());
           expectError(error, { name, code, statusCode: status, isRetryable: false });
           assert.match(error.message, new RegExp(`conformance error ${status}`), 'the API message is kept');
+          if (header !== undefined)
+            assert.equal(
+              error.requestId,
+              ERROR_REQUEST_ID,
+              `the error keeps the request id the API sent in ${header}`,
+            );
           if (status === 400)
             assert.notEqual(error.batchTooLarge, true, 'an ordinary 400 is not "too large"');
           assert.equal(world.interceptor.requests.length, 1, 'not retried');

@@ -38,11 +38,19 @@ export interface EncodeEmbeddingOptions {
 /** The bytes a store keeps for `embedding` (a fresh buffer, never a view into the vector's). */
 export function encodeEmbedding(embedding: Embedding, options: EncodeEmbeddingOptions = {}): Uint8Array {
   const type = typeOf(embedding);
+  const { expiresAt } = options;
+  // NaN or a string would write an entry that is expired at once, every time.
+  if (expiresAt !== undefined && !(typeof expiresAt === 'number' && Number.isFinite(expiresAt))) {
+    throw new InvalidArgumentError(
+      `expiresAt must be a time in epoch milliseconds, got ${typeof expiresAt === 'string' ? JSON.stringify(expiresAt) : String(expiresAt)}.`,
+      { argument: 'expiresAt' },
+    );
+  }
   const out = new Uint8Array(HEADER_BYTES + embedding.byteLength);
   const view = new DataView(out.buffer);
   out[0] = VERSION;
   out[1] = type;
-  view.setFloat64(8, options.expiresAt ?? 0, true);
+  view.setFloat64(8, expiresAt ?? 0, true);
   if (type !== FLOAT32 || littleEndian) {
     out.set(new Uint8Array(embedding.buffer, embedding.byteOffset, embedding.byteLength), HEADER_BYTES);
   } else {

@@ -44,6 +44,24 @@ describe('encodeEmbedding / decodeEmbedding', () => {
     expect(decodeEmbedding(bytes, 5_000)).toBeUndefined();
   });
 
+  it.each([[Number.NaN], ['soon'], [Number.POSITIVE_INFINITY]])(
+    'refuses an expiresAt of %s (it wrote an entry expired at once)',
+    (expiresAt) => {
+      expect(() => encodeEmbedding(Float32Array.of(1), { expiresAt: expiresAt as number })).toThrow(
+        expect.objectContaining({ name: 'InvalidArgumentError', argument: 'expiresAt' }),
+      );
+    },
+  );
+
+  it('refuses a value that is no vector with an InvalidArgumentError', () => {
+    expect(() => encodeEmbedding(Float64Array.of(1) as never)).toThrow(
+      expect.objectContaining({
+        name: 'InvalidArgumentError',
+        message: 'a cached vector must be a Float32Array, an Int8Array or a Uint8Array.',
+      }),
+    );
+  });
+
   it('reads bytes of another format (a newer version, a cut value, an unknown type) as a miss', () => {
     const good = encodeEmbedding(Float32Array.of(1, 2));
     const newer = good.slice();
