@@ -43,7 +43,7 @@ export const truncation: Family<EmbeddingSuite, Harness> = {
         );
       },
     ),
-    check('truncate-on', 'truncate: true neither sent nor warned about', async (world) => {
+    check('truncate-on', 'truncate: true neither sent nor warned about (on every job)', async (world) => {
       const { result, cuts } = await splitJob(suite, world, true);
       if (cuts.every((cut) => cut)) return;
       assert.deepEqual(
@@ -54,6 +54,12 @@ export const truncation: Family<EmbeddingSuite, Harness> = {
       assert.ok(
         result.warnings.some((warning) => warning.setting === 'truncate'),
         'the API cannot cut: a warning names truncate',
+      );
+      // A provider that remembers it has warned would leave every later job of the model unwarned.
+      const again = await splitJob(suite, world, true);
+      assert.ok(
+        again.result.warnings.some((warning) => warning.setting === 'truncate'),
+        'the second job on the same model is warned too',
       );
     }),
   ],
