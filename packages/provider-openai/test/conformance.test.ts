@@ -26,6 +26,20 @@ describeEmbeddingProvider({
   recordApiKeyEnvironmentVariable: 'OPENAI_API_KEY',
 });
 
+// A model of fixed length: its family checks that no length is sent when none was asked (the API refuses
+// `dimensions` for text-embedding-ada-002), and that one asked for is refused before anything is sent.
+describeEmbeddingProvider({
+  name: 'openai fixed-length',
+  baseURL: 'https://api.openai.com/v1',
+  modelId: 'text-embedding-ada-002',
+  createModel: ({ modelId, ...settings }) => createOpenAI(settings).embedding(modelId),
+  wire: openAICompatibleWire({
+    path: '/v1/embeddings',
+    maxInputsPerRequest: 2048,
+    maxTokensPerRequest: 300_000,
+  }),
+});
+
 // OneRouter-style use: an OpenAI-compatible gateway with its own base URL and capabilities.
 describeEmbeddingProvider({
   name: 'onerouter',
