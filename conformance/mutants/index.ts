@@ -391,7 +391,7 @@ export const mutants: Mutant[] = [
     'embeddings',
     'misreads-base64',
     'decodes base64 uint8 vectors as signed int8 bytes',
-    ['output-type-uint8', 'vectors-own-their-memory'],
+    ['output-type-uint8', 'vectors-own-their-memory', 'request-fields'],
     class extends AcmeEmbeddingModel {
       protected override decode(vectors: AcmeItem['embedding'][], outputType: OutputType) {
         return super.decode(vectors, outputType === 'uint8' ? 'int8' : outputType);
@@ -446,7 +446,7 @@ export const mutants: Mutant[] = [
     'embeddings',
     'forgets-bit-packed-types',
     'sends `output_dtype` for int8 and uint8 only, so binary and ubinary come back as floats',
-    ['output-type-binary', 'output-type-ubinary', 'vectors-own-their-memory'],
+    ['output-type-binary', 'output-type-ubinary', 'vectors-own-their-memory', 'request-fields'],
     class extends AcmeEmbeddingModel {
       protected override requestBody(request: EmbedRequest) {
         const body = super.requestBody(request);
@@ -923,6 +923,46 @@ export const mutants: Mutant[] = [
     ['declared-limits', 'split-at-token-limit'],
     class extends AcmeEmbeddingModel {
       override readonly capabilities = { ...acmeCapabilities, maxTokensPerCall: 60_000 };
+    },
+  ),
+  mutant(
+    'embeddings',
+    'overclaims-input-tokens',
+    'declares 8,192 tokens per input (another model of the family) where the API takes 2,048',
+    ['declared-limits', 'input-over-token-limit', 'text-near-token-limit'],
+    class extends AcmeEmbeddingModel {
+      override readonly capabilities = { ...acmeCapabilities, maxTokensPerInput: 8_192 };
+    },
+  ),
+  mutant(
+    'embeddings',
+    'borrowed-field',
+    'sends `truncation: false` (another API’s name) beside `truncate`, a field the API does not know',
+    ['request-fields', ...CASSETTES],
+    class extends AcmeEmbeddingModel {
+      protected override requestBody(request: EmbedRequest) {
+        return { ...super.requestBody(request), truncation: false };
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'key-in-url',
+    'sends the key in the query string too (`?api_key=`), where proxies and access logs keep it',
+    ['key-not-in-url', ...CASSETTES],
+    class extends AcmeEmbeddingModel {
+      constructor(modelId: string, settings: AcmeSettings) {
+        super(modelId, settings);
+        const transport = this.transport;
+        this.transport = {
+          kind: transport.kind,
+          request: (request) =>
+            transport.request({
+              ...request,
+              url: `${request.url}?api_key=${encodeURIComponent(settings.apiKey)}`,
+            }),
+        };
+      }
     },
   ),
   mutant(

@@ -34,6 +34,7 @@ import { openAICompatibleWire, openAIStyleAnswer } from '../src/wires/openai-com
 
 export const ACME_MAX_INPUTS = 16;
 export const ACME_MAX_TOKENS = 50_000;
+export const ACME_MAX_TOKENS_PER_INPUT = 2_048;
 
 export const ACME_INPUT_TYPES: Partial<Record<InputType, string>> = { query: 'query', document: 'passage' };
 
@@ -64,6 +65,8 @@ const compatible = openAICompatibleWire({
   path: '/v1/embeddings',
   maxInputsPerRequest: ACME_MAX_INPUTS,
   maxTokensPerRequest: ACME_MAX_TOKENS,
+  maxTokensPerInput: ACME_MAX_TOKENS_PER_INPUT,
+  requestFields: ['input_type', 'output_dtype', 'truncate', 'titles'],
   options: [userOption],
 });
 
@@ -155,7 +158,7 @@ export const acmeOptionsSchema: SafeParser<{ user?: string }> = {
 export const acmeCapabilities: EmbeddingCapabilities = {
   maxInputsPerCall: ACME_MAX_INPUTS,
   maxTokensPerCall: ACME_MAX_TOKENS,
-  maxTokensPerInput: 2_048,
+  maxTokensPerInput: ACME_MAX_TOKENS_PER_INPUT,
   defaultDimensions: 32,
   dimensions: { min: 8, max: 32 },
   inputTypes: ['query', 'document'],

@@ -64,8 +64,8 @@ export function createWorld<M>(
   kind: TransportKind,
   extra: { headers?: Record<string, string>; modelId?: string } = {},
 ): World<M> & { close(): Promise<void> } {
-  const interceptor = createInterceptor(kind, new URL(options.baseURL).origin);
   const apiKey = fakeApiKey(options.name);
+  const interceptor = createInterceptor(kind, new URL(options.baseURL).origin, apiKey);
   const model = options.createModel({
     modelId: extra.modelId ?? options.modelId,
     apiKey,

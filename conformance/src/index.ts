@@ -72,4 +72,9 @@ export type {
   WireProfile,
   WireRequest,
 } from './types.js';
-export { openAICompatibleWire, openAIErrorBody, openAIStyleAnswer } from './wires/openai-compatible.js';
+export {
+  openAICompatibleWire,
+  openAIErrorBody,
+  openAIStyleAnswer,
+  unknownKeys,
+} from './wires/openai-compatible.js';

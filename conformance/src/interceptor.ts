@@ -22,6 +22,8 @@ export interface ExpectOptions {
   delayMs?: number;
   /** Fail the connection instead of answering. */
   connectionError?: 'reset';
+  /** A request the scenario hopes never comes: unused, it is not reported as pending. */
+  optional?: boolean;
 }
 
 export type ReplyHandler = (request: WireRequest) => WireReply;
@@ -121,17 +123,49 @@ const runtimeFetch: FetchFunction = async (input, init) => {
   }
 };
 
-/** Creates an interceptor for `origin` (e.g. `https://api.openai.com`) and the given transport. */
-export function createInterceptor(kind: TransportKind, origin: string): Interceptor {
-  return kind === 'fetch' ? createNockInterceptor(origin) : createMockAgentInterceptor(origin);
+/** A path with its query parameters sorted, as both mocking libraries compare them. */
+function canonicalPath(path: string): string {
+  const at = path.indexOf('?');
+  if (at < 0) return path;
+  const query = new URLSearchParams(path.slice(at + 1));
+  query.sort();
+  return `${path.slice(0, at)}?${query}`;
 }
 
-function createNockInterceptor(origin: string): Interceptor {
+/**
+ * Whether a request's path is `path`. A query parameter carrying `secret` is left out of the comparison,
+ * so that a provider sending its key in the URL reaches the scenario that names that bug, rather than
+ * failing every scenario as a request nobody expected.
+ */
+function pathMatcher(path: string, secret: string | undefined): (actual: string) => boolean {
+  const wanted = canonicalPath(path);
+  return (actual) => {
+    if (secret === undefined || !actual.includes('?')) return canonicalPath(actual) === wanted;
+    const at = actual.indexOf('?');
+    const query = new URLSearchParams(actual.slice(at + 1));
+    for (const [name, value] of [...query]) if (value.includes(secret)) query.delete(name, value);
+    const rest = query.toString();
+    return canonicalPath(rest === '' ? actual.slice(0, at) : `${actual.slice(0, at)}?${rest}`) === wanted;
+  };
+}
+
+/**
+ * Creates an interceptor for `origin` (e.g. `https://api.openai.com`) and the given transport. `secret`,
+ * the scenario's key, is let through in a query parameter (see `pathMatcher`).
+ */
+export function createInterceptor(kind: TransportKind, origin: string, secret?: string): Interceptor {
+  return kind === 'fetch'
+    ? createNockInterceptor(origin, secret)
+    : createMockAgentInterceptor(origin, secret);
+}
+
+function createNockInterceptor(origin: string, secret: string | undefined): Interceptor {
   if (!nock.isActive()) nock.activate();
   nock.disableNetConnect();
   const requests: WireRequest[] = [];
   const handlerErrors: unknown[] = [];
-  const scopes: nock.Scope[] = [];
+  // One scope per expectation, so that `isDone` tells whether it was used.
+  const scopes: { scope: nock.Scope; description: string; optional: boolean }[] = [];
   return {
     kind: 'fetch',
     handlerErrors,
@@ -140,7 +174,7 @@ function createNockInterceptor(origin: string): Interceptor {
     requests,
     expect(method, path, handler, options = {}) {
       const scope = nock(origin);
-      let interceptor = scope.intercept(path, method).times(options.times ?? 1);
+      let interceptor = scope.intercept(pathMatcher(path, secret), method).times(options.times ?? 1);
       if (options.delayMs !== undefined) interceptor = interceptor.delay(options.delayMs);
       if (options.connectionError === 'reset') {
         interceptor.replyWithError(resetError());
@@ -157,31 +191,37 @@ function createNockInterceptor(origin: string): Interceptor {
           return [reply.status, encodeBody(reply.body), replyHeaders(reply)];
         });
       }
-      scopes.push(scope);
+      scopes.push({ scope, description: `${method} ${origin}${path}`, optional: options.optional === true });
     },
     pending() {
-      return scopes.flatMap((scope) => scope.pendingMocks());
+      return scopes
+        .filter((entry) => !entry.optional && !entry.scope.isDone())
+        .map((entry) => entry.description);
     },
     async close() {
-      for (const scope of scopes) scope.persist(false);
+      for (const { scope } of scopes) scope.persist(false);
       nock.cleanAll();
     },
   };
 }
 
-function createMockAgentInterceptor(origin: string): Interceptor {
+function createMockAgentInterceptor(origin: string, secret: string | undefined): Interceptor {
   const agent = new MockAgent();
   agent.disableNetConnect();
   const pool = agent.get(origin);
   const requests: WireRequest[] = [];
   const handlerErrors: unknown[] = [];
+  // What each expectation's matcher stands for in `pending()`; optional ones are left out.
+  const described = new Map<unknown, string | undefined>();
   return {
     kind: 'undici',
     handlerErrors,
     transport: { dispatcher: agent },
     requests,
     expect(method, path, handler, options = {}) {
-      const intercepted = pool.intercept({ path, method });
+      const matcher = pathMatcher(path, secret);
+      described.set(matcher, options.optional === true ? undefined : path);
+      const intercepted = pool.intercept({ path: matcher, method });
       if (options.connectionError === 'reset') {
         const scope = intercepted.replyWithError(resetError());
         scope.times(options.times ?? 1);
@@ -206,9 +246,10 @@ function createMockAgentInterceptor(origin: string): Interceptor {
       if (options.delayMs !== undefined) scope.delay(options.delayMs);
     },
     pending() {
-      return agent
-        .pendingInterceptors()
-        .map((pending) => `${pending.method} ${pending.origin}${pending.path}`);
+      return agent.pendingInterceptors().flatMap((pending) => {
+        const path = described.get(pending.path);
+        return path === undefined ? [] : [`${pending.method} ${pending.origin}${path}`];
+      });
     },
     async close() {
       await agent.close();

@@ -154,6 +154,18 @@ export interface WireProfile extends WireBasics, VectorSettingsWire {
   maxInputsPerRequest?: number;
   /** The API's documented limit on the summed tokens of one request (the fake server answers 400 above it). */
   maxTokensPerRequest?: number;
+  /**
+   * The API's documented limit on the tokens of one input, for this wire's model (the fake server answers
+   * 400 above it, counting a token a quarter of the input's UTF-8 bytes). The model must declare
+   * `maxTokensPerInput` within it, so that an input over it is refused before it is sent.
+   */
+  maxTokensPerInput?: number;
+  /**
+   * The fields of a request body the API does not know, each named by its path (`encoding_type`,
+   * `requests[0].task`). Enables `request-fields`, which sends a job of every kind the suite can make and
+   * fails on any request carrying one: real APIs refuse them, or worse, ignore them.
+   */
+  unknownFields?(body: unknown): string[];
   /** The API takes a title per input (`{ text, title }`), sent with this input type. */
   titles?: { inputType?: InputType };
   /** Every option of the provider's option schema, each with an example value. */

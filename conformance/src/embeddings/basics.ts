@@ -1,14 +1,56 @@
 /** The everyday call: one input, a batch, answers out of order, structured inputs, headers and usage. */
 import { strict as assert } from 'node:assert';
-import { embedMany } from '@embedkit/core';
+import { type EmbedInput, type EmbedSettings, embedMany } from '@embedkit/core';
 import type { Harness } from '../harness.js';
-import { assertNoSecret } from '../suite/checks.js';
+import { assertNoSecret, secretForms } from '../suite/checks.js';
 import { type Case, check, type Family, type SkippedCase, skip } from '../suite/family.js';
 import { type EmbeddingSuite, SUCCESS_REQUEST_ID } from './suite.js';
 
+/**
+ * One single-input job for each setting that shapes a request: the defaults, each declared input and
+ * quantized output type, a title, `truncate: true` and each option example.
+ */
+interface FieldJob {
+  label: string;
+  input: EmbedInput;
+  settings: Partial<EmbedSettings>;
+}
+
+function fieldJobs(suite: EmbeddingSuite): FieldJob[] {
+  const { capabilities, wire } = suite;
+  const jobs: FieldJob[] = [{ label: 'the defaults', input: 'fields: defaults', settings: {} }];
+  for (const inputType of capabilities.inputTypes ?? [])
+    jobs.push({ label: `inputType ${inputType}`, input: `fields: ${inputType}`, settings: { inputType } });
+  if (wire.outputTypeOf !== undefined)
+    for (const outputType of capabilities.outputTypes ?? [])
+      if (outputType !== 'float')
+        jobs.push({
+          label: `outputType ${outputType}`,
+          input: `fields: ${outputType}`,
+          settings: { outputType },
+        });
+  if (wire.titles !== undefined)
+    jobs.push({
+      label: 'a title',
+      input: { text: 'fields: titled', title: 'A title' },
+      settings: {
+        ...(wire.titles.inputType === undefined ? {} : { inputType: wire.titles.inputType }),
+      },
+    });
+  jobs.push({ label: 'truncate: true', input: 'fields: truncate', settings: { truncate: true } });
+  for (const example of wire.options ?? [])
+    jobs.push({
+      label: `option ${example.name}`,
+      input: `fields: ${example.name}`,
+      settings: { providerOptions: { [suite.provider]: example.options } },
+    });
+  return jobs;
+}
+
 export const basics: Family<EmbeddingSuite, Harness> = {
   name: 'basics',
-  checks: 'one input, a batch, answers out of order, { text } inputs, custom headers, usage',
+  checks:
+    'one input, a batch, answers out of order, { text } inputs, custom headers, usage, the key kept out of the URL, only known request fields',
   splits: true,
   cases: (suite) => {
     const { wire } = suite;
@@ -100,6 +142,44 @@ export const basics: Family<EmbeddingSuite, Harness> = {
         assert.equal(request.headers['x-call-header'], 'per-call', 'per-call headers are sent');
       }),
     ];
+    cases.push(
+      check(
+        'key-not-in-url',
+        'the key sent in the URL, where proxies and server logs keep it',
+        async (world) => {
+          world.respond(1, suite.success());
+          await embedMany({ ...suite.settings(world), inputs: ['x'] });
+          const forms = secretForms(world.apiKey);
+          for (const request of world.interceptor.requests) {
+            const form = forms.find((candidate) => request.path.includes(candidate));
+            if (form !== undefined) {
+              const shown = forms.reduce((path, each) => path.replaceAll(each, '<the key>'), request.path);
+              assert.fail(`the key is in the request URL: ${shown}`);
+            }
+          }
+        },
+      ),
+      wire.unknownFields === undefined
+        ? skip('request-fields', 'the wire profile cannot name unknown request fields (unknownFields)')
+        : check(
+            'request-fields',
+            'a request field the API does not know (a misspelt or borrowed name), which it refuses or ignores',
+            async (world) => {
+              const jobs = fieldJobs(suite);
+              world.respond(1, suite.success(), { times: jobs.length });
+              for (const { input, settings } of jobs)
+                await embedMany({ ...suite.settings(world), ...settings, inputs: [input] });
+              for (const [index, request] of world.interceptor.requests.entries()) {
+                const unknown = wire.unknownFields!(request.body);
+                assert.deepEqual(
+                  unknown,
+                  [],
+                  `the request for ${jobs[index]?.label} carries fields the API does not know: ${unknown.join(', ')}`,
+                );
+              }
+            },
+          ),
+    );
     cases.push(
       suite.cap >= 2
         ? check(

@@ -5,6 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { embedMany, type TokenCounter } from '@embedkit/core';
 import type { Harness } from '../harness.js';
+import type { AnyError } from '../suite/checks.js';
 import { type Case, check, type Family, type SkippedCase, skip } from '../suite/family.js';
 import type { EmbeddingSuite } from './suite.js';
 
@@ -17,10 +18,12 @@ export const limits: Family<EmbeddingSuite, Harness> = {
     const { wire, capabilities, cap } = suite;
     const cases: (Case<Harness> | SkippedCase)[] = [];
     cases.push(
-      wire.maxInputsPerRequest === undefined && wire.maxTokensPerRequest === undefined
+      wire.maxInputsPerRequest === undefined &&
+        wire.maxTokensPerRequest === undefined &&
+        wire.maxTokensPerInput === undefined
         ? skip(
             'declared-limits',
-            'the wire profile states no limit (maxInputsPerRequest, maxTokensPerRequest)',
+            'the wire profile states no limit (maxInputsPerRequest, maxTokensPerRequest, maxTokensPerInput)',
           )
         : check(
             'declared-limits',
@@ -37,6 +40,45 @@ export const limits: Family<EmbeddingSuite, Harness> = {
                     capabilities.maxTokensPerCall <= wire.maxTokensPerRequest,
                   `maxTokensPerCall ${capabilities.maxTokensPerCall} is not within the API's ${wire.maxTokensPerRequest}`,
                 );
+              if (wire.maxTokensPerInput !== undefined)
+                assert.ok(
+                  capabilities.maxTokensPerInput !== undefined &&
+                    capabilities.maxTokensPerInput <= wire.maxTokensPerInput,
+                  `maxTokensPerInput ${capabilities.maxTokensPerInput} is not within the API's ${wire.maxTokensPerInput}`,
+                );
+            },
+          ),
+      wire.maxTokensPerInput === undefined
+        ? skip('input-over-token-limit', 'the wire profile states no per-input limit (maxTokensPerInput)')
+        : check(
+            'input-over-token-limit',
+            "an input over the API's limit sent whole (the model's maxTokensPerInput missing or too large)",
+            async (world) => {
+              // An exact counter: one token over the API's limit must be refused before anything is sent.
+              const limit = wire.maxTokensPerInput!;
+              const texts = suite.inputs(2, 'over the limit');
+              const counter: TokenCounter = {
+                exact: true,
+                count: (input) =>
+                  (typeof input === 'string' ? input : 'text' in input ? input.text : '') === texts[1]
+                    ? limit + 1
+                    : 1,
+              };
+              world.respond(texts.length, suite.success(), { optional: true });
+              const error = await embedMany({
+                ...suite.settings(world),
+                inputs: texts,
+                tokenCounter: counter,
+              }).then(
+                () =>
+                  assert.fail(
+                    `an input of ${limit + 1} tokens was sent; the model declares maxTokensPerInput ${capabilities.maxTokensPerInput}, the API takes ${limit}`,
+                  ),
+                (error: AnyError) => error,
+              );
+              assert.equal(error.name, 'InvalidArgumentError', `${error.name}: ${error.message}`);
+              assert.match(error.message, /^Input 1 has \d+ tokens/, 'the error names the long input');
+              assert.equal(world.interceptor.requests.length, 0, 'nothing was sent');
             },
           ),
       check('split-at-max-inputs', 'a call at the declared input limit refused by the API', async (world) => {

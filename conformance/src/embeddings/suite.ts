@@ -144,7 +144,15 @@ export function createEmbeddingSuite(options: SuiteOptions, mode: ScenarioMode):
         const message = `${texts.length} inputs exceed the API's limit of ${wire.maxInputsPerRequest} per request`;
         return { status: 400, body: wire.errorBody({ status: 400, message }) };
       }
-      const count = answer.tokens ?? ((text: string) => Math.ceil(Buffer.byteLength(text) / 4));
+      // An input's tokens by its length; a scenario may count them otherwise for the request's budget.
+      const lengthTokens = (text: string) => Math.ceil(Buffer.byteLength(text) / 4);
+      const count = answer.tokens ?? lengthTokens;
+      const perInput = wire.maxTokensPerInput;
+      const long = perInput === undefined ? -1 : texts.findIndex((text) => lengthTokens(text) > perInput);
+      if (long >= 0) {
+        const message = `input ${long} has ${lengthTokens(texts[long]!)} tokens, above the API's limit of ${perInput} per input`;
+        return { status: 400, body: wire.errorBody({ status: 400, message }) };
+      }
       const tokens = texts.reduce((sum, text) => sum + count(text), 0);
       if (wire.maxTokensPerRequest !== undefined && tokens > wire.maxTokensPerRequest) {
         const message = `Requested ${tokens} tokens, max ${wire.maxTokensPerRequest} tokens per request`;

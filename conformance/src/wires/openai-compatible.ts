@@ -62,11 +62,26 @@ export function openAIErrorBody({
 }
 
 /**
+ * The keys of `value` (when it is a plain object) outside `known`, each named `${at}${key}`: a building block
+ * for a wire profile's `unknownFields`, applied to the body and to each nested object the API defines.
+ */
+export function unknownKeys(value: unknown, known: readonly string[], at = ''): string[] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return [];
+  return Object.keys(value)
+    .filter((key) => !known.includes(key))
+    .map((key) => `${at}${key}`);
+}
+
+/** The request fields of OpenAI's `CreateEmbeddingRequest`. */
+const OPENAI_REQUEST_FIELDS = ['input', 'model', 'encoding_format', 'dimensions', 'user'] as const;
+
+/**
  * The wire of OpenAI's `POST /embeddings`, shared by every OpenAI-compatible server: `input` array,
  * `dimensions`, `encoding_format` (floats unless `base64` is asked), `{"error": {...}}` bodies,
  * `usage.prompt_tokens`, Bearer auth, `retry-after` / `retry-after-ms` and "try again in 2.5s" waits.
  * `path` is the full path of the endpoint, e.g. `/v1/embeddings`; `options` lists the server's extra
- * options with example values.
+ * options with example values. A request may carry OpenAI's fields (`input`, `model`, `encoding_format`,
+ * `dimensions`, `user`) and the server's own `requestFields`, nothing else.
  */
 export function openAICompatibleWire(options: {
   path: string;
@@ -76,8 +91,13 @@ export function openAICompatibleWire(options: {
   options?: readonly OptionExample[];
   /** The header the server names requests by (OpenAI: `x-request-id`); servers differ, so none by default. */
   requestIdHeader?: string;
+  /** The server's limit on the tokens of one input (OpenAI: 8,192). */
+  maxTokensPerInput?: number;
+  /** Top-level request fields the server takes beyond OpenAI's, e.g. `['input_type', 'truncate']`. */
+  requestFields?: readonly string[];
 }): WireProfile {
   const path = options.query === undefined ? options.path : `${options.path}?${options.query}`;
+  const known = [...OPENAI_REQUEST_FIELDS, ...(options.requestFields ?? [])];
   const encodingOf = (body: unknown): VectorEncoding =>
     (body as OpenAIRequestBody).encoding_format === 'base64' ? 'base64' : 'float';
   return {
@@ -125,7 +145,9 @@ export function openAICompatibleWire(options: {
     ...(options.maxTokensPerRequest === undefined
       ? {}
       : { maxTokensPerRequest: options.maxTokensPerRequest }),
+    ...(options.maxTokensPerInput === undefined ? {} : { maxTokensPerInput: options.maxTokensPerInput }),
     ...(options.options === undefined ? {} : { options: options.options }),
+    unknownFields: (body) => unknownKeys(body, known),
     authHeader: (apiKey) => ({ name: 'authorization', value: `Bearer ${apiKey}` }),
   };
 }

@@ -2,6 +2,7 @@ import {
   type BatchEmbeddingJobsWireJob,
   type BatchEmbeddingJobsWireProfile,
   encodeVector,
+  unknownKeys,
   type WaitForms,
   type WireItem,
   type WireProfile,
@@ -151,6 +152,22 @@ const geminiWireRest: Omit<WireProfile, 'endpoint'> = {
   // A per-day QuotaFailure is a used-up quota; "at most 100 requests" and a payload over 4 MiB are too large.
   signals: { quotaExhausted: true, batchTooLarge: true },
   maxInputsPerRequest: 100,
+  // gemini-embedding-001's input limit.
+  maxTokensPerInput: 2_048,
+  // The fields of the discovery document's BatchEmbedContentsRequest, EmbedContentRequest and Content.
+  unknownFields: (body) => {
+    const batch = Array.isArray((body as { requests?: unknown }).requests);
+    return [
+      ...(batch ? unknownKeys(body, ['requests']) : []),
+      ...requestsOf(body).flatMap((request, index) => {
+        const at = batch ? `requests[${index}].` : '';
+        return [
+          ...unknownKeys(request, ['model', 'content', 'taskType', 'title', 'outputDimensionality'], at),
+          ...unknownKeys(request.content, ['parts', 'role'], `${at}content.`),
+        ];
+      }),
+    ];
+  },
   // A title goes with RETRIEVAL_DOCUMENT only.
   titles: { inputType: 'document' },
   options: [

@@ -3,6 +3,7 @@ import {
   encodeVector,
   type RerankingWireProfile,
   reencodeVectors,
+  unknownKeys,
   type VectorEncoding,
   type WireProfile,
 } from '@embedkit/conformance';
@@ -134,6 +135,24 @@ export const jinaWire: WireProfile = {
   ],
   ...common,
   maxInputsPerRequest: 512,
+  // jina-embeddings-v3's context length.
+  maxTokensPerInput: 8_192,
+  // The fields of the spec's request for jina-embeddings-v3, and of each `{ text }` input.
+  unknownFields: (body) => [
+    ...unknownKeys(body, [
+      'model',
+      'input',
+      'task',
+      'dimensions',
+      'embedding_type',
+      'late_chunking',
+      'normalized',
+      'truncate',
+    ]),
+    ...(Array.isArray((body as JinaBody).input) ? ((body as JinaBody).input as unknown[]) : []).flatMap(
+      (item, index) => unknownKeys(item, ['text'], `input[${index}].`),
+    ),
+  ],
 };
 
 /**

@@ -7,11 +7,12 @@ describeEmbeddingProvider({
   baseURL: 'https://api.openai.com/v1',
   modelId: 'text-embedding-3-small',
   createModel: ({ modelId, ...settings }) => createOpenAI(settings).embedding(modelId),
-  // OpenAI documents at most 2,048 inputs and 300,000 tokens per request.
+  // OpenAI documents at most 2,048 inputs and 300,000 tokens per request, and 8,192 tokens per input.
   wire: openAICompatibleWire({
     path: '/v1/embeddings',
     maxInputsPerRequest: 2048,
     maxTokensPerRequest: 300_000,
+    maxTokensPerInput: 8192,
     requestIdHeader: 'x-request-id',
     options: [
       {
@@ -37,6 +38,7 @@ describeEmbeddingProvider({
     path: '/v1/embeddings',
     maxInputsPerRequest: 2048,
     maxTokensPerRequest: 300_000,
+    maxTokensPerInput: 8192,
   }),
 });
 

@@ -3,6 +3,7 @@ import {
   encodeVector,
   type RerankingWireProfile,
   reencodeVectors,
+  unknownKeys,
   type VectorEncoding,
   type WireProfile,
 } from '@embedkit/conformance';
@@ -83,6 +84,19 @@ export const voyageWire: WireProfile = {
   // The API takes at most 1,000 inputs and, for voyage-3.5, 320,000 tokens per request.
   maxInputsPerRequest: 1000,
   maxTokensPerRequest: 320_000,
+  // voyage-3.5's context length.
+  maxTokensPerInput: 32_000,
+  // The fields of the spec's embeddings request.
+  unknownFields: (body) =>
+    unknownKeys(body, [
+      'input',
+      'model',
+      'input_type',
+      'truncation',
+      'output_dimension',
+      'output_dtype',
+      'encoding_format',
+    ]),
 };
 
 /** `POST /v1/contextualizedembeddings`: `inputs` as documents of chunks, answered as `data[].data[]`. */
