@@ -151,6 +151,44 @@ describe('embedStream', () => {
     expect(model.inFlight).toBe(0);
   });
 
+  it('a failed call ends the stream only after every result before it, answered while the consumer was busy', async () => {
+    // Calls '1' and '2' are answered, then '3' fails, while the consumer still holds '0'. Those answered
+    // calls were paid for and come before the failure: they are yielded, then the error. (The stream
+    // threw as soon as it saw the failure, and only '0' came out.)
+    const failure = new AuthenticationError('revoked');
+    let answered = 0;
+    const model = new ScriptedModel({
+      capabilities: { maxInputsPerCall: 1 },
+      respond: async (call) => {
+        const input = call.inputs[0];
+        if (input === '3') {
+          await until(() => answered === 3, 'the three calls before it');
+          throw failure;
+        }
+        if (input === '0' || input === '1' || input === '2') {
+          answered++;
+          return undefined;
+        }
+        return waitForAbort(call.request.signal);
+      },
+    });
+    const seen: number[] = [];
+    let error: unknown;
+    try {
+      for await (const item of embedStream({ model, inputs: syncSource(8), concurrency: 4, maxRetries: 0 })) {
+        seen.push(item.index);
+        expect(item.embedding).toEqual(vectorFor(String(item.index)));
+        if (item.index === 0) await until(() => model.calls.length >= 4 && answered === 3, 'the failure');
+        if (item.index === 0) for (let turn = 0; turn < 5; turn++) await tick();
+      }
+    } catch (caught) {
+      error = caught;
+    }
+    expect(seen).toEqual([0, 1, 2]);
+    expect(error).toBe(failure);
+    expect(model.inFlight).toBe(0);
+  });
+
   it('an abort ends the stream with the native AbortError', async () => {
     const controller = new AbortController();
     const model = new ScriptedModel({

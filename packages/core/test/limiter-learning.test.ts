@@ -292,7 +292,8 @@ describe('no budget set', () => {
     // 200 ms answers into a budget another client used up: the first measure comes from five calls at the
     // doubling guess's pace and is held as a guess, which then goes twenty calls without a 429. Dropped like
     // a first guess, it left the next 429 to be read as a minute's allowance of a budget that started
-    // empty, far too low: 16 refusals in 416 requests instead of 12 in 412.
+    // empty, far too low: 16 refusals in 416 requests instead of 11 in 411 (12 in 412 while a doubling
+    // guess doubled only when a call went through, not while calls waited their turn).
     const result = await runJob({
       headers: false,
       reportsUsage: true,
@@ -301,7 +302,7 @@ describe('no budget set', () => {
       concurrency: 4,
     });
     expect(result.acceptedTokens).toBe(400_000);
-    expect([result.refused, result.requests]).toEqual([12, 412]);
+    expect([result.refused, result.requests]).toEqual([11, 411]);
     expect(result.share).toBeGreaterThanOrEqual(0.95);
   });
 
@@ -343,10 +344,11 @@ describe('no budget set', () => {
     async (_pattern, flaky) => {
       // Request 2 is refused for 1 s, then the two calls after the one that went through for 25 ms. Read
       // from that one call, "what the API accepted since it ran dry" was our own first guess over 1.5 s,
-      // and the job crept up from it at 0.1% a call: 517 s and 1,458 s instead of 20 s here.
+      // and the job crept up from it at 0.1% a call: 517 s and 1,458 s instead of 20 s here. The guess
+      // doubled once the 1 s wait was over, so request 4 has its turn half a second after request 3.
       const { steady, stumbling } = await throughStumbles(flaky, { latencyMs: 50, concurrency: 1 });
       expect(stumbling.acceptedTokens).toBe(400_000);
-      expect(stumbling.refusedAt.slice(0, 3)).toEqual([50, 2_050, 2_540]);
+      expect(stumbling.refusedAt.slice(0, 3)).toEqual([50, 1_550, 2_050]);
       expect(stumbling.lastAt).toBeLessThan(steady.lastAt + 8_000);
     },
   );
@@ -666,5 +668,131 @@ describe('what the headers say', () => {
     await embedMany({ model, inputs: ['a', 'b', 'c'], concurrency: 1, clock });
     // The model's own limiter learns: one request a minute, none left.
     expect(starts.slice(3)).toEqual([0, 60_000, 120_000]);
+  });
+});
+
+describe('waits stay bounded', () => {
+  it('an API that says nothing remains, and no limit (a key another client drained), learns no bucket that never refills', async () => {
+    // Jina-style headers: only what remains, here 0. A bucket of that size refills at 0 a minute: the next
+    // call waited forever (Infinity, so Node's longest timer, 24.8 days). The 429 and its wait govern.
+    const clock = new VirtualClock();
+    let call = 0;
+    const starts: number[] = [];
+    const model: EmbeddingModel = {
+      specificationVersion: 'v1',
+      provider: 'headers',
+      modelId: 'm',
+      capabilities: textCapabilities(),
+      async doEmbed() {
+        starts.push(clock.now());
+        call++;
+        if (call === 2)
+          throw new RateLimitError('Rate limit reached', { statusCode: 429, retryAfterMs: 1_000 });
+        return {
+          embeddings: [Float32Array.of(1)],
+          warnings: [],
+          response: { status: 200, headers: { 'x-ratelimit-remaining-requests': '0' } },
+        };
+      },
+    };
+    const waits: number[] = [];
+    await embedMany({
+      model,
+      inputs: ['a', 'b', 'c'],
+      concurrency: 1,
+      clock,
+      onWait: (event) => waits.push(event.delayMs),
+    });
+    // 'b' is refused and retried after the 1 s asked; 'c' follows at the pace that 429 set (one call a
+    // second, doubled once the wait was over).
+    expect(starts).toEqual([0, 0, 1_000, 1_500]);
+    expect(waits.every((ms) => Number.isFinite(ms) && ms <= 1_000)).toBe(true);
+  });
+
+  /** A model that refuses the calls `refuse` names (1-based) with a 429 and a wait of 1 s, and records starts. */
+  function refusingModel(clock: VirtualClock, refuse: (call: number) => boolean) {
+    const starts: { at: number; tokens: number }[] = [];
+    const model: EmbeddingModel = {
+      specificationVersion: 'v1',
+      provider: 'simulated',
+      modelId: 'm',
+      capabilities: textCapabilities({ maxInputsPerCall: 10 }),
+      async doEmbed(request) {
+        const texts = request.inputs as string[];
+        starts.push({ at: clock.now(), tokens: texts.reduce((sum, text) => sum + text.length, 0) });
+        if (refuse(starts.length))
+          throw new RateLimitError('Rate limit reached', { statusCode: 429, retryAfterMs: 1_000 });
+        await clock.sleep(20, request.signal);
+        return {
+          embeddings: texts.map(() => Float32Array.of(1)),
+          warnings: [],
+          response: { status: 200, headers: {} },
+        };
+      },
+    };
+    return { model, starts };
+  }
+
+  const counter = { exact: false, count: (input: unknown) => (input as string).length };
+  const bigInputs = Array.from(
+    { length: 60 },
+    (_, index) => `${String(index).padStart(4, '0')}${'x'.repeat(96)}`,
+  );
+
+  it('one 429 on a one-token call: the big calls after it wait seconds, not hours', async () => {
+    // The guess read from that call (1 token a second) booked each 1,000-token call 1,000 s apart: the
+    // six calls of the job took 5,000 s. Read as calls, the same evidence says one a second, doubling.
+    const clock = new VirtualClock({ random: [0.5] });
+    const { model, starts } = refusingModel(clock, (call) => call === 1);
+    await embedMany({ model, inputs: ['q'], clock, tokenCounter: counter });
+    const from = clock.now();
+    await embedMany({ model, inputs: bigInputs, clock, concurrency: 1, tokenCounter: counter });
+    expect(starts.slice(2).map((start) => start.tokens)).toEqual([1_000, 1_000, 1_000, 1_000, 1_000, 1_000]);
+    expect(clock.now() - from).toBeLessThan(3_000);
+  });
+
+  it('ten one-token calls, then a 429: big calls go at the pace of the calls seen, never a turn over a minute', async () => {
+    // A minute's allowance of ten 1-token calls read as tokens paced each 1,000-token call 100 minutes
+    // apart. Read as calls, ten a minute: six seconds each, growing.
+    const clock = new VirtualClock({ random: [0.5] });
+    const { model, starts } = refusingModel(clock, (call) => call === 11);
+    await embedMany({
+      model,
+      inputs: Array.from({ length: 11 }, (_, index) => String(index % 10)),
+      clock,
+      concurrency: 1,
+      maxInputsPerCall: 1,
+      tokenCounter: counter,
+    });
+    const from = clock.now();
+    await embedMany({ model, inputs: bigInputs, clock, concurrency: 1, tokenCounter: counter });
+    expect(starts.length).toBe(12 + 6);
+    const gaps = starts.slice(13).map((start, index) => start.at - starts[12 + index]!.at);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(6_100);
+    expect(clock.now() - from).toBeLessThan(40_000);
+  });
+
+  it('a tokensPerMinute budget, an API that reports no usage and refuses nothing: never overrun more than twice', async () => {
+    // 100 calls of 100 characters, estimated at 2 tokens a character (as the default estimate counts
+    // English) against a budget of 3,000 a minute. The charge calibrates down to half the estimate and no
+    // lower, so the API sees 3,000 of its tokens a minute at most: the 10,000 take over 140 s (191 s, as the
+    // charge comes down from the whole estimate in steps of 3%). Calibrated down to a fifth
+    // of the estimate, the job ran at 7,500 a minute, two and a half times the budget.
+    const result = await runJob({
+      headers: false,
+      reportsUsage: false,
+      latencyMs: 50,
+      rateLimit: createRateLimiter({ tokensPerMinute: 3_000 }),
+      estimatePerCharacter: 2,
+      tokensPerMinute: 1e12,
+      inputs: 100,
+      maxInputsPerCall: 1,
+      concurrency: 1,
+    });
+    expect(result.acceptedTokens).toBe(10_000);
+    expect(result.refused).toBe(0);
+    // The budget's first minute is in the bucket; the other 7,000 tokens come at 3,000 a minute at most.
+    expect(result.lastAt).toBeGreaterThanOrEqual(((10_000 - 3_000) / 3_000) * 60_000);
+    expect(result.lastAt).toBeLessThan(200_000);
   });
 });

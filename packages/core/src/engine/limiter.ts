@@ -236,6 +236,12 @@ function readLimit(
 class AdaptivePace {
   /** Estimated tokens per millisecond; undefined until the first 429. */
   private rate: number | undefined;
+  /**
+   * Estimated calls per millisecond, read from the same evidence and moved with `rate`. The evidence cannot
+   * tell a limit on tokens from one on requests: a call waits for the sooner of the two readings, so that
+   * a guess read from small calls never holds a big one back for longer than the calls seen took.
+   */
+  private callRate: number | undefined;
   private growth = 1.02;
   /** Whether the API's rate was measured yet (the first pace is a guess). */
   private measured = false;
@@ -273,8 +279,13 @@ class AdaptivePace {
   private bookedSinceDry = 0;
   /** The rate is a measure held as a guess (read from a few calls at the doubling guess's pace). */
   private tentative = false;
-  /** The earliest time the next call may start at this pace. */
+  /** When the last call the pace booked had its turn, and when the next turn comes at this pace. */
+  private slotAt = 0;
   private nextAt = 0;
+  /** No call starts before this: the wait the last 429 asked for. */
+  private notBefore = 0;
+  /** Calls that went through since the API's budget first ran dry (in flight at the 429 included). */
+  private acceptedCallsSinceDry = 0;
   /**
    * Whether the user set a budget. Then only a measured rate paces calls, never a first guess: a 429 well
    * inside the budget (a server that stumbles) would read as a tiny minute's allowance, and the pace crawl
@@ -287,9 +298,35 @@ class AdaptivePace {
     this.budgetSet = budgetSet;
   }
 
-  /** The pace calls go at, if any. */
-  private current(): number | undefined {
-    return this.budgetSet && !this.measured ? undefined : this.rate;
+  /**
+   * How long after a call of `tokens` the next may start at this pace, if the pace governs: the sooner of
+   * the token and the call readings, and never more than a minute, in which any per-minute budget refills.
+   */
+  private spacing(tokens: number): number | undefined {
+    if (this.budgetSet && !this.measured) return undefined;
+    if (this.rate === undefined || !(this.rate > 0)) return undefined;
+    const byTokens = tokens / this.rate;
+    const byCalls = this.callRate !== undefined && this.callRate > 0 ? 1 / this.callRate : byTokens;
+    return Math.min(byTokens, byCalls, MAX_PACE_SPACING_MS);
+  }
+
+  /** Moves both readings by `factor`. */
+  private scale(factor: number): void {
+    if (this.rate !== undefined) this.rate *= factor;
+    if (this.callRate !== undefined) this.callRate *= factor;
+  }
+
+  /** A doubling guess doubles for every quiet second gone by, whether or not a call went through in it. */
+  private catchUp(now: number): void {
+    if (!this.doubling || this.rate === undefined) return;
+    const seconds = Math.floor((now - this.doubledAt) / MIN_MEASURE_MS);
+    if (seconds < 1) return;
+    this.accrue(now);
+    const factor = 2 ** Math.min(seconds, 40);
+    this.scale(factor);
+    this.doubledAt += seconds * MIN_MEASURE_MS;
+    // The turn booked at the slower pace comes sooner.
+    if (this.nextAt > this.slotAt) this.nextAt = this.slotAt + (this.nextAt - this.slotAt) / factor;
   }
 
   /** A call is about to start; returns what `passed` needs to know of it. */
@@ -303,22 +340,25 @@ class AdaptivePace {
     const backToBack = this.sinceRefusal !== undefined && this.sinceRefusal <= 1;
     this.sinceRefusal = 0;
     this.refusals++;
-    this.nextAt = Math.max(this.nextAt, now + waitMs);
+    this.notBefore = Math.max(this.notBefore, now + waitMs);
     if (this.rate === undefined) {
       const since = now - (this.firstCallAt ?? now);
       if (this.acceptedCalls >= MIN_EVIDENCE_CALLS) {
         this.rate = this.acceptedTotal / (60_000 + since);
+        this.callRate = this.acceptedCalls / (60_000 + since);
       } else {
         // Too little went through to read a minute's allowance from it (or the budget was dry from the
         // start): the API's wait for this one call is the measure, and until a second 429 confirms a
         // budget the guess doubles every quiet second (a lone 429 from a stumbling server soon stops
         // mattering).
         this.rate = tokens / Math.max(waitMs, 1);
+        this.callRate = 1 / Math.max(waitMs, 1);
         this.doubling = true;
       }
       // The API's rate is read from when calls may go again: the wait it asked for is not its rate.
       this.dryAt = now + waitMs;
       this.acceptedSinceDry = 0;
+      this.acceptedCallsSinceDry = 0;
       this.callsSinceDry = 0;
       this.dryEpoch = this.refusals;
       this.tentative = false;
@@ -342,12 +382,14 @@ class AdaptivePace {
     const allowed = this.budgetSet ? this.allowedSinceDry : this.bookedSinceDry;
     if (this.doubling && this.acceptedSinceDry + tokens >= allowed * 0.9) return;
     const measured = this.acceptedSinceDry / (now - this.dryAt);
+    const measuredCalls = this.acceptedCallsSinceDry / (now - this.dryAt);
     const fromDoubling = this.doubling;
     this.doubling = false;
     this.loweredAt = now;
     if (!this.measured) {
       // The first measure of what the API lets through replaces the first guess.
       this.rate = measured * 0.95;
+      this.callRate = measuredCalls * 0.95;
       // Read from a few calls paced by the doubling guess, it may be that guess's pace: it stays a guess
       // (not measured, so still growing 2% a call).
       if (fromDoubling && !this.budgetSet && this.callsSinceDry < MIN_EVIDENCE_CALLS) {
@@ -357,6 +399,7 @@ class AdaptivePace {
       this.measured = true;
     } else {
       this.rate = Math.max(this.rate * 0.85, measured * 0.9);
+      this.callRate = Math.max((this.callRate ?? measuredCalls) * 0.85, measuredCalls * 0.9);
     }
     this.growth = 1.001;
   }
@@ -368,9 +411,10 @@ class AdaptivePace {
     if (this.sinceRefusal !== undefined && epoch === this.refusals) this.sinceRefusal++;
     if (this.rate === undefined) return;
     this.acceptedSinceDry += tokens;
+    this.acceptedCallsSinceDry++;
     if (epoch >= this.dryEpoch) this.callsSinceDry++;
     this.accrue(now);
-    this.rate *= this.growth;
+    this.scale(this.growth);
     const quiet = this.sinceRefusal ?? 0;
     if (!this.measured && quiet >= QUIET_CALLS) {
       if (!this.doubling && this.tentative) {
@@ -381,14 +425,12 @@ class AdaptivePace {
         // A guess that goes on unrefused was read from a stumble. It is dropped: the next 429 is read
         // afresh, as a first one (if a real budget runs dry later, as a minute's allowance of the job).
         this.rate = undefined;
+        this.callRate = undefined;
         this.doubling = false;
         return;
       }
     }
-    if (this.doubling && now - this.doubledAt >= MIN_MEASURE_MS) {
-      this.rate *= 2;
-      this.doubledAt = now;
-    }
+    this.catchUp(now);
   }
 
   /** Adds what the pace allowed since it was last counted. */
@@ -399,17 +441,34 @@ class AdaptivePace {
     this.allowedAt = now;
   }
 
-  /** How long a call of `tokens` must wait for its turn at this pace; 0 books it now. */
+  /**
+   * How long a call of `tokens` must wait for its turn at this pace; 0 books it now. A guess that doubles
+   * while a call waits brings its turn forward.
+   */
   wait(tokens: number, now: number): number {
-    const rate = this.current();
-    if (rate === undefined || !(rate > 0)) return 0;
-    if (this.nextAt > now) return this.nextAt - now;
+    this.catchUp(now);
+    const spacing = this.spacing(tokens);
+    if (spacing === undefined) return 0;
+    const due = Math.max(this.notBefore, this.nextAt);
+    if (due > now) return due - now;
     this.bookedSinceDry += tokens;
     // At most one call's worth of credit is banked from idle time.
-    this.nextAt = Math.max(this.nextAt, now - tokens / rate) + tokens / rate;
+    this.slotAt = Math.max(due, now - spacing);
+    this.nextAt = this.slotAt + spacing;
     return 0;
   }
 }
+
+/**
+ * The lowest factor on the token estimate charged to a budget for an API that reports no usage. The
+ * default estimate counts half a token a byte; text runs about four bytes a token in English and rarely
+ * below two, so half the estimate is about what English costs, and a budget is never overrun by more
+ * than twice, however little the API refuses.
+ */
+const MIN_CHARGE = 0.5;
+
+/** The longest turn the pace gives one call: APIs state their limits per minute, and refill within one. */
+const MAX_PACE_SPACING_MS = 60_000;
 
 /** Calls through before the first 429 that make "a minute's allowance" a fair reading of the budget. */
 const MIN_EVIDENCE_CALLS = 10;
@@ -453,6 +512,12 @@ class SharedRateLimiter implements RateLimiter {
   private charge = 1;
   /** Whether the API refused a call since calibration began (then it goes on in smaller steps). */
   private chargeRefused = false;
+  /**
+   * The token estimates of the calls charged to the token budget in the last minute, oldest first: when
+   * the charge comes down, what they were charged above it is given back, so that the budget's first
+   * minute is not spent at a charge the API has since shown too high.
+   */
+  private recentEstimates: { at: number; tokens: number }[] = [];
   /** Whether any call reported usage (then charges are settled exactly and need no calibration). */
   private usageReported = false;
   /** When the next call released after a pause may start (this process only). */
@@ -483,6 +548,15 @@ class SharedRateLimiter implements RateLimiter {
         spec: { capacity: this.tokensPerMinute, perMinute: this.tokensPerMinute },
       };
     }
+  }
+
+  /** Gives the token budget back `step` of each estimate charged in the last minute. */
+  private async creditRecent(step: number, now: number): Promise<void> {
+    const recent = this.recentEstimates;
+    while (recent.length > 0 && recent[0]!.at <= now - 60_000) recent.shift();
+    if (this.tokens === undefined || step <= 0 || recent.length === 0) return;
+    const tokens = recent.reduce((sum, entry) => sum + entry.tokens, 0);
+    await this.store.adjust(this.tokens.key, this.tokens.spec, step * tokens, now);
   }
 
   async acquire(request: LimiterRequest): Promise<LimiterPermit> {
@@ -524,6 +598,11 @@ class SharedRateLimiter implements RateLimiter {
       break;
     }
     const epoch = this.pace?.started(clock.now()) ?? 0;
+    if (this.tokens !== undefined && !this.usageReported && request.exactTokens !== true) {
+      const recent = this.recentEstimates;
+      while (recent.length > 0 && recent[0]!.at <= clock.now() - 60_000) recent.shift();
+      recent.push({ at: clock.now(), tokens: request.tokens });
+    }
     this.inFlight++;
     this.inFlightTokens += request.tokens;
     return this.permit(request, charged, waitedOnTokens, epoch);
@@ -604,6 +683,7 @@ class SharedRateLimiter implements RateLimiter {
         const now = request.clock.now();
         if (reportedTokens !== undefined) {
           this.usageReported = true;
+          this.recentEstimates.length = 0;
           // Settle the budgets with the API's count: give back (or charge) the difference.
           if (this.tokens !== undefined) {
             if (reportedTokens !== charged)
@@ -632,8 +712,11 @@ class SharedRateLimiter implements RateLimiter {
           request.exactTokens !== true
         ) {
           // The token budget held this call back and the API let it through: the estimate may be high.
-          // Quickly until the API first refuses one, gently after.
-          this.charge = Math.max(0.2, this.charge * (this.chargeRefused ? 0.99 : 0.97));
+          // Quickly until the API first refuses one, gently after; never below MIN_CHARGE, since an API
+          // that refuses nothing says nothing of the user's own budget.
+          const before = this.charge;
+          this.charge = Math.max(MIN_CHARGE, this.charge * (this.chargeRefused ? 0.99 : 0.97));
+          await this.creditRecent(before - this.charge, now);
         }
         this.pace?.passed(request.tokens, epoch, now);
         if (this.learnFromHeaders) await this.learn(headers, now);
@@ -665,22 +748,24 @@ class SharedRateLimiter implements RateLimiter {
     const requests = readLimit(headers, 'requests');
     if (requests !== undefined) {
       this.learnedRequests = this.learned(this.learnedRequests, 'learned-requests', requests);
-      await this.store.lower(
-        this.learnedRequests.key,
-        this.learnedRequests.spec,
-        requests.remaining - this.inFlight,
-        now,
-      );
+      if (this.learnedRequests !== undefined)
+        await this.store.lower(
+          this.learnedRequests.key,
+          this.learnedRequests.spec,
+          requests.remaining - this.inFlight,
+          now,
+        );
     }
     const tokens = readLimit(headers, 'tokens');
     if (tokens !== undefined) {
       this.learnedTokens = this.learned(this.learnedTokens, 'learned-tokens', tokens);
-      await this.store.lower(
-        this.learnedTokens.key,
-        this.learnedTokens.spec,
-        tokens.remaining - this.inFlightTokens,
-        now,
-      );
+      if (this.learnedTokens !== undefined)
+        await this.store.lower(
+          this.learnedTokens.key,
+          this.learnedTokens.spec,
+          tokens.remaining - this.inFlightTokens,
+          now,
+        );
     }
   }
 
@@ -688,9 +773,12 @@ class SharedRateLimiter implements RateLimiter {
     current: LearnedLimit | undefined,
     name: string,
     read: { limit: number | undefined; remaining: number },
-  ): LearnedLimit {
+  ): LearnedLimit | undefined {
     // Without a stated limit (Jina sends only what remains), the most ever remaining is the best bound.
+    // Nothing remaining states no limit at all (another client may have used the budget): no bucket is
+    // learned from it, since one of size 0 would never refill; the API's 429 and its wait govern.
     const limit = read.limit ?? Math.max(read.remaining, current?.spec.capacity ?? 0);
+    if (limit <= 0) return current;
     if (current !== undefined && current.spec.capacity === limit) return current;
     return { key: `${this.key}:${name}`, spec: { capacity: limit, perMinute: limit } };
   }

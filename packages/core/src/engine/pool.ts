@@ -132,16 +132,17 @@ export async function* runPool<T, R>(
   try {
     for (;;) {
       if (outer?.aborted) throw abortReason(outer);
-      if (workerFailure !== undefined) {
-        // A worker failed: the workers after it were aborted; yield nothing more.
-        throw workerFailure.error;
-      }
+      // Results come in order, those finished before a failure too: they were answered (and paid for).
       const result = settled.get(yielded);
       if (result?.ok) {
         settled.delete(yielded);
         yielded++;
         yield result.value;
         continue;
+      }
+      if (workerFailure !== undefined) {
+        // A worker failed: the workers still running were aborted; the next result in order is not there.
+        throw workerFailure.error;
       }
       const reading = !exhausted && sourceFailure === undefined;
       if (
