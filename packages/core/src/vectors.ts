@@ -382,7 +382,9 @@ export function dotUnchecked(a: NumericVector, b: NumericVector): number {
 export function cosineSimilarity(a: NumericVector, b: NumericVector): number {
   assertSameLength(a, b);
   const denominator = norm(a) * norm(b);
-  return denominator === 0 ? 0 : dotUnchecked(a, b) / denominator;
+  if (denominator === 0) return 0;
+  // Rounding can carry the quotient a unit past 1 for parallel vectors; a cosine never is.
+  return Math.min(1, Math.max(-1, dotUnchecked(a, b) / denominator));
 }
 
 /**
@@ -396,10 +398,21 @@ export function toNumberArray(vector: Float32Array | Int8Array | Uint8Array): nu
   return out;
 }
 
-/** A unit-length copy of `vector` (an all-zero vector is returned as zeros). */
+/**
+ * A unit-length copy of `vector` (an all-zero vector is returned as zeros). A value that is not a finite
+ * float32 (NaN, an infinity, or a number beyond float32's range) is an InvalidArgumentError: it has no
+ * direction to keep.
+ */
 export function normalize(vector: Float32Array | readonly number[]): Float32Array {
   const out = Float32Array.from(vector);
   const length = norm(out);
+  if (!Number.isFinite(length)) {
+    const index = out.findIndex((value) => !Number.isFinite(value));
+    throw new InvalidArgumentError(
+      `normalize takes finite values; value ${index} is ${vector[index]}${Number.isFinite(vector[index]) ? ', beyond float32' : ''}.`,
+      { argument: 'vector' },
+    );
+  }
   if (length === 0) return out;
   for (let index = 0; index < out.length; index++) out[index]! /= length;
   return out;

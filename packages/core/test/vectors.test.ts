@@ -312,6 +312,47 @@ describe('vector maths', () => {
     expect(Array.from(normalize([0, 0]))).toEqual([0, 0]);
   });
 
+  it('normalize refuses a value that is not a finite float32, naming it', () => {
+    for (const [vector, message] of [
+      [[1, Number.NaN, 2], 'normalize takes finite values; value 1 is NaN.'],
+      [Float32Array.of(0, Number.POSITIVE_INFINITY), 'normalize takes finite values; value 1 is Infinity.'],
+      [[1e39, 1], 'normalize takes finite values; value 0 is 1e+39, beyond float32.'],
+    ] as const) {
+      const error = (() => {
+        try {
+          normalize(vector);
+        } catch (caught) {
+          return caught as InvalidArgumentError;
+        }
+        return undefined;
+      })();
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect(error?.message).toBe(message);
+      expect(error?.argument).toBe('vector');
+    }
+  });
+
+  it('cosineSimilarity of parallel vectors is 1, never a rounding unit above', () => {
+    // Found by search: vectors whose dot over the product of norms rounds above 1.
+    const random = seededRandom(7);
+    const over: Float32Array[] = [];
+    for (let trial = 0; trial < 2_000 && over.length < 5; trial++) {
+      const vector = Float32Array.from({ length: 1 + (trial % 40) }, () => random() * 2 - 1);
+      const norms = norm(vector) * norm(vector);
+      if (dot(vector, vector) / norms > 1) over.push(vector);
+    }
+    expect(over.length).toBeGreaterThan(0);
+    for (const vector of over) {
+      expect(cosineSimilarity(vector, vector)).toBe(1);
+      expect(
+        cosineSimilarity(
+          vector,
+          vector.map((value) => -value),
+        ),
+      ).toBe(-1);
+    }
+  });
+
   it('normalizeInPlace scales the given array and returns it', () => {
     const vector = Float32Array.of(0, 3, 4);
     const result = normalizeInPlace(vector);
