@@ -6,16 +6,20 @@ import type {
   SharedV4Warning,
 } from '@ai-sdk/provider';
 import {
+  DEFAULT_CONCURRENCY,
   type EmbeddingModel,
+  type EmbedManyResult,
   type EmbedSettings,
   embedMany,
   INPUT_TYPES,
   InvalidArgumentError,
+  MAX_CONCURRENCY,
   toNumberArray,
   type Warning,
 } from '@embedkit/core';
 import { readProviderOptions, VERSION } from '@embedkit/core/provider';
 import { z } from 'zod';
+import { RequestSlots } from './request-slots.js';
 
 /**
  * Engine settings of every call the AI SDK makes through the model: the same options `embedMany`
@@ -27,9 +31,17 @@ export interface ToAISDKSettings
     'model' | 'signal' | 'headers' | 'providerOptions' | 'dimensions' | 'outputType'
   > {
   /**
+   * Requests in flight at once through this model object, over every `doEmbed` the AI SDK or your code
+   * makes at the same time (chunks of one `embedMany`, concurrent `embed` calls). Default 4, embedkit's;
+   * 1 when the model does not support parallel calls. The AI SDK's `maxParallelCalls` never reaches the
+   * model: this is the setting that governs.
+   */
+  concurrency?: number;
+  /**
    * What the model tells the AI SDK as `maxEmbeddingsPerCall`. Default `Infinity`: the AI SDK hands all
    * its values to one `doEmbed`, and embedkit's engine splits them by the model's count and token limits,
-   * runs the calls in its sliding pool and retries each call on its own.
+   * runs the calls in its sliding pool and retries each call on its own. With a finite limit the AI SDK
+   * calls `doEmbed` per chunk and keeps only the last chunk's `providerMetadata`.
    */
   maxEmbeddingsPerCall?: number;
 }
@@ -48,8 +60,9 @@ export const EMBEDKIT_OPTIONS_KEY = 'embedkit';
 /**
  * An AI SDK embedding model (specification v4, for `ai`'s `embed`, `embedMany` and the rest) that runs
  * `model` through embedkit's engine. Each `doEmbed` is one engine job: batching by count and token budget,
- * the sliding pool, retries with backoff and `Retry-After`, shared limits and 429 pauses. Failures reach
- * the AI SDK as embedkit's typed errors, which it never retries itself, so a failing call is retried
+ * the sliding pool, retries with backoff and `Retry-After`, shared limits and 429 pauses. `concurrency`
+ * bounds the requests in flight over all the `doEmbed` calls of the model at once. Failures reach the AI
+ * SDK as embedkit's typed errors, which it never retries itself, so a failing call is retried
  * `maxRetries` times in all, never `maxRetries` squared.
  */
 export function toAISDK(model: EmbeddingModel, settings: ToAISDKSettings = {}): EmbeddingModelV4 {
@@ -65,6 +78,15 @@ export function toAISDK(model: EmbeddingModel, settings: ToAISDKSettings = {}): 
       { argument: 'maxEmbeddingsPerCall' },
     );
   }
+  const concurrency = jobSettings.concurrency ?? DEFAULT_CONCURRENCY;
+  // Checked here, not by the engine: the engine only ever sees the share of it one job holds.
+  if (!(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= MAX_CONCURRENCY)) {
+    throw new InvalidArgumentError(
+      `concurrency must be a whole number from 1 to ${MAX_CONCURRENCY.toLocaleString('en-US')}, got ${String(concurrency)}.`,
+      { argument: 'concurrency' },
+    );
+  }
+  const slots = new RequestSlots(model.capabilities.supportsParallelCalls ? concurrency : 1);
   return {
     specificationVersion: 'v4',
     provider: model.provider,
@@ -85,17 +107,45 @@ export function toAISDK(model: EmbeddingModel, settings: ToAISDKSettings = {}): 
       if (options.abortSignal !== undefined) job.signal = options.abortSignal;
       if (perCall.inputType !== undefined) job.inputType = perCall.inputType as EmbedSettings['inputType'];
       if (perCall.truncate !== undefined) job.truncate = perCall.truncate;
-      const result = await embedMany<'float'>(job);
+      const maxInputsPerCall = Math.min(
+        model.capabilities.maxInputsPerCall,
+        jobSettings.maxInputsPerCall ?? Number.POSITIVE_INFINITY,
+      );
+      const held = await slots.take(
+        callsAtLeast(options.values.length, maxInputsPerCall),
+        options.abortSignal,
+      );
+      let result: EmbedManyResult<'float'>;
+      try {
+        job.concurrency = Math.max(held, 1);
+        result = await embedMany<'float'>(job);
+      } finally {
+        slots.give(held);
+      }
       const out: EmbeddingModelV4Result = {
         embeddings: result.embeddings.map((vector) => toNumberArray(vector)),
         warnings: result.warnings.map(toAISDKWarning),
         response: { headers: result.responses[0]?.headers ?? {} },
         providerMetadata: callsMetadata(result.responses),
       };
+      // The engine reports no usage for a job that made no call (no values); the AI SDK reads a missing
+      // usage as NaN tokens, so nothing sent is stated as what it is: 0 tokens.
       if (result.usage !== undefined) out.usage = { tokens: result.usage.inputTokens };
+      else if (result.responses.length === 0) out.usage = { tokens: 0 };
       return out;
     },
   };
+}
+
+/**
+ * The fewest calls a job of `values` values makes: how many slots it can use. More calls (a token budget
+ * splitting further) only run with fewer in flight than they could.
+ */
+function callsAtLeast(values: number, maxInputsPerCall: number): number {
+  if (values === 0) return 0;
+  return Number.isFinite(maxInputsPerCall) && maxInputsPerCall >= 1
+    ? Math.ceil(values / maxInputsPerCall)
+    : 1;
 }
 
 /** The AI SDK sends its own `user-agent` (`ai/<version>`); the request names both. */

@@ -9,8 +9,11 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type CacheStore,
+  type CacheStoreWarning,
+  cacheFailureReporter,
   decodeEmbedding,
   type Embedding,
+  emitCacheWarning,
   encodeEmbedding,
   InvalidArgumentError,
 } from '@embedkit/core';
@@ -19,6 +22,10 @@ import { z } from 'zod';
 
 /** The file inside the cache directory (LMDB keeps its lock file beside it, `<name>-lock`). */
 export const DISK_CACHE_FILE = 'embeddings.mdb';
+
+/** How long writes are skipped after the first failed commit, doubling while they keep failing, up to the most. */
+const MIN_WRITE_BACKOFF_MS = 1_000;
+const MAX_WRITE_BACKOFF_MS = 60_000;
 
 /** LMDB refuses keys over 1,978 bytes; a cache key is 64, so the namespace gets the rest with room to spare. */
 const MAX_NAMESPACE_BYTES = 1_024;
@@ -32,7 +39,18 @@ const optionsSchema = z.strictObject({
     })
     .optional(),
   ttlSeconds: z.number().positive().nullable().optional(),
+  onWarning: z
+    .custom<(warning: DiskCacheStoreWarning) => void>((value) => typeof value === 'function', {
+      message: 'must be a function',
+    })
+    .optional(),
 });
+
+/**
+ * Trouble with the cache file, after which the store went on without it: `cache-read-failed` (the keys
+ * asked for were misses) or `cache-write-failed` (a full disk, say; the entries were not stored).
+ */
+export type DiskCacheStoreWarning = CacheStoreWarning;
 
 export interface DiskCacheStoreOptions {
   /** The directory that holds the cache; created when missing. Processes that name the same one share it. */
@@ -41,6 +59,11 @@ export interface DiskCacheStoreOptions {
   namespace?: string;
   /** How long an entry is served after it is written, in seconds; `null` forever. Default `null`. */
   ttlSeconds?: number | null;
+  /**
+   * Told when the file cannot be read or written, once until that works again. Default:
+   * `process.emitWarning` with type `EmbedkitCacheWarning` and the warning's code.
+   */
+  onWarning?: (warning: DiskCacheStoreWarning) => void;
 }
 
 /** A cache store on disk. */
@@ -54,8 +77,41 @@ export interface DiskCacheStore extends CacheStore {
 }
 
 /**
+ * What made a write fail. LMDB rejects every write of a failed commit with "Commit failed (see
+ * commitError for details)" and puts the cause (ENOSPC, EIO, MDB_MAP_FULL) in a second promise,
+ * `commitError`, that nothing else handles: unhandled, its rejection ends the process. This handles it,
+ * and names the cause when it is known by the next turn of the event loop (it always is so far).
+ */
+async function causeOf(error: unknown): Promise<unknown> {
+  const commitError = (error as { commitError?: unknown } | null)?.commitError;
+  if (typeof (commitError as PromiseLike<unknown> | undefined)?.then !== 'function') return error;
+  let cause = error;
+  const settled = Promise.resolve(commitError).then(
+    () => undefined,
+    (reason: unknown) => {
+      cause = reason;
+    },
+  );
+  await Promise.race([settled, new Promise((resolve) => setImmediate(resolve))]);
+  return cause;
+}
+
+/**
+ * Whether `bytes`, an entry in core's cache encoding, expired at `now`: byte 0 is the format version (1),
+ * bytes 8-15 the expiry (float64 little-endian, epoch ms; 0 never). An entry in another format is never
+ * called expired: a newer embedkit sharing the directory may have written it.
+ */
+function expired(bytes: Uint8Array, now: number): boolean {
+  if (bytes.length < 16 || bytes[0] !== 1) return false;
+  const expiresAt = new DataView(bytes.buffer, bytes.byteOffset, 16).getFloat64(8, true);
+  return expiresAt !== 0 && !(expiresAt > now);
+}
+
+/**
  * Opens (or creates) the cache in `directory`, for `cacheMiddleware({ store })`. Safe to open from many
- * processes at once. An unusable directory is an `InvalidArgumentError` naming it.
+ * processes at once. An unusable directory is an `InvalidArgumentError` naming it. Once open, the store
+ * never fails for the disk's sake: a read that fails is a miss and a write that fails (a full disk) is
+ * skipped, each said once through `onWarning`.
  */
 export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheStore {
   const parsed = optionsSchema.safeParse(options);
@@ -66,7 +122,7 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
       { argument: String(issue.path[0] ?? 'options') },
     );
   }
-  const { directory, namespace = '', ttlSeconds = null } = parsed.data;
+  const { directory, namespace = '', ttlSeconds = null, onWarning = emitCacheWarning } = parsed.data;
   let database: ReturnType<typeof open<Uint8Array, string>>;
   try {
     mkdirSync(directory, { recursive: true });
@@ -74,6 +130,13 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
       path: join(directory, DISK_CACHE_FILE),
       encoding: 'binary',
       cache: false,
+      // Every write below is one explicit transaction. LMDB's batching of the writes of one event turn
+      // adds a write of its own whose promise no caller can reach: when its commit failed (a full disk),
+      // that rejection went unhandled and Node exited.
+      eventTurnBatching: false,
+      // With overlapping sync, a failed commit leaves a flush that never settles, and close() never
+      // returned. Without it, each commit is flushed before it resolves (on LMDB's writer thread).
+      overlappingSync: false,
     });
   } catch (error) {
     throw new InvalidArgumentError(
@@ -83,27 +146,127 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
   }
   // A separator that never occurs in a namespace written as text keeps "a" + "b:c" apart from "a:b" + "c".
   const prefix = namespace === '' ? '' : `${namespace}\u0000`;
-  const read = (bytes: Uint8Array | undefined) => (bytes === undefined ? undefined : decodeEmbedding(bytes));
   const encode = (value: Embedding) =>
     encodeEmbedding(value, ttlSeconds === null ? {} : { expiresAt: Date.now() + ttlSeconds * 1000 });
+
+  // A file that keeps failing is reported once, and again only after it has worked in between.
+  const { worked, failed } = cacheFailureReporter(onWarning, {
+    read: (reason) =>
+      `The embedding cache in ${directory} could not be read (${reason}); its entries count as misses until it can.`,
+    write: (reason) =>
+      `The embedding cache in ${directory} could not be written (${reason}); vectors are not cached until it can.`,
+  });
+
+  let closed = false;
+  const pending = new Set<Promise<void>>();
+  // After a failed commit, writes are skipped for a while: a full disk stays full for more than a call,
+  // and LMDB prints every failed commit to stderr.
+  let writeBackoffMs = 0;
+  let writesSkippedUntil = 0;
+  /**
+   * Runs `body` as one write transaction. A failed commit is a warning, never a rejection; an error
+   * `body` throws (a key LMDB refuses) is the caller's, and rejects.
+   */
+  async function write(body: () => void): Promise<void> {
+    if (closed) {
+      failed('write', new Error('the store is closed'));
+      return;
+    }
+    if (Date.now() < writesSkippedUntil) return;
+    let thrown: { error: unknown } | undefined;
+    try {
+      await database.transaction(() => {
+        try {
+          body();
+        } catch (error) {
+          thrown = { error };
+        }
+      });
+      writeBackoffMs = 0;
+      worked('write');
+    } catch (error) {
+      writeBackoffMs = Math.min(Math.max(writeBackoffMs * 2, MIN_WRITE_BACKOFF_MS), MAX_WRITE_BACKOFF_MS);
+      writesSkippedUntil = Date.now() + writeBackoffMs;
+      failed('write', await causeOf(error));
+    }
+    if (thrown !== undefined) throw thrown.error;
+  }
+
+  /**
+   * Deletes the entries at `keys` that are still expired, in one transaction: LMDB has one writer at a
+   * time, so an entry another process wrote again meanwhile is seen fresh here and kept. Not awaited by
+   * the read that found them; `close()` waits for it.
+   */
+  function forget(keys: string[]): void {
+    if (closed) return;
+    const deleting = write(() => {
+      const now = Date.now();
+      for (const key of keys) {
+        const bytes = database.get(key);
+        if (bytes !== undefined && expired(bytes, now)) database.remove(key);
+      }
+    }).finally(() => pending.delete(deleting));
+    pending.add(deleting);
+  }
+
+  function decodeAll(keys: readonly string[], values: readonly (Uint8Array | undefined)[]) {
+    const now = Date.now();
+    const stale: string[] = [];
+    const vectors = values.map((bytes, index) => {
+      if (bytes === undefined) return undefined;
+      if (expired(bytes, now)) {
+        stale.push(prefix + keys[index]!);
+        return undefined;
+      }
+      return decodeEmbedding(bytes, now);
+    });
+    // The file would otherwise only grow: an expired entry found is deleted.
+    if (stale.length > 0) forget(stale);
+    return vectors;
+  }
+
+  async function setMany(entries: readonly (readonly [key: string, value: Embedding])[]): Promise<void> {
+    if (entries.length === 0) return;
+    // Encoded first: a value that is no vector is the caller's error, not the disk's.
+    const encoded = entries.map(([key, value]) => [prefix + key, encode(value)] as const);
+    await write(() => {
+      for (const [key, bytes] of encoded) database.put(key, bytes);
+    });
+  }
+
   return {
     get(key) {
-      return read(database.get(prefix + key));
+      let bytes: Uint8Array | undefined;
+      try {
+        // LMDB reads from a closed file crash the process (a segmentation fault), never throw.
+        if (closed) throw new Error('the store is closed');
+        bytes = database.get(prefix + key);
+        worked('read');
+      } catch (error) {
+        failed('read', error);
+        return undefined;
+      }
+      return decodeAll([key], [bytes])[0];
     },
     async getMany(keys) {
       if (keys.length === 0) return [];
-      const values = await database.getMany(keys.map((key) => prefix + key));
-      return values.map(read);
+      let values: (Uint8Array | undefined)[];
+      try {
+        if (closed) throw new Error('the store is closed');
+        values = await database.getMany(keys.map((key) => prefix + key));
+        worked('read');
+      } catch (error) {
+        failed('read', error);
+        return keys.map(() => undefined);
+      }
+      return decodeAll(keys, values);
     },
-    async set(key, value) {
-      await database.put(prefix + key, encode(value));
-    },
-    async setMany(entries) {
-      // Puts made in one turn of the event loop commit as one LMDB transaction.
-      await Promise.all(entries.map(([key, value]) => database.put(prefix + key, encode(value))));
-    },
-    close() {
-      return database.close();
+    set: (key, value) => setMany([[key, value]]),
+    setMany,
+    async close() {
+      closed = true;
+      await Promise.all(pending);
+      await database.close();
     },
   };
 }

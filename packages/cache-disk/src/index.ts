@@ -6,5 +6,6 @@ export {
   DISK_CACHE_FILE,
   type DiskCacheStore,
   type DiskCacheStoreOptions,
+  type DiskCacheStoreWarning,
   openDiskCacheStore,
 } from './disk-cache-store.js';

@@ -149,6 +149,111 @@ describe('the disk cache store', () => {
   });
 });
 
+describe('a disk that fills up', () => {
+  // Review finding: with the disk full, embedMany threw LMDB's "Commit failed" although the API had
+  // answered, and LMDB's own `commitError` promise (and a write it queues itself) then rejected with
+  // nobody listening, so Node exited. Here the file may not grow past 1 MiB (`ulimit -f`): LMDB's commits
+  // fail for real, as on a full disk.
+  it('fails no call: every vector is returned, the write is skipped with one warning, close() returns', async () => {
+    const path = directory();
+    const fixture = join(import.meta.dirname, 'fixtures', 'full-disk.mjs');
+    // 2,048 blocks of 512 bytes: dash, the usual /bin/sh, counts in those (bash counts 1 KiB blocks).
+    const { stdout } = await run('/bin/sh', [
+      '-c',
+      'ulimit -f 2048 && exec "$0" "$@"',
+      process.execPath,
+      fixture,
+      path,
+    ]);
+    const report = JSON.parse(stdout);
+    expect(report).toMatchObject({ answered: 3_000, wrong: 0, firstRoundFromCache: true });
+    expect(report.warnings).toHaveLength(1);
+    expect(report.warnings[0].code).toBe('cache-write-failed');
+    // The cause LMDB keeps in `commitError`, not its "Commit failed" wrapper.
+    expect(report.warnings[0].message).toMatch(
+      new RegExp(
+        `^The embedding cache in ${path} could not be written \\((?!Commit failed).+\\); vectors are not cached until it can\\.$`,
+      ),
+    );
+    // After a failed commit the store skips writes for a second rather than failing 28 more commits.
+    expect(report.failedCommits).toBeGreaterThanOrEqual(1);
+    expect(report.failedCommits).toBeLessThan(5);
+  }, 60_000);
+});
+
+describe('the disk cache store once closed', () => {
+  // Reading a closed LMDB file crashed the process with a segmentation fault.
+  it('reads miss and writes are skipped, each with one warning, and nothing crashes', async () => {
+    const warnings: { code: string; message: string }[] = [];
+    const path = directory();
+    const target = openDiskCacheStore({ directory: path, onWarning: (warning) => warnings.push(warning) });
+    await target.set('k', Float32Array.of(1));
+    await target.close();
+    expect(target.get('k')).toBeUndefined();
+    expect(await target.getMany(['k'])).toEqual([undefined]);
+    await target.setMany([['j', Float32Array.of(2)]]);
+    await target.set('j', Float32Array.of(2));
+    expect(warnings).toEqual([
+      {
+        code: 'cache-read-failed',
+        message: `The embedding cache in ${path} could not be read (the store is closed); its entries count as misses until it can.`,
+      },
+      {
+        code: 'cache-write-failed',
+        message: `The embedding cache in ${path} could not be written (the store is closed); vectors are not cached until it can.`,
+      },
+    ]);
+  });
+});
+
+describe('expired entries', () => {
+  function rawEntry(path: string, key: string): Uint8Array | undefined {
+    const raw = open<Uint8Array, string>({ path: join(path, DISK_CACHE_FILE), encoding: 'binary' });
+    try {
+      const value = raw.get(key);
+      return value === undefined ? undefined : new Uint8Array(value);
+    } finally {
+      void raw.close();
+    }
+  }
+
+  // Review finding: nothing ever deleted an expired entry, so the file only grew.
+  it('an expired entry that a read finds is deleted from the file; fresh ones stay', async () => {
+    vi.useFakeTimers({ now: 1_000_000, toFake: ['Date'] });
+    const path = directory();
+    const target = openDiskCacheStore({ directory: path, ttlSeconds: 60 });
+    await target.setMany([
+      ['old', Float32Array.of(1)],
+      ['other', Float32Array.of(2)],
+    ]);
+    vi.setSystemTime(1_000_000 + 30_000);
+    await target.set('new', Float32Array.of(3));
+    vi.setSystemTime(1_000_000 + 60_000);
+    expect(await target.getMany(['old', 'new'])).toEqual([undefined, Float32Array.of(3)]);
+    await target.close();
+    expect(rawEntry(path, 'old')).toBeUndefined();
+    expect(rawEntry(path, 'new')).toEqual(encodeEmbedding(Float32Array.of(3), { expiresAt: 1_090_000 }));
+    // Expired but never read: still there (nothing sweeps the file).
+    expect(rawEntry(path, 'other')).toBeDefined();
+  });
+
+  it('an entry written again between the read and the delete (by another process) is kept', async () => {
+    vi.useFakeTimers({ now: 1_000_000, toFake: ['Date'] });
+    const path = directory();
+    const target = openDiskCacheStore({ directory: path, ttlSeconds: 60 });
+    await target.set('k', Float32Array.of(1));
+    vi.setSystemTime(1_000_000 + 60_000);
+    const fresh = encodeEmbedding(Float32Array.of(7));
+    // The read queues the delete; another writer gets the file first and writes the entry again.
+    expect(target.get('k')).toBeUndefined();
+    const other = open<Uint8Array, string>({ path: join(path, DISK_CACHE_FILE), encoding: 'binary' });
+    other.putSync('k', fresh);
+    await target.close();
+    await other.close();
+    expect(rawEntry(path, 'k')).toEqual(fresh);
+  });
+});
+
 describe('several processes on one directory', () => {
   it('three writers (overlapping keys, 9,000 writes of 4 KiB vectors) reading as they go lose nothing', async () => {
     const path = directory();

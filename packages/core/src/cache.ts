@@ -16,6 +16,27 @@ export interface CacheStore {
   setMany?(entries: readonly (readonly [key: string, value: Embedding])[]): Promise<void> | void;
 }
 
+/** Trouble with a cache store, after which the call went on without it. */
+export interface CacheStoreWarning {
+  /**
+   * `cache-read-failed`: the store could not be read, and the call's inputs counted as misses;
+   * `cache-write-failed`: it could not be written, and the answer was returned without being stored.
+   */
+  code: 'cache-read-failed' | 'cache-write-failed';
+  message: string;
+}
+
+export interface CacheMiddlewareOptions {
+  /** Where vectors are kept. Default: `createMemoryCacheStore()`. */
+  store?: CacheStore;
+  /**
+   * Told when the store fails to read or to write, once until that works again. Default:
+   * `process.emitWarning` with type `EmbedkitCacheWarning` and the warning's code (`console.warn` where
+   * there is no `process`).
+   */
+  onWarning?: (warning: CacheStoreWarning) => void;
+}
+
 /** An in-memory least-recently-used store. */
 export function createMemoryCacheStore(
   options: { maxEntries?: number } = {},
@@ -122,20 +143,76 @@ function copy(vector: Embedding): Embedding {
   return vector.slice();
 }
 
+/** The default `onWarning` of cache stores: `process.emitWarning` (type `EmbedkitCacheWarning`), else `console.warn`. */
+export function emitCacheWarning(warning: CacheStoreWarning): void {
+  if (typeof process !== 'undefined' && typeof process.emitWarning === 'function') {
+    process.emitWarning(warning.message, { type: 'EmbedkitCacheWarning', code: warning.code });
+  } else {
+    console.warn(`EmbedkitCacheWarning [${warning.code}]: ${warning.message}`);
+  }
+}
+
+/** How a cache that failed to read or write goes on: what the warning says after the failure's reason. */
+export interface CacheFailureMessages {
+  read(reason: string): string;
+  write(reason: string): string;
+}
+
+/**
+ * Reports a cache's read and write failures through `onWarning`: each kind once, and again only after it
+ * has worked in between, so that a full disk or a lost server is said once, not on every call.
+ */
+export function cacheFailureReporter(
+  onWarning: (warning: CacheStoreWarning) => void,
+  messages: CacheFailureMessages,
+): { worked(kind: 'read' | 'write'): void; failed(kind: 'read' | 'write', error: unknown): void } {
+  const failing = { read: false, write: false };
+  return {
+    worked(kind) {
+      failing[kind] = false;
+    },
+    failed(kind, error) {
+      if (failing[kind]) return;
+      failing[kind] = true;
+      const reason = error instanceof Error ? error.message : String(error);
+      onWarning(
+        kind === 'read'
+          ? { code: 'cache-read-failed', message: messages.read(reason) }
+          : { code: 'cache-write-failed', message: messages.write(reason) },
+      );
+    },
+  };
+}
+
 /**
  * Serves repeated inputs from `store` and sends only the misses, in one call. Stored vectors are
  * copies (never views into a response slab), and callers get copies too, so mutating a result is safe.
+ * The cache never fails a call: a store that cannot be read makes every input a miss, and one that cannot
+ * be written leaves an answer that was already paid for unstored; `onWarning` hears of each once.
  */
-export function cacheMiddleware(options: { store?: CacheStore } = {}): EmbeddingModelMiddleware {
+export function cacheMiddleware(options: CacheMiddlewareOptions = {}): EmbeddingModelMiddleware {
   const store = options.store ?? createMemoryCacheStore();
+  const { worked, failed } = cacheFailureReporter(options.onWarning ?? emitCacheWarning, {
+    read: (reason) =>
+      `The embedding cache could not be read (${reason}); inputs count as misses until it can.`,
+    write: (reason) =>
+      `The embedding cache could not be written (${reason}); answers are returned without being cached until it can.`,
+  });
   return {
     async wrapEmbed({ doEmbed, request, model }): Promise<EmbedResponse> {
       const server = model.customBaseURL?.();
       const keys = await Promise.all(request.inputs.map((input) => keyOf(model, server, request, input)));
-      const stored =
-        store.getMany === undefined
-          ? await Promise.all(keys.map((key) => store.get(key)))
-          : await store.getMany(keys);
+      let stored: (Embedding | undefined)[];
+      try {
+        stored =
+          store.getMany === undefined
+            ? await Promise.all(keys.map((key) => store.get(key)))
+            : await store.getMany(keys);
+        worked('read');
+      } catch (error) {
+        failed('read', error);
+        stored = keys.map(() => undefined);
+      }
       // An entry of another length than the call asks (a value cut short on disk, say) would fail every
       // call with its input: it is a miss, and the answer replaces it.
       const { length } = vectorExpectation(
@@ -182,8 +259,14 @@ export function cacheMiddleware(options: { store?: CacheStore } = {}): Embedding
         embeddings[inputIndex] = first ? vector : copy(vector);
         if (first) entries.push([keys[inputIndex]!, copy(vector)]);
       });
-      if (store.setMany !== undefined) await store.setMany(entries);
-      else await Promise.all(entries.map(([key, vector]) => store.set(key, vector)));
+      // The answer is paid for: a store that cannot keep it (a full disk) must not lose it.
+      try {
+        if (store.setMany !== undefined) await store.setMany(entries);
+        else await Promise.all(entries.map(([key, vector]) => store.set(key, vector)));
+        worked('write');
+      } catch (error) {
+        failed('write', error);
+      }
       return { ...response, embeddings: embeddings as Embedding[] };
     },
   };

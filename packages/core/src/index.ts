@@ -4,7 +4,17 @@
  * What provider authors build with is in `@embedkit/core/provider`.
  */
 export * from './batch-jobs.js';
-export { type CacheStore, cacheKey, cacheMiddleware, createMemoryCacheStore } from './cache.js';
+export {
+  type CacheFailureMessages,
+  type CacheMiddlewareOptions,
+  type CacheStore,
+  type CacheStoreWarning,
+  cacheFailureReporter,
+  cacheKey,
+  cacheMiddleware,
+  createMemoryCacheStore,
+  emitCacheWarning,
+} from './cache.js';
 export { decodeEmbedding, type EncodeEmbeddingOptions, encodeEmbedding } from './cache-codec.js';
 export {
   type ContextualizedCapabilities,
@@ -39,7 +49,9 @@ export {
 export {
   type CallSettings,
   checkEmbedRequest,
+  DEFAULT_CONCURRENCY,
   type EmbedSettings,
+  MAX_CONCURRENCY,
   type Progress,
   type RetryEvent,
   type WaitEvent,

@@ -4,6 +4,8 @@ import {
   embed,
   embedMany,
   type InputType,
+  InvalidArgumentError,
+  MAX_CONCURRENCY,
   toNumberArray,
   type Warning,
 } from '@embedkit/core';
@@ -20,7 +22,49 @@ export interface EmbedkitEmbeddingsParams
   documentInputType?: InputType;
   /** The input type of `embedQuery`. Default `query` when the model has it, else none. */
   queryInputType?: InputType;
+  /**
+   * The LangChain `Embeddings` base class's name for `concurrency`: the most requests in flight for one
+   * `embedDocuments` call. Default 4, embedkit's. Give this or `concurrency`, not two different values.
+   */
+  maxConcurrency?: number;
 }
+
+/**
+ * Every parameter the constructor takes; anything else is refused, so that an option of another
+ * LangChain class (`batchSize`, `stripNewLines`, …) is not dropped without a word.
+ */
+const PARAMETERS: Record<keyof EmbedkitEmbeddingsParams, true> = {
+  model: true,
+  documentInputType: true,
+  queryInputType: true,
+  maxConcurrency: true,
+  concurrency: true,
+  dimensions: true,
+  truncate: true,
+  strict: true,
+  maxInputsPerCall: true,
+  headers: true,
+  providerOptions: true,
+  maxRetries: true,
+  maxRetryDelayMs: true,
+  timeoutMs: true,
+  rateLimit: true,
+  tokenCounter: true,
+  onProgress: true,
+  onRetry: true,
+  onWait: true,
+  onWarning: true,
+  clock: true,
+};
+
+/** What to use instead, for parameters LangChain users pass to other `Embeddings` classes. */
+const INSTEAD: Record<string, string> = {
+  batchSize:
+    'the engine packs each call by the model’s count and token limits; to send fewer inputs per call, pass maxInputsPerCall',
+  onFailedAttempt:
+    'retries are embedkit’s (maxRetries, onRetry); LangChain’s caller, which it configures, is not used',
+  inputType: 'pass documentInputType and queryInputType',
+};
 
 /**
  * A LangChain `Embeddings` over any embedkit model. Documents and queries are embedded with the model's
@@ -30,18 +74,23 @@ export interface EmbedkitEmbeddingsParams
  * `embedQueryFloat32` return the `Float32Array`s themselves, at half the memory of `number[]`.
  */
 export class EmbedkitEmbeddings extends Embeddings {
-  private readonly settings: Omit<EmbedkitEmbeddingsParams, 'documentInputType' | 'queryInputType'>;
+  private readonly settings: Omit<
+    EmbedkitEmbeddingsParams,
+    'documentInputType' | 'queryInputType' | 'maxConcurrency'
+  >;
   private readonly documentInputType: InputType | undefined;
   private readonly queryInputType: InputType | undefined;
 
   constructor(params: EmbedkitEmbeddingsParams) {
     // Retries and concurrency are the engine's; LangChain's caller would add a second layer of both.
     super({ maxRetries: 0 });
-    const { documentInputType, queryInputType, ...settings } = params;
+    checkParameters(params);
+    const { documentInputType, queryInputType, maxConcurrency, ...settings } = params;
     const supported = params.model?.capabilities?.inputTypes ?? [];
     this.documentInputType = documentInputType ?? (supported.includes('document') ? 'document' : undefined);
     this.queryInputType = queryInputType ?? (supported.includes('query') ? 'query' : undefined);
     this.settings = { onWarning: warnOnConsole, ...settings };
+    if (maxConcurrency !== undefined) this.settings.concurrency = maxConcurrency;
   }
 
   /** One vector per document, in order, as LangChain's vector stores take them. */
@@ -65,6 +114,36 @@ export class EmbedkitEmbeddings extends Embeddings {
     const job: EmbedSettings<'float'> & { input: string } = { ...this.settings, input: document };
     if (this.queryInputType !== undefined) job.inputType = this.queryInputType;
     return (await embed<'float'>(job)).embedding;
+  }
+}
+
+/** Refuses what the class would otherwise ignore: unknown parameters, and a `maxConcurrency` the engine cannot run. */
+function checkParameters(params: EmbedkitEmbeddingsParams): void {
+  if (typeof params !== 'object' || params === null) {
+    throw new InvalidArgumentError('new EmbedkitEmbeddings takes one parameters object, { model, … }.', {
+      argument: 'params',
+    });
+  }
+  for (const name of Object.keys(params)) {
+    if (Object.hasOwn(PARAMETERS, name)) continue;
+    const instead = Object.hasOwn(INSTEAD, name) ? `: ${INSTEAD[name]}` : '';
+    throw new InvalidArgumentError(`EmbedkitEmbeddings has no parameter ${name}${instead}.`, {
+      argument: name,
+    });
+  }
+  const { maxConcurrency, concurrency } = params;
+  if (maxConcurrency === undefined) return;
+  if (!(Number.isInteger(maxConcurrency) && maxConcurrency >= 1 && maxConcurrency <= MAX_CONCURRENCY)) {
+    throw new InvalidArgumentError(
+      `maxConcurrency (embedkit's concurrency) must be a whole number from 1 to ${MAX_CONCURRENCY.toLocaleString('en-US')}, got ${String(maxConcurrency)}.`,
+      { argument: 'maxConcurrency' },
+    );
+  }
+  if (concurrency !== undefined && concurrency !== maxConcurrency) {
+    throw new InvalidArgumentError(
+      `maxConcurrency (${maxConcurrency}) and concurrency (${String(concurrency)}) are one setting; give one of them.`,
+      { argument: 'maxConcurrency' },
+    );
   }
 }
 

@@ -61,7 +61,10 @@ export interface RedisConnectionOptions {
   url?: string;
   /** The prefix of every key the store writes. Default `embedkit`. */
   namespace?: string;
-  /** How long one command may take before the store treats Redis as unavailable, in ms. Default 2,000. */
+  /**
+   * How long one command may take before the store treats Redis as unavailable, in ms; after one has
+   * timed out, Redis is skipped until it answers a background PING. Default 2,000.
+   */
   timeoutMs?: number;
   /**
    * Told when Redis becomes unavailable (the store falls back) and when it answers again, once each per
@@ -152,15 +155,31 @@ function emitWarning(warning: RedisStoreWarning): void {
   process.emitWarning(warning.message, { type: 'EmbedkitRedisWarning', code: warning.code });
 }
 
+/** A command that got no answer within `timeoutMs`. */
+class NoAnswerError extends Error {}
+
+/** First and longest wait between two probes of a Redis that is not connected, in ms. */
+const FIRST_PROBE_DELAY_MS = 50;
+const MAX_PROBE_DELAY_MS = 2_000;
+
 /**
  * One store's way to Redis. Every operation runs on Redis when the client is connected and answers in
  * time, and on the caller's local fallback otherwise; the first failure and the first success after it
  * are each reported once.
+ *
+ * A Redis that does not answer at all (hung, stopped, a partition that keeps the socket open) would make
+ * every operation wait the whole `timeoutMs`. So once one times out, Redis is skipped: operations fall
+ * back at once, and a single PING in the background waits for Redis to answer again (it queues behind
+ * the commands already sent, so its answer means those are done too).
  */
 export class RedisLink {
   readonly client: RedisClientLike;
   private readonly settings: RedisLinkSettings;
   private unavailable = false;
+  /** Set when a command timed out: Redis is skipped until the probe hears it answer. */
+  private silent = false;
+  private closed = false;
+  private probeTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(client: RedisClientLike, settings: RedisLinkSettings) {
     this.client = client;
@@ -173,6 +192,7 @@ export class RedisLink {
   }
 
   async run<T>(remote: () => Promise<T>, local: () => T | Promise<T>): Promise<T> {
+    if (this.silent) return local();
     if (!this.client.isReady) {
       this.lost('the client is not connected');
       return local();
@@ -182,13 +202,49 @@ export class RedisLink {
       result = await this.inTime(remote());
     } catch (error) {
       this.lost(describe(error));
+      if (error instanceof NoAnswerError) this.skip();
       return local();
     }
+    this.answered();
+    return result;
+  }
+
+  /** Redis answered: use it again, and say so once after an outage. */
+  private answered(): void {
+    this.silent = false;
     if (this.unavailable) {
       this.unavailable = false;
       this.warn('redis-restored', `Redis answers again; ${this.settings.restored}.`);
     }
-    return result;
+  }
+
+  /** Skips Redis until it answers a PING, sent one at a time (never one per caller). */
+  private skip(): void {
+    if (this.silent || this.closed) return;
+    this.silent = true;
+    this.probe(FIRST_PROBE_DELAY_MS);
+  }
+
+  private probe(delayMs: number): void {
+    if (!this.silent || this.closed) return;
+    const again = () => {
+      if (this.closed) return;
+      // Not connected (or the connection broke under the PING): try again later, waiting longer each time.
+      this.probeTimer = setTimeout(() => this.probe(Math.min(delayMs * 2, MAX_PROBE_DELAY_MS)), delayMs);
+      this.probeTimer.unref?.();
+    };
+    if (!this.client.isReady) {
+      again();
+      return;
+    }
+    // No timeout of its own: on a connection that stays open it waits for Redis however long it takes,
+    // and a connection that breaks rejects it.
+    this.client.sendCommand(['PING']).then(
+      () => {
+        if (this.silent && !this.closed) this.answered();
+      },
+      () => again(),
+    );
   }
 
   /** Records that Redis cannot be reached (once per outage). */
@@ -213,6 +269,8 @@ export class RedisLink {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.probeTimer);
     await this.settings.close?.();
   }
 
@@ -224,7 +282,7 @@ export class RedisLink {
     const { timeoutMs } = this.settings;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(() => reject(new NoAnswerError(`no answer within ${timeoutMs} ms`)), timeoutMs);
     });
     return Promise.race([promise, late]).finally(() => clearTimeout(timer));
   }
@@ -285,8 +343,19 @@ export async function openLink(
     ...settings,
     secrets,
     close: async () => {
-      if (client.isOpen) await client.close();
-      else client.destroy();
+      if (!client.isOpen) {
+        client.destroy();
+        return;
+      }
+      // close() waits for the answers to every command sent; a Redis that gives none would hold it
+      // forever, so after timeoutMs the connection is dropped instead.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => resolve('late'), settings.timeoutMs);
+      });
+      const closing = client.close().then(() => 'closed' as const);
+      if ((await Promise.race([closing, late])) === 'late') client.destroy();
+      clearTimeout(timer);
     },
   });
   return link;

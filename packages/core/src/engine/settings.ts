@@ -94,7 +94,9 @@ export interface EmbedSettings<O extends OutputType = OutputType> extends CallSe
 export const DEFAULT_MAX_RETRIES = 3;
 export const DEFAULT_MAX_RETRY_DELAY_MS = 60_000;
 export const DEFAULT_TIMEOUT_MS = 120_000;
+/** Calls in flight at once when a job sets no `concurrency`, and the most a job may set. */
 export const DEFAULT_CONCURRENCY = 4;
+export const MAX_CONCURRENCY = 10_000;
 
 /**
  * The one settings object every job function takes; anything else is an `InvalidArgumentError` that
@@ -180,7 +182,7 @@ export function jobBasics(
     );
   }
   checkWholeNumber(settings.maxRetries, 'maxRetries', 0, 100);
-  checkWholeNumber(settings.concurrency, 'concurrency', 1, 10_000);
+  checkWholeNumber(settings.concurrency, 'concurrency', 1, MAX_CONCURRENCY);
   checkWholeNumber(settings.timeoutMs, 'timeoutMs', 1, MAX_TIMER_MS);
   checkWholeNumber(settings.maxRetryDelayMs, 'maxRetryDelayMs', 0, MAX_TIMER_MS);
   const signal = settings.signal as Partial<AbortSignal> | undefined;

@@ -1,0 +1,166 @@
+/**
+ * A cache store that fails (a full disk, a broken custom store) never fails a call: the answer was paid
+ * for. A read that fails is a miss and a write that fails is skipped, each told once through `onWarning`.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { type CacheStore, type CacheStoreWarning, cacheMiddleware } from '../src/cache.js';
+import { embedMany } from '../src/engine/embed.js';
+import { wrapEmbeddingModel } from '../src/middleware.js';
+import { hashVector, MockEmbeddingModel } from '../src/testing.js';
+import type { Embedding } from '../src/types.js';
+
+/** LMDB's rejection of a failed commit, as `@embedkit/cache-disk` met it on a full disk. */
+function commitFailed(): Error {
+  return new Error('Commit failed (see commitError for details)');
+}
+
+/** A batched store over a map whose reads and writes fail while `failing` says so. */
+function flakyStore(failing: { read: boolean; write: boolean }) {
+  const entries = new Map<string, Embedding>();
+  const store: CacheStore = {
+    get: (key) => entries.get(key),
+    set: (key, value) => {
+      entries.set(key, value);
+    },
+    async getMany(keys) {
+      if (failing.read) throw new Error('MDB_PAGE_NOTFOUND: Requested page not found');
+      return keys.map((key) => entries.get(key));
+    },
+    async setMany(batch) {
+      if (failing.write) throw commitFailed();
+      for (const [key, value] of batch) entries.set(key, value);
+    },
+  };
+  return { store, entries };
+}
+
+function warningLog() {
+  const warnings: CacheStoreWarning[] = [];
+  return { warnings, onWarning: (warning: CacheStoreWarning) => warnings.push(warning) };
+}
+
+const vectors = (texts: string[]) => texts.map((text) => hashVector(text, 8));
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('a cache store whose write fails', () => {
+  // Review finding: embedMany threw LMDB's "Commit failed" after the API had answered (and been paid).
+  it('returns every vector of the call, skips the write and says so once', async () => {
+    const { store, entries } = flakyStore({ read: false, write: true });
+    const log = warningLog();
+    const inner = new MockEmbeddingModel({ dimensions: 8 });
+    const model = wrapEmbeddingModel(inner, cacheMiddleware({ store, onWarning: log.onWarning }));
+    const first = await embedMany({ model, inputs: ['a', 'b'] });
+    const second = await embedMany({ model, inputs: ['b', 'c'] });
+    expect(first.embeddings).toEqual(vectors(['a', 'b']));
+    expect(second.embeddings).toEqual(vectors(['b', 'c']));
+    // Nothing was stored, so 'b' is sent again.
+    expect(inner.calls.map((call) => call.inputs)).toEqual([
+      ['a', 'b'],
+      ['b', 'c'],
+    ]);
+    expect(entries.size).toBe(0);
+    expect(log.warnings).toEqual([
+      {
+        code: 'cache-write-failed',
+        message:
+          'The embedding cache could not be written (Commit failed (see commitError for details)); answers are returned without being cached until it can.',
+      },
+    ]);
+  });
+
+  it('a store without setMany whose set throws at once (not a rejection) fails no call either', async () => {
+    const log = warningLog();
+    const store: CacheStore = {
+      get: () => undefined,
+      set: () => {
+        throw new Error('ENOSPC: no space left on device');
+      },
+    };
+    const model = wrapEmbeddingModel(
+      new MockEmbeddingModel({ dimensions: 8 }),
+      cacheMiddleware({ store, onWarning: log.onWarning }),
+    );
+    const result = await embedMany({ model, inputs: ['a', 'b', 'a'] });
+    expect(result.embeddings).toEqual(vectors(['a', 'b', 'a']));
+    expect(log.warnings.map((warning) => warning.code)).toEqual(['cache-write-failed']);
+    expect(log.warnings[0]!.message).toContain('(ENOSPC: no space left on device)');
+  });
+
+  it('warns again only after a write has worked in between', async () => {
+    const failing = { read: false, write: true };
+    const { store, entries } = flakyStore(failing);
+    const log = warningLog();
+    const model = wrapEmbeddingModel(
+      new MockEmbeddingModel({ dimensions: 8 }),
+      cacheMiddleware({ store, onWarning: log.onWarning }),
+    );
+    await embedMany({ model, inputs: ['a'] });
+    await embedMany({ model, inputs: ['b'] });
+    expect(log.warnings).toHaveLength(1);
+    failing.write = false;
+    await embedMany({ model, inputs: ['c'] });
+    expect([...entries.values()]).toEqual(vectors(['c']));
+    failing.write = true;
+    await embedMany({ model, inputs: ['d'] });
+    expect(log.warnings.map((warning) => warning.code)).toEqual(['cache-write-failed', 'cache-write-failed']);
+  });
+});
+
+describe('a cache store whose read fails', () => {
+  it('counts every input as a miss (each distinct one sent once), stores the answers and says so once', async () => {
+    const failing = { read: true, write: false };
+    const { store, entries } = flakyStore(failing);
+    const log = warningLog();
+    const inner = new MockEmbeddingModel({ dimensions: 8 });
+    const model = wrapEmbeddingModel(inner, cacheMiddleware({ store, onWarning: log.onWarning }));
+    const result = await embedMany({ model, inputs: ['a', 'b', 'a'] });
+    await embedMany({ model, inputs: ['a'] });
+    expect(result.embeddings).toEqual(vectors(['a', 'b', 'a']));
+    expect(inner.calls.map((call) => call.inputs)).toEqual([['a', 'b'], ['a']]);
+    expect(entries.size).toBe(2);
+    expect(log.warnings).toEqual([
+      {
+        code: 'cache-read-failed',
+        message:
+          'The embedding cache could not be read (MDB_PAGE_NOTFOUND: Requested page not found); inputs count as misses until it can.',
+      },
+    ]);
+    failing.read = false;
+    await embedMany({ model, inputs: ['a', 'b'] });
+    expect(inner.calls).toHaveLength(2);
+  });
+
+  it('a store without getMany whose get throws at once fails no call either', async () => {
+    const log = warningLog();
+    const store: CacheStore = {
+      get: () => {
+        throw new Error('Database is closed');
+      },
+      set: () => {},
+    };
+    const model = wrapEmbeddingModel(
+      new MockEmbeddingModel({ dimensions: 8 }),
+      cacheMiddleware({ store, onWarning: log.onWarning }),
+    );
+    const result = await embedMany({ model, inputs: ['a'] });
+    expect(result.embeddings).toEqual(vectors(['a']));
+    expect(log.warnings.map((warning) => warning.code)).toEqual(['cache-read-failed']);
+  });
+});
+
+describe('cacheMiddleware warnings without onWarning', () => {
+  it('go to process.emitWarning as EmbedkitCacheWarning with their code', async () => {
+    const emitted = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    const { store } = flakyStore({ read: true, write: true });
+    const model = wrapEmbeddingModel(new MockEmbeddingModel({ dimensions: 8 }), cacheMiddleware({ store }));
+    await embedMany({ model, inputs: ['a'] });
+    await embedMany({ model, inputs: ['b'] });
+    expect(emitted.mock.calls.map((call) => [call[1]])).toEqual([
+      [{ type: 'EmbedkitCacheWarning', code: 'cache-read-failed' }],
+      [{ type: 'EmbedkitCacheWarning', code: 'cache-write-failed' }],
+    ]);
+  });
+});
