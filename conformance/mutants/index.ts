@@ -9,6 +9,7 @@ import {
   AuthenticationError,
   ConnectionError,
   type ContextualizedEmbedRequest,
+  createTransport,
   type Embedding,
   EmbedKitError,
   type EmbedRequest,
@@ -301,6 +302,32 @@ export const mutants: Mutant[] = [
                 statusCode: 401,
               },
             );
+          throw error;
+        }
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'key-check-own-transport',
+    'on a 401, asks `GET /models` whether the key was revoked through a transport of its own (core’s default), not the `fetch` or `dispatcher` it was given',
+    ['error-401', 'secret-redaction'],
+    class extends AcmeEmbeddingModel {
+      override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+        try {
+          return await super.doEmbed(request);
+        } catch (error) {
+          if (AuthenticationError.isInstance(error)) {
+            // A best-effort check: whatever it finds, the original error is thrown.
+            await createTransport({})
+              .request({
+                method: 'GET',
+                url: `${this.settings.baseURL}/models`,
+                headers: { authorization: `Bearer ${this.settings.apiKey}` },
+                maxResponseBytes: 65_536,
+              })
+              .catch(() => undefined);
+          }
           throw error;
         }
       }

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import {
   type BatchEmbeddingJobs,
   type ContextualizedEmbeddingModel,
@@ -10,25 +10,32 @@ import {
   rerank,
 } from '@embedkit/core';
 import type { FetchFunction } from '@embedkit/core/provider';
-import { scrubCassette } from '@embedkit/replay';
+import { bodyDifferences, type CassetteInteraction, scrubCassette } from '@embedkit/replay';
 import { cassetteFiles, readCassette } from '@embedkit/replay/node';
+import { EnvHttpProxyAgent, fetch as undiciFetch } from 'undici';
 import { createFakeClock, type FakeClock, fakeApiKey } from './harness.js';
 import { createInterceptor, type TransportKind } from './interceptor.js';
 import { arrayClassOf } from './suite/answers.js';
 import type { Scenario } from './suite/family.js';
-import type {
-  Cassette,
-  CassetteCall,
-  CreateModelOptions,
-  DescribeEmbeddingProviderOptions,
-  WireProfile,
-} from './types.js';
+import type { Cassette, CassetteCall, CreateModelOptions, WireProfile } from './types.js';
 
-export { scrubCassette };
+export { bodyDifferences, scrubCassette };
 
-/** Reads every `*.json` cassette in `directory`, sorted by file name, and checks its format. */
+/**
+ * Reads every `*.json` cassette in `directory`, sorted by file name, and checks its format. A relative
+ * directory is resolved from the working directory; a missing one is an error that says where it looked.
+ */
 export function loadCassettes(directory: string): (Cassette & { file: string })[] {
-  return cassetteFiles(directory).map((file) => ({ ...readCassette(file), file }));
+  let files: string[];
+  try {
+    files = cassetteFiles(directory);
+  } catch (error) {
+    throw new Error(
+      `cassettes: ${(error as Error).message}. Give the directory as an absolute path, e.g. fileURLToPath(new URL('./cassettes', import.meta.url)) in the test file.`,
+      { cause: error },
+    );
+  }
+  return files.map((file) => ({ ...readCassette(file), file }));
 }
 
 /** What replaying a group's cassettes needs: where the API lives, the provider's factory, and its wire. */
@@ -39,39 +46,12 @@ export interface CassetteSuite {
   kind?: CassetteCall['kind'];
   createModel?(options: CreateModelOptions): unknown;
   createJobs?(options: CreateModelOptions): BatchEmbeddingJobs;
-  /** Decides the encoding of recorded answers (`encodingOf`, `encodingSwap`), when given. */
-  wire?: Partial<Pick<WireProfile, 'encodingOf' | 'encodingSwap'>>;
+  /**
+   * Decides the encoding of recorded answers (`encodingOf`, `encodingSwap`), when given; a recording
+   * keeps the `requestIdHeader` of each answer.
+   */
+  wire?: Partial<Pick<WireProfile, 'encodingOf' | 'encodingSwap' | 'requestIdHeader'>>;
   cassettes?: Cassette[] | string;
-}
-
-const describeValue = (value: unknown) => (value === undefined ? '(absent)' : JSON.stringify(value));
-
-/** The differences between a recorded request body and the one sent, field by field and item by item. */
-export function bodyDifferences(
-  expected: unknown,
-  actual: unknown,
-  path = 'body',
-  out: string[] = [],
-): string[] {
-  if (out.length >= 10) return out;
-  if (Array.isArray(expected) && Array.isArray(actual)) {
-    if (expected.length !== actual.length)
-      out.push(`${path}: ${expected.length} items recorded, ${actual.length} sent`);
-    for (let index = 0; index < Math.min(expected.length, actual.length); index++)
-      bodyDifferences(expected[index], actual[index], `${path}[${index}]`, out);
-    return out;
-  }
-  const isObject = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value);
-  if (isObject(expected) && isObject(actual)) {
-    const recorded = expected as Record<string, unknown>;
-    const sent = actual as Record<string, unknown>;
-    for (const key of new Set([...Object.keys(recorded), ...Object.keys(sent)]))
-      bodyDifferences(recorded[key], sent[key], `${path}.${key}`, out);
-    return out;
-  }
-  if (!Object.is(expected, actual) && JSON.stringify(expected) !== JSON.stringify(actual))
-    out.push(`${path}: recorded ${describeValue(expected)}, sent ${describeValue(actual)}`);
-  return out;
 }
 
 /**
@@ -106,15 +86,19 @@ function optionalSettings(call: CassetteCall) {
   };
 }
 
-/** Runs a cassette's call against the given model (or jobs) and returns what it produced. */
+/**
+ * Runs a cassette's call against the given model (or jobs) and returns what it produced: the one place
+ * a call becomes a job, for replay and for recording alike, so a recording is made of the very
+ * requests its replay will send. `clock`: the replay's fake one; a recording waits for real.
+ */
 async function runCall(
   suite: CassetteSuite,
   call: CassetteCall,
   target: unknown,
-  clock: FakeClock,
+  clock?: FakeClock,
 ): Promise<unknown> {
   const kind = call.kind ?? suite.kind ?? 'embed';
-  const common = { clock, maxRetries: call.maxRetries ?? 0 };
+  const common = { ...(clock === undefined ? {} : { clock }), maxRetries: call.maxRetries ?? 0 };
   if (kind === 'embed') {
     return embedMany({
       model: target as EmbeddingModel,
@@ -150,7 +134,7 @@ async function runCall(
     ...settings,
     ...(call.displayName === undefined ? {} : { displayName: call.displayName }),
   });
-  await jobs.wait(job.id, { clock, pollIntervalMs: 1_000 });
+  await jobs.wait(job.id, { ...(clock === undefined ? {} : { clock }), pollIntervalMs: 1_000 });
   return jobs.results(job.id);
 }
 
@@ -245,6 +229,8 @@ export async function replayCassette(
       (result) => ({ result: result as Record<string, unknown> }),
       (error: unknown) => ({ error: error as Error & { code?: string; statusCode?: number } }),
     );
+    const escaped = interceptor.escaped();
+    if (escaped !== undefined) assert.fail(escaped);
     assert.deepEqual(mismatches, [], 'every request matches the cassette');
     const expected = cassette.expect;
     if ('error' in expected) {
@@ -309,76 +295,223 @@ export function cassetteScenarios(suite: CassetteSuite, cassettes: readonly Cass
   }));
 }
 
+/** Response headers a recording keeps: the content type, the waits, the request id, the rate limits. */
+const KEPT_HEADERS = new Set(['content-type', 'retry-after', 'retry-after-ms', 'x-request-id', 'request-id']);
+const RATE_LIMIT_HEADER = /^x-ratelimit-/;
+
+/** A JSON value with the keys of every object sorted: a recording does not change with the provider's key order. */
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]),
+  );
+}
+
+/** The text of a request body as a provider hands it to `fetch`. */
+async function requestText(body: RequestInit['body']): Promise<string | undefined> {
+  if (body === undefined || body === null) return undefined;
+  if (typeof body === 'string') return body;
+  return new Response(body).text();
+}
+
+function parseText(text: string | undefined): unknown {
+  if (text === undefined || text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    // A non-JSON body is kept as text.
+    return text;
+  }
+}
+
+const leading = (vector: ArrayLike<number>) => Array.from(vector).slice(0, 4);
+
+/** What a cassette must then produce: the result of the recorded call, as its replay will check it. */
+function expectationOf(kind: CassetteCall['kind'], result: Record<string, unknown>): Cassette['expect'] {
+  const usage = (result.usage as { inputTokens: number } | undefined) ?? null;
+  if (kind === 'contextualized') {
+    const documents = result.embeddings as ArrayLike<number>[][];
+    return {
+      documents: {
+        chunks: documents.map((vectors) => vectors.length),
+        dimensions: documents[0]?.[0]?.length ?? 0,
+        prefixes: documents.map((vectors) => vectors.map(leading)),
+      },
+      usage,
+    };
+  }
+  if (kind === 'rerank') {
+    const results = result.results as { index: number; relevanceScore: number }[];
+    return { results: results.map(({ index, relevanceScore }) => ({ index, relevanceScore })), usage };
+  }
+  const vectors = result.embeddings as ArrayLike<number>[];
+  return {
+    embeddings: {
+      count: vectors.length,
+      dimensions: vectors[0]?.length ?? 0,
+      prefixes: vectors.map(leading),
+    },
+    usage,
+  };
+}
+
+/** Whether two cassettes hold the same exchanges and expectation (the key order aside). */
+function sameRecording(a: Cassette, b: Cassette): boolean {
+  const part = (cassette: Cassette) =>
+    JSON.stringify(sortKeys({ interactions: cassette.interactions, expect: cassette.expect }));
+  return part(a) === part(b);
+}
+
+/** Writes `text` to `file` through a temporary file renamed over it, so a failed write leaves the old one whole. */
+function writeAtomically(file: string, text: string): void {
+  const temporary = `${file}.${process.pid}.recording`;
+  try {
+    writeFileSync(temporary, text);
+    renameSync(temporary, file);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  }
+}
+
 /**
- * Record mode: runs the cassette's call against the live API with a real key and writes the scrubbed
- * exchanges back (source "recorded"). Only with `EMBEDKIT_RECORD=1`.
+ * Whether record mode re-records this cassette: one of successful answers (every status below 300) that
+ * expects a result. The others (errors, waits, retries, bisection) hold answers a live API gives only on
+ * its own terms, so record mode replays them as usual.
+ */
+export function recordable(cassette: Cassette): boolean {
+  return !('error' in cassette.expect) && cassette.interactions.every((item) => item.response.status < 300);
+}
+
+/**
+ * Record mode: runs the cassette's call (the same job its replay runs) against the live API with a real
+ * key, and writes the exchanges back scrubbed, `source: "recorded"`, in the order the requests were
+ * sent, request body keys sorted. It fails, leaving the file as it was, when the call's outcome is not
+ * the one the cassette expects (a failure where a result is expected, another error than the one
+ * expected), or when the fresh recording does not replay. `recordedAt` changes only when the exchanges
+ * or the expectation do. Without a `file` the recording is returned, not written. Requests go through
+ * undici's own `fetch` with an agent of their own (proxy variables honoured), which no mock patches,
+ * unless `fetchFunction` is given.
  */
 export async function recordCassette(
-  options: DescribeEmbeddingProviderOptions,
+  suite: CassetteSuite,
   cassette: Cassette & { file?: string },
   apiKey: string,
-  fetchFunction: FetchFunction = (input, init) => globalThis.fetch(input, init),
+  fetchFunction?: FetchFunction,
 ): Promise<Cassette> {
-  const interactions: Cassette['interactions'] = [];
+  const { file, ...original } = cassette;
+  const agent = fetchFunction === undefined ? new EnvHttpProxyAgent() : undefined;
+  const live: FetchFunction =
+    fetchFunction ??
+    ((input, init) =>
+      undiciFetch(input, { ...(init as object), dispatcher: agent }) as unknown as Promise<Response>);
+  const keep = new Set(KEPT_HEADERS);
+  if (suite.wire?.requestIdHeader !== undefined) keep.add(suite.wire.requestIdHeader.toLowerCase());
+  // One slot per request, taken when it is sent: the replay answers the n-th request with the n-th
+  // interaction, whatever order concurrent answers arrive in.
+  const slots: (CassetteInteraction | undefined)[] = [];
   const recordingFetch: FetchFunction = async (input, init) => {
-    const response = await fetchFunction(input, init);
-    const text = await response.clone().text();
+    const slot = slots.push(undefined) - 1;
     const url = new URL(input);
-    let body: unknown = text;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      // A non-JSON body is kept as text.
-    }
+    const sent = await requestText(init.body ?? undefined);
+    const response = await live(input, init);
+    const text = await response.clone().text();
     const headers: Record<string, string> = {};
-    for (const name of ['content-type', 'retry-after', 'retry-after-ms', 'x-request-id', 'request-id']) {
-      const value = response.headers.get(name);
-      if (value !== null) headers[name] = value;
-    }
-    interactions.push({
-      request: {
-        method: init.method ?? 'GET',
-        path: `${url.pathname}${url.search}`,
-        body: typeof init.body === 'string' ? JSON.parse(init.body) : undefined,
-      },
-      response: { status: response.status, headers, body },
+    response.headers.forEach((value, name) => {
+      const lower = name.toLowerCase();
+      if (keep.has(lower) || RATE_LIMIT_HEADER.test(lower)) headers[lower] = value;
     });
+    const body = parseText(sent);
+    slots[slot] = {
+      request: {
+        method: (init.method ?? 'GET').toUpperCase(),
+        path: `${url.pathname}${url.search}`,
+        ...(body === undefined ? {} : { body: sortKeys(body) }),
+      },
+      response: { status: response.status, headers, body: parseText(text) ?? '' },
+    };
     return response;
   };
-  const model = options.createModel({
-    modelId: cassette.call.modelId,
+  const kind = original.call.kind ?? suite.kind ?? 'embed';
+  const settings: CreateModelOptions = {
+    modelId: original.call.modelId,
     apiKey,
-    baseURL: options.baseURL,
+    baseURL: suite.baseURL,
     fetch: recordingFetch,
-  });
-  const { call } = cassette;
-  const result = await embedMany({
-    model,
-    inputs: call.inputs ?? [],
-    maxRetries: call.maxRetries ?? 0,
-    ...optionalSettings(call),
-  }).then(
-    (value) => value,
-    () => undefined,
-  );
-  const recorded: Cassette = {
-    ...cassette,
-    source: 'recorded',
-    recordedAt: new Date().toISOString(),
-    interactions,
-    expect:
-      result === undefined
-        ? cassette.expect
-        : {
-            embeddings: {
-              count: result.embeddings.length,
-              dimensions: result.embeddings[0]?.length ?? 0,
-              prefixes: result.embeddings.map((vector) => Array.from(vector.subarray(0, 4))),
-            },
-            usage: result.usage ?? null,
-          },
   };
-  const { file: _file, ...clean } = scrubCassette(recorded, [apiKey]) as Cassette & { file?: string };
-  if (cassette.file !== undefined) writeFileSync(cassette.file, `${JSON.stringify(clean, null, 2)}\n`);
-  return clean;
+  const where = file === undefined ? '' : `; ${file} was left as it was`;
+  let outcome:
+    | { result: Record<string, unknown> }
+    | { error: Error & { code?: string; statusCode?: number } };
+  try {
+    const target = kind === 'batch' ? suite.createJobs?.(settings) : suite.createModel?.(settings);
+    if (target === undefined)
+      throw new Error(`cassette "${original.name}" is a ${kind} cassette; this suite cannot record it`);
+    outcome = await runCall(suite, original.call, target).then(
+      (result) => ({ result: result as Record<string, unknown> }),
+      (error: unknown) => ({ error: error as Error & { code?: string; statusCode?: number } }),
+    );
+  } finally {
+    await agent?.close();
+  }
+  const expected = original.expect;
+  let expect: Cassette['expect'];
+  if ('error' in expected) {
+    const failed = 'error' in outcome ? outcome.error : undefined;
+    if (failed?.name !== expected.error.name || failed.code !== expected.error.code)
+      throw new Error(
+        `recording cassette "${original.name}": the cassette expects ${expected.error.name} (${expected.error.code}), the live call ${failed === undefined ? 'succeeded' : `failed with ${failed.name} (${failed.code}): ${failed.message}`}${where}`,
+        { cause: failed },
+      );
+    expect = {
+      error: {
+        ...expected.error,
+        ...(failed.statusCode === undefined ? {} : { statusCode: failed.statusCode }),
+      },
+    };
+  } else {
+    if ('error' in outcome)
+      throw new Error(
+        `recording cassette "${original.name}" failed: ${outcome.error.name}: ${outcome.error.message}${where}`,
+        { cause: outcome.error },
+      );
+    expect = expectationOf(kind, outcome.result);
+  }
+  const interactions = slots.filter((slot): slot is CassetteInteraction => slot !== undefined);
+  if (interactions.length === 0)
+    throw new Error(`recording cassette "${original.name}": the call sent no request${where}`);
+  const { recordedAt, call, ...head } = original;
+  const fresh = scrubCassette(
+    {
+      ...head,
+      source: 'recorded',
+      call,
+      interactions,
+      expect,
+    },
+    [apiKey],
+  );
+  const unchanged =
+    original.source === 'recorded' && recordedAt !== undefined && sameRecording(original, fresh);
+  const { call: scrubbedCall, interactions: scrubbedInteractions, expect: scrubbedExpect, ...rest } = fresh;
+  const recorded: Cassette = {
+    ...rest,
+    recordedAt: unchanged ? recordedAt! : new Date().toISOString(),
+    call: scrubbedCall,
+    interactions: scrubbedInteractions,
+    expect: scrubbedExpect,
+  };
+  try {
+    await replayCassette(suite, recorded, 'undici');
+  } catch (error) {
+    throw new Error(
+      `recording cassette "${original.name}": the fresh recording does not replay (${(error as Error).message})${where}`,
+      { cause: error },
+    );
+  }
+  if (file !== undefined) writeAtomically(file, `${JSON.stringify(recorded, null, 2)}\n`);
+  return recorded;
 }

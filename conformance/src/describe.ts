@@ -1,5 +1,11 @@
 import { describe, it } from 'vitest';
-import { type CassetteSuite, cassetteScenarios, loadCassettes, recordCassette } from './cassettes.js';
+import {
+  type CassetteSuite,
+  cassetteScenarios,
+  loadCassettes,
+  recordable,
+  recordCassette,
+} from './cassettes.js';
 import { TRANSPORT_KINDS, type TransportKind } from './interceptor.js';
 import { listEmbeddingScenarios } from './scenarios.js';
 import type { FamilyReport, Scenario, ScenarioList } from './suite/family.js';
@@ -98,11 +104,24 @@ export async function expectFailure(id: string, reason: string, run: () => Promi
   );
 }
 
-/** Reads `EMBEDKIT_RECORD=1` and the provider's key variable; record mode needs both. */
-function recordKey(options: DescribeEmbeddingProviderOptions): string | undefined {
-  if (process.env.EMBEDKIT_RECORD !== '1') return undefined;
+/**
+ * Record mode, read from `EMBEDKIT_RECORD=1` and the provider's key variable, for a suite with cassettes:
+ * the real key, or why record mode cannot run (it then fails loudly, rather than replaying quietly).
+ */
+export function recordMode(
+  options: DescribeEmbeddingProviderOptions,
+): { key: string } | { problem: string } | undefined {
+  if (process.env.EMBEDKIT_RECORD !== '1' || options.cassettes === undefined) return undefined;
   const name = options.recordApiKeyEnvironmentVariable;
-  return name === undefined ? undefined : process.env[name];
+  if (name === undefined)
+    return {
+      problem:
+        'EMBEDKIT_RECORD=1 asks to record cassettes, but this suite names no recordApiKeyEnvironmentVariable to read a real key from.',
+    };
+  const key = process.env[name];
+  if (key === undefined || key.trim() === '')
+    return { problem: `EMBEDKIT_RECORD=1 asks to record cassettes with a real key, but ${name} is not set.` };
+  return { key };
 }
 
 /**
@@ -152,24 +171,88 @@ export function registerScenarioList(list: ScenarioList, expected: Record<string
  * Registers the conformance suite for one provider: every generated scenario through both transports,
  * the splitting families again with `maxInputsPerCall: 2` and `concurrency: 1`, and every cassette
  * through both transports. Families and cases that do not apply show as skipped, with the reason. An id
- * listed in `expectedFailures` shows as skipped while it fails and fails the run once it passes.
+ * listed in `expectedFailures` shows as skipped while it fails and fails the run once it passes. With
+ * `EMBEDKIT_RECORD=1` and the key in `recordApiKeyEnvironmentVariable`, the cassettes of successful
+ * answers in a `cassettes` directory are recorded live instead (see `recordCassette`); without the key,
+ * record mode fails and names the variable.
  */
 export function describeEmbeddingProvider(options: DescribeEmbeddingProviderOptions): void {
-  const liveKey = recordKey(options);
+  const record = recordMode(options);
   describe(`${options.name} conformance`, () => {
-    if (liveKey === undefined) {
+    if (record === undefined) {
       registerScenarioList(embeddingScenarioList(options), options.expectedFailures);
     } else {
-      // Record mode: the generated scenarios as usual, and each cassette recorded live instead of replayed.
-      registerScenarioList(listEmbeddingScenarios(options), options.expectedFailures);
-      describe('cassettes', () => {
-        for (const cassette of cassettesOf(options)) {
-          it(`${cassette.name} [record]`, async () => {
-            await recordCassette(options, cassette, liveKey);
-          }, 60_000);
-        }
-      });
+      describeRecordMode(options, record);
     }
     options.additionalTests?.();
+  });
+}
+
+/** What record mode registers: the scenarios and replayed cassettes, and a test per cassette recorded. */
+export interface RecordModePlan {
+  list: ScenarioList;
+  expected: Record<string, string>;
+  records: { name: string; run(): Promise<void> }[];
+}
+
+/**
+ * Record mode: the generated scenarios as usual (each in its own network lockdown, lifted after it), then
+ * each cassette of successful answers recorded live instead of replayed; the others are replayed. When
+ * record mode cannot run (no key), or a cassette was given as an object (its recording would have
+ * nowhere to go), its test fails and says so.
+ */
+export function recordModePlan(
+  options: DescribeEmbeddingProviderOptions,
+  record: { key: string } | { problem: string },
+): RecordModePlan {
+  const cassettes = cassettesOf(options);
+  const recorded = 'key' in record ? cassettes.filter(recordable) : [];
+  const replayed = cassettes.filter((cassette) => !recorded.includes(cassette));
+  const list = withCassettes(
+    listEmbeddingScenarios(options, { tinyBatches: options.rerunWithTinyBatches !== false }),
+    'embeddings',
+    { ...options, kind: 'embed', cassettes: replayed },
+  );
+  if (replayed.length === 0 && recorded.length > 0)
+    for (const report of list.families)
+      if (report.family === 'cassettes') report.skipped = 'recorded live in record mode (EMBEDKIT_RECORD=1)';
+  const recordedIds = new Set(recorded.map((cassette) => `cassette/${cassette.name}`));
+  const expected = Object.fromEntries(
+    Object.entries(options.expectedFailures ?? {}).filter(([id]) => !recordedIds.has(id)),
+  );
+  if ('problem' in record)
+    return {
+      list,
+      expected,
+      records: [
+        {
+          name: 'record mode',
+          run: async () => {
+            throw new Error(record.problem);
+          },
+        },
+      ],
+    };
+  const records = recorded.map((cassette) => ({
+    name: `${cassette.name} [record]`,
+    run: async () => {
+      if (cassette.file === undefined)
+        throw new Error(
+          `cassette "${cassette.name}" was given as an object, so its recording would have nowhere to go; give cassettes as a directory of files to record them.`,
+        );
+      await recordCassette({ ...options, kind: 'embed' }, cassette, record.key);
+    },
+  }));
+  return { list, expected, records };
+}
+
+function describeRecordMode(
+  options: DescribeEmbeddingProviderOptions,
+  record: { key: string } | { problem: string },
+): void {
+  const plan = recordModePlan(options, record);
+  registerScenarioList(plan.list, plan.expected);
+  describe('cassettes', () => {
+    for (const item of plan.records) it(item.name, () => item.run(), 120_000);
   });
 }

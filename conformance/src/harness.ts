@@ -66,19 +66,27 @@ export function createWorld<M>(
 ): World<M> & { close(): Promise<void> } {
   const apiKey = fakeApiKey(options.name);
   const interceptor = createInterceptor(kind, new URL(options.baseURL).origin, apiKey);
-  const model = options.createModel({
-    modelId: extra.modelId ?? options.modelId,
-    apiKey,
-    baseURL: options.baseURL,
-    ...interceptor.transport,
-    ...(extra.headers === undefined ? {} : { headers: extra.headers }),
-  });
+  let model: M;
+  try {
+    model = options.createModel({
+      modelId: extra.modelId ?? options.modelId,
+      apiKey,
+      baseURL: options.baseURL,
+      ...interceptor.transport,
+      ...(extra.headers === undefined ? {} : { headers: extra.headers }),
+    });
+  } catch (error) {
+    // The world never opens: give the network back.
+    void interceptor.close();
+    throw error;
+  }
   return { kind, interceptor, model, apiKey, clock: createFakeClock(), close: () => interceptor.close() };
 }
 
 /**
- * Runs `body` in `world` and closes it. A throwing reply handler is the real cause of whatever the call
- * then did, so it fails the scenario first; an expected request that never came fails it too.
+ * Runs `body` in `world` and closes it. A request that left by another way than the transport given to
+ * the model, and a throwing reply handler, are the real cause of whatever the call then did, so they
+ * fail the scenario first; an expected request that never came fails it too.
  */
 export async function runInWorld<W extends World<unknown>>(
   world: W & { close(): Promise<void> },
@@ -89,6 +97,8 @@ export async function runInWorld<W extends World<unknown>>(
       () => undefined,
       (error: unknown) => ({ error }),
     );
+    const escaped = world.interceptor.escaped();
+    if (escaped !== undefined) assert.fail(escaped);
     if (world.interceptor.handlerErrors.length > 0) throw world.interceptor.handlerErrors[0];
     if (outcome !== undefined) throw outcome.error;
     assert.deepEqual(world.interceptor.pending(), [], 'every expected request was made');

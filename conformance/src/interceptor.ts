@@ -1,6 +1,7 @@
 import type { FetchFunction } from '@embedkit/core/provider';
 import nock from 'nock';
 import { type Dispatcher, MockAgent } from 'undici';
+import { type Escape, lockNetwork } from './lockdown.js';
 import type { WireRequest } from './types.js';
 
 export type TransportKind = 'fetch' | 'undici';
@@ -31,6 +32,7 @@ export type ReplyHandler = (request: WireRequest) => WireReply;
 /**
  * Intercepts one origin for one transport, with no request reaching the network: nock in lockdown
  * for the fetch transport (it patches the global `fetch`), undici's `MockAgent` for the undici one.
+ * While it is open every other way out is closed and watched (`lockNetwork`).
  */
 export interface Interceptor {
   readonly kind: TransportKind;
@@ -44,6 +46,11 @@ export interface Interceptor {
   expect(method: string, path: string, handler: ReplyHandler, options?: ExpectOptions): void;
   /** Descriptions of expectations no request used. */
   pending(): string[];
+  /**
+   * Why the scenario must fail because a request left by another way than the transport given to
+   * `createModel` (see `lockdown.ts`), or undefined when none did.
+   */
+  escaped(): string | undefined;
   close(): Promise<void>;
 }
 
@@ -154,14 +161,37 @@ function pathMatcher(path: string, secret: string | undefined): (actual: string)
  * the scenario's key, is let through in a query parameter (see `pathMatcher`).
  */
 export function createInterceptor(kind: TransportKind, origin: string, secret?: string): Interceptor {
-  return kind === 'fetch'
-    ? createNockInterceptor(origin, secret)
-    : createMockAgentInterceptor(origin, secret);
+  // Locked first, so that a request sent while the model is built is caught too.
+  const lockdown = lockNetwork({ watchGlobalFetch: kind === 'undici' });
+  const inner =
+    kind === 'fetch' ? createNockInterceptor(origin, secret) : createMockAgentInterceptor(origin, secret);
+  return {
+    ...inner,
+    escaped: () => escapeMessage(kind, lockdown.escapes),
+    async close() {
+      try {
+        await inner.close();
+      } finally {
+        await lockdown.release();
+      }
+    },
+  };
 }
 
-function createNockInterceptor(origin: string, secret: string | undefined): Interceptor {
-  if (!nock.isActive()) nock.activate();
-  nock.disableNetConnect();
+/** The failure of a scenario whose provider sent a request by another way than the transport it was given. */
+function escapeMessage(kind: TransportKind, escapes: readonly Escape[]): string | undefined {
+  if (escapes.length === 0) return undefined;
+  const given = kind === 'undici' ? 'dispatcher' : 'fetch';
+  const seen = [...new Set(escapes.map((item) => `a request to ${item.target} went through ${item.route}`))];
+  return (
+    `createModel ignored the \`${given}\` it was given (the ${kind} transport): ${seen.join('; ')}. ` +
+    `Every request must go through the \`fetch\` or \`dispatcher\` createModel receives; in a scenario nothing may reach the network.`
+  );
+}
+
+type InnerInterceptor = Omit<Interceptor, 'escaped'>;
+
+function createNockInterceptor(origin: string, secret: string | undefined): InnerInterceptor {
   const requests: WireRequest[] = [];
   const handlerErrors: unknown[] = [];
   // One scope per expectation, so that `isDone` tells whether it was used.
@@ -205,7 +235,7 @@ function createNockInterceptor(origin: string, secret: string | undefined): Inte
   };
 }
 
-function createMockAgentInterceptor(origin: string, secret: string | undefined): Interceptor {
+function createMockAgentInterceptor(origin: string, secret: string | undefined): InnerInterceptor {
   const agent = new MockAgent();
   agent.disableNetConnect();
   const pool = agent.get(origin);

@@ -4,6 +4,7 @@
  * (Named re-exports: a bundler may drop `export *` from another package in a split build.)
  */
 export {
+  bodyDifferences,
   type Cassette,
   type CassetteCall,
   type CassetteInteraction,
@@ -14,6 +15,8 @@ export {
   type ReplayFetch,
   type ReplayMatcher,
   type ReplayMismatch,
+  type ReplayOptions,
+  type ReplayRequest,
   recordedInputs,
   scrubCassette,
 } from '@embedkit/replay';

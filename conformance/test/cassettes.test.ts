@@ -1,14 +1,22 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { bodyDifferences as replayBodyDifferences } from '@embedkit/replay';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ACME_VECTORS, acmeCassettes } from '../mutants/cassettes.js';
 import { createAcmeFetchModel } from '../mutants/fetch-reference-provider.js';
 import { acmeWire, createAcmeModel } from '../mutants/reference-provider.js';
-import { loadCassettes, recordCassette, replayCassette, scrubCassette } from '../src/cassettes.js';
-import { expectFailure } from '../src/describe.js';
+import {
+  bodyDifferences,
+  loadCassettes,
+  recordCassette,
+  replayCassette,
+  scrubCassette,
+} from '../src/cassettes.js';
+import { expectFailure, recordMode, recordModePlan } from '../src/describe.js';
 import { TRANSPORT_KINDS } from '../src/interceptor.js';
 import type { Cassette, DescribeEmbeddingProviderOptions } from '../src/types.js';
+import { type LiveServerOptions, startLiveServer } from './acme-live-server.js';
 
 const options: DescribeEmbeddingProviderOptions = {
   name: 'acme',
@@ -87,6 +95,18 @@ describe('cassette replay', () => {
     });
   }
 
+  it('uses the one field-by-field differ of @embedkit/replay', () => {
+    expect(bodyDifferences).toBe(replayBodyDifferences);
+  });
+
+  it('says where it looked for a cassette directory that is not there', () => {
+    expect(() => loadCassettes('no/such/cassettes')).toThrow(
+      new RegExp(
+        `^cassettes: no cassette directory at ${join(process.cwd(), 'no/such/cassettes')} \\(no/such/cassettes, resolved from the working directory ${process.cwd()}\\)\\. Give the directory as an absolute path`,
+      ),
+    );
+  });
+
   it('loads a directory of cassettes and rejects an unknown format version', () => {
     const directory = mkdtempSync(join(tmpdir(), 'embedkit-cassettes-'));
     writeFileSync(join(directory, 'b.json'), JSON.stringify(cassette({ name: 'b' })));
@@ -151,6 +171,163 @@ describe('record mode', () => {
       usage: { inputTokens: 2 },
     });
     await replayCassette(options, JSON.parse(written) as Cassette, 'undici');
+  });
+});
+
+describe('recording from a live API (a loopback server)', () => {
+  const key = 'sk-live-recording-key-0123456789abcdef';
+  const servers: { close(): Promise<void> }[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((server) => server.close()));
+  });
+
+  async function liveOptions(serverOptions: Partial<LiveServerOptions> = {}) {
+    const server = await startLiveServer({ key, ...serverOptions });
+    servers.push(server);
+    return { server, options: { ...options, baseURL: server.baseURL } };
+  }
+
+  function cassetteFile(
+    call: Cassette['call'],
+    name = 'live',
+  ): { file: string; cassette: Cassette & { file: string } } {
+    const file = join(mkdtempSync(join(tmpdir(), 'embedkit-record-')), `${name}.json`);
+    const written = { ...cassette(), name, call };
+    writeFileSync(file, `${JSON.stringify(written, null, 2)}\n`);
+    return { file, cassette: { ...written, file } };
+  }
+
+  const call = { modelId: 'acme-embed-1', inputs: ['pets', 'animals'], dimensions: 8 };
+
+  for (const [failure, serverOptions, apiKey] of [
+    ['a 500', { failOnCall: { call: 1, with: 500 } }, key],
+    ['a reset connection', { failOnCall: { call: 1, with: 'reset' } }, key],
+    ['a 401 (a wrong key)', {}, 'sk-not-the-live-key-0123456789'],
+  ] as const) {
+    it(`fails on ${failure} and leaves the cassette file as it was`, async () => {
+      const { options: live } = await liveOptions(serverOptions);
+      const { file, cassette: original } = cassetteFile(call);
+      const before = readFileSync(file, 'utf8');
+      await expect(recordCassette(live, original, apiKey)).rejects.toThrow(
+        new RegExp(`recording cassette "live" failed: .*; ${file} was left as it was`),
+      );
+      expect(readFileSync(file, 'utf8')).toBe(before);
+    });
+  }
+
+  it('records concurrent calls in the order they were sent, so the recording replays', async () => {
+    // 18 inputs make two calls (16 and 2) sent together; the first answers last.
+    const { options: live } = await liveOptions({ delayPerInputMs: 5 });
+    const inputs = Array.from({ length: 18 }, (_, index) => `text ${index}`);
+    const { cassette: original } = cassetteFile({ modelId: 'acme-embed-1', inputs, dimensions: 8 });
+    const recorded = await recordCassette(live, original, key);
+    expect(
+      recorded.interactions.map(
+        (interaction) => (interaction.request.body as { input: string[] }).input.length,
+      ),
+    ).toEqual([16, 2]);
+    for (const kind of TRANSPORT_KINDS) await replayCassette(options, recorded, kind);
+  });
+
+  it('records the call as its replay runs it: truncate, input type, length, output type, options', async () => {
+    const { options: live } = await liveOptions();
+    const { cassette: original } = cassetteFile({
+      modelId: 'acme-embed-1',
+      inputs: ['pets'],
+      inputType: 'document',
+      dimensions: 8,
+      outputType: 'int8',
+      truncate: true,
+      providerOptions: { acme: { user: 'user-1234' } },
+    });
+    const recorded = await recordCassette(live, original, key);
+    expect(recorded.interactions[0]!.request.body).toEqual({
+      dimensions: 8,
+      encoding_format: 'base64',
+      input: ['pets'],
+      input_type: 'passage',
+      model: 'acme-embed-1',
+      output_dtype: 'int8',
+      truncate: true,
+      user: 'user-1234',
+    });
+    for (const kind of TRANSPORT_KINDS) await replayCassette(options, recorded, kind);
+  });
+
+  it('keeps the request id and rate limits, sorts request keys, and changes nothing when nothing changed', async () => {
+    const record = async () => {
+      const { options: live } = await liveOptions({ headers: { 'x-ratelimit-remaining-tokens': '9990' } });
+      return recordCassette(live, { ...loadCassettes(directory)[0]! }, key);
+    };
+    const { file } = cassetteFile(call);
+    const directory = join(file, '..');
+    const first = await record();
+    const written = readFileSync(file, 'utf8');
+    expect(first.interactions[0]!.response.headers).toEqual({
+      'content-type': 'application/json',
+      'x-request-id': 'req-live-1',
+      'x-ratelimit-remaining-requests': '99',
+      'x-ratelimit-remaining-tokens': '9990',
+    });
+    const body = first.interactions[0]!.request.body as object;
+    expect(Object.keys(body)).toEqual([...Object.keys(body)].sort());
+    expect(first.recordedAt).toEqual(expect.any(String));
+    await record();
+    expect(readFileSync(file, 'utf8')).toBe(written);
+  });
+});
+
+describe('record mode in a suite', () => {
+  const withEnvironment = <T>(values: Record<string, string | undefined>, run: () => T): T => {
+    const saved = Object.fromEntries(Object.keys(values).map((name) => [name, process.env[name]]));
+    const apply = (entries: Record<string, string | undefined>) => {
+      for (const [name, value] of Object.entries(entries)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    };
+    apply(values);
+    try {
+      return run();
+    } finally {
+      apply(saved);
+    }
+  };
+  const recording = {
+    ...options,
+    cassettes: acmeCassettes,
+    recordApiKeyEnvironmentVariable: 'ACME_UNSET_TEST_KEY',
+  };
+
+  it('fails and names the key variable when it is not set, rather than replaying', async () => {
+    const mode = withEnvironment({ EMBEDKIT_RECORD: '1', ACME_UNSET_TEST_KEY: undefined }, () =>
+      recordMode(recording),
+    );
+    expect(mode).toEqual({
+      problem:
+        'EMBEDKIT_RECORD=1 asks to record cassettes with a real key, but ACME_UNSET_TEST_KEY is not set.',
+    });
+    const { recordApiKeyEnvironmentVariable: _none, ...unnamed } = recording;
+    expect(withEnvironment({ EMBEDKIT_RECORD: '1' }, () => recordMode(unnamed))).toEqual({
+      problem: expect.stringContaining('names no recordApiKeyEnvironmentVariable'),
+    });
+    const plan = recordModePlan(recording, mode!);
+    expect(plan.records.map((item) => item.name)).toEqual(['record mode']);
+    await expect(plan.records[0]!.run()).rejects.toThrow(/ACME_UNSET_TEST_KEY is not set/);
+  });
+
+  it('refuses to record cassettes given as objects, and replays those of errors and waits', async () => {
+    const plan = recordModePlan(recording, { key: 'sk-live-recording-key-0123456789abcdef' });
+    expect(plan.records.map((item) => item.name)).toEqual(['two inputs as queries [record]']);
+    await expect(plan.records[0]!.run()).rejects.toThrow(
+      'cassette "two inputs as queries" was given as an object, so its recording would have nowhere to go',
+    );
+    expect(plan.list.scenarios.map((scenario) => scenario.id)).toContain(
+      'cassette/rate limited then answered',
+    );
+    expect(plan.list.scenarios.map((scenario) => scenario.id)).not.toContain(
+      'cassette/two inputs as queries',
+    );
   });
 });
 

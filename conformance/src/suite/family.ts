@@ -112,12 +112,43 @@ export function buildScenarios<S, W>(
           report.skippedCases.push({ id, reason: item.skipped });
           continue;
         }
-        scenarios.push(pass.toScenario(id, item.run));
+        scenarios.push(withCatches(pass.toScenario(id, item.run), item.catches));
         report.scenarios.push(id);
       }
     }
   }
   return { scenarios, families: reports };
+}
+
+/**
+ * The scenario with the bug its case catches named at the end of every failure message (`… (this
+ * scenario catches: <bug>)`), so that a failing provider is told what is wrong, not only what differed.
+ */
+function withCatches(scenario: Scenario, catches: string): Scenario {
+  return {
+    id: scenario.id,
+    run: (kind) =>
+      scenario.run(kind).catch((error: unknown) => {
+        throw withNote(error, ` (this scenario catches: ${catches})`);
+      }),
+  };
+}
+
+/** `error` with `note` after its message (and in its stack, which repeats the message). */
+function withNote(error: unknown, note: string): unknown {
+  if (typeof error === 'object' && error !== null && typeof (error as Error).message === 'string') {
+    const failure = error as Error;
+    const before = failure.message;
+    try {
+      failure.message = `${before}${note}`;
+      if (typeof failure.stack === 'string' && before !== '' && failure.stack.includes(before))
+        failure.stack = failure.stack.replace(before, () => failure.message);
+      if (failure.message === `${before}${note}`) return failure;
+    } catch {
+      // A frozen error: wrapped below.
+    }
+  }
+  return new Error(`${String((error as Error)?.message ?? error)}${note}`, { cause: error });
 }
 
 /** A readable account of a report: which families ran, which were skipped and why. */

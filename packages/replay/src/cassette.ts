@@ -1,5 +1,5 @@
 import type { InputType, OutputType } from '@embedkit/core';
-import { InvalidArgumentError, redact } from '@embedkit/core/provider';
+import { InvalidArgumentError } from '@embedkit/core/provider';
 
 /** One recorded HTTP exchange of a cassette. */
 export interface CassetteInteraction {
@@ -98,26 +98,4 @@ export function checkCassette(value: unknown, where: string): Cassette {
   if (problem !== undefined)
     throw new InvalidArgumentError(`${where}: ${problem}.`, { argument: 'cassette' });
   return cassette as Cassette;
-}
-
-/** Response headers that carry credentials or account ids; a recording never keeps them. */
-const SECRET_HEADERS = new Set([
-  'authorization',
-  'x-goog-api-key',
-  'api-key',
-  'x-api-key',
-  'cookie',
-  'set-cookie',
-  'openai-organization',
-  'openai-project',
-]);
-
-/** Removes the key (and any header that carries credentials or account ids) from a recorded exchange. */
-export function scrubCassette(cassette: Cassette, secrets: readonly string[]): Cassette {
-  const scrubbed = JSON.parse(redact(JSON.stringify(cassette), secrets)) as Cassette;
-  for (const interaction of scrubbed.interactions) {
-    const headers = interaction.response.headers ?? {};
-    for (const name of Object.keys(headers)) if (SECRET_HEADERS.has(name.toLowerCase())) delete headers[name];
-  }
-  return scrubbed;
 }

@@ -8,8 +8,8 @@ export {
   type CassetteCall,
   type CassetteInteraction,
   checkCassette,
-  scrubCassette,
 } from './cassette.js';
+export { bodyDifferences } from './differences.js';
 export {
   createReplayFetch,
   createReplayMatcher,
@@ -17,5 +17,8 @@ export {
   type ReplayFetch,
   type ReplayMatcher,
   type ReplayMismatch,
+  type ReplayOptions,
+  type ReplayRequest,
   recordedInputs,
 } from './replay.js';
+export { scrubCassette } from './scrub.js';

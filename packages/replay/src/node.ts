@@ -3,7 +3,7 @@
  * (for the undici transport). The matching is the same as `createReplayFetch`'s.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { MockAgent } from 'undici';
 import { type Cassette, checkCassette } from './cassette.js';
 import { createReplayMatcher, type ReplayMismatch } from './replay.js';
@@ -18,23 +18,34 @@ export interface ReplayDispatcher {
   close(): Promise<void>;
 }
 
+/** The text of a request body as undici hands it to a mock: a string, or bytes. */
+function bodyText(body: unknown): string | undefined {
+  if (body === undefined || body === null) return undefined;
+  if (typeof body === 'string') return body;
+  if (body instanceof Uint8Array) return new TextDecoder().decode(body);
+  return String(body);
+}
+
 /**
- * Serves the interactions of `cassettes` for the origin of `baseURL` through undici's `MockAgent`, with
- * every other connection refused. Requests are matched by method, path and JSON body, each
- * interaction once; a request no recording matches is answered with a 418 that says so.
+ * Serves the interactions of `cassettes` for the origin of `baseURL` through undici's `MockAgent`.
+ * Requests are matched by method, path and JSON body, each interaction once; a request no recording
+ * matches, or one sent to another origin, is answered with a 418 that says so (not retried, and listed
+ * in `mismatches`), as `createReplayFetch` answers it. No request reaches the network.
  */
 export function createReplayDispatcher(baseURL: string, cassettes: readonly Cassette[]): ReplayDispatcher {
-  const matcher = createReplayMatcher(cassettes);
+  const matcher = createReplayMatcher(cassettes, { baseURL });
   const agent = new MockAgent();
   agent.disableNetConnect();
   agent
-    .get(new URL(baseURL).origin)
+    // Every origin, so that a request sent elsewhere is a mismatch the matcher names, not a network error.
+    .get(() => true)
     .intercept({ path: () => true, method: () => true })
     .reply((call) => {
       const answer = matcher.answer({
         method: call.method,
         path: call.path,
-        body: typeof call.body === 'string' ? call.body : undefined,
+        body: bodyText(call.body),
+        origin: new URL(String(call.origin)).origin,
       });
       return { statusCode: answer.status, data: answer.body, responseOptions: { headers: answer.headers } };
     })
@@ -60,7 +71,18 @@ export function readCassette(file: string): Cassette {
 
 /** The paths of the `*.json` files in a directory, sorted by file name: the cassettes it holds. */
 export function cassetteFiles(directory: string): string[] {
-  return readdirSync(directory)
+  let names: string[];
+  try {
+    names = readdirSync(directory);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
+    const where = isAbsolute(directory)
+      ? directory
+      : `${resolve(directory)} (${directory}, resolved from the working directory ${process.cwd()})`;
+    throw new Error(`no cassette directory at ${where}`, { cause: error });
+  }
+  return names
     .filter((file) => file.endsWith('.json'))
     .sort()
     .map((file) => join(directory, file));

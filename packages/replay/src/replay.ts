@@ -1,5 +1,5 @@
-import type { FetchFunction } from '@embedkit/core/provider';
 import type { Cassette, CassetteInteraction } from './cassette.js';
+import { bodyDifferences } from './differences.js';
 
 /** A request the recordings had no answer for. */
 export interface ReplayMismatch {
@@ -8,11 +8,18 @@ export interface ReplayMismatch {
   path: string;
   /** The request body, parsed as JSON when it is JSON. */
   body: unknown;
+  /** Where the request was sent, when it is not the origin the recordings are served for. */
+  origin?: string;
   /**
    * An unused recording of the same method, path and body whose query differs (the provider began or
    * stopped sending a parameter after it was recorded): its cassette and its recorded path.
    */
   queryDiffers?: { cassette: string; path: string };
+  /**
+   * The unused recording of the same method and path whose body came closest, and how the request's
+   * body differs from it, field by field (`body.input[0]: recorded "cat", sent "cow"`).
+   */
+  closest?: { cassette: string; differences: string[] };
 }
 
 /** One answer of the replay: a recorded response, or the refusal of a request no recording matches. */
@@ -23,17 +30,37 @@ export interface ReplayAnswer {
   body: string;
 }
 
+/** A request as the matcher sees it: its body as sent on the wire. */
+export interface ReplayRequest {
+  method: string;
+  /** Path and query, e.g. `/v1/embeddings?api-version=1`. */
+  path: string;
+  body: string | undefined;
+  /** Where it was sent (`https://api.openai.com`); checked when the matcher serves one origin. */
+  origin?: string;
+}
+
 /**
  * The matching every replay adapter shares: a request is answered by the first interaction not yet
- * used whose method, path and JSON body equal the request's. Any other request is refused with a 418
- * that says no recording matches, and is remembered in `mismatches`.
+ * used whose method, path (query parameters in any order) and JSON body (keys in any order) equal the
+ * request's. Any other request is refused with a 418 that says no recording matches and how the
+ * closest one differs, and is remembered in `mismatches`.
  */
 export interface ReplayMatcher {
-  answer(request: { method: string; path: string; body: string | undefined }): ReplayAnswer;
+  answer(request: ReplayRequest): ReplayAnswer;
   /** Interactions no request used, as `METHOD path (cassette "name")`. */
   pending(): string[];
   /** Requests no recording matched, in order. */
   readonly mismatches: ReplayMismatch[];
+}
+
+/** Options of a replay. */
+export interface ReplayOptions {
+  /**
+   * The API the recordings answer for, e.g. `https://api.openai.com/v1`: a request to another origin is a
+   * mismatch. Without it (`createReplayFetch` only), the host of a request is not looked at.
+   */
+  baseURL?: string;
 }
 
 /** JSON with object keys sorted, so that two bodies compare equal whatever their key order. */
@@ -44,6 +71,18 @@ function canonical(value: unknown): string {
       : item,
   );
 }
+
+/** A path with its query parameters sorted: two paths that differ only in parameter order are the same. */
+function canonicalPath(path: string): string {
+  const at = path.indexOf('?');
+  if (at < 0) return path;
+  const query = new URLSearchParams(path.slice(at + 1));
+  query.sort();
+  const rest = query.toString();
+  return rest === '' ? path.slice(0, at) : `${path.slice(0, at)}?${rest}`;
+}
+
+const pathname = (path: string) => path.split('?')[0]!;
 
 function parseBody(text: string | undefined): unknown {
   if (text === undefined || text === '') return undefined;
@@ -57,6 +96,8 @@ function parseBody(text: string | undefined): unknown {
 interface Entry {
   cassette: string;
   interaction: CassetteInteraction;
+  method: string;
+  path: string;
   body: string;
   used: boolean;
 }
@@ -67,35 +108,74 @@ function queryOnlyMiss(
   path: string,
   body: string,
 ): { cassette: string; path: string } | undefined {
-  const pathname = (value: string) => value.split('?')[0];
   const entry = unused.find(
-    (candidate) => candidate.body === body && pathname(candidate.interaction.request.path) === pathname(path),
+    (candidate) => candidate.body === body && pathname(candidate.path) === pathname(path),
   );
   return entry === undefined ? undefined : { cassette: entry.cassette, path: entry.interaction.request.path };
 }
 
-/**
- * How the closest unused recordings differ from a refused request, as the end of a sentence: one that
- * differs only in its query, else how many of its path have other bodies; empty when none is that close.
- */
-function nearMissText(
-  queryOnly: ReplayMismatch['queryDiffers'],
+/** The unused recording of the same path whose body differs from the request's in the fewest fields. */
+function closestMiss(
   unused: readonly Entry[],
   path: string,
-): string {
-  if (queryOnly !== undefined)
-    return `; cassette "${queryOnly.cassette}" has it with the path ${queryOnly.path}: the query differs (record it again, or write the path as it is sent now)`;
-  const samePath = unused.filter((entry) => entry.interaction.request.path === path).length;
-  if (samePath === 0) return '';
-  return `; ${samePath} unused recording${samePath === 1 ? '' : 's'} of this path ${samePath === 1 ? 'has' : 'have'} another body`;
+  body: unknown,
+): { cassette: string; differences: string[]; of: number } | undefined {
+  const samePath = unused.filter((entry) => entry.path === path);
+  let best: { cassette: string; differences: string[]; of: number } | undefined;
+  for (const entry of samePath) {
+    const differences = bodyDifferences(entry.interaction.request.body, body);
+    if (best === undefined || differences.length < best.differences.length)
+      best = { cassette: entry.cassette, differences, of: samePath.length };
+  }
+  return best;
+}
+
+/**
+ * How the closest unused recordings differ from a refused request, as the end of a sentence: one that
+ * differs only in its query, else the recording of its path whose body comes closest, field by field;
+ * empty when none is that close.
+ */
+function nearMissText(mismatch: ReplayMismatch, unusedOfPath: number): string {
+  const { queryDiffers, closest } = mismatch;
+  if (queryDiffers !== undefined)
+    return `; cassette "${queryDiffers.cassette}" has it with the path ${queryDiffers.path}: the query differs (record it again, or write the path as it is sent now)`;
+  if (closest === undefined) return '';
+  const others =
+    unusedOfPath === 1
+      ? 'the unused recording of this path'
+      : `the closest of the ${unusedOfPath} unused recordings of this path`;
+  return `; ${others} (cassette "${closest.cassette}") differs in ${closest.differences.join('; ')}`;
+}
+
+/** The recorded headers, names lower-cased, with a JSON content type when the recording names none. */
+function answerHeaders(recorded: Record<string, string> | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(recorded ?? {})) headers[name.toLowerCase()] = value;
+  headers['content-type'] ??= 'application/json';
+  return headers;
+}
+
+/** A refusal: 418 is no status an API sends, so the call fails at once (it is not retried) and cannot be mistaken for an API answer. */
+function refusal(message: string): ReplayAnswer {
+  return {
+    status: 418,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ error: { message } }),
+  };
 }
 
 /** Builds the matcher over every interaction of `cassettes`, in order. */
-export function createReplayMatcher(cassettes: readonly Cassette[]): ReplayMatcher {
+export function createReplayMatcher(
+  cassettes: readonly Cassette[],
+  options: ReplayOptions = {},
+): ReplayMatcher {
+  const origin = options.baseURL === undefined ? undefined : new URL(options.baseURL).origin;
   const entries: Entry[] = cassettes.flatMap((cassette) =>
     cassette.interactions.map((interaction) => ({
       cassette: cassette.name,
       interaction,
+      method: interaction.request.method.toUpperCase(),
+      path: canonicalPath(interaction.request.path),
       body: canonical(interaction.request.body),
       used: false,
     })),
@@ -106,41 +186,41 @@ export function createReplayMatcher(cassettes: readonly Cassette[]): ReplayMatch
     answer(request) {
       const method = request.method.toUpperCase();
       const body = parseBody(request.body);
+      if (origin !== undefined && request.origin !== undefined && request.origin !== origin) {
+        mismatches.push({ method, path: request.path, body, origin: request.origin });
+        return refusal(
+          `no recording matches ${method} ${request.origin}${request.path}: the recordings answer ${origin}`,
+        );
+      }
       const key = canonical(body);
+      const path = canonicalPath(request.path);
       const entry = entries.find(
         (candidate) =>
-          !candidate.used &&
-          candidate.interaction.request.method.toUpperCase() === method &&
-          candidate.interaction.request.path === request.path &&
-          candidate.body === key,
+          !candidate.used && candidate.method === method && candidate.path === path && candidate.body === key,
       );
       if (entry === undefined) {
-        const unused = entries.filter(
-          (candidate) => !candidate.used && candidate.interaction.request.method.toUpperCase() === method,
-        );
-        const queryDiffers = queryOnlyMiss(unused, request.path, key);
-        mismatches.push({
+        const unused = entries.filter((candidate) => !candidate.used && candidate.method === method);
+        const queryDiffers = queryOnlyMiss(unused, path, key);
+        const closest = queryDiffers === undefined ? closestMiss(unused, path, body) : undefined;
+        const mismatch: ReplayMismatch = {
           method,
           path: request.path,
           body,
           ...(queryDiffers === undefined ? {} : { queryDiffers }),
-        });
-        return {
-          // 418 is no status an API sends: the call fails at once (it is not retried) and cannot be mistaken for an API answer.
-          status: 418,
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({
-            error: {
-              message: `no recording matches ${method} ${request.path} with this body${nearMissText(queryDiffers, unused, request.path)}`,
-            },
-          }),
+          ...(closest === undefined
+            ? {}
+            : { closest: { cassette: closest.cassette, differences: closest.differences } }),
         };
+        mismatches.push(mismatch);
+        return refusal(
+          `no recording matches ${method} ${request.path} with this body${nearMissText(mismatch, closest?.of ?? 0)}`,
+        );
       }
       entry.used = true;
       const { response } = entry.interaction;
       return {
         status: response.status,
-        headers: { 'content-type': 'application/json', ...response.headers },
+        headers: answerHeaders(response.headers),
         body: typeof response.body === 'string' ? response.body : JSON.stringify(response.body),
       };
     },
@@ -156,30 +236,48 @@ export function createReplayMatcher(cassettes: readonly Cassette[]): ReplayMatch
 
 /** A `fetch` that answers from recordings; pass it as a provider's `fetch` setting. */
 export interface ReplayFetch {
-  fetch: FetchFunction;
+  /** Takes what `fetch` takes: a URL (string or `URL`) or a `Request`, and a body of any kind. */
+  fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
   /** Interactions no request used. */
   pending(): string[];
   /** Requests no recording matched, in order. */
   readonly mismatches: ReplayMismatch[];
 }
 
+/** The text of a request body of any kind `fetch` takes (string, bytes, Blob, stream, form). */
+async function bodyText(body: RequestInit['body'] | undefined): Promise<string | undefined> {
+  if (body === undefined || body === null) return undefined;
+  if (typeof body === 'string') return body;
+  return new Response(body).text();
+}
+
 /**
  * Serves `cassettes` through a `fetch` that never reaches the network: it runs wherever `fetch` and
  * `Response` exist (Node, browsers, workers, edge runtimes, Bun, Deno). Requests are matched by method,
- * path and JSON body, whatever host they were sent to.
+ * path and JSON body; with `baseURL`, a request to another origin is a mismatch too (as it is for
+ * `createReplayDispatcher`), without it the host is not looked at.
  */
-export function createReplayFetch(cassettes: readonly Cassette[]): ReplayFetch {
-  const matcher = createReplayMatcher(cassettes);
+export function createReplayFetch(cassettes: readonly Cassette[], options: ReplayOptions = {}): ReplayFetch {
+  const matcher = createReplayMatcher(cassettes, options);
   return {
     mismatches: matcher.mismatches,
     pending: matcher.pending,
-    async fetch(input, init) {
-      init.signal?.throwIfAborted();
-      const url = new URL(input);
+    async fetch(input, init = {}) {
+      const request = typeof Request !== 'undefined' && input instanceof Request ? input : undefined;
+      const signal = init.signal ?? request?.signal;
+      signal?.throwIfAborted();
+      const url = new URL(request?.url ?? String(input));
+      const body =
+        init.body !== undefined && init.body !== null
+          ? await bodyText(init.body)
+          : request?.body == null
+            ? undefined
+            : await request.clone().text();
       const answer = matcher.answer({
-        method: init.method ?? 'GET',
+        method: init.method ?? request?.method ?? 'GET',
         path: `${url.pathname}${url.search}`,
-        body: typeof init.body === 'string' ? init.body : undefined,
+        body,
+        origin: url.origin,
       });
       return new Response(answer.body, { status: answer.status, headers: answer.headers });
     },

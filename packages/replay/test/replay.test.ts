@@ -59,7 +59,7 @@ const CASSETTES = [
 ];
 
 /** The smallest provider: one `POST /embeddings` of `{model, input}` per call, through the given transport. */
-function acmeModel(transport: Transport): EmbeddingModel {
+function acmeModel(transport: Transport, baseURL = BASE_URL): EmbeddingModel {
   return {
     specificationVersion: 'v1',
     provider: 'acme',
@@ -76,7 +76,7 @@ function acmeModel(transport: Transport): EmbeddingModel {
       const response = await requestJson({
         transport,
         provider: 'acme',
-        url: `${BASE_URL}/embeddings`,
+        url: `${baseURL}/embeddings`,
         body: { input: request.inputs, model: 'acme-1' },
         signal: request.signal,
       });
@@ -118,6 +118,7 @@ describe('createReplayFetch', () => {
         method: 'POST',
         path: '/v1/embeddings',
         body: { input: ['cow'], model: 'acme-1' },
+        closest: { cassette: 'fish', differences: ['body.input[0]: recorded "carp", sent "cow"'] },
       },
     ]);
   });
@@ -145,9 +146,12 @@ describe('createReplayFetch', () => {
         },
       },
     });
-    // Its path, another body: both recordings of the path are unused.
+    // Its path, another body: the closest of the two unused recordings of the path, field by field.
     expect((await ask('/v1/embeddings', ['cow'])).body.error.message).toBe(
-      'no recording matches POST /v1/embeddings with this body; 2 unused recordings of this path have another body',
+      'no recording matches POST /v1/embeddings with this body; the closest of the 2 unused recordings of this path (cassette "fish") differs in body.input[0]: recorded "carp", sent "cow"',
+    );
+    expect((await ask('/v1/embeddings', ['cat', 'cow'])).body.error.message).toBe(
+      'no recording matches POST /v1/embeddings with this body; the closest of the 2 unused recordings of this path (cassette "pets") differs in body.input[1]: recorded "dog", sent "cow"',
     );
     // Another path, another body: nothing to say.
     expect((await ask('/v1/other', ['cow'])).body.error.message).toBe(
@@ -157,11 +161,15 @@ describe('createReplayFetch', () => {
       { cassette: 'pets', path: '/v1/embeddings' },
       undefined,
       undefined,
+      undefined,
     ]);
     // A used recording is no near miss.
     expect((await ask('/v1/embeddings', ['carp'])).status).toBe(200);
     expect((await ask('/v1/embeddings?compact=true', ['carp'])).body.error.message).toBe(
       'no recording matches POST /v1/embeddings?compact=true with this body',
+    );
+    expect((await ask('/v1/embeddings', ['cow'])).body.error.message).toBe(
+      'no recording matches POST /v1/embeddings with this body; the unused recording of this path (cassette "pets") differs in body.input: 2 items recorded, 1 sent; body.input[0]: recorded "cat", sent "cow"',
     );
   });
 
@@ -202,6 +210,83 @@ describe('createReplayDispatcher (undici transport)', () => {
       expect(replay.pending()).toEqual(['POST /v1/embeddings (cassette "fish")']);
     } finally {
       await replay.close();
+    }
+  });
+});
+
+describe('matching edges, the same for both adapters', () => {
+  const single = (
+    path: string,
+    body: unknown,
+    response: Cassette['interactions'][number]['response'] = { status: 200, body: { ok: true } },
+  ): Cassette => ({
+    ...cassette('edge', ['x'], [[1, 2]]),
+    interactions: [{ request: { method: 'POST', path, body }, response }],
+  });
+
+  it('reads a body of bytes, a Request and a URL as fetch does', async () => {
+    const bytes = createReplayFetch([single('/v1/e', { a: 1 })]);
+    const answered = await bytes.fetch('https://x.test/v1/e', {
+      method: 'POST',
+      body: new TextEncoder().encode('{"a":1}'),
+    });
+    expect([answered.status, bytes.mismatches]).toEqual([200, []]);
+    const request = createReplayFetch([single('/v1/e', { a: 1 })]);
+    const fromRequest = await request.fetch(
+      new Request('https://x.test/v1/e', { method: 'POST', body: '{"a":1}' }),
+    );
+    expect([fromRequest.status, request.mismatches]).toEqual([200, []]);
+    const url = createReplayFetch([single('/v1/e', { a: 1 })]);
+    const fromURL = await url.fetch(new URL('https://x.test/v1/e'), { method: 'POST', body: '{"a":1}' });
+    expect([fromURL.status, url.mismatches]).toEqual([200, []]);
+  });
+
+  it('does not count the order of query parameters, as it does not count the order of body keys', async () => {
+    const replay = createReplayFetch([single('/v1/e?a=1&b=2', { a: 1, b: 2 })]);
+    const answered = await replay.fetch('https://x.test/v1/e?b=2&a=1', {
+      method: 'POST',
+      body: '{"b":2,"a":1}',
+    });
+    expect([answered.status, replay.mismatches]).toEqual([200, []]);
+  });
+
+  it('answers with the recorded content type whatever its case, never merged with the default', async () => {
+    const replay = createReplayFetch([
+      single('/v1/e', { a: 1 }, { status: 200, headers: { 'Content-Type': 'text/plain' }, body: 'hello' }),
+    ]);
+    const answered = await replay.fetch('https://x.test/v1/e', { method: 'POST', body: '{"a":1}' });
+    expect(answered.headers.get('content-type')).toBe('text/plain');
+    expect(await answered.text()).toBe('hello');
+  });
+
+  it('refuses a request to another origin as a mismatch, through both adapters, never retried', async () => {
+    const expected = {
+      method: 'POST',
+      path: '/v1/embeddings',
+      body: { input: ['carp'], model: 'acme-1' },
+      origin: 'https://elsewhere.test',
+    };
+    const fetchReplay = createReplayFetch(CASSETTES, { baseURL: BASE_URL });
+    const dispatcherReplay = createReplayDispatcher(BASE_URL, CASSETTES);
+    try {
+      for (const [replay, transport] of [
+        [fetchReplay, createTransport({ fetch: fetchReplay.fetch })],
+        [dispatcherReplay, createTransport({ dispatcher: dispatcherReplay.dispatcher })],
+      ] as const) {
+        const model = acmeModel(transport, 'https://elsewhere.test/v1');
+        const error = await embedMany({ model, inputs: ['carp'], maxRetries: 2 }).catch(
+          (caught: unknown) => caught,
+        );
+        expect(error).toMatchObject({ statusCode: 418 });
+        expect((error as Error).message).toContain(
+          'no recording matches POST https://elsewhere.test/v1/embeddings: the recordings answer https://api.acme.test',
+        );
+        expect(replay.mismatches).toEqual([expected]);
+        // The right origin is still answered.
+        await embedMany({ model: acmeModel(transport), inputs: ['carp'], maxRetries: 0 });
+      }
+    } finally {
+      await dispatcherReplay.close();
     }
   });
 });

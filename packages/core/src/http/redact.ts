@@ -36,6 +36,29 @@ const SECRET_HEADER_NAMES = new Set([
 ]);
 /** Any other header whose name says it carries a credential (`x-my-token`, `x-auth-signature`). */
 const SECRET_HEADER_WORDS = /key|token|secret|password|signature|credential|auth|cookie/i;
+/** Rate-limit headers count tokens (`x-ratelimit-remaining-tokens`); they carry none. */
+const RATE_LIMIT_HEADER = /^(?:x-)?ratelimit-/i;
+
+/**
+ * Whether a header of this name carries a credential: the known ones (`authorization`, `cookie`,
+ * `x-api-key`, …) and any whose name says so (`x-auth-token`, `set-cookie`), rate-limit counters aside.
+ * The one list request redaction and cassette scrubbing share.
+ */
+export function isSecretHeaderName(name: string): boolean {
+  const lower = name.toLowerCase();
+  if (SECRET_HEADER_NAMES.has(lower)) return true;
+  return SECRET_HEADER_WORDS.test(lower) && !RATE_LIMIT_HEADER.test(lower);
+}
+
+/**
+ * Whether a query parameter (or a field of a form or JSON body) of this name carries a credential:
+ * `key`, `api_key`, `access_token`, `refresh_token`, `client_secret`, `sig`, `code`, ….
+ */
+export function isSecretParameterName(name: string): boolean {
+  return SECRET_PARAMETER_NAME_SET.has(name.toLowerCase());
+}
+
+const SECRET_PARAMETER_NAME_SET = new Set(SECRET_PARAMETER_NAMES);
 
 const parameterNames = SECRET_PARAMETER_NAMES.map((name) => name.replace(/[-_]/g, '[-_]?')).join('|');
 
@@ -171,8 +194,7 @@ export function secretsOfCall(
   const out: string[] = [];
   for (const secret of secrets) if (typeof secret === 'string') out.push(secret);
   for (const [name, value] of Object.entries(headers ?? {})) {
-    const lower = name.toLowerCase();
-    if (!SECRET_HEADER_NAMES.has(lower) && !SECRET_HEADER_WORDS.test(lower)) continue;
+    if (!isSecretHeaderName(name)) continue;
     out.push(value);
     const scheme = /^(\w+)\s+(.+)$/.exec(value.trim());
     if (scheme !== null) {
@@ -188,9 +210,8 @@ export function secretsOfCall(
   }
   if (parsed !== undefined) {
     for (const part of [parsed.username, parsed.password]) if (part !== '') out.push(part, safeDecode(part));
-    const secretNames = new Set(SECRET_PARAMETER_NAMES);
     for (const [name, value] of parsed.searchParams) {
-      if (secretNames.has(name.toLowerCase()) && value !== '') out.push(value);
+      if (isSecretParameterName(name) && value !== '') out.push(value);
     }
   }
   return out;

@@ -1,0 +1,125 @@
+/**
+ * What a failing scenario tells a provider author: a request that left by another way than the transport
+ * `createModel` was given fails it (and reaches nothing), and every failure names the bug its case catches.
+ */
+import { createTransport } from '@embedkit/core/provider';
+import { fetch as undiciFetch } from 'undici';
+import { afterAll, describe, expect, it } from 'vitest';
+import { mutants } from '../mutants/index.js';
+import { AcmeEmbeddingModel, type AcmeSettings, acmeWire } from '../mutants/reference-provider.js';
+import { runConformance } from '../src/describe.js';
+import type { CreateModelOptions, DescribeEmbeddingProviderOptions } from '../src/types.js';
+import { startLiveServer } from './acme-live-server.js';
+
+const KEY = 'sk-live-key-the-scenarios-must-never-send';
+const live = await startLiveServer({ key: KEY });
+afterAll(() => live.close());
+
+/** The Acme reference with its transport replaced by `transport(settings)`. */
+const acmeThrough =
+  (transport: (settings: AcmeSettings) => AcmeSettings) =>
+  ({ modelId, ...settings }: CreateModelOptions) =>
+    new AcmeEmbeddingModel(modelId, transport(settings));
+
+const suite = (
+  createModel: DescribeEmbeddingProviderOptions['createModel'],
+): DescribeEmbeddingProviderOptions => ({
+  name: 'acme',
+  baseURL: live.baseURL,
+  modelId: 'acme-embed-1',
+  createModel,
+  wire: acmeWire,
+});
+
+const message = (error: unknown) => String((error as Error)?.message ?? error);
+
+describe('a provider that ignores the transport it was given', () => {
+  const url = `${live.baseURL}/embeddings`;
+  for (const [label, createModel, expected] of [
+    [
+      'and sends through the global fetch',
+      acmeThrough(({ dispatcher: _ignored, ...settings }) => ({
+        ...settings,
+        fetch: (input, init) => globalThis.fetch(input, init),
+      })),
+      {
+        undici: `createModel ignored the \`dispatcher\` it was given (the undici transport): a request to ${url} went through the global fetch (or node:http)`,
+        fetch: undefined,
+      },
+    ],
+    [
+      "and sends through undici's global dispatcher",
+      acmeThrough(({ dispatcher: _ignored, ...settings }) => ({
+        ...settings,
+        fetch: (input, init) => undiciFetch(input, init as never) as unknown as Promise<Response>,
+      })),
+      {
+        undici: `createModel ignored the \`dispatcher\` it was given (the undici transport): a request to ${url} went through undici's global dispatcher`,
+        fetch: `createModel ignored the \`fetch\` it was given (the fetch transport): a request to ${url} went through undici's global dispatcher`,
+      },
+    ],
+    [
+      "and sends through core's default transport",
+      acmeThrough(({ apiKey, baseURL, headers }) => ({
+        apiKey,
+        baseURL,
+        ...(headers === undefined ? {} : { headers }),
+      })),
+      {
+        undici: `createModel ignored the \`dispatcher\` it was given (the undici transport): a request to 127.0.0.1:${new URL(live.baseURL).port} went through a connection of its own`,
+        fetch: `createModel ignored the \`fetch\` it was given (the fetch transport): a request to 127.0.0.1:${new URL(live.baseURL).port} went through a connection of its own`,
+      },
+    ],
+  ] as const) {
+    it(`${label}: fails the scenario, which says so, and nothing reaches the network`, async () => {
+      const before = live.requests.length;
+      // undici first, in a process where no scenario ran before (as the suite orders them).
+      const { outcomes } = await runConformance(suite(createModel), { only: ['single', 'error-401'] });
+      expect(live.requests.length - before, 'requests that reached the live API').toBe(0);
+      for (const outcome of outcomes) {
+        const wanted = expected[outcome.kind];
+        if (wanted === undefined) expect(outcome.passed, `${outcome.id} [${outcome.kind}]`).toBe(true);
+        else expect(message(outcome.error), `${outcome.id} [${outcome.kind}]`).toContain(wanted);
+      }
+    });
+  }
+
+  it('the reference, which uses what it is given, passes', async () => {
+    const { outcomes } = await runConformance(suite(acmeThrough((settings) => settings)), {
+      only: ['single', 'error-401'],
+    });
+    expect(outcomes.filter((outcome) => !outcome.passed).map((outcome) => message(outcome.error))).toEqual(
+      [],
+    );
+  });
+
+  it('the network is open again once the scenarios are over (record mode needs it)', async () => {
+    const transport = createTransport({});
+    const response = await transport.request({
+      method: 'POST',
+      url: `${live.baseURL}/embeddings`,
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'acme-embed-1', input: ['pets'], dimensions: 8 }),
+      maxResponseBytes: 1_000_000,
+    });
+    expect(response.status).toBe(200);
+    expect(
+      (await globalThis.fetch(`${live.baseURL}/embeddings`, { method: 'POST', body: '{}' })).status,
+    ).toBe(401);
+  });
+});
+
+describe('a failing scenario', () => {
+  it('names the bug its case catches', async () => {
+    const mutant = mutants.find((candidate) => candidate.name === 'drops-dimensions')!;
+    const { outcomes } = await runConformance(
+      {
+        ...suite(mutant.create as DescribeEmbeddingProviderOptions['createModel']),
+        baseURL: 'https://api.acme.test/v1',
+      },
+      { only: ['dimensions-honoured'] },
+    );
+    expect(outcomes.map((outcome) => outcome.passed)).toEqual([false, false]);
+    for (const outcome of outcomes) expect(message(outcome.error)).toMatch(/ \(this scenario catches: .+\)$/);
+  });
+});

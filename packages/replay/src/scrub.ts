@@ -1,0 +1,110 @@
+import { isSecretHeaderName, isSecretParameterName, redact } from '@embedkit/core/provider';
+import type { Cassette, CassetteInteraction } from './cassette.js';
+
+const REDACTED = '[REDACTED]';
+
+/** Response headers that name the account rather than carry a credential; a recording keeps neither. */
+const ACCOUNT_HEADERS = new Set(['openai-organization', 'openai-project']);
+
+/**
+ * Credential parameter names that JSON bodies also use for ordinary data: Gemini's batch `metadata.key`,
+ * an error's `code`. Their values are scrubbed only when they hold a known secret.
+ */
+const DATA_FIELD_NAMES = new Set(['key', 'code']);
+
+/** Fields whose text is a message a server wrote, where it may quote a credential (`?key=…`, `Bearer …`). */
+const MESSAGE_FIELDS = /^(?:message|error|detail|error_description)$/i;
+
+/**
+ * Keys shorter than this are placeholders of local servers (`none`, `test`, `1234`), no credential: they
+ * are removed where they are a whole value, never from inside a text, where they would cut ordinary
+ * words (inputs) or numbers.
+ */
+const MIN_SECRET_IN_TEXT = 8;
+
+/** Whether a JSON field of this name holds a credential (`access_token`, `client_secret`, `api_key`). */
+const isSecretField = (name: string) =>
+  isSecretParameterName(name) && !DATA_FIELD_NAMES.has(name.toLowerCase());
+
+/** The forms a secret takes inside a text value: as is, percent-encoded, JSON-escaped (a body quoted in a message). */
+function secretForms(secret: string): string[] {
+  const escaped = JSON.stringify(secret).slice(1, -1);
+  return [...new Set([secret, encodeURIComponent(secret), escaped, escaped.replaceAll('/', '\\/')])];
+}
+
+type Scrub = (text: string) => string;
+
+/**
+ * Applies `text` to every string of a JSON value and `message` to the strings of message fields, and
+ * blanks the string value of every field named like a credential. Numbers and the structure are never
+ * touched, so the result is JSON.
+ */
+function scrubValue(value: unknown, text: Scrub, message: Scrub = text, key?: string): unknown {
+  if (typeof value === 'string') {
+    if (key === undefined) return text(value);
+    if (isSecretField(key)) return REDACTED;
+    return MESSAGE_FIELDS.test(key) ? message(value) : text(value);
+  }
+  if (Array.isArray(value)) return value.map((item) => scrubValue(item, text, message));
+  if (typeof value === 'object' && value !== null)
+    return Object.fromEntries(
+      Object.entries(value).map(([name, item]) => [name, scrubValue(item, text, message, name)]),
+    );
+  return value;
+}
+
+/**
+ * Removes the key (and every header that carries credentials or account ids) from a recorded exchange,
+ * field by field, so that the result is always valid JSON and nothing else changes:
+ *
+ * - each given secret, in every string value where it appears (inputs included: a key pasted into an
+ *   input must go too), also percent-encoded or JSON-escaped; a secret shorter than 8 characters only
+ *   where it is the whole value;
+ * - credential patterns (`?key=…`, `Bearer …`, `user:pass@`) only where credentials live: the request
+ *   path, the response headers, error answers (status 300 and up) and message fields;
+ * - response headers whose name says they carry a credential (core's `isSecretHeaderName`: `cookie`,
+ *   `authorization`, `x-auth-token`, …) and account headers (`openai-organization`), and JSON fields
+ *   named like a credential (`access_token`, `refresh_token`, `client_secret`, …).
+ *
+ * Vectors are left as they are unless one holds a secret exactly.
+ */
+export function scrubCassette(cassette: Cassette, secrets: readonly string[]): Cassette {
+  const known = [
+    ...new Set(secrets.filter((secret) => typeof secret === 'string' && secret.length > 0)),
+  ].sort((a, b) => b.length - a.length);
+  const long = known.filter((secret) => secret.length >= MIN_SECRET_IN_TEXT);
+  const exact: Scrub = (text) => {
+    if (known.includes(text)) return REDACTED;
+    let out = text;
+    for (const secret of long) for (const form of secretForms(secret)) out = out.split(form).join(REDACTED);
+    return out;
+  };
+  // Core's redaction: every encoded form of the long secrets, and the credential patterns.
+  const credentials: Scrub = (text) => redact(exact(text), long);
+  const scrubInteraction = (interaction: CassetteInteraction): CassetteInteraction => {
+    const { request, response } = interaction;
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(response.headers ?? {})) {
+      if (isSecretHeaderName(name) || ACCOUNT_HEADERS.has(name.toLowerCase())) continue;
+      headers[name] = credentials(value);
+    }
+    const answer = response.status >= 300 ? credentials : exact;
+    return {
+      request: {
+        ...request,
+        path: credentials(request.path),
+        ...(request.body === undefined ? {} : { body: scrubValue(request.body, exact) }),
+      },
+      response: {
+        ...response,
+        ...(response.headers === undefined ? {} : { headers }),
+        body: scrubValue(response.body, answer, credentials),
+      },
+    };
+  };
+  const { interactions, ...rest } = cassette;
+  return {
+    ...(scrubValue(rest, exact) as Omit<Cassette, 'interactions'>),
+    interactions: interactions.map(scrubInteraction),
+  };
+}
