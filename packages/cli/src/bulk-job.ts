@@ -1,12 +1,15 @@
 import {
   createRateLimiter,
+  embedMany,
   embedStream,
   InvalidRequestError,
   isAbortError,
   type OutputType,
+  type RateLimiter,
   type StreamedEmbedding,
+  wrapEmbeddingModel,
 } from '@embedkit/core';
-import { engineSettings, type ModelChoice, openChoice } from './common.js';
+import { type ChosenModel, engineSettings, type ModelChoice, openChoice, serverKey } from './common.js';
 import { CliError, describeError, EXIT, InputError } from './errors.js';
 import { OutputWriteError } from './file-system.js';
 import { type InputFingerprint, verifyConsumedInput } from './input-fingerprint.js';
@@ -22,7 +25,9 @@ import {
 } from './output.js';
 import { lockPath, OutputLock, OutputLockedError } from './output-lock.js';
 import { inputCount, type ProgressMode, ProgressReporter } from './progress.js';
-import { type OpenedModel, replayMismatchReport } from './providers.js';
+import { replayMismatchReport } from './providers.js';
+import { FailedCalls, findRejectedInput, isRejection, maxSearchCalls } from './rejected-input.js';
+import { describeId, type RepeatedId, RepeatedIds } from './repeated-ids.js';
 import { refuseOutputOverInput } from './same-file.js';
 
 /** Everything `embedkit bulk` was asked to do, read from its command line. */
@@ -56,6 +61,21 @@ const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 
 const IDLE = Symbol('idle');
 
+/**
+ * Ids kept to find one given to two records: the table costs about 24 MiB at most, so memory stays
+ * bounded whatever the input; ids past the first 1,048,576 are not checked.
+ */
+const MAX_CHECKED_IDS = 1 << 20;
+
+/** Where a failure happened in the input, as far as can be told. */
+type FailurePlace =
+  /** The API rejected this input: a rerun fails the same way until it is fixed. */
+  | { kind: 'input'; record: InputRecord; error: unknown }
+  /** A call of these inputs was rejected, though none was rejected alone. */
+  | { kind: 'call'; records: InputRecord[] }
+  /** A call of these inputs failed for another reason (none known: `records` is empty). */
+  | { kind: 'other'; records: InputRecord[] };
+
 /** Resolves on the next turn of the event loop: by then every result already available was consumed. */
 function nextTurn(): Promise<typeof IDLE> {
   return new Promise((resolve) => setImmediate(() => resolve(IDLE)));
@@ -73,6 +93,20 @@ class PendingRecords {
   /** The record `ahead` places after the next one to be written. */
   peek(ahead = 0): InputRecord | undefined {
     return this.items[this.head + ahead];
+  }
+
+  /**
+   * The records whose texts are `texts`, in a row: the inputs of one call, which the engine takes from
+   * the stream in order. The first such run (a repeated run of texts would fail the same way).
+   */
+  findRun(texts: readonly unknown[]): InputRecord[] | undefined {
+    const { items } = this;
+    search: for (let start = this.head; start + texts.length <= items.length; start++) {
+      for (let offset = 0; offset < texts.length; offset++)
+        if (items[start + offset]?.text !== texts[offset]) continue search;
+      return items.slice(start, start + texts.length) as InputRecord[];
+    }
+    return undefined;
   }
 
   shift(): InputRecord | undefined {
@@ -108,7 +142,7 @@ export class BulkJob {
   private lock: OutputLock | undefined;
   /** The earlier run's checkpoint this run continues, if any. */
   private resumed: Checkpoint | undefined;
-  private model: OpenedModel | undefined;
+  private model: ChosenModel | undefined;
   private output: BulkOutput | undefined;
   private progress: ProgressReporter | undefined;
   private readonly pending = new PendingRecords();
@@ -116,6 +150,16 @@ export class BulkJob {
   private written = 0;
   /** The first bad input line: everything before it is still embedded and saved. */
   private inputFailure: InputError | undefined;
+  /** Ids seen so far, until one repeats (or too many were kept); none for text, whose ids are its line numbers. */
+  private ids: RepeatedIds | undefined;
+  /** The ids of later inputs were not checked: the table was full. */
+  private idsUnchecked = false;
+  /** The --rpm / --tpm limiter, shared by every call this run makes. */
+  private rateLimit: RateLimiter | undefined;
+  /** The first id given to two records: a warning, since records may share a parent's id on purpose. */
+  private repeatedId: RepeatedId | undefined;
+  /** The inputs of the calls that failed, to say where a failure is in the input. */
+  private readonly failedCalls = new FailedCalls();
 
   constructor(settings: BulkSettings) {
     this.settings = settings;
@@ -127,12 +171,12 @@ export class BulkJob {
     process.on('SIGINT', this.onSignal);
     process.on('SIGTERM', this.onSignal);
     try {
-      if (!(await this.open())) return EXIT.ok;
+      await this.open();
       await this.resume();
       return await this.finish(await this.write());
     } catch (error) {
       if (this.controller.signal.aborted && (isAbortError(error) || error === this.controller.signal.reason))
-        return this.report(error);
+        return await this.report(error);
       throw error;
     } finally {
       process.off('SIGINT', this.onSignal);
@@ -154,10 +198,11 @@ export class BulkJob {
   };
 
   /**
-   * Opens the input (an empty one is refused before any output exists), locks the output, reads the
-   * earlier run's checkpoint and opens the model. False when the job is already complete.
+   * Opens the model (an option it cannot honour is a usage error before anything is read or created),
+   * opens the input (an empty one is refused before any output exists), locks the output and reads the
+   * earlier run's checkpoint.
    */
-  private async open(): Promise<boolean> {
+  private async open(): Promise<void> {
     const { settings } = this;
     const { out } = settings;
     refuseOutputOverInput('bulk', settings.inputPath, out, [
@@ -165,6 +210,10 @@ export class BulkJob {
       checkpointPath(out),
       lockPath(out),
     ]);
+    this.model = await openChoice(settings.choice, {
+      outputType: settings.outputType,
+      ...(settings.batchSize === undefined ? {} : { batchSize: settings.batchSize }),
+    });
     this.source = await openInput({
       path: settings.inputPath,
       ...(settings.format === undefined ? {} : { format: settings.format }),
@@ -176,6 +225,7 @@ export class BulkJob {
     this.job = {
       provider: settings.choice.provider,
       model: settings.choice.modelId,
+      server: serverKey(this.model.baseURL),
       dimensions: settings.choice.dimensions ?? null,
       inputType: settings.choice.inputType ?? null,
       outputType: settings.outputType,
@@ -186,34 +236,18 @@ export class BulkJob {
       includeText: settings.includeText,
       output: settings.outputKind,
     };
-    const first = await this.source.records.next();
-    if (first.done) throw new CliError(`${this.source.name}: no inputs (every line is blank).`);
-    this.peeked = first.value;
+    if (this.source.format !== 'txt') this.ids = new RepeatedIds(MAX_CHECKED_IDS);
+    const first = await this.readRecord();
+    if (first === undefined) throw new CliError(`${this.source.name}: no inputs (every line is blank).`);
+    this.peeked = first;
     this.lock = await OutputLock.acquire(out, (message) => process.stderr.write(`embedkit: ${message}\n`));
     this.resumed = await readCheckpoint(out, this.job, settings.mode);
-    const input = this.resumed?.input;
-    if (
-      this.resumed?.complete &&
-      this.source.size !== undefined &&
-      this.source.size === input?.size &&
-      this.source.mtimeMs === input.mtimeMs
-    ) {
-      if (!this.quiet)
-        process.stderr.write(
-          `embedkit: ${out} is already complete (${inputCount(this.resumed.inputsDone)}); nothing to do.\n`,
-        );
-      return false;
-    }
-    this.model = await openChoice(
-      settings.choice,
-      settings.batchSize === undefined ? {} : { batchSize: settings.batchSize },
-    );
-    return true;
   }
 
   /**
    * Reads the input's consumed part again and refuses a changed one (before anything is written),
-   * then opens the output: at the checkpoint, or new.
+   * then opens the output: at the checkpoint, or new. A finished job is checked too: an edit that kept
+   * the file's size and time is still found, by its bytes.
    */
   private async resume(): Promise<void> {
     const { out } = this.settings;
@@ -229,6 +263,17 @@ export class BulkJob {
         signal: this.controller.signal,
       });
     }
+    // A finished job continues only if lines were added after it.
+    let more = true;
+    if (checkpoint?.complete) {
+      try {
+        this.peeked = await this.readRecord();
+        more = this.peeked !== undefined;
+      } catch (error) {
+        if (!(error instanceof InputError)) throw error;
+        this.inputFailure = error;
+      }
+    }
     this.output = await BulkOutput.open({
       out,
       job: this.job,
@@ -236,7 +281,7 @@ export class BulkJob {
       guard: () => this.lock!.verify(),
     });
     const skip = checkpoint?.inputsDone ?? 0;
-    if (skip > 0 && !this.quiet)
+    if (skip > 0 && more && !this.quiet)
       process.stderr.write(`embedkit: resuming ${out}: ${inputCount(skip)} already done.\n`);
   }
 
@@ -251,20 +296,24 @@ export class BulkJob {
       resumedBytes: this.source.consumed.bytes,
       ...(this.source.size === undefined ? {} : { totalBytes: this.source.size }),
     });
+    if (settings.rpm !== undefined || settings.tpm !== undefined) {
+      this.rateLimit = createRateLimiter({
+        ...(settings.rpm === undefined ? {} : { requestsPerMinute: settings.rpm }),
+        ...(settings.tpm === undefined ? {} : { tokensPerMinute: settings.tpm }),
+      });
+    }
     const iterator = embedStream({
-      ...engineSettings(settings.choice, this.model!.model, settings.outputType),
+      ...engineSettings(
+        settings.choice,
+        // Outermost: it sees each call as the engine planned it, to place a failure in the input.
+        wrapEmbeddingModel(this.model!.model, this.failedCalls.middleware),
+        settings.outputType,
+      ),
       inputs: this.texts(),
       signal: AbortSignal.any([this.controller.signal, this.engineStop.signal]),
       ...(settings.concurrency === undefined ? {} : { concurrency: settings.concurrency }),
       ...(settings.batchSize === undefined ? {} : { maxInputsPerCall: settings.batchSize }),
-      ...(settings.rpm === undefined && settings.tpm === undefined
-        ? {}
-        : {
-            rateLimit: createRateLimiter({
-              ...(settings.rpm === undefined ? {} : { requestsPerMinute: settings.rpm }),
-              ...(settings.tpm === undefined ? {} : { tokensPerMinute: settings.tpm }),
-            }),
-          }),
+      ...(this.rateLimit === undefined ? {} : { rateLimit: this.rateLimit }),
       onRetry: (event) => this.progress!.retry(event),
       onWait: (event) => this.progress!.wait(event),
       onProgress: (event) => this.progress!.tokensReported(event.inputTokens),
@@ -316,6 +365,7 @@ export class BulkJob {
     const { out } = this.settings;
     const output = this.output!;
     let failure = stopped;
+    this.warnRepeatedId();
     if (failure === undefined && this.inputFailure === undefined) {
       try {
         await output.finish(this.fingerprint());
@@ -344,11 +394,27 @@ export class BulkJob {
         failure = error;
       }
     }
-    return this.report(failure);
+    return await this.report(failure);
+  }
+
+  /** Names the first id given to two records, if any (once). */
+  private warnRepeatedId(): void {
+    const repeated = this.repeatedId;
+    if (repeated !== undefined) {
+      this.repeatedId = undefined;
+      process.stderr.write(
+        `warning: ${this.source.name}:${repeated.line}: the id ${describeId(repeated.id)} is already the id of line ${repeated.firstLine}; ${this.settings.out} holds records that share an id (only the first repeated id is named).\n`,
+      );
+    } else if (this.idsUnchecked && !this.quiet) {
+      this.idsUnchecked = false;
+      process.stderr.write(
+        `embedkit: the ids of the first ${MAX_CHECKED_IDS} inputs were checked for repeats; later ones were not.\n`,
+      );
+    }
   }
 
   /** Says why the run stopped and what is saved; returns the exit code. */
-  private report(failure: unknown): number {
+  private async report(failure: unknown): Promise<number> {
     const { out } = this.settings;
     const done = this.output?.inputsDone ?? this.resumed?.inputsDone ?? 0;
     const saved = `${inputCount(done)} ${done === 1 ? 'is' : 'are'} done and saved in ${out}`;
@@ -368,14 +434,29 @@ export class BulkJob {
       return failure.exitCode;
     }
     if (failure !== undefined) {
-      const next = this.pending.peek();
-      let where = next === undefined ? '' : `at the input on line ${next.line}: `;
-      if (InvalidRequestError.isInstance(failure) && failure.inputIndex !== undefined) {
-        const named = this.pending.peek(failure.inputIndex - this.written);
-        if (named !== undefined) where = `the input on line ${named.line} failed: `;
-      }
+      const name = this.source.name;
       // A replay's refusal reads as an API error 418; say what happened instead, as the other commands do.
-      const reason = replayMismatchReport() ?? describeError(failure);
+      const replayed = replayMismatchReport();
+      const place = await this.place(failure, replayed !== undefined);
+      if (place.kind === 'input') {
+        // The input itself is refused: running again changes nothing until it is fixed.
+        process.stderr.write(
+          `embedkit: error: ${name}:${place.record.line}: the API rejected this input: ${describeError(place.error)}\n${saved}; fix or remove that input, then run the same command again to continue.\n`,
+        );
+        return EXIT.failure;
+      }
+      const lines = describeLines(place.records);
+      if (place.kind === 'call') {
+        process.stderr.write(
+          `embedkit: error: ${name}:${place.records[0]!.line}: the API rejected the call holding the inputs on ${lines} (${place.records.length} inputs), but not its halves when they were sent again, so no one input is at fault: ${describeError(failure)}\n${saved}; run the same command again to continue.\n`,
+        );
+        return EXIT.failure;
+      }
+      const where =
+        place.records.length === 0
+          ? ''
+          : `at the ${place.records.length === 1 ? 'input' : 'call holding the inputs'} on ${lines}: `;
+      const reason = replayed ?? describeError(failure);
       process.stderr.write(
         `embedkit: error: ${where}${reason}\n${saved}; run the same command again to continue.\n`,
       );
@@ -387,6 +468,45 @@ export class BulkJob {
     return EXIT.failure;
   }
 
+  /**
+   * Where in the input `failure` happened: the input the API named; the one input of a call that failed;
+   * for a call of several inputs the API rejected without naming one, the input found by sending them
+   * again in halves (or, when none is rejected alone, the call's lines); otherwise the failing call's
+   * lines, when known.
+   */
+  private async place(failure: unknown, replayed: boolean): Promise<FailurePlace> {
+    const inputs = this.failedCalls.inputsOf(failure);
+    const records = (inputs === undefined ? undefined : this.pending.findRun(inputs)) ?? [];
+    if (replayed || !InvalidRequestError.isInstance(failure)) return { kind: 'other', records };
+    if (failure.inputIndex !== undefined) {
+      const named = this.pending.peek(failure.inputIndex - this.written);
+      if (named !== undefined) return { kind: 'input', record: named, error: failure };
+    }
+    if (records.length === 1) return { kind: 'input', record: records[0]!, error: failure };
+    if (records.length === 0 || !isRejection(failure)) return { kind: 'other', records };
+    if (!this.quiet)
+      process.stderr.write(
+        `embedkit: the API rejected the call holding the inputs on ${describeLines(records)} without naming the input at fault; sending them again in halves to find it (at most ${maxSearchCalls(records.length)} calls).\n`,
+      );
+    const { settings } = this;
+    const found = await findRejectedInput(
+      records.map((record) => record.text),
+      async (texts) => {
+        await embedMany({
+          ...engineSettings(settings.choice, this.model!.model, settings.outputType),
+          inputs: texts,
+          maxInputsPerCall: texts.length,
+          concurrency: 1,
+          ...(this.rateLimit === undefined ? {} : { rateLimit: this.rateLimit }),
+          signal: this.controller.signal,
+        });
+      },
+    );
+    return found === undefined
+      ? { kind: 'call', records }
+      : { kind: 'input', record: records[found.index]!, error: found.error };
+  }
+
   /** The next input record, the peeked one first. */
   private async nextRecord(): Promise<InputRecord | undefined> {
     if (this.peeked !== undefined) {
@@ -394,8 +514,23 @@ export class BulkJob {
       this.peeked = undefined;
       return record;
     }
+    return await this.readRecord();
+  }
+
+  /** Reads the next record of the input; its id is checked against those read before. */
+  private async readRecord(): Promise<InputRecord | undefined> {
     const next = await this.source.records.next();
-    return next.done ? undefined : next.value;
+    if (next.done) return undefined;
+    if (this.ids !== undefined) {
+      this.repeatedId = this.ids.add(next.value);
+      // One repeat is enough to warn about, and past the limit nothing more is kept: the table is let go.
+      if (this.repeatedId !== undefined) this.ids = undefined;
+      else if (this.ids.full) {
+        this.ids = undefined;
+        this.idsUnchecked = true;
+      }
+    }
+    return next.value;
   }
 
   /** The texts handed to the engine; a bad input line ends them (everything before it is still written). */
@@ -439,4 +574,11 @@ export class BulkJob {
       ...(mtimeMs === undefined ? {} : { mtimeMs }),
     };
   }
+}
+
+/** "line 7", or "lines 1001–1500" for the inputs of one call. */
+function describeLines(records: readonly InputRecord[]): string {
+  const first = records[0]!.line;
+  const last = records[records.length - 1]!.line;
+  return first === last ? `line ${first}` : `lines ${first}–${last}`;
 }

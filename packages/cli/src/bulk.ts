@@ -22,7 +22,10 @@ Embeds every input of a file with bounded memory, whatever its size. Output is a
 finished batch and a checkpoint is written once the data is on disk: after a crash or Ctrl-C, run the
 same command again and it continues where it stopped. The result holds every input exactly once, in
 input order. A lock file (<file>.lock) keeps a second run off the same output (exit 75), and a resumed
-run first checks that the part of the input already embedded is unchanged.
+run (even of a finished job) first checks that the part of the input already embedded is unchanged.
+A resume must use the same model, options and API root (--base-url or the provider's variable).
+An option the model cannot honour (--output-type, --dimensions) is refused (exit 2) before anything
+is read or written.
 
 Input (<input>, or - for stdin):
   .txt                 one input a line (blank lines are skipped; the id is the line number)
@@ -30,7 +33,8 @@ Input (<input>, or - for stdin):
   .csv                 a header row, then one record a line (RFC 4180 quoting)
   --format <f>         txt, jsonl or csv, when the extension does not say
   --field <name>       the field holding the text (default: text)
-  --id-field <name>    the field used as the record id (default: id, when present; else the line number)
+  --id-field <name>    the field used as the record id (default: id, when present; else the line number);
+                       an id given to two records is a warning naming both lines
   --max-line-bytes <n> the longest line accepted, in bytes (default 67108864, 64 MiB)
 
 Output (--out, -o):
@@ -54,7 +58,7 @@ Model and requests:
   --max-retries <n>    retries per call (default 3)
   --timeout <seconds>  per attempt (default 120)
   --base-url <url>     the provider's API root (a proxy, a gateway, a local server)
-  --api-key-env <var>  openai-compatible: the environment variable holding the key
+  --api-key-env <var>  the environment variable holding the key (default: the provider's usual one)
   --replay <dir>       answer from the cassettes in <dir> instead of the network (no key needed)
   --cache <dir>        cache vectors on disk in <dir>, shared by every run and process (default:
                        $XDG_CACHE_HOME/embedkit, else ~/.cache/embedkit; none with --replay)

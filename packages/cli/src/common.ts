@@ -9,6 +9,7 @@ import {
   type Warning,
   wrapEmbeddingModel,
 } from '@embedkit/core';
+import { checkVectorSettings } from '@embedkit/core/provider';
 import {
   inputTypeOption,
   integerOption,
@@ -17,7 +18,7 @@ import {
   type ParsedValues,
   stringOption,
 } from './args.js';
-import { CliError, UsageError } from './errors.js';
+import { CliError, EXIT, UsageError } from './errors.js';
 import { isPackageMissing, type OpenedModel, openModel } from './providers.js';
 
 /** The model and engine settings every embedding command reads from its options. */
@@ -137,6 +138,14 @@ export function publicBaseURL(text: string): string {
   return url.href;
 }
 
+/**
+ * The server as a job records it: the public form of the base URL (no credentials), without trailing
+ * slashes; null for the provider's own host. Two runs whose keys differ talk to different servers.
+ */
+export function serverKey(baseURL: string | undefined): string | null {
+  return baseURL === undefined ? null : publicBaseURL(baseURL).replace(/\/+$/, '');
+}
+
 /** An opened model and the server it calls. */
 export interface ChosenModel extends OpenedModel {
   /**
@@ -162,15 +171,59 @@ function serverOf(opened: OpenedModel, choice: ModelChoice): string | undefined 
   }
 }
 
-/** The model of the choice, behind the disk cache when one is on. */
-export async function openChoice(
-  choice: ModelChoice,
-  extra: { batchSize?: number; replayInputs?: string[] } = {},
-): Promise<ChosenModel> {
+/** Each distinct warning is printed once per run, whoever finds it first (an early check or the engine). */
+const printedWarnings = new Set<string>();
+
+function printWarning(message: string): void {
+  if (printedWarnings.has(message)) return;
+  printedWarnings.add(message);
+  process.stderr.write(`warning: ${message}\n`);
+}
+
+/**
+ * Checks the run's vector settings against the model's capabilities, with the engine's own check, before
+ * anything is read, created or sent: an output type or a length the model cannot give is a usage error
+ * (exit 2), not a failure found at the first call after the output files exist. An input type the model
+ * lacks is a warning, as it is in the engine (the inputs are sent without one).
+ */
+function checkCapabilities(model: EmbeddingModel, choice: ModelChoice, outputType: OutputType): void {
+  let warnings: Warning[];
+  try {
+    ({ warnings } = checkVectorSettings(model, {
+      outputType,
+      ...(choice.dimensions === undefined ? {} : { dimensions: choice.dimensions }),
+      ...(choice.inputType === undefined ? {} : { inputType: choice.inputType }),
+    }));
+  } catch (error) {
+    if (!InvalidArgumentError.isInstance(error)) throw error;
+    throw new CliError(
+      `${error.message}\nRun "embedkit models --provider ${choice.provider}" for what each model supports.`,
+      EXIT.usage,
+    );
+  }
+  for (const warning of warnings) printWarning(warning.message);
+}
+
+export interface OpenChoiceOptions {
+  batchSize?: number;
+  replayInputs?: string[];
+  /** The output type the command will ask for (default float): checked against the model before anything else. */
+  outputType?: OutputType;
+  /** Runs once the model and its server are known, before the cache opens or anything is sent; may throw. */
+  verify?: (chosen: { model: EmbeddingModel; baseURL: string | undefined }) => void;
+}
+
+/**
+ * The model of the choice, behind the disk cache when one is on. The settings are checked against the
+ * model's capabilities first (a usage error, exit 2), then `verify` runs; both before the cache opens.
+ */
+export async function openChoice(choice: ModelChoice, extra: OpenChoiceOptions = {}): Promise<ChosenModel> {
   const opened = await openProvider(choice, extra);
   let baseURL: string | undefined;
   try {
+    checkCapabilities(opened.model, choice, extra.outputType ?? 'float');
     baseURL = serverOf(opened, choice);
+    extra.verify?.({ model: opened.model, baseURL });
   } catch (error) {
     await opened.close();
     throw error;
@@ -201,7 +254,10 @@ export async function openChoice(
     return { ...opened, baseURL };
   }
   return {
-    model: wrapEmbeddingModel(opened.model, cacheMiddleware({ store })),
+    model: wrapEmbeddingModel(
+      opened.model,
+      cacheMiddleware({ store, onWarning: (warning) => printWarning(warning.message) }),
+    ),
     baseURL,
     close: async () => {
       try {
@@ -222,7 +278,12 @@ const CACHE_PACKAGE = '@embedkit/cache-disk';
  */
 async function openCache(directory: string, baseURL: string | undefined) {
   const { openDiskCacheStore } = (await import(CACHE_PACKAGE)) as typeof import('@embedkit/cache-disk');
-  return openDiskCacheStore({ directory, ...(baseURL === undefined ? {} : { namespace: baseURL }) });
+  return openDiskCacheStore({
+    directory,
+    ...(baseURL === undefined ? {} : { namespace: baseURL }),
+    // A full disk or an unreadable file: said as the CLI's other warnings are, and the run goes on.
+    onWarning: (warning) => printWarning(warning.message),
+  });
 }
 
 function openProvider(
@@ -257,7 +318,7 @@ export function engineSettings(choice: ModelChoice, model: EmbeddingModel, outpu
     ...(choice.timeoutMs === undefined ? {} : { timeoutMs: choice.timeoutMs }),
     ...(outputType === undefined ? {} : { outputType }),
     // Each distinct warning once, as it happens: an ignored `--input-type` is never silent.
-    onWarning: (warning: Warning) => process.stderr.write(`warning: ${warning.message}\n`),
+    onWarning: (warning: Warning) => printWarning(warning.message),
   };
 }
 

@@ -80,7 +80,10 @@ export async function embedCommand(argv: string[]): Promise<number> {
       );
     inputs.push(value);
   }
-  const opened = await openChoice(choice, { replayInputs: inputs });
+  const opened = await openChoice(choice, {
+    replayInputs: inputs,
+    ...(outputType === undefined ? {} : { outputType }),
+  });
   try {
     const result = await embedMany({ ...engineSettings(choice, opened.model, outputType), inputs });
     const type = outputType ?? 'float';

@@ -117,6 +117,8 @@ interface Line {
   text: string;
   /** Byte offset in the source where the line's text ends (before its line break). */
   end: number;
+  /** The line ended with CRLF rather than LF (a quoted CSV field keeps the CR of a line break it holds). */
+  crlf?: boolean;
 }
 
 export interface LineReading {
@@ -165,14 +167,17 @@ export async function* lines(
     pieces = [];
     pieceBytes = 0;
     let end = lineEnd;
-    if (bytes.length > 0 && bytes[bytes.length - 1] === CR) {
+    const crlf = bytes.length > 0 && bytes[bytes.length - 1] === CR;
+    if (crlf) {
       bytes = bytes.subarray(0, bytes.length - 1);
       end--;
     }
     if (bytes.length > maxLineBytes) throw tooLong();
     if (number === 0 && isByteOrderMark(bytes)) bytes = bytes.subarray(3);
     number++;
-    return { number, text: decoder.decode(bytes), end };
+    return crlf
+      ? { number, text: decoder.decode(bytes), end, crlf }
+      : { number, text: decoder.decode(bytes), end };
   };
   for await (const received of stream) {
     const chunk = typeof received === 'string' ? Buffer.from(received) : received;
@@ -270,7 +275,8 @@ function fromObject(
 
 /**
  * RFC 4180 CSV: a header row names the columns; fields may be quoted, with `""` for a quote, and a
- * quoted field may span lines (the record's line is where it starts).
+ * quoted field may span lines (the record's line is where it starts). A line break inside quotes is
+ * part of the field's text as it is in the file, CRLF or LF: texts are sent byte for byte.
  */
 async function* parseCsv(
   source: string,
@@ -285,6 +291,8 @@ async function* parseCsv(
   let quoted = false;
   let startLine = 0;
   let quoteLine = 0;
+  /** The line break that ended the previous line: inside quotes it belongs to the field. */
+  let lineBreak = '\n';
   for await (const line of input) {
     if (!quoted) {
       if (line.text.trim() === '') continue;
@@ -292,8 +300,9 @@ async function* parseCsv(
       current = '';
       startLine = line.number;
     } else {
-      current += '\n';
+      current += lineBreak;
     }
+    lineBreak = line.crlf === true ? '\r\n' : '\n';
     const text = line.text;
     let index = 0;
     let fieldStart = !quoted && current === '';

@@ -152,7 +152,7 @@ export class OutputLock {
       const existing = parseOwner(text);
       if (existing === undefined) {
         throw new OutputLockedError(
-          `${path} exists but is not a lock file embedkit can read, so ${out} may be in use. If no other embedkit bulk run writes ${out}, delete ${path} and run again.`,
+          `${path} exists but is not a lock file embedkit can read, so ${out} may be in use. If no other embedkit run writes ${out}, delete ${path} and run again.`,
         );
       }
       if (existing.host !== hostname()) {

@@ -13,6 +13,12 @@ import { NPY_HEADER_BYTES, npyDescr, npyHeader, rowBytes } from './npy.js';
 export interface JobKey {
   provider: string;
   model: string;
+  /**
+   * The server the vectors come from (`serverKey` of the model's `customBaseURL()`: `--base-url`,
+   * `EMBEDKIT_BASE_URL` or the provider's variable, without credentials); null for the provider's own
+   * host. Two servers may serve one model name with different vectors: a resume against another is refused.
+   */
+  server: string | null;
   dimensions: number | null;
   inputType: string | null;
   outputType: OutputType;
@@ -141,10 +147,10 @@ export async function readCheckpoint(
     (key) => JSON.stringify(existing.job?.[key as keyof JobKey]) !== JSON.stringify(job[key as keyof JobKey]),
   );
   if (existing.version !== CHECKPOINT_VERSION || differences.length > 0) {
+    const shown = (value: unknown) => (value === undefined ? '(not recorded)' : JSON.stringify(value));
     const detail = differences
       .map(
-        (key) =>
-          `${key} ${JSON.stringify(existing.job?.[key as keyof JobKey])} → ${JSON.stringify(job[key as keyof JobKey])}`,
+        (key) => `${key} ${shown(existing.job?.[key as keyof JobKey])} → ${shown(job[key as keyof JobKey])}`,
       )
       .join(', ');
     throw new CliError(

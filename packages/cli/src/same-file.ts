@@ -49,7 +49,7 @@ export function refuseOutputOverInput(
       : input === '-'
         ? 'the same file (stdin is read from it)'
         : 'the same file (hard links to one inode)';
-    const through = file === out ? '' : ` (bulk writes ${file} beside it)`;
+    const through = file === out ? '' : ` (${command} writes ${file} beside it)`;
     throw new UsageError(
       `--out ${out} would overwrite the input ${input === '-' ? 'stdin' : input}: they are ${how}${through}. Choose another --out.`,
       command,

@@ -1,7 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { createReadStream, createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { open, readdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { type EmbeddingModel, embedMany, embedStream, type InputType, topK } from '@embedkit/core';
 import { HELP_OPTION, integerOption, MODEL_OPTIONS, parse, splitModelId, stringOption } from './args.js';
 import {
@@ -11,20 +12,28 @@ import {
   openChoice,
   publicBaseURL,
   readModelChoice,
+  serverKey,
 } from './common.js';
 import { CliError, EXIT, InputError, UsageError } from './errors.js';
-import { INPUT_FORMATS, type InputFormat, type InputRecord, openInput } from './inputs.js';
+import { INPUT_FORMATS, type InputFormat, type InputOptions, type InputRecord, openInput } from './inputs.js';
+import { lockPath, OutputLock } from './output-lock.js';
 import { inputCount } from './progress.js';
+import { describeId, RepeatedIds } from './repeated-ids.js';
+import { refuseOutputOverInput } from './same-file.js';
 
 export const INDEX_HELP = `Usage: embedkit index <input> --model <provider:model> --out <index.ekx> [options]
 
 Embeds every input of a file (.txt, .jsonl or .csv, as for bulk) into a search index: the vectors,
 the texts, and the model, dimensions, input type and API root (--base-url, without credentials; never
 the key) they were made with, so that queries are embedded into the same vector space. Documents use
-the "document" input type when the model has one.
+the "document" input type when the model has one. Ids must be unique: two records with one id are
+refused (exit 2), naming both lines, before anything is sent. An --out that is the input is refused;
+one that exists needs --overwrite. A lock file (<file>.lock) keeps a second run off the same --out
+(exit 75).
 
 Options:
   -o, --out <file>     the index file to write (e.g. docs.ekx)
+  --overwrite          replace the file at --out if there is one
   -m, --model <p:m>    provider:model, e.g. openai:text-embedding-3-small
   --dimensions <n>     vector length (models that allow a choice)
   --input-type <t>     the documents' input type (default: document, when the model supports it)
@@ -40,11 +49,13 @@ Example:
 
 export const SEARCH_HELP = `Usage: embedkit search <index.ekx> <query> [--top 5] [options]
 
-Embeds the query with the index's model, dimensions and query input type, through the API root the
-index was built with (unless --base-url or EMBEDKIT_BASE_URL is given), and prints the most similar
-documents (brute-force cosine similarity), best first: rank, score, id and text.
+Embeds the query with the index's model, dimensions and query input type, and prints the most
+similar documents (brute-force cosine similarity), best first: rank, score, id and text.
 A --model or --dimensions other than the index's is refused: vectors of different models or lengths
-are not comparable.
+are not comparable. The query goes where this run's own settings send it (--base-url, else
+EMBEDKIT_BASE_URL, else the provider's variable such as OPENAI_BASE_URL, else its public host), never
+to a server named in the index file: an index built through another API root is refused (exit 2)
+with that root named; pass --base-url <that root> if you trust it with your key.
 
 Options:
   -k, --top <n>        how many results (default 5)
@@ -112,6 +123,7 @@ const INDEX_OPTIONS = {
   'id-field': { type: 'string' },
   concurrency: { type: 'string' },
   'batch-size': { type: 'string' },
+  overwrite: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
 } as const;
 
@@ -120,7 +132,8 @@ const INDEX_OPTIONS = {
  * listener throws): `write` and `end` report it, and destroying the stream after a failure is quiet.
  */
 function openWrite(path: string): WriteStream & { failure?: Error } {
-  const stream: WriteStream & { failure?: Error } = createWriteStream(path);
+  // Created exclusively: a temporary name is this run's own, never a file (or a link) already there.
+  const stream: WriteStream & { failure?: Error } = createWriteStream(path, { flags: 'wx' });
   stream.on('error', (error) => {
     stream.failure ??= error;
   });
@@ -151,6 +164,7 @@ export async function indexCommand(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 1)
     throw new UsageError('index takes exactly one input file (or - for stdin).', 'index');
+  const inputPath = positionals[0]!;
   const out = stringOption(values, 'out');
   if (out === undefined) throw new UsageError('--out is required, e.g. --out docs.ekx.', 'index');
   const format = stringOption(values, 'format');
@@ -160,25 +174,119 @@ export async function indexCommand(argv: string[]): Promise<number> {
   const choice = readModelChoice('index', values);
   const concurrency = integerOption('index', values, 'concurrency', 1);
   const batchSize = integerOption('index', values, 'batch-size', 1);
-  const source = await openInput({
-    path: positionals[0]!,
+  // The same refusal as bulk's, before anything is opened: an index written over its own input.
+  refuseOutputOverInput('index', inputPath, out, [out, lockPath(out)]);
+  const inputOptions: InputOptions = {
+    path: inputPath,
     ...(format === undefined ? {} : { format: format as InputFormat }),
     field: stringOption(values, 'field') ?? 'text',
     idField: stringOption(values, 'id-field') ?? 'id',
+  };
+  const opened = await openChoice(choice, {
+    outputType: 'float',
+    ...(batchSize === undefined ? {} : { batchSize }),
   });
-  const opened = await openChoice(choice, batchSize === undefined ? {} : { batchSize });
+  let lock: OutputLock | undefined;
+  let count: number;
+  let dimensions: number;
+  try {
+    // A missing, unreadable or empty input is refused here, before the lock exists.
+    let source = await openInput(inputOptions);
+    // One run per output, with bulk's lock: a second run is refused (exit 75) while this one writes.
+    lock = await OutputLock.acquire(out, (message) => process.stderr.write(`embedkit: ${message}\n`));
+    if (values.overwrite !== true && existsSync(out)) {
+      throw new CliError(`${out} already exists; pass --overwrite to replace it, or choose another --out.`);
+    }
+    await removeStaleTemporaries(out);
+    if (inputPath !== '-') {
+      // A file is read once before anything is sent: a bad line or a repeated id costs no request.
+      await checkInputFirst(source);
+      source = await openInput(inputOptions);
+    }
+    ({ count, dimensions } = await buildIndex({ out, source, choice, opened, lock, concurrency, batchSize }));
+  } finally {
+    await lock?.release();
+    await opened.close();
+  }
+  if (!values.quiet) {
+    process.stderr.write(
+      `embedkit: indexed ${inputCount(count)} (${dimensions} dimensions, ${fullModelId(choice)}) into ${out}\n`,
+    );
+  }
+  return EXIT.ok;
+}
+
+/** Two records of an index with one id: search would answer with both under one name (exit 2). */
+function repeatedIdError(source: string, repeated: { id: unknown; firstLine: number; line: number }) {
+  return new CliError(
+    `${source}:${repeated.line}: the id ${describeId(repeated.id)} is already the id of line ${repeated.firstLine}; ids in an index must be unique, or search answers with two documents under one id. Give each record its own id, or choose another field with --id-field.\nNo index was written.`,
+    EXIT.usage,
+  );
+}
+
+/** Reads a whole input file once, refusing a bad line or a repeated id before anything is sent. */
+async function checkInputFirst(source: Awaited<ReturnType<typeof openInput>>): Promise<void> {
+  const ids = new RepeatedIds();
+  try {
+    for await (const record of source.records) {
+      const repeated = ids.add(record);
+      if (repeated !== undefined) throw repeatedIdError(source.name, repeated);
+    }
+  } catch (error) {
+    if (error instanceof InputError) throw new CliError(`${error.message}\nNo index was written.`);
+    throw error;
+  }
+}
+
+/** This run's temporary files beside `out`: names no other run uses. */
+function temporaryNames(out: string): { vectors: string; docs: string; index: string } {
+  const stem = `${out}.${process.pid}-${randomBytes(6).toString('hex')}`;
+  return { vectors: `${stem}.vectors.tmp`, docs: `${stem}.docs.tmp`, index: `${stem}.index.tmp` };
+}
+
+/**
+ * Deletes temporary files a killed index run left beside `out`. Only the run holding the output's lock
+ * writes them, and that is this one, so every such file is garbage.
+ */
+async function removeStaleTemporaries(out: string): Promise<void> {
+  const directory = dirname(out);
+  const prefix = `${basename(out)}.`;
+  const names = await readdir(directory).catch(() => [] as string[]);
+  for (const name of names) {
+    if (
+      !name.startsWith(prefix) ||
+      !/^\d+-[0-9a-f]+\.(vectors|docs|index)\.tmp$/.test(name.slice(prefix.length))
+    )
+      continue;
+    await rm(join(directory, name), { force: true });
+  }
+}
+
+/** Embeds the source into temporary files, then assembles the index at `out`. */
+async function buildIndex(job: {
+  out: string;
+  source: Awaited<ReturnType<typeof openInput>>;
+  choice: ModelChoice;
+  opened: Awaited<ReturnType<typeof openChoice>>;
+  lock: OutputLock;
+  concurrency: number | undefined;
+  batchSize: number | undefined;
+}): Promise<{ count: number; dimensions: number }> {
+  const { out, source, choice, opened, concurrency, batchSize } = job;
   const { model } = opened;
   const inputType: InputType | null =
     choice.inputType ?? (model.capabilities.inputTypes.includes('document') ? 'document' : null);
-
-  const vectorsFile = `${out}.vectors.tmp`;
-  const docsFile = `${out}.docs.tmp`;
-  const vectors = openWrite(vectorsFile);
-  const docs = openWrite(docsFile);
+  const names = temporaryNames(out);
+  const vectors = openWrite(names.vectors);
+  const docs = openWrite(names.docs);
   const queue: InputRecord[] = [];
   let head = 0;
+  // Stdin is read once: its ids are checked as they come, and a repeated one stops the run.
+  const ids = source.name === 'stdin' ? new RepeatedIds() : undefined;
   async function* texts(): AsyncGenerator<string> {
     for await (const record of source.records) {
+      const repeated = ids?.add(record);
+      if (repeated !== undefined) throw repeatedIdError(source.name, repeated);
       queue.push(record);
       yield record.text;
     }
@@ -229,48 +337,46 @@ export async function indexCommand(argv: string[]): Promise<number> {
       createdAt: new Date().toISOString(),
       baseURL: opened.baseURL === undefined ? null : publicBaseURL(opened.baseURL),
     };
-    await assemble(out, header, vectorsFile, docsFile);
+    await assemble(out, header, names, () => job.lock.verify());
+    return { count, dimensions: dimensions! };
   } catch (error) {
     vectors.destroy();
     docs.destroy();
     if (error instanceof InputError) throw new CliError(`${error.message}\nNo index was written.`);
     throw error;
   } finally {
-    await rm(vectorsFile, { force: true });
-    await rm(docsFile, { force: true });
-    await opened.close();
+    await rm(names.vectors, { force: true });
+    await rm(names.docs, { force: true });
   }
-  if (!values.quiet) {
-    process.stderr.write(
-      `embedkit: indexed ${inputCount(count)} (${dimensions} dimensions, ${fullModelId(choice)}) into ${out}\n`,
-    );
-  }
-  return EXIT.ok;
 }
 
-/** Writes header, vectors and documents into a temporary file, then renames it over `out`. */
+/**
+ * Writes header, vectors and documents into a temporary file, then renames it over `out` once `guard`
+ * confirms this run still holds the output's lock.
+ */
 async function assemble(
   out: string,
   header: IndexHeader,
-  vectorsFile: string,
-  docsFile: string,
+  names: { vectors: string; docs: string; index: string },
+  guard: () => Promise<void>,
 ): Promise<void> {
   const json = Buffer.from(JSON.stringify(header));
   const start = Buffer.alloc(vectorsOffset(json.length));
   MAGIC.copy(start, 0);
   start.writeUInt32LE(json.length, 8);
   json.copy(start, 12);
-  const temporary = `${out}.tmp`;
-  const target = createWriteStream(temporary);
+  const temporary = names.index;
+  const target = openWrite(temporary);
   try {
     await write(target, start);
-    for (const file of [vectorsFile, docsFile]) {
+    for (const file of [names.vectors, names.docs]) {
       for await (const chunk of createReadStream(file)) await write(target, chunk as Buffer);
     }
     await end(target);
     const handle = await open(temporary, 'r+');
     await handle.sync();
     await handle.close();
+    await guard();
     await rename(temporary, out);
   } catch (error) {
     target.destroy();
@@ -382,11 +488,14 @@ export async function searchCommand(argv: string[]): Promise<number> {
     ...base,
     ...(header.requestedDimensions === null ? {} : { dimensions: header.requestedDimensions }),
   };
-  // Queries go where the documents went, unless --base-url or EMBEDKIT_BASE_URL says otherwise.
-  if (choice.baseURL === undefined && typeof header.baseURL === 'string') choice.baseURL = header.baseURL;
   if (base.inputType === undefined && header.queryInputType !== null)
     choice.inputType = header.queryInputType;
-  const opened = await openChoice(choice, { replayInputs: [query] });
+  // The query, and the key with it, go only where this run's own settings send them: a server named in
+  // an index file (which may come from anyone) is never followed, only compared.
+  const opened = await openChoice(choice, {
+    replayInputs: [query],
+    verify: ({ baseURL }) => refuseOtherServer(path, header, baseURL),
+  });
   let queryVector: Float32Array;
   try {
     queryVector = await embedQuery(opened.model, choice, query);
@@ -416,6 +525,40 @@ export async function searchCommand(argv: string[]): Promise<number> {
     }
   }
   return EXIT.ok;
+}
+
+/**
+ * Refuses (exit 2) to search an index built through an API root other than the one this run resolves to
+ * (`--base-url`, `EMBEDKIT_BASE_URL`, the provider's variable, else its public host): following the
+ * stored one would hand the user's key to whatever server the file names; using another would compare
+ * vectors of two servers. An index built through the provider's own host stores none and is searched as
+ * the run's settings say.
+ */
+function refuseOtherServer(path: string, header: IndexHeader, baseURL: string | undefined): void {
+  const stored = header.baseURL;
+  if (typeof stored !== 'string') return;
+  let shown: string;
+  try {
+    const url = new URL(stored);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
+    // The parsed form: a file may hold anything, and control characters must not reach the terminal.
+    shown = url.href;
+  } catch {
+    throw new CliError(
+      `${path} names an API root that is not an http(s) URL; it was not made by "embedkit index", or was changed since. Rebuild the index.`,
+      EXIT.usage,
+    );
+  }
+  const ours = serverKey(baseURL);
+  if (ours === serverKey(shown)) return;
+  const here =
+    ours === null
+      ? `this run would send the query, with your API key, to the provider's own API`
+      : `this run would send the query, with your API key, to ${ours}`;
+  throw new CliError(
+    `${path} was built through the API root ${shown}, and ${here}. embedkit never sends a query to a server named in an index file on its own. If you trust ${shown} with your key, pass --base-url ${shown}; otherwise rebuild the index through your own API root.`,
+    EXIT.usage,
+  );
 }
 
 async function embedQuery(model: EmbeddingModel, choice: ModelChoice, query: string): Promise<Float32Array> {

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -155,6 +155,34 @@ describe('bulk: an input changed between runs', () => {
     // A finished job whose input changed is refused like any other.
     writeFileSync(input, text([...FIXED.map((line, n) => (n === 0 ? 'item 7' : line)), 'item 100']));
     await refused(input, out);
+  });
+
+  it('a finished job whose input was edited in place, keeping its size and modification time, is refused (bug: "already complete; nothing to do", exit 0, stale vectors)', async () => {
+    cases++;
+    const input = join(directory.path, `in-${cases}.txt`);
+    const out = join(directory.path, `out-${cases}.jsonl`);
+    // Whole seconds, so that the time set again after the edit is exactly the same.
+    const time = 1_700_000_000;
+    writeFileSync(input, text(FIXED));
+    utimesSync(input, time, time);
+    const done = await bulk(input, out);
+    expect(done.code).toBe(0);
+    expect(readCheckpointFile(out)).toMatchObject({ inputsDone: 100, complete: true });
+    writeFileSync(input, text(FIXED.map((line, n) => (n === 4 ? 'item 9' : line))));
+    utimesSync(input, time, time);
+    expect(statSync(input)).toMatchObject({ mtimeMs: time * 1000, size: text(FIXED).length });
+    const stderr = await refused(input, out);
+    expect(stderr).toBe(
+      `embedkit: error: ${input} changed since the checkpoint: lines 1-100 are not the ones already embedded (same length, other bytes): a line was replaced, inserted or deleted. Resuming would mix vectors of the old text with the new. Run with --restart to embed the input again from the start, or restore the input as it was.\n`,
+    );
+    // Restored, it is complete again, with nothing sent.
+    writeFileSync(input, text(FIXED));
+    utimesSync(input, time, time);
+    const requests = server.requests;
+    const again = await bulk(input, out, ['--progress', 'plain']);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toBe(`embedkit: ${out} is already complete (100 inputs); nothing to do.\n`);
+    expect(server.requests).toBe(requests);
   });
 
   it('--restart after a refusal embeds the changed input from the start (bug: --overwrite was the only way out)', async () => {

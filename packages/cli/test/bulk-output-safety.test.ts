@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   bulkArgs,
+  type FakeAnswer,
   type FakeServer,
   firstValues,
   itemLines,
@@ -27,6 +28,8 @@ const HAS_PRLIMIT = spawnSync('prlimit', ['--version']).status === 0;
 describe('bulk: what it writes, and what it refuses to write', () => {
   const directory = temporaryDirectory();
   let server: FakeServer;
+  /** Answers requests instead of the server while set (a resume must reach the same server). */
+  let override: (() => FakeAnswer | undefined) | undefined;
   const file = (name: string, content?: string) => {
     const path = join(directory.path, name);
     if (content !== undefined) writeFileSync(path, content);
@@ -34,7 +37,7 @@ describe('bulk: what it writes, and what it refuses to write', () => {
   };
 
   beforeAll(async () => {
-    server = await startFakeOpenAI();
+    server = await startFakeOpenAI({ intercept: () => override?.() });
   });
   afterAll(async () => {
     await server.close();
@@ -131,19 +134,17 @@ describe('bulk: what it writes, and what it refuses to write', () => {
     // The fixed input is resumed; the run is killed when its first request arrives, before any flush.
     lines[25] = JSON.stringify({ text: 'item 25' });
     writeFileSync(input, `${lines.join('\n')}\n`);
-    const killer = await startFakeOpenAI({
-      intercept: () => {
-        child?.kill('SIGKILL');
-        return { status: 500, body: { error: { message: 'killed' } } };
-      },
-    });
     let child: import('node:child_process').ChildProcess | undefined;
-    const resumed = await runCli(bulkArgs(killer, input, out, extra), {
+    override = () => {
+      child?.kill('SIGKILL');
+      return { status: 500, body: { error: { message: 'killed' } } };
+    };
+    const resumed = await runCli(bulkArgs(server, input, out, extra), {
       onSpawn: (spawned) => {
         child = spawned;
       },
     });
-    await killer.close();
+    override = undefined;
     expect(resumed.signal).toBe('SIGKILL');
     const bytes = readFileSync(out);
     const after = parseNpy(bytes);

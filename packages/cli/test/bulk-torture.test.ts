@@ -91,6 +91,8 @@ describe(`bulk torture (seed ${SEED})`, () => {
   let server: FakeServer;
   /** Told of each request the server receives (to kill a run mid-call). */
   let onRequest: (() => void) | undefined;
+  /** Holds the answer to a request while it returns a promise (a resume must reach the same server). */
+  let holdRequest: ((number: number) => Promise<void> | undefined) | undefined;
 
   beforeAll(async () => {
     console.log(`bulk torture: seed ${SEED} (EMBEDKIT_TORTURE_SEED=${SEED} replays its choices)`);
@@ -100,6 +102,7 @@ describe(`bulk torture (seed ${SEED})`, () => {
         onRequest?.();
         return undefined;
       },
+      hold: ({ number }) => holdRequest?.(number),
     });
   });
   afterAll(async () => {
@@ -260,23 +263,21 @@ describe(`bulk torture (seed ${SEED})`, () => {
     writeFileSync(input, original);
     const out = join(folder, 'out.jsonl');
     const command = args(input, out, ['--batch-size', '100', '--concurrency', '1']);
-    // A server that answers `calls` calls, then holds: the run saves exactly those batches and waits,
-    // and is killed there.
+    // The server answers `calls` calls, then holds: the run saves exactly those batches and waits,
+    // and is killed there. (The same server throughout: a resume against another one is refused.)
     const calls = between(5, 40);
     const stall = new Promise<void>(() => {});
-    const held = await startFakeOpenAI({ hold: ({ number }) => (number > calls ? stall : undefined) });
-    const killed = await runCli(
-      bulkArgs(held, input, out, ['--batch-size', '100', '--concurrency', '1'], DIMENSIONS),
-      {
-        onSpawn: (child) => {
-          waitFor(() => readCheckpointFile(out)?.inputsDone === calls * 100, `${calls} saved batches`).then(
-            () => child.kill('SIGKILL'),
-            () => child.kill('SIGKILL'),
-          );
-        },
+    const first = server.requests;
+    holdRequest = (number) => (number > first + calls ? stall : undefined);
+    const killed = await runCli(command, {
+      onSpawn: (child) => {
+        waitFor(() => readCheckpointFile(out)?.inputsDone === calls * 100, `${calls} saved batches`).then(
+          () => child.kill('SIGKILL'),
+          () => child.kill('SIGKILL'),
+        );
       },
-    );
-    await held.close();
+    });
+    holdRequest = undefined;
     expect(killed.signal).toBe('SIGKILL');
     const done = readCheckpointFile(out)!.inputsDone;
     expect(done).toBe(calls * 100);

@@ -2,6 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  bulkArgs,
   contextLengthError,
   FAKE_KEY,
   type FakeServer,
@@ -164,6 +165,39 @@ describe('bulk', () => {
       ]);
     });
 
+    it('.csv: a line break inside quotes is sent as it is in the file, CRLF included; a CRLF between records ends the record (bug: CRLF in a field became LF)', async () => {
+      const texts: string[] = [];
+      const recorder = await startFakeOpenAI({
+        intercept: ({ inputs }) => {
+          texts.push(...inputs);
+          return undefined;
+        },
+      });
+      try {
+        const input = file('crlf.csv', 'id,text\r\nr1,"item 7\r\nsecond line\nthird"\r\nr2,item 8\r\n');
+        const out = file('crlf.jsonl');
+        const result = await runCli([
+          'bulk',
+          input,
+          '--out',
+          out,
+          ...MODEL,
+          '--base-url',
+          recorder.baseURL,
+          '--progress',
+          'none',
+        ]);
+        expect(result.code).toBe(0);
+        expect(texts).toEqual(['item 7\r\nsecond line\nthird', 'item 8']);
+        expect(readRecords(out).map((record) => [record.id, record.line])).toEqual([
+          ['r1', 2],
+          ['r2', 5],
+        ]);
+      } finally {
+        await recorder.close();
+      }
+    });
+
     it('- reads stdin (txt unless --format says otherwise)', async () => {
       const out = file('stdin.jsonl');
       const result = await bulk(['-', '--out', out, '--format', 'jsonl'], {
@@ -286,11 +320,8 @@ describe('bulk', () => {
     const args = [input, '--out', out, '--batch-size', '10', '--concurrency', '1'];
     const result = await bulk(args);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain(
-      "embedkit: error: the input on line 37 failed: openai API error 400: Invalid 'input[6]': maximum input length is 8192 tokens.",
-    );
-    expect(result.stderr).toContain(
-      `30 inputs are done and saved in ${out}; run the same command again to continue.`,
+    expect(result.stderr).toBe(
+      `embedkit: error: ${input}:37: the API rejected this input: openai API error 400: Invalid 'input[6]': maximum input length is 8192 tokens. — Check the inputs and options against the model’s capabilities. (input 36 of the whole job) (HTTP 400)\n30 inputs are done and saved in ${out}; fix or remove that input, then run the same command again to continue.\n`,
     );
     expect(readRecords(out).map((record) => record.line)).toEqual(
       Array.from({ length: 30 }, (_, n) => n + 1),
@@ -303,6 +334,112 @@ describe('bulk', () => {
     const records = readRecords(out);
     expect(records.map((record) => record.line)).toEqual(Array.from({ length: 100 }, (_, n) => n + 1));
     expect(records.map((record) => record.embedding[0])).toEqual(Array.from({ length: 100 }, (_, n) => n));
+  });
+
+  describe('an input the API rejects without naming it (bug: "at the input on line 1001", the first line of the call, and "run the same command again", which fails the same way)', () => {
+    /** A server that rejects, with a 400 naming no input, every call holding an input with "POISON". */
+    const poisoned = () =>
+      startFakeOpenAI({
+        intercept: ({ inputs }) =>
+          inputs.some((input) => input.includes('POISON'))
+            ? {
+                status: 400,
+                body: {
+                  error: {
+                    message: "'$.input' is invalid.",
+                    type: 'invalid_request_error',
+                    param: null,
+                    code: null,
+                  },
+                },
+              }
+            : undefined,
+      });
+
+    it('is found by sending the call again in halves, and reported as file:line', async () => {
+      const server = await poisoned();
+      try {
+        const lines = Array.from({ length: 3000 }, (_, n) => `item ${n}${n === 1499 ? ' POISON' : ''}`);
+        const input = file('poison.txt', `${lines.join('\n')}\n`);
+        const out = file('poison.jsonl');
+        const args = [
+          'bulk',
+          input,
+          '--out',
+          out,
+          ...MODEL,
+          '--base-url',
+          server.baseURL,
+          '--batch-size',
+          '500',
+          '--concurrency',
+          '1',
+          '--progress-interval',
+          '600',
+        ];
+        const result = await runCli(args);
+        expect(result.code).toBe(1);
+        expect(result.stderr).toBe(
+          `embedkit: the API rejected the call holding the inputs on lines 1001–1500 without naming the input at fault; sending them again in halves to find it (at most 18 calls).\n` +
+            `embedkit: error: ${input}:1500: the API rejected this input: openai API error 400: '$.input' is invalid. — Check the inputs and options against the model’s capabilities. (HTTP 400)\n` +
+            `1000 inputs are done and saved in ${out}; fix or remove that input, then run the same command again to continue.\n`,
+        );
+        // Three calls of the job, then at most 2·log2(500) to find the input.
+        expect(server.requests).toBeGreaterThan(3);
+        expect(server.requests).toBeLessThanOrEqual(3 + 18);
+        expect(readRecords(out).map((record) => record.line)).toEqual(
+          Array.from({ length: 1000 }, (_, n) => n + 1),
+        );
+        // As the message says: once the line is fixed, the same command finishes the job.
+        lines[1499] = 'item 1499';
+        writeFileSync(input, `${lines.join('\n')}\n`);
+        const again = await runCli([...args, '--progress', 'none']);
+        expect(again.code).toBe(0);
+        expect(readRecords(out).map((record) => record.embedding[0])).toEqual(
+          Array.from({ length: 3000 }, (_, n) => n),
+        );
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('a call rejected as a whole, whose halves go through, is reported by its line range', async () => {
+      // A gateway that refuses calls of more than 100 inputs with a plain 400.
+      const server = await startFakeOpenAI({
+        intercept: ({ inputs }) =>
+          inputs.length > 100
+            ? { status: 400, body: { error: { message: 'Too many inputs.', type: 'invalid_request_error' } } }
+            : undefined,
+      });
+      try {
+        const input = file('whole.txt', `${Array.from({ length: 300 }, (_, n) => `item ${n}`).join('\n')}\n`);
+        const out = file('whole.jsonl');
+        const result = await runCli([
+          'bulk',
+          input,
+          '--out',
+          out,
+          ...MODEL,
+          '--base-url',
+          server.baseURL,
+          '--batch-size',
+          '200',
+          '--concurrency',
+          '1',
+          '--progress',
+          'none',
+        ]);
+        expect(result.code).toBe(1);
+        expect(result.stderr).toBe(
+          `embedkit: error: ${input}:1: the API rejected the call holding the inputs on lines 1–200 (200 inputs), but not its halves when they were sent again, so no one input is at fault: openai API error 400: Too many inputs. — Check the inputs and options against the model’s capabilities. (HTTP 400)\n` +
+            `0 inputs are done and saved in ${out}; run the same command again to continue.\n`,
+        );
+        // The call, then its two halves.
+        expect(server.requests).toBe(3);
+      } finally {
+        await server.close();
+      }
+    });
   });
 
   describe('outputs that are not this job', () => {
@@ -337,6 +474,84 @@ describe('bulk', () => {
       const replaced = await bulk([input, '--out', stray, '--overwrite']);
       expect(replaced.code).toBe(0);
       expect(readRecords(stray).map((record) => record.id)).toEqual([1, 2]);
+    });
+
+    it("refuses to resume against another server, whether --base-url or the provider variable names it (bug: two servers' vectors mixed in one output)", async () => {
+      const other = await startFakeOpenAI();
+      try {
+        const lines = Array.from({ length: 100 }, (_, n) => (n === 36 ? `item ${n} TOO-LONG` : `item ${n}`));
+        const input = file('servers.txt', `${lines.join('\n')}\n`);
+        const out = file('servers.jsonl');
+        const extra = ['--batch-size', '10', '--concurrency', '1', '--progress', 'none'];
+        const partial = await bulk([input, '--out', out, ...extra]);
+        expect(partial.code).toBe(1);
+        lines[36] = 'item 36';
+        writeFileSync(input, `${lines.join('\n')}\n`);
+        const before = other.requests;
+        const elsewhere = [
+          ['bulk', input, '--out', out, ...MODEL, '--base-url', other.baseURL, ...extra],
+          ['bulk', input, '--out', out, ...MODEL, ...extra],
+        ];
+        for (const [args, env] of [
+          [elsewhere[0]!, {}],
+          [elsewhere[1]!, { OPENAI_BASE_URL: other.baseURL }],
+        ] as const) {
+          const refused = await runCli(args, { env });
+          expect(refused.code).toBe(1);
+          expect(refused.stderr).toBe(
+            `embedkit: error: ${out} is the output of a different job (server "${server.baseURL}" → "${other.baseURL}"). Pass --restart to replace it, or choose another --out.\n`,
+          );
+        }
+        expect(other.requests).toBe(before);
+        // The same server reached through the provider's variable is the same job: it resumes.
+        const same = await runCli(elsewhere[1]!, { env: { OPENAI_BASE_URL: server.baseURL } });
+        expect(same.code).toBe(0);
+        expect(readRecords(out).map((record) => record.embedding[0])).toEqual(
+          Array.from({ length: 100 }, (_, n) => n),
+        );
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('an option the model cannot honour is a usage error before anything is read or created (bug: exit 1 after the output existed, "run the same command again")', async () => {
+      const input = file('capable.txt', 'item 1\n');
+      const out = file('capable.npy');
+      const before = server.requests;
+      const result = await bulk([input, '--out', out, '--output-type', 'int8']);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toBe(
+        'embedkit: error: openai model text-embedding-3-small cannot return int8 vectors; it supports float.\nRun "embedkit models --provider openai" for what each model supports.\n',
+      );
+      for (const name of ['capable.npy', 'capable.meta.jsonl', 'capable.npy.checkpoint', 'capable.npy.lock'])
+        expect(existsSync(file(name))).toBe(false);
+      const length = await runCli(bulkArgs(server, input, out, [], 2000));
+      expect(length.code).toBe(2);
+      expect(length.stderr).toBe(
+        'embedkit: error: dimensions 2000 is not allowed for openai model text-embedding-3-small; use 1 to 1536.\nRun "embedkit models --provider openai" for what each model supports.\n',
+      );
+      expect(existsSync(out)).toBe(false);
+      expect(server.requests).toBe(before);
+    });
+
+    it('an id given to two records is a warning naming both lines; the records are kept (bug: accepted without a word)', async () => {
+      const input = file(
+        'ids.jsonl',
+        [
+          '{"id":"a","text":"item 1"}',
+          '{"id":"b","text":"item 2"}',
+          '{"text":"item 3"}',
+          '{"id":"b","text":"item 4"}',
+          '{"id":"a","text":"item 5"}',
+        ].join('\n'),
+      );
+      const out = file('ids.jsonl.out.jsonl');
+      const result = await bulk([input, '--out', out]);
+      expect(result.code).toBe(0);
+      expect(result.stderr).toBe(
+        `warning: ${input}:4: the id "b" is already the id of line 2; ${out} holds records that share an id (only the first repeated id is named).\n`,
+      );
+      expect(readRecords(out).map((record) => record.id)).toEqual(['a', 'b', 3, 'b', 'a']);
     });
 
     it('refuses to resume into an output cut shorter than its checkpoint', async () => {

@@ -196,14 +196,19 @@ describe('embed', () => {
     expect(result.stdout + result.stderr).not.toContain(FAKE_KEY);
   });
 
-  it('an option the model cannot honour is refused before any request', async () => {
+  it('an option the model cannot honour is a usage error (exit 2) before any request; an input type it lacks is one warning', async () => {
     const before = server.requests;
     const result = await embed(['hello', '--output-type', 'int8']);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.stderr).toBe(
-      'embedkit: error: openai model text-embedding-3-small cannot return int8 vectors; it supports float.\n',
+      'embedkit: error: openai model text-embedding-3-small cannot return int8 vectors; it supports float.\nRun "embedkit models --provider openai" for what each model supports.\n',
     );
     expect(server.requests).toBe(before);
+    const inputType = await embed(['item 1', '--dimensions', '2', '--input-type', 'query']);
+    expect(inputType.code).toBe(0);
+    expect(inputType.stderr).toBe(
+      'warning: openai model text-embedding-3-small has no "query" input type; the inputs were sent without one.\n',
+    );
   });
 });
 
@@ -229,6 +234,20 @@ describe('help', () => {
       expect(result.stdout).toContain('Example');
       const viaHelp = await runCli(['help', command]);
       expect(viaHelp.stdout).toBe(result.stdout);
+    },
+  );
+
+  it.each(['embed', 'bulk', 'index', 'search'])(
+    'embedkit %s --help says --api-key-env works for every provider (bug: bulk said openai-compatible only)',
+    async (command) => {
+      const { stdout } = await runCli([command, '--help']);
+      const lines = stdout.split('\n').filter((line) => line.includes('--api-key-env'));
+      expect(lines.length).toBeGreaterThan(0);
+      expect(lines.filter((line) => /openai-compatible/.test(line))).toEqual([]);
+      if (command === 'embed' || command === 'bulk')
+        expect(lines).toEqual([
+          "  --api-key-env <var>  the environment variable holding the key (default: the provider's usual one)",
+        ]);
     },
   );
 

@@ -53,8 +53,8 @@ describe('the line reader', () => {
       lines(chunks([0xef, 0xbb], [0xbf, 0x61, 0x0d], '\nb', '\r\n', 'c'), 'x', reading),
     );
     expect(read).toEqual([
-      { number: 1, text: 'a', end: 4 },
-      { number: 2, text: 'b', end: 7 },
+      { number: 1, text: 'a', end: 4, crlf: true },
+      { number: 2, text: 'b', end: 7, crlf: true },
       { number: 3, text: 'c', end: 10 },
     ]);
   });

@@ -11,6 +11,7 @@ function job(outputType: OutputType): JobKey {
   return {
     provider: 'test',
     model: 'm',
+    server: null,
     dimensions: 3,
     inputType: null,
     outputType,

@@ -1,7 +1,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeServer, runCli, startFakeOpenAI, temporaryDirectory, vectorFor } from './helpers.js';
+import {
+  FAKE_KEY,
+  type FakeServer,
+  runCli,
+  startFakeOpenAI,
+  temporaryDirectory,
+  vectorFor,
+} from './helpers.js';
 
 const DOCS = [
   { id: 'cats', text: 'Cats purr when they are content and sleep most of the day' },
@@ -116,52 +123,93 @@ describe('index and search', () => {
     ]);
   });
 
-  it('without --base-url, queries go to the API root the index was built with', async () => {
-    bodies.length = 0;
-    const before = server.requests;
-    const result = await runCli(['search', index, 'do cats purr', '--top', '1'], {
-      env: { EMBEDKIT_BASE_URL: undefined, OPENAI_BASE_URL: undefined },
-    });
-    expect(result.stderr).toBe('');
-    expect(result.code).toBe(0);
-    expect(result.stdout.split('\t')[2]).toBe('"purr"');
-    expect(server.requests).toBe(before + 1);
-    expect(bodies.map((body) => body.input)).toEqual([['do cats purr']]);
+  /** What search says when the index names `stored` and this run would go elsewhere. */
+  const otherServer = (path: string, stored: string, here: string) =>
+    `embedkit: error: ${path} was built through the API root ${stored}, and this run would send the query, with your API key, to ${here}. embedkit never sends a query to a server named in an index file on its own. If you trust ${stored} with your key, pass --base-url ${stored}; otherwise rebuild the index through your own API root.\n`;
+
+  it('never sends the query (or the key) to the server an index names: refused with exit 2, naming it (bug: a shared .ekx collected the key)', async () => {
+    // An index made by someone else, through their server: the file names it.
+    const theirs = await startFakeOpenAI();
+    try {
+      const shared = join(directory.path, 'shared.ekx');
+      expect((await runCli([...indexArgs(shared), '--base-url', theirs.baseURL])).code).toBe(0);
+      const before = { theirs: theirs.requests, ours: server.requests };
+      // Nothing set: the run would go to the provider's own host, which is not the one in the file.
+      const plain = await runCli(['search', shared, 'do cats purr'], {
+        env: { EMBEDKIT_BASE_URL: undefined, OPENAI_BASE_URL: undefined },
+      });
+      expect(plain.code).toBe(2);
+      expect(plain.stderr).toBe(otherServer(shared, theirs.baseURL, "the provider's own API"));
+      // The user's own server, named by the provider's variable or EMBEDKIT_BASE_URL, is not theirs either.
+      for (const env of [{ OPENAI_BASE_URL: server.baseURL }, { EMBEDKIT_BASE_URL: server.baseURL }]) {
+        const mine = await runCli(['search', shared, 'do cats purr'], { env });
+        expect(mine.code).toBe(2);
+        expect(mine.stderr).toBe(otherServer(shared, theirs.baseURL, server.baseURL));
+      }
+      expect(theirs.requests).toBe(before.theirs);
+      expect(server.requests).toBe(before.ours);
+      expect(theirs.authorizations.has(`Bearer ${FAKE_KEY}`)).toBe(true); // from building the index only
+      // Trusting it is the user's explicit choice.
+      const trusted = await runCli([
+        'search',
+        shared,
+        'do cats purr',
+        '--top',
+        '1',
+        '--base-url',
+        theirs.baseURL,
+      ]);
+      expect(trusted.stderr).toBe('');
+      expect(trusted.stdout.split('\t')[2]).toBe('"purr"');
+      expect(theirs.requests).toBe(before.theirs + 1);
+    } finally {
+      await theirs.close();
+    }
   });
 
-  it("an index built through the provider's variable (OPENAI_BASE_URL) stores that root, and searches go there", async () => {
+  it('an index built through the API root this run resolves to is searched: by --base-url, EMBEDKIT_BASE_URL or the provider variable (OPENAI_BASE_URL)', async () => {
     const viaVariable = join(directory.path, 'via-variable.ekx');
     const built = await runCli(indexArgs(viaVariable), { env: { OPENAI_BASE_URL: server.baseURL } });
     expect(built.code).toBe(0);
     const bytes = readFileSync(viaVariable);
     const header = JSON.parse(bytes.subarray(12, 12 + bytes.readUInt32LE(8)).toString('utf8'));
-    // Before, the header said null, and a search without the variable went to api.openai.com.
     expect(header.baseURL).toBe(server.baseURL);
     const before = server.requests;
-    const result = await runCli(['search', viaVariable, 'do cats purr', '--top', '1'], {
-      env: { EMBEDKIT_BASE_URL: undefined, OPENAI_BASE_URL: undefined },
-    });
-    expect(result.stderr).toBe('');
-    expect(result.stdout.split('\t')[2]).toBe('"purr"');
-    expect(server.requests).toBe(before + 1);
+    for (const [args, env] of [
+      [[], { OPENAI_BASE_URL: server.baseURL }],
+      [[], { EMBEDKIT_BASE_URL: `${server.baseURL}/` }],
+      [['--base-url', server.baseURL], {}],
+    ] as const) {
+      const result = await runCli(['search', viaVariable, 'do cats purr', '--top', '1', ...args], { env });
+      expect(result.stderr).toBe('');
+      expect(result.stdout.split('\t')[2]).toBe('"purr"');
+    }
+    expect(server.requests).toBe(before + 3);
   });
 
-  it('EMBEDKIT_BASE_URL, and --base-url over it, win over the stored API root', async () => {
-    const other = await startFakeOpenAI();
-    try {
-      const before = { stored: server.requests, other: other.requests };
-      const viaVariable = await runCli(['search', index, 'cats', '--top', '1'], {
-        env: { EMBEDKIT_BASE_URL: other.baseURL },
+  it("an index built through the provider's own host (no API root stored) is searched as the run's settings say", async () => {
+    const bytes = readFileSync(index);
+    const length = bytes.readUInt32LE(8);
+    const header = JSON.parse(bytes.subarray(12, 12 + length).toString('utf8'));
+    const offset = Math.ceil((12 + length) / 16) * 16;
+    for (const [name, stored] of [
+      ['null', { ...header, baseURL: null }],
+      ['absent', Object.fromEntries(Object.entries(header).filter(([key]) => key !== 'baseURL'))],
+    ] as const) {
+      const json = Buffer.from(JSON.stringify(stored));
+      const start = Buffer.alloc(Math.ceil((12 + json.length) / 16) * 16);
+      start.write('EKINDEX1', 'latin1');
+      start.writeUInt32LE(json.length, 8);
+      json.copy(start, 12);
+      const path = join(directory.path, `default-host-${name}.ekx`);
+      writeFileSync(path, Buffer.concat([start, bytes.subarray(offset)]));
+      const before = server.requests;
+      const result = await runCli(['search', path, 'do cats purr', '--top', '1'], {
+        env: { OPENAI_BASE_URL: server.baseURL },
       });
-      expect(viaVariable.code).toBe(0);
-      const viaFlag = await runCli(['search', index, 'cats', '--top', '1', '--base-url', other.baseURL], {
-        env: { EMBEDKIT_BASE_URL: server.baseURL },
-      });
-      expect(viaFlag.code).toBe(0);
-      expect(other.requests).toBe(before.other + 2);
-      expect(server.requests).toBe(before.stored);
-    } finally {
-      await other.close();
+      expect(result.stderr).toBe('');
+      expect(result.stdout.split('\t')[2]).toBe('"purr"');
+      expect(server.requests).toBe(before + 1);
     }
   });
 
