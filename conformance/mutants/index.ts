@@ -954,6 +954,26 @@ export const mutants: Mutant[] = [
   ),
   mutant(
     'embeddings',
+    'fixed-model',
+    'sends the model it was written for (`acme-embed-large`) whatever model the caller chose',
+    ['model-named', ...CASSETTES],
+    class extends AcmeEmbeddingModel {
+      protected override requestBody(request: EmbedRequest) {
+        return { ...super.requestBody(request), model: 'acme-embed-large' };
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'overclaims-dimensions',
+    'declares lengths up to 64 (another model of the family) where the API takes 8 to 32',
+    ['declared-dimensions', 'dimensions-max'],
+    class extends AcmeEmbeddingModel {
+      override readonly capabilities = { ...acmeCapabilities, dimensions: { min: 8, max: 64 } };
+    },
+  ),
+  mutant(
+    'embeddings',
     'overclaims-input-tokens',
     'declares 8,192 tokens per input (another model of the family) where the API takes 2,048',
     ['declared-limits', 'input-over-token-limit', 'text-near-token-limit'],
@@ -995,8 +1015,8 @@ export const mutants: Mutant[] = [
   mutant(
     'embeddings',
     'wrong-model-field',
-    'sends the model as `models/<id>` (another API’s convention), which only a recording shows',
-    CASSETTES,
+    'sends the model as `models/<id>` (another API’s convention)',
+    ['model-named', ...CASSETTES],
     class extends AcmeEmbeddingModel {
       protected override requestBody(request: EmbedRequest) {
         return { ...super.requestBody(request), model: `models/${this.modelId}` };

@@ -67,6 +67,7 @@ const compatible = openAICompatibleWire({
   maxTokensPerRequest: ACME_MAX_TOKENS,
   maxTokensPerInput: ACME_MAX_TOKENS_PER_INPUT,
   requestFields: ['input_type', 'output_dtype', 'truncate', 'titles'],
+  vectorLengths: { default: 32, allowed: { min: 8, max: 32 } },
   options: [userOption],
 });
 

@@ -161,6 +161,18 @@ export interface WireProfile extends WireBasics, VectorSettingsWire {
    */
   maxTokensPerInput?: number;
   /**
+   * The model a request names, as the API reads it (from the body, or the path), without any prefix the
+   * API adds (`models/`). Enables `model-named`: every request names the model the job asked for.
+   */
+  modelOf?(request: WireRequest): string | undefined;
+  /**
+   * The API's vector lengths for this wire's model: the length it answers when none is asked, and the
+   * lengths it takes (a range, or a list; absent for a model of fixed length). The fake API answers
+   * `default` when no length is asked and refuses any other it does not take; `declared-dimensions`
+   * holds the model's `defaultDimensions` and `dimensions` to them.
+   */
+  vectorLengths?: { default: number; allowed?: { min: number; max: number } | readonly number[] };
+  /**
    * The fields of a request body the API does not know, each named by its path (`encoding_type`,
    * `requests[0].task`). Enables `request-fields`, which sends a job of every kind the suite can make and
    * fails on any request carrying one: real APIs refuse them, or worse, ignore them.

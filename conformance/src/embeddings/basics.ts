@@ -143,6 +143,29 @@ export const basics: Family<EmbeddingSuite, Harness> = {
       }),
     ];
     cases.push(
+      wire.modelOf === undefined
+        ? skip('model-named', 'the wire profile cannot read the model a request names (modelOf)')
+        : check(
+            'model-named',
+            'a model fixed in the provider, or named another way, instead of the one asked',
+            async (world) => {
+              const texts = suite.inputs(3, 'model');
+              for (const size of suite.callSizes(texts.length, Math.min(2, suite.cap)))
+                world.respond(size, suite.success());
+              const result = await embedMany({
+                ...suite.settings(world),
+                inputs: texts,
+                maxInputsPerCall: 2,
+              });
+              suite.expectVectors(result, texts);
+              for (const [index, request] of world.interceptor.requests.entries())
+                assert.equal(
+                  wire.modelOf!(request),
+                  suite.modelId,
+                  `request ${index} names the model ${JSON.stringify(wire.modelOf!(request))}, not ${JSON.stringify(suite.modelId)}`,
+                );
+            },
+          ),
       check(
         'key-not-in-url',
         'the key sent in the URL, where proxies and server logs keep it',

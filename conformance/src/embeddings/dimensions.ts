@@ -45,6 +45,52 @@ async function refused(suite: EmbeddingSuite, world: Harness, dimensions: number
   assert.equal(world.interceptor.requests.length, 0, `dimensions ${dimensions}: nothing was sent`);
 }
 
+/** Describes a set of lengths: `1 to 1536`, or `256, 512, 1024`. */
+function describeLengths(lengths: { min: number; max: number } | readonly number[]): string {
+  return 'min' in lengths ? `${lengths.min} to ${lengths.max}` : lengths.join(', ');
+}
+
+/** The model's declared lengths held to the API's, as the wire states them. */
+function declaredDimensions(suite: EmbeddingSuite): Case<Harness> | SkippedCase {
+  const lengths = suite.wire.vectorLengths;
+  if (lengths === undefined)
+    return skip(
+      'declared-dimensions',
+      'the wire profile states no vector lengths for the model (vectorLengths)',
+    );
+  return check(
+    'declared-dimensions',
+    'a default length or a range of lengths the API does not have, so calls ask what it refuses or vectors come back another length',
+    async () => {
+      const { defaultDimensions, dimensions: declared } = suite.capabilities;
+      if (defaultDimensions !== undefined)
+        assert.equal(
+          defaultDimensions,
+          lengths.default,
+          `defaultDimensions ${defaultDimensions}: the API answers ${lengths.default} values when no length is asked`,
+        );
+      if (declared === undefined) return;
+      const { allowed } = lengths;
+      assert.ok(
+        allowed !== undefined,
+        `the model declares dimensions ${describeLengths(declared)}, but the API takes none for it`,
+      );
+      const takes = (length: number) =>
+        'min' in allowed ? length >= allowed.min && length <= allowed.max : allowed.includes(length);
+      const inside =
+        'min' in declared
+          ? 'min' in allowed
+            ? declared.min >= allowed.min && declared.max <= allowed.max
+            : declared.min === declared.max && takes(declared.min)
+          : declared.every(takes);
+      assert.ok(
+        inside,
+        `the model declares dimensions ${describeLengths(declared)}; the API takes ${describeLengths(allowed)}`,
+      );
+    },
+  );
+}
+
 export const dimensions: Family<EmbeddingSuite, Harness> = {
   name: 'dimensions',
   checks:
@@ -54,6 +100,7 @@ export const dimensions: Family<EmbeddingSuite, Harness> = {
     const allowed = capabilities.dimensions;
     if (allowed === undefined) {
       return [
+        declaredDimensions(suite),
         check('dimensions-unsupported', 'dimensions sent to a model of fixed length', async (world) => {
           await refused(suite, world, 64);
         }),
@@ -81,6 +128,7 @@ export const dimensions: Family<EmbeddingSuite, Harness> = {
     const pick =
       values.find((value) => value !== capabilities.defaultDimensions && value <= 4096) ?? smallest;
     const cases: (Case<Harness> | SkippedCase)[] = [
+      declaredDimensions(suite),
       check(
         'dimensions-honoured',
         'dimensions never sent, so the API answers its default length',

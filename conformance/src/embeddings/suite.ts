@@ -69,6 +69,8 @@ export interface EmbeddingSuite {
   capabilities: EmbeddingCapabilities;
   /** The provider's name: the key of its `providerOptions`. */
   provider: string;
+  /** The model the scenarios' jobs ask for. */
+  modelId: string;
   mode: ScenarioMode;
   /** Inputs per call in this mode. */
   cap: number;
@@ -120,13 +122,26 @@ function chooseDimensions(capabilities: EmbeddingCapabilities): number | undefin
     : [...allowed].sort((a, b) => a - b)[0];
 }
 
+/** Why the API refuses vectors of `length`, by the lengths the wire states it takes; undefined if it takes it. */
+function lengthRefused(wire: WireProfile, length: number): string | undefined {
+  const lengths = wire.vectorLengths;
+  if (lengths === undefined) return undefined;
+  const { allowed } = lengths;
+  if (allowed === undefined)
+    return `dimensions is not supported by this model (it answers ${lengths.default} values)`;
+  const takes = 'min' in allowed ? length >= allowed.min && length <= allowed.max : allowed.includes(length);
+  return takes ? undefined : `dimensions ${length} is not supported by this model`;
+}
+
 export function createEmbeddingSuite(options: SuiteOptions, mode: ScenarioMode): EmbeddingSuite {
   const { wire } = options;
   const model = probe(options);
   const capabilities = model.capabilities;
   const cap = Math.min(capabilities.maxInputsPerCall, mode.maxInputsPerCall ?? Number.POSITIVE_INFINITY);
   const chosenDimensions = chooseDimensions(capabilities);
-  const dims = chosenDimensions ?? capabilities.defaultDimensions ?? 8;
+  // The length the API answers when none is asked: its own, where the wire states it.
+  const apiDefault = wire.vectorLengths?.default ?? capabilities.defaultDimensions ?? 8;
+  const dims = chosenDimensions ?? apiDefault;
   const usageTokens = (texts: readonly string[]) => texts.reduce((sum, text) => sum + text.length, 0);
   const itemsOf = (body: unknown): WireItem[] =>
     wire.itemsOf?.(body) ??
@@ -159,7 +174,11 @@ export function createEmbeddingSuite(options: SuiteOptions, mode: ScenarioMode):
         const kind = wire.signals?.batchTooLarge === true ? { kind: 'batch-too-large' as const } : {};
         return { status: 400, body: wire.errorBody({ status: 400, message, ...kind }) };
       }
-      const dimensions = wire.dimensionsOf(request.body) ?? capabilities.defaultDimensions ?? 8;
+      const asked = wire.dimensionsOf(request.body);
+      const refused = asked === undefined ? undefined : lengthRefused(wire, asked);
+      if (refused !== undefined)
+        return { status: 400, body: wire.errorBody({ status: 400, message: refused }) };
+      const dimensions = asked ?? apiDefault;
       const outputType = wire.outputTypeOf?.(request.body) ?? 'float';
       const vectors = texts.map((text) => valuesFor(text, dimensions, outputType));
       if (answer.scale !== undefined && outputType === 'float')
@@ -187,6 +206,7 @@ export function createEmbeddingSuite(options: SuiteOptions, mode: ScenarioMode):
     wire,
     capabilities,
     provider: model.provider,
+    modelId: options.modelId,
     mode,
     cap,
     chosenDimensions,

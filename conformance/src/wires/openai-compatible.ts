@@ -95,6 +95,8 @@ export function openAICompatibleWire(options: {
   maxTokensPerInput?: number;
   /** Top-level request fields the server takes beyond OpenAI's, e.g. `['input_type', 'truncate']`. */
   requestFields?: readonly string[];
+  /** The server's vector lengths for the model (OpenAI's text-embedding-3-small: 1,536, any of 1 to 1,536). */
+  vectorLengths?: WireProfile['vectorLengths'];
 }): WireProfile {
   const path = options.query === undefined ? options.path : `${options.path}?${options.query}`;
   const known = [...OPENAI_REQUEST_FIELDS, ...(options.requestFields ?? [])];
@@ -148,6 +150,11 @@ export function openAICompatibleWire(options: {
     ...(options.maxTokensPerInput === undefined ? {} : { maxTokensPerInput: options.maxTokensPerInput }),
     ...(options.options === undefined ? {} : { options: options.options }),
     unknownFields: (body) => unknownKeys(body, known),
+    modelOf: (request) => {
+      const model = (request.body as OpenAIRequestBody).model;
+      return typeof model === 'string' ? model : undefined;
+    },
+    ...(options.vectorLengths === undefined ? {} : { vectorLengths: options.vectorLengths }),
     authHeader: (apiKey) => ({ name: 'authorization', value: `Bearer ${apiKey}` }),
   };
 }

@@ -152,8 +152,17 @@ const geminiWireRest: Omit<WireProfile, 'endpoint'> = {
   // A per-day QuotaFailure is a used-up quota; "at most 100 requests" and a payload over 4 MiB are too large.
   signals: { quotaExhausted: true, batchTooLarge: true },
   maxInputsPerRequest: 100,
-  // gemini-embedding-001's input limit.
+  // gemini-embedding-001's input limit, and its lengths.
   maxTokensPerInput: 2_048,
+  vectorLengths: { default: 3072, allowed: { min: 128, max: 3072 } },
+  // The model is in the path (`models/<id>:…`) and, on a batch, in every request as `models/<id>`: each
+  // must name the model asked.
+  modelOf: (request) => {
+    const named = new Set([/\/models\/([^/:?]+):/.exec(request.path)?.[1]]);
+    for (const item of requestsOf(request.body))
+      if (item.model !== undefined) named.add(item.model.replace(/^models\//, ''));
+    return [...named].join(' and ');
+  },
   // The fields of the discovery document's BatchEmbedContentsRequest, EmbedContentRequest and Content.
   unknownFields: (body) => {
     const batch = Array.isArray((body as { requests?: unknown }).requests);

@@ -135,8 +135,10 @@ export const jinaWire: WireProfile = {
   ],
   ...common,
   maxInputsPerRequest: 512,
-  // jina-embeddings-v3's context length.
+  // jina-embeddings-v3's context length, and its lengths.
   maxTokensPerInput: 8_192,
+  vectorLengths: { default: 1024, allowed: { min: 1, max: 1024 } },
+  modelOf: (request) => (request.body as JinaBody).model,
   // The fields of the spec's request for jina-embeddings-v3, and of each `{ text }` input.
   unknownFields: (body) => [
     ...unknownKeys(body, [

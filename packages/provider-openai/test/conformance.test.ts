@@ -13,6 +13,7 @@ describeEmbeddingProvider({
     maxInputsPerRequest: 2048,
     maxTokensPerRequest: 300_000,
     maxTokensPerInput: 8192,
+    vectorLengths: { default: 1536, allowed: { min: 1, max: 1536 } },
     requestIdHeader: 'x-request-id',
     options: [
       {
@@ -39,6 +40,8 @@ describeEmbeddingProvider({
     maxInputsPerRequest: 2048,
     maxTokensPerRequest: 300_000,
     maxTokensPerInput: 8192,
+    // Fixed length: the API refuses `dimensions` for text-embedding-ada-002.
+    vectorLengths: { default: 1536 },
   }),
 });
 

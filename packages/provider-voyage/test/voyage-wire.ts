@@ -84,8 +84,10 @@ export const voyageWire: WireProfile = {
   // The API takes at most 1,000 inputs and, for voyage-3.5, 320,000 tokens per request.
   maxInputsPerRequest: 1000,
   maxTokensPerRequest: 320_000,
-  // voyage-3.5's context length.
+  // voyage-3.5's context length, and its lengths.
   maxTokensPerInput: 32_000,
+  vectorLengths: { default: 1024, allowed: [256, 512, 1024, 2048] },
+  modelOf: (request) => (request.body as VoyageBody).model,
   // The fields of the spec's embeddings request.
   unknownFields: (body) =>
     unknownKeys(body, [
