@@ -796,3 +796,91 @@ describe('waits stay bounded', () => {
     expect(result.lastAt).toBeLessThan(200_000);
   });
 });
+
+describe('calls waiting for a budget', () => {
+  it('are served in the order they came: a big call is not starved by a stream of small ones', async () => {
+    // A bulk job of 50-token calls and, once the budget is spent, one 1,200-token call, on one limiter of
+    // 6,000 tokens a minute (100 a second). Each small call took the refill as it came, so the big one
+    // waited until the bulk job was done (148 s); queued in turn, it waits for its 1,200 tokens (12 s) and
+    // the few calls ahead of it.
+    const clock = new VirtualClock({ random: [0.5] });
+    const starts: { at: number; tokens: number }[] = [];
+    const model: EmbeddingModel = {
+      specificationVersion: 'v1',
+      provider: 'simulated',
+      modelId: 'm',
+      capabilities: textCapabilities({ maxInputsPerCall: 1 }),
+      async doEmbed(request) {
+        const texts = request.inputs as string[];
+        starts.push({ at: clock.now(), tokens: texts[0]!.length });
+        await clock.sleep(20, request.signal);
+        return {
+          embeddings: texts.map(() => Float32Array.of(1)),
+          warnings: [],
+          response: { status: 200, headers: {} },
+        };
+      },
+    };
+    const rateLimit = createRateLimiter({ tokensPerMinute: 6_000 });
+    const counter = { exact: false, count: (input: unknown) => (input as string).length };
+    const small = Array.from(
+      { length: 400 },
+      (_, index) => `${String(index).padStart(4, '0')}${'s'.repeat(46)}`,
+    );
+    const bulk = embedMany({ model, inputs: small, clock, concurrency: 4, rateLimit, tokenCounter: counter });
+    await clock.sleep(5_000);
+    const askedAt = clock.now();
+    await embedMany({ model, inputs: ['b'.repeat(1_200)], clock, rateLimit, tokenCounter: counter });
+    const big = starts.find((start) => start.tokens === 1_200)!;
+    await bulk;
+    expect(starts.length).toBe(401);
+    expect(big.at - askedAt).toBeLessThan(15_000);
+    // The bulk job went on after it: the big call did not wait for the bulk job to end.
+    expect(starts.filter((start) => start.at > big.at).length).toBeGreaterThan(100);
+  });
+});
+
+describe('a call queued for a budget', () => {
+  it('ends at once when aborted, and the calls behind it move up', async () => {
+    const clock = new VirtualClock({ random: [0.5] });
+    const starts: string[] = [];
+    const model: EmbeddingModel = {
+      specificationVersion: 'v1',
+      provider: 'simulated',
+      modelId: 'm',
+      capabilities: textCapabilities({ maxInputsPerCall: 1 }),
+      async doEmbed(request) {
+        const texts = request.inputs as string[];
+        starts.push(texts[0]!);
+        return {
+          embeddings: texts.map(() => Float32Array.of(1)),
+          warnings: [],
+          response: { status: 200, headers: {} },
+        };
+      },
+    };
+    // 60 tokens a minute: 'a' spends it, 'b' waits a minute at the head, 'c' queues behind it.
+    const rateLimit = createRateLimiter({ tokensPerMinute: 60 });
+    const counter = { exact: false, count: (input: unknown) => (input as string).length };
+    const job = (text: string, signal?: AbortSignal) =>
+      embedMany({
+        model,
+        inputs: [text],
+        clock,
+        rateLimit,
+        tokenCounter: counter,
+        ...(signal ? { signal } : {}),
+      });
+    await job('a'.repeat(60));
+    const second = job('b'.repeat(30));
+    const controller = new AbortController();
+    const third = job('c'.repeat(30), controller.signal);
+    const fourth = job('d'.repeat(30));
+    await clock.sleep(1_000);
+    controller.abort();
+    await expect(third).rejects.toMatchObject({ name: 'AbortError' });
+    expect(clock.now()).toBe(1_000);
+    await Promise.all([second, fourth]);
+    expect(starts).toEqual(['a'.repeat(60), 'b'.repeat(30), 'd'.repeat(30)]);
+  });
+});

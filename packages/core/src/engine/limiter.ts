@@ -489,6 +489,15 @@ const QUIET_CALLS = 20;
  */
 const QUIET_CALLS_DOUBLING = 60;
 
+/** A call waiting for a budget: since when, and how long the budget said it needed at first. */
+interface QueuedCall {
+  since: number;
+  needed: number;
+}
+
+/** A call that arrives while others wait for a budget queues behind them once the first waited this long. */
+const MIN_STARVED_MS = 1_000;
+
 class SharedRateLimiter implements RateLimiter {
   readonly requestsPerMinute: number | undefined;
   readonly tokensPerMinute: number | undefined;
@@ -522,6 +531,10 @@ class SharedRateLimiter implements RateLimiter {
   private usageReported = false;
   /** When the next call released after a pause may start (this process only). */
   private releaseAt = 0;
+  /** The calls of this process waiting for a budget, first come first: of them, only the first takes. */
+  private readonly budgetQueue: QueuedCall[] = [];
+  /** How to wake each queued call when it comes to the head. */
+  private readonly turnWaiters = new Map<QueuedCall, () => void>();
   /** The length of the last pause: the server's own measure of how long one more call must wait. */
   private lastPauseMs = 0;
 
@@ -550,6 +563,38 @@ class SharedRateLimiter implements RateLimiter {
     }
   }
 
+  /** Whether the first call waiting for a budget has waited twice what it needed (a second at least). */
+  private headStarved(now: number): boolean {
+    const head = this.budgetQueue[0];
+    return head !== undefined && now - head.since > Math.max(2 * head.needed, MIN_STARVED_MS);
+  }
+
+  /** Resolves when `ticket` heads the budget queue; rejects with the abort reason when `signal` aborts first. */
+  private turnOf(ticket: QueuedCall, signal: AbortSignal | undefined): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.budgetQueue[0] === ticket) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const settle = (aborted: boolean) => {
+        signal?.removeEventListener('abort', onAbort);
+        this.turnWaiters.delete(ticket);
+        if (aborted) reject(signal!.reason);
+        else resolve();
+      };
+      const onAbort = () => settle(true);
+      this.turnWaiters.set(ticket, () => settle(false));
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Takes `ticket` out of the budget queue and tells the call now at its head. */
+  private leaveQueue(ticket: QueuedCall): void {
+    const index = this.budgetQueue.indexOf(ticket);
+    if (index === -1) return;
+    this.budgetQueue.splice(index, 1);
+    const head = this.budgetQueue[0];
+    if (index === 0 && head !== undefined) this.turnWaiters.get(head)?.();
+  }
+
   /** Gives the token budget back `step` of each estimate charged in the last minute. */
   private async creditRecent(step: number, now: number): Promise<void> {
     const recent = this.recentEstimates;
@@ -574,28 +619,50 @@ class SharedRateLimiter implements RateLimiter {
       budgets.push({ limit: this.learnedTokens, amount: request.tokens, tokens: false, learned: true });
     let waitedOnTokens = false;
     let paced = false;
-    for (;;) {
-      await this.waitOutPause(request);
-      // The pace books this call's turn once; a wait for a budget afterwards does not book another.
-      if (!paced && this.learnedRequests === undefined && this.learnedTokens === undefined) {
-        await this.waitForPace(request);
-        paced = true;
+    // This call's place among the calls of this process waiting for a budget, once it has one.
+    let ticket: QueuedCall | undefined;
+    try {
+      for (;;) {
+        await this.waitOutPause(request);
+        // The pace books this call's turn once; a wait for a budget afterwards does not book another.
+        if (!paced && this.learnedRequests === undefined && this.learnedTokens === undefined) {
+          await this.waitForPace(request);
+          paced = true;
+        }
+        // Calls waiting for a budget are served in the order they came. A call that arrives while others
+        // wait may still go first (a query beside a bulk job need not wait for the bulk calls queued)
+        // unless the first in the queue has waited twice what it needed: then it queues behind them, so
+        // small calls cannot take every refill ahead of a big one.
+        if (ticket === undefined && budgets.length > 0 && this.headStarved(clock.now())) {
+          ticket = { since: clock.now(), needed: 0 };
+          this.budgetQueue.push(ticket);
+        }
+        if (ticket !== undefined && this.budgetQueue[0] !== ticket) {
+          await this.turnOf(ticket, request.signal);
+          continue;
+        }
+        // All budgets or none: a call never holds one budget while it waits for another, so that what it
+        // takes is taken at the moment it starts.
+        const wait = await this.takeAll(budgets, clock.now());
+        if (wait.ms > 0) {
+          if (ticket === undefined) {
+            ticket = { since: clock.now(), needed: wait.ms };
+            this.budgetQueue.push(ticket);
+          }
+          waitedOnTokens ||= wait.budget.tokens;
+          request.onWait?.({ reason: wait.budget.learned ? 'pacing' : 'rate-limit', delayMs: wait.ms });
+          await clock.sleep(wait.ms, request.signal);
+          continue;
+        }
+        // A pause that began while this call waited sends it back to the queue, its budgets given back.
+        if ((await this.store.pausedUntil(this.pauseKey, clock.now())) > clock.now()) {
+          await this.giveBack(budgets, clock.now());
+          continue;
+        }
+        break;
       }
-      // All budgets or none: a call never holds one budget while it waits for another, so that what it
-      // takes is taken at the moment it starts.
-      const wait = await this.takeAll(budgets, clock.now());
-      if (wait.ms > 0) {
-        waitedOnTokens ||= wait.budget.tokens;
-        request.onWait?.({ reason: wait.budget.learned ? 'pacing' : 'rate-limit', delayMs: wait.ms });
-        await clock.sleep(wait.ms, request.signal);
-        continue;
-      }
-      // A pause that began while this call waited sends it back to the queue, its budgets given back.
-      if ((await this.store.pausedUntil(this.pauseKey, clock.now())) > clock.now()) {
-        await this.giveBack(budgets, clock.now());
-        continue;
-      }
-      break;
+    } finally {
+      if (ticket !== undefined) this.leaveQueue(ticket);
     }
     const epoch = this.pace?.started(clock.now()) ?? 0;
     if (this.tokens !== undefined && !this.usageReported && request.exactTokens !== true) {
