@@ -3,8 +3,21 @@
  * (often hours, at a lower price), then read every vector back in input order with per-item errors.
  * A provider implements `BatchEmbeddingJobs`; `waitForBatchJob` is the polling loop they all share.
  */
-import { type Clock, systemClock } from './engine/clock.js';
+import { type Clock, MAX_TIMER_MS, systemClock } from './engine/clock.js';
+import type { RateLimiter } from './engine/limiter.js';
+import { withRetries } from './engine/retry.js';
+import {
+  checkCallback,
+  checkClock,
+  checkProviderOptions,
+  checkSettingsObject,
+  checkSignal,
+  checkWholeNumber,
+  jobBasics,
+} from './engine/settings.js';
+import { onAbort } from './engine/signal.js';
 import { abortReason, EmbedKitError, InvalidArgumentError, TimeoutError } from './errors.js';
+import { checkHeaders } from './http/headers.js';
 import type { Embedding, EmbedInput, InputType, Warning } from './types.js';
 
 /** Where a job stands. `succeeded`, `failed`, `cancelled` and `expired` are final. */
@@ -54,11 +67,25 @@ export interface BatchJob {
 
 /** Options every job operation takes. */
 export interface BatchJobCallOptions {
+  /** Aborts the operation, a retry's backoff included; the native abort error is re-thrown. */
   signal?: AbortSignal;
+  /**
+   * Per HTTP request: one that has not answered by then is aborted with a `TimeoutError`. Default 120,000 ms
+   * (the engine's `timeoutMs`).
+   */
+  timeoutMs?: number;
+  /**
+   * Retries of `get`, `results`, `cancel` and `delete` after a retryable failure (5xx, 429, timeout,
+   * connection), with the engine's backoff and Retry-After. Default 3. `create` is never retried: a retry
+   * could submit the job twice.
+   */
+  maxRetries?: number;
   /** Extra HTTP headers for this call. */
   headers?: Record<string, string>;
   /** Provider-specific options keyed by provider name, e.g. `{ gemini: { normalize: false } }`. */
   providerOptions?: Record<string, Record<string, unknown>>;
+  /** Default: the system clock. Inject one in tests. */
+  clock?: Clock;
 }
 
 export interface CreateBatchJobOptions extends BatchJobCallOptions {
@@ -70,13 +97,21 @@ export interface CreateBatchJobOptions extends BatchJobCallOptions {
   displayName?: string;
 }
 
-export interface WaitForBatchJobOptions extends BatchJobCallOptions {
+export interface WaitForBatchJobOptions extends Omit<BatchJobCallOptions, 'timeoutMs' | 'maxRetries'> {
   /** First wait between polls. Default 10,000 ms. */
   pollIntervalMs?: number;
   /** Each wait is 1.5 times the last, up to this. Default 60,000 ms. */
   maxPollIntervalMs?: number;
-  /** Give up with a `TimeoutError` once waiting longer would pass this. Default: no limit. */
+  /**
+   * The whole wait: a `TimeoutError` instead of a wait that would pass it, and a poll still in flight at
+   * that moment is aborted with one. Default: no limit.
+   */
   timeoutMs?: number;
+  /**
+   * Per poll: one that has not answered by then is aborted with a `TimeoutError` and counts as a failed
+   * poll. Default: the provider's request timeout (120,000 ms).
+   */
+  pollTimeoutMs?: number;
   /** Polls that may fail in a row with a retryable error (5xx, 429, connection) before `wait` throws. Default 3. */
   maxConsecutiveErrors?: number;
   /** Called with the job after every successful poll. */
@@ -105,7 +140,8 @@ export interface BatchJobResults {
 
 /**
  * Asynchronous batch embedding jobs of one model. Each method makes one HTTP call (`results` may make
- * two: the job, then its results file), except `wait`, which polls `get`.
+ * two: the job, then its results file), except `wait`, which polls `get`. Every call is bounded by
+ * `timeoutMs`; those that are safe to repeat are retried (see `BatchJobCallOptions`).
  */
 export interface BatchEmbeddingJobs {
   readonly specificationVersion: 'v1';
@@ -137,20 +173,93 @@ function positive(value: number | undefined, name: string): void {
   }
 }
 
+/** The options every job operation takes, checked as the engines check theirs. */
+function checkCallOptions(options: unknown, form: string): void {
+  if (options === undefined) return;
+  checkSettingsObject(options, form);
+  const { signal, headers, providerOptions, clock } = options as BatchJobCallOptions;
+  checkSignal(signal);
+  checkHeaders(headers, 'headers');
+  checkProviderOptions(providerOptions);
+  checkClock(clock);
+}
+
+/** Admits every attempt at once: for calls that are attempted once, whose pace is set by their caller. */
+const UNLIMITED: RateLimiter = {
+  requestsPerMinute: undefined,
+  tokensPerMinute: undefined,
+  acquire: async () => ({ answered: async () => {}, failed: async () => {} }),
+};
+
+const NO_HEADERS = { reportedTokens: undefined, headers: {} };
+
+/** The operations of `BatchEmbeddingJobs` that send requests (`wait` polls through `get`). */
+export type BatchJobOperation = 'create' | 'get' | 'results' | 'cancel' | 'delete';
+
+/**
+ * How a provider's `BatchEmbeddingJobs` sends each HTTP request of an operation (`results` may send two).
+ * The options are checked before anything is sent, with the engines' checks. Each attempt gets its own
+ * signal, aborted with a `TimeoutError` after `timeoutMs` (default 120,000 ms), or when the caller aborts
+ * (then the native abort reason is re-thrown). Every operation but `create` (a retry could submit the job
+ * twice) is retried after a retryable failure up to `maxRetries` times (default 3), with the engine's
+ * backoff, Retry-After and 429 pauses shared by the requests of `jobs`. `send` makes one attempt with
+ * the signal and timeout it is given.
+ */
+export async function sendBatchJobRequest<T>(
+  jobs: { readonly provider: string; readonly modelId: string },
+  operation: BatchJobOperation,
+  options: BatchJobCallOptions | undefined,
+  send: (signal: AbortSignal, timeoutMs: number) => Promise<T>,
+): Promise<T> {
+  if (options !== undefined) {
+    checkSettingsObject(
+      options,
+      operation === 'create'
+        ? 'create({ inputs, signal, timeoutMs })'
+        : `${operation}(id, { signal, timeoutMs })`,
+    );
+  }
+  const settings = options ?? {};
+  // The engines' one check of these settings (signal, timeoutMs, maxRetries, headers, providerOptions, clock).
+  const basics = jobBasics(
+    {
+      signal: settings.signal,
+      timeoutMs: settings.timeoutMs,
+      maxRetries: settings.maxRetries,
+      headers: settings.headers,
+      providerOptions: settings.providerOptions,
+      clock: settings.clock,
+    },
+    jobs,
+    false,
+  );
+  const retried = operation !== 'create' && basics.policy.maxRetries > 0;
+  // Attempted once: no 429 pause to wait out or to set; whoever calls again (wait's loop) sets the pace.
+  const policy = retried ? basics.policy : { ...basics.policy, maxRetries: 0, limiter: UNLIMITED };
+  const signal = settings.signal ?? new AbortController().signal;
+  return withRetries(policy, 0, signal, send, () => NO_HEADERS);
+}
+
 /**
  * The polling loop behind every `BatchEmbeddingJobs.wait`: calls `get` until the job reaches a final
  * state, waiting `pollIntervalMs`, then 1.5 times longer each poll up to `maxPollIntervalMs`. A
  * retryable error from a poll is tolerated `maxConsecutiveErrors - 1` times in a row (waiting at least
- * the provider's `retryAfterMs`); the caller's abort re-throws the native abort reason, during sleeps too.
+ * the provider's `retryAfterMs`), so `get` should make one attempt per poll (`maxRetries: 0`). `timeoutMs`
+ * bounds the whole wait, a poll in flight included: at the deadline the poll's signal is aborted and the
+ * wait ends with a `TimeoutError`, even if `get` ignores the signal. The caller's abort re-throws the
+ * native abort reason, during sleeps too.
  */
 export async function waitForBatchJob(
   get: (id: string, options: BatchJobCallOptions) => Promise<BatchJob>,
   id: string,
   options: WaitForBatchJobOptions = {},
 ): Promise<BatchJob> {
+  checkCallOptions(options, 'wait(id, { pollIntervalMs, timeoutMs, onProgress })');
   positive(options.pollIntervalMs, 'pollIntervalMs');
   positive(options.maxPollIntervalMs, 'maxPollIntervalMs');
   positive(options.timeoutMs, 'timeoutMs');
+  checkWholeNumber(options.pollTimeoutMs, 'pollTimeoutMs', 1, MAX_TIMER_MS);
+  checkCallback(options.onProgress, 'onProgress');
   const maxErrors = options.maxConsecutiveErrors ?? DEFAULT_MAX_CONSECUTIVE_ERRORS;
   if (!Number.isInteger(maxErrors) || maxErrors < 1) {
     throw new InvalidArgumentError(`maxConsecutiveErrors must be a whole number ≥ 1, got ${maxErrors}.`, {
@@ -158,37 +267,85 @@ export async function waitForBatchJob(
     });
   }
   const clock = options.clock ?? systemClock;
-  const { signal } = options;
+  const { signal, timeoutMs } = options;
   const maxInterval = options.maxPollIntervalMs ?? DEFAULT_MAX_POLL_INTERVAL_MS;
   let interval = Math.min(options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS, maxInterval);
   const started = clock.now();
   const callOptions: BatchJobCallOptions = {};
   if (signal !== undefined) callOptions.signal = signal;
+  if (options.pollTimeoutMs !== undefined) callOptions.timeoutMs = options.pollTimeoutMs;
   if (options.headers !== undefined) callOptions.headers = options.headers;
   if (options.providerOptions !== undefined) callOptions.providerOptions = options.providerOptions;
+  const timedOut = () =>
+    new TimeoutError(
+      `Batch job ${id} did not finish within ${timeoutMs} ms (timeoutMs); it keeps running, so wait again or cancel it.`,
+    );
   let consecutiveErrors = 0;
   for (;;) {
     if (signal?.aborted) throw abortReason(signal);
     let wait = interval;
     try {
-      const job = await get(id, callOptions);
+      const job =
+        timeoutMs === undefined
+          ? await get(id, callOptions)
+          : await pollBefore(get, id, callOptions, timeoutMs - (clock.now() - started), timedOut);
       consecutiveErrors = 0;
       options.onProgress?.(job);
       if (isFinalBatchJobState(job.state)) return job;
     } catch (error) {
       if (signal?.aborted) throw abortReason(signal);
+      if (error instanceof DeadlinePassed) throw error.timeout;
       const retryable = EmbedKitError.isInstance(error) && error.isRetryable;
       consecutiveErrors++;
       if (!retryable || consecutiveErrors >= maxErrors) throw error;
       const hint = (error as EmbedKitError).retryAfterMs;
       if (hint !== undefined && Number.isFinite(hint) && hint > wait) wait = Math.min(hint, maxInterval);
     }
-    if (options.timeoutMs !== undefined && clock.now() - started + wait > options.timeoutMs) {
-      throw new TimeoutError(
-        `Batch job ${id} did not finish within ${options.timeoutMs} ms (timeoutMs); it keeps running, so wait again or cancel it.`,
-      );
-    }
+    if (timeoutMs !== undefined && clock.now() - started + wait > timeoutMs) throw timedOut();
     await clock.sleep(wait, signal);
     interval = Math.min(interval * BACKOFF_FACTOR, maxInterval);
+  }
+}
+
+/** The wait's deadline passed during a poll; carries the `TimeoutError` the wait ends with. */
+class DeadlinePassed {
+  constructor(readonly timeout: TimeoutError) {}
+}
+
+/**
+ * One poll that must answer within `remainingMs` (measured in real time, as every request timeout is):
+ * past it, the poll's signal is aborted with the wait's `TimeoutError` and the poll is abandoned even if
+ * `get` never settles.
+ */
+async function pollBefore(
+  get: (id: string, options: BatchJobCallOptions) => Promise<BatchJob>,
+  id: string,
+  callOptions: BatchJobCallOptions,
+  remainingMs: number,
+  timedOut: () => TimeoutError,
+): Promise<BatchJob> {
+  if (!(remainingMs > 0)) throw new DeadlinePassed(timedOut());
+  // A deadline beyond what a timer holds is left to the per-poll timeout (a longer timer fires at once).
+  if (remainingMs > MAX_TIMER_MS) return get(id, callOptions);
+  const poll = new AbortController();
+  const caller = callOptions.signal;
+  const stopWatching = caller === undefined ? () => {} : onAbort(caller, () => poll.abort(caller.reason));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      const timeout = timedOut();
+      poll.abort(timeout);
+      reject(new DeadlinePassed(timeout));
+    }, remainingMs);
+  });
+  try {
+    return await Promise.race([get(id, { ...callOptions, signal: poll.signal }), deadline]);
+  } catch (error) {
+    // The poll may reject with the abort reason (the TimeoutError) before the deadline promise does.
+    if (poll.signal.aborted && !caller?.aborted) throw new DeadlinePassed(poll.signal.reason as TimeoutError);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    stopWatching();
   }
 }

@@ -70,6 +70,12 @@ export interface ContextualizedEmbeddingModel extends EmbeddingModel {
   readonly contextualizedCapabilities: ContextualizedCapabilities;
   /** Exactly one HTTP call. */
   doEmbedContextualized(request: ContextualizedEmbedRequest): Promise<ContextualizedEmbedResponse>;
+  /**
+   * Optional: checks the whole job before any call, given every document as one request (no signal). A
+   * provider whose rules look at each document (Voyage's auto-chunking) refuses here, naming the
+   * document's place in the job, so that no call is sent and billed before the one that would fail.
+   */
+  checkContextualizedRequest?(request: ContextualizedEmbedRequest): void;
 }
 
 /** Whether `model` implements the contextualized capability. */
@@ -186,6 +192,17 @@ export async function embedContextualized<O extends OutputType = 'float'>(
   const batches = planBatches(documents, packer);
 
   const outputType = settings.outputType ?? 'float';
+  /** The request for these documents: the same for the whole-job check and for each call. */
+  const requestFor = (items: readonly (readonly string[])[]): ContextualizedEmbedRequest => {
+    const request: ContextualizedEmbedRequest = { documents: items.map((document) => [...document]) };
+    if (inputType !== undefined) request.inputType = inputType;
+    if (settings.dimensions !== undefined) request.dimensions = settings.dimensions;
+    if (outputType !== 'float') request.outputType = outputType;
+    if (settings.headers !== undefined) request.headers = settings.headers;
+    if (settings.providerOptions !== undefined) request.providerOptions = settings.providerOptions;
+    return request;
+  };
+  model.checkContextualizedRequest?.(requestFor(documents));
   const expectation = vectorExpectation(
     outputType,
     settings.dimensions,
@@ -193,17 +210,7 @@ export async function embedContextualized<O extends OutputType = 'float'>(
   );
   const adapter: JobAdapter<readonly string[], DocumentVectors> = {
     async call(batch, signal, timeoutMs) {
-      const request: ContextualizedEmbedRequest = {
-        documents: batch.items.map((document) => [...document]),
-        signal,
-        timeoutMs,
-      };
-      if (inputType !== undefined) request.inputType = inputType;
-      if (settings.dimensions !== undefined) request.dimensions = settings.dimensions;
-      if (outputType !== 'float') request.outputType = outputType;
-      if (settings.headers !== undefined) request.headers = settings.headers;
-      if (settings.providerOptions !== undefined) request.providerOptions = settings.providerOptions;
-      const answer = await model.doEmbedContextualized(request);
+      const answer = await model.doEmbedContextualized({ ...requestFor(batch.items), signal, timeoutMs });
       const where = answerSource(model.provider, answer?.response);
       const count = batch.items.length;
       const embeddings = answer?.embeddings;

@@ -15,7 +15,12 @@ export type {
   CreateBatchJobOptions,
   WaitForBatchJobOptions,
 } from './batch-jobs.js';
-export { isFinalBatchJobState, waitForBatchJob } from './batch-jobs.js';
+export {
+  type BatchJobOperation,
+  isFinalBatchJobState,
+  sendBatchJobRequest,
+  waitForBatchJob,
+} from './batch-jobs.js';
 export type {
   ContextualizedCapabilities,
   ContextualizedEmbeddingModel,

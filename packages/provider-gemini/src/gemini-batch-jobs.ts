@@ -3,6 +3,7 @@ import {
   type BatchJob,
   type BatchJobCallOptions,
   type BatchJobItemError,
+  type BatchJobOperation,
   type BatchJobResults,
   type BatchJobState,
   type CreateBatchJobOptions,
@@ -10,11 +11,13 @@ import {
   checkVectorSettings,
   type Embedding,
   type EmbeddingCapabilities,
+  EmbedKitError,
   InvalidArgumentError,
   InvalidRequestError,
   InvalidResponseError,
   isFinalBatchJobState,
   requestJson,
+  sendBatchJobRequest,
   type WaitForBatchJobOptions,
   type Warning,
   waitForBatchJob,
@@ -31,6 +34,7 @@ import {
 import {
   buildGeminiRequests,
   decodeGeminiVectors,
+  type GeminiCreatedBatchJob,
   type GeminiModelConfig,
   geminiModelName,
   geminiOptions,
@@ -47,6 +51,15 @@ const STATES: Record<string, BatchJobState> = {
 
 /** One result before decoding: the vector's JSON values, or the item's error. */
 type Outcome = { key: string | undefined; values?: unknown[]; error?: GeminiStatus };
+
+/**
+ * `create` sends inline requests, about 20 MB at most: far fewer than a million inputs. Without a count
+ * of the job's inputs, a `metadata.key` beyond this cannot be one `create` wrote.
+ */
+const MAX_INLINE_INPUTS = 1_000_000;
+
+/** Jobs created in this process whose input count and vector length are remembered for `results`. */
+const MAX_REMEMBERED_JOBS = 10_000;
 
 function count(value: string | number | undefined): number {
   const number = typeof value === 'string' ? Number(value) : (value ?? 0);
@@ -67,6 +80,20 @@ function batchId(id: string): string {
   return bare;
 }
 
+/** The length most vectors have; among equally common ones, that of the vector first in input order. */
+function commonLength(vectors: readonly { index: number; vector: Embedding }[]): number | undefined {
+  const counts = new Map<number, number>();
+  for (const { vector } of vectors) counts.set(vector.length, (counts.get(vector.length) ?? 0) + 1);
+  let best: { length: number; count: number; index: number } | undefined;
+  for (const { index, vector } of vectors) {
+    const count = counts.get(vector.length)!;
+    if (best === undefined || count > best.count || (count === best.count && index < best.index)) {
+      best = { length: vector.length, count, index };
+    }
+  }
+  return best?.length;
+}
+
 function itemError(status: GeminiStatus): { message: string; code?: string } {
   const out: { message: string; code?: string } = { message: status.message ?? 'the request failed' };
   const code = status.status ?? (status.code === undefined ? undefined : String(status.code));
@@ -85,12 +112,15 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
   readonly modelId: string;
   readonly capabilities: EmbeddingCapabilities;
   private readonly config: GeminiModelConfig;
+  /** What `create` asked for, by job id: the API reports neither the input count nor the vector length back. */
+  private readonly created: Map<string, GeminiCreatedBatchJob>;
 
   constructor(modelId: string, config: GeminiModelConfig) {
     this.modelId = geminiModelName(modelId);
     this.provider = config.provider;
     this.capabilities = config.capabilities;
     this.config = config;
+    this.created = config.createdBatchJobs ?? new Map();
   }
 
   /** The API root without a trailing slash, read at each call. */
@@ -137,34 +167,44 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
       },
     };
     const operation = await this.call(
+      'create',
       'POST',
       `${this.root}/models/${this.modelId}:asyncBatchEmbedContent`,
       options,
       body,
     );
-    return this.toJob(operation);
+    const job = this.toJob(operation);
+    this.remember(job.id, { inputs: options.inputs.length, dimensions: options.dimensions });
+    return job;
   }
 
   async get(id: string, options: BatchJobCallOptions = {}): Promise<BatchJob> {
-    return this.toJob(await this.call('GET', `${this.root}/batches/${batchId(id)}`, options));
+    return this.toJob(await this.call('get', 'GET', `${this.root}/batches/${batchId(id)}`, options));
   }
 
   async wait(id: string, options: WaitForBatchJobOptions = {}): Promise<BatchJob> {
     batchId(id);
-    return waitForBatchJob((jobId, callOptions) => this.get(jobId, callOptions), id, options);
+    // One attempt per poll: the loop itself tolerates failed polls and sets the pace.
+    return waitForBatchJob(
+      (jobId, callOptions) => this.get(jobId, { ...callOptions, maxRetries: 0 }),
+      id,
+      options,
+    );
   }
 
   async cancel(id: string, options: BatchJobCallOptions = {}): Promise<void> {
-    await this.call('POST', `${this.root}/batches/${batchId(id)}:cancel`, options);
+    await this.call('cancel', 'POST', `${this.root}/batches/${batchId(id)}:cancel`, options);
   }
 
   async delete(id: string, options: BatchJobCallOptions = {}): Promise<void> {
-    await this.call('DELETE', `${this.root}/batches/${batchId(id)}`, options);
+    const bare = batchId(id);
+    await this.call('delete', 'DELETE', `${this.root}/batches/${bare}`, options);
+    this.created.delete(`batches/${bare}`);
   }
 
   async results(id: string, options: BatchJobCallOptions = {}): Promise<BatchJobResults> {
-    const { normalize } = geminiOptions(options.providerOptions, this.provider);
-    const operation = await this.call('GET', `${this.root}/batches/${batchId(id)}`, options);
+    const { normalize } = geminiOptions(options?.providerOptions, this.provider);
+    const operation = await this.call('results', 'GET', `${this.root}/batches/${batchId(id)}`, options);
     const job = this.toJob(operation);
     if (!isFinalBatchJobState(job.state)) {
       throw new InvalidArgumentError(
@@ -201,55 +241,86 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
         },
       );
     }
-    return this.collect(job, outcomes, normalize !== false);
+    return this.collect(job, outcomes, normalize !== false, this.created.get(job.id));
   }
 
-  /** Places each outcome at its input position (by `metadata.key`, else by order) and decodes the vectors. */
-  private collect(job: BatchJob, outcomes: Outcome[], normalize: boolean): BatchJobResults {
+  private remember(id: string, created: GeminiCreatedBatchJob): void {
+    if (this.created.size >= MAX_REMEMBERED_JOBS) {
+      const oldest = this.created.keys().next().value;
+      if (oldest !== undefined) this.created.delete(oldest);
+    }
+    this.created.set(id, created);
+  }
+
+  /**
+   * Places each outcome at its input position and decodes the vectors one by one: an input whose result
+   * is missing, failed, or holds a malformed vector or one of the wrong length gets an entry in `errors`;
+   * every other input gets its vector. The number of inputs is what `create` sent when this process made
+   * the job, else the API's count, and at least the highest `metadata.key` + 1. Without a usable key on
+   * every result, results are placed in the order received only when there is one per input; otherwise
+   * which result belongs to which input cannot be known, and that is an `InvalidResponseError`.
+   */
+  private collect(
+    job: BatchJob,
+    outcomes: Outcome[],
+    normalize: boolean,
+    created: GeminiCreatedBatchJob | undefined,
+  ): BatchJobResults {
     const warnings: Warning[] = [];
-    const total = Math.max(job.requestCounts.total, outcomes.length);
-    const keyed = outcomes.map((outcome) =>
-      outcome.key !== undefined && /^\d+$/.test(outcome.key) ? Number(outcome.key) : -1,
+    const counted = created?.inputs ?? job.requestCounts.total;
+    const limit = counted > 0 ? counted : MAX_INLINE_INPUTS;
+    const keys = outcomes.map((outcome) =>
+      outcome.key !== undefined && /^\d{1,9}$/.test(outcome.key) ? Number(outcome.key) : -1,
     );
-    const byKey = keyed.every((index) => index >= 0 && index < total) && new Set(keyed).size === keyed.length;
-    if (!byKey && outcomes.length > 0) {
+    const byKey = keys.every((key) => key >= 0 && key < limit) && new Set(keys).size === keys.length;
+    let total = counted;
+    if (byKey) {
+      for (const key of keys) total = Math.max(total, key + 1);
+    } else if (counted === 0 || outcomes.length === counted) {
+      total = outcomes.length;
       warnings.push({
         type: 'other',
         message: `${this.provider} returned results of batch job ${job.id} without usable metadata.key; they were placed in the order received.`,
       });
+    } else {
+      throw new InvalidResponseError(
+        `${this.provider} returned ${outcomes.length} results for the ${counted} inputs of batch job ${job.id}, not each with a usable metadata.key: which result belongs to which input cannot be known.`,
+        { provider: this.provider },
+      );
     }
     const embeddings = new Array<Embedding | null>(total).fill(null);
     const errors: BatchJobItemError[] = [];
     const seen = new Array<boolean>(total).fill(false);
-    const successes: { index: number; values: unknown[] }[] = [];
+    const vectors: { index: number; vector: Embedding }[] = [];
     outcomes.forEach((outcome, position) => {
-      const index = byKey ? keyed[position]! : position;
+      const index = byKey ? keys[position]! : position;
       seen[index] = true;
-      if (outcome.values !== undefined) successes.push({ index, values: outcome.values });
-      else
+      if (outcome.values === undefined) {
         errors.push({
           index,
           ...itemError(outcome.error ?? { message: 'the result holds neither an embedding nor an error' }),
         });
+        return;
+      }
+      try {
+        vectors.push({ index, vector: decodeGeminiVectors([outcome.values], normalize)[0]! });
+      } catch (error) {
+        if (!EmbedKitError.isInstance(error)) throw error;
+        // "Vector 0 holds null at position 5, …": the vector of this one result.
+        errors.push({ index, message: `the vector ${error.message.replace(/^Vector 0 /, '')}` });
+      }
     });
     for (let index = 0; index < total; index++) {
       if (!seen[index]) errors.push({ index, message: `no result for this input (job ${job.state})` });
     }
-    let vectors: Embedding[];
-    try {
-      vectors = decodeGeminiVectors(
-        successes.map((success) => success.values),
-        normalize,
-      );
-    } catch (error) {
-      throw new InvalidResponseError(`${this.provider} batch job ${job.id}: ${(error as Error).message}`, {
-        provider: this.provider,
-        cause: error,
-      });
+    const length = created?.dimensions ?? commonLength(vectors);
+    const which =
+      created?.dimensions === undefined ? 'the length of the other vectors' : 'the job’s dimensions';
+    for (const { index, vector } of vectors) {
+      if (vector.length === length) embeddings[index] = vector;
+      else
+        errors.push({ index, message: `the vector has ${vector.length} values, not ${length} (${which})` });
     }
-    successes.forEach((success, position) => {
-      embeddings[success.index] = vectors[position]!;
-    });
     errors.sort((a, b) => a.index - b.index);
     return { job, embeddings, errors, warnings };
   }
@@ -311,41 +382,51 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
 
   /** A GET whose success body is not JSON (a JSONL file); everything else is handled as for JSON calls. */
   private async download(url: string, options: BatchJobCallOptions): Promise<Uint8Array> {
-    const { headers, secrets } = this.config.headers();
-    const response = await requestJson({
-      transport: this.config.transport,
-      provider: this.provider,
-      url,
-      method: 'GET',
-      headers: { accept: '*/*', ...headers, ...options.headers },
-      signal: options.signal,
-      secrets,
-      maxResponseBytes: this.config.maxResponseBytes ?? 1024 * 1024 * 1024,
-      parseError: parseGeminiError,
-      responseType: 'bytes',
+    const response = await sendBatchJobRequest(this, 'results', options, (signal, timeoutMs) => {
+      const { headers, secrets } = this.config.headers();
+      return requestJson({
+        transport: this.config.transport,
+        provider: this.provider,
+        url,
+        method: 'GET',
+        headers: { accept: '*/*', ...headers, ...options?.headers },
+        signal,
+        timeoutMs,
+        secrets,
+        maxResponseBytes: this.config.maxResponseBytes ?? 1024 * 1024 * 1024,
+        parseError: parseGeminiError,
+        responseType: 'bytes',
+      });
     });
     return response.body as Uint8Array;
   }
 
-  /** A JSON call: it asks for compact JSON, as embedding calls do (the results file is media, not JSON). */
+  /**
+   * A JSON call: it asks for compact JSON, as embedding calls do (the results file is media, not JSON).
+   * Bounded by the call's `timeoutMs`; retried as `sendBatchJobRequest` retries `operation`.
+   */
   private async call(
+    operation: BatchJobOperation,
     method: 'GET' | 'POST' | 'DELETE',
     url: string,
     options: BatchJobCallOptions,
     body?: unknown,
   ): Promise<GeminiBatchOperation> {
-    const { headers, secrets } = this.config.headers();
-    const response = await requestJson({
-      transport: this.config.transport,
-      provider: this.provider,
-      url: `${url}${GEMINI_QUERY}`,
-      method,
-      headers: { ...headers, ...options.headers },
-      ...(body === undefined ? {} : { body }),
-      signal: options.signal,
-      secrets,
-      maxResponseBytes: this.config.maxResponseBytes,
-      parseError: parseGeminiError,
+    const response = await sendBatchJobRequest(this, operation, options, (signal, timeoutMs) => {
+      const { headers, secrets } = this.config.headers();
+      return requestJson({
+        transport: this.config.transport,
+        provider: this.provider,
+        url: `${url}${GEMINI_QUERY}`,
+        method,
+        headers: { ...headers, ...options?.headers },
+        ...(body === undefined ? {} : { body }),
+        signal,
+        timeoutMs,
+        secrets,
+        maxResponseBytes: this.config.maxResponseBytes,
+        parseError: parseGeminiError,
+      });
     });
     const parsed = batchOperationSchema.safeParse(response.body ?? {});
     if (!parsed.success) {

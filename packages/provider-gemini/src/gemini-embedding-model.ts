@@ -48,6 +48,16 @@ export interface GeminiModelConfig {
   maxResponseBytes?: number;
   /** The limiter the provider's models draw on, when the provider was given one. */
   rateLimiter?: RateLimiter | undefined;
+  /** Batch jobs the provider's `create` made in this process, by id, shared by its batch-job clients. */
+  createdBatchJobs?: Map<string, GeminiCreatedBatchJob>;
+}
+
+/** What `create` asked for: the API's batch resource reports neither back. */
+export interface GeminiCreatedBatchJob {
+  /** How many inputs the job was given. */
+  inputs: number;
+  /** The `dimensions` it asked for; undefined when it asked none (then the vectors need only agree). */
+  dimensions: number | undefined;
 }
 
 /** The Gemini API as one JSON endpoint: the key from the config at each call, Gemini's error bodies. */
@@ -140,14 +150,23 @@ export function buildGeminiRequests(
 
 /**
  * Decodes JSON float lists, each into its own `Float32Array`, and, unless turned off, L2-normalizes every vector shorter than
- * 3,072 values in place (gemini-embedding-001 normalizes only its full-length output).
+ * 3,072 values in place (gemini-embedding-001 normalizes only its full-length output). Decided per
+ * vector: a response whose lengths differ is refused by whoever checks lengths, not normalized by the first.
  */
 export function decodeGeminiVectors(values: readonly unknown[], normalize: boolean): Embedding[] {
-  // Every vector of a response has one length; the full length already comes unit-length.
-  const first = values[0];
-  const short =
-    (Array.isArray(first) || first instanceof Float32Array) && first.length < GEMINI_FULL_DIMENSIONS;
-  return numberArraysToVectors(values, 'float', { normalize: normalize && short });
+  if (!normalize) return numberArraysToVectors(values, 'float');
+  const short = values.map(
+    (value) =>
+      (Array.isArray(value) || value instanceof Float32Array) && value.length < GEMINI_FULL_DIMENSIONS,
+  );
+  if (short.every((each) => each === short[0])) {
+    return numberArraysToVectors(values, 'float', { normalize: short[0] === true });
+  }
+  const decoded = numberArraysToVectors(values, 'float');
+  short.forEach((each, index) => {
+    if (each) decoded[index] = numberArraysToVectors([decoded[index]], 'float', { normalize: true })[0]!;
+  });
+  return decoded;
 }
 
 /**

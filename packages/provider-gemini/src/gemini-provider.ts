@@ -7,7 +7,11 @@ import {
   type ProviderSettings,
 } from '@embedkit/core/provider';
 import { GeminiBatchEmbeddingJobs } from './gemini-batch-jobs.js';
-import { GeminiEmbeddingModel, type GeminiModelConfig } from './gemini-embedding-model.js';
+import {
+  type GeminiCreatedBatchJob,
+  GeminiEmbeddingModel,
+  type GeminiModelConfig,
+} from './gemini-embedding-model.js';
 import { type GeminiEmbeddingModelId, geminiCapabilities } from './gemini-options.js';
 
 /** The Gemini API root. */
@@ -54,6 +58,8 @@ export function createGemini(settings: GeminiProviderSettings = {}): GeminiProvi
     });
     return { headers: { 'x-goog-api-key': apiKey, ...settings.headers }, secrets: [apiKey] };
   };
+  // Shared by every batch-job client of this provider: results() of a job made here knows its size.
+  const createdBatchJobs = new Map<string, GeminiCreatedBatchJob>();
   const config = (modelId: string): GeminiModelConfig => ({
     provider: 'gemini',
     baseURL,
@@ -62,6 +68,7 @@ export function createGemini(settings: GeminiProviderSettings = {}): GeminiProvi
     transport,
     capabilities: geminiCapabilities(String(modelId).replace(/^models\//, '')),
     rateLimiter: settings.rateLimit,
+    createdBatchJobs,
     ...(settings.maxResponseBytes === undefined ? {} : { maxResponseBytes: settings.maxResponseBytes }),
   });
   return {

@@ -15,6 +15,8 @@ export interface FakeReply {
   headers?: Record<string, string>;
   /** An object is sent as JSON, a string as is. */
   body?: unknown;
+  /** Never answer: the request ends only when its signal aborts (with the signal's reason). */
+  hang?: boolean;
 }
 
 /**
@@ -23,6 +25,8 @@ export interface FakeReply {
  */
 export function fakeFetch(reply: FakeReply[] | ((request: SentRequest, index: number) => FakeReply)) {
   const sent: SentRequest[] = [];
+  /** The signal each request was sent with, by request. */
+  const signals: (AbortSignal | undefined)[] = [];
   const fetch: FetchFunction = async (url, init) => {
     const headers: Record<string, string> = {};
     new Headers(init.headers).forEach((value, name) => {
@@ -36,8 +40,15 @@ export function fakeFetch(reply: FakeReply[] | ((request: SentRequest, index: nu
     };
     const index = sent.length;
     sent.push(request);
+    const signal = init.signal ?? undefined;
+    signals.push(signal);
     const answer = typeof reply === 'function' ? reply(request, index) : reply[index];
     if (answer === undefined) throw new Error(`unexpected request ${index}: ${request.method} ${url}`);
+    if (answer.hang === true) {
+      return new Promise<Response>((_resolve, reject) => {
+        signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+      });
+    }
     const body =
       answer.body === undefined
         ? ''
@@ -49,7 +60,7 @@ export function fakeFetch(reply: FakeReply[] | ((request: SentRequest, index: nu
       headers: { 'content-type': 'application/json; charset=UTF-8', ...answer.headers },
     });
   };
-  return { fetch, sent };
+  return { fetch, sent, signals };
 }
 
 /** `count` values: `head` first, then zeros. */

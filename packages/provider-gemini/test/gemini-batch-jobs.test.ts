@@ -1,6 +1,7 @@
-import { createFakeClock } from '@embedkit/conformance';
+import { createFakeClock, type FakeClock } from '@embedkit/conformance';
 import { type BatchJob, waitForBatchJob } from '@embedkit/core';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { decodeGeminiVectors } from '../src/gemini-embedding-model.js';
 import { createGemini } from '../src/index.js';
 import { FAKE_KEY, type FakeReply, fakeFetch, values } from './fake-fetch.js';
 
@@ -8,9 +9,10 @@ const ROOT = 'https://generativelanguage.googleapis.com/v1beta';
 const MODEL = 'models/gemini-embedding-001';
 
 function setup(reply: Parameters<typeof fakeFetch>[0]) {
-  const { fetch, sent } = fakeFetch(reply);
-  const jobs = createGemini({ apiKey: FAKE_KEY, fetch }).batchEmbeddingJobs('gemini-embedding-001');
-  return { jobs, sent };
+  const { fetch, sent, signals } = fakeFetch(reply);
+  const provider = createGemini({ apiKey: FAKE_KEY, fetch });
+  const jobs = provider.batchEmbeddingJobs('gemini-embedding-001');
+  return { jobs, sent, signals, provider };
 }
 
 function operation(state: string, extra: Record<string, unknown> = {}, top: Record<string, unknown> = {}) {
@@ -320,20 +322,39 @@ describe('results', () => {
     expect(results.warnings).toEqual([]);
   });
 
-  it('falls back to the order received, with a warning, when metadata.key is missing; missing items become errors', async () => {
+  it('falls back to the order received, with a warning, when metadata.key is missing and there is one result per input', async () => {
     const { jobs } = setup([
       operation('BATCH_STATE_SUCCEEDED', {
-        batchStats: { requestCount: '3', successfulRequestCount: '2' },
+        batchStats: { requestCount: '2', successfulRequestCount: '2' },
         output: { inlinedResponses: { inlinedResponses: [embedded([1]), embedded([2])] } },
       }),
     ]);
     const results = await jobs.results('batches/job-42', {
       providerOptions: { gemini: { normalize: false } },
     });
-    expect(results.embeddings.map((vector) => vector?.[0] ?? null)).toEqual([1, 2, null]);
-    expect(results.errors).toEqual([{ index: 2, message: 'no result for this input (job succeeded)' }]);
-    expect(results.warnings).toHaveLength(1);
-    expect(results.warnings[0]!.message).toContain('metadata.key');
+    expect(results.embeddings.map((vector) => vector?.[0] ?? null)).toEqual([1, 2]);
+    expect(results.errors).toEqual([]);
+    expect(results.warnings).toEqual([
+      {
+        type: 'other',
+        message:
+          'gemini returned results of batch job batches/job-42 without usable metadata.key; they were placed in the order received.',
+      },
+    ]);
+  });
+
+  it('without metadata.key and with a result missing, refuses to guess which result is whose (it shifted vectors silently)', async () => {
+    const { jobs } = setup([
+      operation('BATCH_STATE_SUCCEEDED', {
+        batchStats: { requestCount: '3', successfulRequestCount: '2' },
+        output: { inlinedResponses: { inlinedResponses: [embedded([1]), embedded([2])] } },
+      }),
+    ]);
+    const error = await failure(jobs.results('batches/job-42'));
+    expect(error.name).toBe('InvalidResponseError');
+    expect(error.message).toBe(
+      'gemini returned 2 results for the 3 inputs of batch job batches/job-42, not each with a usable metadata.key: which result belongs to which input cannot be known.',
+    );
   });
 
   it('reads the output from the operation response too', async () => {
@@ -435,5 +456,309 @@ describe('results', () => {
     expect(failed.message).toContain('ended failed without results: Bad input file.');
     const empty = await failure(jobs.results('batches/job-42'));
     expect(empty.name).toBe('InvalidResponseError');
+  });
+});
+
+describe('results: every input accounted for', () => {
+  /** A finished job whose inline results are `items`; `stats` is its batchStats, when the API sends one. */
+  const finished = (items: unknown[], stats?: Record<string, string>) =>
+    operation('BATCH_STATE_SUCCEEDED', {
+      ...(stats === undefined ? {} : { batchStats: stats }),
+      output: { inlinedResponses: { inlinedResponses: items } },
+    });
+  const embedded = (head: number[], key?: string, length = 128) => ({
+    response: { embedding: { values: values(length, head) } },
+    ...(key === undefined ? {} : { metadata: { key } }),
+  });
+  const first = (vector: Float32Array | Int8Array | Uint8Array | null) =>
+    vector === null ? null : vector[0];
+  const unnormalized = { providerOptions: { gemini: { normalize: false } } };
+
+  it('places results by metadata.key when the API sends no count; the missing inputs become errors (it dropped them and warned falsely)', async () => {
+    // Read by a client that did not create the job: only the keys say how many inputs there were.
+    const { jobs } = setup([finished([embedded([10], '0'), embedded([11], '1'), embedded([14], '4')])]);
+    const results = await jobs.results('batches/job-42', unnormalized);
+    expect(results.embeddings.map(first)).toEqual([10, 11, null, null, 14]);
+    expect(results.errors).toEqual([
+      { index: 2, message: 'no result for this input (job succeeded)' },
+      { index: 3, message: 'no result for this input (job succeeded)' },
+    ]);
+    expect(results.warnings).toEqual([]);
+  });
+
+  it('knows the input count of a job created by this provider, so missing last results become errors too', async () => {
+    const { provider, sent } = setup([
+      operation('BATCH_STATE_PENDING'),
+      finished([embedded([10], '0'), embedded([11], '1'), embedded([12], '2')]),
+    ]);
+    const job = await provider
+      .batchEmbeddingJobs('gemini-embedding-001')
+      .create({ inputs: ['a', 'b', 'c', 'd', 'e'] });
+    // Another client of the same provider reads the results.
+    const results = await provider.batchEmbeddingJobs('gemini-embedding-001').results(job.id, unnormalized);
+    expect(sent).toHaveLength(2);
+    expect(results.embeddings.map(first)).toEqual([10, 11, 12, null, null]);
+    expect(results.errors).toEqual([
+      { index: 3, message: 'no result for this input (job succeeded)' },
+      { index: 4, message: 'no result for this input (job succeeded)' },
+    ]);
+  });
+
+  it('a malformed vector is an error of its own input; every other vector is returned (it failed the whole batch, naming "Vector 2")', async () => {
+    const broken = values(128, [1]);
+    (broken as unknown[])[5] = null;
+    const { jobs } = setup([
+      finished(
+        [
+          embedded([10], '0'),
+          {
+            error: { code: 3, message: 'Invalid content.', status: 'INVALID_ARGUMENT' },
+            metadata: { key: '1' },
+          },
+          embedded([12], '2'),
+          { response: { embedding: { values: broken } }, metadata: { key: '3' } },
+          embedded([14], '4'),
+        ],
+        { requestCount: '5' },
+      ),
+    ]);
+    const results = await jobs.results('batches/job-42', unnormalized);
+    expect(results.embeddings.map(first)).toEqual([10, null, 12, null, 14]);
+    expect(results.errors).toEqual([
+      { index: 1, message: 'Invalid content.', code: 'INVALID_ARGUMENT' },
+      { index: 3, message: 'the vector holds null at position 5, not a finite number.' },
+    ]);
+  });
+
+  it('a vector that is not a list is an error of its own input', async () => {
+    const { jobs } = setup([
+      finished([embedded([10], '0'), { response: { embedding: { values: [] } }, metadata: { key: '1' } }], {
+        requestCount: '2',
+      }),
+    ]);
+    const results = await jobs.results('batches/job-42', unnormalized);
+    expect(results.embeddings.map(first)).toEqual([10, null]);
+    expect(results.errors).toEqual([
+      { index: 1, message: 'the vector is not a non-empty array of numbers.' },
+    ]);
+  });
+
+  it('checks every vector against the dimensions the job asked for (a 10-value vector was accepted and re-normalized)', async () => {
+    const { provider } = setup([
+      operation('BATCH_STATE_PENDING'),
+      finished([embedded([3, 4], '0'), embedded([3, 4], '1', 10), embedded([0, 2], '2')]),
+    ]);
+    const jobs = provider.batchEmbeddingJobs('gemini-embedding-001');
+    const job = await jobs.create({ inputs: ['a', 'b', 'c'], dimensions: 128 });
+    const results = await jobs.results(job.id);
+    expect(results.embeddings[0]).toEqual(Float32Array.from(values(128, [0.6, 0.8])));
+    expect(results.embeddings[1]).toBeNull();
+    expect(results.embeddings[2]).toEqual(Float32Array.from(values(128, [0, 1])));
+    expect(results.errors).toEqual([
+      { index: 1, message: 'the vector has 10 values, not 128 (the job’s dimensions)' },
+    ]);
+  });
+
+  it('vectors that all miss the job’s dimensions are all errors', async () => {
+    const { provider } = setup([
+      operation('BATCH_STATE_PENDING'),
+      finished([embedded([1], '0', 256), embedded([1], '1', 256)]),
+    ]);
+    const jobs = provider.batchEmbeddingJobs('gemini-embedding-001');
+    const job = await jobs.create({ inputs: ['a', 'b'], dimensions: 128 });
+    const results = await jobs.results(job.id);
+    expect(results.embeddings).toEqual([null, null]);
+    expect(results.errors).toEqual([
+      { index: 0, message: 'the vector has 256 values, not 128 (the job’s dimensions)' },
+      { index: 1, message: 'the vector has 256 values, not 128 (the job’s dimensions)' },
+    ]);
+  });
+
+  it('without the job’s dimensions, a vector whose length differs from the others is an error', async () => {
+    const { jobs } = setup([
+      finished([embedded([3, 4], '0', 10), embedded([3, 4], '1'), embedded([0, 2], '2')], {
+        requestCount: '3',
+      }),
+    ]);
+    const results = await jobs.results('batches/job-42');
+    expect(results.embeddings[0]).toBeNull();
+    expect(results.embeddings[1]).toEqual(Float32Array.from(values(128, [0.6, 0.8])));
+    expect(results.errors).toEqual([
+      { index: 0, message: 'the vector has 10 values, not 128 (the length of the other vectors)' },
+    ]);
+  });
+
+  it('decides re-normalization per vector, not from the first (a short vector after a full one was left unnormalized)', () => {
+    const [full, short] = decodeGeminiVectors([values(3072, [3, 4]), values(128, [3, 4])], true);
+    expect(Array.from(full!.subarray(0, 2))).toEqual([3, 4]);
+    expect(short).toEqual(Float32Array.from(values(128, [0.6, 0.8])));
+  });
+});
+
+describe('request timeouts', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  const operations: [string, (jobs: ReturnType<typeof setup>['jobs']) => Promise<unknown>][] = [
+    ['create', (jobs) => jobs.create({ inputs: ['x'] })],
+    ['get', (jobs) => jobs.get('batches/job-42', { maxRetries: 0 })],
+    ['results', (jobs) => jobs.results('batches/job-42', { maxRetries: 0 })],
+    ['cancel', (jobs) => jobs.cancel('batches/job-42', { maxRetries: 0 })],
+    ['delete', (jobs) => jobs.delete('batches/job-42', { maxRetries: 0 })],
+  ];
+  it.each(operations)(
+    '%s aborts a request that never answers after 120,000 ms (it had no timeout)',
+    async (_name, run) => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      const { jobs, sent, signals } = setup(() => ({ hang: true }));
+      const failing = failure(run(jobs));
+      await vi.advanceTimersByTimeAsync(119_999);
+      expect(signals[0]!.aborted).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      const error = await failing;
+      expect(error.name).toBe('TimeoutError');
+      expect(error.message).toBe(
+        'gemini model gemini-embedding-001 did not answer within 120000 ms (timeoutMs).',
+      );
+      expect(signals[0]!.aborted).toBe(true);
+      expect(sent).toHaveLength(1);
+    },
+  );
+
+  it('timeoutMs sets the limit of each request, the results download included', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { jobs, sent, signals } = setup([
+      operation('BATCH_STATE_SUCCEEDED', { output: { responsesFile: 'files/batch-out-1' } }),
+      { hang: true },
+    ]);
+    const failing = failure(jobs.results('batches/job-42', { timeoutMs: 2_000, maxRetries: 0 }));
+    await vi.advanceTimersByTimeAsync(1_999);
+    expect(signals[1]!.aborted).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect((await failing).name).toBe('TimeoutError');
+    expect(sent.map((request) => request.url)).toEqual([
+      `${ROOT}/batches/job-42?prettyPrint=false`,
+      'https://generativelanguage.googleapis.com/download/v1beta/files/batch-out-1:download?alt=media',
+    ]);
+  });
+
+  it('wait’s timeoutMs ends a poll that never answers (it waited past the timeout for as long as the transport allowed)', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { jobs, sent, signals } = setup(() => ({ hang: true }));
+    const failing = failure(
+      jobs.wait('batches/job-42', { timeoutMs: 1_000, pollIntervalMs: 100, clock: createFakeClock() }),
+    );
+    await vi.advanceTimersByTimeAsync(1_000);
+    const error = await failing;
+    expect(error.name).toBe('TimeoutError');
+    expect(error.message).toBe(
+      'Batch job batches/job-42 did not finish within 1000 ms (timeoutMs); it keeps running, so wait again or cancel it.',
+    );
+    expect(signals[0]!.aborted).toBe(true);
+    expect(sent).toHaveLength(1);
+  });
+});
+
+describe('retries', () => {
+  const unavailable = {
+    status: 503,
+    body: { error: { code: 503, message: 'Unavailable.', status: 'UNAVAILABLE' } },
+  } satisfies FakeReply;
+
+  const repeatable: [
+    string,
+    (jobs: ReturnType<typeof setup>['jobs'], clock: FakeClock) => Promise<unknown>,
+  ][] = [
+    ['get', (jobs, clock) => jobs.get('job-42', { clock })],
+    ['cancel', (jobs, clock) => jobs.cancel('job-42', { clock })],
+    ['delete', (jobs, clock) => jobs.delete('job-42', { clock })],
+  ];
+  it.each(repeatable)(
+    '%s retries a 503 with the engine’s backoff, as its message says (it failed at once)',
+    async (_name, run) => {
+      const clock = createFakeClock();
+      const { jobs, sent } = setup([unavailable, unavailable, operation('BATCH_STATE_RUNNING')]);
+      await run(jobs, clock);
+      expect(sent).toHaveLength(3);
+      expect(new Set(sent.map((request) => `${request.method} ${request.url}`)).size).toBe(1);
+      // Full jitter (random 0.5) over 500 ms, then 1,000 ms.
+      expect(clock.sleeps).toEqual([250, 500]);
+    },
+  );
+
+  it('results retries the job and the download each on their own', async () => {
+    const clock = createFakeClock();
+    const file = `${JSON.stringify({ key: '0', response: { embedding: { values: values(128, [1]) } } })}\n`;
+    const { jobs, sent } = setup([
+      unavailable,
+      operation('BATCH_STATE_SUCCEEDED', {
+        batchStats: { requestCount: '1' },
+        output: { responsesFile: 'files/batch-out-1' },
+      }),
+      unavailable,
+      { body: file },
+    ]);
+    const results = await jobs.results('batches/job-42', { clock });
+    expect(sent).toHaveLength(4);
+    expect(results.errors).toEqual([]);
+    expect(Array.from(results.embeddings[0]!.subarray(0, 1))).toEqual([1]);
+  });
+
+  it('create is never retried: a retry could submit the job twice', async () => {
+    const clock = createFakeClock();
+    const { jobs, sent } = setup([unavailable, operation('BATCH_STATE_PENDING')]);
+    const error = await failure(jobs.create({ inputs: ['x'], clock }));
+    expect(error.name).toBe('ServerError');
+    expect(sent).toHaveLength(1);
+    expect(clock.sleeps).toEqual([]);
+  });
+});
+
+describe('call options', () => {
+  const calls: [string, (jobs: ReturnType<typeof setup>['jobs'], options: object) => Promise<unknown>][] = [
+    ['create', (jobs, options) => jobs.create({ inputs: ['x'], ...options })],
+    ['get', (jobs, options) => jobs.get('batches/job-42', options)],
+    ['wait', (jobs, options) => jobs.wait('batches/job-42', { pollIntervalMs: 1, ...options })],
+    ['results', (jobs, options) => jobs.results('batches/job-42', options)],
+    ['cancel', (jobs, options) => jobs.cancel('batches/job-42', options)],
+    ['delete', (jobs, options) => jobs.delete('batches/job-42', options)],
+  ];
+  const bad: [string, Record<string, unknown>, string, string][] = [
+    ['signal: {}', { signal: {} }, 'signal', 'signal must be an AbortSignal, got an empty object.'],
+    ['signal: "x"', { signal: 'x' }, 'signal', 'signal must be an AbortSignal, got string.'],
+    [
+      'providerOptions: "x"',
+      { providerOptions: 'x' },
+      'providerOptions',
+      'providerOptions must be an object of provider names to options, like { gemini: { normalize: false } }; got string.',
+    ],
+    [
+      'clock: {}',
+      { clock: {} },
+      'clock',
+      'clock must be a Clock with now() and sleep(ms, signal) functions, got an empty object.',
+    ],
+  ];
+  for (const [name, run] of calls) {
+    it.each(bad)(
+      `${name}: %s is an InvalidArgumentError before any request (it failed as a ConnectionError or a TypeError)`,
+      async (_label, options, argument, message) => {
+        const { jobs, sent } = setup(() => operation('BATCH_STATE_RUNNING'));
+        const error = await failure(run(jobs, options));
+        expect(error.name).toBe('InvalidArgumentError');
+        expect(error.argument).toBe(argument);
+        expect(error.message).toBe(message);
+        expect(sent).toHaveLength(0);
+      },
+    );
+  }
+
+  it('wait: onProgress that is not a function is refused before the first poll (it threw a TypeError after it)', async () => {
+    const { jobs, sent } = setup(() => operation('BATCH_STATE_RUNNING'));
+    const error = await failure(jobs.wait('batches/job-42', { onProgress: 5 as never }));
+    expect(error.name).toBe('InvalidArgumentError');
+    expect(error.argument).toBe('onProgress');
+    expect(sent).toHaveLength(0);
   });
 });

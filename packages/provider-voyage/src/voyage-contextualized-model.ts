@@ -20,7 +20,7 @@ import {
   type Warning,
 } from '@embedkit/core/provider';
 import { voyageContextualizedResponseSchema } from './voyage-api.js';
-import { voyageContextualizedOptionsSchema } from './voyage-options.js';
+import { type VoyageContextualizedOptions, voyageContextualizedOptionsSchema } from './voyage-options.js';
 import { commonEmbeddingFields, type VoyageModelConfig } from './voyage-shared.js';
 
 interface ContextualizedAnswer {
@@ -80,6 +80,16 @@ export class VoyageContextualizedEmbeddingModel implements ContextualizedEmbeddi
     return out;
   }
 
+  /**
+   * Checks a request's documents and Voyage options without sending anything; errors name positions in
+   * `request.documents`. With `autoChunking`, every document must be one string and `inputType` must be
+   * `document`. `doEmbedContextualized` makes this check on each call; give it every document of a job
+   * to refuse the job before any call is sent (and billed), naming the document's place in the job.
+   */
+  checkContextualizedRequest(request: ContextualizedEmbedRequest): void {
+    this.readOptions(request, true);
+  }
+
   async doEmbedContextualized(request: ContextualizedEmbedRequest): Promise<ContextualizedEmbedResponse> {
     const warnings: Warning[] = [];
     const answer = await this.send(request, warnings, true);
@@ -93,46 +103,39 @@ export class VoyageContextualizedEmbeddingModel implements ContextualizedEmbeddi
     return out;
   }
 
-  /** One call; `byDocument` says whether the caller can take several vectors per document (auto-chunking). */
-  private async send(
-    request: ContextualizedEmbedRequest,
-    warnings: Warning[],
-    byDocument: boolean,
-  ): Promise<ContextualizedAnswer> {
+  /**
+   * `providerOptions.voyage`, and Voyage's rules for them over `request.documents`. `byDocument` says
+   * whether the caller can take several vectors per document (auto-chunking).
+   */
+  private readOptions(request: ContextualizedEmbedRequest, byDocument: boolean): VoyageContextualizedOptions {
     const options = readProviderOptions(
       voyageContextualizedOptionsSchema,
       this.provider,
       request.providerOptions,
     );
-    const label = `${this.provider} model ${this.modelId}`;
-    const autoChunking = options.autoChunking === true;
-    if (autoChunking && !byDocument) {
-      // Auto-chunking answers several vectors per input; a plain embedding call has room for one.
-      throw new InvalidArgumentError(
-        'autoChunking returns one vector per chunk Voyage makes, several per input; use embedContextualized, whose result has room for them (and their chunk texts).',
-        { argument: `providerOptions.${this.provider}.autoChunking` },
-      );
-    }
-    const fields = commonEmbeddingFields(request, label, warnings);
-    const body: Record<string, unknown> = { inputs: request.documents, model: this.modelId, ...fields };
-    if (autoChunking) {
+    if (options.autoChunking === true) {
+      if (!byDocument) {
+        // Auto-chunking answers several vectors per input; a plain embedding call has room for one.
+        throw new InvalidArgumentError(
+          'autoChunking returns one vector per chunk Voyage makes, several per input; use embedContextualized, whose result has room for them (and their chunk texts).',
+          { argument: `providerOptions.${this.provider}.autoChunking` },
+        );
+      }
       // The API chunks each document itself: `inputs` is then a flat list of whole documents and
       // `input_type` must be `document`.
       if (request.inputType !== 'document') {
         throw new InvalidArgumentError('autoChunking needs inputType "document".', { argument: 'inputType' });
       }
-      body.inputs = request.documents.map((document, index) => {
-        if (document.length !== 1) {
+      const documents: readonly unknown[] = Array.isArray(request.documents) ? request.documents : [];
+      documents.forEach((document, index) => {
+        const chunks = Array.isArray(document) ? document.length : 0;
+        if (chunks !== 1) {
           throw new InvalidArgumentError(
-            `With autoChunking each document is one string for Voyage to chunk; document ${index} has ${document.length} chunks.`,
+            `With autoChunking each document is one string for Voyage to chunk; document ${index} has ${chunks} chunks.`,
             { argument: `documents[${index}]` },
           );
         }
-        return document[0]!;
       });
-      body.enable_auto_chunking = true;
-      if (options.chunkSize !== undefined) body.chunk_size = options.chunkSize;
-      if (options.chunkOverlap !== undefined) body.chunk_overlap = options.chunkOverlap;
     } else if (options.chunkSize !== undefined || options.chunkOverlap !== undefined) {
       throw new InvalidArgumentError('chunkSize and chunkOverlap apply only with autoChunking: true.', {
         argument: `providerOptions.${this.provider}`,
@@ -144,6 +147,26 @@ export class VoyageContextualizedEmbeddingModel implements ContextualizedEmbeddi
         `chunkOverlap ${options.chunkOverlap} must be smaller than chunkSize ${options.chunkSize ?? '(server default 512)'}.`,
         { argument: `providerOptions.${this.provider}.chunkOverlap` },
       );
+    }
+    return options;
+  }
+
+  /** One call; `byDocument` says whether the caller can take several vectors per document (auto-chunking). */
+  private async send(
+    request: ContextualizedEmbedRequest,
+    warnings: Warning[],
+    byDocument: boolean,
+  ): Promise<ContextualizedAnswer> {
+    const options = this.readOptions(request, byDocument);
+    const label = `${this.provider} model ${this.modelId}`;
+    const autoChunking = options.autoChunking === true;
+    const fields = commonEmbeddingFields(request, label, warnings);
+    const body: Record<string, unknown> = { inputs: request.documents, model: this.modelId, ...fields };
+    if (autoChunking) {
+      body.inputs = request.documents.map((document) => document[0]!);
+      body.enable_auto_chunking = true;
+      if (options.chunkSize !== undefined) body.chunk_size = options.chunkSize;
+      if (options.chunkOverlap !== undefined) body.chunk_overlap = options.chunkOverlap;
     }
     body.encoding_format = 'base64';
 

@@ -221,3 +221,64 @@ describe('checks that live in the engine', () => {
     expect(server.requests).toEqual([]);
   });
 });
+
+describe('autoChunking checks over a whole job', () => {
+  const autoChunked = {
+    inputType: 'document' as const,
+    providerOptions: { voyage: { autoChunking: true } },
+  };
+  const job = [['doc a'], ['doc b'], ['doc c'], ['doc d part 1', 'doc d part 2']];
+
+  it('checkContextualizedRequest refuses a job whose fourth document is pre-chunked, naming documents[3], and sends nothing', () => {
+    const server = fakeFetch([]);
+    let error: unknown;
+    try {
+      model(server.fetch).checkContextualizedRequest({ documents: job, ...autoChunked });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toMatchObject({
+      name: 'InvalidArgumentError',
+      argument: 'documents[3]',
+      message: 'With autoChunking each document is one string for Voyage to chunk; document 3 has 2 chunks.',
+    });
+    expect(server.requests).toEqual([]);
+  });
+
+  it('checkContextualizedRequest makes the same checks doEmbedContextualized makes on a call', () => {
+    const check = model(fakeFetch([]).fetch);
+    expect(() => check.checkContextualizedRequest({ documents: [['a']], ...autoChunked })).not.toThrow();
+    expect(() =>
+      check.checkContextualizedRequest({
+        documents: [['a']],
+        providerOptions: { voyage: { autoChunking: true } },
+      }),
+    ).toThrow('autoChunking needs inputType "document".');
+    expect(() =>
+      check.checkContextualizedRequest({
+        documents: [['a']],
+        providerOptions: { voyage: { chunkSize: 100 } },
+      }),
+    ).toThrow('chunkSize and chunkOverlap apply only with autoChunking: true.');
+    expect(() => check.checkContextualizedRequest({ documents: job })).not.toThrow();
+  });
+
+  // core's embedContextualized calls checkContextualizedRequest with every document before the first call.
+  // Before, the first three documents were sent (and billed) before the fourth was refused as documents[0]
+  // of its call.
+  it('embedContextualized refuses the job before any request, naming documents[3]', async () => {
+    // One chunk of 1,024 values per call, as voyage-context-3 answers.
+    const full = float32ToBase64(new Array<number>(1024).fill(1 / 32));
+    const answer = (text: string) => ({ body: contextBody([[full]], [0], [[text]]) });
+    const server = fakeFetch([answer('doc a'), answer('doc b'), answer('doc c')]);
+    const error = await embedContextualized({
+      model: model(server.fetch),
+      documents: job,
+      maxDocumentsPerCall: 1,
+      concurrency: 1,
+      ...autoChunked,
+    }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ name: 'InvalidArgumentError', argument: 'documents[3]' });
+    expect(server.requests).toEqual([]);
+  });
+});

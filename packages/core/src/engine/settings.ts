@@ -157,6 +157,79 @@ export function checkWholeNumber(
   }
 }
 
+/** Absent, or an `AbortSignal`: anything else would fail later as a network error, or not abort at all. */
+export function checkSignal(value: unknown): void {
+  const signal = value as Partial<AbortSignal> | null | undefined;
+  if (
+    value !== undefined &&
+    !(
+      typeof signal === 'object' &&
+      signal !== null &&
+      typeof signal.aborted === 'boolean' &&
+      typeof signal.addEventListener === 'function'
+    )
+  ) {
+    throw new InvalidArgumentError(`signal must be an AbortSignal, got ${describeValue(value)}.`, {
+      argument: 'signal',
+    });
+  }
+}
+
+/** Absent, or a function: a callback that is not one would throw only after answers were paid for. */
+export function checkCallback(value: unknown, name: string): void {
+  if (value !== undefined && typeof value !== 'function') {
+    throw new InvalidArgumentError(`${name} must be a function, got ${describeValue(value)}.`, {
+      argument: name,
+    });
+  }
+}
+
+/** Absent, or a `Clock` with `now()` and `sleep()` (and, if any, a `random()` function). */
+export function checkClock(value: unknown): void {
+  if (value === undefined) return;
+  const clock = value as Partial<Record<keyof Clock, unknown>> | null;
+  if (
+    typeof clock !== 'object' ||
+    clock === null ||
+    typeof clock.now !== 'function' ||
+    typeof clock.sleep !== 'function' ||
+    (clock.random !== undefined && typeof clock.random !== 'function')
+  ) {
+    throw new InvalidArgumentError(
+      `clock must be a Clock with now() and sleep(ms, signal) functions, got ${describeValue(value)}.`,
+      { argument: 'clock' },
+    );
+  }
+}
+
+/**
+ * Absent, or an object of provider names to option objects, e.g. `{ openai: { user: 'u-1' } }`: a string
+ * or an array there would be read as "no options" and the call sent as if none were given.
+ */
+export function checkProviderOptions(value: unknown): void {
+  if (value === undefined) return;
+  if (!isPlainObject(value)) {
+    throw new InvalidArgumentError(
+      `providerOptions must be an object of provider names to options, like { gemini: { normalize: false } }; got ${describeValue(value)}.`,
+      { argument: 'providerOptions' },
+    );
+  }
+  for (const [provider, options] of Object.entries(value)) {
+    if (options !== undefined && !isPlainObject(options)) {
+      throw new InvalidArgumentError(
+        `providerOptions.${provider} must be an object of options, got ${describeValue(options)}.`,
+        { argument: `providerOptions.${provider}` },
+      );
+    }
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
 /** What every job needs that is the same for all its calls, read from the settings and checked. */
 export interface JobBasics {
   policy: AttemptPolicy;
@@ -185,13 +258,7 @@ export function jobBasics(
   checkWholeNumber(settings.concurrency, 'concurrency', 1, MAX_CONCURRENCY);
   checkWholeNumber(settings.timeoutMs, 'timeoutMs', 1, MAX_TIMER_MS);
   checkWholeNumber(settings.maxRetryDelayMs, 'maxRetryDelayMs', 0, MAX_TIMER_MS);
-  const signal = settings.signal as Partial<AbortSignal> | undefined;
-  if (
-    signal !== undefined &&
-    !(typeof signal.aborted === 'boolean' && typeof signal.addEventListener === 'function')
-  ) {
-    throw new InvalidArgumentError('signal must be an AbortSignal.', { argument: 'signal' });
-  }
+  checkSignal(settings.signal);
   const given = settings.tokenCounter;
   if (given !== undefined && typeof given?.count !== 'function') {
     throw new InvalidArgumentError('tokenCounter must have a count(input) function.', {
@@ -200,13 +267,11 @@ export function jobBasics(
   }
   const counter = given === undefined ? estimateTokenCounter : checkedCounter(given);
   checkHeaders(settings.headers, 'headers');
+  checkProviderOptions(settings.providerOptions);
   for (const name of ['onProgress', 'onRetry', 'onWait', 'onWarning'] as const) {
-    if (settings[name] !== undefined && typeof settings[name] !== 'function') {
-      throw new InvalidArgumentError(`${name} must be a function, got ${describeValue(settings[name])}.`, {
-        argument: name,
-      });
-    }
+    checkCallback(settings[name], name);
   }
+  checkClock(settings.clock);
   const limiter = limiterFor(settings.rateLimit, model);
   return {
     policy: {
