@@ -120,8 +120,7 @@ export class AcmeFetchModel implements EmbeddingModel {
       statusCode: status,
       responseBody: this.redact(text.slice(0, 1_000)),
     };
-    const requestId = headers.get('x-request-id');
-    if (requestId !== null) details.requestId = this.redact(requestId);
+    Object.assign(details, this.answerOf(status, headers));
     const wait = this.waitOf(headers, error);
     if (wait !== undefined) details.retryAfterMs = wait;
     if (status >= 200 && status < 300) return new InvalidResponseError(message, details);
@@ -138,6 +137,12 @@ export class AcmeFetchModel implements EmbeddingModel {
       ...details,
       batchTooLarge: error?.code === 'max_tokens_per_request',
     });
+  }
+
+  /** What names an answer in an error: its status and request id (redacted like everything else). */
+  protected answerOf(status: number, headers: Headers): ErrorDetails {
+    const requestId = headers.get('x-request-id');
+    return { statusCode: status, ...(requestId === null ? {} : { requestId: this.redact(requestId) }) };
   }
 
   protected decode(vectors: unknown[]): Float32Array[] {
@@ -224,25 +229,33 @@ export class AcmeFetchModel implements EmbeddingModel {
     } catch {
       throw new InvalidResponseError(
         this.redact(`acme answered ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`),
-        {
-          provider: 'acme',
-          statusCode: response.status,
-        },
+        { provider: 'acme', ...this.answerOf(response.status, response.headers) },
       );
     }
     if (!Array.isArray(body?.data)) {
       if (body?.error !== undefined) throw this.failure(response.status, response.headers, text);
       throw new InvalidResponseError('acme answered without data.', {
         provider: 'acme',
-        statusCode: response.status,
+        ...this.answerOf(response.status, response.headers),
       });
     }
-    const embeddings = this.decode(this.ordered(body.data, request.inputs.length));
-    for (const [index, vector] of embeddings.entries())
-      if (vector.some((value) => !Number.isFinite(value)))
-        throw new InvalidResponseError(`acme vector ${index} holds a value that is not finite.`, {
-          provider: 'acme',
-        });
+    let embeddings: Float32Array[];
+    try {
+      embeddings = this.decode(this.ordered(body.data, request.inputs.length));
+      for (const [index, vector] of embeddings.entries())
+        if (vector.some((value) => !Number.isFinite(value)))
+          throw new InvalidResponseError(`acme vector ${index} holds a value that is not finite.`, {
+            provider: 'acme',
+          });
+    } catch (error) {
+      // An error about the vectors names the answer they came in.
+      if (!InvalidResponseError.isInstance(error)) throw error;
+      throw new InvalidResponseError(error.message, {
+        provider: 'acme',
+        ...this.answerOf(response.status, response.headers),
+        cause: error,
+      });
+    }
     const out: EmbedResponse = {
       embeddings,
       warnings: [],

@@ -228,7 +228,12 @@ export const mutants: Mutant[] = [
         try {
           return await super.doEmbed(request);
         } catch (error) {
-          if (!EmbedKitError.isInstance(error) || error.requestId === undefined || error.isRetryable)
+          if (
+            !EmbedKitError.isInstance(error) ||
+            error.requestId === undefined ||
+            error.isRetryable ||
+            (error.statusCode ?? 0) < 400
+          )
             throw error;
           const Rebuilt = error.constructor as new (message: string, details: object) => Error;
           throw new Rebuilt(error.message, { provider: error.provider, statusCode: error.statusCode });
@@ -915,6 +920,7 @@ export const mutants: Mutant[] = [
           throw new Class(error.message, {
             provider: 'acme',
             statusCode: error.statusCode,
+            requestId: error.requestId,
             responseBody: this.last.text,
           });
         }
@@ -950,6 +956,40 @@ export const mutants: Mutant[] = [
     ['declared-limits', 'split-at-token-limit'],
     class extends AcmeEmbeddingModel {
       override readonly capabilities = { ...acmeCapabilities, maxTokensPerCall: 60_000 };
+    },
+  ),
+  mutant(
+    'embeddings',
+    'unnamed-answer-errors',
+    'raises errors about a bad answer (a NaN, an index twice) without its status and request id',
+    [
+      'wrong-vector-count',
+      'answer-extra-vector',
+      'wrong-dimension',
+      'answer-vector-too-long',
+      'nan-in-vector',
+      'answer-duplicate-index',
+      'answer-index-out-of-range',
+      'answer-nan-literal',
+      'answer-infinity-float',
+      'answer-nan-base64',
+      'answer-infinity-base64',
+      'answer-partial-bytes',
+      'answer-extra-bytes',
+      'answer-wrong-length-int8',
+      'answer-wrong-length-uint8',
+      'answer-wrong-length-binary',
+      'answer-wrong-length-ubinary',
+    ],
+    class extends AcmeEmbeddingModel {
+      override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+        try {
+          return await super.doEmbed(request);
+        } catch (error) {
+          if (!InvalidResponseError.isInstance(error)) throw error;
+          throw new InvalidResponseError(error.message, { provider: 'acme' });
+        }
+      }
     },
   ),
   mutant(

@@ -8,6 +8,7 @@
  */
 import {
   createTransport,
+  decodeAnswer,
   decodeVectors,
   type Embedding,
   type EmbeddingCapabilities,
@@ -269,7 +270,10 @@ export class AcmeEmbeddingModel implements EmbeddingModel {
     const response = await this.send(request);
     const body = parseResponse(acmeEmbeddingsSchema, response, this.provider, 'embeddings');
     const out: EmbedResponse = {
-      embeddings: this.decode(this.order(body.data, request.inputs.length), request.outputType ?? 'float'),
+      // Decoding errors name this answer (provider, status, request id), as the suite requires.
+      embeddings: decodeAnswer({ provider: this.provider, response }, () =>
+        this.decode(this.order(body.data, request.inputs.length), request.outputType ?? 'float'),
+      ),
       warnings: this.warnings(request),
       response: {
         status: response.status,

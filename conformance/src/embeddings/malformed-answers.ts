@@ -15,7 +15,7 @@ import {
 } from '../suite/answers.js';
 import { rejection } from '../suite/checks.js';
 import { type Case, check, type Family, type SkippedCase, skip } from '../suite/family.js';
-import type { AnswerOptions, EmbeddingSuite } from './suite.js';
+import { type AnswerOptions, type EmbeddingSuite, SUCCESS_REQUEST_ID } from './suite.js';
 
 /** Positions 0..count-1 with `replace` applied. */
 const positions = (count: number, replace: (order: number[]) => void) => {
@@ -48,6 +48,13 @@ export const malformedAnswers: Family<EmbeddingSuite, Harness> = {
         );
         assert.equal(error.name, 'InvalidResponseError', `${id}: ${error.name}: ${error.message}`);
         assert.equal(world.interceptor.requests.length, 1, 'not retried');
+        // The error names the answer it is about, as the API's errors do: what a support request needs.
+        if (wire.requestIdHeader !== undefined)
+          assert.equal(
+            error.requestId,
+            SUCCESS_REQUEST_ID,
+            `${id}: the error carries the request id the API sent in ${wire.requestIdHeader}`,
+          );
       });
     const indexed = (id: string, make: () => Case<Harness>) =>
       wire.indexedAnswers === true

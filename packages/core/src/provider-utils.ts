@@ -1,5 +1,5 @@
 import type { RateLimiter } from './engine/limiter.js';
-import { InvalidArgumentError, InvalidResponseError } from './errors.js';
+import { type ErrorDetails, InvalidArgumentError, InvalidResponseError } from './errors.js';
 import {
   type HttpSettings,
   type JsonResponse,
@@ -314,6 +314,36 @@ export function decodeVectors(
       : numberArraysToVectors([vector], outputType)[0]!,
   );
 }
+
+/** The answer a provider reads vectors from: its name, and the response's status and request id. */
+export interface AnswerOf {
+  provider: string;
+  response?: { status?: number; requestId?: string | undefined };
+}
+
+/**
+ * Runs `read` over an answer's body (placing and decoding its vectors): an `InvalidResponseError` it raises
+ * without the answer's status (an index twice, a vector that is not valid base64, a value that is not
+ * finite) is raised again naming the provider, the status and the request id, so that the error says which
+ * answer was bad, as every other error about an answer does.
+ */
+export function decodeAnswer<T>(answer: AnswerOf, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (!InvalidResponseError.isInstance(error) || error.statusCode !== undefined) throw error;
+    const details: ErrorDetails = { provider: answer.provider, cause: error };
+    if (typeof answer.response?.status === 'number') details.statusCode = answer.response.status;
+    if (typeof answer.response?.requestId === 'string') details.requestId = answer.response.requestId;
+    const message =
+      error.provider === undefined
+        ? `${answer.provider} returned an answer whose ${lowerFirst(error.message)}`
+        : error.message;
+    throw new InvalidResponseError(message, details);
+  }
+}
+
+const lowerFirst = (text: string) => text.charAt(0).toLowerCase() + text.slice(1);
 
 /** `data:<mediaType>;base64,<payload>`: the media type and the payload, or undefined for any other string. */
 export function parseDataUrl(text: string): { mediaType: string; base64: string } | undefined {

@@ -67,6 +67,8 @@ export {
 } from './http/transport.js';
 export type { DispatcherOptions } from './http/undici-transport.js';
 export {
+  type AnswerOf,
+  decodeAnswer,
   decodeVectors,
   inOrder,
   inputText,

@@ -1,4 +1,5 @@
 import {
+  decodeAnswer,
   type Embedding,
   type EmbeddingCapabilities,
   type EmbeddingModel,
@@ -241,15 +242,9 @@ export class GeminiEmbeddingModel implements EmbeddingModel {
         where,
       );
     }
-    let embeddings: Embedding[];
-    try {
-      embeddings = decodeGeminiVectors(values, options.normalize !== false);
-    } catch (error) {
-      throw new InvalidResponseError(`${this.provider}: ${(error as Error).message}`, {
-        ...where,
-        cause: error,
-      });
-    }
+    const embeddings = decodeAnswer({ provider: this.provider, response }, () =>
+      decodeGeminiVectors(values, options.normalize !== false),
+    );
     // The Gemini API reports no token usage: `usage` stays absent rather than a guess.
     return { embeddings, warnings, response: info };
   }

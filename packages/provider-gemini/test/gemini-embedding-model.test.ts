@@ -423,7 +423,7 @@ describe('float vectors read from the body bytes', () => {
     const replies: [string, RegExp][] = [
       [
         '{"embeddings":[{"values":[0.5,0.25]},{"values":[0.5,3.5e38]}]}',
-        /Vector 1 holds a non-finite value \(Infinity\) at position 1/,
+        /^gemini returned an answer whose vector 1 holds a non-finite value \(Infinity\) at position 1\.$/,
       ],
       ['{"embeddings":[{"values":[0.5,0.25]},{"values":[0.5,-]}]}', /not valid JSON/],
       ['{"embedding":{"values":[0.5,00.25]}}', /not valid JSON/],

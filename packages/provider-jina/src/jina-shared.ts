@@ -1,4 +1,5 @@
 import {
+  decodeAnswer,
   decodeVectors,
   type Embedding,
   type EmbedRequest,
@@ -114,10 +115,11 @@ export async function sendEmbeddings(
 ): Promise<EmbeddingsAnswer> {
   const response = await postJson(config, '/embeddings', body, request);
   const parsed = parseResponse(jinaEmbeddingResponseSchema, response, config.provider, 'embeddings');
-  const ordered = inOrder(parsed.data, inputCount, 'vectors', config.provider);
-  const embeddings = decodeVectors(
-    ordered.map((item) => item.embedding),
-    outputType,
+  const embeddings = decodeAnswer({ provider: config.provider, response }, () =>
+    decodeVectors(
+      inOrder(parsed.data, inputCount, 'vectors', config.provider).map((item) => item.embedding),
+      outputType,
+    ),
   );
   const usage = parsed.usage === undefined ? undefined : { inputTokens: parsed.usage };
   return { embeddings, usage, response: responseInfo(response, parsed.model) };

@@ -1,4 +1,5 @@
 import {
+  decodeAnswer,
   decodeVectors,
   type EmbeddingCapabilities,
   type EmbeddingModel,
@@ -108,10 +109,11 @@ export class OpenAIEmbeddingModel implements EmbeddingModel {
       this.provider,
       'embeddings',
     );
-    const ordered = inOrder(data, request.inputs.length, 'vectors', this.provider);
-    const embeddings = decodeVectors(
-      ordered.map((item) => item.embedding),
-      'float',
+    const embeddings = decodeAnswer({ provider: this.provider, response }, () =>
+      decodeVectors(
+        inOrder(data, request.inputs.length, 'vectors', this.provider).map((item) => item.embedding),
+        'float',
+      ),
     );
     const info = responseInfo(response, model);
     const out: EmbedResponse = { embeddings, warnings, response: info };

@@ -577,16 +577,21 @@ describe('float vectors read from the body bytes', () => {
     expect(result.usage).toEqual({ inputTokens: 3 });
   });
 
-  it('a value that overflows float32 is an InvalidResponseError naming the vector', async () => {
+  it('a value that overflows float32 is an InvalidResponseError naming the vector and the answer', async () => {
     const { fetch } = recordingFetch({
       body: success([
         [0, [0.5, 0.25]],
         [1, [0.5, 1e39]],
       ]),
+      headers: { 'x-request-id': 'req-overflow' },
     });
     const error = await rejection(model({ fetch, encodingFormat: 'float' }).doEmbed(request(['a', 'b'])));
     expect(error).toBeInstanceOf(InvalidResponseError);
-    expect(error.message).toMatch(/Vector 1 holds a non-finite value \(Infinity\) at position 1/);
+    expect(error.message).toBe(
+      'openai returned an answer whose vector 1 holds a non-finite value (Infinity) at position 1.',
+    );
+    // Which answer was bad: what a support request needs (before, neither was set).
+    expect([error.provider, error.statusCode, error.requestId]).toEqual(['openai', 200, 'req-overflow']);
   });
 
   it('a malformed number is an InvalidResponseError, never a value', async () => {

@@ -3,6 +3,7 @@ import {
   type ContextualizedEmbeddingModel,
   type ContextualizedEmbedRequest,
   type ContextualizedEmbedResponse,
+  decodeAnswer,
   decodeVectors,
   type Embedding,
   type EmbeddingCapabilities,
@@ -188,9 +189,11 @@ export class VoyageContextualizedEmbeddingModel implements ContextualizedEmbeddi
       });
     }
     // One decode over every chunk of every document, then split back per document.
-    const flat = decodeVectors(
-      ordered.flatMap((chunks) => chunks.map((chunk) => chunk.embedding)),
-      request.outputType ?? 'float',
+    const flat = decodeAnswer({ provider: this.provider, response }, () =>
+      decodeVectors(
+        ordered.flatMap((chunks) => chunks.map((chunk) => chunk.embedding)),
+        request.outputType ?? 'float',
+      ),
     );
     let position = 0;
     const embeddings = ordered.map((chunks) => {

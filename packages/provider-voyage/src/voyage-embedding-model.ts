@@ -1,4 +1,5 @@
 import {
+  decodeAnswer,
   decodeVectors,
   type EmbeddingCapabilities,
   type EmbeddingModel,
@@ -59,10 +60,11 @@ export class VoyageEmbeddingModel implements EmbeddingModel {
     };
     const response = await postJson(this.config, '/embeddings', body, request);
     const parsed = parseResponse(voyageEmbeddingResponseSchema, response, this.provider, 'embeddings');
-    const ordered = inOrder(parsed.data, request.inputs.length, 'vectors', this.provider);
-    const embeddings = decodeVectors(
-      ordered.map((item) => item.embedding),
-      request.outputType ?? 'float',
+    const embeddings = decodeAnswer({ provider: this.provider, response }, () =>
+      decodeVectors(
+        inOrder(parsed.data, request.inputs.length, 'vectors', this.provider).map((item) => item.embedding),
+        request.outputType ?? 'float',
+      ),
     );
     const out: EmbedResponse = { embeddings, warnings, response: responseInfo(response, parsed.model) };
     if (parsed.usage !== undefined) out.usage = { inputTokens: parsed.usage };

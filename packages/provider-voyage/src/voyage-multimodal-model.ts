@@ -1,6 +1,7 @@
 import {
   bytesToBase64,
   type ContentPart,
+  decodeAnswer,
   decodeVectors,
   type EmbeddingCapabilities,
   type EmbeddingModel,
@@ -150,10 +151,11 @@ export class VoyageMultimodalEmbeddingModel implements EmbeddingModel {
       this.provider,
       'multimodal embeddings',
     );
-    const ordered = inOrder(parsed.data, request.inputs.length, 'vectors', this.provider);
-    const embeddings = decodeVectors(
-      ordered.map((item) => item.embedding),
-      request.outputType ?? 'float',
+    const embeddings = decodeAnswer({ provider: this.provider, response }, () =>
+      decodeVectors(
+        inOrder(parsed.data, request.inputs.length, 'vectors', this.provider).map((item) => item.embedding),
+        request.outputType ?? 'float',
+      ),
     );
     const out: EmbedResponse = { embeddings, warnings, response: responseInfo(response, parsed.model) };
     if (parsed.usage !== undefined) out.usage = { inputTokens: parsed.usage };
