@@ -175,7 +175,7 @@ describe('record mode', () => {
 });
 
 describe('recording from a live API (a loopback server)', () => {
-  const key = 'sk-live-recording-key-0123456789abcdef';
+  const key = 'fake-recording-key-not-real-0123456789';
   const servers: { close(): Promise<void> }[] = [];
   afterEach(async () => {
     await Promise.all(servers.splice(0).map((server) => server.close()));
@@ -202,7 +202,7 @@ describe('recording from a live API (a loopback server)', () => {
   for (const [failure, serverOptions, apiKey] of [
     ['a 500', { failOnCall: { call: 1, with: 500 } }, key],
     ['a reset connection', { failOnCall: { call: 1, with: 'reset' } }, key],
-    ['a 401 (a wrong key)', {}, 'sk-not-the-live-key-0123456789'],
+    ['a 401 (a wrong key)', {}, 'fake-wrong-key-not-real-0123456789'],
   ] as const) {
     it(`fails on ${failure} and leaves the cassette file as it was`, async () => {
       const { options: live } = await liveOptions(serverOptions);
@@ -317,7 +317,7 @@ describe('record mode in a suite', () => {
   });
 
   it('refuses to record cassettes given as objects, and replays those of errors and waits', async () => {
-    const plan = recordModePlan(recording, { key: 'sk-live-recording-key-0123456789abcdef' });
+    const plan = recordModePlan(recording, { key: 'fake-recording-key-not-real-0123456789' });
     expect(plan.records.map((item) => item.name)).toEqual(['two inputs as queries [record]']);
     await expect(plan.records[0]!.run()).rejects.toThrow(
       'cassette "two inputs as queries" was given as an object, so its recording would have nowhere to go',

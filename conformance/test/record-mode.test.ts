@@ -13,7 +13,7 @@ import { describeEmbeddingProvider } from '../src/describe.js';
 import type { Cassette } from '../src/types.js';
 import { startLiveServer } from './acme-live-server.js';
 
-const KEY = 'sk-live-recording-key-0123456789abcdef';
+const KEY = 'fake-recording-key-not-real-0123456789';
 const live = await startLiveServer({ key: KEY });
 const directory = mkdtempSync(join(tmpdir(), 'embedkit-record-mode-'));
 const file = join(directory, 'two-inputs.json');

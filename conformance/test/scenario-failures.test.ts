@@ -11,7 +11,7 @@ import { runConformance } from '../src/describe.js';
 import type { CreateModelOptions, DescribeEmbeddingProviderOptions } from '../src/types.js';
 import { startLiveServer } from './acme-live-server.js';
 
-const KEY = 'sk-live-key-the-scenarios-must-never-send';
+const KEY = 'fake-key-the-scenarios-must-never-send';
 const live = await startLiveServer({ key: KEY });
 afterAll(() => live.close());
 

@@ -340,7 +340,7 @@ describe('the cassette format', () => {
   });
 
   it('scrubs the key from bodies and drops credential headers', () => {
-    const key = 'sk-live-7f3a9c2e';
+    const key = 'fake-key-not-real-7f3a9c2e';
     const recorded: Cassette = {
       ...CASSETTES[1]!,
       interactions: [
