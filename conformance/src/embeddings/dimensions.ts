@@ -8,7 +8,7 @@ import { embedMany } from '@embedkit/core';
 import type { Harness } from '../harness.js';
 import { rejection } from '../suite/checks.js';
 import { type Case, check, type Family, type SkippedCase, skip } from '../suite/family.js';
-import type { EmbeddingSuite } from './suite.js';
+import { type EmbeddingSuite, lengthAllowed } from './suite.js';
 
 /** A job of three inputs over calls of two, asking `dimensions` (or none): every item must carry it. */
 async function splitJob(
@@ -75,8 +75,7 @@ function declaredDimensions(suite: EmbeddingSuite): Case<Harness> | SkippedCase 
         allowed !== undefined,
         `the model declares dimensions ${describeLengths(declared)}, but the API takes none for it`,
       );
-      const takes = (length: number) =>
-        'min' in allowed ? length >= allowed.min && length <= allowed.max : allowed.includes(length);
+      const takes = (length: number) => lengthAllowed(allowed, length);
       const inside =
         'min' in declared
           ? 'min' in allowed

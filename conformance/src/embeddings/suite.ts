@@ -122,6 +122,14 @@ function chooseDimensions(capabilities: EmbeddingCapabilities): number | undefin
     : [...allowed].sort((a, b) => a - b)[0];
 }
 
+/** Whether `length` is one of `allowed` (a range or a list). */
+export function lengthAllowed(
+  allowed: { min: number; max: number } | readonly number[],
+  length: number,
+): boolean {
+  return 'min' in allowed ? length >= allowed.min && length <= allowed.max : allowed.includes(length);
+}
+
 /** Why the API refuses vectors of `length`, by the lengths the wire states it takes; undefined if it takes it. */
 function lengthRefused(wire: WireProfile, length: number): string | undefined {
   const lengths = wire.vectorLengths;
@@ -129,8 +137,7 @@ function lengthRefused(wire: WireProfile, length: number): string | undefined {
   const { allowed } = lengths;
   if (allowed === undefined)
     return `dimensions is not supported by this model (it answers ${lengths.default} values)`;
-  const takes = 'min' in allowed ? length >= allowed.min && length <= allowed.max : allowed.includes(length);
-  return takes ? undefined : `dimensions ${length} is not supported by this model`;
+  return lengthAllowed(allowed, length) ? undefined : `dimensions ${length} is not supported by this model`;
 }
 
 export function createEmbeddingSuite(options: SuiteOptions, mode: ScenarioMode): EmbeddingSuite {
