@@ -671,30 +671,55 @@ describe('what the headers say', () => {
   });
 });
 
+/**
+ * A model that records each call (when it started, its text, its tokens at one a character), refuses the
+ * calls `refuse` names (1-based) with a 429 asking 1 s, answers after `latencyMs` with `headers`.
+ */
+function recordingModel(
+  clock: VirtualClock,
+  options: {
+    maxInputsPerCall?: number;
+    latencyMs?: number;
+    refuse?: (call: number) => boolean;
+    headers?: Record<string, string>;
+  } = {},
+) {
+  const starts: { at: number; text: string; tokens: number }[] = [];
+  const model: EmbeddingModel = {
+    specificationVersion: 'v1',
+    provider: 'simulated',
+    modelId: 'm',
+    capabilities: textCapabilities({ maxInputsPerCall: options.maxInputsPerCall ?? 10 }),
+    async doEmbed(request) {
+      const texts = request.inputs as string[];
+      const text = texts.join('');
+      starts.push({ at: clock.now(), text, tokens: text.length });
+      if (options.refuse?.(starts.length) === true)
+        throw new RateLimitError('Rate limit reached', { statusCode: 429, retryAfterMs: 1_000 });
+      if (options.latencyMs !== undefined) await clock.sleep(options.latencyMs, request.signal);
+      return {
+        embeddings: texts.map(() => Float32Array.of(1)),
+        warnings: [],
+        response: { status: 200, headers: options.headers ?? {} },
+      };
+    },
+  };
+  return { model, starts };
+}
+
+/** Counts a token a character, as `recordingModel` does. */
+const counter = { exact: false, count: (input: unknown) => (input as string).length };
+
 describe('waits stay bounded', () => {
   it('an API that says nothing remains, and no limit (a key another client drained), learns no bucket that never refills', async () => {
     // Jina-style headers: only what remains, here 0. A bucket of that size refills at 0 a minute: the next
     // call waited forever (Infinity, so Node's longest timer, 24.8 days). The 429 and its wait govern.
     const clock = new VirtualClock();
-    let call = 0;
-    const starts: number[] = [];
-    const model: EmbeddingModel = {
-      specificationVersion: 'v1',
-      provider: 'headers',
-      modelId: 'm',
-      capabilities: textCapabilities(),
-      async doEmbed() {
-        starts.push(clock.now());
-        call++;
-        if (call === 2)
-          throw new RateLimitError('Rate limit reached', { statusCode: 429, retryAfterMs: 1_000 });
-        return {
-          embeddings: [Float32Array.of(1)],
-          warnings: [],
-          response: { status: 200, headers: { 'x-ratelimit-remaining-requests': '0' } },
-        };
-      },
-    };
+    const { model, starts } = recordingModel(clock, {
+      maxInputsPerCall: 1,
+      refuse: (call) => call === 2,
+      headers: { 'x-ratelimit-remaining-requests': '0' },
+    });
     const waits: number[] = [];
     await embedMany({
       model,
@@ -705,35 +730,10 @@ describe('waits stay bounded', () => {
     });
     // 'b' is refused and retried after the 1 s asked; 'c' follows at the pace that 429 set (one call a
     // second, doubled once the wait was over).
-    expect(starts).toEqual([0, 0, 1_000, 1_500]);
+    expect(starts.map((start) => start.at)).toEqual([0, 0, 1_000, 1_500]);
     expect(waits.every((ms) => Number.isFinite(ms) && ms <= 1_000)).toBe(true);
   });
 
-  /** A model that refuses the calls `refuse` names (1-based) with a 429 and a wait of 1 s, and records starts. */
-  function refusingModel(clock: VirtualClock, refuse: (call: number) => boolean) {
-    const starts: { at: number; tokens: number }[] = [];
-    const model: EmbeddingModel = {
-      specificationVersion: 'v1',
-      provider: 'simulated',
-      modelId: 'm',
-      capabilities: textCapabilities({ maxInputsPerCall: 10 }),
-      async doEmbed(request) {
-        const texts = request.inputs as string[];
-        starts.push({ at: clock.now(), tokens: texts.reduce((sum, text) => sum + text.length, 0) });
-        if (refuse(starts.length))
-          throw new RateLimitError('Rate limit reached', { statusCode: 429, retryAfterMs: 1_000 });
-        await clock.sleep(20, request.signal);
-        return {
-          embeddings: texts.map(() => Float32Array.of(1)),
-          warnings: [],
-          response: { status: 200, headers: {} },
-        };
-      },
-    };
-    return { model, starts };
-  }
-
-  const counter = { exact: false, count: (input: unknown) => (input as string).length };
   const bigInputs = Array.from(
     { length: 60 },
     (_, index) => `${String(index).padStart(4, '0')}${'x'.repeat(96)}`,
@@ -743,7 +743,7 @@ describe('waits stay bounded', () => {
     // The guess read from that call (1 token a second) booked each 1,000-token call 1,000 s apart: the
     // six calls of the job took 5,000 s. Read as calls, the same evidence says one a second, doubling.
     const clock = new VirtualClock({ random: [0.5] });
-    const { model, starts } = refusingModel(clock, (call) => call === 1);
+    const { model, starts } = recordingModel(clock, { latencyMs: 20, refuse: (call) => call === 1 });
     await embedMany({ model, inputs: ['q'], clock, tokenCounter: counter });
     const from = clock.now();
     await embedMany({ model, inputs: bigInputs, clock, concurrency: 1, tokenCounter: counter });
@@ -755,7 +755,7 @@ describe('waits stay bounded', () => {
     // A minute's allowance of ten 1-token calls read as tokens paced each 1,000-token call 100 minutes
     // apart. Read as calls, ten a minute: six seconds each, growing.
     const clock = new VirtualClock({ random: [0.5] });
-    const { model, starts } = refusingModel(clock, (call) => call === 11);
+    const { model, starts } = recordingModel(clock, { latencyMs: 20, refuse: (call) => call === 11 });
     await embedMany({
       model,
       inputs: Array.from({ length: 11 }, (_, index) => String(index % 10)),
@@ -804,25 +804,8 @@ describe('calls waiting for a budget', () => {
     // waited until the bulk job was done (148 s); queued in turn, it waits for its 1,200 tokens (12 s) and
     // the few calls ahead of it.
     const clock = new VirtualClock({ random: [0.5] });
-    const starts: { at: number; tokens: number }[] = [];
-    const model: EmbeddingModel = {
-      specificationVersion: 'v1',
-      provider: 'simulated',
-      modelId: 'm',
-      capabilities: textCapabilities({ maxInputsPerCall: 1 }),
-      async doEmbed(request) {
-        const texts = request.inputs as string[];
-        starts.push({ at: clock.now(), tokens: texts[0]!.length });
-        await clock.sleep(20, request.signal);
-        return {
-          embeddings: texts.map(() => Float32Array.of(1)),
-          warnings: [],
-          response: { status: 200, headers: {} },
-        };
-      },
-    };
+    const { model, starts } = recordingModel(clock, { maxInputsPerCall: 1, latencyMs: 20 });
     const rateLimit = createRateLimiter({ tokensPerMinute: 6_000 });
-    const counter = { exact: false, count: (input: unknown) => (input as string).length };
     const small = Array.from(
       { length: 400 },
       (_, index) => `${String(index).padStart(4, '0')}${'s'.repeat(46)}`,
@@ -843,25 +826,9 @@ describe('calls waiting for a budget', () => {
 describe('a call queued for a budget', () => {
   it('ends at once when aborted, and the calls behind it move up', async () => {
     const clock = new VirtualClock({ random: [0.5] });
-    const starts: string[] = [];
-    const model: EmbeddingModel = {
-      specificationVersion: 'v1',
-      provider: 'simulated',
-      modelId: 'm',
-      capabilities: textCapabilities({ maxInputsPerCall: 1 }),
-      async doEmbed(request) {
-        const texts = request.inputs as string[];
-        starts.push(texts[0]!);
-        return {
-          embeddings: texts.map(() => Float32Array.of(1)),
-          warnings: [],
-          response: { status: 200, headers: {} },
-        };
-      },
-    };
+    const { model, starts } = recordingModel(clock, { maxInputsPerCall: 1 });
     // 60 tokens a minute: 'a' spends it, 'b' waits a minute at the head, 'c' queues behind it.
     const rateLimit = createRateLimiter({ tokensPerMinute: 60 });
-    const counter = { exact: false, count: (input: unknown) => (input as string).length };
     const job = (text: string, signal?: AbortSignal) =>
       embedMany({
         model,
@@ -881,6 +848,38 @@ describe('a call queued for a budget', () => {
     await expect(third).rejects.toMatchObject({ name: 'AbortError' });
     expect(clock.now()).toBe(1_000);
     await Promise.all([second, fourth]);
-    expect(starts).toEqual(['a'.repeat(60), 'b'.repeat(30), 'd'.repeat(30)]);
+    expect(starts.map((start) => start.text)).toEqual(['a'.repeat(60), 'b'.repeat(30), 'd'.repeat(30)]);
+  });
+
+  it('ends at once when aborted while it waits its turn behind the first in line', async () => {
+    // 'b' needs the whole minute's budget (60 s); 'c' and 'd' need half (30 s) and, awake at 30 s, wait
+    // their turn behind 'b'. Aborted at 40 s, 'c' ends then: unheard, it ended only when 'b' went at 60 s.
+    const clock = new VirtualClock({ random: [0.5] });
+    const { model, starts } = recordingModel(clock, { maxInputsPerCall: 1 });
+    const rateLimit = createRateLimiter({ tokensPerMinute: 60 });
+    const job = (text: string, signal?: AbortSignal) =>
+      embedMany({
+        model,
+        inputs: [text],
+        clock,
+        rateLimit,
+        tokenCounter: counter,
+        ...(signal ? { signal } : {}),
+      });
+    await job('a'.repeat(60));
+    const second = job('b'.repeat(60));
+    const controller = new AbortController();
+    const third = job('c'.repeat(30), controller.signal);
+    const fourth = job('d'.repeat(30));
+    await clock.sleep(40_000);
+    controller.abort();
+    await expect(third).rejects.toMatchObject({ name: 'AbortError' });
+    expect(clock.now()).toBe(40_000);
+    await Promise.all([second, fourth]);
+    expect(starts.map((start) => [start.text[0], start.at])).toEqual([
+      ['a', 0],
+      ['b', 60_000],
+      ['d', 90_000],
+    ]);
   });
 });
