@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../errors.js';
-import { checkHeaders } from '../http/headers.js';
+import { checkHeaders, isPlainObject } from '../http/headers.js';
 import {
   type EmbeddingCapabilities,
   type EmbeddingModel,
@@ -222,12 +222,6 @@ export function checkProviderOptions(value: unknown): void {
       );
     }
   }
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const prototype = Object.getPrototypeOf(value);
-  return prototype === Object.prototype || prototype === null;
 }
 
 /** What every job needs that is the same for all its calls, read from the settings and checked. */

@@ -5,6 +5,13 @@ const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Characters a field value may not hold: controls other than tab, and anything past Latin-1. */
 const FORBIDDEN_IN_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
+/** An object literal (or one made with `Object.create(null)`): not an array, a `Map`, a `Headers`, a class. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
 /**
  * Checks headers a user gave (a job's `headers`, a provider's `headers` setting) before anything is
  * sent. A header HTTP cannot carry would otherwise fail inside the transport, look like a network error
@@ -13,9 +20,7 @@ const FORBIDDEN_IN_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 export function checkHeaders(headers: unknown, source: string, provider?: string): void {
   if (headers === undefined) return;
   const prefix = provider === undefined ? '' : `${provider}: `;
-  const prototype =
-    typeof headers === 'object' && headers !== null ? Object.getPrototypeOf(headers) : undefined;
-  if (prototype !== Object.prototype && prototype !== null) {
+  if (!isPlainObject(headers)) {
     // A `Headers` or `Map` would spread to nothing: every header silently dropped.
     throw new InvalidArgumentError(
       `${prefix}${source} must be a plain object of header names to string values, like { 'x-trace-id': 'a1' }.`,
