@@ -1,3 +1,4 @@
+import { refuseUnknownSettings, type SettingNames } from '@embedkit/core/provider';
 import { describe, it } from 'vitest';
 import {
   type CassetteSuite,
@@ -7,8 +8,9 @@ import {
   recordCassette,
 } from './cassettes.js';
 import { TRANSPORT_KINDS, type TransportKind } from './interceptor.js';
-import { listEmbeddingScenarios } from './scenarios.js';
+import { embeddingScenarios } from './scenarios.js';
 import type { FamilyReport, Scenario, ScenarioList } from './suite/family.js';
+import { EMBEDDING_PROVIDER_SHAPE, refuseUnknownFields } from './suite/fields.js';
 import type { Cassette, DescribeEmbeddingProviderOptions } from './types.js';
 
 export interface ScenarioOutcome {
@@ -24,14 +26,25 @@ export interface ConformanceReport {
   families: FamilyReport[];
 }
 
+/** Which scenarios to run, and through which transports. */
+export interface ScenarioFilter {
+  /** The ids of the scenarios to run. Default: every one. */
+  only?: readonly string[];
+  /** The transports to run them through. Default: both. */
+  kinds?: readonly TransportKind[];
+}
+
+const SCENARIO_FILTER: SettingNames<ScenarioFilter> = { only: true, kinds: true };
+
 /**
  * Runs scenarios through both transports (or only `kinds`) outside of vitest and reports each outcome.
  * `filter.only` names the scenarios to run; naming one that does not exist throws.
  */
 export async function runScenarios(
   scenarios: readonly Scenario[],
-  filter: { only?: readonly string[]; kinds?: readonly TransportKind[] } = {},
+  filter: ScenarioFilter = {},
 ): Promise<ScenarioOutcome[]> {
+  refuseUnknownSettings(filter, SCENARIO_FILTER, 'runScenarios filter', { noun: 'option' });
   const selected = scenarios.filter(
     (scenario) => filter.only === undefined || filter.only.includes(scenario.id),
   );
@@ -75,19 +88,22 @@ export function withCassettes(list: ScenarioList, group: string, suite: Cassette
 }
 
 function embeddingScenarioList(options: DescribeEmbeddingProviderOptions): ScenarioList {
-  const list = listEmbeddingScenarios(options, { tinyBatches: options.rerunWithTinyBatches !== false });
+  const list = embeddingScenarios(options, { tinyBatches: options.rerunWithTinyBatches !== false });
   return withCassettes(list, 'embeddings', { ...options, kind: 'embed' });
 }
 
 /**
  * Runs every embeddings scenario and cassette through both transports outside of vitest. The report says
  * what failed, and which families ran and which were skipped because of the capabilities or the wire
- * profile (and why). `describeEmbeddingProvider` registers the same scenarios as tests.
+ * profile (and why). `describeEmbeddingProvider` registers the same scenarios as tests. An unknown
+ * option or wire field is refused before anything runs.
  */
 export async function runConformance(
   options: DescribeEmbeddingProviderOptions,
-  filter: { only?: readonly string[]; kinds?: readonly TransportKind[] } = {},
+  filter: ScenarioFilter = {},
 ): Promise<ConformanceReport> {
+  refuseUnknownFields(options, EMBEDDING_PROVIDER_SHAPE, 'runConformance');
+  refuseUnknownSettings(filter, SCENARIO_FILTER, 'runConformance filter', { noun: 'option' });
   const list = embeddingScenarioList(options);
   return { outcomes: await runScenarios(list.scenarios, filter), families: list.families };
 }
@@ -174,9 +190,11 @@ export function registerScenarioList(list: ScenarioList, expected: Record<string
  * listed in `expectedFailures` shows as skipped while it fails and fails the run once it passes. With
  * `EMBEDKIT_RECORD=1` and the key in `recordApiKeyEnvironmentVariable`, the cassettes of successful
  * answers in a `cassettes` directory are recorded live instead (see `recordCassette`); without the key,
- * record mode fails and names the variable.
+ * record mode fails and names the variable. An option or wire field the suite does not know (a typo,
+ * or a field put on the wrong object) is refused when this is called, before any test is registered.
  */
 export function describeEmbeddingProvider(options: DescribeEmbeddingProviderOptions): void {
+  refuseUnknownFields(options, EMBEDDING_PROVIDER_SHAPE, 'describeEmbeddingProvider');
   const record = recordMode(options);
   describe(`${options.name} conformance`, () => {
     if (record === undefined) {
@@ -209,7 +227,7 @@ export function recordModePlan(
   const recorded = 'key' in record ? cassettes.filter(recordable) : [];
   const replayed = cassettes.filter((cassette) => !recorded.includes(cassette));
   const list = withCassettes(
-    listEmbeddingScenarios(options, { tinyBatches: options.rerunWithTinyBatches !== false }),
+    embeddingScenarios(options, { tinyBatches: options.rerunWithTinyBatches !== false }),
     'embeddings',
     { ...options, kind: 'embed', cassettes: replayed },
   );

@@ -13,6 +13,7 @@ export {
   registerScenarioList,
   runConformance,
   runScenarios,
+  type ScenarioFilter,
   type ScenarioOutcome,
 } from './describe.js';
 export * from './groups/batch-jobs.js';
@@ -73,6 +74,7 @@ export type {
   WireRequest,
 } from './types.js';
 export {
+  type OpenAICompatibleWireOptions,
   openAICompatibleWire,
   openAIErrorBody,
   openAIStyleAnswer,

@@ -25,6 +25,7 @@ import { truncation } from './embeddings/truncation.js';
 import { sharedFamilies } from './families/index.js';
 import type { Harness } from './harness.js';
 import { buildScenarios, type Family, type Scenario, type ScenarioList } from './suite/family.js';
+import { EMBEDDING_PROVIDER_SHAPE, refuseUnknownFields } from './suite/fields.js';
 
 export { DEFAULT_MODE, type ScenarioMode, TINY_MODE } from './embeddings/suite.js';
 export { vectorFor } from './suite/answers.js';
@@ -47,9 +48,18 @@ export const EMBEDDING_FAMILIES: readonly Family<EmbeddingSuite, Harness>[] = [
 /**
  * Every embeddings scenario the model's capabilities and wire profile call for, and the report of which
  * families ran and which were skipped (and why). `tinyBatches` re-runs the splitting families with
- * `maxInputsPerCall: 2` and `concurrency: 1`.
+ * `maxInputsPerCall: 2` and `concurrency: 1`. An unknown option or wire field is refused.
  */
 export function listEmbeddingScenarios(
+  options: SuiteOptions,
+  settings: { tinyBatches?: boolean } = {},
+): ScenarioList {
+  refuseUnknownFields(options, EMBEDDING_PROVIDER_SHAPE, 'listEmbeddingScenarios');
+  return embeddingScenarios(options, settings);
+}
+
+/** `listEmbeddingScenarios` for options already checked. */
+export function embeddingScenarios(
   options: SuiteOptions,
   settings: { tinyBatches?: boolean } = {},
 ): ScenarioList {
@@ -66,7 +76,8 @@ export function listEmbeddingScenarios(
 
 /** The scenarios of one mode: every family in the default mode, the splitting ones in the tiny-batch mode. */
 export function listScenarios(options: SuiteOptions, mode: ScenarioMode = DEFAULT_MODE): Scenario[] {
+  refuseUnknownFields(options, EMBEDDING_PROVIDER_SHAPE, 'listScenarios');
   if (mode.name !== 'default')
     return buildScenarios('embeddings', EMBEDDING_FAMILIES, [embeddingPass(options, mode)]).scenarios;
-  return listEmbeddingScenarios(options, { tinyBatches: false }).scenarios;
+  return embeddingScenarios(options, { tinyBatches: false }).scenarios;
 }

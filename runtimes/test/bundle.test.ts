@@ -18,8 +18,12 @@ const PROVIDERS = {
   jina: 'createJina',
 } as const;
 
-/** Gzip budgets in bytes, with room above what was measured when they were set (see bench/results/latest.md). */
-const BUDGET = { everything: 40 * 1024, embedding: 32 * 1024 };
+/**
+ * Gzip budgets in bytes, with room above what was measured when they were set. Last raised when every
+ * settings object began to be checked for unknown names: the largest, Gemini's, measured 41,473 bytes
+ * (everything) and 33,632 (embedding).
+ */
+const BUDGET = { everything: 44 * 1024, embedding: 36 * 1024 };
 
 const PLATFORMS = ['browser', 'neutral'] as const;
 

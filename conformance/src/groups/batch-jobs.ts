@@ -7,6 +7,7 @@ import {
   EmbedKitError,
   type InputType,
 } from '@embedkit/core';
+import type { SettingNames } from '@embedkit/core/provider';
 import { describe } from 'vitest';
 import { registerScenarioList, withCassettes } from '../describe.js';
 import { createFakeClock, createWorld, type World } from '../harness.js';
@@ -24,6 +25,13 @@ import {
   type SkippedCase,
   skip,
 } from '../suite/family.js';
+import {
+  type FieldShape,
+  GROUP_OPTIONS,
+  refuseUnknownFields,
+  TITLES_SHAPE,
+  WIRE_BASICS_INNER,
+} from '../suite/fields.js';
 import type { Cassette, CreateModelOptions, WaitForms, WireItem } from '../types.js';
 
 /** The result of one input of a finished job, as the fake API lists it. */
@@ -90,6 +98,36 @@ export interface DescribeBatchEmbeddingJobsOptions {
   /** Scenario ids known to fail, each with its reason; one that passes fails the run. */
   expectedFailures?: Record<string, string>;
 }
+
+const BATCH_WIRE: SettingNames<BatchEmbeddingJobsWireProfile> = {
+  jobId: true,
+  create: true,
+  get: true,
+  cancel: true,
+  delete: true,
+  inputsOf: true,
+  dimensionsOf: true,
+  itemsOf: true,
+  titles: true,
+  waits: true,
+  jobBody: true,
+  resultExchanges: true,
+  errorBody: true,
+  authHeader: true,
+};
+
+const DESCRIBE_BATCH_OPTIONS: SettingNames<DescribeBatchEmbeddingJobsOptions> = {
+  ...GROUP_OPTIONS,
+  createJobs: true,
+  dimensions: true,
+  inputType: true,
+};
+
+/** `describeBatchEmbeddingJobs`'s options, its wire included: every field the group reads. */
+const BATCH_JOBS_SHAPE: FieldShape = {
+  names: DESCRIBE_BATCH_OPTIONS,
+  inner: { wire: { names: BATCH_WIRE, inner: { waits: WIRE_BASICS_INNER.waits, titles: TITLES_SHAPE } } },
+};
 
 /** A batch-jobs scenario (the same shape as every scenario of the suite). */
 export type BatchEmbeddingJobsScenario = Scenario;
@@ -394,8 +432,13 @@ export const batchJobs: Family<DescribeBatchEmbeddingJobsOptions, BatchWorld> = 
   },
 };
 
-/** Every batch-jobs scenario (cassettes included), and the report. */
+/** Every batch-jobs scenario (cassettes included), and the report. An unknown option or wire field is refused. */
 export function listBatchEmbeddingJobsScenarioList(options: DescribeBatchEmbeddingJobsOptions): ScenarioList {
+  refuseUnknownFields(options, BATCH_JOBS_SHAPE, 'listBatchEmbeddingJobsScenarioList');
+  return batchScenarioList(options);
+}
+
+function batchScenarioList(options: DescribeBatchEmbeddingJobsOptions): ScenarioList {
   const world = (kind: TransportKind): BatchWorld & { close(): Promise<void> } => {
     const created = createWorld({ ...options, createModel: options.createJobs }, kind);
     return { ...created, jobs: created.model };
@@ -414,14 +457,17 @@ export function listBatchEmbeddingJobsScenarioList(options: DescribeBatchEmbeddi
 export function listBatchEmbeddingJobsScenarios(
   options: DescribeBatchEmbeddingJobsOptions,
 ): BatchEmbeddingJobsScenario[] {
-  return listBatchEmbeddingJobsScenarioList(options).scenarios;
+  refuseUnknownFields(options, BATCH_JOBS_SHAPE, 'listBatchEmbeddingJobsScenarios');
+  return batchScenarioList(options).scenarios;
 }
 
 /**
  * Registers the batch-jobs scenarios for one provider, each through both transports (undici's
- * `MockAgent` and nock for `fetch`).
+ * `MockAgent` and nock for `fetch`). An option or wire field the group does not know is refused when this
+ * is called, before any test is registered.
  */
 export function describeBatchEmbeddingJobs(options: DescribeBatchEmbeddingJobsOptions): void {
+  refuseUnknownFields(options, BATCH_JOBS_SHAPE, 'describeBatchEmbeddingJobs');
   describe(`${options.name} batch embedding jobs`, () =>
-    registerScenarioList(listBatchEmbeddingJobsScenarioList(options), options.expectedFailures));
+    registerScenarioList(batchScenarioList(options), options.expectedFailures));
 }

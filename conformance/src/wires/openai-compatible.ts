@@ -1,5 +1,14 @@
 import type { OutputType } from '@embedkit/core';
+import type { SettingNames } from '@embedkit/core/provider';
 import { encodeVector, reencodeVectors } from '../suite/answers.js';
+import {
+  EMBEDDING_PROVIDER_SHAPE,
+  type FieldShape,
+  OPTION_EXAMPLES,
+  refuseUnknownFields,
+  VECTOR_LENGTHS_SHAPE,
+  WIRE_PROFILE_SHAPE,
+} from '../suite/fields.js';
 import type { OptionExample, VectorEncoding, WireProfile } from '../types.js';
 
 interface OpenAIRequestBody {
@@ -75,19 +84,15 @@ export function unknownKeys(value: unknown, known: readonly string[], at = ''): 
 /** The request fields of OpenAI's `CreateEmbeddingRequest`. */
 const OPENAI_REQUEST_FIELDS = ['input', 'model', 'encoding_format', 'dimensions', 'user'] as const;
 
-/**
- * The wire of OpenAI's `POST /embeddings`, shared by every OpenAI-compatible server: `input` array,
- * `dimensions`, `encoding_format` (floats unless `base64` is asked), `{"error": {...}}` bodies,
- * `usage.prompt_tokens`, Bearer auth, `retry-after` / `retry-after-ms` and "try again in 2.5s" waits.
- * `path` is the full path of the endpoint, e.g. `/v1/embeddings`; `options` lists the server's extra
- * options with example values. A request may carry OpenAI's fields (`input`, `model`, `encoding_format`,
- * `dimensions`, `user`) and the server's own `requestFields`, nothing else.
- */
-export function openAICompatibleWire(options: {
+/** What `openAICompatibleWire` takes: the server's path, its limits and lengths, and its extra fields and options. */
+export interface OpenAICompatibleWireOptions {
+  /** The full path of the endpoint, e.g. `/v1/embeddings`. */
   path: string;
+  /** A query string the server needs after the path, without `?`. */
   query?: string;
   maxInputsPerRequest?: number;
   maxTokensPerRequest?: number;
+  /** The server's extra options, each with an example value. */
   options?: readonly OptionExample[];
   /** The header the server names requests by (OpenAI: `x-request-id`); servers differ, so none by default. */
   requestIdHeader?: string;
@@ -97,7 +102,53 @@ export function openAICompatibleWire(options: {
   requestFields?: readonly string[];
   /** The server's vector lengths for the model (OpenAI's text-embedding-3-small: 1,536, any of 1 to 1,536). */
   vectorLengths?: WireProfile['vectorLengths'];
-}): WireProfile {
+}
+
+const OPENAI_COMPATIBLE_WIRE_OPTIONS: SettingNames<OpenAICompatibleWireOptions> = {
+  path: true,
+  query: true,
+  maxInputsPerRequest: true,
+  maxTokensPerRequest: true,
+  options: true,
+  requestIdHeader: true,
+  maxTokensPerInput: true,
+  requestFields: true,
+  vectorLengths: true,
+};
+
+const OPENAI_COMPATIBLE_WIRE_SHAPE: FieldShape = {
+  names: OPENAI_COMPATIBLE_WIRE_OPTIONS,
+  inner: { options: OPTION_EXAMPLES, vectorLengths: VECTOR_LENGTHS_SHAPE },
+};
+
+/** Where a field `openAICompatibleWire` does not take belongs: on the wire it returns, or beside it. */
+const OPENAI_COMPATIBLE_WIRE_ELSEWHERE: Readonly<Record<string, string>> = Object.fromEntries([
+  ...Object.keys(WIRE_PROFILE_SHAPE.names).map((name) => [
+    name,
+    `it is a field of the wire; set it on the wire this returns: { ...openAICompatibleWire(…), ${name} }`,
+  ]),
+  ...Object.keys(EMBEDDING_PROVIDER_SHAPE.names).map((name) => [
+    name,
+    'it is an option of describeEmbeddingProvider, beside wire',
+  ]),
+]);
+
+/**
+ * The wire of OpenAI's `POST /embeddings`, shared by every OpenAI-compatible server: `input` array,
+ * `dimensions`, `encoding_format` (floats unless `base64` is asked), `{"error": {...}}` bodies,
+ * `usage.prompt_tokens`, Bearer auth, `retry-after` / `retry-after-ms` and "try again in 2.5s" waits.
+ * `path` is the full path of the endpoint, e.g. `/v1/embeddings`; `options` lists the server's extra
+ * options with example values. A request may carry OpenAI's fields (`input`, `model`, `encoding_format`,
+ * `dimensions`, `user`) and the server's own `requestFields`, nothing else. An option it does not take
+ * is refused.
+ */
+export function openAICompatibleWire(options: OpenAICompatibleWireOptions): WireProfile {
+  refuseUnknownFields(
+    options,
+    OPENAI_COMPATIBLE_WIRE_SHAPE,
+    'openAICompatibleWire',
+    OPENAI_COMPATIBLE_WIRE_ELSEWHERE,
+  );
   const path = options.query === undefined ? options.path : `${options.path}?${options.query}`;
   const known = [...OPENAI_REQUEST_FIELDS, ...(options.requestFields ?? [])];
   const encodingOf = (body: unknown): VectorEncoding =>

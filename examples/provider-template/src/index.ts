@@ -5,6 +5,7 @@
  * Copy this file, change the wire mapping, and prove it with `describeEmbeddingProvider` (see test/).
  */
 import {
+  checkProviderSettings,
   createTransport,
   type EmbeddingCapabilities,
   type EmbeddingModel,
@@ -20,6 +21,7 @@ import {
   parseResponse,
   readProviderOptions,
   requestJson,
+  type SettingNames,
   schema,
 } from '@embedkit/core/provider';
 
@@ -68,7 +70,18 @@ function parseLumenError(body: unknown): ParsedError {
   return out;
 }
 
+/** Every setting, checked against `LumenSettings` by the compiler: a misspelt one is refused, not dropped. */
+const SETTINGS: SettingNames<LumenSettings> = {
+  fetch: true,
+  dispatcher: true,
+  maxResponseBytes: true,
+  apiKey: true,
+  baseURL: true,
+  headers: true,
+};
+
 export function createLumen(settings: LumenSettings = {}): EmbeddingProvider {
+  checkProviderSettings(settings, SETTINGS, 'createLumen');
   const transport = createTransport(settings);
   const baseURL = (settings.baseURL ?? 'https://api.lumen.example/v2').replace(/\/+$/, '');
   return {

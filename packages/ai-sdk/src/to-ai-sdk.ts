@@ -17,7 +17,14 @@ import {
   toNumberArray,
   type Warning,
 } from '@embedkit/core';
-import { readProviderOptions, VERSION } from '@embedkit/core/provider';
+import {
+  EMBED_SETTING_NAMES,
+  omitSettingNames,
+  readProviderOptions,
+  refuseUnknownSettings,
+  type SettingNames,
+  VERSION,
+} from '@embedkit/core/provider';
 import { z } from 'zod';
 import { RequestSlots } from './request-slots.js';
 
@@ -25,11 +32,17 @@ import { RequestSlots } from './request-slots.js';
  * Engine settings of every call the AI SDK makes through the model: the same options `embedMany`
  * takes, less those the AI SDK passes per call (`dimensions`, headers, provider options, abort signal).
  */
-export interface ToAISDKSettings
-  extends Omit<
-    EmbedSettings<'float'>,
-    'model' | 'signal' | 'headers' | 'providerOptions' | 'dimensions' | 'outputType'
-  > {
+/** The engine settings the AI SDK passes with each call, which `toAISDK` does not take. */
+const PER_CALL_SETTINGS = [
+  'model',
+  'signal',
+  'headers',
+  'providerOptions',
+  'dimensions',
+  'outputType',
+] as const;
+
+export interface ToAISDKSettings extends Omit<EmbedSettings<'float'>, (typeof PER_CALL_SETTINGS)[number]> {
   /**
    * Requests in flight at once through this model object, over every `doEmbed` the AI SDK or your code
    * makes at the same time (chunks of one `embedMany`, concurrent `embed` calls). Default 4, embedkit's;
@@ -45,6 +58,24 @@ export interface ToAISDKSettings
    */
   maxEmbeddingsPerCall?: number;
 }
+
+const SETTINGS: SettingNames<ToAISDKSettings> = {
+  ...omitSettingNames(EMBED_SETTING_NAMES, PER_CALL_SETTINGS),
+  maxEmbeddingsPerCall: true,
+};
+
+/** Settings the AI SDK passes with each call instead, and the AI SDK's own names. */
+const PER_CALL: Readonly<Record<string, string>> = {
+  dimensions: 'the AI SDK passes it with each call',
+  headers: 'the AI SDK passes them with each call (its headers setting)',
+  providerOptions: 'the AI SDK passes them with each call (its providerOptions setting)',
+  signal: 'the AI SDK passes it with each call (its abortSignal setting)',
+  abortSignal: 'the AI SDK passes it with each call',
+  outputType: 'the AI SDK takes float vectors only',
+  maxParallelCalls:
+    'requests in flight are bounded by concurrency, here; the AI SDK’s maxParallelCalls never reaches the model',
+  model: 'the model is the first argument, toAISDK(model, settings)',
+};
 
 /** Per-call engine options, under `providerOptions.embedkit` of an AI SDK call. */
 const callOptionsSchema = z.strictObject({
@@ -66,6 +97,15 @@ export const EMBEDKIT_OPTIONS_KEY = 'embedkit';
  * `maxRetries` times in all, never `maxRetries` squared.
  */
 export function toAISDK(model: EmbeddingModel, settings: ToAISDKSettings = {}): EmbeddingModelV4 {
+  if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) {
+    throw new InvalidArgumentError(
+      'toAISDK takes the model and a settings object, toAISDK(model, { concurrency }).',
+      {
+        argument: 'settings',
+      },
+    );
+  }
+  refuseUnknownSettings(settings, SETTINGS, 'toAISDK', { instead: PER_CALL });
   const { maxEmbeddingsPerCall = Number.POSITIVE_INFINITY, ...jobSettings } = settings;
   if (
     !(

@@ -74,6 +74,26 @@ describe('toAISDK with ai embedMany', () => {
     expect(() => toAISDK(serial, { maxEmbeddingsPerCall: 0 })).toThrow(InvalidArgumentError);
   });
 
+  it('refuses a setting it does not read when it is made, not at the first call (maxParallelCall, dimensions)', () => {
+    const model = new MockEmbeddingModel();
+    const refused = (settings: object) => {
+      try {
+        toAISDK(model, settings as ToAISDKSettings);
+      } catch (error) {
+        expect(InvalidArgumentError.isInstance(error)).toBe(true);
+        return (error as InvalidArgumentError).message;
+      }
+      return expect.fail('toAISDK took the settings');
+    };
+    expect(refused({ concurrensy: 2 })).toBe('toAISDK has no setting concurrensy; did you mean concurrency?');
+    expect(refused({ dimensions: 8 })).toBe(
+      'toAISDK has no setting dimensions: the AI SDK passes it with each call.',
+    );
+    expect(refused({ maxParallelCalls: 2 })).toBe(
+      'toAISDK has no setting maxParallelCalls: requests in flight are bounded by concurrency, here; the AI SDK’s maxParallelCalls never reaches the model.',
+    );
+  });
+
   it('passes provider options to the provider and reads embedkit’s own from providerOptions.embedkit', async () => {
     const mock = new MockEmbeddingModel({ provider: 'mock' });
     await embedMany({

@@ -1,5 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { INPUT_TYPES, type InputType, type OutputType } from '@embedkit/core';
+import { closestName } from '@embedkit/core/provider';
 import { UsageError } from './errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -21,42 +22,6 @@ export const MODEL_OPTIONS = {
 export const HELP_OPTION = { help: { type: 'boolean', short: 'h' } } as const satisfies Options;
 
 export type ParsedValues = Record<string, string | boolean | undefined>;
-
-/** Edit distance between two words (insertions, deletions, substitutions and swaps of neighbours). */
-function distance(a: string, b: string): number {
-  const rows = Array.from({ length: a.length + 1 }, (_, row) =>
-    Array.from({ length: b.length + 1 }, (_, column) => (row === 0 ? column : column === 0 ? row : 0)),
-  );
-  for (let row = 1; row <= a.length; row++) {
-    for (let column = 1; column <= b.length; column++) {
-      const cost = a[row - 1] === b[column - 1] ? 0 : 1;
-      let best = Math.min(
-        rows[row - 1]![column]! + 1,
-        rows[row]![column - 1]! + 1,
-        rows[row - 1]![column - 1]! + cost,
-      );
-      if (row > 1 && column > 1 && a[row - 1] === b[column - 2] && a[row - 2] === b[column - 1]) {
-        best = Math.min(best, rows[row - 2]![column - 2]! + 1);
-      }
-      rows[row]![column] = best;
-    }
-  }
-  return rows[a.length]![b.length]!;
-}
-
-/** The candidate closest to `word` when it is close enough to be a typo of it (`--modle` for `--model`). */
-export function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Math.max(1, Math.min(2, Math.floor(word.length / 3)));
-  for (const candidate of candidates) {
-    const value = distance(word, candidate);
-    if (value <= bestDistance && (best === undefined || value < distance(word, best))) {
-      best = candidate;
-      bestDistance = value;
-    }
-  }
-  return best;
-}
 
 /** Commands whose `-` argument reads stdin. */
 const STDIN_COMMANDS = new Set(['embed', 'bulk', 'index']);
@@ -91,7 +56,7 @@ function describeParseError(error: Error & { code?: string }, options: Options):
     const given = /Unknown option '([^']+)'/.exec(error.message)?.[1];
     if (given !== undefined) {
       const names = Object.keys(options).map((name) => `--${name}`);
-      const suggestion = given.startsWith('--') ? closest(given, names) : undefined;
+      const suggestion = given.startsWith('--') ? closestName(given, names) : undefined;
       return `Unknown option '${given}'${suggestion === undefined ? '.' : `; did you mean ${suggestion}?`}`;
     }
   }

@@ -1,4 +1,4 @@
-import { closest } from './args.js';
+import { closestName } from '@embedkit/core/provider';
 import { BULK_HELP, bulkCommand } from './bulk.js';
 import { EMBED_HELP, embedCommand } from './embed.js';
 import { CliError, describeError, EXIT, UsageError } from './errors.js';
@@ -61,13 +61,13 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (command === 'help') {
       const topic = rest[0];
-      if (topic === undefined) process.stdout.write(HELP);
+      if (topic === undefined || topic === '--help' || topic === '-h') process.stdout.write(HELP);
       else if (Object.hasOwn(COMMANDS, topic)) process.stdout.write(COMMANDS[topic]!.help);
       else throw new UsageError(`unknown command "${topic}".`);
       return EXIT.ok;
     }
     if (!Object.hasOwn(COMMANDS, command)) {
-      const suggestion = closest(command, Object.keys(COMMANDS));
+      const suggestion = closestName(command, Object.keys(COMMANDS));
       throw new UsageError(
         `unknown command "${command}"${suggestion === undefined ? '.' : `; did you mean "${suggestion}"?`}`,
       );

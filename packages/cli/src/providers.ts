@@ -3,8 +3,8 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { EmbeddingCapabilities, EmbeddingModel, EmbeddingProvider } from '@embedkit/core';
+import { closestName } from '@embedkit/core/provider';
 import type { Cassette, ReplayFetch } from '@embedkit/replay';
-import { closest } from './args.js';
 import { CliError } from './errors.js';
 
 /** Providers maintained in the embedkit repository; others are found among installed `@embedkit/provider-*` packages. */
@@ -66,7 +66,7 @@ function notInstalled(provider: string): CliError {
       `The "${provider}" provider is not installed. Install it with:\n  npm install ${name}`,
     );
   }
-  const suggestion = closest(provider, [...KNOWN_PROVIDERS, OPENAI_COMPATIBLE]);
+  const suggestion = closestName(provider, [...KNOWN_PROVIDERS, OPENAI_COMPATIBLE]);
   const guess =
     suggestion === undefined ? '' : ` Did you mean "${suggestion}"? (npm install ${packageName(suggestion)})`;
   return new CliError(

@@ -225,6 +225,15 @@ describe('help', () => {
     expect(none.stdout).toBe(help.stdout);
   });
 
+  it('embedkit help --help and help -h print the help (they said: unknown command "--help")', async () => {
+    const help = await runCli(['--help']);
+    for (const flag of ['--help', '-h']) {
+      const result = await runCli(['help', flag]);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toBe(help.stdout);
+    }
+  });
+
   it.each(['embed', 'bulk', 'index', 'search', 'models'])(
     'embedkit %s --help, the same as embedkit help <command>',
     async (command) => {

@@ -18,6 +18,7 @@ import {
 import { onAbort } from './engine/signal.js';
 import { abortReason, EmbedKitError, InvalidArgumentError, TimeoutError } from './errors.js';
 import { checkHeaders } from './http/headers.js';
+import { refuseUnknownSettings, type SettingNames } from './setting-names.js';
 import type { Embedding, EmbedInput, InputType, Warning } from './types.js';
 
 /** Where a job stands. `succeeded`, `failed`, `cancelled` and `expired` are final. */
@@ -173,10 +174,44 @@ function positive(value: number | undefined, name: string): void {
   }
 }
 
+const CALL_OPTIONS: SettingNames<BatchJobCallOptions> = {
+  signal: true,
+  timeoutMs: true,
+  maxRetries: true,
+  headers: true,
+  providerOptions: true,
+  clock: true,
+};
+const CREATE_OPTIONS: SettingNames<CreateBatchJobOptions> = {
+  ...CALL_OPTIONS,
+  inputs: true,
+  inputType: true,
+  dimensions: true,
+  displayName: true,
+};
+const WAIT_OPTIONS: SettingNames<WaitForBatchJobOptions> = {
+  signal: true,
+  headers: true,
+  providerOptions: true,
+  clock: true,
+  pollIntervalMs: true,
+  maxPollIntervalMs: true,
+  timeoutMs: true,
+  pollTimeoutMs: true,
+  maxConsecutiveErrors: true,
+  onProgress: true,
+};
+
 /** The options every job operation takes, checked as the engines check theirs. */
-function checkCallOptions(options: unknown, form: string): void {
+function checkCallOptions(
+  options: unknown,
+  form: string,
+  owner: string,
+  known: Readonly<Record<string, true>>,
+): void {
   if (options === undefined) return;
   checkSettingsObject(options, form);
+  refuseUnknownSettings(options as object, known, owner, { noun: 'option' });
   const { signal, headers, providerOptions, clock } = options as BatchJobCallOptions;
   checkSignal(signal);
   checkHeaders(headers, 'headers');
@@ -212,12 +247,12 @@ export async function sendBatchJobRequest<T>(
   send: (signal: AbortSignal, timeoutMs: number) => Promise<T>,
 ): Promise<T> {
   if (options !== undefined) {
+    const create = operation === 'create';
     checkSettingsObject(
       options,
-      operation === 'create'
-        ? 'create({ inputs, signal, timeoutMs })'
-        : `${operation}(id, { signal, timeoutMs })`,
+      create ? 'create({ inputs, signal, timeoutMs })' : `${operation}(id, { signal, timeoutMs })`,
     );
+    refuseUnknownSettings(options, create ? CREATE_OPTIONS : CALL_OPTIONS, operation, { noun: 'option' });
   }
   const settings = options ?? {};
   // The engines' one check of these settings (signal, timeoutMs, maxRetries, headers, providerOptions, clock).
@@ -254,7 +289,7 @@ export async function waitForBatchJob(
   id: string,
   options: WaitForBatchJobOptions = {},
 ): Promise<BatchJob> {
-  checkCallOptions(options, 'wait(id, { pollIntervalMs, timeoutMs, onProgress })');
+  checkCallOptions(options, 'wait(id, { pollIntervalMs, timeoutMs, onProgress })', 'wait', WAIT_OPTIONS);
   positive(options.pollIntervalMs, 'pollIntervalMs');
   positive(options.maxPollIntervalMs, 'maxPollIntervalMs');
   positive(options.timeoutMs, 'timeoutMs');

@@ -1,5 +1,8 @@
 import { vectorExpectation } from './engine/checks.js';
+import { checkCallback, checkWholeNumber } from './engine/settings.js';
+import { InvalidArgumentError } from './errors.js';
 import type { EmbeddingModelMiddleware } from './middleware.js';
+import { refuseUnknownSettings, type SettingNames } from './setting-names.js';
 import type { Embedding, EmbeddingModel, EmbedInput, EmbedRequest, EmbedResponse } from './types.js';
 
 /**
@@ -37,10 +40,29 @@ export interface CacheMiddlewareOptions {
   onWarning?: (warning: CacheStoreWarning) => void;
 }
 
+const CACHE_MIDDLEWARE_OPTIONS: SettingNames<CacheMiddlewareOptions> = { store: true, onWarning: true };
+const MEMORY_STORE_OPTIONS: SettingNames<MemoryCacheStoreOptions> = { maxEntries: true };
+
+/** `options` of `owner`: an object (or absent) whose every name is one of `known`. */
+function checkOptions(options: unknown, owner: string, known: Readonly<Record<string, true>>): void {
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InvalidArgumentError(`${owner} takes an options object, or none.`, { argument: 'options' });
+  }
+  refuseUnknownSettings(options, known, owner, { noun: 'option' });
+}
+
+export interface MemoryCacheStoreOptions {
+  /** The most vectors kept; the least recently used goes first. Default 10,000. */
+  maxEntries?: number;
+}
+
 /** An in-memory least-recently-used store. */
 export function createMemoryCacheStore(
-  options: { maxEntries?: number } = {},
+  options: MemoryCacheStoreOptions = {},
 ): CacheStore & { readonly size: number; clear(): void } {
+  checkOptions(options, 'createMemoryCacheStore', MEMORY_STORE_OPTIONS);
+  checkWholeNumber(options.maxEntries, 'maxEntries', 1);
   const maxEntries = options.maxEntries ?? 10_000;
   const entries = new Map<string, Embedding>();
   return {
@@ -191,6 +213,15 @@ export function cacheFailureReporter(
  * be written leaves an answer that was already paid for unstored; `onWarning` hears of each once.
  */
 export function cacheMiddleware(options: CacheMiddlewareOptions = {}): EmbeddingModelMiddleware {
+  checkOptions(options, 'cacheMiddleware', CACHE_MIDDLEWARE_OPTIONS);
+  const given = options.store as Partial<CacheStore> | null | undefined;
+  if (given !== undefined && (typeof given?.get !== 'function' || typeof given.set !== 'function')) {
+    throw new InvalidArgumentError(
+      'store must be a CacheStore with get(key) and set(key, value), e.g. createMemoryCacheStore() or openDiskCacheStore({ directory }).',
+      { argument: 'store' },
+    );
+  }
+  checkCallback(options.onWarning, 'onWarning');
   const store = options.store ?? createMemoryCacheStore();
   const { worked, failed } = cacheFailureReporter(options.onWarning ?? emitCacheWarning, {
     read: (reason) =>

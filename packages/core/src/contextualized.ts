@@ -8,6 +8,8 @@ import { arraySource, Packer, planBatches } from './engine/batcher.js';
 import { answerSource, checkVectors, vectorExpectation } from './engine/checks.js';
 import { type JobAdapter, runJob, Tally } from './engine/runner.js';
 import {
+  BORROWED_SETTINGS,
+  CALL_SETTING_NAMES,
   type CallSettings,
   checkSettingsObject,
   checkVectorSettings,
@@ -15,6 +17,7 @@ import {
   jobBasics,
 } from './engine/settings.js';
 import { InvalidArgumentError, InvalidResponseError } from './errors.js';
+import { refuseUnknownSettings, type SettingNames } from './setting-names.js';
 import type {
   Embedding,
   EmbeddingModel,
@@ -107,6 +110,18 @@ export interface EmbedContextualizedSettings<O extends OutputType = OutputType> 
   maxChunksPerCall?: number;
 }
 
+const CONTEXTUALIZED_SETTINGS: SettingNames<EmbedContextualizedSettings> = {
+  ...CALL_SETTING_NAMES,
+  model: true,
+  documents: true,
+  inputType: true,
+  dimensions: true,
+  outputType: true,
+  strict: true,
+  maxDocumentsPerCall: true,
+  maxChunksPerCall: true,
+};
+
 export interface EmbedContextualizedResult<O extends OutputType = OutputType> {
   /** Per document, one vector per chunk, in order. */
   embeddings: EmbeddingOf<O>[][];
@@ -137,6 +152,9 @@ export async function embedContextualized<O extends OutputType = 'float'>(
   settings: EmbedContextualizedSettings<O>,
 ): Promise<EmbedContextualizedResult<O>> {
   checkSettingsObject(settings, 'embedContextualized({ model, documents })');
+  refuseUnknownSettings(settings, CONTEXTUALIZED_SETTINGS, 'embedContextualized', {
+    instead: { ...BORROWED_SETTINGS, inputs: 'pass documents, each a list of its chunks' },
+  });
   const { model } = settings;
   if (!isContextualizedEmbeddingModel(model)) {
     throw new InvalidArgumentError(

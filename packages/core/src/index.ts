@@ -14,6 +14,7 @@ export {
   cacheMiddleware,
   createMemoryCacheStore,
   emitCacheWarning,
+  type MemoryCacheStoreOptions,
 } from './cache.js';
 export { decodeEmbedding, type EncodeEmbeddingOptions, encodeEmbedding } from './cache-codec.js';
 export {

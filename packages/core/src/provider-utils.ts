@@ -9,6 +9,7 @@ import {
   unexpectedBodyError,
 } from './http/client.js';
 import type { Transport } from './http/transport.js';
+import { refuseUnknownSettings, type SettingNames } from './setting-names.js';
 import type { Embedding, EmbedInput, OutputType, ResponseInfo } from './types.js';
 import { decodeBase64Vectors, numberArraysToVectors } from './vectors.js';
 
@@ -371,6 +372,44 @@ export interface ProviderSettings extends HttpSettings {
    * `createRateLimiter`. Default: one per model object, sharing only 429 pauses.
    */
   rateLimit?: RateLimiter;
+}
+
+/** The names of `ProviderSettings`, for a provider to extend with its own. */
+export const PROVIDER_SETTING_NAMES: SettingNames<ProviderSettings> = {
+  fetch: true,
+  dispatcher: true,
+  maxResponseBytes: true,
+  rateLimit: true,
+};
+
+/** What providers' settings are called elsewhere (other SDKs, other casings), and what to pass instead. */
+const BORROWED_PROVIDER_SETTINGS: Readonly<Record<string, string>> = {
+  baseUrl: 'pass baseURL',
+  base_url: 'pass baseURL',
+  api_key: 'pass apiKey',
+  httpAgent: 'pass an undici dispatcher as dispatcher (or a fetch as fetch)',
+  maxRetries: 'retries are a setting of each call (embedMany({ maxRetries }))',
+  timeout: 'the timeout is a setting of each call (embedMany({ timeoutMs }))',
+  timeoutMs: 'the timeout is a setting of each call (embedMany({ timeoutMs }))',
+};
+
+/**
+ * Checks a provider factory's settings object (`owner`, e.g. `createOpenAI`): absent, or an object whose
+ * every name is one of `known`, so that `baseUrl` for `baseURL` is refused instead of sending every call
+ * to the default server.
+ */
+export function checkProviderSettings(
+  settings: unknown,
+  known: Readonly<Record<string, true>>,
+  owner: string,
+): void {
+  if (settings === undefined) return;
+  if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) {
+    throw new InvalidArgumentError(`${owner} takes a settings object, e.g. ${owner}({ apiKey }).`, {
+      argument: 'settings',
+    });
+  }
+  refuseUnknownSettings(settings, known, owner, { instead: BORROWED_PROVIDER_SETTINGS });
 }
 
 /** One JSON API of a provider: where it is, how a call is authorised, how its errors read. */

@@ -28,7 +28,12 @@ export type {
   ContextualizedEmbedResponse,
 } from './contextualized.js';
 export type { RateLimiter } from './engine/limiter.js';
-export { checkEmbedRequest, checkInput, checkVectorSettings } from './engine/settings.js';
+export {
+  checkEmbedRequest,
+  checkInput,
+  checkVectorSettings,
+  EMBED_SETTING_NAMES,
+} from './engine/settings.js';
 export {
   AuthenticationError,
   ConnectionError,
@@ -68,6 +73,7 @@ export {
 export type { DispatcherOptions } from './http/undici-transport.js';
 export {
   type AnswerOf,
+  checkProviderSettings,
   decodeAnswer,
   decodeVectors,
   inOrder,
@@ -76,6 +82,7 @@ export {
   loadApiKey,
   loadBaseURL,
   nonDefaultURL,
+  PROVIDER_SETTING_NAMES,
   type ProviderSettings,
   parseDataUrl,
   parseResponse,
@@ -94,6 +101,13 @@ export type {
   RerankScore,
 } from './rerank.js';
 export * as schema from './schema.js';
+export {
+  closestName,
+  omitSettingNames,
+  refuseUnknownSettings,
+  type SettingNames,
+  type UnknownSettingsOptions,
+} from './setting-names.js';
 export type * from './types.js';
 export { INPUT_TYPES } from './types.js';
 export {

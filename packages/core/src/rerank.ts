@@ -9,6 +9,8 @@ import { answerSource } from './engine/checks.js';
 import type { RateLimiter } from './engine/limiter.js';
 import { type JobAdapter, runJob, Tally } from './engine/runner.js';
 import {
+  BORROWED_SETTINGS,
+  CALL_SETTING_NAMES,
   type CallSettings,
   checkBoolean,
   checkSettingsObject,
@@ -16,6 +18,7 @@ import {
   jobBasics,
 } from './engine/settings.js';
 import { InvalidArgumentError, InvalidResponseError } from './errors.js';
+import { refuseUnknownSettings, type SettingNames } from './setting-names.js';
 import type { ResponseInfo, Usage, Warning } from './types.js';
 
 /** What a reranking model can take in one call. */
@@ -91,6 +94,16 @@ export interface RerankSettings extends CallSettings {
   maxDocumentsPerCall?: number;
 }
 
+const RERANK_SETTINGS: SettingNames<RerankSettings> = {
+  ...CALL_SETTING_NAMES,
+  model: true,
+  query: true,
+  documents: true,
+  topN: true,
+  truncate: true,
+  maxDocumentsPerCall: true,
+};
+
 /** One document of the result. */
 export interface RankedDocument {
   /** Position of the document in the `documents` given to `rerank`. */
@@ -133,6 +146,15 @@ function checkRerankingModel(model: unknown): asserts model is RerankingModel {
  */
 export async function rerank(settings: RerankSettings): Promise<RerankResult> {
   checkSettingsObject(settings, 'rerank({ model, query, documents })');
+  refuseUnknownSettings(settings, RERANK_SETTINGS, 'rerank', {
+    instead: {
+      ...BORROWED_SETTINGS,
+      topK: 'the number of documents returned is topN',
+      top_n: 'pass topN',
+      returnDocuments: 'every result carries its document',
+      return_documents: 'every result carries its document',
+    },
+  });
   const { model } = settings;
   checkRerankingModel(model);
   const { query, topN, documents } = settings;

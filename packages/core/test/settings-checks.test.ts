@@ -163,13 +163,13 @@ describe('the call itself', () => {
       embed({ model, inputs: ['a'] } as unknown as Parameters<typeof embed>[0]),
     );
     expect(wrongEmbed.message).toBe(
-      'embed takes one input, as input; for an array of inputs, call embedMany({ model, inputs }).',
+      'embed has no setting inputs: it takes one input, as input; for an array of inputs, call embedMany({ model, inputs }).',
     );
     const wrongMany = await refused((model) =>
       embedMany({ model, input: 'a' } as unknown as Parameters<typeof embedMany>[0]),
     );
     expect(wrongMany.message).toBe(
-      'embedMany takes an array of inputs, as inputs; for one input, call embed({ model, input }).',
+      'embedMany has no setting input: it takes an array of inputs, as inputs; for one input, call embed({ model, input }).',
     );
   });
 

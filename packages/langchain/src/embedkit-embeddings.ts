@@ -9,6 +9,12 @@ import {
   toNumberArray,
   type Warning,
 } from '@embedkit/core';
+import {
+  EMBED_SETTING_NAMES,
+  omitSettingNames,
+  refuseUnknownSettings,
+  type SettingNames,
+} from '@embedkit/core/provider';
 import { Embeddings } from '@langchain/core/embeddings';
 
 /** Engine settings every call uses: the options of `embedMany`, with the model and the input type of each side. */
@@ -33,28 +39,11 @@ export interface EmbedkitEmbeddingsParams
  * Every parameter the constructor takes; anything else is refused, so that an option of another
  * LangChain class (`batchSize`, `stripNewLines`, …) is not dropped without a word.
  */
-const PARAMETERS: Record<keyof EmbedkitEmbeddingsParams, true> = {
-  model: true,
+const PARAMETERS: SettingNames<EmbedkitEmbeddingsParams> = {
+  ...omitSettingNames(EMBED_SETTING_NAMES, ['inputType', 'outputType', 'signal']),
   documentInputType: true,
   queryInputType: true,
   maxConcurrency: true,
-  concurrency: true,
-  dimensions: true,
-  truncate: true,
-  strict: true,
-  maxInputsPerCall: true,
-  headers: true,
-  providerOptions: true,
-  maxRetries: true,
-  maxRetryDelayMs: true,
-  timeoutMs: true,
-  rateLimit: true,
-  tokenCounter: true,
-  onProgress: true,
-  onRetry: true,
-  onWait: true,
-  onWarning: true,
-  clock: true,
 };
 
 /** What to use instead, for parameters LangChain users pass to other `Embeddings` classes. */
@@ -64,6 +53,7 @@ const INSTEAD: Record<string, string> = {
   onFailedAttempt:
     'retries are embedkit’s (maxRetries, onRetry); LangChain’s caller, which it configures, is not used',
   inputType: 'pass documentInputType and queryInputType',
+  stripNewLines: 'texts are sent as given; replace their newlines first if the model needs it',
 };
 
 /**
@@ -124,13 +114,7 @@ function checkParameters(params: EmbedkitEmbeddingsParams): void {
       argument: 'params',
     });
   }
-  for (const name of Object.keys(params)) {
-    if (Object.hasOwn(PARAMETERS, name)) continue;
-    const instead = Object.hasOwn(INSTEAD, name) ? `: ${INSTEAD[name]}` : '';
-    throw new InvalidArgumentError(`EmbedkitEmbeddings has no parameter ${name}${instead}.`, {
-      argument: name,
-    });
-  }
+  refuseUnknownSettings(params, PARAMETERS, 'EmbedkitEmbeddings', { noun: 'parameter', instead: INSTEAD });
   const { maxConcurrency, concurrency } = params;
   if (maxConcurrency === undefined) return;
   if (!(Number.isInteger(maxConcurrency) && maxConcurrency >= 1 && maxConcurrency <= MAX_CONCURRENCY)) {

@@ -102,7 +102,13 @@ describe('parameters EmbedkitEmbeddings does not have', () => {
     const stripNewLines = thrown(
       () => new EmbedkitEmbeddings({ model, stripNewLines: true } as unknown as EmbedkitEmbeddingsParams),
     );
-    expect(stripNewLines.message).toBe('EmbedkitEmbeddings has no parameter stripNewLines.');
+    expect(stripNewLines.message).toBe(
+      'EmbedkitEmbeddings has no parameter stripNewLines: texts are sent as given; replace their newlines first if the model needs it.',
+    );
+    const typo = thrown(
+      () => new EmbedkitEmbeddings({ model, dimension: 3 } as unknown as EmbedkitEmbeddingsParams),
+    );
+    expect(typo.message).toBe('EmbedkitEmbeddings has no parameter dimension; did you mean dimensions?');
     expect(stripNewLines.argument).toBe('stripNewLines');
   });
 

@@ -1,10 +1,13 @@
 import {
+  checkProviderSettings,
   createTransport,
   type EmbeddingProvider,
   loadApiKey,
   loadBaseURL,
   nonDefaultURL,
+  PROVIDER_SETTING_NAMES,
   type ProviderSettings,
+  type SettingNames,
 } from '@embedkit/core/provider';
 import { GeminiBatchEmbeddingJobs } from './gemini-batch-jobs.js';
 import {
@@ -37,8 +40,16 @@ export interface GeminiProvider extends EmbeddingProvider {
   batchEmbeddingJobs(modelId: GeminiEmbeddingModelId): GeminiBatchEmbeddingJobs;
 }
 
+const GEMINI_SETTINGS: SettingNames<GeminiProviderSettings> = {
+  ...PROVIDER_SETTING_NAMES,
+  apiKey: true,
+  baseURL: true,
+  headers: true,
+};
+
 /** A Gemini API provider. Settings are read once; the API key is read at each call. */
 export function createGemini(settings: GeminiProviderSettings = {}): GeminiProvider {
+  checkProviderSettings(settings, GEMINI_SETTINGS, 'createGemini');
   const transport = createTransport(settings);
   const baseURL = () => {
     const { url, source } = loadBaseURL({

@@ -59,3 +59,23 @@ describe('the API root from GEMINI_BASE_URL or GOOGLE_GEMINI_BASE_URL', () => {
     expect(sent).toHaveLength(0);
   });
 });
+
+describe('createGemini refuses settings it does not read', () => {
+  it.each([
+    [{ baseUrl: 'http://127.0.0.1:9/v1' }, 'createGemini has no setting baseUrl: pass baseURL.'],
+    [{ apikey: 'k' }, 'createGemini has no setting apikey; did you mean apiKey?'],
+    [{ headres: { 'x-a': '1' } }, 'createGemini has no setting headres; did you mean headers?'],
+  ])(
+    '%j (it was dropped: every call went to the default server, or without the setting)',
+    (settings, message) => {
+      let error: unknown;
+      try {
+        createGemini(settings as never);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(InvalidArgumentError.isInstance(error)).toBe(true);
+      expect((error as InvalidArgumentError).message).toBe(message);
+    },
+  );
+});

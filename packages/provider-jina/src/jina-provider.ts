@@ -1,12 +1,15 @@
 import {
+  checkProviderSettings,
   createTransport,
   type EmbeddingProvider,
   InvalidArgumentError,
   loadApiKey,
   loadBaseURL,
   nonDefaultURL,
+  PROVIDER_SETTING_NAMES,
   type ProviderSettings,
   type RerankingProvider,
+  type SettingNames,
 } from '@embedkit/core/provider';
 import { parseJinaError } from './jina-api.js';
 import { JinaContextualizedEmbeddingModel } from './jina-contextualized-model.js';
@@ -43,8 +46,16 @@ export interface JinaProvider extends EmbeddingProvider, RerankingProvider {
   reranking(modelId: JinaRerankingModelId): JinaRerankingModel;
 }
 
+const JINA_SETTINGS: SettingNames<JinaProviderSettings> = {
+  ...PROVIDER_SETTING_NAMES,
+  apiKey: true,
+  baseURL: true,
+  headers: true,
+};
+
 /** A Jina provider. Settings are read once; the API key at each call. */
 export function createJina(settings: JinaProviderSettings = {}): JinaProvider {
+  checkProviderSettings(settings, JINA_SETTINGS, 'createJina');
   const transport = createTransport(settings);
   const baseURL = () =>
     loadBaseURL({

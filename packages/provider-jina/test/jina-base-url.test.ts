@@ -46,3 +46,23 @@ describe('the API root from JINA_BASE_URL', () => {
     expect(server.requests).toHaveLength(0);
   });
 });
+
+describe('createJina refuses settings it does not read', () => {
+  it.each([
+    [{ baseUrl: 'http://127.0.0.1:9/v1' }, 'createJina has no setting baseUrl: pass baseURL.'],
+    [{ apikey: 'k' }, 'createJina has no setting apikey; did you mean apiKey?'],
+    [{ headres: { 'x-a': '1' } }, 'createJina has no setting headres; did you mean headers?'],
+  ])(
+    '%j (it was dropped: every call went to the default server, or without the setting)',
+    (settings, message) => {
+      let error: unknown;
+      try {
+        createJina(settings as never);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(InvalidArgumentError.isInstance(error)).toBe(true);
+      expect((error as InvalidArgumentError).message).toBe(message);
+    },
+  );
+});

@@ -1,4 +1,5 @@
 import {
+  checkProviderSettings,
   createTransport,
   type EmbeddingCapabilities,
   type EmbeddingProvider,
@@ -6,7 +7,9 @@ import {
   loadApiKey,
   loadBaseURL,
   nonDefaultURL,
+  PROVIDER_SETTING_NAMES,
   type ProviderSettings,
+  type SettingNames,
 } from '@embedkit/core/provider';
 import { OpenAIEmbeddingModel } from './openai-embedding-model.js';
 import {
@@ -38,8 +41,19 @@ export interface OpenAIProvider extends EmbeddingProvider {
 /** OpenAI's API root, used unless the `baseURL` setting or `OPENAI_BASE_URL` names another. */
 export const OPENAI_BASE_URL = 'https://api.openai.com/v1';
 
+const OPENAI_SETTINGS: SettingNames<OpenAIProviderSettings> = {
+  ...PROVIDER_SETTING_NAMES,
+  apiKey: true,
+  baseURL: true,
+  organization: true,
+  project: true,
+  headers: true,
+  encodingFormat: true,
+};
+
 /** An OpenAI provider. Settings are read once; the API key is read at each call. */
 export function createOpenAI(settings: OpenAIProviderSettings = {}): OpenAIProvider {
+  checkProviderSettings(settings, OPENAI_SETTINGS, 'createOpenAI');
   const transport = createTransport(settings);
   const baseURL = () =>
     loadBaseURL({
@@ -102,8 +116,34 @@ export interface OpenAICompatibleSettings extends ProviderSettings {
 /** Query parameters whose values are never credentials, so errors may show them. */
 const PUBLIC_QUERY_PARAMETERS = new Set(['api-version']);
 
+const COMPATIBLE_SETTINGS: SettingNames<OpenAICompatibleSettings> = {
+  ...PROVIDER_SETTING_NAMES,
+  name: true,
+  baseURL: true,
+  apiKey: true,
+  apiKeyEnvironmentVariable: true,
+  apiKeyHeader: true,
+  queryParams: true,
+  headers: true,
+  encodingFormat: true,
+  capabilities: true,
+};
+
 /** A provider for any server that speaks OpenAI's `/embeddings` wire: OneRouter, Azure OpenAI, vLLM, TEI, Ollama. */
 export function createOpenAICompatible(settings: OpenAICompatibleSettings): OpenAIProvider {
+  if (settings === undefined) {
+    throw new InvalidArgumentError(
+      "createOpenAICompatible takes its settings, e.g. createOpenAICompatible({ name: 'vllm', baseURL: 'http://localhost:8000/v1' }).",
+      { argument: 'settings' },
+    );
+  }
+  checkProviderSettings(settings, COMPATIBLE_SETTINGS, 'createOpenAICompatible');
+  if (typeof settings.name !== 'string' || settings.name.trim() === '') {
+    throw new InvalidArgumentError(
+      "createOpenAICompatible needs a name, the provider's name in errors, results and providerOptions, e.g. name: 'vllm'.",
+      { argument: 'name' },
+    );
+  }
   const transport = createTransport(settings);
   // Required and fixed: checked here, so that a missing or malformed one fails at once, not as a network error.
   if (settings.baseURL === undefined) {

@@ -73,3 +73,48 @@ describe('the API root from OPENAI_BASE_URL, as the official client reads it', (
     );
   });
 });
+
+describe('createOpenAI refuses settings it does not read', () => {
+  it.each([
+    [{ baseUrl: 'http://127.0.0.1:9/v1' }, 'createOpenAI has no setting baseUrl: pass baseURL.'],
+    [{ apikey: 'k' }, 'createOpenAI has no setting apikey; did you mean apiKey?'],
+    [{ headres: { 'x-a': '1' } }, 'createOpenAI has no setting headres; did you mean headers?'],
+  ])(
+    '%j (it was dropped: every call went to the default server, or without the setting)',
+    (settings, message) => {
+      let error: unknown;
+      try {
+        createOpenAI(settings as never);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(InvalidArgumentError.isInstance(error)).toBe(true);
+      expect((error as InvalidArgumentError).message).toBe(message);
+    },
+  );
+});
+
+describe('createOpenAICompatible checks its settings', () => {
+  const message = (run: () => unknown): string => {
+    try {
+      run();
+    } catch (error) {
+      expect(InvalidArgumentError.isInstance(error)).toBe(true);
+      return (error as InvalidArgumentError).message;
+    }
+    return expect.fail('the settings were taken');
+  };
+
+  it('refuses a misspelt setting, a missing name and no settings at all (they were TypeErrors or ignored)', () => {
+    const baseURL = 'http://127.0.0.1:9/v1';
+    expect(
+      message(() => createOpenAICompatible({ name: 'vllm', baseURL, apiKeyHeadr: 'api-key' } as never)),
+    ).toBe('createOpenAICompatible has no setting apiKeyHeadr; did you mean apiKeyHeader?');
+    expect(message(() => createOpenAICompatible({ baseURL } as never))).toBe(
+      "createOpenAICompatible needs a name, the provider's name in errors, results and providerOptions, e.g. name: 'vllm'.",
+    );
+    expect(message(() => createOpenAICompatible(undefined as never))).toBe(
+      "createOpenAICompatible takes its settings, e.g. createOpenAICompatible({ name: 'vllm', baseURL: 'http://localhost:8000/v1' }).",
+    );
+  });
+});

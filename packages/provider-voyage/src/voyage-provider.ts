@@ -1,11 +1,14 @@
 import {
+  checkProviderSettings,
   createTransport,
   type EmbeddingProvider,
   loadApiKey,
   loadBaseURL,
   nonDefaultURL,
+  PROVIDER_SETTING_NAMES,
   type ProviderSettings,
   type RerankingProvider,
+  type SettingNames,
 } from '@embedkit/core/provider';
 import { parseVoyageError } from './voyage-api.js';
 import { VoyageContextualizedEmbeddingModel } from './voyage-contextualized-model.js';
@@ -54,8 +57,16 @@ export interface VoyageProvider extends EmbeddingProvider, RerankingProvider {
   reranking(modelId: VoyageRerankingModelId): VoyageRerankingModel;
 }
 
+const VOYAGE_SETTINGS: SettingNames<VoyageProviderSettings> = {
+  ...PROVIDER_SETTING_NAMES,
+  apiKey: true,
+  baseURL: true,
+  headers: true,
+};
+
 /** A Voyage provider. Settings are read once; the API key (and so the default host) at each call. */
 export function createVoyage(settings: VoyageProviderSettings = {}): VoyageProvider {
+  checkProviderSettings(settings, VOYAGE_SETTINGS, 'createVoyage');
   const transport = createTransport(settings);
   // The setting, else VOYAGE_BASE_URL; '' when neither names one (the default host depends on the key).
   const chosenURL = () =>

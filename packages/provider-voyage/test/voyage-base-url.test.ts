@@ -54,3 +54,23 @@ describe('the API root from VOYAGE_BASE_URL', () => {
     expect(server.requests).toHaveLength(0);
   });
 });
+
+describe('createVoyage refuses settings it does not read', () => {
+  it.each([
+    [{ baseUrl: 'http://127.0.0.1:9/v1' }, 'createVoyage has no setting baseUrl: pass baseURL.'],
+    [{ apikey: 'k' }, 'createVoyage has no setting apikey; did you mean apiKey?'],
+    [{ headres: { 'x-a': '1' } }, 'createVoyage has no setting headres; did you mean headers?'],
+  ])(
+    '%j (it was dropped: every call went to the default server, or without the setting)',
+    (settings, message) => {
+      let error: unknown;
+      try {
+        createVoyage(settings as never);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(InvalidArgumentError.isInstance(error)).toBe(true);
+      expect((error as InvalidArgumentError).message).toBe(message);
+    },
+  );
+});

@@ -1,3 +1,4 @@
+import { refuseUnknownSettings, type SettingNames } from '@embedkit/core/provider';
 import type { Cassette, CassetteInteraction } from './cassette.js';
 import { bodyDifferences } from './differences.js';
 
@@ -62,6 +63,8 @@ export interface ReplayOptions {
    */
   baseURL?: string;
 }
+
+const REPLAY_OPTIONS: SettingNames<ReplayOptions> = { baseURL: true };
 
 /** JSON with object keys sorted, so that two bodies compare equal whatever their key order. */
 function canonical(value: unknown): string {
@@ -169,6 +172,7 @@ export function createReplayMatcher(
   cassettes: readonly Cassette[],
   options: ReplayOptions = {},
 ): ReplayMatcher {
+  refuseUnknownSettings(options, REPLAY_OPTIONS, 'createReplayFetch', { noun: 'option' });
   const origin = options.baseURL === undefined ? undefined : new URL(options.baseURL).origin;
   const entries: Entry[] = cassettes.flatMap((cassette) =>
     cassette.interactions.map((interaction) => ({

@@ -5,6 +5,7 @@ import { type EmbeddingModel, type EmbedRequest, embedMany } from '@embedkit/cor
 import {
   createTransport,
   float32ToBase64,
+  InvalidArgumentError,
   InvalidRequestError,
   requestJson,
   type Transport,
@@ -91,6 +92,19 @@ function acmeModel(transport: Transport, baseURL = BASE_URL): EmbeddingModel {
 }
 
 describe('createReplayFetch', () => {
+  it('refuses baseUrl for baseURL (the origin of requests went unchecked)', () => {
+    let error: unknown;
+    try {
+      createReplayFetch(CASSETTES, { baseUrl: 'https://api.acme.test/v1' } as never);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(InvalidArgumentError.isInstance(error)).toBe(true);
+    expect((error as InvalidArgumentError).message).toBe(
+      'createReplayFetch has no option baseUrl; did you mean baseURL?',
+    );
+  });
+
   it('answers a call from the recording whose method, path and body match, whatever the key order', async () => {
     const replay = createReplayFetch(CASSETTES);
     const { embeddings } = await embedMany({

@@ -8,9 +8,11 @@ import { describe } from 'vitest';
 import { registerScenarioList, withCassettes } from '../../describe.js';
 import { sharedFamilies } from '../../families/index.js';
 import { buildScenarios, type Family, type Scenario, type ScenarioList } from '../../suite/family.js';
+import { refuseUnknownFields } from '../../suite/fields.js';
 import { contextualizedBasics } from './basics.js';
 import { contextualizedLimits } from './limits.js';
 import {
+  CONTEXTUALIZED_PROVIDER_SHAPE,
   CONTEXTUALIZED_TINY_MODE,
   type ContextualizedSuite,
   type ContextualizedWorld,
@@ -31,8 +33,16 @@ export const CONTEXTUALIZED_FAMILIES: readonly Family<ContextualizedSuite, Conte
   contextualizedVectorSettings,
 ];
 
-/** Every contextualized scenario the model's capabilities call for (cassettes included), and the report. */
+/**
+ * Every contextualized scenario the model's capabilities call for (cassettes included), and the report.
+ * An unknown option or wire field is refused.
+ */
 export function listContextualizedScenarioList(options: DescribeContextualizedProviderOptions): ScenarioList {
+  refuseUnknownFields(options, CONTEXTUALIZED_PROVIDER_SHAPE, 'listContextualizedScenarioList');
+  return contextualizedScenarioList(options);
+}
+
+function contextualizedScenarioList(options: DescribeContextualizedProviderOptions): ScenarioList {
   const main = contextualizedPass(options, { name: 'default' });
   const passes = [main];
   if (options.rerunWithTinyBatches !== false && main.suite.limits.maxDocumentsPerCall > 2)
@@ -50,15 +60,18 @@ export function listContextualizedScenarioList(options: DescribeContextualizedPr
 export function listContextualizedScenarios(
   options: DescribeContextualizedProviderOptions,
 ): ContextualizedScenario[] {
-  return listContextualizedScenarioList(options).scenarios;
+  refuseUnknownFields(options, CONTEXTUALIZED_PROVIDER_SHAPE, 'listContextualizedScenarios');
+  return contextualizedScenarioList(options).scenarios;
 }
 
 /**
  * Registers the contextualized scenarios for one provider through both transports. An id listed in
  * `expectedFailures` shows as skipped while it fails and fails the run once it passes; families that do
- * not apply show as skipped with the reason.
+ * not apply show as skipped with the reason. An option or wire field the group does not know is refused
+ * when this is called, before any test is registered.
  */
 export function describeContextualizedProvider(options: DescribeContextualizedProviderOptions): void {
+  refuseUnknownFields(options, CONTEXTUALIZED_PROVIDER_SHAPE, 'describeContextualizedProvider');
   describe(`${options.name} contextualized conformance`, () =>
-    registerScenarioList(listContextualizedScenarioList(options), options.expectedFailures));
+    registerScenarioList(contextualizedScenarioList(options), options.expectedFailures));
 }

@@ -12,11 +12,19 @@ import {
   embedContextualized,
   type OutputType,
 } from '@embedkit/core';
+import type { SettingNames } from '@embedkit/core/provider';
 import { createWorld, type World } from '../../harness.js';
 import type { ExpectOptions, ReplyHandler, TransportKind, WireReply } from '../../interceptor.js';
 import { valuesFor } from '../../suite/answers.js';
 import { expectVector } from '../../suite/checks.js';
 import { callSizes, type FamilyPass, modePass } from '../../suite/family.js';
+import {
+  type FieldShape,
+  GROUP_OPTIONS,
+  VECTOR_SETTINGS_WIRE,
+  WIRE_BASICS,
+  WIRE_BASICS_INNER,
+} from '../../suite/fields.js';
 import { errorReply, type JobKit, type JobWorld, jobPass } from '../../suite/job-kit.js';
 import type {
   Cassette,
@@ -67,6 +75,28 @@ export interface DescribeContextualizedProviderOptions {
   /** Re-run the splitting families with `maxDocumentsPerCall: 2` and `concurrency: 1`. Default true. */
   rerunWithTinyBatches?: boolean;
 }
+
+const CONTEXTUALIZED_WIRE: SettingNames<ContextualizedWireProfile> = {
+  ...WIRE_BASICS,
+  ...VECTOR_SETTINGS_WIRE,
+  endpoint: true,
+  documentsOf: true,
+  successBody: true,
+  maxDocumentsPerRequest: true,
+  maxChunksPerRequest: true,
+};
+
+const DESCRIBE_CONTEXTUALIZED_PROVIDER_OPTIONS: SettingNames<DescribeContextualizedProviderOptions> = {
+  ...GROUP_OPTIONS,
+  createModel: true,
+  rerunWithTinyBatches: true,
+};
+
+/** `describeContextualizedProvider`'s options, its wire included: every field the group reads. */
+export const CONTEXTUALIZED_PROVIDER_SHAPE: FieldShape = {
+  names: DESCRIBE_CONTEXTUALIZED_PROVIDER_OPTIONS,
+  inner: { wire: { names: CONTEXTUALIZED_WIRE, inner: WIRE_BASICS_INNER } },
+};
 
 export interface ContextualizedMode {
   name: 'default' | 'tiny-batches';

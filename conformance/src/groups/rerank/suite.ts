@@ -1,9 +1,17 @@
 /** The rerank group (`RerankingModel.doRerank` + `rerank`): its wire profile, its families' suite, its scenarios. */
 import { strict as assert } from 'node:assert';
 import { type RerankingModel, type RerankResult, type RerankSettings, rerank } from '@embedkit/core';
+import type { SettingNames } from '@embedkit/core/provider';
 import { createWorld, type World } from '../../harness.js';
 import type { ExpectOptions, ReplyHandler, TransportKind, WireReply } from '../../interceptor.js';
 import { callSizes, type FamilyPass, modePass } from '../../suite/family.js';
+import {
+  type FieldShape,
+  GROUP_OPTIONS,
+  OPTION_EXAMPLES,
+  WIRE_BASICS,
+  WIRE_BASICS_INNER,
+} from '../../suite/fields.js';
 import { errorReply, type JobKit, type JobWorld, jobPass } from '../../suite/job-kit.js';
 import type {
   Cassette,
@@ -51,6 +59,33 @@ export interface DescribeRerankingProviderOptions {
   /** Re-run the splitting families with `maxDocumentsPerCall: 2` and `concurrency: 1`. Default true. */
   rerunWithTinyBatches?: boolean;
 }
+
+const RERANKING_WIRE: SettingNames<RerankingWireProfile> = {
+  ...WIRE_BASICS,
+  endpoint: true,
+  queryOf: true,
+  documentsOf: true,
+  topNOf: true,
+  successBody: true,
+  maxDocumentsPerRequest: true,
+  truncateOf: true,
+  returnsDocumentsOf: true,
+  options: true,
+};
+
+const DESCRIBE_RERANKING_PROVIDER_OPTIONS: SettingNames<DescribeRerankingProviderOptions> = {
+  ...GROUP_OPTIONS,
+  createModel: true,
+  rerunWithTinyBatches: true,
+};
+
+/** `describeRerankingProvider`'s options, its wire included: every field the group reads. */
+export const RERANKING_PROVIDER_SHAPE: FieldShape = {
+  names: DESCRIBE_RERANKING_PROVIDER_OPTIONS,
+  inner: {
+    wire: { names: RERANKING_WIRE, inner: { ...WIRE_BASICS_INNER, options: OPTION_EXAMPLES } },
+  },
+};
 
 export interface RerankingMode {
   name: 'default' | 'tiny-batches';

@@ -1,4 +1,5 @@
 import { InvalidArgumentError, InvalidResponseError } from '../errors.js';
+import { refuseUnknownSettings, type SettingNames } from '../setting-names.js';
 import type {
   Embedding,
   EmbeddingOf,
@@ -14,12 +15,14 @@ import { answerSource, checkVectors, vectorExpectation } from './checks.js';
 import { MAX_TIMER_MS } from './clock.js';
 import { type JobAdapter, runJob, Tally } from './runner.js';
 import {
+  BORROWED_SETTINGS,
   checkBoolean,
   checkEmbeddingModel,
   checkInput,
   checkSettingsObject,
   checkVectorSettings,
   checkWholeNumber,
+  EMBED_SETTING_NAMES,
   type EmbedSettings,
   jobBasics,
 } from './settings.js';
@@ -55,9 +58,37 @@ interface EmbeddingJob {
   warnings: Warning[];
 }
 
-/** Checks the settings and builds the adapter that makes one `doEmbed` call per batch. */
-function embeddingJob(settings: EmbedSettings, form: string): EmbeddingJob {
+const EMBED_MANY_SETTINGS: SettingNames<EmbedSettings & { inputs: unknown }> = {
+  ...EMBED_SETTING_NAMES,
+  inputs: true,
+};
+const EMBED_ONE_SETTINGS: SettingNames<EmbedSettings & { input: unknown }> = {
+  ...EMBED_SETTING_NAMES,
+  input: true,
+};
+const EMBED_STREAM_SETTINGS: SettingNames<EmbedStreamSettings> = {
+  ...EMBED_SETTING_NAMES,
+  inputs: true,
+  flushAfterMs: true,
+};
+
+/** The AI SDK's names for the inputs, and each call's name for the other call's. */
+const ONE_INPUT = 'it takes one input, as input; for an array of inputs, call embedMany({ model, inputs })';
+const MANY_INPUTS = 'it takes an array of inputs, as inputs; for one input, call embed({ model, input })';
+
+/**
+ * Checks the settings (`owner`'s, `known` the names it takes) and builds the adapter that makes one
+ * `doEmbed` call per batch.
+ */
+function embeddingJob(
+  settings: EmbedSettings,
+  form: string,
+  owner: string,
+  known: Readonly<Record<string, true>>,
+  instead: Readonly<Record<string, string>>,
+): EmbeddingJob {
   checkSettingsObject(settings, form);
+  refuseUnknownSettings(settings, known, owner, { instead: { ...BORROWED_SETTINGS, ...instead } });
   const { model } = settings;
   checkEmbeddingModel(model);
   const { warnings, inputType } = checkVectorSettings(model, settings);
@@ -124,14 +155,11 @@ function embeddingJob(settings: EmbedSettings, form: string): EmbeddingJob {
 export async function embedMany<O extends OutputType = 'float'>(
   settings: EmbedSettings<O> & { inputs: readonly EmbedInput[] },
 ): Promise<EmbedManyResult<O>> {
-  const job = embeddingJob(settings, 'embedMany({ model, inputs })');
+  const job = embeddingJob(settings, 'embedMany({ model, inputs })', 'embedMany', EMBED_MANY_SETTINGS, {
+    input: MANY_INPUTS,
+    values: MANY_INPUTS,
+  });
   const { inputs } = settings;
-  if (inputs === undefined && 'input' in settings) {
-    throw new InvalidArgumentError(
-      'embedMany takes an array of inputs, as inputs; for one input, call embed({ model, input }).',
-      { argument: 'inputs' },
-    );
-  }
   if (!Array.isArray(inputs)) {
     throw new InvalidArgumentError('inputs must be an array; use embedStream for iterables.', {
       argument: 'inputs',
@@ -158,13 +186,10 @@ export async function embed<O extends OutputType = 'float'>(
   settings: EmbedSettings<O> & { input: EmbedInput },
 ): Promise<EmbedResult<O>> {
   checkSettingsObject(settings, 'embed({ model, input })');
+  refuseUnknownSettings(settings, EMBED_ONE_SETTINGS, 'embed', {
+    instead: { ...BORROWED_SETTINGS, inputs: ONE_INPUT, value: ONE_INPUT },
+  });
   const { input, ...rest } = settings;
-  if (input === undefined && 'inputs' in settings) {
-    throw new InvalidArgumentError(
-      'embed takes one input, as input; for an array of inputs, call embedMany({ model, inputs }).',
-      { argument: 'input' },
-    );
-  }
   const result = await embedMany<O>({ ...rest, inputs: [input] });
   const out: EmbedResult<O> = {
     embedding: result.embeddings[0]!,
@@ -198,7 +223,9 @@ const DEFAULT_FLUSH_AFTER_MS = 500;
 export async function* embedStream<O extends OutputType = 'float'>(
   settings: EmbedStreamSettings<O>,
 ): AsyncGenerator<StreamedEmbedding<O>> {
-  const job = embeddingJob(settings, 'embedStream({ model, inputs })');
+  const job = embeddingJob(settings, 'embedStream({ model, inputs })', 'embedStream', EMBED_STREAM_SETTINGS, {
+    values: 'it takes its iterable of inputs as inputs',
+  });
   checkWholeNumber(settings.flushAfterMs, 'flushAfterMs', 0, MAX_TIMER_MS);
   const source = settings.inputs as Partial<Iterable<EmbedInput> & AsyncIterable<EmbedInput>>;
   if (

@@ -11,6 +11,7 @@
  */
 
 import { InvalidArgumentError } from '../errors.js';
+import { refuseUnknownSettings, type SettingNames } from '../setting-names.js';
 import type { Clock } from './clock.js';
 import type { WaitEvent } from './settings.js';
 
@@ -114,6 +115,15 @@ export interface RateLimiterOptions {
   /** Pace calls by the 429s the API sends when no limits are known. Default true. */
   adaptive?: boolean;
 }
+
+const RATE_LIMITER_OPTIONS: SettingNames<RateLimiterOptions> = {
+  requestsPerMinute: true,
+  tokensPerMinute: true,
+  store: true,
+  key: true,
+  learnFromHeaders: true,
+  adaptive: true,
+};
 
 /** What one attempt asks of a limiter. */
 export interface LimiterRequest {
@@ -861,6 +871,14 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError('createRateLimiter takes an options object.', { argument: 'options' });
   }
+  refuseUnknownSettings(options, RATE_LIMITER_OPTIONS, 'createRateLimiter', {
+    noun: 'option',
+    instead: {
+      rpm: 'pass requestsPerMinute',
+      tpm: 'pass tokensPerMinute',
+      maxConcurrency: 'the calls in flight at once are each job’s concurrency setting',
+    },
+  });
   checkPerMinute(options.requestsPerMinute, 'requestsPerMinute');
   checkPerMinute(options.tokensPerMinute, 'tokensPerMinute');
   if (options.key !== undefined && (typeof options.key !== 'string' || options.key === '')) {

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '../errors.js';
 import { checkHeaders, isPlainObject } from '../http/headers.js';
+import type { SettingNames } from '../setting-names.js';
 import {
   type EmbeddingCapabilities,
   type EmbeddingModel,
@@ -90,6 +91,54 @@ export interface EmbedSettings<O extends OutputType = OutputType> extends CallSe
   /** Fewer inputs per call than the model allows (never more). */
   maxInputsPerCall?: number;
 }
+
+/** The names of `CallSettings`, checked against it by the compiler. */
+export const CALL_SETTING_NAMES: SettingNames<CallSettings> = {
+  headers: true,
+  providerOptions: true,
+  maxRetries: true,
+  maxRetryDelayMs: true,
+  timeoutMs: true,
+  signal: true,
+  concurrency: true,
+  rateLimit: true,
+  tokenCounter: true,
+  onProgress: true,
+  onRetry: true,
+  onWait: true,
+  onWarning: true,
+  clock: true,
+};
+
+/** The names of `EmbedSettings`. */
+export const EMBED_SETTING_NAMES: SettingNames<EmbedSettings> = {
+  ...CALL_SETTING_NAMES,
+  model: true,
+  inputType: true,
+  dimensions: true,
+  outputType: true,
+  truncate: true,
+  strict: true,
+  maxInputsPerCall: true,
+};
+
+/**
+ * What the jobs' settings are called in other libraries (the AI SDK's, OpenAI's and LangChain's), and
+ * what to pass here instead.
+ */
+export const BORROWED_SETTINGS: Readonly<Record<string, string>> = {
+  maxParallelCalls: 'the calls in flight at once are concurrency',
+  abortSignal: 'pass the AbortSignal as signal',
+  batchSize:
+    'calls are packed by the model’s count and token limits; to send fewer inputs per call, pass maxInputsPerCall',
+  encodingFormat:
+    'the wire format is the provider’s setting (createOpenAI({ encodingFormat })); the type of the vectors returned is outputType',
+  encoding_format:
+    'the wire format is the provider’s setting (createOpenAI({ encodingFormat })); the type of the vectors returned is outputType',
+  input_type: 'pass inputType',
+  taskType: 'pass inputType, which each provider sends as its own field (Gemini’s taskType among them)',
+  user: 'pass it under providerOptions, e.g. providerOptions: { openai: { user } }',
+};
 
 export const DEFAULT_MAX_RETRIES = 3;
 export const DEFAULT_MAX_RETRY_DELAY_MS = 60_000;

@@ -7,6 +7,7 @@
  */
 
 import { InvalidArgumentError } from '../errors.js';
+import { refuseUnknownSettings, type SettingNames } from '../setting-names.js';
 import { dotUnchecked, hammingUnchecked, norm } from '../vectors.js';
 import {
   type Kernels,
@@ -41,6 +42,8 @@ export interface TopKOptions {
    */
   keepCopy?: boolean;
 }
+
+const TOP_K_OPTIONS: SettingNames<TopKOptions> = { metric: true, keepCopy: true };
 
 /** Bytes of corpus copied into the kernels' memory per call: small enough to stay in a core's cache. */
 const CHUNK_BYTES = 256 * 1024;
@@ -434,6 +437,7 @@ export function topK(
   options: TopKOptions = {},
 ): ScoredIndex[] {
   checkSearch(query, vectors, true);
+  refuseUnknownSettings(options, TOP_K_OPTIONS, 'topK', { noun: 'option' });
   const metric = options.metric ?? 'cosine';
   if (metric !== 'cosine' && metric !== 'dot')
     throw new InvalidArgumentError(`metric must be 'cosine' or 'dot', got ${String(metric)}.`, {
