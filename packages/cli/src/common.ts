@@ -77,7 +77,16 @@ export function readModelChoice(command: string, values: ParsedValues): ModelCho
   const replay = stringOption(values, 'replay');
   if (replay !== undefined) choice.replay = replay;
   const keyVariable = stringOption(values, 'api-key-env');
-  if (keyVariable !== undefined) choice.apiKeyEnvironmentVariable = keyVariable;
+  if (keyVariable !== undefined) {
+    // A key pasted here (`--api-key-env $OPENAI_API_KEY`) is refused without being echoed.
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(keyVariable)) {
+      throw new UsageError(
+        '--api-key-env takes the name of the environment variable that holds the key, e.g. --api-key-env TEAM_OPENAI_KEY; the value given is not a variable name (not shown, in case it is the key itself).',
+        command,
+      );
+    }
+    choice.apiKeyEnvironmentVariable = keyVariable;
+  }
   const cache = cacheOption(command, values, replay !== undefined);
   if (cache !== undefined) choice.cache = cache;
   return choice;
@@ -85,6 +94,16 @@ export function readModelChoice(command: string, values: ParsedValues): ModelCho
 
 /** The environment variable that stands in for `--base-url`. */
 export const BASE_URL_VARIABLE = 'EMBEDKIT_BASE_URL';
+
+/**
+ * `text` for an error message, with anything between `://` and the last `@` hidden: a password that makes
+ * the URL invalid (a `/` in it) still must not be echoed.
+ */
+function withoutUserinfo(text: string): string {
+  const start = text.indexOf('://');
+  const at = text.lastIndexOf('@');
+  return start >= 0 && at > start ? `${text.slice(0, start + 3)}[REDACTED]${text.slice(at)}` : text;
+}
 
 function isHttpURL(text: string): boolean {
   try {
@@ -105,7 +124,7 @@ export function baseURLOption(command: string, values: ParsedValues): string | u
   if (flag !== undefined) {
     if (!isHttpURL(flag)) {
       throw new UsageError(
-        `--base-url must be an absolute http(s) URL, e.g. http://localhost:8000/v1; got "${flag}".`,
+        `--base-url must be an absolute http(s) URL, e.g. http://localhost:8000/v1; got "${withoutUserinfo(flag)}".`,
         command,
       );
     }
@@ -274,13 +293,15 @@ const CACHE_PACKAGE = '@embedkit/cache-disk';
 
 /**
  * The disk cache in `directory` (its package holds native code, so it loads only when a cache is used).
- * Vectors from different servers that use one model name must not mix: the base URL is the namespace.
+ * Vectors from different servers that use one model name must not mix: the server (`serverKey`: the
+ * base URL without credentials) is the namespace.
  */
 async function openCache(directory: string, baseURL: string | undefined) {
   const { openDiskCacheStore } = (await import(CACHE_PACKAGE)) as typeof import('@embedkit/cache-disk');
   return openDiskCacheStore({
     directory,
-    ...(baseURL === undefined ? {} : { namespace: baseURL }),
+    // The public form: a password in --base-url must not be written to disk in the cache's keys.
+    ...(baseURL === undefined ? {} : { namespace: serverKey(baseURL)! }),
     // A full disk or an unreadable file: said as the CLI's other warnings are, and the run goes on.
     onWarning: (warning) => printWarning(warning.message),
   });

@@ -136,10 +136,15 @@ export async function openModel(options: ModelOptions): Promise<OpenedModel> {
     settings.fetch = (await openReplay(options.replay, provider, modelId, options.replayCall)).fetch;
     // Cassettes hold no key and the replay checks none: a placeholder means no real key is ever read.
     settings.apiKey = 'replay';
-  } else if (keyVariable !== undefined && provider !== OPENAI_COMPATIBLE) {
+  } else if (keyVariable !== undefined) {
     const key = process.env[keyVariable];
     if (key === undefined || key.trim() === '') {
-      throw new CliError(`${provider} needs an API key: ${keyVariable} (named by --api-key-env) is not set.`);
+      // A long name may be the key itself, pasted where its variable's name goes: not echoed.
+      const named =
+        keyVariable.length <= 32
+          ? keyVariable
+          : `the variable (its name is ${keyVariable.length} characters long, not shown: is it the key itself?)`;
+      throw new CliError(`${provider} needs an API key: ${named} (named by --api-key-env) is not set.`);
     }
     settings.apiKey = key.trim();
   }
@@ -161,9 +166,6 @@ export async function openModel(options: ModelOptions): Promise<OpenedModel> {
     factoryProvider = (create as (settings: Record<string, unknown>) => EmbeddingProvider)({
       name: OPENAI_COMPATIBLE,
       ...settings,
-      ...(keyVariable === undefined || settings.apiKey !== undefined
-        ? {}
-        : { apiKeyEnvironmentVariable: keyVariable }),
       capabilities,
     });
   } else {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -128,6 +128,29 @@ describe('the disk cache', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it('keys the cache by the server without its credentials: a password in --base-url is not written to disk', async () => {
+    const cache = path('userinfo');
+    const withPassword = server.baseURL.replace('://', '://proxyuser:PwSecret9x7Q@');
+    const requests = server.requests;
+    const first = await runCli([
+      'embed',
+      'item 10 proxy',
+      ...MODEL,
+      '--base-url',
+      withPassword,
+      '--cache',
+      cache,
+    ]);
+    expect(first.code).toBe(0);
+    expect(server.requests - requests).toBe(1);
+    for (const file of readdirSync(cache)) {
+      expect(readFileSync(join(cache, file)).includes('PwSecret9x7Q'), file).toBe(false);
+    }
+    // The namespace is the server's public form (the vector's key is a hash, which holds no secret).
+    const files = readdirSync(cache).map((file) => readFileSync(join(cache, file)));
+    expect(files.some((bytes) => bytes.includes(server.baseURL.replace(/\/+$/, '')))).toBe(true);
   });
 
   it('without @embedkit/cache-disk installed, the default cache is simply off and --cache names the package to install', async () => {

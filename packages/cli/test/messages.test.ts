@@ -37,6 +37,20 @@ describe('the base URL', () => {
     );
   });
 
+  it('--base-url made invalid by a / in its password is refused without echoing the password', async () => {
+    const result = await runCli([
+      'embed',
+      'hello',
+      '--model',
+      'openai:text-embedding-3-small',
+      '--base-url',
+      'http://u:CliPw+/Secret77@127.0.0.1:9/v1',
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('; got "http://[REDACTED]@127.0.0.1:9/v1".');
+    expect(result.stderr).not.toContain('CliPw');
+  });
+
   it('EMBEDKIT_BASE_URL stands in for --base-url, and a malformed one is refused without echoing it', async () => {
     const before = server.requests;
     const ok = await runCli(
@@ -138,6 +152,44 @@ describe('keys', () => {
       'embedkit: error: openai needs an API key: TEAM_OPENAI_KEY (named by --api-key-env) is not set.\n',
     );
     expect(result.stdout + result.stderr).not.toContain(FAKE_KEY);
+  });
+
+  it('a key pasted where the variable name goes is refused without being echoed (it was printed back)', async () => {
+    const pasted = 'sk-keyPastedAsVarName12345';
+    const result = await runCli([
+      'embed',
+      'hello',
+      '--model',
+      'openai:text-embedding-3-small',
+      '--base-url',
+      server.baseURL,
+      '--api-key-env',
+      pasted,
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      '--api-key-env takes the name of the environment variable that holds the key',
+    );
+    expect(result.stdout + result.stderr).not.toContain('keyPasted');
+    // A key made of a variable name's characters (Jina's are), unset as a variable: its name is not shown.
+    const jinaLike = `jina_${'a1'.repeat(30)}`;
+    const unset = await runCli(
+      [
+        'embed',
+        'hello',
+        '--model',
+        'openai:text-embedding-3-small',
+        '--base-url',
+        server.baseURL,
+        '--api-key-env',
+        jinaLike,
+      ],
+      { env: { [jinaLike]: undefined } },
+    );
+    expect(unset.code).toBe(1);
+    expect(unset.stderr).toBe(
+      'embedkit: error: openai needs an API key: the variable (its name is 65 characters long, not shown: is it the key itself?) (named by --api-key-env) is not set.\n',
+    );
   });
 });
 

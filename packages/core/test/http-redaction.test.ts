@@ -120,6 +120,25 @@ describe('redact: secrets it finds without being told', () => {
   });
 });
 
+describe('redact: in one pass over any text', () => {
+  // A run of letters was tried as a URL scheme from each letter to its end, in time that grew with the
+  // square of its length: 200 KB took about half a minute. A complexity guard, not a benchmark: the
+  // limit is a hundred times what one pass takes, and a tenth of what the old pattern needed.
+  it.each([
+    ['letters', 'x'.repeat(200_000)],
+    ['letters, digits and dots', 'ab1.'.repeat(50_000)],
+  ])('200 KB of %s in well under 3 s', { timeout: 120_000 }, (_name, text) => {
+    const started = performance.now();
+    expect(redact(text, ['sk-test-secret-123456'])).toBe(text);
+    expect(performance.now() - started).toBeLessThan(3_000);
+  });
+
+  it('userinfo behind a scheme of 32 characters is still found', () => {
+    const scheme = `a${'b'.repeat(31)}`;
+    expect(redact(`${scheme}://user:pw@host`)).toBe(`${scheme}://[REDACTED]@host`);
+  });
+});
+
 describe('secretsOfCall', () => {
   it('collects the given secrets, credential header values, the token after a scheme, URL userinfo and credential query values', () => {
     const basic = btoa('alice:open-sesame');
@@ -328,6 +347,11 @@ describe('errors inside a 2xx', () => {
     }
     throw new Error('expected parseResponse to fail');
   }
+
+  it('cuts a message of 100,000 characters to 2,000 (it was kept whole)', async () => {
+    const error = parseFailure(await answer({ error: { message: 'y'.repeat(100_000) } }));
+    expect(error.message).toContain(`${'y'.repeat(2_000)}… (98000 more characters) — the API`);
+  });
 
   it("reads the message with the provider's own parseError, redacted, with the provider code and request id", async () => {
     const response = await answer(

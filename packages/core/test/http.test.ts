@@ -376,6 +376,41 @@ describe('non-JSON and malformed bodies', () => {
     expect(error.responseBody!.length).toBeLessThan(1_100);
   });
 
+  it('an unclosed <script> drops the rest of the page, and a stray < keeps the text after it', async () => {
+    const page = '<p>Upstream <b>timed out</b></p> a < b <script>var secretish = 1; never closed';
+    const { fetch } = recordingFetch(
+      () => new Response(page, { status: 504, headers: { 'content-type': 'text/html' } }),
+    );
+    const error = await failure({ fetch });
+    expect(error.message).toContain('a non-JSON text/html: Upstream timed out a < b — ');
+    expect(error.message).not.toContain('secretish');
+  });
+
+  // Each page took seconds to hours before (time growing with the square of its length, paid again on
+  // every retry of the 502). A complexity guard, not a benchmark: the limit is a hundred times what one
+  // pass takes, and a tenth or less of what the old patterns needed.
+  it.each([
+    ['640 KB of unclosed <script> tags', '<script>'.repeat(81_920)],
+    ['200 KB of < without >', '<'.repeat(200_000)],
+  ])('a page of %s is read in well under 2 s', { timeout: 120_000 }, async (_name, page) => {
+    const { fetch } = recordingFetch(
+      () => new Response(page, { status: 502, headers: { 'content-type': 'text/html' } }),
+    );
+    const started = performance.now();
+    const error = await failure({ fetch });
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(ServerError.isInstance(error)).toBe(true);
+    expect(error.message).toContain('a non-JSON text/html');
+  });
+
+  it('an API message of 1 MB is cut to 2,000 characters (it was kept whole)', async () => {
+    const message = 'x'.repeat(1_048_576);
+    const { fetch } = recordingFetch(() => jsonResponse(400, { error: { message } }));
+    const error = await failure({ fetch, parseError: openAiStyle() });
+    expect(error.message).toContain(`${'x'.repeat(2_000)}… (${1_048_576 - 2_000} more characters)`);
+    expect(error.message).not.toContain('x'.repeat(2_001));
+  });
+
   it('a 200 with invalid JSON is a non-retryable InvalidResponseError', async () => {
     const { fetch } = recordingFetch(
       () => new Response('{"data": [', { status: 200, headers: { 'content-type': 'application/json' } }),

@@ -16,6 +16,7 @@ import {
   InvalidRequestError,
   InvalidResponseError,
   isFinalBatchJobState,
+  redact,
   requestJson,
   sendBatchJobRequest,
   type WaitForBatchJobOptions,
@@ -94,8 +95,12 @@ function commonLength(vectors: readonly { index: number; vector: Embedding }[]):
   return best?.length;
 }
 
-function itemError(status: GeminiStatus): { message: string; code?: string } {
-  const out: { message: string; code?: string } = { message: status.message ?? 'the request failed' };
+/** An error the API reported for the job or one input; its text redacted (a gateway may echo the key). */
+function itemError(
+  status: GeminiStatus,
+  clean: (text: string) => string,
+): { message: string; code?: string } {
+  const out: { message: string; code?: string } = { message: clean(status.message ?? 'the request failed') };
   const code = status.status ?? (status.code === undefined ? undefined : String(status.code));
   if (code !== undefined) out.code = code;
   return out;
@@ -298,7 +303,10 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
       if (outcome.values === undefined) {
         errors.push({
           index,
-          ...itemError(outcome.error ?? { message: 'the result holds neither an embedding nor an error' }),
+          ...itemError(
+            outcome.error ?? { message: 'the result holds neither an embedding nor an error' },
+            (text) => this.redacted(text),
+          ),
         });
         return;
       }
@@ -325,11 +333,16 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
     return { job, embeddings, errors, warnings };
   }
 
+  /** `text` from the API without the key or any credential in it. */
+  private redacted(text: string): string {
+    return redact(text, this.config.headers().secrets);
+  }
+
   /** Downloads a JSONL results file (`files/…`) and reads it one line at a time. */
   private async readResultsFile(file: string, options: BatchJobCallOptions): Promise<Outcome[]> {
     if (!/^files\/[\w.-]+$/.test(file)) {
       throw new InvalidResponseError(
-        `${this.provider} named a results file "${file}" that is not files/<id>.`,
+        `${this.provider} named a results file "${this.redacted(file)}" that is not files/<id>.`,
         {
           provider: this.provider,
         },
@@ -470,7 +483,7 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
     if (metadata.createTime !== undefined) job.createdAt = metadata.createTime;
     if (metadata.updateTime !== undefined) job.updatedAt = metadata.updateTime;
     if (metadata.endTime !== undefined) job.endedAt = metadata.endTime;
-    if (operation.error !== undefined) job.error = itemError(operation.error);
+    if (operation.error !== undefined) job.error = itemError(operation.error, (text) => this.redacted(text));
     return job;
   }
 }

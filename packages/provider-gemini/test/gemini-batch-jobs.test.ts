@@ -409,6 +409,32 @@ describe('results', () => {
     expect(error.message).toContain('line 2');
   });
 
+  it('the key echoed in an input’s error, the job’s error or a results-file name is redacted (it was passed through)', async () => {
+    const echoed = {
+      error: { code: 3, message: `bad request from key ${FAKE_KEY}`, status: 'INVALID_ARGUMENT' },
+    };
+    const { jobs } = setup([
+      operation(
+        'BATCH_STATE_SUCCEEDED',
+        { output: { inlinedResponses: { inlinedResponses: [{ ...echoed, metadata: { key: '0' } }] } } },
+        { error: echoed.error },
+      ),
+      operation('BATCH_STATE_SUCCEEDED', { output: { responsesFile: `files/x?key=${FAKE_KEY}` } }),
+    ]);
+    const results = await jobs.results('batches/job-42');
+    expect(results.errors).toEqual([
+      { index: 0, message: 'bad request from key [REDACTED]', code: 'INVALID_ARGUMENT' },
+    ]);
+    expect(results.job.error).toEqual({
+      message: 'bad request from key [REDACTED]',
+      code: 'INVALID_ARGUMENT',
+    });
+    const error = await failure(jobs.results('batches/job-42'));
+    expect(error.message).toBe(
+      'gemini named a results file "files/x?key=[REDACTED]" that is not files/<id>.',
+    );
+  });
+
   it('a failed download is the typed error of its status, without the key', async () => {
     const { jobs } = setup([
       operation('BATCH_STATE_SUCCEEDED', { output: { responsesFile: 'files/batch-out-1' } }),

@@ -357,7 +357,8 @@ function statusFailure(
   if (parsed.isRetryable !== undefined) details.isRetryable = parsed.isRetryable;
   return errorForStatus(response.status, {
     ...parsed,
-    message: redactor.text(apiMessage),
+    // An API's message of any length (a gateway may echo a whole request) is cut like a body excerpt.
+    message: redactor.excerpt(apiMessage, MAX_API_MESSAGE),
     provider: call.provider,
     details,
   });
@@ -445,7 +446,7 @@ export function unexpectedBodyError(
   if (apiError.providerCode !== undefined) details.providerCode = redactor.text(apiError.providerCode);
   if (apiError.isRetryable !== undefined) details.isRetryable = apiError.isRetryable;
   return new InvalidResponseError(
-    `${provider} answered status ${response.status} with an error instead of ${what}: ${redactor.text(apiError.message ?? redactor.excerpt(JSON.stringify(response.body) ?? '', 300))} — the API or a gateway in front of it reported a failure with a success status; check the message, and that baseURL points at the API.`,
+    `${provider} answered status ${response.status} with an error instead of ${what}: ${redactor.excerpt(apiError.message ?? redactor.excerpt(JSON.stringify(response.body) ?? '', 300), MAX_API_MESSAGE)} — the API or a gateway in front of it reported a failure with a success status; check the message, and that baseURL points at the API.`,
     details,
   );
 }
@@ -482,10 +483,33 @@ function messageIn(value: unknown): string | undefined {
   return undefined;
 }
 
+/** The most characters of an API's own error message an error keeps. */
+const MAX_API_MESSAGE = 2_000;
+
+/**
+ * The text of an HTML page: scripts and styles dropped (an unclosed one runs to the end), then tags. Every
+ * step is one pass: a lazy `<script…</script>` pattern, and a tag pattern that could run past a `<`, were
+ * tried from each unclosed `<` to the end of the body, in time that grew with the square of its length
+ * (a 640 KB page of `<script>` took seven seconds, on every retry).
+ */
 function stripMarkup(text: string): string {
-  return text
-    .replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ')
-    .replace(/<[^>]+>/g, ' ')
+  const lower = text.toLowerCase();
+  const opening = /<(script|style)/g;
+  let kept = '';
+  let from = 0;
+  for (let found = opening.exec(lower); found !== null; found = opening.exec(lower)) {
+    kept += `${text.slice(from, found.index)} `;
+    const close = lower.indexOf(`</${found[1]}>`, opening.lastIndex);
+    if (close < 0) {
+      from = text.length;
+      break;
+    }
+    from = close + found[1]!.length + 3;
+    opening.lastIndex = from;
+  }
+  kept += text.slice(from);
+  return kept
+    .replace(/<[^<>]+>/g, ' ')
     .replace(/\s+/g, ' ')
     .trim();
 }
