@@ -15,7 +15,15 @@ import type {
   ResponseInfo,
   Warning,
 } from '@embedkit/core';
-import { InvalidArgumentError, inputText, numberArraysToVectors, VERSION } from '@embedkit/core/provider';
+import {
+  checkCapabilityNames,
+  InvalidArgumentError,
+  inputText,
+  numberArraysToVectors,
+  refuseUnknownSettings,
+  type SettingNames,
+  VERSION,
+} from '@embedkit/core/provider';
 import { toEmbedkitError } from './errors.js';
 import { knownInputTypes } from './input-types.js';
 
@@ -38,6 +46,12 @@ export interface FromAISDKOptions {
   /** The limiter every call through this model draws on unless a call passes its own; from `createRateLimiter`. */
   rateLimit?: RateLimiter;
 }
+
+const FROM_AI_SDK_OPTIONS: SettingNames<FromAISDKOptions> = {
+  inputTypes: true,
+  secrets: true,
+  rateLimit: true,
+};
 
 type AISDKEmbeddingModel = EmbeddingModelV4 | EmbeddingModelV3;
 
@@ -68,6 +82,8 @@ export function fromAISDK(
       { argument: 'aiModel' },
     );
   }
+  checkCapabilityNames(capabilities, 'fromAISDK capabilities');
+  refuseUnknownSettings(options, FROM_AI_SDK_OPTIONS, 'fromAISDK', { noun: 'option' });
   // `openai.embedding`, `google.generative-ai`, `cohere.textEmbedding`: the first word is the key of
   // the provider's options in `providerOptions`, so one name serves errors, results and options.
   const provider = aiModel.provider.split('.')[0] ?? aiModel.provider;

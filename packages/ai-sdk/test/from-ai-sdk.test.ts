@@ -144,6 +144,25 @@ describe('fromAISDK: vectors, usage and the request', () => {
     );
   });
 
+  it('refuses a capability or an option it does not know (maxInputPerCall was dropped, and calls packed by the default)', () => {
+    const aiModel = handMade(async ({ values }) => answer(values));
+    const message = (run: () => unknown) => {
+      try {
+        run();
+      } catch (error) {
+        expect(InvalidArgumentError.isInstance(error)).toBe(true);
+        return (error as InvalidArgumentError).message;
+      }
+      return expect.fail('fromAISDK took it');
+    };
+    expect(message(() => fromAISDK(aiModel, { maxInputPerCall: 16 } as never))).toBe(
+      'fromAISDK capabilities has no capability maxInputPerCall; did you mean maxInputsPerCall?',
+    );
+    expect(message(() => fromAISDK(aiModel, {}, { secret: ['k'] } as never))).toBe(
+      'fromAISDK has no option secret; did you mean secrets?',
+    );
+  });
+
   it("names the provider by the first word of the AI SDK's provider, the key of its options", async () => {
     const aiModel = handMade(async ({ values }) => answer(values));
     const model = fromAISDK(aiModel);

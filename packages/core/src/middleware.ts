@@ -1,4 +1,6 @@
 import { defaultLimiter } from './engine/limiter.js';
+import { InvalidArgumentError } from './errors.js';
+import { closestName } from './setting-names.js';
 import type { EmbeddingModel, EmbedRequest, EmbedResponse } from './types.js';
 
 /** Changes how a model is called without changing the model. */
@@ -16,6 +18,39 @@ export interface EmbeddingModelMiddleware {
   }): Promise<EmbedResponse>;
 }
 
+const HOOKS = ['transformRequest', 'wrapEmbed'] as const;
+
+/**
+ * A middleware's hooks must be functions, and one whose functions are all under other names
+ * (`wrapEmbedd`, `wrapEmbedding`) would wrap the model and do nothing: refused. Its other fields are its
+ * own state and are left alone; `{}`, and hooks written out as `undefined`, do nothing on purpose
+ * (`cache ? cacheMiddleware() : {}`).
+ */
+function checkMiddleware(layer: unknown, where: string): void {
+  const candidate = layer as Partial<Record<(typeof HOOKS)[number], unknown>> | null;
+  if (typeof candidate !== 'object' || candidate === null) {
+    throw new InvalidArgumentError(`${where} must be an object with transformRequest or wrapEmbed.`, {
+      argument: 'middleware',
+    });
+  }
+  for (const hook of HOOKS) {
+    if (candidate[hook] !== undefined && typeof candidate[hook] !== 'function') {
+      throw new InvalidArgumentError(`${where}.${hook} must be a function.`, { argument: 'middleware' });
+    }
+  }
+  if (HOOKS.some((hook) => candidate[hook] !== undefined)) return;
+  // No hook: a function under another name was meant as one (a typo, or another library's name).
+  const values = candidate as Record<string, unknown>;
+  const functions = Object.keys(values).filter((name) => typeof values[name] === 'function');
+  if (functions.length > 0) {
+    const typo = functions.map((name) => [name, closestName(name, HOOKS)] as const).find(([, hook]) => hook);
+    throw new InvalidArgumentError(
+      `${where} has neither transformRequest nor wrapEmbed, so it would do nothing; ${typo === undefined ? `${functions.join(', ')} ${functions.length === 1 ? 'is not a hook' : 'are not hooks'}` : `did you mean ${typo[1]} for ${typo[0]}?`}`,
+      { argument: 'middleware' },
+    );
+  }
+}
+
 /**
  * A model that runs every call through `middleware` (the first in a list is the outermost). The wrapped
  * model keeps the provider, id, capabilities, limiter and custom base URL of the original.
@@ -25,6 +60,9 @@ export function wrapEmbeddingModel(
   middleware: EmbeddingModelMiddleware | readonly EmbeddingModelMiddleware[],
 ): EmbeddingModel {
   const layers = Array.isArray(middleware) ? [...middleware] : [middleware as EmbeddingModelMiddleware];
+  for (const [index, layer] of layers.entries()) {
+    checkMiddleware(layer, Array.isArray(middleware) ? `middleware[${index}]` : 'middleware');
+  }
   let doEmbed = (request: EmbedRequest) => model.doEmbed(request);
   for (const layer of layers.reverse()) {
     const next = doEmbed;

@@ -29,10 +29,12 @@ export type {
 } from './contextualized.js';
 export type { RateLimiter } from './engine/limiter.js';
 export {
+  checkCapabilityNames,
   checkEmbedRequest,
   checkInput,
   checkVectorSettings,
   EMBED_SETTING_NAMES,
+  EMBEDDING_CAPABILITY_NAMES,
 } from './engine/settings.js';
 export {
   AuthenticationError,

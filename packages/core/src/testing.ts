@@ -3,7 +3,9 @@
  * Import from `@embedkit/core/testing`.
  */
 
+import { checkCapabilityNames } from './engine/settings.js';
 import { utf8Length } from './engine/token-counter.js';
+import { refuseUnknownSettings, type SettingNames } from './setting-names.js';
 import type {
   EmbeddingCapabilities,
   EmbeddingModel,
@@ -54,6 +56,16 @@ export function hashVector(text: string, dimensions: number): Float32Array {
   return vector;
 }
 
+const MOCK_OPTIONS: SettingNames<MockEmbeddingModelOptions> = {
+  provider: true,
+  modelId: true,
+  dimensions: true,
+  capabilities: true,
+  embed: true,
+  usage: true,
+  beforeCall: true,
+};
+
 /** An in-memory `EmbeddingModel` that records every call. */
 export class MockEmbeddingModel implements EmbeddingModel {
   readonly specificationVersion = 'v1' as const;
@@ -65,6 +77,8 @@ export class MockEmbeddingModel implements EmbeddingModel {
   private readonly options: MockEmbeddingModelOptions;
 
   constructor(options: MockEmbeddingModelOptions = {}) {
+    refuseUnknownSettings(options, MOCK_OPTIONS, 'MockEmbeddingModel', { noun: 'option' });
+    checkCapabilityNames(options.capabilities, 'MockEmbeddingModel capabilities');
     this.options = options;
     this.provider = options.provider ?? 'mock';
     this.modelId = options.modelId ?? 'mock-embedding';

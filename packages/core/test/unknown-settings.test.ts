@@ -17,6 +17,7 @@ import { embed, embedMany, embedStream } from '../src/engine/embed.js';
 import { createRateLimiter } from '../src/engine/limiter.js';
 import { CALL_SETTING_NAMES, EMBED_SETTING_NAMES } from '../src/engine/settings.js';
 import { InvalidArgumentError } from '../src/errors.js';
+import { wrapEmbeddingModel } from '../src/middleware.js';
 import { checkProviderSettings, PROVIDER_SETTING_NAMES } from '../src/provider-utils.js';
 import { type RerankingModel, type RerankRequest, rerank } from '../src/rerank.js';
 import { topK } from '../src/search/top-k.js';
@@ -26,6 +27,7 @@ import {
   refuseUnknownSettings,
   type SettingNames,
 } from '../src/setting-names.js';
+import { MockEmbeddingModel } from '../src/testing.js';
 import { ScriptedModel, textCapabilities, vectorFor } from './helpers.js';
 
 /** The error `run` throws, which must be an `InvalidArgumentError`. */
@@ -369,6 +371,42 @@ describe('limiter, cache and search options', () => {
     expect(
       (await refusal(() => topK(new Float32Array([1, 0]), vectors, 1, loose({ metrics: 'dot' })))).message,
     ).toBe('topK has no option metrics; did you mean metric?');
+  });
+});
+
+describe('middleware, capabilities and the mock model', () => {
+  it('a middleware whose only hook is misspelt is refused (it wrapped the model and did nothing); {} is let through', async () => {
+    const model = new ScriptedModel();
+    const typo = await refusal(() => wrapEmbeddingModel(model, loose({ wrapEmbedd: async () => undefined })));
+    expect(typo.message).toBe(
+      'middleware has neither transformRequest nor wrapEmbed, so it would do nothing; did you mean wrapEmbed for wrapEmbedd?',
+    );
+    const listed = await refusal(() =>
+      wrapEmbeddingModel(model, [{}, loose({ transformRequest: 'lowercase' })]),
+    );
+    expect(listed.message).toBe('middleware[1].transformRequest must be a function.');
+    expect(
+      (await refusal(() => wrapEmbeddingModel(model, loose({ wrapEmbedding: async () => undefined }))))
+        .message,
+    ).toBe(
+      'middleware has neither transformRequest nor wrapEmbed, so it would do nothing; wrapEmbedding is not a hook',
+    );
+    expect(() => wrapEmbeddingModel(model, {})).not.toThrow();
+    expect(() => wrapEmbeddingModel(model, { transformRequest: undefined })).not.toThrow();
+    expect(() =>
+      wrapEmbeddingModel(model, loose({ state: new Map(), wrapEmbed: async () => undefined })),
+    ).not.toThrow();
+  });
+
+  it('MockEmbeddingModel refuses dimension for dimensions, and a capability no model has', async () => {
+    expect((await refusal(() => new MockEmbeddingModel(loose({ dimension: 4 })))).message).toBe(
+      'MockEmbeddingModel has no option dimension; did you mean dimensions?',
+    );
+    expect(
+      (await refusal(() => new MockEmbeddingModel({ capabilities: loose({ maxInputPerCall: 4 }) }))).message,
+    ).toBe(
+      'MockEmbeddingModel capabilities has no capability maxInputPerCall; did you mean maxInputsPerCall?',
+    );
   });
 });
 

@@ -1,4 +1,5 @@
 import {
+  checkCapabilityNames,
   checkProviderSettings,
   createTransport,
   type EmbeddingCapabilities,
@@ -138,6 +139,7 @@ export function createOpenAICompatible(settings: OpenAICompatibleSettings): Open
     );
   }
   checkProviderSettings(settings, COMPATIBLE_SETTINGS, 'createOpenAICompatible');
+  checkCapabilityNames(settings.capabilities, 'createOpenAICompatible capabilities');
   if (typeof settings.name !== 'string' || settings.name.trim() === '') {
     throw new InvalidArgumentError(
       "createOpenAICompatible needs a name, the provider's name in errors, results and providerOptions, e.g. name: 'vllm'.",
@@ -181,6 +183,9 @@ export function createOpenAICompatible(settings: OpenAICompatibleSettings): Open
     embedding(modelId) {
       const custom =
         typeof settings.capabilities === 'function' ? settings.capabilities(modelId) : settings.capabilities;
+      if (typeof settings.capabilities === 'function') {
+        checkCapabilityNames(custom, `createOpenAICompatible capabilities(${JSON.stringify(modelId)})`);
+      }
       return new OpenAIEmbeddingModel(modelId, {
         provider: settings.name,
         baseURL: () => compatibleBaseURL,

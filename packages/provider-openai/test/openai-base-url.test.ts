@@ -113,6 +113,21 @@ describe('createOpenAICompatible checks its settings', () => {
     expect(message(() => createOpenAICompatible({ baseURL } as never))).toBe(
       "createOpenAICompatible needs a name, the provider's name in errors, results and providerOptions, e.g. name: 'vllm'.",
     );
+    expect(
+      message(() =>
+        createOpenAICompatible({ name: 'vllm', baseURL, capabilities: { maxInputPerCall: 64 } as never }),
+      ),
+    ).toBe(
+      'createOpenAICompatible capabilities has no capability maxInputPerCall; did you mean maxInputsPerCall?',
+    );
+    const perModel = createOpenAICompatible({
+      name: 'vllm',
+      baseURL,
+      capabilities: () => ({ defaultDimension: 8 }) as never,
+    });
+    expect(message(() => perModel.embedding('e5'))).toBe(
+      'createOpenAICompatible capabilities("e5") has no capability defaultDimension; did you mean defaultDimensions?',
+    );
     expect(message(() => createOpenAICompatible(undefined as never))).toBe(
       "createOpenAICompatible takes its settings, e.g. createOpenAICompatible({ name: 'vllm', baseURL: 'http://localhost:8000/v1' }).",
     );

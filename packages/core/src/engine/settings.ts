@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '../errors.js';
 import { checkHeaders, isPlainObject } from '../http/headers.js';
-import type { SettingNames } from '../setting-names.js';
+import { refuseUnknownSettings, type SettingNames } from '../setting-names.js';
 import {
   type EmbeddingCapabilities,
   type EmbeddingModel,
@@ -121,6 +121,30 @@ export const EMBED_SETTING_NAMES: SettingNames<EmbedSettings> = {
   strict: true,
   maxInputsPerCall: true,
 };
+
+/** The names of `EmbeddingCapabilities`, for what a user declares of a model (a compatible server's). */
+export const EMBEDDING_CAPABILITY_NAMES: SettingNames<EmbeddingCapabilities> = {
+  maxInputsPerCall: true,
+  maxTokensPerCall: true,
+  maxTokensPerInput: true,
+  defaultDimensions: true,
+  dimensions: true,
+  inputTypes: true,
+  outputTypes: true,
+  modalities: true,
+  normalized: true,
+  supportsParallelCalls: true,
+};
+
+/**
+ * Refuses a capability `owner` was given that no model has (`maxInputPerCall`): it would be dropped, and
+ * the engine would pack calls by the default instead.
+ */
+export function checkCapabilityNames(capabilities: unknown, owner: string): void {
+  if (isPlainObject(capabilities)) {
+    refuseUnknownSettings(capabilities, EMBEDDING_CAPABILITY_NAMES, owner, { noun: 'capability' });
+  }
+}
 
 /**
  * What the jobs' settings are called in other libraries (the AI SDK's, OpenAI's and LangChain's), and
