@@ -9,7 +9,7 @@ import {
   type Warning,
   wrapEmbeddingModel,
 } from '@embedkit/core';
-import { checkVectorSettings } from '@embedkit/core/provider';
+import { checkVectorSettings, isSecretParameterName } from '@embedkit/core/provider';
 import {
   inputTypeOption,
   integerOption,
@@ -141,8 +141,12 @@ export function baseURLOption(command: string, values: ParsedValues): string | u
   return variable;
 }
 
-/** Query parameters whose values are credentials; an index never stores them. */
-const SECRET_PARAMETER = /key|token|secret|password|passwd|signature|^sig$|auth|credential/i;
+/**
+ * Query parameters whose values are credentials; an index never stores them: core's list (`code`,
+ * `sig`, `access_token`, …), and any name that says so (`x-my-token`, `auth`).
+ */
+const SECRET_WORDS = /key|token|secret|password|passwd|signature|auth|credential/i;
+const isSecretParameter = (name: string) => isSecretParameterName(name) || SECRET_WORDS.test(name);
 
 /**
  * The base URL as an index may store it: without user name and password, and without query parameters
@@ -152,8 +156,7 @@ export function publicBaseURL(text: string): string {
   const url = new URL(text);
   url.username = '';
   url.password = '';
-  for (const name of [...url.searchParams.keys()])
-    if (SECRET_PARAMETER.test(name)) url.searchParams.delete(name);
+  for (const name of [...url.searchParams.keys()]) if (isSecretParameter(name)) url.searchParams.delete(name);
   return url.href;
 }
 

@@ -102,6 +102,10 @@ describe('the base URL', () => {
       publicBaseURL('https://user:hunter2@gateway.example/v1?api-key=abc&region=eu&sig=s1&token=t'),
     ).toBe('https://gateway.example/v1?region=eu');
     expect(publicBaseURL('http://127.0.0.1:8000/v1')).toBe('http://127.0.0.1:8000/v1');
+    // Azure Functions' code and an OAuth access_token were kept (the CLI's own list lacked them).
+    expect(publicBaseURL('https://fn.example/api?code=S3CRET&access_token=t&api-version=1')).toBe(
+      'https://fn.example/api?api-version=1',
+    );
   });
 });
 
