@@ -9,7 +9,7 @@ import {
   type Warning,
   wrapEmbeddingModel,
 } from '@embedkit/core';
-import { checkVectorSettings, isSecretParameterName } from '@embedkit/core/provider';
+import { checkVectorSettings, isSecretParameterName, redact } from '@embedkit/core/provider';
 import {
   inputTypeOption,
   integerOption,
@@ -96,13 +96,15 @@ export function readModelChoice(command: string, values: ParsedValues): ModelCho
 export const BASE_URL_VARIABLE = 'EMBEDKIT_BASE_URL';
 
 /**
- * `text` for an error message, with anything between `://` and the last `@` hidden: a password that makes
- * the URL invalid (a `/` in it) still must not be echoed.
+ * `text` for an error message, without what may be a credential: anything before the last `@` (after
+ * `://`, when there is one), so that a password that makes the URL invalid (a `/` in it, or no scheme)
+ * is not echoed, and then core's redaction (credential query parameters such as `?code=`).
  */
 function withoutUserinfo(text: string): string {
-  const start = text.indexOf('://');
+  const scheme = text.indexOf('://');
+  const start = scheme < 0 ? 0 : scheme + 3;
   const at = text.lastIndexOf('@');
-  return start >= 0 && at > start ? `${text.slice(0, start + 3)}[REDACTED]${text.slice(at)}` : text;
+  return redact(at >= start ? `${text.slice(0, start)}[REDACTED]${text.slice(at)}` : text);
 }
 
 function isHttpURL(text: string): boolean {

@@ -125,6 +125,15 @@ function factoryOf(
     : undefined;
 }
 
+/**
+ * Whether a name given to `--api-key-env` reads as a variable's name, and may be shown: upper case, and
+ * either short or with an underscore (`TEAM_OPENAI_KEY`). A key pasted in its place (upper-case hex, a
+ * provider's prefix and digits) is not echoed.
+ */
+function looksLikeVariableName(name: string): boolean {
+  return /^[A-Z][A-Z0-9_]*$/.test(name) && name.length <= 64 && (name.includes('_') || name.length <= 16);
+}
+
 /** Builds the model for `provider:modelId`, wiring `--base-url`, `--api-key-env` and `--replay` into the provider's settings. */
 export async function openModel(options: ModelOptions): Promise<OpenedModel> {
   const { provider, modelId } = options;
@@ -139,11 +148,9 @@ export async function openModel(options: ModelOptions): Promise<OpenedModel> {
   } else if (keyVariable !== undefined) {
     const key = process.env[keyVariable];
     if (key === undefined || key.trim() === '') {
-      // A long name may be the key itself, pasted where its variable's name goes: not echoed.
-      const named =
-        keyVariable.length <= 32
-          ? keyVariable
-          : `the variable (its name is ${keyVariable.length} characters long, not shown: is it the key itself?)`;
+      const named = looksLikeVariableName(keyVariable)
+        ? keyVariable
+        : 'the variable (its name is not shown: it does not look like one, and may be the key itself)';
       throw new CliError(`${provider} needs an API key: ${named} (named by --api-key-env) is not set.`);
     }
     settings.apiKey = key.trim();

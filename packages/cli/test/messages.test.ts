@@ -49,6 +49,22 @@ describe('the base URL', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('; got "http://[REDACTED]@127.0.0.1:9/v1".');
     expect(result.stderr).not.toContain('CliPw');
+    // No scheme: the password before the @, and a credential in the query, are hidden too.
+    for (const [given, shown] of [
+      ['user:S3cretPw@localhost:8000/v1', '[REDACTED]@localhost:8000/v1'],
+      ['fn.example.net/api/v1?code=SECRETFUNCKEY123', 'fn.example.net/api/v1?code=[REDACTED]'],
+    ]) {
+      const bad = await runCli([
+        'embed',
+        'hello',
+        '--model',
+        'openai:text-embedding-3-small',
+        '--base-url',
+        given!,
+      ]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain(`; got "${shown}".`);
+    }
   });
 
   it('EMBEDKIT_BASE_URL stands in for --base-url, and a malformed one is refused without echoing it', async () => {
@@ -192,8 +208,25 @@ describe('keys', () => {
     );
     expect(unset.code).toBe(1);
     expect(unset.stderr).toBe(
-      'embedkit: error: openai needs an API key: the variable (its name is 65 characters long, not shown: is it the key itself?) (named by --api-key-env) is not set.\n',
+      'embedkit: error: openai needs an API key: the variable (its name is not shown: it does not look like one, and may be the key itself) (named by --api-key-env) is not set.\n',
     );
+    // 32 characters of a key that could be a variable's name (it was echoed: the limit was its length).
+    const hexKey = 'abcdef0123456789abcdef0123456789';
+    const hex = await runCli(
+      [
+        'embed',
+        'hello',
+        '--model',
+        'openai:text-embedding-3-small',
+        '--base-url',
+        server.baseURL,
+        '--api-key-env',
+        hexKey,
+      ],
+      { env: { [hexKey]: undefined } },
+    );
+    expect(hex.code).toBe(1);
+    expect(hex.stderr).not.toContain(hexKey);
   });
 });
 

@@ -11,6 +11,7 @@
  */
 
 import { InvalidArgumentError } from './errors.js';
+import { refuseUnknownSettings, type SettingNames } from './setting-names.js';
 import type { Embedding } from './types.js';
 
 const VERSION = 1;
@@ -35,8 +36,11 @@ export interface EncodeEmbeddingOptions {
   expiresAt?: number;
 }
 
+const ENCODE_OPTIONS: SettingNames<EncodeEmbeddingOptions> = { expiresAt: true };
+
 /** The bytes a store keeps for `embedding` (a fresh buffer, never a view into the vector's). */
 export function encodeEmbedding(embedding: Embedding, options: EncodeEmbeddingOptions = {}): Uint8Array {
+  refuseUnknownSettings(options, ENCODE_OPTIONS, 'encodeEmbedding', { noun: 'option' });
   const type = typeOf(embedding);
   const { expiresAt } = options;
   // NaN or a string would write an entry that is expired at once, every time.

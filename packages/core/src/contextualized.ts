@@ -8,7 +8,7 @@ import { arraySource, Packer, planBatches } from './engine/batcher.js';
 import { answerSource, checkVectors, vectorExpectation } from './engine/checks.js';
 import { type JobAdapter, runJob, Tally } from './engine/runner.js';
 import {
-  BORROWED_SETTINGS,
+  BORROWED_VECTOR_SETTINGS,
   CALL_SETTING_NAMES,
   type CallSettings,
   checkSettingsObject,
@@ -153,7 +153,12 @@ export async function embedContextualized<O extends OutputType = 'float'>(
 ): Promise<EmbedContextualizedResult<O>> {
   checkSettingsObject(settings, 'embedContextualized({ model, documents })');
   refuseUnknownSettings(settings, CONTEXTUALIZED_SETTINGS, 'embedContextualized', {
-    instead: { ...BORROWED_SETTINGS, inputs: 'pass documents, each a list of its chunks' },
+    instead: {
+      ...BORROWED_VECTOR_SETTINGS,
+      inputs: 'pass documents, each a list of its chunks',
+      batchSize:
+        'calls are packed by the model’s limits; to send fewer per call, pass maxDocumentsPerCall or maxChunksPerCall',
+    },
   });
   const { model } = settings;
   if (!isContextualizedEmbeddingModel(model)) {

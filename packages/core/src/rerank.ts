@@ -9,7 +9,7 @@ import { answerSource } from './engine/checks.js';
 import type { RateLimiter } from './engine/limiter.js';
 import { type JobAdapter, runJob, Tally } from './engine/runner.js';
 import {
-  BORROWED_SETTINGS,
+  BORROWED_CALL_SETTINGS,
   CALL_SETTING_NAMES,
   type CallSettings,
   checkBoolean,
@@ -148,7 +148,9 @@ export async function rerank(settings: RerankSettings): Promise<RerankResult> {
   checkSettingsObject(settings, 'rerank({ model, query, documents })');
   refuseUnknownSettings(settings, RERANK_SETTINGS, 'rerank', {
     instead: {
-      ...BORROWED_SETTINGS,
+      ...BORROWED_CALL_SETTINGS,
+      batchSize:
+        'calls are packed by the model’s document and token limits; to send fewer documents per call, pass maxDocumentsPerCall',
       topK: 'the number of documents returned is topN',
       top_n: 'pass topN',
       returnDocuments: 'every result carries its document',

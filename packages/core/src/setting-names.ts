@@ -9,8 +9,10 @@ import { InvalidArgumentError } from './errors.js';
 
 /**
  * Every setting of a settings interface `T`, as a record of `true`s. The compiler checks the record
- * against the interface both ways (a setting left out, or one the interface lacks, is a type error), so
- * the names refused at run time cannot drift from the documented types.
+ * against the interface: a setting left out is a type error, and so, in the names written out, is one the
+ * interface lacks (names spread in from another record are not checked for that, so spread only the
+ * names of a part of `T`, or `omitSettingNames` of a larger interface). The names refused at run time
+ * then cannot drift from the documented types.
  */
 export type SettingNames<T> = Readonly<Record<keyof T & string, true>>;
 
@@ -51,16 +53,27 @@ function editDistance(a: string, b: string): number {
 
 /**
  * The candidate `name` is most likely a typo of: the same name in other case (`baseUrl` for `baseURL`),
- * else the nearest within one edit per three characters (at least one, at most two: `modle` for `model`,
- * `dimension` for `dimensions`). Undefined when none is that close.
+ * else the one candidate it begins, a few letters short (`onWarn` for `onWarning`), else the nearest
+ * within one edit per three characters (at least one, at most two: `modle` for `model`, `dimension` for
+ * `dimensions`). Undefined when none is that close.
  */
 export function closestName(name: string, candidates: readonly string[]): string | undefined {
   const folded = name.toLowerCase();
   const sameLetters = candidates.find((candidate) => candidate.toLowerCase() === folded);
   if (sameLetters !== undefined) return sameLetters;
+  // A name cut short by a few letters (`onWarn`, `tokensPerMin`): the one candidate it begins.
+  const begun =
+    folded.length >= 4
+      ? candidates.filter(
+          (candidate) => candidate.length - name.length <= 4 && candidate.toLowerCase().startsWith(folded),
+        )
+      : [];
+  if (begun.length === 1) return begun[0];
   let best: string | undefined;
   let bestDistance = Math.max(1, Math.min(2, Math.floor(name.length / 3)));
   for (const candidate of candidates) {
+    // The distance is at least the difference in length: no need to measure past it.
+    if (Math.abs(candidate.length - name.length) > bestDistance) continue;
     const value = editDistance(name, candidate);
     if (value <= bestDistance && (best === undefined || value < editDistance(name, best))) {
       best = candidate;
@@ -89,10 +102,15 @@ export function refuseUnknownSettings(
   owner: string,
   options: UnknownSettingsOptions = {},
 ): void {
+  const noun = options.noun ?? 'setting';
+  if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) {
+    throw new InvalidArgumentError(`${owner} takes an object of ${noun}s, or none.`, {
+      argument: 'settings',
+    });
+  }
   const values = settings as Record<string, unknown>;
   for (const name of Object.keys(settings)) {
     if (Object.hasOwn(known, name) || values[name] === undefined) continue;
-    const noun = options.noun ?? 'setting';
     const names = Object.keys(known);
     const instead =
       options.instead !== undefined && Object.hasOwn(options.instead, name)

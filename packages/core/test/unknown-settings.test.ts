@@ -8,6 +8,7 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { type CreateBatchJobOptions, sendBatchJobRequest, waitForBatchJob } from '../src/batch-jobs.js';
 import { cacheMiddleware, createMemoryCacheStore } from '../src/cache.js';
+import { encodeEmbedding } from '../src/cache-codec.js';
 import {
   type ContextualizedEmbeddingModel,
   type ContextualizedEmbedRequest,
@@ -57,12 +58,27 @@ describe('closestName', () => {
     ['baseUrl', 'baseURL'],
     ['BASEURL', 'baseURL'],
     ['inputtype', 'inputType'],
-    ['tokensPerMin', undefined],
+    ['tokensPerMin', 'tokensPerMinute'],
     ['x', undefined],
+    ['onWarn', 'onWarning'],
+    ['onW', undefined],
   ])('%s is a typo of %s', (name, expected) => {
-    expect(closestName(name, ['model', 'dimensions', 'baseURL', 'inputType', 'tokensPerMinute'])).toBe(
-      expected,
-    );
+    expect(
+      closestName(name, [
+        'model',
+        'dimensions',
+        'baseURL',
+        'inputType',
+        'tokensPerMinute',
+        'onWait',
+        'onWarning',
+      ]),
+    ).toBe(expected);
+  });
+
+  it('a name cut short suggests the one name it begins, only when there is one (onWarn said onWait)', () => {
+    expect(closestName('maxRetry', ['maxRetries', 'maxRetryDelayMs'])).toBeUndefined();
+    expect(closestName('x'.repeat(100_000), ['model'])).toBeUndefined();
   });
 });
 
@@ -87,6 +103,12 @@ describe('refuseUnknownSettings', () => {
       refuseUnknownSettings({ colour: 'red' }, known, 'f', { noun: 'option' }),
     );
     expect(error.message).toBe('f has no option colour. It takes model, dimensions.');
+  });
+
+  it('settings that are not an object are refused by name (topK(q, v, 1, null) was a TypeError)', async () => {
+    expect(
+      (await refusal(() => refuseUnknownSettings(null as never, known, 'topK', { noun: 'option' }))).message,
+    ).toBe('topK takes an object of options, or none.');
   });
 
   it('lets an unknown name through when its value is undefined (a spread of absent settings changes nothing)', () => {
@@ -259,6 +281,19 @@ describe('rerank and contextualized embeddings', () => {
     expect(model.calls).toHaveLength(1);
   });
 
+  it('rerank and embedContextualized say their own names for batchSize (they named maxInputsPerCall, which they refuse)', async () => {
+    const model = reranker();
+    expect(
+      (await refusal(() => rerank(loose({ model, query: 'q', documents: ['a'], batchSize: 2 })))).message,
+    ).toBe(
+      'rerank has no setting batchSize: calls are packed by the model’s document and token limits; to send fewer documents per call, pass maxDocumentsPerCall.',
+    );
+    expect(
+      (await refusal(() => rerank(loose({ model, query: 'q', documents: ['a'], taskType: 'x' })))).message,
+    ).toMatch(/^rerank has no setting taskType\. It takes /);
+    expect(model.calls).toHaveLength(0);
+  });
+
   it('embedContextualized: inputs says documents; maxChunkPerCall is a typo', async () => {
     const calls: ContextualizedEmbedRequest[] = [];
     const model: ContextualizedEmbeddingModel = {
@@ -333,7 +368,10 @@ describe('batch jobs', () => {
 describe('limiter, cache and search options', () => {
   it('createRateLimiter: tokensPerMin made a limiter with no budget; it is refused', async () => {
     expect((await refusal(() => createRateLimiter(loose({ tokensPerMin: 1_000 })))).message).toBe(
-      'createRateLimiter has no option tokensPerMin. It takes requestsPerMinute, tokensPerMinute, store, key, learnFromHeaders, adaptive.',
+      'createRateLimiter has no option tokensPerMin; did you mean tokensPerMinute?',
+    );
+    expect((await refusal(() => createRateLimiter(loose({ budget: 1_000 })))).message).toBe(
+      'createRateLimiter has no option budget. It takes requestsPerMinute, tokensPerMinute, store, key, learnFromHeaders, adaptive.',
     );
     expect((await refusal(() => createRateLimiter(loose({ rpm: 60 })))).message).toBe(
       'createRateLimiter has no option rpm: pass requestsPerMinute.',
@@ -364,6 +402,12 @@ describe('limiter, cache and search options', () => {
     expect((await refusal(() => createMemoryCacheStore(loose({ maxEntries: '5' })))).argument).toBe(
       'maxEntries',
     );
+  });
+
+  it('encodeEmbedding: expiresIn (a duration) for expiresAt (a time) is refused; the entry never expired', async () => {
+    expect(
+      (await refusal(() => encodeEmbedding(new Float32Array([1]), loose({ expiresIn: 60_000 })))).message,
+    ).toBe('encodeEmbedding has no option expiresIn; did you mean expiresAt?');
   });
 
   it('topK: metrics for metric is refused (the ranking would have been cosine whatever was asked)', async () => {

@@ -18,6 +18,7 @@ import {
   isFinalBatchJobState,
   redact,
   requestJson,
+  secretsOfCall,
   sendBatchJobRequest,
   type WaitForBatchJobOptions,
   type Warning,
@@ -335,7 +336,8 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
 
   /** `text` from the API without the key or any credential in it. */
   private redacted(text: string): string {
-    return redact(text, this.config.headers().secrets);
+    const { headers, secrets } = this.config.headers();
+    return redact(text, secretsOfCall(this.config.baseURL(), headers, secrets));
   }
 
   /** Downloads a JSONL results file (`files/…`) and reads it one line at a time. */
@@ -455,10 +457,13 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
   private toJob(operation: GeminiBatchOperation): BatchJob {
     const metadata = operation.metadata ?? {};
     const name = metadata.name ?? operation.name;
-    if (name === undefined || !name.startsWith('batches/')) {
-      throw new InvalidResponseError(`${this.provider} returned a batch without a batches/… name.`, {
-        provider: this.provider,
-      });
+    // The id is echoed in messages and passed back to get(): one that is not batches/<id> (a query, a
+    // path) is refused as an id from the caller would be.
+    if (typeof name !== 'string' || !/^batches\/[\w.-]+$/.test(name) || /^batches\/\.{1,2}$/.test(name)) {
+      throw new InvalidResponseError(
+        `${this.provider} returned a batch whose name is not batches/<id>${typeof name === 'string' ? ` ("${this.redacted(name)}")` : ''}.`,
+        { provider: this.provider },
+      );
     }
     const providerState = metadata.state;
     let state: BatchJobState | undefined = providerState === undefined ? undefined : STATES[providerState];

@@ -435,6 +435,36 @@ describe('results', () => {
     );
   });
 
+  it('a gateway token in the headers, echoed in an input’s error, and a job name carrying the key, are not shown', async () => {
+    const { fetch } = fakeFetch([
+      operation('BATCH_STATE_SUCCEEDED', {
+        output: {
+          inlinedResponses: {
+            inlinedResponses: [
+              {
+                error: { code: 3, message: 'gateway rejected token gw-token-SECRET-7f3a9c' },
+                metadata: { key: '0' },
+              },
+            ],
+          },
+        },
+      }),
+      { body: { name: `batches/job-42?key=${FAKE_KEY}`, metadata: { state: 'BATCH_STATE_RUNNING' } } },
+    ]);
+    const jobs = createGemini({
+      apiKey: FAKE_KEY,
+      fetch,
+      headers: { authorization: 'Bearer gw-token-SECRET-7f3a9c' },
+    }).batchEmbeddingJobs('gemini-embedding-001');
+    const results = await jobs.results('batches/job-42');
+    expect(results.errors).toEqual([{ index: 0, message: 'gateway rejected token [REDACTED]', code: '3' }]);
+    const error = await failure(jobs.get('batches/job-42'));
+    expect(error.name).toBe('InvalidResponseError');
+    expect(error.message).toBe(
+      'gemini returned a batch whose name is not batches/<id> ("batches/job-42?key=[REDACTED]").',
+    );
+  });
+
   it('a failed download is the typed error of its status, without the key', async () => {
     const { jobs } = setup([
       operation('BATCH_STATE_SUCCEEDED', { output: { responsesFile: 'files/batch-out-1' } }),

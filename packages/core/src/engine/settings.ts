@@ -147,21 +147,32 @@ export function checkCapabilityNames(capabilities: unknown, owner: string): void
 }
 
 /**
- * What the jobs' settings are called in other libraries (the AI SDK's, OpenAI's and LangChain's), and
- * what to pass here instead.
+ * What every job's settings are called in other libraries (the AI SDK's, OpenAI's and LangChain's), and
+ * what to pass here instead. Each job adds the names that are its own.
  */
-export const BORROWED_SETTINGS: Readonly<Record<string, string>> = {
+export const BORROWED_CALL_SETTINGS: Readonly<Record<string, string>> = {
   maxParallelCalls: 'the calls in flight at once are concurrency',
   abortSignal: 'pass the AbortSignal as signal',
-  batchSize:
-    'calls are packed by the model’s count and token limits; to send fewer inputs per call, pass maxInputsPerCall',
-  encodingFormat:
-    'the wire format is the provider’s setting (createOpenAI({ encodingFormat })); the type of the vectors returned is outputType',
-  encoding_format:
-    'the wire format is the provider’s setting (createOpenAI({ encodingFormat })); the type of the vectors returned is outputType',
+  user: 'pass it under providerOptions, e.g. providerOptions: { openai: { user } }',
+};
+
+const VECTOR_TYPE =
+  'the type of the vectors returned is outputType; how they travel on the wire is the provider’s concern';
+
+/** The same for the settings of vectors: the embedding jobs' and the contextualized ones'. */
+export const BORROWED_VECTOR_SETTINGS: Readonly<Record<string, string>> = {
+  ...BORROWED_CALL_SETTINGS,
+  encodingFormat: VECTOR_TYPE,
+  encoding_format: VECTOR_TYPE,
   input_type: 'pass inputType',
   taskType: 'pass inputType, which each provider sends as its own field (Gemini’s taskType among them)',
-  user: 'pass it under providerOptions, e.g. providerOptions: { openai: { user } }',
+};
+
+/** The same for `embed`, `embedMany` and `embedStream`. */
+export const BORROWED_SETTINGS: Readonly<Record<string, string>> = {
+  ...BORROWED_VECTOR_SETTINGS,
+  batchSize:
+    'calls are packed by the model’s count and token limits; to send fewer inputs per call, pass maxInputsPerCall',
 };
 
 export const DEFAULT_MAX_RETRIES = 3;

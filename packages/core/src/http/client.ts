@@ -487,25 +487,40 @@ function messageIn(value: unknown): string | undefined {
 const MAX_API_MESSAGE = 2_000;
 
 /**
- * The text of an HTML page: scripts and styles dropped (an unclosed one runs to the end), then tags. Every
- * step is one pass: a lazy `<script…</script>` pattern, and a tag pattern that could run past a `<`, were
- * tried from each unclosed `<` to the end of the body, in time that grew with the square of its length
- * (a 640 KB page of `<script>` took seven seconds, on every retry).
+ * The text of an HTML page: comments, scripts and styles dropped, then tags. One pass over the page: the
+ * lazy `<script…</script>` pattern used before, and a tag pattern that could run past a `<`, were tried
+ * from each unclosed `<` to the end of the body, in time that grew with the square of its length (a
+ * 640 KB page of `<script>` took seven seconds, on every retry). The page is searched as it is, never
+ * lower-cased (that moves the positions of letters such as `İ`). A block whose end is missing loses only
+ * its opening tag, and once an end is missing it is not searched for again.
  */
 function stripMarkup(text: string): string {
-  const lower = text.toLowerCase();
-  const opening = /<(script|style)/g;
+  const opening = /<!--|<(script|style)(?=[\s>/])/gi;
+  const closings: Record<string, RegExp> = {
+    '': /-->/g,
+    script: /<\/script\s*>/gi,
+    style: /<\/style\s*>/gi,
+  };
+  const missing = new Set<string>();
   let kept = '';
   let from = 0;
-  for (let found = opening.exec(lower); found !== null; found = opening.exec(lower)) {
+  for (let found = opening.exec(text); found !== null; found = opening.exec(text)) {
+    const kind = found[1]?.toLowerCase() ?? '';
+    const closing = closings[kind]!;
+    closing.lastIndex = opening.lastIndex;
+    const end = missing.has(kind) ? null : closing.exec(text);
     kept += `${text.slice(from, found.index)} `;
-    const close = lower.indexOf(`</${found[1]}>`, opening.lastIndex);
-    if (close < 0) {
-      from = text.length;
-      break;
+    if (end === null) {
+      missing.add(kind);
+      // The opening tag alone goes, to its `>` (or, when none is left, the rest of the page).
+      const close = kind === '' || missing.has('>') ? -1 : text.indexOf('>', opening.lastIndex);
+      if (close < 0 && kind !== '') missing.add('>');
+      from = kind === '' ? opening.lastIndex : close < 0 ? text.length : close + 1;
+      opening.lastIndex = from;
+    } else {
+      from = closing.lastIndex;
+      opening.lastIndex = from;
     }
-    from = close + found[1]!.length + 3;
-    opening.lastIndex = from;
   }
   kept += text.slice(from);
   return kept
