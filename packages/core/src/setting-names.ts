@@ -88,6 +88,13 @@ export interface UnknownSettingsOptions {
   noun?: string;
   /** For names other libraries use, what to use here instead (a clause that follows a colon). */
   instead?: Readonly<Record<string, string>>;
+  /** Where the object sits, for the error's `argument` (`inputs[3]`): `<at>.<name>`. Default: the name alone. */
+  at?: string;
+  /**
+   * Refuse only a name that is a typo of a known one (`titel`), and let others through: for objects that
+   * may carry their owner's own fields (an input with the `id` of its record).
+   */
+  onlyTypos?: boolean;
 }
 
 /**
@@ -117,12 +124,15 @@ export function refuseUnknownSettings(
         ? options.instead[name]
         : undefined;
     const typoOf = instead === undefined ? closestName(name, names) : undefined;
+    if (options.onlyTypos === true && instead === undefined && typoOf === undefined) continue;
     const hint =
       instead !== undefined
         ? `: ${instead}.`
         : typoOf !== undefined
           ? `; did you mean ${typoOf}?`
           : `. It takes ${names.join(', ')}.`;
-    throw new InvalidArgumentError(`${owner} has no ${noun} ${name}${hint}`, { argument: name });
+    throw new InvalidArgumentError(`${owner} has no ${noun} ${name}${hint}`, {
+      argument: options.at === undefined ? name : `${options.at}.${name}`,
+    });
   }
 }

@@ -239,6 +239,43 @@ describe('the embedding jobs', () => {
   });
 });
 
+describe('input objects', () => {
+  it('a misspelt field of an input (titel, mediatype) is refused before any call; it was dropped', async () => {
+    const model = new ScriptedModel({ capabilities: { modalities: ['text', 'image'] } });
+    const titel = await refusal(() => embedMany(loose({ model, inputs: ['a', { text: 'b', titel: 'B' }] })));
+    expect(titel.message).toBe('Input 1 has no field titel; did you mean title?');
+    expect(titel.argument).toBe('inputs[1].titel');
+    const mediatype = await refusal(() =>
+      embedMany(loose({ model, inputs: [{ image: 'https://x.test/a.png', mediatype: 'image/png' }] })),
+    );
+    expect(mediatype.message).toBe('Input 0 has no field mediatype; did you mean mediaType?');
+    const part = await refusal(() =>
+      embedMany(
+        loose({
+          model,
+          inputs: [{ content: [{ type: 'image', url: 'https://x.test/a.png', mediaTyp: 'x' }] }],
+        }),
+      ),
+    );
+    expect(part.message).toBe('Part 0 of input 0 has no field mediaTyp; did you mean mediaType?');
+    expect(model.calls).toHaveLength(0);
+  });
+
+  it('a field of the caller’s own (the id of the record an input came from) is let through', async () => {
+    const model = new ScriptedModel();
+    await embedMany(
+      loose({
+        model,
+        inputs: [
+          { text: 'a', id: 'doc-7' },
+          { text: 'b', title: 'B', source: 'wiki' },
+        ],
+      }),
+    );
+    expect(model.calls).toHaveLength(1);
+  });
+});
+
 describe('rerank and contextualized embeddings', () => {
   const reranker = (): RerankingModel & { calls: RerankRequest[] } => {
     const calls: RerankRequest[] = [];

@@ -495,6 +495,12 @@ function isBytes(value: unknown): value is Uint8Array {
   return value instanceof Uint8Array;
 }
 
+const TEXT_INPUT: SettingNames<{ text: string; title?: string }> = { text: true, title: true };
+const IMAGE_INPUT: SettingNames<{ image: unknown; mediaType?: string }> = { image: true, mediaType: true };
+const CONTENT_INPUT: SettingNames<{ content: unknown }> = { content: true };
+const TEXT_PART: SettingNames<{ type: 'text'; text: string }> = { type: true, text: true };
+const IMAGE_PART = { type: true, url: true, data: true, mediaType: true } as const;
+
 /**
  * Checks one input: a non-empty string, `{ text, title? }`, `{ image, mediaType? }` or
  * `{ content: [...] }`, with images only where the model embeds images.
@@ -525,6 +531,14 @@ export function checkInput(
     throw new InvalidArgumentError(`${shape}; got ${describeValue(input)}.`, { argument });
   }
   let hasImage = false;
+  // A misspelt field (`titel`) would be dropped: the input would go out without its title. Other fields
+  // (the `id` of the record an input came from) are the caller's own.
+  refuseUnknownSettings(
+    input,
+    'text' in input ? TEXT_INPUT : 'image' in input ? IMAGE_INPUT : CONTENT_INPUT,
+    `Input ${index}`,
+    { noun: 'field', at: argument, onlyTypos: true },
+  );
   if ('text' in input) {
     if (typeof input.text !== 'string' || input.text.length === 0) {
       throw new InvalidArgumentError(`Input ${index} has an empty or non-string text.`, { argument });
@@ -562,6 +576,13 @@ export function checkInput(
         data?: unknown;
         mediaType?: unknown;
       };
+      if (typeof part === 'object' && part !== null && !Array.isArray(part)) {
+        refuseUnknownSettings(part, candidate.type === 'image' ? IMAGE_PART : TEXT_PART, where, {
+          noun: 'field',
+          at: `${argument}.content[${position}]`,
+          onlyTypos: true,
+        });
+      }
       if (candidate?.type === 'text' && typeof candidate.text === 'string' && candidate.text.length > 0)
         return;
       if (candidate?.type === 'image') {
