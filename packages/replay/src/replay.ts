@@ -172,7 +172,7 @@ export function createReplayMatcher(
   cassettes: readonly Cassette[],
   options: ReplayOptions = {},
 ): ReplayMatcher {
-  refuseUnknownSettings(options, REPLAY_OPTIONS, 'createReplayFetch', { noun: 'option' });
+  refuseUnknownSettings(options, REPLAY_OPTIONS, 'createReplayMatcher', { noun: 'option' });
   const origin = options.baseURL === undefined ? undefined : new URL(options.baseURL).origin;
   const entries: Entry[] = cassettes.flatMap((cassette) =>
     cassette.interactions.map((interaction) => ({
@@ -262,6 +262,7 @@ async function bodyText(body: RequestInit['body'] | undefined): Promise<string |
  * `createReplayDispatcher`), without it the host is not looked at.
  */
 export function createReplayFetch(cassettes: readonly Cassette[], options: ReplayOptions = {}): ReplayFetch {
+  refuseUnknownSettings(options, REPLAY_OPTIONS, 'createReplayFetch', { noun: 'option' });
   const matcher = createReplayMatcher(cassettes, options);
   return {
     mismatches: matcher.mismatches,

@@ -15,6 +15,7 @@ import {
   type Cassette,
   checkCassette,
   createReplayFetch,
+  createReplayMatcher,
   recordedInputs,
   scrubCassette,
 } from '../src/index.js';
@@ -102,6 +103,12 @@ describe('createReplayFetch', () => {
     expect(InvalidArgumentError.isInstance(error)).toBe(true);
     expect((error as InvalidArgumentError).message).toBe(
       'createReplayFetch has no option baseUrl; did you mean baseURL?',
+    );
+  });
+
+  it('createReplayMatcher names itself when refusing an option (it said createReplayFetch)', () => {
+    expect(() => createReplayMatcher(CASSETTES, { baseUrl: 'https://api.acme.test/v1' } as never)).toThrow(
+      'createReplayMatcher has no option baseUrl; did you mean baseURL?',
     );
   });
 
