@@ -4,7 +4,7 @@ import { type EmbedInput, type EmbedSettings, embedMany } from '@embedkit/core';
 import type { Harness } from '../harness.js';
 import { assertNoSecret, secretForms } from '../suite/checks.js';
 import { type Case, check, type Family, type SkippedCase, skip } from '../suite/family.js';
-import { type EmbeddingSuite, SUCCESS_REQUEST_ID } from './suite.js';
+import { type EmbeddingSuite, SUCCESS_REQUEST_ID, splitJob } from './suite.js';
 
 /**
  * One single-input job for each setting that shapes a request: the defaults, each declared input and
@@ -149,15 +149,7 @@ export const basics: Family<EmbeddingSuite, Harness> = {
             'model-named',
             'a model fixed in the provider, or named another way, instead of the one asked',
             async (world) => {
-              const texts = suite.inputs(3, 'model');
-              for (const size of suite.callSizes(texts.length, Math.min(2, suite.cap)))
-                world.respond(size, suite.success());
-              const result = await embedMany({
-                ...suite.settings(world),
-                inputs: texts,
-                maxInputsPerCall: 2,
-              });
-              suite.expectVectors(result, texts);
+              await splitJob(suite, world, 'model');
               for (const [index, request] of world.interceptor.requests.entries())
                 assert.equal(
                   wire.modelOf!(request),

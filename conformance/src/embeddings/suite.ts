@@ -276,3 +276,21 @@ export function embeddingJobPass(options: SuiteOptions): FamilyPass<JobKit, JobW
     }),
   );
 }
+
+/**
+ * A job of three inputs over calls of two (each answered with success), with `extra` settings: its
+ * vectors are checked, and its result returned; the families then read what each request carried.
+ */
+export async function splitJob(
+  suite: EmbeddingSuite,
+  world: Harness,
+  label: string,
+  extra: Partial<EmbedSettings> = {},
+): Promise<EmbedManyResult> {
+  const texts = suite.inputs(3, label);
+  for (const size of suite.callSizes(texts.length, Math.min(2, suite.cap)))
+    world.respond(size, suite.success());
+  const result = await embedMany({ ...suite.settings(world), inputs: texts, maxInputsPerCall: 2, ...extra });
+  suite.expectVectors(result, texts);
+  return result;
+}

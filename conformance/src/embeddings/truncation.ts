@@ -3,22 +3,17 @@
  * truncation), and `truncate: true` is sent on every call, or, where the API cannot cut, said in a warning.
  */
 import { strict as assert } from 'node:assert';
-import { embedMany } from '@embedkit/core';
 import type { Harness } from '../harness.js';
 import { check, type Family } from '../suite/family.js';
-import type { EmbeddingSuite } from './suite.js';
+import { type EmbeddingSuite, splitJob } from './suite.js';
 
-async function splitJob(suite: EmbeddingSuite, world: Harness, truncate: boolean | undefined) {
-  const texts = suite.inputs(3, `truncate ${truncate}`);
-  for (const size of suite.callSizes(texts.length, Math.min(2, suite.cap)))
-    world.respond(size, suite.success());
-  const result = await embedMany({
-    ...suite.settings(world),
-    inputs: texts,
-    maxInputsPerCall: 2,
-    ...(truncate === undefined ? {} : { truncate }),
-  });
-  suite.expectVectors(result, texts);
+async function truncatedJob(suite: EmbeddingSuite, world: Harness, truncate: boolean | undefined) {
+  const result = await splitJob(
+    suite,
+    world,
+    `truncate ${truncate}`,
+    truncate === undefined ? {} : { truncate },
+  );
   return { result, cuts: world.interceptor.requests.map((request) => suite.wire.truncateOf!(request.body)) };
 }
 
@@ -35,7 +30,7 @@ export const truncation: Family<EmbeddingSuite, Harness> = {
       'truncate-off',
       "the API's own truncation left on, so long inputs are cut silently",
       async (world) => {
-        const { cuts } = await splitJob(suite, world, undefined);
+        const { cuts } = await truncatedJob(suite, world, undefined);
         assert.deepEqual(
           cuts,
           cuts.map(() => false),
@@ -44,7 +39,7 @@ export const truncation: Family<EmbeddingSuite, Harness> = {
       },
     ),
     check('truncate-on', 'truncate: true neither sent nor warned about (on every job)', async (world) => {
-      const { result, cuts } = await splitJob(suite, world, true);
+      const { result, cuts } = await truncatedJob(suite, world, true);
       if (cuts.every((cut) => cut)) return;
       assert.deepEqual(
         cuts,
@@ -56,7 +51,7 @@ export const truncation: Family<EmbeddingSuite, Harness> = {
         'the API cannot cut: a warning names truncate',
       );
       // A provider that remembers it has warned would leave every later job of the model unwarned.
-      const again = await splitJob(suite, world, true);
+      const again = await truncatedJob(suite, world, true);
       assert.ok(
         again.result.warnings.some((warning) => warning.setting === 'truncate'),
         'the second job on the same model is warned too',

@@ -1,7 +1,6 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { vectorFor } from '@embedkit/conformance';
-import { float32ToBase64 } from '@embedkit/core/provider';
+import { answerData } from './openai-wire-fetch.js';
 
 /** One request body as the loopback server read it. */
 export interface LoopbackBody {
@@ -49,15 +48,7 @@ export async function startLoopbackOpenAI(options: LoopbackOptions): Promise<Loo
     const answering = held;
     held = [];
     for (const { body, response } of answering) {
-      const dimensions = body.dimensions ?? 1536;
-      const data = body.input.map((text, index) => {
-        const vector = vectorFor(text, dimensions);
-        return {
-          object: 'embedding',
-          index,
-          embedding: body.encoding_format === 'base64' ? float32ToBase64(vector) : Array.from(vector),
-        };
-      });
+      const data = answerData(body);
       response.writeHead(200, { 'content-type': 'application/json' });
       response.end(
         JSON.stringify({

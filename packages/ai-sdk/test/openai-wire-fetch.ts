@@ -21,6 +21,22 @@ export type Step =
  * or floats, as asked), usage counts one token per input, and `steps[n]` overrides the n-th request (the
  * last step repeats; `answer` when none). Every request is recorded.
  */
+/**
+ * The `data` of an OpenAI answer to `body`: `vectorFor(text, dimensions)` per input, in the encoding it
+ * asked for (text-embedding-3-small's full length, 1,536, when it asked none).
+ */
+export function answerData(body: { input: string[]; encoding_format?: string; dimensions?: number }) {
+  const dimensions = body.dimensions ?? 1536;
+  return body.input.map((text, index) => {
+    const vector = vectorFor(text, dimensions);
+    return {
+      object: 'embedding',
+      index,
+      embedding: body.encoding_format === 'base64' ? float32ToBase64(vector) : vector,
+    };
+  });
+}
+
 export function openAIWireFetch(steps: Step[] = []): { fetch: FetchFunction; requests: SeenRequest[] } {
   const requests: SeenRequest[] = [];
   const fetch: FetchFunction = async (url, init) => {
@@ -42,16 +58,7 @@ export function openAIWireFetch(steps: Step[] = []): { fetch: FetchFunction; req
         headers: { 'content-type': 'application/json', ...step.headers },
       });
     }
-    // text-embedding-3-small's full length when no dimensions are asked.
-    const dimensions = body.dimensions ?? 1536;
-    const data = body.input.map((text, index) => {
-      const vector = vectorFor(text, dimensions);
-      return {
-        object: 'embedding',
-        index,
-        embedding: body.encoding_format === 'base64' ? float32ToBase64(vector) : vector,
-      };
-    });
+    const data = answerData(body);
     if (typeof step === 'object') data.reverse();
     return new Response(
       JSON.stringify({

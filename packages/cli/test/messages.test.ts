@@ -175,7 +175,7 @@ describe('keys', () => {
   });
 
   it('a key pasted where the variable name goes is refused without being echoed (it was printed back)', async () => {
-    const pasted = 'sk-keyPastedAsVarName12345';
+    const pasted = 'FAKE-keyPastedAsVarName-not-a-real-key';
     const result = await runCli([
       'embed',
       'hello',
