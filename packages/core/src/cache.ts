@@ -1,6 +1,6 @@
-import { vectorExpectation } from './engine/checks.js';
+import { answerSource, checkEmbeddings, vectorExpectation, vectorProblem } from './engine/checks.js';
 import { checkCallback, checkWholeNumber } from './engine/settings.js';
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError, reindexInput } from './errors.js';
 import type { EmbeddingModelMiddleware } from './middleware.js';
 import { refuseUnknownSettings, type SettingNames } from './setting-names.js';
 import type { Embedding, EmbeddingModel, EmbedInput, EmbedRequest, EmbedResponse } from './types.js';
@@ -244,15 +244,20 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
         failed('read', error);
         stored = keys.map(() => undefined);
       }
-      // An entry of another length than the call asks (a value cut short on disk, say) would fail every
-      // call with its input: it is a miss, and the answer replaces it.
-      const { length } = vectorExpectation(
+      // An entry the engine would refuse (another length than the call asks, another typed array, a NaN:
+      // a value damaged on disk, say) would fail every call with its input: it is a miss, and the answer
+      // replaces it.
+      const expectation = vectorExpectation(
         request.outputType ?? 'float',
         request.dimensions,
         model.capabilities.defaultDimensions,
       );
       const found = stored.map((vector) =>
-        vector === undefined || length === undefined || vector.length === length ? vector : undefined,
+        vector === undefined ||
+        vectorProblem(model.provider, vector, expectation, expectation.length, 'a stored vector') !==
+          undefined
+          ? undefined
+          : vector,
       );
       const missing: number[] = [];
       for (let index = 0; index < found.length; index++) if (found[index] === undefined) missing.push(index);
@@ -278,13 +283,31 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
         return position;
       });
       const forwarded: EmbedRequest = { ...request, inputs: sent.map((index) => request.inputs[index]!) };
-      const response = await doEmbed(forwarded);
+      let response: EmbedResponse;
+      try {
+        response = await doEmbed(forwarded);
+      } catch (error) {
+        // The API named an input of the misses it was sent; the caller knows them by their place in its call.
+        throw reindexInput(
+          error,
+          (inCall) => sent[inCall] ?? inCall,
+          (index) => `(input ${index} of the call; the cache sent only the inputs it did not hold)`,
+        );
+      }
+      // The engine's own checks, before anything is stored or re-packed: an answer with a vector too many
+      // or too few would otherwise put vectors at the wrong inputs, and a bad vector would be served again.
+      checkEmbeddings(
+        answerSource(model.provider, response?.response),
+        response?.embeddings,
+        sent.length,
+        expectation,
+        (position) => `vector ${position}`,
+      );
       const embeddings = found.map((vector) => (vector === undefined ? undefined : copy(vector)));
       const entries: [string, Embedding][] = [];
       missing.forEach((inputIndex, order) => {
         const position = positions[order]!;
-        const vector = response.embeddings[position];
-        if (vector === undefined) return;
+        const vector = response.embeddings[position]!;
         // The first of a repeated input takes the answer's vector; each repeat, a copy of its own.
         const first = sent[position] === inputIndex;
         embeddings[inputIndex] = first ? vector : copy(vector);

@@ -163,6 +163,35 @@ export class InvalidRequestError extends EmbedKitError {
 }
 const INVALID_REQUEST = mark(InvalidRequestError);
 
+/**
+ * An `InvalidRequestError` that names an input by its place in one call, rebuilt to name it by its place
+ * in a larger list (`place` maps one to the other; `note` says so in the message). Every other field
+ * (`batchTooLarge`, `retryAfterMs`, retryability…) is kept, so bisection and retries go on. Anything else
+ * is returned as it is.
+ */
+export function reindexInput(
+  error: unknown,
+  place: (inCall: number) => number,
+  note: (index: number) => string,
+): unknown {
+  if (!InvalidRequestError.isInstance(error) || error.inputIndex === undefined) return error;
+  const index = place(error.inputIndex);
+  if (index === error.inputIndex) return error;
+  return new InvalidRequestError(`${error.message} ${note(index)}`, {
+    provider: error.provider,
+    url: error.url,
+    statusCode: error.statusCode,
+    requestId: error.requestId,
+    retryAfterMs: error.retryAfterMs,
+    responseBody: error.responseBody,
+    providerCode: error.providerCode,
+    isRetryable: error.isRetryable,
+    batchTooLarge: error.batchTooLarge,
+    inputIndex: index,
+    cause: error,
+  });
+}
+
 /** 429. Retryable unless `quotaExhausted` (billing quota or a per-day limit: waiting minutes will not help). */
 export class RateLimitError extends EmbedKitError {
   readonly quotaExhausted: boolean;

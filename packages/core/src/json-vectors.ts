@@ -13,7 +13,7 @@
  */
 
 import { InvalidArgumentError } from './errors.js';
-import { LITTLE_ENDIAN, NodeBufferClass, swapFloat32Bytes } from './vectors.js';
+import { base64Size, LITTLE_ENDIAN, NodeBufferClass, swapFloat32Bytes } from './vectors.js';
 import { type Kernels, releaseLargeMemory, WORK_START, wasmKernels } from './wasm/kernels.js';
 
 /** A compiled path trie: object keys, array items (`[*]`), and whether a vector sits here. */
@@ -358,11 +358,8 @@ function scanValue(
 
 /** Bytes a base64 string of `length` characters (quotes excluded) decodes to, or -1. */
 function base64Bytes(bytes: Uint8Array, start: number, end: number): number {
-  let length = end - start;
-  if (length > 0 && bytes[end - 1] === 61 /* = */) length--;
-  if (length > 0 && bytes[end - 2] === 61) length--;
-  if (length % 4 === 1) return -1;
-  return Math.floor((length * 3) / 4);
+  const length = end - start;
+  return base64Size(length, length > 0 ? bytes[end - 1]! : -1, length > 1 ? bytes[end - 2]! : -1);
 }
 
 /**

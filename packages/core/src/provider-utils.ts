@@ -309,11 +309,19 @@ export function decodeVectors(
     return decodeBase64Vectors(vectors as string[], outputType);
   if (vectors.every((vector) => typeof vector !== 'string'))
     return numberArraysToVectors(vectors, outputType);
-  return vectors.map((vector) =>
-    typeof vector === 'string'
-      ? decodeBase64Vectors([vector], outputType)[0]!
-      : numberArraysToVectors([vector], outputType)[0]!,
-  );
+  return vectors.map((vector, index) => {
+    try {
+      return typeof vector === 'string'
+        ? decodeBase64Vectors([vector], outputType)[0]!
+        : numberArraysToVectors([vector], outputType)[0]!;
+    } catch (error) {
+      // Decoded alone, each is vector 0 of a list of one: the message names its place in the answer.
+      const alone = 'Vector 0 ';
+      if (index === 0 || !InvalidResponseError.isInstance(error) || !error.message.startsWith(alone))
+        throw error;
+      throw new InvalidResponseError(`Vector ${index} ${error.message.slice(alone.length)}`);
+    }
+  });
 }
 
 /** The answer a provider reads vectors from: its name, and the response's status and request id. */

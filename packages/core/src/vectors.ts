@@ -17,13 +17,21 @@ type BufferConstructorLike = {
 /** Node's `Buffer`, or undefined where there is none. */
 export const NodeBufferClass = (globalThis as { Buffer?: BufferConstructorLike }).Buffer;
 
-/** Decoded size of a base64 string, or -1 when its length cannot be base64. */
-function base64ByteLength(text: string): number {
-  let length = text.length;
-  if (length > 0 && text.charCodeAt(length - 1) === 61 /* = */) length--;
-  if (length > 0 && text.charCodeAt(length - 1) === 61) length--;
+/**
+ * Decoded size of base64 of `length` characters whose last two are `last` and `beforeLast` (character
+ * codes), or -1 when that length cannot be base64. As `atob` reads it: `=` is padding only in a string
+ * whose length is a multiple of 4, one or two of them at its end, so every runtime takes the same strings.
+ */
+export function base64Size(length: number, last: number, beforeLast: number): number {
+  if (length % 4 === 0 && last === 61 /* = */) length -= beforeLast === 61 ? 2 : 1;
   if (length % 4 === 1) return -1;
   return Math.floor((length * 3) / 4);
+}
+
+/** Decoded size of a base64 string, or -1 when its length cannot be base64. */
+function base64ByteLength(text: string): number {
+  const length = text.length;
+  return base64Size(length, text.charCodeAt(length - 1), text.charCodeAt(length - 2));
 }
 
 /** Decodes `text` into `target` at `offset`; returns the bytes written. */
@@ -378,13 +386,21 @@ export function dotUnchecked(a: NumericVector, b: NumericVector): number {
   return sum0 + sum2 + (sum4 + sum6) + (sum1 + sum3 + (sum5 + sum7));
 }
 
+/**
+ * The cosine of two vectors from their dot product and lengths, in [-1, 1]; 0 when either is all zeros.
+ * `cosineSimilarity` and `topK` both end here, so they give one score for one pair.
+ */
+export function cosineOfParts(product: number, lengthA: number, lengthB: number): number {
+  const denominator = lengthA * lengthB;
+  if (denominator === 0) return 0;
+  // Rounding can carry the quotient a unit past 1 for parallel vectors; a cosine never is.
+  return Math.min(1, Math.max(-1, product / denominator));
+}
+
 /** Cosine similarity in [-1, 1]; 0 when either vector is all zeros. */
 export function cosineSimilarity(a: NumericVector, b: NumericVector): number {
   assertSameLength(a, b);
-  const denominator = norm(a) * norm(b);
-  if (denominator === 0) return 0;
-  // Rounding can carry the quotient a unit past 1 for parallel vectors; a cosine never is.
-  return Math.min(1, Math.max(-1, dotUnchecked(a, b) / denominator));
+  return cosineOfParts(dotUnchecked(a, b), norm(a), norm(b));
 }
 
 /**

@@ -63,6 +63,35 @@ describe('splitting by input count', () => {
   });
 });
 
+describe('a bad vector in a later call', () => {
+  it("is named by its place in the call and in the whole job (only the call's place was given)", async () => {
+    const model = new ScriptedModel({
+      provider: 'p',
+      capabilities: { maxInputsPerCall: 2 },
+      respond: (call) =>
+        call.inputs.includes('3')
+          ? {
+              embeddings: call.inputs.map((input) =>
+                input === '3' ? Float32Array.of(Number.NaN, 1) : vectorFor(input),
+              ),
+              warnings: [],
+              response: { status: 200, headers: {} },
+            }
+          : undefined,
+    });
+    const failure = await embedMany({
+      model,
+      inputs: numberedInputs(4),
+      concurrency: 1,
+      maxRetries: 0,
+    }).catch((error) => error);
+    expect(failure).toBeInstanceOf(InvalidResponseError);
+    expect(failure.message).toBe(
+      'p returned vector 1 (input 3 of the whole job) holding NaN at position 0, not a finite number.',
+    );
+  });
+});
+
 describe('splitting by token budget', () => {
   it('packs greedily: a call at exactly the budget stays whole, one token more splits', async () => {
     const model = new ScriptedModel({ capabilities: { maxTokensPerCall: 10 } });

@@ -189,6 +189,24 @@ describe('embedStream', () => {
     expect(model.inFlight).toBe(0);
   });
 
+  it('an abort ends the stream at once, not after the rest of the call it came in (999 more were yielded)', async () => {
+    const controller = new AbortController();
+    const model = new ScriptedModel({ capabilities: { maxInputsPerCall: 1000 } });
+    const seen: number[] = [];
+    let caught: unknown;
+    try {
+      for await (const item of embedStream({ model, inputs: syncSource(1000), signal: controller.signal })) {
+        seen.push(item.index);
+        controller.abort();
+      }
+    } catch (error) {
+      caught = error;
+    }
+    expect(model.calls).toHaveLength(1);
+    expect(seen).toEqual([0]);
+    expect((caught as Error).name).toBe('AbortError');
+  });
+
   it('an abort ends the stream with the native AbortError', async () => {
     const controller = new AbortController();
     const model = new ScriptedModel({

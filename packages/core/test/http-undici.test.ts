@@ -184,6 +184,24 @@ describe('undici transport against a local HTTP server (default dispatcher)', ()
     });
   }
 
+  it('reads the answer after a 103 Early Hints (every call failed on an assertion of the decompressor)', async () => {
+    handler = (_request, response) => {
+      response.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end('{"ok":true}');
+    };
+    const result = await call();
+    expect(result.status).toBe(200);
+    expect(result.body).toEqual({ ok: true });
+    // And a gzipped answer after one, through the decompressor the hints tripped.
+    handler = (_request, response) => {
+      response.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });
+      response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+      response.end(gzipSync('{"gzipped":true}'));
+    };
+    expect((await call()).body).toEqual({ gzipped: true });
+  });
+
   it('reuses keep-alive connections for sequential requests', async () => {
     handler = (_request, response) => {
       response.writeHead(200, { 'content-type': 'application/json' });

@@ -304,6 +304,11 @@ describe('parseRetryAfter', () => {
     [{ 'retry-after': 'Sat, 01 Mar 2025 11:00:00 GMT' }, 0],
     [{ 'retry-after-ms': 'soon', 'retry-after': '4' }, 4_000],
     [{ 'retry-after-ms': '-5', 'retry-after': '4' }, 4_000],
+    // parseFloat read these as 0 (an immediate retry) and 250; not decimals, they fall back.
+    [{ 'retry-after-ms': '0x10', 'retry-after': '4' }, 4_000],
+    [{ 'retry-after-ms': '250ms', 'retry-after': '4' }, 4_000],
+    [{ 'retry-after-ms': '1e3', 'retry-after': '4' }, 4_000],
+    [{ 'retry-after-ms': ' 40 ' }, 40],
   ])('%j -> %s ms', (headers, expected) => {
     expect(parseRetryAfter(headers, now)).toBe(expected);
   });
@@ -313,6 +318,8 @@ describe('parseRetryAfter', () => {
     [{ 'retry-after': '' }],
     [{ 'retry-after': 'soon' }],
     [{ 'retry-after-ms': 'NaN' }],
+    [{ 'retry-after-ms': '0x10' }],
+    [{ 'retry-after-ms': '250ms' }],
     [{ 'retry-after': '5 minutes' }],
   ])('%j -> undefined', (headers) => {
     expect(parseRetryAfter(headers, now)).toBeUndefined();

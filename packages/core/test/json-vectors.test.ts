@@ -427,6 +427,21 @@ for (const decoder of ['node', 'webassembly'] as const) {
       }
     });
 
+    it('a `=` on a string whose length is not a multiple of 4 is not padding: the fast path steps aside', () => {
+      // 12 bytes are 16 characters; `=` after them is what atob refuses, and before, the decoder without
+      // Buffer took it as padding and read [1, 2, 3] from a body the fallback refuses.
+      const text = NodeBuffer.from(Float32Array.of(1, 2, 3).buffer).toString('base64');
+      expect(text).toHaveLength(16);
+      for (const padded of [`${text}=`, `${text}==`]) {
+        const body = `{"data":[{"embedding":"${text}"},{"embedding":"${padded}"}]}`;
+        expect(parse(body, ['data[*].embedding']), padded).toBeUndefined();
+      }
+      const good = parse(`{"data":[{"embedding":"${text}"}]}`, ['data[*].embedding'])!.value as {
+        data: { embedding: Float32Array }[];
+      };
+      expect(good.data[0]!.embedding).toEqual(Float32Array.of(1, 2, 3));
+    });
+
     it('base64url and padding in the middle read as Node reads them (the WebAssembly decoder steps aside)', () => {
       const bytes = Uint8Array.from({ length: 24 }, (_, index) => 250 - index * 7);
       const standard = NodeBuffer.from(bytes).toString('base64');
@@ -579,6 +594,15 @@ describe('the envelope around the vectors', () => {
         'float',
       ),
     ).toEqual([first, second, Float32Array.of(7, 8, 9)]);
+  });
+
+  it('a bad vector in an answer mixing base64 and arrays is named by its place (it was always vector 0)', () => {
+    const base64 = Buffer.from(Float32Array.of(1, 2).buffer).toString('base64');
+    expect(() => decodeVectors([base64, [1, 2], [1, null]], 'float')).toThrow(
+      new InvalidResponseError('Vector 2 holds null at position 1, not a finite number.'),
+    );
+    expect(() => decodeVectors([[1, 2], base64, 'AAAAA'], 'float')).toThrow(/^Vector 2 is not valid base64/);
+    expect(() => decodeVectors([[1, null], base64], 'float')).toThrow(/^Vector 0 holds null at position 1/);
   });
 
   it('leaves base64 with a JSON escape (`\\/`, as some servers write it) to JSON.parse, which unescapes it', () => {

@@ -656,6 +656,64 @@ describe('what the headers say', () => {
     expect(starts).toEqual([0, 0, 0, 30_000, 60_000]);
   });
 
+  it('a later reading that raises a learned budget ends the waits measured against the smaller one', async () => {
+    // Jina sends only what remains. The first answer comes while another client has used most of the
+    // minute (50 tokens left); every later one says a million remain. Before, the last call slept the
+    // 6 minutes the first reading implied, whatever came after it.
+    const clock = new VirtualClock();
+    const starts: number[] = [];
+    let answered = 0;
+    const model: EmbeddingModel = {
+      specificationVersion: 'v1',
+      provider: 'remaining-only',
+      modelId: 'm',
+      capabilities: textCapabilities(),
+      async doEmbed(request) {
+        const call = starts.push(clock.now());
+        await clock.sleep(call === 1 ? 10 : 100, request.signal);
+        answered++;
+        return {
+          embeddings: [Float32Array.of(1)],
+          warnings: [],
+          response: {
+            status: 200,
+            headers: { 'x-ratelimit-remaining-tokens': answered === 1 ? '50' : '1000000' },
+          },
+        };
+      },
+    };
+    // 600 characters: 300 tokens a call by the default estimate.
+    const inputs = ['a', 'b', 'c', 'd'].map((letter) => letter.repeat(600));
+    const waits: number[] = [];
+    await embedMany({ model, inputs, concurrency: 2, clock, onWait: (event) => waits.push(event.delayMs) });
+    expect(starts.slice(0, 2)).toEqual([0, 0]);
+    // A call was put to sleep for minutes by the first reading (6 minutes for 300 tokens against 50 a
+    // minute, less the level in flight), and woke when the second answer (at 100 ms) raised the budget:
+    // every call has started within a second.
+    expect(Math.max(...waits)).toBeGreaterThan(60_000);
+    expect(starts).toHaveLength(4);
+    expect(Math.max(...starts)).toBeLessThan(1_000);
+  });
+
+  it('a call waiting for a learned budget still ends at once when aborted, with the native AbortError', async () => {
+    const clock = new VirtualClock();
+    const { model, starts } = headerModel(clock, () => ({ 'x-ratelimit-remaining-requests': '1' }));
+    const controller = new AbortController();
+    const job = embedMany({
+      model,
+      inputs: ['a', 'b', 'c'],
+      concurrency: 1,
+      clock,
+      signal: controller.signal,
+    });
+    await clock.sleep(5_000);
+    controller.abort();
+    await expect(job).rejects.toMatchObject({ name: 'AbortError' });
+    expect(clock.now()).toBe(5_000);
+    // One a minute learned: the first two went, the third was waiting.
+    expect(starts).toEqual([0, 0]);
+  });
+
   it('learnFromHeaders: false ignores them', async () => {
     const clock = new VirtualClock();
     const { model, starts } = headerModel(clock, () => ({

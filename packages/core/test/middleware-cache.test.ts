@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type CacheStore, cacheKey, cacheMiddleware, createMemoryCacheStore } from '../src/cache.js';
 import { embedMany } from '../src/engine/embed.js';
+import { InvalidRequestError, InvalidResponseError } from '../src/errors.js';
 import { type EmbeddingModelMiddleware, wrapEmbeddingModel } from '../src/middleware.js';
 import { MockEmbeddingModel } from '../src/testing.js';
 import type { Embedding, EmbedRequest } from '../src/types.js';
@@ -196,6 +197,7 @@ describe('cacheMiddleware', () => {
     };
     const slab = new Float32Array(16);
     const inner = new ScriptedModel({
+      capabilities: { defaultDimensions: 8 },
       respond: () => ({
         embeddings: [slab.subarray(0, 8), slab.subarray(8, 16)],
         warnings: [],
@@ -419,6 +421,150 @@ describe('a stored vector of the wrong length', () => {
     expect(again.embeddings).toEqual(first.embeddings);
     expect(inner.calls).toHaveLength(2);
     expect(entries.get(key!)).toHaveLength(2);
+  });
+});
+
+describe('a stored vector the engine would refuse', () => {
+  function recordingStore(): { entries: Map<string, Embedding>; store: CacheStore } {
+    const entries = new Map<string, Embedding>();
+    return {
+      entries,
+      store: {
+        get: async (key) => entries.get(key),
+        set: async (key, vector) => {
+          entries.set(key, vector);
+        },
+      },
+    };
+  }
+
+  it.each([
+    ['a NaN', (vector: Embedding) => Float32Array.of(Number.NaN, vector[1]!)],
+    ['an infinity', (vector: Embedding) => Float32Array.of(vector[0]!, Number.POSITIVE_INFINITY)],
+    ['another typed array', (vector: Embedding) => Uint8Array.from(vector)],
+  ])(
+    'holding %s is a miss, and the answer replaces it (it failed every later call with its input)',
+    async (_, damage) => {
+      const { entries, store } = recordingStore();
+      const inner = new ScriptedModel({ provider: 'p', modelId: 'm' });
+      const model = wrapEmbeddingModel(inner, cacheMiddleware({ store }));
+      const first = await embedMany({ model, inputs: ['hello'] });
+      const [key] = [...entries.keys()];
+      entries.set(key!, damage(entries.get(key!)!));
+      const again = await embedMany({ model, inputs: ['hello'] });
+      expect(again.embeddings).toEqual(first.embeddings);
+      expect(inner.calls).toHaveLength(2);
+      expect(entries.get(key!)).toEqual(Float32Array.of(5, 1));
+    },
+  );
+
+  it('an answer with a NaN is refused as the engine refuses it, and nothing is stored', async () => {
+    const { entries, store } = recordingStore();
+    let answers = 0;
+    const inner = new ScriptedModel({
+      provider: 'p',
+      modelId: 'm',
+      respond: (call) =>
+        answers++ === 0
+          ? {
+              embeddings: call.inputs.map(() => Float32Array.of(Number.NaN, 1)),
+              warnings: [],
+              response: { status: 200, headers: {} },
+            }
+          : undefined,
+    });
+    const model = wrapEmbeddingModel(inner, cacheMiddleware({ store }));
+    const failure = await embedMany({ model, inputs: ['hello'], maxRetries: 0 }).catch((error) => error);
+    expect(failure).toBeInstanceOf(InvalidResponseError);
+    expect(failure.message).toBe('p returned vector 0 holding NaN at position 0, not a finite number.');
+    expect(entries.size).toBe(0);
+    // Before, the NaN was stored first, and every later call failed with it without asking the model.
+    const again = await embedMany({ model, inputs: ['hello'] });
+    expect(again.embeddings).toEqual([Float32Array.of(5, 1)]);
+    expect(inner.calls).toHaveLength(2);
+  });
+
+  it('an answer with a vector too many is refused, not re-packed onto the wrong inputs, and nothing is stored', async () => {
+    const { entries, store } = recordingStore();
+    const inner = new ScriptedModel({
+      provider: 'p',
+      modelId: 'm',
+      respond: () => ({
+        embeddings: [Float32Array.of(-1, 1), Float32Array.of(1, 1), Float32Array.of(2, 1)],
+        warnings: [],
+        response: { status: 200, headers: {} },
+      }),
+    });
+    const model = wrapEmbeddingModel(inner, cacheMiddleware({ store }));
+    const failure = await embedMany({ model, inputs: ['1', '2'], maxRetries: 0 }).catch((error) => error);
+    expect(failure).toBeInstanceOf(InvalidResponseError);
+    expect(failure.message).toBe('p returned 3 vectors for 2 inputs.');
+    expect(entries.size).toBe(0);
+  });
+
+  it('an answer with a vector too few is refused the same way', async () => {
+    const { entries, store } = recordingStore();
+    const inner = new ScriptedModel({
+      provider: 'p',
+      modelId: 'm',
+      respond: () => ({
+        embeddings: [Float32Array.of(1, 1)],
+        warnings: [],
+        response: { status: 200, headers: {} },
+      }),
+    });
+    const model = wrapEmbeddingModel(inner, cacheMiddleware({ store }));
+    const failure = await model.doEmbed({ inputs: ['1', '2'] }).catch((error) => error);
+    expect(failure).toBeInstanceOf(InvalidResponseError);
+    expect(failure.message).toBe('p returned 1 vectors for 2 inputs.');
+    expect(entries.size).toBe(0);
+  });
+});
+
+describe('an input the API rejects, behind the cache', () => {
+  /** A model whose API refuses the input 'bad', naming its index within the call, as OpenAI does. */
+  function refusingBad(maxInputsPerCall = 100): ScriptedModel {
+    return new ScriptedModel({
+      provider: 'p',
+      modelId: 'm',
+      capabilities: { maxInputsPerCall },
+      respond: (call) => {
+        const at = call.inputs.indexOf('bad');
+        if (at < 0) return undefined;
+        throw new InvalidRequestError(`Invalid 'input[${at}]'`, {
+          provider: 'p',
+          statusCode: 400,
+          inputIndex: at,
+        });
+      },
+    });
+  }
+
+  it("is named by its place in the caller's call, not among the misses sent (the CLI blamed the wrong line)", async () => {
+    const inner = refusingBad();
+    const model = wrapEmbeddingModel(inner, cacheMiddleware());
+    await embedMany({ model, inputs: ['1', '2'] });
+    const failure = await embedMany({ model, inputs: ['1', '2', '3', '3', 'bad'] }).catch((error) => error);
+    // The model was sent the misses, each once: ['3', 'bad'], so the API said 1.
+    expect(inner.calls.at(-1)!.inputs).toEqual(['3', 'bad']);
+    expect(failure).toBeInstanceOf(InvalidRequestError);
+    expect(failure.inputIndex).toBe(4);
+    expect(failure.message).toBe(
+      "Invalid 'input[1]' (input 4 of the call; the cache sent only the inputs it did not hold)",
+    );
+    expect(failure.statusCode).toBe(400);
+  });
+
+  it('in a later call of a job, is named by its place in the whole job', async () => {
+    const inner = refusingBad(3);
+    const model = wrapEmbeddingModel(inner, cacheMiddleware());
+    await embedMany({ model, inputs: ['4'] });
+    const failure = await embedMany({
+      model,
+      inputs: ['1', '2', '3', '4', '5', 'bad'],
+      concurrency: 1,
+    }).catch((error) => error);
+    expect(failure.inputIndex).toBe(5);
   });
 });
 

@@ -533,6 +533,27 @@ describe('a corpus searched before is checked again for a query of another kind'
   });
 });
 
+describe('topK scores of parallel vectors', () => {
+  it('are the scores cosineSimilarity gives, never above 1, and tie in index order on both paths (some were 1.0000000000000002)', () => {
+    const random = seededRandom(41);
+    let aboveOne = 0;
+    for (let round = 0; round < 200; round++) {
+      const query = randomFloat32(random, 16);
+      // Power-of-two multiples of the query: exactly parallel, and every quotient is the same double.
+      const corpus = [4, 1, 0.5, 8, 2, 0.25].map((scale) => query.map((value) => value * scale));
+      const expected = corpus.map((vector, index) => ({ index, score: cosineSimilarity(query, vector) }));
+      const quotient = dot(query, query) / (Math.hypot(...query) * Math.hypot(...query));
+      if (quotient > 1) aboveOne++;
+      for (const answer of [topK(query, corpus, 6), topK(Array.from(query), corpus, 6)]) {
+        expect(answer).toEqual(expected);
+        for (const { score } of answer) expect(score).toBeLessThanOrEqual(1);
+      }
+    }
+    // The rounds include quotients that rounding carries past 1, which the clamp is for.
+    expect(aboveOne).toBeGreaterThan(0);
+  });
+});
+
 describe('search arguments', () => {
   it('a corpus vector holding NaN ranks last, whatever its place (it took the first place)', () => {
     const hit = new Float32Array([1, 0]);

@@ -124,6 +124,11 @@ describe('base64 decoding', () => {
     ['characters outside the alphabet', 'ZicX!4DRGLxwaYE8OAU9uw=='],
     ['padding in the middle', 'ZicXO4DR=LxwaYE8OAU9uw=='],
     ['whitespace inside', 'ZicXO4DR GLxwaYE8OAU9uw=='],
+    [
+      'a `=` after a whole number of blocks (atob refuses it; Node took it as padding)',
+      'ZicXO4DRGLxwaYE8OAU9uw===',
+    ],
+    ['`=` after 16 characters', 'AACAPwAAAEAAAEBA='],
   ])('rejects %s with InvalidResponseError', (_label, text) => {
     expectInvalidResponse(() => decodeBase64Vectors([KNOWN_BASE64, text]));
   });

@@ -53,6 +53,33 @@ export function vectorExpectation(
 }
 
 /**
+ * What is wrong with one vector against `expectation` (the typed array its output type calls for, `length`
+ * elements, and, for floats, only finite values), or undefined when nothing is. `name` says which vector.
+ */
+export function vectorProblem(
+  provider: string,
+  vector: unknown,
+  expectation: VectorExpectation,
+  length: number | undefined,
+  name: string,
+): string | undefined {
+  const expectedArray = EXPECTED_ARRAY[expectation.outputType];
+  const actual = (vector as { constructor?: { name?: string } } | undefined)?.constructor?.name;
+  if (actual !== expectedArray) {
+    return `${provider} returned ${name} as ${actual ?? typeof vector}; ${expectation.outputType} vectors must be ${expectedArray}.`;
+  }
+  const values = vector as Embedding;
+  if (length !== undefined && values.length !== length) {
+    return `${provider} returned ${name} with ${values.length} values; expected ${length}${expectation.dimensions === undefined ? '' : ` for dimensions ${expectation.dimensions}`}.`;
+  }
+  if (expectedArray === 'Float32Array' && !allFinite(values as Float32Array)) {
+    const position = (values as Float32Array).findIndex((value) => !Number.isFinite(value));
+    return `${provider} returned ${name} holding ${(values as Float32Array)[position]} at position ${position}, not a finite number.`;
+  }
+  return undefined;
+}
+
+/**
  * Checks a list of vectors: the typed array the output type calls for, one length for all (the
  * expected one when known), and, for floats, only finite values. `name(i)` says which vector, for messages.
  */
@@ -62,32 +89,32 @@ export function checkVectors(
   expectation: VectorExpectation,
   name: (index: number) => string,
 ): asserts vectors is Embedding[] {
-  const expectedArray = EXPECTED_ARRAY[expectation.outputType];
   let length = expectation.length;
   for (let index = 0; index < vectors.length; index++) {
-    const vector = vectors[index] as Embedding | undefined;
-    const actual = (vector as { constructor?: { name?: string } } | undefined)?.constructor?.name;
-    if (actual !== expectedArray) {
-      throw new InvalidResponseError(
-        `${where.provider} returned ${name(index)} as ${actual ?? typeof vector}; ${expectation.outputType} vectors must be ${expectedArray}.`,
-        where,
-      );
-    }
-    length ??= vector!.length;
-    if (vector!.length !== length) {
-      throw new InvalidResponseError(
-        `${where.provider} returned ${name(index)} with ${vector!.length} values; expected ${length}${expectation.dimensions === undefined ? '' : ` for dimensions ${expectation.dimensions}`}.`,
-        where,
-      );
-    }
-    if (expectedArray === 'Float32Array' && !allFinite(vector as Float32Array)) {
-      const position = (vector as Float32Array).findIndex((value) => !Number.isFinite(value));
-      throw new InvalidResponseError(
-        `${where.provider} returned ${name(index)} holding ${(vector as Float32Array)[position]} at position ${position}, not a finite number.`,
-        where,
-      );
-    }
+    const problem = vectorProblem(where.provider, vectors[index], expectation, length, name(index));
+    if (problem !== undefined) throw new InvalidResponseError(problem, where);
+    length ??= (vectors[index] as Embedding).length;
   }
+}
+
+/**
+ * Checks an embedding answer to a call of `count` inputs: one vector per input, each as `checkVectors`
+ * wants it. The engine runs it on every call, and so does the cache before it stores an answer.
+ */
+export function checkEmbeddings(
+  where: AnswerSource,
+  embeddings: unknown,
+  count: number,
+  expectation: VectorExpectation,
+  name: (index: number) => string,
+): asserts embeddings is Embedding[] {
+  if (!Array.isArray(embeddings) || embeddings.length !== count) {
+    throw new InvalidResponseError(
+      `${where.provider} returned ${Array.isArray(embeddings) ? embeddings.length : 'no'} vectors for ${count} inputs.`,
+      where,
+    );
+  }
+  checkVectors(where, embeddings, expectation, name);
 }
 
 /** Reported usage must be a whole, non-negative token count. */

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, InvalidResponseError } from '../errors.js';
+import { abortReason, InvalidArgumentError } from '../errors.js';
 import { refuseUnknownSettings, type SettingNames } from '../setting-names.js';
 import type {
   Embedding,
@@ -11,7 +11,7 @@ import type {
   Warning,
 } from '../types.js';
 import { arraySource, type Batch, Packer, planBatches, streamSource } from './batcher.js';
-import { answerSource, checkVectors, vectorExpectation } from './checks.js';
+import { answerSource, checkEmbeddings, vectorExpectation } from './checks.js';
 import { MAX_TIMER_MS } from './clock.js';
 import { type JobAdapter, runJob, Tally } from './runner.js';
 import {
@@ -133,13 +133,11 @@ function embeddingJob(
       const answer = await model.doEmbed(request);
       const where = answerSource(model.provider, answer?.response);
       const embeddings = answer?.embeddings;
-      if (!Array.isArray(embeddings) || embeddings.length !== batch.items.length) {
-        throw new InvalidResponseError(
-          `${model.provider} returned ${Array.isArray(embeddings) ? embeddings.length : 'no'} vectors for ${batch.items.length} inputs.`,
-          where,
-        );
-      }
-      checkVectors(where, embeddings, expectation, (index) => `vector ${index}`);
+      checkEmbeddings(where, embeddings, batch.items.length, expectation, (index) =>
+        batch.offset === 0
+          ? `vector ${index}`
+          : `vector ${index} (input ${batch.offset + index} of the whole job)`,
+      );
       return { value: embeddings, answer };
     },
     join: (first, second) => first.concat(second),
@@ -248,6 +246,8 @@ export async function* embedStream<O extends OutputType = 'float'>(
     window: job.basics.concurrency * 2,
   })) {
     for (let index = 0; index < value.length; index++) {
+      // An abort ends the loop at once, not after the rest of a call's vectors (up to thousands).
+      if (settings.signal?.aborted) throw abortReason(settings.signal);
       yield { index: batch.offset + index, embedding: value[index] as EmbeddingOf<O> };
     }
   }

@@ -10,10 +10,11 @@
  * another after a pause.
  */
 
-import { InvalidArgumentError } from '../errors.js';
+import { abortReason, InvalidArgumentError } from '../errors.js';
 import { refuseUnknownSettings, type SettingNames } from '../setting-names.js';
 import type { Clock } from './clock.js';
 import type { WaitEvent } from './settings.js';
+import { onAbort } from './signal.js';
 
 /** A token bucket's shape: it holds at most `capacity` and refills continuously at `perMinute`. */
 export interface BucketSpec {
@@ -505,6 +506,9 @@ interface QueuedCall {
   needed: number;
 }
 
+/** Why a sleep for a learned budget ended early: a reading raised that budget. */
+const BUDGET_RAISED = Symbol('learned budget raised');
+
 /** A call that arrives while others wait for a budget queues behind them once the first waited this long. */
 const MIN_STARVED_MS = 1_000;
 
@@ -547,6 +551,12 @@ class SharedRateLimiter implements RateLimiter {
   private readonly turnWaiters = new Map<QueuedCall, () => void>();
   /** The length of the last pause: the server's own measure of how long one more call must wait. */
   private lastPauseMs = 0;
+  /**
+   * The sleeps of calls waiting for a budget learned from headers: a later reading that raises the budget
+   * ends them, since their waits were measured against the smaller one (a first reading of 50 tokens left
+   * put a call to sleep for minutes while every answer after it said a million remained).
+   */
+  private readonly learnedSleeps = new Set<AbortController>();
 
   constructor(options: RateLimiterOptions) {
     this.requestsPerMinute = options.requestsPerMinute;
@@ -618,21 +628,14 @@ class SharedRateLimiter implements RateLimiter {
     const { clock } = request;
     const charged =
       this.usageReported || request.exactTokens === true ? request.tokens : request.tokens * this.charge;
-    const budgets: Budget[] = [];
-    if (this.requests !== undefined)
-      budgets.push({ limit: this.requests, amount: 1, tokens: false, learned: false });
-    if (this.tokens !== undefined)
-      budgets.push({ limit: this.tokens, amount: charged, tokens: true, learned: false });
-    if (this.learnedRequests !== undefined)
-      budgets.push({ limit: this.learnedRequests, amount: 1, tokens: false, learned: true });
-    if (this.learnedTokens !== undefined)
-      budgets.push({ limit: this.learnedTokens, amount: request.tokens, tokens: false, learned: true });
     let waitedOnTokens = false;
     let paced = false;
     // This call's place among the calls of this process waiting for a budget, once it has one.
     let ticket: QueuedCall | undefined;
     try {
       for (;;) {
+        // Read at each turn: a budget learned from headers may have been learned, or raised, meanwhile.
+        const budgets = this.budgetsOf(request, charged);
         await this.waitOutPause(request);
         // The pace books this call's turn once; a wait for a budget afterwards does not book another.
         if (!paced && this.learnedRequests === undefined && this.learnedTokens === undefined) {
@@ -661,7 +664,8 @@ class SharedRateLimiter implements RateLimiter {
           }
           waitedOnTokens ||= wait.budget.tokens;
           request.onWait?.({ reason: wait.budget.learned ? 'pacing' : 'rate-limit', delayMs: wait.ms });
-          await clock.sleep(wait.ms, request.signal);
+          if (wait.budget.learned) await this.sleepUnlessRaised(request, wait.ms);
+          else await clock.sleep(wait.ms, request.signal);
           continue;
         }
         // A pause that began while this call waited sends it back to the queue, its budgets given back.
@@ -683,6 +687,36 @@ class SharedRateLimiter implements RateLimiter {
     this.inFlight++;
     this.inFlightTokens += request.tokens;
     return this.permit(request, charged, waitedOnTokens, epoch);
+  }
+
+  /** The budgets a call of `charged` tokens draws on, as they stand now. */
+  private budgetsOf(request: LimiterRequest, charged: number): Budget[] {
+    const budgets: Budget[] = [];
+    if (this.requests !== undefined)
+      budgets.push({ limit: this.requests, amount: 1, tokens: false, learned: false });
+    if (this.tokens !== undefined)
+      budgets.push({ limit: this.tokens, amount: charged, tokens: true, learned: false });
+    if (this.learnedRequests !== undefined)
+      budgets.push({ limit: this.learnedRequests, amount: 1, tokens: false, learned: true });
+    if (this.learnedTokens !== undefined)
+      budgets.push({ limit: this.learnedTokens, amount: request.tokens, tokens: false, learned: true });
+    return budgets;
+  }
+
+  /** Sleeps `ms` for a learned budget, or until a reading raises a learned budget (then the call takes again). */
+  private async sleepUnlessRaised(request: LimiterRequest, ms: number): Promise<void> {
+    const { signal } = request;
+    const sleep = new AbortController();
+    const unlink = signal === undefined ? undefined : onAbort(signal, () => sleep.abort(abortReason(signal)));
+    this.learnedSleeps.add(sleep);
+    try {
+      await request.clock.sleep(ms, sleep.signal);
+    } catch (error) {
+      if (sleep.signal.reason !== BUDGET_RAISED) throw error;
+    } finally {
+      unlink?.();
+      this.learnedSleeps.delete(sleep);
+    }
   }
 
   /** Takes every budget, or none: the wait of the first that cannot give (and whether it counts tokens). */
@@ -822,6 +856,15 @@ class SharedRateLimiter implements RateLimiter {
    * have counted yet.
    */
   private async learn(headers: Record<string, string>, now: number): Promise<void> {
+    const before = [this.learnedRequests?.spec.capacity ?? 0, this.learnedTokens?.spec.capacity ?? 0];
+    await this.learnLimits(headers, now);
+    const raised =
+      (this.learnedRequests?.spec.capacity ?? 0) > before[0]! ||
+      (this.learnedTokens?.spec.capacity ?? 0) > before[1]!;
+    if (raised) for (const sleep of [...this.learnedSleeps]) sleep.abort(BUDGET_RAISED);
+  }
+
+  private async learnLimits(headers: Record<string, string>, now: number): Promise<void> {
     const requests = readLimit(headers, 'requests');
     if (requests !== undefined) {
       this.learnedRequests = this.learned(this.learnedRequests, 'learned-requests', requests);

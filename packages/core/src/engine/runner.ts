@@ -6,7 +6,7 @@
  * a batch of its items (checking the answer) and how to join the values of two halves of a batch.
  */
 
-import { abortReason, InvalidRequestError } from '../errors.js';
+import { abortReason, InvalidRequestError, reindexInput } from '../errors.js';
 import type { ResponseInfo, Usage, Warning } from '../types.js';
 import type { Batch } from './batcher.js';
 import { answerSource, checkUsage, warningsOf } from './checks.js';
@@ -200,24 +200,11 @@ function slice<I>(batch: Batch<I>, start: number, end: number): Batch<I> {
   };
 }
 
-/**
- * The API named an item by its index within the call; the caller needs its place in the whole job. Every
- * other field (`batchTooLarge`, `retryAfterMs`, retryability…) is kept, so bisection and retries go on.
- */
+/** The API named an item by its index within the call; the caller needs its place in the whole job. */
 function inJob(error: unknown, offset: number): unknown {
-  if (offset === 0 || !InvalidRequestError.isInstance(error) || error.inputIndex === undefined) return error;
-  const index = offset + error.inputIndex;
-  return new InvalidRequestError(`${error.message} (input ${index} of the whole job)`, {
-    provider: error.provider,
-    url: error.url,
-    statusCode: error.statusCode,
-    requestId: error.requestId,
-    retryAfterMs: error.retryAfterMs,
-    responseBody: error.responseBody,
-    providerCode: error.providerCode,
-    isRetryable: error.isRetryable,
-    batchTooLarge: error.batchTooLarge,
-    inputIndex: index,
-    cause: error,
-  });
+  return reindexInput(
+    error,
+    (inCall) => offset + inCall,
+    (index) => `(input ${index} of the whole job)`,
+  );
 }

@@ -1,3 +1,6 @@
+/** A non-negative decimal number, the only form either header's number takes. */
+const DECIMAL = /^\d+(\.\d+)?$/;
+
 /**
  * Reads a server's wait hint: `retry-after-ms` (milliseconds, may be fractional) wins over `retry-after`
  * (integer seconds or an HTTP-date). Returns undefined when neither is present or parseable.
@@ -6,14 +9,12 @@ export function parseRetryAfter(
   headers: Record<string, string>,
   now: number = Date.now(),
 ): number | undefined {
-  const milliseconds = headers['retry-after-ms'];
-  if (milliseconds !== undefined) {
-    const value = Number.parseFloat(milliseconds);
-    if (Number.isFinite(value) && value >= 0) return value;
-  }
+  // A plain decimal only: parseFloat read "0x10" as 0 (an immediate retry) and took "250ms" whole.
+  const milliseconds = headers['retry-after-ms']?.trim();
+  if (milliseconds !== undefined && DECIMAL.test(milliseconds)) return Number.parseFloat(milliseconds);
   const retryAfter = headers['retry-after']?.trim();
   if (retryAfter === undefined || retryAfter === '') return undefined;
-  if (/^\d+(\.\d+)?$/.test(retryAfter)) return Number.parseFloat(retryAfter) * 1_000;
+  if (DECIMAL.test(retryAfter)) return Number.parseFloat(retryAfter) * 1_000;
   // Only an HTTP-date (IMF-fixdate, RFC 850 or asctime: each starts with a day name); a lenient parse
   // would read "-1" as a year.
   if (!/^[A-Za-z]{3,9},? /.test(retryAfter)) return undefined;

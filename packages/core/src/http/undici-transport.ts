@@ -36,8 +36,32 @@ export function createDefaultDispatcher(options: DispatcherOptions = {}): Dispat
     ...(options.connections === undefined ? {} : { connections: options.connections }),
   };
   const base: Dispatcher = proxyConfigured() ? new EnvHttpProxyAgent(agentOptions) : new Agent(agentOptions);
-  return options.decompress === false ? base : base.compose(quietDecompressInterceptor());
+  // The first interceptor is the innermost: informational answers are dropped before the decompressor,
+  // which accepts one response start only and failed every call after a `103 Early Hints`.
+  return options.decompress === false
+    ? base
+    : base.compose(skipInformationalResponses, quietDecompressInterceptor());
 }
+
+/**
+ * Passes a response on without its informational (1xx) answers: `100 Continue`, `103 Early Hints` and
+ * the like come before the real one, and only the real one means anything to a caller. (`101 Switching
+ * Protocols` goes to the upgrade callback, never here.)
+ */
+const skipInformationalResponses: Dispatcher.DispatcherComposeInterceptor =
+  (dispatch) => (options, handler) =>
+    dispatch(options, {
+      onRequestStart: (controller, context) => handler.onRequestStart?.(controller, context),
+      onRequestUpgrade: (controller, statusCode, headers, socket) =>
+        handler.onRequestUpgrade?.(controller, statusCode, headers, socket),
+      onResponseStart: (controller, statusCode, headers, statusMessage) => {
+        if (statusCode < 200) return;
+        handler.onResponseStart?.(controller, statusCode, headers, statusMessage);
+      },
+      onResponseData: (controller, chunk) => handler.onResponseData?.(controller, chunk),
+      onResponseEnd: (controller, trailers) => handler.onResponseEnd?.(controller, trailers),
+      onResponseError: (controller, error) => handler.onResponseError?.(controller, error),
+    });
 
 /**
  * undici's decompress interceptor announces itself with an ExperimentalWarning when it is created. That

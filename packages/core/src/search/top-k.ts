@@ -8,7 +8,7 @@
 
 import { InvalidArgumentError } from '../errors.js';
 import { refuseUnknownSettings, type SettingNames } from '../setting-names.js';
-import { dotUnchecked, hammingUnchecked, norm } from '../vectors.js';
+import { cosineOfParts, dotUnchecked, hammingUnchecked, norm } from '../vectors.js';
 import {
   type Kernels,
   newWasmKernels,
@@ -413,13 +413,7 @@ function scoreFloats(
     }
   }
   for (let index = 0; index < count; index++)
-    best.offer(cosineOf(scores[first + index]!, queryNorm, norms[from + index]!), from + index);
-}
-
-/** The cosine of two vectors from their dot product and lengths; 0 when either is all zeros. */
-function cosineOf(product: number, queryNorm: number, vectorNorm: number): number {
-  const denominator = queryNorm * vectorNorm;
-  return denominator === 0 ? 0 : product / denominator;
+    best.offer(cosineOfParts(scores[first + index]!, queryNorm, norms[from + index]!), from + index);
 }
 
 /**
@@ -464,7 +458,7 @@ export function topK(
         norms[index] = norm(vector);
         measured[index] = 1;
       }
-      best.offer(cosineOf(product, queryNorm, norms[index]!), index);
+      best.offer(cosineOfParts(product, queryNorm, norms[index]!), index);
     }
     return best.ranked();
   }

@@ -447,11 +447,16 @@
         (br_if $done (i32.ge_u (local.get $index) (local.get $count)))
         (local.set $p (i32.load (local.get $ranges)))
         (local.set $end (i32.load offset=4 (local.get $ranges)))
-        ;; Up to two `=` of padding.
-        (if (i32.and (i32.gt_u (local.get $end) (local.get $p)) (i32.eq (i32.load8_u offset=0 (i32.sub (local.get $end) (i32.const 1))) (i32.const 61)))
-          (then (local.set $end (i32.sub (local.get $end) (i32.const 1)))))
-        (if (i32.and (i32.gt_u (local.get $end) (local.get $p)) (i32.eq (i32.load8_u offset=0 (i32.sub (local.get $end) (i32.const 1))) (i32.const 61)))
-          (then (local.set $end (i32.sub (local.get $end) (i32.const 1)))))
+        ;; Up to two `=` of padding, and only in a string whose length is a multiple of 4 (as atob reads
+        ;; it, and base64Size in vectors.ts): elsewhere a `=` is a character outside the alphabet.
+        (if (i32.and
+              (i32.and (i32.eqz (i32.and (i32.sub (local.get $end) (local.get $p)) (i32.const 3)))
+                       (i32.gt_u (local.get $end) (local.get $p)))
+              (i32.eq (i32.load8_u offset=0 (i32.sub (local.get $end) (i32.const 1))) (i32.const 61)))
+          (then
+            (local.set $end (i32.sub (local.get $end) (i32.const 1)))
+            (if (i32.eq (i32.load8_u offset=0 (i32.sub (local.get $end) (i32.const 1))) (i32.const 61))
+              (then (local.set $end (i32.sub (local.get $end) (i32.const 1)))))))
         ;; n characters hold floor(3n / 4) bytes; n mod 4 = 1 is never base64.
         (br_if $done
           (i32.or
