@@ -24,7 +24,7 @@ import {
 } from '@embedkit/core/provider';
 import { fetch as undiciFetch } from 'undici';
 import type { CreateModelOptions } from '../src/types.js';
-import { ACME_INPUT_TYPES, acmeCapabilities } from './reference-provider.js';
+import { ACME_INPUT_TYPES, acmeCapabilities, apiRoot } from './reference-provider.js';
 
 export const acmeFetchCapabilities: EmbeddingCapabilities = { ...acmeCapabilities, outputTypes: ['float'] };
 
@@ -189,7 +189,7 @@ export class AcmeFetchModel implements EmbeddingModel {
   protected async post(request: EmbedRequest): Promise<Response> {
     const body = JSON.stringify(this.body(request));
     try {
-      return await this.fetch(`${this.settings.baseURL}/embeddings`, {
+      return await this.fetch(`${apiRoot(this.settings.baseURL)}/embeddings`, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',

@@ -167,7 +167,7 @@ export const mutants: Mutant[] = [
     'embeddings',
     'drops-dimensions',
     'never sends `dimensions`, so the API answers with its default length',
-    ['dimensions-honoured', 'dimensions-min', 'dimensions-max', ...CASSETTES],
+    ['dimensions-honoured', 'dimensions-min', ...CASSETTES],
     class extends AcmeEmbeddingModel {
       protected override requestBody(request: EmbedRequest) {
         const { dimensions: _dropped, ...body } = super.requestBody(request);
@@ -1064,6 +1064,153 @@ export const mutants: Mutant[] = [
     },
   ),
 
+  // ------------------------------------------------------------------ found by review C
+  mutant(
+    'embeddings',
+    'ignores-base-url',
+    "sends every call to the API's default base URL, whatever `baseURL` it was given",
+    ['base-url', 'base-url-trailing-slash'],
+    class extends AcmeEmbeddingModel {
+      protected override url(path: string) {
+        return `https://api.acme.test/v1${path}`;
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'keeps-trailing-slash',
+    'joins `baseURL` and the path as given, so a base URL ending in `/` makes `//embeddings`',
+    ['base-url-trailing-slash'],
+    class extends AcmeEmbeddingModel {
+      protected override url(path: string) {
+        return `${this.settings.baseURL}${path}`;
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'guesses-usage',
+    "reports usage as the inputs' character count, a local estimate, instead of the API's count",
+    ['single', 'usage-summed', ...CASSETTES],
+    class extends AcmeEmbeddingModel {
+      override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+        const answer = await super.doEmbed(request);
+        const characters = request.inputs.reduce(
+          (sum, input) => sum + (typeof input === 'string' ? input : (input as { text: string }).text).length,
+          0,
+        );
+        return { ...answer, usage: { inputTokens: characters } };
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'dedupes-inputs',
+    'sends each distinct input once to save tokens, and never maps the vectors back to the repeats',
+    ['duplicate-inputs'],
+    class extends AcmeEmbeddingModel {
+      protected override requestBody(request: EmbedRequest) {
+        const body = super.requestBody(request);
+        return { ...body, input: [...new Set(body.input as string[])] };
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'dedupes-inputs-by-position',
+    'sends each distinct input once, then hands the vectors back by position, the last one for the rest',
+    ['duplicate-inputs'],
+    class extends AcmeEmbeddingModel {
+      override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+        const distinct = [...new Set(request.inputs)];
+        const answer = await super.doEmbed({ ...request, inputs: distinct });
+        const embeddings = request.inputs.map(
+          (_, index) => answer.embeddings[Math.min(index, distinct.length - 1)]!,
+        );
+        return { ...answer, embeddings };
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'model-fixed-to-suite-model',
+    "sends the model the author tested with (`acme-embed-1`, the suite's own) whatever model the caller chose",
+    ['model-named'],
+    class extends AcmeEmbeddingModel {
+      protected override requestBody(request: EmbedRequest) {
+        return { ...super.requestBody(request), model: 'acme-embed-1' };
+      }
+    },
+  ),
+  ...(
+    [
+      ['key-base64-in-message', 'the key', (key: string) => key],
+      ['basic-user-base64-in-message', 'Basic credentials `key:`', (key: string) => `${key}:`],
+      ['basic-password-base64-in-message', 'Basic credentials `:key`', (key: string) => `:${key}`],
+      [
+        'auth-header-base64-in-message',
+        'the authorization value `Bearer key`',
+        (key: string) => `Bearer ${key}`,
+      ],
+    ] as const
+  ).map(([name, what, credential]) =>
+    mutant(
+      'embeddings',
+      name,
+      `adds the base64 of ${what} to the message of an authentication error, as a debugging hint`,
+      ['secret-redaction'],
+      class extends AcmeEmbeddingModel {
+        override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+          try {
+            return await super.doEmbed(request);
+          } catch (error) {
+            if (AuthenticationError.isInstance(error))
+              error.message = `${error.message} (sent ${Buffer.from(credential(this.settings.apiKey)).toString('base64')})`;
+            throw error;
+          }
+        }
+      },
+    ),
+  ),
+  mutant(
+    'embeddings',
+    'gives-up-on-504',
+    "takes a 504 (a gateway's timeout) for a broken answer, so it is not retried",
+    ['error-5xx-retried'],
+    class extends AcmeEmbeddingModel {
+      override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+        try {
+          return await super.doEmbed(request);
+        } catch (error) {
+          if (ServerError.isInstance(error) && error.statusCode === 504)
+            throw new InvalidResponseError(error.message, { provider: 'acme', statusCode: 504 });
+          throw error;
+        }
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'gives-up-on-json-502',
+    "retries a proxy's HTML 502 but takes a 502 with a JSON body for the API's own final refusal",
+    ['error-5xx-retried'],
+    class extends RecordingModel {
+      override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+        try {
+          return await super.doEmbed(request);
+        } catch (error) {
+          if (
+            ServerError.isInstance(error) &&
+            error.statusCode === 502 &&
+            (this.last.headers['content-type'] ?? '').includes('json')
+          )
+            throw new InvalidResponseError(error.message, { provider: 'acme', statusCode: 502 });
+          throw error;
+        }
+      }
+    },
+  ),
+
   // ------------------------------------------------------------------ the plain-fetch reference
   mutant(
     'embeddings-fetch',
@@ -1283,6 +1430,17 @@ export const mutants: Mutant[] = [
         }
         this.first = false;
         return item;
+      }
+    },
+  ),
+  mutant(
+    'batch-jobs',
+    'batch-keeps-trailing-slash',
+    'joins `baseURL` and the batch paths as given, so a base URL ending in `/` makes `//batches`',
+    ['base-url-trailing-slash'],
+    class extends AcmeBatchJobs {
+      protected override url(path: string) {
+        return `${this.settings.baseURL}${path}`;
       }
     },
   ),

@@ -44,6 +44,7 @@ import {
   AcmeEmbeddingModel,
   type AcmeSettings,
   acmeWire,
+  apiRoot,
   parseAcmeError,
   shape,
 } from './reference-provider.js';
@@ -138,7 +139,7 @@ export class AcmeContextualizedModel extends AcmeEmbeddingModel implements Conte
     const response = await requestJson({
       transport: this.transport,
       provider: this.provider,
-      url: `${this.settings.baseURL}/contextualized`,
+      url: `${apiRoot(this.settings.baseURL)}/contextualized`,
       headers: {
         authorization: `Bearer ${this.settings.apiKey}`,
         ...this.settings.headers,
@@ -257,7 +258,7 @@ export class AcmeRerankingModel implements RerankingModel {
     const response = await requestJson({
       transport: this.transport,
       provider: this.provider,
-      url: `${this.settings.baseURL}/rerank`,
+      url: `${apiRoot(this.settings.baseURL)}/rerank`,
       headers: {
         authorization: `Bearer ${this.settings.apiKey}`,
         ...this.settings.headers,
@@ -374,11 +375,16 @@ export class AcmeBatchJobs implements BatchEmbeddingJobs {
     this.model = new AcmeEmbeddingModel(modelId, settings);
   }
 
+  /** The URL of `path` under the base URL given. */
+  protected url(path: string): string {
+    return `${apiRoot(this.settings.baseURL)}${path}`;
+  }
+
   protected call(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, signal?: AbortSignal) {
     return requestJson({
       transport: this.transport,
       provider: this.provider,
-      url: `${this.settings.baseURL}${path}`,
+      url: this.url(path),
       method,
       headers: { authorization: `Bearer ${this.settings.apiKey}` },
       ...(body === undefined ? {} : { body }),

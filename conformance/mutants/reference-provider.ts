@@ -113,6 +113,11 @@ export const acmeWire: WireProfile = {
   },
 };
 
+/** The API root a path is joined to: the base URL without its trailing slashes, so the path keeps one `/`. */
+export function apiRoot(baseURL: string): string {
+  return baseURL.replace(/\/+$/, '');
+}
+
 export interface AcmeSettings {
   apiKey: string;
   baseURL: string;
@@ -226,11 +231,16 @@ export class AcmeEmbeddingModel implements EmbeddingModel {
     return body;
   }
 
+  /** The URL of `path` under the base URL given. */
+  protected url(path: string): string {
+    return `${apiRoot(this.settings.baseURL)}${path}`;
+  }
+
   protected send(request: EmbedRequest) {
     return requestJson({
       transport: this.transport,
       provider: this.provider,
-      url: `${this.settings.baseURL}/embeddings`,
+      url: this.url('/embeddings'),
       headers: {
         authorization: `Bearer ${this.settings.apiKey}`,
         ...this.settings.headers,

@@ -161,7 +161,14 @@ function checkVectors(
 
 function checkUsage(actual: unknown, expected: { inputTokens: number } | null): void {
   if (expected === null) assert.equal(actual, undefined, 'usage absent');
-  else assert.deepEqual(actual, expected);
+  else {
+    const tokens = (actual as { inputTokens?: unknown } | undefined)?.inputTokens;
+    assert.deepEqual(
+      actual,
+      expected,
+      `usage differs from the recording: ${actual === undefined ? 'none' : String(tokens ?? JSON.stringify(actual))} vs ${expected.inputTokens}`,
+    );
+  }
 }
 
 /**

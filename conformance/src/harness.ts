@@ -49,6 +49,33 @@ export interface WorldOptions<M> {
   createModel(options: CreateModelOptions): M;
 }
 
+/**
+ * How one scenario's world differs from the usual one: another model id, headers for the provider, or
+ * another base URL (the API behind a gateway), under which the world expects every request.
+ */
+export interface WorldVariant {
+  headers?: Record<string, string>;
+  modelId?: string;
+  baseURL?: string;
+}
+
+/** A base URL's path without its trailing slashes: `/v1` for `https://api.acme.test/v1/`, '' for a bare origin. */
+export function basePath(baseURL: string): string {
+  return new URL(baseURL).pathname.replace(/\/+$/, '');
+}
+
+/**
+ * Where a request to `path` (under `from`, the API's own base URL) goes when the provider is given `to`:
+ * the endpoint path after the original base path, under the new one. Undefined when `path` is not under
+ * the original base path, so the API's place cannot be moved by the base URL.
+ */
+export function rebasedPath(path: string, from: string, to: string): string | undefined {
+  const original = basePath(from);
+  if (!(path === original || path.startsWith(`${original}/`) || path.startsWith(`${original}?`)))
+    return undefined;
+  return `${basePath(to)}${path.slice(original.length)}`;
+}
+
 /** One scenario's world: an interceptor for one transport, a model (or jobs client) wired to it, a clock. */
 export interface World<M> {
   readonly kind: TransportKind;
@@ -62,16 +89,27 @@ export interface World<M> {
 export function createWorld<M>(
   options: WorldOptions<M>,
   kind: TransportKind,
-  extra: { headers?: Record<string, string>; modelId?: string } = {},
+  extra: WorldVariant = {},
 ): World<M> & { close(): Promise<void> } {
   const apiKey = fakeApiKey(options.name);
-  const interceptor = createInterceptor(kind, new URL(options.baseURL).origin, apiKey);
+  const baseURL = extra.baseURL ?? options.baseURL;
+  const interceptor = createInterceptor(kind, new URL(baseURL).origin, apiKey);
+  if (baseURL !== options.baseURL) {
+    // Every expectation of the scenario moves with the base URL.
+    const expect = interceptor.expect.bind(interceptor);
+    interceptor.expect = (method, path, handler, expectOptions) => {
+      const moved = rebasedPath(path, options.baseURL, baseURL);
+      if (moved === undefined)
+        throw new Error(`conformance suite: ${path} is not under the base URL ${options.baseURL}`);
+      expect(method, moved, handler, expectOptions);
+    };
+  }
   let model: M;
   try {
     model = options.createModel({
       modelId: extra.modelId ?? options.modelId,
       apiKey,
-      baseURL: options.baseURL,
+      baseURL,
       ...interceptor.transport,
       ...(extra.headers === undefined ? {} : { headers: extra.headers }),
     });
@@ -85,8 +123,9 @@ export function createWorld<M>(
 
 /**
  * Runs `body` in `world` and closes it. A request that left by another way than the transport given to
- * the model, and a throwing reply handler, are the real cause of whatever the call then did, so they
- * fail the scenario first; an expected request that never came fails it too.
+ * the model, a request no expectation answers (the mocks report it to the provider as a network error),
+ * and a throwing reply handler are the real cause of whatever the call then did, so they fail the
+ * scenario first; an expected request that never came fails it too.
  */
 export async function runInWorld<W extends World<unknown>>(
   world: W & { close(): Promise<void> },
@@ -99,6 +138,8 @@ export async function runInWorld<W extends World<unknown>>(
     );
     const escaped = world.interceptor.escaped();
     if (escaped !== undefined) assert.fail(escaped);
+    const unexpected = world.interceptor.unexpected();
+    if (unexpected !== undefined) assert.fail(unexpected);
     if (world.interceptor.handlerErrors.length > 0) throw world.interceptor.handlerErrors[0];
     if (outcome !== undefined) throw outcome.error;
     assert.deepEqual(world.interceptor.pending(), [], 'every expected request was made');
@@ -111,21 +152,35 @@ export async function runInWorld<W extends World<unknown>>(
 export interface Harness extends World<EmbeddingModel> {
   /** Answers the next call of `inputCount` inputs at the wire's endpoint. */
   respond(inputCount: number, handler: ReplyHandler, options?: ExpectOptions): void;
+  /** The same world with a model of another id (same key, transport and headers), answered at its endpoint. */
+  withModel(modelId: string): Harness;
   close(): Promise<void>;
 }
 
 export function createHarness(
   options: WorldOptions<EmbeddingModel> & { wire: WireProfile },
   kind: TransportKind,
-  extra: { headers?: Record<string, string>; modelId?: string } = {},
+  extra: WorldVariant = {},
 ): Harness {
   const world = createWorld(options, kind, extra);
-  const modelId = extra.modelId ?? options.modelId;
-  return {
-    ...world,
-    respond(inputCount, handler, expectOptions) {
+  const answer =
+    (modelId: string): Harness['respond'] =>
+    (inputCount, handler, expectOptions) => {
       const { method, path } = options.wire.endpoint({ inputCount, modelId });
       world.interceptor.expect(method, path, handler, expectOptions);
+    };
+  return {
+    ...world,
+    respond: answer(extra.modelId ?? options.modelId),
+    withModel(modelId) {
+      const model = options.createModel({
+        modelId,
+        apiKey: world.apiKey,
+        baseURL: extra.baseURL ?? options.baseURL,
+        ...world.interceptor.transport,
+        ...(extra.headers === undefined ? {} : { headers: extra.headers }),
+      });
+      return { ...this, model, respond: answer(modelId) };
     },
   };
 }

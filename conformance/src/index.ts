@@ -27,6 +27,7 @@ export {
   fakeApiKey,
   type Harness,
   type World,
+  type WorldVariant,
 } from './harness.js';
 export {
   createInterceptor,

@@ -51,6 +51,12 @@ export interface Interceptor {
    * `createModel` (see `lockdown.ts`), or undefined when none did.
    */
   escaped(): string | undefined;
+  /**
+   * Why the scenario must fail because the provider sent a request no expectation answers (one too
+   * many, or to another place), or undefined when it sent none. The mocking libraries report such a
+   * request to the provider as a network failure; this names it.
+   */
+  unexpected(): string | undefined;
   close(): Promise<void>;
 }
 
@@ -156,6 +162,73 @@ function pathMatcher(path: string, secret: string | undefined): (actual: string)
   };
 }
 
+/** One expectation as the ledger counts it: where it answers, and how many more requests it takes. */
+interface Expected {
+  method: string;
+  matches(path: string): boolean;
+  left: number;
+  description: string;
+}
+
+/**
+ * The suite's own count of what the provider sent through its transport, matched against the
+ * expectations the way the mocking libraries match them (the first one with answers left), so that a
+ * request none answers is named by the suite instead of surfacing as a network error.
+ */
+class Ledger {
+  private readonly expected: Expected[] = [];
+  private sent = 0;
+  private readonly strays: string[] = [];
+
+  constructor(private readonly origin: string) {}
+
+  expect(method: string, path: string, matches: (path: string) => boolean, times: number): void {
+    this.expected.push({ method, matches, left: times, description: `${method} ${path}` });
+  }
+
+  /** Notes one request as it leaves: `url` absolute. */
+  note(method: string, url: string): void {
+    this.sent += 1;
+    let origin = '';
+    let path = url;
+    try {
+      const parsed = new URL(url);
+      origin = parsed.origin;
+      path = `${parsed.pathname}${parsed.search}`;
+    } catch {
+      // Not a URL: kept whole below.
+    }
+    const upper = method.toUpperCase();
+    const answered = this.expected.find(
+      (entry) => entry.left > 0 && origin === this.origin && entry.method === upper && entry.matches(path),
+    );
+    if (answered !== undefined) {
+      answered.left -= 1;
+      return;
+    }
+    const shown = origin === this.origin ? path : url;
+    this.strays.push(`request ${this.sent} (${upper} ${shown})`);
+  }
+
+  unexpected(): string | undefined {
+    if (this.strays.length === 0) return undefined;
+    const answers =
+      this.expected.reduce((sum, entry) => sum + entry.left, 0) + this.sent - this.strays.length;
+    const places = [...new Set(this.expected.map((entry) => entry.description))];
+    const where = places.length === 0 ? '' : ` (${places.join(', ')} at ${this.origin})`;
+    const [first, ...more] = this.strays;
+    const after = more.length === 0 ? '' : `; nor were ${more.join(', ')}`;
+    return `${first} was not expected: the scenario answers ${answers}${where}${after}`;
+  }
+}
+
+/** The method and absolute URL of a `fetch` call. */
+function fetchTarget(input: Parameters<FetchFunction>[0], init: Parameters<FetchFunction>[1]) {
+  const request = typeof input === 'object' && input !== null && 'method' in input ? input : undefined;
+  const url = request === undefined ? String(input) : (request as { url: string }).url;
+  return { method: init?.method ?? (request as { method?: string } | undefined)?.method ?? 'GET', url };
+}
+
 /**
  * Creates an interceptor for `origin` (e.g. `https://api.openai.com`) and the given transport. `secret`,
  * the scenario's key, is let through in a query parameter (see `pathMatcher`).
@@ -163,11 +236,15 @@ function pathMatcher(path: string, secret: string | undefined): (actual: string)
 export function createInterceptor(kind: TransportKind, origin: string, secret?: string): Interceptor {
   // Locked first, so that a request sent while the model is built is caught too.
   const lockdown = lockNetwork({ watchGlobalFetch: kind === 'undici' });
+  const ledger = new Ledger(origin);
   const inner =
-    kind === 'fetch' ? createNockInterceptor(origin, secret) : createMockAgentInterceptor(origin, secret);
+    kind === 'fetch'
+      ? createNockInterceptor(origin, secret, ledger)
+      : createMockAgentInterceptor(origin, secret, ledger);
   return {
     ...inner,
     escaped: () => escapeMessage(kind, lockdown.escapes),
+    unexpected: () => ledger.unexpected(),
     async close() {
       try {
         await inner.close();
@@ -189,9 +266,9 @@ function escapeMessage(kind: TransportKind, escapes: readonly Escape[]): string 
   );
 }
 
-type InnerInterceptor = Omit<Interceptor, 'escaped'>;
+type InnerInterceptor = Omit<Interceptor, 'escaped' | 'unexpected'>;
 
-function createNockInterceptor(origin: string, secret: string | undefined): InnerInterceptor {
+function createNockInterceptor(origin: string, secret: string | undefined, ledger: Ledger): InnerInterceptor {
   const requests: WireRequest[] = [];
   const handlerErrors: unknown[] = [];
   // One scope per expectation, so that `isDone` tells whether it was used.
@@ -200,11 +277,19 @@ function createNockInterceptor(origin: string, secret: string | undefined): Inne
     kind: 'fetch',
     handlerErrors,
     // A wrapper, so the provider selects its fetch transport; nock patches the global fetch underneath.
-    transport: { fetch: runtimeFetch },
+    transport: {
+      fetch: (input, init) => {
+        const target = fetchTarget(input, init);
+        ledger.note(target.method, target.url);
+        return runtimeFetch(input, init);
+      },
+    },
     requests,
     expect(method, path, handler, options = {}) {
       const scope = nock(origin);
-      let interceptor = scope.intercept(pathMatcher(path, secret), method).times(options.times ?? 1);
+      const matcher = pathMatcher(path, secret);
+      ledger.expect(method, path, matcher, options.times ?? 1);
+      let interceptor = scope.intercept(matcher, method).times(options.times ?? 1);
       if (options.delayMs !== undefined) interceptor = interceptor.delay(options.delayMs);
       if (options.connectionError === 'reset') {
         interceptor.replyWithError(resetError());
@@ -235,9 +320,20 @@ function createNockInterceptor(origin: string, secret: string | undefined): Inne
   };
 }
 
-function createMockAgentInterceptor(origin: string, secret: string | undefined): InnerInterceptor {
+function createMockAgentInterceptor(
+  origin: string,
+  secret: string | undefined,
+  ledger: Ledger,
+): InnerInterceptor {
   const agent = new MockAgent();
   agent.disableNetConnect();
+  // Every request the provider sends through this dispatcher is noted before the agent matches it.
+  const dispatch = agent.dispatch.bind(agent);
+  agent.dispatch = (options, handler) => {
+    // Joined as text: a path that starts with `//` must stay a path, not become a host.
+    ledger.note(options.method, `${String(options.origin).replace(/\/+$/, '')}${options.path}`);
+    return dispatch(options, handler);
+  };
   const pool = agent.get(origin);
   const requests: WireRequest[] = [];
   const handlerErrors: unknown[] = [];
@@ -250,6 +346,7 @@ function createMockAgentInterceptor(origin: string, secret: string | undefined):
     requests,
     expect(method, path, handler, options = {}) {
       const matcher = pathMatcher(path, secret);
+      ledger.expect(method, path, matcher, options.times ?? 1);
       described.set(matcher, options.optional === true ? undefined : path);
       const intercepted = pool.intercept({ path: matcher, method });
       if (options.connectionError === 'reset') {

@@ -2,11 +2,19 @@
  * What a failing scenario tells a provider author: a request that left by another way than the transport
  * `createModel` was given fails it (and reaches nothing), and every failure names the bug its case catches.
  */
+
+import type { EmbedRequest, EmbedResponse } from '@embedkit/core/provider';
 import { createTransport } from '@embedkit/core/provider';
 import { fetch as undiciFetch } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
+import { acmeCassettes } from '../mutants/cassettes.js';
 import { mutants } from '../mutants/index.js';
-import { AcmeEmbeddingModel, type AcmeSettings, acmeWire } from '../mutants/reference-provider.js';
+import {
+  AcmeEmbeddingModel,
+  type AcmeSettings,
+  acmeCapabilities,
+  acmeWire,
+} from '../mutants/reference-provider.js';
 import { runConformance } from '../src/describe.js';
 import type { CreateModelOptions, DescribeEmbeddingProviderOptions } from '../src/types.js';
 import { startLiveServer } from './acme-live-server.js';
@@ -121,5 +129,93 @@ describe('a failing scenario', () => {
     );
     expect(outcomes.map((outcome) => outcome.passed)).toEqual([false, false]);
     for (const outcome of outcomes) expect(message(outcome.error)).toMatch(/ \(this scenario catches: .+\)$/);
+  });
+});
+
+/** A mutant by name, as `createModel`. */
+const mutantModel = (name: string) =>
+  mutants.find((candidate) => candidate.name === name)!
+    .create as DescribeEmbeddingProviderOptions['createModel'];
+
+/** Runs the `only` scenarios against `createModel` with the recorded Acme base URL (nothing live). */
+const offline = (createModel: DescribeEmbeddingProviderOptions['createModel'], only: string[]) =>
+  runConformance(
+    { ...suite(createModel), baseURL: 'https://api.acme.test/v1', cassettes: acmeCassettes },
+    { only },
+  );
+
+describe('what a failure says', () => {
+  it("a vector that is another input's is named so", async () => {
+    const { outcomes } = await offline(mutantModel('ignores-index-order'), ['shuffled-indices']);
+    expect(outcomes.length).toBe(2);
+    for (const outcome of outcomes)
+      expect(message(outcome.error)).toMatch(
+        /^vectors out of order: vector 0 is input 5's \(this scenario catches/,
+      );
+  });
+
+  it('the note of what the scenario catches shows once in the stack as in the message', async () => {
+    const { outcomes } = await offline(mutantModel('drops-dimensions'), ['dimensions-honoured']);
+    for (const outcome of outcomes) {
+      const stack = String((outcome.error as Error).stack);
+      expect(stack.split('(this scenario catches:').length - 1, stack).toBe(1);
+    }
+  });
+
+  it('a request the scenario does not expect is named, not reported as a network error', async () => {
+    class SendsTwice extends AcmeEmbeddingModel {
+      override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+        // A "warm-up" call before the real one.
+        await super.doEmbed(request).catch(() => undefined);
+        return super.doEmbed(request);
+      }
+    }
+    const { outcomes } = await offline(
+      ({ modelId, ...settings }) => new SendsTwice(modelId, settings),
+      ['single'],
+    );
+    expect(outcomes.length).toBe(2);
+    for (const outcome of outcomes) {
+      expect(message(outcome.error)).toMatch(
+        /^request 2 \(POST \/v1\/embeddings\) was not expected: the scenario answers 1 /,
+      );
+      expect(message(outcome.error)).not.toMatch(/MOCK_NOT_MATCHED|network/);
+    }
+  });
+
+  it("a cassette's usage is compared under a label", async () => {
+    const { outcomes } = await offline(mutantModel('wrong-usage-sum'), ['cassette/two inputs as queries']);
+    expect(outcomes.length).toBe(2);
+    for (const outcome of outcomes)
+      expect(message(outcome.error)).toMatch(/^usage differs from the recording: 4 vs 2/);
+  });
+});
+
+describe('dimensions equal to the default', () => {
+  /** Correct: leaves `dimensions` out when the length asked is the model's default, which the API answers anyway. */
+  class OmitsDefaultLength extends AcmeEmbeddingModel {
+    protected override requestBody(request: EmbedRequest) {
+      const body = super.requestBody(request);
+      if (body.dimensions === acmeCapabilities.defaultDimensions) delete body.dimensions;
+      return body;
+    }
+  }
+
+  it('may be left out of the request', async () => {
+    const { outcomes } = await offline(
+      ({ modelId, ...settings }) => new OmitsDefaultLength(modelId, settings),
+      ['dimensions-max', 'dimensions-default', 'dimensions-honoured', 'dimensions-min'],
+    );
+    expect(outcomes.length).toBe(8);
+    expect(outcomes.filter((outcome) => !outcome.passed).map((outcome) => message(outcome.error))).toEqual(
+      [],
+    );
+  });
+
+  it('a length clamped below the one asked is still refused, and said so', async () => {
+    const { outcomes } = await offline(mutantModel('caps-dimensions'), ['dimensions-max']);
+    expect(outcomes.length).toBe(2);
+    for (const outcome of outcomes)
+      expect(message(outcome.error)).toMatch(/^item 0 asks 24 dimensions, not the 32 asked/);
   });
 });

@@ -47,10 +47,15 @@ function fieldJobs(suite: EmbeddingSuite): FieldJob[] {
   return jobs;
 }
 
+/** The other model id `model-named` asks, beside the suite's. */
+export function secondModelId(modelId: string): string {
+  return `${modelId}-next`;
+}
+
 export const basics: Family<EmbeddingSuite, Harness> = {
   name: 'basics',
   checks:
-    'one input, a batch, answers out of order, { text } inputs, custom headers, usage, the key kept out of the URL, only known request fields',
+    'one input, a batch, repeated inputs, answers out of order, { text } inputs, custom headers, the model asked, usage, the key kept out of the URL, only known request fields',
   splits: true,
   cases: (suite) => {
     const { wire } = suite;
@@ -78,15 +83,20 @@ export const basics: Family<EmbeddingSuite, Harness> = {
               `the result keeps the request id the API sent in ${wire.requestIdHeader}`,
             );
           // Request headers (the key's among them) belong to the request, never to the result.
-          assertNoSecret(result, world.apiKey);
           const auth = wire.authHeader(world.apiKey);
+          assertNoSecret(result, world.apiKey, [auth.value]);
           assert.equal(
             request.headers[auth.name.toLowerCase()],
             auth.value,
             'the key is sent in the auth header',
           );
           assert.deepEqual(wire.inputsOf(request.body), texts, 'the input is sent as given');
-          if (wire.reportsUsage) assert.deepEqual(result.usage, { inputTokens: suite.usageTokens(texts) });
+          if (wire.reportsUsage)
+            assert.deepEqual(
+              result.usage,
+              { inputTokens: suite.usageTokens(texts) },
+              `usage is the API's count (${suite.usageTokens(texts)} tokens), not ${JSON.stringify(result.usage)}`,
+            );
           else assert.equal(result.usage, undefined, 'usage is absent when the API reports none');
         },
       ),
@@ -147,14 +157,33 @@ export const basics: Family<EmbeddingSuite, Harness> = {
         ? skip('model-named', 'the wire profile cannot read the model a request names (modelOf)')
         : check(
             'model-named',
-            'a model fixed in the provider, or named another way, instead of the one asked',
+            'a model fixed in the provider (even to the one the suite asks), or named another way, instead of the one asked',
             async (world) => {
               await splitJob(suite, world, 'model');
+              // Another id, so a provider that always names the suite's model is caught too. Its lengths are
+              // not known, so its job asks none; what matters is what its request names.
+              const other = secondModelId(suite.modelId);
+              const second = world.withModel(other);
+              const before = world.interceptor.requests.length;
+              second.respond(1, suite.success());
+              const { dimensions: _none, ...settings } = suite.settings(second, { maxRetries: 0 });
+              const failure = await embedMany({ ...settings, inputs: ['model: the second one'] }).then(
+                () => undefined,
+                (error: unknown) => error as Error,
+              );
+              if (world.interceptor.requests.length === before)
+                assert.fail(
+                  `the job with model ${JSON.stringify(other)} sent no request${failure === undefined ? '' : `: ${failure.message}`}`,
+                );
+              const expected = [
+                ...world.interceptor.requests.slice(0, before).map(() => suite.modelId),
+                other,
+              ];
               for (const [index, request] of world.interceptor.requests.entries())
                 assert.equal(
                   wire.modelOf!(request),
-                  suite.modelId,
-                  `request ${index} names the model ${JSON.stringify(wire.modelOf!(request))}, not ${JSON.stringify(suite.modelId)}`,
+                  expected[index],
+                  `request ${index} names the model ${JSON.stringify(wire.modelOf!(request))}, not ${JSON.stringify(expected[index])}`,
                 );
             },
           ),
@@ -164,7 +193,7 @@ export const basics: Family<EmbeddingSuite, Harness> = {
         async (world) => {
           world.respond(1, suite.success());
           await embedMany({ ...suite.settings(world), inputs: ['x'] });
-          const forms = secretForms(world.apiKey);
+          const forms = secretForms(world.apiKey, [wire.authHeader(world.apiKey).value]);
           for (const request of world.interceptor.requests) {
             const form = forms.find((candidate) => request.path.includes(candidate));
             if (form !== undefined) {
@@ -196,6 +225,27 @@ export const basics: Family<EmbeddingSuite, Harness> = {
           ),
     );
     cases.push(
+      check(
+        'duplicate-inputs',
+        'a repeated input dropped (inputs deduplicated and not mapped back), or its vector put at another input',
+        async (world) => {
+          const [a, b, c] = suite.inputs(3, 'repeated') as [string, string, string];
+          const texts = [a, a, b, a, c, a];
+          for (const size of suite.callSizes(texts.length)) world.respond(size, suite.success());
+          const outcome = await embedMany({ ...suite.settings(world), inputs: texts }).then(
+            (result) => ({ result }),
+            (error: unknown) => ({ error }),
+          );
+          const sent = world.interceptor.requests.flatMap((request) => wire.inputsOf(request.body));
+          assert.deepEqual(
+            [...sent].sort(),
+            [...texts].sort(),
+            `every input is sent, repeats included: ${sent.length} sent for ${texts.length} inputs`,
+          );
+          if ('error' in outcome) throw outcome.error;
+          suite.expectVectors(outcome.result, texts);
+        },
+      ),
       suite.cap >= 2
         ? check(
             'shuffled-indices',
@@ -229,7 +279,11 @@ export const basics: Family<EmbeddingSuite, Harness> = {
                   inputs: texts,
                   maxInputsPerCall: 2,
                 });
-                assert.deepEqual(result.usage, { inputTokens: suite.usageTokens(texts) });
+                assert.deepEqual(
+                  result.usage,
+                  { inputTokens: suite.usageTokens(texts) },
+                  `usage is the sum of the API's counts (${suite.usageTokens(texts)} tokens), not ${JSON.stringify(result.usage)}`,
+                );
               },
             )
           : skip('usage-summed', 'the model takes one input per call'),

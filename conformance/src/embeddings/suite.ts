@@ -13,8 +13,8 @@ import {
 } from '@embedkit/core';
 import { createHarness, type Harness } from '../harness.js';
 import type { ReplyHandler, WireReply } from '../interceptor.js';
-import { valuesFor } from '../suite/answers.js';
-import { expectVector } from '../suite/checks.js';
+import { reportedTokens, valuesFor } from '../suite/answers.js';
+import { expectVectorsInOrder } from '../suite/checks.js';
 import { callSizes, type FamilyPass, modePass } from '../suite/family.js';
 import { errorReply, type JobKit, type JobWorld, jobPass } from '../suite/job-kit.js';
 import type {
@@ -149,7 +149,9 @@ export function createEmbeddingSuite(options: SuiteOptions, mode: ScenarioMode):
   // The length the API answers when none is asked: its own, where the wire states it.
   const apiDefault = wire.vectorLengths?.default ?? capabilities.defaultDimensions ?? 8;
   const dims = chosenDimensions ?? apiDefault;
-  const usageTokens = (texts: readonly string[]) => texts.reduce((sum, text) => sum + text.length, 0);
+  // The API's own count, which no local estimate reproduces (see `reportedTokens`).
+  const usageTokens = (texts: readonly string[]) =>
+    texts.reduce((sum, text) => sum + reportedTokens(text), 0);
   const itemsOf = (body: unknown): WireItem[] =>
     wire.itemsOf?.(body) ??
     wire.inputsOf(body).map((text) => ({
@@ -237,14 +239,11 @@ export function createEmbeddingSuite(options: SuiteOptions, mode: ScenarioMode):
     usageTokens,
     expectVectors(result, texts, dimensions = dims, outputType = 'float') {
       assert.equal(result.embeddings.length, texts.length, 'one vector per input');
-      texts.forEach((text, index) => {
-        expectVector(
-          result.embeddings[index],
-          valuesFor(text, dimensions, outputType),
-          `vector ${index}`,
-          outputType,
-        );
-      });
+      expectVectorsInOrder(
+        result.embeddings,
+        texts.map((text) => valuesFor(text, dimensions, outputType)),
+        outputType,
+      );
     },
   };
 }
@@ -254,8 +253,8 @@ export function embeddingPass(
   options: SuiteOptions,
   mode: ScenarioMode,
 ): FamilyPass<EmbeddingSuite, Harness> {
-  return modePass(mode, createEmbeddingSuite(options, mode), (kind) =>
-    createHarness(options, kind, { headers: PROVIDER_HEADERS }),
+  return modePass(mode, createEmbeddingSuite(options, mode), (kind, variant) =>
+    createHarness(options, kind, { headers: PROVIDER_HEADERS, ...variant }),
   );
 }
 
@@ -264,8 +263,13 @@ export function embeddingJobPass(options: SuiteOptions): FamilyPass<JobKit, JobW
   const suite = createEmbeddingSuite(options, DEFAULT_MODE);
   const texts = ['pets and animals'];
   return jobPass(
-    { prefix: '', wire: options.wire },
-    (kind) => createHarness(options, kind, { headers: PROVIDER_HEADERS }),
+    {
+      prefix: '',
+      wire: options.wire,
+      baseURL: options.baseURL,
+      endpointPath: options.wire.endpoint({ inputCount: texts.length, modelId: options.modelId }).path,
+    },
+    (kind, variant) => createHarness(options, kind, { headers: PROVIDER_HEADERS, ...variant }),
     (harness) => ({
       expectCall: (reply, expectOptions) => harness.respond(1, reply, expectOptions),
       success: suite.success(),

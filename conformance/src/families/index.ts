@@ -1,5 +1,6 @@
 import type { Family } from '../suite/family.js';
 import type { JobKit, JobWorld } from '../suite/job-kit.js';
+import { baseUrl } from './base-url.js';
 import { errorAnswers } from './error-answers.js';
 import { networkFaults } from './network-faults.js';
 import { redaction } from './redaction.js';
@@ -11,4 +12,5 @@ export const sharedFamilies: readonly Family<JobKit, JobWorld>[] = [
   waits,
   redaction,
   networkFaults,
+  baseUrl,
 ];

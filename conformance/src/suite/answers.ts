@@ -12,6 +12,20 @@ export function vectorFor(text: string, dimensions: number): number[] {
   return Array.from(hashVector(text, dimensions));
 }
 
+/**
+ * The tokens the fake APIs report for one input: an arbitrary number from the text's hash, between 1,009
+ * and 5,008, that no local estimate (characters, bytes, words, a quarter of the bytes) gives, so a provider
+ * that guesses usage instead of reporting the API's count fails. Summed per call, so it adds up over calls.
+ */
+export function reportedTokens(text: string): number {
+  let hash = 2166136261;
+  for (const character of text) {
+    hash ^= character.codePointAt(0)!;
+    hash = Math.imul(hash, 16777619) >>> 0;
+  }
+  return 1_009 + (hash % 4_000);
+}
+
 const SIGNED: Partial<Record<OutputType, boolean>> = { int8: true, binary: true };
 
 /**

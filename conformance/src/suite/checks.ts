@@ -42,12 +42,90 @@ export function expectVector(
   }
 }
 
-/** The forms a key takes in text: as is, percent-encoded, and JSON-escaped (`\/`, `\u002f`, …). */
-export function secretForms(secret: string): string[] {
-  const forms = new Set([secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)]);
+/** Whether `actual` holds exactly `expected` (floats to float32 precision, quantized bytes exactly). */
+function sameValues(actual: unknown, expected: readonly number[], outputType: OutputType): boolean {
+  const vector = actual as ArrayLike<number> | undefined;
+  if (vector === undefined || vector === null || vector.length !== expected.length) return false;
+  for (let index = 0; index < expected.length; index++)
+    if (!(Math.abs(vector[index]! - expected[index]!) <= (outputType === 'float' ? 1e-6 : 0))) return false;
+  return true;
+}
+
+/**
+ * Checks vectors against what the fake API sent for each input, in input order (`expectVector` on each).
+ * A vector that is another input's is named as such ("vectors out of order: vector 0 is input 4's"),
+ * which tells more than its first differing value.
+ */
+export function expectVectorsInOrder(
+  actual: readonly unknown[],
+  expected: readonly (readonly number[])[],
+  outputType: OutputType = 'float',
+): void {
+  for (const [index, values] of expected.entries()) {
+    const vector = actual[index];
+    if (!sameValues(vector, values, outputType)) {
+      const owner = expected.findIndex(
+        (other, position) =>
+          position !== index &&
+          !sameValues(values, other, outputType) &&
+          sameValues(vector, other, outputType),
+      );
+      if (owner >= 0) assert.fail(`vectors out of order: vector ${index} is input ${owner}'s`);
+    }
+    expectVector(vector, values, `vector ${index}`, outputType);
+  }
+}
+
+/** Base64 shorter than this is left out of the forms: it could turn up by chance. */
+const MIN_BASE64_FORM = 16;
+
+/**
+ * The base64 of `text` as it shows inside any longer base64 that starts with it: its whole 3-byte groups
+ * (the last, partial group depends on what follows), padding dropped.
+ */
+function base64Of(text: string): string {
+  const bytes = Buffer.from(text, 'utf8');
+  return bytes.subarray(0, bytes.length - (bytes.length % 3)).toString('base64');
+}
+
+/**
+ * The forms a key takes in text, each with how it was written: as is, percent-encoded, JSON-escaped
+ * (`\/`, `\u002f`, …), and base64 of the key, of `key:` and `:key` (Basic credentials with the key as
+ * user or password) and of each value in `alsoEncoded` (the auth header's value, `Bearer <key>`), where
+ * the base64 is long enough not to match by chance.
+ */
+export function namedSecretForms(
+  secret: string,
+  alsoEncoded: readonly string[] = [],
+): { form: string; as: string }[] {
+  const forms = new Map<string, string>();
+  const add = (form: string, as: string) => {
+    if (form !== '' && !forms.has(form)) forms.set(form, as);
+  };
+  add(secret, 'itself');
+  add(encodeURIComponent(secret), 'percent-encoded');
+  add(JSON.stringify(secret).slice(1, -1), 'JSON-escaped');
   // JSON may escape the solidus: PHP's writer sends `\/`, any writer may send `\u002f`.
-  for (const solidus of ['\\/', '\\u002f', '\\u002F']) forms.add(secret.replaceAll('/', solidus));
-  return [...forms];
+  for (const solidus of ['\\/', '\\u002f', '\\u002F']) add(secret.replaceAll('/', solidus), 'JSON-escaped');
+  const encoded: [string, string][] = [
+    [secret, 'the key'],
+    [`${secret}:`, '`key:`'],
+    [`:${secret}`, '`:key`'],
+    ...alsoEncoded.map((value): [string, string] => [value, JSON.stringify(value.replace(secret, '<key>'))]),
+  ];
+  for (const [text, name] of encoded) {
+    const base64 = base64Of(text);
+    if (base64.length >= MIN_BASE64_FORM) {
+      add(base64, `base64 of ${name}`);
+      add(base64.replaceAll('+', '-').replaceAll('/', '_'), `base64url of ${name}`);
+    }
+  }
+  return [...forms].map(([form, as]) => ({ form, as }));
+}
+
+/** The forms a key takes in text (see `namedSecretForms`). */
+export function secretForms(secret: string, alsoEncoded: readonly string[] = []): string[] {
+  return namedSecretForms(secret, alsoEncoded).map(({ form }) => form);
 }
 
 /** Every error in a chain: the error, its `cause`s, and the errors it aggregates (`errors`, `lastError`). */
@@ -91,10 +169,11 @@ function fieldsOf(value: unknown): [string, string][] {
 /**
  * Fails when the key shows anywhere in `error`: its message, `String(error)`, stack, every string field
  * (`url`, `requestId`, `responseBody`, …), `inspect` and JSON forms, and the same for every error of
- * its cause chain, in every form the key takes in text.
+ * its cause chain, in every form the key takes in text (`alsoEncoded`: credentials built from it, such
+ * as the auth header's value, whose base64 counts too).
  */
-export function assertNoSecret(error: unknown, secret: string): void {
-  const forms = secretForms(secret);
+export function assertNoSecret(error: unknown, secret: string, alsoEncoded: readonly string[] = []): void {
+  const forms = namedSecretForms(secret, alsoEncoded);
   const places: [string, string][] = [];
   for (const [depth, link] of errorChain(error).entries()) {
     const where = depth === 0 ? '' : `cause ${depth}: `;
@@ -107,12 +186,13 @@ export function assertNoSecret(error: unknown, secret: string): void {
     // A circular error cannot be serialized; the other forms cover it.
   }
   for (const [place, text] of places) {
-    const form = forms.find((candidate) => text.includes(candidate));
-    if (form !== undefined) {
+    const found = forms.find((candidate) => text.includes(candidate.form));
+    if (found !== undefined) {
+      const { form, as } = found;
       const name = (error as { name?: string })?.name ?? 'the error';
       const at = text.indexOf(form);
       assert.fail(
-        `the API key leaked into ${name} (${place}${form === secret ? '' : `, as ${JSON.stringify(form)}`}): …${text.slice(Math.max(0, at - 60), at + 20)}…`,
+        `the API key leaked into ${name} (${place}${form === secret ? '' : `, ${as}: ${JSON.stringify(form)}`}): …${text.slice(Math.max(0, at - 60), at + 20)}…`,
       );
     }
   }

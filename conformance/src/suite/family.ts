@@ -3,7 +3,7 @@
  * catches named beside it; the provider's capabilities and wire profile decide which families and cases
  * apply, and the ones that do not are reported with the reason.
  */
-import { runInWorld, type World } from '../harness.js';
+import { runInWorld, type World, type WorldVariant } from '../harness.js';
 import type { TransportKind } from '../interceptor.js';
 
 /** One generated scenario: a stable id (the key for `expectedFailures`) that runs through one transport. */
@@ -12,11 +12,12 @@ export interface Scenario {
   run(kind: TransportKind): Promise<void>;
 }
 
-/** One case of a family: its id, the bug it catches, and what it does in a fresh world. */
+/** One case of a family: its id, the bug it catches, and what it does in a fresh world (built as `world` says). */
 export interface Case<W> {
   id: string;
   catches: string;
   run(world: W): Promise<void>;
+  world?: WorldVariant;
 }
 
 /** A case the provider's capabilities or wire profile rule out, with the reason. */
@@ -25,9 +26,14 @@ export interface SkippedCase {
   skipped: string;
 }
 
-/** A case: `id`, the bug it `catches`, and its body. */
-export function check<W>(id: string, catches: string, run: (world: W) => Promise<void>): Case<W> {
-  return { id, catches, run };
+/** A case: `id`, the bug it `catches`, its body, and how its world differs from the usual one (if it does). */
+export function check<W>(
+  id: string,
+  catches: string,
+  run: (world: W) => Promise<void>,
+  world?: WorldVariant,
+): Case<W> {
+  return world === undefined ? { id, catches, run } : { id, catches, run, world };
 }
 
 /** A case that does not apply here, and why. */
@@ -73,7 +79,7 @@ export interface FamilyPass<S, W> {
   idPrefix: string;
   /** Only the families that split work run in this pass. */
   splittingOnly: boolean;
-  toScenario(id: string, run: (world: W) => Promise<void>): Scenario;
+  toScenario(id: string, run: (world: W) => Promise<void>, variant?: WorldVariant): Scenario;
 }
 
 /**
@@ -112,7 +118,7 @@ export function buildScenarios<S, W>(
           report.skippedCases.push({ id, reason: item.skipped });
           continue;
         }
-        scenarios.push(withCatches(pass.toScenario(id, item.run), item.catches));
+        scenarios.push(withCatches(pass.toScenario(id, item.run, item.world), item.catches));
         report.scenarios.push(id);
       }
     }
@@ -134,15 +140,20 @@ function withCatches(scenario: Scenario, catches: string): Scenario {
   };
 }
 
-/** `error` with `note` after its message (and in its stack, which repeats the message). */
-function withNote(error: unknown, note: string): unknown {
+/**
+ * `error` with `note` after its message (and in its stack, which repeats the message). The stack is read
+ * before the message changes: V8 formats it lazily, from the message it finds at the first read, so read
+ * after it would hold the note already and get it twice.
+ */
+export function withNote(error: unknown, note: string): unknown {
   if (typeof error === 'object' && error !== null && typeof (error as Error).message === 'string') {
     const failure = error as Error;
     const before = failure.message;
     try {
+      const stack = failure.stack;
       failure.message = `${before}${note}`;
-      if (typeof failure.stack === 'string' && before !== '' && failure.stack.includes(before))
-        failure.stack = failure.stack.replace(before, () => failure.message);
+      if (typeof stack === 'string' && before !== '' && stack.includes(before))
+        failure.stack = stack.replace(before, () => failure.message);
       if (failure.message === `${before}${note}`) return failure;
     } catch {
       // A frozen error: wrapped below.
@@ -174,12 +185,12 @@ export function callSizes(count: number, perCall: number): number[] {
 export function modePass<S, W extends World<unknown>>(
   mode: { name: string },
   suite: S,
-  world: (kind: TransportKind) => W & { close(): Promise<void> },
+  world: (kind: TransportKind, variant?: WorldVariant) => W & { close(): Promise<void> },
 ): FamilyPass<S, W> {
   return {
     suite,
     idPrefix: mode.name === 'default' ? '' : `${mode.name}/`,
     splittingOnly: mode.name !== 'default',
-    toScenario: (id, body) => ({ id, run: (kind) => runInWorld(world(kind), body) }),
+    toScenario: (id, body, variant) => ({ id, run: (kind) => runInWorld(world(kind, variant), body) }),
   };
 }

@@ -4,7 +4,7 @@
  * rerank) provides it, so those families are written once.
  */
 import type { CallSettings } from '@embedkit/core';
-import { runInWorld, type World } from '../harness.js';
+import { runInWorld, type World, type WorldVariant } from '../harness.js';
 import type { ExpectOptions, ReplyHandler, TransportKind, WireReply } from '../interceptor.js';
 import type { ErrorKind, WireBasics } from '../types.js';
 import type { FamilyPass } from './family.js';
@@ -29,6 +29,10 @@ export interface JobKit {
   /** Prefix of the shared scenarios' ids: '' (embeddings), 'ctx-' or 'rerank-'. */
   prefix: string;
   wire: WireBasics;
+  /** The API root the provider is given in every other scenario. */
+  baseURL: string;
+  /** The path (and query) of the small job's call, under `baseURL`. */
+  endpointPath: string;
 }
 
 /** An error answer in the wire's format. */
@@ -48,16 +52,16 @@ export function errorReply(
 /** The pass of the shared families for a group: a fresh world per case, turned into a `JobWorld` by `job`. */
 export function jobPass<W extends World<unknown>>(
   kit: JobKit,
-  world: (kind: TransportKind) => W & { close(): Promise<void> },
+  world: (kind: TransportKind, variant?: WorldVariant) => W & { close(): Promise<void> },
   job: (world: W) => Omit<JobWorld, keyof World<unknown>>,
 ): FamilyPass<JobKit, JobWorld> {
   return {
     suite: kit,
     idPrefix: '',
     splittingOnly: false,
-    toScenario: (id, run) => ({
+    toScenario: (id, run, variant) => ({
       id,
-      run: (kind) => runInWorld(world(kind), (created) => run({ ...created, ...job(created) })),
+      run: (kind) => runInWorld(world(kind, variant), (created) => run({ ...created, ...job(created) })),
     }),
   };
 }

@@ -1,6 +1,6 @@
 import type { WireProfile } from '@embedkit/conformance';
 
-type Body = { texts: string[]; dims?: number; purpose?: string };
+type Body = { model?: string; texts: string[]; dims?: number; purpose?: string };
 // Written out here rather than imported from src, so a wrong mapping in the provider cannot pass.
 const types: Record<string, 'query' | 'document'> = { search_query: 'query', search_document: 'document' };
 const codes: Record<string, string> = {
@@ -17,6 +17,8 @@ export const lumenWire: WireProfile = {
   successBody: ({ vectors, usageTokens }) => ({ vectors, tokens: usageTokens }),
   errorBody: ({ message, kind }) => ({ message, code: codes[kind ?? ''] ?? 'error' }),
   reportsUsage: true,
+  // The body names the model, so the suite checks it is the one asked (model-named).
+  modelOf: (request) => (request.body as Body).model,
   // Lumen's two special errors; each one declared here switches its scenarios on.
   signals: { quotaExhausted: true, batchTooLarge: true },
   maxInputsPerRequest: 96,

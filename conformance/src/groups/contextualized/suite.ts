@@ -13,9 +13,9 @@ import {
   type OutputType,
 } from '@embedkit/core';
 import type { SettingNames } from '@embedkit/core/provider';
-import { createWorld, type World } from '../../harness.js';
+import { createWorld, type World, type WorldVariant } from '../../harness.js';
 import type { ExpectOptions, ReplyHandler, TransportKind, WireReply } from '../../interceptor.js';
-import { valuesFor } from '../../suite/answers.js';
+import { reportedTokens, valuesFor } from '../../suite/answers.js';
 import { expectVector } from '../../suite/checks.js';
 import { callSizes, type FamilyPass, modePass } from '../../suite/family.js';
 import {
@@ -182,7 +182,7 @@ export function createContextualizedSuite(
         : [...allowed].sort((a, b) => a - b)[0];
   const dims = chosenDimensions ?? capabilities.defaultDimensions ?? 8;
   const usageTokens = (documents: readonly (readonly string[])[]) =>
-    documents.flat().reduce((sum, text) => sum + text.length, 0);
+    documents.flat().reduce((sum, text) => sum + reportedTokens(text), 0);
 
   const success =
     (answer: ContextualizedAnswer = {}): ReplyHandler =>
@@ -258,8 +258,8 @@ export function createContextualizedSuite(
   };
 }
 
-function contextualizedWorld(options: SuiteOptions, kind: TransportKind) {
-  const world = createWorld(options, kind);
+function contextualizedWorld(options: SuiteOptions, kind: TransportKind, variant: WorldVariant = {}) {
+  const world = createWorld(options, kind, variant);
   return {
     ...world,
     respond(documentCount: number, handler: ReplyHandler, expectOptions?: ExpectOptions) {
@@ -273,8 +273,8 @@ export function contextualizedPass(
   options: SuiteOptions,
   mode: ContextualizedMode,
 ): FamilyPass<ContextualizedSuite, ContextualizedWorld> {
-  return modePass(mode, createContextualizedSuite(options, mode), (kind) =>
-    contextualizedWorld(options, kind),
+  return modePass(mode, createContextualizedSuite(options, mode), (kind, variant) =>
+    contextualizedWorld(options, kind, variant),
   );
 }
 
@@ -283,8 +283,13 @@ export function contextualizedJobPass(options: SuiteOptions): FamilyPass<JobKit,
   const suite = createContextualizedSuite(options, { name: 'default' });
   const documents = [['pets and animals', 'cats and dogs']];
   return jobPass(
-    { prefix: 'ctx-', wire: options.wire },
-    (kind) => contextualizedWorld(options, kind),
+    {
+      prefix: 'ctx-',
+      wire: options.wire,
+      baseURL: options.baseURL,
+      endpointPath: options.wire.endpoint({ documentCount: documents.length, modelId: options.modelId }).path,
+    },
+    (kind, variant) => contextualizedWorld(options, kind, variant),
     (world) => ({
       expectCall: (reply, expectOptions) => world.respond(1, reply, expectOptions),
       success: suite.success(),

@@ -2,8 +2,9 @@
 import { strict as assert } from 'node:assert';
 import { type RerankingModel, type RerankResult, type RerankSettings, rerank } from '@embedkit/core';
 import type { SettingNames } from '@embedkit/core/provider';
-import { createWorld, type World } from '../../harness.js';
+import { createWorld, type World, type WorldVariant } from '../../harness.js';
 import type { ExpectOptions, ReplyHandler, TransportKind, WireReply } from '../../interceptor.js';
+import { reportedTokens } from '../../suite/answers.js';
 import { callSizes, type FamilyPass, modePass } from '../../suite/family.js';
 import {
   type FieldShape,
@@ -163,7 +164,7 @@ export function createRerankingSuite(options: SuiteOptions, mode: RerankingMode)
     mode.maxDocumentsPerCall ?? Number.POSITIVE_INFINITY,
   );
   const usageTokens = (query: string, documents: readonly string[]) =>
-    documents.reduce((sum, document) => sum + query.length + document.length, 0);
+    documents.reduce((sum, document) => sum + reportedTokens(`${query}\n${document}`), 0);
 
   /** Answers like the API: scores every document, orders them (sorted unless told), keeps `top_n`. */
   const success =
@@ -232,8 +233,9 @@ export function createRerankingSuite(options: SuiteOptions, mode: RerankingMode)
 function rerankingWorld(
   options: SuiteOptions,
   kind: TransportKind,
+  variant: WorldVariant = {},
 ): RerankingWorld & { close(): Promise<void> } {
-  const world = createWorld(options, kind);
+  const world = createWorld(options, kind, variant);
   return {
     ...world,
     respond(handler, expectOptions) {
@@ -247,7 +249,9 @@ export function rerankingPass(
   options: SuiteOptions,
   mode: RerankingMode,
 ): FamilyPass<RerankingSuite, RerankingWorld> {
-  return modePass(mode, createRerankingSuite(options, mode), (kind) => rerankingWorld(options, kind));
+  return modePass(mode, createRerankingSuite(options, mode), (kind, variant) =>
+    rerankingWorld(options, kind, variant),
+  );
 }
 
 /** The rerank group as the shared families see it: two documents, one call. */
@@ -255,8 +259,13 @@ export function rerankingJobPass(options: SuiteOptions): FamilyPass<JobKit, JobW
   const suite = createRerankingSuite(options, { name: 'default' });
   const documents = ['cats make calm pets', 'parrots live long'];
   return jobPass(
-    { prefix: 'rerank-', wire: options.wire },
-    (kind) => rerankingWorld(options, kind),
+    {
+      prefix: 'rerank-',
+      wire: options.wire,
+      baseURL: options.baseURL,
+      endpointPath: options.wire.endpoint({ modelId: options.modelId }).path,
+    },
+    (kind, variant) => rerankingWorld(options, kind, variant),
     (world) => ({
       expectCall: (reply, expectOptions) => world.respond(reply, expectOptions),
       success: suite.success(),
