@@ -10,7 +10,7 @@ import {
   wrapEmbeddingModel,
 } from '@embedkit/core';
 import { type ChosenModel, engineSettings, type ModelChoice, openChoice, serverKey } from './common.js';
-import { CliError, describeError, EXIT, InputError } from './errors.js';
+import { CliError, describeError, EXIT, exitForSignal, InputError } from './errors.js';
 import { OutputWriteError } from './file-system.js';
 import { type InputFingerprint, verifyConsumedInput } from './input-fingerprint.js';
 import { type InputFormat, type InputRecord, type InputSource, openInput } from './inputs.js';
@@ -41,6 +41,8 @@ export interface BulkSettings {
   format?: InputFormat;
   field: string;
   idField: string;
+  /** `--id-field` was given: a record without that field is a bad input line. */
+  idFieldRequired: boolean;
   includeText: boolean;
   /** What to do with an earlier run's output. */
   mode: StartMode;
@@ -136,6 +138,8 @@ export class BulkJob {
   /** Aborted when writing fails: the calls in flight could no longer be written. */
   private readonly engineStop = new AbortController();
   private interrupts = 0;
+  /** The exit code of the signal that stopped the run: 130 for SIGINT (Ctrl-C), 143 for SIGTERM. */
+  private interruptExit: number = EXIT.interrupted;
   private source!: InputSource;
   /** A record read before it was needed: the first one, read to refuse an empty input early. */
   private peeked: InputRecord | undefined;
@@ -172,7 +176,8 @@ export class BulkJob {
     process.on('SIGTERM', this.onSignal);
     try {
       await this.open();
-      await this.resume();
+      const reopening = await this.resume();
+      if (reopening !== undefined) return await this.report(reopening);
       return await this.finish(await this.write());
     } catch (error) {
       if (this.controller.signal.aborted && (isAbortError(error) || error === this.controller.signal.reason))
@@ -187,12 +192,13 @@ export class BulkJob {
     }
   }
 
-  /** Ctrl-C: the first stops after saving what is finished; a second exits at once. */
-  private readonly onSignal = () => {
+  /** Ctrl-C or SIGTERM: the first stops after saving what is finished; a second exits at once. */
+  private readonly onSignal = (signal: NodeJS.Signals) => {
     this.interrupts++;
+    if (this.interrupts === 1) this.interruptExit = exitForSignal(signal);
     if (this.interrupts > 1) {
       this.lock?.releaseSync();
-      process.exit(EXIT.interrupted);
+      process.exit(this.interruptExit);
     }
     this.controller.abort();
   };
@@ -219,6 +225,7 @@ export class BulkJob {
       ...(settings.format === undefined ? {} : { format: settings.format }),
       field: settings.field,
       idField: settings.idField,
+      idFieldRequired: settings.idFieldRequired,
       maxLineBytes: settings.maxLineBytes,
       maxLineBytesOption: '--max-line-bytes',
     });
@@ -247,9 +254,11 @@ export class BulkJob {
   /**
    * Reads the input's consumed part again and refuses a changed one (before anything is written),
    * then opens the output: at the checkpoint, or new. A finished job is checked too: an edit that kept
-   * the file's size and time is still found, by its bytes.
+   * the file's size and time is still found, by its bytes. Returns the failure to report when the
+   * output could not be opened (a full disk rewriting the .npy header of a checkpoint's output): what
+   * is saved is said as for any other failure.
    */
-  private async resume(): Promise<void> {
+  private async resume(): Promise<unknown> {
     const { out } = this.settings;
     const checkpoint = this.resumed;
     if (checkpoint !== undefined && checkpoint.inputsDone > 0) {
@@ -274,15 +283,23 @@ export class BulkJob {
         this.inputFailure = error;
       }
     }
-    this.output = await BulkOutput.open({
-      out,
-      job: this.job,
-      ...(checkpoint === undefined ? {} : { resume: checkpoint }),
-      guard: () => this.lock!.verify(),
-    });
+    try {
+      this.output = await BulkOutput.open({
+        out,
+        job: this.job,
+        ...(checkpoint === undefined ? {} : { resume: checkpoint }),
+        guard: () => this.lock!.verify(),
+      });
+    } catch (error) {
+      // A new output that cannot be created at all (a missing directory) is a plain error; a write
+      // failing, or a checkpoint's output failing to reopen, says what is saved.
+      if (checkpoint === undefined && !(error instanceof OutputWriteError)) throw error;
+      return error;
+    }
     const skip = checkpoint?.inputsDone ?? 0;
     if (skip > 0 && more && !this.quiet)
       process.stderr.write(`embedkit: resuming ${out}: ${inputCount(skip)} already done.\n`);
+    return undefined;
   }
 
   /** Streams the remaining inputs through the engine into the output; returns what stopped it, if anything. */
@@ -425,7 +442,7 @@ export class BulkJob {
     }
     if (failure !== undefined && (this.controller.signal.aborted || isAbortError(failure))) {
       process.stderr.write(`embedkit: interrupted. ${saved}; run the same command again to continue.\n`);
-      return EXIT.interrupted;
+      return this.interruptExit;
     }
     if (failure instanceof OutputWriteError) {
       process.stderr.write(
@@ -445,17 +462,17 @@ export class BulkJob {
         );
         return EXIT.failure;
       }
-      const lines = describeLines(place.records);
       if (place.kind === 'call') {
         process.stderr.write(
-          `embedkit: error: ${name}:${place.records[0]!.line}: the API rejected the call holding the inputs on ${lines} (${place.records.length} inputs), but not its halves when they were sent again, so no one input is at fault: ${describeError(failure)}\n${saved}; run the same command again to continue.\n`,
+          `embedkit: error: ${name}:${place.records[0]!.line}: the API rejected the call holding the inputs on ${describeLines(place.records)} (${place.records.length} inputs), but not its halves when they were sent again, so no one input is at fault: ${describeError(failure)}\n${saved}; run the same command again to continue.\n`,
         );
         return EXIT.failure;
       }
+      // A failure tied to no call (a vector of another length, the lock file replaced) has no lines.
       const where =
         place.records.length === 0
           ? ''
-          : `at the ${place.records.length === 1 ? 'input' : 'call holding the inputs'} on ${lines}: `;
+          : `at the ${place.records.length === 1 ? 'input' : 'call holding the inputs'} on ${describeLines(place.records)}: `;
       const reason = replayed ?? describeError(failure);
       process.stderr.write(
         `embedkit: error: ${where}${reason}\n${saved}; run the same command again to continue.\n`,
@@ -576,7 +593,7 @@ export class BulkJob {
   }
 }
 
-/** "line 7", or "lines 1001–1500" for the inputs of one call. */
+/** "line 7", or "lines 1001–1500" for the inputs of one call (at least one). */
 function describeLines(records: readonly InputRecord[]): string {
   const first = records[0]!.line;
   const last = records[records.length - 1]!.line;

@@ -27,15 +27,18 @@ A resume must use the same model, options and API root (--base-url or the provid
 An option the model cannot honour (--output-type, --dimensions) is refused (exit 2) before anything
 is read or written.
 
-Input (<input>, or - for stdin):
+Input (<input>, or - for stdin; a pipe given as a path, like <(zcat docs.gz), is read as stdin):
   .txt                 one input a line (blank lines are skipped; the id is the line number)
   .jsonl               one JSON object a line; --field names the text, other fields are kept as metadata
   .csv                 a header row, then one record a line (RFC 4180 quoting)
   --format <f>         txt, jsonl or csv, when the extension does not say
   --field <name>       the field holding the text (default: text)
   --id-field <name>    the field used as the record id (default: id, when present; else the line number);
-                       an id given to two records is a warning naming both lines
+                       when given, every record must have it; a null id, or an integer id past
+                       2^53 (quote it as a string), is a bad line; an id given to two records is a
+                       warning naming both lines
   --max-line-bytes <n> the longest line accepted, in bytes (default 67108864, 64 MiB)
+  Input is UTF-8 (a byte-order mark at the start is dropped); a byte that is not UTF-8 is a bad line.
 
 Output (--out, -o):
   <file>.jsonl         one record a line: {"id", "line", "metadata", "embedding"}
@@ -142,6 +145,7 @@ export async function bulkCommand(argv: string[]): Promise<number> {
     ...(format === undefined ? {} : { format: format as InputFormat }),
     field: stringOption(values, 'field') ?? 'text',
     idField: stringOption(values, 'id-field') ?? 'id',
+    idFieldRequired: stringOption(values, 'id-field') !== undefined,
     includeText: values['include-text'] === true,
     mode,
     maxLineBytes,

@@ -11,7 +11,14 @@ export const EXIT = {
   locked: 75,
   /** Interrupted by Ctrl-C (128 + SIGINT). */
   interrupted: 130,
+  /** Stopped by SIGTERM (128 + SIGTERM), as `kill` or a service manager sends it. */
+  terminated: 143,
 } as const;
+
+/** The exit code after `signal` stopped a run: 128 + its number (SIGINT 130, SIGTERM 143). */
+export function exitForSignal(signal: NodeJS.Signals): number {
+  return signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
+}
 
 /** An error the command reports as one clear message, without a stack trace. */
 export class CliError extends Error {
@@ -44,6 +51,26 @@ export class InputError extends CliError {
   }
 }
 
+/** `--max-retries 0` was given: the library's "the engine retries these" is then not true of this run. */
+let retriesOff = false;
+
+/** Records that this command runs with `--max-retries 0`, for {@link describeError}. */
+export function noteRetriesOff(): void {
+  retriesOff = true;
+}
+
+/**
+ * The library's hint for an error it would retry says that the engine retries it; with `--max-retries 0`
+ * it did not, so the hint says that instead.
+ */
+function withRetryHint(message: string): string {
+  if (!retriesOff) return message;
+  return message.replace(
+    /([;,]) the engine retries (these|with backoff)\./,
+    '$1 this run made no retry (--max-retries 0).',
+  );
+}
+
 /**
  * One line for any error. Embedkit errors carry the status and request id (never the key: core
  * redacts secrets before an error is built); a retry error also says how many attempts were made.
@@ -57,7 +84,7 @@ export function describeError(error: unknown): string {
     if (error.statusCode !== undefined) details.push(`HTTP ${error.statusCode}`);
     if (RetryError.isInstance(error)) details.push(`${error.attempts} attempts`);
     if (error.requestId !== undefined) details.push(`request id ${error.requestId}`);
-    return `${error.message}${details.length === 0 ? '' : ` (${details.join(', ')})`}`;
+    return `${withRetryHint(error.message)}${details.length === 0 ? '' : ` (${details.join(', ')})`}`;
   }
   if (error instanceof Error) return error.message;
   return String(error);

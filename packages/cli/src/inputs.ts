@@ -1,5 +1,5 @@
 import { createReadStream, type Stats } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { CliError, InputError } from './errors.js';
 import { describeFileError } from './file-system.js';
@@ -29,6 +29,11 @@ export interface InputOptions {
   field?: string;
   /** JSONL / CSV: the field holding the id. Default `id` (used when present). */
   idField?: string;
+  /**
+   * The id field was named on the command line (`--id-field`): every record must have it, and the
+   * first that lacks it is a `file:line` error. Default false: a record without it is identified by its line.
+   */
+  idFieldRequired?: boolean;
   /** The longest line accepted, in bytes (a longer one is a `file:line` error). Default 64 MiB. */
   maxLineBytes?: number;
   /** The command-line option that sets `maxLineBytes`, named in that error (bulk: `--max-line-bytes`). */
@@ -42,6 +47,11 @@ export const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024;
 export interface InputSource {
   name: string;
   format: InputFormat;
+  /**
+   * A regular file, which can be opened and read again from its start. Stdin, a pipe given as a path
+   * (`<(zcat docs.gz)`, a FIFO) or a device is read once, as it comes.
+   */
+  rereadable: boolean;
   /** Bytes, for a regular file. */
   size?: number;
   /** Modification time in milliseconds, for a regular file. */
@@ -60,14 +70,25 @@ export function formatOf(path: string, given: InputFormat | undefined): InputFor
   return 'txt';
 }
 
+/** How records are read from the lines of a source: the text field and the id field. */
+interface RecordFields {
+  field: string;
+  idField: string;
+  idFieldRequired: boolean;
+}
+
 /**
  * Opens the input: a missing, unreadable or empty file is refused here, before any request, with a
- * message naming the path.
+ * message naming the path. A path that is not a regular file (a pipe, a FIFO, a device) is read as
+ * stdin is: once, as it comes, with no size or modification time.
  */
 export async function openInput(options: InputOptions): Promise<InputSource> {
   const format = formatOf(options.path, options.format);
-  const field = options.field ?? 'text';
-  const idField = options.idField ?? 'id';
+  const fields: RecordFields = {
+    field: options.field ?? 'text',
+    idField: options.idField ?? 'id',
+    idFieldRequired: options.idFieldRequired === true,
+  };
   const consumed = new ConsumedInputHash();
   const reading: LineReading = {
     maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
@@ -78,37 +99,50 @@ export async function openInput(options: InputOptions): Promise<InputSource> {
     return {
       name: 'stdin',
       format,
+      rereadable: false,
       consumed,
-      records: parseRecords('stdin', format, lines(process.stdin, 'stdin', reading), field, idField, reading),
+      records: parseRecords('stdin', format, lines(process.stdin, 'stdin', reading), fields, reading),
     };
   }
   let info: Stats;
+  let handle: FileHandle | undefined;
   try {
     info = await stat(options.path);
     if (info.isDirectory()) throw new CliError(`cannot read ${options.path}: it is a directory.`);
     // Opening proves the file is readable now, so the error comes before any output is created.
-    const handle = await open(options.path, 'r');
-    await handle.close();
+    handle = await open(options.path, 'r');
+    if (info.isFile()) {
+      await handle.close();
+      handle = undefined;
+    }
   } catch (error) {
+    await handle?.close().catch(() => {});
     if (error instanceof CliError) throw error;
     throw new CliError(`cannot read ${options.path}: ${describeFileError(error)}.`);
+  }
+  if (handle !== undefined) {
+    // A pipe (`<(zcat docs.gz)`, a FIFO) or a device: stat says 0 bytes whatever it holds, and its
+    // bytes can be read only once, so the handle opened here is the one read (closing it and opening
+    // again could lose what the writer sent in between).
+    const stream = handle.createReadStream({ highWaterMark: 256 * 1024 });
+    return {
+      name: options.path,
+      format,
+      rereadable: false,
+      consumed,
+      records: parseRecords(options.path, format, lines(stream, options.path, reading), fields, reading),
+    };
   }
   if (info.size === 0) throw new CliError(`${options.path}: the file is empty; there is nothing to embed.`);
   const stream = createReadStream(options.path, { highWaterMark: 256 * 1024 });
   return {
     name: options.path,
     format,
+    rereadable: true,
     size: info.size,
     mtimeMs: info.mtimeMs,
     consumed,
-    records: parseRecords(
-      options.path,
-      format,
-      lines(stream, options.path, reading),
-      field,
-      idField,
-      reading,
-    ),
+    records: parseRecords(options.path, format, lines(stream, options.path, reading), fields, reading),
   };
 }
 
@@ -136,8 +170,57 @@ function isByteOrderMark(bytes: Buffer): boolean {
   return bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
 }
 
+/** The byte offset of the first byte of `bytes` that does not begin a valid UTF-8 sequence there. */
+function firstInvalidByte(bytes: Uint8Array): number {
+  let index = 0;
+  while (index < bytes.length) {
+    const lead = bytes[index]!;
+    // The sequence length a lead byte announces, and the range its second byte must fall in
+    // (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF).
+    let length: number;
+    let low = 0x80;
+    let high = 0xbf;
+    if (lead < 0x80) length = 1;
+    else if (lead >= 0xc2 && lead <= 0xdf) length = 2;
+    else if (lead >= 0xe0 && lead <= 0xef) {
+      length = 3;
+      if (lead === 0xe0) low = 0xa0;
+      if (lead === 0xed) high = 0x9f;
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+      length = 4;
+      if (lead === 0xf0) low = 0x90;
+      if (lead === 0xf4) high = 0x8f;
+    } else return index;
+    for (let next = 1; next < length; next++) {
+      const byte = bytes[index + next];
+      const min = next === 1 ? low : 0x80;
+      const max = next === 1 ? high : 0xbf;
+      if (byte === undefined || byte < min || byte > max) return index;
+    }
+    index += length;
+  }
+  return index;
+}
+
 /**
- * Splits a byte stream into lines (LF or CRLF; a UTF-8 byte-order mark is dropped). Pulls the stream
+ * The message for a line that is not valid UTF-8: the byte at fault and its column (in characters),
+ * and how to convert the file. Texts are sent byte for byte, so no byte is ever replaced.
+ */
+function invalidUtf8(source: string, bytes: Uint8Array): string {
+  const at = firstInvalidByte(bytes);
+  const column = [...new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes.subarray(0, at))].length + 1;
+  const byte = bytes[at] ?? 0;
+  const convert =
+    source === 'stdin'
+      ? 'pipe it through iconv -f latin1 -t utf-8'
+      : `iconv -f latin1 -t utf-8 ${source} > converted.txt`;
+  return `the byte 0x${byte.toString(16).toUpperCase().padStart(2, '0')} at column ${column} is not valid UTF-8; texts are sent byte for byte, so none is replaced. Convert the input to UTF-8 first, e.g. (for Latin-1) ${convert}.`;
+}
+
+/**
+ * Splits a byte stream into lines (LF or CRLF; a UTF-8 byte-order mark at the start of the stream is
+ * dropped, a U+FEFF at the start of any later line is kept; a line that is not valid UTF-8 is a
+ * `file:line` error naming the byte). Pulls the stream
  * one chunk at a time. A line that spans chunks is kept as a list of pieces and joined once when its
  * end arrives, so reading is linear in the line's length; a line longer than `maxLineBytes` is an
  * error before it is held whole, so memory stays bounded whatever the file.
@@ -148,7 +231,16 @@ export async function* lines(
   reading: LineReading,
 ): AsyncGenerator<Line> {
   const { maxLineBytes } = reading;
-  const decoder = new TextDecoder('utf-8', { fatal: false });
+  // Fatal: a byte that is not UTF-8 is an error, never a silent U+FFFD. `ignoreBOM`: a U+FEFF that
+  // starts a line is text and is kept; only the file's own mark is dropped, below.
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  const decode = (bytes: Buffer): string => {
+    try {
+      return decoder.decode(bytes);
+    } catch {
+      throw new InputError(source, number, invalidUtf8(source, bytes));
+    }
+  };
   let pieces: Buffer[] = [];
   let pieceBytes = 0;
   /** Offset in the source of the current chunk's first byte. */
@@ -175,9 +267,8 @@ export async function* lines(
     if (bytes.length > maxLineBytes) throw tooLong();
     if (number === 0 && isByteOrderMark(bytes)) bytes = bytes.subarray(3);
     number++;
-    return crlf
-      ? { number, text: decoder.decode(bytes), end, crlf }
-      : { number, text: decoder.decode(bytes), end };
+    const text = decode(bytes);
+    return crlf ? { number, text, end, crlf } : { number, text, end };
   };
   for await (const received of stream) {
     const chunk = typeof received === 'string' ? Buffer.from(received) : received;
@@ -204,10 +295,10 @@ async function* parseRecords(
   source: string,
   format: InputFormat,
   input: AsyncGenerator<Line>,
-  field: string,
-  idField: string,
+  fields: RecordFields,
   reading: LineReading,
 ): AsyncGenerator<InputRecord> {
+  const { field } = fields;
   if (format === 'txt') {
     for await (const line of input) {
       // A blank line is no input: embedding APIs reject empty strings.
@@ -232,21 +323,21 @@ async function* parseRecords(
           `expected a JSON object with a "${field}" field, got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}.`,
         );
       }
-      yield fromObject(source, line.number, value as Record<string, unknown>, field, idField, line.end);
+      yield fromObject(source, line.number, value as Record<string, unknown>, fields, line.end);
     }
     return;
   }
-  yield* parseCsv(source, input, field, idField, reading);
+  yield* parseCsv(source, input, fields, reading);
 }
 
 function fromObject(
   source: string,
   line: number,
   record: Record<string, unknown>,
-  field: string,
-  idField: string,
+  fields: RecordFields,
   end: number,
 ): InputRecord {
+  const { field, idField } = fields;
   if (!Object.hasOwn(record, field)) {
     throw new InputError(
       source,
@@ -267,10 +358,42 @@ function fromObject(
   let id: unknown = line;
   for (const [key, value] of Object.entries(record)) {
     if (key === field) continue;
-    if (key === idField) id = value;
+    if (key === idField) id = checkedId(source, line, idField, value, fields.idFieldRequired);
     else metadata[key] = value;
   }
+  if (fields.idFieldRequired && !Object.hasOwn(record, idField)) {
+    // A field named on the command line and absent is most likely a typo: line numbers in its place
+    // would pass unnoticed.
+    throw new InputError(
+      source,
+      line,
+      `no "${idField}" field, which --id-field names (fields: ${Object.keys(record).join(', ') || 'none'}); every record needs one. Without --id-field, a record with no "id" field is identified by its line number.`,
+    );
+  }
   return { line, text, id, metadata, end };
+}
+
+/**
+ * An id as read, or a `file:line` error: a null id says nothing (line numbers in its place could match
+ * another record's id), and an integer JSON cannot hold exactly (past 2^53) would silently become
+ * another number, merging distinct ids.
+ */
+function checkedId(source: string, line: number, idField: string, id: unknown, required: boolean): unknown {
+  if (id === null) {
+    throw new InputError(
+      source,
+      line,
+      `the "${idField}" field is null; give the record an id${required ? '' : `, or remove the field to use the line number`}.`,
+    );
+  }
+  if (typeof id === 'number' && Number.isInteger(id) && !Number.isSafeInteger(id)) {
+    throw new InputError(
+      source,
+      line,
+      `the "${idField}" field is an integer too large to keep exactly (past ${Number.MAX_SAFE_INTEGER}, it reads as ${String(id)}); quote it as a string ("${idField}":"<digits>"), or its last digits are lost and distinct ids merge.`,
+    );
+  }
+  return id;
 }
 
 /**
@@ -281,10 +404,10 @@ function fromObject(
 async function* parseCsv(
   source: string,
   input: AsyncGenerator<Line>,
-  field: string,
-  idField: string,
+  recordFields: RecordFields,
   reading: LineReading,
 ): AsyncGenerator<InputRecord> {
+  const { field } = recordFields;
   let header: string[] | undefined;
   let fields: string[] = [];
   let current = '';
@@ -381,7 +504,7 @@ async function* parseCsv(
     }
     const record: Record<string, unknown> = {};
     for (let column = 0; column < header.length; column++) record[header[column]!] = fields[column]!;
-    yield fromObject(source, startLine, record, field, idField, line.end);
+    yield fromObject(source, startLine, record, recordFields, line.end);
   }
   if (quoted) throw new InputError(source, quoteLine, 'a quoted CSV field is never closed.');
   if (header === undefined) throw new CliError(`${source}: no CSV header row; there is nothing to embed.`);

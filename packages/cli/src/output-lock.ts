@@ -175,15 +175,21 @@ export class OutputLock {
   /** Throws unless the lock file is still this run's (it was not deleted or taken over meanwhile). */
   async verify(): Promise<void> {
     let text: string | undefined;
+    let what: string | undefined;
     try {
       text = await readFile(this.path, 'utf8');
+      if (text !== this.content) what = 'was replaced by another run';
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      // Deleted, or replaced by something that is no lock file (a directory): either way not ours.
+      what =
+        (error as NodeJS.ErrnoException).code === 'ENOENT'
+          ? 'was deleted'
+          : `can no longer be read (${describeFileError(error)})`;
     }
-    if (text === this.content) return;
+    if (what === undefined) return;
     this.held = false;
     throw new OutputLockedError(
-      `${this.path} was ${text === undefined ? 'deleted' : 'replaced by another run'} while this run was writing; it stops here so that two runs never write the output.`,
+      `${this.path} ${what} while this run was writing; it stops here so that two runs never write the output.`,
     );
   }
 

@@ -42,7 +42,7 @@ export interface Checkpoint {
   input: InputFingerprint;
   /** Valid length of each output file; anything past it is a partial tail from a crash. */
   bytes: Record<string, number>;
-  /** NPY: elements per row, known once the first row is written. */
+  /** Elements per row, known once the first row is written (every row must have as many). */
   rowLength?: number;
   complete: boolean;
 }
@@ -272,22 +272,25 @@ export class BulkOutput {
     return output;
   }
 
-  /** Buffers one finished input. */
+  /**
+   * Buffers one finished input. Every row has the length of the first (for `.npy` the array needs it;
+   * for `.jsonl` a reader takes the vectors as one space): a vector of another length is an error.
+   */
   add(record: InputRecord, embedding: Embedding): void {
     const job = this.checkpoint.job;
+    this.checkpoint.rowLength ??= embedding.length;
+    const rowLength = this.checkpoint.rowLength;
+    if (embedding.length !== rowLength) {
+      throw new CliError(
+        `the vector of line ${record.line} has ${embedding.length} values, but the rows before it in ${this.out} have ${rowLength}: the API answered with vectors of different lengths.`,
+      );
+    }
     if (job.output === 'jsonl') {
       const line = `${describeRecord(record, job.includeText)},"embedding":${vectorJson(embedding)}}\n`;
       const buffer = Buffer.from(line);
       this.pending.push(buffer);
       this.pendingBytes += buffer.length;
     } else {
-      this.checkpoint.rowLength ??= embedding.length;
-      const rowLength = this.checkpoint.rowLength;
-      if (embedding.length !== rowLength) {
-        throw new CliError(
-          `line ${record.line}: the vector has ${embedding.length} values; the rows before it have ${rowLength}.`,
-        );
-      }
       const row = Buffer.from(rowBytes(embedding));
       this.pending.push(row);
       const metaLine = `${describeRecord(record, job.includeText)}}\n`;

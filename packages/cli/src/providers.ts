@@ -315,7 +315,9 @@ function capabilitiesIn(entry: unknown): EmbeddingCapabilities | undefined {
  */
 export function modelsOf(provider: string, module: ProviderModule): KnownModel[] {
   const out: KnownModel[] = [];
-  const prefix = `${provider.toUpperCase().replaceAll('-', '_')}_`;
+  // The tables are named after the package (openai-compatible's are @embedkit/provider-openai's `OPENAI_MODELS`).
+  const packageProvider = packageName(provider).slice('@embedkit/provider-'.length);
+  const prefix = `${packageProvider.toUpperCase().replaceAll('-', '_')}_`;
   for (const [name, table] of Object.entries(module)) {
     if (!name.endsWith('_MODELS') || typeof table !== 'object' || table === null) continue;
     const entries = Object.entries(table as Record<string, unknown>).flatMap(([modelId, entry]) => {

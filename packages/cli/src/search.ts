@@ -14,8 +14,15 @@ import {
   readModelChoice,
   serverKey,
 } from './common.js';
-import { CliError, EXIT, InputError, UsageError } from './errors.js';
-import { INPUT_FORMATS, type InputFormat, type InputOptions, type InputRecord, openInput } from './inputs.js';
+import { CliError, EXIT, exitForSignal, InputError, UsageError } from './errors.js';
+import {
+  DEFAULT_MAX_LINE_BYTES,
+  INPUT_FORMATS,
+  type InputFormat,
+  type InputOptions,
+  type InputRecord,
+  openInput,
+} from './inputs.js';
 import { lockPath, OutputLock } from './output-lock.js';
 import { inputCount } from './progress.js';
 import { describeId, RepeatedIds } from './repeated-ids.js';
@@ -23,13 +30,14 @@ import { refuseOutputOverInput } from './same-file.js';
 
 export const INDEX_HELP = `Usage: embedkit index <input> --model <provider:model> --out <index.ekx> [options]
 
-Embeds every input of a file (.txt, .jsonl or .csv, as for bulk) into a search index: the vectors,
-the texts, and the model, dimensions, input type and API root (--base-url, without credentials; never
-the key) they were made with, so that queries are embedded into the same vector space. Documents use
+Embeds every input of a file (.txt, .jsonl or .csv, as for bulk; - for stdin) into a search index:
+the vectors, the texts, and the model, dimensions, input type and API root (--base-url, without
+credentials; never the key) they were made with, so that queries are embedded into the same vector space. Documents use
 the "document" input type when the model has one. Ids must be unique: two records with one id are
 refused (exit 2), naming both lines, before anything is sent. An --out that is the input is refused;
 one that exists needs --overwrite. A lock file (<file>.lock) keeps a second run off the same --out
-(exit 75).
+(exit 75). Ctrl-C (exit 130) or SIGTERM (exit 143) stops the run, removes its temporary files and its
+lock, and leaves --out as it was.
 
 Options:
   -o, --out <file>     the index file to write (e.g. docs.ekx)
@@ -37,11 +45,12 @@ Options:
   -m, --model <p:m>    provider:model, e.g. openai:text-embedding-3-small
   --dimensions <n>     vector length (models that allow a choice)
   --input-type <t>     the documents' input type (default: document, when the model supports it)
-  --format, --field, --id-field   how to read the input, as for bulk
+  --format, --field, --id-field, --max-line-bytes   how to read the input, as for bulk
   --concurrency <n>    calls in flight (default 4)
   --batch-size <n>     inputs per call (default: the model's limit)
   --max-retries <n>, --timeout <seconds>, --base-url <url>, --api-key-env <var>, --replay <dir>
   --cache <dir>, --no-cache   the vector cache on disk, as for embed
+  -q, --quiet          no summary when the index is written
 
 Example:
   embedkit index docs.jsonl --model openai:text-embedding-3-small --dimensions 512 --out docs.ekx
@@ -121,6 +130,7 @@ const INDEX_OPTIONS = {
   format: { type: 'string' },
   field: { type: 'string' },
   'id-field': { type: 'string' },
+  'max-line-bytes': { type: 'string' },
   concurrency: { type: 'string' },
   'batch-size': { type: 'string' },
   overwrite: { type: 'boolean' },
@@ -174,13 +184,18 @@ export async function indexCommand(argv: string[]): Promise<number> {
   const choice = readModelChoice('index', values);
   const concurrency = integerOption('index', values, 'concurrency', 1);
   const batchSize = integerOption('index', values, 'batch-size', 1);
+  const maxLineBytes = integerOption('index', values, 'max-line-bytes', 1) ?? DEFAULT_MAX_LINE_BYTES;
+  const idField = stringOption(values, 'id-field');
   // The same refusal as bulk's, before anything is opened: an index written over its own input.
   refuseOutputOverInput('index', inputPath, out, [out, lockPath(out)]);
   const inputOptions: InputOptions = {
     path: inputPath,
     ...(format === undefined ? {} : { format: format as InputFormat }),
     field: stringOption(values, 'field') ?? 'text',
-    idField: stringOption(values, 'id-field') ?? 'id',
+    idField: idField ?? 'id',
+    idFieldRequired: idField !== undefined,
+    maxLineBytes,
+    maxLineBytesOption: '--max-line-bytes',
   };
   const opened = await openChoice(choice, {
     outputType: 'float',
@@ -189,6 +204,20 @@ export async function indexCommand(argv: string[]): Promise<number> {
   let lock: OutputLock | undefined;
   let count: number;
   let dimensions: number;
+  // Ctrl-C or SIGTERM: the first stops the run (temporary files removed, lock released, --out as it
+  // was); a second exits at once (a later run removes what that leaves).
+  const controller = new AbortController();
+  let interruptExit: number = EXIT.interrupted;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      lock?.releaseSync();
+      process.exit(interruptExit);
+    }
+    interruptExit = exitForSignal(signal);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     // A missing, unreadable or empty input is refused here, before the lock exists.
     let source = await openInput(inputOptions);
@@ -198,13 +227,31 @@ export async function indexCommand(argv: string[]): Promise<number> {
       throw new CliError(`${out} already exists; pass --overwrite to replace it, or choose another --out.`);
     }
     await removeStaleTemporaries(out);
-    if (inputPath !== '-') {
+    if (source.rereadable) {
       // A file is read once before anything is sent: a bad line or a repeated id costs no request.
-      await checkInputFirst(source);
+      // Stdin and pipes can be read only once: their ids are checked as they come.
+      await checkInputFirst(source, controller.signal);
       source = await openInput(inputOptions);
     }
-    ({ count, dimensions } = await buildIndex({ out, source, choice, opened, lock, concurrency, batchSize }));
+    ({ count, dimensions } = await buildIndex({
+      out,
+      source,
+      choice,
+      opened,
+      lock,
+      concurrency,
+      batchSize,
+      signal: controller.signal,
+    }));
+  } catch (error) {
+    if (!controller.signal.aborted) throw error;
+    process.stderr.write(
+      `embedkit: interrupted; no index was written${existsSync(out) ? ` (${out} is as it was)` : ''}.\n`,
+    );
+    return interruptExit;
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await lock?.release();
     await opened.close();
   }
@@ -225,10 +272,14 @@ function repeatedIdError(source: string, repeated: { id: unknown; firstLine: num
 }
 
 /** Reads a whole input file once, refusing a bad line or a repeated id before anything is sent. */
-async function checkInputFirst(source: Awaited<ReturnType<typeof openInput>>): Promise<void> {
+async function checkInputFirst(
+  source: Awaited<ReturnType<typeof openInput>>,
+  signal: AbortSignal,
+): Promise<void> {
   const ids = new RepeatedIds();
   try {
     for await (const record of source.records) {
+      signal.throwIfAborted();
       const repeated = ids.add(record);
       if (repeated !== undefined) throw repeatedIdError(source.name, repeated);
     }
@@ -271,8 +322,10 @@ async function buildIndex(job: {
   lock: OutputLock;
   concurrency: number | undefined;
   batchSize: number | undefined;
+  /** Aborted by Ctrl-C or SIGTERM: the calls stop, and no index is written. */
+  signal: AbortSignal;
 }): Promise<{ count: number; dimensions: number }> {
-  const { out, source, choice, opened, concurrency, batchSize } = job;
+  const { out, source, choice, opened, concurrency, batchSize, signal } = job;
   const { model } = opened;
   const inputType: InputType | null =
     choice.inputType ?? (model.capabilities.inputTypes.includes('document') ? 'document' : null);
@@ -281,8 +334,8 @@ async function buildIndex(job: {
   const docs = openWrite(names.docs);
   const queue: InputRecord[] = [];
   let head = 0;
-  // Stdin is read once: its ids are checked as they come, and a repeated one stops the run.
-  const ids = source.name === 'stdin' ? new RepeatedIds() : undefined;
+  // Stdin or a pipe is read once: its ids are checked as they come, and a repeated one stops the run.
+  const ids = source.rereadable ? undefined : new RepeatedIds();
   async function* texts(): AsyncGenerator<string> {
     for await (const record of source.records) {
       const repeated = ids?.add(record);
@@ -297,6 +350,7 @@ async function buildIndex(job: {
     const stream = embedStream({
       ...engineSettings({ ...choice, ...(inputType === null ? {} : { inputType }) }, model, 'float'),
       inputs: texts(),
+      signal,
       ...(concurrency === undefined ? {} : { concurrency }),
       ...(batchSize === undefined ? {} : { maxInputsPerCall: batchSize }),
     });
@@ -337,7 +391,10 @@ async function buildIndex(job: {
       createdAt: new Date().toISOString(),
       baseURL: opened.baseURL === undefined ? null : publicBaseURL(opened.baseURL),
     };
-    await assemble(out, header, names, () => job.lock.verify());
+    await assemble(out, header, names, async () => {
+      signal.throwIfAborted();
+      await job.lock.verify();
+    });
     return { count, dimensions: dimensions! };
   } catch (error) {
     vectors.destroy();

@@ -1,5 +1,13 @@
 import { type ChildProcess, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -162,6 +170,19 @@ describe('bulk: the output lock', () => {
     const saved = readCheckpointFile(out)!;
     expect(saved.complete).toBe(false);
     expect(saved.inputsDone).toBeLessThan(1500);
+  }, 60_000);
+
+  it('a run whose lock file is replaced by a directory stops with exit 75 and says so (bug: crashed with "Cannot read properties of undefined")', async () => {
+    const out = file('replaced.jsonl');
+    const running = await heldRun(file('replaced.txt'), out);
+    unlinkSync(`${out}.lock`);
+    mkdirSync(`${out}.lock`);
+    running.release();
+    const result = await running.run;
+    expect(result.stderr).toBe(
+      `embedkit: error: ${out}.lock can no longer be read (it is a directory (EISDIR)) while this run was writing; it stops here so that two runs never write the output.\n`,
+    );
+    expect(result.code).toBe(75);
   }, 60_000);
 
   it('checkpoint temp files have unique names: a file planted at the old fixed name is never written through (bug: a shared "<checkpoint>.tmp"); killed runs\' leftovers are cleared', async () => {

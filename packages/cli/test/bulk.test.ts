@@ -6,7 +6,9 @@ import {
   contextLengthError,
   FAKE_KEY,
   type FakeServer,
+  filesIn,
   OPENAI_CASSETTES,
+  readJsonLines,
   runCli,
   startFakeOpenAI,
   temporaryDirectory,
@@ -24,10 +26,7 @@ interface JsonRecord {
 }
 
 function readRecords(path: string): JsonRecord[] {
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => JSON.parse(line) as JsonRecord);
+  return readJsonLines<JsonRecord>(path);
 }
 
 function vector(text: string): number[] {
@@ -37,11 +36,7 @@ function vector(text: string): number[] {
 describe('bulk', () => {
   const directory = temporaryDirectory();
   let server: FakeServer;
-  const file = (name: string, content?: string) => {
-    const path = join(directory.path, name);
-    if (content !== undefined) writeFileSync(path, content);
-    return path;
-  };
+  const file = filesIn(directory.path);
 
   beforeAll(async () => {
     server = await startFakeOpenAI({

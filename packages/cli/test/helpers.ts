@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -351,4 +351,21 @@ export function bulkArgs(
     'none',
     ...extra,
   ];
+}
+
+/** The records of a JSONL file, one per line (blank lines skipped). */
+export function readJsonLines<T>(path: string): T[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as T);
+}
+
+/** A function giving the path of a file in `directory`, writing `content` to it first when given. */
+export function filesIn(directory: string): (name: string, content?: string | Buffer) => string {
+  return (name, content) => {
+    const path = join(directory, name);
+    if (content !== undefined) writeFileSync(path, content);
+    return path;
+  };
 }

@@ -68,6 +68,30 @@ describe('the line reader', () => {
     );
   });
 
+  it('keeps a U+FEFF that starts a later line; drops only the mark that starts the stream (bug: every line lost it)', async () => {
+    const reading = { maxLineBytes: 100, consumed: new ConsumedInputHash() };
+    const bom = [0xef, 0xbb, 0xbf];
+    const read = await collect(lines(chunks([...bom, 0x61, 0x0a], [...bom, 0x62, 0x0a], bom), 'x', reading));
+    expect(read.map((line) => line.text)).toEqual(['a', '\ufeffb', '\ufeff']);
+  });
+
+  it.each([
+    ['a Latin-1 byte', [0x63, 0x61, 0x66, 0xe9], '0xE9 at column 4'],
+    ['a sequence cut short by the line end', [0xc3, 0xa9, 0x61, 0xe2, 0x82], '0xE2 at column 3'],
+    ['an overlong form', [0x61, 0xc0, 0xaf], '0xC0 at column 2'],
+    ['an encoded surrogate', [0xed, 0xa0, 0x80], '0xED at column 1'],
+  ])(
+    'refuses %s, naming the byte and its column in characters (bug: replaced by U+FFFD)',
+    async (_, bytes, where) => {
+      const reading = { maxLineBytes: 100, consumed: new ConsumedInputHash() };
+      const read = lines(chunks('ok\n', [...bytes, 0x0a]), 'in.txt', reading);
+      expect((await read.next()).value).toMatchObject({ text: 'ok' });
+      await expect(read.next()).rejects.toThrow(
+        `in.txt:2: the byte ${where} is not valid UTF-8; texts are sent byte for byte, so none is replaced. Convert the input to UTF-8 first, e.g. (for Latin-1) iconv -f latin1 -t utf-8 in.txt > converted.txt.`,
+      );
+    },
+  );
+
   it('a line of exactly the cap is accepted, with or without a CR before its LF', async () => {
     const reading = { maxLineBytes: 4, consumed: new ConsumedInputHash() };
     const read = await collect(lines(chunks('abcd\r', '\nefgh'), 'x', reading));

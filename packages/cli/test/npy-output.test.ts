@@ -67,15 +67,22 @@ describe('the .npy writer', () => {
     },
   );
 
-  it('refuses rows of different lengths', async () => {
-    const output = await BulkOutput.open({
-      out: join(directory.path, 'mixed.npy'),
-      job: job('float'),
-    });
-    output.add({ line: 1, text: 'a', id: 1, end: 0 }, new Float32Array(3));
-    expect(() => output.add({ line: 2, text: 'b', id: 2, end: 0 }, new Float32Array(4))).toThrow(
-      'line 2: the vector has 4 values; the rows before it have 3.',
-    );
-    await output.close();
-  });
+  it.each(['npy', 'jsonl'] as const)(
+    'refuses rows of different lengths in .%s output (bug: .jsonl took ragged rows without a word)',
+    async (kind) => {
+      const out = join(directory.path, `mixed.${kind}`);
+      const output = await BulkOutput.open({ out, job: { ...job('float'), output: kind } });
+      output.add({ line: 1, text: 'a', id: 1, end: 0 }, new Float32Array(3));
+      expect(() => output.add({ line: 2, text: 'b', id: 2, end: 0 }, new Float32Array(4))).toThrow(
+        `the vector of line 2 has 4 values, but the rows before it in ${out} have 3: the API answered with vectors of different lengths.`,
+      );
+      // The row before it is still written.
+      await output.flush(EMPTY_FINGERPRINT);
+      expect(JSON.parse(readFileSync(`${out}.checkpoint`, 'utf8'))).toMatchObject({
+        inputsDone: 1,
+        rowLength: 3,
+      });
+      await output.close();
+    },
+  );
 });
