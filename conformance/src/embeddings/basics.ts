@@ -227,7 +227,7 @@ export const basics: Family<EmbeddingSuite, Harness> = {
     cases.push(
       check(
         'duplicate-inputs',
-        'a repeated input dropped (inputs deduplicated and not mapped back), or its vector put at another input',
+        'a repeated input dropped or deduplicated (a provider sends every input as given, repeats included: usage and late chunking count them), or its vector put at another input',
         async (world) => {
           const [a, b, c] = suite.inputs(3, 'repeated') as [string, string, string];
           const texts = [a, a, b, a, c, a];

@@ -135,6 +135,7 @@ export async function openInput(options: InputOptions): Promise<InputSource> {
   }
   if (info.size === 0) throw new CliError(`${options.path}: the file is empty; there is nothing to embed.`);
   const stream = createReadStream(options.path, { highWaterMark: 256 * 1024 });
+  reading.file = true;
   return {
     name: options.path,
     format,
@@ -161,6 +162,8 @@ export interface LineReading {
   option?: string;
   /** Told every chunk read, in order. */
   consumed: ConsumedInputHash;
+  /** The input is a regular file (a command can convert it in place of it); not stdin or a pipe. */
+  file?: boolean;
 }
 
 const LF = 0x0a;
@@ -206,15 +209,22 @@ function firstInvalidByte(bytes: Uint8Array): number {
  * The message for a line that is not valid UTF-8: the byte at fault and its column (in characters),
  * and how to convert the file. Texts are sent byte for byte, so no byte is ever replaced.
  */
-function invalidUtf8(source: string, bytes: Uint8Array): string {
+function invalidUtf8(source: string, file: boolean, bytes: Uint8Array): string {
   const at = firstInvalidByte(bytes);
   const column = [...new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes.subarray(0, at))].length + 1;
   const byte = bytes[at] ?? 0;
-  const convert =
-    source === 'stdin'
-      ? 'pipe it through iconv -f latin1 -t utf-8'
-      : `iconv -f latin1 -t utf-8 ${source} > converted.txt`;
+  // The converted copy keeps the extension, which says how its lines are read.
+  const extension = extname(source);
+  const converted = `${source.slice(0, source.length - extension.length)}.utf8${extension}`;
+  const convert = file
+    ? `iconv -f latin1 -t utf-8 ${shellWord(source)} > ${shellWord(converted)}`
+    : 'pipe it through iconv -f latin1 -t utf-8';
   return `the byte 0x${byte.toString(16).toUpperCase().padStart(2, '0')} at column ${column} is not valid UTF-8; texts are sent byte for byte, so none is replaced. Convert the input to UTF-8 first, e.g. (for Latin-1) ${convert}.`;
+}
+
+/** `word` as one word of a POSIX shell command: as it is when it is plain, else in single quotes. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 }
 
 /**
@@ -238,7 +248,7 @@ export async function* lines(
     try {
       return decoder.decode(bytes);
     } catch {
-      throw new InputError(source, number, invalidUtf8(source, bytes));
+      throw new InputError(source, number, invalidUtf8(source, reading.file === true, bytes));
     }
   };
   let pieces: Buffer[] = [];

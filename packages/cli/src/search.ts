@@ -387,7 +387,8 @@ async function buildIndex(job: {
       queryInputType: queryTypeFor(inputType),
       count,
       normalized: model.capabilities.normalized,
-      source: source.name === 'stdin' ? 'stdin' : resolve(source.name),
+      // A pipe's path (/dev/fd/63) names nothing once the command ends: such an input is recorded as stdin is.
+      source: source.rereadable ? resolve(source.name) : 'stdin',
       createdAt: new Date().toISOString(),
       baseURL: opened.baseURL === undefined ? null : publicBaseURL(opened.baseURL),
     };

@@ -87,10 +87,24 @@ describe('the line reader', () => {
       const read = lines(chunks('ok\n', [...bytes, 0x0a]), 'in.txt', reading);
       expect((await read.next()).value).toMatchObject({ text: 'ok' });
       await expect(read.next()).rejects.toThrow(
-        `in.txt:2: the byte ${where} is not valid UTF-8; texts are sent byte for byte, so none is replaced. Convert the input to UTF-8 first, e.g. (for Latin-1) iconv -f latin1 -t utf-8 in.txt > converted.txt.`,
+        `in.txt:2: the byte ${where} is not valid UTF-8; texts are sent byte for byte, so none is replaced. Convert the input to UTF-8 first, e.g. (for Latin-1) pipe it through iconv -f latin1 -t utf-8.`,
       );
     },
   );
+
+  it.each([
+    ['in.txt', 'iconv -f latin1 -t utf-8 in.txt > in.utf8.txt'],
+    // Quoted as one shell word, and the copy keeps the extension that says how its lines are read
+    // (bug: the path was pasted bare and the copy was always converted.txt, read as plain text).
+    [
+      "my docs/Bob's.jsonl",
+      "iconv -f latin1 -t utf-8 'my docs/Bob'\\''s.jsonl' > 'my docs/Bob'\\''s.utf8.jsonl'",
+    ],
+  ])('for a file %s, the conversion is a command to paste', async (name, command) => {
+    const reading = { maxLineBytes: 100, consumed: new ConsumedInputHash(), file: true };
+    const read = lines(chunks([0xe9, 0x0a]), name, reading);
+    await expect(read.next()).rejects.toThrow(`e.g. (for Latin-1) ${command}.`);
+  });
 
   it('a line of exactly the cap is accepted, with or without a CR before its LF', async () => {
     const reading = { maxLineBytes: 4, consumed: new ConsumedInputHash() };

@@ -1,6 +1,6 @@
-import { answerSource, checkEmbeddings, vectorExpectation, vectorProblem } from './engine/checks.js';
+import { answerSource, vectorExpectation, vectorProblem } from './engine/checks.js';
 import { checkCallback, checkWholeNumber } from './engine/settings.js';
-import { InvalidArgumentError, reindexInput } from './errors.js';
+import { InvalidArgumentError, InvalidResponseError, reindexInput } from './errors.js';
 import type { EmbeddingModelMiddleware } from './middleware.js';
 import { refuseUnknownSettings, type SettingNames } from './setting-names.js';
 import type { Embedding, EmbeddingModel, EmbedInput, EmbedRequest, EmbedResponse } from './types.js';
@@ -161,6 +161,9 @@ async function keyOf(
   return bytesKey(new Uint8Array(digest));
 }
 
+/** How a stored vector is named, were its problem ever told. */
+const storedVector = () => 'a stored vector';
+
 function copy(vector: Embedding): Embedding {
   return vector.slice();
 }
@@ -254,8 +257,7 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
       );
       const found = stored.map((vector) =>
         vector === undefined ||
-        vectorProblem(model.provider, vector, expectation, expectation.length, 'a stored vector') !==
-          undefined
+        vectorProblem(model.provider, vector, expectation, expectation.length, 0, storedVector) !== undefined
           ? undefined
           : vector,
       );
@@ -294,32 +296,44 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
           (index) => `(input ${index} of the call; the cache sent only the inputs it did not hold)`,
         );
       }
-      // The engine's own checks, before anything is stored or re-packed: an answer with a vector too many
-      // or too few would otherwise put vectors at the wrong inputs, and a bad vector would be served again.
-      checkEmbeddings(
-        answerSource(model.provider, response?.response),
-        response?.embeddings,
-        sent.length,
-        expectation,
-        (position) => `vector ${position}`,
+      const answered: unknown = response?.embeddings;
+      // An answer with a vector too many or too few cannot be placed: which vector is whose is unknown.
+      if (!Array.isArray(answered) || answered.length !== sent.length) {
+        const note =
+          sent.length === request.inputs.length
+            ? ''
+            : ` (the cache sent the ${sent.length} of the call's ${request.inputs.length} inputs it did not hold)`;
+        throw new InvalidResponseError(
+          `${model.provider} returned ${Array.isArray(answered) ? answered.length : 'no'} vectors for ${sent.length} inputs${note}.`,
+          answerSource(model.provider, response?.response),
+        );
+      }
+      // A vector the engine refuses (it names it by its place in the call and the job) is placed but never
+      // stored: stored, it would be served again to every later call with its input.
+      const length = expectation.length ?? (answered[0] as Embedding | undefined)?.length;
+      const sound = answered.every(
+        (vector, position) =>
+          vectorProblem(model.provider, vector, expectation, length, position, storedVector) === undefined,
       );
       const embeddings = found.map((vector) => (vector === undefined ? undefined : copy(vector)));
       const entries: [string, Embedding][] = [];
       missing.forEach((inputIndex, order) => {
         const position = positions[order]!;
-        const vector = response.embeddings[position]!;
+        const vector = answered[position] as Embedding;
         // The first of a repeated input takes the answer's vector; each repeat, a copy of its own.
         const first = sent[position] === inputIndex;
-        embeddings[inputIndex] = first ? vector : copy(vector);
-        if (first) entries.push([keys[inputIndex]!, copy(vector)]);
+        embeddings[inputIndex] = first || !sound ? vector : copy(vector);
+        if (first && sound) entries.push([keys[inputIndex]!, copy(vector)]);
       });
       // The answer is paid for: a store that cannot keep it (a full disk) must not lose it.
-      try {
-        if (store.setMany !== undefined) await store.setMany(entries);
-        else await Promise.all(entries.map(([key, vector]) => store.set(key, vector)));
-        worked('write');
-      } catch (error) {
-        failed('write', error);
+      if (entries.length > 0) {
+        try {
+          if (store.setMany !== undefined) await store.setMany(entries);
+          else await Promise.all(entries.map(([key, vector]) => store.set(key, vector)));
+          worked('write');
+        } catch (error) {
+          failed('write', error);
+        }
       }
       return { ...response, embeddings: embeddings as Embedding[] };
     },

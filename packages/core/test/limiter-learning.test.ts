@@ -6,7 +6,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { embedMany } from '../src/engine/embed.js';
-import { createRateLimiter, type RateLimiter } from '../src/engine/limiter.js';
+import {
+  createMemoryLimiterStore,
+  createRateLimiter,
+  type LimiterStore,
+  type RateLimiter,
+} from '../src/engine/limiter.js';
 import { RateLimitError } from '../src/errors.js';
 import type { EmbeddingModel, EmbedRequest, EmbedResponse } from '../src/types.js';
 import { textCapabilities, VirtualClock } from './helpers.js';
@@ -712,6 +717,36 @@ describe('what the headers say', () => {
     expect(clock.now()).toBe(5_000);
     // One a minute learned: the first two went, the third was waiting.
     expect(starts).toEqual([0, 0]);
+  });
+
+  it('a call whose signal aborts while its budget is read ends at once (it slept the whole learned wait)', async () => {
+    const clock = new VirtualClock();
+    const memory = createMemoryLimiterStore();
+    const controller = new AbortController();
+    let abortOnTake = false;
+    // An asynchronous store, as a shared one is: the caller's signal aborts while a take is in flight.
+    const store: LimiterStore = {
+      take: async (key, spec, amount, now) => {
+        const ms = await memory.take(key, spec, amount, now);
+        if (abortOnTake) controller.abort();
+        return ms;
+      },
+      adjust: (key, spec, amount, now) => memory.adjust(key, spec, amount, now),
+      lower: (key, spec, level, now) => memory.lower(key, spec, level, now),
+      pause: (key, until, now) => memory.pause(key, until, now),
+      pausedUntil: (key, now) => memory.pausedUntil(key, now),
+    };
+    const limiter = createRateLimiter({ store, adaptive: false });
+    // A bucket of 100 learned, of which 1 is left: a call of 1,000 waits for the bucket to fill.
+    for (const remaining of ['100', '1']) {
+      const permit = await limiter.acquire({ tokens: 1, clock });
+      await permit.answered({ reportedTokens: 1, headers: { 'x-ratelimit-remaining-tokens': remaining } });
+    }
+    abortOnTake = true;
+    await expect(limiter.acquire({ tokens: 1_000, clock, signal: controller.signal })).rejects.toMatchObject({
+      name: 'AbortError',
+    });
+    expect(clock.now()).toBe(0);
   });
 
   it('learnFromHeaders: false ignores them', async () => {

@@ -484,6 +484,61 @@ describe('a stored vector the engine would refuse', () => {
     expect(inner.calls).toHaveLength(2);
   });
 
+  it('a bad vector in an answer to the misses is named by its place in the call and the job, as without the cache', async () => {
+    const { entries, store } = recordingStore();
+    const inner = new ScriptedModel({
+      provider: 'p',
+      modelId: 'm',
+      capabilities: { maxInputsPerCall: 3 },
+      respond: (call) =>
+        call.inputs.includes('bad')
+          ? {
+              embeddings: call.inputs.map((input) =>
+                input === 'bad' ? Float32Array.of(Number.NaN, 1) : Float32Array.of(Number(input), 1),
+              ),
+              warnings: [],
+              response: { status: 200, headers: {} },
+            }
+          : undefined,
+    });
+    const model = wrapEmbeddingModel(inner, cacheMiddleware({ store }));
+    await embedMany({ model, inputs: ['1', '4'] });
+    const stored = entries.size;
+    // The first call is a hit for '1'; the second sends ['5', 'bad'] of ['4', '5', 'bad'] ('4' is held).
+    const failure = await embedMany({
+      model,
+      inputs: ['1', '2', '3', '4', '5', 'bad'],
+      concurrency: 1,
+      maxRetries: 0,
+    }).catch((error) => error);
+    expect(inner.calls.at(-1)!.inputs).toEqual(['5', 'bad']);
+    expect(failure).toBeInstanceOf(InvalidResponseError);
+    // Before, the cache named it by its place among the two inputs it sent: "vector 1".
+    expect(failure.message).toBe(
+      'p returned vector 2 (input 5 of the whole job) holding NaN at position 0, not a finite number.',
+    );
+    // '2' and '3' were stored from the first call; nothing of the answer with the NaN.
+    expect(entries.size).toBe(stored + 2);
+  });
+
+  it('an answer to fewer inputs than the call has says the cache sent only those', async () => {
+    const inner = new ScriptedModel({
+      provider: 'p',
+      modelId: 'm',
+      respond: (call) =>
+        call.inputs.length === 1
+          ? undefined
+          : { embeddings: [Float32Array.of(1, 1)], warnings: [], response: { status: 200, headers: {} } },
+    });
+    const model = wrapEmbeddingModel(inner, cacheMiddleware());
+    await model.doEmbed({ inputs: ['1'] });
+    const failure = await model.doEmbed({ inputs: ['1', '2', '3'] }).catch((error) => error);
+    expect(failure).toBeInstanceOf(InvalidResponseError);
+    expect(failure.message).toBe(
+      "p returned 1 vectors for 2 inputs (the cache sent the 2 of the call's 3 inputs it did not hold).",
+    );
+  });
+
   it('an answer with a vector too many is refused, not re-packed onto the wrong inputs, and nothing is stored', async () => {
     const { entries, store } = recordingStore();
     const inner = new ScriptedModel({

@@ -62,7 +62,7 @@ const HINTS: Record<string, string> = {
   AUTHZ_RESOURCE_LIMIT_EXCEEDED:
     'The key has reached a limit of its plan; raise the plan or use another key.',
   RATE_CONCURRENCY_LIMIT_EXCEEDED:
-    'Too many requests at once for this key; lower concurrency. The engine retries with backoff.',
+    'Too many requests at once for this key: lower concurrency; the engine retries with backoff.',
   INPUT_MODEL_NOT_FOUND: 'Check the model id; the message lists the models the API knows.',
 };
 

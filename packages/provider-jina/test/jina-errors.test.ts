@@ -76,6 +76,13 @@ describe('parseJinaError', () => {
     expect(parsed.providerCode).toBe(code);
   });
 
+  it('hints that name a retry end with "; the engine retries …", the one form the CLI rewrites under --max-retries 0', () => {
+    const hint = parseJinaError({ detail: 'x', code: 'RATE_CONCURRENCY_LIMIT_EXCEEDED' }, 429).hint;
+    expect(hint).toBe(
+      'Too many requests at once for this key: lower concurrency; the engine retries with backoff.',
+    );
+  });
+
   it('flags a request over the item limit as batchTooLarge, at 400 or 422 only', () => {
     const detail =
       "Validation error: 'body -> jina-embeddings-v4' Each input list can contain at most 512 items.";

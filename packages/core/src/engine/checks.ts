@@ -54,27 +54,29 @@ export function vectorExpectation(
 
 /**
  * What is wrong with one vector against `expectation` (the typed array its output type calls for, `length`
- * elements, and, for floats, only finite values), or undefined when nothing is. `name` says which vector.
+ * elements, and, for floats, only finite values), or undefined when nothing is. `name(index)` says which
+ * vector; it is called only for a message.
  */
 export function vectorProblem(
   provider: string,
   vector: unknown,
   expectation: VectorExpectation,
   length: number | undefined,
-  name: string,
+  index: number,
+  name: (index: number) => string,
 ): string | undefined {
   const expectedArray = EXPECTED_ARRAY[expectation.outputType];
   const actual = (vector as { constructor?: { name?: string } } | undefined)?.constructor?.name;
   if (actual !== expectedArray) {
-    return `${provider} returned ${name} as ${actual ?? typeof vector}; ${expectation.outputType} vectors must be ${expectedArray}.`;
+    return `${provider} returned ${name(index)} as ${actual ?? typeof vector}; ${expectation.outputType} vectors must be ${expectedArray}.`;
   }
   const values = vector as Embedding;
   if (length !== undefined && values.length !== length) {
-    return `${provider} returned ${name} with ${values.length} values; expected ${length}${expectation.dimensions === undefined ? '' : ` for dimensions ${expectation.dimensions}`}.`;
+    return `${provider} returned ${name(index)} with ${values.length} values; expected ${length}${expectation.dimensions === undefined ? '' : ` for dimensions ${expectation.dimensions}`}.`;
   }
   if (expectedArray === 'Float32Array' && !allFinite(values as Float32Array)) {
     const position = (values as Float32Array).findIndex((value) => !Number.isFinite(value));
-    return `${provider} returned ${name} holding ${(values as Float32Array)[position]} at position ${position}, not a finite number.`;
+    return `${provider} returned ${name(index)} holding ${(values as Float32Array)[position]} at position ${position}, not a finite number.`;
   }
   return undefined;
 }
@@ -91,7 +93,7 @@ export function checkVectors(
 ): asserts vectors is Embedding[] {
   let length = expectation.length;
   for (let index = 0; index < vectors.length; index++) {
-    const problem = vectorProblem(where.provider, vectors[index], expectation, length, name(index));
+    const problem = vectorProblem(where.provider, vectors[index], expectation, length, index, name);
     if (problem !== undefined) throw new InvalidResponseError(problem, where);
     length ??= (vectors[index] as Embedding).length;
   }

@@ -706,6 +706,9 @@ class SharedRateLimiter implements RateLimiter {
   /** Sleeps `ms` for a learned budget, or until a reading raises a learned budget (then the call takes again). */
   private async sleepUnlessRaised(request: LimiterRequest, ms: number): Promise<void> {
     const { signal } = request;
+    // A signal that aborted already is not watched (it fires no more): one that aborted while the budget
+    // was read must end the call here, not after the wait.
+    if (signal?.aborted) throw abortReason(signal);
     const sleep = new AbortController();
     const unlink = signal === undefined ? undefined : onAbort(signal, () => sleep.abort(abortReason(signal)));
     this.learnedSleeps.add(sleep);

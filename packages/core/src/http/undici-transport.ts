@@ -44,9 +44,10 @@ export function createDefaultDispatcher(options: DispatcherOptions = {}): Dispat
 }
 
 /**
- * Passes a response on without its informational (1xx) answers: `100 Continue`, `103 Early Hints` and
- * the like come before the real one, and only the real one means anything to a caller. (`101 Switching
- * Protocols` goes to the upgrade callback, never here.)
+ * Passes a response on without its informational (1xx) answers: a `103 Early Hints` comes before the real
+ * one, and only the real one means anything to a caller. (`101 Switching Protocols` goes to the upgrade
+ * callback, never here.) `compose` hands every interceptor a handler of undici's new API (it wraps one of
+ * the old API first), so the new API's callbacks are all there are to pass on.
  */
 const skipInformationalResponses: Dispatcher.DispatcherComposeInterceptor =
   (dispatch) => (options, handler) =>
