@@ -19,6 +19,7 @@ import {
 } from '@embedkit/core';
 import { open } from 'lmdb';
 import { z } from 'zod';
+import { checkCacheFile } from './cache-file.js';
 
 /** The file inside the cache directory (LMDB keeps its lock file beside it, `<name>-lock`). */
 export const DISK_CACHE_FILE = 'embeddings.mdb';
@@ -107,9 +108,116 @@ function expired(bytes: Uint8Array, now: number): boolean {
   return expiresAt !== 0 && !(expiresAt > now);
 }
 
+type Database = ReturnType<typeof open<Uint8Array, string>>;
+
+/** How long a cache file that fails its check is looked at again before it is refused, and how often. */
+const RECHECK_FOR_MS = 200;
+const RECHECK_EVERY_MS = 10;
+
+/**
+ * LMDB's codes for a file that is no LMDB file of its format, or a damaged one: MDB_INVALID,
+ * MDB_VERSION_MISMATCH, MDB_PANIC, MDB_CORRUPTED. The lmdb package crashes instead of throwing the first
+ * two today (the check before it is what refuses such files); should it throw them, they say the same.
+ */
+const MDB_FILE_ERRORS = new Set([-30793, -30794, -30795, -30796]);
+/** Errors that mean this user may not write there (LMDB gives the errno as a number). */
+const ACCESS_ERRORS = new Set(['EACCES', 'EPERM', 'EROFS', 13, 1, 30]);
+
+function refusal(directory: string, reason: string, cause?: unknown): InvalidArgumentError {
+  return new InvalidArgumentError(`cannot open the embedding cache in ${directory}: ${reason}`, {
+    argument: 'directory',
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+/** The fix for a cache file that cannot be used: it only holds vectors that can be embedded again. */
+function fileFix(path: string): string {
+  return `Delete it and ${path}-lock beside it, or choose another directory.`;
+}
+
+/**
+ * Why opening failed and how to fix it, from what the file system or LMDB threw (LMDB names the step
+ * it was at, not the file).
+ */
+function explain(directory: string, path: string, error: unknown): InvalidArgumentError {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  const what = String(message ?? error);
+  if (MDB_FILE_ERRORS.has(code as number)) {
+    return refusal(directory, `${path} is not a usable LMDB cache file (${what}). ${fileFix(path)}`, error);
+  }
+  if (code === 'EEXIST') {
+    return refusal(directory, `${directory} is a file, not a directory. Choose another directory.`, error);
+  }
+  if (code === 'ENOTDIR') {
+    return refusal(
+      directory,
+      `a directory above ${directory} is a file, not a directory. Choose another directory.`,
+      error,
+    );
+  }
+  if (ACCESS_ERRORS.has(code as string | number)) {
+    // The file system's message names the file; LMDB's does not.
+    const named = what.includes(path) ? what : `${what} (${path})`;
+    const fix = `Give this user read and write access to ${directory} and the files in it, or choose another directory.`;
+    return refusal(directory, `${named}. ${fix}`, error);
+  }
+  return refusal(directory, what, error);
+}
+
+/**
+ * Checks the cache file, looking at it again for a moment before refusing it: a process that creates
+ * the cache writes its two header pages just after it creates the file, so another one starting at
+ * the same time can see a part of them. A file that is no cache stays so.
+ */
+function checkCacheFileSettled(path: string): string | undefined {
+  const deadline = Date.now() + RECHECK_FOR_MS;
+  const never = new Int32Array(new SharedArrayBuffer(4));
+  let problem = checkCacheFile(path);
+  while (problem !== undefined && Date.now() < deadline) {
+    // Opening is synchronous, so the wait is too; it only happens on the way to refusing the file.
+    Atomics.wait(never, 0, 0, RECHECK_EVERY_MS);
+    problem = checkCacheFile(path);
+  }
+  return problem;
+}
+
+/**
+ * Creates the directory, checks the file in it and opens it with LMDB. Every failure is an
+ * `InvalidArgumentError` that names what is wrong and its fix; the check comes first because LMDB ends
+ * the process on a file that is not its own instead of throwing.
+ */
+function openCache(directory: string): Database {
+  const path = join(directory, DISK_CACHE_FILE);
+  let problem: string | undefined;
+  try {
+    mkdirSync(directory, { recursive: true });
+    problem = checkCacheFileSettled(path);
+  } catch (error) {
+    throw explain(directory, path, error);
+  }
+  if (problem !== undefined) throw refusal(directory, `${path} ${problem}. ${fileFix(path)}`);
+  try {
+    return open<Uint8Array, string>({
+      path,
+      encoding: 'binary',
+      cache: false,
+      // Every write below is one explicit transaction. LMDB's batching of the writes of one event turn
+      // adds a write of its own whose promise no caller can reach: when its commit failed (a full disk),
+      // that rejection went unhandled and Node exited.
+      eventTurnBatching: false,
+      // With overlapping sync, a failed commit leaves a flush that never settles, and close() never
+      // returned. Without it, each commit is flushed before it resolves (on LMDB's writer thread).
+      overlappingSync: false,
+    });
+  } catch (error) {
+    throw explain(directory, path, error);
+  }
+}
+
 /**
  * Opens (or creates) the cache in `directory`, for `cacheMiddleware({ store })`. Safe to open from many
- * processes at once. An unusable directory is an `InvalidArgumentError` naming it. Once open, the store
+ * processes at once. An unusable directory, or a file in it that is not a cache (a truncated copy, a
+ * file of another program), is an `InvalidArgumentError` naming it and its fix. Once open, the store
  * never fails for the disk's sake: a read that fails is a miss and a write that fails (a full disk) is
  * skipped, each said once through `onWarning`.
  */
@@ -123,27 +231,7 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
     );
   }
   const { directory, namespace = '', ttlSeconds = null, onWarning = emitCacheWarning } = parsed.data;
-  let database: ReturnType<typeof open<Uint8Array, string>>;
-  try {
-    mkdirSync(directory, { recursive: true });
-    database = open<Uint8Array, string>({
-      path: join(directory, DISK_CACHE_FILE),
-      encoding: 'binary',
-      cache: false,
-      // Every write below is one explicit transaction. LMDB's batching of the writes of one event turn
-      // adds a write of its own whose promise no caller can reach: when its commit failed (a full disk),
-      // that rejection went unhandled and Node exited.
-      eventTurnBatching: false,
-      // With overlapping sync, a failed commit leaves a flush that never settles, and close() never
-      // returned. Without it, each commit is flushed before it resolves (on LMDB's writer thread).
-      overlappingSync: false,
-    });
-  } catch (error) {
-    throw new InvalidArgumentError(
-      `cannot open the embedding cache in ${directory}: ${(error as Error).message}`,
-      { argument: 'directory', cause: error },
-    );
-  }
+  const database = openCache(directory);
   // A separator that never occurs in a namespace written as text keeps "a" + "b:c" apart from "a:b" + "c".
   const prefix = namespace === '' ? '' : `${namespace}\u0000`;
   const encode = (value: Embedding) =>

@@ -20,6 +20,7 @@ import {
 import { InvalidArgumentError, InvalidResponseError } from './errors.js';
 import { refuseUnknownSettings, type SettingNames } from './setting-names.js';
 import type { ResponseInfo, Usage, Warning } from './types.js';
+import { describeAnswerValue } from './vectors.js';
 
 /** What a reranking model can take in one call. */
 export interface RerankingCapabilities {
@@ -229,18 +230,27 @@ export async function rerank(settings: RerankSettings): Promise<RerankResult> {
         );
       }
       const seen = new Set<number>();
+      // A document is named by its place in the call, and in the whole job when the call is a later one.
+      const inJob = (index: number) =>
+        batch.offset === 0 ? '' : ` (document ${batch.offset + index} of the whole job)`;
       const scores = results.map((result) => {
         const { index, relevanceScore } = result ?? {};
-        if (!Number.isInteger(index) || index < 0 || index >= count || seen.has(index)) {
+        if (seen.has(index)) {
           throw new InvalidResponseError(
-            `${model.provider} returned a score for document index ${String(index)}, ${seen.has(index) ? 'twice' : 'out of range'} for ${count} documents.`,
+            `${model.provider} returned a score for document index ${index}${inJob(index)}, twice for ${count} documents.`,
+            where,
+          );
+        }
+        if (!Number.isInteger(index) || index < 0 || index >= count) {
+          throw new InvalidResponseError(
+            `${model.provider} returned a score for document index ${describeAnswerValue(index)}, out of range for ${count} documents.`,
             where,
           );
         }
         seen.add(index);
         if (typeof relevanceScore !== 'number' || !Number.isFinite(relevanceScore)) {
           throw new InvalidResponseError(
-            `${model.provider} returned the score ${String(relevanceScore)} for document ${index}, not a finite number.`,
+            `${model.provider} returned the score ${describeAnswerValue(relevanceScore)} for document ${index}${inJob(index)}, not a finite number.`,
             where,
           );
         }

@@ -274,8 +274,20 @@ function scaleToUnit(vector: Float32Array, squares: number): void {
 
 function notFinite(index: number, position: number, value: unknown): InvalidResponseError {
   return new InvalidResponseError(
-    `Vector ${index} holds ${JSON.stringify(value) ?? String(value)} at position ${position}, not a finite number.`,
+    `Vector ${index} holds ${describeAnswerValue(value)} at position ${position}, not a finite number.`,
   );
+}
+
+/**
+ * A value an answer holds where a number belongs, told by its kind: a number, `null` or a boolean as it is, a string
+ * by its length only (a server may echo a request header, the key's among them, where a number belongs),
+ * anything else by its type.
+ */
+export function describeAnswerValue(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
+  if (typeof value === 'string') return `a string of ${value.length} characters`;
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  return value === undefined ? 'nothing' : `a value of type ${typeof value}`;
 }
 
 /** Decodes one base64 string of little-endian float32 values. */

@@ -340,6 +340,38 @@ describe('rerank response checks', () => {
     expect(model.calls).toHaveLength(1);
   });
 
+  it('names a bad score by its kind, never its content (a string echoing a header was quoted whole)', async () => {
+    const model = answering([
+      { index: 0, relevanceScore: 1 },
+      { index: 1, relevanceScore: 'x-api-key: sk-test-abcdefghijklmnop1234' },
+    ]);
+    const error = (await rejection(rerank({ model, query: 'q', documents: ['1', '2'] }))) as Error;
+    expect(error.message).toBe(
+      'rerank-co returned the score a string of 39 characters for document 1, not a finite number.',
+    );
+  });
+
+  it('names a document of a later call by its place in the whole job too', async () => {
+    const model = new ScriptedReranker({ maxDocumentsPerCall: 2 }, (call) =>
+      call.number === 2
+        ? {
+            results: [
+              { index: 1, relevanceScore: 1 },
+              { index: 1, relevanceScore: 0.5 },
+            ],
+            warnings: [],
+            response: { status: 200, headers: {} },
+          }
+        : undefined,
+    );
+    const error = (await rejection(
+      rerank({ model, query: 'q', documents: ['1', '2', '3', '4'], concurrency: 1 }),
+    )) as Error;
+    expect(error.message).toBe(
+      'rerank-co returned a score for document index 1 (document 3 of the whole job), twice for 2 documents.',
+    );
+  });
+
   it('a usage that is not a count -> InvalidResponseError', async () => {
     const model = answering(
       [

@@ -223,6 +223,25 @@ describe('numberArraysToVectors', () => {
     expectInvalidResponse(() => numberArraysToVectors(arrays as readonly unknown[], outputType));
   });
 
+  it.each([
+    ['x-goog-api-key: AIzaTestabcdefghijklmnop1234', 'a string of 44 characters'],
+    [{ key: 'sk-test-abcdefghijklmnop1234' }, 'a value of type object'],
+    [[1, 2], 'an array of 2'],
+    [null, 'null'],
+    [true, 'true'],
+  ])(
+    'names a value that is not a number by its kind, never its content (%j was quoted whole)',
+    (value, told) => {
+      const error = expectInvalidResponse(() =>
+        numberArraysToVectors([
+          [0.5, 0.25],
+          [0.5, value],
+        ]),
+      );
+      expect(error.message).toBe(`Vector 1 holds ${told} at position 1, not a finite number.`);
+    },
+  );
+
   // The docstring: "Every element must be a finite number that fits the output type." 1e40 is finite in
   // JSON but overflows float32 to Infinity, which the base64 path would reject as non-finite.
   it('rejects a finite double that overflows float32 to Infinity', () => {

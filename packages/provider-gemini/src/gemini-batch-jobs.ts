@@ -51,8 +51,11 @@ const STATES: Record<string, BatchJobState> = {
   BATCH_STATE_EXPIRED: 'expired',
 };
 
-/** One result before decoding: the vector's JSON values, or the item's error. */
-type Outcome = { key: string | undefined; values?: unknown[]; error?: GeminiStatus };
+/**
+ * One result before decoding: its `metadata.key` as sent (`undefined` when it has none), and the vector's
+ * JSON values or the item's error.
+ */
+type Outcome = { key: unknown; values?: unknown[]; error?: GeminiStatus };
 
 /**
  * `create` sends inline requests, about 20 MB at most: far fewer than a million inputs. Without a count
@@ -223,8 +226,7 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
     const inlined = output?.inlinedResponses?.inlinedResponses;
     if (inlined !== undefined) {
       outcomes = inlined.map((item) => {
-        const key = item.metadata?.key;
-        const outcome: Outcome = { key: typeof key === 'string' ? key : undefined };
+        const outcome: Outcome = { key: item.metadata?.key };
         if (item.response?.embedding !== undefined) outcome.values = item.response.embedding.values;
         if (item.error !== undefined) outcome.error = item.error;
         return outcome;
@@ -262,9 +264,14 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
    * Places each outcome at its input position and decodes the vectors one by one: an input whose result
    * is missing, failed, or holds a malformed vector or one of the wrong length gets an entry in `errors`;
    * every other input gets its vector. The number of inputs is what `create` sent when this process made
-   * the job, else the API's count, and at least the highest `metadata.key` + 1. Without a usable key on
-   * every result, results are placed in the order received only when there is one per input; otherwise
-   * which result belongs to which input cannot be known, and that is an `InvalidResponseError`.
+   * the job, else the API's count, and at least the highest usable `metadata.key` + 1.
+   *
+   * When no result carries a `metadata.key`, results are placed in the order received only when there is
+   * one per input; otherwise which result belongs to which input cannot be known, and that is an
+   * `InvalidResponseError`. When results carry keys, nothing is placed by arrival order: an input that two
+   * or more results claim is an entry in `errors` (which one is its own cannot be known), and a result
+   * whose key is missing, not a whole number or no input of the job is left out with a warning, so an
+   * input it may have been meant for is an entry in `errors` naming that key.
    */
   private collect(
     job: BatchJob,
@@ -275,63 +282,118 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
     const warnings: Warning[] = [];
     const counted = created?.inputs ?? job.requestCounts.total;
     const limit = counted > 0 ? counted : MAX_INLINE_INPUTS;
-    const keys = outcomes.map((outcome) =>
-      outcome.key !== undefined && /^\d{1,9}$/.test(outcome.key) ? Number(outcome.key) : -1,
-    );
-    const byKey = keys.every((key) => key >= 0 && key < limit) && new Set(keys).size === keys.length;
+    /** Positions in `outcomes` of the results that claim each input. */
+    const claims = new Map<number, number[]>();
+    /** Positions in `outcomes` of the results that name no input. */
+    const strays: number[] = [];
     let total = counted;
-    if (byKey) {
-      for (const key of keys) total = Math.max(total, key + 1);
-    } else if (counted === 0 || outcomes.length === counted) {
+    if (outcomes.every((outcome) => outcome.key === undefined)) {
+      if (counted !== 0 && outcomes.length !== counted) {
+        throw new InvalidResponseError(
+          `${this.provider} returned ${outcomes.length} results for the ${counted} inputs of batch job ${job.id}, without metadata.key: which result belongs to which input cannot be known.`,
+          { provider: this.provider },
+        );
+      }
       total = outcomes.length;
-      warnings.push({
-        type: 'other',
-        message: `${this.provider} returned results of batch job ${job.id} without usable metadata.key; they were placed in the order received.`,
+      outcomes.forEach((_, position) => {
+        claims.set(position, [position]);
       });
+      if (total > 0) {
+        warnings.push({
+          type: 'other',
+          message: `${this.provider} returned results of batch job ${job.id} without metadata.key; they were placed in the order received.`,
+        });
+      }
     } else {
-      throw new InvalidResponseError(
-        `${this.provider} returned ${outcomes.length} results for the ${counted} inputs of batch job ${job.id}, not each with a usable metadata.key: which result belongs to which input cannot be known.`,
-        { provider: this.provider },
-      );
+      outcomes.forEach(({ key }, position) => {
+        const index = typeof key === 'string' && /^\d{1,9}$/.test(key) ? Number(key) : -1;
+        if (index < 0 || index >= limit) {
+          strays.push(position);
+          return;
+        }
+        const claimed = claims.get(index);
+        if (claimed === undefined) claims.set(index, [position]);
+        else claimed.push(position);
+        total = Math.max(total, index + 1);
+      });
+      if (total === 0) {
+        throw new InvalidResponseError(
+          `${this.provider} returned ${outcomes.length} results of batch job ${job.id}, none with a usable metadata.key (${this.keysOf(outcomes, strays)}), and no count of its inputs: which result belongs to which input cannot be known.`,
+          { provider: this.provider },
+        );
+      }
+      if (strays.length > 0) {
+        warnings.push({
+          type: 'other',
+          message: `${this.provider} left out ${strays.length === 1 ? '1 result' : `${strays.length} results`} of batch job ${job.id} whose metadata.key (${this.keysOf(outcomes, strays)}) ${strays.length === 1 ? 'names' : 'name'} no input of the job; no input was given ${strays.length === 1 ? 'its' : 'their'} vector.`,
+        });
+      }
     }
+    const missing =
+      strays.length === 0
+        ? `no result for this input (job ${job.state})`
+        : `no result for this input (job ${job.state}); ${strays.length === 1 ? 'a result' : `${strays.length} results`} whose metadata.key (${this.keysOf(outcomes, strays)}) ${strays.length === 1 ? 'names no input was' : 'name no input were'} left out`;
     const embeddings = new Array<Embedding | null>(total).fill(null);
     const errors: BatchJobItemError[] = [];
-    const seen = new Array<boolean>(total).fill(false);
+    /** Every per-item message goes out redacted: the API's text, or a vector's value, may echo the key. */
+    const fail = (index: number, message: string, code?: string) => {
+      errors.push({ index, message: this.redacted(message), ...(code === undefined ? {} : { code }) });
+    };
     const vectors: { index: number; vector: Embedding }[] = [];
-    outcomes.forEach((outcome, position) => {
-      const index = byKey ? keys[position]! : position;
-      seen[index] = true;
-      if (outcome.values === undefined) {
-        errors.push({
+    for (let index = 0; index < total; index++) {
+      const claimed = claims.get(index);
+      if (claimed === undefined) {
+        fail(index, missing);
+        continue;
+      }
+      if (claimed.length > 1) {
+        fail(
           index,
-          ...itemError(
-            outcome.error ?? { message: 'the result holds neither an embedding nor an error' },
-            (text) => this.redacted(text),
-          ),
-        });
-        return;
+          `${claimed.length} results carry this input’s metadata.key (${this.keysOf(outcomes, claimed)}); which one is its own cannot be known`,
+        );
+        continue;
+      }
+      const outcome = outcomes[claimed[0]!]!;
+      if (outcome.values === undefined) {
+        const { message, code } = itemError(
+          outcome.error ?? { message: 'the result holds neither an embedding nor an error' },
+          (text) => text,
+        );
+        fail(index, message, code);
+        continue;
       }
       try {
         vectors.push({ index, vector: decodeGeminiVectors([outcome.values], normalize)[0]! });
       } catch (error) {
         if (!EmbedKitError.isInstance(error)) throw error;
         // "Vector 0 holds null at position 5, …": the vector of this one result.
-        errors.push({ index, message: `the vector ${error.message.replace(/^Vector 0 /, '')}` });
+        fail(index, `the vector ${error.message.replace(/^Vector 0 /, '')}`);
       }
-    });
-    for (let index = 0; index < total; index++) {
-      if (!seen[index]) errors.push({ index, message: `no result for this input (job ${job.state})` });
     }
     const length = created?.dimensions ?? commonLength(vectors);
     const which =
       created?.dimensions === undefined ? 'the length of the other vectors' : 'the job’s dimensions';
     for (const { index, vector } of vectors) {
       if (vector.length === length) embeddings[index] = vector;
-      else
-        errors.push({ index, message: `the vector has ${vector.length} values, not ${length} (${which})` });
+      else fail(index, `the vector has ${vector.length} values, not ${length} (${which})`);
     }
     errors.sort((a, b) => a.index - b.index);
     return { job, embeddings, errors, warnings };
+  }
+
+  /**
+   * The `metadata.key` of the results at `positions`, for a message: each quoted as sent, redacted and cut
+   * short; `none` where a result has none; the first five at most.
+   */
+  private keysOf(outcomes: readonly Outcome[], positions: readonly number[]): string {
+    const shown = positions.slice(0, 5).map((position) => {
+      const key = outcomes[position]!.key;
+      if (key === undefined) return 'none';
+      const text = this.redacted(typeof key === 'string' ? key : (JSON.stringify(key) ?? String(key)));
+      const cut = text.length > 40 ? `${text.slice(0, 40)}…` : text;
+      return typeof key === 'string' ? `"${cut}"` : cut;
+    });
+    return positions.length > 5 ? `${shown.join(', ')}, …` : shown.join(', ');
   }
 
   /** `text` from the API without the key or any credential in it. */

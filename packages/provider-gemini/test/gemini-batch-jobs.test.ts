@@ -1,9 +1,28 @@
 import { createFakeClock, type FakeClock } from '@embedkit/conformance';
 import { type BatchJob, waitForBatchJob } from '@embedkit/core';
+import { InvalidResponseError } from '@embedkit/core/provider';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeGeminiVectors } from '../src/gemini-embedding-model.js';
 import { createGemini } from '../src/index.js';
 import { FAKE_KEY, type FakeReply, fakeFetch, values } from './fake-fetch.js';
+
+/** When set, the decoder the batch jobs use fails with this message (the real one runs otherwise). */
+const decoder = vi.hoisted(() => ({ failure: undefined as string | undefined }));
+
+vi.mock('../src/gemini-embedding-model.js', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../src/gemini-embedding-model.js')>();
+  return {
+    ...original,
+    decodeGeminiVectors: (...args: Parameters<typeof original.decodeGeminiVectors>) => {
+      if (decoder.failure !== undefined) throw new InvalidResponseError(decoder.failure);
+      return original.decodeGeminiVectors(...args);
+    },
+  };
+});
+
+afterEach(() => {
+  decoder.failure = undefined;
+});
 
 const ROOT = 'https://generativelanguage.googleapis.com/v1beta';
 const MODEL = 'models/gemini-embedding-001';
@@ -338,7 +357,7 @@ describe('results', () => {
       {
         type: 'other',
         message:
-          'gemini returned results of batch job batches/job-42 without usable metadata.key; they were placed in the order received.',
+          'gemini returned results of batch job batches/job-42 without metadata.key; they were placed in the order received.',
       },
     ]);
   });
@@ -353,7 +372,7 @@ describe('results', () => {
     const error = await failure(jobs.results('batches/job-42'));
     expect(error.name).toBe('InvalidResponseError');
     expect(error.message).toBe(
-      'gemini returned 2 results for the 3 inputs of batch job batches/job-42, not each with a usable metadata.key: which result belongs to which input cannot be known.',
+      'gemini returned 2 results for the 3 inputs of batch job batches/job-42, without metadata.key: which result belongs to which input cannot be known.',
     );
   });
 
@@ -642,6 +661,123 @@ describe('results: every input accounted for', () => {
     expect(results.errors).toEqual([
       { index: 0, message: 'the vector has 10 values, not 128 (the length of the other vectors)' },
     ]);
+  });
+
+  it('a metadata.key two results carry is an error of that input, and the input no result names is one too (input 2 got the vector labelled 0)', async () => {
+    const { provider } = setup([
+      operation('BATCH_STATE_PENDING'),
+      finished([embedded([100], '0'), embedded([101], '1'), embedded([999], '0'), embedded([103], '3')], {
+        requestCount: '4',
+      }),
+    ]);
+    const jobs = provider.batchEmbeddingJobs('gemini-embedding-001');
+    const job = await jobs.create({ inputs: ['a', 'b', 'c', 'd'], dimensions: 128 });
+    const results = await jobs.results(job.id, unnormalized);
+    expect(results.embeddings.map(first)).toEqual([null, 101, null, 103]);
+    expect(results.errors).toEqual([
+      {
+        index: 0,
+        message: '2 results carry this input’s metadata.key ("0", "0"); which one is its own cannot be known',
+      },
+      { index: 2, message: 'no result for this input (job succeeded)' },
+    ]);
+    expect(results.warnings).toEqual([]);
+  });
+
+  it('a result whose metadata.key is no input of the job is left out, named in a warning and in the error of the input without a result (input 2 got the vector labelled 7)', async () => {
+    const { jobs } = setup([
+      finished([embedded([100], '0'), embedded([101], '1'), embedded([999], '7'), embedded([103], '3')], {
+        requestCount: '4',
+      }),
+    ]);
+    const results = await jobs.results('batches/job-42', unnormalized);
+    expect(results.embeddings.map(first)).toEqual([100, 101, null, 103]);
+    expect(results.errors).toEqual([
+      {
+        index: 2,
+        message:
+          'no result for this input (job succeeded); a result whose metadata.key ("7") names no input was left out',
+      },
+    ]);
+    expect(results.warnings).toEqual([
+      {
+        type: 'other',
+        message:
+          'gemini left out 1 result of batch job batches/job-42 whose metadata.key ("7") names no input of the job; no input was given its vector.',
+      },
+    ]);
+  });
+
+  it('among results with keys, one without a key, one whose key is not a whole number and one whose key is a number are left out too, their keys redacted', async () => {
+    const { jobs } = setup([
+      finished(
+        [
+          embedded([100], '0'),
+          embedded([101]),
+          embedded([102], `x-goog-api-key: ${FAKE_KEY}`),
+          { ...embedded([103]), metadata: { key: 3 } },
+        ],
+        { requestCount: '4' },
+      ),
+    ]);
+    const results = await jobs.results('batches/job-42', unnormalized);
+    expect(results.embeddings.map(first)).toEqual([100, null, null, null]);
+    const missing =
+      'no result for this input (job succeeded); 3 results whose metadata.key (none, "x-goog-api-key: [REDACTED]", 3) name no input were left out';
+    expect(results.errors).toEqual([
+      { index: 1, message: missing },
+      { index: 2, message: missing },
+      { index: 3, message: missing },
+    ]);
+    expect(results.warnings).toEqual([
+      {
+        type: 'other',
+        message:
+          'gemini left out 3 results of batch job batches/job-42 whose metadata.key (none, "x-goog-api-key: [REDACTED]", 3) name no input of the job; no input was given their vector.',
+      },
+    ]);
+  });
+
+  it('results with keys, none usable, and no count of the inputs is an InvalidResponseError naming the keys', async () => {
+    const { jobs } = setup([finished([embedded([100], 'a'), embedded([101], 'b')])]);
+    const error = await failure(jobs.results('batches/job-42'));
+    expect(error.name).toBe('InvalidResponseError');
+    expect(error.message).toBe(
+      'gemini returned 2 results of batch job batches/job-42, none with a usable metadata.key ("a", "b"), and no count of its inputs: which result belongs to which input cannot be known.',
+    );
+  });
+
+  it('a key a malformed vector echoes is redacted in its input’s error, whatever the decoder quotes (it was passed on as is)', async () => {
+    decoder.failure = `Vector 0 holds "x-goog-api-key: ${FAKE_KEY}" at position 5, not a finite number.`;
+    const { jobs } = setup([finished([embedded([100], '0')], { requestCount: '1' })]);
+    const results = await jobs.results('batches/job-42', unnormalized);
+    expect(results.embeddings).toEqual([null]);
+    expect(results.errors).toEqual([
+      {
+        index: 0,
+        message: 'the vector holds "x-goog-api-key: [REDACTED]" at position 5, not a finite number.',
+      },
+    ]);
+    expect(JSON.stringify(results)).not.toContain(FAKE_KEY);
+  });
+
+  it('a vector holding the key as a string does not show it in its input’s error', async () => {
+    const echoed: unknown[] = values(128, [1]);
+    echoed[5] = `x-goog-api-key: ${FAKE_KEY}`;
+    const { jobs } = setup([
+      finished(
+        [embedded([100], '0'), { response: { embedding: { values: echoed } }, metadata: { key: '1' } }],
+        {
+          requestCount: '2',
+        },
+      ),
+    ]);
+    const results = await jobs.results('batches/job-42', unnormalized);
+    expect(results.embeddings.map(first)).toEqual([100, null]);
+    expect(results.errors).toHaveLength(1);
+    expect(results.errors[0]!.index).toBe(1);
+    expect(results.errors[0]!.message).toMatch(/^the vector holds .* at position 5, not a finite number\.$/);
+    expect(JSON.stringify(results)).not.toContain(FAKE_KEY);
   });
 
   it('decides re-normalization per vector, not from the first (a short vector after a full one was left unnormalized)', () => {

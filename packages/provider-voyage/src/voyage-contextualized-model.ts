@@ -11,13 +11,14 @@ import {
   type EmbedResponse,
   InvalidArgumentError,
   InvalidResponseError,
-  inOrder,
   inputText,
+  type OutputType,
   parseResponse,
   postJson,
   type RateLimiter,
   readProviderOptions,
   responseInfo,
+  type schema,
   type Warning,
 } from '@embedkit/core/provider';
 import { voyageContextualizedResponseSchema } from './voyage-api.js';
@@ -178,44 +179,167 @@ export class VoyageContextualizedEmbeddingModel implements ContextualizedEmbeddi
       this.provider,
       'contextualized embeddings',
     );
-    const documents = inOrder(parsed.data, request.documents.length, 'documents', this.provider);
-    const ordered = documents.map((document, index) => {
-      const expected = autoChunking ? document.data.length : request.documents[index]!.length;
-      return inOrder(document.data, expected, `chunk vectors of document ${index}`, this.provider);
+    // Everything read from the answer goes through `decodeAnswer`, so that every error about it carries
+    // its status and request id.
+    const { embeddings, chunks } = decodeAnswer({ provider: this.provider, response }, () =>
+      this.readAnswer(parsed.data, request, autoChunking, byDocument),
+    );
+    const usage = parsed.usage === undefined ? undefined : { inputTokens: parsed.usage };
+    return { embeddings, chunks, usage, response: responseInfo(response, parsed.model) };
+  }
+
+  /**
+   * Places the answer's documents, and each document's chunks, by the answer's indices, and decodes the
+   * vectors. The provider checks only what it must to place them, naming a document by its place in
+   * this call (it does not know the call's place in the job). A document answered with a wrong number of
+   * chunk vectors is handed on as it is, its vectors in index order: `embedContextualized` refuses it,
+   * naming the document by its place in the whole job. As a plain embedding model (`byDocument` false),
+   * every input must get exactly one vector here: the engine sees only one vector per input.
+   */
+  private readAnswer(
+    answered: VoyageContextualizedDocument[],
+    request: ContextualizedEmbedRequest,
+    autoChunking: boolean,
+    byDocument: boolean,
+  ): Pick<ContextualizedAnswer, 'embeddings' | 'chunks'> {
+    const provider = this.provider;
+    const unit = byDocument ? 'document' : 'input';
+    const documents = placeDocuments(answered, request.documents.length, unit, provider);
+    const placed = documents.map((document, index) => {
+      const items = document.data;
+      // With auto-chunking, Voyage decides how many chunks a document has.
+      const expected = autoChunking ? items.length : request.documents[index]!.length;
+      if (!byDocument && items.length !== expected) {
+        throw new InvalidResponseError(
+          `${provider} returned ${plural(items.length, 'vector')} for input ${index} of this call; each input is sent as a document of one chunk.`,
+          { provider },
+        );
+      }
+      return placeChunks(items, expected, `${unit} ${index} of this call`, provider);
     });
-    if (ordered.some((chunks) => chunks.length === 0)) {
-      throw new InvalidResponseError(`${this.provider} returned a document with no chunk vectors.`, {
-        provider: this.provider,
-      });
-    }
-    // One decode over every chunk of every document, then split back per document.
-    const flat = decodeAnswer({ provider: this.provider, response }, () =>
-      decodeVectors(
-        ordered.flatMap((chunks) => chunks.map((chunk) => chunk.embedding)),
-        request.outputType ?? 'float',
+    const outputType = request.outputType ?? 'float';
+    const embeddings = placed.map((items, index) =>
+      items.map((item) =>
+        decodeOne(
+          item.embedding,
+          outputType,
+          byDocument
+            ? `chunk ${item.index} of document ${index} of this call`
+            : `the vector of input ${index} of this call`,
+          provider,
+        ),
       ),
     );
-    let position = 0;
-    const embeddings = ordered.map((chunks) => {
-      const vectors = flat.slice(position, position + chunks.length);
-      position += chunks.length;
-      return vectors;
-    });
     let chunks: string[][] | undefined;
     if (autoChunking) {
-      chunks = ordered.map((items, index) =>
+      chunks = placed.map((items, index) =>
         items.map((item) => {
           if (item.text === undefined) {
             throw new InvalidResponseError(
-              `${this.provider} chunked document ${index} but returned no chunk text.`,
-              { provider: this.provider },
+              `${provider} chunked document ${index} of this call but returned no text for its chunk ${item.index}.`,
+              { provider },
             );
           }
           return item.text;
         }),
       );
     }
-    const usage = parsed.usage === undefined ? undefined : { inputTokens: parsed.usage };
-    return { embeddings, chunks, usage, response: responseInfo(response, parsed.model) };
+    return { embeddings, chunks };
+  }
+}
+
+type VoyageContextualizedDocument = schema.Infer<typeof voyageContextualizedResponseSchema>['data'][number];
+type VoyageChunk = VoyageContextualizedDocument['data'][number];
+
+const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
+
+/** The answer's documents at their indices: exactly one per document of the call. */
+function placeDocuments(
+  answered: readonly VoyageContextualizedDocument[],
+  expected: number,
+  unit: string,
+  provider: string,
+): VoyageContextualizedDocument[] {
+  const of = `the ${plural(expected, unit)} of this call`;
+  if (answered.length !== expected) {
+    throw new InvalidResponseError(`${provider} returned ${plural(answered.length, 'document')} for ${of}.`, {
+      provider,
+    });
+  }
+  const placed = new Array<VoyageContextualizedDocument>(expected);
+  for (const document of answered) {
+    if (document.index >= expected) {
+      throw new InvalidResponseError(
+        `${provider} returned document index ${document.index}, out of range for ${of}.`,
+        { provider },
+      );
+    }
+    if (placed[document.index] !== undefined) {
+      throw new InvalidResponseError(
+        `${provider} returned document index ${document.index} twice for ${of}.`,
+        {
+          provider,
+        },
+      );
+    }
+    placed[document.index] = document;
+  }
+  return placed;
+}
+
+/**
+ * One document's chunks at their indices. When there are as many as `expected`, each index from 0 to
+ * `expected - 1` must appear once (else they cannot be placed); when the count differs the answer is
+ * wrong whatever the indices say, and the chunks are returned in index order for the engine to refuse.
+ */
+function placeChunks(
+  items: readonly VoyageChunk[],
+  expected: number,
+  document: string,
+  provider: string,
+): VoyageChunk[] {
+  if (items.length !== expected) return [...items].sort((a, b) => a.index - b.index);
+  const placed = new Array<VoyageChunk>(expected);
+  for (const item of items) {
+    if (item.index >= expected) {
+      throw new InvalidResponseError(
+        `${provider} returned chunk index ${item.index}, out of range for the ${plural(expected, 'chunk')} of ${document}.`,
+        { provider },
+      );
+    }
+    if (placed[item.index] !== undefined) {
+      throw new InvalidResponseError(
+        `${provider} returned chunk index ${item.index} twice for the ${plural(expected, 'chunk')} of ${document}.`,
+        { provider },
+      );
+    }
+    placed[item.index] = item;
+  }
+  return placed;
+}
+
+/**
+ * Decodes one vector on its own: a length that differs from the other vectors' is left to the engine,
+ * which names the chunk by its place in the job; what cannot be decoded at all (not base64, a value
+ * that is not finite) is named here as `name`.
+ */
+function decodeOne(
+  vector: VoyageChunk['embedding'],
+  outputType: OutputType,
+  name: string,
+  provider: string,
+): Embedding {
+  try {
+    return decodeVectors([vector], outputType)[0]!;
+  } catch (error) {
+    const alone = 'Vector 0 ';
+    if (!InvalidResponseError.isInstance(error) || !error.message.startsWith(alone)) throw error;
+    throw new InvalidResponseError(
+      `${provider} returned ${name}, which ${error.message.slice(alone.length)}`,
+      {
+        provider,
+        cause: error,
+      },
+    );
   }
 }

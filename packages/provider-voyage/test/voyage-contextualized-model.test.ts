@@ -184,14 +184,242 @@ describe('voyage-context-3', () => {
     expect(server.requests).toEqual([]);
   });
 
-  it('a wrong number of chunk vectors is an InvalidResponseError', async () => {
+  it('hands a document with a wrong number of chunk vectors on for the engine to refuse', async () => {
+    // Called directly, the answer is returned as it is (the engine checks counts and names the document
+    // by its place in the job; see "errors about an answer" below).
     const server = fakeFetch([{ body: contextBody([[vector(1)]], [0]) }]);
-    await expect(
-      model(server.fetch).doEmbedContextualized({ documents: [['a', 'b']] }),
-    ).rejects.toMatchObject({
-      name: 'InvalidResponseError',
+    const response = await model(server.fetch).doEmbedContextualized({ documents: [['a', 'b']] });
+    expect(response.embeddings.map((document) => document.length)).toEqual([1]);
+  });
+});
+
+describe('errors about an answer', () => {
+  // Reported by an outside review: with two documents per call, a chunk vector missing from document 2 of
+  // the job was "voyage returned 2 chunk vectors of document 0 for 3 inputs." with neither the status nor
+  // the request id, and a NaN in chunk 1 of document 3 was named "vector 4" (its place in a flat list).
+  const D = 256;
+  /** Chunk `chunk` of job document `document`: its first value says where it belongs. */
+  const chunkVector = (document: number, chunk: number, values: number[] = []) =>
+    float32ToBase64(
+      Array.from(
+        { length: D },
+        (_, position) => values[position] ?? (position === 0 ? document * 10 + chunk : 0.5),
+      ),
+    );
+  const job = [['d0c0'], ['d1c0', 'd1c1'], ['d2c0', 'd2c1', 'd2c2'], ['d3c0', 'd3c1']];
+  type Answer = ReturnType<typeof contextBody>;
+  /** The answers to the job's two calls (documents 0-1, then 2-3), each changed by `tamper(answer, call)`. */
+  const replies = (tamper: (answer: Answer, call: number) => void, extra: Record<string, unknown> = {}) =>
+    [0, 1].map((call) => {
+      const documents = job.slice(call * 2, call * 2 + 2);
+      const answer = contextBody(
+        documents.map((chunks, index) => chunks.map((_, chunk) => chunkVector(call * 2 + index, chunk))),
+        [1, 0],
+        ...(extra.texts === undefined ? [] : [documents]),
+      );
+      tamper(answer, call);
+      return { body: answer, headers: { 'x-request-id': `req-${call}` } };
+    });
+  /** The chunk whose answer index is `index` in the answer's document whose index is `document`. */
+  const chunkOf = (answer: Answer, document: number, index: number) =>
+    answer.data.find((item) => item.index === document)!.data.find((item) => item.index === index)!;
+  const run = (server: ReturnType<typeof fakeFetch>, extra: Record<string, unknown> = {}) =>
+    embedContextualized({
+      model: model(server.fetch),
+      documents: job,
+      dimensions: D,
+      maxDocumentsPerCall: 2,
+      concurrency: 1,
+      maxRetries: 0,
+      ...extra,
+    }).catch((error: unknown) => error);
+  const fromSecondCall = { name: 'InvalidResponseError', statusCode: 200, requestId: 'req-1' };
+
+  it('places out-of-order documents and chunks by their indices over a job of two calls', async () => {
+    const result = await run(fakeFetch(replies(() => {})));
+    expect(
+      (result as { embeddings: Float32Array[][] }).embeddings.map((document) =>
+        document.map((chunk) => chunk[0]),
+      ),
+    ).toEqual([[0], [10, 11], [20, 21, 22], [30, 31]]);
+  });
+
+  it.each([
+    [
+      'a chunk vector missing from document 2',
+      (answer: Answer) => {
+        const document = answer.data.find((item) => item.index === 0)!;
+        document.data = document.data.filter((item) => item.index !== 1);
+      },
+      'voyage returned 2 vectors for the 3 chunks of document 2.',
+    ],
+    [
+      'no chunk vectors for document 3',
+      (answer: Answer) => {
+        answer.data.find((item) => item.index === 1)!.data = [];
+      },
+      'voyage returned 0 vectors for the 2 chunks of document 3.',
+    ],
+    [
+      'a chunk vector of the wrong length in document 3',
+      (answer: Answer) => {
+        chunkOf(answer, 1, 1).embedding = float32ToBase64([1, 2]);
+      },
+      'voyage returned chunk 1 of document 3 with 2 values; expected 256 for dimensions 256.',
+    ],
+  ])(
+    'the engine names %s by its place in the job, with the status and request id',
+    async (_label, tamper, message) => {
+      const server = fakeFetch(replies((answer, call) => call === 1 && tamper(answer)));
+      expect(await run(server)).toMatchObject({ ...fromSecondCall, message });
+    },
+  );
+
+  it.each([
+    [
+      'a chunk index twice',
+      (answer: Answer) => {
+        chunkOf(answer, 1, 1).index = 0;
+      },
+      'voyage returned chunk index 0 twice for the 2 chunks of document 1 of this call.',
+    ],
+    [
+      'a chunk index out of range',
+      (answer: Answer) => {
+        chunkOf(answer, 1, 1).index = 5;
+      },
+      'voyage returned chunk index 5, out of range for the 2 chunks of document 1 of this call.',
+    ],
+    [
+      'a document index out of range',
+      (answer: Answer) => {
+        answer.data.find((item) => item.index === 1)!.index = 9;
+      },
+      'voyage returned document index 9, out of range for the 2 documents of this call.',
+    ],
+    [
+      'a document index twice',
+      (answer: Answer) => {
+        answer.data.find((item) => item.index === 1)!.index = 0;
+      },
+      'voyage returned document index 0 twice for the 2 documents of this call.',
+    ],
+    [
+      'a document missing',
+      (answer: Answer) => {
+        answer.data.pop();
+      },
+      'voyage returned 1 document for the 2 documents of this call.',
+    ],
+    [
+      'a NaN in chunk 1 of document 3',
+      (answer: Answer) => {
+        chunkOf(answer, 1, 1).embedding = chunkVector(3, 1, [31, Number.NaN]);
+      },
+      'voyage returned chunk 1 of document 1 of this call, which holds a non-finite value (NaN) at position 1.',
+    ],
+    [
+      'a chunk vector that is not base64',
+      (answer: Answer) => {
+        chunkOf(answer, 1, 1).embedding = 'AAA';
+      },
+      'voyage returned chunk 1 of document 1 of this call, which is not valid base64 of float values (3 characters decode to 2 bytes).',
+    ],
+  ])(
+    'what must be read to place the vectors, %s, is named in the call, with the status and request id',
+    async (_label, tamper, message) => {
+      const server = fakeFetch(replies((answer, call) => call === 1 && tamper(answer)));
+      expect(await run(server)).toMatchObject({ ...fromSecondCall, message });
+    },
+  );
+
+  it('an auto-chunked document without chunk texts is named in the call, with the status and request id', async () => {
+    const single = job.map((document) => [document.join(' ')]);
+    const server = fakeFetch(
+      replies(
+        (answer, call) => {
+          if (call === 1) delete (chunkOf(answer, 1, 0) as { text?: string }).text;
+        },
+        { texts: true },
+      ),
+    );
+    const error = await embedContextualized({
+      model: model(server.fetch),
+      documents: single,
+      dimensions: D,
+      inputType: 'document',
+      providerOptions: { voyage: { autoChunking: true } },
+      maxDocumentsPerCall: 2,
+      concurrency: 1,
+      maxRetries: 0,
+    }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({
+      ...fromSecondCall,
+      message: 'voyage chunked document 1 of this call but returned no text for its chunk 0.',
     });
   });
+
+  it('an auto-chunked document answered with no chunks is refused by the engine, naming it in the job', async () => {
+    const server = fakeFetch(
+      replies(
+        (answer, call) => {
+          if (call === 1) answer.data.find((item) => item.index === 1)!.data = [];
+        },
+        { texts: true },
+      ),
+    );
+    const error = await embedContextualized({
+      model: model(server.fetch),
+      documents: job.map((document) => [document.join(' ')]),
+      dimensions: D,
+      inputType: 'document',
+      providerOptions: { voyage: { autoChunking: true } },
+      maxDocumentsPerCall: 2,
+      concurrency: 1,
+      maxRetries: 0,
+    }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ ...fromSecondCall, message: expect.stringContaining('document 3.') });
+  });
+
+  it('as an EmbeddingModel, a vector that cannot be decoded is named by its input in the call', async () => {
+    const server = fakeFetch([
+      {
+        body: contextBody([[chunkVector(0, 0)], [chunkVector(1, 0, [10, Number.POSITIVE_INFINITY])]], [1, 0]),
+        headers: { 'x-request-id': 'req-1' },
+      },
+    ]);
+    const error = await embedMany({
+      model: model(server.fetch),
+      inputs: ['one', 'two'],
+      dimensions: D,
+      maxRetries: 0,
+    }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({
+      ...fromSecondCall,
+      message:
+        'voyage returned the vector of input 1 of this call, which holds a non-finite value (Infinity) at position 1.',
+    });
+  });
+
+  it.each([
+    [[[chunkVector(0, 0), chunkVector(0, 1)], [chunkVector(1, 0)]], 'voyage returned 2 vectors for input 0'],
+    [[[], [chunkVector(1, 0)]], 'voyage returned 0 vectors for input 0'],
+  ])(
+    'as an EmbeddingModel, an input answered with other than one vector is refused with the status and request id',
+    async (chunks, start) => {
+      const server = fakeFetch([{ body: contextBody(chunks, [0, 1]), headers: { 'x-request-id': 'req-1' } }]);
+      const error = await embedMany({
+        model: model(server.fetch),
+        inputs: ['one', 'two'],
+        dimensions: D,
+        maxRetries: 0,
+      }).catch((caught: unknown) => caught);
+      expect(error).toMatchObject({
+        ...fromSecondCall,
+        message: `${start} of this call; each input is sent as a document of one chunk.`,
+      });
+    },
+  );
 });
 
 describe('checks that live in the engine', () => {

@@ -35,7 +35,10 @@ export interface RedisCacheStore extends CacheStore {
   setMany(entries: readonly (readonly [key: string, value: Embedding])[]): Promise<void>;
   get(key: string): Promise<Embedding | undefined>;
   set(key: string, value: Embedding): Promise<void>;
-  /** True while Redis cannot be reached: reads miss and writes are skipped. */
+  /**
+   * True during an outage: while Redis cannot be reached reads miss and writes are skipped; while it
+   * refuses writes (out of memory, a read-only replica) reads are served and writes skipped.
+   */
   readonly usingFallback: boolean;
   /** Ends the connection the store opened from `url` (a client you passed stays open). */
   close(): Promise<void>;
@@ -63,6 +66,7 @@ class RedisCacheStoreImpl implements RedisCacheStore {
   getMany(keys: readonly string[]): Promise<(Embedding | undefined)[]> {
     if (keys.length === 0) return Promise.resolve([]);
     return this.link.run(
+      'read',
       async () => {
         const replies = (await this.link.client.sendCommand(
           ['MGET', ...keys.map((key) => this.redisKey(key))],
@@ -80,6 +84,7 @@ class RedisCacheStoreImpl implements RedisCacheStore {
     // Encoded first: a value that is no vector is the caller's error, not a Redis outage.
     const encoded = entries.map(([key, value]) => [key, encodeEmbedding(value)] as const);
     await this.link.run(
+      'write',
       async () => {
         // Sent in the same tick, the SETs leave in one write and their replies come back together.
         await Promise.all(
@@ -113,12 +118,14 @@ class RedisCacheStoreImpl implements RedisCacheStore {
 /**
  * A `CacheStore` in Redis, for `cacheMiddleware({ store })`. While Redis is unreachable every read is a
  * miss and writes are skipped (said once through `onWarning`): calls go to the provider and nothing
- * fails. Connects at once when given a `url` (a `ConnectionError` if Redis cannot be reached).
+ * fails. While Redis refuses writes (out of memory, a read-only replica) reads are still served and
+ * writes skipped, said once too. Connects at once when given a `url` (a `ConnectionError` if Redis cannot be reached).
  */
 export async function createRedisCacheStore(options: RedisCacheStoreOptions): Promise<RedisCacheStore> {
   const checked = readOptions(optionsSchema, options, 'createRedisCacheStore');
   const link = await openLink(checked, {
     fallback: 'the cache misses and skips writes',
+    refused: { read: 'the cache misses', write: 'the cache skips writes' },
     restored: 'the cache reads and writes Redis again',
   });
   return new RedisCacheStoreImpl(link, checked);

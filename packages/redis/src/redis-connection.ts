@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { ConnectionError, InvalidArgumentError } from '@embedkit/core';
 import { redact } from '@embedkit/core/provider';
-import { createClient } from '@redis/client';
+import { createClient, ErrorReply } from '@redis/client';
 import { z } from 'zod';
 
 /**
@@ -22,7 +22,11 @@ export interface RedisClientLike {
 
 /** A change in how a store reaches Redis. */
 export interface RedisStoreWarning {
-  /** `redis-unavailable`: a command failed or the client is not connected; `redis-restored`: Redis answers again. */
+  /**
+   * `redis-unavailable`: the client is not connected, a command got no answer, or Redis refused a command
+   * with an error (writes refused when it is out of memory or a read-only replica, or an error in a
+   * script); `redis-restored`: Redis answers again, or does again what it refused.
+   */
   code: 'redis-unavailable' | 'redis-restored';
   message: string;
 }
@@ -68,7 +72,9 @@ export interface RedisConnectionOptions {
   timeoutMs?: number;
   /**
    * Told when Redis becomes unavailable (the store falls back) and when it answers again, once each per
-   * outage. Default: `process.emitWarning` with type `EmbedkitRedisWarning` and the warning's code.
+   * outage. An outage where Redis refuses writes (out of memory, a read-only replica) ends when a write
+   * succeeds again, not at the first read. Default: `process.emitWarning` with type
+   * `EmbedkitRedisWarning` and the warning's code.
    */
   onWarning?: (warning: RedisStoreWarning) => void;
 }
@@ -100,6 +106,22 @@ function shownUrl(url: URL): string {
   return `${url.protocol}//${user}${url.host}${url.pathname === '/' ? '' : url.pathname}`;
 }
 
+/**
+ * `text`, a URL that could not be parsed, safe to print: whatever sits between "//" and the last "@" may be
+ * a user and password (a password may hold "/" and "@" unencoded) and is redacted; a text with an "@"
+ * but not of the form `scheme://…@` shows nothing after its scheme.
+ */
+function shownBadUrl(text: string): string {
+  const at = text.lastIndexOf('@');
+  if (at === -1) return text;
+  const start = /^[a-z][a-z0-9+.-]*:\/\//i.exec(text);
+  if (start !== null && start[0].length <= at) {
+    return `${start[0]}[REDACTED]${text.slice(at)}`;
+  }
+  const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(text);
+  return `${scheme === null ? '' : scheme[0]}[REDACTED]`;
+}
+
 function parseRedisUrl(text: string): URL {
   let url: URL | undefined;
   try {
@@ -108,14 +130,29 @@ function parseRedisUrl(text: string): URL {
     url = undefined;
   }
   if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
-    // Whatever sat between "//" and "@" may be a password: never echo it.
-    const shown = text.replace(/\/\/[^/@]*@/, '//[REDACTED]@');
     throw new InvalidArgumentError(
-      `url must look like redis://[[user]:password@]host[:port][/db] (or rediss:// for TLS); got "${shown}".`,
+      `url must look like redis://[[user]:password@]host[:port][/db] (or rediss:// for TLS); got "${shownBadUrl(text)}".`,
       { argument: 'url' },
     );
   }
   return url;
+}
+
+/**
+ * Whether `error` is an error reply of Redis (it answered, and refused the command), rather than no answer
+ * at all. A client of another copy of node-redis has an `ErrorReply` class of its own: known by its name.
+ */
+function isErrorReply(error: unknown): boolean {
+  if (error instanceof ErrorReply) return true;
+  if (!(error instanceof Error)) return false;
+  for (
+    let proto: unknown = Object.getPrototypeOf(error);
+    proto !== null;
+    proto = Object.getPrototypeOf(proto)
+  ) {
+    if ((proto as { constructor?: { name?: unknown } }).constructor?.name === 'ErrorReply') return true;
+  }
+  return false;
 }
 
 function describe(error: unknown): string {
@@ -138,11 +175,19 @@ export function luaScript(source: string): LuaScript {
   return { source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
+/**
+ * What an operation asks of Redis: `read` only reads, `write` may change what Redis holds (Redis refuses
+ * those alone when it is out of memory or a read-only replica).
+ */
+export type OperationKind = 'read' | 'write';
+
 export interface RedisLinkSettings {
   timeoutMs: number;
   onWarning: ((warning: RedisStoreWarning) => void) | undefined;
   /** What the store does without Redis, e.g. "the rate limiter uses this process's memory". */
   fallback: string;
+  /** What the store does while Redis refuses operations of one kind, e.g. "the cache skips writes". */
+  refused: Record<OperationKind, string>;
   /** What the store does again once Redis is back. */
   restored: string;
   /** Secrets never to print (the URL's password). */
@@ -164,8 +209,14 @@ const MAX_PROBE_DELAY_MS = 2_000;
 
 /**
  * One store's way to Redis. Every operation runs on Redis when the client is connected and answers in
- * time, and on the caller's local fallback otherwise; the first failure and the first success after it
- * are each reported once.
+ * time, and on the caller's local fallback otherwise; the first failure and the end of the outage are
+ * each reported once.
+ *
+ * Two kinds of failure end differently. Redis not reached (not connected, no answer) ends with any answer
+ * from it. Redis refusing a command with an error reply (writes refused when it is out of memory with
+ * `noeviction`, or a read-only replica after a failover; an error in a script) ends only when an
+ * operation of the same kind (read or write) succeeds: a Redis that serves reads but refuses writes is
+ * one outage, not one per call, and the limiter does not claim to share its budget while its scripts fail.
  *
  * A Redis that does not answer at all (hung, stopped, a partition that keeps the socket open) would make
  * every operation wait the whole `timeoutMs`. So once one times out, Redis is skipped: operations fall
@@ -175,7 +226,10 @@ const MAX_PROBE_DELAY_MS = 2_000;
 export class RedisLink {
   readonly client: RedisClientLike;
   private readonly settings: RedisLinkSettings;
-  private unavailable = false;
+  /** The kinds of operation Redis refused with an error reply: each ends when one of its kind succeeds. */
+  private readonly refused = new Set<OperationKind>();
+  /** What the current outage's `redis-unavailable` warning said failed; undefined while there is none. */
+  private outage: 'unreachable' | OperationKind | undefined;
   /** Set when a command timed out: Redis is skipped until the probe hears it answer. */
   private silent = false;
   private closed = false;
@@ -186,12 +240,13 @@ export class RedisLink {
     this.settings = settings;
   }
 
-  /** True while the last operation could not reach Redis. */
+  /** True during an outage: from the first failure until Redis answers again and does what it refused. */
   get usingFallback(): boolean {
-    return this.unavailable;
+    return this.outage !== undefined;
   }
 
-  async run<T>(remote: () => Promise<T>, local: () => T | Promise<T>): Promise<T> {
+  /** Runs `remote` on Redis, or `local` when Redis cannot be reached or refuses it. */
+  async run<T>(kind: OperationKind, remote: () => Promise<T>, local: () => T | Promise<T>): Promise<T> {
     if (this.silent) return local();
     if (!this.client.isReady) {
       this.lost('the client is not connected');
@@ -201,21 +256,43 @@ export class RedisLink {
     try {
       result = await this.inTime(remote());
     } catch (error) {
-      this.lost(describe(error));
-      if (error instanceof NoAnswerError) this.skip();
+      if (isErrorReply(error)) {
+        this.refusedBy(kind, describe(error));
+      } else {
+        this.lost(describe(error));
+        if (error instanceof NoAnswerError) this.skip();
+      }
       return local();
     }
-    this.answered();
+    this.answered(kind);
     return result;
   }
 
-  /** Redis answered: use it again, and say so once after an outage. */
-  private answered(): void {
+  /**
+   * Redis answered (and did an operation of `kind`, when given): use it again, and say so once when
+   * that ends the outage.
+   */
+  private answered(kind: OperationKind | undefined): void {
     this.silent = false;
-    if (this.unavailable) {
-      this.unavailable = false;
-      this.warn('redis-restored', `Redis answers again; ${this.settings.restored}.`);
-    }
+    if (kind !== undefined) this.refused.delete(kind);
+    if (this.outage === undefined || this.refused.size > 0) return;
+    const ended = this.outage;
+    this.outage = undefined;
+    this.warn(
+      'redis-restored',
+      `${ended === 'unreachable' ? 'Redis answers again' : `Redis accepts ${ended}s again`}; ${this.settings.restored}.`,
+    );
+  }
+
+  /** Records that Redis refused an operation of `kind` with an error reply (reported once per outage). */
+  private refusedBy(kind: OperationKind, reason: string): void {
+    this.refused.add(kind);
+    if (this.outage !== undefined) return;
+    this.outage = kind;
+    this.warn(
+      'redis-unavailable',
+      `Redis refuses ${kind}s (${reason}); ${this.settings.refused[kind]} until Redis accepts them again.`,
+    );
   }
 
   /** Skips Redis until it answers a PING, sent one at a time (never one per caller). */
@@ -241,7 +318,7 @@ export class RedisLink {
     // and a connection that breaks rejects it.
     this.client.sendCommand(['PING']).then(
       () => {
-        if (this.silent && !this.closed) this.answered();
+        if (this.silent && !this.closed) this.answered(undefined);
       },
       () => again(),
     );
@@ -249,8 +326,8 @@ export class RedisLink {
 
   /** Records that Redis cannot be reached (once per outage). */
   lost(reason: string): void {
-    if (this.unavailable) return;
-    this.unavailable = true;
+    if (this.outage !== undefined) return;
+    this.outage = 'unreachable';
     this.warn(
       'redis-unavailable',
       `Redis is unavailable (${reason}); ${this.settings.fallback} until it is back.`,
@@ -298,7 +375,7 @@ const MAX_RECONNECT_DELAY_MS = 2_000;
  */
 export async function openLink(
   options: RedisConnectionOptions,
-  text: { fallback: string; restored: string },
+  text: { fallback: string; refused: Record<OperationKind, string>; restored: string },
 ): Promise<RedisLink> {
   const settings = {
     timeoutMs: options.timeoutMs ?? 2_000,

@@ -168,7 +168,10 @@ export interface RedisLimiterStore extends LimiterStore {
   pause(key: string, until: number, now?: number): Promise<void>;
   /** As `LimiterStore.pausedUntil`; without `now`, the store's `now` option stands in. */
   pausedUntil(key: string, now?: number): Promise<number>;
-  /** True while Redis cannot be reached and this process limits itself from its own memory. */
+  /**
+   * True while Redis cannot be reached or refuses the limiter's scripts (out of memory, a read-only
+   * replica), and this process limits itself from its own memory.
+   */
   readonly usingFallback: boolean;
   /** Ends the connection the store opened from `url` (a client you passed stays open). */
   close(): Promise<void>;
@@ -211,6 +214,7 @@ class RedisLimiterStoreImpl implements RedisLimiterStore {
     local: () => unknown,
   ): Promise<unknown> {
     return this.link.run<unknown>(
+      'write',
       async () =>
         Number(
           await this.link.script(
@@ -242,6 +246,7 @@ class RedisLimiterStoreImpl implements RedisLimiterStore {
     // This process honours its own 429 whatever happens to the write below.
     this.local.pause(key, until, now);
     await this.link.run(
+      'write',
       async () => {
         await this.link.script(PAUSE, [this.redisKey(key)], [String(until - now), this.time(now)]);
       },
@@ -251,7 +256,9 @@ class RedisLimiterStoreImpl implements RedisLimiterStore {
 
   async pausedUntil(key: string, now: number = this.now()): Promise<number> {
     const local = await this.local.pausedUntil(key, now);
+    // A read: the script writes only to correct a pause after Redis's clock stepped back.
     const shared = await this.link.run(
+      'read',
       async () => {
         const left = Number(await this.link.script(PAUSE_LEFT, [this.redisKey(key)], [this.time(now)]));
         return left > 0 ? now + left : 0;
@@ -270,12 +277,16 @@ class RedisLimiterStoreImpl implements RedisLimiterStore {
  * A `LimiterStore` in Redis, to pass as `store` to `createRateLimiter` in every process that shares an
  * account's limits (give each limiter the same `key`). While Redis is unreachable each process limits
  * itself from its own memory and says so once through `onWarning`; it shares the budget again as soon
- * as Redis answers. Connects at once when given a `url` (a `ConnectionError` if Redis cannot be reached).
+ * as Redis answers (after Redis refused writes, as soon as a write succeeds again). Connects at once when given a `url` (a `ConnectionError` if Redis cannot be reached).
  */
 export async function createRedisLimiterStore(options: RedisLimiterStoreOptions): Promise<RedisLimiterStore> {
   const checked = readOptions(optionsSchema, options, 'createRedisLimiterStore');
   const link = await openLink(checked, {
     fallback: "the rate limiter uses this process's own memory",
+    refused: {
+      read: 'the rate limiter honours only the pauses this process was told of',
+      write: "the rate limiter uses this process's own memory",
+    },
     restored: 'the rate limiter shares its budget through Redis again',
   });
   return new RedisLimiterStoreImpl(link, checked);

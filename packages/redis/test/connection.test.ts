@@ -1,16 +1,7 @@
-import { createServer } from 'node:net';
 import { ConnectionError, InvalidArgumentError } from '@embedkit/core';
 import { describe, expect, it } from 'vitest';
 import { createRedisCacheStore, createRedisLimiterStore } from '../src/index.js';
-
-/** A loopback port with nothing listening on it. */
-async function closedPort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { closedPort } from './helpers.js';
 
 const SECRET = 'hunter2-redis-Pw9x';
 
@@ -41,6 +32,29 @@ describe.each([
         /^url must look like redis:\/\/\[\[user\]:password@\]host\[:port\]\[\/db\]/,
       );
       expect(error.message).not.toContain(SECRET);
+    }
+  });
+
+  it('a password holding an unencoded "/" or "@" never shows in the error for a URL that cannot be parsed', async () => {
+    // Review finding: everything up to the first "/" or "@" after "//" was redacted, so a password with
+    // "/" was echoed whole and one with "@" showed the part after it.
+    for (const [url, shown] of [
+      [`redis://:sk-test/${SECRET}@127.0.0.1:6391`, 'redis://[REDACTED]@127.0.0.1:6391'],
+      [`redis://user:sk-test@${SECRET}@127.0.0.1:99999`, 'redis://[REDACTED]@127.0.0.1:99999'],
+      [`redis://user:a/b@c${SECRET}/@127.0.0.1:99999/0`, 'redis://[REDACTED]@127.0.0.1:99999/0'],
+      [`redis://:${SECRET}@127.0.0.1:99999`, 'redis://[REDACTED]@127.0.0.1:99999'],
+      // Not of the form scheme://…@: nothing after the scheme is shown.
+      [`redis:/:${SECRET}@127.0.0.1`, 'redis:[REDACTED]'],
+      [`redis//:${SECRET}@localhost`, '[REDACTED]'],
+      // No "@", no password: shown as given.
+      ['redis://127.0.0.1:99999', 'redis://127.0.0.1:99999'],
+    ]) {
+      const error = await failure(create({ url }));
+      expect(InvalidArgumentError.isInstance(error), url).toBe(true);
+      expect(error.message, url).toBe(
+        `url must look like redis://[[user]:password@]host[:port][/db] (or rediss:// for TLS); got "${shown}".`,
+      );
+      expect(`${error.message} ${JSON.stringify(error)} ${error.stack}`, url).not.toContain(SECRET);
     }
   });
 

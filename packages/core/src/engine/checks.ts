@@ -5,7 +5,7 @@
 
 import { InvalidResponseError } from '../errors.js';
 import type { Embedding, OutputType, ResponseInfo, Usage, Warning } from '../types.js';
-import { allFinite, vectorLength } from '../vectors.js';
+import { allFinite, describeAnswerValue, vectorLength } from '../vectors.js';
 
 /** Where an answer came from, for the errors about it. */
 export interface AnswerSource {
@@ -123,7 +123,7 @@ export function checkEmbeddings(
 export function checkUsage(where: AnswerSource, usage: Usage | undefined): void {
   if (usage !== undefined && !(Number.isInteger(usage?.inputTokens) && usage.inputTokens >= 0)) {
     throw new InvalidResponseError(
-      `${where.provider} reported usage of ${String(usage?.inputTokens)} tokens, which is not a count.`,
+      `${where.provider} reported usage of ${describeAnswerValue(usage?.inputTokens)} tokens, which is not a count.`,
       where,
     );
   }

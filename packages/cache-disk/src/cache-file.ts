@@ -1,0 +1,147 @@
+/**
+ * The check made on the cache file before LMDB opens it. LMDB maps the file into memory and trusts its
+ * header pages: the lmdb package ends the process with a segmentation fault when the first page of the
+ * file is not an LMDB header of its own format (a text file, zeros, a file of another LMDB version),
+ * before it could throw its own MDB_INVALID, and with a bus error at the first read of a page past the
+ * end of a truncated file. Reading the two header pages first turns each of these into an error that
+ * names the file.
+ *
+ * The layout read here is that of the LMDB inside the lmdb package (0.9.90, data format 2), as found on
+ * files it wrote: a page header of 24 bytes (flags at byte 18), then the header ("meta"): the magic
+ * number, the format, the map address and size, the free and main trees (the page size is the first
+ * field of the free tree's), the last page in use and the transaction that wrote it. Page 0 and page 1
+ * each hold one; LMDB uses the one of the later transaction. Plain LMDB 0.9 (data format 1) has a page
+ * header of 16 bytes.
+ */
+
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+
+const MAGIC = 0xbeefc0de;
+/** The data format the lmdb package reads and writes; LMDB compares the low 16 bits of the field. */
+const DATA_FORMAT = 2;
+const META_PAGE_FLAG = 0x08;
+const FLAGS_AT = 18;
+const MAGIC_AT = 24;
+const FORMAT_AT = 28;
+const PAGE_SIZE_AT = 48;
+const LAST_PAGE_AT = 144;
+const TRANSACTION_AT = 152;
+/** The bytes of a header page read here: its page header and the header up to the transaction. */
+const HEADER_BYTES = 160;
+/** Where a plain LMDB 0.9 file (16-byte page header) has its magic number and format. */
+const PLAIN_MAGIC_AT = 16;
+const PLAIN_FORMAT_AT = 20;
+/** LMDB's page sizes are powers of two up to 64 KiB; none is smaller than a header. */
+const MAX_PAGE_SIZE = 0x10000;
+const MIN_PAGE_SIZE = 256;
+
+/** What a header page says, or why it is no header. */
+type Header =
+  | { ok: true; pageSize: number; lastPage: bigint; transaction: bigint }
+  | { ok: false; problem: string };
+
+/** The first bytes of the page at `position`, fewer when the file ends before. */
+function readHeaderPage(descriptor: number, position: number): Buffer {
+  const bytes = Buffer.alloc(HEADER_BYTES);
+  const read = readSync(descriptor, bytes, 0, HEADER_BYTES, position);
+  return bytes.subarray(0, read);
+}
+
+function pageSizeProblem(pageSize: number): string | undefined {
+  const powerOfTwo = (pageSize & (pageSize - 1)) === 0;
+  if (powerOfTwo && pageSize >= MIN_PAGE_SIZE && pageSize <= MAX_PAGE_SIZE) return undefined;
+  return `its header gives a page size of ${pageSize} bytes`;
+}
+
+/**
+ * Reads the header in `page`. A file of another LMDB format is told apart from one that is no LMDB file,
+ * since its fix differs for whoever wrote it (a program that shares the directory).
+ */
+function readHeader(page: Buffer, which: 'first' | 'second'): Header {
+  if (page.length < HEADER_BYTES) {
+    return { ok: false, problem: `is not an LMDB cache file (it ends within its ${which} header page)` };
+  }
+  if (page.readUInt32LE(PLAIN_MAGIC_AT) === MAGIC) {
+    return { ok: false, problem: formatProblem(page.readUInt32LE(PLAIN_FORMAT_AT)) };
+  }
+  if (page.readUInt32LE(MAGIC_AT) !== MAGIC || (page.readUInt16LE(FLAGS_AT) & META_PAGE_FLAG) === 0) {
+    return {
+      ok: false,
+      problem:
+        which === 'first'
+          ? 'is not an LMDB cache file (its first page is no LMDB header)'
+          : 'is damaged (its second header page is no LMDB header)',
+    };
+  }
+  const format = page.readUInt32LE(FORMAT_AT) & 0xffff;
+  if (format !== DATA_FORMAT) return { ok: false, problem: formatProblem(format) };
+  const pageSize = page.readUInt32LE(PAGE_SIZE_AT);
+  const problem = pageSizeProblem(pageSize);
+  if (problem !== undefined) return { ok: false, problem: `is not an LMDB cache file (${problem})` };
+  return {
+    ok: true,
+    pageSize,
+    lastPage: page.readBigUInt64LE(LAST_PAGE_AT),
+    transaction: page.readBigUInt64LE(TRANSACTION_AT),
+  };
+}
+
+function formatProblem(format: number): string {
+  return `is an LMDB file of data format ${format}, not the format ${DATA_FORMAT} this cache reads (another program or LMDB version wrote it)`;
+}
+
+function truncated(size: number, needed: bigint): string {
+  return `is truncated: ${size} bytes, its header says at least ${needed}`;
+}
+
+/**
+ * Checks both header pages and the length of the open file. The length is read last: a writer in
+ * another process grows the file before it writes a header naming the new pages, so a header read
+ * first never names more pages than the length read after it. The lmdb package writes every page up
+ * to the last one a header names: so it was on files after many writes, after deletes and overwrites in
+ * one transaction, and while other processes wrote (LMDB's source allows a file to end before free
+ * pages, which none did). A shorter file lost its end, and LMDB would read past it.
+ */
+function checkHeaders(descriptor: number): string | undefined {
+  const firstPage = readHeaderPage(descriptor, 0);
+  // LMDB writes a new cache into an empty file (another process may just have created it).
+  if (firstPage.length === 0) return undefined;
+  const first = readHeader(firstPage, 'first');
+  if (!first.ok) return first.problem;
+  const secondPage = readHeaderPage(descriptor, first.pageSize);
+  const { size } = fstatSync(descriptor);
+  if (secondPage.length < HEADER_BYTES) return truncated(size, BigInt(first.pageSize) * 2n);
+  const second = readHeader(secondPage, 'second');
+  if (!second.ok) return second.problem;
+  const current = second.transaction > first.transaction ? second : first;
+  const needed = (current.lastPage + 1n) * BigInt(first.pageSize);
+  return BigInt(size) < needed ? truncated(size, needed) : undefined;
+}
+
+function checkFile(path: string): string | undefined {
+  const stats = statSync(path);
+  if (stats.isDirectory()) return 'is a directory, not an LMDB cache file';
+  // Opening a named pipe would wait for a writer.
+  if (!stats.isFile()) return 'is not a regular file, so not an LMDB cache file';
+  const descriptor = openSync(path, 'r');
+  try {
+    return checkHeaders(descriptor);
+  } finally {
+    closeSync(descriptor);
+  }
+}
+
+/**
+ * What is wrong with the cache file at `path` for LMDB to open it, as words that follow the path ("is
+ * not an LMDB cache file (…)", "is truncated: …"), or `undefined` when LMDB can open it: a cache it
+ * wrote, an empty file or none (also one deleted while it is looked at). Reads the two header pages
+ * only. Throws what the file system throws (no permission to read it).
+ */
+export function checkCacheFile(path: string): string | undefined {
+  try {
+    return checkFile(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
