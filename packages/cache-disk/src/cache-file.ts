@@ -24,6 +24,12 @@ const FLAGS_AT = 18;
 const MAGIC_AT = 24;
 const FORMAT_AT = 28;
 const PAGE_SIZE_AT = 48;
+/** The free pages' tree and the main tree: their counts of pages and their root pages. */
+const TREES_AT = [48, 96];
+const TREE_PAGE_COUNTS_AT = [8, 16, 24];
+const TREE_ROOT_AT = 40;
+/** The root of an empty tree. */
+const NO_PAGE = 0xffff_ffff_ffff_ffffn;
 const LAST_PAGE_AT = 144;
 const TRANSACTION_AT = 152;
 /** The bytes of a header page read here: its page header and the header up to the transaction. */
@@ -37,7 +43,7 @@ const MIN_PAGE_SIZE = 256;
 
 /** What a header page says, or why it is no header. */
 type Header =
-  | { ok: true; pageSize: number; lastPage: bigint; transaction: bigint }
+  | { ok: true; pageSize: number; pagesInUse: bigint; transaction: bigint }
   | { ok: false; problem: string };
 
 /** The first bytes of the page at `position`, fewer when the file ends before. */
@@ -81,9 +87,30 @@ function readHeader(page: Buffer, which: 'first' | 'second'): Header {
   return {
     ok: true,
     pageSize,
-    lastPage: page.readBigUInt64LE(LAST_PAGE_AT),
+    pagesInUse: pagesInUse(page),
     transaction: page.readBigUInt64LE(TRANSACTION_AT),
   };
+}
+
+/**
+ * How many pages from the start of the file the header says must be there: past both header pages,
+ * past the root page of each tree, and at least as many as the trees hold. Not the last page it names
+ * (`mm_last_pg`): LMDB never writes a page freed in the transaction that took it, so a sound file may
+ * end before free pages at its end. Every page this counts is one LMDB reads, so a file shorter than
+ * this lost its end and LMDB would read past it.
+ */
+function pagesInUse(page: Buffer): bigint {
+  let roots = 2n;
+  let held = 2n;
+  for (const tree of TREES_AT) {
+    const root = page.readBigUInt64LE(tree + TREE_ROOT_AT);
+    if (root !== NO_PAGE && root + 1n > roots) roots = root + 1n;
+    for (const count of TREE_PAGE_COUNTS_AT) held += page.readBigUInt64LE(tree + count);
+  }
+  // The last page in use bounds both; a count past it is no LMDB header's.
+  const last = page.readBigUInt64LE(LAST_PAGE_AT) + 1n;
+  const needed = roots > held ? roots : held;
+  return needed < last ? needed : last;
 }
 
 function formatProblem(format: number): string {
@@ -91,16 +118,14 @@ function formatProblem(format: number): string {
 }
 
 function truncated(size: number, needed: bigint): string {
-  return `is truncated: ${size} bytes, its header says at least ${needed}`;
+  return `is truncated: ${size} bytes, its header says at least ${needed} are in use`;
 }
 
 /**
- * Checks both header pages and the length of the open file. The length is read last: a writer in
- * another process grows the file before it writes a header naming the new pages, so a header read
- * first never names more pages than the length read after it. The lmdb package writes every page up
- * to the last one a header names: so it was on files after many writes, after deletes and overwrites in
- * one transaction, and while other processes wrote (LMDB's source allows a file to end before free
- * pages, which none did). A shorter file lost its end, and LMDB would read past it.
+ * Checks both header pages and the length of the open file against the pages the newer header says
+ * are in use. The length is read last: a writer in another process grows the file before it writes a
+ * header naming the new pages, so a header read first never names more pages than the length read
+ * after it.
  */
 function checkHeaders(descriptor: number): string | undefined {
   const firstPage = readHeaderPage(descriptor, 0);
@@ -114,7 +139,7 @@ function checkHeaders(descriptor: number): string | undefined {
   const second = readHeader(secondPage, 'second');
   if (!second.ok) return second.problem;
   const current = second.transaction > first.transaction ? second : first;
-  const needed = (current.lastPage + 1n) * BigInt(first.pageSize);
+  const needed = current.pagesInUse * BigInt(first.pageSize);
   return BigInt(size) < needed ? truncated(size, needed) : undefined;
 }
 

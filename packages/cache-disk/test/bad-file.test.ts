@@ -161,16 +161,21 @@ describe('a cache file that is not a cache', () => {
     const bytes = await realCache(2_000, 256);
     const half = Math.floor(bytes.length / 2 / 4_096) * 4_096;
     const { path, file } = cacheDirectory(bytes.subarray(0, half));
-    expectRefused(
-      await openInChild(path, ['key-1999']),
-      file,
-      `is truncated: ${half} bytes, its header says at least ${bytes.length}`,
-    );
+    const opened = await openInChild(path, ['key-1999']);
+    expectRefused(opened, file, `is truncated: ${half} bytes, its header says at least `);
+    // The pages its trees hold: more than half, and no more than the whole file.
+    const inUse = Number(/at least (\d+) are in use/.exec(opened.report?.message ?? '')?.[1]);
+    expect(inUse).toBeGreaterThan(half);
+    expect(inUse).toBeLessThanOrEqual(bytes.length);
   });
 
   it('a cache cut within its second header page is refused as truncated', async () => {
     const { path, file } = cacheDirectory((await realCache(3)).subarray(0, 4_100));
-    expectRefused(await openInChild(path), file, 'is truncated: 4100 bytes, its header says at least 8192');
+    expectRefused(
+      await openInChild(path),
+      file,
+      'is truncated: 4100 bytes, its header says at least 8192 are in use',
+    );
   });
 
   it('a directory in the place of the cache file is refused', async () => {
@@ -220,6 +225,18 @@ describe('cache files LMDB wrote', () => {
     const { path } = cacheDirectory(new Uint8Array(0));
     const opened = await openInChild(path, ['k']);
     expect(opened).toEqual({ exit: { code: 0, signal: null }, report: { values: [null] } });
+  });
+
+  it('a cache whose last pages are free, and not in the file (LMDB does not write a page freed in the transaction that took it), opens with its vectors', async () => {
+    const bytes = await realCache(3);
+    // The newer header names 5 pages past the end of the file, as a transaction that freed the pages
+    // it had taken last leaves it.
+    const newer = bytes.readBigUInt64LE(152) > bytes.readBigUInt64LE(4_096 + 152) ? 0 : 4_096;
+    bytes.writeBigUInt64LE(bytes.readBigUInt64LE(newer + 144) + 5n, newer + 144);
+    const { path, file } = cacheDirectory(bytes);
+    expect(checkCacheFile(file)).toBeUndefined();
+    const opened = await openInChild(path, ['key-2']);
+    expect(opened).toEqual({ exit: { code: 0, signal: null }, report: { values: [[2, 3, 4, 5]] } });
   });
 
   it('a cache after many writes (its file grown many times) opens again with its vectors', async () => {
