@@ -232,6 +232,7 @@ export async function embedContextualized<O extends OutputType = 'float'>(
     model.capabilities.defaultDimensions,
   );
   const adapter: JobAdapter<readonly string[], DocumentVectors> = {
+    item: 'document',
     async call(batch, signal, timeoutMs) {
       const answer = await model.doEmbedContextualized({ ...requestFor(batch.items), signal, timeoutMs });
       const where = answerSource(model.provider, answer?.response);

@@ -212,6 +212,7 @@ export async function rerank(settings: RerankSettings): Promise<RerankResult> {
   const batches = planBatches(documents, packer);
 
   const adapter: JobAdapter<string, RankedDocument[]> = {
+    item: 'document',
     async call(batch, signal, timeoutMs) {
       const count = batch.items.length;
       const wanted = topN === undefined ? count : Math.min(topN, count);

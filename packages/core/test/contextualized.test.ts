@@ -315,3 +315,18 @@ describe('embedContextualized response checks', () => {
     expect(model.calls).toHaveLength(1);
   });
 });
+
+describe('embedContextualized errors of a later call', () => {
+  it('an API error naming a document says its place in the whole job, as a document', async () => {
+    const model = new ScriptedContextModel({ maxDocumentsPerCall: 2 }, (call) => {
+      if (call.number === 2) throw new InvalidRequestError('document 0 is too long', { inputIndex: 0 });
+      return undefined;
+    });
+    const error = await rejection(
+      embedContextualized({ model, documents: [['a'], ['b'], ['c'], ['d']], concurrency: 1 }),
+    );
+    if (!InvalidRequestError.isInstance(error)) throw error;
+    expect(error.inputIndex).toBe(2);
+    expect(error.message).toBe('document 0 is too long (document 2 of the whole job)');
+  });
+});

@@ -493,13 +493,23 @@ describe('responses are checked', () => {
     await invalidResponse(model);
   });
 
-  it('usage that is not a count (NaN, negative, fractional) -> InvalidResponseError', async () => {
-    for (const inputTokens of [Number.NaN, -1, 2.5]) {
+  it('usage that is not a count (NaN, negative, fractional, none) -> InvalidResponseError saying what it holds', async () => {
+    for (const [usage, said] of [
+      [{ inputTokens: Number.NaN }, 'reported usage of NaN tokens, which is not a count.'],
+      [{ inputTokens: -1 }, 'reported usage of -1 tokens, which is not a count.'],
+      [{ inputTokens: 2.5 }, 'reported usage of 2.5 tokens, which is not a count.'],
+      [
+        { inputTokens: 'sk-secret' },
+        'reported usage of a string of 9 characters tokens, which is not a count.',
+      ],
+      [{}, 'reported usage with no token count.'],
+    ] as const) {
       const model = respondingWith((inputs) => ({
         embeddings: inputs.map(vectorFor),
-        usage: { inputTokens },
+        usage: usage as { inputTokens: number },
       }));
-      await invalidResponse(model);
+      const error = await invalidResponse(model);
+      expect(error.message).toContain(said);
     }
   });
 

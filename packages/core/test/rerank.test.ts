@@ -351,6 +351,19 @@ describe('rerank response checks', () => {
     );
   });
 
+  it('an API error naming a document of a later call says its place in the whole job, as a document', async () => {
+    const model = new ScriptedReranker({ maxDocumentsPerCall: 2 }, (call) => {
+      if (call.number === 2) throw new InvalidRequestError('document 1 is too long', { inputIndex: 1 });
+      return undefined;
+    });
+    const error = await rejection(
+      rerank({ model, query: 'q', documents: ['1', '2', '3', '4'], concurrency: 1 }),
+    );
+    if (!InvalidRequestError.isInstance(error)) throw error;
+    expect(error.inputIndex).toBe(3);
+    expect(error.message).toBe('document 1 is too long (document 3 of the whole job)');
+  });
+
   it('names a document of a later call by its place in the whole job too', async () => {
     const model = new ScriptedReranker({ maxDocumentsPerCall: 2 }, (call) =>
       call.number === 2

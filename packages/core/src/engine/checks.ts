@@ -122,8 +122,11 @@ export function checkEmbeddings(
 /** Reported usage must be a whole, non-negative token count. */
 export function checkUsage(where: AnswerSource, usage: Usage | undefined): void {
   if (usage !== undefined && !(Number.isInteger(usage?.inputTokens) && usage.inputTokens >= 0)) {
+    const tokens = usage?.inputTokens;
     throw new InvalidResponseError(
-      `${where.provider} reported usage of ${describeAnswerValue(usage?.inputTokens)} tokens, which is not a count.`,
+      tokens === undefined
+        ? `${where.provider} reported usage with no token count.`
+        : `${where.provider} reported usage of ${describeAnswerValue(tokens)} tokens, which is not a count.`,
       where,
     );
   }

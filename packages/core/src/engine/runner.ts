@@ -33,6 +33,8 @@ export interface JobAdapter<I, V> {
   call(batch: Batch<I>, signal: AbortSignal, timeoutMs: number): Promise<CallAnswer<V>>;
   /** The values of the two halves of a bisected batch, in order, as one. */
   join(first: V, second: V): V;
+  /** What the job's items are called in an error's note of their place ("document 3 of the whole job"). Default `input`. */
+  readonly item?: string;
 }
 
 /** One finished batch, yielded in job order. */
@@ -150,7 +152,7 @@ export async function* runJob<I, V>(options: RunJobOptions<I, V>): AsyncGenerato
       return { value, responses: [response] };
     } catch (error) {
       if (signal.aborted) throw abortReason(signal);
-      throw inJob(error, part.offset);
+      throw inJob(error, part.offset, adapter.item ?? 'input');
     }
   };
 
@@ -201,10 +203,10 @@ function slice<I>(batch: Batch<I>, start: number, end: number): Batch<I> {
 }
 
 /** The API named an item by its index within the call; the caller needs its place in the whole job. */
-function inJob(error: unknown, offset: number): unknown {
+function inJob(error: unknown, offset: number, item: string): unknown {
   return reindexInput(
     error,
     (inCall) => offset + inCall,
-    (index) => `(input ${index} of the whole job)`,
+    (index) => `(${item} ${index} of the whole job)`,
   );
 }
