@@ -24,6 +24,9 @@ const FLAGS_AT = 18;
 const MAGIC_AT = 24;
 const FORMAT_AT = 28;
 const PAGE_SIZE_AT = 48;
+/** The environment's flags, kept as the free tree's flags; one marks a file written with an encryption key. */
+const ENVIRONMENT_FLAGS_AT = 52;
+const ENCRYPTED_FLAG = 0x2000;
 /** The free pages' tree and the main tree: their counts of pages and their root pages. */
 const TREES_AT = [48, 96];
 const TREE_PAGE_COUNTS_AT = [8, 16, 24];
@@ -81,6 +84,14 @@ function readHeader(page: Buffer, which: 'first' | 'second'): Header {
   }
   const format = page.readUInt32LE(FORMAT_AT) & 0xffff;
   if (format !== DATA_FORMAT) return { ok: false, problem: formatProblem(format) };
+  // LMDB maps such a file and ends the process reading its pages before it could say it needs the key.
+  if ((page.readUInt16LE(ENVIRONMENT_FLAGS_AT) & ENCRYPTED_FLAG) !== 0) {
+    return {
+      ok: false,
+      problem:
+        'is an encrypted LMDB file (another program wrote it with a key), not a cache this store reads',
+    };
+  }
   const pageSize = page.readUInt32LE(PAGE_SIZE_AT);
   const problem = pageSizeProblem(pageSize);
   if (problem !== undefined) return { ok: false, problem: `is not an LMDB cache file (${problem})` };

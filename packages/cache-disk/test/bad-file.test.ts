@@ -4,6 +4,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '@embedkit/core';
+import { open } from 'lmdb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkCacheFile } from '../src/cache-file.js';
 import { DISK_CACHE_FILE, openDiskCacheStore } from '../src/index.js';
@@ -154,6 +155,19 @@ describe('a cache file that is not a cache', () => {
       await openInChild(path),
       file,
       'is an LMDB file of data format 1, not the format 2 this cache reads',
+    );
+  });
+
+  it('an LMDB file written with an encryption key is refused (LMDB ended the process on it)', async () => {
+    const path = directory();
+    const file = join(path, DISK_CACHE_FILE);
+    const written = open({ path: file, encryptionKey: 'a key of thirty-two bytes, 32 b.' });
+    written.putSync('k', 'v');
+    await written.close();
+    expectRefused(
+      await openInChild(path),
+      file,
+      'is an encrypted LMDB file (another program wrote it with a key), not a cache this store reads',
     );
   });
 

@@ -111,6 +111,15 @@ function itemError(
 }
 
 /**
+ * The input a result's `metadata.key` names, or -1. `create` writes the index as a string of digits; a job
+ * made by another client may carry it as a JSON number (a Struct value), which names the input as well.
+ */
+function inputIndexOf(key: unknown): number {
+  if (typeof key === 'string') return /^\d{1,9}$/.test(key) ? Number(key) : -1;
+  return typeof key === 'number' && Number.isInteger(key) && key >= 0 && key < 1e9 ? key : -1;
+}
+
+/**
  * Gemini Batch API jobs for one model: `create` posts inline requests (each with `metadata.key`, its input
  * position) to `:asyncBatchEmbedContent`; `get` reads `GET /batches/{id}`; `results` reads the
  * `inlinedResponses`, or downloads the `responsesFile` and parses it line by line.
@@ -270,7 +279,8 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
    * one per input; otherwise which result belongs to which input cannot be known, and that is an
    * `InvalidResponseError`. When results carry keys, nothing is placed by arrival order: an input that two
    * or more results claim is an entry in `errors` (which one is its own cannot be known), and a result
-   * whose key is missing, not a whole number or no input of the job is left out with a warning, so an
+   * whose key is missing, not a whole number (a string of digits, or a JSON number a job made elsewhere
+   * may carry) or no input of the job is left out with a warning, so an
    * input it may have been meant for is an entry in `errors` naming that key.
    */
   private collect(
@@ -306,7 +316,7 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
       }
     } else {
       outcomes.forEach(({ key }, position) => {
-        const index = typeof key === 'string' && /^\d{1,9}$/.test(key) ? Number(key) : -1;
+        const index = inputIndexOf(key);
         if (index < 0 || index >= limit) {
           strays.push(position);
           return;

@@ -708,7 +708,7 @@ describe('results: every input accounted for', () => {
     ]);
   });
 
-  it('among results with keys, one without a key, one whose key is not a whole number and one whose key is a number are left out too, their keys redacted', async () => {
+  it('among results with keys, one without a key and ones whose key is not a whole number are left out too, their keys redacted; a key that is a JSON number names its input', async () => {
     const { jobs } = setup([
       finished(
         [
@@ -716,26 +716,43 @@ describe('results: every input accounted for', () => {
           embedded([101]),
           embedded([102], `x-goog-api-key: ${FAKE_KEY}`),
           { ...embedded([103]), metadata: { key: 3 } },
+          { ...embedded([104]), metadata: { key: 1.5 } },
         ],
         { requestCount: '4' },
       ),
     ]);
     const results = await jobs.results('batches/job-42', unnormalized);
-    expect(results.embeddings.map(first)).toEqual([100, null, null, null]);
+    expect(results.embeddings.map(first)).toEqual([100, null, null, 103]);
     const missing =
-      'no result for this input (job succeeded); 3 results whose metadata.key (none, "x-goog-api-key: [REDACTED]", 3) name no input were left out';
+      'no result for this input (job succeeded); 3 results whose metadata.key (none, "x-goog-api-key: [REDACTED]", 1.5) name no input were left out';
     expect(results.errors).toEqual([
       { index: 1, message: missing },
       { index: 2, message: missing },
-      { index: 3, message: missing },
     ]);
     expect(results.warnings).toEqual([
       {
         type: 'other',
         message:
-          'gemini left out 3 results of batch job batches/job-42 whose metadata.key (none, "x-goog-api-key: [REDACTED]", 3) name no input of the job; no input was given their vector.',
+          'gemini left out 3 results of batch job batches/job-42 whose metadata.key (none, "x-goog-api-key: [REDACTED]", 1.5) name no input of the job; no input was given their vector.',
       },
     ]);
+  });
+
+  it('results whose metadata.key are JSON numbers (a job made by another client) are placed by them', async () => {
+    const { jobs } = setup([
+      finished(
+        [
+          { ...embedded([102]), metadata: { key: 2 } },
+          { ...embedded([100]), metadata: { key: 0 } },
+          { ...embedded([101]), metadata: { key: 1 } },
+        ],
+        { requestCount: '3' },
+      ),
+    ]);
+    const results = await jobs.results('batches/job-42', unnormalized);
+    expect(results.embeddings.map(first)).toEqual([100, 101, 102]);
+    expect(results.errors).toEqual([]);
+    expect(results.warnings).toEqual([]);
   });
 
   it('results with keys, none usable, and no count of the inputs is an InvalidResponseError naming the keys', async () => {

@@ -122,6 +122,10 @@ function shownBadUrl(text: string): string {
   return `${scheme === null ? '' : scheme[0]}[REDACTED]`;
 }
 
+/** How to write a password that holds characters with a meaning in a URL, for messages. */
+const ENCODE_PASSWORD =
+  "percent-encode '@', '/', '#', '?' and '%' in the password (encodeURIComponent(password) does)";
+
 function parseRedisUrl(text: string): URL {
   let url: URL | undefined;
   try {
@@ -129,13 +133,45 @@ function parseRedisUrl(text: string): URL {
   } catch {
     url = undefined;
   }
+  const refuse = (problem: string): never => {
+    throw new InvalidArgumentError(`${problem}; got "${shownBadUrl(text)}".`, { argument: 'url' });
+  };
   if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
-    throw new InvalidArgumentError(
-      `url must look like redis://[[user]:password@]host[:port][/db] (or rediss:// for TLS); got "${shownBadUrl(text)}".`,
-      { argument: 'url' },
+    refuse('url must look like redis://[[user]:password@]host[:port][/db] (or rediss:// for TLS)');
+  }
+  const parsed = url as URL;
+  // An "@" after the host means the password holds an unencoded "/", "#" or "?" (which end the host
+  // part) followed by "@": what was parsed as the host is part of the password.
+  if (`${parsed.pathname}${parsed.search}${parsed.hash}`.includes('@')) {
+    refuse(
+      `url has an "@" after its host, so its password holds a character that ends the host part; ${ENCODE_PASSWORD}`,
     );
   }
-  return url;
+  if (parsed.search !== '' || parsed.hash !== '') {
+    refuse(
+      `url must not have a query ("?…") or a fragment ("#…"); if the password holds "?" or "#", ${ENCODE_PASSWORD}`,
+    );
+  }
+  if (!/^(\/(\d+)?)?$/.test(parsed.pathname)) {
+    refuse(
+      `url's path must be empty or the database number (redis://host:6379/0), not "${parsed.pathname}"; if it is part of the password, ${ENCODE_PASSWORD}`,
+    );
+  }
+  for (const [part, value] of [
+    ['user', parsed.username],
+    ['password', parsed.password],
+  ] as const) {
+    try {
+      decodeURIComponent(value);
+    } catch {
+      refuse(
+        /%(?![0-9a-f]{2})/i.test(value)
+          ? `url's ${part} has a "%" not followed by two hex digits; percent-encode it as "%25" (encodeURIComponent(${part}) does)`
+          : `url's ${part} has percent-escapes that are not UTF-8 text; percent-encode it with encodeURIComponent(${part})`,
+      );
+    }
+  }
+  return parsed;
 }
 
 /**
@@ -228,8 +264,12 @@ export class RedisLink {
   private readonly settings: RedisLinkSettings;
   /** The kinds of operation Redis refused with an error reply: each ends when one of its kind succeeds. */
   private readonly refused = new Set<OperationKind>();
-  /** What the current outage's `redis-unavailable` warning said failed; undefined while there is none. */
-  private outage: 'unreachable' | OperationKind | undefined;
+  /**
+   * What the current outage's last `redis-unavailable` warning said failed: Redis not reached, or the
+   * kinds of operation it refuses; undefined while there is none. An outage that widens (Redis refusing
+   * writes, then not reached at all; or refusing reads too) is warned again, with the wider fallback.
+   */
+  private outage: 'unreachable' | OperationKind[] | undefined;
   /** Set when a command timed out: Redis is skipped until the probe hears it answer. */
   private silent = false;
   private closed = false;
@@ -280,15 +320,19 @@ export class RedisLink {
     this.outage = undefined;
     this.warn(
       'redis-restored',
-      `${ended === 'unreachable' ? 'Redis answers again' : `Redis accepts ${ended}s again`}; ${this.settings.restored}.`,
+      `${ended === 'unreachable' ? 'Redis answers again' : `Redis accepts ${ended.map((kind) => `${kind}s`).join(' and ')} again`}; ${this.settings.restored}.`,
     );
   }
 
-  /** Records that Redis refused an operation of `kind` with an error reply (reported once per outage). */
+  /**
+   * Records that Redis refused an operation of `kind` with an error reply: reported once per outage, and
+   * once more when Redis already refused operations of the other kind.
+   */
   private refusedBy(kind: OperationKind, reason: string): void {
     this.refused.add(kind);
-    if (this.outage !== undefined) return;
-    this.outage = kind;
+    if (this.outage === 'unreachable' || this.outage?.includes(kind)) return;
+    // Both kinds now: named "reads and writes", whichever was refused first.
+    this.outage = this.outage === undefined ? [kind] : ['read', 'write'];
     this.warn(
       'redis-unavailable',
       `Redis refuses ${kind}s (${reason}); ${this.settings.refused[kind]} until Redis accepts them again.`,
@@ -324,9 +368,12 @@ export class RedisLink {
     );
   }
 
-  /** Records that Redis cannot be reached (once per outage). */
+  /**
+   * Records that Redis cannot be reached: reported once per outage, and once more when the outage so far
+   * was Redis refusing operations (the fallback is now wider: nothing is read from Redis either).
+   */
   lost(reason: string): void {
-    if (this.outage !== undefined) return;
+    if (this.outage === 'unreachable') return;
     this.outage = 'unreachable';
     this.warn(
       'redis-unavailable',

@@ -58,6 +58,85 @@ describe.each([
     }
   });
 
+  it('refuses a URL whose password holds an unencoded "@" before a "#", "?" or "/", never showing a fragment of it', async () => {
+    // Review finding: "redis://default:P@ssw0rd#1@host" parsed with "ssw0rd" as the host, and the
+    // ConnectionError said "cannot connect to Redis at redis://[REDACTED]@ssw0rd: getaddrinfo ENOTFOUND
+    // ssw0rd"; with "/" instead, node-redis threw a plain TypeError (Invalid pathname).
+    const encode =
+      "percent-encode '@', '/', '#', '?' and '%' in the password (encodeURIComponent(password) does)";
+    for (const url of [
+      'redis://default:P@ssw0rd#1@127.0.0.1:6399',
+      'redis://default:P@ssw0rd?1@127.0.0.1:6399',
+      'redis://default:P@ss/w0rd@127.0.0.1:6399',
+      'redis://default:Tr0ub4dor@x/y@127.0.0.1:6399',
+    ]) {
+      const error = await failure(create({ url }));
+      expect(InvalidArgumentError.isInstance(error), url).toBe(true);
+      expect((error as InvalidArgumentError).argument).toBe('url');
+      expect(error.message, url).toBe(
+        `url has an "@" after its host, so its password holds a character that ends the host part; ${encode}; got "redis://[REDACTED]@127.0.0.1:6399".`,
+      );
+      const shown = `${error.message} ${JSON.stringify(error)} ${error.stack}`;
+      for (const fragment of ['ssw0rd', 'w0rd', 'P@ss', 'Tr0ub4dor', 'x/y']) {
+        expect(shown, url).not.toContain(fragment);
+      }
+    }
+    // A query or a fragment without an "@" after it is refused too.
+    const query = await failure(create({ url: 'redis://127.0.0.1:6399/0?db=1' }));
+    expect(InvalidArgumentError.isInstance(query)).toBe(true);
+    expect(query.message).toBe(
+      `url must not have a query ("?…") or a fragment ("#…"); if the password holds "?" or "#", ${encode}; got "redis://127.0.0.1:6399/0?db=1".`,
+    );
+  });
+
+  it('refuses a path that is not the database number, and a malformed percent-escape, as InvalidArgumentError', async () => {
+    // Review finding: these were a plain TypeError of node-redis ("Invalid pathname") and a URIError.
+    const encode =
+      "percent-encode '@', '/', '#', '?' and '%' in the password (encodeURIComponent(password) does)";
+    for (const [url, message] of [
+      [
+        'redis://127.0.0.1:6399/cache',
+        `url's path must be empty or the database number (redis://host:6379/0), not "/cache"; if it is part of the password, ${encode}; got "redis://127.0.0.1:6399/cache".`,
+      ],
+      [
+        'redis://:pw@127.0.0.1:6399/1/2',
+        `url's path must be empty or the database number (redis://host:6379/0), not "/1/2"; if it is part of the password, ${encode}; got "redis://[REDACTED]@127.0.0.1:6399/1/2".`,
+      ],
+      [
+        'redis://:pa%zz@127.0.0.1:6399',
+        `url's password has a "%" not followed by two hex digits; percent-encode it as "%25" (encodeURIComponent(password) does); got "redis://[REDACTED]@127.0.0.1:6399".`,
+      ],
+      [
+        'redis://us%4@127.0.0.1:6399',
+        `url's user has a "%" not followed by two hex digits; percent-encode it as "%25" (encodeURIComponent(user) does); got "redis://[REDACTED]@127.0.0.1:6399".`,
+      ],
+      [
+        'redis://:pa%ffzz@127.0.0.1:6399',
+        `url's password has percent-escapes that are not UTF-8 text; percent-encode it with encodeURIComponent(password); got "redis://[REDACTED]@127.0.0.1:6399".`,
+      ],
+    ]) {
+      const error = await failure(create({ url }));
+      expect(InvalidArgumentError.isInstance(error), `${url}: ${error}`).toBe(true);
+      expect((error as InvalidArgumentError).argument).toBe('url');
+      expect(error.message, url).toBe(message);
+      expect(`${error.message} ${JSON.stringify(error)}`, url).not.toContain('zz');
+    }
+  });
+
+  it('takes a password percent-encoded as the message says, and no path, "/" or a database number', async () => {
+    const port = await closedPort();
+    const password = encodeURIComponent(`P@ss/w0rd#1?%${SECRET}`);
+    for (const path of ['', '/', '/3']) {
+      const url = `redis://default:${password}@127.0.0.1:${port}${path}`;
+      const error = await failure(create({ url }));
+      expect(ConnectionError.isInstance(error), url).toBe(true);
+      expect(error.message).toBe(
+        `cannot connect to Redis at redis://[REDACTED]@127.0.0.1:${port}${path === '/' ? '' : path}: connect ECONNREFUSED 127.0.0.1:${port}. Check that Redis runs there and that the URL is right.`,
+      );
+      expect(JSON.stringify(error)).not.toContain('w0rd');
+    }
+  });
+
   it('a Redis that cannot be reached is a ConnectionError naming the host, never the password', async () => {
     const port = await closedPort();
     const started = Date.now();

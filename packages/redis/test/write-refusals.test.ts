@@ -16,7 +16,7 @@ import {
 import { hashVector, MockEmbeddingModel } from '@embedkit/core/testing';
 import { describe, expect, it } from 'vitest';
 import { createRedisCacheStore, createRedisLimiterStore } from '../src/index.js';
-import { closedPort, redisForTests, warningLog } from './helpers.js';
+import { closedPort, redisForTests, until, warningLog } from './helpers.js';
 
 const env = redisForTests();
 
@@ -153,5 +153,111 @@ describe('an error reply that is not about availability', () => {
     expect(await limiterStore.take('other', SLOW, 1, 0)).toBe(0);
     expect(limiterStore.usingFallback).toBe(false);
     expect(log.codes()).toEqual(['redis-unavailable', 'redis-restored']);
+  });
+});
+
+describe('an outage that widens', () => {
+  // Review finding: once an outage was warned as refused writes, Redis refusing reads too, or going down
+  // altogether, was never reported: the only warning said reads were still served while every read missed.
+  it('Redis refusing reads as well as writes is warned once more, and ends once both succeed', async () => {
+    const log = warningLog();
+    const limiterStore = env.track(
+      await createRedisLimiterStore({ url: env.redis.url, namespace: 'widening', onWarning: log.onWarning }),
+    );
+    // A list where a bucket and a pause belong: the take script (a write) and the pause read both fail.
+    await env.look.send(['RPUSH', 'widening:limiter:k', 'not a bucket']);
+    expect(await limiterStore.take('k', SLOW, 10, 0)).toBe(0);
+    expect(log.codes()).toEqual(['redis-unavailable']);
+    expect(await limiterStore.pausedUntil('k', 0)).toBe(0);
+    expect(log.codes()).toEqual(['redis-unavailable', 'redis-unavailable']);
+    expect(log.warnings[1]!.message).toMatch(
+      /^Redis refuses reads \(WRONGTYPE .+\); the rate limiter honours only the pauses this process was told of until Redis accepts them again\.$/,
+    );
+    // The same state again is not warned again.
+    expect(await limiterStore.take('k', SLOW, 1, 0)).toBe(1_000);
+    await limiterStore.pausedUntil('k', 0);
+    expect(log.codes()).toEqual(['redis-unavailable', 'redis-unavailable']);
+
+    await env.look.send(['DEL', 'widening:limiter:k']);
+    expect(await limiterStore.take('k', SLOW, 1, 0)).toBe(0);
+    // Writes succeed again, but reads were refused too: the outage goes on until one succeeds.
+    expect(limiterStore.usingFallback).toBe(true);
+    expect(log.codes()).toEqual(['redis-unavailable', 'redis-unavailable']);
+    // (Key "k" now holds a bucket, which the pause read refuses: it reads another key.)
+    await limiterStore.pausedUntil('other', 0);
+    expect(limiterStore.usingFallback).toBe(false);
+    expect(log.codes()).toEqual(['redis-unavailable', 'redis-unavailable', 'redis-restored']);
+    expect(log.warnings[2]!.message).toBe(
+      'Redis accepts reads and writes again; the rate limiter shares its budget through Redis again.',
+    );
+  });
+
+  // Last in this file: it stops the test's Redis (and starts it again, empty, with its default settings).
+  it('Redis refusing writes and then going down is warned once more, with the wider fallback, and ends with "Redis answers again"', async () => {
+    const cacheLog = warningLog();
+    const limiterLog = warningLog();
+    const cacheStore = env.track(
+      await createRedisCacheStore({ url: env.redis.url, namespace: 'down', onWarning: cacheLog.onWarning }),
+    );
+    const limiterStore = env.track(
+      await createRedisLimiterStore({
+        url: env.redis.url,
+        namespace: 'down',
+        onWarning: limiterLog.onWarning,
+      }),
+    );
+    await cacheStore.set('a', Float32Array.of(1, 2));
+    const undo = await REFUSALS['out of memory (maxmemory 1, noeviction)'].refuse();
+    let killed = false;
+    try {
+      await cacheStore.set('b', Float32Array.of(3));
+      expect(await limiterStore.take('k', SLOW, 1, 0)).toBe(0);
+      expect(await cacheStore.get('a')).toEqual(Float32Array.of(1, 2));
+      expect(cacheLog.codes()).toEqual(['redis-unavailable']);
+      expect(cacheLog.warnings[0]!.message).toMatch(
+        /^Redis refuses writes \(OOM .+\); the cache skips writes until Redis accepts them again\.$/,
+      );
+      expect(limiterLog.codes()).toEqual(['redis-unavailable']);
+
+      await env.redis.kill();
+      killed = true;
+      for (let index = 0; index < 3; index++) {
+        expect(await cacheStore.get('a')).toBeUndefined();
+        await cacheStore.set('c', Float32Array.of(4));
+        await limiterStore.take('k', SLOW, 1, 0);
+        await limiterStore.pausedUntil('k', 0);
+      }
+      expect(cacheStore.usingFallback).toBe(true);
+      expect(cacheLog.codes()).toEqual(['redis-unavailable', 'redis-unavailable']);
+      expect(cacheLog.warnings[1]!.message).toMatch(
+        /^Redis is unavailable \(.+\); the cache misses and skips writes until it is back\.$/,
+      );
+      expect(limiterLog.codes()).toEqual(['redis-unavailable', 'redis-unavailable']);
+      expect(limiterLog.warnings[1]!.message).toMatch(
+        /^Redis is unavailable \(.+\); the rate limiter uses this process's own memory until it is back\.$/,
+      );
+    } finally {
+      if (killed) await env.redis.start();
+      else await undo();
+    }
+
+    // Back (restarted empty, accepting writes): the first write that succeeds ends each outage, said once.
+    await until(async () => {
+      await cacheStore.set('after', Float32Array.of(5));
+      return !cacheStore.usingFallback;
+    }, 'the cache store to write to Redis again');
+    await until(async () => {
+      await limiterStore.take('k', SLOW, 1, 0);
+      return !limiterStore.usingFallback;
+    }, 'the limiter store to take from Redis again');
+    expect(cacheLog.codes()).toEqual(['redis-unavailable', 'redis-unavailable', 'redis-restored']);
+    expect(cacheLog.warnings[2]!.message).toBe(
+      'Redis answers again; the cache reads and writes Redis again.',
+    );
+    expect(limiterLog.codes()).toEqual(['redis-unavailable', 'redis-unavailable', 'redis-restored']);
+    expect(limiterLog.warnings[2]!.message).toBe(
+      'Redis answers again; the rate limiter shares its budget through Redis again.',
+    );
+    expect(await cacheStore.get('after')).toEqual(Float32Array.of(5));
   });
 });
