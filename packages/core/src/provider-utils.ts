@@ -316,12 +316,24 @@ export function decodeVectors(
         : numberArraysToVectors([vector], outputType)[0]!;
     } catch (error) {
       // Decoded alone, each is vector 0 of a list of one: the message names its place in the answer.
-      const alone = 'Vector 0 ';
-      if (index === 0 || !InvalidResponseError.isInstance(error) || !error.message.startsWith(alone))
-        throw error;
-      throw new InvalidResponseError(`Vector ${index} ${error.message.slice(alone.length)}`);
+      const problem = loneVectorProblem(error);
+      if (index === 0 || problem === undefined) throw error;
+      throw new InvalidResponseError(`Vector ${index} ${problem}`);
     }
   });
+}
+
+/** How the decoders name the vector of a list of one, at the start of what they throw. */
+const LONE_VECTOR = 'Vector 0 ';
+
+/**
+ * What a decoder (`decodeVectors`, `decodeBase64Vectors`, `numberArraysToVectors`) threw about the one
+ * vector it was given, without its name ("holds NaN at position 3, …"), for a caller that names the
+ * vector itself; undefined for any other error.
+ */
+export function loneVectorProblem(error: unknown): string | undefined {
+  if (!InvalidResponseError.isInstance(error) || !error.message.startsWith(LONE_VECTOR)) return undefined;
+  return error.message.slice(LONE_VECTOR.length);
 }
 
 /** The answer a provider reads vectors from: its name, and the response's status and request id. */

@@ -83,6 +83,7 @@ export {
   type JsonEndpoint,
   loadApiKey,
   loadBaseURL,
+  loneVectorProblem,
   nonDefaultURL,
   PROVIDER_SETTING_NAMES,
   type ProviderSettings,

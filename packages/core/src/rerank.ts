@@ -7,7 +7,7 @@
 import { arraySource, Packer, planBatches } from './engine/batcher.js';
 import { answerSource } from './engine/checks.js';
 import type { RateLimiter } from './engine/limiter.js';
-import { type JobAdapter, runJob, Tally } from './engine/runner.js';
+import { type JobAdapter, placeInJob, runJob, Tally } from './engine/runner.js';
 import {
   BORROWED_CALL_SETTINGS,
   CALL_SETTING_NAMES,
@@ -233,7 +233,7 @@ export async function rerank(settings: RerankSettings): Promise<RerankResult> {
       const seen = new Set<number>();
       // A document is named by its place in the call, and in the whole job when the call is a later one.
       const inJob = (index: number) =>
-        batch.offset === 0 ? '' : ` (document ${batch.offset + index} of the whole job)`;
+        batch.offset === 0 ? '' : ` ${placeInJob('document', batch.offset + index)}`;
       const scores = results.map((result) => {
         const { index, relevanceScore } = result ?? {};
         if (seen.has(index)) {

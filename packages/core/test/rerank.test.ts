@@ -343,7 +343,7 @@ describe('rerank response checks', () => {
   it('names a bad score by its kind, never its content (a string echoing a header was quoted whole)', async () => {
     const model = answering([
       { index: 0, relevanceScore: 1 },
-      { index: 1, relevanceScore: 'x-api-key: sk-test-abcdefghijklmnop1234' },
+      { index: 1, relevanceScore: 'x-api-key: FAKE-KEY-not-a-real-key-0000' },
     ]);
     const error = (await rejection(rerank({ model, query: 'q', documents: ['1', '2'] }))) as Error;
     expect(error.message).toBe(

@@ -224,8 +224,8 @@ describe('numberArraysToVectors', () => {
   });
 
   it.each([
-    ['x-goog-api-key: AIzaTestabcdefghijklmnop1234', 'a string of 44 characters'],
-    [{ key: 'sk-test-abcdefghijklmnop1234' }, 'a value of type object'],
+    ['x-goog-api-key: FAKE-KEY-not-a-real-key-0000', 'a string of 44 characters'],
+    [{ key: 'FAKE-KEY-not-a-real-key-0000' }, 'a value of type object'],
     [[1, 2], 'an array of 2'],
     [null, 'null'],
     [true, 'true'],

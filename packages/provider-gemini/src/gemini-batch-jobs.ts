@@ -16,6 +16,7 @@ import {
   InvalidRequestError,
   InvalidResponseError,
   isFinalBatchJobState,
+  loneVectorProblem,
   redact,
   requestJson,
   secretsOfCall,
@@ -376,8 +377,8 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
         vectors.push({ index, vector: decodeGeminiVectors([outcome.values], normalize)[0]! });
       } catch (error) {
         if (!EmbedKitError.isInstance(error)) throw error;
-        // "Vector 0 holds null at position 5, …": the vector of this one result.
-        fail(index, `the vector ${error.message.replace(/^Vector 0 /, '')}`);
+        // "holds null at position 5, …": the vector of this one result.
+        fail(index, `the vector ${loneVectorProblem(error) ?? error.message}`);
       }
     }
     const length = created?.dimensions ?? commonLength(vectors);

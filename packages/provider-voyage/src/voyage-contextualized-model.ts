@@ -12,6 +12,7 @@ import {
   InvalidArgumentError,
   InvalidResponseError,
   inputText,
+  loneVectorProblem,
   type OutputType,
   parseResponse,
   postJson,
@@ -332,14 +333,11 @@ function decodeOne(
   try {
     return decodeVectors([vector], outputType)[0]!;
   } catch (error) {
-    const alone = 'Vector 0 ';
-    if (!InvalidResponseError.isInstance(error) || !error.message.startsWith(alone)) throw error;
-    throw new InvalidResponseError(
-      `${provider} returned ${name}, which ${error.message.slice(alone.length)}`,
-      {
-        provider,
-        cause: error,
-      },
-    );
+    const problem = loneVectorProblem(error);
+    if (problem === undefined) throw error;
+    throw new InvalidResponseError(`${provider} returned ${name}, which ${problem}`, {
+      provider,
+      cause: error,
+    });
   }
 }

@@ -13,7 +13,7 @@ import type {
 import { arraySource, type Batch, Packer, planBatches, streamSource } from './batcher.js';
 import { answerSource, checkEmbeddings, vectorExpectation } from './checks.js';
 import { MAX_TIMER_MS } from './clock.js';
-import { type JobAdapter, runJob, Tally } from './runner.js';
+import { type JobAdapter, placeInJob, runJob, Tally } from './runner.js';
 import {
   BORROWED_SETTINGS,
   checkBoolean,
@@ -136,7 +136,7 @@ function embeddingJob(
       checkEmbeddings(where, embeddings, batch.items.length, expectation, (index) =>
         batch.offset === 0
           ? `vector ${index}`
-          : `vector ${index} (input ${batch.offset + index} of the whole job)`,
+          : `vector ${index} ${placeInJob('input', batch.offset + index)}`,
       );
       return { value: embeddings, answer };
     },

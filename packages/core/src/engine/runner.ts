@@ -202,11 +202,19 @@ function slice<I>(batch: Batch<I>, start: number, end: number): Batch<I> {
   };
 }
 
+/**
+ * How an item is named by its place in the whole job, in a message about a later call ("(document 3 of
+ * the whole job)"): every engine says it in these words.
+ */
+export function placeInJob(item: string, index: number): string {
+  return `(${item} ${index} of the whole job)`;
+}
+
 /** The API named an item by its index within the call; the caller needs its place in the whole job. */
 function inJob(error: unknown, offset: number, item: string): unknown {
   return reindexInput(
     error,
     (inCall) => offset + inCall,
-    (index) => `(${item} ${index} of the whole job)`,
+    (index) => placeInJob(item, index),
   );
 }
