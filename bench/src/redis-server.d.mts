@@ -13,3 +13,6 @@ export interface RedisServer {
 }
 
 export function startRedisServer(options?: { binary?: string }): Promise<RedisServer>;
+
+/** A loopback port nothing listens on right now (the OS picks it). */
+export function freePort(): Promise<number>;

@@ -90,8 +90,8 @@ function base64Of(text: string): string {
 
 /**
  * The forms a key takes in text, each with how it was written: as is, percent-encoded, JSON-escaped
- * (`\/`, `\u002f`, …), and base64 of the key, of `key:` and `:key` (Basic credentials with the key as
- * user or password) and of each value in `alsoEncoded` (the auth header's value, `Bearer <key>`), where
+ * (`\/`, `\u002f`, …), and base64 of the key (which `key:`, Basic credentials with the key as user,
+ * begins with), of `:key` (the key as password) and of each value in `alsoEncoded` (the auth header's value, `Bearer <key>`), where
  * the base64 is long enough not to match by chance.
  */
 export function namedSecretForms(
@@ -108,8 +108,8 @@ export function namedSecretForms(
   // JSON may escape the solidus: PHP's writer sends `\/`, any writer may send `\u002f`.
   for (const solidus of ['\\/', '\\u002f', '\\u002F']) add(secret.replaceAll('/', solidus), 'JSON-escaped');
   const encoded: [string, string][] = [
+    // `key:` (the key as a Basic user) needs no form of its own: its base64 begins with the key's.
     [secret, 'the key'],
-    [`${secret}:`, '`key:`'],
     [`:${secret}`, '`:key`'],
     ...alsoEncoded.map((value): [string, string] => [value, JSON.stringify(value.replace(secret, '<key>'))]),
   ];

@@ -298,7 +298,9 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
     /** Positions in `outcomes` of the results that name no input. */
     const strays: number[] = [];
     let total = counted;
-    if (outcomes.every((outcome) => outcome.key === undefined)) {
+    if (outcomes.length === 0) {
+      // No results at all (a job cancelled or expired before any): every input counted has none.
+    } else if (outcomes.every((outcome) => outcome.key === undefined)) {
       if (counted !== 0 && outcomes.length !== counted) {
         throw new InvalidResponseError(
           `${this.provider} returned ${outcomes.length} results for the ${counted} inputs of batch job ${job.id}, without metadata.key: which result belongs to which input cannot be known.`,
@@ -309,12 +311,10 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
       outcomes.forEach((_, position) => {
         claims.set(position, [position]);
       });
-      if (total > 0) {
-        warnings.push({
-          type: 'other',
-          message: `${this.provider} returned results of batch job ${job.id} without metadata.key; they were placed in the order received.`,
-        });
-      }
+      warnings.push({
+        type: 'other',
+        message: `${this.provider} returned results of batch job ${job.id} without metadata.key; they were placed in the order received.`,
+      });
     } else {
       outcomes.forEach(({ key }, position) => {
         const index = inputIndexOf(key);
@@ -346,9 +346,16 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
         : `no result for this input (job ${job.state}); ${strays.length === 1 ? 'a result' : `${strays.length} results`} whose metadata.key (${this.keysOf(outcomes, strays)}) ${strays.length === 1 ? 'names no input was' : 'name no input were'} left out`;
     const embeddings = new Array<Embedding | null>(total).fill(null);
     const errors: BatchJobItemError[] = [];
-    /** Every per-item message goes out redacted: the API's text, or a vector's value, may echo the key. */
+    // Every per-item message goes out redacted: the API's text, or a vector's value, may echo the key.
+    // Each text once: the same message ("no result for this input") may stand for 100,000 inputs.
+    const redactedTexts = new Map<string, string>();
     const fail = (index: number, message: string, code?: string) => {
-      errors.push({ index, message: this.redacted(message), ...(code === undefined ? {} : { code }) });
+      let redacted = redactedTexts.get(message);
+      if (redacted === undefined) {
+        redacted = this.redacted(message);
+        redactedTexts.set(message, redacted);
+      }
+      errors.push({ index, message: redacted, ...(code === undefined ? {} : { code }) });
     };
     const vectors: { index: number; vector: Embedding }[] = [];
     for (let index = 0; index < total; index++) {

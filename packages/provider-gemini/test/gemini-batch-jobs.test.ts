@@ -549,6 +549,16 @@ describe('results: every input accounted for', () => {
     vector === null ? null : vector[0];
   const unnormalized = { providerOptions: { gemini: { normalize: false } } };
 
+  it('a job with a count and no results at all gives each input its error (it was an InvalidResponseError about keys)', async () => {
+    const { jobs } = setup([finished([], { requestCount: '3' })]);
+    const results = await jobs.results('batches/job-42', unnormalized);
+    expect(results.embeddings).toEqual([null, null, null]);
+    expect(results.errors).toEqual(
+      [0, 1, 2].map((index) => ({ index, message: 'no result for this input (job succeeded)' })),
+    );
+    expect(results.warnings).toEqual([]);
+  });
+
   it('places results by metadata.key when the API sends no count; the missing inputs become errors (it dropped them and warned falsely)', async () => {
     // Read by a client that did not create the job: only the keys say how many inputs there were.
     const { jobs } = setup([finished([embedded([10], '0'), embedded([11], '1'), embedded([14], '4')])]);

@@ -1,19 +1,12 @@
-import { createServer } from 'node:net';
 import { createClient, RESP_TYPES } from '@redis/client';
 import { afterAll, beforeAll } from 'vitest';
-import { type RedisServer, startRedisServer } from '../../../bench/src/redis-server.mjs';
+import { freePort, type RedisServer, startRedisServer } from '../../../bench/src/redis-server.mjs';
 import type { RedisClientLike, RedisStoreWarning } from '../src/index.js';
 
-export { type RedisServer, startRedisServer };
-
 /** A loopback port with nothing listening on it. */
-export async function closedPort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export const closedPort = freePort;
+
+export { type RedisServer, startRedisServer };
 
 /** A plain client for the test's own look at what the stores wrote (raw replies as bytes). */
 export async function inspector(url: string) {
