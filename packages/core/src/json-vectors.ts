@@ -501,6 +501,17 @@ function parseWithJavaScript(bytes: Uint8Array, found: Found, indices: number[])
   return out;
 }
 
+/**
+ * `values[from..from + length]` in a buffer of its own. On Node the buffer is taken unzeroed (every byte
+ * is written at once), as the base64 path takes its own.
+ */
+function ownCopy(values: Float32Array, from: number, length: number): Float32Array {
+  if (NodeBufferClass === undefined) return values.slice(from, from + length);
+  const own = NodeBufferClass.allocUnsafeSlow(length * 4);
+  own.set(new Uint8Array(values.buffer, values.byteOffset + from * 4, length * 4));
+  return new Float32Array(own.buffer, own.byteOffset, length);
+}
+
 /** Bytes of body the WebAssembly parser reads per call (the memory it needs is about 2.5 times this). */
 const PARSE_WINDOW = 512 * 1024;
 
@@ -560,7 +571,7 @@ function parseWithKernels(
     // Each vector copied out of the kernels' memory into a buffer of its own.
     for (let index = 0; index < count; index++) {
       const from = outAt / 4 + index * dimensions;
-      out[next + index] = values.slice(from, from + dimensions);
+      out[next + index] = ownCopy(values, from, dimensions);
     }
     next = last;
   }

@@ -93,15 +93,27 @@ function discard(body: { on(event: 'error', listener: () => void): unknown; dest
   body.destroy();
 }
 
+/** Bodies that declare more bytes than this are copied into one buffer as they arrive. */
+const COPY_AS_READ_MIN = 64 * 1024;
+
 /**
- * Collects a body with `data` / `end` listeners (measurably cheaper per call than `for await`), refusing
- * it once it grows past `limit`.
+ * Reads a body with `data` / `end` listeners (measurably cheaper per call than `for await`), refusing it
+ * once it grows past `limit`. A body that declares its length (`declared`, over `COPY_AS_READ_MIN`) is
+ * copied into one buffer, a spare if one is large enough, chunk by chunk as it arrives, so that no chunk
+ * outlives its arrival: holding every chunk of a 40 MB answer until its end, then joining them, cost 5 to
+ * 10% more CPU per call (measured with the bench's float and base64 wires), spent collecting chunks that
+ * had lived too long. Any other body is kept as chunks and joined at its end (one chunk is the body
+ * itself, with nothing to join).
  */
-function readChunks(
+function readBody(
   body: Dispatcher.ResponseData['body'],
   limit: number,
-): Promise<{ chunks: Buffer[]; total: number }> {
+  declared: number | undefined,
+): Promise<{ body: Uint8Array; release?(): void }> {
   return new Promise((resolve, reject) => {
+    const sinkSize = declared !== undefined && declared > COPY_AS_READ_MIN ? declared : 0;
+    // Made at the first chunk: a body that never comes takes no buffer.
+    let sink: BodySink | undefined;
     const chunks: Buffer[] = [];
     let total = 0;
     let refused = false;
@@ -114,15 +126,26 @@ function readChunks(
         reject(new ResponseTooLargeError(limit));
         return;
       }
-      chunks.push(chunk);
+      if (sinkSize > 0) {
+        sink ??= new BodySink(sinkSize);
+        sink.write(chunk);
+      } else chunks.push(chunk);
     });
-    body.on('end', () => resolve({ chunks, total }));
+    body.on('end', () => {
+      if (sink !== undefined) resolve(sink.finish());
+      else if (chunks.length === 1) resolve({ body: chunks[0]! });
+      else {
+        const joined = new BodySink(total);
+        for (const chunk of chunks) joined.write(chunk);
+        resolve(joined.finish());
+      }
+    });
     body.on('error', reject);
   });
 }
 
 /**
- * Buffers of bodies already read, for the next bodies to be joined into: writing a fresh buffer costs
+ * Buffers of bodies already read, for the next bodies to be copied into: writing a fresh buffer costs
  * its page faults, several times the copy itself (measured: 4-6 ms against 0.6 ms for a 12 MB answer).
  * Held while answers keep coming and dropped after a second without one, so an idle process keeps none.
  * (Weak references did not serve: the collections that large bodies cause took the spares back first.)
@@ -161,28 +184,52 @@ function keepSpare(buffer: ArrayBuffer): void {
   dropSpares.unref?.();
 }
 
-/** Joins `chunks` into one buffer (a spare if one is large enough) and says how to hand it back. */
-function joinIntoSpare(chunks: Buffer[], total: number): { body: Uint8Array; release(): void } {
-  // Rounded up to a whole MiB, so that answers of about one size share buffers.
-  const buffer =
-    takeSpare(total) ??
-    new ArrayBuffer(total <= SPARE_BYTES_LIMIT ? Math.ceil(total / 1_048_576) * 1_048_576 : total);
-  // A Buffer view: its indexOf is a native memchr, several times faster than a Uint8Array's.
-  const body = Buffer.from(buffer, 0, total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
+/** A new buffer for `bytes`: rounded up to a whole MiB, so that answers of about one size share spares. */
+function freshBuffer(bytes: number): ArrayBuffer {
+  return new ArrayBuffer(bytes <= SPARE_BYTES_LIMIT ? Math.ceil(bytes / 1_048_576) * 1_048_576 : bytes);
+}
+
+/**
+ * One body's bytes in one buffer (a spare when one is large enough), written chunk by chunk. `expected`
+ * sizes it; a body that outgrows it (a length header that undercounts) moves to a buffer twice as large.
+ */
+class BodySink {
+  private buffer: ArrayBuffer;
+  private bytes: Uint8Array;
+  private length = 0;
+
+  constructor(expected: number) {
+    this.buffer = takeSpare(expected) ?? freshBuffer(expected);
+    this.bytes = new Uint8Array(this.buffer);
   }
-  let released = false;
-  return {
-    body,
-    release() {
-      if (released) return;
-      released = true;
-      keepSpare(buffer);
-    },
-  };
+
+  write(chunk: Uint8Array): void {
+    const end = this.length + chunk.byteLength;
+    if (end > this.bytes.byteLength) {
+      const grown = freshBuffer(Math.max(end, this.bytes.byteLength * 2));
+      new Uint8Array(grown).set(this.bytes.subarray(0, this.length));
+      keepSpare(this.buffer);
+      this.buffer = grown;
+      this.bytes = new Uint8Array(grown);
+    }
+    this.bytes.set(chunk, this.length);
+    this.length = end;
+  }
+
+  /** The body, and how to hand its buffer back once it has been read. */
+  finish(): { body: Uint8Array; release(): void } {
+    const buffer = this.buffer;
+    let released = false;
+    return {
+      // A Buffer view: its indexOf is a native memchr, several times faster than a Uint8Array's.
+      body: Buffer.from(buffer, 0, this.length),
+      release() {
+        if (released) return;
+        released = true;
+        keepSpare(buffer);
+      },
+    };
+  }
 }
 
 let sharedDispatcher: Dispatcher | undefined;
@@ -222,18 +269,18 @@ export function createUndiciTransport(dispatcher?: Dispatcher): Transport {
       }
       const limit = request.maxResponseBytes;
       const declared = Number(responseHeaders['content-length']);
-      if (
-        Number.isFinite(declared) &&
-        declared > limit &&
-        responseHeaders['content-encoding'] === undefined
-      ) {
+      // A decompressed body's length is not the one declared.
+      const expected =
+        Number.isFinite(declared) && responseHeaders['content-encoding'] === undefined ? declared : undefined;
+      if (expected !== undefined && expected > limit) {
         discard(response.body);
         throw new ResponseTooLargeError(limit);
       }
-      const { chunks, total } = await readChunks(response.body, limit);
-      if (chunks.length === 1)
-        return { status: response.statusCode, headers: responseHeaders, body: chunks[0]! };
-      return { status: response.statusCode, headers: responseHeaders, ...joinIntoSpare(chunks, total) };
+      return {
+        status: response.statusCode,
+        headers: responseHeaders,
+        ...(await readBody(response.body, limit, expected)),
+      };
     },
   };
 }
