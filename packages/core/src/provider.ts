@@ -64,7 +64,13 @@ export {
   VERSION,
 } from './http/client.js';
 export { createFetchTransport, type FetchFunction } from './http/fetch-transport.js';
-export { isSecretHeaderName, isSecretParameterName, redact, secretsOfCall } from './http/redact.js';
+export {
+  isSecretHeaderName,
+  isSecretParameterName,
+  redact,
+  redactGivenUrl,
+  secretsOfCall,
+} from './http/redact.js';
 export { parseDuration, parseRetryAfter } from './http/retry-after.js';
 export {
   DEFAULT_MAX_RESPONSE_BYTES,

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ConnectionError, InvalidResponseError, ServerError } from '../src/errors.js';
 import { type JsonResponse, type RequestJsonOptions, requestJson } from '../src/http/client.js';
 import { createFetchTransport, type FetchFunction } from '../src/http/fetch-transport.js';
-import { compileRedaction, redact, redactCause, secretsOfCall } from '../src/http/redact.js';
+import { compileRedaction, redact, redactCause, redactGivenUrl, secretsOfCall } from '../src/http/redact.js';
 import { parseResponse } from '../src/provider-utils.js';
 import {
   dataArraySchema,
@@ -110,6 +110,16 @@ describe('redact: secrets it finds without being told', () => {
     );
   });
 
+  it('a password holding an unencoded @ is redacted whole (the userinfo runs to the last @ of the authority)', () => {
+    // Bug: the match stopped at the first @, and "ss" of the password "p@ss" was shown.
+    expect(redact('proxy http://bob:p@ss@proxy.test:8080/x@y refused')).toBe(
+      'proxy http://[REDACTED]@proxy.test:8080/x@y refused',
+    );
+    expect(redact('{"url":"https:\\/\\/bob:p@ss@h.test\\/v1"}')).toBe(
+      '{"url":"https:\\/\\/[REDACTED]@h.test\\/v1"}',
+    );
+  });
+
   it('bearer tokens and key headers quoted as text', () => {
     expect(redact('sent Authorization: Bearer eyJhbGciOi.J9x/y+z= to')).toBe(
       'sent Authorization: Bearer [REDACTED] to',
@@ -117,6 +127,28 @@ describe('redact: secrets it finds without being told', () => {
     expect(redact('headers: {"x-goog-api-key":"AIzaSyXyz","api-key": "abc123"}')).toBe(
       'headers: {"x-goog-api-key":"[REDACTED]","api-key": "[REDACTED]"}',
     );
+  });
+});
+
+describe('redactGivenUrl: a URL from a setting or a flag, for a message', () => {
+  const SECRET = 'hunter2-secret';
+  it.each([
+    // The userinfo runs from scheme:// to the last @, whatever the password holds.
+    [`redis://:sk/${SECRET}@127.0.0.1:6391`, 'redis://[REDACTED]@127.0.0.1:6391'],
+    [`https://user:a@b/c#d?${SECRET}@h.test/v1`, 'https://[REDACTED]@h.test/v1'],
+    [
+      `https://user:${SECRET}@h.test/v1?api_key=abc123&x=1`,
+      'https://[REDACTED]@h.test/v1?api_key=[REDACTED]&x=1',
+    ],
+    // An @ without scheme://: nothing is shown, since nothing says where the password starts or ends.
+    [`redis:/:${SECRET}@127.0.0.1`, '[REDACTED]'],
+    [`user:${SECRET}@h.test`, '[REDACTED]'],
+    [`redis//:${SECRET}@localhost`, '[REDACTED]'],
+    // No @: shown as given, less credential query parameters.
+    ['redis://127.0.0.1:99999', 'redis://127.0.0.1:99999'],
+    [`not a url?key=${SECRET}`, 'not a url?key=[REDACTED]'],
+  ])('%s', (given, shown) => {
+    expect(redactGivenUrl(given)).toBe(shown);
   });
 });
 

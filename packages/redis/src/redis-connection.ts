@@ -6,7 +6,7 @@
 
 import { createHash } from 'node:crypto';
 import { ConnectionError, InvalidArgumentError } from '@embedkit/core';
-import { redact } from '@embedkit/core/provider';
+import { redact, redactGivenUrl } from '@embedkit/core/provider';
 import { createClient, ErrorReply } from '@redis/client';
 import { z } from 'zod';
 
@@ -106,22 +106,6 @@ function shownUrl(url: URL): string {
   return `${url.protocol}//${user}${url.host}${url.pathname === '/' ? '' : url.pathname}`;
 }
 
-/**
- * `text`, a URL that could not be parsed, safe to print: whatever sits between "//" and the last "@" may be
- * a user and password (a password may hold "/" and "@" unencoded) and is redacted; a text with an "@"
- * but not of the form `scheme://…@` shows nothing after its scheme.
- */
-function shownBadUrl(text: string): string {
-  const at = text.lastIndexOf('@');
-  if (at === -1) return text;
-  const start = /^[a-z][a-z0-9+.-]*:\/\//i.exec(text);
-  if (start !== null && start[0].length <= at) {
-    return `${start[0]}[REDACTED]${text.slice(at)}`;
-  }
-  const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(text);
-  return `${scheme === null ? '' : scheme[0]}[REDACTED]`;
-}
-
 /** How to write a password that holds characters with a meaning in a URL, for messages. */
 const ENCODE_PASSWORD =
   "percent-encode '@', '/', '#', '?' and '%' in the password (encodeURIComponent(password) does)";
@@ -134,7 +118,7 @@ function parseRedisUrl(text: string): URL {
     url = undefined;
   }
   const refuse = (problem: string): never => {
-    throw new InvalidArgumentError(`${problem}; got "${shownBadUrl(text)}".`, { argument: 'url' });
+    throw new InvalidArgumentError(`${problem}; got "${redactGivenUrl(text)}".`, { argument: 'url' });
   };
   if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
     refuse('url must look like redis://[[user]:password@]host[:port][/db] (or rediss:// for TLS)');

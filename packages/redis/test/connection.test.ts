@@ -1,7 +1,7 @@
 import { ConnectionError, InvalidArgumentError } from '@embedkit/core';
 import { describe, expect, it } from 'vitest';
 import { createRedisCacheStore, createRedisLimiterStore } from '../src/index.js';
-import { closedPort } from './helpers.js';
+import { closedPort, warningLog } from './helpers.js';
 
 const SECRET = 'hunter2-redis-Pw9x';
 
@@ -43,8 +43,8 @@ describe.each([
       [`redis://user:sk-test@${SECRET}@127.0.0.1:99999`, 'redis://[REDACTED]@127.0.0.1:99999'],
       [`redis://user:a/b@c${SECRET}/@127.0.0.1:99999/0`, 'redis://[REDACTED]@127.0.0.1:99999/0'],
       [`redis://:${SECRET}@127.0.0.1:99999`, 'redis://[REDACTED]@127.0.0.1:99999'],
-      // Not of the form scheme://…@: nothing after the scheme is shown.
-      [`redis:/:${SECRET}@127.0.0.1`, 'redis:[REDACTED]'],
+      // Not of the form scheme://…@: nothing is shown.
+      [`redis:/:${SECRET}@127.0.0.1`, '[REDACTED]'],
       [`redis//:${SECRET}@localhost`, '[REDACTED]'],
       // No "@", no password: shown as given.
       ['redis://127.0.0.1:99999', 'redis://127.0.0.1:99999'],
@@ -169,5 +169,33 @@ describe.each([
     expect(client.message).toContain('client: must be a node-redis client');
     const timeout = await failure(create({ url: 'redis://localhost', timeoutMs: -1 }));
     expect((timeout as InvalidArgumentError).argument).toBe('timeoutMs');
+  });
+});
+
+describe('an error reply from another copy of node-redis (its own ErrorReply class)', () => {
+  // The class that node-redis gives an error reply, as a second copy of the package defines it: known by
+  // its name only, since `instanceof` sees another class.
+  class ErrorReply extends Error {}
+  class SimpleError extends ErrorReply {}
+
+  async function firstWarning(error: Error) {
+    const log = warningLog();
+    const client = { isReady: true, sendCommand: async () => Promise.reject(error) };
+    const store = await createRedisCacheStore({ client, onWarning: log.onWarning });
+    // Falls back to no cache: a miss.
+    expect(await store.get('k')).toBeUndefined();
+    return log.warnings[0];
+  }
+
+  it('is Redis refusing the operation, not Redis out of reach (bug: a class-name check no test proved)', async () => {
+    const refused = await firstWarning(
+      new SimpleError('OOM command not allowed when used memory > maxmemory'),
+    );
+    expect(refused?.code).toBe('redis-unavailable');
+    expect(refused?.message).toMatch(/^Redis refuses reads \(.*OOM command not allowed/);
+    // Any other error is Redis out of reach.
+    const lost = await firstWarning(new Error('Socket closed unexpectedly'));
+    expect(lost?.code).toBe('redis-unavailable');
+    expect(lost?.message).not.toMatch(/refuses/);
   });
 });

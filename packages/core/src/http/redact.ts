@@ -82,12 +82,13 @@ const SECRET_HEADER_TEXT =
 const BEARER_TOKEN = /(\bBearer\s+)(?:[\w.~+/=-]|\\\/)+/gi;
 
 /**
- * URL userinfo: `scheme://user:pass@` (also with the JSON-escaped slashes `:\/\/`). Stops at what ends an
- * authority, so `https://host/path@x` is left alone. The scheme is at most 32 characters: unbounded, a
+ * URL userinfo: `scheme://user:pass@` (also with the JSON-escaped slashes `:\/\/`), up to the last `@`
+ * before what ends an authority, as URL parsers read it: a password may hold an unencoded `@`, and all of
+ * it is redacted. `https://host/path@x` is left alone. The scheme is at most 32 characters: unbounded, a
  * long run of letters (an API's error message) was tried as a scheme from each of its letters, in time
  * that grew with the square of its length (80 KB took seven seconds).
  */
-const URL_USERINFO = /([a-z][a-z0-9+.-]{0,31}:(?:\\?\/){2})[^\s/\\?#@"'<>]+@/gi;
+const URL_USERINFO = /([a-z][a-z0-9+.-]{0,31}:(?:\\?\/){2})[^\s/\\?#"'<>]+@/gi;
 
 /**
  * Removes every secret from `text`: each given value in every form it takes on the wire and in JSON
@@ -99,6 +100,23 @@ const URL_USERINFO = /([a-z][a-z0-9+.-]{0,31}:(?:\\?\/){2})[^\s/\\?#@"'<>]+@/gi;
  */
 export function redact(text: string, secrets: readonly (string | undefined)[] = []): string {
   return compileRedaction(secrets)(text);
+}
+
+/**
+ * A URL given as a setting or a flag, for a message, without what may be its user and password. A
+ * password may hold `/`, `@`, `#` or `?` unencoded, which makes the text no valid URL or moves where its
+ * host seems to start, so the userinfo is taken to run from `scheme://` to the last `@`. A text with an
+ * `@` that is not of the form `scheme://…@` is not shown at all: nothing says where its password starts
+ * or ends (`user:pass@host` reads as the scheme `user:`). What is left goes through `redact` (credential
+ * query parameters).
+ */
+export function redactGivenUrl(text: string): string {
+  const at = text.lastIndexOf('@');
+  if (at < 0) return redact(text);
+  const authority = /^[a-z][a-z0-9+.-]*:\/\//i.exec(text);
+  if (authority !== null && authority[0].length <= at)
+    return redact(`${authority[0]}${REDACTED}${text.slice(at)}`);
+  return REDACTED;
 }
 
 /** `redact` for one set of secrets, compiled once and applied to each field of an error. */
