@@ -264,7 +264,7 @@ export function responseInfo(response: JsonResponse, modelId: string | undefined
 
 /**
  * Puts each item at its `index` (APIs do not promise order) and checks that every position from 0 to
- * `expected - 1` is filled exactly once.
+ * `expected - 1` is filled exactly once. `what` names the items, plural ("vectors").
  */
 export function inOrder<T extends { index: number }>(
   items: readonly T[],
@@ -277,22 +277,38 @@ export function inOrder<T extends { index: number }>(
       provider,
     });
   }
-  const ordered = new Array<T>(expected);
+  return placeByIndex(items, expected, what.replace(/s$/, ''), `the ${expected} inputs`, provider);
+}
+
+/**
+ * Puts each item at its `index`, refusing an index that is not a whole number below `expected` or that
+ * comes twice; positions no item names stay empty (the caller checks the count). `unit` names one item
+ * ("vector", "chunk"); `of` what the indices count, for messages ("the 2 documents of this call").
+ */
+export function placeByIndex<T extends { index: number }>(
+  items: readonly T[],
+  expected: number,
+  unit: string,
+  of: string,
+  provider: string,
+): T[] {
+  const placed = new Array<T>(expected);
   for (const item of items) {
-    if (
-      !Number.isInteger(item.index) ||
-      item.index < 0 ||
-      item.index >= expected ||
-      ordered[item.index] !== undefined
-    ) {
-      throw new InvalidResponseError(
-        `${provider} returned ${what} index ${item.index} ${ordered[item.index] !== undefined ? 'twice' : 'out of range'} for ${expected} inputs.`,
-        { provider },
-      );
+    const index = item.index;
+    const problem =
+      !Number.isInteger(index) || index < 0 || index >= expected
+        ? ', out of range'
+        : placed[index] !== undefined
+          ? ' twice'
+          : undefined;
+    if (problem !== undefined) {
+      throw new InvalidResponseError(`${provider} returned ${unit} index ${index}${problem} for ${of}.`, {
+        provider,
+      });
     }
-    ordered[item.index] = item;
+    placed[index] = item;
   }
-  return ordered;
+  return placed;
 }
 
 /**

@@ -95,6 +95,7 @@ export {
   type ProviderSettings,
   parseDataUrl,
   parseResponse,
+  placeByIndex,
   postJson,
   readProviderOptions,
   responseInfo,

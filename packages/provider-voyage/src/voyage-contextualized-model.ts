@@ -15,6 +15,7 @@ import {
   loneVectorProblem,
   type OutputType,
   parseResponse,
+  placeByIndex,
   postJson,
   type RateLimiter,
   readProviderOptions,
@@ -254,7 +255,7 @@ type VoyageChunk = VoyageContextualizedDocument['data'][number];
 
 const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
 
-/** The answer's documents at their indices: exactly one per document of the call. */
+/** The documents at their indices: each of this call's must be answered once. */
 function placeDocuments(
   answered: readonly VoyageContextualizedDocument[],
   expected: number,
@@ -267,25 +268,7 @@ function placeDocuments(
       provider,
     });
   }
-  const placed = new Array<VoyageContextualizedDocument>(expected);
-  for (const document of answered) {
-    if (document.index >= expected) {
-      throw new InvalidResponseError(
-        `${provider} returned document index ${document.index}, out of range for ${of}.`,
-        { provider },
-      );
-    }
-    if (placed[document.index] !== undefined) {
-      throw new InvalidResponseError(
-        `${provider} returned document index ${document.index} twice for ${of}.`,
-        {
-          provider,
-        },
-      );
-    }
-    placed[document.index] = document;
-  }
-  return placed;
+  return placeByIndex(answered, expected, 'document', of, provider);
 }
 
 /**
@@ -300,23 +283,7 @@ function placeChunks(
   provider: string,
 ): VoyageChunk[] {
   if (items.length !== expected) return [...items].sort((a, b) => a.index - b.index);
-  const placed = new Array<VoyageChunk>(expected);
-  for (const item of items) {
-    if (item.index >= expected) {
-      throw new InvalidResponseError(
-        `${provider} returned chunk index ${item.index}, out of range for the ${plural(expected, 'chunk')} of ${document}.`,
-        { provider },
-      );
-    }
-    if (placed[item.index] !== undefined) {
-      throw new InvalidResponseError(
-        `${provider} returned chunk index ${item.index} twice for the ${plural(expected, 'chunk')} of ${document}.`,
-        { provider },
-      );
-    }
-    placed[item.index] = item;
-  }
-  return placed;
+  return placeByIndex(items, expected, 'chunk', `the ${plural(expected, 'chunk')} of ${document}`, provider);
 }
 
 /**
