@@ -145,6 +145,55 @@ function decodeByHand(
   });
 }
 
+/** A wrong way to join a path to `baseURL`, and the base-url scenarios it fails (without a group's prefix). */
+interface WrongJoin {
+  name: string;
+  bug(path: string): string;
+  caughtBy: string[];
+  join(baseURL: string, path: string): string;
+}
+
+const WRONG_JOINS: WrongJoin[] = [
+  {
+    name: 'keeps-trailing-slash',
+    bug: (path) =>
+      `joins \`baseURL\` and the path as given, so a base URL ending in \`/\` makes \`/${path}\``,
+    caughtBy: ['base-url-trailing-slash'],
+    join: (baseURL, path) => `${baseURL}${path}`,
+  },
+  {
+    name: 'drops-base-path',
+    bug: (path) =>
+      `resolves the API's full path \`/v1${path}\` against \`baseURL\` (\`new URL(path, baseURL)\`), which keeps only the base URL's origin`,
+    caughtBy: ['base-url', 'base-url-trailing-slash'],
+    join: (baseURL, path) => new URL(`/v1${path}`, baseURL).href,
+  },
+];
+
+/**
+ * `Reference` with every URL joined by `join`. Each reference builds its URLs in `url(path)`, which is
+ * protected and so cannot be named in a type: the override is typed by the members it uses.
+ */
+function joiningUrls(Reference: Constructor<unknown>, join: WrongJoin['join']): Constructor<unknown> {
+  const Joined = Reference as Constructor<{ readonly settings: AcmeSettings; url(path: string): string }>;
+  return class extends Joined {
+    override url(path: string) {
+      return join(this.settings.baseURL, path);
+    }
+  };
+}
+
+/**
+ * Each group whose reference joins every path to `baseURL` in `url()`, so that one override breaks them
+ * all: its mutants' name prefix, its scenarios' id prefix, the path of its main call, its reference.
+ */
+const JOINING_GROUPS: [MutantSuite, string, string, string, Constructor<unknown>][] = [
+  ['embeddings', '', '', '/embeddings', AcmeEmbeddingModel],
+  ['batch-jobs', 'batch-', '', '/batches', AcmeBatchJobs],
+  ['contextualized', 'ctx-', 'ctx-', '/contextualized', AcmeContextualizedModel],
+  ['rerank', 'rerank-', 'rerank-', '/rerank', AcmeRerankingModel],
+];
+
 export const mutants: Mutant[] = [
   // ------------------------------------------------------------------ the first twelve
   mutant(
@@ -1078,17 +1127,6 @@ export const mutants: Mutant[] = [
   ),
   mutant(
     'embeddings',
-    'keeps-trailing-slash',
-    'joins `baseURL` and the path as given, so a base URL ending in `/` makes `//embeddings`',
-    ['base-url-trailing-slash'],
-    class extends AcmeEmbeddingModel {
-      protected override url(path: string) {
-        return `${this.settings.baseURL}${path}`;
-      }
-    },
-  ),
-  mutant(
-    'embeddings',
     'guesses-usage',
     "reports usage as the inputs' character count, a local estimate, instead of the API's count",
     ['single', 'usage-summed', ...CASSETTES],
@@ -1435,17 +1473,6 @@ export const mutants: Mutant[] = [
   ),
   mutant(
     'batch-jobs',
-    'batch-keeps-trailing-slash',
-    'joins `baseURL` and the batch paths as given, so a base URL ending in `/` makes `//batches`',
-    ['base-url-trailing-slash'],
-    class extends AcmeBatchJobs {
-      protected override url(path: string) {
-        return `${this.settings.baseURL}${path}`;
-      }
-    },
-  ),
-  mutant(
-    'batch-jobs',
     'batch-drops-poll-wait',
     'rethrows a refused poll without the wait the API asked for',
     ['wait-honours-retry-after'],
@@ -1458,5 +1485,18 @@ export const mutants: Mutant[] = [
         });
       }
     },
+  ),
+
+  // ------------------------------------------------------------------ base URLs, in every group
+  ...WRONG_JOINS.flatMap((wrong) =>
+    JOINING_GROUPS.map(([suite, namePrefix, idPrefix, path, Reference]) =>
+      mutant(
+        suite,
+        `${namePrefix}${wrong.name}`,
+        wrong.bug(path),
+        wrong.caughtBy.map((id) => `${idPrefix}${id}`),
+        joiningUrls(Reference, wrong.join),
+      ),
+    ),
   ),
 ];

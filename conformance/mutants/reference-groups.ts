@@ -139,7 +139,7 @@ export class AcmeContextualizedModel extends AcmeEmbeddingModel implements Conte
     const response = await requestJson({
       transport: this.transport,
       provider: this.provider,
-      url: `${apiRoot(this.settings.baseURL)}/contextualized`,
+      url: this.url('/contextualized'),
       headers: {
         authorization: `Bearer ${this.settings.apiKey}`,
         ...this.settings.headers,
@@ -239,6 +239,11 @@ export class AcmeRerankingModel implements RerankingModel {
     this.transport = createTransport(settings);
   }
 
+  /** The URL of `path` under the base URL given. */
+  protected url(path: string): string {
+    return `${apiRoot(this.settings.baseURL)}${path}`;
+  }
+
   protected body(request: RerankRequest): Record<string, unknown> {
     const options = readProviderOptions(rerankOptionsSchema, this.provider, request.providerOptions);
     const body: Record<string, unknown> = {
@@ -258,7 +263,7 @@ export class AcmeRerankingModel implements RerankingModel {
     const response = await requestJson({
       transport: this.transport,
       provider: this.provider,
-      url: `${apiRoot(this.settings.baseURL)}/rerank`,
+      url: this.url('/rerank'),
       headers: {
         authorization: `Bearer ${this.settings.apiKey}`,
         ...this.settings.headers,

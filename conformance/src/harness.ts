@@ -85,6 +85,27 @@ export interface World<M> {
   readonly clock: FakeClock;
 }
 
+/**
+ * The model of a world, built by the provider's factory: `modelId` (the scenario's unless given), at the
+ * world's base URL, with its key, its transport and its headers. A second model of the same world is
+ * built the same way, so that it differs from the first by its id alone.
+ */
+function buildModel<M>(
+  options: WorldOptions<M>,
+  extra: WorldVariant,
+  apiKey: string,
+  interceptor: Interceptor,
+  modelId: string = extra.modelId ?? options.modelId,
+): M {
+  return options.createModel({
+    modelId,
+    apiKey,
+    baseURL: extra.baseURL ?? options.baseURL,
+    ...interceptor.transport,
+    ...(extra.headers === undefined ? {} : { headers: extra.headers }),
+  });
+}
+
 /** A fresh world for one transport; `close` it when done. */
 export function createWorld<M>(
   options: WorldOptions<M>,
@@ -106,13 +127,7 @@ export function createWorld<M>(
   }
   let model: M;
   try {
-    model = options.createModel({
-      modelId: extra.modelId ?? options.modelId,
-      apiKey,
-      baseURL,
-      ...interceptor.transport,
-      ...(extra.headers === undefined ? {} : { headers: extra.headers }),
-    });
+    model = buildModel(options, extra, apiKey, interceptor);
   } catch (error) {
     // The world never opens: give the network back.
     void interceptor.close();
@@ -125,7 +140,8 @@ export function createWorld<M>(
  * Runs `body` in `world` and closes it. A request that left by another way than the transport given to
  * the model, a request no expectation answers (the mocks report it to the provider as a network error),
  * and a throwing reply handler are the real cause of whatever the call then did, so they fail the
- * scenario first; an expected request that never came fails it too.
+ * scenario first; an expected request that never came fails it too. They are read once every request
+ * sent has been answered or refused, so that one the provider did not wait for is counted.
  */
 export async function runInWorld<W extends World<unknown>>(
   world: W & { close(): Promise<void> },
@@ -136,6 +152,7 @@ export async function runInWorld<W extends World<unknown>>(
       () => undefined,
       (error: unknown) => ({ error }),
     );
+    await world.interceptor.settled();
     const escaped = world.interceptor.escaped();
     if (escaped !== undefined) assert.fail(escaped);
     const unexpected = world.interceptor.unexpected();
@@ -173,13 +190,7 @@ export function createHarness(
     ...world,
     respond: answer(extra.modelId ?? options.modelId),
     withModel(modelId) {
-      const model = options.createModel({
-        modelId,
-        apiKey: world.apiKey,
-        baseURL: extra.baseURL ?? options.baseURL,
-        ...world.interceptor.transport,
-        ...(extra.headers === undefined ? {} : { headers: extra.headers }),
-      });
+      const model = buildModel(options, extra, world.apiKey, world.interceptor, modelId);
       return { ...this, model, respond: answer(modelId) };
     },
   };

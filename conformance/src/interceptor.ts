@@ -57,6 +57,12 @@ export interface Interceptor {
    * request to the provider as a network failure; this names it.
    */
   unexpected(): string | undefined;
+  /**
+   * Resolves once every request sent so far has its answer or its failure, so that `unexpected()` holds
+   * the mocks' verdict on each: nock refuses a request a few ticks after it left, which can be after the
+   * call that sent it (without waiting for it) has ended.
+   */
+  settled(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -162,64 +168,104 @@ function pathMatcher(path: string, secret: string | undefined): (actual: string)
   };
 }
 
-/** One expectation as the ledger counts it: where it answers, and how many more requests it takes. */
-interface Expected {
-  method: string;
-  matches(path: string): boolean;
-  left: number;
-  description: string;
+/**
+ * The codes (and, for nock's `NetConnectNotAllowedError`, which has none of its own, the name) of the
+ * errors the mocks refuse a request with when no expectation answers it: undici's `MockAgent`, and nock
+ * for an origin it intercepts and for any other.
+ */
+const REFUSALS = new Set(['UND_MOCK_ERR_MOCK_NOT_MATCHED', 'ERR_NOCK_NO_MATCH', 'NetConnectNotAllowedError']);
+
+/** Whether `error`, or an error it was caused by (`fetch` wraps it), is the mocks' refusal of a request. */
+function isRefusal(error: unknown): boolean {
+  for (let cause = error, depth = 0; typeof cause === 'object' && cause !== null && depth < 8; depth++) {
+    const { code, name } = cause as { code?: unknown; name?: unknown };
+    if (REFUSALS.has(String(code)) || REFUSALS.has(String(name))) return true;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 /**
- * The suite's own count of what the provider sent through its transport, matched against the
- * expectations the way the mocking libraries match them (the first one with answers left), so that a
- * request none answers is named by the suite instead of surfacing as a network error.
+ * The suite's count of what the provider sent through its transport, so that a request no expectation
+ * answers is named by the suite instead of surfacing as a network error. Which requests those are is the
+ * mocks' own verdict, the error they refuse a request with: the ledger numbers requests as they leave and
+ * words the refused ones, without matching them again.
  */
 class Ledger {
-  private readonly expected: Expected[] = [];
+  private readonly places: string[] = [];
+  private answers = 0;
   private sent = 0;
-  private readonly strays: string[] = [];
+  private readonly strays: { number: number; shown: string }[] = [];
 
   constructor(private readonly origin: string) {}
 
-  expect(method: string, path: string, matches: (path: string) => boolean, times: number): void {
-    this.expected.push({ method, matches, left: times, description: `${method} ${path}` });
+  /** Notes an expectation: where it answers and how many requests. */
+  expect(method: string, path: string, times: number): void {
+    this.places.push(`${method} ${path}`);
+    this.answers += times;
   }
 
-  /** Notes one request as it leaves: `url` absolute. */
-  note(method: string, url: string): void {
+  /**
+   * Numbers one request as it leaves (`url` absolute), and returns what to tell of each error the request
+   * then fails with: the mocks' refusal makes it a request not expected.
+   */
+  note(method: string, url: string): (error: unknown) => void {
     this.sent += 1;
-    let origin = '';
-    let path = url;
+    const stray = { number: this.sent, shown: `${method.toUpperCase()} ${this.shown(url)}` };
+    return (error) => {
+      if (isRefusal(error) && !this.strays.includes(stray)) this.strays.push(stray);
+    };
+  }
+
+  /** `url` as a message shows it: its path (and query) at the intercepted origin, whole elsewhere. */
+  private shown(url: string): string {
     try {
       const parsed = new URL(url);
-      origin = parsed.origin;
-      path = `${parsed.pathname}${parsed.search}`;
+      return parsed.origin === this.origin ? `${parsed.pathname}${parsed.search}` : url;
     } catch {
-      // Not a URL: kept whole below.
+      return url;
     }
-    const upper = method.toUpperCase();
-    const answered = this.expected.find(
-      (entry) => entry.left > 0 && origin === this.origin && entry.method === upper && entry.matches(path),
-    );
-    if (answered !== undefined) {
-      answered.left -= 1;
-      return;
-    }
-    const shown = origin === this.origin ? path : url;
-    this.strays.push(`request ${this.sent} (${upper} ${shown})`);
   }
 
   unexpected(): string | undefined {
     if (this.strays.length === 0) return undefined;
-    const answers =
-      this.expected.reduce((sum, entry) => sum + entry.left, 0) + this.sent - this.strays.length;
-    const places = [...new Set(this.expected.map((entry) => entry.description))];
+    const places = [...new Set(this.places)];
     const where = places.length === 0 ? '' : ` (${places.join(', ')} at ${this.origin})`;
-    const [first, ...more] = this.strays;
+    // In the order they were sent, whatever the order the mocks refused them in.
+    const [first, ...more] = [...this.strays]
+      .sort((a, b) => a.number - b.number)
+      .map((stray) => `request ${stray.number} (${stray.shown})`);
     const after = more.length === 0 ? '' : `; nor were ${more.join(', ')}`;
-    return `${first} was not expected: the scenario answers ${answers}${where}${after}`;
+    return `${first} was not expected: the scenario answers ${this.answers}${where}${after}`;
   }
+}
+
+/**
+ * `handler` as it is, except that each error undici gives it is shown to `seen` first, in either of
+ * undici's handler forms (`onError(error)`, `onResponseError(controller, error)`). Methods run on the
+ * handler itself, so one holding private fields works as before.
+ */
+function watchingErrors(
+  handler: Dispatcher.DispatchHandler,
+  seen: (error: unknown) => void,
+): Dispatcher.DispatchHandler {
+  return new Proxy(handler, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      if (property === 'onError')
+        return (error: unknown) => {
+          seen(error);
+          return value.call(target, error);
+        };
+      if (property === 'onResponseError')
+        return (controller: unknown, error: unknown) => {
+          seen(error);
+          return value.call(target, controller, error);
+        };
+      return value.bind(target);
+    },
+  });
 }
 
 /** The method and absolute URL of a `fetch` call. */
@@ -271,6 +317,16 @@ type InnerInterceptor = Omit<Interceptor, 'escaped' | 'unexpected'>;
 function createNockInterceptor(origin: string, secret: string | undefined, ledger: Ledger): InnerInterceptor {
   const requests: WireRequest[] = [];
   const handlerErrors: unknown[] = [];
+  // Each request sent and not yet answered or failed, settling either way.
+  const inFlight = new Set<Promise<void>>();
+  const track = (sent: Promise<unknown>) => {
+    const settled = sent.then(
+      () => undefined,
+      () => undefined,
+    );
+    inFlight.add(settled);
+    void settled.then(() => inFlight.delete(settled));
+  };
   // One scope per expectation, so that `isDone` tells whether it was used.
   const scopes: { scope: nock.Scope; description: string; optional: boolean }[] = [];
   return {
@@ -280,16 +336,20 @@ function createNockInterceptor(origin: string, secret: string | undefined, ledge
     transport: {
       fetch: (input, init) => {
         const target = fetchTarget(input, init);
-        ledger.note(target.method, target.url);
-        return runtimeFetch(input, init);
+        const failed = ledger.note(target.method, target.url);
+        const sent = runtimeFetch(input, init).catch((error: unknown) => {
+          failed(error);
+          throw error;
+        });
+        track(sent);
+        return sent;
       },
     },
     requests,
     expect(method, path, handler, options = {}) {
       const scope = nock(origin);
-      const matcher = pathMatcher(path, secret);
-      ledger.expect(method, path, matcher, options.times ?? 1);
-      let interceptor = scope.intercept(matcher, method).times(options.times ?? 1);
+      ledger.expect(method, path, options.times ?? 1);
+      let interceptor = scope.intercept(pathMatcher(path, secret), method).times(options.times ?? 1);
       if (options.delayMs !== undefined) interceptor = interceptor.delay(options.delayMs);
       if (options.connectionError === 'reset') {
         interceptor.replyWithError(resetError());
@@ -313,6 +373,10 @@ function createNockInterceptor(origin: string, secret: string | undefined, ledge
         .filter((entry) => !entry.optional && !entry.scope.isDone())
         .map((entry) => entry.description);
     },
+    async settled() {
+      // A request refused may be sent again, so wait until none is left.
+      while (inFlight.size > 0) await Promise.all(inFlight);
+    },
     async close() {
       for (const { scope } of scopes) scope.persist(false);
       nock.cleanAll();
@@ -327,12 +391,16 @@ function createMockAgentInterceptor(
 ): InnerInterceptor {
   const agent = new MockAgent();
   agent.disableNetConnect();
-  // Every request the provider sends through this dispatcher is noted before the agent matches it.
+  // Every request the provider sends through this dispatcher is noted before the agent matches it; the
+  // agent refuses one it cannot match through its handler's error, during the dispatch.
   const dispatch = agent.dispatch.bind(agent);
   agent.dispatch = (options, handler) => {
     // Joined as text: a path that starts with `//` must stay a path, not become a host.
-    ledger.note(options.method, `${String(options.origin).replace(/\/+$/, '')}${options.path}`);
-    return dispatch(options, handler);
+    const failed = ledger.note(
+      options.method,
+      `${String(options.origin).replace(/\/+$/, '')}${options.path}`,
+    );
+    return dispatch(options, watchingErrors(handler, failed));
   };
   const pool = agent.get(origin);
   const requests: WireRequest[] = [];
@@ -346,7 +414,7 @@ function createMockAgentInterceptor(
     requests,
     expect(method, path, handler, options = {}) {
       const matcher = pathMatcher(path, secret);
-      ledger.expect(method, path, matcher, options.times ?? 1);
+      ledger.expect(method, path, options.times ?? 1);
       described.set(matcher, options.optional === true ? undefined : path);
       const intercepted = pool.intercept({ path: matcher, method });
       if (options.connectionError === 'reset') {
@@ -372,6 +440,8 @@ function createMockAgentInterceptor(
       scope.times(options.times ?? 1);
       if (options.delayMs !== undefined) scope.delay(options.delayMs);
     },
+    // The agent matches a request, or refuses it, while it is dispatched.
+    settled: () => Promise.resolve(),
     pending() {
       return agent.pendingInterceptors().flatMap((pending) => {
         const path = described.get(pending.path);

@@ -162,26 +162,43 @@ describe('what a failure says', () => {
     }
   });
 
-  it('a request the scenario does not expect is named, not reported as a network error', async () => {
-    class SendsTwice extends AcmeEmbeddingModel {
-      override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
-        // A "warm-up" call before the real one.
-        await super.doEmbed(request).catch(() => undefined);
-        return super.doEmbed(request);
-      }
+  /** Sends one more call than the scenario answers: a "warm-up" before the real one, or a "ping" after it. */
+  class SendsTwice extends AcmeEmbeddingModel {
+    constructor(
+      modelId: string,
+      settings: AcmeSettings,
+      private readonly extra: 'warm-up' | 'ping',
+    ) {
+      super(modelId, settings);
     }
-    const { outcomes } = await offline(
-      ({ modelId, ...settings }) => new SendsTwice(modelId, settings),
-      ['single'],
-    );
-    expect(outcomes.length).toBe(2);
-    for (const outcome of outcomes) {
-      expect(message(outcome.error)).toMatch(
-        /^request 2 \(POST \/v1\/embeddings\) was not expected: the scenario answers 1 /,
+
+    override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+      if (this.extra === 'warm-up') await super.doEmbed(request).catch(() => undefined);
+      const answer = await super.doEmbed(request);
+      // Not waited for: the call has ended before the mocks refuse it.
+      if (this.extra === 'ping') void super.doEmbed(request).catch(() => undefined);
+      return answer;
+    }
+  }
+
+  for (const [extra, when] of [
+    ['warm-up', 'before the call'],
+    ['ping', 'after the call, not waited for'],
+  ] as const) {
+    it(`a request the scenario does not expect (${when}) is named, not reported as a network error`, async () => {
+      const { outcomes } = await offline(
+        ({ modelId, ...settings }) => new SendsTwice(modelId, settings, extra),
+        ['single'],
       );
-      expect(message(outcome.error)).not.toMatch(/MOCK_NOT_MATCHED|network/);
-    }
-  });
+      expect(outcomes.length).toBe(2);
+      for (const outcome of outcomes) {
+        expect(message(outcome.error)).toMatch(
+          /^request 2 \(POST \/v1\/embeddings\) was not expected: the scenario answers 1 /,
+        );
+        expect(message(outcome.error)).not.toMatch(/MOCK_NOT_MATCHED|network/);
+      }
+    });
+  }
 
   it("a cassette's usage is compared under a label", async () => {
     const { outcomes } = await offline(mutantModel('wrong-usage-sum'), ['cassette/two inputs as queries']);

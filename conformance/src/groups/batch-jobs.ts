@@ -10,8 +10,8 @@ import {
 import type { SettingNames } from '@embedkit/core/provider';
 import { describe } from 'vitest';
 import { registerScenarioList, withCassettes } from '../describe.js';
-import { GATEWAY_BASE_URL } from '../families/base-url.js';
-import { createFakeClock, createWorld, rebasedPath, type World, type WorldVariant } from '../harness.js';
+import { baseUrlCases } from '../families/base-url.js';
+import { createFakeClock, createWorld, type World, type WorldVariant } from '../harness.js';
 import type { TransportKind, WireReply } from '../interceptor.js';
 import { vectorFor } from '../suite/answers.js';
 import { expectVector, rejection } from '../suite/checks.js';
@@ -257,47 +257,22 @@ export const batchJobs: Family<DescribeBatchEmbeddingJobsOptions, BatchWorld> = 
               }
             },
           ),
-      ...(
-        [
-          ['base-url', GATEWAY_BASE_URL, "settings.baseURL ignored (the API's default used instead)"],
-          [
-            'base-url-trailing-slash',
-            `${GATEWAY_BASE_URL}/`,
-            'a trailing slash on settings.baseURL kept, so paths have `//`',
-          ],
-        ] as const
-      ).map(([caseId, gateway, catches]) => {
-        const create = wire.create(options.modelId);
-        const get = wire.get(id);
-        const outside = [create.path, get.path].find(
-          (path) => rebasedPath(path, options.baseURL, gateway) === undefined,
-        );
-        if (outside !== undefined)
-          return skip(
-            caseId,
-            `the path ${outside} is not under the base URL's path (${new URL(options.baseURL).pathname}), so the suite cannot tell where another base URL puts it`,
-          );
-        return check(
-          caseId,
-          catches,
-          async (world: BatchWorld) => {
-            // The world expects both calls under the gateway; a call anywhere else is not answered.
-            world.interceptor.expect(create.method, create.path, reply(job('pending', counts(2, 0, 0))));
-            expectGet(world, job('running', counts(2, 1, 0)));
-            await world.jobs.create({
-              inputs: texts(2),
-              ...(options.dimensions === undefined ? {} : { dimensions: options.dimensions }),
-            });
-            await world.jobs.get(id);
-            assert.equal(
-              world.interceptor.requests.length,
-              2,
-              'create and get sent under the base URL given',
-            );
-          },
-          { baseURL: gateway },
-        );
-      }),
+      ...baseUrlCases<BatchWorld>(
+        '',
+        options.baseURL,
+        [wire.create(options.modelId).path, wire.get(id).path],
+        async (world) => {
+          // Fails unless create and get reach the gateway's URLs for them (see `baseUrlCases`).
+          const { method, path } = wire.create(options.modelId);
+          world.interceptor.expect(method, path, reply(job('pending', counts(2, 0, 0))));
+          expectGet(world, job('running', counts(2, 1, 0)));
+          await world.jobs.create({
+            inputs: texts(2),
+            ...(options.dimensions === undefined ? {} : { dimensions: options.dimensions }),
+          });
+          await world.jobs.get(id);
+        },
+      ),
       check('create-empty-inputs', 'an empty job sent to the API', async (world) => {
         const error = await rejection(world.jobs.create({ inputs: [] }));
         assert.equal(error.name, 'InvalidArgumentError');
