@@ -3,7 +3,8 @@ import { INPUT_TYPES, type InputType, type OutputType } from '@embedkit/core';
 import { closestName } from '@embedkit/core/provider';
 import { UsageError } from './errors.js';
 
-type Options = NonNullable<ParseArgsConfig['options']>;
+/** A command's option table, as `parseArgs` takes it. */
+export type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** Options every command that calls a provider accepts. */
 export const MODEL_OPTIONS = {

@@ -10,10 +10,12 @@ import {
   wrapEmbeddingModel,
 } from '@embedkit/core';
 import { type ChosenModel, engineSettings, type ModelChoice, openChoice, serverKey } from './common.js';
-import { CliError, describeError, EXIT, exitForSignal, InputError } from './errors.js';
+import { CliError, describeError, EXIT, InputError } from './errors.js';
 import { OutputWriteError } from './file-system.js';
 import { type InputFingerprint, verifyConsumedInput } from './input-fingerprint.js';
-import { type InputFormat, type InputRecord, type InputSource, openInput } from './inputs.js';
+import type { InputReading } from './input-options.js';
+import { type InputRecord, type InputSource, openInput } from './inputs.js';
+import { Interrupts } from './interrupts.js';
 import {
   BulkOutput,
   type Checkpoint,
@@ -38,15 +40,11 @@ export interface BulkSettings {
   inputKey: string;
   out: string;
   outputKind: 'jsonl' | 'npy';
-  format?: InputFormat;
-  field: string;
-  idField: string;
-  /** `--id-field` was given: a record without that field is a bad input line. */
-  idFieldRequired: boolean;
+  /** How to read the input: the options bulk shares with index. */
+  reading: InputReading;
   includeText: boolean;
   /** What to do with an earlier run's output. */
   mode: StartMode;
-  maxLineBytes: number;
   choice: ModelChoice;
   outputType: OutputType;
   batchSize?: number;
@@ -133,19 +131,18 @@ export class BulkJob {
   /** What makes this job this job: set once the input's format is known. */
   private job!: JobKey;
   private readonly quiet: boolean;
-  /** Aborted by Ctrl-C. */
-  private readonly controller = new AbortController();
+  /** Ctrl-C or SIGTERM: the first stops the run after saving what is finished; a second exits at once. */
+  private readonly interrupts = new Interrupts();
   /** Aborted when writing fails: the calls in flight could no longer be written. */
   private readonly engineStop = new AbortController();
-  private interrupts = 0;
-  /** The exit code of the signal that stopped the run: 130 for SIGINT (Ctrl-C), 143 for SIGTERM. */
-  private interruptExit: number = EXIT.interrupted;
   private source!: InputSource;
   /** A record read before it was needed: the first one, read to refuse an empty input early. */
   private peeked: InputRecord | undefined;
   private lock: OutputLock | undefined;
   /** The earlier run's checkpoint this run continues, if any. */
   private resumed: Checkpoint | undefined;
+  /** The output is being opened: a failure now is reported with what is saved (see `reportsWhatIsSaved`). */
+  private openingOutput = false;
   private model: ChosenModel | undefined;
   private output: BulkOutput | undefined;
   private progress: ProgressReporter | undefined;
@@ -172,36 +169,41 @@ export class BulkJob {
 
   /** Runs the job and returns the exit code. */
   async run(): Promise<number> {
-    process.on('SIGINT', this.onSignal);
-    process.on('SIGTERM', this.onSignal);
     try {
-      await this.open();
-      const reopening = await this.resume();
-      if (reopening !== undefined) return await this.report(reopening);
-      return await this.finish(await this.write());
-    } catch (error) {
-      if (this.controller.signal.aborted && (isAbortError(error) || error === this.controller.signal.reason))
-        return await this.report(error);
-      throw error;
+      return await this.interrupts.during(() => this.steps());
     } finally {
-      process.off('SIGINT', this.onSignal);
-      process.off('SIGTERM', this.onSignal);
       await this.output?.close();
       await this.model?.close();
       await this.lock?.release();
     }
   }
 
-  /** Ctrl-C or SIGTERM: the first stops after saving what is finished; a second exits at once. */
-  private readonly onSignal = (signal: NodeJS.Signals) => {
-    this.interrupts++;
-    if (this.interrupts === 1) this.interruptExit = exitForSignal(signal);
-    if (this.interrupts > 1) {
-      this.lock?.releaseSync();
-      process.exit(this.interruptExit);
+  /**
+   * The steps in order. A failure that leaves something to say about the output is reported with what
+   * is saved and how to continue; any other is a plain error.
+   */
+  private async steps(): Promise<number> {
+    try {
+      await this.open();
+      await this.resume();
+      return await this.finish(await this.write());
+    } catch (error) {
+      if (this.reportsWhatIsSaved(error)) return await this.report(error);
+      throw error;
     }
-    this.controller.abort();
-  };
+  }
+
+  /**
+   * Whether `error` stopped the run where what is saved is worth saying: the stop a signal asked for,
+   * or the output failing to open (a write failing, or a checkpoint's output failing to reopen, such as
+   * a full disk rewriting its .npy header). A bad command line, a changed input or a locked output is
+   * said as is.
+   */
+  private reportsWhatIsSaved(error: unknown): boolean {
+    const { signal } = this.interrupts;
+    if (signal.aborted && (isAbortError(error) || error === signal.reason)) return true;
+    return this.openingOutput && (this.resumed !== undefined || error instanceof OutputWriteError);
+  }
 
   /**
    * Opens the model (an option it cannot honour is a usage error before anything is read or created),
@@ -220,15 +222,7 @@ export class BulkJob {
       outputType: settings.outputType,
       ...(settings.batchSize === undefined ? {} : { batchSize: settings.batchSize }),
     });
-    this.source = await openInput({
-      path: settings.inputPath,
-      ...(settings.format === undefined ? {} : { format: settings.format }),
-      field: settings.field,
-      idField: settings.idField,
-      idFieldRequired: settings.idFieldRequired,
-      maxLineBytes: settings.maxLineBytes,
-      maxLineBytesOption: '--max-line-bytes',
-    });
+    this.source = await openInput({ path: settings.inputPath, ...settings.reading });
     this.job = {
       provider: settings.choice.provider,
       model: settings.choice.modelId,
@@ -238,8 +232,8 @@ export class BulkJob {
       outputType: settings.outputType,
       input: settings.inputKey,
       format: this.source.format,
-      field: settings.field,
-      idField: settings.idField,
+      field: settings.reading.field,
+      idField: settings.reading.idField,
       includeText: settings.includeText,
       output: settings.outputKind,
     };
@@ -254,11 +248,9 @@ export class BulkJob {
   /**
    * Reads the input's consumed part again and refuses a changed one (before anything is written),
    * then opens the output: at the checkpoint, or new. A finished job is checked too: an edit that kept
-   * the file's size and time is still found, by its bytes. Returns the failure to report when the
-   * output could not be opened (a full disk rewriting the .npy header of a checkpoint's output): what
-   * is saved is said as for any other failure.
+   * the file's size and time is still found, by its bytes.
    */
-  private async resume(): Promise<unknown> {
+  private async resume(): Promise<void> {
     const { out } = this.settings;
     const checkpoint = this.resumed;
     if (checkpoint !== undefined && checkpoint.inputsDone > 0) {
@@ -269,7 +261,7 @@ export class BulkJob {
         ...(this.source.mtimeMs === undefined ? {} : { mtimeMs: this.source.mtimeMs }),
         next: () => this.nextRecord(),
         hash: this.source.consumed,
-        signal: this.controller.signal,
+        signal: this.interrupts.signal,
       });
     }
     // A finished job continues only if lines were added after it.
@@ -283,23 +275,17 @@ export class BulkJob {
         this.inputFailure = error;
       }
     }
-    try {
-      this.output = await BulkOutput.open({
-        out,
-        job: this.job,
-        ...(checkpoint === undefined ? {} : { resume: checkpoint }),
-        guard: () => this.lock!.verify(),
-      });
-    } catch (error) {
-      // A new output that cannot be created at all (a missing directory) is a plain error; a write
-      // failing, or a checkpoint's output failing to reopen, says what is saved.
-      if (checkpoint === undefined && !(error instanceof OutputWriteError)) throw error;
-      return error;
-    }
+    this.openingOutput = true;
+    this.output = await BulkOutput.open({
+      out,
+      job: this.job,
+      ...(checkpoint === undefined ? {} : { resume: checkpoint }),
+      guard: () => this.lock!.verify(),
+    });
+    this.openingOutput = false;
     const skip = checkpoint?.inputsDone ?? 0;
     if (skip > 0 && more && !this.quiet)
       process.stderr.write(`embedkit: resuming ${out}: ${inputCount(skip)} already done.\n`);
-    return undefined;
   }
 
   /** Streams the remaining inputs through the engine into the output; returns what stopped it, if anything. */
@@ -327,7 +313,7 @@ export class BulkJob {
         settings.outputType,
       ),
       inputs: this.texts(),
-      signal: AbortSignal.any([this.controller.signal, this.engineStop.signal]),
+      signal: AbortSignal.any([this.interrupts.signal, this.engineStop.signal]),
       ...(settings.concurrency === undefined ? {} : { concurrency: settings.concurrency }),
       ...(settings.batchSize === undefined ? {} : { maxInputsPerCall: settings.batchSize }),
       ...(this.rateLimit === undefined ? {} : { rateLimit: this.rateLimit }),
@@ -440,9 +426,9 @@ export class BulkJob {
       process.stderr.write(`embedkit: error: ${failure.message}\n`);
       return failure.exitCode;
     }
-    if (failure !== undefined && (this.controller.signal.aborted || isAbortError(failure))) {
+    if (failure !== undefined && (this.interrupts.signal.aborted || isAbortError(failure))) {
       process.stderr.write(`embedkit: interrupted. ${saved}; run the same command again to continue.\n`);
-      return this.interruptExit;
+      return this.interrupts.exitCode;
     }
     if (failure instanceof OutputWriteError) {
       process.stderr.write(
@@ -515,7 +501,7 @@ export class BulkJob {
           maxInputsPerCall: texts.length,
           concurrency: 1,
           ...(this.rateLimit === undefined ? {} : { rateLimit: this.rateLimit }),
-          signal: this.controller.signal,
+          signal: this.interrupts.signal,
         });
       },
     );

@@ -12,7 +12,7 @@ import {
 import { BulkJob } from './bulk-job.js';
 import { readModelChoice } from './common.js';
 import { EXIT, UsageError } from './errors.js';
-import { DEFAULT_MAX_LINE_BYTES, INPUT_FORMATS, type InputFormat } from './inputs.js';
+import { INPUT_OPTIONS, INPUT_OPTIONS_HELP, inputPathArgument, readInputOptions } from './input-options.js';
 import type { StartMode } from './output.js';
 import type { ProgressMode } from './progress.js';
 
@@ -31,14 +31,7 @@ Input (<input>, or - for stdin; a pipe given as a path, like <(zcat docs.gz), is
   .txt                 one input a line (blank lines are skipped; the id is the line number)
   .jsonl               one JSON object a line; --field names the text, other fields are kept as metadata
   .csv                 a header row, then one record a line (RFC 4180 quoting)
-  --format <f>         txt, jsonl or csv, when the extension does not say
-  --field <name>       the field holding the text (default: text)
-  --id-field <name>    the field used as the record id (default: id, when present; else the line number);
-                       when given, every record must have it; a null id, or an integer id past
-                       2^53 (quote it as a string), is a bad line; an id given to two records is a
-                       warning naming both lines
-  --max-line-bytes <n> the longest line accepted, in bytes (default 67108864, 64 MiB)
-  Input is UTF-8 (a byte-order mark at the start is dropped); a byte that is not UTF-8 is a bad line.
+${INPUT_OPTIONS_HELP}  Input is UTF-8 (a byte-order mark at the start is dropped); a byte that is not UTF-8 is a bad line.
 
 Output (--out, -o):
   <file>.jsonl         one record a line: {"id", "line", "metadata", "embedding"}
@@ -80,10 +73,7 @@ const OPTIONS = {
   ...HELP_OPTION,
   ...MODEL_OPTIONS,
   out: { type: 'string', short: 'o' },
-  format: { type: 'string' },
-  field: { type: 'string' },
-  'id-field': { type: 'string' },
-  'max-line-bytes': { type: 'string' },
+  ...INPUT_OPTIONS,
   'include-text': { type: 'boolean' },
   restart: { type: 'boolean' },
   overwrite: { type: 'boolean' },
@@ -105,26 +95,20 @@ export async function bulkCommand(argv: string[]): Promise<number> {
     process.stdout.write(BULK_HELP);
     return EXIT.ok;
   }
-  if (positionals.length !== 1)
-    throw new UsageError('bulk takes exactly one input file (or - for stdin).', 'bulk');
-  const inputPath = positionals[0]!;
+  const inputPath = inputPathArgument('bulk', positionals);
   const out = stringOption(values, 'out');
   if (out === undefined)
     throw new UsageError('--out is required, e.g. --out vectors.jsonl or --out vectors.npy.', 'bulk');
   const outputKind = /\.npy$/i.test(out) ? 'npy' : /\.(jsonl|ndjson)$/i.test(out) ? 'jsonl' : undefined;
   if (outputKind === undefined)
     throw new UsageError(`--out must end in .jsonl or .npy; got "${out}".`, 'bulk');
-  const format = stringOption(values, 'format');
-  if (format !== undefined && !(INPUT_FORMATS as readonly string[]).includes(format)) {
-    throw new UsageError(`--format must be one of ${INPUT_FORMATS.join(', ')}; got "${format}".`, 'bulk');
-  }
+  const reading = readInputOptions('bulk', values);
   const choice = readModelChoice('bulk', values);
   const outputType: OutputType = outputTypeOption('bulk', values) ?? 'float';
   const batchSize = integerOption('bulk', values, 'batch-size', 1);
   const concurrency = integerOption('bulk', values, 'concurrency', 1);
   const rpm = numberOption('bulk', values, 'rpm');
   const tpm = numberOption('bulk', values, 'tpm');
-  const maxLineBytes = integerOption('bulk', values, 'max-line-bytes', 1) ?? DEFAULT_MAX_LINE_BYTES;
   const progressText = stringOption(values, 'progress') ?? 'auto';
   if (!['auto', 'bar', 'plain', 'none'].includes(progressText)) {
     throw new UsageError(`--progress must be auto, bar, plain or none; got "${progressText}".`, 'bulk');
@@ -142,13 +126,9 @@ export async function bulkCommand(argv: string[]): Promise<number> {
     inputKey: inputPath === '-' ? '-' : resolve(inputPath),
     out,
     outputKind,
-    ...(format === undefined ? {} : { format: format as InputFormat }),
-    field: stringOption(values, 'field') ?? 'text',
-    idField: stringOption(values, 'id-field') ?? 'id',
-    idFieldRequired: stringOption(values, 'id-field') !== undefined,
+    reading,
     includeText: values['include-text'] === true,
     mode,
-    maxLineBytes,
     choice,
     outputType,
     ...(batchSize === undefined ? {} : { batchSize }),

@@ -9,7 +9,7 @@ import {
   type Warning,
   wrapEmbeddingModel,
 } from '@embedkit/core';
-import { checkVectorSettings, isSecretParameterName, redact } from '@embedkit/core/provider';
+import { checkVectorSettings, isSecretParameterName, redactGivenUrl } from '@embedkit/core/provider';
 import {
   inputTypeOption,
   integerOption,
@@ -96,18 +96,6 @@ export function readModelChoice(command: string, values: ParsedValues): ModelCho
 /** The environment variable that stands in for `--base-url`. */
 export const BASE_URL_VARIABLE = 'EMBEDKIT_BASE_URL';
 
-/**
- * `text` for an error message, without what may be a credential: anything before the last `@` (after
- * `://`, when there is one), so that a password that makes the URL invalid (a `/` in it, or no scheme)
- * is not echoed, and then core's redaction (credential query parameters such as `?code=`).
- */
-function withoutUserinfo(text: string): string {
-  const scheme = text.indexOf('://');
-  const start = scheme < 0 ? 0 : scheme + 3;
-  const at = text.lastIndexOf('@');
-  return redact(at >= start ? `${text.slice(0, start)}[REDACTED]${text.slice(at)}` : text);
-}
-
 function isHttpURL(text: string): boolean {
   try {
     const url = new URL(text);
@@ -127,7 +115,7 @@ export function baseURLOption(command: string, values: ParsedValues): string | u
   if (flag !== undefined) {
     if (!isHttpURL(flag)) {
       throw new UsageError(
-        `--base-url must be an absolute http(s) URL, e.g. http://localhost:8000/v1; got "${withoutUserinfo(flag)}".`,
+        `--base-url must be an absolute http(s) URL, e.g. http://localhost:8000/v1; got "${redactGivenUrl(flag)}".`,
         command,
       );
     }

@@ -205,8 +205,11 @@ export class OutputLock {
     }
   }
 
-  /** The same, synchronously: for an exit that cannot wait (a second Ctrl-C). */
-  releaseSync(): void {
+  /**
+   * The same, synchronously: when the process exits without a release (a second Ctrl-C exits at once),
+   * so that no exit leaves a lock behind.
+   */
+  private releaseSync(): void {
     if (!this.held) return;
     this.held = false;
     process.off('exit', this.onExit);

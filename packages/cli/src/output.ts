@@ -225,51 +225,63 @@ export class BulkOutput {
 
   /** Opens the output for writing: resumed at its checkpoint, or new and empty. */
   static async open(options: OpenOutputOptions): Promise<BulkOutput> {
-    const { out, job } = options;
-    const guard = options.guard ?? (async () => {});
-    const npy = job.output === 'npy';
-    if (options.resume === undefined) {
-      const output = new BulkOutput(
-        out,
-        {
-          version: CHECKPOINT_VERSION,
-          job,
-          inputsDone: 0,
-          lastLine: 0,
-          input: EMPTY_FINGERPRINT,
-          bytes: npy
-            ? { [basename(out)]: NPY_HEADER_BYTES, [basename(metaPath(out))]: 0 }
-            : { [basename(out)]: 0 },
-          complete: false,
-        },
-        guard,
-      );
+    const { out, job, resume } = options;
+    const checkpoint: Checkpoint =
+      resume === undefined
+        ? {
+            version: CHECKPOINT_VERSION,
+            job,
+            inputsDone: 0,
+            lastLine: 0,
+            input: EMPTY_FINGERPRINT,
+            bytes:
+              job.output === 'npy'
+                ? { [basename(out)]: NPY_HEADER_BYTES, [basename(metaPath(out))]: 0 }
+                : { [basename(out)]: 0 },
+            complete: false,
+          }
+        : { ...resume, complete: false };
+    const output = new BulkOutput(out, checkpoint, options.guard ?? (async () => {}));
+    try {
       await output.removeStaleTemporaries();
-      // The checkpoint comes first: a crash before the first flush then leaves output that a re-run
-      // recognises as this job's and cuts back to nothing.
-      await output.writeCheckpoint();
-      output.data = await onOutputFile(out, () => open(out, 'w'));
-      if (npy) {
-        // A header for zero rows: the .npy loads from the start, and every flush rewrites it.
-        await output.writeNpyHeader();
-        output.meta = await onOutputFile(metaPath(out), () => open(metaPath(out), 'w'));
-      }
-      return output;
+      await (resume === undefined ? output.create() : output.reopen());
+    } catch (error) {
+      // Nothing else holds this output: the files it opened before the failure are closed here, not
+      // left to garbage collection (which has Node print a warning into the command's message).
+      await output.close();
+      throw error;
     }
-    const output = new BulkOutput(out, { ...options.resume, complete: false }, guard);
-    await output.removeStaleTemporaries();
-    output.data = await onOutputFile(out, () => open(out, existsSync(out) ? 'r+' : 'w+'));
-    if (npy) {
+    return output;
+  }
+
+  /** Creates the output's files, empty. */
+  private async create(): Promise<void> {
+    const { out } = this;
+    // The checkpoint comes first: a crash before the first flush then leaves output that a re-run
+    // recognises as this job's and cuts back to nothing.
+    await this.writeCheckpoint();
+    this.data = await onOutputFile(out, () => open(out, 'w'));
+    if (this.checkpoint.job.output === 'npy') {
+      // A header for zero rows: the .npy loads from the start, and every flush rewrites it.
+      await this.writeNpyHeader();
+      this.meta = await onOutputFile(metaPath(out), () => open(metaPath(out), 'w'));
+    }
+  }
+
+  /** Reopens the output's files at the checkpoint, cutting off whatever a crash left after it. */
+  private async reopen(): Promise<void> {
+    const { out } = this;
+    this.data = await onOutputFile(out, () => open(out, existsSync(out) ? 'r+' : 'w+'));
+    if (this.checkpoint.job.output === 'npy') {
       // The header first, then the cut: at every moment the header counts only rows the file holds,
       // so the .npy stays loadable even if this run dies before its first flush.
-      await output.writeNpyHeader();
-      await onOutputFile(out, () => output.data.sync());
+      await this.writeNpyHeader();
+      await onOutputFile(out, () => this.data.sync());
       const meta = metaPath(out);
-      output.meta = await onOutputFile(meta, () => open(meta, existsSync(meta) ? 'r+' : 'w+'));
-      await onOutputFile(meta, () => output.meta!.truncate(output.metaBytes));
+      this.meta = await onOutputFile(meta, () => open(meta, existsSync(meta) ? 'r+' : 'w+'));
+      await onOutputFile(meta, () => this.meta!.truncate(this.metaBytes));
     }
-    await onOutputFile(out, () => output.data.truncate(output.dataBytes));
-    return output;
+    await onOutputFile(out, () => this.data.truncate(this.dataBytes));
   }
 
   /**

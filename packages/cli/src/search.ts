@@ -14,15 +14,10 @@ import {
   readModelChoice,
   serverKey,
 } from './common.js';
-import { CliError, EXIT, exitForSignal, InputError, UsageError } from './errors.js';
-import {
-  DEFAULT_MAX_LINE_BYTES,
-  INPUT_FORMATS,
-  type InputFormat,
-  type InputOptions,
-  type InputRecord,
-  openInput,
-} from './inputs.js';
+import { CliError, EXIT, InputError, UsageError } from './errors.js';
+import { INPUT_OPTION_NAMES, INPUT_OPTIONS, inputPathArgument, readInputOptions } from './input-options.js';
+import { type InputOptions, type InputRecord, openInput } from './inputs.js';
+import { Interrupts } from './interrupts.js';
 import { lockPath, OutputLock } from './output-lock.js';
 import { inputCount } from './progress.js';
 import { describeId, RepeatedIds } from './repeated-ids.js';
@@ -45,7 +40,7 @@ Options:
   -m, --model <p:m>    provider:model, e.g. openai:text-embedding-3-small
   --dimensions <n>     vector length (models that allow a choice)
   --input-type <t>     the documents' input type (default: document, when the model supports it)
-  --format, --field, --id-field, --max-line-bytes   how to read the input, as for bulk
+  ${INPUT_OPTION_NAMES}   how to read the input, as for bulk
   --concurrency <n>    calls in flight (default 4)
   --batch-size <n>     inputs per call (default: the model's limit)
   --max-retries <n>, --timeout <seconds>, --base-url <url>, --api-key-env <var>, --replay <dir>
@@ -127,10 +122,7 @@ const INDEX_OPTIONS = {
   ...HELP_OPTION,
   ...MODEL_OPTIONS,
   out: { type: 'string', short: 'o' },
-  format: { type: 'string' },
-  field: { type: 'string' },
-  'id-field': { type: 'string' },
-  'max-line-bytes': { type: 'string' },
+  ...INPUT_OPTIONS,
   concurrency: { type: 'string' },
   'batch-size': { type: 'string' },
   overwrite: { type: 'boolean' },
@@ -172,86 +164,59 @@ export async function indexCommand(argv: string[]): Promise<number> {
     process.stdout.write(INDEX_HELP);
     return EXIT.ok;
   }
-  if (positionals.length !== 1)
-    throw new UsageError('index takes exactly one input file (or - for stdin).', 'index');
-  const inputPath = positionals[0]!;
+  const inputPath = inputPathArgument('index', positionals);
   const out = stringOption(values, 'out');
   if (out === undefined) throw new UsageError('--out is required, e.g. --out docs.ekx.', 'index');
-  const format = stringOption(values, 'format');
-  if (format !== undefined && !(INPUT_FORMATS as readonly string[]).includes(format)) {
-    throw new UsageError(`--format must be one of ${INPUT_FORMATS.join(', ')}; got "${format}".`, 'index');
-  }
+  const inputOptions: InputOptions = { path: inputPath, ...readInputOptions('index', values) };
   const choice = readModelChoice('index', values);
   const concurrency = integerOption('index', values, 'concurrency', 1);
   const batchSize = integerOption('index', values, 'batch-size', 1);
-  const maxLineBytes = integerOption('index', values, 'max-line-bytes', 1) ?? DEFAULT_MAX_LINE_BYTES;
-  const idField = stringOption(values, 'id-field');
   // The same refusal as bulk's, before anything is opened: an index written over its own input.
   refuseOutputOverInput('index', inputPath, out, [out, lockPath(out)]);
-  const inputOptions: InputOptions = {
-    path: inputPath,
-    ...(format === undefined ? {} : { format: format as InputFormat }),
-    field: stringOption(values, 'field') ?? 'text',
-    idField: idField ?? 'id',
-    idFieldRequired: idField !== undefined,
-    maxLineBytes,
-    maxLineBytesOption: '--max-line-bytes',
-  };
   const opened = await openChoice(choice, {
     outputType: 'float',
     ...(batchSize === undefined ? {} : { batchSize }),
   });
   let lock: OutputLock | undefined;
+  // Ctrl-C or SIGTERM: the first stops the run (temporary files removed, lock released, --out as it
+  // was); a second exits at once (a later run removes the temporary files that leaves).
+  const interrupts = new Interrupts();
   let count: number;
   let dimensions: number;
-  // Ctrl-C or SIGTERM: the first stops the run (temporary files removed, lock released, --out as it
-  // was); a second exits at once (a later run removes what that leaves).
-  const controller = new AbortController();
-  let interruptExit: number = EXIT.interrupted;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) {
-      lock?.releaseSync();
-      process.exit(interruptExit);
-    }
-    interruptExit = exitForSignal(signal);
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
   try {
-    // A missing, unreadable or empty input is refused here, before the lock exists.
-    let source = await openInput(inputOptions);
-    // One run per output, with bulk's lock: a second run is refused (exit 75) while this one writes.
-    lock = await OutputLock.acquire(out, (message) => process.stderr.write(`embedkit: ${message}\n`));
-    if (values.overwrite !== true && existsSync(out)) {
-      throw new CliError(`${out} already exists; pass --overwrite to replace it, or choose another --out.`);
-    }
-    await removeStaleTemporaries(out);
-    if (source.rereadable) {
-      // A file is read once before anything is sent: a bad line or a repeated id costs no request.
-      // Stdin and pipes can be read only once: their ids are checked as they come.
-      await checkInputFirst(source, controller.signal);
-      source = await openInput(inputOptions);
-    }
-    ({ count, dimensions } = await buildIndex({
-      out,
-      source,
-      choice,
-      opened,
-      lock,
-      concurrency,
-      batchSize,
-      signal: controller.signal,
+    ({ count, dimensions } = await interrupts.during(async () => {
+      // A missing, unreadable or empty input is refused here, before the lock exists.
+      let source = await openInput(inputOptions);
+      // One run per output, with bulk's lock: a second run is refused (exit 75) while this one writes.
+      lock = await OutputLock.acquire(out, (message) => process.stderr.write(`embedkit: ${message}\n`));
+      if (values.overwrite !== true && existsSync(out)) {
+        throw new CliError(`${out} already exists; pass --overwrite to replace it, or choose another --out.`);
+      }
+      await removeStaleTemporaries(out);
+      if (source.rereadable) {
+        // A file is read once before anything is sent: a bad line or a repeated id costs no request.
+        // Stdin and pipes can be read only once: their ids are checked as they come.
+        await checkInputFirst(source, interrupts.signal);
+        source = await openInput(inputOptions);
+      }
+      return await buildIndex({
+        out,
+        source,
+        choice,
+        opened,
+        lock,
+        concurrency,
+        batchSize,
+        signal: interrupts.signal,
+      });
     }));
   } catch (error) {
-    if (!controller.signal.aborted) throw error;
+    if (!interrupts.signal.aborted) throw error;
     process.stderr.write(
       `embedkit: interrupted; no index was written${existsSync(out) ? ` (${out} is as it was)` : ''}.\n`,
     );
-    return interruptExit;
+    return interrupts.exitCode;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
     await lock?.release();
     await opened.close();
   }

@@ -9,11 +9,11 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   bulkArgs,
   type FakeServer,
+  filesIn,
   firstValues,
   itemLines,
   range,
@@ -38,7 +38,7 @@ function deadPid(): number {
 describe('bulk: the output lock', () => {
   const directory = temporaryDirectory();
   let fast: FakeServer;
-  const file = (name: string) => join(directory.path, name);
+  const file = filesIn(directory.path);
 
   beforeAll(async () => {
     fast = await startFakeOpenAI();

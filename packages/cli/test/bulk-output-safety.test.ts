@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { linkSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   bulkArgs,
   type FakeAnswer,
   type FakeServer,
+  filesIn,
   firstValues,
   itemLines,
   parseNpy,
@@ -30,11 +30,7 @@ describe('bulk: what it writes, and what it refuses to write', () => {
   let server: FakeServer;
   /** Answers requests instead of the server while set (a resume must reach the same server). */
   let override: (() => FakeAnswer | undefined) | undefined;
-  const file = (name: string, content?: string) => {
-    const path = join(directory.path, name);
-    if (content !== undefined) writeFileSync(path, content);
-    return path;
-  };
+  const file = filesIn(directory.path);
 
   beforeAll(async () => {
     server = await startFakeOpenAI({ intercept: () => override?.() });

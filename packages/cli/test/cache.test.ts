@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type FakeServer,
+  filesIn,
   OPENAI_CASSETTES,
+  readJsonLines,
   runCli,
   startFakeOpenAI,
   temporaryDirectory,
@@ -17,16 +19,13 @@ function lines(from: number, to: number): string {
 }
 
 function embeddings(path: string): number[][] {
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => (JSON.parse(line) as { embedding: number[] }).embedding);
+  return readJsonLines<{ embedding: number[] }>(path).map((record) => record.embedding);
 }
 
 describe('the disk cache', () => {
   const directory = temporaryDirectory();
   let server: FakeServer;
-  const path = (name: string) => join(directory.path, name);
+  const path = filesIn(directory.path);
 
   beforeAll(async () => {
     server = await startFakeOpenAI();

@@ -38,6 +38,8 @@ export interface RunOptions {
   wrapper?: string[];
   /** A file to read stdin from (as `< file` would), instead of `stdin`. */
   stdinFile?: string;
+  /** Leave stdin open for `onSpawn` to write to: an input that stalls, as a pipe whose writer is slow. */
+  holdStdin?: boolean;
 }
 
 /**
@@ -97,7 +99,7 @@ export function runCli(args: string[], options: RunOptions = {}): Promise<RunRes
     if (child.stdin !== null) {
       child.stdin.on('error', () => {});
       if (options.stdin !== undefined) child.stdin.end(options.stdin);
-      else child.stdin.end();
+      else if (options.holdStdin !== true) child.stdin.end();
     }
     options.onSpawn?.(child);
   });
@@ -189,25 +191,9 @@ export async function startFakeOpenAI(options: FakeServerOptions = {}): Promise<
         if (special !== undefined) return send(special);
         const dimensions = (body.dimensions as number | undefined) ?? options.defaultDimensions ?? 8;
         state.inputsAnswered += inputs.length;
-        let tokens = 0;
-        const data = inputs.map((text, index) => {
-          tokens += Math.ceil(text.length / 4);
-          const vector = vectorFor(text, dimensions);
-          return {
-            object: 'embedding',
-            index,
-            embedding: Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64'),
-          };
-        });
         send({
-          status: 200,
+          ...openAIAnswer(inputs, dimensions, body.model),
           headers: { 'x-request-id': `req_${number}` },
-          body: {
-            object: 'list',
-            data,
-            model: body.model,
-            usage: { prompt_tokens: tokens, total_tokens: tokens },
-          },
         });
       };
       const go = () => {
@@ -235,6 +221,32 @@ export async function startFakeOpenAI(options: FakeServerOptions = {}): Promise<
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/**
+ * OpenAI's answer to `inputs` (status 200): for each, the {@link vectorFor} vector of `dimensions` values
+ * in base64, as the CLI asks for it; a token for every four characters. An intercept that changes one
+ * thing about an answer (the vectors' length) builds the rest of it here.
+ */
+export function openAIAnswer(
+  inputs: readonly string[],
+  dimensions: number,
+  model: unknown = 'text-embedding-3-small',
+): FakeAnswer {
+  let tokens = 0;
+  const data = inputs.map((text, index) => {
+    tokens += Math.ceil(text.length / 4);
+    const vector = vectorFor(text, dimensions);
+    return {
+      object: 'embedding',
+      index,
+      embedding: Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64'),
+    };
+  });
+  return {
+    status: 200,
+    body: { object: 'list', data, model, usage: { prompt_tokens: tokens, total_tokens: tokens } },
   };
 }
 
@@ -319,25 +331,28 @@ export function range(count: number): number[] {
 
 /** The first value of each record's vector in a bulk `.jsonl` output: n for the input "item n". */
 export function firstValues(out: string): number[] {
-  return readFileSync(out, 'utf8')
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => (JSON.parse(line) as { embedding: number[] }).embedding[0]!);
+  return readJsonLines<{ embedding: number[] }>(out).map((record) => record.embedding[0]!);
 }
 
-/**
- * The arguments of `embedkit bulk <input> --out <out>` against a fake server: an OpenAI model of
- * `dimensions` values, no progress, then `extra`.
- */
-export function bulkArgs(
+/** What {@link bulkArgs} and {@link indexArgs} take: `extra` defaults to none, `dimensions` to 4. */
+type CommandArgs = [
   server: Pick<FakeServer, 'baseURL'>,
   input: string,
   out: string,
-  extra: string[] = [],
-  dimensions = 4,
+  extra?: string[],
+  dimensions?: number,
+];
+
+/**
+ * The arguments of `embedkit <command> <input> --out <out>` against a fake server: an OpenAI model of
+ * `dimensions` values, then `extra`.
+ */
+function commandArgs(
+  command: 'bulk' | 'index',
+  ...[server, input, out, extra = [], dimensions = 4]: CommandArgs
 ): string[] {
   return [
-    'bulk',
+    command,
     input,
     '--out',
     out,
@@ -347,18 +362,79 @@ export function bulkArgs(
     String(dimensions),
     '--base-url',
     server.baseURL,
-    '--progress',
-    'none',
     ...extra,
   ];
 }
 
-/** The records of a JSONL file, one per line (blank lines skipped). */
-export function readJsonLines<T>(path: string): T[] {
-  return readFileSync(path, 'utf8')
+/** The arguments of `embedkit bulk` (see {@link commandArgs}), with no progress. */
+export function bulkArgs(...[server, input, out, extra = [], dimensions]: CommandArgs): string[] {
+  return commandArgs('bulk', server, input, out, ['--progress', 'none', ...extra], dimensions);
+}
+
+/** The arguments of `embedkit index` (see {@link commandArgs}). */
+export function indexArgs(...args: CommandArgs): string[] {
+  return commandArgs('index', ...args);
+}
+
+/** The header of an index file, as the tests read it. */
+export interface IndexFileHeader {
+  count: number;
+  dimensions: number;
+  source: string;
+  baseURL?: string | null;
+  [field: string]: unknown;
+}
+
+/** A document of an index file: one JSON line after the vectors. */
+export interface IndexFileDocument {
+  id: unknown;
+  line: number;
+  text: string;
+  metadata?: Record<string, unknown>;
+}
+
+/**
+ * The header, the vectors and the documents of an index file, read here independently of the CLI
+ * (`EKINDEX1`, a uint32 header length, the JSON header, padding to 16 bytes, float32 vectors, then one
+ * JSON line per document); `vectorsOffset` is where the vectors start, to build a file with another header.
+ */
+export function readIndexFile(path: string): {
+  header: IndexFileHeader;
+  vectors: number[][];
+  docs: IndexFileDocument[];
+  vectorsOffset: number;
+} {
+  const bytes = readFileSync(path);
+  const magic = bytes.subarray(0, 8).toString('latin1');
+  if (magic !== 'EKINDEX1')
+    throw new Error(`${path} is not an index file: it starts with ${JSON.stringify(magic)}`);
+  const length = bytes.readUInt32LE(8);
+  const header = JSON.parse(bytes.subarray(12, 12 + length).toString('utf8')) as IndexFileHeader;
+  const vectorsOffset = Math.ceil((12 + length) / 16) * 16;
+  const vectors: number[][] = [];
+  for (let row = 0; row < header.count; row++) {
+    const vector: number[] = [];
+    for (let index = 0; index < header.dimensions; index++)
+      vector.push(bytes.readFloatLE(vectorsOffset + (row * header.dimensions + index) * 4));
+    vectors.push(vector);
+  }
+  const docs = parseJsonLines<IndexFileDocument>(
+    bytes.subarray(vectorsOffset + header.count * header.dimensions * 4).toString('utf8'),
+  );
+  return { header, vectors, docs, vectorsOffset };
+}
+
+/** The records of JSONL text, one per line (blank lines skipped). */
+function parseJsonLines<T>(text: string): T[] {
+  return text
     .split('\n')
     .filter((line) => line !== '')
     .map((line) => JSON.parse(line) as T);
+}
+
+/** The records of a JSONL file, one per line (blank lines skipped). */
+export function readJsonLines<T>(path: string): T[] {
+  return parseJsonLines<T>(readFileSync(path, 'utf8'));
 }
 
 /** A function giving the path of a file in `directory`, writing `content` to it first when given. */

@@ -1,9 +1,12 @@
-import { existsSync, linkSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type FakeServer,
+  filesIn,
+  indexArgs,
+  readIndexFile,
   runCli,
   startFakeOpenAI,
   temporaryDirectory,
@@ -16,42 +19,10 @@ import {
 
 const DIMENSIONS = 4;
 
-/** The header, the vectors and the documents of an index file, read here independently of the CLI. */
-function readIndexFile(path: string) {
-  const bytes = readFileSync(path);
-  expect(bytes.subarray(0, 8).toString('latin1')).toBe('EKINDEX1');
-  const length = bytes.readUInt32LE(8);
-  const header = JSON.parse(bytes.subarray(12, 12 + length).toString('utf8')) as {
-    count: number;
-    dimensions: number;
-    source: string;
-  };
-  const offset = Math.ceil((12 + length) / 16) * 16;
-  const vectorBytes = header.count * header.dimensions * 4;
-  const vectors: number[][] = [];
-  for (let row = 0; row < header.count; row++) {
-    const vector: number[] = [];
-    for (let index = 0; index < header.dimensions; index++)
-      vector.push(bytes.readFloatLE(offset + (row * header.dimensions + index) * 4));
-    vectors.push(vector);
-  }
-  const docs = bytes
-    .subarray(offset + vectorBytes)
-    .toString('utf8')
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => JSON.parse(line) as { id: unknown; line: number; text: string });
-  return { header, vectors, docs };
-}
-
 describe('index: what it writes, and what it refuses to write', () => {
   const directory = temporaryDirectory();
   let server: FakeServer;
-  const file = (name: string, content?: string) => {
-    const path = join(directory.path, name);
-    if (content !== undefined) writeFileSync(path, content);
-    return path;
-  };
+  const file = filesIn(directory.path);
   const jsonl = (records: object[]) => `${records.map((record) => JSON.stringify(record)).join('\n')}\n`;
 
   beforeAll(async () => {
@@ -62,31 +33,12 @@ describe('index: what it writes, and what it refuses to write', () => {
     directory.remove();
   });
 
-  const indexArgs = (
-    input: string,
-    out: string,
-    extra: string[] = [],
-    target: FakeServer = server,
-    dimensions = DIMENSIONS,
-  ) => [
-    'index',
-    input,
-    '--out',
-    out,
-    '--model',
-    'openai:text-embedding-3-small',
-    '--dimensions',
-    String(dimensions),
-    '--base-url',
-    target.baseURL,
-    ...extra,
-  ];
   const index = (
     input: string,
     out: string,
     extra: string[] = [],
     options: Parameters<typeof runCli>[1] = {},
-  ) => runCli(indexArgs(input, out, extra), options);
+  ) => runCli(indexArgs(server, input, out, extra, DIMENSIONS), options);
 
   describe('an --out that is the input is refused before anything is opened, even with --overwrite (bug: index replaced its input with the index)', () => {
     it.each([
@@ -173,13 +125,13 @@ describe('index: what it writes, and what it refuses to write', () => {
     const held = await startFakeOpenAI({ hold: ({ number }) => (number === 1 ? undefined : released) });
     try {
       let pid = 0;
-      const run = runCli(indexArgs(first, out, ['--batch-size', '100', '--concurrency', '1'], held), {
+      const run = runCli(indexArgs(held, first, out, ['--batch-size', '100', '--concurrency', '1']), {
         onSpawn: (child) => {
           pid = child.pid!;
         },
       });
       await waitFor(() => held.requests >= 2, 'the first run to be between two calls');
-      const refused = await runCli(indexArgs(second, out, ['--batch-size', '100']));
+      const refused = await runCli(indexArgs(server, second, out, ['--batch-size', '100']));
       expect(refused.code).toBe(75);
       expect(refused.stderr).toMatch(
         new RegExp(
@@ -294,7 +246,7 @@ describe('index: what it writes, and what it refuses to write', () => {
     const input = file('capable.jsonl', jsonl([{ text: 'item 1' }]));
     const out = join(directory.path, 'capable.ekx');
     const requests = server.requests;
-    const result = await runCli(indexArgs(input, out, [], server, 4096));
+    const result = await runCli(indexArgs(server, input, out, [], 4096));
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(
       'embedkit: error: dimensions 4096 is not allowed for openai model text-embedding-3-small; use 1 to 1536.\nRun "embedkit models --provider openai" for what each model supports.\n',

@@ -49,9 +49,10 @@ describe('the base URL', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('; got "http://[REDACTED]@127.0.0.1:9/v1".');
     expect(result.stderr).not.toContain('CliPw');
-    // No scheme: the password before the @, and a credential in the query, are hidden too.
+    // No scheme://: nothing says where a password would start or end, so none of it is shown; a
+    // credential in the query is hidden too.
     for (const [given, shown] of [
-      ['user:S3cretPw@localhost:8000/v1', '[REDACTED]@localhost:8000/v1'],
+      ['user:S3cretPw@localhost:8000/v1', '[REDACTED]'],
       ['fn.example.net/api/v1?code=SECRETFUNCKEY123', 'fn.example.net/api/v1?code=[REDACTED]'],
     ]) {
       const bad = await runCli([

@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OutputType } from '@embedkit/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EMPTY_FINGERPRINT } from '../src/input-fingerprint.js';
-import { BulkOutput, type JobKey } from '../src/output.js';
+import { BulkOutput, type Checkpoint, type JobKey } from '../src/output.js';
 import { temporaryDirectory } from './helpers.js';
 
 // In-process: OpenAI returns float only, so the int8 / uint8 rows of the .npy writer are checked here.
@@ -83,6 +83,32 @@ describe('the .npy writer', () => {
         rowLength: 3,
       });
       await output.close();
+    },
+  );
+
+  it.runIf(existsSync('/dev/full') && existsSync('/proc/self/fd'))(
+    'an output that fails to open closes the files it opened (bug: left to garbage collection, whose warning landed in the error message)',
+    async () => {
+      const openFiles = () => readdirSync('/proc/self/fd').length;
+      const resumed: Checkpoint = {
+        version: 2,
+        job: job('float'),
+        inputsDone: 0,
+        lastLine: 0,
+        input: EMPTY_FINGERPRINT,
+        bytes: { 'full-resumed.npy': 128, 'full-resumed.meta.jsonl': 0 },
+        complete: false,
+      };
+      for (const resume of [undefined, resumed]) {
+        const out = join(directory.path, `full-${resume === undefined ? 'new' : 'resumed'}.npy`);
+        symlinkSync('/dev/full', out);
+        const before = openFiles();
+        // The .npy header is written after the file is opened: on /dev/full it fails.
+        await expect(
+          BulkOutput.open({ out, job: job('float'), ...(resume === undefined ? {} : { resume }) }),
+        ).rejects.toThrow(`cannot write ${out}: no space left on the device (ENOSPC).`);
+        expect(openFiles()).toBe(before);
+      }
     },
   );
 });

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -6,41 +6,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   bulkArgs,
   FAKE_KEY,
-  type FakeAnswer,
   type FakeServer,
   filesIn,
+  indexArgs,
+  openAIAnswer,
+  readCheckpointFile,
+  readIndexFile,
   readJsonLines,
   runCli,
   startFakeOpenAI,
   temporaryDirectory,
-  vectorFor,
   waitFor,
 } from './helpers.js';
 
 // Findings of an outside review run against a misbehaving loopback server: each case names the bug it
 // catches, and fails without its fix.
-
-const MODEL = ['--model', 'openai:text-embedding-3-small', '--dimensions', '4'];
-
-/** A normal OpenAI answer to `inputs`, but with vectors of `dimensions` values whatever was asked. */
-function answerWithLength(inputs: string[], dimensions: number): FakeAnswer {
-  return {
-    status: 200,
-    body: {
-      object: 'list',
-      data: inputs.map((text, index) => {
-        const vector = vectorFor(text, dimensions);
-        return {
-          object: 'embedding',
-          index,
-          embedding: Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64'),
-        };
-      }),
-      model: 'text-embedding-3-small',
-      usage: { prompt_tokens: 1, total_tokens: 1 },
-    },
-  };
-}
 
 function records(path: string): { id: unknown; line: number; text?: string; embedding: number[] }[] {
   return readJsonLines(path);
@@ -58,7 +38,7 @@ describe('review findings', () => {
       intercept: ({ inputs }) => {
         received.push(...inputs);
         // "short ..." inputs come back one value short: a server whose vector length changes.
-        if (inputs[0]?.startsWith('short')) return answerWithLength(inputs, 3);
+        if (inputs[0]?.startsWith('short')) return openAIAnswer(inputs, 3);
         if (inputs[0]?.startsWith('fail')) {
           return { status: 500, body: { error: { message: 'boom', type: 'server_error' } } };
         }
@@ -141,7 +121,7 @@ describe('review findings', () => {
       execFileSync('mkfifo', [fifo]);
       const out = file('fifo.ekx');
       const [result] = await Promise.all([
-        runCli(['index', fifo, '--format', 'txt', '--out', out, ...MODEL, '--base-url', server.baseURL], {
+        runCli(indexArgs(server, fifo, out, ['--format', 'txt']), {
           // Opening the pipe a second time would wait for a writer forever.
           onSpawn: (child) => {
             const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
@@ -156,9 +136,7 @@ describe('review findings', () => {
       expect(result.code).toBe(0);
       // Read once, as it came: the index records it as it records stdin (bug: the pipe's path, which
       // names nothing to read again once the command ends).
-      const bytes = readFileSync(out);
-      const header = JSON.parse(bytes.subarray(12, 12 + bytes.readUInt32LE(8)).toString('utf8'));
-      expect(header.source).toBe('stdin');
+      expect(readIndexFile(out).header.source).toBe('stdin');
     }, 20_000);
   });
 
@@ -188,15 +166,7 @@ describe('review findings', () => {
     it('index refuses it too, before anything is sent', async () => {
       const input = file('big-index.jsonl', '{"id":1234567890123456789,"text":"item 1"}\n');
       const before = server.requests;
-      const result = await runCli([
-        'index',
-        input,
-        '--out',
-        file('big.ekx'),
-        ...MODEL,
-        '--base-url',
-        server.baseURL,
-      ]);
+      const result = await runCli(indexArgs(server, input, file('big.ekx')));
       expect(result.stderr).toContain(`${input}:1: the "id" field is an integer too large to keep exactly`);
       expect(result.code).toBe(1);
       expect(server.requests).toBe(before);
@@ -235,17 +205,19 @@ describe('review findings', () => {
   });
 
   it.runIf(existsSync('/dev/full'))(
-    'a write error reopening a checkpoint’s .npy output says what is saved (bug: only "cannot write")',
+    'a write error creating a .npy output, or reopening a checkpoint’s, says what is saved (bug: only "cannot write")',
     async () => {
       const input = file('full.txt', 'item 1\nitem 2\n');
       const out = join(directory.path, 'full.npy');
       symlinkSync('/dev/full', out);
+      const said = `embedkit: error: cannot write ${out}: no space left on the device (ENOSPC).\n0 inputs are done and saved in ${out}; free some space, then run the same command again to continue.\n`;
+      // New: the checkpoint is written, then the .npy header is not.
       const first = await runCli(bulkArgs(server, input, out, ['--overwrite']));
+      expect(first.stderr).toBe(said);
       expect(first.code).toBe(1);
+      // Resumed from that checkpoint: rewriting the header fails the same way.
       const second = await runCli(bulkArgs(server, input, out));
-      expect(second.stderr).toBe(
-        `embedkit: error: cannot write ${out}: no space left on the device (ENOSPC).\n0 inputs are done and saved in ${out}; free some space, then run the same command again to continue.\n`,
-      );
+      expect(second.stderr).toBe(said);
       expect(second.code).toBe(1);
     },
   );
@@ -258,17 +230,7 @@ describe('review findings', () => {
       );
       expect(help.stdout).toContain('-q, --quiet');
       const input = file('long.txt', `item 1\n${'x'.repeat(100)}\n`);
-      const result = await runCli([
-        'index',
-        input,
-        '--out',
-        file('long.ekx'),
-        ...MODEL,
-        '--base-url',
-        server.baseURL,
-        '--max-line-bytes',
-        '50',
-      ]);
+      const result = await runCli(indexArgs(server, input, file('long.ekx'), ['--max-line-bytes', '50']));
       expect(result.stderr).toBe(
         `embedkit: error: ${input}:2: the line is longer than --max-line-bytes (50 bytes); pass a larger --max-line-bytes if it is meant to be one input.\nNo index was written.\n`,
       );
@@ -296,6 +258,7 @@ describe('review findings', () => {
 
 describe('signals', () => {
   const directory = temporaryDirectory();
+  const file = filesIn(directory.path);
   let server: FakeServer;
   let release: () => void = () => {};
   const held = new Promise<void>((resolve) => {
@@ -312,9 +275,8 @@ describe('signals', () => {
   });
 
   it('SIGTERM stops bulk with exit 143, 128 + 15 (bug: 130, the code of SIGINT)', async () => {
-    const input = join(directory.path, 'in.txt');
-    writeFileSync(input, 'item 1\nitem 2\n');
-    const out = join(directory.path, 'out.jsonl');
+    const input = file('in.txt', 'item 1\nitem 2\n');
+    const out = file('out.jsonl');
     const requests = server.requests;
     const result = await runCli(bulkArgs(server, input, out), {
       onSpawn: (child) => {
@@ -333,11 +295,10 @@ describe('signals', () => {
   ] as const)(
     '%s during index: says so, exits %d, leaves no lock and no temporary file (bug: both left behind, nothing said)',
     async (signal, code) => {
-      const input = join(directory.path, `index-${signal}.txt`);
-      writeFileSync(input, 'item 1\nitem 2\n');
-      const out = join(directory.path, `index-${signal}.ekx`);
+      const input = file(`index-${signal}.txt`, 'item 1\nitem 2\n');
+      const out = file(`index-${signal}.ekx`);
       const requests = server.requests;
-      const result = await runCli(['index', input, '--out', out, ...MODEL, '--base-url', server.baseURL], {
+      const result = await runCli(indexArgs(server, input, out), {
         onSpawn: (child) => {
           waitFor(() => server.requests > requests, 'a request').then(() => child.kill(signal));
         },
@@ -349,4 +310,55 @@ describe('signals', () => {
       );
     },
   );
+
+  it('a signal during index --overwrite leaves the index already at --out as it was, and says so (bug: nothing covered the existing file)', async () => {
+    const input = file('as-it-was.txt', 'item 1\nitem 2\n');
+    const out = file('as-it-was.ekx', 'the earlier index\n');
+    const requests = server.requests;
+    const result = await runCli(indexArgs(server, input, out, ['--overwrite']), {
+      onSpawn: (child) => {
+        waitFor(() => server.requests > requests, 'a request').then(() => child.kill('SIGTERM'));
+      },
+    });
+    expect(result.stderr).toBe(`embedkit: interrupted; no index was written (${out} is as it was).\n`);
+    expect(result.code).toBe(143);
+    expect(readFileSync(out, 'utf8')).toBe('the earlier index\n');
+    expect(readdirSync(directory.path).filter((name) => name.startsWith('as-it-was.ekx'))).toEqual([
+      'as-it-was.ekx',
+    ]);
+  });
+
+  it('a second signal while bulk cannot stop yet (its input stalls) exits at once, with the first one’s code, releasing the lock (bug: the code of the second, or a lock left behind)', async () => {
+    const answering = await startFakeOpenAI();
+    let child: ChildProcess | undefined;
+    try {
+      const out = file('stalled.jsonl');
+      const args = bulkArgs(answering, '-', out, ['--format', 'txt']);
+      expect((await runCli(args, { stdin: 'item 1\nitem 2\n' })).code).toBe(0);
+      // Resumed, the run reads the 2 lines already embedded again to check them; only 1 comes, so it
+      // waits for the other, holding the lock, where the first signal has nothing to stop. (It checks
+      // for a signal before each line: one sent before it waits would stop it the ordinary way, so the
+      // signal is sent once the lock is taken and the few file reads after it are surely over.)
+      const running = runCli(args, {
+        holdStdin: true,
+        onSpawn: (spawned) => {
+          child = spawned;
+          spawned.stdin!.write('item 1\n');
+        },
+      });
+      await waitFor(() => existsSync(`${out}.lock`), 'the lock');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      child!.kill('SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(child!.exitCode).toBe(null);
+      child!.kill('SIGINT');
+      const result = await running;
+      expect(result).toMatchObject({ code: 143, signal: null, stderr: '' });
+      expect(existsSync(`${out}.lock`)).toBe(false);
+      expect(readCheckpointFile(out)).toMatchObject({ inputsDone: 2, complete: true });
+    } finally {
+      child?.stdin?.end();
+      await answering.close();
+    }
+  });
 });

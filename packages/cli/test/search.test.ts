@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   FAKE_KEY,
   type FakeServer,
+  indexArgs,
+  readIndexFile,
   runCli,
   startFakeOpenAI,
   temporaryDirectory,
@@ -48,7 +50,7 @@ describe('index and search', () => {
   const input = join(directory.path, 'docs.jsonl');
   const index = join(directory.path, 'docs.ekx');
   /** `embedkit index` of the test documents into `out` with the test model and length. */
-  const indexArgs = (out: string) => [
+  const indexDocsArgs = (out: string) => [
     'index',
     input,
     '--model',
@@ -67,7 +69,7 @@ describe('index and search', () => {
         return undefined;
       },
     });
-    const result = await runCli([...indexArgs(index), '--base-url', server.baseURL, '--batch-size', '4']);
+    const result = await runCli([...indexDocsArgs(index), '--base-url', server.baseURL, '--batch-size', '4']);
     expect(result.stderr).toBe(
       `embedkit: indexed 6 inputs (16 dimensions, openai:text-embedding-3-small) into ${index}\n`,
     );
@@ -79,9 +81,7 @@ describe('index and search', () => {
   });
 
   it('stores the model, provider, dimensions and input types in the index header', () => {
-    const bytes = readFileSync(index);
-    expect(bytes.subarray(0, 8).toString('latin1')).toBe('EKINDEX1');
-    const header = JSON.parse(bytes.subarray(12, 12 + bytes.readUInt32LE(8)).toString('utf8'));
+    const { header } = readIndexFile(index);
     expect(header).toMatchObject({
       format: 'embedkit-index',
       version: 1,
@@ -132,7 +132,7 @@ describe('index and search', () => {
     const theirs = await startFakeOpenAI();
     try {
       const shared = join(directory.path, 'shared.ekx');
-      expect((await runCli([...indexArgs(shared), '--base-url', theirs.baseURL])).code).toBe(0);
+      expect((await runCli([...indexDocsArgs(shared), '--base-url', theirs.baseURL])).code).toBe(0);
       const before = { theirs: theirs.requests, ours: server.requests };
       // Nothing set: the run would go to the provider's own host, which is not the one in the file.
       const plain = await runCli(['search', shared, 'do cats purr'], {
@@ -169,11 +169,9 @@ describe('index and search', () => {
 
   it('an index built through the API root this run resolves to is searched: by --base-url, EMBEDKIT_BASE_URL or the provider variable (OPENAI_BASE_URL)', async () => {
     const viaVariable = join(directory.path, 'via-variable.ekx');
-    const built = await runCli(indexArgs(viaVariable), { env: { OPENAI_BASE_URL: server.baseURL } });
+    const built = await runCli(indexDocsArgs(viaVariable), { env: { OPENAI_BASE_URL: server.baseURL } });
     expect(built.code).toBe(0);
-    const bytes = readFileSync(viaVariable);
-    const header = JSON.parse(bytes.subarray(12, 12 + bytes.readUInt32LE(8)).toString('utf8'));
-    expect(header.baseURL).toBe(server.baseURL);
+    expect(readIndexFile(viaVariable).header.baseURL).toBe(server.baseURL);
     const before = server.requests;
     for (const [args, env] of [
       [[], { OPENAI_BASE_URL: server.baseURL }],
@@ -188,10 +186,8 @@ describe('index and search', () => {
   });
 
   it("an index built through the provider's own host (no API root stored) is searched as the run's settings say", async () => {
+    const { header, vectorsOffset } = readIndexFile(index);
     const bytes = readFileSync(index);
-    const length = bytes.readUInt32LE(8);
-    const header = JSON.parse(bytes.subarray(12, 12 + length).toString('utf8'));
-    const offset = Math.ceil((12 + length) / 16) * 16;
     for (const [name, stored] of [
       ['null', { ...header, baseURL: null }],
       ['absent', Object.fromEntries(Object.entries(header).filter(([key]) => key !== 'baseURL'))],
@@ -202,7 +198,7 @@ describe('index and search', () => {
       start.writeUInt32LE(json.length, 8);
       json.copy(start, 12);
       const path = join(directory.path, `default-host-${name}.ekx`);
-      writeFileSync(path, Buffer.concat([start, bytes.subarray(offset)]));
+      writeFileSync(path, Buffer.concat([start, bytes.subarray(vectorsOffset)]));
       const before = server.requests;
       const result = await runCli(['search', path, 'do cats purr', '--top', '1'], {
         env: { OPENAI_BASE_URL: server.baseURL },
@@ -307,18 +303,7 @@ describe('index and search', () => {
     const broken = join(directory.path, 'broken.jsonl');
     writeFileSync(broken, '{"text":"fine"}\n{"text":\n');
     const out = join(directory.path, 'broken.ekx');
-    const result = await runCli([
-      'index',
-      broken,
-      '--model',
-      'openai:text-embedding-3-small',
-      '--dimensions',
-      '8',
-      '--out',
-      out,
-      '--base-url',
-      server.baseURL,
-    ]);
+    const result = await runCli(indexArgs(server, broken, out, [], 8));
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`embedkit: error: ${broken}:2: not valid JSON (`);
     expect(result.stderr).toContain('No index was written.');

@@ -1,0 +1,61 @@
+import { integerOption, type Options, type ParsedValues, stringOption } from './args.js';
+import { UsageError } from './errors.js';
+import { DEFAULT_MAX_LINE_BYTES, INPUT_FORMATS, type InputFormat, type InputOptions } from './inputs.js';
+
+/**
+ * The options that say how an input file is read, for every command that reads one (bulk, index). One
+ * table, one parser and one help text: a command that read them on its own once lacked one of them.
+ */
+export const INPUT_OPTIONS = {
+  format: { type: 'string' },
+  field: { type: 'string' },
+  'id-field': { type: 'string' },
+  'max-line-bytes': { type: 'string' },
+} as const satisfies Options;
+
+/** The lines of a command's help that describe {@link INPUT_OPTIONS}, as `bulk --help` shows them. */
+export const INPUT_OPTIONS_HELP = `  --format <f>         ${INPUT_FORMATS.slice(0, -1).join(', ')} or ${INPUT_FORMATS.at(-1)}, when the extension does not say
+  --field <name>       the field holding the text (default: text)
+  --id-field <name>    the field used as the record id (default: id, when present; else the line number);
+                       when given, every record must have it; a null id, or an integer id past
+                       2^53 (quote it as a string), is a bad line; an id given to two records is a
+                       warning naming both lines
+  --max-line-bytes <n> the longest line accepted, in bytes (default ${DEFAULT_MAX_LINE_BYTES}, ${DEFAULT_MAX_LINE_BYTES / 1024 / 1024} MiB)
+`;
+
+/** The names of {@link INPUT_OPTIONS}, for a help that lists them and refers to `bulk --help`. */
+export const INPUT_OPTION_NAMES = Object.keys(INPUT_OPTIONS)
+  .map((name) => `--${name}`)
+  .join(', ');
+
+/** How to read an input, as the command line says, with every default filled in; the path aside. */
+export type InputReading = Omit<InputOptions, 'path'> &
+  Required<Pick<InputOptions, 'field' | 'idField' | 'idFieldRequired' | 'maxLineBytes'>>;
+
+/** The one input file of `command` (or - for stdin): any other count of arguments is a usage error. */
+export function inputPathArgument(command: string, positionals: readonly string[]): string {
+  if (positionals.length !== 1)
+    throw new UsageError(`${command} takes exactly one input file (or - for stdin).`, command);
+  return positionals[0]!;
+}
+
+/**
+ * Reads {@link INPUT_OPTIONS} from `command`'s parsed command line: a bad value is a usage error naming
+ * the option, before anything is opened.
+ */
+export function readInputOptions(command: string, values: ParsedValues): InputReading {
+  const format = stringOption(values, 'format');
+  if (format !== undefined && !(INPUT_FORMATS as readonly string[]).includes(format)) {
+    throw new UsageError(`--format must be one of ${INPUT_FORMATS.join(', ')}; got "${format}".`, command);
+  }
+  const idField = stringOption(values, 'id-field');
+  return {
+    ...(format === undefined ? {} : { format: format as InputFormat }),
+    field: stringOption(values, 'field') ?? 'text',
+    // Named, the field is required of every record; by default a record without "id" takes its line number.
+    idField: idField ?? 'id',
+    idFieldRequired: idField !== undefined,
+    maxLineBytes: integerOption(command, values, 'max-line-bytes', 1) ?? DEFAULT_MAX_LINE_BYTES,
+    maxLineBytesOption: '--max-line-bytes',
+  };
+}
