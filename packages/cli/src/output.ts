@@ -115,6 +115,36 @@ export type StartMode =
   /** Replace whatever is at `--out`, even files embedkit did not write. */
   | 'overwrite';
 
+const isCount = (value: unknown): boolean => Number.isSafeInteger(value) && (value as number) >= 0;
+
+/**
+ * What is wrong with the fields of a checkpoint of this job and version, or undefined. A checkpoint
+ * edited by hand or cut short read as one with nothing done: a field it lacks failed deep in the resume
+ * with "Cannot read properties of undefined".
+ */
+function checkpointDamage(checkpoint: Checkpoint): string | undefined {
+  const { inputsDone, lastLine, input, bytes, rowLength, complete } = checkpoint as Partial<Checkpoint>;
+  if (!isCount(inputsDone)) return 'inputsDone is not a count';
+  if (!isCount(lastLine)) return 'lastLine is not a line number';
+  if (
+    typeof input !== 'object' ||
+    input === null ||
+    !isCount(input.bytes) ||
+    typeof input.sha256 !== 'string'
+  )
+    return 'input is not the fingerprint of the input read';
+  if (
+    typeof bytes !== 'object' ||
+    bytes === null ||
+    Array.isArray(bytes) ||
+    !Object.values(bytes).every(isCount)
+  )
+    return 'bytes is not the length of each output file';
+  if (rowLength !== undefined && !isCount(rowLength)) return 'rowLength is not a count';
+  if (typeof complete !== 'boolean') return 'complete is not true or false';
+  return undefined;
+}
+
 /**
  * Reads what an earlier run left at `out`, writing nothing: the checkpoint to resume, or undefined to
  * start afresh (replacing files only where `mode` allows it). Refuses another job's output, a file
@@ -143,6 +173,11 @@ export async function readCheckpoint(
       `${checkpointFile} is unreadable (${(error as Error).message}); pass --restart to start again.`,
     );
   }
+  if (typeof existing !== 'object' || existing === null || Array.isArray(existing)) {
+    throw new CliError(
+      `${checkpointFile} is not a checkpoint (not a JSON object); pass --restart to start again.`,
+    );
+  }
   const differences = Object.keys(job).filter(
     (key) => JSON.stringify(existing.job?.[key as keyof JobKey]) !== JSON.stringify(job[key as keyof JobKey]),
   );
@@ -155,6 +190,12 @@ export async function readCheckpoint(
       .join(', ');
     throw new CliError(
       `${out} is the output of a different job (${detail || 'another checkpoint version'}). Pass --restart to replace it, or choose another --out.`,
+    );
+  }
+  const damage = checkpointDamage(existing);
+  if (damage !== undefined) {
+    throw new CliError(
+      `${checkpointFile} is damaged (${damage}); it was changed outside embedkit. Pass --restart to start again.`,
     );
   }
   if (existing.inputsDone > 0) {

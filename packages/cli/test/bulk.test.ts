@@ -580,6 +580,32 @@ describe('bulk', () => {
       );
     });
 
+    it('refuses a damaged checkpoint, naming the field, instead of failing inside the resume', async () => {
+      // Review finding: a checkpoint with no "bytes" (edited by hand, or cut short and rewritten) made
+      // bulk print "Cannot read properties of undefined".
+      const input = file('damaged.txt', 'item 1\nitem 2\n');
+      const out = file('damaged.jsonl');
+      expect((await bulk([input, '--out', out])).code).toBe(0);
+      const checkpoint = JSON.parse(readFileSync(`${out}.checkpoint`, 'utf8'));
+      for (const [change, damage] of [
+        [{ bytes: undefined }, 'bytes is not the length of each output file'],
+        [{ inputsDone: -1 }, 'inputsDone is not a count'],
+        [{ input: { bytes: 3 } }, 'input is not the fingerprint of the input read'],
+        [{ complete: 'no' }, 'complete is not true or false'],
+      ] as const) {
+        writeFileSync(`${out}.checkpoint`, JSON.stringify({ ...checkpoint, complete: false, ...change }));
+        const again = await bulk([input, '--out', out]);
+        expect(again.code, damage).toBe(1);
+        expect(again.stderr).toBe(
+          `embedkit: error: ${out}.checkpoint is damaged (${damage}); it was changed outside embedkit. Pass --restart to start again.\n`,
+        );
+      }
+      writeFileSync(`${out}.checkpoint`, '[1]');
+      expect((await bulk([input, '--out', out])).stderr).toBe(
+        `embedkit: error: ${out}.checkpoint is not a checkpoint (not a JSON object); pass --restart to start again.\n`,
+      );
+    });
+
     it('a finished job run again does nothing and says so', async () => {
       const input = file('done.txt', 'item 1\n');
       const out = file('done.jsonl');
