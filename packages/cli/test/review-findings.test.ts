@@ -328,6 +328,38 @@ describe('signals', () => {
     ]);
   });
 
+  it('a signal while bulk waits for more of a stalled input ends the process (bug: it said "interrupted" and stayed alive until the pipe closed)', async () => {
+    const answering = await startFakeOpenAI();
+    let child: ChildProcess | undefined;
+    try {
+      const out = file('waits.jsonl');
+      const running = runCli(bulkArgs(answering, '-', out, ['--format', 'txt', '--batch-size', '1']), {
+        holdStdin: true,
+        onSpawn: (spawned) => {
+          child = spawned;
+          spawned.stdin!.write('item 1\nitem 2\n');
+        },
+      });
+      // Both lines written and saved: the run now waits for a third that does not come.
+      await waitFor(
+        () => existsSync(`${out}.checkpoint`) && readCheckpointFile(out)?.inputsDone === 2,
+        'the lines',
+      );
+      child!.kill('SIGINT');
+      const exited = await Promise.race([
+        running,
+        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 5_000)),
+      ]);
+      expect(exited, 'the process ended within 5 s of the signal').toBeDefined();
+      expect(exited!.code).toBe(130);
+      expect(exited!.stderr).toContain('interrupted');
+      expect(existsSync(`${out}.lock`)).toBe(false);
+    } finally {
+      child?.stdin?.end();
+      await answering.close();
+    }
+  });
+
   it('a second signal while bulk cannot stop yet (its input stalls) exits at once, with the first one’s code, releasing the lock (bug: the code of the second, or a lock left behind)', async () => {
     const answering = await startFakeOpenAI();
     let child: ChildProcess | undefined;
