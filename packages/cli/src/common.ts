@@ -18,7 +18,7 @@ import {
   type ParsedValues,
   stringOption,
 } from './args.js';
-import { CliError, EXIT, noteRetriesOff, UsageError } from './errors.js';
+import { CliError, EXIT, UsageError } from './errors.js';
 import { isPackageMissing, type OpenedModel, openModel } from './providers.js';
 
 /** The model and engine settings every embedding command reads from its options. */
@@ -70,7 +70,6 @@ export function readModelChoice(command: string, values: ParsedValues): ModelCho
   if (dimensions !== undefined) choice.dimensions = dimensions;
   const maxRetries = integerOption(command, values, 'max-retries', 0);
   if (maxRetries !== undefined) choice.maxRetries = maxRetries;
-  if (maxRetries === 0) noteRetriesOff();
   const timeout = numberOption(command, values, 'timeout');
   if (timeout !== undefined) choice.timeoutMs = Math.round(timeout * 1000);
   const baseURL = baseURLOption(command, values);

@@ -51,26 +51,6 @@ export class InputError extends CliError {
   }
 }
 
-/** `--max-retries 0` was given: the library's "the engine retries these" is then not true of this run. */
-let retriesOff = false;
-
-/** Records that this command runs with `--max-retries 0`, for {@link describeError}. */
-export function noteRetriesOff(): void {
-  retriesOff = true;
-}
-
-/**
- * The library's hint for an error it would retry says that the engine retries it; with `--max-retries 0`
- * it did not, so the hint says that instead.
- */
-function withRetryHint(message: string): string {
-  if (!retriesOff) return message;
-  return message.replace(
-    /([;,]) the engine retries (these|with backoff)\./,
-    '$1 this run made no retry (--max-retries 0).',
-  );
-}
-
 /**
  * One line for any error. Embedkit errors carry the status and request id (never the key: core
  * redacts secrets before an error is built); a retry error also says how many attempts were made.
@@ -84,7 +64,7 @@ export function describeError(error: unknown): string {
     if (error.statusCode !== undefined) details.push(`HTTP ${error.statusCode}`);
     if (RetryError.isInstance(error)) details.push(`${error.attempts} attempts`);
     if (error.requestId !== undefined) details.push(`request id ${error.requestId}`);
-    return `${withRetryHint(error.message)}${details.length === 0 ? '' : ` (${details.join(', ')})`}`;
+    return `${error.message}${details.length === 0 ? '' : ` (${details.join(', ')})`}`;
   }
   if (error instanceof Error) return error.message;
   return String(error);

@@ -249,7 +249,7 @@ describe('review findings', () => {
       const out = file('fail.jsonl');
       const result = await runCli(bulkArgs(server, input, out, ['--max-retries', '0']));
       expect(result.code).toBe(1);
-      expect(result.stderr).toContain('this run made no retry (--max-retries 0).');
+      expect(result.stderr).toContain('; retries are turned off (maxRetries 0), so none was made.');
       expect(result.stderr).not.toContain('the engine retries');
       expect(result.stderr).not.toContain(FAKE_KEY);
     });

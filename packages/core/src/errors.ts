@@ -39,6 +39,32 @@ export type ErrorCode =
   | 'invalid_response'
   | 'retries_exhausted';
 
+/**
+ * How an error's hint says that the engine retries such failures: the last clause of the hint, after a
+ * `;`. A provider that words its own hint for a retryable error ends it with `; ${RETRIED_CLAUSE}.`, so
+ * that a call made with `maxRetries: 0` says instead that no retry was made ({@link withoutRetryClaim}).
+ */
+export const RETRIED_CLAUSE = 'the engine retries these';
+
+/** What the hint says in place of {@link RETRIED_CLAUSE} when the call made no retry. */
+const NOT_RETRIED_CLAUSE = 'retries are turned off (maxRetries 0), so none was made';
+
+/**
+ * `error` with its hint's "the engine retries these" turned into "retries are turned off (maxRetries 0),
+ * so none was made", for an error the engine would have retried but was told to make no retry. The
+ * error is changed in place (message and stack), so that every holder of it reads the same.
+ */
+export function withoutRetryClaim(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const claim = `; ${RETRIED_CLAUSE}.`;
+  const at = error.message.lastIndexOf(claim);
+  if (at < 0) return error;
+  const message = `${error.message.slice(0, at)}; ${NOT_RETRIED_CLAUSE}.${error.message.slice(at + claim.length)}`;
+  if (typeof error.stack === 'string') error.stack = error.stack.replace(error.message, message);
+  error.message = message;
+  return error;
+}
+
 /** Base class of every embedkit error. */
 export class EmbedKitError extends Error {
   readonly code: ErrorCode;

@@ -49,6 +49,7 @@ export {
   NotFoundError,
   PermissionDeniedError,
   RateLimitError,
+  RETRIED_CLAUSE,
   RetryError,
   ServerError,
   TimeoutError,

@@ -272,6 +272,53 @@ describe('retry hints', () => {
   });
 });
 
+describe('the hint of an error the engine would retry', () => {
+  /** A model whose every call the API answers `status`, read through requestJson as a provider does. */
+  function answering(status: number): EmbeddingModel {
+    const transport = createFetchTransport(
+      async () => new Response('{"error":{"message":"boom"}}', { status }),
+    );
+    return {
+      specificationVersion: 'v1',
+      provider: 'http',
+      modelId: 'm',
+      capabilities: BASE_CAPABILITIES,
+      async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+        await requestJson({
+          transport,
+          provider: 'http',
+          url: 'https://api.test/embed',
+          body: { input: request.inputs },
+        });
+        throw new Error('unreachable');
+      },
+    };
+  }
+
+  it('with maxRetries 0 says that no retry was made (bug: "the engine retries these" after none)', async () => {
+    for (const [status, check] of [
+      [500, ServerError.isInstance],
+      [429, RateLimitError.isInstance],
+    ] as const) {
+      const error = await rejection(embedMany({ model: answering(status), inputs: ['a'], maxRetries: 0 }));
+      expect(check(error), String(status)).toBe(true);
+      const message = (error as Error).message;
+      expect(message, String(status)).toMatch(
+        /; retries are turned off \(maxRetries 0\), so none was made\.$/,
+      );
+      expect(message).not.toContain('the engine retries');
+      expect((error as Error).stack).toContain('so none was made');
+    }
+  });
+
+  it('after retries, the last error still says the engine retries these: it did', async () => {
+    const clock = new VirtualClock({ random: [0] });
+    const error = await rejection(embedMany({ model: answering(500), inputs: ['a'], maxRetries: 1, clock }));
+    expect(RetryError.isInstance(error)).toBe(true);
+    expect((error as RetryError).message).toMatch(/; the engine retries these\.$/);
+  });
+});
+
 describe('timeouts', () => {
   it('an attempt that outlives timeoutMs gets its signal aborted with a TimeoutError and is retried', async () => {
     const clock = new VirtualClock({ random: [0] });

@@ -1,4 +1,4 @@
-import { type ParsedError, schema } from '@embedkit/core/provider';
+import { type ParsedError, RETRIED_CLAUSE, schema } from '@embedkit/core/provider';
 
 // Lenient on responses: only the fields we use. A vector is checked as "string or array" here and
 // element by element only while it is decoded, never by the schema.
@@ -61,8 +61,7 @@ const HINTS: Record<string, string> = {
   AUTHZ_INSUFFICIENT_BALANCE: BALANCE_HINT,
   AUTHZ_RESOURCE_LIMIT_EXCEEDED:
     'The key has reached a limit of its plan; raise the plan or use another key.',
-  RATE_CONCURRENCY_LIMIT_EXCEEDED:
-    'Too many requests at once for this key: lower concurrency; the engine retries with backoff.',
+  RATE_CONCURRENCY_LIMIT_EXCEEDED: `Too many requests at once for this key: lower concurrency; ${RETRIED_CLAUSE}.`,
   INPUT_MODEL_NOT_FOUND: 'Check the model id; the message lists the models the API knows.',
 };
 

@@ -76,11 +76,9 @@ describe('parseJinaError', () => {
     expect(parsed.providerCode).toBe(code);
   });
 
-  it('hints that name a retry end with "; the engine retries …", the one form the CLI rewrites under --max-retries 0', () => {
+  it("a hint that names a retry ends with core's clause, the one the engine words again when maxRetries is 0", () => {
     const hint = parseJinaError({ detail: 'x', code: 'RATE_CONCURRENCY_LIMIT_EXCEEDED' }, 429).hint;
-    expect(hint).toBe(
-      'Too many requests at once for this key: lower concurrency; the engine retries with backoff.',
-    );
+    expect(hint).toBe('Too many requests at once for this key: lower concurrency; the engine retries these.');
   });
 
   it('flags a request over the item limit as batchTooLarge, at 400 or 422 only', () => {

@@ -1,4 +1,11 @@
-import { abortReason, EmbedKitError, RateLimitError, RetryError, TimeoutError } from '../errors.js';
+import {
+  abortReason,
+  EmbedKitError,
+  RateLimitError,
+  RetryError,
+  TimeoutError,
+  withoutRetryClaim,
+} from '../errors.js';
 import type { Clock } from './clock.js';
 import type { AttemptAnswered, RateLimiter } from './limiter.js';
 import type { RetryEvent, WaitEvent } from './settings.js';
@@ -88,7 +95,8 @@ export async function withRetries<T>(
     if (!retryable) throw error;
     errors.push(error);
     if (attemptNumber >= policy.maxRetries) {
-      if (errors.length === 1) throw error;
+      // No retry was made (maxRetries 0): the hint must not say the engine retries it.
+      if (errors.length === 1) throw withoutRetryClaim(error);
       throw new RetryError(
         `${policy.provider} model ${policy.modelId} failed ${errors.length} times; the last error: ${(error as EmbedKitError).message}`,
         errors,

@@ -12,6 +12,7 @@ import {
   NotFoundError,
   PermissionDeniedError,
   RateLimitError,
+  RETRIED_CLAUSE,
   ServerError,
   TimeoutError,
 } from '../errors.js';
@@ -535,10 +536,10 @@ const DEFAULT_HINTS: Record<string, string> = {
     'The key is valid but may not use this model or endpoint; check the project, region or account.',
   not_found: 'Check the model id and the base URL.',
   invalid_request: 'Check the inputs and options against the model’s capabilities.',
-  rate_limited: 'Lower concurrency or set rateLimit; the engine retries with backoff.',
+  rate_limited: `Lower concurrency or set rateLimit; ${RETRIED_CLAUSE}.`,
   quota: 'The account’s quota or balance is used up; retrying will not help until it is raised.',
-  server_error: 'The API failed on its side; the engine retries these.',
-  timeout: 'The API asked us to retry (408); the engine retries these.',
+  server_error: `The API failed on its side; ${RETRIED_CLAUSE}.`,
+  timeout: `The API asked us to retry (408); ${RETRIED_CLAUSE}.`,
 };
 
 interface StatusErrorInput extends ParsedError {
@@ -619,7 +620,7 @@ function transportFailure(error: unknown, call: CallContext): EmbedKitError {
     });
   }
   return new ConnectionError(
-    `${call.provider}: could not complete the request to ${url} (${reason}). Check the network, proxy settings and base URL; the engine retries these.`,
+    `${call.provider}: could not complete the request to ${url} (${reason}). Check the network, proxy settings and base URL; ${RETRIED_CLAUSE}.`,
     { provider: call.provider, url, cause },
   );
 }
