@@ -60,7 +60,8 @@ export function withoutRetryClaim(error: unknown): unknown {
   const at = error.message.lastIndexOf(claim);
   if (at < 0) return error;
   const message = `${error.message.slice(0, at)}; ${NOT_RETRIED_CLAUSE}.${error.message.slice(at + claim.length)}`;
-  if (typeof error.stack === 'string') error.stack = error.stack.replace(error.message, message);
+  // A function, so that a `$` in the message is not read as a replacement pattern.
+  if (typeof error.stack === 'string') error.stack = error.stack.replace(error.message, () => message);
   error.message = message;
   return error;
 }
