@@ -381,6 +381,13 @@ describe('errors about an answer', () => {
     expect(error).toMatchObject({ ...fromSecondCall, message: expect.stringContaining('document 3.') });
   });
 
+  /** What `embedMany` of the inputs "one" and "two", with no retry, rejects with. */
+  function twoInputsFailing(fetch: Parameters<typeof model>[0]): Promise<unknown> {
+    return embedMany({ model: model(fetch), inputs: ['one', 'two'], dimensions: D, maxRetries: 0 }).catch(
+      (caught: unknown) => caught,
+    );
+  }
+
   it('as an EmbeddingModel, a vector that cannot be decoded is named by its input in the call', async () => {
     const server = fakeFetch([
       {
@@ -388,12 +395,7 @@ describe('errors about an answer', () => {
         headers: { 'x-request-id': 'req-1' },
       },
     ]);
-    const error = await embedMany({
-      model: model(server.fetch),
-      inputs: ['one', 'two'],
-      dimensions: D,
-      maxRetries: 0,
-    }).catch((caught: unknown) => caught);
+    const error = await twoInputsFailing(server.fetch);
     expect(error).toMatchObject({
       ...fromSecondCall,
       message:
@@ -408,12 +410,7 @@ describe('errors about an answer', () => {
     'as an EmbeddingModel, an input answered with other than one vector is refused with the status and request id',
     async (chunks, start) => {
       const server = fakeFetch([{ body: contextBody(chunks, [0, 1]), headers: { 'x-request-id': 'req-1' } }]);
-      const error = await embedMany({
-        model: model(server.fetch),
-        inputs: ['one', 'two'],
-        dimensions: D,
-        maxRetries: 0,
-      }).catch((caught: unknown) => caught);
+      const error = await twoInputsFailing(server.fetch);
       expect(error).toMatchObject({
         ...fromSecondCall,
         message: `${start} of this call; each input is sent as a document of one chunk.`,
