@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { InvalidArgumentError } from '../src/errors.js';
 import { keptCopyBytes, type ScoredIndex, topK, topKHamming, topKInt8 } from '../src/search/top-k.js';
 import { cosineSimilarity, dot, hammingDistance } from '../src/vectors.js';
-import { setWebAssemblyEnabled, wasmKernels } from '../src/wasm/kernels.js';
+import { setWebAssemblyEnabled, WORK_START, wasmKernels } from '../src/wasm/kernels.js';
 import { seededRandom } from './helpers.js';
 
 function randomFloat32(random: () => number, length: number): Float32Array {
@@ -261,6 +261,69 @@ describe('topK: WebAssembly and JavaScript give the same answers, bit for bit', 
       });
     }
   }
+
+  it('dots_f32 scores two vectors side by side, and a last one alone: each slot its own dot, none outside the count', () => {
+    const kernels = wasmKernels();
+    if (kernels === undefined) throw new Error('the WebAssembly kernels did not load in this runtime');
+    const random = seededRandom(21);
+    const sentinel = 0.125;
+    for (const dimensions of [8, 24]) {
+      for (let count = 1; count <= 7; count++) {
+        const query = randomFloat32(random, dimensions);
+        const vectors = Array.from({ length: count }, () => randomFloat32(random, dimensions));
+        // Query (f64), then the vectors back to back, then one guard slot, the scores and two more.
+        const queryAt = WORK_START;
+        const vectorsAt = queryAt + dimensions * 8;
+        const outAt = vectorsAt + count * dimensions * 4 + 8;
+        kernels.reserve(outAt + (count + 2) * 8);
+        kernels.doubles.set(query, queryAt / 8);
+        for (const [index, vector] of vectors.entries())
+          kernels.floats.set(vector, vectorsAt / 4 + index * dimensions);
+        kernels.doubles.fill(sentinel, outAt / 8 - 1, outAt / 8 + count + 2);
+        kernels.exports.dots_f32(queryAt, vectorsAt, count, dimensions, outAt);
+        const scores = Array.from(kernels.doubles.subarray(outAt / 8 - 1, outAt / 8 + count + 2));
+        expect(scores, `${count} vectors of ${dimensions}`).toEqual([
+          sentinel,
+          ...vectors.map((vector) => dot(query, vector)),
+          sentinel,
+          sentinel,
+        ]);
+      }
+    }
+  });
+
+  it('corpora of odd sizes, streamed and from the kept copy, rank and score as in JavaScript', () => {
+    const random = seededRandom(23);
+    // 129 x 1,024 streams as chunks of 64, 64 and 1 vectors.
+    for (const [count, dimensions] of [
+      [1, 8],
+      [3, 16],
+      [65, 8],
+      [129, 1024],
+    ] as const) {
+      const corpus = slabs(random, count, dimensions, 50);
+      const query = randomFloat32(random, dimensions);
+      const expected = javascriptOnly(() => topK(query, corpus, count, { metric: 'dot' }));
+      for (const entry of expected) expect(entry.score).toBe(dot(query, corpus[entry.index]!));
+      // Streamed through the shared kernels, twice.
+      for (let round = 0; round < 2; round++) {
+        let fast: ScoredIndex[] = [];
+        const options = { metric: 'dot', keepCopy: false } as const;
+        expect(countKernelCalls('dots_f32', () => (fast = topK(query, corpus, count, options)))).toBe(
+          Math.ceil((count * dimensions * 4) / (256 * 1024)),
+        );
+        expect(fast, `${count} x ${dimensions}, streamed`).toEqual(expected);
+      }
+      // The first query that may keep a copy streams; the second makes the copy and reads it.
+      for (let round = 0; round < 2; round++) {
+        expect(
+          topK(query, corpus, count, { metric: 'dot' }),
+          `${count} x ${dimensions}, query ${round + 1}`,
+        ).toEqual(expected);
+      }
+      expect(keptCopyBytes(corpus)).toBeGreaterThan(count * dimensions * 4);
+    }
+  });
 
   it('a query of plain doubles (not float32 values) is multiplied as doubles on both paths', () => {
     const random = seededRandom(5);
