@@ -525,13 +525,14 @@
   ;; vectors of $dims values ($dims a multiple of 8). Element i goes to sum (i mod 8), each product
   ;; exact or rounded once in f64, and the sums meet as ((s0+s2)+(s4+s6)) + ((s1+s3)+(s5+s7)): the
   ;; order of the JavaScript kernel, so the results are the same doubles. Two vectors are read side by
-  ;; side (lanes a and b, eight sums each): two streams from memory and twice the independent additions
-  ;; make it about a quarter faster than one vector at a time. A last vector alone is read by both
-  ;; lanes, which store the same double in its one slot.
+  ;; side (lanes a and b, eight sums each, each query load serving both): two streams from memory and
+  ;; twice the independent additions make it about a quarter faster than one vector at a time. A last
+  ;; vector alone is read by both lanes, which store the same double in its one slot.
   (func (export "dots_f32") (param $query i32) (param $vectors i32) (param $count i32) (param $dims i32)
     (param $out i32)
     (local $a01 v128) (local $a23 v128) (local $a45 v128) (local $a67 v128)
-    (local $b01 v128) (local $b23 v128) (local $b45 v128) (local $b67 v128) (local $zero v128) (local $sum v128)
+    (local $b01 v128) (local $b23 v128) (local $b45 v128) (local $b67 v128)
+    (local $zero v128) (local $sum v128) (local $x v128)
     (local $pa i32) (local $pb i32) (local $q i32) (local $end i32) (local $pair i32)
     (block $done
       (loop $pairs
@@ -541,26 +542,32 @@
         (local.set $pa (local.get $vectors))
         (local.set $end (i32.add (local.get $pa) (i32.shl (local.get $dims) (i32.const 2))))
         (local.set $pb (select (local.get $end) (local.get $pa) (local.get $pair)))
-        (local.set $a01 (local.get $zero)) (local.set $a23 (local.get $zero)) (local.set $a45 (local.get $zero)) (local.set $a67 (local.get $zero))
-        (local.set $b01 (local.get $zero)) (local.set $b23 (local.get $zero)) (local.set $b45 (local.get $zero)) (local.set $b67 (local.get $zero))
+        (local.set $a01 (local.get $zero)) (local.set $a23 (local.get $zero))
+        (local.set $a45 (local.get $zero)) (local.set $a67 (local.get $zero))
+        (local.set $b01 (local.get $zero)) (local.set $b23 (local.get $zero))
+        (local.set $b45 (local.get $zero)) (local.set $b67 (local.get $zero))
         (local.set $q (local.get $query))
         (loop $eight
+          (local.set $x (v128.load (local.get $q)))
           (local.set $a01 (f64x2.add (local.get $a01)
-            (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $pa))) (v128.load (local.get $q)))))
+            (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $pa))) (local.get $x))))
           (local.set $b01 (f64x2.add (local.get $b01)
-            (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $pb))) (v128.load (local.get $q)))))
+            (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $pb))) (local.get $x))))
+          (local.set $x (v128.load offset=16 (local.get $q)))
           (local.set $a23 (f64x2.add (local.get $a23)
-            (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $pa))) (v128.load offset=16 (local.get $q)))))
+            (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $pa))) (local.get $x))))
           (local.set $b23 (f64x2.add (local.get $b23)
-            (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $pb))) (v128.load offset=16 (local.get $q)))))
+            (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $pb))) (local.get $x))))
+          (local.set $x (v128.load offset=32 (local.get $q)))
           (local.set $a45 (f64x2.add (local.get $a45)
-            (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=16 (local.get $pa))) (v128.load offset=32 (local.get $q)))))
+            (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=16 (local.get $pa))) (local.get $x))))
           (local.set $b45 (f64x2.add (local.get $b45)
-            (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=16 (local.get $pb))) (v128.load offset=32 (local.get $q)))))
+            (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=16 (local.get $pb))) (local.get $x))))
+          (local.set $x (v128.load offset=48 (local.get $q)))
           (local.set $a67 (f64x2.add (local.get $a67)
-            (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=24 (local.get $pa))) (v128.load offset=48 (local.get $q)))))
+            (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=24 (local.get $pa))) (local.get $x))))
           (local.set $b67 (f64x2.add (local.get $b67)
-            (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=24 (local.get $pb))) (v128.load offset=48 (local.get $q)))))
+            (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=24 (local.get $pb))) (local.get $x))))
           (local.set $pa (i32.add (local.get $pa) (i32.const 32)))
           (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
           (local.set $q (i32.add (local.get $q) (i32.const 64)))
