@@ -302,6 +302,27 @@ describe('undici transport against a local HTTP server (default dispatcher)', ()
     for (const response of [second, third]) response.release?.();
   });
 
+  it('keeps a spare for each of four calls at once, answers of 1,000 x 3,072 floats included', async () => {
+    // 40 MB, the size of such an answer: 39 MiB once rounded. Four held at once, then released: each of
+    // the next four answers gets one of those four buffers (bug: a 128 MiB cap kept three of them, so one
+    // call in four made a fresh buffer).
+    const payload = Buffer.alloc(40_000_000, 'f');
+    serveWithLength(payload, 4_000_000);
+    const transport = createTransport();
+    const request = rawRequest();
+    const held = await Promise.all([0, 1, 2, 3].map(() => transport.request(request)));
+    const buffers = new Set(held.map((answer) => answer.body.buffer));
+    expect(buffers.size).toBe(4);
+    for (const answer of held) answer.release?.();
+    const again = await Promise.all([0, 1, 2, 3].map(() => transport.request(request)));
+    for (const answer of again) {
+      expect(buffers.has(answer.body.buffer)).toBe(true);
+      expect(answer.body.byteLength).toBe(payload.length);
+    }
+    expect(new Set(again.map((answer) => answer.body.buffer)).size).toBe(4);
+    for (const answer of again) answer.release?.();
+  });
+
   it('a body longer than its declared length (a dispatcher that changes bodies) is read whole', async () => {
     // A user's interceptor that passes every chunk on twice and leaves content-length as it was: the
     // body outgrows the buffer its header sized, twice over.
