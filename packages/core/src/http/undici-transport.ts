@@ -155,9 +155,9 @@ const spareBuffers: ArrayBuffer[] = [];
 const SPARE_BYTES_LIMIT = 64 * 1024 * 1024;
 /**
  * At most this many bytes of spares are held: four of the largest kept, so that the engine's default four
- * calls at once each find one. (At 128 MiB, four answers of 1,000 x 3,072 floats, 39 MiB each, left the
- * fourth call of each wave making a fresh buffer: measured 10% more CPU on that wire for jobs of four
- * such calls.)
+ * calls at once each find one. (At 128 MiB only three answers of 1,000 x 3,072 floats, 39 MiB each, were
+ * kept, so whenever four such calls ran at once one made a fresh buffer: measured 10% more CPU on that
+ * wire for jobs of four such calls.)
  */
 const SPARE_TOTAL_LIMIT = 4 * SPARE_BYTES_LIMIT;
 const SPARE_IDLE_MS = 1000;
