@@ -1,4 +1,5 @@
-import { open } from 'node:fs/promises';
+import { closeSync, constants, openSync, statSync } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { CliError } from './errors.js';
 
 /** What the errno codes a file operation can fail with mean, in words. */
@@ -69,4 +70,45 @@ export async function writeNewFile(path: string, content: string): Promise<void>
   } finally {
     await handle.close();
   }
+}
+
+/** Opens of FIFOs still waiting for a process at the other end: the path, and whether this end reads. */
+const waitingOpens = new Set<{ path: string; reads: boolean }>();
+
+/**
+ * `open(path, flags)`, listing an open of a FIFO while it waits for the other end (a named pipe that no
+ * process reads from, or writes to, yet). The wait holds a thread of libuv's pool, and `process.exit`
+ * waits for those threads to finish: {@link releaseWaitingOpens} ends the wait, so that a run stopped
+ * then can exit.
+ */
+export async function openFile(path: string, flags: 'r' | 'w' | 'r+' | 'w+'): Promise<FileHandle> {
+  let fifo = false;
+  try {
+    fifo = statSync(path).isFIFO();
+  } catch {
+    // Not there yet (an output about to be created): no FIFO to wait on.
+  }
+  if (!fifo) return open(path, flags);
+  const waiting = { path, reads: flags === 'r' };
+  waitingOpens.add(waiting);
+  try {
+    return await open(path, flags);
+  } finally {
+    waitingOpens.delete(waiting);
+  }
+}
+
+/**
+ * Ends the wait of every open {@link openFile} lists: the other end is opened without waiting (which
+ * lets the waiting open through) and closed at once. Returns whether any open was waiting.
+ */
+export function releaseWaitingOpens(): boolean {
+  for (const { path, reads } of waitingOpens) {
+    try {
+      closeSync(openSync(path, (reads ? constants.O_WRONLY : constants.O_RDONLY) | constants.O_NONBLOCK));
+    } catch {
+      // Removed since, or its open has just gone through: nothing waits on it.
+    }
+  }
+  return waitingOpens.size > 0;
 }

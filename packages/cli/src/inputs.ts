@@ -1,8 +1,8 @@
 import { createReadStream, type Stats } from 'node:fs';
-import { type FileHandle, open, stat } from 'node:fs/promises';
+import { type FileHandle, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { CliError, InputError } from './errors.js';
-import { describeFileError } from './file-system.js';
+import { describeFileError, openFile } from './file-system.js';
 import { ConsumedInputHash } from './input-fingerprint.js';
 
 export type InputFormat = 'txt' | 'jsonl' | 'csv';
@@ -110,7 +110,7 @@ export async function openInput(options: InputOptions): Promise<InputSource> {
     info = await stat(options.path);
     if (info.isDirectory()) throw new CliError(`cannot read ${options.path}: it is a directory.`);
     // Opening proves the file is readable now, so the error comes before any output is created.
-    handle = await open(options.path, 'r');
+    handle = await openFile(options.path, 'r');
     if (info.isFile()) {
       await handle.close();
       handle = undefined;
