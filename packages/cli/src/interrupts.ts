@@ -47,3 +47,28 @@ export class Interrupts {
     this.controller.abort();
   };
 }
+
+/**
+ * `promise`, or its rejection with `signal`'s reason as soon as `signal` aborts: a read of a pipe whose
+ * writer stalls then gives way to the first signal at once (the read is left to end unheard).
+ */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Interrupts } from '../src/interrupts.js';
+import { Interrupts, untilAborted } from '../src/interrupts.js';
 
 // The Ctrl-C and SIGTERM handling bulk and index share, driven in this process: its listener is called
 // directly (emitting a signal on the test runner's own process would reach the runner's listeners too),
@@ -73,5 +73,38 @@ describe('Interrupts', () => {
       }),
     ).rejects.toThrow('the run failed');
     expect(counts()).toEqual(outside);
+  });
+});
+
+describe('untilAborted', () => {
+  it('gives way to an abort while the promise waits, with the abort’s reason, and forgets the promise', async () => {
+    const controller = new AbortController();
+    let settle: (value: string) => void = () => {};
+    const waiting = new Promise<string>((resolve) => {
+      settle = resolve;
+    });
+    const raced = untilAborted(waiting, controller.signal);
+    const reason = new Error('stop');
+    controller.abort(reason);
+    await expect(raced).rejects.toBe(reason);
+    // The promise settling later changes nothing.
+    settle('late');
+    await expect(raced).rejects.toBe(reason);
+  });
+
+  it('passes a value or a failure on as it is, and stops listening once settled', async () => {
+    const controller = new AbortController();
+    const listeners = vi.spyOn(controller.signal, 'removeEventListener');
+    await expect(untilAborted(Promise.resolve(7), controller.signal)).resolves.toBe(7);
+    const failure = new Error('read failed');
+    await expect(untilAborted(Promise.reject(failure), controller.signal)).rejects.toBe(failure);
+    expect(listeners).toHaveBeenCalledTimes(2);
+  });
+
+  it('refuses at once when the signal is already aborted', async () => {
+    const controller = new AbortController();
+    const reason = new Error('already');
+    controller.abort(reason);
+    await expect(untilAborted(new Promise(() => {}), controller.signal)).rejects.toBe(reason);
   });
 });
