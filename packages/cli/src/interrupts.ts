@@ -6,8 +6,9 @@ import { releaseWaitingOpens } from './file-system.js';
  * {@link signal}: the run stops at its next safe point, says what it kept, cleans up and exits with
  * {@link exitCode}. A second means the user will not wait: the process exits at once with the first
  * one's code. So does the first while the run waits to open a FIFO that no process has opened the other
- * end of (there is no safe point before that open returns). The output's lock is released on the way out all the same (an {@link OutputLock} removes
- * its file when the process exits); a later run clears whatever else that leaves.
+ * end of (there is no safe point before that open returns). The output's lock is released on the way
+ * out all the same (an {@link OutputLock} removes its file when the process exits); a later run clears
+ * whatever else that leaves.
  */
 export class Interrupts {
   private readonly controller = new AbortController();
