@@ -262,35 +262,38 @@ describe('topK: WebAssembly and JavaScript give the same answers, bit for bit', 
     }
   }
 
-  it('dots_f32 scores two vectors side by side, and a last one alone: each slot its own dot, none outside the count', () => {
-    const kernels = wasmKernels();
-    if (kernels === undefined) throw new Error('the WebAssembly kernels did not load in this runtime');
-    const random = seededRandom(21);
-    const sentinel = 0.125;
-    for (const dimensions of [8, 24]) {
-      for (let count = 1; count <= 7; count++) {
-        const query = randomFloat32(random, dimensions);
-        const vectors = Array.from({ length: count }, () => randomFloat32(random, dimensions));
-        // Query (f64), then the vectors back to back, then one guard slot, the scores and two more.
-        const queryAt = WORK_START;
-        const vectorsAt = queryAt + dimensions * 8;
-        const outAt = vectorsAt + count * dimensions * 4 + 8;
-        kernels.reserve(outAt + (count + 2) * 8);
-        kernels.doubles.set(query, queryAt / 8);
-        for (const [index, vector] of vectors.entries())
-          kernels.floats.set(vector, vectorsAt / 4 + index * dimensions);
-        kernels.doubles.fill(sentinel, outAt / 8 - 1, outAt / 8 + count + 2);
-        kernels.exports.dots_f32(queryAt, vectorsAt, count, dimensions, outAt);
-        const scores = Array.from(kernels.doubles.subarray(outAt / 8 - 1, outAt / 8 + count + 2));
-        expect(scores, `${count} vectors of ${dimensions}`).toEqual([
-          sentinel,
-          ...vectors.map((vector) => dot(query, vector)),
-          sentinel,
-          sentinel,
-        ]);
+  for (const kernel of ['dots_f32', 'squares_f32'] as const) {
+    it(`${kernel} reads four vectors side by side, and a last group of one to three: each slot its own ${kernel === 'dots_f32' ? 'dot' : 'squared length'}, none outside the count`, () => {
+      const kernels = wasmKernels();
+      if (kernels === undefined) throw new Error('the WebAssembly kernels did not load in this runtime');
+      const random = seededRandom(kernel === 'dots_f32' ? 21 : 22);
+      const sentinel = 0.125;
+      for (const dimensions of [8, 24]) {
+        for (let count = 1; count <= 9; count++) {
+          const query = randomFloat32(random, dimensions);
+          const vectors = Array.from({ length: count }, () => randomFloat32(random, dimensions));
+          // Query (f64), then the vectors back to back, then one guard slot, the scores and two more.
+          const queryAt = WORK_START;
+          const vectorsAt = queryAt + dimensions * 8;
+          const outAt = vectorsAt + count * dimensions * 4 + 8;
+          kernels.reserve(outAt + (count + 2) * 8);
+          kernels.doubles.set(query, queryAt / 8);
+          for (const [index, vector] of vectors.entries())
+            kernels.floats.set(vector, vectorsAt / 4 + index * dimensions);
+          kernels.doubles.fill(sentinel, outAt / 8 - 1, outAt / 8 + count + 2);
+          if (kernel === 'dots_f32') kernels.exports.dots_f32(queryAt, vectorsAt, count, dimensions, outAt);
+          else kernels.exports.squares_f32(vectorsAt, count, dimensions, outAt);
+          const scores = Array.from(kernels.doubles.subarray(outAt / 8 - 1, outAt / 8 + count + 2));
+          expect(scores, `${count} vectors of ${dimensions}`).toEqual([
+            sentinel,
+            ...vectors.map((vector) => dot(kernel === 'dots_f32' ? query : vector, vector)),
+            sentinel,
+            sentinel,
+          ]);
+        }
       }
-    }
-  });
+    });
+  }
 
   it('corpora of odd sizes, streamed and from the kept copy, rank and score as in JavaScript', () => {
     const random = seededRandom(23);

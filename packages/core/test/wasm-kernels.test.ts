@@ -10,19 +10,40 @@ import {
   WORK_START,
   wasmKernels,
 } from '../src/wasm/kernels.js';
-import { KERNELS_WASM } from '../src/wasm/kernels-bytes.js';
+import { KERNELS_WASM, SEARCH_WASM } from '../src/wasm/kernels-bytes.js';
 
 describe('the WebAssembly kernels module', () => {
   afterEach(() => setWebAssemblyEnabled(true));
 
-  it('is exactly what kernels.wat compiles to with wabt from npm (the build writes it; CI can check it)', () => {
+  it('is exactly what kernels.wat and search.wat compile to with wabt from npm (the build writes it; CI can check it)', () => {
     const script = fileURLToPath(new URL('../scripts/build-wasm.mjs', import.meta.url));
     // Exits non-zero, and so throws, when src/wasm/kernels-bytes.ts differs from a fresh compile.
     expect(() => execFileSync(process.execPath, [script, '--check'], { stdio: 'pipe' })).not.toThrow();
   });
 
-  it('stays under 4 KB, so browsers compile it synchronously on the main thread', () => {
+  it('keeps each module under 4 KB, so browsers compile them synchronously on the main thread', () => {
     expect(atob(KERNELS_WASM).length).toBeLessThan(4096);
+    expect(atob(SEARCH_WASM).length).toBeLessThan(4096);
+  });
+
+  it('runs the search kernels on the kernels’ own memory: what one module writes, the other reads', () => {
+    const kernels = wasmKernels()!;
+    // Two vectors of 8 floats and an f64 query of ones, written through the shared views.
+    const queryAt = WORK_START;
+    const vectorsAt = queryAt + 64;
+    const outAt = vectorsAt + 64;
+    kernels.reserve(outAt + 16);
+    kernels.doubles.fill(1, queryAt / 8, queryAt / 8 + 8);
+    kernels.floats.set([1, 2, 3, 4, 5, 6, 7, 8, -1, -1, -1, -1, -1, -1, -1, -1.5], vectorsAt / 4);
+    kernels.exports.dots_f32(queryAt, vectorsAt, 2, 8, outAt);
+    expect([...kernels.doubles.subarray(outAt / 8, outAt / 8 + 2)]).toEqual([36, -8.5]);
+    // And after the memory grows (the views are renewed; both modules see the new pages).
+    kernels.reserve(kernels.bytes.length + 65_536);
+    const farAt = kernels.bytes.length - 256;
+    kernels.doubles.fill(2, farAt / 8, farAt / 8 + 8);
+    kernels.floats.fill(0.5, farAt / 4 + 16, farAt / 4 + 24);
+    kernels.exports.dots_f32(farAt, farAt + 64, 1, 8, farAt + 128);
+    expect(kernels.doubles[(farAt + 128) / 8]).toBe(8);
   });
 
   it('instantiates once and serves every caller the same instance, with its tables written', () => {

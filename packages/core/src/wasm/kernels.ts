@@ -1,11 +1,12 @@
 /**
- * The WebAssembly kernels (kernels.wat): compiled and instantiated synchronously from embedded bytes on
- * first use, so that importing core never waits, in ESM, CommonJS or a browser. Where WebAssembly or its
+ * The WebAssembly kernels (kernels.wat, and search.wat on the same memory): compiled and instantiated
+ * synchronously from embedded bytes on first use, so that importing core never waits, in ESM, CommonJS
+ * or a browser. Where WebAssembly or its
  * SIMD instructions are missing, or a content policy forbids compiling, `wasmKernels()` is undefined and
  * every caller uses its JavaScript twin, which gives the same numbers.
  */
 
-import { KERNELS_WASM } from './kernels-bytes.js';
+import { KERNELS_WASM, SEARCH_WASM } from './kernels-bytes.js';
 
 /** What core uses of the WebAssembly API (described here: Node's types and ES2023 do not declare it). */
 interface WasmMemory {
@@ -77,13 +78,22 @@ function decodeBase64(text: string): Uint8Array {
   return out;
 }
 
-let compiled: object | undefined;
+let compiled: { kernels: object; search: object } | undefined;
 
+/**
+ * One instance of each module, the search kernels on the kernels' memory: one memory, one layout, and
+ * one object of exports for both.
+ */
 function instantiate(): Kernels {
-  // Small enough (under 4 KB; a test keeps it there) for synchronous compilation even on a browser's
-  // main thread.
-  compiled ??= new WebAssembly.Module(decodeBase64(KERNELS_WASM));
-  const exports = new WebAssembly.Instance(compiled, {}).exports as unknown as KernelExports;
+  // Each small enough (under 4 KB; a test keeps them there) for synchronous compilation even on a
+  // browser's main thread.
+  compiled ??= {
+    kernels: new WebAssembly.Module(decodeBase64(KERNELS_WASM)),
+    search: new WebAssembly.Module(decodeBase64(SEARCH_WASM)),
+  };
+  const own = new WebAssembly.Instance(compiled.kernels, {}).exports as { memory: WasmMemory };
+  const search = new WebAssembly.Instance(compiled.search, { kernels: { memory: own.memory } }).exports;
+  const exports = { ...(own as object), ...(search as object) } as KernelExports;
   const out: Kernels = {
     exports,
     bytes: new Uint8Array(0),
