@@ -38,7 +38,7 @@ export interface TopKOptions {
    * Default true: from the second query over one corpus array, keep a copy of it in WebAssembly memory
    * (as large as the corpus; corpora over 1 GiB are never copied), so that a query reads the corpus once
    * at memory speed; the copy goes when the array does. false streams the corpus through a quarter
-   * megabyte each time instead (about 1.2x slower) and keeps nothing.
+   * megabyte each time instead (about 1.4x slower) and keeps nothing.
    */
   keepCopy?: boolean;
 }
