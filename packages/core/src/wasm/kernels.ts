@@ -1,9 +1,9 @@
 /**
  * The WebAssembly kernels (kernels.wat, and search.wat on the same memory): compiled and instantiated
  * synchronously from embedded bytes on first use, so that importing core never waits, in ESM, CommonJS
- * or a browser. Where WebAssembly or its
- * SIMD instructions are missing, or a content policy forbids compiling, `wasmKernels()` is undefined and
- * every caller uses its JavaScript twin, which gives the same numbers.
+ * or a browser. Where WebAssembly or its SIMD instructions are missing, or a content policy forbids
+ * compiling, `wasmKernels()` is undefined and every caller uses its JavaScript twin, which gives the
+ * same numbers.
  */
 
 import { KERNELS_WASM, SEARCH_WASM } from './kernels-bytes.js';
