@@ -15,7 +15,7 @@ import { OutputWriteError } from './file-system.js';
 import { type InputFingerprint, verifyConsumedInput } from './input-fingerprint.js';
 import type { InputReading } from './input-options.js';
 import { type InputRecord, type InputSource, openInput } from './inputs.js';
-import { Interrupts, untilAborted } from './interrupts.js';
+import { Interrupts } from './interrupts.js';
 import {
   BulkOutput,
   type Checkpoint,
@@ -523,7 +523,7 @@ export class BulkJob {
   /** Reads the next record of the input; its id is checked against those read before. */
   private async readRecord(): Promise<InputRecord | undefined> {
     // A signal stops a read that waits on a stalled pipe: the run has nothing to finish there.
-    const next = await untilAborted(this.source.records.next(), this.interrupts.signal);
+    const next = await this.interrupts.untilStopped(this.source.records.next());
     if (next.done) return undefined;
     if (this.ids !== undefined) {
       this.repeatedId = this.ids.add(next.value);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Interrupts, untilAborted } from '../src/interrupts.js';
+import { Interrupts } from '../src/interrupts.js';
 
 // The Ctrl-C and SIGTERM handling bulk and index share, driven in this process: its listener is called
 // directly (emitting a signal on the test runner's own process would reach the runner's listeners too),
@@ -76,35 +76,44 @@ describe('Interrupts', () => {
   });
 });
 
-describe('untilAborted', () => {
-  it('gives way to an abort while the promise waits, with the abort’s reason, and forgets the promise', async () => {
-    const controller = new AbortController();
-    let settle: (value: string) => void = () => {};
-    const waiting = new Promise<string>((resolve) => {
-      settle = resolve;
+describe('Interrupts.untilStopped', () => {
+  /** A run under `interrupts`, its signal listener handed to `body`. */
+  async function underSignals(interrupts: Interrupts, body: (onSignal: Listener) => Promise<void>) {
+    const before = sigintListeners();
+    await interrupts.during(() => body(addedListener(before)));
+  }
+
+  it('gives way to the first signal while the promise waits, with the signal’s reason, and forgets the promise', async () => {
+    const interrupts = new Interrupts();
+    await underSignals(interrupts, async (onSignal) => {
+      let settle: (value: string) => void = () => {};
+      const waiting = new Promise<string>((resolve) => {
+        settle = resolve;
+      });
+      const raced = interrupts.untilStopped(waiting);
+      expect(interrupts.waitingReads).toBe(1);
+      onSignal('SIGINT');
+      await expect(raced).rejects.toBe(interrupts.signal.reason);
+      expect(interrupts.waitingReads).toBe(0);
+      // The promise settling later changes nothing.
+      settle('late');
+      await expect(raced).rejects.toBe(interrupts.signal.reason);
     });
-    const raced = untilAborted(waiting, controller.signal);
-    const reason = new Error('stop');
-    controller.abort(reason);
-    await expect(raced).rejects.toBe(reason);
-    // The promise settling later changes nothing.
-    settle('late');
-    await expect(raced).rejects.toBe(reason);
   });
 
-  it('passes a value or a failure on as it is, and stops listening once settled', async () => {
-    const controller = new AbortController();
-    const listeners = vi.spyOn(controller.signal, 'removeEventListener');
-    await expect(untilAborted(Promise.resolve(7), controller.signal)).resolves.toBe(7);
+  it('passes a value or a failure on as it is, and holds no read once settled', async () => {
+    const interrupts = new Interrupts();
+    await expect(interrupts.untilStopped(Promise.resolve(7))).resolves.toBe(7);
     const failure = new Error('read failed');
-    await expect(untilAborted(Promise.reject(failure), controller.signal)).rejects.toBe(failure);
-    expect(listeners).toHaveBeenCalledTimes(2);
+    await expect(interrupts.untilStopped(Promise.reject(failure))).rejects.toBe(failure);
+    expect(interrupts.waitingReads).toBe(0);
   });
 
-  it('refuses at once when the signal is already aborted', async () => {
-    const controller = new AbortController();
-    const reason = new Error('already');
-    controller.abort(reason);
-    await expect(untilAborted(new Promise(() => {}), controller.signal)).rejects.toBe(reason);
+  it('refuses at once once the first signal has come', async () => {
+    const interrupts = new Interrupts();
+    await underSignals(interrupts, async (onSignal) => {
+      onSignal('SIGTERM');
+      await expect(interrupts.untilStopped(new Promise(() => {}))).rejects.toBe(interrupts.signal.reason);
+    });
   });
 });
