@@ -12,8 +12,9 @@ import {
 import { BulkJob } from './bulk-job.js';
 import { readModelChoice } from './common.js';
 import { EXIT, UsageError } from './errors.js';
+import { pipeKind } from './file-system.js';
 import { INPUT_OPTIONS, INPUT_OPTIONS_HELP, inputPathArgument, readInputOptions } from './input-options.js';
-import type { StartMode } from './output.js';
+import { metaPath, type StartMode } from './output.js';
 import type { ProgressMode } from './progress.js';
 
 export const BULK_HELP = `Usage: embedkit bulk <input> --model <provider:model> --out <file> [options]
@@ -37,6 +38,8 @@ Output (--out, -o):
   <file>.jsonl         one record a line: {"id", "line", "metadata", "embedding"}
   <file>.npy           a NumPy array of rows (float32, int8 or uint8) and <file>.meta.jsonl beside it
                        with the id, line and metadata of each row; numpy.load opens it as is
+  --out is a file (or a new path): a named pipe is refused (exit 2), since the output is
+  written at positions and resumed from
   --include-text       also store each input's text in the records
   --restart            discard the earlier output and checkpoint of bulk at --out and start again
                        (after the input changed, or to reuse an --out written by another job)
@@ -102,6 +105,17 @@ export async function bulkCommand(argv: string[]): Promise<number> {
   const outputKind = /\.npy$/i.test(out) ? 'npy' : /\.(jsonl|ndjson)$/i.test(out) ? 'jsonl' : undefined;
   if (outputKind === undefined)
     throw new UsageError(`--out must end in .jsonl or .npy; got "${out}".`, 'bulk');
+  // The output is written at positions, read back and resumed from, none of which a pipe allows: refused
+  // before anything is read or sent (a FIFO was waited on, then failed with ESPIPE at the first write).
+  for (const path of outputKind === 'npy' ? [out, metaPath(out)] : [out]) {
+    const kind = pipeKind(path);
+    if (kind !== undefined) {
+      throw new UsageError(
+        `${path} is ${kind}; bulk writes a file it can resume, so --out must name a regular file or a path that does not exist yet.`,
+        'bulk',
+      );
+    }
+  }
   const reading = readInputOptions('bulk', values);
   const choice = readModelChoice('bulk', values);
   const outputType: OutputType = outputTypeOption('bulk', values) ?? 'float';

@@ -1,5 +1,7 @@
-import { closeSync, constants, openSync, statSync } from 'node:fs';
+import { closeSync, constants, open as openCallback, openSync, type Stats, statSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
+import { Socket } from 'node:net';
+import { promisify } from 'node:util';
 import { CliError } from './errors.js';
 
 /** What the errno codes a file operation can fail with mean, in words. */
@@ -72,34 +74,79 @@ export async function writeNewFile(path: string, content: string): Promise<void>
   }
 }
 
+/**
+ * "a named pipe (FIFO)" or "a socket" when `path` is one (a symbolic link followed), else undefined. Such
+ * an output can be neither positioned in nor read back: a FIFO waits for a reader, then fails the first
+ * positioned write (ESPIPE). A path that cannot be looked at says undefined; the open that comes later
+ * names what is wrong with it.
+ */
+export function pipeKind(path: string): string | undefined {
+  let info: Stats;
+  try {
+    info = statSync(path);
+  } catch {
+    return undefined;
+  }
+  if (info.isFIFO()) return 'a named pipe (FIFO)';
+  if (info.isSocket()) return 'a socket';
+  return undefined;
+}
+
 /** Opens of FIFOs still waiting for a process at the other end: the path, and whether this end reads. */
 const waitingOpens = new Set<{ path: string; reads: boolean }>();
 
 /**
- * `open(path, flags)`, listing an open of a FIFO while it waits for the other end (a named pipe that no
- * process reads from, or writes to, yet). The wait holds a thread of libuv's pool, and `process.exit`
- * waits for those threads to finish: {@link releaseWaitingOpens} ends the wait, so that a run stopped
- * then can exit.
+ * `opening()`, an open of `path`, listed while it waits for the other end when `path` is a FIFO (a named
+ * pipe that no process reads from, or writes to, yet). The wait holds a thread of libuv's pool, and
+ * `process.exit` waits for those threads: {@link releaseWaitingOpens} ends the wait, so that a run
+ * stopped then can exit.
  */
-export async function openFile(path: string, flags: 'r' | 'w' | 'r+' | 'w+'): Promise<FileHandle> {
+async function listedWhileWaiting<T>(path: string, reads: boolean, opening: () => Promise<T>): Promise<T> {
   let fifo = false;
   try {
     fifo = statSync(path).isFIFO();
   } catch {
     // Not there yet (an output about to be created): no FIFO to wait on.
   }
-  if (!fifo) return open(path, flags);
-  const waiting = { path, reads: flags === 'r' };
+  if (!fifo) return opening();
+  const waiting = { path, reads };
   waitingOpens.add(waiting);
   try {
-    return await open(path, flags);
+    return await opening();
   } finally {
     waitingOpens.delete(waiting);
   }
 }
 
+/** `open(path, flags)`; an open of a FIFO that waits for the other end is released by a signal. */
+export function openFile(path: string, flags: 'r' | 'w' | 'r+' | 'w+'): Promise<FileHandle> {
+  return listedWhileWaiting(path, flags === 'r', () => open(path, flags));
+}
+
+const openDescriptor = promisify(openCallback);
+
 /**
- * Ends the wait of every open {@link openFile} lists: the other end is opened without waiting (which
+ * The FIFO at `path` as a stream read on the event loop, as stdin is (its open, which waits for a
+ * writer, released by a signal). Read through a file handle, each read held a thread of libuv's pool
+ * until the writer sent more, and `process.exit` waits for those threads: a run stopped by a signal
+ * while its writer stalled said what it kept, then stayed alive until the writer wrote or closed.
+ *
+ * The descriptor read is the one whose open waited: a second open, made without waiting once a writer
+ * had come and gone, would never be told that the writer closed (Linux reports the hang-up only to
+ * readers that were open while a writer was), and the read would wait for ever.
+ */
+export async function openPipe(path: string): Promise<Socket> {
+  const descriptor = await listedWhileWaiting(path, true, () => openDescriptor(path, 'r'));
+  try {
+    return new Socket({ fd: descriptor, readable: true, writable: false });
+  } catch (error) {
+    closeSync(descriptor);
+    throw error;
+  }
+}
+
+/**
+ * Ends the wait of every open listed while it waits ({@link openFile}, {@link openPipe}): the other end is opened without waiting (which
  * lets the waiting open through) and closed at once. Returns whether any open was waiting.
  */
 export function releaseWaitingOpens(): boolean {

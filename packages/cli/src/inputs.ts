@@ -1,8 +1,9 @@
 import { createReadStream, type Stats } from 'node:fs';
 import { type FileHandle, stat } from 'node:fs/promises';
+import type { Socket } from 'node:net';
 import { extname } from 'node:path';
 import { CliError, InputError } from './errors.js';
-import { describeFileError, openFile } from './file-system.js';
+import { describeFileError, openFile, openPipe } from './file-system.js';
 import { ConsumedInputHash } from './input-fingerprint.js';
 
 export type InputFormat = 'txt' | 'jsonl' | 'csv';
@@ -106,25 +107,29 @@ export async function openInput(options: InputOptions): Promise<InputSource> {
   }
   let info: Stats;
   let handle: FileHandle | undefined;
+  let pipe: Socket | undefined;
   try {
     info = await stat(options.path);
     if (info.isDirectory()) throw new CliError(`cannot read ${options.path}: it is a directory.`);
     // Opening proves the file is readable now, so the error comes before any output is created.
-    handle = await openFile(options.path, 'r');
-    if (info.isFile()) {
-      await handle.close();
-      handle = undefined;
+    if (info.isFIFO()) pipe = await openPipe(options.path);
+    else {
+      handle = await openFile(options.path, 'r');
+      if (info.isFile()) {
+        await handle.close();
+        handle = undefined;
+      }
     }
   } catch (error) {
     await handle?.close().catch(() => {});
     if (error instanceof CliError) throw error;
     throw new CliError(`cannot read ${options.path}: ${describeFileError(error)}.`);
   }
-  if (handle !== undefined) {
+  if (handle !== undefined || pipe !== undefined) {
     // A pipe (`<(zcat docs.gz)`, a FIFO) or a device: stat says 0 bytes whatever it holds, and its
-    // bytes can be read only once, so the handle opened here is the one read (closing it and opening
+    // bytes can be read only once, so the file opened here is the one read (closing it and opening
     // again could lose what the writer sent in between).
-    const stream = handle.createReadStream({ highWaterMark: 256 * 1024 });
+    const stream = pipe ?? handle!.createReadStream({ highWaterMark: 256 * 1024 });
     return {
       name: options.path,
       format,
