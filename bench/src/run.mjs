@@ -834,7 +834,7 @@ function peerMarkdown({
         ]),
       ),
       '',
-      'Medians of 20 queries after a first one; the corpus is laid out as the engine returns it (views of one slab per 1,000 vectors). A search runs on one thread: its CPU time (`process.cpuUsage()`, like every figure here) is its cost, while wall time also counts the moments the process waited for a core of the shared machine. The first cosine query streams the corpus through the WebAssembly kernels a quarter megabyte at a time and measures every vector’s length; from the second, `topK` reads a copy of the corpus kept in WebAssembly memory (`keepCopy`; int8 and binary corpora are always streamed).',
+      'Medians of 20 queries after a first one; the corpus is laid out as the engine returns it (views of one slab per 1,000 vectors). A search runs on one thread: its CPU time (`process.cpuUsage()`, like every figure here) is its cost, while wall time also counts the moments the process waited for a core of the shared machine. The first cosine query streams the corpus through the WebAssembly kernels a quarter megabyte at a time and measures every vector’s length; from the second, each search (`topK`, `topKInt8`, `topKHamming`) reads a copy of its corpus kept in WebAssembly memory (`keepCopy`).',
       '',
     );
   }

@@ -92,6 +92,7 @@ export {
 export {
   type NearestIndex,
   type ScoredIndex,
+  type SearchOptions,
   type TopKOptions,
   topK,
   topKHamming,

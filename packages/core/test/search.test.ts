@@ -295,6 +295,41 @@ describe('topK: WebAssembly and JavaScript give the same answers, bit for bit', 
     });
   }
 
+  for (const kernel of ['dots_i8', 'hamming'] as const) {
+    it(`${kernel} reads four vectors side by side, and a last group of one to three: each slot its own ${kernel === 'dots_i8' ? 'dot product' : 'distance'}, none outside the count`, () => {
+      const kernels = wasmKernels();
+      if (kernels === undefined) throw new Error('the WebAssembly kernels did not load in this runtime');
+      const random = seededRandom(kernel === 'dots_i8' ? 24 : 25);
+      const sentinel = -7;
+      const exact = (query: Int8Array, vector: Int8Array) =>
+        kernel === 'dots_i8' ? dot(query, vector) : hammingDistance(query, vector);
+      // A tail alone (1, 15), whole blocks (16, 32) and both (33).
+      for (const width of [1, 15, 16, 32, 33]) {
+        for (let count = 1; count <= 9; count++) {
+          const query = randomInt8(random, width);
+          const vectors = Array.from({ length: count }, () => randomInt8(random, width));
+          // Query, then the vectors back to back, then one guard slot, the results and two more.
+          const queryAt = WORK_START;
+          const vectorsAt = queryAt + 64;
+          const outAt = (vectorsAt + count * width + 4 + 3) & ~3;
+          kernels.reserve(outAt + (count + 2) * 4);
+          kernels.signedBytes.set(query, queryAt);
+          for (const [index, vector] of vectors.entries())
+            kernels.signedBytes.set(vector, vectorsAt + index * width);
+          kernels.integers.fill(sentinel, outAt / 4 - 1, outAt / 4 + count + 2);
+          kernels.exports[kernel](queryAt, vectorsAt, count, width, outAt);
+          const results = Array.from(kernels.integers.subarray(outAt / 4 - 1, outAt / 4 + count + 2));
+          expect(results, `${count} vectors of ${width} bytes`).toEqual([
+            sentinel,
+            ...vectors.map((vector) => exact(query, vector)),
+            sentinel,
+            sentinel,
+          ]);
+        }
+      }
+    });
+  }
+
   it('corpora of odd sizes, streamed and from the kept copy, rank and score as in JavaScript', () => {
     const random = seededRandom(23);
     // 129 x 1,024 streams as chunks of 64, 64 and 1 vectors.
@@ -426,6 +461,71 @@ describe('topK: the copy kept for repeated queries (keepCopy)', () => {
     for (let round = 0; round < 3; round++)
       expect(countKernelCalls('dots_f32', () => topK(query, corpus, 5, { keepCopy: false }))).toBe(2);
     expect(keptCopyBytes(corpus)).toBe(0);
+  });
+});
+
+describe('topKInt8 and topKHamming: the copy kept for repeated queries (keepCopy)', () => {
+  afterEach(() => setWebAssemblyEnabled(true));
+
+  it('topKInt8 streams the first query, copies the corpus on the second and reads the copy after, with the same exact scores each time', () => {
+    const random = seededRandom(41);
+    // 1,031 dimensions: whole 16-byte blocks and a tail; 700 vectors stream as three 256 KB chunks.
+    const corpus = Array.from({ length: 700 }, () => randomInt8(random, 1031));
+    const queries = [0, 1, 2].map(() => randomInt8(random, 1031));
+    const expected = javascriptOnly(() => queries.map((query) => topKInt8(query, [...corpus], 25)));
+    const search = (round: number, options?: { keepCopy: boolean }) =>
+      countKernelCalls('dots_i8', () =>
+        expect(topKInt8(queries[round]!, corpus, 25, options)).toEqual(expected[round]),
+      );
+    expect(search(0)).toBe(3);
+    expect(keptCopyBytes(corpus)).toBe(0);
+    // The second and third read the corpus's own copy: no call on the shared kernels.
+    expect(search(1)).toBe(0);
+    expect(keptCopyBytes(corpus)).toBeGreaterThanOrEqual(700 * 1031);
+    expect(search(2)).toBe(0);
+    // keepCopy: false streams, copy or not.
+    expect(search(2, { keepCopy: false })).toBe(3);
+  });
+
+  it('topKHamming does the same over binary and ubinary vectors mixed', () => {
+    const random = seededRandom(43);
+    // 131 bytes: whole blocks and a tail; 3,000 vectors stream as two chunks.
+    const corpus = Array.from({ length: 3000 }, (_, index) => {
+      const bits = Uint8Array.from({ length: 131 }, () => Math.floor(random() * 256));
+      return index % 3 === 0 ? new Int8Array(bits.buffer) : bits;
+    });
+    const queries = [0, 1, 2].map(() => Uint8Array.from({ length: 131 }, () => Math.floor(random() * 256)));
+    const expected = javascriptOnly(() => queries.map((query) => topKHamming(query, [...corpus], 25)));
+    const search = (round: number) =>
+      countKernelCalls('hamming', () =>
+        expect(topKHamming(queries[round]!, corpus, 25)).toEqual(expected[round]),
+      );
+    expect(search(0)).toBe(2);
+    expect(keptCopyBytes(corpus)).toBe(0);
+    expect(search(1)).toBe(0);
+    expect(keptCopyBytes(corpus)).toBeGreaterThanOrEqual(3000 * 131);
+    expect(search(2)).toBe(0);
+  });
+
+  it('keepCopy: false keeps nothing; a slot given another vector drops the copy; an unknown option is refused', () => {
+    const random = seededRandom(47);
+    const corpus = Array.from({ length: 300 }, () => randomInt8(random, 64));
+    const query = randomInt8(random, 64);
+    for (let round = 0; round < 3; round++) topKInt8(query, corpus, 3, { keepCopy: false });
+    expect(keptCopyBytes(corpus)).toBe(0);
+    topKInt8(query, corpus, 3);
+    topKInt8(query, corpus, 3);
+    expect(keptCopyBytes(corpus)).toBeGreaterThan(0);
+    corpus[150] = Int8Array.from(query);
+    expect(topKInt8(query, corpus, 1)[0]!.index).toBe(150);
+    expect(keptCopyBytes(corpus)).toBe(0);
+    expect(refusedWith(() => topKInt8(query, corpus, 1, { keepcopy: false } as never)).message).toBe(
+      'topKInt8 has no option keepcopy; did you mean keepCopy?',
+    );
+    expect(
+      refusedWith(() => topKHamming(Uint8Array.of(1), [Uint8Array.of(1)], 1, { metric: 'dot' } as never))
+        .message,
+    ).toBe('topKHamming has no option metric. It takes keepCopy.');
   });
 });
 

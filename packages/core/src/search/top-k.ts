@@ -1,9 +1,10 @@
 /**
  * Exact nearest-neighbour search over a corpus of vectors: float (`topK`, cosine or dot), int8
- * (`topKInt8`, dot) and bit-packed binary (`topKHamming`). Where the WebAssembly kernels run, the corpus
- * is streamed through them a chunk at a time (a quarter megabyte, so it stays in the CPU cache between
- * the copy and the kernel, and no second copy of the corpus is ever kept); elsewhere JavaScript loops
- * compute the same scores, bit for bit, in the same order.
+ * (`topKInt8`, dot) and bit-packed binary (`topKHamming`). Where the WebAssembly kernels run, the first
+ * query over a corpus array streams it through them a chunk at a time (a quarter megabyte, so it stays
+ * in the CPU cache between the copy and the kernel); from the second, a copy of the corpus kept in
+ * WebAssembly memory is read instead (`keepCopy`). Elsewhere JavaScript loops compute the same scores,
+ * bit for bit, in the same order.
  */
 
 import { InvalidArgumentError } from '../errors.js';
@@ -28,22 +29,28 @@ export interface NearestIndex {
   distance: number;
 }
 
-export interface TopKOptions {
+/** Options of every search: `topK`, `topKInt8` and `topKHamming`. */
+export interface SearchOptions {
+  /**
+   * Default true: from the second query over one corpus array, keep a copy of it in WebAssembly memory
+   * (as large as the corpus; corpora over 1 GiB are never copied), so that a query reads the corpus once
+   * at memory speed; the copy goes when the array does, or when a slot of it is given another vector.
+   * false streams the corpus through a quarter megabyte each time instead and keeps nothing (measured
+   * over 100,000 x 1,024 in the bench: about 1.4x slower for floats, 1.2x for int8, 1.3x for bits).
+   */
+  keepCopy?: boolean;
+}
+
+export interface TopKOptions extends SearchOptions {
   /**
    * `cosine` (default) divides by both lengths; `dot` is the same ranking for unit-length vectors and
    * faster.
    */
   metric?: 'cosine' | 'dot';
-  /**
-   * Default true: from the second query over one corpus array, keep a copy of it in WebAssembly memory
-   * (as large as the corpus; corpora over 1 GiB are never copied), so that a query reads the corpus once
-   * at memory speed; the copy goes when the array does. false streams the corpus through a quarter
-   * megabyte each time instead (about 1.4x slower) and keeps nothing.
-   */
-  keepCopy?: boolean;
 }
 
 const TOP_K_OPTIONS: SettingNames<TopKOptions> = { metric: true, keepCopy: true };
+const SEARCH_OPTIONS: SettingNames<SearchOptions> = { keepCopy: true };
 
 /** Bytes of corpus copied into the kernels' memory per call: small enough to stay in a core's cache. */
 const CHUNK_BYTES = 256 * 1024;
@@ -187,12 +194,15 @@ interface Layout {
   norms: Float64Array;
   /** 1 where `norms` holds the length of the slot's current vector. */
   measured: Uint8Array;
-  /** Float queries served with this layout, and the copy kept from the second on (`keepCopy`). */
-  floatQueries: number;
+  /**
+   * Queries served with this layout that could keep a copy (`keepCopy`), and the copy kept from the
+   * second on.
+   */
+  queries: number;
   copy: CorpusCopy | undefined;
 }
 
-/** A float corpus copied into its own kernels' memory: the query, the vectors, then 16 bytes per vector. */
+/** A corpus copied into its own kernels' memory: the query, the vectors, then each vector's output bytes. */
 interface CorpusCopy {
   kernels: Kernels;
   queryAt: number;
@@ -246,7 +256,7 @@ function layoutOf(
     runTypes: [],
     norms: new Float64Array(size),
     measured: new Uint8Array(size),
-    floatQueries: 0,
+    queries: 0,
     copy: undefined,
   };
   let lastEnd = -1;
@@ -361,21 +371,63 @@ export function keptCopyBytes(vectors: readonly unknown[]): number {
   return layouts.get(vectors)?.copy?.kernels.bytes.length ?? 0;
 }
 
-/** The copy of a float corpus kept for repeated queries, made on its second query; undefined to stream. */
-function corpusCopy(layout: Layout, dimensions: number): CorpusCopy | undefined {
+/**
+ * The copy of a corpus kept for repeated queries, made on its second query; undefined to stream. The
+ * sizes are those {@link stream} takes.
+ */
+function corpusCopy(
+  layout: Layout,
+  vectorBytes: number,
+  queryBytes: number,
+  outBytes: number,
+): CorpusCopy | undefined {
   if (layout.copy !== undefined) return layout.copy;
-  layout.floatQueries++;
+  layout.queries++;
   const size = layout.vectors.length;
-  const vectorBytes = dimensions * 4;
-  if (layout.floatQueries < 2 || size * vectorBytes > COPY_LIMIT_BYTES) return undefined;
+  if (layout.queries < 2 || size * vectorBytes > COPY_LIMIT_BYTES) return undefined;
   const queryAt = WORK_START;
-  const vectorsAt = (queryAt + dimensions * 8 + 15) & ~15;
-  const outAt = vectorsAt + size * vectorBytes;
-  const kernels = newWasmKernels(outAt + size * 16);
+  const vectorsAt = (queryAt + queryBytes + 15) & ~15;
+  const outAt = (vectorsAt + size * vectorBytes + 15) & ~15;
+  const kernels = newWasmKernels(outAt + size * outBytes);
   if (kernels === undefined) return undefined;
   copyVectors(kernels, layout, vectorsAt, 0, size, vectorBytes);
   layout.copy = { kernels, queryAt, vectorsAt, outAt };
   return layout.copy;
+}
+
+/**
+ * Scores the whole corpus with the kernels: on the copy kept of it ({@link corpusCopy}) unless `keepCopy`
+ * is false, else streamed through the shared kernels ({@link stream}, same sizes). `prepare` writes the
+ * query at `queryAt` of the kernels it is given, and `run` scores `count` vectors at `vectorsAt` (the
+ * first being `from`) into `outAt` of those kernels.
+ */
+function scoreCorpus(
+  kernels: Kernels,
+  layout: Layout,
+  keepCopy: boolean,
+  sizes: { vectorBytes: number; queryBytes: number; outBytes: number },
+  prepare: (kernels: Kernels, queryAt: number) => void,
+  run: (
+    kernels: Kernels,
+    at: { queryAt: number; vectorsAt: number; outAt: number; count: number; from: number },
+  ) => void,
+): void {
+  const { vectorBytes, queryBytes, outBytes } = sizes;
+  const copy = keepCopy ? corpusCopy(layout, vectorBytes, queryBytes, outBytes) : undefined;
+  if (copy !== undefined) {
+    prepare(copy.kernels, copy.queryAt);
+    run(copy.kernels, { ...copy, count: layout.vectors.length, from: 0 });
+    return;
+  }
+  stream(
+    kernels,
+    layout,
+    vectorBytes,
+    queryBytes,
+    outBytes,
+    (queryAt) => prepare(kernels, queryAt),
+    (at) => run(kernels, at),
+  );
 }
 
 /**
@@ -462,29 +514,14 @@ export function topK(
     }
     return best.ranked();
   }
-  const copy = options.keepCopy === false ? undefined : corpusCopy(layout, dimensions);
-  if (copy !== undefined) {
-    copy.kernels.doubles.set(query, copy.queryAt / 8);
-    scoreFloats(
-      copy.kernels,
-      layout,
-      { ...copy, count: vectors.length, from: 0 },
-      dimensions,
-      cosine,
-      queryNorm,
-      best,
-    );
-    return best.ranked();
-  }
   // Per vector: its score, then (for lengths not measured yet) its squared length, 8 bytes each.
-  stream(
+  scoreCorpus(
     kernels,
     layout,
-    dimensions * 4,
-    dimensions * 8,
-    16,
-    (queryAt) => kernels.doubles.set(query, queryAt / 8),
-    (at) => scoreFloats(kernels, layout, at, dimensions, cosine, queryNorm, best),
+    options.keepCopy !== false,
+    { vectorBytes: dimensions * 4, queryBytes: dimensions * 8, outBytes: 16 },
+    (on, queryAt) => on.doubles.set(query, queryAt / 8),
+    (on, at) => scoreFloats(on, layout, at, dimensions, cosine, queryNorm, best),
   );
   return best.ranked();
 }
@@ -495,8 +532,14 @@ export function topK(
  * The `k` int8 vectors with the largest dot product with `query`, best first (ties keep the lower index
  * first); scores are exact integers. Runs on WebAssembly SIMD where available.
  */
-export function topKInt8(query: Int8Array, vectors: readonly Int8Array[], k: number): ScoredIndex[] {
+export function topKInt8(
+  query: Int8Array,
+  vectors: readonly Int8Array[],
+  k: number,
+  options: SearchOptions = {},
+): ScoredIndex[] {
   checkSearch(query, vectors, false);
+  refuseUnknownSettings(options, SEARCH_OPTIONS, 'topKInt8', { noun: 'option' });
   const limit = checkK(k, vectors.length);
   if (limit === 0) return [];
   const dimensions = query?.length;
@@ -512,17 +555,15 @@ export function topKInt8(query: Int8Array, vectors: readonly Int8Array[], k: num
       best.offer(dotUnchecked(query, vectors[index]!), index);
     return best.ranked();
   }
-  const { exports } = kernels;
-  stream(
+  scoreCorpus(
     kernels,
     layout,
-    dimensions,
-    dimensions,
-    4,
-    (queryAt) => kernels.signedBytes.set(query, queryAt),
-    ({ queryAt, vectorsAt, outAt, count, from }) => {
-      exports.dots_i8(queryAt, vectorsAt, count, dimensions, outAt);
-      const scores = kernels.integers;
+    options.keepCopy !== false,
+    { vectorBytes: dimensions, queryBytes: dimensions, outBytes: 4 },
+    (on, queryAt) => on.signedBytes.set(query, queryAt),
+    (on, { queryAt, vectorsAt, outAt, count, from }) => {
+      on.exports.dots_i8(queryAt, vectorsAt, count, dimensions, outAt);
+      const scores = on.integers;
       for (let index = 0; index < count; index++) best.offer(scores[outAt / 4 + index]!, from + index);
     },
   );
@@ -543,8 +584,10 @@ export function topKHamming(
   query: Int8Array | Uint8Array,
   vectors: readonly (Int8Array | Uint8Array)[],
   k: number,
+  options: SearchOptions = {},
 ): NearestIndex[] {
   checkSearch(query, vectors, false);
+  refuseUnknownSettings(options, SEARCH_OPTIONS, 'topKHamming', { noun: 'option' });
   const limit = checkK(k, vectors.length);
   if (limit === 0) return [];
   const message = 'topKHamming takes an Int8Array or Uint8Array query and vectors.';
@@ -559,17 +602,15 @@ export function topKHamming(
     for (let index = 0; index < vectors.length; index++)
       best.offer(-hammingUnchecked(query, vectors[index]!), index);
   } else {
-    const { exports } = kernels;
-    stream(
+    scoreCorpus(
       kernels,
       layout,
-      bytes,
-      bytes,
-      4,
-      (queryAt) => viewOf(kernels, query instanceof Int8Array ? Int8Array : Uint8Array).set(query, queryAt),
-      ({ queryAt, vectorsAt, outAt, count, from }) => {
-        exports.hamming(queryAt, vectorsAt, count, bytes, outAt);
-        const distances = kernels.integers;
+      options.keepCopy !== false,
+      { vectorBytes: bytes, queryBytes: bytes, outBytes: 4 },
+      (on, queryAt) => viewOf(on, query instanceof Int8Array ? Int8Array : Uint8Array).set(query, queryAt),
+      (on, { queryAt, vectorsAt, outAt, count, from }) => {
+        on.exports.hamming(queryAt, vectorsAt, count, bytes, outAt);
+        const distances = on.integers;
         for (let index = 0; index < count; index++) best.offer(-distances[outAt / 4 + index]!, from + index);
       },
     );
