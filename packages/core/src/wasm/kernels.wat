@@ -191,22 +191,19 @@
   ;;
   ;; Two passes, so that no number waits for the one before it: first every `,` is found, 32 bytes at a
   ;; time (their positions kept in $out, each read before its slot is written), then each element is
-  ;; read between its separators. The common form is read inline, two neighbours at a time: -0.d…d with
-  ;; 1 to 15 digits filling the element exactly (an embedding coordinate), whose digits are exact and whose
-  ;; value is one division by an exact power of ten. Its length comes from the separators, so checking it
-  ;; is one test that every byte of the run is a digit; the pair's tests share one bitmask, and their last
-  ;; steps one f64x2 division and one store. In an array whose first element follows whitespace (one
-  ;; pretty-printed, as the Gemini API writes them unless told not to), the whitespace before each element
-  ;; is skipped first. Anything else goes through $parse_between, one element at a time.
+  ;; read between its separators. The common form is read by $pairs, two neighbours at a time: -0.d…d
+  ;; with 1 to 15 digits filling the element exactly (an embedding coordinate), whose digits are exact and
+  ;; whose value is one division by an exact power of ten. Its length comes from the separators, so
+  ;; checking it is one test that every byte of the run is a digit; the pair's tests share one bitmask,
+  ;; and their last steps one f64x2 division and one store. In an array whose first element follows
+  ;; whitespace (one pretty-printed, as the Gemini API writes them unless told not to), the whitespace
+  ;; before each element is skipped first. Anything else goes through $parse_between, one element at a
+  ;; time, and $pairs takes over again after it.
   (func $parse_array (export "parse_array") (param $start i32) (param $end i32) (param $out i32) (param $limit i32)
     (param $index i32) (param $slow i32) (result i32)
     (local $p i32) (local $close i32) (local $mask i32) (local $count i32) (local $element i32)
-    (local $from i32) (local $to i32) (local $negative i32) (local $at i32) (local $run i32) (local $bytes v128)
-    (local $commas v128) (local $zeros v128) (local $over_nine v128) (local $tens v128) (local $hundreds v128)
-    (local $ten_thousands v128) (local $pairs v128) (local $fours v128) (local $eights v128) (local $hits i32)
-    (local $slot i32) (local $low_bytes v128)
-    (local $from2 i32) (local $to2 i32) (local $negative2 i32) (local $run2 i32) (local $bytes2 v128) (local $pairs2 v128)
-    (local $fours2 v128) (local $indented i32) (local $digit_mask v128) (local $digit_mask2 v128)
+    (local $from i32) (local $to i32) (local $at i32) (local $hits i32) (local $slot i32) (local $indented i32)
+    (local $commas v128)
     (local.set $close (i32.sub (local.get $end) (i32.const 1)))
     (if (i32.or
           (i32.ne (i32.load8_u (local.get $start)) (i32.const 91))
@@ -255,35 +252,98 @@
     (if (i32.ge_u (local.get $count) (local.get $limit)) (then (return (i32.const 0))))
     (i32.store (i32.add (local.get $out) (i32.shl (local.get $count) (i32.const 2))) (local.get $close))
     (local.set $count (i32.add (local.get $count) (i32.const 1)))
-    ;; Second pass: each element between its separators.
+    ;; Second pass: runs of elements of the common form ($pairs, a loop that calls nothing, so that its
+    ;; values stay in registers), and each element between them the general way.
     (local.set $indented (i32.le_u (i32.load8_u (i32.add (local.get $start) (i32.const 1))) (i32.const 32)))
+    (local.set $to (local.get $start))
+    (loop $elements
+      (call $pairs (local.get $to) (i32.add (local.get $out) (i32.shl (local.get $element) (i32.const 2)))
+        (local.get $element) (local.get $count) (local.get $indented))
+      (local.set $to)
+      (local.set $element)
+      (if (i32.ge_u (local.get $element) (local.get $count)) (then (return (local.get $count))))
+      ;; Anything else (another form of number, whitespace around a number): one element the general way.
+      (local.set $at (i32.add (local.get $out) (i32.shl (local.get $element) (i32.const 2))))
+      (local.set $from (i32.add (local.get $to) (i32.const 1)))
+      (local.set $to (i32.load (local.get $at)))
+      (global.set $general_count (i32.add (global.get $general_count) (i32.const 1)))
+      (if (i32.eqz
+            (call $parse_between (local.get $from) (local.get $to) (local.get $at)
+              (i32.add (local.get $index) (local.get $element)) (local.get $slow)))
+        (then (return (i32.const 0))))
+      (local.set $element (i32.add (local.get $element) (i32.const 1)))
+      (br_if $elements (i32.lt_u (local.get $element) (local.get $count))))
+    (local.get $count))
+
+  ;; Reads element pairs of the common form (see $parse_array) from element $element, whose separators are
+  ;; listed from $at (each overwritten by the values as they are read; $to is the separator before it),
+  ;; while both elements of the next pair are of that form. Returns the first element it did not read
+  ;; ($count when it read them all) and the separator before that element.
+  (func $pairs (param $to i32) (param $at i32) (param $element i32) (param $count i32) (param $indented i32)
+    (result i32 i32)
+    (local $from i32) (local $to1 i32) (local $from2 i32) (local $to2 i32) (local $negative i32)
+    (local $negative2 i32) (local $run i32) (local $run2 i32) (local $bytes v128) (local $bytes2 v128)
+    (local $digit_mask v128) (local $digit_mask2 v128) (local $pairs v128) (local $pairs2 v128)
+    (local $fours v128) (local $fours2 v128) (local $eights v128) (local $zeros v128) (local $over_nine v128)
+    (local $tens v128) (local $low_bytes v128) (local $hundreds v128) (local $ten_thousands v128)
+    (local $e8 v128) (local $e16 v128)
     (local.set $zeros (i8x16.splat (i32.const 48)))
     (local.set $over_nine (i8x16.splat (i32.const 118)))
     (local.set $tens (i16x8.splat (i32.const 10)))
     (local.set $low_bytes (i16x8.splat (i32.const 255)))
     (local.set $hundreds (v128.const i16x8 100 1 100 1 100 1 100 1))
     (local.set $ten_thousands (v128.const i16x8 10000 1 10000 1 10000 1 10000 1))
-    (local.set $to (local.get $start))
-    (local.set $at (local.get $out))
-    (loop $elements
-      (local.set $from (i32.add (local.get $to) (i32.const 1)))
-      (local.set $to (i32.load (local.get $at)))
-      ;; Two elements of the common form.
-      (block $other
-        (br_if $other (i32.ge_u (i32.add (local.get $element) (i32.const 1)) (local.get $count)))
-        (local.set $from2 (i32.add (local.get $to) (i32.const 1)))
+    (local.set $e8 (f64x2.splat (f64.const 100000000)))
+    (local.set $e16 (f64x2.splat (f64.const 1e16)))
+    (block $stop
+      (loop $pair
+        (br_if $stop (i32.ge_u (i32.add (local.get $element) (i32.const 1)) (local.get $count)))
+        (local.set $from (i32.add (local.get $to) (i32.const 1)))
+        (local.set $to1 (i32.load (local.get $at)))
+        (local.set $from2 (i32.add (local.get $to1) (i32.const 1)))
         (local.set $to2 (i32.load offset=4 (local.get $at)))
-        ;; Whitespace before either, in a pretty-printed array: skipped.
+        ;; Whitespace before either, in a pretty-printed array: skipped, as $skip_space does (written out
+        ;; here, since a call would cost the loop its registers).
         (if (local.get $indented)
           (then
-            (local.set $from (call $skip_space (local.get $from)))
-            (local.set $from2 (call $skip_space (local.get $from2)))))
+            (loop $skip_from
+              (local.set $bytes (v128.load (local.get $from)))
+              (local.set $run
+                (i32.ctz
+                  (i32.or
+                    (i32.xor
+                      (i8x16.bitmask
+                        (v128.or
+                          (v128.or (i8x16.eq (local.get $bytes) (i8x16.splat (i32.const 32)))
+                            (i8x16.eq (local.get $bytes) (i8x16.splat (i32.const 10))))
+                          (v128.or (i8x16.eq (local.get $bytes) (i8x16.splat (i32.const 13)))
+                            (i8x16.eq (local.get $bytes) (i8x16.splat (i32.const 9))))))
+                      (i32.const 0xffff))
+                    (i32.const 0x10000))))
+              (local.set $from (i32.add (local.get $from) (local.get $run)))
+              (br_if $skip_from (i32.eq (local.get $run) (i32.const 16))))
+            (loop $skip_from2
+              (local.set $bytes (v128.load (local.get $from2)))
+              (local.set $run
+                (i32.ctz
+                  (i32.or
+                    (i32.xor
+                      (i8x16.bitmask
+                        (v128.or
+                          (v128.or (i8x16.eq (local.get $bytes) (i8x16.splat (i32.const 32)))
+                            (i8x16.eq (local.get $bytes) (i8x16.splat (i32.const 10))))
+                          (v128.or (i8x16.eq (local.get $bytes) (i8x16.splat (i32.const 13)))
+                            (i8x16.eq (local.get $bytes) (i8x16.splat (i32.const 9))))))
+                      (i32.const 0xffff))
+                    (i32.const 0x10000))))
+              (local.set $from2 (i32.add (local.get $from2) (local.get $run)))
+              (br_if $skip_from2 (i32.eq (local.get $run) (i32.const 16))))))
         (local.set $negative (i32.eq (i32.load8_u (local.get $from)) (i32.const 45)))
         (local.set $negative2 (i32.eq (i32.load8_u (local.get $from2)) (i32.const 45)))
         ;; Digits between "-0." (or "0.") and the separator: 1 to 15 of them.
-        (local.set $run (i32.sub (i32.sub (i32.sub (local.get $to) (local.get $from)) (local.get $negative)) (i32.const 2)))
+        (local.set $run (i32.sub (i32.sub (i32.sub (local.get $to1) (local.get $from)) (local.get $negative)) (i32.const 2)))
         (local.set $run2 (i32.sub (i32.sub (i32.sub (local.get $to2) (local.get $from2)) (local.get $negative2)) (i32.const 2)))
-        (br_if $other
+        (br_if $stop
           (i32.or
             (i32.or
               (i32.ge_u (i32.sub (local.get $run) (i32.const 1)) (i32.const 15))
@@ -298,7 +358,7 @@
         (local.set $bytes2
           (i8x16.sub (v128.load offset=2 (i32.add (local.get $from2) (local.get $negative2))) (local.get $zeros)))
         ;; Every byte of both runs a digit: 0..9 plus 118 stays below 128, anything else reaches it.
-        (br_if $other
+        (br_if $stop
           (i8x16.bitmask
             (v128.or
               (v128.and (i8x16.add_sat_u (local.get $bytes) (local.get $over_nine)) (local.get $digit_mask))
@@ -332,28 +392,19 @@
                     (f64x2.mul
                       (f64x2.convert_low_i32x4_s
                         (i8x16.shuffle 0 1 2 3 8 9 10 11 0 1 2 3 8 9 10 11 (local.get $eights) (local.get $eights)))
-                      (f64x2.splat (f64.const 100000000)))
+                      (local.get $e8))
                     (f64x2.convert_low_i32x4_s
                       (i8x16.shuffle 4 5 6 7 12 13 14 15 4 5 6 7 12 13 14 15 (local.get $eights) (local.get $eights))))
-                  (f64x2.splat (f64.const 1e16)))))
+                  (local.get $e16))))
             (i64.or
               (i64.shl (i64.extend_i32_u (local.get $negative)) (i64.const 31))
               (i64.shl (i64.extend_i32_u (local.get $negative2)) (i64.const 63)))))
         (local.set $to (local.get $to2))
         (local.set $at (i32.add (local.get $at) (i32.const 8)))
         (local.set $element (i32.add (local.get $element) (i32.const 2)))
-        (br_if $elements (i32.lt_u (local.get $element) (local.get $count)))
-        (return (local.get $count)))
-      ;; Anything else (whitespace, another form of number): the element the general way.
-      (global.set $general_count (i32.add (global.get $general_count) (i32.const 1)))
-      (if (i32.eqz
-            (call $parse_between (local.get $from) (local.get $to) (local.get $at)
-              (i32.add (local.get $index) (local.get $element)) (local.get $slow)))
-        (then (return (i32.const 0))))
-      (local.set $at (i32.add (local.get $at) (i32.const 4)))
-      (local.set $element (i32.add (local.get $element) (i32.const 1)))
-      (br_if $elements (i32.lt_u (local.get $element) (local.get $count))))
-    (local.get $count))
+        (br $pair)))
+    (local.get $element)
+    (local.get $to))
 
   ;; Reads the element from $from to its separator at $to: whitespace, one number ($parse_number, stored
   ;; at $out), whitespace. Returns 1, or 0 when that is not what lies between.
