@@ -146,8 +146,9 @@ export async function openPipe(path: string): Promise<Socket> {
 }
 
 /**
- * Ends the wait of every open listed while it waits ({@link openFile}, {@link openPipe}): the other end is opened without waiting (which
- * lets the waiting open through) and closed at once. Returns whether any open was waiting.
+ * Ends the wait of every open listed while it waits ({@link openFile}, {@link openPipe}): the other end
+ * is opened without waiting (which lets the waiting open through) and closed at once. Returns whether
+ * any open was waiting.
  */
 export function releaseWaitingOpens(): boolean {
   for (const { path, reads } of waitingOpens) {
