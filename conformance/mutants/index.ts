@@ -155,6 +155,12 @@ interface WrongJoin {
 
 const WRONG_JOINS: WrongJoin[] = [
   {
+    name: 'ignores-base-url',
+    bug: (path) => `sends \`${path}\` to the API's default base URL, whatever \`baseURL\` it was given`,
+    caughtBy: ['base-url', 'base-url-trailing-slash'],
+    join: (_baseURL, path) => `https://api.acme.test/v1${path}`,
+  },
+  {
     name: 'keeps-trailing-slash',
     bug: (path) =>
       `joins \`baseURL\` and the path as given, so a base URL ending in \`/\` makes \`/${path}\``,
@@ -1114,17 +1120,6 @@ export const mutants: Mutant[] = [
   ),
 
   // ------------------------------------------------------------------ found by review C
-  mutant(
-    'embeddings',
-    'ignores-base-url',
-    "sends every call to the API's default base URL, whatever `baseURL` it was given",
-    ['base-url', 'base-url-trailing-slash'],
-    class extends AcmeEmbeddingModel {
-      protected override url(path: string) {
-        return `https://api.acme.test/v1${path}`;
-      }
-    },
-  ),
   mutant(
     'embeddings',
     'guesses-usage',
