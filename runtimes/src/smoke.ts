@@ -6,6 +6,7 @@
  */
 import { embed, embedMany } from '@embedkit/core';
 import { createTransport } from '@embedkit/core/provider';
+import { webAssemblyKernelsLoaded } from '@embedkit/core/testing';
 import { createOpenAI } from '@embedkit/provider-openai';
 import { type Cassette, createReplayFetch } from '@embedkit/replay';
 
@@ -21,6 +22,8 @@ export interface SmokeSettings {
 export interface SmokeResult {
   /** The transport core picked for this runtime with no setting: `fetch` everywhere but Node. */
   defaultTransport: string;
+  /** Whether core's WebAssembly kernels loaded here (else JavaScript serves, with the same results). */
+  kernels: boolean;
   replay: { vectors: number[][]; usage: unknown; unused: string[]; mismatches: number };
   embed: { vector: number[]; usage: unknown };
   embedMany: { vectors: number[][]; usage: unknown };
@@ -50,6 +53,7 @@ export async function runSmoke(settings: SmokeSettings): Promise<SmokeResult> {
   });
   return {
     defaultTransport: createTransport().kind,
+    kernels: webAssemblyKernelsLoaded(),
     replay: {
       vectors: replayed.embeddings.map((vector) => leading(vector, 4)),
       usage: replayed.usage ?? null,

@@ -159,6 +159,8 @@ export function smokeSettings(api: LoopbackServer): SmokeSettings {
 /** What every runtime must produce and what the loopback server must have seen. */
 export function expectSmoke(result: SmokeResult, api: LoopbackServer, origin: string | undefined): void {
   expect(result.defaultTransport).toBe('fetch');
+  // Every runtime here has WebAssembly SIMD: the kernels must load, not fall back unseen.
+  expect(result.kernels).toBe(true);
   const expected = CASSETTE.expect as { embeddings: { prefixes: number[][] }; usage: unknown };
   expect(result.replay).toEqual({
     vectors: expected.embeddings.prefixes.map((prefix) => prefix.map((value) => Math.fround(value))),

@@ -13,6 +13,7 @@ import type {
   EmbedRequest,
   EmbedResponse,
 } from './types.js';
+import { wasmKernels } from './wasm/kernels.js';
 
 export interface MockEmbeddingModelOptions {
   provider?: string;
@@ -169,4 +170,13 @@ export function seededRandom(seed: number): () => number {
     value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
     return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * Whether core's WebAssembly kernels (float JSON parsing, base64, finiteness checks, search) compile and
+ * load in this runtime. Where they do not, JavaScript gives the same results, more slowly and unseen: a
+ * test of a runtime the kernels should serve asserts this to see that they do.
+ */
+export function webAssemblyKernelsLoaded(): boolean {
+  return wasmKernels() !== undefined;
 }

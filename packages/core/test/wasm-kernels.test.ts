@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { webAssemblyKernelsLoaded } from '../src/testing.js';
 import { allFinite } from '../src/vectors.js';
 import {
   KERNEL_LAYOUT,
@@ -44,6 +45,12 @@ describe('the WebAssembly kernels module', () => {
     kernels.floats.fill(0.5, farAt / 4 + 16, farAt / 4 + 24);
     kernels.exports.dots_f32(farAt, farAt + 64, 1, 8, farAt + 128);
     expect(kernels.doubles[(farAt + 128) / 8]).toBe(8);
+  });
+
+  it('webAssemblyKernelsLoaded (from @embedkit/core/testing) says whether the kernels serve: here yes; switched off, no', () => {
+    expect(webAssemblyKernelsLoaded()).toBe(true);
+    setWebAssemblyEnabled(false);
+    expect(webAssemblyKernelsLoaded()).toBe(false);
   });
 
   it('instantiates once and serves every caller the same instance, with its tables written', () => {
