@@ -1,5 +1,5 @@
 import { closeSync, constants, open as openCallback, openSync, type Stats, statSync } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { promisify } from 'node:util';
 import { CliError } from './errors.js';
@@ -92,51 +92,35 @@ export function pipeKind(path: string): string | undefined {
   return undefined;
 }
 
-/** Opens of FIFOs still waiting for a process at the other end: the path, and whether this end reads. */
-const waitingOpens = new Set<{ path: string; reads: boolean }>();
-
-/**
- * `opening()`, an open of `path`, listed while it waits for the other end when `path` is a FIFO (a named
- * pipe that no process reads from, or writes to, yet). The wait holds a thread of libuv's pool, and
- * `process.exit` waits for those threads: {@link releaseWaitingOpens} ends the wait, so that a run
- * stopped then can exit.
- */
-async function listedWhileWaiting<T>(path: string, reads: boolean, opening: () => Promise<T>): Promise<T> {
-  let fifo = false;
-  try {
-    fifo = statSync(path).isFIFO();
-  } catch {
-    // Not there yet (an output about to be created): no FIFO to wait on.
-  }
-  if (!fifo) return opening();
-  const waiting = { path, reads };
-  waitingOpens.add(waiting);
-  try {
-    return await opening();
-  } finally {
-    waitingOpens.delete(waiting);
-  }
-}
-
-/** `open(path, flags)`; an open of a FIFO that waits for the other end is released by a signal. */
-export function openFile(path: string, flags: 'r' | 'w' | 'r+' | 'w+'): Promise<FileHandle> {
-  return listedWhileWaiting(path, flags === 'r', () => open(path, flags));
-}
+/** Paths of FIFOs whose {@link openPipe} waits for a writer (one entry per open). */
+const waitingOpens = new Set<{ path: string }>();
 
 const openDescriptor = promisify(openCallback);
 
 /**
- * The FIFO at `path` as a stream read on the event loop, as stdin is (its open, which waits for a
- * writer, released by a signal). Read through a file handle, each read held a thread of libuv's pool
- * until the writer sent more, and `process.exit` waits for those threads: a run stopped by a signal
- * while its writer stalled said what it kept, then stayed alive until the writer wrote or closed.
+ * The FIFO at `path` as a stream read on the event loop, as stdin is. Read through a file handle, each
+ * read held a thread of libuv's pool until the writer sent more, and `process.exit` waits for those
+ * threads: a run stopped by a signal while its writer stalled said what it kept, then stayed alive until
+ * the writer wrote or closed.
  *
- * The descriptor read is the one whose open waited: a second open, made without waiting once a writer
- * had come and gone, would never be told that the writer closed (Linux reports the hang-up only to
- * readers that were open while a writer was), and the read would wait for ever.
+ * The open waits for a writer, on a thread of the pool too: it is listed meanwhile, so that
+ * {@link releaseWaitingOpens} can end the wait of a run stopped then. The descriptor read is the one
+ * whose open waited: a second open, made without waiting once a writer had come and gone, would never be
+ * told that the writer closed (Linux reports the hang-up only to readers that were open while a writer
+ * was), and the read would wait for ever.
+ *
+ * (Outputs need no such care: bulk refuses a pipe at `--out`, see {@link pipeKind}, and index writes a
+ * file of its own naming, then renames it.)
  */
 export async function openPipe(path: string): Promise<Socket> {
-  const descriptor = await listedWhileWaiting(path, true, () => openDescriptor(path, 'r'));
+  const waiting = { path };
+  waitingOpens.add(waiting);
+  let descriptor: number;
+  try {
+    descriptor = await openDescriptor(path, 'r');
+  } finally {
+    waitingOpens.delete(waiting);
+  }
   try {
     return new Socket({ fd: descriptor, readable: true, writable: false });
   } catch (error) {
@@ -146,14 +130,14 @@ export async function openPipe(path: string): Promise<Socket> {
 }
 
 /**
- * Ends the wait of every open listed while it waits ({@link openFile}, {@link openPipe}): the other end
- * is opened without waiting (which lets the waiting open through) and closed at once. Returns whether
- * any open was waiting.
+ * Ends the wait of every {@link openPipe} still waiting for a writer: the FIFO is opened for writing
+ * without waiting (which lets the waiting open through) and closed at once. Returns whether any open was
+ * waiting.
  */
 export function releaseWaitingOpens(): boolean {
-  for (const { path, reads } of waitingOpens) {
+  for (const { path } of waitingOpens) {
     try {
-      closeSync(openSync(path, (reads ? constants.O_WRONLY : constants.O_RDONLY) | constants.O_NONBLOCK));
+      closeSync(openSync(path, constants.O_WRONLY | constants.O_NONBLOCK));
     } catch {
       // Removed since, or its open has just gone through: nothing waits on it.
     }

@@ -1,9 +1,9 @@
 import { createReadStream, type Stats } from 'node:fs';
-import { type FileHandle, stat } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { extname } from 'node:path';
 import { CliError, InputError } from './errors.js';
-import { describeFileError, openFile, openPipe } from './file-system.js';
+import { describeFileError, openPipe } from './file-system.js';
 import { ConsumedInputHash } from './input-fingerprint.js';
 
 export type InputFormat = 'txt' | 'jsonl' | 'csv';
@@ -114,7 +114,7 @@ export async function openInput(options: InputOptions): Promise<InputSource> {
     // Opening proves the file is readable now, so the error comes before any output is created.
     if (info.isFIFO()) pipe = await openPipe(options.path);
     else {
-      handle = await openFile(options.path, 'r');
+      handle = await open(options.path, 'r');
       if (info.isFile()) {
         await handle.close();
         handle = undefined;

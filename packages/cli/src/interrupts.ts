@@ -5,8 +5,8 @@ import { releaseWaitingOpens } from './file-system.js';
  * Ctrl-C (SIGINT) and SIGTERM during a run that writes an output (bulk, index). The first aborts
  * {@link signal}: the run stops at its next safe point, says what it kept, cleans up and exits with
  * {@link exitCode}. A second means the user will not wait: the process exits at once with the first
- * one's code. So does the first while the run waits to open a FIFO that no process has opened the other
- * end of (there is no safe point before that open returns). The output's lock is released on the way
+ * one's code. So does the first while the run waits to open a FIFO input that no process writes to yet
+ * (there is no safe point before that open returns). The output's lock is released on the way
  * out all the same (an {@link OutputLock} removes its file when the process exits); a later run clears
  * whatever else that leaves.
  */
@@ -73,8 +73,8 @@ export class Interrupts {
   private readonly onSignal = (signal: NodeJS.Signals): void => {
     const first = !this.controller.signal.aborted;
     if (first) this.code = exitForSignal(signal);
-    // A run waiting to open a FIFO until a process comes to its other end reaches no safe point, and the
-    // wait would keep process.exit waiting too: it is released, and the process exits now.
+    // A run waiting to open a FIFO input until a writer comes reaches no safe point, and the wait would
+    // keep process.exit waiting too: it is released, and the process exits now.
     if (releaseWaitingOpens() || !first) process.exit(this.code);
     this.controller.abort();
     for (const refuse of this.waiting) refuse(this.controller.signal.reason);

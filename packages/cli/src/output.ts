@@ -4,7 +4,7 @@ import { type FileHandle, open, readdir, readFile, rename, unlink } from 'node:f
 import { basename, dirname, join } from 'node:path';
 import type { Embedding, OutputType } from '@embedkit/core';
 import { CliError } from './errors.js';
-import { onOutputFile, openFile, writeNewFile } from './file-system.js';
+import { onOutputFile, writeNewFile } from './file-system.js';
 import { EMPTY_FINGERPRINT, type InputFingerprint } from './input-fingerprint.js';
 import type { InputRecord } from './inputs.js';
 import { NPY_HEADER_BYTES, npyDescr, npyHeader, rowBytes } from './npy.js';
@@ -301,25 +301,25 @@ export class BulkOutput {
     // The checkpoint comes first: a crash before the first flush then leaves output that a re-run
     // recognises as this job's and cuts back to nothing.
     await this.writeCheckpoint();
-    this.data = await onOutputFile(out, () => openFile(out, 'w'));
+    this.data = await onOutputFile(out, () => open(out, 'w'));
     if (this.checkpoint.job.output === 'npy') {
       // A header for zero rows: the .npy loads from the start, and every flush rewrites it.
       await this.writeNpyHeader();
-      this.meta = await onOutputFile(metaPath(out), () => openFile(metaPath(out), 'w'));
+      this.meta = await onOutputFile(metaPath(out), () => open(metaPath(out), 'w'));
     }
   }
 
   /** Reopens the output's files at the checkpoint, cutting off whatever a crash left after it. */
   private async reopen(): Promise<void> {
     const { out } = this;
-    this.data = await onOutputFile(out, () => openFile(out, existsSync(out) ? 'r+' : 'w+'));
+    this.data = await onOutputFile(out, () => open(out, existsSync(out) ? 'r+' : 'w+'));
     if (this.checkpoint.job.output === 'npy') {
       // The header first, then the cut: at every moment the header counts only rows the file holds,
       // so the .npy stays loadable even if this run dies before its first flush.
       await this.writeNpyHeader();
       await onOutputFile(out, () => this.data.sync());
       const meta = metaPath(out);
-      this.meta = await onOutputFile(meta, () => openFile(meta, existsSync(meta) ? 'r+' : 'w+'));
+      this.meta = await onOutputFile(meta, () => open(meta, existsSync(meta) ? 'r+' : 'w+'));
       await onOutputFile(meta, () => this.meta!.truncate(this.metaBytes));
     }
     await onOutputFile(out, () => this.data.truncate(this.dataBytes));

@@ -21,12 +21,13 @@ import {
   startFakeOpenAI,
   temporaryDirectory,
   waitFor,
+  within,
 } from './helpers.js';
 
-// A FIFO (named pipe) with no process at its other end: opening it waits, on a thread of libuv's pool,
-// until one comes, and process.exit waits for those threads to finish. Such a run reaches no safe point
-// until the open returns. Before the fix, neither a first signal (the run never got to stop) nor a second
-// (process.exit waited on the open) ended it: only SIGKILL did.
+// A FIFO (named pipe) as the input, with no process writing to it: opening it waits, on a thread of
+// libuv's pool, until one comes, and process.exit waits for those threads to finish. Such a run reaches
+// no safe point until the open returns. Before the fix, neither a first signal (the run never got to
+// stop) nor a second (process.exit waited on the open) ended it: only SIGKILL did.
 
 /** Whether a thread of process `pid` waits in the kernel for the other end of a FIFO. */
 function waitsOnFifo(pid: number | undefined): boolean {
@@ -38,14 +39,6 @@ function waitsOnFifo(pid: number | undefined): boolean {
   } catch {
     return false;
   }
-}
-
-/** `running`, or undefined when it has not ended within `ms`. */
-function within(running: Promise<RunResult>, ms: number): Promise<RunResult | undefined> {
-  return Promise.race([
-    running,
-    new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms)),
-  ]);
 }
 
 /**
@@ -80,12 +73,11 @@ describe.skipIf(!waitChannelsShown())('bulk waiting to open a FIFO (Linux, wait 
     input: string,
     out: string,
     signal: NodeJS.Signals,
-    extra: string[] = [],
   ): Promise<RunResult | undefined> {
     const answering = await startFakeOpenAI();
     let child: ChildProcess | undefined;
     try {
-      const running = runCli(bulkArgs(answering, input, out, ['--format', 'txt', ...extra]), {
+      const running = runCli(bulkArgs(answering, input, out, ['--format', 'txt']), {
         onSpawn: (spawned) => {
           child = spawned;
         },

@@ -265,6 +265,14 @@ export function contextLengthError(index: number): FakeAnswer {
   };
 }
 
+/** `running`, or undefined when it has not ended within `ms` (a run that should stop, and may hang). */
+export function within(running: Promise<RunResult>, ms: number): Promise<RunResult | undefined> {
+  return Promise.race([
+    running,
+    new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms)),
+  ]);
+}
+
 /** Resolves once `condition` holds (polled every `everyMs`), or rejects after `timeoutMs`. */
 export async function waitFor(
   condition: () => boolean,

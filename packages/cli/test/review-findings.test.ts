@@ -17,6 +17,7 @@ import {
   startFakeOpenAI,
   temporaryDirectory,
   waitFor,
+  within,
 } from './helpers.js';
 
 // Findings of an outside review run against a misbehaving loopback server: each case names the bug it
@@ -346,10 +347,7 @@ describe('signals', () => {
         'the lines',
       );
       child!.kill('SIGINT');
-      const exited = await Promise.race([
-        running,
-        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 5_000)),
-      ]);
+      const exited = await within(running, 5_000);
       expect(exited, 'the process ended within 5 s of the signal').toBeDefined();
       expect(exited!.code).toBe(130);
       expect(exited!.stderr).toContain('interrupted');
@@ -381,10 +379,7 @@ describe('signals', () => {
       await waitFor(() => existsSync(`${out}.lock`), 'the lock');
       await new Promise((resolve) => setTimeout(resolve, 500));
       child!.kill('SIGTERM');
-      const exited = await Promise.race([
-        running,
-        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 5_000)),
-      ]);
+      const exited = await within(running, 5_000);
       expect(exited, 'the process ended within 5 s of the signal').toBeDefined();
       expect(exited).toMatchObject({ code: 143, signal: null });
       expect(exited!.stderr).toContain('interrupted');
