@@ -5,6 +5,7 @@
 import { baseURLs, clientById, Skip } from './clients.mjs';
 import { makeInputs, poolVector, VECTOR_POOL, vectorJson, verifyResults } from './data.mjs';
 import { median } from './report.mjs';
+import { threadCpuMs } from './threads.mjs';
 
 const job = JSON.parse(process.env.BENCH_JOB);
 const gc = globalThis.gc;
@@ -48,16 +49,21 @@ function cpuMsSince(start) {
 async function measureOnce(adapter, inputs) {
   await collect();
   const before = heldBytes();
+  const threadsStart = threadCpuMs();
   const cpuStart = process.cpuUsage();
   const wallStart = performance.now();
   const result = await adapter.embed(inputs);
   const vectors = adapter.vectors(result);
   const wallMs = performance.now() - wallStart;
   const cpuMs = cpuMsSince(cpuStart);
+  const threadsEnd = threadCpuMs();
   await collect();
   const retainedBytes = heldBytes() - before;
   const problem = verifyResults(inputs, vectors, job.dimensions);
-  return { cpuMs, wallMs, retainedBytes, problem };
+  const all = threadsEnd === undefined ? 0 : threadsEnd.all - threadsStart.all;
+  // The share of the job's CPU spent off the main thread (undefined without /proc, or with too few ticks).
+  const helperShare = all >= 50 ? (all - (threadsEnd.main - threadsStart.main)) / all : undefined;
+  return { cpuMs, wallMs, retainedBytes, problem, helperShare };
 }
 
 function roundToBatch(count) {
@@ -140,9 +146,15 @@ async function measureClient() {
     for (let repetition = 0; repetition < repetitions; repetition++) {
       const run = await measureOnce(adapter, inputs);
       problem ??= run.problem;
-      runs.push({ cpuMs: run.cpuMs, wallMs: run.wallMs, retainedBytes: run.retainedBytes });
+      runs.push({
+        cpuMs: run.cpuMs,
+        wallMs: run.wallMs,
+        retainedBytes: run.retainedBytes,
+        helperShare: run.helperShare,
+      });
     }
     const cpuMs = median(runs.map((run) => run.cpuMs));
+    const shares = runs.map((run) => run.helperShare).filter((share) => share !== undefined);
     rate = cpuMs / count;
     retainedPerVector = median(runs.map((run) => run.retainedBytes)) / count;
     cells.push({
@@ -153,6 +165,7 @@ async function measureClient() {
       cpuMsPer1000: (cpuMs / count) * 1000,
       wallMs: median(runs.map((run) => run.wallMs)),
       retainedBytesPerVector: retainedPerVector,
+      helperShare: shares.length === 0 ? undefined : median(shares),
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
       problem,
     });

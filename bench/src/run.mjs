@@ -710,7 +710,7 @@ function peerMarkdown({
   lines.push(
     `Node ${nodeVersion} (npm \`node@24\`); ${machine()}. Every client embeds the same inputs (\`#<n> …\`, about 130 characters) through the same loopback server (its own process) and gets the same fixed vectors (checked). ` +
       `Each client runs in its own process per (dimensions, call size): a one-call probe, a warm-up of 50 calls at 256 dimensions (the JIT optimises per call, not per byte), warm-up runs on 10,000 other inputs (up to 3, until CPU per vector stops falling), the 10,000-input cell (${GRID_RUNS.small} measured runs, median), then the 100,000-input cell (${GRID_RUNS.large} runs, median); peak RSS is read after each cell. ` +
-      `Client CPU is \`process.cpuUsage()\` of that process over the whole job. ` +
+      `Client CPU is \`process.cpuUsage()\` of that process over the whole job, every thread included; the share spent off the main thread is read from \`/proc/self/task\` (median of the cell's runs). ` +
       `To fit the run in 10 minutes on 2 cores, a cell whose measured runs would take more than ${formatNumber(budgetMs.small / 1000, 1)} s (10,000 inputs) or ${formatNumber(budgetMs.large / 1000, 1)} s (100,000 inputs) of client CPU is measured on its first N inputs (a whole number of calls, the same for each of its runs), marked * (sampled): its per-vector figures stay comparable, its wall time and peak RSS are for the sample. ` +
       `Gemini's \`batchEmbedContents\` takes at most 100 requests, so every Gemini client uses calls of 100. The server indents Gemini answers, one value a line, as the API does by default, and writes them compact for a call that sends \`prettyPrint=false\` (embedkit does; the peers send nothing). Voyage models stop at 2,048 dimensions, so the Voyage wire uses 2,048 where the others use 3,072.`,
     '',
@@ -739,6 +739,10 @@ function peerMarkdown({
     [
       'Heap retained per vector, KB (heapUsed + arrayBuffers, after GC, holding the vectors)',
       (row) => kilobytes(row.retainedBytesPerVector),
+    ],
+    [
+      "Share of client CPU off the main thread, % (V8's helper threads: concurrent garbage collection, background compiling)",
+      (row) => formatNumber(row.helperShare * 100, 0),
     ],
   ];
   for (const wire of ['openai', 'voyage', 'gemini']) {

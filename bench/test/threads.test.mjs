@@ -1,0 +1,42 @@
+// The per-thread CPU reading behind the peer report's "off the main thread" share.
+
+import { existsSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { threadCpuMs } from '../src/threads.mjs';
+
+function spin(ms) {
+  const end = performance.now() + ms;
+  let x = 0;
+  while (performance.now() < end) x += Math.sqrt(x + 1);
+  return x;
+}
+
+// /proc/self/task exists on Linux only; elsewhere the report shows no share, which the last test checks.
+describe.runIf(existsSync('/proc/self/task'))('threadCpuMs', () => {
+  it('counts work on the main thread as main, and work on another thread in all only', async () => {
+    const start = threadCpuMs();
+    spin(300);
+    const afterMain = threadCpuMs();
+    expect(afterMain.main - start.main).toBeGreaterThanOrEqual(200);
+    expect(afterMain.all - start.all).toBeGreaterThanOrEqual(afterMain.main - start.main);
+
+    const worker = new Worker(
+      'const end = performance.now() + 400; let x = 0; while (performance.now() < end) x += Math.sqrt(x + 1); require("node:worker_threads").parentPort.postMessage(x);',
+      { eval: true },
+    );
+    // The main thread waits (idle) while the worker spins; the worker is read before it exits.
+    const spun = new Promise((resolve) => worker.once('message', resolve));
+    await spun;
+    const afterWorker = threadCpuMs();
+    await worker.terminate();
+    expect(afterWorker.all - afterMain.all).toBeGreaterThanOrEqual(300);
+    expect(afterWorker.main - afterMain.main).toBeLessThan(150);
+  });
+});
+
+describe.skipIf(existsSync('/proc/self/task'))('threadCpuMs without /proc', () => {
+  it('is undefined', () => {
+    expect(threadCpuMs()).toBeUndefined();
+  });
+});
