@@ -36,7 +36,8 @@ const PATH_SEGMENT = /^([^.[\]]*)((?:\[\*\])*)$/;
  * trie. A segment is a key, optionally followed by `[*]` for every item of an array.
  */
 function compilePaths(paths: readonly string[]): PathNode {
-  const cacheKey = paths.join('\n');
+  // JSON of the list: a key no other list shares (a path may hold any character but `.`, `[` and `]`).
+  const cacheKey = JSON.stringify(paths);
   const cached = compiled.get(cacheKey);
   if (cached !== undefined) return cached;
   const root = newNode();
@@ -81,6 +82,8 @@ for (let exponent = 0; exponent < 23; exponent++) POWERS_OF_TEN[exponent] = Numb
 
 /** 2^53: every integer up to it is a double. */
 const EXACT_INTEGER_LIMIT = 9007199254740992;
+/** Exponents are read up to this; a longer one sends its number to `Number()`. */
+const EXPONENT_CAP = 100_000;
 /** 2^-51: the relative error bound per digit of the approximate path (see `parseNumberArray`). */
 const ERROR_PER_DIGIT = 2 ** -51;
 
@@ -131,6 +134,7 @@ function parseNumberArray(
     let mantissa = 0;
     let digits = 0;
     let scale = 0;
+    let exponentBeyondCap = false;
     if (byte === 48 /* 0 */) {
       // JSON allows no leading zeros: a digit after this one is caught by the delimiter check below.
       byte = bytes[++position]!;
@@ -167,8 +171,10 @@ function parseNumberArray(
       if (!(byte >= 48 && byte <= 57)) return -1;
       let exponent = 0;
       do {
-        // Capped: anything this far out is decided by Number() below.
-        if (exponent < 100_000) exponent = exponent * 10 + (byte - 48);
+        // Past the cap the exponent is not kept: `Number()` reads the number below. (A capped exponent
+        // must not count: a fraction of as many digits would bring it back within +-22.)
+        if (exponent < EXPONENT_CAP) exponent = exponent * 10 + (byte - 48);
+        else exponentBeyondCap = true;
         byte = bytes[++position]!;
       } while (byte >= 48 && byte <= 57);
       scale += exponentNegative ? -exponent : exponent;
@@ -176,7 +182,7 @@ function parseNumberArray(
     let value: number;
     if (mantissa === 0) {
       value = negative ? -0 : 0;
-    } else if (scale >= -22 && scale <= 22) {
+    } else if (scale >= -22 && scale <= 22 && !exponentBeyondCap) {
       value = scale < 0 ? mantissa / POWERS_OF_TEN[-scale]! : mantissa * POWERS_OF_TEN[scale]!;
       if (negative) value = -value;
       if (mantissa > EXACT_INTEGER_LIMIT) {
@@ -306,8 +312,9 @@ function scanValue(
       found.kinds.push(1);
       return end;
     }
-    // Anything else stays in the envelope for the provider's own checks.
-    return skipValue(bytes, position);
+    // Anything else stays in the envelope for the provider's own checks, walked like any other value
+    // when a longer path goes through it (paths `y` and `y.values`: an object at `y` may hold a vector).
+    if (node.keys.length === 0 && node.items === undefined) return skipValue(bytes, position);
   }
   if (first === 123 && node.keys.length > 0) {
     position = skipSpace(bytes, position + 1);

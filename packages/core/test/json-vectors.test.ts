@@ -271,6 +271,29 @@ for (const backend of ['webassembly', 'javascript'] as const) {
           }
     });
 
+    it('reads an exponent longer than it keeps as Number() does, however long the fraction before it', () => {
+      // Bug: the exponent was capped at 100,000 and the capped value counted, so a fraction of 100,000
+      // digits brought the scale back within +-22 and 0.0…01e1000000 (Infinity) was read as 1.
+      const numbers = [
+        `0.${'0'.repeat(99_999)}1e1000000`,
+        `-0.${'0'.repeat(99_977)}1e1000000`,
+        `0.${'0'.repeat(99_999)}1e+1000000`,
+        `1e${'0'.repeat(7)}1`,
+        `0.${'0'.repeat(999_999)}15e1000001`,
+        `5e-${'9'.repeat(8)}`,
+      ];
+      for (const number of numbers) {
+        const text = `{"embedding":{"values":[${number},0.5]}}`;
+        const parsed = parse(text, ['embedding.values'])!.value as { embedding: { values: Float32Array } };
+        const expected = Math.fround(JSON.parse(number));
+        expect(
+          Object.is(parsed.embedding.values[0], expected),
+          `${number.slice(0, 12)}…${number.slice(-12)}`,
+        ).toBe(true);
+        expect(parsed.embedding.values[1]).toBe(0.5);
+      }
+    });
+
     it('across parse windows: 300 vectors of 1,024 values (3.6 MB), slow numbers in each', () => {
       const random = fc.sample(fc.double({ min: -0.2, max: 0.2, noNaN: true }), {
         seed: SEED,
@@ -549,6 +572,35 @@ describe('the envelope around the vectors', () => {
     const text = '{\n  "embedding": {\n    "values": [\n      -0.0216,\n      0.0033\n    ]\n  }\n}\n';
     const parsed = parse(text, ['embedding.values'])!.value as { embedding: { values: Float32Array } };
     expect(Array.from(parsed.embedding.values)).toEqual([Math.fround(-0.0216), Math.fround(0.0033)]);
+  });
+
+  it('reads a vector inside an object at a path that is itself a vector path (paths y and y.values)', () => {
+    // Bug: an object at a vector path was skipped unread, so the array inside it stayed in the envelope
+    // as a plain array, and putting the vectors back took it for the label of another vector.
+    const cases: [string, string[]][] = [
+      ['{"x":[1,2],"y":{"values":[0.5,3]}}', ['x', 'y', 'y.values']],
+      ['{"x":[1],"y":{"values":[2]}}', ['x', 'y', 'y.values']],
+      ['{"a":[5],"a":{"b":[0.25]}}', ['a', 'a.b']],
+      ['{"y":[3,4],"z":[7,8],"z":{"y":[1,-2]}}', ['y', 'z', 'z.y']],
+    ];
+    for (const [text, paths] of cases) {
+      const parsed = parse(text, paths);
+      expect(parsed, text).toBeDefined();
+      // Every array at one of the paths is a Float32Array of the same values, everything else as JSON.parse reads it.
+      const expected = JSON.parse(text, function (this: unknown, _key, value) {
+        return Array.isArray(value) && value.every((item) => typeof item === 'number')
+          ? Float32Array.from(value)
+          : value;
+      });
+      expect(parsed!.value, text).toEqual(expected);
+    }
+  });
+
+  it('compiles each list of paths apart, whatever characters the paths hold', () => {
+    // Bug: lists were cached by their paths joined with newlines, so ["a\nb"] was read as ["a", "b"].
+    expect((parse('{"a":[1]}', ['a', 'b'])!.value as { a: unknown }).a).toBeInstanceOf(Float32Array);
+    // No vector at that path: the fast path steps aside and the caller reads the body with JSON.parse.
+    expect(parse('{"a":[1]}', ['a\nb'])).toBeUndefined();
   });
 
   it('with duplicate keys, keeps the last one, as JSON.parse does', () => {
