@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { gzipSync } from 'node:zlib';
+import { deflateRawSync, gzipSync } from 'node:zlib';
 import { Agent, type Dispatcher, MockAgent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
@@ -440,7 +440,7 @@ describe('undici transport against a local HTTP server (default dispatcher)', ()
     };
     const result = await call();
     expect(result.body).toEqual(payload);
-    expect(requests[0]!.headers['accept-encoding']).toBe('gzip, deflate, br');
+    expect(requests[0]!.headers['accept-encoding']).toBe('gzip, br');
     expect(requests[0]!.headers['user-agent']).toBe(`embedkit/${VERSION}`);
     expect(requests[0]!.body).toBe('{"input":["x"]}');
   });
@@ -511,6 +511,49 @@ describe('undici transport against a local HTTP server (default dispatcher)', ()
     };
     const error = await rejection(call({ maxResponseBytes: 100_000 }));
     expect(InvalidResponseError.isInstance(error)).toBe(true);
+  });
+
+  it('offers no deflate: an answer some servers would send raw-deflated is read (undici reads only zlib-wrapped deflate)', async () => {
+    const payload = { data: [{ index: 0, embedding: 'AACAPw==' }], pad: 'x'.repeat(5_000) };
+    handler = (request, response) => {
+      // As such a server does: deflate when offered (raw, without the zlib wrapper), else gzip.
+      const offered = String(request.headers['accept-encoding']);
+      const deflate = offered.includes('deflate');
+      const body = deflate ? deflateRawSync(JSON.stringify(payload)) : gzipSync(JSON.stringify(payload));
+      response.writeHead(200, {
+        'content-type': 'application/json',
+        'content-encoding': deflate ? 'deflate' : 'gzip',
+        'content-length': body.length,
+      });
+      response.end(body);
+    };
+    expect((await call()).body).toEqual(payload);
+  });
+
+  it('a compressed body that does not decompress is a non-retryable InvalidResponseError, not a network fault', async () => {
+    const whole = gzipSync(JSON.stringify({ data: [], pad: 'y'.repeat(50_000) }));
+    const bodies: [string, Buffer][] = [
+      // Cut short, with a length that matches what is sent (a proxy's truncation).
+      ['gzip', whole.subarray(0, 40)],
+      // Raw deflate under a deflate label, sent though not offered.
+      ['deflate', deflateRawSync('{"data":[]}')],
+    ];
+    for (const [encoding, body] of bodies) {
+      handler = (_request, response) => {
+        response.writeHead(200, {
+          'content-type': 'application/json',
+          'content-encoding': encoding,
+          'content-length': body.length,
+        });
+        response.end(body);
+      };
+      const error = await rejection(call());
+      expect(InvalidResponseError.isInstance(error), String(error)).toBe(true);
+      expect((error as InvalidResponseError).isRetryable).toBe(false);
+      expect((error as Error).message).toMatch(
+        /^local sent a compressed body that does not decompress \(Z_(BUF|DATA)_ERROR .+\)\. A proxy or gateway/,
+      );
+    }
   });
 
   it('keeps working after a refused response', async () => {

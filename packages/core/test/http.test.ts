@@ -28,6 +28,17 @@ function jsonResponse(status: number, body: unknown, headers: Record<string, str
   });
 }
 
+/** A POST of `{}` to `URL_BASE` through the fetch transport, under `signal`. */
+function requestWithSignal(fetch: FetchFunction, signal: AbortSignal) {
+  return requestJson({
+    transport: createFetchTransport(fetch),
+    provider: 'acme',
+    url: URL_BASE,
+    body: {},
+    signal,
+  });
+}
+
 /** A body parser in the style of the OpenAI provider: `{ error: { message, code } }`. */
 function openAiStyle(extra: ParsedError = {}) {
   return (body: unknown): ParsedError => {
@@ -114,6 +125,57 @@ describe('requestJson over the fetch transport', () => {
       signal: controller.signal,
     });
     expect(sent[0]!.init.signal).toBe(controller.signal);
+  });
+
+  it('settles on abort even when the runtime leaves a body read pending (Node 20 fetch, corrupt gzip)', async () => {
+    // A fetch that ignores the signal, with a body that never delivers: only the transport's own
+    // watch on the signal can end the wait (it used to hang, a timeout included).
+    const fetch: FetchFunction = async () =>
+      new Response(new ReadableStream<Uint8Array>({ pull: () => new Promise<void>(() => {}) }), {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+      });
+    const controller = new AbortController();
+    const reason = new Error('stopped by the caller');
+    const pending = requestWithSignal(fetch, controller.signal);
+    setTimeout(() => controller.abort(reason), 20);
+    const outcome = await Promise.race([
+      pending.then(
+        () => 'resolved',
+        (error: unknown) => error,
+      ),
+      new Promise((resolve) => setTimeout(() => resolve('still pending after 2 s'), 2_000)),
+    ]);
+    expect(outcome).toBe(reason);
+  });
+
+  it('holds a compressed answer to maxResponseBytes by the bytes it decompresses to, not its declared length', async () => {
+    // 100,000 incompressible bytes gzip to a little more; fetch hands back the 100,000.
+    const bytes = new Uint8Array(100_000).map((_, index) => (index * 7919) % 251);
+    const answer = (length: number, encoding?: string) =>
+      recordingFetch(
+        () =>
+          new Response(bytes, {
+            status: 200,
+            headers: {
+              'content-length': String(length),
+              ...(encoding ? { 'content-encoding': encoding } : {}),
+            },
+          }),
+      ).fetch;
+    const read = (fetch: FetchFunction) =>
+      requestJson({
+        transport: createFetchTransport(fetch),
+        provider: 'acme',
+        url: URL_BASE,
+        responseType: 'bytes',
+        maxResponseBytes: 100_000,
+      });
+    expect(((await read(answer(100_047, 'gzip'))).body as Uint8Array).byteLength).toBe(100_000);
+    // A plain body that declares more than the cap is still refused before it is read.
+    const refused = await read(answer(100_047)).catch((error: unknown) => error);
+    expect(InvalidResponseError.isInstance(refused)).toBe(true);
+    expect((refused as Error).message).toContain('larger than 100000 bytes');
   });
 });
 
@@ -594,13 +656,7 @@ describe('transport failures', () => {
         init.signal?.addEventListener('abort', () => reject(init.signal?.reason), { once: true });
       });
     const controller = new AbortController();
-    const pending = requestJson({
-      transport: createFetchTransport(fetch),
-      provider: 'acme',
-      url: URL_BASE,
-      body: {},
-      signal: controller.signal,
-    });
+    const pending = requestWithSignal(fetch, controller.signal);
     controller.abort();
     const error = await pending.then(
       () => undefined,

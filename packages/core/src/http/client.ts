@@ -612,6 +612,15 @@ function transportFailure(error: unknown, call: CallContext): EmbedKitError {
   // The raw error may quote the URL (a `?key=` included) or a header; `console.error` prints the cause
   // chain with stacks, so the cause is a redacted copy of it that keeps the codes.
   const cause = redactor.cause(error);
+  if (code !== undefined && isDecompressionFailure(code)) {
+    // The answer arrived whole, but its compressed body is cut short or is not in the encoding its
+    // Content-Encoding names: a fault of the server or of a proxy, not of the network, as the fetch
+    // transport (which hands back whatever decompressed) reports it too.
+    return new InvalidResponseError(
+      `${call.provider} sent a compressed body that does not decompress (${reason}). A proxy or gateway between you and the API may be altering the answer.`,
+      { provider: call.provider, url, cause },
+    );
+  }
   if (code !== undefined && TIMEOUT_CODES.has(code)) {
     return new TimeoutError(`${call.provider}: no answer from ${url} in time (${reason}).`, {
       provider: call.provider,
@@ -623,6 +632,14 @@ function transportFailure(error: unknown, call: CallContext): EmbedKitError {
     `${call.provider}: could not complete the request to ${url} (${reason}). Check the network, proxy settings and base URL; ${RETRIED_CLAUSE}.`,
     { provider: call.provider, url, cause },
   );
+}
+
+/**
+ * Codes of a body that does not decompress: zlib's (`Z_DATA_ERROR`, `Z_BUF_ERROR` for one cut short),
+ * which gzip and brotli streams both raise, and brotli's own (`ERR__ERROR_FORMAT_…`).
+ */
+function isDecompressionFailure(code: string): boolean {
+  return code.startsWith('Z_') || code.startsWith('ERR__ERROR_');
 }
 
 function errorCode(error: unknown): string | undefined {

@@ -34,31 +34,68 @@ export function createFetchTransport(
       response.headers.forEach((value, name) => {
         headers[name.toLowerCase()] = value;
       });
-      const body = await readBody(response, request.maxResponseBytes);
+      const body = await readBody(response, request.maxResponseBytes, request.signal);
       return { status: response.status, headers, body };
     },
   };
 }
 
-async function readBody(response: Response, limit: number): Promise<Uint8Array> {
-  const declared = Number(response.headers.get('content-length'));
+async function readBody(
+  response: Response,
+  limit: number,
+  signal: AbortSignal | undefined,
+): Promise<Uint8Array> {
+  // A compressed body's declared length is not the length it decompresses to (the undici transport
+  // decides the same way): only the bytes read count then.
+  const declared =
+    response.headers.get('content-encoding') === null
+      ? Number(response.headers.get('content-length'))
+      : Number.NaN;
   if (Number.isFinite(declared) && declared > limit) {
     await response.body?.cancel().catch(() => {});
     throw new ResponseTooLargeError(limit);
   }
   if (response.body === null) return new Uint8Array(0);
   const reader = response.body.getReader();
+  // A runtime's fetch may leave a read pending after its signal aborts (Node 20's did, on a corrupt
+  // gzip body): the abort then ends the wait here, so a timeout or a caller's abort always settles.
+  const aborted = signal === undefined ? undefined : abortion(signal);
   const chunks: Uint8Array[] = [];
   let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel().catch(() => {});
-      throw new ResponseTooLargeError(limit);
+  try {
+    for (;;) {
+      const { done, value } =
+        aborted === undefined ? await reader.read() : await Promise.race([reader.read(), aborted.promise]);
+      if (done) break;
+      total += value.byteLength;
+      if (total > limit) {
+        await reader.cancel().catch(() => {});
+        throw new ResponseTooLargeError(limit);
+      }
+      chunks.push(value);
     }
-    chunks.push(value);
+  } catch (error) {
+    if (signal?.aborted) reader.cancel(signal.reason).catch(() => {});
+    throw error;
+  } finally {
+    aborted?.stop();
   }
   return concatChunks(chunks, total);
+}
+
+/** A promise that rejects with the signal's reason when it aborts, and how to stop listening. */
+function abortion(signal: AbortSignal): { promise: Promise<never>; stop(): void } {
+  let stop = () => {};
+  const promise = new Promise<never>((_, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    stop = () => signal.removeEventListener('abort', onAbort);
+  });
+  // Raced only while reading: a rejection after the body is read has nobody waiting for it.
+  promise.catch(() => {});
+  return { promise, stop: () => stop() };
 }

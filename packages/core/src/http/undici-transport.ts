@@ -237,6 +237,13 @@ class BodySink {
   }
 }
 
+/**
+ * The encodings the default agent offers. Not `deflate`: servers send it both zlib-wrapped (as HTTP
+ * specifies) and raw, and undici's decompressor reads only the first, so a raw-deflate answer failed
+ * where `fetch`, which reads both, succeeded.
+ */
+const ACCEPT_ENCODING = 'gzip, br';
+
 let sharedDispatcher: Dispatcher | undefined;
 
 /** The process-wide default dispatcher, created on first use so that proxy variables are read at call time. */
@@ -256,7 +263,7 @@ export function createUndiciTransport(dispatcher?: Dispatcher): Transport {
     async request(request: TransportRequest): Promise<TransportResponse> {
       const socketTimeout = Math.max((request.timeoutMs ?? 0) + 1_000, DEFAULT_SOCKET_TIMEOUT_MS);
       const headers = negotiateCompression
-        ? { 'accept-encoding': 'gzip, deflate, br', ...request.headers }
+        ? { 'accept-encoding': ACCEPT_ENCODING, ...request.headers }
         : request.headers;
       const response = await undiciRequest(request.url, {
         method: request.method,
