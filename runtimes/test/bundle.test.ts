@@ -19,11 +19,12 @@ const PROVIDERS = {
 } as const;
 
 /**
- * Gzip budgets in bytes, with room above what was measured when they were set. Last raised when every
- * settings object began to be checked for unknown names: the largest, Gemini's, measured 41,473 bytes
- * (everything) and 33,632 (embedding).
+ * Gzip budgets in bytes, with room above what was measured when they were set. `everything` last raised
+ * when the fetch transport began to watch the abort signal itself and search and the kernels to stand
+ * down when memory is short: the largest, Gemini's, measured 45,335 bytes (44,968 before). `embedding`
+ * last raised when every settings object began to be checked for unknown names (Gemini's: 33,632).
  */
-const BUDGET = { everything: 44 * 1024, embedding: 36 * 1024 };
+const BUDGET = { everything: 47 * 1024, embedding: 36 * 1024 };
 
 const PLATFORMS = ['browser', 'neutral'] as const;
 

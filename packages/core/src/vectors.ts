@@ -446,7 +446,10 @@ export function normalize(vector: Float32Array | readonly number[]): Float32Arra
   return out;
 }
 
-/** Scales `vector` to unit length in place and returns it. */
+/**
+ * Scales `vector` to unit length in place and returns it. A corpus array searched before holds its
+ * vectors as they were (`topK` and its kin keep a copy, and cosine lengths): search a new array after.
+ */
 export function normalizeInPlace(vector: Float32Array): Float32Array {
   const length = norm(vector);
   if (length !== 0 && length !== 1)

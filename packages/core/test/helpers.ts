@@ -2,6 +2,8 @@
  * Shared test doubles for the core suite: a virtual clock, a scripted model that records every call,
  * and small async utilities. Nothing here sleeps for real.
  */
+
+import { vi } from 'vitest';
 import type { Clock } from '../src/engine/clock.js';
 import type { EmbeddingCapabilities, EmbeddingModel, EmbedRequest, EmbedResponse } from '../src/types.js';
 
@@ -238,4 +240,26 @@ export function textCapabilities(overrides: Partial<EmbeddingCapabilities> = {})
     supportsParallelCalls: true,
     ...overrides,
   };
+}
+
+/** The runtime's WebAssembly object (the compiler's lib knows WebAssembly only as a namespace of types). */
+const webAssembly = (
+  globalThis as unknown as { WebAssembly: { Instance: new (...args: never[]) => unknown } }
+).WebAssembly;
+
+/**
+ * Makes every new WebAssembly instance fail as V8 fails one it cannot give memory to, until the returned
+ * spy is restored.
+ */
+export function instancesShortOfMemory() {
+  return (
+    vi
+      .spyOn(webAssembly, 'Instance')
+      // biome-ignore lint/complexity/useArrowFunction: a mock of a constructor is called with `new`, which an arrow refuses
+      .mockImplementation(function () {
+        throw new RangeError(
+          'WebAssembly.Instance(): Out of memory: Cannot allocate Wasm memory for new instance',
+        );
+      } as never)
+  );
 }

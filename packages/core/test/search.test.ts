@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '../src/errors.js';
 import { keptCopyBytes, type ScoredIndex, topK, topKHamming, topKInt8 } from '../src/search/top-k.js';
 import { cosineSimilarity, dot, hammingDistance } from '../src/vectors.js';
 import { setWebAssemblyEnabled, WORK_START, wasmKernels } from '../src/wasm/kernels.js';
-import { seededRandom } from './helpers.js';
+import { instancesShortOfMemory, seededRandom } from './helpers.js';
 
 function randomFloat32(random: () => number, length: number): Float32Array {
   return Float32Array.from({ length }, () => (random() - 0.5) * 2);
@@ -352,14 +352,17 @@ describe('topK: WebAssembly and JavaScript give the same answers, bit for bit', 
         );
         expect(fast, `${count} x ${dimensions}, streamed`).toEqual(expected);
       }
-      // The first query that may keep a copy streams; the second makes the copy and reads it.
+      // The first query that may keep a copy streams; the second makes the copy and reads it (a corpus
+      // of one chunk or less is never copied).
       for (let round = 0; round < 2; round++) {
         expect(
           topK(query, corpus, count, { metric: 'dot' }),
           `${count} x ${dimensions}, query ${round + 1}`,
         ).toEqual(expected);
       }
-      expect(keptCopyBytes(corpus)).toBeGreaterThan(count * dimensions * 4);
+      if (count * dimensions * 4 > 256 * 1024)
+        expect(keptCopyBytes(corpus)).toBeGreaterThan(count * dimensions * 4);
+      else expect(keptCopyBytes(corpus)).toBe(0);
     }
   });
 
@@ -444,14 +447,81 @@ describe('topK: the copy kept for repeated queries (keepCopy)', () => {
 
   it('drops the copy when a slot is given another vector, and answers from the new one', () => {
     const random = seededRandom(31);
-    const corpus = slabs(random, 500, 16, 100);
+    const corpus = slabs(random, 5000, 16, 100);
     const query = randomFloat32(random, 16);
     topK(query, corpus, 3);
     topK(query, corpus, 3);
     expect(keptCopyBytes(corpus)).toBeGreaterThan(0);
-    corpus[250] = Float32Array.from(query);
-    expect(topK(query, corpus, 1)).toEqual([{ index: 250, score: cosineSimilarity(query, query) }]);
+    corpus[2500] = Float32Array.from(query);
+    expect(topK(query, corpus, 1)).toEqual([{ index: 2500, score: cosineSimilarity(query, query) }]);
     expect(keptCopyBytes(corpus)).toBe(0);
+  });
+
+  it('never copies a corpus of a quarter megabyte or less: it streams in one piece', () => {
+    // Each copy takes a WebAssembly memory of its own, of which a process may hold only some thousands.
+    const random = seededRandom(53);
+    const corpus = slabs(random, 1000, 64, 250); // 256,000 bytes
+    const query = randomFloat32(random, 64);
+    for (let round = 0; round < 3; round++)
+      expect(countKernelCalls('dots_f32', () => topK(query, corpus, 5, { metric: 'dot' }))).toBe(1);
+    expect(keptCopyBytes(corpus)).toBe(0);
+  });
+
+  it('keepCopy: false drops a copy kept before; vectors changed in place are then read as they are', () => {
+    const random = seededRandom(59);
+    const corpus = slabs(random, 2000, 64, 300);
+    const query = randomFloat32(random, 64);
+    topK(query, corpus, 3, { metric: 'dot' });
+    topK(query, corpus, 3, { metric: 'dot' });
+    expect(keptCopyBytes(corpus)).toBeGreaterThan(0);
+    // Changed in place, as normalizeInPlace or a user's own code would: the copy still holds the old values.
+    corpus[1234]!.set(Float32Array.from(query, (value) => value * 100));
+    expect(topK(query, corpus, 1, { metric: 'dot' })[0]!.index).not.toBe(1234);
+    const live = javascriptOnly(() => topK(query, corpus, 3, { metric: 'dot' }));
+    expect(live[0]!.index).toBe(1234);
+    expect(topK(query, corpus, 3, { metric: 'dot', keepCopy: false })).toEqual(live);
+    expect(keptCopyBytes(corpus)).toBe(0);
+    // Later queries stream, then copy the values as they are now.
+    expect(topK(query, corpus, 3, { metric: 'dot' })).toEqual(live);
+    expect(topK(query, corpus, 3, { metric: 'dot' })).toEqual(live);
+    expect(keptCopyBytes(corpus)).toBeGreaterThan(0);
+  });
+
+  it('a copy that cannot be made (no memory) is not tried again for that corpus: it streams, with the same answers', () => {
+    const random = seededRandom(61);
+    const corpus = slabs(random, 2000, 64, 300);
+    const query = randomFloat32(random, 64);
+    const expected = javascriptOnly(() => topK(query, corpus, 5));
+    expect(topK(query, corpus, 5)).toEqual(expected);
+    // The copy's own instance cannot get its memory (the shared kernels exist already).
+    const instance = instancesShortOfMemory();
+    try {
+      for (let round = 0; round < 3; round++)
+        expect(countKernelCalls('dots_f32', () => expect(topK(query, corpus, 5)).toEqual(expected))).toBe(2);
+      // Tried once, at the second query; not at the third and fourth (each try costs a failed allocation).
+      expect(instance).toHaveBeenCalledTimes(1);
+    } finally {
+      instance.mockRestore();
+    }
+    expect(keptCopyBytes(corpus)).toBe(0);
+  });
+
+  it('refuses a vector whose buffer was detached after a copy was kept, as it refuses one in a new array', () => {
+    const random = seededRandom(67);
+    const corpus = Array.from({ length: 2000 }, () => randomFloat32(random, 64));
+    const query = randomFloat32(random, 64);
+    topK(query, corpus, 3);
+    topK(query, corpus, 3);
+    expect(keptCopyBytes(corpus)).toBeGreaterThan(0);
+    // Transferred away: the view now has no elements.
+    structuredClone(corpus[1]!.buffer, { transfer: [corpus[1]!.buffer as ArrayBuffer] });
+    expect(corpus[1]!.length).toBe(0);
+    expect(refusedWith(() => topK(query, corpus, 3)).message).toBe(
+      'Vector 1 has 0 dimensions; the query has 64.',
+    );
+    expect(refusedWith(() => topK(query, [...corpus], 3)).message).toBe(
+      'Vector 1 has 0 dimensions; the query has 64.',
+    );
   });
 
   it('keepCopy: false streams every query and keeps nothing', () => {
@@ -509,16 +579,23 @@ describe('topKInt8 and topKHamming: the copy kept for repeated queries (keepCopy
 
   it('keepCopy: false keeps nothing; a slot given another vector drops the copy; an unknown option is refused', () => {
     const random = seededRandom(47);
-    const corpus = Array.from({ length: 300 }, () => randomInt8(random, 64));
+    const corpus = Array.from({ length: 5000 }, () => randomInt8(random, 64));
     const query = randomInt8(random, 64);
     for (let round = 0; round < 3; round++) topKInt8(query, corpus, 3, { keepCopy: false });
     expect(keptCopyBytes(corpus)).toBe(0);
     topKInt8(query, corpus, 3);
     topKInt8(query, corpus, 3);
     expect(keptCopyBytes(corpus)).toBeGreaterThan(0);
-    corpus[150] = Int8Array.from(query);
-    expect(topKInt8(query, corpus, 1)[0]!.index).toBe(150);
+    corpus[2500] = Int8Array.from(query);
+    expect(topKInt8(query, corpus, 1)[0]!.index).toBe(2500);
     expect(keptCopyBytes(corpus)).toBe(0);
+    // k = 0 still checks the query's type.
+    expect(refusedWith(() => topKInt8(new Float32Array(64) as never, corpus, 0)).message).toBe(
+      'topKInt8 takes an Int8Array query and Int8Array vectors.',
+    );
+    expect(refusedWith(() => topKHamming(new Float32Array(8) as never, [Uint8Array.of(1)], 0)).message).toBe(
+      'topKHamming takes an Int8Array or Uint8Array query and vectors.',
+    );
     expect(refusedWith(() => topKInt8(query, corpus, 1, { keepcopy: false } as never)).message).toBe(
       'topKInt8 has no option keepcopy; did you mean keepCopy?',
     );

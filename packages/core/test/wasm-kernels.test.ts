@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { webAssemblyKernelsLoaded } from '../src/testing.js';
 import { allFinite } from '../src/vectors.js';
 import {
@@ -12,6 +12,7 @@ import {
   wasmKernels,
 } from '../src/wasm/kernels.js';
 import { KERNELS_WASM, SEARCH_WASM } from '../src/wasm/kernels-bytes.js';
+import { instancesShortOfMemory } from './helpers.js';
 
 describe('the WebAssembly kernels module', () => {
   afterEach(() => setWebAssemblyEnabled(true));
@@ -114,6 +115,31 @@ describe('the WebAssembly kernels module', () => {
     // Small memory is kept.
     releaseLargeMemory();
     expect(wasmKernels()).toBe(fresh);
+  });
+
+  it('a moment short of memory does not turn the kernels off: they stand down a second, then come back', () => {
+    // Bug: any failed instantiation marked the kernels unavailable for the life of the process, so one
+    // remade after releaseLargeMemory while memory was short never came back.
+    wasmKernels()!.reserve(40 * 1024 * 1024);
+    releaseLargeMemory();
+    const instance = instancesShortOfMemory();
+    const now = Date.now();
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(now);
+    try {
+      expect(wasmKernels()).toBeUndefined();
+      // Within the second, no new attempt (each would cost a failed allocation).
+      clock.mockReturnValue(now + 999);
+      expect(wasmKernels()).toBeUndefined();
+      expect(instance).toHaveBeenCalledTimes(1);
+      instance.mockRestore();
+      clock.mockReturnValue(now + 1_001);
+      const back = wasmKernels();
+      expect(back).toBeDefined();
+      expect(back!.exports.all_finite).toBeTypeOf('function');
+    } finally {
+      instance.mockRestore();
+      clock.mockRestore();
+    }
   });
 
   it('allFinite: the kernel (long runs) and the JavaScript loop find a bad value at any position', () => {

@@ -3,8 +3,8 @@
  * (`topKInt8`, dot) and bit-packed binary (`topKHamming`). Where the WebAssembly kernels run, the first
  * query over a corpus array streams it through them a chunk at a time (a quarter megabyte, so it stays
  * in the CPU cache between the copy and the kernel); from the second, a copy of the corpus kept in
- * WebAssembly memory is read instead (`keepCopy`). Elsewhere JavaScript loops compute the same scores,
- * bit for bit, in the same order.
+ * WebAssembly memory is read instead (`keepCopy`; a corpus's vectors are not to change in place once
+ * searched). Elsewhere JavaScript loops compute the same scores, bit for bit, in the same order.
  */
 
 import { InvalidArgumentError } from '../errors.js';
@@ -33,10 +33,19 @@ export interface NearestIndex {
 export interface SearchOptions {
   /**
    * Default true: from the second query over one corpus array, keep a copy of it in WebAssembly memory
-   * (as large as the corpus; corpora over 1 GiB are never copied), so that a query reads the corpus once
-   * at memory speed; the copy goes when the array does, or when a slot of it is given another vector.
-   * false streams the corpus through a quarter megabyte each time instead and keeps nothing (measured
-   * over 100,000 x 1,024 in the bench: about 1.4x slower for floats, 1.2x for int8, 1.3x for bits).
+   * (as large as the corpus; corpora of a quarter megabyte or less, which stream in one piece, and
+   * corpora over 1 GiB are never copied), so that a query reads the corpus once at memory speed. The
+   * copy goes when the array does, when a slot of it is given another vector or its length changes, or
+   * at a query with `keepCopy: false`.
+   *
+   * The copy holds the vectors as they were, as the lengths `topK` caches for cosine do: a vector whose
+   * values are changed in place afterwards (`normalizeInPlace` included) is not noticed, and the search
+   * answers from the old values. After changing vectors in place, search a new array (`corpus.slice()`).
+   *
+   * false streams the corpus through a quarter megabyte each time instead, keeps nothing and drops a copy
+   * kept before (measured over 100,000 x 1,024 in the bench: about 1.4x slower for floats, 1.2x for
+   * int8, 1.3x for bits). A copy that cannot be made (the process is short of memory) is not tried again
+   * for that array: it streams.
    */
   keepCopy?: boolean;
 }
@@ -56,6 +65,12 @@ const SEARCH_OPTIONS: SettingNames<SearchOptions> = { keepCopy: true };
 const CHUNK_BYTES = 256 * 1024;
 /** Corpora larger than this are streamed, never copied (`keepCopy`). */
 const COPY_LIMIT_BYTES = 1024 * 1024 * 1024;
+/**
+ * Corpora this small (one chunk) are streamed, never copied: a copy would save one copy of a chunk per
+ * query, and each takes a WebAssembly memory of its own, of which a process may hold only some thousands
+ * (V8 reserves address space for each).
+ */
+const COPY_MIN_BYTES = CHUNK_BYTES;
 /** Above this many dimensions an int8 dot product could overflow the kernel's 32-bit sums (2^31 / 128^2). */
 const INT8_KERNEL_LIMIT = 131_072;
 
@@ -200,6 +215,8 @@ interface Layout {
    */
   queries: number;
   copy: CorpusCopy | undefined;
+  /** A copy could not be made (no memory for it): this layout streams from then on. */
+  copyRefused: boolean;
 }
 
 /** A corpus copied into its own kernels' memory: the query, the vectors, then each vector's output bytes. */
@@ -235,8 +252,13 @@ function layoutOf(
     let same = true;
     for (let index = 0; index < vectors.length && same; index++)
       same = previous.vectors[index] === vectors[index];
-    // Typed arrays keep their length; number arrays may not, so those are checked every time.
-    if (same && previous.packed) return previous;
+    // A typed array keeps its length unless its buffer is detached (transferred) or, resizable, shrinks:
+    // such a vector is measured again below, and refused as a new array would be.
+    if (same && previous.packed) {
+      for (let index = 0; index < vectors.length && same; index++)
+        same = (vectors[index] as Packed).length === length;
+      if (same) return previous;
+    }
     if (same) {
       for (let index = 0; index < vectors.length; index++)
         if ((vectors[index] as ArrayLike<number>).length !== length)
@@ -258,6 +280,7 @@ function layoutOf(
     measured: new Uint8Array(size),
     queries: 0,
     copy: undefined,
+    copyRefused: false,
   };
   let lastEnd = -1;
   let lastBuffer: ArrayBufferLike | undefined;
@@ -382,14 +405,20 @@ function corpusCopy(
   outBytes: number,
 ): CorpusCopy | undefined {
   if (layout.copy !== undefined) return layout.copy;
-  layout.queries++;
   const size = layout.vectors.length;
-  if (layout.queries < 2 || size * vectorBytes > COPY_LIMIT_BYTES) return undefined;
+  const bytes = size * vectorBytes;
+  if (layout.copyRefused || bytes <= COPY_MIN_BYTES || bytes > COPY_LIMIT_BYTES) return undefined;
+  layout.queries++;
+  if (layout.queries < 2) return undefined;
   const queryAt = WORK_START;
   const vectorsAt = (queryAt + queryBytes + 15) & ~15;
-  const outAt = (vectorsAt + size * vectorBytes + 15) & ~15;
+  const outAt = (vectorsAt + bytes + 15) & ~15;
   const kernels = newWasmKernels(outAt + size * outBytes);
-  if (kernels === undefined) return undefined;
+  if (kernels === undefined) {
+    // Trying again at every query would cost each one a failed allocation (V8 collects garbage first).
+    layout.copyRefused = true;
+    return undefined;
+  }
   copyVectors(kernels, layout, vectorsAt, 0, size, vectorBytes);
   layout.copy = { kernels, queryAt, vectorsAt, outAt };
   return layout.copy;
@@ -413,6 +442,12 @@ function scoreCorpus(
   ) => void,
 ): void {
   const { vectorBytes, queryBytes, outBytes } = sizes;
+  if (!keepCopy) {
+    // Kept nothing means keeping nothing: a copy made before goes (and is made again only from the
+    // second query after this one that allows it).
+    layout.copy = undefined;
+    layout.queries = 0;
+  }
   const copy = keepCopy ? corpusCopy(layout, vectorBytes, queryBytes, outBytes) : undefined;
   if (copy !== undefined) {
     prepare(copy.kernels, copy.queryAt);
@@ -474,7 +509,9 @@ function scoreFloats(
  * is measured again; a vector changed in place is not noticed), so repeated queries over one corpus
  * cost one dot product per vector. Runs on WebAssembly SIMD where available (Float32Array corpora whose
  * length is a multiple of 8), with the same scores as the JavaScript path, bit for bit; from the second
- * query over one corpus array, it reads a copy of the corpus kept in WebAssembly memory (`keepCopy`).
+ * query over one corpus array, it reads a copy of the corpus kept in WebAssembly memory (`keepCopy`,
+ * which holds the values as they were, whatever the metric). After changing vectors in place, search a
+ * new array.
  */
 export function topK(
   query: Float32Array | readonly number[],
@@ -530,7 +567,9 @@ export function topK(
 
 /**
  * The `k` int8 vectors with the largest dot product with `query`, best first (ties keep the lower index
- * first); scores are exact integers. Runs on WebAssembly SIMD where available.
+ * first); scores are exact integers. Runs on WebAssembly SIMD where available; from the second query over
+ * one corpus array it reads a copy of the corpus (`keepCopy`: a vector changed in place afterwards is not
+ * noticed).
  */
 export function topKInt8(
   query: Int8Array,
@@ -541,10 +580,10 @@ export function topKInt8(
   checkSearch(query, vectors, false);
   refuseUnknownSettings(options, SEARCH_OPTIONS, 'topKInt8', { noun: 'option' });
   const limit = checkK(k, vectors.length);
-  if (limit === 0) return [];
   const dimensions = query?.length;
   if (!(query instanceof Int8Array))
     throw notPacked('topKInt8 takes an Int8Array query and Int8Array vectors.');
+  if (limit === 0) return [];
   const layout = layoutOf(vectors, dimensions, 'dimensions', [Int8Array]);
   if (!layout.packed) throw notPacked('topKInt8 takes an Int8Array query and Int8Array vectors.');
   const best = new Best(limit);
@@ -578,7 +617,9 @@ function notPacked(message: string): InvalidArgumentError {
 
 /**
  * The `k` bit-packed vectors (`binary` / `ubinary`, 8 dimensions per byte) nearest to `query` in Hamming
- * distance, nearest first (ties keep the lower index first). Runs on WebAssembly SIMD where available.
+ * distance, nearest first (ties keep the lower index first). Runs on WebAssembly SIMD where available;
+ * from the second query over one corpus array it reads a copy of the corpus (`keepCopy`: a vector changed
+ * in place afterwards is not noticed).
  */
 export function topKHamming(
   query: Int8Array | Uint8Array,
@@ -589,10 +630,10 @@ export function topKHamming(
   checkSearch(query, vectors, false);
   refuseUnknownSettings(options, SEARCH_OPTIONS, 'topKHamming', { noun: 'option' });
   const limit = checkK(k, vectors.length);
-  if (limit === 0) return [];
   const message = 'topKHamming takes an Int8Array or Uint8Array query and vectors.';
   const bytes = query?.length;
   if (!(query instanceof Int8Array || query instanceof Uint8Array)) throw notPacked(message);
+  if (limit === 0) return [];
   const layout = layoutOf(vectors, bytes, 'bytes', [Int8Array, Uint8Array]);
   if (!layout.packed) throw notPacked(message);
   // Fewer differing bits rank first: the heap keeps the highest scores, so it is given minus the distance.

@@ -131,13 +131,33 @@ function instantiate(): Kernels {
   return out;
 }
 
+/** Until when (ms since the epoch) no instance is tried after one failed for want of memory. */
+let shortOfMemoryUntil = 0;
+/** How long the kernels stand down after an instance could not get its memory. */
+const MEMORY_RETRY_MS = 1_000;
+
+/**
+ * An instance failed for want of memory (a RangeError; the process holds too many WebAssembly memories,
+ * or too much memory, for now), not because the module cannot run here.
+ */
+function shortOfMemory(error: unknown): boolean {
+  return error instanceof RangeError;
+}
+
 /** The kernels, instantiated on first use; undefined where WebAssembly (with SIMD) cannot run here. */
 export function wasmKernels(): Kernels | undefined {
   if (!enabled || unavailable) return undefined;
   if (kernels === undefined) {
+    // The shared instance is made again after `releaseLargeMemory`: a moment short of memory then must
+    // not turn the kernels off for good, nor cost every call a failed allocation.
+    if (Date.now() < shortOfMemoryUntil) return undefined;
     try {
       kernels = instantiate();
-    } catch {
+    } catch (error) {
+      if (shortOfMemory(error)) {
+        shortOfMemoryUntil = Date.now() + MEMORY_RETRY_MS;
+        return undefined;
+      }
       // No WebAssembly, no SIMD, or a policy without `wasm-unsafe-eval`: the JavaScript kernels serve.
       unavailable = true;
       return undefined;
