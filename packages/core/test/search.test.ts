@@ -759,6 +759,18 @@ describe('a corpus searched before is checked again for a query of another kind'
     ]);
   });
 
+  it('a number array that grew after a search is refused, as in a new array', () => {
+    const corpus = [
+      [1, 0],
+      [0, 1],
+    ];
+    expect(topK([1, 0], corpus, 1)).toEqual([{ index: 0, score: 1 }]);
+    corpus[1]!.push(5);
+    expect(refusedWith(() => topK([1, 0], corpus, 1)).message).toBe(
+      'Vector 1 has 3 dimensions; the query has 2.',
+    );
+  });
+
   it('a shorter query is refused (it was scored against the first values only)', () => {
     const corpus = [0, 1, 2, 3].map(unit);
     topK(corpus[0]!, corpus, 2);

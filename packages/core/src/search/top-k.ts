@@ -249,22 +249,15 @@ function layoutOf(
     previous.length === length &&
     previous.types === typeNames
   ) {
+    // Each slot's vector, and its length: a number array may grow, and a typed array's buffer may be
+    // detached (transferred) or, resizable, shrink. A vector of another length is refused below, as in
+    // a new array.
     let same = true;
-    for (let index = 0; index < vectors.length && same; index++)
-      same = previous.vectors[index] === vectors[index];
-    // A typed array keeps its length unless its buffer is detached (transferred) or, resizable, shrinks:
-    // such a vector is measured again below, and refused as a new array would be.
-    if (same && previous.packed) {
-      for (let index = 0; index < vectors.length && same; index++)
-        same = (vectors[index] as Packed).length === length;
-      if (same) return previous;
+    for (let index = 0; index < vectors.length && same; index++) {
+      const vector = vectors[index];
+      same = previous.vectors[index] === vector && (vector as ArrayLike<number>).length === length;
     }
-    if (same) {
-      for (let index = 0; index < vectors.length; index++)
-        if ((vectors[index] as ArrayLike<number>).length !== length)
-          throw lengthMismatch(index, vectors[index], length, unit);
-      return previous;
-    }
+    if (same) return previous;
   }
   const size = vectors.length;
   const layout: Layout = {
