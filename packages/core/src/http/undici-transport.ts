@@ -123,6 +123,7 @@ function readBody(
       if (total > limit) {
         refused = true;
         discard(body);
+        sink?.abandon();
         reject(new ResponseTooLargeError(limit));
         return;
       }
@@ -140,7 +141,11 @@ function readBody(
         resolve(joined.finish());
       }
     });
-    body.on('error', reject);
+    body.on('error', (error) => {
+      // A body that failed (an abort, a socket closed mid-answer) writes no more: its buffer is a spare.
+      sink?.abandon();
+      reject(error);
+    });
   });
 }
 
@@ -164,16 +169,20 @@ const SPARE_IDLE_MS = 1000;
 let spareBytes = 0;
 let dropSpares: ReturnType<typeof setTimeout> | undefined;
 
+/**
+ * The smallest spare that holds `total` bytes: a small body must not take the buffer a large one, perhaps
+ * on its way, would have used.
+ */
 function takeSpare(total: number): ArrayBuffer | undefined {
+  let best = -1;
   for (let index = 0; index < spareBuffers.length; index++) {
-    const spare = spareBuffers[index]!;
-    if (spare.byteLength >= total) {
-      spareBuffers.splice(index, 1);
-      spareBytes -= spare.byteLength;
-      return spare;
-    }
+    const length = spareBuffers[index]!.byteLength;
+    if (length >= total && (best < 0 || length < spareBuffers[best]!.byteLength)) best = index;
   }
-  return undefined;
+  if (best < 0) return undefined;
+  const [spare] = spareBuffers.splice(best, 1);
+  spareBytes -= spare!.byteLength;
+  return spare;
 }
 
 function keepSpare(buffer: ArrayBuffer): void {
@@ -202,6 +211,8 @@ class BodySink {
   private buffer: ArrayBuffer;
   private bytes: Uint8Array;
   private length = 0;
+  /** Whether the buffer went to the caller (`finish`) or back to the spares (`abandon`). */
+  private done = false;
 
   constructor(expected: number) {
     this.buffer = takeSpare(expected) ?? freshBuffer(expected);
@@ -221,8 +232,19 @@ class BodySink {
     this.length = end;
   }
 
+  /**
+   * Hands the buffer back unused, the body having failed. Only while nothing was handed out, and once (a
+   * refused body's destruction may report an error after the refusal).
+   */
+  abandon(): void {
+    if (this.done) return;
+    this.done = true;
+    keepSpare(this.buffer);
+  }
+
   /** The body, and how to hand its buffer back once it has been read. */
   finish(): { body: Uint8Array; release(): void } {
+    this.done = true;
     const buffer = this.buffer;
     let released = false;
     return {
