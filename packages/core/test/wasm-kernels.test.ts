@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { systemClock } from '../src/engine/clock.js';
 import { webAssemblyKernelsLoaded } from '../src/testing.js';
 import { allFinite } from '../src/vectors.js';
 import {
@@ -123,8 +124,8 @@ describe('the WebAssembly kernels module', () => {
     wasmKernels()!.reserve(40 * 1024 * 1024);
     releaseLargeMemory();
     const instance = instancesShortOfMemory();
-    const now = Date.now();
-    const clock = vi.spyOn(Date, 'now').mockReturnValue(now);
+    const now = systemClock.now();
+    const clock = vi.spyOn(systemClock, 'now').mockReturnValue(now);
     try {
       expect(wasmKernels()).toBeUndefined();
       // Within the second, no new attempt (each would cost a failed allocation).

@@ -6,6 +6,7 @@
  * same numbers.
  */
 
+import { systemClock } from '../engine/clock.js';
 import { KERNELS_WASM, SEARCH_WASM } from './kernels-bytes.js';
 
 /** What core uses of the WebAssembly API (described here: Node's types and ES2023 do not declare it). */
@@ -131,7 +132,10 @@ function instantiate(): Kernels {
   return out;
 }
 
-/** Until when (ms since the epoch) no instance is tried after one failed for want of memory. */
+/**
+ * Until when (`systemClock` time, which never steps) no instance is tried after one failed for want of
+ * memory.
+ */
 let shortOfMemoryUntil = 0;
 /** How long the kernels stand down after an instance could not get its memory. */
 const MEMORY_RETRY_MS = 1_000;
@@ -150,12 +154,12 @@ export function wasmKernels(): Kernels | undefined {
   if (kernels === undefined) {
     // The shared instance is made again after `releaseLargeMemory`: a moment short of memory then must
     // not turn the kernels off for good, nor cost every call a failed allocation.
-    if (Date.now() < shortOfMemoryUntil) return undefined;
+    if (systemClock.now() < shortOfMemoryUntil) return undefined;
     try {
       kernels = instantiate();
     } catch (error) {
       if (shortOfMemory(error)) {
-        shortOfMemoryUntil = Date.now() + MEMORY_RETRY_MS;
+        shortOfMemoryUntil = systemClock.now() + MEMORY_RETRY_MS;
         return undefined;
       }
       // No WebAssembly, no SIMD, or a policy without `wasm-unsafe-eval`: the JavaScript kernels serve.
