@@ -1,3 +1,4 @@
+import { onAbort } from '../engine/signal.js';
 import {
   concatChunks,
   ResponseTooLargeError,
@@ -83,19 +84,18 @@ async function readBody(
   return concatChunks(chunks, total);
 }
 
-/** A promise that rejects with the signal's reason when it aborts, and how to stop listening. */
+/**
+ * A promise that rejects with the signal's reason when it aborts, and how to stop watching: through the
+ * engine's one listener per signal (a caller may share one signal across hundreds of calls).
+ */
 function abortion(signal: AbortSignal): { promise: Promise<never>; stop(): void } {
   let stop = () => {};
   const promise = new Promise<never>((_, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    stop = () => signal.removeEventListener('abort', onAbort);
+    if (signal.aborted) reject(signal.reason);
+    else stop = onAbort(signal, () => reject(signal.reason));
   });
   // Raced only while reading: a rejection after the body is read has nobody waiting for it.
   promise.catch(() => {});
-  return { promise, stop: () => stop() };
+  // The executor ran already: `stop` is the watch's own.
+  return { promise, stop };
 }
