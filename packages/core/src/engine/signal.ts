@@ -31,3 +31,8 @@ export function onAbort(signal: AbortSignal, listener: () => void): () => void {
     set.delete(listener);
   };
 }
+
+/** How many waits watch `signal` now (for tests: a finished call must leave none behind). */
+export function watchCount(signal: AbortSignal): number {
+  return watchers.get(signal)?.size ?? 0;
+}
