@@ -630,4 +630,37 @@ describe('undici transport against a local HTTP server (default dispatcher)', ()
     expect((error as Error).name).toBe('AbortError');
     expect(EmbedKitError.isInstance(error)).toBe(false);
   });
+
+  it.each([
+    ['declared', true],
+    ['chunked', false],
+  ])(
+    'an abort while a %s body stalls half-way ends the call with the caller reason, and the connection',
+    async (_, declared) => {
+      // Headers and half the body arrive, then nothing: the socket timeouts are minutes long (the engine's
+      // own timeout governs, through this signal), so only the abort can end the read.
+      let closed = false;
+      let sentHalf = false;
+      handler = (_request, response) => {
+        response.writeHead(200, {
+          'content-type': 'application/json',
+          ...(declared ? { 'content-length': 200_000 } : {}),
+        });
+        response.write(Buffer.alloc(100_000, 32), () => {
+          sentHalf = true;
+        });
+        response.on('close', () => {
+          closed = true;
+        });
+      };
+      const controller = new AbortController();
+      const reason = new Error('the caller gave up');
+      const pending = rejection(call({ signal: controller.signal }));
+      await vi.waitFor(() => expect(sentHalf).toBe(true), { interval: 5 });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      controller.abort(reason);
+      expect(await pending).toBe(reason);
+      await vi.waitFor(() => expect(closed).toBe(true), { interval: 5, timeout: 2_000 });
+    },
+  );
 });
