@@ -73,7 +73,11 @@ export interface DiskCacheStore extends CacheStore {
   getMany(keys: readonly string[]): Promise<(Embedding | undefined)[]>;
   set(key: string, value: Embedding): Promise<void>;
   setMany(entries: readonly (readonly [key: string, value: Embedding])[]): Promise<void>;
-  /** Waits for pending writes and closes the file. */
+  /**
+   * Waits for the reads, writes and deletes already started, then closes the file. Calls made once
+   * `close()` has begun find the store closed: reads are misses and writes are skipped, each said once
+   * through `onWarning`.
+   */
   close(): Promise<void>;
 }
 
@@ -245,8 +249,25 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
       `The embedding cache in ${directory} could not be written (${reason}); vectors are not cached until it can.`,
   });
 
+  // Set as soon as close() begins: from then on no call starts an LMDB operation, so the ones in flight
+  // are all that close() waits for.
   let closed = false;
-  const pending = new Set<Promise<void>>();
+  // One close for every call of close(), so that each waits for the same operations.
+  let closing: Promise<void> | undefined;
+  // Every asynchronous LMDB operation, until it and the store's handling of its outcome are done. The
+  // file must stay open for them: a read answered after database.close() throws in LMDB's own callback,
+  // where no caller can catch it and the process ends, and a write started before it is refused ("Database
+  // is closed") and its entries lost.
+  const inFlight = new Set<Promise<unknown>>();
+  function track<T>(operation: Promise<T>): Promise<T> {
+    inFlight.add(operation);
+    const settled = () => {
+      inFlight.delete(operation);
+    };
+    // Both callbacks given, so a rejection is left to the caller and not reported unhandled here.
+    operation.then(settled, settled);
+    return operation;
+  }
   // After a failed commit, writes are skipped for a while: a full disk stays full for more than a call,
   // and LMDB prints every failed commit to stderr.
   let writeBackoffMs = 0;
@@ -255,7 +276,11 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
    * Runs `body` as one write transaction. A failed commit is a warning, never a rejection; an error
    * `body` throws (a key LMDB refuses) is the caller's, and rejects.
    */
-  async function write(body: () => void): Promise<void> {
+  function write(body: () => void): Promise<void> {
+    return track(writeNow(body));
+  }
+
+  async function writeNow(body: () => void): Promise<void> {
     if (closed) {
       failed('write', new Error('the store is closed'));
       return;
@@ -283,18 +308,19 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
   /**
    * Deletes the entries at `keys` that are still expired, in one transaction: LMDB has one writer at a
    * time, so an entry another process wrote again meanwhile is seen fresh here and kept. Not awaited by
-   * the read that found them; `close()` waits for it.
+   * the read that found them; `close()` waits for it. Skipped once the store is closing: they are found
+   * again by a later read.
    */
   function forget(keys: string[]): void {
     if (closed) return;
-    const deleting = write(() => {
+    // No caller awaits the delete, so an error in it is the disk's, said like a failed commit.
+    write(() => {
       const now = Date.now();
       for (const key of keys) {
         const bytes = database.get(key);
         if (bytes !== undefined && expired(bytes, now)) database.remove(key);
       }
-    }).finally(() => pending.delete(deleting));
-    pending.add(deleting);
+    }).catch((error: unknown) => failed('write', error));
   }
 
   function decodeAll(keys: readonly string[], values: readonly (Uint8Array | undefined)[]) {
@@ -322,6 +348,19 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
     });
   }
 
+  async function readMany(keys: readonly string[]): Promise<(Embedding | undefined)[]> {
+    let values: (Uint8Array | undefined)[];
+    try {
+      if (closed) throw new Error('the store is closed');
+      values = await database.getMany(keys.map((key) => prefix + key));
+      worked('read');
+    } catch (error) {
+      failed('read', error);
+      return keys.map(() => undefined);
+    }
+    return decodeAll(keys, values);
+  }
+
   return {
     get(key) {
       let bytes: Uint8Array | undefined;
@@ -338,23 +377,19 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
     },
     async getMany(keys) {
       if (keys.length === 0) return [];
-      let values: (Uint8Array | undefined)[];
-      try {
-        if (closed) throw new Error('the store is closed');
-        values = await database.getMany(keys.map((key) => prefix + key));
-        worked('read');
-      } catch (error) {
-        failed('read', error);
-        return keys.map(() => undefined);
-      }
-      return decodeAll(keys, values);
+      return track(readMany(keys));
     },
     set: (key, value) => setMany([[key, value]]),
     setMany,
-    async close() {
+    close() {
       closed = true;
-      await Promise.all(pending);
-      await database.close();
+      closing ??= (async () => {
+        // A write that rejects (a key LMDB refuses) is its caller's error, not close()'s. No call
+        // starts an operation once `closed` is set, so the set only empties; the loop makes sure of it.
+        while (inFlight.size > 0) await Promise.allSettled(inFlight);
+        await database.close();
+      })();
+      return closing;
     },
   };
 }

@@ -206,6 +206,66 @@ describe('the disk cache store once closed', () => {
   });
 });
 
+describe('closing the disk cache store while it is in use', () => {
+  // A getMany that LMDB answered after close() had closed the file threw inside LMDB's callback, where
+  // nothing can catch it: the process ended with "No transaction to renew". Run in a child process so
+  // that such an end fails this test, not the test run.
+  it('a read in flight is answered before the file closes; calls made after close() began miss or are skipped', async () => {
+    const path = directory();
+    const child = join(import.meta.dirname, 'fixtures', 'close-race.mjs');
+    const { stdout, stderr } = await run(process.execPath, [child, path]);
+    expect(stderr).toBe('');
+    expect(JSON.parse(stdout)).toEqual({
+      values: [[0, 0.5], [1, 0.5], [2, 0.5], null],
+      late: { get: null, getMany: [null] },
+      reopened: [[0, 0.5], [1, 0.5], [2, 0.5], null],
+      warnings: [
+        {
+          code: 'cache-read-failed',
+          message: `The embedding cache in ${path} could not be read (the store is closed); its entries count as misses until it can.`,
+        },
+        {
+          code: 'cache-write-failed',
+          message: `The embedding cache in ${path} could not be written (the store is closed); vectors are not cached until it can.`,
+        },
+      ],
+    });
+  });
+
+  // close() closed the file under a setMany that had already started: the write rejected with
+  // "Database is closed" and its entries were lost.
+  it('close() waits for a write already started, which is stored', async () => {
+    const warnings: { code: string; message: string }[] = [];
+    const path = directory();
+    const target = openDiskCacheStore({ directory: path, onWarning: (warning) => warnings.push(warning) });
+    const settled: string[] = [];
+    const writing = target
+      .setMany([
+        ['a', Float32Array.of(1, 2)],
+        ['b', Int8Array.of(-3, 4)],
+      ])
+      .then(() => settled.push('write'));
+    const closing = target.close().then(() => settled.push('close'));
+    await Promise.all([writing, closing]);
+    expect(settled).toEqual(['write', 'close']);
+    expect(warnings).toEqual([]);
+    const again = store({ directory: path });
+    expect(await again.getMany(['a', 'b'])).toEqual([Float32Array.of(1, 2), Int8Array.of(-3, 4)]);
+  });
+
+  it('a write in flight that rejects for the caller’s sake (a key LMDB refuses) does not fail close()', async () => {
+    const path = directory();
+    const target = openDiskCacheStore({ directory: path });
+    const refused = target.set('k'.repeat(4_000), Float32Array.of(1));
+    const stored = target.set('k', Float32Array.of(2));
+    const closing = target.close();
+    await expect(refused).rejects.toThrow('Key size is larger than the maximum key size (1978)');
+    await stored;
+    await closing;
+    expect(store({ directory: path }).get('k')).toEqual(Float32Array.of(2));
+  });
+});
+
 describe('expired entries', () => {
   function rawEntry(path: string, key: string): Uint8Array | undefined {
     const raw = open<Uint8Array, string>({ path: join(path, DISK_CACHE_FILE), encoding: 'binary' });
