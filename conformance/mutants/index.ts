@@ -466,7 +466,7 @@ export const mutants: Mutant[] = [
     'embeddings',
     'ignores-abort',
     'does not pass the call’s signal to the HTTP request, so aborts and timeouts never land',
-    ['abort-during-request', 'timeout', 'redaction-timeout'],
+    ['abort-during-request', 'timeout'],
     class extends AcmeEmbeddingModel {
       protected override send(request: EmbedRequest) {
         const { signal: _ignored, ...rest } = request;

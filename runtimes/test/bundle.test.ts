@@ -22,9 +22,11 @@ const PROVIDERS = {
  * Gzip budgets in bytes, with room above what was measured when they were set. `everything` last raised
  * when the fetch transport began to watch the abort signal itself and search and the kernels to stand
  * down when memory is short: the largest, Gemini's, measured 45,335 bytes (44,968 before). `embedding`
- * last raised when every settings object began to be checked for unknown names (Gemini's: 33,632).
+ * last raised when a job began to check a model's own input rules before its first call, to hold a model
+ * to its first answer's vector length, to admit a model behind middleware to the limiter only when its
+ * request leaves, and to leave behind a call that ignores its signal (Gemini's: 37,443; 36,718 before).
  */
-const BUDGET = { everything: 47 * 1024, embedding: 36 * 1024 };
+const BUDGET = { everything: 47 * 1024, embedding: 38 * 1024 };
 
 const PLATFORMS = ['browser', 'neutral'] as const;
 

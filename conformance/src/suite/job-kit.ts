@@ -22,6 +22,12 @@ export interface JobWorld extends World<unknown> {
   success: ReplyHandler;
   /** Runs the small job (retries 3 unless told); resolves once it succeeded with the right result. */
   run(settings?: JobSettings): Promise<void>;
+  /**
+   * Once every provider call the small job made has settled, how long each took (ms). The engine leaves
+   * behind a call still running a moment after its abort, so the job's own end does not show whether the
+   * provider's request was aborted; this does.
+   */
+  callDurations(): Promise<number[]>;
 }
 
 /** A group as the shared families see it. */
@@ -64,4 +70,34 @@ export function jobPass<W extends World<unknown>>(
       run: (kind) => runInWorld(world(kind, variant), (created) => run({ ...created, ...job(created) })),
     }),
   };
+}
+
+/**
+ * `model` with the calls of its `method` timed, from start to settle. A proxy, so the model's own methods
+ * run on the model itself (private fields included), and whatever keys a default limiter by the model
+ * object sees one object per world.
+ */
+export function timedModel<M extends object>(
+  model: M,
+  method: string,
+): { model: M; durations(): Promise<number[]> } {
+  const calls: Promise<number>[] = [];
+  const timed = (...args: unknown[]) => {
+    const started = performance.now();
+    const call = (Reflect.get(model, method) as (...values: unknown[]) => Promise<unknown>).apply(
+      model,
+      args,
+    );
+    const took = () => performance.now() - started;
+    calls.push(Promise.resolve(call).then(took, took));
+    return call;
+  };
+  const proxy = new Proxy(model, {
+    get(target, key) {
+      if (key === method) return timed;
+      const value = Reflect.get(target, key, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { model: proxy, durations: () => Promise.all(calls) };
 }

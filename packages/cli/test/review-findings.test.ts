@@ -68,11 +68,19 @@ describe('review findings', () => {
         '--base-url',
         server.baseURL,
       ];
-      const result = await runCli([...args, '--progress', 'none', '--batch-size', '1', '--concurrency', '1']);
+      const command = [...args, '--progress', 'none', '--batch-size', '1', '--concurrency', '1'];
+      const result = await runCli(command);
+      // Within one run, the engine holds every answer to the length of the first.
       expect(result.stderr).toBe(
-        `embedkit: error: the vector of line 3 has 3 values, but the rows before it in ${out} have 8: the API answered with vectors of different lengths.\n2 inputs are done and saved in ${out}; run the same command again to continue.\n`,
+        `embedkit: error: openai-compatible returned vector 0 (input 2 of the whole job) with 3 values; expected 8, the length of the vectors it returned earlier in this job. (HTTP 200)\n2 inputs are done and saved in ${out}; run the same command again to continue.\n`,
       );
       expect(result.code).toBe(1);
+      // Run again, the first answer is the short one: the rows already saved are what it is held to.
+      const again = await runCli(command);
+      expect(again.stderr).toBe(
+        `embedkit: error: the vector of line 3 has 3 values, but the rows before it in ${out} have 8: the API answered with vectors of different lengths.\n2 inputs are done and saved in ${out}; run the same command again to continue.\n`,
+      );
+      expect(again.code).toBe(1);
     },
   );
 

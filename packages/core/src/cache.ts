@@ -1,5 +1,6 @@
-import { answerSource, vectorExpectation, vectorProblem } from './engine/checks.js';
+import { answerSource, type VectorExpectation, vectorExpectation, vectorProblem } from './engine/checks.js';
 import { checkCallback, checkWholeNumber } from './engine/settings.js';
+import { whenAborted } from './engine/signal.js';
 import { InvalidArgumentError, InvalidResponseError, reindexInput } from './errors.js';
 import type { EmbeddingModelMiddleware } from './middleware.js';
 import { refuseUnknownSettings, type SettingNames } from './setting-names.js';
@@ -8,7 +9,10 @@ import type { Embedding, EmbeddingModel, EmbedInput, EmbedRequest, EmbedResponse
 /**
  * Where cached vectors live: the in-memory LRU below, on disk (`@embedkit/cache-disk`), in Redis
  * (`@embedkit/redis`), or your own. A store with a network or disk behind it should also implement the
- * batched methods: `cacheMiddleware` then reads and writes a whole call in one round trip.
+ * batched methods: `cacheMiddleware` then reads and writes a whole call in one round trip. It should also
+ * bound its own waits (the Redis store gives up after 2 s): a read still pending when the call times out
+ * or its caller aborts ends the call, and a write still pending then goes on unwatched while the answer is
+ * returned.
  */
 export interface CacheStore {
   get(key: string): Promise<Embedding | undefined> | Embedding | undefined;
@@ -232,20 +236,39 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
     write: (reason) =>
       `The embedding cache could not be written (${reason}); answers are returned without being cached until it can.`,
   });
+  // A store that cannot keep an answer (a full disk) must not lose it: the failure is a warning.
+  const write = async (entries: [string, Embedding][]) => {
+    try {
+      if (store.setMany !== undefined) await store.setMany(entries);
+      else await Promise.all(entries.map(([key, vector]) => store.set(key, vector)));
+      worked('write');
+    } catch (error) {
+      failed('write', error);
+    }
+  };
+  /** The length of the last sound answer of each model, output type and dimensions that state none. */
+  const answeredLengths = new Map<string, number>();
   return {
     async wrapEmbed({ doEmbed, request, model }): Promise<EmbedResponse> {
       const server = model.customBaseURL?.();
       const keys = await Promise.all(request.inputs.map((input) => keyOf(model, server, request, input)));
       let stored: (Embedding | undefined)[];
+      // A store that never answers (a client queueing while its server is away) must not hold the call past
+      // its timeout or the caller's abort: the wait is raced against the call's signal.
+      const aborted = request.signal === undefined ? undefined : whenAborted(request.signal);
       try {
-        stored =
+        const reading = (async () =>
           store.getMany === undefined
             ? await Promise.all(keys.map((key) => store.get(key)))
-            : await store.getMany(keys);
+            : await store.getMany(keys))();
+        stored = await (aborted === undefined ? reading : Promise.race([reading, aborted.promise]));
         worked('read');
       } catch (error) {
+        if (request.signal?.aborted) throw request.signal.reason;
         failed('read', error);
         stored = keys.map(() => undefined);
+      } finally {
+        aborted?.stop();
       }
       // An entry the engine would refuse (another length than the call asks, another typed array, a NaN:
       // a value damaged on disk, say) would fail every call with its input: it is a miss, and the answer
@@ -255,9 +278,13 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
         request.dimensions,
         model.capabilities.defaultDimensions,
       );
+      // Where the model states no length (an OpenAI-compatible server), the length its last answers had is
+      // the test: an entry of another length was stored from another model served under this name.
+      const lengthKey = `${model.provider}\u0000${model.modelId}\u0000${server ?? ''}\u0000${expectation.outputType}\u0000${request.dimensions ?? ''}`;
+      const length = expectation.length ?? answeredLengths.get(lengthKey);
       const found = stored.map((vector) =>
         vector === undefined ||
-        vectorProblem(model.provider, vector, expectation, expectation.length, 0, storedVector) !== undefined
+        vectorProblem(model.provider, vector, expectation, length, 0, storedVector) !== undefined
           ? undefined
           : vector,
       );
@@ -271,71 +298,127 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
           response: { status: 200, headers: { 'x-embedkit-cache': 'hit' } },
         };
       }
-      // Only the misses travel on, each distinct one once: an input repeated in the call is paid for once.
-      // Nothing in a request depends on an input's position, so re-packing is safe.
-      const sent: number[] = [];
-      const positionOfKey = new Map<string, number>();
-      const positions = missing.map((inputIndex) => {
-        const key = keys[inputIndex]!;
-        let position = positionOfKey.get(key);
-        if (position === undefined) {
-          position = sent.push(inputIndex) - 1;
-          positionOfKey.set(key, position);
-        }
-        return position;
-      });
-      const forwarded: EmbedRequest = { ...request, inputs: sent.map((index) => request.inputs[index]!) };
-      let response: EmbedResponse;
-      try {
-        response = await doEmbed(forwarded);
-      } catch (error) {
-        // The API named an input of the misses it was sent; the caller knows them by their place in its call.
-        throw reindexInput(
-          error,
-          (inCall) => sent[inCall] ?? inCall,
-          (index) => `(input ${index} of the call; the cache sent only the inputs it did not hold)`,
-        );
-      }
-      const answered: unknown = response?.embeddings;
-      // An answer with a vector too many or too few cannot be placed: which vector is whose is unknown.
-      if (!Array.isArray(answered) || answered.length !== sent.length) {
-        const note =
-          sent.length === request.inputs.length
-            ? ''
-            : ` (the cache sent the ${sent.length} of the call's ${request.inputs.length} inputs it did not hold)`;
-        throw new InvalidResponseError(
-          `${model.provider} returned ${Array.isArray(answered) ? answered.length : 'no'} vectors for ${sent.length} inputs${note}.`,
-          answerSource(model.provider, response?.response),
-        );
-      }
-      // A vector the engine refuses (it names it by its place in the call and the job) is placed but never
-      // stored: stored, it would be served again to every later call with its input.
-      const length = expectation.length ?? (answered[0] as Embedding | undefined)?.length;
-      const sound = answered.every(
-        (vector, position) =>
-          vectorProblem(model.provider, vector, expectation, length, position, storedVector) === undefined,
-      );
       const embeddings = found.map((vector) => (vector === undefined ? undefined : copy(vector)));
-      const entries: [string, Embedding][] = [];
-      missing.forEach((inputIndex, order) => {
-        const position = positions[order]!;
-        const vector = answered[position] as Embedding;
-        // The first of a repeated input takes the answer's vector; each repeat, a copy of its own.
-        const first = sent[position] === inputIndex;
-        embeddings[inputIndex] = first || !sound ? vector : copy(vector);
-        if (first && sound) entries.push([keys[inputIndex]!, copy(vector)]);
-      });
-      // The answer is paid for: a store that cannot keep it (a full disk) must not lose it.
-      if (entries.length > 0) {
+      // The answer is paid for: a write still pending when the call's signal aborts (a store that never
+      // answers) goes on by itself, and the answer is returned.
+      const writeUnlessAborted = async (entries: [string, Embedding][]) => {
+        const writing = write(entries);
+        if (request.signal === undefined) return writing;
+        const watch = whenAborted(request.signal);
         try {
-          if (store.setMany !== undefined) await store.setMany(entries);
-          else await Promise.all(entries.map(([key, vector]) => store.set(key, vector)));
-          worked('write');
-        } catch (error) {
-          failed('write', error);
+          await Promise.race([writing, watch.promise.catch(() => {})]);
+        } finally {
+          watch.stop();
+        }
+      };
+      const sending: Sending = {
+        request,
+        keys,
+        embeddings,
+        expectation,
+        length,
+        doEmbed,
+        model,
+        write: writeUnlessAborted,
+      };
+      const first = await sendMisses(sending, missing);
+      let response = first.response;
+      const answeredLength = first.answeredLength;
+      if (expectation.length === undefined && answeredLength !== undefined) {
+        answeredLengths.set(lengthKey, answeredLength);
+        // Entries held to no length (the first call of a process) must have the answer's: any other was
+        // stored from another model, and is sent again in a second request.
+        const stale: number[] = [];
+        for (let index = 0; index < found.length; index++)
+          if (found[index] !== undefined && found[index]!.length !== answeredLength) stale.push(index);
+        if (stale.length > 0) {
+          const again = (await sendMisses({ ...sending, length: answeredLength }, stale)).response;
+          const { usage, ...rest } = response;
+          response = { ...rest, warnings: [...(response.warnings ?? []), ...(again.warnings ?? [])] };
+          if (usage !== undefined && again.usage !== undefined)
+            response.usage = { inputTokens: usage.inputTokens + again.usage.inputTokens };
         }
       }
       return { ...response, embeddings: embeddings as Embedding[] };
     },
   };
+}
+
+/** What a call of the cache needs to send its misses and place their answers. */
+interface Sending {
+  request: EmbedRequest;
+  keys: string[];
+  /** The call's vectors, by input: filled in place as answers come. */
+  embeddings: (Embedding | undefined)[];
+  expectation: VectorExpectation;
+  /** The length the answers must have, when known. */
+  length: number | undefined;
+  doEmbed: (request: EmbedRequest) => Promise<EmbedResponse>;
+  model: EmbeddingModel;
+  write(entries: [string, Embedding][]): Promise<void>;
+}
+
+/**
+ * Sends the inputs at `missing` (each distinct one once: an input repeated in the call is paid for once;
+ * nothing in a request depends on an input's position, so re-packing is safe), places the answers into
+ * `embeddings`, and stores the sound ones. Returns the response and, when the answer is sound, its length.
+ */
+async function sendMisses(
+  sending: Sending,
+  missing: number[],
+): Promise<{ response: EmbedResponse; answeredLength: number | undefined }> {
+  const { request, keys, embeddings, expectation, model } = sending;
+  const sent: number[] = [];
+  const positionOfKey = new Map<string, number>();
+  const positions = missing.map((inputIndex) => {
+    const key = keys[inputIndex]!;
+    let position = positionOfKey.get(key);
+    if (position === undefined) {
+      position = sent.push(inputIndex) - 1;
+      positionOfKey.set(key, position);
+    }
+    return position;
+  });
+  const forwarded: EmbedRequest = { ...request, inputs: sent.map((index) => request.inputs[index]!) };
+  let response: EmbedResponse;
+  try {
+    response = await sending.doEmbed(forwarded);
+  } catch (error) {
+    // The API named an input of the misses it was sent; the caller knows them by their place in its call.
+    throw reindexInput(
+      error,
+      (inCall) => sent[inCall] ?? inCall,
+      (index) => `(input ${index} of the call; the cache sent only the inputs it did not hold)`,
+    );
+  }
+  const answered: unknown = response?.embeddings;
+  // An answer with a vector too many or too few cannot be placed: which vector is whose is unknown.
+  if (!Array.isArray(answered) || answered.length !== sent.length) {
+    const note =
+      sent.length === request.inputs.length
+        ? ''
+        : ` (the cache sent the ${sent.length} of the call's ${request.inputs.length} inputs it did not hold)`;
+    throw new InvalidResponseError(
+      `${model.provider} returned ${Array.isArray(answered) ? answered.length : 'no'} vectors for ${sent.length} inputs${note}.`,
+      answerSource(model.provider, response?.response),
+    );
+  }
+  // A vector the engine refuses (it names it by its place in the call and the job) is placed but never
+  // stored: stored, it would be served again to every later call with its input.
+  const length = sending.length ?? (answered[0] as Embedding | undefined)?.length;
+  const sound = answered.every(
+    (vector, position) =>
+      vectorProblem(model.provider, vector, expectation, length, position, storedVector) === undefined,
+  );
+  const entries: [string, Embedding][] = [];
+  missing.forEach((inputIndex, order) => {
+    const position = positions[order]!;
+    const vector = answered[position] as Embedding;
+    // The first of a repeated input takes the answer's vector; each repeat, a copy of its own.
+    const first = sent[position] === inputIndex;
+    embeddings[inputIndex] = first || !sound ? vector : copy(vector);
+    if (first && sound) entries.push([keys[inputIndex]!, copy(vector)]);
+  });
+  if (entries.length > 0) await sending.write(entries);
+  return { response, answeredLength: sound ? length : undefined };
 }

@@ -5,7 +5,7 @@
  */
 
 import { arraySource, Packer, planBatches } from './engine/batcher.js';
-import { answerSource, checkVectors, vectorExpectation } from './engine/checks.js';
+import { answerSource, checkVectors, observeLength, vectorExpectation } from './engine/checks.js';
 import { type JobAdapter, runJob, Tally } from './engine/runner.js';
 import {
   BORROWED_VECTOR_SETTINGS,
@@ -268,6 +268,7 @@ export async function embedContextualized<O extends OutputType = 'float'>(
         );
         length ??= vectors[0]!.length;
       });
+      for (const vectors of embeddings) observeLength(expectation, vectors);
       return { value: { embeddings, chunks }, answer };
     },
     join: (first, second) => ({

@@ -109,6 +109,7 @@ export type {
   EmbedRequest,
   EmbedResponse,
   ImagePart,
+  InputCheckSettings,
   InputType,
   Modality,
   OutputType,

@@ -63,25 +63,67 @@ export function wrapEmbeddingModel(
   for (const [index, layer] of layers.entries()) {
     checkMiddleware(layer, Array.isArray(middleware) ? `middleware[${index}]` : 'middleware');
   }
-  let doEmbed = (request: EmbedRequest) => model.doEmbed(request);
-  for (const layer of layers.reverse()) {
-    const next = doEmbed;
-    doEmbed = async (request: EmbedRequest) => {
-      const transformed =
-        layer.transformRequest === undefined ? request : await layer.transformRequest({ request, model });
-      return layer.wrapEmbed === undefined
-        ? next(transformed)
-        : layer.wrapEmbed({ doEmbed: next, request: transformed, model });
+  layers.reverse();
+  /**
+   * The layers around the model, innermost last. `admit`, when given, is called right before the model
+   * is: a call that a layer answers by itself (a cache holding every input) is never admitted.
+   */
+  const chain = (admit: (() => Promise<void>) | undefined) => {
+    const inner = admittedEmbed(model);
+    let doEmbed = async (request: EmbedRequest): Promise<EmbedResponse> => {
+      // A wrapped model admits its own calls, at its innermost layer.
+      if (inner !== undefined) return inner(request, admit);
+      if (admit !== undefined) {
+        await admit();
+        // An abort in the moment since admission sends nothing.
+        if (request.signal?.aborted) throw request.signal.reason;
+      }
+      return model.doEmbed(request);
     };
-  }
+    for (const layer of layers) {
+      const next = doEmbed;
+      doEmbed = async (request: EmbedRequest) => {
+        const transformed =
+          layer.transformRequest === undefined ? request : await layer.transformRequest({ request, model });
+        return layer.wrapEmbed === undefined
+          ? next(transformed)
+          : layer.wrapEmbed({ doEmbed: next, request: transformed, model });
+      };
+    }
+    return doEmbed;
+  };
+  const direct = chain(undefined);
   const wrapped: EmbeddingModel = {
     specificationVersion: 'v1',
     provider: model.provider,
     modelId: model.modelId,
     capabilities: model.capabilities,
-    doEmbed,
+    doEmbed: direct,
   };
   if (model.customBaseURL !== undefined) wrapped.customBaseURL = () => model.customBaseURL?.();
+  if (model.checkInput !== undefined)
+    wrapped.checkInput = (input, index, settings) => model.checkInput?.(input, index, settings);
   // The wrapped model draws on the original's limiter, so both share one budget and one 429 pause.
-  return { ...wrapped, rateLimiter: model.rateLimiter ?? defaultLimiter(model) };
+  const out = { ...wrapped, rateLimiter: model.rateLimiter ?? defaultLimiter(model) };
+  Object.defineProperty(out, ADMITTED_EMBED, {
+    value: (request: EmbedRequest, admit: (() => Promise<void>) | undefined) => chain(admit)(request),
+  });
+  return out;
+}
+
+/** Where a wrapped model keeps its call that admits to the limiter late (see `admittedEmbed`). */
+const ADMITTED_EMBED = Symbol.for('embedkit.admitted-embed');
+
+/**
+ * A wrapped model's call that takes the limiter's admission as a function and calls it right before the
+ * request leaves (so a call a cache answers whole neither waits for a budget nor spends one), or undefined
+ * for a model that is not wrapped.
+ */
+export function admittedEmbed(
+  model: EmbeddingModel,
+): ((request: EmbedRequest, admit: (() => Promise<void>) | undefined) => Promise<EmbedResponse>) | undefined {
+  const call = (model as unknown as Record<symbol, unknown>)[ADMITTED_EMBED];
+  return typeof call === 'function'
+    ? (call as (request: EmbedRequest, admit: (() => Promise<void>) | undefined) => Promise<EmbedResponse>)
+    : undefined;
 }

@@ -151,8 +151,23 @@ export interface EmbeddingModel {
    * apart by it, so that two servers serving one model name never share vectors.
    */
   customBaseURL?(): string | undefined;
+  /**
+   * Checks one input against this model's own rules, beyond what core checks for every model (Gemini
+   * takes a title only with the document input type; Jina and Voyage take images of some forms and
+   * sizes), and throws an `InvalidArgumentError` naming `inputs[index]`. Optional. The engine calls it
+   * for every input of a job before the job's first call (for `embedStream`, before the call that carries
+   * the input): a bad input is refused before anything is sent, and named by its place in the job, not
+   * in a call. `doEmbed`, which may be called directly, applies the same rules.
+   */
+  checkInput?(input: EmbedInput, index: number, settings: InputCheckSettings): void;
   doEmbed(request: EmbedRequest): Promise<EmbedResponse>;
 }
+
+/** The settings of a job that an input is checked with (see `EmbeddingModel.checkInput`). */
+export type InputCheckSettings = Pick<
+  EmbedRequest,
+  'inputType' | 'dimensions' | 'outputType' | 'truncate' | 'providerOptions'
+>;
 
 /** A provider: a factory of models, the shape `createRegistry` takes. */
 export interface EmbeddingProvider {

@@ -164,3 +164,41 @@ describe('cacheMiddleware warnings without onWarning', () => {
     ]);
   });
 });
+
+describe('a store that never answers', () => {
+  const never = () => new Promise<never>(() => {});
+
+  it('a read ends with the call’s timeout, not never', async () => {
+    const model = wrapEmbeddingModel(new MockEmbeddingModel({ dimensions: 4 }), [
+      cacheMiddleware({ store: { get: never, set: () => {}, getMany: never } }),
+    ]);
+    const started = performance.now();
+    const error = await embedMany({ model, inputs: ['a'], timeoutMs: 100, maxRetries: 0 }).catch(
+      (caught) => caught,
+    );
+    expect((error as Error).name).toBe('TimeoutError');
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
+  it('a read ends with the caller’s abort, whose reason the call rejects with', async () => {
+    const model = wrapEmbeddingModel(new MockEmbeddingModel({ dimensions: 4 }), [
+      cacheMiddleware({ store: { get: never, set: () => {}, getMany: never } }),
+    ]);
+    const controller = new AbortController();
+    const reason = new Error('the caller gave up');
+    setTimeout(() => controller.abort(reason), 20);
+    const error = await embedMany({ model, inputs: ['a'], signal: controller.signal }).catch(
+      (caught) => caught,
+    );
+    expect(error).toBe(reason);
+  });
+
+  it('a write does not keep the answer, already paid for, from the caller past the call’s timeout', async () => {
+    const inner = new MockEmbeddingModel({ dimensions: 4 });
+    const model = wrapEmbeddingModel(inner, [
+      cacheMiddleware({ store: { get: () => undefined, set: never, setMany: never } }),
+    ]);
+    const result = await embedMany({ model, inputs: ['a', 'b'], timeoutMs: 100, maxRetries: 0 });
+    expect(result.embeddings).toEqual([hashVector('a', 4), hashVector('b', 4)]);
+  });
+});

@@ -330,3 +330,24 @@ describe('embedContextualized errors of a later call', () => {
     expect(error.message).toBe('document 0 is too long (document 2 of the whole job)');
   });
 });
+
+describe('vectors of one contextualized job have one length, when the model states none', () => {
+  it('a later call whose chunk vectors are longer than the first call’s is refused', async () => {
+    const model = new ScriptedContextModel({ maxDocumentsPerCall: 1 }, (call) => ({
+      embeddings: call.request.documents.map((chunks) =>
+        chunks.map(() => (call.number === 1 ? Float32Array.of(1, 2) : Float32Array.of(1, 2, 3, 4, 5))),
+      ),
+      warnings: [],
+      response: { status: 200, headers: {} },
+    }));
+    Object.assign(model.capabilities, { defaultDimensions: undefined });
+    const error = await rejection(
+      embedContextualized({ model, documents: [['a', 'b'], ['c']], maxRetries: 0, concurrency: 1 }),
+    );
+    expect(InvalidResponseError.isInstance(error)).toBe(true);
+    expect((error as Error).message).toBe(
+      'ctx returned chunk 0 of document 1 with 5 values; expected 2, the length of the vectors it returned earlier in this job.',
+    );
+    expect(model.calls).toHaveLength(2);
+  });
+});

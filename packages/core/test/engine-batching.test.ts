@@ -398,6 +398,23 @@ describe('what each call carries', () => {
     expect(model.calls.map((call) => call.inputs)).toEqual([['0', '1'], ['2', '3'], ['2'], ['3'], ['4']]);
   });
 
+  it('a call as large as one the API refused as too large goes out already halved, for the rest of the job', async () => {
+    // A server that takes at most 3 inputs, under a declared 8: each batch of 8 was refused, then its
+    // first half of 4, before halves of 2 went through (3 of 7 requests refused, in every batch).
+    const model = new ScriptedModel({
+      capabilities: { maxInputsPerCall: 8 },
+      respond: (call) => {
+        if (call.inputs.length > 3) throw new InvalidRequestError('batch too large', { batchTooLarge: true });
+        return undefined;
+      },
+    });
+    const result = await embedMany({ model, inputs: numberedInputs(32), concurrency: 1 });
+    expect(result.embeddings).toEqual(numberedInputs(32).map((input) => vectorFor(input)));
+    const sizes = model.calls.map((call) => call.inputs.length);
+    expect(sizes).toEqual([8, 4, 2, 2, 2, 2, ...Array(12).fill(2)]);
+    expect(result.responses).toHaveLength(16);
+  });
+
   it('a non-float output type is sent and must come back as the matching typed array', async () => {
     const model = new ScriptedModel({
       capabilities: { outputTypes: ['float', 'int8'], defaultDimensions: 3 },

@@ -456,3 +456,35 @@ describe('abort', () => {
     expect(model.calls).toHaveLength(2);
   });
 });
+
+describe('a model that ignores its signal', () => {
+  /** Never answers and never looks at the signal it is given, as a careless third-party provider might. */
+  const deaf = () => new ScriptedModel({ respond: () => new Promise<never>(() => {}) });
+
+  it('still ends at timeoutMs, retried as a timeout', async () => {
+    const model = deaf();
+    const error = await embedMany({
+      model,
+      inputs: ['a'],
+      timeoutMs: 50,
+      maxRetries: 1,
+      maxRetryDelayMs: 1,
+    }).catch((caught) => caught);
+    expect(RetryError.isInstance(error)).toBe(true);
+    expect((error as RetryError).errors.map((each) => (each as Error).name)).toEqual([
+      'TimeoutError',
+      'TimeoutError',
+    ]);
+    expect(model.calls).toHaveLength(2);
+  });
+
+  it('still ends at the caller’s abort, with its reason', async () => {
+    const controller = new AbortController();
+    const reason = new Error('the caller gave up');
+    setTimeout(() => controller.abort(reason), 20);
+    const error = await embed({ model: deaf(), input: 'a', signal: controller.signal }).catch(
+      (caught) => caught,
+    );
+    expect(error).toBe(reason);
+  });
+});

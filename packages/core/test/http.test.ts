@@ -393,6 +393,32 @@ describe('parseRetryAfter', () => {
   it('rejects a negative retry-after rather than reading it as a date', () => {
     expect(parseRetryAfter({ 'retry-after': '-1' }, now)).toBeUndefined();
   });
+
+  it.each(['Asia/Tokyo', 'America/Los_Angeles', 'UTC'])(
+    'reads an asctime date, which names no zone, as GMT in the time zone %s',
+    (zone) => {
+      // Read as local time, it gave 0 (an immediate retry) in Tokyo and seven hours in Los Angeles.
+      const saved = process.env.TZ;
+      process.env.TZ = zone;
+      try {
+        expect(parseRetryAfter({ 'retry-after': 'Sat Mar  1 12:00:02 2025' }, now)).toBe(2_000);
+        expect(parseRetryAfter({ 'retry-after': 'Sat, 01 Mar 2025 12:01:00 GMT' }, now)).toBe(60_000);
+      } finally {
+        if (saved === undefined) delete process.env.TZ;
+        else process.env.TZ = saved;
+      }
+    },
+  );
+
+  it.each([
+    ['120, 120', 120_000],
+    ['Sat, 01 Mar 2025 12:01:00 GMT, Sat, 01 Mar 2025 12:01:00 GMT', 60_000],
+    ['Saturday, 01-Mar-25 12:00:05 GMT, Saturday, 01-Mar-25 12:00:05 GMT', 5_000],
+    ['Sat Mar  1 12:00:02 2025, Sat Mar  1 12:00:02 2025', 2_000],
+  ])('reads the first of a header sent twice (joined with ", "): %j', (value, expected) => {
+    // Joined, the number was no decimal and the dates no date: the wait fell back to a short backoff.
+    expect(parseRetryAfter({ 'retry-after': value }, now)).toBe(expected);
+  });
 });
 
 describe('parseDuration', () => {

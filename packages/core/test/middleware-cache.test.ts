@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { type CacheStore, cacheKey, cacheMiddleware, createMemoryCacheStore } from '../src/cache.js';
+import { type Clock, sleep } from '../src/engine/clock.js';
 import { embedMany } from '../src/engine/embed.js';
+import { createRateLimiter } from '../src/engine/limiter.js';
 import { InvalidRequestError, InvalidResponseError } from '../src/errors.js';
 import { type EmbeddingModelMiddleware, wrapEmbeddingModel } from '../src/middleware.js';
 import { MockEmbeddingModel } from '../src/testing.js';
 import type { Embedding, EmbedRequest } from '../src/types.js';
-import { ScriptedModel } from './helpers.js';
+import { ScriptedModel, VirtualClock } from './helpers.js';
 
 describe('wrapEmbeddingModel', () => {
   function logging(name: string, log: string[]): EmbeddingModelMiddleware {
@@ -639,5 +641,117 @@ describe('an input repeated within one call', () => {
     const buffers = new Set(response.embeddings.map((vector) => vector.buffer));
     expect(buffers.size).toBe(4);
     expect(response.usage).toEqual({ inputTokens: 20 });
+  });
+});
+
+describe('cacheMiddleware, a model that states no vector length', () => {
+  /** A server that answers vectors of `width` values, `width` changed by the test (the model behind a name replaced). */
+  function server(widthOf: () => number) {
+    return new ScriptedModel({
+      capabilities: { defaultDimensions: undefined, maxInputsPerCall: 10 },
+      respond: (call) => ({
+        embeddings: call.inputs.map((input) =>
+          Float32Array.from({ length: widthOf() }, (_, position) => input.charCodeAt(0) + position),
+        ),
+        usage: { inputTokens: call.inputs.length },
+        warnings: [],
+        response: { status: 200, headers: {} },
+      }),
+    });
+  }
+
+  it('sends again, in the same call, an entry stored from the model that answered before (another length)', async () => {
+    const store = createMemoryCacheStore();
+    let width = 2;
+    const inner = server(() => width);
+    await embedMany({ model: wrapEmbeddingModel(inner, [cacheMiddleware({ store })]), inputs: ['a'] });
+    // A new process, the server's model replaced: 'a' is stored at 2 values, 'b' is not stored.
+    width = 3;
+    const model = wrapEmbeddingModel(inner, [cacheMiddleware({ store })]);
+    const result = await embedMany({ model, inputs: ['a', 'b'] });
+    expect(result.embeddings).toEqual([Float32Array.of(97, 98, 99), Float32Array.of(98, 99, 100)]);
+    expect(inner.callInputs).toEqual([['a'], ['b'], ['a']]);
+    expect(result.usage).toEqual({ inputTokens: 2 });
+    // Replaced in the store: the next job is answered from it.
+    const again = await embedMany({ model, inputs: ['a', 'b'] });
+    expect(again.embeddings).toEqual(result.embeddings);
+    expect(inner.calls).toHaveLength(3);
+  });
+
+  it('holds later calls to the length it saw: an old entry is a miss once an answer of another length came', async () => {
+    const store = createMemoryCacheStore();
+    let width = 2;
+    const inner = server(() => width);
+    await embedMany({ model: wrapEmbeddingModel(inner, [cacheMiddleware({ store })]), inputs: ['a', 'c'] });
+    width = 3;
+    const model = wrapEmbeddingModel(inner, [cacheMiddleware({ store })]);
+    // One input a call: the first call is all hits (2 values, nothing to hold them to yet), the second
+    // answers 3 values, and the job refuses the mix rather than return it.
+    const error = await embedMany({ model, inputs: ['a', 'b'], maxInputsPerCall: 1, concurrency: 1 }).catch(
+      (caught) => caught,
+    );
+    expect(InvalidResponseError.isInstance(error)).toBe(true);
+    expect((error as Error).message).toBe(
+      'scripted returned vector 0 (input 1 of the whole job) with 3 values; expected 2, the length of the vectors it returned earlier in this job.',
+    );
+    // Run again, 'a' is a miss (the answers now have 3 values) and the result has one length.
+    const result = await embedMany({ model, inputs: ['a', 'b', 'c'], maxInputsPerCall: 1, concurrency: 1 });
+    expect(result.embeddings.map((vector) => vector.length)).toEqual([3, 3, 3]);
+    // 'b' was stored from the failed job's answer (3 values), so only the old entries go out again.
+    expect(inner.callInputs).toEqual([['a', 'c'], ['b'], ['a'], ['c']]);
+  });
+});
+
+describe('cacheMiddleware and the rate limiter', () => {
+  /** One input a call, each call recorded; a token a character. */
+  function counted(clock: Clock) {
+    return new ScriptedModel({ clock, capabilities: { maxInputsPerCall: 1 } });
+  }
+
+  it('a call the cache answers whole neither waits for a budget nor spends one', async () => {
+    // Two requests a minute, both spent by the first job: the second job, every input held, waited a
+    // minute for budgets it did not need (the cache sat behind the limiter).
+    const clock = new VirtualClock();
+    const inner = counted(clock);
+    const model = wrapEmbeddingModel(inner, [cacheMiddleware()]);
+    const rateLimit = createRateLimiter({ requestsPerMinute: 2 });
+    await embedMany({ model, inputs: ['a', 'b'], clock, rateLimit });
+    const waits: number[] = [];
+    const again = await embedMany({
+      model,
+      inputs: ['a', 'b', 'a'],
+      clock,
+      rateLimit,
+      onWait: (event) => waits.push(event.delayMs),
+    });
+    expect(again.usage).toEqual({ inputTokens: 0 });
+    expect(waits).toEqual([]);
+    expect(clock.now()).toBe(0);
+    // A call with a miss is admitted as any other: it waits for the refill.
+    await embedMany({ model, inputs: ['c'], clock, rateLimit, onWait: (event) => waits.push(event.delayMs) });
+    expect(waits).toEqual([30_000]);
+    expect(inner.callInputs).toEqual([['a'], ['b'], ['c']]);
+  });
+
+  it('the wait for a budget is not counted against the attempt’s timeout', async () => {
+    // Time 200 times faster than real: the minute a request budget of 1 takes to refill is 300 ms, three
+    // times the 100 ms timeout. Admitted late, behind the cache, the attempt's timer ran through it.
+    const fast: Clock = {
+      now: () => performance.now() * 200,
+      sleep: (ms, signal) => sleep(ms / 200, signal),
+    };
+    const inner = counted(fast);
+    const model = wrapEmbeddingModel(inner, [cacheMiddleware()]);
+    const result = await embedMany({
+      model,
+      inputs: ['a', 'b'],
+      clock: fast,
+      rateLimit: createRateLimiter({ requestsPerMinute: 1 }),
+      timeoutMs: 100,
+      maxRetries: 0,
+      concurrency: 1,
+    });
+    expect(result.embeddings).toHaveLength(2);
+    expect(inner.calls).toHaveLength(2);
   });
 });

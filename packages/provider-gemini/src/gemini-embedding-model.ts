@@ -6,6 +6,7 @@ import {
   type EmbedInput,
   type EmbedRequest,
   type EmbedResponse,
+  type InputCheckSettings,
   type InputType,
   InvalidArgumentError,
   InvalidResponseError,
@@ -102,6 +103,26 @@ export function geminiOptions(
 }
 
 /**
+ * The title to send with an input (`{ text, title }`), if any: Gemini applies a title only to
+ * RETRIEVAL_DOCUMENT, so one with any other input type is refused rather than dropped.
+ */
+export function geminiTitle(
+  input: EmbedInput,
+  index: number,
+  inputType: InputType | undefined,
+): string | undefined {
+  const title = typeof input === 'object' && input !== null && 'title' in input ? input.title : undefined;
+  if (title === undefined || title === '') return undefined;
+  if (inputType !== 'document') {
+    throw new InvalidArgumentError(
+      `Input ${index} has a title, which needs inputType "document": Gemini applies a title only to RETRIEVAL_DOCUMENT.`,
+      { argument: `inputs[${index}]` },
+    );
+  }
+  return title;
+}
+
+/**
  * Builds one `EmbedContentRequest` per input. The engine (or, for batch jobs, `create`) checked the
  * inputs, dimensions and input type against the capabilities; what is left is Gemini's own rule on
  * titles: a title (on its input, `{ text, title }`) applies only to RETRIEVAL_DOCUMENT.
@@ -134,16 +155,8 @@ export function buildGeminiRequests(
     const text = inputText(input, index, label);
     const request: GeminiEmbedContentRequest = { model, content: { parts: [{ text }] } };
     if (taskType !== undefined) request.taskType = taskType;
-    const title = typeof input === 'object' && 'title' in input ? input.title : undefined;
-    if (title !== undefined && title !== '') {
-      if (options.inputType !== 'document') {
-        throw new InvalidArgumentError(
-          `Input ${index} has a title, which needs inputType "document": Gemini applies a title only to RETRIEVAL_DOCUMENT.`,
-          { argument: `inputs[${index}]` },
-        );
-      }
-      request.title = title;
-    }
+    const title = geminiTitle(input, index, options.inputType);
+    if (title !== undefined) request.title = title;
     if (dimensions !== undefined) request.outputDimensionality = dimensions;
     return request;
   });
@@ -197,6 +210,10 @@ export class GeminiEmbeddingModel implements EmbeddingModel {
 
   customBaseURL(): string | undefined {
     return this.config.customBaseURL();
+  }
+
+  checkInput(input: EmbedInput, index: number, settings: InputCheckSettings): void {
+    geminiTitle(input, index, settings.inputType);
   }
 
   async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {

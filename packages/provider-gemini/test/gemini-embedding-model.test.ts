@@ -207,6 +207,25 @@ describe('invalid arguments are refused before any request', () => {
     expect(sent).toHaveLength(0);
   });
 
+  it('a title in a later call of a job is refused before the first call, named by its place in the job', async () => {
+    // Checked call by call, the first call went out and the title was named as input 0 (of its call).
+    const { model, sent } = setup([]);
+    const error = await failure(
+      embedMany({
+        model,
+        inputs: ['a', 'b', { text: 'c', title: 'T' }],
+        inputType: 'query',
+        maxInputsPerCall: 2,
+      }),
+    );
+    expect(error.name).toBe('InvalidArgumentError');
+    expect(error.argument).toBe('inputs[2]');
+    expect(error.message).toBe(
+      'Input 2 has a title, which needs inputType "document": Gemini applies a title only to RETRIEVAL_DOCUMENT.',
+    );
+    expect(sent).toHaveLength(0);
+  });
+
   // The engine's checks live once, in core (issue 10): a direct doEmbed caller runs them with checkEmbedRequest.
   it('checkEmbedRequest refuses for a direct doEmbed caller what the engine refuses: >100 inputs, none, bad dimensions, non-float', () => {
     const { model } = setup([]);

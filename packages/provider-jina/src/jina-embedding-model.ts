@@ -135,6 +135,15 @@ export class JinaEmbeddingModel implements EmbeddingModel {
     return this.config.customBaseURL();
   }
 
+  checkInput(input: EmbedInput, index: number): void {
+    wireInput(
+      input,
+      index,
+      `${this.provider} model ${this.modelId}`,
+      this.capabilities.modalities.includes('image'),
+    );
+  }
+
   async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
     const warnings: Warning[] = [];
     const label = `${this.provider} model ${this.modelId}`;

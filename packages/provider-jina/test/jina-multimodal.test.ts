@@ -123,4 +123,22 @@ describe('multimodal inputs (jina-embeddings-v4, jina-clip-v2)', () => {
     }
     expect(server.requests).toEqual([]);
   });
+
+  it('refuses a bad image in a job before its first call, named by its place in the job', async () => {
+    // Checked call by call, the job sent its first call, then named the image inputs[0] (of its call).
+    const server = fakeFetch([]);
+    const model = createJina({ apiKey: TEST_KEY, fetch: server.fetch }).embedding('jina-embeddings-v4');
+    await expect(
+      embedMany({
+        model,
+        inputs: ['a', 'b', { image: PNG, mediaType: 'application/pdf' }],
+        maxInputsPerCall: 2,
+      }),
+    ).rejects.toMatchObject({
+      name: 'InvalidArgumentError',
+      argument: 'inputs[2]',
+      message: 'inputs[2] has media type application/pdf; Jina embeds image/* inputs.',
+    });
+    expect(server.requests).toEqual([]);
+  });
 });

@@ -103,6 +103,21 @@ function wireContent(input: EmbedInput, index: number): WirePart[] {
 }
 
 /**
+ * How an input's images go: 0 as URLs (or it has none), 1 as base64. The API takes one form per request,
+ * so an input holding both cannot be sent at all.
+ */
+function imageForm(content: WirePart[], index: number, label: string): 0 | 1 {
+  const kinds = new Set(content.map((part) => part.type));
+  if (kinds.has('image_url') && kinds.has('image_base64')) {
+    throw new InvalidArgumentError(
+      `inputs[${index}] holds both image URLs and image bytes or data URLs; ${label} takes one form per request, so give every image of an input in one form.`,
+      { argument: `inputs[${index}]` },
+    );
+  }
+  return kinds.has('image_base64') ? 1 : 0;
+}
+
+/**
  * A Voyage multimodal embedding model (`voyage-multimodal-3`, `voyage-multimodal-3.5`): one request to
  * `POST {baseURL}/multimodalembeddings` per call. Text, images and interleaved content; images go as
  * URLs the API fetches or as base64 data URLs.
@@ -123,42 +138,57 @@ export class VoyageMultimodalEmbeddingModel implements EmbeddingModel {
     this.config = config;
   }
 
+  checkInput(input: EmbedInput, index: number): void {
+    imageForm(wireContent(input, index), index, `${this.provider} model ${this.modelId}`);
+  }
+
   async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
-    const warnings: Warning[] = [];
     readProviderOptions(voyageEmbeddingOptionsSchema, this.provider, request.providerOptions);
     const label = `${this.provider} model ${this.modelId}`;
     const inputs = request.inputs.map((input, index) => ({ content: wireContent(input, index) }));
-    const kinds = new Set(inputs.flatMap((input) => input.content.map((part) => part.type)));
-    // The API requires one image form per request: all URLs or all base64.
-    if (kinds.has('image_url') && kinds.has('image_base64')) {
-      throw new InvalidArgumentError(
-        `${label} cannot mix image URLs and image bytes or data URLs in one call; use one form for every image (or embed the two kinds in separate calls).`,
-        { argument: 'inputs' },
+    // The API takes one image form per request, all URLs or all base64. One input holding both cannot be
+    // sent at all; a call whose inputs use one form each goes as two requests, one per form (inputs of
+    // text alone go with the URLs), and the answers are put back in input order.
+    const forms = inputs.map((input, index) => imageForm(input.content, index, label));
+    const groups = [0, 1]
+      .map((form) => forms.flatMap((each, index) => (each === form ? [index] : [])))
+      .filter((group) => group.length > 0);
+    const warnings: Warning[] = [];
+    const fields = commonEmbeddingFields(request, label, warnings);
+    const embeddings = new Array<EmbedResponse['embeddings'][number]>(inputs.length);
+    let usage: number | undefined = 0;
+    let info: EmbedResponse['response'] | undefined;
+    for (const group of groups) {
+      const body: Record<string, unknown> = {
+        inputs: group.map((index) => inputs[index]!),
+        model: this.modelId,
+        ...fields,
+        // The API truncates by default (dropping a cut image whole); embedkit never cuts silently.
+        truncation: request.truncate === true,
+        encoding_format: 'base64',
+      };
+      const response = await postJson(this.config, '/multimodalembeddings', body, request);
+      const parsed = parseResponse(
+        voyageEmbeddingResponseSchema,
+        response,
+        this.provider,
+        'multimodal embeddings',
       );
+      const vectors = decodeAnswer({ provider: this.provider, response }, () =>
+        decodeVectors(
+          inOrder(parsed.data, group.length, 'vectors', this.provider).map((item) => item.embedding),
+          request.outputType ?? 'float',
+        ),
+      );
+      group.forEach((index, position) => {
+        embeddings[index] = vectors[position]!;
+      });
+      usage = usage === undefined || parsed.usage === undefined ? undefined : usage + parsed.usage;
+      // The last answer's headers: the freshest word on the API's limits.
+      info = responseInfo(response, parsed.model);
     }
-    const body: Record<string, unknown> = {
-      inputs,
-      model: this.modelId,
-      ...commonEmbeddingFields(request, label, warnings),
-      // The API truncates by default (dropping a cut image whole); embedkit never cuts silently.
-      truncation: request.truncate === true,
-      encoding_format: 'base64',
-    };
-    const response = await postJson(this.config, '/multimodalembeddings', body, request);
-    const parsed = parseResponse(
-      voyageEmbeddingResponseSchema,
-      response,
-      this.provider,
-      'multimodal embeddings',
-    );
-    const embeddings = decodeAnswer({ provider: this.provider, response }, () =>
-      decodeVectors(
-        inOrder(parsed.data, request.inputs.length, 'vectors', this.provider).map((item) => item.embedding),
-        request.outputType ?? 'float',
-      ),
-    );
-    const out: EmbedResponse = { embeddings, warnings, response: responseInfo(response, parsed.model) };
-    if (parsed.usage !== undefined) out.usage = { inputTokens: parsed.usage };
+    const out: EmbedResponse = { embeddings, warnings, response: info! };
+    if (usage !== undefined) out.usage = { inputTokens: usage };
     return out;
   }
 }

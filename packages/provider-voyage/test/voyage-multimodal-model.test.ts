@@ -88,9 +88,17 @@ describe('voyage multimodal embeddings', () => {
 
   it.each<[string, EmbedInput[], string]>([
     [
-      'image URLs mixed with image bytes in one call',
-      [{ image: 'https://example.com/a.png' }, { image: PNG_BYTES, mediaType: 'image/png' }],
-      'inputs',
+      'one input holding an image URL and image bytes',
+      [
+        'text',
+        {
+          content: [
+            { type: 'image', url: 'https://example.com/a.png' },
+            { type: 'image', data: PNG_BYTES, mediaType: 'image/png' },
+          ],
+        },
+      ],
+      'inputs[1]',
     ],
     ['image bytes without a media type', [{ image: PNG_BYTES }], 'inputs[0]'],
     ['a media type Voyage does not take', [{ image: PNG_BYTES, mediaType: 'image/bmp' }], 'inputs[0]'],
@@ -103,6 +111,41 @@ describe('voyage multimodal embeddings', () => {
       argument,
     });
     expect(server.requests).toEqual([]);
+  });
+
+  it('sends a call whose inputs use the two image forms as two requests, one per form, and answers in input order', async () => {
+    // The API takes one form per request; the call was refused whole, and a job whose calls mixed the
+    // forms failed part-way, after its first calls were sent.
+    const half = float32ToBase64(new Float32Array(1024).fill(0.5));
+    const server = fakeFetch([
+      { body: embeddingsBody('voyage-multimodal-3', [FULL, FULL], 30) },
+      {
+        body: embeddingsBody('voyage-multimodal-3', [half, half], 12),
+        headers: { 'x-request-id': 'second' },
+      },
+    ]);
+    const result = await embedMany({
+      model: model(server.fetch),
+      inputs: [
+        { image: PNG_BYTES, mediaType: 'image/png' },
+        { image: 'https://example.com/a.png' },
+        'just text',
+        { image: 'data:image/webp;base64,UklGRg==' },
+      ],
+    });
+    expect(server.requests.map((request) => (request.body as { inputs: unknown }).inputs)).toEqual([
+      [
+        { content: [{ type: 'image_url', image_url: 'https://example.com/a.png' }] },
+        { content: [{ type: 'text', text: 'just text' }] },
+      ],
+      [
+        { content: [{ type: 'image_base64', image_base64: 'data:image/png;base64,iVBORw==' }] },
+        { content: [{ type: 'image_base64', image_base64: 'data:image/webp;base64,UklGRg==' }] },
+      ],
+    ]);
+    expect(result.embeddings.map((vector) => vector[0])).toEqual([0.5, 0.25, 0.25, 0.5]);
+    expect(result.usage).toEqual({ inputTokens: 42 });
+    expect(result.responses.map((response) => response.requestId)).toEqual(['second']);
   });
 
   it('voyage-multimodal-3 has a fixed length: dimensions is an error before sending', async () => {
@@ -125,6 +168,27 @@ describe('voyage multimodal embeddings', () => {
         inputs: [{ content: [{ type: 'image', data: PNG_BYTES, mediaType: 'image/png' }] }],
       }),
     ).rejects.toMatchObject({ name: 'InvalidArgumentError', argument: 'inputs[0]' });
+    expect(server.requests).toEqual([]);
+  });
+
+  it('refuses an input holding both image forms before a job’s first call, named by its place in the job', async () => {
+    const server = fakeFetch([]);
+    await expect(
+      embedMany({
+        model: model(server.fetch),
+        inputs: [
+          'a',
+          'b',
+          {
+            content: [
+              { type: 'image', url: 'https://example.com/a.png' },
+              { type: 'image', data: PNG_BYTES, mediaType: 'image/png' },
+            ],
+          },
+        ],
+        maxInputsPerCall: 2,
+      }),
+    ).rejects.toMatchObject({ name: 'InvalidArgumentError', argument: 'inputs[2]' });
     expect(server.requests).toEqual([]);
   });
 });

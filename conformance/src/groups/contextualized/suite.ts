@@ -25,7 +25,7 @@ import {
   WIRE_BASICS,
   WIRE_BASICS_INNER,
 } from '../../suite/fields.js';
-import { errorReply, type JobKit, type JobWorld, jobPass } from '../../suite/job-kit.js';
+import { errorReply, type JobKit, type JobWorld, jobPass, timedModel } from '../../suite/job-kit.js';
 import type {
   Cassette,
   CreateModelOptions,
@@ -290,13 +290,22 @@ export function contextualizedJobPass(options: SuiteOptions): FamilyPass<JobKit,
       endpointPath: options.wire.endpoint({ documentCount: documents.length, modelId: options.modelId }).path,
     },
     (kind, variant) => contextualizedWorld(options, kind, variant),
-    (world) => ({
-      expectCall: (reply, expectOptions) => world.respond(1, reply, expectOptions),
-      success: suite.success(),
-      async run(settings = {}) {
-        const result = await embedContextualized({ ...suite.settings(world), documents, ...settings });
-        suite.expectVectors(result, documents);
-      },
-    }),
+    (world) => {
+      const timed = timedModel(world.model, 'doEmbedContextualized');
+      return {
+        expectCall: (reply, expectOptions) => world.respond(1, reply, expectOptions),
+        success: suite.success(),
+        async run(settings = {}) {
+          const result = await embedContextualized({
+            ...suite.settings(world),
+            model: timed.model,
+            documents,
+            ...settings,
+          });
+          suite.expectVectors(result, documents);
+        },
+        callDurations: timed.durations,
+      };
+    },
   );
 }

@@ -13,7 +13,7 @@ import {
   WIRE_BASICS,
   WIRE_BASICS_INNER,
 } from '../../suite/fields.js';
-import { errorReply, type JobKit, type JobWorld, jobPass } from '../../suite/job-kit.js';
+import { errorReply, type JobKit, type JobWorld, jobPass, timedModel } from '../../suite/job-kit.js';
 import type {
   Cassette,
   CreateModelOptions,
@@ -266,13 +266,22 @@ export function rerankingJobPass(options: SuiteOptions): FamilyPass<JobKit, JobW
       endpointPath: options.wire.endpoint({ modelId: options.modelId }).path,
     },
     (kind, variant) => rerankingWorld(options, kind, variant),
-    (world) => ({
-      expectCall: (reply, expectOptions) => world.respond(reply, expectOptions),
-      success: suite.success(),
-      async run(settings = {}) {
-        const result = await rerank({ ...suite.settings(world), documents, ...settings });
-        assert.deepEqual(result.results, suite.expectedRanking(QUERY, documents));
-      },
-    }),
+    (world) => {
+      const timed = timedModel(world.model, 'doRerank');
+      return {
+        expectCall: (reply, expectOptions) => world.respond(reply, expectOptions),
+        success: suite.success(),
+        async run(settings = {}) {
+          const result = await rerank({
+            ...suite.settings(world),
+            model: timed.model,
+            documents,
+            ...settings,
+          });
+          assert.deepEqual(result.results, suite.expectedRanking(QUERY, documents));
+        },
+        callDurations: timed.durations,
+      };
+    },
   );
 }

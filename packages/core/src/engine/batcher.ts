@@ -147,6 +147,8 @@ export function streamSource<I>(
   let closed = false;
   /** A read that outlived an idle flush; the next `next()` picks it up. */
   let reading: Promise<IteratorResult<I>> | undefined;
+  /** Ends the idle wait in progress at once and clears its timer; set only while that wait lasts. */
+  let endIdleWait: (() => void) | undefined;
 
   /** The next step of the iterator, or IDLE when the source stays quiet for `flushAfterMs` with a batch open. */
   const read = async (): Promise<IteratorResult<I> | typeof IDLE> => {
@@ -157,15 +159,20 @@ export function streamSource<I>(
     else {
       // Only an actually slow read arms a timer: a read that is already done wins the first race.
       step = await Promise.race([current, Promise.resolve(IDLE)]);
-      if (step === IDLE) {
-        let timer: ReturnType<typeof setTimeout> | undefined;
+      // A source closed meanwhile arms no timer: nothing would flush, and the timer would hold the process.
+      if (step === IDLE && !closed) {
         const idle = new Promise<typeof IDLE>((resolve) => {
-          timer = setTimeout(() => resolve(IDLE), flushAfterMs);
+          const timer = setTimeout(() => resolve(IDLE), flushAfterMs);
+          endIdleWait = () => {
+            clearTimeout(timer);
+            resolve(IDLE);
+          };
         });
         try {
           step = await Promise.race([current, idle]);
         } finally {
-          clearTimeout(timer);
+          endIdleWait?.();
+          endIdleWait = undefined;
         }
       }
     }
@@ -210,7 +217,19 @@ export function streamSource<I>(
     async close() {
       if (closed) return;
       closed = true;
-      if (!iteratorEnded) await iterator.return?.();
+      // The timer of an idle wait would keep the process alive for up to flushAfterMs after the end.
+      endIdleWait?.();
+      if (iteratorEnded) return;
+      if (reading === undefined) {
+        await iterator.return?.();
+        return;
+      }
+      // A read is still pending (an idle stdin). An async generator runs return() only after that read
+      // settles, which may be never, so waiting for it would hold the caller for good. The source is still
+      // asked to finish, and it does once the read settles; the input that read brings is not embedded,
+      // since the job has ended, and a failure of the read or of return() has no one left to reach.
+      void reading.catch(() => {});
+      void (async () => iterator.return?.())().catch(() => {});
     },
   };
 

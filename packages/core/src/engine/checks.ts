@@ -36,6 +36,12 @@ export interface VectorExpectation {
   length: number | undefined;
   /** The `dimensions` the caller asked for, for messages. */
   dimensions?: number | undefined;
+  /**
+   * Set when `length` was not known before the job and was read from its first answer: every later
+   * answer must match it (a server whose model changed mid-job, or a cache holding an old model's
+   * vectors, would otherwise hand back vectors of two lengths in one result).
+   */
+  observed?: boolean;
 }
 
 /** The expectation for a job: the requested or default dimensions in the output type's elements. */
@@ -72,7 +78,13 @@ export function vectorProblem(
   }
   const values = vector as Embedding;
   if (length !== undefined && values.length !== length) {
-    return `${provider} returned ${name(index)} with ${values.length} values; expected ${length}${expectation.dimensions === undefined ? '' : ` for dimensions ${expectation.dimensions}`}.`;
+    const why =
+      expectation.dimensions !== undefined
+        ? ` for dimensions ${expectation.dimensions}`
+        : expectation.observed === true && length === expectation.length
+          ? ', the length of the vectors it returned earlier in this job'
+          : '';
+    return `${provider} returned ${name(index)} with ${values.length} values; expected ${length}${why}.`;
   }
   if (expectedArray === 'Float32Array' && !allFinite(values as Float32Array)) {
     const position = (values as Float32Array).findIndex((value) => !Number.isFinite(value));
@@ -97,6 +109,16 @@ export function checkVectors(
     if (problem !== undefined) throw new InvalidResponseError(problem, where);
     length ??= (vectors[index] as Embedding).length;
   }
+}
+
+/**
+ * Fixes the job's vector length from an answer that passed its checks, when the model did not state one:
+ * the job's later answers are then held to it.
+ */
+export function observeLength(expectation: VectorExpectation, vectors: readonly Embedding[]): void {
+  if (expectation.length !== undefined || vectors.length === 0) return;
+  expectation.length = vectors[0]!.length;
+  expectation.observed = true;
 }
 
 /**

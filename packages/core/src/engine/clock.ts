@@ -6,7 +6,14 @@ export const MAX_TIMER_MS = 2_147_483_647;
 
 /** Time as the engine sees it. Inject one in tests to make backoff and Retry-After instant and observable. */
 export interface Clock {
-  /** Milliseconds. Waits, refills and 429 pauses are read from differences; never taken as a date. */
+  /**
+   * Milliseconds. Waits, refills and 429 pauses are read from differences; never taken as a date. It should
+   * never step back (read a monotonic source, as `systemClock` does). If it does, budgets refill nothing
+   * until it is back where it was (the stores count no time twice, as a store shared by callers whose
+   * clocks differ must not), and a 429 pause or a paced turn set before the step ends later by its length.
+   * A step forward refills the budgets by its length at once (the API then refuses what it lacks, and its
+   * 429s pause calls).
+   */
   now(): number;
   /** Resolves after `ms`, or rejects with the signal's abort reason as soon as it aborts. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;

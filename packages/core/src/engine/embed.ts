@@ -1,17 +1,19 @@
 import { abortReason, InvalidArgumentError } from '../errors.js';
+import { admittedEmbed } from '../middleware.js';
 import { refuseUnknownSettings, type SettingNames } from '../setting-names.js';
 import type {
   Embedding,
   EmbeddingOf,
   EmbedInput,
   EmbedRequest,
+  InputCheckSettings,
   OutputType,
   ResponseInfo,
   Usage,
   Warning,
 } from '../types.js';
 import { arraySource, type Batch, Packer, planBatches, streamSource } from './batcher.js';
-import { answerSource, checkEmbeddings, vectorExpectation } from './checks.js';
+import { answerSource, checkEmbeddings, observeLength, vectorExpectation } from './checks.js';
 import { MAX_TIMER_MS } from './clock.js';
 import { type JobAdapter, placeInJob, runJob, Tally } from './runner.js';
 import {
@@ -100,9 +102,17 @@ function embeddingJob(
   const truncate = settings.truncate ?? false;
   const outputType = settings.outputType ?? 'float';
   const maxTokensPerInput = counter.exact && !truncate ? capabilities.maxTokensPerInput : undefined;
+  const inputSettings: InputCheckSettings = { outputType };
+  if (inputType !== undefined) inputSettings.inputType = inputType;
+  if (settings.dimensions !== undefined) inputSettings.dimensions = settings.dimensions;
+  if (truncate) inputSettings.truncate = true;
+  if (settings.providerOptions !== undefined) inputSettings.providerOptions = settings.providerOptions;
   const packer = new Packer<EmbedInput>(
     (input, index) => {
       checkInput(model, input, index);
+      // The model's own rules, before any call: a call that fails them part-way through a job has had
+      // the calls before it sent, and names its input by its place in the call.
+      model.checkInput?.(input, index, inputSettings);
       const tokens = counter.count(input);
       if (maxTokensPerInput !== undefined && tokens > maxTokensPerInput) {
         throw new InvalidArgumentError(
@@ -121,8 +131,12 @@ function embeddingJob(
     },
   );
   const expectation = vectorExpectation(outputType, settings.dimensions, capabilities.defaultDimensions);
+  // A model behind middleware is admitted to the limiter when its request leaves, not before its
+  // middleware runs: a call its cache answers whole neither waits for a budget nor spends one.
+  const admitted = admittedEmbed(model);
   const adapter: JobAdapter<EmbedInput, Embedding[]> = {
-    async call(batch: Batch<EmbedInput>, signal, timeoutMs) {
+    admitsLate: admitted !== undefined,
+    async call(batch: Batch<EmbedInput>, signal, timeoutMs, admit) {
       const request: EmbedRequest = { inputs: batch.items, signal, timeoutMs };
       if (inputType !== undefined) request.inputType = inputType;
       if (settings.dimensions !== undefined) request.dimensions = settings.dimensions;
@@ -130,7 +144,7 @@ function embeddingJob(
       if (truncate) request.truncate = true;
       if (settings.headers !== undefined) request.headers = settings.headers;
       if (settings.providerOptions !== undefined) request.providerOptions = settings.providerOptions;
-      const answer = await model.doEmbed(request);
+      const answer = admitted !== undefined ? await admitted(request, admit) : await model.doEmbed(request);
       const where = answerSource(model.provider, answer?.response);
       const embeddings = answer?.embeddings;
       checkEmbeddings(where, embeddings, batch.items.length, expectation, (index) =>
@@ -138,6 +152,7 @@ function embeddingJob(
           ? `vector ${index}`
           : `vector ${index} ${placeInJob('input', batch.offset + index)}`,
       );
+      observeLength(expectation, embeddings);
       return { value: embeddings, answer };
     },
     join: (first, second) => first.concat(second),
@@ -244,6 +259,8 @@ export async function* embedStream<O extends OutputType = 'float'>(
     tally,
     signal: settings.signal,
     window: job.basics.concurrency * 2,
+    // The stream gives out no responses, and one kept per call would grow its memory without bound.
+    keepResponses: false,
   })) {
     for (let index = 0; index < value.length; index++) {
       // An abort ends the loop at once, not after the rest of a call's vectors (up to thousands).

@@ -11,6 +11,7 @@
  */
 
 import { abortReason, InvalidArgumentError } from '../errors.js';
+import { DECIMAL } from '../http/retry-after.js';
 import { refuseUnknownSettings, type SettingNames } from '../setting-names.js';
 import type { Clock } from './clock.js';
 import type { WaitEvent } from './settings.js';
@@ -149,8 +150,12 @@ export interface AttemptAnswered {
 export interface LimiterPermit {
   /** The attempt got an answer. */
   answered(outcome: AttemptAnswered): Promise<void>;
-  /** The attempt failed. A 429 (`rateLimited`) pauses every call on the limiter for `waitMs`. */
-  failed(outcome: { rateLimited: boolean; waitMs: number }): Promise<void>;
+  /**
+   * The attempt failed. A 429 (`rateLimited`) pauses every call on the limiter for `waitMs`. `unsent`: the
+   * request certainly never reached the API (the call ended before it was made); what it took of the
+   * budgets set by the user is then given back.
+   */
+  failed(outcome: { rateLimited: boolean; waitMs: number; unsent?: boolean }): Promise<void>;
 }
 
 /**
@@ -201,16 +206,27 @@ interface Budget {
   learned: boolean;
 }
 
+/**
+ * A count from a rate-limit header: a plain non-negative decimal, as in `Retry-After`, or nothing. Of a
+ * header sent twice (the transports join repeats with ", ") the first value counts. `Number` read "" and
+ * "0x0" as 0 remaining, which held the next call back for a whole refill, and a repeated header as no
+ * number at all.
+ */
+function headerCount(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const first = value.split(',')[0]!.trim();
+  return DECIMAL.test(first) ? Number.parseFloat(first) : undefined;
+}
+
 /** Reads `x-ratelimit-limit-<kind>` / `x-ratelimit-remaining-<kind>` (OpenAI; Jina sends remaining only). */
 function readLimit(
   headers: Record<string, string>,
   kind: 'requests' | 'tokens',
 ): { limit: number | undefined; remaining: number } | undefined {
-  const remaining = Number(headers[`x-ratelimit-remaining-${kind}`]);
-  if (headers[`x-ratelimit-remaining-${kind}`] === undefined || !Number.isFinite(remaining) || remaining < 0)
-    return undefined;
-  const limit = Number(headers[`x-ratelimit-limit-${kind}`]);
-  return { limit: Number.isFinite(limit) && limit > 0 ? limit : undefined, remaining };
+  const remaining = headerCount(headers[`x-ratelimit-remaining-${kind}`]);
+  if (remaining === undefined) return undefined;
+  const limit = headerCount(headers[`x-ratelimit-limit-${kind}`]);
+  return { limit: limit !== undefined && limit > 0 ? limit : undefined, remaining };
 }
 
 /**
@@ -500,10 +516,20 @@ const QUIET_CALLS = 20;
  */
 const QUIET_CALLS_DOUBLING = 60;
 
-/** A call waiting for a budget: since when, and how long the budget said it needed at first. */
+/**
+ * A call waiting for a budget: since when it heads the queue, and how long the budget said it needed when
+ * it first had to wait there. Both stay unset until then: what a call needed when it joined behind others
+ * says nothing of what it needs once they have gone.
+ */
 interface QueuedCall {
-  since: number;
-  needed: number;
+  headSince: number | undefined;
+  needed: number | undefined;
+}
+
+/** A call charged to the token budget at an estimate: when, and its estimated tokens. */
+interface RecentEstimate {
+  at: number;
+  tokens: number;
 }
 
 /** Why a sleep for a learned budget ended early: a reading raised that budget. */
@@ -540,7 +566,7 @@ class SharedRateLimiter implements RateLimiter {
    * the charge comes down, what they were charged above it is given back, so that the budget's first
    * minute is not spent at a charge the API has since shown too high.
    */
-  private recentEstimates: { at: number; tokens: number }[] = [];
+  private recentEstimates: RecentEstimate[] = [];
   /** Whether any call reported usage (then charges are settled exactly and need no calibration). */
   private usageReported = false;
   /** When the next call released after a pause may start (this process only). */
@@ -583,10 +609,26 @@ class SharedRateLimiter implements RateLimiter {
     }
   }
 
-  /** Whether the first call waiting for a budget has waited twice what it needed (a second at least). */
+  /**
+   * Whether the first call waiting for a budget has waited twice what it needed (a second at least), both
+   * counted from when it came to the head. Counted from when it joined, every head of a queue looked
+   * starved, so every later call queued behind it, a query beside a bulk job too, and the queue never
+   * emptied.
+   */
   private headStarved(now: number): boolean {
     const head = this.budgetQueue[0];
-    return head !== undefined && now - head.since > Math.max(2 * head.needed, MIN_STARVED_MS);
+    if (head?.headSince === undefined || head.needed === undefined) return false;
+    return now - head.headSince > Math.max(2 * head.needed, MIN_STARVED_MS);
+  }
+
+  /** Puts a new ticket at the back of the budget queue; in an empty queue it heads it at once. */
+  private joinQueue(now: number): QueuedCall {
+    const ticket: QueuedCall = {
+      headSince: this.budgetQueue.length === 0 ? now : undefined,
+      needed: undefined,
+    };
+    this.budgetQueue.push(ticket);
+    return ticket;
   }
 
   /** Resolves when `ticket` heads the budget queue; rejects with the abort reason when `signal` aborts first. */
@@ -606,13 +648,16 @@ class SharedRateLimiter implements RateLimiter {
     });
   }
 
-  /** Takes `ticket` out of the budget queue and tells the call now at its head. */
-  private leaveQueue(ticket: QueuedCall): void {
+  /** Takes `ticket` out of the budget queue and tells the call now at its head (its wait there starts now). */
+  private leaveQueue(ticket: QueuedCall, now: number): void {
     const index = this.budgetQueue.indexOf(ticket);
     if (index === -1) return;
     this.budgetQueue.splice(index, 1);
     const head = this.budgetQueue[0];
-    if (index === 0 && head !== undefined) this.turnWaiters.get(head)?.();
+    if (index === 0 && head !== undefined) {
+      head.headSince = now;
+      this.turnWaiters.get(head)?.();
+    }
   }
 
   /** Gives the token budget back `step` of each estimate charged in the last minute. */
@@ -643,12 +688,12 @@ class SharedRateLimiter implements RateLimiter {
           paced = true;
         }
         // Calls waiting for a budget are served in the order they came. A call that arrives while others
-        // wait may still go first (a query beside a bulk job need not wait for the bulk calls queued)
-        // unless the first in the queue has waited twice what it needed: then it queues behind them, so
-        // small calls cannot take every refill ahead of a big one.
+        // wait may still go first if the budget holds what it needs (a query beside a bulk job need not
+        // wait for the bulk calls queued) unless the first in the queue has waited, since it came to the
+        // head, twice what it needed there: then it queues behind them, so small calls cannot take every
+        // refill ahead of a big one.
         if (ticket === undefined && budgets.length > 0 && this.headStarved(clock.now())) {
-          ticket = { since: clock.now(), needed: 0 };
-          this.budgetQueue.push(ticket);
+          ticket = this.joinQueue(clock.now());
         }
         if (ticket !== undefined && this.budgetQueue[0] !== ticket) {
           await this.turnOf(ticket, request.signal);
@@ -658,9 +703,11 @@ class SharedRateLimiter implements RateLimiter {
         // takes is taken at the moment it starts.
         const wait = await this.takeAll(budgets, clock.now());
         if (wait.ms > 0) {
-          if (ticket === undefined) {
-            ticket = { since: clock.now(), needed: wait.ms };
-            this.budgetQueue.push(ticket);
+          ticket ??= this.joinQueue(clock.now());
+          // Its first wait at the head is what it needs: it is starved once it has waited twice that.
+          if (this.budgetQueue[0] === ticket && ticket.needed === undefined) {
+            ticket.headSince ??= clock.now();
+            ticket.needed = wait.ms;
           }
           waitedOnTokens ||= wait.budget.tokens;
           request.onWait?.({ reason: wait.budget.learned ? 'pacing' : 'rate-limit', delayMs: wait.ms });
@@ -676,17 +723,19 @@ class SharedRateLimiter implements RateLimiter {
         break;
       }
     } finally {
-      if (ticket !== undefined) this.leaveQueue(ticket);
+      if (ticket !== undefined) this.leaveQueue(ticket, clock.now());
     }
     const epoch = this.pace?.started(clock.now()) ?? 0;
+    let estimate: RecentEstimate | undefined;
     if (this.tokens !== undefined && !this.usageReported && request.exactTokens !== true) {
       const recent = this.recentEstimates;
       while (recent.length > 0 && recent[0]!.at <= clock.now() - 60_000) recent.shift();
-      recent.push({ at: clock.now(), tokens: request.tokens });
+      estimate = { at: clock.now(), tokens: request.tokens };
+      recent.push(estimate);
     }
     this.inFlight++;
     this.inFlightTokens += request.tokens;
-    return this.permit(request, charged, waitedOnTokens, epoch);
+    return this.permit(request, charged, waitedOnTokens, epoch, estimate);
   }
 
   /** The budgets a call of `charged` tokens draws on, as they stand now. */
@@ -782,6 +831,7 @@ class SharedRateLimiter implements RateLimiter {
     charged: number,
     waitedOnTokens: boolean,
     epoch: number,
+    estimate: RecentEstimate | undefined,
   ): LimiterPermit {
     let ended = false;
     const end = () => {
@@ -835,8 +885,9 @@ class SharedRateLimiter implements RateLimiter {
         this.pace?.passed(request.tokens, epoch, now);
         if (this.learnFromHeaders) await this.learn(headers, now);
       },
-      failed: async ({ rateLimited, waitMs }) => {
+      failed: async ({ rateLimited, waitMs, unsent }) => {
         if (!end()) return;
+        if (unsent === true) await this.refund(charged, estimate, request.clock.now());
         if (!rateLimited) return;
         const now = request.clock.now();
         // The API refused: the calibrated charge was too low.
@@ -851,6 +902,23 @@ class SharedRateLimiter implements RateLimiter {
         await this.store.pause(this.pauseKey, now + waitMs, now);
       },
     };
+  }
+
+  /**
+   * Gives back what a call the API never saw took of the budgets set by the user: kept, it held the next
+   * call (the same call's retry among them) back for a refill of a request never made. The budgets learned
+   * from headers keep their charge: the next answer states what remains, and sets them by it.
+   */
+  private async refund(charged: number, estimate: RecentEstimate | undefined, now: number): Promise<void> {
+    const budgets: { limit: LearnedLimit; amount: number }[] = [];
+    if (this.requests !== undefined) budgets.push({ limit: this.requests, amount: 1 });
+    if (this.tokens !== undefined) budgets.push({ limit: this.tokens, amount: charged });
+    await this.giveBack(budgets, now);
+    // Nor is its estimate credited again when the calibrated charge next comes down.
+    if (estimate !== undefined) {
+      const index = this.recentEstimates.indexOf(estimate);
+      if (index !== -1) this.recentEstimates.splice(index, 1);
+    }
   }
 
   /**

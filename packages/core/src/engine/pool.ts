@@ -10,7 +10,11 @@ const SIBLING_FAILED = Symbol('embedkit.sibling-failed');
  */
 export interface PoolSource<T> {
   next(): T | undefined | Promise<T | undefined>;
-  /** Releases the source. Called once when the pool stops for any reason, even while `next` is pending. */
+  /**
+   * Releases the source. Called once when the pool stops for any reason, even while `next` is pending.
+   * The pool waits for it when no `next` is pending, so it must not wait for a read of its own that may
+   * never end.
+   */
   close(): void | Promise<void>;
 }
 

@@ -7,7 +7,7 @@ import {
   withoutRetryClaim,
 } from '../errors.js';
 import type { Clock } from './clock.js';
-import type { AttemptAnswered, RateLimiter } from './limiter.js';
+import type { AttemptAnswered, LimiterPermit, RateLimiter } from './limiter.js';
 import type { RetryEvent, WaitEvent } from './settings.js';
 import { onAbort } from './signal.js';
 
@@ -29,6 +29,34 @@ export interface AttemptPolicy {
   onWait: ((event: WaitEvent) => void) | undefined;
 }
 
+/** How long after an attempt's abort its model may take to end the call by itself before it is left. */
+const ABANDON_AFTER_MS = 100;
+
+/**
+ * Rejects with the signal's reason `ABANDON_AFTER_MS` after it aborts, and how to stop (clearing the timer):
+ * raced against an attempt, it ends the wait for a model that never settles.
+ */
+function abandonAfterAbort(signal: AbortSignal): { promise: Promise<never>; stop(): void } {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let unwatch = () => {};
+  const promise = new Promise<never>((_, reject) => {
+    const cut = () => {
+      timer = setTimeout(() => reject(signal.reason), ABANDON_AFTER_MS);
+    };
+    if (signal.aborted) cut();
+    else unwatch = onAbort(signal, cut);
+  });
+  // Raced only while the attempt runs: a rejection after it ended has nobody listening for it.
+  promise.catch(() => {});
+  return {
+    promise,
+    stop() {
+      unwatch();
+      clearTimeout(timer);
+    },
+  };
+}
+
 /** First wait of the exponential backoff; doubles per retry, with full jitter, up to `maxRetryDelayMs`. */
 const INITIAL_BACKOFF_MS = 500;
 
@@ -43,54 +71,102 @@ export async function withRetries<T>(
   policy: AttemptPolicy,
   tokens: number,
   signal: AbortSignal,
-  operation: (signal: AbortSignal, timeoutMs: number) => Promise<T>,
+  operation: (signal: AbortSignal, timeoutMs: number, admit: () => Promise<void>) => Promise<T>,
   answered: (result: T) => AttemptAnswered,
+  options: { admitsLate?: boolean } = {},
 ): Promise<T> {
   const { clock, limiter } = policy;
   const errors: unknown[] = [];
   for (let attemptNumber = 0; ; attemptNumber++) {
-    const permit = await limiter.acquire({
-      tokens,
-      exactTokens: policy.exactTokens,
-      clock,
-      signal,
-      onWait: policy.onWait,
-    });
-    if (signal.aborted) {
-      await permit.failed({ rateLimited: false, waitMs: 0 });
-      throw abortReason(signal);
-    }
     // One controller per attempt, fed by the job's signal and the timer (cheaper than AbortSignal.any).
     const attempt = new AbortController();
     const stopWatching = onAbort(signal, () => attempt.abort(signal.reason));
     let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      attempt.abort(
-        new TimeoutError(
-          `${policy.provider} model ${policy.modelId} did not answer within ${policy.timeoutMs} ms (timeoutMs).`,
-          { provider: policy.provider },
-        ),
-      );
-    }, policy.timeoutMs);
+    const arm = () =>
+      setTimeout(() => {
+        timedOut = true;
+        attempt.abort(
+          new TimeoutError(
+            `${policy.provider} model ${policy.modelId} did not answer within ${policy.timeoutMs} ms (timeoutMs).`,
+            { provider: policy.provider },
+          ),
+        );
+      }, policy.timeoutMs);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // Admission by the limiter (the 429 pause, the budgets) comes before the request leaves. An operation
+    // that admits late (a model behind middleware) asks for it only when it sends: a call a cache answers
+    // whole sends nothing, and neither waits for a budget nor spends one. The wait for a budget is not the
+    // attempt's time: the timer runs before it and after it.
+    let permit: LimiterPermit | undefined;
+    let admission: Promise<void> | undefined;
+    const admit = () => {
+      admission ??= (async () => {
+        clearTimeout(timer);
+        permit = await limiter.acquire({
+          tokens,
+          exactTokens: policy.exactTokens,
+          clock,
+          signal,
+          onWait: policy.onWait,
+        });
+        if (signal.aborted) {
+          // Aborted before the attempt was made: the API never saw it, so its budget charge is given back.
+          const unsent = permit;
+          permit = undefined;
+          await unsent.failed({ rateLimited: false, waitMs: 0, unsent: true });
+          throw abortReason(signal);
+        }
+        timer = arm();
+      })();
+      return admission;
+    };
     let error: unknown;
     let result: T;
+    if (options.admitsLate !== true) {
+      try {
+        await admit();
+        // An abort in the moment since admission (a sibling's failure, as it started) sends nothing.
+        if (signal.aborted) {
+          const unsent = permit;
+          permit = undefined;
+          await unsent?.failed({ rateLimited: false, waitMs: 0, unsent: true });
+          throw abortReason(signal);
+        }
+      } catch (caught) {
+        clearTimeout(timer);
+        stopWatching();
+        throw caught;
+      }
+    } else {
+      timer = arm();
+    }
+    // A model that ignores the attempt's signal (a third-party provider) must not keep a timeout or the
+    // caller's abort from ending the attempt: it is left behind a moment after the abort. One that honours
+    // the signal, or was done already (a cache handing back an answer it holds), ends by itself first.
+    const aborted = abandonAfterAbort(attempt.signal);
     try {
-      result = await operation(attempt.signal, policy.timeoutMs);
+      result = await Promise.race([operation(attempt.signal, policy.timeoutMs, admit), aborted.promise]);
     } catch (caught) {
       error = timedOut && !EmbedKitError.isInstance(caught) ? attempt.signal.reason : caught;
     } finally {
       clearTimeout(timer);
       stopWatching();
+      aborted.stop();
     }
     if (error === undefined) {
-      await permit.answered(answered(result!));
+      await permit?.answered(answered(result!));
       return result!;
     }
     const retryable = EmbedKitError.isInstance(error) && error.isRetryable && !signal.aborted;
     const delayMs = retryable ? retryDelay(policy, error as EmbedKitError, attemptNumber) : 0;
     // A 429 pauses every call on the limiter, whether or not this one retries.
-    await permit.failed({ rateLimited: retryable && RateLimitError.isInstance(error), waitMs: delayMs });
+    // Once made, an attempt may have reached the API whatever the error (a ConnectionError is the same for a
+    // connection refused and one lost after the request was written), so its budget charge stands.
+    await permit?.failed({
+      rateLimited: retryable && RateLimitError.isInstance(error),
+      waitMs: delayMs,
+      unsent: false,
+    });
     if (signal.aborted) throw abortReason(signal);
     if (!retryable) throw error;
     errors.push(error);

@@ -29,8 +29,19 @@ export interface CallAnswer<V> {
 
 /** What a kind of job tells the runner. */
 export interface JobAdapter<I, V> {
-  /** Exactly one provider call for `batch`, its answer checked; `signal` and `timeoutMs` belong to the attempt. */
-  call(batch: Batch<I>, signal: AbortSignal, timeoutMs: number): Promise<CallAnswer<V>>;
+  /**
+   * Exactly one provider call for `batch`, its answer checked; `signal` and `timeoutMs` belong to the
+   * attempt. An adapter that `admitsLate` calls `admit` (the limiter's admission) right before a request
+   * leaves, and not at all when none does; any other is admitted before `call`.
+   */
+  call(
+    batch: Batch<I>,
+    signal: AbortSignal,
+    timeoutMs: number,
+    admit: () => Promise<void>,
+  ): Promise<CallAnswer<V>>;
+  /** Whether `call` admits its requests itself (see `call`). Default false. */
+  readonly admitsLate?: boolean;
   /** The values of the two halves of a bisected batch, in order, as one. */
   join(first: V, second: V): V;
   /** What the job's items are called in an error's note of their place ("document 3 of the whole job"). Default `input`. */
@@ -46,7 +57,7 @@ export interface BatchDone<I, V> {
 /** Usage, warnings, responses and progress of one job. */
 export class Tally {
   readonly warnings: Warning[] = [];
-  /** One entry per HTTP call that answered, in job order. */
+  /** One entry per HTTP call that answered, in job order (none when the job does not keep them). */
   readonly responses: ResponseInfo[] = [];
   completed = 0;
   /** Tokens reported so far; undefined once any call reported none. */
@@ -115,6 +126,11 @@ export interface RunJobOptions<I, V> {
   signal?: AbortSignal | undefined;
   /** Most batches started but not yet yielded (streams). Default: no bound. */
   window?: number;
+  /**
+   * Whether `tally.responses` collects one entry per call. Default true. A caller that never reads them
+   * passes false: a stream may make calls without end, and the list would grow with every one.
+   */
+  keepResponses?: boolean;
 }
 
 /**
@@ -132,8 +148,8 @@ export async function* runJob<I, V>(options: RunJobOptions<I, V>): AsyncGenerato
         policy,
         tokens,
         signal,
-        async (attemptSignal, timeoutMs) => {
-          const called = await adapter.call(part, attemptSignal, timeoutMs);
+        async (attemptSignal, timeoutMs, admit) => {
+          const called = await adapter.call(part, attemptSignal, timeoutMs, admit);
           const where = answerSource(policy.provider, called.answer.response);
           checkUsage(where, called.answer.usage);
           return {
@@ -147,6 +163,7 @@ export async function* runJob<I, V>(options: RunJobOptions<I, V>): AsyncGenerato
           reportedTokens: answered.usage?.inputTokens,
           headers: answered.response?.headers ?? {},
         }),
+        { admitsLate: adapter.admitsLate === true },
       );
       tally.answered(usage, warnings);
       return { value, responses: [response] };
@@ -156,23 +173,39 @@ export async function* runJob<I, V>(options: RunJobOptions<I, V>): AsyncGenerato
     }
   };
 
+  /**
+   * The fewest items of a call the API refused as too large in this job. A later call of as many or more
+   * goes out already halved: refused once, it would be refused again, and each of its halves after it (a
+   * server that takes 32 inputs, under a default of 128, refused three calls of every batch).
+   */
+  let refusedSize = Number.POSITIVE_INFINITY;
+
   const bisecting = async (part: Batch<I>, signal: AbortSignal): Promise<Outcome<V>> => {
+    const size = part.items.length;
+    if (size >= 2 && size >= refusedSize) return halves(part, signal);
     try {
       return await once(part, signal);
     } catch (error) {
-      const size = part.items.length;
       if (signal.aborted || size < 2 || !(InvalidRequestError.isInstance(error) && error.batchTooLarge))
         throw error;
-      // Too large for the API (a token budget the estimate missed, a limit lower than declared): each half
-      // the same way, one after the other.
-      const at = Math.ceil(size / 2);
-      const head = await bisecting(slice(part, 0, at), signal);
-      const tail = await bisecting(slice(part, at, size), signal);
-      return {
-        value: adapter.join(head.value, tail.value),
-        responses: [...head.responses, ...tail.responses],
-      };
+      refusedSize = Math.min(refusedSize, size);
+      return halves(part, signal);
     }
+  };
+
+  /**
+   * Too large for the API (a token budget the estimate missed, a limit lower than declared): each half
+   * the same way, one after the other.
+   */
+  const halves = async (part: Batch<I>, signal: AbortSignal): Promise<Outcome<V>> => {
+    const size = part.items.length;
+    const at = Math.ceil(size / 2);
+    const head = await bisecting(slice(part, 0, at), signal);
+    const tail = await bisecting(slice(part, at, size), signal);
+    return {
+      value: adapter.join(head.value, tail.value),
+      responses: [...head.responses, ...tail.responses],
+    };
   };
 
   const results = runPool(
@@ -188,8 +221,9 @@ export async function* runJob<I, V>(options: RunJobOptions<I, V>): AsyncGenerato
       return { batch, outcome };
     },
   );
+  const keepResponses = options.keepResponses ?? true;
   for await (const { batch, outcome } of results) {
-    tally.responses.push(...outcome.responses);
+    if (keepResponses) tally.responses.push(...outcome.responses);
     yield { batch, value: outcome.value };
   }
 }

@@ -383,6 +383,11 @@ export function checkEmbeddingModel(model: unknown): asserts model is EmbeddingM
       argument: 'model',
     });
   }
+  if (candidate.checkInput !== undefined && typeof candidate.checkInput !== 'function') {
+    throw new InvalidArgumentError('The model’s checkInput must be a function (input, index, settings).', {
+      argument: 'model.checkInput',
+    });
+  }
 }
 
 function describeDimensions(allowed: NonNullable<EmbeddingCapabilities['dimensions']>): string {

@@ -32,6 +32,23 @@ export function onAbort(signal: AbortSignal, listener: () => void): () => void {
   };
 }
 
+/**
+ * A promise that rejects with the signal's reason when it aborts (at once when it has), and how to stop
+ * watching: raced against a wait that may never end by itself (a body read, a store), so that an abort
+ * or a timeout always ends the wait. Stop it when the wait is over.
+ */
+export function whenAborted(signal: AbortSignal): { promise: Promise<never>; stop(): void } {
+  let stop = () => {};
+  const promise = new Promise<never>((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else stop = onAbort(signal, () => reject(signal.reason));
+  });
+  // Raced only while waiting: a rejection after the wait is over has nobody listening for it.
+  promise.catch(() => {});
+  // The executor ran already: `stop` is the watch's own.
+  return { promise, stop };
+}
+
 /** How many waits watch `signal` now (for tests: a finished call must leave none behind). */
 export function watchCount(signal: AbortSignal): number {
   return watchers.get(signal)?.size ?? 0;

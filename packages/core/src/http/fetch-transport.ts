@@ -1,4 +1,4 @@
-import { onAbort } from '../engine/signal.js';
+import { whenAborted } from '../engine/signal.js';
 import {
   concatChunks,
   ResponseTooLargeError,
@@ -60,7 +60,7 @@ async function readBody(
   const reader = response.body.getReader();
   // A runtime's fetch may leave a read pending after its signal aborts (Node 20's did, on a corrupt
   // gzip body): the abort then ends the wait here, so a timeout or a caller's abort always settles.
-  const aborted = signal === undefined ? undefined : abortion(signal);
+  const aborted = signal === undefined ? undefined : whenAborted(signal);
   const chunks: Uint8Array[] = [];
   let total = 0;
   try {
@@ -82,20 +82,4 @@ async function readBody(
     aborted?.stop();
   }
   return concatChunks(chunks, total);
-}
-
-/**
- * A promise that rejects with the signal's reason when it aborts, and how to stop watching: through the
- * engine's one listener per signal (a caller may share one signal across hundreds of calls).
- */
-function abortion(signal: AbortSignal): { promise: Promise<never>; stop(): void } {
-  let stop = () => {};
-  const promise = new Promise<never>((_, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    else stop = onAbort(signal, () => reject(signal.reason));
-  });
-  // Raced only while reading: a rejection after the body is read has nobody waiting for it.
-  promise.catch(() => {});
-  // The executor ran already: `stop` is the watch's own.
-  return { promise, stop };
 }
