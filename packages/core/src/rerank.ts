@@ -120,7 +120,7 @@ export interface RerankResult {
   usage?: Usage;
   /** Each distinct warning once. */
   warnings: Warning[];
-  /** One entry per HTTP call made, in document order. */
+  /** One entry per call that answered (a call bisected as too large: one per half), in document order. */
   responses: ResponseInfo[];
 }
 

@@ -36,7 +36,7 @@ export interface EmbedManyResult<O extends OutputType = OutputType> {
   usage?: Usage;
   /** Each distinct warning once. */
   warnings: Warning[];
-  /** One entry per HTTP call made, in input order. */
+  /** One entry per call that answered (a call bisected as too large: one per half), in input order. */
   responses: ResponseInfo[];
 }
 

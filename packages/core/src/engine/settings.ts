@@ -65,7 +65,10 @@ export interface CallSettings {
   rateLimit?: RateLimiter;
   /** Counts tokens for packing calls. Default: `estimateTokenCounter`. */
   tokenCounter?: TokenCounter;
-  /** Called after each call with what is done so far. */
+  /**
+   * Called once each call the job planned is done (after its retries, and after both halves of one
+   * bisected as too large), with what is done so far.
+   */
   onProgress?: (progress: Progress) => void;
   onRetry?: (event: RetryEvent) => void;
   /** Called before each wait for a 429 pause or a budget of the limiter. */
