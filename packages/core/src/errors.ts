@@ -257,8 +257,15 @@ const TIMEOUT = mark(TimeoutError);
 
 /** The connection failed: DNS, refused, reset, TLS. Retryable. */
 export class ConnectionError extends EmbedKitError {
-  constructor(message: string, details: ErrorDetails = {}) {
+  /**
+   * Whether the request certainly never left this machine (the connection was refused, the host was not
+   * found): the API cannot have counted it, so the rate limiter gives back what it took. False when that
+   * is not known: a connection lost after the request was written looks the same as one lost before.
+   */
+  readonly neverSent: boolean;
+  constructor(message: string, details: ErrorDetails & { neverSent?: boolean } = {}) {
     super('connection', message, details, true);
+    this.neverSent = details.neverSent ?? false;
   }
   static override isInstance(value: unknown): value is ConnectionError {
     return hasMarker(value, CONNECTION);

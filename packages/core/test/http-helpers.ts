@@ -106,6 +106,8 @@ export const REVIEWED_ERROR_FIELDS: ReadonlySet<string> = new Set([
   'inputIndex',
   'quotaExhausted',
   'argument',
+  // ConnectionError: a boolean
+  'neverSent',
 ]);
 
 /** One level of JSON, percent and HTML-reference unescaping. */

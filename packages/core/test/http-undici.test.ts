@@ -17,6 +17,7 @@ import {
   requestJson,
   VERSION,
 } from '../src/http/client.js';
+import { createFetchTransport } from '../src/http/fetch-transport.js';
 
 const ORIGIN = 'https://api.acme.test';
 
@@ -616,7 +617,30 @@ describe('undici transport against a local HTTP server (default dispatcher)', ()
     const error = await rejection(call());
     expect(ConnectionError.isInstance(error)).toBe(true);
     expect((error as ConnectionError).isRetryable).toBe(true);
+    // The request was written before the socket closed: the API may have counted it.
+    expect((error as ConnectionError).neverSent).toBe(false);
   });
+
+  it.each(['undici', 'fetch'] as const)(
+    'a connection refused is a ConnectionError whose request never left (%s transport)',
+    async (kind) => {
+      // A port with nothing listening: bound, then closed, so no other test can be on it.
+      const closed = createServer();
+      await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+      const port = (closed.address() as AddressInfo).port;
+      await new Promise<void>((resolve) => closed.close(() => resolve()));
+      const error = await rejection(
+        requestJson({
+          transport: kind === 'undici' ? createTransport() : createFetchTransport(),
+          provider: 'local',
+          url: `http://127.0.0.1:${port}/v1/embeddings`,
+          body: { input: ['x'] },
+        }),
+      );
+      expect(ConnectionError.isInstance(error)).toBe(true);
+      expect((error as ConnectionError).neverSent).toBe(true);
+    },
+  );
 
   it('a caller abort while waiting for headers re-throws the native AbortError', async () => {
     handler = () => {

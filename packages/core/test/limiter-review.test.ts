@@ -5,8 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { embed, embedMany } from '../src/engine/embed.js';
 import { createMemoryLimiterStore, createRateLimiter, type LimiterStore } from '../src/engine/limiter.js';
+import { ConnectionError } from '../src/errors.js';
 import type { EmbeddingModel } from '../src/types.js';
-import { textCapabilities, VirtualClock } from './helpers.js';
+import { ScriptedModel, textCapabilities, VirtualClock } from './helpers.js';
 
 /** Counts a token a character, as `recordingModel` does. */
 const counter = { exact: false, count: (input: unknown) => (input as string).length };
@@ -110,6 +111,31 @@ describe('the x-ratelimit-* headers', () => {
     ).toEqual([0, 1_000, 2_000]);
   });
 
+  it('what one model’s headers say holds only that model’s calls, on a limiter the models share', async () => {
+    // Learned per limiter, model A's "5 a minute, none left" held model B's call for 12 s.
+    const clock = new VirtualClock();
+    const rateLimit = createRateLimiter();
+    const headers = { 'x-ratelimit-limit-requests': '5', 'x-ratelimit-remaining-requests': '0' };
+    const modelOf = (modelId: string) =>
+      new ScriptedModel({
+        clock,
+        modelId,
+        respond: (call) => ({
+          embeddings: call.inputs.map(() => Float32Array.of(1, 2)),
+          warnings: [],
+          response: { status: 200, headers },
+        }),
+      });
+    const first = modelOf('a');
+    const second = modelOf('b');
+    await embedMany({ model: first, inputs: ['1'], clock, rateLimit });
+    await embedMany({ model: second, inputs: ['2'], clock, rateLimit });
+    expect(clock.now()).toBe(0);
+    // Each model's own next call waits its own refill (a fifth of a minute at 5 a minute).
+    await embedMany({ model: first, inputs: ['3'], clock, rateLimit });
+    expect(clock.now()).toBe(12_000);
+  });
+
   it('plain decimals are still read as they are', async () => {
     expect(
       await startsUnder({ 'x-ratelimit-limit-requests': '60', 'x-ratelimit-remaining-requests': ' 0 ' }),
@@ -199,5 +225,25 @@ describe('a call the API never saw', () => {
     store.onPausedUntil = undefined;
     await embedMany({ model, inputs: ['b'], clock, rateLimit });
     expect(starts).toEqual([{ at: 0, text: 'b' }]);
+  });
+
+  it.each([
+    [true, 250],
+    [false, 60_000],
+  ])('a connection that failed with neverSent %s: the retry starts at %i ms', async (neverSent, at) => {
+    // One request a minute. A connection refused never reached the API, so its retry need not wait for
+    // the refill of a request never made (it waited a minute); one lost mid-answer may have been counted.
+    const clock = new VirtualClock({ random: [0.5] });
+    const starts: number[] = [];
+    const model = new ScriptedModel({
+      clock,
+      respond: (call) => {
+        starts.push(clock.now());
+        if (call.number === 1) throw new ConnectionError('connect ECONNREFUSED', { neverSent });
+        return undefined;
+      },
+    });
+    await embedMany({ model, inputs: ['a'], clock, rateLimit: createRateLimiter({ requestsPerMinute: 1 }) });
+    expect(starts).toEqual([0, at]);
   });
 });

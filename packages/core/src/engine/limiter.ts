@@ -131,6 +131,13 @@ const RATE_LIMITER_OPTIONS: SettingNames<RateLimiterOptions> = {
 export interface LimiterRequest {
   /** Tokens the attempt takes, as the token counter counts them. */
   tokens: number;
+  /**
+   * Whose limits the API states in its headers for this call: the engine passes the provider and model
+   * (`openai:text-embedding-3-small`), since APIs state them per model. Calls of one scope share what is
+   * learned from headers; the 429 pause and the budgets set by the user are the limiter's, whatever the
+   * scope. Default: one scope for every call.
+   */
+  scope?: string;
   /** Whether the counter is the model's real tokenizer (then its counts are charged as they are). */
   exactTokens?: boolean;
   clock: Clock;
@@ -526,6 +533,15 @@ interface QueuedCall {
   needed: number | undefined;
 }
 
+/** What a limiter learned of one scope's limits, and the attempts of that scope in flight (this process). */
+interface Scope {
+  readonly name: string;
+  requests: LearnedLimit | undefined;
+  tokens: LearnedLimit | undefined;
+  inFlight: number;
+  inFlightTokens: number;
+}
+
 /** A call charged to the token budget at an estimate: when, and its estimated tokens. */
 interface RecentEstimate {
   at: number;
@@ -548,12 +564,11 @@ class SharedRateLimiter implements RateLimiter {
   private readonly tokens: LearnedLimit | undefined;
   private readonly learnFromHeaders: boolean;
   private readonly pace: AdaptivePace | undefined;
-  /** The API's own limits, once its headers stated them. */
-  private learnedRequests: LearnedLimit | undefined;
-  private learnedTokens: LearnedLimit | undefined;
-  /** Estimated tokens of the attempts admitted and not yet ended (this process). */
-  private inFlightTokens = 0;
-  private inFlight = 0;
+  /**
+   * The API's own limits, once its headers stated them, and the attempts admitted and not yet ended (this
+   * process), by scope (see `LimiterRequest.scope`): one model's limits say nothing of another's.
+   */
+  private readonly scopes = new Map<string, Scope>();
   /**
    * Factor on the token estimate charged to the token budget for an API that reports no usage: calibrated
    * down from 1 while the budget binds and the API lets every call through, back up on a 429.
@@ -683,7 +698,8 @@ class SharedRateLimiter implements RateLimiter {
         const budgets = this.budgetsOf(request, charged);
         await this.waitOutPause(request);
         // The pace books this call's turn once; a wait for a budget afterwards does not book another.
-        if (!paced && this.learnedRequests === undefined && this.learnedTokens === undefined) {
+        const scope = this.scopeOf(request);
+        if (!paced && scope.requests === undefined && scope.tokens === undefined) {
           await this.waitForPace(request);
           paced = true;
         }
@@ -733,8 +749,9 @@ class SharedRateLimiter implements RateLimiter {
       estimate = { at: clock.now(), tokens: request.tokens };
       recent.push(estimate);
     }
-    this.inFlight++;
-    this.inFlightTokens += request.tokens;
+    const scope = this.scopeOf(request);
+    scope.inFlight++;
+    scope.inFlightTokens += request.tokens;
     return this.permit(request, charged, waitedOnTokens, epoch, estimate);
   }
 
@@ -745,11 +762,23 @@ class SharedRateLimiter implements RateLimiter {
       budgets.push({ limit: this.requests, amount: 1, tokens: false, learned: false });
     if (this.tokens !== undefined)
       budgets.push({ limit: this.tokens, amount: charged, tokens: true, learned: false });
-    if (this.learnedRequests !== undefined)
-      budgets.push({ limit: this.learnedRequests, amount: 1, tokens: false, learned: true });
-    if (this.learnedTokens !== undefined)
-      budgets.push({ limit: this.learnedTokens, amount: request.tokens, tokens: false, learned: true });
+    const scope = this.scopeOf(request);
+    if (scope.requests !== undefined)
+      budgets.push({ limit: scope.requests, amount: 1, tokens: false, learned: true });
+    if (scope.tokens !== undefined)
+      budgets.push({ limit: scope.tokens, amount: request.tokens, tokens: false, learned: true });
     return budgets;
+  }
+
+  /** The learned limits and the attempts in flight of a call's scope. */
+  private scopeOf(request: LimiterRequest): Scope {
+    const name = request.scope ?? '';
+    let scope = this.scopes.get(name);
+    if (scope === undefined) {
+      scope = { name, requests: undefined, tokens: undefined, inFlight: 0, inFlightTokens: 0 };
+      this.scopes.set(name, scope);
+    }
+    return scope;
   }
 
   /** Sleeps `ms` for a learned budget, or until a reading raises a learned budget (then the call takes again). */
@@ -837,8 +866,9 @@ class SharedRateLimiter implements RateLimiter {
     const end = () => {
       if (ended) return false;
       ended = true;
-      this.inFlight--;
-      this.inFlightTokens -= request.tokens;
+      const scope = this.scopeOf(request);
+      scope.inFlight--;
+      scope.inFlightTokens -= request.tokens;
       return true;
     };
     return {
@@ -861,10 +891,11 @@ class SharedRateLimiter implements RateLimiter {
               now,
             );
           }
-          if (this.learnedTokens !== undefined && reportedTokens !== request.tokens) {
+          const learnedTokens = this.scopeOf(request).tokens;
+          if (learnedTokens !== undefined && reportedTokens !== request.tokens) {
             await this.store.adjust(
-              this.learnedTokens.key,
-              this.learnedTokens.spec,
+              learnedTokens.key,
+              learnedTokens.spec,
               request.tokens - reportedTokens,
               now,
             );
@@ -883,7 +914,7 @@ class SharedRateLimiter implements RateLimiter {
           await this.creditRecent(before - this.charge, now);
         }
         this.pace?.passed(request.tokens, epoch, now);
-        if (this.learnFromHeaders) await this.learn(headers, now);
+        if (this.learnFromHeaders) await this.learn(headers, now, this.scopeOf(request));
       },
       failed: async ({ rateLimited, waitMs, unsent }) => {
         if (!end()) return;
@@ -895,7 +926,8 @@ class SharedRateLimiter implements RateLimiter {
           this.charge = Math.min(1, this.charge / 0.9);
           this.chargeRefused = true;
         }
-        if (this.learnedRequests === undefined && this.learnedTokens === undefined)
+        const scope = this.scopeOf(request);
+        if (scope.requests === undefined && scope.tokens === undefined)
           this.pace?.refused(now, waitMs, request.tokens);
         this.lastPauseMs = Math.max(0, waitMs);
         this.releaseAt = Math.max(this.releaseAt, now + waitMs);
@@ -926,41 +958,41 @@ class SharedRateLimiter implements RateLimiter {
    * limits), the remaining count lowers it, less what this process has in flight that the API may not
    * have counted yet.
    */
-  private async learn(headers: Record<string, string>, now: number): Promise<void> {
-    const before = [this.learnedRequests?.spec.capacity ?? 0, this.learnedTokens?.spec.capacity ?? 0];
-    await this.learnLimits(headers, now);
+  private async learn(headers: Record<string, string>, now: number, scope: Scope): Promise<void> {
+    const before = [scope.requests?.spec.capacity ?? 0, scope.tokens?.spec.capacity ?? 0];
+    await this.learnLimits(headers, now, scope);
     const raised =
-      (this.learnedRequests?.spec.capacity ?? 0) > before[0]! ||
-      (this.learnedTokens?.spec.capacity ?? 0) > before[1]!;
+      (scope.requests?.spec.capacity ?? 0) > before[0]! || (scope.tokens?.spec.capacity ?? 0) > before[1]!;
     if (raised) for (const sleep of [...this.learnedSleeps]) sleep.abort(BUDGET_RAISED);
   }
 
-  private async learnLimits(headers: Record<string, string>, now: number): Promise<void> {
+  private async learnLimits(headers: Record<string, string>, now: number, scope: Scope): Promise<void> {
     const requests = readLimit(headers, 'requests');
     if (requests !== undefined) {
-      this.learnedRequests = this.learned(this.learnedRequests, 'learned-requests', requests);
-      if (this.learnedRequests !== undefined)
+      scope.requests = this.learned(scope, scope.requests, 'learned-requests', requests);
+      if (scope.requests !== undefined)
         await this.store.lower(
-          this.learnedRequests.key,
-          this.learnedRequests.spec,
-          requests.remaining - this.inFlight,
+          scope.requests.key,
+          scope.requests.spec,
+          requests.remaining - scope.inFlight,
           now,
         );
     }
     const tokens = readLimit(headers, 'tokens');
     if (tokens !== undefined) {
-      this.learnedTokens = this.learned(this.learnedTokens, 'learned-tokens', tokens);
-      if (this.learnedTokens !== undefined)
+      scope.tokens = this.learned(scope, scope.tokens, 'learned-tokens', tokens);
+      if (scope.tokens !== undefined)
         await this.store.lower(
-          this.learnedTokens.key,
-          this.learnedTokens.spec,
-          tokens.remaining - this.inFlightTokens,
+          scope.tokens.key,
+          scope.tokens.spec,
+          tokens.remaining - scope.inFlightTokens,
           now,
         );
     }
   }
 
   private learned(
+    scope: Scope,
     current: LearnedLimit | undefined,
     name: string,
     read: { limit: number | undefined; remaining: number },
@@ -971,7 +1003,9 @@ class SharedRateLimiter implements RateLimiter {
     const limit = read.limit ?? Math.max(read.remaining, current?.spec.capacity ?? 0);
     if (limit <= 0) return current;
     if (current !== undefined && current.spec.capacity === limit) return current;
-    return { key: `${this.key}:${name}`, spec: { capacity: limit, perMinute: limit } };
+    // Limiters of one key on a shared store share what they learn, scope by scope.
+    const key = scope.name === '' ? `${this.key}:${name}` : `${this.key}:${scope.name}:${name}`;
+    return { key, spec: { capacity: limit, perMinute: limit } };
   }
 }
 Object.defineProperty(SharedRateLimiter.prototype, LIMITER_MARKER, { value: true });

@@ -1,5 +1,6 @@
 import {
   abortReason,
+  ConnectionError,
   EmbedKitError,
   RateLimitError,
   RetryError,
@@ -104,6 +105,8 @@ export async function withRetries<T>(
         clearTimeout(timer);
         permit = await limiter.acquire({
           tokens,
+          // APIs state their limits per model: what one model's headers say holds only its own calls.
+          scope: `${policy.provider}:${policy.modelId}`,
           exactTokens: policy.exactTokens,
           clock,
           signal,
@@ -159,13 +162,13 @@ export async function withRetries<T>(
     }
     const retryable = EmbedKitError.isInstance(error) && error.isRetryable && !signal.aborted;
     const delayMs = retryable ? retryDelay(policy, error as EmbedKitError, attemptNumber) : 0;
-    // A 429 pauses every call on the limiter, whether or not this one retries.
-    // Once made, an attempt may have reached the API whatever the error (a ConnectionError is the same for a
-    // connection refused and one lost after the request was written), so its budget charge stands.
+    // A 429 pauses every call on the limiter, whether or not this one retries. A made attempt keeps its
+    // budget charge (the API may have counted it) unless its request certainly never left (a connection
+    // refused, a host not found).
     await permit?.failed({
       rateLimited: retryable && RateLimitError.isInstance(error),
       waitMs: delayMs,
-      unsent: false,
+      unsent: ConnectionError.isInstance(error) && error.neverSent,
     });
     if (signal.aborted) throw abortReason(signal);
     if (!retryable) throw error;

@@ -630,9 +630,23 @@ function transportFailure(error: unknown, call: CallContext): EmbedKitError {
   }
   return new ConnectionError(
     `${call.provider}: could not complete the request to ${url} (${reason}). Check the network, proxy settings and base URL; ${RETRIED_CLAUSE}.`,
-    { provider: call.provider, url, cause },
+    { provider: call.provider, url, cause, neverSent: code !== undefined && NEVER_SENT_CODES.has(code) },
   );
 }
+
+/**
+ * Failures before any connection stood, so before any byte of the request was written: refused, no route,
+ * no such host (DNS). Any other (a reset, a socket closed) may come after the request reached the API.
+ */
+const NEVER_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'EAI_NONAME',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+]);
 
 /**
  * Codes of a body that does not decompress: zlib's (`Z_DATA_ERROR`, `Z_BUF_ERROR` for one cut short),
