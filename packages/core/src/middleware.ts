@@ -1,4 +1,5 @@
 import { defaultLimiter } from './engine/limiter.js';
+import type { Admission } from './engine/retry.js';
 import { InvalidArgumentError } from './errors.js';
 import { closestName } from './setting-names.js';
 import type { EmbeddingModel, EmbedRequest, EmbedResponse } from './types.js';
@@ -68,7 +69,7 @@ export function wrapEmbeddingModel(
    * The layers around the model, innermost last. `admit`, when given, is called right before the model
    * is: a call that a layer answers by itself (a cache holding every input) is never admitted.
    */
-  const chain = (admit: (() => Promise<void>) | undefined) => {
+  const chain = (admit: Admission | undefined) => {
     const inner = admittedEmbed(model);
     let doEmbed = async (request: EmbedRequest): Promise<EmbedResponse> => {
       // A wrapped model admits its own calls, at its innermost layer.
@@ -77,6 +78,7 @@ export function wrapEmbeddingModel(
         await admit();
         // An abort in the moment since admission sends nothing.
         if (request.signal?.aborted) throw request.signal.reason;
+        admit.sending();
       }
       return model.doEmbed(request);
     };
@@ -103,27 +105,26 @@ export function wrapEmbeddingModel(
   if (model.customBaseURL !== undefined) wrapped.customBaseURL = () => model.customBaseURL?.();
   if (model.checkInput !== undefined)
     wrapped.checkInput = (input, index, settings) => model.checkInput?.(input, index, settings);
+  if (model.callGroup !== undefined)
+    wrapped.callGroup = (input, settings) => model.callGroup?.(input, settings);
   // The wrapped model draws on the original's limiter, so both share one budget and one 429 pause.
-  const out = { ...wrapped, rateLimiter: model.rateLimiter ?? defaultLimiter(model) };
-  Object.defineProperty(out, ADMITTED_EMBED, {
-    value: (request: EmbedRequest, admit: (() => Promise<void>) | undefined) => chain(admit)(request),
-  });
-  return out;
+  admittedCalls.set(direct, (request, admit) => chain(admit)(request));
+  return { ...wrapped, rateLimiter: model.rateLimiter ?? defaultLimiter(model) };
 }
 
-/** Where a wrapped model keeps its call that admits to the limiter late (see `admittedEmbed`). */
-const ADMITTED_EMBED = Symbol.for('embedkit.admitted-embed');
+type AdmittedEmbed = (request: EmbedRequest, admit: Admission | undefined) => Promise<EmbedResponse>;
 
 /**
- * A wrapped model's call that takes the limiter's admission as a function and calls it right before the
- * request leaves (so a call a cache answers whole neither waits for a budget nor spends one), or undefined
- * for a model that is not wrapped.
+ * Each wrapped model's call that admits to the limiter late, by its `doEmbed`: an object that replaces
+ * `doEmbed` (a proxy, a derived object) has its own `doEmbed` called, admitted before, as any model's.
  */
-export function admittedEmbed(
-  model: EmbeddingModel,
-): ((request: EmbedRequest, admit: (() => Promise<void>) | undefined) => Promise<EmbedResponse>) | undefined {
-  const call = (model as unknown as Record<symbol, unknown>)[ADMITTED_EMBED];
-  return typeof call === 'function'
-    ? (call as (request: EmbedRequest, admit: (() => Promise<void>) | undefined) => Promise<EmbedResponse>)
-    : undefined;
+const admittedCalls = new WeakMap<EmbeddingModel['doEmbed'], AdmittedEmbed>();
+
+/**
+ * A wrapped model's call that takes the limiter's admission and asks for it right before the request
+ * leaves (so a call a cache answers whole neither waits for a budget nor spends one), or undefined for a
+ * model that is not wrapped, or whose `doEmbed` was replaced.
+ */
+export function admittedEmbed(model: EmbeddingModel): AdmittedEmbed | undefined {
+  return admittedCalls.get(model.doEmbed);
 }

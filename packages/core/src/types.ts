@@ -160,6 +160,12 @@ export interface EmbeddingModel {
    * in a call. `doEmbed`, which may be called directly, applies the same rules.
    */
   checkInput?(input: EmbedInput, index: number, settings: InputCheckSettings): void;
+  /**
+   * The group of an input, when the API takes only inputs of one kind in a request (Voyage takes images
+   * either all as URLs or all as base64): the engine never puts inputs of two groups in one call. An input
+   * of no group (undefined) goes with any. Optional; called after `checkInput`.
+   */
+  callGroup?(input: EmbedInput, settings: InputCheckSettings): string | undefined;
   doEmbed(request: EmbedRequest): Promise<EmbedResponse>;
 }
 

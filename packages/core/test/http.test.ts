@@ -371,6 +371,8 @@ describe('parseRetryAfter', () => {
     [{ 'retry-after-ms': '250ms', 'retry-after': '4' }, 4_000],
     [{ 'retry-after-ms': '1e3', 'retry-after': '4' }, 4_000],
     [{ 'retry-after-ms': ' 40 ' }, 40],
+    // A header sent twice, joined: its first value.
+    [{ 'retry-after-ms': '250, 250' }, 250],
   ])('%j -> %s ms', (headers, expected) => {
     expect(parseRetryAfter(headers, now)).toBe(expected);
   });

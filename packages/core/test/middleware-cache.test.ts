@@ -754,4 +754,60 @@ describe('cacheMiddleware and the rate limiter', () => {
     expect(result.embeddings).toHaveLength(2);
     expect(inner.calls).toHaveLength(2);
   });
+
+  it('a proxy of a wrapped model, or an object derived from one that replaces doEmbed, is called as any model', async () => {
+    // The late call was a fixed property of the wrapped model: a proxy that binds methods threw on it,
+    // and a replaced doEmbed was passed over.
+    const inner = new ScriptedModel();
+    const wrapped = wrapEmbeddingModel(inner, [cacheMiddleware()]);
+    let proxied = 0;
+    const proxy = new Proxy(wrapped, {
+      get(target, key) {
+        const value = Reflect.get(target, key, target);
+        if (key === 'doEmbed')
+          return (request: EmbedRequest) => {
+            proxied++;
+            return target.doEmbed(request);
+          };
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    await embedMany({ model: proxy, inputs: ['a'] });
+    expect(proxied).toBe(1);
+    let derived = 0;
+    const child = Object.create(wrapped) as typeof wrapped;
+    Object.defineProperty(child, 'doEmbed', {
+      value: (request: EmbedRequest) => {
+        derived++;
+        return wrapped.doEmbed(request);
+      },
+    });
+    await embedMany({ model: child, inputs: ['b'] });
+    expect(derived).toBe(1);
+    expect(inner.callInputs).toEqual([['a'], ['b']]);
+  });
+
+  it('an attempt left behind while a middleware ran on takes nothing when it asks for admission later', async () => {
+    // The first attempt's middleware takes 300 ms; the attempt times out at 50 ms and the retry answers.
+    // When the first one's middleware then asked for admission, it took a request of the budget that
+    // was never sent and never given back.
+    const clock = new VirtualClock({ random: [0] });
+    let transforms = 0;
+    const inner = counted(clock);
+    const model = wrapEmbeddingModel(inner, [
+      {
+        async transformRequest({ request }) {
+          if (++transforms === 1) await sleep(300);
+          return request;
+        },
+      },
+    ]);
+    const rateLimit = createRateLimiter({ requestsPerMinute: 3 });
+    await embedMany({ model, inputs: ['a'], clock, rateLimit, timeoutMs: 50, maxRetryDelayMs: 1 });
+    await sleep(400);
+    // Three a minute, one sent: two more go at once.
+    await embedMany({ model, inputs: ['b', 'c'], clock, rateLimit });
+    expect(clock.now()).toBe(0);
+    expect(inner.callInputs).toEqual([['a'], ['b'], ['c']]);
+  });
 });

@@ -72,11 +72,41 @@ describe('a model’s own input checks', () => {
   });
 });
 
-it('a model whose checkInput is not a function is refused before any call', async () => {
-  const model = Object.assign(new ScriptedModel(), { checkInput: 'strict' });
-  await expect(embedMany({ model: model as never, inputs: ['a'] })).rejects.toMatchObject({
-    name: 'InvalidArgumentError',
-    argument: 'model.checkInput',
+describe('a model’s call groups', () => {
+  /** Inputs "u…" and "b…" are of two groups that no call may mix; any other input is of none. */
+  function groupedModel() {
+    return Object.assign(new ScriptedModel({ capabilities: { maxInputsPerCall: 3 } }), {
+      callGroup: (input: EmbedInput) =>
+        typeof input === 'string' && (input[0] === 'u' || input[0] === 'b') ? input[0] : undefined,
+    });
+  }
+
+  it('never share a call: a call ends where the group changes, and an input of no group goes with any', async () => {
+    const model = groupedModel();
+    await embedMany({ model, inputs: ['u1', 't1', 'u2', 'b1', 't2', 'u3', 'u4', 'u5', 'u6'] });
+    expect(model.callInputs).toEqual([['u1', 't1', 'u2'], ['b1', 't2'], ['u3', 'u4', 'u5'], ['u6']]);
   });
-  expect(model.calls).toHaveLength(0);
+
+  it('are kept by a model wrapped in middleware', async () => {
+    const model = groupedModel();
+    await embedMany({
+      model: wrapEmbeddingModel(model, [{ transformRequest: ({ request }) => request }]),
+      inputs: ['u1', 'b1'],
+    });
+    expect(model.callInputs).toEqual([['u1'], ['b1']]);
+  });
+});
+
+describe('a model’s hooks', () => {
+  it.each(['checkInput', 'callGroup'])(
+    'a model whose %s is not a function is refused before any call',
+    async (name) => {
+      const model = Object.assign(new ScriptedModel(), { [name]: 'strict' });
+      await expect(embedMany({ model: model as never, inputs: ['a'] })).rejects.toMatchObject({
+        name: 'InvalidArgumentError',
+        argument: `model.${name}`,
+      });
+      expect(model.calls).toHaveLength(0);
+    },
+  );
 });

@@ -39,7 +39,6 @@ async function within<T>(promise: Promise<T>, ms = 2_000): Promise<T | typeof TI
   }
 }
 
-/** Waits in real time (the idle flush runs on a real timer) until `predicate` holds, for at most 2 s. */
 /** How a stream that yields nothing ends: its error, or 'ended without error'. */
 async function endOf(stream: AsyncIterable<unknown>): Promise<unknown> {
   try {
@@ -52,6 +51,10 @@ async function endOf(stream: AsyncIterable<unknown>): Promise<unknown> {
   }
 }
 
+/**
+ * Waits in real time until `predicate` holds, for at most 2 s: the idle flush runs on a real timer, which
+ * `until` (a count of event-loop turns) may not outlast.
+ */
 async function eventually(predicate: () => boolean, what: string): Promise<void> {
   const deadline = Date.now() + 2_000;
   while (!predicate()) {

@@ -25,7 +25,16 @@ function base64DecodedLength(base64: string): number {
 
 type WireInput = string | { text: string } | { image: string };
 
-function imageInput(image: unknown, mediaType: string | undefined, where: string): { image: string } {
+/**
+ * An image as the API takes it, checked. With `encode` false (a check before a job's first call) bytes are
+ * checked but not encoded: the wire form is then not for sending.
+ */
+function imageInput(
+  image: unknown,
+  mediaType: string | undefined,
+  where: string,
+  encode: boolean,
+): { image: string } {
   if (mediaType !== undefined && !/^image\//i.test(mediaType)) {
     throw new InvalidArgumentError(`${where} has media type ${mediaType}; Jina embeds image/* inputs.`, {
       argument: where,
@@ -35,11 +44,14 @@ function imageInput(image: unknown, mediaType: string | undefined, where: string
   if (image instanceof Uint8Array) {
     if (image.length === 0)
       throw new InvalidArgumentError(`${where} is an empty image.`, { argument: where });
-    base64 = bytesToBase64(image);
-  } else if (typeof image === 'string' && /^https?:\/\/./i.test(image)) {
+    if (image.length > MAX_IMAGE_BYTES) throw tooLarge(where);
+    return { image: encode ? bytesToBase64(image) : '' };
+  }
+  if (typeof image === 'string' && /^https?:\/\/./i.test(image)) {
     // The API fetches the URL itself.
     return { image };
-  } else if (typeof image === 'string') {
+  }
+  if (typeof image === 'string') {
     // The API takes a bare base64 string; a data URL is sent as its payload.
     const dataUrl = parseDataUrl(image);
     if (dataUrl !== undefined && !dataUrl.mediaType.startsWith('image/')) {
@@ -57,20 +69,22 @@ function imageInput(image: unknown, mediaType: string | undefined, where: string
   } else {
     throw new InvalidArgumentError(`${where} must be a URL, a base64 string or bytes.`, { argument: where });
   }
-  if (base64DecodedLength(base64) > MAX_IMAGE_BYTES) {
-    throw new InvalidArgumentError(`${where} is larger than the 8 MB Jina takes for an image.`, {
-      argument: where,
-    });
-  }
+  if (base64DecodedLength(base64) > MAX_IMAGE_BYTES) throw tooLarge(where);
   return { image: base64 };
 }
 
-function partInput(part: ContentPart, where: string): WireInput {
+function tooLarge(where: string): InvalidArgumentError {
+  return new InvalidArgumentError(`${where} is larger than the 8 MB Jina takes for an image.`, {
+    argument: where,
+  });
+}
+
+function partInput(part: ContentPart, where: string, encode: boolean): WireInput {
   if (part.type === 'text') return { text: part.text };
   if (part.type === 'image') {
     return 'data' in part
-      ? imageInput(part.data, part.mediaType, where)
-      : imageInput(part.url, undefined, where);
+      ? imageInput(part.data, part.mediaType, where, encode)
+      : imageInput(part.url, undefined, where, encode);
   }
   throw new InvalidArgumentError(`${where} has an unknown part type.`, { argument: where });
 }
@@ -79,7 +93,13 @@ function partInput(part: ContentPart, where: string): WireInput {
  * One wire input per unified input. Jina embeds one text or one image per input; interleaved content
  * has no Jina form, so only a one-part `content` is accepted.
  */
-export function wireInput(input: EmbedInput, index: number, label: string, images: boolean): WireInput {
+export function wireInput(
+  input: EmbedInput,
+  index: number,
+  label: string,
+  images: boolean,
+  encode = true,
+): WireInput {
   const where = `inputs[${index}]`;
   if (typeof input === 'string') return input;
   if (typeof input !== 'object' || input === null) {
@@ -99,9 +119,9 @@ export function wireInput(input: EmbedInput, index: number, label: string, image
       { argument: where },
     );
   }
-  if ('image' in input) return imageInput(input.image, input.mediaType, where);
+  if ('image' in input) return imageInput(input.image, input.mediaType, where, encode);
   if ('content' in input && Array.isArray(input.content) && input.content.length === 1) {
-    return partInput(input.content[0]!, `${where}.content[0]`);
+    return partInput(input.content[0]!, `${where}.content[0]`, encode);
   }
   throw new InvalidArgumentError(
     `${where} has interleaved content; Jina embeds one text or one image per input, so send each part as its own input.`,
@@ -136,11 +156,13 @@ export class JinaEmbeddingModel implements EmbeddingModel {
   }
 
   checkInput(input: EmbedInput, index: number): void {
+    // Checked as it will be sent, its image bytes not encoded (that is done once, in the call).
     wireInput(
       input,
       index,
       `${this.provider} model ${this.modelId}`,
       this.capabilities.modalities.includes('image'),
+      false,
     );
   }
 

@@ -1,4 +1,16 @@
-import { type ParsedError, schema } from '@embedkit/core/provider';
+import {
+  decodeAnswer,
+  decodeVectors,
+  type EmbedRequest,
+  type EmbedResponse,
+  inOrder,
+  type JsonResponse,
+  type ParsedError,
+  parseResponse,
+  responseInfo,
+  schema,
+  type Warning,
+} from '@embedkit/core/provider';
 
 // Lenient on responses: only the fields we use. A vector is checked as "string or array" here and
 // element by element only while it is decoded, never by the schema.
@@ -95,5 +107,28 @@ export function parseVoyageError(body: unknown, status: number): ParsedError {
     }
   }
   if ((status === 400 || status === 413) && BATCH_TOO_LARGE.test(out.message)) out.batchTooLarge = true;
+  return out;
+}
+
+/**
+ * The answer of `/embeddings` or `/multimodalembeddings` (`what` names it in errors) to `request`: its
+ * vectors in input order, decoded as the request's output type, with its usage and response details.
+ */
+export function embeddingAnswer(
+  provider: string,
+  response: JsonResponse,
+  request: EmbedRequest,
+  what: string,
+  warnings: Warning[],
+): EmbedResponse {
+  const parsed = parseResponse(voyageEmbeddingResponseSchema, response, provider, what);
+  const embeddings = decodeAnswer({ provider, response }, () =>
+    decodeVectors(
+      inOrder(parsed.data, request.inputs.length, 'vectors', provider).map((item) => item.embedding),
+      request.outputType ?? 'float',
+    ),
+  );
+  const out: EmbedResponse = { embeddings, warnings, response: responseInfo(response, parsed.model) };
+  if (parsed.usage !== undefined) out.usage = { inputTokens: parsed.usage };
   return out;
 }

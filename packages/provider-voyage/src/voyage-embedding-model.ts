@@ -1,20 +1,15 @@
 import {
-  decodeAnswer,
-  decodeVectors,
   type EmbeddingCapabilities,
   type EmbeddingModel,
   type EmbedRequest,
   type EmbedResponse,
-  inOrder,
   inputText,
-  parseResponse,
   postJson,
   type RateLimiter,
   readProviderOptions,
-  responseInfo,
   type Warning,
 } from '@embedkit/core/provider';
-import { voyageEmbeddingResponseSchema } from './voyage-api.js';
+import { embeddingAnswer } from './voyage-api.js';
 import { voyageEmbeddingOptionsSchema } from './voyage-options.js';
 import { commonEmbeddingFields, type VoyageModelConfig } from './voyage-shared.js';
 
@@ -59,15 +54,6 @@ export class VoyageEmbeddingModel implements EmbeddingModel {
       encoding_format: 'base64',
     };
     const response = await postJson(this.config, '/embeddings', body, request);
-    const parsed = parseResponse(voyageEmbeddingResponseSchema, response, this.provider, 'embeddings');
-    const embeddings = decodeAnswer({ provider: this.provider, response }, () =>
-      decodeVectors(
-        inOrder(parsed.data, request.inputs.length, 'vectors', this.provider).map((item) => item.embedding),
-        request.outputType ?? 'float',
-      ),
-    );
-    const out: EmbedResponse = { embeddings, warnings, response: responseInfo(response, parsed.model) };
-    if (parsed.usage !== undefined) out.usage = { inputTokens: parsed.usage };
-    return out;
+    return embeddingAnswer(this.provider, response, request, 'embeddings', warnings);
   }
 }

@@ -1,24 +1,19 @@
 import {
   bytesToBase64,
   type ContentPart,
-  decodeAnswer,
-  decodeVectors,
   type EmbeddingCapabilities,
   type EmbeddingModel,
   type EmbedInput,
   type EmbedRequest,
   type EmbedResponse,
   InvalidArgumentError,
-  inOrder,
   parseDataUrl,
-  parseResponse,
   postJson,
   type RateLimiter,
   readProviderOptions,
-  responseInfo,
   type Warning,
 } from '@embedkit/core/provider';
-import { voyageEmbeddingResponseSchema } from './voyage-api.js';
+import { embeddingAnswer } from './voyage-api.js';
 import { voyageEmbeddingOptionsSchema } from './voyage-options.js';
 import { commonEmbeddingFields, type VoyageModelConfig } from './voyage-shared.js';
 
@@ -51,24 +46,25 @@ function checkMediaType(mediaType: string | undefined, where: string): string {
   return normalized;
 }
 
-/** An image as the API takes it: a URL it fetches (`image_url`) or a base64 data URL (`image_base64`). */
-function imagePart(image: string | Uint8Array, mediaType: string | undefined, where: string): WirePart {
+/** How the API takes an image: a URL it fetches, or base64 (bytes, or a data URL). */
+type ImageForm = 'url' | 'base64';
+
+/** The form an image goes in, once checked (nothing is encoded here). */
+function imageForm(image: string | Uint8Array, mediaType: string | undefined, where: string): ImageForm {
   if (image instanceof Uint8Array) {
     if (image.length === 0)
       throw new InvalidArgumentError(`${where} is an empty image.`, { argument: where });
-    return {
-      type: 'image_base64',
-      image_base64: `data:${checkMediaType(mediaType, where)};base64,${bytesToBase64(image)}`,
-    };
+    checkMediaType(mediaType, where);
+    return 'base64';
   }
   if (typeof image !== 'string')
     throw new InvalidArgumentError(`${where} must be a URL or bytes.`, { argument: where });
   const dataUrl = parseDataUrl(image);
   if (dataUrl !== undefined) {
     checkMediaType(dataUrl.mediaType, where);
-    return { type: 'image_base64', image_base64: image };
+    return 'base64';
   }
-  if (/^https?:\/\/./i.test(image)) return { type: 'image_url', image_url: image };
+  if (/^https?:\/\/./i.test(image)) return 'url';
   throw new InvalidArgumentError(
     `${where} must be an http(s) URL, a base64 data URL or bytes with a mediaType.`,
     {
@@ -77,44 +73,77 @@ function imagePart(image: string | Uint8Array, mediaType: string | undefined, wh
   );
 }
 
-function contentPart(part: ContentPart, where: string): WirePart {
-  if (part.type === 'text') {
-    if (typeof part.text !== 'string' || part.text.length === 0) {
-      throw new InvalidArgumentError(`${where} is an empty text part.`, { argument: where });
-    }
-    return { type: 'text', text: part.text };
-  }
-  if (part.type === 'image')
-    return 'data' in part
-      ? imagePart(part.data, part.mediaType, where)
-      : imagePart(part.url, undefined, where);
-  throw new InvalidArgumentError(`${where} has an unknown part type.`, { argument: where });
+/** An image as the API takes it: a URL it fetches (`image_url`) or a base64 data URL (`image_base64`). */
+function imagePart(image: string | Uint8Array, mediaType: string | undefined, where: string): WirePart {
+  if (imageForm(image, mediaType, where) === 'url') return { type: 'image_url', image_url: image as string };
+  return {
+    type: 'image_base64',
+    image_base64:
+      image instanceof Uint8Array
+        ? `data:${(mediaType as string).toLowerCase()};base64,${bytesToBase64(image)}`
+        : image,
+  };
 }
 
-function wireContent(input: EmbedInput, index: number): WirePart[] {
+/** One part of an input, its structure checked: a text, or an image with where it sits (for messages). */
+type Part =
+  | { kind: 'text'; text: string }
+  | { kind: 'image'; image: string | Uint8Array; mediaType: string | undefined; where: string };
+
+/** The parts of an input, in order; an input with no parts, an empty text part or an unknown one is refused. */
+function partsOf(input: EmbedInput, index: number): Part[] {
   const where = `inputs[${index}]`;
-  if (typeof input === 'string') return [{ type: 'text', text: input }];
-  if ('text' in input) return [{ type: 'text', text: input.text }];
-  if ('image' in input) return [imagePart(input.image, input.mediaType, where)];
+  if (typeof input === 'string') return [{ kind: 'text', text: input }];
+  if ('text' in input) return [{ kind: 'text', text: input.text }];
+  if ('image' in input) return [{ kind: 'image', image: input.image, mediaType: input.mediaType, where }];
   if (!Array.isArray(input.content) || input.content.length === 0) {
     throw new InvalidArgumentError(`${where} has no content parts.`, { argument: where });
   }
-  return input.content.map((part, position) => contentPart(part, `${where}.content[${position}]`));
+  return input.content.map((part: ContentPart, position): Part => {
+    const at = `${where}.content[${position}]`;
+    if (part.type === 'text') {
+      if (typeof part.text !== 'string' || part.text.length === 0)
+        throw new InvalidArgumentError(`${at} is an empty text part.`, { argument: at });
+      return { kind: 'text', text: part.text };
+    }
+    if (part.type === 'image')
+      return 'data' in part
+        ? { kind: 'image', image: part.data, mediaType: part.mediaType, where: at }
+        : { kind: 'image', image: part.url, mediaType: undefined, where: at };
+    throw new InvalidArgumentError(`${at} has an unknown part type.`, { argument: at });
+  });
+}
+
+/** An input as the API takes it. */
+function wireContent(input: EmbedInput, index: number): WirePart[] {
+  return partsOf(input, index).map((part) =>
+    part.kind === 'text'
+      ? { type: 'text', text: part.text }
+      : imagePart(part.image, part.mediaType, part.where),
+  );
 }
 
 /**
- * How an input's images go: 0 as URLs (or it has none), 1 as base64. The API takes one form per request,
- * so an input holding both cannot be sent at all.
+ * The image forms an input holds, each image checked (nothing encoded): checked once per input before a
+ * job's first call, and grouped by, so that no request mixes the two.
  */
-function imageForm(content: WirePart[], index: number, label: string): 0 | 1 {
-  const kinds = new Set(content.map((part) => part.type));
-  if (kinds.has('image_url') && kinds.has('image_base64')) {
+function imageForms(input: EmbedInput, index: number): Set<ImageForm> {
+  const forms = new Set<ImageForm>();
+  for (const part of partsOf(input, index))
+    if (part.kind === 'image') forms.add(imageForm(part.image, part.mediaType, part.where));
+  return forms;
+}
+
+/** The one image form of an input (undefined for text alone); an input holding both cannot be sent. */
+function inputForm(input: EmbedInput, index: number, label: string): ImageForm | undefined {
+  const forms = imageForms(input, index);
+  if (forms.size > 1) {
     throw new InvalidArgumentError(
       `inputs[${index}] holds both image URLs and image bytes or data URLs; ${label} takes one form per request, so give every image of an input in one form.`,
       { argument: `inputs[${index}]` },
     );
   }
-  return kinds.has('image_base64') ? 1 : 0;
+  return forms.values().next().value;
 }
 
 /**
@@ -139,56 +168,36 @@ export class VoyageMultimodalEmbeddingModel implements EmbeddingModel {
   }
 
   checkInput(input: EmbedInput, index: number): void {
-    imageForm(wireContent(input, index), index, `${this.provider} model ${this.modelId}`);
+    inputForm(input, index, `${this.provider} model ${this.modelId}`);
+  }
+
+  /** The API takes images all as URLs or all as base64 in one request: the engine never mixes them in a call. */
+  callGroup(input: EmbedInput): string | undefined {
+    return inputForm(input, 0, `${this.provider} model ${this.modelId}`);
   }
 
   async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+    const warnings: Warning[] = [];
     readProviderOptions(voyageEmbeddingOptionsSchema, this.provider, request.providerOptions);
     const label = `${this.provider} model ${this.modelId}`;
-    const inputs = request.inputs.map((input, index) => ({ content: wireContent(input, index) }));
-    // The API takes one image form per request, all URLs or all base64. One input holding both cannot be
-    // sent at all; a call whose inputs use one form each goes as two requests, one per form (inputs of
-    // text alone go with the URLs), and the answers are put back in input order.
-    const forms = inputs.map((input, index) => imageForm(input.content, index, label));
-    const groups = [0, 1]
-      .map((form) => forms.flatMap((each, index) => (each === form ? [index] : [])))
-      .filter((group) => group.length > 0);
-    const warnings: Warning[] = [];
-    const fields = commonEmbeddingFields(request, label, warnings);
-    const embeddings = new Array<EmbedResponse['embeddings'][number]>(inputs.length);
-    let usage: number | undefined = 0;
-    let info: EmbedResponse['response'] | undefined;
-    for (const group of groups) {
-      const body: Record<string, unknown> = {
-        inputs: group.map((index) => inputs[index]!),
-        model: this.modelId,
-        ...fields,
-        // The API truncates by default (dropping a cut image whole); embedkit never cuts silently.
-        truncation: request.truncate === true,
-        encoding_format: 'base64',
-      };
-      const response = await postJson(this.config, '/multimodalembeddings', body, request);
-      const parsed = parseResponse(
-        voyageEmbeddingResponseSchema,
-        response,
-        this.provider,
-        'multimodal embeddings',
+    const forms = new Set(request.inputs.map((input, index) => inputForm(input, index, label)));
+    // The engine sends each form in calls of its own; a direct caller must do the same.
+    if (forms.has('url') && forms.has('base64')) {
+      throw new InvalidArgumentError(
+        `${label} cannot mix image URLs and image bytes or data URLs in one call; use one form for every image (embedMany and embedStream send each form in calls of its own).`,
+        { argument: 'inputs' },
       );
-      const vectors = decodeAnswer({ provider: this.provider, response }, () =>
-        decodeVectors(
-          inOrder(parsed.data, group.length, 'vectors', this.provider).map((item) => item.embedding),
-          request.outputType ?? 'float',
-        ),
-      );
-      group.forEach((index, position) => {
-        embeddings[index] = vectors[position]!;
-      });
-      usage = usage === undefined || parsed.usage === undefined ? undefined : usage + parsed.usage;
-      // The last answer's headers: the freshest word on the API's limits.
-      info = responseInfo(response, parsed.model);
     }
-    const out: EmbedResponse = { embeddings, warnings, response: info! };
-    if (usage !== undefined) out.usage = { inputTokens: usage };
-    return out;
+    const inputs = request.inputs.map((input, index) => ({ content: wireContent(input, index) }));
+    const body: Record<string, unknown> = {
+      inputs,
+      model: this.modelId,
+      ...commonEmbeddingFields(request, label, warnings),
+      // The API truncates by default (dropping a cut image whole); embedkit never cuts silently.
+      truncation: request.truncate === true,
+      encoding_format: 'base64',
+    };
+    const response = await postJson(this.config, '/multimodalembeddings', body, request);
+    return embeddingAnswer(this.provider, response, request, 'multimodal embeddings', warnings);
   }
 }

@@ -113,16 +113,14 @@ describe('voyage multimodal embeddings', () => {
     expect(server.requests).toEqual([]);
   });
 
-  it('sends a call whose inputs use the two image forms as two requests, one per form, and answers in input order', async () => {
-    // The API takes one form per request; the call was refused whole, and a job whose calls mixed the
-    // forms failed part-way, after its first calls were sent.
+  it('never mixes the two image forms in one request: the calls of a job change where the form does', async () => {
+    // The API takes one form per request; a call mixing them was refused, and a job whose later calls
+    // mixed them failed after its first calls were sent. Text alone goes with either form.
     const half = float32ToBase64(new Float32Array(1024).fill(0.5));
     const server = fakeFetch([
-      { body: embeddingsBody('voyage-multimodal-3', [FULL, FULL], 30) },
-      {
-        body: embeddingsBody('voyage-multimodal-3', [half, half], 12),
-        headers: { 'x-request-id': 'second' },
-      },
+      { body: embeddingsBody('voyage-multimodal-3', [half], 5) },
+      { body: embeddingsBody('voyage-multimodal-3', [FULL, FULL], 7) },
+      { body: embeddingsBody('voyage-multimodal-3', [half, half], 11) },
     ]);
     const result = await embedMany({
       model: model(server.fetch),
@@ -131,21 +129,33 @@ describe('voyage multimodal embeddings', () => {
         { image: 'https://example.com/a.png' },
         'just text',
         { image: 'data:image/webp;base64,UklGRg==' },
+        'more text',
       ],
+      concurrency: 1,
     });
     expect(server.requests.map((request) => (request.body as { inputs: unknown }).inputs)).toEqual([
+      [{ content: [{ type: 'image_base64', image_base64: 'data:image/png;base64,iVBORw==' }] }],
       [
         { content: [{ type: 'image_url', image_url: 'https://example.com/a.png' }] },
         { content: [{ type: 'text', text: 'just text' }] },
       ],
       [
-        { content: [{ type: 'image_base64', image_base64: 'data:image/png;base64,iVBORw==' }] },
         { content: [{ type: 'image_base64', image_base64: 'data:image/webp;base64,UklGRg==' }] },
+        { content: [{ type: 'text', text: 'more text' }] },
       ],
     ]);
-    expect(result.embeddings.map((vector) => vector[0])).toEqual([0.5, 0.25, 0.25, 0.5]);
-    expect(result.usage).toEqual({ inputTokens: 42 });
-    expect(result.responses.map((response) => response.requestId)).toEqual(['second']);
+    expect(result.embeddings.map((vector) => vector[0])).toEqual([0.5, 0.25, 0.25, 0.5, 0.5]);
+    expect(result.usage).toEqual({ inputTokens: 23 });
+  });
+
+  it('a direct call that mixes the two forms is refused before any request', async () => {
+    const server = fakeFetch([]);
+    await expect(
+      model(server.fetch).doEmbed({
+        inputs: [{ image: 'https://example.com/a.png' }, { image: PNG_BYTES, mediaType: 'image/png' }],
+      }),
+    ).rejects.toMatchObject({ name: 'InvalidArgumentError', argument: 'inputs' });
+    expect(server.requests).toEqual([]);
   });
 
   it('voyage-multimodal-3 has a fixed length: dimensions is an error before sending', async () => {

@@ -14,6 +14,11 @@ export interface ItemCost {
   tokens: number;
   /** Units of a second per-call limit, e.g. the chunks of a document. Default 1. */
   units?: number;
+  /**
+   * Items of different groups never share a call (a model's rule, such as one image form per request);
+   * an item of no group goes with any.
+   */
+  group?: string | undefined;
 }
 
 /** The per-call limits a job packs items under. */
@@ -38,6 +43,8 @@ export class Packer<I> {
   private open: Batch<I> = { offset: 0, items: [], tokens: [] };
   private openTokens = 0;
   private openUnits = 0;
+  /** The group of the open batch: that of its first item that has one. */
+  private openGroup: string | undefined;
   private nextIndex = 0;
   private readonly ready: Batch<I>[] = [];
 
@@ -68,10 +75,12 @@ export class Packer<I> {
     if (
       this.open.items.length > 0 &&
       ((maxTokens !== undefined && this.openTokens + cost.tokens > maxTokens) ||
-        (maxUnits !== undefined && this.openUnits + units > maxUnits))
+        (maxUnits !== undefined && this.openUnits + units > maxUnits) ||
+        (cost.group !== undefined && this.openGroup !== undefined && cost.group !== this.openGroup))
     ) {
       this.close();
     }
+    this.openGroup ??= cost.group;
     this.open.items.push(item);
     this.open.tokens.push(cost.tokens);
     this.openTokens += cost.tokens;
@@ -100,6 +109,7 @@ export class Packer<I> {
     this.open = { offset: this.nextIndex, items: [], tokens: [] };
     this.openTokens = 0;
     this.openUnits = 0;
+    this.openGroup = undefined;
   }
 }
 

@@ -102,17 +102,24 @@ function embeddingJob(
   const truncate = settings.truncate ?? false;
   const outputType = settings.outputType ?? 'float';
   const maxTokensPerInput = counter.exact && !truncate ? capabilities.maxTokensPerInput : undefined;
-  const inputSettings: InputCheckSettings = { outputType };
-  if (inputType !== undefined) inputSettings.inputType = inputType;
-  if (settings.dimensions !== undefined) inputSettings.dimensions = settings.dimensions;
-  if (truncate) inputSettings.truncate = true;
-  if (settings.providerOptions !== undefined) inputSettings.providerOptions = settings.providerOptions;
+  // What every call of the job carries besides its inputs; the same (headers aside) is what each input
+  // is checked with.
+  const callSettings: Omit<EmbedRequest, 'inputs' | 'signal' | 'timeoutMs'> = {};
+  if (inputType !== undefined) callSettings.inputType = inputType;
+  if (settings.dimensions !== undefined) callSettings.dimensions = settings.dimensions;
+  if (outputType !== 'float') callSettings.outputType = outputType;
+  if (truncate) callSettings.truncate = true;
+  if (settings.headers !== undefined) callSettings.headers = settings.headers;
+  if (settings.providerOptions !== undefined) callSettings.providerOptions = settings.providerOptions;
+  const { headers: _headers, ...checked } = callSettings;
+  const inputSettings: InputCheckSettings = { ...checked, outputType };
   const packer = new Packer<EmbedInput>(
     (input, index) => {
       checkInput(model, input, index);
       // The model's own rules, before any call: a call that fails them part-way through a job has had
       // the calls before it sent, and names its input by its place in the call.
       model.checkInput?.(input, index, inputSettings);
+      const group = model.callGroup?.(input, inputSettings);
       const tokens = counter.count(input);
       if (maxTokensPerInput !== undefined && tokens > maxTokensPerInput) {
         throw new InvalidArgumentError(
@@ -120,7 +127,7 @@ function embeddingJob(
           { argument: `inputs[${index}]` },
         );
       }
-      return { tokens };
+      return { tokens, group };
     },
     {
       maxItems: Math.min(
@@ -137,13 +144,7 @@ function embeddingJob(
   const adapter: JobAdapter<EmbedInput, Embedding[]> = {
     admitsLate: admitted !== undefined,
     async call(batch: Batch<EmbedInput>, signal, timeoutMs, admit) {
-      const request: EmbedRequest = { inputs: batch.items, signal, timeoutMs };
-      if (inputType !== undefined) request.inputType = inputType;
-      if (settings.dimensions !== undefined) request.dimensions = settings.dimensions;
-      if (outputType !== 'float') request.outputType = outputType;
-      if (truncate) request.truncate = true;
-      if (settings.headers !== undefined) request.headers = settings.headers;
-      if (settings.providerOptions !== undefined) request.providerOptions = settings.providerOptions;
+      const request: EmbedRequest = { inputs: batch.items, signal, timeoutMs, ...callSettings };
       const answer = admitted !== undefined ? await admitted(request, admit) : await model.doEmbed(request);
       const where = answerSource(model.provider, answer?.response);
       const embeddings = answer?.embeddings;

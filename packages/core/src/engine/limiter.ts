@@ -11,7 +11,7 @@
  */
 
 import { abortReason, InvalidArgumentError } from '../errors.js';
-import { DECIMAL } from '../http/retry-after.js';
+import { headerNumber } from '../http/retry-after.js';
 import { refuseUnknownSettings, type SettingNames } from '../setting-names.js';
 import type { Clock } from './clock.js';
 import type { WaitEvent } from './settings.js';
@@ -213,26 +213,14 @@ interface Budget {
   learned: boolean;
 }
 
-/**
- * A count from a rate-limit header: a plain non-negative decimal, as in `Retry-After`, or nothing. Of a
- * header sent twice (the transports join repeats with ", ") the first value counts. `Number` read "" and
- * "0x0" as 0 remaining, which held the next call back for a whole refill, and a repeated header as no
- * number at all.
- */
-function headerCount(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const first = value.split(',')[0]!.trim();
-  return DECIMAL.test(first) ? Number.parseFloat(first) : undefined;
-}
-
 /** Reads `x-ratelimit-limit-<kind>` / `x-ratelimit-remaining-<kind>` (OpenAI; Jina sends remaining only). */
 function readLimit(
   headers: Record<string, string>,
   kind: 'requests' | 'tokens',
 ): { limit: number | undefined; remaining: number } | undefined {
-  const remaining = headerCount(headers[`x-ratelimit-remaining-${kind}`]);
+  const remaining = headerNumber(headers[`x-ratelimit-remaining-${kind}`]);
   if (remaining === undefined) return undefined;
-  const limit = headerCount(headers[`x-ratelimit-limit-${kind}`]);
+  const limit = headerNumber(headers[`x-ratelimit-limit-${kind}`]);
   return { limit: limit !== undefined && limit > 0 ? limit : undefined, remaining };
 }
 
@@ -529,6 +517,8 @@ const QUIET_CALLS_DOUBLING = 60;
  * says nothing of what it needs once they have gone.
  */
 interface QueuedCall {
+  /** The queue it waits in. */
+  readonly queue: QueuedCall[];
   headSince: number | undefined;
   needed: number | undefined;
 }
@@ -536,6 +526,8 @@ interface QueuedCall {
 /** What a limiter learned of one scope's limits, and the attempts of that scope in flight (this process). */
 interface Scope {
   readonly name: string;
+  /** Its calls waiting for a learned budget, when the limiter has no budget set by the user. */
+  readonly queue: QueuedCall[];
   requests: LearnedLimit | undefined;
   tokens: LearnedLimit | undefined;
   inFlight: number;
@@ -586,8 +578,12 @@ class SharedRateLimiter implements RateLimiter {
   private usageReported = false;
   /** When the next call released after a pause may start (this process only). */
   private releaseAt = 0;
-  /** The calls of this process waiting for a budget, first come first: of them, only the first takes. */
-  private readonly budgetQueue: QueuedCall[] = [];
+  /**
+   * The calls of this process waiting for a budget, first come first: of them, only the first takes. One
+   * queue for every call when the user set budgets (every scope draws on them); otherwise one per scope,
+   * since a call waits only on its own scope's learned limits and must not queue behind another's.
+   */
+  private readonly sharedQueue: QueuedCall[] = [];
   /** How to wake each queued call when it comes to the head. */
   private readonly turnWaiters = new Map<QueuedCall, () => void>();
   /** The length of the last pause: the server's own measure of how long one more call must wait. */
@@ -630,26 +626,30 @@ class SharedRateLimiter implements RateLimiter {
    * starved, so every later call queued behind it, a query beside a bulk job too, and the queue never
    * emptied.
    */
-  private headStarved(now: number): boolean {
-    const head = this.budgetQueue[0];
+  private headStarved(queue: QueuedCall[], now: number): boolean {
+    const head = queue[0];
     if (head?.headSince === undefined || head.needed === undefined) return false;
     return now - head.headSince > Math.max(2 * head.needed, MIN_STARVED_MS);
   }
 
-  /** Puts a new ticket at the back of the budget queue; in an empty queue it heads it at once. */
-  private joinQueue(now: number): QueuedCall {
-    const ticket: QueuedCall = {
-      headSince: this.budgetQueue.length === 0 ? now : undefined,
-      needed: undefined,
-    };
-    this.budgetQueue.push(ticket);
+  /** The queue a call waits in for a budget (see `sharedQueue`). */
+  private queueOf(request: LimiterRequest): QueuedCall[] {
+    return this.requests !== undefined || this.tokens !== undefined
+      ? this.sharedQueue
+      : this.scopeOf(request).queue;
+  }
+
+  /** Puts a new ticket at the back of `queue`; in an empty queue it heads it at once. */
+  private joinQueue(queue: QueuedCall[], now: number): QueuedCall {
+    const ticket: QueuedCall = { queue, headSince: queue.length === 0 ? now : undefined, needed: undefined };
+    queue.push(ticket);
     return ticket;
   }
 
   /** Resolves when `ticket` heads the budget queue; rejects with the abort reason when `signal` aborts first. */
   private turnOf(ticket: QueuedCall, signal: AbortSignal | undefined): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.budgetQueue[0] === ticket) return Promise.resolve();
+    if (ticket.queue[0] === ticket) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const settle = (aborted: boolean) => {
         signal?.removeEventListener('abort', onAbort);
@@ -665,10 +665,11 @@ class SharedRateLimiter implements RateLimiter {
 
   /** Takes `ticket` out of the budget queue and tells the call now at its head (its wait there starts now). */
   private leaveQueue(ticket: QueuedCall, now: number): void {
-    const index = this.budgetQueue.indexOf(ticket);
+    const { queue } = ticket;
+    const index = queue.indexOf(ticket);
     if (index === -1) return;
-    this.budgetQueue.splice(index, 1);
-    const head = this.budgetQueue[0];
+    queue.splice(index, 1);
+    const head = queue[0];
     if (index === 0 && head !== undefined) {
       head.headSince = now;
       this.turnWaiters.get(head)?.();
@@ -708,10 +709,11 @@ class SharedRateLimiter implements RateLimiter {
         // wait for the bulk calls queued) unless the first in the queue has waited, since it came to the
         // head, twice what it needed there: then it queues behind them, so small calls cannot take every
         // refill ahead of a big one.
-        if (ticket === undefined && budgets.length > 0 && this.headStarved(clock.now())) {
-          ticket = this.joinQueue(clock.now());
+        const queue = this.queueOf(request);
+        if (ticket === undefined && budgets.length > 0 && this.headStarved(queue, clock.now())) {
+          ticket = this.joinQueue(queue, clock.now());
         }
-        if (ticket !== undefined && this.budgetQueue[0] !== ticket) {
+        if (ticket !== undefined && ticket.queue[0] !== ticket) {
           await this.turnOf(ticket, request.signal);
           continue;
         }
@@ -719,9 +721,9 @@ class SharedRateLimiter implements RateLimiter {
         // takes is taken at the moment it starts.
         const wait = await this.takeAll(budgets, clock.now());
         if (wait.ms > 0) {
-          ticket ??= this.joinQueue(clock.now());
+          ticket ??= this.joinQueue(this.queueOf(request), clock.now());
           // Its first wait at the head is what it needs: it is starved once it has waited twice that.
-          if (this.budgetQueue[0] === ticket && ticket.needed === undefined) {
+          if (ticket.queue[0] === ticket && ticket.needed === undefined) {
             ticket.headSince ??= clock.now();
             ticket.needed = wait.ms;
           }
@@ -775,7 +777,7 @@ class SharedRateLimiter implements RateLimiter {
     const name = request.scope ?? '';
     let scope = this.scopes.get(name);
     if (scope === undefined) {
-      scope = { name, requests: undefined, tokens: undefined, inFlight: 0, inFlightTokens: 0 };
+      scope = { name, queue: [], requests: undefined, tokens: undefined, inFlight: 0, inFlightTokens: 0 };
       this.scopes.set(name, scope);
     }
     return scope;

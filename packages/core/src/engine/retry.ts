@@ -10,7 +10,7 @@ import {
 import type { Clock } from './clock.js';
 import type { AttemptAnswered, LimiterPermit, RateLimiter } from './limiter.js';
 import type { RetryEvent, WaitEvent } from './settings.js';
-import { onAbort } from './signal.js';
+import { onAbort, whenAborted } from './signal.js';
 
 /** How a job's calls are attempted: the same for every call of one job. */
 export interface AttemptPolicy {
@@ -30,6 +30,23 @@ export interface AttemptPolicy {
   onWait: ((event: WaitEvent) => void) | undefined;
 }
 
+/**
+ * The limiter's admission of one attempt, handed to an operation that admits late: call it right before
+ * the request leaves (every call waits for the same admission), then `sending()` as it leaves. An attempt
+ * that fails after admission but before `sending()` gives back what it took: the API never saw it.
+ */
+export interface Admission {
+  (): Promise<void>;
+  sending(): void;
+}
+
+/** Why an attempt that is over admits nothing: its abort's reason, or that it was decided. */
+function overReason(signal: AbortSignal): unknown {
+  return signal.aborted
+    ? signal.reason
+    : new Error('embedkit: the attempt was already decided; nothing was sent.');
+}
+
 /** How long after an attempt's abort its model may take to end the call by itself before it is left. */
 const ABANDON_AFTER_MS = 100;
 
@@ -38,21 +55,20 @@ const ABANDON_AFTER_MS = 100;
  * raced against an attempt, it ends the wait for a model that never settles.
  */
 function abandonAfterAbort(signal: AbortSignal): { promise: Promise<never>; stop(): void } {
+  const watch = whenAborted(signal);
   let timer: ReturnType<typeof setTimeout> | undefined;
-  let unwatch = () => {};
-  const promise = new Promise<never>((_, reject) => {
-    const cut = () => {
-      timer = setTimeout(() => reject(signal.reason), ABANDON_AFTER_MS);
-    };
-    if (signal.aborted) cut();
-    else unwatch = onAbort(signal, cut);
-  });
+  const promise = watch.promise.catch(
+    (reason: unknown) =>
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(reason), ABANDON_AFTER_MS);
+      }),
+  );
   // Raced only while the attempt runs: a rejection after it ended has nobody listening for it.
   promise.catch(() => {});
   return {
     promise,
     stop() {
-      unwatch();
+      watch.stop();
       clearTimeout(timer);
     },
   };
@@ -72,7 +88,7 @@ export async function withRetries<T>(
   policy: AttemptPolicy,
   tokens: number,
   signal: AbortSignal,
-  operation: (signal: AbortSignal, timeoutMs: number, admit: () => Promise<void>) => Promise<T>,
+  operation: (signal: AbortSignal, timeoutMs: number, admit: Admission) => Promise<T>,
   answered: (result: T) => AttemptAnswered,
   options: { admitsLate?: boolean } = {},
 ): Promise<T> {
@@ -83,75 +99,94 @@ export async function withRetries<T>(
     const attempt = new AbortController();
     const stopWatching = onAbort(signal, () => attempt.abort(signal.reason));
     let timedOut = false;
-    const arm = () =>
-      setTimeout(() => {
-        timedOut = true;
-        attempt.abort(
-          new TimeoutError(
-            `${policy.provider} model ${policy.modelId} did not answer within ${policy.timeoutMs} ms (timeoutMs).`,
-            { provider: policy.provider },
-          ),
-        );
-      }, policy.timeoutMs);
+    // The attempt's time runs until admission and from it on, not while the call waits for a budget.
     let timer: ReturnType<typeof setTimeout> | undefined;
-    // Admission by the limiter (the 429 pause, the budgets) comes before the request leaves. An operation
-    // that admits late (a model behind middleware) asks for it only when it sends: a call a cache answers
-    // whole sends nothing, and neither waits for a budget nor spends one. The wait for a budget is not the
-    // attempt's time: the timer runs before it and after it.
+    let usedMs = 0;
+    let runningSince = 0;
+    const startTimer = () => {
+      runningSince = performance.now();
+      timer = setTimeout(
+        () => {
+          timedOut = true;
+          attempt.abort(
+            new TimeoutError(
+              `${policy.provider} model ${policy.modelId} did not answer within ${policy.timeoutMs} ms (timeoutMs).`,
+              { provider: policy.provider },
+            ),
+          );
+        },
+        Math.max(0, policy.timeoutMs - usedMs),
+      );
+    };
+    const pauseTimer = () => {
+      if (timer === undefined) return;
+      clearTimeout(timer);
+      timer = undefined;
+      usedMs += performance.now() - runningSince;
+    };
+    // Admission by the limiter (the 429 pause, the budgets) comes right before the request leaves. An
+    // operation that admits late (a model behind middleware) asks for it only when it sends: a call a
+    // cache answers whole sends nothing, and neither waits for a budget nor spends one.
     let permit: LimiterPermit | undefined;
     let admission: Promise<void> | undefined;
-    const admit = () => {
-      admission ??= (async () => {
-        clearTimeout(timer);
-        permit = await limiter.acquire({
-          tokens,
-          // APIs state their limits per model: what one model's headers say holds only its own calls.
-          scope: `${policy.provider}:${policy.modelId}`,
-          exactTokens: policy.exactTokens,
-          clock,
-          signal,
-          onWait: policy.onWait,
-        });
-        if (signal.aborted) {
-          // Aborted before the attempt was made: the API never saw it, so its budget charge is given back.
-          const unsent = permit;
-          permit = undefined;
-          await unsent.failed({ rateLimited: false, waitMs: 0, unsent: true });
-          throw abortReason(signal);
-        }
-        timer = arm();
-      })();
-      return admission;
-    };
-    let error: unknown;
-    let result: T;
-    if (options.admitsLate !== true) {
-      try {
+    /** Whether the request left: an attempt that fails before it gives its budget back. */
+    let sent = false;
+    /** Set once the attempt is decided: a late admission then takes nothing. */
+    let ended = false;
+    const admit: Admission = Object.assign(
+      () => {
+        admission ??= (async () => {
+          // An attempt left behind (timed out, aborted, or decided while a middleware ran on) admits nothing.
+          if (ended || attempt.signal.aborted) throw overReason(attempt.signal);
+          pauseTimer();
+          const taken = await limiter.acquire({
+            tokens,
+            // APIs state their limits per model: what one model's headers say holds only its own calls.
+            scope: `${policy.provider}:${policy.modelId}`,
+            exactTokens: policy.exactTokens,
+            clock,
+            signal,
+            onWait: policy.onWait,
+          });
+          if (ended || attempt.signal.aborted) {
+            // Over while it waited: the API never sees it, so what it took is given back.
+            await taken.failed({ rateLimited: false, waitMs: 0, unsent: true });
+            throw overReason(attempt.signal);
+          }
+          permit = taken;
+          startTimer();
+        })();
+        return admission;
+      },
+      {
+        sending() {
+          sent = true;
+        },
+      },
+    );
+    const run = async () => {
+      if (options.admitsLate !== true) {
         await admit();
         // An abort in the moment since admission (a sibling's failure, as it started) sends nothing.
-        if (signal.aborted) {
-          const unsent = permit;
-          permit = undefined;
-          await unsent?.failed({ rateLimited: false, waitMs: 0, unsent: true });
-          throw abortReason(signal);
-        }
-      } catch (caught) {
-        clearTimeout(timer);
-        stopWatching();
-        throw caught;
+        if (attempt.signal.aborted) throw attempt.signal.reason;
+        admit.sending();
       }
-    } else {
-      timer = arm();
-    }
+      return operation(attempt.signal, policy.timeoutMs, admit);
+    };
+    // Admitted first, the attempt's time starts at admission; admitted late, it starts now.
+    if (options.admitsLate === true) startTimer();
+    let error: unknown;
+    let result: T;
     // A model that ignores the attempt's signal (a third-party provider) must not keep a timeout or the
     // caller's abort from ending the attempt: it is left behind a moment after the abort. One that honours
     // the signal, or was done already (a cache handing back an answer it holds), ends by itself first.
     const aborted = abandonAfterAbort(attempt.signal);
     try {
-      result = await Promise.race([operation(attempt.signal, policy.timeoutMs, admit), aborted.promise]);
+      result = await Promise.race([run(), aborted.promise]);
     } catch (caught) {
       error = timedOut && !EmbedKitError.isInstance(caught) ? attempt.signal.reason : caught;
     } finally {
+      ended = true;
       clearTimeout(timer);
       stopWatching();
       aborted.stop();
@@ -162,13 +197,13 @@ export async function withRetries<T>(
     }
     const retryable = EmbedKitError.isInstance(error) && error.isRetryable && !signal.aborted;
     const delayMs = retryable ? retryDelay(policy, error as EmbedKitError, attemptNumber) : 0;
-    // A 429 pauses every call on the limiter, whether or not this one retries. A made attempt keeps its
-    // budget charge (the API may have counted it) unless its request certainly never left (a connection
-    // refused, a host not found).
+    // A 429 pauses every call on the limiter, whether or not this one retries. An attempt that was sent
+    // keeps its budget charge (the API may have counted it) unless its request certainly never left (a
+    // connection refused, a host not found).
     await permit?.failed({
       rateLimited: retryable && RateLimitError.isInstance(error),
       waitMs: delayMs,
-      unsent: ConnectionError.isInstance(error) && error.neverSent,
+      unsent: !sent || (ConnectionError.isInstance(error) && error.neverSent),
     });
     if (signal.aborted) throw abortReason(signal);
     if (!retryable) throw error;

@@ -11,7 +11,7 @@ import type { ResponseInfo, Usage, Warning } from '../types.js';
 import type { Batch } from './batcher.js';
 import { answerSource, checkUsage, warningsOf } from './checks.js';
 import { type PoolSource, runPool } from './pool.js';
-import { withRetries } from './retry.js';
+import { type Admission, withRetries } from './retry.js';
 import type { JobBasics, Progress } from './settings.js';
 
 /** The parts every kind of provider answer has: the runner checks them. */
@@ -34,12 +34,7 @@ export interface JobAdapter<I, V> {
    * attempt. An adapter that `admitsLate` calls `admit` (the limiter's admission) right before a request
    * leaves, and not at all when none does; any other is admitted before `call`.
    */
-  call(
-    batch: Batch<I>,
-    signal: AbortSignal,
-    timeoutMs: number,
-    admit: () => Promise<void>,
-  ): Promise<CallAnswer<V>>;
+  call(batch: Batch<I>, signal: AbortSignal, timeoutMs: number, admit: Admission): Promise<CallAnswer<V>>;
   /** Whether `call` admits its requests itself (see `call`). Default false. */
   readonly admitsLate?: boolean;
   /** The values of the two halves of a bisected batch, in order, as one. */
@@ -175,8 +170,10 @@ export async function* runJob<I, V>(options: RunJobOptions<I, V>): AsyncGenerato
 
   /**
    * The fewest items of a call the API refused as too large in this job. A later call of as many or more
-   * goes out already halved: refused once, it would be refused again, and each of its halves after it (a
-   * server that takes 32 inputs, under a default of 128, refused three calls of every batch).
+   * goes out already halved: a limit on the count refuses it again, and each half after it (a server that
+   * takes 32 inputs, under a default of 128, refused three calls of every batch). A refusal for tokens
+   * says less of the count: later calls of shorter inputs may then be halved that need not be, at the
+   * cost of a few more requests.
    */
   let refusedSize = Number.POSITIVE_INFINITY;
 

@@ -386,10 +386,15 @@ export function checkEmbeddingModel(model: unknown): asserts model is EmbeddingM
       argument: 'model',
     });
   }
-  if (candidate.checkInput !== undefined && typeof candidate.checkInput !== 'function') {
-    throw new InvalidArgumentError('The model’s checkInput must be a function (input, index, settings).', {
-      argument: 'model.checkInput',
-    });
+  for (const [name, form] of [
+    ['checkInput', '(input, index, settings)'],
+    ['callGroup', '(input, settings)'],
+  ] as const) {
+    if (candidate[name] !== undefined && typeof candidate[name] !== 'function') {
+      throw new InvalidArgumentError(`The model’s ${name} must be a function ${form}.`, {
+        argument: `model.${name}`,
+      });
+    }
   }
 }
 

@@ -1,5 +1,16 @@
-/** A non-negative decimal number, the only form either header's number takes. */
-export const DECIMAL = /^\d+(\.\d+)?$/;
+/** A non-negative decimal number, the only form a header's number takes. */
+const DECIMAL = /^\d+(\.\d+)?$/;
+
+/**
+ * A number from a header (`retry-after-ms`, `x-ratelimit-remaining-requests`, …): a plain non-negative
+ * decimal, or nothing. Of a header sent twice (the transports join repeats with ", ") the first value
+ * counts. `parseFloat` read "0x10" as 0 and took "250ms" whole; `Number` read "" as 0.
+ */
+export function headerNumber(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const first = value.split(',')[0]!.trim();
+  return DECIMAL.test(first) ? Number.parseFloat(first) : undefined;
+}
 
 /**
  * Reads a server's wait hint: `retry-after-ms` (milliseconds, may be fractional) wins over `retry-after`
@@ -9,12 +20,12 @@ export function parseRetryAfter(
   headers: Record<string, string>,
   now: number = Date.now(),
 ): number | undefined {
-  // A plain decimal only: parseFloat read "0x10" as 0 (an immediate retry) and took "250ms" whole.
-  const milliseconds = headers['retry-after-ms']?.trim();
-  if (milliseconds !== undefined && DECIMAL.test(milliseconds)) return Number.parseFloat(milliseconds);
-  const retryAfter = firstRetryAfter(headers['retry-after']);
+  const milliseconds = headerNumber(headers['retry-after-ms']);
+  if (milliseconds !== undefined) return milliseconds;
+  const seconds = headerNumber(headers['retry-after']);
+  if (seconds !== undefined) return seconds * 1_000;
+  const retryAfter = firstDate(headers['retry-after']);
   if (retryAfter === undefined || retryAfter === '') return undefined;
-  if (DECIMAL.test(retryAfter)) return Number.parseFloat(retryAfter) * 1_000;
   // Only an HTTP-date (IMF-fixdate, RFC 850 or asctime: each starts with a day name); a lenient parse
   // would read "-1" as a year.
   if (!/^[A-Za-z]{3,9},? /.test(retryAfter)) return undefined;
@@ -26,13 +37,12 @@ export function parseRetryAfter(
 }
 
 /**
- * The first value of a `Retry-After` header sent twice (the transports join repeats with ", "): a number,
- * or a date up to its "GMT" (IMF-fixdate and RFC 850 hold a comma of their own; asctime holds none).
+ * The first date of a `Retry-After` header sent twice (joined with ", "): up to its "GMT" (IMF-fixdate
+ * and RFC 850 hold a comma of their own), or up to the first comma (asctime holds none).
  */
-function firstRetryAfter(value: string | undefined): string | undefined {
+function firstDate(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   const trimmed = value.trim();
-  if (/^\d/.test(trimmed)) return trimmed.split(',')[0]!.trim();
   const zone = trimmed.indexOf(' GMT');
   if (zone >= 0) return trimmed.slice(0, zone + 4);
   return trimmed.split(',')[0]!.trim();

@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { embed, embedMany } from '../src/engine/embed.js';
 import { createMemoryLimiterStore, createRateLimiter, type LimiterStore } from '../src/engine/limiter.js';
-import { ConnectionError } from '../src/errors.js';
+import { withRetries } from '../src/engine/retry.js';
+import { ConnectionError, InvalidRequestError } from '../src/errors.js';
 import type { EmbeddingModel } from '../src/types.js';
 import { ScriptedModel, textCapabilities, VirtualClock } from './helpers.js';
 
@@ -136,6 +137,38 @@ describe('the x-ratelimit-* headers', () => {
     expect(clock.now()).toBe(12_000);
   });
 
+  it('a model’s call waiting on its own learned limit does not queue behind another model’s', async () => {
+    // One queue for the limiter: B, due after 100 ms, waited its turn behind A, due after 10 s.
+    const clock = new VirtualClock();
+    const rateLimit = createRateLimiter();
+    const starts: string[] = [];
+    const modelOf = (modelId: string, limit: string) =>
+      new ScriptedModel({
+        clock,
+        modelId,
+        respond: (call) => {
+          starts.push(`${modelId}@${clock.now()}`);
+          return {
+            embeddings: call.inputs.map(() => Float32Array.of(1, 2)),
+            warnings: [],
+            response: {
+              status: 200,
+              headers: { 'x-ratelimit-limit-requests': limit, 'x-ratelimit-remaining-requests': '0' },
+            },
+          };
+        },
+      });
+    const a = modelOf('a', '6');
+    const b = modelOf('b', '600');
+    await embedMany({ model: a, inputs: ['1'], clock, rateLimit });
+    await embedMany({ model: b, inputs: ['1'], clock, rateLimit });
+    await Promise.all([
+      embedMany({ model: a, inputs: ['2'], clock, rateLimit }),
+      embedMany({ model: b, inputs: ['2'], clock, rateLimit }),
+    ]);
+    expect(starts).toEqual(['a@0', 'b@0', 'b@100', 'a@10000']);
+  });
+
   it('plain decimals are still read as they are', async () => {
     expect(
       await startsUnder({ 'x-ratelimit-limit-requests': '60', 'x-ratelimit-remaining-requests': ' 0 ' }),
@@ -245,5 +278,38 @@ describe('a call the API never saw', () => {
     });
     await embedMany({ model, inputs: ['a'], clock, rateLimit: createRateLimiter({ requestsPerMinute: 1 }) });
     expect(starts).toEqual([0, at]);
+  });
+
+  it('an attempt admitted late that fails before its request leaves gives its budget back', async () => {
+    // Kept, a request budget of one a minute held the next call back a minute for a request never made.
+    const clock = new VirtualClock();
+    const rateLimit = createRateLimiter({ requestsPerMinute: 1 });
+    const policy = {
+      provider: 'p',
+      modelId: 'm',
+      limiter: rateLimit,
+      clock,
+      maxRetries: 0,
+      maxRetryDelayMs: 0,
+      timeoutMs: 1_000,
+      exactTokens: false,
+      onRetry: undefined,
+      onWait: undefined,
+    };
+    const refused = new InvalidRequestError('refused before sending');
+    const outcome = await withRetries(
+      policy,
+      1,
+      new AbortController().signal,
+      async (_signal, _timeoutMs, admit) => {
+        await admit();
+        throw refused;
+      },
+      () => ({ reportedTokens: undefined, headers: {} }),
+      { admitsLate: true },
+    ).catch((error: unknown) => error);
+    expect(outcome).toBe(refused);
+    await rateLimit.acquire({ tokens: 1, clock });
+    expect(clock.now()).toBe(0);
   });
 });
