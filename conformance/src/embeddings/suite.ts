@@ -16,7 +16,7 @@ import type { ReplyHandler, WireReply } from '../interceptor.js';
 import { reportedTokens, valuesFor } from '../suite/answers.js';
 import { expectVectorsInOrder } from '../suite/checks.js';
 import { callSizes, type FamilyPass, modePass } from '../suite/family.js';
-import { errorReply, type JobKit, type JobWorld, jobPass, timedModel } from '../suite/job-kit.js';
+import { errorReply, type JobKit, type JobWorld, jobPass } from '../suite/job-kit.js';
 import type {
   DescribeEmbeddingProviderOptions,
   ErrorKind,
@@ -268,25 +268,17 @@ export function embeddingJobPass(options: SuiteOptions): FamilyPass<JobKit, JobW
       wire: options.wire,
       baseURL: options.baseURL,
       endpointPath: options.wire.endpoint({ inputCount: texts.length, modelId: options.modelId }).path,
+      method: 'doEmbed',
     },
     (kind, variant) => createHarness(options, kind, { headers: PROVIDER_HEADERS, ...variant }),
-    (harness) => {
-      const timed = timedModel(harness.model, 'doEmbed');
-      return {
-        expectCall: (reply, expectOptions) => harness.respond(1, reply, expectOptions),
-        success: suite.success(),
-        async run(settings = {}) {
-          const result = await embedMany({
-            ...suite.settings(harness),
-            model: timed.model,
-            inputs: texts,
-            ...settings,
-          });
-          suite.expectVectors(result, texts);
-        },
-        callDurations: timed.durations,
-      };
-    },
+    (harness) => ({
+      expectCall: (reply, expectOptions) => harness.respond(1, reply, expectOptions),
+      success: suite.success(),
+      async run(settings = {}) {
+        const result = await embedMany({ ...suite.settings(harness), inputs: texts, ...settings });
+        suite.expectVectors(result, texts);
+      },
+    }),
   );
 }
 

@@ -39,6 +39,8 @@ export interface JobKit {
   baseURL: string;
   /** The path (and query) of the small job's call, under `baseURL`. */
   endpointPath: string;
+  /** The model's method that makes the small job's call (timed for `JobWorld.callDurations`). */
+  method: 'doEmbed' | 'doEmbedContextualized' | 'doRerank';
 }
 
 /** An error answer in the wire's format. */
@@ -59,7 +61,7 @@ export function errorReply(
 export function jobPass<W extends World<unknown>>(
   kit: JobKit,
   world: (kind: TransportKind, variant?: WorldVariant) => W & { close(): Promise<void> },
-  job: (world: W) => Omit<JobWorld, keyof World<unknown>>,
+  job: (world: W) => Omit<JobWorld, keyof World<unknown> | 'callDurations'>,
 ): FamilyPass<JobKit, JobWorld> {
   return {
     suite: kit,
@@ -67,7 +69,13 @@ export function jobPass<W extends World<unknown>>(
     splittingOnly: false,
     toScenario: (id, run, variant) => ({
       id,
-      run: (kind) => runInWorld(world(kind, variant), (created) => run({ ...created, ...job(created) })),
+      run: (kind) =>
+        runInWorld(world(kind, variant), (created) => {
+          // The job runs on the world's model with its calls timed.
+          const timed = timedModel(created.model as object, kit.method);
+          const timedWorld: W = { ...created, model: timed.model };
+          return run({ ...timedWorld, ...job(timedWorld), callDurations: timed.durations });
+        }),
     }),
   };
 }
@@ -77,7 +85,7 @@ export function jobPass<W extends World<unknown>>(
  * run on the model itself (private fields included), and whatever keys a default limiter by the model
  * object sees one object per world.
  */
-export function timedModel<M extends object>(
+function timedModel<M extends object>(
   model: M,
   method: string,
 ): { model: M; durations(): Promise<number[]> } {

@@ -25,7 +25,7 @@ import {
   WIRE_BASICS,
   WIRE_BASICS_INNER,
 } from '../../suite/fields.js';
-import { errorReply, type JobKit, type JobWorld, jobPass, timedModel } from '../../suite/job-kit.js';
+import { errorReply, type JobKit, type JobWorld, jobPass } from '../../suite/job-kit.js';
 import type {
   Cassette,
   CreateModelOptions,
@@ -288,24 +288,16 @@ export function contextualizedJobPass(options: SuiteOptions): FamilyPass<JobKit,
       wire: options.wire,
       baseURL: options.baseURL,
       endpointPath: options.wire.endpoint({ documentCount: documents.length, modelId: options.modelId }).path,
+      method: 'doEmbedContextualized',
     },
     (kind, variant) => contextualizedWorld(options, kind, variant),
-    (world) => {
-      const timed = timedModel(world.model, 'doEmbedContextualized');
-      return {
-        expectCall: (reply, expectOptions) => world.respond(1, reply, expectOptions),
-        success: suite.success(),
-        async run(settings = {}) {
-          const result = await embedContextualized({
-            ...suite.settings(world),
-            model: timed.model,
-            documents,
-            ...settings,
-          });
-          suite.expectVectors(result, documents);
-        },
-        callDurations: timed.durations,
-      };
-    },
+    (world) => ({
+      expectCall: (reply, expectOptions) => world.respond(1, reply, expectOptions),
+      success: suite.success(),
+      async run(settings = {}) {
+        const result = await embedContextualized({ ...suite.settings(world), documents, ...settings });
+        suite.expectVectors(result, documents);
+      },
+    }),
   );
 }

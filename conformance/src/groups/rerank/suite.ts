@@ -13,7 +13,7 @@ import {
   WIRE_BASICS,
   WIRE_BASICS_INNER,
 } from '../../suite/fields.js';
-import { errorReply, type JobKit, type JobWorld, jobPass, timedModel } from '../../suite/job-kit.js';
+import { errorReply, type JobKit, type JobWorld, jobPass } from '../../suite/job-kit.js';
 import type {
   Cassette,
   CreateModelOptions,
@@ -264,24 +264,16 @@ export function rerankingJobPass(options: SuiteOptions): FamilyPass<JobKit, JobW
       wire: options.wire,
       baseURL: options.baseURL,
       endpointPath: options.wire.endpoint({ modelId: options.modelId }).path,
+      method: 'doRerank',
     },
     (kind, variant) => rerankingWorld(options, kind, variant),
-    (world) => {
-      const timed = timedModel(world.model, 'doRerank');
-      return {
-        expectCall: (reply, expectOptions) => world.respond(reply, expectOptions),
-        success: suite.success(),
-        async run(settings = {}) {
-          const result = await rerank({
-            ...suite.settings(world),
-            model: timed.model,
-            documents,
-            ...settings,
-          });
-          assert.deepEqual(result.results, suite.expectedRanking(QUERY, documents));
-        },
-        callDurations: timed.durations,
-      };
-    },
+    (world) => ({
+      expectCall: (reply, expectOptions) => world.respond(reply, expectOptions),
+      success: suite.success(),
+      async run(settings = {}) {
+        const result = await rerank({ ...suite.settings(world), documents, ...settings });
+        assert.deepEqual(result.results, suite.expectedRanking(QUERY, documents));
+      },
+    }),
   );
 }

@@ -10,7 +10,7 @@ import {
 import type { Clock } from './clock.js';
 import type { AttemptAnswered, LimiterPermit, RateLimiter } from './limiter.js';
 import type { RetryEvent, WaitEvent } from './settings.js';
-import { onAbort, whenAborted } from './signal.js';
+import { onAbort } from './signal.js';
 
 /** How a job's calls are attempted: the same for every call of one job. */
 export interface AttemptPolicy {
@@ -50,30 +50,6 @@ function overReason(signal: AbortSignal): unknown {
 /** How long after an attempt's abort its model may take to end the call by itself before it is left. */
 const ABANDON_AFTER_MS = 100;
 
-/**
- * Rejects with the signal's reason `ABANDON_AFTER_MS` after it aborts, and how to stop (clearing the timer):
- * raced against an attempt, it ends the wait for a model that never settles.
- */
-function abandonAfterAbort(signal: AbortSignal): { promise: Promise<never>; stop(): void } {
-  const watch = whenAborted(signal);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const promise = watch.promise.catch(
-    (reason: unknown) =>
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(reason), ABANDON_AFTER_MS);
-      }),
-  );
-  // Raced only while the attempt runs: a rejection after it ended has nobody listening for it.
-  promise.catch(() => {});
-  return {
-    promise,
-    stop() {
-      watch.stop();
-      clearTimeout(timer);
-    },
-  };
-}
-
 /** First wait of the exponential backoff; doubles per retry, with full jitter, up to `maxRetryDelayMs`. */
 const INITIAL_BACKOFF_MS = 500;
 
@@ -96,8 +72,24 @@ export async function withRetries<T>(
   const errors: unknown[] = [];
   for (let attemptNumber = 0; ; attemptNumber++) {
     // One controller per attempt, fed by the job's signal and the timer (cheaper than AbortSignal.any).
+    // A model that ignores the attempt's signal (a third-party provider) must not keep a timeout or the
+    // caller's abort from ending the attempt: it is left behind a moment after the abort. One that honours
+    // the signal, or was done already (a cache handing back an answer it holds), ends by itself first.
     const attempt = new AbortController();
-    const stopWatching = onAbort(signal, () => attempt.abort(signal.reason));
+    let leaveTimer: ReturnType<typeof setTimeout> | undefined;
+    let leaveBehind: (reason: unknown) => void = () => {};
+    const leftBehind = new Promise<never>((_, reject) => {
+      leaveBehind = (reason) => {
+        leaveTimer ??= setTimeout(() => reject(reason), ABANDON_AFTER_MS);
+      };
+    });
+    // Raced only while the attempt runs: a rejection after it ended has nobody listening for it.
+    leftBehind.catch(() => {});
+    const abortAttempt = (reason: unknown) => {
+      attempt.abort(reason);
+      leaveBehind(reason);
+    };
+    const stopWatching = onAbort(signal, () => abortAttempt(signal.reason));
     let timedOut = false;
     // The attempt's time runs until admission and from it on, not while the call waits for a budget.
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -108,7 +100,7 @@ export async function withRetries<T>(
       timer = setTimeout(
         () => {
           timedOut = true;
-          attempt.abort(
+          abortAttempt(
             new TimeoutError(
               `${policy.provider} model ${policy.modelId} did not answer within ${policy.timeoutMs} ms (timeoutMs).`,
               { provider: policy.provider },
@@ -177,19 +169,15 @@ export async function withRetries<T>(
     if (options.admitsLate === true) startTimer();
     let error: unknown;
     let result: T;
-    // A model that ignores the attempt's signal (a third-party provider) must not keep a timeout or the
-    // caller's abort from ending the attempt: it is left behind a moment after the abort. One that honours
-    // the signal, or was done already (a cache handing back an answer it holds), ends by itself first.
-    const aborted = abandonAfterAbort(attempt.signal);
     try {
-      result = await Promise.race([run(), aborted.promise]);
+      result = await Promise.race([run(), leftBehind]);
     } catch (caught) {
       error = timedOut && !EmbedKitError.isInstance(caught) ? attempt.signal.reason : caught;
     } finally {
       ended = true;
       clearTimeout(timer);
+      clearTimeout(leaveTimer);
       stopWatching();
-      aborted.stop();
     }
     if (error === undefined) {
       await permit?.answered(answered(result!));
