@@ -21,14 +21,19 @@ describe.runIf(existsSync('/proc/self/task'))('threadCpuMs', () => {
     expect(afterMain.main - start.main).toBeGreaterThanOrEqual(200);
     expect(afterMain.all - start.all).toBeGreaterThanOrEqual(afterMain.main - start.main);
 
+    // The worker spins, says so, then blocks until told to go: a thread that has exited is gone from
+    // /proc/self/task, and its time with it, so it must still be there when it is read.
+    const hold = new Int32Array(new SharedArrayBuffer(4));
     const worker = new Worker(
-      'const end = performance.now() + 400; let x = 0; while (performance.now() < end) x += Math.sqrt(x + 1); require("node:worker_threads").parentPort.postMessage(x);',
-      { eval: true },
+      'const { parentPort, workerData } = require("node:worker_threads"); const end = performance.now() + 400; let x = 0; while (performance.now() < end) x += Math.sqrt(x + 1); parentPort.postMessage(x); Atomics.wait(workerData, 0, 0);',
+      { eval: true, workerData: hold },
     );
-    // The main thread waits (idle) while the worker spins; the worker is read before it exits.
+    // The main thread waits (idle) while the worker spins.
     const spun = new Promise((resolve) => worker.once('message', resolve));
     await spun;
     const afterWorker = threadCpuMs();
+    Atomics.store(hold, 0, 1);
+    Atomics.notify(hold, 0);
     await worker.terminate();
     expect(afterWorker.all - afterMain.all).toBeGreaterThanOrEqual(300);
     expect(afterWorker.main - afterMain.main).toBeLessThan(150);
