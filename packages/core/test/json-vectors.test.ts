@@ -318,6 +318,46 @@ for (const backend of ['webassembly', 'javascript'] as const) {
       }
     });
 
+    it('reads a vector far longer than the one before it, running past the parse window, and one longer than a window', () => {
+      // 4,096 values: compact they take about 45 KB; with 150 spaces after each, about 660 KB, more than
+      // the half-megabyte window the WebAssembly parser lays out. The parser finds each `]` itself, so a
+      // vector that starts inside a window and ends past it must be laid out again from its start (bug
+      // this catches: the vector was refused and the whole body went to JSON.parse).
+      const random = fc.sample(fc.double({ min: -0.3, max: 0.3, noNaN: true }), {
+        seed: SEED + 1,
+        numRuns: 4096,
+      });
+      const texts = random.map((value) => String(Math.fround(value)));
+      const compact = `[${texts.join(',')}]`;
+      const padded = `[${texts.join(`${' '.repeat(150)},`)}${' '.repeat(150)}]`;
+      expect(padded.length).toBeGreaterThan(600_000);
+      const expected = Float32Array.from(texts, (text) => Number(text));
+      for (const order of [
+        [compact, padded, compact, compact],
+        [padded, compact, padded, padded, compact],
+      ]) {
+        const text = `{"data":[${order.map((vector, index) => `{"index":${index},"embedding":${vector}}`).join(',')}]}`;
+        const parsed = parse(text, ['data[*].embedding'])!.value as {
+          data: { index: number; embedding: Float32Array }[];
+        };
+        expect(parsed.data.map((item) => item.index)).toEqual(order.map((_, index) => index));
+        for (const item of parsed.data) expect(item.embedding).toEqual(expected);
+      }
+    });
+
+    it('refuses a later vector of another length, or one whose `]` never comes', () => {
+      const vector = (count: number) =>
+        `[${Array.from({ length: count }, (_, index) => index / 8).join(',')}]`;
+      expect(parse(`{"data":[${vector(1024)},${vector(1023)}]}`, ['data[*]'])).toBeUndefined();
+      expect(parse(`{"data":[${vector(1024)},${vector(1025)}]}`, ['data[*]'])).toBeUndefined();
+      // The last vector unclosed at the end of the body, past the first window or within it.
+      const many = Array.from({ length: 80 }, () => vector(1024)).join(',');
+      expect(parse(`{"data":[${many},${vector(1024).slice(0, -1)}`, ['data[*]'])).toBeUndefined();
+      expect(parse(`{"data":[${vector(1024)},${vector(1024).slice(0, -1)}`, ['data[*]'])).toBeUndefined();
+      // As a control, the same vectors well formed are read.
+      expect(parse(`{"data":[${many},${vector(1024)}]}`, ['data[*]'])).toBeDefined();
+    });
+
     it('refuses every malformed number: the caller then parses with JSON.parse, which throws', () => {
       const malformed = [
         '01',

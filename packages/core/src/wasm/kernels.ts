@@ -25,10 +25,11 @@ declare const WebAssembly: {
 interface KernelExports {
   memory: WasmMemory;
   slow_count: WasmGlobal;
+  /** The byte after the `]` the last `parse_array` found, or 0 when it found none before its end. */
+  array_end: WasmGlobal;
   /** Elements parse_array has read the general way since the instance began (tests read it). */
   general_count: WasmGlobal;
   parse_array(start: number, end: number, out: number, limit: number, index: number, slow: number): number;
-  parse_arrays(ranges: number, count: number, out: number, dims: number, slow: number): number;
   all_finite(start: number, count: number): number;
   decode_base64(ranges: number, count: number, out: number, length: number): number;
   dots_f32(query: number, vectors: number, count: number, dims: number, out: number): void;

@@ -13,8 +13,10 @@
 
   ;; ---- JSON float arrays ------------------------------------------------------------------------
 
-  ;; How many slow numbers parse_arrays found.
+  ;; How many slow numbers the last parse_array found.
   (global $slow_count (export "slow_count") (mut i32) (i32.const 0))
+  ;; The byte after the `]` the last parse_array found, or 0 when it found none before its $end.
+  (global $array_end (export "array_end") (mut i32) (i32.const 0))
   ;; How many elements parse_array has read the general way, ever (a test's window on which path ran).
   (global $general_count (export "general_count") (mut i32) (i32.const 0))
 
@@ -184,14 +186,16 @@
       (br_if $more (i32.eq (local.get $run) (i32.const 16))))
     (local.get $p))
 
-  ;; Parses the JSON number array from its `[` at $start to its `]` just before $end into at most $limit
-  ;; float32 values at $out; returns how many, or 0 when the bytes are anything else (a
-  ;; malformed number, another element, more than $limit values, no value). $index is this array's first
-  ;; value index. It may write scratch into the two slots after $out's $limit (the caller leaves room).
+  ;; Parses the JSON number array from its `[` at $start, which ends at the first `]` before $end (the
+  ;; end of the bytes the caller laid out, 32 of which may be read past it), into at most $limit float32
+  ;; values at $out; returns how many, or 0 when the bytes are anything else (a malformed number, another
+  ;; element, more than $limit values, no value). $array_end is the byte after that `]`, or 0 when none
+  ;; lies before $end (the caller then lays out more of the body). $index is this array's first value
+  ;; index. It may write scratch into the two slots after $out's $limit (the caller leaves room).
   ;;
-  ;; Two passes, so that no number waits for the one before it: first every `,` is found, 32 bytes at a
-  ;; time (their positions kept in $out, each read before its slot is written), then each element is
-  ;; read between its separators. The common form is read by $pairs, two neighbours at a time: -0.d…d
+  ;; Two passes, so that no number waits for the one before it: first every `,` is found, and the `]`,
+  ;; 32 bytes at a time (their positions kept in $out, each read before its slot is written), then each
+  ;; element is read between its separators. The common form is read by $pairs, two neighbours at a time: -0.d…d
   ;; with 1 to 15 digits filling the element exactly (an embedding coordinate), whose digits are exact and
   ;; whose value is one division by an exact power of ten. Its length comes from the separators, so
   ;; checking it is one test that every byte of the run is a digit; the pair's tests share one bitmask,
@@ -203,28 +207,38 @@
     (param $index i32) (param $slow i32) (result i32)
     (local $p i32) (local $close i32) (local $mask i32) (local $count i32) (local $element i32)
     (local $from i32) (local $to i32) (local $at i32) (local $hits i32) (local $slot i32) (local $indented i32)
-    (local $commas v128)
-    (local.set $close (i32.sub (local.get $end) (i32.const 1)))
-    (if (i32.or
-          (i32.ne (i32.load8_u (local.get $start)) (i32.const 91))
-          (i32.ne (i32.load8_u (local.get $close)) (i32.const 93)))
-      (then (return (i32.const 0))))
-    ;; First pass: the position of every `,`, then of the `]`.
+    (local $shut i32) (local $commas v128) (local $brackets v128) (local $low v128) (local $high v128)
+    (global.set $slow_count (i32.const 0))
+    (global.set $array_end (i32.const 0))
+    (if (i32.ne (i32.load8_u (local.get $start)) (i32.const 91)) (then (return (i32.const 0))))
+    ;; First pass: the position of every `,` up to the first `]`, then of that `]`.
     (local.set $commas (i8x16.splat (i32.const 44)))
+    (local.set $brackets (i8x16.splat (i32.const 93)))
     (local.set $p (i32.add (local.get $start) (i32.const 1)))
     (block $found
       (loop $blocks
-        (br_if $found (i32.ge_u (local.get $p) (local.get $close)))
+        (if (i32.ge_u (local.get $p) (local.get $end)) (then (return (i32.const 0))))
+        (local.set $low (v128.load (local.get $p)))
+        (local.set $high (v128.load offset=16 (local.get $p)))
         (local.set $mask
           (i32.or
-            (i8x16.bitmask (i8x16.eq (v128.load (local.get $p)) (local.get $commas)))
-            (i32.shl (i8x16.bitmask (i8x16.eq (v128.load offset=16 (local.get $p)) (local.get $commas))) (i32.const 16))))
-        ;; Only bytes before the `]` count.
-        (if (i32.lt_u (i32.sub (local.get $close) (local.get $p)) (i32.const 32))
+            (i8x16.bitmask (i8x16.eq (local.get $low) (local.get $commas)))
+            (i32.shl (i8x16.bitmask (i8x16.eq (local.get $high) (local.get $commas))) (i32.const 16))))
+        (local.set $shut
+          (i32.or
+            (i8x16.bitmask (i8x16.eq (local.get $low) (local.get $brackets)))
+            (i32.shl (i8x16.bitmask (i8x16.eq (local.get $high) (local.get $brackets))) (i32.const 16))))
+        ;; Only bytes before $end count, and only commas before the `]`.
+        (if (i32.lt_u (i32.sub (local.get $end) (local.get $p)) (i32.const 32))
           (then
+            (local.set $hits (i32.sub (i32.shl (i32.const 1) (i32.sub (local.get $end) (local.get $p))) (i32.const 1)))
+            (local.set $mask (i32.and (local.get $mask) (local.get $hits)))
+            (local.set $shut (i32.and (local.get $shut) (local.get $hits)))))
+        (if (local.get $shut)
+          (then
+            (local.set $close (i32.add (local.get $p) (i32.ctz (local.get $shut))))
             (local.set $mask
-              (i32.and (local.get $mask)
-                (i32.sub (i32.shl (i32.const 1) (i32.sub (local.get $close) (local.get $p))) (i32.const 1))))))
+              (i32.and (local.get $mask) (i32.sub (i32.shl (i32.const 1) (i32.ctz (local.get $shut))) (i32.const 1))))))
         ;; The first three positions are stored whatever the count (branches on it mispredict): slots
         ;; past the count hold scratch, overwritten by the next block or never read.
         (local.set $hits (i32.popcnt (local.get $mask)))
@@ -247,8 +261,10 @@
                 (local.set $mask (i32.and (local.get $mask) (i32.sub (local.get $mask) (i32.const 1))))
                 (br $bits)))))
         (local.set $count (i32.add (local.get $count) (local.get $hits)))
+        (br_if $found (local.get $shut))
         (local.set $p (i32.add (local.get $p) (i32.const 32)))
         (br $blocks)))
+    (global.set $array_end (i32.add (local.get $close) (i32.const 1)))
     (if (i32.ge_u (local.get $count) (local.get $limit)) (then (return (i32.const 0))))
     (i32.store (i32.add (local.get $out) (i32.shl (local.get $count) (i32.const 2))) (local.get $close))
     (local.set $count (i32.add (local.get $count) (i32.const 1)))
@@ -424,30 +440,6 @@
     (i32.store offset=4 (local.get $at) (local.get $start))
     (i32.store offset=8 (local.get $at) (local.get $end))
     (global.set $slow_count (i32.add (global.get $slow_count) (i32.const 1))))
-
-  ;; Parses $count arrays listed at $ranges as (first byte, end byte) pairs into consecutive vectors
-  ;; of exactly $dims values at $out. Returns how many parsed; fewer than $count means the next did not.
-  (func (export "parse_arrays") (param $ranges i32) (param $count i32) (param $out i32) (param $dims i32)
-    (param $slow i32) (result i32)
-    (local $index i32)
-    (global.set $slow_count (i32.const 0))
-    (block $done
-      (loop $arrays
-        (br_if $done (i32.ge_u (local.get $index) (local.get $count)))
-        (br_if $done
-          (i32.ne
-            (call $parse_array
-              (i32.load (local.get $ranges))
-              (i32.load offset=4 (local.get $ranges))
-              (i32.add (local.get $out) (i32.shl (i32.mul (local.get $index) (local.get $dims)) (i32.const 2)))
-              (local.get $dims)
-              (i32.mul (local.get $index) (local.get $dims))
-              (local.get $slow))
-            (local.get $dims)))
-        (local.set $ranges (i32.add (local.get $ranges) (i32.const 8)))
-        (local.set $index (i32.add (local.get $index) (i32.const 1)))
-        (br $arrays)))
-    (local.get $index))
 
   ;; ---- base64 -------------------------------------------------------------------------------------
 
