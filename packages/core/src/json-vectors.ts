@@ -496,9 +496,9 @@ const PARSE_WINDOW = 512 * 1024;
  *
  * (Parsing the body where it lies, written by the transport straight into the memory of a kernels
  * instance of its own, cost more than the copy it saved: the window copy leaves the bytes in the cache
- * for the parser's two passes.)
+ * for the parser's two passes.) Exported for tests only.
  */
-class ArrayReader {
+export class ArrayReader {
   readonly vectors: Float32Array[] = [];
   private dimensions = 0;
   /** The body's bytes from `windowStart` to `windowEnd` sit in the kernels' memory at `WORK_START`. */
@@ -553,7 +553,8 @@ class ArrayReader {
       this.windowEnd < bytes.length &&
       position + this.lastLength + (this.lastLength >> 2) > this.windowEnd
     ) {
-      this.layOut(kernels, position, 0, limit);
+      // Sized for the last array and a quarter more: arrays longer than a window are then copied once.
+      this.layOut(kernels, position, this.lastLength + (this.lastLength >> 2), limit);
     }
     let count = this.parse(kernels, position, limit);
     if (count === 0 && kernels.exports.array_end.value === 0 && this.windowEnd < bytes.length) {
@@ -672,6 +673,11 @@ export function parseJsonWithVectors(
   let end: number;
   try {
     end = scanValue(bytes, start, root, found, NodeBufferClass !== undefined || kernels !== undefined);
+  } catch (error) {
+    // Memory for a huge vector not to be had (the kernels' memory cannot grow, a typed array too large):
+    // `JSON.parse` then reads the body, or says what is wrong with it.
+    if (error instanceof RangeError) return undefined;
+    throw error;
   } finally {
     if (kernels !== undefined) releaseLargeMemory();
   }
