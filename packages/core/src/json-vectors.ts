@@ -387,6 +387,10 @@ function decodeBase64(bytes: Uint8Array, found: Found, indices: number[]): Float
   if (kernels === undefined) return undefined;
   try {
     return decodeBase64WithKernels(kernels, bytes, found, indices, length);
+  } catch (error) {
+    // No memory for the decoded vectors: the strings stay in the body for the provider to decode.
+    if (error instanceof RangeError) return undefined;
+    throw error;
   } finally {
     releaseLargeMemory();
   }

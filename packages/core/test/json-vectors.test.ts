@@ -759,8 +759,8 @@ describe('base64 vectors where Node Buffer is missing (browsers, edge runtimes)'
     vi.resetModules();
   });
 
-  async function withoutBuffer(webAssembly: boolean) {
-    vi.resetModules();
+  async function withoutBuffer(webAssembly: boolean, reset = true) {
+    if (reset) vi.resetModules();
     vi.stubGlobal('Buffer', undefined);
     if (!webAssembly) vi.stubGlobal('WebAssembly', undefined);
     const { parseJsonWithVectors: fresh } = await import('../src/json-vectors.js');
@@ -775,6 +775,16 @@ describe('base64 vectors where Node Buffer is missing (browsers, edge runtimes)'
     };
     expect(parsed.data[0]!.embedding).toEqual(Float32Array.of(1, 2));
     expect(parsed.other).toEqual([1]);
+  });
+
+  it('leaves the strings to the provider when the decoder cannot get memory for them, instead of throwing', async () => {
+    vi.resetModules();
+    const { wasmKernels: freshKernels } = await import('../src/wasm/kernels.js');
+    const grow = vi.spyOn(freshKernels()!, 'reserve').mockImplementation(() => {
+      throw new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded');
+    });
+    expect(await withoutBuffer(true, false)).toBeUndefined();
+    expect(grow).toHaveBeenCalled();
   });
 
   it('without WebAssembly either, leaves the strings in the body for the provider to decode', async () => {
