@@ -1,6 +1,6 @@
 import { answerSource, type VectorExpectation, vectorExpectation, vectorProblem } from './engine/checks.js';
 import { checkCallback, checkWholeNumber } from './engine/settings.js';
-import { whenAborted } from './engine/signal.js';
+import { untilAborted } from './engine/signal.js';
 import { InvalidArgumentError, InvalidResponseError, reindexInput } from './errors.js';
 import type { EmbeddingModelMiddleware } from './middleware.js';
 import { refuseUnknownSettings, type SettingNames } from './setting-names.js';
@@ -255,20 +255,17 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
       let stored: (Embedding | undefined)[];
       // A store that never answers (a client queueing while its server is away) must not hold the call past
       // its timeout or the caller's abort: the wait is raced against the call's signal.
-      const aborted = request.signal === undefined ? undefined : whenAborted(request.signal);
       try {
         const reading = (async () =>
           store.getMany === undefined
             ? await Promise.all(keys.map((key) => store.get(key)))
             : await store.getMany(keys))();
-        stored = await (aborted === undefined ? reading : Promise.race([reading, aborted.promise]));
+        stored = await untilAborted(reading, request.signal);
         worked('read');
       } catch (error) {
         if (request.signal?.aborted) throw request.signal.reason;
         failed('read', error);
         stored = keys.map(() => undefined);
-      } finally {
-        aborted?.stop();
       }
       // An entry the engine would refuse (another length than the call asks, another typed array, a NaN:
       // a value damaged on disk, say) would fail every call with its input: it is a miss, and the answer
@@ -301,16 +298,8 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
       const embeddings = found.map((vector) => (vector === undefined ? undefined : copy(vector)));
       // The answer is paid for: a write still pending when the call's signal aborts (a store that never
       // answers) goes on by itself, and the answer is returned.
-      const writeUnlessAborted = async (entries: [string, Embedding][]) => {
-        const writing = write(entries);
-        if (request.signal === undefined) return writing;
-        const watch = whenAborted(request.signal);
-        try {
-          await Promise.race([writing, watch.promise.catch(() => {})]);
-        } finally {
-          watch.stop();
-        }
-      };
+      const writeUnlessAborted = (entries: [string, Embedding][]) =>
+        untilAborted(write(entries), request.signal).catch(() => {});
       const sending: Sending = {
         request,
         keys,

@@ -107,8 +107,8 @@ export function wrapEmbeddingModel(
     wrapped.checkInput = (input, index, settings) => model.checkInput?.(input, index, settings);
   if (model.callGroup !== undefined)
     wrapped.callGroup = (input, settings) => model.callGroup?.(input, settings);
-  // The wrapped model draws on the original's limiter, so both share one budget and one 429 pause.
   admittedCalls.set(direct, (request, admit) => chain(admit)(request));
+  // The wrapped model draws on the original's limiter, so both share one budget and one 429 pause.
   return { ...wrapped, rateLimiter: model.rateLimiter ?? defaultLimiter(model) };
 }
 

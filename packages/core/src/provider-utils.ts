@@ -384,8 +384,11 @@ const lowerFirst = (text: string) => text.charAt(0).toLowerCase() + text.slice(1
 
 /** `data:<mediaType>;base64,<payload>`: the media type and the payload, or undefined for any other string. */
 export function parseDataUrl(text: string): { mediaType: string; base64: string } | undefined {
-  const match = /^data:([a-z]+\/[a-z0-9.+-]+);base64,(.+)$/is.exec(text);
-  return match === null ? undefined : { mediaType: match[1]!.toLowerCase(), base64: match[2]! };
+  // The prefix alone is matched: an image's payload runs to megabytes, and inputs are checked more than
+  // once (before a job's first call, to group them into calls, and as each call is built).
+  const match = /^data:([a-z]+\/[a-z0-9.+-]+);base64,/i.exec(text);
+  if (match === null || match[0].length === text.length) return undefined;
+  return { mediaType: match[1]!.toLowerCase(), base64: text.slice(match[0].length) };
 }
 
 /** The text of a text input; any other input is an `InvalidArgumentError` naming it (and `hint`, how to embed it). */

@@ -633,10 +633,8 @@ class SharedRateLimiter implements RateLimiter {
   }
 
   /** The queue a call waits in for a budget (see `sharedQueue`). */
-  private queueOf(request: LimiterRequest): QueuedCall[] {
-    return this.requests !== undefined || this.tokens !== undefined
-      ? this.sharedQueue
-      : this.scopeOf(request).queue;
+  private queueOf(scope: Scope): QueuedCall[] {
+    return this.requests !== undefined || this.tokens !== undefined ? this.sharedQueue : scope.queue;
   }
 
   /** Puts a new ticket at the back of `queue`; in an empty queue it heads it at once. */
@@ -689,6 +687,8 @@ class SharedRateLimiter implements RateLimiter {
     const { clock } = request;
     const charged =
       this.usageReported || request.exactTokens === true ? request.tokens : request.tokens * this.charge;
+    // Looked up once: a scope, once made, is the limiter's for good.
+    const scope = this.scopeOf(request);
     let waitedOnTokens = false;
     let paced = false;
     // This call's place among the calls of this process waiting for a budget, once it has one.
@@ -696,10 +696,9 @@ class SharedRateLimiter implements RateLimiter {
     try {
       for (;;) {
         // Read at each turn: a budget learned from headers may have been learned, or raised, meanwhile.
-        const budgets = this.budgetsOf(request, charged);
+        const budgets = this.budgetsOf(scope, request, charged);
         await this.waitOutPause(request);
         // The pace books this call's turn once; a wait for a budget afterwards does not book another.
-        const scope = this.scopeOf(request);
         if (!paced && scope.requests === undefined && scope.tokens === undefined) {
           await this.waitForPace(request);
           paced = true;
@@ -709,7 +708,7 @@ class SharedRateLimiter implements RateLimiter {
         // wait for the bulk calls queued) unless the first in the queue has waited, since it came to the
         // head, twice what it needed there: then it queues behind them, so small calls cannot take every
         // refill ahead of a big one.
-        const queue = this.queueOf(request);
+        const queue = this.queueOf(scope);
         if (ticket === undefined && budgets.length > 0 && this.headStarved(queue, clock.now())) {
           ticket = this.joinQueue(queue, clock.now());
         }
@@ -721,7 +720,7 @@ class SharedRateLimiter implements RateLimiter {
         // takes is taken at the moment it starts.
         const wait = await this.takeAll(budgets, clock.now());
         if (wait.ms > 0) {
-          ticket ??= this.joinQueue(this.queueOf(request), clock.now());
+          ticket ??= this.joinQueue(this.queueOf(scope), clock.now());
           // Its first wait at the head is what it needs: it is starved once it has waited twice that.
           if (ticket.queue[0] === ticket && ticket.needed === undefined) {
             ticket.headSince ??= clock.now();
@@ -751,20 +750,18 @@ class SharedRateLimiter implements RateLimiter {
       estimate = { at: clock.now(), tokens: request.tokens };
       recent.push(estimate);
     }
-    const scope = this.scopeOf(request);
     scope.inFlight++;
     scope.inFlightTokens += request.tokens;
-    return this.permit(request, charged, waitedOnTokens, epoch, estimate);
+    return this.permit(request, scope, charged, waitedOnTokens, epoch, estimate);
   }
 
   /** The budgets a call of `charged` tokens draws on, as they stand now. */
-  private budgetsOf(request: LimiterRequest, charged: number): Budget[] {
+  private budgetsOf(scope: Scope, request: LimiterRequest, charged: number): Budget[] {
     const budgets: Budget[] = [];
     if (this.requests !== undefined)
       budgets.push({ limit: this.requests, amount: 1, tokens: false, learned: false });
     if (this.tokens !== undefined)
       budgets.push({ limit: this.tokens, amount: charged, tokens: true, learned: false });
-    const scope = this.scopeOf(request);
     if (scope.requests !== undefined)
       budgets.push({ limit: scope.requests, amount: 1, tokens: false, learned: true });
     if (scope.tokens !== undefined)
@@ -859,6 +856,7 @@ class SharedRateLimiter implements RateLimiter {
 
   private permit(
     request: LimiterRequest,
+    scope: Scope,
     charged: number,
     waitedOnTokens: boolean,
     epoch: number,
@@ -868,7 +866,6 @@ class SharedRateLimiter implements RateLimiter {
     const end = () => {
       if (ended) return false;
       ended = true;
-      const scope = this.scopeOf(request);
       scope.inFlight--;
       scope.inFlightTokens -= request.tokens;
       return true;
@@ -893,7 +890,7 @@ class SharedRateLimiter implements RateLimiter {
               now,
             );
           }
-          const learnedTokens = this.scopeOf(request).tokens;
+          const learnedTokens = scope.tokens;
           if (learnedTokens !== undefined && reportedTokens !== request.tokens) {
             await this.store.adjust(
               learnedTokens.key,
@@ -916,7 +913,7 @@ class SharedRateLimiter implements RateLimiter {
           await this.creditRecent(before - this.charge, now);
         }
         this.pace?.passed(request.tokens, epoch, now);
-        if (this.learnFromHeaders) await this.learn(headers, now, this.scopeOf(request));
+        if (this.learnFromHeaders) await this.learn(headers, now, scope);
       },
       failed: async ({ rateLimited, waitMs, unsent }) => {
         if (!end()) return;
@@ -928,7 +925,6 @@ class SharedRateLimiter implements RateLimiter {
           this.charge = Math.min(1, this.charge / 0.9);
           this.chargeRefused = true;
         }
-        const scope = this.scopeOf(request);
         if (scope.requests === undefined && scope.tokens === undefined)
           this.pace?.refused(now, waitMs, request.tokens);
         this.lastPauseMs = Math.max(0, waitMs);

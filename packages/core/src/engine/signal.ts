@@ -49,6 +49,20 @@ export function whenAborted(signal: AbortSignal): { promise: Promise<never>; sto
   return { promise, stop };
 }
 
+/**
+ * `work`, or a rejection with the signal's reason as soon as it aborts (at once when it has): a wait that
+ * may never end by itself (a store that never answers) ends at a timeout or the caller's abort.
+ */
+export async function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return work;
+  const aborted = whenAborted(signal);
+  try {
+    return await Promise.race([work, aborted.promise]);
+  } finally {
+    aborted.stop();
+  }
+}
+
 /** How many waits watch `signal` now (for tests: a finished call must leave none behind). */
 export function watchCount(signal: AbortSignal): number {
   return watchers.get(signal)?.size ?? 0;
