@@ -15,7 +15,7 @@ import {
 import { createTransport, type ParsedError, requestJson, VERSION } from '../src/http/client.js';
 import { createFetchTransport, type FetchFunction } from '../src/http/fetch-transport.js';
 import { redact } from '../src/http/redact.js';
-import { parseDuration, parseRetryAfter } from '../src/http/retry-after.js';
+import { parseDuration, parseRateLimitReset, parseRetryAfter } from '../src/http/retry-after.js';
 import { DEFAULT_MAX_RESPONSE_BYTES } from '../src/http/transport.js';
 import { failure, recordingFetch, type Sent, URL_BASE } from './http-helpers.js';
 
@@ -343,6 +343,50 @@ describe('retry hints', () => {
     expect(bodyOnly.retryAfterMs).toBe(11_000);
   });
 
+  it("a 429's x-ratelimit-reset is its wait when it gives no other (a date in epoch seconds, or seconds)", async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2025-03-01T12:00:00Z'));
+    const at = (reset: string) =>
+      recordingFetch(() => jsonResponse(429, {}, { 'x-ratelimit-reset': reset })).fetch;
+    // 12:00:42 as epoch seconds, as Voyage's SDK reads the header.
+    const epoch = String(Date.parse('2025-03-01T12:00:42Z') / 1000);
+    expect((await failure({ fetch: at(epoch) })).retryAfterMs).toBe(42_000);
+    expect((await failure({ fetch: at('12') })).retryAfterMs).toBe(12_000);
+  });
+
+  it('x-ratelimit-reset gives way to Retry-After and to a body hint, and says nothing outside a 429', async () => {
+    const reset = { 'x-ratelimit-reset': '30' };
+    const withHeader = await failure({
+      fetch: recordingFetch(() => jsonResponse(429, {}, { ...reset, 'retry-after': '2' })).fetch,
+    });
+    expect(withHeader.retryAfterMs).toBe(2_000);
+    const withBody = await failure({
+      fetch: recordingFetch(() => jsonResponse(429, {}, reset)).fetch,
+      parseError: openAiStyle({ retryAfterMs: 11_000 }),
+    });
+    expect(withBody.retryAfterMs).toBe(11_000);
+    // An API may send its window on every answer: a 503 that carries it is no reason to wait for the window.
+    const notRateLimited = await failure({ fetch: recordingFetch(() => jsonResponse(503, {}, reset)).fetch });
+    expect(notRateLimited.retryAfterMs).toBeUndefined();
+  });
+
+  it("OpenAI's reset durations are no wait: they say when a budget is full, not when a call fits", async () => {
+    const error = await failure({
+      fetch: recordingFetch(() =>
+        jsonResponse(
+          429,
+          {},
+          {
+            'x-ratelimit-remaining-tokens': '0',
+            'x-ratelimit-reset-tokens': '6m0s',
+            'x-ratelimit-reset-requests': '20ms',
+          },
+        ),
+      ).fetch,
+    });
+    expect(error.retryAfterMs).toBeUndefined();
+  });
+
   it('no hint leaves retryAfterMs undefined', async () => {
     const { fetch } = recordingFetch(() => jsonResponse(503, {}));
     expect((await failure({ fetch })).retryAfterMs).toBeUndefined();
@@ -420,6 +464,33 @@ describe('parseRetryAfter', () => {
   ])('reads the first of a header sent twice (joined with ", "): %j', (value, expected) => {
     // Joined, the number was no decimal and the dates no date: the wait fell back to a short backoff.
     expect(parseRetryAfter({ 'retry-after': value }, now)).toBe(expected);
+  });
+});
+
+describe('parseRateLimitReset', () => {
+  const now = Date.parse('2025-03-01T12:00:00Z');
+
+  it.each([
+    [String(now / 1000 + 5), 5_000],
+    [String(now / 1000 + 0.5), 500],
+    [String(now + 1_500), 1_500],
+    [String(now / 1000 - 60), 0],
+    [String(now - 60_000), 0],
+    ['0', 0],
+    ['7', 7_000],
+    ['2.5', 2_500],
+    ['999999999', 999_999_999_000],
+    [`${now / 1000 + 3}, ${now / 1000 + 3}`, 3_000],
+  ])('%s -> %s ms', (value, expected) => {
+    expect(parseRateLimitReset({ 'x-ratelimit-reset': value }, now)).toBe(expected);
+  });
+
+  it.each(['', 'soon', '-5', '1m', '0x10', 'Sat, 01 Mar 2025 12:01:00 GMT'])('%j -> undefined', (value) => {
+    expect(parseRateLimitReset({ 'x-ratelimit-reset': value }, now)).toBeUndefined();
+  });
+
+  it('reads nothing without the header', () => {
+    expect(parseRateLimitReset({ 'x-ratelimit-reset-tokens': '6m0s' }, now)).toBeUndefined();
   });
 });
 

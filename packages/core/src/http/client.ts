@@ -20,7 +20,7 @@ import { parseJsonWithVectors } from '../json-vectors.js';
 import { createFetchTransport, type FetchFunction } from './fetch-transport.js';
 import { checkHeaders } from './headers.js';
 import { bodyExcerpt, compileRedaction, type Redaction, redactCause, secretsOfCall } from './redact.js';
-import { parseRetryAfter } from './retry-after.js';
+import { parseRateLimitReset, parseRetryAfter } from './retry-after.js';
 import {
   DEFAULT_MAX_RESPONSE_BYTES,
   ResponseTooLargeError,
@@ -352,7 +352,10 @@ function statusFailure(
     ? (parsed.message ?? redactor.excerpt(text, 300))
     : `a non-JSON ${contentType.split(';')[0] || 'response'}: ${redactor.excerpt(stripMarkup(text), 200)}`;
   const details = redactor.details(response.status, id, text);
-  const retryAfterMs = parseRetryAfter(response.headers) ?? parsed.retryAfterMs;
+  const retryAfterMs =
+    parseRetryAfter(response.headers) ??
+    parsed.retryAfterMs ??
+    (response.status === 429 ? parseRateLimitReset(response.headers) : undefined);
   if (retryAfterMs !== undefined) details.retryAfterMs = retryAfterMs;
   if (parsed.providerCode !== undefined) details.providerCode = redactor.text(parsed.providerCode);
   if (parsed.isRetryable !== undefined) details.isRetryable = parsed.isRetryable;

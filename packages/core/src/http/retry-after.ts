@@ -36,6 +36,30 @@ export function parseRetryAfter(
   return Math.max(0, date - now);
 }
 
+/** At or past this, an `x-ratelimit-reset` is a date in epoch seconds (September 2001), not a wait. */
+const EPOCH_SECONDS_MIN = 1e9;
+/** At or past this, it is a date in epoch milliseconds. */
+const EPOCH_MILLISECONDS_MIN = 1e12;
+
+/**
+ * When a fixed rate-limit window opens again, from `x-ratelimit-reset`, as milliseconds from `now`: a date
+ * in epoch seconds (how Voyage's SDK reads it) or epoch milliseconds, or, for a number too small to be a
+ * date, seconds from now. Read only for a 429 that gives no other wait: nothing frees in a fixed window
+ * before it resets. OpenAI's `x-ratelimit-reset-requests` / `-tokens` are not read as a wait: they say
+ * when a budget is full again, not when the next call fits (`6m0s` where one call waits a second), and
+ * the limiter reads the same budgets from `x-ratelimit-limit-*` and `-remaining-*`.
+ */
+export function parseRateLimitReset(
+  headers: Record<string, string>,
+  now: number = Date.now(),
+): number | undefined {
+  const value = headerNumber(headers['x-ratelimit-reset']);
+  if (value === undefined) return undefined;
+  if (value >= EPOCH_MILLISECONDS_MIN) return Math.max(0, value - now);
+  if (value >= EPOCH_SECONDS_MIN) return Math.max(0, value * 1_000 - now);
+  return value * 1_000;
+}
+
 /**
  * The first date of a `Retry-After` header sent twice (joined with ", "): up to its "GMT" (IMF-fixdate
  * and RFC 850 hold a comma of their own), or up to the first comma (asctime holds none).
