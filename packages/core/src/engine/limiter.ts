@@ -326,10 +326,15 @@ class AdaptivePace {
    */
   private spacing(tokens: number): number | undefined {
     if (this.budgetSet && !this.measured) return undefined;
-    if (this.rate === undefined || !(this.rate > 0)) return undefined;
-    const byTokens = tokens / this.rate;
-    const byCalls = this.callRate !== undefined && this.callRate > 0 ? 1 / this.callRate : byTokens;
-    return Math.min(byTokens, byCalls, MAX_PACE_SPACING_MS);
+    if (this.rate === undefined) return undefined;
+    // A token rate of 0, read from calls the counter estimated at 0 tokens, holds no token reading: the
+    // call reading paces alone. (Taken as "no pace", one refused call of 0 tokens turned the pace off for
+    // every call after it, and each later 429 read as a stumble: 290 refusals in 590 attempts where 18 in
+    // 318 were the norm.)
+    const byTokens = this.rate > 0 ? tokens / this.rate : undefined;
+    const byCalls = this.callRate !== undefined && this.callRate > 0 ? 1 / this.callRate : undefined;
+    if (byTokens === undefined && byCalls === undefined) return undefined;
+    return Math.min(byTokens ?? MAX_PACE_SPACING_MS, byCalls ?? MAX_PACE_SPACING_MS, MAX_PACE_SPACING_MS);
   }
 
   /** Moves both readings by `factor`. */
@@ -579,6 +584,12 @@ class SharedRateLimiter implements RateLimiter {
   /** When the next call released after a pause may start (this process only). */
   private releaseAt = 0;
   /**
+   * Calls of this process held by a pause: waiting it out, or for their release slot after it. While
+   * there are none, a new pause starts a new release schedule at its own end; the slot kept from the
+   * last one held the first call after a later, shorter pause until that old slot came.
+   */
+  private held = 0;
+  /**
    * The calls of this process waiting for a budget, first come first: of them, only the first takes. One
    * queue for every call when the user set budgets (every scope draws on them); otherwise one per scope,
    * since a call waits only on its own scope's learned limits and must not queue behind another's.
@@ -827,20 +838,25 @@ class SharedRateLimiter implements RateLimiter {
   private async waitOutPause(request: LimiterRequest): Promise<void> {
     const { clock, signal, onWait } = request;
     let paused = false;
-    for (;;) {
-      const wait = (await this.store.pausedUntil(this.pauseKey, clock.now())) - clock.now();
-      if (wait <= 0) break;
-      paused = true;
-      onWait?.({ reason: 'paused', delayMs: wait });
-      await clock.sleep(wait, signal);
-    }
-    if (!paused) return;
-    const now = clock.now();
-    const slot = Math.max(now, this.releaseAt);
-    this.releaseAt = slot + Math.min(this.lastPauseMs, MAX_RELEASE_SPACING_MS);
-    if (slot > now) {
-      onWait?.({ reason: 'paused', delayMs: slot - now });
-      await clock.sleep(slot - now, signal);
+    try {
+      for (;;) {
+        const wait = (await this.store.pausedUntil(this.pauseKey, clock.now())) - clock.now();
+        if (wait <= 0) break;
+        if (!paused) this.held++;
+        paused = true;
+        onWait?.({ reason: 'paused', delayMs: wait });
+        await clock.sleep(wait, signal);
+      }
+      if (!paused) return;
+      const now = clock.now();
+      const slot = Math.max(now, this.releaseAt);
+      this.releaseAt = slot + Math.min(this.lastPauseMs, MAX_RELEASE_SPACING_MS);
+      if (slot > now) {
+        onWait?.({ reason: 'paused', delayMs: slot - now });
+        await clock.sleep(slot - now, signal);
+      }
+    } finally {
+      if (paused) this.held--;
     }
   }
 
@@ -928,7 +944,8 @@ class SharedRateLimiter implements RateLimiter {
         if (scope.requests === undefined && scope.tokens === undefined)
           this.pace?.refused(now, waitMs, request.tokens);
         this.lastPauseMs = Math.max(0, waitMs);
-        this.releaseAt = Math.max(this.releaseAt, now + waitMs);
+        // Calls still held by the last pause keep their order: the new pause's calls come after them.
+        this.releaseAt = this.held > 0 ? Math.max(this.releaseAt, now + waitMs) : now + waitMs;
         await this.store.pause(this.pauseKey, now + waitMs, now);
       },
     };
