@@ -140,6 +140,28 @@ const IDLE = Symbol('idle');
  * whole batch arrives). A bad item stops the source where it stands: the batch of good items before it is
  * still delivered, and the error comes with the read after it.
  */
+
+/**
+ * Microtask turns a read of an async source may take and still count as ready, not slow: an async
+ * generator's ready value settles in two, each async generator it reads through adds two, and a
+ * `Readable`'s buffered chunk takes two.
+ */
+const READY_READ_TURNS = 16;
+
+/** IDLE after `turns` microtask turns, or as soon as `read` has settled (the race is then decided). */
+async function turnsUnlessSettled(read: Promise<unknown>, turns: number): Promise<typeof IDLE> {
+  let settled = false;
+  read.then(
+    () => {
+      settled = true;
+    },
+    () => {
+      settled = true;
+    },
+  );
+  for (let turn = 0; turn < turns && !settled; turn++) await undefined;
+  return IDLE;
+}
 export function streamSource<I>(
   inputs: Iterable<I> | AsyncIterable<I>,
   packer: Packer<I>,
@@ -167,8 +189,11 @@ export function streamSource<I>(
     let step: IteratorResult<I> | typeof IDLE;
     if (!packer.pending) step = await current;
     else {
-      // Only an actually slow read arms a timer: a read that is already done wins the first race.
-      step = await Promise.race([current, Promise.resolve(IDLE)]);
+      // Only an actually slow read arms a timer. A read whose value is ready still settles a few microtask
+      // turns later (an async generator's takes two, and two more for each generator it reads through),
+      // so it gets that many turns first; racing it against a promise already resolved armed and cleared
+      // a timer for almost every read of an async source.
+      step = await Promise.race([current, turnsUnlessSettled(current, READY_READ_TURNS)]);
       // A source closed meanwhile arms no timer: nothing would flush, and the timer would hold the process.
       if (step === IDLE && !closed) {
         const idle = new Promise<typeof IDLE>((resolve) => {
