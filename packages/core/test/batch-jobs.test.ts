@@ -15,7 +15,7 @@ import {
   ServerError,
   TimeoutError,
 } from '../src/errors.js';
-import { until, VirtualClock } from './helpers.js';
+import { rejection, until, VirtualClock } from './helpers.js';
 
 function job(state: BatchJobState): BatchJob {
   return {
@@ -37,15 +37,6 @@ function scriptedGet(script: (BatchJobState | Error)[], clock: VirtualClock) {
     return job(next);
   };
   return { get, polls };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('batch job states', () => {

@@ -19,6 +19,7 @@ import type { EmbedRequest, EmbedResponse } from '../src/types.js';
 import {
   BASE_CAPABILITIES,
   deferred,
+  rejection,
   ScriptedModel,
   tick,
   until,
@@ -76,15 +77,6 @@ const oneTokenPerCharacter = (exact: boolean): TokenCounter => ({
   exact,
   count: (input) => (typeof input === 'string' ? input.length : 0),
 });
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
 const expectedVectors = (documents: string[][]) =>
   documents.map((chunks) => chunks.map((chunk) => vectorFor(chunk)));

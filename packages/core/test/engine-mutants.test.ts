@@ -20,7 +20,7 @@ import {
   TimeoutError,
 } from '../src/errors.js';
 import type { Warning } from '../src/types.js';
-import { deferred, tick, until, VirtualClock, waitForAbort } from './helpers.js';
+import { deferred, rejection, tick, until, VirtualClock, waitForAbort } from './helpers.js';
 
 /** Everything a limiter was asked and told, in order. */
 type LimiterEvent =
@@ -75,15 +75,6 @@ function policyWith(
 }
 
 const noAnswer = (): AttemptAnswered => ({ reportedTokens: undefined, headers: {} });
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
 afterEach(() => {
   vi.useRealTimers();

@@ -18,6 +18,7 @@ import type { EmbeddingModel, EmbedRequest, EmbedResponse } from '../src/types.j
 import {
   BASE_CAPABILITIES,
   numberedInputs,
+  rejection,
   ScriptedModel,
   until,
   VirtualClock,
@@ -34,15 +35,6 @@ function flaky(failures: number, makeError: () => unknown, clock?: VirtualClock)
       return undefined;
     },
   });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('retries', () => {

@@ -24,6 +24,16 @@ export function deferred<T = void>(): Deferred<T> {
 }
 
 /** Lets every pending microtask and one macrotask turn run. */
+/** What `promise` rejects with; throws when it fulfils. */
+export async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection');
+}
+
 export function tick(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }

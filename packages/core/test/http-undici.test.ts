@@ -18,17 +18,9 @@ import {
   VERSION,
 } from '../src/http/client.js';
 import { createFetchTransport } from '../src/http/fetch-transport.js';
+import { rejection } from './helpers.js';
 
 const ORIGIN = 'https://api.acme.test';
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('undici transport through an injected MockAgent', () => {
   let agent: MockAgent;

@@ -16,7 +16,7 @@ import {
   type RerankResponse,
   rerank,
 } from '../src/rerank.js';
-import { until, VirtualClock, waitForAbort } from './helpers.js';
+import { rejection, until, VirtualClock, waitForAbort } from './helpers.js';
 
 interface RerankCall {
   number: number;
@@ -75,15 +75,6 @@ const oneTokenPerCharacter = (exact: boolean): TokenCounter => ({
   exact,
   count: (input) => (typeof input === 'string' ? input.length : 0),
 });
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('rerank', () => {
   it('returns every document with its index, score and text, best first, ties in document order', async () => {
