@@ -299,7 +299,9 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
       // The answer is paid for: a write still pending when the call's signal aborts (a store that never
       // answers) goes on by itself, and the answer is returned.
       const writeUnlessAborted = (entries: [string, Embedding][]) =>
-        untilAborted(write(entries), request.signal).catch(() => {});
+        untilAborted(write(entries), request.signal).catch((error: unknown) => {
+          if (!request.signal?.aborted) throw error;
+        });
       const sending: Sending = {
         request,
         keys,

@@ -89,6 +89,27 @@ describe('a cache store whose write fails', () => {
     expect(log.warnings[0]!.message).toContain('(ENOSPC: no space left on device)');
   });
 
+  it('an onWarning that throws is not swallowed: its error reaches the caller', async () => {
+    // The wait for a write ends at the call's abort, and only that end is quiet: an error of the user's own
+    // callback, thrown as the failed write is reported, was dropped with it.
+    const { store } = flakyStore({ read: false, write: true });
+    const broken = new Error('onWarning is broken');
+    const model = wrapEmbeddingModel(
+      new MockEmbeddingModel({ dimensions: 8 }),
+      cacheMiddleware({
+        store,
+        onWarning: () => {
+          throw broken;
+        },
+      }),
+    );
+    const error = await embedMany({ model, inputs: ['a'], maxRetries: 0 }).then(
+      () => undefined,
+      (reason: unknown) => reason,
+    );
+    expect(error).toBe(broken);
+  });
+
   it('warns again only after a write has worked in between', async () => {
     const failing = { read: false, write: true };
     const { store, entries } = flakyStore(failing);

@@ -751,8 +751,11 @@ describe('the calibrated charge for an API that reports no usage', () => {
 
 describe('createRateLimiter', () => {
   it('takes an options object, and nothing else', () => {
-    expect(() => createRateLimiter(500 as never)).toThrow(InvalidArgumentError);
-    expect(() => createRateLimiter('fast' as never)).toThrow(InvalidArgumentError);
-    expect(() => createRateLimiter(null as never)).toThrow(InvalidArgumentError);
+    // The message names what it takes: without its own check, the setting check's message (about no
+    // object at all) was all a caller got.
+    for (const options of [500, 'fast', null]) {
+      expect(() => createRateLimiter(options as never)).toThrow(InvalidArgumentError);
+      expect(() => createRateLimiter(options as never)).toThrow('createRateLimiter takes an options object.');
+    }
   });
 });

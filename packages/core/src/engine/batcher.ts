@@ -134,14 +134,6 @@ export function arraySource<T>(items: readonly T[]): PoolSource<T> {
 const IDLE = Symbol('idle');
 
 /**
- * A pool source that packs a (possibly endless, possibly slow) iterable lazily: memory holds one open
- * batch. A batch goes out as soon as it is full, and a partly filled one once the source has been idle
- * for `flushAfterMs` (a slow source, a person typing into stdin: their inputs are not held back until a
- * whole batch arrives). A bad item stops the source where it stands: the batch of good items before it is
- * still delivered, and the error comes with the read after it.
- */
-
-/**
  * Microtask turns a read of an async source may take and still count as ready, not slow: an async
  * generator's ready value settles in two, each async generator it reads through adds two, and a
  * `Readable`'s buffered chunk takes two.
@@ -151,26 +143,31 @@ const READY_READ_TURNS = 16;
 /** IDLE after `turns` microtask turns, or as soon as `read` has settled (the race is then decided). */
 async function turnsUnlessSettled(read: Promise<unknown>, turns: number): Promise<typeof IDLE> {
   let settled = false;
-  read.then(
-    () => {
-      settled = true;
-    },
-    () => {
-      settled = true;
-    },
-  );
+  const settle = () => {
+    settled = true;
+  };
+  read.then(settle, settle);
   for (let turn = 0; turn < turns && !settled; turn++) await undefined;
   return IDLE;
 }
+
+/**
+ * A pool source that packs a (possibly endless, possibly slow) iterable lazily: memory holds one open
+ * batch. A batch goes out as soon as it is full, and a partly filled one once the source has been idle
+ * for `flushAfterMs` (a slow source, a person typing into stdin: their inputs are not held back until a
+ * whole batch arrives). A bad item stops the source where it stands: the batch of good items before it is
+ * still delivered, and the error comes with the read after it.
+ */
 export function streamSource<I>(
   inputs: Iterable<I> | AsyncIterable<I>,
   packer: Packer<I>,
   flushAfterMs: number,
 ): PoolSource<Batch<I>> {
-  const iterator: Iterator<I> | AsyncIterator<I> =
-    Symbol.asyncIterator in inputs
-      ? (inputs as AsyncIterable<I>)[Symbol.asyncIterator]()
-      : (inputs as Iterable<I>)[Symbol.iterator]();
+  /** Whether reads can be slow: a sync iterator's read is done when it returns, and never arms a timer. */
+  const asynchronous = Symbol.asyncIterator in inputs;
+  const iterator: Iterator<I> | AsyncIterator<I> = asynchronous
+    ? (inputs as AsyncIterable<I>)[Symbol.asyncIterator]()
+    : (inputs as Iterable<I>)[Symbol.iterator]();
   let failure: { error: unknown } | undefined;
   /** No more reads: the end, or a failure. */
   let done = false;
@@ -187,7 +184,7 @@ export function streamSource<I>(
     reading ??= Promise.resolve(iterator.next());
     const current = reading;
     let step: IteratorResult<I> | typeof IDLE;
-    if (!packer.pending) step = await current;
+    if (!packer.pending || !asynchronous) step = await current;
     else {
       // Only an actually slow read arms a timer. A read whose value is ready still settles a few microtask
       // turns later (an async generator's takes two, and two more for each generator it reads through),
