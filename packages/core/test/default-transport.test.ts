@@ -44,7 +44,7 @@ describe('default transports', () => {
     expect((error as Error).message).toMatch(/pass `fetch` instead/);
   });
 
-  it('Node sends with undici.request', () => {
+  it('Node sends with undici', () => {
     const transport = createNodeDefault();
     expect(transport.kind).toBe('undici');
   });

@@ -46,7 +46,7 @@ export interface HttpSettings {
 
 /**
  * Picks the transport: an injected `fetch` selects the fetch transport; otherwise the runtime's default,
- * chosen by the export conditions of core's `#default-transport` import: `undici.request` on Node,
+ * chosen by the export conditions of core's `#default-transport` import: undici on Node,
  * `fetch` in browsers, workers, edge runtimes, Bun and Deno.
  */
 export function createTransport(settings: Pick<HttpSettings, 'fetch' | 'dispatcher'> = {}): Transport {

@@ -3,7 +3,7 @@ import type { Transport, TransportRequest } from './transport.js';
 
 /**
  * The default transport on Node (chosen by the `node` condition of core's `#default-transport` import):
- * `undici.request` over a keep-alive agent, loaded on first use so that importing core stays cheap.
+ * undici over a keep-alive agent, loaded on first use so that importing core stays cheap.
  */
 export function createDefaultTransport(dispatcher?: Dispatcher): Transport {
   let loaded: Transport | undefined;
