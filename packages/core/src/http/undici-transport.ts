@@ -209,7 +209,10 @@ class ResponseReader {
   }
 }
 
-/** What a caller's abort rejects with, as `undici.request` has it: the signal's reason, or an AbortError. */
+/**
+ * What a caller's abort ends the request with: the signal's reason when it is an `Error` (undici's abort
+ * takes one), else an `AbortError`. (`requestJson` re-throws the signal's own reason either way.)
+ */
 function abortError(signal: AbortSignal): Error {
   return signal.reason instanceof Error
     ? signal.reason
