@@ -715,7 +715,8 @@ describe('cacheMiddleware and the rate limiter', () => {
     const inner = counted(clock);
     const model = wrapEmbeddingModel(inner, [cacheMiddleware()]);
     const rateLimit = createRateLimiter({ requestsPerMinute: 2 });
-    await embedMany({ model, inputs: ['a', 'b'], clock, rateLimit });
+    // One call at a time: the order the model sees them in is asserted below.
+    await embedMany({ model, inputs: ['a', 'b'], clock, rateLimit, concurrency: 1 });
     const waits: number[] = [];
     const again = await embedMany({
       model,
