@@ -1,12 +1,15 @@
 /**
- * Shared by the HTTP tests: a recording `fetch`, a helper that expects `requestJson` to fail, the list of
- * credential query names, a small response schema, and the secret-leak walk.
+ * Shared by the HTTP tests: a recording `fetch`, a loopback HTTP server that records what it was sent, a
+ * helper that expects `requestJson` to fail, the list of credential query names, a small response schema,
+ * and the secret-leak walk.
  *
  * The walk finds a secret anywhere in an error: every own property (string or symbol keyed, enumerable or not),
  * `String(error)`, the stack, `util.inspect` (what `console.error` prints), recursively through `cause`
  * chains and `errors` arrays; each text also after undoing JSON escapes, percent-encoding and HTML
  * character references up to three levels deep, so an escaped copy of a key counts as a leak.
  */
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { inspect } from 'node:util';
 import { expect } from 'vitest';
 import { EmbedKitError } from '../src/errors.js';
@@ -30,6 +33,49 @@ export function recordingFetch(answer: (sent: Sent) => Response | Promise<Respon
     return answer(entry);
   };
   return { fetch, sent };
+}
+
+/** One request a loopback server received, read whole. */
+export interface LoopbackRequest {
+  /** The path with its query, as sent. */
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+export type LoopbackHandler = (request: IncomingMessage, response: ServerResponse, body: string) => void;
+
+/**
+ * An HTTP server on 127.0.0.1 that records each request (once its body has arrived) and each connection,
+ * then hands the request to `answer`. `reset()` forgets what was recorded; `close()` ends it.
+ */
+export async function startLoopback(answer: LoopbackHandler) {
+  const requests: LoopbackRequest[] = [];
+  const connections: Socket[] = [];
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      requests.push({ url: request.url ?? '', headers: request.headers, body });
+      answer(request, response, body);
+    });
+  });
+  server.on('connection', (socket) => connections.push(socket));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    connections,
+    reset() {
+      requests.length = 0;
+      connections.length = 0;
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }
 
 /** Calls `requestJson` for provider `acme` at `URL_BASE` through the fetch transport and returns its error. */

@@ -1,48 +1,38 @@
 import { getEventListeners } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Agent, type Dispatcher } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ResponseTooLargeError, type TransportRequest } from '../src/http/transport.js';
 import { createUndiciTransport } from '../src/http/undici-transport.js';
 import { rejection } from './helpers.js';
+import { type LoopbackHandler, startLoopback } from './http-helpers.js';
 
 /**
  * The undici transport reads each answer through `dispatch` with a handler of its own (no `request`, no
  * body stream): what `undici.request` did for it before, it must still do. A loopback server answers.
  */
 describe('the undici transport reading answers through its own handler', () => {
-  let server: Server;
+  let loopback: Awaited<ReturnType<typeof startLoopback>>;
   let origin = '';
-  type Handler = (request: IncomingMessage, response: ServerResponse) => void;
-  let handler: Handler = (_request, response) => response.end('{}');
-  const seen: { url: string | undefined; body: string }[] = [];
+  let handler: LoopbackHandler = (_request, response) => response.end('{}');
+  /** What the server received: each request's path with its query, and its body. */
+  const seen = () => loopback.requests.map(({ url, body }) => ({ url, body }));
   const agents: Agent[] = [];
 
   beforeAll(async () => {
     for (const name of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy']) vi.stubEnv(name, '');
-    server = createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => {
-        seen.push({ url: request.url, body: Buffer.concat(chunks).toString('utf8') });
-        handler(request, response);
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    loopback = await startLoopback((request, response, body) => handler(request, response, body));
+    origin = loopback.origin;
   });
 
   afterEach(async () => {
-    seen.length = 0;
+    loopback.reset();
     handler = (_request, response) => response.end('{}');
     await Promise.all(agents.splice(0).map((agent) => agent.destroy()));
   });
 
   afterAll(async () => {
     vi.unstubAllEnvs();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await loopback.close();
   });
 
   /** A plain agent of the test's own (no interceptors), closed after the test. */
@@ -74,7 +64,7 @@ describe('the undici transport reading answers through its own handler', () => {
     const response = await createUndiciTransport().request(
       request({ url: `${origin}/v1beta/models/m:batchEmbedContents?alt=json&x=1` }),
     );
-    expect(seen).toEqual([
+    expect(seen()).toEqual([
       { url: '/v1beta/models/m:batchEmbedContents?alt=json&x=1', body: '{"input":["x"]}' },
     ]);
     expect(response.status).toBe(200);
@@ -139,7 +129,7 @@ describe('the undici transport reading answers through its own handler', () => {
   it('a GET sends no body', async () => {
     handler = (_request, response) => response.end('done');
     const response = await createUndiciTransport().request(request({ method: 'GET', body: undefined }));
-    expect(seen).toEqual([{ url: '/v1/embeddings', body: '' }]);
+    expect(seen()).toEqual([{ url: '/v1/embeddings', body: '' }]);
     expect(text(response.body)).toBe('done');
   });
 
@@ -164,7 +154,7 @@ describe('the undici transport reading answers through its own handler', () => {
     expect(await rejection(transport.request(request({ signal: controller.signal })))).toBe(reason);
     // The next request is the first the server sees.
     await transport.request(request({ body: '{"second":true}' }));
-    expect(seen).toEqual([{ url: '/v1/embeddings', body: '{"second":true}' }]);
+    expect(seen()).toEqual([{ url: '/v1/embeddings', body: '{"second":true}' }]);
   });
 
   it('a request aborted while it waits for a connection is never sent', async () => {
@@ -186,7 +176,7 @@ describe('the undici transport reading answers through its own handler', () => {
     expect(await second).toBe(reason);
     // The connection is free again and the aborted request's body never reached the server.
     expect(text((await transport.request(request({ body: '{"n":3}' }))).body)).toBe('third');
-    expect(seen.map((entry) => entry.body)).toEqual(['{"n":1}', '{"n":3}']);
+    expect(seen().map((entry) => entry.body)).toEqual(['{"n":1}', '{"n":3}']);
   });
 
   it('leaves no listener on the signal once a request is answered, has failed or was refused', async () => {
@@ -225,7 +215,7 @@ describe('the undici transport reading answers through its own handler', () => {
     const sockets = new Set<unknown>();
     handler = (request, response) => {
       sockets.add(request.socket);
-      if (seen.length === 1) {
+      if (loopback.requests.length === 1) {
         response.writeHead(200, { 'content-type': 'text/plain' });
         response.write('y'.repeat(3_000));
         // The rest never comes: only the refusal can end this request.
@@ -301,6 +291,6 @@ describe('the undici transport reading answers through its own handler', () => {
       createUndiciTransport().request(request({ url: 'ftp://example.test/v1/embeddings' })),
     );
     expect((error as { code?: string }).code).toBe('UND_ERR_INVALID_ARG');
-    expect(seen).toEqual([]);
+    expect(seen()).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { deflateRawSync, gzipSync } from 'node:zlib';
 import { Agent, type Dispatcher, MockAgent } from 'undici';
@@ -19,6 +19,7 @@ import {
 } from '../src/http/client.js';
 import { createFetchTransport } from '../src/http/fetch-transport.js';
 import { rejection } from './helpers.js';
+import { type LoopbackHandler, startLoopback } from './http-helpers.js';
 
 const ORIGIN = 'https://api.acme.test';
 
@@ -130,41 +131,25 @@ describe('undici transport through an injected MockAgent', () => {
   });
 });
 
-type Handler = (request: IncomingMessage, response: ServerResponse, body: string) => void;
-
 describe('undici transport against a local HTTP server (default dispatcher)', () => {
-  let server: Server;
+  let loopback: Awaited<ReturnType<typeof startLoopback>>;
   let origin = '';
-  let handler: Handler = (_request, response) => response.end('{}');
-  const connections: unknown[] = [];
-  const requests: { headers: IncomingMessage['headers']; body: string }[] = [];
+  let handler: LoopbackHandler = (_request, response) => response.end('{}');
 
   beforeAll(async () => {
     // The default dispatcher reads proxy variables on first use; this test talks to loopback directly.
     for (const name of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy']) vi.stubEnv(name, '');
-    server = createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        requests.push({ headers: request.headers, body });
-        handler(request, response, body);
-      });
-    });
-    server.on('connection', (socket) => connections.push(socket));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    loopback = await startLoopback((request, response, body) => handler(request, response, body));
+    origin = loopback.origin;
   });
 
   afterEach(() => {
-    connections.length = 0;
-    requests.length = 0;
+    loopback.reset();
   });
 
   afterAll(async () => {
     vi.unstubAllEnvs();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await loopback.close();
   });
 
   function call(options: Partial<RequestJsonOptions> = {}) {
@@ -234,12 +219,12 @@ describe('undici transport against a local HTTP server (default dispatcher)', ()
       });
       expect(result.body).toEqual({ ok: true });
     }
-    expect(requests.map((request) => JSON.parse(request.body))).toEqual(
+    expect(loopback.requests.map((request) => JSON.parse(request.body))).toEqual(
       [0, 1, 2, 3, 4, 5].map((index) => ({ index })),
     );
     // undici hands a finished socket back to the pool a tick late, so a second socket may open once;
     // without keep-alive every one of the 6 requests would open its own.
-    expect(connections.length).toBeLessThanOrEqual(2);
+    expect(loopback.connections.length).toBeLessThanOrEqual(2);
   });
 
   it('joins a many-chunk body into a buffer that is reused once released, and not before', async () => {
@@ -467,9 +452,9 @@ describe('undici transport against a local HTTP server (default dispatcher)', ()
     };
     const result = await call();
     expect(result.body).toEqual(payload);
-    expect(requests[0]!.headers['accept-encoding']).toBe('gzip, br');
-    expect(requests[0]!.headers['user-agent']).toBe(`embedkit/${VERSION}`);
-    expect(requests[0]!.body).toBe('{"input":["x"]}');
+    expect(loopback.requests[0]!.headers['accept-encoding']).toBe('gzip, br');
+    expect(loopback.requests[0]!.headers['user-agent']).toBe(`embedkit/${VERSION}`);
+    expect(loopback.requests[0]!.body).toBe('{"input":["x"]}');
   });
 
   // A 429 or 5xx from a gateway is gzipped like any other answer when the client offered gzip. undici's
@@ -640,7 +625,7 @@ describe('undici transport against a local HTTP server (default dispatcher)', ()
     };
     const controller = new AbortController();
     const pending = rejection(call({ signal: controller.signal }));
-    await vi.waitFor(() => expect(requests).toHaveLength(1), { interval: 5 });
+    await vi.waitFor(() => expect(loopback.requests).toHaveLength(1), { interval: 5 });
     controller.abort();
     const error = await pending;
     expect((error as Error).name).toBe('AbortError');
