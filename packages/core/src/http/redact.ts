@@ -76,7 +76,7 @@ const SECRET_PARAMETER = new RegExp(
 
 /** `name: value` in free text for header names that only ever carry a key. */
 const SECRET_HEADER_TEXT =
-  /((?:^|[^\w-])(?:x-goog-api-key|x-api-key|api-key|ocp-apim-subscription-key)"?\s*[:=]\s*"?)[^\s"'<>,;&#\\]+/gi;
+  /((?:^|[^\w-])(?:x-goog-api-key|x-api-key|api-key|ocp-apim-subscription-key)["']?\s*[:=]\s*["']?)[^\s"'<>,;&#\\]+/gi;
 
 /** A bearer token quoted anywhere (`Authorization: Bearer …`). */
 const BEARER_TOKEN = /(\bBearer\s+)(?:[\w.~+/=-]|\\\/)+/gi;
@@ -271,7 +271,7 @@ export function redactCause(value: unknown, redaction: Redaction, depth = 0): un
   const copy = (cause === undefined ? new Error(message) : new Error(message, { cause })) as Error &
     Record<string, unknown>;
   Object.defineProperty(copy, 'name', {
-    value: typeof source.name === 'string' ? source.name : 'Error',
+    value: typeof source.name === 'string' ? redaction(source.name) : 'Error',
     writable: true,
     configurable: true,
   });
@@ -301,8 +301,14 @@ export function bodyExcerpt(text: string, redaction: Redaction, limit = 1_000): 
   // Redacting a whole 200 MB body would be slow: keep a margin past the limit wide enough to hold any
   // secret that starts inside it, in its longest usual encoding, so no partial secret survives the cut.
   const margin = 256 + redaction.longest * 24;
-  const head = text.length > limit + margin ? text.slice(0, limit + margin) : text;
-  const clean = redaction(head);
+  let head = text.length > limit + margin ? text.slice(0, limit + margin) : text;
+  let clean = redaction(head);
+  // Redaction shrinks the head (each secret becomes [REDACTED]): a secret cut at its end must still lie
+  // past the limit, so take more of the text until the margin is there again.
+  for (let size = head.length * 2; head.length < text.length && clean.length < limit + margin; size *= 2) {
+    head = text.slice(0, size);
+    clean = redaction(head);
+  }
   if (clean.length <= limit && head.length === text.length) return clean;
   const rest = text.length - head.length + Math.max(0, clean.length - limit);
   return `${clean.slice(0, limit)}… (${rest} more characters)`;
