@@ -45,7 +45,7 @@ function scrubValue(value: unknown, text: Scrub, message: Scrub = text, key?: st
     if (isSecretField(key)) return REDACTED;
     return MESSAGE_FIELDS.test(key) ? message(value) : text(value);
   }
-  if (Array.isArray(value)) return value.map((item) => scrubValue(item, text, message));
+  if (Array.isArray(value)) return value.map((item) => scrubValue(item, text, message, key));
   if (typeof value === 'object' && value !== null)
     return Object.fromEntries(
       Object.entries(value).map(([name, item]) => [name, scrubValue(item, text, message, name)]),
