@@ -185,7 +185,8 @@ function bound(issue: SchemaIssue, word: 'least' | 'most'): string {
   const strict = issue.inclusive === false;
   const sized = issue.origin === 'string' || issue.origin === 'array' || issue.origin === 'set';
   if (sized && word === 'least' && !strict && Number(limit) === 1) return 'must not be empty';
-  const unit = issue.origin === 'string' ? ' characters' : sized ? ' items' : '';
+  const plural = Number(limit) === 1 ? '' : 's';
+  const unit = issue.origin === 'string' ? ` character${plural}` : sized ? ` item${plural}` : '';
   if (strict) return `must be ${word === 'least' ? 'more' : 'less'} than ${String(limit)}${unit}`;
   return `must be at ${word} ${String(limit)}${unit}`;
 }

@@ -156,7 +156,7 @@ export function decodeBase64Vectors(texts: readonly string[], outputType: Output
     const length = base64ByteLength(text);
     if (length <= 0 || length % width !== 0) {
       throw new InvalidResponseError(
-        `Vector ${index} is not valid base64 of ${outputType} values (${text.length} characters decode to ${length} bytes).`,
+        `Vector ${index} is not valid base64 of ${outputType} values (${text.length} characters${length < 0 ? ', a length no base64 text has' : ` decode to ${length} bytes`}).`,
       );
     }
     if (index > 0 && length !== lengths[0]) {
@@ -175,7 +175,9 @@ export function decodeBase64Vectors(texts: readonly string[], outputType: Output
     const written = writeBase64(bytes, texts[index]!, 0, length, own);
     if (written !== length) {
       throw new InvalidResponseError(
-        `Vector ${index} is not valid base64: it decoded to ${written} bytes, expected ${length}.`,
+        written < 0
+          ? `Vector ${index} is not valid base64: it holds a character outside the base64 alphabet or a misplaced "=".`
+          : `Vector ${index} is not valid base64: it decoded to ${written} bytes, expected ${length}.`,
       );
     }
     if (outputType === 'float' && !LITTLE_ENDIAN) swapFloat32Bytes(bytes);
