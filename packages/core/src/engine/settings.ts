@@ -515,6 +515,18 @@ const TEXT_PART: SettingNames<{ type: 'text'; text: string }> = { type: true, te
 const IMAGE_PART = { type: true, url: true, data: true, mediaType: true } as const;
 
 /**
+ * An image's `mediaType`, where one is given: a non-empty string (`image/png`). Any other value would reach
+ * the provider as the text of a data URL or a request field.
+ */
+function checkMediaType(mediaType: unknown, what: string, argument: string): void {
+  if (mediaType === undefined || (typeof mediaType === 'string' && mediaType.length > 0)) return;
+  throw new InvalidArgumentError(
+    `${what} has a mediaType that is not a non-empty string such as "image/png"; got ${mediaType === '' ? 'an empty string' : describeValue(mediaType)}.`,
+    { argument: `${argument}.mediaType` },
+  );
+}
+
+/**
  * Checks one input: a non-empty string, `{ text, title? }`, `{ image, mediaType? }` or
  * `{ content: [...] }`, with images only where the model embeds images.
  */
@@ -572,6 +584,7 @@ export function checkInput(
         },
       );
     }
+    checkMediaType((input as { mediaType?: unknown }).mediaType, `Input ${index}`, argument);
     hasImage = true;
   } else {
     const parts = (input as { content: unknown }).content;
@@ -602,6 +615,7 @@ export function checkInput(
         const byUrl = typeof candidate.url === 'string' && candidate.url.length > 0;
         const byBytes = isBytes(candidate.data) && typeof candidate.mediaType === 'string';
         if (byUrl || byBytes) {
+          checkMediaType(candidate.mediaType, where, `${argument}.content[${position}]`);
           hasImage = true;
           return;
         }
