@@ -3,8 +3,9 @@
  * and small async utilities. Nothing here sleeps for real.
  */
 
-import { vi } from 'vitest';
+import { expect, vi } from 'vitest';
 import type { Clock } from '../src/engine/clock.js';
+import { InvalidArgumentError } from '../src/errors.js';
 import type { EmbeddingCapabilities, EmbeddingModel, EmbedRequest, EmbedResponse } from '../src/types.js';
 
 export interface Deferred<T> {
@@ -23,7 +24,6 @@ export function deferred<T = void>(): Deferred<T> {
   return { promise, resolve, reject };
 }
 
-/** Lets every pending microtask and one macrotask turn run. */
 /** What `promise` rejects with; throws when it fulfils. */
 export async function rejection(promise: Promise<unknown>): Promise<unknown> {
   try {
@@ -272,4 +272,45 @@ export function instancesShortOfMemory() {
         );
       } as never)
   );
+}
+
+/** `error` as the `InvalidArgumentError` it must be; anything else fails the test, saying what it was. */
+export function invalidArgument(error: unknown): InvalidArgumentError {
+  expect(
+    InvalidArgumentError.isInstance(error),
+    `expected an InvalidArgumentError, got ${String(error)}`,
+  ).toBe(true);
+  return error as InvalidArgumentError;
+}
+
+/** What `check` throws, which must be an `InvalidArgumentError` (a return fails the test). */
+export function thrownInvalidArgument(check: () => unknown): InvalidArgumentError {
+  try {
+    check();
+  } catch (error) {
+    return invalidArgument(error);
+  }
+  return invalidArgument(undefined);
+}
+
+/** What `run` (a promise, or a function called here) rejects or throws with: an `InvalidArgumentError`. */
+export async function invalidArgumentOf(
+  run: Promise<unknown> | (() => unknown),
+): Promise<InvalidArgumentError> {
+  try {
+    await (typeof run === 'function' ? run() : run);
+  } catch (error) {
+    return invalidArgument(error);
+  }
+  return invalidArgument(undefined);
+}
+
+/** A job's refusal: an `InvalidArgumentError` raised before `model` saw any call. */
+export async function refusedBeforeAnyCall(
+  run: (model: ScriptedModel) => Promise<unknown>,
+  model = new ScriptedModel(),
+): Promise<InvalidArgumentError> {
+  const error = await invalidArgumentOf(run(model));
+  expect(model.calls).toHaveLength(0);
+  return error;
 }

@@ -12,27 +12,10 @@ import { requestJson } from '../src/http/client.js';
 import { createFetchTransport } from '../src/http/fetch-transport.js';
 import { checkHeaders } from '../src/http/headers.js';
 import { rerank } from '../src/rerank.js';
-import { ScriptedModel } from './helpers.js';
+import { refusedBeforeAnyCall as refused, ScriptedModel } from './helpers.js';
 import { recordingFetch, URL_BASE } from './http-helpers.js';
 
 const SECRET = 'sk-test-SECRET123xyz';
-
-/** The settings' error, which must be an `InvalidArgumentError` sent before any call. */
-async function refused(
-  run: (model: ScriptedModel) => Promise<unknown>,
-  model = new ScriptedModel(),
-): Promise<InvalidArgumentError> {
-  const error = await run(model).then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(
-    InvalidArgumentError.isInstance(error),
-    `expected an InvalidArgumentError, got ${String(error)}`,
-  ).toBe(true);
-  expect(model.calls).toHaveLength(0);
-  return error as InvalidArgumentError;
-}
 
 describe('booleans', () => {
   it.each([['false'], ['no'], [1], [null]])(

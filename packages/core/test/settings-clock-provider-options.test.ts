@@ -9,9 +9,14 @@ import {
   embedContextualized,
 } from '../src/contextualized.js';
 import { embedMany } from '../src/engine/embed.js';
-import { InvalidArgumentError } from '../src/errors.js';
 import { type RerankingModel, type RerankRequest, rerank } from '../src/rerank.js';
-import { BASE_CAPABILITIES, ScriptedModel, VirtualClock, vectorFor } from './helpers.js';
+import {
+  BASE_CAPABILITIES,
+  invalidArgumentOf as refusal,
+  ScriptedModel,
+  VirtualClock,
+  vectorFor,
+} from './helpers.js';
 
 /** Every engine, each with a model that records the calls it gets. */
 function engines() {
@@ -58,18 +63,6 @@ function engines() {
     ],
   ];
   return { run, sent: () => calls.length + embedding.calls.length };
-}
-
-async function refusal(promise: Promise<unknown>): Promise<InvalidArgumentError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(
-    InvalidArgumentError.isInstance(error),
-    `expected an InvalidArgumentError, got ${String(error)}`,
-  ).toBe(true);
-  return error as InvalidArgumentError;
 }
 
 describe('clock', () => {

@@ -15,45 +15,16 @@ import type { EmbedInput, EmbedResponse, OutputType } from '../src/types.js';
 import {
   BASE_CAPABILITIES,
   deferred,
+  invalidArgument,
   numberedInputs,
+  refusedBeforeAnyCall as refused,
   rejection,
   ScriptedModel,
+  thrownInvalidArgument as thrown,
   tick,
   until,
   VirtualClock,
 } from './helpers.js';
-
-/** The job's refusal, which must be an `InvalidArgumentError` thrown before any call. */
-async function refused(
-  run: (model: ScriptedModel) => Promise<unknown>,
-  model = new ScriptedModel(),
-): Promise<InvalidArgumentError> {
-  const error = await run(model).then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(
-    InvalidArgumentError.isInstance(error),
-    `expected an InvalidArgumentError, got ${String(error)}`,
-  ).toBe(true);
-  expect(model.calls).toHaveLength(0);
-  return error as InvalidArgumentError;
-}
-
-/** What `check` throws, which must be an `InvalidArgumentError`. */
-function thrown(check: () => void): InvalidArgumentError {
-  let error: unknown;
-  try {
-    check();
-  } catch (caught) {
-    error = caught;
-  }
-  expect(
-    InvalidArgumentError.isInstance(error),
-    `expected an InvalidArgumentError, got ${String(error)}`,
-  ).toBe(true);
-  return error as InvalidArgumentError;
-}
 
 describe('the settings object', () => {
   it('anything but one object is refused as the settings argument', async () => {
@@ -332,11 +303,7 @@ describe('the model', () => {
     const error = await embedMany({ model: model as never, inputs: ['1'] }).catch(
       (caught: unknown) => caught,
     );
-    expect(
-      InvalidArgumentError.isInstance(error),
-      `expected an InvalidArgumentError, got ${String(error)}`,
-    ).toBe(true);
-    expect((error as InvalidArgumentError).argument).toBe('model');
+    expect(invalidArgument(error).argument).toBe('model');
     expect((error as InvalidArgumentError).message).toBe(
       'model must be an embedkit EmbeddingModel (specificationVersion "v1").',
     );

@@ -17,7 +17,6 @@ import {
 import { embed, embedMany, embedStream } from '../src/engine/embed.js';
 import { createRateLimiter } from '../src/engine/limiter.js';
 import { CALL_SETTING_NAMES, EMBED_SETTING_NAMES } from '../src/engine/settings.js';
-import { InvalidArgumentError } from '../src/errors.js';
 import { wrapEmbeddingModel } from '../src/middleware.js';
 import { checkProviderSettings, PROVIDER_SETTING_NAMES } from '../src/provider-utils.js';
 import { type RerankingModel, type RerankRequest, rerank } from '../src/rerank.js';
@@ -29,22 +28,7 @@ import {
   type SettingNames,
 } from '../src/setting-names.js';
 import { MockEmbeddingModel } from '../src/testing.js';
-import { ScriptedModel, textCapabilities, vectorFor } from './helpers.js';
-
-/** The error `run` throws, which must be an `InvalidArgumentError`. */
-async function refusal(run: () => unknown): Promise<InvalidArgumentError> {
-  let error: unknown;
-  try {
-    await run();
-  } catch (caught) {
-    error = caught;
-  }
-  expect(
-    InvalidArgumentError.isInstance(error),
-    `expected an InvalidArgumentError, got ${String(error)}`,
-  ).toBe(true);
-  return error as InvalidArgumentError;
-}
+import { invalidArgumentOf as refusal, ScriptedModel, textCapabilities, vectorFor } from './helpers.js';
 
 /** Settings a TypeScript caller could not write, as a JavaScript caller (or a spread object) can. */
 function loose(settings: object): never {
