@@ -9,67 +9,8 @@ import {
   RetryError,
   ServerError,
 } from '../src/errors.js';
-import {
-  type RerankingCapabilities,
-  type RerankingModel,
-  type RerankRequest,
-  type RerankResponse,
-  rerank,
-} from '../src/rerank.js';
-import { rejection, until, VirtualClock, waitForAbort } from './helpers.js';
-
-interface RerankCall {
-  number: number;
-  request: RerankRequest;
-}
-
-/**
- * A reranker whose score for a document is the number at its start ("7 cats" scores 7), answered best
- * first and trimmed to `topN` like the real APIs. `respond` can fail or replace a call.
- */
-class ScriptedReranker implements RerankingModel {
-  readonly specificationVersion = 'v1' as const;
-  readonly provider = 'rerank-co';
-  readonly modelId = 'rr-1';
-  readonly capabilities: RerankingCapabilities;
-  readonly calls: RerankCall[] = [];
-  inFlight = 0;
-  maxInFlight = 0;
-
-  constructor(
-    capabilities: Partial<RerankingCapabilities> = {},
-    private readonly respond?: (
-      call: RerankCall,
-    ) => RerankResponse | undefined | Promise<RerankResponse | undefined>,
-    private readonly usage: false | number = 3,
-  ) {
-    this.capabilities = { maxDocumentsPerCall: 100, supportsParallelCalls: true, ...capabilities };
-  }
-
-  async doRerank(request: RerankRequest): Promise<RerankResponse> {
-    const call = { number: this.calls.length + 1, request };
-    this.calls.push(call);
-    this.inFlight++;
-    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
-    try {
-      const custom = await this.respond?.(call);
-      if (custom !== undefined) return custom;
-      const results = request.documents
-        .map((document, index) => ({ index, relevanceScore: Number.parseFloat(document) }))
-        .sort((a, b) => b.relevanceScore - a.relevanceScore)
-        .slice(0, request.topN ?? request.documents.length);
-      const response: RerankResponse = { results, warnings: [], response: { status: 200, headers: {} } };
-      if (this.usage !== false) response.usage = { inputTokens: this.usage * request.documents.length };
-      return response;
-    } finally {
-      this.inFlight--;
-    }
-  }
-
-  get callDocuments(): string[][] {
-    return this.calls.map((call) => call.request.documents);
-  }
-}
+import { type RerankResponse, rerank } from '../src/rerank.js';
+import { rejection, ScriptedReranker, until, VirtualClock, waitForAbort } from './helpers.js';
 
 const oneTokenPerCharacter = (exact: boolean): TokenCounter => ({
   exact,
