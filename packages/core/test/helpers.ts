@@ -5,7 +5,7 @@
 
 import { expect, vi } from 'vitest';
 import type { Clock } from '../src/engine/clock.js';
-import { InvalidArgumentError } from '../src/errors.js';
+import { InvalidArgumentError, InvalidResponseError } from '../src/errors.js';
 import type { RerankingCapabilities, RerankingModel, RerankRequest, RerankResponse } from '../src/rerank.js';
 import type { EmbeddingCapabilities, EmbeddingModel, EmbedRequest, EmbedResponse } from '../src/types.js';
 
@@ -275,36 +275,48 @@ export function instancesShortOfMemory() {
   );
 }
 
-/** `error` as the `InvalidArgumentError` it must be; anything else fails the test, saying what it was. */
-export function invalidArgument(error: unknown): InvalidArgumentError {
-  expect(
-    InvalidArgumentError.isInstance(error),
-    `expected an InvalidArgumentError, got ${String(error)}`,
-  ).toBe(true);
-  return error as InvalidArgumentError;
+/** One of the project's error classes: its name, and its `isInstance`, which holds across copies of core. */
+interface ErrorKind<E> {
+  readonly name: string;
+  isInstance(value: unknown): value is E;
 }
 
-/** What `check` throws, which must be an `InvalidArgumentError` (a return fails the test). */
-export function thrownInvalidArgument(check: () => unknown): InvalidArgumentError {
+/** `error` as an error of `kind`; anything else fails the test, saying what it was. */
+export function errorOf<E>(kind: ErrorKind<E>, error: unknown): E {
+  expect(kind.isInstance(error), `expected an ${kind.name}, got ${String(error)}`).toBe(true);
+  return error as E;
+}
+
+/** What `check` throws, which must be an error of `kind` (a return fails the test). */
+export function thrownError<E>(kind: ErrorKind<E>, check: () => unknown): E {
   try {
     check();
   } catch (error) {
-    return invalidArgument(error);
+    return errorOf(kind, error);
   }
-  return invalidArgument(undefined);
+  return errorOf(kind, undefined);
 }
 
-/** What `run` (a promise, or a function called here) rejects or throws with: an `InvalidArgumentError`. */
-export async function invalidArgumentOf(
+/** What `run` (a promise, or a function called here) rejects or throws with: an error of `kind`. */
+export async function rejectionOf<E>(
+  kind: ErrorKind<E>,
   run: Promise<unknown> | (() => unknown),
-): Promise<InvalidArgumentError> {
+): Promise<E> {
   try {
     await (typeof run === 'function' ? run() : run);
   } catch (error) {
-    return invalidArgument(error);
+    return errorOf(kind, error);
   }
-  return invalidArgument(undefined);
+  return errorOf(kind, undefined);
 }
+
+export const invalidArgument = (error: unknown) => errorOf(InvalidArgumentError, error);
+export const thrownInvalidArgument = (check: () => unknown) => thrownError(InvalidArgumentError, check);
+export const invalidArgumentOf = (run: Promise<unknown> | (() => unknown)) =>
+  rejectionOf(InvalidArgumentError, run);
+export const thrownInvalidResponse = (check: () => unknown) => thrownError(InvalidResponseError, check);
+export const invalidResponseOf = (run: Promise<unknown> | (() => unknown)) =>
+  rejectionOf(InvalidResponseError, run);
 
 /** A job's refusal: an `InvalidArgumentError` raised before `model` saw any call. */
 export async function refusedBeforeAnyCall(

@@ -16,7 +16,7 @@ import {
   isContextualizedEmbeddingModel,
 } from '../src/contextualized.js';
 import type { TokenCounter } from '../src/engine/token-counter.js';
-import { InvalidArgumentError, InvalidRequestError, InvalidResponseError } from '../src/errors.js';
+import { InvalidArgumentError, InvalidRequestError } from '../src/errors.js';
 import {
   type RerankingCapabilities,
   type RerankRequest,
@@ -25,7 +25,13 @@ import {
   rerank,
 } from '../src/rerank.js';
 import type { EmbeddingCapabilities, EmbedResponse } from '../src/types.js';
-import { BASE_CAPABILITIES, invalidArgumentOf, rejection, ScriptedReranker, vectorFor } from './helpers.js';
+import {
+  BASE_CAPABILITIES,
+  invalidArgumentOf,
+  invalidResponseOf,
+  ScriptedReranker,
+  vectorFor,
+} from './helpers.js';
 
 /**
  * The shared scripted reranker (scores are the numbers documents start with, one usage token per document);
@@ -50,16 +56,6 @@ const oneTokenPerCharacter = (exact: boolean): TokenCounter => ({
   exact,
   count: (input) => (typeof input === 'string' ? input.length : 0),
 });
-
-/** What a job rejected with, which must be an `InvalidResponseError`. */
-async function invalidResponseOf(run: Promise<unknown>): Promise<InvalidResponseError> {
-  const error = await rejection(run);
-  expect(
-    InvalidResponseError.isInstance(error),
-    `expected an InvalidResponseError, got ${String(error)}`,
-  ).toBe(true);
-  return error as InvalidResponseError;
-}
 
 const MODEL_MESSAGE = 'model must be an embedkit RerankingModel (specificationVersion "v1").';
 

@@ -9,16 +9,16 @@ import { describe, expect, it } from 'vitest';
 import { embedMany } from '../src/engine/embed.js';
 import type { LimiterPermit, LimiterRequest, RateLimiter } from '../src/engine/limiter.js';
 import { checkEmbedRequest, checkInput, checkVectorSettings } from '../src/engine/settings.js';
-import { InvalidArgumentError, InvalidResponseError } from '../src/errors.js';
+import { InvalidArgumentError, type InvalidResponseError } from '../src/errors.js';
 import { MockEmbeddingModel } from '../src/testing.js';
 import type { EmbedInput, EmbedResponse, OutputType } from '../src/types.js';
 import {
   BASE_CAPABILITIES,
   deferred,
   invalidArgument,
+  invalidResponseOf,
   numberedInputs,
   refusedBeforeAnyCall as refused,
-  rejection,
   ScriptedModel,
   thrownInvalidArgument as thrown,
   tick,
@@ -803,13 +803,9 @@ function answering(answer: Partial<EmbedResponse>, capabilities: Partial<typeof 
 
 /** What the job rejects with, which must be an `InvalidResponseError`. */
 async function badAnswer(job: Promise<unknown>): Promise<InvalidResponseError> {
-  const error = await rejection(job);
-  expect(
-    InvalidResponseError.isInstance(error),
-    `expected an InvalidResponseError, got ${String(error)}`,
-  ).toBe(true);
-  expect((error as InvalidResponseError).code).toBe('invalid_response');
-  return error as InvalidResponseError;
+  const error = await invalidResponseOf(job);
+  expect(error.code).toBe('invalid_response');
+  return error;
 }
 
 describe('where a bad answer came from', () => {

@@ -39,6 +39,7 @@ import {
   numberArraysToVectors,
   swapFloat32Bytes,
 } from '../src/vectors.js';
+import { thrownInvalidResponse } from './helpers.js';
 
 /** What `run` threw; fails the test when it returned. */
 function thrown(run: () => unknown): unknown {
@@ -52,10 +53,9 @@ function thrown(run: () => unknown): unknown {
 
 /** Asserts `run` throws an InvalidResponseError with exactly `message`. */
 function expectInvalidResponse(run: () => unknown, message: string): void {
-  const error = thrown(run);
-  expect(InvalidResponseError.isInstance(error), String(error)).toBe(true);
-  expect((error as InvalidResponseError).code).toBe('invalid_response');
-  expect((error as Error).message).toBe(message);
+  const error = thrownInvalidResponse(run);
+  expect(error.code).toBe('invalid_response');
+  expect(error.message).toBe(message);
 }
 
 /** Base64 of the little-endian float32 bytes of `values`. */
