@@ -66,6 +66,7 @@ export {
 } from './http/client.js';
 export { createFetchTransport, type FetchFunction } from './http/fetch-transport.js';
 export {
+  isSecretFieldName,
   isSecretHeaderName,
   isSecretParameterName,
   redact,

@@ -130,6 +130,63 @@ describe('redact: secrets it finds without being told', () => {
   });
 });
 
+describe('redact: quoted fields that hold a credential', () => {
+  it('blanks the value of a credential field of a JSON body, whatever it holds, and keeps the body JSON', () => {
+    const body = JSON.stringify({
+      password: 'hunter2, with spaces',
+      client_secret: 'ends in a backslash \\',
+      access_token: 'has "quotes" inside',
+      Refresh_Token: 'any case',
+      model: 'kept',
+    });
+    const clean = redact(body);
+    expect(JSON.parse(clean)).toEqual({
+      password: '[REDACTED]',
+      client_secret: '[REDACTED]',
+      access_token: '[REDACTED]',
+      Refresh_Token: '[REDACTED]',
+      model: 'kept',
+    });
+  });
+
+  it("also a printed dict's single-quoted fields, and the names spelled with - or _ or neither", () => {
+    expect(redact("{'api_key': 'sk-1 2', 'apikey':'x9', 'API-KEY' : 'y9', 'n': 1}")).toBe(
+      "{'api_key': '[REDACTED]', 'apikey':'[REDACTED]', 'API-KEY' : '[REDACTED]', 'n': 1}",
+    );
+  });
+
+  it('a request quoted inside an error message (one level of escaping) loses its credentials, and the message still parses', () => {
+    const request = JSON.stringify({
+      client_secret: 'a "b" \\c\\',
+      authorization: 'Basic dXNlcjpwYXNz',
+      n: 1,
+    });
+    const body = JSON.stringify({
+      error: { message: `bad request body ${request}`, code: 'invalid_request' },
+    });
+    const clean = redact(body);
+    expect(JSON.parse(JSON.parse(clean).error.message.slice('bad request body '.length))).toEqual({
+      client_secret: '[REDACTED]',
+      authorization: '[REDACTED]',
+      n: 1,
+    });
+    expect(JSON.parse(clean).error.code).toBe('invalid_request');
+  });
+
+  it('a value cut by the end of the text is blanked to the end', () => {
+    expect(redact('{"private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQIB')).toBe(
+      '{"private_key": "[REDACTED]',
+    );
+    expect(redact('{\\"password\\": \\"abc\\\\')).toBe('{\\"password\\": \\"[REDACTED]');
+  });
+
+  it('leaves fields whose names bodies use for ordinary data (key, code), other values, and unquoted values', () => {
+    const body =
+      '{"key": "batch-1", "code": "invalid_api_key", "password": null, "tokens": "12", "my_password_hint": "x"}';
+    expect(redact(body)).toBe(body);
+  });
+});
+
 describe('redactGivenUrl: a URL from a setting or a flag, for a message', () => {
   const SECRET = 'hunter2-secret';
   it.each([
@@ -159,6 +216,9 @@ describe('redact: in one pass over any text', () => {
   it.each([
     ['letters', 'x'.repeat(200_000)],
     ['letters, digits and dots', 'ab1.'.repeat(50_000)],
+    ['backslashes', '\\'.repeat(200_000)],
+    ['backslashes before a quote', `${'\\'.repeat(199_999)}"`],
+    ['quoted credential names', '\\"password\\" '.repeat(16_000)],
   ])('200 KB of %s in well under 3 s', { timeout: 120_000 }, (_name, text) => {
     const started = performance.now();
     expect(redact(text, ['sk-test-secret-123456'])).toBe(text);

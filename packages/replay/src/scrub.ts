@@ -1,16 +1,10 @@
-import { isSecretHeaderName, isSecretParameterName, redact } from '@embedkit/core/provider';
+import { isSecretFieldName, isSecretHeaderName, redact } from '@embedkit/core/provider';
 import type { Cassette, CassetteInteraction } from './cassette.js';
 
 const REDACTED = '[REDACTED]';
 
 /** Response headers that name the account rather than carry a credential; a recording keeps neither. */
 const ACCOUNT_HEADERS = new Set(['openai-organization', 'openai-project']);
-
-/**
- * Credential parameter names that JSON bodies also use for ordinary data: Gemini's batch `metadata.key`,
- * an error's `code`. Their values are scrubbed only when they hold a known secret.
- */
-const DATA_FIELD_NAMES = new Set(['key', 'code']);
 
 /** Fields whose text is a message a server wrote, where it may quote a credential (`?key=…`, `Bearer …`). */
 const MESSAGE_FIELDS = /^(?:message|error|detail|error_description)$/i;
@@ -21,10 +15,6 @@ const MESSAGE_FIELDS = /^(?:message|error|detail|error_description)$/i;
  * words (inputs) or numbers.
  */
 const MIN_SECRET_IN_TEXT = 8;
-
-/** Whether a JSON field of this name holds a credential (`access_token`, `client_secret`, `api_key`). */
-const isSecretField = (name: string) =>
-  isSecretParameterName(name) && !DATA_FIELD_NAMES.has(name.toLowerCase());
 
 /** The forms a secret takes inside a text value: as is, percent-encoded, JSON-escaped (a body quoted in a message). */
 function secretForms(secret: string): string[] {
@@ -42,7 +32,7 @@ type Scrub = (text: string) => string;
 function scrubValue(value: unknown, text: Scrub, message: Scrub = text, key?: string): unknown {
   if (typeof value === 'string') {
     if (key === undefined) return text(value);
-    if (isSecretField(key)) return REDACTED;
+    if (isSecretFieldName(key)) return REDACTED;
     return MESSAGE_FIELDS.test(key) ? message(value) : text(value);
   }
   if (Array.isArray(value)) return value.map((item) => scrubValue(item, text, message, key));

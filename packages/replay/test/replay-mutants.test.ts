@@ -104,6 +104,17 @@ describe('scrubCassette: message and credential fields', () => {
     });
   });
 
+  it("blanks a credential header written as a field and a service account's private key", () => {
+    const body = {
+      request: { Authorization: 'Basic dXNlcjpwYXNz', 'proxy-authorization': 'Bearer p-1' },
+      credentials: { private_key: '-----BEGIN PRIVATE KEY-----\nMIIE', client_email: 'svc@example.com' },
+    };
+    expect(scrubbedAnswer({ status: 200, body }, []).body).toEqual({
+      request: { Authorization: R, 'proxy-authorization': R },
+      credentials: { private_key: R, client_email: 'svc@example.com' },
+    });
+  });
+
   it('keeps data fields named key and code whatever their case', () => {
     const body = { metadata: { Key: 'batch-0' }, error: { Code: 'invalid_api_key' } };
     expect(scrubbedAnswer({ status: 200, body }, []).body).toEqual(body);

@@ -1,6 +1,14 @@
 const REDACTED = '[REDACTED]';
 
 /**
+ * Most backslashes an escape is taken to carry: a backslash inside four levels of JSON texts, one quoted
+ * in the next, is written with 16. A bound, not a limit on what is found: a longer run of backslashes is
+ * tried from at most this many of its characters, where an unbounded count tried it from each of them, in
+ * time that grew with the square of its length (200 KB of backslashes took over a minute).
+ */
+const MAX_ESCAPES = 16;
+
+/**
  * Names whose value is a credential when they appear as a query parameter (`?name=value`, in a URL or
  * quoted in free text): Gemini's `key`, Azure's `api-key` and `subscription-key`, Azure Functions' `code`,
  * SAS `sig` / `signature`, OAuth's `access_token`, `client_secret`, `code` and friends.
@@ -60,6 +68,35 @@ export function isSecretParameterName(name: string): boolean {
 
 const SECRET_PARAMETER_NAME_SET = new Set(SECRET_PARAMETER_NAMES);
 
+/**
+ * Credential parameter names that bodies also use for ordinary data (Gemini's batch `metadata.key`, an
+ * error's `"code": "invalid_api_key"`): as a field, they are not taken to hold a credential.
+ */
+const DATA_FIELD_NAMES = new Set(['key', 'code']);
+
+/**
+ * Names of fields that hold a credential: the credential parameter names but `key` and `code`, the
+ * credential headers written as fields (`"authorization": "Basic …"` in a quoted request), and a service
+ * account's `private_key`.
+ */
+const SECRET_FIELD_NAMES = [
+  ...SECRET_PARAMETER_NAMES.filter((name) => !DATA_FIELD_NAMES.has(name)),
+  'authorization',
+  'proxy-authorization',
+  'ocp-apim-subscription-key',
+  'private_key',
+];
+const SECRET_FIELD_NAME_SET = new Set(SECRET_FIELD_NAMES);
+
+/**
+ * Whether a field of a JSON body (or of any record printed as text) of this name holds a credential:
+ * `api_key`, `access_token`, `client_secret`, `password`, `authorization`, `private_key`, …. The one
+ * list cassette scrubbing and the redaction of quoted fields share.
+ */
+export function isSecretFieldName(name: string): boolean {
+  return SECRET_FIELD_NAME_SET.has(name.toLowerCase());
+}
+
 const parameterNames = SECRET_PARAMETER_NAMES.map((name) => name.replace(/[-_]/g, '[-_]?')).join('|');
 
 /**
@@ -73,6 +110,44 @@ const SECRET_PARAMETER = new RegExp(
   `((?:^|[^\\w.%-]|\\\\u0026|%26|%3[fF])(?:${parameterNames})(?:=|%3[dD]))(?:[^&#\\s"'<>()\`\\\\]|\\\\/|\\\\u(?!00(?:26|22|27|3[cCeE]))[0-9a-fA-F]{4})*`,
   'gi',
 );
+
+/**
+ * The start of a quoted credential field's value: `"password": "`, `'api_key': '` (a printed dict), or a
+ * body quoted inside a JSON text, where every quote carries the same run of backslashes
+ * (`\"client_secret\": \"`). The value itself is found by `redactSecretFields`.
+ */
+const SECRET_FIELD = new RegExp(
+  `(\\\\{0,${MAX_ESCAPES}})(["'])(?:${SECRET_FIELD_NAMES.map((name) => name.replace(/[-_]/g, '[-_]?')).join('|')})\\1\\2\\s*:\\s*\\1\\2`,
+  'gi',
+);
+
+/**
+ * Redacts the value of every quoted credential field, up to its closing quote or, when the value is cut
+ * there, the end of the text. Inside a value of a JSON text, a quote written with an even run of
+ * backslashes closes it (`\"` is an escaped quote, `\\"` an escaped backslash then the end); one level of
+ * quoting deeper, where the field's own quote is `\"`, the runs double: a run of 4n + 1 closes it.
+ */
+function redactSecretFields(text: string): string {
+  SECRET_FIELD.lastIndex = 0;
+  let out = '';
+  let from = 0;
+  for (let match = SECRET_FIELD.exec(text); match !== null; match = SECRET_FIELD.exec(text)) {
+    const level = match[1]!.length;
+    const quote = match[2]!;
+    const start = match.index + match[0].length;
+    let end = start;
+    let backslashes = 0;
+    for (; end < text.length; end++) {
+      const character = text[end];
+      if (character === quote && backslashes % (2 * level + 2) === level) break;
+      backslashes = character === '\\' ? backslashes + 1 : 0;
+    }
+    out += `${text.slice(from, start)}${REDACTED}`;
+    from = end < text.length ? end - level : end;
+    SECRET_FIELD.lastIndex = end;
+  }
+  return out === '' ? text : out + text.slice(from);
+}
 
 /** `name: value` in free text for header names that only ever carry a key. */
 const SECRET_HEADER_TEXT =
@@ -140,7 +215,7 @@ export function compileRedaction(secrets: readonly (string | undefined)[]): Reda
       // Fast path for the common case; the pattern catches every encoded form as well.
       out = out.split(kept[index]!).join(REDACTED).replace(patterns[index]!, REDACTED);
     }
-    return out
+    return redactSecretFields(out)
       .replace(URL_USERINFO, `$1${REDACTED}@`)
       .replace(SECRET_PARAMETER, `$1${REDACTED}`)
       .replace(SECRET_HEADER_TEXT, `$1${REDACTED}`)
@@ -172,20 +247,20 @@ function hexPattern(value: number, width: number): string {
 /**
  * A pattern that matches `secret` with each character in any of its encodings, so mixed forms
  * (`sk\u002dab\/cd%2B`) are found too: itself (a quote, slash or backslash possibly preceded by the
- * backslashes of one or more levels of JSON escaping), `\uXXXX` after any number of backslashes, its
+ * backslashes of one or more levels of JSON escaping), `\uXXXX` after one or more backslashes, its
  * UTF-8 bytes percent-encoded, or an HTML character reference.
  */
 function secretPattern(secret: string): RegExp {
   let source = '';
   for (const character of secret) {
     const alternatives: string[] = [];
-    if (character === '\\') alternatives.push('\\\\+');
+    if (character === '\\') alternatives.push(`\\\\{1,${MAX_ESCAPES}}`);
     else if (character === '"' || character === '/' || character === "'")
-      alternatives.push(`\\\\*${escapeForPattern(character)}`);
+      alternatives.push(`\\\\{0,${MAX_ESCAPES}}${escapeForPattern(character)}`);
     else alternatives.push(escapeForPattern(character));
     let unicodeEscape = '';
     for (let index = 0; index < character.length; index++) {
-      unicodeEscape += `\\\\+u${hexPattern(character.charCodeAt(index), 4)}`;
+      unicodeEscape += `\\\\{1,${MAX_ESCAPES}}u${hexPattern(character.charCodeAt(index), 4)}`;
     }
     alternatives.push(unicodeEscape);
     alternatives.push(
