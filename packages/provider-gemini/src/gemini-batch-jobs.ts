@@ -252,7 +252,7 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
       );
     } else {
       throw new InvalidRequestError(
-        `Batch job ${job.id} ended ${job.state} without results${job.error === undefined ? '' : `: ${job.error.message}`}.`,
+        `Batch job ${job.id} ended ${job.state} without results${job.error === undefined ? '' : `: ${job.error.message.replace(/\.$/, '')}`}.`,
         {
           provider: this.provider,
           ...(job.providerState === undefined ? {} : { providerCode: job.providerState }),
@@ -303,7 +303,7 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
     } else if (outcomes.every((outcome) => outcome.key === undefined)) {
       if (counted !== 0 && outcomes.length !== counted) {
         throw new InvalidResponseError(
-          `${this.provider} returned ${outcomes.length} results for the ${counted} inputs of batch job ${job.id}, without metadata.key: which result belongs to which input cannot be known.`,
+          `${this.provider} returned ${outcomes.length} results for the ${counted} input${counted === 1 ? '' : 's'} of batch job ${job.id}, without metadata.key: which result belongs to which input cannot be known.`,
           { provider: this.provider },
         );
       }
@@ -546,7 +546,8 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
       );
     }
     const providerState = metadata.state;
-    let state: BatchJobState | undefined = providerState === undefined ? undefined : STATES[providerState];
+    let state: BatchJobState | undefined =
+      providerState !== undefined && Object.hasOwn(STATES, providerState) ? STATES[providerState] : undefined;
     if (state === undefined) {
       state = operation.done === true ? (operation.error === undefined ? 'succeeded' : 'failed') : 'pending';
     }
