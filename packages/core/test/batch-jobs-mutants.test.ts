@@ -10,7 +10,6 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   type BatchJob,
   type BatchJobCallOptions,
-  type BatchJobState,
   sendBatchJobRequest,
   waitForBatchJob,
 } from '../src/batch-jobs.js';
@@ -21,32 +20,11 @@ import {
   errorOf,
   invalidArgumentOf,
   rejection,
+  scriptedBatchGet,
   until,
   VirtualClock,
   waitForAbort,
 } from './helpers.js';
-
-function job(state: BatchJobState): BatchJob {
-  return {
-    id: 'batches/1',
-    provider: 'p',
-    modelId: 'm',
-    state,
-    requestCounts: { total: 1, succeeded: 0, failed: 0, pending: 1 },
-  };
-}
-
-/** A `get` that answers each poll from `script` (a state, or an error to throw), recording the options and poll times. */
-function scriptedGet(script: (BatchJobState | Error)[], clock: VirtualClock) {
-  const polls: { options: BatchJobCallOptions; at: number }[] = [];
-  const get = async (_id: string, options: BatchJobCallOptions): Promise<BatchJob> => {
-    polls.push({ options, at: clock.now() });
-    const next = script[Math.min(polls.length - 1, script.length - 1)]!;
-    if (next instanceof Error) throw next;
-    return job(next);
-  };
-  return { get, polls };
-}
 
 const busy = () => new ServerError('busy');
 
@@ -70,7 +48,7 @@ describe('waitForBatchJob refuses bad options with exact messages, and takes the
     ],
   ])('%s out of range', async (argument, options, message) => {
     const clock = new VirtualClock();
-    const { get, polls } = scriptedGet(['running'], clock);
+    const { get, polls } = scriptedBatchGet(['running'], clock);
     const error = await invalidArgumentOf(waitForBatchJob(get, 'batches/1', { clock, ...options }));
     expect(error.argument).toBe(argument);
     expect(error.message).toBe(message);
@@ -79,7 +57,7 @@ describe('waitForBatchJob refuses bad options with exact messages, and takes the
 
   it('options that are not an object are refused, naming wait’s form', async () => {
     const clock = new VirtualClock();
-    const { get, polls } = scriptedGet(['running'], clock);
+    const { get, polls } = scriptedBatchGet(['running'], clock);
     const error = await invalidArgumentOf(waitForBatchJob(get, 'batches/1', null as never));
     expect(error.argument).toBe('settings');
     expect(error.message).toBe(
@@ -90,7 +68,7 @@ describe('waitForBatchJob refuses bad options with exact messages, and takes the
 
   it('headers with a line break are refused before the first poll', async () => {
     const clock = new VirtualClock();
-    const { get, polls } = scriptedGet(['running'], clock);
+    const { get, polls } = scriptedBatchGet(['running'], clock);
     const error = await invalidArgumentOf(
       waitForBatchJob(get, 'batches/1', { clock, headers: { 'x-a': 'a\nb' } }),
     );
@@ -100,7 +78,7 @@ describe('waitForBatchJob refuses bad options with exact messages, and takes the
 
   it('pollIntervalMs and maxPollIntervalMs of 1 ms are taken', async () => {
     const clock = new VirtualClock();
-    const { get } = scriptedGet(['running', 'running', 'succeeded'], clock);
+    const { get } = scriptedBatchGet(['running', 'running', 'succeeded'], clock);
     await waitForBatchJob(get, 'batches/1', { clock, pollIntervalMs: 1, maxPollIntervalMs: 1 });
     expect(clock.sleepDurations).toEqual([1, 1]);
   });
@@ -108,7 +86,7 @@ describe('waitForBatchJob refuses bad options with exact messages, and takes the
   it('maxConsecutiveErrors 1 is taken: the first retryable poll error ends the wait', async () => {
     const clock = new VirtualClock();
     const first = busy();
-    const { get, polls } = scriptedGet([first, 'succeeded'], clock);
+    const { get, polls } = scriptedBatchGet([first, 'succeeded'], clock);
     expect(await rejection(waitForBatchJob(get, 'batches/1', { clock, maxConsecutiveErrors: 1 }))).toBe(
       first,
     );
@@ -120,7 +98,7 @@ describe('waitForBatchJob refuses bad options with exact messages, and takes the
 describe('what each poll is given', () => {
   it('no option the caller left out, not even as undefined', async () => {
     const clock = new VirtualClock();
-    const { get, polls } = scriptedGet(['succeeded'], clock);
+    const { get, polls } = scriptedBatchGet(['succeeded'], clock);
     await waitForBatchJob(get, 'batches/1', { clock });
     expect(polls[0]!.options).toStrictEqual({});
   });
@@ -129,7 +107,7 @@ describe('what each poll is given', () => {
 describe('failed polls', () => {
   it('a successful poll starts the count of errors in a row again', async () => {
     const clock = new VirtualClock();
-    const { get, polls } = scriptedGet([busy(), busy(), 'running', busy(), busy(), 'succeeded'], clock);
+    const { get, polls } = scriptedBatchGet([busy(), busy(), 'running', busy(), busy(), 'succeeded'], clock);
     const result = await waitForBatchJob(get, 'batches/1', { clock, pollIntervalMs: 100 });
     expect(result.state).toBe('succeeded');
     expect(polls).toHaveLength(6);
@@ -137,7 +115,7 @@ describe('failed polls', () => {
 
   it('the wait after a failed poll is the interval unless a finite hint asks for longer', async () => {
     const clock = new VirtualClock();
-    const { get } = scriptedGet(
+    const { get } = scriptedBatchGet(
       [
         busy(),
         new RateLimitError('slow', { retryAfterMs: 100 }),
@@ -178,7 +156,7 @@ describe('the whole-wait deadline', () => {
   it('is measured from the clock’s time at the start, which need not be 0', async () => {
     const clock = new VirtualClock();
     clock.time = 1_000_000;
-    const { get, polls } = scriptedGet(['running'], clock);
+    const { get, polls } = scriptedBatchGet(['running'], clock);
     const error = errorOf(
       TimeoutError,
       await rejection(waitForBatchJob(get, 'batches/1', { clock, pollIntervalMs: 1_000, timeoutMs: 4_000 })),
@@ -191,7 +169,7 @@ describe('the whole-wait deadline', () => {
 
   it('a wait that ends exactly at the deadline is taken, and then no poll is started with nothing left', async () => {
     const clock = new VirtualClock();
-    const { get, polls } = scriptedGet(['running', 'running', 'succeeded'], clock);
+    const { get, polls } = scriptedBatchGet(['running', 'running', 'succeeded'], clock);
     errorOf(
       TimeoutError,
       await rejection(waitForBatchJob(get, 'batches/1', { clock, pollIntervalMs: 1_000, timeoutMs: 2_500 })),
@@ -203,7 +181,7 @@ describe('the whole-wait deadline', () => {
 
   it('a poll with 1 ms left is still made', async () => {
     const clock = new VirtualClock();
-    const { get, polls } = scriptedGet(['running', 'running', 'succeeded'], clock);
+    const { get, polls } = scriptedBatchGet(['running', 'running', 'succeeded'], clock);
     const result = await waitForBatchJob(get, 'batches/1', {
       clock,
       pollIntervalMs: 1_000,
@@ -216,7 +194,7 @@ describe('the whole-wait deadline', () => {
   it('a poll that fails for its own reason within the deadline ends the wait with that error', async () => {
     const clock = new VirtualClock();
     const failure = new AuthenticationError('revoked');
-    const { get } = scriptedGet([failure], clock);
+    const { get } = scriptedBatchGet([failure], clock);
     expect(await rejection(waitForBatchJob(get, 'batches/1', { clock, timeoutMs: 60_000 }))).toBe(failure);
   });
 
@@ -257,7 +235,7 @@ describe('the whole-wait deadline', () => {
 
   it('a deadline beyond the longest timer sets no timer until what is left fits one', async () => {
     const clock = new VirtualClock();
-    const { get, polls } = scriptedGet(['running', 'succeeded'], clock);
+    const { get, polls } = scriptedBatchGet(['running', 'succeeded'], clock);
     const result = await waitForBatchJob(get, 'batches/1', {
       clock,
       pollIntervalMs: 1_000,

@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   BATCH_JOB_STATES,
-  type BatchJob,
-  type BatchJobCallOptions,
   type BatchJobState,
   isFinalBatchJobState,
   waitForBatchJob,
@@ -15,29 +13,7 @@ import {
   ServerError,
   TimeoutError,
 } from '../src/errors.js';
-import { rejection, until, VirtualClock } from './helpers.js';
-
-function job(state: BatchJobState): BatchJob {
-  return {
-    id: 'batches/1',
-    provider: 'p',
-    modelId: 'm',
-    state,
-    requestCounts: { total: 2, succeeded: 0, failed: 0, pending: 2 },
-  };
-}
-
-/** A `get` that answers each poll from `script` (a state, or an error to throw), recording the options and poll times. */
-function scriptedGet(script: (BatchJobState | Error)[], clock: VirtualClock) {
-  const polls: { id: string; options: BatchJobCallOptions; at: number }[] = [];
-  const get = async (id: string, options: BatchJobCallOptions): Promise<BatchJob> => {
-    polls.push({ id, options, at: clock.now() });
-    const next = script[Math.min(polls.length - 1, script.length - 1)]!;
-    if (next instanceof Error) throw next;
-    return job(next);
-  };
-  return { get, polls };
-}
+import { rejection, scriptedBatchGet, until, VirtualClock } from './helpers.js';
 
 describe('batch job states', () => {
   it('only pending and running are not final', () => {
@@ -54,7 +30,7 @@ describe('batch job states', () => {
 describe('waitForBatchJob', () => {
   it('polls at once, then waits 10 s growing 1.5x per poll up to 60 s, until a final state', async () => {
     const clock = new VirtualClock();
-    const { get, polls } = scriptedGet([...Array<BatchJobState>(8).fill('running'), 'succeeded'], clock);
+    const { get, polls } = scriptedBatchGet([...Array<BatchJobState>(8).fill('running'), 'succeeded'], clock);
     const result = await waitForBatchJob(get, 'batches/1', { clock });
     expect(result.state).toBe('succeeded');
     expect(polls).toHaveLength(9);
@@ -64,13 +40,13 @@ describe('waitForBatchJob', () => {
 
   it('returns a job that ended in failure too (final is final)', async () => {
     const clock = new VirtualClock();
-    const { get } = scriptedGet(['pending', 'failed'], clock);
+    const { get } = scriptedBatchGet(['pending', 'failed'], clock);
     expect((await waitForBatchJob(get, 'batches/1', { clock })).state).toBe('failed');
   });
 
   it('honours pollIntervalMs and maxPollIntervalMs and reports each poll', async () => {
     const clock = new VirtualClock();
-    const { get } = scriptedGet(['pending', 'running', 'running', 'running', 'expired'], clock);
+    const { get } = scriptedBatchGet(['pending', 'running', 'running', 'running', 'expired'], clock);
     const seen: BatchJobState[] = [];
     await waitForBatchJob(get, 'batches/1', {
       clock,
@@ -84,7 +60,7 @@ describe('waitForBatchJob', () => {
 
   it('passes the id, signal, headers and providerOptions to every poll', async () => {
     const clock = new VirtualClock();
-    const { get, polls } = scriptedGet(['running', 'succeeded'], clock);
+    const { get, polls } = scriptedBatchGet(['running', 'succeeded'], clock);
     const signal = new AbortController().signal;
     await waitForBatchJob(get, 'batches/77', {
       clock,
@@ -98,7 +74,7 @@ describe('waitForBatchJob', () => {
 
   it('tolerates retryable poll errors in a row below maxConsecutiveErrors', async () => {
     const clock = new VirtualClock();
-    const { get, polls } = scriptedGet(
+    const { get, polls } = scriptedBatchGet(
       [new ServerError('busy'), new ServerError('busy'), 'running', new ServerError('busy'), 'succeeded'],
       clock,
     );
@@ -110,7 +86,10 @@ describe('waitForBatchJob', () => {
   it('throws the error once maxConsecutiveErrors retryable errors came in a row', async () => {
     const clock = new VirtualClock();
     const third = new ServerError('busy 3');
-    const { get, polls } = scriptedGet([new ServerError('busy 1'), new ServerError('busy 2'), third], clock);
+    const { get, polls } = scriptedBatchGet(
+      [new ServerError('busy 1'), new ServerError('busy 2'), third],
+      clock,
+    );
     await expect(waitForBatchJob(get, 'batches/1', { clock, pollIntervalMs: 100 })).rejects.toBe(third);
     expect(polls).toHaveLength(3);
   });
@@ -118,7 +97,7 @@ describe('waitForBatchJob', () => {
   it('throws a non-retryable error at once', async () => {
     const clock = new VirtualClock();
     const failure = new AuthenticationError('revoked');
-    const { get, polls } = scriptedGet([failure], clock);
+    const { get, polls } = scriptedBatchGet([failure], clock);
     await expect(waitForBatchJob(get, 'batches/1', { clock })).rejects.toBe(failure);
     expect(polls).toHaveLength(1);
     expect(clock.sleeps).toHaveLength(0);
@@ -126,7 +105,7 @@ describe('waitForBatchJob', () => {
 
   it('waits at least a Retry-After hint that exceeds the interval, capped by maxPollIntervalMs', async () => {
     const clock = new VirtualClock();
-    const { get } = scriptedGet(
+    const { get } = scriptedBatchGet(
       [
         new RateLimitError('slow', { retryAfterMs: 7_000 }),
         new RateLimitError('slow', { retryAfterMs: 90_000 }),
@@ -140,7 +119,7 @@ describe('waitForBatchJob', () => {
 
   it('gives up with a TimeoutError rather than sleep past timeoutMs', async () => {
     const clock = new VirtualClock();
-    const { get, polls } = scriptedGet(['running'], clock);
+    const { get, polls } = scriptedBatchGet(['running'], clock);
     const error = await rejection(
       waitForBatchJob(get, 'batches/1', { clock, pollIntervalMs: 1_000, timeoutMs: 4_000 }),
     );
@@ -153,7 +132,7 @@ describe('waitForBatchJob', () => {
 
   it('an abort during a wait re-throws the native AbortError and polls no more', async () => {
     const clock = new VirtualClock({ autoAdvance: false });
-    const { get, polls } = scriptedGet(['running'], clock);
+    const { get, polls } = scriptedBatchGet(['running'], clock);
     const controller = new AbortController();
     const pending = rejection(waitForBatchJob(get, 'batches/1', { clock, signal: controller.signal }));
     await until(() => clock.sleeps.length === 1, 'the first wait');
@@ -166,7 +145,7 @@ describe('waitForBatchJob', () => {
 
   it('an already aborted signal polls nothing', async () => {
     const clock = new VirtualClock();
-    const { get, polls } = scriptedGet(['running'], clock);
+    const { get, polls } = scriptedBatchGet(['running'], clock);
     const controller = new AbortController();
     controller.abort();
     expect(
@@ -184,7 +163,7 @@ describe('waitForBatchJob', () => {
     ['maxConsecutiveErrors 1.5', { maxConsecutiveErrors: 1.5 }],
   ])('%s is an InvalidArgumentError before any poll', async (_label, options) => {
     const clock = new VirtualClock();
-    const { get, polls } = scriptedGet(['running'], clock);
+    const { get, polls } = scriptedBatchGet(['running'], clock);
     const error = await rejection(waitForBatchJob(get, 'batches/1', { clock, ...options }));
     expect(InvalidArgumentError.isInstance(error)).toBe(true);
     expect(polls).toHaveLength(0);

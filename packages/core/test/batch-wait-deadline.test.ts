@@ -6,17 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type BatchJob, type BatchJobCallOptions, waitForBatchJob } from '../src/batch-jobs.js';
 import { InvalidArgumentError, TimeoutError } from '../src/errors.js';
-import { until, VirtualClock, waitForAbort } from './helpers.js';
-
-function job(state: BatchJob['state']): BatchJob {
-  return {
-    id: 'batches/1',
-    provider: 'p',
-    modelId: 'm',
-    state,
-    requestCounts: { total: 1, succeeded: 0, failed: 0, pending: 1 },
-  };
-}
+import { batchJob, until, VirtualClock, waitForAbort } from './helpers.js';
 
 beforeEach(() => {
   // The deadline is a real timer, as every request timeout is; the VirtualClock's setImmediate stays real.
@@ -72,7 +62,7 @@ describe('waitForBatchJob timeoutMs', () => {
     const get = (_id: string, options: BatchJobCallOptions) => {
       polls++;
       // The first poll answers; the second hangs.
-      return polls === 1 ? Promise.resolve(job('running')) : waitForAbort(options.signal);
+      return polls === 1 ? Promise.resolve(batchJob('running')) : waitForAbort(options.signal);
     };
     let settled = false;
     const waiting = waitForBatchJob(get, 'batches/1', { clock, timeoutMs: 1_000, pollIntervalMs: 400 }).catch(
@@ -92,7 +82,7 @@ describe('waitForBatchJob timeoutMs', () => {
 
   it('a poll answered in time clears its deadline timer', async () => {
     const clock = new VirtualClock();
-    const result = await waitForBatchJob(async () => job('succeeded'), 'batches/1', {
+    const result = await waitForBatchJob(async () => batchJob('succeeded'), 'batches/1', {
       clock,
       timeoutMs: 60_000,
     });
@@ -120,7 +110,7 @@ describe('waitForBatchJob timeoutMs', () => {
     await waitForBatchJob(
       async (_id, options) => {
         seen.push(options);
-        return job('succeeded');
+        return batchJob('succeeded');
       },
       'batches/1',
       { clock, pollTimeoutMs: 5_000 },
@@ -159,7 +149,7 @@ describe('waitForBatchJob options', () => {
       const error = await waitForBatchJob(
         async () => {
           polls++;
-          return job('running');
+          return batchJob('running');
         },
         'batches/1',
         { pollIntervalMs: 1, ...(options as object) },

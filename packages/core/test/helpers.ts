@@ -4,6 +4,7 @@
  */
 
 import { expect, vi } from 'vitest';
+import type { BatchJob, BatchJobCallOptions, BatchJobState } from '../src/batch-jobs.js';
 import type { Clock } from '../src/engine/clock.js';
 import { InvalidArgumentError, InvalidResponseError } from '../src/errors.js';
 import type { RerankingCapabilities, RerankingModel, RerankRequest, RerankResponse } from '../src/rerank.js';
@@ -383,4 +384,30 @@ export class ScriptedReranker implements RerankingModel {
   get requests(): RerankRequest[] {
     return this.calls.map((call) => call.request);
   }
+}
+
+/** A batch job `batches/1` of one pending request in `state`. */
+export function batchJob(state: BatchJobState): BatchJob {
+  return {
+    id: 'batches/1',
+    provider: 'p',
+    modelId: 'm',
+    state,
+    requestCounts: { total: 1, succeeded: 0, failed: 0, pending: 1 },
+  };
+}
+
+/**
+ * A batch job `get` that answers each poll from `script` (a state, or an error to throw; the last entry
+ * answers every later poll), recording each poll's id, options and time.
+ */
+export function scriptedBatchGet(script: (BatchJobState | Error)[], clock: VirtualClock) {
+  const polls: { id: string; options: BatchJobCallOptions; at: number }[] = [];
+  const get = async (id: string, options: BatchJobCallOptions): Promise<BatchJob> => {
+    polls.push({ id, options, at: clock.now() });
+    const next = script[Math.min(polls.length - 1, script.length - 1)]!;
+    if (next instanceof Error) throw next;
+    return batchJob(next);
+  };
+  return { get, polls };
 }
