@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Batch } from '../src/engine/batcher.js';
 import type { AttemptAnswered, LimiterPermit, LimiterRequest, RateLimiter } from '../src/engine/limiter.js';
 import { type PoolSource, runPool } from '../src/engine/pool.js';
-import { type AttemptPolicy, withRetries } from '../src/engine/retry.js';
+import { withRetries } from '../src/engine/retry.js';
 import { type JobAdapter, runJob, Tally } from '../src/engine/runner.js';
 import type { Progress } from '../src/engine/settings.js';
 import {
@@ -20,7 +20,16 @@ import {
   TimeoutError,
 } from '../src/errors.js';
 import type { Warning } from '../src/types.js';
-import { deferred, rejection, tick, until, VirtualClock, waitForAbort } from './helpers.js';
+import {
+  attemptPolicy,
+  deferred,
+  noAnswer,
+  rejection,
+  tick,
+  until,
+  VirtualClock,
+  waitForAbort,
+} from './helpers.js';
 
 /** Everything a limiter was asked and told, in order. */
 type LimiterEvent =
@@ -58,24 +67,6 @@ function recordingLimiter(gate?: () => Promise<void>) {
   return { limiter, events, outcomes };
 }
 
-function policyWith(
-  overrides: Partial<AttemptPolicy> & Pick<AttemptPolicy, 'limiter' | 'clock'>,
-): AttemptPolicy {
-  return {
-    provider: 'p',
-    modelId: 'm',
-    maxRetries: 3,
-    maxRetryDelayMs: 60_000,
-    timeoutMs: 60_000,
-    exactTokens: false,
-    onRetry: undefined,
-    onWait: undefined,
-    ...overrides,
-  };
-}
-
-const noAnswer = (): AttemptAnswered => ({ reportedTokens: undefined, headers: {} });
-
 afterEach(() => {
   vi.useRealTimers();
   vi.restoreAllMocks();
@@ -94,7 +85,7 @@ describe('withRetries: a model that ignores its signal', () => {
     const { limiter } = recordingLimiter();
     let settled = false;
     const pending = withRetries(
-      policyWith({ limiter, clock: new VirtualClock({ random: [0] }), maxRetries: 0, timeoutMs: 1_000 }),
+      attemptPolicy({ limiter, clock: new VirtualClock({ random: [0] }), maxRetries: 0, timeoutMs: 1_000 }),
       1,
       new AbortController().signal,
       () => new Promise<never>(() => {}),
@@ -120,7 +111,7 @@ describe('withRetries: a model that ignores its signal', () => {
     const reason = new Error('the caller gave up');
     let settled = false;
     const pending = withRetries(
-      policyWith({ limiter, clock: new VirtualClock({ random: [0] }), maxRetries: 0, timeoutMs: 1_000 }),
+      attemptPolicy({ limiter, clock: new VirtualClock({ random: [0] }), maxRetries: 0, timeoutMs: 1_000 }),
       1,
       controller.signal,
       () => new Promise<never>(() => {}),
@@ -142,7 +133,7 @@ describe('withRetries: a model that ignores its signal', () => {
     const { limiter } = recordingLimiter();
     const refused = new AuthenticationError('key revoked');
     const pending = withRetries(
-      policyWith({ limiter, clock: new VirtualClock({ random: [0] }), maxRetries: 0, timeoutMs: 1_000 }),
+      attemptPolicy({ limiter, clock: new VirtualClock({ random: [0] }), maxRetries: 0, timeoutMs: 1_000 }),
       1,
       new AbortController().signal,
       async (signal) => {
@@ -164,7 +155,7 @@ describe('withRetries: a model that ignores its signal', () => {
     const controller = new AbortController();
     const ended = new ConnectionError('socket closed');
     const pending = withRetries(
-      policyWith({ limiter, clock: new VirtualClock({ random: [0] }), maxRetries: 0, timeoutMs: 1_000 }),
+      attemptPolicy({ limiter, clock: new VirtualClock({ random: [0] }), maxRetries: 0, timeoutMs: 1_000 }),
       1,
       controller.signal,
       async (signal) => {
@@ -190,7 +181,7 @@ describe('withRetries: a late admission', () => {
     const reason = new Error('stop');
     let admitLater: (() => Promise<void>) | undefined;
     const pending = withRetries(
-      policyWith({ limiter, clock: new VirtualClock({ random: [0] }) }),
+      attemptPolicy({ limiter, clock: new VirtualClock({ random: [0] }) }),
       1,
       controller.signal,
       (signal, _timeoutMs, admit) => {
@@ -213,7 +204,7 @@ describe('withRetries: a late admission', () => {
     const reason = new Error('stop');
     let admission: Promise<void> | undefined;
     const pending = withRetries(
-      policyWith({ limiter, clock: new VirtualClock({ random: [0] }) }),
+      attemptPolicy({ limiter, clock: new VirtualClock({ random: [0] }) }),
       1,
       controller.signal,
       async (_signal, _timeoutMs, admit) => {
@@ -240,7 +231,7 @@ describe('withRetries: a late admission', () => {
     const { limiter, events } = recordingLimiter();
     let admitLater: (() => Promise<void>) | undefined;
     const value = await withRetries(
-      policyWith({ limiter, clock: new VirtualClock({ random: [0] }) }),
+      attemptPolicy({ limiter, clock: new VirtualClock({ random: [0] }) }),
       1,
       new AbortController().signal,
       async (_signal, _timeoutMs, admit) => {
@@ -272,7 +263,7 @@ describe('withRetries: what the limiter is asked and told', () => {
     ];
     let attempt = 0;
     const value = await withRetries(
-      policyWith({
+      attemptPolicy({
         limiter,
         clock,
         exactTokens: true,
@@ -314,7 +305,7 @@ describe('withRetries: what the limiter is asked and told', () => {
     const quota = new RateLimitError('quota', { statusCode: 429, quotaExhausted: true });
     await expect(
       withRetries(
-        policyWith({ limiter, clock: new VirtualClock({ random: [0.5] }) }),
+        attemptPolicy({ limiter, clock: new VirtualClock({ random: [0.5] }) }),
         1,
         new AbortController().signal,
         async () => {
@@ -332,7 +323,7 @@ describe('withRetries: what the limiter is asked and told', () => {
     const { limiter, outcomes } = recordingLimiter();
     const error = await rejection(
       withRetries(
-        policyWith({
+        attemptPolicy({
           limiter,
           clock: new VirtualClock({ random: [0.5] }),
           maxRetries: 0,
@@ -358,7 +349,7 @@ describe('withRetries: what the limiter is asked and told', () => {
     const reason = new Error('stop');
     const started = deferred();
     const pending = withRetries(
-      policyWith({ limiter, clock: new VirtualClock({ random: [0.5] }) }),
+      attemptPolicy({ limiter, clock: new VirtualClock({ random: [0.5] }) }),
       1,
       controller.signal,
       async (signal) => {
@@ -388,7 +379,7 @@ describe('withRetries: what the limiter is asked and told', () => {
     let calls = 0;
     const error = await rejection(
       withRetries(
-        policyWith({ limiter, clock: new VirtualClock({ random: [0.5] }) }),
+        attemptPolicy({ limiter, clock: new VirtualClock({ random: [0.5] }) }),
         1,
         controller.signal,
         async () => {
@@ -415,7 +406,7 @@ describe('withRetries: what the limiter is asked and told', () => {
     let calls = 0;
     const error = await rejection(
       withRetries(
-        policyWith({ limiter, clock: new VirtualClock({ random: [0.5] }) }),
+        attemptPolicy({ limiter, clock: new VirtualClock({ random: [0.5] }) }),
         1,
         controller.signal,
         async () => {
@@ -439,7 +430,7 @@ describe('withRetries: the attempt’s time', () => {
     const { limiter } = recordingLimiter(() => new Promise((resolve) => setTimeout(resolve, 5_000)));
     let settled = false;
     const pending = withRetries(
-      policyWith({ limiter, clock: new VirtualClock({ random: [0] }), maxRetries: 0, timeoutMs: 1_000 }),
+      attemptPolicy({ limiter, clock: new VirtualClock({ random: [0] }), maxRetries: 0, timeoutMs: 1_000 }),
       1,
       new AbortController().signal,
       async (signal, _timeoutMs, admit) => {
@@ -469,7 +460,7 @@ describe('withRetries: the attempt’s time', () => {
     vi.advanceTimersByTime(50_000);
     const { limiter } = recordingLimiter();
     const pending = withRetries(
-      policyWith({ limiter, clock: new VirtualClock({ random: [0] }), maxRetries: 0, timeoutMs: 1_000 }),
+      attemptPolicy({ limiter, clock: new VirtualClock({ random: [0] }), maxRetries: 0, timeoutMs: 1_000 }),
       1,
       new AbortController().signal,
       async (signal) => {
@@ -490,7 +481,7 @@ describe('withRetries: the attempt’s time', () => {
     const controller = new AbortController();
     let attemptSignal: AbortSignal | undefined;
     await withRetries(
-      policyWith({ limiter, clock: new VirtualClock({ random: [0] }) }),
+      attemptPolicy({ limiter, clock: new VirtualClock({ random: [0] }) }),
       1,
       controller.signal,
       async (signal) => {
@@ -508,7 +499,7 @@ describe('withRetries: the attempt’s time', () => {
     const { limiter, events } = recordingLimiter();
     let settled = false;
     const pending = withRetries(
-      policyWith({ limiter, clock: new VirtualClock({ random: [0] }), maxRetries: 0, timeoutMs: 1_000 }),
+      attemptPolicy({ limiter, clock: new VirtualClock({ random: [0] }), maxRetries: 0, timeoutMs: 1_000 }),
       1,
       new AbortController().signal,
       (signal) => waitForAbort(signal),
@@ -533,7 +524,7 @@ describe('withRetries: what the operation is given', () => {
       const given: [AbortSignal, number][] = [];
       const controller = new AbortController();
       await withRetries(
-        policyWith({ limiter, clock: new VirtualClock({ random: [0] }), timeoutMs: 4_321 }),
+        attemptPolicy({ limiter, clock: new VirtualClock({ random: [0] }), timeoutMs: 4_321 }),
         1,
         controller.signal,
         async (signal, timeoutMs) => {
@@ -555,7 +546,7 @@ describe('withRetries: one admission per attempt', () => {
   it('every admit() of one attempt waits for the same admission: one acquisition, one permit', async () => {
     const { limiter, events } = recordingLimiter();
     await withRetries(
-      policyWith({ limiter, clock: new VirtualClock({ random: [0] }) }),
+      attemptPolicy({ limiter, clock: new VirtualClock({ random: [0] }) }),
       3,
       new AbortController().signal,
       async (_signal, _timeoutMs, admit) => {
@@ -575,7 +566,7 @@ describe('withRetries: one admission per attempt', () => {
     const { limiter, events } = recordingLimiter(() => gate.promise);
     let admission: Promise<void> | undefined;
     const value = await withRetries(
-      policyWith({ limiter, clock: new VirtualClock({ random: [0] }) }),
+      attemptPolicy({ limiter, clock: new VirtualClock({ random: [0] }) }),
       3,
       new AbortController().signal,
       async (_signal, _timeoutMs, admit) => {
@@ -603,7 +594,7 @@ describe('withRetries: one admission per attempt', () => {
     const { limiter, events } = recordingLimiter(() => new Promise((resolve) => setTimeout(resolve, 20)));
     let sent = 0;
     const pending = withRetries(
-      policyWith({ limiter, clock: new VirtualClock({ random: [0] }) }),
+      attemptPolicy({ limiter, clock: new VirtualClock({ random: [0] }) }),
       3,
       controller.signal,
       async (_signal, _timeoutMs, admit) => {
@@ -633,7 +624,7 @@ describe('withRetries: hints that are not a wait', () => {
     const hints = [0, -1, Number.POSITIVE_INFINITY, Number.NaN];
     let attempt = 0;
     await withRetries(
-      policyWith({ limiter, clock, maxRetries: 4 }),
+      attemptPolicy({ limiter, clock, maxRetries: 4 }),
       1,
       new AbortController().signal,
       async () => {
@@ -935,7 +926,7 @@ describe('runJob', () => {
     const results: string[][] = [];
     for await (const done of runJob<string, string[]>({
       basics: {
-        policy: policyWith({ limiter, clock: new VirtualClock({ random: [0] }) }),
+        policy: attemptPolicy({ limiter, clock: new VirtualClock({ random: [0] }) }),
         concurrency: 1,
         counter: { exact: false, count: () => 1 },
       },
@@ -966,7 +957,7 @@ describe('runJob', () => {
     try {
       for await (const done of runJob<string, string[]>({
         basics: {
-          policy: policyWith({ limiter: recording.limiter, clock: new VirtualClock({ random: [0] }) }),
+          policy: attemptPolicy({ limiter: recording.limiter, clock: new VirtualClock({ random: [0] }) }),
           concurrency: 1,
           counter: { exact: false, count: () => 1 },
         },
@@ -1034,7 +1025,7 @@ describe('runJob', () => {
       const called: string[] = [];
       const job = runJob<string, string[]>({
         basics: {
-          policy: policyWith({ limiter, clock: new VirtualClock({ random: [0] }) }),
+          policy: attemptPolicy({ limiter, clock: new VirtualClock({ random: [0] }) }),
           concurrency: 2,
           counter: { exact: false, count: () => 1 },
         },

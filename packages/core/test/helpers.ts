@@ -6,9 +6,12 @@
 import { expect, vi } from 'vitest';
 import type { BatchJob, BatchJobCallOptions, BatchJobState } from '../src/batch-jobs.js';
 import type { Clock } from '../src/engine/clock.js';
+import type { AttemptAnswered } from '../src/engine/limiter.js';
+import type { AttemptPolicy } from '../src/engine/retry.js';
 import { InvalidArgumentError, InvalidResponseError } from '../src/errors.js';
 import type { RerankingCapabilities, RerankingModel, RerankRequest, RerankResponse } from '../src/rerank.js';
 import type { EmbeddingCapabilities, EmbeddingModel, EmbedRequest, EmbedResponse } from '../src/types.js';
+import { setWebAssemblyEnabled } from '../src/wasm/kernels.js';
 
 export interface Deferred<T> {
   promise: Promise<T>;
@@ -410,4 +413,34 @@ export function scriptedBatchGet(script: (BatchJobState | Error)[], clock: Virtu
     return batchJob(next);
   };
   return { get, polls };
+}
+
+/** An attempt policy for `withRetries`: three retries, one minute of timeout and of longest wait, no hooks. */
+export function attemptPolicy(
+  overrides: Partial<AttemptPolicy> & Pick<AttemptPolicy, 'limiter' | 'clock'>,
+): AttemptPolicy {
+  return {
+    provider: 'p',
+    modelId: 'm',
+    maxRetries: 3,
+    maxRetryDelayMs: 60_000,
+    timeoutMs: 60_000,
+    exactTokens: false,
+    onRetry: undefined,
+    onWait: undefined,
+    ...overrides,
+  };
+}
+
+/** An attempt's answer that reports no usage and no headers. */
+export const noAnswer = (): AttemptAnswered => ({ reportedTokens: undefined, headers: {} });
+
+/** Runs `run` with the WebAssembly kernels switched off, so only the JavaScript loops answer. */
+export function javascriptOnly<T>(run: () => T): T {
+  setWebAssemblyEnabled(false);
+  try {
+    return run();
+  } finally {
+    setWebAssemblyEnabled(true);
+  }
 }

@@ -10,14 +10,26 @@ import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MAX_TIMER_MS, sleep, systemClock } from '../src/engine/clock.js';
 import { embedMany } from '../src/engine/embed.js';
-import type { AttemptAnswered, LimiterPermit, LimiterRequest, RateLimiter } from '../src/engine/limiter.js';
+import type { LimiterPermit, LimiterRequest, RateLimiter } from '../src/engine/limiter.js';
 import { runPool } from '../src/engine/pool.js';
+import { withRetries } from '../src/engine/retry.js';
 import type { Progress } from '../src/engine/settings.js';
-import { type AttemptPolicy, withRetries } from '../src/engine/retry.js';
 import { untilAborted, watchCount, whenAborted } from '../src/engine/signal.js';
 import { InvalidRequestError, TimeoutError } from '../src/errors.js';
 import type { EmbedResponse, Warning } from '../src/types.js';
-import { deferred, numberedInputs, rejection, ScriptedModel, tick, until, VirtualClock, vectorFor, waitForAbort } from './helpers.js';
+import {
+  attemptPolicy,
+  deferred,
+  noAnswer,
+  numberedInputs,
+  rejection,
+  ScriptedModel,
+  tick,
+  until,
+  VirtualClock,
+  vectorFor,
+  waitForAbort,
+} from './helpers.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -40,24 +52,6 @@ function gatedLimiter(gate?: () => Promise<void>) {
   return { limiter, acquired };
 }
 
-function policyWith(
-  overrides: Partial<AttemptPolicy> & Pick<AttemptPolicy, 'limiter' | 'clock'>,
-): AttemptPolicy {
-  return {
-    provider: 'p',
-    modelId: 'm',
-    maxRetries: 0,
-    maxRetryDelayMs: 60_000,
-    timeoutMs: 60_000,
-    exactTokens: false,
-    onRetry: undefined,
-    onWait: undefined,
-    ...overrides,
-  };
-}
-
-const noAnswer = (): AttemptAnswered => ({ reportedTokens: undefined, headers: {} });
-
 /** Advances the faked timers by `ms` and lets what they woke settle. */
 async function advance(ms: number): Promise<void> {
   await vi.advanceTimersByTimeAsync(ms);
@@ -73,7 +67,7 @@ describe('an attempt admitted late keeps the time it used before admission, not 
     let admittedAt: number | undefined;
     let settled = false;
     const pending = withRetries(
-      policyWith({ limiter, clock: new VirtualClock({ random: [0] }), timeoutMs: 1_000 }),
+      attemptPolicy({ maxRetries: 0, limiter, clock: new VirtualClock({ random: [0] }), timeoutMs: 1_000 }),
       1,
       new AbortController().signal,
       async (_signal, _timeoutMs, admit) => {
@@ -107,7 +101,7 @@ describe('an attempt admitted late keeps the time it used before admission, not 
     await advance(10_000);
     const { limiter } = gatedLimiter();
     const pending = withRetries(
-      policyWith({ limiter, clock: new VirtualClock({ random: [0] }), timeoutMs: 1_000 }),
+      attemptPolicy({ maxRetries: 0, limiter, clock: new VirtualClock({ random: [0] }), timeoutMs: 1_000 }),
       1,
       new AbortController().signal,
       async (_signal, _timeoutMs, admit) => {
@@ -323,8 +317,16 @@ describe('the pool', () => {
 
 describe('a job’s warnings', () => {
   it('are kept once each by type, setting and message: the same words about two settings are two warnings', async () => {
-    const aboutDimensions = { type: 'unsupported-setting', setting: 'dimensions', message: 'ignored' } as const;
-    const aboutOutputType = { type: 'unsupported-setting', setting: 'outputType', message: 'ignored' } as const;
+    const aboutDimensions = {
+      type: 'unsupported-setting',
+      setting: 'dimensions',
+      message: 'ignored',
+    } as const;
+    const aboutOutputType = {
+      type: 'unsupported-setting',
+      setting: 'outputType',
+      message: 'ignored',
+    } as const;
     const model = new ScriptedModel({
       capabilities: { maxInputsPerCall: 1 },
       respond: (call) => ({
@@ -371,7 +373,10 @@ describe('a model’s answer without response details', () => {
   it('is taken as any answer: its vectors come back', async () => {
     const model = new ScriptedModel({
       respond: (call) =>
-        ({ embeddings: call.inputs.map((input) => vectorFor(input)), warnings: [] }) as unknown as EmbedResponse,
+        ({
+          embeddings: call.inputs.map((input) => vectorFor(input)),
+          warnings: [],
+        }) as unknown as EmbedResponse,
     });
     const result = await embedMany({ model, inputs: ['1', '2'], concurrency: 1 });
     expect(result.embeddings).toEqual([vectorFor('1'), vectorFor('2')]);

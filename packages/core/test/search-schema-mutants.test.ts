@@ -22,7 +22,13 @@ import {
   setWebAssemblyEnabled,
   wasmKernels,
 } from '../src/wasm/kernels.js';
-import { instancesShortOfMemory, ScriptedModel, seededRandom, thrownInvalidArgument } from './helpers.js';
+import {
+  instancesShortOfMemory,
+  javascriptOnly,
+  ScriptedModel,
+  seededRandom,
+  thrownInvalidArgument,
+} from './helpers.js';
 
 type KernelName = 'dots_f32' | 'squares_f32' | 'dots_i8' | 'hamming';
 
@@ -64,15 +70,6 @@ function kernelCalls(name: KernelName, run: () => unknown): number {
     run,
   );
   return calls;
-}
-
-function javascriptOnly<T>(run: () => T): T {
-  setWebAssemblyEnabled(false);
-  try {
-    return run();
-  } finally {
-    setWebAssemblyEnabled(true);
-  }
 }
 
 function randomFloat32(random: () => number, length: number): Float32Array {

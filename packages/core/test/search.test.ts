@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '../src/errors.js';
 import { keptCopyBytes, type ScoredIndex, topK, topKHamming, topKInt8 } from '../src/search/top-k.js';
 import { cosineSimilarity, dot, hammingDistance } from '../src/vectors.js';
 import { setWebAssemblyEnabled, WORK_START, wasmKernels } from '../src/wasm/kernels.js';
-import { instancesShortOfMemory, seededRandom } from './helpers.js';
+import { instancesShortOfMemory, javascriptOnly, seededRandom } from './helpers.js';
 
 function randomFloat32(random: () => number, length: number): Float32Array {
   return Float32Array.from({ length }, () => (random() - 0.5) * 2);
@@ -22,16 +22,6 @@ function slabs(random: () => number, count: number, dimensions: number, perSlab:
       out.push(slab.subarray(offset, offset + dimensions));
   }
   return out;
-}
-
-/** Runs `run` with the WebAssembly kernels switched off, so only the JavaScript loops answer. */
-function javascriptOnly<T>(run: () => T): T {
-  setWebAssemblyEnabled(false);
-  try {
-    return run();
-  } finally {
-    setWebAssemblyEnabled(true);
-  }
 }
 
 /** Counts calls of one kernel export while `run` runs (proves which path answered). */
