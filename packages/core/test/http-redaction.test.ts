@@ -218,7 +218,6 @@ describe('redact: in one pass over any text', () => {
     ['letters, digits and dots', 'ab1.'.repeat(50_000)],
     ['backslashes', '\\'.repeat(200_000)],
     ['backslashes before a quote', `${'\\'.repeat(199_999)}"`],
-    ['quoted credential names', '\\"password\\" '.repeat(16_000)],
   ])('200 KB of %s in well under 3 s', { timeout: 120_000 }, (_name, text) => {
     const started = performance.now();
     expect(redact(text, ['sk-test-secret-123456'])).toBe(text);

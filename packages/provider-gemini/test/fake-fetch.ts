@@ -1,4 +1,5 @@
 import type { FetchFunction } from '@embedkit/core/provider';
+import { expect } from 'vitest';
 
 /** A fake key in Gemini's shape; no message, body or URL may contain it. */
 export const FAKE_KEY = 'AIza-test-key-fake-000000000000000000';
@@ -66,4 +67,14 @@ export function fakeFetch(reply: FakeReply[] | ((request: SentRequest, index: nu
 /** `count` values: `head` first, then zeros. */
 export function values(count: number, head: number[]): number[] {
   return [...head, ...new Array<number>(count - head.length).fill(0)];
+}
+
+/** The error `promise` rejects with; the test fails if it fulfils. */
+export async function failure(promise: Promise<unknown>): Promise<Error & Record<string, unknown>> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error & Record<string, unknown>;
+  }
+  return expect.fail('the call had to fail');
 }

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { GeminiCreatedBatchJob, GeminiModelConfig } from '../src/gemini-embedding-model.js';
 import { geminiCapabilities } from '../src/gemini-options.js';
 import { createGemini, GeminiBatchEmbeddingJobs } from '../src/index.js';
-import { FAKE_KEY, type FakeReply, fakeFetch, values } from './fake-fetch.js';
+import { FAKE_KEY, type FakeReply, failure, fakeFetch, values } from './fake-fetch.js';
 
 /** When set, the decoder the batch jobs use throws it (the real one runs otherwise). */
 const decoder = vi.hoisted(() => ({ failure: undefined as Error | undefined }));
@@ -65,15 +65,6 @@ const embedded = (head: number[], key?: unknown, length = 128) => ({
 
 const first = (vector: Float32Array | Int8Array | Uint8Array | null) => (vector === null ? null : vector[0]);
 const unnormalized = { providerOptions: { gemini: { normalize: false } } };
-
-async function failure(promise: Promise<unknown>): Promise<Error & Record<string, unknown>> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & Record<string, unknown>;
-  }
-  return expect.fail('the call had to fail');
-}
 
 /** A batch-job client over `created` (what its provider remembers), answering every request with `reply`. */
 function clientOver(created: Map<string, GeminiCreatedBatchJob>, reply: Parameters<typeof fakeFetch>[0]) {

@@ -4,7 +4,7 @@ import { InvalidResponseError } from '@embedkit/core/provider';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeGeminiVectors } from '../src/gemini-embedding-model.js';
 import { createGemini } from '../src/index.js';
-import { FAKE_KEY, type FakeReply, fakeFetch, values } from './fake-fetch.js';
+import { FAKE_KEY, type FakeReply, failure, fakeFetch, values } from './fake-fetch.js';
 
 /** When set, the decoder the batch jobs use fails with this message (the real one runs otherwise). */
 const decoder = vi.hoisted(() => ({ failure: undefined as string | undefined }));
@@ -49,15 +49,6 @@ function operation(state: string, extra: Record<string, unknown> = {}, top: Reco
       ...top,
     },
   } satisfies FakeReply;
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error & Record<string, unknown>> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & Record<string, unknown>;
-  }
-  return expect.fail('the call had to fail');
 }
 
 describe('create', () => {

@@ -3,7 +3,7 @@ import { embedMany, type InputType, type RetryEvent } from '@embedkit/core';
 import { checkEmbedRequest } from '@embedkit/core/provider';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createGemini, GEMINI_MODELS, parseGeminiError } from '../src/index.js';
-import { FAKE_KEY, type FakeReply, fakeFetch, values } from './fake-fetch.js';
+import { FAKE_KEY, type FakeReply, failure, fakeFetch, values } from './fake-fetch.js';
 
 const BASE = 'https://generativelanguage.googleapis.com/v1beta/models/gemini-embedding-001';
 const MODEL = 'models/gemini-embedding-001';
@@ -30,15 +30,6 @@ function echo(vector: (text: string) => number[]) {
       };
     return { body: { embedding: { values: vector(body.content!.parts[0]!.text) } } };
   };
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error & Record<string, unknown>> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & Record<string, unknown>;
-  }
-  return expect.fail('the call had to fail');
 }
 
 afterEach(() => {

@@ -4,7 +4,7 @@ const REDACTED = '[REDACTED]';
  * Most backslashes an escape is taken to carry: a backslash inside four levels of JSON texts, one quoted
  * in the next, is written with 16. A bound, not a limit on what is found: a longer run of backslashes is
  * tried from at most this many of its characters, where an unbounded count tried it from each of them, in
- * time that grew with the square of its length (200 KB of backslashes took over a minute).
+ * time that grew with the square of its length (200 KB of backslashes took about 50 s).
  */
 const MAX_ESCAPES = 16;
 
@@ -97,7 +97,11 @@ export function isSecretFieldName(name: string): boolean {
   return SECRET_FIELD_NAME_SET.has(name.toLowerCase());
 }
 
-const parameterNames = SECRET_PARAMETER_NAMES.map((name) => name.replace(/[-_]/g, '[-_]?')).join('|');
+/** An alternation of `names` for a pattern, each spelled with `-`, `_` or nothing between its words. */
+const anySpelling = (names: readonly string[]) =>
+  names.map((name) => name.replace(/[-_]/g, '[-_]?')).join('|');
+
+const parameterNames = anySpelling(SECRET_PARAMETER_NAMES);
 
 /**
  * `name=value` for a secret name, at a parameter boundary: the start, anything that is not part of a
@@ -117,7 +121,7 @@ const SECRET_PARAMETER = new RegExp(
  * (`\"client_secret\": \"`). The value itself is found by `redactSecretFields`.
  */
 const SECRET_FIELD = new RegExp(
-  `(\\\\{0,${MAX_ESCAPES}})(["'])(?:${SECRET_FIELD_NAMES.map((name) => name.replace(/[-_]/g, '[-_]?')).join('|')})\\1\\2\\s*:\\s*\\1\\2`,
+  `(\\\\{0,${MAX_ESCAPES}})(["'])(?:${anySpelling(SECRET_FIELD_NAMES)})\\1\\2\\s*:\\s*\\1\\2`,
   'gi',
 );
 
