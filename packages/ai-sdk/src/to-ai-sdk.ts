@@ -18,6 +18,7 @@ import {
   type Warning,
 } from '@embedkit/core';
 import {
+  describeValue,
   EMBED_SETTING_NAMES,
   omitSettingNames,
   readProviderOptions,
@@ -114,7 +115,7 @@ export function toAISDK(model: EmbeddingModel, settings: ToAISDKSettings = {}): 
     )
   ) {
     throw new InvalidArgumentError(
-      `maxEmbeddingsPerCall must be a whole number from 1, or Infinity; got ${String(maxEmbeddingsPerCall)}.`,
+      `maxEmbeddingsPerCall must be a whole number from 1, or Infinity; got ${describeValue(maxEmbeddingsPerCall)}.`,
       { argument: 'maxEmbeddingsPerCall' },
     );
   }
@@ -122,7 +123,7 @@ export function toAISDK(model: EmbeddingModel, settings: ToAISDKSettings = {}): 
   // Checked here, not by the engine: the engine only ever sees the share of it one job holds.
   if (!(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= MAX_CONCURRENCY)) {
     throw new InvalidArgumentError(
-      `concurrency must be a whole number from 1 to ${MAX_CONCURRENCY.toLocaleString('en-US')}, got ${String(concurrency)}.`,
+      `concurrency must be a whole number from 1 to ${MAX_CONCURRENCY.toLocaleString('en-US')}, got ${describeValue(concurrency)}.`,
       { argument: 'concurrency' },
     );
   }

@@ -99,6 +99,24 @@ describe('toAISDK concurrency: requests in flight over every doEmbed of one mode
     }
     expect(() => toAISDK(mock, { concurrency: 10_000 })).not.toThrow();
   });
+
+  it('shows a number given as text quoted when it refuses it', () => {
+    const mock = new MockEmbeddingModel();
+    const refusal = (run: () => unknown) => {
+      try {
+        run();
+      } catch (error) {
+        return error as InvalidArgumentError;
+      }
+      throw new Error('not refused');
+    };
+    expect(refusal(() => toAISDK(mock, { concurrency: '4' as never })).message).toBe(
+      'concurrency must be a whole number from 1 to 10,000, got "4".',
+    );
+    expect(refusal(() => toAISDK(mock, { maxEmbeddingsPerCall: '64' as never })).message).toBe(
+      'maxEmbeddingsPerCall must be a whole number from 1, or Infinity; got "64".',
+    );
+  });
 });
 
 describe('toAISDK concurrency: waiting for a free request', () => {

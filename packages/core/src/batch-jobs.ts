@@ -3,6 +3,7 @@
  * (often hours, at a lower price), then read every vector back in input order with per-item errors.
  * A provider implements `BatchEmbeddingJobs`; `waitForBatchJob` is the polling loop they all share.
  */
+import { checkPositiveNumber, checkWholeNumber } from './argument-checks.js';
 import { type Clock, MAX_TIMER_MS, systemClock } from './engine/clock.js';
 import type { RateLimiter } from './engine/limiter.js';
 import { withRetries } from './engine/retry.js';
@@ -12,11 +13,10 @@ import {
   checkProviderOptions,
   checkSettingsObject,
   checkSignal,
-  checkWholeNumber,
   jobBasics,
 } from './engine/settings.js';
 import { onAbort } from './engine/signal.js';
-import { abortReason, EmbedKitError, InvalidArgumentError, TimeoutError } from './errors.js';
+import { abortReason, EmbedKitError, TimeoutError } from './errors.js';
 import { checkHeaders } from './http/headers.js';
 import { refuseUnknownSettings, type SettingNames } from './setting-names.js';
 import type { Embedding, EmbedInput, InputType, Warning } from './types.js';
@@ -166,14 +166,6 @@ const DEFAULT_MAX_POLL_INTERVAL_MS = 60_000;
 const DEFAULT_MAX_CONSECUTIVE_ERRORS = 3;
 const BACKOFF_FACTOR = 1.5;
 
-function positive(value: number | undefined, name: string): void {
-  if (value !== undefined && !(typeof value === 'number' && value > 0 && Number.isFinite(value))) {
-    throw new InvalidArgumentError(`${name} must be a finite number > 0, got ${String(value)}.`, {
-      argument: name,
-    });
-  }
-}
-
 const CALL_OPTIONS: SettingNames<BatchJobCallOptions> = {
   signal: true,
   timeoutMs: true,
@@ -290,17 +282,13 @@ export async function waitForBatchJob(
   options: WaitForBatchJobOptions = {},
 ): Promise<BatchJob> {
   checkCallOptions(options, 'wait(id, { pollIntervalMs, timeoutMs, onProgress })', 'wait', WAIT_OPTIONS);
-  positive(options.pollIntervalMs, 'pollIntervalMs');
-  positive(options.maxPollIntervalMs, 'maxPollIntervalMs');
-  positive(options.timeoutMs, 'timeoutMs');
+  checkPositiveNumber(options.pollIntervalMs, 'pollIntervalMs');
+  checkPositiveNumber(options.maxPollIntervalMs, 'maxPollIntervalMs');
+  checkPositiveNumber(options.timeoutMs, 'timeoutMs');
   checkWholeNumber(options.pollTimeoutMs, 'pollTimeoutMs', 1, MAX_TIMER_MS);
   checkCallback(options.onProgress, 'onProgress');
+  checkWholeNumber(options.maxConsecutiveErrors, 'maxConsecutiveErrors', 1);
   const maxErrors = options.maxConsecutiveErrors ?? DEFAULT_MAX_CONSECUTIVE_ERRORS;
-  if (!Number.isInteger(maxErrors) || maxErrors < 1) {
-    throw new InvalidArgumentError(`maxConsecutiveErrors must be a whole number ≥ 1, got ${maxErrors}.`, {
-      argument: 'maxConsecutiveErrors',
-    });
-  }
   const clock = options.clock ?? systemClock;
   const { signal, timeoutMs } = options;
   const maxInterval = options.maxPollIntervalMs ?? DEFAULT_MAX_POLL_INTERVAL_MS;

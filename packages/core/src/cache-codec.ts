@@ -10,6 +10,7 @@
  *   bytes 16-   the elements, little-endian
  */
 
+import { describeValue } from './argument-checks.js';
 import { InvalidArgumentError } from './errors.js';
 import { refuseUnknownSettings, type SettingNames } from './setting-names.js';
 import type { Embedding } from './types.js';
@@ -46,7 +47,7 @@ export function encodeEmbedding(embedding: Embedding, options: EncodeEmbeddingOp
   // NaN or a string would write an entry that is expired at once, every time.
   if (expiresAt !== undefined && !(typeof expiresAt === 'number' && Number.isFinite(expiresAt))) {
     throw new InvalidArgumentError(
-      `expiresAt must be a time in epoch milliseconds, got ${typeof expiresAt === 'string' ? JSON.stringify(expiresAt) : String(expiresAt)}.`,
+      `expiresAt must be a time in epoch milliseconds, got ${describeValue(expiresAt)}.`,
       { argument: 'expiresAt' },
     );
   }

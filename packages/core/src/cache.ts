@@ -1,5 +1,6 @@
+import { checkWholeNumber } from './argument-checks.js';
 import { answerSource, type VectorExpectation, vectorExpectation, vectorProblem } from './engine/checks.js';
-import { checkCallback, checkWholeNumber } from './engine/settings.js';
+import { checkCallback } from './engine/settings.js';
 import { untilAborted } from './engine/signal.js';
 import { InvalidArgumentError, InvalidResponseError, reindexInput } from './errors.js';
 import type { EmbeddingModelMiddleware } from './middleware.js';

@@ -4,6 +4,7 @@
  * `EmbeddingModel` that also implements `doEmbedContextualized`; `embedContextualized` is the engine side.
  */
 
+import { checkWholeNumber } from './argument-checks.js';
 import { arraySource, Packer, planBatches } from './engine/batcher.js';
 import { answerSource, checkVectors, observeLength, vectorExpectation } from './engine/checks.js';
 import { type JobAdapter, runJob, Tally } from './engine/runner.js';
@@ -13,7 +14,6 @@ import {
   type CallSettings,
   checkSettingsObject,
   checkVectorSettings,
-  checkWholeNumber,
   jobBasics,
 } from './engine/settings.js';
 import { InvalidArgumentError, InvalidResponseError } from './errors.js';

@@ -4,6 +4,7 @@
  * provider imports from one place. Applications use `@embedkit/core`.
  */
 
+export { describeValue } from './argument-checks.js';
 export type {
   BatchEmbeddingJobs,
   BatchJob,

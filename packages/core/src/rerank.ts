@@ -4,6 +4,7 @@
  * the same retries, rate limits, errors and abort handling as embedding.
  */
 
+import { checkWholeNumber } from './argument-checks.js';
 import { arraySource, Packer, planBatches } from './engine/batcher.js';
 import { answerSource } from './engine/checks.js';
 import type { RateLimiter } from './engine/limiter.js';
@@ -14,7 +15,6 @@ import {
   type CallSettings,
   checkBoolean,
   checkSettingsObject,
-  checkWholeNumber,
   jobBasics,
 } from './engine/settings.js';
 import { InvalidArgumentError, InvalidResponseError } from './errors.js';

@@ -284,7 +284,7 @@ describe('sendBatchJobRequest', () => {
       sendBatchJobRequest({ provider: 'acme', modelId: 'embed-1' }, 'cancel', 'x' as never, async () => 'ok'),
     );
     expect(error.message).toBe(
-      'Call it with one settings object, cancel(id, { signal, timeoutMs }); got string.',
+      'Call it with one settings object, cancel(id, { signal, timeoutMs }); got "x".',
     );
   });
 

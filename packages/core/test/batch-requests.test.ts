@@ -139,12 +139,12 @@ describe('retries', () => {
 describe('options', () => {
   it.each([
     ['signal: {}', { signal: {} }, 'signal', 'signal must be an AbortSignal, got an empty object.'],
-    ['signal: "x"', { signal: 'x' }, 'signal', 'signal must be an AbortSignal, got string.'],
+    ['signal: "x"', { signal: 'x' }, 'signal', 'signal must be an AbortSignal, got "x".'],
     [
       'providerOptions: "x"',
       { providerOptions: 'x' },
       'providerOptions',
-      'providerOptions must be an object of provider names to options, like { gemini: { normalize: false } }; got string.',
+      'providerOptions must be an object of provider names to options, like { gemini: { normalize: false } }; got "x".',
     ],
     [
       'clock: {}',
@@ -174,7 +174,7 @@ describe('options', () => {
       'options that are a string',
       'x',
       'settings',
-      'Call it with one settings object, get(id, { signal, timeoutMs }); got string.',
+      'Call it with one settings object, get(id, { signal, timeoutMs }); got "x".',
     ],
   ])('%s is an InvalidArgumentError before anything is sent', async (_label, options, argument, message) => {
     const { send, attempts } = scripted(['done']);

@@ -122,8 +122,8 @@ describe('waitForBatchJob timeoutMs', () => {
 describe('waitForBatchJob options', () => {
   it.each([
     ['signal: {}', { signal: {} }, 'signal', 'signal must be an AbortSignal, got an empty object.'],
-    ['signal: "x"', { signal: 'x' }, 'signal', 'signal must be an AbortSignal, got string.'],
-    ['onProgress: 5', { onProgress: 5 }, 'onProgress', 'onProgress must be a function, got number.'],
+    ['signal: "x"', { signal: 'x' }, 'signal', 'signal must be an AbortSignal, got "x".'],
+    ['onProgress: 5', { onProgress: 5 }, 'onProgress', 'onProgress must be a function, got 5.'],
     [
       'clock: {}',
       { clock: {} },
@@ -134,7 +134,7 @@ describe('waitForBatchJob options', () => {
       'providerOptions: "x"',
       { providerOptions: 'x' },
       'providerOptions',
-      'providerOptions must be an object of provider names to options, like { gemini: { normalize: false } }; got string.',
+      'providerOptions must be an object of provider names to options, like { gemini: { normalize: false } }; got "x".',
     ],
     [
       'pollTimeoutMs: 0',

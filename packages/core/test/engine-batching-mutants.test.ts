@@ -543,7 +543,7 @@ describe('embedMany and embed', () => {
       await expect(embedMany({ model, inputs: ['1'], maxInputsPerCall: value })).rejects.toMatchObject({
         name: 'InvalidArgumentError',
         argument: 'maxInputsPerCall',
-        message: `maxInputsPerCall must be a whole number from 1 to 9,007,199,254,740,991, got ${value}.`,
+        message: `maxInputsPerCall must be a whole number ≥ 1, got ${value}.`,
       });
       expect(model.calls).toHaveLength(0);
     },

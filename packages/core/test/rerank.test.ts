@@ -127,7 +127,7 @@ describe('rerank', () => {
       truncate: 'false' as unknown as boolean,
     }).catch((caught: unknown) => caught);
     expect(InvalidArgumentError.isInstance(error)).toBe(true);
-    expect((error as InvalidArgumentError).message).toBe('truncate must be true or false, got string.');
+    expect((error as InvalidArgumentError).message).toBe('truncate must be true or false, got "false".');
     expect(model.calls).toHaveLength(0);
   });
 

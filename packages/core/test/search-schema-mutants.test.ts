@@ -256,7 +256,7 @@ for (const backend of ['webassembly', 'javascript'] as const) {
       [
         'an empty metric',
         () => topK([1, 0], [new Float32Array(2)], 1, { metric: '' as never }),
-        "metric must be 'cosine' or 'dot', got .",
+        "metric must be 'cosine' or 'dot', got an empty string.",
       ],
       [
         'a corpus that is a typed array, not an array of vectors',

@@ -836,7 +836,7 @@ describe('search arguments', () => {
     [
       'an unknown metric (it ran as dot)',
       () => topK([1, 0], [new Float32Array(2)], 1, { metric: 'euclid' as never }),
-      "metric must be 'cosine' or 'dot', got euclid.",
+      "metric must be 'cosine' or 'dot', got \"euclid\".",
     ],
     [
       'no int8 corpus',

@@ -131,7 +131,7 @@ describe('the call itself', () => {
       "embedContextualized('x')",
       () => embedContextualized('x' as never),
       'embedContextualized({ model, documents })',
-      'string',
+      '"x"',
     ],
   ])('%s is an InvalidArgumentError showing the form (it was a TypeError)', async (_call, run, form, got) => {
     const error = await run().catch((caught: unknown) => caught);
@@ -173,7 +173,7 @@ describe('dimensions of the wrong type', () => {
       (scripted) => embed({ model: scripted, input: 'a', dimensions: '256' as unknown as number }),
       model,
     );
-    expect(error.message).toBe('dimensions must be a number, got string; use 1 to 1536.');
+    expect(error.message).toBe('dimensions must be a number, got "256"; use 1 to 1536.');
   });
 });
 
@@ -264,9 +264,15 @@ describe('requestJson: what every request passes', () => {
     expect(sent).toHaveLength(0);
   });
 
-  it.each([[-1], [0], [1.5], [Number.NaN], ['1k']])(
+  it.each([
+    [-1, '-1'],
+    [0, '0'],
+    [1.5, '1.5'],
+    [Number.NaN, 'NaN'],
+    ['1k', '"1k"'],
+  ])(
     'maxResponseBytes %s is refused without a request (NaN and strings used to switch the cap off)',
-    async (limit) => {
+    async (limit, shown) => {
       const { fetch, sent } = recordingFetch(() => new Response('{}'));
       const error = await requestJson({
         transport: createFetchTransport(fetch),
@@ -277,7 +283,7 @@ describe('requestJson: what every request passes', () => {
       expect(InvalidArgumentError.isInstance(error)).toBe(true);
       expect((error as InvalidArgumentError).argument).toBe('maxResponseBytes');
       expect((error as InvalidArgumentError).message).toBe(
-        `acme: maxResponseBytes must be a whole number of bytes above 0, got ${String(limit)}.`,
+        `acme: maxResponseBytes must be a whole number of bytes above 0, got ${shown}.`,
       );
       expect(sent).toHaveLength(0);
     },

@@ -69,7 +69,7 @@ describe('clock', () => {
   it.each([
     ['an empty object', {}, 'an empty object'],
     ['an object without sleep', { now: () => 0 }, 'an object with now'],
-    ['a string', 'x', 'string'],
+    ['a string', 'x', '"x"'],
   ])(
     '%s is refused by every engine before a call (it threw "clock.now is not a function" mid-job)',
     async (_label, clock, described) => {
@@ -100,7 +100,7 @@ describe('clock', () => {
 
 describe('providerOptions', () => {
   it.each([
-    ['a string', 'x', 'providerOptions', 'string'],
+    ['a string', 'x', 'providerOptions', '"x"'],
     ['an array', [{ user: 'u' }], 'providerOptions', 'an array'],
     ['null', null, 'providerOptions', 'null'],
   ])(
@@ -123,7 +123,7 @@ describe('providerOptions', () => {
     for (const [, job] of run) {
       const error = await refusal(job({ providerOptions: { scripted: 'fast' } }));
       expect(error.argument).toBe('providerOptions.scripted');
-      expect(error.message).toBe('providerOptions.scripted must be an object of options, got string.');
+      expect(error.message).toBe('providerOptions.scripted must be an object of options, got "fast".');
     }
     expect(sent()).toBe(0);
   });

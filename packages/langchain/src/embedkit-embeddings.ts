@@ -10,6 +10,7 @@ import {
   type Warning,
 } from '@embedkit/core';
 import {
+  describeValue,
   EMBED_SETTING_NAMES,
   omitSettingNames,
   refuseUnknownSettings,
@@ -119,13 +120,13 @@ function checkParameters(params: EmbedkitEmbeddingsParams): void {
   if (maxConcurrency === undefined) return;
   if (!(Number.isInteger(maxConcurrency) && maxConcurrency >= 1 && maxConcurrency <= MAX_CONCURRENCY)) {
     throw new InvalidArgumentError(
-      `maxConcurrency (embedkit's concurrency) must be a whole number from 1 to ${MAX_CONCURRENCY.toLocaleString('en-US')}, got ${String(maxConcurrency)}.`,
+      `maxConcurrency (embedkit's concurrency) must be a whole number from 1 to ${MAX_CONCURRENCY.toLocaleString('en-US')}, got ${describeValue(maxConcurrency)}.`,
       { argument: 'maxConcurrency' },
     );
   }
   if (concurrency !== undefined && concurrency !== maxConcurrency) {
     throw new InvalidArgumentError(
-      `maxConcurrency (${maxConcurrency}) and concurrency (${String(concurrency)}) are one setting; give one of them.`,
+      `maxConcurrency (${maxConcurrency}) and concurrency (${describeValue(concurrency)}) are one setting; give one of them.`,
       { argument: 'maxConcurrency' },
     );
   }

@@ -76,6 +76,16 @@ describe("LangChain's maxConcurrency", () => {
       expect(thrown(() => new EmbedkitEmbeddings({ model, maxConcurrency })).argument).toBe('maxConcurrency');
     }
   });
+
+  it('a number given as text is shown quoted, not as the number it reads as', () => {
+    const model = new MockEmbeddingModel();
+    const error = thrown(() => new EmbedkitEmbeddings({ model, maxConcurrency: '4' as never }));
+    expect(error.message).toBe(
+      'maxConcurrency (embedkit\'s concurrency) must be a whole number from 1 to 10,000, got "4".',
+    );
+    const two = thrown(() => new EmbedkitEmbeddings({ model, maxConcurrency: 2, concurrency: '2' as never }));
+    expect(two.message).toBe('maxConcurrency (2) and concurrency ("2") are one setting; give one of them.');
+  });
 });
 
 describe('parameters EmbedkitEmbeddings does not have', () => {

@@ -936,12 +936,12 @@ describe('call options', () => {
   ];
   const bad: [string, Record<string, unknown>, string, string][] = [
     ['signal: {}', { signal: {} }, 'signal', 'signal must be an AbortSignal, got an empty object.'],
-    ['signal: "x"', { signal: 'x' }, 'signal', 'signal must be an AbortSignal, got string.'],
+    ['signal: "x"', { signal: 'x' }, 'signal', 'signal must be an AbortSignal, got "x".'],
     [
       'providerOptions: "x"',
       { providerOptions: 'x' },
       'providerOptions',
-      'providerOptions must be an object of provider names to options, like { gemini: { normalize: false } }; got string.',
+      'providerOptions must be an object of provider names to options, like { gemini: { normalize: false } }; got "x".',
     ],
     [
       'clock: {}',

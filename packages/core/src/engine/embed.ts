@@ -1,3 +1,4 @@
+import { checkWholeNumber } from '../argument-checks.js';
 import { abortReason, InvalidArgumentError } from '../errors.js';
 import { admittedEmbed } from '../middleware.js';
 import { refuseUnknownSettings, type SettingNames } from '../setting-names.js';
@@ -23,7 +24,6 @@ import {
   checkInput,
   checkSettingsObject,
   checkVectorSettings,
-  checkWholeNumber,
   EMBED_SETTING_NAMES,
   type EmbedSettings,
   jobBasics,

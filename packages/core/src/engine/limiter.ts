@@ -10,6 +10,7 @@
  * another after a pause.
  */
 
+import { checkPositiveNumber } from '../argument-checks.js';
 import { abortReason, InvalidArgumentError } from '../errors.js';
 import { headerNumber } from '../http/retry-after.js';
 import { refuseUnknownSettings, type SettingNames } from '../setting-names.js';
@@ -184,14 +185,6 @@ export function isRateLimiter(value: unknown): value is RateLimiter {
   return (
     typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[LIMITER_MARKER] === true
   );
-}
-
-function checkPerMinute(value: number | undefined, name: string): void {
-  if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value > 0)) {
-    throw new InvalidArgumentError(`${name} must be a finite number > 0, got ${String(value)}.`, {
-      argument: name,
-    });
-  }
 }
 
 let limiterCount = 0;
@@ -1042,8 +1035,8 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
       maxConcurrency: 'the calls in flight at once are each job’s concurrency setting',
     },
   });
-  checkPerMinute(options.requestsPerMinute, 'requestsPerMinute');
-  checkPerMinute(options.tokensPerMinute, 'tokensPerMinute');
+  checkPositiveNumber(options.requestsPerMinute, 'requestsPerMinute');
+  checkPositiveNumber(options.tokensPerMinute, 'tokensPerMinute');
   if (options.key !== undefined && (typeof options.key !== 'string' || options.key === '')) {
     throw new InvalidArgumentError('key must be a non-empty string.', { argument: 'key' });
   }

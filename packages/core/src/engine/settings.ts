@@ -1,3 +1,4 @@
+import { checkWholeNumber, describeValue } from '../argument-checks.js';
 import { InvalidArgumentError } from '../errors.js';
 import { checkHeaders, isPlainObject } from '../http/headers.js';
 import { refuseUnknownSettings, type SettingNames } from '../setting-names.js';
@@ -220,28 +221,13 @@ function checkedCounter(counter: TokenCounter): TokenCounter {
       const tokens = counter.count(input);
       if (!(typeof tokens === 'number' && Number.isFinite(tokens) && tokens >= 0)) {
         throw new InvalidArgumentError(
-          `tokenCounter.count returned ${typeof tokens === 'number' ? String(tokens) : describeValue(tokens)}; it must return a number of tokens, 0 or more.`,
+          `tokenCounter.count returned ${describeValue(tokens)}; it must return a number of tokens, 0 or more.`,
           { argument: 'tokenCounter' },
         );
       }
       return tokens;
     },
   };
-}
-
-/** A whole number in [minimum, maximum]; an `InvalidArgumentError` naming `name` otherwise. */
-export function checkWholeNumber(
-  value: number | undefined,
-  name: string,
-  minimum: number,
-  maximum = Number.MAX_SAFE_INTEGER,
-): void {
-  if (value !== undefined && !(Number.isInteger(value) && value >= minimum && value <= maximum)) {
-    throw new InvalidArgumentError(
-      `${name} must be a whole number from ${minimum} to ${maximum.toLocaleString('en-US')}, got ${String(value)}.`,
-      { argument: name },
-    );
-  }
 }
 
 /** Absent, or an `AbortSignal`: anything else would fail later as a network error, or not abort at all. */
@@ -419,7 +405,7 @@ export function checkVectorSettings(
   const outputType = settings.outputType ?? 'float';
   if (!OUTPUT_TYPES.includes(outputType)) {
     throw new InvalidArgumentError(
-      `outputType must be one of ${OUTPUT_TYPES.join(', ')}, got ${String(outputType)}.`,
+      `outputType must be one of ${OUTPUT_TYPES.join(', ')}, got ${describeValue(outputType)}.`,
       { argument: 'outputType' },
     );
   }
@@ -494,16 +480,6 @@ export function checkVectorSettings(
   return { warnings, inputType };
 }
 
-function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') {
-    const keys = Object.keys(value as object);
-    return keys.length === 0 ? 'an empty object' : `an object with ${keys.slice(0, 5).join(', ')}`;
-  }
-  return typeof value;
-}
-
 function isBytes(value: unknown): value is Uint8Array {
   return value instanceof Uint8Array;
 }
@@ -521,7 +497,7 @@ const IMAGE_PART = { type: true, url: true, data: true, mediaType: true } as con
 function checkMediaType(mediaType: unknown, what: string, argument: string): void {
   if (mediaType === undefined || (typeof mediaType === 'string' && mediaType.length > 0)) return;
   throw new InvalidArgumentError(
-    `${what} has a mediaType that is not a non-empty string such as "image/png"; got ${mediaType === '' ? 'an empty string' : describeValue(mediaType)}.`,
+    `${what} has a mediaType that is not a non-empty string such as "image/png"; got ${describeValue(mediaType)}.`,
     { argument: `${argument}.mediaType` },
   );
 }

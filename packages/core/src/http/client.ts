@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { createDefaultTransport } from '#default-transport';
+import { describeValue } from '../argument-checks.js';
 import {
   AuthenticationError,
   abortReason,
@@ -226,7 +227,7 @@ export async function requestJson(options: RequestJsonOptions): Promise<JsonResp
   const { maxResponseBytes } = options;
   if (maxResponseBytes !== undefined && !(Number.isSafeInteger(maxResponseBytes) && maxResponseBytes > 0)) {
     throw new InvalidArgumentError(
-      `${options.provider}: maxResponseBytes must be a whole number of bytes above 0, got ${String(maxResponseBytes)}.`,
+      `${options.provider}: maxResponseBytes must be a whole number of bytes above 0, got ${describeValue(maxResponseBytes)}.`,
       { argument: 'maxResponseBytes', provider: options.provider },
     );
   }

@@ -7,6 +7,7 @@
  * searched). Elsewhere JavaScript loops compute the same scores, bit for bit, in the same order.
  */
 
+import { describeValue } from '../argument-checks.js';
 import { InvalidArgumentError } from '../errors.js';
 import { refuseUnknownSettings, type SettingNames } from '../setting-names.js';
 import { cosineOfParts, dotUnchecked, hammingUnchecked, norm } from '../vectors.js';
@@ -168,10 +169,9 @@ function checkSearch(query: unknown, vectors: unknown, float: boolean): void {
 
 function checkK(k: number, corpusSize: number): number {
   if (!Number.isInteger(k) || k < 0)
-    throw new InvalidArgumentError(
-      `k must be a whole number ≥ 0, got ${typeof k === 'string' ? JSON.stringify(k) : String(k)}.`,
-      { argument: 'k' },
-    );
+    throw new InvalidArgumentError(`k must be a whole number ≥ 0, got ${describeValue(k)}.`, {
+      argument: 'k',
+    });
   return Math.min(k, corpusSize);
 }
 
@@ -516,7 +516,7 @@ export function topK(
   refuseUnknownSettings(options, TOP_K_OPTIONS, 'topK', { noun: 'option' });
   const metric = options.metric ?? 'cosine';
   if (metric !== 'cosine' && metric !== 'dot')
-    throw new InvalidArgumentError(`metric must be 'cosine' or 'dot', got ${String(metric)}.`, {
+    throw new InvalidArgumentError(`metric must be 'cosine' or 'dot', got ${describeValue(metric)}.`, {
       argument: 'metric',
     });
   const limit = checkK(k, vectors.length);
