@@ -1,5 +1,5 @@
 /**
- * The checks of number-valued arguments, and how every refusal shows the value it refused. One place, so
+ * The checks of number and boolean arguments, and how every refusal shows the value it refused. One place, so
  * that a message reads the same wherever the argument was given: `requestsPerMinute` read from the
  * environment as the text `"60"` is refused as `got "60"`, not as `got 60`, which reads as if the number
  * itself were wrong.
@@ -38,6 +38,15 @@ export function describeValue(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   const keys = Object.keys(value as object);
   return keys.length === 0 ? 'an empty object' : `an object with ${keys.slice(0, 5).join(', ')}`;
+}
+
+/** Absent, or true or false: a string such as 'false' would read as true. */
+export function checkBoolean(value: unknown, name: string): void {
+  if (value !== undefined && typeof value !== 'boolean') {
+    throw new InvalidArgumentError(`${name} must be true or false, got ${describeValue(value)}.`, {
+      argument: name,
+    });
+  }
 }
 
 /**

@@ -4,7 +4,7 @@
  * the same retries, rate limits, errors and abort handling as embedding.
  */
 
-import { checkWholeNumber } from './argument-checks.js';
+import { checkBoolean, checkWholeNumber } from './argument-checks.js';
 import { arraySource, Packer, planBatches } from './engine/batcher.js';
 import { answerSource } from './engine/checks.js';
 import type { RateLimiter } from './engine/limiter.js';
@@ -13,7 +13,6 @@ import {
   BORROWED_CALL_SETTINGS,
   CALL_SETTING_NAMES,
   type CallSettings,
-  checkBoolean,
   checkSettingsObject,
   jobBasics,
 } from './engine/settings.js';

@@ -191,7 +191,16 @@ export function record<T>(value: Schema<T>): Schema<Record<string, T>> {
     const out: Record<string, T> = {};
     for (const [key, item] of Object.entries(input)) {
       path.push(key);
-      out[key] = value.check(item, path, issues);
+      const checked = value.check(item, path, issues);
+      // An own "__proto__" key of a parsed body stays a key: assigned, it would set the result's prototype.
+      if (key === '__proto__')
+        Object.defineProperty(out, key, {
+          value: checked,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      else out[key] = checked;
       path.pop();
     }
     return out;
@@ -212,7 +221,8 @@ function objectOf<S extends Shape>(
     const out: Record<string, unknown> = unknownKeys === 'keep' ? { ...source } : {};
     for (const key of known) {
       const field = shape[key]!;
-      const value = source[key];
+      // Own keys only: a shape key named like a member of every object (`constructor`) is absent, not that member.
+      const value = Object.hasOwn(source, key) ? source[key] : undefined;
       if (value === undefined && field.optional) continue;
       path.push(key);
       out[key] = field.check(value, path, issues);

@@ -4,7 +4,7 @@
  * number 60 were refused), a long string by its length alone (it may be a credential given in the wrong
  * place), and an object, array, function or symbol by its kind. Each entry point that checks a number goes
  * through the one description: the limiter's budgets, the engine's whole-number settings, the batch wait's
- * intervals, the HTTP client's response cap, top-k's `k` and the cache codec's expiry.
+ * intervals, the HTTP client's response cap, top-k's `k` and `keepCopy` and the cache codec's expiry.
  */
 import { describe, expect, it } from 'vitest';
 import { checkPositiveNumber, checkWholeNumber, describeValue } from '../src/argument-checks.js';
@@ -15,7 +15,7 @@ import { createRateLimiter } from '../src/engine/limiter.js';
 import { requestJson } from '../src/http/client.js';
 import { createFetchTransport } from '../src/http/fetch-transport.js';
 import { describeValue as describeValueForProviders } from '../src/provider.js';
-import { topK } from '../src/search/top-k.js';
+import { topK, topKHamming, topKInt8 } from '../src/search/top-k.js';
 import {
   invalidArgumentOf,
   refusedBeforeAnyCall,
@@ -165,6 +165,22 @@ describe('every entry point shows a number given as text quoted', () => {
     expect(thrownInvalidArgument(() => topK([1], [[1]], 1, { metric: 'l2' as never })).message).toBe(
       "metric must be 'cosine' or 'dot', got \"l2\".",
     );
+  });
+
+  it('each search’s keepCopy, which a string would turn on whatever it says', () => {
+    const corpus = [Float32Array.of(1, 0)];
+    const bits = [Uint8Array.of(1)];
+    const runs: [() => unknown, string][] = [
+      [() => topK([1, 0], corpus, 1, { keepCopy: 'false' as never }), '"false"'],
+      [() => topKInt8(Int8Array.of(1, 0), [Int8Array.of(1, 0)], 1, { keepCopy: 'no' as never }), '"no"'],
+      [() => topKHamming(Uint8Array.of(1), bits, 1, { keepCopy: 0 as never }), '0'],
+    ];
+    for (const [run, shown] of runs) {
+      const error = thrownInvalidArgument(run);
+      expect(error.argument).toBe('keepCopy');
+      expect(error.message).toBe(`keepCopy must be true or false, got ${shown}.`);
+    }
+    expect(topK([1, 0], corpus, 1, { keepCopy: false })).toEqual([{ index: 0, score: 1 }]);
   });
 
   it('the cache codec’s expiry', () => {

@@ -231,7 +231,7 @@ describe('the clock', () => {
 });
 
 describe('the default token estimate without Node’s Buffer', () => {
-  it('counts UTF-8 bytes at every encoding edge as Buffer does, surrogate pairs as 4', async () => {
+  it('counts UTF-8 bytes at every encoding edge as Buffer does, surrogate pairs as 4 and a lone surrogate as 3', async () => {
     const expected = (text: string) => Buffer.byteLength(text, 'utf8');
     const texts = [
       '',
@@ -246,13 +246,20 @@ describe('the default token estimate without Node’s Buffer', () => {
       '\ue000',
       '\uffff',
       'aé€😀',
+      '\ud800',
+      '\udc00',
+      'a\udbffb',
+      '\udc00\ud800',
+      '\udc00\udc00',
+      '\ud800\ud800\udc00',
+      '😀\ud83d',
     ];
     const lengths = texts.map(expected);
     vi.resetModules();
     vi.stubGlobal('Buffer', undefined);
     const fresh = await import('../src/engine/token-counter.js');
     expect(texts.map((text) => fresh.utf8Length(text))).toEqual(lengths);
-    expect(lengths).toEqual([0, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 10]);
+    expect(lengths).toEqual([0, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 10, 3, 3, 5, 6, 6, 7, 7]);
     expect(fresh.estimateTokenCounter.count('aé€😀')).toBe(5);
   });
 });

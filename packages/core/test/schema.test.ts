@@ -115,6 +115,37 @@ describe('the schema kit: lenient on answers, strict on options', () => {
     }
   });
 
+  it('reads own keys only: a key named like a member of every object is absent unless the body has it', () => {
+    const shape = schema.object({ constructor: schema.optional(schema.string()), toString: schema.string() });
+    expect(issues(shape, {})).toEqual([
+      {
+        code: 'invalid_type',
+        expected: 'string',
+        path: ['toString'],
+        message: 'expected string, got undefined',
+      },
+    ]);
+    const parsed = shape.safeParse(JSON.parse('{"toString": "a"}'));
+    if (!parsed.success) throw new Error('refused');
+    expect(Object.keys(parsed.data)).toEqual(['toString']);
+    expect(shape.safeParse(JSON.parse('{"constructor": "c", "toString": "a"}'))).toEqual({
+      success: true,
+      data: { constructor: 'c', toString: 'a' },
+    });
+  });
+
+  it('a record keeps a body’s own "__proto__" key as a key, and the result’s prototype as it was', () => {
+    const parsed = schema.record(schema.number()).safeParse(JSON.parse('{"a": 1, "__proto__": {"b": 2}}'));
+    expect(parsed.success).toBe(false);
+    const result = schema.record(schema.unknown()).safeParse(JSON.parse('{"a": 1, "__proto__": {"b": 2}}'));
+    if (!result.success) throw new Error('refused');
+    const data = result.data;
+    expect(Object.getPrototypeOf(data)).toBe(Object.prototype);
+    expect(Object.keys(data)).toEqual(['a', '__proto__']);
+    expect(Object.getOwnPropertyDescriptor(data, '__proto__')?.value).toEqual({ b: 2 });
+    expect((data as { b?: unknown }).b).toBeUndefined();
+  });
+
   it('numbers must be finite: NaN and Infinity are not numbers an API sends', () => {
     expect(issues(schema.number(), Number.NaN)).toHaveLength(1);
     expect(issues(schema.number(), Number.POSITIVE_INFINITY)).toHaveLength(1);

@@ -1,4 +1,4 @@
-import { checkWholeNumber } from '../argument-checks.js';
+import { checkBoolean, checkWholeNumber } from '../argument-checks.js';
 import { abortReason, InvalidArgumentError } from '../errors.js';
 import { admittedEmbed } from '../middleware.js';
 import { refuseUnknownSettings, type SettingNames } from '../setting-names.js';
@@ -19,7 +19,6 @@ import { MAX_TIMER_MS } from './clock.js';
 import { type JobAdapter, placeInJob, runJob, Tally } from './runner.js';
 import {
   BORROWED_SETTINGS,
-  checkBoolean,
   checkEmbeddingModel,
   checkInput,
   checkSettingsObject,

@@ -1,4 +1,4 @@
-import { checkWholeNumber, describeValue } from '../argument-checks.js';
+import { checkBoolean, checkWholeNumber, describeValue } from '../argument-checks.js';
 import { InvalidArgumentError } from '../errors.js';
 import { checkHeaders, isPlainObject } from '../http/headers.js';
 import { refuseUnknownSettings, type SettingNames } from '../setting-names.js';
@@ -198,15 +198,6 @@ export function checkSettingsObject(settings: unknown, form: string): void {
         argument: 'settings',
       },
     );
-  }
-}
-
-/** Absent, or true or false: a string such as 'false' would read as true. */
-export function checkBoolean(value: unknown, name: string): void {
-  if (value !== undefined && typeof value !== 'boolean') {
-    throw new InvalidArgumentError(`${name} must be true or false, got ${describeValue(value)}.`, {
-      argument: name,
-    });
   }
 }
 

@@ -14,13 +14,22 @@ const nodeByteLength = (
   globalThis as { Buffer?: { byteLength(text: string, encoding: 'utf8'): number } }
 ).Buffer?.byteLength.bind((globalThis as { Buffer?: object }).Buffer);
 
-/** UTF-8 length of a string without encoding it (natively on Node). */
+/**
+ * UTF-8 length of a string without encoding it (natively on Node). A surrogate pair is 4 bytes; a lone
+ * surrogate is 3, the replacement character every encoder writes in its place.
+ */
 export function utf8Length(text: string): number {
   if (nodeByteLength !== undefined) return nodeByteLength(text, 'utf8');
   let bytes = text.length;
   for (let index = 0; index < text.length; index++) {
     const code = text.charCodeAt(index);
-    if (code >= 0x80) bytes += code >= 0x800 && (code < 0xd800 || code > 0xdfff) ? 2 : 1;
+    if (code < 0x80) continue;
+    if (code < 0x800) bytes += 1;
+    else if (code <= 0xdbff && code >= 0xd800 && (text.charCodeAt(index + 1) & 0xfc00) === 0xdc00) {
+      // A high surrogate and its low one: two units, four bytes.
+      bytes += 2;
+      index++;
+    } else bytes += 2;
   }
   return bytes;
 }

@@ -7,7 +7,7 @@
  * searched). Elsewhere JavaScript loops compute the same scores, bit for bit, in the same order.
  */
 
-import { describeValue } from '../argument-checks.js';
+import { checkBoolean, describeValue } from '../argument-checks.js';
 import { InvalidArgumentError } from '../errors.js';
 import { refuseUnknownSettings, type SettingNames } from '../setting-names.js';
 import { cosineOfParts, dotUnchecked, hammingUnchecked, norm } from '../vectors.js';
@@ -514,6 +514,7 @@ export function topK(
 ): ScoredIndex[] {
   checkSearch(query, vectors, true);
   refuseUnknownSettings(options, TOP_K_OPTIONS, 'topK', { noun: 'option' });
+  checkBoolean(options.keepCopy, 'keepCopy');
   const metric = options.metric ?? 'cosine';
   if (metric !== 'cosine' && metric !== 'dot')
     throw new InvalidArgumentError(`metric must be 'cosine' or 'dot', got ${describeValue(metric)}.`, {
@@ -572,6 +573,7 @@ export function topKInt8(
 ): ScoredIndex[] {
   checkSearch(query, vectors, false);
   refuseUnknownSettings(options, SEARCH_OPTIONS, 'topKInt8', { noun: 'option' });
+  checkBoolean(options.keepCopy, 'keepCopy');
   const limit = checkK(k, vectors.length);
   const dimensions = query?.length;
   if (!(query instanceof Int8Array))
@@ -622,6 +624,7 @@ export function topKHamming(
 ): NearestIndex[] {
   checkSearch(query, vectors, false);
   refuseUnknownSettings(options, SEARCH_OPTIONS, 'topKHamming', { noun: 'option' });
+  checkBoolean(options.keepCopy, 'keepCopy');
   const limit = checkK(k, vectors.length);
   const message = 'topKHamming takes an Int8Array or Uint8Array query and vectors.';
   const bytes = query?.length;
