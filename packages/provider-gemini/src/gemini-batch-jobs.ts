@@ -64,6 +64,13 @@ type Outcome = { key: unknown; values?: unknown[]; error?: GeminiStatus };
  */
 const MAX_INLINE_INPUTS = 1_000_000;
 
+/**
+ * The most inputs an API's count may claim for a job this process did not create: `results` holds an entry
+ * per input in memory, and a count past this (a fault in the answer, or a job no process could read at once)
+ * would allocate gigabytes before a single result was placed.
+ */
+const MAX_COUNTED_INPUTS = 10_000_000;
+
 /** Jobs created in this process whose input count and vector length are remembered for `results`. */
 const MAX_REMEMBERED_JOBS = 10_000;
 
@@ -292,6 +299,12 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
   ): BatchJobResults {
     const warnings: Warning[] = [];
     const counted = created?.inputs ?? job.requestCounts.total;
+    if (counted > MAX_COUNTED_INPUTS) {
+      throw new InvalidResponseError(
+        `${this.provider} reported ${counted.toLocaleString('en-US')} inputs for batch job ${job.id}, more than the ${MAX_COUNTED_INPUTS.toLocaleString('en-US')} results() places in memory; ${outcomes.length === 1 ? 'its one result was not' : `none of its ${outcomes.length} results were`} placed.`,
+        { provider: this.provider },
+      );
+    }
     const limit = counted > 0 ? counted : MAX_INLINE_INPUTS;
     /** Positions in `outcomes` of the results that claim each input. */
     const claims = new Map<number, number[]>();

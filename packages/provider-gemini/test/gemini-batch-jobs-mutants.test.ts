@@ -369,6 +369,16 @@ describe('which result belongs to which input', () => {
     expect(results.warnings).toEqual([]);
   });
 
+  it('a count of more than 10,000,000 inputs is refused before an entry is made for each', async () => {
+    const { jobs } = setup([finished([embedded([100], '0')], { requestCount: '10000001' })]);
+    const error = await failure(jobs.results('batches/job-42', unnormalized));
+    expect(error.name).toBe('InvalidResponseError');
+    expect(error.message).toBe(
+      'gemini reported 10,000,001 inputs for batch job batches/job-42, more than the 10,000,000 results() places in memory; its one result was not placed.',
+    );
+    expect((error as { provider?: string }).provider).toBe('gemini');
+  });
+
   it('without keys or a count, results are placed in the order received', async () => {
     const { jobs } = setup([finished([embedded([100]), embedded([101])])]);
     const results = await jobs.results('batches/job-42', unnormalized);
