@@ -128,6 +128,27 @@ describe('redact: secrets it finds without being told', () => {
       'headers: {"x-goog-api-key":"[REDACTED]","api-key": "[REDACTED]"}',
     );
   });
+
+  it('the credentials of an authorization header quoted as text, whatever the scheme, the scheme kept', () => {
+    // Bug: only a Bearer token was found; Basic credentials (a base64 of user:password) were shown.
+    expect(redact('proxy said: Authorization: Basic dXNlcjpwYXNzd29yZA== was refused')).toBe(
+      'proxy said: Authorization: Basic [REDACTED] was refused',
+    );
+    expect(redact('Proxy-Authorization: basic YWxhZGRpbjpvcGVu; retry')).toBe(
+      'Proxy-Authorization: basic [REDACTED]; retry',
+    );
+    expect(redact("sent {'authorization': 'Token abc123xyz'} and authorization=ApiKey k-987")).toBe(
+      "sent {'authorization': '[REDACTED]'} and authorization=ApiKey [REDACTED]",
+    );
+    // No scheme: the whole value is the credential.
+    expect(redact('authorization: sk-plain-key-42\nnext line')).toBe('authorization: [REDACTED]\nnext line');
+    // The words around it are not credentials: no header name, or no value after it.
+    expect(redact('Basic usage: see the authorization guide. x-authorization: kept')).toBe(
+      'Basic usage: see the authorization guide. x-authorization: kept',
+    );
+    expect(redact('authorization:\nnext line')).toBe('authorization:\nnext line');
+    expect(redact('authorization\n: next')).toBe('authorization\n: next');
+  });
 });
 
 describe('redact: quoted fields that hold a credential', () => {

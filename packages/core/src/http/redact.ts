@@ -161,6 +161,14 @@ const SECRET_HEADER_TEXT =
 const BEARER_TOKEN = /(\bBearer\s+)(?:[\w.~+/=-]|\\\/)+/gi;
 
 /**
+ * The credentials of an `Authorization` or `Proxy-Authorization` header written as text, whatever its
+ * scheme (`Basic dXNlcjpwYXNz`, `Token …`, `ApiKey …`) or with none: the scheme's name is kept, what
+ * follows it redacted. (`Basic` alone is an ordinary word, so it is found only after the header's name.)
+ */
+const AUTHORIZATION_TEXT =
+  /((?:^|[^\w-])(?:proxy-)?authorization["']?[ \t]*[:=][ \t]*["']?(?:[a-z][\w-]{0,31}[ \t]+)?)[^\s"'<>,;&#\\]+/gi;
+
+/**
  * URL userinfo: `scheme://user:pass@` (also with the JSON-escaped slashes `:\/\/`), up to the last `@`
  * before what ends an authority, as URL parsers read it: a password may hold an unencoded `@`, and all of
  * it is redacted. `https://host/path@x` is left alone. The scheme is at most 32 characters: unbounded, a
@@ -173,9 +181,9 @@ const URL_USERINFO = /([a-z][a-z0-9+.-]{0,31}:(?:\\?\/){2})[^\s/\\?#"'<>]+@/gi;
  * Removes every secret from `text`: each given value in every form it takes on the wire and in JSON
  * (raw, percent-encoded, JSON-escaped with `\/`, `\"`, `\\` or `\uXXXX`, mixed, at any depth of nesting,
  * HTML character references), the values of credential query parameters, bearer tokens, key headers
- * quoted as text, and URL userinfo. Secrets shorter than 4 characters are ignored (they would redact
- * ordinary words). The one routine every error message, URL, request id, body excerpt and cause goes
- * through; it runs only when an error is built.
+ * quoted as text, the credentials of authorization headers quoted as text, and URL userinfo. Secrets
+ * shorter than 4 characters are ignored (they would redact ordinary words). The one routine every error
+ * message, URL, request id, body excerpt and cause goes through; it runs only when an error is built.
  */
 export function redact(text: string, secrets: readonly (string | undefined)[] = []): string {
   return compileRedaction(secrets)(text);
@@ -223,6 +231,7 @@ export function compileRedaction(secrets: readonly (string | undefined)[]): Reda
       .replace(URL_USERINFO, `$1${REDACTED}@`)
       .replace(SECRET_PARAMETER, `$1${REDACTED}`)
       .replace(SECRET_HEADER_TEXT, `$1${REDACTED}`)
+      .replace(AUTHORIZATION_TEXT, `$1${REDACTED}`)
       .replace(BEARER_TOKEN, `$1${REDACTED}`);
   };
   return Object.assign(apply, { longest: kept[0]?.length ?? 0 });
