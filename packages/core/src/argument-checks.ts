@@ -1,8 +1,8 @@
 /**
- * The checks of number and boolean arguments, and how every refusal shows the value it refused. One place, so
- * that a message reads the same wherever the argument was given: `requestsPerMinute` read from the
- * environment as the text `"60"` is refused as `got "60"`, not as `got 60`, which reads as if the number
- * itself were wrong.
+ * The checks of number and boolean arguments, and how every refusal shows the value it refused. One
+ * place, so that a message reads the same wherever the argument was given: `requestsPerMinute` read from
+ * the environment as the text `"60"` is refused as `got "60"`, not as `got 60`, which reads as if the
+ * number itself were wrong.
  */
 
 import { InvalidArgumentError } from './errors.js';
@@ -70,7 +70,7 @@ export function checkWholeNumber(
   }
 }
 
-/** Absent, or a finite number above 0 (a rate, an interval); an `InvalidArgumentError` naming `name` otherwise. */
+/** Absent, or a finite number above 0 (a rate, an interval); else an `InvalidArgumentError` naming `name`. */
 export function checkPositiveNumber(value: number | undefined, name: string): void {
   if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value > 0)) {
     throw new InvalidArgumentError(`${name} must be a finite number > 0, got ${describeValue(value)}.`, {

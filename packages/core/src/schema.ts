@@ -221,7 +221,7 @@ function objectOf<S extends Shape>(
     const out: Record<string, unknown> = unknownKeys === 'keep' ? { ...source } : {};
     for (const key of known) {
       const field = shape[key]!;
-      // Own keys only: a shape key named like a member of every object (`constructor`) is absent, not that member.
+      // Own keys only: a key named like a member of every object (`constructor`) is absent when not given.
       const value = Object.hasOwn(source, key) ? source[key] : undefined;
       if (value === undefined && field.optional) continue;
       path.push(key);
