@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { OutputType } from '@embedkit/core';
 import {
@@ -108,7 +109,10 @@ export async function bulkCommand(argv: string[]): Promise<number> {
   // The output is written at positions, read back and resumed from, none of which a pipe allows: refused
   // before anything is read or sent (a FIFO was waited on, then failed with ESPIPE at the first write).
   for (const path of outputKind === 'npy' ? [out, metaPath(out)] : [out]) {
-    const kind = pipeKind(path);
+    // A directory failed only after a checkpoint was left beside it, saying to run the command again.
+    const kind =
+      pipeKind(path) ??
+      (statSync(path, { throwIfNoEntry: false })?.isDirectory() === true ? 'a directory' : undefined);
     if (kind !== undefined) {
       throw new UsageError(
         `${path} is ${kind}; bulk writes a file it can resume, so --out must name a regular file or a path that does not exist yet.`,

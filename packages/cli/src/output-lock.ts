@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, unlinkSync } from 'node:fs';
+import { lstatSync, readFileSync, realpathSync, unlinkSync } from 'node:fs';
 import { link, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -9,6 +9,18 @@ import { describeFileError, writeNewFile } from './file-system.js';
 /** The lock file beside an output: it exists exactly while one run writes that output. */
 export function lockPath(out: string): string {
   return `${out}.lock`;
+}
+
+/**
+ * The file whose lock guards `out`: the file a symbolic link at `out` points to, so that two names of
+ * one output share one lock file (each name locked apart, a second run truncated the first's output).
+ */
+function lockedFile(out: string): string {
+  try {
+    return lstatSync(out).isSymbolicLink() ? realpathSync(out) : out;
+  } catch {
+    return out; // nothing there yet, or a dangling link: the output does not exist
+  }
 }
 
 /** What a lock file holds: enough to name the run that holds it and to tell whether it still runs. */
@@ -100,11 +112,11 @@ function whyStale(owner: LockOwner): string | undefined {
 const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
 
 /**
- * An exclusive lock on one output, held by a lock file `<out>.lock` naming the process (PID, host,
- * start time). The file appears atomically with its content: it is written and fsynced under a unique
- * name, then hard-linked to the lock path, which fails if a lock exists (O_EXCL where hard links are
- * not supported). A lock whose process is gone (same host, PID not running or reused, or a reboot since)
- * is taken over; any other lock refuses the run.
+ * An exclusive lock on one output, held by a lock file `<out>.lock` (beside the file a symbolic link at
+ * `out` points to) naming the process (PID, host, start time). The file appears atomically with its
+ * content: it is written and fsynced under a unique name, then hard-linked to the lock path, which
+ * fails if a lock exists (O_EXCL where hard links are not supported). A lock whose process is gone (same
+ * host, PID not running or reused, or a reboot since) is taken over; any other lock refuses the run.
  */
 export class OutputLock {
   readonly path: string;
@@ -123,7 +135,7 @@ export class OutputLock {
    * when a stale lock is taken over.
    */
   static async acquire(out: string, notice: (message: string) => void): Promise<OutputLock> {
-    const path = lockPath(out);
+    const path = lockPath(lockedFile(out));
     const owner: LockOwner = {
       pid: process.pid,
       host: hostname(),
@@ -243,6 +255,11 @@ async function create(path: string, content: string): Promise<boolean> {
       throw error;
     }
   } catch (error) {
+    // The lock is the first file a run creates beside its output: "no such file" meant no such directory.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new CliError(
+        `cannot create the lock file ${path}: the directory ${dirname(path)} does not exist.`,
+      );
     throw new CliError(`cannot create the lock file ${path}: ${describeFileError(error)}.`);
   } finally {
     await unlink(temporary).catch(() => {});

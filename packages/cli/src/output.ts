@@ -64,6 +64,8 @@ export function outputFiles(out: string, kind: 'jsonl' | 'npy'): string[] {
 
 /** Formats a float32 value with 9 significant digits: always enough to read back the same float32. */
 function formatNumber(value: number, integer: boolean): string {
+  // String(-0) is "0", which reads back as +0; "-0.0" keeps the sign (and is a float to Python's json).
+  if (Object.is(value, -0)) return '-0.0';
   if (integer || Number.isInteger(value)) return String(value);
   return String(Number(value.toPrecision(9)));
 }
@@ -161,8 +163,9 @@ export async function readCheckpoint(
   if (!hasCheckpoint) {
     const present = outputFiles(out, job.output).filter((file) => existsSync(file));
     if (present.length === 0) return undefined;
+    const [verbs, object] = present.length === 1 ? ['exists and has', 'it'] : ['exist and have', 'them'];
     throw new CliError(
-      `${present.join(' and ')} already exists and has no checkpoint, so embedkit bulk did not write it; pass --overwrite to replace it.`,
+      `${present.join(' and ')} already ${verbs} no checkpoint, so embedkit bulk did not write ${object}; pass --overwrite to replace ${object}.`,
     );
   }
   let existing: Checkpoint;
@@ -198,10 +201,20 @@ export async function readCheckpoint(
       `${checkpointFile} is damaged (${damage}); it was changed outside embedkit. Pass --restart to start again.`,
     );
   }
+  // Lengths are recorded under the files' names: an output renamed with its checkpoint was cut to
+  // nothing here, then continued as if the records done were still in it.
+  const recorded = Object.keys(existing.bytes);
+  for (const file of outputFiles(out, job.output)) {
+    if (existing.bytes[basename(file)] === undefined) {
+      throw new CliError(
+        `${checkpointFile} records the length of ${recorded.length === 0 ? 'no file' : recorded.join(' and ')}, not of ${basename(file)}: the output was renamed since. Give its files back their names, or pass --restart to start again.`,
+      );
+    }
+  }
   if (existing.inputsDone > 0) {
     // A file shorter than its checkpoint was changed outside embedkit: resuming would leave a hole.
     for (const file of outputFiles(out, job.output)) {
-      const bytes = existing.bytes[basename(file)] ?? 0;
+      const bytes = existing.bytes[basename(file)]!;
       const size = existsSync(file) ? statSync(file).size : 0;
       if (size < bytes) {
         throw new CliError(
