@@ -18,7 +18,6 @@ const errorBodySchema = schema.object({
       message: schema.nullish(schema.string()),
       type: schema.nullish(schema.string()),
       code: schema.nullish(schema.union([schema.string(), schema.number()])),
-      param: schema.nullish(schema.string()),
     }),
     schema.string(),
   ]),
