@@ -29,6 +29,25 @@ describe('the API root from VOYAGE_BASE_URL', () => {
     ]);
   });
 
+  it('only a key that begins "al-" goes to Atlas; a key that merely starts "al" or holds "al-" does not', async () => {
+    const server = fakeFetch([ANSWER, ANSWER, ANSWER, ANSWER]);
+    for (const apiKey of [
+      'al-0123456789abcdef',
+      'alpha0123456789abcdef',
+      'pa-al-0123456789abcdef',
+      'AL-0123456789abcdef',
+    ])
+      await createVoyage({ apiKey, fetch: server.fetch })
+        .embedding('voyage-3.5')
+        .doEmbed({ inputs: ['a'] });
+    expect(server.requests.map((request) => request.url)).toEqual([
+      'https://ai.mongodb.com/v1/embeddings',
+      'https://api.voyageai.com/v1/embeddings',
+      'https://api.voyageai.com/v1/embeddings',
+      'https://api.voyageai.com/v1/embeddings',
+    ]);
+  });
+
   it('customBaseURL: the chosen root, undefined for either default host, and no key read to say so', () => {
     vi.stubEnv('VOYAGE_API_KEY', '');
     const model = createVoyage().embedding('voyage-3.5');
