@@ -175,6 +175,31 @@ describe('voyage-context-3', () => {
       { documents: [['a']], providerOptions: { voyage: { autoChunking: true, chunkSize: 32_001 } } },
       'providerOptions.voyage',
     ],
+    [
+      'a chunk size of 0',
+      { documents: [['a']], providerOptions: { voyage: { autoChunking: true, chunkSize: 0 } } },
+      'providerOptions.voyage',
+    ],
+    [
+      'a chunk size that is not a whole number',
+      { documents: [['a']], providerOptions: { voyage: { autoChunking: true, chunkSize: 100.5 } } },
+      'providerOptions.voyage',
+    ],
+    [
+      'a negative overlap',
+      { documents: [['a']], providerOptions: { voyage: { autoChunking: true, chunkOverlap: -1 } } },
+      'providerOptions.voyage',
+    ],
+    [
+      'autoChunking that is not true or false',
+      { documents: [['a']], providerOptions: { voyage: { autoChunking: 'true' } } },
+      'providerOptions.voyage',
+    ],
+    [
+      'an option Voyage has no field for',
+      { documents: [['a']], providerOptions: { voyage: { chunk_size: 100 } } },
+      'providerOptions.voyage',
+    ],
   ])('rejects %s before any request', async (_label, request, argument) => {
     const server = fakeFetch([]);
     await expect(model(server.fetch).doEmbedContextualized(request)).rejects.toMatchObject({
@@ -183,6 +208,22 @@ describe('voyage-context-3', () => {
     });
     expect(server.requests).toEqual([]);
   });
+
+  it.each([
+    [1, 0],
+    [32_000, 31_999],
+  ])(
+    'sends a chunk size of %i with an overlap of %i, the edges Voyage takes',
+    async (chunkSize, chunkOverlap) => {
+      const server = fakeFetch([{ body: contextBody([[vector(1)]], [0], [['a']]) }]);
+      await model(server.fetch).doEmbedContextualized({
+        documents: [['a']],
+        inputType: 'document',
+        providerOptions: { voyage: { autoChunking: true, chunkSize, chunkOverlap } },
+      });
+      expect(server.requests[0]!.body).toMatchObject({ chunk_size: chunkSize, chunk_overlap: chunkOverlap });
+    },
+  );
 
   it('hands a document with a wrong number of chunk vectors on for the engine to refuse', async () => {
     // Called directly, the answer is returned as it is (the engine checks counts and names the document
