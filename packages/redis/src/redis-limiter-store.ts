@@ -71,8 +71,9 @@ elseif redisTime then
 end
 local function save()
   redis.call('HSET', KEYS[1], 'level', string.format('%.17g', level), 'updatedAt', string.format('%.17g', updatedAt))
-  -- Refilled to capacity, a bucket is the same as a new one: let Redis drop it then.
-  redis.call('PEXPIRE', KEYS[1], math.ceil((capacity - level) * 60000 / perMinute) + 1000)
+  -- Refilled to capacity, a bucket is the same as a new one: let Redis drop it then. A bucket above its
+  -- capacity (lowered since, at the same instant) is full already: kept the same second, not dropped at once.
+  redis.call('PEXPIRE', KEYS[1], math.ceil(math.max(0, capacity - level) * 60000 / perMinute) + 1000)
 end
 `;
 

@@ -8,8 +8,8 @@ import { cacheKey, cacheMiddleware, createRateLimiter, embedMany, wrapEmbeddingM
 import { hashVector, MockEmbeddingModel } from '@embedkit/core/testing';
 import { createClient } from '@redis/client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createRedisCacheStore, createRedisLimiterStore, type RedisClientLike } from '../src/index.js';
-import { countingClient, redisForTests, until, warningLog } from './helpers.js';
+import { createRedisCacheStore, createRedisLimiterStore } from '../src/index.js';
+import { countingClient, heldClient, redisForTests, until, warningLog } from './helpers.js';
 
 const env = redisForTests();
 
@@ -150,19 +150,6 @@ describe('a Redis that stops answering', () => {
 });
 
 describe('the probe of a Redis that stopped answering', () => {
-  /** A client whose commands wait until the test answers them; `sent` lists what was sent. */
-  function heldClient() {
-    const sent: { command: string; answer: (value: unknown) => void; fail: (error: Error) => void }[] = [];
-    const client: RedisClientLike & { isReady: boolean } = {
-      isReady: true,
-      sendCommand: (args) =>
-        new Promise((answer, fail) => {
-          sent.push({ command: String(args[0]), answer, fail });
-        }),
-    };
-    return { client, sent, commands: () => sent.map((entry) => entry.command) };
-  }
-
   it('is one PING however many calls fall back; a PING the connection drops is sent again after a wait, while disconnected not at all', async () => {
     vi.useFakeTimers();
     const held = heldClient();

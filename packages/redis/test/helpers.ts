@@ -90,3 +90,16 @@ export function redisForTests() {
     },
   };
 }
+
+/** A client whose commands wait until the test answers them; `sent` lists what was sent. */
+export function heldClient() {
+  const sent: { args: unknown[]; answer: (value: unknown) => void; fail: (error: unknown) => void }[] = [];
+  const client: RedisClientLike & { isReady: boolean } = {
+    isReady: true,
+    sendCommand: (args) =>
+      new Promise((answer, fail) => {
+        sent.push({ args, answer, fail });
+      }),
+  };
+  return { client, sent, commands: () => sent.map((entry) => String(entry.args[0])) };
+}
