@@ -1,18 +1,9 @@
 import { ConnectionError, InvalidArgumentError } from '@embedkit/core';
 import { describe, expect, it } from 'vitest';
 import { createRedisCacheStore, createRedisLimiterStore } from '../src/index.js';
-import { closedPort, warningLog } from './helpers.js';
+import { closedPort, failure, warningLog } from './helpers.js';
 
 const SECRET = 'hunter2-redis-Pw9x';
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a failure');
-}
 
 describe.each([
   ['createRedisLimiterStore', createRedisLimiterStore],

@@ -9,7 +9,7 @@ import { hashVector, MockEmbeddingModel } from '@embedkit/core/testing';
 import { createClient } from '@redis/client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createRedisCacheStore, createRedisLimiterStore } from '../src/index.js';
-import { countingClient, heldClient, redisForTests, until, warningLog } from './helpers.js';
+import { countingClient, heldCacheStore, redisForTests, until, warningLog } from './helpers.js';
 
 const env = redisForTests();
 
@@ -152,13 +152,7 @@ describe('a Redis that stops answering', () => {
 describe('the probe of a Redis that stopped answering', () => {
   it('is one PING however many calls fall back; a PING the connection drops is sent again after a wait, while disconnected not at all', async () => {
     vi.useFakeTimers();
-    const held = heldClient();
-    const log = warningLog();
-    const target = await createRedisCacheStore({
-      client: held.client,
-      timeoutMs: 100,
-      onWarning: log.onWarning,
-    });
+    const { held, log, store: target } = await heldCacheStore();
     const first = target.get('k');
     await vi.advanceTimersByTimeAsync(100);
     expect(await first).toBeUndefined();
@@ -188,8 +182,7 @@ describe('the probe of a Redis that stopped answering', () => {
 
   it('stops when the store is closed', async () => {
     vi.useFakeTimers();
-    const held = heldClient();
-    const target = await createRedisCacheStore({ client: held.client, timeoutMs: 100, onWarning: () => {} });
+    const { held, store: target } = await heldCacheStore();
     const first = target.get('k');
     await vi.advanceTimersByTimeAsync(100);
     await first;

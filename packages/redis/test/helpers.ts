@@ -1,7 +1,7 @@
 import { createClient, RESP_TYPES } from '@redis/client';
 import { afterAll, beforeAll } from 'vitest';
 import { freePort, type RedisServer, startRedisServer } from '../../../bench/src/redis-server.mjs';
-import type { RedisClientLike, RedisStoreWarning } from '../src/index.js';
+import { createRedisCacheStore, type RedisClientLike, type RedisStoreWarning } from '../src/index.js';
 
 /** A loopback port with nothing listening on it. */
 export const closedPort = freePort;
@@ -102,4 +102,26 @@ export function heldClient() {
       }),
   };
   return { client, sent, commands: () => sent.map((entry) => String(entry.args[0])) };
+}
+
+/** A cache store over a {@link heldClient} whose commands time out after 100 ms, with its warnings logged. */
+export async function heldCacheStore() {
+  const held = heldClient();
+  const log = warningLog();
+  const store = await createRedisCacheStore({
+    client: held.client,
+    timeoutMs: 100,
+    onWarning: log.onWarning,
+  });
+  return { held, log, store };
+}
+
+/** What `promise` rejects with; a test failure if it resolves. */
+export async function failure(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a failure');
 }

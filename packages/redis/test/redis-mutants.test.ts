@@ -21,7 +21,15 @@ import {
 import { ErrorReply } from '@redis/client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createRedisCacheStore, createRedisLimiterStore, type RedisClientLike } from '../src/index.js';
-import { closedPort, countingClient, heldClient, redisForTests, until, warningLog } from './helpers.js';
+import {
+  closedPort,
+  countingClient,
+  failure,
+  heldCacheStore,
+  redisForTests,
+  until,
+  warningLog,
+} from './helpers.js';
 
 /** Every node-redis client created in this file (the stores' own, from a URL), with its options. */
 const created = vi.hoisted(
@@ -52,15 +60,6 @@ afterEach(() => {
 
 const SECRET = 'hunter2-redis-Pw9x';
 const SLOW: BucketSpec = { capacity: 10, perMinute: 60 };
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a failure');
-}
 
 /** A client that settles every command with `reply(args)` (a value, or a rejected promise). */
 function scriptedClient(reply: (args: unknown[]) => Promise<unknown>): RedisClientLike {
@@ -325,13 +324,7 @@ describe('Redis out of reach', () => {
 describe('an outage that began with refused reads and then went silent', () => {
   it('ends when a read succeeds again, not when Redis answers the PING', async () => {
     vi.useFakeTimers();
-    const held = heldClient();
-    const log = warningLog();
-    const store = await createRedisCacheStore({
-      client: held.client,
-      timeoutMs: 100,
-      onWarning: log.onWarning,
-    });
+    const { held, log, store } = await heldCacheStore();
     const refused = store.get('a');
     held.sent[0]!.fail(new ErrorReply('ERR reads refused'));
     expect(await refused).toBeUndefined();
@@ -448,13 +441,7 @@ describe('the connection a store opens from a URL', () => {
 describe('the probe of a Redis that stopped answering', () => {
   it('is one PING when several commands time out together', async () => {
     vi.useFakeTimers();
-    const held = heldClient();
-    const log = warningLog();
-    const store = await createRedisCacheStore({
-      client: held.client,
-      timeoutMs: 100,
-      onWarning: log.onWarning,
-    });
+    const { held, log, store } = await heldCacheStore();
     const reads = [store.get('a'), store.get('b'), store.get('c')];
     await vi.advanceTimersByTimeAsync(100);
     expect(await Promise.all(reads)).toEqual([undefined, undefined, undefined]);
@@ -464,8 +451,7 @@ describe('the probe of a Redis that stopped answering', () => {
 
   it('while disconnected checks again 50 ms after a failed PING, doubling the wait up to 2 s', async () => {
     vi.useFakeTimers();
-    const held = heldClient();
-    const store = await createRedisCacheStore({ client: held.client, timeoutMs: 100, onWarning: () => {} });
+    const { held, store } = await heldCacheStore();
     const first = store.get('k');
     await vi.advanceTimersByTimeAsync(100);
     await first;
@@ -494,13 +480,7 @@ describe('the probe of a Redis that stopped answering', () => {
   it('after close(), a PING that fails schedules nothing and one that is answered reports nothing', async () => {
     vi.useFakeTimers();
     for (const settle of ['fail', 'answer'] as const) {
-      const held = heldClient();
-      const log = warningLog();
-      const store = await createRedisCacheStore({
-        client: held.client,
-        timeoutMs: 100,
-        onWarning: log.onWarning,
-      });
+      const { held, log, store } = await heldCacheStore();
       const first = store.get('k');
       await vi.advanceTimersByTimeAsync(100);
       await first;
@@ -517,8 +497,7 @@ describe('the probe of a Redis that stopped answering', () => {
 
   it('waits for the client to reconnect on a timer that never keeps the process alive, and close() stops it', async () => {
     vi.useFakeTimers();
-    const held = heldClient();
-    const store = await createRedisCacheStore({ client: held.client, timeoutMs: 100, onWarning: () => {} });
+    const { held, store } = await heldCacheStore();
     const first = store.get('k');
     await vi.advanceTimersByTimeAsync(100);
     await first;
