@@ -1,4 +1,3 @@
-import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { OutputType } from '@embedkit/core';
 import {
@@ -13,7 +12,7 @@ import {
 import { BulkJob } from './bulk-job.js';
 import { readModelChoice } from './common.js';
 import { EXIT, UsageError } from './errors.js';
-import { pipeKind } from './file-system.js';
+import { unwritableKind } from './file-system.js';
 import { INPUT_OPTIONS, INPUT_OPTIONS_HELP, inputPathArgument, readInputOptions } from './input-options.js';
 import { metaPath, type StartMode } from './output.js';
 import type { ProgressMode } from './progress.js';
@@ -106,13 +105,10 @@ export async function bulkCommand(argv: string[]): Promise<number> {
   const outputKind = /\.npy$/i.test(out) ? 'npy' : /\.(jsonl|ndjson)$/i.test(out) ? 'jsonl' : undefined;
   if (outputKind === undefined)
     throw new UsageError(`--out must end in .jsonl or .npy; got "${out}".`, 'bulk');
-  // The output is written at positions, read back and resumed from, none of which a pipe allows: refused
-  // before anything is read or sent (a FIFO was waited on, then failed with ESPIPE at the first write).
+  // The output is written at positions, read back and resumed from, none of which a pipe or a directory
+  // allows: refused before anything is read or sent (a FIFO was waited on, then failed with ESPIPE).
   for (const path of outputKind === 'npy' ? [out, metaPath(out)] : [out]) {
-    // A directory failed only after a checkpoint was left beside it, saying to run the command again.
-    const kind =
-      pipeKind(path) ??
-      (statSync(path, { throwIfNoEntry: false })?.isDirectory() === true ? 'a directory' : undefined);
+    const kind = unwritableKind(path);
     if (kind !== undefined) {
       throw new UsageError(
         `${path} is ${kind}; bulk writes a file it can resume, so --out must name a regular file or a path that does not exist yet.`,

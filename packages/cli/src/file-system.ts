@@ -75,12 +75,12 @@ export async function writeNewFile(path: string, content: string): Promise<void>
 }
 
 /**
- * "a named pipe (FIFO)" or "a socket" when `path` is one (a symbolic link followed), else undefined. Such
- * an output can be neither positioned in nor read back: a FIFO waits for a reader, then fails the first
- * positioned write (ESPIPE). A path that cannot be looked at says undefined; the open that comes later
- * names what is wrong with it.
+ * "a named pipe (FIFO)", "a socket" or "a directory" when `path` is one (a symbolic link followed), else
+ * undefined. Such an output can be neither positioned in nor read back: a FIFO waits for a reader, then
+ * fails the first positioned write (ESPIPE); a directory failed only after a checkpoint was left beside
+ * it. A path that cannot be looked at says undefined; the open that comes later names what is wrong with it.
  */
-export function pipeKind(path: string): string | undefined {
+export function unwritableKind(path: string): string | undefined {
   let info: Stats;
   try {
     info = statSync(path);
@@ -89,6 +89,7 @@ export function pipeKind(path: string): string | undefined {
   }
   if (info.isFIFO()) return 'a named pipe (FIFO)';
   if (info.isSocket()) return 'a socket';
+  if (info.isDirectory()) return 'a directory';
   return undefined;
 }
 
@@ -109,8 +110,8 @@ const openDescriptor = promisify(openCallback);
  * told that the writer closed (Linux reports the hang-up only to readers that were open while a writer
  * was), and the read would wait for ever.
  *
- * (Outputs need no such care: bulk refuses a pipe at `--out`, see {@link pipeKind}, and index writes a
- * file of its own naming, then renames it.)
+ * (Outputs need no such care: bulk refuses a pipe at `--out`, see {@link unwritableKind}, and index
+ * writes a file of its own naming, then renames it.)
  */
 export async function openPipe(path: string): Promise<Socket> {
   const waiting = { path };

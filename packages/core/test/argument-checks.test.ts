@@ -51,13 +51,13 @@ describe('describeValue', () => {
   });
 
   it('never shows a credential given where a number belongs, only its length', () => {
-    const key = 'sk-proj-abcdefghijklmnopqrstuvwxyz0123456789';
+    const key = 'fake-test-credential-not-a-key-000000';
     expect(describeValue(key)).toBe(`a string of ${key.length} characters`);
     const error = thrownInvalidArgument(() => createRateLimiter({ requestsPerMinute: key as never }));
     expect(error.message).toBe(
       `requestsPerMinute must be a finite number > 0, got a string of ${key.length} characters.`,
     );
-    expect(error.message).not.toContain('sk-proj');
+    expect(error.message).not.toContain('fake-test-credential');
   });
 
   it('is the one providers and adapters import', () => {
