@@ -411,7 +411,7 @@ export class BulkJob {
     } else if (this.idsUnchecked && !this.quiet) {
       this.idsUnchecked = false;
       process.stderr.write(
-        `embedkit: the ids of the first ${MAX_CHECKED_IDS} inputs were checked for repeats; later ones were not.\n`,
+        `embedkit: the ids of the first ${MAX_CHECKED_IDS.toLocaleString('en-US')} inputs were checked for repeats; later ones were not.\n`,
       );
     }
   }
@@ -529,7 +529,7 @@ export class BulkJob {
       this.repeatedId = this.ids.add(next.value);
       // One repeat is enough to warn about, and past the limit nothing more is kept: the table is let go.
       if (this.repeatedId !== undefined) this.ids = undefined;
-      else if (this.ids.full) {
+      else if (this.ids.unchecked) {
         this.ids = undefined;
         this.idsUnchecked = true;
       }

@@ -3,6 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { type FileHandle, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Embedding, OutputType } from '@embedkit/core';
+import { vectorLength } from '@embedkit/core/provider';
 import { CliError } from './errors.js';
 import { onOutputFile, writeNewFile } from './file-system.js';
 import { EMPTY_FINGERPRINT, type InputFingerprint } from './input-fingerprint.js';
@@ -418,7 +419,12 @@ export class BulkOutput {
   /** Writes the .npy header for `rows` rows (default: the checkpoint's). */
   private async writeNpyHeader(rows = this.checkpoint.inputsDone): Promise<void> {
     const { job, rowLength } = this.checkpoint;
-    const header = npyHeader(npyDescr(job.outputType), rows, rowLength ?? job.dimensions ?? 0);
+    // Before any row, the length the rows will have: packed bits hold eight dimensions a byte.
+    const header = npyHeader(
+      npyDescr(job.outputType),
+      rows,
+      rowLength ?? vectorLength(job.outputType, job.dimensions ?? 0),
+    );
     await onOutputFile(this.out, () => writeAll(this.data, header, 0));
   }
 

@@ -31,7 +31,7 @@ function fingerprint(text: string): [number, number] {
  * line (12 bytes a slot, the table at most half full, in typed arrays outside the JavaScript heap). A
  * record without an `--id-field` value has its line number as id: those never repeat among themselves,
  * but one can equal another record's `--id-field` value, so every id is kept. With `limit`, ids past the
- * first `limit` are no longer kept (`bulk` promises bounded memory): `full` says so.
+ * first `limit` are no longer kept (`bulk` promises bounded memory): `unchecked` says when one came.
  */
 export class RepeatedIds {
   private high = new Uint32Array(1024);
@@ -40,19 +40,26 @@ export class RepeatedIds {
   private lines = new Uint32Array(1024);
   private count = 0;
   private readonly limit: number;
+  private refused = false;
 
   constructor(limit = Number.POSITIVE_INFINITY) {
     this.limit = limit;
   }
 
-  /** True once `limit` ids are kept: later ids are not checked. */
-  get full(): boolean {
-    return this.count >= this.limit;
+  /**
+   * True once an id came after `limit` were kept: that one and any later were not checked. (Not when
+   * exactly `limit` came: every one of those was.)
+   */
+  get unchecked(): boolean {
+    return this.refused;
   }
 
   /** Keeps the record's id; returns the earlier record that had the same one, if any. */
   add(record: InputRecord): RepeatedId | undefined {
-    if (this.full) return undefined;
+    if (this.count >= this.limit) {
+      this.refused = true;
+      return undefined;
+    }
     const [high, low] = fingerprint(JSON.stringify(record.id) ?? String(record.id));
     const mask = this.lines.length - 1;
     let slot = (low ^ Math.imul(high, 0x9e3779b1)) & mask;

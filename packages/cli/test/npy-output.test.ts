@@ -67,6 +67,28 @@ describe('the .npy writer', () => {
     },
   );
 
+  it.each([
+    ['float', 16, '<f4', 16],
+    ['int8', 16, '|i1', 16],
+    ['binary', 16, '|i1', 2],
+    ['ubinary', 1024, '|u1', 128],
+  ] as const)(
+    'an output of no rows of %s at %i dimensions has the shape its rows would have (bug: a bit per value for packed bits)',
+    async (type, dimensions, descr, columns) => {
+      const out = join(directory.path, `empty-${type}.npy`);
+      const output = await BulkOutput.open({ out, job: { ...job(type), dimensions } });
+      await output.finish(EMPTY_FINGERPRINT);
+      const bytes = readFileSync(out);
+      expect(bytes.length).toBe(128);
+      expect(
+        bytes
+          .subarray(10, 10 + bytes.readUInt16LE(8))
+          .toString('latin1')
+          .trimEnd(),
+      ).toBe(`{'descr': '${descr}', 'fortran_order': False, 'shape': (0, ${columns}), }`);
+    },
+  );
+
   it.each(['npy', 'jsonl'] as const)(
     'refuses rows of different lengths in .%s output (bug: .jsonl took ragged rows without a word)',
     async (kind) => {
