@@ -20,6 +20,7 @@ import type { EmbedResponse, Warning } from '../src/types.js';
 import {
   attemptPolicy,
   deferred,
+  invalidResponseOf,
   noAnswer,
   numberedInputs,
   rejection,
@@ -377,16 +378,43 @@ describe('a job’s progress', () => {
 });
 
 describe('a model’s answer without response details', () => {
-  it('is taken as any answer: its vectors come back', async () => {
-    const model = new ScriptedModel({
+  const respondWith = (response: unknown) =>
+    new ScriptedModel({
       respond: (call) =>
         ({
           embeddings: call.inputs.map((input) => vectorFor(input)),
           warnings: [],
+          ...(response === undefined ? {} : { response }),
         }) as unknown as EmbedResponse,
     });
+
+  it.each([
+    [undefined, 'no response information (status and headers)'],
+    [null, 'no response information (status and headers)'],
+    [{ headers: {} }, 'response information without an HTTP status (its status: nothing)'],
+    [
+      { status: '200', headers: {} },
+      'response information without an HTTP status (its status: a string of 3 characters)',
+    ],
+    [{ status: 200 }, 'response information without headers'],
+    [{ status: 200, headers: null }, 'response information without headers'],
+  ])(
+    '%j is refused, not handed to the caller as the call’s response (bug: undefined in responses)',
+    async (response, problem) => {
+      const model = respondWith(response);
+      const error = await invalidResponseOf(embedMany({ model, inputs: ['1', '2'], concurrency: 1 }));
+      expect(error.message).toBe(`scripted returned ${problem}.`);
+      expect(error.provider).toBe('scripted');
+      // Not retried: the same answer would come back.
+      expect(model.calls).toHaveLength(1);
+    },
+  );
+
+  it('a status and headers are all it takes', async () => {
+    const model = respondWith({ status: 200, headers: {} });
     const result = await embedMany({ model, inputs: ['1', '2'], concurrency: 1 });
     expect(result.embeddings).toEqual([vectorFor('1'), vectorFor('2')]);
+    expect(result.responses).toEqual([{ status: 200, headers: {} }]);
   });
 });
 

@@ -154,6 +154,24 @@ export function checkUsage(where: AnswerSource, usage: Usage | undefined): void 
   }
 }
 
+/**
+ * An answer's response information, which every result hands on (`response`, `responses`): an object
+ * with the HTTP status and the headers. A provider that leaves it out would give callers `undefined`
+ * where the contract promises it.
+ */
+export function checkResponse(where: AnswerSource, response: unknown): void {
+  const info = response as Partial<ResponseInfo> | null | undefined;
+  const problem =
+    typeof info !== 'object' || info === null
+      ? 'no response information (status and headers)'
+      : !Number.isInteger(info.status)
+        ? `response information without an HTTP status (its status: ${describeAnswerValue(info.status)})`
+        : typeof info.headers !== 'object' || info.headers === null
+          ? 'response information without headers'
+          : undefined;
+  if (problem !== undefined) throw new InvalidResponseError(`${where.provider} returned ${problem}.`, where);
+}
+
 /** An answer's warnings: a list (absent counts as none). */
 export function warningsOf(where: AnswerSource, warnings: unknown): Warning[] {
   if (warnings === undefined) return [];

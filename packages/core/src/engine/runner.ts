@@ -9,7 +9,7 @@
 import { abortReason, InvalidRequestError, reindexInput } from '../errors.js';
 import type { ResponseInfo, Usage, Warning } from '../types.js';
 import type { Batch } from './batcher.js';
-import { answerSource, checkUsage, warningsOf } from './checks.js';
+import { answerSource, checkResponse, checkUsage, warningsOf } from './checks.js';
 import { type PoolSource, runPool } from './pool.js';
 import { type Admission, withRetries } from './retry.js';
 import type { JobBasics, Progress } from './settings.js';
@@ -146,6 +146,7 @@ export async function* runJob<I, V>(options: RunJobOptions<I, V>): AsyncGenerato
         async (attemptSignal, timeoutMs, admit) => {
           const called = await adapter.call(part, attemptSignal, timeoutMs, admit);
           const where = answerSource(policy.provider, called.answer.response);
+          checkResponse(where, called.answer.response);
           checkUsage(where, called.answer.usage);
           return {
             value: called.value,
