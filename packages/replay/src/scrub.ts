@@ -54,7 +54,9 @@ function scrubValue(value: unknown, text: Scrub, message: Scrub = text, key?: st
  *   path, the response headers, error answers (status 300 and up) and message fields;
  * - response headers whose name says they carry a credential (core's `isSecretHeaderName`: `cookie`,
  *   `authorization`, `x-auth-token`, …) and account headers (`openai-organization`), and JSON fields
- *   named like a credential (`access_token`, `refresh_token`, `client_secret`, …).
+ *   named like a credential (`access_token`, `refresh_token`, `client_secret`, …);
+ * - any field of a request or response beyond the format's (request `headers` a recorder kept, a `url`),
+ *   the same way: credential headers dropped, patterns and secrets redacted.
  *
  * Vectors are left as they are unless one holds a secret exactly.
  */
@@ -71,23 +73,42 @@ export function scrubCassette(cassette: Cassette, secrets: readonly string[]): C
   };
   // Core's redaction: every encoded form of the long secrets, and the credential patterns.
   const credentials: Scrub = (text) => redact(exact(text), long);
+  /** Headers without those that carry a credential or name the account; the rest with patterns redacted. */
+  const scrubHeaders = (headers: unknown): unknown => {
+    if (typeof headers !== 'object' || headers === null || Array.isArray(headers))
+      return scrubValue(headers, credentials);
+    const kept: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(headers)) {
+      if (isSecretHeaderName(name) || ACCOUNT_HEADERS.has(name.toLowerCase())) continue;
+      kept[name] = scrubValue(value, credentials);
+    }
+    return kept;
+  };
+  /**
+   * The fields of a request or response beyond the format's (a recorder's `headers` of the request, a
+   * `url`, a `statusText`), scrubbed as credentials may sit in any of them; `path` and `body` are set by
+   * the caller.
+   */
+  const scrubFields = (record: object): Record<string, unknown> =>
+    Object.fromEntries(
+      Object.entries(record)
+        .filter(([name]) => name !== 'path' && name !== 'body')
+        .map(([name, value]) => [
+          name,
+          name === 'headers' ? scrubHeaders(value) : scrubValue(value, credentials, credentials, name),
+        ]),
+    );
   const scrubInteraction = (interaction: CassetteInteraction): CassetteInteraction => {
     const { request, response } = interaction;
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(response.headers ?? {})) {
-      if (isSecretHeaderName(name) || ACCOUNT_HEADERS.has(name.toLowerCase())) continue;
-      headers[name] = credentials(value);
-    }
     const answer = response.status >= 300 ? credentials : exact;
     return {
       request: {
-        ...request,
+        ...(scrubFields(request) as Omit<CassetteInteraction['request'], 'path' | 'body'>),
         path: credentials(request.path),
         ...(request.body === undefined ? {} : { body: scrubValue(request.body, exact) }),
       },
       response: {
-        ...response,
-        ...(response.headers === undefined ? {} : { headers }),
+        ...(scrubFields(response) as Omit<CassetteInteraction['response'], 'body'>),
         body: scrubValue(response.body, answer, credentials),
       },
     };

@@ -186,4 +186,42 @@ describe('scrubCassette', () => {
       vec: float32ToBase64(new Float32Array([1, 2])),
     });
   });
+
+  it('scrubs the fields a recorder kept beyond the format: request headers, a url, a status text (bug: kept verbatim, the key with them)', () => {
+    const request = {
+      method: 'POST',
+      path: '/v1/embeddings',
+      url: `https://api.example.com/v1/embeddings?key=${KEY}`,
+      headers: {
+        Authorization: `Bearer ${KEY}`,
+        Cookie: 'session=s3ss10n-t0ken',
+        'content-type': 'application/json',
+        'x-trace': `trace for ${KEY}`,
+      },
+      body: { texts: ['x'] },
+    } as CassetteInteraction['request'];
+    const response = {
+      status: 401,
+      statusText: `Unauthorized: Bearer ${KEY}`,
+      headers: { 'www-authenticate': 'Bearer realm="api"', 'x-request-id': 'req-9' },
+      body: { message: 'bad key' },
+    } as CassetteInteraction['response'];
+    const [interaction] = scrubCassette(recording(['x'], [{ request, response }]), [KEY]).interactions;
+    expect(interaction).toEqual({
+      request: {
+        method: 'POST',
+        path: '/v1/embeddings',
+        url: 'https://api.example.com/v1/embeddings?key=[REDACTED]',
+        headers: { 'content-type': 'application/json', 'x-trace': 'trace for [REDACTED]' },
+        body: { texts: ['x'] },
+      },
+      response: {
+        status: 401,
+        statusText: 'Unauthorized: Bearer [REDACTED]',
+        headers: { 'x-request-id': 'req-9' },
+        body: { message: 'bad key' },
+      },
+    });
+    expect(JSON.stringify(interaction)).not.toContain('s3ss10n');
+  });
 });
