@@ -71,7 +71,16 @@ export function readModelChoice(command: string, values: ParsedValues): ModelCho
   const maxRetries = integerOption(command, values, 'max-retries', 0);
   if (maxRetries !== undefined) choice.maxRetries = maxRetries;
   const timeout = numberOption(command, values, 'timeout');
-  if (timeout !== undefined) choice.timeoutMs = Math.round(timeout * 1000);
+  if (timeout !== undefined) {
+    choice.timeoutMs = Math.round(timeout * 1000);
+    // The engine's timer counts whole milliseconds, at most 2^31 − 1 (about 24.8 days).
+    if (choice.timeoutMs < 1 || choice.timeoutMs > 2_147_483_647) {
+      throw new UsageError(
+        `--timeout must be from 0.001 to 2147483.647 seconds (about 24 days), got "${stringOption(values, 'timeout')}".`,
+        command,
+      );
+    }
+  }
   const baseURL = baseURLOption(command, values);
   if (baseURL !== undefined) choice.baseURL = baseURL;
   const replay = stringOption(values, 'replay');

@@ -69,6 +69,9 @@ export async function embedCommand(argv: string[]): Promise<number> {
     throw new UsageError('embed needs at least one text (or - for stdin).', 'embed');
   if (values.json && values.summary)
     throw new UsageError('--json and --summary cannot be combined.', 'embed');
+  // Stdin is read once: a second - would be sent as an empty text, and refused as "stdin is empty".
+  if (positionals.filter((text) => text === '-').length > 1)
+    throw new UsageError('- (stdin) can be given once: stdin is read once, as one text.', 'embed');
   const choice = readModelChoice('embed', values);
   const outputType = outputTypeOption('embed', values);
   const inputs: string[] = [];

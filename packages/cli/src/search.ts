@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createReadStream, createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, lstatSync, type WriteStream } from 'node:fs';
 import { open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { type EmbeddingModel, embedMany, embedStream, type InputType, topK } from '@embedkit/core';
+import { type EmbeddingModel, embedMany, embedStream, type InputType, norm, topK } from '@embedkit/core';
 import { HELP_OPTION, integerOption, MODEL_OPTIONS, parse, splitModelId, stringOption } from './args.js';
 import {
   engineSettings,
@@ -96,9 +96,9 @@ export interface IndexHeader {
   source: string;
   createdAt: string;
   /**
-   * The API root the documents were embedded through (`--base-url` or `EMBEDKIT_BASE_URL`), without
-   * credentials; null for the provider's own (its environment variable or public host). Never the key.
-   * Absent in indexes made before it was stored.
+   * The API root the documents were embedded through (`--base-url`, `EMBEDKIT_BASE_URL` or the provider's
+   * variable), without credentials; null for the provider's public host. Never the key. Absent in indexes
+   * made before it was stored.
    */
   baseURL?: string | null;
 }
@@ -173,6 +173,13 @@ export async function indexCommand(argv: string[]): Promise<number> {
   const batchSize = integerOption('index', values, 'batch-size', 1);
   // The same refusal as bulk's, before anything is opened: an index written over its own input.
   refuseOutputOverInput('index', inputPath, out, [out, lockPath(out)]);
+  // The index is renamed onto --out once every input is paid for: a directory there would refuse it then.
+  if (lstatSync(out, { throwIfNoEntry: false })?.isDirectory() === true) {
+    throw new UsageError(
+      `${out} is a directory; --out names the index file to write, e.g. --out ${join(out, 'index.ekx')}.`,
+      'index',
+    );
+  }
   const opened = await openChoice(choice, {
     outputType: 'float',
     ...(batchSize === undefined ? {} : { batchSize }),
@@ -294,6 +301,10 @@ async function buildIndex(job: {
   const { model } = opened;
   const inputType: InputType | null =
     choice.inputType ?? (model.capabilities.inputTypes.includes('document') ? 'document' : null);
+  // The engine sends an input type the model lacks as none (with a warning): the header says what the
+  // documents were embedded with, or every search would ask for a query type the model lacks too.
+  const appliedType =
+    inputType !== null && model.capabilities.inputTypes.includes(inputType) ? inputType : null;
   const names = temporaryNames(out);
   const vectors = openWrite(names.vectors);
   const docs = openWrite(names.docs);
@@ -348,8 +359,8 @@ async function buildIndex(job: {
       model: choice.modelId,
       dimensions: dimensions!,
       requestedDimensions: choice.dimensions ?? null,
-      inputType,
-      queryInputType: queryTypeFor(inputType),
+      inputType: appliedType,
+      queryInputType: queryTypeFor(appliedType),
       count,
       normalized: model.capabilities.normalized,
       // A pipe's path (/dev/fd/63) names nothing once the command ends: such an input is recorded as stdin is.
@@ -423,27 +434,67 @@ export async function readIndex(path: string): Promise<{
     );
   }
   try {
+    // Every length the file states is checked against its size before anything is allocated: a damaged
+    // or foreign file must be refused in words, never allocate gigabytes or crash the process.
+    const { size } = await handle.stat();
     const prefix = Buffer.alloc(12);
-    await handle.read(prefix, 0, 12, 0);
-    if (!prefix.subarray(0, 8).equals(MAGIC))
+    const { bytesRead: prefixRead } = await handle.read(prefix, 0, 12, 0);
+    if (prefixRead < MAGIC.length || !prefix.subarray(0, 8).equals(MAGIC))
       throw new CliError(`${path} is not an embedkit index (made by "embedkit index").`);
     const headerLength = prefix.readUInt32LE(8);
+    if (prefixRead < 12 || 12 + headerLength > size)
+      throw damagedIndex(path, `its header runs past the end of the file (${size} bytes)`);
     const json = Buffer.alloc(headerLength);
     await handle.read(json, 0, headerLength, 12);
-    const header = JSON.parse(json.toString('utf8')) as IndexHeader;
-    if (header.format !== 'embedkit-index' || header.version !== 1)
-      throw new CliError(`${path}: unsupported index version ${header.version}.`);
+    let header: IndexHeader;
+    try {
+      header = JSON.parse(json.toString('utf8')) as IndexHeader;
+    } catch {
+      throw damagedIndex(path, 'its header is not valid JSON');
+    }
+    if (header === null || typeof header !== 'object' || header.format !== 'embedkit-index')
+      throw damagedIndex(path, 'its header is not an index header');
+    if (header.version !== 1)
+      throw new CliError(
+        `${path}: unsupported index version ${JSON.stringify(header.version)}; this embedkit reads version 1. Rebuild the index with this version of embedkit, or search it with the version that built it.`,
+      );
+    for (const field of ['count', 'dimensions'] as const) {
+      const value: unknown = header[field];
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
+        throw damagedIndex(path, `its header's ${field} is ${JSON.stringify(value)}, not a whole number ≥ 1`);
+    }
     const offset = vectorsOffset(headerLength);
+    const vectorBytes = header.count * header.dimensions * 4;
+    if (offset + vectorBytes > size)
+      throw new CliError(
+        `${path} is truncated: expected ${header.count} vectors of ${header.dimensions} values (${vectorBytes} bytes from byte ${offset}), but the file is ${size} bytes long. Rebuild the index.`,
+      );
     const slab = new Float32Array(header.count * header.dimensions);
     const bytes = new Uint8Array(slab.buffer);
-    const { bytesRead } = await handle.read(bytes, 0, bytes.length, offset);
-    if (bytesRead !== bytes.length)
-      throw new CliError(`${path} is truncated: expected ${header.count} vectors.`);
+    // One read takes at most 2 GiB less a byte: a larger slab is read in parts.
+    for (let done = 0; done < bytes.length; ) {
+      const { bytesRead } = await handle.read(
+        bytes,
+        done,
+        Math.min(bytes.length - done, 1 << 30),
+        offset + done,
+      );
+      if (bytesRead === 0) throw new CliError(`${path} is truncated: expected ${header.count} vectors.`);
+      done += bytesRead;
+    }
     const vectors: Float32Array[] = [];
     for (let index = 0; index < header.count; index++) {
       vectors.push(slab.subarray(index * header.dimensions, (index + 1) * header.dimensions));
     }
     const docsOffset = offset + bytes.length;
+    // Each document is a line of at least 3 bytes ("{}" and its line break), and the last one ends the
+    // file: a file cut short after its vectors is refused here, before the query is sent.
+    const last = Buffer.alloc(1);
+    if (size > docsOffset) await handle.read(last, 0, 1, size - 1);
+    if (size - docsOffset < header.count * 3 || last[0] !== 0x0a)
+      throw new CliError(
+        `${path} is truncated: its ${header.count} documents do not fit in the ${size - docsOffset} bytes after its vectors, or the last one is cut short. Rebuild the index.`,
+      );
     return {
       header,
       vectors,
@@ -457,17 +508,42 @@ export async function readIndex(path: string): Promise<{
           const parts = (carry + (chunk as string)).split('\n');
           carry = parts.pop()!;
           for (const part of parts) {
-            if (wanted.has(position)) found.set(position, JSON.parse(part) as Record<string, unknown>);
+            if (wanted.has(position)) found.set(position, parseDocument(path, part, position));
             position++;
           }
           if (found.size === wanted.size) break;
         }
+        // A hit without its document would print as an unnamed result: a file cut short is said to be.
+        // (Every document line ends with a line break: an unfinished last one is part of the cut.)
+        if (found.size < wanted.size)
+          throw new CliError(
+            `${path} is truncated: it holds ${header.count} vectors but only ${position} complete documents. Rebuild the index.`,
+          );
         return found;
       },
     };
   } finally {
     await handle.close();
   }
+}
+
+/** A file that starts as an index does but cannot be one: said so, with what to do. */
+function damagedIndex(path: string, why: string): CliError {
+  return new CliError(
+    `${path} is damaged or not an embedkit index: ${why}. Rebuild it with "embedkit index".`,
+  );
+}
+
+function parseDocument(path: string, line: string, position: number): Record<string, unknown> {
+  let document: unknown;
+  try {
+    document = JSON.parse(line);
+  } catch {
+    document = undefined;
+  }
+  if (document === null || typeof document !== 'object' || Array.isArray(document))
+    throw damagedIndex(path, `document ${position + 1} is not a JSON object`);
+  return document as Record<string, unknown>;
 }
 
 const SEARCH_OPTIONS = {
@@ -530,6 +606,12 @@ export async function searchCommand(argv: string[]): Promise<number> {
       `the query vector has ${queryVector.length} values; ${path} holds ${header.dimensions}.`,
     );
   }
+  // An all-zero query has no direction: every document would score 0, in file order, as if ranked.
+  if (norm(queryVector) === 0) {
+    throw new CliError(
+      `the API returned a vector of zeros for the query, so no document is more similar to it than another. Rephrase the query, or check the server at the API root.`,
+    );
+  }
   const hits = topK(queryVector, index.vectors, top);
   const documents = await index.documents(hits.map((hit) => hit.index));
   const results = hits.map((hit, rank) => {
@@ -540,14 +622,24 @@ export async function searchCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify(results)}\n`);
   } else {
     for (const result of results) {
-      const text = String((result as { text?: unknown }).text ?? '').replace(/\s+/g, ' ');
-      const snippet = text.length > 100 ? `${text.slice(0, 99)}…` : text;
+      // Cut by code points: a cut inside a surrogate pair would print U+FFFD.
+      const text = [...String((result as { text?: unknown }).text ?? '').replace(/\s+/g, ' ')];
+      const snippet = text.length > 100 ? `${text.slice(0, 99).join('')}…` : text.join('');
+      const id = JSON.stringify((result as { id?: unknown }).id);
       process.stdout.write(
-        `${result.rank}\t${result.score.toFixed(4)}\t${JSON.stringify((result as { id?: unknown }).id)}\t${snippet}\n`,
+        `${result.rank}\t${result.score.toFixed(4)}\t${visible(id)}\t${visible(snippet)}\n`,
       );
     }
   }
   return EXIT.ok;
+}
+
+/**
+ * Control characters (C0, DEL, C1) as `\u001b`: an index may come from anyone, and the terminal must show
+ * its escape sequences, not obey them (a title, the clipboard, hidden text).
+ */
+function visible(text: string): string {
+  return text.replace(/\p{Cc}/gu, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**

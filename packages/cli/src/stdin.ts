@@ -1,7 +1,18 @@
-/** All of stdin as UTF-8 text. */
+import { CliError } from './errors.js';
+
+/**
+ * All of stdin as UTF-8 text, without a byte-order mark. Fatal: texts are sent byte for byte, as bulk
+ * sends them, so a byte that is not UTF-8 is an error, never a silent U+FFFD.
+ */
 export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin)
     chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  return Buffer.concat(chunks).toString('utf8');
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+  } catch {
+    throw new CliError(
+      'stdin is not valid UTF-8; texts are sent byte for byte, so none is replaced. Convert it to UTF-8 first, e.g. (for Latin-1) pipe it through iconv -f latin1 -t utf-8.',
+    );
+  }
 }
