@@ -616,7 +616,9 @@ export async function searchCommand(argv: string[]): Promise<number> {
   const documents = await index.documents(hits.map((hit) => hit.index));
   const results = hits.map((hit, rank) => {
     const doc = documents.get(hit.index) ?? {};
-    return { rank: rank + 1, score: hit.score, ...doc };
+    // The rank and score first, and this search's own: a document line of the file cannot set them.
+    const computed = { rank: rank + 1, score: hit.score };
+    return { ...computed, ...doc, ...computed };
   });
   if (values.json) {
     process.stdout.write(`${JSON.stringify(results)}\n`);

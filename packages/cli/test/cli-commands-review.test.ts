@@ -172,6 +172,22 @@ describe('index, search and embed at their edges', () => {
     });
   });
 
+  it('--json gives each hit the rank and score of this search, whatever a document line of the file holds (bug: a line with "score": 99 printed that score)', async () => {
+    const { header, vectorsOffset } = readIndexFile(good);
+    const docsAt = vectorsOffset + header.count * header.dimensions * 4;
+    const bytes = readFileSync(good);
+    const lines = bytes.subarray(docsAt).toString('utf8').split('\n');
+    lines[1] = JSON.stringify({ rank: 7, score: 99, ...JSON.parse(lines[1]!) });
+    const path = file(
+      'scored.ekx',
+      Buffer.concat([bytes.subarray(0, docsAt), Buffer.from(lines.join('\n'))]),
+    );
+    const result = await search(path, 'item 2', ['--top', '1', '--json']);
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual([{ rank: 1, score: 1, id: 'd1', line: 2, text: 'item 2' }]);
+    expect(Object.keys(JSON.parse(result.stdout)[0]).slice(0, 2)).toEqual(['rank', 'score']);
+  });
+
   it('a query whose vector is all zeros is refused (bug: every document printed with score 0.0000, in file order, as if ranked)', async () => {
     // The fake server's vector of a text without a word is all zeros.
     const result = await search(good, '?!');
