@@ -89,13 +89,16 @@ export function integerOption(
   return value;
 }
 
-/** A positive number option (may be fractional), e.g. seconds. */
+/**
+ * A positive number option written in decimal (may be fractional), e.g. seconds. Only plain decimals:
+ * `Number()` alone would also read `0x10` as 16 and `1e3` as 1000, which no one types for seconds.
+ */
 export function numberOption(command: string, values: ParsedValues, name: string): number | undefined {
   const text = stringOption(values, name);
   if (text === undefined) return undefined;
   const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || value <= 0) {
-    throw new UsageError(`--${name} must be a number > 0, got "${text}".`, command);
+  if (!/^(?:\d+(?:\.\d*)?|\.\d+)$/.test(text.trim()) || !Number.isFinite(value) || value <= 0) {
+    throw new UsageError(`--${name} must be a decimal number > 0 (e.g. 30 or 0.5), got "${text}".`, command);
   }
   return value;
 }

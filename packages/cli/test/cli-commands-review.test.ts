@@ -252,6 +252,30 @@ describe('index, search and embed at their edges', () => {
     },
   );
 
+  it.each([
+    ['embed', '--timeout', '0x10'],
+    ['embed', '--timeout', '1e3'],
+    ['embed', '--timeout', ' 7 8'],
+    ['bulk', '--rpm', '0b11'],
+    ['bulk', '--progress-interval', 'Infinity'],
+  ])(
+    '%s %s %s is a usage error: numbers are plain decimals (bug: 0x10 read as 16 seconds, 1e3 as 1000)',
+    async (command, option, value) => {
+      const requests = server.requests;
+      const input = file('one.txt', 'item 1\n');
+      const args =
+        command === 'embed'
+          ? ['embed', 'item 1', ...MODEL, '--base-url', server.baseURL]
+          : ['bulk', input, '--out', file('one.jsonl'), ...MODEL, '--base-url', server.baseURL];
+      const result = await runCli([...args, option, value]);
+      expect(result.stderr).toBe(
+        `embedkit: error: ${option} must be a decimal number > 0 (e.g. 30 or 0.5), got "${value}".\nRun "embedkit ${command} --help" for usage.\n`,
+      );
+      expect(result.code).toBe(2);
+      expect(server.requests).toBe(requests);
+    },
+  );
+
   it('an --input-type the model lacks is not stored as the documents’ input type, so search asks for none (bug: stored as "document", and every search warned of a "query" type)', async () => {
     const input = file('typed.txt', 'item 1\nitem 2\n');
     const out = file('typed.ekx');
