@@ -383,6 +383,15 @@ export function decodeAnswer<T>(answer: AnswerOf, read: () => T): T {
 
 const lowerFirst = (text: string) => text.charAt(0).toLowerCase() + text.slice(1);
 
+/**
+ * `table[key]` when the table itself holds `key`, else undefined. A model table looked up by the caller's
+ * model id must not find `constructor`, `toString` or `__proto__` on `Object.prototype`: a function taken
+ * for a model's capabilities made every call fail with a message about something else.
+ */
+export function ownEntry<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
 /** `data:<mediaType>;base64,<payload>`: the media type and the payload, or undefined for any other string. */
 export function parseDataUrl(text: string): { mediaType: string; base64: string } | undefined {
   // The prefix alone is matched: an image's payload runs to megabytes, and inputs are checked more than

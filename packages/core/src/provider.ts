@@ -94,6 +94,7 @@ export {
   loadBaseURL,
   loneVectorProblem,
   nonDefaultURL,
+  ownEntry,
   PROVIDER_SETTING_NAMES,
   type ProviderSettings,
   parseDataUrl,

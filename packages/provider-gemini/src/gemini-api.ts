@@ -1,4 +1,4 @@
-import { type ParsedError, parseDuration, schema } from '@embedkit/core/provider';
+import { ownEntry, type ParsedError, parseDuration, schema } from '@embedkit/core/provider';
 
 /**
  * The query every JSON call carries. The Gemini API indents its answers unless told otherwise (the
@@ -159,7 +159,8 @@ export function parseGeminiError(body: unknown, status: number): ParsedError {
   if (fromDetail !== undefined) out.retryAfterMs = fromDetail;
   else {
     const wait = error.message?.match(RETRY_IN);
-    if (wait) out.retryAfterMs = Number(wait[1]) * (wait[2] === 's' ? 1_000 : 1);
+    // Read as case-blind as the pattern matched it: "2S" is seconds, not milliseconds.
+    if (wait) out.retryAfterMs = Number(wait[1]) * (wait[2]?.toLowerCase() === 's' ? 1_000 : 1);
   }
   if (status === 429 && perDayQuota(error)) out.quotaExhausted = true;
 
@@ -170,9 +171,10 @@ export function parseGeminiError(body: unknown, status: number): ParsedError {
   const missing = error.message?.match(MODEL_NOT_FOUND);
   if (status === 404 && missing) {
     const model = missing[1]!;
+    const retired = ownEntry(RETIRED_MODELS, model);
     out.hint =
-      RETIRED_MODELS[model] !== undefined
-        ? `${RETIRED_MODELS[model]}; use gemini-embedding-001.`
+      retired !== undefined
+        ? `${retired}; use gemini-embedding-001.`
         : `models/${model} is not served by this API version: check the id, or whether the model was retired; gemini-embedding-001 is current.`;
   }
   return out;

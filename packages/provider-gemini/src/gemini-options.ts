@@ -1,4 +1,4 @@
-import { type EmbeddingCapabilities, type InputType, schema } from '@embedkit/core/provider';
+import { type EmbeddingCapabilities, type InputType, ownEntry, schema } from '@embedkit/core/provider';
 
 /** Known Gemini embedding models; any other id is accepted with the Gemini API's request limits. */
 export type GeminiEmbeddingModelId = 'gemini-embedding-001' | (string & {});
@@ -44,7 +44,7 @@ export const GEMINI_MODELS: Record<string, EmbeddingCapabilities> = {
 /** For an id the table does not know: the Gemini API's request limits, the API decides the rest. */
 export function geminiCapabilities(modelId: string): EmbeddingCapabilities {
   return (
-    GEMINI_MODELS[modelId] ?? {
+    ownEntry(GEMINI_MODELS, modelId) ?? {
       maxInputsPerCall: GEMINI_MAX_INPUTS_PER_CALL,
       dimensions: { min: 1, max: GEMINI_FULL_DIMENSIONS },
       inputTypes: taskInputTypes,

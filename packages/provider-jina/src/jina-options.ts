@@ -3,6 +3,7 @@ import {
   type EmbeddingCapabilities,
   type InputType,
   type OutputType,
+  ownEntry,
   type RerankingCapabilities,
   schema,
 } from '@embedkit/core/provider';
@@ -182,7 +183,7 @@ export const JINA_EMBEDDING_MODELS: Record<string, JinaModelProfile> = {
  */
 export function jinaEmbeddingProfile(modelId: string): JinaModelProfile {
   return (
-    JINA_EMBEDDING_MODELS[modelId] ?? {
+    ownEntry(JINA_EMBEDDING_MODELS, modelId) ?? {
       capabilities: {
         maxInputsPerCall: JINA_MAX_INPUTS_PER_CALL,
         maxTokensPerInput: 8_192,
@@ -230,7 +231,7 @@ export const JINA_RERANKING_MODELS: Record<string, RerankingCapabilities> = {
 
 /** The reranker's capabilities: the table's, or the same conservative limits for an unknown id. */
 export function jinaRerankingCapabilities(modelId: string): RerankingCapabilities {
-  return JINA_RERANKING_MODELS[modelId] ?? RERANK_CAPABILITIES;
+  return ownEntry(JINA_RERANKING_MODELS, modelId) ?? RERANK_CAPABILITIES;
 }
 
 /** Options under `providerOptions.jina` for embeddings and late chunking. */

@@ -433,3 +433,19 @@ describe('provider settings that reach every call', () => {
     });
   });
 });
+
+describe('a model id that is also an Object.prototype name', () => {
+  it.each(['constructor', 'toString', '__proto__'])(
+    '"%s" gets the capabilities of any unknown id, for embedding and reranking models (bug: a function off Object.prototype taken for them)',
+    (modelId) => {
+      const provider = createJina({ apiKey: TEST_KEY });
+      expect(provider.embedding(modelId).capabilities).toStrictEqual(
+        provider.embedding('jina-embeddings-9-unknown').capabilities,
+      );
+      expect(jinaEmbeddingProfile(modelId)).toStrictEqual(jinaEmbeddingProfile('jina-embeddings-9-unknown'));
+      expect(provider.reranking(modelId).capabilities).toStrictEqual(
+        provider.reranking('jina-reranker-9-unknown').capabilities,
+      );
+    },
+  );
+});

@@ -1,4 +1,4 @@
-import { type EmbeddingCapabilities, schema } from '@embedkit/core/provider';
+import { type EmbeddingCapabilities, ownEntry, schema } from '@embedkit/core/provider';
 
 /** Known OpenAI embedding models; any other id is accepted with conservative capabilities. */
 export type OpenAIEmbeddingModelId =
@@ -37,7 +37,9 @@ export const OPENAI_MODELS: Record<string, EmbeddingCapabilities> = {
 
 /** For an id the table does not know: OpenAI's request limits, any dimensions the API may accept, no default length. */
 export function openAICapabilities(modelId: string): EmbeddingCapabilities {
-  return OPENAI_MODELS[modelId] ?? { ...OPENAI_LIMITS, ...textOnly, dimensions: { min: 1, max: 3072 } };
+  return (
+    ownEntry(OPENAI_MODELS, modelId) ?? { ...OPENAI_LIMITS, ...textOnly, dimensions: { min: 1, max: 3072 } }
+  );
 }
 
 /** Capabilities assumed for an OpenAI-compatible server unless you give your own. */

@@ -448,3 +448,15 @@ describe('an OpenAI-compatible server with a key', () => {
     expect(JSON.stringify(error)).not.toContain(querySecret);
   });
 });
+
+describe('a model id that is also an Object.prototype name', () => {
+  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])(
+    '"%s" gets the capabilities of any unknown id (bug: a function off Object.prototype taken for them)',
+    (modelId) => {
+      const provider = createOpenAI({ apiKey: 'sk-test-key-0000' });
+      expect(provider.embedding(modelId).capabilities).toStrictEqual(
+        provider.embedding('text-embedding-4-unknown').capabilities,
+      );
+    },
+  );
+});

@@ -2,6 +2,7 @@ import {
   type ContextualizedCapabilities,
   type EmbeddingCapabilities,
   type OutputType,
+  ownEntry,
   type RerankingCapabilities,
   schema,
 } from '@embedkit/core/provider';
@@ -90,7 +91,7 @@ export const VOYAGE_EMBEDDING_MODELS: Record<string, EmbeddingCapabilities> = {
  */
 export function voyageEmbeddingCapabilities(modelId: string): EmbeddingCapabilities {
   return (
-    VOYAGE_EMBEDDING_MODELS[modelId] ?? {
+    ownEntry(VOYAGE_EMBEDDING_MODELS, modelId) ?? {
       ...common,
       maxTokensPerCall: 120_000,
       dimensions: FLEXIBLE_DIMENSIONS,
@@ -128,7 +129,12 @@ export const VOYAGE_MULTIMODAL_MODELS: Record<string, EmbeddingCapabilities> = {
 };
 
 export function voyageMultimodalCapabilities(modelId: string): EmbeddingCapabilities {
-  return VOYAGE_MULTIMODAL_MODELS[modelId] ?? { ...fixed(320_000, 32_000), modalities: ['text', 'image'] };
+  return (
+    ownEntry(VOYAGE_MULTIMODAL_MODELS, modelId) ?? {
+      ...fixed(320_000, 32_000),
+      modalities: ['text', 'image'],
+    }
+  );
 }
 
 /**
@@ -156,7 +162,7 @@ function rerankLimits(query: number, queryAndDocument: number, total: number): R
 }
 
 export function voyageRerankingCapabilities(modelId: string): RerankingCapabilities {
-  return VOYAGE_RERANKING_MODELS[modelId] ?? rerankLimits(1_000, 4_000, 300_000);
+  return ownEntry(VOYAGE_RERANKING_MODELS, modelId) ?? rerankLimits(1_000, 4_000, 300_000);
 }
 
 /** Options under `providerOptions.voyage` for text and multimodal embeddings: none yet. */

@@ -801,3 +801,21 @@ describe('answers of the wrong shape, named by endpoint and field', () => {
     expect(error.message).toBe(message);
   });
 });
+
+describe('a model id that is also an Object.prototype name', () => {
+  it.each(['constructor', 'toString', '__proto__'])(
+    '"%s" gets the capabilities of any unknown id, for embedding, multimodal and reranking models (bug: a function off Object.prototype taken for them)',
+    (modelId) => {
+      const provider = createVoyage({ apiKey: TEST_KEY });
+      expect(provider.embedding(modelId).capabilities).toStrictEqual(
+        provider.embedding('voyage-9-unknown').capabilities,
+      );
+      expect(provider.multimodalEmbedding(modelId).capabilities).toStrictEqual(
+        provider.multimodalEmbedding('voyage-multimodal-9-unknown').capabilities,
+      );
+      expect(provider.reranking(modelId).capabilities).toStrictEqual(
+        provider.reranking('rerank-9-unknown').capabilities,
+      );
+    },
+  );
+});
