@@ -1,4 +1,4 @@
-import { type ParsedError, RETRIED_CLAUSE, schema } from '@embedkit/core/provider';
+import { ownEntry, type ParsedError, RETRIED_CLAUSE, schema } from '@embedkit/core/provider';
 
 // Lenient on responses: only the fields we use. A vector is checked as "string or array" here and
 // element by element only while it is decoded, never by the schema.
@@ -123,7 +123,8 @@ export function parseJinaError(body: unknown, status: number): ParsedError {
     } else if (code === 'INPUT_MODEL_NOT_FOUND') {
       out.kind = 'not_found';
     }
-    const hint = HINTS[code];
+    // Own entries only: a code is the server's text, and "constructor" must not read a function.
+    const hint = ownEntry(HINTS, code);
     if (hint !== undefined) out.hint = hint;
   }
   if (balance) {

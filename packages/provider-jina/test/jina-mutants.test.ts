@@ -434,6 +434,16 @@ describe('provider settings that reach every call', () => {
   });
 });
 
+it.each(['constructor', 'toString', '__proto__'])(
+  'an error code "%s" gets no hint (bug: Object.prototype read as the table of hints)',
+  (code) => {
+    expect(parseJinaError({ detail: { message: 'm', code } }, 400)).toStrictEqual({
+      message: 'm',
+      providerCode: code,
+    });
+  },
+);
+
 describe('a model id that is also an Object.prototype name', () => {
   it.each(['constructor', 'toString', '__proto__'])(
     '"%s" gets the capabilities of any unknown id, for embedding and reranking models (bug: a function off Object.prototype taken for them)',
