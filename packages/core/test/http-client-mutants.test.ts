@@ -24,6 +24,7 @@ import {
   type RequestJsonOptions,
   requestJson,
   unexpectedBodyError,
+  VERSION,
 } from '../src/http/client.js';
 import { checkHeaders, isPlainObject } from '../src/http/headers.js';
 import { parseRateLimitReset, parseRetryAfter } from '../src/http/retry-after.js';
@@ -108,6 +109,43 @@ describe('requestJson: what the transport is given', () => {
       'user-agent': 'my-app/1.0',
       'content-type': 'application/json',
     });
+  });
+
+  it('a header replaces the one before it whatever the letter case of either, and goes out once, lower-case (bug: Authorization beside authorization went as one header with both values, the key included)', async () => {
+    const { pending, requests } = call(answer(200, '{}'), {
+      headers: {
+        authorization: 'Bearer sk-provider-key',
+        'X-Trace': 'a',
+        Authorization: 'Bearer gateway-token',
+        'User-Agent': 'my-app/2.0',
+        'Content-Type': 'text/plain',
+        'x-trace': 'b',
+      },
+    });
+    await pending;
+    expect(requests[0]!.headers).toStrictEqual({
+      accept: 'application/json',
+      'user-agent': 'my-app/2.0',
+      authorization: 'Bearer gateway-token',
+      'x-trace': 'b',
+      // The body is JSON whatever a header said.
+      'content-type': 'application/json',
+    });
+  });
+
+  it('a header named __proto__ is a header, not the prototype of the headers object', async () => {
+    const headers = JSON.parse('{"__proto__":"x","x-a":"1"}') as Record<string, string>;
+    const { pending, requests } = call(answer(200, '{}'), { headers });
+    await pending;
+    const sent = requests[0]!.headers;
+    expect(Object.getPrototypeOf(sent)).toBe(Object.prototype);
+    expect(Object.entries(sent)).toEqual([
+      ['accept', 'application/json'],
+      ['user-agent', `embedkit/${VERSION}`],
+      ['__proto__', 'x'],
+      ['x-a', '1'],
+      ['content-type', 'application/json'],
+    ]);
   });
 
   it('an explicit method wins over the one the body implies', async () => {

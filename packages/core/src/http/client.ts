@@ -19,7 +19,7 @@ import {
 } from '../errors.js';
 import { parseJsonWithVectors } from '../json-vectors.js';
 import { createFetchTransport, type FetchFunction } from './fetch-transport.js';
-import { checkHeaders } from './headers.js';
+import { checkHeaders, mergeHeaders } from './headers.js';
 import { bodyExcerpt, compileRedaction, type Redaction, redactCause, secretsOfCall } from './redact.js';
 import { parseRateLimitReset, parseRetryAfter } from './retry-after.js';
 import {
@@ -231,11 +231,11 @@ export async function requestJson(options: RequestJsonOptions): Promise<JsonResp
       { argument: 'maxResponseBytes', provider: options.provider },
     );
   }
-  const headers: Record<string, string> = {
-    accept: 'application/json',
-    'user-agent': `embedkit/${VERSION}`,
-    ...options.headers,
-  };
+  // In any letter case, a header of the provider's setting or the call replaces the default before it.
+  const headers = mergeHeaders(
+    { accept: 'application/json', 'user-agent': `embedkit/${VERSION}` },
+    options.headers,
+  );
   const request: TransportRequest = {
     url: options.url,
     method: options.method ?? (options.body === undefined ? 'GET' : 'POST'),

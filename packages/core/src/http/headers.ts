@@ -47,3 +47,29 @@ export function checkHeaders(headers: unknown, source: string, provider?: string
     }
   }
 }
+
+/**
+ * `sets` merged into one object of lower-case names, a later set's header replacing an earlier one's
+ * whatever the letter case of either name. Spread into one object, `{ authorization: key }` and a
+ * setting's `{ Authorization: gateway }` stay two keys, and go out as one header carrying both values,
+ * the provider's key included. Every request passes through here (`requestJson`), so a header given by a
+ * setting or by a call replaces the provider's own in any case.
+ */
+export function mergeHeaders(
+  ...sets: (Readonly<Record<string, string>> | undefined)[]
+): Record<string, string> {
+  const merged: Record<string, string> = {};
+  for (const set of sets) {
+    if (set === undefined) continue;
+    for (const [name, value] of Object.entries(set)) {
+      // Defined, not assigned: a header named `__proto__` is a header, not the object's prototype.
+      Object.defineProperty(merged, name.toLowerCase(), {
+        value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+  }
+  return merged;
+}
