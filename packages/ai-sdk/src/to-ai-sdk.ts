@@ -18,6 +18,7 @@ import {
   type Warning,
 } from '@embedkit/core';
 import {
+  checkEmbeddingModel,
   describeValue,
   EMBED_SETTING_NAMES,
   omitSettingNames,
@@ -98,6 +99,12 @@ export const EMBEDKIT_OPTIONS_KEY = 'embedkit';
  * `maxRetries` times in all, never `maxRetries` squared.
  */
 export function toAISDK(model: EmbeddingModel, settings: ToAISDKSettings = {}): EmbeddingModelV4 {
+  // Refused here, not at the first call (or as a TypeError reading its capabilities): the easy slip is
+  // an AI SDK model, given where `fromAISDK` takes one.
+  checkEmbeddingModel(
+    model,
+    'toAISDK wraps an embedkit model for the AI SDK; an AI SDK embedding model needs no wrapping.',
+  );
   if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) {
     throw new InvalidArgumentError(
       'toAISDK takes the model and a settings object, toAISDK(model, { concurrency }).',

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '@embedkit/core';
 import { expect } from 'vitest';
 
 /** The error `promise` rejects with; fails the test when it resolves. */
@@ -6,4 +7,15 @@ export async function rejection(promise: Promise<unknown>): Promise<Error & Reco
     () => expect.unreachable('the call succeeded; it had to fail'),
     (error: unknown) => error as Error & Record<string, unknown>,
   );
+}
+
+/** The `InvalidArgumentError` `make` throws; fails the test when it returns or throws anything else. */
+export function thrownInvalidArgument(make: () => unknown): InvalidArgumentError {
+  try {
+    make();
+  } catch (error) {
+    expect(InvalidArgumentError.isInstance(error)).toBe(true);
+    return error as InvalidArgumentError;
+  }
+  return expect.unreachable('it was accepted; it had to be refused');
 }

@@ -31,6 +31,7 @@ export type {
 export type { RateLimiter } from './engine/limiter.js';
 export {
   checkCapabilityNames,
+  checkEmbeddingModel,
   checkEmbedRequest,
   checkInput,
   checkVectorSettings,

@@ -297,6 +297,7 @@ describe('the model', () => {
     ['a model of another specification', { ...shape, specificationVersion: 'v2' }],
     ['a model without doEmbed', { ...shape, doEmbed: undefined }],
     ['a model without capabilities', { ...shape, capabilities: undefined }],
+    ['a model whose capabilities are null (bug: a TypeError reading them)', { ...shape, capabilities: null }],
   ])('%s is refused as the model argument', async (_label, model) => {
     const error = await embedMany({ model: model as never, inputs: ['1'] }).catch(
       (caught: unknown) => caught,

@@ -110,7 +110,7 @@ export class EmbedkitEmbeddings extends Embeddings {
 
 /** Refuses what the class would otherwise ignore: unknown parameters, and a `maxConcurrency` the engine cannot run. */
 function checkParameters(params: EmbedkitEmbeddingsParams): void {
-  if (typeof params !== 'object' || params === null) {
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) {
     throw new InvalidArgumentError('new EmbedkitEmbeddings takes one parameters object, { model, … }.', {
       argument: 'params',
     });

@@ -1,8 +1,8 @@
-import { InvalidArgumentError } from '@embedkit/core';
 import { MockEmbeddingModel } from '@embedkit/core/testing';
 import { createOpenAI } from '@embedkit/provider-openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LoopbackOpenAI, startLoopbackOpenAI } from '../../ai-sdk/test/loopback-openai.js';
+import { thrownInvalidArgument } from '../../ai-sdk/test/rejection.js';
 import { EmbedkitEmbeddings, type EmbedkitEmbeddingsParams } from '../src/index.js';
 
 const KEY = 'test-key-langchain-9d2f4a6c8e1b';
@@ -20,17 +20,6 @@ async function loopbackModel(holdUntil: number) {
     model: createOpenAI({ apiKey: KEY, baseURL: server.baseURL }).embedding('text-embedding-3-small'),
     server,
   };
-}
-
-/** The error `make` throws; fails the test when it returns. */
-function thrown(make: () => unknown): InvalidArgumentError {
-  try {
-    make();
-  } catch (error) {
-    expect(InvalidArgumentError.isInstance(error)).toBe(true);
-    return error as InvalidArgumentError;
-  }
-  return expect.unreachable('the constructor accepted the parameters; it had to refuse them');
 }
 
 describe("LangChain's maxConcurrency", () => {
@@ -65,7 +54,9 @@ describe("LangChain's maxConcurrency", () => {
   it('may be given as concurrency too, but not as two different values', () => {
     const model = new MockEmbeddingModel();
     expect(() => new EmbedkitEmbeddings({ model, maxConcurrency: 2, concurrency: 2 })).not.toThrow();
-    const error = thrown(() => new EmbedkitEmbeddings({ model, maxConcurrency: 2, concurrency: 3 }));
+    const error = thrownInvalidArgument(
+      () => new EmbedkitEmbeddings({ model, maxConcurrency: 2, concurrency: 3 }),
+    );
     expect(error.argument).toBe('maxConcurrency');
     expect(error.message).toBe('maxConcurrency (2) and concurrency (3) are one setting; give one of them.');
   });
@@ -73,17 +64,23 @@ describe("LangChain's maxConcurrency", () => {
   it('must be a number of requests the engine can run: LangChain’s Infinity is refused', () => {
     const model = new MockEmbeddingModel();
     for (const maxConcurrency of [0, 2.5, Number.POSITIVE_INFINITY, 10_001]) {
-      expect(thrown(() => new EmbedkitEmbeddings({ model, maxConcurrency })).argument).toBe('maxConcurrency');
+      expect(thrownInvalidArgument(() => new EmbedkitEmbeddings({ model, maxConcurrency })).argument).toBe(
+        'maxConcurrency',
+      );
     }
   });
 
   it('a number given as text is shown quoted, not as the number it reads as', () => {
     const model = new MockEmbeddingModel();
-    const error = thrown(() => new EmbedkitEmbeddings({ model, maxConcurrency: '4' as never }));
+    const error = thrownInvalidArgument(
+      () => new EmbedkitEmbeddings({ model, maxConcurrency: '4' as never }),
+    );
     expect(error.message).toBe(
       'maxConcurrency (embedkit\'s concurrency) must be a whole number from 1 to 10,000, got "4".',
     );
-    const two = thrown(() => new EmbedkitEmbeddings({ model, maxConcurrency: 2, concurrency: '2' as never }));
+    const two = thrownInvalidArgument(
+      () => new EmbedkitEmbeddings({ model, maxConcurrency: 2, concurrency: '2' as never }),
+    );
     expect(two.message).toBe('maxConcurrency (2) and concurrency ("2") are one setting; give one of them.');
   });
 });
@@ -93,7 +90,7 @@ describe('parameters EmbedkitEmbeddings does not have', () => {
   it('refuses batchSize, naming maxInputsPerCall', () => {
     const model = new MockEmbeddingModel();
     const params = { model, batchSize: 4 } as unknown as EmbedkitEmbeddingsParams;
-    const error = thrown(() => new EmbedkitEmbeddings(params));
+    const error = thrownInvalidArgument(() => new EmbedkitEmbeddings(params));
     expect(error.argument).toBe('batchSize');
     expect(error.message).toBe(
       'EmbedkitEmbeddings has no parameter batchSize: the engine packs each call by the model’s count and token limits; to send fewer inputs per call, pass maxInputsPerCall.',
@@ -103,19 +100,19 @@ describe('parameters EmbedkitEmbeddings does not have', () => {
   // Catches: LangChain's onFailedAttempt accepted although LangChain's caller never runs.
   it('refuses onFailedAttempt and any parameter of another class', () => {
     const model = new MockEmbeddingModel();
-    const failedAttempt = thrown(
+    const failedAttempt = thrownInvalidArgument(
       () =>
         new EmbedkitEmbeddings({ model, onFailedAttempt: () => {} } as unknown as EmbedkitEmbeddingsParams),
     );
     expect(failedAttempt.argument).toBe('onFailedAttempt');
     expect(failedAttempt.message).toMatch(/onRetry/);
-    const stripNewLines = thrown(
+    const stripNewLines = thrownInvalidArgument(
       () => new EmbedkitEmbeddings({ model, stripNewLines: true } as unknown as EmbedkitEmbeddingsParams),
     );
     expect(stripNewLines.message).toBe(
       'EmbedkitEmbeddings has no parameter stripNewLines: texts are sent as given; replace their newlines first if the model needs it.',
     );
-    const typo = thrown(
+    const typo = thrownInvalidArgument(
       () => new EmbedkitEmbeddings({ model, dimension: 3 } as unknown as EmbedkitEmbeddingsParams),
     );
     expect(typo.message).toBe('EmbedkitEmbeddings has no parameter dimension; did you mean dimensions?');

@@ -349,19 +349,24 @@ export function jobBasics(
   };
 }
 
-/** Checks that `model` is an embedkit embedding model. */
-export function checkEmbeddingModel(model: unknown): asserts model is EmbeddingModel {
+/**
+ * Checks that `model` is an embedkit embedding model; `hint`, when given, follows the refusal (what an
+ * adapter's caller most likely passed instead).
+ */
+export function checkEmbeddingModel(model: unknown, hint?: string): asserts model is EmbeddingModel {
   const candidate = model as Partial<EmbeddingModel> | null | undefined;
   if (
     typeof candidate !== 'object' ||
     candidate === null ||
     candidate.specificationVersion !== 'v1' ||
     typeof candidate.doEmbed !== 'function' ||
-    typeof candidate.capabilities !== 'object'
+    typeof candidate.capabilities !== 'object' ||
+    candidate.capabilities === null
   ) {
-    throw new InvalidArgumentError('model must be an embedkit EmbeddingModel (specificationVersion "v1").', {
-      argument: 'model',
-    });
+    throw new InvalidArgumentError(
+      `model must be an embedkit EmbeddingModel (specificationVersion "v1").${hint === undefined ? '' : ` ${hint}`}`,
+      { argument: 'model' },
+    );
   }
   for (const [name, form] of [
     ['checkInput', '(input, index, settings)'],
