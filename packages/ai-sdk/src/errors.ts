@@ -42,10 +42,11 @@ export async function toEmbedkitError(
   const secrets = secretsOf(explicitSecrets);
   if (APICallError.isInstance(error)) return replayFailure(error, provider, secrets);
   if (AISDKError.isInstance(error)) {
-    // Raised before any request: a bad provider option, a missing key, too many values for one call.
+    // Raised before any request: a bad provider option, a missing key or setting, too many values for one call.
     if (
       error.name === 'AI_InvalidArgumentError' ||
       error.name === 'AI_LoadAPIKeyError' ||
+      error.name === 'AI_LoadSettingError' ||
       error.name === 'AI_TooManyEmbeddingValuesForCallError' ||
       error.name === 'AI_UnsupportedFunctionalityError'
     ) {

@@ -10,8 +10,19 @@
  * @ai-sdk/google.
  */
 import { createGoogleGenerativeAI } from '@ai-sdk/google';
-import type { EmbeddingModelV4CallOptions } from '@ai-sdk/provider';
 import {
+  AISDKError,
+  InvalidArgumentError as AISDKInvalidArgumentError,
+  APICallError,
+  type EmbeddingModelV4CallOptions,
+  type EmbeddingModelV4Result,
+  LoadAPIKeyError,
+  LoadSettingError,
+  TooManyEmbeddingValuesForCallError,
+  UnsupportedFunctionalityError,
+} from '@ai-sdk/provider';
+import {
+  createRateLimiter,
   type EmbeddingModel,
   type EmbedRequest,
   type EmbedResponse,
@@ -20,10 +31,12 @@ import {
   InvalidArgumentError,
   type Warning,
 } from '@embedkit/core';
+import { VERSION } from '@embedkit/core/provider';
 import { fakeFetch, MockEmbeddingModel } from '@embedkit/core/testing';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fromAISDK, type ToAISDKSettings, toAISDK } from '../src/index.js';
-import { thrownInvalidArgument } from './rejection.js';
+import { handMade } from './hand-made-model.js';
+import { rejection, thrownInvalidArgument } from './rejection.js';
 
 const call = (values: string[], extra: Partial<EmbeddingModelV4CallOptions> = {}) => ({ values, ...extra });
 
@@ -401,5 +414,476 @@ describe('fromAISDK: input types for @ai-sdk/google', () => {
     expect(server.requests.map((request) => (request.body as { taskType?: string }).taskType)).toEqual(
       taskTypes.map(([, taskType]) => taskType),
     );
+  });
+});
+
+const vectorsFor = (values: string[]): EmbeddingModelV4Result => ({
+  embeddings: values.map(() => [1, 0]),
+  warnings: [],
+});
+
+const embedOnce = (model: EmbeddingModel, request: Partial<EmbedRequest> = {}) =>
+  model.doEmbed({ inputs: ['x'], ...request } as EmbedRequest);
+
+const failingWith = (error: unknown) =>
+  fromAISDK(
+    handMade(async () => {
+      throw error;
+    }),
+  );
+
+describe('fromAISDK: the model and options it takes', () => {
+  const modelMessage =
+    'fromAISDK takes an AI SDK embedding model of specification v4 or v3 (e.g. openai.embedding("text-embedding-3-small")).';
+  it.each([
+    ['undefined', undefined],
+    ['null', null],
+    ['a model without doEmbed', { specificationVersion: 'v4', provider: 'acme', modelId: 'm' }],
+    [
+      'a model of specification v2',
+      { specificationVersion: 'v2', provider: 'acme', modelId: 'm', doEmbed: () => {} },
+    ],
+    ['a string', 'openai.embedding'],
+  ])('refuses %s as the AI SDK model, naming aiModel', (_label, aiModel) => {
+    const error = thrownInvalidArgument(() => fromAISDK(aiModel as never));
+    expect(error.argument).toBe('aiModel');
+    expect(error.message).toBe(modelMessage);
+  });
+
+  it('takes a rate limiter and a list of secrets as options, and hands the limiter to the engine', () => {
+    const limiter = createRateLimiter({ requestsPerMinute: 60 });
+    const model = fromAISDK(
+      handMade(async ({ values }) => vectorsFor(values)),
+      {},
+      {
+        rateLimit: limiter,
+        secrets: ['k'],
+      },
+    );
+    expect(model.rateLimiter).toBe(limiter);
+  });
+});
+
+describe('fromAISDK: what each call carries', () => {
+  it('sends only the values, provider options and headers when the request sets nothing else', async () => {
+    const aiModel = handMade(async ({ values }) => vectorsFor(values));
+    await embedOnce(fromAISDK(aiModel));
+    expect(aiModel.calls[0]).toStrictEqual({
+      values: ['x'],
+      providerOptions: undefined,
+      headers: { 'user-agent': `embedkit/${VERSION}` },
+    });
+  });
+
+  it("lower-cases the caller's headers and puts embedkit before the caller's user-agent", async () => {
+    const aiModel = handMade(async ({ values }) => vectorsFor(values));
+    await embedOnce(fromAISDK(aiModel), { headers: { 'X-Trace': 't-1', 'User-Agent': 'app/2' } });
+    expect(aiModel.calls[0]!.headers).toStrictEqual({
+      'x-trace': 't-1',
+      'user-agent': `embedkit/${VERSION} app/2`,
+    });
+  });
+
+  it("keeps the caller's options for other providers beside an input type's options", async () => {
+    const aiModel = handMade(async ({ values }) => vectorsFor(values));
+    const model = fromAISDK(aiModel, {}, { inputTypes: { query: { acme: { mode: 'q' } } } });
+    await embedOnce(model, { inputType: 'query', providerOptions: { other: { x: 1 } } });
+    expect(aiModel.calls[0]!.providerOptions).toStrictEqual({ acme: { mode: 'q' }, other: { x: 1 } });
+  });
+
+  it('names the model in the refusal of an input that is not text', async () => {
+    const aiModel = handMade(async ({ values }) => vectorsFor(values));
+    const error = await rejection(
+      embedOnce(fromAISDK(aiModel), { inputs: ['a', { image: 'https://x/y.png' }] }),
+    );
+    expect(InvalidArgumentError.isInstance(error)).toBe(true);
+    expect(error.argument).toBe('inputs[1]');
+    expect(error.message).toBe(
+      'Input 1 is not text; the AI SDK model acme.embedding acme-embed-1 takes text only.',
+    );
+  });
+
+  it('refuses dimensions for a specification v3 model, naming the option to use instead', async () => {
+    const v3 = {
+      ...handMade(async ({ values }) => vectorsFor(values)),
+      specificationVersion: 'v3' as const,
+    };
+    const error = await rejection(embedOnce(fromAISDK(v3 as never), { dimensions: 4 }));
+    expect(InvalidArgumentError.isInstance(error)).toBe(true);
+    expect(error.argument).toBe('dimensions');
+    expect(error.message).toBe(
+      "acme.embedding acme-embed-1 implements the AI SDK's specification v3, which has no dimensions option; pass the provider's own option in providerOptions.acme instead.",
+    );
+  });
+
+  it('rethrows unchanged what the model throws once the call was aborted', async () => {
+    const thrown = new APICallError({
+      message: 'late',
+      url: 'https://x',
+      requestBodyValues: {},
+      statusCode: 500,
+    });
+    const controller = new AbortController();
+    controller.abort();
+    const error = await rejection(embedOnce(failingWith(thrown), { signal: controller.signal }));
+    expect(error).toBe(thrown);
+  });
+
+  it('maps what the model throws on a call without a signal', async () => {
+    const thrown = new APICallError({
+      message: 'down',
+      url: 'https://x',
+      requestBodyValues: {},
+      statusCode: 500,
+    });
+    const error = await rejection(embedOnce(failingWith(thrown)));
+    expect(error.name).toBe('ServerError');
+  });
+});
+
+describe('fromAISDK: what each call reports', () => {
+  it('reads the response headers lower-cased, leaves out those without a value, and takes request-id as the request id', async () => {
+    const aiModel = handMade(async ({ values }) => ({
+      ...vectorsFor(values),
+      response: { headers: { 'Request-Id': 'req-7', 'X-Empty': undefined as unknown as string } },
+    }));
+    const result = await embedOnce(fromAISDK(aiModel));
+    expect(result.response).toStrictEqual({
+      status: 200,
+      headers: { 'request-id': 'req-7' },
+      requestId: 'req-7',
+    });
+  });
+
+  it('reports no request id and no headers when the model gives no response', async () => {
+    const result = await embedOnce(fromAISDK(handMade(async ({ values }) => vectorsFor(values))));
+    expect(result.response).toStrictEqual({ status: 200, headers: {} });
+    expect('usage' in result).toBe(false);
+  });
+
+  it.each([
+    [0, { inputTokens: 0 }],
+    [3, { inputTokens: 3 }],
+    [-1, undefined],
+    [1.5, undefined],
+  ])('reports %s usage tokens as %o', async (tokens, usage) => {
+    const result = await embedOnce(
+      fromAISDK(handMade(async ({ values }) => ({ ...vectorsFor(values), usage: { tokens } }))),
+    );
+    expect(result.usage).toStrictEqual(usage);
+  });
+
+  it("puts its own warnings before the model's, each kind of AI SDK warning in embedkit's words", async () => {
+    const aiModel = handMade(async ({ values }) => ({
+      ...vectorsFor(values),
+      warnings: [
+        { type: 'unsupported', feature: 'dimensions' },
+        { type: 'compatibility', feature: 'batching' },
+        { type: 'compatibility', feature: 'batching', details: 'one at a time' },
+        { type: 'deprecated', setting: 'taskType', message: 'use inputType' },
+        { type: 'other', message: 'something else' },
+      ],
+    }));
+    const result = await embedOnce(fromAISDK(aiModel), { truncate: true });
+    expect(result.warnings).toStrictEqual([
+      {
+        type: 'unsupported-setting',
+        setting: 'truncate',
+        message:
+          "The AI SDK's specification has no truncate option, so acme.embedding acme-embed-1 was not asked to cut long inputs; pass the provider's own option in providerOptions if it has one.",
+      },
+      {
+        type: 'unsupported-setting',
+        setting: 'dimensions',
+        message: 'dimensions is not supported by this model.',
+      },
+      { type: 'other', message: 'batching runs in a compatibility mode.' },
+      { type: 'other', message: 'batching runs in a compatibility mode: one at a time.' },
+      { type: 'other', message: 'taskType is deprecated: use inputType' },
+      { type: 'other', message: 'something else' },
+    ]);
+  });
+
+  it('says nothing of truncate when it is false, nor of a title that is undefined', async () => {
+    const aiModel = handMade(async ({ values }) => vectorsFor(values));
+    const result = await embedOnce(fromAISDK(aiModel), {
+      inputs: [{ text: 'x', title: undefined }],
+      truncate: false,
+    });
+    expect(result.warnings).toStrictEqual([]);
+  });
+});
+
+describe('fromAISDK: capabilities read from the model', () => {
+  it('declares text in, float vectors out, not normalized, for a model that declares nothing', () => {
+    const model = fromAISDK(
+      handMade(async ({ values }) => vectorsFor(values), {
+        maxEmbeddingsPerCall: undefined,
+        supportsParallelCalls: undefined,
+      }),
+    );
+    expect(model.capabilities).toStrictEqual({
+      maxInputsPerCall: 2048,
+      inputTypes: [],
+      outputTypes: ['float'],
+      modalities: ['text'],
+      normalized: false,
+      supportsParallelCalls: false,
+      dimensions: { min: 1, max: 65_536 },
+    });
+  });
+
+  it.each([
+    [1, 1],
+    [0, 2048],
+    [1.5, 2048],
+    [Number.POSITIVE_INFINITY, 2048],
+  ])('takes a call limit of %s as %s inputs per call', (limit, expected) => {
+    const model = fromAISDK(
+      handMade(async ({ values }) => vectorsFor(values), { maxEmbeddingsPerCall: limit }),
+    );
+    expect(model.capabilities.maxInputsPerCall).toBe(expected);
+  });
+
+  it('keeps declared dimensions, and opens none for specification v3', () => {
+    const aiModel = handMade(async ({ values }) => vectorsFor(values), { supportsParallelCalls: false });
+    const model = fromAISDK(aiModel, { dimensions: { min: 8, max: 64 } });
+    expect(model.capabilities.dimensions).toStrictEqual({ min: 8, max: 64 });
+    expect(model.capabilities.supportsParallelCalls).toBe(false);
+    expect('dimensions' in fromAISDK({ ...aiModel, specificationVersion: 'v3' } as never).capabilities).toBe(
+      false,
+    );
+  });
+});
+
+describe('fromAISDK: errors from the AI SDK model', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('hands on an embedkit error the model throws as it is', async () => {
+    const thrown = new InvalidArgumentError('bad', { argument: 'x' });
+    expect(await rejection(embedOnce(failingWith(thrown)))).toBe(thrown);
+  });
+
+  it.each([
+    [
+      'an invalid argument',
+      new AISDKInvalidArgumentError({ argument: 'a', message: 'bad a sk-explicit-0001' }),
+    ],
+    ['a missing key', new LoadAPIKeyError({ message: 'no key sk-explicit-0001' })],
+    [
+      'too many values',
+      new TooManyEmbeddingValuesForCallError({
+        provider: 'acme',
+        modelId: 'm',
+        maxEmbeddingsPerCall: 1,
+        values: ['a', 'b'],
+      }),
+    ],
+    [
+      'an unsupported functionality',
+      new UnsupportedFunctionalityError({ functionality: 'x', message: 'no sk-explicit-0001' }),
+    ],
+  ])(
+    'refuses %s as an InvalidArgumentError, redacted and prefixed by the provider',
+    async (_label, thrown) => {
+      const model = fromAISDK(
+        handMade(async () => {
+          throw thrown;
+        }),
+        {},
+        { secrets: ['sk-explicit-0001'] },
+      );
+      const error = await rejection(embedOnce(model));
+      expect(InvalidArgumentError.isInstance(error)).toBe(true);
+      expect(error.message).toBe(`acme: ${thrown.message.replace('sk-explicit-0001', '[REDACTED]')}`);
+    },
+  );
+
+  it('reports another AI SDK error as an InvalidResponseError of the provider, redacted', async () => {
+    const thrown = new AISDKError({ name: 'AI_Other', message: 'odd sk-explicit-0001' });
+    const model = fromAISDK(
+      handMade(async () => {
+        throw thrown;
+      }),
+      {},
+      { secrets: ['sk-explicit-0001'] },
+    );
+    const error = await rejection(embedOnce(model));
+    expect(error.name).toBe('InvalidResponseError');
+    expect(error.message).toBe('acme: odd [REDACTED]');
+    expect(error.provider).toBe('acme');
+  });
+
+  it.each([
+    ['ECONNRESET', 'ConnectionError'],
+    ['ENOTFOUND', 'ConnectionError'],
+    ['UND_ERR_SOCKET', 'ConnectionError'],
+    ['UND_ERR_CONNECT_TIMEOUT', 'TimeoutError'],
+    ['ETIMEDOUT', 'TimeoutError'],
+  ])('reports a failure with the system code %s as a %s', async (code, name) => {
+    const error = await rejection(embedOnce(failingWith(Object.assign(new Error('boom'), { code }))));
+    expect(error.name).toBe(name);
+    expect(error.message).toBe(
+      name === 'TimeoutError'
+        ? `acme: no answer from the acme API in time (${code} boom).`
+        : `acme: could not complete the request to the acme API (${code} boom). Check the network, proxy settings and base URL; the engine retries these.`,
+    );
+    expect(error.isRetryable).toBe(true);
+  });
+
+  it('finds a system code three causes deep, not four', async () => {
+    const chain = (depth: number): unknown =>
+      depth === 0
+        ? Object.assign(new Error('socket'), { code: 'ECONNRESET' })
+        : new Error(`level ${depth}`, { cause: chain(depth - 1) });
+    const three = await rejection(embedOnce(failingWith(chain(3))));
+    const four = await rejection(embedOnce(failingWith(chain(4))));
+    expect(three.name).toBe('ConnectionError');
+    expect(four.message).toBe('level 4');
+    expect(four.name).toBe('Error');
+  });
+
+  it.each([['ERR_INVALID_ARG_TYPE'], ['XECONNRESET'], ['E'], [20], [Symbol('ECONNRESET')]])(
+    'hands on unchanged an error whose code %s is no system code',
+    async (code) => {
+      const thrown = Object.assign(new TypeError('bad'), { code });
+      expect(await rejection(embedOnce(failingWith(thrown)))).toBe(thrown);
+    },
+  );
+
+  it('reports an APICallError without a status as a failure to connect', async () => {
+    const thrown = new APICallError({
+      message: 'Cannot connect to API: x',
+      url: 'https://api.acme.example/v1/embed',
+      requestBodyValues: {},
+      isRetryable: true,
+    });
+    const error = await rejection(embedOnce(failingWith(thrown)));
+    expect(error.name).toBe('ConnectionError');
+    expect(error.message).toBe(
+      'acme: could not complete the request to https://api.acme.example/v1/embed (Cannot connect to API: x). Check the network, proxy settings and base URL; the engine retries these.',
+    );
+    const withCause = new APICallError({
+      message: 'Cannot connect',
+      url: 'https://api.acme.example/v1/embed',
+      requestBodyValues: {},
+      cause: Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }),
+    });
+    const e2 = await rejection(embedOnce(failingWith(withCause)));
+    expect(e2.message).toBe(
+      'acme: could not complete the request to https://api.acme.example/v1/embed (ECONNREFUSED refused). Check the network, proxy settings and base URL; the engine retries these.',
+    );
+  });
+
+  it('reads Retry-After whatever its case, keeps the status, message and verdict', async () => {
+    const thrown = new APICallError({
+      message: 'slow down',
+      url: 'https://api.acme.example/v1/embed',
+      requestBodyValues: {},
+      statusCode: 429,
+      responseHeaders: { 'Retry-After': '7', 'X-Request-Id': 'r-1' },
+      responseBody: '{"error":"rate"}',
+      isRetryable: false,
+    });
+    const error = await rejection(embedOnce(failingWith(thrown)));
+    expect(JSON.parse(JSON.stringify(error))).toStrictEqual({
+      code: 'rate_limited',
+      isRetryable: false,
+      provider: 'acme',
+      url: 'https://api.acme.example/v1/embed',
+      statusCode: 429,
+      requestId: 'r-1',
+      retryAfterMs: 7000,
+      responseBody: '{"error":"rate"}',
+      name: 'RateLimitError',
+      quotaExhausted: false,
+    });
+    expect(error.message).toBe(
+      'acme API error 429: slow down — Lower concurrency or set rateLimit; the engine retries these.',
+    );
+    const noBody = new APICallError({
+      message: 'gone',
+      url: 'https://api.acme.example/v1/embed',
+      requestBodyValues: {},
+      statusCode: 500,
+    });
+    const e2 = await rejection(embedOnce(failingWith(noBody)));
+    expect([e2.name, e2.statusCode, e2.responseBody, e2.isRetryable]).toStrictEqual([
+      'ServerError',
+      500,
+      '',
+      true,
+    ]);
+  });
+
+  it('reports a 2xx answer the provider refused in its words and the cause, redacted, the cause cut to 300 characters', async () => {
+    const thrown = new APICallError({
+      message: 'Invalid JSON response sk-explicit-0001',
+      url: 'https://api.acme.example/v1/embed',
+      requestBodyValues: {},
+      statusCode: 200,
+      responseBody: '{"data":null}',
+      cause: new Error(`x sk-explicit-0001 ${'y'.repeat(400)}`),
+    });
+    const model = fromAISDK(
+      handMade(async () => {
+        throw thrown;
+      }),
+      {},
+      { secrets: ['sk-explicit-0001'] },
+    );
+    const error = await rejection(embedOnce(model));
+    expect(error.name).toBe('InvalidResponseError');
+    expect(error.message).toBe(
+      `acme returned an embeddings body of the wrong shape: (root): Invalid JSON response [REDACTED] (x [REDACTED] ${'y'.repeat(300 - 'x [REDACTED] '.length)}).`,
+    );
+    const t2 = new APICallError({
+      message: undefined as never,
+      url: 'https://api.acme.example/v1/embed',
+      requestBodyValues: {},
+      statusCode: 200,
+      responseBody: 'not json',
+    });
+    const e2 = await rejection(embedOnce(failingWith(t2)));
+    expect(e2.message).toBe(
+      'acme returned status 200 with a body that is not valid JSON (no content-type): not json. A proxy or gateway between you and the API may be answering instead of it.',
+    );
+  });
+
+  it('redacts the values of the key variables of the environment, trimmed, from 8 characters on', async () => {
+    vi.stubEnv('ACME_API_KEY', ' key-acme-123 ');
+    vi.stubEnv('ACME_TOKEN', 'tok-acme-456');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'aws-secret-789');
+    vi.stubEnv('API_KEY_HINT', 'hint-value-000');
+    vi.stubEnv('API_KEY', 'bare-key-001');
+    vi.stubEnv('SHORT_API_KEY', '  seven77  ');
+    vi.stubEnv('EIGHT_API_KEY', 'eight888');
+    const error = await rejection(
+      embedOnce(
+        failingWith(
+          new LoadAPIKeyError({
+            message: 'key-acme-123 tok-acme-456 aws-secret-789 bare-key-001 hint-value-000 seven77 eight888',
+          }),
+        ),
+      ),
+    );
+    expect(error.message).toBe(
+      'acme: [REDACTED] [REDACTED] [REDACTED] [REDACTED] hint-value-000 seven77 [REDACTED]',
+    );
+  });
+});
+
+describe('fromAISDK: a setting the AI SDK provider is missing', () => {
+  it('refuses a missing provider setting as an InvalidArgumentError, as it does a missing key', async () => {
+    const thrown = new LoadSettingError({
+      message:
+        "Azure OpenAI resource name setting is missing. Pass it using the 'resourceName' parameter or the AZURE_RESOURCE_NAME environment variable.",
+    });
+    const error = await rejection(embedOnce(failingWith(thrown)));
+    expect(InvalidArgumentError.isInstance(error)).toBe(true);
+    expect(error.isRetryable).toBe(false);
+    expect(error.message).toBe(`acme: ${thrown.message}`);
   });
 });

@@ -5,8 +5,6 @@ import { createOpenAI } from '@ai-sdk/openai';
 import {
   APICallError,
   type EmbeddingModelV3,
-  type EmbeddingModelV4,
-  type EmbeddingModelV4CallOptions,
   type EmbeddingModelV4Result,
   LoadAPIKeyError,
   TooManyEmbeddingValuesForCallError,
@@ -23,30 +21,10 @@ import {
 import { fakeFetch } from '@embedkit/core/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fromAISDK } from '../src/index.js';
+import { handMade } from './hand-made-model.js';
 import { rejection } from './rejection.js';
 
 const KEY = 'test-key-fromaisdk-4b8e2c6a0d1f';
-
-/** An AI SDK model (specification v4) whose `doEmbed` is the given function; it records every call. */
-function handMade(
-  doEmbed: (options: EmbeddingModelV4CallOptions) => Promise<EmbeddingModelV4Result>,
-  overrides: Partial<EmbeddingModelV4> = {},
-): EmbeddingModelV4 & { calls: EmbeddingModelV4CallOptions[] } {
-  const calls: EmbeddingModelV4CallOptions[] = [];
-  return {
-    specificationVersion: 'v4',
-    provider: 'acme.embedding',
-    modelId: 'acme-embed-1',
-    maxEmbeddingsPerCall: 64,
-    supportsParallelCalls: true,
-    calls,
-    doEmbed(options) {
-      calls.push(options);
-      return doEmbed(options);
-    },
-    ...overrides,
-  };
-}
 
 const answer = (values: string[], length = 4): EmbeddingModelV4Result => ({
   embeddings: values.map((_, index) => Array.from({ length }, (__, position) => index + position / 10)),
