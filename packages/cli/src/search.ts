@@ -627,7 +627,7 @@ export async function searchCommand(argv: string[]): Promise<number> {
       // Cut by code points: a cut inside a surrogate pair would print U+FFFD.
       const text = [...String((result as { text?: unknown }).text ?? '').replace(/\s+/g, ' ')];
       const snippet = text.length > 100 ? `${text.slice(0, 99).join('')}…` : text.join('');
-      const id = JSON.stringify((result as { id?: unknown }).id);
+      const id = describeId((result as { id?: unknown }).id);
       process.stdout.write(
         `${result.rank}\t${result.score.toFixed(4)}\t${visible(id)}\t${visible(snippet)}\n`,
       );

@@ -188,6 +188,19 @@ describe('index, search and embed at their edges', () => {
     expect(Object.keys(JSON.parse(result.stdout)[0]).slice(0, 2)).toEqual(['rank', 'score']);
   });
 
+  it('a document line without an id prints as one, never failing the search (bug: a TypeError once ids were escaped)', async () => {
+    const { header, vectorsOffset } = readIndexFile(good);
+    const docsAt = vectorsOffset + header.count * header.dimensions * 4;
+    const bytes = readFileSync(good);
+    const lines = bytes.subarray(docsAt).toString('utf8').split('\n');
+    lines[1] = '{"text":"item 2"}';
+    const path = file('no-id.ekx', Buffer.concat([bytes.subarray(0, docsAt), Buffer.from(lines.join('\n'))]));
+    const result = await search(path, 'item 2', ['--top', '1']);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe('1\t1.0000\tundefined\titem 2\n');
+    expect(result.code).toBe(0);
+  });
+
   it('a query whose vector is all zeros is refused (bug: every document printed with score 0.0000, in file order, as if ranked)', async () => {
     // The fake server's vector of a text without a word is all zeros.
     const result = await search(good, '?!');
