@@ -590,10 +590,10 @@ export async function searchCommand(argv: string[]): Promise<number> {
   if (base.inputType === undefined && header.queryInputType !== null)
     choice.inputType = header.queryInputType;
   // The query, and the key with it, go only where this run's own settings send them: a server named in
-  // an index file (which may come from anyone) is never followed, only compared.
+  // an index file (which may come from anyone) is never followed, only compared. A replay sends nothing.
   const opened = await openChoice(choice, {
     replayInputs: [query],
-    verify: ({ baseURL }) => refuseOtherServer(path, header, baseURL),
+    verify: ({ baseURL }) => refuseOtherServer(path, header, baseURL, choice.replay !== undefined),
   });
   let queryVector: Float32Array;
   try {
@@ -651,7 +651,12 @@ function visible(text: string): string {
  * vectors of two servers. An index built through the provider's own host stores none and is searched as
  * the run's settings say.
  */
-function refuseOtherServer(path: string, header: IndexHeader, baseURL: string | undefined): void {
+function refuseOtherServer(
+  path: string,
+  header: IndexHeader,
+  baseURL: string | undefined,
+  replaying: boolean,
+): void {
   const stored = header.baseURL;
   if (typeof stored !== 'string') return;
   let shown: string;
@@ -666,6 +671,8 @@ function refuseOtherServer(path: string, header: IndexHeader, baseURL: string | 
       EXIT.usage,
     );
   }
+  // Replayed answers come from files: no query and no key leave the machine, whatever server built the index.
+  if (replaying) return;
   const ours = serverKey(baseURL);
   if (ours === serverKey(shown)) return;
   const here =

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -162,6 +162,65 @@ describe('index and search', () => {
       expect(trusted.stderr).toBe('');
       expect(trusted.stdout.split('\t')[2]).toBe('"purr"');
       expect(theirs.requests).toBe(before.theirs + 1);
+    } finally {
+      await theirs.close();
+    }
+  });
+
+  it('a replayed search sends nothing, so an index built through another API root is searched (bug: refused as if the query and key went to the provider)', async () => {
+    const theirs = await startFakeOpenAI();
+    try {
+      const shared = join(directory.path, 'shared-replayed.ekx');
+      expect((await runCli([...indexDocsArgs(shared), '--base-url', theirs.baseURL])).code).toBe(0);
+      const query = 'do cats purr';
+      const vector = vectorFor(query, DIMENSIONS);
+      const cassettes = join(directory.path, 'query-cassettes');
+      mkdirSync(cassettes);
+      const request = {
+        model: 'text-embedding-3-small',
+        input: [query],
+        encoding_format: 'base64',
+        dimensions: 16,
+      };
+      const embedding = Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64');
+      writeFileSync(
+        join(cassettes, 'query.json'),
+        JSON.stringify({
+          version: 1,
+          name: 'query',
+          source: 'constructed',
+          call: { modelId: 'text-embedding-3-small', inputs: [query], dimensions: DIMENSIONS },
+          interactions: [
+            {
+              request: { method: 'POST', path: '/v1/embeddings', body: request },
+              response: {
+                status: 200,
+                headers: { 'content-type': 'application/json' },
+                body: {
+                  object: 'list',
+                  data: [{ object: 'embedding', index: 0, embedding }],
+                  model: 'text-embedding-3-small',
+                  usage: { prompt_tokens: 4, total_tokens: 4 },
+                },
+              },
+            },
+          ],
+          expect: { embeddings: { count: 1, dimensions: DIMENSIONS }, usage: { inputTokens: 4 } },
+        }),
+      );
+      const before = { theirs: theirs.requests, ours: server.requests };
+      const replayed = await runCli(['search', shared, query, '--top', '2', '--replay', cassettes], {
+        env: { OPENAI_API_KEY: undefined, EMBEDKIT_BASE_URL: undefined, OPENAI_BASE_URL: undefined },
+      });
+      expect(replayed.stderr).toBe('');
+      expect(replayed.code).toBe(0);
+      const text = (id: string) => DOCS.find((doc) => doc.id === id)!.text;
+      expect(replayed.stdout).toBe(
+        expectedRanking(query, 2)
+          .map((hit, rank) => `${rank + 1}\t${hit.score.toFixed(4)}\t"${hit.id}"\t${text(hit.id)}\n`)
+          .join(''),
+      );
+      expect([theirs.requests, server.requests]).toEqual([before.theirs, before.ours]);
     } finally {
       await theirs.close();
     }

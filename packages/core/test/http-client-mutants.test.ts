@@ -308,6 +308,25 @@ describe('the text of an error body in the message', () => {
     );
   });
 
+  it.each([
+    ['an empty body without a content type', '', {}, 'an empty body'],
+    ['an empty HTML body', '', { 'content-type': 'text/html; charset=utf-8' }, 'an empty text/html body'],
+    ['a body of whitespace', ' \r\n ', { 'content-type': 'text/plain' }, 'an empty text/plain body'],
+    [
+      'a page with no text',
+      '<html><body></body></html>',
+      { 'content-type': 'text/html' },
+      'a text/html body with no text',
+    ],
+    ['markup with no content type', '<p></p>', {}, 'a non-JSON body with no text'],
+  ])('%s is called what it is, not quoted as nothing', async (_name, body, headers, said) => {
+    const error = await failed(answer(502, body, headers));
+    expect(error.message).toBe(
+      `acme API error 502: ${said} — The API failed on its side; ${RETRIED_CLAUSE}.`,
+    );
+    expect(error.responseBody).toBe(body);
+  });
+
   it("the provider's code is redacted", async () => {
     const error = await failed(answer(401, '{}'), {
       secrets: [SECRET],

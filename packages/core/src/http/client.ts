@@ -351,7 +351,7 @@ function statusFailure(
   const id = requestId ?? parsed.requestId;
   const apiMessage = isJson
     ? (parsed.message ?? redactor.excerpt(text, 300))
-    : `a non-JSON ${contentType.split(';')[0] || 'response'}: ${redactor.excerpt(stripMarkup(text), 200)}`;
+    : describeNonJson(text, contentType, redactor);
   const details = redactor.details(response.status, id, text);
   const retryAfterMs =
     parseRetryAfter(response.headers) ??
@@ -490,6 +490,18 @@ function messageIn(value: unknown): string | undefined {
 
 /** The most characters of an API's own error message an error keeps. */
 const MAX_API_MESSAGE = 2_000;
+
+/**
+ * What an error body that is not a JSON object says: its text, markup stripped. An empty one (a gateway's
+ * bare 502) is called empty; its excerpt would be nothing after the colon.
+ */
+function describeNonJson(text: string, contentType: string, redactor: Redactor): string {
+  const mediaType = contentType.split(';')[0]!.trim();
+  const excerpt = redactor.excerpt(stripMarkup(text), 200);
+  if (excerpt.trim() !== '') return `a non-JSON ${mediaType || 'response'}: ${excerpt}`;
+  if (text.trim() === '') return mediaType === '' ? 'an empty body' : `an empty ${mediaType} body`;
+  return `a ${mediaType || 'non-JSON'} body with no text`;
+}
 
 /**
  * The text of an HTML page: comments, scripts and styles dropped, then tags. One pass over the page: the
