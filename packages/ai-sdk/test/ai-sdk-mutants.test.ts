@@ -818,6 +818,43 @@ describe('fromAISDK: errors from the AI SDK model', () => {
     ]);
   });
 
+  it.each([
+    [
+      199,
+      'InvalidRequestError',
+      'acme API error 199: sdk words — Check the inputs and options against the model’s capabilities.',
+    ],
+    [
+      200,
+      'InvalidResponseError',
+      'acme answered status 200 with an error instead of embeddings: server words — the API or a gateway in front of it reported a failure with a success status; check the message, and that baseURL points at the API.',
+    ],
+    [
+      299,
+      'InvalidResponseError',
+      'acme answered status 299 with an error instead of embeddings: server words — the API or a gateway in front of it reported a failure with a success status; check the message, and that baseURL points at the API.',
+    ],
+    [
+      400,
+      'InvalidRequestError',
+      'acme API error 400: sdk words — Check the inputs and options against the model’s capabilities.',
+    ],
+  ])(
+    'a %i answer carrying an error: the body speaks for a 2xx, the AI SDK provider for any other',
+    async (status, name, message) => {
+      const thrown = new APICallError({
+        message: 'sdk words',
+        url: 'https://api.acme.example/v1/embed',
+        requestBodyValues: {},
+        statusCode: status,
+        responseBody: '{"error":{"message":"server words"}}',
+        isRetryable: false,
+      });
+      const error = await rejection(embedOnce(failingWith(thrown)));
+      expect([error.name, error.message]).toStrictEqual([name, message]);
+    },
+  );
+
   it('reports a 2xx answer the provider refused in its words and the cause, redacted, the cause cut to 300 characters', async () => {
     const thrown = new APICallError({
       message: 'Invalid JSON response sk-explicit-0001',
