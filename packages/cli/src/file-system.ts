@@ -1,6 +1,7 @@
 import { closeSync, constants, open as openCallback, openSync, type Stats, statSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { Socket } from 'node:net';
+import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { CliError } from './errors.js';
 
@@ -57,6 +58,22 @@ export async function onOutputFile<T>(path: string, operation: () => Promise<T>)
   } catch (error) {
     if (error instanceof CliError) throw error;
     throw new OutputWriteError(path, error);
+  }
+}
+
+/**
+ * Makes a rename into `path`'s directory durable: without it, a crash soon after may leave the directory
+ * naming the old file.
+ */
+export async function fsyncDirectory(path: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(dirname(path) || '.', 'r');
+    await handle.sync();
+  } catch {
+    // Some file systems cannot fsync a directory; the rename itself is still atomic.
+  } finally {
+    await handle?.close();
   }
 }
 

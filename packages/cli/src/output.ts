@@ -5,7 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Embedding, OutputType } from '@embedkit/core';
 import { vectorLength } from '@embedkit/core/provider';
 import { CliError } from './errors.js';
-import { onOutputFile, writeNewFile } from './file-system.js';
+import { fsyncDirectory, onOutputFile, writeNewFile } from './file-system.js';
 import { EMPTY_FINGERPRINT, type InputFingerprint } from './input-fingerprint.js';
 import type { InputRecord } from './inputs.js';
 import { NPY_HEADER_BYTES, npyDescr, npyHeader, rowBytes } from './npy.js';
@@ -87,18 +87,6 @@ function describeRecord(record: InputRecord, includeText: boolean): string {
     out += `,"metadata":${JSON.stringify(record.metadata)}`;
   if (includeText) out += `,"text":${JSON.stringify(record.text)}`;
   return out;
-}
-
-async function fsyncDirectory(path: string): Promise<void> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(dirname(path) || '.', 'r');
-    await handle.sync();
-  } catch {
-    // Some file systems cannot fsync a directory; the rename itself is still atomic.
-  } finally {
-    await handle?.close();
-  }
 }
 
 async function writeAll(handle: FileHandle, buffer: Buffer, position: number): Promise<void> {

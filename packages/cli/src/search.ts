@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, existsSync, lstatSync, type WriteStream } from 'node:fs';
-import { open, readdir, rename, rm } from 'node:fs/promises';
+import { open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { type EmbeddingModel, embedMany, embedStream, type InputType, norm, topK } from '@embedkit/core';
 import { HELP_OPTION, integerOption, MODEL_OPTIONS, parse, splitModelId, stringOption } from './args.js';
@@ -15,6 +15,7 @@ import {
   serverKey,
 } from './common.js';
 import { CliError, EXIT, InputError, UsageError } from './errors.js';
+import { fsyncDirectory } from './file-system.js';
 import { INPUT_OPTION_NAMES, INPUT_OPTIONS, inputPathArgument, readInputOptions } from './input-options.js';
 import { type InputOptions, type InputRecord, openInput } from './inputs.js';
 import { Interrupts } from './interrupts.js';
@@ -408,10 +409,18 @@ async function assemble(
     }
     await end(target);
     const handle = await open(temporary, 'r+');
-    await handle.sync();
-    await handle.close();
+    try {
+      // A file replaced (--overwrite) keeps its permissions: an index made private (chmod 600) must not
+      // become readable by others because it was rebuilt.
+      const replaced = await stat(out).catch(() => undefined);
+      if (replaced?.isFile() === true) await handle.chmod(replaced.mode & 0o7777);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await guard();
     await rename(temporary, out);
+    await fsyncDirectory(out);
   } catch (error) {
     target.destroy();
     await rm(temporary, { force: true });

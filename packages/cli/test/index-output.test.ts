@@ -1,4 +1,4 @@
-import { existsSync, linkSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -109,6 +109,20 @@ describe('index: what it writes, and what it refuses to write', () => {
     expect(readIndexFile(out).docs.map((doc) => doc.text)).toEqual(['item 1', 'item 2']);
     // An index is no exception: building it again takes --overwrite too.
     expect((await index(input, out)).code).toBe(1);
+  });
+
+  it('an index replaced with --overwrite keeps the permissions of the file it replaces (bug: a private index became readable by others)', async () => {
+    const input = file('private.jsonl', jsonl([{ text: 'salary 1' }, { text: 'salary 2' }]));
+    const out = join(directory.path, 'private.ekx');
+    expect((await index(input, out, ['--quiet'])).code).toBe(0);
+    for (const mode of [0o600, 0o640]) {
+      chmodSync(out, mode);
+      const replaced = await index(input, out, ['--overwrite', '--quiet']);
+      expect(replaced.stderr).toBe('');
+      expect(replaced.code).toBe(0);
+      expect(statSync(out).mode & 0o777).toBe(mode);
+      expect(readIndexFile(out).docs.map((doc) => doc.text)).toEqual(['salary 1', 'salary 2']);
+    }
   });
 
   it('a second run on the same --out is refused with exit 75 while the first runs; the first writes a whole index (bug: shared temp names, a corrupt index and an unhandled ERR_STREAM_DESTROYED)', async () => {
