@@ -505,7 +505,13 @@ export class BulkJob {
         });
       },
     );
-    return found === undefined
+    if (found === undefined) {
+      // A call of the search failed for another reason, or a signal stopped it: its halves were not all
+      // sent, so whether one input is at fault is not known. A signal means the run is interrupted.
+      this.interrupts.signal.throwIfAborted();
+      return { kind: 'other', records };
+    }
+    return found === 'whole'
       ? { kind: 'call', records }
       : { kind: 'input', record: records[found.index]!, error: found.error };
   }

@@ -279,8 +279,9 @@ export async function* lines(
       bytes = bytes.subarray(0, bytes.length - 1);
       end--;
     }
-    if (bytes.length > maxLineBytes) throw tooLong();
+    // The file's byte-order mark is no part of its first line, so it does not count against the cap.
     if (number === 0 && isByteOrderMark(bytes)) bytes = bytes.subarray(3);
+    if (bytes.length > maxLineBytes) throw tooLong();
     number++;
     const text = decode(bytes);
     return crlf ? { number, text, end, crlf } : { number, text, end };
@@ -298,8 +299,9 @@ export async function* lines(
     if (start < chunk.length) {
       pieces.push(chunk.subarray(start));
       pieceBytes += chunk.length - start;
-      // One byte of slack: the line may end with the CR of a CRLF.
-      if (pieceBytes > maxLineBytes + 1) throw tooLong();
+      // One byte of slack: the line may end with the CR of a CRLF; three more for the first line, which
+      // may start with the byte-order mark.
+      if (pieceBytes > maxLineBytes + (number === 0 ? 4 : 1)) throw tooLong();
     }
     offset += chunk.length;
   }
@@ -335,7 +337,7 @@ async function* parseRecords(
         throw new InputError(
           source,
           line.number,
-          `expected a JSON object with a "${field}" field, got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}.`,
+          `expected a JSON object with a "${field}" field, got ${Array.isArray(value) ? 'an array' : excerpt(JSON.stringify(value))}.`,
         );
       }
       yield fromObject(source, line.number, value as Record<string, unknown>, fields, line.end);
@@ -343,6 +345,16 @@ async function* parseRecords(
     return;
   }
   yield* parseCsv(source, input, fields, reading);
+}
+
+/**
+ * `json` as a message shows it: whole when short, else its first 40 characters and an ellipsis. A line
+ * may hold 64 MiB; the message names it, and its start says what it is.
+ */
+function excerpt(json: string): string {
+  if (json.length <= 40) return json;
+  // A cut between the two halves of a surrogate pair would leave half a character.
+  return `${json.slice(0, 40).replace(/[\ud800-\udbff]$/, '')}…`;
 }
 
 function fromObject(
@@ -365,16 +377,19 @@ function fromObject(
     throw new InputError(
       source,
       line,
-      `the "${field}" field is ${text === null ? 'null' : typeof text}, not a string.`,
+      // typeof says "object" of an array too: a list of chunks is named as what it is.
+      `the "${field}" field is ${text === null ? 'null' : Array.isArray(text) ? 'an array' : typeof text}, not a string.`,
     );
   if (text.trim() === '')
     throw new InputError(source, line, `the "${field}" field is empty; embedding APIs reject empty inputs.`);
-  const metadata: Record<string, unknown> = {};
+  // Kept as entries, then made an object in one go: a field named "__proto__" stays a field, where an
+  // assignment would set the object's prototype and drop it.
+  const metadata: [string, unknown][] = [];
   let id: unknown = line;
   for (const [key, value] of Object.entries(record)) {
     if (key === field) continue;
     if (key === idField) id = checkedId(source, line, idField, value, fields.idFieldRequired);
-    else metadata[key] = value;
+    else metadata.push([key, value]);
   }
   if (fields.idFieldRequired && !Object.hasOwn(record, idField)) {
     // A field named on the command line and absent is most likely a typo: line numbers in its place
@@ -385,7 +400,7 @@ function fromObject(
       `no "${idField}" field, which --id-field names (fields: ${Object.keys(record).join(', ') || 'none'}); every record needs one. Without --id-field, a record with no "id" field is identified by its line number.`,
     );
   }
-  return { line, text, id, metadata, end };
+  return { line, text, id, metadata: Object.fromEntries(metadata), end };
 }
 
 /**
@@ -401,7 +416,8 @@ function checkedId(source: string, line: number, idField: string, id: unknown, r
       `the "${idField}" field is null; give the record an id${required ? '' : `, or remove the field to use the line number`}.`,
     );
   }
-  if (typeof id === 'number' && Number.isInteger(id) && !Number.isSafeInteger(id)) {
+  // JSON reads an integer past the largest double (1e400) as Infinity, which would be written as null.
+  if (typeof id === 'number' && !Number.isSafeInteger(id) && (Number.isInteger(id) || !Number.isFinite(id))) {
     throw new InputError(
       source,
       line,
@@ -431,6 +447,7 @@ async function* parseCsv(
   let quoteLine = 0;
   /** The line break that ended the previous line: inside quotes it belongs to the field. */
   let lineBreak = '\n';
+  let records = 0;
   for await (const line of input) {
     if (!quoted) {
       if (line.text.trim() === '') continue;
@@ -501,6 +518,15 @@ async function* parseCsv(
     current = '';
     if (header === undefined) {
       header = fields.map((name) => name.trim());
+      // A record holds one value a name: of two columns with one name, the first's values would be lost.
+      const repeated = header.find((name, column) => header!.indexOf(name) !== column);
+      if (repeated !== undefined) {
+        throw new InputError(
+          source,
+          startLine,
+          `the CSV header names the column "${repeated}" more than once (columns: ${header.join(', ')}); give each column a name of its own.`,
+        );
+      }
       if (!header.includes(field)) {
         throw new InputError(
           source,
@@ -517,10 +543,16 @@ async function* parseCsv(
         `expected ${header.length} CSV fields (${header.join(', ')}), found ${fields.length}.`,
       );
     }
-    const record: Record<string, unknown> = {};
-    for (let column = 0; column < header.length; column++) record[header[column]!] = fields[column]!;
+    // From entries, as for metadata: a column named "__proto__" is kept as a field.
+    const record: Record<string, unknown> = Object.fromEntries(
+      header.map((name, column) => [name, fields[column]!]),
+    );
+    records++;
     yield fromObject(source, startLine, record, recordFields, line.end);
   }
   if (quoted) throw new InputError(source, quoteLine, 'a quoted CSV field is never closed.');
   if (header === undefined) throw new CliError(`${source}: no CSV header row; there is nothing to embed.`);
+  // Said here, where the header is known: "every line is blank" would not be true of it.
+  if (records === 0)
+    throw new CliError(`${source}: the CSV header row is followed by no records; there is nothing to embed.`);
 }

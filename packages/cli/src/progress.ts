@@ -64,7 +64,9 @@ export class ProgressReporter {
     this.startedAt = this.now();
     this.bytes = options.resumedBytes ?? 0;
     if (options.mode === 'plain') {
-      this.timer = setInterval(() => this.line(), Math.max(50, options.intervalSeconds * 1000));
+      // A timer counts at most 2^31 - 1 ms (24.8 days); past that Node warns and fires every millisecond.
+      const intervalMs = Math.min(2 ** 31 - 1, Math.max(50, options.intervalSeconds * 1000));
+      this.timer = setInterval(() => this.line(), intervalMs);
       this.timer.unref();
     }
   }
@@ -118,7 +120,8 @@ export class ProgressReporter {
         this.tokens === undefined || elapsedSeconds <= 0 ? undefined : this.tokens / elapsedSeconds,
       percent: fraction === undefined ? undefined : fraction * 100,
       etaSeconds:
-        total === undefined || bytesThisRun <= 0 || this.inputs === 0
+        // No time elapsed yet says nothing of the pace: the estimate would be 0s whatever is left.
+        total === undefined || bytesThisRun <= 0 || this.inputs === 0 || elapsedSeconds <= 0
           ? undefined
           : (elapsedSeconds * Math.max(0, total - this.bytes)) / bytesThisRun,
       retries: this.retries,
@@ -159,8 +162,10 @@ export class ProgressReporter {
     const filled = s.percent === undefined ? 0 : Math.round((s.percent / 100) * width);
     const bar = s.percent === undefined ? '' : `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] `;
     const text = `${bar}${this.parts().join(' · ')}`;
-    const columns = this.stream.columns ?? 120;
-    this.stream.write(`\r${text.slice(0, Math.max(20, columns - 1)).padEnd(Math.max(20, columns - 1))}`);
+    // One column short of the terminal's width, however narrow: a line that wrapped would leave a row
+    // behind at each redraw, since \r goes back only to the start of the last one.
+    const columns = Math.max(1, (this.stream.columns ?? 120) - 1);
+    this.stream.write(`\r${text.slice(0, columns).padEnd(columns)}`);
   }
 
   /** Stops the timer; a bar is finished with a newline. */

@@ -51,13 +51,13 @@ export function maxSearchCalls(count: number): number {
  * in halves, one call each, and follows the half that is rejected until one input is rejected alone (at
  * most {@link maxSearchCalls} calls, about twice the call's tokens). The engine bisects only calls the API
  * calls too large; a plain 400 is left to the caller. Returns the input's position and the error of its
- * own call; undefined when both halves go through (the call failed as a whole, not for one input) or a
- * half fails for another reason.
+ * own call; `'whole'` when both halves go through (the call failed as a whole, not for one input);
+ * undefined when a half fails for another reason (nothing is known of its inputs then).
  */
 export async function findRejectedInput(
   texts: readonly string[],
   send: (texts: string[]) => Promise<void>,
-): Promise<{ index: number; error: InvalidRequestError } | undefined> {
+): Promise<{ index: number; error: InvalidRequestError } | 'whole' | undefined> {
   const attempt = async (start: number, end: number): Promise<InvalidRequestError | 'ok' | 'other'> => {
     try {
       await send(texts.slice(start, end));
@@ -81,7 +81,8 @@ export async function findRejectedInput(
       continue;
     }
     const tail = await attempt(middle, end);
-    if (tail === 'ok' || tail === 'other') return undefined;
+    if (tail === 'ok') return 'whole';
+    if (tail === 'other') return undefined;
     start = middle;
     rejection = tail;
   }
