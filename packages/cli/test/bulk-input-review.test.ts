@@ -4,7 +4,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ConsumedInputHash } from '../src/input-fingerprint.js';
 import { type InputRecord, lines, openInput } from '../src/inputs.js';
 import { ProgressReporter } from '../src/progress.js';
-import { bulkArgs, filesIn, runCli, startFakeOpenAI, temporaryDirectory } from './helpers.js';
+import {
+  bulkArgs,
+  chunks,
+  collect,
+  filesIn,
+  runCli,
+  startFakeOpenAI,
+  temporaryDirectory,
+} from './helpers.js';
 
 /**
  * How bulk reads its input and reports its progress at the edges: CSV headers that name a column twice,
@@ -13,18 +21,6 @@ import { bulkArgs, filesIn, runCli, startFakeOpenAI, temporaryDirectory } from '
  * bar on a narrow terminal, the ETA before any time has passed, a progress interval longer than a timer
  * counts, and the search for the input an API rejected when its calls fail or Ctrl-C stops it.
  */
-
-const MODEL = ['--model', 'openai:text-embedding-3-small'];
-
-async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
-  const items: T[] = [];
-  for await (const item of source) items.push(item);
-  return items;
-}
-
-async function* chunks(...parts: (string | number[])[]): AsyncGenerator<Buffer> {
-  for (const part of parts) yield typeof part === 'string' ? Buffer.from(part, 'latin1') : Buffer.from(part);
-}
 
 /** A terminal of `columns` columns, keeping what is written to it. */
 function terminal(columns: number): { stream: NodeJS.WriteStream; writes: string[] } {
@@ -38,6 +34,20 @@ function terminal(columns: number): { stream: NodeJS.WriteStream; writes: string
     },
   } as unknown as NodeJS.WriteStream;
   return { stream, writes };
+}
+
+/** A progress bar of a 100-byte input on a terminal of `columns` columns, and what is written to it. */
+function bar(columns: number, now: () => number): { progress: ProgressReporter; writes: string[] } {
+  const { stream, writes } = terminal(columns);
+  const progress = new ProgressReporter({
+    mode: 'bar',
+    intervalSeconds: 10,
+    resumedInputs: 0,
+    totalBytes: 100,
+    stream,
+    now,
+  });
+  return { progress, writes };
 }
 
 describe('bulk input files at their edges', () => {
@@ -138,16 +148,8 @@ describe('bulk input files at their edges', () => {
 
 describe('bulk progress at its edges', () => {
   it('the bar fits a terminal narrower than 21 columns, so each redraw stays on its row', () => {
-    const { stream, writes } = terminal(10);
     let now = 1_000_000;
-    const progress = new ProgressReporter({
-      mode: 'bar',
-      intervalSeconds: 10,
-      resumedInputs: 0,
-      totalBytes: 100,
-      stream,
-      now: () => now,
-    });
+    const { progress, writes } = bar(10, () => now);
     now += 1_000;
     progress.done(3, 50);
     progress.stop();
@@ -155,16 +157,7 @@ describe('bulk progress at its edges', () => {
   });
 
   it('no ETA before any time has passed, rather than "ETA 0s" with the input half done', () => {
-    const { stream, writes } = terminal(200);
-    const now = 1_000_000;
-    const progress = new ProgressReporter({
-      mode: 'bar',
-      intervalSeconds: 10,
-      resumedInputs: 0,
-      totalBytes: 100,
-      stream,
-      now: () => now,
-    });
+    const { progress, writes } = bar(200, () => 1_000_000);
     progress.done(1, 50);
     expect(progress.snapshot().etaSeconds).toBeUndefined();
     expect(writes[0]).toContain(' · ETA ? · ');
@@ -206,22 +199,16 @@ describe('looking for the input an API rejected without naming it', () => {
       : undefined;
 
   /** `embedkit bulk` of `input` into `out` in calls of four inputs, then `extra`. */
-  const poisonArgs = (server: { baseURL: string }, input: string, out: string, extra: string[] = []) => [
-    'bulk',
-    input,
-    '--out',
-    out,
-    ...MODEL,
-    '--base-url',
-    server.baseURL,
-    '--batch-size',
-    '4',
-    '--progress',
-    'plain',
-    '--progress-interval',
-    '600',
-    ...extra,
-  ];
+  const poisonArgs = (server: { baseURL: string }, input: string, out: string, extra: string[] = []) =>
+    bulkArgs(server, input, out, [
+      '--batch-size',
+      '4',
+      '--progress',
+      'plain',
+      '--progress-interval',
+      '600',
+      ...extra,
+    ]);
 
   /** The line bulk prints before it sends the four inputs again in halves. */
   const searching =

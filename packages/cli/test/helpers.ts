@@ -453,3 +453,15 @@ export function filesIn(directory: string): (name: string, content?: string | Bu
     return path;
   };
 }
+
+/** Every item of `source`, in order. */
+export async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
+  const items: T[] = [];
+  for await (const item of source) items.push(item);
+  return items;
+}
+
+/** `parts` as the chunks of a stream: a string as its latin1 bytes, an array as those bytes. */
+export async function* chunks(...parts: (string | number[])[]): AsyncGenerator<Buffer> {
+  for (const part of parts) yield typeof part === 'string' ? Buffer.from(part, 'latin1') : Buffer.from(part);
+}

@@ -4,19 +4,9 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { ConsumedInputHash } from '../src/input-fingerprint.js';
 import { lines, openInput } from '../src/inputs.js';
-import { temporaryDirectory } from './helpers.js';
+import { chunks, collect, temporaryDirectory } from './helpers.js';
 
 // In-process: the line reader's cost and byte offsets, which the checkpoint's fingerprint relies on.
-
-async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
-  const items: T[] = [];
-  for await (const item of source) items.push(item);
-  return items;
-}
-
-async function* chunks(...parts: (string | number[])[]): AsyncGenerator<Buffer> {
-  for (const part of parts) yield typeof part === 'string' ? Buffer.from(part, 'latin1') : Buffer.from(part);
-}
 
 describe('the line reader', () => {
   const directory = temporaryDirectory();
