@@ -74,12 +74,26 @@ export interface Cassette {
   };
 }
 
+/** Whether an interaction lacks what the replay reads: its request's method and path, its response's status. */
+function isBroken(value: unknown): boolean {
+  const { request, response } = (value ?? {}) as Partial<CassetteInteraction>;
+  return (
+    typeof request?.method !== 'string' ||
+    typeof request.path !== 'string' ||
+    typeof response?.status !== 'number'
+  );
+}
+
 /**
  * Checks that `value` is a cassette of a format this package reads (version 1, a known source, the
- * call, at least one interaction, an expectation) and returns it; anything else is an `InvalidArgumentError` naming `where`.
+ * call, at least one interaction, each with its request method and path and its response status, an
+ * expectation) and returns it; anything else is an `InvalidArgumentError` naming `where`.
  */
 export function checkCassette(value: unknown, where: string): Cassette {
   const cassette = value as Partial<Cassette> | null;
+  // The replay reads each interaction's request method and path and its response status: without them a
+  // cassette failed later, in the replay, with a TypeError that named no file.
+  const broken = Array.isArray(cassette?.interactions) ? cassette.interactions.findIndex(isBroken) : -1;
   const problem =
     typeof cassette !== 'object' || cassette === null
       ? 'not a JSON object'
@@ -92,9 +106,11 @@ export function checkCassette(value: unknown, where: string): Cassette {
             ? 'no call (its modelId, and its inputs or documents)'
             : !Array.isArray(cassette.interactions) || cassette.interactions.length === 0
               ? 'no interactions'
-              : cassette.expect === undefined
-                ? 'no expectation'
-                : undefined;
+              : broken >= 0
+                ? `interactions[${broken}] has no request method and path, or no response status`
+                : typeof cassette.expect !== 'object' || cassette.expect === null
+                  ? 'no expectation'
+                  : undefined;
   if (problem !== undefined)
     throw new InvalidArgumentError(`${where}: ${problem}.`, { argument: 'cassette' });
   return cassette as Cassette;

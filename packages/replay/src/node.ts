@@ -58,11 +58,17 @@ export function createReplayDispatcher(baseURL: string, cassettes: readonly Cass
   };
 }
 
-/** Reads one cassette file and checks its format. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Reads one cassette file (UTF-8 text) and checks its format. */
 export function readCassette(file: string): Cassette {
   let value: unknown;
   try {
-    value = JSON.parse(readFileSync(file, 'utf8'));
+    // Decoded strictly: read leniently, a file in another encoding (Latin-1, or UTF-16 as some editors
+    // save it) had every character it could not read replaced with U+FFFD, so its inputs and bodies
+    // silently changed and no request matched. The decoder also drops a byte order mark, which JSON
+    // readers may ignore.
+    value = JSON.parse(UTF8.decode(readFileSync(file)));
   } catch (error) {
     throw Object.assign(new Error(`${file}: ${(error as Error).message}`), { cause: error });
   }
