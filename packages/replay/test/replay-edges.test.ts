@@ -11,44 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '@embedkit/core/provider';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  type Cassette,
-  type CassetteInteraction,
-  checkCassette,
-  createReplayMatcher,
-  scrubCassette,
-} from '../src/index.js';
+import { type CassetteInteraction, checkCassette, createReplayMatcher, scrubCassette } from '../src/index.js';
 import { cassetteFiles, readCassette } from '../src/node.js';
-
-const R = '[REDACTED]';
-
-function recording(interactions: CassetteInteraction[], inputs = ['x']): Cassette {
-  return {
-    version: 1,
-    name: 'recorded',
-    source: 'recorded',
-    call: { modelId: 'm', inputs },
-    interactions,
-    expect: { embeddings: { count: 1, dimensions: 2 }, usage: null },
-  };
-}
-
-const exchange = (
-  body: unknown,
-  response: CassetteInteraction['response'],
-  path = '/v1/embeddings',
-): CassetteInteraction => ({ request: { method: 'POST', path, body }, response });
-
-const OK = { status: 200, body: { ok: true } };
-
-function thrown(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('it did not throw');
-}
+import { exchange, OK, R, recording, thrown } from './helpers.js';
 
 describe('reading cassette files: their encoding', () => {
   const directory = mkdtempSync(join(tmpdir(), 'embedkit-replay-edges-'));
@@ -56,7 +21,7 @@ describe('reading cassette files: their encoding', () => {
 
   it('refuses a file that is not UTF-8 text, naming it, rather than reading its inputs changed', () => {
     const file = join(directory, 'latin1.json');
-    const text = JSON.stringify(recording([exchange({ input: ['café'] }, OK)], ['café']));
+    const text = JSON.stringify(recording([exchange({ input: ['café'] }, OK)], 'recorded', ['café']));
     writeFileSync(file, Buffer.from(text, 'latin1'));
     const error = thrown(() => readCassette(file)) as Error;
     expect(error.message).toBe(`${file}: The encoded data was not valid for encoding utf-8`);
@@ -73,7 +38,7 @@ describe('reading cassette files: their encoding', () => {
 
   it('reads a UTF-8 file that starts with a byte order mark, its text as written', () => {
     const file = join(directory, 'bom.json');
-    const cassette = recording([exchange({ input: ['café 🐟'] }, OK)], ['café 🐟']);
+    const cassette = recording([exchange({ input: ['café 🐟'] }, OK)], 'recorded', ['café 🐟']);
     writeFileSync(file, `\uFEFF${JSON.stringify(cassette)}`);
     expect(readCassette(file)).toEqual(cassette);
   });

@@ -26,41 +26,11 @@ import {
   scrubCassette,
 } from '../src/index.js';
 import { cassetteFiles, createReplayDispatcher, readCassette } from '../src/node.js';
-
-const R = '[REDACTED]';
-
-function recording(interactions: CassetteInteraction[], name = 'recorded'): Cassette {
-  return {
-    version: 1,
-    name,
-    source: 'recorded',
-    call: { modelId: 'm', inputs: ['x'] },
-    interactions,
-    expect: { embeddings: { count: 1, dimensions: 2 }, usage: null },
-  };
-}
-
-const exchange = (
-  body: unknown,
-  response: CassetteInteraction['response'],
-  path = '/v1/embeddings',
-  method = 'POST',
-): CassetteInteraction => ({ request: { method, path, body }, response });
-
-const OK = { status: 200, body: { ok: true } };
+import { exchange, OK, R, recording, thrown } from './helpers.js';
 
 /** The scrubbed response body of a cassette of one exchange answered with `response`. */
 const scrubbedAnswer = (response: CassetteInteraction['response'], secrets: string[]) =>
   scrubCassette(recording([exchange({ texts: ['x'] }, response)]), secrets).interactions[0]!.response;
-
-function thrown(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('it did not throw');
-}
 
 describe('scrubCassette: message and credential fields', () => {
   it('redacts credential patterns in the fields message, error, detail and error_description, in any case, and in no field that only contains such a name', () => {
