@@ -284,10 +284,17 @@ export function createReplayFetch(cassettes: readonly Cassette[], options: Repla
         body,
         origin: url.origin,
       });
-      return new Response(answer.body, { status: answer.status, headers: answer.headers });
+      // A Response of a null-body status (a recorded 204, say) takes no body at all, not even an empty one.
+      return new Response(NULL_BODY_STATUSES.has(answer.status) ? null : answer.body, {
+        status: answer.status,
+        headers: answer.headers,
+      });
     },
   };
 }
+
+/** Statuses whose answers have no body. */
+const NULL_BODY_STATUSES = new Set([204, 205, 304]);
 
 /** Every input the cassettes were recorded with, each with its cassette's name and model. */
 export function recordedInputs(

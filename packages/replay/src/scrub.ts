@@ -99,9 +99,12 @@ export function scrubCassette(cassette: Cassette, secrets: readonly string[]): C
         ]),
     );
   const scrubInteraction = (interaction: CassetteInteraction): CassetteInteraction => {
-    const { request, response } = interaction;
+    // Fields of an interaction beyond its request and response (a recorder's timing or note) are kept,
+    // scrubbed as credentials may sit in any of them.
+    const { request, response, ...others } = interaction;
     const answer = response.status >= 300 ? credentials : exact;
     return {
+      ...(scrubValue(others, credentials) as object),
       request: {
         ...(scrubFields(request) as Omit<CassetteInteraction['request'], 'path' | 'body'>),
         path: credentials(request.path),

@@ -11,7 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '@embedkit/core/provider';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type CassetteInteraction, checkCassette, createReplayMatcher, scrubCassette } from '../src/index.js';
+import {
+  type CassetteInteraction,
+  checkCassette,
+  createReplayFetch,
+  createReplayMatcher,
+  scrubCassette,
+} from '../src/index.js';
 import { cassetteFiles, readCassette } from '../src/node.js';
 import { exchange, OK, R, recording, thrown } from './helpers.js';
 
@@ -195,5 +201,30 @@ describe('scrubCassette: fields beyond the format and error answers', () => {
       [],
     ).interactions;
     expect(interaction!.response.body).toEqual({ note: 'see /v1?token=kept' });
+  });
+});
+
+describe('createReplayFetch: an answer of a status without a body', () => {
+  it.each([204, 205, 304])('answers a recorded %i with no body', async (status) => {
+    const served = createReplayFetch([recording([exchange({ a: 1 }, { status, body: '' }, '/v1/e')])]);
+    const answer = await served.fetch('https://api.acme.test/v1/e', { method: 'POST', body: '{"a":1}' });
+    expect([answer.status, answer.body, await answer.text()]).toStrictEqual([status, null, '']);
+    expect(served.mismatches).toEqual([]);
+  });
+});
+
+describe('scrubCassette: fields of an interaction beyond its request and response', () => {
+  it('keeps them, credential patterns redacted, as it keeps the rest of a cassette', () => {
+    const interaction = {
+      ...exchange({ input: ['x'] }, OK),
+      note: 'replayed with Authorization: Bearer sk-live-abcdef123456',
+      elapsedMs: 12,
+    };
+    const [scrubbed] = scrubCassette(recording([interaction]), []).interactions;
+    expect(scrubbed).toStrictEqual({
+      ...exchange({ input: ['x'] }, OK),
+      note: `replayed with Authorization: Bearer ${R}`,
+      elapsedMs: 12,
+    });
   });
 });
