@@ -14,7 +14,17 @@
  * header of 16 bytes.
  */
 
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  readSync,
+  type Stats,
+  statSync,
+} from 'node:fs';
+import { dirname } from 'node:path';
 
 const MAGIC = 0xbeefc0de;
 /** The data format the lmdb package reads and writes; LMDB compares the low 16 bits of the field. */
@@ -167,17 +177,47 @@ function checkFile(path: string): string | undefined {
   }
 }
 
+/** How a problem of the lock file starts: its fix is the lock file's, not the cache file's. */
+export const CANNOT_BE_LOCKED = 'cannot be locked';
+
 /**
- * What is wrong with the cache file at `path` for LMDB to open it, as words that follow the path ("is
- * not an LMDB cache file (…)", "is truncated: …"), or `undefined` when LMDB can open it: a cache it
- * wrote, an empty file or none (also one deleted while it is looked at). Reads the two header pages
- * only. Throws what the file system throws (no permission to read it).
+ * Checks LMDB's lock file beside the cache file (`<path>-lock`). The lmdb package ends the process with
+ * a segmentation fault when it cannot open the lock file for reading and writing, before it could
+ * throw: a directory or a named pipe in its place, a lock file this user may not write, or none in a
+ * directory this user may not write while the cache file is there (without the cache file, LMDB fails
+ * creating that one first, and says so). Throws what the file system throws for the last two (EACCES).
+ */
+function checkLockFile(path: string, cacheFileExists: boolean): string | undefined {
+  const lock = `${path}-lock`;
+  let stats: Stats;
+  try {
+    stats = statSync(lock);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    // LMDB creates the lock file.
+    if (cacheFileExists) accessSync(dirname(path), constants.W_OK);
+    return undefined;
+  }
+  if (!stats.isFile()) return `${CANNOT_BE_LOCKED} (${lock} is not a regular file)`;
+  accessSync(lock, constants.R_OK | constants.W_OK);
+  return undefined;
+}
+
+/**
+ * What is wrong with the cache file at `path` or its lock file for LMDB to open them, as words that
+ * follow the path ("is not an LMDB cache file (…)", "is truncated: …", "cannot be locked (…)"), or
+ * `undefined` when LMDB can open it: a cache it wrote, an empty file or none (also one deleted while it
+ * is looked at). Reads the two header pages only. Throws what the file system throws (no permission to
+ * read the cache file, or to write the lock file).
  */
 export function checkCacheFile(path: string): string | undefined {
+  let cacheFileExists = true;
+  let problem: string | undefined;
   try {
-    return checkFile(path);
+    problem = checkFile(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    cacheFileExists = false;
   }
+  return problem ?? checkLockFile(path, cacheFileExists);
 }

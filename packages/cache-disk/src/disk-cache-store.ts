@@ -19,7 +19,7 @@ import {
 } from '@embedkit/core';
 import { open } from 'lmdb';
 import { z } from 'zod';
-import { checkCacheFile } from './cache-file.js';
+import { CANNOT_BE_LOCKED, checkCacheFile } from './cache-file.js';
 
 /** The file inside the cache directory (LMDB keeps its lock file beside it, `<name>-lock`). */
 export const DISK_CACHE_FILE = 'embeddings.mdb';
@@ -31,6 +31,12 @@ const MAX_WRITE_BACKOFF_MS = 60_000;
 /** LMDB refuses keys over 1,978 bytes; a cache key is 64, so the namespace gets the rest with room to spare. */
 const MAX_NAMESPACE_BYTES = 1_024;
 
+/**
+ * The longest TTL: the furthest time a Date holds, 8.64e15 ms from the epoch. A TTL near the largest
+ * number gave an expiry of Infinity, which core's encoding refuses, so every write rejected.
+ */
+const MAX_TTL_SECONDS = 8_640_000_000_000;
+
 const optionsSchema = z.strictObject({
   directory: z.string().min(1),
   namespace: z
@@ -39,7 +45,14 @@ const optionsSchema = z.strictObject({
       message: `must be at most ${MAX_NAMESPACE_BYTES} bytes`,
     })
     .optional(),
-  ttlSeconds: z.number().positive().nullable().optional(),
+  ttlSeconds: z
+    .number()
+    .positive()
+    .max(MAX_TTL_SECONDS, {
+      message: `must be at most ${MAX_TTL_SECONDS} seconds (null keeps entries forever)`,
+    })
+    .nullable()
+    .optional(),
   onWarning: z
     .custom<(warning: DiskCacheStoreWarning) => void>((value) => typeof value === 'function', {
       message: 'must be a function',
@@ -174,10 +187,11 @@ function explain(directory: string, path: string, error: unknown): InvalidArgume
  * the same time can see a part of them. A file that is no cache stays so.
  */
 function checkCacheFileSettled(path: string): string | undefined {
-  const deadline = Date.now() + RECHECK_FOR_MS;
   const never = new Int32Array(new SharedArrayBuffer(4));
   let problem = checkCacheFile(path);
-  while (problem !== undefined && Date.now() < deadline) {
+  // Counted in waits, not read from the clock: a clock that stands still (a test's fake timers) made
+  // this loop forever on a file that is no cache.
+  for (let wait = 0; problem !== undefined && wait < RECHECK_FOR_MS / RECHECK_EVERY_MS; wait++) {
     // Opening is synchronous, so the wait is too; it only happens on the way to refusing the file.
     Atomics.wait(never, 0, 0, RECHECK_EVERY_MS);
     problem = checkCacheFile(path);
@@ -199,7 +213,13 @@ function openCache(directory: string): Database {
   } catch (error) {
     throw explain(directory, path, error);
   }
-  if (problem !== undefined) throw refusal(directory, `${path} ${problem}. ${fileFix(path)}`);
+  if (problem !== undefined) {
+    // A lock file that is no file is LMDB's to make again; the cache file beside it may be sound.
+    const fix = problem.startsWith(CANNOT_BE_LOCKED)
+      ? `Delete ${path}-lock (LMDB makes it again), or choose another directory.`
+      : fileFix(path);
+    throw refusal(directory, `${path} ${problem}. ${fix}`);
+  }
   try {
     return open<Uint8Array, string>({
       path,

@@ -7,35 +7,16 @@
  */
 
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeEmbedding, InvalidArgumentError } from '@embedkit/core';
 import { open } from 'lmdb';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { checkCacheFile } from '../src/cache-file.js';
-import { DISK_CACHE_FILE, type DiskCacheStore, openDiskCacheStore } from '../src/index.js';
+import { DISK_CACHE_FILE, openDiskCacheStore } from '../src/index.js';
+import { temporaryStores } from './helpers.js';
 
-const directories: string[] = [];
-const stores: DiskCacheStore[] = [];
-
-function store(options: Parameters<typeof openDiskCacheStore>[0]): DiskCacheStore {
-  const opened = openDiskCacheStore(options);
-  stores.push(opened);
-  return opened;
-}
-
-function directory(): string {
-  const path = mkdtempSync(join(tmpdir(), 'embedkit-cache-disk-check-'));
-  directories.push(path);
-  return path;
-}
-
-afterEach(async () => {
-  vi.useRealTimers();
-  for (const opened of stores.splice(0)) await opened.close();
-  for (const path of directories.splice(0)) rmSync(path, { recursive: true, force: true });
-});
+const { directory, store, keep } = temporaryStores('embedkit-cache-disk-check-');
 
 const NO_PAGE = 0xffff_ffff_ffff_ffffn;
 
@@ -557,8 +538,7 @@ describe('a cache file that fails', () => {
     });
     try {
       const fresh = await import('../src/disk-cache-store.js');
-      const opened = fresh.openDiskCacheStore({ directory: path, onWarning, ttlSeconds });
-      stores.push(opened);
+      const opened = keep(fresh.openDiskCacheStore({ directory: path, onWarning, ttlSeconds }));
       return { store: opened, control };
     } finally {
       vi.doUnmock('lmdb');

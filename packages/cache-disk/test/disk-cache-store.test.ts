@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -13,30 +12,13 @@ import {
 } from '@embedkit/core';
 import { hashVector, MockEmbeddingModel } from '@embedkit/core/testing';
 import { open } from 'lmdb';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DISK_CACHE_FILE, type DiskCacheStore, openDiskCacheStore } from '../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import { DISK_CACHE_FILE, openDiskCacheStore } from '../src/index.js';
+import { temporaryStores } from './helpers.js';
+
+const { directory, store } = temporaryStores('embedkit-cache-disk-');
 
 const run = promisify(execFile);
-const directories: string[] = [];
-const stores: DiskCacheStore[] = [];
-
-function directory(): string {
-  const path = mkdtempSync(join(tmpdir(), 'embedkit-cache-disk-'));
-  directories.push(path);
-  return path;
-}
-
-function store(options: Parameters<typeof openDiskCacheStore>[0]): DiskCacheStore {
-  const opened = openDiskCacheStore(options);
-  stores.push(opened);
-  return opened;
-}
-
-afterEach(async () => {
-  vi.useRealTimers();
-  for (const opened of stores.splice(0)) await opened.close();
-  for (const path of directories.splice(0)) rmSync(path, { recursive: true, force: true });
-});
 
 describe('the disk cache store', () => {
   it('writes each vector as core’s binary encoding under its key', async () => {

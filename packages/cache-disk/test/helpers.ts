@@ -1,0 +1,40 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, vi } from 'vitest';
+import { type DiskCacheStore, openDiskCacheStore } from '../src/index.js';
+
+/**
+ * Temporary directories and opened stores for the tests of one file: after each test the stores are
+ * closed, the directories removed and real timers restored. Call once, at the top of the file.
+ */
+export function temporaryStores(prefix: string): {
+  directory(): string;
+  store(options: Parameters<typeof openDiskCacheStore>[0]): DiskCacheStore;
+  /** Closes `opened` (a store opened another way) after the test too. */
+  keep(opened: DiskCacheStore): DiskCacheStore;
+} {
+  const directories: string[] = [];
+  const stores: DiskCacheStore[] = [];
+  afterEach(async () => {
+    vi.useRealTimers();
+    for (const opened of stores.splice(0)) await opened.close();
+    for (const path of directories.splice(0)) rmSync(path, { recursive: true, force: true });
+  });
+  return {
+    directory() {
+      const path = mkdtempSync(join(tmpdir(), prefix));
+      directories.push(path);
+      return path;
+    },
+    store(options) {
+      const opened = openDiskCacheStore(options);
+      stores.push(opened);
+      return opened;
+    },
+    keep(opened) {
+      stores.push(opened);
+      return opened;
+    },
+  };
+}
