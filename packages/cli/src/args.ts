@@ -42,7 +42,7 @@ export function parse(
     const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
     parsed = { values: values as ParsedValues, positionals };
   } catch (error) {
-    throw new UsageError(describeParseError(error as Error & { code?: string }, options), command);
+    throw new UsageError(describeParseError(error as Error & { code?: string }, options, argv), command);
   }
   if (STDIN_COMMANDS.has(command) && parsed.positionals.includes('-') && process.stdin.isTTY) {
     process.stderr.write(
@@ -52,13 +52,20 @@ export function parse(
   return parsed;
 }
 
-function describeParseError(error: Error & { code?: string }, options: Options): string {
+function describeParseError(error: Error & { code?: string }, options: Options, argv: string[]): string {
   if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
     const given = /Unknown option '([^']+)'/.exec(error.message)?.[1];
     if (given !== undefined) {
       const names = Object.keys(options).map((name) => `--${name}`);
       const suggestion = given.startsWith('--') ? closestName(given, names) : undefined;
-      return `Unknown option '${given}'${suggestion === undefined ? '.' : `; did you mean ${suggestion}?`}`;
+      if (suggestion !== undefined) return `Unknown option '${given}'; did you mean ${suggestion}?`;
+      // A text or a file name that starts with a dash ("-5 degrees") reads as short options. The way to
+      // pass it is last, after --, where nothing is an option any more; neither the help nor this
+      // message would say so otherwise.
+      const argument = given.startsWith('--') ? undefined : argv.find((text) => text.startsWith(given));
+      return argument === undefined
+        ? `Unknown option '${given}'.`
+        : `Unknown option '${given}'. To pass an argument that starts with -, put it last, after --: -- ${JSON.stringify(argument)}.`;
     }
   }
   if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
@@ -133,7 +140,7 @@ export function modelOption(command: string, values: ParsedValues): { provider: 
 
 export function splitModelId(text: string, command: string): { provider: string; modelId: string } {
   const separator = text.indexOf(':');
-  if (separator <= 0 || separator === text.length - 1) {
+  if (separator <= 0 || text.slice(separator + 1).trim() === '') {
     throw new UsageError(
       `--model must look like "provider:model", e.g. "openai:text-embedding-3-small"; got "${text}".`,
       command,
@@ -146,5 +153,14 @@ export function splitModelId(text: string, command: string): { provider: string;
       command,
     );
   }
-  return { provider, modelId: text.slice(separator + 1) };
+  const modelId = text.slice(separator + 1);
+  // No model's id starts or ends with white space: sent as given, it would be an unknown model to the
+  // API, with the space invisible in its message.
+  if (modelId.trim() !== modelId) {
+    throw new UsageError(
+      `the model id ${JSON.stringify(modelId)} starts or ends with white space; write --model "${provider}:${modelId.trim()}".`,
+      command,
+    );
+  }
+  return { provider, modelId };
 }

@@ -67,6 +67,13 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.ok;
     }
     if (!Object.hasOwn(COMMANDS, command)) {
+      // Options belong to a command and come after it (`embedkit --model … embed` reads --model as the
+      // command): saying so beats calling an option an unknown command.
+      if (command.startsWith('-')) {
+        throw new UsageError(
+          `"${command}" is not a command; the command comes first, then its options: embedkit <command> [options].`,
+        );
+      }
       const suggestion = closestName(command, Object.keys(COMMANDS));
       throw new UsageError(
         `unknown command "${command}"${suggestion === undefined ? '.' : `; did you mean "${suggestion}"?`}`,

@@ -84,6 +84,9 @@ export function readModelChoice(command: string, values: ParsedValues): ModelCho
   const baseURL = baseURLOption(command, values);
   if (baseURL !== undefined) choice.baseURL = baseURL;
   const replay = stringOption(values, 'replay');
+  // An empty value (`--replay "$CASSETTES"` with the variable unset) would read the working directory.
+  if (replay !== undefined && replay.trim() === '')
+    throw new UsageError('--replay needs a directory of cassettes.', command);
   if (replay !== undefined) choice.replay = replay;
   const keyVariable = stringOption(values, 'api-key-env');
   if (keyVariable !== undefined) {
@@ -114,6 +117,13 @@ function isHttpURL(text: string): boolean {
 }
 
 /**
+ * The API paths are added to the end of the base URL as it is written: after a query or a fragment they
+ * would land in it. Said here in the command's words; the provider's own refusal speaks of a "baseURL
+ * setting" and of settings a program passes, whichever of the flag or the variable gave the URL.
+ */
+const hasQueryOrFragment = (text: string) => /[?#]/.test(text);
+
+/**
  * `--base-url`, else `EMBEDKIT_BASE_URL`; either must be an absolute http(s) URL, checked before
  * anything else happens (a malformed one would otherwise fail as a network error, retried). The
  * variable's value is not echoed: a key pasted into the wrong variable must not reach a terminal log.
@@ -127,6 +137,12 @@ export function baseURLOption(command: string, values: ParsedValues): string | u
         command,
       );
     }
+    if (hasQueryOrFragment(flag)) {
+      throw new UsageError(
+        `--base-url must end with the API's path, e.g. http://localhost:8000/v1: the paths are added to its end, so it cannot hold a query or a fragment (? or #); got "${redactGivenUrl(flag)}".`,
+        command,
+      );
+    }
     return flag;
   }
   const variable = process.env[BASE_URL_VARIABLE]?.trim();
@@ -134,6 +150,12 @@ export function baseURLOption(command: string, values: ParsedValues): string | u
   if (!isHttpURL(variable)) {
     throw new UsageError(
       `${BASE_URL_VARIABLE} is set but is not an absolute http(s) URL; set it to one, e.g. http://localhost:8000/v1, or unset it.`,
+      command,
+    );
+  }
+  if (hasQueryOrFragment(variable)) {
+    throw new UsageError(
+      `${BASE_URL_VARIABLE} has a query or a fragment (? or #); the API paths are added to its end, so it must end with the path, e.g. http://localhost:8000/v1.`,
       command,
     );
   }

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { EmbeddingCapabilities, EmbeddingModel, EmbeddingProvider } from '@embedkit/core';
-import { closestName } from '@embedkit/core/provider';
+import { closestName, loadApiKey } from '@embedkit/core/provider';
 import type { Cassette, ReplayFetch } from '@embedkit/replay';
 import { CliError } from './errors.js';
 
@@ -151,9 +151,13 @@ export async function openModel(options: ModelOptions): Promise<OpenedModel> {
       const named = looksLikeVariableName(keyVariable)
         ? keyVariable
         : 'the variable (its name is not shown: it does not look like one, and may be the key itself)';
-      throw new CliError(`${provider} needs an API key: ${named} (named by --api-key-env) is not set.`);
+      throw new CliError(
+        `${provider} needs an API key: ${named} (named by --api-key-env) is ${key === undefined ? 'not set' : 'empty'}.`,
+      );
     }
-    settings.apiKey = key.trim();
+    // Read as the provider reads its own variable, so that a key the HTTP header cannot carry (a space
+    // or a line break inside it) is refused now, naming the variable rather than an "apiKey setting".
+    settings.apiKey = loadApiKey({ apiKey: undefined, environmentVariables: [keyVariable], provider });
   }
   let factoryProvider: EmbeddingProvider;
   if (provider === OPENAI_COMPATIBLE) {
@@ -178,8 +182,11 @@ export async function openModel(options: ModelOptions): Promise<OpenedModel> {
   } else {
     const factory = factoryOf(module, provider);
     if (factory === undefined) {
+      // The name `factoryOf` looks for: a dash cannot be part of it (`foo-bar` is `createFooBar`).
+      const words = provider.split('-').map((word) => `${word.charAt(0).toUpperCase()}${word.slice(1)}`);
+      const factoryName = `create${words.join('')}`;
       throw new CliError(
-        `${packageName(provider)} exports no create${provider[0]!.toUpperCase()}${provider.slice(1)} factory; is it an embedkit provider?`,
+        `${packageName(provider)} exports no ${factoryName} factory; is it an embedkit provider?`,
       );
     }
     factoryProvider = factory(settings);
