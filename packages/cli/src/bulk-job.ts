@@ -276,11 +276,13 @@ export class BulkJob {
       }
     }
     this.openingOutput = true;
+    const { defaultDimensions } = this.model!.model.capabilities;
     this.output = await BulkOutput.open({
       out,
       job: this.job,
       ...(checkpoint === undefined ? {} : { resume: checkpoint }),
       guard: () => this.lock!.verify(),
+      ...(defaultDimensions === undefined ? {} : { defaultDimensions }),
     });
     this.openingOutput = false;
     const skip = checkpoint?.inputsDone ?? 0;

@@ -92,17 +92,20 @@ export async function writeNewFile(path: string, content: string): Promise<void>
 }
 
 /**
- * "a named pipe (FIFO)", "a socket" or "a directory" when `path` is one (a symbolic link followed), else
- * undefined. Such an output can be neither positioned in nor read back: a FIFO waits for a reader, then
- * fails the first positioned write (ESPIPE); a directory failed only after a checkpoint was left beside
- * it. A path that cannot be looked at says undefined; the open that comes later names what is wrong with it.
+ * "a named pipe (FIFO)", "a socket", "a directory" or "a loop of symbolic links" when `path` is one (a
+ * symbolic link followed), else undefined. Such an output can be neither positioned in nor read back: a
+ * FIFO waits for a reader, then fails the first positioned write (ESPIPE); a directory failed only after
+ * a checkpoint was left beside it. A path that cannot be looked at for another reason says undefined;
+ * the open that comes later names what is wrong with it.
  */
 export function unwritableKind(path: string): string | undefined {
   let info: Stats;
   try {
     info = statSync(path);
-  } catch {
-    return undefined;
+  } catch (error) {
+    // A loop of symbolic links can never be opened: its open failed only after a checkpoint was left
+    // beside it, and the message said to run the same command again, which failed the same way.
+    return (error as NodeJS.ErrnoException).code === 'ELOOP' ? 'a loop of symbolic links' : undefined;
   }
   if (info.isFIFO()) return 'a named pipe (FIFO)';
   if (info.isSocket()) return 'a socket';

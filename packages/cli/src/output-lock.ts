@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { lstatSync, readFileSync, realpathSync, unlinkSync } from 'node:fs';
-import { link, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { lstatSync, readFileSync, readlinkSync, realpathSync, unlinkSync } from 'node:fs';
+import { link, lstat, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { CliError, EXIT } from './errors.js';
 import { describeFileError, writeNewFile } from './file-system.js';
 
@@ -16,11 +16,20 @@ export function lockPath(out: string): string {
  * one output share one lock file (each name locked apart, a second run truncated the first's output).
  */
 function lockedFile(out: string): string {
-  try {
-    return lstatSync(out).isSymbolicLink() ? realpathSync(out) : out;
-  } catch {
-    return out; // nothing there yet, or a dangling link: the output does not exist
+  let path = out;
+  // Link by link, as the system follows them: a dangling link's run creates the file it names, so the
+  // lock goes beside that file too (beside the link, a run given the file's own name wrote it under
+  // another lock). Each link's directory is resolved by the system: Node's realpath removes `..` before
+  // it resolves links, so `link/../x` (link a directory elsewhere) was looked for in another directory.
+  for (let links = 0; links <= 40; links++) {
+    try {
+      if (!lstatSync(path).isSymbolicLink()) return path;
+      path = resolve(realpathSync.native(dirname(path)), readlinkSync(path));
+    } catch {
+      return path; // nothing there yet: the output does not exist
+    }
   }
+  return out; // a loop of links, which no run can write through
 }
 
 /** What a lock file holds: enough to name the run that holds it and to tell whether it still runs. */
@@ -70,8 +79,11 @@ function describeOwner(owner: LockOwner): string {
 function parseOwner(text: string): LockOwner | undefined {
   try {
     const value = JSON.parse(text) as Partial<LockOwner>;
+    // A PID is a whole number above 0: 0 and -1 name groups of processes, which always answer, and a
+    // fraction made the check throw, so a lock naming one was taken for a live run's for ever.
     if (
-      typeof value.pid === 'number' &&
+      Number.isSafeInteger(value.pid) &&
+      (value.pid as number) > 0 &&
       typeof value.host === 'string' &&
       typeof value.startedAt === 'string' &&
       typeof value.token === 'string'
@@ -158,8 +170,12 @@ export class OutputLock {
       try {
         text = await readFile(path, 'utf8');
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue; // released meanwhile
-        throw new CliError(`cannot read the lock file ${path}: ${describeFileError(error)}.`);
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+          throw new CliError(`cannot read the lock file ${path}: ${describeFileError(error)}.`);
+        // Released meanwhile, unless a symbolic link to nothing is there: no run takes that away, and
+        // every round found it again ("other runs keep taking" it). It is no lock this command wrote.
+        if ((await lstat(path).catch(() => undefined))?.isSymbolicLink() !== true) continue;
+        text = '';
       }
       const existing = parseOwner(text);
       if (existing === undefined) {

@@ -222,6 +222,8 @@ export interface OpenOutputOptions {
   resume?: Checkpoint;
   /** Called before each flush writes anything, and before the job is marked complete: throws when this run may no longer write `out`. */
   guard?: () => Promise<void>;
+  /** The vector length the model gives without `--dimensions` (its `defaultDimensions`), when it says. */
+  defaultDimensions?: number;
 }
 
 /**
@@ -235,6 +237,7 @@ export class BulkOutput {
   readonly checkpointFile: string;
   private checkpoint: Checkpoint;
   private readonly guard: () => Promise<void>;
+  private readonly defaultDimensions: number | undefined;
   private data!: FileHandle;
   private meta: FileHandle | undefined;
   private dataBytes: number;
@@ -245,11 +248,17 @@ export class BulkOutput {
   private pendingCount = 0;
   private pendingLastLine = 0;
 
-  private constructor(out: string, checkpoint: Checkpoint, guard: () => Promise<void>) {
+  private constructor(
+    out: string,
+    checkpoint: Checkpoint,
+    guard: () => Promise<void>,
+    defaultDimensions: number | undefined,
+  ) {
     this.out = out;
     this.checkpointFile = checkpointPath(out);
     this.checkpoint = checkpoint;
     this.guard = guard;
+    this.defaultDimensions = defaultDimensions;
     this.dataBytes = checkpoint.bytes[basename(out)] ?? 0;
     this.metaBytes = checkpoint.bytes[basename(metaPath(out))] ?? 0;
   }
@@ -284,7 +293,12 @@ export class BulkOutput {
             complete: false,
           }
         : { ...resume, complete: false };
-    const output = new BulkOutput(out, checkpoint, options.guard ?? (async () => {}));
+    const output = new BulkOutput(
+      out,
+      checkpoint,
+      options.guard ?? (async () => {}),
+      options.defaultDimensions,
+    );
     try {
       await output.removeStaleTemporaries();
       await (resume === undefined ? output.create() : output.reopen());
@@ -407,11 +421,13 @@ export class BulkOutput {
   /** Writes the .npy header for `rows` rows (default: the checkpoint's). */
   private async writeNpyHeader(rows = this.checkpoint.inputsDone): Promise<void> {
     const { job, rowLength } = this.checkpoint;
-    // Before any row, the length the rows will have: packed bits hold eight dimensions a byte.
+    // Before any row, the length the rows will have: packed bits hold eight dimensions a byte, and
+    // without --dimensions the model's own length (a run stopped before its first row said 0 columns).
+    const dimensions = job.dimensions ?? this.defaultDimensions ?? 0;
     const header = npyHeader(
       npyDescr(job.outputType),
       rows,
-      rowLength ?? vectorLength(job.outputType, job.dimensions ?? 0),
+      rowLength ?? vectorLength(job.outputType, dimensions),
     );
     await onOutputFile(this.out, () => writeAll(this.data, header, 0));
   }

@@ -9,7 +9,9 @@ interface FileIdentity {
 function identify(path: string): FileIdentity | undefined {
   try {
     const stats = statSync(path);
-    return { realPath: realpathSync(path), stats };
+    // The system's realpath: Node's own removes `..` before it resolves the links, so `link/../x`
+    // (link a directory elsewhere) named a file that does not exist, and the input was taken for none.
+    return { realPath: realpathSync.native(path), stats };
   } catch {
     return undefined; // does not exist (yet): it cannot be the input
   }

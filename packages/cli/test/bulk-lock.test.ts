@@ -1,4 +1,4 @@
-import { type ChildProcess, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -15,13 +15,13 @@ import {
   type FakeServer,
   filesIn,
   firstValues,
+  heldBulkRun,
   itemLines,
   range,
   readCheckpointFile,
   runCli,
   startFakeOpenAI,
   temporaryDirectory,
-  waitFor,
 } from './helpers.js';
 
 // One run per output: the lock file beside it, what a live, a stale and a foreign lock do, and the
@@ -51,31 +51,11 @@ describe('bulk: the output lock', () => {
   const bulk = (server: FakeServer, input: string, out: string, extra: string[] = []) =>
     runCli(bulkArgs(server, input, out, extra));
 
-  /**
-   * A run of 1,500 inputs (calls of 100) against a server that answers its first call and holds the
-   * others until `release` is called: the run is caught between two saved batches, whatever the
-   * machine's speed.
-   */
-  async function heldRun(input: string, out: string, onSpawn?: (child: ChildProcess) => void) {
-    writeFileSync(input, itemLines(1500));
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const server = await startFakeOpenAI({ hold: ({ number }) => (number === 1 ? undefined : released) });
-    const run = runCli(
-      bulkArgs(server, input, out, ['--batch-size', '100', '--concurrency', '1']),
-      onSpawn ? { onSpawn } : {},
-    ).finally(() => server.close());
-    await waitFor(() => (readCheckpointFile(out)?.inputsDone ?? 0) > 0, 'the first saved batch');
-    return { run, release };
-  }
-
   it('a second run on a busy output is refused with exit 75, naming the first; the first finishes intact (bug: two runs interleaved their writes)', async () => {
     const input = file('busy.txt');
     const out = file('busy.jsonl');
     let firstPid = 0;
-    const first = await heldRun(input, out, (child) => {
+    const first = await heldBulkRun(input, out, (child) => {
       firstPid = child.pid!;
     });
     const second = await bulk(fast, input, out, ['--batch-size', '100']);
@@ -159,7 +139,7 @@ describe('bulk: the output lock', () => {
 
   it('a run whose lock is deleted under it stops at its next write with exit 75 (bug: a second run could then write beside it)', async () => {
     const out = file('deleted.jsonl');
-    const running = await heldRun(file('deleted.txt'), out);
+    const running = await heldBulkRun(file('deleted.txt'), out);
     unlinkSync(`${out}.lock`);
     running.release();
     const result = await running.run;
@@ -174,7 +154,7 @@ describe('bulk: the output lock', () => {
 
   it('a run whose lock file is replaced by a directory stops with exit 75 and says so (bug: crashed with "Cannot read properties of undefined")', async () => {
     const out = file('replaced.jsonl');
-    const running = await heldRun(file('replaced.txt'), out);
+    const running = await heldBulkRun(file('replaced.txt'), out);
     unlinkSync(`${out}.lock`);
     mkdirSync(`${out}.lock`);
     running.release();

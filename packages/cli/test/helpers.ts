@@ -379,6 +379,26 @@ export function bulkArgs(...[server, input, out, extra = [], dimensions]: Comman
   return commandArgs('bulk', server, input, out, ['--progress', 'none', ...extra], dimensions);
 }
 
+/**
+ * A bulk run of 1,500 inputs (calls of 100, written to `input`) against a server that answers its first
+ * call and holds the others until `release` is called; resolves once the first batch is saved at `out`.
+ * The run is caught between two saved batches, whatever the machine's speed.
+ */
+export async function heldBulkRun(input: string, out: string, onSpawn?: (child: ChildProcess) => void) {
+  writeFileSync(input, itemLines(1500));
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const server = await startFakeOpenAI({ hold: ({ number }) => (number === 1 ? undefined : released) });
+  const run = runCli(
+    bulkArgs(server, input, out, ['--batch-size', '100', '--concurrency', '1']),
+    onSpawn ? { onSpawn } : {},
+  ).finally(() => server.close());
+  await waitFor(() => (readCheckpointFile(out)?.inputsDone ?? 0) > 0, 'the first saved batch');
+  return { run, release };
+}
+
 /** The arguments of `embedkit index` (see {@link commandArgs}). */
 export function indexArgs(...args: CommandArgs): string[] {
   return commandArgs('index', ...args);
