@@ -1,4 +1,4 @@
-import { EmbedKitError, InvalidArgumentError, RetryError } from '@embedkit/core';
+import { EmbedKitError, InvalidArgumentError } from '@embedkit/core';
 
 /** Exit codes of the `embedkit` command. */
 export const EXIT = {
@@ -53,7 +53,8 @@ export class InputError extends CliError {
 
 /**
  * One line for any error. Embedkit errors carry the status and request id (never the key: core
- * redacts secrets before an error is built); a retry error also says how many attempts were made.
+ * redacts secrets before an error is built). A retry error's own message says how many times the call
+ * failed, so the count is not said again.
  */
 export function describeError(error: unknown): string {
   if (error instanceof CliError) return error.message;
@@ -62,7 +63,6 @@ export function describeError(error: unknown): string {
   if (EmbedKitError.isInstance(error)) {
     const details: string[] = [];
     if (error.statusCode !== undefined) details.push(`HTTP ${error.statusCode}`);
-    if (RetryError.isInstance(error)) details.push(`${error.attempts} attempts`);
     if (error.requestId !== undefined) details.push(`request id ${error.requestId}`);
     return `${error.message}${details.length === 0 ? '' : ` (${details.join(', ')})`}`;
   }

@@ -168,3 +168,33 @@ describe('the variable --api-key-env names', () => {
     expect(server.authorizations.has('Bearer sk-fake-team-key-3')).toBe(true);
   });
 });
+
+describe('an error after retries', () => {
+  it('says the attempts once, in the error itself, with the status and request id after it', async () => {
+    const failing = await startFakeOpenAI({
+      intercept: () => ({
+        status: 500,
+        headers: { 'x-request-id': 'req-500' },
+        body: { error: { message: 'The server had an error.', type: 'server_error' } },
+      }),
+    });
+    try {
+      const result = await runCli([
+        'embed',
+        'hi',
+        ...MODEL,
+        '--base-url',
+        failing.baseURL,
+        '--max-retries',
+        '1',
+      ]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(
+        'embedkit: error: openai model text-embedding-3-small failed 2 times; the last error: openai API error 500: The server had an error. — The API failed on its side; the engine retries these. (HTTP 500, request id req-500)\n',
+      );
+      expect(failing.requests).toBe(2);
+    } finally {
+      await failing.close();
+    }
+  });
+});
