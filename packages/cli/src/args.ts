@@ -90,8 +90,15 @@ export function integerOption(
   const text = stringOption(values, name);
   if (text === undefined) return undefined;
   const value = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < minimum) {
+  if (!/^\d+$/.test(text.trim()) || value < minimum) {
     throw new UsageError(`--${name} must be a whole number ≥ ${minimum}, got "${text}".`, command);
+  }
+  // A whole number all the same: saying it must be one would send the user looking for another mistake.
+  if (!Number.isSafeInteger(value)) {
+    throw new UsageError(
+      `--${name} is too large: at most ${Number.MAX_SAFE_INTEGER.toLocaleString('en-US')}, got "${text}".`,
+      command,
+    );
   }
   return value;
 }

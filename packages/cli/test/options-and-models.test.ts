@@ -60,6 +60,17 @@ describe('arguments', () => {
   });
 });
 
+describe('whole-number options', () => {
+  it('a whole number past the largest a number holds exactly is called too large, not "no whole number"', async () => {
+    const refused = await embed(['hi', ...MODEL, '--dimensions', '99999999999999999999']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toBe(
+      'embedkit: error: --dimensions is too large: at most 9,007,199,254,740,991, got "99999999999999999999".\nRun "embedkit embed --help" for usage.\n',
+    );
+    expect(refused.requests).toBe(0);
+  });
+});
+
 describe('model ids', () => {
   it('a model id with white space around it is a usage error before any request', async () => {
     for (const [given, shown] of [
