@@ -55,6 +55,14 @@ function cacheOption(command: string, values: ParsedValues, replay: boolean): Mo
   }
   if (directory !== undefined) {
     if (directory.trim() === '') throw new UsageError('--cache needs a directory.', command);
+    // Stored there, a recording's vectors (constructed ones included) would later be served as the API's
+    // to every run that names the directory, under the provider's own host.
+    if (replay) {
+      throw new UsageError(
+        "--cache and --replay cannot be combined: answers from cassettes must never be served later as the API's.",
+        command,
+      );
+    }
     return { directory: resolve(directory), explicit: true };
   }
   if (replay || (process.env.EMBEDKIT_NO_CACHE ?? '') !== '') return undefined;

@@ -215,6 +215,27 @@ describe('the disk cache', () => {
     expect(existsSync(join(home, 'embedkit'))).toBe(false);
   });
 
+  it('refuses --cache with --replay before anything is read: recorded answers would be served later as real ones', async () => {
+    const directory = path('replay-explicit');
+    const result = await runCli(
+      [
+        'embed',
+        'The food was delicious and the waiter was friendly.',
+        ...MODEL,
+        '--replay',
+        OPENAI_CASSETTES,
+        '--cache',
+        directory,
+      ],
+      { env: { OPENAI_API_KEY: undefined } },
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'embedkit: error: --cache and --replay cannot be combined: answers from cassettes must never be served later as the API\'s.\nRun "embedkit embed --help" for usage.\n',
+    );
+    expect(existsSync(directory)).toBe(false);
+  });
+
   it('refuses --cache with --no-cache, and a --cache it cannot use, naming it', async () => {
     const both = await runCli(['embed', 'x', ...MODEL, '--cache', path('c'), '--no-cache']);
     expect(both.code).toBe(2);
