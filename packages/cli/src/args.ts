@@ -171,3 +171,12 @@ export function splitModelId(text: string, command: string): { provider: string;
   }
   return { provider, modelId };
 }
+
+/**
+ * Whether the environment variable `name` turns its switch on: set to anything but nothing, `0`, `false`,
+ * `no` or `off` (in any case). `EMBEDKIT_NO_CACHE=0` reads as "not off"; taken as set, it turned the cache off.
+ */
+export function environmentSwitch(name: string, environment: NodeJS.ProcessEnv = process.env): boolean {
+  const value = (environment[name] ?? '').trim().toLowerCase();
+  return value !== '' && value !== '0' && value !== 'false' && value !== 'no' && value !== 'off';
+}

@@ -1,4 +1,5 @@
 import { closestName } from '@embedkit/core/provider';
+import { environmentSwitch } from './args.js';
 import { BULK_HELP, bulkCommand } from './bulk.js';
 import { EMBED_HELP, embedCommand } from './embed.js';
 import { CliError, describeError, EXIT, UsageError } from './errors.js';
@@ -83,7 +84,12 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     // A replay's refusal reads as an API error 418; say what happened instead.
     process.stderr.write(`embedkit: error: ${replayMismatchReport() ?? describeError(error)}\n`);
-    if (!(error instanceof CliError) && process.env.EMBEDKIT_DEBUG && error instanceof Error && error.stack) {
+    if (
+      !(error instanceof CliError) &&
+      environmentSwitch('EMBEDKIT_DEBUG') &&
+      error instanceof Error &&
+      error.stack
+    ) {
       process.stderr.write(`${error.stack}\n`);
     }
     return error instanceof CliError ? error.exitCode : EXIT.failure;

@@ -11,6 +11,7 @@ import {
 } from '@embedkit/core';
 import { checkVectorSettings, isSecretParameterName, redactGivenUrl } from '@embedkit/core/provider';
 import {
+  environmentSwitch,
   inputTypeOption,
   integerOption,
   modelOption,
@@ -65,7 +66,7 @@ function cacheOption(command: string, values: ParsedValues, replay: boolean): Mo
     }
     return { directory: resolve(directory), explicit: true };
   }
-  if (replay || (process.env.EMBEDKIT_NO_CACHE ?? '') !== '') return undefined;
+  if (replay || environmentSwitch('EMBEDKIT_NO_CACHE')) return undefined;
   return { directory: defaultCacheDirectory(), explicit: false };
 }
 

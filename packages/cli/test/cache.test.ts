@@ -111,6 +111,13 @@ describe('the disk cache', () => {
       env: { ...env, EMBEDKIT_NO_CACHE: '1' },
     });
     expect(server.requests - requests).toBe(3);
+    // A switch written off is off: the cache answers (bug: any value, "0" included, turned the cache off).
+    for (const off of ['0', 'false', ' Off ']) {
+      await runCli(['embed', 'item 7 default', ...MODEL, '--base-url', server.baseURL], {
+        env: { ...env, EMBEDKIT_NO_CACHE: off },
+      });
+    }
+    expect(server.requests - requests).toBe(3);
   });
 
   it('keeps servers apart: the same model name behind another base URL is not served from the cache', async () => {
