@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import {
@@ -56,14 +57,6 @@ function cacheOption(command: string, values: ParsedValues, replay: boolean): Mo
   }
   if (directory !== undefined) {
     if (directory.trim() === '') throw new UsageError('--cache needs a directory.', command);
-    // Stored there, a recording's vectors (constructed ones included) would later be served as the API's
-    // to every run that names the directory, under the provider's own host.
-    if (replay) {
-      throw new UsageError(
-        "--cache and --replay cannot be combined: answers from cassettes must never be served later as the API's.",
-        command,
-      );
-    }
     return { directory: resolve(directory), explicit: true };
   }
   if (replay || environmentSwitch('EMBEDKIT_NO_CACHE')) return undefined;
@@ -283,7 +276,7 @@ export async function openChoice(choice: ModelChoice, extra: OpenChoiceOptions =
   if (choice.cache === undefined) return { ...opened, baseURL };
   let store: Awaited<ReturnType<typeof openCache>>;
   try {
-    store = await openCache(choice.cache.directory, baseURL);
+    store = await openCache(choice.cache.directory, cacheNamespace(choice, baseURL));
   } catch (error) {
     if (isPackageMissing(error, CACHE_PACKAGE)) {
       // The cache is an optional package (its LMDB binaries are most of an install): without it, a
@@ -329,12 +322,24 @@ const CACHE_PACKAGE = '@embedkit/cache-disk';
  * Vectors from different servers that use one model name must not mix: the server (`serverKey`: the
  * base URL without credentials) is the namespace.
  */
-async function openCache(directory: string, baseURL: string | undefined) {
+/**
+ * The part of the cache a run's answers go to: the API root's public form (a password in --base-url must
+ * not be written to disk in the cache's keys), none for the provider's own host, and for a replay one of
+ * its own per cassette directory: stored beside real answers, a recording's vectors (constructed ones
+ * included) were served later as the API's to every run that named the cache, and one directory's to
+ * another's.
+ */
+function cacheNamespace(choice: ModelChoice, baseURL: string | undefined): string | undefined {
+  if (choice.replay !== undefined)
+    return `replay:${createHash('sha256').update(resolve(choice.replay)).digest('hex')}`;
+  return baseURL === undefined ? undefined : serverKey(baseURL)!;
+}
+
+async function openCache(directory: string, namespace: string | undefined) {
   const { openDiskCacheStore } = (await import(CACHE_PACKAGE)) as typeof import('@embedkit/cache-disk');
   return openDiskCacheStore({
     directory,
-    // The public form: a password in --base-url must not be written to disk in the cache's keys.
-    ...(baseURL === undefined ? {} : { namespace: serverKey(baseURL)! }),
+    ...(namespace === undefined ? {} : { namespace }),
     // A full disk or an unreadable file: said as the CLI's other warnings are, and the run goes on.
     onWarning: (warning) => printWarning(warning.message),
   });

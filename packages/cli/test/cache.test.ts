@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -222,25 +222,29 @@ describe('the disk cache', () => {
     expect(existsSync(join(home, 'embedkit'))).toBe(false);
   });
 
-  it('refuses --cache with --replay before anything is read: recorded answers would be served later as real ones', async () => {
-    const directory = path('replay-explicit');
-    const result = await runCli(
-      [
-        'embed',
-        'The food was delicious and the waiter was friendly.',
-        ...MODEL,
-        '--replay',
-        OPENAI_CASSETTES,
-        '--cache',
-        directory,
-      ],
-      { env: { OPENAI_API_KEY: undefined } },
-    );
-    expect(result.code).toBe(2);
-    expect(result.stderr).toBe(
-      'embedkit: error: --cache and --replay cannot be combined: answers from cassettes must never be served later as the API\'s.\nRun "embedkit embed --help" for usage.\n',
-    );
-    expect(existsSync(directory)).toBe(false);
+  it('keeps replayed answers apart, one part per cassette directory: another recording of the same call is not served from the first (bug: one namespace for all)', async () => {
+    const text = 'The food was delicious and the waiter was friendly.';
+    // A second recording of the same call, its vector negated.
+    const recorded = JSON.parse(readFileSync(join(OPENAI_CASSETTES, 'base64-single.json'), 'utf8'));
+    const answer = recorded.interactions[0].response.body.data[0];
+    const values = new Float32Array(Buffer.from(answer.embedding, 'base64').buffer.slice(0));
+    answer.embedding = Buffer.from(values.map((value) => -value).buffer).toString('base64');
+    delete recorded.expect.embeddings.prefixes;
+    const other = path('other-recordings');
+    mkdirSync(other);
+    writeFileSync(join(other, 'base64-single.json'), JSON.stringify(recorded));
+    const cache = path('replay-cache');
+    const replay = (cassettes: string, ...extra: string[]) =>
+      runCli(['embed', text, '--model', 'openai:text-embedding-3-small', '--replay', cassettes, ...extra], {
+        env: { OPENAI_API_KEY: undefined },
+      });
+    const first = await replay(OPENAI_CASSETTES, '--cache', cache);
+    const second = await replay(other, '--cache', cache);
+    const uncached = await replay(other, '--no-cache');
+    expect([first.code, second.code, uncached.code]).toEqual([0, 0, 0]);
+    expect(second.stdout).toBe(uncached.stdout);
+    expect(second.stdout).not.toBe(first.stdout);
+    expect(existsSync(join(cache, 'embeddings.mdb'))).toBe(true);
   });
 
   it('refuses --cache with --no-cache, and a --cache it cannot use, naming it', async () => {
