@@ -227,8 +227,12 @@ describe('the disk cache', () => {
     // A second recording of the same call, its vector negated.
     const recorded = JSON.parse(readFileSync(join(OPENAI_CASSETTES, 'base64-single.json'), 'utf8'));
     const answer = recorded.interactions[0].response.body.data[0];
-    const values = new Float32Array(Buffer.from(answer.embedding, 'base64').buffer.slice(0));
-    answer.embedding = Buffer.from(values.map((value) => -value).buffer).toString('base64');
+    const bytes = Buffer.from(answer.embedding, 'base64');
+    const negated = Float32Array.from(
+      { length: bytes.length / 4 },
+      (_, index) => -bytes.readFloatLE(index * 4),
+    );
+    answer.embedding = Buffer.from(negated.buffer).toString('base64');
     delete recorded.expect.embeddings.prefixes;
     const other = path('other-recordings');
     mkdirSync(other);
