@@ -13,7 +13,6 @@ import { createGoogleGenerativeAI } from '@ai-sdk/google';
 import {
   AISDKError,
   InvalidArgumentError as AISDKInvalidArgumentError,
-  APICallError,
   type EmbeddingModelV4CallOptions,
   type EmbeddingModelV4Result,
   LoadAPIKeyError,
@@ -36,7 +35,7 @@ import { fakeFetch, MockEmbeddingModel } from '@embedkit/core/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fromAISDK, type ToAISDKSettings, toAISDK } from '../src/index.js';
 import { handMade } from './hand-made-model.js';
-import { rejection, thrownInvalidArgument } from './rejection.js';
+import { apiCallError, rejection, thrownInvalidArgument } from './rejection.js';
 
 const call = (values: string[], extra: Partial<EmbeddingModelV4CallOptions> = {}) => ({ values, ...extra });
 
@@ -517,12 +516,7 @@ describe('fromAISDK: what each call carries', () => {
   });
 
   it('rethrows unchanged what the model throws once the call was aborted', async () => {
-    const thrown = new APICallError({
-      message: 'late',
-      url: 'https://x',
-      requestBodyValues: {},
-      statusCode: 500,
-    });
+    const thrown = apiCallError({ message: 'late', statusCode: 500 });
     const controller = new AbortController();
     controller.abort();
     const error = await rejection(embedOnce(failingWith(thrown), { signal: controller.signal }));
@@ -530,12 +524,7 @@ describe('fromAISDK: what each call carries', () => {
   });
 
   it('maps what the model throws on a call without a signal', async () => {
-    const thrown = new APICallError({
-      message: 'down',
-      url: 'https://x',
-      requestBodyValues: {},
-      statusCode: 500,
-    });
+    const thrown = apiCallError({ message: 'down', statusCode: 500 });
     const error = await rejection(embedOnce(failingWith(thrown)));
     expect(error.name).toBe('ServerError');
   });
@@ -754,10 +743,8 @@ describe('fromAISDK: errors from the AI SDK model', () => {
   );
 
   it('reports an APICallError without a status as a failure to connect', async () => {
-    const thrown = new APICallError({
+    const thrown = apiCallError({
       message: 'Cannot connect to API: x',
-      url: 'https://api.acme.example/v1/embed',
-      requestBodyValues: {},
       isRetryable: true,
     });
     const error = await rejection(embedOnce(failingWith(thrown)));
@@ -765,10 +752,8 @@ describe('fromAISDK: errors from the AI SDK model', () => {
     expect(error.message).toBe(
       'acme: could not complete the request to https://api.acme.example/v1/embed (Cannot connect to API: x). Check the network, proxy settings and base URL; the engine retries these.',
     );
-    const withCause = new APICallError({
+    const withCause = apiCallError({
       message: 'Cannot connect',
-      url: 'https://api.acme.example/v1/embed',
-      requestBodyValues: {},
       cause: Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }),
     });
     const e2 = await rejection(embedOnce(failingWith(withCause)));
@@ -778,10 +763,8 @@ describe('fromAISDK: errors from the AI SDK model', () => {
   });
 
   it('reads Retry-After whatever its case, keeps the status, message and verdict', async () => {
-    const thrown = new APICallError({
+    const thrown = apiCallError({
       message: 'slow down',
-      url: 'https://api.acme.example/v1/embed',
-      requestBodyValues: {},
       statusCode: 429,
       responseHeaders: { 'Retry-After': '7', 'X-Request-Id': 'r-1' },
       responseBody: '{"error":"rate"}',
@@ -803,12 +786,7 @@ describe('fromAISDK: errors from the AI SDK model', () => {
     expect(error.message).toBe(
       'acme API error 429: slow down — Lower concurrency or set rateLimit; the engine retries these.',
     );
-    const noBody = new APICallError({
-      message: 'gone',
-      url: 'https://api.acme.example/v1/embed',
-      requestBodyValues: {},
-      statusCode: 500,
-    });
+    const noBody = apiCallError({ message: 'gone', statusCode: 500 });
     const e2 = await rejection(embedOnce(failingWith(noBody)));
     expect([e2.name, e2.statusCode, e2.responseBody, e2.isRetryable]).toStrictEqual([
       'ServerError',
@@ -842,10 +820,8 @@ describe('fromAISDK: errors from the AI SDK model', () => {
   ])(
     'a %i answer carrying an error: the body speaks for a 2xx, the AI SDK provider for any other',
     async (status, name, message) => {
-      const thrown = new APICallError({
+      const thrown = apiCallError({
         message: 'sdk words',
-        url: 'https://api.acme.example/v1/embed',
-        requestBodyValues: {},
         statusCode: status,
         responseBody: '{"error":{"message":"server words"}}',
         isRetryable: false,
@@ -856,10 +832,8 @@ describe('fromAISDK: errors from the AI SDK model', () => {
   );
 
   it('reports a 2xx answer the provider refused in its words and the cause, redacted, the cause cut to 300 characters', async () => {
-    const thrown = new APICallError({
+    const thrown = apiCallError({
       message: 'Invalid JSON response sk-explicit-0001',
-      url: 'https://api.acme.example/v1/embed',
-      requestBodyValues: {},
       statusCode: 200,
       responseBody: '{"data":null}',
       cause: new Error(`x sk-explicit-0001 ${'y'.repeat(400)}`),
@@ -876,10 +850,8 @@ describe('fromAISDK: errors from the AI SDK model', () => {
     expect(error.message).toBe(
       `acme returned an embeddings body of the wrong shape: (root): Invalid JSON response [REDACTED] (x [REDACTED] ${'y'.repeat(300 - 'x [REDACTED] '.length)}).`,
     );
-    const t2 = new APICallError({
+    const t2 = apiCallError({
       message: undefined as never,
-      url: 'https://api.acme.example/v1/embed',
-      requestBodyValues: {},
       statusCode: 200,
       responseBody: 'not json',
     });

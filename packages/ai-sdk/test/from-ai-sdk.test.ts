@@ -3,7 +3,6 @@ import { createCohere } from '@ai-sdk/cohere';
 import { createGoogleGenerativeAI } from '@ai-sdk/google';
 import { createOpenAI } from '@ai-sdk/openai';
 import {
-  APICallError,
   type EmbeddingModelV3,
   type EmbeddingModelV4Result,
   LoadAPIKeyError,
@@ -22,7 +21,7 @@ import { fakeFetch } from '@embedkit/core/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fromAISDK } from '../src/index.js';
 import { handMade } from './hand-made-model.js';
-import { rejection } from './rejection.js';
+import { apiCallError, rejection } from './rejection.js';
 
 const KEY = 'test-key-fromaisdk-4b8e2c6a0d1f';
 
@@ -36,15 +35,6 @@ const answer = (values: string[], length = 4): EmbeddingModelV4Result => ({
 function failing(error: unknown) {
   return handMade(async () => {
     throw error;
-  });
-}
-
-function apiCallError(fields: Partial<ConstructorParameters<typeof APICallError>[0]>): APICallError {
-  return new APICallError({
-    message: 'acme says no',
-    url: 'https://api.acme.example/v1/embed',
-    requestBodyValues: { texts: ['x'] },
-    ...fields,
   });
 }
 

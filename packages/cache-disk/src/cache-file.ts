@@ -177,9 +177,6 @@ function checkFile(path: string): string | undefined {
   }
 }
 
-/** How a problem of the lock file starts: its fix is the lock file's, not the cache file's. */
-export const CANNOT_BE_LOCKED = 'cannot be locked';
-
 /**
  * Checks LMDB's lock file beside the cache file (`<path>-lock`). The lmdb package ends the process with
  * a segmentation fault when it cannot open the lock file for reading and writing, before it could
@@ -198,26 +195,37 @@ function checkLockFile(path: string, cacheFileExists: boolean): string | undefin
     if (cacheFileExists) accessSync(dirname(path), constants.W_OK);
     return undefined;
   }
-  if (!stats.isFile()) return `${CANNOT_BE_LOCKED} (${lock} is not a regular file)`;
+  if (!stats.isFile()) return `cannot be locked (${lock} is not a regular file)`;
   accessSync(lock, constants.R_OK | constants.W_OK);
   return undefined;
 }
 
 /**
- * What is wrong with the cache file at `path` or its lock file for LMDB to open them, as words that
- * follow the path ("is not an LMDB cache file (…)", "is truncated: …", "cannot be locked (…)"), or
- * `undefined` when LMDB can open it: a cache it wrote, an empty file or none (also one deleted while it
- * is looked at). Reads the two header pages only. Throws what the file system throws (no permission to
- * read the cache file, or to write the lock file).
+ * What keeps LMDB from opening the cache: the file it is about, since the fix of the lock file is not
+ * that of the cache file, and the words that follow the cache file's path ("is not an LMDB cache file
+ * (…)", "is truncated: …", "cannot be locked (…)").
  */
-export function checkCacheFile(path: string): string | undefined {
+export interface CacheFileProblem {
+  file: 'cache' | 'lock';
+  reason: string;
+}
+
+/**
+ * What is wrong with the cache file at `path` or its lock file for LMDB to open them, or `undefined`
+ * when LMDB can open it: a cache it wrote, an empty file or none (also one deleted while it is looked
+ * at). Reads the two header pages only. Throws what the file system throws (no permission to read the
+ * cache file, or to write the lock file).
+ */
+export function checkCacheFile(path: string): CacheFileProblem | undefined {
   let cacheFileExists = true;
-  let problem: string | undefined;
+  let reason: string | undefined;
   try {
-    problem = checkFile(path);
+    reason = checkFile(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     cacheFileExists = false;
   }
-  return problem ?? checkLockFile(path, cacheFileExists);
+  if (reason !== undefined) return { file: 'cache', reason };
+  reason = checkLockFile(path, cacheFileExists);
+  return reason === undefined ? undefined : { file: 'lock', reason };
 }

@@ -19,7 +19,7 @@ import {
 } from '@embedkit/core';
 import { open } from 'lmdb';
 import { z } from 'zod';
-import { CANNOT_BE_LOCKED, checkCacheFile } from './cache-file.js';
+import { type CacheFileProblem, checkCacheFile } from './cache-file.js';
 
 /** The file inside the cache directory (LMDB keeps its lock file beside it, `<name>-lock`). */
 export const DISK_CACHE_FILE = 'embeddings.mdb';
@@ -186,7 +186,7 @@ function explain(directory: string, path: string, error: unknown): InvalidArgume
  * the cache writes its two header pages just after it creates the file, so another one starting at
  * the same time can see a part of them. A file that is no cache stays so.
  */
-function checkCacheFileSettled(path: string): string | undefined {
+function checkCacheFileSettled(path: string): CacheFileProblem | undefined {
   const never = new Int32Array(new SharedArrayBuffer(4));
   let problem = checkCacheFile(path);
   // Counted in waits, not read from the clock: a clock that stands still (a test's fake timers) made
@@ -206,7 +206,7 @@ function checkCacheFileSettled(path: string): string | undefined {
  */
 function openCache(directory: string): Database {
   const path = join(directory, DISK_CACHE_FILE);
-  let problem: string | undefined;
+  let problem: CacheFileProblem | undefined;
   try {
     mkdirSync(directory, { recursive: true });
     problem = checkCacheFileSettled(path);
@@ -215,10 +215,11 @@ function openCache(directory: string): Database {
   }
   if (problem !== undefined) {
     // A lock file that is no file is LMDB's to make again; the cache file beside it may be sound.
-    const fix = problem.startsWith(CANNOT_BE_LOCKED)
-      ? `Delete ${path}-lock (LMDB makes it again), or choose another directory.`
-      : fileFix(path);
-    throw refusal(directory, `${path} ${problem}. ${fix}`);
+    const fix =
+      problem.file === 'lock'
+        ? `Delete ${path}-lock (LMDB makes it again), or choose another directory.`
+        : fileFix(path);
+    throw refusal(directory, `${path} ${problem.reason}. ${fix}`);
   }
   try {
     return open<Uint8Array, string>({

@@ -97,7 +97,10 @@ describe('the lock file beside the cache file', () => {
     const path = directory();
     const file = join(path, DISK_CACHE_FILE);
     mkdirSync(`${file}-lock`);
-    expect(checkCacheFile(file)).toBe(`cannot be locked (${file}-lock is not a regular file)`);
+    expect(checkCacheFile(file)).toStrictEqual({
+      file: 'lock',
+      reason: `cannot be locked (${file}-lock is not a regular file)`,
+    });
   });
 
   it('a lock file this user may not write is refused, naming it and the fix (LMDB ended the process on it)', async () => {
@@ -163,9 +166,11 @@ describe('the header pages of a cache the store wrote', () => {
     const bytes = await realCache(1);
     bytes.writeUInt32LE(0x0102, 28);
     bytes.writeUInt32LE(0x0102, 4_096 + 28);
-    expect(checkCacheFile(cacheFile(bytes))).toBe(
-      'is an LMDB file of data format 258, not the format 2 this cache reads (another program or LMDB version wrote it)',
-    );
+    expect(checkCacheFile(cacheFile(bytes))).toStrictEqual({
+      file: 'cache',
+      reason:
+        'is an LMDB file of data format 258, not the format 2 this cache reads (another program or LMDB version wrote it)',
+    });
   });
 
   it('a tree root is a page that must be there even when the tree counts no page: root 2 needs 3 pages', async () => {
@@ -174,9 +179,10 @@ describe('the header pages of a cache the store wrote', () => {
     expect([bytes.readBigUInt64LE(4_096 + 152), bytes.readBigUInt64LE(4_096 + 136)]).toEqual([1n, 2n]);
     bytes.writeBigUInt64LE(0n, 4_096 + 96 + 16);
     expect(checkCacheFile(cacheFile(bytes.subarray(0, 3 * 4_096)))).toBeUndefined();
-    expect(checkCacheFile(cacheFile(bytes.subarray(0, 3 * 4_096 - 1)))).toBe(
-      'is truncated: 12287 bytes, its header says at least 12288 are in use',
-    );
+    expect(checkCacheFile(cacheFile(bytes.subarray(0, 3 * 4_096 - 1)))).toStrictEqual({
+      file: 'cache',
+      reason: 'is truncated: 12287 bytes, its header says at least 12288 are in use',
+    });
   });
 
   it('of two headers of the same transaction, the first is read, as LMDB reads it', async () => {
@@ -185,9 +191,10 @@ describe('the header pages of a cache the store wrote', () => {
     bytes.writeBigUInt64LE(1n, 152);
     expect(checkCacheFile(cacheFile(bytes.subarray(0, 2 * 4_096)))).toBeUndefined();
     bytes.writeBigUInt64LE(0n, 152);
-    expect(checkCacheFile(cacheFile(bytes.subarray(0, 2 * 4_096)))).toBe(
-      'is truncated: 8192 bytes, its header says at least 12288 are in use',
-    );
+    expect(checkCacheFile(cacheFile(bytes.subarray(0, 2 * 4_096)))).toStrictEqual({
+      file: 'cache',
+      reason: 'is truncated: 8192 bytes, its header says at least 12288 are in use',
+    });
   });
 });
 

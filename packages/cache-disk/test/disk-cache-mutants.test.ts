@@ -71,8 +71,10 @@ function cacheFile(first: HeaderFields, second: HeaderFields, length?: number): 
   return file;
 }
 
-const truncated = (size: number, needed: number) =>
-  `is truncated: ${size} bytes, its header says at least ${needed} are in use`;
+const truncated = (size: number, needed: number) => ({
+  file: 'cache',
+  reason: `is truncated: ${size} bytes, its header says at least ${needed} are in use`,
+});
 
 /** Free tree 1 + 2 + 3 pages, root 10; main tree 4 + 5 + 6 pages, root 40; 100 pages in use. */
 const BUSY: HeaderFields = {
@@ -86,7 +88,7 @@ describe('the pages a cache file must hold', () => {
   it('past the highest tree root: 41 pages, not the 23 its trees hold nor the 101 of its last page', () => {
     const older = { ...BUSY, transaction: 6n };
     expect(checkCacheFile(cacheFile(BUSY, older, 41 * 4_096))).toBeUndefined();
-    expect(checkCacheFile(cacheFile(BUSY, older, 41 * 4_096 - 1))).toBe(
+    expect(checkCacheFile(cacheFile(BUSY, older, 41 * 4_096 - 1))).toStrictEqual(
       truncated(41 * 4_096 - 1, 41 * 4_096),
     );
   });
@@ -99,7 +101,7 @@ describe('the pages a cache file must hold', () => {
       transaction: 3n,
     };
     expect(checkCacheFile(cacheFile(header, { ...header, transaction: 2n }, 65 * 4_096))).toBeUndefined();
-    expect(checkCacheFile(cacheFile(header, { ...header, transaction: 2n }, 65 * 4_096 - 1))).toBe(
+    expect(checkCacheFile(cacheFile(header, { ...header, transaction: 2n }, 65 * 4_096 - 1))).toStrictEqual(
       truncated(65 * 4_096 - 1, 65 * 4_096),
     );
   });
@@ -118,14 +120,14 @@ describe('the pages a cache file must hold', () => {
     for (const [free, main, pages] of cases) {
       const header = { free, main, last: 1_000n, transaction: 1n };
       const file = cacheFile(header, { transaction: 0n }, 8_192);
-      expect([free, main, checkCacheFile(file)]).toEqual([free, main, truncated(8_192, pages * 4_096)]);
+      expect([free, main, checkCacheFile(file)]).toStrictEqual([free, main, truncated(8_192, pages * 4_096)]);
     }
   });
 
   it('no more than the last page in use names, even when the counts say more', () => {
     const header = { ...BUSY, last: 9n };
     expect(checkCacheFile(cacheFile(header, { transaction: 0n }, 10 * 4_096))).toBeUndefined();
-    expect(checkCacheFile(cacheFile(header, { transaction: 0n }, 10 * 4_096 - 1))).toBe(
+    expect(checkCacheFile(cacheFile(header, { transaction: 0n }, 10 * 4_096 - 1))).toStrictEqual(
       truncated(10 * 4_096 - 1, 10 * 4_096),
     );
   });
@@ -142,10 +144,10 @@ describe('the pages a cache file must hold', () => {
     // 3 pages or 12 pages.
     expect(
       checkCacheFile(cacheFile({ ...small, transaction: 4n }, { ...large, transaction: 5n }, size)),
-    ).toBe(truncated(size, 12 * 4_096));
+    ).toStrictEqual(truncated(size, 12 * 4_096));
     expect(
       checkCacheFile(cacheFile({ ...large, transaction: 5n }, { ...small, transaction: 4n }, size)),
-    ).toBe(truncated(size, 12 * 4_096));
+    ).toStrictEqual(truncated(size, 12 * 4_096));
     expect(
       checkCacheFile(cacheFile({ ...small, transaction: 5n }, { ...large, transaction: 4n }, size)),
     ).toBeUndefined();
@@ -157,24 +159,26 @@ describe('the pages a cache file must hold', () => {
   it('finds the second header one page in, at the page size the first names, and counts in that size', () => {
     const header: HeaderFields = { pageSize: 8_192, free: { leaf: 2n }, last: 100n, transaction: 1n };
     const file = cacheFile(header, { pageSize: 8_192, transaction: 0n }, 4 * 8_192 - 1);
-    expect(checkCacheFile(file)).toBe(truncated(4 * 8_192 - 1, 4 * 8_192));
+    expect(checkCacheFile(file)).toStrictEqual(truncated(4 * 8_192 - 1, 4 * 8_192));
     expect(checkCacheFile(cacheFile(header, { pageSize: 8_192 }, 4 * 8_192))).toBeUndefined();
   });
 });
 
 describe('a header page cut short', () => {
   it('a file of 159 bytes ends within its first header; one of 160 bytes lacks its second page', () => {
-    expect(checkCacheFile(cacheFile(BUSY, BUSY, 159))).toBe(
-      'is not an LMDB cache file (it ends within its first header page)',
-    );
-    expect(checkCacheFile(cacheFile(BUSY, BUSY, 160))).toBe(truncated(160, 8_192));
+    expect(checkCacheFile(cacheFile(BUSY, BUSY, 159))).toStrictEqual({
+      file: 'cache',
+      reason: 'is not an LMDB cache file (it ends within its first header page)',
+    });
+    expect(checkCacheFile(cacheFile(BUSY, BUSY, 160))).toStrictEqual(truncated(160, 8_192));
   });
 
   it('a second header page of 159 bytes is truncated; of 160 bytes, it is read', () => {
-    expect(checkCacheFile(cacheFile(BUSY, BUSY, 4_096 + 159))).toBe(truncated(4_096 + 159, 8_192));
-    expect(checkCacheFile(cacheFile(BUSY, { magic: 1 }, 4_096 + 160))).toBe(
-      'is damaged (its second header page is no LMDB header)',
-    );
+    expect(checkCacheFile(cacheFile(BUSY, BUSY, 4_096 + 159))).toStrictEqual(truncated(4_096 + 159, 8_192));
+    expect(checkCacheFile(cacheFile(BUSY, { magic: 1 }, 4_096 + 160))).toStrictEqual({
+      file: 'cache',
+      reason: 'is damaged (its second header page is no LMDB header)',
+    });
   });
 });
 
@@ -194,42 +198,50 @@ describe('what a header page must say', () => {
     const second = headerPage({ ...header, transaction: 0n }, Math.max(pageSize, 160));
     const file = join(directory(), 'embeddings.mdb');
     writeFileSync(file, Buffer.concat([first, second]));
-    expect(checkCacheFile(file)).toBe(problem);
+    expect(checkCacheFile(file)).toStrictEqual(
+      problem === undefined ? undefined : { file: 'cache', reason: problem },
+    );
   });
 
   it('the meta flag is one bit of the page flags: other bits beside it are fine, other bits alone are not', () => {
     expect(checkCacheFile(cacheFile({ flags: 0x08 | 0x01 }, {}))).toBeUndefined();
-    expect(checkCacheFile(cacheFile({ flags: 0x01 }, {}))).toBe(
-      'is not an LMDB cache file (its first page is no LMDB header)',
-    );
-    expect(checkCacheFile(cacheFile({}, { flags: 0x01 }))).toBe(
-      'is damaged (its second header page is no LMDB header)',
-    );
+    expect(checkCacheFile(cacheFile({ flags: 0x01 }, {}))).toStrictEqual({
+      file: 'cache',
+      reason: 'is not an LMDB cache file (its first page is no LMDB header)',
+    });
+    expect(checkCacheFile(cacheFile({}, { flags: 0x01 }))).toStrictEqual({
+      file: 'cache',
+      reason: 'is damaged (its second header page is no LMDB header)',
+    });
   });
 
   it('a magic number one off is no LMDB header', () => {
-    expect(checkCacheFile(cacheFile({ magic: 0xbeefc0df }, {}))).toBe(
-      'is not an LMDB cache file (its first page is no LMDB header)',
-    );
-    expect(checkCacheFile(cacheFile({ magic: 0xbeefc0dd }, {}))).toBe(
-      'is not an LMDB cache file (its first page is no LMDB header)',
-    );
+    expect(checkCacheFile(cacheFile({ magic: 0xbeefc0df }, {}))).toStrictEqual({
+      file: 'cache',
+      reason: 'is not an LMDB cache file (its first page is no LMDB header)',
+    });
+    expect(checkCacheFile(cacheFile({ magic: 0xbeefc0dd }, {}))).toStrictEqual({
+      file: 'cache',
+      reason: 'is not an LMDB cache file (its first page is no LMDB header)',
+    });
   });
 
   it('the format is the low 16 bits of its field: 2 is read, 1 and 3 are other formats', () => {
     expect(checkCacheFile(cacheFile({ format: 0x0001_0002 }, { format: 0x0001_0002 }))).toBeUndefined();
     for (const format of [1, 3]) {
-      expect(checkCacheFile(cacheFile({ format }, { format }))).toBe(
-        `is an LMDB file of data format ${format}, not the format 2 this cache reads (another program or LMDB version wrote it)`,
-      );
+      expect(checkCacheFile(cacheFile({ format }, { format }))).toStrictEqual({
+        file: 'cache',
+        reason: `is an LMDB file of data format ${format}, not the format 2 this cache reads (another program or LMDB version wrote it)`,
+      });
     }
   });
 
   it('only the encryption bit of the environment flags refuses the file', () => {
     expect(checkCacheFile(cacheFile({ environmentFlags: 0x0001 | 0x1000 | 0x4000 }, {}))).toBeUndefined();
-    expect(checkCacheFile(cacheFile({ environmentFlags: 0x2000 }, {}))).toBe(
-      'is an encrypted LMDB file (another program wrote it with a key), not a cache this store reads',
-    );
+    expect(checkCacheFile(cacheFile({ environmentFlags: 0x2000 }, {}))).toStrictEqual({
+      file: 'cache',
+      reason: 'is an encrypted LMDB file (another program wrote it with a key), not a cache this store reads',
+    });
   });
 
   it('a plain LMDB 0.9 header (magic at 16, format at 20) names its own format', () => {
@@ -240,9 +252,11 @@ describe('what a header page must say', () => {
     }
     const file = join(directory(), 'embeddings.mdb');
     writeFileSync(file, bytes);
-    expect(checkCacheFile(file)).toBe(
-      'is an LMDB file of data format 7, not the format 2 this cache reads (another program or LMDB version wrote it)',
-    );
+    expect(checkCacheFile(file)).toStrictEqual({
+      file: 'cache',
+      reason:
+        'is an LMDB file of data format 7, not the format 2 this cache reads (another program or LMDB version wrote it)',
+    });
   });
 });
 
@@ -253,13 +267,19 @@ describe('what is in the place of the cache file', () => {
     writeFileSync(join(path, 'embeddings.mdb'), '');
     expect(checkCacheFile(join(path, 'embeddings.mdb'))).toBeUndefined();
     mkdirSync(join(path, 'other.mdb'));
-    expect(checkCacheFile(join(path, 'other.mdb'))).toBe('is a directory, not an LMDB cache file');
+    expect(checkCacheFile(join(path, 'other.mdb'))).toStrictEqual({
+      file: 'cache',
+      reason: 'is a directory, not an LMDB cache file',
+    });
   });
 
   it('a named pipe is refused without opening it (that would wait for a writer)', () => {
     const pipe = join(directory(), 'embeddings.mdb');
     execFileSync('mkfifo', [pipe]);
-    expect(checkCacheFile(pipe)).toBe('is not a regular file, so not an LMDB cache file');
+    expect(checkCacheFile(pipe)).toStrictEqual({
+      file: 'cache',
+      reason: 'is not a regular file, so not an LMDB cache file',
+    });
   });
 
   it('a path under a file is an error of the file system, not a new cache', () => {

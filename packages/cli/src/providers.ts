@@ -5,7 +5,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { EmbeddingCapabilities, EmbeddingModel, EmbeddingProvider } from '@embedkit/core';
 import { closestName, loadApiKey } from '@embedkit/core/provider';
 import type { Cassette, ReplayFetch } from '@embedkit/replay';
-import { CliError } from './errors.js';
+import { CliError, EXIT } from './errors.js';
 
 /** Providers maintained in the embedkit repository; others are found among installed `@embedkit/provider-*` packages. */
 export const KNOWN_PROVIDERS = ['openai', 'voyage', 'gemini', 'jina'] as const;
@@ -69,8 +69,11 @@ function notInstalled(provider: string): CliError {
   const suggestion = closestName(provider, [...KNOWN_PROVIDERS, OPENAI_COMPATIBLE]);
   const guess =
     suggestion === undefined ? '' : ` Did you mean "${suggestion}"? (npm install ${packageName(suggestion)})`;
+  // A name that is no provider is a wrong option (exit 2, as the README's table of exit codes says); a
+  // known provider that is not installed is the machine's state, not the command's (exit 1).
   return new CliError(
     `There is no "${provider}" provider.${guess}\nembedkit's providers are ${KNOWN_PROVIDERS.join(', ')} (npm install @embedkit/provider-<name>), and ${OPENAI_COMPATIBLE} with --base-url for any server that speaks OpenAI's /embeddings (vLLM, TEI, Ollama, gateways).`,
+    EXIT.usage,
   );
 }
 

@@ -173,7 +173,7 @@ describe('embed', () => {
 
   it('a provider that does not exist is not sent to npm: the real ones are named instead', async () => {
     const result = await runCli(['embed', 'hello', '--model', 'nosuchprovider:model-1']);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.stderr).toBe(
       `embedkit: error: There is no "nosuchprovider" provider.\nembedkit's providers are openai, voyage, gemini, jina (npm install @embedkit/provider-<name>), and openai-compatible with --base-url for any server that speaks OpenAI's /embeddings (vLLM, TEI, Ollama, gateways).\n`,
     );

@@ -255,7 +255,7 @@ describe('typos', () => {
 
   it('a provider typo suggests the provider and its real package', async () => {
     const result = await runCli(['embed', 'hello', '--model', 'opnai:text-embedding-3-small']);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.stderr.split('\n')[0]).toBe(
       'embedkit: error: There is no "opnai" provider. Did you mean "openai"? (npm install @embedkit/provider-openai)',
     );

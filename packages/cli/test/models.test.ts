@@ -131,7 +131,7 @@ describe('models', () => {
 
   it('a provider name that is a typo is answered with the real one and its package', async () => {
     const result = await runCli(['models', '--provider', 'voyag']);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.stderr).toMatch(
       /^embedkit: error: There is no "voyag" provider\. Did you mean "voyage"\? \(npm install @embedkit\/provider-voyage\)\n/,
     );

@@ -88,8 +88,15 @@ export function isContextualizedEmbeddingModel(model: unknown): model is Context
     model !== null &&
     (model as { specificationVersion?: unknown }).specificationVersion === 'v1' &&
     typeof (model as { doEmbedContextualized?: unknown }).doEmbedContextualized === 'function' &&
-    typeof (model as { contextualizedCapabilities?: unknown }).contextualizedCapabilities === 'object'
+    // Both sets of capabilities are read before any call (null is an object to typeof): a model without
+    // them failed as a TypeError, where embedMany and rerank refuse such a model as an argument.
+    isObject((model as { capabilities?: unknown }).capabilities) &&
+    isObject((model as { contextualizedCapabilities?: unknown }).contextualizedCapabilities)
   );
+}
+
+function isObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null;
 }
 
 /** Settings of `embedContextualized`: documents of chunks, the vector settings, and what every job takes. */
@@ -209,7 +216,9 @@ export async function embedContextualized<O extends OutputType = 'float'>(
     {
       maxItems: Math.min(limits.maxDocumentsPerCall, settings.maxDocumentsPerCall ?? Infinity),
       maxTokens: limits.maxTokensPerCall,
-      maxUnits: Number.isFinite(maxChunks) ? maxChunks : undefined,
+      // Handed on as it is (no limit is Infinity), so that a declared limit of NaN meets the packer's check
+      // of the model's limits instead of being read as none.
+      maxUnits: maxChunks,
     },
   );
   const batches = planBatches(documents, packer);

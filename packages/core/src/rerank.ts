@@ -130,7 +130,9 @@ function checkRerankingModel(model: unknown): asserts model is RerankingModel {
     candidate === null ||
     candidate.specificationVersion !== 'v1' ||
     typeof candidate.doRerank !== 'function' ||
-    typeof candidate.capabilities !== 'object'
+    typeof candidate.capabilities !== 'object' ||
+    // null is an object to typeof: read later, it failed as a TypeError instead of this refusal.
+    candidate.capabilities === null
   ) {
     throw new InvalidArgumentError('model must be an embedkit RerankingModel (specificationVersion "v1").', {
       argument: 'model',

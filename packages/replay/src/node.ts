@@ -75,7 +75,13 @@ export function readCassette(file: string): Cassette {
   return checkCassette(value, file);
 }
 
-/** The paths of the `*.json` files in a directory, sorted by file name: the cassettes it holds. */
+/**
+ * The paths of the `.json` files in a directory, sorted by file name: the cassettes it holds. The
+ * extension is read in any case, since a cassette saved as `X.JSON` and left out silently only showed as
+ * requests no recording matched. Hidden files are left out, as a shell's `*.json` leaves them: macOS
+ * writes a `._x.json` of binary metadata beside a file copied to a disk that lacks its attributes, and
+ * Emacs a `.#x.json` link to nowhere beside one being edited; neither is a cassette.
+ */
 export function cassetteFiles(directory: string): string[] {
   let names: string[];
   try {
@@ -89,12 +95,12 @@ export function cassetteFiles(directory: string): string[] {
     throw new Error(`no cassette directory at ${where}`, { cause: error });
   }
   return names
-    .filter((file) => file.endsWith('.json'))
+    .filter((file) => !file.startsWith('.') && file.toLowerCase().endsWith('.json'))
     .sort()
     .map((file) => join(directory, file));
 }
 
-/** Reads every `*.json` cassette in a directory, sorted by file name. */
+/** Reads every cassette in a directory (its `cassetteFiles`), sorted by file name. */
 export function readCassetteDirectory(directory: string): Cassette[] {
   return cassetteFiles(directory).map(readCassette);
 }

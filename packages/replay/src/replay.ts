@@ -1,5 +1,5 @@
 import { refuseUnknownSettings, type SettingNames } from '@embedkit/core/provider';
-import type { Cassette, CassetteInteraction } from './cassette.js';
+import type { Cassette, CassetteCall, CassetteInteraction } from './cassette.js';
 import { bodyDifferences } from './differences.js';
 
 /** A request the recordings had no answer for. */
@@ -180,7 +180,9 @@ export function createReplayMatcher(
       interaction,
       method: interaction.request.method.toUpperCase(),
       path: canonicalPath(interaction.request.path),
-      body: canonical(interaction.request.body),
+      // JSON has no `undefined`: a recorder writes a request without a body as `null` (the body of a
+      // bodiless fetch `Request`) as often as it leaves the field out, and both mean no body.
+      body: canonical(interaction.request.body ?? undefined),
       used: false,
     })),
   );
@@ -196,7 +198,7 @@ export function createReplayMatcher(
           `no recording matches ${method} ${request.origin}${request.path}: the recordings answer ${origin}`,
         );
       }
-      const key = canonical(body);
+      const key = canonical(body ?? undefined);
       const path = canonicalPath(request.path);
       const entry = entries.find(
         (candidate) =>
@@ -296,13 +298,20 @@ export function createReplayFetch(cassettes: readonly Cassette[], options: Repla
 /** Statuses whose answers have no body. */
 const NULL_BODY_STATUSES = new Set([204, 205, 304]);
 
-/** Every input the cassettes were recorded with, each with its cassette's name and model. */
-export function recordedInputs(
-  cassettes: readonly Cassette[],
-): { cassette: string; modelId: string; inputs: Cassette['call']['inputs'] }[] {
-  return cassettes.map((cassette) => ({
-    cassette: cassette.name,
-    modelId: cassette.call.modelId,
-    inputs: cassette.call.inputs,
+/**
+ * Every input the cassettes were recorded with, each with its cassette's name and model: the inputs of
+ * an `embed` or `batch` call, and the documents (and a rerank's query) of a `contextualized` or `rerank`
+ * call, which has no inputs.
+ */
+export function recordedInputs(cassettes: readonly Cassette[]): ({
+  cassette: string;
+  modelId: string;
+} & Pick<CassetteCall, 'inputs' | 'documents' | 'query'>)[] {
+  return cassettes.map(({ name, call }) => ({
+    cassette: name,
+    modelId: call.modelId,
+    inputs: call.inputs,
+    ...(call.documents === undefined ? {} : { documents: call.documents }),
+    ...(call.query === undefined ? {} : { query: call.query }),
   }));
 }

@@ -73,13 +73,34 @@ export function scrubCassette(cassette: Cassette, secrets: readonly string[]): C
   };
   // Core's redaction: every encoded form of the long secrets, and the credential patterns.
   const credentials: Scrub = (text) => redact(exact(text), long);
-  /** Headers without those that carry a credential or name the account; the rest with patterns redacted. */
+  /** Whether a recording keeps no header of this name: it carries a credential or names the account. */
+  const droppedHeader = (name: unknown): boolean =>
+    typeof name === 'string' && (isSecretHeaderName(name) || ACCOUNT_HEADERS.has(name.toLowerCase()));
+  /**
+   * Headers without those that carry a credential or name the account; the rest with patterns redacted.
+   * A recorder may keep them as an object of names, as a list of `[name, value]` pairs (the entries of
+   * `Headers`) or as undici's flat list of names and values: the names are read in each form, since a
+   * credential no pattern knows (a bare `x-api-key`) is only found by its header's name.
+   */
   const scrubHeaders = (headers: unknown): unknown => {
-    if (typeof headers !== 'object' || headers === null || Array.isArray(headers))
-      return scrubValue(headers, credentials);
+    if (Array.isArray(headers)) {
+      if (headers.every(Array.isArray))
+        return scrubValue(
+          headers.filter(([name]) => !droppedHeader(name)),
+          credentials,
+        );
+      const flat =
+        headers.length % 2 === 0 && headers.every((item, at) => at % 2 === 1 || typeof item === 'string');
+      if (!flat) return scrubValue(headers, credentials);
+      const kept: unknown[] = [];
+      for (let at = 0; at < headers.length; at += 2)
+        if (!droppedHeader(headers[at])) kept.push(headers[at], headers[at + 1]);
+      return scrubValue(kept, credentials);
+    }
+    if (typeof headers !== 'object' || headers === null) return scrubValue(headers, credentials);
     const kept: Record<string, unknown> = {};
     for (const [name, value] of Object.entries(headers)) {
-      if (isSecretHeaderName(name) || ACCOUNT_HEADERS.has(name.toLowerCase())) continue;
+      if (droppedHeader(name)) continue;
       kept[name] = scrubValue(value, credentials);
     }
     return kept;

@@ -135,7 +135,6 @@ describe('scrubCassette: headers that are not an object of names', () => {
       ]),
     ).toEqual([
       ['x-request-id', 'req-1'],
-      ['www-authenticate', `Bearer ${R}`],
       ['link', `</v1?token=${R}>`],
     ]);
   });

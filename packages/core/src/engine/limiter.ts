@@ -10,7 +10,7 @@
  * another after a pause.
  */
 
-import { checkPositiveNumber } from '../argument-checks.js';
+import { checkBoolean, checkPositiveNumber } from '../argument-checks.js';
 import { abortReason, InvalidArgumentError } from '../errors.js';
 import { headerNumber } from '../http/retry-after.js';
 import { refuseUnknownSettings, type SettingNames } from '../setting-names.js';
@@ -653,15 +653,17 @@ class SharedRateLimiter implements RateLimiter {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (ticket.queue[0] === ticket) return Promise.resolve();
     return new Promise((resolve, reject) => {
+      // Watched through `onAbort`, one listener however many calls queue: a listener each tripped Node's
+      // MaxListenersExceededWarning once more than ten calls of one job waited for a budget.
+      let stopWatching: (() => void) | undefined;
       const settle = (aborted: boolean) => {
-        signal?.removeEventListener('abort', onAbort);
+        stopWatching?.();
         this.turnWaiters.delete(ticket);
         if (aborted) reject(signal!.reason);
         else resolve();
       };
-      const onAbort = () => settle(true);
       this.turnWaiters.set(ticket, () => settle(false));
-      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal !== undefined) stopWatching = onAbort(signal, () => settle(true));
     });
   }
 
@@ -1037,6 +1039,9 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
   });
   checkPositiveNumber(options.requestsPerMinute, 'requestsPerMinute');
   checkPositiveNumber(options.tokensPerMinute, 'tokensPerMinute');
+  // A switch read from the environment as the text 'false' would turn the behaviour on.
+  checkBoolean(options.learnFromHeaders, 'learnFromHeaders');
+  checkBoolean(options.adaptive, 'adaptive');
   if (options.key !== undefined && (typeof options.key !== 'string' || options.key === '')) {
     throw new InvalidArgumentError('key must be a non-empty string.', { argument: 'key' });
   }

@@ -71,6 +71,10 @@ export async function withRetries<T>(
   const { clock, limiter } = policy;
   const errors: unknown[] = [];
   for (let attemptNumber = 0; ; attemptNumber++) {
+    // A signal that aborted already fires no more, so the watch below would never end this attempt: one
+    // aborted before the first attempt, or in the caller's onRetry before a retry that waits for nothing
+    // (a 429 asking for no wait), would otherwise be admitted and sent.
+    if (signal.aborted) throw abortReason(signal);
     // One controller per attempt, fed by the job's signal and the timer (cheaper than AbortSignal.any).
     // A model that ignores the attempt's signal (a third-party provider) must not keep a timeout or the
     // caller's abort from ending the attempt: it is left behind a moment after the abort. One that honours
