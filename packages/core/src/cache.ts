@@ -1,4 +1,4 @@
-import { checkWholeNumber } from './argument-checks.js';
+import { checkWholeNumber, describeValue } from './argument-checks.js';
 import { answerSource, type VectorExpectation, vectorExpectation, vectorProblem } from './engine/checks.js';
 import { checkCallback } from './engine/settings.js';
 import { untilAborted } from './engine/signal.js';
@@ -261,7 +261,12 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
           store.getMany === undefined
             ? await Promise.all(keys.map((key) => store.get(key)))
             : await store.getMany(keys))();
-        stored = await untilAborted(reading, request.signal);
+        const answer: unknown = await untilAborted(reading, request.signal);
+        // A batched read that answers no list (a client that gave up and answered nothing) failed: read
+        // on, the call would end in a TypeError.
+        if (!Array.isArray(answer))
+          throw new Error(`the store answered ${describeValue(answer)} where a list of vectors belongs`);
+        stored = answer;
         worked('read');
       } catch (error) {
         if (request.signal?.aborted) throw request.signal.reason;
@@ -288,6 +293,18 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
       );
       const missing: number[] = [];
       for (let index = 0; index < found.length; index++) if (found[index] === undefined) missing.push(index);
+      // Held to no length, entries of two lengths cannot all be this model's (some were stored from the
+      // model served under this name before), and which are is unknown until it answers: every input is
+      // sent. Returned, they would fail the call in the engine's check, and every later call with them.
+      if (
+        missing.length === 0 &&
+        length === undefined &&
+        found.some((vector) => vector!.length !== found[0]!.length)
+      )
+        for (let index = 0; index < found.length; index++) {
+          found[index] = undefined;
+          missing.push(index);
+        }
       if (missing.length === 0) {
         return {
           embeddings: found.map((vector) => copy(vector!)),

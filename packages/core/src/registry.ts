@@ -1,3 +1,4 @@
+import { describeValue } from './argument-checks.js';
 import { InvalidArgumentError } from './errors.js';
 import type { EmbeddingModel, EmbeddingProvider } from './types.js';
 
@@ -16,8 +17,11 @@ export function createRegistry<Providers extends Record<string, EmbeddingProvide
     embeddingModel(id) {
       const separator = typeof id === 'string' ? id.indexOf(':') : -1;
       if (separator <= 0 || separator === id.length - 1) {
+        // A string is shown as every refusal shows one, a long one by its length alone: an API key
+        // passed here by mistake stays out of the message and the logs it reaches.
+        const shown = typeof id === 'string' ? describeValue(id) : `"${String(id)}"`;
         throw new InvalidArgumentError(
-          `Model id "${String(id)}" must look like "provider:model", e.g. "openai:text-embedding-3-small".`,
+          `Model id ${shown} must look like "provider:model", e.g. "openai:text-embedding-3-small".`,
           { argument: 'id' },
         );
       }

@@ -436,24 +436,37 @@ export function toNumberArray(vector: Float32Array | Int8Array | Uint8Array): nu
 export function normalize(vector: Float32Array | readonly number[]): Float32Array {
   const out = Float32Array.from(vector);
   const length = norm(out);
-  if (!Number.isFinite(length)) {
-    const index = out.findIndex((value) => !Number.isFinite(value));
-    throw new InvalidArgumentError(
-      `normalize takes finite values; value ${index} is ${vector[index]}${Number.isFinite(vector[index]) ? ', beyond float32' : ''}.`,
-      { argument: 'vector' },
-    );
-  }
+  if (!Number.isFinite(length)) throw notNormalizable('normalize', out, vector);
   if (length === 0) return out;
   for (let index = 0; index < out.length; index++) out[index]! /= length;
   return out;
 }
 
 /**
+ * The refusal of a vector holding NaN or an infinity (as float32 `values`; `given` is what the caller
+ * passed, to name the value it gave).
+ */
+function notNormalizable(
+  caller: string,
+  values: Float32Array,
+  given: Float32Array | readonly number[],
+): InvalidArgumentError {
+  const index = values.findIndex((value) => !Number.isFinite(value));
+  return new InvalidArgumentError(
+    `${caller} takes finite values; value ${index} is ${given[index]}${Number.isFinite(given[index]) ? ', beyond float32' : ''}.`,
+    { argument: 'vector' },
+  );
+}
+
+/**
  * Scales `vector` to unit length in place and returns it. A corpus array searched before holds its
  * vectors as they were (`topK` and its kin keep a copy, and cosine lengths): search a new array after.
+ * A vector holding NaN or an infinity is an InvalidArgumentError, as in `normalize`, and is left as it
+ * was: divided by its length, every value would turn to NaN or 0.
  */
 export function normalizeInPlace(vector: Float32Array): Float32Array {
   const length = norm(vector);
+  if (!Number.isFinite(length)) throw notNormalizable('normalizeInPlace', vector, vector);
   if (length !== 0 && length !== 1)
     for (let index = 0; index < vector.length; index++) vector[index]! /= length;
   return vector;

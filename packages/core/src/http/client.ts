@@ -403,16 +403,32 @@ function redirectFailure(
   );
 }
 
+/** The fields of a `ParsedError` that become text of the error, each redacted as a string. */
+const TEXT_FIELDS = ['message', 'providerCode', 'requestId', 'hint'] as const;
+
 function safeParse(
   parse: (body: unknown, status: number) => ParsedError,
   body: unknown,
   status: number,
 ): ParsedError {
+  let parsed: ParsedError;
   try {
-    return parse(body, status);
+    parsed = parse(body, status);
   } catch {
     return {};
   }
+  // A reader may hand back nothing, or a number it took from a lenient read of the body (`"request_id":
+  // 12345`): redacting that number threw a TypeError in place of the typed error of the status, which was
+  // then neither typed nor retried. A number is kept as its text; any other value that is not a string goes.
+  if (typeof parsed !== 'object' || parsed === null) return {};
+  const out: ParsedError = { ...parsed };
+  for (const field of TEXT_FIELDS) {
+    const value: unknown = out[field];
+    if (value === undefined || typeof value === 'string') continue;
+    if (typeof value === 'number') out[field] = String(value);
+    else delete out[field];
+  }
+  return out;
 }
 
 /**

@@ -108,10 +108,14 @@ const parameterNames = anySpelling(SECRET_PARAMETER_NAMES);
  * name, or the escaped `&` of a JSON body (`\u0026`) or of a nested URL (`%26`). The boundary is matched
  * as a prefix, not a lookbehind, which older browsers cannot compile. The value stops at what ends a
  * parameter, a quoted string or a parenthesised URL (a stack frame); JSON escapes inside it (`\/`,
- * `\u002b`) are part of it, but never an escaped quote, so a redacted JSON text still parses.
+ * `\u002b`) are part of it, but never an escaped quote, so a redacted JSON text still parses. A value in
+ * quotes (`api_key='sk-…'`, a keyword argument a Python service prints; `\"` inside a JSON text) is
+ * redacted inside them: the quote ended the value before it began, and the value stayed. The quote counts
+ * as the value's own only when the same quote closes it before any comma, so the end of a quoted URL
+ * (`"…?sig=","next": …`) is not read as the start of a value.
  */
 const SECRET_PARAMETER = new RegExp(
-  `((?:^|[^\\w.%-]|\\\\u0026|%26|%3[fF])(?:${parameterNames})(?:=|%3[dD]))(?:[^&#\\s"'<>()\`\\\\]|\\\\/|\\\\u(?!00(?:26|22|27|3[cCeE]))[0-9a-fA-F]{4})*`,
+  `((?:^|[^\\w.%-]|\\\\u0026|%26|%3[fF])(?:${parameterNames})(?:=|%3[dD])(?:(\\\\{0,${MAX_ESCAPES}}["'])(?=[^&#\\s"'<>()\`\\\\,;]+\\2))?)(?:[^&#\\s"'<>()\`\\\\]|\\\\/|\\\\u(?!00(?:26|22|27|3[cCeE]))[0-9a-fA-F]{4})*`,
   'gi',
 );
 

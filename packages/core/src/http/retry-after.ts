@@ -26,9 +26,9 @@ export function parseRetryAfter(
   if (seconds !== undefined) return seconds * 1_000;
   const retryAfter = firstDate(headers['retry-after']);
   if (retryAfter === undefined || retryAfter === '') return undefined;
-  // Only an HTTP-date (IMF-fixdate, RFC 850 or asctime: each starts with a day name); a lenient parse
-  // would read "-1" as a year.
-  if (!/^[A-Za-z]{3,9},? /.test(retryAfter)) return undefined;
+  // Only an HTTP-date (IMF-fixdate, RFC 850 or asctime: each starts with a day name and holds a time of
+  // day); a lenient parse would read "-1" as a year, and "wait 60" as a date in 1960, so a wait of 0.
+  if (!/^[A-Za-z]{3,9},? .*\b\d{2}:\d{2}:\d{2}\b/.test(retryAfter)) return undefined;
   // Every HTTP-date is in GMT, but asctime's form does not say so, and `Date.parse` reads a date without a
   // zone in the machine's own: 30 s ahead read as 0 in Tokyo and as seven hours in Los Angeles.
   const date = Date.parse(/ GMT$/.test(retryAfter) ? retryAfter : `${retryAfter} GMT`);

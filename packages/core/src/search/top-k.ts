@@ -282,7 +282,9 @@ function layoutOf(
     const vector = vectors[index] as Packed;
     if (vector?.length !== length) throw lengthMismatch(index, vector, length, unit);
     layout.vectors[index] = vector;
-    if (previous?.vectors[index] === vector && previous.measured[index] === 1) {
+    // A length measured at another element count is not this vector's: a number array that grew since
+    // is measured again, as a new one would be.
+    if (previous?.length === length && previous.vectors[index] === vector && previous.measured[index] === 1) {
       layout.norms[index] = previous.norms[index]!;
       layout.measured[index] = 1;
     }
