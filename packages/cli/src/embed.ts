@@ -91,11 +91,17 @@ export async function embedCommand(argv: string[]): Promise<number> {
     const result = await embedMany({ ...engineSettings(choice, opened.model, outputType), inputs });
     const type = outputType ?? 'float';
     if (values.json) {
+      const first = result.embeddings[0];
+      // Bit-packed types hold eight dimensions a value: a 1024-dimension binary vector is 128 values.
+      const packed = type === 'binary' || type === 'ubinary';
+      const { inputTypes } = opened.model.capabilities;
       const body = {
         model: fullModelId(choice),
-        dimensions: choice.dimensions ?? result.embeddings[0]?.length ?? null,
+        dimensions: choice.dimensions ?? (first === undefined ? null : first.length * (packed ? 8 : 1)),
         outputType: type,
-        inputType: choice.inputType ?? null,
+        // An input type the model lacks is sent as none (with a warning): say what the vectors were made with.
+        inputType:
+          choice.inputType !== undefined && inputTypes.includes(choice.inputType) ? choice.inputType : null,
         usage: result.usage ?? null,
         embeddings: result.embeddings.map(vectorValues),
       };

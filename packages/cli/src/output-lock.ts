@@ -14,8 +14,9 @@ export function lockPath(out: string): string {
 /**
  * The file whose lock guards `out`: the file a symbolic link at `out` points to, so that two names of
  * one output share one lock file (each name locked apart, a second run truncated the first's output).
+ * It is also the file a run writes: `index` renames its new file onto it, not onto the link.
  */
-function lockedFile(out: string): string {
+export function lockedFile(out: string): string {
   let path = out;
   // Link by link, as the system follows them: a dangling link's run creates the file it names, so the
   // lock goes beside that file too (beside the link, a run given the file's own name wrote it under

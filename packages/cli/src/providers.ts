@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { EmbeddingCapabilities, EmbeddingModel, EmbeddingProvider } from '@embedkit/core';
 import { closestName, loadApiKey } from '@embedkit/core/provider';
-import type { Cassette, ReplayFetch } from '@embedkit/replay';
+import type { Cassette, ReplayFetch, recordedInputs } from '@embedkit/replay';
 import { CliError, EXIT } from './errors.js';
 
 /** Providers maintained in the embedkit repository; others are found among installed `@embedkit/provider-*` packages. */
@@ -207,7 +207,8 @@ interface OpenReplay {
   modelId: string;
   /** The inputs of the command's call, when the command knows them up front (`embed`, `search`). */
   inputs: string[] | undefined;
-  cassettes: readonly Cassette[];
+  /** What the cassettes answering this run were recorded with, as `@embedkit/replay` lists it. */
+  recorded: ReturnType<typeof recordedInputs>;
   replay: ReplayFetch;
 }
 
@@ -225,7 +226,7 @@ async function openReplay(
   modelId: string,
   call: ModelOptions['replayCall'],
 ): Promise<ReplayFetch> {
-  const [{ createReplayFetch }, { readCassetteDirectory }] = await Promise.all([
+  const [{ createReplayFetch, recordedInputs }, { readCassetteDirectory }] = await Promise.all([
     import('@embedkit/replay'),
     import('@embedkit/replay/node'),
   ]);
@@ -248,7 +249,14 @@ async function openReplay(
         );
   const chosen = exact.length > 0 ? exact.slice(0, 1) : forModel.length > 0 ? forModel : cassettes;
   const replay = createReplayFetch(chosen);
-  openedReplay = { directory, provider, modelId, inputs: call?.inputs, cassettes: chosen, replay };
+  openedReplay = {
+    directory,
+    provider,
+    modelId,
+    inputs: call?.inputs,
+    recorded: recordedInputs(chosen),
+    replay,
+  };
   return replay;
 }
 
@@ -264,17 +272,20 @@ function excerpt(text: string, length = 70): string {
  */
 export function replayMismatchReport(): string | undefined {
   if (openedReplay === undefined || openedReplay.replay.mismatches.length === 0) return undefined;
-  const { directory, provider, modelId, inputs, cassettes, replay } = openedReplay;
+  const { directory, provider, modelId, inputs, recorded, replay } = openedReplay;
   const request = replay.mismatches[0]!;
   const what =
     inputs === undefined
       ? `${request.method} ${request.path}`
       : `the input${inputs.length === 1 ? '' : 's'} ${inputs.map((input) => excerpt(input)).join(', ')}`;
-  const lines = cassettes.flatMap((cassette) =>
-    (cassette.call.inputs ?? []).map(
-      (input) =>
-        `  ${excerpt(typeof input === 'string' ? input : input.text)}  (cassette "${cassette.name}", ${cassette.call.modelId})`,
-    ),
+  // A rerank or contextualized recording holds no inputs: its query and documents are what it was
+  // recorded with, listed too, so that a directory of such recordings does not look empty.
+  const lines = recorded.flatMap(({ cassette, modelId: recordedModel, inputs: texts, documents, query }) =>
+    [
+      ...(texts ?? []).map((input) => (typeof input === 'string' ? input : input.text)),
+      ...(query === undefined ? [] : [query]),
+      ...(documents ?? []).flat(),
+    ].map((text) => `  ${excerpt(text)}  (cassette "${cassette}", ${recordedModel})`),
   );
   const shown = lines.slice(0, 12);
   if (lines.length > shown.length) shown.push(`  … and ${lines.length - shown.length} more`);

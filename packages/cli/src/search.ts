@@ -19,7 +19,7 @@ import { fsyncDirectory } from './file-system.js';
 import { INPUT_OPTION_NAMES, INPUT_OPTIONS, inputPathArgument, readInputOptions } from './input-options.js';
 import { type InputOptions, type InputRecord, openInput } from './inputs.js';
 import { Interrupts } from './interrupts.js';
-import { lockPath, OutputLock } from './output-lock.js';
+import { lockedFile, lockPath, OutputLock } from './output-lock.js';
 import { inputCount } from './progress.js';
 import { describeId, RepeatedIds } from './repeated-ids.js';
 import { refuseOutputOverInput } from './same-file.js';
@@ -200,7 +200,11 @@ export async function indexCommand(argv: string[]): Promise<number> {
       if (values.overwrite !== true && existsSync(out)) {
         throw new CliError(`${out} already exists; pass --overwrite to replace it, or choose another --out.`);
       }
-      await removeStaleTemporaries(out);
+      // A symbolic link at --out is written through, as bulk writes it: the new index replaces the file
+      // the link names (beside which the lock is), and the link stays. Renamed onto the link itself, it
+      // left the file the link named as it was, and every other name of it with the earlier index.
+      const target = lockedFile(out);
+      await removeStaleTemporaries(target);
       if (source.rereadable) {
         // A file is read once before anything is sent: a bad line or a repeated id costs no request.
         // Stdin and pipes can be read only once: their ids are checked as they come.
@@ -208,7 +212,7 @@ export async function indexCommand(argv: string[]): Promise<number> {
         source = await openInput(inputOptions);
       }
       return await buildIndex({
-        out,
+        out: target,
         source,
         choice,
         opened,
