@@ -70,11 +70,24 @@ export function checkWholeNumber(
   }
 }
 
-/** Absent, or a finite number above 0 (a rate, an interval); else an `InvalidArgumentError` naming `name`. */
-export function checkPositiveNumber(value: number | undefined, name: string): void {
+/**
+ * Absent, or a finite number above 0 (a rate, an interval) and at most `maximum`; else an
+ * `InvalidArgumentError` naming `name`.
+ */
+export function checkPositiveNumber(
+  value: number | undefined,
+  name: string,
+  maximum = Number.POSITIVE_INFINITY,
+): void {
   if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value > 0)) {
     throw new InvalidArgumentError(`${name} must be a finite number > 0, got ${describeValue(value)}.`, {
       argument: name,
     });
+  }
+  if (value !== undefined && value > maximum) {
+    throw new InvalidArgumentError(
+      `${name} must be a number > 0 and ≤ ${maximum.toLocaleString('en-US')}, got ${describeValue(value)}.`,
+      { argument: name },
+    );
   }
 }

@@ -282,8 +282,11 @@ export async function waitForBatchJob(
   options: WaitForBatchJobOptions = {},
 ): Promise<BatchJob> {
   checkCallOptions(options, 'wait(id, { pollIntervalMs, timeoutMs, onProgress })', 'wait', WAIT_OPTIONS);
-  checkPositiveNumber(options.pollIntervalMs, 'pollIntervalMs');
-  checkPositiveNumber(options.maxPollIntervalMs, 'maxPollIntervalMs');
+  // A wait longer than a timer holds comes early: the system clock's sleep stops at that maximum, and a
+  // clock that hands it to setTimeout as it is fires at once. Polls would come sooner than asked, so such
+  // a wait is refused, as the other waits of core are.
+  checkPositiveNumber(options.pollIntervalMs, 'pollIntervalMs', MAX_TIMER_MS);
+  checkPositiveNumber(options.maxPollIntervalMs, 'maxPollIntervalMs', MAX_TIMER_MS);
   checkPositiveNumber(options.timeoutMs, 'timeoutMs');
   checkWholeNumber(options.pollTimeoutMs, 'pollTimeoutMs', 1, MAX_TIMER_MS);
   checkCallback(options.onProgress, 'onProgress');

@@ -219,6 +219,10 @@ export async function embedContextualized<O extends OutputType = 'float'>(
       // Handed on as it is (no limit is Infinity), so that a declared limit of NaN meets the packer's check
       // of the model's limits instead of being read as none.
       maxUnits: maxChunks,
+      declared: {
+        model: `${model.provider} model ${model.modelId}`,
+        limits: { maxTokensPerDocument: limits.maxTokensPerDocument },
+      },
     },
   );
   const batches = planBatches(documents, packer);

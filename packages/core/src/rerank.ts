@@ -176,16 +176,6 @@ export async function rerank(settings: RerankSettings): Promise<RerankResult> {
   checkBoolean(settings.truncate, 'truncate');
   const truncate = settings.truncate ?? false;
   const queryTokens = counter.count(query);
-  if (
-    counter.exact &&
-    capabilities.maxTokensPerQuery !== undefined &&
-    queryTokens > capabilities.maxTokensPerQuery
-  ) {
-    throw new InvalidArgumentError(
-      `The query has ${queryTokens} tokens; ${model.provider} model ${model.modelId} takes at most ${capabilities.maxTokensPerQuery}.`,
-      { argument: 'query' },
-    );
-  }
   const packer = new Packer<string>(
     (document, index) => {
       if (typeof document !== 'string' || document.length === 0) {
@@ -208,8 +198,27 @@ export async function rerank(settings: RerankSettings): Promise<RerankResult> {
     {
       maxItems: Math.min(capabilities.maxDocumentsPerCall, settings.maxDocumentsPerCall ?? Infinity),
       maxTokens: capabilities.maxTokensPerCall,
+      declared: {
+        model: `${model.provider} model ${model.modelId}`,
+        limits: {
+          maxTokensPerQuery: capabilities.maxTokensPerQuery,
+          maxTokensPerDocument: capabilities.maxTokensPerDocument,
+        },
+      },
     },
   );
+  // Checked once the packer has checked the model's limits: a limit on the query that is no limit is
+  // refused as such, not read as the query being too long.
+  if (
+    counter.exact &&
+    capabilities.maxTokensPerQuery !== undefined &&
+    queryTokens > capabilities.maxTokensPerQuery
+  ) {
+    throw new InvalidArgumentError(
+      `The query has ${queryTokens} tokens; ${model.provider} model ${model.modelId} takes at most ${capabilities.maxTokensPerQuery}.`,
+      { argument: 'query' },
+    );
+  }
   const batches = planBatches(documents, packer);
 
   const adapter: JobAdapter<string, RankedDocument[]> = {

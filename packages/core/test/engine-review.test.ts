@@ -7,11 +7,7 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { sendBatchJobRequest } from '../src/batch-jobs.js';
-import {
-  type ContextualizedEmbeddingModel,
-  embedContextualized,
-  isContextualizedEmbeddingModel,
-} from '../src/contextualized.js';
+import { embedContextualized, isContextualizedEmbeddingModel } from '../src/contextualized.js';
 import type { Clock } from '../src/engine/clock.js';
 import { embedMany } from '../src/engine/embed.js';
 import { createRateLimiter, type RateLimiterOptions } from '../src/engine/limiter.js';
@@ -21,6 +17,7 @@ import { RateLimitError } from '../src/errors.js';
 import { type RerankResponse, rerank } from '../src/rerank.js';
 import {
   BASE_CAPABILITIES,
+  contextualizedModel,
   invalidArgumentOf,
   rejection,
   ScriptedModel,
@@ -28,7 +25,6 @@ import {
   tick,
   until,
   VirtualClock,
-  vectorFor,
 } from './helpers.js';
 
 describe('an abort before an attempt sends nothing', () => {
@@ -173,31 +169,8 @@ describe('rerank and embedContextualized refuse a model without capabilities, as
 });
 
 describe('embedContextualized checks the chunk limit the model declares', () => {
-  function contextModel(maxChunksPerCall: number) {
-    const sent: string[][][] = [];
-    const model: ContextualizedEmbeddingModel = {
-      specificationVersion: 'v1',
-      provider: 'ctx',
-      modelId: 'ctx-1',
-      capabilities: BASE_CAPABILITIES,
-      contextualizedCapabilities: { maxDocumentsPerCall: 10, maxChunksPerCall },
-      doEmbed: async () => {
-        throw new Error('must not be called');
-      },
-      doEmbedContextualized: async (request) => {
-        sent.push(request.documents);
-        return {
-          embeddings: request.documents.map((document) => document.map((chunk) => vectorFor(chunk))),
-          warnings: [],
-          response: { status: 200, headers: {} },
-        };
-      },
-    };
-    return { model, sent };
-  }
-
   it('a limit of NaN is refused before any call, not read as no limit', async () => {
-    const { model, sent } = contextModel(Number.NaN);
+    const { model, sent } = contextualizedModel({ maxChunksPerCall: Number.NaN });
     const error = await invalidArgumentOf(embedContextualized({ model, documents: [['1', '2'], ['3']] }));
     expect(error.code).toBe('invalid_argument');
     expect(error.argument).toBe('capabilities');
@@ -208,7 +181,7 @@ describe('embedContextualized checks the chunk limit the model declares', () => 
   });
 
   it('a limit of 2 chunks packs a two-chunk document alone and the next two one-chunk documents together', async () => {
-    const { model, sent } = contextModel(2);
+    const { model, sent } = contextualizedModel({ maxChunksPerCall: 2 });
     const result = await embedContextualized({
       model,
       documents: [['1', '2'], ['3'], ['4']],

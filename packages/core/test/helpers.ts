@@ -5,6 +5,7 @@
 
 import { expect, vi } from 'vitest';
 import type { BatchJob, BatchJobCallOptions, BatchJobState } from '../src/batch-jobs.js';
+import type { ContextualizedCapabilities, ContextualizedEmbeddingModel } from '../src/contextualized.js';
 import type { Clock } from '../src/engine/clock.js';
 import type { AttemptAnswered } from '../src/engine/limiter.js';
 import type { AttemptPolicy } from '../src/engine/retry.js';
@@ -443,4 +444,31 @@ export function javascriptOnly<T>(run: () => T): T {
   } finally {
     setWebAssemblyEnabled(true);
   }
+}
+
+/**
+ * A contextualized model of 10 documents a call (unless `limits` say otherwise) that answers `vectorFor`
+ * of every chunk, and the documents of each call it was sent.
+ */
+export function contextualizedModel(limits: Partial<ContextualizedCapabilities> = {}) {
+  const sent: string[][][] = [];
+  const model: ContextualizedEmbeddingModel = {
+    specificationVersion: 'v1',
+    provider: 'ctx',
+    modelId: 'ctx-1',
+    capabilities: BASE_CAPABILITIES,
+    contextualizedCapabilities: { maxDocumentsPerCall: 10, ...limits },
+    doEmbed: async () => {
+      throw new Error('must not be called');
+    },
+    doEmbedContextualized: async (request) => {
+      sent.push(request.documents);
+      return {
+        embeddings: request.documents.map((document) => document.map((chunk) => vectorFor(chunk))),
+        warnings: [],
+        response: { status: 200, headers: {} },
+      };
+    },
+  };
+  return { model, sent };
 }

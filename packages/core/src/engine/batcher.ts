@@ -26,6 +26,12 @@ export interface PackLimits {
   maxItems: number;
   maxTokens?: number | undefined;
   maxUnits?: number | undefined;
+  /**
+   * The limits the model declares on one part of a call (one input's tokens, the query's), by capability
+   * name, and the model that declares them: checked with the limits on a call. The engines compare counts
+   * with them, and no count is more than NaN, so a limit of NaN would turn its check off unseen.
+   */
+  declared?: { model: string; limits: Readonly<Record<string, number | undefined>> };
 }
 
 /**
@@ -54,13 +60,21 @@ export class Packer<I> {
   ) {
     // A limit of NaN, 0 or a string would pack everything into one call, or loop: the model's declared
     // capabilities (a provider's, or ones given to a compatible provider) are checked before packing.
-    const declared = { items: limits.maxItems, tokens: limits.maxTokens, units: limits.maxUnits };
-    for (const [name, limit] of Object.entries(declared)) {
-      if (limit === undefined && name !== 'items') continue;
+    // Only the limit on items must be given.
+    const checked: [what: string, limit: number | undefined, required: boolean][] = [
+      ["The model's limit on items per call", limits.maxItems, true],
+      ["The model's limit on tokens per call", limits.maxTokens, false],
+      ["The model's limit on units per call", limits.maxUnits, false],
+    ];
+    const { declared } = limits;
+    for (const [capability, limit] of Object.entries(declared?.limits ?? {}))
+      checked.push([`The ${declared!.model}'s ${capability}`, limit, false]);
+    for (const [what, limit, required] of checked) {
+      if (limit === undefined && !required) continue;
       if (limit === Number.POSITIVE_INFINITY || (Number.isSafeInteger(limit) && (limit as number) >= 1))
         continue;
       throw new InvalidArgumentError(
-        `The model's limit on ${name} per call is ${String(limit)}; a limit must be a whole number of at least 1. Check the capabilities the model was given.`,
+        `${what} is ${String(limit)}; a limit must be a whole number of at least 1. Check the capabilities the model was given.`,
         { argument: 'capabilities' },
       );
     }

@@ -134,6 +134,10 @@ function embeddingJob(
         settings.maxInputsPerCall ?? Number.POSITIVE_INFINITY,
       ),
       maxTokens: capabilities.maxTokensPerCall,
+      declared: {
+        model: `${model.provider} model ${model.modelId}`,
+        limits: { maxTokensPerInput: capabilities.maxTokensPerInput },
+      },
     },
   );
   const expectation = vectorExpectation(outputType, settings.dimensions, capabilities.defaultDimensions);

@@ -10,7 +10,7 @@
  * another after a pause.
  */
 
-import { checkBoolean, checkPositiveNumber } from '../argument-checks.js';
+import { checkBoolean, checkPositiveNumber, describeValue } from '../argument-checks.js';
 import { abortReason, InvalidArgumentError } from '../errors.js';
 import { headerNumber } from '../http/retry-after.js';
 import { refuseUnknownSettings, type SettingNames } from '../setting-names.js';
@@ -462,21 +462,38 @@ class AdaptivePace {
   }
 
   /**
-   * How long a call of `tokens` must wait for its turn at this pace; 0 books it now. A guess that doubles
-   * while a call waits brings its turn forward.
+   * How long a call of `tokens` must wait for its turn at this pace; when it need not wait, its turn is
+   * booked now and returned (undefined when the pace governs nothing). A guess that doubles while a call
+   * waits brings its turn forward.
    */
-  wait(tokens: number, now: number): number {
+  wait(tokens: number, now: number): number | PacedTurn | undefined {
     this.catchUp(now);
     const spacing = this.spacing(tokens);
-    if (spacing === undefined) return 0;
+    if (spacing === undefined) return undefined;
     const due = Math.max(this.notBefore, this.nextAt);
     if (due > now) return due - now;
     this.bookedSinceDry += tokens;
     // At most one call's worth of credit is banked from idle time.
     this.slotAt = Math.max(due, now - spacing);
     this.nextAt = this.slotAt + spacing;
-    return 0;
+    return { tokens, spacing };
   }
+
+  /**
+   * Gives back a turn booked for a call that never reached the API: the next call may have it. Kept, it
+   * held the next call (the same call's retry among them) back a whole turn, up to a minute, after a call
+   * the API never saw.
+   */
+  unbook(turn: PacedTurn): void {
+    this.nextAt -= turn.spacing;
+    this.bookedSinceDry = Math.max(0, this.bookedSinceDry - turn.tokens);
+  }
+}
+
+/** A turn the pace booked for one call: what it gives back should the call never be sent. */
+interface PacedTurn {
+  tokens: number;
+  spacing: number;
 }
 
 /**
@@ -530,6 +547,13 @@ interface Scope {
   tokens: LearnedLimit | undefined;
   inFlight: number;
   inFlightTokens: number;
+}
+
+/** What an admitted call took: its charge to the token budget, its turn at the pace, and its estimate. */
+interface Taken {
+  charged: number;
+  turn: PacedTurn | undefined;
+  estimate: RecentEstimate | undefined;
 }
 
 /** A call charged to the token budget at an estimate: when, and its estimated tokens. */
@@ -697,6 +721,7 @@ class SharedRateLimiter implements RateLimiter {
     const scope = this.scopeOf(request);
     let waitedOnTokens = false;
     let paced = false;
+    let turn: PacedTurn | undefined;
     // This call's place among the calls of this process waiting for a budget, once it has one.
     let ticket: QueuedCall | undefined;
     try {
@@ -706,7 +731,7 @@ class SharedRateLimiter implements RateLimiter {
         await this.waitOutPause(request);
         // The pace books this call's turn once; a wait for a budget afterwards does not book another.
         if (!paced && scope.requests === undefined && scope.tokens === undefined) {
-          await this.waitForPace(request);
+          turn = await this.waitForPace(request);
           paced = true;
         }
         // Calls waiting for a budget are served in the order they came. A call that arrives while others
@@ -745,6 +770,11 @@ class SharedRateLimiter implements RateLimiter {
         }
         break;
       }
+    } catch (error) {
+      // Ended before it was admitted (aborted while it waited for a budget or a pause): the API never
+      // sees it, so its turn at the pace goes to the next call.
+      if (turn !== undefined) this.pace?.unbook(turn);
+      throw error;
     } finally {
       if (ticket !== undefined) this.leaveQueue(ticket, clock.now());
     }
@@ -758,7 +788,7 @@ class SharedRateLimiter implements RateLimiter {
     }
     scope.inFlight++;
     scope.inFlightTokens += request.tokens;
-    return this.permit(request, scope, charged, waitedOnTokens, epoch, estimate);
+    return this.permit(request, scope, { charged, turn, estimate }, waitedOnTokens, epoch);
   }
 
   /** The budgets a call of `charged` tokens draws on, as they stand now. */
@@ -855,11 +885,12 @@ class SharedRateLimiter implements RateLimiter {
     }
   }
 
-  private async waitForPace(request: LimiterRequest): Promise<void> {
-    if (this.pace === undefined) return;
+  /** Waits for the call's turn at the pace, and returns the turn it booked (undefined when none governs). */
+  private async waitForPace(request: LimiterRequest): Promise<PacedTurn | undefined> {
+    if (this.pace === undefined) return undefined;
     for (;;) {
       const wait = this.pace.wait(request.tokens, request.clock.now());
-      if (wait <= 0) return;
+      if (typeof wait !== 'number') return wait;
       request.onWait?.({ reason: 'pacing', delayMs: wait });
       await request.clock.sleep(wait, request.signal);
     }
@@ -868,11 +899,11 @@ class SharedRateLimiter implements RateLimiter {
   private permit(
     request: LimiterRequest,
     scope: Scope,
-    charged: number,
+    taken: Taken,
     waitedOnTokens: boolean,
     epoch: number,
-    estimate: RecentEstimate | undefined,
   ): LimiterPermit {
+    const { charged } = taken;
     let ended = false;
     const end = () => {
       if (ended) return false;
@@ -928,7 +959,7 @@ class SharedRateLimiter implements RateLimiter {
       },
       failed: async ({ rateLimited, waitMs, unsent }) => {
         if (!end()) return;
-        if (unsent === true) await this.refund(charged, estimate, request.clock.now());
+        if (unsent === true) await this.refund(taken, request.clock.now());
         if (!rateLimited) return;
         const now = request.clock.now();
         // The API refused: the calibrated charge was too low.
@@ -947,11 +978,13 @@ class SharedRateLimiter implements RateLimiter {
   }
 
   /**
-   * Gives back what a call the API never saw took of the budgets set by the user: kept, it held the next
-   * call (the same call's retry among them) back for a refill of a request never made. The budgets learned
-   * from headers keep their charge: the next answer states what remains, and sets them by it.
+   * Gives back what a call the API never saw took of the budgets set by the user, and its turn at the
+   * pace: kept, they held the next call (the same call's retry among them) back for a refill of a request
+   * never made. The budgets learned from headers keep their charge: the next answer states what remains,
+   * and sets them by it.
    */
-  private async refund(charged: number, estimate: RecentEstimate | undefined, now: number): Promise<void> {
+  private async refund({ charged, turn, estimate }: Taken, now: number): Promise<void> {
+    if (turn !== undefined) this.pace?.unbook(turn);
     const budgets: { limit: LearnedLimit; amount: number }[] = [];
     if (this.requests !== undefined) budgets.push({ limit: this.requests, amount: 1 });
     if (this.tokens !== undefined) budgets.push({ limit: this.tokens, amount: charged });
@@ -1045,7 +1078,33 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
   if (options.key !== undefined && (typeof options.key !== 'string' || options.key === '')) {
     throw new InvalidArgumentError('key must be a non-empty string.', { argument: 'key' });
   }
+  checkLimiterStore(options.store);
   return new SharedRateLimiter(options);
+}
+
+/** What a limiter calls on its store. */
+const LIMITER_STORE_METHODS = ['take', 'adjust', 'lower', 'pause', 'pausedUntil'] as const;
+
+/**
+ * A store without the methods a limiter calls was taken, and failed as a TypeError at the first call
+ * that asked it for a turn, in the middle of a job.
+ */
+function checkLimiterStore(store: unknown): void {
+  if (store === undefined) return;
+  const missing = LIMITER_STORE_METHODS.filter(
+    (name) => typeof (store as Partial<Record<string, unknown>> | null)?.[name] !== 'function',
+  );
+  if (missing.length === 0) return;
+  const what =
+    typeof (store as { then?: unknown } | null)?.then === 'function'
+      ? 'got a Promise (await the store before you pass it)'
+      : typeof store === 'object' && store !== null
+        ? `it has no ${missing.join(', ')}`
+        : `got ${describeValue(store)}`;
+  throw new InvalidArgumentError(
+    `store must be a LimiterStore with ${LIMITER_STORE_METHODS.join(', ')}, e.g. createMemoryLimiterStore() or await createRedisLimiterStore({ url }); ${what}.`,
+    { argument: 'store' },
+  );
 }
 
 const defaults = new WeakMap<object, RateLimiter>();

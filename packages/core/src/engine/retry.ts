@@ -58,7 +58,8 @@ const INITIAL_BACKOFF_MS = 500;
  * budgets) before each attempt, a per-attempt timeout, retries only for retryable embedkit errors, waits
  * from `retryAfterMs` (capped at `maxRetryDelayMs`) or exponential backoff with full jitter, a 429 pausing
  * every call on the limiter, and a `RetryError` only when retries were actually spent. An abort of
- * `signal` re-throws its reason at every await.
+ * `signal` re-throws its reason at every await. A limiter that fails to settle an answered call does
+ * not fail it: `options.onSettleFailure` hears of it.
  */
 export async function withRetries<T>(
   policy: AttemptPolicy,
@@ -66,7 +67,7 @@ export async function withRetries<T>(
   signal: AbortSignal,
   operation: (signal: AbortSignal, timeoutMs: number, admit: Admission) => Promise<T>,
   answered: (result: T) => AttemptAnswered,
-  options: { admitsLate?: boolean } = {},
+  options: { admitsLate?: boolean; onSettleFailure?: (error: unknown) => void } = {},
 ): Promise<T> {
   const { clock, limiter } = policy;
   const errors: unknown[] = [];
@@ -184,7 +185,14 @@ export async function withRetries<T>(
       stopWatching();
     }
     if (error === undefined) {
-      await permit?.answered(answered(result!));
+      try {
+        await permit?.answered(answered(result!));
+      } catch (failure) {
+        // The API answered, and the call is paid for: a limiter that cannot settle it (its store out of
+        // reach at that moment) must not turn it into an error and lose the answer. The failure is told
+        // to `onSettleFailure`; the next call's admission asks the store again.
+        options.onSettleFailure?.(failure);
+      }
       return result!;
     }
     const retryable = EmbedKitError.isInstance(error) && error.isRetryable && !signal.aborted;

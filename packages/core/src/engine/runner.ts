@@ -134,6 +134,17 @@ export interface RunJobOptions<I, V> {
 export async function* runJob<I, V>(options: RunJobOptions<I, V>): AsyncGenerator<BatchDone<I, V>> {
   const { basics, adapter, tally } = options;
   const { policy } = basics;
+  /** Whether the limiter failed to settle a call of this job: said once, however many calls it fails. */
+  let settleFailed = false;
+  const onSettleFailure = (error: unknown) => {
+    if (settleFailed) return;
+    settleFailed = true;
+    const reason = error instanceof Error ? error.message : String(error);
+    tally.warn({
+      type: 'other',
+      message: `The rate limiter could not record an answered call (${reason}); the answer is kept, and the limiter's budgets may not count it.`,
+    });
+  };
 
   const once = async (part: Batch<I>, signal: AbortSignal): Promise<Outcome<V>> => {
     let tokens = 0;
@@ -159,7 +170,7 @@ export async function* runJob<I, V>(options: RunJobOptions<I, V>): AsyncGenerato
           reportedTokens: answered.usage?.inputTokens,
           headers: answered.response?.headers ?? {},
         }),
-        { admitsLate: adapter.admitsLate === true },
+        { admitsLate: adapter.admitsLate === true, onSettleFailure },
       );
       tally.answered(usage, warnings);
       return { value, responses: [response] };
