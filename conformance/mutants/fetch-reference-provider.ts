@@ -186,17 +186,27 @@ export class AcmeFetchModel implements EmbeddingModel {
     return out;
   }
 
+  /**
+   * The request's headers: its own, then the settings', then the call's, each replacing an earlier one
+   * whatever the letter case of either name. Spread into one object, `authorization` and a caller's
+   * `Authorization` would stay two keys and go out as one header holding both values, the key included.
+   */
+  protected headers(request: EmbedRequest): Headers | Record<string, string> {
+    const headers = new Headers({
+      'content-type': 'application/json',
+      authorization: `Bearer ${this.settings.apiKey}`,
+    });
+    for (const set of [this.settings.headers, request.headers])
+      for (const [name, value] of Object.entries(set ?? {})) headers.set(name, value);
+    return headers;
+  }
+
   protected async post(request: EmbedRequest): Promise<Response> {
     const body = JSON.stringify(this.body(request));
     try {
       return await this.fetch(`${apiRoot(this.settings.baseURL)}/embeddings`, {
         method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          authorization: `Bearer ${this.settings.apiKey}`,
-          ...this.settings.headers,
-          ...request.headers,
-        },
+        headers: this.headers(request),
         body,
         ...(request.signal === undefined ? {} : { signal: request.signal }),
       });

@@ -120,6 +120,25 @@ class RewaitingModel extends RecordingModel {
   }
 }
 
+/** Rethrows every server error rebuilt from its message and status, with only the details `kept` names. */
+class RebuildingServerErrors extends AcmeEmbeddingModel {
+  protected kept(_error: ServerError): { requestId?: string; retryAfterMs?: number } {
+    return {};
+  }
+  override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+    try {
+      return await super.doEmbed(request);
+    } catch (error) {
+      if (!ServerError.isInstance(error)) throw error;
+      throw new ServerError(error.message, {
+        statusCode: error.statusCode,
+        provider: 'acme',
+        ...this.kept(error),
+      });
+    }
+  }
+}
+
 /**
  * Decodes by hand into typed arrays of their own, checking nothing but whole float32 values (unless
  * `partial`, which drops a trailing partial value); mutants change one detail of it.
@@ -851,7 +870,8 @@ export const mutants: Mutant[] = [
     'embeddings',
     'retries-429-itself',
     'retries a 429 inside doEmbed with its own short sleep, out of the engine’s sight',
-    [...WAITS, 'cassette/rate limited then answered'],
+    // A 429 that must end the call (maxRetries 0) is retried anyway: one request more than was asked.
+    [...WAITS, 'redaction-rate-limit', 'cassette/rate limited then answered'],
     class extends AcmeEmbeddingModel {
       override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
         try {
@@ -958,7 +978,8 @@ export const mutants: Mutant[] = [
     'embeddings',
     'keeps-raw-bodies',
     'keeps the raw text of 5xx and unreadable answers as `responseBody`, unredacted',
-    ['redaction-5xx', 'redaction-invalid-response'],
+    // Rebuilt from the parts it keeps, the error loses the wait a 503 asked for too.
+    ['redaction-5xx', 'redaction-invalid-response', 'error-503-retry-after'],
     class extends RecordingModel {
       override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
         try {
@@ -1244,6 +1265,61 @@ export const mutants: Mutant[] = [
     },
   ),
 
+  mutant(
+    'embeddings',
+    'rate-limit-error-carries-key',
+    'rebuilds its rate-limit errors with the auth header appended "for support", apart from the redacted path of its other errors',
+    ['redaction-rate-limit'],
+    class extends AcmeEmbeddingModel {
+      override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+        try {
+          return await super.doEmbed(request);
+        } catch (error) {
+          if (!RateLimitError.isInstance(error)) throw error;
+          throw new RateLimitError(`${error.message} (sent with Bearer ${this.settings.apiKey})`, {
+            statusCode: 429,
+            provider: 'acme',
+            quotaExhausted: error.quotaExhausted,
+            ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+          });
+        }
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'key-in-second-header',
+    'sends the key in `x-api-key` as well as in `authorization`, for gateways that read the one or the other',
+    ['key-only-in-auth-header'],
+    class extends AcmeEmbeddingModel {
+      protected override send(request: EmbedRequest) {
+        return super.send({ ...request, headers: { 'x-api-key': this.settings.apiKey, ...request.headers } });
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'waits-on-429-only',
+    'reads `Retry-After` on 429s only, so a 503 that says when to come back is retried after a blind backoff',
+    ['error-503-retry-after'],
+    class extends RebuildingServerErrors {
+      protected override kept(error: ServerError) {
+        return error.requestId === undefined ? {} : { requestId: error.requestId };
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'drops-retried-request-id',
+    'rebuilds a server error from its message, status and wait, losing the request id the API sent',
+    ['error-5xx-exhausted'],
+    class extends RebuildingServerErrors {
+      protected override kept(error: ServerError) {
+        return error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs };
+      }
+    },
+  ),
+
   // ------------------------------------------------------------------ the plain-fetch reference
   mutant(
     'embeddings-fetch',
@@ -1326,6 +1402,23 @@ export const mutants: Mutant[] = [
         const requestId = headers.get('x-request-id');
         if (requestId !== null) Object.defineProperty(error, 'requestId', { value: requestId });
         return error;
+      }
+    },
+  ),
+
+  mutant(
+    'embeddings-fetch',
+    'spreads-headers',
+    "spreads its own, the settings' and the call's headers into one object, so a header of another letter case goes out beside its own",
+    ['headers-any-case'],
+    class extends AcmeFetchModel {
+      protected override headers(request: EmbedRequest) {
+        return {
+          'content-type': 'application/json',
+          authorization: `Bearer ${this.settings.apiKey}`,
+          ...this.settings.headers,
+          ...request.headers,
+        };
       }
     },
   ),

@@ -47,6 +47,13 @@ function fieldJobs(suite: EmbeddingSuite): FieldJob[] {
   return jobs;
 }
 
+/** Makes one single-input call, and gives the forms the key takes, for the checks of where it must not go. */
+async function keyFormsAfterOneCall(suite: EmbeddingSuite, world: Harness): Promise<string[]> {
+  world.respond(1, suite.success());
+  await embedMany({ ...suite.settings(world), inputs: ['x'] });
+  return secretForms(world.apiKey, [suite.wire.authHeader(world.apiKey).value]);
+}
+
 /** The other model id `model-named` asks, beside the suite's. */
 export function secondModelId(modelId: string): string {
   return `${modelId}-next`;
@@ -136,6 +143,33 @@ export const basics: Family<EmbeddingSuite, Harness> = {
           );
         },
       ),
+      check(
+        'headers-any-case',
+        "a call's header spread beside the provider's own of another letter case (`Authorization` beside `authorization`), so both go out as one header holding both values, the key included",
+        async (world) => {
+          world.respond(1, suite.success());
+          const auth = wire.authHeader(world.apiKey);
+          // The names as a caller writes them: each word capitalized, as the provider's own are not.
+          const capitalized = (name: string) =>
+            name.replace(/(^|-)([a-z])/g, (_, dash, letter: string) => `${dash}${letter.toUpperCase()}`);
+          await embedMany({
+            ...suite.settings(world),
+            inputs: ['x'],
+            headers: { 'X-Provider-Header': 'per-call', [capitalized(auth.name)]: 'gateway-credential' },
+          });
+          const request = world.interceptor.requests[0]!;
+          assert.equal(
+            request.headers['x-provider-header'],
+            'per-call',
+            "a call's header replaces the provider setting's of the same name in another case",
+          );
+          assert.equal(
+            request.headers[auth.name.toLowerCase()],
+            'gateway-credential',
+            "a call's auth header replaces the provider's own, whatever the case of its name",
+          );
+        },
+      ),
       check('custom-headers', 'provider or per-call headers dropped', async (world) => {
         world.respond(1, suite.success());
         await embedMany({
@@ -191,9 +225,7 @@ export const basics: Family<EmbeddingSuite, Harness> = {
         'key-not-in-url',
         'the key sent in the URL, where proxies and server logs keep it',
         async (world) => {
-          world.respond(1, suite.success());
-          await embedMany({ ...suite.settings(world), inputs: ['x'] });
-          const forms = secretForms(world.apiKey, [wire.authHeader(world.apiKey).value]);
+          const forms = await keyFormsAfterOneCall(suite, world);
           for (const request of world.interceptor.requests) {
             const form = forms.find((candidate) => request.path.includes(candidate));
             if (form !== undefined) {
@@ -201,6 +233,18 @@ export const basics: Family<EmbeddingSuite, Harness> = {
               assert.fail(`the key is in the request URL: ${shown}`);
             }
           }
+        },
+      ),
+      check(
+        'key-only-in-auth-header',
+        'the key sent in another header as well as the auth header (`x-api-key` beside `authorization`), where proxies that hide the auth header log it',
+        async (world) => {
+          const forms = await keyFormsAfterOneCall(suite, world);
+          const auth = wire.authHeader(world.apiKey);
+          for (const request of world.interceptor.requests)
+            for (const [name, value] of Object.entries(request.headers))
+              if (name !== auth.name.toLowerCase() && forms.some((form) => value.includes(form)))
+                assert.fail(`the key is sent in the ${name} header, not only in ${auth.name}`);
         },
       ),
       wire.unknownFields === undefined

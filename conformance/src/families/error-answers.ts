@@ -90,13 +90,26 @@ export const errorAnswers: Family<JobKit, JobWorld> = {
       ),
       check(
         `${prefix}error-5xx-exhausted`,
-        'spent retries reported as the last error alone, or retried past maxRetries',
+        'spent retries reported as the last error alone, or retried past maxRetries, or the request id of a retried error lost',
         async (world) => {
-          world.expectCall(errorReply(wire, 503, 'unavailable'), { times: 3 });
+          const header = wire.requestIdHeader;
+          world.expectCall(
+            errorReply(wire, 503, 'unavailable', {
+              ...(header === undefined ? {} : { headers: { [header]: ERROR_REQUEST_ID } }),
+            }),
+            { times: 3 },
+          );
           const error = await rejection(world.run({ maxRetries: 2 }));
           expectError(error, { name: 'RetryError', code: 'retries_exhausted' });
-          assert.equal((error.lastError as Error).name, 'ServerError');
+          const last = error.lastError as Error & { requestId?: string };
+          assert.equal(last.name, 'ServerError');
           assert.equal(error.attempts, 3);
+          if (header !== undefined)
+            assert.equal(
+              last.requestId,
+              ERROR_REQUEST_ID,
+              `the last error keeps the request id the API sent in ${header}`,
+            );
         },
       ),
       check(

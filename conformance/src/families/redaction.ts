@@ -55,6 +55,15 @@ export const redaction: Family<JobKit, JobWorld> = {
       assertNoSecret(error, world.apiKey, [wire.authHeader(world.apiKey).value]);
     }),
     check(
+      `${prefix}redaction-rate-limit`,
+      'a rate-limit error, often rebuilt apart from the others to carry its wait, that quotes the key or carries the request',
+      async (world) => {
+        world.expectCall(errorReply(wire, 429, `Rate limit reached for the key ${world.apiKey}`));
+        const error = await rejection(world.run({ maxRetries: 0 }));
+        assertNoSecret(error, world.apiKey, [wire.authHeader(world.apiKey).value]);
+      },
+    ),
+    check(
       `${prefix}redaction-5xx`,
       'a 5xx text body that quotes the key kept in the error',
       async (world) => {

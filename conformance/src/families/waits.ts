@@ -8,7 +8,7 @@ import type { WireReply } from '../interceptor.js';
 import { type Case, check, type Family, type SkippedCase, skip } from '../suite/family.js';
 import { errorReply, type JobKit, type JobWorld } from '../suite/job-kit.js';
 
-/** One retried 429: the engine must have slept once, for a wait `accepts` takes. */
+/** One retried answer (a 429, or a 503 with a wait): the engine must have slept once, for a wait `accepts` takes. */
 async function waitedOnce(
   world: JobWorld,
   reply: () => WireReply,
@@ -59,11 +59,24 @@ export const waits: Family<JobKit, JobWorld> = {
             );
           },
         ),
+        // Servers send Retry-After with a 503 too (maintenance, overload), not only with a 429.
+        check(
+          `${prefix}error-503-retry-after`,
+          'Retry-After read on 429s only, so a 503 that says when to come back is retried after a blind backoff',
+          (world) =>
+            waitedOnce(
+              world,
+              errorReply(wire, 503, 'down for maintenance', { headers: { 'retry-after': '3' } }),
+              (sleep) => sleep === 3_000,
+              'Retry-After: 3 on a 503',
+            ),
+        ),
       );
     } else {
       cases.push(
         undeclared('error-429-retry-after-seconds', 'headers'),
         undeclared('error-429-retry-after-http-date', 'headers'),
+        undeclared('error-503-retry-after', 'headers'),
       );
     }
     cases.push(
