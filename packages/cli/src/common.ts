@@ -126,6 +126,17 @@ function isHttpURL(text: string): boolean {
 const hasQueryOrFragment = (text: string) => /[?#]/.test(text);
 
 /**
+ * A user name or password in the URL is never sent (core refuses such a base URL): said in the command's
+ * words, without the URL, whose password must not reach a terminal log.
+ */
+const hasCredentials = (text: string) => {
+  const url = new URL(text);
+  return url.username !== '' || url.password !== '';
+};
+const CREDENTIALS_NOT_SENT =
+  "holds a user name or password (user:password@), and credentials in the URL are not sent: remove them, and give the API key in the provider's key variable (or the one --api-key-env names).";
+
+/**
  * `--base-url`, else `EMBEDKIT_BASE_URL`; either must be an absolute http(s) URL, checked before
  * anything else happens (a malformed one would otherwise fail as a network error, retried). The
  * variable's value is not echoed: a key pasted into the wrong variable must not reach a terminal log.
@@ -139,6 +150,7 @@ export function baseURLOption(command: string, values: ParsedValues): string | u
         command,
       );
     }
+    if (hasCredentials(flag)) throw new UsageError(`--base-url ${CREDENTIALS_NOT_SENT}`, command);
     if (hasQueryOrFragment(flag)) {
       throw new UsageError(
         `--base-url must end with the API's path, e.g. http://localhost:8000/v1: the paths are added to its end, so it cannot hold a query or a fragment (? or #); got "${redactGivenUrl(flag)}".`,
@@ -155,6 +167,7 @@ export function baseURLOption(command: string, values: ParsedValues): string | u
       command,
     );
   }
+  if (hasCredentials(variable)) throw new UsageError(`${BASE_URL_VARIABLE} ${CREDENTIALS_NOT_SENT}`, command);
   if (hasQueryOrFragment(variable)) {
     throw new UsageError(
       `${BASE_URL_VARIABLE} has a query or a fragment (? or #); the API paths are added to its end, so it must end with the path, e.g. http://localhost:8000/v1.`,

@@ -37,6 +37,16 @@ describe('the base URL', () => {
     );
   });
 
+  it("EMBEDKIT_BASE_URL with a user name and password is refused in the command's words, before any request, without the URL", async () => {
+    const result = await runCli(['embed', 'hello', '--model', 'openai:text-embedding-3-small'], {
+      env: { EMBEDKIT_BASE_URL: 'http://gateway:EnvPwSecret55@127.0.0.1:9/v1' },
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `embedkit: error: EMBEDKIT_BASE_URL holds a user name or password (user:password@), and credentials in the URL are not sent: remove them, and give the API key in the provider's key variable (or the one --api-key-env names).\nRun "embedkit embed --help" for usage.\n`,
+    );
+  });
+
   it('--base-url made invalid by a / in its password is refused without echoing the password', async () => {
     const result = await runCli([
       'embed',

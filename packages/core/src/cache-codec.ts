@@ -33,7 +33,10 @@ function typeOf(embedding: Embedding): number {
 }
 
 export interface EncodeEmbeddingOptions {
-  /** When the entry stops being served, in epoch milliseconds. Default: never. */
+  /**
+   * When the entry stops being served, in epoch milliseconds. Default: never. 0 is the format's mark for
+   * never (the stores write `Date.now()` plus a ttl they take only above 0), so it never expires either.
+   */
   expiresAt?: number;
 }
 

@@ -116,11 +116,16 @@ function serializeInput(input: EmbedInput): unknown {
   ];
 }
 
-/** The same value with every object's keys in sorted order, so that key order never changes a cache key. */
+/**
+ * The same value with every object's keys in sorted order, so that key order never changes a cache key.
+ * The copy has no prototype: an own `__proto__` key (as `JSON.parse` makes one) assigned to a plain
+ * object would go through `Object.prototype`'s setter and drop out of the key, and two requests that
+ * differ only there would share their vectors.
+ */
 function sortedKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortedKeys);
   if (typeof value !== 'object' || value === null) return value;
-  const out: Record<string, unknown> = {};
+  const out: Record<string, unknown> = Object.create(null);
   for (const key of Object.keys(value).sort()) out[key] = sortedKeys((value as Record<string, unknown>)[key]);
   return out;
 }

@@ -1,3 +1,4 @@
+import { describeValue } from './argument-checks.js';
 import { defaultLimiter } from './engine/limiter.js';
 import type { Admission } from './engine/retry.js';
 import { InvalidArgumentError } from './errors.js';
@@ -60,10 +61,13 @@ export function wrapEmbeddingModel(
   model: EmbeddingModel,
   middleware: EmbeddingModelMiddleware | readonly EmbeddingModelMiddleware[],
 ): EmbeddingModel {
-  const layers = Array.isArray(middleware) ? [...middleware] : [middleware as EmbeddingModelMiddleware];
-  for (const [index, layer] of layers.entries()) {
-    checkMiddleware(layer, Array.isArray(middleware) ? `middleware[${index}]` : 'middleware');
-  }
+  const layers = (Array.isArray(middleware) ? [...middleware] : [middleware as EmbeddingModelMiddleware]).map(
+    (layer: EmbeddingModelMiddleware, index) => {
+      const where = Array.isArray(middleware) ? `middleware[${index}]` : 'middleware';
+      checkMiddleware(layer, where);
+      return { layer, where };
+    },
+  );
   layers.reverse();
   /**
    * The layers around the model, innermost last. `admit`, when given, is called right before the model
@@ -82,11 +86,13 @@ export function wrapEmbeddingModel(
       }
       return model.doEmbed(request);
     };
-    for (const layer of layers) {
+    for (const { layer, where } of layers) {
       const next = doEmbed;
       doEmbed = async (request: EmbedRequest) => {
         const transformed =
-          layer.transformRequest === undefined ? request : await layer.transformRequest({ request, model });
+          layer.transformRequest === undefined
+            ? request
+            : checkTransformed(await layer.transformRequest({ request, model }), where);
         return layer.wrapEmbed === undefined
           ? next(transformed)
           : layer.wrapEmbed({ doEmbed: next, request: transformed, model });
@@ -110,6 +116,22 @@ export function wrapEmbeddingModel(
   admittedCalls.set(direct, (request, admit) => chain(admit)(request));
   // The wrapped model draws on the original's limiter, so both share one budget and one 429 pause.
   return { ...wrapped, rateLimiter: model.rateLimiter ?? defaultLimiter(model) };
+}
+
+/**
+ * What a `transformRequest` hook returned, which must be a request: one that forgot to return it (a hook
+ * that changes the request in place and returns nothing) would reach the model as `undefined` and fail
+ * there as a bare TypeError that names neither the middleware nor the hook.
+ */
+function checkTransformed(request: unknown, where: string): EmbedRequest {
+  const inputs = (request as { inputs?: unknown } | null)?.inputs;
+  if (typeof request !== 'object' || request === null || !Array.isArray(inputs)) {
+    throw new InvalidArgumentError(
+      `${where}.transformRequest must return the request (an object with inputs), got ${describeValue(request)}.`,
+      { argument: 'middleware' },
+    );
+  }
+  return request as EmbedRequest;
 }
 
 type AdmittedEmbed = (request: EmbedRequest, admit: Admission | undefined) => Promise<EmbedResponse>;

@@ -5,6 +5,7 @@ import {
   type JsonResponse,
   type ParsedError,
   type RequestJsonOptions,
+  redactAnswerText,
   requestJson,
   unexpectedBodyError,
 } from './http/client.js';
@@ -116,6 +117,15 @@ function checkBaseURL(value: unknown, source: string, provider: string): string 
   if (/[\s\p{Cc}]/u.test(value as string)) {
     throw new InvalidArgumentError(
       `${provider}: the base URL from ${source} holds white space or a control character; it should look like https://api.example.com/v1.`,
+      { argument: 'baseURL' },
+    );
+  }
+  // A user name or password in the URL is never sent as one: `fetch` refuses such a URL (a network error,
+  // retried) and undici drops them without a word, so the call goes out unauthenticated. Refused here, on
+  // both transports alike, without the URL: its password must not reach a log.
+  if (url.username !== '' || url.password !== '') {
+    throw new InvalidArgumentError(
+      `${provider}: the base URL from ${source} holds a user name or password (user:password@); credentials in the URL are not sent. Remove them and pass the API key as the apiKey setting (a gateway's own credentials go in the headers setting).`,
       { argument: 'baseURL' },
     );
   }
@@ -372,7 +382,9 @@ export function decodeAnswer<T>(answer: AnswerOf, read: () => T): T {
     if (!InvalidResponseError.isInstance(error) || error.statusCode !== undefined) throw error;
     const details: ErrorDetails = { provider: answer.provider, cause: error };
     if (typeof answer.response?.status === 'number') details.statusCode = answer.response.status;
-    if (typeof answer.response?.requestId === 'string') details.requestId = answer.response.requestId;
+    // Redacted as every other error's request id is: a gateway may echo anything in that header.
+    if (typeof answer.response?.requestId === 'string')
+      details.requestId = redactAnswerText(answer.response, answer.response.requestId);
     const message =
       error.provider === undefined
         ? `${answer.provider} returned an answer whose ${lowerFirst(error.message)}`

@@ -107,15 +107,16 @@ for (const backend of ['webassembly', 'javascript'] as const) {
       ]);
     });
 
-    it('vectors holding NaN rank after every number and among themselves by index, at every k', () => {
-      const nan = () => Float32Array.of(Number.NaN, 0, 0, 0, 0, 0, 0, 0);
-      const unit = (x: number) => Float32Array.of(x, 1, 0, 0, 0, 0, 0, 0);
-      // NaN first, between and last; the numbers 2, 1 and -1 (dot with the query 1, 0, ...).
+    it('NaN scores rank after every number and among themselves by index, at every k', () => {
+      // Finite values whose products overflow to Infinity and -Infinity, which sum to NaN.
+      const nan = () => Float32Array.of(3e38, -3e38, 0, 0, 0, 0, 0, 0);
+      const unit = (x: number) => Float32Array.of(x, 0, 0, 0, 0, 0, 0, 0);
+      // NaN first, between and last; the numbers 2, 1 and -1 times 1e300 (dot with the query 1e300, 1e300, 0, ...).
       const corpus = [nan(), unit(2), nan(), unit(-1), nan(), unit(1), nan()];
-      const query = [1, 0, 0, 0, 0, 0, 0, 0];
+      const query = [1e300, 1e300, 0, 0, 0, 0, 0, 0];
       const all = topK(query, corpus, 7, { metric: 'dot' });
       expect(all.map((entry) => entry.index)).toEqual([1, 5, 3, 0, 2, 4, 6]);
-      expect(all.slice(0, 3).map((entry) => entry.score)).toEqual([2, 1, -1]);
+      expect(all.slice(0, 3).map((entry) => entry.score)).toEqual([2 * 1e300, 1e300, -1e300]);
       for (const entry of all.slice(3)) expect(entry.score).toBeNaN();
       for (let k = 1; k <= 7; k++) {
         expect(

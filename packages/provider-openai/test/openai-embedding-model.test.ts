@@ -1020,24 +1020,26 @@ describe('createOpenAICompatible', () => {
     expect(String(error.stack)).not.toContain(querySecret);
   });
 
-  it('userinfo in baseURL is redacted from every error field', async () => {
-    const { fetch } = recordingFetch({
-      status: 401,
-      body: openAIError('wrong password pa55-w0rd-9', 'auth', null),
-    });
-    const error = await rejection(
+  it('userinfo in baseURL is refused when the provider is created, without showing it, and nothing is sent', () => {
+    const { fetch, requests } = recordingFetch({ body });
+    let error: unknown;
+    try {
       createOpenAICompatible({
         name: 'gateway',
         baseURL: 'https://gw-user:pa55-w0rd-9@gw.example.test/v1',
         fetch,
-      })
-        .embedding('text-embedding-3-small')
-        .doEmbed(request(['hello'])),
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect((error as InvalidArgumentError).argument).toBe('baseURL');
+    expect((error as Error).message).toBe(
+      "gateway: the base URL from the baseURL setting holds a user name or password (user:password@); credentials in the URL are not sent. Remove them and pass the API key as the apiKey setting (a gateway's own credentials go in the headers setting).",
     );
-    expect(error).toBeInstanceOf(AuthenticationError);
-    expect(error.url).toBe('https://[REDACTED]@gw.example.test/v1/embeddings');
-    expect(error.message).toContain('wrong password [REDACTED]');
     expect(JSON.stringify(error)).not.toContain('pa55-w0rd-9');
+    expect(String((error as Error).stack)).not.toContain('pa55-w0rd-9');
+    expect(requests).toHaveLength(0);
   });
 
   it('reads apiKeyEnvironmentVariable when a call is made', async () => {

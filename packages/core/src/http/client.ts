@@ -20,7 +20,14 @@ import {
 import { parseJsonWithVectors } from '../json-vectors.js';
 import { createFetchTransport, type FetchFunction } from './fetch-transport.js';
 import { checkHeaders, mergeHeaders } from './headers.js';
-import { bodyExcerpt, compileRedaction, type Redaction, redactCause, secretsOfCall } from './redact.js';
+import {
+  bodyExcerpt,
+  compileRedaction,
+  type Redaction,
+  redact,
+  redactCause,
+  secretsOfCall,
+} from './redact.js';
 import { parseRateLimitReset, parseRetryAfter } from './retry-after.js';
 import {
   DEFAULT_MAX_RESPONSE_BYTES,
@@ -217,6 +224,19 @@ class CallResponse implements JsonResponse {
 }
 
 /**
+ * `text`, something the server sent about a successful answer (its request id), redacted as every error
+ * about the answer's call is: with the call's secrets when the answer came from `requestJson`, else with
+ * the patterns alone (bearer tokens, URL userinfo, credential parameters).
+ */
+export function redactAnswerText(response: unknown, text: string): string {
+  const call =
+    typeof response === 'object' && response !== null
+      ? CallResponse.callOf(response as JsonResponse)
+      : undefined;
+  return call === undefined ? redact(text) : new Redactor(call).text(text);
+}
+
+/**
  * Sends one JSON request and returns the parsed JSON body. Every failure becomes a typed error that says
  * what happened and how to fix it, with the secrets redacted; a caller's abort re-throws the native abort
  * reason. Redirects are never followed: a 3xx is an `InvalidResponseError` naming the `Location`.
@@ -303,7 +323,7 @@ function readResponse(
     const redactor = new Redactor(call);
     const contentType = response.headers['content-type'] ?? '';
     throw new InvalidResponseError(
-      `${options.provider} returned status ${response.status} with a body that is not valid JSON (${contentType || 'no content-type'}): ${redactor.excerpt(text, 200)}. A proxy or gateway between you and the API may be answering instead of it.`,
+      `${options.provider} returned status ${response.status} with a body that is not valid JSON (${redactor.text(contentType) || 'no content-type'}): ${redactor.excerpt(text, 200)}. A proxy or gateway between you and the API may be answering instead of it.`,
       {
         ...redactor.details(response.status, requestId, text),
         // A JSON SyntaxError quotes the body; keep only a redacted copy.
@@ -347,7 +367,9 @@ function statusFailure(
     // A non-JSON error body: an HTML page from a proxy, a load balancer's plain text.
   }
   const parsed: ParsedError =
-    isJson && call.parseError !== undefined ? safeParse(call.parseError, json, response.status) : {};
+    isJson && call.parseError !== undefined
+      ? safeParse(call.parseError, json, response.status, redactor)
+      : {};
   const id = requestId ?? parsed.requestId;
   const apiMessage = isJson
     ? (parsed.message ?? redactor.excerpt(text, 300))
@@ -358,7 +380,7 @@ function statusFailure(
     parsed.retryAfterMs ??
     (response.status === 429 ? parseRateLimitReset(response.headers) : undefined);
   if (retryAfterMs !== undefined) details.retryAfterMs = retryAfterMs;
-  if (parsed.providerCode !== undefined) details.providerCode = redactor.text(parsed.providerCode);
+  if (parsed.providerCode !== undefined) details.providerCode = parsed.providerCode;
   if (parsed.isRetryable !== undefined) details.isRetryable = parsed.isRetryable;
   return errorForStatus(response.status, {
     ...parsed,
@@ -406,10 +428,16 @@ function redirectFailure(
 /** The fields of a `ParsedError` that become text of the error, each redacted as a string. */
 const TEXT_FIELDS = ['message', 'providerCode', 'requestId', 'hint'] as const;
 
+/**
+ * What `parse` read from an error body, its text fields redacted: a provider's hint or code may quote the
+ * server (Gemini's hint names the model id its message gave, which may be a key pasted as the model id).
+ * The message is left whole here, since it is cut as a redacted excerpt where it is used.
+ */
 function safeParse(
   parse: (body: unknown, status: number) => ParsedError,
   body: unknown,
   status: number,
+  redactor: Redactor,
 ): ParsedError {
   let parsed: ParsedError;
   try {
@@ -424,9 +452,11 @@ function safeParse(
   const out: ParsedError = { ...parsed };
   for (const field of TEXT_FIELDS) {
     const value: unknown = out[field];
-    if (value === undefined || typeof value === 'string') continue;
-    if (typeof value === 'number') out[field] = String(value);
-    else delete out[field];
+    if (typeof value !== 'string' && typeof value !== 'number') {
+      delete out[field];
+      continue;
+    }
+    out[field] = field === 'message' ? String(value) : redactor.text(String(value));
   }
   return out;
 }
@@ -454,7 +484,7 @@ export function unexpectedBodyError(
   const redactor = new Redactor(call);
   const details: ErrorDetails = { provider, statusCode: response.status };
   if (call.url !== '') details.url = redactor.text(call.url);
-  const apiError = errorInBody(response.body, response.status, call.parseError);
+  const apiError = errorInBody(response.body, response.status, call.parseError, redactor);
   const requestId = response.requestId ?? apiError?.requestId;
   if (requestId !== undefined) details.requestId = redactor.text(requestId);
   if (apiError === undefined) {
@@ -464,7 +494,7 @@ export function unexpectedBodyError(
     );
   }
   details.responseBody = redactor.excerpt(JSON.stringify(response.body) ?? '');
-  if (apiError.providerCode !== undefined) details.providerCode = redactor.text(apiError.providerCode);
+  if (apiError.providerCode !== undefined) details.providerCode = apiError.providerCode;
   if (apiError.isRetryable !== undefined) details.isRetryable = apiError.isRetryable;
   return new InvalidResponseError(
     `${provider} answered status ${response.status} with an error instead of ${what}: ${redactor.excerpt(apiError.message ?? redactor.excerpt(JSON.stringify(response.body) ?? '', 300), MAX_API_MESSAGE)} — the API or a gateway in front of it reported a failure with a success status; check the message, and that baseURL points at the API.`,
@@ -477,6 +507,7 @@ function errorInBody(
   body: unknown,
   status: number,
   parseError: RequestJsonOptions['parseError'],
+  redactor: Redactor,
 ): ParsedError | undefined {
   const candidate = Array.isArray(body) && body.length === 1 ? body[0] : body;
   if (typeof candidate !== 'object' || candidate === null || Array.isArray(candidate)) return undefined;
@@ -484,7 +515,8 @@ function errorInBody(
   const present = (value: unknown) =>
     value !== undefined && value !== null && value !== false && !(Array.isArray(value) && value.length === 0);
   if (!present(error) && !present(detail) && !present(errors)) return undefined;
-  const parsed: ParsedError = parseError === undefined ? {} : { ...safeParse(parseError, body, status) };
+  const parsed: ParsedError =
+    parseError === undefined ? {} : { ...safeParse(parseError, body, status, redactor) };
   parsed.message ??= messageIn(error) ?? messageIn(detail) ?? messageIn(errors) ?? messageIn(candidate);
   return parsed;
 }

@@ -133,7 +133,8 @@ class Best {
 
 /**
  * Whether (scoreA, indexA) ranks below (scoreB, indexB): lower score, or equal score and higher index. A
- * NaN score (a corpus vector holding NaN) ranks below every number, so it never displaces a real match.
+ * NaN score (finite values whose product overflows, `Infinity - Infinity`) ranks below every number, so it
+ * never displaces a real match.
  */
 function weaker(scoreA: number, indexA: number, scoreB: number, indexB: number): boolean {
   if (scoreA < scoreB) return true;
@@ -163,6 +164,26 @@ function checkSearch(query: unknown, vectors: unknown, float: boolean): void {
       throw new InvalidArgumentError(
         `The query holds ${typeof value === 'number' ? String(value) : typeof value} at position ${position}; a query holds finite numbers.`,
         { argument: 'query' },
+      );
+  }
+}
+
+/**
+ * Refuses a corpus vector holding Infinity or NaN, found by its dot product with the (finite) query: any
+ * such value makes the product Infinity or NaN, whatever the query, where it ranked first under `dot` and
+ * last under cosine. A test of each product costs nothing beside the product itself; only a product that
+ * is not finite has its vector read, and finite values whose product overflowed (a number array holding
+ * 1e200) are let through as before.
+ */
+function checkProduct(product: number, vectors: readonly ArrayLike<number>[], index: number): void {
+  if (product - product === 0) return;
+  const vector = vectors[index]!;
+  for (let position = 0; position < vector.length; position++) {
+    const value = vector[position]!;
+    if (value - value !== 0)
+      throw new InvalidArgumentError(
+        `Vector ${index} holds ${value} at position ${position}; a corpus holds finite numbers.`,
+        { argument: 'vectors' },
       );
   }
 }
@@ -479,6 +500,8 @@ function scoreFloats(
   exports.dots_f32(queryAt, vectorsAt, count, dimensions, outAt);
   const scores = kernels.doubles;
   const first = outAt / 8;
+  const vectors = layout.vectors as Float32Array[];
+  for (let index = 0; index < count; index++) checkProduct(scores[first + index]!, vectors, from + index);
   if (!cosine) {
     for (let index = 0; index < count; index++) best.offer(scores[first + index]!, from + index);
     return;
@@ -535,6 +558,7 @@ export function topK(
     for (let index = 0; index < vectors.length; index++) {
       const vector = vectors[index]!;
       const product = dotUnchecked(query, vector);
+      checkProduct(product, vectors, index);
       if (!cosine) {
         best.offer(product, index);
         continue;
