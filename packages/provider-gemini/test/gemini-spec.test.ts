@@ -5,6 +5,7 @@ import { loadCassettes } from '@embedkit/conformance';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { createGemini } from '../src/index.js';
+import { closeObjects } from './spec-schema.js';
 
 // Google's OpenAPI export of the Generative Language API, kept outside the project and read at test time.
 const SPEC = fileURLToPath(
@@ -53,25 +54,6 @@ function undeclaredQuery(url: string): string[] {
 }
 
 type Schema = Record<string, unknown>;
-
-/**
- * The spec's schemas allow any extra field; close every plain object so a misspelt field fails too.
- * Branches of an `allOf` stay open: each one holds only part of the fields.
- */
-function closeObjects(node: unknown, close = true): unknown {
-  if (Array.isArray(node)) return node.map((item) => closeObjects(item, close));
-  if (node === null || typeof node !== 'object') return node;
-  const out: Schema = {};
-  for (const [key, value] of Object.entries(node)) out[key] = closeObjects(value, key !== 'allOf');
-  if (
-    close &&
-    out.type === 'object' &&
-    out.properties !== undefined &&
-    out.additionalProperties === undefined
-  )
-    out.additionalProperties = false;
-  return out;
-}
 
 interface Operation {
   requestBody?: { content: { 'application/json': { schema: { $ref: string } } } };

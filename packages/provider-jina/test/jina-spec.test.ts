@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { Cassette } from '@embedkit/conformance';
 import { embedContextualized, embedMany, rerank } from '@embedkit/core';
 import { type FetchFunction, float32ToBase64 } from '@embedkit/core/provider';
@@ -7,14 +7,7 @@ import type { ValidateFunction } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { createJina, JINA_EMBEDDING_MODELS } from '../src/index.js';
 import { TEST_KEY } from './helpers.js';
-
-// Jina's official OpenAPI 3.1 spec, read where the project's shared material keeps it; never copied into
-// the package.
-const SPEC_PATH = '/work/shared/specs/jina-embeddings.openapi.json';
-// ajv is installed at the workspace root, not a dependency of this package: loaded when present.
-const ajvModule = await import('ajv/dist/2020.js').catch(() => undefined);
-const specMissing = !existsSync(SPEC_PATH) || ajvModule === undefined;
-const SKIP_REASON = `(skipped when ${SPEC_PATH} or the root's ajv is absent: both live outside this package)`;
+import { ajvModule, SKIP_REASON, SPEC_PATH, specMissing } from './spec.js';
 
 type Json = Record<string, unknown>;
 type Spec = {
