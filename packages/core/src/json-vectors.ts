@@ -42,6 +42,7 @@ function compilePaths(paths: readonly string[]): PathNode {
   if (cached !== undefined) return cached;
   const root = newNode();
   const encoder = new TextEncoder();
+  const decoder = new TextDecoder();
   for (const path of paths) {
     let node = root;
     const segments = path.split('.');
@@ -58,8 +59,19 @@ function compilePaths(paths: readonly string[]): PathNode {
       if (name !== '') {
         let child = node.keys.find((key) => key.name === name)?.node;
         if (child === undefined) {
+          const bytes = encoder.encode(name);
+          // Keys are matched by their UTF-8 bytes, which is how JSON.parse tells them apart only for a
+          // name without U+FFFD: the body's decoder makes that of malformed bytes (another key to the
+          // scanner), and a lone surrogate in the name is encoded as it. Such a key would leave a label
+          // in the value, or lose the value there.
+          if (decoder.decode(bytes).includes('\uFFFD')) {
+            throw new InvalidArgumentError(
+              `"${path}" is not a vector path; a key may not hold U+FFFD or a lone surrogate.`,
+              { argument: 'floatVectors' },
+            );
+          }
           child = newNode();
-          node.keys.push({ name, bytes: encoder.encode(name), node: child });
+          node.keys.push({ name, bytes, node: child });
         }
         node = child;
       }
