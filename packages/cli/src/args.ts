@@ -39,7 +39,12 @@ export function parse(
 ): { values: ParsedValues; positionals: string[] } {
   let parsed: { values: ParsedValues; positionals: string[] };
   try {
-    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({
+      args: joinNegativeValues(argv, options),
+      options,
+      allowPositionals: true,
+      strict: true,
+    });
     parsed = { values: values as ParsedValues, positionals };
   } catch (error) {
     throw new UsageError(describeParseError(error as Error & { code?: string }, options, argv), command);
@@ -50,6 +55,38 @@ export function parse(
     );
   }
   return parsed;
+}
+
+/** A negative number: no option's name starts with a digit or a point, so it is never an option. */
+const NEGATIVE_NUMBER = /^-\.?\d/;
+
+/**
+ * `--dimensions -1` as `--dimensions=-1` (and `-k -1` as `--top=-1`), up to a `--`: parseArgs takes a
+ * value that starts with a dash for a forgotten one ("ambiguous"), so the option's own check, which says
+ * what values it takes, was never reached; `--dimensions=-1` got it. Only numbers are joined: any other
+ * word that starts with a dash may be the next option after a value that was left out.
+ */
+function joinNegativeValues(argv: readonly string[], options: Options): string[] {
+  const joined: string[] = [];
+  for (let index = 0; index < argv.length; index++) {
+    const argument = argv[index]!;
+    if (argument === '--') return [...joined, ...argv.slice(index)];
+    const name = argument.startsWith('--')
+      ? argument.slice(2)
+      : /^-\w$/.test(argument)
+        ? Object.keys(options).find((key) => options[key]!.short === argument[1])
+        : undefined;
+    const next = argv[index + 1];
+    if (name !== undefined && options[name]?.type === 'string' && next !== undefined) {
+      // The next argument is this option's value, as parseArgs reads it; a negative number is joined to it.
+      if (NEGATIVE_NUMBER.test(next)) joined.push(`--${name}=${next}`);
+      else joined.push(argument, next);
+      index++;
+      continue;
+    }
+    joined.push(argument);
+  }
+  return joined;
 }
 
 function describeParseError(error: Error & { code?: string }, options: Options, argv: string[]): string {

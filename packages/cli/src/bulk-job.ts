@@ -9,7 +9,14 @@ import {
   type StreamedEmbedding,
   wrapEmbeddingModel,
 } from '@embedkit/core';
-import { type ChosenModel, engineSettings, type ModelChoice, openChoice, serverKey } from './common.js';
+import {
+  type ChosenModel,
+  engineSettings,
+  type ModelChoice,
+  openChoice,
+  sentInputType,
+  serverKey,
+} from './common.js';
 import { CliError, describeError, EXIT, InputError } from './errors.js';
 import { OutputWriteError } from './file-system.js';
 import { type InputFingerprint, verifyConsumedInput } from './input-fingerprint.js';
@@ -71,7 +78,7 @@ const MAX_CHECKED_IDS = 1 << 20;
 type FailurePlace =
   /** The API rejected this input: a rerun fails the same way until it is fixed. */
   | { kind: 'input'; record: InputRecord; error: unknown }
-  /** A call of these inputs was rejected, though none was rejected alone. */
+  /** A call of these inputs was rejected (the narrowest found), though none was rejected alone. */
   | { kind: 'call'; records: InputRecord[] }
   /** A call of these inputs failed for another reason (none known: `records` is empty). */
   | { kind: 'other'; records: InputRecord[] };
@@ -228,7 +235,9 @@ export class BulkJob {
       model: settings.choice.modelId,
       server: serverKey(this.model.baseURL),
       dimensions: settings.choice.dimensions ?? null,
-      inputType: settings.choice.inputType ?? null,
+      // The input type sent, not the one asked for: one the model lacks is sent as none, and a run with
+      // it or without it makes the same vectors.
+      inputType: sentInputType(this.model.model, settings.choice.inputType) ?? null,
       outputType: settings.outputType,
       input: settings.inputKey,
       format: this.source.format,
@@ -242,7 +251,12 @@ export class BulkJob {
     if (first === undefined) throw new CliError(`${this.source.name}: no inputs (every line is blank).`);
     this.peeked = first;
     this.lock = await OutputLock.acquire(out, (message) => process.stderr.write(`embedkit: ${message}\n`));
-    this.resumed = await readCheckpoint(out, this.job, settings.mode);
+    this.resumed = await readCheckpoint(
+      out,
+      this.job,
+      settings.mode,
+      this.model.model.capabilities.inputTypes,
+    );
   }
 
   /**
@@ -476,8 +490,8 @@ export class BulkJob {
   /**
    * Where in the input `failure` happened: the input the API named; the one input of a call that failed;
    * for a call of several inputs the API rejected without naming one, the input found by sending them
-   * again in halves (or, when none is rejected alone, the call's lines); otherwise the failing call's
-   * lines, when known.
+   * again in halves (or, when none is rejected alone, the lines of the narrowest call rejected);
+   * otherwise the failing call's lines, when known.
    */
   private async place(failure: unknown, replayed: boolean): Promise<FailurePlace> {
     const inputs = this.failedCalls.inputsOf(failure);
@@ -513,9 +527,9 @@ export class BulkJob {
       this.interrupts.signal.throwIfAborted();
       return { kind: 'other', records };
     }
-    return found === 'whole'
-      ? { kind: 'call', records }
-      : { kind: 'input', record: records[found.index]!, error: found.error };
+    return 'index' in found
+      ? { kind: 'input', record: records[found.index]!, error: found.error }
+      : { kind: 'call', records: records.slice(found.start, found.end) };
   }
 
   /** The next input record, the peeked one first. */

@@ -52,9 +52,17 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
-    if (command === undefined || command === '--help' || command === '-h') {
+    // No command is a usage error, said on stderr as every other one is: the help on stdout with exit 2
+    // went down a pipe as if it were the command's output, while the status said the command was wrong.
+    if (command === undefined) {
+      const names = Object.keys(COMMANDS);
+      throw new UsageError(
+        `no command given: embedkit <command> [options], where <command> is ${names.slice(0, -1).join(', ')} or ${names.at(-1)}.`,
+      );
+    }
+    if (command === '--help' || command === '-h') {
       process.stdout.write(HELP);
-      return command === undefined ? EXIT.usage : EXIT.ok;
+      return EXIT.ok;
     }
     if (command === '--version' || command === '-v') {
       process.stdout.write(`${await version()}\n`);

@@ -4,6 +4,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import {
   cacheMiddleware,
   type EmbeddingModel,
+  type EmbeddingModelMiddleware,
   type InputType,
   InvalidArgumentError,
   type OutputType,
@@ -229,7 +230,7 @@ function serverOf(opened: OpenedModel, choice: ModelChoice): string | undefined 
   }
 }
 
-/** Each distinct warning is printed once per run, whoever finds it first (an early check or the engine). */
+/** Each distinct warning is printed once per run, whoever finds it first (the model's first call or the engine). */
 const printedWarnings = new Set<string>();
 
 function printWarning(message: string): void {
@@ -239,12 +240,24 @@ function printWarning(message: string): void {
 }
 
 /**
+ * The input type the calls carry: the one asked for when the model has it, none otherwise (the engine
+ * sends an input type the model lacks as none). What a job, an index or `--json` records is this one,
+ * since it is what the vectors were made with.
+ */
+export function sentInputType(
+  model: Pick<EmbeddingModel, 'capabilities'>,
+  inputType: InputType | undefined,
+): InputType | undefined {
+  return inputType !== undefined && model.capabilities.inputTypes.includes(inputType) ? inputType : undefined;
+}
+
+/**
  * Checks the run's vector settings against the model's capabilities, with the engine's own check, before
  * anything is read, created or sent: an output type or a length the model cannot give is a usage error
- * (exit 2), not a failure found at the first call after the output files exist. An input type the model
- * lacks is a warning, as it is in the engine (the inputs are sent without one).
+ * (exit 2), not a failure found at the first call after the output files exist. Returns the warnings (an
+ * input type the model lacks): they say the inputs were sent without one, so they wait for the first call.
  */
-function checkCapabilities(model: EmbeddingModel, choice: ModelChoice, outputType: OutputType): void {
+function checkCapabilities(model: EmbeddingModel, choice: ModelChoice, outputType: OutputType): Warning[] {
   let warnings: Warning[];
   try {
     ({ warnings } = checkVectorSettings(model, {
@@ -259,7 +272,20 @@ function checkCapabilities(model: EmbeddingModel, choice: ModelChoice, outputTyp
       EXIT.usage,
     );
   }
-  for (const warning of warnings) printWarning(warning.message);
+  return warnings;
+}
+
+/**
+ * Prints `warnings` when the model is first called: a run refused before it sends anything (another
+ * job's output, a bad first line) must not say that its inputs were sent without an input type.
+ */
+function warnOnFirstCall(warnings: readonly Warning[]): EmbeddingModelMiddleware {
+  return {
+    wrapEmbed: ({ doEmbed, request }) => {
+      for (const warning of warnings) printWarning(warning.message);
+      return doEmbed(request);
+    },
+  };
 }
 
 export interface OpenChoiceOptions {
@@ -274,19 +300,24 @@ export interface OpenChoiceOptions {
 /**
  * The model of the choice, behind the disk cache when one is on. The settings are checked against the
  * model's capabilities first (a usage error, exit 2), then `verify` runs; both before the cache opens.
+ * An input type the model lacks is a warning, printed when the model is first called.
  */
 export async function openChoice(choice: ModelChoice, extra: OpenChoiceOptions = {}): Promise<ChosenModel> {
   const opened = await openProvider(choice, extra);
   let baseURL: string | undefined;
+  let warnings: Warning[];
   try {
-    checkCapabilities(opened.model, choice, extra.outputType ?? 'float');
+    warnings = checkCapabilities(opened.model, choice, extra.outputType ?? 'float');
     baseURL = serverOf(opened, choice);
     extra.verify?.({ model: opened.model, baseURL });
   } catch (error) {
     await opened.close();
     throw error;
   }
-  if (choice.cache === undefined) return { ...opened, baseURL };
+  // Outermost: vectors the cache answers with were made without the input type too.
+  const warned = warnOnFirstCall(warnings);
+  if (choice.cache === undefined)
+    return { ...opened, model: wrapEmbeddingModel(opened.model, warned), baseURL };
   let store: Awaited<ReturnType<typeof openCache>>;
   try {
     store = await openCache(choice.cache.directory, cacheNamespace(choice, baseURL));
@@ -294,7 +325,8 @@ export async function openChoice(choice: ModelChoice, extra: OpenChoiceOptions =
     if (isPackageMissing(error, CACHE_PACKAGE)) {
       // The cache is an optional package (its LMDB binaries are most of an install): without it, a
       // `--cache` is an error naming what to install, and the default cache is simply not there.
-      if (!choice.cache.explicit) return { ...opened, baseURL };
+      if (!choice.cache.explicit)
+        return { ...opened, model: wrapEmbeddingModel(opened.model, warned), baseURL };
       await opened.close();
       throw new CliError(
         `--cache needs the disk cache package, which is not installed. Install it where the CLI is installed: npm install --global ${CACHE_PACKAGE} beside a global CLI, npm install ${CACHE_PACKAGE} in a project.`,
@@ -309,13 +341,13 @@ export async function openChoice(choice: ModelChoice, extra: OpenChoiceOptions =
     process.stderr.write(
       `warning: the embedding cache is off: ${reason} (--cache <dir> picks another directory, --no-cache turns it off).\n`,
     );
-    return { ...opened, baseURL };
+    return { ...opened, model: wrapEmbeddingModel(opened.model, warned), baseURL };
   }
   return {
-    model: wrapEmbeddingModel(
-      opened.model,
+    model: wrapEmbeddingModel(opened.model, [
+      warned,
       cacheMiddleware({ store, onWarning: (warning) => printWarning(warning.message) }),
-    ),
+    ]),
     baseURL,
     close: async () => {
       try {
@@ -382,14 +414,17 @@ function openProvider(
 
 /** Engine settings from the choice (only those given, so the engine's defaults apply otherwise). */
 export function engineSettings(choice: ModelChoice, model: EmbeddingModel, outputType?: OutputType) {
+  // The input type sent: one the model lacks is said by the model's first call (see `openChoice`), not
+  // by the engine as the job starts, before it knows whether anything is sent.
+  const inputType = sentInputType(model, choice.inputType);
   return {
     model,
-    ...(choice.inputType === undefined ? {} : { inputType: choice.inputType }),
+    ...(inputType === undefined ? {} : { inputType }),
     ...(choice.dimensions === undefined ? {} : { dimensions: choice.dimensions }),
     ...(choice.maxRetries === undefined ? {} : { maxRetries: choice.maxRetries }),
     ...(choice.timeoutMs === undefined ? {} : { timeoutMs: choice.timeoutMs }),
     ...(outputType === undefined ? {} : { outputType }),
-    // Each distinct warning once, as it happens: an ignored `--input-type` is never silent.
+    // Each distinct warning once, as it happens.
     onWarning: (warning: Warning) => printWarning(warning.message),
   };
 }

@@ -1,6 +1,6 @@
 import { type Embedding, embedMany, norm, type OutputType } from '@embedkit/core';
 import { HELP_OPTION, MODEL_OPTIONS, outputTypeOption, parse } from './args.js';
-import { engineSettings, fullModelId, openChoice, readModelChoice } from './common.js';
+import { engineSettings, fullModelId, openChoice, readModelChoice, sentInputType } from './common.js';
 import { CliError, EXIT, UsageError } from './errors.js';
 import { readStdin } from './stdin.js';
 
@@ -94,14 +94,12 @@ export async function embedCommand(argv: string[]): Promise<number> {
       const first = result.embeddings[0];
       // Bit-packed types hold eight dimensions a value: a 1024-dimension binary vector is 128 values.
       const packed = type === 'binary' || type === 'ubinary';
-      const { inputTypes } = opened.model.capabilities;
       const body = {
         model: fullModelId(choice),
         dimensions: choice.dimensions ?? (first === undefined ? null : first.length * (packed ? 8 : 1)),
         outputType: type,
         // An input type the model lacks is sent as none (with a warning): say what the vectors were made with.
-        inputType:
-          choice.inputType !== undefined && inputTypes.includes(choice.inputType) ? choice.inputType : null,
+        inputType: sentInputType(opened.model, choice.inputType) ?? null,
         usage: result.usage ?? null,
         embeddings: result.embeddings.map(vectorValues),
       };

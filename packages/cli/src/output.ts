@@ -21,6 +21,7 @@ export interface JobKey {
    */
   server: string | null;
   dimensions: number | null;
+  /** The input type sent: null when none was given, or when the model lacks the one given. */
   inputType: string | null;
   outputType: OutputType;
   input: string;
@@ -137,14 +138,27 @@ function checkpointDamage(checkpoint: Checkpoint): string | undefined {
 }
 
 /**
+ * The job a checkpoint records, as this version keys it. The key holds the input type sent; an earlier
+ * version recorded the one asked for, even one the model lacks (`inputTypes` are the model's), whose
+ * inputs were sent without one: read as none, such a checkpoint resumes as the job it is.
+ */
+function recordedJob(job: JobKey | undefined, inputTypes: readonly string[]): JobKey | undefined {
+  if (typeof job !== 'object' || job === null) return job;
+  const { inputType } = job;
+  return typeof inputType === 'string' && !inputTypes.includes(inputType) ? { ...job, inputType: null } : job;
+}
+
+/**
  * Reads what an earlier run left at `out`, writing nothing: the checkpoint to resume, or undefined to
  * start afresh (replacing files only where `mode` allows it). Refuses another job's output, a file
- * with no checkpoint, and output files cut shorter than their checkpoint.
+ * with no checkpoint, and output files cut shorter than their checkpoint. `inputTypes` are the model's
+ * (see {@link recordedJob}).
  */
 export async function readCheckpoint(
   out: string,
   job: JobKey,
   mode: StartMode,
+  inputTypes: readonly string[],
 ): Promise<Checkpoint | undefined> {
   const checkpointFile = checkpointPath(out);
   const hasCheckpoint = existsSync(checkpointFile);
@@ -170,14 +184,15 @@ export async function readCheckpoint(
       `${checkpointFile} is not a checkpoint (not a JSON object); pass --restart to start again.`,
     );
   }
+  const recordedKey = recordedJob(existing.job, inputTypes);
   const differences = Object.keys(job).filter(
-    (key) => JSON.stringify(existing.job?.[key as keyof JobKey]) !== JSON.stringify(job[key as keyof JobKey]),
+    (key) => JSON.stringify(recordedKey?.[key as keyof JobKey]) !== JSON.stringify(job[key as keyof JobKey]),
   );
   if (existing.version !== CHECKPOINT_VERSION || differences.length > 0) {
     const shown = (value: unknown) => (value === undefined ? '(not recorded)' : JSON.stringify(value));
     const detail = differences
       .map(
-        (key) => `${key} ${shown(existing.job?.[key as keyof JobKey])} → ${shown(job[key as keyof JobKey])}`,
+        (key) => `${key} ${shown(recordedKey?.[key as keyof JobKey])} → ${shown(job[key as keyof JobKey])}`,
       )
       .join(', ');
     throw new CliError(

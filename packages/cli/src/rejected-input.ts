@@ -51,13 +51,15 @@ export function maxSearchCalls(count: number): number {
  * in halves, one call each, and follows the half that is rejected until one input is rejected alone (at
  * most {@link maxSearchCalls} calls, about twice the call's tokens). The engine bisects only calls the API
  * calls too large; a plain 400 is left to the caller. Returns the input's position and the error of its
- * own call; `'whole'` when both halves go through (the call failed as a whole, not for one input);
- * undefined when a half fails for another reason (nothing is known of its inputs then).
+ * own call; when both halves of a rejected run go through (it failed as a whole, not for one input), the
+ * positions of that run, from `start` to before `end`: the narrowest run the search saw rejected, which
+ * is the whole call only when its first halves both went through; undefined when a half fails for
+ * another reason (nothing is known of its inputs then).
  */
 export async function findRejectedInput(
   texts: readonly string[],
   send: (texts: string[]) => Promise<void>,
-): Promise<{ index: number; error: InvalidRequestError } | 'whole' | undefined> {
+): Promise<{ index: number; error: InvalidRequestError } | { start: number; end: number } | undefined> {
   const attempt = async (start: number, end: number): Promise<InvalidRequestError | 'ok' | 'other'> => {
     try {
       await send(texts.slice(start, end));
@@ -81,7 +83,7 @@ export async function findRejectedInput(
       continue;
     }
     const tail = await attempt(middle, end);
-    if (tail === 'ok') return 'whole';
+    if (tail === 'ok') return { start, end };
     if (tail === 'other') return undefined;
     start = middle;
     rejection = tail;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createReadStream, createWriteStream, existsSync, lstatSync, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { type EmbeddingModel, embedMany, embedStream, type InputType, norm, topK } from '@embedkit/core';
@@ -12,10 +12,11 @@ import {
   openChoice,
   publicBaseURL,
   readModelChoice,
+  sentInputType,
   serverKey,
 } from './common.js';
 import { CliError, EXIT, InputError, UsageError } from './errors.js';
-import { fsyncDirectory } from './file-system.js';
+import { fsyncDirectory, unwritableKind } from './file-system.js';
 import { INPUT_OPTION_NAMES, INPUT_OPTIONS, inputPathArgument, readInputOptions } from './input-options.js';
 import { type InputOptions, type InputRecord, openInput } from './inputs.js';
 import { Interrupts } from './interrupts.js';
@@ -174,8 +175,9 @@ export async function indexCommand(argv: string[]): Promise<number> {
   const batchSize = integerOption('index', values, 'batch-size', 1);
   // The same refusal as bulk's, before anything is opened: an index written over its own input.
   refuseOutputOverInput('index', inputPath, out, [out, lockPath(out)]);
-  // The index is renamed onto --out once every input is paid for: a directory there would refuse it then.
-  if (lstatSync(out, { throwIfNoEntry: false })?.isDirectory() === true) {
+  // The index is renamed onto --out once every input is paid for: a directory there would refuse it then,
+  // and so would one a symbolic link at --out names (the index is written through the link).
+  if (unwritableKind(out) === 'a directory') {
     throw new UsageError(
       `${out} is a directory; --out names the index file to write, e.g. --out ${join(out, 'index.ekx')}.`,
       'index',
@@ -308,8 +310,7 @@ async function buildIndex(job: {
     choice.inputType ?? (model.capabilities.inputTypes.includes('document') ? 'document' : null);
   // The engine sends an input type the model lacks as none (with a warning): the header says what the
   // documents were embedded with, or every search would ask for a query type the model lacks too.
-  const appliedType =
-    inputType !== null && model.capabilities.inputTypes.includes(inputType) ? inputType : null;
+  const appliedType = sentInputType(model, inputType ?? undefined) ?? null;
   const names = temporaryNames(out);
   const vectors = openWrite(names.vectors);
   const docs = openWrite(names.docs);
