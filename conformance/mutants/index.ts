@@ -440,7 +440,7 @@ export const mutants: Mutant[] = [
     'embeddings',
     'wrong-usage-sum',
     'reports `total_tokens` of the request plus the prompt tokens again (double counting)',
-    ['single', 'usage-summed', ...CASSETTES],
+    ['single', 'usage-summed', 'usage-missing', ...CASSETTES],
     class extends AcmeEmbeddingModel {
       protected override usage(body: { usage?: { prompt_tokens?: number; total_tokens?: number } }) {
         return { inputTokens: (body.usage?.prompt_tokens ?? 0) + (body.usage?.total_tokens ?? 0) };
@@ -485,7 +485,7 @@ export const mutants: Mutant[] = [
     'embeddings',
     'ignores-abort',
     'does not pass the call’s signal to the HTTP request, so aborts and timeouts never land',
-    ['abort-during-request', 'timeout'],
+    ['abort-during-request', 'timeout', 'abort-during-body', 'timeout-during-body'],
     class extends AcmeEmbeddingModel {
       protected override send(request: EmbedRequest) {
         const { signal: _ignored, ...rest } = request;
@@ -1145,7 +1145,7 @@ export const mutants: Mutant[] = [
     'embeddings',
     'guesses-usage',
     "reports usage as the inputs' character count, a local estimate, instead of the API's count",
-    ['single', 'usage-summed', ...CASSETTES],
+    ['single', 'usage-summed', 'usage-missing', ...CASSETTES],
     class extends AcmeEmbeddingModel {
       override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
         const answer = await super.doEmbed(request);
@@ -1419,6 +1419,66 @@ export const mutants: Mutant[] = [
           ...this.settings.headers,
           ...request.headers,
         };
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'usage-zero-when-missing',
+    'reports `{ inputTokens: 0 }` for an answer that carries no usage, a count the API never gave',
+    ['usage-missing'],
+    class extends AcmeEmbeddingModel {
+      protected override usage(body: { usage?: { prompt_tokens?: number } }) {
+        return { inputTokens: body.usage?.prompt_tokens ?? 0 };
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'usage-total-tokens',
+    "reads `usage.total_tokens` for the input tokens, where OpenAI's wire counts them in `prompt_tokens`",
+    ['single', 'usage-summed'],
+    class extends AcmeEmbeddingModel {
+      protected override usage(body: { usage?: { prompt_tokens?: number; total_tokens?: number } }) {
+        const tokens = body.usage?.total_tokens;
+        return tokens === undefined ? undefined : { inputTokens: tokens };
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'renormalizes-floats',
+    'scales every float vector to unit length on the client, changing the values the API sent',
+    ['floats-as-sent', ...CASSETTES],
+    class extends AcmeEmbeddingModel {
+      protected override decode(vectors: AcmeItem['embedding'][], outputType: OutputType) {
+        const decoded = super.decode(vectors, outputType);
+        if (outputType === 'float')
+          for (const vector of decoded) {
+            const length = Math.hypot(...vector);
+            for (let index = 0; index < vector.length; index++) vector[index]! /= length;
+          }
+        return decoded;
+      }
+    },
+  ),
+  mutant(
+    'embeddings-fetch',
+    'signal-until-headers',
+    "follows the call's signal only until the headers arrive (its listener removed once `fetch` resolves), so a timeout or an abort while the body streams is not noticed",
+    ['timeout-during-body', 'abort-during-body'],
+    class extends AcmeFetchModel {
+      protected override async post(request: EmbedRequest) {
+        const { signal } = request;
+        if (signal === undefined) return super.post(request);
+        const controller = new AbortController();
+        const follow = () => controller.abort(signal.reason);
+        signal.addEventListener('abort', follow, { once: true });
+        try {
+          return await super.post({ ...request, signal: controller.signal });
+        } finally {
+          signal.removeEventListener('abort', follow);
+        }
       }
     },
   ),

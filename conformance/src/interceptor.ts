@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { FetchFunction } from '@embedkit/core/provider';
 import nock from 'nock';
 import { type Dispatcher, MockAgent } from 'undici';
@@ -21,6 +22,11 @@ export interface ExpectOptions {
   times?: number;
   /** Delay before the response headers, in real milliseconds (for timeouts). */
   delayMs?: number;
+  /**
+   * Send the headers and the first half of the body at once, then nothing for this many real
+   * milliseconds before the rest (for timeouts and aborts while the body streams).
+   */
+  stallBodyMs?: number;
   /** Fail the connection instead of answering. */
   connectionError?: 'reset';
   /** A request the scenario hopes never comes: unused, it is not reported as pending. */
@@ -109,6 +115,39 @@ function safeReply(handler: ReplyHandler, request: WireRequest, errors: unknown[
 
 function encodeBody(body: unknown): string {
   return typeof body === 'string' ? body : body === undefined ? '' : JSON.stringify(body);
+}
+
+/** The two halves of a body that stalls: the first sent at once, the second after the stall. */
+function halves(body: string | Uint8Array): [Buffer, Buffer] {
+  const bytes = Buffer.from(body);
+  const middle = Math.floor(bytes.length / 2);
+  return [bytes.subarray(0, middle), bytes.subarray(middle)];
+}
+
+/** The rest of each body that stalls, sent after its stall, or at once when the interceptor closes. */
+interface Stalls {
+  after(ms: number, send: () => void): void;
+  flush(): void;
+}
+
+function stalls(): Stalls {
+  const pending = new Map<ReturnType<typeof setTimeout>, () => void>();
+  return {
+    after(ms, send) {
+      const timer = setTimeout(() => {
+        pending.delete(timer);
+        send();
+      }, ms);
+      pending.set(timer, send);
+    },
+    flush() {
+      for (const [timer, send] of pending) {
+        clearTimeout(timer);
+        send();
+      }
+      pending.clear();
+    },
+  };
 }
 
 function replyHeaders(reply: WireReply): Record<string, string> {
@@ -268,6 +307,56 @@ function watchingErrors(
   });
 }
 
+/** Whether the body of one dispatched request stalls, and for how long. */
+interface StallState {
+  stallMs?: number;
+}
+
+/**
+ * `handler` as it is, except when `state` marks its body as one that stalls: the first half of the body
+ * is passed on at once, the rest and its end after the stall, unless the request failed (was aborted)
+ * meanwhile. undici's `MockAgent` sends a whole body at once; this stalls it after the headers, in either
+ * of undici's handler forms (`onData` / `onComplete`, `onResponseData` / `onResponseEnd`).
+ */
+function stallingBody(
+  handler: Dispatcher.DispatchHandler,
+  state: StallState,
+  stalled: Stalls,
+): Dispatcher.DispatchHandler {
+  let failed = false;
+  let rest: (() => void) | undefined;
+  return new Proxy(handler, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      const call = (args: unknown[]): unknown => value.apply(target, args);
+      if (property === 'onError' || property === 'onResponseError')
+        return (...args: unknown[]) => {
+          failed = true;
+          return call(args);
+        };
+      const { stallMs } = state;
+      if (stallMs === undefined) return value.bind(target);
+      // The chunk is the last argument of either form.
+      if (property === 'onData' || property === 'onResponseData')
+        return (...args: unknown[]) => {
+          const [first, second] = halves(args.at(-1) as Uint8Array);
+          rest = () => call([...args.slice(0, -1), second]);
+          return call([...args.slice(0, -1), first]);
+        };
+      if (property === 'onComplete' || property === 'onResponseEnd')
+        return (...args: unknown[]) => {
+          stalled.after(stallMs, () => {
+            if (failed) return;
+            rest?.();
+            call(args);
+          });
+        };
+      return value.bind(target);
+    },
+  });
+}
+
 /** The method and absolute URL of a `fetch` call. */
 function fetchTarget(input: Parameters<FetchFunction>[0], init: Parameters<FetchFunction>[1]) {
   const request = typeof input === 'object' && input !== null && 'method' in input ? input : undefined;
@@ -329,6 +418,7 @@ function createNockInterceptor(origin: string, secret: string | undefined, ledge
   };
   // One scope per expectation, so that `isDone` tells whether it was used.
   const scopes: { scope: nock.Scope; description: string; optional: boolean }[] = [];
+  const stalled = stalls();
   return {
     kind: 'fetch',
     handlerErrors,
@@ -363,7 +453,17 @@ function createNockInterceptor(origin: string, secret: string | undefined, ledge
           };
           requests.push(request);
           const reply = safeReply(handler, request, handlerErrors);
-          return [reply.status, encodeBody(reply.body), replyHeaders(reply)];
+          const text = encodeBody(reply.body);
+          if (options.stallBodyMs === undefined) return [reply.status, text, replyHeaders(reply)];
+          // nock sends the headers, then the body as the stream gives it.
+          const [first, rest] = halves(text);
+          const stream = new Readable({ read() {} });
+          stream.push(first);
+          stalled.after(options.stallBodyMs, () => {
+            stream.push(rest);
+            stream.push(null);
+          });
+          return [reply.status, stream, replyHeaders(reply)];
         });
       }
       scopes.push({ scope, description: `${method} ${origin}${path}`, optional: options.optional === true });
@@ -378,6 +478,7 @@ function createNockInterceptor(origin: string, secret: string | undefined, ledge
       while (inFlight.size > 0) await Promise.all(inFlight);
     },
     async close() {
+      stalled.flush();
       for (const { scope } of scopes) scope.persist(false);
       nock.cleanAll();
     },
@@ -391,6 +492,10 @@ function createMockAgentInterceptor(
 ): InnerInterceptor {
   const agent = new MockAgent();
   agent.disableNetConnect();
+  const stalled = stalls();
+  // The body of the request being dispatched: the agent runs the reply callback that matched it during
+  // the dispatch, which marks a body that stalls.
+  let dispatching: StallState | undefined;
   // Every request the provider sends through this dispatcher is noted before the agent matches it; the
   // agent refuses one it cannot match through its handler's error, during the dispatch.
   const dispatch = agent.dispatch.bind(agent);
@@ -400,7 +505,13 @@ function createMockAgentInterceptor(
       options.method,
       `${String(options.origin).replace(/\/+$/, '')}${options.path}`,
     );
-    return dispatch(options, watchingErrors(handler, failed));
+    const state: StallState = {};
+    dispatching = state;
+    try {
+      return dispatch(options, stallingBody(watchingErrors(handler, failed), state, stalled));
+    } finally {
+      dispatching = undefined;
+    }
   };
   const pool = agent.get(origin);
   const requests: WireRequest[] = [];
@@ -431,6 +542,8 @@ function createMockAgentInterceptor(
         };
         requests.push(request);
         const reply = safeReply(handler, request, handlerErrors);
+        if (options.stallBodyMs !== undefined && dispatching !== undefined)
+          dispatching.stallMs = options.stallBodyMs;
         return {
           statusCode: reply.status,
           data: encodeBody(reply.body),
@@ -449,6 +562,7 @@ function createMockAgentInterceptor(
       });
     },
     async close() {
+      stalled.flush();
       await agent.close();
     },
   };

@@ -136,7 +136,8 @@ export interface WireProfile extends WireBasics, VectorSettingsWire {
    * A success body for this request holding `vectors` (one per input, in input order: floats, or the
    * integers of a quantized output type). `order` lists the positions in the order the items should
    * appear on the wire (wires that cannot reorder ignore it). `usageTokens` is absent for APIs that report
-   * none. `encoding`, when given, is how the vectors must travel whatever the request asked.
+   * none, and for an answer that carries no usage: the body then holds no usage at all, not a count of 0.
+   * `encoding`, when given, is how the vectors must travel whatever the request asked.
    */
   successBody(request: {
     body: unknown;

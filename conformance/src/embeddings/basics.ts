@@ -62,14 +62,14 @@ export function secondModelId(modelId: string): string {
 export const basics: Family<EmbeddingSuite, Harness> = {
   name: 'basics',
   checks:
-    'one input, a batch, repeated inputs, answers out of order, { text } inputs, custom headers, the model asked, usage, the key kept out of the URL, only known request fields',
+    'one input, a batch, repeated inputs, answers out of order, { text } inputs, custom headers, the model asked, usage, floats as sent, the key kept out of the URL, only known request fields',
   splits: true,
   cases: (suite) => {
     const { wire } = suite;
     const cases: (Case<Harness> | SkippedCase)[] = [
       check(
         'single',
-        'the key in the wrong header, the body not sent as JSON, the input altered, usage guessed or lost, the request id or status lost, the key in the result',
+        "the key in the wrong header, the body not sent as JSON, the input altered, usage guessed, lost or read from the wrong count (a request's total for its input tokens), the request id or status lost, the key in the result",
         async (world) => {
           const texts = ['pets and animals'];
           world.respond(1, suite.success());
@@ -102,7 +102,7 @@ export const basics: Family<EmbeddingSuite, Harness> = {
             assert.deepEqual(
               result.usage,
               { inputTokens: suite.usageTokens(texts) },
-              `usage is the API's count (${suite.usageTokens(texts)} tokens), not ${JSON.stringify(result.usage)}`,
+              `usage is the API's count of input tokens (${suite.usageTokens(texts)}), not ${JSON.stringify(result.usage)}`,
             );
           else assert.equal(result.usage, undefined, 'usage is absent when the API reports none');
         },
@@ -307,6 +307,23 @@ export const basics: Family<EmbeddingSuite, Harness> = {
             },
           )
         : skip('shuffled-indices', 'the model takes one input per call'),
+      (wire.options ?? []).some((example) => example.vectors !== undefined)
+        ? skip(
+            'floats-as-sent',
+            'the provider changes float vectors on the client under an option (options with vectors), which option-<name> checks',
+          )
+        : check(
+            'floats-as-sent',
+            'float vectors re-normalized or rescaled on the client instead of returned exactly as the API sent them',
+            async (world) => {
+              // Twice unit length: a provider that scales its vectors to unit length halves them.
+              const texts = suite.inputs(3, 'as sent');
+              for (const size of suite.callSizes(texts.length))
+                world.respond(size, suite.success({ scale: 2 }));
+              const result = await embedMany({ ...suite.settings(world), inputs: texts });
+              suite.expectScaledVectors(result, texts, 2);
+            },
+          ),
     );
     if (wire.reportsUsage) {
       cases.push(
@@ -331,6 +348,24 @@ export const basics: Family<EmbeddingSuite, Harness> = {
               },
             )
           : skip('usage-summed', 'the model takes one input per call'),
+        check(
+          'usage-missing',
+          'an answer without usage reported as 0 tokens (a count the API never gave) instead of no usage',
+          async (world) => {
+            world.respond(1, suite.success({ usage: false }));
+            // No retry: a wire that cannot write an answer without usage is named, not answered again.
+            const result = await embedMany({
+              ...suite.settings(world, { maxRetries: 0 }),
+              inputs: ['usage: none sent'],
+            });
+            assert.equal(
+              result.usage,
+              undefined,
+              `usage is absent when the answer carries none, not ${JSON.stringify(result.usage)}`,
+            );
+            assert.equal('usage' in result, false, 'no usage key at all');
+          },
+        ),
       );
     } else {
       cases.push(

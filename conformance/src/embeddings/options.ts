@@ -6,8 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { type EmbedInput, embedMany } from '@embedkit/core';
 import type { Harness } from '../harness.js';
-import { valuesFor } from '../suite/answers.js';
-import { expectVector, rejection } from '../suite/checks.js';
+import { rejection } from '../suite/checks.js';
 import { type Case, check, type Family, type SkippedCase, skip } from '../suite/family.js';
 import type { OptionExample } from '../types.js';
 import type { EmbeddingSuite } from './suite.js';
@@ -34,14 +33,8 @@ function optionCase(suite: EmbeddingSuite, example: OptionExample): Case<Harness
             example.expected,
             `call ${index} carries ${example.name}`,
           );
-      if (example.vectors === 'as-sent') {
-        for (const [index, text] of texts.entries()) {
-          const sent = valuesFor(text, suite.dims).map((value) => value * 2);
-          expectVector(result.embeddings[index], sent, `vector ${index} as sent`);
-        }
-      } else {
-        suite.expectVectors(result, texts);
-      }
+      if (example.vectors === 'as-sent') suite.expectScaledVectors(result, texts, 2);
+      else suite.expectVectors(result, texts);
     },
   );
 }

@@ -3,6 +3,7 @@
  * for this mode, the fake API's answers) and how families become scenarios.
  */
 import { strict as assert } from 'node:assert';
+import { isDeepStrictEqual } from 'node:util';
 import {
   type EmbeddingCapabilities,
   type EmbeddingModel,
@@ -14,7 +15,7 @@ import {
 import { createHarness, type Harness } from '../harness.js';
 import type { ReplyHandler, WireReply } from '../interceptor.js';
 import { reportedTokens, valuesFor } from '../suite/answers.js';
-import { expectVectorsInOrder } from '../suite/checks.js';
+import { expectVector, expectVectorsInOrder } from '../suite/checks.js';
 import { callSizes, type FamilyPass, modePass } from '../suite/family.js';
 import { errorReply, type JobKit, type JobWorld, jobPass } from '../suite/job-kit.js';
 import type {
@@ -56,6 +57,8 @@ export interface AnswerOptions {
   rewrite?(text: string, vectors: number[][]): string;
   /** Multiplies every float value, so the answer is not unit length. */
   scale?: number;
+  /** `false`: the answer carries no usage, as an API that reports usage may still answer. */
+  usage?: false;
   /** An input's tokens as the fake API counts them, for its token limit. Default: a quarter of its UTF-8 bytes. */
   tokens?(text: string): number;
 }
@@ -101,6 +104,8 @@ export interface EmbeddingSuite {
     dimensions?: number,
     outputType?: OutputType,
   ): void;
+  /** Checks one float vector per input, each the fake API's vector for its input times `scale`, as sent. */
+  expectScaledVectors(result: EmbedManyResult, texts: readonly string[], scale: number): void;
 }
 
 function probe(options: SuiteOptions): EmbeddingModel {
@@ -195,13 +200,21 @@ export function createEmbeddingSuite(options: SuiteOptions, mode: ScenarioMode):
           for (let index = 0; index < vector.length; index++) vector[index]! *= answer.scale;
       answer.mutate?.(vectors);
       const order = answer.order?.(vectors.length) ?? vectors.map((_, index) => index);
-      const body = wire.successBody({
-        body: request.body,
-        vectors,
-        order,
-        ...(wire.reportsUsage ? { usageTokens: usageTokens(texts) } : {}),
-        ...(answer.encoding === undefined ? {} : { encoding: answer.encoding }),
-      });
+      const written = (usage: { usageTokens?: number }) =>
+        wire.successBody({
+          body: request.body,
+          vectors,
+          order,
+          ...usage,
+          ...(answer.encoding === undefined ? {} : { encoding: answer.encoding }),
+        });
+      const reported = wire.reportsUsage && answer.usage !== false;
+      const body = written(reported ? { usageTokens: usageTokens(texts) } : {});
+      // An answer without usage the wire writes as a count of 0 would make a provider's 0 right.
+      if (wire.reportsUsage && !reported && isDeepStrictEqual(body, written({ usageTokens: 0 })))
+        throw new Error(
+          'the wire profile wrote usage 0 for an answer without usage: successBody must leave usage out when usageTokens is absent',
+        );
       const headers = { [wire.requestIdHeader ?? 'x-request-id']: SUCCESS_REQUEST_ID };
       if (answer.rewrite === undefined) return { status: 200, headers, body };
       return {
@@ -244,6 +257,13 @@ export function createEmbeddingSuite(options: SuiteOptions, mode: ScenarioMode):
         texts.map((text) => valuesFor(text, dimensions, outputType)),
         outputType,
       );
+    },
+    expectScaledVectors(result, texts, scale) {
+      assert.equal(result.embeddings.length, texts.length, 'one vector per input');
+      for (const [index, text] of texts.entries()) {
+        const sent = valuesFor(text, dims).map((value) => value * scale);
+        expectVector(result.embeddings[index], sent, `vector ${index} as sent`);
+      }
     },
   };
 }

@@ -26,6 +26,15 @@ export function reportedTokens(text: string): number {
   return 1_009 + (hash % 4_000);
 }
 
+/**
+ * The total the fake APIs report beside the input tokens where a wire has both (OpenAI's `total_tokens`
+ * beside `prompt_tokens`): more than them, as it would be for a request that used tokens of other
+ * kinds, so a provider that reports the total as the input tokens fails.
+ */
+export function reportedTotalTokens(inputTokens: number): number {
+  return inputTokens + 97;
+}
+
 const SIGNED: Partial<Record<OutputType, boolean>> = { int8: true, binary: true };
 
 /**

@@ -1,6 +1,6 @@
 import type { OutputType } from '@embedkit/core';
 import type { SettingNames } from '@embedkit/core/provider';
-import { encodeVector, reencodeVectors } from '../suite/answers.js';
+import { encodeVector, reencodeVectors, reportedTotalTokens } from '../suite/answers.js';
 import {
   EMBEDDING_PROVIDER_SHAPE,
   type FieldShape,
@@ -35,7 +35,15 @@ export function openAIStyleAnswer(answer: {
       embedding: encodeVector(answer.vectors[index]!, answer.outputType, answer.encoding),
     })),
     model: answer.model,
-    usage: { prompt_tokens: answer.usageTokens ?? 0, total_tokens: answer.usageTokens ?? 0 },
+    // No usage at all when the answer carries none; `total_tokens` above `prompt_tokens`, the input tokens.
+    ...(answer.usageTokens === undefined
+      ? {}
+      : {
+          usage: {
+            prompt_tokens: answer.usageTokens,
+            total_tokens: reportedTotalTokens(answer.usageTokens),
+          },
+        }),
   };
 }
 

@@ -52,7 +52,8 @@ export const cohereWire: WireProfile = {
     texts: (body as CohereRequestBody).texts ?? [],
     meta: {
       api_version: { version: '2' },
-      billed_units: { input_tokens: usageTokens ?? 0 },
+      // None at all for an answer without usage.
+      ...(usageTokens === undefined ? {} : { billed_units: { input_tokens: usageTokens } }),
     },
   }),
   errorBody({ status, message, kind }) {

@@ -151,6 +151,10 @@ describeEmbeddingProvider({
     'input-type-unsupported':
       '@ai-sdk/cohere sends input_type "search_query" when no input type is asked, so an input type the adapter leaves out still reaches the API as "query"',
     'option-unknown-refused': UNKNOWN_OPTION_IGNORED('@ai-sdk/cohere'),
+    ...bothModes({
+      'usage-missing':
+        "@ai-sdk/cohere's answer schema requires meta.billed_units.input_tokens, so an answer without usage is refused whole (an InvalidResponseError) instead of embedded without usage",
+    }),
   },
   additionalTests: () => peerFinding.cohere(),
 });

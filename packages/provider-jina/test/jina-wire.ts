@@ -51,7 +51,9 @@ const encodingOf = (body: unknown): VectorEncoding =>
 const vector = (body: unknown, values: number[], encoding?: VectorEncoding) =>
   encodeVector(values, outputTypeOf(body), encoding ?? encodingOf(body));
 
-const usage = (tokens: number | undefined) => ({ total_tokens: tokens ?? 0, prompt_tokens: tokens ?? 0 });
+/** Usage as Jina reports it; none at all for an answer without usage. */
+const usage = (tokens: number | undefined) =>
+  tokens === undefined ? {} : { usage: { total_tokens: tokens, prompt_tokens: tokens } };
 
 /** The `code` Jina sends with each status (Jina OpenAPI error table). */
 const CODES: Record<number, string> = {
@@ -110,7 +112,7 @@ export const jinaWire: WireProfile = {
   successBody: ({ body, vectors, order, usageTokens, encoding }) => ({
     model: (body as JinaBody).model,
     object: 'list',
-    usage: usage(usageTokens),
+    ...usage(usageTokens),
     data: order.map((index) => ({
       object: 'embedding',
       index,
@@ -179,7 +181,7 @@ export const jinaContextualizedWire: ContextualizedWireProfile = {
     return {
       model: (body as JinaBody).model,
       object: 'list',
-      usage: usage(usageTokens),
+      ...usage(usageTokens),
       data: order.map((index) => ({ object: 'embedding', index, embedding: vector(body, chunks[index]!) })),
     };
   },

@@ -77,7 +77,8 @@ export const voyageWire: WireProfile = {
       index,
     })),
     model: (body as VoyageBody).model,
-    usage: { total_tokens: usageTokens ?? 0 },
+    // None at all for an answer without usage.
+    ...(usageTokens === undefined ? {} : { usage: { total_tokens: usageTokens } }),
   }),
   encodingSwap: { field: 'encoding_format', reencode: (body, encoding) => reencodeVectors(body, encoding) },
   ...common,
