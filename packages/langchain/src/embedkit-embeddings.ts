@@ -93,7 +93,7 @@ export class EmbedkitEmbeddings extends Embeddings {
     return toNumberArray(await this.embedQueryFloat32(document));
   }
 
-  /** The document vectors as `Float32Array`s (one slab per API call, no copy). */
+  /** The document vectors as `Float32Array`s, as the engine decoded them (each in a buffer of its own, no copy). */
   async embedDocumentsFloat32(documents: string[]): Promise<Float32Array[]> {
     const job: EmbedSettings<'float'> & { inputs: string[] } = { ...this.settings, inputs: documents };
     if (this.documentInputType !== undefined) job.inputType = this.documentInputType;

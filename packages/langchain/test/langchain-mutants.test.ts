@@ -11,6 +11,7 @@ import { MockEmbeddingModel } from '@embedkit/core/testing';
 import { describe, expect, it } from 'vitest';
 import { thrownInvalidArgument } from '../../ai-sdk/test/rejection.js';
 import { EmbedkitEmbeddings, type EmbedkitEmbeddingsParams } from '../src/index.js';
+import { countingModel } from './counting-model.js';
 
 /** What `promise` rejects with, as an InvalidArgumentError; fails the test when it fulfils. */
 async function refusal(promise: Promise<unknown>): Promise<InvalidArgumentError> {
@@ -78,22 +79,6 @@ describe('the parameters object', () => {
     );
   });
 });
-
-/** A model that records the most calls it had in flight; each call stays open for a few event-loop turns. */
-function countingModel(): { model: MockEmbeddingModel; maxInFlight: () => number } {
-  let inFlight = 0;
-  let most = 0;
-  const model = new MockEmbeddingModel({
-    dimensions: 2,
-    beforeCall: async () => {
-      inFlight++;
-      most = Math.max(most, inFlight);
-      for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
-      inFlight--;
-    },
-  });
-  return { model, maxInFlight: () => most };
-}
 
 describe('concurrency given alone', () => {
   it('is kept: one call in flight at a time for concurrency 1', async () => {
