@@ -221,7 +221,11 @@ export async function embedContextualized<O extends OutputType = 'float'>(
       maxUnits: maxChunks,
       declared: {
         model: `${model.provider} model ${model.modelId}`,
-        limits: { maxTokensPerDocument: limits.maxTokensPerDocument },
+        // The declared limit on documents too, as declared: `Math.min` above reads a text as a number.
+        limits: {
+          maxDocumentsPerCall: limits.maxDocumentsPerCall,
+          maxTokensPerDocument: limits.maxTokensPerDocument,
+        },
       },
     },
   );

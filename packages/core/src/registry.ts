@@ -17,11 +17,12 @@ export function createRegistry<Providers extends Record<string, EmbeddingProvide
     embeddingModel(id) {
       const separator = typeof id === 'string' ? id.indexOf(':') : -1;
       if (separator <= 0 || separator === id.length - 1) {
-        // A string is shown as every refusal shows one, a long one by its length alone: an API key
-        // passed here by mistake stays out of the message and the logs it reaches.
-        const shown = typeof id === 'string' ? describeValue(id) : `"${String(id)}"`;
+        // The id is shown as every refusal shows a value: a long string by its length alone, so that an
+        // API key passed here by mistake stays out of the message and the logs it reaches, and anything
+        // else by its kind (a number quoted read as a string, and an object without a prototype could
+        // not be made a string at all).
         throw new InvalidArgumentError(
-          `Model id ${shown} must look like "provider:model", e.g. "openai:text-embedding-3-small".`,
+          `Model id ${describeValue(id)} must look like "provider:model", e.g. "openai:text-embedding-3-small".`,
           { argument: 'id' },
         );
       }

@@ -200,7 +200,9 @@ export async function rerank(settings: RerankSettings): Promise<RerankResult> {
       maxTokens: capabilities.maxTokensPerCall,
       declared: {
         model: `${model.provider} model ${model.modelId}`,
+        // The declared limit on documents too, as declared: `Math.min` above reads a text as a number.
         limits: {
+          maxDocumentsPerCall: capabilities.maxDocumentsPerCall,
           maxTokensPerQuery: capabilities.maxTokensPerQuery,
           maxTokensPerDocument: capabilities.maxTokensPerDocument,
         },

@@ -93,6 +93,33 @@ describe("a model's declared limit on one input, query or document", () => {
     },
   );
 
+  it('a limit on inputs or documents per call given as text is refused as given, in all three engines', async () => {
+    const embedding = new ScriptedModel({ capabilities: { maxInputsPerCall: '100' as unknown as number } });
+    const reranker = new ScriptedReranker({ maxDocumentsPerCall: '10' as unknown as number });
+    const { model: contextualized, sent } = contextualizedModel({
+      maxDocumentsPerCall: '10' as unknown as number,
+    });
+    const cases = [
+      [embedMany({ model: embedding, inputs: ['1'] }), "The scripted model scripted-1's maxInputsPerCall"],
+      [
+        rerank({ model: reranker, query: 'q', documents: ['1'] }),
+        "The rerank-co model rr-1's maxDocumentsPerCall",
+      ],
+      [
+        embedContextualized({ model: contextualized, documents: [['1']] }),
+        "The ctx model ctx-1's maxDocumentsPerCall",
+      ],
+    ] as const;
+    for (const [run, what] of cases) {
+      const error = await invalidArgumentOf(run);
+      expect(error.argument).toBe('capabilities');
+      expect(error.message).toBe(
+        `${what} is ${what.startsWith('The scripted') ? '"100"' : '"10"'}; a limit must be a whole number of at least 1. Check the capabilities the model was given.`,
+      );
+    }
+    expect([embedding.calls, reranker.calls, sent]).toEqual([[], [], []]);
+  });
+
   it('limits that are whole numbers, or Infinity, are kept and applied', async () => {
     const over = new ScriptedModel({ capabilities: { maxTokensPerInput: 4 } });
     const error = await invalidArgumentOf(embedMany({ model: over, inputs: ['1'], tokenCounter: exactFive }));

@@ -645,11 +645,8 @@ describe('createRegistry: exact refusals', () => {
   };
 
   it.each([
-    [
-      undefined,
-      'Model id "undefined" must look like "provider:model", e.g. "openai:text-embedding-3-small".',
-    ],
-    [42, 'Model id "42" must look like "provider:model", e.g. "openai:text-embedding-3-small".'],
+    [undefined, 'Model id undefined must look like "provider:model", e.g. "openai:text-embedding-3-small".'],
+    [42, 'Model id 42 must look like "provider:model", e.g. "openai:text-embedding-3-small".'],
     ['openai', 'Model id "openai" must look like "provider:model", e.g. "openai:text-embedding-3-small".'],
     ['openai:', 'Model id "openai:" must look like "provider:model", e.g. "openai:text-embedding-3-small".'],
     [':m', 'Model id ":m" must look like "provider:model", e.g. "openai:text-embedding-3-small".'],

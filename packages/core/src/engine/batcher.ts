@@ -1,3 +1,4 @@
+import { describeValue } from '../argument-checks.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { PoolSource } from './pool.js';
 
@@ -74,7 +75,7 @@ export class Packer<I> {
       if (limit === Number.POSITIVE_INFINITY || (Number.isSafeInteger(limit) && (limit as number) >= 1))
         continue;
       throw new InvalidArgumentError(
-        `${what} is ${String(limit)}; a limit must be a whole number of at least 1. Check the capabilities the model was given.`,
+        `${what} is ${describeValue(limit)}; a limit must be a whole number of at least 1. Check the capabilities the model was given.`,
         { argument: 'capabilities' },
       );
     }

@@ -136,7 +136,11 @@ function embeddingJob(
       maxTokens: capabilities.maxTokensPerCall,
       declared: {
         model: `${model.provider} model ${model.modelId}`,
-        limits: { maxTokensPerInput: capabilities.maxTokensPerInput },
+        // The declared limit on inputs too, as declared: `Math.min` above reads a text ('100') as a number.
+        limits: {
+          maxInputsPerCall: capabilities.maxInputsPerCall,
+          maxTokensPerInput: capabilities.maxTokensPerInput,
+        },
       },
     },
   );
@@ -203,8 +207,10 @@ export async function embed<O extends OutputType = 'float'>(
   settings: EmbedSettings<O> & { input: EmbedInput },
 ): Promise<EmbedResult<O>> {
   checkSettingsObject(settings, 'embed({ model, input })');
+  // The AI SDK's `values` (its embedMany's inputs) is answered too: code moved from one call to the other
+  // brings it along.
   refuseUnknownSettings(settings, EMBED_ONE_SETTINGS, 'embed', {
-    instead: { ...BORROWED_SETTINGS, inputs: ONE_INPUT, value: ONE_INPUT },
+    instead: { ...BORROWED_SETTINGS, inputs: ONE_INPUT, value: ONE_INPUT, values: ONE_INPUT },
   });
   const { input, ...rest } = settings;
   const result = await embedMany<O>({ ...rest, inputs: [input] });

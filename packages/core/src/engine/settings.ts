@@ -447,14 +447,15 @@ export function checkVectorSettings(
   }
   const warnings: Warning[] = [];
   let inputType = settings.inputType;
-  // A value no model has (a typo such as 'querry') is an error; one this model lacks, a warning.
+  // A value no model has (a typo such as 'querry') is an error; one this model lacks, a warning. The
+  // refusal shows a long string by its length alone: it may be a key given in the wrong place.
   if (
     inputType !== undefined &&
     !INPUT_TYPES.includes(inputType) &&
     !capabilities.inputTypes.includes(inputType)
   ) {
     throw new InvalidArgumentError(
-      `inputType must be one of ${INPUT_TYPES.join(', ')}; got ${typeof inputType === 'string' ? JSON.stringify(inputType) : describeValue(inputType)}.`,
+      `inputType must be one of ${INPUT_TYPES.join(', ')}; got ${describeValue(inputType)}.`,
       { argument: 'inputType' },
     );
   }
