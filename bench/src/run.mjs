@@ -16,7 +16,7 @@ import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { benchDirectory, CLIENTS, clientById } from './clients.mjs';
 import { makeInputs, serverTokens } from './data.mjs';
 import { ensurePeers } from './peers.mjs';
@@ -482,14 +482,24 @@ function pass(ok) {
 }
 
 /** The targets of issues 7 and 14 (`issue` on each), each with its worst ratio over every cell it covers. */
-function targets(rows, reference, topK, rateLimit) {
+export function targets(rows, reference, topK, rateLimit) {
+  // A cell counts only if it was measured and its vectors were right: a client that returned wrong
+  // vectors may have skipped the very work being compared.
   const find = (client, cell) =>
-    rows.find((row) => row.client === client && cellKey(row.cell) === cellKey(cell) && row.cpuMsPer1000 > 0);
+    rows.find(
+      (row) =>
+        row.client === client && cellKey(row.cell) === cellKey(cell) && row.cpuMsPer1000 > 0 && !row.problem,
+    );
+  /** The client has a row at the cell, but no valid figure there (an error, or wrong vectors). */
+  const unmeasured = (client, cell) =>
+    rows.some((row) => row.client === client && cellKey(row.cell) === cellKey(cell)) && !find(client, cell);
   const openAICells = rows.filter((row) => row.client === 'embedkit-base64').map((row) => row.cell);
   const out = [];
   /** Worst (smallest) ratio of peer CPU to embedkit CPU over the cells both ran. */
   function cpuRatio(name, ours, peer, cells, threshold, { lowerIsBetter = false, issue = 7 } = {}) {
     const ratios = [];
+    // "Every cell" cannot hold when a cell both clients ran has no valid figure for one of them.
+    const missing = cells.filter((cell) => unmeasured(ours, cell) || unmeasured(peer, cell));
     for (const cell of cells) {
       const a = find(ours, cell);
       const b = find(peer, cell);
@@ -507,13 +517,15 @@ function targets(rows, reference, topK, rateLimit) {
       lowerIsBetter ? (b.value > a.value ? b : a) : b.value < a.value ? b : a,
     );
     const geomean = Math.exp(ratios.reduce((sum, ratio) => sum + Math.log(ratio.value), 0) / ratios.length);
-    const ok = ratios.every((ratio) => (lowerIsBetter ? ratio.value <= threshold : ratio.value >= threshold));
+    const ok =
+      missing.length === 0 &&
+      ratios.every((ratio) => (lowerIsBetter ? ratio.value <= threshold : ratio.value >= threshold));
     out.push({
       issue,
       name,
       status: pass(ok),
       value: worst.value,
-      detail: `worst ${formatNumber(worst.value, 2)}x at ${cellLabel(worst.cell)}; geometric mean ${formatNumber(geomean, 2)}x over ${ratios.length} cells; ${ratios.filter((ratio) => (lowerIsBetter ? ratio.value <= threshold : ratio.value >= threshold)).length}/${ratios.length} cells meet it`,
+      detail: `worst ${formatNumber(worst.value, 2)}x at ${cellLabel(worst.cell)}; geometric mean ${formatNumber(geomean, 2)}x over ${ratios.length} cells; ${ratios.filter((ratio) => (lowerIsBetter ? ratio.value <= threshold : ratio.value >= threshold)).length}/${ratios.length} cells meet it${missing.length > 0 ? `; not measured (error or wrong vectors): ${missing.map(cellLabel).join(', ')}` : ''}`,
     });
   }
   cpuRatio(
@@ -637,11 +649,14 @@ function targets(rows, reference, topK, rateLimit) {
         continue;
       }
       const share429 = ours.requests === 0 ? 1 : ours.rateLimited / ours.requests;
+      // A target that need not finish may stop at the deadline, not fail: a client that spends the
+      // bucket it starts with and then gives up scores a high share over its short wall time.
+      const finished = (ours.completed === true || (!mustFinish && ours.timedOut === true)) && !ours.problem;
       out.push({
         name,
-        status: pass((ours.completed || !mustFinish) && ours.share >= minimumShare && share429 <= maximum429),
+        status: pass(finished && ours.share >= minimumShare && share429 <= maximum429),
         value: ours.share,
-        detail: `${formatNumber(ours.share * 100)}% of allowed tokens/min, ${ours.rateLimited} of ${ours.requests} requests (${formatNumber(share429 * 100, 2)}%) answered 429${ours.queries ? `, ${ours.queries} single queries served meanwhile` : ''}${ours.completed ? '' : ' (did not finish before the deadline)'}`,
+        detail: `${formatNumber(ours.share * 100)}% of allowed tokens/min, ${ours.rateLimited} of ${ours.requests} requests (${formatNumber(share429 * 100, 2)}%) answered 429${ours.queries ? `, ${ours.queries} single queries served meanwhile` : ''}${ours.completed ? '' : ours.timedOut ? ' (did not finish before the deadline)' : ` (failed: ${(ours.failure ?? '').slice(0, 80)})`}`,
       });
     }
   }
@@ -970,12 +985,15 @@ async function partTwo() {
   log(`\nwrote ${OUT}, ${svgFile} and results/raw/peers.json (${elapsed()} in all)`);
 }
 
-try {
-  if (PEERS) await partTwo();
-  else if (STORES) await (await import('./stores.mjs')).storesRun({ out: OUT, log });
-  else if (DECODE) await (await import('./decode.mjs')).decodeRun({ out: OUT, log, quick: QUICK });
-  else await partOne();
-} catch (error) {
-  console.error(`bench failed: ${error?.stack ?? error}`);
-  process.exitCode = 1;
+// Run only as a script: the tests import `targets` without starting a benchmark.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  try {
+    if (PEERS) await partTwo();
+    else if (STORES) await (await import('./stores.mjs')).storesRun({ out: OUT, log });
+    else if (DECODE) await (await import('./decode.mjs')).decodeRun({ out: OUT, log, quick: QUICK });
+    else await partOne();
+  } catch (error) {
+    console.error(`bench failed: ${error?.stack ?? error}`);
+    process.exitCode = 1;
+  }
 }
