@@ -1602,6 +1602,30 @@ export const mutants: Mutant[] = [
     },
   ),
   mutant(
+    'contextualized',
+    'ctx-usage-zero-when-missing',
+    'reports `{ inputTokens: 0 }` for a contextualized answer that carries no usage, a count the API never gave',
+    ['ctx-usage-missing'],
+    class extends AcmeContextualizedModel {
+      override async doEmbedContextualized(request: ContextualizedEmbedRequest) {
+        const response = await super.doEmbedContextualized(request);
+        return { ...response, usage: response.usage ?? { inputTokens: 0 } };
+      }
+    },
+  ),
+  mutant(
+    'rerank',
+    'rerank-usage-zero-when-missing',
+    'reports `{ inputTokens: 0 }` for a rerank answer that carries no usage, a count the API never gave',
+    ['rerank-usage-missing'],
+    class extends AcmeRerankingModel {
+      override async doRerank(request: RerankRequest) {
+        const response = await super.doRerank(request);
+        return { ...response, usage: response.usage ?? { inputTokens: 0 } };
+      }
+    },
+  ),
+  mutant(
     'batch-jobs',
     'batch-first-item-settings',
     'puts the input type and dimensions on the first request of a batch only',

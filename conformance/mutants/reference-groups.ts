@@ -100,7 +100,8 @@ export const acmeContextualizedWire: ContextualizedWireProfile = {
           embedding: encodeVector(vectors[index]![chunk]!, outputType, encoding),
         })),
       })),
-      usage: { prompt_tokens: usageTokens ?? 0 },
+      // No usage at all when the answer carries none: a made-up 0 would make a provider's 0 right.
+      ...(usageTokens === undefined ? {} : { usage: { prompt_tokens: usageTokens } }),
     };
   },
   maxDocumentsPerRequest: 8,
@@ -199,7 +200,7 @@ export const acmeRerankingWire: RerankingWireProfile = {
   topNOf: (body) => (body as RerankBody).top_n,
   successBody: ({ results, usageTokens }) => ({
     results: results.map((result) => ({ index: result.index, relevance_score: result.relevanceScore })),
-    usage: { total_tokens: usageTokens ?? 0 },
+    ...(usageTokens === undefined ? {} : { usage: { total_tokens: usageTokens } }),
   }),
   // Acme cuts long documents and sends every document back unless told otherwise.
   truncateOf: (body) => (body as RerankBody).truncate !== false,

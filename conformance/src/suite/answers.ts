@@ -2,6 +2,7 @@
  * What the fake APIs answer: deterministic vectors per input and output type, their wire encodings, and
  * the ways the malformed-answer scenarios spoil a correct answer.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { OutputType } from '@embedkit/core';
 import { base64ToFloat32, bytesToBase64, float32ToBase64, vectorLength } from '@embedkit/core/provider';
 import { hashVector } from '@embedkit/core/testing';
@@ -24,6 +25,24 @@ export function reportedTokens(text: string): number {
     hash = Math.imul(hash, 16777619) >>> 0;
   }
   return 1_009 + (hash % 4_000);
+}
+
+/**
+ * The success body `write` makes of an answer: with `usageTokens` when the answer reports usage, without
+ * when it does not. A wire profile that writes an answer without usage as a count of 0 is refused by name:
+ * it would make right a provider that reports a 0 the API never gave.
+ */
+export function answerBody(
+  write: (usage: { usageTokens?: number }) => unknown,
+  reportsUsage: boolean,
+  usageTokens: number | undefined,
+): unknown {
+  const body = write(usageTokens === undefined ? {} : { usageTokens });
+  if (reportsUsage && usageTokens === undefined && isDeepStrictEqual(body, write({ usageTokens: 0 })))
+    throw new Error(
+      'the wire profile wrote usage 0 for an answer without usage: successBody must leave usage out when usageTokens is absent',
+    );
+  return body;
 }
 
 /**

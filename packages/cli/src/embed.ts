@@ -50,13 +50,25 @@ export function vectorValues(embedding: Embedding): number[] {
   return out;
 }
 
+/** Bit-packed types hold eight dimensions a value: a 1024-dimension binary vector is 128 values. */
+function dimensionsPerValue(outputType: OutputType): number {
+  return outputType === 'binary' || outputType === 'ubinary' ? 8 : 1;
+}
+
 function summarize(embedding: Embedding, outputType: OutputType): string {
   const head = vectorValues(embedding.subarray(0, 4) as Embedding).map((value) =>
     outputType === 'float' ? value.toFixed(4) : String(value),
   );
   const more = embedding.length > 4 ? ', …' : '';
-  const length = outputType === 'float' ? `, norm ${norm(embedding as Float32Array).toFixed(4)}` : '';
-  return `${embedding.length} values (${outputType})${length}: [${head.join(', ')}${more}]`;
+  // A bit-packed vector's values are not its dimensions: the line gives both, as --json does.
+  const perValue = dimensionsPerValue(outputType);
+  const detail =
+    outputType === 'float'
+      ? `, norm ${norm(embedding as Float32Array).toFixed(4)}`
+      : perValue > 1
+        ? `, ${embedding.length * perValue} dimensions`
+        : '';
+  return `${embedding.length} values (${outputType})${detail}: [${head.join(', ')}${more}]`;
 }
 
 export async function embedCommand(argv: string[]): Promise<number> {
@@ -92,11 +104,10 @@ export async function embedCommand(argv: string[]): Promise<number> {
     const type = outputType ?? 'float';
     if (values.json) {
       const first = result.embeddings[0];
-      // Bit-packed types hold eight dimensions a value: a 1024-dimension binary vector is 128 values.
-      const packed = type === 'binary' || type === 'ubinary';
       const body = {
         model: fullModelId(choice),
-        dimensions: choice.dimensions ?? (first === undefined ? null : first.length * (packed ? 8 : 1)),
+        dimensions:
+          choice.dimensions ?? (first === undefined ? null : first.length * dimensionsPerValue(type)),
         outputType: type,
         // An input type the model lacks is sent as none (with a warning): say what the vectors were made with.
         inputType: sentInputType(opened.model, choice.inputType) ?? null,

@@ -708,6 +708,10 @@ export function parseJsonWithVectors(
   if (strings.length > 0) {
     const decoded = decodeBase64(bytes, found, strings);
     if (decoded === undefined) return undefined;
+    // The arrays are held to one length and the strings to one length, each apart: a body with both
+    // (two paths, or a server that mixed them at one) may hold vectors of two lengths. Once a body, so
+    // the common path pays nothing per vector.
+    if (arrays.length > 0 && decoded[0]!.length !== arrays[0]!.length) return undefined;
     for (let index = 0; index < strings.length; index++) vectors[strings[index]!] = decoded[index]!;
   }
   let value: unknown;

@@ -12,6 +12,7 @@ export interface Registry<Providers extends Record<string, EmbeddingProvider>> {
 export function createRegistry<Providers extends Record<string, EmbeddingProvider>>(
   providers: Providers,
 ): Registry<Providers> {
+  checkProviders(providers);
   return {
     providers,
     embeddingModel(id) {
@@ -29,12 +30,35 @@ export function createRegistry<Providers extends Record<string, EmbeddingProvide
       const name = id.slice(0, separator);
       const provider = Object.hasOwn(providers, name) ? providers[name] : undefined;
       if (provider === undefined) {
+        // Shown as the id is: the part before the colon may be a key pasted in the wrong place.
         throw new InvalidArgumentError(
-          `No provider "${name}" in this registry; it has ${Object.keys(providers).join(', ') || 'none'}.`,
+          `No provider ${describeValue(name)} in this registry; it has ${Object.keys(providers).join(', ') || 'none'}.`,
           { argument: 'id' },
         );
       }
       return provider.embedding(id.slice(separator + 1));
     },
   };
+}
+
+/**
+ * An object of names to providers, each with an `embedding` function. Checked when the registry is made:
+ * `createRegistry(null)`, or a provider that is not one, would otherwise fail only at the first lookup, far
+ * from the mistake, with a TypeError that names neither.
+ */
+function checkProviders(providers: unknown): void {
+  if (typeof providers !== 'object' || providers === null || Array.isArray(providers)) {
+    throw new InvalidArgumentError(
+      `createRegistry takes an object of provider names to providers, like { openai, voyage }; got ${describeValue(providers)}.`,
+      { argument: 'providers' },
+    );
+  }
+  for (const [name, provider] of Object.entries(providers)) {
+    if (typeof (provider as Partial<EmbeddingProvider> | null)?.embedding !== 'function') {
+      throw new InvalidArgumentError(
+        `createRegistry: providers.${name} must be a provider, an object with an embedding function; got ${describeValue(provider)}.`,
+        { argument: `providers.${name}` },
+      );
+    }
+  }
 }

@@ -14,8 +14,11 @@ import {
 import type { JinaModelProfile } from './jina-options.js';
 import { embeddingFields, type JinaModelConfig, sendEmbeddings } from './jina-shared.js';
 
-/** v4 and clip-v2 take images up to 8 MB (Jina OpenAPI). */
-const MAX_IMAGE_BYTES = 8 * 1024 * 1024;
+/**
+ * v4 and clip-v2 take images up to 8 MB (Jina OpenAPI): 8,000,000 bytes, not 8 MiB. The 388,608 bytes
+ * between the two would pass this check and then be refused by the API, after the call was paid for.
+ */
+const MAX_IMAGE_BYTES = 8_000_000;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 /** Bytes a base64 payload decodes to (padding aside). */

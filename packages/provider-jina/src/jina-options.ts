@@ -178,8 +178,9 @@ export const JINA_EMBEDDING_MODELS: Record<string, JinaModelProfile> = {
 
 /**
  * For an id the table does not know: text only, no input types (its task words are unknown, so none is
- * guessed), the smallest context of the family, any `dimensions` the API accepts, no length promise, and
- * `normalized` sent only when asked.
+ * guessed), the smallest context of the family, any `dimensions` the API accepts, no length promise,
+ * `normalized` sent only when asked, and no late chunking, which only v3 and v4 take: a
+ * `contextualizedEmbedding` of such an id is refused when it is made, not by the API on every call.
  */
 export function jinaEmbeddingProfile(modelId: string): JinaModelProfile {
   return (
@@ -197,7 +198,7 @@ export function jinaEmbeddingProfile(modelId: string): JinaModelProfile {
       tasks: {},
       taskWords: undefined,
       normalizedField: undefined,
-      lateChunking: true,
+      lateChunking: false,
     }
   );
 }

@@ -199,7 +199,7 @@ export const jinaRerankingWire: RerankingWireProfile = {
   successBody: ({ body, results, usageTokens }) => ({
     model: (body as JinaBody).model,
     object: 'list',
-    usage: { total_tokens: usageTokens ?? 0 },
+    ...(usageTokens === undefined ? {} : { usage: { total_tokens: usageTokens } }),
     results: results.map((result) => ({ index: result.index, relevance_score: result.relevanceScore })),
   }),
   // `truncation` has no documented default, so only an explicit false is sure not to cut; `return_documents`

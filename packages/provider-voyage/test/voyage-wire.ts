@@ -121,7 +121,7 @@ export const voyageContextualizedWire: ContextualizedWireProfile = {
       })),
     })),
     model: (body as VoyageBody).model,
-    usage: { total_tokens: usageTokens ?? 0 },
+    ...(usageTokens === undefined ? {} : { usage: { total_tokens: usageTokens } }),
   }),
   ...common,
   // 1,000 documents and 16,000 chunks per request.
@@ -139,7 +139,7 @@ export const voyageRerankingWire: RerankingWireProfile = {
     object: 'list',
     data: results.map((result) => ({ index: result.index, relevance_score: result.relevanceScore })),
     model: (body as VoyageBody).model,
-    usage: { total_tokens: usageTokens ?? 0 },
+    ...(usageTokens === undefined ? {} : { usage: { total_tokens: usageTokens } }),
   }),
   // The API cuts long documents unless `truncation` is false, and sends none back unless asked.
   truncateOf: (body) => (body as VoyageBody).truncation !== false,

@@ -1,4 +1,4 @@
-/** Contextualized basics: documents and chunks in order however the API lists them, empty input, usage. */
+/** Contextualized basics: documents and chunks in order however the API lists them, empty input, usage and its absence. */
 import { strict as assert } from 'node:assert';
 import { type EmbedContextualizedSettings, embedContextualized } from '@embedkit/core';
 import { rejection } from '../../suite/checks.js';
@@ -23,7 +23,8 @@ export async function nothingSent(
 
 export const contextualizedBasics: Family<ContextualizedSuite, ContextualizedWorld> = {
   name: 'ctx-basics',
-  checks: 'one document, documents and chunks listed out of order, empty documents and chunks refused, usage',
+  checks:
+    'one document, documents and chunks listed out of order, empty documents and chunks refused, usage, an answer without usage',
   splits: true,
   cases: (suite) => {
     const { wire } = suite;
@@ -106,6 +107,23 @@ export const contextualizedBasics: Family<ContextualizedSuite, ContextualizedWor
               },
             )
           : skip('ctx-usage-summed', 'the model takes one document per call'),
+        check(
+          'ctx-usage-missing',
+          'an answer without usage reported as 0 tokens (a count the API never gave) instead of no usage',
+          async (world) => {
+            const documents = suite.documents([2], 'usage none');
+            world.respond(1, suite.success({ usage: false }));
+            // No retry: a wire that cannot write an answer without usage is named, not answered again.
+            const result = await embedContextualized(suite.settings(world, { documents, maxRetries: 0 }));
+            suite.expectVectors(result, documents);
+            assert.equal(
+              result.usage,
+              undefined,
+              `usage is absent when the answer carries none, not ${JSON.stringify(result.usage)}`,
+            );
+            assert.equal('usage' in result, false, 'no usage key at all');
+          },
+        ),
       );
     }
     return cases;

@@ -15,7 +15,7 @@ import {
 import type { SettingNames } from '@embedkit/core/provider';
 import { createWorld, type World, type WorldVariant } from '../../harness.js';
 import type { ExpectOptions, ReplyHandler, TransportKind, WireReply } from '../../interceptor.js';
-import { reportedTokens, valuesFor } from '../../suite/answers.js';
+import { answerBody, reportedTokens, valuesFor } from '../../suite/answers.js';
 import { expectVector } from '../../suite/checks.js';
 import { callSizes, type FamilyPass, modePass } from '../../suite/family.js';
 import {
@@ -120,6 +120,8 @@ export interface ContextualizedAnswer {
   /** The order of each document's chunk vectors on the wire. */
   chunkOrder?(chunks: number): number[];
   mutate?(vectors: number[][][]): void;
+  /** `false`: the answer carries no usage, as an API that reports usage may still answer. */
+  usage?: false;
 }
 
 /** What every contextualized family gets. */
@@ -203,15 +205,16 @@ export function createContextualizedSuite(
       );
       answer.mutate?.(vectors);
       const order = answer.order?.(documents.length) ?? documents.map((_, index) => index);
-      const body = wire.successBody({
-        body: request.body,
-        vectors,
-        order,
-        ...(answer.chunkOrder === undefined
+      const chunkOrder =
+        answer.chunkOrder === undefined
           ? {}
-          : { chunkOrder: vectors.map((document) => answer.chunkOrder!(document.length)) }),
-        ...(wire.reportsUsage ? { usageTokens: usageTokens(documents) } : {}),
-      });
+          : { chunkOrder: vectors.map((document) => answer.chunkOrder!(document.length)) };
+      const reported = wire.reportsUsage && answer.usage !== false;
+      const body = answerBody(
+        (usage) => wire.successBody({ body: request.body, vectors, order, ...chunkOrder, ...usage }),
+        wire.reportsUsage,
+        reported ? usageTokens(documents) : undefined,
+      );
       return { status: 200, headers: { 'x-request-id': 'req-conformance-ctx' }, body };
     };
 

@@ -1,4 +1,4 @@
-/** Rerank basics: the ranking however the API orders it, topN, bad input refused, broken answers refused, usage. */
+/** Rerank basics: the ranking however the API orders it, topN, bad input refused, broken answers refused, usage and its absence. */
 import { strict as assert } from 'node:assert';
 import { type RerankSettings, rerank } from '@embedkit/core';
 import { rejection } from '../../suite/checks.js';
@@ -22,7 +22,7 @@ async function nothingSent(
 export const rerankingBasics: Family<RerankingSuite, RerankingWorld> = {
   name: 'rerank-basics',
   checks:
-    'the ranking sorted by score over every call, topN, bad input refused, broken answers refused, usage',
+    'the ranking sorted by score over every call, topN, bad input refused, broken answers refused, usage, an answer without usage',
   splits: true,
   cases: (suite) => {
     const { wire } = suite;
@@ -154,6 +154,23 @@ export const rerankingBasics: Family<RerankingSuite, RerankingWorld> = {
               assert.deepEqual(result.results, suite.expectedRanking(QUERY, documents));
             })
           : skip('rerank-usage-summed', 'the model takes one document per call'),
+        check(
+          'rerank-usage-missing',
+          'an answer without usage reported as 0 tokens (a count the API never gave) instead of no usage',
+          async (world) => {
+            const documents = suite.documents(1, 'usage none');
+            world.respond(suite.success({ usage: false }));
+            // No retry: a wire that cannot write an answer without usage is named, not answered again.
+            const result = await rerank(suite.settings(world, { documents, maxRetries: 0 }));
+            assert.deepEqual(result.results, suite.expectedRanking(QUERY, documents));
+            assert.equal(
+              result.usage,
+              undefined,
+              `usage is absent when the answer carries none, not ${JSON.stringify(result.usage)}`,
+            );
+            assert.equal('usage' in result, false, 'no usage key at all');
+          },
+        ),
       );
     }
     return cases;

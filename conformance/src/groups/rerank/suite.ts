@@ -4,7 +4,7 @@ import { type RerankingModel, type RerankResult, type RerankSettings, rerank } f
 import type { SettingNames } from '@embedkit/core/provider';
 import { createWorld, type World, type WorldVariant } from '../../harness.js';
 import type { ExpectOptions, ReplyHandler, TransportKind, WireReply } from '../../interceptor.js';
-import { reportedTokens } from '../../suite/answers.js';
+import { answerBody, reportedTokens } from '../../suite/answers.js';
 import { callSizes, type FamilyPass, modePass } from '../../suite/family.js';
 import {
   type FieldShape,
@@ -122,6 +122,8 @@ export interface RerankingAnswer {
   /** List the results in document order rather than by score. */
   unsorted?: boolean;
   mutate?(results: { index: number; relevanceScore: number }[]): void;
+  /** `false`: the answer carries no usage, as an API that reports usage may still answer. */
+  usage?: false;
 }
 
 /** What every rerank family gets. */
@@ -187,11 +189,12 @@ export function createRerankingSuite(options: SuiteOptions, mode: RerankingMode)
         if (answer.unsorted) results.reverse();
       }
       answer.mutate?.(results);
-      const body = wire.successBody({
-        body: request.body,
-        results,
-        ...(wire.reportsUsage ? { usageTokens: usageTokens(query, documents) } : {}),
-      });
+      const reported = wire.reportsUsage && answer.usage !== false;
+      const body = answerBody(
+        (usage) => wire.successBody({ body: request.body, results, ...usage }),
+        wire.reportsUsage,
+        reported ? usageTokens(query, documents) : undefined,
+      );
       return { status: 200, headers: { 'x-request-id': 'req-conformance-rerank' }, body };
     };
 
