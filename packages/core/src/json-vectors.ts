@@ -598,7 +598,7 @@ export class ArrayReader {
 
   /**
    * Lays out the body from `position`, at least `length` bytes of it, in the kernels' memory, then room
-   * for `limit` values (plus the two slots of scratch the kernel may write past them) and one slow-number
+   * for `limit` values (plus the six slots of scratch the kernel may write past them) and one slow-number
    * entry (12 bytes) per value.
    */
   private layOut(kernels: Kernels, position: number, length: number, limit: number): void {
@@ -606,13 +606,13 @@ export class ArrayReader {
     this.windowStart = position;
     this.windowEnd = Math.min(bytes.length, position + Math.max(length, PARSE_WINDOW));
     const size = this.windowEnd - position;
-    // The window, then zeros: the kernel reads up to 32 bytes past its end, and they must hold no digits.
-    this.outAt = (WORK_START + size + 32 + 15) & ~15;
-    this.slowAt = this.outAt + limit * 4 + 8;
+    // The window, then zeros: the kernel reads up to 64 bytes past its end, and they must hold no digits.
+    this.outAt = (WORK_START + size + 64 + 15) & ~15;
+    this.slowAt = this.outAt + limit * 4 + 24;
     kernels.reserve(this.slowAt + limit * 12);
     const memory = kernels.bytes;
     memory.set(bytes.subarray(position, this.windowEnd), WORK_START);
-    memory.fill(0, WORK_START + size, WORK_START + size + 32);
+    memory.fill(0, WORK_START + size, WORK_START + size + 64);
   }
 
   private parse(kernels: Kernels, position: number, limit: number): number {

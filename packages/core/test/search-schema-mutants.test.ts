@@ -548,9 +548,9 @@ describe('the WebAssembly kernels', () => {
         ...Array.from({ length: run }, (_, index) => index),
       ]).flat(),
     );
-    // For n in 0..15, n bytes of 255, then zeros.
+    // For n in 0..16, n bytes of 255, then zeros.
     expect([...region(masks)]).toEqual(
-      Array.from({ length: 16 }, (_, run) => [...Array(run).fill(255), ...Array(16 - run).fill(0)]).flat(),
+      Array.from({ length: 17 }, (_, run) => [...Array(run).fill(255), ...Array(16 - run).fill(0)]).flat(),
     );
     // The base64 decoder's scratch: a block at 608 and one at 624 (kernels.wat), ending where the masks begin.
     expect(base64Scratch).toEqual({ at: 608, bytes: 32 });

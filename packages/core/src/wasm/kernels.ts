@@ -51,8 +51,8 @@ export const KERNEL_LAYOUT = {
   align: { at: 336, bytes: 17 * 16 },
   /** Two blocks for the last characters of a base64 string. */
   base64Scratch: { at: 608, bytes: 32 },
-  /** For n in 0..15, a mask that keeps a vector's first n bytes. */
-  masks: { at: 640, bytes: 16 * 16 },
+  /** For n in 0..16, a mask that keeps a vector's first n bytes. */
+  masks: { at: 640, bytes: 17 * 16 },
 } as const;
 /** The first byte callers may lay out their data from. */
 export const WORK_START = 1024;
@@ -128,7 +128,7 @@ function instantiate(): Kernels {
   for (let run = 0; run <= 16; run++)
     for (let index = 0; index < 16; index++)
       out.bytes[align.at + run * 16 + index] = index + run < 16 ? 255 : index + run - 16;
-  for (let run = 0; run < 16; run++)
+  for (let run = 0; run <= 16; run++)
     for (let index = 0; index < 16; index++) out.bytes[masks.at + run * 16 + index] = index < run ? 255 : 0;
   return out;
 }
