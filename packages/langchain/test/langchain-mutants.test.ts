@@ -139,7 +139,7 @@ describe('the input type of each side', () => {
     for (const error of [documents, query]) {
       expect(error.argument).toBe('inputType');
       expect(error.message).toBe(
-        'inputType must be one of query, document, similarity, classification, clustering, code-query, code-document, question-answering, fact-verification; got "".',
+        'inputType must be one of query, document, similarity, classification, clustering, code-query, code-document, question-answering, fact-verification; got an empty string.',
       );
     }
     expect(model.calls).toEqual([]);
