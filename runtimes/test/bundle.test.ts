@@ -23,9 +23,10 @@ const PROVIDERS = {
  * core began to refuse what it had let through to a later TypeError or a wrong answer (a model's declared
  * per-item limits, a limiter store without its methods, a base URL with credentials, a middleware hook
  * that returns no request, a non-finite corpus value), to give a paced turn back for a call never sent, to
- * keep an answer whose settling failed, and to redact every text a server sends on every path, and the
- * float parser's WebAssembly to read four numbers a step: the largest, Gemini's, measured 50,062 bytes
- * `everything` and 40,431 `embedding` (48,287 and 39,086 before).
+ * keep an answer whose settling failed, to admit a middleware's second request on its own, to redact
+ * every text a server sends on every path, and the float parser's WebAssembly to read four numbers a step:
+ * the largest, Gemini's, measured 50,296 bytes `everything` and 40,612 `embedding` (48,287 and 39,086
+ * before).
  * Before that, when every request's headers began to be merged without regard to letter case, every
  * answer to be checked for its response information, the models' tables to be read by their own entries
  * and `checkEmbeddingModel` to take a hint (48,287 and 39,086; 48,090 and 38,900 before). Earlier:

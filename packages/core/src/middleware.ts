@@ -75,7 +75,21 @@ export function wrapEmbeddingModel(
    */
   const chain = (admit: Admission | undefined) => {
     const inner = admittedEmbed(model);
+    /** Whether a request of this call went to the model already: one admission covers one request. */
+    let admitted = false;
     let doEmbed = async (request: EmbedRequest): Promise<EmbedResponse> => {
+      // A middleware that calls the model again within one call (the cache, sending again an entry it
+      // held that proved stale) sends a request of its own, so it is admitted by the limiter on its own.
+      if (admitted && admit?.again !== undefined) {
+        return admit.again(
+          () => (inner !== undefined ? inner(request, undefined) : model.doEmbed(request)),
+          (response) => ({
+            reportedTokens: response.usage?.inputTokens,
+            headers: response.response?.headers ?? {},
+          }),
+        );
+      }
+      admitted = true;
       // A wrapped model admits its own calls, at its innermost layer.
       if (inner !== undefined) return inner(request, admit);
       if (admit !== undefined) {

@@ -38,6 +38,13 @@ export interface AttemptPolicy {
 export interface Admission {
   (): Promise<void>;
   sending(): void;
+  /**
+   * Sends a further request of the same attempt (a middleware that calls the model again, as the cache
+   * does when an entry it held proves stale), admitted by the limiter on its own and settled with what
+   * `answered` reads from its answer: the attempt's admission covers one request. Absent from an
+   * admission made by hand (a test's), where the request is sent as it is.
+   */
+  again?<R>(send: () => Promise<R>, answered: (result: R) => AttemptAnswered): Promise<R>;
 }
 
 /** Why an attempt that is over admits nothing: its abort's reason, or that it was decided. */
@@ -58,8 +65,9 @@ const INITIAL_BACKOFF_MS = 500;
  * budgets) before each attempt, a per-attempt timeout, retries only for retryable embedkit errors, waits
  * from `retryAfterMs` (capped at `maxRetryDelayMs`) or exponential backoff with full jitter, a 429 pausing
  * every call on the limiter, and a `RetryError` only when retries were actually spent. An abort of
- * `signal` re-throws its reason at every await. A limiter that fails to settle an answered call does
- * not fail it: `options.onSettleFailure` hears of it.
+ * `signal` re-throws its reason at every await. A limiter that fails to settle a call, answered or
+ * failed, does not change how the call ends: `options.onSettleFailure` hears of it, with whether the call
+ * was answered.
  */
 export async function withRetries<T>(
   policy: AttemptPolicy,
@@ -67,7 +75,7 @@ export async function withRetries<T>(
   signal: AbortSignal,
   operation: (signal: AbortSignal, timeoutMs: number, admit: Admission) => Promise<T>,
   answered: (result: T) => AttemptAnswered,
-  options: { admitsLate?: boolean; onSettleFailure?: (error: unknown) => void } = {},
+  options: { admitsLate?: boolean; onSettleFailure?: (error: unknown, answered: boolean) => void } = {},
 ): Promise<T> {
   const { clock, limiter } = policy;
   const errors: unknown[] = [];
@@ -126,6 +134,28 @@ export async function withRetries<T>(
     // cache answers whole sends nothing, and neither waits for a budget nor spends one.
     let permit: LimiterPermit | undefined;
     let admission: Promise<void> | undefined;
+    const request = {
+      tokens,
+      // APIs state their limits per model: what one model's headers say holds only its own calls.
+      scope: `${policy.provider}:${policy.modelId}`,
+      exactTokens: policy.exactTokens,
+      clock,
+      signal,
+      onWait: policy.onWait,
+    };
+    /**
+     * Settles a permit, and says whether the limiter recorded it: one that cannot (its store out of reach
+     * at that moment) fails nothing, and `onSettleFailure` hears of it.
+     */
+    const settle = async (permitted: () => Promise<void>, answer: boolean): Promise<boolean> => {
+      try {
+        await permitted();
+        return true;
+      } catch (failure) {
+        options.onSettleFailure?.(failure, answer);
+        return false;
+      }
+    };
     /** Whether the request left: an attempt that fails before it gives its budget back. */
     let sent = false;
     /** Set once the attempt is decided: a late admission then takes nothing. */
@@ -136,15 +166,7 @@ export async function withRetries<T>(
           // An attempt left behind (timed out, aborted, or decided while a middleware ran on) admits nothing.
           if (ended || attempt.signal.aborted) throw overReason(attempt.signal);
           pauseTimer();
-          const taken = await limiter.acquire({
-            tokens,
-            // APIs state their limits per model: what one model's headers say holds only its own calls.
-            scope: `${policy.provider}:${policy.modelId}`,
-            exactTokens: policy.exactTokens,
-            clock,
-            signal,
-            onWait: policy.onWait,
-          });
+          const taken = await limiter.acquire(request);
           if (ended || attempt.signal.aborted) {
             // Over while it waited: the API never sees it, so what it took is given back.
             await taken.failed({ rateLimited: false, waitMs: 0, unsent: true });
@@ -158,6 +180,26 @@ export async function withRetries<T>(
       {
         sending() {
           sent = true;
+        },
+        async again<R>(send: () => Promise<R>, answered: (result: R) => AttemptAnswered): Promise<R> {
+          if (ended || attempt.signal.aborted) throw overReason(attempt.signal);
+          // Charged the whole call's estimate: the request holds at most the call's inputs.
+          const taken = await limiter.acquire(request);
+          if (ended || attempt.signal.aborted) {
+            await settle(() => taken.failed({ rateLimited: false, waitMs: 0, unsent: true }), false);
+            throw overReason(attempt.signal);
+          }
+          let result: R;
+          try {
+            result = await send();
+          } catch (error) {
+            // A 429 pauses the limiter when the attempt's own admission settles with the error.
+            const unsent = ConnectionError.isInstance(error) && error.neverSent;
+            await settle(() => taken.failed({ rateLimited: false, waitMs: 0, unsent }), false);
+            throw error;
+          }
+          await settle(() => taken.answered(answered(result)), true);
+          return result;
         },
       },
     );
@@ -184,27 +226,31 @@ export async function withRetries<T>(
       clearTimeout(leaveTimer);
       stopWatching();
     }
+    const held = permit;
     if (error === undefined) {
-      try {
-        await permit?.answered(answered(result!));
-      } catch (failure) {
-        // The API answered, and the call is paid for: a limiter that cannot settle it (its store out of
-        // reach at that moment) must not turn it into an error and lose the answer. The failure is told
-        // to `onSettleFailure`; the next call's admission asks the store again.
-        options.onSettleFailure?.(failure);
-      }
+      // The API answered, and the call is paid for: a limiter that cannot settle it (its store out of
+      // reach at that moment) must not turn it into an error and lose the answer. The next call's
+      // admission asks the store again.
+      if (held !== undefined) await settle(() => held.answered(answered(result!)), true);
       return result!;
     }
     const retryable = EmbedKitError.isInstance(error) && error.isRetryable && !signal.aborted;
     const delayMs = retryable ? retryDelay(policy, error as EmbedKitError, attemptNumber) : 0;
     // A 429 pauses every call on the limiter, whether or not this one retries. An attempt that was sent
     // keeps its budget charge (the API may have counted it) unless its request certainly never left (a
-    // connection refused, a host not found).
-    await permit?.failed({
-      rateLimited: retryable && RateLimitError.isInstance(error),
-      waitMs: delayMs,
-      unsent: !sent || (ConnectionError.isInstance(error) && error.neverSent),
-    });
+    // connection refused, a host not found). A limiter that cannot record the failure leaves the
+    // attempt's own error (a 429, a 500) to decide: it is retried or thrown as it would have been.
+    const settled =
+      held === undefined ||
+      (await settle(
+        () =>
+          held.failed({
+            rateLimited: retryable && RateLimitError.isInstance(error),
+            waitMs: delayMs,
+            unsent: !sent || (ConnectionError.isInstance(error) && error.neverSent),
+          }),
+        false,
+      ));
     if (signal.aborted) throw abortReason(signal);
     if (!retryable) throw error;
     errors.push(error);
@@ -217,8 +263,9 @@ export async function withRetries<T>(
       );
     }
     policy.onRetry?.({ attempt: attemptNumber + 1, error, delayMs });
-    // After a 429 the limiter's pause is this call's wait too: it queues there with every other call.
-    if (!RateLimitError.isInstance(error)) await clock.sleep(delayMs, signal);
+    // After a 429 the limiter's pause is this call's wait too: it queues there with every other call. A
+    // pause the limiter could not record holds nobody, so the call then waits it out by itself.
+    if (!RateLimitError.isInstance(error) || !settled) await clock.sleep(delayMs, signal);
   }
 }
 

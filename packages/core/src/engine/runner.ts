@@ -136,13 +136,15 @@ export async function* runJob<I, V>(options: RunJobOptions<I, V>): AsyncGenerato
   const { policy } = basics;
   /** Whether the limiter failed to settle a call of this job: said once, however many calls it fails. */
   let settleFailed = false;
-  const onSettleFailure = (error: unknown) => {
+  const onSettleFailure = (error: unknown, answered: boolean) => {
     if (settleFailed) return;
     settleFailed = true;
     const reason = error instanceof Error ? error.message : String(error);
     tally.warn({
       type: 'other',
-      message: `The rate limiter could not record an answered call (${reason}); the answer is kept, and the limiter's budgets may not count it.`,
+      message: answered
+        ? `The rate limiter could not record an answered call (${reason}); the answer is kept, and the limiter's budgets may not count it.`
+        : `The rate limiter could not record a failed call (${reason}); the call's own error is retried or thrown as usual, and the limiter's budgets and 429 pause may not count it.`,
     });
   };
 
