@@ -14,7 +14,8 @@ import { readModelChoice } from './common.js';
 import { EXIT, UsageError } from './errors.js';
 import { unwritableKind } from './file-system.js';
 import { INPUT_OPTIONS, INPUT_OPTIONS_HELP, inputPathArgument, readInputOptions } from './input-options.js';
-import { metaPath, type StartMode } from './output.js';
+import { checkpointPath, metaPath, type StartMode } from './output.js';
+import { lockedFile, lockPath } from './output-lock.js';
 import type { ProgressMode } from './progress.js';
 
 export const BULK_HELP = `Usage: embedkit bulk <input> --model <provider:model> --out <file> [options]
@@ -112,6 +113,17 @@ export async function bulkCommand(argv: string[]): Promise<number> {
     if (kind !== undefined) {
       throw new UsageError(
         `${path} is ${kind}; bulk writes a file it can resume, so --out must name a regular file or a path that does not exist yet.`,
+        'bulk',
+      );
+    }
+  }
+  // The checkpoint and the lock beside the output are files of bulk's own: a directory (or a pipe) in
+  // their place failed only later, with "run the same command again", which failed the same way.
+  for (const path of [checkpointPath(out), lockPath(lockedFile(out))]) {
+    const kind = unwritableKind(path);
+    if (kind !== undefined) {
+      throw new UsageError(
+        `${path} is ${kind}; bulk keeps its own file there beside --out: remove it, or choose another --out.`,
         'bulk',
       );
     }

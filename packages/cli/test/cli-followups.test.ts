@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -143,6 +143,25 @@ describe('an --out that is a symbolic link to a directory', () => {
     expect(result.code).toBe(2);
     expect(server.requests).toBe(requests);
   });
+});
+
+describe('a directory where bulk keeps its checkpoint or its lock', () => {
+  it.each(['checkpoint', 'lock'])(
+    'at <out>.%s is refused (exit 2) before any request, naming it (bug: exit 1 later, with "run the same command again")',
+    async (suffix) => {
+      const input = file(`lines-${suffix}.txt`, 'item 1\nitem 2\n');
+      const out = file(`taken-${suffix}.jsonl`);
+      mkdirSync(`${out}.${suffix}`);
+      const requests = server.requests;
+      const result = await runCli(bulkArgs(server, input, out));
+      expect(result.stderr).toBe(
+        `embedkit: error: ${out}.${suffix} is a directory; bulk keeps its own file there beside --out: remove it, or choose another --out.\nRun "embedkit bulk --help" for usage.\n`,
+      );
+      expect(result.code).toBe(2);
+      expect(server.requests).toBe(requests);
+      expect(existsSync(out)).toBe(false);
+    },
+  );
 });
 
 describe('a rejected call whose halves go through', () => {
