@@ -61,7 +61,7 @@ describe('createRegistry checks its providers when it is made', () => {
 describe('an unknown provider name is shown as every refusal shows a string', () => {
   it('a name longer than 24 characters by its length alone, since it may be a key', () => {
     const registry = createRegistry({ openai });
-    const key = 'sk-proj-Zq8v3kP0Hq2w7rT4xY9b';
+    const key = 'sk-fake-not-a-real-key-xxxxx';
     const error = thrownError(InvalidArgumentError, () =>
       registry.embeddingModel(`${key}:text-embedding-3-small` as never),
     );

@@ -103,7 +103,7 @@ describe('createRegistry: a malformed id', () => {
   };
 
   it('longer than 24 characters is shown by its length alone: an API key given as the id stays out of the message', () => {
-    const key = 'sk-proj-0123456789abcdefghijklmnopqrstuvwxyzABCD';
+    const key = 'sk-fake-not-a-real-key-xxxxxxxxxxxxxxxxxxxxxxxxx';
     const error = thrownInvalidArgument(() => createRegistry({ openai }).embeddingModel(key as never));
     expect(error.message).toBe(
       'Model id a string of 48 characters must look like "provider:model", e.g. "openai:text-embedding-3-small".',
