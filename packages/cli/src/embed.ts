@@ -1,4 +1,5 @@
 import { type Embedding, embedMany, norm, type OutputType } from '@embedkit/core';
+import { vectorLength } from '@embedkit/core/provider';
 import { HELP_OPTION, MODEL_OPTIONS, outputTypeOption, parse } from './args.js';
 import { engineSettings, fullModelId, openChoice, readModelChoice, sentInputType } from './common.js';
 import { CliError, EXIT, UsageError } from './errors.js';
@@ -50,9 +51,12 @@ export function vectorValues(embedding: Embedding): number[] {
   return out;
 }
 
-/** Bit-packed types hold eight dimensions a value: a 1024-dimension binary vector is 128 values. */
+/**
+ * Dimensions a value holds: eight for the bit-packed types (a 1024-dimension binary vector is 128 values),
+ * one for the rest, by core's own rule of how many values a vector of a type takes.
+ */
 function dimensionsPerValue(outputType: OutputType): number {
-  return outputType === 'binary' || outputType === 'ubinary' ? 8 : 1;
+  return 8 / vectorLength(outputType, 8);
 }
 
 function summarize(embedding: Embedding, outputType: OutputType): string {
