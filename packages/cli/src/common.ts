@@ -314,10 +314,15 @@ export async function openChoice(choice: ModelChoice, extra: OpenChoiceOptions =
     await opened.close();
     throw error;
   }
-  // Outermost: vectors the cache answers with were made without the input type too.
-  const warned = warnOnFirstCall(warnings);
-  if (choice.cache === undefined)
-    return { ...opened, model: wrapEmbeddingModel(opened.model, warned), baseURL };
+  // Outermost: vectors the cache answers with were made without the input type too. Without a warning to
+  // give, no layer: the model is called as it is.
+  const warned = warnings.length === 0 ? [] : [warnOnFirstCall(warnings)];
+  const uncached = (): ChosenModel => ({
+    ...opened,
+    model: warned.length === 0 ? opened.model : wrapEmbeddingModel(opened.model, warned),
+    baseURL,
+  });
+  if (choice.cache === undefined) return uncached();
   let store: Awaited<ReturnType<typeof openCache>>;
   try {
     store = await openCache(choice.cache.directory, cacheNamespace(choice, baseURL));
@@ -325,8 +330,7 @@ export async function openChoice(choice: ModelChoice, extra: OpenChoiceOptions =
     if (isPackageMissing(error, CACHE_PACKAGE)) {
       // The cache is an optional package (its LMDB binaries are most of an install): without it, a
       // `--cache` is an error naming what to install, and the default cache is simply not there.
-      if (!choice.cache.explicit)
-        return { ...opened, model: wrapEmbeddingModel(opened.model, warned), baseURL };
+      if (!choice.cache.explicit) return uncached();
       await opened.close();
       throw new CliError(
         `--cache needs the disk cache package, which is not installed. Install it where the CLI is installed: npm install --global ${CACHE_PACKAGE} beside a global CLI, npm install ${CACHE_PACKAGE} in a project.`,
@@ -341,11 +345,11 @@ export async function openChoice(choice: ModelChoice, extra: OpenChoiceOptions =
     process.stderr.write(
       `warning: the embedding cache is off: ${reason} (--cache <dir> picks another directory, --no-cache turns it off).\n`,
     );
-    return { ...opened, model: wrapEmbeddingModel(opened.model, warned), baseURL };
+    return uncached();
   }
   return {
     model: wrapEmbeddingModel(opened.model, [
-      warned,
+      ...warned,
       cacheMiddleware({ store, onWarning: (warning) => printWarning(warning.message) }),
     ]),
     baseURL,
