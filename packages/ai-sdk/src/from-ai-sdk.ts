@@ -22,6 +22,7 @@ import {
   numberArraysToVectors,
   refuseUnknownSettings,
   type SettingNames,
+  secretsOfCall,
   VERSION,
 } from '@embedkit/core/provider';
 import { toEmbedkitError } from './errors.js';
@@ -123,7 +124,10 @@ export function fromAISDK(
       } catch (error) {
         // An abort (the caller's, or the engine's timeout) is the engine's to report.
         if (request.signal?.aborted) throw error;
-        throw await toEmbedkitError(error, provider, secrets);
+        // A key the call sent in its own headers (`authorization`, `x-api-key`, …) is a secret of this
+        // call, as it is for embedkit's own providers: the provider's error may quote it. The URL is the
+        // AI SDK provider's own, unknown here; its error's URL is redacted when the error is built.
+        throw await toEmbedkitError(error, provider, secretsOfCall('', request.headers, secrets));
       }
       const response: ResponseInfo = { status: 200, headers: lowerCaseHeaders(result.response?.headers) };
       const requestId = response.headers['x-request-id'] ?? response.headers['request-id'];

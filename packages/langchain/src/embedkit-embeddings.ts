@@ -80,7 +80,10 @@ export class EmbedkitEmbeddings extends Embeddings {
     const supported = params.model?.capabilities?.inputTypes ?? [];
     this.documentInputType = documentInputType ?? (supported.includes('document') ? 'document' : undefined);
     this.queryInputType = queryInputType ?? (supported.includes('query') ? 'query' : undefined);
-    this.settings = { onWarning: warnOnConsole, ...settings };
+    this.settings = { ...settings };
+    // The engine's result, which lists the warnings, is not handed back to LangChain: without a callback
+    // they are printed. An `onWarning: undefined` passed along from unset options counts as none given.
+    if (this.settings.onWarning === undefined) this.settings.onWarning = warnOnConsole;
     if (maxConcurrency !== undefined) this.settings.concurrency = maxConcurrency;
   }
 

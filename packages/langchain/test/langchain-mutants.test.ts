@@ -6,22 +6,13 @@
  * a model that is not an embedkit model refused as `model` when it is first used, and LangChain's own
  * caller left without retries.
  */
-import { type EmbedRequest, InvalidArgumentError, type Warning } from '@embedkit/core';
+import type { EmbedRequest, Warning } from '@embedkit/core';
 import { MockEmbeddingModel } from '@embedkit/core/testing';
 import { describe, expect, it } from 'vitest';
 import { thrownInvalidArgument } from '../../ai-sdk/test/rejection.js';
 import { EmbedkitEmbeddings, type EmbedkitEmbeddingsParams } from '../src/index.js';
 import { countingModel } from './counting-model.js';
-
-/** What `promise` rejects with, as an InvalidArgumentError; fails the test when it fulfils. */
-async function refusal(promise: Promise<unknown>): Promise<InvalidArgumentError> {
-  const error = await promise.then(
-    () => expect.unreachable('the call resolved; it had to be refused'),
-    (caught: unknown) => caught,
-  );
-  expect(InvalidArgumentError.isInstance(error)).toBe(true);
-  return error as InvalidArgumentError;
-}
+import { refusal } from './refusal.js';
 
 const TAKES =
   'It takes headers, providerOptions, maxRetries, maxRetryDelayMs, timeoutMs, concurrency, rateLimit, tokenCounter, onProgress, onRetry, onWait, onWarning, clock, model, dimensions, truncate, strict, maxInputsPerCall, documentInputType, queryInputType, maxConcurrency.';
