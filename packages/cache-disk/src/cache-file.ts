@@ -229,3 +229,37 @@ export function checkCacheFile(path: string): CacheFileProblem | undefined {
   reason = checkLockFile(path, cacheFileExists);
   return reason === undefined ? undefined : { file: 'lock', reason };
 }
+
+/** The cache file LMDB has open, looked at before each read and write of it. */
+export interface OpenCacheFile {
+  /**
+   * Why the file can no longer be read, or `undefined`: the words that follow its path ("was cut short
+   * …", "is truncated: …").
+   */
+  problem(): string | undefined;
+  close(): void;
+}
+
+/**
+ * Watches the cache file at `path`, just opened by LMDB, through a descriptor of its own (the same
+ * file LMDB mapped, even once another file takes its name). LMDB never shortens its file, but another
+ * program can (a `truncate`, a copy written over it), and LMDB then ends the process with a bus error at
+ * its first read of a page past the new end: a read of any key reads the header pages. A file shorter
+ * than it was once seen, or than the pages its header says are in use, was cut: LMDB must not read it.
+ * A file cut between this check and LMDB's read still ends the process; no check can close that gap.
+ */
+export function watchCacheFile(path: string): OpenCacheFile {
+  const descriptor = openSync(path, 'r');
+  let longest = fstatSync(descriptor).size;
+  return {
+    problem() {
+      const { size } = fstatSync(descriptor);
+      if (size < longest) return `was cut short by another program: ${size} bytes, it had ${longest}`;
+      longest = size;
+      return checkHeaders(descriptor);
+    },
+    close() {
+      closeSync(descriptor);
+    },
+  };
+}

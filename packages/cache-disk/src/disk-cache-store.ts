@@ -19,7 +19,7 @@ import {
 } from '@embedkit/core';
 import { open } from 'lmdb';
 import { z } from 'zod';
-import { type CacheFileProblem, checkCacheFile } from './cache-file.js';
+import { type CacheFileProblem, checkCacheFile, type OpenCacheFile, watchCacheFile } from './cache-file.js';
 
 /** The file inside the cache directory (LMDB keeps its lock file beside it, `<name>-lock`). */
 export const DISK_CACHE_FILE = 'embeddings.mdb';
@@ -200,11 +200,11 @@ function checkCacheFileSettled(path: string): CacheFileProblem | undefined {
 }
 
 /**
- * Creates the directory, checks the file in it and opens it with LMDB. Every failure is an
- * `InvalidArgumentError` that names what is wrong and its fix; the check comes first because LMDB ends
- * the process on a file that is not its own instead of throwing.
+ * Creates the directory, checks the file in it and opens it with LMDB, and watches the file from then
+ * on. Every failure is an `InvalidArgumentError` that names what is wrong and its fix; the check comes
+ * first because LMDB ends the process on a file that is not its own instead of throwing.
  */
-function openCache(directory: string): Database {
+function openCache(directory: string): { database: Database; file: OpenCacheFile } {
   const path = join(directory, DISK_CACHE_FILE);
   let problem: CacheFileProblem | undefined;
   try {
@@ -221,8 +221,9 @@ function openCache(directory: string): Database {
         : fileFix(path);
     throw refusal(directory, `${path} ${problem.reason}. ${fix}`);
   }
+  let database: Database;
   try {
-    return open<Uint8Array, string>({
+    database = open<Uint8Array, string>({
       path,
       encoding: 'binary',
       cache: false,
@@ -235,6 +236,12 @@ function openCache(directory: string): Database {
       overlappingSync: false,
     });
   } catch (error) {
+    throw explain(directory, path, error);
+  }
+  try {
+    return { database, file: watchCacheFile(path) };
+  } catch (error) {
+    void database.close();
     throw explain(directory, path, error);
   }
 }
@@ -256,7 +263,13 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
     );
   }
   const { directory, namespace = '', ttlSeconds = null, onWarning = emitCacheWarning } = parsed.data;
-  const database = openCache(directory);
+  const { database, file } = openCache(directory);
+  const path = join(directory, DISK_CACHE_FILE);
+  /** Why LMDB must not read the file (another program cut it short), as an error naming it and its fix. */
+  const cut = (): Error | undefined => {
+    const problem = file.problem();
+    return problem === undefined ? undefined : new Error(`${path} ${problem}. ${fileFix(path)}`);
+  };
   // A separator that never occurs in a namespace written as text keeps "a" + "b:c" apart from "a:b" + "c".
   const prefix = namespace === '' ? '' : `${namespace}\u0000`;
   const encode = (value: Embedding) =>
@@ -307,6 +320,12 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
       return;
     }
     if (Date.now() < writesSkippedUntil) return;
+    // A write reads the file's pages too (the trees it adds to): a cut file ends the process there.
+    const problem = cut();
+    if (problem !== undefined) {
+      failed('write', problem);
+      return;
+    }
     let thrown: { error: unknown } | undefined;
     try {
       await database.transaction(() => {
@@ -373,6 +392,8 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
     let values: (Uint8Array | undefined)[];
     try {
       if (closed) throw new Error('the store is closed');
+      const problem = cut();
+      if (problem !== undefined) throw problem;
       values = await database.getMany(keys.map((key) => prefix + key));
       worked('read');
     } catch (error) {
@@ -388,6 +409,8 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
       try {
         // LMDB reads from a closed file crash the process (a segmentation fault), never throw.
         if (closed) throw new Error('the store is closed');
+        const problem = cut();
+        if (problem !== undefined) throw problem;
         bytes = database.get(prefix + key);
         worked('read');
       } catch (error) {
@@ -409,6 +432,7 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
         // starts an operation once `closed` is set, so the set only empties; the loop makes sure of it.
         while (inFlight.size > 0) await Promise.allSettled(inFlight);
         await database.close();
+        file.close();
       })();
       return closing;
     },

@@ -175,6 +175,25 @@ function isErrorReply(error: unknown): boolean {
   return false;
 }
 
+/**
+ * `text`, a description of an error that came from outside (Redis's reply, the socket's error), without
+ * `secrets` (the URL's password): Redis or a proxy in front of it may echo the password. Only that text
+ * goes through here, never the store's own words around it: they hold no password, and a password that
+ * is a common word ("cache", "Redis") redacted there showed itself in a known sentence ("the [REDACTED]
+ * misses"). Core's redaction leaves out secrets under 4 characters (they would cut words apart); such a
+ * password is removed where it stands as a word of its own, not inside a longer one (the "ab" of a host
+ * "lab").
+ */
+function hideSecrets(text: string, secrets: readonly string[]): string {
+  let out = redact(text, secrets);
+  for (const secret of secrets) {
+    if (secret.length >= 4) continue;
+    const escaped = secret.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
+    out = out.replace(new RegExp(`(?<![\\p{L}\\p{N}])${escaped}(?![\\p{L}\\p{N}])`, 'gu'), '[REDACTED]');
+  }
+  return out;
+}
+
 function describe(error: unknown): string {
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
@@ -210,7 +229,7 @@ export interface RedisLinkSettings {
   refused: Record<OperationKind, string>;
   /** What the store does again once Redis is back. */
   restored: string;
-  /** Secrets never to print (the URL's password). */
+  /** Secrets never to print (the URL's password), removed from what Redis and the socket say. */
   secrets: string[];
   /** Ends a connection the store opened itself. */
   close: (() => Promise<void>) | undefined;
@@ -319,7 +338,7 @@ export class RedisLink {
     this.outage = this.outage === undefined ? [kind] : ['read', 'write'];
     this.warn(
       'redis-unavailable',
-      `Redis refuses ${kind}s (${reason}); ${this.settings.refused[kind]} until Redis accepts them again.`,
+      `Redis refuses ${kind}s (${hideSecrets(reason, this.settings.secrets)}); ${this.settings.refused[kind]} until Redis accepts them again.`,
     );
   }
 
@@ -361,7 +380,7 @@ export class RedisLink {
     this.outage = 'unreachable';
     this.warn(
       'redis-unavailable',
-      `Redis is unavailable (${reason}); ${this.settings.fallback} until it is back.`,
+      `Redis is unavailable (${hideSecrets(reason, this.settings.secrets)}); ${this.settings.fallback} until it is back.`,
     );
   }
 
@@ -383,7 +402,7 @@ export class RedisLink {
   }
 
   private warn(code: RedisStoreWarning['code'], message: string): void {
-    (this.settings.onWarning ?? emitWarning)({ code, message: redact(message, this.settings.secrets) });
+    (this.settings.onWarning ?? emitWarning)({ code, message });
   }
 
   private inTime<T>(promise: Promise<T>): Promise<T> {
@@ -439,10 +458,7 @@ export async function openLink(
   } catch (error) {
     client.destroy();
     throw new ConnectionError(
-      redact(
-        `cannot connect to Redis at ${shownUrl(url)}: ${describe(error)}. Check that Redis runs there and that the URL is right.`,
-        secrets,
-      ),
+      `cannot connect to Redis at ${shownUrl(url)}: ${hideSecrets(describe(error), secrets)}. Check that Redis runs there and that the URL is right.`,
       { url: shownUrl(url) },
     );
   }

@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { createServer, type Socket } from 'node:net';
 import { createClient, RESP_TYPES } from '@redis/client';
 import { afterAll, beforeAll } from 'vitest';
 import { freePort, type RedisServer, startRedisServer } from '../../../bench/src/redis-server.mjs';
@@ -124,4 +126,39 @@ export async function failure(promise: Promise<unknown>): Promise<Error> {
     return error as Error;
   }
   throw new Error('expected a failure');
+}
+
+/**
+ * A loopback server that speaks just enough RESP for node-redis, as a proxy in front of Redis might: each
+ * command (an array of bulk strings) is answered with `answer(args)`, a raw RESP reply.
+ */
+export async function respServer(answer: (args: string[]) => string) {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+    let buffer = '';
+    socket.on('data', (chunk) => {
+      buffer += chunk.toString('latin1');
+      for (;;) {
+        const lines = buffer.split('\r\n');
+        const count = Number(lines[0]?.slice(1));
+        if (!lines[0]?.startsWith('*') || lines.length < 2 * count + 2) return;
+        const args = Array.from({ length: count }, (_, index) => lines[2 + 2 * index]!);
+        buffer = lines.slice(2 * count + 1).join('\r\n');
+        socket.write(answer(args.map((arg) => Buffer.from(arg, 'latin1').toString('utf8'))));
+      }
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    port: (server.address() as { port: number }).port,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+      await once(server, 'close');
+    },
+  };
 }

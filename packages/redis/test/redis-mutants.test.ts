@@ -10,8 +10,6 @@
  * bucket above a lowered capacity, a half-written bucket, Redis's clock read to the microsecond, a pause's
  * remaining time in both clocks, and the store's own `now` standing in for a missing one.
  */
-import { once } from 'node:events';
-import { createServer, type Socket } from 'node:net';
 import {
   type BucketSpec,
   ConnectionError,
@@ -27,6 +25,7 @@ import {
   failure,
   heldCacheStore,
   redisForTests,
+  respServer,
   until,
   warningLog,
 } from './helpers.js';
@@ -72,41 +71,6 @@ async function firstReadWarning(client: RedisClientLike) {
   const store = await createRedisCacheStore({ client, onWarning: log.onWarning });
   expect(await store.get('k')).toBeUndefined();
   return log.warnings;
-}
-
-/**
- * A loopback server that speaks just enough RESP for node-redis: each command (an array of bulk
- * strings) is answered with `answer(args)`, a raw RESP reply.
- */
-async function respServer(answer: (args: string[]) => string) {
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
-    socket.on('close', () => sockets.delete(socket));
-    let buffer = '';
-    socket.on('data', (chunk) => {
-      buffer += chunk.toString('latin1');
-      for (;;) {
-        const lines = buffer.split('\r\n');
-        const count = Number(lines[0]?.slice(1));
-        if (!lines[0]?.startsWith('*') || lines.length < 2 * count + 2) return;
-        const args = Array.from({ length: count }, (_, index) => lines[2 + 2 * index]!);
-        buffer = lines.slice(2 * count + 1).join('\r\n');
-        socket.write(answer(args.map((arg) => Buffer.from(arg, 'latin1').toString('utf8'))));
-      }
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    port: (server.address() as { port: number }).port,
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      server.close();
-      await once(server, 'close');
-    },
-  };
 }
 
 describe('options', () => {
