@@ -38,23 +38,50 @@ export function parse(
   options: Options,
 ): { values: ParsedValues; positionals: string[] } {
   let parsed: { values: ParsedValues; positionals: string[] };
+  let repeated: string | undefined;
   try {
-    const { values, positionals } = parseArgs({
+    const { values, positionals, tokens } = parseArgs({
       args: joinNegativeValues(argv, options),
       options,
       allowPositionals: true,
       strict: true,
+      tokens: true,
     });
     parsed = { values: values as ParsedValues, positionals };
+    repeated = repeatedOption(tokens, options);
   } catch (error) {
     throw new UsageError(describeParseError(error as Error & { code?: string }, options, argv), command);
   }
+  // parseArgs keeps the last of two values and drops the other without a word: `--dimensions 256
+  // --dimensions 512` embedded at 512, and `--out a.npy -o b.npy` wrote b.npy. Which one was meant is
+  // the user's to say; the values are not shown, since --base-url or --api-key-env may hold a secret.
+  if (repeated !== undefined)
+    throw new UsageError(`--${repeated} is given more than once; give it once.`, command);
   if (STDIN_COMMANDS.has(command) && parsed.positionals.includes('-') && process.stdin.isTTY) {
     process.stderr.write(
       'embedkit: reading input from stdin (this terminal): type or paste it, then press Ctrl-D. To embed a file, pass its path instead of -.\n',
     );
   }
   return parsed;
+}
+
+/**
+ * The first option that takes one value and is given twice (as `--name`, `--name=value` or its short
+ * form), if any. A switch given twice (`--json --json`) says the same thing twice and is let be.
+ */
+function repeatedOption(
+  tokens: readonly { kind: string; name?: string }[],
+  options: Options,
+): string | undefined {
+  const seen = new Set<string>();
+  for (const token of tokens) {
+    if (token.kind !== 'option' || token.name === undefined) continue;
+    const option = options[token.name];
+    if (option?.type !== 'string' || option.multiple === true) continue;
+    if (seen.has(token.name)) return token.name;
+    seen.add(token.name);
+  }
+  return undefined;
 }
 
 /** A negative number: no option's name starts with a digit or a point, so it is never an option. */

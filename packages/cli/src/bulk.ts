@@ -33,6 +33,7 @@ Input (<input>, or - for stdin; a pipe given as a path, like <(zcat docs.gz), is
   .txt                 one input a line (blank lines are skipped; the id is the line number)
   .jsonl               one JSON object a line; --field names the text, other fields are kept as metadata
   .csv                 a header row, then one record a line (RFC 4180 quoting)
+  .json                refused unless --format says how to read it: write one JSON object a line (.jsonl)
 ${INPUT_OPTIONS_HELP}  Input is UTF-8 (a byte-order mark at the start is dropped); a byte that is not UTF-8 is a bad line.
 
 Output (--out, -o):
@@ -128,7 +129,7 @@ export async function bulkCommand(argv: string[]): Promise<number> {
       );
     }
   }
-  const reading = readInputOptions('bulk', values);
+  const reading = readInputOptions('bulk', values, inputPath);
   const choice = readModelChoice('bulk', values);
   const outputType: OutputType = outputTypeOption('bulk', values) ?? 'float';
   const batchSize = integerOption('bulk', values, 'batch-size', 1);

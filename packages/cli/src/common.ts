@@ -138,6 +138,20 @@ const CREDENTIALS_NOT_SENT =
   "holds a user name or password (user:password@), and credentials in the URL are not sent: remove them, and give the API key in the provider's key variable (or the one --api-key-env names).";
 
 /**
+ * A refused `--base-url` as its message shows it: without a user name and password, and with the value of
+ * every query parameter that names a credential blanked, by the rule an index keeps them out by. Core's
+ * redaction knows the providers' names (`?key=`, `?api-key=`) but not a gateway's own (`?auth=`,
+ * `?x-my-token=`), whose values were printed.
+ */
+function shownBaseURL(text: string): string {
+  return redactGivenUrl(text).replace(
+    /([?&#])([^=&#]*)=[^&#]*/g,
+    (parameter, separator: string, name: string) =>
+      isSecretParameter(name) ? `${separator}${name}=[REDACTED]` : parameter,
+  );
+}
+
+/**
  * `--base-url`, else `EMBEDKIT_BASE_URL`; either must be an absolute http(s) URL, checked before
  * anything else happens (a malformed one would otherwise fail as a network error, retried). The
  * variable's value is not echoed: a key pasted into the wrong variable must not reach a terminal log.
@@ -147,14 +161,14 @@ export function baseURLOption(command: string, values: ParsedValues): string | u
   if (flag !== undefined) {
     if (!isHttpURL(flag)) {
       throw new UsageError(
-        `--base-url must be an absolute http(s) URL, e.g. http://localhost:8000/v1; got "${redactGivenUrl(flag)}".`,
+        `--base-url must be an absolute http(s) URL, e.g. http://localhost:8000/v1; got "${shownBaseURL(flag)}".`,
         command,
       );
     }
     if (hasCredentials(flag)) throw new UsageError(`--base-url ${CREDENTIALS_NOT_SENT}`, command);
     if (hasQueryOrFragment(flag)) {
       throw new UsageError(
-        `--base-url must end with the API's path, e.g. http://localhost:8000/v1: the paths are added to its end, so it cannot hold a query or a fragment (? or #); got "${redactGivenUrl(flag)}".`,
+        `--base-url must end with the API's path, e.g. http://localhost:8000/v1: the paths are added to its end, so it cannot hold a query or a fragment (? or #); got "${shownBaseURL(flag)}".`,
         command,
       );
     }

@@ -1,6 +1,13 @@
+import { extname } from 'node:path';
 import { integerOption, type Options, type ParsedValues, stringOption } from './args.js';
 import { UsageError } from './errors.js';
-import { DEFAULT_MAX_LINE_BYTES, INPUT_FORMATS, type InputFormat, type InputOptions } from './inputs.js';
+import {
+  DEFAULT_MAX_LINE_BYTES,
+  INPUT_FORMATS,
+  type InputFormat,
+  type InputOptions,
+  shellWord,
+} from './inputs.js';
 
 /**
  * The options that say how an input file is read, for every command that reads one (bulk, index). One
@@ -41,12 +48,23 @@ export function inputPathArgument(command: string, positionals: readonly string[
 
 /**
  * Reads {@link INPUT_OPTIONS} from `command`'s parsed command line: a bad value is a usage error naming
- * the option, before anything is opened.
+ * the option, before anything is opened. So is a `.json` input without `--format` (see below).
  */
-export function readInputOptions(command: string, values: ParsedValues): InputReading {
+export function readInputOptions(command: string, values: ParsedValues, inputPath: string): InputReading {
   const format = stringOption(values, 'format');
   if (format !== undefined && !(INPUT_FORMATS as readonly string[]).includes(format)) {
     throw new UsageError(`--format must be one of ${INPUT_FORMATS.join(', ')}; got "${format}".`, command);
+  }
+  // A file the extension does not name is read as text, one input a line: for a .json file that is a
+  // line of JSON syntax an input (`[`, `  {"text": "…"},`), each one paid for. A JSON document is not
+  // read whole either, since memory stays bounded whatever the input's size: its records go one a line.
+  const extension = extname(inputPath);
+  if (format === undefined && extension.toLowerCase() === '.json') {
+    const jsonl = `${inputPath.slice(0, -extension.length)}.jsonl`;
+    throw new UsageError(
+      `${inputPath} is a .json file, which ${command} does not read: its input is .txt (one text a line), .jsonl (one JSON object a line) or .csv. Write the records one a line (for an array of objects: jq -c '.[]' ${shellWord(inputPath)} > ${shellWord(jsonl)}), or pass --format to say how to read it.`,
+      command,
+    );
   }
   const idField = stringOption(values, 'id-field');
   return {

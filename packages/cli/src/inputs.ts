@@ -228,7 +228,7 @@ function invalidUtf8(source: string, file: boolean, bytes: Uint8Array): string {
 }
 
 /** `word` as one word of a POSIX shell command: as it is when it is plain, else in single quotes. */
-function shellWord(word: string): string {
+export function shellWord(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 }
 

@@ -47,6 +47,11 @@ export interface Checkpoint {
   /** Elements per row, known once the first row is written (every row must have as many). */
   rowLength?: number;
   complete: boolean;
+  /**
+   * The job's `inputType` is the one sent: every checkpoint this version starts says so. Absent from a
+   * checkpoint of an earlier version, which recorded the one asked for (see {@link recordedJob}).
+   */
+  inputTypeSent?: true;
 }
 
 const CHECKPOINT_VERSION = 2;
@@ -138,12 +143,15 @@ function checkpointDamage(checkpoint: Checkpoint): string | undefined {
 }
 
 /**
- * The job a checkpoint records, as this version keys it. The key holds the input type sent; an earlier
- * version recorded the one asked for, even one the model lacks (`inputTypes` are the model's), whose
- * inputs were sent without one: read as none, such a checkpoint resumes as the job it is.
+ * The job a checkpoint records, as this version keys it. The key holds the input type sent, and is taken
+ * as it is: a type the model has since lost (a provider package that no longer sends it) was sent all
+ * the same, and a resume without it would mix vectors made with it and without. An earlier version
+ * recorded the one asked for, even one the model lacks (`inputTypes` are the model's), whose inputs were
+ * sent without one: read as none, such a checkpoint resumes as the job it is.
  */
-function recordedJob(job: JobKey | undefined, inputTypes: readonly string[]): JobKey | undefined {
-  if (typeof job !== 'object' || job === null) return job;
+function recordedJob(checkpoint: Checkpoint, inputTypes: readonly string[]): JobKey | undefined {
+  const { job } = checkpoint;
+  if (typeof job !== 'object' || job === null || checkpoint.inputTypeSent === true) return job;
   const { inputType } = job;
   return typeof inputType === 'string' && !inputTypes.includes(inputType) ? { ...job, inputType: null } : job;
 }
@@ -184,7 +192,7 @@ export async function readCheckpoint(
       `${checkpointFile} is not a checkpoint (not a JSON object); pass --restart to start again.`,
     );
   }
-  const recordedKey = recordedJob(existing.job, inputTypes);
+  const recordedKey = recordedJob(existing, inputTypes);
   const differences = Object.keys(job).filter(
     (key) => JSON.stringify(recordedKey?.[key as keyof JobKey]) !== JSON.stringify(job[key as keyof JobKey]),
   );
@@ -306,6 +314,7 @@ export class BulkOutput {
                 ? { [basename(out)]: NPY_HEADER_BYTES, [basename(metaPath(out))]: 0 }
                 : { [basename(out)]: 0 },
             complete: false,
+            inputTypeSent: true,
           }
         : { ...resume, complete: false };
     const output = new BulkOutput(

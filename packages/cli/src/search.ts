@@ -169,7 +169,7 @@ export async function indexCommand(argv: string[]): Promise<number> {
   const inputPath = inputPathArgument('index', positionals);
   const out = stringOption(values, 'out');
   if (out === undefined) throw new UsageError('--out is required, e.g. --out docs.ekx.', 'index');
-  const inputOptions: InputOptions = { path: inputPath, ...readInputOptions('index', values) };
+  const inputOptions: InputOptions = { path: inputPath, ...readInputOptions('index', values, inputPath) };
   const choice = readModelChoice('index', values);
   const concurrency = integerOption('index', values, 'concurrency', 1);
   const batchSize = integerOption('index', values, 'batch-size', 1);
@@ -177,9 +177,18 @@ export async function indexCommand(argv: string[]): Promise<number> {
   refuseOutputOverInput('index', inputPath, out, [out, lockPath(out)]);
   // The index is renamed onto --out once every input is paid for: a directory there would refuse it then,
   // and so would one a symbolic link at --out names (the index is written through the link).
-  if (unwritableKind(out) === 'a directory') {
+  const kind = unwritableKind(out);
+  if (kind === 'a directory') {
     throw new UsageError(
       `${out} is a directory; --out names the index file to write, e.g. --out ${join(out, 'index.ekx')}.`,
+      'index',
+    );
+  }
+  // A loop of symbolic links names no file to write through: the rename replaced the link itself, with
+  // no --overwrite (a loop does not "exist"), once every input was paid for. bulk refuses it too.
+  if (kind === 'a loop of symbolic links') {
+    throw new UsageError(
+      `${out} is a loop of symbolic links, which names no file to write the index to; remove the link, or choose another --out.`,
       'index',
     );
   }

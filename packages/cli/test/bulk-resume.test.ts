@@ -47,13 +47,11 @@ describe('bulk: a run killed midway (SIGKILL) and resumed', () => {
     '500',
     '--concurrency',
     '2',
-    '--progress',
-    'none',
   ];
 
   it('ends with every input once, in order: the .npy reads back byte for byte', async () => {
     let killedAt = 0;
-    const first = await runCli([...command, '--base-url', server.baseURL], {
+    const first = await runCli([...command, '--base-url', server.baseURL, '--progress', 'none'], {
       onSpawn: (child) => {
         const poll = setInterval(() => {
           if (!existsSync(checkpoint)) return;
@@ -128,7 +126,7 @@ describe('bulk: a run killed midway (SIGKILL) and resumed', () => {
     expect(JSON.parse(readFileSync(checkpoint, 'utf8'))).toMatchObject({ inputsDone: COUNT, complete: true });
 
     // Running the finished job again changes nothing.
-    const third = await runCli([...command, '--base-url', server.baseURL]);
+    const third = await runCli([...command, '--base-url', server.baseURL, '--progress', 'none']);
     expect(third.code).toBe(0);
     expect(readFileSync(out).equals(bytes)).toBe(true);
   }, 90_000);

@@ -54,7 +54,15 @@ describe('bulk', () => {
   const printed: string[] = [];
   const bulk = async (args: string[], options: { stdin?: string } = {}) => {
     const result = await runCli(
-      ['bulk', ...args, ...MODEL, '--base-url', server.baseURL, '--progress', 'none'],
+      // No progress, unless the case names a --progress (an option given twice is refused).
+      [
+        'bulk',
+        ...args,
+        ...MODEL,
+        '--base-url',
+        server.baseURL,
+        ...(args.includes('--progress') ? [] : ['--progress', 'none']),
+      ],
       options,
     );
     printed.push(result.stdout, result.stderr);

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 
 export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** The built command: tests run the real binary (vitest's global setup builds it when stale). */
@@ -374,9 +375,13 @@ function commandArgs(
   ];
 }
 
-/** The arguments of `embedkit bulk` (see {@link commandArgs}), with no progress. */
+/**
+ * The arguments of `embedkit bulk` (see {@link commandArgs}), with no progress unless `extra` names a
+ * --progress (an option given twice is refused).
+ */
 export function bulkArgs(...[server, input, out, extra = [], dimensions]: CommandArgs): string[] {
-  return commandArgs('bulk', server, input, out, ['--progress', 'none', ...extra], dimensions);
+  const progress = extra.includes('--progress') ? [] : ['--progress', 'none'];
+  return commandArgs('bulk', server, input, out, [...progress, ...extra], dimensions);
 }
 
 /**
@@ -484,4 +489,29 @@ export async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
 /** `parts` as the chunks of a stream: a string as its latin1 bytes, an array as those bytes. */
 export async function* chunks(...parts: (string | number[])[]): AsyncGenerator<Buffer> {
   for (const part of parts) yield typeof part === 'string' ? Buffer.from(part, 'latin1') : Buffer.from(part);
+}
+
+/**
+ * A fake OpenAI server and a temporary directory for the tests of one file or `describe` block: the
+ * server starts before them and both go after them. `server` is the running server (read it inside a
+ * test); `file` writes or names a file in the directory, as {@link filesIn} does.
+ */
+export function serverAndFiles(options: FakeServerOptions = {}) {
+  const directory = temporaryDirectory();
+  let running: FakeServer | undefined;
+  beforeAll(async () => {
+    running = await startFakeOpenAI(options);
+  });
+  afterAll(async () => {
+    await running?.close();
+    directory.remove();
+  });
+  return {
+    directory,
+    file: filesIn(directory.path),
+    get server(): FakeServer {
+      if (running === undefined) throw new Error('the fake server starts before the tests');
+      return running;
+    },
+  };
 }
