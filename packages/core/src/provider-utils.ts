@@ -6,6 +6,7 @@ import {
   type ParsedError,
   type RequestJsonOptions,
   redactAnswerText,
+  refuseUrlCredentials,
   requestJson,
   unexpectedBodyError,
 } from './http/client.js';
@@ -120,15 +121,8 @@ function checkBaseURL(value: unknown, source: string, provider: string): string 
       { argument: 'baseURL' },
     );
   }
-  // A user name or password in the URL is never sent as one: `fetch` refuses such a URL (a network error,
-  // retried) and undici drops them without a word, so the call goes out unauthenticated. Refused here, on
-  // both transports alike, without the URL: its password must not reach a log.
-  if (url.username !== '' || url.password !== '') {
-    throw new InvalidArgumentError(
-      `${provider}: the base URL from ${source} holds a user name or password (user:password@); credentials in the URL are not sent. Remove them and pass the API key as the apiKey setting (a gateway's own credentials go in the headers setting).`,
-      { argument: 'baseURL' },
-    );
-  }
+  // Refused when it is set, naming where it came from, before any request would refuse it.
+  refuseUrlCredentials(value as string, provider, `the base URL from ${source}`, 'baseURL');
   // Paths are added to the end of the base URL: after a query or a fragment they would land in it.
   if (/[?#]/.test(value as string)) {
     throw new InvalidArgumentError(

@@ -414,7 +414,27 @@ export function cosineOfParts(product: number, lengthA: number, lengthB: number)
 /** Cosine similarity in [-1, 1]; 0 when either vector is all zeros. */
 export function cosineSimilarity(a: NumericVector, b: NumericVector): number {
   assertSameLength(a, b);
-  return cosineOfParts(dotUnchecked(a, b), norm(a), norm(b));
+  const lengthA = norm(a);
+  const lengthB = norm(b);
+  // A number array or a Float64Array may hold values whose squares overflow a double (beyond about 1e154:
+  // a length of Infinity, a cosine of NaN) or fall below its range (under about 1e-154: a length of 0, a
+  // cosine of 0). The cosine is then taken of the vectors divided by their largest values, which keeps
+  // the angle. Float32 values and bytes come near neither end: their vectors take that path only when one
+  // is all zeros.
+  if (!(lengthA > 1e-150 && lengthB > 1e-150 && lengthA * lengthB < Infinity)) {
+    const scaledA = scaledByLargest(a);
+    const scaledB = scaledByLargest(b);
+    if (scaledA === undefined || scaledB === undefined) return 0;
+    return cosineOfParts(dotUnchecked(scaledA, scaledB), norm(scaledA), norm(scaledB));
+  }
+  return cosineOfParts(dotUnchecked(a, b), lengthA, lengthB);
+}
+
+/** `vector` divided by its largest magnitude; undefined when it is all zeros. */
+function scaledByLargest(vector: NumericVector): Float64Array | undefined {
+  let largest = 0;
+  for (let index = 0; index < vector.length; index++) largest = Math.max(largest, Math.abs(vector[index]!));
+  return largest === 0 ? undefined : Float64Array.from(vector, (value) => value / largest);
 }
 
 /**

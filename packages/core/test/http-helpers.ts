@@ -152,6 +152,8 @@ export const REVIEWED_ERROR_FIELDS: ReadonlySet<string> = new Set([
   'inputIndex',
   'quotaExhausted',
   'argument',
+  // InvalidArgumentError: names of environment variables, never their values
+  'environmentVariables',
   // ConnectionError: a boolean
   'neverSent',
 ]);

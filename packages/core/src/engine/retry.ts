@@ -160,6 +160,11 @@ export async function withRetries<T>(
     let sent = false;
     /** Set once the attempt is decided: a late admission then takes nothing. */
     let ended = false;
+    /**
+     * The error of a further request (`again`), settled with its own admission: that it never left says
+     * nothing of the attempt's own request, which left before it.
+     */
+    let againError: unknown;
     const admit: Admission = Object.assign(
       () => {
         admission ??= (async () => {
@@ -196,6 +201,7 @@ export async function withRetries<T>(
             // A 429 pauses the limiter when the attempt's own admission settles with the error.
             const unsent = ConnectionError.isInstance(error) && error.neverSent;
             await settle(() => taken.failed({ rateLimited: false, waitMs: 0, unsent }), false);
+            againError = error;
             throw error;
           }
           await settle(() => taken.answered(answered(result)), true);
@@ -238,8 +244,9 @@ export async function withRetries<T>(
     const delayMs = retryable ? retryDelay(policy, error as EmbedKitError, attemptNumber) : 0;
     // A 429 pauses every call on the limiter, whether or not this one retries. An attempt that was sent
     // keeps its budget charge (the API may have counted it) unless its request certainly never left (a
-    // connection refused, a host not found). A limiter that cannot record the failure leaves the
-    // attempt's own error (a 429, a 500) to decide: it is retried or thrown as it would have been.
+    // connection refused, a host not found): a further request's error never says so of it. A limiter
+    // that cannot record the failure leaves the attempt's own error (a 429, a 500) to decide: it is
+    // retried or thrown as it would have been.
     const settled =
       held === undefined ||
       (await settle(
@@ -247,7 +254,7 @@ export async function withRetries<T>(
           held.failed({
             rateLimited: retryable && RateLimitError.isInstance(error),
             waitMs: delayMs,
-            unsent: !sent || (ConnectionError.isInstance(error) && error.neverSent),
+            unsent: !sent || (error !== againError && ConnectionError.isInstance(error) && error.neverSent),
           }),
         false,
       ));

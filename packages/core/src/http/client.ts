@@ -237,11 +237,37 @@ export function redactAnswerText(response: unknown, text: string): string {
 }
 
 /**
+ * Refuses `url` when it holds a user name or password (`https://user:password@host/v1`), which is never
+ * sent as one: `fetch` refuses such a URL (a network error, retried) and undici drops them without a
+ * word, so the call goes out unauthenticated. The message does not show the URL: its password must not
+ * reach a log. The one check of a provider's base URL (`where` names its source) and of every request.
+ */
+export function refuseUrlCredentials(url: string, provider: string, where: string, argument: string): void {
+  // Userinfo ends at an `@`: a URL without one is spared the parse.
+  if (!url.includes('@')) return;
+  let parsed: URL | undefined;
+  try {
+    // In a page or a worker, a path such as `/api/v1` is relative to the page, as `fetch` reads it.
+    parsed = new URL(url, (globalThis as { location?: { href?: string } }).location?.href);
+  } catch {
+    // Not a URL: the transport refuses it.
+  }
+  if (parsed !== undefined && (parsed.username !== '' || parsed.password !== '')) {
+    throw new InvalidArgumentError(
+      `${provider}: ${where} holds a user name or password (user:password@); credentials in the URL are not sent. Remove them and pass the API key as the apiKey setting (a gateway's own credentials go in the headers setting).`,
+      { argument },
+    );
+  }
+}
+
+/**
  * Sends one JSON request and returns the parsed JSON body. Every failure becomes a typed error that says
  * what happened and how to fix it, with the secrets redacted; a caller's abort re-throws the native abort
- * reason. Redirects are never followed: a 3xx is an `InvalidResponseError` naming the `Location`.
+ * reason. Redirects are never followed: a 3xx is an `InvalidResponseError` naming the `Location`. A URL
+ * with a user name or password is refused before anything is sent, on every transport alike.
  */
 export async function requestJson(options: RequestJsonOptions): Promise<JsonResponse> {
+  refuseUrlCredentials(options.url, options.provider, 'the request URL', 'url');
   // The provider's headers setting and the job's, merged: checked here, where every request passes.
   checkHeaders(options.headers, 'the headers setting', options.provider);
   const { maxResponseBytes } = options;

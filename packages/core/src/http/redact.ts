@@ -104,6 +104,14 @@ const anySpelling = (names: readonly string[]) =>
 const parameterNames = anySpelling(SECRET_PARAMETER_NAMES);
 
 /**
+ * A `code` whose value is an ordinary code, left readable: a status (`error code=400`) or a word in one
+ * letter case, words joined by `_` (`invalid_request`, `RESOURCE_EXHAUSTED`), with the punctuation of the
+ * sentence it ends. Secrets sent as `code` (an Azure Functions key, an OAuth authorization code) are
+ * random strings, with digits among the letters or both letter cases mixed, and stay redacted.
+ */
+const PLAIN_CODE = /^(?:\d{1,3}|[a-z]+(?:_[a-z]+)*|[A-Z]+(?:_[A-Z]+)*)[,.;:]?$/;
+
+/**
  * `name=value` for a secret name, at a parameter boundary: the start, anything that is not part of a
  * name, or the escaped `&` of a JSON body (`\u0026`) or of a nested URL (`%26`). The boundary is matched
  * as a prefix, not a lookbehind, which older browsers cannot compile. The value stops at what ends a
@@ -112,10 +120,11 @@ const parameterNames = anySpelling(SECRET_PARAMETER_NAMES);
  * quotes (`api_key='sk-…'`, a keyword argument a Python service prints; `\"` inside a JSON text) is
  * redacted inside them: the quote ended the value before it began, and the value stayed. The quote counts
  * as the value's own only when the same quote closes it before any comma, so the end of a quoted URL
- * (`"…?sig=","next": …`) is not read as the start of a value.
+ * (`"…?sig=","next": …`) is not read as the start of a value. The name is captured (group 2): a `code`
+ * that holds an ordinary code (`PLAIN_CODE`) is left as it is.
  */
 const SECRET_PARAMETER = new RegExp(
-  `((?:^|[^\\w.%-]|\\\\u0026|%26|%3[fF])(?:${parameterNames})(?:=|%3[dD])(?:(\\\\{0,${MAX_ESCAPES}}["'])(?=[^&#\\s"'<>()\`\\\\,;]+\\2))?)(?:[^&#\\s"'<>()\`\\\\]|\\\\/|\\\\u(?!00(?:26|22|27|3[cCeE]))[0-9a-fA-F]{4})*`,
+  `((?:^|[^\\w.%-]|\\\\u0026|%26|%3[fF])(${parameterNames})(?:=|%3[dD])(?:(\\\\{0,${MAX_ESCAPES}}["'])(?=[^&#\\s"'<>()\`\\\\,;]+\\3))?)(?:[^&#\\s"'<>()\`\\\\]|\\\\/|\\\\u(?!00(?:26|22|27|3[cCeE]))[0-9a-fA-F]{4})*`,
   'gi',
 );
 
@@ -233,7 +242,11 @@ export function compileRedaction(secrets: readonly (string | undefined)[]): Reda
     }
     return redactSecretFields(out)
       .replace(URL_USERINFO, `$1${REDACTED}@`)
-      .replace(SECRET_PARAMETER, `$1${REDACTED}`)
+      .replace(SECRET_PARAMETER, (match, start: string, name: string) =>
+        name.toLowerCase() === 'code' && PLAIN_CODE.test(match.slice(start.length))
+          ? match
+          : start + REDACTED,
+      )
       .replace(SECRET_HEADER_TEXT, `$1${REDACTED}`)
       .replace(AUTHORIZATION_TEXT, `$1${REDACTED}`)
       .replace(BEARER_TOKEN, `$1${REDACTED}`);

@@ -334,6 +334,14 @@ function layoutOf(
 
 // ---- streaming through the kernels --------------------------------------------------------------------
 
+/**
+ * `at` rounded up to a multiple of 16. Not with `& ~15`: an offset past 2 GiB (a query of a few hundred
+ * million values) turned into a negative 32-bit integer, and the memory was not grown for it.
+ */
+function align16(at: number): number {
+  return Math.ceil(at / 16) * 16;
+}
+
 /** The view over the kernels' memory of element type `type`. */
 function viewOf(kernels: Kernels, type: PackedType): Packed {
   if (type === Float32Array) return kernels.floats;
@@ -374,7 +382,8 @@ function copyVectors(
 
 /**
  * Streams the corpus through a kernel a chunk at a time: `run` scores the `count` vectors copied to
- * `vectorsAt` (the first being `from`) into `outAt`, after `prepare` wrote the query at `queryAt`.
+ * `vectorsAt` (the first being `from`) into `outAt`, after `prepare` wrote the query at `queryAt`. False,
+ * having scored nothing, when the kernels' memory cannot grow to hold one chunk.
  */
 function stream(
   kernels: Kernels,
@@ -384,20 +393,29 @@ function stream(
   outBytes: number,
   prepare: (queryAt: number) => void,
   run: (layout: { queryAt: number; vectorsAt: number; outAt: number; count: number; from: number }) => void,
-): void {
+): boolean {
   const size = layout.vectors.length;
   const chunk = Math.max(1, Math.floor(CHUNK_BYTES / vectorBytes));
   const queryAt = WORK_START;
-  const vectorsAt = (queryAt + queryBytes + 15) & ~15;
-  const outAt = (vectorsAt + chunk * vectorBytes + 15) & ~15;
+  const vectorsAt = align16(queryAt + queryBytes);
+  const outAt = align16(vectorsAt + chunk * vectorBytes);
   try {
-    kernels.reserve(outAt + chunk * outBytes);
+    try {
+      kernels.reserve(outAt + chunk * outBytes);
+    } catch (error) {
+      // A query and one vector of hundreds of millions of values can pass what a WebAssembly memory
+      // holds (4 GiB), or what the process can give it: the JavaScript loop scores them instead, as it
+      // does when a copy cannot be had.
+      if (error instanceof RangeError) return false;
+      throw error;
+    }
     prepare(queryAt);
     for (let from = 0; from < size; from += chunk) {
       const to = Math.min(size, from + chunk);
       copyVectors(kernels, layout, vectorsAt, from, to, vectorBytes);
       run({ queryAt, vectorsAt, outAt, count: to - from, from });
     }
+    return true;
   } finally {
     releaseLargeMemory();
   }
@@ -427,8 +445,8 @@ function corpusCopy(
   layout.queries++;
   if (layout.queries < 2) return undefined;
   const queryAt = WORK_START;
-  const vectorsAt = (queryAt + queryBytes + 15) & ~15;
-  const outAt = (vectorsAt + bytes + 15) & ~15;
+  const vectorsAt = align16(queryAt + queryBytes);
+  const outAt = align16(vectorsAt + bytes);
   const kernels = newWasmKernels(outAt + size * outBytes);
   if (kernels === undefined) {
     // Trying again at every query would cost each one a failed allocation (V8 collects garbage first).
@@ -444,7 +462,8 @@ function corpusCopy(
  * Scores the whole corpus with the kernels: on the copy kept of it ({@link corpusCopy}) unless `keepCopy`
  * is false, else streamed through the shared kernels ({@link stream}, same sizes). `prepare` writes the
  * query at `queryAt` of the kernels it is given, and `run` scores `count` vectors at `vectorsAt` (the
- * first being `from`) into `outAt` of those kernels.
+ * first being `from`) into `outAt` of those kernels. False, having scored nothing, when there is no
+ * memory to stream through: the caller's JavaScript loop then serves.
  */
 function scoreCorpus(
   kernels: Kernels,
@@ -456,7 +475,7 @@ function scoreCorpus(
     kernels: Kernels,
     at: { queryAt: number; vectorsAt: number; outAt: number; count: number; from: number },
   ) => void,
-): void {
+): boolean {
   const { vectorBytes, queryBytes, outBytes } = sizes;
   if (!keepCopy) {
     // Kept nothing means keeping nothing: a copy made before goes (and is made again only from the
@@ -468,9 +487,9 @@ function scoreCorpus(
   if (copy !== undefined) {
     prepare(copy.kernels, copy.queryAt);
     run(copy.kernels, { ...copy, count: layout.vectors.length, from: 0 });
-    return;
+    return true;
   }
-  stream(
+  return stream(
     kernels,
     layout,
     vectorBytes,
@@ -554,7 +573,18 @@ export function topK(
   const { norms, measured } = layout;
   const best = new Best(limit);
   const kernels = layout.packed && dimensions > 0 && dimensions % 8 === 0 ? wasmKernels() : undefined;
-  if (kernels === undefined) {
+  if (
+    kernels === undefined ||
+    // Per vector: its score, then (for lengths not measured yet) its squared length, 8 bytes each.
+    !scoreCorpus(
+      kernels,
+      layout,
+      options.keepCopy !== false,
+      { vectorBytes: dimensions * 4, queryBytes: dimensions * 8, outBytes: 16 },
+      (on, queryAt) => on.doubles.set(query, queryAt / 8),
+      (on, at) => scoreFloats(on, layout, at, dimensions, cosine, queryNorm, best),
+    )
+  ) {
     for (let index = 0; index < vectors.length; index++) {
       const vector = vectors[index]!;
       const product = dotUnchecked(query, vector);
@@ -569,17 +599,7 @@ export function topK(
       }
       best.offer(cosineOfParts(product, queryNorm, norms[index]!), index);
     }
-    return best.ranked();
   }
-  // Per vector: its score, then (for lengths not measured yet) its squared length, 8 bytes each.
-  scoreCorpus(
-    kernels,
-    layout,
-    options.keepCopy !== false,
-    { vectorBytes: dimensions * 4, queryBytes: dimensions * 8, outBytes: 16 },
-    (on, queryAt) => on.doubles.set(query, queryAt / 8),
-    (on, at) => scoreFloats(on, layout, at, dimensions, cosine, queryNorm, best),
-  );
   return best.ranked();
 }
 
@@ -609,24 +629,25 @@ export function topKInt8(
   if (!layout.packed) throw notPacked('topKInt8 takes an Int8Array query and Int8Array vectors.');
   const best = new Best(limit);
   const kernels = dimensions > 0 && dimensions < INT8_KERNEL_LIMIT ? wasmKernels() : undefined;
-  if (kernels === undefined) {
+  if (
+    kernels === undefined ||
+    !scoreCorpus(
+      kernels,
+      layout,
+      options.keepCopy !== false,
+      { vectorBytes: dimensions, queryBytes: dimensions, outBytes: 4 },
+      (on, queryAt) => on.signedBytes.set(query, queryAt),
+      (on, { queryAt, vectorsAt, outAt, count, from }) => {
+        on.exports.dots_i8(queryAt, vectorsAt, count, dimensions, outAt);
+        const scores = on.integers;
+        for (let index = 0; index < count; index++) best.offer(scores[outAt / 4 + index]!, from + index);
+      },
+    )
+  ) {
     // Every product and sum is an integer far below 2^53: exact in any order.
     for (let index = 0; index < vectors.length; index++)
       best.offer(dotUnchecked(query, vectors[index]!), index);
-    return best.ranked();
   }
-  scoreCorpus(
-    kernels,
-    layout,
-    options.keepCopy !== false,
-    { vectorBytes: dimensions, queryBytes: dimensions, outBytes: 4 },
-    (on, queryAt) => on.signedBytes.set(query, queryAt),
-    (on, { queryAt, vectorsAt, outAt, count, from }) => {
-      on.exports.dots_i8(queryAt, vectorsAt, count, dimensions, outAt);
-      const scores = on.integers;
-      for (let index = 0; index < count; index++) best.offer(scores[outAt / 4 + index]!, from + index);
-    },
-  );
   return best.ranked();
 }
 
@@ -661,11 +682,9 @@ export function topKHamming(
   // Fewer differing bits rank first: the heap keeps the highest scores, so it is given minus the distance.
   const best = new Best(limit);
   const kernels = bytes > 0 ? wasmKernels() : undefined;
-  if (kernels === undefined) {
-    for (let index = 0; index < vectors.length; index++)
-      best.offer(-hammingUnchecked(query, vectors[index]!), index);
-  } else {
-    scoreCorpus(
+  if (
+    kernels === undefined ||
+    !scoreCorpus(
       kernels,
       layout,
       options.keepCopy !== false,
@@ -676,7 +695,10 @@ export function topKHamming(
         const distances = on.integers;
         for (let index = 0; index < count; index++) best.offer(-distances[outAt / 4 + index]!, from + index);
       },
-    );
+    )
+  ) {
+    for (let index = 0; index < vectors.length; index++)
+      best.offer(-hammingUnchecked(query, vectors[index]!), index);
   }
   return best.ranked().map((entry) => ({ index: entry.index, distance: -entry.score }));
 }
