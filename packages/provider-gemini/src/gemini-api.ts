@@ -150,6 +150,12 @@ export function parseGeminiError(body: unknown, status: number): ParsedError {
     out.kind = 'authentication';
     out.hint =
       'The Gemini API rejected the key; check GEMINI_API_KEY / GOOGLE_API_KEY or the apiKey setting.';
+  } else if (status === 400 && error.status === 'FAILED_PRECONDITION') {
+    // "User location is not supported for the API use.", "… free tier is not available in your country.
+    // Please enable billing …": the project or the place the call comes from, which no input or option
+    // of the request can change.
+    out.hint =
+      'Nothing in the request can fix this: enable billing on the project in Google AI Studio, or call from a region the Gemini API serves; retrying will not help.';
   }
 
   const retryDelay = detailsOf(error, 'RetryInfo')

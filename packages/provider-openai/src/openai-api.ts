@@ -23,6 +23,13 @@ const errorBodySchema = schema.object({
   ]),
 });
 
+/**
+ * 429 codes (or types) of an account that cannot be served until someone acts, not of a pace to wait out:
+ * `insufficient_quota` (the quota or balance used up) and `billing_not_active` ("Your account is not
+ * active, please check your billing details on our website.").
+ */
+const QUOTA_CODES = new Set(['insufficient_quota', 'billing_not_active']);
+
 /** "Invalid 'input[3]': maximum input length is 8192 tokens" names the input. */
 const INPUT_INDEX = /'input\[(\d+)\]'/;
 /** "Please try again in 2.812s." / "in 20ms" / "in 7m12s" in rate-limit messages. */
@@ -30,7 +37,8 @@ const TRY_AGAIN = /try again in ((?:\d+(?:\.\d+)?(?:ms|h|m|s))+)/i;
 
 /**
  * Reads `{"error": {message, type, param, code}}` (and the string form some compatible servers send).
- * `insufficient_quota` is a used-up quota, not a wait; `max_tokens_per_request` makes the engine bisect.
+ * `insufficient_quota` and `billing_not_active` are a used-up quota, not a wait; `max_tokens_per_request`
+ * makes the engine bisect.
  */
 export function parseOpenAIError(body: unknown): ParsedError {
   const parsed = errorBodySchema.safeParse(body);
@@ -51,7 +59,7 @@ export function parseOpenAIError(body: unknown): ParsedError {
   const code = error.code === null || error.code === undefined ? undefined : String(error.code);
   const providerCode = code ?? error.type ?? undefined;
   if (providerCode) out.providerCode = providerCode;
-  if (code === 'insufficient_quota' || error.type === 'insufficient_quota') out.quotaExhausted = true;
+  if (QUOTA_CODES.has(code ?? '') || QUOTA_CODES.has(error.type ?? '')) out.quotaExhausted = true;
   if (code === 'max_tokens_per_request' || error.type === 'max_tokens_per_request') out.batchTooLarge = true;
   const index = error.message?.match(INPUT_INDEX);
   if (index) out.inputIndex = Number(index[1]);

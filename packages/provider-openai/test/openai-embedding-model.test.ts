@@ -1,6 +1,5 @@
 import {
   AuthenticationError,
-  type Clock,
   type EmbedRequest,
   embedMany,
   InvalidArgumentError,
@@ -18,6 +17,7 @@ import {
   openai,
   parseOpenAIError,
 } from '../src/index.js';
+import { fakeClock } from './fake-clock.js';
 
 // Fake key material only: nothing here is shaped like a real OpenAI key.
 const KEY = 'test-key-openai-0a1b2c3d4e5f';
@@ -83,21 +83,6 @@ function floats(count: number): Record<string, unknown> {
 
 function openAIError(message: string, type: string, code: string | null, param: string | null = null) {
   return { error: { message, type, param, code } };
-}
-
-/** A clock whose sleeps return at once and are recorded (Retry-After is tested without sleeping). */
-function fakeClock(): Clock & { sleeps: number[] } {
-  let now = Date.UTC(2026, 0, 1);
-  const sleeps: number[] = [];
-  return {
-    sleeps,
-    now: () => now,
-    async sleep(ms: number) {
-      sleeps.push(ms);
-      now += ms;
-    },
-    random: () => 0.5,
-  };
 }
 
 function model(settings: OpenAIProviderSettings, modelId = 'text-embedding-3-small') {

@@ -73,6 +73,13 @@ const errorBodySchema = schema.object({
  */
 const BATCH_TOO_LARGE = /per submitted batch|number of tokens in the batch|batch size is too large/i;
 
+/**
+ * An input over the context length with `truncation: false` (observed): "The example at index 3 in your
+ * batch has too many tokens and does not fit into the model's context window of 32000 tokens." The index
+ * counts inputs of this call, not of the whole job: read, the engine names the input by its place in the job.
+ */
+const EXAMPLE_INDEX = /\bexample at index (\d+)\b/i;
+
 const HINTS: Record<number, string> = {
   401: 'Voyage keys work on one host only: a key from the Voyage dashboard at api.voyageai.com, an Atlas model API key (al-…) at ai.mongodb.com. Check VOYAGE_API_KEY and baseURL.',
   403: 'Voyage answers 403 when the request comes from an IP address it does not allow; call from an allowed address or network.',
@@ -80,8 +87,9 @@ const HINTS: Record<number, string> = {
 
 /**
  * Reads Voyage's `{"detail": ...}` error bodies. A 400 that says the batch is over the token or size
- * limit sets `batchTooLarge`, so the engine bisects the call; a validation list names the input it
- * rejected. Every other status keeps its usual meaning (429 and 5xx are retried by the engine).
+ * limit sets `batchTooLarge`, so the engine bisects the call; a validation list, or a message about an
+ * input over the context length, names the input it rejected. Every other status keeps its usual
+ * meaning (429 and 5xx are retried by the engine).
  */
 export function parseVoyageError(body: unknown, status: number): ParsedError {
   const parsed = errorBodySchema.safeParse(body);
@@ -92,6 +100,8 @@ export function parseVoyageError(body: unknown, status: number): ParsedError {
   const { detail } = parsed.data;
   if (typeof detail === 'string') {
     out.message = detail;
+    const example = EXAMPLE_INDEX.exec(detail);
+    if (example !== null) out.inputIndex = Number(example[1]);
   } else {
     out.message = detail
       .map((problem) => [problem.loc?.join('.'), problem.msg].filter((part) => part !== undefined).join(': '))
