@@ -1659,6 +1659,169 @@ export const mutants: Mutant[] = [
     },
   ),
 
+  // ------------------------------------------------------------------ headers sent twice
+  mutant(
+    'embeddings',
+    'content-type-twice',
+    "labels its body `Content-Type: application/json` itself, beside the `content-type` core's request already carries, so the API gets the header twice (`application/json, application/json`)",
+    ['single'],
+    class extends AcmeEmbeddingModel {
+      constructor(modelId: string, settings: AcmeSettings) {
+        super(modelId, settings);
+        const inner = this.transport;
+        this.transport = {
+          kind: inner.kind,
+          request: (request) =>
+            inner.request({
+              ...request,
+              headers: { ...request.headers, 'Content-Type': 'application/json' },
+            }),
+        };
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'auth-header-twice',
+    "adds its own `Authorization` to every request beside the `authorization` the request already carries (the caller's, when a call gives one), so the API gets two credentials",
+    ['single', 'headers-any-case'],
+    class extends AcmeEmbeddingModel {
+      constructor(modelId: string, settings: AcmeSettings) {
+        super(modelId, settings);
+        const inner = this.transport;
+        this.transport = {
+          kind: inner.kind,
+          request: (request) =>
+            inner.request({
+              ...request,
+              headers: { Authorization: `Bearer ${settings.apiKey}`, ...request.headers },
+            }),
+        };
+      }
+    },
+  ),
+
+  // ------------------------------------------------------------------ settings, error signals, unasked fields
+  mutant(
+    'embeddings',
+    'drops-settings-headers',
+    "sends each call's headers but not those of the provider's `headers` setting (a gateway's account header)",
+    ['custom-headers'],
+    class extends AcmeEmbeddingModel {
+      constructor(modelId: string, { headers: _dropped, ...settings }: AcmeSettings) {
+        super(modelId, settings);
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'misses-quota-exhausted',
+    "does not read the API's `insufficient_quota` code, so a used-up quota is retried as a passing rate limit",
+    ['error-429-quota-exhausted'],
+    class extends AcmeEmbeddingModel {
+      protected override parseError(body: unknown) {
+        const { quotaExhausted: _dropped, ...parsed } = super.parseError(body);
+        return parsed;
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'misses-batch-too-large',
+    "does not read the API's `max_tokens_per_request` code, so a call too large fails instead of being split in two",
+    ['error-batch-too-large-bisects'],
+    class extends AcmeEmbeddingModel {
+      protected override parseError(body: unknown) {
+        const { batchTooLarge: _dropped, ...parsed } = super.parseError(body);
+        return parsed;
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'default-input-type',
+    'sends `input_type: passage` when no input type was asked (the API recommends it for indexing), so an input type the engine left out as unsupported is sent after all, and asking for documents changes nothing',
+    ['input-type-unsupported', 'input-type-document', 'cassette/rate limited then answered'],
+    class extends AcmeEmbeddingModel {
+      protected override requestBody(request: EmbedRequest) {
+        const body = super.requestBody(request);
+        body.input_type ??= 'passage';
+        return body;
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'retries-cut-off-json',
+    'takes an answer that is not valid JSON (cut off, or holding a NaN literal) for a dropped connection and raises it as a retryable server error',
+    ['malformed-json', 'answer-nan-literal'],
+    class extends AcmeEmbeddingModel {
+      override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+        try {
+          return await super.doEmbed(request);
+        } catch (error) {
+          if (!InvalidResponseError.isInstance(error) || !/not valid JSON/.test(error.message)) throw error;
+          throw new ServerError(error.message, { statusCode: 502, provider: 'acme' });
+        }
+      }
+    },
+  ),
+  mutant(
+    'contextualized',
+    'ctx-wrong-input-type-mapping',
+    'sends `query` for documents in contextualized calls (a copy-paste slip in the mapping)',
+    ['ctx-input-type-document'],
+    class extends AcmeContextualizedModel {
+      protected override contextualizedBody(request: ContextualizedEmbedRequest) {
+        const body = super.contextualizedBody(request);
+        if (request.inputType === 'document') body.input_type = 'query';
+        return body;
+      }
+    },
+  ),
+  mutant(
+    'rerank',
+    'rerank-drops-top-n',
+    'never sends `top_n`, so the API returns a score for every document of each call',
+    ['rerank-top-n', 'rerank-split-at-max-documents', 'rerank-split-above-max-documents'],
+    class extends AcmeRerankingModel {
+      protected override body(request: RerankRequest) {
+        const { top_n: _dropped, ...body } = super.body(request);
+        return body;
+      }
+    },
+  ),
+  mutant(
+    'batch-jobs',
+    'batch-delete-by-post',
+    'deletes a job with `POST /batches/{id}/delete`, as another API names it, instead of `DELETE /batches/{id}`',
+    ['delete'],
+    class extends AcmeBatchJobs {
+      override async delete(id: string): Promise<void> {
+        await this.call('POST', `/batches/${id}/delete`);
+      }
+    },
+  ),
+  mutant(
+    'batch-jobs',
+    'batch-results-by-position',
+    'places each result at its position in the answer instead of at its `index`',
+    ['results-in-input-order', 'results-partial-errors'],
+    class extends AcmeBatchJobs {
+      protected override async call(
+        method: 'GET' | 'POST' | 'DELETE',
+        path: string,
+        body?: unknown,
+        signal?: AbortSignal,
+      ) {
+        const response = await super.call(method, path, body, signal);
+        const listed = (response.body as { results?: { index: number }[] } | undefined)?.results ?? [];
+        for (const [position, result] of listed.entries()) result.index = position;
+        return response;
+      }
+    },
+  ),
+
   // ------------------------------------------------------------------ base URLs, in every group
   ...WRONG_JOINS.flatMap((wrong) =>
     JOINING_GROUPS.map(([suite, namePrefix, idPrefix, path, Reference]) =>

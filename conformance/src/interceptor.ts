@@ -82,25 +82,35 @@ function parseBody(raw: unknown): unknown {
   }
 }
 
+/**
+ * Request headers as one object of lower-case names, in any form a transport hands them over: undici's
+ * flat list of names and values (strings or bytes), a list of `[name, value]` pairs, `Headers`, or an
+ * object whose values may be lists. A header sent more than once (twice in a list, or under two letter
+ * cases of its name in an object) holds all its values joined with `, ` in the order sent, as `fetch`
+ * joins them: kept as its last value only, a provider that sends `authorization` or `content-type` twice
+ * passed every check on the undici transport that it failed on the fetch one.
+ */
 function lowerHeaders(headers: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (headers === undefined || headers === null) return out;
+  const out = new Map<string, string>();
+  const add = (name: unknown, value: unknown) => {
+    if (value === undefined) return;
+    const key = String(name).toLowerCase();
+    const text = Array.isArray(value) ? value.map(String).join(', ') : String(value);
+    const before = out.get(key);
+    out.set(key, before === undefined ? text : `${before}, ${text}`);
+  };
+  if (headers === undefined || headers === null) return {};
   if (Array.isArray(headers)) {
-    for (let index = 0; index + 1 < headers.length; index += 2)
-      out[String(headers[index]).toLowerCase()] = String(headers[index + 1]);
-    return out;
-  }
-  if (typeof Headers !== 'undefined' && headers instanceof Headers) {
+    if (headers.every(Array.isArray)) for (const [name, value] of headers) add(name, value);
+    else for (let index = 0; index + 1 < headers.length; index += 2) add(headers[index], headers[index + 1]);
+  } else if (typeof Headers !== 'undefined' && headers instanceof Headers) {
     headers.forEach((value, name) => {
-      out[name.toLowerCase()] = value;
+      add(name, value);
     });
-    return out;
+  } else {
+    for (const [name, value] of Object.entries(headers as Record<string, unknown>)) add(name, value);
   }
-  for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
-    if (value !== undefined)
-      out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
-  }
-  return out;
+  return Object.fromEntries(out);
 }
 
 /** Runs a reply handler; a throwing handler is a bug in the test, recorded and answered with a 599. */
@@ -507,8 +517,11 @@ function createMockAgentInterceptor(
     );
     const state: StallState = {};
     dispatching = state;
+    // The headers as the provider sent them: the agent hands a reply those of a flat list as an object it
+    // builds pair by pair, in which a header sent twice is left with its last value only.
+    const sent = { ...options, headers: lowerHeaders(options.headers) };
     try {
-      return dispatch(options, stallingBody(watchingErrors(handler, failed), state, stalled));
+      return dispatch(sent, stallingBody(watchingErrors(handler, failed), state, stalled));
     } finally {
       dispatching = undefined;
     }

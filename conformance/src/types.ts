@@ -20,6 +20,10 @@ export interface WireRequest {
   method: string;
   /** Path and query, e.g. `/v1/embeddings`. */
   path: string;
+  /**
+   * Lower-case names; a header sent more than once holds its values joined with `, `, in the order sent
+   * (as `fetch` joins them), on both transports.
+   */
   headers: Record<string, string>;
   body: unknown;
 }

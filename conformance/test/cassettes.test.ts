@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bodyDifferences as replayBodyDifferences } from '@embedkit/replay';
@@ -27,6 +27,19 @@ const options: DescribeEmbeddingProviderOptions = {
 };
 
 const vectors = ACME_VECTORS;
+
+/** The temporary directories of this file's tests: each is removed after its test, whether it passed or not. */
+const directories: string[] = [];
+afterEach(() => {
+  for (const directory of directories.splice(0)) rmSync(directory, { recursive: true, force: true });
+});
+
+/** A new, empty directory in the system's temporary directory, named from `prefix`. */
+function temporaryDirectory(prefix: string): string {
+  const directory = mkdtempSync(join(tmpdir(), prefix));
+  directories.push(directory);
+  return directory;
+}
 
 function cassette(overrides: Partial<Cassette> = {}): Cassette {
   return { ...structuredClone(acmeCassettes[0]!), ...overrides };
@@ -108,7 +121,7 @@ describe('cassette replay', () => {
   });
 
   it('loads a directory of cassettes and rejects an unknown format version', () => {
-    const directory = mkdtempSync(join(tmpdir(), 'embedkit-cassettes-'));
+    const directory = temporaryDirectory('embedkit-cassettes-');
     writeFileSync(join(directory, 'b.json'), JSON.stringify(cassette({ name: 'b' })));
     writeFileSync(join(directory, 'a.json'), JSON.stringify(cassette({ name: 'a' })));
     writeFileSync(join(directory, 'notes.txt'), 'not a cassette');
@@ -138,7 +151,7 @@ describe('record mode', () => {
   });
 
   it('records the live exchange through the given fetch and writes a scrubbed, replayable cassette', async () => {
-    const directory = mkdtempSync(join(tmpdir(), 'embedkit-record-'));
+    const directory = temporaryDirectory('embedkit-record-');
     const file = join(directory, 'live.json');
     const original = cassette();
     const seenKeys: string[] = [];
@@ -191,7 +204,7 @@ describe('recording from a live API (a loopback server)', () => {
     call: Cassette['call'],
     name = 'live',
   ): { file: string; cassette: Cassette & { file: string } } {
-    const file = join(mkdtempSync(join(tmpdir(), 'embedkit-record-')), `${name}.json`);
+    const file = join(temporaryDirectory('embedkit-record-'), `${name}.json`);
     const written = { ...cassette(), name, call };
     writeFileSync(file, `${JSON.stringify(written, null, 2)}\n`);
     return { file, cassette: { ...written, file } };

@@ -3,7 +3,7 @@
  * scenarios first, each in a network lockdown, then the cassette recorded from a loopback server
  * standing in for the live API. The recording must reach it, after any number of scenarios.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ import { startLiveServer } from './acme-live-server.js';
 const KEY = 'fake-recording-key-not-real-0123456789';
 const live = await startLiveServer({ key: KEY });
 const directory = mkdtempSync(join(tmpdir(), 'embedkit-record-mode-'));
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
 const file = join(directory, 'two-inputs.json');
 const constructed: Cassette = { ...structuredClone(acmeCassettes[0]!), name: 'two inputs' };
 writeFileSync(file, `${JSON.stringify(constructed, null, 2)}\n`);

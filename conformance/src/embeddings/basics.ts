@@ -69,7 +69,7 @@ export const basics: Family<EmbeddingSuite, Harness> = {
     const cases: (Case<Harness> | SkippedCase)[] = [
       check(
         'single',
-        "the key in the wrong header, the body not sent as JSON, the input altered, usage guessed, lost or read from the wrong count (a request's total for its input tokens), the request id or status lost, the key in the result",
+        "the key in the wrong header, the body not sent as JSON, the auth or content-type header sent twice, the input altered, usage guessed, lost or read from the wrong count (a request's total for its input tokens), the request id or status lost, the key in the result",
         async (world) => {
           const texts = ['pets and animals'];
           world.respond(1, suite.success());
@@ -80,7 +80,7 @@ export const basics: Family<EmbeddingSuite, Harness> = {
           assert.match(
             request.headers['content-type'] ?? '(none)',
             /^application\/json\s*(;|$)/i,
-            'the body is sent as application/json',
+            'the body is sent as application/json, in one content-type header',
           );
           assert.equal(result.responses[0]?.status, 200, "the result keeps the answer's status");
           if (wire.requestIdHeader !== undefined)
@@ -95,7 +95,7 @@ export const basics: Family<EmbeddingSuite, Harness> = {
           assert.equal(
             request.headers[auth.name.toLowerCase()],
             auth.value,
-            'the key is sent in the auth header',
+            'the key is sent in the auth header, once',
           );
           assert.deepEqual(wire.inputsOf(request.body), texts, 'the input is sent as given');
           if (wire.reportsUsage)

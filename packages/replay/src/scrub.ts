@@ -44,6 +44,47 @@ function scrubValue(value: unknown, text: Scrub, message: Scrub = text, key?: st
 }
 
 /**
+ * A header's name or value as text: bytes (undici keeps raw headers as `Buffer`s) read as UTF-8, a list
+ * item by item. Bytes left as they are would be written as numbers, where no pattern finds a credential.
+ */
+function asText(value: unknown): unknown {
+  if (value instanceof Uint8Array) return new TextDecoder().decode(value);
+  return Array.isArray(value) ? value.map(asText) : value;
+}
+
+/**
+ * One recorded header: its name, and what holds it (in a list, its pair, or its name and the value after
+ * it; in an object, its value).
+ */
+interface HeaderGroup {
+  name: unknown;
+  items: unknown[];
+}
+
+/**
+ * A list of headers read header by header: a `[name, value]` pair is one header, and in a flat list a
+ * name and the item after it are one. A list that is neither (of an odd length, or pairs and names mixed)
+ * is read the same way, so that every name in it is tested: a name followed by a pair or by nothing
+ * stands alone.
+ */
+function headerGroups(list: readonly unknown[]): HeaderGroup[] {
+  const groups: HeaderGroup[] = [];
+  for (let at = 0; at < list.length; ) {
+    const item = list[at];
+    if (Array.isArray(item)) {
+      groups.push({ name: item[0], items: [item] });
+      at += 1;
+      continue;
+    }
+    const next = list[at + 1];
+    const valued = at + 1 < list.length && !Array.isArray(next);
+    groups.push({ name: item, items: valued ? [item, next] : [item] });
+    at += valued ? 2 : 1;
+  }
+  return groups;
+}
+
+/**
  * Removes the key (and every header that carries credentials or account ids) from a recorded exchange,
  * field by field, so that the result is always valid JSON and nothing else changes:
  *
@@ -79,31 +120,25 @@ export function scrubCassette(cassette: Cassette, secrets: readonly string[]): C
   /**
    * Headers without those that carry a credential or name the account; the rest with patterns redacted.
    * A recorder may keep them as an object of names, as a list of `[name, value]` pairs (the entries of
-   * `Headers`) or as undici's flat list of names and values: the names are read in each form, since a
-   * credential no pattern knows (a bare `x-api-key`) is only found by its header's name.
+   * `Headers`), or as undici's flat list of names and values, whose raw form holds bytes (`Buffer`s)
+   * rather than text. Every form is read into the same groups (a header's name, and the items that hold
+   * it) and every group is kept or dropped by the one test of its name, since a credential no pattern
+   * knows (a bare `x-api-key`) is only found by its header's name: a form read another way, or not by
+   * name at all, let such a credential through.
    */
   const scrubHeaders = (headers: unknown): unknown => {
-    if (Array.isArray(headers)) {
-      if (headers.every(Array.isArray))
-        return scrubValue(
-          headers.filter(([name]) => !droppedHeader(name)),
-          credentials,
-        );
-      const flat =
-        headers.length % 2 === 0 && headers.every((item, at) => at % 2 === 1 || typeof item === 'string');
-      if (!flat) return scrubValue(headers, credentials);
-      const kept: unknown[] = [];
-      for (let at = 0; at < headers.length; at += 2)
-        if (!droppedHeader(headers[at])) kept.push(headers[at], headers[at + 1]);
-      return scrubValue(kept, credentials);
-    }
     if (typeof headers !== 'object' || headers === null) return scrubValue(headers, credentials);
-    const kept: Record<string, unknown> = {};
-    for (const [name, value] of Object.entries(headers)) {
-      if (droppedHeader(name)) continue;
-      kept[name] = scrubValue(value, credentials);
-    }
-    return kept;
+    const list = Array.isArray(headers);
+    const groups: HeaderGroup[] = list
+      ? headerGroups(headers.map(asText))
+      : Object.entries(headers).map(([name, value]) => ({ name, items: [asText(value)] }));
+    const kept = groups.filter((group) => !droppedHeader(group.name));
+    return list
+      ? scrubValue(
+          kept.flatMap((group) => group.items),
+          credentials,
+        )
+      : Object.fromEntries(kept.map((group) => [group.name, scrubValue(group.items[0], credentials)]));
   };
   /**
    * The fields of a request or response beyond the format's (a recorder's `headers` of the request, a

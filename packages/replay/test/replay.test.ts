@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type EmbeddingModel, type EmbedRequest, embedMany } from '@embedkit/core';
@@ -352,12 +352,16 @@ describe('the cassette format', () => {
 
   it('reads a directory of cassettes in file-name order and checks each', () => {
     const directory = mkdtempSync(join(tmpdir(), 'embedkit-replay-'));
-    writeFileSync(join(directory, 'b.json'), JSON.stringify(CASSETTES[1]));
-    writeFileSync(join(directory, 'a.json'), JSON.stringify(CASSETTES[0]));
-    writeFileSync(join(directory, 'notes.txt'), 'not a cassette');
-    expect(readCassetteDirectory(directory).map((item) => item.name)).toEqual(['pets', 'fish']);
-    writeFileSync(join(directory, 'c.json'), '{"version": 1');
-    expect(() => readCassetteDirectory(directory)).toThrow(/c\.json: .*JSON/);
+    try {
+      writeFileSync(join(directory, 'b.json'), JSON.stringify(CASSETTES[1]));
+      writeFileSync(join(directory, 'a.json'), JSON.stringify(CASSETTES[0]));
+      writeFileSync(join(directory, 'notes.txt'), 'not a cassette');
+      expect(readCassetteDirectory(directory).map((item) => item.name)).toEqual(['pets', 'fish']);
+      writeFileSync(join(directory, 'c.json'), '{"version": 1');
+      expect(() => readCassetteDirectory(directory)).toThrow(/c\.json: .*JSON/);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 
   it('scrubs the key from bodies and drops credential headers', () => {
