@@ -5,7 +5,8 @@ const root = dirname(fileURLToPath(import.meta.url));
 
 /**
  * Shared vitest settings: every package also writes a JSON report to .ci/results/ so CI can print one
- * closing line for the whole run.
+ * closing line for the whole run, and its tests run in a temporary directory of their own that must be
+ * empty when they end (vitest.temporary-directory.ts): a test that leaves a file there fails the run.
  */
 export function sharedTestConfig(packageDirectory: string) {
   const name = relative(root, packageDirectory).replaceAll('/', '-');
@@ -18,6 +19,7 @@ export function sharedTestConfig(packageDirectory: string) {
         'default',
         ['json', { outputFile: join(root, '.ci', 'results', `${name}${suffix}.json`) }],
       ] as const,
+      globalSetup: [join(root, 'vitest.temporary-directory.ts')],
       testTimeout: 30_000,
     },
   };

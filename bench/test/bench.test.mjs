@@ -2,7 +2,7 @@
 // `--quick` runs end to end. No figure is asserted: benchmarks are not tests.
 
 import { execFile, fork } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -161,19 +161,24 @@ describe('loopback server', () => {
 
 describe('npm run bench -- --quick', () => {
   it('measures the floor, embedkit base64 and embedkit float and writes the report', async () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'embedkit-bench-')), 'quick.md');
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      [new URL('run.mjs', source).pathname, '--quick', '--out', out],
-      {
-        timeout: 120_000,
-      },
-    );
-    expect(stdout).toMatch(/floor \(undici\.request \+ Buffer base64\)\s+\d/);
-    expect(stdout).toMatch(/embedkit base64 \/ floor \(CPU\)\s+[\d.]+x/);
-    const report = readFileSync(out, 'utf8');
-    expect(report).toContain('| embedkit (base64) |');
-    expect(report).toContain('| embedkit (float) |');
+    const directory = mkdtempSync(join(tmpdir(), 'embedkit-bench-'));
+    const out = join(directory, 'quick.md');
+    try {
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [new URL('run.mjs', source).pathname, '--quick', '--out', out],
+        {
+          timeout: 120_000,
+        },
+      );
+      expect(stdout).toMatch(/floor \(undici\.request \+ Buffer base64\)\s+\d/);
+      expect(stdout).toMatch(/embedkit base64 \/ floor \(CPU\)\s+[\d.]+x/);
+      const report = readFileSync(out, 'utf8');
+      expect(report).toContain('| embedkit (base64) |');
+      expect(report).toContain('| embedkit (float) |');
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
   }, 150_000);
 });
 

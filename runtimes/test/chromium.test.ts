@@ -134,9 +134,13 @@ describe('headless Chromium', () => {
     );
     if (binary === undefined) return;
     const profile = mkdtempSync(join(tmpdir(), 'embedkit-chromium-'));
-    const { child, endpoint } = await launch(binary, profile);
-    const devtools = await DevTools.open(endpoint);
+    // Set once started: a launch or a connection that fails still removes the profile (and stops Chromium).
+    let child: ChildProcess | undefined;
+    let devtools: DevTools | undefined;
     try {
+      const launched = await launch(binary, profile);
+      child = launched.child;
+      devtools = await DevTools.open(launched.endpoint);
       const { targetId } = await devtools.send<{ targetId: string }>('Target.createTarget', {
         url: 'about:blank',
       });
@@ -169,16 +173,20 @@ describe('headless Chromium', () => {
         devtools.console.filter((line) => line.startsWith('exception') || line.startsWith('error')),
       ).toEqual([]);
     } finally {
-      const exited = new Promise((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) resolve(undefined);
-        else child.once('exit', resolve);
-      });
-      await devtools.send('Browser.close').catch(() => {});
-      devtools.close();
-      // Browser.close lets Chromium shut down cleanly; a kill is the fallback if the command was lost.
-      const stop = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(stop);
+      if (child !== undefined) {
+        const browser = child;
+        const exited = new Promise((resolve) => {
+          if (browser.exitCode !== null || browser.signalCode !== null) resolve(undefined);
+          else browser.once('exit', resolve);
+        });
+        await devtools?.send('Browser.close').catch(() => {});
+        devtools?.close();
+        // Browser.close lets Chromium shut down cleanly; a kill is the fallback if the command was lost,
+        // and the only way when there was no connection to send it on.
+        const stop = setTimeout(() => browser.kill('SIGKILL'), devtools === undefined ? 0 : 10_000);
+        await exited;
+        clearTimeout(stop);
+      }
       // Its helper processes may still be flushing the profile for a moment after the browser exits.
       rmSync(profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
     }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, vi } from 'vitest';
@@ -18,8 +18,17 @@ export function temporaryStores(prefix: string): {
   const stores: DiskCacheStore[] = [];
   afterEach(async () => {
     vi.useRealTimers();
-    for (const opened of stores.splice(0)) await opened.close();
-    for (const path of directories.splice(0)) rmSync(path, { recursive: true, force: true });
+    // A store a failed test left broken may refuse to close: its directory is removed all the same.
+    try {
+      for (const opened of stores.splice(0)) await opened.close();
+    } finally {
+      for (const path of directories.splice(0)) {
+        // A test may take away its directory's write permission (a cache this user may not write): for
+        // any user but root, nothing in it could be removed until it is given back.
+        chmodSync(path, 0o700);
+        rmSync(path, { recursive: true, force: true });
+      }
+    }
   });
   return {
     directory() {
