@@ -9,13 +9,14 @@ import {
   type EmbedManyResult,
   type EmbedSettings,
   embedMany,
+  InvalidResponseError,
   type OutputType,
 } from '@embedkit/core';
 import { createHarness, type Harness } from '../harness.js';
 import type { ReplyHandler, WireReply } from '../interceptor.js';
 import { answerBody, reportedTokens, valuesFor } from '../suite/answers.js';
 import { expectVector, expectVectorsInOrder } from '../suite/checks.js';
-import { callSizes, type FamilyPass, modePass } from '../suite/family.js';
+import { callSizes, type FamilyPass, modePass, withNote } from '../suite/family.js';
 import { errorReply, type JobKit, type JobWorld, jobPass } from '../suite/job-kit.js';
 import type {
   DescribeEmbeddingProviderOptions,
@@ -262,14 +263,45 @@ export function createEmbeddingSuite(options: SuiteOptions, mode: ScenarioMode):
   };
 }
 
+/**
+ * `error`, with its cause named when the job asked the suite's `dimensions`, the engine refused an answer
+ * of another length, and no request carried any dimensions: the provider dropped the option and the API
+ * answered its default length. Every generic scenario asks that length (a small one keeps batches
+ * cheap), so without the note each of them failed naming its own case's bug, none of them this one.
+ */
+function explainDroppedDimensions(suite: EmbeddingSuite, world: Harness, error: unknown): unknown {
+  const asked = suite.chosenDimensions;
+  if (asked === undefined || !InvalidResponseError.isInstance(error)) return error;
+  if (!error.message.includes(`expected ${asked} for dimensions ${asked}`)) return error;
+  const items = suite.allItems(world);
+  if (items.length === 0 || items.some((item) => item.dimensions !== undefined)) return error;
+  return withNote(
+    error,
+    ` No request carried dimensions (as the wire's ${suite.wire.itemsOf === undefined ? 'dimensionsOf' : 'itemsOf'} reads them) though the job asked ${asked}: the provider drops the dimensions option, so the API answered its default length.`,
+  );
+}
+
 /** The pass of one mode, each case in a fresh harness. */
 export function embeddingPass(
   options: SuiteOptions,
   mode: ScenarioMode,
 ): FamilyPass<EmbeddingSuite, Harness> {
-  return modePass(mode, createEmbeddingSuite(options, mode), (kind, variant) =>
+  const suite = createEmbeddingSuite(options, mode);
+  const pass = modePass(mode, suite, (kind, variant) =>
     createHarness(options, kind, { headers: PROVIDER_HEADERS, ...variant }),
   );
+  return {
+    ...pass,
+    toScenario: (id, body, variant) =>
+      pass.toScenario(
+        id,
+        (world) =>
+          body(world).catch((error: unknown) => {
+            throw explainDroppedDimensions(suite, world, error);
+          }),
+        variant,
+      ),
+  };
 }
 
 /** The embeddings group as the shared families see it: a one-input job. */
@@ -289,7 +321,11 @@ export function embeddingJobPass(options: SuiteOptions): FamilyPass<JobKit, JobW
       expectCall: (reply, expectOptions) => harness.respond(1, reply, expectOptions),
       success: suite.success(),
       async run(settings = {}) {
-        const result = await embedMany({ ...suite.settings(harness), inputs: texts, ...settings });
+        const result = await embedMany({ ...suite.settings(harness), inputs: texts, ...settings }).catch(
+          (error: unknown) => {
+            throw explainDroppedDimensions(suite, harness, error);
+          },
+        );
         suite.expectVectors(result, texts);
       },
     }),

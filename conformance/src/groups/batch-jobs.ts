@@ -14,7 +14,7 @@ import { baseUrlCases } from '../families/base-url.js';
 import { createFakeClock, createWorld, type World, type WorldVariant } from '../harness.js';
 import type { TransportKind, WireReply } from '../interceptor.js';
 import { vectorFor } from '../suite/answers.js';
-import { expectVector, rejection } from '../suite/checks.js';
+import { expectKeyInAuthHeader, expectVector, rejection } from '../suite/checks.js';
 import {
   buildScenarios,
   type Case,
@@ -222,11 +222,7 @@ export const batchJobs: Family<DescribeBatchEmbeddingJobsOptions, BatchWorld> = 
           assert.deepEqual(wire.inputsOf(request.body), inputs, 'every input sent, in order');
           assert.equal(wire.dimensionsOf(request.body), options.dimensions, 'dimensions sent as asked');
           const auth = wire.authHeader(world.apiKey);
-          assert.equal(
-            request.headers[auth.name.toLowerCase()],
-            auth.value,
-            'the key is sent in the auth header',
-          );
+          expectKeyInAuthHeader(request.headers, auth);
         },
       ),
       wire.itemsOf === undefined

@@ -198,6 +198,31 @@ export function assertNoSecret(error: unknown, secret: string, alsoEncoded: read
   }
 }
 
+/**
+ * Checks that a request carries the key, once, in the header the wire's `authHeader` names, and says which
+ * header that is and whether the request had it at all (or more than once), so that an author whose provider dropped the
+ * header or sent the key in another one is told which header the suite looked at.
+ */
+export function expectKeyInAuthHeader(
+  headers: Readonly<Record<string, string>>,
+  auth: { name: string; value: string },
+): void {
+  const sent = headers[auth.name.toLowerCase()];
+  // A header sent twice reads as its values joined with `, ` (see the interceptor).
+  const twice = sent !== undefined && sent !== auth.value && sent.split(', ').includes(auth.value);
+  assert.equal(
+    sent,
+    auth.value,
+    `the key is sent once in the ${auth.name} header (the wire's authHeader), but the request ${
+      sent === undefined
+        ? `had no ${auth.name} header`
+        : twice
+          ? `sent that header more than once`
+          : `held another value in it`
+    }`,
+  );
+}
+
 /** Checks a typed embedkit error by name, code and status. */
 export function expectError(
   error: AnyError,

@@ -1,7 +1,7 @@
 /** Contextualized basics: documents and chunks in order however the API lists them, empty input, usage and its absence. */
 import { strict as assert } from 'node:assert';
 import { type EmbedContextualizedSettings, embedContextualized } from '@embedkit/core';
-import { rejection } from '../../suite/checks.js';
+import { expectKeyInAuthHeader, rejection } from '../../suite/checks.js';
 import { type Case, check, type Family, type SkippedCase, skip } from '../../suite/family.js';
 import type { ContextualizedSuite, ContextualizedWorld } from './suite.js';
 
@@ -39,11 +39,7 @@ export const contextualizedBasics: Family<ContextualizedSuite, ContextualizedWor
           suite.expectVectors(result, documents);
           const request = world.interceptor.requests[0]!;
           const auth = wire.authHeader(world.apiKey);
-          assert.equal(
-            request.headers[auth.name.toLowerCase()],
-            auth.value,
-            'the key is sent in the auth header',
-          );
+          expectKeyInAuthHeader(request.headers, auth);
           assert.deepEqual(wire.documentsOf(request.body), documents, 'the chunks are sent as given');
           if (wire.reportsUsage)
             assert.deepEqual(result.usage, { inputTokens: suite.usageTokens(documents) });

@@ -1,7 +1,7 @@
 /** Rerank basics: the ranking however the API orders it, topN, bad input refused, broken answers refused, usage and its absence. */
 import { strict as assert } from 'node:assert';
 import { type RerankSettings, rerank } from '@embedkit/core';
-import { rejection } from '../../suite/checks.js';
+import { expectKeyInAuthHeader, rejection } from '../../suite/checks.js';
 import { type Case, check, type Family, type SkippedCase, skip } from '../../suite/family.js';
 import { QUERY, type RerankingAnswer, type RerankingSuite, type RerankingWorld } from './suite.js';
 
@@ -48,11 +48,7 @@ export const rerankingBasics: Family<RerankingSuite, RerankingWorld> = {
           const requests = world.interceptor.requests;
           const auth = wire.authHeader(world.apiKey);
           for (const request of requests) {
-            assert.equal(
-              request.headers[auth.name.toLowerCase()],
-              auth.value,
-              'the key is sent in the auth header',
-            );
+            expectKeyInAuthHeader(request.headers, auth);
             assert.equal(wire.queryOf(request.body), QUERY);
             assert.equal(wire.topNOf(request.body), undefined, 'no topN sent when none was asked');
           }
