@@ -21,6 +21,8 @@ export class JinaContextualizedEmbeddingModel
   implements ContextualizedEmbeddingModel
 {
   readonly contextualizedCapabilities: ContextualizedCapabilities;
+  /** The API as late chunking calls it: an error naming an input names a chunk of the call's one document. */
+  private readonly lateChunkingConfig: JinaModelConfig;
 
   constructor(
     modelId: string,
@@ -30,6 +32,20 @@ export class JinaContextualizedEmbeddingModel
   ) {
     super(modelId, profile, config);
     this.contextualizedCapabilities = contextualizedCapabilities;
+    const parseError = config.parseError;
+    this.lateChunkingConfig = {
+      ...config,
+      // `input.3` is chunk 3 of the document, not a document: the engine places `inputIndex` among the
+      // job's documents, so it is the document's place in the call (0) and the chunk is named in the message.
+      parseError(body, status) {
+        const parsed = parseError?.(body, status) ?? {};
+        if (parsed.inputIndex !== undefined) {
+          parsed.message = `${parsed.message ?? 'The API refused a chunk'} (chunk ${parsed.inputIndex} of the document)`;
+          parsed.inputIndex = 0;
+        }
+        return parsed;
+      },
+    };
   }
 
   async doEmbedContextualized(request: ContextualizedEmbedRequest): Promise<ContextualizedEmbedResponse> {
@@ -51,7 +67,7 @@ export class JinaContextualizedEmbeddingModel
       late_chunking: true,
     };
     const answer = await sendEmbeddings(
-      this.config,
+      this.lateChunkingConfig,
       body,
       chunks.length,
       request.outputType ?? 'float',

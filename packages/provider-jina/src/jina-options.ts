@@ -90,11 +90,13 @@ const CODE_TASKS = ['nl2code', 'qa', 'code2code', 'code2nl', 'code2completion'].
   `${family}.passage`,
 ]);
 
+// The two v5 models share one request schema (`dimensions` up to 1024), but nano's vectors have 768
+// values: a Matryoshka model can shorten its vectors, never lengthen them.
 const v5 = (context: number, defaultDimensions: number) =>
   profile({
     context,
     defaultDimensions,
-    maxDimensions: 1024,
+    maxDimensions: defaultDimensions,
     tasks: {
       query: 'retrieval.query',
       document: 'retrieval.passage',

@@ -226,7 +226,7 @@ describe('request mapping', () => {
     const cases = [
       ['jina-embeddings-v3', 1024],
       ['jina-embeddings-v4', 2048],
-      ['jina-embeddings-v5-text-nano', 1024],
+      ['jina-embeddings-v5-text-nano', 768],
       ['jina-code-embeddings-0.5b', 896],
       ['jina-code-embeddings-1.5b', 1536],
     ] as const;
@@ -311,7 +311,7 @@ describe('capabilities', () => {
       ],
       'jina-embeddings-v5-text-nano': [
         8192,
-        { min: 1, max: 1024 },
+        { min: 1, max: 768 },
         768,
         'query document similarity classification clustering',
         'text',
