@@ -9,6 +9,7 @@ import {
   AuthenticationError,
   ConnectionError,
   type ContextualizedEmbedRequest,
+  type CreateBatchJobOptions,
   createTransport,
   type Embedding,
   EmbedKitError,
@@ -20,6 +21,7 @@ import {
   PermissionDeniedError,
   RateLimitError,
   type RerankRequest,
+  requestJson,
   ServerError,
   TimeoutError,
   type Transport,
@@ -38,6 +40,7 @@ import {
   type AcmeSettings,
   acmeCapabilities,
   acmeOptionsSchema,
+  parseAcmeError,
 } from './reference-provider.js';
 
 export type MutantSuite = 'embeddings' | 'embeddings-fetch' | 'contextualized' | 'rerank' | 'batch-jobs';
@@ -1740,8 +1743,8 @@ export const mutants: Mutant[] = [
   mutant(
     'embeddings',
     'default-input-type',
-    'sends `input_type: passage` when no input type was asked (the API recommends it for indexing), so an input type the engine left out as unsupported is sent after all, and asking for documents changes nothing',
-    ['input-type-unsupported', 'input-type-document', 'cassette/rate limited then answered'],
+    'sends `input_type: passage` when no input type was asked (the API recommends it for indexing), so an input type the engine left out as unsupported is sent after all',
+    ['input-type-unsupported', 'cassette/rate limited then answered'],
     class extends AcmeEmbeddingModel {
       protected override requestBody(request: EmbedRequest) {
         const body = super.requestBody(request);
@@ -1795,7 +1798,7 @@ export const mutants: Mutant[] = [
     'batch-jobs',
     'batch-delete-by-post',
     'deletes a job with `POST /batches/{id}/delete`, as another API names it, instead of `DELETE /batches/{id}`',
-    ['delete'],
+    ['delete', 'custom-headers'],
     class extends AcmeBatchJobs {
       override async delete(id: string): Promise<void> {
         await this.call('POST', `/batches/${id}/delete`);
@@ -1808,16 +1811,216 @@ export const mutants: Mutant[] = [
     'places each result at its position in the answer instead of at its `index`',
     ['results-in-input-order', 'results-partial-errors'],
     class extends AcmeBatchJobs {
-      protected override async call(
-        method: 'GET' | 'POST' | 'DELETE',
-        path: string,
-        body?: unknown,
-        signal?: AbortSignal,
-      ) {
-        const response = await super.call(method, path, body, signal);
+      protected override async call(...args: Parameters<AcmeBatchJobs['call']>) {
+        const response = await super.call(...args);
         const listed = (response.body as { results?: { index: number }[] } | undefined)?.results ?? [];
         for (const [position, result] of listed.entries()) result.index = position;
         return response;
+      }
+    },
+  ),
+
+  // ------------------------------------------------------------------ headers, in every group
+  mutant(
+    'contextualized',
+    'ctx-drops-settings-headers',
+    "sends a contextualized call's own headers but not those of the provider's `headers` setting (a gateway's account header)",
+    ['ctx-custom-headers'],
+    class extends AcmeContextualizedModel {
+      constructor(modelId: string, { headers: _dropped, ...settings }: AcmeSettings) {
+        super(modelId, settings);
+      }
+    },
+  ),
+  mutant(
+    'rerank',
+    'rerank-drops-call-headers',
+    "sends the provider's `headers` setting on rerank calls but not a call's own `headers`",
+    ['rerank-custom-headers'],
+    class extends AcmeRerankingModel {
+      override doRerank({ headers: _dropped, ...request }: RerankRequest) {
+        return super.doRerank(request);
+      }
+    },
+  ),
+  mutant(
+    'batch-jobs',
+    'batch-drops-headers',
+    "sends neither the provider's `headers` setting nor a call's own on job requests, only the key (as the reference once did)",
+    ['custom-headers'],
+    class extends AcmeBatchJobs {
+      protected override call(...[method, path, body, options = {}]: Parameters<AcmeBatchJobs['call']>) {
+        return requestJson({
+          transport: this.transport,
+          provider: this.provider,
+          url: this.url(path),
+          method,
+          headers: { authorization: `Bearer ${this.settings.apiKey}` },
+          ...(body === undefined ? {} : { body }),
+          ...(options.signal === undefined ? {} : { signal: options.signal }),
+          secrets: [this.settings.apiKey],
+          parseError: parseAcmeError,
+        });
+      }
+    },
+  ),
+
+  // ------------------------------------------------------------------ contextualized answers and settings
+  mutant(
+    'contextualized',
+    'ctx-ignores-document-index',
+    'keeps the documents of a contextualized answer in the order they arrive instead of placing each at its `index`',
+    ['ctx-documents-in-order'],
+    class extends AcmeContextualizedModel {
+      protected override documentOrder<T extends { index: number }>(documents: T[]) {
+        return documents;
+      }
+    },
+  ),
+  mutant(
+    'contextualized',
+    'ctx-wrong-query-input-type',
+    'sends `passage` for queries in contextualized calls (a copy-paste slip in the mapping)',
+    ['ctx-input-type-query'],
+    class extends AcmeContextualizedModel {
+      protected override contextualizedBody(request: ContextualizedEmbedRequest) {
+        const body = super.contextualizedBody(request);
+        if (request.inputType === 'query') body.input_type = 'passage';
+        return body;
+      }
+    },
+  ),
+  mutant(
+    'contextualized',
+    'ctx-misses-batch-too-large',
+    "does not read the API's `max_tokens_per_request` code on contextualized calls, so a call too large fails instead of being split in two",
+    ['ctx-batch-too-large-bisects'],
+    class extends AcmeContextualizedModel {
+      protected override parseError(body: unknown) {
+        const { batchTooLarge: _dropped, ...parsed } = super.parseError(body);
+        return parsed;
+      }
+    },
+  ),
+
+  // ------------------------------------------------------------------ rerank answers
+  mutant(
+    'rerank',
+    'rerank-misses-batch-too-large',
+    "does not read the API's `max_tokens_per_request` code on rerank calls, so a call too large fails instead of being split in two",
+    ['rerank-batch-too-large-bisects'],
+    class extends AcmeRerankingModel {
+      protected override parseError(body: unknown) {
+        const { batchTooLarge: _dropped, ...parsed } = super.parseError(body);
+        return parsed;
+      }
+    },
+  ),
+  mutant(
+    'rerank',
+    'rerank-scores-by-position',
+    "takes the API's order for the ranking: hands the scores, sorted from best, to the documents in the order the answer lists them",
+    ['rerank-unsorted-answer'],
+    class extends AcmeRerankingModel {
+      override async doRerank(request: RerankRequest) {
+        const response = await super.doRerank(request);
+        const scores = response.results.map((result) => result.relevanceScore).sort((a, b) => b - a);
+        const results = response.results.map((result, position) => ({
+          index: result.index,
+          relevanceScore: scores[position]!,
+        }));
+        return { ...response, results };
+      }
+    },
+  ),
+  mutant(
+    'rerank',
+    'rerank-repairs-answer',
+    'repairs a broken rerank answer instead of refusing it: drops a score for an index the call did not have and a second score for the same document, and scores a document left out as 0',
+    ['rerank-out-of-range-index', 'rerank-duplicate-index', 'rerank-missing-score'],
+    class extends AcmeRerankingModel {
+      override async doRerank(request: RerankRequest) {
+        const response = await super.doRerank(request);
+        const count = request.documents.length;
+        const seen = new Set<number>();
+        const results = response.results.filter((result) => {
+          if (!Number.isInteger(result.index) || result.index < 0 || result.index >= count) return false;
+          if (seen.has(result.index)) return false;
+          seen.add(result.index);
+          return true;
+        });
+        if (request.topN === undefined)
+          for (let index = 0; index < count; index++)
+            if (!seen.has(index)) results.push({ index, relevanceScore: 0 });
+        return { ...response, results };
+      }
+    },
+  ),
+
+  // ------------------------------------------------------------------ batch jobs
+  mutant(
+    'batch-jobs',
+    'batch-flattens-line-breaks',
+    'replaces line breaks and tabs with spaces and trims each input before creating a job (advice once given for older embedding models)',
+    ['create'],
+    class extends AcmeBatchJobs {
+      protected override item(...args: Parameters<AcmeBatchJobs['item']>) {
+        const item = super.item(...args);
+        item.text = item.text.replace(/\s+/g, ' ').trim();
+        return item;
+      }
+    },
+  ),
+  mutant(
+    'batch-jobs',
+    'batch-sends-empty-job',
+    'sends a job of no inputs to the API instead of refusing it',
+    ['create-empty-inputs'],
+    class extends AcmeBatchJobs {
+      override async create(options: CreateBatchJobOptions) {
+        if (Array.isArray(options.inputs) && options.inputs.length === 0) {
+          const response = await this.call(
+            'POST',
+            '/batches',
+            { model: this.modelId, requests: [] },
+            options,
+          );
+          return this.job(response.body as never);
+        }
+        return super.create(options);
+      }
+    },
+  ),
+  mutant(
+    'batch-jobs',
+    'batch-cancel-wrong-path',
+    'cancels a job with `POST /batches/{id}:cancel`, as another API names it, instead of `POST /batches/{id}/cancel`',
+    ['cancel', 'custom-headers'],
+    class extends AcmeBatchJobs {
+      override async cancel(id: string): Promise<void> {
+        await this.call('POST', `/batches/${id}:cancel`);
+      }
+    },
+  ),
+  mutant(
+    'batch-jobs',
+    'batch-results-of-unfinished-job',
+    'returns empty results for a job that has not finished instead of refusing',
+    ['results-before-finished'],
+    class extends AcmeBatchJobs {
+      protected override refuseUnfinished(): void {}
+    },
+  ),
+  mutant(
+    'batch-jobs',
+    'batch-misspelled-state',
+    "spells the API's `cancelled` state `canceled` in its table, so a cancelled job reads as still running and is polled forever",
+    ['cancel', 'wait-ends-cancelled'],
+    class extends AcmeBatchJobs {
+      protected override job(body: Parameters<AcmeBatchJobs['job']>[0]) {
+        const job = super.job(body);
+        if (body.status === 'cancelled') job.state = 'running';
+        return job;
       }
     },
   ),

@@ -6,6 +6,7 @@
 import {
   type BatchEmbeddingJobs,
   type BatchJob,
+  type BatchJobCallOptions,
   type BatchJobResults,
   type BatchJobState,
   type ContextualizedCapabilities,
@@ -22,6 +23,7 @@ import {
   inOrder,
   numberArraysToVectors,
   type OutputType,
+  type ParsedError,
   parseResponse,
   type RerankingCapabilities,
   type RerankingModel,
@@ -126,6 +128,11 @@ export class AcmeContextualizedModel extends AcmeEmbeddingModel implements Conte
     return body;
   }
 
+  /** Each document's entry at its `index`, every position filled once. */
+  protected documentOrder<T extends { index: number }>(documents: T[], count: number): T[] {
+    return inOrder(documents, count, 'documents', this.provider);
+  }
+
   protected chunkOrder(
     chunks: { index: number; embedding: string | number[] }[],
     count: number,
@@ -150,7 +157,7 @@ export class AcmeContextualizedModel extends AcmeEmbeddingModel implements Conte
       signal: request.signal,
       timeoutMs: request.timeoutMs,
       secrets: [this.settings.apiKey],
-      parseError: parseAcmeError,
+      parseError: (error) => this.parseError(error),
     });
     const body = parseResponse(
       shape<{
@@ -161,7 +168,7 @@ export class AcmeContextualizedModel extends AcmeEmbeddingModel implements Conte
       this.provider,
       'contextualized embeddings',
     );
-    const documents = inOrder(body.data ?? [], request.documents.length, 'documents', this.provider);
+    const documents = this.documentOrder(body.data ?? [], request.documents.length);
     const embeddings = documents.map((document, index) =>
       decodeVectors(
         this.chunkOrder(document.data, request.documents[index]!.length, index),
@@ -245,6 +252,10 @@ export class AcmeRerankingModel implements RerankingModel {
     return `${apiRoot(this.settings.baseURL)}${path}`;
   }
 
+  protected parseError(body: unknown): ParsedError {
+    return parseAcmeError(body);
+  }
+
   protected body(request: RerankRequest): Record<string, unknown> {
     const options = readProviderOptions(rerankOptionsSchema, this.provider, request.providerOptions);
     const body: Record<string, unknown> = {
@@ -274,7 +285,7 @@ export class AcmeRerankingModel implements RerankingModel {
       signal: request.signal,
       timeoutMs: request.timeoutMs,
       secrets: [this.settings.apiKey],
-      parseError: parseAcmeError,
+      parseError: (error) => this.parseError(error),
     });
     const body = parseResponse(
       shape<{ results: { index: number; relevance_score: number }[]; usage?: { total_tokens: number } }>(
@@ -386,13 +397,24 @@ export class AcmeBatchJobs implements BatchEmbeddingJobs {
     return `${apiRoot(this.settings.baseURL)}${path}`;
   }
 
-  protected call(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, signal?: AbortSignal) {
+  /** One request: the provider's `headers` setting and then the call's own go with it. */
+  protected call(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    body?: unknown,
+    options: BatchJobCallOptions = {},
+  ) {
+    const { signal } = options;
     return requestJson({
       transport: this.transport,
       provider: this.provider,
       url: this.url(path),
       method,
-      headers: { authorization: `Bearer ${this.settings.apiKey}` },
+      headers: {
+        authorization: `Bearer ${this.settings.apiKey}`,
+        ...this.settings.headers,
+        ...options.headers,
+      },
       ...(body === undefined ? {} : { body }),
       ...(signal === undefined ? {} : { signal }),
       secrets: [this.settings.apiKey],
@@ -422,6 +444,14 @@ export class AcmeBatchJobs implements BatchEmbeddingJobs {
     };
   }
 
+  /** A job still pending or running has no results yet: asking for them is the caller's mistake. */
+  protected refuseUnfinished(job: BatchJob): void {
+    if (job.state === 'pending' || job.state === 'running')
+      throw new InvalidArgumentError(`Batch job ${job.id} has not finished (${job.state}).`, {
+        argument: 'id',
+      });
+  }
+
   async create(options: CreateBatchJobOptions): Promise<BatchJob> {
     if (!Array.isArray(options.inputs) || options.inputs.length === 0)
       throw new InvalidArgumentError('create() needs a non-empty inputs array.', { argument: 'inputs' });
@@ -430,12 +460,12 @@ export class AcmeBatchJobs implements BatchEmbeddingJobs {
       ...(options.dimensions === undefined ? {} : { dimensions: options.dimensions }),
     });
     const requests = options.inputs.map((input) => this.item(input, options));
-    const response = await this.call('POST', '/batches', { model: this.modelId, requests }, options.signal);
+    const response = await this.call('POST', '/batches', { model: this.modelId, requests }, options);
     return this.job(response.body as AcmeJob);
   }
 
-  async get(id: string, options: { signal?: AbortSignal } = {}): Promise<BatchJob> {
-    const response = await this.call('GET', `/batches/${id}`, undefined, options.signal);
+  async get(id: string, options: BatchJobCallOptions = {}): Promise<BatchJob> {
+    const response = await this.call('GET', `/batches/${id}`, undefined, options);
     return this.job(response.body as AcmeJob);
   }
 
@@ -443,12 +473,11 @@ export class AcmeBatchJobs implements BatchEmbeddingJobs {
     return waitForBatchJob((jobId, callOptions) => this.get(jobId, callOptions), id, options);
   }
 
-  async results(id: string): Promise<BatchJobResults> {
-    const response = await this.call('GET', `/batches/${id}`);
+  async results(id: string, options: BatchJobCallOptions = {}): Promise<BatchJobResults> {
+    const response = await this.call('GET', `/batches/${id}`, undefined, options);
     const body = response.body as AcmeJob;
     const job = this.job(body);
-    if (job.state === 'pending' || job.state === 'running')
-      throw new InvalidArgumentError(`Batch job ${id} has not finished (${job.state}).`, { argument: 'id' });
+    this.refuseUnfinished(job);
     const embeddings = new Array<Float32Array | null>(job.requestCounts.total).fill(null);
     const errors: BatchJobResults['errors'] = [];
     for (const result of body.results ?? []) {
@@ -460,12 +489,12 @@ export class AcmeBatchJobs implements BatchEmbeddingJobs {
     return { job, embeddings, errors, warnings: [] };
   }
 
-  async cancel(id: string): Promise<void> {
-    await this.call('POST', `/batches/${id}/cancel`);
+  async cancel(id: string, options: BatchJobCallOptions = {}): Promise<void> {
+    await this.call('POST', `/batches/${id}/cancel`, undefined, options);
   }
 
-  async delete(id: string): Promise<void> {
-    await this.call('DELETE', `/batches/${id}`);
+  async delete(id: string, options: BatchJobCallOptions = {}): Promise<void> {
+    await this.call('DELETE', `/batches/${id}`, undefined, options);
   }
 }
 

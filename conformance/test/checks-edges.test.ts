@@ -147,7 +147,7 @@ describe('the input-type scenarios on a wire that reads no input type as the def
     ]);
   });
 
-  it('fail a provider that never sends the input type, for the default type too', async () => {
+  it('fail a provider that never sends the input type, by the type the API does not take as its default', async () => {
     class DropsInputType extends AcmeEmbeddingModel {
       protected override requestBody(request: EmbedRequest) {
         const { input_type: _dropped, ...body } = super.requestBody(request);
@@ -157,11 +157,30 @@ describe('the input-type scenarios on a wire that reads no input type as the def
     const outcomes = await inputTypeOutcomes(
       ({ modelId, ...settings }) => new DropsInputType(modelId, settings),
     );
+    // Sending nothing for `document` is what the API reads as `document`: only the other type shows the bug.
     expect(outcomes).toStrictEqual([
       'input-type-query [undici]: the input type changes the request',
       'input-type-query [fetch]: the input type changes the request',
-      'input-type-document [undici]: the input type changes the request',
-      'input-type-document [fetch]: the input type changes the request',
+      'input-type-document [undici]: passed',
+      'input-type-document [fetch]: passed',
+    ]);
+  });
+
+  it("pass a provider that sends the API's default word when no input type is asked (an API that requires one)", async () => {
+    class SendsDefault extends AcmeEmbeddingModel {
+      protected override requestBody(request: EmbedRequest) {
+        const body = super.requestBody(request);
+        body.input_type ??= ACME_INPUT_TYPES.document;
+        return body;
+      }
+    }
+    expect(
+      await inputTypeOutcomes(({ modelId, ...settings }) => new SendsDefault(modelId, settings)),
+    ).toStrictEqual([
+      'input-type-query [undici]: passed',
+      'input-type-query [fetch]: passed',
+      'input-type-document [undici]: passed',
+      'input-type-document [fetch]: passed',
     ]);
   });
 });

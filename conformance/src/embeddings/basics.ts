@@ -2,7 +2,13 @@
 import { strict as assert } from 'node:assert';
 import { type EmbedInput, type EmbedSettings, embedMany } from '@embedkit/core';
 import type { Harness } from '../harness.js';
-import { assertNoSecret, expectKeyInAuthHeader, secretForms } from '../suite/checks.js';
+import {
+  assertNoSecret,
+  CALL_HEADERS,
+  expectCustomHeaders,
+  expectKeyInAuthHeader,
+  secretForms,
+} from '../suite/checks.js';
 import { type Case, check, type Family, type SkippedCase, skip } from '../suite/family.js';
 import { type EmbeddingSuite, SUCCESS_REQUEST_ID, splitJob } from './suite.js';
 
@@ -168,18 +174,8 @@ export const basics: Family<EmbeddingSuite, Harness> = {
       ),
       check('custom-headers', 'provider or per-call headers dropped', async (world) => {
         world.respond(1, suite.success());
-        await embedMany({
-          ...suite.settings(world),
-          inputs: ['x'],
-          headers: { 'x-call-header': 'per-call' },
-        });
-        const request = world.interceptor.requests[0]!;
-        assert.equal(
-          request.headers['x-provider-header'],
-          'from-settings',
-          'provider settings headers are sent',
-        );
-        assert.equal(request.headers['x-call-header'], 'per-call', 'per-call headers are sent');
+        await embedMany({ ...suite.settings(world), inputs: ['x'], headers: CALL_HEADERS });
+        expectCustomHeaders(world.interceptor.requests[0]!.headers, 'the embeddings request');
       }),
     ];
     cases.push(

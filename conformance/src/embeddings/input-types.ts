@@ -21,9 +21,11 @@ export const inputTypes: Family<EmbeddingSuite, Harness> = {
         `"${inputType}" mapped to the wrong word, or sent on the first call (or item) only`,
         async (world) => {
           const texts = suite.inputs(5, `typed ${inputType}`);
-          // The first call's inputs without an input type: the typed call must differ from it. Compared
-          // with a request of other inputs, it always did, so a provider that sends nothing for the type
-          // passed wherever the wire reads an absent field as the API's default type.
+          // The first call's inputs without an input type: the typed call must differ from it, unless the
+          // wire reads that request as this very type (an API that requires one, whose provider sends its
+          // default when none is asked). Compared with a request of other inputs, the typed call always
+          // differed, so a provider that sent nothing for the type passed wherever the wire reads an absent
+          // field as another type.
           const first = texts.slice(0, Math.min(2, suite.cap));
           world.respond(first.length, suite.success());
           await embedMany({ ...suite.settings(world), inputs: first });
@@ -40,7 +42,8 @@ export const inputTypes: Family<EmbeddingSuite, Harness> = {
           suite.expectVectors(result, texts);
           assert.deepEqual(result.warnings, [], 'no warning for a supported input type');
           const requests = world.interceptor.requests.slice(1);
-          assert.notDeepEqual(requests[0]!.body, plain, 'the input type changes the request');
+          if (suite.itemsOf(plain)[0]?.inputType !== inputType)
+            assert.notDeepEqual(requests[0]!.body, plain, 'the input type changes the request');
           for (const [call, request] of requests.entries())
             for (const [index, item] of suite.itemsOf(request.body).entries())
               assert.equal(

@@ -12,6 +12,7 @@ import {
   replaceBase64,
   replaceMarker,
   valuesFor,
+  writesJsonFloats,
 } from '../suite/answers.js';
 import { rejection } from '../suite/checks.js';
 import { type Case, check, type Family, type SkippedCase, skip } from '../suite/family.js';
@@ -64,6 +65,14 @@ export const malformedAnswers: Family<EmbeddingSuite, Harness> = {
       wire.encodingOf === undefined
         ? skip(id, 'the wire profile cannot read the encoding a request asks (encodingOf)')
         : make();
+    // JSON float answers need no encodingOf when the wire writes nothing else: a JSON-float-only wire.
+    const floats = (id: string, make: () => Case<Harness>) =>
+      wire.encodingOf !== undefined || writesJsonFloats((request) => wire.successBody(request))
+        ? make()
+        : skip(
+            id,
+            'the wire profile cannot read the encoding a request asks (encodingOf), and its successBody writes no JSON float vectors',
+          );
 
     const cases: (Case<Harness> | SkippedCase)[] = [
       broken('wrong-vector-count', 'a vector missing from the answer', {
@@ -97,14 +106,14 @@ export const malformedAnswers: Family<EmbeddingSuite, Harness> = {
           order: (count) => positions(count, (order) => void order.splice(count - 2, 1)),
         }),
       ),
-      encoded('answer-nan-literal', () =>
+      floats('answer-nan-literal', () =>
         broken('answer-nan-literal', "a NaN literal (Python's JSON) not refused as broken JSON", {
           encoding: 'float',
           mutate: (vectors) => markFloat(vectors[0]!),
           rewrite: (text) => replaceMarker(text, 'NaN'),
         }),
       ),
-      encoded('answer-infinity-float', () =>
+      floats('answer-infinity-float', () =>
         broken('answer-infinity-float', 'a JSON number that overflows float32 to Infinity accepted', {
           encoding: 'float',
           mutate: (vectors) => markFloat(vectors[0]!),

@@ -15,7 +15,7 @@ import {
 import { createHarness, type Harness } from '../harness.js';
 import type { ReplyHandler, WireReply } from '../interceptor.js';
 import { answerBody, reportedTokens, valuesFor } from '../suite/answers.js';
-import { expectVector, expectVectorsInOrder } from '../suite/checks.js';
+import { expectVector, expectVectorsInOrder, PROVIDER_HEADERS } from '../suite/checks.js';
 import { callSizes, type FamilyPass, modePass, withNote } from '../suite/family.js';
 import { errorReply, type JobKit, type JobWorld, jobPass } from '../suite/job-kit.js';
 import type {
@@ -64,7 +64,7 @@ export interface AnswerOptions {
 }
 
 /** Headers every scenario's provider is created with; the custom-headers scenario checks they are sent. */
-export const PROVIDER_HEADERS = { 'x-provider-header': 'from-settings' };
+export { PROVIDER_HEADERS };
 
 /** What every embeddings family gets. */
 export interface EmbeddingSuite {

@@ -14,7 +14,15 @@ import { baseUrlCases } from '../families/base-url.js';
 import { createFakeClock, createWorld, type World, type WorldVariant } from '../harness.js';
 import type { TransportKind, WireReply } from '../interceptor.js';
 import { vectorFor } from '../suite/answers.js';
-import { expectKeyInAuthHeader, expectVector, rejection } from '../suite/checks.js';
+import {
+  type AnyError,
+  CALL_HEADERS,
+  expectCustomHeaders,
+  expectKeyInAuthHeader,
+  expectVector,
+  PROVIDER_HEADERS,
+  rejection,
+} from '../suite/checks.js';
 import {
   buildScenarios,
   type Case,
@@ -204,9 +212,12 @@ export const batchJobs: Family<DescribeBatchEmbeddingJobsOptions, BatchWorld> = 
     const cases: (Case<BatchWorld> | SkippedCase)[] = [
       check(
         'create',
-        "the API's id not returned, inputs or dimensions altered, the key in the wrong header",
+        "the API's id not returned, inputs (a line break, a tab, edge spaces) or dimensions altered, the key in the wrong header",
         async (world) => {
-          const inputs = texts(3);
+          // Texts as a caller has them: a line break, a tab and edge spaces are the caller's, sent as given.
+          const inputs = texts(3).map((text, index) =>
+            index === 1 ? ` ${text.replace(': ', ':\n\t')} ` : text,
+          );
           const { method, path } = wire.create(options.modelId);
           world.interceptor.expect(method, path, reply(job('pending', counts(3, 0, 0))));
           const created = await world.jobs.create({
@@ -219,7 +230,11 @@ export const batchJobs: Family<DescribeBatchEmbeddingJobsOptions, BatchWorld> = 
           assert.deepEqual(created.requestCounts, counts(3, 0, 0));
           assert.equal(created.provider, world.jobs.provider);
           const request = world.interceptor.requests[0]!;
-          assert.deepEqual(wire.inputsOf(request.body), inputs, 'every input sent, in order');
+          assert.deepEqual(
+            wire.inputsOf(request.body),
+            inputs,
+            'every input sent as given (its line breaks, tabs and edge spaces kept), in order',
+          );
           assert.equal(wire.dimensionsOf(request.body), options.dimensions, 'dimensions sent as asked');
           const auth = wire.authHeader(world.apiKey);
           expectKeyInAuthHeader(request.headers, auth);
@@ -268,6 +283,54 @@ export const batchJobs: Family<DescribeBatchEmbeddingJobsOptions, BatchWorld> = 
           });
           await world.jobs.get(id);
         },
+      ),
+      check(
+        'custom-headers',
+        "the provider's `headers` setting or a call's own headers left off a job request (create, get, results, cancel or delete)",
+        async (world) => {
+          const create = wire.create(options.modelId);
+          world.interceptor.expect(create.method, create.path, reply(job('pending', counts(1, 0, 0))));
+          expectGet(world, job('running', counts(1, 0, 0)));
+          expectFinished(
+            world,
+            job('succeeded', counts(1, 1, 0), [{ index: 0, vector: vectorFor(texts(1)[0]!, dimensions) }]),
+          );
+          const cancel = wire.cancel(id);
+          world.interceptor.expect(
+            cancel.method,
+            cancel.path,
+            () => cancel.reply ?? { status: 200, body: {} },
+          );
+          const remove = wire.delete(id);
+          world.interceptor.expect(
+            remove.method,
+            remove.path,
+            () => remove.reply ?? { status: 200, body: {} },
+          );
+          const call = { headers: CALL_HEADERS };
+          /** Runs one operation and checks every request it sent. */
+          const sent = async (operation: string, run: () => Promise<unknown>) => {
+            const before = world.interceptor.requests.length;
+            await run();
+            for (const request of world.interceptor.requests.slice(before))
+              expectCustomHeaders(
+                request.headers,
+                `the ${operation} request (${request.method} ${request.path})`,
+              );
+          };
+          await sent('create', () =>
+            world.jobs.create({
+              inputs: texts(1),
+              ...(options.dimensions === undefined ? {} : { dimensions: options.dimensions }),
+              ...call,
+            }),
+          );
+          await sent('get', () => world.jobs.get(id, call));
+          await sent('results', () => world.jobs.results(id, call));
+          await sent('cancel', () => world.jobs.cancel(id, call));
+          await sent('delete', () => world.jobs.delete(id, call));
+        },
+        { headers: PROVIDER_HEADERS },
       ),
       check('create-empty-inputs', 'an empty job sent to the API', async (world) => {
         const error = await rejection(world.jobs.create({ inputs: [] }));
@@ -394,8 +457,16 @@ export const batchJobs: Family<DescribeBatchEmbeddingJobsOptions, BatchWorld> = 
       ),
       check('results-before-finished', 'results of an unfinished job read as empty', async (world) => {
         expectGet(world, job('running', counts(3, 1, 0)));
-        const error = await rejection(world.jobs.results(id));
-        assert.equal(error.name, 'InvalidArgumentError');
+        const outcome = await world.jobs.results(id).then(
+          () => undefined,
+          (error: AnyError) => error,
+        );
+        if (outcome === undefined)
+          assert.fail(
+            'results() of a job the API reports still running returned results: it must refuse with an InvalidArgumentError until the job has finished',
+          );
+        const error = outcome;
+        assert.equal(error.name, 'InvalidArgumentError', `${error.name}: ${error.message}`);
         assert.equal(error.code, 'invalid_argument');
       }),
       check('cancel', 'cancel sent to the wrong endpoint', async (world) => {
@@ -404,7 +475,11 @@ export const batchJobs: Family<DescribeBatchEmbeddingJobsOptions, BatchWorld> = 
         expectGet(world, job('cancelled', counts(3, 1, 0)));
         await world.jobs.cancel(id);
         const after = await world.jobs.get(id);
-        assert.equal(after.state, 'cancelled');
+        assert.equal(
+          after.state,
+          'cancelled',
+          `a job the API reports cancelled read as ${after.state} (providerState ${JSON.stringify(after.providerState)}): the provider misreads the API's word for a cancelled job`,
+        );
         assert.deepEqual(
           world.interceptor.requests.map((request) => request.method),
           [cancel.method, 'GET'],

@@ -109,6 +109,26 @@ export function replaceMarker(text: string, replacement: string): string {
   return text.replace(MARKER_TEXT, replacement);
 }
 
+/**
+ * Whether `write` (a wire's `successBody`, given a bare request body and one vector holding the marker)
+ * writes the vector as JSON numbers the suite can rewrite. For a wire that cannot say which encoding a
+ * request asks (no `encodingOf`): one that only ever answers JSON floats says so here. A writer that
+ * throws on the bare body, or writes the vector another way (base64), is taken to answer no JSON floats.
+ */
+export function writesJsonFloats(
+  write: (request: { body: unknown; vectors: number[][]; order: number[]; usageTokens?: number }) => unknown,
+): boolean {
+  const vector = [0.25, 0, 0.5, 0.75];
+  markFloat(vector);
+  try {
+    return JSON.stringify(write({ body: {}, vectors: [vector], order: [0], usageTokens: 1 })).includes(
+      MARKER_TEXT,
+    );
+  } catch {
+    return false;
+  }
+}
+
 /** Replaces the base64 of `values` in a serialized body with `replacement`; throws when it is not there. */
 export function replaceBase64(text: string, values: readonly number[], replacement: string): string {
   const original = float32ToBase64(values);

@@ -6,6 +6,29 @@ import { arrayClassOf } from './answers.js';
 
 export type AnyError = Error & Record<string, unknown>;
 
+/** Headers a scenario creates the provider with (its `headers` setting); the custom-headers scenarios check they are sent. */
+export const PROVIDER_HEADERS = { 'x-provider-header': 'from-settings' };
+
+/** Headers a custom-headers scenario gives a call of its own (the `headers` call setting). */
+export const CALL_HEADERS = { 'x-call-header': 'per-call' };
+
+/**
+ * Checks that `request` carried both the provider's `headers` setting (`PROVIDER_HEADERS`) and the
+ * call's own (`CALL_HEADERS`); `what` names the request, e.g. "the rerank request".
+ */
+export function expectCustomHeaders(headers: Record<string, string>, what: string): void {
+  assert.equal(
+    headers['x-provider-header'],
+    'from-settings',
+    `${what} did not carry \`x-provider-header: from-settings\`, given in the provider's \`headers\` setting: the provider must send the headers it was created with on every request`,
+  );
+  assert.equal(
+    headers['x-call-header'],
+    'per-call',
+    `${what} did not carry \`x-call-header: per-call\`, given in the call's own \`headers\`: the provider must send a call's headers with its request`,
+  );
+}
+
 /** The error `promise` rejects with; fails the scenario when it resolves. */
 export async function rejection(promise: Promise<unknown>): Promise<AnyError> {
   try {

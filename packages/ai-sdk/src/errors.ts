@@ -58,6 +58,27 @@ export async function toEmbedkitError(
   // and Error instances with a known code) still carries the system's code: a network failure.
   if (networkCode(error) !== undefined)
     return replayFailure({ url: `the ${provider} API`, cause: error }, provider, secrets);
+  // Anything else (a bug in the provider, the `TypeError` of `fetch` refusing a header that holds the
+  // key) is handed on as it is, its message and stack, and those of its causes, redacted in place.
+  return redactInPlace(error, secrets);
+}
+
+function redactInPlace(error: unknown, secrets: string[]): unknown {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth++) {
+    const fields = current as { message?: unknown; stack?: unknown; cause?: unknown };
+    for (const field of ['message', 'stack'] as const) {
+      const text = fields[field];
+      if (typeof text !== 'string') continue;
+      const redacted = redact(text, secrets);
+      try {
+        if (redacted !== text) fields[field] = redacted;
+      } catch {
+        // A frozen error keeps its text.
+      }
+    }
+    current = fields.cause;
+  }
   return error;
 }
 

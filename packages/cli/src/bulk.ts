@@ -15,7 +15,7 @@ import { EXIT, UsageError } from './errors.js';
 import { unwritableKind } from './file-system.js';
 import { INPUT_OPTIONS, INPUT_OPTIONS_HELP, inputPathArgument, readInputOptions } from './input-options.js';
 import { checkpointPath, metaPath, type StartMode } from './output.js';
-import { lockedFile, lockPath } from './output-lock.js';
+import { lockedFile, lockPath, refuseOwnFilesTaken } from './output-lock.js';
 import type { ProgressMode } from './progress.js';
 
 export const BULK_HELP = `Usage: embedkit bulk <input> --model <provider:model> --out <file> [options]
@@ -45,7 +45,8 @@ Output (--out, -o):
   --include-text       also store each input's text in the records
   --restart            discard the earlier output and checkpoint of bulk at --out and start again
                        (after the input changed, or to reuse an --out written by another job)
-  --overwrite          replace whatever is at --out, even files embedkit did not write
+  --overwrite          replace whatever is at --out, even files embedkit did not write (this
+                       includes what --restart does: given with it, --overwrite applies)
 
 Model and requests:
   -m, --model <p:m>    provider:model, e.g. openai:text-embedding-3-small
@@ -118,17 +119,8 @@ export async function bulkCommand(argv: string[]): Promise<number> {
       );
     }
   }
-  // The checkpoint and the lock beside the output are files of bulk's own: a directory (or a pipe) in
-  // their place failed only later, with "run the same command again", which failed the same way.
-  for (const path of [checkpointPath(out), lockPath(lockedFile(out))]) {
-    const kind = unwritableKind(path);
-    if (kind !== undefined) {
-      throw new UsageError(
-        `${path} is ${kind}; bulk keeps its own file there beside --out: remove it, or choose another --out.`,
-        'bulk',
-      );
-    }
-  }
+  // The checkpoint and the lock beside the output are files of bulk's own.
+  refuseOwnFilesTaken('bulk', [checkpointPath(out), lockPath(lockedFile(out))]);
   const reading = readInputOptions('bulk', values, inputPath);
   const choice = readModelChoice('bulk', values);
   const outputType: OutputType = outputTypeOption('bulk', values) ?? 'float';

@@ -3,12 +3,30 @@ import { lstatSync, readFileSync, readlinkSync, realpathSync, unlinkSync } from 
 import { link, lstat, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { CliError, EXIT } from './errors.js';
-import { describeFileError, writeNewFile } from './file-system.js';
+import { CliError, EXIT, UsageError } from './errors.js';
+import { describeFileError, unwritableKind, writeNewFile } from './file-system.js';
 
 /** The lock file beside an output: it exists exactly while one run writes that output. */
 export function lockPath(out: string): string {
   return `${out}.lock`;
+}
+
+/**
+ * Refuses (exit 2), before anything is read or sent, a directory, a named pipe, a socket or a loop of
+ * symbolic links where `command` keeps a file of its own beside --out (the lock file, bulk's
+ * checkpoint): in its place a run failed only once it needed the file, with exit 1, and the same command
+ * run again failed the same way.
+ */
+export function refuseOwnFilesTaken(command: string, paths: readonly string[]): void {
+  for (const path of paths) {
+    const kind = unwritableKind(path);
+    if (kind !== undefined) {
+      throw new UsageError(
+        `${path} is ${kind}; ${command} keeps its own file there beside --out: remove it, or choose another --out.`,
+        command,
+      );
+    }
+  }
 }
 
 /**

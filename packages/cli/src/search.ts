@@ -20,7 +20,7 @@ import { fsyncDirectory, unwritableKind } from './file-system.js';
 import { INPUT_OPTION_NAMES, INPUT_OPTIONS, inputPathArgument, readInputOptions } from './input-options.js';
 import { type InputOptions, type InputRecord, openInput } from './inputs.js';
 import { Interrupts } from './interrupts.js';
-import { lockedFile, lockPath, OutputLock } from './output-lock.js';
+import { lockedFile, lockPath, OutputLock, refuseOwnFilesTaken } from './output-lock.js';
 import { inputCount } from './progress.js';
 import { describeId, RepeatedIds } from './repeated-ids.js';
 import { refuseOutputOverInput } from './same-file.js';
@@ -33,8 +33,9 @@ credentials; never the key) they were made with, so that queries are embedded in
 the "document" input type when the model has one. Ids must be unique: two records with one id are
 refused (exit 2), naming both lines, before anything is sent. An --out that is the input is refused;
 one that exists needs --overwrite. A lock file (<file>.lock) keeps a second run off the same --out
-(exit 75). Ctrl-C (exit 130) or SIGTERM (exit 143) stops the run, removes its temporary files and its
-lock, and leaves --out as it was.
+(exit 75); a directory or a loop of symbolic links in its place is refused up front (exit 2).
+Ctrl-C (exit 130) or SIGTERM (exit 143) stops the run, removes its temporary files and its lock, and
+leaves --out as it was.
 
 Options:
   -o, --out <file>     the index file to write (e.g. docs.ekx)
@@ -57,8 +58,8 @@ export const SEARCH_HELP = `Usage: embedkit search <index.ekx> <query> [--top 5]
 
 Embeds the query with the index's model, dimensions and query input type, and prints the most
 similar documents (brute-force cosine similarity), best first: rank, score, id and text.
-A --model or --dimensions other than the index's is refused: vectors of different models or lengths
-are not comparable. The query goes where this run's own settings send it (--base-url, else
+A --model or --dimensions other than the index's is refused (exit 2): vectors of different models or
+lengths are not comparable. The query goes where this run's own settings send it (--base-url, else
 EMBEDKIT_BASE_URL, else the provider's variable such as OPENAI_BASE_URL, else its public host), never
 to a server named in the index file: an index built through another API root is refused (exit 2)
 with that root named; pass --base-url <that root> if you trust it with your key.
@@ -192,6 +193,8 @@ export async function indexCommand(argv: string[]): Promise<number> {
       'index',
     );
   }
+  // The lock beside the output is a file of index's own, as it is of bulk's.
+  refuseOwnFilesTaken('index', [lockPath(lockedFile(out))]);
   const opened = await openChoice(choice, {
     outputType: 'float',
     ...(batchSize === undefined ? {} : { batchSize }),
@@ -595,6 +598,7 @@ export async function searchCommand(argv: string[]): Promise<number> {
     if (provider !== header.provider || modelId !== header.model) {
       throw new CliError(
         `${path} was built with ${indexModel}; refusing to search it with ${provider}:${modelId}: vectors of different models are not comparable. Rebuild the index with that model, or drop --model.`,
+        EXIT.usage,
       );
     }
   }
@@ -602,6 +606,7 @@ export async function searchCommand(argv: string[]): Promise<number> {
   if (dimensions !== undefined && dimensions !== header.dimensions) {
     throw new CliError(
       `${path} holds ${header.dimensions}-dimension vectors; refusing to search it with --dimensions ${dimensions}.`,
+      EXIT.usage,
     );
   }
   // The index decides the model and the length; only transport options and the query's input type come from the flags.

@@ -312,7 +312,7 @@ describe('index and search', () => {
       '--base-url',
       server.baseURL,
     ]);
-    expect(model.code).toBe(1);
+    expect(model.code).toBe(2);
     expect(model.stderr).toBe(
       `embedkit: error: ${index} was built with openai:text-embedding-3-small; refusing to search it with openai:text-embedding-3-large: vectors of different models are not comparable. Rebuild the index with that model, or drop --model.\n`,
     );
@@ -325,7 +325,7 @@ describe('index and search', () => {
       '--base-url',
       server.baseURL,
     ]);
-    expect(dimensions.code).toBe(1);
+    expect(dimensions.code).toBe(2);
     expect(dimensions.stderr).toBe(
       `embedkit: error: ${index} holds 16-dimension vectors; refusing to search it with --dimensions 32.\n`,
     );

@@ -16,10 +16,17 @@ import {
   jobBasics,
 } from './engine/settings.js';
 import { onAbort } from './engine/signal.js';
-import { abortReason, EmbedKitError, TimeoutError } from './errors.js';
+import {
+  abortReason,
+  EmbedKitError,
+  InvalidResponseError,
+  TimeoutError,
+  withoutRetryClaim,
+} from './errors.js';
 import { checkHeaders } from './http/headers.js';
 import { refuseUnknownSettings, type SettingNames } from './setting-names.js';
 import type { Embedding, EmbedInput, InputType, Warning } from './types.js';
+import { describeAnswerValue } from './vectors.js';
 
 /** Where a job stands. `succeeded`, `failed`, `cancelled` and `expired` are final. */
 export type BatchJobState = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
@@ -264,7 +271,12 @@ export async function sendBatchJobRequest<T>(
   // Attempted once: no 429 pause to wait out or to set; whoever calls again (wait's loop) sets the pace.
   const policy = retried ? basics.policy : { ...basics.policy, maxRetries: 0, limiter: UNLIMITED };
   const signal = settings.signal ?? new AbortController().signal;
-  return withRetries(policy, 0, signal, send, () => NO_HEADERS);
+  return withRetries(policy, 0, signal, send, () => NO_HEADERS).catch((error: unknown) => {
+    // Not "maxRetries 0": create takes no retries whatever the caller sets.
+    throw operation === 'create'
+      ? withoutRetryClaim(error, 'create is never retried: a retry could submit the job twice')
+      : error;
+  });
 }
 
 /**
@@ -315,6 +327,12 @@ export async function waitForBatchJob(
         timeoutMs === undefined
           ? await get(id, callOptions)
           : await pollBefore(get, id, callOptions, timeoutMs - (clock.now() - started), timedOut);
+      // A state this loop does not know (a provider's own word) is no final state: refused, not returned.
+      if (!BATCH_JOB_STATES.includes(job?.state)) {
+        throw new InvalidResponseError(
+          `Batch job ${id} has the state ${describeAnswerValue(job?.state)}, not one of ${BATCH_JOB_STATES.join(', ')}.`,
+        );
+      }
       consecutiveErrors = 0;
       options.onProgress?.(job);
       if (isFinalBatchJobState(job.state)) return job;
@@ -323,7 +341,14 @@ export async function waitForBatchJob(
       if (error instanceof DeadlinePassed) throw error.timeout;
       const retryable = EmbedKitError.isInstance(error) && error.isRetryable;
       consecutiveErrors++;
-      if (!retryable || consecutiveErrors >= maxErrors) throw error;
+      if (!retryable) throw error;
+      // The poll's own hint would speak of its retries (none, as `get` makes one attempt per poll).
+      if (consecutiveErrors >= maxErrors) {
+        throw withoutRetryClaim(
+          error,
+          `wait() gave up after maxConsecutiveErrors (${maxErrors}) failed polls in a row`,
+        );
+      }
       const hint = (error as EmbedKitError).retryAfterMs;
       if (hint !== undefined && Number.isFinite(hint) && hint > wait) wait = Math.min(hint, maxInterval);
     }

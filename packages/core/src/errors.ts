@@ -50,19 +50,23 @@ export const RETRIED_CLAUSE = 'the engine retries these';
 const NOT_RETRIED_CLAUSE = 'retries are turned off (maxRetries 0), so none was made';
 
 /**
- * `error` with its hint's "the engine retries these" turned into "retries are turned off (maxRetries 0),
- * so none was made", for an error the engine would have retried but was told to make no retry. The
- * error is changed in place (message and stack), so that every holder of it reads the same.
+ * `error` with its hint's "the engine retries these" (or what an earlier call of this put in its place)
+ * turned into `clause`: by default "retries are turned off (maxRetries 0), so none was made", for an
+ * error the engine would have retried but was told to make no retry. The error is changed in place
+ * (message and stack), so that every holder of it reads the same.
  */
-export function withoutRetryClaim(error: unknown): unknown {
+export function withoutRetryClaim(error: unknown, clause = NOT_RETRIED_CLAUSE): unknown {
   if (!(error instanceof Error)) return error;
-  const claim = `; ${RETRIED_CLAUSE}.`;
-  const at = error.message.lastIndexOf(claim);
-  if (at < 0) return error;
-  const message = `${error.message.slice(0, at)}; ${NOT_RETRIED_CLAUSE}.${error.message.slice(at + claim.length)}`;
-  // A function, so that a `$` in the message is not read as a replacement pattern.
-  if (typeof error.stack === 'string') error.stack = error.stack.replace(error.message, () => message);
-  error.message = message;
+  for (const said of [RETRIED_CLAUSE, NOT_RETRIED_CLAUSE]) {
+    const claim = `; ${said}.`;
+    const at = error.message.lastIndexOf(claim);
+    if (at < 0) continue;
+    const message = `${error.message.slice(0, at)}; ${clause}.${error.message.slice(at + claim.length)}`;
+    // A function, so that a `$` in the message is not read as a replacement pattern.
+    if (typeof error.stack === 'string') error.stack = error.stack.replace(error.message, () => message);
+    error.message = message;
+    break;
+  }
   return error;
 }
 

@@ -7,6 +7,7 @@
  * checked one by one here. Import it as `schema` from `@embedkit/core/provider`.
  */
 import type { SafeParser, SchemaIssue } from './provider-utils.js';
+import { closestName } from './setting-names.js';
 
 /** A schema: `safeParse` returns the value (objects rebuilt with their known keys) or the issues found. */
 export interface Schema<T> extends SafeParser<T> {
@@ -235,7 +236,13 @@ function objectOf<S extends Shape>(
           code: 'unrecognized_keys',
           keys: extra,
           path: [...path],
-          message: `unknown ${extra.length > 1 ? 'keys' : 'key'} ${extra.map((key) => `"${key}"`).join(', ')}`,
+          // Each with the key it is a typo of, as an unknown setting is named (`usr` for `user`).
+          message: `unknown ${extra.length > 1 ? 'keys' : 'key'} ${extra
+            .map((key) => {
+              const typoOf = closestName(key, known);
+              return `"${key}"${typoOf === undefined ? '' : ` (did you mean "${typoOf}"?)`}`;
+            })
+            .join(', ')}`,
         });
       }
     }

@@ -71,7 +71,7 @@ describe('the schema kit: lenient on answers, strict on options', () => {
         code: 'unrecognized_keys',
         keys: ['usr', 'chunk_size'],
         path: [],
-        message: 'unknown keys "usr", "chunk_size"',
+        message: 'unknown keys "usr" (did you mean "user"?), "chunk_size" (did you mean "chunkSize"?)',
       },
     ]);
     expect(

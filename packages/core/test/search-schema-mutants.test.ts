@@ -757,7 +757,12 @@ describe('the schema kit: edges', () => {
     ]);
     const options = schema.object({ inner: schema.strictObject({ a: schema.optional(schema.number()) }) });
     expect(issuesOf(options, { inner: { a: 1, b: 2 } })).toEqual([
-      { code: 'unrecognized_keys', keys: ['b'], path: ['inner'], message: 'unknown key "b"' },
+      {
+        code: 'unrecognized_keys',
+        keys: ['b'],
+        path: ['inner'],
+        message: 'unknown key "b" (did you mean "a"?)',
+      },
     ]);
     expect(options.safeParse({ inner: { a: 1 } })).toEqual({ success: true, data: { inner: { a: 1 } } });
   });

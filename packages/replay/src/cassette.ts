@@ -109,7 +109,7 @@ export function checkCassette(value: unknown, where: string): Cassette {
               : broken >= 0
                 ? `interactions[${broken}] has no request method and path, or no response status`
                 : typeof cassette.expect !== 'object' || cassette.expect === null
-                  ? 'no expectation'
+                  ? 'no expect object (what the call must produce: its embeddings, documents, results or error)'
                   : undefined;
   if (problem !== undefined)
     throw new InvalidArgumentError(`${where}: ${problem}.`, { argument: 'cassette' });

@@ -91,7 +91,8 @@ describe('checkCassette: interactions the replay cannot read', () => {
     expect(thrown(() => checkCassette(cassette, 'x.json'))).toMatchObject({
       code: 'invalid_argument',
       argument: 'cassette',
-      message: 'x.json: no expectation.',
+      message:
+        'x.json: no expect object (what the call must produce: its embeddings, documents, results or error).',
     });
   });
 

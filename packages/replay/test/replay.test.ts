@@ -335,7 +335,11 @@ describe('the cassette format', () => {
       'x.json: no call (its modelId, and its inputs or documents).',
     ],
     ['no interactions', { ...CASSETTES[0], interactions: [] }, 'x.json: no interactions.'],
-    ['no expectation', { ...CASSETTES[0], expect: undefined }, 'x.json: no expectation.'],
+    [
+      'no expectation',
+      { ...CASSETTES[0], expect: undefined },
+      'x.json: no expect object (what the call must produce: its embeddings, documents, results or error).',
+    ],
     ['not an object', [1, 2], 'x.json: unknown cassette version undefined.'],
   ])('refuses %s', (_name, value, message) => {
     expect(() => checkCassette(value, 'x.json')).toThrow(

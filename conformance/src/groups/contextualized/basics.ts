@@ -1,7 +1,13 @@
 /** Contextualized basics: documents and chunks in order however the API lists them, empty input, usage and its absence. */
 import { strict as assert } from 'node:assert';
 import { type EmbedContextualizedSettings, embedContextualized } from '@embedkit/core';
-import { expectKeyInAuthHeader, rejection } from '../../suite/checks.js';
+import {
+  CALL_HEADERS,
+  expectCustomHeaders,
+  expectKeyInAuthHeader,
+  PROVIDER_HEADERS,
+  rejection,
+} from '../../suite/checks.js';
 import { type Case, check, type Family, type SkippedCase, skip } from '../../suite/family.js';
 import type { ContextualizedSuite, ContextualizedWorld } from './suite.js';
 
@@ -24,7 +30,7 @@ export async function nothingSent(
 export const contextualizedBasics: Family<ContextualizedSuite, ContextualizedWorld> = {
   name: 'ctx-basics',
   checks:
-    'one document, documents and chunks listed out of order, empty documents and chunks refused, usage, an answer without usage',
+    'one document, documents and chunks listed out of order, custom headers, empty documents and chunks refused, usage, an answer without usage',
   splits: true,
   cases: (suite) => {
     const { wire } = suite;
@@ -57,6 +63,21 @@ export const contextualizedBasics: Family<ContextualizedSuite, ContextualizedWor
           const result = await embedContextualized(suite.settings(world, { documents }));
           suite.expectVectors(result, documents);
         },
+      ),
+      check(
+        'ctx-custom-headers',
+        "the provider's `headers` setting or a call's own headers left off contextualized calls",
+        async (world) => {
+          const documents = suite.documents([2], 'headers');
+          world.respond(1, suite.success());
+          const result = await embedContextualized({
+            ...suite.settings(world, { documents }),
+            headers: CALL_HEADERS,
+          });
+          suite.expectVectors(result, documents);
+          expectCustomHeaders(world.interceptor.requests[0]!.headers, 'the contextualized request');
+        },
+        { headers: PROVIDER_HEADERS },
       ),
       check('ctx-no-documents', 'a call made for an empty job', async (world) => {
         const result = await embedContextualized(suite.settings(world, { documents: [] }));

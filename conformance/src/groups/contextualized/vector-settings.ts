@@ -57,12 +57,14 @@ export const contextualizedVectorSettings: Family<ContextualizedSuite, Contextua
           `"${inputType}" mapped to the wrong word or dropped on some call`,
           async (world) => {
             const requests = await splitJob(suite, world, `typed ${inputType}`, { inputType });
-            for (const [index, request] of requests.entries())
+            for (const [index, request] of requests.entries()) {
+              const sent = wire.inputTypeOf(request.body);
               assert.equal(
-                wire.inputTypeOf(request.body),
+                sent,
                 inputType,
-                `call ${index}: "${inputType}" is sent`,
+                `call ${index} of a job asking input type "${inputType}" sent ${sent === undefined ? 'no input type' : `the API's word for "${sent}"`}: the provider maps "${inputType}" to the wrong word or drops it`,
               );
+            }
           },
         ),
       );

@@ -1,7 +1,14 @@
 /** Rerank basics: the ranking however the API orders it, topN, bad input refused, broken answers refused, usage and its absence. */
 import { strict as assert } from 'node:assert';
 import { type RerankSettings, rerank } from '@embedkit/core';
-import { expectKeyInAuthHeader, rejection } from '../../suite/checks.js';
+import {
+  type AnyError,
+  CALL_HEADERS,
+  expectCustomHeaders,
+  expectKeyInAuthHeader,
+  PROVIDER_HEADERS,
+  rejection,
+} from '../../suite/checks.js';
 import { type Case, check, type Family, type SkippedCase, skip } from '../../suite/family.js';
 import { QUERY, type RerankingAnswer, type RerankingSuite, type RerankingWorld } from './suite.js';
 
@@ -22,7 +29,7 @@ async function nothingSent(
 export const rerankingBasics: Family<RerankingSuite, RerankingWorld> = {
   name: 'rerank-basics',
   checks:
-    'the ranking sorted by score over every call, topN, bad input refused, broken answers refused, usage, an answer without usage',
+    'the ranking sorted by score over every call, topN, custom headers, bad input refused, broken answers refused, usage, an answer without usage',
   splits: true,
   cases: (suite) => {
     const { wire } = suite;
@@ -30,9 +37,17 @@ export const rerankingBasics: Family<RerankingSuite, RerankingWorld> = {
     const broken = (id: string, catches: string, answer: RerankingAnswer, count = 3): Case<RerankingWorld> =>
       check(id, catches, async (world) => {
         world.respond(suite.success(answer));
-        const error = await rejection(
-          rerank(suite.settings(world, { documents: suite.documents(count, id), concurrency: 1 })),
+        const outcome = await rerank(
+          suite.settings(world, { documents: suite.documents(count, id), concurrency: 1 }),
+        ).then(
+          (result) => ({ result }),
+          (error: AnyError) => ({ error }),
         );
+        if ('result' in outcome)
+          assert.fail(
+            `the call returned a ranking (${JSON.stringify(outcome.result.results.map(({ index, relevanceScore }) => ({ index, relevanceScore })))}) from a broken answer: the provider must refuse such an answer with an InvalidResponseError, not pass it on or repair it`,
+          );
+        const { error } = outcome;
         assert.equal(error.name, 'InvalidResponseError', String(error.message));
         assert.equal(world.interceptor.requests.length, 1, 'not retried');
       });
@@ -69,7 +84,7 @@ export const rerankingBasics: Family<RerankingSuite, RerankingWorld> = {
         assert.deepEqual(
           result.results,
           suite.expectedRanking(QUERY, documents),
-          'the engine sorts by score',
+          'the ranking is not the one the scores of the answer give: the API listed its results out of score order, and the provider must keep each document with its own score (the engine sorts them), not read the order of the list as the ranking',
         );
       }),
       check('rerank-top-n', 'topN not sent, or sent larger than the call', async (world) => {
@@ -84,6 +99,18 @@ export const rerankingBasics: Family<RerankingSuite, RerankingWorld> = {
           );
         assert.deepEqual(result.results, suite.expectedRanking(QUERY, documents, 2));
       }),
+      check(
+        'rerank-custom-headers',
+        "the provider's `headers` setting or a call's own headers left off rerank calls",
+        async (world) => {
+          const documents = suite.documents(1, 'headers');
+          world.respond(suite.success());
+          const result = await rerank({ ...suite.settings(world, { documents }), headers: CALL_HEADERS });
+          assert.deepEqual(result.results, suite.expectedRanking(QUERY, documents));
+          expectCustomHeaders(world.interceptor.requests[0]!.headers, 'the rerank request');
+        },
+        { headers: PROVIDER_HEADERS },
+      ),
       check('rerank-no-documents', 'a call made for no documents', async (world) => {
         const result = await rerank(suite.settings(world, { documents: [] }));
         assert.deepEqual(result.results, []);
