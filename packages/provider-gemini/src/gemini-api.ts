@@ -150,10 +150,15 @@ export function parseGeminiError(body: unknown, status: number): ParsedError {
     out.kind = 'authentication';
     out.hint =
       'The Gemini API rejected the key; check GEMINI_API_KEY / GOOGLE_API_KEY or the apiKey setting.';
-  } else if (status === 400 && error.status === 'FAILED_PRECONDITION') {
+  } else if (
+    status === 400 &&
+    error.status === 'FAILED_PRECONDITION' &&
+    /\b(?:location|country|region|billing)\b/i.test(error.message ?? '')
+  ) {
     // "User location is not supported for the API use.", "… free tier is not available in your country.
     // Please enable billing …": the project or the place the call comes from, which no input or option
-    // of the request can change.
+    // of the request can change. Only those: FAILED_PRECONDITION also names a request made in the wrong
+    // state (a batch job cancelled once it had ended), which the request's own message explains.
     out.hint =
       'Nothing in the request can fix this: enable billing on the project in Google AI Studio, or call from a region the Gemini API serves; retrying will not help.';
   }

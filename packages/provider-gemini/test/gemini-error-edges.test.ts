@@ -43,6 +43,14 @@ describe('400 FAILED_PRECONDITION', () => {
     });
   });
 
+  it('one that names no billing, location or region (a request in the wrong state) gets no such hint', () => {
+    const message = 'Batch job batches/1 has already ended.';
+    expect(parseGeminiError(precondition(message).body, 400)).toStrictEqual({
+      message,
+      providerCode: 'FAILED_PRECONDITION',
+    });
+  });
+
   it('an INVALID_ARGUMENT 400 keeps the usual hint about the request', () => {
     const body = { error: { code: 400, message: 'Invalid value', status: 'INVALID_ARGUMENT' } };
     expect(parseGeminiError(body, 400)).toStrictEqual({
