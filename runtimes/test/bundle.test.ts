@@ -19,8 +19,15 @@ const PROVIDERS = {
 } as const;
 
 /**
- * Gzip budgets in bytes, with room above what was measured when they were set. Both last raised when
- * core began to refuse what it had let through to a later TypeError or a wrong answer (a model's declared
+ * Gzip budgets in bytes, with room above what was measured when they were set. Both last raised when a
+ * `code=` in a server's text began to be kept readable when it holds a plain code, a URL with a user name
+ * or password to be refused on every request and not only as a base URL, `topK` to step aside to its
+ * JavaScript loop when the kernels' memory cannot grow (and to place offsets past 2 GiB), a middleware's
+ * failed second request to give back only its own admission, `cosineSimilarity` to scale values whose
+ * squares leave a double's range, an unknown provider-option key to be named with the key it is a typo
+ * of, and a batch job's wait to refuse a state it does not know and to say why it gave up: the largest,
+ * Gemini's, measured 50,850 bytes `everything` and 41,083 `embedding` (50,296 and 40,612 before).
+ * Before that, when core began to refuse what it had let through to a later TypeError or a wrong answer (a model's declared
  * per-item limits, a limiter store without its methods, a base URL with credentials, a middleware hook
  * that returns no request, a non-finite corpus value), to give a paced turn back for a call never sent, to
  * keep an answer whose settling failed, to admit a middleware's second request on its own, to redact
@@ -36,7 +43,7 @@ const PROVIDERS = {
  * admit a model behind middleware to the limiter only when its request leaves, and to leave behind a call
  * that ignores its signal (Gemini's: 37,924).
  */
-const BUDGET = { everything: 50 * 1024, embedding: 40 * 1024 };
+const BUDGET = { everything: 52 * 1024, embedding: 42 * 1024 };
 
 const PLATFORMS = ['browser', 'neutral'] as const;
 
