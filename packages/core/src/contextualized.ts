@@ -6,7 +6,13 @@
 
 import { checkWholeNumber } from './argument-checks.js';
 import { arraySource, Packer, planBatches } from './engine/batcher.js';
-import { answerSource, checkVectors, observeLength, vectorExpectation } from './engine/checks.js';
+import {
+  type AnswerSource,
+  answerSource,
+  checkVectors,
+  observeLength,
+  vectorExpectation,
+} from './engine/checks.js';
 import { type JobAdapter, runJob, Tally } from './engine/runner.js';
 import {
   BORROWED_VECTOR_SETTINGS,
@@ -28,6 +34,7 @@ import type {
   Usage,
   Warning,
 } from './types.js';
+import { describeAnswerValue } from './vectors.js';
 
 /** The API's limits on one contextualized call. */
 export interface ContextualizedCapabilities {
@@ -270,7 +277,10 @@ export async function embedContextualized<O extends OutputType = 'float'>(
       }
       let length = expectation.length;
       embeddings.forEach((vectors, index) => {
-        const chunkCount = chunks?.[index]?.length ?? batch.items[index]!.length;
+        // The chunk texts go to the caller as they are: a list of strings, one per vector, or refused.
+        const texts: unknown = chunks?.[index];
+        if (chunks !== undefined) checkChunkTexts(where, texts, batch.offset + index);
+        const chunkCount = chunks === undefined ? batch.items[index]!.length : (texts as string[]).length;
         if (!Array.isArray(vectors) || vectors.length !== chunkCount || chunkCount === 0) {
           throw new InvalidResponseError(
             `${model.provider} returned ${Array.isArray(vectors) ? vectors.length : 'no'} vectors for the ${chunkCount} chunks of document ${batch.offset + index}.`,
@@ -324,6 +334,23 @@ export async function embedContextualized<O extends OutputType = 'float'>(
   };
   if (allChunked) out.chunks = chunks;
   return out;
+}
+
+/** A document's chunk texts from the provider: a list of strings, else an `InvalidResponseError` naming it. */
+function checkChunkTexts(where: AnswerSource, texts: unknown, document: number): void {
+  if (!Array.isArray(texts)) {
+    throw new InvalidResponseError(
+      `${where.provider} returned the chunk texts of document ${document} as ${describeAnswerValue(texts)}, not a list of strings.`,
+      where,
+    );
+  }
+  const position = texts.findIndex((text) => typeof text !== 'string');
+  if (position !== -1) {
+    throw new InvalidResponseError(
+      `${where.provider} returned the text of chunk ${position} of document ${document} as ${describeAnswerValue(texts[position])}, not a string.`,
+      where,
+    );
+  }
 }
 
 function checkDocument(document: unknown, index: number): void {

@@ -32,22 +32,22 @@ export type GeminiStatus = schema.Infer<typeof statusSchema>;
 /** int64 fields arrive as strings; proto3 JSON omits zeros. */
 const countSchema = schema.optional(schema.union([schema.string(), schema.number()]));
 
+/**
+ * What one result carries, inline or as a line of the results file. `metadata` is a Struct: its `key`
+ * may be any JSON value, and is read by the batch jobs' one reader of keys, never refused here.
+ */
+const resultFields = {
+  response: schema.optional(schema.object({ embedding: schema.optional(contentEmbeddingSchema) })),
+  error: schema.optional(statusSchema),
+  metadata: schema.optional(schema.record(schema.unknown())),
+};
+
 const outputSchema = schema.optional(
   schema.object({
     responsesFile: schema.optional(schema.string()),
     inlinedResponses: schema.optional(
       schema.object({
-        inlinedResponses: schema.optional(
-          schema.array(
-            schema.object({
-              response: schema.optional(
-                schema.object({ embedding: schema.optional(contentEmbeddingSchema) }),
-              ),
-              error: schema.optional(statusSchema),
-              metadata: schema.optional(schema.record(schema.unknown())),
-            }),
-          ),
-        ),
+        inlinedResponses: schema.optional(schema.array(schema.object(resultFields))),
       }),
     ),
   }),
@@ -84,13 +84,17 @@ export const batchOperationSchema = schema.object({
 export type GeminiBatchOperation = schema.Infer<typeof batchOperationSchema>;
 export type GeminiBatchOutput = schema.Infer<typeof outputSchema>;
 
-/** One line of a batch results file: `{"key": …, "response": {"embedding": …}}` or `{"key": …, "error": …}`. */
+/**
+ * One line of a batch results file: `{"key": …, "response": {"embedding": …}}` or `{"key": …, "error": …}`,
+ * the key as the line's own `key` or in its `metadata`, of any JSON type, as an inline result's.
+ */
 export const resultsFileLineSchema = schema.object({
-  key: schema.optional(schema.string()),
-  metadata: schema.optional(schema.looseObject({ key: schema.optional(schema.string()) })),
-  response: schema.optional(schema.object({ embedding: schema.optional(contentEmbeddingSchema) })),
-  error: schema.optional(statusSchema),
+  key: schema.optional(schema.unknown()),
+  ...resultFields,
 });
+
+/** One result, inline or a line of the results file. */
+export type GeminiBatchResult = schema.Infer<typeof resultsFileLineSchema>;
 
 const errorBodySchema = schema.object({ error: statusSchema });
 

@@ -30,6 +30,7 @@ import {
   GEMINI_QUERY,
   type GeminiBatchOperation,
   type GeminiBatchOutput,
+  type GeminiBatchResult,
   type GeminiStatus,
   parseGeminiError,
   resultsFileLineSchema,
@@ -53,8 +54,8 @@ const STATES: Record<string, BatchJobState> = {
 };
 
 /**
- * One result before decoding: its `metadata.key` as sent (`undefined` when it has none), and the vector's
- * JSON values or the item's error.
+ * One result before decoding: its key as sent (`undefined` when it has none), and the vector's JSON
+ * values or the item's error.
  */
 type Outcome = { key: unknown; values?: unknown[]; error?: GeminiStatus };
 
@@ -128,6 +129,18 @@ function inputIndexOf(key: unknown): number {
 }
 
 /**
+ * One result before decoding, inline or a line of the results file, read alike: its key is the line's own
+ * `key` when it has one, else its `metadata.key`, kept as sent whatever its JSON type (`inputIndexOf`
+ * decides which input, if any, it names).
+ */
+function outcomeOf(result: GeminiBatchResult): Outcome {
+  const outcome: Outcome = { key: result.key ?? result.metadata?.key };
+  if (result.response?.embedding !== undefined) outcome.values = result.response.embedding.values;
+  if (result.error !== undefined) outcome.error = result.error;
+  return outcome;
+}
+
+/**
  * Gemini Batch API jobs for one model: `create` posts inline requests (each with `metadata.key`, its input
  * position) to `:asyncBatchEmbedContent`; `get` reads `GET /batches/{id}`; `results` reads the
  * `inlinedResponses`, or downloads the `responsesFile` and parses it line by line.
@@ -159,23 +172,20 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
       throw new InvalidArgumentError('create() needs a non-empty inputs array.', { argument: 'inputs' });
     }
     geminiOptions(options.providerOptions, this.provider);
-    const warnings: Warning[] = [];
     // A batch job does not go through the engine: the engine's own checks, with an unsupported input
-    // type an error (a job runs for hours; better to refuse than to warn).
+    // type an error (a job runs for hours; better to refuse than to warn). Nothing is left to warn of:
+    // every input type the model takes has its task type.
     checkVectorSettings(this, { inputType: options.inputType, dimensions: options.dimensions, strict: true });
     options.inputs.forEach((input, index) => {
       checkInput(this, input, index);
     });
-    const requests = buildGeminiRequests(
-      {
-        provider: this.provider,
-        modelName: this.modelId,
-        inputs: options.inputs,
-        inputType: options.inputType,
-        dimensions: options.dimensions,
-      },
-      warnings,
-    );
+    const requests = buildGeminiRequests({
+      provider: this.provider,
+      modelName: this.modelId,
+      inputs: options.inputs,
+      inputType: options.inputType,
+      dimensions: options.dimensions,
+    });
     const displayName = options.displayName ?? `embedkit-${this.modelId}-${new Date().toISOString()}`;
     if (typeof displayName !== 'string' || displayName.trim() === '') {
       throw new InvalidArgumentError('displayName must be a non-empty string.', { argument: 'displayName' });
@@ -239,15 +249,11 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
       );
     }
     const output: GeminiBatchOutput = operation.metadata?.output ?? operation.response?.output;
+    const created = this.created.get(job.id);
     let outcomes: Outcome[];
     const inlined = output?.inlinedResponses?.inlinedResponses;
     if (inlined !== undefined) {
-      outcomes = inlined.map((item) => {
-        const outcome: Outcome = { key: item.metadata?.key };
-        if (item.response?.embedding !== undefined) outcome.values = item.response.embedding.values;
-        if (item.error !== undefined) outcome.error = item.error;
-        return outcome;
-      });
+      outcomes = inlined.map(outcomeOf);
     } else if (output?.responsesFile !== undefined) {
       outcomes = await this.readResultsFile(output.responsesFile, options);
     } else if (job.state === 'succeeded') {
@@ -257,7 +263,12 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
           provider: this.provider,
         },
       );
+    } else if (job.state !== 'failed' && (created?.inputs ?? job.requestCounts.total) > 0) {
+      // Cancelled or expired before any result, as with an empty list of results: each input its error.
+      outcomes = [];
     } else {
+      // A failed job's own error says why every input has no result; without a count of the inputs,
+      // which have none cannot be said.
       throw new InvalidRequestError(
         `Batch job ${job.id} ended ${job.state} without results${job.error === undefined ? '' : `: ${job.error.message.replace(/\.$/, '')}`}.`,
         {
@@ -266,7 +277,7 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
         },
       );
     }
-    return this.collect(job, outcomes, normalize !== false, this.created.get(job.id));
+    return this.collect(job, outcomes, normalize !== false, created);
   }
 
   private remember(id: string, created: GeminiCreatedBatchJob): void {
@@ -479,11 +490,7 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
           { provider: this.provider },
         );
       }
-      const { key, metadata, response, error } = parsed.data;
-      const outcome: Outcome = { key: key ?? metadata?.key };
-      if (response?.embedding !== undefined) outcome.values = response.embedding.values;
-      if (error !== undefined) outcome.error = error;
-      outcomes.push(outcome);
+      outcomes.push(outcomeOf(parsed.data));
     }
     return outcomes;
   }

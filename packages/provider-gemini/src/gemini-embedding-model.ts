@@ -122,33 +122,28 @@ export function geminiTitle(
   return title;
 }
 
+/** Gemini's task type for `inputType`; undefined for none, or for an input type Gemini has no word for. */
+function geminiTaskType(inputType: InputType | undefined): GeminiTaskType | undefined {
+  return inputType === undefined
+    ? undefined
+    : (GEMINI_TASK_TYPES as Partial<Record<InputType, GeminiTaskType>>)[inputType];
+}
+
 /**
  * Builds one `EmbedContentRequest` per input. The engine (or, for batch jobs, `create`) checked the
  * inputs, dimensions and input type against the capabilities; what is left is Gemini's own rule on
- * titles: a title (on its input, `{ text, title }`) applies only to RETRIEVAL_DOCUMENT.
+ * titles: a title (on its input, `{ text, title }`) applies only to RETRIEVAL_DOCUMENT. An input type
+ * without a task type is sent as none: `create` refuses one up front, and `doEmbed` warns of it.
  */
-export function buildGeminiRequests(
-  options: {
-    provider: string;
-    modelName: string;
-    inputs: readonly EmbedInput[];
-    inputType: InputType | undefined;
-    dimensions: number | undefined;
-  },
-  warnings: Warning[],
-): GeminiEmbedContentRequest[] {
+export function buildGeminiRequests(options: {
+  provider: string;
+  modelName: string;
+  inputs: readonly EmbedInput[];
+  inputType: InputType | undefined;
+  dimensions: number | undefined;
+}): GeminiEmbedContentRequest[] {
   const { provider, inputs, dimensions } = options;
-  let taskType: GeminiTaskType | undefined;
-  if (options.inputType !== undefined) {
-    taskType = (GEMINI_TASK_TYPES as Partial<Record<InputType, GeminiTaskType>>)[options.inputType];
-    if (taskType === undefined) {
-      warnings.push({
-        type: 'unsupported-setting',
-        setting: 'inputType',
-        message: `${provider} has no task type for "${options.inputType}"; the inputs were sent without one (Google suggests RETRIEVAL_DOCUMENT, inputType "document", for the code side of code retrieval).`,
-      });
-    }
-  }
+  const taskType = geminiTaskType(options.inputType);
   const model = `models/${options.modelName}`;
   const label = `${provider} model ${options.modelName}`;
   return inputs.map((input, index) => {
@@ -220,16 +215,21 @@ export class GeminiEmbeddingModel implements EmbeddingModel {
     const warnings: Warning[] = [];
     const options = geminiOptions(request.providerOptions, this.provider);
     const count = request.inputs.length;
-    const requests = buildGeminiRequests(
-      {
-        provider: this.provider,
-        modelName: this.modelName,
-        inputs: request.inputs,
-        inputType: request.inputType,
-        dimensions: request.dimensions,
-      },
-      warnings,
-    );
+    const requests = buildGeminiRequests({
+      provider: this.provider,
+      modelName: this.modelName,
+      inputs: request.inputs,
+      inputType: request.inputType,
+      dimensions: request.dimensions,
+    });
+    // The engine sends an input type the model lacks as none, with its own warning; a direct call may not.
+    if (request.inputType !== undefined && geminiTaskType(request.inputType) === undefined) {
+      warnings.push({
+        type: 'unsupported-setting',
+        setting: 'inputType',
+        message: `${this.provider} has no task type for "${request.inputType}"; the inputs were sent without one (Google suggests RETRIEVAL_DOCUMENT, inputType "document", for the code side of code retrieval).`,
+      });
+    }
     if (request.truncate === true) {
       warnings.push({
         type: 'unsupported-setting',

@@ -78,3 +78,21 @@ export async function failure(promise: Promise<unknown>): Promise<Error & Record
   }
   return expect.fail('the call had to fail');
 }
+
+/**
+ * A batch job's operation as the API answers `get`: `state` in its metadata (with `extra` beside it) and
+ * `top` beside the metadata (an `output`, a `done`).
+ */
+export function batchOperation(
+  state: string,
+  extra: Record<string, unknown> = {},
+  top: Record<string, unknown> = {},
+): FakeReply {
+  return {
+    body: {
+      name: 'batches/job-42',
+      metadata: { model: 'models/gemini-embedding-001', name: 'batches/job-42', state, ...extra },
+      ...top,
+    },
+  };
+}

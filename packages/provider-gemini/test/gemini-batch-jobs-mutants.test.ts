@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { GeminiCreatedBatchJob, GeminiModelConfig } from '../src/gemini-embedding-model.js';
 import { geminiCapabilities } from '../src/gemini-options.js';
 import { createGemini, GeminiBatchEmbeddingJobs } from '../src/index.js';
-import { FAKE_KEY, type FakeReply, failure, fakeFetch, values } from './fake-fetch.js';
+import { batchOperation, FAKE_KEY, failure, fakeFetch, values } from './fake-fetch.js';
 
 /** When set, the decoder the batch jobs use throws it (the real one runs otherwise). */
 const decoder = vi.hoisted(() => ({ failure: undefined as Error | undefined }));
@@ -31,7 +31,6 @@ afterEach(() => {
 });
 
 const ROOT = 'https://generativelanguage.googleapis.com/v1beta';
-const MODEL = 'models/gemini-embedding-001';
 
 function setup(reply: Parameters<typeof fakeFetch>[0]) {
   const { fetch, sent } = fakeFetch(reply);
@@ -40,19 +39,9 @@ function setup(reply: Parameters<typeof fakeFetch>[0]) {
   return { jobs, sent, provider };
 }
 
-function operation(state: string, extra: Record<string, unknown> = {}, top: Record<string, unknown> = {}) {
-  return {
-    body: {
-      name: 'batches/job-42',
-      metadata: { model: MODEL, name: 'batches/job-42', state, ...extra },
-      ...top,
-    },
-  } satisfies FakeReply;
-}
-
 /** A finished job whose inline results are `items`; `stats` is its batchStats, when the API sends one. */
 const finished = (items: unknown[], stats?: Record<string, unknown>) =>
-  operation('BATCH_STATE_SUCCEEDED', {
+  batchOperation('BATCH_STATE_SUCCEEDED', {
     ...(stats === undefined ? {} : { batchStats: stats }),
     output: { inlinedResponses: { inlinedResponses: items } },
   });
@@ -84,7 +73,7 @@ function clientOver(created: Map<string, GeminiCreatedBatchJob>, reply: Paramete
 describe('job counts', () => {
   it('takes counts sent as JSON numbers, and reads a count that is negative, fractional or not a number as 0', async () => {
     const { jobs } = setup([
-      operation('BATCH_STATE_RUNNING', {
+      batchOperation('BATCH_STATE_RUNNING', {
         batchStats: {
           requestCount: 5,
           successfulRequestCount: '-3',
@@ -125,7 +114,7 @@ describe('ids and options', () => {
   });
 
   it('an id may hold dots and dashes; only a batches/ prefix is taken off', async () => {
-    const { jobs, sent } = setup(() => operation('BATCH_STATE_RUNNING'));
+    const { jobs, sent } = setup(() => batchOperation('BATCH_STATE_RUNNING'));
     await jobs.get('batches/job.4-2');
     await jobs.get('batches-7');
     expect(sent.map((request) => request.url)).toEqual([
@@ -196,7 +185,7 @@ describe('the jobs a provider remembers', () => {
 
   it('the number of inputs create sent outweighs the count the API reports', async () => {
     const { provider } = setup([
-      operation('BATCH_STATE_PENDING'),
+      batchOperation('BATCH_STATE_PENDING'),
       finished([embedded([10], '0'), embedded([11], '1')], { requestCount: '2' }),
     ]);
     const jobs = provider.batchEmbeddingJobs('gemini-embedding-001');
@@ -240,12 +229,12 @@ describe('the job', () => {
   });
 
   it('the API’s state word wins over done', async () => {
-    const { jobs } = setup([operation('BATCH_STATE_PENDING', {}, { done: true })]);
+    const { jobs } = setup([batchOperation('BATCH_STATE_PENDING', {}, { done: true })]);
     expect((await jobs.get('batches/job-42')).state).toBe('pending');
   });
 
   it('a cancelled job without output is an InvalidRequestError saying so', async () => {
-    const { jobs } = setup([operation('BATCH_STATE_CANCELLED', {}, { done: true })]);
+    const { jobs } = setup([batchOperation('BATCH_STATE_CANCELLED', {}, { done: true })]);
     const error = await failure(jobs.results('batches/job-42'));
     expect(error.name).toBe('InvalidRequestError');
     expect(error.message).toBe('Batch job batches/job-42 ended cancelled without results.');
@@ -255,7 +244,7 @@ describe('the job', () => {
   it('the output in the job’s metadata is read before the one in the operation’s response', async () => {
     const inline = (head: number) => ({ inlinedResponses: { inlinedResponses: [embedded([head], '0')] } });
     const { jobs } = setup([
-      operation(
+      batchOperation(
         'BATCH_STATE_SUCCEEDED',
         { output: inline(1) },
         { done: true, response: { output: inline(2) } },
@@ -272,13 +261,17 @@ describe('the job', () => {
   });
 
   it('a state named like a member of every object is no state of its own: done without an error is succeeded', async () => {
-    const { jobs } = setup([operation('constructor', {}, { done: true })]);
+    const { jobs } = setup([batchOperation('constructor', {}, { done: true })]);
     expect((await jobs.get('batches/job-42')).state).toBe('succeeded');
   });
 
   it("a job error's message that ends in a full stop is not given a second one", async () => {
     const { jobs } = setup([
-      operation('BATCH_STATE_FAILED', {}, { done: true, error: { code: 3, message: 'Bad input file.' } }),
+      batchOperation(
+        'BATCH_STATE_FAILED',
+        {},
+        { done: true, error: { code: 3, message: 'Bad input file.' } },
+      ),
     ]);
     const failed = await failure(jobs.results('batches/job-42'));
     expect(failed.message).toBe('Batch job batches/job-42 ended failed without results: Bad input file.');
@@ -286,14 +279,14 @@ describe('the job', () => {
 
   it('a job error with neither status nor code has only its message', async () => {
     const { jobs } = setup([
-      operation('BATCH_STATE_FAILED', {}, { done: true, error: { message: 'Batch expired.' } }),
+      batchOperation('BATCH_STATE_FAILED', {}, { done: true, error: { message: 'Batch expired.' } }),
     ]);
     expect((await jobs.get('batches/job-42')).error).toStrictEqual({ message: 'Batch expired.' });
   });
 
   it('a failed job without output is an InvalidRequestError carrying the provider’s state as its code', async () => {
     const { jobs } = setup([
-      operation('BATCH_STATE_FAILED', {}, { done: true, error: { code: 3, message: 'Bad input file' } }),
+      batchOperation('BATCH_STATE_FAILED', {}, { done: true, error: { code: 3, message: 'Bad input file' } }),
       { body: { name: 'batches/job-42', done: true, error: { code: 3, message: 'Bad input file' } } },
     ]);
     const failed = await failure(jobs.results('batches/job-42'));
@@ -451,7 +444,7 @@ describe('vector lengths', () => {
 
 describe('the results file', () => {
   const inFile = (file = 'files/batch-out-1') =>
-    operation('BATCH_STATE_SUCCEEDED', {
+    batchOperation('BATCH_STATE_SUCCEEDED', {
       batchStats: { requestCount: '2' },
       output: { responsesFile: file },
     });
@@ -525,7 +518,9 @@ describe('the results file', () => {
   it('a line of the wrong shape is an InvalidResponseError naming its line, empty lines counted', async () => {
     const { jobs } = setup([
       inFile(),
-      { body: `${line({ key: '0', response: { embedding: { values: [1] } } })}\n\n${line({ key: 1 })}\n` },
+      {
+        body: `${line({ key: '0', response: { embedding: { values: [1] } } })}\n\n${line({ key: '1', error: 'refused' })}\n`,
+      },
     ]);
     const error = await failure(jobs.results('batches/job-42'));
     expect(error.name).toBe('InvalidResponseError');
@@ -539,7 +534,7 @@ describe('the size of the results file', () => {
     headers: { 'content-type': 'application/octet-stream', 'content-length': String(length) },
     body: file,
   });
-  const inFile = operation('BATCH_STATE_SUCCEEDED', {
+  const inFile = batchOperation('BATCH_STATE_SUCCEEDED', {
     batchStats: { requestCount: '1' },
     output: { responsesFile: 'files/batch-out-1' },
   });
@@ -616,13 +611,13 @@ describe('batch bodies the API sends', () => {
   });
 
   it('the job’s model is the one the API names, without models/', async () => {
-    const { jobs } = setup([operation('BATCH_STATE_RUNNING', { model: 'models/text-embedding-004' })]);
+    const { jobs } = setup([batchOperation('BATCH_STATE_RUNNING', { model: 'models/text-embedding-004' })]);
     expect((await jobs.get('batches/job-42')).modelId).toBe('text-embedding-004');
   });
 });
 
 describe('request headers and limits', () => {
-  const inFile = operation('BATCH_STATE_SUCCEEDED', {
+  const inFile = batchOperation('BATCH_STATE_SUCCEEDED', {
     batchStats: { requestCount: '1' },
     output: { responsesFile: 'files/batch-out-1' },
   });
@@ -645,7 +640,7 @@ describe('request headers and limits', () => {
 
   it('a JSON call is held to the provider’s maxResponseBytes', async () => {
     const { fetch } = fakeFetch([
-      { ...operation('BATCH_STATE_RUNNING'), headers: { 'content-length': '101' } },
+      { ...batchOperation('BATCH_STATE_RUNNING'), headers: { 'content-length': '101' } },
     ]);
     const jobs = createGemini({ apiKey: FAKE_KEY, fetch, maxResponseBytes: 100 }).batchEmbeddingJobs(
       'gemini-embedding-001',
