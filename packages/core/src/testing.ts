@@ -3,6 +3,7 @@
  * Import from `@embedkit/core/testing`.
  */
 
+import type { Clock } from './engine/clock.js';
 import { checkCapabilityNames } from './engine/settings.js';
 import { utf8Length } from './engine/token-counter.js';
 import { refuseUnknownSettings, type SettingNames } from './setting-names.js';
@@ -179,4 +180,36 @@ export function seededRandom(seed: number): () => number {
  */
 export function webAssemblyKernelsLoaded(): boolean {
   return wasmKernels() !== undefined;
+}
+
+/**
+ * A clock for tests of waits (pass it as the `clock` setting): `sleep` returns at once, moving `now` on by
+ * the time asked and recording it in `sleeps`, so a `Retry-After` or a backoff is checked without waiting;
+ * `random` is 0.5, so the backoff's jitter is the middle of its range. `now` starts at `start`.
+ */
+export function recordingClock(start = Date.UTC(2026, 0, 1)): Clock & { sleeps: number[] } {
+  let now = start;
+  const sleeps: number[] = [];
+  return {
+    sleeps,
+    now: () => now,
+    async sleep(ms: number) {
+      sleeps.push(ms);
+      now += ms;
+    },
+    random: () => 0.5,
+  };
+}
+
+/**
+ * What `promise` was rejected with, for a test that expects a call to fail; it fails itself, with an
+ * `Error` that says so, when the promise resolves instead.
+ */
+export async function rejectionOf(promise: Promise<unknown>): Promise<Error & Record<string, unknown>> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error & Record<string, unknown>;
+  }
+  throw new Error('the call resolved; it had to fail');
 }

@@ -221,8 +221,9 @@ describe('retry hints', () => {
     await embedMany({ model, inputs: ['1'], clock });
     expect(clock.sleepDurations).toEqual([60_000]);
 
+    // 12 s under a 5 s cap: three retries of 5 s reach it (a wait they cannot reach fails at once).
     const capped = new VirtualClock({ random: [0.5] });
-    const other = flaky(1, () => new RateLimitError('slow down', { retryAfterMs: 90_000 }), capped);
+    const other = flaky(1, () => new RateLimitError('slow down', { retryAfterMs: 12_000 }), capped);
     await embedMany({ model: other, inputs: ['1'], clock: capped, maxRetryDelayMs: 5_000 });
     expect(capped.sleepDurations).toEqual([5_000]);
   });

@@ -77,7 +77,8 @@ describe('a 429 pauses the model', () => {
     const clock = new VirtualClock({ random: [0.5] });
     const model = firstCallFails(
       clock,
-      new RateLimitError('slow down', { statusCode: 429, retryAfterMs: 600_000 }),
+      // 5 s under a 2 s cap, which three retries reach (a wait they cannot reach fails the call at once).
+      new RateLimitError('slow down', { statusCode: 429, retryAfterMs: 5_000 }),
     );
     await embedMany({ model, inputs: numberedInputs(3), concurrency: 2, clock, maxRetryDelayMs: 2_000 });
     expect(startTimes(model)).toEqual({ '0': [0, 2_000], '1': [0], '2': [4_000] });

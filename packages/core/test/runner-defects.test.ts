@@ -7,6 +7,7 @@
 import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { embedContextualized } from '../src/contextualized.js';
+import { MAX_TIMER_MS } from '../src/engine/clock.js';
 import { embed, embedMany, embedStream, type StreamedEmbedding } from '../src/engine/embed.js';
 import { InvalidArgumentError, InvalidRequestError, RateLimitError } from '../src/errors.js';
 import { loadApiKey } from '../src/provider-utils.js';
@@ -292,15 +293,22 @@ describe('defect 7: oversized timers were accepted', () => {
       respond: () => {
         if (!failed) {
           failed = true;
-          throw new RateLimitError('slow down', { statusCode: 429, retryAfterMs: 1e12 });
+          // Past the largest timer, and within what three retries of the largest cap reach.
+          throw new RateLimitError('slow down', { statusCode: 429, retryAfterMs: 3e9 });
         }
         return undefined;
       },
     });
     const retries: number[] = [];
-    await embed({ model, input: '0', clock, onRetry: (event) => retries.push(event.delayMs) });
-    expect(retries).toEqual([60_000]);
-    expect(clock.sleeps.map((sleep) => sleep.ms)).toEqual([60_000]);
+    await embed({
+      model,
+      input: '0',
+      clock,
+      maxRetryDelayMs: MAX_TIMER_MS,
+      onRetry: (event) => retries.push(event.delayMs),
+    });
+    expect(retries).toEqual([MAX_TIMER_MS]);
+    expect(clock.sleeps.map((sleep) => sleep.ms)).toEqual([MAX_TIMER_MS]);
     await tick();
     expect(watch.warnings.filter((warning) => warning.name === 'TimeoutOverflowWarning')).toEqual([]);
   });

@@ -118,6 +118,13 @@ function detailsOf(status: GeminiStatus, type: string): Record<string, unknown>[
   return (status.details ?? []).filter((detail) => detail['@type'] === `${TYPE_PREFIX}${type}`);
 }
 
+/**
+ * A per-day quota is not used up for good: it comes back at the daily reset, which the Gemini API's
+ * rate-limits page puts at midnight Pacific time.
+ */
+const PER_DAY_HINT =
+  'A per-day quota of the project is used up; the Gemini API resets per-day quotas at midnight Pacific time: wait for the reset, or raise the project’s usage tier in Google AI Studio; retrying sooner will not help.';
+
 /** Whether a `QuotaFailure` names a per-day quota: waiting seconds will not help. */
 function perDayQuota(status: GeminiStatus): boolean {
   for (const failure of detailsOf(status, 'QuotaFailure')) {
@@ -177,7 +184,10 @@ export function parseGeminiError(body: unknown, status: number): ParsedError {
     // Read as case-blind as the pattern matched it: "2S" is seconds, not milliseconds.
     if (wait) out.retryAfterMs = Number(wait[1]) * (wait[2]?.toLowerCase() === 's' ? 1_000 : 1);
   }
-  if (status === 429 && perDayQuota(error)) out.quotaExhausted = true;
+  if (status === 429 && perDayQuota(error)) {
+    out.quotaExhausted = true;
+    out.hint = PER_DAY_HINT;
+  }
 
   if (error.message !== undefined && BATCH_TOO_LARGE.test(error.message)) out.batchTooLarge = true;
   const index = error.message?.match(REQUEST_INDEX);

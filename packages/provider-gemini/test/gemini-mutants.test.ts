@@ -141,7 +141,12 @@ describe('reading a google.rpc.Status', () => {
       { subject: 'requests per day for project 1234' },
     ]) {
       expect(parseGeminiError(geminiErrorBody(429, 'Quota.', [QUOTA_FAILURE(violation)]), 429)).toStrictEqual(
-        { message: 'Quota.', providerCode: 'RESOURCE_EXHAUSTED', quotaExhausted: true },
+        {
+          message: 'Quota.',
+          providerCode: 'RESOURCE_EXHAUSTED',
+          quotaExhausted: true,
+          hint: 'A per-day quota of the project is used up; the Gemini API resets per-day quotas at midnight Pacific time: wait for the reset, or raise the project’s usage tier in Google AI Studio; retrying sooner will not help.',
+        },
       );
     }
   });

@@ -4,10 +4,9 @@
  * that says so, not retried as a rate limit with a hint to lower concurrency.
  */
 import { embedMany, RateLimitError } from '@embedkit/core';
-import { fakeFetch } from '@embedkit/core/testing';
+import { fakeFetch, recordingClock, rejectionOf } from '@embedkit/core/testing';
 import { describe, expect, it } from 'vitest';
 import { createOpenAI, parseOpenAIError } from '../src/index.js';
-import { fakeClock } from './fake-clock.js';
 
 // Fake key material only.
 const KEY = 'sk-fake-not-a-real-key-openai-billing';
@@ -51,16 +50,13 @@ describe('parseOpenAIError on billing_not_active', () => {
 
 describe('429 billing_not_active through embedMany', () => {
   it('is a RateLimitError with quotaExhausted, sent once, not retried, with the quota hint', async () => {
-    const clock = fakeClock();
+    const clock = recordingClock();
     const server = fakeFetch([
       { status: 429, body: notActive('billing_not_active', 'billing_not_active') },
       { status: 429, body: notActive('billing_not_active', 'billing_not_active') },
     ]);
     const model = createOpenAI({ apiKey: KEY, fetch: server.fetch }).embedding('text-embedding-3-small');
-    const error = await embedMany({ model, inputs: ['hello'], maxRetries: 3, clock }).then(
-      () => expect.unreachable('embedMany resolved; it had to fail'),
-      (caught: unknown) => caught,
-    );
+    const error = await rejectionOf(embedMany({ model, inputs: ['hello'], maxRetries: 3, clock }));
     expect(RateLimitError.isInstance(error)).toBe(true);
     expect(error).toMatchObject({
       code: 'rate_limited',

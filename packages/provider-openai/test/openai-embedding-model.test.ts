@@ -8,6 +8,7 @@ import {
   RateLimitError,
 } from '@embedkit/core';
 import { checkEmbedRequest, type FetchFunction, VERSION } from '@embedkit/core/provider';
+import { recordingClock } from '@embedkit/core/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   createOpenAI,
@@ -17,7 +18,6 @@ import {
   openai,
   parseOpenAIError,
 } from '../src/index.js';
-import { fakeClock } from './fake-clock.js';
 
 // Fake key material only: nothing here is shaped like a real OpenAI key.
 const KEY = 'test-key-openai-0a1b2c3d4e5f';
@@ -712,7 +712,7 @@ describe('errors through HTTP', () => {
       body: openAIError('Incorrect API key provided.', 'invalid_request_error', 'invalid_api_key'),
     });
     const error = await rejection(
-      embedMany({ model: model({ fetch }), inputs: ['hello'], maxRetries: 3, clock: fakeClock() }),
+      embedMany({ model: model({ fetch }), inputs: ['hello'], maxRetries: 3, clock: recordingClock() }),
     );
     expect(error).toBeInstanceOf(AuthenticationError);
     expect(error.code).toBe('authentication');
@@ -724,7 +724,7 @@ describe('errors through HTTP', () => {
   });
 
   it('429 insufficient_quota is a RateLimitError with quotaExhausted, not retried', async () => {
-    const clock = fakeClock();
+    const clock = recordingClock();
     const { fetch, requests } = recordingFetch({
       status: 429,
       body: openAIError('You exceeded your current quota.', 'insufficient_quota', 'insufficient_quota'),
@@ -740,7 +740,7 @@ describe('errors through HTTP', () => {
   });
 
   it('429 rate_limit_exceeded without a header waits the time the message names, then succeeds', async () => {
-    const clock = fakeClock();
+    const clock = recordingClock();
     const { fetch, requests } = recordingFetch(
       {
         status: 429,
@@ -761,7 +761,7 @@ describe('errors through HTTP', () => {
   });
 
   it('a retry-after header wins over the wait in the message', async () => {
-    const clock = fakeClock();
+    const clock = recordingClock();
     const { fetch } = recordingFetch(
       {
         status: 429,
@@ -806,7 +806,7 @@ describe('errors through HTTP', () => {
       model: model({ fetch }),
       inputs: ['first', 'second'],
       dimensions: 1,
-      clock: fakeClock(),
+      clock: recordingClock(),
     });
     expect(requests.map((sent) => (sent.body as { input: string[] }).input)).toEqual([
       ['first', 'second'],
@@ -837,7 +837,7 @@ describe('errors through HTTP', () => {
         dimensions: 2,
         maxInputsPerCall: 2,
         concurrency: 1,
-        clock: fakeClock(),
+        clock: recordingClock(),
       }),
     );
     expect(error).toBeInstanceOf(InvalidRequestError);

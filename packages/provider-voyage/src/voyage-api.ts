@@ -7,6 +7,7 @@ import {
   type JsonResponse,
   type ParsedError,
   parseResponse,
+  RETRIED_CLAUSE,
   responseInfo,
   schema,
   type Warning,
@@ -53,7 +54,10 @@ export const voyageRerankResponseSchema = schema.object({
   usage: usageSchema,
 });
 
-/** Voyage errors are `{"detail": "..."}`; a 422 from request validation may carry a list of problems instead. */
+/**
+ * Voyage errors are `{"detail": "..."}`; a 422 from request validation may carry a list of problems instead.
+ * Newer bodies add `error_code` beside it (`TOO_MANY_TOKENS_IN_BATCH`, observed): the provider's code.
+ */
 const errorBodySchema = schema.object({
   detail: schema.union([
     schema.string(),
@@ -73,6 +77,25 @@ const errorBodySchema = schema.object({
  */
 const BATCH_TOO_LARGE = /per submitted batch|number of tokens in the batch|batch size is too large/i;
 
+/** The `error_code` of a batch over the per-request token limit: bisected like the message that says so. */
+const BATCH_TOO_LARGE_CODES = new Set(['TOO_MANY_TOKENS_IN_BATCH']);
+
+/**
+ * The 429 of an account without a payment method (observed): "You have not yet added your payment method
+ * in the billing page and will have reduced rate limits of 3 RPM and 10K TPM. …". It comes with no
+ * `Retry-After`, and a backoff of seconds is refused again: at 3 RPM a call goes every 20 s.
+ */
+const REDUCED_RATE = /reduced rate limits? of (\d+) RPM/i;
+
+/** The wait and hint for a 429 at the reduced rate of `rpm` requests a minute. */
+function reducedRate(rpm: number): Pick<ParsedError, 'retryAfterMs' | 'hint'> {
+  const retryAfterMs = Math.ceil(60_000 / rpm);
+  return {
+    retryAfterMs,
+    hint: `Voyage holds an account without a payment method to ${rpm} requests a minute, so each retry waits ${retryAfterMs / 1_000} s: add a payment method on the billing page of the Voyage dashboard to lift the limit, or pace the calls with rateLimit: createRateLimiter({ requestsPerMinute: ${rpm} }); ${RETRIED_CLAUSE}.`,
+  };
+}
+
 /**
  * An input over the context length with `truncation: false` (observed): "The example at index 3 in your
  * batch has too many tokens and does not fit into the model's context window of 32000 tokens." The index
@@ -86,10 +109,12 @@ const HINTS: Record<number, string> = {
 };
 
 /**
- * Reads Voyage's `{"detail": ...}` error bodies. A 400 that says the batch is over the token or size
- * limit sets `batchTooLarge`, so the engine bisects the call; a validation list, or a message about an
- * input over the context length, names the input it rejected. Every other status keeps its usual
- * meaning (429 and 5xx are retried by the engine).
+ * Reads Voyage's `{"detail": ..., "error_code": ...}` error bodies; `error_code` is the `providerCode`.
+ * A 400 that says the batch is over the token or size limit (in its message or its code) sets
+ * `batchTooLarge`, so the engine bisects the call; a validation list, or a message about an input over
+ * the context length, names the input it rejected. A 429 at the reduced rate of an account without a
+ * payment method waits for the next call that rate allows, with a hint that says how to lift it. Every
+ * other status keeps its usual meaning (429 and 5xx are retried by the engine).
  */
 export function parseVoyageError(body: unknown, status: number): ParsedError {
   const parsed = errorBodySchema.safeParse(body);
@@ -98,10 +123,16 @@ export function parseVoyageError(body: unknown, status: number): ParsedError {
   if (hint !== undefined) out.hint = hint;
   if (!parsed.success) return out;
   const { detail } = parsed.data;
+  // Read beside the schema: a code of another type must not cost the message.
+  const code = (body as { error_code?: unknown }).error_code;
+  if (typeof code === 'string' && code !== '') out.providerCode = code;
   if (typeof detail === 'string') {
     out.message = detail;
     const example = EXAMPLE_INDEX.exec(detail);
     if (example !== null) out.inputIndex = Number(example[1]);
+    const reduced = status === 429 ? REDUCED_RATE.exec(detail) : null;
+    const rpm = reduced === null ? 0 : Number(reduced[1]);
+    if (rpm > 0) Object.assign(out, reducedRate(rpm));
   } else {
     out.message = detail
       .map((problem) => [problem.loc?.join('.'), problem.msg].filter((part) => part !== undefined).join(': '))
@@ -116,7 +147,12 @@ export function parseVoyageError(body: unknown, status: number): ParsedError {
       out.inputIndex = location[2];
     }
   }
-  if ((status === 400 || status === 413) && BATCH_TOO_LARGE.test(out.message)) out.batchTooLarge = true;
+  if (
+    (status === 400 || status === 413) &&
+    (BATCH_TOO_LARGE.test(out.message) || BATCH_TOO_LARGE_CODES.has(out.providerCode ?? ''))
+  ) {
+    out.batchTooLarge = true;
+  }
   return out;
 }
 

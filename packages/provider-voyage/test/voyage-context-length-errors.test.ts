@@ -6,6 +6,7 @@
  */
 import { embedContextualized, embedMany, InvalidRequestError } from '@embedkit/core';
 import { float32ToBase64 } from '@embedkit/core/provider';
+import { rejectionOf } from '@embedkit/core/testing';
 import { describe, expect, it } from 'vitest';
 import { createVoyage, parseVoyageError } from '../src/index.js';
 import { embeddingsBody, fakeFetch, TEST_KEY } from './helpers.js';
@@ -16,13 +17,6 @@ const FULL_B64 = float32ToBase64(new Float32Array(1024).fill(0.03125));
 const overLength = (index: number, model: string) => ({
   detail: `Request to model '${model}' failed. The example at index ${index} in your batch has too many tokens and does not fit into the model's context window of 32000 tokens. Please lower the number of tokens in the listed example(s) or use truncation.`,
 });
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => expect.unreachable('the call resolved; it had to be refused'),
-    (caught: unknown) => caught,
-  );
-}
 
 describe('parseVoyageError on an input over the context length', () => {
   it('reads the index of the input the message names, and does not mark the batch as too large', () => {
@@ -49,7 +43,7 @@ describe('an over-long input in a job of several calls', () => {
       { status: 400, body: overLength(1, 'voyage-3.5') },
     ]);
     const model = createVoyage({ apiKey: TEST_KEY, fetch: server.fetch }).embedding('voyage-3.5');
-    const error = await rejection(
+    const error = await rejectionOf(
       embedMany({ model, inputs: ['a', 'b', 'c', 'd'], maxInputsPerCall: 2, concurrency: 1 }),
     );
     expect(InvalidRequestError.isInstance(error)).toBe(true);
@@ -86,7 +80,7 @@ describe('an over-long input in a job of several calls', () => {
     const model = createVoyage({ apiKey: TEST_KEY, fetch: server.fetch }).contextualizedEmbedding(
       'voyage-context-3',
     );
-    const error = await rejection(
+    const error = await rejectionOf(
       embedContextualized({
         model,
         documents: [['intro'], ['a chapter far too long']],

@@ -63,11 +63,11 @@ const INITIAL_BACKOFF_MS = 500;
 /**
  * Runs `operation` until it succeeds, with the engine's retry rules: admission by the limiter (429 pause,
  * budgets) before each attempt, a per-attempt timeout, retries only for retryable embedkit errors, waits
- * from `retryAfterMs` (capped at `maxRetryDelayMs`) or exponential backoff with full jitter, a 429 pausing
- * every call on the limiter, and a `RetryError` only when retries were actually spent. An abort of
- * `signal` re-throws its reason at every await. A limiter that fails to settle a call, answered or
- * failed, does not change how the call ends: `options.onSettleFailure` hears of it, with whether the call
- * was answered.
+ * from `retryAfterMs` (capped at `maxRetryDelayMs`; a wait the retries left cannot reach fails the call at
+ * once) or exponential backoff with full jitter, a 429 pausing every call on the limiter, and a
+ * `RetryError` only when retries were actually spent. An abort of `signal` re-throws its reason at every
+ * await. A limiter that fails to settle a call, answered or failed, does not change how the call ends:
+ * `options.onSettleFailure` hears of it, with whether the call was answered.
  */
 export async function withRetries<T>(
   policy: AttemptPolicy,
@@ -261,9 +261,17 @@ export async function withRetries<T>(
     if (signal.aborted) throw abortReason(signal);
     if (!retryable) throw error;
     errors.push(error);
-    if (attemptNumber >= policy.maxRetries) {
+    // A wait the retries left cannot reach ends the call now, not after minutes of retries bound to be
+    // refused; its hint says how long the API asked for and how to wait it out.
+    const retriesLeft = policy.maxRetries - attemptNumber;
+    const unreachable =
+      retriesLeft > 0
+        ? unreachableWait(policy, error as EmbedKitError, retriesLeft, errors.length)
+        : undefined;
+    if (unreachable !== undefined) sayInstead(error as EmbedKitError, unreachable);
+    if (retriesLeft <= 0 || unreachable !== undefined) {
       // No retry was made (maxRetries 0): the hint must not say the engine retries it.
-      if (errors.length === 1) throw withoutRetryClaim(error);
+      if (errors.length === 1) throw unreachable === undefined ? withoutRetryClaim(error) : error;
       throw new RetryError(
         `${policy.provider} model ${policy.modelId} failed ${errors.length} times; the last error: ${(error as EmbedKitError).message}`,
         errors,
@@ -274,6 +282,40 @@ export async function withRetries<T>(
     // pause the limiter could not record holds nobody, so the call then waits it out by itself.
     if (!RateLimitError.isInstance(error) || !settled) await clock.sleep(delayMs, signal);
   }
+}
+
+/**
+ * What the error's hint says in place of "the engine retries these" when the API asked for a wait that the
+ * retries left cannot reach: each waits at most `maxRetryDelayMs`, so every retry would come before the
+ * moment the API named and be refused again (a per-day limit asking for minutes: "Please try again in
+ * 7m12s"). A wait past the cap that the retries can still reach (120 s under the 60 s default, with three
+ * retries) is retried as before, a capped wait at a time: each refusal names a shorter wait. Undefined when
+ * no wait was asked or the retries can reach it.
+ */
+function unreachableWait(
+  policy: AttemptPolicy,
+  error: EmbedKitError,
+  retriesLeft: number,
+  failures: number,
+): string | undefined {
+  const hint = error.retryAfterMs;
+  if (hint === undefined || !Number.isFinite(hint) || hint <= retriesLeft * policy.maxRetryDelayMs)
+    return undefined;
+  const wait = hint < 1_000 ? `${Math.ceil(hint)} ms` : `${Math.ceil(hint / 1_000)} s`;
+  return `the API asked to wait ${wait}, longer than the engine's retries can wait (${retriesLeft} left, at most maxRetryDelayMs ${policy.maxRetryDelayMs} ms each), so no ${failures === 1 ? '' : 'further '}retry was made: try again after ${wait}, or set maxRetryDelayMs to ${Math.ceil(hint)} for the engine to wait it out`;
+}
+
+/**
+ * Puts `clause` in place of the hint's "the engine retries these", or, for an error whose message makes
+ * no such claim (one a model of its own threw), after the message: changed in place, as `withoutRetryClaim` does.
+ */
+function sayInstead(error: EmbedKitError, clause: string): void {
+  const before = error.message;
+  withoutRetryClaim(error, clause);
+  if (error.message !== before) return;
+  const message = `${before} — ${clause}.`;
+  if (typeof error.stack === 'string') error.stack = error.stack.replace(before, () => message);
+  error.message = message;
 }
 
 function retryDelay(policy: AttemptPolicy, error: EmbedKitError, attemptNumber: number): number {
