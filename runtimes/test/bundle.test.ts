@@ -27,7 +27,7 @@ const PROVIDERS = {
  * squares leave a double's range, an unknown provider-option key to be named with the key it is a typo
  * of, a batch job's wait to refuse a state it does not know and to say why it gave up, a contextualized
  * answer's chunk texts to be checked, and a server wait the retries cannot reach to end the call with how
- * to wait it out: the largest, Gemini's, measured 51,288 bytes `everything` and 41,455 `embedding`
+ * to wait it out: the largest, Gemini's, measured 51,322 bytes `everything` and 41,481 `embedding`
  * (50,296 and 40,612 before).
  * Before that, when core began to refuse what it had let through to a later TypeError or a wrong answer (a model's declared
  * per-item limits, a limiter store without its methods, a base URL with credentials, a middleware hook

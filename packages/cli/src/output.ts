@@ -261,7 +261,8 @@ export class BulkOutput {
   private checkpoint: Checkpoint;
   private readonly guard: () => Promise<void>;
   private readonly defaultDimensions: number | undefined;
-  private data!: FileHandle;
+  /** Undefined until the .npy is written: a model of unknown length waits for its first row. */
+  private data: FileHandle | undefined;
   private meta: FileHandle | undefined;
   private dataBytes: number;
   private metaBytes: number;
@@ -337,13 +338,19 @@ export class BulkOutput {
 
   /** Creates the output's files, empty. */
   private async create(): Promise<void> {
-    const { out } = this;
     // The checkpoint comes first: a crash before the first flush then leaves output that a re-run
     // recognises as this job's and cuts back to nothing.
     await this.writeCheckpoint();
+    // A .npy whose rows' length is not known yet (a model embedkit has no length for, and no
+    // --dimensions) is written with its first row: a header for zero rows would state a width of 0.
+    if (this.checkpoint.job.output !== 'npy' || this.npyColumns() !== undefined) await this.openNew();
+  }
+
+  /** Creates the output's files, empty; a .npy gets a header for zero rows, which every flush rewrites. */
+  private async openNew(): Promise<void> {
+    const { out } = this;
     this.data = await onOutputFile(out, () => open(out, 'w'));
     if (this.checkpoint.job.output === 'npy') {
-      // A header for zero rows: the .npy loads from the start, and every flush rewrites it.
       await this.writeNpyHeader();
       this.meta = await onOutputFile(metaPath(out), () => open(metaPath(out), 'w'));
     }
@@ -352,17 +359,26 @@ export class BulkOutput {
   /** Reopens the output's files at the checkpoint, cutting off whatever a crash left after it. */
   private async reopen(): Promise<void> {
     const { out } = this;
-    this.data = await onOutputFile(out, () => open(out, existsSync(out) ? 'r+' : 'w+'));
+    // Nothing saved and no file yet: the files wait for the first row, as in a new run (see create).
+    if (
+      this.checkpoint.job.output === 'npy' &&
+      this.checkpoint.inputsDone === 0 &&
+      this.npyColumns() === undefined &&
+      !existsSync(out)
+    )
+      return;
+    const data = await onOutputFile(out, () => open(out, existsSync(out) ? 'r+' : 'w+'));
+    this.data = data;
     if (this.checkpoint.job.output === 'npy') {
       // The header first, then the cut: at every moment the header counts only rows the file holds,
       // so the .npy stays loadable even if this run dies before its first flush.
       await this.writeNpyHeader();
-      await onOutputFile(out, () => this.data.sync());
+      await onOutputFile(out, () => data.sync());
       const meta = metaPath(out);
       this.meta = await onOutputFile(meta, () => open(meta, existsSync(meta) ? 'r+' : 'w+'));
       await onOutputFile(meta, () => this.meta!.truncate(this.metaBytes));
     }
-    await onOutputFile(out, () => this.data.truncate(this.dataBytes));
+    await onOutputFile(out, () => data.truncate(this.dataBytes));
   }
 
   /**
@@ -410,7 +426,9 @@ export class BulkOutput {
     this.pendingBytes = 0;
     this.pendingCount = 0;
     await this.guard();
-    await onOutputFile(this.out, () => writeAll(this.data, data, this.dataBytes));
+    if (this.data === undefined) await this.openNew();
+    const handle = this.data!;
+    await onOutputFile(this.out, () => writeAll(handle, data, this.dataBytes));
     if (this.checkpoint.job.output === 'npy') {
       // Rows first, then the header that counts them: the file never claims rows it does not hold.
       await this.writeNpyHeader(this.checkpoint.inputsDone + count);
@@ -418,7 +436,7 @@ export class BulkOutput {
       await onOutputFile(metaFile, () => writeAll(this.meta!, meta, this.metaBytes));
       await onOutputFile(metaFile, () => this.meta!.sync());
     }
-    await onOutputFile(this.out, () => this.data.sync());
+    await onOutputFile(this.out, () => handle.sync());
     this.dataBytes += data.length;
     this.metaBytes += meta.length;
     this.checkpoint.inputsDone += count;
@@ -433,6 +451,8 @@ export class BulkOutput {
     this.checkpoint.input = input;
     this.checkpoint.complete = true;
     await this.guard();
+    // A job that ended with no row of a model of unknown length: its output holds zero rows, of no width.
+    if (this.data === undefined) await this.openNew();
     await this.writeCheckpoint();
     await this.close();
   }
@@ -442,18 +462,23 @@ export class BulkOutput {
     await this.meta?.close().catch(() => {});
   }
 
+  /**
+   * The width of the .npy's rows: the first row's length once there is one; before it, the length the
+   * rows will have (packed bits hold eight dimensions a byte), from --dimensions, else the model's own
+   * length; undefined when neither is known.
+   */
+  private npyColumns(): number | undefined {
+    const { job, rowLength } = this.checkpoint;
+    if (rowLength !== undefined) return rowLength;
+    const dimensions = job.dimensions ?? this.defaultDimensions;
+    return dimensions === undefined ? undefined : vectorLength(job.outputType, dimensions);
+  }
+
   /** Writes the .npy header for `rows` rows (default: the checkpoint's). */
   private async writeNpyHeader(rows = this.checkpoint.inputsDone): Promise<void> {
-    const { job, rowLength } = this.checkpoint;
-    // Before any row, the length the rows will have: packed bits hold eight dimensions a byte, and
-    // without --dimensions the model's own length (a run stopped before its first row said 0 columns).
-    const dimensions = job.dimensions ?? this.defaultDimensions ?? 0;
-    const header = npyHeader(
-      npyDescr(job.outputType),
-      rows,
-      rowLength ?? vectorLength(job.outputType, dimensions),
-    );
-    await onOutputFile(this.out, () => writeAll(this.data, header, 0));
+    const handle = this.data!;
+    const header = npyHeader(npyDescr(this.checkpoint.job.outputType), rows, this.npyColumns() ?? 0);
+    await onOutputFile(this.out, () => writeAll(handle, header, 0));
   }
 
   private async writeCheckpoint(): Promise<void> {

@@ -445,8 +445,15 @@ async function assemble(
   }
 }
 
-/** Reads an index: its header, every vector (one aligned slab), and a way to fetch documents by position. */
-export async function readIndex(path: string): Promise<{
+/**
+ * Reads an index: its header, every vector (one aligned slab), and a way to fetch documents by position.
+ * `checkHeader` sees the header once it is known to be one, before the rest of the file is read: what
+ * the header alone refutes is refused whatever the state of the vectors and documents.
+ */
+export async function readIndex(
+  path: string,
+  checkHeader: (header: IndexHeader) => void = () => {},
+): Promise<{
   header: IndexHeader;
   vectors: Float32Array[];
   documents(positions: number[]): Promise<Map<number, Record<string, unknown>>>;
@@ -489,6 +496,7 @@ export async function readIndex(path: string): Promise<{
       if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
         throw damagedIndex(path, `its header's ${field} is ${JSON.stringify(value)}, not a whole number ≥ 1`);
     }
+    checkHeader(header);
     const offset = vectorsOffset(headerLength);
     const vectorBytes = header.count * header.dimensions * 4;
     if (offset + vectorBytes > size)
@@ -589,26 +597,30 @@ export async function searchCommand(argv: string[]): Promise<number> {
   const [path, query] = positionals as [string, string];
   if (query.trim() === '') throw new UsageError('the query is empty.', 'search');
   const top = integerOption('search', values, 'top', 1) ?? 5;
-  const index = await readIndex(path);
-  const { header } = index;
-  const indexModel = `${header.provider}:${header.model}`;
+  // The options read before the file, and compared with its header before the rest of it is read: a
+  // --model or --dimensions other than the index's is a usage error whatever the state of its body.
   const given = stringOption(values, 'model');
-  if (given !== undefined) {
-    const { provider, modelId } = splitModelId(given, 'search');
-    if (provider !== header.provider || modelId !== header.model) {
+  const givenModel = given === undefined ? undefined : splitModelId(given, 'search');
+  const dimensions = integerOption('search', values, 'dimensions', 1);
+  const index = await readIndex(path, (header) => {
+    if (
+      givenModel !== undefined &&
+      (givenModel.provider !== header.provider || givenModel.modelId !== header.model)
+    ) {
       throw new CliError(
-        `${path} was built with ${indexModel}; refusing to search it with ${provider}:${modelId}: vectors of different models are not comparable. Rebuild the index with that model, or drop --model.`,
+        `${path} was built with ${header.provider}:${header.model}; refusing to search it with ${givenModel.provider}:${givenModel.modelId}: vectors of different models are not comparable. Rebuild the index with that model, or drop --model.`,
         EXIT.usage,
       );
     }
-  }
-  const dimensions = integerOption('search', values, 'dimensions', 1);
-  if (dimensions !== undefined && dimensions !== header.dimensions) {
-    throw new CliError(
-      `${path} holds ${header.dimensions}-dimension vectors; refusing to search it with --dimensions ${dimensions}.`,
-      EXIT.usage,
-    );
-  }
+    if (dimensions !== undefined && dimensions !== header.dimensions) {
+      throw new CliError(
+        `${path} holds ${header.dimensions}-dimension vectors; refusing to search it with --dimensions ${dimensions}.`,
+        EXIT.usage,
+      );
+    }
+  });
+  const { header } = index;
+  const indexModel = `${header.provider}:${header.model}`;
   // The index decides the model and the length; only transport options and the query's input type come from the flags.
   const base = readModelChoice('search', { ...values, model: indexModel, dimensions: undefined });
   const choice: ModelChoice = {

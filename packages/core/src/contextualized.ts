@@ -139,7 +139,11 @@ const CONTEXTUALIZED_SETTINGS: SettingNames<EmbedContextualizedSettings> = {
 export interface EmbedContextualizedResult<O extends OutputType = OutputType> {
   /** Per document, one vector per chunk, in order. */
   embeddings: EmbeddingOf<O>[][];
-  /** Per document, the chunk texts, when the provider chunked the documents itself. */
+  /**
+   * Per document, the chunk texts, one per vector, when the provider chunked the documents itself. Present
+   * when any call answered with chunk texts; a document whose call answered without them has its own given
+   * chunks here, each of which has one vector.
+   */
   chunks?: string[][];
   /** Summed over every call; absent when any call reported none. */
   usage?: Usage;
@@ -152,8 +156,8 @@ export interface EmbedContextualizedResult<O extends OutputType = OutputType> {
 /** What one call answers for its documents. */
 interface DocumentVectors {
   embeddings: Embedding[][];
-  /** Absent when the provider did not chunk the documents itself. */
-  chunks: string[][] | undefined;
+  /** Per document, absent when the provider did not chunk it itself (one vector per given chunk). */
+  chunks: (string[] | undefined)[];
 }
 
 /**
@@ -296,22 +300,19 @@ export async function embedContextualized<O extends OutputType = 'float'>(
         length ??= vectors[0]!.length;
       });
       for (const vectors of embeddings) observeLength(expectation, vectors);
-      return { value: { embeddings, chunks }, answer };
+      return { value: { embeddings, chunks: chunks ?? new Array(count).fill(undefined) }, answer };
     },
     join: (first, second) => ({
       embeddings: first.embeddings.concat(second.embeddings),
-      chunks:
-        first.chunks === undefined || second.chunks === undefined
-          ? undefined
-          : first.chunks.concat(second.chunks),
+      chunks: first.chunks.concat(second.chunks),
     }),
   };
 
   const tally = new Tally(settings.onWarning, settings.onProgress, documents.length);
   for (const warning of warnings) tally.warn(warning);
   const embeddings = new Array<Embedding[]>(documents.length);
-  const chunks = new Array<string[]>(documents.length);
-  let allChunked = batches.length > 0;
+  const chunks = new Array<string[] | undefined>(documents.length);
+  let anyChunked = false;
   for await (const { batch, value } of runJob({
     basics,
     adapter,
@@ -322,17 +323,19 @@ export async function embedContextualized<O extends OutputType = 'float'>(
     value.embeddings.forEach((vectors, index) => {
       embeddings[batch.offset + index] = vectors;
     });
-    if (value.chunks === undefined) allChunked = false;
-    else
-      value.chunks.forEach((texts, index) => {
-        chunks[batch.offset + index] = texts;
-      });
+    value.chunks.forEach((texts, index) => {
+      chunks[batch.offset + index] = texts;
+      if (texts !== undefined) anyChunked = true;
+    });
   }
   const out: EmbedContextualizedResult<O> = {
     embeddings: embeddings as EmbeddingOf<O>[][],
     ...tally.summary(),
   };
-  if (allChunked) out.chunks = chunks;
+  // Once any call chunked its documents, every document carries its chunk texts, one per vector: a
+  // document its call did not chunk has one vector per given chunk, so its given chunks are its texts.
+  // Dropping all of them because one call answered without them lost the texts that were given.
+  if (anyChunked) out.chunks = chunks.map((texts, index) => texts ?? [...documents[index]!]);
   return out;
 }
 

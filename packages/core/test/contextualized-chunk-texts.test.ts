@@ -1,7 +1,9 @@
 /**
  * The chunk texts a contextualized provider returns when it chunked the documents itself: each document's
  * must be a list of strings, one per vector, or the answer is an `InvalidResponseError` naming the
- * document by its place in the whole job, as for its vectors.
+ * document by its place in the whole job, as for its vectors; and a job whose calls answered differently
+ * (one with the texts of the chunks the provider made, another without) carries the chunk texts of every
+ * document, so that no text the provider gave is lost.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -42,6 +44,37 @@ class ChunkingModel implements ContextualizedEmbeddingModel {
       warnings: [],
       response: { status: 200, headers: {}, requestId: 'req-7' },
     };
+  }
+}
+
+/**
+ * A model that splits a document of one chunk longer than ten characters in two halves and says so with
+ * the halves' texts; a call whose documents it left alone answers without chunk texts.
+ */
+class SometimesChunkingModel extends ChunkingModel {
+  constructor() {
+    super({ maxDocumentsPerCall: 1 }, () => undefined);
+  }
+
+  override async doEmbedContextualized(
+    request: ContextualizedEmbedRequest,
+  ): Promise<ContextualizedEmbedResponse> {
+    this.calls += 1;
+    const split = request.documents.map((chunks) =>
+      chunks.length === 1 && chunks[0]!.length > 10
+        ? [chunks[0]!.slice(0, 5), chunks[0]!.slice(5)]
+        : undefined,
+    );
+    const chunked = split.some((texts) => texts !== undefined);
+    const answer: ContextualizedEmbedResponse = {
+      embeddings: request.documents.map((chunks, index) =>
+        (split[index] ?? chunks).map((_, position) => vectorFor(String(position + 1))),
+      ),
+      warnings: [],
+      response: { status: 200, headers: {}, requestId: `req-${this.calls}` },
+    };
+    if (chunked) answer.chunks = request.documents.map((chunks, index) => split[index] ?? [...chunks]);
+    return answer;
   }
 }
 
@@ -110,6 +143,40 @@ describe('embedContextualized checks the chunk texts it hands back', () => {
     expect(result.embeddings).toEqual([
       [vectorFor('1'), vectorFor('2')],
       [vectorFor('1'), vectorFor('2')],
+    ]);
+  });
+});
+
+describe('embedContextualized keeps chunk texts when only some calls answered with them', () => {
+  it('gives every document its chunk texts, the given chunks where its call answered without texts', async () => {
+    const model = new SometimesChunkingModel();
+    const result = await embedContextualized({
+      model,
+      documents: [['short', 'tiny'], ['a long document'], ['brief']],
+    });
+    expect(model.calls).toBe(3);
+    expect(result.chunks).toEqual([['short', 'tiny'], ['a lon', 'g document'], ['brief']]);
+    expect(result.embeddings.map((vectors) => vectors.length)).toEqual([2, 2, 1]);
+    expect(result.warnings).toEqual([]);
+  });
+
+  it('carries no chunk texts when no call answered with them', async () => {
+    const model = new SometimesChunkingModel();
+    const result = await embedContextualized({ model, documents: [['short', 'tiny'], ['brief']] });
+    expect(model.calls).toBe(2);
+    expect(result.chunks).toBeUndefined();
+    expect(Object.hasOwn(result, 'chunks')).toBe(false);
+  });
+
+  it('carries the chunk texts when every call answered with them', async () => {
+    const model = new SometimesChunkingModel();
+    const result = await embedContextualized({
+      model,
+      documents: [['a long document'], ['another long one']],
+    });
+    expect(result.chunks).toEqual([
+      ['a lon', 'g document'],
+      ['anoth', 'er long one'],
     ]);
   });
 });

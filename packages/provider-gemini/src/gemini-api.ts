@@ -185,6 +185,9 @@ export function parseGeminiError(body: unknown, status: number): ParsedError {
     if (wait) out.retryAfterMs = Number(wait[1]) * (wait[2]?.toLowerCase() === 's' ? 1_000 : 1);
   }
   if (status === 429 && perDayQuota(error)) {
+    // Not retried, and its `RetryInfo` (seconds) is not when the quota comes back (the daily reset): a
+    // caller reading `retryAfterMs` as the time to try again would be refused again.
+    delete out.retryAfterMs;
     out.quotaExhausted = true;
     out.hint = PER_DAY_HINT;
   }

@@ -364,10 +364,13 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
         });
       }
     }
+    // The job's own error (already redacted), when the API gave one, says why: "job expired: …".
+    const ended =
+      job.error === undefined ? job.state : `${job.state}: ${job.error.message.replace(/\.$/, '')}`;
     const missing =
       strays.length === 0
-        ? `no result for this input (job ${job.state})`
-        : `no result for this input (job ${job.state}); ${strays.length === 1 ? 'a result' : `${strays.length} results`} whose metadata.key (${this.keysOf(outcomes, strays)}) ${strays.length === 1 ? 'names no input was' : 'name no input were'} left out`;
+        ? `no result for this input (job ${ended})`
+        : `no result for this input (job ${ended}); ${strays.length === 1 ? 'a result' : `${strays.length} results`} whose metadata.key (${this.keysOf(outcomes, strays)}) ${strays.length === 1 ? 'names no input was' : 'name no input were'} left out`;
     const embeddings = new Array<Embedding | null>(total).fill(null);
     const errors: BatchJobItemError[] = [];
     // Every per-item message goes out redacted: the API's text, or a vector's value, may echo the key.

@@ -13,6 +13,7 @@ import {
   inputText,
   type JsonEndpoint,
   numberArraysToVectors,
+  ownEntry,
   parseResponse,
   postJson,
   type RateLimiter,
@@ -122,11 +123,14 @@ export function geminiTitle(
   return title;
 }
 
-/** Gemini's task type for `inputType`; undefined for none, or for an input type Gemini has no word for. */
+/**
+ * Gemini's task type for `inputType`; undefined for none, or for an input type Gemini has no word for.
+ * Read from the table's own entries: a direct call's `toString` or `__proto__` is no task type.
+ */
 function geminiTaskType(inputType: InputType | undefined): GeminiTaskType | undefined {
   return inputType === undefined
     ? undefined
-    : (GEMINI_TASK_TYPES as Partial<Record<InputType, GeminiTaskType>>)[inputType];
+    : ownEntry(GEMINI_TASK_TYPES as Readonly<Record<string, GeminiTaskType>>, inputType);
 }
 
 /**

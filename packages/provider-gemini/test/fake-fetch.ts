@@ -96,3 +96,43 @@ export function batchOperation(
     },
   };
 }
+
+/**
+ * The 429 the Gemini API sends for a used-up quota named by `quotaId`, with its three details (the quota,
+ * help, and a `RetryInfo` of `retryDelay`, last) and `message`.
+ */
+export function quotaExhausted(quotaId: string, retryDelay: string, message: string) {
+  return {
+    status: 429,
+    body: {
+      error: {
+        code: 429,
+        message,
+        status: 'RESOURCE_EXHAUSTED',
+        details: [
+          {
+            '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+            violations: [
+              {
+                quotaMetric: 'generativelanguage.googleapis.com/embed_content_free_tier_requests',
+                quotaId,
+                quotaDimensions: { location: 'global', model: 'gemini-embedding-001' },
+                quotaValue: '1000',
+              },
+            ],
+          },
+          {
+            '@type': 'type.googleapis.com/google.rpc.Help',
+            links: [
+              {
+                description: 'Learn more about Gemini API quotas',
+                url: 'https://ai.google.dev/gemini-api/docs/rate-limits',
+              },
+            ],
+          },
+          { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay },
+        ],
+      },
+    },
+  };
+}

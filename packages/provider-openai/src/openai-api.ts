@@ -1,4 +1,4 @@
-import { type ParsedError, parseDuration, schema } from '@embedkit/core/provider';
+import { type ParsedError, parseDuration, RETRIED_CLAUSE, schema } from '@embedkit/core/provider';
 
 // Lenient on responses: only the fields we use. A vector is checked as "string or array" here and
 // element by element only while it is copied, never by the schema. `requestJson` may have decoded it already.
@@ -35,6 +35,15 @@ const INPUT_INDEX = /'input\[(\d+)\]'/;
 /** "Please try again in 2.812s." / "in 20ms" / "in 7m12s" in rate-limit messages. */
 const TRY_AGAIN = /try again in ((?:\d+(?:\.\d+)?(?:ms|h|m|s))+)/i;
 
+/** "… on requests per day (RPD): Limit 200, Used 200 …" / "… on tokens per day (TPD) …": a per-day limit. */
+const PER_DAY = /\b(?:requests|tokens) per day\b|\((?:RPD|TPD)\)/i;
+
+/**
+ * A per-day limit comes back at the time the API names, not by sending more slowly: the generic "lower
+ * concurrency" cannot help. The engine puts its own word on the wait in place of the retried clause.
+ */
+const PER_DAY_HINT = `A per-day limit of the organization (requests or tokens per day) is used up, which lowering concurrency or a rateLimit cannot help: wait until the time the API names, or raise the organization's usage tier; ${RETRIED_CLAUSE}.`;
+
 /**
  * Reads `{"error": {message, type, param, code}}` (and the string form some compatible servers send).
  * `insufficient_quota` and `billing_not_active` are a used-up quota, not a wait; `max_tokens_per_request`
@@ -66,5 +75,6 @@ export function parseOpenAIError(body: unknown): ParsedError {
   const wait = error.message?.match(TRY_AGAIN);
   const waitMs = wait ? parseDuration(wait[1]!) : undefined;
   if (waitMs !== undefined) out.retryAfterMs = waitMs;
+  if (out.quotaExhausted !== true && error.message && PER_DAY.test(error.message)) out.hint = PER_DAY_HINT;
   return out;
 }

@@ -121,15 +121,22 @@ describe('parseOpenAIError on the hints inside a message', () => {
   });
 
   it.each([
-    ['Try again in 3s.', 3000],
-    ['Rate limit reached for requests per day. Please try again in 1h2m3s.', 3_723_000],
-  ])('"%s" is a wait of %i ms', (message, retryAfterMs) => {
+    ['Try again in 3s.', 3000, {}],
+    [
+      'Rate limit reached for requests per day. Please try again in 1h2m3s.',
+      3_723_000,
+      {
+        hint: "A per-day limit of the organization (requests or tokens per day) is used up, which lowering concurrency or a rateLimit cannot help: wait until the time the API names, or raise the organization's usage tier; the engine retries these.",
+      },
+    ],
+  ])('"%s" is a wait of %i ms', (message, retryAfterMs, extra) => {
     expect(
       parseOpenAIError({ error: { message, type: 'requests', code: 'rate_limit_exceeded' } }),
     ).toStrictEqual({
       message,
       providerCode: 'rate_limit_exceeded',
       retryAfterMs,
+      ...extra,
     });
   });
 });

@@ -54,7 +54,7 @@ describe('429 on requests per day', () => {
       quotaExhausted: false,
     });
     expect((error as Error).message).toBe(
-      `openai API error 429: ${PER_DAY} — Lower concurrency or set rateLimit; the API asked to wait 432 s, longer than the engine's retries can wait (3 left, at most maxRetryDelayMs 60000 ms each), so no retry was made: try again after 432 s, or set maxRetryDelayMs to 432000 for the engine to wait it out.`,
+      `openai API error 429: ${PER_DAY} — A per-day limit of the organization (requests or tokens per day) is used up, which lowering concurrency or a rateLimit cannot help: wait until the time the API names, or raise the organization's usage tier; the API asked to wait 432 s, longer than the engine's retries can wait (3 left, at most maxRetryDelayMs 60000 ms each), so no retry was made: try again after 432 s, or set maxRetryDelayMs to 432000 for the engine to wait it out.`,
     );
     expect(server.requests).toHaveLength(1);
     expect(clock.sleeps).toEqual([]);
