@@ -52,22 +52,31 @@ const NOT_RETRIED_CLAUSE = 'retries are turned off (maxRetries 0), so none was m
 /**
  * `error` with its hint's "the engine retries these" (or what an earlier call of this put in its place)
  * turned into `clause`: by default "retries are turned off (maxRetries 0), so none was made", for an
- * error the engine would have retried but was told to make no retry. The error is changed in place
- * (message and stack), so that every holder of it reads the same.
+ * error the engine would have retried but was told to make no retry. With `orAppend`, an error whose
+ * message makes no such claim (one a model of its own threw) gets `clause` after its message. The error is
+ * changed in place (message and stack), so that every holder of it reads the same.
  */
-export function withoutRetryClaim(error: unknown, clause = NOT_RETRIED_CLAUSE): unknown {
+export function withoutRetryClaim(error: unknown, clause = NOT_RETRIED_CLAUSE, orAppend = false): unknown {
   if (!(error instanceof Error)) return error;
   for (const said of [RETRIED_CLAUSE, NOT_RETRIED_CLAUSE]) {
     const claim = `; ${said}.`;
     const at = error.message.lastIndexOf(claim);
     if (at < 0) continue;
-    const message = `${error.message.slice(0, at)}; ${clause}.${error.message.slice(at + claim.length)}`;
-    // A function, so that a `$` in the message is not read as a replacement pattern.
-    if (typeof error.stack === 'string') error.stack = error.stack.replace(error.message, () => message);
-    error.message = message;
-    break;
+    rewriteMessage(
+      error,
+      `${error.message.slice(0, at)}; ${clause}.${error.message.slice(at + claim.length)}`,
+    );
+    return error;
   }
+  if (orAppend) rewriteMessage(error, `${error.message} — ${clause}.`);
   return error;
+}
+
+/** Gives `error` the message `message`, in its stack too. */
+function rewriteMessage(error: Error, message: string): void {
+  // A function, so that a `$` in the message is not read as a replacement pattern.
+  if (typeof error.stack === 'string') error.stack = error.stack.replace(error.message, () => message);
+  error.message = message;
 }
 
 /** Base class of every embedkit error. */

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createJina } from '../src/index.js';
 import { embeddingsBody, fakeFetch } from './helpers.js';
 
-const KEY = 'jina_fake-not-a-real-key-0000000000000000';
+const KEY = 'jina_fake-not-a-real-credential';
 const HINT = 'Check the inputs and options against the model’s capabilities.';
 
 const chunkVector = (value: number) => float32ToBase64([value, -value, value / 2, 0]);

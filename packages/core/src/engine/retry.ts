@@ -268,7 +268,7 @@ export async function withRetries<T>(
       retriesLeft > 0
         ? unreachableWait(policy, error as EmbedKitError, retriesLeft, errors.length)
         : undefined;
-    if (unreachable !== undefined) sayInstead(error as EmbedKitError, unreachable);
+    if (unreachable !== undefined) withoutRetryClaim(error, unreachable, true);
     if (retriesLeft <= 0 || unreachable !== undefined) {
       // No retry was made (maxRetries 0): the hint must not say the engine retries it.
       if (errors.length === 1) throw unreachable === undefined ? withoutRetryClaim(error) : error;
@@ -303,19 +303,6 @@ function unreachableWait(
     return undefined;
   const wait = hint < 1_000 ? `${Math.ceil(hint)} ms` : `${Math.ceil(hint / 1_000)} s`;
   return `the API asked to wait ${wait}, longer than the engine's retries can wait (${retriesLeft} left, at most maxRetryDelayMs ${policy.maxRetryDelayMs} ms each), so no ${failures === 1 ? '' : 'further '}retry was made: try again after ${wait}, or set maxRetryDelayMs to ${Math.ceil(hint)} for the engine to wait it out`;
-}
-
-/**
- * Puts `clause` in place of the hint's "the engine retries these", or, for an error whose message makes
- * no such claim (one a model of its own threw), after the message: changed in place, as `withoutRetryClaim` does.
- */
-function sayInstead(error: EmbedKitError, clause: string): void {
-  const before = error.message;
-  withoutRetryClaim(error, clause);
-  if (error.message !== before) return;
-  const message = `${before} — ${clause}.`;
-  if (typeof error.stack === 'string') error.stack = error.stack.replace(before, () => message);
-  error.message = message;
 }
 
 function retryDelay(policy: AttemptPolicy, error: EmbedKitError, attemptNumber: number): number {
