@@ -59,27 +59,47 @@ export async function toEmbedkitError(
   if (networkCode(error) !== undefined)
     return replayFailure({ url: `the ${provider} API`, cause: error }, provider, secrets);
   // Anything else (a bug in the provider, the `TypeError` of `fetch` refusing a header that holds the
-  // key) is handed on as it is, its message and stack, and those of its causes, redacted in place.
-  return redactInPlace(error, secrets);
+  // key) is handed on as what it is, its message and stack, and those of its causes, redacted.
+  return redactedError(error, secrets, 0);
 }
 
-function redactInPlace(error: unknown, secrets: string[]): unknown {
-  let current: unknown = error;
-  for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth++) {
-    const fields = current as { message?: unknown; stack?: unknown; cause?: unknown };
-    for (const field of ['message', 'stack'] as const) {
-      const text = fields[field];
-      if (typeof text !== 'string') continue;
-      const redacted = redact(text, secrets);
-      try {
-        if (redacted !== text) fields[field] = redacted;
-      } catch {
-        // A frozen error keeps its text.
-      }
-    }
-    current = fields.cause;
+/**
+ * `error` itself when neither it nor its causes quote a secret; otherwise a redacted copy. A copy, not
+ * the error changed in place: the provider, or any other holder of the same object, keeps what it threw,
+ * and a frozen error is redacted all the same. The copy is a native error of the same prototype, so
+ * `instanceof`, `name` and every other field (`code`, …) read as the original's.
+ */
+function redactedError(error: unknown, secrets: string[], depth: number): unknown {
+  if (depth >= 4 || typeof error !== 'object' || error === null) return error;
+  const original = error as Record<PropertyKey, unknown>;
+  const replaced: Record<string, unknown> = {};
+  for (const field of ['message', 'stack'] as const) {
+    const text = original[field];
+    if (typeof text === 'string' && redact(text, secrets) !== text) replaced[field] = redact(text, secrets);
   }
-  return error;
+  const cause = redactedError(original.cause, secrets, depth + 1);
+  if (cause !== original.cause) replaced.cause = cause;
+  if (Object.keys(replaced).length === 0) return error;
+  const copy = new Error() as unknown as Record<PropertyKey, unknown>;
+  Object.setPrototypeOf(copy, Object.getPrototypeOf(error));
+  for (const key of Reflect.ownKeys(error)) {
+    // Node 24's `stack` is an accessor that reads the error it was made for: the copy gets the text.
+    if (key === 'stack' || key in replaced) continue;
+    Object.defineProperty(copy, key, Object.getOwnPropertyDescriptor(error, key)!);
+  }
+  for (const field of ['message', 'stack', 'cause', 'name', 'code']) {
+    const value = field in replaced ? replaced[field] : original[field];
+    let same: boolean;
+    try {
+      same = copy[field] === value;
+    } catch {
+      // A prototype getter that reads the original's internal slots (DOMException's `name` and `code`).
+      same = false;
+    }
+    if (!same)
+      Object.defineProperty(copy, field, { value, writable: true, enumerable: false, configurable: true });
+  }
+  return copy;
 }
 
 function networkCode(error: unknown): string | undefined {

@@ -56,7 +56,9 @@ export interface ToAISDKSettings extends Omit<EmbedSettings<'float'>, (typeof PE
    * What the model tells the AI SDK as `maxEmbeddingsPerCall`. Default `Infinity`: the AI SDK hands all
    * its values to one `doEmbed`, and embedkit's engine splits them by the model's count and token limits,
    * runs the calls in its sliding pool and retries each call on its own. With a finite limit the AI SDK
-   * calls `doEmbed` per chunk and keeps only the last chunk's `providerMetadata`.
+   * calls `doEmbed` per chunk and keeps only the last chunk's `providerMetadata`. It joins the chunks'
+   * warnings, so a warning every chunk gets is listed once per chunk: a `doEmbed` cannot tell which
+   * others belong to the same `embedMany`.
    */
   maxEmbeddingsPerCall?: number;
 }
