@@ -232,12 +232,28 @@ export function reindexInput(
   });
 }
 
-/** 429. Retryable unless `quotaExhausted` (billing quota or a per-day limit: waiting minutes will not help). */
+/**
+ * 429. Retryable unless `quotaExhausted` (billing quota or a per-day limit: waiting minutes will not help),
+ * which also carries no `retryAfterMs`.
+ */
 export class RateLimitError extends EmbedKitError {
   readonly quotaExhausted: boolean;
   constructor(message: string, details: ErrorDetails & { quotaExhausted?: boolean } = {}) {
     const quotaExhausted = details.quotaExhausted ?? false;
-    super('rate_limited', message, { ...details, isRetryable: details.isRetryable ?? !quotaExhausted }, true);
+    // A used-up quota comes back when it is raised or its period resets, not after the wait a header or
+    // the body named (a per-minute window's, or one of seconds on a per-day limit): a caller reading
+    // `retryAfterMs` as the moment to try again would be refused again, so such an error carries none.
+    const { retryAfterMs, ...rest } = details;
+    super(
+      'rate_limited',
+      message,
+      {
+        ...rest,
+        ...(quotaExhausted ? {} : { retryAfterMs }),
+        isRetryable: details.isRetryable ?? !quotaExhausted,
+      },
+      true,
+    );
     this.quotaExhausted = quotaExhausted;
   }
   static override isInstance(value: unknown): value is RateLimitError {

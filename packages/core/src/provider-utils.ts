@@ -1,3 +1,4 @@
+import { describeValue } from './argument-checks.js';
 import type { RateLimiter } from './engine/limiter.js';
 import { type ErrorDetails, InvalidArgumentError, InvalidResponseError } from './errors.js';
 import {
@@ -47,12 +48,12 @@ export function loadApiKey(options: {
         argument: 'apiKey',
       });
     }
-    return headerSafeKey(options.apiKey, 'the apiKey setting', options.provider);
+    return headerSafe(options.apiKey, 'the apiKey setting', options.provider, 'apiKey');
   }
   for (const name of options.environmentVariables) {
     const value = environmentVariable(name);
     if (value !== undefined && value.trim() !== '')
-      return headerSafeKey(value.trim(), name, options.provider);
+      return headerSafe(value.trim(), name, options.provider, 'apiKey');
   }
   const where =
     options.environmentVariables.length === 0
@@ -134,13 +135,44 @@ function checkBaseURL(value: unknown, source: string, provider: string): string 
 }
 
 /**
- * API keys are visible ASCII. Anything else (a newline or space pasted with the key, a typographic quote,
- * a non-Latin-1 letter) cannot go in an HTTP header: the request would fail as a network error that
- * retries cannot fix. The message says where the key came from, never the key.
+ * An optional setting sent as a header of its own (an organization or project id): the explicit setting,
+ * else the first environment variable that is set, else undefined (no header). Read at call time, like
+ * keys, and checked as keys are: a value that cannot travel in a header is refused before sending, naming
+ * where it came from, never the value.
  */
-function headerSafeKey(key: string, source: string, provider: string): string {
-  for (let position = 0; position < key.length; position++) {
-    const code = key.charCodeAt(position);
+export function loadHeaderSetting(options: {
+  value: unknown;
+  setting: string;
+  environmentVariables: readonly string[];
+  provider: string;
+}): string | undefined {
+  const { value, setting, provider } = options;
+  if (value !== undefined) {
+    if (typeof value !== 'string' || value.trim() === '') {
+      throw new InvalidArgumentError(
+        `${provider}: ${setting} must be a non-empty string, or left out to use ${options.environmentVariables.join(' or ')}; got ${describeValue(value)}.`,
+        { argument: setting },
+      );
+    }
+    return headerSafe(value, `the ${setting} setting`, provider, setting);
+  }
+  for (const name of options.environmentVariables) {
+    const variable = environmentVariable(name);
+    if (variable !== undefined && variable.trim() !== '')
+      return headerSafe(variable.trim(), name, provider, setting);
+  }
+  return undefined;
+}
+
+/**
+ * API keys (and the ids sent beside them) are visible ASCII. Anything else (a newline or space pasted
+ * with the key, a typographic quote, a non-Latin-1 letter) cannot go in an HTTP header: the request would
+ * fail as a network error that retries cannot fix. The message says where the value came from, never the
+ * value.
+ */
+function headerSafe(text: string, source: string, provider: string, argument: string): string {
+  for (let position = 0; position < text.length; position++) {
+    const code = text.charCodeAt(position);
     if (code < 0x21 || code > 0x7e) {
       const what =
         code === 0x0a || code === 0x0d
@@ -150,13 +182,14 @@ function headerSafeKey(key: string, source: string, provider: string): string {
             : code < 0x20 || code === 0x7f
               ? 'a control character'
               : `the non-ASCII character U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+      const key = argument === 'apiKey';
       throw new InvalidArgumentError(
-        `${provider}: the API key from ${source} holds ${what} at position ${position}, which cannot be sent in an HTTP header; copy the key again without it.`,
-        { argument: 'apiKey' },
+        `${provider}: the ${key ? 'API key' : argument} from ${source} holds ${what} at position ${position}, which cannot be sent in an HTTP header; copy the ${key ? 'key' : argument} again without it.`,
+        { argument },
       );
     }
   }
-  return key;
+  return text;
 }
 
 /**

@@ -93,6 +93,7 @@ export {
   type JsonEndpoint,
   loadApiKey,
   loadBaseURL,
+  loadHeaderSetting,
   loneVectorProblem,
   nonDefaultURL,
   ownEntry,

@@ -185,9 +185,8 @@ export function parseGeminiError(body: unknown, status: number): ParsedError {
     if (wait) out.retryAfterMs = Number(wait[1]) * (wait[2]?.toLowerCase() === 's' ? 1_000 : 1);
   }
   if (status === 429 && perDayQuota(error)) {
-    // Not retried, and its `RetryInfo` (seconds) is not when the quota comes back (the daily reset): a
-    // caller reading `retryAfterMs` as the time to try again would be refused again.
-    delete out.retryAfterMs;
+    // Not retried; core's error for a used-up quota carries no `retryAfterMs`, so its `RetryInfo` (seconds,
+    // not the daily reset) never reads as the time to try again.
     out.quotaExhausted = true;
     out.hint = PER_DAY_HINT;
   }

@@ -250,32 +250,40 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
     }
     const output: GeminiBatchOutput = operation.metadata?.output ?? operation.response?.output;
     const created = this.created.get(job.id);
-    let outcomes: Outcome[];
+    const counted = created?.inputs ?? job.requestCounts.total;
+    let outcomes: Outcome[] | undefined;
     const inlined = output?.inlinedResponses?.inlinedResponses;
     if (inlined !== undefined) {
       outcomes = inlined.map(outcomeOf);
     } else if (output?.responsesFile !== undefined) {
       outcomes = await this.readResultsFile(output.responsesFile, options);
-    } else if (job.state === 'succeeded') {
-      throw new InvalidResponseError(
-        `${this.provider} reported batch job ${job.id} succeeded but sent no output.`,
-        {
-          provider: this.provider,
-        },
-      );
-    } else if (job.state !== 'failed' && (created?.inputs ?? job.requestCounts.total) > 0) {
-      // Cancelled or expired before any result, as with an empty list of results: each input its error.
-      outcomes = [];
-    } else {
+    }
+    // No results and no count of the job's inputs say no more than no output at all: the results hold an
+    // entry per input, and how many inputs have none cannot be known, so nothing is not an empty answer.
+    if (outcomes === undefined || (outcomes.length === 0 && counted === 0)) {
+      if (job.state === 'succeeded') {
+        const sent =
+          outcomes === undefined
+            ? 'no output'
+            : `an empty ${inlined === undefined ? 'results file' : 'inlinedResponses'} and no count of its inputs`;
+        throw new InvalidResponseError(
+          `${this.provider} reported batch job ${job.id} succeeded but sent ${sent}.`,
+          { provider: this.provider },
+        );
+      }
       // A failed job's own error says why every input has no result; without a count of the inputs,
       // which have none cannot be said.
-      throw new InvalidRequestError(
-        `Batch job ${job.id} ended ${job.state} without results${job.error === undefined ? '' : `: ${job.error.message.replace(/\.$/, '')}`}.`,
-        {
-          provider: this.provider,
-          ...(job.providerState === undefined ? {} : { providerCode: job.providerState }),
-        },
-      );
+      if (job.state === 'failed' || counted === 0) {
+        throw new InvalidRequestError(
+          `Batch job ${job.id} ended ${job.state} without results${job.error === undefined ? '' : `: ${job.error.message.replace(/\.$/, '')}`}.`,
+          {
+            provider: this.provider,
+            ...(job.providerState === undefined ? {} : { providerCode: job.providerState }),
+          },
+        );
+      }
+      // Cancelled or expired before any result, as with an empty list of results: each input its error.
+      outcomes = [];
     }
     return this.collect(job, outcomes, normalize !== false, created);
   }

@@ -683,6 +683,7 @@ describe('parseGeminiError', () => {
     ).toEqual({
       message: 'Quota.',
       providerCode: 'RESOURCE_EXHAUSTED',
+      retryAfterMs: 500,
       quotaExhausted: true,
       hint: 'A per-day quota of the project is used up; the Gemini API resets per-day quotas at midnight Pacific time: wait for the reset, or raise the project’s usage tier in Google AI Studio; retrying sooner will not help.',
     });

@@ -54,7 +54,18 @@ describe('a 429 on a per-day quota', () => {
       EXCEEDED,
     ).body;
     withoutRetryInfo.error.details.pop();
-    expect(parseGeminiError(withoutRetryInfo, 429)).not.toHaveProperty('retryAfterMs');
+    const fromMessage = await failure(
+      embedMany({
+        model: createGemini({
+          apiKey: FAKE_KEY,
+          fetch: fakeFetch([{ status: 429, body: withoutRetryInfo }]).fetch,
+        }).embedding('gemini-embedding-001'),
+        inputs: ['a'],
+        clock,
+      }),
+    );
+    expect(fromMessage).toMatchObject({ quotaExhausted: true, isRetryable: false });
+    expect(fromMessage.retryAfterMs).toBeUndefined();
   });
 
   it('a per-minute quota keeps its RetryInfo wait', () => {

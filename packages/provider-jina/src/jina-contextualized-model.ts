@@ -11,6 +11,16 @@ import type { JinaModelProfile } from './jina-options.js';
 import { embeddingFields, type JinaModelConfig, sendEmbeddings } from './jina-shared.js';
 
 /**
+ * Jina's answers to an input over the model's context: "Input text exceeds the model's maximum of 8194
+ * tokens" (observed 2026-04), "Single text cannot exceed 8194 tokens" (older), "longer than the 8194 tokens".
+ */
+const TOO_MANY_TOKENS = /\b(?:exceeds?|longer than)\b[^.]*\btokens\b/i;
+
+/** What can fix a late-chunking call over the context: `truncate` is not sent true there. */
+const LATE_CHUNKING_LENGTH_HINT =
+  "Late chunking embeds all of a document's chunks as one sequence, which must fit the model's context, and truncate does not apply to it: split the document into smaller documents, each with fewer or shorter chunks.";
+
+/**
  * Jina late chunking (`jina-embeddings-v3`, `jina-embeddings-v4`): `embedContextualized` sends one
  * document per call, its chunks as `input` with `late_chunking: true`; the API embeds the joined chunks as
  * one sequence and returns one vector per chunk, each carrying the whole document's context. As a plain
@@ -43,6 +53,10 @@ export class JinaContextualizedEmbeddingModel
           parsed.message = `${parsed.message ?? 'The API refused a chunk'} (chunk ${parsed.inputIndex} of the document)`;
           parsed.inputIndex = 0;
         }
+        // The API's own advice for an over-long input is "Use 'truncate: true'", which late chunking
+        // cannot follow: the joined chunks are one sequence, and cutting it would drop whole chunks.
+        if (parsed.message !== undefined && TOO_MANY_TOKENS.test(parsed.message))
+          parsed.hint = LATE_CHUNKING_LENGTH_HINT;
         return parsed;
       },
     };

@@ -179,6 +179,13 @@ export const JINA_EMBEDDING_MODELS: Record<string, JinaModelProfile> = {
 };
 
 /**
+ * ColBERT models, which `/v1/embeddings` takes (the spec's `ColbertV1Request` and `ColbertV2Request`)
+ * but answers with one vector per token of each input (`MultiEmbeddingData`, `embeddings: [[…], …]`):
+ * an embedding model gives one vector per input, so `embedding()` refuses them. They rerank as they are.
+ */
+export const JINA_MULTI_VECTOR_MODELS: readonly string[] = ['jina-colbert-v1-en', 'jina-colbert-v2'];
+
+/**
  * For an id the table does not know: text only, no input types (its task words are unknown, so none is
  * guessed), the smallest context of the family, any `dimensions` the API accepts, no length promise,
  * `normalized` sent only when asked, and no late chunking, which only v3 and v4 take: a

@@ -15,6 +15,7 @@ import { parseJinaError } from './jina-api.js';
 import { JinaContextualizedEmbeddingModel } from './jina-contextualized-model.js';
 import { JinaEmbeddingModel } from './jina-embedding-model.js';
 import {
+  JINA_MULTI_VECTOR_MODELS,
   type JinaContextualizedModelId,
   type JinaEmbeddingModelId,
   type JinaRerankingModelId,
@@ -85,7 +86,17 @@ export function createJina(settings: JinaProviderSettings = {}): JinaProvider {
     customBaseURL: () => nonDefaultURL(baseURL(), [JINA_BASE_URL]),
   };
   return {
-    embedding: (modelId) => new JinaEmbeddingModel(modelId, jinaEmbeddingProfile(modelId), config),
+    embedding(modelId) {
+      // Sent, such a model's answer would fail as "data.0.embedding: matches none of the accepted forms"
+      // on every call, which names neither the model nor the cause.
+      if (JINA_MULTI_VECTOR_MODELS.includes(modelId)) {
+        throw new InvalidArgumentError(
+          `jina model ${modelId} answers one vector per token (multi-vector output), which embedkit's embeddings, one vector per input, do not carry; use it with reranking('${modelId}'), or embed with a single-vector model such as jina-embeddings-v3.`,
+          { argument: 'modelId' },
+        );
+      }
+      return new JinaEmbeddingModel(modelId, jinaEmbeddingProfile(modelId), config);
+    },
     contextualizedEmbedding(modelId) {
       const profile = jinaEmbeddingProfile(modelId);
       if (!profile.lateChunking) {

@@ -2,11 +2,13 @@ import {
   checkCapabilityNames,
   checkProviderSettings,
   createTransport,
+  describeValue,
   type EmbeddingCapabilities,
   type EmbeddingProvider,
   InvalidArgumentError,
   loadApiKey,
   loadBaseURL,
+  loadHeaderSetting,
   nonDefaultURL,
   PROVIDER_SETTING_NAMES,
   type ProviderSettings,
@@ -24,14 +26,34 @@ export interface OpenAIProviderSettings extends ProviderSettings {
   apiKey?: string;
   /** Default: the `OPENAI_BASE_URL` environment variable (read when a call is made, as OpenAI's own client does), else `https://api.openai.com/v1`. */
   baseURL?: string;
-  /** Sent as `OpenAI-Organization`. */
+  /** Sent as `OpenAI-Organization`. Default: the `OPENAI_ORG_ID` environment variable, read when a call is made; none when unset. */
   organization?: string;
-  /** Sent as `OpenAI-Project`. */
+  /** Sent as `OpenAI-Project`. Default: the `OPENAI_PROJECT_ID` environment variable, read when a call is made; none when unset. */
   project?: string;
   /** Extra headers on every call. */
   headers?: Record<string, string>;
   /** `base64` (default: a tenth of the parsing cost) or `float`. */
-  encodingFormat?: 'base64' | 'float';
+  encodingFormat?: OpenAIEncodingFormat;
+}
+
+/** The values of `encoding_format` the API takes (`CreateEmbeddingRequest`). */
+const ENCODING_FORMATS = ['base64', 'float'] as const;
+
+type OpenAIEncodingFormat = (typeof ENCODING_FORMATS)[number];
+
+/**
+ * The `encodingFormat` setting, `base64` when absent. Checked when the provider is made: the API answers
+ * any other value (`'Float'`, `'float16'`) with a 400 on every call, which says nothing of the setting.
+ */
+function encodingFormatOf(value: unknown, provider: string): OpenAIEncodingFormat {
+  if (value === undefined) return 'base64';
+  if (!ENCODING_FORMATS.includes(value as OpenAIEncodingFormat)) {
+    throw new InvalidArgumentError(
+      `${provider}: encodingFormat must be one of ${ENCODING_FORMATS.map((format) => `'${format}'`).join(', ')}; got ${describeValue(value)}.`,
+      { argument: 'encodingFormat' },
+    );
+  }
+  return value as OpenAIEncodingFormat;
 }
 
 export interface OpenAIProvider extends EmbeddingProvider {
@@ -56,6 +78,7 @@ const OPENAI_SETTINGS: SettingNames<OpenAIProviderSettings> = {
 export function createOpenAI(settings: OpenAIProviderSettings = {}): OpenAIProvider {
   checkProviderSettings(settings, OPENAI_SETTINGS, 'createOpenAI');
   const transport = createTransport(settings);
+  const encodingFormat = encodingFormatOf(settings.encodingFormat, 'openai');
   const baseURL = () =>
     loadBaseURL({
       baseURL: settings.baseURL,
@@ -70,9 +93,30 @@ export function createOpenAI(settings: OpenAIProviderSettings = {}): OpenAIProvi
       provider: 'openai',
     });
     const out: Record<string, string> = { authorization: `Bearer ${apiKey}` };
-    if (settings.organization !== undefined) out['openai-organization'] = settings.organization;
-    if (settings.project !== undefined) out['openai-project'] = settings.project;
-    return { headers: { ...out, ...settings.headers }, secrets: [apiKey] };
+    const secrets = [apiKey];
+    // Read at each call from the setting, else the variable OpenAI's own client reads; none when unset.
+    const organization = loadHeaderSetting({
+      value: settings.organization,
+      setting: 'organization',
+      environmentVariables: ['OPENAI_ORG_ID'],
+      provider: 'openai',
+    });
+    const project = loadHeaderSetting({
+      value: settings.project,
+      setting: 'project',
+      environmentVariables: ['OPENAI_PROJECT_ID'],
+      provider: 'openai',
+    });
+    // Not credentials, but they name the account: redacted from errors as recordings drop them.
+    if (organization !== undefined) {
+      out['openai-organization'] = organization;
+      secrets.push(organization);
+    }
+    if (project !== undefined) {
+      out['openai-project'] = project;
+      secrets.push(project);
+    }
+    return { headers: { ...out, ...settings.headers }, secrets };
   };
   return {
     embedding(modelId) {
@@ -83,7 +127,7 @@ export function createOpenAI(settings: OpenAIProviderSettings = {}): OpenAIProvi
         headers,
         transport,
         capabilities: openAICapabilities(modelId),
-        encodingFormat: settings.encodingFormat ?? 'base64',
+        encodingFormat,
         rateLimiter: settings.rateLimit,
         ...(settings.maxResponseBytes === undefined ? {} : { maxResponseBytes: settings.maxResponseBytes }),
       });
@@ -109,7 +153,7 @@ export interface OpenAICompatibleSettings extends ProviderSettings {
   queryParams?: Record<string, string>;
   headers?: Record<string, string>;
   /** Default `base64`; use `float` for servers that reject it. A float answer to a base64 request is accepted either way. */
-  encodingFormat?: 'base64' | 'float';
+  encodingFormat?: OpenAIEncodingFormat;
   /** Capabilities for every model, or per model id. Default: 128 inputs per call, text only, float only. */
   capabilities?: Partial<EmbeddingCapabilities> | ((modelId: string) => Partial<EmbeddingCapabilities>);
 }
@@ -147,6 +191,7 @@ export function createOpenAICompatible(settings: OpenAICompatibleSettings): Open
     );
   }
   const transport = createTransport(settings);
+  const encodingFormat = encodingFormatOf(settings.encodingFormat, settings.name);
   // Required and fixed: checked here, so that a missing or malformed one fails at once, not as a network error.
   if (settings.baseURL === undefined) {
     throw new InvalidArgumentError(`${settings.name}: baseURL is required, e.g. http://localhost:8000/v1.`, {
@@ -195,7 +240,7 @@ export function createOpenAICompatible(settings: OpenAICompatibleSettings): Open
         ...(settings.queryParams === undefined ? {} : { queryParams: settings.queryParams }),
         transport,
         capabilities: { ...COMPATIBLE_DEFAULT_CAPABILITIES, ...custom },
-        encodingFormat: settings.encodingFormat ?? 'base64',
+        encodingFormat,
         rateLimiter: settings.rateLimit,
         ...(settings.maxResponseBytes === undefined ? {} : { maxResponseBytes: settings.maxResponseBytes }),
       });

@@ -16,6 +16,7 @@ import {
   RETRIED_CLAUSE,
   ServerError,
   TimeoutError,
+  withoutRetryClaim,
 } from '../errors.js';
 import { parseJsonWithVectors } from '../json-vectors.js';
 import { createFetchTransport, type FetchFunction } from './fetch-transport.js';
@@ -408,14 +409,26 @@ function statusFailure(
   if (retryAfterMs !== undefined) details.retryAfterMs = retryAfterMs;
   if (parsed.providerCode !== undefined) details.providerCode = parsed.providerCode;
   if (parsed.isRetryable !== undefined) details.isRetryable = parsed.isRetryable;
-  return errorForStatus(response.status, {
+  // `x-should-retry` (OpenAI sends it; any API may) is the server's own word on this answer, over what its
+  // status implies: `false` is never retried, `true` is, a 400 or a 500 alike. It does not outweigh what
+  // the body says cannot pass by retrying: a used-up quota, or a provider's own "not retryable".
+  const shouldRetry = response.headers['x-should-retry']?.trim().toLowerCase();
+  if (shouldRetry === 'false') details.isRetryable = false;
+  else if (shouldRetry === 'true' && parsed.quotaExhausted !== true && parsed.isRetryable !== false)
+    details.isRetryable = true;
+  const error = errorForStatus(response.status, {
     ...parsed,
     // An API's message of any length (a gateway may echo a whole request) is cut like a body excerpt.
     message: redactor.excerpt(apiMessage, MAX_API_MESSAGE),
     provider: call.provider,
     details,
   });
+  // The status's hint may say that the engine retries it; this one it will not.
+  return shouldRetry === 'false' ? (withoutRetryClaim(error, SERVER_SAID_NO_RETRY) as EmbedKitError) : error;
 }
+
+/** What an error's hint says in place of "the engine retries these" when the API sent `x-should-retry: false`. */
+const SERVER_SAID_NO_RETRY = 'the API answered x-should-retry: false, so it is not retried';
 
 /**
  * A redirect is reported, never followed: the API key travels in a header (`Authorization`, `api-key`,

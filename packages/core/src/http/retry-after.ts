@@ -14,7 +14,9 @@ export function headerNumber(value: string | undefined): number | undefined {
 
 /**
  * Reads a server's wait hint: `retry-after-ms` (milliseconds, may be fractional) wins over `retry-after`
- * (integer seconds or an HTTP-date). Returns undefined when neither is present or parseable.
+ * (integer seconds or an HTTP-date). Returns undefined when neither is present or parseable. An HTTP-date
+ * is read against the response's own `Date` when it has one: both are the server's clock, so a machine
+ * whose clock is minutes behind or ahead of it reads the wait the server meant; `now` serves without one.
  */
 export function parseRetryAfter(
   headers: Record<string, string>,
@@ -24,16 +26,21 @@ export function parseRetryAfter(
   if (milliseconds !== undefined) return milliseconds;
   const seconds = headerNumber(headers['retry-after']);
   if (seconds !== undefined) return seconds * 1_000;
-  const retryAfter = firstDate(headers['retry-after']);
-  if (retryAfter === undefined || retryAfter === '') return undefined;
+  const date = httpDate(firstDate(headers['retry-after']));
+  if (date === undefined) return undefined;
+  return Math.max(0, date - (httpDate(firstDate(headers.date)) ?? now));
+}
+
+/** An HTTP-date as epoch milliseconds, or undefined for anything else. */
+function httpDate(text: string | undefined): number | undefined {
+  if (text === undefined || text === '') return undefined;
   // Only an HTTP-date (IMF-fixdate, RFC 850 or asctime: each starts with a day name and holds a time of
   // day); a lenient parse would read "-1" as a year, and "wait 60" as a date in 1960, so a wait of 0.
-  if (!/^[A-Za-z]{3,9},? .*\b\d{2}:\d{2}:\d{2}\b/.test(retryAfter)) return undefined;
+  if (!/^[A-Za-z]{3,9},? .*\b\d{2}:\d{2}:\d{2}\b/.test(text)) return undefined;
   // Every HTTP-date is in GMT, but asctime's form does not say so, and `Date.parse` reads a date without a
   // zone in the machine's own: 30 s ahead read as 0 in Tokyo and as seven hours in Los Angeles.
-  const date = Date.parse(/ GMT$/.test(retryAfter) ? retryAfter : `${retryAfter} GMT`);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - now);
+  const date = Date.parse(/ GMT$/.test(text) ? text : `${text} GMT`);
+  return Number.isNaN(date) ? undefined : date;
 }
 
 /** At or past this, an `x-ratelimit-reset` is a date in epoch seconds (September 2001), not a wait. */
@@ -55,13 +62,15 @@ export function parseRateLimitReset(
 ): number | undefined {
   const value = headerNumber(headers['x-ratelimit-reset']);
   if (value === undefined) return undefined;
+  // A date is the server's clock, read against its own `Date` as a `Retry-After` date is.
+  if (value >= EPOCH_SECONDS_MIN) now = httpDate(firstDate(headers.date)) ?? now;
   if (value >= EPOCH_MILLISECONDS_MIN) return Math.max(0, value - now);
   if (value >= EPOCH_SECONDS_MIN) return Math.max(0, value * 1_000 - now);
   return value * 1_000;
 }
 
 /**
- * The first date of a `Retry-After` header sent twice (joined with ", "): up to its "GMT" (IMF-fixdate
+ * The first date of a `Retry-After` or `Date` header sent twice (joined with ", "): up to its "GMT" (IMF-fixdate
  * and RFC 850 hold a comma of their own), or up to the first comma (asctime holds none).
  */
 function firstDate(value: string | undefined): string | undefined {

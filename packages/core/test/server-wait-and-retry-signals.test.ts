@@ -1,0 +1,278 @@
+/**
+ * What a server's answer says about waiting and retrying: a used-up quota carries no wait, whatever header
+ * or body named one; `x-should-retry` decides retryability over the status; a `Retry-After` HTTP-date is
+ * read against the response's own `Date`; and the duration strings the providers' bodies carry.
+ */
+import { describe, expect, it } from 'vitest';
+import { embedMany } from '../src/engine/embed.js';
+import {
+  InvalidRequestError,
+  RateLimitError,
+  RETRIED_CLAUSE,
+  RetryError,
+  ServerError,
+} from '../src/errors.js';
+import { errorForStatus, type ParsedError, requestJson } from '../src/http/client.js';
+import { createFetchTransport } from '../src/http/fetch-transport.js';
+import { parseDuration, parseRateLimitReset, parseRetryAfter } from '../src/http/retry-after.js';
+import { fakeFetch, recordingClock, rejectionOf } from '../src/testing.js';
+import type { EmbeddingModel, EmbedRequest, EmbedResponse } from '../src/types.js';
+import { BASE_CAPABILITIES } from './helpers.js';
+import { failure, recordingFetch } from './http-helpers.js';
+
+/** Reads an OpenAI-shaped error body: `insufficient_quota` is a used-up quota. */
+function openAiShaped(body: unknown): ParsedError {
+  const error = (body as { error?: { message?: string; code?: string } }).error ?? {};
+  const out: ParsedError = {};
+  if (error.message !== undefined) out.message = error.message;
+  if (error.code !== undefined) out.providerCode = error.code;
+  if (error.code === 'insufficient_quota') out.quotaExhausted = true;
+  return out;
+}
+
+const QUOTA_BODY = {
+  error: {
+    message: 'You exceeded your current quota.',
+    type: 'insufficient_quota',
+    code: 'insufficient_quota',
+  },
+};
+const RATE_BODY = {
+  error: { message: 'Rate limit reached.', type: 'requests', code: 'rate_limit_exceeded' },
+};
+const WAIT_HEADERS = { 'retry-after': '30', 'x-ratelimit-reset': '45' };
+
+function answer(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json', ...headers },
+  });
+}
+
+/** A model whose calls go through requestJson to `fetch`, read with the OpenAI-shaped parser. */
+function modelOver(fetch: ReturnType<typeof fakeFetch>['fetch']): EmbeddingModel {
+  const transport = createFetchTransport(fetch);
+  return {
+    specificationVersion: 'v1',
+    provider: 'acme',
+    modelId: 'm',
+    capabilities: BASE_CAPABILITIES,
+    async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+      const response = await requestJson({
+        transport,
+        provider: 'acme',
+        url: 'https://api.acme.test/v1/embeddings',
+        body: { input: request.inputs },
+        parseError: openAiShaped,
+      });
+      const vectors = (response.body as { vectors: number[][] }).vectors;
+      return {
+        embeddings: vectors.map((vector) => Float32Array.from(vector)),
+        warnings: [],
+        response: { status: response.status, headers: response.headers },
+      };
+    },
+  };
+}
+
+const OK = { body: { vectors: [[1, 2]] } };
+
+describe('a used-up quota names no wait', () => {
+  it('an insufficient_quota 429 with Retry-After: 30 and x-ratelimit-reset carries no retryAfterMs', async () => {
+    const error = await failure({
+      fetch: recordingFetch(() => answer(429, QUOTA_BODY, WAIT_HEADERS)).fetch,
+      parseError: openAiShaped,
+    });
+    expect(RateLimitError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({
+      code: 'rate_limited',
+      statusCode: 429,
+      providerCode: 'insufficient_quota',
+      quotaExhausted: true,
+      isRetryable: false,
+    });
+    expect(error.retryAfterMs).toBeUndefined();
+  });
+
+  it('a body wait on a used-up quota is dropped too', async () => {
+    const error = await failure({
+      fetch: recordingFetch(() => answer(429, QUOTA_BODY)).fetch,
+      parseError: (body) => ({ ...openAiShaped(body), retryAfterMs: 11_000 }),
+    });
+    expect(error).toMatchObject({ quotaExhausted: true });
+    expect(error.retryAfterMs).toBeUndefined();
+  });
+
+  it('a 429 that is not a used-up quota keeps the Retry-After wait', async () => {
+    const error = await failure({
+      fetch: recordingFetch(() => answer(429, RATE_BODY, WAIT_HEADERS)).fetch,
+      parseError: openAiShaped,
+    });
+    expect(error).toMatchObject({ quotaExhausted: false, isRetryable: true, retryAfterMs: 30_000 });
+  });
+
+  it('errorForStatus drops the wait of an error it marks quotaExhausted, and keeps any other', () => {
+    const input = { message: 'Quota.', provider: 'acme', details: { statusCode: 429, retryAfterMs: 30_000 } };
+    const quota = errorForStatus(429, { ...input, quotaExhausted: true });
+    expect(quota).toMatchObject({ quotaExhausted: true, isRetryable: false });
+    expect(quota.retryAfterMs).toBeUndefined();
+    expect(errorForStatus(429, input).retryAfterMs).toBe(30_000);
+    expect(
+      new RateLimitError('quota', { quotaExhausted: true, retryAfterMs: 5_000 }).retryAfterMs,
+    ).toBeUndefined();
+    expect(new RateLimitError('busy', { retryAfterMs: 5_000 }).retryAfterMs).toBe(5_000);
+  });
+});
+
+describe('x-should-retry', () => {
+  it('false: a 500 fails after exactly one request, a ServerError whose hint promises no retry', async () => {
+    const clock = recordingClock();
+    const { fetch, requests } = fakeFetch([
+      { status: 500, body: { error: { message: 'Boom.' } }, headers: { 'x-should-retry': 'false' } },
+      OK,
+    ]);
+    const error = await rejectionOf(embedMany({ model: modelOver(fetch), inputs: ['a'], clock }));
+    expect(ServerError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({ code: 'server_error', statusCode: 500, isRetryable: false });
+    expect(error.message).toBe(
+      'acme API error 500: Boom. — The API failed on its side; the API answered x-should-retry: false, so it is not retried.',
+    );
+    expect(error.message).not.toContain(RETRIED_CLAUSE);
+    expect(requests).toHaveLength(1);
+    expect(clock.sleeps).toEqual([]);
+  });
+
+  it('false: a rate-limited 429 is not retried either, and does not wait its Retry-After', async () => {
+    const clock = recordingClock();
+    const { fetch, requests } = fakeFetch([
+      { status: 429, body: RATE_BODY, headers: { 'x-should-retry': 'false', 'retry-after': '2' } },
+      OK,
+    ]);
+    const error = await rejectionOf(embedMany({ model: modelOver(fetch), inputs: ['a'], clock }));
+    expect(RateLimitError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({ code: 'rate_limited', isRetryable: false, retryAfterMs: 2_000 });
+    expect(error.message).toBe(
+      'acme API error 429: Rate limit reached. — Lower concurrency or set rateLimit; the API answered x-should-retry: false, so it is not retried.',
+    );
+    expect(requests).toHaveLength(1);
+    expect(clock.sleeps).toEqual([]);
+  });
+
+  it('true: a 400 is retried, after the backoff', async () => {
+    const clock = recordingClock();
+    const { fetch, requests } = fakeFetch([
+      { status: 400, body: { error: { message: 'Try again.' } }, headers: { 'x-should-retry': 'true' } },
+      OK,
+    ]);
+    const result = await embedMany({ model: modelOver(fetch), inputs: ['a'], clock });
+    expect(result.embeddings).toEqual([Float32Array.of(1, 2)]);
+    expect(requests).toHaveLength(2);
+    // The first backoff is at most 500 ms; the clock's jitter is its middle.
+    expect(clock.sleeps).toEqual([250]);
+  });
+
+  it('true: a 400 sent every time is retried until the retries run out', async () => {
+    const clock = recordingClock();
+    const refusal = {
+      status: 400,
+      body: { error: { message: 'Try again.' } },
+      headers: { 'x-should-retry': 'True ' },
+    };
+    const { fetch, requests } = fakeFetch([refusal, refusal, refusal]);
+    const error = await rejectionOf(
+      embedMany({ model: modelOver(fetch), inputs: ['a'], clock, maxRetries: 2 }),
+    );
+    expect(RetryError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({ code: 'retries_exhausted', attempts: 3 });
+    expect(InvalidRequestError.isInstance((error as unknown as RetryError).lastError)).toBe(true);
+    expect(requests).toHaveLength(3);
+  });
+
+  it('true does not make a used-up quota retryable', async () => {
+    const clock = recordingClock();
+    const { fetch, requests } = fakeFetch([
+      { status: 429, body: QUOTA_BODY, headers: { 'x-should-retry': 'true', ...WAIT_HEADERS } },
+      OK,
+    ]);
+    const error = await rejectionOf(embedMany({ model: modelOver(fetch), inputs: ['a'], clock }));
+    expect(error).toMatchObject({ code: 'rate_limited', quotaExhausted: true, isRetryable: false });
+    expect(error.retryAfterMs).toBeUndefined();
+    expect(requests).toHaveLength(1);
+  });
+
+  it('any other value leaves the status to decide', async () => {
+    const error = await failure({
+      fetch: recordingFetch(() => answer(400, {}, { 'x-should-retry': 'maybe' })).fetch,
+    });
+    expect(error).toMatchObject({ code: 'invalid_request', isRetryable: false });
+    const server = await failure({
+      fetch: recordingFetch(() => answer(503, {}, { 'x-should-retry': '' })).fetch,
+    });
+    expect(server).toMatchObject({ code: 'server_error', isRetryable: true });
+  });
+});
+
+describe('Retry-After as an HTTP-date', () => {
+  const RETRY_AT = 'Sat, 01 Mar 2025 12:00:30 GMT';
+  const SERVER_NOW = 'Sat, 01 Mar 2025 12:00:00 GMT';
+  const tenMinutes = 600_000;
+  const serverNow = Date.parse('2025-03-01T12:00:00Z');
+
+  it("is read against the response's Date, whatever this machine's clock says", () => {
+    const headers = { 'retry-after': RETRY_AT, date: SERVER_NOW };
+    expect(parseRetryAfter(headers, serverNow - tenMinutes)).toBe(30_000);
+    expect(parseRetryAfter(headers, serverNow + tenMinutes)).toBe(30_000);
+    expect(parseRetryAfter(headers, serverNow)).toBe(30_000);
+  });
+
+  it('is read against now without a Date, or with one that is not an HTTP-date', () => {
+    expect(parseRetryAfter({ 'retry-after': RETRY_AT }, serverNow - tenMinutes)).toBe(630_000);
+    expect(parseRetryAfter({ 'retry-after': RETRY_AT, date: 'yesterday' }, serverNow + 10_000)).toBe(20_000);
+  });
+
+  it('takes the first of a Date sent twice, and waits nothing for a date the server has passed', () => {
+    expect(
+      parseRetryAfter({ 'retry-after': RETRY_AT, date: `${SERVER_NOW}, Sat, 01 Mar 2025 12:00:20 GMT` }, 0),
+    ).toBe(30_000);
+    expect(parseRetryAfter({ 'retry-after': SERVER_NOW, date: RETRY_AT }, serverNow - tenMinutes)).toBe(0);
+  });
+
+  it("an x-ratelimit-reset date is read against the response's Date too; a count of seconds is not", () => {
+    const resetSeconds = String((serverNow + 30_000) / 1_000);
+    const resetMilliseconds = String(serverNow + 30_000);
+    for (const reset of [resetSeconds, resetMilliseconds]) {
+      const headers = { 'x-ratelimit-reset': reset, date: SERVER_NOW };
+      expect(parseRateLimitReset(headers, serverNow - tenMinutes)).toBe(30_000);
+      expect(parseRateLimitReset(headers, serverNow + tenMinutes)).toBe(30_000);
+      expect(parseRateLimitReset({ 'x-ratelimit-reset': reset }, serverNow + 10_000)).toBe(20_000);
+    }
+    expect(parseRateLimitReset({ 'x-ratelimit-reset': '30', date: SERVER_NOW }, 0)).toBe(30_000);
+  });
+
+  it('reaches the error through requestJson from a server whose clock is years from this one', async () => {
+    const error = await failure({
+      fetch: recordingFetch(() =>
+        answer(
+          503,
+          {},
+          { 'retry-after': 'Tue, 01 Jan 2019 00:00:45 GMT', date: 'Tue, 01 Jan 2019 00:00:00 GMT' },
+        ),
+      ).fetch,
+    });
+    expect(error).toMatchObject({ code: 'server_error', retryAfterMs: 45_000 });
+  });
+});
+
+describe('duration strings', () => {
+  it('reads hours, whole and fractional, and protobuf Duration seconds with fractional digits', () => {
+    expect(parseDuration('1h')).toBe(3_600_000);
+    expect(parseDuration('1.5h')).toBe(5_400_000);
+    expect(parseDuration('1h2m3s')).toBe(3_723_000);
+    expect(parseDuration('0.000500s')).toBe(0.5);
+  });
+
+  it('reads no unit it does not know, so no wait is made up', () => {
+    expect(parseDuration('500us')).toBeUndefined();
+    expect(parseDuration('3d')).toBeUndefined();
+  });
+});
