@@ -7,6 +7,7 @@
  */
 import {
   AuthenticationError,
+  type BatchJobCallOptions,
   ConnectionError,
   type ContextualizedEmbedRequest,
   type CreateBatchJobOptions,
@@ -21,7 +22,6 @@ import {
   PermissionDeniedError,
   RateLimitError,
   type RerankRequest,
-  requestJson,
   ServerError,
   TimeoutError,
   type Transport,
@@ -40,7 +40,6 @@ import {
   type AcmeSettings,
   acmeCapabilities,
   acmeOptionsSchema,
-  parseAcmeError,
 } from './reference-provider.js';
 
 export type MutantSuite = 'embeddings' | 'embeddings-fetch' | 'contextualized' | 'rerank' | 'batch-jobs';
@@ -1798,10 +1797,10 @@ export const mutants: Mutant[] = [
     'batch-jobs',
     'batch-delete-by-post',
     'deletes a job with `POST /batches/{id}/delete`, as another API names it, instead of `DELETE /batches/{id}`',
-    ['delete', 'custom-headers'],
+    ['delete', 'custom-headers', 'call-timeout', 'call-abort'],
     class extends AcmeBatchJobs {
-      override async delete(id: string): Promise<void> {
-        await this.call('POST', `/batches/${id}/delete`);
+      override async delete(id: string, options?: BatchJobCallOptions): Promise<void> {
+        await this.call('delete', 'POST', `/batches/${id}/delete`, undefined, options);
       }
     },
   ),
@@ -1849,20 +1848,50 @@ export const mutants: Mutant[] = [
     "sends neither the provider's `headers` setting nor a call's own on job requests, only the key (as the reference once did)",
     ['custom-headers'],
     class extends AcmeBatchJobs {
-      protected override call(...[method, path, body, options = {}]: Parameters<AcmeBatchJobs['call']>) {
-        return requestJson({
-          transport: this.transport,
-          provider: this.provider,
-          url: this.url(path),
-          method,
-          headers: { authorization: `Bearer ${this.settings.apiKey}` },
-          ...(body === undefined ? {} : { body }),
-          ...(options.signal === undefined ? {} : { signal: options.signal }),
-          secrets: [this.settings.apiKey],
-          parseError: parseAcmeError,
-        });
+      constructor(modelId: string, { headers: _dropped, ...settings }: AcmeSettings) {
+        super(modelId, settings);
+      }
+
+      protected override call(
+        ...[operation, method, path, body, { headers: _call, ...options } = {}]: Parameters<
+          AcmeBatchJobs['call']
+        >
+      ) {
+        return super.call(operation, method, path, body, options);
       }
     },
+  ),
+
+  ...(
+    [
+      [
+        'timeoutMs',
+        'batch-drops-timeout',
+        "leaves the caller's `timeoutMs` off job requests, so a request the API holds back holds the caller for the default timeout instead",
+        'call-timeout',
+      ],
+      [
+        'signal',
+        'batch-drops-signal',
+        "leaves the caller's `signal` off job requests, so an abort does not end the request in flight",
+        'call-abort',
+      ],
+    ] as const
+  ).map(([option, name, bug, caughtBy]) =>
+    mutant(
+      'batch-jobs',
+      name,
+      bug,
+      [caughtBy],
+      class extends AcmeBatchJobs {
+        protected override call(
+          ...[operation, method, path, body, options = {}]: Parameters<AcmeBatchJobs['call']>
+        ) {
+          const { [option]: _dropped, ...kept } = options;
+          return super.call(operation, method, path, body, kept);
+        }
+      },
+    ),
   ),
 
   // ------------------------------------------------------------------ contextualized answers and settings
@@ -1980,6 +2009,7 @@ export const mutants: Mutant[] = [
       override async create(options: CreateBatchJobOptions) {
         if (Array.isArray(options.inputs) && options.inputs.length === 0) {
           const response = await this.call(
+            'create',
             'POST',
             '/batches',
             { model: this.modelId, requests: [] },
@@ -1995,10 +2025,10 @@ export const mutants: Mutant[] = [
     'batch-jobs',
     'batch-cancel-wrong-path',
     'cancels a job with `POST /batches/{id}:cancel`, as another API names it, instead of `POST /batches/{id}/cancel`',
-    ['cancel', 'custom-headers'],
+    ['cancel', 'custom-headers', 'call-timeout', 'call-abort'],
     class extends AcmeBatchJobs {
-      override async cancel(id: string): Promise<void> {
-        await this.call('POST', `/batches/${id}:cancel`);
+      override async cancel(id: string, options?: BatchJobCallOptions): Promise<void> {
+        await this.call('cancel', 'POST', `/batches/${id}:cancel`, undefined, options);
       }
     },
   ),

@@ -7,6 +7,7 @@ import {
   type BatchEmbeddingJobs,
   type BatchJob,
   type BatchJobCallOptions,
+  type BatchJobOperation,
   type BatchJobResults,
   type BatchJobState,
   type ContextualizedCapabilities,
@@ -32,6 +33,7 @@ import {
   readProviderOptions,
   requestJson,
   type SafeParser,
+  sendBatchJobRequest,
   type WaitForBatchJobOptions,
   waitForBatchJob,
 } from '@embedkit/core/provider';
@@ -397,29 +399,36 @@ export class AcmeBatchJobs implements BatchEmbeddingJobs {
     return `${apiRoot(this.settings.baseURL)}${path}`;
   }
 
-  /** One request: the provider's `headers` setting and then the call's own go with it. */
+  /**
+   * One request of `operation`: the provider's `headers` setting and then the call's own go with it.
+   * Core's `sendBatchJobRequest` ends each attempt at the caller's `timeoutMs` or `signal`, and retries
+   * the operations that are safe to repeat.
+   */
   protected call(
+    operation: BatchJobOperation,
     method: 'GET' | 'POST' | 'DELETE',
     path: string,
     body?: unknown,
     options: BatchJobCallOptions = {},
   ) {
-    const { signal } = options;
-    return requestJson({
-      transport: this.transport,
-      provider: this.provider,
-      url: this.url(path),
-      method,
-      headers: {
-        authorization: `Bearer ${this.settings.apiKey}`,
-        ...this.settings.headers,
-        ...options.headers,
-      },
-      ...(body === undefined ? {} : { body }),
-      ...(signal === undefined ? {} : { signal }),
-      secrets: [this.settings.apiKey],
-      parseError: parseAcmeError,
-    });
+    return sendBatchJobRequest(this, operation, options, (signal, timeoutMs) =>
+      requestJson({
+        transport: this.transport,
+        provider: this.provider,
+        url: this.url(path),
+        method,
+        headers: {
+          authorization: `Bearer ${this.settings.apiKey}`,
+          ...this.settings.headers,
+          ...options.headers,
+        },
+        ...(body === undefined ? {} : { body }),
+        signal,
+        timeoutMs,
+        secrets: [this.settings.apiKey],
+        parseError: parseAcmeError,
+      }),
+    );
   }
 
   protected item(input: EmbedInput, options: CreateBatchJobOptions): BatchRequestItem {
@@ -460,21 +469,32 @@ export class AcmeBatchJobs implements BatchEmbeddingJobs {
       ...(options.dimensions === undefined ? {} : { dimensions: options.dimensions }),
     });
     const requests = options.inputs.map((input) => this.item(input, options));
-    const response = await this.call('POST', '/batches', { model: this.modelId, requests }, options);
+    const response = await this.call(
+      'create',
+      'POST',
+      '/batches',
+      { model: this.modelId, requests },
+      options,
+    );
     return this.job(response.body as AcmeJob);
   }
 
   async get(id: string, options: BatchJobCallOptions = {}): Promise<BatchJob> {
-    const response = await this.call('GET', `/batches/${id}`, undefined, options);
+    const response = await this.call('get', 'GET', `/batches/${id}`, undefined, options);
     return this.job(response.body as AcmeJob);
   }
 
   wait(id: string, options?: WaitForBatchJobOptions): Promise<BatchJob> {
-    return waitForBatchJob((jobId, callOptions) => this.get(jobId, callOptions), id, options);
+    // One attempt per poll: the loop itself tolerates failed polls and sets the pace.
+    return waitForBatchJob(
+      (jobId, callOptions) => this.get(jobId, { ...callOptions, maxRetries: 0 }),
+      id,
+      options,
+    );
   }
 
   async results(id: string, options: BatchJobCallOptions = {}): Promise<BatchJobResults> {
-    const response = await this.call('GET', `/batches/${id}`, undefined, options);
+    const response = await this.call('results', 'GET', `/batches/${id}`, undefined, options);
     const body = response.body as AcmeJob;
     const job = this.job(body);
     this.refuseUnfinished(job);
@@ -490,11 +510,11 @@ export class AcmeBatchJobs implements BatchEmbeddingJobs {
   }
 
   async cancel(id: string, options: BatchJobCallOptions = {}): Promise<void> {
-    await this.call('POST', `/batches/${id}/cancel`, undefined, options);
+    await this.call('cancel', 'POST', `/batches/${id}/cancel`, undefined, options);
   }
 
   async delete(id: string, options: BatchJobCallOptions = {}): Promise<void> {
-    await this.call('DELETE', `/batches/${id}`, undefined, options);
+    await this.call('delete', 'DELETE', `/batches/${id}`, undefined, options);
   }
 }
 

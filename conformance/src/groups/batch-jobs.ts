@@ -7,17 +7,18 @@ import {
   EmbedKitError,
   type InputType,
 } from '@embedkit/core';
-import type { SettingNames } from '@embedkit/core/provider';
+import type { BatchJobCallOptions, BatchJobOperation, SettingNames } from '@embedkit/core/provider';
 import { describe } from 'vitest';
 import { registerScenarioList, withCassettes } from '../describe.js';
 import { baseUrlCases } from '../families/base-url.js';
 import { createFakeClock, createWorld, type World, type WorldVariant } from '../harness.js';
-import type { TransportKind, WireReply } from '../interceptor.js';
+import type { ExpectOptions, TransportKind, WireReply } from '../interceptor.js';
 import { vectorFor } from '../suite/answers.js';
 import {
   type AnyError,
   CALL_HEADERS,
   expectCustomHeaders,
+  expectError,
   expectKeyInAuthHeader,
   expectVector,
   PROVIDER_HEADERS,
@@ -159,13 +160,14 @@ function counts(total: number, succeeded: number, failed: number): BatchJobReque
 /**
  * The batch-jobs family: create (every item of the request), polling through every state with backoff
  * on a virtual clock, each final state, the server's wait on a refused poll, results in input order with
- * partial item errors, results before the end, cancel, delete, a transient poll error and an abort while
- * waiting. Each runs against a fresh interceptor and fails on any unused expectation.
+ * partial item errors, results before the end, cancel, delete, the caller's timeout and abort on every
+ * operation's request, a transient poll error and an abort while waiting. Each runs against a fresh
+ * interceptor and fails on any unused expectation.
  */
 export const batchJobs: Family<DescribeBatchEmbeddingJobsOptions, BatchWorld> = {
   name: 'batch-jobs',
   checks:
-    'create item by item, polling with backoff and server waits, every final state, results in order, cancel, delete, abort',
+    'create item by item, polling with backoff and server waits, every final state, results in order, cancel, delete, timeouts and aborts of every request, abort while waiting',
   cases: (options) => {
     const { wire } = options;
     const dimensions = options.dimensions ?? 8;
@@ -207,6 +209,52 @@ export const batchJobs: Family<DescribeBatchEmbeddingJobsOptions, BatchWorld> = 
         body: body ?? wire.errorBody({ status, message }),
         ...(headers === undefined ? {} : { headers }),
       }));
+    };
+
+    /**
+     * Runs every operation that sends a request once, in turn, each with its request held back as `held`
+     * says; `settle` runs the operation (named) with the call options it chooses and checks how it ended.
+     * `results` is answered with a finished job alone: a provider that ends its request in time never
+     * reads it.
+     */
+    const eachOperationHeld = async (
+      world: BatchWorld,
+      held: ExpectOptions,
+      settle: (
+        operation: BatchJobOperation,
+        run: (call: BatchJobCallOptions) => Promise<unknown>,
+      ) => Promise<void>,
+    ) => {
+      const finished = job('succeeded', counts(1, 1, 0), [
+        { index: 0, vector: vectorFor(texts(1)[0]!, dimensions) },
+      ]);
+      const emptyReply = (route: { reply?: WireReply }) => () => route.reply ?? { status: 200, body: {} };
+      const operations: [
+        BatchJobOperation,
+        { method: string; path: string },
+        () => WireReply,
+        (call: BatchJobCallOptions) => Promise<unknown>,
+      ][] = [
+        [
+          'create',
+          wire.create(options.modelId),
+          reply(job('pending', counts(1, 0, 0))),
+          (call) =>
+            world.jobs.create({
+              inputs: texts(1),
+              ...(options.dimensions === undefined ? {} : { dimensions: options.dimensions }),
+              ...call,
+            }),
+        ],
+        ['get', wire.get(id), reply(job('running', counts(1, 0, 0))), (call) => world.jobs.get(id, call)],
+        ['results', wire.get(id), reply(finished), (call) => world.jobs.results(id, call)],
+        ['cancel', wire.cancel(id), emptyReply(wire.cancel(id)), (call) => world.jobs.cancel(id, call)],
+        ['delete', wire.delete(id), emptyReply(wire.delete(id)), (call) => world.jobs.delete(id, call)],
+      ];
+      for (const [operation, route, answer, run] of operations) {
+        world.interceptor.expect(route.method, route.path, answer, held);
+        await settle(operation, run);
+      }
     };
 
     const cases: (Case<BatchWorld> | SkippedCase)[] = [
@@ -389,7 +437,21 @@ export const batchJobs: Family<DescribeBatchEmbeddingJobsOptions, BatchWorld> = 
             expectGet(world, job('running', counts(2, 0, 0)));
             expectGet(world, job(state, counts(2, 0, state === 'failed' ? 2 : 0)));
             const clock = createFakeClock();
-            const done = await world.jobs.wait(id, { clock, pollIntervalMs: 500 });
+            // A wait begun once both polls are answered is one before polling a job that has ended: it is
+            // stopped there and named, rather than left to fail on a request the scenario does not answer.
+            const controller = new AbortController();
+            clock.onSleep = () => {
+              if (world.interceptor.requests.length >= 2) controller.abort();
+            };
+            const done = await world.jobs
+              .wait(id, { clock, pollIntervalMs: 500, signal: controller.signal })
+              .catch((error: unknown) => {
+                if (controller.signal.aborted)
+                  assert.fail(
+                    `wait() went on polling a job the API had answered ${state}, as if it were still running: the provider misreads the API's word for a ${state} job`,
+                  );
+                throw error;
+              });
             assert.equal(done.state, state, `wait returns a ${state} job rather than throwing`);
             assert.equal(world.interceptor.requests.length, 2);
             assert.deepEqual(clock.sleeps, [500]);
@@ -485,6 +547,44 @@ export const batchJobs: Family<DescribeBatchEmbeddingJobsOptions, BatchWorld> = 
           [cancel.method, 'GET'],
         );
       }),
+      check(
+        'call-timeout',
+        "the caller's `timeoutMs` not handed to a job request (create, get, results, cancel or delete), so one the API holds back holds the caller",
+        (world) =>
+          eachOperationHeld(world, { delayMs: 400 }, async (operation, run) => {
+            const outcome = await run({ timeoutMs: 40, maxRetries: 0 }).then(
+              () => undefined,
+              (error: AnyError) => error,
+            );
+            if (outcome === undefined)
+              assert.fail(
+                `${operation} with timeoutMs: 40 waited for an answer held back 400 ms: the provider does not hand the caller's timeoutMs to its request`,
+              );
+            expectError(outcome, { name: 'TimeoutError', code: 'timeout' });
+          }),
+      ),
+      check(
+        'call-abort',
+        "the caller's `signal` not handed to a job request (create, get, results, cancel or delete), so an abort leaves it running",
+        (world) =>
+          eachOperationHeld(world, { delayMs: 600 }, async (operation, run) => {
+            const controller = new AbortController();
+            setTimeout(() => controller.abort(), 30);
+            const outcome = await run({ signal: controller.signal }).then(
+              () => undefined,
+              (error: AnyError) => error,
+            );
+            if (outcome === undefined)
+              assert.fail(
+                `${operation} aborted 30 ms in waited for an answer held back 600 ms: the provider does not hand the caller's signal to its request`,
+              );
+            assert.equal(
+              outcome.name,
+              'AbortError',
+              `${operation}: the native AbortError, not ${outcome.name}`,
+            );
+          }),
+      ),
       check('delete', 'delete sent to the wrong endpoint', async (world) => {
         const remove = wire.delete(id);
         world.interceptor.expect(remove.method, remove.path, () => remove.reply ?? { status: 200, body: {} });

@@ -66,7 +66,7 @@ export function expectVector(
 }
 
 /** Whether `actual` holds exactly `expected` (floats to float32 precision, quantized bytes exactly). */
-function sameValues(actual: unknown, expected: readonly number[], outputType: OutputType): boolean {
+export function sameValues(actual: unknown, expected: readonly number[], outputType: OutputType): boolean {
   const vector = actual as ArrayLike<number> | undefined;
   if (vector === undefined || vector === null || vector.length !== expected.length) return false;
   for (let index = 0; index < expected.length; index++)

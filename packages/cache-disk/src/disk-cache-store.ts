@@ -28,7 +28,9 @@ export const DISK_CACHE_FILE = 'embeddings.mdb';
 const MIN_WRITE_BACKOFF_MS = 1_000;
 const MAX_WRITE_BACKOFF_MS = 60_000;
 
-/** LMDB refuses keys over 1,978 bytes; a cache key is 64, so the namespace gets the rest with room to spare. */
+/** LMDB refuses keys over 1,978 bytes (the namespace and its separator included). */
+const MAX_KEY_BYTES = 1_978;
+/** A cache key is 64 bytes, so the namespace gets the rest of a key's bytes with room to spare. */
 const MAX_NAMESPACE_BYTES = 1_024;
 
 /**
@@ -272,6 +274,21 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
   };
   // A separator that never occurs in a namespace written as text keeps "a" + "b:c" apart from "a:b" + "c".
   const prefix = namespace === '' ? '' : `${namespace}\u0000`;
+  const prefixBytes = Buffer.byteLength(prefix);
+  /**
+   * Refuses a key LMDB would refuse, as the caller's error: read, it was reported as the file failing to
+   * be read; written, as LMDB's bare Error. The cache middleware's keys (64 characters) never are.
+   */
+  const checkKey = (key: string) => {
+    // No UTF-16 unit of a key takes more than 3 bytes in UTF-8: a key short enough is not measured.
+    if (prefixBytes + key.length * 3 <= MAX_KEY_BYTES) return;
+    const bytes = prefixBytes + Buffer.byteLength(key);
+    if (bytes > MAX_KEY_BYTES)
+      throw new InvalidArgumentError(
+        `A disk cache key is at most ${MAX_KEY_BYTES} bytes in UTF-8, the namespace and one byte after it included; this one is ${bytes}.`,
+        { argument: 'key' },
+      );
+  };
   const encode = (value: Embedding) =>
     encodeEmbedding(value, ttlSeconds === null ? {} : { expiresAt: Date.now() + ttlSeconds * 1000 });
 
@@ -308,7 +325,7 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
   let writesSkippedUntil = 0;
   /**
    * Runs `body` as one write transaction. A failed commit is a warning, never a rejection; an error
-   * `body` throws (a key LMDB refuses) is the caller's, and rejects.
+   * `body` throws (LMDB refusing what it is given) is the caller's, and rejects.
    */
   function write(body: () => void): Promise<void> {
     return track(writeNow(body));
@@ -381,8 +398,12 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
 
   async function setMany(entries: readonly (readonly [key: string, value: Embedding])[]): Promise<void> {
     if (entries.length === 0) return;
-    // Encoded first: a value that is no vector is the caller's error, not the disk's.
-    const encoded = entries.map(([key, value]) => [prefix + key, encode(value)] as const);
+    // Checked and encoded first: a key too long or a value that is no vector is the caller's error, not
+    // the disk's.
+    const encoded = entries.map(([key, value]) => {
+      checkKey(key);
+      return [prefix + key, encode(value)] as const;
+    });
     await write(() => {
       for (const [key, bytes] of encoded) database.put(key, bytes);
     });
@@ -405,6 +426,7 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
 
   return {
     get(key) {
+      checkKey(key);
       let bytes: Uint8Array | undefined;
       try {
         // LMDB reads from a closed file crash the process (a segmentation fault), never throw.
@@ -421,6 +443,7 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
     },
     async getMany(keys) {
       if (keys.length === 0) return [];
+      for (const key of keys) checkKey(key);
       return track(readMany(keys));
     },
     set: (key, value) => setMany([[key, value]]),
@@ -428,7 +451,7 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
     close() {
       closed = true;
       closing ??= (async () => {
-        // A write that rejects (a key LMDB refuses) is its caller's error, not close()'s. No call
+        // A write that rejects (LMDB refusing what it is given) is its caller's error, not close()'s. No call
         // starts an operation once `closed` is set, so the set only empties; the loop makes sure of it.
         while (inFlight.size > 0) await Promise.allSettled(inFlight);
         await database.close();

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import {
   createRateLimiter,
   embedMany,
@@ -436,7 +437,7 @@ export class BulkJob {
   private async report(failure: unknown): Promise<number> {
     const { out } = this.settings;
     const done = this.output?.inputsDone ?? this.resumed?.inputsDone ?? 0;
-    const saved = `${inputCount(done)} ${done === 1 ? 'is' : 'are'} done and saved in ${out}`;
+    const saved = savedPart(out, done);
     if (failure instanceof OutputLockedError) {
       // Another run may own the output now: continuing is for whoever holds the lock.
       process.stderr.write(`embedkit: error: ${failure.message}\n`);
@@ -600,6 +601,19 @@ export class BulkJob {
       ...(mtimeMs === undefined ? {} : { mtimeMs }),
     };
   }
+}
+
+/**
+ * What a stopped run leaves, for its message: the inputs saved in `out`; or, before the first row of a
+ * `.npy` whose width is not known (made with that row), only the checkpoint, since `out` was not made.
+ */
+function savedPart(out: string, done: number): string {
+  if (done > 0 || existsSync(out))
+    return `${inputCount(done)} ${done === 1 ? 'is' : 'are'} done and saved in ${out}`;
+  const checkpoint = checkpointPath(out);
+  return existsSync(checkpoint)
+    ? `no input is done yet, and ${out} is made with the first one: only its checkpoint ${checkpoint} is saved`
+    : 'nothing is saved';
 }
 
 /** "line 7", or "lines 1001–1500" for the inputs of one call (at least one). */

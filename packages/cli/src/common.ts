@@ -11,7 +11,7 @@ import {
   type Warning,
   wrapEmbeddingModel,
 } from '@embedkit/core';
-import { checkVectorSettings, isSecretParameterName, redactGivenUrl } from '@embedkit/core/provider';
+import { checkVectorSettings, redactGivenUrl } from '@embedkit/core/provider';
 import {
   environmentSwitch,
   inputTypeOption,
@@ -138,17 +138,23 @@ const CREDENTIALS_NOT_SENT =
   "holds a user name or password (user:password@), and credentials in the URL are not sent: remove them, and give the API key in the provider's key variable (or the one --api-key-env names).";
 
 /**
- * A refused `--base-url` as its message shows it: without a user name and password, and with the value of
- * every query parameter that names a credential blanked, by the rule an index keeps them out by. Core's
- * redaction knows the providers' names (`?key=`, `?api-key=`) but not a gateway's own (`?auth=`,
- * `?x-my-token=`), whose values were printed.
+ * `url` with its query parameters' names only (`?k=…`): no list of names can tell which values are
+ * credentials (a gateway's `?k=` or `?sig=`), so none is shown or recorded; a part without a name
+ * (`?abc123`) is a value too. The one rule for every base URL a message shows or a file records.
  */
-function shownBaseURL(text: string): string {
-  return redactGivenUrl(text).replace(
-    /([?&#])([^=&#]*)=[^&#]*/g,
-    (parameter, separator: string, name: string) =>
-      isSecretParameter(name) ? `${separator}${name}=[REDACTED]` : parameter,
+function queryNamesOnly(url: string): string {
+  return url.replace(/([?&#])([^=&#]*)(=?)[^&#]*/g, (_, separator: string, name: string, equals: string) =>
+    equals === '' ? `${separator}…` : `${separator}${name}=…`,
   );
+}
+
+/**
+ * A base URL as a message shows it: without a user name and password, and with its query parameters'
+ * names only. Read as text, not by `new URL`: a refused one may be no URL, and a password may hold `@`,
+ * `#` or `?` that move its parts.
+ */
+export function shownBaseURL(text: string): string {
+  return queryNamesOnly(redactGivenUrl(text));
 }
 
 /**
@@ -193,22 +199,15 @@ export function baseURLOption(command: string, values: ParsedValues): string | u
 }
 
 /**
- * Query parameters whose values are credentials; an index never stores them: core's list (`code`,
- * `sig`, `access_token`, …), and any name that says so (`x-my-token`, `auth`).
- */
-const SECRET_WORDS = /key|token|secret|password|passwd|signature|auth|credential/i;
-const isSecretParameter = (name: string) => isSecretParameterName(name) || SECRET_WORDS.test(name);
-
-/**
- * The base URL as an index may store it: without user name and password, and without query parameters
- * that carry credentials (`?api-key=`, `?token=`, a signature).
+ * The base URL as an index or a checkpoint records it: the parsed form (the same server is written one
+ * way), without a user name and password, and with its query parameters' names only, so that a file
+ * never holds a credential. Earlier versions recorded queries; this one refuses a base URL that has one.
  */
 export function publicBaseURL(text: string): string {
   const url = new URL(text);
   url.username = '';
   url.password = '';
-  for (const name of [...url.searchParams.keys()]) if (isSecretParameter(name)) url.searchParams.delete(name);
-  return url.href;
+  return queryNamesOnly(url.href);
 }
 
 /**

@@ -4,6 +4,7 @@ import { type FileHandle, open, readdir, readFile, rename, unlink } from 'node:f
 import { basename, dirname, join } from 'node:path';
 import type { Embedding, OutputType } from '@embedkit/core';
 import { vectorLength } from '@embedkit/core/provider';
+import { shownBaseURL } from './common.js';
 import { CliError } from './errors.js';
 import { fsyncDirectory, onOutputFile, writeNewFile } from './file-system.js';
 import { EMPTY_FINGERPRINT, type InputFingerprint } from './input-fingerprint.js';
@@ -197,10 +198,15 @@ export async function readCheckpoint(
     (key) => JSON.stringify(recordedKey?.[key as keyof JobKey]) !== JSON.stringify(job[key as keyof JobKey]),
   );
   if (existing.version !== CHECKPOINT_VERSION || differences.length > 0) {
-    const shown = (value: unknown) => (value === undefined ? '(not recorded)' : JSON.stringify(value));
+    const shown = (key: string, value: unknown) => {
+      if (value === undefined) return '(not recorded)';
+      // A server an earlier version recorded may hold a query: its values are not shown.
+      return JSON.stringify(key === 'server' && typeof value === 'string' ? shownBaseURL(value) : value);
+    };
     const detail = differences
       .map(
-        (key) => `${key} ${shown(recordedKey?.[key as keyof JobKey])} → ${shown(job[key as keyof JobKey])}`,
+        (key) =>
+          `${key} ${shown(key, recordedKey?.[key as keyof JobKey])} → ${shown(key, job[key as keyof JobKey])}`,
       )
       .join(', ');
     throw new CliError(
@@ -359,14 +365,18 @@ export class BulkOutput {
   /** Reopens the output's files at the checkpoint, cutting off whatever a crash left after it. */
   private async reopen(): Promise<void> {
     const { out } = this;
-    // Nothing saved and no file yet: the files wait for the first row, as in a new run (see create).
+    // Nothing saved and no width known: the files wait for the first row, as in a new run (see create).
+    // An earlier version made them before it, with a header of shape (0, 0) that stayed until a row was
+    // written: they hold nothing this job keeps, so they go, and the first row makes them again.
     if (
       this.checkpoint.job.output === 'npy' &&
       this.checkpoint.inputsDone === 0 &&
-      this.npyColumns() === undefined &&
-      !existsSync(out)
-    )
+      this.npyColumns() === undefined
+    ) {
+      for (const file of outputFiles(out, 'npy'))
+        if (existsSync(file)) await onOutputFile(file, () => unlink(file));
       return;
+    }
     const data = await onOutputFile(out, () => open(out, existsSync(out) ? 'r+' : 'w+'));
     this.data = data;
     if (this.checkpoint.job.output === 'npy') {

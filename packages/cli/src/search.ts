@@ -14,6 +14,7 @@ import {
   readModelChoice,
   sentInputType,
   serverKey,
+  shownBaseURL,
 } from './common.js';
 import { CliError, EXIT, InputError, UsageError } from './errors.js';
 import { fsyncDirectory, unwritableKind } from './file-system.js';
@@ -496,6 +497,18 @@ export async function readIndex(
       if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
         throw damagedIndex(path, `its header's ${field} is ${JSON.stringify(value)}, not a whole number ≥ 1`);
     }
+    // The model a query is embedded with, and what --model is compared with: anything but a name read as
+    // "undefined" in both.
+    for (const field of ['provider', 'model'] as const) {
+      const value: unknown = header[field];
+      if (typeof value !== 'string' || value === '')
+        throw damagedIndex(
+          path,
+          value === undefined
+            ? `its header has no ${field}`
+            : `its header's ${field} is ${JSON.stringify(value)}, not a name`,
+        );
+    }
     checkHeader(header);
     const offset = vectorsOffset(headerLength);
     const vectorBytes = header.count * header.dimensions * 4;
@@ -699,12 +712,12 @@ function refuseOtherServer(
 ): void {
   const stored = header.baseURL;
   if (typeof stored !== 'string') return;
-  let shown: string;
+  let parsed: string;
   try {
     const url = new URL(stored);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
     // The parsed form: a file may hold anything, and control characters must not reach the terminal.
-    shown = url.href;
+    parsed = url.href;
   } catch {
     throw new CliError(
       `${path} names an API root that is not an http(s) URL; it was not made by "embedkit index", or was changed since. Rebuild the index.`,
@@ -714,7 +727,9 @@ function refuseOtherServer(
   // Replayed answers come from files: no query and no key leave the machine, whatever server built the index.
   if (replaying) return;
   const ours = serverKey(baseURL);
-  if (ours === serverKey(shown)) return;
+  if (ours === serverKey(parsed)) return;
+  // An index an earlier version made may record a query: its values are not shown.
+  const shown = shownBaseURL(parsed);
   const here =
     ours === null
       ? `this run would send the query, with your API key, to the provider's own API`

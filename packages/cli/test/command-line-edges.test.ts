@@ -94,19 +94,19 @@ describe('an option that takes a value, given twice', () => {
 });
 
 describe('a refused --base-url, shown in its message', () => {
-  it('keeps the values of query parameters a gateway names its credentials by (bug: ?auth= and ?x-my-token= were printed)', async () => {
+  it('shows the names of its query parameters, never their values, whatever a gateway names its credentials', async () => {
     const cases: [string, string][] = [
       [
         'https://gateway.example/v1?auth=GwSecret41',
-        `--base-url must end with the API's path, e.g. http://localhost:8000/v1: the paths are added to its end, so it cannot hold a query or a fragment (? or #); got "https://gateway.example/v1?auth=[REDACTED]".`,
+        `--base-url must end with the API's path, e.g. http://localhost:8000/v1: the paths are added to its end, so it cannot hold a query or a fragment (? or #); got "https://gateway.example/v1?auth=…".`,
       ],
       [
         'https://gateway.example/v1?tenant=a&x-my-token=GwSecret42',
-        `--base-url must end with the API's path, e.g. http://localhost:8000/v1: the paths are added to its end, so it cannot hold a query or a fragment (? or #); got "https://gateway.example/v1?tenant=a&x-my-token=[REDACTED]".`,
+        `--base-url must end with the API's path, e.g. http://localhost:8000/v1: the paths are added to its end, so it cannot hold a query or a fragment (? or #); got "https://gateway.example/v1?tenant=…&x-my-token=…".`,
       ],
       [
         'gateway.example/v1?Authorization=GwSecret43',
-        '--base-url must be an absolute http(s) URL, e.g. http://localhost:8000/v1; got "gateway.example/v1?Authorization=[REDACTED]".',
+        '--base-url must be an absolute http(s) URL, e.g. http://localhost:8000/v1; got "gateway.example/v1?Authorization=…".',
       ],
       [
         'localhost:8080',

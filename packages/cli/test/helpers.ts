@@ -306,6 +306,15 @@ export interface NpyFacts {
   dataOffset: number;
 }
 
+/** The 128-byte NPY 1.0 header embedkit writes for float32 rows of `shape`. */
+export function npyHeaderBytes(rows: number, columns: number): Buffer {
+  const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${columns}), }`;
+  return Buffer.concat([
+    Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 118, 0]),
+    Buffer.from(`${dict.padEnd(117, ' ')}\n`, 'latin1'),
+  ]);
+}
+
 /** Parses an NPY 1.0 header; throws with the reason when the bytes are not a loadable NPY file. */
 export function parseNpy(bytes: Buffer): NpyFacts {
   const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];

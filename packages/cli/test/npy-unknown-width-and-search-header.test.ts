@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   contextLengthError,
   indexArgs,
+  npyHeaderBytes,
   readCheckpointFile,
   readIndexFile,
   runCli,
@@ -16,15 +17,6 @@ import {
  * width before the first row gives it. `search` compares `--model` and `--dimensions` with the index's
  * header before it reads the rest of the file.
  */
-
-/** The 128-byte NPY 1.0 header embedkit writes for float32 rows of `shape`. */
-function npyHeaderBytes(rows: number, columns: number): Buffer {
-  const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${columns}), }`;
-  return Buffer.concat([
-    Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 118, 0]),
-    Buffer.from(`${dict.padEnd(117, ' ')}\n`, 'latin1'),
-  ]);
-}
 
 /** The bytes of the fake server's vectors of `texts`, at its default length of 8. */
 function rows(...texts: string[]): Buffer {
@@ -60,7 +52,7 @@ describe('a .npy of a model of unknown length', () => {
     'none',
   ];
 
-  it('Ctrl-C before the first row leaves no .npy, and the run resumed writes the rows’ width', async () => {
+  it('Ctrl-C before the first row leaves no .npy and says only its checkpoint is saved, and the run resumed writes the rows’ width', async () => {
     const input = file('interrupted.txt', 'item 1\nitem 2\n');
     const out = file('interrupted.npy');
     try {
@@ -70,7 +62,7 @@ describe('a .npy of a model of unknown length', () => {
         },
       });
       expect(stopped.stderr).toBe(
-        `embedkit: interrupted. 0 inputs are done and saved in ${out}; run the same command again to continue.\n`,
+        `embedkit: interrupted. no input is done yet, and ${out} is made with the first one: only its checkpoint ${out}.checkpoint is saved; run the same command again to continue.\n`,
       );
       expect(stopped.code).toBe(130);
     } finally {
@@ -91,14 +83,14 @@ describe('a .npy of a model of unknown length', () => {
     expect(readCheckpointFile(out)).toMatchObject({ inputsDone: 2, complete: true });
   });
 
-  it('a failure before the first row leaves no .npy, and the run again writes the rows’ width', async () => {
+  it('a failure before the first row leaves no .npy and says only its checkpoint is saved, and the run again writes the rows’ width', async () => {
     const input = file('failed.txt', 'item 1\n');
     const out = file('failed.npy');
     rejecting = true;
     const failed = await runCli(args(input, out));
     rejecting = false;
     expect(failed.stderr).toBe(
-      `embedkit: error: ${input}:1: the API rejected this input: openai API error 400: Invalid 'input[0]': maximum input length is 8192 tokens. — Check the inputs and options against the model’s capabilities. (HTTP 400)\n0 inputs are done and saved in ${out}; fix or remove that input, then run the same command again to continue.\n`,
+      `embedkit: error: ${input}:1: the API rejected this input: openai API error 400: Invalid 'input[0]': maximum input length is 8192 tokens. — Check the inputs and options against the model’s capabilities. (HTTP 400)\nno input is done yet, and ${out} is made with the first one: only its checkpoint ${out}.checkpoint is saved; fix or remove that input, then run the same command again to continue.\n`,
     );
     expect(failed.code).toBe(1);
     expect(existsSync(out)).toBe(false);

@@ -124,7 +124,7 @@ describe('the base URL', () => {
     ]);
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(
-      `embedkit: error: --base-url must end with the API's path, e.g. http://localhost:8000/v1: the paths are added to its end, so it cannot hold a query or a fragment (? or #); got "${server.baseURL}?api-version=1&api-key=[REDACTED]".\nRun "embedkit embed --help" for usage.\n`,
+      `embedkit: error: --base-url must end with the API's path, e.g. http://localhost:8000/v1: the paths are added to its end, so it cannot hold a query or a fragment (? or #); got "${server.baseURL}?api-version=…&api-key=…".\nRun "embedkit embed --help" for usage.\n`,
     );
   });
 

@@ -4,8 +4,9 @@
  * A provider implements `BatchEmbeddingJobs`; `waitForBatchJob` is the polling loop they all share.
  */
 import { checkPositiveNumber, checkWholeNumber } from './argument-checks.js';
+import { emitProcessWarning } from './cache.js';
 import { type Clock, MAX_TIMER_MS, systemClock } from './engine/clock.js';
-import type { RateLimiter } from './engine/limiter.js';
+import { type RateLimiter, settleFailureReporter } from './engine/limiter.js';
 import { withRetries } from './engine/retry.js';
 import {
   checkCallback,
@@ -94,6 +95,12 @@ export interface BatchJobCallOptions {
   providerOptions?: Record<string, Record<string, unknown>>;
   /** Default: the system clock. Inject one in tests. */
   clock?: Clock;
+  /**
+   * Hears of what does not fail the call: a rate limiter (the jobs object's own) that could not record a
+   * request, its store out of reach. Default: `process.emitWarning` with type `EmbedkitWarning` and code
+   * `limiter-settle-failed` (`console.warn` where there is no `process`).
+   */
+  onWarning?: (warning: Warning) => void;
 }
 
 export interface CreateBatchJobOptions extends BatchJobCallOptions {
@@ -180,6 +187,7 @@ const CALL_OPTIONS: SettingNames<BatchJobCallOptions> = {
   headers: true,
   providerOptions: true,
   clock: true,
+  onWarning: true,
 };
 const CREATE_OPTIONS: SettingNames<CreateBatchJobOptions> = {
   ...CALL_OPTIONS,
@@ -199,6 +207,7 @@ const WAIT_OPTIONS: SettingNames<WaitForBatchJobOptions> = {
   pollTimeoutMs: true,
   maxConsecutiveErrors: true,
   onProgress: true,
+  onWarning: true,
 };
 
 /** The options every job operation takes, checked as the engines check theirs. */
@@ -263,6 +272,7 @@ export async function sendBatchJobRequest<T>(
       headers: settings.headers,
       providerOptions: settings.providerOptions,
       clock: settings.clock,
+      onWarning: settings.onWarning,
     },
     jobs,
     false,
@@ -271,12 +281,19 @@ export async function sendBatchJobRequest<T>(
   // Attempted once: no 429 pause to wait out or to set; whoever calls again (wait's loop) sets the pace.
   const policy = retried ? basics.policy : { ...basics.policy, maxRetries: 0, limiter: UNLIMITED };
   const signal = settings.signal ?? new AbortController().signal;
-  return withRetries(policy, 0, signal, send, () => NO_HEADERS).catch((error: unknown) => {
-    // Not "maxRetries 0": create takes no retries whatever the caller sets.
-    throw operation === 'create'
-      ? withoutRetryClaim(error, 'create is never retried: a retry could submit the job twice')
-      : error;
-  });
+  // A limiter that cannot record a request fails nothing, but is not passed over in silence.
+  const onSettleFailure = settleFailureReporter(
+    settings.onWarning ??
+      ((warning) => emitProcessWarning(warning.message, 'EmbedkitWarning', 'limiter-settle-failed')),
+  );
+  return withRetries(policy, 0, signal, send, () => NO_HEADERS, { onSettleFailure }).catch(
+    (error: unknown) => {
+      // Not "maxRetries 0": create takes no retries whatever the caller sets.
+      throw operation === 'create'
+        ? withoutRetryClaim(error, 'create is never retried: a retry could submit the job twice')
+        : error;
+    },
+  );
 }
 
 /**
@@ -302,6 +319,7 @@ export async function waitForBatchJob(
   checkPositiveNumber(options.timeoutMs, 'timeoutMs');
   checkWholeNumber(options.pollTimeoutMs, 'pollTimeoutMs', 1, MAX_TIMER_MS);
   checkCallback(options.onProgress, 'onProgress');
+  checkCallback(options.onWarning, 'onWarning');
   checkWholeNumber(options.maxConsecutiveErrors, 'maxConsecutiveErrors', 1);
   const maxErrors = options.maxConsecutiveErrors ?? DEFAULT_MAX_CONSECUTIVE_ERRORS;
   const clock = options.clock ?? systemClock;
@@ -314,6 +332,7 @@ export async function waitForBatchJob(
   if (options.pollTimeoutMs !== undefined) callOptions.timeoutMs = options.pollTimeoutMs;
   if (options.headers !== undefined) callOptions.headers = options.headers;
   if (options.providerOptions !== undefined) callOptions.providerOptions = options.providerOptions;
+  if (options.onWarning !== undefined) callOptions.onWarning = options.onWarning;
   const timedOut = () =>
     new TimeoutError(
       `Batch job ${id} did not finish within ${timeoutMs} ms (timeoutMs); it keeps running, so wait again or cancel it.`,

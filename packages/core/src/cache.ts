@@ -180,10 +180,18 @@ function copy(vector: Embedding): Embedding {
 
 /** The default `onWarning` of cache stores: `process.emitWarning` (type `EmbedkitCacheWarning`), else `console.warn`. */
 export function emitCacheWarning(warning: CacheStoreWarning): void {
+  emitProcessWarning(warning.message, 'EmbedkitCacheWarning', warning.code);
+}
+
+/**
+ * `process.emitWarning` with `type` and `code`, else `console.warn`: where a warning goes when its caller
+ * gave no `onWarning`, so that it is never lost without a word.
+ */
+export function emitProcessWarning(message: string, type: string, code: string): void {
   if (typeof process !== 'undefined' && typeof process.emitWarning === 'function') {
-    process.emitWarning(warning.message, { type: 'EmbedkitCacheWarning', code: warning.code });
+    process.emitWarning(message, { type, code });
   } else {
-    console.warn(`EmbedkitCacheWarning [${warning.code}]: ${warning.message}`);
+    console.warn(`${type} [${code}]: ${message}`);
   }
 }
 

@@ -55,7 +55,7 @@ function editDistance(a: string, b: string): number {
  * The candidate `name` is most likely a typo of: the same name in other case (`baseUrl` for `baseURL`),
  * else the one candidate it begins, a few letters short (`onWarn` for `onWarning`), else the nearest
  * within one edit per three characters (at least one, at most two: `modle` for `model`, `dimension` for
- * `dimensions`). Undefined when none is that close.
+ * `dimensions`) and fewer edits than the name has letters. Undefined when none is that close.
  */
 export function closestName(name: string, candidates: readonly string[]): string | undefined {
   const folded = name.toLowerCase();
@@ -75,7 +75,12 @@ export function closestName(name: string, candidates: readonly string[]): string
     // The distance is at least the difference in length: no need to measure past it.
     if (Math.abs(candidate.length - name.length) > bestDistance) continue;
     const value = editDistance(name, candidate);
-    if (value <= bestDistance && (best === undefined || value < editDistance(name, best))) {
+    // As many edits as the name has letters share nothing with it: `x` is no typo of `y`.
+    if (
+      value <= bestDistance &&
+      value < name.length &&
+      (best === undefined || value < editDistance(name, best))
+    ) {
       best = candidate;
       bestDistance = value;
     }

@@ -414,20 +414,32 @@ export function cosineOfParts(product: number, lengthA: number, lengthB: number)
 /** Cosine similarity in [-1, 1]; 0 when either vector is all zeros. */
 export function cosineSimilarity(a: NumericVector, b: NumericVector): number {
   assertSameLength(a, b);
-  const lengthA = norm(a);
-  const lengthB = norm(b);
-  // A number array or a Float64Array may hold values whose squares overflow a double (beyond about 1e154:
-  // a length of Infinity, a cosine of NaN) or fall below its range (under about 1e-154: a length of 0, a
-  // cosine of 0). The cosine is then taken of the vectors divided by their largest values, which keeps
-  // the angle. Float32 values and bytes come near neither end: their vectors take that path only when one
-  // is all zeros.
+  return cosineOfVectors(a, b, dotUnchecked(a, b), norm(a), norm(b));
+}
+
+/**
+ * The cosine of `a` and `b` from their dot product and lengths, as {@link cosineOfParts} gives it, unless
+ * a length is out of a double's reach. A number array or a Float64Array may hold values whose squares
+ * overflow a double (beyond about 1e154: a length of Infinity, a cosine of NaN) or fall below its range
+ * (under about 1e-154: a length of 0, a cosine of 0). The cosine is then taken of the vectors divided by
+ * their largest values, which keeps the angle. Float32 values and bytes come near neither end: their
+ * vectors take that path only when one is all zeros. `cosineSimilarity` and `topK`'s JavaScript loop both
+ * end here, so they agree at either end too.
+ */
+export function cosineOfVectors(
+  a: NumericVector,
+  b: NumericVector,
+  product: number,
+  lengthA: number,
+  lengthB: number,
+): number {
   if (!(lengthA > 1e-150 && lengthB > 1e-150 && lengthA * lengthB < Infinity)) {
     const scaledA = scaledByLargest(a);
     const scaledB = scaledByLargest(b);
     if (scaledA === undefined || scaledB === undefined) return 0;
     return cosineOfParts(dotUnchecked(scaledA, scaledB), norm(scaledA), norm(scaledB));
   }
-  return cosineOfParts(dotUnchecked(a, b), lengthA, lengthB);
+  return cosineOfParts(product, lengthA, lengthB);
 }
 
 /** `vector` divided by its largest magnitude; undefined when it is all zeros. */

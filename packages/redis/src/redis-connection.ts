@@ -194,6 +194,14 @@ function hideSecrets(text: string, secrets: readonly string[]): string {
   return out;
 }
 
+/**
+ * `text` ended as a sentence: a full stop is added unless it has one already (Redis's WRONGPASS reply
+ * does), so that the sentence after it does not follow two.
+ */
+function asSentence(text: string): string {
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
 function describe(error: unknown): string {
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
@@ -458,7 +466,7 @@ export async function openLink(
   } catch (error) {
     client.destroy();
     throw new ConnectionError(
-      `cannot connect to Redis at ${shownUrl(url)}: ${hideSecrets(describe(error), secrets)}. Check that Redis runs there and that the URL is right.`,
+      `cannot connect to Redis at ${shownUrl(url)}: ${asSentence(hideSecrets(describe(error), secrets))} Check that Redis runs there and that the URL is right.`,
       { url: shownUrl(url) },
     );
   }

@@ -1,4 +1,4 @@
-import { isSecretFieldName, isSecretHeaderName, redact } from '@embedkit/core/provider';
+import { InvalidArgumentError, isSecretFieldName, isSecretHeaderName, redact } from '@embedkit/core/provider';
 import type { Cassette, CassetteInteraction } from './cassette.js';
 
 const REDACTED = '[REDACTED]';
@@ -24,21 +24,32 @@ function secretForms(secret: string): string[] {
 
 type Scrub = (text: string) => string;
 
+/** Fields that hold headers as a recorder keeps them (`headers`, Node's flat `rawHeaders`), at any depth. */
+const HEADER_FIELDS = /^(?:raw)?headers$/i;
+
 /**
  * Applies `text` to every string of a JSON value and `message` to the strings of message fields, and
  * blanks the string value of every field named like a credential. Numbers and the structure are never
- * touched, so the result is JSON.
+ * touched, so the result is JSON. With `headers`, every field named like headers, however deep, is
+ * handed to it instead.
  */
-function scrubValue(value: unknown, text: Scrub, message: Scrub = text, key?: string): unknown {
+function scrubValue(
+  value: unknown,
+  text: Scrub,
+  message: Scrub = text,
+  key?: string,
+  headers?: (value: unknown) => unknown,
+): unknown {
+  if (headers !== undefined && key !== undefined && HEADER_FIELDS.test(key)) return headers(value);
   if (typeof value === 'string') {
     if (key === undefined) return text(value);
     if (isSecretFieldName(key)) return REDACTED;
     return MESSAGE_FIELDS.test(key) ? message(value) : text(value);
   }
-  if (Array.isArray(value)) return value.map((item) => scrubValue(item, text, message, key));
+  if (Array.isArray(value)) return value.map((item) => scrubValue(item, text, message, key, headers));
   if (typeof value === 'object' && value !== null)
     return Object.fromEntries(
-      Object.entries(value).map(([name, item]) => [name, scrubValue(item, text, message, name)]),
+      Object.entries(value).map(([name, item]) => [name, scrubValue(item, text, message, name, headers)]),
     );
   return value;
 }
@@ -63,11 +74,12 @@ interface HeaderGroup {
 
 /**
  * A list of headers read header by header: a `[name, value]` pair is one header, and in a flat list a
- * name and the item after it are one. A list that is neither (of an odd length, or pairs and names mixed)
- * is read the same way, so that every name in it is tested: a name followed by a pair or by nothing
- * stands alone.
+ * name and the item after it are one (pairs and flat names and values may be mixed). A flat run of an odd
+ * length (a name followed by a pair or by nothing) has lost a value somewhere, and where cannot be known:
+ * pairing the rest from its start could put a key under a harmless name, where no test of names finds
+ * it. Such a list is refused, naming `where`.
  */
-function headerGroups(list: readonly unknown[]): HeaderGroup[] {
+function headerGroups(list: readonly unknown[], where: string): HeaderGroup[] {
   const groups: HeaderGroup[] = [];
   for (let at = 0; at < list.length; ) {
     const item = list[at];
@@ -76,12 +88,20 @@ function headerGroups(list: readonly unknown[]): HeaderGroup[] {
       at += 1;
       continue;
     }
-    const next = list[at + 1];
-    const valued = at + 1 < list.length && !Array.isArray(next);
-    groups.push({ name: item, items: valued ? [item, next] : [item] });
-    at += valued ? 2 : 1;
+    if (at + 1 >= list.length || Array.isArray(list[at + 1]))
+      throw new InvalidArgumentError(
+        `scrubCassette: the headers of ${where} are a flat list of names and values with a value missing (item ${at} has none after it), so names and values cannot be paired; the recording is refused rather than written with values under the wrong names.`,
+        { argument: 'cassette' },
+      );
+    groups.push({ name: item, items: [item, list[at + 1]] });
+    at += 2;
   }
   return groups;
+}
+
+/** The entries of headers kept as an object: a `Map` or a `Headers` by its entries, any other by its keys. */
+function headerEntries(headers: object): [unknown, unknown][] {
+  return headers instanceof Map || headers instanceof Headers ? [...headers] : Object.entries(headers);
 }
 
 /**
@@ -96,8 +116,10 @@ function headerGroups(list: readonly unknown[]): HeaderGroup[] {
  * - response headers whose name says they carry a credential (core's `isSecretHeaderName`: `cookie`,
  *   `authorization`, `x-auth-token`, …) and account headers (`openai-organization`), and JSON fields
  *   named like a credential (`access_token`, `refresh_token`, `client_secret`, …);
- * - any field of a request or response beyond the format's (request `headers` a recorder kept, a `url`),
- *   the same way: credential headers dropped, patterns and secrets redacted.
+ * - any field of a request, a response or an exchange beyond the format's (request `headers` a recorder
+ *   kept, a `url`, a `raw` holding `headers`), the same way: credential headers dropped wherever they
+ *   are, patterns and secrets redacted; headers kept as a flat list with a value missing, which cannot
+ *   be paired, refuse the recording.
  *
  * Vectors are left as they are unless one holds a secret exactly.
  */
@@ -119,19 +141,20 @@ export function scrubCassette(cassette: Cassette, secrets: readonly string[]): C
     typeof name === 'string' && (isSecretHeaderName(name) || ACCOUNT_HEADERS.has(name.toLowerCase()));
   /**
    * Headers without those that carry a credential or name the account; the rest with patterns redacted.
-   * A recorder may keep them as an object of names, as a list of `[name, value]` pairs (the entries of
-   * `Headers`), or as undici's flat list of names and values, whose raw form holds bytes (`Buffer`s)
-   * rather than text. Every form is read into the same groups (a header's name, and the items that hold
-   * it) and every group is kept or dropped by the one test of its name, since a credential no pattern
-   * knows (a bare `x-api-key`) is only found by its header's name: a form read another way, or not by
-   * name at all, let such a credential through.
+   * A recorder may keep them as an object of names, a `Map` or a `Headers` (written back as an object of
+   * names), as a list of `[name, value]` pairs (the entries of `Headers`), or as undici's flat list of
+   * names and values, whose raw form holds bytes (`Buffer`s) rather than text. Every form is read into
+   * the same groups (a header's name, and the items that hold it) and every group is kept or dropped by
+   * the one test of its name, since a credential no pattern knows (a bare `x-api-key`) is only found by
+   * its header's name: a form read another way, or not by name at all, let such a credential through.
+   * `where` names the part of the cassette they belong to, for a list that cannot be read.
    */
-  const scrubHeaders = (headers: unknown): unknown => {
+  const scrubHeaders = (headers: unknown, where: string): unknown => {
     if (typeof headers !== 'object' || headers === null) return scrubValue(headers, credentials);
     const list = Array.isArray(headers);
     const groups: HeaderGroup[] = list
-      ? headerGroups(headers.map(asText))
-      : Object.entries(headers).map(([name, value]) => ({ name, items: [asText(value)] }));
+      ? headerGroups(headers.map(asText), where)
+      : headerEntries(headers).map(([name, value]) => ({ name: asText(name), items: [asText(value)] }));
     const kept = groups.filter((group) => !droppedHeader(group.name));
     return list
       ? scrubValue(
@@ -141,33 +164,38 @@ export function scrubCassette(cassette: Cassette, secrets: readonly string[]): C
       : Object.fromEntries(kept.map((group) => [group.name, scrubValue(group.items[0], credentials)]));
   };
   /**
-   * The fields of a request or response beyond the format's (a recorder's `headers` of the request, a
-   * `url`, a `statusText`), scrubbed as credentials may sit in any of them; `path` and `body` are set by
-   * the caller.
+   * Fields a recorder kept beside the format's, scrubbed as credentials may sit in any of them: patterns
+   * and secrets redacted, and headers, however deep (`raw.headers`), dropped by name. `where` names them.
    */
-  const scrubFields = (record: object): Record<string, unknown> =>
-    Object.fromEntries(
-      Object.entries(record)
-        .filter(([name]) => name !== 'path' && name !== 'body')
-        .map(([name, value]) => [
-          name,
-          name === 'headers' ? scrubHeaders(value) : scrubValue(value, credentials, credentials, name),
-        ]),
-    );
-  const scrubInteraction = (interaction: CassetteInteraction): CassetteInteraction => {
+  const scrubOthers = (fields: object, where: string) =>
+    scrubValue(fields, credentials, credentials, undefined, (headers) => scrubHeaders(headers, where));
+  /**
+   * The fields of a request or response beyond the format's (a recorder's `headers` of the request, a
+   * `url`, a `statusText`); `path` and `body` are set by the caller.
+   */
+  const scrubFields = (record: object, where: string): Record<string, unknown> =>
+    scrubOthers(
+      Object.fromEntries(Object.entries(record).filter(([name]) => name !== 'path' && name !== 'body')),
+      where,
+    ) as Record<string, unknown>;
+  const scrubInteraction = (interaction: CassetteInteraction, index: number): CassetteInteraction => {
     // Fields of an interaction beyond its request and response (a recorder's timing or note) are kept,
     // scrubbed as credentials may sit in any of them.
     const { request, response, ...others } = interaction;
     const answer = response.status >= 300 ? credentials : exact;
+    const where = `interactions[${index}]`;
     return {
-      ...(scrubValue(others, credentials) as object),
+      ...(scrubOthers(others, where) as object),
       request: {
-        ...(scrubFields(request) as Omit<CassetteInteraction['request'], 'path' | 'body'>),
+        ...(scrubFields(request, `${where}.request`) as Omit<
+          CassetteInteraction['request'],
+          'path' | 'body'
+        >),
         path: credentials(request.path),
         ...(request.body === undefined ? {} : { body: scrubValue(request.body, exact) }),
       },
       response: {
-        ...(scrubFields(response) as Omit<CassetteInteraction['response'], 'body'>),
+        ...(scrubFields(response, `${where}.response`) as Omit<CassetteInteraction['response'], 'body'>),
         body: scrubValue(response.body, answer, credentials),
       },
     };

@@ -14,6 +14,7 @@ import { checkBoolean, checkPositiveNumber, describeValue } from '../argument-ch
 import { abortReason, InvalidArgumentError } from '../errors.js';
 import { headerNumber } from '../http/retry-after.js';
 import { refuseUnknownSettings, type SettingNames } from '../setting-names.js';
+import type { Warning } from '../types.js';
 import type { Clock } from './clock.js';
 import type { WaitEvent } from './settings.js';
 import { onAbort } from './signal.js';
@@ -1142,4 +1143,25 @@ export function limiterFor(rateLimit: unknown, model: object & { rateLimiter?: u
     return model.rateLimiter;
   }
   return defaultLimiter(model);
+}
+
+/**
+ * The `onSettleFailure` of `withRetries` for one job or call: a limiter that could not record a request
+ * (its store out of reach) fails nothing, but is said once to `warn`, however many requests it fails.
+ */
+export function settleFailureReporter(
+  warn: (warning: Warning) => void,
+): (error: unknown, answered: boolean) => void {
+  let said = false;
+  return (error, answered) => {
+    if (said) return;
+    said = true;
+    const reason = error instanceof Error ? error.message : String(error);
+    warn({
+      type: 'other',
+      message: answered
+        ? `The rate limiter could not record an answered call (${reason}); the answer is kept, and the limiter's budgets may not count it.`
+        : `The rate limiter could not record a failed call (${reason}); the call's own error is retried or thrown as usual, and the limiter's budgets and 429 pause may not count it.`,
+    });
+  };
 }

@@ -10,6 +10,7 @@ import { abortReason, InvalidRequestError, reindexInput } from '../errors.js';
 import type { ResponseInfo, Usage, Warning } from '../types.js';
 import type { Batch } from './batcher.js';
 import { answerSource, checkResponse, checkUsage, warningsOf } from './checks.js';
+import { settleFailureReporter } from './limiter.js';
 import { type PoolSource, runPool } from './pool.js';
 import { type Admission, withRetries } from './retry.js';
 import type { JobBasics, Progress } from './settings.js';
@@ -134,19 +135,7 @@ export interface RunJobOptions<I, V> {
 export async function* runJob<I, V>(options: RunJobOptions<I, V>): AsyncGenerator<BatchDone<I, V>> {
   const { basics, adapter, tally } = options;
   const { policy } = basics;
-  /** Whether the limiter failed to settle a call of this job: said once, however many calls it fails. */
-  let settleFailed = false;
-  const onSettleFailure = (error: unknown, answered: boolean) => {
-    if (settleFailed) return;
-    settleFailed = true;
-    const reason = error instanceof Error ? error.message : String(error);
-    tally.warn({
-      type: 'other',
-      message: answered
-        ? `The rate limiter could not record an answered call (${reason}); the answer is kept, and the limiter's budgets may not count it.`
-        : `The rate limiter could not record a failed call (${reason}); the call's own error is retried or thrown as usual, and the limiter's budgets and 429 pause may not count it.`,
-    });
-  };
+  const onSettleFailure = settleFailureReporter((warning) => tally.warn(warning));
 
   const once = async (part: Batch<I>, signal: AbortSignal): Promise<Outcome<V>> => {
     let tokens = 0;

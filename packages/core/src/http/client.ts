@@ -99,6 +99,12 @@ export interface RequestJsonOptions {
   /** Serialized with `JSON.stringify`. */
   body?: unknown;
   signal?: AbortSignal;
+  /**
+   * The call's per-attempt timeout, as the engine hands it to a model. The engine ends an attempt that runs
+   * past it through `signal`; here it only keeps the transport's own socket timeouts longer than it, and
+   * ends nothing. A request made outside the engine that must end in time passes a `signal` that does
+   * (`AbortSignal.timeout(ms)`), or goes through `sendBatchJobRequest`, which times its attempts.
+   */
   timeoutMs?: number;
   /**
    * Values redacted from every error field (the API key). Credential headers, URL userinfo and

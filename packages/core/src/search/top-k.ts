@@ -10,7 +10,7 @@
 import { checkBoolean, describeValue } from '../argument-checks.js';
 import { InvalidArgumentError } from '../errors.js';
 import { refuseUnknownSettings, type SettingNames } from '../setting-names.js';
-import { cosineOfParts, dotUnchecked, hammingUnchecked, norm } from '../vectors.js';
+import { cosineOfParts, cosineOfVectors, dotUnchecked, hammingUnchecked, norm } from '../vectors.js';
 import {
   type Kernels,
   newWasmKernels,
@@ -597,7 +597,9 @@ export function topK(
         norms[index] = norm(vector);
         measured[index] = 1;
       }
-      best.offer(cosineOfParts(product, queryNorm, norms[index]!), index);
+      // A number array may hold values beyond a double's squares (1e200): scored as cosineSimilarity
+      // scores it. Float32 vectors, all the kernels take, never are.
+      best.offer(cosineOfVectors(query, vector, product, queryNorm, norms[index]!), index);
     }
   }
   return best.ranked();

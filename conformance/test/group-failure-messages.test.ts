@@ -1,0 +1,71 @@
+/**
+ * What a failing contextualized or batch-jobs scenario says: the mistake the provider made, named, rather
+ * than the provider's own error or a request the scenario does not answer.
+ */
+import { describe, expect, it } from 'vitest';
+import { mutants } from '../mutants/index.js';
+import { runScenarios } from '../src/describe.js';
+import { GROUPS } from './mutant-suites.js';
+
+const message = (error: unknown) => String((error as Error)?.message ?? error);
+
+/** The messages the scenarios `ids` fail the mutant `name` with, through both transports. */
+async function failures(name: string, ids: string[]): Promise<string[]> {
+  const mutant = mutants.find((candidate) => candidate.name === name)!;
+  const { scenarios } = GROUPS[mutant.suite].list(mutant.create);
+  const outcomes = await runScenarios(scenarios, { only: ids });
+  expect(outcomes.length).toBe(ids.length * 2);
+  return outcomes.map((outcome) => `${outcome.id} [${outcome.kind}]: ${message(outcome.error)}`);
+}
+
+describe('a contextualized answer listing documents out of order', () => {
+  it('names the document whose vectors a place holds when the provider ignores each document index', async () => {
+    const messages = await failures('ctx-ignores-document-index', [
+      'ctx-documents-in-order',
+      'tiny-batches/ctx-documents-in-order',
+    ]);
+    expect(messages.map((text) => text.replace(/ \(this scenario catches: .+\)$/, ''))).toEqual([
+      "ctx-documents-in-order [undici]: documents out of order: document 0 holds document 3's vectors",
+      "ctx-documents-in-order [fetch]: documents out of order: document 0 holds document 3's vectors",
+      "tiny-batches/ctx-documents-in-order [undici]: documents out of order: document 0 holds document 1's vectors",
+      "tiny-batches/ctx-documents-in-order [fetch]: documents out of order: document 0 holds document 1's vectors",
+    ]);
+  });
+});
+
+describe('batch jobs', () => {
+  it('a wait that polls on after the API answered a final state says so, not that a request was unexpected', async () => {
+    const messages = await failures('batch-misspelled-state', ['wait-ends-cancelled']);
+    for (const text of messages)
+      expect(text).toMatch(
+        /^wait-ends-cancelled \[(undici|fetch)\]: wait\(\) went on polling a job the API had answered cancelled, as if it were still running: the provider misreads the API's word for a cancelled job \(this scenario catches: /,
+      );
+  });
+
+  it("a job request that outlives the caller's timeoutMs is named by its operation", async () => {
+    const messages = await failures('batch-drops-timeout', ['call-timeout']);
+    for (const text of messages)
+      expect(text).toMatch(
+        /^call-timeout \[(undici|fetch)\]: create with timeoutMs: 40 waited for an answer held back 400 ms: the provider does not hand the caller's timeoutMs to its request \(this scenario catches: /,
+      );
+  });
+
+  it("a job request the caller's abort does not end is named by its operation", async () => {
+    const messages = await failures('batch-drops-signal', ['call-abort']);
+    for (const text of messages)
+      expect(text).toMatch(
+        /^call-abort \[(undici|fetch)\]: create aborted 30 ms in waited for an answer held back 600 ms: the provider does not hand the caller's signal to its request \(this scenario catches: /,
+      );
+  });
+
+  it('the reference hands timeoutMs and signal to every job request, each ending in time', async () => {
+    const { scenarios } = GROUPS['batch-jobs'].list(GROUPS['batch-jobs'].reference);
+    const outcomes = await runScenarios(scenarios, { only: ['call-timeout', 'call-abort'] });
+    expect(outcomes.map((outcome) => [outcome.id, outcome.kind, outcome.passed])).toEqual([
+      ['call-timeout', 'undici', true],
+      ['call-timeout', 'fetch', true],
+      ['call-abort', 'undici', true],
+      ['call-abort', 'fetch', true],
+    ]);
+  });
+});
