@@ -137,11 +137,24 @@ export function createWorld<M>(
 }
 
 /**
- * Runs `body` in `world` and closes it. A request that left by another way than the transport given to
- * the model, a request no expectation answers (the mocks report it to the provider as a network error),
- * and a throwing reply handler are the real cause of whatever the call then did, so they fail the
- * scenario first; an expected request that never came fails it too. They are read once every request
- * sent has been answered or refused, so that one the provider did not wait for is counted.
+ * Fails with what went wrong on the wire, which is the real cause of whatever the call then did: a
+ * request that left by another way than the transport given to the model, a request no expectation
+ * answers (the mocks report it to the provider as a network error), or a throwing reply handler. They
+ * are read once every request sent has been answered or refused, so that one the provider did not wait
+ * for is counted. Generated scenarios and cassette replays both check this before the call's outcome.
+ */
+export async function expectWireKept(interceptor: Interceptor): Promise<void> {
+  await interceptor.settled();
+  const escaped = interceptor.escaped();
+  if (escaped !== undefined) assert.fail(escaped);
+  const unexpected = interceptor.unexpected();
+  if (unexpected !== undefined) assert.fail(unexpected);
+  if (interceptor.handlerErrors.length > 0) throw interceptor.handlerErrors[0];
+}
+
+/**
+ * Runs `body` in `world` and closes it. What went wrong on the wire fails the scenario first
+ * (`expectWireKept`); an expected request that never came fails it too.
  */
 export async function runInWorld<W extends World<unknown>>(
   world: W & { close(): Promise<void> },
@@ -152,12 +165,7 @@ export async function runInWorld<W extends World<unknown>>(
       () => undefined,
       (error: unknown) => ({ error }),
     );
-    await world.interceptor.settled();
-    const escaped = world.interceptor.escaped();
-    if (escaped !== undefined) assert.fail(escaped);
-    const unexpected = world.interceptor.unexpected();
-    if (unexpected !== undefined) assert.fail(unexpected);
-    if (world.interceptor.handlerErrors.length > 0) throw world.interceptor.handlerErrors[0];
+    await expectWireKept(world.interceptor);
     if (outcome !== undefined) throw outcome.error;
     assert.deepEqual(world.interceptor.pending(), [], 'every expected request was made');
   } finally {

@@ -3,20 +3,8 @@
  * than the provider's own error or a request the scenario does not answer.
  */
 import { describe, expect, it } from 'vitest';
-import { mutants } from '../mutants/index.js';
 import { runScenarios } from '../src/describe.js';
-import { GROUPS } from './mutant-suites.js';
-
-const message = (error: unknown) => String((error as Error)?.message ?? error);
-
-/** The messages the scenarios `ids` fail the mutant `name` with, through both transports. */
-async function failures(name: string, ids: string[]): Promise<string[]> {
-  const mutant = mutants.find((candidate) => candidate.name === name)!;
-  const { scenarios } = GROUPS[mutant.suite].list(mutant.create);
-  const outcomes = await runScenarios(scenarios, { only: ids });
-  expect(outcomes.length).toBe(ids.length * 2);
-  return outcomes.map((outcome) => `${outcome.id} [${outcome.kind}]: ${message(outcome.error)}`);
-}
+import { failureMessages as failures, GROUPS } from './mutant-suites.js';
 
 describe('a contextualized answer listing documents out of order', () => {
   it('names the document whose vectors a place holds when the provider ignores each document index', async () => {

@@ -5,7 +5,7 @@
 import { expect } from 'vitest';
 import { acmeCassettes } from '../mutants/cassettes.js';
 import { createAcmeFetchModel } from '../mutants/fetch-reference-provider.js';
-import type { Mutant, MutantSuite } from '../mutants/index.js';
+import { type Mutant, type MutantSuite, mutants } from '../mutants/index.js';
 import {
   acmeBatchWire,
   acmeContextualizedWire,
@@ -131,4 +131,19 @@ export async function checkMutant(mutant: Mutant): Promise<void> {
     [...named].filter((id) => !rejected.has(id)),
     'rejected through fetch too',
   ).toEqual([]);
+}
+
+/**
+ * The messages the scenarios `ids` fail the mutant `name` with, through both transports, each as
+ * `<id> [<transport>]: <message>`.
+ */
+export async function failureMessages(name: string, ids: string[]): Promise<string[]> {
+  const mutant = mutants.find((candidate) => candidate.name === name)!;
+  const { scenarios } = GROUPS[mutant.suite].list(mutant.create);
+  const outcomes = await runScenarios(scenarios, { only: ids });
+  expect(outcomes.length).toBe(ids.length * 2);
+  return outcomes.map(
+    (outcome) =>
+      `${outcome.id} [${outcome.kind}]: ${String((outcome.error as Error)?.message ?? outcome.error)}`,
+  );
 }

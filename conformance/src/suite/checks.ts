@@ -75,27 +75,36 @@ export function sameValues(actual: unknown, expected: readonly number[], outputT
 }
 
 /**
+ * The other place of `expected` whose value `actual` holds when it does not hold its own (`expected[index]`),
+ * or -1: an answer placed at another's index, which a failure names ("vector 0 is input 4's") since that
+ * tells more than its first differing value. `holds` says whether an answer is an expected value. A place
+ * expected to hold the same as `index` (a repeated input) cannot hold `actual` when `index` does not, so it
+ * is never named.
+ */
+export function misplacedOwner<T>(
+  actual: unknown,
+  expected: readonly T[],
+  index: number,
+  holds: (actual: unknown, expected: T) => boolean,
+): number {
+  if (holds(actual, expected[index]!)) return -1;
+  return expected.findIndex((other, position) => position !== index && holds(actual, other));
+}
+
+/**
  * Checks vectors against what the fake API sent for each input, in input order (`expectVector` on each).
- * A vector that is another input's is named as such ("vectors out of order: vector 0 is input 4's"),
- * which tells more than its first differing value.
+ * A vector that is another input's is named as such ("vectors out of order: vector 0 is input 4's").
  */
 export function expectVectorsInOrder(
   actual: readonly unknown[],
   expected: readonly (readonly number[])[],
   outputType: OutputType = 'float',
 ): void {
+  const holds = (vector: unknown, values: readonly number[]) => sameValues(vector, values, outputType);
   for (const [index, values] of expected.entries()) {
-    const vector = actual[index];
-    if (!sameValues(vector, values, outputType)) {
-      const owner = expected.findIndex(
-        (other, position) =>
-          position !== index &&
-          !sameValues(values, other, outputType) &&
-          sameValues(vector, other, outputType),
-      );
-      if (owner >= 0) assert.fail(`vectors out of order: vector ${index} is input ${owner}'s`);
-    }
-    expectVector(vector, values, `vector ${index}`, outputType);
+    const owner = misplacedOwner(actual[index], expected, index, holds);
+    if (owner >= 0) assert.fail(`vectors out of order: vector ${index} is input ${owner}'s`);
+    expectVector(actual[index], values, `vector ${index}`, outputType);
   }
 }
 

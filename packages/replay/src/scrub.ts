@@ -119,7 +119,9 @@ function headerEntries(headers: object): [unknown, unknown][] {
  * - any field of a request, a response or an exchange beyond the format's (request `headers` a recorder
  *   kept, a `url`, a `raw` holding `headers`), the same way: credential headers dropped wherever they
  *   are, patterns and secrets redacted; headers kept as a flat list with a value missing, which cannot
- *   be paired, refuse the recording.
+ *   be paired, refuse the recording;
+ * - headers in the cassette's own fields (`call`, `expect`, a field a recorder adds), dropped by name the
+ *   same way, with only the secrets removed from their other text.
  *
  * Vectors are left as they are unless one holds a secret exactly.
  */
@@ -164,11 +166,12 @@ export function scrubCassette(cassette: Cassette, secrets: readonly string[]): C
       : Object.fromEntries(kept.map((group) => [group.name, scrubValue(group.items[0], credentials)]));
   };
   /**
-   * Fields a recorder kept beside the format's, scrubbed as credentials may sit in any of them: patterns
-   * and secrets redacted, and headers, however deep (`raw.headers`), dropped by name. `where` names them.
+   * Fields a recorder kept beside the format's, scrubbed as credentials may sit in any of them: `text`
+   * applied to their strings (patterns and secrets by default), and headers, however deep (`raw.headers`),
+   * dropped by name. `where` names them.
    */
-  const scrubOthers = (fields: object, where: string) =>
-    scrubValue(fields, credentials, credentials, undefined, (headers) => scrubHeaders(headers, where));
+  const scrubOthers = (fields: object, where: string, text: Scrub = credentials) =>
+    scrubValue(fields, text, text, undefined, (headers) => scrubHeaders(headers, where));
   /**
    * The fields of a request or response beyond the format's (a recorder's `headers` of the request, a
    * `url`, a `statusText`); `path` and `body` are set by the caller.
@@ -202,7 +205,10 @@ export function scrubCassette(cassette: Cassette, secrets: readonly string[]): C
   };
   const { interactions, ...rest } = cassette;
   return {
-    ...(scrubValue(rest, exact) as Omit<Cassette, 'interactions'>),
+    // The cassette's own fields (`call`, `expect`, a field a recorder adds) may hold headers too, whose
+    // credentials no pattern finds (a bare `x-api-key`): they are dropped by name as in the interactions.
+    // Their other text only loses the secrets, since the call's inputs may look like credentials.
+    ...(scrubOthers(rest, "the cassette's own fields", exact) as Omit<Cassette, 'interactions'>),
     interactions: interactions.map(scrubInteraction),
   };
 }

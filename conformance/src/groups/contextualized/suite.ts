@@ -16,7 +16,7 @@ import type { SettingNames } from '@embedkit/core/provider';
 import { createWorld, type World, type WorldVariant } from '../../harness.js';
 import type { ExpectOptions, ReplyHandler, TransportKind, WireReply } from '../../interceptor.js';
 import { answerBody, reportedTokens, valuesFor } from '../../suite/answers.js';
-import { expectVector, sameValues } from '../../suite/checks.js';
+import { expectVector, misplacedOwner, sameValues } from '../../suite/checks.js';
 import { callSizes, type FamilyPass, modePass } from '../../suite/family.js';
 import {
   type FieldShape,
@@ -249,25 +249,34 @@ export function createContextualizedSuite(
     callSizes: (count, perCall = cap) => callSizes(count, perCall),
     expectVectors(result, documents, dimensions = dims, outputType = 'float') {
       assert.equal(result.embeddings.length, documents.length, 'one entry per document');
+      const chunkValues = (document: readonly string[]) =>
+        document.map((chunk) => valuesFor(chunk, dimensions, outputType));
+      const sameVector = (vector: unknown, values: readonly number[]) =>
+        sameValues(vector, values, outputType);
       /** Whether `vectors` are exactly the chunk vectors the fake API sent for `document`. */
-      const holds = (vectors: readonly unknown[] | undefined, document: readonly string[]) =>
-        vectors?.length === document.length &&
-        document.every((chunk, position) =>
-          sameValues(vectors[position], valuesFor(chunk, dimensions, outputType), outputType),
+      const holds = (vectors: unknown, document: readonly string[]) => {
+        const list = vectors as readonly unknown[] | undefined;
+        return (
+          list?.length === document.length &&
+          chunkValues(document).every((values, position) => sameVector(list[position], values))
         );
+      };
+      // A document's place holding another document's vectors, or a chunk's place another chunk's vector,
+      // is named as such, which tells more than the first value that differs.
       for (const [index, document] of documents.entries()) {
         const vectors = result.embeddings[index]!;
-        // A document's place holding another document's vectors is named as such, which tells more
-        // than the first chunk value that differs.
-        if (!holds(vectors, document)) {
-          const owner = documents.findIndex((other, position) => position !== index && holds(vectors, other));
-          if (owner >= 0)
-            assert.fail(`documents out of order: document ${index} holds document ${owner}'s vectors`);
-        }
+        const owner = misplacedOwner(vectors, documents, index, holds);
+        if (owner >= 0)
+          assert.fail(`documents out of order: document ${index} holds document ${owner}'s vectors`);
         assert.equal(vectors.length, document.length, `document ${index}: one vector per chunk`);
-        for (const [position, chunk] of document.entries()) {
-          const expected = valuesFor(chunk, dimensions, outputType);
-          expectVector(vectors[position], expected, `document ${index} chunk ${position}`, outputType);
+        const expected = chunkValues(document);
+        for (const [position, values] of expected.entries()) {
+          const chunk = misplacedOwner(vectors[position], expected, position, sameVector);
+          if (chunk >= 0)
+            assert.fail(
+              `chunks out of order: document ${index} chunk ${position} holds chunk ${chunk}'s vector`,
+            );
+          expectVector(vectors[position], values, `document ${index} chunk ${position}`, outputType);
         }
       }
     },
