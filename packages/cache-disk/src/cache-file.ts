@@ -16,6 +16,7 @@
 
 import {
   accessSync,
+  type BigIntStats,
   closeSync,
   constants,
   fstatSync,
@@ -241,22 +242,78 @@ export interface OpenCacheFile {
 }
 
 /**
+ * How long after the file last changed a check of it is not relied on by later calls, in ms: a change
+ * within the same tick of the file system's clock can leave its timestamps as they were, and a file
+ * system that keeps whole seconds (ext4 with small inodes, HFS+) makes that tick a second.
+ */
+const SETTLED_AFTER_MS = 2_000;
+
+/**
+ * Whether the file's length and change time are those it had when `then` was taken. The change time
+ * moves with every change of the modification time, and the inode of an open descriptor never changes.
+ */
+function unchanged(now: BigIntStats, then: BigIntStats): boolean {
+  return now.size === then.size && now.ctimeNs === then.ctimeNs;
+}
+
+/**
  * Watches the cache file at `path`, just opened by LMDB, through a descriptor of its own (the same
  * file LMDB mapped, even once another file takes its name). LMDB never shortens its file, but another
  * program can (a `truncate`, a copy written over it), and LMDB then ends the process with a bus error at
  * its first read of a page past the new end: a read of any key reads the header pages. A file shorter
  * than it was once seen, or than the pages its header says are in use, was cut: LMDB must not read it.
  * A file cut between this check and LMDB's read still ends the process; no check can close that gap.
+ *
+ * A look reads the file's length and change time (one `fstat`) and reads the header pages again only
+ * when these moved since a look found the file sound. Every change of the file's bytes or length (a
+ * write, a `truncate`, this process's own commits) sets its change time, which no program can set, so
+ * a file cut and grown back to the same length, or a copy of the same length written over it, is read
+ * again. A change keeps the change time of the one before only within one tick of the file system's
+ * clock, so a look is relied on only when the file last changed `SETTLED_AFTER_MS` before it: a file
+ * changed shortly before (by this process's writes too) has its header pages read at every look until
+ * then. Not caught: a same-length change that keeps the change time all the same, when the file's
+ * timestamps come from another machine's clock (a network file system, where LMDB is not safe anyway)
+ * or this machine's clock was set back to the very tick of the last change.
+ *
+ * A file found sound is not looked at again until the running synchronous code ends (a loop of `get`s
+ * costs one look, not one per call): a cut during such a run is found by the first call after it, and
+ * a read within the run after the cut ends the process, as one between a look and its read always could.
  */
 export function watchCacheFile(path: string): OpenCacheFile {
   const descriptor = openSync(path, 'r');
   let longest = fstatSync(descriptor).size;
+  // The length and timestamps of the file when a check last found it sound, once they are settled.
+  let sound: BigIntStats | undefined;
+  // Whether a check in the running synchronous code found the file sound; cleared once that code ends.
+  let lookedThisTurn = false;
+  const endTurn = () => {
+    lookedThisTurn = false;
+  };
+  function check(): string | undefined {
+    const stats = fstatSync(descriptor, { bigint: true });
+    if (sound !== undefined && unchanged(stats, sound)) return undefined;
+    sound = undefined;
+    // Read before the header pages: a change after this moment gets a later change time, and the length
+    // and change time kept are those from before the read, so a change during it is looked at again.
+    const now = BigInt(Date.now());
+    const size = Number(stats.size);
+    if (size < longest) return `was cut short by another program: ${size} bytes, it had ${longest}`;
+    longest = size;
+    const problem = checkHeaders(descriptor);
+    if (problem === undefined && stats.ctimeNs < (now - BigInt(SETTLED_AFTER_MS)) * 1_000_000n) {
+      sound = stats;
+    }
+    return problem;
+  }
   return {
     problem() {
-      const { size } = fstatSync(descriptor);
-      if (size < longest) return `was cut short by another program: ${size} bytes, it had ${longest}`;
-      longest = size;
-      return checkHeaders(descriptor);
+      if (lookedThisTurn) return undefined;
+      const problem = check();
+      if (problem === undefined) {
+        lookedThisTurn = true;
+        queueMicrotask(endTurn);
+      }
+      return problem;
     },
     close() {
       closeSync(descriptor);

@@ -209,6 +209,14 @@ export function modelOption(command: string, values: ParsedValues): { provider: 
   return splitModelId(text, command);
 }
 
+/**
+ * Whether `text` can name a provider (the package `@embedkit/provider-<text>`): lowercase letters, digits
+ * and dashes. A model's full id is split at its first colon, so a provider's name can never hold one.
+ */
+export function isProviderName(text: string): boolean {
+  return /^[a-z0-9][a-z0-9-]*$/.test(text);
+}
+
 export function splitModelId(text: string, command: string): { provider: string; modelId: string } {
   const separator = text.indexOf(':');
   if (separator <= 0 || text.slice(separator + 1).trim() === '') {
@@ -218,7 +226,7 @@ export function splitModelId(text: string, command: string): { provider: string;
     );
   }
   const provider = text.slice(0, separator);
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(provider)) {
+  if (!isProviderName(provider)) {
     throw new UsageError(
       `"${provider}" is not a provider name (lowercase letters, digits and dashes).`,
       command,

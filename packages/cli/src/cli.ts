@@ -30,7 +30,7 @@ GEMINI_API_KEY (or GOOGLE_API_KEY), JINA_API_KEY; --api-key-env <VAR> names anot
 API roots: --base-url <url>, else EMBEDKIT_BASE_URL, else the provider's own variable
 (OPENAI_BASE_URL, VOYAGE_BASE_URL, GEMINI_BASE_URL, JINA_BASE_URL), else its public host.
 --replay <dir> answers from recorded cassettes instead of the network, so every command can be
-tried without a key.
+tried without a key: each recording answers the inputs and options it was recorded with.
 
 With @embedkit/cache-disk installed beside the CLI, vectors are cached on disk ($XDG_CACHE_HOME/embedkit,
 else ~/.cache/embedkit; --cache <dir> for another place), so running a command again over the same

@@ -3,8 +3,24 @@ import { once } from 'node:events';
 import { createReadStream, createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { type EmbeddingModel, embedMany, embedStream, type InputType, norm, topK } from '@embedkit/core';
-import { HELP_OPTION, integerOption, MODEL_OPTIONS, parse, splitModelId, stringOption } from './args.js';
+import {
+  type EmbeddingModel,
+  embedMany,
+  embedStream,
+  INPUT_TYPES,
+  type InputType,
+  norm,
+  topK,
+} from '@embedkit/core';
+import {
+  HELP_OPTION,
+  integerOption,
+  isProviderName,
+  MODEL_OPTIONS,
+  parse,
+  splitModelId,
+  stringOption,
+} from './args.js';
 import {
   engineSettings,
   fullModelId,
@@ -497,18 +513,33 @@ export async function readIndex(
       if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
         throw damagedIndex(path, `its header's ${field} is ${JSON.stringify(value)}, not a whole number ≥ 1`);
     }
-    // The model a query is embedded with, and what --model is compared with: anything but a name read as
-    // "undefined" in both.
-    for (const field of ['provider', 'model'] as const) {
+    /** Why the header's `field` is refused, when it is not what `expected` says. */
+    const wrongField = (field: keyof IndexHeader, expected: string) => {
       const value: unknown = header[field];
-      if (typeof value !== 'string' || value === '')
-        throw damagedIndex(
-          path,
-          value === undefined
-            ? `its header has no ${field}`
-            : `its header's ${field} is ${JSON.stringify(value)}, not a name`,
-        );
-    }
+      return damagedIndex(
+        path,
+        value === undefined
+          ? `its header has no ${field}`
+          : `its header's ${field} is ${JSON.stringify(value)}, not ${expected}`,
+      );
+    };
+    // The model a query is embedded with, and what --model is compared with: anything but a name read as
+    // "undefined" in both. The provider is joined to the model with a colon and split again at the first
+    // one, so a provider holding a colon would name another provider and model.
+    if (typeof header.provider !== 'string' || !isProviderName(header.provider))
+      throw wrongField('provider', 'a name');
+    if (typeof header.model !== 'string' || header.model === '') throw wrongField('model', 'a name');
+    // The query is embedded with these options as they stand: a hand-edited value of another type (a
+    // "256" for the length, a 7 for the input type) would be sent to the API as it is.
+    const requested: unknown = header.requestedDimensions;
+    if (
+      requested !== null &&
+      (typeof requested !== 'number' || !Number.isSafeInteger(requested) || requested < 1)
+    )
+      throw wrongField('requestedDimensions', 'null or a whole number ≥ 1');
+    const queryType: unknown = header.queryInputType;
+    if (queryType !== null && !(INPUT_TYPES as readonly unknown[]).includes(queryType))
+      throw wrongField('queryInputType', `null or one of ${INPUT_TYPES.join(', ')}`);
     checkHeader(header);
     const offset = vectorsOffset(headerLength);
     const vectorBytes = header.count * header.dimensions * 4;
@@ -633,7 +664,7 @@ export async function searchCommand(argv: string[]): Promise<number> {
     }
   });
   const { header } = index;
-  const indexModel = `${header.provider}:${header.model}`;
+  const indexModel = fullModelId({ provider: header.provider, modelId: header.model });
   // The index decides the model and the length; only transport options and the query's input type come from the flags.
   const base = readModelChoice('search', { ...values, model: indexModel, dimensions: undefined });
   const choice: ModelChoice = {

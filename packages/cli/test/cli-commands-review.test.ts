@@ -5,6 +5,7 @@ import {
   type FakeServer,
   filesIn,
   indexArgs,
+  indexBytesWithHeader,
   readIndexFile,
   runCli,
   startFakeOpenAI,
@@ -50,13 +51,7 @@ describe('index, search and embed at their edges', () => {
 
   /** The good index with its header replaced by `header` (the vectors and documents kept as they are). */
   function withHeader(name: string, header: unknown): string {
-    const { vectorsOffset } = readIndexFile(good);
-    const json = Buffer.from(JSON.stringify(header));
-    const start = Buffer.alloc(Math.ceil((12 + json.length) / 16) * 16);
-    start.write('EKINDEX1', 'latin1');
-    start.writeUInt32LE(json.length, 8);
-    json.copy(start, 12);
-    return file(name, Buffer.concat([start, readFileSync(good).subarray(vectorsOffset)]));
+    return file(name, indexBytesWithHeader(good, header));
   }
 
   describe('a damaged index file is refused in words, before the query is sent', () => {

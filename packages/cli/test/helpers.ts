@@ -466,6 +466,20 @@ export function readIndexFile(path: string): {
   return { header, vectors, docs, vectorsOffset };
 }
 
+/**
+ * The bytes of the index file at `path` with `header` in place of its own (its vectors and documents
+ * kept as they are), to build an index whose header says something else.
+ */
+export function indexBytesWithHeader(path: string, header: unknown): Buffer {
+  const { vectorsOffset } = readIndexFile(path);
+  const json = Buffer.from(JSON.stringify(header));
+  const start = Buffer.alloc(Math.ceil((12 + json.length) / 16) * 16);
+  start.write('EKINDEX1', 'latin1');
+  start.writeUInt32LE(json.length, 8);
+  json.copy(start, 12);
+  return Buffer.concat([start, readFileSync(path).subarray(vectorsOffset)]);
+}
+
 /** The records of JSONL text, one per line (blank lines skipped). */
 function parseJsonLines<T>(text: string): T[] {
   return text

@@ -4,6 +4,7 @@ import {
   bulkArgs,
   contextLengthError,
   indexArgs,
+  indexBytesWithHeader,
   npyHeaderBytes,
   readCheckpointFile,
   readIndexFile,
@@ -34,14 +35,9 @@ async function indexWithHeader(name: string, change: (header: Record<string, unk
   const out = file(`${name}.ekx`);
   const built = await runCli(indexArgs(suite.server, input, out, ['-q']));
   expect(built.code).toBe(0);
-  const { header, vectorsOffset } = readIndexFile(out);
+  const { header } = readIndexFile(out);
   change(header);
-  const json = Buffer.from(JSON.stringify(header));
-  const start = Buffer.alloc(Math.ceil((12 + json.length) / 16) * 16);
-  start.write('EKINDEX1', 'latin1');
-  start.writeUInt32LE(json.length, 8);
-  json.copy(start, 12);
-  writeFileSync(out, Buffer.concat([start, readFileSync(out).subarray(vectorsOffset)]));
+  writeFileSync(out, indexBytesWithHeader(out, header));
   return out;
 }
 
