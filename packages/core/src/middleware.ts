@@ -3,7 +3,7 @@ import { defaultLimiter } from './engine/limiter.js';
 import type { Admission } from './engine/retry.js';
 import { InvalidArgumentError } from './errors.js';
 import { closestName } from './setting-names.js';
-import type { EmbeddingModel, EmbedRequest, EmbedResponse } from './types.js';
+import type { EmbeddingModel, EmbedInput, EmbedRequest, EmbedResponse } from './types.js';
 
 /** Changes how a model is called without changing the model. */
 export interface EmbeddingModelMiddleware {
@@ -73,7 +73,7 @@ export function wrapEmbeddingModel(
    * The layers around the model, innermost last. `admit`, when given, is called right before the model
    * is: a call that a layer answers by itself (a cache holding every input) is never admitted.
    */
-  const chain = (admit: Admission | undefined) => {
+  const chain = (admit: Admission | undefined, tokensOf: TokensOf | undefined) => {
     const inner = admittedEmbed(model);
     /** Whether a request of this call went to the model already: one admission covers one request. */
     let admitted = false;
@@ -87,13 +87,17 @@ export function wrapEmbeddingModel(
             reportedTokens: response.usage?.inputTokens,
             headers: response.response?.headers ?? {},
           }),
+          tokensOf?.(request.inputs),
         );
       }
       admitted = true;
       // A wrapped model admits its own calls, at its innermost layer.
-      if (inner !== undefined) return inner(request, admit);
+      if (inner !== undefined) return inner(request, admit, tokensOf);
       if (admit !== undefined) {
-        await admit();
+        // Each request is charged the estimate of the inputs it sends, not the call's: a cache that
+        // holds most of a call sends only its misses, and a budget charged for the rest throttled the job
+        // as if nothing were held.
+        await admit(tokensOf?.(request.inputs));
         // An abort in the moment since admission sends nothing.
         if (request.signal?.aborted) throw request.signal.reason;
         admit.sending();
@@ -114,7 +118,7 @@ export function wrapEmbeddingModel(
     }
     return doEmbed;
   };
-  const direct = chain(undefined);
+  const direct = chain(undefined, undefined);
   const wrapped: EmbeddingModel = {
     specificationVersion: 'v1',
     provider: model.provider,
@@ -127,7 +131,7 @@ export function wrapEmbeddingModel(
     wrapped.checkInput = (input, index, settings) => model.checkInput?.(input, index, settings);
   if (model.callGroup !== undefined)
     wrapped.callGroup = (input, settings) => model.callGroup?.(input, settings);
-  admittedCalls.set(direct, (request, admit) => chain(admit)(request));
+  admittedCalls.set(direct, (request, admit, tokensOf) => chain(admit, tokensOf)(request));
   // The wrapped model draws on the original's limiter, so both share one budget and one 429 pause.
   return { ...wrapped, rateLimiter: model.rateLimiter ?? defaultLimiter(model) };
 }
@@ -148,7 +152,14 @@ function checkTransformed(request: unknown, where: string): EmbedRequest {
   return request as EmbedRequest;
 }
 
-type AdmittedEmbed = (request: EmbedRequest, admit: Admission | undefined) => Promise<EmbedResponse>;
+/** The token estimate of the inputs a request sends, as the job's token counter counts them. */
+type TokensOf = (inputs: readonly EmbedInput[]) => number;
+
+type AdmittedEmbed = (
+  request: EmbedRequest,
+  admit: Admission | undefined,
+  tokensOf?: TokensOf | undefined,
+) => Promise<EmbedResponse>;
 
 /**
  * Each wrapped model's call that admits to the limiter late, by its `doEmbed`: an object that replaces

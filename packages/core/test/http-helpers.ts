@@ -9,7 +9,7 @@
  * character references up to three levels deep, so an escaped copy of a key counts as a leak.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { type AddressInfo, createServer as createTcpServer, type Socket } from 'node:net';
 import { inspect } from 'node:util';
 import { expect } from 'vitest';
 import { EmbedKitError } from '../src/errors.js';
@@ -77,6 +77,50 @@ export async function startLoopback(answer: LoopbackHandler) {
     },
   };
 }
+
+/**
+ * A raw TCP server on 127.0.0.1: each request is answered by `answer` with whatever bytes it writes, so
+ * that bodies can be cut, lie about their length or never end. The requests must carry a short JSON body
+ * (the request is taken as whole once a `}` ends what arrived). It records each connection, which have
+ * closed, and how many requests it answered; `reset()` destroys the connections and zeroes the count.
+ */
+export async function startRawLoopback(answer: (socket: Socket) => void) {
+  const sockets: Socket[] = [];
+  const closed = new Set<Socket>();
+  let requests = 0;
+  const server = createTcpServer((socket) => {
+    sockets.push(socket);
+    socket.on('close', () => closed.add(socket));
+    socket.on('error', () => {});
+    let received = '';
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+      if (received.includes('\r\n\r\n') && received.endsWith('}')) {
+        received = '';
+        requests++;
+        answer(socket);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    sockets,
+    closed,
+    get requests() {
+      return requests;
+    },
+    reset() {
+      for (const socket of sockets.splice(0)) socket.destroy();
+      requests = 0;
+    },
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export type RawLoopback = Awaited<ReturnType<typeof startRawLoopback>>;
 
 /** Calls `requestJson` for provider `acme` at `URL_BASE` through the fetch transport and returns its error. */
 export async function failure(

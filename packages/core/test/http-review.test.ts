@@ -1,5 +1,5 @@
 import { getEventListeners } from 'node:events';
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConnectionError, InvalidResponseError, ServerError, TimeoutError } from '../src/errors.js';
@@ -10,7 +10,7 @@ import { parseRetryAfter } from '../src/http/retry-after.js';
 import type { Transport } from '../src/http/transport.js';
 import { createUndiciTransport } from '../src/http/undici-transport.js';
 import { rejection } from './helpers.js';
-import { failure, walkForSecrets } from './http-helpers.js';
+import { failure, type RawLoopback, startRawLoopback, walkForSecrets } from './http-helpers.js';
 
 const KEY = 'sk-live-Rv82Tq5Wm0';
 /** A credential the call did not send (a gateway's own key), echoed by the server. */
@@ -127,46 +127,26 @@ describe('redaction of a credential parameter whose value is quoted', () => {
  * be cut, lie about their length or never end.
  */
 describe('both transports against the same misbehaving server', () => {
-  let server: Server;
-  let origin = '';
+  let loopback: RawLoopback;
   let answer: (socket: Socket) => void = (socket) => socket.destroy();
-  const sockets: Socket[] = [];
-  const closed = new Set<Socket>();
 
   beforeAll(async () => {
     for (const name of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy']) vi.stubEnv(name, '');
-    server = createServer((socket) => {
-      sockets.push(socket);
-      socket.on('close', () => closed.add(socket));
-      socket.on('error', () => {});
-      let head = '';
-      socket.on('data', (chunk: Buffer) => {
-        head += chunk.toString('latin1');
-        // The requests carry a short JSON body: answer once it has arrived.
-        if (head.includes('\r\n\r\n') && head.endsWith('}')) {
-          head = '';
-          answer(socket);
-        }
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    loopback = await startRawLoopback((socket) => answer(socket));
   });
 
-  afterEach(() => {
-    for (const socket of sockets.splice(0)) socket.destroy();
-  });
+  afterEach(() => loopback.reset());
 
   afterAll(async () => {
     vi.unstubAllEnvs();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await loopback.close();
   });
 
   const call = (transport: string, signal?: AbortSignal) =>
     requestJson({
       transport: TRANSPORTS[transport]!(),
       provider: 'acme',
-      url: `${origin}/v1/embeddings?key=${KEY}`,
+      url: `${loopback.origin}/v1/embeddings?key=${KEY}`,
       body: { input: ['a'] },
       headers: { authorization: `Bearer ${KEY}` },
       maxResponseBytes: 50_000,
@@ -215,11 +195,11 @@ describe('both transports against the same misbehaving server', () => {
         );
       const controller = new AbortController();
       const pending = call(transport, controller.signal);
-      await vi.waitFor(() => expect(sockets.length).toBe(1));
+      await vi.waitFor(() => expect(loopback.sockets.length).toBe(1));
       const reason = new TimeoutError('acme model m did not answer within 50 ms (timeoutMs).');
       setTimeout(() => controller.abort(reason), 50);
       expect(await rejection(pending)).toBe(reason);
-      await vi.waitFor(() => expect(closed.has(sockets[0]!)).toBe(true));
+      await vi.waitFor(() => expect(loopback.closed.has(loopback.sockets[0]!)).toBe(true));
       expect(getEventListeners(controller.signal, 'abort')).toEqual([]);
     });
   });

@@ -148,11 +148,24 @@ function embeddingJob(
   // A model behind middleware is admitted to the limiter when its request leaves, not before its
   // middleware runs: a call its cache answers whole neither waits for a budget nor spends one.
   const admitted = admittedEmbed(model);
+  /**
+   * The estimate of the inputs a request of `batch` sends, which the limiter charges it (a cache sends
+   * only its misses): the batch's own counts of its inputs, so that an exact counter is not run twice,
+   * and the counter's of an input a middleware rewrote.
+   */
+  const tokensOf = (batch: Batch<EmbedInput>) => {
+    const counts = new Map(batch.items.map((input, index) => [input, batch.tokens[index]!]));
+    return (inputs: readonly EmbedInput[]) =>
+      inputs.reduce((sum: number, input) => sum + (counts.get(input) ?? counter.count(input)), 0);
+  };
   const adapter: JobAdapter<EmbedInput, Embedding[]> = {
     admitsLate: admitted !== undefined,
     async call(batch: Batch<EmbedInput>, signal, timeoutMs, admit) {
       const request: EmbedRequest = { inputs: batch.items, signal, timeoutMs, ...callSettings };
-      const answer = admitted !== undefined ? await admitted(request, admit) : await model.doEmbed(request);
+      const answer =
+        admitted !== undefined
+          ? await admitted(request, admit, tokensOf(batch))
+          : await model.doEmbed(request);
       const where = answerSource(model.provider, answer?.response);
       const embeddings = answer?.embeddings;
       checkEmbeddings(where, embeddings, batch.items.length, expectation, (index) =>

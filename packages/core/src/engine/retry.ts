@@ -33,10 +33,12 @@ export interface AttemptPolicy {
 /**
  * The limiter's admission of one attempt, handed to an operation that admits late: call it right before
  * the request leaves (every call waits for the same admission), then `sending()` as it leaves. An attempt
- * that fails after admission but before `sending()` gives back what it took: the API never saw it.
+ * that fails after admission but before `sending()` gives back what it took: the API never saw it. Each
+ * request is charged `tokens`, the estimate of the inputs it sends (a cache sends only its misses), or
+ * the attempt's whole estimate when none is given.
  */
 export interface Admission {
-  (): Promise<void>;
+  (tokens?: number): Promise<void>;
   sending(): void;
   /**
    * Sends a further request of the same attempt (a middleware that calls the model again, as the cache
@@ -44,7 +46,7 @@ export interface Admission {
    * `answered` reads from its answer: the attempt's admission covers one request. Absent from an
    * admission made by hand (a test's), where the request is sent as it is.
    */
-  again?<R>(send: () => Promise<R>, answered: (result: R) => AttemptAnswered): Promise<R>;
+  again?<R>(send: () => Promise<R>, answered: (result: R) => AttemptAnswered, tokens?: number): Promise<R>;
 }
 
 /** Why an attempt that is over admits nothing: its abort's reason, or that it was decided. */
@@ -134,15 +136,16 @@ export async function withRetries<T>(
     // cache answers whole sends nothing, and neither waits for a budget nor spends one.
     let permit: LimiterPermit | undefined;
     let admission: Promise<void> | undefined;
-    const request = {
-      tokens,
+    /** What a request of `share` tokens (of the attempt's, when not given) asks of the limiter. */
+    const request = (share = tokens) => ({
+      tokens: share,
       // APIs state their limits per model: what one model's headers say holds only its own calls.
       scope: `${policy.provider}:${policy.modelId}`,
       exactTokens: policy.exactTokens,
       clock,
       signal,
       onWait: policy.onWait,
-    };
+    });
     /**
      * Settles a permit, and says whether the limiter recorded it: one that cannot (its store out of reach
      * at that moment) fails nothing, and `onSettleFailure` hears of it.
@@ -166,12 +169,12 @@ export async function withRetries<T>(
      */
     let againError: unknown;
     const admit: Admission = Object.assign(
-      () => {
+      (share?: number) => {
         admission ??= (async () => {
           // An attempt left behind (timed out, aborted, or decided while a middleware ran on) admits nothing.
           if (ended || attempt.signal.aborted) throw overReason(attempt.signal);
           pauseTimer();
-          const taken = await limiter.acquire(request);
+          const taken = await limiter.acquire(request(share));
           if (ended || attempt.signal.aborted) {
             // Over while it waited: the API never sees it, so what it took is given back.
             await taken.failed({ rateLimited: false, waitMs: 0, unsent: true });
@@ -186,10 +189,13 @@ export async function withRetries<T>(
         sending() {
           sent = true;
         },
-        async again<R>(send: () => Promise<R>, answered: (result: R) => AttemptAnswered): Promise<R> {
+        async again<R>(
+          send: () => Promise<R>,
+          answered: (result: R) => AttemptAnswered,
+          share?: number,
+        ): Promise<R> {
           if (ended || attempt.signal.aborted) throw overReason(attempt.signal);
-          // Charged the whole call's estimate: the request holds at most the call's inputs.
-          const taken = await limiter.acquire(request);
+          const taken = await limiter.acquire(request(share));
           if (ended || attempt.signal.aborted) {
             await settle(() => taken.failed({ rateLimited: false, waitMs: 0, unsent: true }), false);
             throw overReason(attempt.signal);

@@ -32,6 +32,7 @@ import {
 import { parseRateLimitReset, parseRetryAfter } from './retry-after.js';
 import {
   DEFAULT_MAX_RESPONSE_BYTES,
+  ErrorStatusBodyError,
   ResponseTooLargeError,
   type Transport,
   type TransportRequest,
@@ -314,7 +315,15 @@ export async function requestJson(options: RequestJsonOptions): Promise<JsonResp
     response = await options.transport.request(request);
   } catch (error) {
     if (options.signal?.aborted) throw abortReason(options.signal);
-    throw transportFailure(error, call);
+    if (!(error instanceof ErrorStatusBodyError)) throw transportFailure(error, call);
+    // An error status whose body does not decompress is still that status (a 503 retried, a 429's wait
+    // kept), reported without the details its body would have given; any other body failure is the
+    // network's, as on a 2xx answer.
+    const code = errorCode(error.cause);
+    if (code === undefined || !isDecompressionFailure(code)) throw transportFailure(error.cause, call);
+    const answer = { status: error.status, headers: error.headers, body: new Uint8Array(0) };
+    const reason = `its compressed body does not decompress (${describe(error.cause)})`;
+    throw statusFailure(answer, requestIdOf(answer, options), call, reason);
   }
   try {
     return readResponse(response, options, call);
@@ -324,17 +333,22 @@ export async function requestJson(options: RequestJsonOptions): Promise<JsonResp
   }
 }
 
+/** The request id among the answer's headers: the first of the names the provider gave that is there. */
+function requestIdOf(response: TransportResponse, options: RequestJsonOptions): string | undefined {
+  for (const name of options.requestIdHeaders ?? DEFAULT_REQUEST_ID_HEADERS) {
+    const requestId = response.headers[name];
+    if (requestId !== undefined) return requestId;
+  }
+  return undefined;
+}
+
 /** The parsed body of a 2xx answer, or the typed error of any other. */
 function readResponse(
   response: TransportResponse,
   options: RequestJsonOptions,
   call: CallContext,
 ): JsonResponse {
-  let requestId: string | undefined;
-  for (const name of options.requestIdHeaders ?? DEFAULT_REQUEST_ID_HEADERS) {
-    requestId = response.headers[name];
-    if (requestId !== undefined) break;
-  }
+  const requestId = requestIdOf(response, options);
   if (response.status < 200 || response.status >= 300) throw statusFailure(response, requestId, call);
 
   if (options.responseType === 'bytes') {
@@ -381,11 +395,12 @@ function isRedirect(status: number): boolean {
   return status === 0 || (status >= 300 && status < 400);
 }
 
-/** The typed error for a response whose status is not 2xx. */
+/** The typed error for a response whose status is not 2xx; `unread` says why its body is missing. */
 function statusFailure(
   response: TransportResponse,
   requestId: string | undefined,
   call: CallContext,
+  unread?: string,
 ): EmbedKitError {
   const redactor = new Redactor(call);
   const text = bodyText(response.body);
@@ -406,7 +421,7 @@ function statusFailure(
   const id = requestId ?? parsed.requestId;
   const apiMessage = isJson
     ? (parsed.message ?? redactor.excerpt(text, 300))
-    : describeNonJson(text, contentType, redactor);
+    : (unread ?? describeNonJson(text, contentType, redactor));
   const details = redactor.details(response.status, id, text);
   const retryAfterMs =
     parseRetryAfter(response.headers) ??

@@ -1,5 +1,6 @@
 import { whenAborted } from '../engine/signal.js';
 import {
+  bodyFailure,
   concatChunks,
   ResponseTooLargeError,
   type Transport,
@@ -35,7 +36,11 @@ export function createFetchTransport(
       response.headers.forEach((value, name) => {
         headers[name.toLowerCase()] = value;
       });
-      const body = await readBody(response, request.maxResponseBytes, request.signal);
+      const body = await readBody(response, request.maxResponseBytes, request.signal).catch(
+        (error: unknown) => {
+          throw bodyFailure(response.status, headers, error);
+        },
+      );
       return { status: response.status, headers, body };
     },
   };

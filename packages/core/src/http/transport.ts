@@ -36,6 +36,27 @@ export class ResponseTooLargeError extends Error {
   }
 }
 
+/**
+ * What a transport rejects with when a request fails: the failure itself before any status arrived (0)
+ * and for a 2xx answer, else that failure wrapped with the status and headers. The body of an error status
+ * holds only its details, so `requestJson` can still report the status, and honour its `Retry-After`,
+ * when that body does not decompress.
+ */
+export function bodyFailure(status: number, headers: Record<string, string>, error: unknown): unknown {
+  return status < 300 ? error : new ErrorStatusBodyError(status, headers, error);
+}
+
+/** The body of an answer with an error status failed; `cause` says how. */
+export class ErrorStatusBodyError extends Error {
+  constructor(
+    readonly status: number,
+    readonly headers: Record<string, string>,
+    cause: unknown,
+  ) {
+    super(`the body of a ${status} answer failed`, { cause });
+  }
+}
+
 /** Joins chunks into one exactly sized buffer (its own `ArrayBuffer`, never a view into a shared pool). */
 export function concatChunks(chunks: Uint8Array[], total: number): Uint8Array {
   if (chunks.length === 1 && chunks[0]!.byteOffset === 0 && chunks[0]!.buffer.byteLength === total) {

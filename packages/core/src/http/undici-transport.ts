@@ -1,5 +1,6 @@
 import { Agent, type Dispatcher, EnvHttpProxyAgent, interceptors, util as undiciUtil } from 'undici';
 import {
+  bodyFailure,
   ResponseTooLargeError,
   type Transport,
   type TransportRequest,
@@ -36,33 +37,41 @@ export function createDefaultDispatcher(options: DispatcherOptions = {}): Dispat
     ...(options.connections === undefined ? {} : { connections: options.connections }),
   };
   const base: Dispatcher = proxyConfigured() ? new EnvHttpProxyAgent(agentOptions) : new Agent(agentOptions);
-  // The first interceptor is the innermost: informational answers are dropped before the decompressor,
-  // which accepts one response start only and failed every call after a `103 Early Hints`.
+  // The first interceptor is the innermost: it stands between the socket and the decompressor.
   return options.decompress === false
     ? base
-    : base.compose(skipInformationalResponses, quietDecompressInterceptor());
+    : base.compose(beforeDecompression, quietDecompressInterceptor());
 }
 
 /**
- * Passes a response on without its informational (1xx) answers: a `103 Early Hints` comes before the real
- * one, and only the real one means anything to a caller. (`101 Switching Protocols` goes to the upgrade
- * callback, never here.) `compose` hands every interceptor a handler of undici's new API (it wraps one of
- * the old API first), so the new API's callbacks are all there are to pass on.
+ * What the decompressor is handed. A response without its informational (1xx) answers: a `103 Early
+ * Hints` comes before the real one, and only the real one means anything to a caller, while the
+ * decompressor accepts one response start only (every call after such hints failed). (`101 Switching
+ * Protocols` goes to the upgrade callback, never here.) And a request it cannot pause: it paused the
+ * socket's parser while zlib caught up with the compressed bytes, and when the server then closed the
+ * connection (`connection: close`), undici 7's parser threw an assertion from the socket's `end` event,
+ * out of every caller's reach, and the process crashed; a body of a few kilobytes that inflated to
+ * megabytes did it, read whole or refused as too large. Unpaused, the compressed bytes wait in zlib's
+ * input buffer, no more than the server sends, and the decompressed bytes are still counted against the
+ * cap as they come. `compose` hands every interceptor a handler of undici's new API (it wraps one of the
+ * old API first), so the new API's callbacks are all there are to pass on.
  */
-const skipInformationalResponses: Dispatcher.DispatcherComposeInterceptor =
-  (dispatch) => (options, handler) =>
-    dispatch(options, {
-      onRequestStart: (controller, context) => handler.onRequestStart?.(controller, context),
-      onRequestUpgrade: (controller, statusCode, headers, socket) =>
-        handler.onRequestUpgrade?.(controller, statusCode, headers, socket),
-      onResponseStart: (controller, statusCode, headers, statusMessage) => {
-        if (statusCode < 200) return;
-        handler.onResponseStart?.(controller, statusCode, headers, statusMessage);
-      },
-      onResponseData: (controller, chunk) => handler.onResponseData?.(controller, chunk),
-      onResponseEnd: (controller, trailers) => handler.onResponseEnd?.(controller, trailers),
-      onResponseError: (controller, error) => handler.onResponseError?.(controller, error),
-    });
+const beforeDecompression: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (options, handler) =>
+  dispatch(options, {
+    onRequestStart: (controller, context) => {
+      controller.pause = () => {};
+      handler.onRequestStart?.(controller, context);
+    },
+    onRequestUpgrade: (controller, statusCode, headers, socket) =>
+      handler.onRequestUpgrade?.(controller, statusCode, headers, socket),
+    onResponseStart: (controller, statusCode, headers, statusMessage) => {
+      if (statusCode < 200) return;
+      handler.onResponseStart?.(controller, statusCode, headers, statusMessage);
+    },
+    onResponseData: (controller, chunk) => handler.onResponseData?.(controller, chunk),
+    onResponseEnd: (controller, trailers) => handler.onResponseEnd?.(controller, trailers),
+    onResponseError: (controller, error) => handler.onResponseError?.(controller, error),
+  });
 
 /**
  * undici's decompress interceptor announces itself with an ExperimentalWarning when it is created. That
@@ -193,7 +202,7 @@ class ResponseReader {
     if (this.settled) return;
     this.finish();
     this.sink?.abandon();
-    this.settle.reject(error);
+    this.settle.reject(bodyFailure(this.status, this.headers, error));
   }
 
   /** Refuses a body over the limit: the request ends there, and its connection with it. */
