@@ -108,14 +108,17 @@ function commonLength(vectors: readonly { index: number; vector: Embedding }[]):
   return best?.length;
 }
 
-/** An error the API reported for the job or one input; its text redacted (a gateway may echo the key). */
+/**
+ * An error the API reported for the job or one input; its text and its code redacted (a gateway may echo
+ * the key in either, and both reach the job that `wait` hands to `onProgress`).
+ */
 function itemError(
   status: GeminiStatus,
   clean: (text: string) => string,
 ): { message: string; code?: string } {
   const out: { message: string; code?: string } = { message: clean(status.message ?? 'the request failed') };
   const code = status.status ?? (status.code === undefined ? undefined : String(status.code));
-  if (code !== undefined) out.code = code;
+  if (code !== undefined) out.code = clean(code);
   return out;
 }
 

@@ -193,7 +193,7 @@ const URL_USERINFO = /([a-z][a-z0-9+.-]{0,31}:(?:\\?\/){2})[^\s/\\?#"'<>]+@/gi;
 /**
  * Removes every secret from `text`: each given value in every form it takes on the wire and in JSON
  * (raw, percent-encoded, JSON-escaped with `\/`, `\"`, `\\` or `\uXXXX`, mixed, at any depth of nesting,
- * HTML character references), the values of credential query parameters, bearer tokens, key headers
+ * HTML character references, base64), the values of credential query parameters, bearer tokens, key headers
  * quoted as text, the credentials of authorization headers quoted as text, and URL userinfo. Secrets
  * shorter than 4 characters are ignored (they would redact ordinary words). The one routine every error
  * message, URL, request id, body excerpt and cause goes through; it runs only when an error is built.
@@ -228,11 +228,12 @@ export interface Redaction {
 
 /** Compiles `redact` for a set of secrets. */
 export function compileRedaction(secrets: readonly (string | undefined)[]): Redaction {
-  const kept = [
-    ...new Set(
-      secrets.filter((secret): secret is string => typeof secret === 'string' && secret.length >= 4),
-    ),
-  ].sort((a, b) => b.length - a.length);
+  const given = secrets.filter(
+    (secret): secret is string => typeof secret === 'string' && secret.length >= 4,
+  );
+  const kept = [...new Set(given.flatMap((secret) => [secret, ...base64Forms(secret)]))].sort(
+    (a, b) => b.length - a.length,
+  );
   const patterns = kept.map(secretPattern);
   const apply = (text: string): string => {
     let out = text;
@@ -251,7 +252,27 @@ export function compileRedaction(secrets: readonly (string | undefined)[]): Reda
       .replace(AUTHORIZATION_TEXT, `$1${REDACTED}`)
       .replace(BEARER_TOKEN, `$1${REDACTED}`);
   };
-  return Object.assign(apply, { longest: kept[0]?.length ?? 0 });
+  // The longest secret given: its base64 forms are shorter than its encodings the margin allows for.
+  return Object.assign(apply, { longest: Math.max(0, ...given.map((secret) => secret.length)) });
+}
+
+/**
+ * What a secret looks like inside base64 text (a gateway that echoes the request's headers encoded): for
+ * each of the three places its first byte can take in a 3-byte group, the base64 of its whole groups, in
+ * the standard and the URL alphabet. The one or two bytes at either end share a group with their
+ * neighbours and are not matched. A secret of fewer than 12 whole bytes has none: a base64 run that short
+ * could be found in ordinary text.
+ */
+function base64Forms(secret: string): string[] {
+  const bytes = new TextEncoder().encode(secret);
+  const forms: string[] = [];
+  for (let skip = 0; skip < 3; skip++) {
+    const whole = bytes.subarray(skip, skip + Math.floor((bytes.length - skip) / 3) * 3);
+    if (whole.length < 12) continue;
+    const form = btoa(String.fromCharCode(...whole));
+    forms.push(form, form.replace(/\+/g, '-').replace(/\//g, '_'));
+  }
+  return forms;
 }
 
 /** The named references an HTML page uses for the characters it must escape. */
