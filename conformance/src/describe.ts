@@ -44,13 +44,22 @@ export async function runScenarios(
   scenarios: readonly Scenario[],
   filter: ScenarioFilter = {},
 ): Promise<ScenarioOutcome[]> {
-  refuseUnknownSettings(filter, SCENARIO_FILTER, 'runScenarios filter', { noun: 'option' });
+  return await runSelected('runScenarios', scenarios, filter);
+}
+
+/** `runScenarios`, whose refusals name `caller`: the function the user called. */
+async function runSelected(
+  caller: string,
+  scenarios: readonly Scenario[],
+  filter: ScenarioFilter,
+): Promise<ScenarioOutcome[]> {
+  refuseUnknownSettings(filter, SCENARIO_FILTER, `${caller} filter`, { noun: 'option' });
   const selected = scenarios.filter(
     (scenario) => filter.only === undefined || filter.only.includes(scenario.id),
   );
   if (filter.only !== undefined && selected.length !== filter.only.length) {
     const known = new Set(selected.map((scenario) => scenario.id));
-    throw new Error(`runConformance: no scenario ${filter.only.filter((id) => !known.has(id)).join(', ')}`);
+    throw new Error(`${caller}: no scenario ${filter.only.filter((id) => !known.has(id)).join(', ')}`);
   }
   const outcomes: ScenarioOutcome[] = [];
   for (const scenario of selected) {
@@ -103,9 +112,10 @@ export async function runConformance(
   filter: ScenarioFilter = {},
 ): Promise<ConformanceReport> {
   refuseUnknownFields(options, EMBEDDING_PROVIDER_SHAPE, 'runConformance');
+  // The filter is refused before the scenarios are listed, as the options are.
   refuseUnknownSettings(filter, SCENARIO_FILTER, 'runConformance filter', { noun: 'option' });
   const list = embeddingScenarioList(options);
-  return { outcomes: await runScenarios(list.scenarios, filter), families: list.families };
+  return { outcomes: await runSelected('runConformance', list.scenarios, filter), families: list.families };
 }
 
 /** Resolves when `run` fails as expected; throws when it passes, so a fixed bug cannot hide behind the list. */

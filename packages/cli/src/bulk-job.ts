@@ -61,6 +61,8 @@ export interface BulkSettings {
   tpm?: number;
   progressMode: ProgressMode;
   progressIntervalSeconds: number;
+  /** -q: no summary either (`--progress none` drops only the progress lines). */
+  quiet: boolean;
 }
 
 /** Records buffered before a flush is forced even while results keep arriving. */
@@ -172,7 +174,7 @@ export class BulkJob {
 
   constructor(settings: BulkSettings) {
     this.settings = settings;
-    this.quiet = settings.progressMode === 'none';
+    this.quiet = settings.quiet;
   }
 
   /** Runs the job and returns the exit code. */

@@ -37,7 +37,7 @@ Input (<input>, or - for stdin; a pipe given as a path, like <(zcat docs.gz), is
 ${INPUT_OPTIONS_HELP}  Input is UTF-8 (a byte-order mark at the start is dropped); a byte that is not UTF-8 is a bad line.
 
 Output (--out, -o):
-  <file>.jsonl         one record a line: {"id", "line", "metadata", "embedding"}
+  <file>.jsonl         one record a line: {"id", "line", "metadata", "embedding"} (.ndjson: the same)
   <file>.npy           a NumPy array of rows (float32, int8 or uint8) and <file>.meta.jsonl beside it
                        with the id, line and metadata of each row; numpy.load opens it as is
   --out is a file (or a new path): a named pipe is refused (exit 2), since the output is
@@ -69,7 +69,8 @@ Model and requests:
 Progress (stderr):
   --progress <mode>    auto (a bar on a terminal, plain lines otherwise), bar, plain, none
   --progress-interval <seconds>  plain mode: seconds between lines (default 10)
-  -q, --quiet          no progress and no summary
+  -q, --quiet          no progress and no summary (--progress none keeps the summary: "done:",
+                       "resuming", "already complete")
 
 Example:
   embedkit bulk docs.jsonl --model openai:text-embedding-3-small --dimensions 512 --out docs.npy
@@ -156,6 +157,7 @@ export async function bulkCommand(argv: string[]): Promise<number> {
     ...(tpm === undefined ? {} : { tpm }),
     progressMode,
     progressIntervalSeconds: numberOption('bulk', values, 'progress-interval') ?? 10,
+    quiet: values.quiet === true,
   });
   try {
     return await job.run();

@@ -54,14 +54,14 @@ describe('bulk', () => {
   const printed: string[] = [];
   const bulk = async (args: string[], options: { stdin?: string } = {}) => {
     const result = await runCli(
-      // No progress, unless the case names a --progress (an option given twice is refused).
+      // Quiet (no progress and no summary), unless the case names a --progress.
       [
         'bulk',
         ...args,
         ...MODEL,
         '--base-url',
         server.baseURL,
-        ...(args.includes('--progress') ? [] : ['--progress', 'none']),
+        ...(args.includes('--progress') ? [] : ['-q']),
       ],
       options,
     );
@@ -429,8 +429,7 @@ describe('bulk', () => {
           '200',
           '--concurrency',
           '1',
-          '--progress',
-          'none',
+          '-q',
         ]);
         expect(result.code).toBe(1);
         expect(result.stderr).toBe(

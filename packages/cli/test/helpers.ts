@@ -385,12 +385,12 @@ function commandArgs(
 }
 
 /**
- * The arguments of `embedkit bulk` (see {@link commandArgs}), with no progress unless `extra` names a
- * --progress (an option given twice is refused).
+ * The arguments of `embedkit bulk` (see {@link commandArgs}), quiet (no progress and no summary) unless
+ * `extra` names a --progress or a --quiet itself (an option given twice is refused).
  */
 export function bulkArgs(...[server, input, out, extra = [], dimensions]: CommandArgs): string[] {
-  const progress = extra.includes('--progress') ? [] : ['--progress', 'none'];
-  return commandArgs('bulk', server, input, out, [...progress, ...extra], dimensions);
+  const quiet = extra.some((arg) => ['--progress', '-q', '--quiet'].includes(arg)) ? [] : ['-q'];
+  return commandArgs('bulk', server, input, out, [...quiet, ...extra], dimensions);
 }
 
 /**

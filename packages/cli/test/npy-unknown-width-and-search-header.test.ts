@@ -48,8 +48,7 @@ describe('a .npy of a model of unknown length', () => {
     'openai:text-embedding-9',
     '--base-url',
     fake.server.baseURL,
-    '--progress',
-    'none',
+    '-q',
   ];
 
   it('Ctrl-C before the first row leaves no .npy and says only its checkpoint is saved, and the run resumed writes the rows’ width', async () => {

@@ -68,7 +68,7 @@ describe('review findings', () => {
         '--base-url',
         server.baseURL,
       ];
-      const command = [...args, '--progress', 'none', '--batch-size', '1', '--concurrency', '1'];
+      const command = [...args, '-q', '--batch-size', '1', '--concurrency', '1'];
       const result = await runCli(command);
       // Within one run, the engine holds every answer to the length of the first.
       expect(result.stderr).toBe(

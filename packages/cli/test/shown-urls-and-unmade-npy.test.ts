@@ -104,8 +104,7 @@ describe('a .npy of a model of unknown length, stopped before its first row', ()
     'openai:text-embedding-9',
     '--base-url',
     suite.server.baseURL,
-    '--progress',
-    'none',
+    '-q',
   ];
   const rejected = (input: string, out: string) =>
     `embedkit: error: ${input}:1: the API rejected this input: openai API error 400: Invalid 'input[0]': maximum input length is 8192 tokens. — Check the inputs and options against the model’s capabilities. (HTTP 400)\nno input is done yet, and ${out} is made with the first one: only its checkpoint ${out}.checkpoint is saved; fix or remove that input, then run the same command again to continue.\n`;

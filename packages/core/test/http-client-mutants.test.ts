@@ -243,11 +243,11 @@ describe('request ids', () => {
 });
 
 describe('a 2xx body that is not JSON', () => {
-  it('names a missing content type and quotes 200 characters of the body', async () => {
+  it('calls a body without a content type a non-JSON response and quotes 200 characters of it', async () => {
     const body = `n${'o'.repeat(499)}`;
     const error = await failed(answer(200, body));
     expect(error.message).toBe(
-      `acme returned status 200 with a body that is not valid JSON (no content-type): ${body.slice(0, 200)}… (300 more characters). A proxy or gateway between you and the API may be answering instead of it.`,
+      `acme returned status 200 with a body that is not valid JSON: a non-JSON response: ${body.slice(0, 200)}… (300 more characters). A proxy or gateway between you and the API may be answering instead of it.`,
     );
     expect(error.responseBody).toBe(body);
   });

@@ -368,9 +368,16 @@ function readResponse(
     body = JSON.parse(text);
   } catch (cause) {
     const redactor = new Redactor(call);
-    const contentType = response.headers['content-type'] ?? '';
+    const encoding = response.headers['content-encoding'];
+    // A body still in an encoding the runtime did not decode (zstd on Node 20) is binary, so its excerpt
+    // says nothing: the encoding is named instead. fetch keeps the header of a body it did decode, so the
+    // header alone does not tell; bytes that are not UTF-8 (read as U+FFFD) do.
+    const what =
+      encoding !== undefined && text.includes('\uFFFD')
+        ? `a body in content-encoding ${redactor.text(encoding)}, not decoded`
+        : describeNonJson(text, response.headers['content-type'] ?? '', redactor);
     throw new InvalidResponseError(
-      `${options.provider} returned status ${response.status} with a body that is not valid JSON (${redactor.text(contentType) || 'no content-type'}): ${redactor.excerpt(text, 200)}. A proxy or gateway between you and the API may be answering instead of it.`,
+      `${options.provider} returned status ${response.status} with a body that is not valid JSON: ${what}. A proxy or gateway between you and the API may be answering instead of it.`,
       {
         ...redactor.details(response.status, requestId, text),
         // A JSON SyntaxError quotes the body; keep only a redacted copy.
@@ -600,11 +607,11 @@ function messageIn(value: unknown): string | undefined {
 const MAX_API_MESSAGE = 2_000;
 
 /**
- * What an error body that is not a JSON object says: its text, markup stripped. An empty one (a gateway's
- * bare 502) is called empty; its excerpt would be nothing after the colon.
+ * What a body that is not a JSON object says, an error's or a 2xx answer's: its text, markup stripped. An
+ * empty one (a gateway's bare 502) is called empty; its excerpt would be nothing after the colon.
  */
 function describeNonJson(text: string, contentType: string, redactor: Redactor): string {
-  const mediaType = contentType.split(';')[0]!.trim();
+  const mediaType = redactor.text(contentType.split(';')[0]!.trim());
   const excerpt = redactor.excerpt(stripMarkup(text), 200);
   if (excerpt.trim() !== '') return `a non-JSON ${mediaType || 'response'}: ${excerpt}`;
   if (text.trim() === '') return mediaType === '' ? 'an empty body' : `an empty ${mediaType} body`;
