@@ -201,7 +201,7 @@ export function baseURLOption(command: string, values: ParsedValues): string | u
 /**
  * The base URL as an index or a checkpoint records it: the parsed form (the same server is written one
  * way), without a user name and password, and with its query parameters' names only, so that a file
- * never holds a credential. Earlier versions recorded queries; this one refuses a base URL that has one.
+ * never holds a credential. Earlier versions recorded queries; the commands now refuse a base URL that has one.
  */
 export function publicBaseURL(text: string): string {
   const url = new URL(text);

@@ -281,11 +281,13 @@ export async function sendBatchJobRequest<T>(
   // Attempted once: no 429 pause to wait out or to set; whoever calls again (wait's loop) sets the pace.
   const policy = retried ? basics.policy : { ...basics.policy, maxRetries: 0, limiter: UNLIMITED };
   const signal = settings.signal ?? new AbortController().signal;
-  // A limiter that cannot record a request fails nothing, but is not passed over in silence.
-  const onSettleFailure = settleFailureReporter(
-    settings.onWarning ??
-      ((warning) => emitProcessWarning(warning.message, 'EmbedkitWarning', 'limiter-settle-failed')),
-  );
+  // A limiter that cannot record a request fails nothing, but is not passed over in silence: said to the
+  // call's `onWarning` (`wait` hands its polls one that says it once), else once for the jobs object as a
+  // process warning, not at every poll of an hour-long wait.
+  const onSettleFailure =
+    settings.onWarning === undefined
+      ? processSettleReporter(jobs)
+      : settleFailureReporter(settings.onWarning);
   return withRetries(policy, 0, signal, send, () => NO_HEADERS, { onSettleFailure }).catch(
     (error: unknown) => {
       // Not "maxRetries 0": create takes no retries whatever the caller sets.
@@ -294,6 +296,20 @@ export async function sendBatchJobRequest<T>(
         : error;
     },
   );
+}
+
+const processReporters = new WeakMap<object, (error: unknown, answered: boolean) => void>();
+
+/** The settle-failure reporter of a jobs object's calls made without `onWarning`: one process warning. */
+function processSettleReporter(jobs: object): (error: unknown, answered: boolean) => void {
+  let reporter = processReporters.get(jobs);
+  if (reporter === undefined) {
+    reporter = settleFailureReporter((warning) =>
+      emitProcessWarning(warning.message, 'EmbedkitWarning', 'limiter-settle-failed'),
+    );
+    processReporters.set(jobs, reporter);
+  }
+  return reporter;
 }
 
 /**
@@ -332,7 +348,16 @@ export async function waitForBatchJob(
   if (options.pollTimeoutMs !== undefined) callOptions.timeoutMs = options.pollTimeoutMs;
   if (options.headers !== undefined) callOptions.headers = options.headers;
   if (options.providerOptions !== undefined) callOptions.providerOptions = options.providerOptions;
-  if (options.onWarning !== undefined) callOptions.onWarning = options.onWarning;
+  if (options.onWarning !== undefined) {
+    // Every poll's call reports to it: what a limiter fails to record is said once for the whole wait.
+    const warn = options.onWarning;
+    let said = false;
+    callOptions.onWarning = (warning) => {
+      if (said) return;
+      said = true;
+      warn(warning);
+    };
+  }
   const timedOut = () =>
     new TimeoutError(
       `Batch job ${id} did not finish within ${timeoutMs} ms (timeoutMs); it keeps running, so wait again or cancel it.`,

@@ -68,6 +68,7 @@ export {
 } from './http/client.js';
 export { createFetchTransport, type FetchFunction } from './http/fetch-transport.js';
 export {
+  base64Forms,
   isSecretFieldName,
   isSecretHeaderName,
   isSecretParameterName,

@@ -434,9 +434,12 @@ export function cosineOfVectors(
   lengthB: number,
 ): number {
   if (!(lengthA > 1e-150 && lengthB > 1e-150 && lengthA * lengthB < Infinity)) {
+    // An all-zero vector (the one way float32 vectors come here) scores 0 before the other is copied: a
+    // search for a zero query would otherwise copy every vector of the corpus.
     const scaledA = scaledByLargest(a);
+    if (scaledA === undefined) return 0;
     const scaledB = scaledByLargest(b);
-    if (scaledA === undefined || scaledB === undefined) return 0;
+    if (scaledB === undefined) return 0;
     return cosineOfParts(dotUnchecked(scaledA, scaledB), norm(scaledA), norm(scaledB));
   }
   return cosineOfParts(product, lengthA, lengthB);

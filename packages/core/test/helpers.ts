@@ -7,7 +7,7 @@ import { expect, vi } from 'vitest';
 import type { BatchJob, BatchJobCallOptions, BatchJobState } from '../src/batch-jobs.js';
 import type { ContextualizedCapabilities, ContextualizedEmbeddingModel } from '../src/contextualized.js';
 import type { Clock } from '../src/engine/clock.js';
-import type { AttemptAnswered } from '../src/engine/limiter.js';
+import { type AttemptAnswered, createMemoryLimiterStore, type LimiterStore } from '../src/engine/limiter.js';
 import type { AttemptPolicy } from '../src/engine/retry.js';
 import { InvalidArgumentError, InvalidResponseError } from '../src/errors.js';
 import type { RerankingCapabilities, RerankingModel, RerankRequest, RerankResponse } from '../src/rerank.js';
@@ -471,4 +471,27 @@ export function contextualizedModel(limits: Partial<ContextualizedCapabilities> 
     },
   };
   return { model, sent };
+}
+
+/**
+ * A limiter store that records what each admission took from the token budget, and what each settlement
+ * gave back to it (or charged it more, a negative amount).
+ */
+export function tokenRecordingStore() {
+  const memory = createMemoryLimiterStore();
+  const taken: number[] = [];
+  const adjusted: number[] = [];
+  const store: LimiterStore = {
+    ...memory,
+    async take(key, bucket, amount, now) {
+      const wait = await memory.take(key, bucket, amount, now);
+      if (wait === 0 && key.endsWith(':tokens')) taken.push(amount);
+      return wait;
+    },
+    async adjust(key, bucket, amount, now) {
+      if (key.endsWith(':tokens')) adjusted.push(amount);
+      await memory.adjust(key, bucket, amount, now);
+    },
+  };
+  return { store, taken, adjusted };
 }

@@ -69,4 +69,13 @@ describe('a 2xx answer whose body is not JSON', () => {
       `acme returned status 200 with a body that is not valid JSON: a non-JSON application/json: {"data": [. ${PROXY_HINT}`,
     );
   });
+
+  it('a page in Latin-1 under an encoding the runtime decodes is quoted, not called undecoded', async () => {
+    // "Accès refusé" in Latin-1: its two accented letters are no UTF-8, and read as U+FFFD.
+    const page = Uint8Array.from('Accès refusé', (character) => character.charCodeAt(0));
+    const error = await answeredWith(page, { 'content-type': 'text/html', 'content-encoding': 'gzip' });
+    expect(error.message).toBe(
+      `acme returned status 200 with a body that is not valid JSON: a non-JSON text/html: Acc\uFFFDs refus\uFFFD. ${PROXY_HINT}`,
+    );
+  });
 });

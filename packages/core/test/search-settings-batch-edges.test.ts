@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type BatchJobCallOptions, sendBatchJobRequest, waitForBatchJob } from '../src/batch-jobs.js';
+import { sendBatchJobRequest, waitForBatchJob } from '../src/batch-jobs.js';
 import { createMemoryLimiterStore, createRateLimiter, type LimiterStore } from '../src/engine/limiter.js';
 import { ConnectionError, InvalidArgumentError, RateLimitError, RetryError } from '../src/errors.js';
 import { topK } from '../src/search/top-k.js';
@@ -51,6 +51,18 @@ describe('topK over values whose squares overflow or underflow a double', () => 
     expect(vectors.map((vector) => cosineSimilarity([1, 2, 3], vector))).toEqual([
       0.2672612419124244, 0.9449111825230679, 1,
     ]);
+  });
+
+  it('scores every vector 0 for an all-zero query without copying any of them', () => {
+    const copies = vi.spyOn(Float64Array, 'from');
+    try {
+      const vectors = Array.from({ length: 50 }, (_, index) => [index + 1, 2, 3]);
+      const ranked = topK([0, 0, 0], vectors, 3);
+      expect(ranked.map((hit) => hit.score)).toEqual([0, 0, 0]);
+      expect(copies).not.toHaveBeenCalled();
+    } finally {
+      copies.mockRestore();
+    }
   });
 });
 
@@ -161,25 +173,50 @@ describe('a batch-jobs object whose own rate limiter cannot record a request', (
     ]);
   });
 
-  it('wait hands its onWarning to every poll', async () => {
-    const onWarning = (_warning: Warning) => {};
-    const seen: BatchJobCallOptions[] = [];
+  it('wait says a limiter failure once over all its polls', async () => {
+    const heard: Warning[] = [];
+    const jobs = jobsWithFailingLimiter();
+    const clock = recordingClock(0);
+    let attempts = 0;
     const job = await waitForBatchJob(
-      async (id, options) => {
-        seen.push(options);
-        return {
-          id,
-          provider: 'acme',
-          modelId: 'acme-batch',
-          state: 'succeeded',
-          requestCounts: { total: 1, succeeded: 1, failed: 0, pending: 0 },
-        };
-      },
+      (id, options) =>
+        sendBatchJobRequest(jobs, 'get', { ...options, clock, maxRetries: 1 }, async () => {
+          attempts++;
+          // Each of the two polls fails once before it leaves, then is answered: two refunds the limiter
+          // cannot record.
+          if (attempts % 2 === 1) throw new ConnectionError('connection refused', { neverSent: true });
+          return {
+            id,
+            provider: 'acme',
+            modelId: 'acme-batch',
+            state: attempts === 4 ? ('succeeded' as const) : ('running' as const),
+            requestCounts: {
+              total: 1,
+              succeeded: attempts === 4 ? 1 : 0,
+              failed: 0,
+              pending: attempts === 4 ? 0 : 1,
+            },
+          };
+        }),
       'batches/1',
-      { onWarning },
+      { clock, onWarning: (warning) => heard.push(warning) },
     );
     expect(job.state).toBe('succeeded');
-    expect(seen).toEqual([{ onWarning }]);
-    expect(seen[0]!.onWarning).toBe(onWarning);
+    expect(attempts).toBe(4);
+    expect(heard).toEqual([FAILED_WARNING]);
+  });
+
+  it('without onWarning, the calls of one jobs object emit one process warning between them', async () => {
+    const emitted = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    const jobs = jobsWithFailingLimiter();
+    for (let call = 0; call < 3; call++) {
+      const error = await rejectionOf(
+        sendBatchJobRequest(jobs, 'get', { clock: recordingClock(0), maxRetries: 1 }, async () => {
+          throw new ConnectionError('connection refused', { neverSent: true });
+        }),
+      );
+      expect(RetryError.isInstance(error)).toBe(true);
+    }
+    expect(emitted).toHaveBeenCalledTimes(1);
   });
 });

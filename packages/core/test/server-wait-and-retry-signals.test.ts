@@ -200,6 +200,35 @@ describe('x-should-retry', () => {
     expect(requests).toHaveLength(1);
   });
 
+  it('true does not keep a call too large from being split, each half sent once', async () => {
+    const clock = recordingClock();
+    const { fetch, requests } = fakeFetch([
+      { status: 413, body: { error: { message: 'Too large.' } }, headers: { 'x-should-retry': 'true' } },
+      OK,
+      OK,
+    ]);
+    const result = await embedMany({ model: modelOver(fetch), inputs: ['a', 'b'], clock });
+    expect(result.embeddings).toEqual([Float32Array.of(1, 2), Float32Array.of(1, 2)]);
+    expect(requests.map((request) => (request.body as { input: string[] }).input)).toEqual([
+      ['a', 'b'],
+      ['a'],
+      ['b'],
+    ]);
+    expect(clock.sleeps).toEqual([]);
+  });
+
+  it('of a header sent twice, the first value counts', async () => {
+    const { fetch, requests } = fakeFetch([
+      { status: 500, body: { error: { message: 'Boom.' } }, headers: { 'x-should-retry': 'false, true' } },
+      OK,
+    ]);
+    const error = await rejectionOf(
+      embedMany({ model: modelOver(fetch), inputs: ['a'], clock: recordingClock() }),
+    );
+    expect(error).toMatchObject({ code: 'server_error', isRetryable: false });
+    expect(requests).toHaveLength(1);
+  });
+
   it('any other value leaves the status to decide', async () => {
     const error = await failure({
       fetch: recordingFetch(() => answer(400, {}, { 'x-should-retry': 'maybe' })).fetch,

@@ -1,34 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { cacheMiddleware, createMemoryCacheStore } from '../src/cache.js';
 import { embedMany } from '../src/engine/embed.js';
-import { createMemoryLimiterStore, createRateLimiter, type LimiterStore } from '../src/engine/limiter.js';
+import { createRateLimiter } from '../src/engine/limiter.js';
 import type { TokenCounter } from '../src/engine/token-counter.js';
 import { type EmbeddingModelMiddleware, wrapEmbeddingModel } from '../src/middleware.js';
 import { hashVector, MockEmbeddingModel, recordingClock } from '../src/testing.js';
 import type { EmbeddingModel, EmbedInput } from '../src/types.js';
-
-/**
- * A limiter store that records what each admission took from the token budget, and what each settlement
- * gave back to it (or charged it more).
- */
-function recordingStore() {
-  const memory = createMemoryLimiterStore();
-  const taken: number[] = [];
-  const adjusted: number[] = [];
-  const store: LimiterStore = {
-    ...memory,
-    async take(key, bucket, amount, now) {
-      const wait = await memory.take(key, bucket, amount, now);
-      if (wait === 0 && key.endsWith(':tokens')) taken.push(amount);
-      return wait;
-    },
-    async adjust(key, bucket, amount, now) {
-      if (key.endsWith(':tokens')) adjusted.push(amount);
-      await memory.adjust(key, bucket, amount, now);
-    },
-  };
-  return { store, taken, adjusted };
-}
+import { tokenRecordingStore } from './helpers.js';
 
 /** An input of `bytes` ASCII characters: the default estimate counts it `bytes / 2` tokens. */
 function text(letter: string, bytes: number): string {
@@ -42,7 +20,7 @@ function text(letter: string, bytes: number): string {
 async function partialHit(model: EmbeddingModel): Promise<number[]> {
   const clock = recordingClock();
   await embedMany({ model, inputs: [text('a', 40)], clock });
-  const { store, taken } = recordingStore();
+  const { store, taken } = tokenRecordingStore();
   await embedMany({
     model,
     inputs: [text('a', 40), text('b', 60)],
@@ -61,7 +39,7 @@ describe('a request behind the cache is charged the estimate of the inputs it se
     const model = wrapEmbeddingModel(inner, cacheMiddleware());
     const held = [text('a', 400), text('b', 400), text('c', 400)];
     await embedMany({ model, inputs: held, clock });
-    const { store, taken, adjusted } = recordingStore();
+    const { store, taken, adjusted } = tokenRecordingStore();
     const rateLimit = createRateLimiter({ tokensPerMinute: 1_000, store });
     await embedMany({ model, inputs: [...held, text('d', 400)], clock, rateLimit });
     expect(inner.calls.map((call) => call.inputs.length)).toEqual([3, 1]);
@@ -81,7 +59,7 @@ describe('a request behind the cache is charged the estimate of the inputs it se
     const model = wrapEmbeddingModel(new MockEmbeddingModel({ usage: false }), cacheMiddleware());
     const inputs = [text('a', 40), text('b', 60)];
     await embedMany({ model, inputs, clock });
-    const { store, taken } = recordingStore();
+    const { store, taken } = tokenRecordingStore();
     await embedMany({
       model,
       inputs,
@@ -101,7 +79,7 @@ describe('a request behind the cache is charged the estimate of the inputs it se
     const model = wrapEmbeddingModel(inner, cacheMiddleware());
     const held = [text('a', 400), text('b', 400), text('c', 400)];
     await embedMany({ model, inputs: held, clock });
-    const { store, taken, adjusted } = recordingStore();
+    const { store, taken, adjusted } = tokenRecordingStore();
     const rateLimit = createRateLimiter({ tokensPerMinute: 1_000, store });
     const fresh = [text('e', 400), text('f', 400), text('g', 400), text('h', 400)];
     await embedMany({ model, inputs: fresh, clock, rateLimit });
@@ -140,7 +118,7 @@ describe('a request behind the cache is charged the estimate of the inputs it se
       clock,
     });
     width = 3;
-    const recorded = recordingStore();
+    const recorded = tokenRecordingStore();
     const result = await embedMany({
       model: wrapEmbeddingModel(inner, cacheMiddleware({ store })),
       inputs: [shortInput, longInput],
@@ -190,7 +168,7 @@ describe('a request behind the cache is charged the estimate of the inputs it se
     const model = wrapEmbeddingModel(new MockEmbeddingModel({ usage: false }), cacheMiddleware());
     await embedMany({ model, inputs: ['x'], clock, tokenCounter });
     counted.length = 0;
-    const { store, taken } = recordingStore();
+    const { store, taken } = tokenRecordingStore();
     await embedMany({
       model,
       inputs: ['x', 'y', 'z'],

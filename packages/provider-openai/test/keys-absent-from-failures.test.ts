@@ -16,9 +16,9 @@ import { createVoyage } from '@embedkit/provider-voyage';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createOpenAI } from '../src/index.js';
 
-const KEY = 'sk-fake-not-a-real-key-HUNT1234';
-const ORGANIZATION = 'org-fake-not-a-real-organization-HUNT5678';
-const PROJECT = 'proj_fake-not-a-real-project-HUNT9012';
+const KEY = 'sk-fake-not-a-real-key-ECHO1234';
+const ORGANIZATION = 'org-fake-not-a-real-organization-ECHO5678';
+const PROJECT = 'proj_fake-not-a-real-project-ECHO9012';
 const CREDENTIALS = [KEY, ORGANIZATION, PROJECT];
 
 /** Each credential as it may be echoed: itself, percent-encoded, and base64 (both alphabets) at each alignment. */
@@ -344,7 +344,7 @@ describe('the search for credentials', () => {
         `text: ${credential} as ${credential}`,
       ]);
     }
-    expect(credentialsIn([['text', 'sk-fake-not-a-real-key-HUNT123 [REDACTED]']])).toEqual([]);
+    expect(credentialsIn([['text', 'sk-fake-not-a-real-key-ECHO123 [REDACTED]']])).toEqual([]);
   });
 });
 
@@ -370,16 +370,16 @@ describe.each(MATRIX)('no credential shows in a failure of %s over %s', (name, t
       () => rootOf(name).replace('http:', 'https:'),
       'RetryError',
     ],
-    ['a host name that cannot resolve', () => 'https://api.embedkit-hunt.invalid/v1', 'RetryError'],
+    ['a host name that cannot resolve', () => 'https://api.embedkit-unresolvable.invalid/v1', 'RetryError'],
     ['an invalid base URL that holds the key', () => `ht!tp://${KEY}/v1`, 'InvalidArgumentError'],
     [
       'a base URL whose user is the key',
-      () => `https://${KEY}@api.embedkit-hunt.invalid/v1`,
+      () => `https://${KEY}@api.embedkit-unresolvable.invalid/v1`,
       'InvalidArgumentError',
     ],
     [
       'a base URL whose password is the key',
-      () => `https://user:${KEY}@api.embedkit-hunt.invalid/v1`,
+      () => `https://user:${KEY}@api.embedkit-unresolvable.invalid/v1`,
       'InvalidArgumentError',
     ],
     [

@@ -200,6 +200,9 @@ describe('request', () => {
   });
 
   it('sends no organization or project header unless they are set', async () => {
+    // Neither is set: not by the settings, nor by the variables a developer's shell may hold.
+    vi.stubEnv('OPENAI_ORG_ID', '');
+    vi.stubEnv('OPENAI_PROJECT_ID', '');
     const { fetch, requests } = recordingFetch({ body: floats(1) });
     await model({ fetch }).doEmbed(request(['hello']));
     expect(Object.keys(requests[0]!.headers).sort()).toEqual([

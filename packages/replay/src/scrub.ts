@@ -1,4 +1,10 @@
-import { InvalidArgumentError, isSecretFieldName, isSecretHeaderName, redact } from '@embedkit/core/provider';
+import {
+  base64Forms,
+  InvalidArgumentError,
+  isSecretFieldName,
+  isSecretHeaderName,
+  redact,
+} from '@embedkit/core/provider';
 import type { Cassette, CassetteInteraction } from './cassette.js';
 
 const REDACTED = '[REDACTED]';
@@ -16,10 +22,22 @@ const MESSAGE_FIELDS = /^(?:message|error|detail|error_description)$/i;
  */
 const MIN_SECRET_IN_TEXT = 8;
 
-/** The forms a secret takes inside a text value: as is, percent-encoded, JSON-escaped (a body quoted in a message). */
+/**
+ * The forms a secret takes inside a text value: as is, percent-encoded, JSON-escaped (a body quoted in a
+ * message), and inside base64 (a gateway that echoes the request's headers encoded), as core's redaction
+ * reads them.
+ */
 function secretForms(secret: string): string[] {
   const escaped = JSON.stringify(secret).slice(1, -1);
-  return [...new Set([secret, encodeURIComponent(secret), escaped, escaped.replaceAll('/', '\\/')])];
+  return [
+    ...new Set([
+      secret,
+      encodeURIComponent(secret),
+      escaped,
+      escaped.replaceAll('/', '\\/'),
+      ...base64Forms(secret).flatMap((form) => [form, form.replaceAll('/', '\\/')]),
+    ]),
+  ];
 }
 
 type Scrub = (text: string) => string;

@@ -56,4 +56,16 @@ describe("scrubCassette: headers in the cassette's own fields", () => {
       "scrubCassette: the headers of the cassette's own fields are a flat list of names and values with a value missing (item 2 has none after it), so names and values cannot be paired; the recording is refused rather than written with values under the wrong names.",
     ]);
   });
+
+  it('redacts a key a 2xx body or a field of its own echoes base64-encoded', () => {
+    const echoed = Buffer.from(`Authorization: Bearer ${KEY}`).toString('base64');
+    const base = recording([
+      exchange({ input: ['x'] }, { ...OK, body: { ...(OK.body as object), echo: echoed } }),
+    ]);
+    const cassette = { ...base, description: `the gateway echoed ${echoed}` } as unknown as Cassette;
+    const text = JSON.stringify(scrubCassette(cassette, [KEY]));
+    // The groups of the encoded text that hold only the key's bytes are gone; so is every other form.
+    for (const form of [KEY, echoed, echoed.slice(12, -4)]) expect(text).not.toContain(form);
+    expect(text).toContain('[REDACTED]');
+  });
 });

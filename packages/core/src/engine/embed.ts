@@ -154,9 +154,18 @@ function embeddingJob(
    * and the counter's of an input a middleware rewrote.
    */
   const tokensOf = (batch: Batch<EmbedInput>) => {
-    const counts = new Map(batch.items.map((input, index) => [input, batch.tokens[index]!]));
-    return (inputs: readonly EmbedInput[]) =>
-      inputs.reduce((sum: number, input) => sum + (counts.get(input) ?? counter.count(input)), 0);
+    // Made when a request is about to leave, not for a call the cache answers whole.
+    let counts: Map<EmbedInput, number> | undefined;
+    return (inputs: readonly EmbedInput[]) => {
+      if (counts === undefined) {
+        counts = new Map();
+        for (let index = 0; index < batch.items.length; index++)
+          counts.set(batch.items[index]!, batch.tokens[index]!);
+      }
+      let sum = 0;
+      for (const input of inputs) sum += counts.get(input) ?? counter.count(input);
+      return sum;
+    };
   };
   const adapter: JobAdapter<EmbedInput, Embedding[]> = {
     admitsLate: admitted !== undefined,

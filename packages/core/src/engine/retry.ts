@@ -168,6 +168,12 @@ export async function withRetries<T>(
      * nothing of the attempt's own request, which left before it.
      */
     let againError: unknown;
+    /**
+     * The tokens the further requests (`again`) reported, each settled with its own: the call's answer
+     * counts them too (the cache sums its requests' usage), so they are taken out of it before the
+     * attempt's own admission, which covers its first request only, is settled.
+     */
+    let againTokens = 0;
     const admit: Admission = Object.assign(
       (share?: number) => {
         admission ??= (async () => {
@@ -210,7 +216,11 @@ export async function withRetries<T>(
             againError = error;
             throw error;
           }
-          await settle(() => taken.answered(answered(result)), true);
+          await settle(() => {
+            const outcome = answered(result);
+            againTokens += outcome.reportedTokens ?? 0;
+            return taken.answered(outcome);
+          }, true);
           return result;
         },
       },
@@ -243,7 +253,14 @@ export async function withRetries<T>(
       // The API answered, and the call is paid for: a limiter that cannot settle it (its store out of
       // reach at that moment) must not turn it into an error and lose the answer. The next call's
       // admission asks the store again.
-      if (held !== undefined) await settle(() => held.answered(answered(result!)), true);
+      if (held !== undefined)
+        await settle(() => {
+          const outcome = answered(result!);
+          // A middleware of the caller's own may report its last request's usage alone: what is left after
+          // taking the further requests out is then nothing, and the answer's figure stands.
+          const own = (outcome.reportedTokens ?? 0) - againTokens;
+          return held.answered(own > 0 ? { ...outcome, reportedTokens: own } : outcome);
+        }, true);
       return result!;
     }
     const retryable = EmbedKitError.isInstance(error) && error.isRetryable && !signal.aborted;

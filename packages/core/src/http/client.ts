@@ -371,9 +371,10 @@ function readResponse(
     const encoding = response.headers['content-encoding'];
     // A body still in an encoding the runtime did not decode (zstd on Node 20) is binary, so its excerpt
     // says nothing: the encoding is named instead. fetch keeps the header of a body it did decode, so the
-    // header alone does not tell; bytes that are not UTF-8 (read as U+FFFD) do.
+    // header alone does not tell: an encoding every runtime decodes was decoded (a Latin-1 page of a gzip
+    // answer is text), and of the others, bytes that are not UTF-8 (read as U+FFFD) were not.
     const what =
-      encoding !== undefined && text.includes('\uFFFD')
+      encoding !== undefined && !DECODED_ENCODINGS.test(encoding) && text.includes('\uFFFD')
         ? `a body in content-encoding ${redactor.text(encoding)}, not decoded`
         : describeNonJson(text, response.headers['content-type'] ?? '', redactor);
     throw new InvalidResponseError(
@@ -401,6 +402,9 @@ function succeeded(
 function isRedirect(status: number): boolean {
   return status === 0 || (status >= 300 && status < 400);
 }
+
+/** Content encodings both transports decode on every runtime they serve. */
+const DECODED_ENCODINGS = /^\s*(?:x-)?(?:gzip|deflate|br|identity)\s*$/i;
 
 /** The typed error for a response whose status is not 2xx; `unread` says why its body is missing. */
 function statusFailure(
@@ -438,11 +442,20 @@ function statusFailure(
   if (parsed.providerCode !== undefined) details.providerCode = parsed.providerCode;
   if (parsed.isRetryable !== undefined) details.isRetryable = parsed.isRetryable;
   // `x-should-retry` (OpenAI sends it; any API may) is the server's own word on this answer, over what its
-  // status implies: `false` is never retried, `true` is, a 400 or a 500 alike. It does not outweigh what
-  // the body says cannot pass by retrying: a used-up quota, or a provider's own "not retryable".
-  const shouldRetry = response.headers['x-should-retry']?.trim().toLowerCase();
+  // status implies: `false` is never retried, `true` is, a 400 or a 500 alike (of a header sent twice,
+  // the first counts). It does not outweigh what the body says cannot pass by sending the same request
+  // again: a used-up quota, a provider's own "not retryable", a call too large (the engine splits it),
+  // or one input at fault (the error names it).
+  const shouldRetry = response.headers['x-should-retry']?.split(',')[0]?.trim().toLowerCase();
   if (shouldRetry === 'false') details.isRetryable = false;
-  else if (shouldRetry === 'true' && parsed.quotaExhausted !== true && parsed.isRetryable !== false)
+  else if (
+    shouldRetry === 'true' &&
+    parsed.quotaExhausted !== true &&
+    parsed.isRetryable !== false &&
+    parsed.batchTooLarge !== true &&
+    parsed.inputIndex === undefined &&
+    response.status !== 413
+  )
     details.isRetryable = true;
   const error = errorForStatus(response.status, {
     ...parsed,
@@ -781,10 +794,11 @@ const NEVER_SENT_CODES = new Set([
 
 /**
  * Codes of a body that does not decompress: zlib's (`Z_DATA_ERROR`, `Z_BUF_ERROR` for one cut short),
- * which gzip and brotli streams both raise, and brotli's own (`ERR__ERROR_FORMAT_…`).
+ * which gzip and brotli streams both raise, brotli's own (`ERR__ERROR_FORMAT_…`), and zstd's
+ * (`ZSTD_error_…`, where Node decodes zstd: 24 and later).
  */
 function isDecompressionFailure(code: string): boolean {
-  return code.startsWith('Z_') || code.startsWith('ERR__ERROR_');
+  return code.startsWith('Z_') || code.startsWith('ERR__ERROR_') || code.startsWith('ZSTD_');
 }
 
 function errorCode(error: unknown): string | undefined {

@@ -263,7 +263,7 @@ export function compileRedaction(secrets: readonly (string | undefined)[]): Reda
  * neighbours and are not matched. A secret of fewer than 12 whole bytes has none: a base64 run that short
  * could be found in ordinary text.
  */
-function base64Forms(secret: string): string[] {
+export function base64Forms(secret: string): string[] {
   const bytes = new TextEncoder().encode(secret);
   const forms: string[] = [];
   for (let skip = 0; skip < 3; skip++) {
