@@ -16,9 +16,9 @@ import { createVoyage } from '@embedkit/provider-voyage';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createOpenAI } from '../src/index.js';
 
-const KEY = 'sk-fake-not-a-real-key-ECHO1234';
-const ORGANIZATION = 'org-fake-not-a-real-organization-ECHO5678';
-const PROJECT = 'proj_fake-not-a-real-project-ECHO9012';
+const KEY = 'sk-fake-not-a-real-key-echoed';
+const ORGANIZATION = 'fake-organization-not-a-real-one';
+const PROJECT = 'fake-project-not-a-real-one';
 const CREDENTIALS = [KEY, ORGANIZATION, PROJECT];
 
 /** Each credential as it may be echoed: itself, percent-encoded, and base64 (both alphabets) at each alignment. */
@@ -344,7 +344,7 @@ describe('the search for credentials', () => {
         `text: ${credential} as ${credential}`,
       ]);
     }
-    expect(credentialsIn([['text', 'sk-fake-not-a-real-key-ECHO123 [REDACTED]']])).toEqual([]);
+    expect(credentialsIn([['text', 'sk-fake-not-a-real-key-echoe [REDACTED]']])).toEqual([]);
   });
 });
 
