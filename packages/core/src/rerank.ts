@@ -198,6 +198,8 @@ export async function rerank(settings: RerankSettings): Promise<RerankResult> {
     {
       maxItems: Math.min(capabilities.maxDocumentsPerCall, settings.maxDocumentsPerCall ?? Infinity),
       maxTokens: capabilities.maxTokensPerCall,
+      tokensPerMinute: basics.policy.limiter.tokensPerMinute,
+      item: 'document',
       declared: {
         model: `${model.provider} model ${model.modelId}`,
         // The declared limit on documents too, as declared: `Math.min` above reads a text as a number.

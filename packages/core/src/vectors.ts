@@ -435,12 +435,15 @@ export function cosineOfVectors(
 ): number {
   if (!(lengthA > 1e-150 && lengthB > 1e-150 && lengthA * lengthB < Infinity)) {
     // An all-zero vector (the one way float32 vectors come here) scores 0 before the other is copied: a
-    // search for a zero query would otherwise copy every vector of the corpus.
-    const scaledA = scaledByLargest(a);
-    if (scaledA === undefined) return 0;
-    const scaledB = scaledByLargest(b);
-    if (scaledB === undefined) return 0;
-    return cosineOfParts(dotUnchecked(scaledA, scaledB), norm(scaledA), norm(scaledB));
+    // search for a zero query would otherwise copy every vector of the corpus, and one for any query the
+    // query once for each zero vector in it. Only a vector whose length is out of reach can be all zeros,
+    // so that one is scaled first.
+    const [first, second] = lengthA > 1e-150 ? [b, a] : [a, b];
+    const scaledFirst = scaledByLargest(first);
+    if (scaledFirst === undefined) return 0;
+    const scaledSecond = scaledByLargest(second);
+    if (scaledSecond === undefined) return 0;
+    return cosineOfParts(dotUnchecked(scaledFirst, scaledSecond), norm(scaledFirst), norm(scaledSecond));
   }
   return cosineOfParts(product, lengthA, lengthB);
 }

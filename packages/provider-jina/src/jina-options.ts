@@ -186,6 +186,31 @@ export const JINA_EMBEDDING_MODELS: Record<string, JinaModelProfile> = {
 export const JINA_MULTI_VECTOR_MODELS: readonly string[] = ['jina-colbert-v1-en', 'jina-colbert-v2'];
 
 /**
+ * `elser-v2`, which `/v1/embeddings` takes (the spec's `ELSERV2Request`) but answers with sparse vectors,
+ * one `{token: weight}` map per input: an embedding model gives dense vectors, so `embedding()` refuses it.
+ */
+export const JINA_SPARSE_MODELS: readonly string[] = ['elser-v2'];
+
+/**
+ * What to do instead with a multi-vector model. Said when a known ColBERT id is made and when an unknown
+ * id answers several vectors per input, so both refusals give the same advice.
+ */
+export function multiVectorAdvice(modelId: string): string {
+  return `which embedkit's embeddings, one vector per input, do not carry; use it with reranking('${modelId}'), or embed with a single-vector model such as jina-embeddings-v3.`;
+}
+
+/** Why `embedding()` refuses a known id whose answers are not one dense vector per input, or undefined. */
+export function jinaEmbeddingRefusal(modelId: string): string | undefined {
+  if (JINA_MULTI_VECTOR_MODELS.includes(modelId)) {
+    return `jina model ${modelId} answers one vector per token (multi-vector output), ${multiVectorAdvice(modelId)}`;
+  }
+  if (JINA_SPARSE_MODELS.includes(modelId)) {
+    return `jina model ${modelId} answers sparse vectors (a weight for each vocabulary token), which embedkit's embeddings, dense vectors of one length, do not carry; embed with a dense model such as jina-embeddings-v3.`;
+  }
+  return undefined;
+}
+
+/**
  * For an id the table does not know: text only, no input types (its task words are unknown, so none is
  * guessed), the smallest context of the family, any `dimensions` the API accepts, no length promise,
  * `normalized` sent only when asked, and no late chunking, which only v3 and v4 take: a

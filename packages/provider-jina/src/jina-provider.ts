@@ -15,12 +15,12 @@ import { parseJinaError } from './jina-api.js';
 import { JinaContextualizedEmbeddingModel } from './jina-contextualized-model.js';
 import { JinaEmbeddingModel } from './jina-embedding-model.js';
 import {
-  JINA_MULTI_VECTOR_MODELS,
   type JinaContextualizedModelId,
   type JinaEmbeddingModelId,
   type JinaRerankingModelId,
   jinaContextualizedLimits,
   jinaEmbeddingProfile,
+  jinaEmbeddingRefusal,
   jinaRerankingCapabilities,
 } from './jina-options.js';
 import { JinaRerankingModel } from './jina-reranking-model.js';
@@ -87,14 +87,9 @@ export function createJina(settings: JinaProviderSettings = {}): JinaProvider {
   };
   return {
     embedding(modelId) {
-      // Sent, such a model's answer would fail as "data.0.embedding: matches none of the accepted forms"
-      // on every call, which names neither the model nor the cause.
-      if (JINA_MULTI_VECTOR_MODELS.includes(modelId)) {
-        throw new InvalidArgumentError(
-          `jina model ${modelId} answers one vector per token (multi-vector output), which embedkit's embeddings, one vector per input, do not carry; use it with reranking('${modelId}'), or embed with a single-vector model such as jina-embeddings-v3.`,
-          { argument: 'modelId' },
-        );
-      }
+      // Sent, a ColBERT or sparse model's answer would fail on every call, after the call was paid for.
+      const refusal = jinaEmbeddingRefusal(modelId);
+      if (refusal !== undefined) throw new InvalidArgumentError(refusal, { argument: 'modelId' });
       return new JinaEmbeddingModel(modelId, jinaEmbeddingProfile(modelId), config);
     },
     contextualizedEmbedding(modelId) {

@@ -4,6 +4,7 @@ import {
   type Embedding,
   type EmbedRequest,
   InvalidArgumentError,
+  InvalidResponseError,
   inOrder,
   type JsonEndpoint,
   type OutputType,
@@ -17,7 +18,7 @@ import {
   type Warning,
 } from '@embedkit/core/provider';
 import { jinaEmbeddingResponseSchema } from './jina-api.js';
-import { type JinaModelProfile, jinaEmbeddingOptionsSchema } from './jina-options.js';
+import { type JinaModelProfile, jinaEmbeddingOptionsSchema, multiVectorAdvice } from './jina-options.js';
 
 /** What a Jina provider hands each of its models: the API as a JSON endpoint (the key read at each call). */
 export interface JinaModelConfig extends JsonEndpoint {
@@ -105,6 +106,30 @@ export interface EmbeddingsAnswer {
   response: ResponseInfo;
 }
 
+/**
+ * An id the table does not know may name a multi-vector model (a newer ColBERT), whose answer holds
+ * `embeddings` (one vector per token) in place of `embedding`. The schema would call that only
+ * "data.0.embedding: matches none of the accepted forms", which names neither the model nor the cause.
+ */
+function refuseMultiVectorAnswer(body: unknown, modelId: string, provider: string): void {
+  const data = typeof body === 'object' && body !== null ? (body as { data?: unknown }).data : undefined;
+  const multiVector =
+    Array.isArray(data) &&
+    data.some(
+      (item) =>
+        typeof item === 'object' &&
+        item !== null &&
+        !('embedding' in item) &&
+        Array.isArray((item as { embeddings?: unknown }).embeddings),
+    );
+  if (multiVector) {
+    throw new InvalidResponseError(
+      `${provider} model ${modelId} answered several vectors for each input, as a multi-vector (late-interaction) model does, ${multiVectorAdvice(modelId)}`,
+      { provider },
+    );
+  }
+}
+
 /** Sends one `/v1/embeddings` body and decodes one vector per input, in input order. */
 export async function sendEmbeddings(
   config: JinaModelConfig,
@@ -114,8 +139,12 @@ export async function sendEmbeddings(
   request: { signal?: AbortSignal; timeoutMs?: number; headers?: Record<string, string> },
 ): Promise<EmbeddingsAnswer> {
   const response = await postJson(config, '/embeddings', body, request);
-  const parsed = parseResponse(jinaEmbeddingResponseSchema, response, config.provider, 'embeddings');
-  const embeddings = decodeAnswer({ provider: config.provider, response }, () =>
+  const answer = { provider: config.provider, response };
+  const parsed = decodeAnswer(answer, () => {
+    refuseMultiVectorAnswer(response.body, String(body.model), config.provider);
+    return parseResponse(jinaEmbeddingResponseSchema, response, config.provider, 'embeddings');
+  });
+  const embeddings = decodeAnswer(answer, () =>
     decodeVectors(
       inOrder(parsed.data, inputCount, 'vectors', config.provider).map((item) => item.embedding),
       outputType,

@@ -33,6 +33,15 @@ export interface PackLimits {
    * with them, and no count is more than NaN, so a limit of NaN would turn its check off unseen.
    */
   declared?: { model: string; limits: Readonly<Record<string, number | undefined>> };
+  /**
+   * The token budget a minute of the job's rate limiter (its `tokensPerMinute`), which caps a call's
+   * tokens too: a call larger than a whole minute's budget is let go by the limiter, and the API whose
+   * budget it is refuses it with a 429 every time. An item larger than the budget alone can go in no call,
+   * and is an `InvalidArgumentError`. Default: no budget.
+   */
+  tokensPerMinute?: number | undefined;
+  /** What an item is called in a message, `'input'` or `'document'`. Default `'input'`. */
+  item?: string;
 }
 
 /**
@@ -43,8 +52,9 @@ export type Measure<I> = (item: I, index: number) => ItemCost;
 
 /**
  * Packs items greedily into calls that respect the count, token and unit limits. A batch is closed as soon
- * as it is full, or when the next item does not fit. An item whose cost alone exceeds a budget travels in a
- * call of its own (the provider then decides).
+ * as it is full, or when the next item does not fit. An item whose cost alone exceeds a limit of the model
+ * travels in a call of its own (the provider then decides); one larger than the token budget a minute is
+ * refused.
  */
 export class Packer<I> {
   private open: Batch<I> = { offset: 0, items: [], tokens: [] };
@@ -54,6 +64,8 @@ export class Packer<I> {
   private openGroup: string | undefined;
   private nextIndex = 0;
   private readonly ready: Batch<I>[] = [];
+  /** The model's limit on tokens per call or the token budget a minute, whichever is lower. */
+  private readonly maxTokens: number;
 
   constructor(
     private readonly measure: Measure<I>,
@@ -79,6 +91,10 @@ export class Packer<I> {
         { argument: 'capabilities' },
       );
     }
+    this.maxTokens = Math.min(
+      limits.maxTokens ?? Number.POSITIVE_INFINITY,
+      limits.tokensPerMinute ?? Number.POSITIVE_INFINITY,
+    );
   }
 
   /** Adds the next item; throws for a bad one, which is then not added. */
@@ -86,10 +102,16 @@ export class Packer<I> {
     const index = this.nextIndex;
     const cost = this.measure(item, index);
     const units = cost.units ?? 1;
-    const { maxItems, maxTokens, maxUnits } = this.limits;
+    const { maxItems, maxUnits, tokensPerMinute, item: noun = 'input' } = this.limits;
+    if (tokensPerMinute !== undefined && cost.tokens > tokensPerMinute) {
+      throw new InvalidArgumentError(
+        `${noun[0]!.toUpperCase()}${noun.slice(1)} ${index} has an estimated ${cost.tokens} tokens, more than the rate limit's budget of ${tokensPerMinute} tokens per minute: no request can carry it. Split it, or raise tokensPerMinute.`,
+        { argument: `${noun}s[${index}]` },
+      );
+    }
     if (
       this.open.items.length > 0 &&
-      ((maxTokens !== undefined && this.openTokens + cost.tokens > maxTokens) ||
+      (this.openTokens + cost.tokens > this.maxTokens ||
         (maxUnits !== undefined && this.openUnits + units > maxUnits) ||
         (cost.group !== undefined && this.openGroup !== undefined && cost.group !== this.openGroup))
     ) {

@@ -134,6 +134,7 @@ function embeddingJob(
         settings.maxInputsPerCall ?? Number.POSITIVE_INFINITY,
       ),
       maxTokens: capabilities.maxTokensPerCall,
+      tokensPerMinute: basics.policy.limiter.tokensPerMinute,
       declared: {
         model: `${model.provider} model ${model.modelId}`,
         // The declared limit on inputs too, as declared: `Math.min` above reads a text ('100') as a number.
