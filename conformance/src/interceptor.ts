@@ -27,6 +27,11 @@ export interface ExpectOptions {
    * milliseconds before the rest (for timeouts and aborts while the body streams).
    */
   stallBodyMs?: number;
+  /**
+   * Send the headers and the first half of the body at once, and the rest only once this settles (or the
+   * interceptor closes): a body held for as long as the scenario chooses, with no race against real time.
+   */
+  holdBodyUntil?: Promise<unknown>;
   /** Fail the connection instead of answering. */
   connectionError?: 'reset';
   /** A request the scenario hopes never comes: unused, it is not reported as pending. */
@@ -134,28 +139,48 @@ function halves(body: string | Uint8Array): [Buffer, Buffer] {
   return [bytes.subarray(0, middle), bytes.subarray(middle)];
 }
 
-/** The rest of each body that stalls, sent after its stall, or at once when the interceptor closes. */
+/**
+ * The rest of each body that stalls, sent after its stall (a delay, or a promise the scenario settles),
+ * or at once when the interceptor closes; sent once either way.
+ */
 interface Stalls {
-  after(ms: number, send: () => void): void;
+  /** How the rest of a body is held back as `options` say, or undefined for a body sent whole. */
+  of(options: ExpectOptions): ((send: () => void) => void) | undefined;
   flush(): void;
 }
 
 function stalls(): Stalls {
-  const pending = new Map<ReturnType<typeof setTimeout>, () => void>();
+  const pending = new Set<() => void>();
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  const held = (send: () => void) => {
+    const once = () => {
+      if (!pending.delete(once)) return;
+      send();
+    };
+    pending.add(once);
+    return once;
+  };
   return {
-    after(ms, send) {
-      const timer = setTimeout(() => {
-        pending.delete(timer);
-        send();
-      }, ms);
-      pending.set(timer, send);
+    of({ stallBodyMs, holdBodyUntil }) {
+      if (holdBodyUntil !== undefined)
+        return (send) => {
+          const once = held(send);
+          void holdBodyUntil.then(once, once);
+        };
+      if (stallBodyMs === undefined) return undefined;
+      return (send) => {
+        const once = held(send);
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          once();
+        }, stallBodyMs);
+        timers.add(timer);
+      };
     },
     flush() {
-      for (const [timer, send] of pending) {
-        clearTimeout(timer);
-        send();
-      }
-      pending.clear();
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      for (const send of [...pending]) send();
     },
   };
 }
@@ -317,9 +342,9 @@ function watchingErrors(
   });
 }
 
-/** Whether the body of one dispatched request stalls, and for how long. */
+/** Whether the body of one dispatched request stalls, and how the rest of it is held back. */
 interface StallState {
-  stallMs?: number;
+  stall?: ((send: () => void) => void) | undefined;
 }
 
 /**
@@ -328,11 +353,7 @@ interface StallState {
  * meanwhile. undici's `MockAgent` sends a whole body at once; this stalls it after the headers, in either
  * of undici's handler forms (`onData` / `onComplete`, `onResponseData` / `onResponseEnd`).
  */
-function stallingBody(
-  handler: Dispatcher.DispatchHandler,
-  state: StallState,
-  stalled: Stalls,
-): Dispatcher.DispatchHandler {
+function stallingBody(handler: Dispatcher.DispatchHandler, state: StallState): Dispatcher.DispatchHandler {
   let failed = false;
   let rest: (() => void) | undefined;
   return new Proxy(handler, {
@@ -345,8 +366,8 @@ function stallingBody(
           failed = true;
           return call(args);
         };
-      const { stallMs } = state;
-      if (stallMs === undefined) return value.bind(target);
+      const { stall } = state;
+      if (stall === undefined) return value.bind(target);
       // The chunk is the last argument of either form.
       if (property === 'onData' || property === 'onResponseData')
         return (...args: unknown[]) => {
@@ -356,7 +377,7 @@ function stallingBody(
         };
       if (property === 'onComplete' || property === 'onResponseEnd')
         return (...args: unknown[]) => {
-          stalled.after(stallMs, () => {
+          stall(() => {
             if (failed) return;
             rest?.();
             call(args);
@@ -464,12 +485,13 @@ function createNockInterceptor(origin: string, secret: string | undefined, ledge
           requests.push(request);
           const reply = safeReply(handler, request, handlerErrors);
           const text = encodeBody(reply.body);
-          if (options.stallBodyMs === undefined) return [reply.status, text, replyHeaders(reply)];
+          const stall = stalled.of(options);
+          if (stall === undefined) return [reply.status, text, replyHeaders(reply)];
           // nock sends the headers, then the body as the stream gives it.
           const [first, rest] = halves(text);
           const stream = new Readable({ read() {} });
           stream.push(first);
-          stalled.after(options.stallBodyMs, () => {
+          stall(() => {
             stream.push(rest);
             stream.push(null);
           });
@@ -521,7 +543,7 @@ function createMockAgentInterceptor(
     // builds pair by pair, in which a header sent twice is left with its last value only.
     const sent = { ...options, headers: lowerHeaders(options.headers) };
     try {
-      return dispatch(sent, stallingBody(watchingErrors(handler, failed), state, stalled));
+      return dispatch(sent, stallingBody(watchingErrors(handler, failed), state));
     } finally {
       dispatching = undefined;
     }
@@ -555,8 +577,7 @@ function createMockAgentInterceptor(
         };
         requests.push(request);
         const reply = safeReply(handler, request, handlerErrors);
-        if (options.stallBodyMs !== undefined && dispatching !== undefined)
-          dispatching.stallMs = options.stallBodyMs;
+        if (dispatching !== undefined) dispatching.stall = stalled.of(options);
         return {
           statusCode: reply.status,
           data: encodeBody(reply.body),

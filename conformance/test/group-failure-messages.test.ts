@@ -34,7 +34,7 @@ describe('batch jobs', () => {
     const messages = await failures('batch-drops-timeout', ['call-timeout']);
     for (const text of messages)
       expect(text).toMatch(
-        /^call-timeout \[(undici|fetch)\]: create with timeoutMs: 40 waited for an answer held back 400 ms: the provider does not hand the caller's timeoutMs to its request \(this scenario catches: /,
+        /^call-timeout \[(undici|fetch)\]: create with timeoutMs: 20 read an answer held back past its timeout: the provider does not hand the caller's timeoutMs to its request \(this scenario catches: /,
       );
   });
 
@@ -42,7 +42,7 @@ describe('batch jobs', () => {
     const messages = await failures('batch-drops-signal', ['call-abort']);
     for (const text of messages)
       expect(text).toMatch(
-        /^call-abort \[(undici|fetch)\]: create aborted 30 ms in waited for an answer held back 600 ms: the provider does not hand the caller's signal to its request \(this scenario catches: /,
+        /^call-abort \[(undici|fetch)\]: create aborted while its answer was held back read the answer once it came: the provider does not hand the caller's signal to its request \(this scenario catches: /,
       );
   });
 

@@ -12,7 +12,7 @@ import { describe } from 'vitest';
 import { registerScenarioList, withCassettes } from '../describe.js';
 import { baseUrlCases } from '../families/base-url.js';
 import { createFakeClock, createWorld, type World, type WorldVariant } from '../harness.js';
-import type { ExpectOptions, TransportKind, WireReply } from '../interceptor.js';
+import type { TransportKind, WireReply } from '../interceptor.js';
 import { vectorFor } from '../suite/answers.js';
 import {
   type AnyError,
@@ -108,6 +108,9 @@ export interface DescribeBatchEmbeddingJobsOptions {
   /** Scenario ids known to fail, each with its reason; one that passes fails the run. */
   expectedFailures?: Record<string, string>;
 }
+
+/** The timeout the call-timeout scenario sets on each job request, in milliseconds. */
+const CALL_TIMEOUT_MS = 20;
 
 const BATCH_WIRE: SettingNames<BatchEmbeddingJobsWireProfile> = {
   jobId: true,
@@ -212,18 +215,21 @@ export const batchJobs: Family<DescribeBatchEmbeddingJobsOptions, BatchWorld> = 
     };
 
     /**
-     * Runs every operation that sends a request once, in turn, each with its request held back as `held`
-     * says; `settle` runs the operation (named) with the call options it chooses and checks how it ended.
-     * `results` is answered with a finished job alone: a provider that ends its request in time never
-     * reads it.
+     * Runs every operation that sends a request once, in turn, each answered with the rest of its body held
+     * back (the headers and half the body come at once) until the scenario releases it: no race against
+     * real time. `settle` runs the operation (named) with the call options it chooses, and checks how it
+     * ended; `held.onArrival` runs a callback as the request arrives. `results` is answered with a finished
+     * job alone: a provider that ends its request in time never reads it. An `optional` request may never
+     * come (a timeout that lands before it leaves).
      */
     const eachOperationHeld = async (
       world: BatchWorld,
-      held: ExpectOptions,
       settle: (
         operation: BatchJobOperation,
         run: (call: BatchJobCallOptions) => Promise<unknown>,
+        held: { onArrival(callback: () => void): void; release(): void },
       ) => Promise<void>,
+      { optional = false }: { optional?: boolean } = {},
     ) => {
       const finished = job('succeeded', counts(1, 1, 0), [
         { index: 0, vector: vectorFor(texts(1)[0]!, dimensions) },
@@ -252,8 +258,21 @@ export const batchJobs: Family<DescribeBatchEmbeddingJobsOptions, BatchWorld> = 
         ['delete', wire.delete(id), emptyReply(wire.delete(id)), (call) => world.jobs.delete(id, call)],
       ];
       for (const [operation, route, answer, run] of operations) {
-        world.interceptor.expect(route.method, route.path, answer, held);
-        await settle(operation, run);
+        let release = () => {};
+        const released = new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        const arrivals: (() => void)[] = [];
+        const arrived = () => {
+          for (const callback of arrivals) callback();
+          return answer();
+        };
+        world.interceptor.expect(route.method, route.path, arrived, { holdBodyUntil: released, optional });
+        try {
+          await settle(operation, run, { onArrival: (callback) => arrivals.push(callback), release });
+        } finally {
+          release();
+        }
       }
     };
 
@@ -551,38 +570,53 @@ export const batchJobs: Family<DescribeBatchEmbeddingJobsOptions, BatchWorld> = 
         'call-timeout',
         "the caller's `timeoutMs` not handed to a job request (create, get, results, cancel or delete), so one the API holds back holds the caller",
         (world) =>
-          eachOperationHeld(world, { delayMs: 400 }, async (operation, run) => {
-            const outcome = await run({ timeoutMs: 40, maxRetries: 0 }).then(
-              () => undefined,
-              (error: AnyError) => error,
-            );
-            if (outcome === undefined)
-              assert.fail(
-                `${operation} with timeoutMs: 40 waited for an answer held back 400 ms: the provider does not hand the caller's timeoutMs to its request`,
+          eachOperationHeld(
+            world,
+            async (operation, run, held) => {
+              // Released by a timer set once the request has arrived, twice as long as the timeout: the
+              // provider's own timer was set before its request left, so it has fired by then however
+              // loaded the machine is, and only a provider that does not time its request out reads on.
+              let timer: ReturnType<typeof setTimeout> | undefined;
+              held.onArrival(() => {
+                timer = setTimeout(held.release, 2 * CALL_TIMEOUT_MS);
+              });
+              const outcome = await run({ timeoutMs: CALL_TIMEOUT_MS, maxRetries: 0 }).then(
+                () => undefined,
+                (error: AnyError) => error,
               );
-            expectError(outcome, { name: 'TimeoutError', code: 'timeout' });
-          }),
+              clearTimeout(timer);
+              if (outcome === undefined)
+                assert.fail(
+                  `${operation} with timeoutMs: ${CALL_TIMEOUT_MS} read an answer held back past its timeout: the provider does not hand the caller's timeoutMs to its request`,
+                );
+              expectError(outcome, { name: 'TimeoutError', code: 'timeout' });
+            },
+            // The timeout may land before the request leaves, on a loaded machine: then it never comes.
+            { optional: true },
+          ),
       ),
       check(
         'call-abort',
         "the caller's `signal` not handed to a job request (create, get, results, cancel or delete), so an abort leaves it running",
         (world) =>
-          eachOperationHeld(world, { delayMs: 600 }, async (operation, run) => {
+          eachOperationHeld(world, async (operation, run, held) => {
             const controller = new AbortController();
-            setTimeout(() => controller.abort(), 30);
-            const outcome = await run({ signal: controller.signal }).then(
+            const arrived = new Promise<void>((resolve) => held.onArrival(resolve));
+            const outcome = run({ signal: controller.signal }).then(
               () => undefined,
               (error: AnyError) => error,
             );
-            if (outcome === undefined)
+            await Promise.race([arrived, outcome]);
+            controller.abort();
+            // Released only after the abort: a request that was handed the signal has ended by now, and
+            // only one that was not reads the rest of the answer.
+            held.release();
+            const error = await outcome;
+            if (error === undefined)
               assert.fail(
-                `${operation} aborted 30 ms in waited for an answer held back 600 ms: the provider does not hand the caller's signal to its request`,
+                `${operation} aborted while its answer was held back read the answer once it came: the provider does not hand the caller's signal to its request`,
               );
-            assert.equal(
-              outcome.name,
-              'AbortError',
-              `${operation}: the native AbortError, not ${outcome.name}`,
-            );
+            assert.equal(error.name, 'AbortError', `${operation}: the native AbortError, not ${error.name}`);
           }),
       ),
       check('delete', 'delete sent to the wrong endpoint', async (world) => {

@@ -31,7 +31,7 @@ is read or written.
 
 Input (<input>, or - for stdin; a pipe given as a path, like <(zcat docs.gz), is read as stdin):
   .txt                 one input a line (blank lines are skipped; the id is the line number)
-  .jsonl               one JSON object a line; --field names the text, other fields are kept as metadata
+  .jsonl, .ndjson      one JSON object a line; --field names the text, other fields are kept as metadata
   .csv                 a header row, then one record a line (RFC 4180 quoting)
   .json                refused unless --format says how to read it: write one JSON object a line (.jsonl)
 ${INPUT_OPTIONS_HELP}  Input is UTF-8 (a byte-order mark at the start is dropped); a byte that is not UTF-8 is a bad line.
@@ -108,7 +108,7 @@ export async function bulkCommand(argv: string[]): Promise<number> {
     throw new UsageError('--out is required, e.g. --out vectors.jsonl or --out vectors.npy.', 'bulk');
   const outputKind = /\.npy$/i.test(out) ? 'npy' : /\.(jsonl|ndjson)$/i.test(out) ? 'jsonl' : undefined;
   if (outputKind === undefined)
-    throw new UsageError(`--out must end in .jsonl or .npy; got "${out}".`, 'bulk');
+    throw new UsageError(`--out must end in .jsonl, .ndjson or .npy; got "${out}".`, 'bulk');
   // The output is written at positions, read back and resumed from, none of which a pipe or a directory
   // allows: refused before anything is read or sent (a FIFO was waited on, then failed with ESPIPE).
   for (const path of outputKind === 'npy' ? [out, metaPath(out)] : [out]) {
@@ -132,6 +132,14 @@ export async function bulkCommand(argv: string[]): Promise<number> {
   const progressText = stringOption(values, 'progress') ?? 'auto';
   if (!['auto', 'bar', 'plain', 'none'].includes(progressText)) {
     throw new UsageError(`--progress must be auto, bar, plain or none; got "${progressText}".`, 'bulk');
+  }
+  // -q shows no progress: a --progress that asks for some says the opposite, and which was meant is the
+  // user's to say (-q won without a word, in either order). --progress none agrees with it.
+  if (values.quiet === true && values.progress !== undefined && progressText !== 'none') {
+    throw new UsageError(
+      `-q (--quiet) and --progress ${progressText} cannot be combined: -q shows no progress; give one of them.`,
+      'bulk',
+    );
   }
   const progressMode: ProgressMode = values.quiet
     ? 'none'

@@ -44,7 +44,7 @@ import { refuseOutputOverInput } from './same-file.js';
 
 export const INDEX_HELP = `Usage: embedkit index <input> --model <provider:model> --out <index.ekx> [options]
 
-Embeds every input of a file (.txt, .jsonl or .csv, as for bulk; - for stdin) into a search index:
+Embeds every input of a file (.txt, .jsonl, .ndjson or .csv, as for bulk; - for stdin) into a search index:
 the vectors, the texts, and the model, dimensions, input type and API root (--base-url, without
 credentials; never the key) they were made with, so that queries are embedded into the same vector space. Documents use
 the "document" input type when the model has one. Ids must be unique: two records with one id are
@@ -529,6 +529,10 @@ export async function readIndex(
     if (typeof header.provider !== 'string' || !isProviderName(header.provider))
       throw wrongField('provider', 'a name');
     if (typeof header.model !== 'string' || header.model === '') throw wrongField('model', 'a name');
+    // No model's id holds white space or a control character: taken as it is, a hand-edited one would be
+    // refused by --model's own check, in words about an option the user did not give.
+    if (/[\s\p{Cc}]/u.test(header.model))
+      throw wrongField('model', 'a model id (one holds no white space or control characters)');
     // The query is embedded with these options as they stand: a hand-edited value of another type (a
     // "256" for the length, a 7 for the input type) would be sent to the API as it is.
     const requested: unknown = header.requestedDimensions;
@@ -537,6 +541,14 @@ export async function readIndex(
       (typeof requested !== 'number' || !Number.isSafeInteger(requested) || requested < 1)
     )
       throw wrongField('requestedDimensions', 'null or a whole number ≥ 1');
+    // The documents were asked for at that length, and index writes float vectors, which have the length
+    // asked for: another one means the header was changed, and the query would be asked for at a length
+    // the documents do not have, after a request paid for.
+    if (requested !== null && requested !== header.dimensions)
+      throw damagedIndex(
+        path,
+        `its header's requestedDimensions is ${requested} but its dimensions is ${header.dimensions}, though the vectors have the length asked for`,
+      );
     const queryType: unknown = header.queryInputType;
     if (queryType !== null && !(INPUT_TYPES as readonly unknown[]).includes(queryType))
       throw wrongField('queryInputType', `null or one of ${INPUT_TYPES.join(', ')}`);

@@ -630,7 +630,7 @@ describe('bulk', () => {
       [['bulk', 'x.txt', '--model', 'openai:m'], '--out is required'],
       [
         ['bulk', 'x.txt', '--out', 'x.csv', '--model', 'openai:m'],
-        '--out must end in .jsonl or .npy; got "x.csv".',
+        '--out must end in .jsonl, .ndjson or .npy; got "x.csv".',
       ],
       [['bulk', 'x.txt', '--out', 'x.jsonl'], '--model is required'],
       [['bulk', 'x.txt', '--out', 'x.jsonl', '--model', 'openai'], '--model must look like "provider:model"'],

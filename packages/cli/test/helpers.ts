@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 
 export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** The built command: tests run the real binary (vitest's global setup builds it when stale). */
@@ -478,6 +478,52 @@ export function indexBytesWithHeader(path: string, header: unknown): Buffer {
   start.writeUInt32LE(json.length, 8);
   json.copy(start, 12);
   return Buffer.concat([start, readFileSync(path).subarray(vectorsOffset)]);
+}
+
+/**
+ * An index of two documents at 4 dimensions built against `server` (as `file` names it, from `name`),
+ * rewritten with `fields` changed in its header.
+ */
+export async function indexWithHeader(
+  server: Pick<FakeServer, 'baseURL'>,
+  file: (name: string, content?: string) => string,
+  name: string,
+  fields: Record<string, unknown>,
+): Promise<string> {
+  const input = file(`${name}.txt`, 'item 1\nitem 2\n');
+  const out = file(`${name}.ekx`);
+  const built = await runCli(indexArgs(server, input, out, ['-q']));
+  if (built.code !== 0) throw new Error(`index exited with ${built.code}: ${built.stderr}`);
+  writeFileSync(out, indexBytesWithHeader(out, { ...readIndexFile(out).header, ...fields }));
+  return out;
+}
+
+/** What `search` prints for the index at `path` it finds damaged, `why` saying how. */
+export function damagedIndexMessage(path: string, why: string): string {
+  return `embedkit: error: ${path} is damaged or not an embedkit index: ${why}. Rebuild it with "embedkit index".\n`;
+}
+
+/**
+ * Builds an index (see {@link indexWithHeader}) with `fields` in its header and checks that `search`
+ * refuses it as damaged (exit 1) for the reason `why`, before the query is sent, without --model and
+ * with the index's own.
+ */
+export async function expectSearchRefusesHeader(
+  server: FakeServer,
+  file: (name: string, content?: string) => string,
+  name: string,
+  fields: Record<string, unknown>,
+  why: string,
+): Promise<void> {
+  const out = await indexWithHeader(server, file, name, fields);
+  const requests = server.requests;
+  for (const extra of [[], ['--model', 'openai:text-embedding-3-small']]) {
+    const result = await runCli(['search', out, 'item 1', '--base-url', server.baseURL, ...extra]);
+    expect(result.stderr).toBe(damagedIndexMessage(out, why));
+    expect(result.stdout).toBe('');
+    expect(result.code).toBe(1);
+  }
+  expect(server.requests).toBe(requests);
 }
 
 /** The records of JSONL text, one per line (blank lines skipped). */

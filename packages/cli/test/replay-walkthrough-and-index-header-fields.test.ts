@@ -2,11 +2,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  indexArgs,
-  indexBytesWithHeader,
+  expectSearchRefusesHeader,
   OPENAI_CASSETTES,
   PACKAGE_ROOT,
-  readIndexFile,
   readJsonLines,
   runCli,
   serverAndFiles,
@@ -98,19 +96,6 @@ describe('an index header whose query options or provider are not what index wri
   const suite = serverAndFiles();
   const { file } = suite;
 
-  const damaged = (path: string, why: string) =>
-    `embedkit: error: ${path} is damaged or not an embedkit index: ${why}. Rebuild it with "embedkit index".\n`;
-
-  /** An index of two documents at 4 dimensions, rewritten with `fields` changed in its header. */
-  async function indexWithHeader(name: string, fields: Record<string, unknown>) {
-    const input = file(`${name}.txt`, 'item 1\nitem 2\n');
-    const out = file(`${name}.ekx`);
-    const built = await runCli(indexArgs(suite.server, input, out, ['-q']));
-    expect(built.code).toBe(0);
-    writeFileSync(out, indexBytesWithHeader(out, { ...readIndexFile(out).header, ...fields }));
-    return out;
-  }
-
   const inputTypes =
     'query, document, similarity, classification, clustering, code-query, code-document, question-answering, fact-verification';
 
@@ -159,16 +144,6 @@ describe('an index header whose query options or provider are not what index wri
     ],
   ])(
     '%s is refused naming the field, before the query is sent, with or without --model',
-    async (_, name, fields, why) => {
-      const out = await indexWithHeader(name, fields);
-      const requests = suite.server.requests;
-      for (const extra of [[], ['--model', 'openai:text-embedding-3-small']]) {
-        const result = await runCli(['search', out, 'item 1', '--base-url', suite.server.baseURL, ...extra]);
-        expect(result.stderr).toBe(damaged(out, why));
-        expect(result.stdout).toBe('');
-        expect(result.code).toBe(1);
-      }
-      expect(suite.server.requests).toBe(requests);
-    },
+    (_, name, fields, why) => expectSearchRefusesHeader(suite.server, file, name, fields, why),
   );
 });

@@ -49,25 +49,30 @@ const HEADER_FIELDS = /^(?:raw)?headers$/i;
  * Applies `text` to every string of a JSON value and `message` to the strings of message fields, and
  * blanks the string value of every field named like a credential. Numbers and the structure are never
  * touched, so the result is JSON. With `headers`, every field named like headers, however deep, is
- * handed to it instead.
+ * handed to it instead, with its path in the cassette (`value` being at `path`, e.g. `recorder.notes`).
  */
 function scrubValue(
   value: unknown,
   text: Scrub,
   message: Scrub = text,
   key?: string,
-  headers?: (value: unknown) => unknown,
+  headers?: (value: unknown, path: string) => unknown,
+  path = '',
 ): unknown {
-  if (headers !== undefined && key !== undefined && HEADER_FIELDS.test(key)) return headers(value);
+  if (headers !== undefined && key !== undefined && HEADER_FIELDS.test(key)) return headers(value, path);
   if (typeof value === 'string') {
     if (key === undefined) return text(value);
     if (isSecretFieldName(key)) return REDACTED;
     return MESSAGE_FIELDS.test(key) ? message(value) : text(value);
   }
-  if (Array.isArray(value)) return value.map((item) => scrubValue(item, text, message, key, headers));
+  if (Array.isArray(value))
+    return value.map((item, index) => scrubValue(item, text, message, key, headers, `${path}[${index}]`));
   if (typeof value === 'object' && value !== null)
     return Object.fromEntries(
-      Object.entries(value).map(([name, item]) => [name, scrubValue(item, text, message, name, headers)]),
+      Object.entries(value).map(([name, item]) => [
+        name,
+        scrubValue(item, text, message, name, headers, path === '' ? name : `${path}.${name}`),
+      ]),
     );
   return value;
 }
@@ -91,26 +96,34 @@ interface HeaderGroup {
 }
 
 /**
- * A list of headers read header by header: a `[name, value]` pair is one header, and in a flat list a
- * name and the item after it are one (pairs and flat names and values may be mixed). A flat run of an odd
- * length (a name followed by a pair or by nothing) has lost a value somewhere, and where cannot be known:
- * pairing the rest from its start could put a key under a harmless name, where no test of names finds
- * it. Such a list is refused, naming `where`.
+ * What an item of a list of headers holds whole, when it is one header by itself: a `[name, value]` pair
+ * (the entries of `Headers`), or a `{ name, value }` record (as HAR files keep them).
  */
-function headerGroups(list: readonly unknown[], where: string): HeaderGroup[] {
+function wholeHeader(item: unknown): { name: unknown } | undefined {
+  if (Array.isArray(item)) return { name: item[0] };
+  if (typeof item === 'object' && item !== null && !(item instanceof Uint8Array) && 'name' in item)
+    return { name: item.name };
+  return undefined;
+}
+
+/**
+ * A list of headers read header by header: a `[name, value]` pair or a `{ name, value }` record is one
+ * header, and in a flat list a name and the item after it are one (the forms may be mixed). A flat run of
+ * an odd length (a name followed by a whole header or by nothing) has lost a value somewhere, and where
+ * cannot be known: pairing the rest from its start could put a key under a harmless name, where no test
+ * of names finds it. For such a list, the index of the name left without a value is returned instead.
+ */
+function headerGroups(list: readonly unknown[]): HeaderGroup[] | { unpairedAt: number } {
   const groups: HeaderGroup[] = [];
   for (let at = 0; at < list.length; ) {
     const item = list[at];
-    if (Array.isArray(item)) {
-      groups.push({ name: item[0], items: [item] });
+    const whole = wholeHeader(item);
+    if (whole !== undefined) {
+      groups.push({ name: whole.name, items: [item] });
       at += 1;
       continue;
     }
-    if (at + 1 >= list.length || Array.isArray(list[at + 1]))
-      throw new InvalidArgumentError(
-        `scrubCassette: the headers of ${where} are a flat list of names and values with a value missing (item ${at} has none after it), so names and values cannot be paired; the recording is refused rather than written with values under the wrong names.`,
-        { argument: 'cassette' },
-      );
+    if (at + 1 >= list.length || wholeHeader(list[at + 1]) !== undefined) return { unpairedAt: at };
     groups.push({ name: item, items: [item, list[at + 1]] });
     at += 2;
   }
@@ -137,9 +150,11 @@ function headerEntries(headers: object): [unknown, unknown][] {
  * - any field of a request, a response or an exchange beyond the format's (request `headers` a recorder
  *   kept, a `url`, a `raw` holding `headers`), the same way: credential headers dropped wherever they
  *   are, patterns and secrets redacted; headers kept as a flat list with a value missing, which cannot
- *   be paired, refuse the recording;
+ *   be paired, refuse the recording (the message names the field's path) when they are the request's
+ *   or response's own, or when an item names a header a recording drops;
  * - headers in the cassette's own fields (`call`, `expect`, a field a recorder adds), dropped by name the
- *   same way, with only the secrets removed from their other text.
+ *   same way, with only the secrets removed from their other text; there a list named like headers that
+ *   cannot be paired and names no such header (a list of header names) is kept as it is.
  *
  * Vectors are left as they are unless one holds a secret exactly.
  */
@@ -162,19 +177,43 @@ export function scrubCassette(cassette: Cassette, secrets: readonly string[]): C
   /**
    * Headers without those that carry a credential or name the account; the rest with patterns redacted.
    * A recorder may keep them as an object of names, a `Map` or a `Headers` (written back as an object of
-   * names), as a list of `[name, value]` pairs (the entries of `Headers`), or as undici's flat list of
-   * names and values, whose raw form holds bytes (`Buffer`s) rather than text. Every form is read into
+   * names), as a list of `[name, value]` pairs (the entries of `Headers`) or of `{ name, value }` records
+   * (HAR's form), or as undici's flat list of names and values, whose raw form holds bytes (`Buffer`s)
+   * rather than text. Every form is read into
    * the same groups (a header's name, and the items that hold it) and every group is kept or dropped by
    * the one test of its name, since a credential no pattern knows (a bare `x-api-key`) is only found by
    * its header's name: a form read another way, or not by name at all, let such a credential through.
-   * `where` names the part of the cassette they belong to, for a list that cannot be read.
+   * `path` is where they are in the cassette, for a list that cannot be read; `container` says they are
+   * the request's or response's own headers, never anything else.
    */
-  const scrubHeaders = (headers: unknown, where: string): unknown => {
+  const scrubHeaders = (headers: unknown, path: string, container: boolean): unknown => {
     if (typeof headers !== 'object' || headers === null) return scrubValue(headers, credentials);
     const list = Array.isArray(headers);
-    const groups: HeaderGroup[] = list
-      ? headerGroups(headers.map(asText), where)
-      : headerEntries(headers).map(([name, value]) => ({ name: asText(name), items: [asText(value)] }));
+    let groups: HeaderGroup[];
+    if (list) {
+      const items = headers.map(asText);
+      const read = headerGroups(items);
+      if (!Array.isArray(read)) {
+        // Outside the request's and response's own headers, a field named like headers may hold no headers
+        // at all (a recorder's list of header names). When none of its items names a header a recording
+        // drops, no pairing would drop anything, so it is kept as it is; else it may be headers with a
+        // value missing, and is refused.
+        const names = items.flatMap((item) =>
+          Array.isArray(item) ? item : [wholeHeader(item)?.name ?? item],
+        );
+        if (!container && !names.some(droppedHeader)) return scrubValue(items, credentials);
+        throw new InvalidArgumentError(
+          `scrubCassette: the headers at ${path} are a flat list of names and values with a value missing (item ${read.unpairedAt} has none after it), so names and values cannot be paired; the recording is refused rather than written with values under the wrong names.`,
+          { argument: 'cassette' },
+        );
+      }
+      groups = read;
+    } else {
+      groups = headerEntries(headers).map(([name, value]) => ({
+        name: asText(name),
+        items: [asText(value)],
+      }));
+    }
     const kept = groups.filter((group) => !droppedHeader(group.name));
     return list
       ? scrubValue(
@@ -186,10 +225,19 @@ export function scrubCassette(cassette: Cassette, secrets: readonly string[]): C
   /**
    * Fields a recorder kept beside the format's, scrubbed as credentials may sit in any of them: `text`
    * applied to their strings (patterns and secrets by default), and headers, however deep (`raw.headers`),
-   * dropped by name. `where` names them.
+   * dropped by name. `where` is their path in the cassette (empty for the cassette's own fields); with
+   * `own`, the `headers` and `rawHeaders` right under it are the request's or response's own, which are
+   * always headers.
    */
-  const scrubOthers = (fields: object, where: string, text: Scrub = credentials) =>
-    scrubValue(fields, text, text, undefined, (headers) => scrubHeaders(headers, where));
+  const scrubOthers = (fields: object, where: string, text: Scrub = credentials, own = false) =>
+    scrubValue(
+      fields,
+      text,
+      text,
+      undefined,
+      (headers, path) => scrubHeaders(headers, path, own && path.lastIndexOf('.') === where.length),
+      where,
+    );
   /**
    * The fields of a request or response beyond the format's (a recorder's `headers` of the request, a
    * `url`, a `statusText`); `path` and `body` are set by the caller.
@@ -198,6 +246,8 @@ export function scrubCassette(cassette: Cassette, secrets: readonly string[]): C
     scrubOthers(
       Object.fromEntries(Object.entries(record).filter(([name]) => name !== 'path' && name !== 'body')),
       where,
+      credentials,
+      true,
     ) as Record<string, unknown>;
   const scrubInteraction = (interaction: CassetteInteraction, index: number): CassetteInteraction => {
     // Fields of an interaction beyond its request and response (a recorder's timing or note) are kept,
@@ -226,7 +276,7 @@ export function scrubCassette(cassette: Cassette, secrets: readonly string[]): C
     // The cassette's own fields (`call`, `expect`, a field a recorder adds) may hold headers too, whose
     // credentials no pattern finds (a bare `x-api-key`): they are dropped by name as in the interactions.
     // Their other text only loses the secrets, since the call's inputs may look like credentials.
-    ...(scrubOthers(rest, "the cassette's own fields", exact) as Omit<Cassette, 'interactions'>),
+    ...(scrubOthers(rest, '', exact) as Omit<Cassette, 'interactions'>),
     interactions: interactions.map(scrubInteraction),
   };
 }

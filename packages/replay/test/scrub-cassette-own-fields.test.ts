@@ -53,7 +53,7 @@ describe("scrubCassette: headers in the cassette's own fields", () => {
     expect([error.name, error.argument, error.message]).toStrictEqual([
       'InvalidArgumentError',
       'cassette',
-      "scrubCassette: the headers of the cassette's own fields are a flat list of names and values with a value missing (item 2 has none after it), so names and values cannot be paired; the recording is refused rather than written with values under the wrong names.",
+      'scrubCassette: the headers at recorder.rawHeaders are a flat list of names and values with a value missing (item 2 has none after it), so names and values cannot be paired; the recording is refused rather than written with values under the wrong names.',
     ]);
   });
 

@@ -94,7 +94,7 @@ describe('scrubCassette: credential headers dropped by their names, in every for
   it('refuses a flat list of an odd length, whose last name has no value, as it cannot be paired', () => {
     const error = thrown(() => scrubbedBoth([...[...KEPT, ...CREDENTIALS].flat(), 'x-api-key'])) as Error;
     expect(error.message).toBe(
-      'scrubCassette: the headers of interactions[0].request are a flat list of names and values with a value missing (item 12 has none after it), so names and values cannot be paired; the recording is refused rather than written with values under the wrong names.',
+      'scrubCassette: the headers at interactions[0].request.headers are a flat list of names and values with a value missing (item 12 has none after it), so names and values cannot be paired; the recording is refused rather than written with values under the wrong names.',
     );
   });
 

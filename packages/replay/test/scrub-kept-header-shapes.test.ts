@@ -92,7 +92,7 @@ describe('scrubCassette: a flat list of names and values with a value missing', 
     expect([error.name, error.argument, error.message]).toStrictEqual([
       'InvalidArgumentError',
       'cassette',
-      'scrubCassette: the headers of interactions[0].response are a flat list of names and values with a value missing (item 4 has none after it), so names and values cannot be paired; the recording is refused rather than written with values under the wrong names.',
+      'scrubCassette: the headers at interactions[0].response.headers are a flat list of names and values with a value missing (item 4 has none after it), so names and values cannot be paired; the recording is refused rather than written with values under the wrong names.',
     ]);
     expect(error.message).not.toContain(KEY);
   });
@@ -108,7 +108,7 @@ describe('scrubCassette: a flat list of names and values with a value missing', 
       }),
     ) as Error;
     expect(error.message).toBe(
-      'scrubCassette: the headers of interactions[0].request are a flat list of names and values with a value missing (item 1 has none after it), so names and values cannot be paired; the recording is refused rather than written with values under the wrong names.',
+      'scrubCassette: the headers at interactions[0].request.raw.headers are a flat list of names and values with a value missing (item 1 has none after it), so names and values cannot be paired; the recording is refused rather than written with values under the wrong names.',
     );
   });
 });
