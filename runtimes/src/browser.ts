@@ -1,9 +1,12 @@
-/** The page's script: runs the smoke with the settings the page carries and leaves the outcome on `window`. */
-import { runSmoke, type SmokeSettings } from './smoke.js';
+/**
+ * The page's script: runs the smoke (or the fault cases, when the settings name them) with the settings
+ * the page carries and leaves the outcome on `window`.
+ */
+import { runSuite, type SuiteSettings } from './faults.js';
 
-const page = globalThis as unknown as { smokeSettings: SmokeSettings; smokeOutcome?: Promise<string> };
+const page = globalThis as unknown as { smokeSettings: SuiteSettings; smokeOutcome?: Promise<string> };
 
-page.smokeOutcome = runSmoke(page.smokeSettings).then(
+page.smokeOutcome = runSuite(page.smokeSettings).then(
   (result) => JSON.stringify({ ok: true, result }),
   (error: unknown) => JSON.stringify({ ok: false, error: String((error as Error)?.stack ?? error) }),
 );

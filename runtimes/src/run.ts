@@ -1,14 +1,14 @@
 /**
- * Entry point for Bun and Deno: reads the settings from the environment, runs the smoke and prints its
- * result as one JSON line (or the error, and exits 1).
+ * Entry point for Bun and Deno: reads the settings from the environment, runs the smoke (or the fault
+ * cases, when the settings name them) and prints its result as one JSON line (or the error, and exits 1).
  */
-import { runSmoke } from './smoke.js';
+import { runSuite } from './faults.js';
 
 const environment =
   (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
 const settings = JSON.parse(environment.EMBEDKIT_SMOKE_SETTINGS ?? '{}');
 
-runSmoke(settings).then(
+runSuite(settings).then(
   (result) => {
     console.log(JSON.stringify({ ok: true, result }));
   },

@@ -1,8 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { WebSocket } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SmokeResult } from '../src/smoke.js';
 import {
@@ -13,110 +8,18 @@ import {
   startLoopbackApi,
   startPageServer,
 } from './harness.js';
-import { locate, requireRuntime } from './locate.js';
-
-/** Flags for a headless run that reaches nothing but loopback and leaves nothing behind. */
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--remote-debugging-port=0',
-];
-
-/** Just enough of the DevTools protocol: send a command (to a page session or the browser), await its answer. */
-class DevTools {
-  private next = 1;
-  private readonly waiting = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
-  readonly console: string[] = [];
-
-  private constructor(private readonly socket: WebSocket) {
-    socket.addEventListener('message', (event) => {
-      const message = JSON.parse(String(event.data)) as {
-        id?: number;
-        result?: unknown;
-        error?: { message: string };
-        method?: string;
-        params?: {
-          type?: string;
-          args?: { value?: unknown; description?: string }[];
-          exceptionDetails?: { text?: string; exception?: { description?: string } };
-        };
-      };
-      if (message.id !== undefined) {
-        const waiter = this.waiting.get(message.id);
-        this.waiting.delete(message.id);
-        if (message.error !== undefined) waiter?.reject(new Error(message.error.message));
-        else waiter?.resolve(message.result);
-      } else if (message.method === 'Runtime.consoleAPICalled') {
-        this.console.push(
-          `${message.params?.type}: ${(message.params?.args ?? []).map((arg) => String(arg.value ?? arg.description)).join(' ')}`,
-        );
-      } else if (message.method === 'Runtime.exceptionThrown') {
-        const details = message.params?.exceptionDetails;
-        this.console.push(`exception: ${details?.exception?.description ?? details?.text}`);
-      }
-    });
-  }
-
-  static open(url: string): Promise<DevTools> {
-    return new Promise((resolve, reject) => {
-      const socket = new WebSocket(url);
-      socket.addEventListener('open', () => resolve(new DevTools(socket)));
-      socket.addEventListener('error', () => reject(new Error(`cannot connect to ${url}`)));
-    });
-  }
-
-  send<T>(method: string, params: Record<string, unknown> = {}, sessionId?: string): Promise<T> {
-    const id = this.next++;
-    this.socket.send(
-      JSON.stringify({ id, method, params, ...(sessionId === undefined ? {} : { sessionId }) }),
-    );
-    return new Promise((resolve, reject) =>
-      this.waiting.set(id, { resolve: resolve as (value: unknown) => void, reject }),
-    );
-  }
-
-  close(): void {
-    this.socket.close();
-  }
-}
-
-/** Starts Chromium and resolves with the browser's DevTools address, which it prints on stderr. */
-function launch(binary: string, profile: string): Promise<{ child: ChildProcess; endpoint: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary, [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, 'about:blank'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-      const match = /DevTools listening on (ws:\/\/\S+)/.exec(stderr);
-      if (match) resolve({ child, endpoint: match[1]! });
-    });
-    child.on('error', reject);
-    child.on('close', (code) => reject(new Error(`chromium exited (${code}) before listening:\n${stderr}`)));
-  });
-}
+import { requireRuntime } from './locate.js';
+import { findChromium, pageFiles, runInChromium } from './runtimes.js';
 
 describe('headless Chromium', () => {
   let api: LoopbackServer;
   let page: { url: string; close(): Promise<void> };
   beforeAll(async () => {
     api = await startLoopbackApi();
-    const script = await bundle('browser.ts', { platform: 'browser' });
     // The settings go in the page; the API is on another port, so every call is cross-origin (CORS).
-    const html = `<!doctype html><meta charset="utf-8"><title>embedkit smoke</title>
-<script>window.smokeSettings = ${JSON.stringify(smokeSettings(api))};</script>
-<script type="module" src="/smoke.js"></script>`;
-    page = await startPageServer({
-      '/': { type: 'text/html; charset=utf-8', body: html },
-      '/smoke.js': { type: 'text/javascript; charset=utf-8', body: script },
-    });
+    page = await startPageServer(
+      pageFiles(smokeSettings(api), await bundle('browser.ts', { platform: 'browser' })),
+    );
   });
   afterAll(async () => {
     await page.close();
@@ -124,71 +27,13 @@ describe('headless Chromium', () => {
   });
 
   it('runs the browser bundle: the replay, and embed and embedMany across origins over fetch', async (context) => {
-    const binary = requireRuntime(
-      locate('chromium', {
-        variable: 'EMBEDKIT_CHROMIUM',
-        candidates: ['/usr/bin/chromium'],
-        install: "Debian's chromium package (apt-get install -y chromium, as .ci/run does)",
-      }),
-      context,
-    );
+    const binary = requireRuntime(findChromium(), context);
     if (binary === undefined) return;
-    const profile = mkdtempSync(join(tmpdir(), 'embedkit-chromium-'));
-    // Set once started: a launch or a connection that fails still removes the profile (and stops Chromium).
-    let child: ChildProcess | undefined;
-    let devtools: DevTools | undefined;
-    try {
-      const launched = await launch(binary, profile);
-      child = launched.child;
-      devtools = await DevTools.open(launched.endpoint);
-      const { targetId } = await devtools.send<{ targetId: string }>('Target.createTarget', {
-        url: 'about:blank',
-      });
-      const { sessionId } = await devtools.send<{ sessionId: string }>('Target.attachToTarget', {
-        targetId,
-        flatten: true,
-      });
-      await devtools.send('Runtime.enable', {}, sessionId);
-      await devtools.send('Page.enable', {}, sessionId);
-      await devtools.send('Page.navigate', { url: page.url }, sessionId);
-      // Waits in the page for the module script to have started the smoke, then for its outcome.
-      const { result } = await devtools.send<{ result: { value?: string } }>(
-        'Runtime.evaluate',
-        {
-          expression: `new Promise((resolve) => { const wait = () => window.smokeOutcome ? window.smokeOutcome.then(resolve) : setTimeout(wait, 20); wait(); })`,
-          awaitPromise: true,
-          returnByValue: true,
-          timeout: 60_000,
-        },
-        sessionId,
-      );
-      const report = JSON.parse(result.value ?? '{"ok":false,"error":"no outcome"}') as
-        | { ok: true; result: SmokeResult }
-        | { ok: false; error: string };
-      if (!report.ok) throw new Error(`the page failed: ${report.error}\n${devtools.console.join('\n')}`);
-      expectSmoke(report.result, api, new URL(page.url).origin);
-      // Authorization and a JSON body make every cross-origin call preflighted; fetch may cache a preflight.
-      expect(api.preflights).toBeGreaterThanOrEqual(1);
-      expect(
-        devtools.console.filter((line) => line.startsWith('exception') || line.startsWith('error')),
-      ).toEqual([]);
-    } finally {
-      if (child !== undefined) {
-        const browser = child;
-        const exited = new Promise((resolve) => {
-          if (browser.exitCode !== null || browser.signalCode !== null) resolve(undefined);
-          else browser.once('exit', resolve);
-        });
-        await devtools?.send('Browser.close').catch(() => {});
-        devtools?.close();
-        // Browser.close lets Chromium shut down cleanly; a kill is the fallback if the command was lost,
-        // and the only way when there was no connection to send it on.
-        const stop = setTimeout(() => browser.kill('SIGKILL'), devtools === undefined ? 0 : 10_000);
-        await exited;
-        clearTimeout(stop);
-      }
-      // Its helper processes may still be flushing the profile for a moment after the browser exits.
-      rmSync(profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
-    }
+    const { report, console } = await runInChromium<SmokeResult>(binary, page.url);
+    if (!report.ok) throw new Error(`the page failed: ${report.error}\n${console.join('\n')}`);
+    expectSmoke(report.result, api, new URL(page.url).origin);
+    // Authorization and a JSON body make every cross-origin call preflighted; fetch may cache a preflight.
+    expect(api.preflights).toBeGreaterThanOrEqual(1);
+    expect(console.filter((line) => line.startsWith('exception') || line.startsWith('error'))).toEqual([]);
   });
 });

@@ -58,6 +58,16 @@ function closer(server: Server): () => Promise<void> {
     });
 }
 
+/** What lets a page of another origin POST JSON with a key to a loopback server, and read `exposed`. */
+export function corsHeaders(request: IncomingMessage, exposed: string): Record<string, string> {
+  return {
+    'access-control-allow-origin': request.headers.origin ?? '*',
+    'access-control-allow-headers': 'authorization, content-type, user-agent',
+    'access-control-allow-methods': 'POST',
+    'access-control-expose-headers': exposed,
+  };
+}
+
 /**
  * An OpenAI-shaped `/v1/embeddings` on loopback, answering base64 vectors, with CORS headers so that a
  * page served from another origin may call it (the Authorization and JSON content-type headers make
@@ -67,12 +77,7 @@ export async function startLoopbackApi(): Promise<LoopbackServer> {
   const requests: SeenRequest[] = [];
   let preflights = 0;
   const { server, port } = await listen((request, response) => {
-    const cors = {
-      'access-control-allow-origin': request.headers.origin ?? '*',
-      'access-control-allow-headers': 'authorization, content-type, user-agent',
-      'access-control-allow-methods': 'POST',
-      'access-control-expose-headers': 'x-request-id',
-    };
+    const cors = corsHeaders(request, 'x-request-id');
     if (request.method === 'OPTIONS') {
       preflights++;
       response.writeHead(204, cors).end();

@@ -857,7 +857,7 @@ describe('fromAISDK: errors from the AI SDK model', () => {
     });
     const e2 = await rejection(embedOnce(failingWith(t2)));
     expect(e2.message).toBe(
-      'acme returned status 200 with a body that is not valid JSON: a non-JSON response: not json. A proxy or gateway between you and the API may be answering instead of it.',
+      'acme returned status 200 with a body that is not valid JSON: not json. A proxy or gateway between you and the API may be answering instead of it.',
     );
   });
 

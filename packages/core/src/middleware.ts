@@ -1,4 +1,5 @@
 import { describeValue } from './argument-checks.js';
+import { answerSource, checkUsage } from './engine/checks.js';
 import { defaultLimiter } from './engine/limiter.js';
 import type { Admission } from './engine/retry.js';
 import { InvalidArgumentError } from './errors.js';
@@ -82,7 +83,13 @@ export function wrapEmbeddingModel(
       // held that proved stale) sends a request of its own, so it is admitted by the limiter on its own.
       if (admitted && admit?.again !== undefined) {
         return admit.again(
-          () => (inner !== undefined ? inner(request, undefined) : model.doEmbed(request)),
+          async () => {
+            const response = await (inner !== undefined ? inner(request, undefined) : model.doEmbed(request));
+            // Its usage settles the limiter's token budget, so it is checked before, as the engine checks
+            // a call's own: a count that is NaN, negative or fractional would corrupt the budget.
+            checkUsage(answerSource(model.provider, response.response), response.usage);
+            return response;
+          },
           (response) => ({
             reportedTokens: response.usage?.inputTokens,
             headers: response.response?.headers ?? {},

@@ -38,31 +38,21 @@ export function loadApiKey(options: {
   environmentVariables: readonly string[];
   provider: string;
 }): string {
-  if (options.apiKey !== undefined) {
-    if (typeof options.apiKey !== 'string' || options.apiKey.trim() === '') {
-      const fallback =
-        options.environmentVariables.length === 0
-          ? ''
-          : ` or leave it out to use ${options.environmentVariables.join(' or ')}`;
-      throw new InvalidArgumentError(`${options.provider}: apiKey is empty; pass a key${fallback}.`, {
-        argument: 'apiKey',
-      });
-    }
-    return headerSafe(options.apiKey, 'the apiKey setting', options.provider, 'apiKey');
-  }
-  for (const name of options.environmentVariables) {
-    const value = environmentVariable(name);
-    if (value !== undefined && value.trim() !== '')
-      return headerSafe(value.trim(), name, options.provider, 'apiKey');
-  }
+  const { environmentVariables, provider } = options;
+  const key = settingOrEnvironment(options.apiKey, 'apiKey', environmentVariables, provider, () => {
+    const fallback =
+      environmentVariables.length === 0 ? '' : ` or leave it out to use ${environmentVariables.join(' or ')}`;
+    return `apiKey is empty; pass a key${fallback}.`;
+  });
+  if (key !== undefined) return key;
   const where =
-    options.environmentVariables.length === 0
+    environmentVariables.length === 0
       ? 'Pass apiKey'
-      : `Set the ${options.environmentVariables.join(' or ')} environment variable, or pass apiKey`;
-  throw new InvalidArgumentError(`${options.provider}: no API key. ${where} to the provider settings.`, {
+      : `Set the ${environmentVariables.join(' or ')} environment variable, or pass apiKey`;
+  throw new InvalidArgumentError(`${provider}: no API key. ${where} to the provider settings.`, {
     argument: 'apiKey',
-    environmentVariables: options.environmentVariables,
-    provider: options.provider,
+    environmentVariables,
+    provider,
   });
 }
 
@@ -146,17 +136,36 @@ export function loadHeaderSetting(options: {
   environmentVariables: readonly string[];
   provider: string;
 }): string | undefined {
-  const { value, setting, provider } = options;
+  const { value, setting, environmentVariables } = options;
+  return settingOrEnvironment(
+    value,
+    setting,
+    environmentVariables,
+    options.provider,
+    () =>
+      `${setting} must be a non-empty string, or left out to use ${environmentVariables.join(' or ')}; got ${describeValue(value)}.`,
+  );
+}
+
+/**
+ * A value sent in a header (a key, an id): the explicit setting, else the first environment variable that
+ * is set (trimmed), else undefined. A setting that is not a non-empty string is refused with the message
+ * `refusal` gives; any value that cannot travel in a header is refused naming where it came from.
+ */
+function settingOrEnvironment(
+  value: unknown,
+  setting: string,
+  environmentVariables: readonly string[],
+  provider: string,
+  refusal: () => string,
+): string | undefined {
   if (value !== undefined) {
     if (typeof value !== 'string' || value.trim() === '') {
-      throw new InvalidArgumentError(
-        `${provider}: ${setting} must be a non-empty string, or left out to use ${options.environmentVariables.join(' or ')}; got ${describeValue(value)}.`,
-        { argument: setting },
-      );
+      throw new InvalidArgumentError(`${provider}: ${refusal()}`, { argument: setting });
     }
     return headerSafe(value, `the ${setting} setting`, provider, setting);
   }
-  for (const name of options.environmentVariables) {
+  for (const name of environmentVariables) {
     const variable = environmentVariable(name);
     if (variable !== undefined && variable.trim() !== '')
       return headerSafe(variable.trim(), name, provider, setting);

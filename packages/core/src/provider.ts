@@ -69,6 +69,7 @@ export {
 export { createFetchTransport, type FetchFunction } from './http/fetch-transport.js';
 export {
   base64Forms,
+  isAccountHeaderName,
   isSecretFieldName,
   isSecretHeaderName,
   isSecretParameterName,

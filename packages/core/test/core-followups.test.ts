@@ -152,7 +152,7 @@ describe('server text in errors passes the call’s redaction', () => {
     });
     expect(InvalidResponseError.isInstance(error)).toBe(true);
     expect(error.message).toBe(
-      'acme returned status 200 with a body that is not valid JSON: a non-JSON text/html: maintenance. A proxy or gateway between you and the API may be answering instead of it.',
+      'acme returned status 200 with a body that is not valid JSON (text/html): maintenance. A proxy or gateway between you and the API may be answering instead of it.',
     );
   });
 

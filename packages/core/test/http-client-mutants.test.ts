@@ -247,7 +247,7 @@ describe('a 2xx body that is not JSON', () => {
     const body = `n${'o'.repeat(499)}`;
     const error = await failed(answer(200, body));
     expect(error.message).toBe(
-      `acme returned status 200 with a body that is not valid JSON: a non-JSON response: ${body.slice(0, 200)}… (300 more characters). A proxy or gateway between you and the API may be answering instead of it.`,
+      `acme returned status 200 with a body that is not valid JSON: ${body.slice(0, 200)}… (300 more characters). A proxy or gateway between you and the API may be answering instead of it.`,
     );
     expect(error.responseBody).toBe(body);
   });

@@ -15,7 +15,11 @@ import { expect } from 'vitest';
 import { EmbedKitError } from '../src/errors.js';
 import { type RequestJsonOptions, requestJson } from '../src/http/client.js';
 import { createFetchTransport, type FetchFunction } from '../src/http/fetch-transport.js';
-import type { SafeParser } from '../src/provider-utils.js';
+import type { Transport } from '../src/http/transport.js';
+import { createUndiciTransport } from '../src/http/undici-transport.js';
+import { parseResponse, type SafeParser } from '../src/provider-utils.js';
+import type { EmbeddingModel } from '../src/types.js';
+import { BASE_CAPABILITIES } from './helpers.js';
 
 export const URL_BASE = 'https://api.acme.test/v1/embeddings';
 
@@ -140,6 +144,50 @@ export async function failure(
     return error as EmbedKitError;
   }
   throw new Error('expected requestJson to fail');
+}
+
+/** Both transports, each made afresh: the Node default (undici) and `fetch`. */
+export const TRANSPORTS: Record<string, () => Transport> = {
+  undici: () => createUndiciTransport(),
+  fetch: () => createFetchTransport(),
+};
+
+/** `requestJson` for provider `acme` at `url`, with a fake bearer key and a body of one input unless given. */
+export function acmeRequest(transport: Transport, url: string, options: Partial<RequestJsonOptions> = {}) {
+  return requestJson({
+    transport,
+    provider: 'acme',
+    url,
+    body: { input: ['a'] },
+    headers: { authorization: 'Bearer sk-fake-not-a-real-key-abc' },
+    ...options,
+  });
+}
+
+/**
+ * A model `acme`/`m` that sends each call to `url` through `requestJson` (a fake bearer key, the call's
+ * signal and timeout) and reads it as an embeddings answer: one vector of [0.5, 0.5] per item.
+ */
+export function requestJsonModel(transport: Transport, url: string): EmbeddingModel {
+  return {
+    specificationVersion: 'v1',
+    provider: 'acme',
+    modelId: 'm',
+    capabilities: BASE_CAPABILITIES,
+    async doEmbed(request) {
+      const response = await acmeRequest(transport, url, {
+        body: { input: request.inputs },
+        ...(request.signal === undefined ? {} : { signal: request.signal }),
+        ...(request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs }),
+      });
+      const { data } = parseResponse(dataArraySchema, response, 'acme', 'embedding');
+      return {
+        embeddings: data.map(() => Float32Array.of(0.5, 0.5)),
+        warnings: [],
+        response: { status: response.status, headers: response.headers },
+      };
+    },
+  };
 }
 
 /** Query parameter names that carry a credential in some API; each must be redacted, in any case. */

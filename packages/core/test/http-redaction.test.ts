@@ -252,7 +252,7 @@ describe('redact: in one pass over any text', () => {
 });
 
 describe('secretsOfCall', () => {
-  it('collects the given secrets, credential header values, the token after a scheme, URL userinfo and credential query values', () => {
+  it('collects the given secrets, credential and account header values, the token after a scheme, URL userinfo and credential query values', () => {
     const basic = btoa('alice:open-sesame');
     const secrets = secretsOfCall(
       'https://alice:pa%24%24word@h.test/v1?api-version=2024-10-21&sig=c2lnbmF0dXJl',
@@ -262,7 +262,7 @@ describe('secretsOfCall', () => {
         'x-custom-token': 'tok-2',
         'api-key': 'azure-3',
         'content-type': 'application/json',
-        'openai-project': 'proj_4',
+        'openai-project': 'project-four',
       },
       ['given-5', undefined],
     );
@@ -276,6 +276,7 @@ describe('secretsOfCall', () => {
         'open-sesame',
         'tok-2',
         'azure-3',
+        'project-four',
         'alice',
         'pa%24%24word',
         'pa$$word',
@@ -283,7 +284,6 @@ describe('secretsOfCall', () => {
       ]),
     );
     expect(secrets).not.toContain('application/json');
-    expect(secrets).not.toContain('proj_4');
     expect(secrets).not.toContain('2024-10-21');
   });
 });

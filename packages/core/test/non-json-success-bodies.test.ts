@@ -26,7 +26,7 @@ describe('a 2xx answer whose body is not JSON', () => {
       '<!doctype html><html><head><style>body { margin: 0 }</style><script>track()</script></head><body><h1>Sign in</h1><p>to continue</p></body></html>';
     const error = await answeredWith(page, { 'content-type': 'text/html; charset=utf-8' });
     expect(error.message).toBe(
-      `acme returned status 200 with a body that is not valid JSON: a non-JSON text/html: Sign in to continue. ${PROXY_HINT}`,
+      `acme returned status 200 with a body that is not valid JSON (text/html): Sign in to continue. ${PROXY_HINT}`,
     );
     // The body as it came is still kept for whoever needs it.
     expect(error.responseBody).toBe(page);
@@ -38,14 +38,14 @@ describe('a 2xx answer whose body is not JSON', () => {
     );
     const untyped = await answeredWith(new TextEncoder().encode('maintenance'), {});
     expect(untyped.message).toBe(
-      `acme returned status 200 with a body that is not valid JSON: a non-JSON response: maintenance. ${PROXY_HINT}`,
+      `acme returned status 200 with a body that is not valid JSON: maintenance. ${PROXY_HINT}`,
     );
   });
 
   it('the media type is quoted redacted, and its parameters are left out', async () => {
     const error = await answeredWith('<p>maintenance</p>', { 'content-type': `text/${KEY}; echo=${KEY}` });
     expect(error.message).toBe(
-      `acme returned status 200 with a body that is not valid JSON: a non-JSON text/[REDACTED]: maintenance. ${PROXY_HINT}`,
+      `acme returned status 200 with a body that is not valid JSON (text/[REDACTED]): maintenance. ${PROXY_HINT}`,
     );
   });
 
@@ -66,7 +66,7 @@ describe('a 2xx answer whose body is not JSON', () => {
       'content-encoding': 'gzip',
     });
     expect(error.message).toBe(
-      `acme returned status 200 with a body that is not valid JSON: a non-JSON application/json: {"data": [. ${PROXY_HINT}`,
+      `acme returned status 200 with a body that is not valid JSON (application/json): {"data": [. ${PROXY_HINT}`,
     );
   });
 
@@ -75,7 +75,7 @@ describe('a 2xx answer whose body is not JSON', () => {
     const page = Uint8Array.from('Accès refusé', (character) => character.charCodeAt(0));
     const error = await answeredWith(page, { 'content-type': 'text/html', 'content-encoding': 'gzip' });
     expect(error.message).toBe(
-      `acme returned status 200 with a body that is not valid JSON: a non-JSON text/html: Acc\uFFFDs refus\uFFFD. ${PROXY_HINT}`,
+      `acme returned status 200 with a body that is not valid JSON (text/html): Acc\uFFFDs refus\uFFFD. ${PROXY_HINT}`,
     );
   });
 });

@@ -22,17 +22,14 @@ import { type JsonResponse, requestJson } from '../src/http/client.js';
 import { createFetchTransport, type FetchFunction } from '../src/http/fetch-transport.js';
 import type { Transport } from '../src/http/transport.js';
 import { createDefaultDispatcher, createUndiciTransport } from '../src/http/undici-transport.js';
-import { parseResponse } from '../src/provider-utils.js';
-import type { EmbeddingModel } from '../src/types.js';
-import { BASE_CAPABILITIES, rejection, VirtualClock } from './helpers.js';
-import { dataArraySchema, type RawLoopback, startRawLoopback } from './http-helpers.js';
-
-const KEY = 'sk-fake-not-a-real-key-abc';
-
-const TRANSPORTS: Record<string, () => Transport> = {
-  undici: () => createUndiciTransport(),
-  fetch: () => createFetchTransport(),
-};
+import { rejection, VirtualClock } from './helpers.js';
+import {
+  acmeRequest,
+  type RawLoopback,
+  requestJsonModel,
+  startRawLoopback,
+  TRANSPORTS,
+} from './http-helpers.js';
 
 const GOOD = JSON.stringify({ data: [{ index: 0, embedding: [0.5] }], pad: 'z'.repeat(3_000) });
 const GZIPPED = gzipSync(GOOD);
@@ -91,14 +88,7 @@ describe('response faults through both transports', () => {
   });
 
   const call = (transport: Transport, maxResponseBytes = 1_000_000) =>
-    requestJson({
-      transport,
-      provider: 'acme',
-      url: `${loopback.origin}/v1/embeddings`,
-      body: { input: ['a'] },
-      headers: { authorization: `Bearer ${KEY}` },
-      maxResponseBytes,
-    });
+    acmeRequest(transport, `${loopback.origin}/v1/embeddings`, { maxResponseBytes });
 
   /**
    * What `run` settles with, and every error thrown outside it (from a socket's event, where no caller can
@@ -121,32 +111,8 @@ describe('response faults through both transports', () => {
     }
   }
 
-  /** A model that sends each call through `requestJson` and reads it as an embeddings answer. */
-  function model(transport: Transport): EmbeddingModel {
-    return {
-      specificationVersion: 'v1',
-      provider: 'acme',
-      modelId: 'm',
-      capabilities: BASE_CAPABILITIES,
-      async doEmbed(request) {
-        const response = await requestJson({
-          transport,
-          provider: 'acme',
-          url: `${loopback.origin}/v1/embeddings`,
-          body: { input: request.inputs },
-          headers: { authorization: `Bearer ${KEY}` },
-          ...(request.signal === undefined ? {} : { signal: request.signal }),
-          ...(request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs }),
-        });
-        const { data } = parseResponse(dataArraySchema, response, 'acme', 'embedding');
-        return {
-          embeddings: data.map(() => Float32Array.of(0.5, 0.5)),
-          warnings: [],
-          response: { status: response.status, headers: response.headers },
-        };
-      },
-    };
-  }
+  /** A model that sends each call to the loopback through `requestJson`. */
+  const model = (transport: Transport) => requestJsonModel(transport, `${loopback.origin}/v1/embeddings`);
 
   describe.each(Object.keys(TRANSPORTS))('%s', (name) => {
     const transport = TRANSPORTS[name]!;
@@ -360,7 +326,7 @@ describe('response faults through both transports', () => {
       const error = (await rejection(call(shared))) as InvalidResponseError;
       expect(InvalidResponseError.isInstance(error)).toBe(true);
       expect(error.message).toMatch(
-        /^acme returned status 200 with a body that is not valid JSON: a non-JSON application\/json: /,
+        /^acme returned status 200 with a body that is not valid JSON \(application\/json\): /,
       );
       answer = writes('200 OK', { 'content-type': 'application/json', 'content-length': GOOD.length }, GOOD);
       expect((await call(shared)).body).toEqual(JSON.parse(GOOD));
@@ -410,7 +376,7 @@ describe('response faults through both transports', () => {
       expect(error.isRetryable).toBe(false);
       expect(error.statusCode).toBe(200);
       expect(error.message).toBe(
-        'acme returned status 200 with a body that is not valid JSON: a non-JSON text/html: Please log in. A proxy or gateway between you and the API may be answering instead of it.',
+        'acme returned status 200 with a body that is not valid JSON (text/html): Please log in. A proxy or gateway between you and the API may be answering instead of it.',
       );
       expect(loopback.requests).toBe(1);
     });

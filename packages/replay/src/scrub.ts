@@ -1,6 +1,7 @@
 import {
   base64Forms,
   InvalidArgumentError,
+  isAccountHeaderName,
   isSecretFieldName,
   isSecretHeaderName,
   redact,
@@ -8,9 +9,6 @@ import {
 import type { Cassette, CassetteInteraction } from './cassette.js';
 
 const REDACTED = '[REDACTED]';
-
-/** Response headers that name the account rather than carry a credential; a recording keeps neither. */
-const ACCOUNT_HEADERS = new Set(['openai-organization', 'openai-project']);
 
 /** Fields whose text is a message a server wrote, where it may quote a credential (`?key=…`, `Bearer …`). */
 const MESSAGE_FIELDS = /^(?:message|error|detail|error_description)$/i;
@@ -173,7 +171,7 @@ export function scrubCassette(cassette: Cassette, secrets: readonly string[]): C
   const credentials: Scrub = (text) => redact(exact(text), long);
   /** Whether a recording keeps no header of this name: it carries a credential or names the account. */
   const droppedHeader = (name: unknown): boolean =>
-    typeof name === 'string' && (isSecretHeaderName(name) || ACCOUNT_HEADERS.has(name.toLowerCase()));
+    typeof name === 'string' && (isSecretHeaderName(name) || isAccountHeaderName(name));
   /**
    * Headers without those that carry a credential or name the account; the rest with patterns redacted.
    * A recorder may keep them as an object of names, a `Map` or a `Headers` (written back as an object of

@@ -4,32 +4,47 @@
  * MaxListenersExceededWarning and keep every waiter reachable from the signal.
  */
 
-const watchers = new WeakMap<AbortSignal, Set<() => void>>();
+/** A watched signal's waiters, and the one listener that calls them. */
+interface Watch {
+  readonly waiters: Set<() => void>;
+  readonly listener: () => void;
+}
+
+const watchers = new WeakMap<AbortSignal, Watch>();
 
 /**
  * Calls `listener` once when `signal` aborts. Returns the function that stops watching (call it when the
  * wait is over). A signal that already aborted is not watched: check `signal.aborted` first.
  */
 export function onAbort(signal: AbortSignal, listener: () => void): () => void {
-  let listeners = watchers.get(signal);
-  if (listeners === undefined) {
-    const created = new Set<() => void>();
-    listeners = created;
-    watchers.set(signal, created);
-    signal.addEventListener(
-      'abort',
-      () => {
-        watchers.delete(signal);
-        for (const each of [...created]) each();
-      },
-      { once: true },
-    );
-  }
-  const set = listeners;
-  set.add(listener);
+  const watch = watchers.get(signal) ?? startWatching(signal);
+  watch.waiters.add(listener);
   return () => {
-    set.delete(listener);
+    watch.waiters.delete(listener);
+    // The last wait is over: the signal's listener goes too. Node holds a signal of `AbortSignal.timeout`
+    // or `AbortSignal.any` for as long as it has an abort listener, so one left behind kept every such
+    // signal a caller made per call (and what the listener reached) until it aborted, perhaps never.
+    if (watch.waiters.size === 0 && watchers.get(signal) === watch) {
+      watchers.delete(signal);
+      signal.removeEventListener('abort', watch.listener);
+    }
   };
+}
+
+/**
+ * Adds the signal's one listener. Made apart from `onAbort`, so that the listener holds the waiters and
+ * nothing of the wait that came first.
+ */
+function startWatching(signal: AbortSignal): Watch {
+  const waiters = new Set<() => void>();
+  const listener = () => {
+    watchers.delete(signal);
+    for (const each of [...waiters]) each();
+  };
+  const watch = { waiters, listener };
+  watchers.set(signal, watch);
+  signal.addEventListener('abort', listener, { once: true });
+  return watch;
 }
 
 /**
@@ -65,5 +80,5 @@ export async function untilAborted<T>(work: Promise<T>, signal: AbortSignal | un
 
 /** How many waits watch `signal` now (for tests: a finished call must leave none behind). */
 export function watchCount(signal: AbortSignal): number {
-  return watchers.get(signal)?.size ?? 0;
+  return watchers.get(signal)?.waiters.size ?? 0;
 }

@@ -316,13 +316,9 @@ export async function requestJson(options: RequestJsonOptions): Promise<JsonResp
   } catch (error) {
     if (options.signal?.aborted) throw abortReason(options.signal);
     if (!(error instanceof ErrorStatusBodyError)) throw transportFailure(error, call);
-    // An error status whose body does not decompress is still that status (a 503 retried, a 429's wait
-    // kept), reported without the details its body would have given; any other body failure is the
-    // network's, as on a 2xx answer.
-    const code = errorCode(error.cause);
-    if (code === undefined || !isDecompressionFailure(code)) throw transportFailure(error.cause, call);
+    const reason = unreadBodyReason(error.cause);
+    if (reason === undefined) throw transportFailure(error.cause, call);
     const answer = { status: error.status, headers: error.headers, body: new Uint8Array(0) };
-    const reason = `its compressed body does not decompress (${describe(error.cause)})`;
     throw statusFailure(answer, requestIdOf(answer, options), call, reason);
   }
   try {
@@ -331,6 +327,26 @@ export async function requestJson(options: RequestJsonOptions): Promise<JsonResp
     // Everything kept from the body (vectors, text, excerpts, a bytes body) has been copied out of it by now.
     response.release?.();
   }
+}
+
+/**
+ * Why the body of an error status could not be read, when the status still stands as the answer: the
+ * status and headers arrived whole, and the body holds only the details, so a 503 is still retried and a
+ * 429's wait kept, reported without those details. That is so of a body that does not decompress and of
+ * one cut short (the connection closed before all of it came, which both transports report as their
+ * body's failure). Some runtimes' `fetch` reports a body that does not decompress with no code (Deno,
+ * browsers) or a code of its own (Bun's `ZlibError`), and a browser's says only "network error": so every
+ * body failure but these two is read this way, in words that hold for all, the runtime's own in brackets.
+ * A body too large or too slow is not: undefined, and it is reported as on a 2xx answer.
+ */
+function unreadBodyReason(cause: unknown): string | undefined {
+  const code = errorCode(cause);
+  if (code !== undefined && isDecompressionFailure(code)) {
+    return `its compressed body does not decompress (${describe(cause)})`;
+  }
+  if (cause instanceof ResponseTooLargeError || (code !== undefined && TIMEOUT_CODES.has(code)))
+    return undefined;
+  return `its body could not be read whole (${describe(cause)})`;
 }
 
 /** The request id among the answer's headers: the first of the names the provider gave that is there. */
@@ -375,10 +391,10 @@ function readResponse(
     // answer is text), and of the others, bytes that are not UTF-8 (read as U+FFFD) were not.
     const what =
       encoding !== undefined && !DECODED_ENCODINGS.test(encoding) && text.includes('\uFFFD')
-        ? `a body in content-encoding ${redactor.text(encoding)}, not decoded`
-        : describeNonJson(text, response.headers['content-type'] ?? '', redactor);
+        ? `: a body in content-encoding ${redactor.text(encoding)}, not decoded`
+        : describeNonJson(text, response.headers['content-type'] ?? '', redactor, true);
     throw new InvalidResponseError(
-      `${options.provider} returned status ${response.status} with a body that is not valid JSON: ${what}. A proxy or gateway between you and the API may be answering instead of it.`,
+      `${options.provider} returned status ${response.status} with a body that is not valid JSON${what}. A proxy or gateway between you and the API may be answering instead of it.`,
       {
         ...redactor.details(response.status, requestId, text),
         // A JSON SyntaxError quotes the body; keep only a redacted copy.
@@ -622,13 +638,28 @@ const MAX_API_MESSAGE = 2_000;
 /**
  * What a body that is not a JSON object says, an error's or a 2xx answer's: its text, markup stripped. An
  * empty one (a gateway's bare 502) is called empty; its excerpt would be nothing after the colon.
+ * `afterNotJson`: the text follows a message's "not valid JSON" (a 2xx answer's), so it begins with its
+ * own colon, and names the media type without calling the body non-JSON a second time.
  */
-function describeNonJson(text: string, contentType: string, redactor: Redactor): string {
+function describeNonJson(
+  text: string,
+  contentType: string,
+  redactor: Redactor,
+  afterNotJson = false,
+): string {
   const mediaType = redactor.text(contentType.split(';')[0]!.trim());
   const excerpt = redactor.excerpt(stripMarkup(text), 200);
-  if (excerpt.trim() !== '') return `a non-JSON ${mediaType || 'response'}: ${excerpt}`;
-  if (text.trim() === '') return mediaType === '' ? 'an empty body' : `an empty ${mediaType} body`;
-  return `a ${mediaType || 'non-JSON'} body with no text`;
+  if (excerpt.trim() !== '') {
+    if (!afterNotJson) return `a non-JSON ${mediaType || 'response'}: ${excerpt}`;
+    return `${mediaType === '' ? '' : ` (${mediaType})`}: ${excerpt}`;
+  }
+  const described =
+    text.trim() === ''
+      ? mediaType === ''
+        ? 'an empty body'
+        : `an empty ${mediaType} body`
+      : `a ${mediaType || 'non-JSON'} body with no text`;
+  return afterNotJson ? `: ${described}` : described;
 }
 
 /**

@@ -59,6 +59,17 @@ export function isSecretHeaderName(name: string): boolean {
 }
 
 /**
+ * Lower-cased names of request headers that name the account (OpenAI's organization and project ids):
+ * no credential, but redacted from errors as the settings that send them are, however they were set.
+ */
+const ACCOUNT_HEADER_NAMES = new Set(['openai-organization', 'openai-project']);
+
+/** Whether a header of this name names the account rather than carries a credential. */
+export function isAccountHeaderName(name: string): boolean {
+  return ACCOUNT_HEADER_NAMES.has(name.toLowerCase());
+}
+
+/**
  * Whether a query parameter (or a field of a form or JSON body) of this name carries a credential:
  * `key`, `api_key`, `access_token`, `refresh_token`, `client_secret`, `sig`, `code`, ….
  */
@@ -328,7 +339,7 @@ function secretPattern(secret: string): RegExp {
 
 /**
  * Every secret of one call, for redaction when an error is built: the given values (the API key), the
- * values of credential headers (and the token after a `Bearer` / `Basic` scheme, and the password a
+ * values of account headers, the values of credential headers (and the token after a `Bearer` / `Basic` scheme, and the password a
  * `Basic` value encodes), the userinfo of the URL, and the values of its credential query parameters,
  * each also percent-decoded. Called only on the error path.
  */
@@ -340,6 +351,7 @@ export function secretsOfCall(
   const out: string[] = [];
   for (const secret of secrets) if (typeof secret === 'string') out.push(secret);
   for (const [name, value] of Object.entries(headers ?? {})) {
+    if (isAccountHeaderName(name)) out.push(value);
     if (!isSecretHeaderName(name)) continue;
     out.push(value);
     const scheme = /^(\w+)\s+(.+)$/.exec(value.trim());

@@ -40,7 +40,7 @@ export class ResponseTooLargeError extends Error {
  * What a transport rejects with when a request fails: the failure itself before any status arrived (0)
  * and for a 2xx answer, else that failure wrapped with the status and headers. The body of an error status
  * holds only its details, so `requestJson` can still report the status, and honour its `Retry-After`,
- * when that body does not decompress.
+ * when that body does not decompress or is cut short.
  */
 export function bodyFailure(status: number, headers: Record<string, string>, error: unknown): unknown {
   return status < 300 ? error : new ErrorStatusBodyError(status, headers, error);
