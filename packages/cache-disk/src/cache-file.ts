@@ -278,8 +278,9 @@ function unchanged(now: BigIntStats, then: BigIntStats): boolean {
  * A file found sound is not looked at again until the running synchronous code ends (a loop of `get`s
  * costs one look, not one per call): a cut during such a run is found by the first call after it, and
  * a read within the run after the cut ends the process, as one between a look and its read always could.
+ * `onNewRun` is called at the first look of each such run that finds the file sound.
  */
-export function watchCacheFile(path: string): OpenCacheFile {
+export function watchCacheFile(path: string, onNewRun: () => void = () => {}): OpenCacheFile {
   const descriptor = openSync(path, 'r');
   let longest = fstatSync(descriptor).size;
   // The length and timestamps of the file when a check last found it sound, once they are settled.
@@ -312,6 +313,7 @@ export function watchCacheFile(path: string): OpenCacheFile {
       if (problem === undefined) {
         lookedThisTurn = true;
         queueMicrotask(endTurn);
+        onNewRun();
       }
       return problem;
     },

@@ -241,7 +241,10 @@ function openCache(directory: string): { database: Database; file: OpenCacheFile
     throw explain(directory, path, error);
   }
   try {
-    return { database, file: watchCacheFile(path) };
+    // LMDB keeps the snapshot of its first read until a timer of its own ends it, so a read called
+    // after another process's write had resolved could still see the entry from before that write.
+    // Each run of reads starts on a fresh snapshot; the reads within one run share it.
+    return { database, file: watchCacheFile(path, () => database.resetReadTxn()) };
   } catch (error) {
     void database.close();
     throw explain(directory, path, error);
@@ -433,7 +436,11 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
         if (closed) throw new Error('the store is closed');
         const problem = cut();
         if (problem !== undefined) throw problem;
-        bytes = database.get(prefix + key);
+        // LMDB's own buffer, reused by its next read, not a copy: the entry is decoded (and its vector
+        // copied out) below before anything reads LMDB again, and a copy here cost as much as the decoding.
+        // Its `length` is the entry's, the buffer behind it longer: the view keeps the entry's bytes only.
+        const shared = database.getBinaryFast(prefix + key);
+        bytes = shared?.subarray(0, shared.length);
         worked('read');
       } catch (error) {
         failed('read', error);

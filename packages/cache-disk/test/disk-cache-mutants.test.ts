@@ -548,6 +548,12 @@ describe('a cache file that fails', () => {
               throw new Error('MDB_BAD_TXN: transaction must abort');
             return get(key);
           }) as typeof database.get;
+          // The store's get reads through LMDB's reused buffer.
+          const getBinaryFast = database.getBinaryFast.bind(database);
+          database.getBinaryFast = ((key: string) => {
+            if (control.readFail) throw new Error('MDB_BAD_TXN: transaction must abort');
+            return getBinaryFast(key);
+          }) as typeof database.getBinaryFast;
           database.getMany = ((keys: string[]) => {
             if (control.readFail) return Promise.reject(new Error('MDB_BAD_TXN: transaction must abort'));
             return getMany(keys);

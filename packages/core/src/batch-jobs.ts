@@ -9,6 +9,7 @@ import { type Clock, MAX_TIMER_MS, systemClock } from './engine/clock.js';
 import { type RateLimiter, settleFailureReporter } from './engine/limiter.js';
 import { withRetries } from './engine/retry.js';
 import {
+  BORROWED_CALL_SETTINGS,
   checkCallback,
   checkClock,
   checkProviderOptions,
@@ -25,7 +26,7 @@ import {
   withoutRetryClaim,
 } from './errors.js';
 import { checkHeaders } from './http/headers.js';
-import { refuseUnknownSettings, type SettingNames } from './setting-names.js';
+import { refuseUnknownSettings, type SettingNames, type UnknownSettingsOptions } from './setting-names.js';
 import type { Embedding, EmbedInput, InputType, Warning } from './types.js';
 import { describeAnswerValue } from './vectors.js';
 
@@ -210,6 +211,16 @@ const WAIT_OPTIONS: SettingNames<WaitForBatchJobOptions> = {
   onWarning: true,
 };
 
+/**
+ * How an option a job operation does not take is refused. The AI SDK's `abortSignal` is answered as the
+ * engines answer it (pass the AbortSignal as `signal`): the bare list of names left a caller who moved
+ * code from an engine call to a job call without the hint every engine gives.
+ */
+const UNKNOWN_OPTIONS: UnknownSettingsOptions = {
+  noun: 'option',
+  instead: { abortSignal: BORROWED_CALL_SETTINGS.abortSignal! },
+};
+
 /** The options every job operation takes, checked as the engines check theirs. */
 function checkCallOptions(
   options: unknown,
@@ -219,7 +230,7 @@ function checkCallOptions(
 ): void {
   if (options === undefined) return;
   checkSettingsObject(options, form);
-  refuseUnknownSettings(options as object, known, owner, { noun: 'option' });
+  refuseUnknownSettings(options as object, known, owner, UNKNOWN_OPTIONS);
   const { signal, headers, providerOptions, clock } = options as BatchJobCallOptions;
   checkSignal(signal);
   checkHeaders(headers, 'headers');
@@ -260,7 +271,7 @@ export async function sendBatchJobRequest<T>(
       options,
       create ? 'create({ inputs, signal, timeoutMs })' : `${operation}(id, { signal, timeoutMs })`,
     );
-    refuseUnknownSettings(options, create ? CREATE_OPTIONS : CALL_OPTIONS, operation, { noun: 'option' });
+    refuseUnknownSettings(options, create ? CREATE_OPTIONS : CALL_OPTIONS, operation, UNKNOWN_OPTIONS);
   }
   const settings = options ?? {};
   // The engines' one check of these settings (signal, timeoutMs, maxRetries, headers, providerOptions, clock).

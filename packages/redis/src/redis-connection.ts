@@ -176,20 +176,40 @@ function isErrorReply(error: unknown): boolean {
 }
 
 /**
+ * Whether `secret` could be a word of the text around it: shorter than 4 characters (core's redaction
+ * leaves those out), or letters and digits only and shorter than 12 ("password", "secret", "cache"). A
+ * longer one is no word of Redis's text, and core's redaction also finds its base64 forms (of 12 bytes
+ * and more).
+ */
+function couldBeAWord(secret: string): boolean {
+  return secret.length < 4 || (secret.length < 12 && /^[\p{L}\p{N}]+$/u.test(secret));
+}
+
+/**
  * `text`, a description of an error that came from outside (Redis's reply, the socket's error), without
  * `secrets` (the URL's password): Redis or a proxy in front of it may echo the password. Only that text
  * goes through here, never the store's own words around it: they hold no password, and a password that
  * is a common word ("cache", "Redis") redacted there showed itself in a known sentence ("the [REDACTED]
- * misses"). Core's redaction leaves out secrets under 4 characters (they would cut words apart); such a
- * password is removed where it stands as a word of its own, not inside a longer one (the "ab" of a host
- * "lab").
+ * misses"). For the same reason a password that could be a word is removed only where it stands as a
+ * whole value, not inside a longer word: Redis's own replies hold "passwords" and "username-password",
+ * which a password "password" cut apart. Any other password is removed wherever it appears, in every
+ * form core's redaction knows.
  */
 function hideSecrets(text: string, secrets: readonly string[]): string {
-  let out = redact(text, secrets);
-  for (const secret of secrets) {
-    if (secret.length >= 4) continue;
+  let out = redact(
+    text,
+    secrets.filter((secret) => !couldBeAWord(secret)),
+  );
+  for (const secret of secrets.filter(couldBeAWord)) {
     const escaped = secret.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
-    out = out.replace(new RegExp(`(?<![\\p{L}\\p{N}])${escaped}(?![\\p{L}\\p{N}])`, 'gu'), '[REDACTED]');
+    // Not next to a letter or digit, nor to a hyphen or underscore that joins it to one ("user-ab").
+    out = out.replace(
+      new RegExp(
+        `(?<![\\p{L}\\p{N}])(?<![\\p{L}\\p{N}][-_])${escaped}(?![\\p{L}\\p{N}])(?![-_][\\p{L}\\p{N}])`,
+        'gu',
+      ),
+      '[REDACTED]',
+    );
   }
   return out;
 }

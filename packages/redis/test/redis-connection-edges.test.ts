@@ -1,0 +1,120 @@
+/**
+ * How a store's connection behaves at its edges: a password that could be a word is redacted from what
+ * Redis and a proxy say only where it stands whole, a longer one wherever it appears; and a Redis that
+ * dies while a call's read is on its way leaves the call to finish without the cache.
+ */
+import { ConnectionError, cacheMiddleware, embedMany, wrapEmbeddingModel } from '@embedkit/core';
+import { hashVector, MockEmbeddingModel } from '@embedkit/core/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRedisCacheStore } from '../src/index.js';
+import { failure, redisForTests, respServer, until, warningLog } from './helpers.js';
+
+const env = redisForTests();
+
+/** What to undo after each test: the password Redis requires. */
+const undo: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const step of undo.splice(0).reverse()) await step();
+});
+
+/** The ConnectionError of a store that connects with `password` to a proxy that answers AUTH `reply`. */
+async function refusedByProxy(password: string, reply: string): Promise<Error> {
+  const server = await respServer((args) => (args.includes('AUTH') ? reply : '+OK\r\n'));
+  try {
+    const error = await failure(
+      createRedisCacheStore({ url: `redis://:${encodeURIComponent(password)}@127.0.0.1:${server.port}` }),
+    );
+    expect(ConnectionError.isInstance(error)).toBe(true);
+    return new Error(error.message.replace(`127.0.0.1:${server.port}`, 'proxy'));
+  } finally {
+    await server.close();
+  }
+}
+
+describe('a password that could be a word', () => {
+  it('"password", wrong, leaves the "username-password" of Redis\'s WRONGPASS reply whole', async () => {
+    await env.look.send(['CONFIG', 'SET', 'requirepass', 'cache']);
+    undo.push(() => env.look.send(['CONFIG', 'SET', 'requirepass', '']));
+    const error = await failure(
+      createRedisCacheStore({ url: `redis://:password@127.0.0.1:${env.redis.port}` }),
+    );
+    expect(ConnectionError.isInstance(error)).toBe(true);
+    expect(error.message).toBe(
+      `cannot connect to Redis at redis://[REDACTED]@127.0.0.1:${env.redis.port}: WRONGPASS invalid username-password pair or user is disabled. Check that Redis runs there and that the URL is right.`,
+    );
+  });
+
+  it('"secret" is redacted where a proxy echoes it whole, and left inside "secrets" and "secret-key"', async () => {
+    const error = await refusedByProxy(
+      'secret',
+      '-ERR secrets are not accepted (secret-key), got "secret" and secret.\r\n',
+    );
+    expect(error.message).toBe(
+      'cannot connect to Redis at redis://[REDACTED]@proxy: ERR secrets are not accepted (secret-key), got "[REDACTED]" and [REDACTED]. Check that Redis runs there and that the URL is right.',
+    );
+  });
+
+  it.each([
+    ['sk-fake-not-a-real-key-abc', 'sk-fake-not-a-real-key-abc'],
+    ['letters only, 12 of them', 'fakepassword'],
+  ])('a longer password (%s) is redacted even inside a longer word', async (_, password) => {
+    const error = await refusedByProxy(password, `-ERR user x${password}s refused\r\n`);
+    expect(error.message).toBe(
+      'cannot connect to Redis at redis://[REDACTED]@proxy: ERR user x[REDACTED]s refused. Check that Redis runs there and that the URL is right.',
+    );
+  });
+});
+
+describe('Redis killed while a call reads the cache', () => {
+  it('the read in flight fails over at once: the call gets every vector from the model, one warning, and Redis is used again once back', async () => {
+    const log = warningLog();
+    // Long enough that a read left waiting for it would show: the call must not take it.
+    const timeoutMs = 20_000;
+    const store = env.track(
+      await createRedisCacheStore({
+        url: env.redis.url,
+        namespace: 'killed',
+        timeoutMs,
+        onWarning: log.onWarning,
+      }),
+    );
+    const inner = new MockEmbeddingModel({ dimensions: 8 });
+    const model = wrapEmbeddingModel(inner, cacheMiddleware({ store }));
+    await embedMany({ model, inputs: ['a', 'b'] });
+    // Redis holds every command from now on, so the call's MGET is sent and waits for its answer.
+    await env.look.send(['CLIENT', 'PAUSE', String(timeoutMs), 'ALL']);
+    const started = Date.now();
+    let killed: Promise<void> | undefined;
+    try {
+      const call = embedMany({ model, inputs: ['a', 'b', 'c'] });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      killed = env.redis.kill();
+      const result = await call;
+      expect(Date.now() - started).toBeLessThan(timeoutMs / 2);
+      expect(result.embeddings).toEqual(['a', 'b', 'c'].map((text) => hashVector(text, 8)));
+      expect(inner.calls.map((call) => call.inputs)).toEqual([
+        ['a', 'b'],
+        ['a', 'b', 'c'],
+      ]);
+      expect(log.warnings).toEqual([
+        {
+          code: 'redis-unavailable',
+          message:
+            'Redis is unavailable (Socket closed unexpectedly); the cache misses and skips writes until it is back.',
+        },
+      ]);
+    } finally {
+      await killed;
+      await env.redis.start();
+    }
+    await until(async () => {
+      await store.get('probe');
+      return !store.usingFallback;
+    }, 'the store to reconnect');
+    expect(log.codes()).toEqual(['redis-unavailable', 'redis-restored']);
+    // Redis came back empty: the next call fills it, and the one after is served from it.
+    await embedMany({ model, inputs: ['c'] });
+    await embedMany({ model, inputs: ['c'] });
+    expect(inner.calls).toHaveLength(3);
+  });
+});
