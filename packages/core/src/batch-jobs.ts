@@ -128,7 +128,10 @@ export interface WaitForBatchJobOptions extends Omit<BatchJobCallOptions, 'timeo
    * poll. Default: the provider's request timeout (120,000 ms).
    */
   pollTimeoutMs?: number;
-  /** Polls that may fail in a row with a retryable error (5xx, 429, connection) before `wait` throws. Default 3. */
+  /**
+   * Failed polls in a row (each a retryable error: 5xx, 429, timeout, connection) at which `wait` throws
+   * the last one; it waits on through one fewer. Default 3.
+   */
   maxConsecutiveErrors?: number;
   /** Called with the job after every successful poll. */
   onProgress?: (job: BatchJob) => void;
