@@ -215,13 +215,15 @@ const WAIT_OPTIONS: SettingNames<WaitForBatchJobOptions> = {
 };
 
 /**
- * How an option a job operation does not take is refused. The AI SDK's `abortSignal` is answered as the
- * engines answer it (pass the AbortSignal as `signal`): the bare list of names left a caller who moved
- * code from an engine call to a job call without the hint every engine gives.
+ * How an option a job operation does not take is refused. The AI SDK's `abortSignal` and OpenAI's `user`
+ * are answered as the engines answer them (pass the AbortSignal as `signal`; pass `user` under
+ * `providerOptions`): the bare list of names left a caller who moved code from an engine call to a job
+ * call without the hint every engine gives. (`maxParallelCalls` is not: the engines' answer, concurrency,
+ * is no option of a job operation, which sends one request at a time.)
  */
 const UNKNOWN_OPTIONS: UnknownSettingsOptions = {
   noun: 'option',
-  instead: { abortSignal: BORROWED_CALL_SETTINGS.abortSignal! },
+  instead: { abortSignal: BORROWED_CALL_SETTINGS.abortSignal!, user: BORROWED_CALL_SETTINGS.user! },
 };
 
 /** The options every job operation takes, checked as the engines check theirs. */
@@ -248,6 +250,12 @@ const UNLIMITED: RateLimiter = {
   acquire: async () => ({ answered: async () => {}, failed: async () => {} }),
 };
 
+/**
+ * What a job operation's answer tells its limiter: nothing of its headers. The limiter learns limits per
+ * model (the scope of the model's embedding calls, which a job operation shares), and any limits stated on
+ * a job endpoint's answer are that endpoint's, not the model's: learned, they would pace the model's
+ * embedding calls by another budget.
+ */
 const NO_HEADERS = { reportedTokens: undefined, headers: {} };
 
 /** The operations of `BatchEmbeddingJobs` that send requests (`wait` polls through `get`). */

@@ -1,5 +1,11 @@
 import { checkWholeNumber, describeValue } from './argument-checks.js';
-import { answerSource, type VectorExpectation, vectorExpectation, vectorProblem } from './engine/checks.js';
+import {
+  answerProblem,
+  answerSource,
+  type VectorExpectation,
+  vectorExpectation,
+  vectorProblem,
+} from './engine/checks.js';
 import { checkCallback } from './engine/settings.js';
 import { untilAborted } from './engine/signal.js';
 import { InvalidArgumentError, InvalidResponseError, reindexInput } from './errors.js';
@@ -425,13 +431,17 @@ async function sendMisses(
       answerSource(model.provider, response?.response),
     );
   }
-  // A vector the engine refuses (it names it by its place in the call and the job) is placed but never
-  // stored: stored, it would be served again to every later call with its input.
+  // A vector the engine refuses (it names it by its place in the call and the job), or any vector of an
+  // answer it refuses for its other parts (usage that is no count, say), is placed but never stored:
+  // stored, it would be served again to every later call with its input, and the engine's refusal of the
+  // answer would hold only once.
   const length = sending.length ?? (answered[0] as Embedding | undefined)?.length;
-  const sound = answered.every(
-    (vector, position) =>
-      vectorProblem(model.provider, vector, expectation, length, position, storedVector) === undefined,
-  );
+  const sound =
+    answerProblem(model.provider, response) === undefined &&
+    answered.every(
+      (vector, position) =>
+        vectorProblem(model.provider, vector, expectation, length, position, storedVector) === undefined,
+    );
   const entries: [string, Embedding][] = [];
   missing.forEach((inputIndex, order) => {
     const position = positions[order]!;

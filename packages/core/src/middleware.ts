@@ -1,5 +1,5 @@
 import { describeValue } from './argument-checks.js';
-import { answerSource, checkUsage } from './engine/checks.js';
+import { answerSource, checkAnswer } from './engine/checks.js';
 import { defaultLimiter } from './engine/limiter.js';
 import type { Admission } from './engine/retry.js';
 import { InvalidArgumentError } from './errors.js';
@@ -85,9 +85,10 @@ export function wrapEmbeddingModel(
         return admit.again(
           async () => {
             const response = await (inner !== undefined ? inner(request, undefined) : model.doEmbed(request));
-            // Its usage settles the limiter's token budget, so it is checked before, as the engine checks
-            // a call's own: a count that is NaN, negative or fractional would corrupt the budget.
-            checkUsage(answerSource(model.provider, response.response), response.usage);
+            // Its usage settles the limiter's token budget, so the answer is checked before, as the engine
+            // checks a call's own: a count that is NaN, negative or fractional would corrupt the budget, and
+            // warnings that are not a list would be spread into the call's.
+            checkAnswer(answerSource(model.provider, response.response), response);
             return response;
           },
           (response) => ({

@@ -302,6 +302,31 @@ describe('a middleware that sends a further request in one call', () => {
     },
   );
 
+  it('whose answer holds warnings that are not a list fails the call before they are merged', async () => {
+    const clock = new VirtualClock();
+    let requests = 0;
+    const inner = new ScriptedModel({
+      clock,
+      respond: ({ request }) => ({
+        embeddings: request.inputs.map(() => Float32Array.of(1, 0)),
+        warnings: (++requests === 2 ? 'not a list' : []) as never,
+        response: { status: 200, headers: {} },
+      }),
+    });
+    const error = await rejectionOf(
+      InvalidResponseError,
+      embedMany({
+        model: wrapEmbeddingModel(inner, probing),
+        inputs: ['1'],
+        clock,
+        rateLimit: createRateLimiter({ tokensPerMinute: 1_000 }),
+      }),
+    );
+    expect(error.code).toBe('invalid_response');
+    expect(error.message).toBe('scripted returned warnings that are not a list.');
+    expect(inner.calls).toHaveLength(2);
+  });
+
   it('whose answer reports a sound count settles the limiter with it', async () => {
     const clock = new VirtualClock();
     const inner = new ScriptedModel({ clock, usage: () => 10 });

@@ -141,25 +141,28 @@ export function checkEmbeddings(
   checkVectors(where, embeddings, expectation, name);
 }
 
+/** What is wrong with reported usage (it must be a whole, non-negative token count), or undefined. */
+function usageProblem(provider: string, usage: Usage | undefined): string | undefined {
+  if (usage === undefined || (Number.isInteger(usage?.inputTokens) && usage.inputTokens >= 0))
+    return undefined;
+  const tokens = usage?.inputTokens;
+  return tokens === undefined
+    ? `${provider} reported usage with no token count.`
+    : `${provider} reported usage of ${describeAnswerValue(tokens)} tokens, which is not a count.`;
+}
+
 /** Reported usage must be a whole, non-negative token count. */
 export function checkUsage(where: AnswerSource, usage: Usage | undefined): void {
-  if (usage !== undefined && !(Number.isInteger(usage?.inputTokens) && usage.inputTokens >= 0)) {
-    const tokens = usage?.inputTokens;
-    throw new InvalidResponseError(
-      tokens === undefined
-        ? `${where.provider} reported usage with no token count.`
-        : `${where.provider} reported usage of ${describeAnswerValue(tokens)} tokens, which is not a count.`,
-      where,
-    );
-  }
+  const problem = usageProblem(where.provider, usage);
+  if (problem !== undefined) throw new InvalidResponseError(problem, where);
 }
 
 /**
- * An answer's response information, which every result hands on (`response`, `responses`): an object
- * with the HTTP status and the headers. A provider that leaves it out would give callers `undefined`
- * where the contract promises it.
+ * What is wrong with an answer's response information, which every result hands on (`response`,
+ * `responses`): it must be an object with the HTTP status and the headers. A provider that leaves it out
+ * would give callers `undefined` where the contract promises it.
  */
-export function checkResponse(where: AnswerSource, response: unknown): void {
+function responseProblem(provider: string, response: unknown): string | undefined {
   const info = response as Partial<ResponseInfo> | null | undefined;
   const problem =
     typeof info !== 'object' || info === null
@@ -169,14 +172,35 @@ export function checkResponse(where: AnswerSource, response: unknown): void {
         : typeof info.headers !== 'object' || info.headers === null
           ? 'response information without headers'
           : undefined;
-  if (problem !== undefined) throw new InvalidResponseError(`${where.provider} returned ${problem}.`, where);
+  return problem === undefined ? undefined : `${provider} returned ${problem}.`;
 }
 
-/** An answer's warnings: a list (absent counts as none). */
-export function warningsOf(where: AnswerSource, warnings: unknown): Warning[] {
-  if (warnings === undefined) return [];
-  if (!Array.isArray(warnings)) {
-    throw new InvalidResponseError(`${where.provider} returned warnings that are not a list.`, where);
-  }
-  return warnings as Warning[];
+/** The parts every kind of answer has, whatever its values (vectors, scores) are. */
+export interface AnswerParts {
+  response?: unknown;
+  usage?: Usage | undefined;
+  warnings?: unknown;
+}
+
+/**
+ * What is wrong with the parts every answer has (its response information, its usage and its warnings, in
+ * that order), or undefined when nothing is. The engine refuses an answer for it on every call, and the
+ * cache stores no vector of an answer it finds fault with: stored, the vectors would be served again to
+ * later calls with their inputs, which then succeed where the model's own answer fails.
+ */
+export function answerProblem(provider: string, answer: AnswerParts): string | undefined {
+  return (
+    responseProblem(provider, answer.response) ??
+    usageProblem(provider, answer.usage) ??
+    (answer.warnings === undefined || Array.isArray(answer.warnings)
+      ? undefined
+      : `${provider} returned warnings that are not a list.`)
+  );
+}
+
+/** Refuses an answer `answerProblem` finds fault with; answers its warnings (absent counts as none). */
+export function checkAnswer(where: AnswerSource, answer: AnswerParts): Warning[] {
+  const problem = answerProblem(where.provider, answer);
+  if (problem !== undefined) throw new InvalidResponseError(problem, where);
+  return (answer.warnings ?? []) as Warning[];
 }

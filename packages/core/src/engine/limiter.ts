@@ -548,6 +548,8 @@ interface Scope {
   tokens: LearnedLimit | undefined;
   inFlight: number;
   inFlightTokens: number;
+  /** The calls that hold it: waiting for admission, or admitted and not yet ended. */
+  holders: number;
 }
 
 /** What an admitted call took: its charge to the token budget, its turn at the pace, and its estimate. */
@@ -583,7 +585,7 @@ class SharedRateLimiter implements RateLimiter {
    * The API's own limits, once its headers stated them, and the attempts admitted and not yet ended (this
    * process), by scope (see `LimiterRequest.scope`): one model's limits say nothing of another's.
    */
-  private readonly scopes = new Map<string, Scope>();
+  readonly scopes = new Map<string, Scope>();
   /**
    * Factor on the token estimate charged to the token budget for an API that reports no usage: calibrated
    * down from 1 while the budget binds and the API lets every call through, back up on a 429.
@@ -718,8 +720,9 @@ class SharedRateLimiter implements RateLimiter {
     const { clock } = request;
     const charged =
       this.usageReported || request.exactTokens === true ? request.tokens : request.tokens * this.charge;
-    // Looked up once: a scope, once made, is the limiter's for good.
+    // Looked up once, and held until the call ends: a scope is dropped only when no call holds it.
     const scope = this.scopeOf(request);
+    scope.holders++;
     let waitedOnTokens = false;
     let paced = false;
     let turn: PacedTurn | undefined;
@@ -775,6 +778,7 @@ class SharedRateLimiter implements RateLimiter {
       // Ended before it was admitted (aborted while it waited for a budget or a pause): the API never
       // sees it, so its turn at the pace goes to the next call.
       if (turn !== undefined) this.pace?.unbook(turn);
+      this.release(scope);
       throw error;
     } finally {
       if (ticket !== undefined) this.leaveQueue(ticket, clock.now());
@@ -811,10 +815,29 @@ class SharedRateLimiter implements RateLimiter {
     const name = request.scope ?? '';
     let scope = this.scopes.get(name);
     if (scope === undefined) {
-      scope = { name, queue: [], requests: undefined, tokens: undefined, inFlight: 0, inFlightTokens: 0 };
+      scope = {
+        name,
+        queue: [],
+        requests: undefined,
+        tokens: undefined,
+        inFlight: 0,
+        inFlightTokens: 0,
+        holders: 0,
+      };
       this.scopes.set(name, scope);
     }
     return scope;
+  }
+
+  /**
+   * A call lets go of its scope. A scope no call holds and that learned no limit is as a new one would be,
+   * so it is dropped: kept, a limiter shared by calls of many model ids (one made per call, say) held one
+   * scope for each of them for good. One that learned a limit is kept, since the API's limit still holds.
+   */
+  private release(scope: Scope): void {
+    scope.holders--;
+    if (scope.holders === 0 && scope.requests === undefined && scope.tokens === undefined)
+      this.scopes.delete(scope.name);
   }
 
   /** Sleeps `ms` for a learned budget, or until a reading raises a learned budget (then the call takes again). */
@@ -913,53 +936,62 @@ class SharedRateLimiter implements RateLimiter {
       scope.inFlightTokens -= request.tokens;
       return true;
     };
-    return {
-      answered: async ({ reportedTokens, headers }) => {
-        if (!end()) return;
-        const now = request.clock.now();
-        if (reportedTokens !== undefined) {
-          this.usageReported = true;
-          this.recentEstimates.length = 0;
-          // Settle the budgets with the API's count: give back (or charge) the difference.
-          if (this.tokens !== undefined) {
-            if (reportedTokens !== charged)
-              await this.store.adjust(this.tokens.key, this.tokens.spec, charged - reportedTokens, now);
-            // The bucket refilled while the call was in flight, but the API counted the call when it got
-            // it: after a call of `reported` tokens, at most `capacity - reported` can remain.
-            await this.store.lower(
-              this.tokens.key,
-              this.tokens.spec,
-              this.tokens.spec.capacity - reportedTokens,
-              now,
-            );
-          }
-          const learnedTokens = scope.tokens;
-          if (learnedTokens !== undefined && reportedTokens !== request.tokens) {
-            await this.store.adjust(
-              learnedTokens.key,
-              learnedTokens.spec,
-              request.tokens - reportedTokens,
-              now,
-            );
-          }
-        } else if (
-          this.tokens !== undefined &&
-          waitedOnTokens &&
-          !this.usageReported &&
-          request.exactTokens !== true
-        ) {
-          // The token budget held this call back and the API let it through: the estimate may be high.
-          // Quickly until the API first refuses one, gently after; never below MIN_CHARGE, since an API
-          // that refuses nothing says nothing of the user's own budget.
-          const before = this.charge;
-          this.charge = Math.max(MIN_CHARGE, this.charge * (this.chargeRefused ? 0.99 : 0.97));
-          await this.creditRecent(before - this.charge, now);
+    const settleAnswered = async ({ reportedTokens, headers }: AttemptAnswered) => {
+      const now = request.clock.now();
+      if (reportedTokens !== undefined) {
+        this.usageReported = true;
+        this.recentEstimates.length = 0;
+        // Settle the budgets with the API's count: give back (or charge) the difference.
+        if (this.tokens !== undefined) {
+          if (reportedTokens !== charged)
+            await this.store.adjust(this.tokens.key, this.tokens.spec, charged - reportedTokens, now);
+          // The bucket refilled while the call was in flight, but the API counted the call when it got
+          // it: after a call of `reported` tokens, at most `capacity - reported` can remain.
+          await this.store.lower(
+            this.tokens.key,
+            this.tokens.spec,
+            this.tokens.spec.capacity - reportedTokens,
+            now,
+          );
         }
-        this.pace?.passed(request.tokens, epoch, now);
-        if (this.learnFromHeaders) await this.learn(headers, now, scope);
+        const learnedTokens = scope.tokens;
+        if (learnedTokens !== undefined && reportedTokens !== request.tokens) {
+          await this.store.adjust(
+            learnedTokens.key,
+            learnedTokens.spec,
+            request.tokens - reportedTokens,
+            now,
+          );
+        }
+      } else if (
+        this.tokens !== undefined &&
+        waitedOnTokens &&
+        !this.usageReported &&
+        request.exactTokens !== true
+      ) {
+        // The token budget held this call back and the API let it through: the estimate may be high.
+        // Quickly until the API first refuses one, gently after; never below MIN_CHARGE, since an API
+        // that refuses nothing says nothing of the user's own budget.
+        const before = this.charge;
+        this.charge = Math.max(MIN_CHARGE, this.charge * (this.chargeRefused ? 0.99 : 0.97));
+        await this.creditRecent(before - this.charge, now);
+      }
+      this.pace?.passed(request.tokens, epoch, now);
+      if (this.learnFromHeaders) await this.learn(headers, now, scope);
+    };
+    return {
+      answered: async (outcome) => {
+        if (!end()) return;
+        try {
+          await settleAnswered(outcome);
+        } finally {
+          // Let go only once what the answer's headers said is learned: the scope then keeps it.
+          this.release(scope);
+        }
       },
       failed: async ({ rateLimited, waitMs, unsent }) => {
         if (!end()) return;
+        this.release(scope);
         if (unsent === true) await this.refund(taken, request.clock.now());
         if (!rateLimited) return;
         const now = request.clock.now();
@@ -1081,6 +1113,11 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
   }
   checkLimiterStore(options.store);
   return new SharedRateLimiter(options);
+}
+
+/** How many scopes `limiter` keeps (for tests: a scope with nothing to keep must not stay). */
+export function scopeCount(limiter: RateLimiter): number {
+  return limiter instanceof SharedRateLimiter ? limiter.scopes.size : 0;
 }
 
 /** What a limiter calls on its store. */

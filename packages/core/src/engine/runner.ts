@@ -9,7 +9,7 @@
 import { abortReason, InvalidRequestError, reindexInput } from '../errors.js';
 import type { ResponseInfo, Usage, Warning } from '../types.js';
 import type { Batch } from './batcher.js';
-import { answerSource, checkResponse, checkUsage, warningsOf } from './checks.js';
+import { answerSource, checkAnswer } from './checks.js';
 import { settleFailureReporter } from './limiter.js';
 import { type PoolSource, runPool } from './pool.js';
 import { type Admission, withRetries } from './retry.js';
@@ -148,12 +148,11 @@ export async function* runJob<I, V>(options: RunJobOptions<I, V>): AsyncGenerato
         async (attemptSignal, timeoutMs, admit) => {
           const called = await adapter.call(part, attemptSignal, timeoutMs, admit);
           const where = answerSource(policy.provider, called.answer.response);
-          checkResponse(where, called.answer.response);
-          checkUsage(where, called.answer.usage);
+          const warnings = checkAnswer(where, called.answer);
           return {
             value: called.value,
             usage: called.answer.usage,
-            warnings: warningsOf(where, called.answer.warnings),
+            warnings,
             response: called.answer.response,
           };
         },

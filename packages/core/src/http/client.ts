@@ -332,20 +332,23 @@ export async function requestJson(options: RequestJsonOptions): Promise<JsonResp
 /**
  * Why the body of an error status could not be read, when the status still stands as the answer: the
  * status and headers arrived whole, and the body holds only the details, so a 503 is still retried and a
- * 429's wait kept, reported without those details. That is so of a body that does not decompress and of
- * one cut short (the connection closed before all of it came, which both transports report as their
- * body's failure). Some runtimes' `fetch` reports a body that does not decompress with no code (Deno,
- * browsers) or a code of its own (Bun's `ZlibError`), and a browser's says only "network error": so every
- * body failure but these two is read this way, in words that hold for all, the runtime's own in brackets.
- * A body too large or too slow is not: undefined, and it is reported as on a 2xx answer.
+ * 429's wait kept, reported without those details. That is so of a body that does not decompress, of one
+ * cut short (the connection closed before all of it came, which both transports report as their body's
+ * failure), and of one over `maxResponseBytes` (a proxy's error page of megabytes: refused as an answer,
+ * it made a 503 final). Some runtimes' `fetch` reports a body that does not decompress with no code
+ * (Deno, browsers) or a code of its own (Bun's `ZlibError`), and a browser's says only "network error": so
+ * every body failure but a timeout is read this way, in words that hold for all, the runtime's own in
+ * brackets. A body too slow is not: undefined, and it is reported as on a 2xx answer.
  */
 function unreadBodyReason(cause: unknown): string | undefined {
   const code = errorCode(cause);
   if (code !== undefined && isDecompressionFailure(code)) {
     return `its compressed body does not decompress (${describe(cause)})`;
   }
-  if (cause instanceof ResponseTooLargeError || (code !== undefined && TIMEOUT_CODES.has(code)))
-    return undefined;
+  if (cause instanceof ResponseTooLargeError) {
+    return `its body was larger than ${cause.limit} bytes (maxResponseBytes), and was not read`;
+  }
+  if (code !== undefined && TIMEOUT_CODES.has(code)) return undefined;
   return `its body could not be read whole (${describe(cause)})`;
 }
 
