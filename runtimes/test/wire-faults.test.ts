@@ -1,9 +1,9 @@
 /**
  * Answers that break on the wire, met by `embed` in Node (its undici transport), Bun, Deno and headless
  * Chromium (their `fetch`): a 429 with `Retry-After`, a 503 whose gzip body is garbage, a 200 cut short by
- * a destroyed socket, a 200 that stalls after its headers, and a gzip body that inflates without end. Each
- * runtime runs every case in one process (one page for Chromium) against a loopback server of its own,
- * and each test checks one case of what it reported.
+ * a destroyed socket, a 200 that stalls after its headers, a sound gzip 200, and a gzip body that inflates
+ * without end. Each runtime runs every case in one process (one page for Chromium) against a loopback
+ * server of its own, and each test checks one case of what it reported.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -32,6 +32,7 @@ const GOOD = JSON.stringify({
   model: 'text-embedding-3-small',
   usage: { prompt_tokens: 3, total_tokens: 3 },
 });
+const GOOD_GZIP = gzipSync(GOOD);
 /** A gzip body whose header is sound and whose compressed data is not. */
 const CORRUPT_GZIP = gzipSync(`{"error":{"message":"overloaded","pad":"${'z'.repeat(3_000)}"}}`);
 for (let index = 20; index < 60; index++) CORRUPT_GZIP[index]! ^= 0x5a;
@@ -58,12 +59,15 @@ interface FaultServer {
   origin: string;
   /** POSTs per case (preflights are not counted). */
   requests: Partial<Record<FaultCase, number>>;
+  /** The Accept-Encoding each case's last POST offered (none: absent). */
+  offered: Partial<Record<FaultCase, string>>;
   close(): Promise<void>;
 }
 
 /** Answers `/{case}/v1/embeddings` as the case says, with CORS headers that let a page of another origin call it. */
 async function startFaultServer(block: Buffer): Promise<FaultServer> {
   const requests: FaultServer['requests'] = {};
+  const offered: FaultServer['offered'] = {};
   const server: Server = createServer((request, response) => {
     const cors = corsHeaders(request, 'x-request-id, retry-after');
     if (request.method === 'OPTIONS') {
@@ -71,6 +75,8 @@ async function startFaultServer(block: Buffer): Promise<FaultServer> {
       return;
     }
     const name = (request.url ?? '').split('/')[1] as FaultCase;
+    const encodings = request.headers['accept-encoding'];
+    if (encodings !== undefined) offered[name] = encodings;
     request.resume();
     request.on('end', () => {
       const count = (requests[name] ?? 0) + 1;
@@ -105,6 +111,11 @@ async function startFaultServer(block: Buffer): Promise<FaultServer> {
           response.writeHead(200, { ...json, 'content-length': GOOD.length });
           response.write(GOOD.slice(0, 4));
           return;
+        case 'gzip-200':
+          response
+            .writeHead(200, { ...json, 'content-encoding': 'gzip', 'content-length': GOOD_GZIP.length })
+            .end(GOOD_GZIP);
+          return;
         case 'gzip-bomb': {
           response.writeHead(200, { ...json, 'content-encoding': 'gzip' });
           response.write(GZIP_HEADER);
@@ -130,6 +141,7 @@ async function startFaultServer(block: Buffer): Promise<FaultServer> {
   return {
     origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests,
+    offered,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -272,14 +284,6 @@ describe.each(RUNNERS)('$name', (runner) => {
 
   it('a 503 whose gzip body does not decompress is a ServerError of the 503, retried after its Retry-After', async (context) => {
     const result = await outcome('corrupt-gzip-503', context);
-    if (runner.name === 'bun') {
-      // Bun's fetch inflates a small body before it hands back the response, and rejects with its own
-      // ZlibError: the status and Retry-After never reach the transport, so this is a network failure,
-      // retried after the engine's own backoff.
-      expectConnectionFailureRetried('corrupt-gzip-503', result);
-      expect(result.error?.last?.message).toMatch(/\(ZlibError /);
-      return;
-    }
     expect(result.vector).toBeUndefined();
     expect(server.requests['corrupt-gzip-503']).toBe(2);
     expect(result.error).toMatchObject({
@@ -296,10 +300,11 @@ describe.each(RUNNERS)('$name', (runner) => {
         retryAfterMs: 1_000,
       },
     });
-    // Node names the decompression failure by its code; Deno's and a browser's fetch give it none (a
-    // browser says only "network error"), so the body is said to be unreadable, their reason kept.
+    // Node's undici and Bun's DecompressionStream (the transport decompresses in Bun) name the failure by
+    // its code; Deno's and a browser's fetch give it none (a browser says only "network error"), so the
+    // body is said to be unreadable, their reason kept.
     expect(result.error?.last?.message).toMatch(
-      runner.name === 'node'
+      runner.name === 'node' || runner.name === 'bun'
         ? /^openai API error 503: its compressed body does not decompress \(.+\) — The API failed on its side; the engine retries these\.$/
         : /^openai API error 503: its body could not be read whole \(.+\) — The API failed on its side; the engine retries these\.$/,
     );
@@ -331,6 +336,16 @@ describe.each(RUNNERS)('$name', (runner) => {
     // Two attempts of 500 ms and one backoff of at most 500 ms: no hang.
     expect(result.elapsedMs).toBeGreaterThanOrEqual(1_000);
     expect(result.elapsedMs).toBeLessThan(5_000);
+  });
+
+  it('a 200 whose JSON body comes gzip-compressed is read whole; Node and Bun offer gzip and br', async (context) => {
+    const result = await outcome('gzip-200', context);
+    expect(result.error).toBeUndefined();
+    expect(result.vector).toBe(7);
+    expect(result.retries).toEqual([]);
+    expect(server.requests['gzip-200']).toBe(1);
+    // Deno's and Chromium's fetch offer encodings of their own choosing.
+    if (runner.name === 'node' || runner.name === 'bun') expect(server.offered['gzip-200']).toBe('gzip, br');
   });
 
   it('a gzip body that inflates far past maxResponseBytes is refused at once as an InvalidResponseError, not retried', async (context) => {

@@ -1,5 +1,6 @@
 import { whenAborted } from '../engine/signal.js';
 import {
+  ACCEPT_ENCODING,
   bodyFailure,
   concatChunks,
   ResponseTooLargeError,
@@ -12,21 +13,47 @@ import {
 export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>;
 
 /**
+ * The `DecompressionStream` format of each Content-Encoding the transport decompresses itself (in Bun
+ * only, below). Bun's stream takes all four; an encoding not here is handed on as sent, as Bun's own
+ * fetch does.
+ */
+const DECODERS = new Map([
+  ['gzip', 'gzip'],
+  ['deflate', 'deflate'],
+  ['br', 'brotli'],
+  ['zstd', 'zstd'],
+]);
+
+/**
  * The transport for browsers, edge runtimes, Bun and injected fetches. It never receives an undici
  * dispatcher: handing one from the npm package to a runtime's `fetch` breaks across undici majors.
  */
-export function createFetchTransport(
-  fetchFunction: FetchFunction = (input, init) => globalThis.fetch(input, init),
-): Transport {
+export function createFetchTransport(fetchFunction?: FetchFunction): Transport {
+  // Bun's own fetch inflates a compressed body far ahead of its reader (a gzip bomb refused at 1 MB took
+  // a gigabyte and seconds, and held up the process's other requests), and rejects a small body that
+  // does not decompress before it hands back the response, so an error status and its Retry-After were
+  // lost. So Bun's fetch is asked for the body as sent (`decompress: false`, an option of Bun's, which
+  // then offers no encoding unless told) and the body is decompressed here as it is read, counted against
+  // the cap. An injected fetch decompresses as it always has.
+  const decompressHere = fetchFunction === undefined && 'Bun' in globalThis;
+  const send = fetchFunction ?? ((input, init) => globalThis.fetch(input, init));
   return {
     kind: 'fetch',
     async request(request: TransportRequest): Promise<TransportResponse> {
       // `manual`: a followed redirect would carry the key headers (`api-key`, `x-goog-api-key`; fetch strips
       // only `Authorization`) to whatever origin the Location names. requestJson reports the 3xx instead.
-      const init: RequestInit = { method: request.method, headers: request.headers, redirect: 'manual' };
+      const init: RequestInit & { decompress?: boolean } = {
+        method: request.method,
+        headers: request.headers,
+        redirect: 'manual',
+      };
+      if (decompressHere) {
+        init.headers = { 'accept-encoding': ACCEPT_ENCODING, ...request.headers };
+        init.decompress = false;
+      }
       if (request.body !== undefined) init.body = request.body;
       if (request.signal !== undefined) init.signal = request.signal;
-      const response = await fetchFunction(request.url, init);
+      const response = await send(request.url, init);
       // In browsers a manual redirect is an opaque response: status 0, no headers, no body.
       if (response.type === 'opaqueredirect') {
         await response.body?.cancel().catch(() => {});
@@ -36,7 +63,7 @@ export function createFetchTransport(
       response.headers.forEach((value, name) => {
         headers[name.toLowerCase()] = value;
       });
-      const body = await readBody(response, request.maxResponseBytes, request.signal).catch(
+      const body = await readBody(response, request.maxResponseBytes, request.signal, decompressHere).catch(
         (error: unknown) => {
           throw bodyFailure(response.status, headers, error);
         },
@@ -50,19 +77,26 @@ async function readBody(
   response: Response,
   limit: number,
   signal: AbortSignal | undefined,
+  decompress: boolean,
 ): Promise<Uint8Array> {
+  const encoding = response.headers.get('content-encoding');
+  const length = response.headers.get('content-length');
   // A compressed body's declared length is not the length it decompresses to (the undici transport
   // decides the same way): only the bytes read count then.
-  const declared =
-    response.headers.get('content-encoding') === null
-      ? Number(response.headers.get('content-length'))
-      : Number.NaN;
+  const declared = encoding === null ? Number(length) : Number.NaN;
   if (Number.isFinite(declared) && declared > limit) {
     await response.body?.cancel().catch(() => {});
     throw new ResponseTooLargeError(limit);
   }
   if (response.body === null) return new Uint8Array(0);
-  const reader = response.body.getReader();
+  // An empty body is empty in any encoding (a decompressor refuses it as cut short; Bun's fetch does not).
+  const format = decompress && length !== '0' ? DECODERS.get(encoding?.toLowerCase() ?? '') : undefined;
+  // (Node's types list only the three formats Node 20's stream takes.)
+  const reader = (
+    format === undefined
+      ? response.body
+      : response.body.pipeThrough(new DecompressionStream(format as 'gzip'))
+  ).getReader();
   // A runtime's fetch may leave a read pending after its signal aborts (Node 20's did, on a corrupt
   // gzip body): the abort then ends the wait here, so a timeout or a caller's abort always settles.
   const aborted = signal === undefined ? undefined : whenAborted(signal);

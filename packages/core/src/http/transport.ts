@@ -71,5 +71,12 @@ export function concatChunks(chunks: Uint8Array[], total: number): Uint8Array {
   return out;
 }
 
+/**
+ * The encodings a transport that decompresses offers. Not `deflate`: servers send it both zlib-wrapped (as
+ * HTTP specifies) and raw, and undici's decompressor and `DecompressionStream('deflate')` read only the
+ * first, so a raw-deflate answer would fail where a browser's fetch, which reads both, succeeds.
+ */
+export const ACCEPT_ENCODING = 'gzip, br';
+
 /** Default cap on a response body: far above the largest legitimate answer (2,048 x 3,072 floats as JSON is ~80 MB). */
 export const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024;

@@ -1,5 +1,6 @@
 import { Agent, type Dispatcher, EnvHttpProxyAgent, interceptors, util as undiciUtil } from 'undici';
 import {
+  ACCEPT_ENCODING,
   bodyFailure,
   ResponseTooLargeError,
   type Transport,
@@ -337,13 +338,6 @@ class BodySink {
     };
   }
 }
-
-/**
- * The encodings the default agent offers. Not `deflate`: servers send it both zlib-wrapped (as HTTP
- * specifies) and raw, and undici's decompressor reads only the first, so a raw-deflate answer failed
- * where `fetch`, which reads both, succeeded.
- */
-const ACCEPT_ENCODING = 'gzip, br';
 
 let sharedDispatcher: Dispatcher | undefined;
 
