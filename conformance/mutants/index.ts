@@ -495,6 +495,41 @@ export const mutants: Mutant[] = [
       }
     },
   ),
+  // The bug above in the contextualized and rerank calls, each dropping the signal before the reference sends.
+  ...(
+    [
+      [
+        'contextualized',
+        'ctx-',
+        'a contextualized call',
+        class extends AcmeContextualizedModel {
+          override doEmbedContextualized({ signal: _ignored, ...request }: ContextualizedEmbedRequest) {
+            return super.doEmbedContextualized(request);
+          }
+        },
+      ],
+      [
+        'rerank',
+        'rerank-',
+        'a rerank call',
+        class extends AcmeRerankingModel {
+          override doRerank({ signal: _ignored, ...request }: RerankRequest) {
+            return super.doRerank(request);
+          }
+        },
+      ],
+    ] as const
+  ).map(([suite, prefix, call, Dropping]) =>
+    mutant<unknown>(
+      suite,
+      `${prefix}ignores-abort`,
+      `does not pass the call’s signal to the HTTP request of ${call}, so aborts and timeouts never land`,
+      ['abort-during-request', 'timeout', 'abort-during-body', 'timeout-during-body'].map(
+        (id) => `${prefix}${id}`,
+      ),
+      Dropping,
+    ),
+  ),
   mutant(
     'embeddings',
     'misreads-base64',

@@ -20,7 +20,7 @@ export interface WireReply {
 export interface ExpectOptions {
   /** How many requests this expectation answers. Default 1. */
   times?: number;
-  /** Delay before the response headers, in real milliseconds (for timeouts). */
+  /** Delay before the response headers, in real milliseconds. */
   delayMs?: number;
   /**
    * Send the headers and the first half of the body at once, then nothing for this many real
@@ -32,6 +32,11 @@ export interface ExpectOptions {
    * interceptor closes): a body held for as long as the scenario chooses, with no race against real time.
    */
   holdBodyUntil?: Promise<unknown>;
+  /**
+   * Send the whole answer, headers included, only once this settles (or the interceptor closes): a request
+   * left without an answer for as long as the scenario chooses, with no race against real time.
+   */
+  holdUntil?: Promise<unknown>;
   /** Fail the connection instead of answering. */
   connectionError?: 'reset';
   /** A request the scenario hopes never comes: unused, it is not reported as pending. */
@@ -139,13 +144,19 @@ function halves(body: string | Uint8Array): [Buffer, Buffer] {
   return [bytes.subarray(0, middle), bytes.subarray(middle)];
 }
 
+/** Holds back what `send` sends (a whole answer, or the rest of a body) until its moment comes. */
+type Hold = (send: () => void) => void;
+
 /**
- * The rest of each body that stalls, sent after its stall (a delay, or a promise the scenario settles),
- * or at once when the interceptor closes; sent once either way.
+ * What is held back of each answer (the whole of it, or the rest of a body that stalls), sent after its
+ * stall (a delay, or a promise the scenario settles), or at once when the interceptor closes; sent once
+ * either way.
  */
 interface Stalls {
   /** How the rest of a body is held back as `options` say, or undefined for a body sent whole. */
-  of(options: ExpectOptions): ((send: () => void) => void) | undefined;
+  of(options: ExpectOptions): Hold | undefined;
+  /** How a whole answer is held back as `options` say, or undefined for one sent at once. */
+  answer(options: ExpectOptions): Hold | undefined;
   flush(): void;
 }
 
@@ -160,13 +171,17 @@ function stalls(): Stalls {
     pending.add(once);
     return once;
   };
+  // One way to hold until a promise settles, for a whole answer and for the rest of a body alike.
+  const until =
+    (settles: Promise<unknown>): Hold =>
+    (send) => {
+      const once = held(send);
+      void settles.then(once, once);
+    };
   return {
+    answer: ({ holdUntil }) => (holdUntil === undefined ? undefined : until(holdUntil)),
     of({ stallBodyMs, holdBodyUntil }) {
-      if (holdBodyUntil !== undefined)
-        return (send) => {
-          const once = held(send);
-          void holdBodyUntil.then(once, once);
-        };
+      if (holdBodyUntil !== undefined) return until(holdBodyUntil);
       if (stallBodyMs === undefined) return undefined;
       return (send) => {
         const once = held(send);
@@ -344,7 +359,7 @@ function watchingErrors(
 
 /** Whether the body of one dispatched request stalls, and how the rest of it is held back. */
 interface StallState {
-  stall?: ((send: () => void) => void) | undefined;
+  stall?: Hold | undefined;
 }
 
 /**
@@ -434,6 +449,24 @@ function escapeMessage(kind: TransportKind, escapes: readonly Escape[]): string 
 
 type InnerInterceptor = Omit<Interceptor, 'escaped' | 'unexpected'>;
 
+/** An answer as a nock reply function returns it, the rest of its body held back by `stall` if given. */
+function nockAnswer(
+  reply: WireReply,
+  stall: Hold | undefined,
+): [number, string | Readable, Record<string, string>] {
+  const text = encodeBody(reply.body);
+  if (stall === undefined) return [reply.status, text, replyHeaders(reply)];
+  // nock sends the headers, then the body as the stream gives it.
+  const [first, rest] = halves(text);
+  const stream = new Readable({ read() {} });
+  stream.push(first);
+  stall(() => {
+    stream.push(rest);
+    stream.push(null);
+  });
+  return [reply.status, stream, replyHeaders(reply)];
+}
+
 function createNockInterceptor(origin: string, secret: string | undefined, ledger: Ledger): InnerInterceptor {
   const requests: WireRequest[] = [];
   const handlerErrors: unknown[] = [];
@@ -484,18 +517,12 @@ function createNockInterceptor(origin: string, secret: string | undefined, ledge
           };
           requests.push(request);
           const reply = safeReply(handler, request, handlerErrors);
-          const text = encodeBody(reply.body);
-          const stall = stalled.of(options);
-          if (stall === undefined) return [reply.status, text, replyHeaders(reply)];
-          // nock sends the headers, then the body as the stream gives it.
-          const [first, rest] = halves(text);
-          const stream = new Readable({ read() {} });
-          stream.push(first);
-          stall(() => {
-            stream.push(rest);
-            stream.push(null);
-          });
-          return [reply.status, stream, replyHeaders(reply)];
+          const answer = nockAnswer(reply, stalled.of(options));
+          const hold = stalled.answer(options);
+          // nock sends an answer once the promise its reply function returns settles; one aborted
+          // meanwhile gets nothing.
+          if (hold === undefined) return answer;
+          return new Promise<typeof answer>((resolve) => hold(() => resolve(answer)));
         });
       }
       scopes.push({ scope, description: `${method} ${origin}${path}`, optional: options.optional === true });
@@ -578,9 +605,13 @@ function createMockAgentInterceptor(
         requests.push(request);
         const reply = safeReply(handler, request, handlerErrors);
         if (dispatching !== undefined) dispatching.stall = stalled.of(options);
+        const text = encodeBody(reply.body);
+        const hold = stalled.answer(options);
         return {
           statusCode: reply.status,
-          data: encodeBody(reply.body),
+          // The agent sends an answer whose data is a promise once it settles, and nothing to a request
+          // aborted meanwhile.
+          data: hold === undefined ? text : new Promise<string>((resolve) => hold(() => resolve(text))),
           responseOptions: { headers: replyHeaders(reply) },
         };
       });

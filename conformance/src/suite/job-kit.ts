@@ -23,11 +23,12 @@ export interface JobWorld extends World<unknown> {
   /** Runs the small job (retries 3 unless told); resolves once it succeeded with the right result. */
   run(settings?: JobSettings): Promise<void>;
   /**
-   * Once every provider call the small job made has settled, how long each took (ms). The engine leaves
-   * behind a call still running a moment after its abort, so the job's own end does not show whether the
-   * provider's request was aborted; this does.
+   * Once every provider call the small job made has settled, whether each read an answer (true) or
+   * failed (false). The engine leaves behind a call still running a moment after its abort, so the job's
+   * own end does not show whether the provider's request was aborted; with the answer held back until the
+   * job has ended, this does.
    */
-  callDurations(): Promise<number[]>;
+  callsAnswered(): Promise<boolean[]>;
 }
 
 /** A group as the shared families see it. */
@@ -39,7 +40,7 @@ export interface JobKit {
   baseURL: string;
   /** The path (and query) of the small job's call, under `baseURL`. */
   endpointPath: string;
-  /** The model's method that makes the small job's call (timed for `JobWorld.callDurations`). */
+  /** The model's method that makes the small job's call (watched for `JobWorld.callsAnswered`). */
   method: 'doEmbed' | 'doEmbedContextualized' | 'doRerank';
 }
 
@@ -61,7 +62,7 @@ export function errorReply(
 export function jobPass<W extends World<unknown>>(
   kit: JobKit,
   world: (kind: TransportKind, variant?: WorldVariant) => W & { close(): Promise<void> },
-  job: (world: W) => Omit<JobWorld, keyof World<unknown> | 'callDurations'>,
+  job: (world: W) => Omit<JobWorld, keyof World<unknown> | 'callsAnswered'>,
 ): FamilyPass<JobKit, JobWorld> {
   return {
     suite: kit,
@@ -71,41 +72,44 @@ export function jobPass<W extends World<unknown>>(
       id,
       run: (kind) =>
         runInWorld(world(kind, variant), (created) => {
-          // The job runs on the world's model with its calls timed.
-          const timed = timedModel(created.model as object, kit.method);
-          const timedWorld: W = { ...created, model: timed.model };
-          return run({ ...timedWorld, ...job(timedWorld), callDurations: timed.durations });
+          // The job runs on the world's model with its calls watched.
+          const watched = watchedModel(created.model as object, kit.method);
+          const watchedWorld: W = { ...created, model: watched.model };
+          return run({ ...watchedWorld, ...job(watchedWorld), callsAnswered: watched.answered });
         }),
     }),
   };
 }
 
 /**
- * `model` with the calls of its `method` timed, from start to settle. A proxy, so the model's own methods
+ * `model` with the calls of its `method` watched until they settle. A proxy, so the model's own methods
  * run on the model itself (private fields included), and whatever keys a default limiter by the model
  * object sees one object per world.
  */
-function timedModel<M extends object>(
+function watchedModel<M extends object>(
   model: M,
   method: string,
-): { model: M; durations(): Promise<number[]> } {
-  const calls: Promise<number>[] = [];
-  const timed = (...args: unknown[]) => {
-    const started = performance.now();
+): { model: M; answered(): Promise<boolean[]> } {
+  const calls: Promise<boolean>[] = [];
+  const watched = (...args: unknown[]) => {
     const call = (Reflect.get(model, method) as (...values: unknown[]) => Promise<unknown>).apply(
       model,
       args,
     );
-    const took = () => performance.now() - started;
-    calls.push(Promise.resolve(call).then(took, took));
+    calls.push(
+      Promise.resolve(call).then(
+        () => true,
+        () => false,
+      ),
+    );
     return call;
   };
   const proxy = new Proxy(model, {
     get(target, key) {
-      if (key === method) return timed;
+      if (key === method) return watched;
       const value = Reflect.get(target, key, target);
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
-  return { model: proxy, durations: () => Promise.all(calls) };
+  return { model: proxy, answered: () => Promise.all(calls) };
 }

@@ -134,10 +134,23 @@ export async function bulkCommand(argv: string[]): Promise<number> {
     throw new UsageError(`--progress must be auto, bar, plain or none; got "${progressText}".`, 'bulk');
   }
   // -q shows no progress: a --progress that asks for some says the opposite, and which was meant is the
-  // user's to say (-q won without a word, in either order). --progress none agrees with it.
-  if (values.quiet === true && values.progress !== undefined && progressText !== 'none') {
+  // user's to say (-q won without a word, in either order). --progress none agrees with it. An interval
+  // paces progress lines, so beside -q or --progress none it would be dropped without a word as well.
+  const silencer =
+    values.quiet === true
+      ? { named: '-q (--quiet)', said: '-q' }
+      : progressText === 'none'
+        ? { named: '--progress none', said: '--progress none' }
+        : undefined;
+  const clash =
+    values.quiet === true && values.progress !== undefined && progressText !== 'none'
+      ? `--progress ${progressText}`
+      : values['progress-interval'] !== undefined
+        ? '--progress-interval'
+        : undefined;
+  if (silencer !== undefined && clash !== undefined) {
     throw new UsageError(
-      `-q (--quiet) and --progress ${progressText} cannot be combined: -q shows no progress; give one of them.`,
+      `${silencer.named} and ${clash} cannot be combined: ${silencer.said} shows no progress; give one of them.`,
       'bulk',
     );
   }

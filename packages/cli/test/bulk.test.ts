@@ -377,10 +377,8 @@ describe('bulk', () => {
           '500',
           '--concurrency',
           '1',
-          '--progress-interval',
-          '600',
         ];
-        const result = await runCli(args);
+        const result = await runCli([...args, '--progress-interval', '600']);
         expect(result.code).toBe(1);
         expect(result.stderr).toBe(
           `embedkit: the API rejected the call holding the inputs on lines 1001–1500 without naming the input at fault; sending them again in halves to find it (at most 18 calls).\n` +

@@ -80,6 +80,12 @@ export interface EmbeddingCapabilities {
   inputTypes: readonly InputType[];
   /** Output types the model can return. */
   outputTypes: readonly OutputType[];
+  /**
+   * Other models of the same provider that return a type this model lacks, by type, e.g.
+   * `{ int8: ['voyage-4', 'voyage-3.5'] }`. Optional, and only a hint for people: the refusal of that
+   * type names them, so a user learns where to go instead. Nothing else reads it.
+   */
+  outputTypeAlternatives?: Partial<Record<OutputType, readonly string[]>>;
   modalities: readonly Modality[];
   /** Whether vectors come back unit-length. */
   normalized: boolean;

@@ -17,6 +17,12 @@ export type JinaEmbeddingModelId =
   | 'jina-clip-v2'
   | 'jina-code-embeddings-1.5b'
   | 'jina-code-embeddings-0.5b'
+  | 'jina-embeddings-v2-base-en'
+  | 'jina-embeddings-v2-base-zh'
+  | 'jina-embeddings-v2-base-de'
+  | 'jina-embeddings-v2-base-es'
+  | 'jina-embeddings-v2-base-code'
+  | 'jina-clip-v1'
   | (string & {});
 
 /** Jina models with late chunking (`late_chunking`), for `embedContextualized`. */
@@ -126,6 +132,28 @@ const code = (dimensions: number) =>
   });
 
 /**
+ * An older model `/v1/embeddings` still takes (the spec's `EmbeddingsV2Request` and `ClipV1Request`). From
+ * the spec: no `dimensions` and no `task` in their schemas (a fixed length, no input types), `normalized`
+ * (default true), every `embedding_type`; clip-v1 also takes images. Not in the spec: the vector length,
+ * so none is promised, and the context, taken as the family's smallest, 8,192, as for an unknown id.
+ */
+const older = (image: boolean): JinaModelProfile => ({
+  capabilities: {
+    maxInputsPerCall: JINA_MAX_INPUTS_PER_CALL,
+    maxTokensPerInput: 8_192,
+    inputTypes: [],
+    outputTypes: OUTPUT_TYPES,
+    modalities: image ? ['text', 'image'] : ['text'],
+    normalized: true,
+    supportsParallelCalls: true,
+  },
+  tasks: {},
+  taskWords: [],
+  normalizedField: true,
+  lateChunking: false,
+});
+
+/**
  * The known models (Jina OpenAPI 2026-04 request schemas; context lengths from the spec's model notes
  * and model pages): task words, `dimensions` ranges and default lengths, modalities.
  */
@@ -176,6 +204,12 @@ export const JINA_EMBEDDING_MODELS: Record<string, JinaModelProfile> = {
   }),
   'jina-code-embeddings-1.5b': code(1536),
   'jina-code-embeddings-0.5b': code(896),
+  'jina-embeddings-v2-base-en': older(false),
+  'jina-embeddings-v2-base-zh': older(false),
+  'jina-embeddings-v2-base-de': older(false),
+  'jina-embeddings-v2-base-es': older(false),
+  'jina-embeddings-v2-base-code': older(false),
+  'jina-clip-v1': older(true),
 };
 
 /**

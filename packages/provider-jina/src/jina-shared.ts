@@ -56,10 +56,12 @@ export function embeddingFields(
       );
     }
     if (profile.taskWords !== undefined && !profile.taskWords.includes(options.task)) {
-      throw new InvalidArgumentError(
-        `${label} has no task "${options.task}"; it takes ${profile.taskWords.join(', ')}.`,
-        { argument: `providerOptions.${provider}.task` },
-      );
+      // The older models' schemas have no `task` field at all.
+      const takes =
+        profile.taskWords.length === 0 ? 'it takes no task' : `it takes ${profile.taskWords.join(', ')}`;
+      throw new InvalidArgumentError(`${label} has no task "${options.task}"; ${takes}.`, {
+        argument: `providerOptions.${provider}.task`,
+      });
     }
     body.task = options.task;
   } else if (request.inputType !== undefined) {

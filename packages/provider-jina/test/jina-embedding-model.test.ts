@@ -117,6 +117,12 @@ describe('request mapping', () => {
       'jina-clip-v2': true,
       'jina-code-embeddings-1.5b': undefined,
       'jina-code-embeddings-0.5b': undefined,
+      'jina-embeddings-v2-base-en': true,
+      'jina-embeddings-v2-base-zh': true,
+      'jina-embeddings-v2-base-de': true,
+      'jina-embeddings-v2-base-es': true,
+      'jina-embeddings-v2-base-code': true,
+      'jina-clip-v1': true,
     });
   });
 
@@ -350,6 +356,12 @@ describe('capabilities', () => {
         'text',
         false,
       ],
+      'jina-embeddings-v2-base-en': [8192, undefined, undefined, '', 'text', true],
+      'jina-embeddings-v2-base-zh': [8192, undefined, undefined, '', 'text', true],
+      'jina-embeddings-v2-base-de': [8192, undefined, undefined, '', 'text', true],
+      'jina-embeddings-v2-base-es': [8192, undefined, undefined, '', 'text', true],
+      'jina-embeddings-v2-base-code': [8192, undefined, undefined, '', 'text', true],
+      'jina-clip-v1': [8192, undefined, undefined, '', 'text image', true],
     });
     for (const { capabilities } of Object.values(JINA_EMBEDDING_MODELS)) {
       expect(capabilities.maxInputsPerCall).toBe(512);

@@ -404,6 +404,12 @@ describe('what every model declares', () => {
       'jina-clip-v2': [true, false, true],
       'jina-code-embeddings-1.5b': [true, false, false],
       'jina-code-embeddings-0.5b': [true, false, false],
+      'jina-embeddings-v2-base-en': [true, false, true],
+      'jina-embeddings-v2-base-zh': [true, false, true],
+      'jina-embeddings-v2-base-de': [true, false, true],
+      'jina-embeddings-v2-base-es': [true, false, true],
+      'jina-embeddings-v2-base-code': [true, false, true],
+      'jina-clip-v1': [true, false, true],
     });
   });
 });

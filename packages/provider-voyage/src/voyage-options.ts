@@ -18,6 +18,7 @@ export type VoyageEmbeddingModelId =
   | 'voyage-code-3'
   | 'voyage-finance-2'
   | 'voyage-law-2'
+  | 'voyage-code-2'
   | (string & {});
 
 /** Voyage contextualized chunk embedding models. */
@@ -70,10 +71,29 @@ function fixed(maxTokensPerCall: number, maxTokensPerInput: number): EmbeddingCa
 }
 
 /**
+ * The table with each model that lacks a quantized type naming the models of the table that return it,
+ * so that voyage-finance-2's refusal of `int8` says where to go instead.
+ */
+function withAlternatives(
+  models: Record<string, EmbeddingCapabilities>,
+): Record<string, EmbeddingCapabilities> {
+  const returning = (type: OutputType) =>
+    Object.keys(models).filter((modelId) => models[modelId]!.outputTypes.includes(type));
+  return Object.fromEntries(
+    Object.entries(models).map(([modelId, capabilities]) => {
+      const lacking = ALL_OUTPUT_TYPES.filter((type) => !capabilities.outputTypes.includes(type));
+      if (lacking.length === 0) return [modelId, capabilities];
+      const outputTypeAlternatives = Object.fromEntries(lacking.map((type) => [type, returning(type)]));
+      return [modelId, { ...capabilities, outputTypeAlternatives }];
+    }),
+  );
+}
+
+/**
  * Capabilities of the known text models. Tokens per request: 1M for the lite models, 320K for voyage-4
  * and voyage-3.5, 120K for the large, code, finance and law models (Voyage API reference).
  */
-export const VOYAGE_EMBEDDING_MODELS: Record<string, EmbeddingCapabilities> = {
+export const VOYAGE_EMBEDDING_MODELS: Record<string, EmbeddingCapabilities> = withAlternatives({
   'voyage-4-large': flexible(120_000),
   'voyage-4': flexible(320_000),
   'voyage-4-lite': flexible(1_000_000),
@@ -83,7 +103,12 @@ export const VOYAGE_EMBEDDING_MODELS: Record<string, EmbeddingCapabilities> = {
   'voyage-code-3': flexible(120_000),
   'voyage-finance-2': fixed(120_000, 32_000),
   'voyage-law-2': fixed(120_000, 16_000),
-};
+  // An older id the Atlas spec's model enum still lists. Float only and a fixed length: the Atlas spec
+  // names it among neither the models with `output_dimension` nor those with a quantized `output_dtype`.
+  // 120K tokens per request: the TS SDK spec. No source here gives its vector length or its context, so
+  // neither is promised (as for an unknown id).
+  'voyage-code-2': { ...common, maxTokensPerCall: 120_000, outputTypes: FLOAT_ONLY },
+});
 
 /**
  * For an id the table does not know: the smallest documented token budget (so calls are never too large),

@@ -52,6 +52,22 @@ const fixed = (maxTokensPerCall: number, maxTokensPerInput: number) => ({
   defaultDimensions: 1024,
   outputTypes: ['float'],
 });
+/** What a float-only text model names for each quantized type: the text models that return it. */
+const FLEXIBLE_TEXT_MODELS = [
+  'voyage-4-large',
+  'voyage-4',
+  'voyage-4-lite',
+  'voyage-3.5',
+  'voyage-3.5-lite',
+  'voyage-3-large',
+  'voyage-code-3',
+];
+const ALTERNATIVES = {
+  int8: FLEXIBLE_TEXT_MODELS,
+  uint8: FLEXIBLE_TEXT_MODELS,
+  binary: FLEXIBLE_TEXT_MODELS,
+  ubinary: FLEXIBLE_TEXT_MODELS,
+};
 const rerankLimits = (query: number, queryAndDocument: number, total: number) => ({
   maxDocumentsPerCall: 1000,
   maxTokensPerQuery: query,
@@ -79,8 +95,12 @@ describe('capabilities, field by field', () => {
     ['voyage-3.5-lite', flexible(1_000_000)],
     ['voyage-3-large', flexible(120_000)],
     ['voyage-code-3', flexible(120_000)],
-    ['voyage-finance-2', fixed(120_000, 32_000)],
-    ['voyage-law-2', fixed(120_000, 16_000)],
+    ['voyage-finance-2', { ...fixed(120_000, 32_000), outputTypeAlternatives: ALTERNATIVES }],
+    ['voyage-law-2', { ...fixed(120_000, 16_000), outputTypeAlternatives: ALTERNATIVES }],
+    [
+      'voyage-code-2',
+      { ...COMMON, maxTokensPerCall: 120_000, outputTypes: ['float'], outputTypeAlternatives: ALTERNATIVES },
+    ],
   ])('text model %s', (modelId, expected) => {
     expect(VOYAGE_EMBEDDING_MODELS[modelId]).toStrictEqual(expected);
     expect(voyage.embedding(modelId).capabilities).toStrictEqual(expected);

@@ -17,21 +17,26 @@ async function refusal(kind: Kind, modelId: string, settings: object) {
   return error;
 }
 
+/** What a refusal by a float-only text model adds: the text models that return the type. */
+const TEXT_MODELS_INSTEAD =
+  'voyage-4-large, voyage-4, voyage-4-lite, voyage-3.5, voyage-3.5-lite, voyage-3-large, voyage-code-3';
+
 describe('a quantized output type asked of a float-only model', () => {
   it.each([
-    ['embedding', 'voyage-finance-2', 'int8'],
-    ['embedding', 'voyage-finance-2', 'binary'],
-    ['embedding', 'voyage-law-2', 'uint8'],
-    ['embedding', 'voyage-law-2', 'ubinary'],
-    ['multimodalEmbedding', 'voyage-multimodal-3', 'int8'],
-    ['multimodalEmbedding', 'voyage-multimodal-3.5', 'binary'],
+    ['embedding', 'voyage-finance-2', 'int8', ` For int8 vectors use ${TEXT_MODELS_INSTEAD}.`],
+    ['embedding', 'voyage-finance-2', 'binary', ` For binary vectors use ${TEXT_MODELS_INSTEAD}.`],
+    ['embedding', 'voyage-law-2', 'uint8', ` For uint8 vectors use ${TEXT_MODELS_INSTEAD}.`],
+    ['embedding', 'voyage-law-2', 'ubinary', ` For ubinary vectors use ${TEXT_MODELS_INSTEAD}.`],
+    // No multimodal model returns a quantized type, so there is none to name.
+    ['multimodalEmbedding', 'voyage-multimodal-3', 'int8', ''],
+    ['multimodalEmbedding', 'voyage-multimodal-3.5', 'binary', ''],
   ] as const)(
     '%s(%s) with %s: InvalidArgumentError before any request',
-    async (kind, modelId, outputType) => {
+    async (kind, modelId, outputType, instead) => {
       const error = await refusal(kind, modelId, { outputType });
       expect(error.argument).toBe('outputType');
       expect(error.message).toBe(
-        `voyage model ${modelId} cannot return ${outputType} vectors; it supports float.`,
+        `voyage model ${modelId} cannot return ${outputType} vectors; it supports float.${instead}`,
       );
     },
   );

@@ -135,6 +135,7 @@ export const EMBEDDING_CAPABILITY_NAMES: SettingNames<EmbeddingCapabilities> = {
   dimensions: true,
   inputTypes: true,
   outputTypes: true,
+  outputTypeAlternatives: true,
   modalities: true,
   normalized: true,
   supportsParallelCalls: true,
@@ -406,8 +407,15 @@ export function checkVectorSettings(
     );
   }
   if (!capabilities.outputTypes.includes(outputType)) {
+    // The model's own list says what it can do; the other models that return the type, when the model
+    // names them, say where to go instead. A user's declaration is not trusted to hold a list.
+    const alternatives = capabilities.outputTypeAlternatives?.[outputType];
+    const instead =
+      Array.isArray(alternatives) && alternatives.length > 0
+        ? ` For ${outputType} vectors use ${alternatives.join(', ')}.`
+        : '';
     throw new InvalidArgumentError(
-      `${label} cannot return ${outputType} vectors; it supports ${capabilities.outputTypes.join(', ')}.`,
+      `${label} cannot return ${outputType} vectors; it supports ${capabilities.outputTypes.join(', ')}.${instead}`,
       { argument: 'outputType' },
     );
   }

@@ -1,0 +1,185 @@
+/**
+ * The network-fault scenarios hold the answer (or the rest of its body) back until the call has ended,
+ * so what they decide does not hang on how long anything took; and the interceptor's `holdUntil` that
+ * holds a whole answer back.
+ */
+import { request as undiciRequest } from 'undici';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { type MutantSuite, mutants } from '../mutants/index.js';
+import { runScenarios } from '../src/describe.js';
+import { createInterceptor, type Interceptor, type TransportKind } from '../src/interceptor.js';
+import { GROUPS } from './mutant-suites.js';
+
+const mutantNamed = (name: string) => mutants.find((mutant) => mutant.name === name)!.create;
+
+/**
+ * The outcomes (transport, passed, message) of the network-fault scenarios of `suite` whose ids end in
+ * `names`, with timers faked and moved on only while they run.
+ */
+async function outcomesOnFakeTime(
+  suite: MutantSuite,
+  create: (typeof mutants)[number]['create'] | undefined,
+  prefix: string,
+) {
+  const group = GROUPS[suite];
+  const { scenarios } = group.list(create ?? group.reference);
+  const only = ['timeout', 'abort-during-request', 'timeout-during-body', 'abort-during-body'].map(
+    (name) => `${prefix}${name}`,
+  );
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+  let done = false;
+  const outcomes = runScenarios(scenarios, { only }).finally(() => {
+    done = true;
+  });
+  while (!done) await vi.advanceTimersByTimeAsync(5);
+  return (await outcomes).map((outcome) => [
+    outcome.id,
+    outcome.kind,
+    outcome.passed,
+    ...(outcome.passed ? [] : [(outcome.error as Error).message]),
+  ]);
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+const GROUPS_WITH_FAULTS: [MutantSuite, string, string][] = [
+  ['embeddings', '', 'ignores-abort'],
+  ['contextualized', 'ctx-', 'ctx-ignores-abort'],
+  ['rerank', 'rerank-', 'rerank-ignores-abort'],
+];
+
+const READ = 'went on after it and read the answer once it came';
+const AFTER_ABORT = "the provider's call went on after the abort and read the answer once it came";
+
+describe.each(GROUPS_WITH_FAULTS)('the network-fault scenarios of %s', (suite, prefix, mutant) => {
+  it('pass a provider that hands the signal to its requests, on time moved on by hand', async () => {
+    expect(await outcomesOnFakeTime(suite, undefined, prefix)).toEqual([
+      [`${prefix}timeout`, 'undici', true],
+      [`${prefix}timeout`, 'fetch', true],
+      [`${prefix}abort-during-request`, 'undici', true],
+      [`${prefix}abort-during-request`, 'fetch', true],
+      [`${prefix}timeout-during-body`, 'undici', true],
+      [`${prefix}timeout-during-body`, 'fetch', true],
+      [`${prefix}abort-during-body`, 'undici', true],
+      [`${prefix}abort-during-body`, 'fetch', true],
+    ]);
+  });
+
+  it('reject a provider that leaves the signal off its requests, saying what its request did', async () => {
+    const failures = {
+      timeout: `the request outlived its timeout: the provider's call ${READ} (this scenario catches: the attempt's signal not handed to the request, so timeouts never land)`,
+      'abort-during-request': `the request was not aborted in flight: ${AFTER_ABORT} (this scenario catches: the caller's abort not ending the request in flight)`,
+      'timeout-during-body': `the request outlived its timeout while its body streamed: the provider's call ${READ} (this scenario catches: the timeout followed only until the headers arrive, so a body that stalls holds the request past it)`,
+      'abort-during-body': `the request was not aborted while its body streamed: ${AFTER_ABORT} (this scenario catches: the caller's abort followed only until the headers arrive, so a body that stalls holds the request)`,
+    };
+    expect(await outcomesOnFakeTime(suite, mutantNamed(mutant), prefix)).toEqual(
+      Object.entries(failures).flatMap(([name, message]) => [
+        [`${prefix}${name}`, 'undici', false, message],
+        [`${prefix}${name}`, 'fetch', false, message],
+      ]),
+    );
+  });
+});
+
+const ORIGIN = 'https://api.acme.test';
+const ENDPOINT = `${ORIGIN}/v1/embeddings`;
+
+/** Sends one POST through the interceptor's transport of `kind`; resolves with the answer's text. */
+function send(kind: TransportKind, transport: Interceptor['transport'], signal?: AbortSignal) {
+  if (kind === 'undici')
+    return undiciRequest(ENDPOINT, {
+      method: 'POST',
+      dispatcher: transport.dispatcher!,
+      body: '{}',
+      ...(signal === undefined ? {} : { signal }),
+    }).then((response) => response.body.text());
+  return transport.fetch!(ENDPOINT, {
+    method: 'POST',
+    body: '{}',
+    ...(signal === undefined ? {} : { signal }),
+  }).then((response) => response.text());
+}
+
+/**
+ * A few turns of the event loop, each letting every pending callback and zero-delay timer run: long enough
+ * for an answer not held back to reach the caller (nock answers from a timer).
+ */
+async function turns(count: number) {
+  for (let turn = 0; turn < count; turn++) await new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** Expects one POST, its answer held back with `holdUntil` until the returned function is called. */
+function expectHeld(interceptor: Interceptor): () => void {
+  let release = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  interceptor.expect('POST', '/v1/embeddings', () => ({ status: 200, body: { ok: true } }), {
+    holdUntil: released,
+  });
+  return release;
+}
+
+describe.each(['undici', 'fetch'] as const)('holdUntil through the %s transport', (kind) => {
+  it('sends the whole answer, headers included, only once the promise settles', async () => {
+    const interceptor = createInterceptor(kind, ORIGIN);
+    try {
+      const release = expectHeld(interceptor);
+      let answered = false;
+      const answer = send(kind, interceptor.transport).then((text) => {
+        answered = true;
+        return text;
+      });
+      while (interceptor.requests.length === 0) await turns(1);
+      await turns(10);
+      expect(answered).toBe(false);
+      release();
+      expect(await answer).toBe('{"ok":true}');
+    } finally {
+      await interceptor.close();
+    }
+  });
+
+  it('ends a request aborted while its answer is held with the abort, and sends it nothing once released', async () => {
+    const interceptor = createInterceptor(kind, ORIGIN);
+    try {
+      const release = expectHeld(interceptor);
+      const controller = new AbortController();
+      const answer = send(kind, interceptor.transport, controller.signal).then(
+        () => 'answered',
+        (error: Error) => error.name,
+      );
+      while (interceptor.requests.length === 0) await turns(1);
+      controller.abort();
+      release();
+      expect(await answer).toBe('AbortError');
+      await turns(10);
+      expect(interceptor.handlerErrors).toEqual([]);
+      expect(interceptor.unexpected()).toBeUndefined();
+    } finally {
+      await interceptor.close();
+    }
+  });
+
+  it('lets go of an answer still held when the interceptor closes', async () => {
+    const interceptor = createInterceptor(kind, ORIGIN);
+    let closed = false;
+    try {
+      interceptor.expect('POST', '/v1/embeddings', () => ({ status: 200, body: { ok: true } }), {
+        holdUntil: new Promise(() => {}),
+      });
+      const answer = send(kind, interceptor.transport).then(
+        (text) => text,
+        (error: Error) => error.name,
+      );
+      while (interceptor.requests.length === 0) await turns(1);
+      closed = true;
+      await interceptor.close();
+      expect(await answer).toBe('{"ok":true}');
+    } finally {
+      if (!closed) await interceptor.close();
+    }
+  });
+});
