@@ -141,7 +141,7 @@ describe('two processes on one directory', () => {
     } finally {
       expect(await other.end()).toBe(0);
     }
-  });
+  }, 30_000);
 
   it('writing and reading the same key at once, each reads whole vectors only, the old one or the new', async () => {
     const path = directory();

@@ -215,15 +215,16 @@ const WAIT_OPTIONS: SettingNames<WaitForBatchJobOptions> = {
 };
 
 /**
- * How an option a job operation does not take is refused. The AI SDK's `abortSignal` and OpenAI's `user`
- * are answered as the engines answer them (pass the AbortSignal as `signal`; pass `user` under
- * `providerOptions`): the bare list of names left a caller who moved code from an engine call to a job
- * call without the hint every engine gives. (`maxParallelCalls` is not: the engines' answer, concurrency,
- * is no option of a job operation, which sends one request at a time.)
+ * How an option a job operation does not take is refused. The AI SDK's `abortSignal` is answered as the
+ * engines answer it (pass the AbortSignal as `signal`): the bare list of names left a caller who moved
+ * code from an engine call to a job call without the hint every engine gives. The engines' other hints
+ * are not given: `user` goes under `providerOptions` of a provider whose embeddings take it, and no batch
+ * job API takes one (a job operation that pointed there sent the caller to a second refusal), and
+ * `maxParallelCalls` points to concurrency, which a job operation, one request at a time, does not have.
  */
 const UNKNOWN_OPTIONS: UnknownSettingsOptions = {
   noun: 'option',
-  instead: { abortSignal: BORROWED_CALL_SETTINGS.abortSignal!, user: BORROWED_CALL_SETTINGS.user! },
+  instead: { abortSignal: BORROWED_CALL_SETTINGS.abortSignal! },
 };
 
 /** The options every job operation takes, checked as the engines check theirs. */

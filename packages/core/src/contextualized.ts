@@ -228,6 +228,7 @@ export async function embedContextualized<O extends OutputType = 'float'>(
       maxItems: Math.min(limits.maxDocumentsPerCall, settings.maxDocumentsPerCall ?? Infinity),
       maxTokens: limits.maxTokensPerCall,
       tokensPerMinute: basics.policy.limiter.tokensPerMinute,
+      exactTokens: counter.exact,
       item: 'document',
       // Handed on as it is (no limit is Infinity), so that a declared limit of NaN meets the packer's check
       // of the model's limits instead of being read as none.

@@ -88,7 +88,7 @@ export function wrapEmbeddingModel(
             // Its usage settles the limiter's token budget, so the answer is checked before, as the engine
             // checks a call's own: a count that is NaN, negative or fractional would corrupt the budget, and
             // warnings that are not a list would be spread into the call's.
-            checkAnswer(answerSource(model.provider, response.response), response);
+            checkAnswer(answerSource(model.provider, response?.response), response ?? {});
             return response;
           },
           (response) => ({

@@ -199,6 +199,7 @@ export async function rerank(settings: RerankSettings): Promise<RerankResult> {
       maxItems: Math.min(capabilities.maxDocumentsPerCall, settings.maxDocumentsPerCall ?? Infinity),
       maxTokens: capabilities.maxTokensPerCall,
       tokensPerMinute: basics.policy.limiter.tokensPerMinute,
+      exactTokens: counter.exact,
       item: 'document',
       declared: {
         model: `${model.provider} model ${model.modelId}`,

@@ -1,8 +1,7 @@
 /**
  * Edges of answers, limits and batch jobs: an answer the engine refuses for its usage is never cached,
  * the rate limiter forgets the models it no longer paces, an error status with a body over the size
- * limit keeps its status, batch job calls tell the limiter what their headers said, batch job operations
- * explain the call settings they do not take, and a cached entry decodes into a vector that owns its bytes.
+ * limit keeps its status, and batch job operations refuse a user option by listing the options they take.
  */
 import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -209,13 +208,20 @@ describe('an error status whose body is over maxResponseBytes', () => {
   });
 });
 
-describe('batch job operations explain the call settings other libraries use', () => {
+describe('batch job operations and the user option', () => {
   const jobs = { provider: 'acme', modelId: 'm' };
-  const HINT = 'pass it under providerOptions, e.g. providerOptions: { openai: { user } }';
+  const CALL = 'signal, timeoutMs, maxRetries, headers, providerOptions, clock, onWarning';
 
-  it.each(['create', 'get', 'results', 'cancel', 'delete'] as const)(
-    '%s refuses user as the engines do, before any request',
-    async (operation) => {
+  // No batch job API takes a user, so no hint sends the caller to providerOptions: the options are listed.
+  it.each([
+    ['create', `${CALL}, inputs, inputType, dimensions, displayName`],
+    ['get', CALL],
+    ['results', CALL],
+    ['cancel', CALL],
+    ['delete', CALL],
+  ] as const)(
+    '%s refuses user, listing the options it takes, before any request',
+    async (operation, takes) => {
       let sent = 0;
       const error = await rejectionOf(
         InvalidArgumentError,
@@ -225,12 +231,12 @@ describe('batch job operations explain the call settings other libraries use', (
         }),
       );
       expect(error).toMatchObject({ code: 'invalid_argument', argument: 'user' });
-      expect(error.message).toBe(`${operation} has no option user: ${HINT}.`);
+      expect(error.message).toBe(`${operation} has no option user. It takes ${takes}.`);
       expect(sent).toBe(0);
     },
   );
 
-  it('wait refuses user as the engines do, before any poll', async () => {
+  it('wait refuses user, listing the options it takes, before any poll', async () => {
     const clock = new VirtualClock();
     const { get, polls } = scriptedBatchGet(['succeeded'], clock);
     const error = await rejectionOf(
@@ -238,7 +244,9 @@ describe('batch job operations explain the call settings other libraries use', (
       waitForBatchJob(get, 'batches/1', { clock, user: 'someone' } as never),
     );
     expect(error).toMatchObject({ code: 'invalid_argument', argument: 'user' });
-    expect(error.message).toBe(`wait has no option user: ${HINT}.`);
+    expect(error.message).toBe(
+      'wait has no option user. It takes signal, headers, providerOptions, clock, pollIntervalMs, maxPollIntervalMs, timeoutMs, pollTimeoutMs, maxConsecutiveErrors, onProgress, onWarning.',
+    );
     expect(polls).toHaveLength(0);
   });
 });

@@ -178,8 +178,9 @@ function jobSettings(run: Run) {
     clock: run.clock,
     concurrency,
     rateLimit: createRateLimiter(tokensPerMinute === undefined ? {} : { tokensPerMinute }),
-    // Every item costs 10 tokens, and the query none, so that one budget packs every engine's calls alike.
-    tokenCounter: { exact: false, count: (input: unknown) => (input === QUERY ? 0 : 10) },
+    // Every item costs 10 tokens, and the query none, so that one budget packs every engine's calls alike;
+    // exact, so that an item over the budget is refused rather than sent alone.
+    tokenCounter: { exact: true, count: (input: unknown) => (input === QUERY ? 0 : 10) },
   };
 }
 

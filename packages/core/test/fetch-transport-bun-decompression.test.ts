@@ -139,7 +139,7 @@ describe('the fetch transport in Bun', () => {
     expect(new TextDecoder().decode((await transport.request(request())).body)).toBe('as sent');
   });
 
-  it('leaves an injected fetch, and the default fetch outside Bun, to decompress as they do', async () => {
+  it('leaves an injected fetch, the default fetch outside Bun, and a Bun without DecompressionStream to decompress as they do', async () => {
     const answer = () => new Response('already decompressed', { headers: { 'content-encoding': 'gzip' } });
     vi.stubGlobal('Bun', {});
     const injected = recordingFetch(answer);
@@ -148,9 +148,14 @@ describe('the fetch transport in Bun', () => {
     const global = recordingFetch(answer);
     vi.stubGlobal('fetch', global.fetch);
     const viaGlobal = await createFetchTransport().request(request());
+    // A Bun without DecompressionStream (before 1.3.3) decompresses as it always has.
+    const older = inBun(answer);
+    vi.stubGlobal('DecompressionStream', undefined);
+    const viaOlderBun = await createFetchTransport().request(request());
     for (const [response, sent] of [
       [viaInjected, injected.sent],
       [viaGlobal, global.sent],
+      [viaOlderBun, older],
     ] as const) {
       expect(new TextDecoder().decode(response.body)).toBe('already decompressed');
       expect('decompress' in sent[0]!.init).toBe(false);

@@ -302,6 +302,15 @@ describe('a middleware that sends a further request in one call', () => {
     },
   );
 
+  /** One input's job through the probing middleware, under a budget of 1,000 tokens a minute. */
+  const probed = (inner: ScriptedModel, clock: VirtualClock) =>
+    embedMany({
+      model: wrapEmbeddingModel(inner, probing),
+      inputs: ['1'],
+      clock,
+      rateLimit: createRateLimiter({ tokensPerMinute: 1_000 }),
+    });
+
   it('whose answer holds warnings that are not a list fails the call before they are merged', async () => {
     const clock = new VirtualClock();
     let requests = 0;
@@ -313,18 +322,20 @@ describe('a middleware that sends a further request in one call', () => {
         response: { status: 200, headers: {} },
       }),
     });
-    const error = await rejectionOf(
-      InvalidResponseError,
-      embedMany({
-        model: wrapEmbeddingModel(inner, probing),
-        inputs: ['1'],
-        clock,
-        rateLimit: createRateLimiter({ tokensPerMinute: 1_000 }),
-      }),
-    );
+    const error = await rejectionOf(InvalidResponseError, probed(inner, clock));
     expect(error.code).toBe('invalid_response');
     expect(error.message).toBe('scripted returned warnings that are not a list.');
     expect(inner.calls).toHaveLength(2);
+  });
+
+  it('whose answer is nothing at all fails the call with an InvalidResponseError, not a TypeError', async () => {
+    const clock = new VirtualClock();
+    const inner = new ScriptedModel({ clock });
+    const answer = inner.doEmbed.bind(inner);
+    let requests = 0;
+    inner.doEmbed = async (request) => (++requests === 2 ? (undefined as never) : answer(request));
+    const error = await rejectionOf(InvalidResponseError, probed(inner, clock));
+    expect(error.message).toBe('scripted returned no response information (status and headers).');
   });
 
   it('whose answer reports a sound count settles the limiter with it', async () => {

@@ -20,11 +20,14 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-/** Counts a token a character. */
+/** Counts a token a character, as an estimate. */
 const oneTokenPerCharacter: TokenCounter = {
   exact: false,
   count: (input) => (typeof input === 'string' ? input.length : 0),
 };
+
+/** The same count, said to be exact. */
+const exactOneTokenPerCharacter: TokenCounter = { ...oneTokenPerCharacter, exact: true };
 
 /** The sizes of the calls `items` (each costing its own number of tokens) are packed into. */
 function callSizes(items: number[], limits: ConstructorParameters<typeof Packer<number>>[1]): number[] {
@@ -51,8 +54,16 @@ describe('a tokensPerMinute budget smaller than the calls the model takes', () =
     ).toEqual([3, 2]);
   });
 
+  it('lets an item whose count is an estimate over the budget travel in a call of its own', () => {
+    expect(callSizes([5, 10_001, 5, 5], { maxItems: 10, tokensPerMinute: 10_000 })).toEqual([1, 1, 2]);
+  });
+
   it('refuses an input larger than the whole budget, naming its index, its tokens and the budget', () => {
-    const packer = new Packer<number>((tokens) => ({ tokens }), { maxItems: 10, tokensPerMinute: 10_000 });
+    const packer = new Packer<number>((tokens) => ({ tokens }), {
+      maxItems: 10,
+      tokensPerMinute: 10_000,
+      exactTokens: true,
+    });
     packer.push(10_000);
     let refusal: unknown;
     try {
@@ -65,7 +76,7 @@ describe('a tokensPerMinute budget smaller than the calls the model takes', () =
     expect(error.code).toBe('invalid_argument');
     expect(error.argument).toBe('inputs[1]');
     expect(error.message).toBe(
-      "Input 1 has an estimated 10001 tokens, more than the rate limit's budget of 10000 tokens per minute: no request can carry it. Split it, or raise tokensPerMinute.",
+      "Input 1 has 10001 tokens, more than the rate limit's budget of 10000 tokens per minute: no request can carry it. Split it, or raise tokensPerMinute.",
     );
     // The input refused is not packed: the call holds the one before it alone.
     packer.flush();
@@ -86,13 +97,13 @@ describe('a tokensPerMinute budget smaller than the calls the model takes', () =
     expect(result.embeddings).toHaveLength(200);
   });
 
-  it('embedMany refuses an input over the budget before any call', async () => {
+  it('embedMany refuses an input whose exact count is over the budget before any call', async () => {
     const model = new ScriptedModel({ capabilities: { maxInputsPerCall: 1_000 } });
     const error = await rejectionOf(
       embedMany({
         model,
         inputs: ['short', 'x'.repeat(10_001)],
-        tokenCounter: oneTokenPerCharacter,
+        tokenCounter: exactOneTokenPerCharacter,
         clock: recordingClock(),
         rateLimit: createRateLimiter({ tokensPerMinute: 10_000 }),
       }),
@@ -100,9 +111,21 @@ describe('a tokensPerMinute budget smaller than the calls the model takes', () =
     expect(InvalidArgumentError.isInstance(error)).toBe(true);
     expect(error.argument).toBe('inputs[1]');
     expect(error.message).toBe(
-      "Input 1 has an estimated 10001 tokens, more than the rate limit's budget of 10000 tokens per minute: no request can carry it. Split it, or raise tokensPerMinute.",
+      "Input 1 has 10001 tokens, more than the rate limit's budget of 10000 tokens per minute: no request can carry it. Split it, or raise tokensPerMinute.",
     );
     expect(model.calls).toEqual([]);
+  });
+
+  it('embedMany sends an input whose estimate is over the budget in a call of its own: an estimate errs high', async () => {
+    const model = new ScriptedModel({ capabilities: { maxInputsPerCall: 1_000 } });
+    await embedMany({
+      model,
+      inputs: ['short', 'x'.repeat(10_001), 'after'],
+      tokenCounter: oneTokenPerCharacter,
+      clock: recordingClock(),
+      rateLimit: createRateLimiter({ tokensPerMinute: 10_000 }),
+    });
+    expect(model.calls.map((call) => call.request.inputs.length)).toEqual([1, 1, 1]);
   });
 
   /** 200 documents that each cost 100 tokens with the one-token query. */
@@ -135,14 +158,14 @@ describe('a tokensPerMinute budget smaller than the calls the model takes', () =
     expect(model.calls.map((call) => call.request.documents.length)).toEqual([200]);
   });
 
-  it('rerank refuses a document over the budget before any call', async () => {
+  it('rerank refuses a document whose exact count is over the budget before any call', async () => {
     const model = new ScriptedReranker({ maxDocumentsPerCall: 1_000 });
     const error = await rejectionOf(
       rerank({
         model,
         query: 'q',
         documents: ['1 short', '2'.padEnd(10_000, 'x')],
-        tokenCounter: oneTokenPerCharacter,
+        tokenCounter: exactOneTokenPerCharacter,
         clock: recordingClock(),
         rateLimit: createRateLimiter({ tokensPerMinute: 10_000 }),
       }),
@@ -151,7 +174,7 @@ describe('a tokensPerMinute budget smaller than the calls the model takes', () =
     expect(error.code).toBe('invalid_argument');
     expect(error.argument).toBe('documents[1]');
     expect(error.message).toBe(
-      "Document 1 has an estimated 10001 tokens, more than the rate limit's budget of 10000 tokens per minute: no request can carry it. Split it, or raise tokensPerMinute.",
+      "Document 1 has 10001 tokens, more than the rate limit's budget of 10000 tokens per minute: no request can carry it. Split it, or raise tokensPerMinute.",
     );
     expect(model.calls).toEqual([]);
   });

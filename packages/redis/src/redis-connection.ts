@@ -202,10 +202,12 @@ function hideSecrets(text: string, secrets: readonly string[]): string {
   );
   for (const secret of secrets.filter(couldBeAWord)) {
     const escaped = secret.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
-    // Not next to a letter or digit, nor to a hyphen or underscore that joins it to one ("user-ab").
+    // Not next to a letter or digit, nor to a hyphen or underscore that joins it to one ("user-ab"); but
+    // right after a percent escape it is whole, whatever the escape's last hex digit ("%3Ahunter2x%40",
+    // the password of a URL echoed encoded).
     out = out.replace(
       new RegExp(
-        `(?<![\\p{L}\\p{N}])(?<![\\p{L}\\p{N}][-_])${escaped}(?![\\p{L}\\p{N}])(?![-_][\\p{L}\\p{N}])`,
+        `(?:(?<=%[0-9A-Fa-f]{2})|(?<![\\p{L}\\p{N}])(?<![\\p{L}\\p{N}][-_]))${escaped}(?![\\p{L}\\p{N}])(?![-_][\\p{L}\\p{N}])`,
         'gu',
       ),
       '[REDACTED]',

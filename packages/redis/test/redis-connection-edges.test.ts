@@ -54,6 +54,16 @@ describe('a password that could be a word', () => {
     );
   });
 
+  it('"hunter2x" is redacted where a proxy echoes it inside a percent-encoded URL', async () => {
+    const error = await refusedByProxy(
+      'hunter2x',
+      '-ERR upstream redis%3A%2F%2Fdefault%3Ahunter2x%40cache refused\r\n',
+    );
+    expect(error.message).toBe(
+      'cannot connect to Redis at redis://[REDACTED]@proxy: ERR upstream redis%3A%2F%2Fdefault%3A[REDACTED]%40cache refused. Check that Redis runs there and that the URL is right.',
+    );
+  });
+
   it.each([
     ['sk-fake-not-a-real-key-abc', 'sk-fake-not-a-real-key-abc'],
     ['letters only, 12 of them', 'fakepassword'],

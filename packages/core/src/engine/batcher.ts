@@ -35,11 +35,14 @@ export interface PackLimits {
   declared?: { model: string; limits: Readonly<Record<string, number | undefined>> };
   /**
    * The token budget a minute of the job's rate limiter (its `tokensPerMinute`), which caps a call's
-   * tokens too: a call larger than a whole minute's budget is let go by the limiter, and the API whose
-   * budget it is refuses it with a 429 every time. An item larger than the budget alone can go in no call,
-   * and is an `InvalidArgumentError`. Default: no budget.
+   * tokens too: a call larger than a whole minute's budget is let go by the limiter, and an API whose
+   * budget it is refuses it with a 429 every time. An item larger than the budget alone is an
+   * `InvalidArgumentError` when `exactTokens` says its count is exact; an estimate (which errs high) lets
+   * it travel in a call of its own, as an item over the model's limit does. Default: no budget.
    */
   tokensPerMinute?: number | undefined;
+  /** Whether the items' token counts are exact (the job's token counter is): see `tokensPerMinute`. */
+  exactTokens?: boolean;
   /** What an item is called in a message, `'input'` or `'document'`. Default `'input'`. */
   item?: string;
 }
@@ -53,8 +56,8 @@ export type Measure<I> = (item: I, index: number) => ItemCost;
 /**
  * Packs items greedily into calls that respect the count, token and unit limits. A batch is closed as soon
  * as it is full, or when the next item does not fit. An item whose cost alone exceeds a limit of the model
- * travels in a call of its own (the provider then decides); one larger than the token budget a minute is
- * refused.
+ * travels in a call of its own (the provider then decides); one whose exact count is larger than the token
+ * budget a minute is refused.
  */
 export class Packer<I> {
   private open: Batch<I> = { offset: 0, items: [], tokens: [] };
@@ -102,10 +105,10 @@ export class Packer<I> {
     const index = this.nextIndex;
     const cost = this.measure(item, index);
     const units = cost.units ?? 1;
-    const { maxItems, maxUnits, tokensPerMinute, item: noun = 'input' } = this.limits;
-    if (tokensPerMinute !== undefined && cost.tokens > tokensPerMinute) {
+    const { maxItems, maxUnits, tokensPerMinute, exactTokens, item: noun = 'input' } = this.limits;
+    if (exactTokens === true && tokensPerMinute !== undefined && cost.tokens > tokensPerMinute) {
       throw new InvalidArgumentError(
-        `${noun[0]!.toUpperCase()}${noun.slice(1)} ${index} has an estimated ${cost.tokens} tokens, more than the rate limit's budget of ${tokensPerMinute} tokens per minute: no request can carry it. Split it, or raise tokensPerMinute.`,
+        `${noun[0]!.toUpperCase()}${noun.slice(1)} ${index} has ${cost.tokens} tokens, more than the rate limit's budget of ${tokensPerMinute} tokens per minute: no request can carry it. Split it, or raise tokensPerMinute.`,
         { argument: `${noun}s[${index}]` },
       );
     }

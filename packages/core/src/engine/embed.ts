@@ -135,6 +135,7 @@ function embeddingJob(
       ),
       maxTokens: capabilities.maxTokensPerCall,
       tokensPerMinute: basics.policy.limiter.tokensPerMinute,
+      exactTokens: counter.exact,
       declared: {
         model: `${model.provider} model ${model.modelId}`,
         // The declared limit on inputs too, as declared: `Math.min` above reads a text ('100') as a number.

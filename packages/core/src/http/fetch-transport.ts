@@ -34,8 +34,10 @@ export function createFetchTransport(fetchFunction?: FetchFunction): Transport {
   // does not decompress before it hands back the response, so an error status and its Retry-After were
   // lost. So Bun's fetch is asked for the body as sent (`decompress: false`, an option of Bun's, which
   // then offers no encoding unless told) and the body is decompressed here as it is read, counted against
-  // the cap. An injected fetch decompresses as it always has.
-  const decompressHere = fetchFunction === undefined && 'Bun' in globalThis;
+  // the cap. An injected fetch decompresses as it always has, and so does a Bun without
+  // `DecompressionStream` (before 1.3.3).
+  const decompressHere =
+    fetchFunction === undefined && 'Bun' in globalThis && typeof DecompressionStream === 'function';
   const send = fetchFunction ?? ((input, init) => globalThis.fetch(input, init));
   return {
     kind: 'fetch',

@@ -339,9 +339,9 @@ function secretPattern(secret: string): RegExp {
 
 /**
  * Every secret of one call, for redaction when an error is built: the given values (the API key), the
- * values of account headers, the values of credential headers (and the token after a `Bearer` / `Basic` scheme, and the password a
- * `Basic` value encodes), the userinfo of the URL, and the values of its credential query parameters,
- * each also percent-decoded. Called only on the error path.
+ * values of account headers, the values of credential headers (and the token after a `Bearer` / `Basic`
+ * scheme, and the password a `Basic` value encodes), the userinfo of the URL, and the values of its
+ * credential query parameters, each also percent-decoded. Called only on the error path.
  */
 export function secretsOfCall(
   url: string,
