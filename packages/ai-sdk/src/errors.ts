@@ -66,8 +66,10 @@ export async function toEmbedkitError(
 /**
  * `error` itself when neither it nor its causes quote a secret; otherwise a redacted copy. A copy, not
  * the error changed in place: the provider, or any other holder of the same object, keeps what it threw,
- * and a frozen error is redacted all the same. The copy is a native error of the same prototype, so
- * `instanceof`, `name` and every other field (`code`, …) read as the original's.
+ * and a frozen error is redacted all the same. The copy has the same prototype, so `instanceof`, `name`
+ * and every other field (`code`, …) read as the original's. It is a native error only when the original
+ * is an error: a plain object thrown (`{ message, status }`) stays a plain object, its fields listed where
+ * they were, so that logging it still shows its message.
  */
 function redactedError(error: unknown, secrets: string[], depth: number): unknown {
   if (depth >= 4 || typeof error !== 'object' || error === null) return error;
@@ -80,12 +82,20 @@ function redactedError(error: unknown, secrets: string[], depth: number): unknow
   const cause = redactedError(original.cause, secrets, depth + 1);
   if (cause !== original.cause) replaced.cause = cause;
   if (Object.keys(replaced).length === 0) return error;
-  const copy = new Error() as unknown as Record<PropertyKey, unknown>;
+  const copy = (error instanceof Error ? new Error() : {}) as Record<PropertyKey, unknown>;
   Object.setPrototypeOf(copy, Object.getPrototypeOf(error));
   for (const key of Reflect.ownKeys(error)) {
-    // Node 24's `stack` is an accessor that reads the error it was made for: the copy gets the text.
-    if (key === 'stack' || key in replaced) continue;
-    Object.defineProperty(copy, key, Object.getOwnPropertyDescriptor(error, key)!);
+    const descriptor = Object.getOwnPropertyDescriptor(error, key)!;
+    if (key === 'stack' || key in replaced) {
+      // A redacted field keeps its place and whether it is listed: a thrown object's `message` is shown
+      // by `inspect` and `JSON.stringify`, an error's is not. Node 24's `stack` is an accessor that reads
+      // the error it was made for: the copy gets the text.
+      const value = key in replaced ? replaced[key as string] : original[key];
+      const enumerable = descriptor.enumerable === true;
+      Object.defineProperty(copy, key, { value, writable: true, enumerable, configurable: true });
+    } else {
+      Object.defineProperty(copy, key, descriptor);
+    }
   }
   for (const field of ['message', 'stack', 'cause', 'name', 'code']) {
     const value = field in replaced ? replaced[field] : original[field];

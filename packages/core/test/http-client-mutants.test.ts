@@ -454,6 +454,18 @@ describe('unexpectedBodyError: a 2xx body of the wrong shape', () => {
     expect(error.message).toBe(instead('busy'));
   });
 
+  it("reads the message the provider's own parser finds in a body with none of the common fields", async () => {
+    const parseError = (body: unknown): ParsedError => {
+      const { message, code } = body as { message?: unknown; code?: unknown };
+      return typeof message === 'string' ? { message, providerCode: String(code) } : {};
+    };
+    const error = reported(await answered({ message: 'upstream failed', code: 'busy' }, { parseError }));
+    expect(error.message).toBe(instead('upstream failed'));
+    expect(error.providerCode).toBe('busy');
+    // A body the parser finds no message in is the wrong shape, as before.
+    expect(reported(await answered({ vectors: 'none' }, { parseError })).message).toBe(WRONG_SHAPE);
+  });
+
   it.each<[string, unknown, string]>([
     ['the error over the detail', { error: 'E', detail: 'D' }, 'E'],
     ['a top-level message when the error has none', { error: { code: 7 }, message: 'top' }, 'top'],

@@ -33,6 +33,7 @@ import { parseRateLimitReset, parseRetryAfter } from './retry-after.js';
 import {
   DEFAULT_MAX_RESPONSE_BYTES,
   ErrorStatusBodyError,
+  ProxyRefusedError,
   ResponseTooLargeError,
   type Transport,
   type TransportRequest,
@@ -601,7 +602,11 @@ export function unexpectedBodyError(
   );
 }
 
-/** What an error-shaped body says, or undefined when the body is not error-shaped. */
+/**
+ * What an error-shaped body says, or undefined when the body is not error-shaped: one under a common
+ * field (`error`, `detail`, `errors`), or one the provider's own error parser reads a message from (an API
+ * whose errors are `{ message, code }` at the top, say), since the body failed the answer's shape anyway.
+ */
 function errorInBody(
   body: unknown,
   status: number,
@@ -613,9 +618,10 @@ function errorInBody(
   const { error, detail, errors } = candidate as { error?: unknown; detail?: unknown; errors?: unknown };
   const present = (value: unknown) =>
     value !== undefined && value !== null && value !== false && !(Array.isArray(value) && value.length === 0);
-  if (!present(error) && !present(detail) && !present(errors)) return undefined;
   const parsed: ParsedError =
     parseError === undefined ? {} : { ...safeParse(parseError, body, status, redactor) };
+  if (!present(error) && !present(detail) && !present(errors))
+    return typeof parsed.message === 'string' && parsed.message !== '' ? parsed : undefined;
   parsed.message ??= messageIn(error) ?? messageIn(detail) ?? messageIn(errors) ?? messageIn(candidate);
   return parsed;
 }
@@ -785,6 +791,8 @@ function transportFailure(error: unknown, call: CallContext): EmbedKitError {
       { provider: call.provider, url, cause: error },
     );
   }
+  if (error instanceof ProxyRefusedError)
+    return proxyFailure(error, call.provider, url, redactor.cause(error));
   const code = errorCode(error);
   const reason = redactor.text(describe(error));
   // The raw error may quote the URL (a `?key=` included) or a header; `console.error` prints the cause
@@ -809,6 +817,30 @@ function transportFailure(error: unknown, call: CallContext): EmbedKitError {
   return new ConnectionError(
     `${call.provider}: could not complete the request to ${url} (${reason}). Check the network, proxy settings and base URL; ${RETRIED_CLAUSE}.`,
     { provider: call.provider, url, cause, neverSent: code !== undefined && NEVER_SENT_CODES.has(code) },
+  );
+}
+
+/**
+ * The proxy answered in place of the API, so the request never reached it. A 407 refuses the credentials
+ * of the proxy's own URL, which every retry sends again, so it is not retried; any other answer (a 502
+ * when the proxy cannot reach the API's host) is.
+ */
+function proxyFailure(
+  error: ProxyRefusedError,
+  provider: string,
+  url: string,
+  cause: unknown,
+): ConnectionError {
+  const details = { provider, url, cause, neverSent: true };
+  if (error.status === 407) {
+    return new ConnectionError(
+      `${provider}: the proxy refused its credentials (407 Proxy Authentication Required), so the request to ${url} never reached the API. Check the user and password in the proxy URL (HTTPS_PROXY / HTTP_PROXY, or the dispatcher's); retrying will not help.`,
+      { ...details, isRetryable: false },
+    );
+  }
+  return new ConnectionError(
+    `${provider}: the proxy answered ${error.status} in place of the API, so the request to ${url} never reached it. Check the proxy and that it can reach the API's host; ${RETRIED_CLAUSE}.`,
+    details,
   );
 }
 

@@ -37,6 +37,20 @@ export class ResponseTooLargeError extends Error {
 }
 
 /**
+ * Thrown by a transport when the proxy between it and the API answered in place of the API: it refused
+ * to open a tunnel to the API's host, or refused its own credentials (407). Nothing reached the API.
+ */
+export class ProxyRefusedError extends Error {
+  constructor(
+    readonly status: number,
+    cause: unknown,
+  ) {
+    super(`the proxy answered ${status} in place of the API`, { cause });
+    this.name = 'ProxyRefusedError';
+  }
+}
+
+/**
  * What a transport rejects with when a request fails: the failure itself before any status arrived (0)
  * and for a 2xx answer, else that failure wrapped with the status and headers. The body of an error status
  * holds only its details, so `requestJson` can still report the status, and honour its `Retry-After`,

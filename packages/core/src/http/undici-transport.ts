@@ -2,6 +2,7 @@ import { Agent, type Dispatcher, EnvHttpProxyAgent, interceptors, util as undici
 import {
   ACCEPT_ENCODING,
   bodyFailure,
+  ProxyRefusedError,
   ResponseTooLargeError,
   type Transport,
   type TransportRequest,
@@ -203,7 +204,7 @@ class ResponseReader {
     if (this.settled) return;
     this.finish();
     this.sink?.abandon();
-    this.settle.reject(bodyFailure(this.status, this.headers, error));
+    this.settle.reject(bodyFailure(this.status, this.headers, proxyRefusal(error)));
   }
 
   /** Refuses a body over the limit: the request ends there, and its connection with it. */
@@ -217,6 +218,21 @@ class ResponseReader {
     this.settled = true;
     this.stopWatching?.();
   }
+}
+
+/**
+ * undici tells a proxy's refusal only in its message: a tunnel (`CONNECT`) answered with anything but 200,
+ * or a 407 to a request that a `ProxyAgent` without a tunnel sent to the proxy itself. It reads as an abort
+ * or a bad argument, which was retried as a connection failure of the API; each means the request never
+ * reached the API, and a 407 is met again by every retry.
+ */
+const PROXY_REFUSAL =
+  /^Proxy response \((\d{3})\) !== 200 when HTTP Tunneling$|^Proxy Authentication Required \((407)\)$/;
+
+/** `error` as a `ProxyRefusedError` when it is undici's report of a proxy's refusal, else as it is. */
+function proxyRefusal(error: Error): Error {
+  const found = typeof error?.message === 'string' ? PROXY_REFUSAL.exec(error.message) : null;
+  return found === null ? error : new ProxyRefusedError(Number(found[1] ?? found[2]), error);
 }
 
 /**

@@ -1,0 +1,277 @@
+/**
+ * Requests through an HTTP proxy: the Node default transport's dispatcher goes through the proxy that
+ * `HTTP_PROXY` names (with its credentials), straight to a host that `NO_PROXY` names, and a proxy that
+ * refuses, fails or cuts an answer short gives typed errors that say so, never with the proxy's password.
+ *
+ * The shared dispatcher reads the proxy variables once, on the first request of this file, so they are set
+ * before any request; `NO_PROXY` is read again at every request.
+ */
+import { createServer, type IncomingMessage } from 'node:http';
+import { type AddressInfo, connect, type Socket } from 'node:net';
+import { ProxyAgent } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { embed } from '../src/engine/embed.js';
+import { ConnectionError, RetryError, ServerError } from '../src/errors.js';
+import { createTransport } from '../src/http/client.js';
+import { createDefaultDispatcher, createUndiciTransport } from '../src/http/undici-transport.js';
+import { rejectionOf, VirtualClock } from './helpers.js';
+import { acmeRequest, requestJsonModel, startLoopback, walkForSecrets } from './http-helpers.js';
+
+const PASSWORD = 'fake-proxy-pass';
+/** What the proxy is sent in `Proxy-Authorization`: the user and password in base64. */
+const BASIC = Buffer.from(`user:${PASSWORD}`).toString('base64');
+const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy'];
+
+/** How the proxy answers: passes requests on, refuses the credentials, fails itself, or cuts the answer. */
+type Mode = 'forward' | '407' | '502' | 'cut';
+
+/** One request the proxy received: a tunnel (`CONNECT host:port`) or a request in absolute form. */
+interface ProxySeen {
+  method: string;
+  url: string;
+  authorization: string | undefined;
+}
+
+/**
+ * A loopback HTTP proxy that records what it was sent. It opens tunnels (undici tunnels plain-http
+ * requests too) and passes requests in absolute form on; in the other modes it answers itself.
+ */
+async function startProxy() {
+  const seen: ProxySeen[] = [];
+  let mode: Mode = 'forward';
+  const record = (request: IncomingMessage) =>
+    seen.push({
+      method: request.method ?? '',
+      url: request.url ?? '',
+      authorization: request.headers['proxy-authorization'],
+    });
+  const page = '<h1>502 Bad Gateway</h1><p>no route to the host</p>';
+  const refusal = (status: number) =>
+    status === 407
+      ? 'HTTP/1.1 407 Proxy Authentication Required\r\nproxy-authenticate: Basic realm="fake"\r\ncontent-length: 0\r\n\r\n'
+      : `HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/html\r\ncontent-length: ${page.length}\r\n\r\n${page}`;
+  const server = createServer((request, response) => {
+    record(request);
+    if (mode === '407' || mode === '502') {
+      request.socket.end(refusal(Number(mode)));
+      return;
+    }
+    const target = new URL(request.url ?? '');
+    const upstream = connect(Number(target.port), target.hostname, () => {
+      upstream.write(
+        `${request.method} ${target.pathname} HTTP/1.1\r\nhost: ${target.host}\r\ncontent-type: application/json\r\ncontent-length: ${request.headers['content-length']}\r\nconnection: close\r\n\r\n`,
+      );
+      request.pipe(upstream);
+      upstream.pipe(response.socket as Socket);
+    });
+  });
+  server.on('connect', (request: IncomingMessage, socket: Socket, head: Buffer) => {
+    record(request);
+    socket.on('error', () => {});
+    if (mode === '407' || mode === '502') {
+      socket.end(refusal(Number(mode)));
+      return;
+    }
+    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (mode === 'cut') {
+      // The head of an answer of 500 bytes, a few of them, and then the proxy closes the connection.
+      socket.once('data', () =>
+        socket.write(
+          'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n{"data":[',
+          () => socket.destroy(),
+        ),
+      );
+      return;
+    }
+    const [host, port] = (request.url ?? '').split(':');
+    const upstream = connect(Number(port), host!, () => {
+      upstream.write(head);
+      upstream.pipe(socket);
+      socket.pipe(upstream);
+    });
+    upstream.on('error', () => socket.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    seen,
+    set mode(value: Mode) {
+      mode = value;
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Every leak of the proxy's password, as itself or inside its `Proxy-Authorization` value. */
+const leaks = (error: unknown) => walkForSecrets(error, [PASSWORD, BASIC]).leaks;
+
+describe('the default Node transport behind HTTP_PROXY', () => {
+  let api: Awaited<ReturnType<typeof startLoopback>>;
+  let proxy: Awaited<ReturnType<typeof startProxy>>;
+  let url: string;
+
+  beforeAll(async () => {
+    api = await startLoopback((_request, response) =>
+      response
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ data: [{ index: 0, embedding: [0.5, 0.5] }] })),
+    );
+    proxy = await startProxy();
+    url = `${api.origin}/v1/embeddings`;
+    for (const name of PROXY_VARIABLES) vi.stubEnv(name, undefined);
+    vi.stubEnv('HTTP_PROXY', `http://user:${PASSWORD}@127.0.0.1:${proxy.port}`);
+  });
+
+  afterEach(() => {
+    // A kept-alive tunnel would carry the next test's request past the proxy's new mode.
+    for (const socket of api.connections) socket.destroy();
+    proxy.mode = 'forward';
+    proxy.seen.length = 0;
+    api.reset();
+    vi.stubEnv('NO_PROXY', undefined);
+  });
+
+  afterAll(async () => {
+    vi.unstubAllEnvs();
+    await proxy.close();
+    await api.close();
+  });
+
+  const tunnel = () => ({
+    method: 'CONNECT',
+    url: api.origin.slice('http://'.length),
+    authorization: `Basic ${BASIC}`,
+  });
+
+  it('sends an embed call through the proxy with its credentials, and straight to a host NO_PROXY names', async () => {
+    const model = requestJsonModel(createTransport(), url);
+    const result = await embed({ model, input: 'a' });
+    expect(Array.from(result.embedding)).toEqual([0.5, 0.5]);
+    expect(proxy.seen).toEqual([tunnel()]);
+    expect(api.requests).toHaveLength(1);
+    // The API never sees the proxy's credentials.
+    expect(api.requests[0]!.headers['proxy-authorization']).toBeUndefined();
+
+    vi.stubEnv('NO_PROXY', '127.0.0.1');
+    await embed({ model, input: 'a' });
+    expect(proxy.seen).toHaveLength(1);
+    expect(api.requests).toHaveLength(2);
+  });
+
+  it('a proxy that refuses its credentials (407) says so, is not retried, and never shows the password', async () => {
+    proxy.mode = '407';
+    const clock = new VirtualClock({ random: [0] });
+    const error = await rejectionOf(
+      ConnectionError,
+      embed({ model: requestJsonModel(createTransport(), url), input: 'a', clock, maxRetries: 2 }),
+    );
+    expect(error.message).toBe(
+      `acme: the proxy refused its credentials (407 Proxy Authentication Required), so the request to ${url} never reached the API. Check the user and password in the proxy URL (HTTPS_PROXY / HTTP_PROXY, or the dispatcher's); retrying will not help.`,
+    );
+    expect(error.code).toBe('connection');
+    expect(error.isRetryable).toBe(false);
+    expect(error.neverSent).toBe(true);
+    expect(proxy.seen).toEqual([tunnel()]);
+    expect(api.requests).toEqual([]);
+    expect(leaks(error)).toEqual([]);
+  });
+
+  it('a proxy that answers 502 in place of a tunnel is retried as a request that never reached the API', async () => {
+    proxy.mode = '502';
+    const clock = new VirtualClock({ random: [0] });
+    const error = await rejectionOf(
+      RetryError,
+      embed({ model: requestJsonModel(createTransport(), url), input: 'a', clock, maxRetries: 2 }),
+    );
+    expect(error.code).toBe('retries_exhausted');
+    expect(error.attempts).toBe(3);
+    expect(proxy.seen).toEqual([tunnel(), tunnel(), tunnel()]);
+    expect(api.requests).toEqual([]);
+    const last = error.lastError as ConnectionError;
+    expect(ConnectionError.isInstance(last)).toBe(true);
+    expect(last.message).toBe(
+      `acme: the proxy answered 502 in place of the API, so the request to ${url} never reached it. Check the proxy and that it can reach the API's host; the engine retries these.`,
+    );
+    expect(last.isRetryable).toBe(true);
+    expect(last.neverSent).toBe(true);
+    expect(leaks(error)).toEqual([]);
+  });
+
+  it('a proxy that closes the connection in the middle of a body gives the same error as the API closing it', async () => {
+    proxy.mode = 'cut';
+    const error = await rejectionOf(ConnectionError, acmeRequest(createTransport(), url));
+    expect(error.message).toBe(
+      `acme: could not complete the request to ${url} (UND_ERR_SOCKET other side closed). Check the network, proxy settings and base URL; the engine retries these.`,
+    );
+    expect(error.code).toBe('connection');
+    expect(error.isRetryable).toBe(true);
+    expect(error.neverSent).toBe(false);
+    expect(leaks(error)).toEqual([]);
+  });
+
+  it('a proxy that is down is a connection refused at its own address, with the password kept out', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    vi.stubEnv('HTTP_PROXY', `http://user:${PASSWORD}@127.0.0.1:${port}`);
+    const dispatcher = createDefaultDispatcher();
+    vi.stubEnv('HTTP_PROXY', `http://user:${PASSWORD}@127.0.0.1:${proxy.port}`);
+    try {
+      const error = await rejectionOf(ConnectionError, acmeRequest(createUndiciTransport(dispatcher), url));
+      expect(error.message).toBe(
+        `acme: could not complete the request to ${url} (ECONNREFUSED connect ECONNREFUSED 127.0.0.1:${port}). Check the network, proxy settings and base URL; the engine retries these.`,
+      );
+      expect(error.isRetryable).toBe(true);
+      expect(error.neverSent).toBe(true);
+      expect(leaks(error)).toEqual([]);
+    } finally {
+      await dispatcher.close();
+    }
+  });
+
+  describe('a ProxyAgent that sends plain-http requests to the proxy without a tunnel', () => {
+    let agent: ProxyAgent;
+
+    beforeAll(() => {
+      agent = new ProxyAgent({ uri: `http://user:${PASSWORD}@127.0.0.1:${proxy.port}`, proxyTunnel: false });
+    });
+
+    afterAll(async () => {
+      await agent.close();
+    });
+
+    it('passes the request in absolute form, with the credentials', async () => {
+      const response = await acmeRequest(createUndiciTransport(agent), url);
+      expect(response.status).toBe(200);
+      expect(proxy.seen).toEqual([{ method: 'POST', url, authorization: `Basic ${BASIC}` }]);
+      expect(api.requests).toHaveLength(1);
+    });
+
+    it('a 407 says the proxy refused its credentials', async () => {
+      proxy.mode = '407';
+      const error = await rejectionOf(ConnectionError, acmeRequest(createUndiciTransport(agent), url));
+      expect(error.message).toBe(
+        `acme: the proxy refused its credentials (407 Proxy Authentication Required), so the request to ${url} never reached the API. Check the user and password in the proxy URL (HTTPS_PROXY / HTTP_PROXY, or the dispatcher's); retrying will not help.`,
+      );
+      expect(error.isRetryable).toBe(false);
+      expect(error.neverSent).toBe(true);
+      expect(leaks(error)).toEqual([]);
+    });
+
+    it("the proxy's own 502 page is a retried ServerError, as a gateway's", async () => {
+      proxy.mode = '502';
+      const error = await rejectionOf(ServerError, acmeRequest(createUndiciTransport(agent), url));
+      expect(error.message).toBe(
+        'acme API error 502: a non-JSON text/html: 502 Bad Gateway no route to the host — The API failed on its side; the engine retries these.',
+      );
+      expect(error.code).toBe('server_error');
+      expect(error.statusCode).toBe(502);
+      expect(error.isRetryable).toBe(true);
+      expect(leaks(error)).toEqual([]);
+    });
+  });
+});
