@@ -21,7 +21,10 @@ export interface PoolSource<T> {
 export interface PoolOptions {
   /** Workers running at once. */
   concurrency: number;
-  /** Most items started but not yet yielded (bounds memory for streams). Default: no bound. */
+  /**
+   * Most items started and not yet done with: running, finished and waiting for their turn, or yielded
+   * and still held by the consumer (bounds memory for streams). Default: no bound.
+   */
   window?: number;
   signal?: AbortSignal;
 }
@@ -37,7 +40,7 @@ type Settled<R> = { ok: true; value: R } | { ok: false; error: unknown };
  *   paid for), their results are yielded in order, then the pool ends with the earliest failure.
  * - The caller's abort ends the pool at once with the native abort reason.
  * - However the pool ends (a `break` of the consumer included), running workers are aborted and awaited
- *   and the source is closed.
+ *   and the source is closed. A source that fails to close does not replace the error the pool ends with.
  */
 export async function* runPool<T, R>(
   source: PoolSource<T>,
@@ -101,6 +104,7 @@ export async function* runPool<T, R>(
     running.add(task);
     void task.finally(() => {
       running.delete(task);
+      fill();
       notify();
     });
   };
@@ -123,6 +127,7 @@ export async function* runPool<T, R>(
         pending = undefined;
         if (item === undefined) exhausted = true;
         else if (!finished && workerFailure === undefined) start(item);
+        fill();
         notify();
       },
       (error: unknown) => {
@@ -133,6 +138,32 @@ export async function* runPool<T, R>(
     );
   };
 
+  /**
+   * Starts work while there is room, and says whether it read the source. It runs in the loop, and also
+   * the moment a worker finishes or a read completes, while the consumer may be busy with a result: the
+   * loop is then suspended at its `yield`, and a pool that started work only there stood idle until the
+   * consumer asked for a result not yet done, then ran its calls in waves.
+   */
+  function fill(): boolean {
+    let read = false;
+    while (
+      !finished &&
+      workerFailure === undefined &&
+      !controller.signal.aborted &&
+      !exhausted &&
+      sourceFailure === undefined &&
+      pending === undefined &&
+      running.size < options.concurrency &&
+      started - yielded < window
+    ) {
+      pull();
+      read = true;
+    }
+    return read;
+  }
+
+  /** Whether the pool ends with an error (a failed call, a bad input, an abort). */
+  let failing = false;
   try {
     for (;;) {
       if (outer?.aborted) throw abortReason(outer);
@@ -140,30 +171,28 @@ export async function* runPool<T, R>(
       const result = settled.get(yielded);
       if (result?.ok) {
         settled.delete(yielded);
-        yielded++;
         yield result.value;
+        // Counted only once the consumer is done with it: the result it holds is still in memory, and
+        // the window bounds what is.
+        yielded++;
         continue;
       }
       if (workerFailure !== undefined) {
         // A worker failed: the workers still running were aborted; the next result in order is not there.
         throw workerFailure.error;
       }
+      // A read runs the source's code, which may have aborted the caller's signal or failed: look again.
+      if (fill()) continue;
       const reading = !exhausted && sourceFailure === undefined;
-      if (
-        reading &&
-        pending === undefined &&
-        running.size < options.concurrency &&
-        started - yielded < window
-      ) {
-        pull();
-        continue;
-      }
       if (!reading && running.size === 0 && yielded === started) {
         if (sourceFailure !== undefined) throw sourceFailure.error;
         return;
       }
       await woken;
     }
+  } catch (error) {
+    failing = true;
+    throw error;
   } finally {
     finished = true;
     stopWatching?.();
@@ -171,8 +200,17 @@ export async function* runPool<T, R>(
       if (!controller.signal.aborted) controller.abort(outer?.aborted ? abortReason(outer) : SIBLING_FAILED);
       await Promise.allSettled([...running]);
     }
-    // A read still pending (an idle stdin) must not hold the caller: close without waiting for it.
-    if (pending === undefined) await source.close();
-    else void Promise.resolve(source.close()).catch(() => {});
+    const closing = (async () => source.close())();
+    if (pending !== undefined) {
+      // A read still pending (an idle stdin) must not hold the caller: close without waiting for it.
+      void closing.catch(() => {});
+    } else if (failing) {
+      // The error the pool ends with is the one the caller needs (a refused call names its input): a
+      // source that also fails to close must not replace it, as a `for...of` keeps the error of its loop
+      // over one of its iterator's `return()`.
+      await closing.catch(() => {});
+    } else {
+      await closing;
+    }
   }
 }

@@ -120,7 +120,10 @@ export interface RunJobOptions<I, V> {
   source: PoolSource<Batch<I>>;
   tally: Tally;
   signal?: AbortSignal | undefined;
-  /** Most batches started but not yet yielded (streams). Default: no bound. */
+  /**
+   * Most batches started and not yet done with by the consumer, the one it holds included (streams).
+   * Default: no bound.
+   */
   window?: number;
   /**
    * Whether `tally.responses` collects one entry per call. Default true. A caller that never reads them
