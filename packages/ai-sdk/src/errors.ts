@@ -82,7 +82,9 @@ function redactedError(error: unknown, secrets: string[], depth: number): unknow
   const cause = redactedError(original.cause, secrets, depth + 1);
   if (cause !== original.cause) replaced.cause = cause;
   if (Object.keys(replaced).length === 0) return error;
-  const copy = (error instanceof Error ? new Error() : {}) as Record<PropertyKey, unknown>;
+  // An error of another realm (a `vm` context) is no `instanceof Error` here, but is an error all the same.
+  const native = error instanceof Error || Object.prototype.toString.call(error) === '[object Error]';
+  const copy = (native ? new Error() : {}) as Record<PropertyKey, unknown>;
   Object.setPrototypeOf(copy, Object.getPrototypeOf(error));
   for (const key of Reflect.ownKeys(error)) {
     const descriptor = Object.getOwnPropertyDescriptor(error, key)!;

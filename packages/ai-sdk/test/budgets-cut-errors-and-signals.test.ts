@@ -8,6 +8,7 @@ import { getEventListeners } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inspect, types } from 'node:util';
+import { runInNewContext } from 'node:vm';
 import { createOpenAI as createAISDKOpenAI } from '@ai-sdk/openai';
 import { createFakeClock } from '@embedkit/conformance';
 import {
@@ -131,8 +132,7 @@ async function cutRateLimitServer(): Promise<{
         'content-length': '200',
         'retry-after-ms': '30',
       });
-      response.write('{"error":{"mess');
-      setTimeout(() => response.socket?.destroy(), 5);
+      response.write('{"error":{"mess', () => response.socket?.destroy());
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -257,6 +257,19 @@ describe('an object thrown by an AI SDK model that quotes a key', () => {
     expect(inspect(error)).toBe("{ message: 'the key [REDACTED] was refused', status: 401 }");
     expect(JSON.stringify(error)).toBe('{"message":"the key [REDACTED] was refused","status":401}');
     expect(thrown.message).toBe(`the key ${KEY} was refused`);
+  });
+
+  it('keeps an error of another realm an error, its message shown when printed', async () => {
+    const thrown = runInNewContext(`new TypeError('the key ${KEY} was refused')`) as Error;
+    const model = handMade(async () => {
+      throw thrown;
+    });
+    const error = await rejection(
+      embedkitEmbedMany({ model: fromAISDK(model, {}, { secrets: [KEY] }), inputs: ['x'] }),
+    );
+    expect(types.isNativeError(error)).toBe(true);
+    expect(Object.getPrototypeOf(error)).toBe(Object.getPrototypeOf(thrown));
+    expect(inspect(error).split('\n')[0]).toBe('TypeError: the key [REDACTED] was refused');
   });
 
   it('keeps the class of an object that is not an error, without making it one', async () => {

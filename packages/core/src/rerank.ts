@@ -199,8 +199,11 @@ export async function rerank(settings: RerankSettings): Promise<RerankResult> {
       maxItems: Math.min(capabilities.maxDocumentsPerCall, settings.maxDocumentsPerCall ?? Infinity),
       maxTokens: capabilities.maxTokensPerCall,
       tokensPerMinute: basics.policy.limiter.tokensPerMinute,
-      exactTokens: counter.exact,
+      // An input the API would truncate costs no more than the model's limit: only a whole one is refused.
+      exactTokens: counter.exact && !truncate,
       item: 'document',
+      // Each document's count holds the query's, which the API counts once per document.
+      itemTokens: (index, tokens) => `The query and document ${index} have ${tokens} tokens together`,
       declared: {
         model: `${model.provider} model ${model.modelId}`,
         // The declared limit on documents too, as declared: `Math.min` above reads a text as a number.

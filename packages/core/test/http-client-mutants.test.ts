@@ -462,8 +462,14 @@ describe('unexpectedBodyError: a 2xx body of the wrong shape', () => {
     const error = reported(await answered({ message: 'upstream failed', code: 'busy' }, { parseError }));
     expect(error.message).toBe(instead('upstream failed'));
     expect(error.providerCode).toBe('busy');
-    // A body the parser finds no message in is the wrong shape, as before.
+    // A body the parser finds no message in is the wrong shape, as before; so is one in which it finds a
+    // message alone, with no code (a gateway's `{ code: 0, message: 'success', data }`).
     expect(reported(await answered({ vectors: 'none' }, { parseError })).message).toBe(WRONG_SHAPE);
+    const messageOnly = (body: unknown): ParsedError => ({ message: (body as { message: string }).message });
+    expect(
+      reported(await answered({ code: 0, message: 'success', data: {} }, { parseError: messageOnly }))
+        .message,
+    ).toBe(WRONG_SHAPE);
   });
 
   it.each<[string, unknown, string]>([

@@ -358,6 +358,18 @@ describe('embedStream over a source that fails to close', () => {
     expect(seen).toEqual([0, 1, 2]);
   });
 
+  it('ends with the caller’s abort when its signal was aborted before the stream began', async () => {
+    const model = new ScriptedModel({ capabilities: { maxInputsPerCall: 2 } });
+    const controller = new AbortController();
+    const reason = new Error('stopped by the caller');
+    controller.abort(reason);
+    const seen: number[] = [];
+    const end = await endOf(embedStream({ model, inputs: unclosable(), signal: controller.signal }), seen);
+    expect(end).toBe(reason);
+    expect(seen).toEqual([]);
+    expect(model.calls).toEqual([]);
+  });
+
   it('a consumer that breaks off gets the source’s error, as a for...of over the source would', async () => {
     const model = new ScriptedModel({ capabilities: { maxInputsPerCall: 2 } });
     let caught: unknown;

@@ -128,6 +128,19 @@ describe('a tokensPerMinute budget smaller than the calls the model takes', () =
     expect(model.calls.map((call) => call.request.inputs.length)).toEqual([1, 1, 1]);
   });
 
+  it('embedMany sends an input over the budget when truncate lets the API cut it to the model limit', async () => {
+    const model = new ScriptedModel({ capabilities: { maxInputsPerCall: 1_000, maxTokensPerInput: 100 } });
+    await embedMany({
+      model,
+      inputs: ['x'.repeat(1_500)],
+      truncate: true,
+      tokenCounter: exactOneTokenPerCharacter,
+      clock: recordingClock(),
+      rateLimit: createRateLimiter({ tokensPerMinute: 1_000 }),
+    });
+    expect(model.calls.map((call) => call.request.inputs.length)).toEqual([1]);
+  });
+
   /** 200 documents that each cost 100 tokens with the one-token query. */
   const documents = Array.from({ length: 200 }, (_, index) => `${index % 10}`.padEnd(99, 'x'));
 
@@ -174,7 +187,7 @@ describe('a tokensPerMinute budget smaller than the calls the model takes', () =
     expect(error.code).toBe('invalid_argument');
     expect(error.argument).toBe('documents[1]');
     expect(error.message).toBe(
-      "Document 1 has 10001 tokens, more than the rate limit's budget of 10000 tokens per minute: no request can carry it. Split it, or raise tokensPerMinute.",
+      "The query and document 1 have 10001 tokens together, more than the rate limit's budget of 10000 tokens per minute: no request can carry it. Split it, or raise tokensPerMinute.",
     );
     expect(model.calls).toEqual([]);
   });

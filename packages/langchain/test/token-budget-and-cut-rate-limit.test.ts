@@ -57,8 +57,7 @@ describe('a 429 whose body is cut short', () => {
           'content-length': '200',
           'retry-after-ms': '30',
         });
-        response.write('{"error":{"mess');
-        setTimeout(() => response.socket?.destroy(), 5);
+        response.write('{"error":{"mess', () => response.socket?.destroy());
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

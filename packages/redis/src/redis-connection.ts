@@ -203,11 +203,11 @@ function hideSecrets(text: string, secrets: readonly string[]): string {
   for (const secret of secrets.filter(couldBeAWord)) {
     const escaped = secret.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
     // Not next to a letter or digit, nor to a hyphen or underscore that joins it to one ("user-ab"); but
-    // right after a percent escape it is whole, whatever the escape's last hex digit ("%3Ahunter2x%40",
-    // the password of a URL echoed encoded).
+    // right after a percent escape of any other character it is whole, whatever the escape's last hex digit
+    // ("%3Ahunter2x%40", the password of a URL echoed encoded; not "%2D", an escaped hyphen).
     out = out.replace(
       new RegExp(
-        `(?:(?<=%[0-9A-Fa-f]{2})|(?<![\\p{L}\\p{N}])(?<![\\p{L}\\p{N}][-_]))${escaped}(?![\\p{L}\\p{N}])(?![-_][\\p{L}\\p{N}])`,
+        `(?:(?<=%(?:2[0-9A-Ca-cE-Fe-f]|3[A-Fa-f]|40|5[B-Eb-e]|60|7[B-Fb-f]))|(?<![\\p{L}\\p{N}])(?<![\\p{L}\\p{N}][-_]))${escaped}(?![\\p{L}\\p{N}])(?![-_][\\p{L}\\p{N}])`,
         'gu',
       ),
       '[REDACTED]',

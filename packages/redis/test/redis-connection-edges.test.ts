@@ -54,6 +54,13 @@ describe('a password that could be a word', () => {
     );
   });
 
+  it('"password" is left whole inside an escaped "username%2Dpassword", as inside "username-password"', async () => {
+    const error = await refusedByProxy('password', '-ERR invalid username%2Dpassword pair\r\n');
+    expect(error.message).toBe(
+      'cannot connect to Redis at redis://[REDACTED]@proxy: ERR invalid username%2Dpassword pair. Check that Redis runs there and that the URL is right.',
+    );
+  });
+
   it('"hunter2x" is redacted where a proxy echoes it inside a percent-encoded URL', async () => {
     const error = await refusedByProxy(
       'hunter2x',

@@ -45,6 +45,8 @@ export interface PackLimits {
   exactTokens?: boolean;
   /** What an item is called in a message, `'input'` or `'document'`. Default `'input'`. */
   item?: string;
+  /** How a message says what an item's tokens are, when its count holds more than the item (a query). */
+  itemTokens?: (index: number, tokens: number) => string;
 }
 
 /**
@@ -105,10 +107,20 @@ export class Packer<I> {
     const index = this.nextIndex;
     const cost = this.measure(item, index);
     const units = cost.units ?? 1;
-    const { maxItems, maxUnits, tokensPerMinute, exactTokens, item: noun = 'input' } = this.limits;
+    const {
+      maxItems,
+      maxUnits,
+      tokensPerMinute,
+      exactTokens,
+      item: noun = 'input',
+      itemTokens,
+    } = this.limits;
     if (exactTokens === true && tokensPerMinute !== undefined && cost.tokens > tokensPerMinute) {
+      const what =
+        itemTokens?.(index, cost.tokens) ??
+        `${noun[0]!.toUpperCase()}${noun.slice(1)} ${index} has ${cost.tokens} tokens`;
       throw new InvalidArgumentError(
-        `${noun[0]!.toUpperCase()}${noun.slice(1)} ${index} has ${cost.tokens} tokens, more than the rate limit's budget of ${tokensPerMinute} tokens per minute: no request can carry it. Split it, or raise tokensPerMinute.`,
+        `${what}, more than the rate limit's budget of ${tokensPerMinute} tokens per minute: no request can carry it. Split it, or raise tokensPerMinute.`,
         { argument: `${noun}s[${index}]` },
       );
     }

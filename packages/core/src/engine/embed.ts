@@ -135,7 +135,8 @@ function embeddingJob(
       ),
       maxTokens: capabilities.maxTokensPerCall,
       tokensPerMinute: basics.policy.limiter.tokensPerMinute,
-      exactTokens: counter.exact,
+      // An input the API would truncate costs no more than the model's limit: only a whole one is refused.
+      exactTokens: counter.exact && !truncate,
       declared: {
         model: `${model.provider} model ${model.modelId}`,
         // The declared limit on inputs too, as declared: `Math.min` above reads a text ('100') as a number.

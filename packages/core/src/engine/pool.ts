@@ -49,7 +49,8 @@ export async function* runPool<T, R>(
 ): AsyncGenerator<R> {
   const outer = options.signal;
   if (outer?.aborted) {
-    await source.close();
+    // As below: a source that fails to close does not replace the abort the pool ends with.
+    await (async () => source.close())().catch(() => {});
     throw abortReason(outer);
   }
   const controller = new AbortController();

@@ -33,11 +33,11 @@ import { parseRateLimitReset, parseRetryAfter } from './retry-after.js';
 import {
   DEFAULT_MAX_RESPONSE_BYTES,
   ErrorStatusBodyError,
-  ProxyRefusedError,
   ResponseTooLargeError,
   type Transport,
   type TransportRequest,
   type TransportResponse,
+  type WordedFailure,
 } from './transport.js';
 
 declare const __EMBEDKIT_VERSION__: string | undefined;
@@ -604,8 +604,9 @@ export function unexpectedBodyError(
 
 /**
  * What an error-shaped body says, or undefined when the body is not error-shaped: one under a common
- * field (`error`, `detail`, `errors`), or one the provider's own error parser reads a message from (an API
- * whose errors are `{ message, code }` at the top, say), since the body failed the answer's shape anyway.
+ * field (`error`, `detail`, `errors`), or one the provider's own error parser reads a message and a code or
+ * kind from (an API whose errors are `{ message, code }` at the top, say), since the body failed the
+ * answer's shape anyway.
  */
 function errorInBody(
   body: unknown,
@@ -620,8 +621,14 @@ function errorInBody(
     value !== undefined && value !== null && value !== false && !(Array.isArray(value) && value.length === 0);
   const parsed: ParsedError =
     parseError === undefined ? {} : { ...safeParse(parseError, body, status, redactor) };
+  // Without a common field, a message alone proves nothing (a gateway's `{ code: 0, message: 'success',
+  // data }` is no error): the provider's parser must also have read the error's code or kind.
   if (!present(error) && !present(detail) && !present(errors))
-    return typeof parsed.message === 'string' && parsed.message !== '' ? parsed : undefined;
+    return typeof parsed.message === 'string' &&
+      parsed.message !== '' &&
+      (parsed.providerCode !== undefined || parsed.kind !== undefined)
+      ? parsed
+      : undefined;
   parsed.message ??= messageIn(error) ?? messageIn(detail) ?? messageIn(errors) ?? messageIn(candidate);
   return parsed;
 }
@@ -791,8 +798,16 @@ function transportFailure(error: unknown, call: CallContext): EmbedKitError {
       { provider: call.provider, url, cause: error },
     );
   }
-  if (error instanceof ProxyRefusedError)
-    return proxyFailure(error, call.provider, url, redactor.cause(error));
+  const worded = error as Partial<WordedFailure> | undefined;
+  if (typeof worded?.words === 'string') {
+    return new ConnectionError(`${call.provider}: ${worded.words.replace('{url}', url)}`, {
+      provider: call.provider,
+      url,
+      cause: redactor.cause(error),
+      neverSent: true,
+      ...(worded.retryable === false ? { isRetryable: false } : {}),
+    });
+  }
   const code = errorCode(error);
   const reason = redactor.text(describe(error));
   // The raw error may quote the URL (a `?key=` included) or a header; `console.error` prints the cause
@@ -817,30 +832,6 @@ function transportFailure(error: unknown, call: CallContext): EmbedKitError {
   return new ConnectionError(
     `${call.provider}: could not complete the request to ${url} (${reason}). Check the network, proxy settings and base URL; ${RETRIED_CLAUSE}.`,
     { provider: call.provider, url, cause, neverSent: code !== undefined && NEVER_SENT_CODES.has(code) },
-  );
-}
-
-/**
- * The proxy answered in place of the API, so the request never reached it. A 407 refuses the credentials
- * of the proxy's own URL, which every retry sends again, so it is not retried; any other answer (a 502
- * when the proxy cannot reach the API's host) is.
- */
-function proxyFailure(
-  error: ProxyRefusedError,
-  provider: string,
-  url: string,
-  cause: unknown,
-): ConnectionError {
-  const details = { provider, url, cause, neverSent: true };
-  if (error.status === 407) {
-    return new ConnectionError(
-      `${provider}: the proxy refused its credentials (407 Proxy Authentication Required), so the request to ${url} never reached the API. Check the user and password in the proxy URL (HTTPS_PROXY / HTTP_PROXY, or the dispatcher's); retrying will not help.`,
-      { ...details, isRetryable: false },
-    );
-  }
-  return new ConnectionError(
-    `${provider}: the proxy answered ${error.status} in place of the API, so the request to ${url} never reached it. Check the proxy and that it can reach the API's host; ${RETRIED_CLAUSE}.`,
-    details,
   );
 }
 

@@ -37,17 +37,14 @@ export class ResponseTooLargeError extends Error {
 }
 
 /**
- * Thrown by a transport when the proxy between it and the API answered in place of the API: it refused
- * to open a tunnel to the API's host, or refused its own credentials (407). Nothing reached the API.
+ * A failure a transport has put in words itself (the Node transport's proxy refusals, in its own module so
+ * that other runtimes' bundles do not carry them): `words` follows "<provider>: ", `{url}` standing for the
+ * request's URL, redacted. Nothing of the request reached the API; `retryable: false` when trying again
+ * cannot help.
  */
-export class ProxyRefusedError extends Error {
-  constructor(
-    readonly status: number,
-    cause: unknown,
-  ) {
-    super(`the proxy answered ${status} in place of the API`, { cause });
-    this.name = 'ProxyRefusedError';
-  }
+export interface WordedFailure extends Error {
+  words: string;
+  retryable: boolean;
 }
 
 /**

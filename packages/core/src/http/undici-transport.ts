@@ -2,11 +2,11 @@ import { Agent, type Dispatcher, EnvHttpProxyAgent, interceptors, util as undici
 import {
   ACCEPT_ENCODING,
   bodyFailure,
-  ProxyRefusedError,
   ResponseTooLargeError,
   type Transport,
   type TransportRequest,
   type TransportResponse,
+  type WordedFailure,
 } from './transport.js';
 
 /** Options of the default Node dispatcher. */
@@ -228,6 +228,25 @@ class ResponseReader {
  */
 const PROXY_REFUSAL =
   /^Proxy response \((\d{3})\) !== 200 when HTTP Tunneling$|^Proxy Authentication Required \((407)\)$/;
+
+/**
+ * The proxy answered in place of the API, so the request never reached it. A 407 refuses the credentials
+ * of the proxy's own URL, which every retry sends again, so it is not retried; any other answer (a 502
+ * when the proxy cannot reach the API's host) is.
+ */
+class ProxyRefusedError extends Error implements WordedFailure {
+  readonly words: string;
+  readonly retryable: boolean;
+  constructor(status: number, cause: unknown) {
+    super(`the proxy answered ${status} in place of the API`, { cause });
+    this.name = 'ProxyRefusedError';
+    this.retryable = status !== 407;
+    this.words =
+      status === 407
+        ? "the proxy refused its credentials (407 Proxy Authentication Required), so the request to {url} never reached the API. Check the user and password in the proxy URL (HTTPS_PROXY / HTTP_PROXY, or the dispatcher's); retrying will not help."
+        : `the proxy answered ${status} in place of the API, so the request to {url} never reached it. Check the proxy and that it can reach the API's host; the engine retries these.`;
+  }
+}
 
 /** `error` as a `ProxyRefusedError` when it is undici's report of a proxy's refusal, else as it is. */
 function proxyRefusal(error: Error): Error {
