@@ -152,6 +152,14 @@ function expectCutRateLimit(error: Error & Record<string, unknown>): void {
   expect(error.retryAfterMs).toBe(30);
 }
 
+/** The RetryError of one retry of it: its last error the cut 429, after 3 requests in all (`sent`). */
+function expectRetriedCutRateLimit(retried: Error & Record<string, unknown>, sent: number): void {
+  expect(RetryError.isInstance(retried)).toBe(true);
+  expect(retried.code).toBe('retries_exhausted');
+  expectCutRateLimit(retried.lastError as Error & Record<string, unknown>);
+  expect(sent).toBe(3);
+}
+
 describe('a 429 whose body is cut short', () => {
   it('reaches the AI SDK through toAISDK as a RateLimitError with its wait, sent once per attempt', async () => {
     const server = await cutRateLimitServer();
@@ -176,10 +184,7 @@ describe('a 429 whose body is cut short', () => {
           maxRetries: 2,
         }),
       );
-      expect(RetryError.isInstance(retried)).toBe(true);
-      expect(retried.code).toBe('retries_exhausted');
-      expectCutRateLimit(retried.lastError as Error & Record<string, unknown>);
-      expect(server.requests()).toBe(3);
+      expectRetriedCutRateLimit(retried, server.requests());
     } finally {
       await server.close();
     }
@@ -197,10 +202,7 @@ describe('a 429 whose body is cut short', () => {
       const retried = await rejection(
         embedkitEmbedMany({ model, inputs: ['x'], maxRetries: 1, clock: createFakeClock() }),
       );
-      expect(RetryError.isInstance(retried)).toBe(true);
-      expect(retried.code).toBe('retries_exhausted');
-      expectCutRateLimit(retried.lastError as Error & Record<string, unknown>);
-      expect(server.requests()).toBe(3);
+      expectRetriedCutRateLimit(retried, server.requests());
     } finally {
       await server.close();
     }

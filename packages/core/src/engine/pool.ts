@@ -47,12 +47,8 @@ export async function* runPool<T, R>(
   options: PoolOptions,
   worker: (item: T, signal: AbortSignal) => Promise<R>,
 ): AsyncGenerator<R> {
+  // A signal aborted already ends the pool at the loop's first step, which closes the source as any end does.
   const outer = options.signal;
-  if (outer?.aborted) {
-    // As below: a source that fails to close does not replace the abort the pool ends with.
-    await (async () => source.close())().catch(() => {});
-    throw abortReason(outer);
-  }
   const controller = new AbortController();
   const window = options.window ?? Number.POSITIVE_INFINITY;
   const settled = new Map<number, Settled<R>>();
