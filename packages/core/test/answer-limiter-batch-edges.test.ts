@@ -91,7 +91,7 @@ describe('the rate limiter keeps a scope only while it matters', () => {
     }
   });
 
-  it('a scope stays while another call of it is in flight, and one that learned a limit stays for good', async () => {
+  it('a scope stays while another call of it is in flight, and one that learned a limit stays while it holds calls back', async () => {
     const limiter = createRateLimiter({ adaptive: false });
     const first = await limiter.acquire({ tokens: 1, scope: 'p:a', clock });
     const second = await limiter.acquire({ tokens: 1, scope: 'p:a', clock });
@@ -118,6 +118,53 @@ describe('the rate limiter keeps a scope only while it matters', () => {
     expect(waits).toEqual([600]);
     await late.answered({ reportedTokens: 1, headers: {} });
     expect(scopeCount(limiter)).toBe(1);
+  });
+
+  it('a scope that learned a limit is dropped once no call held it for a minute, the window its buckets refill in', async () => {
+    // Kept for good, a limiter shared by calls of a thousand model ids, each stating its limits, held a
+    // thousand scopes.
+    const clock = new VirtualClock();
+    const limiter = createRateLimiter({ adaptive: false });
+    for (let index = 0; index < 1_000; index++) {
+      const permit = await limiter.acquire({ tokens: 1, scope: `p:model-${index}`, clock });
+      await permit.answered({ reportedTokens: 1, headers: LIMITS });
+      await clock.sleep(1_000);
+    }
+    // The last minute's sixty, each still holding what it learned.
+    expect(scopeCount(limiter)).toBe(60);
+    await clock.sleep(59_000);
+    expect(scopeCount(limiter)).toBe(60);
+    await (await limiter.acquire({ tokens: 1, scope: 'p:model-999', clock })).answered({
+      reportedTokens: 1,
+      headers: {},
+    });
+    // Held again before its minute was out, model-999 keeps what it learned; the other 59 went.
+    expect(scopeCount(limiter)).toBe(1);
+  });
+
+  it('a scope dropped after a minute learns its limit again from the next answer', async () => {
+    const clock = new VirtualClock();
+    const limiter = createRateLimiter({ adaptive: false });
+    const none = { 'x-ratelimit-limit-requests': '1', 'x-ratelimit-remaining-requests': '0' };
+    await (await limiter.acquire({ tokens: 1, scope: 'p:a', clock })).answered({
+      reportedTokens: 1,
+      headers: none,
+    });
+    await clock.sleep(60_000);
+    await (await limiter.acquire({ tokens: 1, scope: 'p:b', clock })).answered({
+      reportedTokens: 1,
+      headers: {},
+    });
+    expect(scopeCount(limiter)).toBe(0);
+    // Dropped, 'p:a' goes at once, as a new scope would; its answer states the limit again.
+    await (await limiter.acquire({ tokens: 1, scope: 'p:a', clock })).answered({
+      reportedTokens: 1,
+      headers: none,
+    });
+    expect(clock.now()).toBe(60_000);
+    const waits: number[] = [];
+    await limiter.acquire({ tokens: 1, scope: 'p:a', clock, onWait: (event) => waits.push(event.delayMs) });
+    expect(waits).toEqual([60_000]);
   });
 
   it('a call refused admission (its store out of reach) leaves no scope behind', async () => {

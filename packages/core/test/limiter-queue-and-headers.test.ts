@@ -6,9 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { embed, embedMany } from '../src/engine/embed.js';
 import { createMemoryLimiterStore, createRateLimiter, type LimiterStore } from '../src/engine/limiter.js';
 import { withRetries } from '../src/engine/retry.js';
+import type { WaitEvent } from '../src/engine/settings.js';
 import { ConnectionError, InvalidRequestError } from '../src/errors.js';
 import type { EmbeddingModel } from '../src/types.js';
-import { ScriptedModel, textCapabilities, VirtualClock } from './helpers.js';
+import { rejectionOf, ScriptedModel, textCapabilities, VirtualClock } from './helpers.js';
 
 /** Counts a token a character, as `recordingModel` does. */
 const counter = { exact: false, count: (input: unknown) => (input as string).length };
@@ -167,6 +168,64 @@ describe('the x-ratelimit-* headers', () => {
       embedMany({ model: b, inputs: ['2'], clock, rateLimit }),
     ]);
     expect(starts).toEqual(['a@0', 'b@0', 'b@100', 'a@10000']);
+  });
+
+  it('a call estimated above the tokens a minute the API states goes once its bucket is full, and takes only that', async () => {
+    // The estimate errs high, so the API decides. Charged all 8,000 tokens to a bucket of 1,000, it drove
+    // the bucket to -7,000, and after its 429 the model's next call waited seven minutes (419,600 ms).
+    const clock = new VirtualClock();
+    const limiter = createRateLimiter({ adaptive: false });
+    const headers = { 'x-ratelimit-limit-tokens': '1000', 'x-ratelimit-remaining-tokens': '990' };
+    await (await limiter.acquire({ tokens: 10, scope: 'p:m', clock })).answered({
+      reportedTokens: 10,
+      headers,
+    });
+    const events: WaitEvent[] = [];
+    const big = await limiter.acquire({
+      tokens: 8_000,
+      scope: 'p:m',
+      clock,
+      onWait: (event) => events.push(event),
+    });
+    // It waits for a full bucket: the 10 tokens the first call took, at 1,000 a minute.
+    expect(clock.now()).toBe(600);
+    await big.failed({ rateLimited: true, waitMs: 1_000 });
+    await limiter.acquire({ tokens: 10, scope: 'p:m', clock, onWait: (event) => events.push(event) });
+    expect(clock.now()).toBe(1_600);
+    expect(events).toEqual([
+      { reason: 'pacing', delayMs: 600 },
+      { reason: 'paused', delayMs: 1_000 },
+    ]);
+  });
+
+  it('a call counted exactly above the tokens a minute the API states is not sent: the engine halves it', async () => {
+    // Sent, it was refused with a 429 every time, each retry a minute's refill after the last.
+    const clock = new VirtualClock();
+    const { model, starts } = recordingModel(clock, {
+      headers: () => ({ 'x-ratelimit-limit-tokens': '1000', 'x-ratelimit-remaining-tokens': '1000' }),
+    });
+    (model.capabilities as { maxInputsPerCall: number }).maxInputsPerCall = 10;
+    const rateLimit = createRateLimiter({ adaptive: false });
+    const exact = { exact: true, count: counter.count };
+    await embedMany({ model, inputs: ['x'], clock, rateLimit, tokenCounter: exact });
+    await embedMany({
+      model,
+      inputs: ['a'.repeat(600), 'b'.repeat(600)],
+      clock,
+      rateLimit,
+      tokenCounter: exact,
+    });
+    expect(starts.map((start) => start.text)).toEqual(['x', 'a'.repeat(600), 'b'.repeat(600)]);
+    // One input that large cannot be halved: it fails at once, and says why.
+    const error = await rejectionOf(
+      InvalidRequestError,
+      embedMany({ model, inputs: ['c'.repeat(1_200)], clock, rateLimit, tokenCounter: exact }),
+    );
+    expect(error).toMatchObject({ code: 'invalid_request', batchTooLarge: true });
+    expect(error.message).toBe(
+      'A call of 1200 tokens is more than the 1000 tokens a minute the API allows simulated:m (its x-ratelimit-limit-tokens header), so the API would refuse it every time. Send shorter inputs, or ask the provider for a higher limit.',
+    );
+    expect(starts).toHaveLength(3);
   });
 
   it('plain decimals are still read as they are', async () => {

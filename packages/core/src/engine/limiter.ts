@@ -11,7 +11,7 @@
  */
 
 import { checkBoolean, checkPositiveNumber, describeValue } from '../argument-checks.js';
-import { abortReason, InvalidArgumentError } from '../errors.js';
+import { abortReason, InvalidArgumentError, InvalidRequestError } from '../errors.js';
 import { headerNumber } from '../http/retry-after.js';
 import { refuseUnknownSettings, type SettingNames } from '../setting-names.js';
 import type { Warning } from '../types.js';
@@ -197,6 +197,8 @@ const MAX_RELEASE_SPACING_MS = 2_000;
 interface LearnedLimit {
   spec: BucketSpec;
   key: string;
+  /** The API stated this limit (`x-ratelimit-limit-*`), rather than showing only what remains. */
+  stated?: boolean;
 }
 
 /** One budget an attempt takes from: how much, whether it counts tokens, and whether the API stated it. */
@@ -586,6 +588,8 @@ class SharedRateLimiter implements RateLimiter {
    * process), by scope (see `LimiterRequest.scope`): one model's limits say nothing of another's.
    */
   readonly scopes = new Map<string, Scope>();
+  /** The scopes that learned a limit and that no call holds, by name, with when the last let go: oldest first. */
+  private readonly idleScopes = new Map<string, number>();
   /**
    * Factor on the token estimate charged to the token budget for an API that reports no usage: calibrated
    * down from 1 while the budget binds and the API lets every call through, back up on a 429.
@@ -731,6 +735,7 @@ class SharedRateLimiter implements RateLimiter {
     try {
       for (;;) {
         // Read at each turn: a budget learned from headers may have been learned, or raised, meanwhile.
+        refuseAboveStatedLimit(scope, request);
         const budgets = this.budgetsOf(scope, request, charged);
         await this.waitOutPause(request);
         // The pace books this call's turn once; a wait for a budget afterwards does not book another.
@@ -778,7 +783,7 @@ class SharedRateLimiter implements RateLimiter {
       // Ended before it was admitted (aborted while it waited for a budget or a pause): the API never
       // sees it, so its turn at the pace goes to the next call.
       if (turn !== undefined) this.pace?.unbook(turn);
-      this.release(scope);
+      this.release(scope, clock.now());
       throw error;
     } finally {
       if (ticket !== undefined) this.leaveQueue(ticket, clock.now());
@@ -806,13 +811,21 @@ class SharedRateLimiter implements RateLimiter {
     if (scope.requests !== undefined)
       budgets.push({ limit: scope.requests, amount: 1, tokens: false, learned: true });
     if (scope.tokens !== undefined)
-      budgets.push({ limit: scope.tokens, amount: request.tokens, tokens: false, learned: true });
+      budgets.push({
+        limit: scope.tokens,
+        amount: learnedCharge(scope.tokens, request.tokens),
+        tokens: false,
+        learned: true,
+      });
     return budgets;
   }
 
   /** The learned limits and the attempts in flight of a call's scope. */
   private scopeOf(request: LimiterRequest): Scope {
     const name = request.scope ?? '';
+    // Held again, an idle scope keeps what it learned.
+    this.idleScopes.delete(name);
+    this.dropIdleScopes(request.clock.now());
     let scope = this.scopes.get(name);
     if (scope === undefined) {
       scope = {
@@ -832,12 +845,27 @@ class SharedRateLimiter implements RateLimiter {
   /**
    * A call lets go of its scope. A scope no call holds and that learned no limit is as a new one would be,
    * so it is dropped: kept, a limiter shared by calls of many model ids (one made per call, say) held one
-   * scope for each of them for good. One that learned a limit is kept, since the API's limit still holds.
+   * scope for each of them for good. One that learned a limit is kept while its limits still hold calls
+   * back (see `dropIdleScopes`).
    */
-  private release(scope: Scope): void {
+  private release(scope: Scope, now: number): void {
     scope.holders--;
-    if (scope.holders === 0 && scope.requests === undefined && scope.tokens === undefined)
-      this.scopes.delete(scope.name);
+    if (scope.holders > 0) return;
+    if (scope.requests === undefined && scope.tokens === undefined) this.scopes.delete(scope.name);
+    else this.idleScopes.set(scope.name, now);
+  }
+
+  /**
+   * Drops the scopes that learned a limit and that no call held for a minute: the API states its limits
+   * per minute, so their buckets are full again, as a new scope's would be, and the next answer states the
+   * limits anew. Kept, a process that cycled through thousands of model ids (or keys) kept one each.
+   */
+  private dropIdleScopes(now: number): void {
+    for (const [name, since] of this.idleScopes) {
+      if (now - since < 60_000) break;
+      this.idleScopes.delete(name);
+      this.scopes.delete(name);
+    }
   }
 
   /** Sleeps `ms` for a learned budget, or until a reading raises a learned budget (then the call takes again). */
@@ -955,13 +983,15 @@ class SharedRateLimiter implements RateLimiter {
           );
         }
         const learnedTokens = scope.tokens;
-        if (learnedTokens !== undefined && reportedTokens !== request.tokens) {
-          await this.store.adjust(
-            learnedTokens.key,
-            learnedTokens.spec,
-            request.tokens - reportedTokens,
-            now,
-          );
+        if (learnedTokens !== undefined) {
+          const learnedCharged = learnedCharge(learnedTokens, request.tokens);
+          if (reportedTokens !== learnedCharged)
+            await this.store.adjust(
+              learnedTokens.key,
+              learnedTokens.spec,
+              learnedCharged - reportedTokens,
+              now,
+            );
         }
       } else if (
         this.tokens !== undefined &&
@@ -986,12 +1016,12 @@ class SharedRateLimiter implements RateLimiter {
           await settleAnswered(outcome);
         } finally {
           // Let go only once what the answer's headers said is learned: the scope then keeps it.
-          this.release(scope);
+          this.release(scope, request.clock.now());
         }
       },
       failed: async ({ rateLimited, waitMs, unsent }) => {
         if (!end()) return;
-        this.release(scope);
+        this.release(scope, request.clock.now());
         if (unsent === true) await this.refund(taken, request.clock.now());
         if (!rateLimited) return;
         const now = request.clock.now();
@@ -1078,13 +1108,43 @@ class SharedRateLimiter implements RateLimiter {
     // learned from it, since one of size 0 would never refill; the API's 429 and its wait govern.
     const limit = read.limit ?? Math.max(read.remaining, current?.spec.capacity ?? 0);
     if (limit <= 0) return current;
-    if (current !== undefined && current.spec.capacity === limit) return current;
+    if (
+      current !== undefined &&
+      current.spec.capacity === limit &&
+      current.stated === (read.limit !== undefined)
+    )
+      return current;
     // Limiters of one key on a shared store share what they learn, scope by scope.
     const key = scope.name === '' ? `${this.key}:${name}` : `${this.key}:${scope.name}:${name}`;
-    return { key, spec: { capacity: limit, perMinute: limit } };
+    return { key, spec: { capacity: limit, perMinute: limit }, stated: read.limit !== undefined };
   }
 }
 Object.defineProperty(SharedRateLimiter.prototype, LIMITER_MARKER, { value: true });
+
+/**
+ * What a call of `tokens` takes of a token limit learned from headers: a call larger than the whole limit
+ * (planned before the limit was learned, with a token estimate that may be high) waits for a full bucket
+ * and takes all of it. Charged in full, it drove the bucket far below empty, and after the API refused it
+ * every call of its model waited minutes for the refill of tokens the API never took.
+ */
+function learnedCharge(limit: LearnedLimit, tokens: number): number {
+  return Math.min(tokens, limit.spec.capacity);
+}
+
+/**
+ * Refuses a call whose exact token count is more than the tokens a minute the API stated for its scope:
+ * the API refuses such a call every time. It is an `InvalidRequestError` with `batchTooLarge`, so the
+ * engine halves a call of several inputs.
+ */
+function refuseAboveStatedLimit(scope: Scope, request: LimiterRequest): void {
+  const limit = scope.tokens;
+  if (request.exactTokens !== true || limit?.stated !== true || request.tokens <= limit.spec.capacity) return;
+  const whose = scope.name === '' ? 'these calls' : scope.name;
+  throw new InvalidRequestError(
+    `A call of ${request.tokens} tokens is more than the ${limit.spec.capacity} tokens a minute the API allows ${whose} (its x-ratelimit-limit-tokens header), so the API would refuse it every time. Send shorter inputs, or ask the provider for a higher limit.`,
+    { batchTooLarge: true },
+  );
+}
 
 /**
  * A rate limit to share: create it once and pass it as `rateLimit` to every call that draws on the same
