@@ -195,7 +195,9 @@ export class VoyageMultimodalEmbeddingModel implements EmbeddingModel {
       ...commonEmbeddingFields(request, label, warnings),
       // The API truncates by default (dropping a cut image whole); embedkit never cuts silently.
       truncation: request.truncate === true,
-      encoding_format: 'base64',
+      // This endpoint names its base64 field `output_encoding` (Voyage's and the Atlas specs), not
+      // `encoding_format` as /embeddings does. A server that ignores it answers JSON numbers, read the same.
+      output_encoding: 'base64',
     };
     const response = await postJson(this.config, '/multimodalembeddings', body, request);
     return embeddingAnswer(this.provider, response, request, 'multimodal embeddings', warnings);

@@ -19,6 +19,7 @@ export type VoyageEmbeddingModelId =
   | 'voyage-finance-2'
   | 'voyage-law-2'
   | 'voyage-code-2'
+  | 'voyage-2'
   | (string & {});
 
 /** Voyage contextualized chunk embedding models. */
@@ -108,6 +109,10 @@ export const VOYAGE_EMBEDDING_MODELS: Record<string, EmbeddingCapabilities> = wi
   // 120K tokens per request: the TS SDK spec. No source here gives its vector length or its context, so
   // neither is promised (as for an unknown id).
   'voyage-code-2': { ...common, maxTokensPerCall: 120_000, outputTypes: FLOAT_ONLY },
+  // An older id the specs still name: 320K tokens per request (Voyage's and the Atlas specs). Float only
+  // and a fixed length: the specs list it among neither the models with `output_dimension` nor those
+  // with a quantized `output_dtype`. No source here gives its vector length or its context.
+  'voyage-2': { ...common, maxTokensPerCall: 320_000, outputTypes: FLOAT_ONLY },
 });
 
 /**

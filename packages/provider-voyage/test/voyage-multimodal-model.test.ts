@@ -45,7 +45,7 @@ describe('voyage multimodal embeddings', () => {
       model: 'voyage-multimodal-3',
       input_type: 'document',
       truncation: false,
-      encoding_format: 'base64',
+      output_encoding: 'base64',
     });
     expect(result.embeddings.map((vector) => [vector.length, vector[0]])).toEqual([
       [1024, 0.25],
@@ -82,7 +82,7 @@ describe('voyage multimodal embeddings', () => {
       model: 'voyage-multimodal-3.5',
       output_dimension: 1024,
       truncation: false,
-      encoding_format: 'base64',
+      output_encoding: 'base64',
     });
   });
 

@@ -101,6 +101,10 @@ describe('capabilities, field by field', () => {
       'voyage-code-2',
       { ...COMMON, maxTokensPerCall: 120_000, outputTypes: ['float'], outputTypeAlternatives: ALTERNATIVES },
     ],
+    [
+      'voyage-2',
+      { ...COMMON, maxTokensPerCall: 320_000, outputTypes: ['float'], outputTypeAlternatives: ALTERNATIVES },
+    ],
   ])('text model %s', (modelId, expected) => {
     expect(VOYAGE_EMBEDDING_MODELS[modelId]).toStrictEqual(expected);
     expect(voyage.embedding(modelId).capabilities).toStrictEqual(expected);
@@ -371,7 +375,7 @@ describe('an input type Voyage lacks, given to a model directly', () => {
         inputs: [{ content: [{ type: 'text', text: 'a' }] }],
         model: 'voyage-multimodal-3',
         truncation: false,
-        encoding_format: 'base64',
+        output_encoding: 'base64',
       },
       { inputs: [['a']], model: 'voyage-context-3', encoding_format: 'base64' },
     ]);
