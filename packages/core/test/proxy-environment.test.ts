@@ -11,7 +11,7 @@ import { type AddressInfo, connect, type Socket } from 'node:net';
 import { ProxyAgent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { embed } from '../src/engine/embed.js';
-import { ConnectionError, RetryError, ServerError } from '../src/errors.js';
+import { ConnectionError, InvalidArgumentError, RetryError, ServerError } from '../src/errors.js';
 import { createTransport } from '../src/http/client.js';
 import { createDefaultDispatcher, createUndiciTransport } from '../src/http/undici-transport.js';
 import { rejectionOf, VirtualClock } from './helpers.js';
@@ -233,6 +233,20 @@ describe('the default Node transport behind HTTP_PROXY', () => {
     }
   });
 
+  it('an empty http_proxy counts as unset: HTTP_PROXY is used', async () => {
+    vi.stubEnv('http_proxy', '');
+    const dispatcher = createDefaultDispatcher();
+    vi.stubEnv('http_proxy', undefined);
+    try {
+      const response = await acmeRequest(createUndiciTransport(dispatcher), url);
+      expect(response.status).toBe(200);
+      expect(proxy.seen).toEqual([tunnel()]);
+      expect(api.requests).toHaveLength(1);
+    } finally {
+      await dispatcher.close();
+    }
+  });
+
   describe('a ProxyAgent that sends plain-http requests to the proxy without a tunnel', () => {
     let agent: ProxyAgent;
 
@@ -273,5 +287,35 @@ describe('the default Node transport behind HTTP_PROXY', () => {
       expect(error.isRetryable).toBe(true);
       expect(leaks(error)).toEqual([]);
     });
+  });
+});
+
+describe('a proxy variable that holds no usable URL', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+    vi.resetModules();
+  });
+
+  it.each([
+    ['HTTPS_PROXY', `http://user:${PASSWORD}@exa mple:bad`],
+    ['https_proxy', 'notaurl'],
+    ['HTTP_PROXY', 'notaurl'],
+  ])('%s=%s fails the call at once, naming the variable, never its value', async (name, value) => {
+    for (const each of PROXY_VARIABLES) vi.stubEnv(each, undefined);
+    vi.stubEnv(name, value);
+    // The shared dispatcher is made at the first request of the process: a fresh module makes it again.
+    vi.resetModules();
+    const fresh = await import('../src/http/undici-transport.js');
+    const clock = new VirtualClock({ random: [0] });
+    const model = requestJsonModel(fresh.createUndiciTransport(), 'https://api.acme.test/v1/embeddings');
+    const error = await rejectionOf(InvalidArgumentError, embed({ model, input: 'a', clock, maxRetries: 2 }));
+    expect(error.code).toBe('invalid_argument');
+    expect(error.isRetryable).toBe(false);
+    expect(error.environmentVariables).toEqual([name]);
+    expect(error.message).toBe(
+      `The ${name} environment variable holds no usable proxy URL; set it to one such as http://proxy.internal:3128 (with user:password@ before the host when the proxy asks for credentials), or unset it.`,
+    );
+    expect(clock.sleepDurations).toEqual([]);
+    expect(walkForSecrets(error, [PASSWORD, value]).leaks).toEqual([]);
   });
 });

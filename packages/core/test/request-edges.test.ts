@@ -15,6 +15,7 @@ import {
   InvalidRequestError,
   InvalidResponseError,
   RateLimitError,
+  RetryError,
   ServerError,
 } from '../src/errors.js';
 import { createFetchTransport } from '../src/http/fetch-transport.js';
@@ -98,14 +99,14 @@ describe('an answer whose body is cut short by a closed connection', () => {
         loopback.reset();
         statuses = [status];
         const error = await rejectionOf<EmbedKitError>(kind, call(transport()));
-        expect(error.code).toBe(code);
-        expect(error.isRetryable).toBe(retryable);
-        expect(error.statusCode).toBe(status);
-        expect(error.retryAfterMs).toBe(7_000);
-        expect(error.requestId).toBe('req-fake-cut');
-        expect(error.message).toBe(
-          `acme API error ${status}: its body could not be read whole (${reason}) — ${hint}`,
-        );
+        expect(error).toMatchObject({
+          code,
+          isRetryable: retryable,
+          statusCode: status,
+          retryAfterMs: 7_000,
+          requestId: 'req-fake-cut',
+          message: `acme API error ${status}: its body could not be read whole (${reason}) — ${hint}`,
+        });
         expect(walkForSecrets(error, [KEY]).leaks).toEqual([]);
       },
     );
@@ -132,6 +133,88 @@ describe('an answer whose body is cut short by a closed connection', () => {
       expect(loopback.requests).toHaveLength(2);
       expect(clock.sleepDurations).toEqual([7_000]);
     });
+  });
+});
+
+describe('an answer whose body stalls after its head', () => {
+  let loopback: Awaited<ReturnType<typeof startLoopback>>;
+  let status = 429;
+
+  beforeAll(async () => {
+    for (const name of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy']) vi.stubEnv(name, '');
+    // The head declares 500 bytes; the server sends a few and then nothing more, keeping the connection.
+    loopback = await startLoopback((_request, response) => {
+      response.writeHead(status, {
+        'content-type': 'application/json',
+        'content-length': 500,
+        'retry-after': '7',
+        'x-request-id': 'req-fake-stalled',
+      });
+      response.write(PART);
+    });
+  });
+
+  afterAll(async () => {
+    vi.unstubAllEnvs();
+    await loopback.close();
+  });
+
+  const model = (transport: Transport) => requestJsonModel(transport, `${loopback.origin}/v1/embeddings`);
+
+  describe.each(Object.keys(TRANSPORTS))('%s', (name) => {
+    const transport = TRANSPORTS[name]!;
+
+    it.each([
+      [429, RateLimitError, 'rate_limited', 'Lower concurrency or set rateLimit; the engine retries these.'],
+      [503, ServerError, 'server_error', 'The API failed on its side; the engine retries these.'],
+    ] as const)(
+      'a %i past timeoutMs is still the typed error of its status, and the retry waits out its Retry-After',
+      async (answered, kind, code, hint) => {
+        loopback.reset();
+        status = answered;
+        const clock = new VirtualClock({ random: [0] });
+        const error = await rejectionOf(
+          RetryError,
+          embedMany({ model: model(transport()), inputs: ['a'], clock, maxRetries: 1, timeoutMs: 100 }),
+        );
+        expect(error.attempts).toBe(2);
+        expect(loopback.requests).toHaveLength(2);
+        expect(clock.sleepDurations).toEqual([7_000]);
+        const last = error.lastError as EmbedKitError;
+        expect(kind.isInstance(last)).toBe(true);
+        expect(last).toMatchObject({
+          code,
+          isRetryable: true,
+          statusCode: answered,
+          retryAfterMs: 7_000,
+          requestId: 'req-fake-stalled',
+          message: `acme API error ${answered}: its body did not arrive within the timeout (timeoutMs 100 ms) — ${hint}`,
+        });
+        expect(walkForSecrets(error, [KEY]).leaks).toEqual([]);
+      },
+    );
+  });
+
+  it("a socket's body timeout on an error status keeps the status too", async () => {
+    const stalled = Object.assign(new Error('Body Timeout Error'), { code: 'UND_ERR_BODY_TIMEOUT' });
+    const error = await failure({
+      fetch: async () =>
+        new Response(
+          new ReadableStream({
+            start(controller) {
+              controller.error(stalled);
+            },
+          }),
+          { status: 429, headers: { 'retry-after': '7', 'x-request-id': 'req-fake-stalled' } },
+        ),
+    });
+    expect(RateLimitError.isInstance(error)).toBe(true);
+    expect(error.statusCode).toBe(429);
+    expect(error.retryAfterMs).toBe(7_000);
+    expect(error.requestId).toBe('req-fake-stalled');
+    expect(error.message).toBe(
+      'acme API error 429: its body did not arrive within the timeout (UND_ERR_BODY_TIMEOUT Body Timeout Error) — Lower concurrency or set rateLimit; the engine retries these.',
+    );
   });
 });
 

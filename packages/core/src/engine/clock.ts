@@ -4,7 +4,12 @@ import { onAbort } from './signal.js';
 /** The longest delay a timer can hold (2^31 - 1 ms, about 24.8 days); longer ones fire at once in Node. */
 export const MAX_TIMER_MS = 2_147_483_647;
 
-/** Time as the engine sees it. Inject one in tests to make backoff and Retry-After instant and observable. */
+/**
+ * Time as the engine sees it. Inject one in tests to make backoff and Retry-After instant and observable.
+ * Every wait of the engine runs on it (backoff, Retry-After, 429 pauses, budgets, batch-job polls), but
+ * not the per-attempt `timeoutMs`: that bounds how long the network takes, which runs on real time, and a
+ * clock that skips ahead to its next wait would end every request in flight at once.
+ */
 export interface Clock {
   /**
    * Milliseconds. Waits, refills and 429 pauses are read from differences; never taken as a date. It should

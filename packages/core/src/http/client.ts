@@ -315,10 +315,13 @@ export async function requestJson(options: RequestJsonOptions): Promise<JsonResp
   try {
     response = await options.transport.request(request);
   } catch (error) {
-    if (options.signal?.aborted) throw abortReason(options.signal);
+    const stopped = options.signal?.aborted === true ? abortReason(options.signal) : undefined;
+    // The engine ends an attempt past its timeout with a TimeoutError: an error status whose head arrived
+    // whole still stands then, as it does when its body is cut short. Any other abort is the caller's.
+    const timedOut = TimeoutError.isInstance(stopped) && error instanceof ErrorStatusBodyError;
+    if (stopped !== undefined && !timedOut) throw stopped;
     if (!(error instanceof ErrorStatusBodyError)) throw transportFailure(error, call);
-    const reason = unreadBodyReason(error.cause);
-    if (reason === undefined) throw transportFailure(error.cause, call);
+    const reason = unreadBodyReason(timedOut ? stopped : error.cause, options.timeoutMs);
     const answer = { status: error.status, headers: error.headers, body: new Uint8Array(0) };
     throw statusFailure(answer, requestIdOf(answer, options), call, reason);
   }
@@ -335,13 +338,17 @@ export async function requestJson(options: RequestJsonOptions): Promise<JsonResp
  * status and headers arrived whole, and the body holds only the details, so a 503 is still retried and a
  * 429's wait kept, reported without those details. That is so of a body that does not decompress, of one
  * cut short (the connection closed before all of it came, which both transports report as their body's
- * failure), and of one over `maxResponseBytes` (a proxy's error page of megabytes: refused as an answer,
- * it made a 503 final). Some runtimes' `fetch` reports a body that does not decompress with no code
- * (Deno, browsers) or a code of its own (Bun's `ZlibError`), and a browser's says only "network error": so
- * every body failure but a timeout is read this way, in words that hold for all, the runtime's own in
- * brackets. A body too slow is not: undefined, and it is reported as on a 2xx answer.
+ * failure), of one over `maxResponseBytes` (a proxy's error page of megabytes: refused as an answer, it
+ * made a 503 final), and of one too slow (the engine's timeout, `timeoutMs`, or a socket's: a stalled
+ * body lost a 429's wait and request id to a bare TimeoutError). Some runtimes' `fetch` reports a body
+ * that does not decompress with no code (Deno, browsers) or a code of its own (Bun's `ZlibError`), and a
+ * browser's says only "network error": so every body failure is read this way, in words that hold for
+ * all, the runtime's own in brackets.
  */
-function unreadBodyReason(cause: unknown): string | undefined {
+function unreadBodyReason(cause: unknown, timeoutMs: number | undefined): string {
+  if (TimeoutError.isInstance(cause)) {
+    return `its body did not arrive within the timeout${timeoutMs === undefined ? '' : ` (timeoutMs ${timeoutMs} ms)`}`;
+  }
   const code = errorCode(cause);
   if (code !== undefined && isDecompressionFailure(code)) {
     return `its compressed body does not decompress (${describe(cause)})`;
@@ -349,7 +356,9 @@ function unreadBodyReason(cause: unknown): string | undefined {
   if (cause instanceof ResponseTooLargeError) {
     return `its body was larger than ${cause.limit} bytes (maxResponseBytes), and was not read`;
   }
-  if (code !== undefined && TIMEOUT_CODES.has(code)) return undefined;
+  if (code !== undefined && TIMEOUT_CODES.has(code)) {
+    return `its body did not arrive within the timeout (${describe(cause)})`;
+  }
   return `its body could not be read whole (${describe(cause)})`;
 }
 
@@ -790,6 +799,8 @@ const TIMEOUT_CODES = new Set([
 ]);
 
 function transportFailure(error: unknown, call: CallContext): EmbedKitError {
+  // A transport's refusal of its own configuration (a proxy variable that holds no URL): retrying cannot help.
+  if (InvalidArgumentError.isInstance(error)) return error;
   const redactor = new Redactor(call);
   const url = redactor.text(call.url);
   if (error instanceof ResponseTooLargeError) {

@@ -1,4 +1,5 @@
 import { Agent, type Dispatcher, EnvHttpProxyAgent, interceptors, util as undiciUtil } from 'undici';
+import { InvalidArgumentError } from '../errors.js';
 import {
   ACCEPT_ENCODING,
   bodyFailure,
@@ -22,14 +23,34 @@ export interface DispatcherOptions {
 /** Header and body timeouts when the engine set none: generous, since the engine's own timeout governs. */
 const DEFAULT_SOCKET_TIMEOUT_MS = 600_000;
 
-function proxyConfigured(): boolean {
-  const env = process.env;
-  return Boolean(env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy);
+/**
+ * The proxy URL one scheme's variables name, checked: the lower-case variable when it is set, else the
+ * upper-case one, as curl reads them, and an empty one counts as unset (undici's `EnvHttpProxyAgent`, left
+ * to read them itself, let an empty `http_proxy` hide `HTTP_PROXY`). '' when neither names a proxy. A URL
+ * that does not parse is refused here, naming the variable and not its value (it may hold a password):
+ * undici refused it on every request as a network failure, retried to no end.
+ */
+function proxyVariable(lower: string, upper: string): string {
+  for (const name of [lower, upper]) {
+    const value = process.env[name];
+    if (value === undefined || value === '') continue;
+    try {
+      new URL(value);
+    } catch {
+      throw new InvalidArgumentError(
+        `The ${name} environment variable holds no usable proxy URL; set it to one such as http://proxy.internal:3128 (with user:password@ before the host when the proxy asks for credentials), or unset it.`,
+        { environmentVariables: [name] },
+      );
+    }
+    return value;
+  }
+  return '';
 }
 
 /**
  * A keep-alive dispatcher from the same undici package the transport calls. When `HTTPS_PROXY` /
- * `HTTP_PROXY` is set it is an `EnvHttpProxyAgent`, which also honours `NO_PROXY`.
+ * `HTTP_PROXY` (or its lower-case twin) names a proxy it is an `EnvHttpProxyAgent`, which also honours
+ * `NO_PROXY`. A proxy variable that holds no URL is an `InvalidArgumentError` naming it.
  */
 export function createDefaultDispatcher(options: DispatcherOptions = {}): Dispatcher {
   const agentOptions = {
@@ -38,7 +59,13 @@ export function createDefaultDispatcher(options: DispatcherOptions = {}): Dispat
     bodyTimeout: DEFAULT_SOCKET_TIMEOUT_MS,
     ...(options.connections === undefined ? {} : { connections: options.connections }),
   };
-  const base: Dispatcher = proxyConfigured() ? new EnvHttpProxyAgent(agentOptions) : new Agent(agentOptions);
+  const httpProxy = proxyVariable('http_proxy', 'HTTP_PROXY');
+  const httpsProxy = proxyVariable('https_proxy', 'HTTPS_PROXY');
+  // Handed over as read (an empty one: no proxy for that scheme), so that undici does not read them again.
+  const base: Dispatcher =
+    httpProxy === '' && httpsProxy === ''
+      ? new Agent(agentOptions)
+      : new EnvHttpProxyAgent({ ...agentOptions, httpProxy, httpsProxy });
   // The first interceptor is the innermost: it stands between the socket and the decompressor.
   return options.decompress === false
     ? base
