@@ -4,7 +4,7 @@
 // global package, as it does for registry installs), checks that the installed command runs, and fails
 // when the install is larger than the budget. Then adds the optional disk cache and reports that size too. Usage: node scripts/install-size.mjs [budget MiB, default 15]
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -111,6 +111,16 @@ try {
   console.log(
     `with the optional disk cache (npm i -g @embedkit/cache-disk): ${(withCache / 1024).toFixed(1)} MiB on disk`,
   );
+  // For the record the bench's sizes section is written from (`npm run bench -- --sizes`).
+  const record = {
+    measured: new Date().toISOString().slice(0, 10),
+    version,
+    kib,
+    withCacheDiskKib: withCache,
+    budgetMiB,
+  };
+  mkdirSync(join(root, '.ci', 'sizes'), { recursive: true });
+  writeFileSync(join(root, '.ci', 'sizes', 'install.json'), `${JSON.stringify(record, null, 2)}\n`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -7,6 +7,7 @@
 //   npm run bench -- --peers           the peer comparison of issue 7 on Node 24 (installs peers first)
 //   npm run bench -- --stores          cache stores' hit throughput and the four-process limiter (stores.mjs)
 //   npm run bench -- --decode          the float JSON decode alone, in memory (decode.mjs)
+//   npm run bench -- --sizes           the sizes section, from the records in .ci/sizes (sizes.mjs)
 //
 // Options: --out FILE (default results/latest.md; --quick writes results/raw/quick.md),
 // --latency MS (server latency per call, default 0), --only a,b (peer run: only these client ids),
@@ -52,6 +53,7 @@ const QUICK = flag('quick');
 const PEERS = flag('peers');
 const STORES = flag('stores');
 const DECODE = flag('decode');
+const SIZES = flag('sizes');
 const LATENCY_MS = Number(option('latency', '0'));
 const OUT = option('out', join(benchDirectory, 'results', QUICK ? 'raw/quick.md' : 'latest.md'));
 const CONCURRENCY = 4;
@@ -991,6 +993,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     if (PEERS) await partTwo();
     else if (STORES) await (await import('./stores.mjs')).storesRun({ out: OUT, log });
     else if (DECODE) await (await import('./decode.mjs')).decodeRun({ out: OUT, log, quick: QUICK });
+    else if (SIZES) (await import('./sizes.mjs')).sizesRun({ out: OUT, log });
     else await partOne();
   } catch (error) {
     console.error(`bench failed: ${error?.stack ?? error}`);

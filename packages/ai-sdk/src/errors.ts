@@ -1,5 +1,6 @@
 import { AISDKError, APICallError } from '@ai-sdk/provider';
 import {
+  bodyFailure,
   EmbedKitError,
   InvalidArgumentError,
   InvalidResponseError,
@@ -31,7 +32,9 @@ function secretsOf(explicit: readonly string[]): string[] {
  * `isRetryable` as the AI SDK provider decided, `retryAfterMs` from `retry-after-ms` / `retry-after`, the
  * request id, the provider's message, a non-JSON page reduced to its text, every secret redacted, and no
  * raw cause (it holds the unredacted body and the inputs). A call that never got an answer is a
- * `ConnectionError` or `TimeoutError`; a 2xx answer the provider could not read is an `InvalidResponseError`.
+ * `ConnectionError` or `TimeoutError`; a body that could not be read (cut short, not decompressed) is
+ * worded by core as for its own transports; a 2xx body the provider could not parse is an
+ * `InvalidResponseError`.
  */
 export async function toEmbedkitError(
   error: unknown,
@@ -134,11 +137,14 @@ async function replayFailure(error: FailedCall, provider: string, secrets: strin
     kind: 'fetch',
     async request() {
       if (!answered) throw error.cause ?? error;
-      return {
-        status: error.statusCode!,
-        headers: lowerCaseHeaders(error.responseHeaders),
-        body: encoder.encode(error.responseBody ?? ''),
-      };
+      const status = error.statusCode!;
+      const headers = lowerCaseHeaders(error.responseHeaders);
+      // The AI SDK provider got the status and headers but failed reading the body (cut short, not
+      // decompressed): its cause says how, and core words it as it does for its own transports.
+      if (error.responseBody === undefined && error.cause !== undefined) {
+        throw bodyFailure(status, headers, error.cause);
+      }
+      return { status, headers, body: encoder.encode(error.responseBody ?? '') };
     },
   };
   let response: Awaited<ReturnType<typeof requestJson>>;

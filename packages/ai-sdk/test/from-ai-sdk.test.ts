@@ -355,6 +355,63 @@ describe('fromAISDK: errors', () => {
     expect(error.message).not.toContain('<h1>');
   });
 
+  it('words an error status whose body the AI SDK could not read as core does, not as an empty body', async () => {
+    // What the AI SDK throws when reading an error answer's body fails: the status and headers, no body.
+    const unread = (cause: unknown) =>
+      failing(
+        apiCallError({
+          message: 'Failed to process error response',
+          statusCode: 503,
+          responseHeaders: { 'content-type': 'application/json', 'retry-after': '2' },
+          cause,
+          isRetryable: true,
+        }),
+      );
+    /** The error of one call through `aiModel`, retries off. */
+    const failureOf = (aiModel: ReturnType<typeof failing>, secrets: string[] = []) =>
+      rejection(embedMany({ model: fromAISDK(aiModel, {}, { secrets }), inputs: ['x'], maxRetries: 0 }));
+    const cut = new TypeError('terminated', {
+      cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }),
+    });
+    const cutShort = await failureOf(unread(cut));
+    expect(cutShort.name).toBe('ServerError');
+    expect(cutShort.code).toBe('server_error');
+    expect(cutShort.statusCode).toBe(503);
+    expect(cutShort.retryAfterMs).toBe(2000);
+    expect(cutShort.message).toBe(
+      'acme API error 503: its body could not be read whole (terminated: UND_ERR_SOCKET other side closed) — The API failed on its side; retries are turned off (maxRetries 0), so none was made.',
+    );
+    const gzip = Object.assign(new Error('incorrect header check'), { code: 'Z_DATA_ERROR' });
+    const notDecompressed = await failureOf(unread(gzip));
+    expect(notDecompressed.name).toBe('ServerError');
+    expect(notDecompressed.message).toContain(
+      'acme API error 503: its compressed body does not decompress (Z_DATA_ERROR incorrect header check)',
+    );
+    const quoting = new Error(`the body of the call with key ${KEY} failed`);
+    const redacted = await failureOf(unread(quoting), [KEY]);
+    expect(redacted.message).toContain(
+      'its body could not be read whole (the body of the call with key [REDACTED] failed)',
+    );
+    // A body too slow keeps its status and its wait, as it does for embedkit's own providers.
+    const slow = Object.assign(new Error('Body Timeout Error'), { code: 'UND_ERR_BODY_TIMEOUT' });
+    const timedOut = await failureOf(unread(slow));
+    expect(timedOut.name).toBe('ServerError');
+    expect(timedOut.retryAfterMs).toBe(2000);
+    expect(timedOut.message).toContain(
+      'acme API error 503: its body did not arrive within the timeout (UND_ERR_BODY_TIMEOUT Body Timeout Error)',
+    );
+    // A 2xx body cut short holds no answer at all: the connection failed, as for embedkit's providers.
+    const cutAnswer = failing(
+      apiCallError({ message: 'Failed to process successful response', statusCode: 200, cause: cut }),
+    );
+    const failed = await failureOf(cutAnswer);
+    expect(failed.name).toBe('ConnectionError');
+    expect(failed.isRetryable).toBe(true);
+    expect(failed.message).toBe(
+      'acme: could not complete the request to https://api.acme.example/v1/embed (terminated: UND_ERR_SOCKET other side closed). Check the network, proxy settings and base URL; retries are turned off (maxRetries 0), so none was made.',
+    );
+  });
+
   it('reports a 2xx the AI SDK provider could not read as an InvalidResponseError, not retried', async () => {
     const broken = failing(
       apiCallError({ message: 'Invalid JSON response', statusCode: 200, responseBody: '{"data": [' }),

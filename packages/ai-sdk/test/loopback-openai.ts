@@ -1,5 +1,7 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { RateLimitError, RetryError } from '@embedkit/core';
+import { expect } from 'vitest';
 import { answerData } from './openai-wire-fetch.js';
 
 /** One request body as the loopback server read it. */
@@ -94,4 +96,65 @@ export async function startLoopbackOpenAI(options: LoopbackOptions): Promise<Loo
         server.close(() => resolve());
       }),
   };
+}
+
+/** A loopback server that answers every request alike, and counts them. */
+export interface CountingLoopback {
+  /** The API root to hand the provider (`http://127.0.0.1:<port>/v1`). */
+  baseURL: string;
+  /** How many requests have arrived whole. */
+  requests(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * An OpenAI-like server whose every answer is a 429 (`retry-after-ms: 30`) that closes the connection
+ * part-way through its body: the status and the wait arrive, the body does not.
+ */
+export async function startCutRateLimitServer(): Promise<CountingLoopback> {
+  let requests = 0;
+  const server = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => {
+      requests++;
+      response.writeHead(429, {
+        'content-type': 'application/json',
+        'content-length': '200',
+        'retry-after-ms': '30',
+      });
+      response.write('{"error":{"mess', () => response.socket?.destroy());
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseURL: `http://127.0.0.1:${port}/v1`,
+    requests: () => requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The message of the cut 429 with retries off; `cause` is how the runtime reported the cut body. */
+export function cutRateLimitMessage(cause: string): string {
+  return `openai API error 429: its body could not be read whole (${cause}) — Lower concurrency or set rateLimit; retries are turned off (maxRetries 0), so none was made.`;
+}
+
+/** The error of the cut 429: its class, code, status and the wait its headers named. */
+export function expectCutRateLimit(error: Error & Record<string, unknown>): void {
+  expect(RateLimitError.isInstance(error)).toBe(true);
+  expect(error.code).toBe('rate_limited');
+  expect(error.statusCode).toBe(429);
+  expect(error.retryAfterMs).toBe(30);
+}
+
+/** The RetryError of one retry of it: its last error the cut 429, after 3 requests in all (`sent`). */
+export function expectRetriedCutRateLimit(retried: Error & Record<string, unknown>, sent: number): void {
+  expect(RetryError.isInstance(retried)).toBe(true);
+  expect(retried.code).toBe('retries_exhausted');
+  expectCutRateLimit(retried.lastError as Error & Record<string, unknown>);
+  expect(sent).toBe(3);
 }

@@ -79,6 +79,7 @@ export {
 } from './http/redact.js';
 export { parseDuration, parseRetryAfter } from './http/retry-after.js';
 export {
+  bodyFailure,
   DEFAULT_MAX_RESPONSE_BYTES,
   type Transport,
   type TransportRequest,

@@ -567,7 +567,8 @@ const SITUATIONS: Situation[] = [
   {
     name: 'an attempt past timeoutMs ends even when the request ignores its signal',
     replies: [() => new Promise<Response>(() => {})],
-    settings: { timeoutMs: 20, maxRetries: 0 },
+    // Long enough that a loaded machine still reaches the request before the attempt's timer ends it.
+    settings: { timeoutMs: 150, maxRetries: 0 },
     outcome: { error: TimeoutError, code: 'timeout', requests: 1, sleeps: [] },
   },
   {

@@ -2,19 +2,17 @@
  * A tokensPerMinute budget given to the class caps each call at the budget, and a 429 whose body is cut
  * short reaches LangChain's callers as a RateLimitError with its wait, one request per attempt.
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createFakeClock } from '@embedkit/conformance';
-import {
-  createRateLimiter,
-  InvalidArgumentError,
-  RateLimitError,
-  RetryError,
-  type TokenCounter,
-} from '@embedkit/core';
+import { createRateLimiter, InvalidArgumentError, type TokenCounter } from '@embedkit/core';
 import { MockEmbeddingModel, rejectionOf } from '@embedkit/core/testing';
 import { createOpenAI } from '@embedkit/provider-openai';
 import { describe, expect, it } from 'vitest';
+import {
+  cutRateLimitMessage,
+  expectCutRateLimit,
+  expectRetriedCutRateLimit,
+  startCutRateLimitServer,
+} from '../../ai-sdk/test/loopback-openai.js';
 import { EmbedkitEmbeddings } from '../src/index.js';
 
 /** A token a character, said to be exact. */
@@ -47,46 +45,21 @@ describe('a tokensPerMinute budget given to EmbedkitEmbeddings', () => {
 
 describe('a 429 whose body is cut short', () => {
   it('is a RateLimitError with its wait, one request per attempt', async () => {
-    let requests = 0;
-    const server = createServer((request, response) => {
-      request.resume();
-      request.on('end', () => {
-        requests++;
-        response.writeHead(429, {
-          'content-type': 'application/json',
-          'content-length': '200',
-          'retry-after-ms': '30',
-        });
-        response.write('{"error":{"mess', () => response.socket?.destroy());
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const server = await startCutRateLimitServer();
     try {
-      const { port } = server.address() as AddressInfo;
-      const model = createOpenAI({
-        apiKey: 'sk-fake-not-a-real-key-abc',
-        baseURL: `http://127.0.0.1:${port}/v1`,
-      }).embedding('text-embedding-3-small');
+      const model = createOpenAI({ apiKey: 'sk-fake-not-a-real-key-abc', baseURL: server.baseURL }).embedding(
+        'text-embedding-3-small',
+      );
 
       const error = await rejectionOf(new EmbedkitEmbeddings({ model, maxRetries: 0 }).embedDocuments(['x']));
-      expect(RateLimitError.isInstance(error)).toBe(true);
-      expect(error.code).toBe('rate_limited');
-      expect(error.statusCode).toBe(429);
-      expect(error.retryAfterMs).toBe(30);
-      expect(error.message).toBe(
-        'openai API error 429: its body could not be read whole (UND_ERR_SOCKET other side closed) — Lower concurrency or set rateLimit; retries are turned off (maxRetries 0), so none was made.',
-      );
-      expect(requests).toBe(1);
+      expectCutRateLimit(error);
+      expect(error.message).toBe(cutRateLimitMessage('UND_ERR_SOCKET other side closed'));
+      expect(server.requests()).toBe(1);
 
       const embeddings = new EmbedkitEmbeddings({ model, maxRetries: 1, clock: createFakeClock() });
-      const retried = await rejectionOf(embeddings.embedQuery('x'));
-      expect(RetryError.isInstance(retried)).toBe(true);
-      expect(retried.code).toBe('retries_exhausted');
-      expect(RateLimitError.isInstance(retried.lastError)).toBe(true);
-      expect((retried.lastError as RateLimitError).retryAfterMs).toBe(30);
-      expect(requests).toBe(3);
+      expectRetriedCutRateLimit(await rejectionOf(embeddings.embedQuery('x')), server.requests());
     } finally {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.close();
     }
   });
 });
