@@ -51,6 +51,8 @@ export const FAULT_CASES = {
   'cut-200': { maxRetries: 1 },
   /** A 200 whose body stalls after the headers and a few bytes. */
   'stalled-200': { maxRetries: 1, timeoutMs: 500 },
+  /** A 200 of 64 MiB without a Content-Length, against `maxResponseBytes` of 1 MB. */
+  'oversized-200': { maxRetries: 1, maxResponseBytes: 1_000_000 },
   /** A 200 whose JSON body is sent gzip-compressed. */
   'gzip-200': { maxRetries: 0 },
   /** A 200 gzip body that inflates without end, against `maxResponseBytes` of 1 MB. */

@@ -1,12 +1,12 @@
 /**
  * Answers that break on the wire, met by `embed` in Node (its undici transport), Bun, Deno and headless
  * Chromium (their `fetch`): a 429 with `Retry-After`, a 503 whose gzip body is garbage, a 200 cut short by
- * a destroyed socket, a 200 that stalls after its headers, a sound gzip 200, and a gzip body that inflates
- * without end. Each runtime runs every case in one process (one page for Chromium) against a loopback
+ * a destroyed socket, a 200 that stalls after its headers, a 200 far over the size cap, a sound gzip 200,
+ * and a gzip body that inflates without end. Each runtime runs every case in one process (one page for Chromium) against a loopback
  * server of its own, and each test checks one case of what it reported.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { constants, createDeflateRaw, gzipSync } from 'node:zlib';
@@ -38,7 +38,7 @@ const CORRUPT_GZIP = gzipSync(`{"error":{"message":"overloaded","pad":"${'z'.rep
 for (let index = 20; index < 60; index++) CORRUPT_GZIP[index]! ^= 0x5a;
 /** The gzip header of a bomb: what follows it is one deflate block of 1 MiB of spaces, sent again and again. */
 const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
-/** The most the bomb sends: 64 MiB of compressed bytes, some 64 GiB once inflated. */
+/** The most the bomb sends: 64 MiB of compressed bytes, some 64 GiB once inflated; and the oversized 200's length. */
 const BOMB_LIMIT = 64 * 1024 * 1024;
 
 /**
@@ -61,6 +61,11 @@ interface FaultServer {
   requests: Partial<Record<FaultCase, number>>;
   /** The Accept-Encoding each case's last POST offered (none: absent). */
   offered: Partial<Record<FaultCase, string>>;
+  /**
+   * For each streamed answer (the oversized 200, the bomb): whether it is written whole (true) or its
+   * connection closes first (false), whichever comes first.
+   */
+  written: Partial<Record<FaultCase, Promise<boolean>>>;
   close(): Promise<void>;
 }
 
@@ -68,6 +73,29 @@ interface FaultServer {
 async function startFaultServer(block: Buffer): Promise<FaultServer> {
   const requests: FaultServer['requests'] = {};
   const offered: FaultServer['offered'] = {};
+  const written: FaultServer['written'] = {};
+  /** Sends `chunk` until BOMB_LIMIT bytes are out or the client goes away, and notes which came first. */
+  function stream(name: FaultCase, response: ServerResponse, chunk: Buffer): void {
+    let sent = 0;
+    let settle: (whole: boolean) => void = () => {};
+    written[name] = new Promise((resolve) => {
+      settle = resolve;
+    });
+    response.socket?.once('close', () => settle(false));
+    const pump = () => {
+      while (!response.destroyed && sent < BOMB_LIMIT) {
+        sent += chunk.length;
+        if (!response.write(chunk)) {
+          response.once('drain', pump);
+          return;
+        }
+      }
+      if (!response.destroyed) {
+        response.end(() => settle(true));
+      }
+    };
+    pump();
+  }
   const server: Server = createServer((request, response) => {
     const cors = corsHeaders(request, 'x-request-id, retry-after');
     if (request.method === 'OPTIONS') {
@@ -116,23 +144,15 @@ async function startFaultServer(block: Buffer): Promise<FaultServer> {
             .writeHead(200, { ...json, 'content-encoding': 'gzip', 'content-length': GOOD_GZIP.length })
             .end(GOOD_GZIP);
           return;
-        case 'gzip-bomb': {
+        case 'oversized-200':
+          response.writeHead(200, json);
+          stream(name, response, Buffer.alloc(64 * 1024, 0x20));
+          return;
+        case 'gzip-bomb':
           response.writeHead(200, { ...json, 'content-encoding': 'gzip' });
           response.write(GZIP_HEADER);
-          let sent = 0;
-          const pump = () => {
-            while (!response.destroyed && sent < BOMB_LIMIT) {
-              sent += block.length;
-              if (!response.write(block)) {
-                response.once('drain', pump);
-                return;
-              }
-            }
-            if (!response.destroyed) response.end();
-          };
-          pump();
+          stream(name, response, block);
           return;
-        }
       }
       response.writeHead(200, json).end(GOOD);
     });
@@ -142,6 +162,7 @@ async function startFaultServer(block: Buffer): Promise<FaultServer> {
     origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests,
     offered,
+    written,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -236,6 +257,20 @@ describe.each(RUNNERS)('$name', (runner) => {
     expect(result.retries.map(({ attempt, error }) => [attempt, error.name])).toEqual([
       [1, 'ConnectionError'],
     ]);
+  }
+
+  /** A case refused at maxResponseBytes (1 MB) on its first attempt, not retried. */
+  function expectRefusedAtCap(name: FaultCase, result: FaultOutcome): void {
+    expect(result.vector).toBeUndefined();
+    expect(server.requests[name]).toBe(1);
+    expect(result.error).toEqual({
+      name: 'InvalidResponseError',
+      code: 'invalid_response',
+      isRetryable: false,
+      message:
+        'openai sent a response larger than 1000000 bytes; raise maxResponseBytes or send fewer inputs per call.',
+    });
+    expect(result.retries).toEqual([]);
   }
 
   it('a 429 with Retry-After: 1 then a 200: the call succeeds after the wait, with one retry of exactly 1,000 ms', async (context) => {
@@ -338,6 +373,12 @@ describe.each(RUNNERS)('$name', (runner) => {
     expect(result.elapsedMs).toBeLessThan(5_000);
   });
 
+  it('a 200 of 64 MiB refused at maxResponseBytes (1 MB) is an InvalidResponseError, its connection closed before the rest is sent', async (context) => {
+    expectRefusedAtCap('oversized-200', await outcome('oversized-200', context));
+    // A runtime that read a refused body on to its end (Bun does, after a cancel) would have let all of it be written.
+    expect(await server.written['oversized-200']).toBe(false);
+  });
+
   it('a 200 whose JSON body comes gzip-compressed is read whole; Node and Bun offer gzip and br', async (context) => {
     const result = await outcome('gzip-200', context);
     expect(result.error).toBeUndefined();
@@ -349,16 +390,6 @@ describe.each(RUNNERS)('$name', (runner) => {
   });
 
   it('a gzip body that inflates far past maxResponseBytes is refused at once as an InvalidResponseError, not retried', async (context) => {
-    const result = await outcome('gzip-bomb', context);
-    expect(result.vector).toBeUndefined();
-    expect(server.requests['gzip-bomb']).toBe(1);
-    expect(result.error).toEqual({
-      name: 'InvalidResponseError',
-      code: 'invalid_response',
-      isRetryable: false,
-      message:
-        'openai sent a response larger than 1000000 bytes; raise maxResponseBytes or send fewer inputs per call.',
-    });
-    expect(result.retries).toEqual([]);
+    expectRefusedAtCap('gzip-bomb', await outcome('gzip-bomb', context));
   });
 });

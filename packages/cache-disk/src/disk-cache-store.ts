@@ -383,17 +383,40 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
     }).catch((error: unknown) => failed('write', error));
   }
 
-  function decodeAll(keys: readonly string[], values: readonly (Uint8Array | undefined)[]) {
+  /** Misses for every key of `keys`, with `error` said once as a failed read. */
+  function missed(keys: readonly string[], error: unknown): undefined[] {
+    failed('read', error);
+    return keys.map(() => undefined);
+  }
+
+  /**
+   * The entries at `keys`, read now, one at a time, from LMDB's own buffer: it is reused by the next read,
+   * so each entry is decoded (its vector copied out) before the next is read. A copy of each entry
+   * before decoding it cost as much as the decoding. The file must be open: not closed, or closed only
+   * once this read is done.
+   */
+  function readNow(keys: readonly string[]): (Embedding | undefined)[] {
+    const problem = cut();
+    if (problem !== undefined) return missed(keys, problem);
     const now = Date.now();
     const stale: string[] = [];
-    const vectors = values.map((bytes, index) => {
-      if (bytes === undefined) return undefined;
-      if (expired(bytes, now)) {
-        stale.push(prefix + keys[index]!);
-        return undefined;
-      }
-      return decodeEmbedding(bytes, now);
-    });
+    let vectors: (Embedding | undefined)[];
+    try {
+      vectors = keys.map((key) => {
+        const shared = database.getBinaryFast(prefix + key);
+        if (shared === undefined) return undefined;
+        // Its `length` is the entry's, the buffer behind it longer: the view keeps the entry's bytes only.
+        const bytes = shared.subarray(0, shared.length);
+        if (expired(bytes, now)) {
+          stale.push(prefix + key);
+          return undefined;
+        }
+        return decodeEmbedding(bytes, now);
+      });
+    } catch (error) {
+      return missed(keys, error);
+    }
+    worked('read');
     // The file would otherwise only grow: an expired entry found is deleted.
     if (stale.length > 0) forget(stale);
     return vectors;
@@ -413,40 +436,27 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
   }
 
   async function readMany(keys: readonly string[]): Promise<(Embedding | undefined)[]> {
-    let values: (Uint8Array | undefined)[];
+    if (closed) return missed(keys, new Error('the store is closed'));
+    // LMDB's prefetch reads the file's pages too (on a thread of its own): a cut file ends the process there.
+    const problem = cut();
+    if (problem !== undefined) return missed(keys, problem);
     try {
-      if (closed) throw new Error('the store is closed');
-      const problem = cut();
-      if (problem !== undefined) throw problem;
-      values = await database.getMany(keys.map((key) => prefix + key));
-      worked('read');
+      // Brings the entries' pages into memory off the main thread (a cold page is a wait on the disk),
+      // as LMDB's own getMany does before it reads them one by one, each into a copy.
+      await database.prefetch(keys.map((key) => prefix + key));
     } catch (error) {
-      failed('read', error);
-      return keys.map(() => undefined);
+      return missed(keys, error);
     }
-    return decodeAll(keys, values);
+    // Tracked: close() waits for this read, so the file is still open here even once close() has begun.
+    return readNow(keys);
   }
 
   return {
     get(key) {
       checkKey(key);
-      let bytes: Uint8Array | undefined;
-      try {
-        // LMDB reads from a closed file crash the process (a segmentation fault), never throw.
-        if (closed) throw new Error('the store is closed');
-        const problem = cut();
-        if (problem !== undefined) throw problem;
-        // LMDB's own buffer, reused by its next read, not a copy: the entry is decoded (and its vector
-        // copied out) below before anything reads LMDB again, and a copy here cost as much as the decoding.
-        // Its `length` is the entry's, the buffer behind it longer: the view keeps the entry's bytes only.
-        const shared = database.getBinaryFast(prefix + key);
-        bytes = shared?.subarray(0, shared.length);
-        worked('read');
-      } catch (error) {
-        failed('read', error);
-        return undefined;
-      }
-      return decodeAll([key], [bytes])[0];
+      // LMDB reads from a closed file crash the process (a segmentation fault), never throw.
+      if (closed) return missed([key], new Error('the store is closed'))[0];
+      return readNow([key])[0];
     },
     async getMany(keys) {
       if (keys.length === 0) return [];

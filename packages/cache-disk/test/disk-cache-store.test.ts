@@ -64,6 +64,25 @@ describe('the disk cache store', () => {
     expect(await target.getMany([])).toEqual([]);
   });
 
+  // LMDB answers every read in one buffer of its own, which the next read overwrites: an entry decoded
+  // after the next read would hold that one's bytes, and a vector left as a view of it would change later.
+  it('gives each entry of a getMany its own vector, unchanged by the reads after it', async () => {
+    const target = store({ directory: directory() });
+    const vector = (seed: number) => Float32Array.from({ length: 1024 }, (_, index) => seed + index / 1024);
+    await target.setMany([
+      ['first', vector(1)],
+      ['second', vector(2)],
+      ['short', Int8Array.of(-5, 6)],
+      ['third', vector(3)],
+    ]);
+    const read = await target.getMany(['first', 'second', 'missing', 'short', 'third', 'first']);
+    expect(read).toEqual([vector(1), vector(2), undefined, Int8Array.of(-5, 6), vector(3), vector(1)]);
+    expect(target.get('second')).toEqual(vector(2));
+    await target.getMany(['third', 'short']);
+    expect(read).toEqual([vector(1), vector(2), undefined, Int8Array.of(-5, 6), vector(3), vector(1)]);
+    expect(new Set(read.map((entry) => entry?.buffer)).size).toBe(6);
+  });
+
   it('keeps namespaces apart in one directory', async () => {
     const path = directory();
     const one = store({ directory: path, namespace: 'http://one' });

@@ -68,7 +68,8 @@ Model and requests:
 
 Progress (stderr):
   --progress <mode>    auto (a bar on a terminal, plain lines otherwise), bar, plain, none
-  --progress-interval <seconds>  plain mode: seconds between lines (default 10)
+  --progress-interval <seconds>  seconds between plain lines (default 10; with auto, when stderr is
+                       no terminal); refused beside bar, none and -q
   -q, --quiet          no progress and no summary (--progress none keeps the summary: "done:",
                        "resuming", "already complete")
 
@@ -151,6 +152,14 @@ export async function bulkCommand(argv: string[]): Promise<number> {
   if (silencer !== undefined && clash !== undefined) {
     throw new UsageError(
       `${silencer.named} and ${clash} cannot be combined: ${silencer.said} shows no progress; give one of them.`,
+      'bulk',
+    );
+  }
+  // The interval paces plain lines only: a bar is redrawn as inputs finish, so beside --progress bar it
+  // would be dropped without a word. --progress auto takes it, for the plain lines it shows off a terminal.
+  if (progressText === 'bar' && values['progress-interval'] !== undefined) {
+    throw new UsageError(
+      '--progress bar and --progress-interval cannot be combined: the interval paces plain progress lines, and a bar is redrawn as inputs finish; give one of them.',
       'bulk',
     );
   }

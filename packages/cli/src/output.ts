@@ -122,6 +122,8 @@ const isCount = (value: unknown): boolean => Number.isSafeInteger(value) && (val
  */
 function checkpointDamage(checkpoint: Checkpoint): string | undefined {
   const { inputsDone, lastLine, input, bytes, rowLength, complete } = checkpoint as Partial<Checkpoint>;
+  // Any other number is a format of its own (see otherFormat).
+  if (typeof checkpoint.version !== 'number') return 'version is not a checkpoint version';
   if (!isCount(inputsDone)) return 'inputsDone is not a count';
   if (!isCount(lastLine)) return 'lastLine is not a line number';
   if (
@@ -155,6 +157,24 @@ function recordedJob(checkpoint: Checkpoint, inputTypes: readonly string[]): Job
   if (typeof job !== 'object' || job === null || checkpoint.inputTypeSent === true) return job;
   const { inputType } = job;
   return typeof inputType === 'string' && !inputTypes.includes(inputType) ? { ...job, inputType: null } : job;
+}
+
+/**
+ * Why a checkpoint of another format than this version's cannot be resumed, or undefined. Version 1
+ * recorded no fingerprint of the input read, and version 2 no server at first: either could continue
+ * another input's or another server's job, so it is refused as what it is rather than compared field
+ * by field, as the output of a different job.
+ */
+function otherFormat(checkpoint: Checkpoint): string | undefined {
+  const version: unknown = checkpoint.version;
+  if (typeof version === 'number' && version !== CHECKPOINT_VERSION) {
+    const written = version < CHECKPOINT_VERSION ? 'an earlier' : 'a later';
+    return `was written by ${written} embedkit (checkpoint version ${version}; this one resumes version ${CHECKPOINT_VERSION})`;
+  }
+  const { job } = checkpoint;
+  if (version === CHECKPOINT_VERSION && typeof job === 'object' && job !== null && !('server' in job))
+    return `was written by an earlier embedkit (a version ${CHECKPOINT_VERSION} checkpoint that records no server)`;
+  return undefined;
 }
 
 /**
@@ -193,11 +213,17 @@ export async function readCheckpoint(
       `${checkpointFile} is not a checkpoint (not a JSON object); pass --restart to start again.`,
     );
   }
+  const format = otherFormat(existing);
+  if (format !== undefined) {
+    throw new CliError(
+      `${checkpointFile} ${format}, which this embedkit cannot resume. Pass --restart to embed the input again from its first line, or finish the job with the embedkit that started it.`,
+    );
+  }
   const recordedKey = recordedJob(existing, inputTypes);
   const differences = Object.keys(job).filter(
     (key) => JSON.stringify(recordedKey?.[key as keyof JobKey]) !== JSON.stringify(job[key as keyof JobKey]),
   );
-  if (existing.version !== CHECKPOINT_VERSION || differences.length > 0) {
+  if (differences.length > 0) {
     const shown = (key: string, value: unknown) => {
       if (value === undefined) return '(not recorded)';
       // A server an earlier version recorded may hold a query: its values are not shown.
@@ -210,7 +236,7 @@ export async function readCheckpoint(
       )
       .join(', ');
     throw new CliError(
-      `${out} is the output of a different job (${detail || 'another checkpoint version'}). Pass --restart to replace it, or choose another --out.`,
+      `${out} is the output of a different job (${detail}). Pass --restart to replace it, or choose another --out.`,
     );
   }
   const damage = checkpointDamage(existing);

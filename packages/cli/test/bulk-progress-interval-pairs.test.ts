@@ -49,6 +49,26 @@ describe('bulk: --progress-interval beside a flag that shows no progress', () =>
     },
   );
 
+  it('--progress bar: refused (exit 2) in either order, before any request (bug: accepted, and the interval dropped without a word: a bar is redrawn as inputs finish)', async () => {
+    const input = file('interval-bar.txt', 'item 1\nitem 2\n');
+    const out = file('interval-bar.jsonl');
+    const requests = suite.server.requests;
+    for (const order of [
+      ['--progress', 'bar', '--progress-interval', '500'],
+      ['--progress-interval', '500', '--progress', 'bar'],
+    ]) {
+      const result = await runCli(bulkArgs(suite.server, input, out, order));
+      expect(result.stderr).toBe(
+        usage(
+          '--progress bar and --progress-interval cannot be combined: the interval paces plain progress lines, and a bar is redrawn as inputs finish; give one of them.',
+        ),
+      );
+      expect(result.code).toBe(2);
+    }
+    expect(suite.server.requests).toBe(requests);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('--progress plain with --progress-interval runs: the interval paces its lines', async () => {
     const input = file('interval-plain.txt', 'item 1\nitem 2\n');
     const out = file('interval-plain.jsonl');

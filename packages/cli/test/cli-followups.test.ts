@@ -37,16 +37,16 @@ afterAll(async () => {
   directory.remove();
 });
 
-describe('an input type the model lacks, in bulk', () => {
-  /** The first value of each record's vector (n for "item n") and its line, in the order written. */
-  const written = (out: string) =>
-    readJsonLines<{ line: number; embedding: number[] }>(out).map((record) => [
-      record.line,
-      record.embedding[0],
-    ]);
-  /** What {@link written} gives for "item 1" … "item <count>" on lines 1 … count. */
-  const itemsOnTheirLines = (count: number) => Array.from({ length: count }, (_, n) => [n + 1, n + 1]);
+/** The first value of each record's vector (n for "item n") and its line, in the order written. */
+const written = (out: string) =>
+  readJsonLines<{ line: number; embedding: number[] }>(out).map((record) => [
+    record.line,
+    record.embedding[0],
+  ]);
+/** What {@link written} gives for "item 1" … "item <count>" on lines 1 … count. */
+const itemsOnTheirLines = (count: number) => Array.from({ length: count }, (_, n) => [n + 1, n + 1]);
 
+describe('an input type the model lacks, in bulk', () => {
   it('is said once by a run that sends its inputs', async () => {
     const input = file('sent.txt', 'item 1\nitem 2\n');
     const out = file('sent.jsonl');
@@ -114,6 +114,101 @@ describe('an input type the model lacks, in bulk', () => {
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(written(out)).toStrictEqual(itemsOnTheirLines(3));
+  });
+});
+
+describe('a checkpoint of another format', () => {
+  /**
+   * A job of two inputs, its first one done, whose checkpoint is rewritten as `rewrite` makes it: the
+   * output then holds the record of line 1 only.
+   */
+  const halfDone = async (name: string, rewrite: (checkpoint: Record<string, unknown>) => void) => {
+    const input = file(`${name}.txt`, 'item 1\n');
+    const out = file(`${name}.jsonl`);
+    expect((await runCli(bulkArgs(server, input, out))).code).toBe(0);
+    const checkpoint = JSON.parse(readFileSync(`${out}.checkpoint`, 'utf8'));
+    checkpoint.complete = false;
+    rewrite(checkpoint);
+    writeFileSync(`${out}.checkpoint`, JSON.stringify(checkpoint));
+    writeFileSync(input, 'item 1\nitem 2\n');
+    return { input, out };
+  };
+  /** A version 1 checkpoint, as the first bulk wrote it: no server, no fingerprint of the input read. */
+  const versionOne = (checkpoint: Record<string, unknown>) => {
+    checkpoint.version = 1;
+    delete (checkpoint.job as Record<string, unknown>).server;
+    delete checkpoint.input;
+    delete checkpoint.inputTypeSent;
+  };
+
+  it.each([
+    [
+      'version 1',
+      versionOne,
+      'was written by an earlier embedkit (checkpoint version 1; this one resumes version 2)',
+    ],
+    [
+      'version 2 from before the server was recorded',
+      (checkpoint: Record<string, unknown>) => {
+        delete (checkpoint.job as Record<string, unknown>).server;
+        delete checkpoint.inputTypeSent;
+      },
+      'was written by an earlier embedkit (a version 2 checkpoint that records no server)',
+    ],
+  ])(
+    '%s: refused before any request, saying so and how to go on (bug: "the output of a different job (server (not recorded) → null)")',
+    async (name, rewrite, said) => {
+      const { input, out } = await halfDone(name.replaceAll(/[^a-z0-9]+/g, '-'), rewrite);
+      const requests = server.requests;
+      const result = await runCli(bulkArgs(server, input, out));
+      expect(result.stderr).toBe(
+        `embedkit: error: ${out}.checkpoint ${said}, which this embedkit cannot resume. Pass --restart to embed the input again from its first line, or finish the job with the embedkit that started it.\n`,
+      );
+      expect(result.code).toBe(1);
+      expect(server.requests).toBe(requests);
+      expect(written(out)).toStrictEqual(itemsOnTheirLines(1));
+    },
+  );
+
+  it('of a later version: refused before any request, saying so (bug: "the output of a different job (another checkpoint version)")', async () => {
+    const { input, out } = await halfDone('version-3', (checkpoint) => {
+      checkpoint.version = 3;
+    });
+    const requests = server.requests;
+    const result = await runCli(bulkArgs(server, input, out));
+    expect(result.stderr).toBe(
+      `embedkit: error: ${out}.checkpoint was written by a later embedkit (checkpoint version 3; this one resumes version 2), which this embedkit cannot resume. Pass --restart to embed the input again from its first line, or finish the job with the embedkit that started it.\n`,
+    );
+    expect(result.code).toBe(1);
+    expect(server.requests).toBe(requests);
+  });
+
+  it('without a version number: refused as damaged before any request (bug: "the output of a different job (another checkpoint version)")', async () => {
+    const { input, out } = await halfDone('no-version', (checkpoint) => {
+      delete checkpoint.version;
+    });
+    const requests = server.requests;
+    const result = await runCli(bulkArgs(server, input, out));
+    expect(result.stderr).toBe(
+      `embedkit: error: ${out}.checkpoint is damaged (version is not a checkpoint version); it was changed outside embedkit. Pass --restart to start again.\n`,
+    );
+    expect(result.code).toBe(1);
+    expect(server.requests).toBe(requests);
+  });
+
+  it('--restart after the refusal writes every input once, in order', async () => {
+    const { input, out } = await halfDone('version-1-restarted', versionOne);
+    const requests = server.requests;
+    const result = await runCli(bulkArgs(server, input, out, ['--restart']));
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(server.requests).toBe(requests + 1);
+    expect(written(out)).toStrictEqual(itemsOnTheirLines(2));
+    expect(JSON.parse(readFileSync(`${out}.checkpoint`, 'utf8'))).toMatchObject({
+      version: 2,
+      inputsDone: 2,
+      complete: true,
+    });
   });
 });
 

@@ -10,6 +10,7 @@ import { checkCallback } from './engine/settings.js';
 import { untilAborted } from './engine/signal.js';
 import { InvalidArgumentError, InvalidResponseError, reindexInput } from './errors.js';
 import type { EmbeddingModelMiddleware } from './middleware.js';
+import { bareBaseURL } from './provider-utils.js';
 import { refuseUnknownSettings, type SettingNames } from './setting-names.js';
 import type { Embedding, EmbeddingModel, EmbedInput, EmbedRequest, EmbedResponse } from './types.js';
 
@@ -152,7 +153,16 @@ export async function cacheKey(
   request: Omit<EmbedRequest, 'inputs'>,
   input: EmbedInput,
 ): Promise<string> {
-  return keyOf(model, model.customBaseURL?.(), request, input);
+  return keyOf(model, serverOf(model), request, input);
+}
+
+/**
+ * The server a model's vectors come from when it is not its provider's own, as requests reach it: a
+ * trailing slash of the base URL is dropped before the path is added, so it changes no key.
+ */
+function serverOf(model: EmbeddingModel): string | undefined {
+  const url = model.customBaseURL?.();
+  return url === undefined ? undefined : bareBaseURL(url);
 }
 
 async function keyOf(
@@ -270,7 +280,7 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
   const answeredLengths = new Map<string, number>();
   return {
     async wrapEmbed({ doEmbed, request, model }): Promise<EmbedResponse> {
-      const server = model.customBaseURL?.();
+      const server = serverOf(model);
       const keys = await Promise.all(request.inputs.map((input) => keyOf(model, server, request, input)));
       let stored: (Embedding | undefined)[];
       // A store that never answers (a client queueing while its server is away) must not hold the call past
@@ -285,6 +295,10 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
         // on, the call would end in a TypeError.
         if (!Array.isArray(answer))
           throw new Error(`the store answered ${describeValue(answer)} where a list of vectors belongs`);
+        // One entry too few or too many, and which vector is whose input is unknown: served, the call
+        // failed on the count (or, called directly, an input after the gap got its neighbour's vector).
+        if (answer.length !== keys.length)
+          throw new Error(`the store answered ${answer.length} entries for ${keys.length} keys`);
         stored = answer;
         worked('read');
       } catch (error) {

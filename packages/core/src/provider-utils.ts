@@ -82,12 +82,20 @@ export function loadBaseURL(options: {
 }
 
 /**
+ * `url` without its trailing slashes: the API root as requests use it (a path is appended to this form),
+ * so that `https://api.example.com/v1/` and `https://api.example.com/v1` name one server.
+ */
+export function bareBaseURL(url: string): string {
+  return url.replace(/\/+$/, '');
+}
+
+/**
  * `url`, unless it is one of the provider's `defaults` (a trailing slash aside): what a model's
  * `customBaseURL()` returns.
  */
 export function nonDefaultURL(url: string, defaults: readonly string[]): string | undefined {
-  const bare = url.replace(/\/+$/, '');
-  return defaults.some((known) => known.replace(/\/+$/, '') === bare) ? undefined : url;
+  const bare = bareBaseURL(url);
+  return defaults.some((known) => bareBaseURL(known) === bare) ? undefined : url;
 }
 
 function checkBaseURL(value: unknown, source: string, provider: string): string {
@@ -542,7 +550,7 @@ export async function postJson(
   return requestJson({
     transport: endpoint.transport,
     provider: endpoint.provider,
-    url: `${baseURL.replace(/\/+$/, '')}${path}`,
+    url: `${bareBaseURL(baseURL)}${path}`,
     method: 'POST',
     headers: { ...headers, ...call.headers },
     body,

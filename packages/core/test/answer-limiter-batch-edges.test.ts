@@ -8,7 +8,12 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sendBatchJobRequest, waitForBatchJob } from '../src/batch-jobs.js';
 import { cacheMiddleware, createMemoryCacheStore } from '../src/cache.js';
 import { embedMany } from '../src/engine/embed.js';
-import { createMemoryLimiterStore, createRateLimiter, scopeCount } from '../src/engine/limiter.js';
+import {
+  createMemoryLimiterStore,
+  createRateLimiter,
+  limiterStoreSize,
+  scopeCount,
+} from '../src/engine/limiter.js';
 import {
   type EmbedKitError,
   InvalidArgumentError,
@@ -140,6 +145,29 @@ describe('the rate limiter keeps a scope only while it matters', () => {
     });
     // Held again before its minute was out, model-999 keeps what it learned; the other 59 went.
     expect(scopeCount(limiter)).toBe(1);
+  });
+
+  it('the store keeps a scope’s learned bucket only until it is full again, and a minute more', async () => {
+    // A thousand model ids, one a second, each stating 100 requests a minute with 99 left. Kept for good,
+    // the store held a bucket for each of them once their scopes were long dropped.
+    const clock = new VirtualClock();
+    const store = createMemoryLimiterStore();
+    const limiter = createRateLimiter({ adaptive: false, store });
+    for (let index = 0; index < 1_000; index++) {
+      const permit = await limiter.acquire({ tokens: 1, scope: `p:model-${index}`, clock });
+      await permit.answered({ reportedTokens: 1, headers: LIMITS });
+      await clock.sleep(1_000);
+    }
+    // Each bucket is full again 0.6 s after its answer, and dropped a minute later when the store, two
+    // entries an operation in turn, comes to it: the 61 of the last 61 s, and 16 it has not come back to.
+    expect(limiterStoreSize(store)).toBe(77);
+    // A minute on, all are full again: twenty calls of one model (39 operations) leave only its own.
+    await clock.sleep(60_000);
+    for (let index = 0; index < 20; index++) {
+      const permit = await limiter.acquire({ tokens: 1, scope: 'p:model-new', clock });
+      await permit.answered({ reportedTokens: 1, headers: LIMITS });
+    }
+    expect(limiterStoreSize(store)).toBe(1);
   });
 
   it('a scope dropped after a minute learns its limit again from the next answer', async () => {

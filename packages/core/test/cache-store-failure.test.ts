@@ -172,6 +172,39 @@ describe('a cache store whose read fails', () => {
   });
 });
 
+describe('a batched read that answers a list of another length than its keys', () => {
+  // Which entry is whose is unknown: served, a list too short answered fewer vectors than inputs (the
+  // engine failed the call), and one too long more.
+  it.each([
+    ['too short', (held: (Embedding | undefined)[]) => held.slice(1)],
+    ['too long', (held: (Embedding | undefined)[]) => [...held, hashVector('z', 8)]],
+  ])(
+    '%s is a failed read: every input is sent, the call answers, and it is told once',
+    async (_name, answer) => {
+      const { store, entries } = flakyStore({ read: false, write: false });
+      const log = warningLog();
+      const inner = new MockEmbeddingModel({ dimensions: 8 });
+      const model = wrapEmbeddingModel(inner, cacheMiddleware({ store, onWarning: log.onWarning }));
+      await embedMany({ model, inputs: ['a', 'b'] });
+      const getMany = store.getMany!.bind(store);
+      store.getMany = async (keys) => answer(await getMany(keys));
+      const result = await embedMany({ model, inputs: ['a', 'b'] });
+      expect(result.embeddings).toEqual(vectors(['a', 'b']));
+      expect(inner.calls.map((call) => call.inputs)).toEqual([
+        ['a', 'b'],
+        ['a', 'b'],
+      ]);
+      expect(entries.size).toBe(2);
+      expect(log.warnings).toEqual([
+        {
+          code: 'cache-read-failed',
+          message: `The embedding cache could not be read (the store answered ${answer([undefined, undefined]).length} entries for 2 keys); inputs count as misses until it can.`,
+        },
+      ]);
+    },
+  );
+});
+
 describe('cacheMiddleware warnings without onWarning', () => {
   it('go to process.emitWarning as EmbedkitCacheWarning with their code', async () => {
     const emitted = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});

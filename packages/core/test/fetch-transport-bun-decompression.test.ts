@@ -99,6 +99,45 @@ describe('the fetch transport in Bun', () => {
     await vi.waitFor(() => expect(cancelled).toBe(true));
   });
 
+  it("ends a refused body's request: Bun reads a cancelled body on, so the fetch's own signal aborts, not the caller's", async () => {
+    const sent = inBun(() => new Response(gzipBomb(200), { headers: { 'content-encoding': 'gzip' } }));
+    const caller = new AbortController();
+    await expect(
+      createFetchTransport().request({ ...request(), signal: caller.signal }),
+    ).rejects.toBeInstanceOf(ResponseTooLargeError);
+    expect(sent[0]!.init.signal).not.toBe(caller.signal);
+    expect(sent[0]!.init.signal?.aborted).toBe(true);
+    expect(caller.signal.aborted).toBe(false);
+    // Refused by its declared length before a byte is read, and with no signal of the caller's.
+    const declared = inBun(() => new Response('x'.repeat(2_000), { headers: { 'content-length': '2000' } }));
+    await expect(createFetchTransport().request(request(1_000))).rejects.toBeInstanceOf(
+      ResponseTooLargeError,
+    );
+    expect(declared[0]!.init.signal?.aborted).toBe(true);
+  });
+
+  it("passes the caller's abort, and its reason, on to the fetch's own signal; a body read whole leaves it be", async () => {
+    const reason = new Error('stop now');
+    const caller = new AbortController();
+    const sent = inBun(() => {
+      // The headers came; the body never does.
+      queueMicrotask(() => caller.abort(reason));
+      return new Response(new ReadableStream({}));
+    });
+    await expect(createFetchTransport().request({ ...request(), signal: caller.signal })).rejects.toBe(
+      reason,
+    );
+    expect(sent[0]!.init.signal?.aborted).toBe(true);
+    expect(sent[0]!.init.signal?.reason).toBe(reason);
+    const whole = inBun(() => new Response(GOOD));
+    const later = new AbortController();
+    await createFetchTransport().request({ ...request(), signal: later.signal });
+    expect(whole[0]!.init.signal?.aborted).toBe(false);
+    later.abort();
+    // Nothing is left watching the caller's signal once the body is read.
+    expect(whole[0]!.init.signal?.aborted).toBe(false);
+  });
+
   it('a 503 whose gzip body does not decompress reaches the caller as a ServerError of the 503 with its Retry-After', async () => {
     inBun(
       () =>

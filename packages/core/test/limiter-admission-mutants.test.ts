@@ -253,6 +253,32 @@ describe('a call starved at the head of the queue', () => {
   });
 });
 
+describe('how long a call at the head of the queue waits while smaller calls go by', () => {
+  it('at most three times its own refill: twice what it needed, then its refill once later calls queue', async () => {
+    // 600 tokens a minute (10 a second), spent at 0. A call of 100 tokens (its refill: 10 s) heads the
+    // queue at 0; calls of 10 tokens come every second and each takes the refill as it comes. Until 20 s
+    // (twice its 10 s) they go first; from 21 s they queue behind it, and it goes at 30 s.
+    const clock = new VirtualClock();
+    const limiter = createRateLimiter({ tokensPerMinute: 600 });
+    await limiter.acquire({ tokens: 600, clock, exactTokens: true });
+    const starts: string[] = [];
+    const feeding = Array.from({ length: 25 }, (_, index) =>
+      clock.sleep((index + 1) * 1_000).then(async () => {
+        await limiter.acquire({ tokens: 10, clock, exactTokens: true });
+        starts.push(`f${index + 1}@${clock.now()}`);
+      }),
+    );
+    const head = limiter
+      .acquire({ tokens: 100, clock, exactTokens: true })
+      .then(() => starts.push(`head@${clock.now()}`));
+    await Promise.all([...feeding, head]);
+    expect(starts.slice(0, 21)).toEqual([
+      ...Array.from({ length: 20 }, (_, index) => `f${index + 1}@${(index + 1) * 1_000}`),
+      'head@30000',
+    ]);
+  });
+});
+
 describe('what the limiter tells onWait', () => {
   it('a wait for a budget set by the user is rate-limit; for a learned one, pacing', async () => {
     // Pins the reason of each wait and that a budget set by the user is not taken for a learned one.

@@ -557,9 +557,10 @@ describe('a budget set by the user, and a 429 inside it', () => {
       expect(result.acceptedTokens).toBe(400_000);
       expect(result.share).toBeGreaterThanOrEqual(0.95);
       expect(result.refusedShare).toBeLessThanOrEqual(0.05);
-      // 14 of 414. Holding the first measure, read from a few calls, as a guess (as with no budget set)
-      // put off the measure that paces the job: 19 of 419 with the API's budget empty at the start.
-      expect(result.refused).toBeLessThanOrEqual(14);
+      // 15 of 415 (14 when the calls a pause held went as close together as a later, shorter 429 asked).
+      // Holding the first measure, read from a few calls, as a guess (as with no budget set) put off the
+      // measure that paces the job: 19 of 419 with the API's budget empty at the start.
+      expect(result.refused).toBeLessThanOrEqual(15);
     },
   );
 

@@ -545,9 +545,10 @@ describe('under a budget set by the user, the stumble judgement counts the guess
     // Three at a time, 1.5 s each: the second call is refused at 0 asking 2.5 s while the first is in
     // flight; it ends at 1.5 s, inside the wait (growing the guess and doubling it). Then 2.9-token calls,
     // and two 429s back to back at 4 s (asking 0.5 s) and 4.5 s: 5.9 taken + 1 against 7.48 allowed, a
-    // stumble, so nothing is paced after. Pins `now <= allowedAt` in `accrue`: without it the call that ended inside the wait
-    // counted that stretch negatively at the old rate and positively at the new one, 7.89 came out allowed,
-    // and the 429s measured (the calls after them paced at 526 ms).
+    // stumble, so nothing is paced after. The calls the 0.5 s pause still holds when the 25 ms one comes go
+    // 0.5 s apart, its spacing. (`now <= allowedAt` in `accrue` keeps the call that ended inside the wait
+    // from counting that stretch negatively at the old rate and positively at the new one: 7.89 allowed,
+    // and the 429s measured a pace of 526 ms, which calls 0.5 s apart no longer show.)
     expect(
       await paced({
         calls: 26,
@@ -567,26 +568,26 @@ describe('under a budget set by the user, the stumble judgement counts the guess
       '3000',
       '4500R',
       '4525',
-      '4550',
-      '4575',
+      '5025',
+      '5525',
       '6025',
-      '6050',
-      '6075',
+      '6525',
+      '7025',
       '7525',
-      '7550',
-      '7575',
+      '8025',
+      '8525',
       '9025',
-      '9050',
-      '9075',
+      '9525',
+      '10025',
       '10525',
-      '10550',
-      '10575',
+      '11025',
+      '11525',
       '12025',
-      '12050',
-      '12075',
+      '12525',
+      '13025',
       '13525',
-      '13550',
-      '13575',
+      '14025',
+      '14525',
       '15025',
     ]);
   });
@@ -985,8 +986,9 @@ describe('the release after a pause', () => {
 
   it('calls still held by an earlier pause keep their slots: a new pause queues after them', async () => {
     // Three at once; the first is refused for 10 s, and the calls held by that pause go 2 s apart from
-    // 10 s. One of them is refused for 1 s while another still waits for its slot: the new pause's call
-    // comes after the slots already given, never before them.
+    // 10 s. One of them is refused for 1 s while the others still wait: the new pause's call comes after
+    // the slots already given, never before them, and the 10 s pause's 2 s spacing holds while it holds
+    // calls (at 12 s, the first call's next one was not held: it came after both pauses ended).
     expect(
       await paced({
         calls: 6,
@@ -994,6 +996,6 @@ describe('the release after a pause', () => {
         options: { adaptive: false },
         refuse: { 1: 10_000, 4: 1_000 },
       }),
-    ).toEqual(['0R', '0', '0', '10000R', '12000', '12000', '13000', '14000']);
+    ).toEqual(['0R', '0', '0', '10000R', '12000', '12000', '14000', '16000']);
   });
 });

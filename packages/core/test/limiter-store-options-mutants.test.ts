@@ -14,6 +14,7 @@ import {
   type LimiterPermit,
   type LimiterStore,
   limiterFor,
+  limiterStoreSize,
   type RateLimiter,
 } from '../src/engine/limiter.js';
 import type { WaitEvent } from '../src/engine/settings.js';
@@ -129,6 +130,45 @@ describe('the memory store’s token buckets', () => {
     expect(store.pausedUntil('q', 0)).toBe(0);
     store.pause('r', 1, 0);
     expect(store.pausedUntil('r', 0)).toBe(1);
+  });
+
+  it('drops a bucket a minute after it refilled to full, and a pause a minute after it ended, a few at each operation', () => {
+    // Kept for good, a store shared by limiters of a thousand model ids (or tenants) held a bucket for each.
+    const store = createMemoryLimiterStore();
+    for (let index = 0; index < 1_000; index++)
+      expect(store.take(`model-${index}`, perSecond(10), 4, 0)).toBe(0);
+    store.pause('p', 1_000, 0);
+    expect(limiterStoreSize(store)).toBe(1_001);
+    // 6 of 10 left: full again at 4 s, dropped from 64 s. A millisecond before, every bucket stays.
+    const large = { capacity: 1_000_000, perMinute: 60_000_000 };
+    for (let operation = 0; operation < 501; operation++)
+      expect(store.take('live', large, 1, 63_999)).toBe(0);
+    expect(limiterStoreSize(store)).toBe(1_002);
+    // Each operation looks at two, in turn: 501 of them look at all 1,001 buckets, and drop the thousand.
+    for (let operation = 0; operation < 501; operation++)
+      expect(store.take('live', large, 1, 64_000)).toBe(0);
+    expect(limiterStoreSize(store)).toBe(2);
+    // The pause ended at 1 s: gone at the next pause operation from 61 s.
+    expect(store.pausedUntil('q', 60_999)).toBe(0);
+    expect(limiterStoreSize(store)).toBe(2);
+    expect(store.pausedUntil('q', 61_000)).toBe(0);
+    expect(limiterStoreSize(store)).toBe(1);
+    // A dropped bucket answers as the full one it was: 10 taken at once, then a second for one more.
+    expect(store.take('model-0', perSecond(10), 10, 64_000)).toBe(0);
+    expect(store.take('model-0', perSecond(10), 1, 64_000)).toBe(1_000);
+    expect(store.pausedUntil('p', 64_000)).toBe(0);
+  });
+
+  it('keeps a bucket that is not full again, or was full less than a minute, and its level', () => {
+    const store = createMemoryLimiterStore();
+    // Driven to -20 of 10: full again at 30 s, kept until 90 s.
+    expect(store.take('deep', perSecond(10), 30, 0)).toBe(0);
+    const large = { capacity: 1_000_000, perMinute: 60_000_000 };
+    for (let operation = 0; operation < 10; operation++) expect(store.take('live', large, 1, 89_999)).toBe(0);
+    expect(limiterStoreSize(store)).toBe(2);
+    // Refilled to full by 89.999 s, as it would be had it stayed.
+    expect(store.take('deep', perSecond(10), 10, 89_999)).toBe(0);
+    expect(store.take('deep', perSecond(10), 1, 89_999)).toBe(1_000);
   });
 });
 
@@ -363,19 +403,42 @@ describe('the pause after a 429', () => {
 });
 
 describe('the release of calls held by a pause', () => {
-  it('a 429 asking for no wait lets the calls held by an earlier pause go together', async () => {
-    // Released calls are spaced by the last pause asked for: here 0 ms.
+  it('a 429 asking for no wait does not let the calls held by a longer pause go together', async () => {
+    // The 5 s pause still holds them: they go 2 s apart, the spacing it set. Spaced by the last pause
+    // asked for (0 ms), both went at 5 s into a budget the API had just said was dry.
     const clock = new VirtualClock();
     const limiter = createRateLimiter({ adaptive: false });
     const first = await limiter.acquire({ tokens: 1, clock });
     const second = await limiter.acquire({ tokens: 1, clock });
     await first.failed({ rateLimited: true, waitMs: 5_000 });
     const held = [limiter.acquire({ tokens: 1, clock }), limiter.acquire({ tokens: 1, clock })];
-    clock.time = 1_000;
+    await clock.sleep(1_000);
     await second.failed({ rateLimited: true, waitMs: 0 });
     const starts: number[] = [];
     await Promise.all(held.map((permit) => permit.then(() => starts.push(clock.now()))));
-    expect(starts).toEqual([5_000, 5_000]);
+    expect(starts).toEqual([5_000, 7_000]);
+  });
+
+  it('a short 429 while calls are held by a longer pause keeps that pause’s spacing; the next schedule has its own', async () => {
+    // Three calls held by a 5 s pause; a call in flight is refused at 1 s with a wait of 100 ms. The held
+    // calls go 2 s apart (not 100 ms: 5 s, 5.1 s and 5.2 s). Once they are all out, a 100 ms pause spaces
+    // the calls it holds by 100 ms.
+    const clock = new VirtualClock();
+    const limiter = createRateLimiter({ adaptive: false });
+    const first = await limiter.acquire({ tokens: 1, clock });
+    const second = await limiter.acquire({ tokens: 1, clock });
+    await first.failed({ rateLimited: true, waitMs: 5_000 });
+    const starts: number[] = [];
+    const admit = () => limiter.acquire({ tokens: 1, clock }).then(() => starts.push(clock.now()));
+    const held = [admit(), admit(), admit()];
+    await clock.sleep(1_000);
+    await second.failed({ rateLimited: true, waitMs: 100 });
+    await Promise.all(held);
+    expect(starts).toEqual([5_000, 7_000, 9_000]);
+    const third = await limiter.acquire({ tokens: 1, clock });
+    await third.failed({ rateLimited: true, waitMs: 100 });
+    await Promise.all([admit(), admit()]);
+    expect(starts.slice(3)).toEqual([9_100, 9_200]);
   });
 
   it('one call still held by a pause keeps its slot: a new pause’s calls come after it', async () => {

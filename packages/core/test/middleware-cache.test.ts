@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { type CacheStore, cacheKey, cacheMiddleware, createMemoryCacheStore } from '../src/cache.js';
+import { decodeEmbedding, encodeEmbedding } from '../src/cache-codec.js';
 import { type Clock, sleep } from '../src/engine/clock.js';
 import { embedMany } from '../src/engine/embed.js';
 import { createRateLimiter } from '../src/engine/limiter.js';
 import { InvalidRequestError, InvalidResponseError } from '../src/errors.js';
 import { type EmbeddingModelMiddleware, wrapEmbeddingModel } from '../src/middleware.js';
 import { MockEmbeddingModel } from '../src/testing.js';
-import type { Embedding, EmbedRequest } from '../src/types.js';
+import type { Embedding, EmbedRequest, OutputType } from '../src/types.js';
 import { ScriptedModel, VirtualClock } from './helpers.js';
 
 describe('wrapEmbeddingModel', () => {
@@ -214,6 +215,63 @@ describe('cacheMiddleware', () => {
     }
   });
 
+  // A store outside the process keeps bytes (`encodeEmbedding`); the memory store keeps the vector itself.
+  it.each([
+    ['the memory store', () => createMemoryCacheStore()],
+    [
+      'a store of encoded bytes',
+      (): CacheStore => {
+        const bytes = new Map<string, Uint8Array>();
+        return {
+          get: (key) => {
+            const held = bytes.get(key);
+            return held === undefined ? undefined : decodeEmbedding(held);
+          },
+          set: (key, value) => {
+            bytes.set(key, encodeEmbedding(value));
+          },
+        };
+      },
+    ],
+  ])(
+    '%s serves each output type bit for bit as answered: -0, subnormals, extremes',
+    async (_name, makeStore) => {
+      const answers: Record<OutputType, Embedding> = {
+        float: Float32Array.of(
+          -0,
+          1.401298464324817e-45,
+          -1.1754942106924411e-38,
+          3.4028234663852886e38,
+          0.1,
+        ),
+        int8: Int8Array.of(-128, -1, 0, 127, 5),
+        uint8: Uint8Array.of(0, 1, 128, 255, 7),
+        binary: Int8Array.of(-128, 127),
+        ubinary: Uint8Array.of(255, 0),
+      };
+      const inner = new ScriptedModel({
+        capabilities: { defaultDimensions: undefined, outputTypes: Object.keys(answers) as OutputType[] },
+        respond: (call) => ({
+          embeddings: [answers[call.request.outputType ?? 'float'].slice()],
+          warnings: [],
+          response: { status: 200, headers: {} },
+        }),
+      });
+      const model = wrapEmbeddingModel(inner, cacheMiddleware({ store: makeStore() }));
+      const bytesOf = (vector: Embedding) => [
+        ...new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength),
+      ];
+      for (const outputType of Object.keys(answers) as OutputType[]) {
+        await model.doEmbed({ inputs: ['a'], outputType });
+        const [held] = (await model.doEmbed({ inputs: ['a'], outputType })).embeddings;
+        expect(held!.constructor).toBe(answers[outputType].constructor);
+        expect(bytesOf(held!)).toEqual(bytesOf(answers[outputType]));
+      }
+      expect(Object.is((await model.doEmbed({ inputs: ['a'] })).embeddings[0]![0], -0)).toBe(true);
+      expect(inner.calls.map((call) => call.request.outputType)).toEqual(Object.keys(answers));
+    },
+  );
+
   it('different settings are different entries', async () => {
     const inner = new MockEmbeddingModel({ dimensions: 8 });
     const model = wrapEmbeddingModel(inner, cacheMiddleware());
@@ -289,6 +347,24 @@ describe('cacheKey', () => {
       ),
     ).toBe(key);
     expect(await cacheKey(model, { outputType: 'float' }, 'hello')).toBe(key);
+  });
+});
+
+describe('the input the cache keys', () => {
+  // The API is sent the text as it is; "é" composed (NFC) and decomposed (NFD) are two inputs to it.
+  it('is its exact text: no Unicode normalization, a lone surrogate kept apart from U+FFFD', async () => {
+    const model = new ScriptedModel({ provider: 'p', modelId: 'm' });
+    const nfc = 'caf\u00e9';
+    const nfd = 'cafe\u0301';
+    expect(nfc.normalize('NFD')).toBe(nfd);
+    expect(await cacheKey(model, {}, nfc)).not.toBe(await cacheKey(model, {}, nfd));
+    expect(await cacheKey(model, {}, '\ud800')).not.toBe(await cacheKey(model, {}, '\ufffd'));
+    expect(await cacheKey(model, {}, '\ud800')).not.toBe(await cacheKey(model, {}, '\udc00'));
+    const inner = new ScriptedModel({ provider: 'p', modelId: 'm' });
+    const cached = wrapEmbeddingModel(inner, cacheMiddleware());
+    await cached.doEmbed({ inputs: [nfc] });
+    await cached.doEmbed({ inputs: [nfd] });
+    expect(inner.calls.map((call) => call.request.inputs)).toEqual([[nfc], [nfd]]);
   });
 });
 
@@ -400,6 +476,24 @@ describe('the cache and the server a model calls', () => {
     await wrapEmbeddingModel(serverA, cacheMiddleware({ store })).doEmbed({ inputs: ['hello'] });
     await wrapEmbeddingModel(serverB, cacheMiddleware({ store })).doEmbed({ inputs: ['hello'] });
     expect([serverA.calls.length, serverB.calls.length]).toEqual([1, 1]);
+  });
+
+  // The request goes to one URL either way (a trailing slash of the base URL is dropped before the path),
+  // so one server written two ways is one set of entries; another path is another server.
+  it('a base URL with a trailing slash is the same server; one with another path is not', async () => {
+    const bare = await cacheKey(serving('http://a.test/v1'), {}, 'hello');
+    expect(await cacheKey(serving('http://a.test/v1/'), {}, 'hello')).toBe(bare);
+    expect(await cacheKey(serving('http://a.test/v1//'), {}, 'hello')).toBe(bare);
+    expect(await cacheKey(serving('http://a.test/v2'), {}, 'hello')).not.toBe(bare);
+    expect(await cacheKey(serving('http://a.test/v1/x'), {}, 'hello')).not.toBe(bare);
+    const store = createMemoryCacheStore();
+    const slashed = serving('http://a.test/v1/');
+    const unslashed = serving('http://a.test/v1');
+    const other = serving('http://a.test/openai/v1');
+    await wrapEmbeddingModel(slashed, cacheMiddleware({ store })).doEmbed({ inputs: ['hello'] });
+    await wrapEmbeddingModel(unslashed, cacheMiddleware({ store })).doEmbed({ inputs: ['hello'] });
+    await wrapEmbeddingModel(other, cacheMiddleware({ store })).doEmbed({ inputs: ['hello'] });
+    expect([slashed.calls.length, unslashed.calls.length, other.calls.length]).toEqual([1, 0, 1]);
   });
 });
 

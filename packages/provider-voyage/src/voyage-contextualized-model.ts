@@ -63,6 +63,10 @@ export class VoyageContextualizedEmbeddingModel implements ContextualizedEmbeddi
     this.config = config;
   }
 
+  customBaseURL(): string | undefined {
+    return this.config.customBaseURL();
+  }
+
   async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
     const warnings: Warning[] = [];
     if (request.truncate === true) {

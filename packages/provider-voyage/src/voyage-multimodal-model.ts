@@ -167,6 +167,10 @@ export class VoyageMultimodalEmbeddingModel implements EmbeddingModel {
     this.config = config;
   }
 
+  customBaseURL(): string | undefined {
+    return this.config.customBaseURL();
+  }
+
   checkInput(input: EmbedInput, index: number): void {
     inputForm(input, index, `${this.provider} model ${this.modelId}`);
   }

@@ -186,16 +186,36 @@ function couldBeAWord(secret: string): boolean {
 }
 
 /**
+ * Replies of Redis and errors of node-redis and of Node's sockets that are fixed words: the address,
+ * the error code and a script's SHA-1 and line aside, which hold no password. A password that is one of
+ * their words is no echo there, and cut out of them it showed itself in a known sentence ("WRONGPASS
+ * [REDACTED] username-password pair" for "invalid", "[REDACTED] ECONNREFUSED" for "connect").
+ */
+const FIXED_TEXT = new RegExp(
+  `^(?:${[
+    'WRONGPASS invalid username-password pair or user is disabled\\.',
+    'NOAUTH Authentication required\\.',
+    "OOM command not allowed when used memory > 'maxmemory'\\.",
+    "READONLY You can't write against a read only replica\\.",
+    'Socket closed unexpectedly',
+    'Connection timeout',
+    // Node's socket errors: the system call, the error code and the address it was given.
+    '(?:connect|read|write|getaddrinfo) E[A-Z]+(?: [\\w.:-]+)?',
+  ].join('|')})(?: script: [0-9a-f]{40}, on @user_script:\\d+\\.)?$`,
+);
+
+/**
  * `text`, a description of an error that came from outside (Redis's reply, the socket's error), without
  * `secrets` (the URL's password): Redis or a proxy in front of it may echo the password. Only that text
  * goes through here, never the store's own words around it: they hold no password, and a password that
  * is a common word ("cache", "Redis") redacted there showed itself in a known sentence ("the [REDACTED]
- * misses"). For the same reason a password that could be a word is removed only where it stands as a
- * whole value, not inside a longer word: Redis's own replies hold "passwords" and "username-password",
- * which a password "password" cut apart. Any other password is removed wherever it appears, in every
- * form core's redaction knows.
+ * misses"). For the same reason no password is cut out of Redis's and the socket's fixed texts, and one
+ * that could be a word is removed elsewhere only where it stands as a whole value, not inside a longer word:
+ * replies hold "passwords" and "username-password", which a password "password" cut apart. Any other
+ * password is removed wherever it appears, in every form core's redaction knows.
  */
 function hideSecrets(text: string, secrets: readonly string[]): string {
+  if (FIXED_TEXT.test(text)) return text;
   let out = redact(
     text,
     secrets.filter((secret) => !couldBeAWord(secret)),
@@ -330,9 +350,9 @@ export class RedisLink {
       result = await this.inTime(remote());
     } catch (error) {
       if (isErrorReply(error)) {
-        this.refusedBy(kind, describe(error));
+        this.refusedBy(kind, this.said(error));
       } else {
-        this.lost(describe(error));
+        this.lost(this.said(error));
         if (error instanceof NoAnswerError) this.skip();
       }
       return local();
@@ -368,7 +388,7 @@ export class RedisLink {
     this.outage = this.outage === undefined ? [kind] : ['read', 'write'];
     this.warn(
       'redis-unavailable',
-      `Redis refuses ${kind}s (${hideSecrets(reason, this.settings.secrets)}); ${this.settings.refused[kind]} until Redis accepts them again.`,
+      `Redis refuses ${kind}s (${reason}); ${this.settings.refused[kind]} until Redis accepts them again.`,
     );
   }
 
@@ -402,7 +422,17 @@ export class RedisLink {
   }
 
   /**
-   * Records that Redis cannot be reached: reported once per outage, and once more when the outage so far
+   * What `error` says: from outside (Redis's reply, the socket's error) without the URL's password; a
+   * command that got no answer in the store's own words, as they are.
+   */
+  said(error: unknown): string {
+    return error instanceof NoAnswerError
+      ? error.message
+      : hideSecrets(describe(error), this.settings.secrets);
+  }
+
+  /**
+   * Records that Redis cannot be reached (`reason`, in the store's own words or {@link said}): reported once per outage, and once more when the outage so far
    * was Redis refusing operations (the fallback is now wider: nothing is read from Redis either).
    */
   lost(reason: string): void {
@@ -410,7 +440,7 @@ export class RedisLink {
     this.outage = 'unreachable';
     this.warn(
       'redis-unavailable',
-      `Redis is unavailable (${hideSecrets(reason, this.settings.secrets)}); ${this.settings.fallback} until it is back.`,
+      `Redis is unavailable (${reason}); ${this.settings.fallback} until it is back.`,
     );
   }
 
@@ -482,7 +512,7 @@ export async function openLink(
   });
   let link: RedisLink | undefined;
   // node-redis emits 'error' on every failed reconnection; without a listener that would crash the process.
-  client.on('error', (error: unknown) => link?.lost(describe(error)));
+  client.on('error', (error: unknown) => link?.lost(link.said(error)));
   try {
     await client.connect();
   } catch (error) {

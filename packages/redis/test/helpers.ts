@@ -93,6 +93,19 @@ export function redisForTests() {
   };
 }
 
+/**
+ * Makes the test's Redis require `password` from new connections (the test's own client stays signed in),
+ * and adds the step that ends it to `undo`.
+ */
+export async function requirePassword(
+  env: ReturnType<typeof redisForTests>,
+  password: string,
+  undo: (() => Promise<unknown>)[],
+): Promise<void> {
+  await env.look.send(['CONFIG', 'SET', 'requirepass', password]);
+  undo.push(() => env.look.send(['CONFIG', 'SET', 'requirepass', '']));
+}
+
 /** A client whose commands wait until the test answers them; `sent` lists what was sent. */
 export function heldClient() {
   const sent: { args: unknown[]; answer: (value: unknown) => void; fail: (error: unknown) => void }[] = [];

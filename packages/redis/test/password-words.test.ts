@@ -7,7 +7,7 @@
 import { ConnectionError } from '@embedkit/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRedisCacheStore, createRedisLimiterStore } from '../src/index.js';
-import { failure, redisForTests, respServer, warningLog } from './helpers.js';
+import { failure, redisForTests, requirePassword, respServer, warningLog } from './helpers.js';
 
 const env = redisForTests();
 
@@ -16,12 +16,6 @@ const undo: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const step of undo.splice(0).reverse()) await step();
 });
-
-/** Makes the test's Redis require `password` from new connections (the test's own stays signed in). */
-async function requirePassword(password: string): Promise<void> {
-  await env.look.send(['CONFIG', 'SET', 'requirepass', password]);
-  undo.push(() => env.look.send(['CONFIG', 'SET', 'requirepass', '']));
-}
 
 /** Makes the test's Redis refuse writes (out of memory with `noeviction`) until the test ends. */
 async function refuseWrites(): Promise<void> {
@@ -39,7 +33,7 @@ describe('a Redis that requires a password', () => {
   it.each(['cache', 'ab'])(
     'the cache store with the password %j says its own words whole when Redis refuses its writes',
     async (password) => {
-      await requirePassword(password);
+      await requirePassword(env, password, undo);
       const log = warningLog();
       const store = env.track(
         await createRedisCacheStore({
@@ -62,7 +56,7 @@ describe('a Redis that requires a password', () => {
   );
 
   it('the limiter store with the password "process" says its own words whole when Redis refuses its writes', async () => {
-    await requirePassword('process');
+    await requirePassword(env, 'process', undo);
     const log = warningLog();
     const store = env.track(
       await createRedisLimiterStore({
@@ -85,7 +79,7 @@ describe('a Redis that requires a password', () => {
   });
 
   it('a wrong password "Redis" fails to connect with a ConnectionError that names Redis and hides only the password', async () => {
-    await requirePassword('cache');
+    await requirePassword(env, 'cache', undo);
     const error = await failure(createRedisCacheStore({ url: `redis://:Redis@127.0.0.1:${env.redis.port}` }));
     expect(ConnectionError.isInstance(error)).toBe(true);
     expect(error.message).toBe(

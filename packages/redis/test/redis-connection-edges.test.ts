@@ -3,11 +3,25 @@
  * Redis and a proxy say only where it stands whole, a longer one wherever it appears; and a Redis that
  * dies while a call's read is on its way leaves the call to finish without the cache.
  */
-import { ConnectionError, cacheMiddleware, embedMany, wrapEmbeddingModel } from '@embedkit/core';
+import {
+  type CacheStore,
+  ConnectionError,
+  cacheMiddleware,
+  embedMany,
+  wrapEmbeddingModel,
+} from '@embedkit/core';
 import { hashVector, MockEmbeddingModel } from '@embedkit/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRedisCacheStore } from '../src/index.js';
-import { failure, redisForTests, respServer, until, warningLog } from './helpers.js';
+import {
+  closedPort,
+  failure,
+  redisForTests,
+  requirePassword,
+  respServer,
+  until,
+  warningLog,
+} from './helpers.js';
 
 const env = redisForTests();
 
@@ -32,15 +46,69 @@ async function refusedByProxy(password: string, reply: string): Promise<Error> {
 }
 
 describe('a password that could be a word', () => {
-  it('"password", wrong, leaves the "username-password" of Redis\'s WRONGPASS reply whole', async () => {
-    await env.look.send(['CONFIG', 'SET', 'requirepass', 'cache']);
-    undo.push(() => env.look.send(['CONFIG', 'SET', 'requirepass', '']));
-    const error = await failure(
-      createRedisCacheStore({ url: `redis://:password@127.0.0.1:${env.redis.port}` }),
+  // "password" was cut out of "username-password"; a word of the reply's own ("invalid", "pair") left a
+  // gap that named it: "WRONGPASS [REDACTED] username-password pair".
+  it.each(['password', 'invalid', 'pair', 'user', 'disabled'])(
+    "%j, wrong, leaves Redis's WRONGPASS reply whole",
+    async (password) => {
+      await requirePassword(env, 'cache', undo);
+      const error = await failure(
+        createRedisCacheStore({ url: `redis://:${password}@127.0.0.1:${env.redis.port}` }),
+      );
+      expect(ConnectionError.isInstance(error)).toBe(true);
+      expect(error.message).toBe(
+        `cannot connect to Redis at redis://[REDACTED]@127.0.0.1:${env.redis.port}: WRONGPASS invalid username-password pair or user is disabled. Check that Redis runs there and that the URL is right.`,
+      );
+    },
+  );
+
+  // Node's socket error was cut too: "[REDACTED] ECONNREFUSED 127.0.0.1:…" for "connect", and
+  // "127.[REDACTED].[REDACTED].1" for "0".
+  it.each(['connect', 'ECONNREFUSED', '127', '0'])(
+    '%j, to a port nothing listens on, leaves the socket\'s "connect ECONNREFUSED" and its address whole',
+    async (password) => {
+      const port = await closedPort();
+      const error = await failure(createRedisCacheStore({ url: `redis://:${password}@127.0.0.1:${port}` }));
+      expect(ConnectionError.isInstance(error)).toBe(true);
+      expect(error.message).toBe(
+        `cannot connect to Redis at redis://[REDACTED]@127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}. Check that Redis runs there and that the URL is right.`,
+      );
+    },
+  );
+
+  it('"answer" is left in the store\'s own "no answer within" when Redis stops answering', async () => {
+    await requirePassword(env, 'answer', undo);
+    const log = warningLog();
+    const store = env.track(
+      await createRedisCacheStore({
+        url: `redis://:answer@127.0.0.1:${env.redis.port}`,
+        namespace: 'frozen-answer',
+        timeoutMs: 200,
+        onWarning: log.onWarning,
+      }),
     );
-    expect(ConnectionError.isInstance(error)).toBe(true);
+    env.redis.freeze();
+    try {
+      expect(await store.get('k')).toBeUndefined();
+    } finally {
+      env.redis.thaw();
+    }
+    expect(log.warnings).toEqual([
+      {
+        code: 'redis-unavailable',
+        message:
+          'Redis is unavailable (no answer within 200 ms); the cache misses and skips writes until it is back.',
+      },
+    ]);
+  });
+
+  it('"password" is still redacted from a URL a proxy echoes after a WRONGPASS reply, and "username-password" left whole', async () => {
+    const error = await refusedByProxy(
+      'password',
+      '-WRONGPASS invalid username-password pair for redis://default:password@cache\r\n',
+    );
     expect(error.message).toBe(
-      `cannot connect to Redis at redis://[REDACTED]@127.0.0.1:${env.redis.port}: WRONGPASS invalid username-password pair or user is disabled. Check that Redis runs there and that the URL is right.`,
+      'cannot connect to Redis at redis://[REDACTED]@proxy: WRONGPASS invalid username-password pair for redis://[REDACTED]@cache. Check that Redis runs there and that the URL is right.',
     );
   });
 
@@ -96,15 +164,31 @@ describe('Redis killed while a call reads the cache', () => {
       }),
     );
     const inner = new MockEmbeddingModel({ dimensions: 8 });
-    const model = wrapEmbeddingModel(inner, cacheMiddleware({ store }));
+    // Told when the call's read has been handed to the client (its MGET is sent from there): Redis is
+    // killed then, not after a guessed wait that a loaded machine could outlast.
+    let reading: (() => void) | undefined;
+    const watched: CacheStore = {
+      get: (key) => store.get(key),
+      set: (key, value) => store.set(key, value),
+      getMany: (keys) => {
+        const read = store.getMany(keys);
+        reading?.();
+        return read;
+      },
+      setMany: (entries) => store.setMany(entries),
+    };
+    const model = wrapEmbeddingModel(inner, cacheMiddleware({ store: watched }));
     await embedMany({ model, inputs: ['a', 'b'] });
     // Redis holds every command from now on, so the call's MGET is sent and waits for its answer.
     await env.look.send(['CLIENT', 'PAUSE', String(timeoutMs), 'ALL']);
     const started = Date.now();
     let killed: Promise<void> | undefined;
     try {
+      const readStarted = new Promise<void>((resolve) => {
+        reading = resolve;
+      });
       const call = embedMany({ model, inputs: ['a', 'b', 'c'] });
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await readStarted;
       killed = env.redis.kill();
       const result = await call;
       expect(Date.now() - started).toBeLessThan(timeoutMs / 2);
@@ -113,13 +197,14 @@ describe('Redis killed while a call reads the cache', () => {
         ['a', 'b'],
         ['a', 'b', 'c'],
       ]);
-      expect(log.warnings).toEqual([
-        {
-          code: 'redis-unavailable',
-          message:
-            'Redis is unavailable (Socket closed unexpectedly); the cache misses and skips writes until it is back.',
-        },
-      ]);
+      // How the socket breaks is the kernel's: a Redis killed before it read the MGET off its socket
+      // resets the connection; one killed after closes it.
+      expect(log.warnings).toHaveLength(1);
+      expect(log.warnings[0]!.code).toBe('redis-unavailable');
+      expect([
+        'Redis is unavailable (Socket closed unexpectedly); the cache misses and skips writes until it is back.',
+        'Redis is unavailable (read ECONNRESET); the cache misses and skips writes until it is back.',
+      ]).toContain(log.warnings[0]!.message);
     } finally {
       await killed;
       await env.redis.start();

@@ -128,6 +128,9 @@ function headerGroups(list: readonly unknown[]): HeaderGroup[] | { unpairedAt: n
   return groups;
 }
 
+/** A header's name as HTTP writes it (a token, RFC 9110 §5.1): a text with a space, a `/` or a `:` is a value. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
 /** The entries of headers kept as an object: a `Map` or a `Headers` by its entries, any other by its keys. */
 function headerEntries(headers: object): [unknown, unknown][] {
   return headers instanceof Map || headers instanceof Headers ? [...headers] : Object.entries(headers);
@@ -152,7 +155,9 @@ function headerEntries(headers: object): [unknown, unknown][] {
  *   or response's own, or when an item names a header a recording drops;
  * - headers in the cassette's own fields (`call`, `expect`, a field a recorder adds), dropped by name the
  *   same way, with only the secrets removed from their other text; there a list named like headers that
- *   cannot be paired and names no such header (a list of header names) is kept as it is.
+ *   cannot be paired and names no such header (a list of header names) is kept as it is, and one of an
+ *   even length whose items all read as header names is refused when its pairs would drop a header
+ *   (it may be a list of names, or names and values).
  *
  * Vectors are left as they are unless one holds a secret exactly.
  */
@@ -206,6 +211,20 @@ export function scrubCassette(cassette: Cassette, secrets: readonly string[]): C
         );
       }
       groups = read;
+      // A flat list of even length whose every item reads as a header name is either a list of names or
+      // names and values. Where the pairs' reading drops nothing the two agree; else dropping loses names
+      // of a list of names, and keeping may keep a credential, so neither is done.
+      const dropped = read.find((group) => droppedHeader(group.name));
+      if (
+        !container &&
+        dropped !== undefined &&
+        items.every((item) => typeof item === 'string' && HEADER_NAME.test(item))
+      ) {
+        throw new InvalidArgumentError(
+          `scrubCassette: the headers at ${path} may be a list of header names or a flat list of names and values (each of its items reads as a header name, and ${String(dropped.name)} is one a recording drops), so what to drop cannot be known; the recording is refused rather than written with names lost or a credential kept. Keep a list of header names in a field named otherwise.`,
+          { argument: 'cassette' },
+        );
+      }
     } else {
       groups = headerEntries(headers).map(([name, value]) => ({
         name: asText(name),

@@ -32,6 +32,27 @@ describe('scrubCassette: a field named like headers outside a request or respons
     });
   });
 
+  it('refuses an even-length list whose items could all be header names when its pairs would drop some (bug: read as pairs, the names were dropped without a word)', () => {
+    for (const [names, name] of [
+      [['authorization', 'x-request-id'], 'authorization'],
+      [['x-request-id', 'user-agent', 'cookie', 'retry-after'], 'cookie'],
+    ] as const) {
+      expect(refusal(withOwnFields({ notes: { headers: names } }))).toBe(
+        `scrubCassette: the headers at notes.headers may be a list of header names or a flat list of names and values (each of its items reads as a header name, and ${name} is one a recording drops), so what to drop cannot be known; the recording is refused rather than written with names lost or a credential kept. Keep a list of header names in a field named otherwise.`,
+      );
+    }
+  });
+
+  it('keeps an even-length list of header names whose pairs would drop nothing as it is', () => {
+    const scrubbed = scrubCassette(
+      withOwnFields({ notes: { rawHeaders: ['x-request-id', 'authorization', 'user-agent', 'cookie'] } }),
+      [],
+    ) as unknown as { notes: unknown };
+    expect(scrubbed.notes).toStrictEqual({
+      rawHeaders: ['x-request-id', 'authorization', 'user-agent', 'cookie'],
+    });
+  });
+
   it('refuses a list that cannot be paired and names a credential header, naming its full path', () => {
     const message = refusal(
       withOwnFields({ notes: { capture: { rawHeaders: ['x-api-key', KEY, 'user-agent'] } } }),

@@ -52,18 +52,58 @@ export interface LimiterStore {
 interface BucketState {
   level: number;
   updatedAt: number;
+  /** The shape it was last used with: when it is full again, and so no different from a missing one. */
+  spec: BucketSpec;
 }
 
-/** The default store: this process's memory. */
+/**
+ * How long the memory store keeps a bucket once it has refilled to full, and a pause once it has ended;
+ * then either is dropped, and answers as a missing one does (a bucket starts full, a key never paused is
+ * paused until 0). Not at once: a bucket full for a minute is full at whatever shape it is used with next,
+ * if that shape refills within a minute (every bucket a limiter makes: the APIs' limits are per minute,
+ * and a learned limit may change), and a caller whose clock runs behind another's still finds its state.
+ */
+const SPENT_KEPT_MS = 60_000;
+
+/** Entries of each map the memory store looks at per operation: more than one operation can add. */
+const SWEPT_PER_OPERATION = 2;
+
+/**
+ * Looks at the first entries of `map`: drops those that are `spent`, and moves the others to the back,
+ * so that every entry comes up in turn. Kept for good, a store shared by limiters of thousands of model
+ * ids (or one limiter per tenant) held a bucket for each of them.
+ */
+function sweep<T>(map: Map<string, T>, spent: (value: T) => boolean): void {
+  const count = Math.min(SWEPT_PER_OPERATION, map.size);
+  for (let looked = 0; looked < count; looked++) {
+    const [key, value] = map.entries().next().value!;
+    map.delete(key);
+    if (!spent(value)) map.set(key, value);
+  }
+}
+
+/** How many entries each memory store holds, by store (for tests: see `limiterStoreSize`). */
+const memoryStoreSizes = new WeakMap<LimiterStore, () => number>();
+
+/**
+ * The default store: this process's memory. A bucket a minute after it refilled to full, and a pause a
+ * minute after it ended, are dropped (see `SPENT_KEPT_MS`), a few entries at each operation.
+ */
 export function createMemoryLimiterStore(): LimiterStore {
   const buckets = new Map<string, BucketState>();
   const pauses = new Map<string, number>();
   const bucketOf = (key: string, bucket: BucketSpec, now: number): BucketState => {
+    sweep(
+      buckets,
+      ({ level, updatedAt, spec }) =>
+        now - updatedAt >= ((spec.capacity - level) * 60_000) / spec.perMinute + SPENT_KEPT_MS,
+    );
     let state = buckets.get(key);
     if (state === undefined) {
-      state = { level: bucket.capacity, updatedAt: now };
+      state = { level: bucket.capacity, updatedAt: now, spec: bucket };
       buckets.set(key, state);
     }
+    state.spec = bucket;
     const elapsed = now - state.updatedAt;
     if (elapsed > 0) {
       state.level = Math.min(bucket.capacity, state.level + (elapsed * bucket.perMinute) / 60_000);
@@ -71,7 +111,8 @@ export function createMemoryLimiterStore(): LimiterStore {
     }
     return state;
   };
-  return {
+  const sweepPauses = (now: number) => sweep(pauses, (until) => now - until >= SPENT_KEPT_MS);
+  const store: LimiterStore = {
     take(key, bucket, amount, now) {
       const state = bucketOf(key, bucket, now);
       const needed = Math.min(amount, bucket.capacity);
@@ -89,13 +130,17 @@ export function createMemoryLimiterStore(): LimiterStore {
       const state = bucketOf(key, bucket, now);
       state.level = Math.min(state.level, level);
     },
-    pause(key, until) {
+    pause(key, until, now) {
+      sweepPauses(now);
       if (until > (pauses.get(key) ?? 0)) pauses.set(key, until);
     },
-    pausedUntil(key) {
+    pausedUntil(key, now) {
+      sweepPauses(now);
       return pauses.get(key) ?? 0;
     },
   };
+  memoryStoreSizes.set(store, () => buckets.size + pauses.size);
+  return store;
 }
 
 export interface RateLimiterOptions {
@@ -621,8 +666,13 @@ class SharedRateLimiter implements RateLimiter {
   private readonly sharedQueue: QueuedCall[] = [];
   /** How to wake each queued call when it comes to the head. */
   private readonly turnWaiters = new Map<QueuedCall, () => void>();
-  /** The length of the last pause: the server's own measure of how long one more call must wait. */
-  private lastPauseMs = 0;
+  /**
+   * The length of the pause whose calls are being released: the server's own measure of how long one more
+   * call must wait. The longest of the pauses that came while calls were still held: a shorter 429 then
+   * (another limit, or a call that reached the API as its budget refilled) spaced the calls the longer
+   * pause held by its own wait, and three held by a 5 s pause went 100 ms apart into a budget still dry.
+   */
+  private releasePauseMs = 0;
   /**
    * The sleeps of calls waiting for a budget learned from headers: a later reading that raises the budget
    * ends them, since their waits were measured against the smaller one (a first reading of 50 tokens left
@@ -927,7 +977,7 @@ class SharedRateLimiter implements RateLimiter {
       if (!paused) return;
       const now = clock.now();
       const slot = Math.max(now, this.releaseAt);
-      this.releaseAt = slot + Math.min(this.lastPauseMs, MAX_RELEASE_SPACING_MS);
+      this.releaseAt = slot + Math.min(this.releasePauseMs, MAX_RELEASE_SPACING_MS);
       if (slot > now) {
         onWait?.({ reason: 'paused', delayMs: slot - now });
         await clock.sleep(slot - now, signal);
@@ -1032,8 +1082,10 @@ class SharedRateLimiter implements RateLimiter {
         }
         if (scope.requests === undefined && scope.tokens === undefined)
           this.pace?.refused(now, waitMs, request.tokens);
-        this.lastPauseMs = Math.max(0, waitMs);
-        // Calls still held by the last pause keep their order: the new pause's calls come after them.
+        // Calls still held by the last pause keep their order and their spacing: the new pause's calls come
+        // after them.
+        const pauseMs = Math.max(0, waitMs);
+        this.releasePauseMs = this.held > 0 ? Math.max(this.releasePauseMs, pauseMs) : pauseMs;
         this.releaseAt = this.held > 0 ? Math.max(this.releaseAt, now + waitMs) : now + waitMs;
         await this.store.pause(this.pauseKey, now + waitMs, now);
       },
@@ -1178,6 +1230,11 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
 /** How many scopes `limiter` keeps (for tests: a scope with nothing to keep must not stay). */
 export function scopeCount(limiter: RateLimiter): number {
   return limiter instanceof SharedRateLimiter ? limiter.scopes.size : 0;
+}
+
+/** How many buckets and pauses a memory store holds (for tests: one with nothing to keep must not stay). */
+export function limiterStoreSize(store: LimiterStore): number {
+  return memoryStoreSizes.get(store)?.() ?? 0;
 }
 
 /** What a limiter calls on its store. */

@@ -1,4 +1,4 @@
-import { whenAborted } from '../engine/signal.js';
+import { onAbort, whenAborted } from '../engine/signal.js';
 import {
   ACCEPT_ENCODING,
   bodyFailure,
@@ -36,8 +36,8 @@ export function createFetchTransport(fetchFunction?: FetchFunction): Transport {
   // then offers no encoding unless told) and the body is decompressed here as it is read, counted against
   // the cap. An injected fetch decompresses as it always has, and so does a Bun without
   // `DecompressionStream` (before 1.3.3).
-  const decompressHere =
-    fetchFunction === undefined && 'Bun' in globalThis && typeof DecompressionStream === 'function';
+  const inBun = fetchFunction === undefined && 'Bun' in globalThis;
+  const decompressHere = inBun && typeof DecompressionStream === 'function';
   const send = fetchFunction ?? ((input, init) => globalThis.fetch(input, init));
   return {
     kind: 'fetch',
@@ -54,25 +54,58 @@ export function createFetchTransport(fetchFunction?: FetchFunction): Transport {
         init.decompress = false;
       }
       if (request.body !== undefined) init.body = request.body;
-      if (request.signal !== undefined) init.signal = request.signal;
-      const response = await send(request.url, init);
-      // In browsers a manual redirect is an opaque response: status 0, no headers, no body.
-      if (response.type === 'opaqueredirect') {
-        await response.body?.cancel().catch(() => {});
-        return { status: 0, headers: {}, body: new Uint8Array(0) };
+      // Bun's fetch reads a cancelled body on to its end (a 64 MiB body refused at 1 MB was still read
+      // whole, its connection busy meanwhile); only an abort of the request closes the connection. So in
+      // Bun the request gets a signal of its own: aborted with the caller's, and when its body fails.
+      const own = inBun ? new AbortController() : undefined;
+      const stopWatching = own === undefined ? undefined : linkAbort(request.signal, own);
+      const signal = own?.signal ?? request.signal;
+      if (signal !== undefined) init.signal = signal;
+      try {
+        return await exchange(request, init, send, decompressHere);
+      } catch (error) {
+        own?.abort(error);
+        throw error;
+      } finally {
+        stopWatching?.();
       }
-      const headers: Record<string, string> = {};
-      response.headers.forEach((value, name) => {
-        headers[name.toLowerCase()] = value;
-      });
-      const body = await readBody(response, request.maxResponseBytes, request.signal, decompressHere).catch(
-        (error: unknown) => {
-          throw bodyFailure(response.status, headers, error);
-        },
-      );
-      return { status: response.status, headers, body };
     },
   };
+}
+
+/** Aborts `own` when `signal` does (at once when it has); returns the function that stops watching. */
+function linkAbort(signal: AbortSignal | undefined, own: AbortController): (() => void) | undefined {
+  if (signal === undefined) return undefined;
+  if (signal.aborted) {
+    own.abort(signal.reason);
+    return undefined;
+  }
+  return onAbort(signal, () => own.abort(signal.reason));
+}
+
+/** Sends the request and reads its answer whole, within the request's cap. */
+async function exchange(
+  request: TransportRequest,
+  init: RequestInit,
+  send: FetchFunction,
+  decompressHere: boolean,
+): Promise<TransportResponse> {
+  const response = await send(request.url, init);
+  // In browsers a manual redirect is an opaque response: status 0, no headers, no body.
+  if (response.type === 'opaqueredirect') {
+    await response.body?.cancel().catch(() => {});
+    return { status: 0, headers: {}, body: new Uint8Array(0) };
+  }
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => {
+    headers[name.toLowerCase()] = value;
+  });
+  const body = await readBody(response, request.maxResponseBytes, request.signal, decompressHere).catch(
+    (error: unknown) => {
+      throw bodyFailure(response.status, headers, error);
+    },
+  );
+  return { status: response.status, headers, body };
 }
 
 async function readBody(
