@@ -162,6 +162,41 @@ describe('what a failure says', () => {
     }
   });
 
+  it("the note of what the scenario catches ends the first line, before node's diff of the values", async () => {
+    /** Throws a plain `Error` for a 401, as a provider that wraps what it does not recognise does. */
+    class PlainErrorOn401 extends AcmeEmbeddingModel {
+      override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+        try {
+          return await super.doEmbed(request);
+        } catch (error) {
+          if ((error as { statusCode?: number }).statusCode === 401) throw new Error('acme request failed');
+          throw error;
+        }
+      }
+    }
+    const { outcomes } = await offline(
+      ({ modelId, ...settings }) => new PlainErrorOn401(modelId, settings),
+      ['error-401'],
+    );
+    expect(outcomes.map((outcome) => outcome.passed)).toEqual([false, false]);
+    for (const outcome of outcomes) {
+      const [first, ...rest] = message(outcome.error).split('\n');
+      expect(first).toBe(
+        "AuthenticationError expected, got Error: acme request failed (this scenario catches: a 401 mapped to the wrong class, retried, or stripped of the API's message or request id)",
+      );
+      expect(rest.join('\n')).toBe("+ actual - expected\n\n+ 'Error'\n- 'AuthenticationError'");
+    }
+  });
+
+  it('a provider that drops the signal passes redaction-timeout through fetch rather than hanging it', async () => {
+    // The timeout scenarios name that bug; the redaction one must still end, whatever the provider's request does.
+    const { outcomes } = await offline(mutantModel('ignores-abort'), ['redaction-timeout']);
+    expect(outcomes.map(({ kind, passed }) => ({ kind, passed }))).toEqual([
+      { kind: 'undici', passed: true },
+      { kind: 'fetch', passed: true },
+    ]);
+  }, 10_000);
+
   /** Sends one more call than the scenario answers: a "warm-up" before the real one, or a "ping" after it. */
   class SendsTwice extends AcmeEmbeddingModel {
     constructor(

@@ -18,7 +18,7 @@ type Held = 'answer' | 'body';
  * no race against real time. `arrived` settles as the request arrives. An `optional` request may never
  * come (a timeout that lands before it leaves).
  */
-function expectHeld(
+export function expectHeld(
   world: JobWorld,
   held: Held,
   { optional = false }: { optional?: boolean } = {},

@@ -143,24 +143,30 @@ function withCatches(scenario: Scenario, catches: string): Scenario {
 /**
  * `error` with `note` after its message (and in its stack, which repeats the message). The stack is read
  * before the message changes: V8 formats it lazily, from the message it finds at the first read, so read
- * after it would hold the note already and get it twice.
+ * after it would hold the note already and get it twice. Node's `assert` puts a diff of the values after
+ * a message of ours; the note goes before it, at the end of the sentence it belongs to.
  */
 export function withNote(error: unknown, note: string): unknown {
+  const text = String((error as Error)?.message ?? error);
+  const diffAt = text.indexOf(NODE_ASSERT_DIFF);
+  const noted = diffAt === -1 ? `${text}${note}` : `${text.slice(0, diffAt)}${note}${text.slice(diffAt)}`;
   if (typeof error === 'object' && error !== null && typeof (error as Error).message === 'string') {
     const failure = error as Error;
-    const before = failure.message;
     try {
       const stack = failure.stack;
-      failure.message = `${before}${note}`;
-      if (typeof stack === 'string' && before !== '' && stack.includes(before))
-        failure.stack = stack.replace(before, () => failure.message);
-      if (failure.message === `${before}${note}`) return failure;
+      failure.message = noted;
+      if (typeof stack === 'string' && text !== '' && stack.includes(text))
+        failure.stack = stack.replace(text, () => failure.message);
+      if (failure.message === noted) return failure;
     } catch {
       // A frozen error: wrapped below.
     }
   }
-  return new Error(`${String((error as Error)?.message ?? error)}${note}`, { cause: error });
+  return new Error(noted, { cause: error });
 }
+
+/** How node's `assert` starts the diff it adds under a custom message. */
+const NODE_ASSERT_DIFF = '\n+ actual - expected';
 
 /** A readable account of a report: which families ran, which were skipped and why. */
 export function describeFamilies(reports: readonly FamilyReport[]): string {

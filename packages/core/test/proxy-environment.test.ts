@@ -132,6 +132,7 @@ describe('the default Node transport behind HTTP_PROXY', () => {
     proxy.seen.length = 0;
     api.reset();
     vi.stubEnv('NO_PROXY', undefined);
+    vi.stubEnv('no_proxy', undefined);
   });
 
   afterAll(async () => {
@@ -233,6 +234,27 @@ describe('the default Node transport behind HTTP_PROXY', () => {
     }
   });
 
+  it('an empty no_proxy counts as unset: NO_PROXY is read, again at every request', async () => {
+    const model = requestJsonModel(createTransport(), url);
+    vi.stubEnv('no_proxy', '');
+    vi.stubEnv('NO_PROXY', '127.0.0.1');
+    await embed({ model, input: 'a' });
+    expect(proxy.seen).toEqual([]);
+    expect(api.requests).toHaveLength(1);
+
+    vi.stubEnv('NO_PROXY', '');
+    await embed({ model, input: 'a' });
+    expect(proxy.seen).toEqual([tunnel()]);
+    expect(api.requests).toHaveLength(2);
+
+    // A lower-case one that is set is read first, as the proxy variables are.
+    vi.stubEnv('no_proxy', '127.0.0.1');
+    vi.stubEnv('NO_PROXY', 'elsewhere.test');
+    await embed({ model, input: 'a' });
+    expect(proxy.seen).toEqual([tunnel()]);
+    expect(api.requests).toHaveLength(3);
+  });
+
   it('an empty http_proxy counts as unset: HTTP_PROXY is used', async () => {
     vi.stubEnv('http_proxy', '');
     const dispatcher = createDefaultDispatcher();
@@ -296,11 +318,21 @@ describe('a proxy variable that holds no usable URL', () => {
     vi.resetModules();
   });
 
+  const noURL = (name: string) =>
+    `The ${name} environment variable holds no usable proxy URL; set it to one such as http://proxy.internal:3128 (with user:password@ before the host when the proxy asks for credentials), or unset it.`;
+  const otherScheme = (name: string) =>
+    `The ${name} environment variable names a proxy of a scheme that cannot be used: only http:// and https:// proxies are read from the environment. Set it to one such as http://proxy.internal:3128, or unset it (a SOCKS proxy can be passed as the dispatcher setting, an undici Socks5ProxyAgent).`;
+
   it.each([
-    ['HTTPS_PROXY', `http://user:${PASSWORD}@exa mple:bad`],
-    ['https_proxy', 'notaurl'],
-    ['HTTP_PROXY', 'notaurl'],
-  ])('%s=%s fails the call at once, naming the variable, never its value', async (name, value) => {
+    ['HTTPS_PROXY', `http://user:${PASSWORD}@exa mple:bad`, noURL],
+    ['https_proxy', 'notaurl', noURL],
+    ['HTTP_PROXY', 'notaurl', noURL],
+    // undici refused this one on every request, as a network failure, retried to no end.
+    ['HTTPS_PROXY', 'ftp://proxy.internal:21', otherScheme],
+    // undici reached this one through its experimental SOCKS support, which its environment reading
+    // does not document.
+    ['http_proxy', `socks5://user:${PASSWORD}@127.0.0.1:1080`, otherScheme],
+  ])('%s=%s fails the call at once, naming the variable, never its value', async (name, value, message) => {
     for (const each of PROXY_VARIABLES) vi.stubEnv(each, undefined);
     vi.stubEnv(name, value);
     // The shared dispatcher is made at the first request of the process: a fresh module makes it again.
@@ -312,9 +344,7 @@ describe('a proxy variable that holds no usable URL', () => {
     expect(error.code).toBe('invalid_argument');
     expect(error.isRetryable).toBe(false);
     expect(error.environmentVariables).toEqual([name]);
-    expect(error.message).toBe(
-      `The ${name} environment variable holds no usable proxy URL; set it to one such as http://proxy.internal:3128 (with user:password@ before the host when the proxy asks for credentials), or unset it.`,
-    );
+    expect(error.message).toBe(message(name));
     expect(clock.sleepDurations).toEqual([]);
     expect(walkForSecrets(error, [PASSWORD, value]).leaks).toEqual([]);
   });

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { embedMany } from '../src/engine/embed.js';
-import { RateLimitError, RetryError, ServerError } from '../src/errors.js';
+import { InvalidArgumentError, RateLimitError, RetryError, ServerError } from '../src/errors.js';
 import { rejection, ScriptedModel, VirtualClock, vectorFor } from './helpers.js';
 
 const LIMITED =
@@ -95,6 +95,23 @@ describe('a wait the retries left cannot reach', () => {
       "down for maintenance — the API asked to wait 3600 s, longer than the engine's retries can wait (2 left, at most maxRetryDelayMs 5000 ms each), so no retry was made: try again after 3600 s, or set maxRetryDelayMs to 3600000 for the engine to wait it out.",
     );
     expect((error as Error).stack).toContain('down for maintenance — the API asked to wait 3600 s');
+    expect(model.calls).toHaveLength(1);
+    expect(clock.sleeps).toEqual([]);
+  });
+
+  it('a wait longer than any maxRetryDelayMs (30 days) advises no setting that would be refused', async () => {
+    const days30 = 30 * 86_400_000;
+    const clock = new VirtualClock({ random: [0.5] });
+    const model = refusing([days30], clock);
+    const error = await rejection(embedMany({ model, inputs: ['1'], clock }));
+    expect(RateLimitError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({ code: 'rate_limited', retryAfterMs: days30 });
+    expect((error as Error).message).toBe(
+      `${LIMITED} — Lower concurrency or set rateLimit; the API asked to wait 2592000 s, longer than the engine's retries can wait (3 left, at most maxRetryDelayMs 60000 ms each), so no retry was made: try again after 2592000 s, longer than the engine can wait out (maxRetryDelayMs is at most 2147483647).`,
+    );
+    // The advice a shorter wait gets would be refused here.
+    const refused = await rejection(embedMany({ model, inputs: ['1'], clock, maxRetryDelayMs: days30 }));
+    expect(InvalidArgumentError.isInstance(refused)).toBe(true);
     expect(model.calls).toHaveLength(1);
     expect(clock.sleeps).toEqual([]);
   });

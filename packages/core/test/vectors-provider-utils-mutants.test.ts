@@ -601,6 +601,25 @@ describe('postJson', () => {
     expect(response.body).toEqual({ data: [{ embedding: Float32Array.of(1, 2) }] });
   });
 
+  it('finds the request id under a header name the provider declares in mixed case', async () => {
+    let status = 200;
+    const { json } = endpoint(() => ({
+      status,
+      // Both transports hand over header names in lower case.
+      headers: { 'x-acme-id': `req-${status}`, 'content-type': 'application/json' },
+      body: bytes(status === 200 ? { data: [] } : { error: { message: 'busy' } }),
+    }));
+    const declared: JsonEndpoint = { ...json, requestIdHeaders: ['X-Acme-Id'] };
+    expect((await postJson(declared, '/embeddings', {}, {})).requestId).toBe('req-200');
+    status = 503;
+    const error = await postJson(declared, '/embeddings', {}, {}).then(
+      () => undefined,
+      (reason: unknown) => reason,
+    );
+    expect((error as { code: string }).code).toBe('server_error');
+    expect((error as { requestId?: string }).requestId).toBe('req-503');
+  });
+
   it('stops at an aborted signal, and reads an error with the endpoint’s parser, redacting its secrets', async () => {
     const { json } = endpoint(() => ({
       status: 400,

@@ -7,7 +7,7 @@ import {
   TimeoutError,
   withoutRetryClaim,
 } from '../errors.js';
-import type { Clock } from './clock.js';
+import { type Clock, MAX_TIMER_MS } from './clock.js';
 import type { AttemptAnswered, LimiterPermit, RateLimiter } from './limiter.js';
 import type { RetryEvent, WaitEvent } from './settings.js';
 import { onAbort } from './signal.js';
@@ -325,7 +325,12 @@ function unreachableWait(
   if (hint === undefined || !Number.isFinite(hint) || hint <= retriesLeft * policy.maxRetryDelayMs)
     return undefined;
   const wait = hint < 1_000 ? `${Math.ceil(hint)} ms` : `${Math.ceil(hint / 1_000)} s`;
-  return `the API asked to wait ${wait}, longer than the engine's retries can wait (${retriesLeft} left, at most maxRetryDelayMs ${policy.maxRetryDelayMs} ms each), so no ${failures === 1 ? '' : 'further '}retry was made: try again after ${wait}, or set maxRetryDelayMs to ${Math.ceil(hint)} for the engine to wait it out`;
+  // maxRetryDelayMs is a timer's delay: a wait past the longest one (about 24.8 days) cannot be set.
+  const waitItOut =
+    Math.ceil(hint) > MAX_TIMER_MS
+      ? `longer than the engine can wait out (maxRetryDelayMs is at most ${MAX_TIMER_MS})`
+      : `or set maxRetryDelayMs to ${Math.ceil(hint)} for the engine to wait it out`;
+  return `the API asked to wait ${wait}, longer than the engine's retries can wait (${retriesLeft} left, at most maxRetryDelayMs ${policy.maxRetryDelayMs} ms each), so no ${failures === 1 ? '' : 'further '}retry was made: try again after ${wait}, ${waitItOut}`;
 }
 
 function retryDelay(policy: AttemptPolicy, error: EmbedKitError, attemptNumber: number): number {

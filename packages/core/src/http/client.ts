@@ -116,7 +116,7 @@ export interface RequestJsonOptions {
   maxResponseBytes?: number;
   /** Reads the provider's error body (of a failed status, and of a 2xx body that carries an error). */
   parseError?: (body: unknown, status: number) => ParsedError;
-  /** Response headers that carry a request id, first match wins. */
+  /** Response headers that carry a request id, first match wins; in any letter case. */
   requestIdHeaders?: readonly string[];
   /** `json` (default): a 2xx body is parsed as JSON; `bytes`: it is returned as a `Uint8Array` (a results file). */
   responseType?: 'json' | 'bytes';
@@ -303,6 +303,9 @@ export async function requestJson(options: RequestJsonOptions): Promise<JsonResp
   }
   if (options.signal !== undefined) request.signal = options.signal;
   if (options.timeoutMs !== undefined) request.timeoutMs = options.timeoutMs;
+  // Transports hand over header names in lower case: a provider's `X-Request-Id` was never found.
+  const requestIdHeaders =
+    options.requestIdHeaders?.map((name) => name.toLowerCase()) ?? DEFAULT_REQUEST_ID_HEADERS;
   const call: CallContext = {
     provider: options.provider,
     url: options.url,
@@ -323,10 +326,10 @@ export async function requestJson(options: RequestJsonOptions): Promise<JsonResp
     if (!(error instanceof ErrorStatusBodyError)) throw transportFailure(error, call);
     const reason = unreadBodyReason(timedOut ? stopped : error.cause, options.timeoutMs);
     const answer = { status: error.status, headers: error.headers, body: new Uint8Array(0) };
-    throw statusFailure(answer, requestIdOf(answer, options), call, reason);
+    throw statusFailure(answer, requestIdOf(answer, requestIdHeaders), call, reason);
   }
   try {
-    return readResponse(response, options, call);
+    return readResponse(response, options, requestIdHeaders, call);
   } finally {
     // Everything kept from the body (vectors, text, excerpts, a bytes body) has been copied out of it by now.
     response.release?.();
@@ -362,9 +365,9 @@ function unreadBodyReason(cause: unknown, timeoutMs: number | undefined): string
   return `its body could not be read whole (${describe(cause)})`;
 }
 
-/** The request id among the answer's headers: the first of the names the provider gave that is there. */
-function requestIdOf(response: TransportResponse, options: RequestJsonOptions): string | undefined {
-  for (const name of options.requestIdHeaders ?? DEFAULT_REQUEST_ID_HEADERS) {
+/** The request id among the answer's headers: the first of `names` (lower-cased) that is there. */
+function requestIdOf(response: TransportResponse, names: readonly string[]): string | undefined {
+  for (const name of names) {
     const requestId = response.headers[name];
     if (requestId !== undefined) return requestId;
   }
@@ -375,9 +378,10 @@ function requestIdOf(response: TransportResponse, options: RequestJsonOptions): 
 function readResponse(
   response: TransportResponse,
   options: RequestJsonOptions,
+  requestIdHeaders: readonly string[],
   call: CallContext,
 ): JsonResponse {
-  const requestId = requestIdOf(response, options);
+  const requestId = requestIdOf(response, requestIdHeaders);
   if (response.status < 200 || response.status >= 300) throw statusFailure(response, requestId, call);
 
   if (options.responseType === 'bytes') {

@@ -1,4 +1,4 @@
-import { Agent, type Dispatcher, EnvHttpProxyAgent, interceptors, util as undiciUtil } from 'undici';
+import { Agent, Dispatcher, EnvHttpProxyAgent, interceptors, util as undiciUtil } from 'undici';
 import { InvalidArgumentError } from '../errors.js';
 import {
   ACCEPT_ENCODING,
@@ -24,33 +24,110 @@ export interface DispatcherOptions {
 const DEFAULT_SOCKET_TIMEOUT_MS = 600_000;
 
 /**
- * The proxy URL one scheme's variables name, checked: the lower-case variable when it is set, else the
- * upper-case one, as curl reads them, and an empty one counts as unset (undici's `EnvHttpProxyAgent`, left
- * to read them itself, let an empty `http_proxy` hide `HTTP_PROXY`). '' when neither names a proxy. A URL
- * that does not parse is refused here, naming the variable and not its value (it may hold a password):
- * undici refused it on every request as a network failure, retried to no end.
+ * One of the proxy settings of the environment, by the rule curl reads them with: the lower-case variable
+ * when it is set, else the upper-case one, and an empty one counts as unset. Undefined when neither is set.
+ * (undici's `EnvHttpProxyAgent`, left to read them itself, let an empty `http_proxy` or `no_proxy` hide
+ * `HTTP_PROXY` or `NO_PROXY`.)
  */
-function proxyVariable(lower: string, upper: string): string {
+function environmentSetting(lower: string, upper: string): { name: string; value: string } | undefined {
   for (const name of [lower, upper]) {
     const value = process.env[name];
-    if (value === undefined || value === '') continue;
-    try {
-      new URL(value);
-    } catch {
-      throw new InvalidArgumentError(
-        `The ${name} environment variable holds no usable proxy URL; set it to one such as http://proxy.internal:3128 (with user:password@ before the host when the proxy asks for credentials), or unset it.`,
-        { environmentVariables: [name] },
-      );
-    }
-    return value;
+    if (value !== undefined && value !== '') return { name, value };
   }
-  return '';
+  return undefined;
+}
+
+/** The schemes of the proxies undici's `ProxyAgent` reaches over HTTP, which the README promises. */
+const PROXY_SCHEMES = new Set(['http:', 'https:']);
+
+/**
+ * The proxy URL one scheme's variables name, checked; '' when neither names a proxy. A URL that does not
+ * parse, or one of another scheme (`ftp://`, `socks5://`), is refused here, naming the variable and not
+ * its value (it may hold a password): undici refused the first kind, and an `ftp://` proxy, on every
+ * request as a network failure, retried to no end; a `socks5://` one went through undici's experimental
+ * SOCKS support, which its reading of the environment does not document.
+ */
+function proxyVariable(lower: string, upper: string): string {
+  const setting = environmentSetting(lower, upper);
+  if (setting === undefined) return '';
+  const { name, value } = setting;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(
+      `The ${name} environment variable holds no usable proxy URL; set it to one such as http://proxy.internal:3128 (with user:password@ before the host when the proxy asks for credentials), or unset it.`,
+      { environmentVariables: [name] },
+    );
+  }
+  if (!PROXY_SCHEMES.has(url.protocol)) {
+    throw new InvalidArgumentError(
+      `The ${name} environment variable names a proxy of a scheme that cannot be used: only http:// and https:// proxies are read from the environment. Set it to one such as http://proxy.internal:3128, or unset it (a SOCKS proxy can be passed as the dispatcher setting, an undici Socks5ProxyAgent).`,
+      { environmentVariables: [name] },
+    );
+  }
+  return value;
+}
+
+/** The hosts `NO_PROXY` (or `no_proxy`) names, as undici reads them; '' when neither is set. */
+function noProxyVariable(): string {
+  return environmentSetting('no_proxy', 'NO_PROXY')?.value ?? '';
+}
+
+/**
+ * The proxies the environment names, with `NO_PROXY` read at every request by the rule of the proxy
+ * variables and handed to undici's `EnvHttpProxyAgent` as its `noProxy`: left to read it itself, the agent
+ * took `no_proxy ?? NO_PROXY`, so an empty `no_proxy` hid `NO_PROXY`. When the value changes (it seldom
+ * does) a new agent takes over, and the old one closes once its requests have ended.
+ */
+class ProxyFromEnvironment extends Dispatcher {
+  private noProxy = noProxyVariable();
+  private agent: EnvHttpProxyAgent;
+  private closed = false;
+
+  constructor(private readonly options: EnvHttpProxyAgent.Options) {
+    super();
+    this.agent = new EnvHttpProxyAgent({ ...options, noProxy: this.noProxy });
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const noProxy = noProxyVariable();
+    // A closed dispatcher stays closed: its agent refuses the request.
+    if (noProxy !== this.noProxy && !this.closed) {
+      const previous = this.agent;
+      this.agent = new EnvHttpProxyAgent({ ...this.options, noProxy });
+      this.noProxy = noProxy;
+      previous.close().catch(() => {});
+    }
+    return this.agent.dispatch(options, handler);
+  }
+
+  override close(): Promise<void>;
+  override close(callback: () => void): void;
+  override close(callback?: () => void): Promise<void> | void {
+    this.closed = true;
+    const closing = this.agent.close();
+    if (callback === undefined) return closing;
+    closing.then(callback, callback);
+  }
+
+  override destroy(): Promise<void>;
+  override destroy(error: Error | null): Promise<void>;
+  override destroy(callback: () => void): void;
+  override destroy(error: Error | null, callback: () => void): void;
+  override destroy(first?: Error | null | (() => void), callback?: () => void): Promise<void> | void {
+    this.closed = true;
+    const done = typeof first === 'function' ? first : callback;
+    const destroying = this.agent.destroy(typeof first === 'function' ? null : (first ?? null));
+    if (done === undefined) return destroying;
+    destroying.then(done, done);
+  }
 }
 
 /**
  * A keep-alive dispatcher from the same undici package the transport calls. When `HTTPS_PROXY` /
- * `HTTP_PROXY` (or its lower-case twin) names a proxy it is an `EnvHttpProxyAgent`, which also honours
- * `NO_PROXY`. A proxy variable that holds no URL is an `InvalidArgumentError` naming it.
+ * `HTTP_PROXY` (or its lower-case twin) names a proxy it goes through undici's `EnvHttpProxyAgent`, which
+ * also honours `NO_PROXY`. A proxy variable that holds no http(s) URL is an `InvalidArgumentError` naming it.
  */
 export function createDefaultDispatcher(options: DispatcherOptions = {}): Dispatcher {
   const agentOptions = {
@@ -65,7 +142,7 @@ export function createDefaultDispatcher(options: DispatcherOptions = {}): Dispat
   const base: Dispatcher =
     httpProxy === '' && httpsProxy === ''
       ? new Agent(agentOptions)
-      : new EnvHttpProxyAgent({ ...agentOptions, httpProxy, httpsProxy });
+      : new ProxyFromEnvironment({ ...agentOptions, httpProxy, httpsProxy });
   // The first interceptor is the innermost: it stands between the socket and the decompressor.
   return options.decompress === false
     ? base
