@@ -543,20 +543,21 @@ describe('under a budget set by the user, the stumble judgement counts the guess
   });
   it('a call that ends during the first wait adds nothing to the allowance, which counts from when calls could go again', async () => {
     // Three at a time, 1.5 s each: the second call is refused at 0 asking 2.5 s while the first is in
-    // flight; it ends at 1.5 s, inside the wait (growing the guess and doubling it). Then 2.9-token calls,
-    // and two 429s back to back at 4 s (asking 0.5 s) and 4.5 s: 5.9 taken + 1 against 7.48 allowed, a
-    // stumble, so nothing is paced after. The calls the 0.5 s pause still holds when the 25 ms one comes go
-    // 0.5 s apart, its spacing. (`now <= allowedAt` in `accrue` keeps the call that ended inside the wait
-    // from counting that stretch negatively at the old rate and positively at the new one: 7.89 allowed,
-    // and the 429s measured a pace of 526 ms, which calls 0.5 s apart no longer show.)
+    // flight; it ends at 1.5 s, inside the wait (growing the guess 2% and doubling it). Then calls at 2.5 s,
+    // 3 s and 4 s, and two 429s back to back at 4 s and 4.025 s: 3 taken + 1 against 4.25 allowed since
+    // 2.5 s, a stumble, so nothing is paced after. Both ask 25 ms and the first comes with no call held by a
+    // pause, so the calls they hold go 25 ms apart and the others as soon as a call ends (released at a
+    // longer pause's spacing, they went about as far apart as a pace would, and hid it). Pins
+    // `now <= allowedAt` in `accrue`: without it the call that ended inside the wait counted that stretch
+    // negatively at the old rate and positively at the new one (4.67 allowed), and the 429s measured a pace
+    // of 535 ms that spread the calls after them out from 4.05 s on.
     expect(
       await paced({
-        calls: 26,
+        calls: 12,
         startAt: [0, 0, 2_500, 3_000, 4_000],
-        tokens: [1, 1, 1, 2.9, 2.9, 2.9, ...Array(20).fill(1)],
         latencyMs: 1_500,
         concurrency: 3,
-        refuse: { 2: 2_500, 6: 500, 7: 25 },
+        refuse: { 2: 2_500, 6: 25, 7: 25 },
         options: { tokensPerMinute: 1e9 },
       }),
     ).toEqual([
@@ -565,30 +566,16 @@ describe('under a budget set by the user, the stumble judgement counts the guess
       '2500',
       '4000R',
       '2500',
+      '4025R',
       '3000',
-      '4500R',
-      '4525',
-      '5025',
-      '5525',
-      '6025',
-      '6525',
-      '7025',
-      '7525',
-      '8025',
-      '8525',
-      '9025',
-      '9525',
-      '10025',
-      '10525',
-      '11025',
-      '11525',
-      '12025',
-      '12525',
-      '13025',
-      '13525',
-      '14025',
-      '14525',
-      '15025',
+      '4050',
+      '4075',
+      '4500',
+      '5550',
+      '5575',
+      '6000',
+      '7050',
+      '7075',
     ]);
   });
 });
