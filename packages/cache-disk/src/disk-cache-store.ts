@@ -275,14 +275,21 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
     const problem = file.problem();
     return problem === undefined ? undefined : new Error(`${path} ${problem}. ${fileFix(path)}`);
   };
-  // A separator that never occurs in a namespace written as text keeps "a" + "b:c" apart from "a:b" + "c".
+  // A separator no key holds (checkKey refuses it) keeps "a" + "b:c" apart from "a:b" + "c", and a key
+  // of no namespace apart from every namespace's: a file's key ends its namespace at its last U+0000.
   const prefix = namespace === '' ? '' : `${namespace}\u0000`;
   const prefixBytes = Buffer.byteLength(prefix);
   /**
    * Refuses a key LMDB would refuse, as the caller's error: read, it was reported as the file failing to
-   * be read; written, as LMDB's bare Error. The cache middleware's keys (64 characters) never are.
+   * be read; written, as LMDB's bare Error. Refuses a key holding the separator too: without a namespace,
+   * "a\u0000b" was namespace "a"'s "b". The cache middleware's keys (64 hex digits) never are refused.
    */
   const checkKey = (key: string) => {
+    if (key.includes('\u0000'))
+      throw new InvalidArgumentError(
+        "A disk cache key must not hold the character U+0000: it ends the namespace in the file, so such a key could read another namespace's entries.",
+        { argument: 'key' },
+      );
     // No UTF-16 unit of a key takes more than 3 bytes in UTF-8: a key short enough is not measured.
     if (prefixBytes + key.length * 3 <= MAX_KEY_BYTES) return;
     const bytes = prefixBytes + Buffer.byteLength(key);
@@ -442,7 +449,9 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
     if (problem !== undefined) return missed(keys, problem);
     try {
       // Brings the entries' pages into memory off the main thread (a cold page is a wait on the disk),
-      // as LMDB's own getMany does before it reads them one by one, each into a copy.
+      // as LMDB's own getMany does before it reads them one by one, each into a copy. Once started it
+      // always calls back: its worker ignores what its reads return (an error would only be logged, and
+      // this wait never end), and it starts only on an open file that is not cut (checked above).
       await database.prefetch(keys.map((key) => prefix + key));
     } catch (error) {
       return missed(keys, error);

@@ -79,3 +79,54 @@ describe('a key longer than LMDB takes (1,978 bytes)', () => {
     expect(warnings).toEqual([]);
   });
 });
+
+describe('a key that holds U+0000, the end of a namespace in the file', () => {
+  function expectRefusal(error: unknown, message: string): void {
+    expect(InvalidArgumentError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({ code: 'invalid_argument', argument: 'key', message });
+  }
+  const NUL =
+    "A disk cache key must not hold the character U+0000: it ends the namespace in the file, so such a key could read another namespace's entries.";
+
+  it('holding U+0000 is refused by get, getMany and set: without a namespace, "a\\u0000b" was namespace "a"\'s "b"', async () => {
+    const path = directory();
+    const warnings: CacheStoreWarning[] = [];
+    const bare = store({ directory: path, onWarning: (warning) => warnings.push(warning) });
+    const named = store({ directory: path, namespace: 'a' });
+    await named.set('b', Float32Array.of(1, 2));
+    expectRefusal(
+      thrownByGet(() => bare.get('a\u0000b')),
+      NUL,
+    );
+    expectRefusal(await rejectionOf(bare.getMany(['a\u0000b'])), NUL);
+    expectRefusal(await rejectionOf(bare.set('a\u0000b', Float32Array.of(3))), NUL);
+    // Within a namespace too: namespace "a"'s "b\u0000c" was namespace "a\u0000b"'s "c".
+    expectRefusal(await rejectionOf(named.set('b\u0000c', Float32Array.of(3))), NUL);
+    expect(named.get('b')).toEqual(Float32Array.of(1, 2));
+    expect(warnings).toEqual([]);
+  });
+
+  it('a namespace that holds U+0000 keeps its entries, apart from the namespace before it', async () => {
+    const path = directory();
+    const outer = store({ directory: path, namespace: 'a' });
+    const inner = store({ directory: path, namespace: 'a\u0000b' });
+    await inner.set('c', Float32Array.of(4));
+    expect(inner.get('c')).toEqual(Float32Array.of(4));
+    expect(outer.get('c')).toBeUndefined();
+    expectRefusal(
+      thrownByGet(() => outer.get('b\u0000c')),
+      NUL,
+    );
+  });
+
+  it('empty is a key like any other, with or without a namespace (LMDB stores it as one byte)', async () => {
+    for (const namespace of [undefined, 'ns']) {
+      const { opened, warnings } = storeWithWarnings(namespace);
+      expect(opened.get('')).toBeUndefined();
+      await opened.set('', Float32Array.of(5));
+      expect(opened.get('')).toEqual(Float32Array.of(5));
+      expect(await opened.getMany(['', '\u001b'])).toEqual([Float32Array.of(5), undefined]);
+      expect(warnings).toEqual([]);
+    }
+  });
+});

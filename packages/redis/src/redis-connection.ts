@@ -197,6 +197,10 @@ const FIXED_TEXT = new RegExp(
     'NOAUTH Authentication required\\.',
     "OOM command not allowed when used memory > 'maxmemory'\\.",
     "READONLY You can't write against a read only replica\\.",
+    // Refusals of an ACL user that lacks a permission (Redis 7.0), naming the command refused.
+    "NOPERM this user has no permissions to run the '[a-z]+(?:\\|[a-z-]+)?' command",
+    'NOPERM this user has no permissions to access one of the keys used as arguments',
+    "ERR The user executing the script can't run this command or subcommand",
     'Socket closed unexpectedly',
     'Connection timeout',
     // Node's socket errors: the system call, the error code and the address it was given.
@@ -326,6 +330,8 @@ export class RedisLink {
   /** Set when a command timed out: Redis is skipped until the probe hears it answer. */
   private silent = false;
   private closed = false;
+  /** Whether an operation after close() was warned of (once). */
+  private toldClosed = false;
   private probeTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(client: RedisClientLike, settings: RedisLinkSettings) {
@@ -335,11 +341,18 @@ export class RedisLink {
 
   /** True during an outage: from the first failure until Redis answers again and does what it refused. */
   get usingFallback(): boolean {
-    return this.outage !== undefined;
+    return this.closed || this.outage !== undefined;
   }
 
-  /** Runs `remote` on Redis, or `local` when Redis cannot be reached or refuses it. */
+  /**
+   * Runs `remote` on Redis, or `local` when Redis cannot be reached or refuses it, or the store is closed
+   * (then without trying Redis: a client the store opened is gone, and one it was given is no longer its to use).
+   */
   async run<T>(kind: OperationKind, remote: () => Promise<T>, local: () => T | Promise<T>): Promise<T> {
+    if (this.closed) {
+      this.tellClosed();
+      return local();
+    }
     if (this.silent) return local();
     if (!this.client.isReady) {
       this.lost('the client is not connected');
@@ -349,6 +362,11 @@ export class RedisLink {
     try {
       result = await this.inTime(remote());
     } catch (error) {
+      // Dropped by close() (Redis had not answered within timeoutMs): no outage, the store is closed.
+      if (this.closed) {
+        this.tellClosed();
+        return local();
+      }
       if (isErrorReply(error)) {
         this.refusedBy(kind, this.said(error));
       } else {
@@ -361,11 +379,20 @@ export class RedisLink {
     return result;
   }
 
+  /** Says once that an operation found the store closed, and what it does instead. */
+  private tellClosed(): void {
+    if (this.toldClosed) return;
+    this.toldClosed = true;
+    this.warn('redis-unavailable', `The store is closed; ${this.settings.fallback}.`);
+  }
+
   /**
    * Redis answered (and did an operation of `kind`, when given): use it again, and say so once when
    * that ends the outage.
    */
   private answered(kind: OperationKind | undefined): void {
+    // An answer to a command sent before close() ends no outage: the store no longer uses Redis.
+    if (this.closed) return;
     this.silent = false;
     if (kind !== undefined) this.refused.delete(kind);
     if (this.outage === undefined || this.refused.size > 0) return;
@@ -436,7 +463,7 @@ export class RedisLink {
    * was Redis refusing operations (the fallback is now wider: nothing is read from Redis either).
    */
   lost(reason: string): void {
-    if (this.outage === 'unreachable') return;
+    if (this.closed || this.outage === 'unreachable') return;
     this.outage = 'unreachable';
     this.warn(
       'redis-unavailable',

@@ -1,9 +1,16 @@
-import { cacheKey, cacheMiddleware, embedMany, encodeEmbedding, wrapEmbeddingModel } from '@embedkit/core';
+import {
+  cacheKey,
+  cacheMiddleware,
+  embedMany,
+  encodeEmbedding,
+  InvalidArgumentError,
+  wrapEmbeddingModel,
+} from '@embedkit/core';
 import { hashVector, MockEmbeddingModel } from '@embedkit/core/testing';
 import { createClient } from '@redis/client';
 import { describe, expect, it } from 'vitest';
 import { createRedisCacheStore, type RedisCacheStore } from '../src/index.js';
-import { countingClient, redisForTests, until, warningLog } from './helpers.js';
+import { countingClient, failure, redisForTests, until, warningLog } from './helpers.js';
 
 const env = redisForTests();
 
@@ -82,6 +89,38 @@ describe('the Redis cache store', () => {
     expect(await ttl('ttl-short:cache:k')).toBeGreaterThan(55);
     expect(await ttl('ttl-short:cache:k')).toBeLessThanOrEqual(60);
     expect(await ttl('ttl-none:cache:k')).toBe(-1);
+  });
+
+  it('takes the largest whole TTL a number holds exactly, which Redis accepts (its EX goes to (2^63 - 1 - now ms) / 1000)', async () => {
+    const log = warningLog();
+    const longest = await store({
+      namespace: 'ttl-longest',
+      ttlSeconds: Number.MAX_SAFE_INTEGER,
+      onWarning: log.onWarning,
+    });
+    await longest.set('k', Float32Array.of(1));
+    expect(await longest.get('k')).toEqual(Float32Array.of(1));
+    const ttl = Number(await env.look.send(['TTL', 'ttl-longest:cache:k']));
+    expect(ttl).toBeGreaterThan(Number.MAX_SAFE_INTEGER - 5);
+    expect(ttl).toBeLessThanOrEqual(Number.MAX_SAFE_INTEGER);
+    expect(log.warnings).toEqual([]);
+  });
+
+  it.each([
+    [2 ** 53, 'Too big: expected int to be <=9007199254740991'],
+    [1e21, 'Too big: expected int to be <=9007199254740991'],
+    [Number.POSITIVE_INFINITY, 'Invalid input: expected number, received Infinity'],
+    [Number.NaN, 'Invalid input: expected number, received NaN'],
+    [0, 'Too small: expected number to be >0'],
+    [-1, 'Too small: expected number to be >0'],
+    [1.5, 'Invalid input: expected int, received number'],
+  ])('refuses a ttlSeconds of %d before connecting', async (ttlSeconds, reason) => {
+    const error = await failure(createRedisCacheStore({ url: env.redis.url, ttlSeconds }));
+    expect(InvalidArgumentError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({
+      argument: 'ttlSeconds',
+      message: `createRedisCacheStore options are invalid: ttlSeconds: ${reason}.`,
+    });
   });
 
   it('keeps namespaces apart', async () => {

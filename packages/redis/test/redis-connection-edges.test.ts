@@ -1,7 +1,8 @@
 /**
  * How a store's connection behaves at its edges: a password that could be a word is redacted from what
  * Redis and a proxy say only where it stands whole, a longer one wherever it appears; and a Redis that
- * dies while a call's read is on its way leaves the call to finish without the cache.
+ * dies while a call's read is on its way leaves the call to finish without the cache; a closed store says
+ * it is closed, and never reaches Redis again; Redis's fixed refusals of an ACL user stay whole.
  */
 import {
   type CacheStore,
@@ -11,10 +12,12 @@ import {
   wrapEmbeddingModel,
 } from '@embedkit/core';
 import { hashVector, MockEmbeddingModel } from '@embedkit/core/testing';
+import { createClient } from '@redis/client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRedisCacheStore } from '../src/index.js';
+import { createRedisCacheStore, createRedisLimiterStore } from '../src/index.js';
 import {
   closedPort,
+  countingClient,
   failure,
   redisForTests,
   requirePassword,
@@ -218,5 +221,159 @@ describe('Redis killed while a call reads the cache', () => {
     await embedMany({ model, inputs: ['c'] });
     await embedMany({ model, inputs: ['c'] });
     expect(inner.calls).toHaveLength(3);
+  });
+});
+
+describe('a store used after close()', () => {
+  const BUCKET = { capacity: 10, perMinute: 60 };
+  const connections = async () =>
+    Number(/total_connections_received:(\d+)/.exec(String(await env.look.send(['INFO', 'stats'])))?.[1]);
+
+  it('from a URL: every operation falls back at once, says "the store is closed" once, and opens no connection', async () => {
+    const cacheLog = warningLog();
+    const limiterLog = warningLog();
+    const cache = await createRedisCacheStore({ url: env.redis.url, onWarning: cacheLog.onWarning });
+    const limiter = await createRedisLimiterStore({ url: env.redis.url, onWarning: limiterLog.onWarning });
+    await cache.close();
+    await limiter.close();
+    const before = await connections();
+    expect(await cache.get('k')).toBeUndefined();
+    expect(await cache.getMany(['a', 'b'])).toEqual([undefined, undefined]);
+    await cache.set('k', Float32Array.of(1));
+    await cache.setMany([['k', Float32Array.of(1)]]);
+    // The limiter draws on this process's memory: a new bucket of 10 emptied, 5 given back, lowered to 2,
+    // so that 3 more wait 1 s.
+    expect(await limiter.take('k', BUCKET, 10, 0)).toBe(0);
+    await limiter.adjust('k', BUCKET, 5, 0);
+    await limiter.lower('k', BUCKET, 2, 0);
+    await limiter.pause('k', 7_000, 0);
+    expect(await limiter.pausedUntil('k', 0)).toBe(7_000);
+    expect(await limiter.take('k', BUCKET, 3, 0)).toBe(1_000);
+    expect(cacheLog.warnings).toEqual([
+      { code: 'redis-unavailable', message: 'The store is closed; the cache misses and skips writes.' },
+    ]);
+    expect(limiterLog.warnings).toEqual([
+      {
+        code: 'redis-unavailable',
+        message: "The store is closed; the rate limiter uses this process's own memory.",
+      },
+    ]);
+    expect(cache.usingFallback).toBe(true);
+    expect(limiter.usingFallback).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await connections()).toBe(before);
+  });
+
+  it('on your client: nothing more is sent through it, though it stays open', async () => {
+    const client = createClient({ url: env.redis.url });
+    client.on('error', () => {});
+    await client.connect();
+    try {
+      const counted = countingClient(client as never);
+      const log = warningLog();
+      const cache = await createRedisCacheStore({
+        client: counted,
+        namespace: 'closed',
+        onWarning: log.onWarning,
+      });
+      const limiter = await createRedisLimiterStore({
+        client: counted,
+        namespace: 'closed',
+        onWarning: log.onWarning,
+      });
+      await cache.set('k', Float32Array.of(2));
+      const sent = counted.commands.length;
+      await cache.close();
+      await limiter.close();
+      expect(await cache.get('k')).toBeUndefined();
+      await cache.set('other', Float32Array.of(3));
+      expect(await limiter.take('k', BUCKET, 1, 0)).toBe(0);
+      expect(await limiter.pausedUntil('k', 0)).toBe(0);
+      expect(counted.commands.length).toBe(sent);
+      expect(client.isReady).toBe(true);
+      expect(log.codes()).toEqual(['redis-unavailable', 'redis-unavailable']);
+      expect(await env.look.send(['EXISTS', 'closed:cache:other'])).toBe(0);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('an ACL user that lacks a permission', () => {
+  /** Adds user `name` (password `name`) with every command and key but `rules`, removed after the test. */
+  async function aclUser(name: string, ...rules: string[]): Promise<string> {
+    await env.look.send(['ACL', 'SETUSER', name, 'reset', 'on', `>${name}`, '~*', '+@all', ...rules]);
+    undo.push(() => env.look.send(['ACL', 'DELUSER', name]));
+    return `redis://${name}:${name}@127.0.0.1:${env.redis.port}`;
+  }
+
+  // Each password is a word of Redis's reply: cut out, it showed itself in a known sentence ("this user
+  // has no [REDACTED] to run the 'set' command").
+  it.each([
+    ['permissions', ['-set'], 'write', "NOPERM this user has no permissions to run the 'set' command"],
+    ['run', ['-mget'], 'read', "NOPERM this user has no permissions to run the 'mget' command"],
+    [
+      'keys',
+      ['resetkeys', '~other:*'],
+      'read',
+      'NOPERM this user has no permissions to access one of the keys used as arguments',
+    ],
+  ] as const)(
+    "password %j: the cache store says Redis's refusal whole (%j)",
+    async (password, rules, kind, reply) => {
+      const url = await aclUser(password, ...rules);
+      const log = warningLog();
+      const store = env.track(
+        await createRedisCacheStore({ url, namespace: `acl-${password}`, onWarning: log.onWarning }),
+      );
+      if (kind === 'write') await store.set('k', Float32Array.of(1));
+      else expect(await store.get('k')).toBeUndefined();
+      expect(log.warnings).toEqual([
+        {
+          code: 'redis-unavailable',
+          message: `Redis refuses ${kind}s (${reply}); ${kind === 'write' ? 'the cache skips writes' : 'the cache misses'} until Redis accepts them again.`,
+        },
+      ]);
+    },
+  );
+
+  it.each([
+    ['evalsha', ['-evalsha'], "NOPERM this user has no permissions to run the 'evalsha' command"],
+  ] as const)("password %j: the limiter store says Redis's refusal whole", async (password, rules, reply) => {
+    const log = warningLog();
+    const store = env.track(
+      await createRedisLimiterStore({
+        url: await aclUser(password, ...rules),
+        namespace: `acl-${password}`,
+        onWarning: log.onWarning,
+      }),
+    );
+    expect(await store.take('k', { capacity: 10, perMinute: 60 }, 1, 0)).toBe(0);
+    expect(log.warnings).toEqual([
+      {
+        code: 'redis-unavailable',
+        message: `Redis refuses writes (${reply}); the rate limiter uses this process's own memory until Redis accepts them again.`,
+      },
+    ]);
+  });
+
+  it('password "user": a script that may not run a command is refused whole, with the script\'s SHA-1 and line', async () => {
+    const log = warningLog();
+    const store = env.track(
+      await createRedisLimiterStore({
+        url: await aclUser('user', '-hset'),
+        namespace: 'acl-user',
+        onWarning: log.onWarning,
+      }),
+    );
+    expect(await store.take('k', { capacity: 10, perMinute: 60 }, 1, 0)).toBe(0);
+    expect(log.warnings).toEqual([
+      {
+        code: 'redis-unavailable',
+        message: expect.stringMatching(
+          /^Redis refuses writes \(ERR The user executing the script can't run this command or subcommand script: [0-9a-f]{40}, on @user_script:\d+\.\); the rate limiter uses this process's own memory until Redis accepts them again\.$/,
+        ),
+      },
+    ]);
   });
 });
