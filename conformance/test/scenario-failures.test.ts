@@ -3,6 +3,7 @@
  * `createModel` was given fails it (and reaches nothing), and every failure names the bug its case catches.
  */
 
+import assert from 'node:assert/strict';
 import type { EmbedRequest, EmbedResponse } from '@embedkit/core/provider';
 import { createTransport } from '@embedkit/core/provider';
 import { fetch as undiciFetch } from 'undici';
@@ -16,6 +17,7 @@ import {
   acmeWire,
 } from '../mutants/reference-provider.js';
 import { runConformance } from '../src/describe.js';
+import { withNote } from '../src/suite/family.js';
 import type { CreateModelOptions, DescribeEmbeddingProviderOptions } from '../src/types.js';
 import { startLiveServer } from './acme-live-server.js';
 
@@ -186,6 +188,25 @@ describe('what a failure says', () => {
       );
       expect(rest.join('\n')).toBe("+ actual - expected\n\n+ 'Error'\n- 'AuthenticationError'");
     }
+  });
+
+  it("the note goes before node's `3 !== 1` line too, and at the end of any other error's message", () => {
+    const thrown = (check: () => void) => {
+      try {
+        check();
+      } catch (error) {
+        return error;
+      }
+      throw new Error('the check passed');
+    };
+    const note = ' (this scenario catches: X)';
+    const counted = withNote(
+      thrown(() => assert.strictEqual(3, 1, 'the provider sent one request')),
+      note,
+    ) as Error;
+    expect(counted.message).toBe('the provider sent one request (this scenario catches: X)\n\n3 !== 1\n');
+    const plain = withNote(new Error('first paragraph\n\nsecond paragraph'), note) as Error;
+    expect(plain.message).toBe('first paragraph\n\nsecond paragraph (this scenario catches: X)');
   });
 
   it('a provider that drops the signal passes redaction-timeout through fetch rather than hanging it', async () => {

@@ -148,7 +148,7 @@ function withCatches(scenario: Scenario, catches: string): Scenario {
  */
 export function withNote(error: unknown, note: string): unknown {
   const text = String((error as Error)?.message ?? error);
-  const diffAt = text.indexOf(NODE_ASSERT_DIFF);
+  const diffAt = assertDiffAt(error, text);
   const noted = diffAt === -1 ? `${text}${note}` : `${text.slice(0, diffAt)}${note}${text.slice(diffAt)}`;
   if (typeof error === 'object' && error !== null && typeof (error as Error).message === 'string') {
     const failure = error as Error;
@@ -165,8 +165,15 @@ export function withNote(error: unknown, note: string): unknown {
   return new Error(noted, { cause: error });
 }
 
-/** How node's `assert` starts the diff it adds under a custom message. */
-const NODE_ASSERT_DIFF = '\n+ actual - expected';
+/**
+ * Where node's `assert` starts what it adds under a message of ours: a diff of objects ("+ actual -
+ * expected") or, for two values of a simple kind, a blank line and `3 !== 1`. -1 for any other error.
+ */
+function assertDiffAt(error: unknown, text: string): number {
+  if ((error as { code?: unknown } | null)?.code !== 'ERR_ASSERTION') return -1;
+  const starts = [text.indexOf('\n+ actual - expected'), text.indexOf('\n\n')].filter((at) => at >= 0);
+  return starts.length === 0 ? -1 : Math.min(...starts);
+}
 
 /** A readable account of a report: which families ran, which were skipped and why. */
 export function describeFamilies(reports: readonly FamilyReport[]): string {

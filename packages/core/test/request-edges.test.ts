@@ -175,7 +175,8 @@ describe('an answer whose body stalls after its head', () => {
         const clock = new VirtualClock({ random: [0] });
         const error = await rejectionOf(
           RetryError,
-          embedMany({ model: model(transport()), inputs: ['a'], clock, maxRetries: 1, timeoutMs: 100 }),
+          // Long enough for the head to arrive on a loaded machine; the body never does.
+          embedMany({ model: model(transport()), inputs: ['a'], clock, maxRetries: 1, timeoutMs: 400 }),
         );
         expect(error.attempts).toBe(2);
         expect(loopback.requests).toHaveLength(2);
@@ -188,7 +189,7 @@ describe('an answer whose body stalls after its head', () => {
           statusCode: answered,
           retryAfterMs: 7_000,
           requestId: 'req-fake-stalled',
-          message: `acme API error ${answered}: its body did not arrive within the timeout (timeoutMs 100 ms) — ${hint}`,
+          message: `acme API error ${answered}: its body did not arrive within the timeout (timeoutMs 400 ms) — ${hint}`,
         });
         expect(walkForSecrets(error, [KEY]).leaks).toEqual([]);
       },

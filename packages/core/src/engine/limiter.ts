@@ -908,7 +908,9 @@ class SharedRateLimiter implements RateLimiter {
   /**
    * Drops the scopes that learned a limit and that no call held for a minute: the API states its limits
    * per minute, so their buckets are full again, as a new scope's would be, and the next answer states the
-   * limits anew. Kept, a process that cycled through thousands of model ids (or keys) kept one each.
+   * limits anew. (A bucket an answer lowered below empty, by the tokens still in flight, may take longer:
+   * the calls of a scope made anew then go by the API's 429s until an answer states the limits again.)
+   * Kept, a process that cycled through thousands of model ids (or keys) kept one each.
    */
   private dropIdleScopes(now: number): void {
     for (const [name, since] of this.idleScopes) {

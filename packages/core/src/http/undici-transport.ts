@@ -138,7 +138,8 @@ export function createDefaultDispatcher(options: DispatcherOptions = {}): Dispat
   };
   const httpProxy = proxyVariable('http_proxy', 'HTTP_PROXY');
   const httpsProxy = proxyVariable('https_proxy', 'HTTPS_PROXY');
-  // Handed over as read (an empty one: no proxy for that scheme), so that undici does not read them again.
+  // Handed over as read, so that undici does not read them again: an empty httpsProxy sends https:// through
+  // the HTTP proxy, as the README says, and an empty httpProxy reaches http:// hosts directly.
   const base: Dispatcher =
     httpProxy === '' && httpsProxy === ''
       ? new Agent(agentOptions)
