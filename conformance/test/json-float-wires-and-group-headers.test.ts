@@ -98,19 +98,19 @@ describe('a wire that only answers JSON floats', () => {
 describe('the custom-headers scenario of each group', () => {
   it('names the header of the provider setting a contextualized request left off', async () => {
     expect(await failureOf('ctx-drops-settings-headers', 'ctx-custom-headers')).toMatch(
-      /^the contextualized request did not carry `x-provider-header: from-settings`, given in the provider's `headers` setting: the provider must send the headers it was created with on every request\n/,
+      /^the contextualized request did not carry `x-provider-header: from-settings`, given in the provider's `headers` setting: the provider must send the headers it was created with on every request \(this scenario catches: [^\n]*\)\n/,
     );
   });
 
   it("names the call's header a rerank request left off", async () => {
     expect(await failureOf('rerank-drops-call-headers', 'rerank-custom-headers')).toMatch(
-      /^the rerank request did not carry `x-call-header: per-call`, given in the call's own `headers`: the provider must send a call's headers with its request\n/,
+      /^the rerank request did not carry `x-call-header: per-call`, given in the call's own `headers`: the provider must send a call's headers with its request \(this scenario catches: [^\n]*\)\n/,
     );
   });
 
   it('names the batch operation and the request that left a header off', async () => {
     expect(await failureOf('batch-drops-headers', 'custom-headers')).toMatch(
-      /^the create request \(POST \/v1\/batches\) did not carry `x-provider-header: from-settings`, given in the provider's `headers` setting: the provider must send the headers it was created with on every request\n/,
+      /^the create request \(POST \/v1\/batches\) did not carry `x-provider-header: from-settings`, given in the provider's `headers` setting: the provider must send the headers it was created with on every request \(this scenario catches: [^\n]*\)\n/,
     );
   });
 });
