@@ -21,25 +21,89 @@ export const EMPTY_FINGERPRINT: InputFingerprint = {
 };
 
 /**
+ * Bytes the reader may have passed beyond the last input written before they are hashed ahead of the
+ * writer: a long run of blank lines (read, and no input) is then held nowhere.
+ */
+const MAX_HELD_BYTES = 16 * 1024 * 1024;
+
+/** The end of an input read and not yet written, and the hash up to it once the hash has gone past. */
+interface InputEnd {
+  end: number;
+  hash?: Hash;
+}
+
+/**
  * A running SHA-256 of the input bytes behind the inputs written so far. The reader hands over every
- * chunk it reads; the job advances to the end of each input as it writes it. Chunks read ahead are kept
- * until the inputs in them are written, so the hash always covers exactly what the output holds.
+ * chunk it reads, the end of every input it reads (`inputRead`) and how far it has read past
+ * (`passed`); the job advances to the end of each input as it writes it. Chunks read ahead are kept
+ * until the inputs in them are written, so the hash always covers exactly what the output holds. When
+ * the reader gets more than {@link MAX_HELD_BYTES} ahead (blank lines skipped while inputs are in
+ * flight), the bytes are hashed ahead and let go, with a copy of the hash kept at the end of each input
+ * not yet written: memory stays bounded whatever lies between two inputs.
  */
 export class ConsumedInputHash {
+  /** Fed every byte up to `hashed`. */
   private readonly hash: Hash = createHash('sha256');
   private readonly chunks: Buffer[] = [];
   private offsetInFirst = 0;
   private hashed = 0;
   private received = 0;
+  /** The inputs read and not yet written, in order. */
+  private readonly pending: InputEnd[] = [];
+  /** The bytes of the inputs written, and their hash when `hash` has gone past them. */
+  private done = 0;
+  private doneHash: Hash | undefined;
+
+  /**
+   * `tracked` false: a reader that needs no fingerprint (index) keeps no byte; `bytes` stays 0.
+   */
+  constructor(private readonly tracked = true) {}
 
   /** The reader read `chunk`, the next bytes of the input. */
   read(chunk: Buffer): void {
+    if (!this.tracked) return;
     this.chunks.push(chunk);
     this.received += chunk.length;
   }
 
+  /** The reader read an input that ends at byte `end`: the job will advance to it. */
+  inputRead(end: number): void {
+    if (this.tracked) this.pending.push({ end });
+  }
+
+  /**
+   * The reader is past byte `end`: every input that ends there or before was read (`inputRead`). Far
+   * enough ahead of the writer, the bytes are hashed now and let go.
+   */
+  passed(end: number): void {
+    if (!this.tracked || end - this.hashed <= MAX_HELD_BYTES) return;
+    // The hash moves past the inputs written: a copy keeps what the checkpoint records.
+    this.doneHash ??= this.hash.copy();
+    for (const input of this.pending) {
+      if (input.hash !== undefined) continue;
+      this.hashTo(input.end);
+      input.hash = this.hash.copy();
+    }
+    this.hashTo(end);
+  }
+
   /** Hashes the input up to byte `end` (the end of an input just written). */
   advance(end: number): void {
+    if (!this.tracked) return;
+    while (this.pending.length > 0 && this.pending[0]!.end < end) this.pending.shift();
+    const input = this.pending[0]?.end === end ? this.pending.shift() : undefined;
+    if (input?.hash !== undefined) {
+      this.doneHash = input.hash;
+    } else {
+      if (end < this.hashed) throw new Error(`internal: input byte ${end} was hashed past.`);
+      this.hashTo(end);
+      this.doneHash = undefined;
+    }
+    this.done = end;
+  }
+
+  /** Feeds `hash` the bytes up to `end`, letting go of the chunks it is done with. */
+  private hashTo(end: number): void {
     if (end > this.received) throw new Error(`internal: input byte ${end} is hashed before it was read.`);
     while (this.hashed < end) {
       const chunk = this.chunks[0]!;
@@ -54,14 +118,14 @@ export class ConsumedInputHash {
     }
   }
 
-  /** Bytes hashed so far. */
+  /** Bytes hashed so far: up to the end of the last input written. */
   get bytes(): number {
-    return this.hashed;
+    return this.done;
   }
 
   /** The digest of the bytes hashed so far (hashing goes on). */
   digest(): string {
-    return this.hash.copy().digest('hex');
+    return (this.doneHash ?? this.hash).copy().digest('hex');
   }
 }
 

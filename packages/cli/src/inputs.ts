@@ -39,6 +39,11 @@ export interface InputOptions {
   maxLineBytes?: number;
   /** The command-line option that sets `maxLineBytes`, named in that error (bulk: `--max-line-bytes`). */
   maxLineBytesOption?: string;
+  /**
+   * Keep the hash of the input bytes behind the inputs written (`consumed`), which a resumable output
+   * records. Default true; a reader that resumes nothing (index) passes false and holds no byte read.
+   */
+  fingerprint?: boolean;
 }
 
 /** The longest line read by default: 64 MiB. */
@@ -90,7 +95,7 @@ export async function openInput(options: InputOptions): Promise<InputSource> {
     idField: options.idField ?? 'id',
     idFieldRequired: options.idFieldRequired === true,
   };
-  const consumed = new ConsumedInputHash();
+  const consumed = new ConsumedInputHash(options.fingerprint !== false);
   const reading: LineReading = {
     maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
     consumed,
@@ -294,6 +299,8 @@ export async function* lines(
       const newline = chunk.indexOf(LF, start);
       if (newline === -1) break;
       yield line(chunk.subarray(start, newline), offset + newline);
+      // Asked for the next line, the reader is done with this one (and read the input it ended, if any).
+      reading.consumed.passed(offset + newline);
       start = newline + 1;
     }
     if (start < chunk.length) {
@@ -308,6 +315,12 @@ export async function* lines(
   if (pieceBytes > 0) yield line(Buffer.alloc(0), offset);
 }
 
+/** `record`, told to the input's hash as it is read (see {@link ConsumedInputHash}). */
+function read(reading: LineReading, record: InputRecord): InputRecord {
+  reading.consumed.inputRead(record.end);
+  return record;
+}
+
 async function* parseRecords(
   source: string,
   format: InputFormat,
@@ -320,7 +333,7 @@ async function* parseRecords(
     for await (const line of input) {
       // A blank line is no input: embedding APIs reject empty strings.
       if (line.text.trim() === '') continue;
-      yield { line: line.number, text: line.text, id: line.number, end: line.end };
+      yield read(reading, { line: line.number, text: line.text, id: line.number, end: line.end });
     }
     return;
   }
@@ -340,7 +353,10 @@ async function* parseRecords(
           `expected a JSON object with a "${field}" field, got ${Array.isArray(value) ? 'an array' : excerpt(JSON.stringify(value))}.`,
         );
       }
-      yield fromObject(source, line.number, value as Record<string, unknown>, fields, line.end);
+      yield read(
+        reading,
+        fromObject(source, line.number, value as Record<string, unknown>, fields, line.end),
+      );
     }
     return;
   }
@@ -548,7 +564,7 @@ async function* parseCsv(
       header.map((name, column) => [name, fields[column]!]),
     );
     records++;
-    yield fromObject(source, startLine, record, recordFields, line.end);
+    yield read(reading, fromObject(source, startLine, record, recordFields, line.end));
   }
   if (quoted) throw new InputError(source, quoteLine, 'a quoted CSV field is never closed.');
   if (header === undefined) throw new CliError(`${source}: no CSV header row; there is nothing to embed.`);

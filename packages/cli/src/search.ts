@@ -187,7 +187,12 @@ export async function indexCommand(argv: string[]): Promise<number> {
   const inputPath = inputPathArgument('index', positionals);
   const out = stringOption(values, 'out');
   if (out === undefined) throw new UsageError('--out is required, e.g. --out docs.ekx.', 'index');
-  const inputOptions: InputOptions = { path: inputPath, ...readInputOptions('index', values, inputPath) };
+  // An index is written whole or not at all: nothing is resumed, so no fingerprint of the input is kept.
+  const inputOptions: InputOptions = {
+    path: inputPath,
+    ...readInputOptions('index', values, inputPath),
+    fingerprint: false,
+  };
   const choice = readModelChoice('index', values);
   const concurrency = integerOption('index', values, 'concurrency', 1);
   const batchSize = integerOption('index', values, 'batch-size', 1);

@@ -1,12 +1,25 @@
-import { appendFileSync, createReadStream, readFileSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  createReadStream,
+  existsSync,
+  openSync,
+  readFileSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  bulkArgs,
   FAKE_KEY,
   type FakeAnswer,
   type FakeServer,
+  indexArgs,
   maxRssFromTime,
+  readIndexFile,
+  readJsonLines,
   runCli,
   startFakeOpenAI,
   temporaryDirectory,
@@ -33,11 +46,30 @@ const SEMI_SPACE_MIB = 16;
 const MAX_RSS_KIB = 320 * 1024;
 const DOUBLE_COUNT = 2 * COUNT;
 const MAX_GROWTH_KIB = 32 * 1024;
+const HEAP_OPTIONS = `--max-old-space-size=${HEAP_CAP_MIB} --max-semi-space-size=${SEMI_SPACE_MIB}`;
+/**
+ * What 144 MiB more of blank lines may cost: held until the next input was written (bulk) or the end of
+ * the input (index), they cost about 150 to 190 MiB more; let go as read, 5 to 45 (garbage the
+ * collector has not yet reclaimed: the bound leaves room for it).
+ */
+const MAX_BLANK_GROWTH_KIB = 64 * 1024;
 
 const FILLER = 'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor '.repeat(13);
 
 function text(n: number): string {
   return `item ${n} ${FILLER.slice(0, 900 + (n % 100))}`;
+}
+
+/**
+ * Peak memory: /usr/bin/time -v measures the child from outside when it exists; otherwise the CLI's
+ * hidden --debug-max-rss flag prints process.resourceUsage().maxRSS at exit.
+ */
+const USE_TIME = existsSync('/usr/bin/time');
+const PEAK_RSS_ARGS = USE_TIME ? [] : ['--debug-max-rss'];
+
+/** The peak resident memory of a run, in KiB, as {@link USE_TIME} measures it. */
+function peakKiB(stderr: string): number | undefined {
+  return USE_TIME ? maxRssFromTime(stderr) : Number(/maxRSS (\d+) KiB/.exec(stderr)?.[1]);
 }
 
 function expectedVector(n: number): number[] {
@@ -119,16 +151,6 @@ describe('bulk: 100,000 inputs through a server that answers 429 and 500 along t
 
   it('writes exactly 100,000 records, each input once and in order, within the memory bound', async () => {
     const out = join(directory.path, 'out.jsonl');
-    // Peak memory: /usr/bin/time -v measures the child from outside when it exists; otherwise the CLI's
-    // hidden --debug-max-rss flag prints process.resourceUsage().maxRSS at exit.
-    const useTime = (() => {
-      try {
-        readFileSync('/usr/bin/time');
-        return true;
-      } catch {
-        return false;
-      }
-    })();
     const run = (input: string, output: string, baseURL: string) =>
       runCli(
         [
@@ -148,17 +170,15 @@ describe('bulk: 100,000 inputs through a server that answers 429 and 500 along t
           'plain',
           '--progress-interval',
           '0.5',
-          ...(useTime ? [] : ['--debug-max-rss']),
+          ...PEAK_RSS_ARGS,
         ],
         {
-          timeVerbose: useTime,
+          timeVerbose: USE_TIME,
           env: {
-            NODE_OPTIONS: `--max-old-space-size=${HEAP_CAP_MIB} --max-semi-space-size=${SEMI_SPACE_MIB}`,
+            NODE_OPTIONS: HEAP_OPTIONS,
           },
         },
       );
-    const peakKiB = (stderr: string) =>
-      useTime ? maxRssFromTime(stderr) : Number(/maxRSS (\d+) KiB/.exec(stderr)?.[1]);
     const result = await run('in.jsonl', out, server.baseURL);
     expect(result.stderr).not.toContain('error');
     expect(result.code).toBe(0);
@@ -224,4 +244,100 @@ describe('bulk: 100,000 inputs through a server that answers 429 and 500 along t
     expect(result.stdout + result.stderr).not.toContain(FAKE_KEY);
     expect([...server.authorizations]).toEqual([`Bearer ${FAKE_KEY}`]);
   }, 240_000);
+});
+
+describe('bulk: a long run of blank lines between two inputs', () => {
+  const directory = temporaryDirectory();
+  let server: FakeServer;
+  /** Lines of white space, 1 MiB each with their line break: a line skipped, as blank. */
+  const BLANK_LINE = Buffer.alloc(1024 * 1024, ' ');
+  BLANK_LINE[BLANK_LINE.length - 1] = 0x0a;
+
+  /** "item 0", then `blankLines` blank lines, then "item 1": the two inputs are lines 1 and blankLines + 2. */
+  function writeInput(name: string, blankLines: number): string {
+    const path = join(directory.path, name);
+    const descriptor = openSync(path, 'w');
+    writeSync(descriptor, 'item 0\n');
+    for (let line = 0; line < blankLines; line++) writeSync(descriptor, BLANK_LINE);
+    writeSync(descriptor, 'item 1\n');
+    closeSync(descriptor);
+    return path;
+  }
+
+  /** The inputs, by their number of blank lines. */
+  const inputs = new Map<number, string>();
+
+  beforeAll(async () => {
+    server = await startFakeOpenAI();
+    for (const blankLines of [16, 160])
+      inputs.set(blankLines, writeInput(`in-${blankLines}.txt`, blankLines));
+  }, 60_000);
+
+  afterAll(async () => {
+    await server.close();
+    directory.remove();
+  });
+
+  /**
+   * Runs the command `args` gives (the input of 16, then of 160 blank lines, and an output named
+   * `<name>-<blank lines>.<extension>`) under the heap cap, checks each output with `check`, and expects
+   * ten times the blank lines to cost no more memory.
+   */
+  async function expectBoundedMemory(
+    name: string,
+    extension: string,
+    args: (input: string, out: string) => string[],
+    check: (out: string, blankLines: number) => void,
+  ): Promise<void> {
+    const peaks: number[] = [];
+    for (const blankLines of [16, 160]) {
+      const out = join(directory.path, `${name}-${blankLines}.${extension}`);
+      const result = await runCli([...args(inputs.get(blankLines)!, out), ...PEAK_RSS_ARGS], {
+        timeVerbose: USE_TIME,
+        env: { NODE_OPTIONS: HEAP_OPTIONS },
+      });
+      expect(result.stderr).not.toContain('error');
+      expect(result.code).toBe(0);
+      check(out, blankLines);
+      peaks.push(peakKiB(result.stderr)!);
+    }
+    const [small, large] = peaks as [number, number];
+    console.log(
+      `${name}: peak RSS ${Math.round(small / 1024)} MiB past 16 MiB of blank lines, ${Math.round(large / 1024)} MiB past 160 MiB`,
+    );
+    expect(large).toBeLessThan(small + MAX_BLANK_GROWTH_KIB);
+  }
+
+  it('holds none of them: ten times the blank lines costs no more memory, and the rows keep their lines', async () => {
+    await expectBoundedMemory(
+      'bulk',
+      'jsonl',
+      (input, out) => bulkArgs(server, input, out, [], DIMENSIONS),
+      (out, blankLines) =>
+        expect(readJsonLines(out)).toEqual([
+          { id: 1, line: 1, embedding: Array.from(vectorFor('item 0', DIMENSIONS)) },
+          {
+            id: blankLines + 2,
+            line: blankLines + 2,
+            embedding: Array.from(vectorFor('item 1', DIMENSIONS)),
+          },
+        ]),
+    );
+  }, 120_000);
+
+  it('index holds none of the input it has read: ten times the blank lines costs no more memory', async () => {
+    await expectBoundedMemory(
+      'index',
+      'ekx',
+      (input, out) => indexArgs(server, input, out, [], DIMENSIONS),
+      (out, blankLines) => {
+        const { header, docs } = readIndexFile(out);
+        expect(header.count).toBe(2);
+        expect(docs.map(({ line, text }) => ({ line, text }))).toEqual([
+          { line: 1, text: 'item 0' },
+          { line: blankLines + 2, text: 'item 1' },
+        ]);
+      },
+    );
+  }, 120_000);
 });

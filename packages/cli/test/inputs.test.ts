@@ -118,4 +118,35 @@ describe('the consumed-input hash', () => {
     expect(hash.digest()).toBe(createHash('sha256').update('one\ntwo\nthree').digest('hex'));
     expect(() => hash.advance(text.length + 1)).toThrow('is hashed before it was read');
   });
+
+  it('stays exact when the reader gets 16 MiB ahead of the writer and the bytes are hashed ahead', () => {
+    // "one", "two", 17 MiB of blank lines, then "three": the reader passes the blank lines while the
+    // first two inputs are not yet written.
+    const blank = Buffer.alloc(17 * 1024 * 1024, 0x0a);
+    const text = Buffer.concat([Buffer.from('one\ntwo\n'), blank, Buffer.from('three\n')]);
+    const sha = (end: number) => createHash('sha256').update(text.subarray(0, end)).digest('hex');
+    const hash = new ConsumedInputHash();
+    hash.read(text.subarray(0, 1024 * 1024));
+    hash.inputRead(3);
+    hash.inputRead(7);
+    hash.read(text.subarray(1024 * 1024));
+    const threeEnd = text.length - 1;
+    hash.passed(threeEnd - 6);
+    hash.inputRead(threeEnd);
+    expect([hash.bytes, hash.digest()]).toEqual([0, sha(0)]);
+    hash.advance(3);
+    expect([hash.bytes, hash.digest()]).toEqual([3, sha(3)]);
+    hash.advance(7);
+    expect([hash.bytes, hash.digest()]).toEqual([7, sha(7)]);
+    hash.advance(threeEnd);
+    expect([hash.bytes, hash.digest()]).toEqual([threeEnd, sha(threeEnd)]);
+  });
+
+  it('keeps nothing and stays empty when no fingerprint is wanted', () => {
+    const hash = new ConsumedInputHash(false);
+    hash.read(Buffer.from('one\n'));
+    hash.inputRead(3);
+    hash.advance(3);
+    expect([hash.bytes, hash.digest()]).toEqual([0, createHash('sha256').digest('hex')]);
+  });
 });
