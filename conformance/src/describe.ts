@@ -151,9 +151,16 @@ export function recordMode(
 }
 
 /**
- * Registers `scenarios` as tests through both transports, inside the caller's `describe`. An id listed in
- * `expected` (with its written reason) shows as skipped while it fails and fails the run once it passes;
- * an id that names no scenario fails too. Every scenario group of the suite registers through this.
+ * How long one scenario test may run, whatever vitest's `testTimeout` is: its default, 5 s, is within
+ * reach of a loaded machine, where the slowest scenarios (a job split over a thousand inputs, half a second
+ * on an idle one) run many times slower. The scenarios wait on fake clocks, so this bounds only the work.
+ */
+export const SCENARIO_TIMEOUT_MS = 30_000;
+
+/**
+ * Registers `scenarios` as tests through both transports, inside the caller's `describe`, each with
+ * `SCENARIO_TIMEOUT_MS`. An id listed in `expected` (with its written reason) shows as skipped while it
+ * fails and fails the run once it passes; an id that names no scenario fails too. Every scenario group of the suite registers through this.
  */
 export function registerScenarios(
   scenarios: readonly { id: string; run(kind: TransportKind): Promise<void> }[],
@@ -171,11 +178,15 @@ export function registerScenarios(
   for (const scenario of scenarios) {
     const reason = expected[scenario.id];
     for (const kind of TRANSPORT_KINDS) {
-      it(`${scenario.id} [${kind}]`, async (context) => {
-        if (reason === undefined) return scenario.run(kind);
-        await expectFailure(scenario.id, reason, () => scenario.run(kind));
-        context.skip(`expected failure: ${reason}`);
-      });
+      it(
+        `${scenario.id} [${kind}]`,
+        async (context) => {
+          if (reason === undefined) return scenario.run(kind);
+          await expectFailure(scenario.id, reason, () => scenario.run(kind));
+          context.skip(`expected failure: ${reason}`);
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
     }
   }
 }

@@ -15,12 +15,13 @@ import {
   type HttpSettings,
   type InputType,
   InvalidArgumentError,
+  type JsonEndpoint,
   loadApiKey,
   numberArraysToVectors,
   type ParsedError,
   parseResponse,
+  postJson,
   readProviderOptions,
-  requestJson,
   type SettingNames,
   schema,
 } from '@embedkit/core/provider';
@@ -82,8 +83,26 @@ const SETTINGS: SettingNames<LumenSettings> = {
 
 export function createLumen(settings: LumenSettings = {}): EmbeddingProvider {
   checkProviderSettings(settings, SETTINGS, 'createLumen');
-  const transport = createTransport(settings);
-  const baseURL = (settings.baseURL ?? 'https://api.lumen.example/v2').replace(/\/+$/, '');
+  // Where Lumen is, how a call is authorised and how its errors read. The key is read at each call and
+  // named in `secrets`, so no error message or field can hold it.
+  const endpoint: JsonEndpoint = {
+    provider: 'lumen',
+    transport: createTransport(settings),
+    resolve() {
+      const apiKey = loadApiKey({
+        apiKey: settings.apiKey,
+        environmentVariables: ['LUMEN_API_KEY'],
+        provider: 'lumen',
+      });
+      return {
+        baseURL: settings.baseURL ?? 'https://api.lumen.example/v2',
+        headers: { 'x-api-key': apiKey, ...settings.headers },
+        secrets: [apiKey],
+      };
+    },
+    parseError: parseLumenError,
+    maxResponseBytes: settings.maxResponseBytes,
+  };
   return {
     embedding(modelId: string): EmbeddingModel {
       return {
@@ -100,25 +119,11 @@ export function createLumen(settings: LumenSettings = {}): EmbeddingProvider {
               argument: `inputs[${index}]`,
             });
           });
-          const apiKey = loadApiKey({
-            apiKey: settings.apiKey,
-            environmentVariables: ['LUMEN_API_KEY'],
-            provider: 'lumen',
-          });
           const body: Record<string, unknown> = { model: modelId, texts };
           if (request.dimensions !== undefined) body.dims = request.dimensions;
           if (request.inputType !== undefined) body.purpose = PURPOSES[request.inputType];
-          const response = await requestJson({
-            transport,
-            provider: 'lumen',
-            url: `${baseURL}/embed`,
-            headers: { 'x-api-key': apiKey, ...settings.headers, ...request.headers },
-            body,
-            signal: request.signal,
-            timeoutMs: request.timeoutMs,
-            secrets: [apiKey],
-            parseError: parseLumenError,
-          });
+          // The call's signal, timeout and headers go with it; its headers win over the endpoint's.
+          const response = await postJson(endpoint, '/embed', body, request);
           const parsed = parseResponse(responseSchema, response, 'lumen', 'embeddings');
           const out: EmbedResponse = {
             embeddings: numberArraysToVectors(parsed.vectors, 'float'),

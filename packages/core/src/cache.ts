@@ -146,7 +146,9 @@ function bytesKey(bytes: Uint8Array): string {
 /**
  * The cache key of one input: SHA-256 over every setting that changes the vector, the input, and the
  * server when the model names one other than its provider's own (`customBaseURL`), so that two servers
- * serving one model name never share entries. (Keys of the provider's own server are as before.)
+ * serving one model name never share entries. (Keys of the provider's own server are as before.) A
+ * provider's `headers` and `queryParams` are not in it: they carry keys, and a rotated key would empty the
+ * cache; routes that a header tells apart need stores or namespaces of their own.
  */
 export async function cacheKey(
   model: EmbeddingModel,

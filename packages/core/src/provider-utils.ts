@@ -526,7 +526,10 @@ export interface JsonEndpoint {
   resolve(): { baseURL: string; headers: Record<string, string>; secrets: readonly string[] };
   /** Reads the provider's error body. */
   parseError?: (body: unknown, status: number) => ParsedError;
-  /** Response headers that carry a request id, first match wins. */
+  /**
+   * Response headers that carry a request id, first match wins; names match in any letter case. Default
+   * `x-request-id`, `request-id`, `x-goog-request-id`.
+   */
   requestIdHeaders?: readonly string[];
   maxResponseBytes?: number | undefined;
 }

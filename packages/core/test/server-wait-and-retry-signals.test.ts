@@ -305,3 +305,37 @@ describe('duration strings', () => {
     expect(parseDuration('3d')).toBeUndefined();
   });
 });
+
+describe('a wait too long for a number', () => {
+  // 309 digits of milliseconds, or 306 of seconds (times 1000), are past Number.MAX_VALUE: they read as
+  // Infinity, which the engine took for no wait at all and retried with backoff.
+  const overflowing = { 'retry-after-ms': '9'.repeat(309) };
+  const overflowingSeconds = { 'retry-after': '9'.repeat(306) };
+  const hugeFinite = { 'retry-after-ms': `1${'0'.repeat(300)}` };
+
+  it.each([
+    ['retry-after-ms of 309 digits', overflowing, '1.7976931348623156e+305 s'],
+    ['Retry-After of 306 digits', overflowingSeconds, '1.7976931348623156e+305 s'],
+    ['a huge but finite retry-after-ms', hugeFinite, '1e+297 s'],
+  ])('%s fails the call at once, saying the API asked for a wait past reach', async (_, headers, wait) => {
+    const clock = recordingClock();
+    const { fetch, requests } = fakeFetch([{ status: 429, body: RATE_BODY, headers }, OK]);
+    const error = await rejectionOf(embedMany({ model: modelOver(fetch), inputs: ['a'], clock }));
+    expect(RateLimitError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({ code: 'rate_limited', statusCode: 429 });
+    expect(Number.isFinite(error.retryAfterMs)).toBe(true);
+    expect(error.message).toBe(
+      `acme API error 429: Rate limit reached. — Lower concurrency or set rateLimit; the API asked to wait ${wait}, longer than the engine's retries can wait (3 left, at most maxRetryDelayMs 60000 ms each), so no retry was made: try again after ${wait}, longer than the engine can wait out (maxRetryDelayMs is at most 2147483647).`,
+    );
+    expect(requests).toHaveLength(1);
+    expect(clock.sleeps).toEqual([]);
+  });
+
+  it('reaches the error as the longest wait a number holds, not Infinity', async () => {
+    const error = await failure({
+      fetch: recordingFetch(() => answer(429, RATE_BODY, overflowing)).fetch,
+      parseError: openAiShaped,
+    });
+    expect(error.retryAfterMs).toBe(Number.MAX_VALUE);
+  });
+});

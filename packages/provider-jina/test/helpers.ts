@@ -1,5 +1,5 @@
 /** A fake key in Jina's form (`jina_…`); never a real secret. */
-export const TEST_KEY = 'jina_testkeyfake000000000000000000';
+export const TEST_KEY = 'jina_test_not_a_real_key';
 
 export { fakeFetch } from '@embedkit/core/testing';
 
