@@ -3,7 +3,7 @@
  * `createModel` was given fails it (and reaches nothing), and every failure names the bug its case catches.
  */
 
-import assert from 'node:assert/strict';
+import { strict as assert } from 'node:assert';
 import type { EmbedRequest, EmbedResponse } from '@embedkit/core/provider';
 import { createTransport } from '@embedkit/core/provider';
 import { fetch as undiciFetch } from 'undici';

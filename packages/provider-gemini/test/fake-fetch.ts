@@ -2,7 +2,7 @@ import type { FetchFunction } from '@embedkit/core/provider';
 import { expect } from 'vitest';
 
 /** A fake key in Gemini's shape; no message, body or URL may contain it. */
-export const FAKE_KEY = 'AIza-test-key-fake-000000000000000000';
+export const FAKE_KEY = 'AIza-test-not-a-real-key';
 
 export interface SentRequest {
   method: string;

@@ -90,7 +90,7 @@ describe('Gemini batch jobs against the spec', () => {
     const { spec } = loadSpec();
     const calls: { method: string; path: string; body: unknown }[] = [];
     const jobs = createGemini({
-      apiKey: 'AIza-test-key-fake-000000000000000000',
+      apiKey: 'AIza-test-not-a-real-key',
       fetch: async (url, init) => {
         calls.push({ method: init.method ?? 'GET', path: new URL(url).pathname, body: init.body });
         return Response.json({});

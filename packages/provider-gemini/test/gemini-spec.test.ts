@@ -127,7 +127,7 @@ describe('Gemini wire against the spec', () => {
   async function providerURLs(): Promise<string[]> {
     const urls: string[] = [];
     const provider = createGemini({
-      apiKey: 'AIza-test-key-fake-000000000000000000',
+      apiKey: 'AIza-test-not-a-real-key',
       fetch: async (url, init) => {
         urls.push(url);
         const body = init.body === undefined ? undefined : JSON.parse(String(init.body));
@@ -200,7 +200,7 @@ describe('Gemini wire against the spec', () => {
     const validatorsFor = loadValidators();
     const sent: { url: string; body: unknown }[] = [];
     const jobs = createGemini({
-      apiKey: 'AIza-test-key-fake-000000000000000000',
+      apiKey: 'AIza-test-not-a-real-key',
       fetch: async (url, init) => {
         sent.push({ url, body: JSON.parse(String(init.body)) });
         return Response.json({

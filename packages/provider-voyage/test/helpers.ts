@@ -1,7 +1,7 @@
 /** A fake key in the Voyage dashboard form; never a real secret. */
-export const TEST_KEY = 'pa-test-key-000000000000000000000';
+export const TEST_KEY = 'pa-test-not-a-real-key';
 /** A fake Atlas model API key (they begin `al-`). */
-export const ATLAS_TEST_KEY = 'al-test-key-000000000000000000000';
+export const ATLAS_TEST_KEY = 'al-test-not-a-real-key';
 
 export { fakeFetch } from '@embedkit/core/testing';
 
