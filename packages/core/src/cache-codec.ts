@@ -5,9 +5,16 @@
  *
  *   byte 0      format version (1)
  *   byte 1      element type: 1 float32, 2 int8, 3 uint8
- *   bytes 2-7   zero
+ *   bytes 2-3   zero
+ *   bytes 4-7   element count: uint32 little-endian
  *   bytes 8-15  expiry: float64 little-endian, epoch milliseconds; 0 never expires
  *   bytes 16-   the elements, little-endian
+ *
+ * The element count makes a value cut short (or lengthened) by a store a miss: without it, a float entry
+ * cut by a multiple of 4 bytes decodes to a shorter vector, which a model that states no vector length
+ * cannot tell from its own. The count sits in the header, so a value cut at its end keeps it. Entries
+ * written before the count (bytes 4-7 zero) are read as they were, unchecked, so a cache filled by an
+ * earlier version still serves; decoders that predate the count read the ones written now as before.
  */
 
 import { describeValue } from './argument-checks.js';
@@ -58,6 +65,7 @@ export function encodeEmbedding(embedding: Embedding, options: EncodeEmbeddingOp
   const view = new DataView(out.buffer);
   out[0] = VERSION;
   out[1] = type;
+  view.setUint32(4, embedding.length, true);
   view.setFloat64(8, expiresAt ?? 0, true);
   if (type !== FLOAT32 || littleEndian) {
     out.set(new Uint8Array(embedding.buffer, embedding.byteOffset, embedding.byteLength), HEADER_BYTES);
@@ -70,7 +78,8 @@ export function encodeEmbedding(embedding: Embedding, options: EncodeEmbeddingOp
 
 /**
  * The vector in `bytes` (a copy: nothing keeps the store's buffer alive), or undefined when the entry has
- * expired at `now` or is not in this format (a newer version, a truncated value): a miss, never an error.
+ * expired at `now` or is not in this format (a newer version, a value cut short or lengthened): a miss,
+ * never an error.
  */
 export function decodeEmbedding(bytes: Uint8Array, now: number = Date.now()): Embedding | undefined {
   if (bytes.length < HEADER_BYTES || bytes[0] !== VERSION) return undefined;
@@ -78,6 +87,10 @@ export function decodeEmbedding(bytes: Uint8Array, now: number = Date.now()): Em
   const expiresAt = view.getFloat64(8, true);
   if (expiresAt !== 0 && !(expiresAt > now)) return undefined;
   const body = bytes.subarray(HEADER_BYTES);
+  const count = view.getUint32(4, true);
+  const width = bytes[1] === FLOAT32 ? 4 : 1;
+  // An entry written before the count (bytes 4-7 zero) is read as it was: whole elements, unchecked.
+  if (count === 0 ? body.length % width !== 0 : body.length !== count * width) return undefined;
   switch (bytes[1]) {
     // Copied through the Uint8Array constructor: `slice` on a Node Buffer keeps its class (and its old
     // `slice` was a view).
@@ -86,7 +99,6 @@ export function decodeEmbedding(bytes: Uint8Array, now: number = Date.now()): Em
     case UINT8:
       return new Uint8Array(body);
     case FLOAT32: {
-      if (body.length % 4 !== 0) return undefined;
       const vector = new Float32Array(body.length / 4);
       if (littleEndian) new Uint8Array(vector.buffer).set(body);
       else

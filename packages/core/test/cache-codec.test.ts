@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { decodeEmbedding, encodeEmbedding } from '../src/cache-codec.js';
 
 describe('encodeEmbedding / decodeEmbedding', () => {
-  it('writes a 16-byte header, then the float32 elements as raw little-endian bytes', () => {
+  it('writes a 16-byte header (the element count at byte 4), then the float32 elements as raw little-endian bytes', () => {
     const bytes = encodeEmbedding(Float32Array.of(1, -2.5));
     expect([...bytes]).toEqual([
-      1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+      1, 1, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
       // 1.0 and -2.5 as little-endian IEEE 754 single precision
       0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x20, 0xc0,
     ]);
