@@ -5,6 +5,7 @@ import {
   InvalidArgumentError,
   InvalidResponseError,
   parseResponse,
+  ResponseTooLargeError,
   redact,
   requestJson,
   type SafeParser,
@@ -142,7 +143,7 @@ async function replayFailure(error: FailedCall, provider: string, secrets: strin
       // The AI SDK provider got the status and headers but failed reading the body (cut short, not
       // decompressed): its cause says how, and core words it as it does for its own transports.
       if (error.responseBody === undefined && error.cause !== undefined) {
-        throw bodyFailure(status, headers, error.cause);
+        throw bodyFailure(status, headers, tooLarge(error.cause) ?? error.cause);
       }
       return { status, headers, body: encoder.encode(error.responseBody ?? '') };
     },
@@ -180,6 +181,18 @@ async function replayFailure(error: FailedCall, provider: string, secrets: strin
     return mapped;
   }
   return new InvalidResponseError(`${provider}: ${problem}`, { provider });
+}
+
+/**
+ * The AI SDK's refusal of a body over its download cap (`readResponseWithSizeLimit`: an `AI_DownloadError`,
+ * "Download of <url> exceeded maximum size of <n> bytes"), as core's own transports refuse one over
+ * `maxResponseBytes`: a 2xx is then a final `InvalidResponseError`, not a connection to retry. The cap
+ * is the AI SDK's (2 GiB), which no embedkit setting raises.
+ */
+function tooLarge(cause: unknown): ResponseTooLargeError | undefined {
+  if (!AISDKError.isInstance(cause) || cause.name !== 'AI_DownloadError') return undefined;
+  const limit = /\bexceeded maximum size of (\d+) bytes\b/.exec(cause.message)?.[1];
+  return limit === undefined ? undefined : new ResponseTooLargeError(Number(limit), null);
 }
 
 function describeCause(cause: unknown, secrets: string[]): string {

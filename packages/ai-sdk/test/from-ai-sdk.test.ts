@@ -14,6 +14,7 @@ import {
   createRegistry,
   embedMany,
   InvalidArgumentError,
+  InvalidResponseError,
   isAbortError,
   wrapEmbeddingModel,
 } from '@embedkit/core';
@@ -409,6 +410,47 @@ describe('fromAISDK: errors', () => {
     expect(failed.isRetryable).toBe(true);
     expect(failed.message).toBe(
       'acme: could not complete the request to https://api.acme.example/v1/embed (terminated: UND_ERR_SOCKET other side closed). Check the network, proxy settings and base URL; retries are turned off (maxRetries 0), so none was made.',
+    );
+  });
+
+  // The AI SDK's own cap on a body (2 GiB) became a retried ConnectionError, where core's transports
+  // report a body over maxResponseBytes as a final InvalidResponseError; and maxResponseBytes, which core
+  // tells its own callers to raise, does not reach the AI SDK.
+  it('reports a 2xx body over the AI SDK download cap as core does a body over maxResponseBytes: final, and no setting to raise', async () => {
+    const requests: string[] = [];
+    const tooLong: typeof fetch = async (url) => {
+      requests.push(String(url));
+      // The AI SDK reads Content-Length first and refuses the body unread.
+      return new Response('{"data":[]}', {
+        status: 200,
+        headers: { 'content-type': 'application/json', 'content-length': '3000000000' },
+      });
+    };
+    const model = fromAISDK(
+      createOpenAI({ apiKey: KEY, fetch: tooLong }).embedding('text-embedding-3-small'),
+    );
+    const error = await rejection(embedMany({ model, inputs: ['x'], maxRetries: 3 }));
+    expect(InvalidResponseError.isInstance(error)).toBe(true);
+    expect(error.isRetryable).toBe(false);
+    expect(error.message).toBe(
+      'openai sent a response larger than 2147483648 bytes, a limit no setting raises; send fewer inputs per call.',
+    );
+    expect(requests).toHaveLength(1);
+    // An error status whose body is over the cap keeps its status, as core's transports keep it.
+    const overloaded: typeof fetch = async () =>
+      new Response('{}', { status: 503, headers: { 'content-length': '3000000000' } });
+    const unread = await rejection(
+      embedMany({
+        model: fromAISDK(
+          createOpenAI({ apiKey: KEY, fetch: overloaded }).embedding('text-embedding-3-small'),
+        ),
+        inputs: ['x'],
+        maxRetries: 0,
+      }),
+    );
+    expect(unread.name).toBe('ServerError');
+    expect(unread.message).toContain(
+      'openai API error 503: its body was larger than 2147483648 bytes, and was not read',
     );
   });
 

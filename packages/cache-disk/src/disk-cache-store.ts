@@ -90,7 +90,7 @@ export interface DiskCacheStore extends CacheStore {
   setMany(entries: readonly (readonly [key: string, value: Embedding])[]): Promise<void>;
   /**
    * Waits for the reads, writes and deletes already started, then closes the file. Calls made once
-   * `close()` has begun find the store closed: reads are misses and writes are skipped, each said once
+   * `close()` has begun find the store closed: reads are misses and writes are skipped, said once
    * through `onWarning`.
    */
   close(): Promise<void>;
@@ -313,6 +313,19 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
   // Set as soon as close() begins: from then on no call starts an LMDB operation, so the ones in flight
   // are all that close() waits for.
   let closed = false;
+  let toldClosed = false;
+  /**
+   * Says once, with the code of the first call that found the store closed, what every call does from
+   * then on: a closed store never opens again, so no "until" is promised, and reads and writes share it.
+   */
+  function tellClosed(kind: 'read' | 'write'): void {
+    if (toldClosed) return;
+    toldClosed = true;
+    onWarning({
+      code: kind === 'read' ? 'cache-read-failed' : 'cache-write-failed',
+      message: `The embedding cache in ${directory} is closed; reads are misses and writes are skipped.`,
+    });
+  }
   // One close for every call of close(), so that each waits for the same operations.
   let closing: Promise<void> | undefined;
   // Every asynchronous LMDB operation, until it and the store's handling of its outcome are done. The
@@ -343,7 +356,7 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
 
   async function writeNow(body: () => void): Promise<void> {
     if (closed) {
-      failed('write', new Error('the store is closed'));
+      tellClosed('write');
       return;
     }
     if (Date.now() < writesSkippedUntil) return;
@@ -443,7 +456,10 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
   }
 
   async function readMany(keys: readonly string[]): Promise<(Embedding | undefined)[]> {
-    if (closed) return missed(keys, new Error('the store is closed'));
+    if (closed) {
+      tellClosed('read');
+      return keys.map(() => undefined);
+    }
     // LMDB's prefetch reads the file's pages too (on a thread of its own): a cut file ends the process there.
     const problem = cut();
     if (problem !== undefined) return missed(keys, problem);
@@ -464,7 +480,10 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
     get(key) {
       checkKey(key);
       // LMDB reads from a closed file crash the process (a segmentation fault), never throw.
-      if (closed) return missed([key], new Error('the store is closed'))[0];
+      if (closed) {
+        tellClosed('read');
+        return undefined;
+      }
       return readNow([key])[0];
     },
     async getMany(keys) {

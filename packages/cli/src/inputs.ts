@@ -315,6 +315,15 @@ export async function* lines(
   if (pieceBytes > 0) yield line(Buffer.alloc(0), offset);
 }
 
+/**
+ * Text of ASCII spaces, tabs, CRs and LFs only (a line holds no LF; a field may), or of nothing: no
+ * input. Any other character is text and is sent, a U+FEFF or a no-break space included, which
+ * `String.trim` would take for white space and drop unsaid.
+ */
+function isBlank(text: string): boolean {
+  return /^[ \t\r\n]*$/.test(text);
+}
+
 /** `record`, told to the input's hash as it is read (see {@link ConsumedInputHash}). */
 function read(reading: LineReading, record: InputRecord): InputRecord {
   reading.consumed.inputRead(record.end);
@@ -332,14 +341,14 @@ async function* parseRecords(
   if (format === 'txt') {
     for await (const line of input) {
       // A blank line is no input: embedding APIs reject empty strings.
-      if (line.text.trim() === '') continue;
+      if (isBlank(line.text)) continue;
       yield read(reading, { line: line.number, text: line.text, id: line.number, end: line.end });
     }
     return;
   }
   if (format === 'jsonl') {
     for await (const line of input) {
-      if (line.text.trim() === '') continue;
+      if (isBlank(line.text)) continue;
       let value: unknown;
       try {
         value = JSON.parse(line.text);
@@ -396,7 +405,7 @@ function fromObject(
       // typeof says "object" of an array too: a list of chunks is named as what it is.
       `the "${field}" field is ${text === null ? 'null' : Array.isArray(text) ? 'an array' : typeof text}, not a string.`,
     );
-  if (text.trim() === '')
+  if (isBlank(text))
     throw new InputError(source, line, `the "${field}" field is empty; embedding APIs reject empty inputs.`);
   // Kept as entries, then made an object in one go: a field named "__proto__" stays a field, where an
   // assignment would set the object's prototype and drop it.
@@ -466,7 +475,7 @@ async function* parseCsv(
   let records = 0;
   for await (const line of input) {
     if (!quoted) {
-      if (line.text.trim() === '') continue;
+      if (isBlank(line.text)) continue;
       fields = [];
       current = '';
       startLine = line.number;

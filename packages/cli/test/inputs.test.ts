@@ -65,6 +65,46 @@ describe('the line reader', () => {
     expect(read.map((line) => line.text)).toEqual(['a', '\ufeffb', '\ufeff']);
   });
 
+  it('skips only lines of ASCII spaces, tabs and CRs: a line of U+FEFF, NBSP or another Unicode space is an input on its line (bug: String.trim dropped them unsaid)', async () => {
+    // Line 1 "a", 2 U+FEFF, 3 NBSP, 4 spaces, a tab and a lone CR before the CRLF, 5 U+2003, 6 empty, 7 "b".
+    const text = 'a\n\ufeff\n\u00a0\n \t\r\r\n\u2003\n\nb\n';
+    const path = join(directory.path, 'unicode-spaces.txt');
+    writeFileSync(path, text);
+    const records = await collect((await openInput({ path })).records);
+    expect(records.map((record) => [record.line, record.text])).toEqual([
+      [1, 'a'],
+      [2, '\ufeff'],
+      [3, '\u00a0'],
+      [5, '\u2003'],
+      [7, 'b'],
+    ]);
+    // JSONL and CSV skip the same lines: a line of U+FEFF is not JSON, so it is a bad line, never dropped.
+    const jsonl = join(directory.path, 'unicode-spaces.jsonl');
+    writeFileSync(jsonl, '{"text":"a"}\n \t\n\ufeff\n');
+    const read = (await openInput({ path: jsonl })).records;
+    expect((await read.next()).value).toMatchObject({ line: 1, text: 'a' });
+    await expect(read.next()).rejects.toThrow(`${jsonl}:3: not valid JSON`);
+    const csv = join(directory.path, 'unicode-spaces.csv');
+    writeFileSync(csv, 'text\na\n \t\n\u00a0\n');
+    expect(
+      (await collect((await openInput({ path: csv })).records)).map((record) => [record.line, record.text]),
+    ).toEqual([
+      [2, 'a'],
+      [4, '\u00a0'],
+    ]);
+  });
+
+  it('sends a JSONL field of NBSP or U+FEFF; refuses one of ASCII spaces, tabs and line breaks only as empty (bug: "\\u00a0" was called empty)', async () => {
+    const path = join(directory.path, 'field-spaces.jsonl');
+    writeFileSync(path, '{"text":"\\u00a0"}\n{"text":"\\ufeff"}\n{"text":" \\t\\r\\n"}\n');
+    const read = (await openInput({ path })).records;
+    expect((await read.next()).value).toMatchObject({ line: 1, text: '\u00a0' });
+    expect((await read.next()).value).toMatchObject({ line: 2, text: '\ufeff' });
+    await expect(read.next()).rejects.toThrow(
+      `${path}:3: the "text" field is empty; embedding APIs reject empty inputs.`,
+    );
+  });
+
   it.each([
     ['a Latin-1 byte', [0x63, 0x61, 0x66, 0xe9], '0xE9 at column 4'],
     ['a sequence cut short by the line end', [0xc3, 0xa9, 0x61, 0xe2, 0x82], '0xE2 at column 3'],

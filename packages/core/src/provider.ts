@@ -81,6 +81,7 @@ export { parseDuration, parseRetryAfter } from './http/retry-after.js';
 export {
   bodyFailure,
   DEFAULT_MAX_RESPONSE_BYTES,
+  ResponseTooLargeError,
   type Transport,
   type TransportRequest,
   type TransportResponse,

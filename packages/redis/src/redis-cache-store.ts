@@ -4,6 +4,7 @@
  */
 
 import { type CacheStore, decodeEmbedding, type Embedding, encodeEmbedding } from '@embedkit/core';
+import { describeValue } from '@embedkit/core/provider';
 import { RESP_TYPES } from '@redis/client';
 import { z } from 'zod';
 import {
@@ -19,9 +20,19 @@ const BINARY_REPLIES = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } };
 
 const DEFAULT_TTL_SECONDS = 30 * 24 * 60 * 60;
 
+/**
+ * Redis takes `EX` as a whole number of seconds up to (2^63 - 1 - now in ms) / 1000, past the largest
+ * whole number a JavaScript number holds exactly: that one is the limit here. (The disk store's limit is
+ * another: a Date's range, in seconds that may have a fraction.)
+ */
+const ttlSecondsSchema = z.custom<number>((value) => Number.isSafeInteger(value) && (value as number) > 0, {
+  error: (issue) =>
+    `got ${describeValue(issue.input)}; it takes a whole number of seconds from 1 to ${Number.MAX_SAFE_INTEGER} (Number.MAX_SAFE_INTEGER, the largest a number holds exactly), or null to keep entries until Redis evicts them`,
+});
+
 const optionsSchema = z.strictObject({
   ...connectionFields,
-  ttlSeconds: z.number().int().positive().nullable().optional(),
+  ttlSeconds: ttlSecondsSchema.nullable().optional(),
 });
 
 export interface RedisCacheStoreOptions extends RedisConnectionOptions {

@@ -357,7 +357,7 @@ function unreadBodyReason(cause: unknown, timeoutMs: number | undefined): string
     return `its compressed body does not decompress (${describe(cause)})`;
   }
   if (cause instanceof ResponseTooLargeError) {
-    return `its body was larger than ${cause.limit} bytes (maxResponseBytes), and was not read`;
+    return `its body was larger than ${cause.limit} bytes${cause.setting === null ? '' : ` (${cause.setting})`}, and was not read`;
   }
   if (code !== undefined && TIMEOUT_CODES.has(code)) {
     return `its body did not arrive within the timeout (${describe(cause)})`;
@@ -811,8 +811,12 @@ function transportFailure(error: unknown, call: CallContext): EmbedKitError {
   const redactor = new Redactor(call);
   const url = redactor.text(call.url);
   if (error instanceof ResponseTooLargeError) {
+    const remedy =
+      error.setting === null
+        ? ', a limit no setting raises; send fewer inputs per call.'
+        : `; raise ${error.setting} or send fewer inputs per call.`;
     return new InvalidResponseError(
-      `${call.provider} sent a response larger than ${error.limit} bytes; raise maxResponseBytes or send fewer inputs per call.`,
+      `${call.provider} sent a response larger than ${error.limit} bytes${remedy}`,
       { provider: call.provider, url, cause: error },
     );
   }

@@ -28,9 +28,17 @@ export interface Transport {
   request(request: TransportRequest): Promise<TransportResponse>;
 }
 
-/** Thrown by a transport when a response body exceeds `maxResponseBytes`. */
+/**
+ * Thrown by a transport when a response body exceeds `maxResponseBytes`, or by an adapter over another
+ * library's transport when that library's own cap refused the body: `setting` names what raises the
+ * limit, `null` when nothing the caller sets does (the AI SDK's download cap), so that no message tells
+ * the caller to raise a setting that would change nothing.
+ */
 export class ResponseTooLargeError extends Error {
-  constructor(readonly limit: number) {
+  constructor(
+    readonly limit: number,
+    readonly setting: string | null = 'maxResponseBytes',
+  ) {
     super(`response body exceeds the ${limit}-byte limit`);
     this.name = 'ResponseTooLargeError';
   }
