@@ -253,6 +253,19 @@ describe('no budget set', () => {
     },
   );
 
+  it('an overloaded server whose 1 s 429 comes back with a 25 ms one, after it: only the calls that pause held go 1 s apart', async () => {
+    // Requests 2 and 4 are refused together, for 25 ms and 1 s, then every 9th for 25 ms. The calls the
+    // 1 s pause held go 1 s apart; a stray 25 ms 429 that came while one of them still waited for its slot
+    // kept that spacing for the calls after it, and so on to the end: 53 s instead of 11 s (bug: the same
+    // job with the two first answers the other way round took 11 s).
+    const { steady, stumbling } = await throughStumbles(
+      (request) => (request === 4 ? 1_000 : request === 2 || request % 9 === 4 ? 25 : undefined),
+      { latencyMs: 50, concurrency: 4 },
+    );
+    expect(stumbling.acceptedTokens).toBe(400_000);
+    expect(stumbling.lastAt).toBeLessThan(steady.lastAt * 1.5 + 8_000);
+  });
+
   it('big calls through a stumbling server: the first guess costs a few seconds, never a slow pace', async () => {
     // 20,000 inputs in calls of 476 (the shape of a CLI bulk job), refused as above: request 2 for 1 s,
     // every 9th for 25 ms. The doubling first guess costs about 5.5 s here (bug: a first guess that never

@@ -874,19 +874,23 @@ describe('back to back, in flight, and the wait asked', () => {
   it('two calls refused at once, asking 3 s and then 1 s: no call starts before 3 s, and the pace keeps the longer wait', async () => {
     // Pins `notBefore = max(notBefore, now + wait)`: overwritten by the shorter wait, the pace let the second
     // call book its turn at 1 s, and it went at 3 s together with the first instead of 375 ms after it.
+    // The second call's retry, held by the 3 s pause, goes 2 s after the first call's (at 5 s, the last
+    // start), as it does when the 1 s refusal comes first; the 1 s pause ends within the 3 s one and holds
+    // no call of its own. (Spaced by it, the retry went at 4 s.) The other starts are the first worker's
+    // at the pace.
     expect(await paced({ calls: 10, concurrency: 2, refuse: { 1: 3_000, 2: 1_000 } })).toEqual([
       '0R',
       '0R',
       '3000',
       '3375',
       '3742.647',
-      '4000',
-      '4099.552',
-      '4272.773',
-      '4442.597',
-      '4609.092',
-      '4772.322',
-      '4932.351',
+      '4103.085',
+      '4103.085',
+      '4276.306',
+      '4446.131',
+      '4612.626',
+      '4775.856',
+      '5000',
     ]);
   });
 

@@ -441,6 +441,29 @@ describe('the release of calls held by a pause', () => {
     expect(starts.slice(3)).toEqual([9_100, 9_200]);
   });
 
+  it.each([
+    [5_000, 100],
+    [100, 5_000],
+  ])(
+    'two calls refused at once, asking %i ms and then %i ms: the calls held go 2 s apart, whichever came last',
+    async (firstWait, secondWait) => {
+      // Both 429s come back before any call is held, and the 5 s pause holds the three calls that come next:
+      // they go 2 s apart, the spacing of that pause, in either order. Spaced by the last 429 read, they went
+      // at 5 s, 5.1 s and 5.2 s when the 100 ms one came last: 100 ms apart into a budget the 5 s pause says
+      // is dry.
+      const clock = new VirtualClock();
+      const limiter = createRateLimiter({ adaptive: false });
+      const first = await limiter.acquire({ tokens: 1, clock });
+      const second = await limiter.acquire({ tokens: 1, clock });
+      await first.failed({ rateLimited: true, waitMs: firstWait });
+      await second.failed({ rateLimited: true, waitMs: secondWait });
+      const starts: number[] = [];
+      const admit = () => limiter.acquire({ tokens: 1, clock }).then(() => starts.push(clock.now()));
+      await Promise.all([admit(), admit(), admit()]);
+      expect(starts).toEqual([5_000, 7_000, 9_000]);
+    },
+  );
+
   it('one call still held by a pause keeps its slot: a new pause’s calls come after it', async () => {
     // Two calls held by a 5 s pause go at 5 s and 7 s. The first is refused again at 5.5 s for 1 s while
     // the second waits for its slot: a call that comes then goes after that slot (9 s), not at 6.5 s.

@@ -658,6 +658,8 @@ class SharedRateLimiter implements RateLimiter {
    * last one held the first call after a later, shorter pause until that old slot came.
    */
   private held = 0;
+  /** Of those, the calls still waiting the pause out: their spacing is read when they come out of it. */
+  private waitingOut = 0;
   /**
    * The calls of this process waiting for a budget, first come first: of them, only the first takes. One
    * queue for every call when the user set budgets (every scope draws on them); otherwise one per scope,
@@ -668,11 +670,23 @@ class SharedRateLimiter implements RateLimiter {
   private readonly turnWaiters = new Map<QueuedCall, () => void>();
   /**
    * The length of the pause whose calls are being released: the server's own measure of how long one more
-   * call must wait. The longest of the pauses that came while calls were still held: a shorter 429 then
-   * (another limit, or a call that reached the API as its budget refilled) spaced the calls the longer
-   * pause held by its own wait, and three held by a 5 s pause went 100 ms apart into a budget still dry.
+   * call must wait. The longest of the pauses that came while calls were still waiting one out: a shorter
+   * 429 then (another limit, or a call that reached the API as its budget refilled) spaced the calls the
+   * longer pause held by its own wait, and three held by a 5 s pause went 100 ms apart into a budget still
+   * dry. A call that has come out of the pause already has its slot and its spacing: kept at the longest
+   * while such calls waited for their slots, one 1 s pause at a job's start spaced it 1 s apart to the end,
+   * since the stray 25 ms 429s of an overloaded server kept coming while some call still waited for its
+   * slot (53 s for a job that takes 11 s).
    */
   private releasePauseMs = 0;
+  /**
+   * When the latest pause this process's 429s asked for ends. A 429 whose pause ends before it changes
+   * nothing of the release: the later pause holds the calls. Calls refused at once come back before any
+   * call is held, and the last 429 read set the spacing: refused for 5 s and for 100 ms, two calls let the
+   * three the 5 s pause held go at 5 s, 5.1 s and 5.2 s when the 100 ms came last, and at 5 s, 7 s and 9 s
+   * the other way round.
+   */
+  private pauseEndsAt = 0;
   /**
    * The sleeps of calls waiting for a budget learned from headers: a later reading that raises the budget
    * ends them, since their waits were measured against the smaller one (a first reading of 50 tokens left
@@ -967,16 +981,23 @@ class SharedRateLimiter implements RateLimiter {
   private async waitOutPause(request: LimiterRequest): Promise<void> {
     const { clock, signal, onWait } = request;
     let paused = false;
+    let outstanding = false;
     try {
       for (;;) {
         const wait = (await this.store.pausedUntil(this.pauseKey, clock.now())) - clock.now();
         if (wait <= 0) break;
-        if (!paused) this.held++;
+        if (!paused) {
+          this.held++;
+          this.waitingOut++;
+        }
         paused = true;
+        outstanding = true;
         onWait?.({ reason: 'paused', delayMs: wait });
         await clock.sleep(wait, signal);
       }
       if (!paused) return;
+      this.waitingOut--;
+      outstanding = false;
       const now = clock.now();
       const slot = Math.max(now, this.releaseAt);
       this.releaseAt = slot + Math.min(this.releasePauseMs, MAX_RELEASE_SPACING_MS);
@@ -986,6 +1007,7 @@ class SharedRateLimiter implements RateLimiter {
       }
     } finally {
       if (paused) this.held--;
+      if (outstanding) this.waitingOut--;
     }
   }
 
@@ -1087,8 +1109,11 @@ class SharedRateLimiter implements RateLimiter {
         // Calls still held by the last pause keep their order and their spacing: the new pause's calls come
         // after them.
         const pauseMs = Math.max(0, waitMs);
-        this.releasePauseMs = this.held > 0 ? Math.max(this.releasePauseMs, pauseMs) : pauseMs;
-        this.releaseAt = this.held > 0 ? Math.max(this.releaseAt, now + waitMs) : now + waitMs;
+        if (now + pauseMs >= this.pauseEndsAt) {
+          this.pauseEndsAt = now + pauseMs;
+          this.releasePauseMs = this.waitingOut > 0 ? Math.max(this.releasePauseMs, pauseMs) : pauseMs;
+          this.releaseAt = this.held > 0 ? Math.max(this.releaseAt, now + waitMs) : now + waitMs;
+        }
         await this.store.pause(this.pauseKey, now + waitMs, now);
       },
     };
