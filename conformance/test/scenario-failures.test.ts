@@ -207,6 +207,13 @@ describe('what a failure says', () => {
       note,
     ) as Error;
     expect(counted.message).toBe('the provider sent one request (this scenario catches: X)\n\n3 !== 1\n');
+    const quoting = withNote(
+      thrown(() => assert.strictEqual(1, 2, 'the answer was refused:\n\nserver said: busy')),
+      note,
+    ) as Error;
+    expect(quoting.message).toBe(
+      'the answer was refused:\n\nserver said: busy (this scenario catches: X)\n\n1 !== 2\n',
+    );
     const plain = withNote(new Error('first paragraph\n\nsecond paragraph'), note) as Error;
     expect(plain.message).toBe('first paragraph\n\nsecond paragraph (this scenario catches: X)');
   });

@@ -171,8 +171,10 @@ export function withNote(error: unknown, note: string): unknown {
  */
 function assertDiffAt(error: unknown, text: string): number {
   if ((error as { code?: unknown } | null)?.code !== 'ERR_ASSERTION') return -1;
-  const starts = [text.indexOf('\n+ actual - expected'), text.indexOf('\n\n')].filter((at) => at >= 0);
-  return starts.length === 0 ? -1 : Math.min(...starts);
+  const diff = text.indexOf('\n+ actual - expected');
+  if (diff >= 0) return diff;
+  // The value line ends the message: a blank line of our own message's is no start of it.
+  return /\n\n[^\n]*\n$/.exec(text)?.index ?? -1;
 }
 
 /** A readable account of a report: which families ran, which were skipped and why. */

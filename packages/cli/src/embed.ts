@@ -3,6 +3,7 @@ import { vectorLength } from '@embedkit/core/provider';
 import { HELP_OPTION, MODEL_OPTIONS, outputTypeOption, parse } from './args.js';
 import { engineSettings, fullModelId, openChoice, readModelChoice, sentInputType } from './common.js';
 import { CliError, EXIT, UsageError } from './errors.js';
+import { isBlank } from './inputs.js';
 import { readStdin } from './stdin.js';
 
 export const EMBED_HELP = `Usage: embedkit embed <text>... --model <provider:model> [options]
@@ -93,7 +94,7 @@ export async function embedCommand(argv: string[]): Promise<number> {
   const inputs: string[] = [];
   for (const text of positionals) {
     const value = text === '-' ? (await readStdin()).replace(/\r?\n$/, '') : text;
-    if (value.trim() === '')
+    if (isBlank(value))
       throw new CliError(
         `${text === '-' ? 'stdin' : 'a text'} is empty; embedding APIs reject empty inputs.`,
       );

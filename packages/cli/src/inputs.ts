@@ -320,7 +320,7 @@ export async function* lines(
  * input. Any other character is text and is sent, a U+FEFF or a no-break space included, which
  * `String.trim` would take for white space and drop unsaid.
  */
-function isBlank(text: string): boolean {
+export function isBlank(text: string): boolean {
   return /^[ \t\r\n]*$/.test(text);
 }
 

@@ -35,7 +35,7 @@ import {
 import { CliError, EXIT, InputError, UsageError } from './errors.js';
 import { fsyncDirectory, unwritableKind } from './file-system.js';
 import { INPUT_OPTION_NAMES, INPUT_OPTIONS, inputPathArgument, readInputOptions } from './input-options.js';
-import { type InputOptions, type InputRecord, openInput } from './inputs.js';
+import { type InputOptions, type InputRecord, isBlank, openInput } from './inputs.js';
 import { Interrupts } from './interrupts.js';
 import { lockedFile, lockPath, OutputLock, refuseOwnFilesTaken } from './output-lock.js';
 import { inputCount } from './progress.js';
@@ -656,7 +656,7 @@ export async function searchCommand(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 2) throw new UsageError('search takes an index file and one query.', 'search');
   const [path, query] = positionals as [string, string];
-  if (query.trim() === '') throw new UsageError('the query is empty.', 'search');
+  if (isBlank(query)) throw new UsageError('the query is empty.', 'search');
   const top = integerOption('search', values, 'top', 1) ?? 5;
   // The options read before the file, and compared with its header before the rest of it is read: a
   // --model or --dimensions other than the index's is a usage error whatever the state of its body.

@@ -297,6 +297,29 @@ describe('index, search and embed at their edges', () => {
     expect(result.stdout).toBe('1\t1.0000\t2\titem 2\n');
   });
 
+  it.each([
+    ['a no-break space', '\u00a0'],
+    ['a U+FEFF', '\ufeff'],
+  ])(
+    'embed sends a text of only %s, as bulk does (bug: refused as "a text is empty")',
+    async (_name, text) => {
+      const [requests, answered] = [server.requests, server.inputsAnswered];
+      const result = await runCli([
+        'embed',
+        text,
+        ...MODEL,
+        '--dimensions',
+        '8',
+        '--base-url',
+        server.baseURL,
+        '--json',
+      ]);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect([server.requests - requests, server.inputsAnswered - answered]).toEqual([1, 1]);
+    },
+  );
+
   describe('embed - reads stdin once, byte for byte', () => {
     it('bytes that are not UTF-8 are refused, nothing sent (bug: replaced by U+FFFD and sent)', async () => {
       const stdin = file('latin1.txt', Buffer.from('caf\xe9\n', 'latin1'));
