@@ -44,9 +44,14 @@ export function tick(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/** Waits (in event-loop turns, not wall time) until `predicate` holds; fails loudly if it never does. */
+/**
+ * Waits (in event-loop turns) until `predicate` holds; fails loudly if it never does. At least 2,000 turns
+ * and 5 s: work off the event loop (a cache key's SHA-256 on the thread pool) can outlast 2,000 turns on
+ * a loaded machine, and a predicate that holds returns at its first turn whatever the bound.
+ */
 export async function until(predicate: () => boolean, what = 'condition'): Promise<void> {
-  for (let turn = 0; turn < 2_000; turn++) {
+  const started = performance.now();
+  for (let turn = 0; turn < 2_000 || performance.now() - started < 5_000; turn++) {
     if (predicate()) return;
     await tick();
   }
