@@ -20,11 +20,15 @@ export interface WireReply {
 export interface ExpectOptions {
   /** How many requests this expectation answers. Default 1. */
   times?: number;
-  /** Delay before the response headers, in real milliseconds. */
+  /**
+   * Send the whole answer, headers included, only after this many real milliseconds (or once the
+   * interceptor closes). With `holdUntil`, the answer waits for both; a `connectionError` fails at once.
+   */
   delayMs?: number;
   /**
    * Send the headers and the first half of the body at once, then nothing for this many real
-   * milliseconds before the rest (for timeouts and aborts while the body streams).
+   * milliseconds (or until the interceptor closes) before the rest (for timeouts and aborts while the body
+   * streams).
    */
   stallBodyMs?: number;
   /**
@@ -171,26 +175,39 @@ function stalls(): Stalls {
     pending.add(once);
     return once;
   };
-  // One way to hold until a promise settles, for a whole answer and for the rest of a body alike.
+  // One way to hold until a promise settles, and one to hold for a time, for a whole answer and for the
+  // rest of a body alike.
   const until =
     (settles: Promise<unknown>): Hold =>
     (send) => {
       const once = held(send);
       void settles.then(once, once);
     };
+  const elapsed = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        resolve();
+      }, ms);
+      timers.add(timer);
+    });
+  // Counted from when the request arrives: the mocks' own delays were not let go of on `close()`, so an
+  // answer came after the interceptor had closed.
+  const after =
+    (ms: number): Hold =>
+    (send) => {
+      const once = held(send);
+      void elapsed(ms).then(once);
+    };
   return {
-    answer: ({ holdUntil }) => (holdUntil === undefined ? undefined : until(holdUntil)),
+    answer({ holdUntil, delayMs }) {
+      if (delayMs === undefined) return holdUntil === undefined ? undefined : until(holdUntil);
+      if (holdUntil === undefined) return after(delayMs);
+      return until(Promise.allSettled([holdUntil, elapsed(delayMs)]));
+    },
     of({ stallBodyMs, holdBodyUntil }) {
       if (holdBodyUntil !== undefined) return until(holdBodyUntil);
-      if (stallBodyMs === undefined) return undefined;
-      return (send) => {
-        const once = held(send);
-        const timer = setTimeout(() => {
-          timers.delete(timer);
-          once();
-        }, stallBodyMs);
-        timers.add(timer);
-      };
+      return stallBodyMs === undefined ? undefined : after(stallBodyMs);
     },
     flush() {
       for (const timer of timers) clearTimeout(timer);
@@ -503,8 +520,7 @@ function createNockInterceptor(origin: string, secret: string | undefined, ledge
     expect(method, path, handler, options = {}) {
       const scope = nock(origin);
       ledger.expect(method, path, options.times ?? 1);
-      let interceptor = scope.intercept(pathMatcher(path, secret), method).times(options.times ?? 1);
-      if (options.delayMs !== undefined) interceptor = interceptor.delay(options.delayMs);
+      const interceptor = scope.intercept(pathMatcher(path, secret), method).times(options.times ?? 1);
       if (options.connectionError === 'reset') {
         interceptor.replyWithError(resetError());
       } else {
@@ -616,7 +632,6 @@ function createMockAgentInterceptor(
         };
       });
       scope.times(options.times ?? 1);
-      if (options.delayMs !== undefined) scope.delay(options.delayMs);
     },
     // The agent matches a request, or refuses it, while it is dispatched.
     settled: () => Promise.resolve(),

@@ -1,7 +1,8 @@
 /**
  * The network-fault scenarios hold the answer (or the rest of its body) back until the call has ended,
- * so what they decide does not hang on how long anything took; and the interceptor's `holdUntil` that
- * holds a whole answer back.
+ * so what they decide does not hang on how long anything took; and the interceptor's ways to hold an
+ * answer back: `holdUntil` (the whole answer, until a promise settles), `delayMs` (the whole answer, for
+ * a time) and `stallBodyMs` (the rest of a body, for a time).
  */
 import { request as undiciRequest } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -216,6 +217,128 @@ describe.each(['undici', 'fetch'] as const)('holdUntil through the %s transport'
       expect(await answer).toBe('{"ok":true}');
     } finally {
       if (!closed) await interceptor.close();
+    }
+  });
+});
+
+/** Waits `ms` real milliseconds. */
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Sends one POST through the interceptor's transport of `kind`, noting in `events` when its headers
+ * arrive (`headers <status>`), each part of its body (`body <text>`) and its end (`end`); resolves with
+ * the answer's text.
+ */
+async function sendNoting(kind: TransportKind, transport: Interceptor['transport'], events: string[]) {
+  const response =
+    kind === 'undici'
+      ? await undiciRequest(ENDPOINT, { method: 'POST', dispatcher: transport.dispatcher!, body: '{}' }).then(
+          (answer) => ({ status: answer.statusCode, body: answer.body as AsyncIterable<Uint8Array> }),
+        )
+      : await transport.fetch!(ENDPOINT, { method: 'POST', body: '{}' }).then((answer) => ({
+          status: answer.status,
+          body: answer.body as unknown as AsyncIterable<Uint8Array>,
+        }));
+  events.push(`headers ${response.status}`);
+  const decoder = new TextDecoder();
+  let text = '';
+  for await (const chunk of response.body) {
+    const part = decoder.decode(chunk, { stream: true });
+    events.push(`body ${part}`);
+    text += part;
+  }
+  events.push('end');
+  return text;
+}
+
+/**
+ * Long enough for an answer not held back to reach the caller many times over, however loaded the
+ * machine; far shorter than the holds that must still be running after it.
+ */
+const SETTLE_MS = 100;
+/** A hold no test outlives: only `close()` ends it. */
+const FOREVER_MS = 600_000;
+/** What a caller is shown when `close()` left an answer held: far longer than `close()` takes to let it go. */
+const STILL_HELD = 'still held after the interceptor closed';
+
+const ANSWER = { status: 200, body: { ok: true } };
+const TEXT = '{"ok":true}';
+
+describe.each(['undici', 'fetch'] as const)('delayMs through the %s transport', (kind) => {
+  it('sends nothing, headers included, while the delay runs', async () => {
+    const interceptor = createInterceptor(kind, ORIGIN);
+    const events: string[] = [];
+    try {
+      interceptor.expect('POST', '/v1/embeddings', () => ANSWER, { delayMs: FOREVER_MS });
+      void sendNoting(kind, interceptor.transport, events).catch(() => {});
+      while (interceptor.requests.length === 0) await turns(1);
+      await sleep(SETTLE_MS);
+      await turns(10);
+      expect(events).toEqual([]);
+    } finally {
+      await interceptor.close();
+    }
+  });
+
+  it('sends the whole answer once the delay has passed', async () => {
+    const interceptor = createInterceptor(kind, ORIGIN);
+    const events: string[] = [];
+    try {
+      interceptor.expect('POST', '/v1/embeddings', () => ANSWER, { delayMs: 200 });
+      expect(await sendNoting(kind, interceptor.transport, events)).toBe(TEXT);
+      expect(events.at(0)).toBe('headers 200');
+      expect(events.at(-1)).toBe('end');
+    } finally {
+      await interceptor.close();
+    }
+  });
+
+  it('lets go of an answer still delayed when the interceptor closes, as of one held by holdUntil', async () => {
+    const interceptor = createInterceptor(kind, ORIGIN);
+    let closed = false;
+    try {
+      interceptor.expect('POST', '/v1/embeddings', () => ANSWER, { delayMs: FOREVER_MS });
+      const answer = sendNoting(kind, interceptor.transport, []).catch((error: Error) => error.name);
+      while (interceptor.requests.length === 0) await turns(1);
+      closed = true;
+      await interceptor.close();
+      expect(await Promise.race([answer, sleep(2_000).then(() => STILL_HELD)])).toBe(TEXT);
+    } finally {
+      if (!closed) await interceptor.close();
+    }
+  });
+});
+
+describe.each(['undici', 'fetch'] as const)('stallBodyMs through the %s transport', (kind) => {
+  it('sends the headers and the first half of the body at once, the rest only when the stall ends or the interceptor closes', async () => {
+    const interceptor = createInterceptor(kind, ORIGIN);
+    let closed = false;
+    const events: string[] = [];
+    try {
+      interceptor.expect('POST', '/v1/embeddings', () => ANSWER, { stallBodyMs: FOREVER_MS });
+      const answer = sendNoting(kind, interceptor.transport, events).catch((error: Error) => error.name);
+      while (events.length < 2) await turns(1);
+      await sleep(SETTLE_MS);
+      await turns(10);
+      expect(events).toEqual(['headers 200', 'body {"ok"']);
+      closed = true;
+      await interceptor.close();
+      expect(await Promise.race([answer, sleep(2_000).then(() => STILL_HELD)])).toBe(TEXT);
+      expect(events.at(-1)).toBe('end');
+    } finally {
+      if (!closed) await interceptor.close();
+    }
+  });
+
+  it('sends the rest of the body once the stall has passed', async () => {
+    const interceptor = createInterceptor(kind, ORIGIN);
+    const events: string[] = [];
+    try {
+      interceptor.expect('POST', '/v1/embeddings', () => ANSWER, { stallBodyMs: 200 });
+      expect(await sendNoting(kind, interceptor.transport, events)).toBe(TEXT);
+      expect(events).toEqual(['headers 200', 'body {"ok"', 'body :true}', 'end']);
+    } finally {
+      await interceptor.close();
     }
   });
 });

@@ -4,6 +4,7 @@
  * headers are redacted however they were set, and a middleware's further request has its usage checked
  * before it settles the rate limiter.
  */
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { embedMany } from '../src/engine/embed.js';
@@ -161,6 +162,38 @@ describe('an answer whose body stalls after its head', () => {
 
   const model = (transport: Transport) => requestJsonModel(transport, `${loopback.origin}/v1/embeddings`);
 
+  /**
+   * `call`'s outcome, its attempts' timeouts moved on by hand: each by its whole `timeoutMs` once the head
+   * of the attempt's answer (of status `status`) has reached the client, as undici (the npm package and
+   * Node's fetch alike) reports on its `undici:request:headers` channel; never before. However slowly a
+   * loaded machine brings the head in, every timeout lands while the body stalls, after the head.
+   */
+  async function afterEachHead<T>(status: number, timeoutMs: number, call: () => Promise<T>): Promise<T> {
+    let heads = 0;
+    const onHead = (message: unknown) => {
+      if ((message as { response: { statusCode: number } }).response.statusCode === status) heads += 1;
+    };
+    // Only the timers: the loopback's sockets and the turns of the event loop run as they do.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    subscribe('undici:request:headers', onHead);
+    try {
+      let done = false;
+      const outcome = call().finally(() => {
+        done = true;
+      });
+      for (let timedOut = 0; !done; ) {
+        if (heads > timedOut) {
+          timedOut += 1;
+          await vi.advanceTimersByTimeAsync(timeoutMs);
+        } else await new Promise((resolve) => setImmediate(resolve));
+      }
+      return await outcome;
+    } finally {
+      unsubscribe('undici:request:headers', onHead);
+      vi.useRealTimers();
+    }
+  }
+
   describe.each(Object.keys(TRANSPORTS))('%s', (name) => {
     const transport = TRANSPORTS[name]!;
 
@@ -173,10 +206,11 @@ describe('an answer whose body stalls after its head', () => {
         loopback.reset();
         status = answered;
         const clock = new VirtualClock({ random: [0] });
-        const error = await rejectionOf(
-          RetryError,
-          // Long enough for the head to arrive on a loaded machine; the body never does.
-          embedMany({ model: model(transport()), inputs: ['a'], clock, maxRetries: 1, timeoutMs: 400 }),
+        const error = await afterEachHead(answered, 400, () =>
+          rejectionOf(
+            RetryError,
+            embedMany({ model: model(transport()), inputs: ['a'], clock, maxRetries: 1, timeoutMs: 400 }),
+          ),
         );
         expect(error.attempts).toBe(2);
         expect(loopback.requests).toHaveLength(2);
