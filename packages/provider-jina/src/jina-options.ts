@@ -33,6 +33,11 @@ export type JinaRerankingModelId =
   | 'jina-reranker-v3'
   | 'jina-reranker-m0'
   | 'jina-reranker-v2-base-multilingual'
+  | 'jina-reranker-v1-tiny-en'
+  | 'jina-reranker-v1-turbo-en'
+  | 'jina-reranker-v1-base-en'
+  | 'jina-colbert-v1-en'
+  | 'jina-colbert-v2'
   | (string & {});
 
 /** What the provider needs to know about one embedding model beyond its public capabilities. */
@@ -296,6 +301,13 @@ export const JINA_RERANKING_MODELS: Record<string, RerankingCapabilities> = {
   'jina-reranker-v3': RERANK_CAPABILITIES,
   'jina-reranker-m0': RERANK_CAPABILITIES,
   'jina-reranker-v2-base-multilingual': RERANK_CAPABILITIES,
+  // The other ids the spec's `TextRerankerRequest` takes (the request v2-base-multilingual sends). The
+  // spec states no limit of theirs, so they get the same conservative one.
+  'jina-reranker-v1-tiny-en': RERANK_CAPABILITIES,
+  'jina-reranker-v1-turbo-en': RERANK_CAPABILITIES,
+  'jina-reranker-v1-base-en': RERANK_CAPABILITIES,
+  'jina-colbert-v1-en': RERANK_CAPABILITIES,
+  'jina-colbert-v2': RERANK_CAPABILITIES,
 };
 
 /** The reranker's capabilities: the table's, or the same conservative limits for an unknown id. */

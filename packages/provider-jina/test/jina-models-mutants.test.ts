@@ -299,12 +299,23 @@ describe('answers', () => {
 });
 
 describe('the provider table and settings', () => {
-  it('lists exactly the three rerankers, each with the same conservative limits', () => {
-    expect(JINA_RERANKING_MODELS).toEqual({
-      'jina-reranker-v3': { maxDocumentsPerCall: 1000, supportsParallelCalls: true },
-      'jina-reranker-m0': { maxDocumentsPerCall: 1000, supportsParallelCalls: true },
-      'jina-reranker-v2-base-multilingual': { maxDocumentsPerCall: 1000, supportsParallelCalls: true },
+  it('lists exactly the rerankers the spec names, each with the same conservative limits', () => {
+    const limits = { maxDocumentsPerCall: 1000, supportsParallelCalls: true };
+    expect(JINA_RERANKING_MODELS).toStrictEqual({
+      'jina-reranker-v3': limits,
+      'jina-reranker-m0': limits,
+      'jina-reranker-v2-base-multilingual': limits,
+      // The other ids of the spec's `TextRerankerRequest` enum, which states no limit of theirs.
+      'jina-reranker-v1-tiny-en': limits,
+      'jina-reranker-v1-turbo-en': limits,
+      'jina-reranker-v1-base-en': limits,
+      'jina-colbert-v1-en': limits,
+      'jina-colbert-v2': limits,
     });
+    const jina = createJina({ apiKey: TEST_KEY });
+    for (const modelId of Object.keys(JINA_RERANKING_MODELS)) {
+      expect(jina.reranking(modelId).capabilities, modelId).toStrictEqual(limits);
+    }
   });
 
   it.each(['authorization', 'Authorization'])(

@@ -20,6 +20,11 @@ export type VoyageEmbeddingModelId =
   | 'voyage-law-2'
   | 'voyage-code-2'
   | 'voyage-2'
+  | 'voyage-3'
+  | 'voyage-3-lite'
+  | 'voyage-large-2'
+  | 'voyage-multilingual-2'
+  | 'voyage-large-2-instruct'
   | (string & {});
 
 /** Voyage contextualized chunk embedding models. */
@@ -113,6 +118,18 @@ export const VOYAGE_EMBEDDING_MODELS: Record<string, EmbeddingCapabilities> = wi
   // and a fixed length: the specs list it among neither the models with `output_dimension` nor those
   // with a quantized `output_dtype`. No source here gives its vector length or its context.
   'voyage-2': { ...common, maxTokensPerCall: 320_000, outputTypes: FLOAT_ONLY },
+  // Older ids only Voyage's own spec and the TS SDK's still name (the Atlas enum lists none of them), which
+  // agree where both name one: 320K tokens per request for voyage-3, 1M for voyage-3-lite, 120K for
+  // voyage-large-2, voyage-multilingual-2 and voyage-large-2-instruct. Float only and a fixed length:
+  // neither spec lists them among the models with `output_dimension` or a quantized `output_dtype`. No
+  // source here gives their vector length or their context. Those two specs also state at most 128 inputs
+  // per request, for every model they name (voyage-3-large and voyage-code-3 included); the API-wide 1,000
+  // of the Atlas spec and the API reference stands, as for every other id here.
+  'voyage-3': { ...common, maxTokensPerCall: 320_000, outputTypes: FLOAT_ONLY },
+  'voyage-3-lite': { ...common, maxTokensPerCall: 1_000_000, outputTypes: FLOAT_ONLY },
+  'voyage-large-2': { ...common, maxTokensPerCall: 120_000, outputTypes: FLOAT_ONLY },
+  'voyage-multilingual-2': { ...common, maxTokensPerCall: 120_000, outputTypes: FLOAT_ONLY },
+  'voyage-large-2-instruct': { ...common, maxTokensPerCall: 120_000, outputTypes: FLOAT_ONLY },
 });
 
 /**

@@ -404,6 +404,6 @@ describe('capabilities', () => {
     });
     // An unknown id gets the smallest documented budget.
     expect(pick('voyage-9-preview').maxTokensPerCall).toBe(120_000);
-    expect(Object.keys(VOYAGE_EMBEDDING_MODELS)).toHaveLength(11);
+    expect(Object.keys(VOYAGE_EMBEDDING_MODELS)).toHaveLength(16);
   });
 });

@@ -68,6 +68,13 @@ const ALTERNATIVES = {
   binary: FLEXIBLE_TEXT_MODELS,
   ubinary: FLEXIBLE_TEXT_MODELS,
 };
+/** An older id the specs still name: float only, a fixed length, no default length or context. */
+const floatOnly = (maxTokensPerCall: number) => ({
+  ...COMMON,
+  maxTokensPerCall,
+  outputTypes: ['float'],
+  outputTypeAlternatives: ALTERNATIVES,
+});
 const rerankLimits = (query: number, queryAndDocument: number, total: number) => ({
   maxDocumentsPerCall: 1000,
   maxTokensPerQuery: query,
@@ -97,14 +104,13 @@ describe('capabilities, field by field', () => {
     ['voyage-code-3', flexible(120_000)],
     ['voyage-finance-2', { ...fixed(120_000, 32_000), outputTypeAlternatives: ALTERNATIVES }],
     ['voyage-law-2', { ...fixed(120_000, 16_000), outputTypeAlternatives: ALTERNATIVES }],
-    [
-      'voyage-code-2',
-      { ...COMMON, maxTokensPerCall: 120_000, outputTypes: ['float'], outputTypeAlternatives: ALTERNATIVES },
-    ],
-    [
-      'voyage-2',
-      { ...COMMON, maxTokensPerCall: 320_000, outputTypes: ['float'], outputTypeAlternatives: ALTERNATIVES },
-    ],
+    ['voyage-code-2', floatOnly(120_000)],
+    ['voyage-2', floatOnly(320_000)],
+    ['voyage-3', floatOnly(320_000)],
+    ['voyage-3-lite', floatOnly(1_000_000)],
+    ['voyage-large-2', floatOnly(120_000)],
+    ['voyage-multilingual-2', floatOnly(120_000)],
+    ['voyage-large-2-instruct', floatOnly(120_000)],
   ])('text model %s', (modelId, expected) => {
     expect(VOYAGE_EMBEDDING_MODELS[modelId]).toStrictEqual(expected);
     expect(voyage.embedding(modelId).capabilities).toStrictEqual(expected);

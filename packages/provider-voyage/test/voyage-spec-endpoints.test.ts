@@ -6,7 +6,7 @@ import { float32ToBase64 } from '@embedkit/core/provider';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { createVoyage } from '../src/index.js';
-import { fakeFetch, TEST_KEY } from './helpers.js';
+import { embeddingsBody, fakeFetch, TEST_KEY } from './helpers.js';
 
 // MongoDB's OpenAPI 3.1 spec of the Voyage API, read where the project's shared material keeps it.
 const SPEC_PATH = '/work/shared/specs/voyage-atlas.openapi.json';
@@ -20,8 +20,8 @@ type Operation = { requestBody: Json; responses: Record<string, Json> };
  * The spec with its 3.0-style `nullable` keys dropped (ajv refuses `nullable` without `type`; the enums
  * already list null) and every `$ref` under `components.responses` replaced by what it names.
  */
-function loadSpec(): { paths: Record<string, { post: Operation }> } {
-  const raw = JSON.parse(readFileSync(SPEC_PATH, 'utf8')) as { components: { responses: Json } };
+function loadSpec(specPath = SPEC_PATH): { paths: Record<string, { post: Operation }> } {
+  const raw = JSON.parse(readFileSync(specPath, 'utf8')) as { components: { responses: Json } };
   const walk = (node: unknown): unknown => {
     if (Array.isArray(node)) return node.map(walk);
     if (node === null || typeof node !== 'object') return node;
@@ -169,6 +169,65 @@ describe('Voyage multimodal answers as the spec describes them', () => {
       const { result } = await embedImage(body);
       expect(Array.from(result.embeddings[0]!)).toEqual(vector);
       expect(result.usage).toEqual({ inputTokens: 7 });
+    },
+  );
+});
+
+// Voyage's own spec and the TS SDK's (2025): they still name the older ids the Atlas spec's closed
+// `model` enum has dropped, such as voyage-large-2.
+const OLDER_SPEC_PATHS = [
+  '/work/shared/specs/voyage.openapi.json',
+  '/work/shared/specs/voyage-typescript-sdk.openapi.json',
+];
+const olderSpecsMissing = specMissing || !OLDER_SPEC_PATHS.every((path) => existsSync(path));
+const OLDER_SKIP_REASON = `(skipped when ${[SPEC_PATH, ...OLDER_SPEC_PATHS].join(' or ')} is absent)`;
+
+/**
+ * The `/embeddings` request schema of an older spec, closed, with `input`'s `type: object` dropped: beside
+ * its `oneOf [string, array]` that type refuses every real request.
+ */
+function olderEmbeddingsRequest(specPath: string): ValidateFunction {
+  const body = loadSpec(specPath).paths['/embeddings']!.post.requestBody;
+  const schema = (body.content as Record<string, { schema: Json }>)['application/json']!.schema;
+  const { input, ...properties } = schema.properties as Record<string, Json>;
+  const { type: _object, ...inputWithoutType } = input!;
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  return ajv.compile({
+    ...schema,
+    properties: { ...properties, input: inputWithoutType },
+    additionalProperties: false,
+  });
+}
+
+describe('an older id the Atlas spec no longer lists', () => {
+  it.skipIf(olderSpecsMissing)(
+    `voyage-large-2 sends the body Voyage's own spec and the TS SDK's describe ${OLDER_SKIP_REASON}`,
+    async () => {
+      const vector = float32ToBase64(new Float32Array([0.5, -0.25]));
+      const server = fakeFetch([{ body: embeddingsBody('voyage-large-2', [vector], 3) }]);
+      const model = createVoyage({ apiKey: TEST_KEY, fetch: server.fetch }).embedding('voyage-large-2');
+      const result = await embedMany({ model, inputs: ['Sample text 1'], inputType: 'query', maxRetries: 0 });
+      const sent = server.requests[0]!.body as Json;
+      expect(sent).toStrictEqual({
+        input: ['Sample text 1'],
+        model: 'voyage-large-2',
+        input_type: 'query',
+        truncation: false,
+        encoding_format: 'base64',
+      });
+      expect(Array.from(result.embeddings[0]!)).toStrictEqual([0.5, -0.25]);
+      for (const specPath of OLDER_SPEC_PATHS) {
+        expect(problems(olderEmbeddingsRequest(specPath), sent), specPath).toEqual([]);
+        // The check can fail: an `output_dtype` its enum does not list is refused.
+        expect(
+          problems(olderEmbeddingsRequest(specPath), { ...sent, output_dtype: 'int4' }),
+          specPath,
+        ).toEqual(['/output_dtype must be equal to one of the allowed values']);
+      }
+      // The Atlas spec's closed enum refuses the id, which is why the older specs are the ones checked.
+      expect(problems(validatorFor('/embeddings', 'request'), sent)).toEqual([
+        '/model must be equal to one of the allowed values',
+      ]);
     },
   );
 });
