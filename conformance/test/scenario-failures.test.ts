@@ -188,7 +188,8 @@ describe('what a failure says', () => {
       expect(first).toBe(
         "AuthenticationError expected, got Error: acme request failed (this scenario catches: a 401 mapped to the wrong class, retried, or stripped of the API's message or request id)",
       );
-      expect(rest.join('\n')).toBe("+ actual - expected\n\n+ 'Error'\n- 'AuthenticationError'");
+      // Node 24 ends the diff with a line break, Node 20 does not.
+      expect(rest.join('\n').trimEnd()).toBe("+ actual - expected\n\n+ 'Error'\n- 'AuthenticationError'");
     }
   });
 
