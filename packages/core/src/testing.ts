@@ -213,3 +213,23 @@ export async function rejectionOf(promise: Promise<unknown>): Promise<Error & Re
   }
   throw new Error('the call resolved; it had to fail');
 }
+
+/**
+ * Makes each call of `calls` in turn through `model` (one behind a cache, say), embedding `input`, and
+ * says for each how many requests it sent: how much `sent` (a fake server's list of requests) grew, 0
+ * when the cache answered it.
+ */
+export async function requestsPerCall(
+  model: EmbeddingModel,
+  sent: { readonly length: number },
+  calls: readonly Omit<EmbedRequest, 'inputs'>[],
+  input: EmbedInput = 'caf\u00e9',
+): Promise<number[]> {
+  const counts: number[] = [];
+  for (const call of calls) {
+    const before = sent.length;
+    await model.doEmbed({ ...call, inputs: [input] });
+    counts.push(sent.length - before);
+  }
+  return counts;
+}

@@ -6,11 +6,11 @@
 import {
   cacheMiddleware,
   createMemoryCacheStore,
-  type EmbeddingModel,
   type EmbedInput,
   type EmbedRequest,
   wrapEmbeddingModel,
 } from '@embedkit/core';
+import { requestsPerCall } from '@embedkit/core/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createGemini, GEMINI_TASK_TYPES } from '../src/index.js';
 import { type FakeReply, fakeFetch, type SentRequest } from './fake-fetch.js';
@@ -25,22 +25,6 @@ function geminiServer() {
       body: { embedding: { values: new Array<number>(body.outputDimensionality ?? 3072).fill(0.5) } },
     };
   });
-}
-
-/** Makes each call in turn through `cached`, and says for each how many requests it sent: 0 when served. */
-async function requestsPerCall(
-  cached: EmbeddingModel,
-  sent: readonly SentRequest[],
-  calls: Omit<EmbedRequest, 'inputs'>[],
-  input: EmbedInput = 'caf\u00e9',
-): Promise<number[]> {
-  const counts: number[] = [];
-  for (const call of calls) {
-    const before = sent.length;
-    await cached.doEmbed({ ...call, inputs: [input] });
-    counts.push(sent.length - before);
-  }
-  return counts;
 }
 
 const MODEL = 'models/gemini-embedding-001';

@@ -6,10 +6,10 @@
 import {
   cacheMiddleware,
   createMemoryCacheStore,
-  type EmbeddingModel,
   type EmbedRequest,
   wrapEmbeddingModel,
 } from '@embedkit/core';
+import { requestsPerCall } from '@embedkit/core/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createJina } from '../src/index.js';
 
@@ -32,21 +32,6 @@ function jinaServer() {
     return new Response(JSON.stringify(answer), { headers: { 'content-type': 'application/json' } });
   };
   return { fetch, requests };
-}
-
-/** Makes each call in turn through `cached`, and says for each how many requests it sent: 0 when served. */
-async function requestsPerCall(
-  cached: EmbeddingModel,
-  server: ReturnType<typeof jinaServer>,
-  calls: Omit<EmbedRequest, 'inputs'>[],
-): Promise<number[]> {
-  const counts: number[] = [];
-  for (const call of calls) {
-    const before = server.requests.length;
-    await cached.doEmbed({ ...call, inputs: ['caf\u00e9'] });
-    counts.push(server.requests.length - before);
-  }
-  return counts;
 }
 
 /** The body `/v1/embeddings` gets for jina-embeddings-v3 with no settings, then `fields` over it. */
@@ -82,7 +67,7 @@ describe('the Jina settings a cache keys', () => {
       { outputType: 'ubinary' },
       { truncate: true },
     ];
-    expect(await requestsPerCall(cached, server, [...calls, ...calls])).toEqual([
+    expect(await requestsPerCall(cached, server.requests, [...calls, ...calls])).toEqual([
       ...calls.map(() => 1),
       ...calls.map(() => 0),
     ]);

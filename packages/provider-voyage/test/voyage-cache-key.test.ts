@@ -7,10 +7,10 @@ import {
   cacheMiddleware,
   createMemoryCacheStore,
   type EmbeddingModel,
-  type EmbedInput,
   type EmbedRequest,
   wrapEmbeddingModel,
 } from '@embedkit/core';
+import { requestsPerCall } from '@embedkit/core/testing';
 import { describe, expect, it } from 'vitest';
 import { createVoyage } from '../src/index.js';
 import { TEST_KEY } from './helpers.js';
@@ -39,25 +39,6 @@ function voyageServer() {
   return { fetch, requests };
 }
 
-/**
- * Makes each call in turn through `cached`, embedding `input`, and says for each how many requests it
- * sent: 0 when the cache answered it.
- */
-async function requestsPerCall(
-  cached: EmbeddingModel,
-  server: ReturnType<typeof voyageServer>,
-  calls: Omit<EmbedRequest, 'inputs'>[],
-  input: EmbedInput = 'caf\u00e9',
-): Promise<number[]> {
-  const counts: number[] = [];
-  for (const call of calls) {
-    const before = server.requests.length;
-    await cached.doEmbed({ ...call, inputs: [input] });
-    counts.push(server.requests.length - before);
-  }
-  return counts;
-}
-
 describe('the Voyage settings a cache keys', () => {
   it('input type, dimensions, output dtype and truncation each reach the API; the same call again does not', async () => {
     const server = voyageServer();
@@ -74,7 +55,7 @@ describe('the Voyage settings a cache keys', () => {
       { outputType: 'ubinary' },
       { truncate: true },
     ];
-    expect(await requestsPerCall(cached, server, [...calls, ...calls])).toEqual([
+    expect(await requestsPerCall(cached, server.requests, [...calls, ...calls])).toEqual([
       ...calls.map(() => 1),
       ...calls.map(() => 0),
     ]);
@@ -102,8 +83,8 @@ describe('the Voyage settings a cache keys', () => {
     const server = voyageServer();
     const model = createVoyage({ apiKey: TEST_KEY, fetch: server.fetch }).embedding('voyage-3.5');
     const cached = wrapEmbeddingModel(model, cacheMiddleware());
-    expect(await requestsPerCall(cached, server, [{}], 'caf\u00e9')).toEqual([1]);
-    expect(await requestsPerCall(cached, server, [{}, {}], 'cafe\u0301')).toEqual([1, 0]);
+    expect(await requestsPerCall(cached, server.requests, [{}], 'caf\u00e9')).toEqual([1]);
+    expect(await requestsPerCall(cached, server.requests, [{}, {}], 'cafe\u0301')).toEqual([1, 0]);
     expect(server.requests.map(({ body }) => body.input)).toEqual([['caf\u00e9'], ['cafe\u0301']]);
   });
 });
