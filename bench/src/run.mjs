@@ -699,6 +699,15 @@ export function targets(rows, reference, topK, rateLimit) {
     3,
     { issue: 14 },
   );
+  // Issue 15: the AI SDK user's own `embedMany`, over embedkit and over the AI SDK's own provider.
+  cpuRatio(
+    'AI SDK user: >= 3x less client CPU over `toAISDK(embedkit)` than over `@ai-sdk/openai`',
+    'ai-sdk-embedkit',
+    'ai-sdk-openai',
+    openAICells,
+    3,
+    { issue: 15 },
+  );
   if (topK) {
     out.push({
       issue: 14,
@@ -736,7 +745,7 @@ function peerMarkdown({
       .join(', ')}. embedkit: ${coreAvailable.join(', ')}.`,
     '',
   );
-  for (const issue of [14, 7]) {
+  for (const issue of [14, 7, 15]) {
     const listed = goals.filter((goal) => (goal.issue ?? 7) === issue);
     if (listed.length === 0) continue;
     lines.push(
@@ -959,7 +968,7 @@ async function partTwo() {
   const rateLimit = flag('no-ratelimit') ? undefined : await rateLimitRun(node, server, only);
   server.stop();
   const goals = targets(rows, reference, topK, rateLimit);
-  for (const issue of [14, 7]) {
+  for (const issue of [14, 7, 15]) {
     log(`\nTargets (issue ${issue}):`);
     for (const goal of goals.filter((entry) => (entry.issue ?? 7) === issue))
       log(`  ${goal.status.padEnd(7)} ${goal.name}: ${goal.detail}`);

@@ -28,6 +28,28 @@ describe('targets', () => {
     ).toBe('FAIL');
   });
 
+  it('holds the AI SDK user over toAISDK to 3x less CPU than over @ai-sdk/openai in every cell', () => {
+    const interop = (embedkit) =>
+      targets(
+        [
+          ...base64,
+          row('ai-sdk-openai', small, 300),
+          row('ai-sdk-openai', large, 900),
+          row('ai-sdk-embedkit', small, 60),
+          row('ai-sdk-embedkit', large, embedkit),
+        ],
+        {},
+        undefined,
+        undefined,
+      ).find((goal) => goal.name.startsWith('AI SDK user'));
+    const met = interop(250);
+    expect([met.issue, met.status, met.value]).toEqual([15, 'PASS', 3.6]);
+    expect(met.detail).toBe(
+      'worst 3.60x at 10k x 3072, calls of 128; geometric mean 4.24x over 2 cells; 2/2 cells meet it',
+    );
+    expect([interop(301).status, interop(301).value]).toEqual(['FAIL', 900 / 301]);
+  });
+
   it('fails the float target when a cell errored instead of dropping it', () => {
     const goal = floatTarget([
       ...base64,
