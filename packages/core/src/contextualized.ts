@@ -42,7 +42,7 @@ export interface ContextualizedCapabilities {
   maxDocumentsPerCall: number;
   /** Chunks summed over the documents of one call (Voyage: 16,000). */
   maxChunksPerCall?: number;
-  /** Tokens summed over every chunk of one call (Voyage: 120,000). */
+  /** Tokens summed over every chunk of one call (Voyage: 32,000). */
   maxTokensPerCall?: number;
   /** Tokens of one document, all its chunks together: the context window. */
   maxTokensPerDocument?: number;

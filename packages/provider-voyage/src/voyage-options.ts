@@ -148,18 +148,25 @@ export function voyageEmbeddingCapabilities(modelId: string): EmbeddingCapabilit
 }
 
 /**
- * voyage-context-3 / -4: 1,000 documents, 16,000 chunks and 120,000 tokens per request; 32,000 tokens of
- * context per document; `output_dimension` 256–2048 (default 1024) and every `output_dtype`.
+ * voyage-context-3 / -4: 1,000 documents, 16,000 chunks and 32,000 tokens per request; 32,000 tokens of
+ * context per document; `output_dimension` 256–2048 (default 1024) and every `output_dtype`. The Atlas
+ * spec, the newest source, allows 120,000 tokens per request only with `enable_auto_chunking` and 32,000
+ * otherwise (the TS SDK spec's 120,000 carries no such condition): 32,000 is the limit every call keeps
+ * to. With auto-chunking a call is then smaller than it could be, and a document over 32,000 estimated
+ * tokens still goes, alone.
  */
 export const VOYAGE_CONTEXTUALIZED_LIMITS: ContextualizedCapabilities = {
   maxDocumentsPerCall: 1000,
   maxChunksPerCall: 16_000,
-  maxTokensPerCall: 120_000,
+  maxTokensPerCall: 32_000,
   maxTokensPerDocument: 32_000,
 };
 
-/** As an `EmbeddingModel` (each input its own one-chunk document), a contextualized model has these. */
-export const VOYAGE_CONTEXTUALIZED_CAPABILITIES: EmbeddingCapabilities = flexible(120_000);
+/**
+ * As an `EmbeddingModel` (each input its own one-chunk document, never auto-chunked), a contextualized
+ * model has these: 32,000 tokens per request, as above.
+ */
+export const VOYAGE_CONTEXTUALIZED_CAPABILITIES: EmbeddingCapabilities = flexible(32_000);
 
 /**
  * Multimodal models: 1,000 inputs and 320,000 tokens per request, 32,000 tokens per input, an image

@@ -30,11 +30,11 @@ const model = (fetch: ReturnType<typeof fakeFetch>['fetch']) =>
   createVoyage({ apiKey: TEST_KEY, fetch }).contextualizedEmbedding('voyage-context-3');
 
 describe('voyage-context-3', () => {
-  it('declares the documented limits: 1,000 documents, 16,000 chunks, 120,000 tokens per call', () => {
+  it('declares the documented limits: 1,000 documents, 16,000 chunks, 32,000 tokens per call', () => {
     expect(model(fakeFetch([]).fetch).contextualizedCapabilities).toEqual({
       maxDocumentsPerCall: 1000,
       maxChunksPerCall: 16_000,
-      maxTokensPerCall: 120_000,
+      maxTokensPerCall: 32_000,
       maxTokensPerDocument: 32_000,
     });
     expect(VOYAGE_CONTEXTUALIZED_LIMITS.maxChunksPerCall).toBe(16_000);
@@ -231,6 +231,42 @@ describe('voyage-context-3', () => {
     const server = fakeFetch([{ body: contextBody([[vector(1)]], [0]) }]);
     const response = await model(server.fetch).doEmbedContextualized({ documents: [['a', 'b']] });
     expect(response.embeddings.map((document) => document.length)).toEqual([1]);
+  });
+});
+
+describe('tokens per call', () => {
+  /** Exact counts of one token per character, so that the packing is known. */
+  const tokenCounter = {
+    exact: true,
+    count: (input: unknown) => (typeof input === 'string' ? input.length : 0),
+  };
+  const full = float32ToBase64(new Float32Array(1024).fill(0.5));
+
+  it('packs at most 32,000 tokens into a call without auto-chunking (the limit the API states for it)', async () => {
+    const documents = [['a'.repeat(20_000)], ['b'.repeat(20_000)], ['c'.repeat(12_000)]];
+    const server = fakeFetch([
+      { body: contextBody([[full]], [0]) },
+      { body: contextBody([[full], [full]], [0, 1]) },
+    ]);
+    const result = await embedContextualized({ model: model(server.fetch), documents, tokenCounter });
+    // 40,000 tokens in one call is over the API's limit: the first document goes alone, the other two fit.
+    expect(server.requests.map((request) => (request.body as { inputs: string[][] }).inputs)).toEqual([
+      [documents[0]],
+      [documents[1], documents[2]],
+    ]);
+    expect(result.embeddings.map((document) => document.length)).toEqual([1, 1, 1]);
+  });
+
+  it('as an EmbeddingModel too: inputs of 20,000 tokens each go in separate calls', async () => {
+    const server = fakeFetch([{ body: contextBody([[full]], [0]) }, { body: contextBody([[full]], [0]) }]);
+    await embedMany({
+      model: model(server.fetch),
+      inputs: ['a'.repeat(20_000), 'b'.repeat(20_000)],
+      tokenCounter,
+    });
+    expect(server.requests.map((request) => (request.body as { inputs: string[][] }).inputs.length)).toEqual([
+      1, 1,
+    ]);
   });
 });
 

@@ -128,11 +128,11 @@ describe('capabilities, field by field', () => {
   it('contextualized models: as embedding models, and per call', () => {
     for (const modelId of ['voyage-context-3', 'voyage-context-4', 'voyage-context-9-preview']) {
       const model = voyage.contextualizedEmbedding(modelId);
-      expect(model.capabilities).toStrictEqual(flexible(120_000));
+      expect(model.capabilities).toStrictEqual(flexible(32_000));
       expect(model.contextualizedCapabilities).toStrictEqual({
         maxDocumentsPerCall: 1000,
         maxChunksPerCall: 16_000,
-        maxTokensPerCall: 120_000,
+        maxTokensPerCall: 32_000,
         maxTokensPerDocument: 32_000,
       });
     }
