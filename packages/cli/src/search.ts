@@ -577,6 +577,16 @@ export async function readIndex(
       if (bytesRead === 0) throw new CliError(`${path} is truncated: expected ${header.count} vectors.`);
       done += bytesRead;
     }
+    // The API answers finite values only (core refuses others): a NaN or an infinity here means the file
+    // was changed, and search would refuse it only after the query was paid for.
+    for (let at = 0; at < slab.length; at++) {
+      const value = slab[at]!;
+      if (value - value !== 0)
+        throw damagedIndex(
+          path,
+          `vector ${Math.floor(at / header.dimensions) + 1} holds ${value} at position ${(at % header.dimensions) + 1}`,
+        );
+    }
     const vectors: Float32Array[] = [];
     for (let index = 0; index < header.count; index++) {
       vectors.push(slab.subarray(index * header.dimensions, (index + 1) * header.dimensions));

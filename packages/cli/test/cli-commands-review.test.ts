@@ -156,6 +156,24 @@ describe('index, search and embed at their edges', () => {
       expect(result.code).toBe(1);
     });
 
+    it('a vector holding NaN or an infinity (bug: the query was paid for, then "Vector 1 holds NaN at position 2; a corpus holds finite numbers.")', async () => {
+      const { header, vectorsOffset } = readIndexFile(good);
+      const requests = server.requests;
+      for (const [name, value, shown] of [
+        ['nan.ekx', Number.NaN, 'NaN'],
+        ['infinity.ekx', Number.NEGATIVE_INFINITY, '-Infinity'],
+      ] as const) {
+        const bytes = Buffer.from(readFileSync(good));
+        bytes.writeFloatLE(value, vectorsOffset + (header.dimensions + 2) * 4);
+        const path = file(name, bytes);
+        const result = await search(path);
+        expect(result.stdout).toBe('');
+        expect(result.stderr).toBe(damaged(path, `vector 2 holds ${shown} at position 3`));
+        expect(result.code).toBe(1);
+      }
+      expect(server.requests).toBe(requests);
+    });
+
     it('another version says what to do (bug: "unsupported index version 2." and nothing more)', async () => {
       const { header } = readIndexFile(good);
       const path = withHeader('v2.ekx', { ...header, version: 2 });

@@ -368,6 +368,19 @@ describe('topK: WebAssembly and JavaScript give the same answers, bit for bit', 
     for (const entry of fast) expect(entry.score).toBe(dot(query, corpus[entry.index]!));
   });
 
+  it('a query of doubles whose length is out of reach (1e200, 1e-160) scores as cosineSimilarity does on both paths (the kernel path gave 0 for every vector, or cosines off in the sixth digit)', () => {
+    const random = seededRandom(29);
+    const corpus = slabs(random, 40, 16, 40);
+    for (const scale of [1e200, 1e-160]) {
+      const query = Array.from(randomFloat32(random, 16), (value) => value * scale);
+      let fast: ScoredIndex[] = [];
+      expect(countKernelCalls('dots_f32', () => (fast = topK(query, corpus, 5)))).toBeGreaterThan(0);
+      expect(fast).toEqual(javascriptOnly(() => topK(query, corpus, 5)));
+      for (const entry of fast) expect(entry.score).toBe(cosineSimilarity(query, corpus[entry.index]!));
+      expect(fast[0]!.score).toBeGreaterThan(0.3);
+    }
+  });
+
   it('copies vectors that are not back to back (separate arrays, gaps, reversed order) correctly', () => {
     const random = seededRandom(9);
     const slab = randomFloat32(random, 40 * 32);
@@ -848,6 +861,36 @@ describe('search arguments', () => {
       'k as a string',
       () => topK([1, 0], [new Float32Array(2)], '2' as never),
       'k must be a whole number ≥ 0, got "2".',
+    ],
+    [
+      'a null in a number array of the corpus (JSON writes NaN as null; it was read as 0)',
+      () => topK([1, 0], [[0, 1], [null, 1] as never], 2),
+      'Vector 1 holds null at position 0; a corpus holds finite numbers.',
+    ],
+    [
+      'a string in a number array of the corpus (it was read as the number it spells)',
+      () => topK([1, 0], [[0, 1], [1, '0.5'] as never], 2),
+      'Vector 1 holds "0.5" at position 1; a corpus holds finite numbers.',
+    ],
+    [
+      'a boolean in a number array of the corpus',
+      () => topK([1, 0], [[true, 0] as never], 1),
+      'Vector 0 holds true at position 0; a corpus holds finite numbers.',
+    ],
+    [
+      'a corpus vector that is a string of digits (scored as the numbers it spells)',
+      () => topK([1, 0], [[0, 1], '10' as never], 2),
+      'Vector 1 is "10", not a vector (a typed array or an array of numbers).',
+    ],
+    [
+      'a corpus vector of bigints (a TypeError from inside the loop)',
+      () => topK([1, 0], [new BigInt64Array(2) as never], 1),
+      'Vector 0 holds 0n at position 0; a corpus holds finite numbers.',
+    ],
+    [
+      'a DataView query (it was said to have undefined dimensions)',
+      () => topK(new DataView(new ArrayBuffer(8)) as never, [[1, 0]], 1),
+      'query must be a vector (a typed array or an array of numbers).',
     ],
     [
       'no Hamming query',

@@ -10,7 +10,7 @@
 import { checkBoolean, describeValue } from '../argument-checks.js';
 import { InvalidArgumentError } from '../errors.js';
 import { refuseUnknownSettings, type SettingNames } from '../setting-names.js';
-import { cosineOfParts, cosineOfVectors, dotUnchecked, hammingUnchecked, norm } from '../vectors.js';
+import { cosineOfVectors, dotUnchecked, hammingUnchecked, norm } from '../vectors.js';
 import {
   type Kernels,
   newWasmKernels,
@@ -145,12 +145,17 @@ function weaker(scoreA: number, indexA: number, scoreB: number, indexB: number):
   return Number.isNaN(scoreB) ? missingA && indexA > indexB : missingA;
 }
 
+/** An array or a typed array: a DataView, though a view, holds no elements to read by index. */
+function isVector(value: unknown): value is ArrayLike<unknown> {
+  return Array.isArray(value) || (ArrayBuffer.isView(value) && !(value instanceof DataView));
+}
+
 /**
  * The query and the corpus must be arrays (typed or not); a float query must hold only finite numbers,
  * since a NaN in it would score every vector NaN.
  */
 function checkSearch(query: unknown, vectors: unknown, float: boolean): void {
-  if (!(Array.isArray(query) || ArrayBuffer.isView(query)))
+  if (!isVector(query))
     throw new InvalidArgumentError('query must be a vector (a typed array or an array of numbers).', {
       argument: 'query',
     });
@@ -251,14 +256,36 @@ interface CorpusCopy {
 const layouts = new WeakMap<object, Layout>();
 
 /**
+ * Refuses a corpus vector that is no array, or holds a value that is not a number: in a product a null,
+ * a boolean or a string of digits passes for a number, and a bigint throws a TypeError.
+ */
+function checkNumbers(vector: unknown, index: number): void {
+  if (!isVector(vector))
+    throw new InvalidArgumentError(
+      `Vector ${index} is ${describeValue(vector)}, not a vector (a typed array or an array of numbers).`,
+      { argument: 'vectors' },
+    );
+  for (let position = 0; position < vector.length; position++) {
+    const value = vector[position];
+    if (typeof value !== 'number')
+      throw new InvalidArgumentError(
+        `Vector ${index} holds ${describeValue(value)} at position ${position}; a corpus holds finite numbers.`,
+        { argument: 'vectors' },
+      );
+  }
+}
+
+/**
  * The layout of `vectors`, checking once per new or changed layout that every vector has `length`
- * elements and whether each is one of `types`.
+ * elements and whether each is one of `types`. With `numbers` (topK, which reads any array of numbers),
+ * a vector of none of them is checked to hold numbers only.
  */
 function layoutOf(
   vectors: readonly unknown[],
   length: number,
   unit: string,
   types: readonly PackedType[],
+  numbers = false,
 ): Layout {
   const previous = layouts.get(vectors);
   const typeNames = types.map((type) => type.name).join();
@@ -309,12 +336,13 @@ function layoutOf(
       layout.norms[index] = previous.norms[index]!;
       layout.measured[index] = 1;
     }
-    if (!layout.packed) continue;
     const type = types.find((candidate) => vector instanceof candidate);
     if (type === undefined) {
+      if (numbers) checkNumbers(vector, index);
       layout.packed = false;
       continue;
     }
+    if (!layout.packed) continue;
     const buffer = vector.buffer;
     const offset = vector.byteOffset;
     if (buffer !== lastBuffer || offset !== lastEnd || type !== lastType) {
@@ -508,11 +536,12 @@ function scoreFloats(
   kernels: Kernels,
   layout: Layout,
   at: { queryAt: number; vectorsAt: number; outAt: number; count: number; from: number },
-  dimensions: number,
+  query: Float32Array | readonly number[],
   cosine: boolean,
   queryNorm: number,
   best: Best,
 ): void {
+  const dimensions = query.length;
   const { exports } = kernels;
   const { queryAt, vectorsAt, outAt, count, from } = at;
   const { norms, measured } = layout;
@@ -536,8 +565,13 @@ function scoreFloats(
       measured[from + index] = 1;
     }
   }
+  // As the JavaScript loop scores: a query of doubles may have a length beyond a double's squares (1e200,
+  // or 1e-160), which cosineOfVectors scores as cosineSimilarity does, where the plain quotient gave 0.
   for (let index = 0; index < count; index++)
-    best.offer(cosineOfParts(scores[first + index]!, queryNorm, norms[from + index]!), from + index);
+    best.offer(
+      cosineOfVectors(query, vectors[from + index]!, scores[first + index]!, queryNorm, norms[from + index]!),
+      from + index,
+    );
 }
 
 /**
@@ -567,7 +601,7 @@ export function topK(
   const limit = checkK(k, vectors.length);
   if (limit === 0) return [];
   const dimensions = query.length;
-  const layout = layoutOf(vectors, dimensions, 'dimensions', [Float32Array]);
+  const layout = layoutOf(vectors, dimensions, 'dimensions', [Float32Array], true);
   const cosine = metric === 'cosine';
   const queryNorm = cosine ? norm(query) : 1;
   const { norms, measured } = layout;
@@ -582,7 +616,7 @@ export function topK(
       options.keepCopy !== false,
       { vectorBytes: dimensions * 4, queryBytes: dimensions * 8, outBytes: 16 },
       (on, queryAt) => on.doubles.set(query, queryAt / 8),
-      (on, at) => scoreFloats(on, layout, at, dimensions, cosine, queryNorm, best),
+      (on, at) => scoreFloats(on, layout, at, query, cosine, queryNorm, best),
     )
   ) {
     for (let index = 0; index < vectors.length; index++) {
