@@ -2,7 +2,7 @@
  * Every ```ts / ```typescript block of every README.md in the repository compiles as a reader would
  * paste it: each block is its own module, in `.generated/` beside this file (so the packages resolve by
  * their names, through the workspace's node_modules, to their published types), type-checked under
- * strict settings. A failure names the README, the line of the block's opening fence and the
+ * strict settings, and again with `exactOptionalPropertyTypes` as well, which demanding codebases turn on. A failure names the README, the line of the block's opening fence and the
  * diagnostics, at their README lines.
  *
  * The rule for README authors: a block imports everything it uses, by package name, as a reader's file
@@ -20,6 +20,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { beforeAll, expect, it } from 'vitest';
+import { diagnosticsOf, readerProgram } from './reader-program.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const GENERATED = join(import.meta.dirname, '.generated');
@@ -91,7 +92,11 @@ const BLOCKS = readmes(ROOT)
   .sort()
   .flatMap((path) => blocksOf(path));
 
-let program: ts.Program;
+/** The reader's compiler settings: strict, and strict with `exactOptionalPropertyTypes`. */
+const SETTINGS: { label: string; options: ts.CompilerOptions }[] = [
+  { label: '', options: {} },
+  { label: ' (exactOptionalPropertyTypes)', options: { exactOptionalPropertyTypes: true } },
+];
 /** Each block's problems, found before the tests so that the type-checking runs under one timeout. */
 const PROBLEMS = new Map<Block, string[]>();
 
@@ -102,34 +107,33 @@ beforeAll(() => {
   writeFileSync(placeholders, PLACEHOLDERS);
   // `export {}` makes a block without imports a module too, so top-level `await` and names stay its own.
   for (const block of BLOCKS) writeFileSync(block.file, `${block.code}\nexport {};\n`);
-  program = ts.createProgram([placeholders, ...BLOCKS.map((block) => block.file)], {
-    strict: true,
-    noUncheckedIndexedAccess: true,
-    target: ts.ScriptTarget.ES2022,
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    noEmit: true,
-    skipLibCheck: true,
-    types: ['node'],
-  });
-  const setup = [
-    ...program.getOptionsDiagnostics(),
-    ...program.getGlobalDiagnostics(),
-    ...program.getSemanticDiagnostics(program.getSourceFile(placeholders)),
-  ];
-  if (setup.length > 0) {
-    const messages = setup.map((diagnostic) => ts.flattenDiagnosticMessageText(diagnostic.messageText, ' '));
-    throw new Error(`the compiler setup has errors of its own: ${messages.join('; ')}`);
+  for (const block of BLOCKS) PROBLEMS.set(block, []);
+  for (const { label, options } of SETTINGS) {
+    const program = readerProgram([placeholders, ...BLOCKS.map((block) => block.file)], options);
+    const setup = [
+      ...program.getOptionsDiagnostics(),
+      ...program.getGlobalDiagnostics(),
+      ...program.getSemanticDiagnostics(program.getSourceFile(placeholders)),
+    ];
+    if (setup.length > 0) {
+      const messages = setup.map((diagnostic) =>
+        ts.flattenDiagnosticMessageText(diagnostic.messageText, ' '),
+      );
+      throw new Error(`the compiler setup has errors of its own: ${messages.join('; ')}`);
+    }
+    for (const block of BLOCKS) PROBLEMS.get(block)!.push(...problems(program, block, label));
   }
-  for (const block of BLOCKS) PROBLEMS.set(block, problems(block));
 }, 120_000);
 
-/** What is wrong with one block, each at its README line: diagnostics, `any` values, unbuilt imports. */
-function problems(block: Block): string[] {
+/**
+ * What is wrong with one block, each at its README line (and `label`, the settings it was checked under):
+ * diagnostics, `any` values, unbuilt imports.
+ */
+function problems(program: ts.Program, block: Block, label: string): string[] {
   const source = program.getSourceFile(block.file)!;
   const at = (position: number) =>
-    `${block.readme}:${block.line + source.getLineAndCharacterOfPosition(position).line + 1}`;
-  const found = [...program.getSyntacticDiagnostics(source), ...program.getSemanticDiagnostics(source)].map(
+    `${block.readme}:${block.line + source.getLineAndCharacterOfPosition(position).line + 1}${label}`;
+  const found = diagnosticsOf(program, block.file).map(
     (diagnostic) =>
       `${at(diagnostic.start ?? 0)} TS${diagnostic.code}: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, ' ')}`,
   );

@@ -31,21 +31,29 @@ import { knownInputTypes } from './input-types.js';
 /** Provider options that say one unified input type in an AI SDK provider's own words, keyed by provider. */
 export type InputTypeOptions = Partial<Record<InputType, Record<string, Record<string, unknown>>>>;
 
+/**
+ * What `fromAISDK` is told of the model, over what it reads from it. `dimensions: undefined` says the model
+ * has a fixed length (no `dimensions` to choose), so it is declared apart from the others.
+ */
+export type FromAISDKCapabilities = Omit<Partial<EmbeddingCapabilities>, 'dimensions'> & {
+  dimensions?: EmbeddingCapabilities['dimensions'] | undefined;
+};
+
 export interface FromAISDKOptions {
   /**
    * How each unified input type reaches the AI SDK provider, as provider options merged under the
    * caller's, e.g. `{ query: { mistral: { … } } }`. Default: the mapping built in for the provider
    * (`google` taskType, `cohere` inputType), none for the others.
    */
-  inputTypes?: InputTypeOptions;
+  inputTypes?: InputTypeOptions | undefined;
   /**
    * Values removed from every error (the provider's API key). Default: none besides the values of
    * environment variables whose names end in `API_KEY`, `_TOKEN` or `SECRET_ACCESS_KEY`, which is where AI
    * SDK providers read their keys from.
    */
-  secrets?: readonly string[];
+  secrets?: readonly string[] | undefined;
   /** The limiter every call through this model draws on unless a call passes its own; from `createRateLimiter`. */
-  rateLimit?: RateLimiter;
+  rateLimit?: RateLimiter | undefined;
 }
 
 const FROM_AI_SDK_OPTIONS: SettingNames<FromAISDKOptions> = {
@@ -69,7 +77,7 @@ const DEFAULT_MAX_INPUTS_PER_CALL = 2048;
  */
 export function fromAISDK(
   aiModel: AISDKEmbeddingModel,
-  capabilities: Partial<EmbeddingCapabilities> = {},
+  capabilities: FromAISDKCapabilities = {},
   options: FromAISDKOptions = {},
 ): EmbeddingModel {
   if (
@@ -172,7 +180,7 @@ function callWarnings(request: EmbedRequest, aiModel: AISDKEmbeddingModel): Warn
 
 function resolveCapabilities(
   aiModel: AISDKEmbeddingModel,
-  declared: Partial<EmbeddingCapabilities>,
+  declared: FromAISDKCapabilities,
   inputTypeOptions: InputTypeOptions,
 ): EmbeddingCapabilities {
   const limit = aiModel.maxEmbeddingsPerCall;

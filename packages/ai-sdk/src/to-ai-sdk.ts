@@ -51,7 +51,7 @@ export interface ToAISDKSettings extends Omit<EmbedSettings<'float'>, (typeof PE
    * 1 when the model does not support parallel calls. The AI SDK's `maxParallelCalls` never reaches the
    * model: this is the setting that governs.
    */
-  concurrency?: number;
+  concurrency?: number | undefined;
   /**
    * What the model tells the AI SDK as `maxEmbeddingsPerCall`. Default `Infinity`: the AI SDK hands all
    * its values to one `doEmbed`, and embedkit's engine splits them by the model's count and token limits,
@@ -60,7 +60,7 @@ export interface ToAISDKSettings extends Omit<EmbedSettings<'float'>, (typeof PE
    * warnings, so a warning every chunk gets is listed once per chunk: a `doEmbed` cannot tell which
    * others belong to the same `embedMany`.
    */
-  maxEmbeddingsPerCall?: number;
+  maxEmbeddingsPerCall?: number | undefined;
 }
 
 const SETTINGS: SettingNames<ToAISDKSettings> = {

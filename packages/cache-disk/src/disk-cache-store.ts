@@ -72,14 +72,14 @@ export interface DiskCacheStoreOptions {
   /** The directory that holds the cache; created when missing. Processes that name the same one share it. */
   directory: string;
   /** Keeps this store's entries apart from others in the same directory (e.g. an API's base URL). Default: none. */
-  namespace?: string;
+  namespace?: string | undefined;
   /** How long an entry is served after it is written, in seconds; `null` forever. Default `null`. */
-  ttlSeconds?: number | null;
+  ttlSeconds?: number | null | undefined;
   /**
    * Told when the file cannot be read or written, once until that works again. Default:
    * `process.emitWarning` with type `EmbedkitCacheWarning` and the warning's code.
    */
-  onWarning?: (warning: DiskCacheStoreWarning) => void;
+  onWarning?: ((warning: DiskCacheStoreWarning) => void) | undefined;
 }
 
 /** A cache store on disk. */

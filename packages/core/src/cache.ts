@@ -43,13 +43,13 @@ export interface CacheStoreWarning {
 
 export interface CacheMiddlewareOptions {
   /** Where vectors are kept. Default: `createMemoryCacheStore()`. */
-  store?: CacheStore;
+  store?: CacheStore | undefined;
   /**
    * Told when the store fails to read or to write, once until that works again. Default:
    * `process.emitWarning` with type `EmbedkitCacheWarning` and the warning's code (`console.warn` where
    * there is no `process`).
    */
-  onWarning?: (warning: CacheStoreWarning) => void;
+  onWarning?: ((warning: CacheStoreWarning) => void) | undefined;
 }
 
 const CACHE_MIDDLEWARE_OPTIONS: SettingNames<CacheMiddlewareOptions> = { store: true, onWarning: true };
@@ -66,7 +66,7 @@ function checkOptions(options: unknown, owner: string, known: Readonly<Record<st
 
 export interface MemoryCacheStoreOptions {
   /** The most vectors kept; the least recently used goes first. Default 10,000. */
-  maxEntries?: number;
+  maxEntries?: number | undefined;
 }
 
 /** An in-memory least-recently-used store. */

@@ -107,21 +107,22 @@ function isObject(value: unknown): boolean {
 }
 
 /** Settings of `embedContextualized`: documents of chunks, the vector settings, and what every job takes. */
-export interface EmbedContextualizedSettings<O extends OutputType = OutputType> extends CallSettings {
+export interface EmbedContextualizedSettings<O extends OutputType | undefined = OutputType | undefined>
+  extends CallSettings {
   model: ContextualizedEmbeddingModel;
   /** Documents, each a non-empty list of non-empty chunk strings, in document order. */
   documents: readonly (readonly string[])[];
-  inputType?: InputType;
+  inputType?: InputType | undefined;
   /** Vector length; must be one the model's capabilities allow. Default: the model's. */
-  dimensions?: number;
-  /** Default `float`. */
+  dimensions?: number | undefined;
+  /** Default `float`, which `undefined` also asks for. */
   outputType?: O;
   /** Turn warnings about unsupported settings into errors. Default false. */
-  strict?: boolean;
+  strict?: boolean | undefined;
   /** Fewer documents per call than the model allows (never more). */
-  maxDocumentsPerCall?: number;
+  maxDocumentsPerCall?: number | undefined;
   /** Fewer chunks per call than the model allows (never more). */
-  maxChunksPerCall?: number;
+  maxChunksPerCall?: number | undefined;
 }
 
 const CONTEXTUALIZED_SETTINGS: SettingNames<EmbedContextualizedSettings> = {
@@ -136,7 +137,7 @@ const CONTEXTUALIZED_SETTINGS: SettingNames<EmbedContextualizedSettings> = {
   maxChunksPerCall: true,
 };
 
-export interface EmbedContextualizedResult<O extends OutputType = OutputType> {
+export interface EmbedContextualizedResult<O extends OutputType | undefined = OutputType> {
   /** Per document, one vector per chunk, in order. */
   embeddings: EmbeddingOf<O>[][];
   /**
@@ -166,7 +167,7 @@ interface DocumentVectors {
  * document is never split: its chunks need each other), and returns one array of chunk vectors per
  * document, in order.
  */
-export async function embedContextualized<O extends OutputType = 'float'>(
+export async function embedContextualized<O extends OutputType | undefined = 'float'>(
   settings: EmbedContextualizedSettings<O>,
 ): Promise<EmbedContextualizedResult<O>> {
   checkSettingsObject(settings, 'embedContextualized({ model, documents })');

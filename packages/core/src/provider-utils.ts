@@ -476,7 +476,7 @@ export interface ProviderSettings extends HttpSettings {
    * The limiter every call through this provider's models draws on, unless a call passes its own; from
    * `createRateLimiter`. Default: one per model object, sharing only 429 pauses.
    */
-  rateLimit?: RateLimiter;
+  rateLimit?: RateLimiter | undefined;
 }
 
 /** The names of `ProviderSettings`, for a provider to extend with its own. */

@@ -87,11 +87,11 @@ export interface RerankSettings extends CallSettings {
   query: string;
   documents: readonly string[];
   /** Return only the best `topN` documents. Default: all, sorted. */
-  topN?: number;
+  topN?: number | undefined;
   /** Ask the provider to cut over-long documents. Default false: an over-long document is an error. */
-  truncate?: boolean;
+  truncate?: boolean | undefined;
   /** Fewer documents per call than the model allows (never more). */
-  maxDocumentsPerCall?: number;
+  maxDocumentsPerCall?: number | undefined;
 }
 
 const RERANK_SETTINGS: SettingNames<RerankSettings> = {

@@ -36,8 +36,11 @@ export type OutputType = 'float' | 'int8' | 'uint8' | 'binary' | 'ubinary';
 /** A decoded vector: `Float32Array` for `float`, `Int8Array` for `int8` / `binary`, `Uint8Array` for `uint8` / `ubinary`. */
 export type Embedding = Float32Array | Int8Array | Uint8Array;
 
-/** The vector type an output type decodes to: `EmbeddingOf<'int8'>` is `Int8Array`. */
-export type EmbeddingOf<O extends OutputType> = O extends 'float'
+/**
+ * The vector type an output type decodes to: `EmbeddingOf<'int8'>` is `Int8Array`. `undefined` asks for the
+ * default, `float`, so `EmbeddingOf<'int8' | undefined>` is `Int8Array | Float32Array`.
+ */
+export type EmbeddingOf<O extends OutputType | undefined> = O extends 'float' | undefined
   ? Float32Array
   : O extends 'int8' | 'binary'
     ? Int8Array

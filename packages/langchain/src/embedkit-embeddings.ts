@@ -26,14 +26,14 @@ export interface EmbedkitEmbeddingsParams
    * The input type of `embedDocuments`. Default `document` when the model has that input type, else
    * none (no warning on every call for models without input types, such as OpenAI's).
    */
-  documentInputType?: InputType;
+  documentInputType?: InputType | undefined;
   /** The input type of `embedQuery`. Default `query` when the model has it, else none. */
-  queryInputType?: InputType;
+  queryInputType?: InputType | undefined;
   /**
    * The LangChain `Embeddings` base class's name for `concurrency`: the most requests in flight for one
    * `embedDocuments` call. Default 4, embedkit's. Give this or `concurrency`, not two different values.
    */
-  maxConcurrency?: number;
+  maxConcurrency?: number | undefined;
 }
 
 /**

@@ -22,15 +22,15 @@ export const GEMINI_BASE_URL = 'https://generativelanguage.googleapis.com/v1beta
 
 export interface GeminiProviderSettings extends ProviderSettings {
   /** Default: `GEMINI_API_KEY`, then `GOOGLE_API_KEY`, read when a call is made. Sent as `x-goog-api-key`, never in the URL. */
-  apiKey?: string;
+  apiKey?: string | undefined;
   /**
    * Default: `GEMINI_BASE_URL` (the API root, as this setting), else `GOOGLE_GEMINI_BASE_URL` (Google's SDKs'
    * variable: a host, to which `/v1beta` is appended as they do), read when a call is made; else
    * `https://generativelanguage.googleapis.com/v1beta`.
    */
-  baseURL?: string;
+  baseURL?: string | undefined;
   /** Extra headers on every call. */
-  headers?: Record<string, string>;
+  headers?: Record<string, string> | undefined;
 }
 
 export interface GeminiProvider extends EmbeddingProvider {

@@ -31,11 +31,11 @@ export const JINA_BASE_URL = 'https://api.jina.ai/v1';
 
 export interface JinaProviderSettings extends ProviderSettings {
   /** Default: the `JINA_API_KEY` environment variable, read when a call is made. */
-  apiKey?: string;
+  apiKey?: string | undefined;
   /** Default: the `JINA_BASE_URL` environment variable, read when a call is made, else `https://api.jina.ai/v1`. */
-  baseURL?: string;
+  baseURL?: string | undefined;
   /** Extra headers on every call. */
-  headers?: Record<string, string>;
+  headers?: Record<string, string> | undefined;
 }
 
 export interface JinaProvider extends EmbeddingProvider, RerankingProvider {

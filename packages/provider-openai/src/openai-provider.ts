@@ -23,17 +23,17 @@ import {
 
 export interface OpenAIProviderSettings extends ProviderSettings {
   /** Default: the `OPENAI_API_KEY` environment variable, read when a call is made. */
-  apiKey?: string;
+  apiKey?: string | undefined;
   /** Default: the `OPENAI_BASE_URL` environment variable (read when a call is made, as OpenAI's own client does), else `https://api.openai.com/v1`. */
-  baseURL?: string;
+  baseURL?: string | undefined;
   /** Sent as `OpenAI-Organization`. Default: the `OPENAI_ORG_ID` environment variable, read when a call is made; none when unset. */
-  organization?: string;
+  organization?: string | undefined;
   /** Sent as `OpenAI-Project`. Default: the `OPENAI_PROJECT_ID` environment variable, read when a call is made; none when unset. */
-  project?: string;
+  project?: string | undefined;
   /** Extra headers on every call. */
-  headers?: Record<string, string>;
+  headers?: Record<string, string> | undefined;
   /** `base64` (default: a tenth of the parsing cost) or `float`. */
-  encodingFormat?: OpenAIEncodingFormat;
+  encodingFormat?: OpenAIEncodingFormat | undefined;
 }
 
 /** The values of `encoding_format` the API takes (`CreateEmbeddingRequest`). */
@@ -144,18 +144,20 @@ export interface OpenAICompatibleSettings extends ProviderSettings {
   /** The API root that `/embeddings` is appended to, e.g. `https://llm.onerouter.pro/v1`. */
   baseURL: string;
   /** The key. Omit for servers that need none (local vLLM, TEI, Ollama). */
-  apiKey?: string;
+  apiKey?: string | undefined;
   /** Read the key from this environment variable at call time when `apiKey` is not given. */
-  apiKeyEnvironmentVariable?: string;
+  apiKeyEnvironmentVariable?: string | undefined;
   /** Header that carries the key: `authorization` (default, as `Bearer <key>`) or e.g. `api-key` for Azure OpenAI. */
-  apiKeyHeader?: string;
+  apiKeyHeader?: string | undefined;
   /** Query parameters on every call, e.g. `{ 'api-version': '2024-10-21' }` for Azure OpenAI. */
-  queryParams?: Record<string, string>;
-  headers?: Record<string, string>;
+  queryParams?: Record<string, string> | undefined;
+  headers?: Record<string, string> | undefined;
   /** Default `base64`; use `float` for servers that reject it. A float answer to a base64 request is accepted either way. */
-  encodingFormat?: OpenAIEncodingFormat;
+  encodingFormat?: OpenAIEncodingFormat | undefined;
   /** Capabilities for every model, or per model id. Default: 128 inputs per call, text only, float only. */
-  capabilities?: Partial<EmbeddingCapabilities> | ((modelId: string) => Partial<EmbeddingCapabilities>);
+  capabilities?:
+    | (Partial<EmbeddingCapabilities> | ((modelId: string) => Partial<EmbeddingCapabilities>))
+    | undefined;
 }
 
 /** Query parameters whose values are never credentials, so errors may show them. */

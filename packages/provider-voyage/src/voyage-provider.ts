@@ -35,15 +35,15 @@ export const VOYAGE_ATLAS_BASE_URL = 'https://ai.mongodb.com/v1';
 
 export interface VoyageProviderSettings extends ProviderSettings {
   /** Default: the `VOYAGE_API_KEY` environment variable, read when a call is made. */
-  apiKey?: string;
+  apiKey?: string | undefined;
   /**
    * Default: the `VOYAGE_BASE_URL` environment variable, read when a call is made; else
    * `https://api.voyageai.com/v1`, or `https://ai.mongodb.com/v1` when the key begins `al-` (keys work on
    * one host only).
    */
-  baseURL?: string;
+  baseURL?: string | undefined;
   /** Extra headers on every call. */
-  headers?: Record<string, string>;
+  headers?: Record<string, string> | undefined;
 }
 
 export interface VoyageProvider extends EmbeddingProvider, RerankingProvider {

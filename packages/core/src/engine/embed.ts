@@ -28,7 +28,7 @@ import {
   jobBasics,
 } from './settings.js';
 
-export interface EmbedManyResult<O extends OutputType = OutputType> {
+export interface EmbedManyResult<O extends OutputType | undefined = OutputType> {
   /** One vector per input, in input order. */
   embeddings: EmbeddingOf<O>[];
   /** Summed over every call; absent when any call reported none. */
@@ -39,14 +39,14 @@ export interface EmbedManyResult<O extends OutputType = OutputType> {
   responses: ResponseInfo[];
 }
 
-export interface EmbedResult<O extends OutputType = OutputType> {
+export interface EmbedResult<O extends OutputType | undefined = OutputType> {
   embedding: EmbeddingOf<O>;
   usage?: Usage;
   warnings: Warning[];
   response: ResponseInfo;
 }
 
-export interface StreamedEmbedding<O extends OutputType = OutputType> {
+export interface StreamedEmbedding<O extends OutputType | undefined = OutputType> {
   /** Position of the input in the source. */
   index: number;
   embedding: EmbeddingOf<O>;
@@ -198,7 +198,7 @@ function embeddingJob(
  * token limits, runs calls in a sliding pool with retries and rate limits, and returns vectors in input
  * order, typed by `outputType` (`Float32Array` by default).
  */
-export async function embedMany<O extends OutputType = 'float'>(
+export async function embedMany<O extends OutputType | undefined = 'float'>(
   settings: EmbedSettings<O> & { inputs: readonly EmbedInput[] },
 ): Promise<EmbedManyResult<O>> {
   const job = embeddingJob(settings, 'embedMany({ model, inputs })', 'embedMany', EMBED_MANY_SETTINGS, {
@@ -228,7 +228,7 @@ export async function embedMany<O extends OutputType = 'float'>(
 }
 
 /** Embeds one input. */
-export async function embed<O extends OutputType = 'float'>(
+export async function embed<O extends OutputType | undefined = 'float'>(
   settings: EmbedSettings<O> & { input: EmbedInput },
 ): Promise<EmbedResult<O>> {
   checkSettingsObject(settings, 'embed({ model, input })');
@@ -249,14 +249,15 @@ export async function embed<O extends OutputType = 'float'>(
 }
 
 /** Settings of `embedStream`: the inputs, and when a partly filled call goes out. */
-export interface EmbedStreamSettings<O extends OutputType = OutputType> extends EmbedSettings<O> {
+export interface EmbedStreamSettings<O extends OutputType | undefined = OutputType | undefined>
+  extends EmbedSettings<O> {
   /** Any iterable or async iterable of inputs, of any length. */
   inputs: Iterable<EmbedInput> | AsyncIterable<EmbedInput>;
   /**
    * A partly filled call goes out once the source has given nothing new for this long, so a slow source's
    * inputs are not held back until a whole call's worth arrives. Default 500 ms.
    */
-  flushAfterMs?: number;
+  flushAfterMs?: number | undefined;
 }
 
 const DEFAULT_FLUSH_AFTER_MS = 500;
@@ -268,7 +269,7 @@ const DEFAULT_FLUSH_AFTER_MS = 500;
  * after everything before it was sent, answered and yielded. Breaking out of the loop aborts the calls
  * in flight and closes the source.
  */
-export async function* embedStream<O extends OutputType = 'float'>(
+export async function* embedStream<O extends OutputType | undefined = 'float'>(
   settings: EmbedStreamSettings<O>,
 ): AsyncGenerator<StreamedEmbedding<O>> {
   const job = embeddingJob(settings, 'embedStream({ model, inputs })', 'embedStream', EMBED_STREAM_SETTINGS, {

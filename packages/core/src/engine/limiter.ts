@@ -145,24 +145,24 @@ export function createMemoryLimiterStore(): LimiterStore {
 
 export interface RateLimiterOptions {
   /** Requests a minute. Default: none set (the API's own limits are still learned and honoured). */
-  requestsPerMinute?: number;
+  requestsPerMinute?: number | undefined;
   /**
    * Tokens a minute, in the API's count. Calls are charged the token counter's estimate and settled with
    * the usage the API reports; for an API that reports none, the charge is calibrated from what the API
    * lets through. Default: none set.
    */
-  tokensPerMinute?: number;
+  tokensPerMinute?: number | undefined;
   /** Where the buckets and the pause live. Default: this process's memory. */
-  store?: LimiterStore;
+  store?: LimiterStore | undefined;
   /**
    * The name of this limit in the store. Limiters with the same key on one shared store share one budget
    * (name it after the account or API key). Default: a key unique to this limiter.
    */
-  key?: string;
+  key?: string | undefined;
   /** Learn the API's limits from `x-ratelimit-*` response headers and pace by them. Default true. */
-  learnFromHeaders?: boolean;
+  learnFromHeaders?: boolean | undefined;
   /** Pace calls by the 429s the API sends when no limits are known. Default true. */
-  adaptive?: boolean;
+  adaptive?: boolean | undefined;
 }
 
 const RATE_LIMITER_OPTIONS: SettingNames<RateLimiterOptions> = {

@@ -46,54 +46,58 @@ export interface RetryEvent {
 /** Settings every job takes: embeddings, contextualized chunks and rerank alike. */
 export interface CallSettings {
   /** Extra HTTP headers for every call. */
-  headers?: Record<string, string>;
+  headers?: Record<string, string> | undefined;
   /** Provider-specific options keyed by provider name, e.g. `{ openai: { user: 'u-1' } }`. */
-  providerOptions?: Record<string, Record<string, unknown>>;
+  providerOptions?: Record<string, Record<string, unknown>> | undefined;
   /** Retries per call after the first attempt. Default 3. */
-  maxRetries?: number;
+  maxRetries?: number | undefined;
   /** Cap on any single wait between attempts, server hints included. Default 60,000 ms. */
-  maxRetryDelayMs?: number;
+  maxRetryDelayMs?: number | undefined;
   /** Per attempt. Default 120,000 ms. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Aborts everything, backoff sleeps included; the native abort error is re-thrown. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Calls in flight at once. Default 4; 1 when the model does not support parallel calls. */
-  concurrency?: number;
+  concurrency?: number | undefined;
   /**
    * The limiter this job draws on, from `createRateLimiter`: share one between the jobs that draw on one
    * budget. Default: the provider's, else one per model object that shares only 429 pauses.
    */
-  rateLimit?: RateLimiter;
+  rateLimit?: RateLimiter | undefined;
   /** Counts tokens for packing calls. Default: `estimateTokenCounter`. */
-  tokenCounter?: TokenCounter;
+  tokenCounter?: TokenCounter | undefined;
   /**
    * Called once each call the job planned is done (after its retries, and after both halves of one
    * bisected as too large), with what is done so far.
    */
-  onProgress?: (progress: Progress) => void;
-  onRetry?: (event: RetryEvent) => void;
+  onProgress?: ((progress: Progress) => void) | undefined;
+  onRetry?: ((event: RetryEvent) => void) | undefined;
   /** Called before each wait for a 429 pause or a budget of the limiter. */
-  onWait?: (event: WaitEvent) => void;
+  onWait?: ((event: WaitEvent) => void) | undefined;
   /** Called once for each distinct warning, as it happens (the way to see warnings of `embedStream`). */
-  onWarning?: (warning: Warning) => void;
+  onWarning?: ((warning: Warning) => void) | undefined;
   /** Default: the system clock. Inject one in tests. */
-  clock?: Clock;
+  clock?: Clock | undefined;
 }
 
-/** Settings of `embed`, `embedMany` and `embedStream`. `O` follows `outputType`, so results are typed. */
-export interface EmbedSettings<O extends OutputType = OutputType> extends CallSettings {
+/**
+ * Settings of `embed`, `embedMany` and `embedStream`. `O` follows `outputType`, so results are typed; an
+ * `outputType` that may be undefined types its vectors as `Float32Array` among the others.
+ */
+export interface EmbedSettings<O extends OutputType | undefined = OutputType | undefined>
+  extends CallSettings {
   model: EmbeddingModel;
-  inputType?: InputType;
+  inputType?: InputType | undefined;
   /** Vector length; must be one the model's capabilities allow. Default: the model's. */
-  dimensions?: number;
-  /** Default `float`. */
+  dimensions?: number | undefined;
+  /** Default `float`, which `undefined` also asks for. */
   outputType?: O;
   /** Ask the provider to cut over-long inputs. Default false: an over-long input is an error. */
-  truncate?: boolean;
+  truncate?: boolean | undefined;
   /** Turn warnings about unsupported settings (an input type the model lacks) into errors. Default false. */
-  strict?: boolean;
+  strict?: boolean | undefined;
   /** Fewer inputs per call than the model allows (never more). */
-  maxInputsPerCall?: number;
+  maxInputsPerCall?: number | undefined;
 }
 
 /** The names of `CallSettings`, checked against it by the compiler. */

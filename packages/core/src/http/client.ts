@@ -48,11 +48,11 @@ export const VERSION: string = typeof __EMBEDKIT_VERSION__ === 'string' ? __EMBE
 /** Transport settings every provider accepts. */
 export interface HttpSettings {
   /** A `fetch` to use instead of undici (browsers, edge runtimes, Bun, tests). Selects the `fetch` transport. */
-  fetch?: FetchFunction;
+  fetch?: FetchFunction | undefined;
   /** An undici dispatcher (Agent, ProxyAgent, MockAgent) for the Node transport. Default: a shared keep-alive agent. */
-  dispatcher?: Dispatcher;
+  dispatcher?: Dispatcher | undefined;
   /** Cap on a response body in bytes. Default 256 MiB. */
-  maxResponseBytes?: number;
+  maxResponseBytes?: number | undefined;
 }
 
 /**
