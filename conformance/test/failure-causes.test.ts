@@ -137,6 +137,27 @@ describe('a provider that drops dimensions', () => {
     ]);
   });
 
+  it("names the dropped option as what the scenario caught, not the scenario's own bug", async () => {
+    const { outcomes } = await offline(
+      ({ modelId, ...settings }) => new LongAcmeDropsDimensions(modelId, settings),
+      ['single', 'error-5xx-retried'],
+      longWire,
+    );
+    const caught = `${dropped} (this scenario catches: the dimensions option dropped, so the API answers its default length)`;
+    expect(
+      outcomes.map((outcome) => [
+        outcome.id,
+        outcome.kind,
+        String((outcome.error as Error)?.message).split('\n')[0],
+      ]),
+    ).toEqual([
+      ['single', 'undici', caught],
+      ['single', 'fetch', caught],
+      ['error-5xx-retried', 'undici', caught],
+      ['error-5xx-retried', 'fetch', caught],
+    ]);
+  });
+
   it('the same model sending them passes those scenarios', async () => {
     const { outcomes } = await offline(
       ({ modelId, ...settings }) => new LongAcme(modelId, settings),

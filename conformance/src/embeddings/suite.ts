@@ -16,7 +16,7 @@ import { createHarness, type Harness } from '../harness.js';
 import type { ReplyHandler, WireReply } from '../interceptor.js';
 import { answerBody, reportedTokens, valuesFor } from '../suite/answers.js';
 import { expectVector, expectVectorsInOrder, PROVIDER_HEADERS } from '../suite/checks.js';
-import { callSizes, type FamilyPass, modePass, withNote } from '../suite/family.js';
+import { CAUGHT, callSizes, type FamilyPass, modePass, withNote } from '../suite/family.js';
 import { errorReply, type JobKit, type JobWorld, jobPass } from '../suite/job-kit.js';
 import type {
   DescribeEmbeddingProviderOptions,
@@ -275,10 +275,13 @@ function explainDroppedDimensions(suite: EmbeddingSuite, world: Harness, error: 
   if (!error.message.includes(`expected ${asked} for dimensions ${asked}`)) return error;
   const items = suite.allItems(world);
   if (items.length === 0 || items.some((item) => item.dimensions !== undefined)) return error;
-  return withNote(
+  const noted = withNote(
     error,
     ` No request carried dimensions (as the wire's ${suite.wire.itemsOf === undefined ? 'dimensionsOf' : 'itemsOf'} reads them) though the job asked ${asked}: the provider drops the dimensions option, so the API answered its default length.`,
-  );
+  ) as Error & { [CAUGHT]?: string };
+  // The case's own bug is not what failed: its note would point at the key, the retries or the order.
+  noted[CAUGHT] = 'the dimensions option dropped, so the API answers its default length';
+  return noted;
 }
 
 /** The pass of one mode, each case in a fresh harness. */

@@ -8,14 +8,13 @@ import { inspect } from 'node:util';
 import { APICallError } from '@ai-sdk/provider';
 import { createFakeClock } from '@embedkit/conformance';
 import { AuthenticationError, embedMany as embedkitEmbedMany, RetryError } from '@embedkit/core';
-import { MockEmbeddingModel } from '@embedkit/core/testing';
+import { MockEmbeddingModel, rejectionOf } from '@embedkit/core/testing';
 import { createOpenAI } from '@embedkit/provider-openai';
 import { embedMany } from 'ai';
 import { describe, expect, it } from 'vitest';
 import { fromAISDK, type ToAISDKSettings, toAISDK } from '../src/index.js';
 import { handMade } from './hand-made-model.js';
 import { openAIWireFetch, type Step } from './openai-wire-fetch.js';
-import { rejection } from './rejection.js';
 
 const KEY = 'sk-fake-not-a-real-key-boundaries';
 const CAUSE_KEY = 'sk-fake-not-a-real-key-in-the-cause';
@@ -46,7 +45,7 @@ describe('fromAISDK: an error of the provider that quotes a secret', () => {
     const thrown = Object.freeze(
       Object.assign(new TypeError(`invalid header value Bearer ${KEY}`), { code: 'E_HEADER' }),
     );
-    const error = await rejection(embedkitEmbedMany({ model: throwing(thrown), inputs: ['x'] }));
+    const error = await rejectionOf(embedkitEmbedMany({ model: throwing(thrown), inputs: ['x'] }));
     expect(error).not.toBe(thrown);
     expect(error).toBeInstanceOf(TypeError);
     expect(error.name).toBe('TypeError');
@@ -61,7 +60,7 @@ describe('fromAISDK: an error of the provider that quotes a secret', () => {
     const cause = new Error(`the cause quotes ${CAUSE_KEY}`);
     const thrown = new ProviderBug(`sent ${KEY}`, { cause });
     const stack = thrown.stack;
-    const error = await rejection(
+    const error = await rejectionOf(
       embedkitEmbedMany({ model: throwing(thrown), inputs: ['x'], maxRetries: 2 }),
     );
     expect(error).toBeInstanceOf(ProviderBug);
@@ -85,7 +84,7 @@ describe('fromAISDK: an error of the provider that quotes a secret', () => {
 
   it('keeps a DOMException’s name and code on the copy', async () => {
     const thrown = new DOMException(`refused ${KEY}`, 'NotSupportedError');
-    const error = await rejection(embedkitEmbedMany({ model: throwing(thrown), inputs: ['x'] }));
+    const error = await rejectionOf(embedkitEmbedMany({ model: throwing(thrown), inputs: ['x'] }));
     expect(error).toBeInstanceOf(DOMException);
     expect(error.name).toBe('NotSupportedError');
     expect(error.code).toBe(9);
@@ -119,7 +118,7 @@ describe('toAISDK: failures under the AI SDK’s default maxRetries (2)', () => 
   it('makes maxRetries + 1 requests for a 429 that lasts, not three times as many', async () => {
     const clock = createFakeClock();
     const { model, requests } = openAIModel([limited], { maxRetries: 1, clock });
-    const error = await rejection(embedMany({ model, values: ['x'] }));
+    const error = await rejectionOf(embedMany({ model, values: ['x'] }));
     expect(requests).toHaveLength(2);
     expect(RetryError.isInstance(error)).toBe(true);
     expect(error.code).toBe('retries_exhausted');
@@ -131,7 +130,7 @@ describe('toAISDK: failures under the AI SDK’s default maxRetries (2)', () => 
       [{ status: 401, body: { error: { message: 'bad key', type: 'invalid_request_error' } } }],
       {},
     );
-    const error = await rejection(embedMany({ model, values: ['x'] }));
+    const error = await rejectionOf(embedMany({ model, values: ['x'] }));
     expect(requests).toHaveLength(1);
     expect(AuthenticationError.isInstance(error)).toBe(true);
     expect(error.code).toBe('authentication');

@@ -7,13 +7,14 @@
 import { inspect } from 'node:util';
 import { LoadSettingError } from '@ai-sdk/provider';
 import { AuthenticationError, embedMany, InvalidArgumentError } from '@embedkit/core';
+import { rejectionOf } from '@embedkit/core/testing';
 import { createOpenAI } from '@embedkit/provider-openai';
 import { embed } from 'ai';
 import { describe, expect, it } from 'vitest';
 import { fromAISDK, toAISDK } from '../src/index.js';
 import { handMade } from './hand-made-model.js';
 import { openAIWireFetch } from './openai-wire-fetch.js';
-import { apiCallError, rejection } from './rejection.js';
+import { apiCallError } from './rejection.js';
 
 const HEADER_KEY = 'sk-fake-not-a-real-key-in-a-header';
 const KEY = 'sk-fake-not-a-real-key-edges';
@@ -40,7 +41,7 @@ function texts(error: Error & Record<string, unknown>): string[] {
 describe('fromAISDK: credentials sent in the headers of a call', () => {
   it('are redacted from an APICallError whose message and body quote them', async () => {
     const echo = `invalid key ${HEADER_KEY}`;
-    const error = await rejection(
+    const error = await rejectionOf(
       embedMany({
         model: failing(
           apiCallError({ message: echo, statusCode: 401, responseBody: JSON.stringify({ message: echo }) }),
@@ -58,7 +59,7 @@ describe('fromAISDK: credentials sent in the headers of a call', () => {
   });
 
   it('are redacted from an AI SDK error raised before any request', async () => {
-    const error = await rejection(
+    const error = await rejectionOf(
       embedMany({
         model: failing(new LoadSettingError({ message: `no resource for key ${HEADER_KEY}` })),
         inputs: ['x'],
@@ -80,7 +81,7 @@ describe('toAISDK: what an AI SDK caller meets', () => {
     const model = toAISDK(
       createOpenAI({ apiKey: KEY, fetch: server.fetch }).embedding('text-embedding-3-small'),
     );
-    const error = await rejection(embed({ model, value: 'x', headers: { 'X-Api-Key': HEADER_KEY } }));
+    const error = await rejectionOf(embed({ model, value: 'x', headers: { 'X-Api-Key': HEADER_KEY } }));
     expect(server.requests[0]!.headers['x-api-key']).toBe(HEADER_KEY);
     expect(AuthenticationError.isInstance(error)).toBe(true);
     expect(error.statusCode).toBe(401);
@@ -99,7 +100,7 @@ describe('toAISDK: what an AI SDK caller meets', () => {
     const model = toAISDK(
       createOpenAI({ apiKey: KEY, fetch: server.fetch }).embedding('text-embedding-3-small'),
     );
-    const error = await rejection(embed({ model, value: '' }));
+    const error = await rejectionOf(embed({ model, value: '' }));
     expect(InvalidArgumentError.isInstance(error)).toBe(true);
     expect(error.message).toBe('Input 0 is an empty string; embedding APIs reject empty inputs.');
     expect(server.requests).toEqual([]);

@@ -31,11 +31,11 @@ import {
   type Warning,
 } from '@embedkit/core';
 import { VERSION } from '@embedkit/core/provider';
-import { fakeFetch, MockEmbeddingModel } from '@embedkit/core/testing';
+import { fakeFetch, MockEmbeddingModel, rejectionOf } from '@embedkit/core/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fromAISDK, type ToAISDKSettings, toAISDK } from '../src/index.js';
 import { handMade } from './hand-made-model.js';
-import { apiCallError, rejection, thrownInvalidArgument } from './rejection.js';
+import { apiCallError, thrownInvalidArgument } from './rejection.js';
 
 const call = (values: string[], extra: Partial<EmbeddingModelV4CallOptions> = {}) => ({ values, ...extra });
 
@@ -492,7 +492,7 @@ describe('fromAISDK: what each call carries', () => {
 
   it('names the model in the refusal of an input that is not text', async () => {
     const aiModel = handMade(async ({ values }) => vectorsFor(values));
-    const error = await rejection(
+    const error = await rejectionOf(
       embedOnce(fromAISDK(aiModel), { inputs: ['a', { image: 'https://x/y.png' }] }),
     );
     expect(InvalidArgumentError.isInstance(error)).toBe(true);
@@ -507,7 +507,7 @@ describe('fromAISDK: what each call carries', () => {
       ...handMade(async ({ values }) => vectorsFor(values)),
       specificationVersion: 'v3' as const,
     };
-    const error = await rejection(embedOnce(fromAISDK(v3 as never), { dimensions: 4 }));
+    const error = await rejectionOf(embedOnce(fromAISDK(v3 as never), { dimensions: 4 }));
     expect(InvalidArgumentError.isInstance(error)).toBe(true);
     expect(error.argument).toBe('dimensions');
     expect(error.message).toBe(
@@ -519,13 +519,13 @@ describe('fromAISDK: what each call carries', () => {
     const thrown = apiCallError({ message: 'late', statusCode: 500 });
     const controller = new AbortController();
     controller.abort();
-    const error = await rejection(embedOnce(failingWith(thrown), { signal: controller.signal }));
+    const error = await rejectionOf(embedOnce(failingWith(thrown), { signal: controller.signal }));
     expect(error).toBe(thrown);
   });
 
   it('maps what the model throws on a call without a signal', async () => {
     const thrown = apiCallError({ message: 'down', statusCode: 500 });
-    const error = await rejection(embedOnce(failingWith(thrown)));
+    const error = await rejectionOf(embedOnce(failingWith(thrown)));
     expect(error.name).toBe('ServerError');
   });
 });
@@ -652,7 +652,7 @@ describe('fromAISDK: errors from the AI SDK model', () => {
 
   it('hands on an embedkit error the model throws as it is', async () => {
     const thrown = new InvalidArgumentError('bad', { argument: 'x' });
-    expect(await rejection(embedOnce(failingWith(thrown)))).toBe(thrown);
+    expect(await rejectionOf(embedOnce(failingWith(thrown)))).toBe(thrown);
   });
 
   it.each([
@@ -684,7 +684,7 @@ describe('fromAISDK: errors from the AI SDK model', () => {
         {},
         { secrets: ['sk-explicit-0001'] },
       );
-      const error = await rejection(embedOnce(model));
+      const error = await rejectionOf(embedOnce(model));
       expect(InvalidArgumentError.isInstance(error)).toBe(true);
       expect(error.message).toBe(`acme: ${thrown.message.replace('sk-explicit-0001', '[REDACTED]')}`);
     },
@@ -699,7 +699,7 @@ describe('fromAISDK: errors from the AI SDK model', () => {
       {},
       { secrets: ['sk-explicit-0001'] },
     );
-    const error = await rejection(embedOnce(model));
+    const error = await rejectionOf(embedOnce(model));
     expect(error.name).toBe('InvalidResponseError');
     expect(error.message).toBe('acme: odd [REDACTED]');
     expect(error.provider).toBe('acme');
@@ -712,7 +712,7 @@ describe('fromAISDK: errors from the AI SDK model', () => {
     ['UND_ERR_CONNECT_TIMEOUT', 'TimeoutError'],
     ['ETIMEDOUT', 'TimeoutError'],
   ])('reports a failure with the system code %s as a %s', async (code, name) => {
-    const error = await rejection(embedOnce(failingWith(Object.assign(new Error('boom'), { code }))));
+    const error = await rejectionOf(embedOnce(failingWith(Object.assign(new Error('boom'), { code }))));
     expect(error.name).toBe(name);
     expect(error.message).toBe(
       name === 'TimeoutError'
@@ -727,8 +727,8 @@ describe('fromAISDK: errors from the AI SDK model', () => {
       depth === 0
         ? Object.assign(new Error('socket'), { code: 'ECONNRESET' })
         : new Error(`level ${depth}`, { cause: chain(depth - 1) });
-    const three = await rejection(embedOnce(failingWith(chain(3))));
-    const four = await rejection(embedOnce(failingWith(chain(4))));
+    const three = await rejectionOf(embedOnce(failingWith(chain(3))));
+    const four = await rejectionOf(embedOnce(failingWith(chain(4))));
     expect(three.name).toBe('ConnectionError');
     expect(four.message).toBe('level 4');
     expect(four.name).toBe('Error');
@@ -738,7 +738,7 @@ describe('fromAISDK: errors from the AI SDK model', () => {
     'hands on unchanged an error whose code %s is no system code',
     async (code) => {
       const thrown = Object.assign(new TypeError('bad'), { code });
-      expect(await rejection(embedOnce(failingWith(thrown)))).toBe(thrown);
+      expect(await rejectionOf(embedOnce(failingWith(thrown)))).toBe(thrown);
     },
   );
 
@@ -747,7 +747,7 @@ describe('fromAISDK: errors from the AI SDK model', () => {
       message: 'Cannot connect to API: x',
       isRetryable: true,
     });
-    const error = await rejection(embedOnce(failingWith(thrown)));
+    const error = await rejectionOf(embedOnce(failingWith(thrown)));
     expect(error.name).toBe('ConnectionError');
     expect(error.message).toBe(
       'acme: could not complete the request to https://api.acme.example/v1/embed (Cannot connect to API: x). Check the network, proxy settings and base URL; the engine retries these.',
@@ -756,7 +756,7 @@ describe('fromAISDK: errors from the AI SDK model', () => {
       message: 'Cannot connect',
       cause: Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }),
     });
-    const e2 = await rejection(embedOnce(failingWith(withCause)));
+    const e2 = await rejectionOf(embedOnce(failingWith(withCause)));
     expect(e2.message).toBe(
       'acme: could not complete the request to https://api.acme.example/v1/embed (ECONNREFUSED refused). Check the network, proxy settings and base URL; the engine retries these.',
     );
@@ -770,7 +770,7 @@ describe('fromAISDK: errors from the AI SDK model', () => {
       responseBody: '{"error":"rate"}',
       isRetryable: false,
     });
-    const error = await rejection(embedOnce(failingWith(thrown)));
+    const error = await rejectionOf(embedOnce(failingWith(thrown)));
     expect(JSON.parse(JSON.stringify(error))).toStrictEqual({
       code: 'rate_limited',
       isRetryable: false,
@@ -787,7 +787,7 @@ describe('fromAISDK: errors from the AI SDK model', () => {
       'acme API error 429: slow down — Lower concurrency or set rateLimit; the engine retries these.',
     );
     const noBody = apiCallError({ message: 'gone', statusCode: 500 });
-    const e2 = await rejection(embedOnce(failingWith(noBody)));
+    const e2 = await rejectionOf(embedOnce(failingWith(noBody)));
     expect([e2.name, e2.statusCode, e2.responseBody, e2.isRetryable]).toStrictEqual([
       'ServerError',
       500,
@@ -826,7 +826,7 @@ describe('fromAISDK: errors from the AI SDK model', () => {
         responseBody: '{"error":{"message":"server words"}}',
         isRetryable: false,
       });
-      const error = await rejection(embedOnce(failingWith(thrown)));
+      const error = await rejectionOf(embedOnce(failingWith(thrown)));
       expect([error.name, error.message]).toStrictEqual([name, message]);
     },
   );
@@ -845,7 +845,7 @@ describe('fromAISDK: errors from the AI SDK model', () => {
       {},
       { secrets: ['sk-explicit-0001'] },
     );
-    const error = await rejection(embedOnce(model));
+    const error = await rejectionOf(embedOnce(model));
     expect(error.name).toBe('InvalidResponseError');
     expect(error.message).toBe(
       `acme returned an embeddings body of the wrong shape: (root): Invalid JSON response [REDACTED] (x [REDACTED] ${'y'.repeat(300 - 'x [REDACTED] '.length)}).`,
@@ -855,7 +855,7 @@ describe('fromAISDK: errors from the AI SDK model', () => {
       statusCode: 200,
       responseBody: 'not json',
     });
-    const e2 = await rejection(embedOnce(failingWith(t2)));
+    const e2 = await rejectionOf(embedOnce(failingWith(t2)));
     expect(e2.message).toBe(
       'acme returned status 200 with a body that is not valid JSON: not json. A proxy or gateway between you and the API may be answering instead of it.',
     );
@@ -869,7 +869,7 @@ describe('fromAISDK: errors from the AI SDK model', () => {
     vi.stubEnv('API_KEY', 'bare-key-001');
     vi.stubEnv('SHORT_API_KEY', '  seven77  ');
     vi.stubEnv('EIGHT_API_KEY', 'eight888');
-    const error = await rejection(
+    const error = await rejectionOf(
       embedOnce(
         failingWith(
           new LoadAPIKeyError({
@@ -890,7 +890,7 @@ describe('fromAISDK: a setting the AI SDK provider is missing', () => {
       message:
         "Azure OpenAI resource name setting is missing. Pass it using the 'resourceName' parameter or the AZURE_RESOURCE_NAME environment variable.",
     });
-    const error = await rejection(embedOnce(failingWith(thrown)));
+    const error = await rejectionOf(embedOnce(failingWith(thrown)));
     expect(InvalidArgumentError.isInstance(error)).toBe(true);
     expect(error.isRetryable).toBe(false);
     expect(error.message).toBe(`acme: ${thrown.message}`);

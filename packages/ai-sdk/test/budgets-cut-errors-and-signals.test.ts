@@ -15,7 +15,7 @@ import {
   InvalidArgumentError,
   type TokenCounter,
 } from '@embedkit/core';
-import { MockEmbeddingModel } from '@embedkit/core/testing';
+import { MockEmbeddingModel, rejectionOf } from '@embedkit/core/testing';
 import { createOpenAI } from '@embedkit/provider-openai';
 import { embedMany } from 'ai';
 import { describe, expect, it } from 'vitest';
@@ -27,7 +27,6 @@ import {
   expectRetriedCutRateLimit,
   startCutRateLimitServer,
 } from './loopback-openai.js';
-import { rejection } from './rejection.js';
 
 const KEY = 'sk-fake-not-a-real-key-abc';
 
@@ -56,7 +55,7 @@ describe('a tokensPerMinute budget given to an adapter', () => {
     expect(result.embeddings).toHaveLength(3);
     expect(model.calls.map((call) => call.inputs)).toStrictEqual([['aaaa', 'bbbb'], ['cccc']]);
 
-    const error = await rejection(
+    const error = await rejectionOf(
       embedMany({
         model: toAISDK(model, { ...settings, rateLimit: createRateLimiter({ tokensPerMinute: 10 }) }),
         values: ['a'.repeat(11)],
@@ -79,7 +78,7 @@ describe('a tokensPerMinute budget given to an adapter', () => {
     await embedkitEmbedMany({ ...settings, model, inputs: ['aaaa', 'bbbb', 'cccc'] });
     expect(aiModel.calls.map((call) => call.values)).toStrictEqual([['aaaa', 'bbbb'], ['cccc']]);
 
-    const error = await rejection(embedkitEmbedMany({ ...settings, model, inputs: ['a'.repeat(11)] }));
+    const error = await rejectionOf(embedkitEmbedMany({ ...settings, model, inputs: ['a'.repeat(11)] }));
     expect(InvalidArgumentError.isInstance(error)).toBe(true);
     expect(error.code).toBe('invalid_argument');
     expect(error.message).toBe(OVER_BUDGET);
@@ -94,7 +93,7 @@ describe('the optional capabilities fromAISDK is given', () => {
       outputTypeAlternatives: { int8: ['acme-embed-2'] },
     });
     expect(model.capabilities.outputTypeAlternatives).toStrictEqual({ int8: ['acme-embed-2'] });
-    const error = await rejection(embedkitEmbedMany({ model, inputs: ['a'], outputType: 'int8' }));
+    const error = await rejectionOf(embedkitEmbedMany({ model, inputs: ['a'], outputType: 'int8' }));
     expect(InvalidArgumentError.isInstance(error)).toBe(true);
     expect(error.code).toBe('invalid_argument');
     expect(error.argument).toBe('outputType');
@@ -125,7 +124,7 @@ describe('a 429 whose body is cut short', () => {
       const model = createOpenAI({ apiKey: KEY, baseURL: server.baseURL }).embedding(
         'text-embedding-3-small',
       );
-      const error = await rejection(
+      const error = await rejectionOf(
         embedMany({ model: toAISDK(model, { maxRetries: 0 }), values: ['x'], maxRetries: 2 }),
       );
       expectCutRateLimit(error);
@@ -133,7 +132,7 @@ describe('a 429 whose body is cut short', () => {
       // The AI SDK's own maxRetries (2) adds nothing to embedkit's.
       expect(server.requests()).toBe(1);
 
-      const retried = await rejection(
+      const retried = await rejectionOf(
         embedMany({
           model: toAISDK(model, { maxRetries: 1, clock: createFakeClock() }),
           values: ['x'],
@@ -151,13 +150,13 @@ describe('a 429 whose body is cut short', () => {
     try {
       const openai = createAISDKOpenAI({ apiKey: KEY, baseURL: server.baseURL });
       const model = fromAISDK(openai.embedding('text-embedding-3-small'));
-      const error = await rejection(embedkitEmbedMany({ model, inputs: ['x'], maxRetries: 0 }));
+      const error = await rejectionOf(embedkitEmbedMany({ model, inputs: ['x'], maxRetries: 0 }));
       expectCutRateLimit(error);
       // In core's words for a body that could not be read, as from embedkit's own provider: not "empty".
       expect(error.message).toBe(cutRateLimitMessage('terminated: UND_ERR_SOCKET other side closed'));
       expect(server.requests()).toBe(1);
 
-      const retried = await rejection(
+      const retried = await rejectionOf(
         embedkitEmbedMany({ model, inputs: ['x'], maxRetries: 1, clock: createFakeClock() }),
       );
       expectRetriedCutRateLimit(retried, server.requests());
@@ -208,7 +207,7 @@ describe('an object thrown by an AI SDK model that quotes a key', () => {
     const model = handMade(async () => {
       throw thrown;
     });
-    const error = await rejection(
+    const error = await rejectionOf(
       embedkitEmbedMany({ model: fromAISDK(model, {}, { secrets: [KEY] }), inputs: ['x'] }),
     );
     expect(error).not.toBe(thrown);
@@ -224,7 +223,7 @@ describe('an object thrown by an AI SDK model that quotes a key', () => {
     const model = handMade(async () => {
       throw thrown;
     });
-    const error = await rejection(
+    const error = await rejectionOf(
       embedkitEmbedMany({ model: fromAISDK(model, {}, { secrets: [KEY] }), inputs: ['x'] }),
     );
     expect(types.isNativeError(error)).toBe(true);
@@ -240,7 +239,7 @@ describe('an object thrown by an AI SDK model that quotes a key', () => {
     const model = handMade(async () => {
       throw new Refusal();
     });
-    const error = await rejection(
+    const error = await rejectionOf(
       embedkitEmbedMany({ model: fromAISDK(model, {}, { secrets: [KEY] }), inputs: ['x'] }),
     );
     expect(error).toBeInstanceOf(Refusal);

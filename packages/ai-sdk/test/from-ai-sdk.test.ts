@@ -18,11 +18,11 @@ import {
   isAbortError,
   wrapEmbeddingModel,
 } from '@embedkit/core';
-import { fakeFetch } from '@embedkit/core/testing';
+import { fakeFetch, rejectionOf } from '@embedkit/core/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fromAISDK } from '../src/index.js';
 import { handMade } from './hand-made-model.js';
-import { apiCallError, rejection } from './rejection.js';
+import { apiCallError } from './rejection.js';
 
 const KEY = 'test-key-fromaisdk-4b8e2c6a0d1f';
 
@@ -143,7 +143,7 @@ describe('fromAISDK: vectors, usage and the request', () => {
 
   it('refuses inputs that are not text before calling the model', async () => {
     const aiModel = handMade(async ({ values }) => answer(values));
-    const error = await rejection(
+    const error = await rejectionOf(
       embedMany({
         model: fromAISDK(aiModel, { modalities: ['text', 'image'] }),
         inputs: [{ image: 'https://x/y.png' }],
@@ -196,7 +196,7 @@ describe('fromAISDK: capabilities', () => {
     const model = fromAISDK(v3);
     expect(model.capabilities.dimensions).toBeUndefined();
     await expect(embedMany({ model, inputs: ['x'] })).resolves.toMatchObject({ usage: { inputTokens: 1 } });
-    const error = await rejection(embedMany({ model, inputs: ['x'], dimensions: 4 }));
+    const error = await rejectionOf(embedMany({ model, inputs: ['x'], dimensions: 4 }));
     expect(InvalidArgumentError.isInstance(error)).toBe(true);
   });
 
@@ -264,7 +264,7 @@ describe('fromAISDK: errors', () => {
   ];
   for (const [status, name, code, retryable] of statuses) {
     it(`maps an APICallError ${status} to ${name}, keeping the provider's message and verdict`, async () => {
-      const error = await rejection(
+      const error = await rejectionOf(
         embedMany({
           model: fromAISDK(
             failing(
@@ -309,7 +309,7 @@ describe('fromAISDK: errors', () => {
     const result = await embedMany({ model: fromAISDK(aiModel), inputs: ['x'], clock });
     expect(clock.sleeps).toEqual([1250]);
     expect(result.embeddings).toHaveLength(1);
-    const error = await rejection(
+    const error = await rejectionOf(
       embedMany({
         model: fromAISDK(
           failing(
@@ -325,7 +325,7 @@ describe('fromAISDK: errors', () => {
 
   it("follows the provider's isRetryable: a 503 it calls final is not retried", async () => {
     const aiModel = failing(apiCallError({ statusCode: 503, responseBody: '{}', isRetryable: false }));
-    const error = await rejection(embedMany({ model: fromAISDK(aiModel), inputs: ['x'], maxRetries: 3 }));
+    const error = await rejectionOf(embedMany({ model: fromAISDK(aiModel), inputs: ['x'], maxRetries: 3 }));
     expect(error.name).toBe('ServerError');
     expect(error.isRetryable).toBe(false);
     expect(aiModel.calls).toHaveLength(1);
@@ -334,7 +334,7 @@ describe('fromAISDK: errors', () => {
   it('reduces an HTML error page to its text', async () => {
     const page =
       '<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>';
-    const error = await rejection(
+    const error = await rejectionOf(
       embedMany({
         model: fromAISDK(
           failing(
@@ -370,7 +370,7 @@ describe('fromAISDK: errors', () => {
       );
     /** The error of one call through `aiModel`, retries off. */
     const failureOf = (aiModel: ReturnType<typeof failing>, secrets: string[] = []) =>
-      rejection(embedMany({ model: fromAISDK(aiModel, {}, { secrets }), inputs: ['x'], maxRetries: 0 }));
+      rejectionOf(embedMany({ model: fromAISDK(aiModel, {}, { secrets }), inputs: ['x'], maxRetries: 0 }));
     const cut = new TypeError('terminated', {
       cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }),
     });
@@ -429,7 +429,7 @@ describe('fromAISDK: errors', () => {
     const model = fromAISDK(
       createOpenAI({ apiKey: KEY, fetch: tooLong }).embedding('text-embedding-3-small'),
     );
-    const error = await rejection(embedMany({ model, inputs: ['x'], maxRetries: 3 }));
+    const error = await rejectionOf(embedMany({ model, inputs: ['x'], maxRetries: 3 }));
     expect(InvalidResponseError.isInstance(error)).toBe(true);
     expect(error.isRetryable).toBe(false);
     expect(error.message).toBe(
@@ -439,7 +439,7 @@ describe('fromAISDK: errors', () => {
     // An error status whose body is over the cap keeps its status, as core's transports keep it.
     const overloaded: typeof fetch = async () =>
       new Response('{}', { status: 503, headers: { 'content-length': '3000000000' } });
-    const unread = await rejection(
+    const unread = await rejectionOf(
       embedMany({
         model: fromAISDK(
           createOpenAI({ apiKey: KEY, fetch: overloaded }).embedding('text-embedding-3-small'),
@@ -458,11 +458,11 @@ describe('fromAISDK: errors', () => {
     const broken = failing(
       apiCallError({ message: 'Invalid JSON response', statusCode: 200, responseBody: '{"data": [' }),
     );
-    const notJson = await rejection(embedMany({ model: fromAISDK(broken), inputs: ['x'], maxRetries: 3 }));
+    const notJson = await rejectionOf(embedMany({ model: fromAISDK(broken), inputs: ['x'], maxRetries: 3 }));
     expect(notJson.name).toBe('InvalidResponseError');
     expect(notJson.message).toMatch(/not valid JSON/);
     expect(broken.calls).toHaveLength(1);
-    const wrongShape = await rejection(
+    const wrongShape = await rejectionOf(
       embedMany({
         model: fromAISDK(
           failing(
@@ -482,7 +482,7 @@ describe('fromAISDK: errors', () => {
       'acme returned an embeddings body of the wrong shape: (root): Invalid JSON response (Type validation failed',
     );
     // A gateway's error answered with a success status: its own message, as for embedkit's providers.
-    const gatewayError = await rejection(
+    const gatewayError = await rejectionOf(
       embedMany({
         model: fromAISDK(
           failing(
@@ -504,7 +504,7 @@ describe('fromAISDK: errors', () => {
 
   it('reports a request that got no answer as a ConnectionError, or a TimeoutError for timeout codes', async () => {
     const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
-    const viaAISDK = await rejection(
+    const viaAISDK = await rejectionOf(
       embedMany({
         model: fromAISDK(
           failing(apiCallError({ message: 'Cannot connect to API', cause: reset, isRetryable: true })),
@@ -517,7 +517,7 @@ describe('fromAISDK: errors', () => {
     expect(viaAISDK.isRetryable).toBe(true);
     expect(viaAISDK.message).toContain('ECONNRESET socket hang up');
     // A fetch failure the AI SDK passed through untyped: its code still says what happened.
-    const raw = await rejection(
+    const raw = await rejectionOf(
       embedMany({
         model: fromAISDK(failing({ code: 'UND_ERR_HEADERS_TIMEOUT', message: 'Headers Timeout Error' })),
         inputs: ['x'],
@@ -527,13 +527,13 @@ describe('fromAISDK: errors', () => {
     expect(raw.name).toBe('TimeoutError');
     // A plain bug in a provider stays what it is, and is not retried.
     const bug = failing(new TypeError('values.map is not a function'));
-    const error = await rejection(embedMany({ model: fromAISDK(bug), inputs: ['x'], maxRetries: 3 }));
+    const error = await rejectionOf(embedMany({ model: fromAISDK(bug), inputs: ['x'], maxRetries: 3 }));
     expect(error).toBeInstanceOf(TypeError);
     expect(bug.calls).toHaveLength(1);
   });
 
   it('refuses before any request what the AI SDK refuses before any request', async () => {
-    const noKey = await rejection(
+    const noKey = await rejectionOf(
       embedMany({
         model: fromAISDK(failing(new LoadAPIKeyError({ message: 'ACME_API_KEY is missing' }))),
         inputs: ['x'],
@@ -541,7 +541,7 @@ describe('fromAISDK: errors', () => {
     );
     expect(InvalidArgumentError.isInstance(noKey)).toBe(true);
     expect(noKey.message).toBe('acme: ACME_API_KEY is missing');
-    const tooMany = await rejection(
+    const tooMany = await rejectionOf(
       embedMany({
         model: fromAISDK(
           failing(
@@ -568,7 +568,7 @@ describe('fromAISDK: errors', () => {
       const fromEnvironment = 'env-key-acme-0f9e8d7c6b5a';
       vi.stubEnv('ACME_API_KEY', fromEnvironment);
       const echo = `invalid key ${KEY}; the environment has ${fromEnvironment}`;
-      const error = await rejection(
+      const error = await rejectionOf(
         embedMany({
           model: fromAISDK(
             failing(
@@ -612,7 +612,7 @@ describe('fromAISDK in the rest of embedkit', () => {
         }),
     );
     const controller = new AbortController();
-    const pending = rejection(
+    const pending = rejectionOf(
       embedMany({ model: fromAISDK(aiModel), inputs: ['x'], signal: controller.signal }),
     );
     await vi.waitFor(() => expect(aiModel.calls).toHaveLength(1));

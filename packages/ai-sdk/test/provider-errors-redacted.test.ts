@@ -6,10 +6,10 @@
 import { inspect } from 'node:util';
 import { createOpenAI } from '@ai-sdk/openai';
 import { embedMany } from '@embedkit/core';
+import { rejectionOf } from '@embedkit/core/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fromAISDK } from '../src/index.js';
 import { handMade } from './hand-made-model.js';
-import { rejection } from './rejection.js';
 
 const FIRST = 'sk-fake-not-a-real-key-first-line';
 const SECOND = 'sk-fake-not-a-real-key-second-line';
@@ -37,7 +37,7 @@ describe('fromAISDK: an error that is neither an AI SDK error nor a network fail
         throw new Error('no request leaves the machine');
       },
     });
-    const error = await rejection(
+    const error = await rejectionOf(
       embedMany({
         model: fromAISDK(openai.embedding('text-embedding-3-small')),
         inputs: ['x'],
@@ -61,7 +61,7 @@ describe('fromAISDK: an error that is neither an AI SDK error nor a network fail
     const model = handMade(async () => {
       throw thrown;
     });
-    const error = await rejection(
+    const error = await rejectionOf(
       embedMany({
         model: fromAISDK(model, {}, { secrets: [EXPLICIT] }),
         inputs: ['x'],
@@ -87,7 +87,7 @@ describe('fromAISDK: an error that is neither an AI SDK error nor a network fail
   it('is handed on untouched when it quotes no secret', async () => {
     const thrown = new TypeError('values.map is not a function');
     const stack = thrown.stack;
-    const error = await rejection(
+    const error = await rejectionOf(
       embedMany({ model: fromAISDK(handMade(async () => Promise.reject(thrown))), inputs: ['x'] }),
     );
     expect(error).toBe(thrown);

@@ -2,14 +2,6 @@ import { APICallError } from '@ai-sdk/provider';
 import { InvalidArgumentError } from '@embedkit/core';
 import { expect } from 'vitest';
 
-/** The error `promise` rejects with; fails the test when it resolves. */
-export async function rejection(promise: Promise<unknown>): Promise<Error & Record<string, unknown>> {
-  return promise.then(
-    () => expect.unreachable('the call succeeded; it had to fail'),
-    (error: unknown) => error as Error & Record<string, unknown>,
-  );
-}
-
 /** The `InvalidArgumentError` `make` throws; fails the test when it returns or throws anything else. */
 export function thrownInvalidArgument(make: () => unknown): InvalidArgumentError {
   try {

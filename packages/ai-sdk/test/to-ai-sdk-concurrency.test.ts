@@ -1,12 +1,11 @@
 import { InvalidArgumentError } from '@embedkit/core';
-import { MockEmbeddingModel } from '@embedkit/core/testing';
+import { MockEmbeddingModel, rejectionOf } from '@embedkit/core/testing';
 import { createOpenAI } from '@embedkit/provider-openai';
 import { embed, embedMany } from 'ai';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type ToAISDKSettings, toAISDK } from '../src/index.js';
 import { type LoopbackOpenAI, startLoopbackOpenAI } from './loopback-openai.js';
 import { openAIWireFetch, type Step } from './openai-wire-fetch.js';
-import { rejection } from './rejection.js';
 
 const KEY = 'test-key-concurrency-5c1e8b3d7a9f';
 const values = (count: number) => Array.from({ length: count }, (_, index) => `value ${index}`);
@@ -129,10 +128,10 @@ describe('toAISDK concurrency: waiting for a free request', () => {
   it('ends a call aborted while it waits with the native AbortError, without sending it', async () => {
     const { model, requests } = wireModel(['hang'], { concurrency: 1 });
     const holding = new AbortController();
-    const first = rejection(embed({ model, value: 'first', abortSignal: holding.signal }));
+    const first = rejectionOf(embed({ model, value: 'first', abortSignal: holding.signal }));
     await vi.waitFor(() => expect(requests).toHaveLength(1));
     const waiting = new AbortController();
-    const second = rejection(embed({ model, value: 'second', abortSignal: waiting.signal }));
+    const second = rejectionOf(embed({ model, value: 'second', abortSignal: waiting.signal }));
     // One turn of the event loop: the AI SDK has called doEmbed, which now waits for the request in flight.
     await new Promise((resolve) => setImmediate(resolve));
     waiting.abort();

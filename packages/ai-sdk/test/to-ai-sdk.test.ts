@@ -1,12 +1,11 @@
 import { createFakeClock } from '@embedkit/conformance';
 import { cosineSimilarity as embedkitCosine, InvalidArgumentError, RetryError } from '@embedkit/core';
-import { MockEmbeddingModel } from '@embedkit/core/testing';
+import { MockEmbeddingModel, rejectionOf } from '@embedkit/core/testing';
 import { createOpenAI } from '@embedkit/provider-openai';
 import { cosineSimilarity, embed, embedMany } from 'ai';
 import { describe, expect, it, vi } from 'vitest';
 import { type ToAISDKSettings, toAISDK } from '../src/index.js';
 import { expectedVector, openAIWireFetch, type Step } from './openai-wire-fetch.js';
-import { rejection } from './rejection.js';
 
 const KEY = 'test-key-toaisdk-7e3f9a1c5b2d';
 const texts = ['pets and animals', 'The cat sat on the mat', 'Dogs are loyal companions', 'Python', 'Sunny'];
@@ -122,12 +121,12 @@ describe('toAISDK with ai embedMany', () => {
 
   it('refuses a bad embedkit option or dimensions the model lacks before any request', async () => {
     const { model, requests } = openAIModel();
-    const badOption = await rejection(
+    const badOption = await rejectionOf(
       embedMany({ model, values: ['x'], providerOptions: { embedkit: { inputType: 'questions' } } }),
     );
     expect(InvalidArgumentError.isInstance(badOption)).toBe(true);
     expect(badOption.argument).toBe('providerOptions.embedkit');
-    const badDimensions = await rejection(embedMany({ model, values: ['x'], dimensions: 4096 }));
+    const badDimensions = await rejectionOf(embedMany({ model, values: ['x'], dimensions: 4096 }));
     expect(InvalidArgumentError.isInstance(badDimensions)).toBe(true);
     expect(badDimensions.argument).toBe('dimensions');
     expect(requests).toHaveLength(0);
@@ -168,7 +167,7 @@ describe('toAISDK retries and aborts', () => {
     const clock = createFakeClock();
     const { model, requests } = openAIModel([unavailable], { maxRetries: 2, clock });
     // The AI SDK's own maxRetries (default 2) never applies: embedkit's errors are not its APICallError.
-    const error = await rejection(embedMany({ model, values: ['x'] }));
+    const error = await rejectionOf(embedMany({ model, values: ['x'] }));
     expect(requests).toHaveLength(3);
     expect(RetryError.isInstance(error)).toBe(true);
     expect(error.code).toBe('retries_exhausted');
@@ -192,7 +191,7 @@ describe('toAISDK retries and aborts', () => {
   it('ends the request on the wire when the AI SDK call is aborted, with the native AbortError', async () => {
     const { model, requests } = openAIModel(['hang']);
     const controller = new AbortController();
-    const pending = rejection(embedMany({ model, values: ['x'], abortSignal: controller.signal }));
+    const pending = rejectionOf(embedMany({ model, values: ['x'], abortSignal: controller.signal }));
     await vi.waitFor(() => expect(requests).toHaveLength(1));
     controller.abort();
     const error = await pending;

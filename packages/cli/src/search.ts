@@ -284,16 +284,25 @@ function repeatedIdError(source: string, repeated: { id: unknown; firstLine: num
   );
 }
 
+/**
+ * What finds a repeated id in `source`, if one can come. A record of a .txt file has its line number as
+ * id, and lines never repeat: its ids are not kept (a kept id costs up to 36 bytes, so 10 million lines
+ * cost hundreds of megabytes).
+ */
+function repeatedIdsOf(source: Awaited<ReturnType<typeof openInput>>): RepeatedIds | undefined {
+  return source.format === 'txt' ? undefined : new RepeatedIds();
+}
+
 /** Reads a whole input file once, refusing a bad line or a repeated id before anything is sent. */
 async function checkInputFirst(
   source: Awaited<ReturnType<typeof openInput>>,
   signal: AbortSignal,
 ): Promise<void> {
-  const ids = new RepeatedIds();
+  const ids = repeatedIdsOf(source);
   try {
     for await (const record of source.records) {
       signal.throwIfAborted();
-      const repeated = ids.add(record);
+      const repeated = ids?.add(record);
       if (repeated !== undefined) throw repeatedIdError(source.name, repeated);
     }
   } catch (error) {
@@ -351,7 +360,7 @@ async function buildIndex(job: {
   const queue: InputRecord[] = [];
   let head = 0;
   // Stdin or a pipe is read once: its ids are checked as they come, and a repeated one stops the run.
-  const ids = source.rereadable ? undefined : new RepeatedIds();
+  const ids = source.rereadable ? undefined : repeatedIdsOf(source);
   async function* texts(): AsyncGenerator<string> {
     for await (const record of source.records) {
       const repeated = ids?.add(record);

@@ -341,3 +341,60 @@ describe('bulk: a long run of blank lines between two inputs', () => {
     );
   }, 120_000);
 });
+
+describe('index: the ids of a .txt input are its line numbers, which never repeat', () => {
+  const directory = temporaryDirectory();
+  let server: FakeServer;
+  /**
+   * Four times the lines may cost at most this much more. Each id kept for the repeat check cost 24 to
+   * 36 bytes (a 64-bit hash and a line in a table at most half full, doubled as it grows): 4,000,000 lines
+   * cost 112 MiB more than 1,000,000 did, and 2,000,000 cost 54 MiB more than 500,000; kept no more, 8
+   * and 19 MiB more (the smaller run ends before the heap has grown to its working size).
+   */
+  const MAX_LINES_GROWTH_KIB = 32 * 1024;
+
+  /** `lines` lines "item <n>", then one that is not UTF-8: the first pass reads them all, then refuses. */
+  function writeInput(lines: number): string {
+    const path = join(directory.path, `lines-${lines}.txt`);
+    const descriptor = openSync(path, 'w');
+    for (let start = 1; start <= lines; start += 100_000) {
+      const piece: string[] = [];
+      for (let n = start; n < start + 100_000 && n <= lines; n++) piece.push(`item ${n}\n`);
+      writeSync(descriptor, piece.join(''));
+    }
+    writeSync(descriptor, Buffer.from('bad \xff\n', 'latin1'));
+    closeSync(descriptor);
+    return path;
+  }
+
+  beforeAll(async () => {
+    server = await startFakeOpenAI();
+  });
+
+  afterAll(async () => {
+    await server.close();
+    directory.remove();
+  });
+
+  it('keeps none of them while reading the file first: four times the lines costs no more memory', async () => {
+    const peaks: number[] = [];
+    for (const lines of [500_000, 2_000_000]) {
+      const input = writeInput(lines);
+      const out = join(directory.path, `lines-${lines}.ekx`);
+      const result = await runCli([...indexArgs(server, input, out, [], DIMENSIONS), ...PEAK_RSS_ARGS], {
+        timeVerbose: USE_TIME,
+        env: { NODE_OPTIONS: HEAP_OPTIONS },
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`${input}:${lines + 1}: the byte 0xFF at column 5 is not valid UTF-8`);
+      expect(existsSync(out)).toBe(false);
+      peaks.push(peakKiB(result.stderr)!);
+    }
+    expect(server.requests).toBe(0);
+    const [small, large] = peaks as [number, number];
+    console.log(
+      `index: peak RSS ${Math.round(small / 1024)} MiB reading 500,000 lines, ${Math.round(large / 1024)} MiB reading 2,000,000`,
+    );
+    expect(large).toBeLessThan(small + MAX_LINES_GROWTH_KIB);
+  }, 120_000);
+});
