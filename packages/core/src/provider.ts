@@ -69,10 +69,13 @@ export {
 export { createFetchTransport, type FetchFunction } from './http/fetch-transport.js';
 export {
   base64Forms,
+  compileRedaction,
   isAccountHeaderName,
   isSecretFieldName,
   isSecretHeaderName,
   isSecretParameterName,
+  type Redaction,
+  type RedactionOptions,
   redact,
   redactGivenUrl,
   secretsOfCall,

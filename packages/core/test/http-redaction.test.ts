@@ -3,7 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { ConnectionError, InvalidResponseError, ServerError } from '../src/errors.js';
 import { type JsonResponse, type RequestJsonOptions, requestJson } from '../src/http/client.js';
 import { createFetchTransport, type FetchFunction } from '../src/http/fetch-transport.js';
-import { compileRedaction, redact, redactCause, redactGivenUrl, secretsOfCall } from '../src/http/redact.js';
+import {
+  builtWholePatterns,
+  compileRedaction,
+  keptSecretPatterns,
+  redact,
+  redactCause,
+  redactGivenUrl,
+  secretsOfCall,
+} from '../src/http/redact.js';
 import { parseResponse } from '../src/provider-utils.js';
 import {
   dataArraySchema,
@@ -208,6 +216,91 @@ describe('redact: quoted fields that hold a credential', () => {
   });
 });
 
+describe('redact: secrets encoded twice, wrapped at 76 columns, or behind an encoded name', () => {
+  // A key with characters a URL encodes (a gateway's base64 token): encoded once, it is `%2B`; a URL
+  // embedded in another URL's query (a login redirect's `return_to`) encodes it again, to `%252B`.
+  const KEY = 'sk-test-not+a/real%key-0123456789';
+  const twice = (text: string) => encodeURIComponent(encodeURIComponent(text));
+
+  it('a given secret percent-encoded twice or three times', () => {
+    // Bug: only the once-encoded form was matched; `%252B` and `%2525` went through.
+    expect(redact(`sent to https://gw.test/?return_to=${twice(`/v1?k=${KEY}`)} ok`, [KEY])).toBe(
+      'sent to https://gw.test/?return_to=%252Fv1%253Fk%253D[REDACTED] ok',
+    );
+    expect(redact(`x ${encodeURIComponent(twice(KEY))} y`, [KEY])).toBe('x [REDACTED] y');
+  });
+
+  it('a credential parameter whose ? & and = were encoded twice, without the secret given', () => {
+    // Bug: `%3F`, `%26` and `%3D` were read as a boundary, `%253F`, `%2526` and `%253D` were not.
+    const inner = 'https://api.test/v1?alt=json&key=AIzaSyNotARealKey0123';
+    expect(redact(`Location: https://login.test/?next=${twice(inner)}`)).toBe(
+      'Location: https://login.test/?next=https%253A%252F%252Fapi.test%252Fv1%253Falt%253Djson%2526key%253D[REDACTED]',
+    );
+    expect(redact(`next=${twice('https://api.test/?key=AIzaSyNotARealKey0123')}`)).toBe(
+      'next=https%253A%252F%252Fapi.test%252F%253Fkey%253D[REDACTED]',
+    );
+  });
+
+  it.each([
+    ['%6Bey'],
+    ['%6bey'],
+    ['%4Bey'],
+    ['%6B%65%79'],
+    ['k%65y'],
+    ['%256Bey'],
+    ['api%5Fkey'],
+    ['api%5fkey'],
+    ['%61pi-key'],
+    ['api%2Dkey'],
+    ['access%5Ftoken'],
+    ['%73ig'],
+  ])('a parameter named %s (a percent-encoded credential name, read as such by a server)', (name) => {
+    // Bug: the names were matched as written only, and the value after an encoded one was shown.
+    expect(redact(`echo https://x.test/v1?${name}=s3cr3t-v4lue&alt=json`)).toBe(
+      `echo https://x.test/v1?${name}=[REDACTED]&alt=json`,
+    );
+  });
+
+  it('an encoded code keeps an ordinary code readable and a random one redacted; encoded names that only end like one are left', () => {
+    expect(redact('?%63ode=400 and ?%63%6Fde=Ab12Cd34Ef')).toBe('?%63ode=400 and ?%63%6Fde=[REDACTED]');
+    const text = 'https://x.test/?mon%6Bey=1&hot%6Bey=2&%6Donkey=3&en%63ode=4';
+    expect(redact(text)).toBe(text);
+  });
+
+  it('Basic credentials wrapped at 76 columns, with \\r\\n or \\n, raw or inside a JSON text', () => {
+    // Bug: the token was matched unbroken only; the first line went (the header's name was before it),
+    // the lines after it were shown.
+    const token = btoa('someuser:p4ss-not-real-0123456789-abcdefghijklmnopqrstuvwxyz-0123456789');
+    const secrets = secretsOfCall(URL_BASE, { 'proxy-authorization': `Basic ${token}` });
+    const wrapped = (lineBreak: string) => token.replace(/.{76}(?=.)/g, `$&${lineBreak}`);
+    expect(token.length).toBeGreaterThan(76);
+    expect(redact(`Proxy-Authorization: Basic ${wrapped('\r\n')}\r\nVia: gw`, secrets)).toBe(
+      'Proxy-Authorization: Basic [REDACTED]\r\nVia: gw',
+    );
+    expect(redact(`echo ${wrapped('\n')} end`, secrets)).toBe('echo [REDACTED] end');
+    expect(redact(JSON.stringify({ echo: `Basic ${wrapped('\r\n')}` }), secrets)).toBe(
+      '{"echo":"Basic [REDACTED]"}',
+    );
+    expect(redact(JSON.stringify(JSON.stringify({ echo: wrapped('\n') })), secrets)).toBe(
+      '"{\\"echo\\":\\"[REDACTED]\\"}"',
+    );
+  });
+
+  // .NET's JSON writer escapes + as \u002B: the value stopped at the backslash, and the rest was shown.
+  it.each([
+    ['x-goog-api-key: AIzaSyNot\\u002BReal0123', 'x-goog-api-key: [REDACTED]'],
+    ['Authorization: Bearer abc\\u002Bdef\\/0123', 'Authorization: Bearer [REDACTED]'],
+    ['authorization: Token abc\\u002Bdef0123', 'authorization: Token [REDACTED]'],
+    // An escaped quote still ends the value: the text stays JSON.
+    ['x-api-key: abc\\u0022', 'x-api-key: [REDACTED]\\u0022'],
+  ])(
+    'a key holding a JSON \\uXXXX escape after a header name or a scheme, not given: %s',
+    (quoted, shown) => {
+      expect(redact(`{"error":"${quoted} refused"}`)).toBe(`{"error":"${shown} refused"}`);
+    },
+  );
+});
+
 describe('redactGivenUrl: a URL from a setting or a flag, for a message', () => {
   const SECRET = 'hunter2-secret';
   it.each([
@@ -358,6 +451,18 @@ describe('requestJson redacts what the call itself carries', () => {
     expect(walkForSecrets(error, [SECRET]).leaks).toEqual([]);
   });
 
+  it("a proxy's error page that echoes the request's Basic credentials wrapped at 76 columns shows none of them", async () => {
+    // Bug: the first line went (it follows the header's name), the second was shown.
+    const token = btoa('proxy-user:p4ss-not-real-0123456789-abcdefghijklmnopqrstuvwxyz-0123456789');
+    const wrapped = token.replace(/.{76}(?=.)/g, '$&\r\n');
+    const { fetch } = recordingFetch(
+      () => new Response(`<pre>Proxy-Authorization: Basic ${wrapped}\r\n</pre>`, { status: 502 }),
+    );
+    const error = await failure({ fetch, headers: { 'proxy-authorization': `Basic ${token}` } });
+    expect(error.responseBody).toBe('<pre>Proxy-Authorization: Basic [REDACTED]\r\n</pre>');
+    expect(walkForSecrets(error, [token.slice(76)]).leaks).toEqual([]);
+  });
+
   it('an excerpt of a long body redacts a secret that straddles the cut', async () => {
     const body = `${'x'.repeat(995)}${SECRET}${'y'.repeat(5_000)}`;
     const { fetch } = recordingFetch(() => new Response(body, { status: 502 }));
@@ -407,6 +512,25 @@ describe('redirects are reported, never followed', () => {
     expect(error.message).toBe(
       `acme answered ${URL_BASE} with a redirect (the browser hides its status and Location). Redirects are not followed, so that the API key is never sent to another address: set baseURL to the address the API answers at.`,
     );
+  });
+
+  it("a Location that carries the call's URL encoded twice (a login gateway's return_to) names it without the key", async () => {
+    // Bug: the key, a gateway's token with + and /, was shown as `%252B` and `%252F`.
+    const key = 'gw-test-not+a/real-token-0123456789';
+    const twice = encodeURIComponent(encodeURIComponent(`${URL_BASE}?token2=${key}`));
+    const { fetch } = recordingFetch(
+      () =>
+        new Response(null, {
+          status: 302,
+          headers: { location: `https://login.gw.test/?return_to=${twice}` },
+        }),
+    );
+    const error = await failure({ fetch, headers: { authorization: `Bearer ${key}` } });
+    expect(InvalidResponseError.isInstance(error)).toBe(true);
+    expect(error.message).toContain(
+      'a redirect to https://login.gw.test/?return_to=https%253A%252F%252Fapi.acme.test%252Fv1%252Fembeddings%253Ftoken2%253D[REDACTED].',
+    );
+    expect(walkForSecrets(error, [key]).leaks).toEqual([]);
   });
 
   it('a 3xx without a Location still says it was a redirect, with the redacted URL asked', async () => {
@@ -514,5 +638,64 @@ describe('errors inside a 2xx', () => {
   it('a body that fits the schema is returned even if it has an error field', async () => {
     const response = await answer({ data: [1], error: { message: 'partial' } });
     expect(parseResponse(dataArraySchema, response, 'acme', 'embeddings')).toEqual({ data: [1] });
+  });
+});
+
+describe('compiled patterns of secrets', () => {
+  it('compiles each secret once for the errors of many calls, the most recent kept, at most 128', () => {
+    const key = `sk-proj-${'T3stN0tARealK3y'.repeat(11)}`;
+    // A text with a `%`, a `\\` or a `&` may hold an encoded form: the patterns are needed.
+    const text = `{"error":"Incorrect API key: ${key}","hint":"Bearer ${key}","docs":"https:\\/\\/example.test"}`;
+    expect(compileRedaction([key])(text)).toBe(
+      '{"error":"Incorrect API key: [REDACTED]","hint":"Bearer [REDACTED]","docs":"https:\\/\\/example.test"}',
+    );
+    compileRedaction([key, `Bearer ${key}`])(text);
+    const kept = keptSecretPatterns();
+    // The key, its bearer form and their base64 forms, each once, however many errors redact them.
+    for (let call = 0; call < 5; call++) compileRedaction([key, `Bearer ${key}`])(text);
+    expect(keptSecretPatterns().filter((secret) => secret === key)).toEqual([key]);
+    expect(keptSecretPatterns().includes(`Bearer ${key}`)).toBe(true);
+    expect(keptSecretPatterns().length).toBe(kept.length);
+    // Secrets of fewer than 12 bytes have no base64 forms: 130 of them leave 128, the newest.
+    const short = (index: number) => `s-${String(index).padStart(6, '0')}`;
+    for (let other = 0; other < 130; other++) redact('100%', [short(other)]);
+    expect(keptSecretPatterns()).toEqual(Array.from({ length: 128 }, (_, index) => short(index + 2)));
+    // One used again is kept ahead of the others: the oldest unused goes.
+    redact('100%', [short(2)]);
+    redact('100%', ['s-new-01']);
+    const now = keptSecretPatterns();
+    expect([now.length, now[0], ...now.slice(-2)]).toEqual([128, short(4), short(2), 's-new-01']);
+    expect(compileRedaction([key])(text)).toBe(
+      '{"error":"Incorrect API key: [REDACTED]","hint":"Bearer [REDACTED]","docs":"https:\\/\\/example.test"}',
+    );
+  });
+
+  it('finds a secret in a text that can hold no encoded form without building its pattern', () => {
+    const before = keptSecretPatterns();
+    const key = 'gw-test-not-a-real-token-0123456789';
+    expect(redact(`{"error":"bad token ${key}"} (${key})`, [key])).toBe(
+      '{"error":"bad token [REDACTED]"} ([REDACTED])',
+    );
+    expect(keptSecretPatterns()).toEqual(before);
+    // One mark is enough for the patterns to run: the encoded form is found.
+    expect(redact('bad token gw-test-not-a-real-token-012345678%39, more', [key])).toBe(
+      'bad token [REDACTED], more',
+    );
+    expect(keptSecretPatterns().includes(key)).toBe(true);
+  });
+
+  it("builds a secret's whole pattern only for a text where its first characters are found", () => {
+    const key = `gw-test-${'NotARealToken'.repeat(8)}`;
+    expect(redact('Quota 100% used, see https://example.test/?a=1&b=2', [key])).toBe(
+      'Quota 100% used, see https://example.test/?a=1&b=2',
+    );
+    expect(keptSecretPatterns().includes(key)).toBe(true);
+    expect(builtWholePatterns().includes(key)).toBe(false);
+    // Its start alone, then the whole key with one character encoded.
+    expect(redact(`100%: ${key.slice(0, 20)}`, [key])).toBe(`100%: ${key.slice(0, 20)}`);
+    expect(builtWholePatterns().includes(key)).toBe(true);
+    expect(
+      redact(`100%: ${key.slice(0, 30)}%${key.charCodeAt(30).toString(16)}${key.slice(31)}.`, [key]),
+    ).toBe('100%: [REDACTED].');
   });
 });

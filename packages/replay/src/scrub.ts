@@ -1,10 +1,9 @@
 import {
-  base64Forms,
+  compileRedaction,
   InvalidArgumentError,
   isAccountHeaderName,
   isSecretFieldName,
   isSecretHeaderName,
-  redact,
 } from '@embedkit/core/provider';
 import type { Cassette, CassetteInteraction } from './cassette.js';
 
@@ -19,24 +18,6 @@ const MESSAGE_FIELDS = /^(?:message|error|detail|error_description)$/i;
  * words (inputs) or numbers.
  */
 const MIN_SECRET_IN_TEXT = 8;
-
-/**
- * The forms a secret takes inside a text value: as is, percent-encoded, JSON-escaped (a body quoted in a
- * message), and inside base64 (a gateway that echoes the request's headers encoded), as core's redaction
- * reads them.
- */
-function secretForms(secret: string): string[] {
-  const escaped = JSON.stringify(secret).slice(1, -1);
-  return [
-    ...new Set([
-      secret,
-      encodeURIComponent(secret),
-      escaped,
-      escaped.replaceAll('/', '\\/'),
-      ...base64Forms(secret).flatMap((form) => [form, form.replaceAll('/', '\\/')]),
-    ]),
-  ];
-}
 
 type Scrub = (text: string) => string;
 
@@ -166,14 +147,12 @@ export function scrubCassette(cassette: Cassette, secrets: readonly string[]): C
     ...new Set(secrets.filter((secret) => typeof secret === 'string' && secret.length > 0)),
   ].sort((a, b) => b.length - a.length);
   const long = known.filter((secret) => secret.length >= MIN_SECRET_IN_TEXT);
-  const exact: Scrub = (text) => {
-    if (known.includes(text)) return REDACTED;
-    let out = text;
-    for (const secret of long) for (const form of secretForms(secret)) out = out.split(form).join(REDACTED);
-    return out;
-  };
-  // Core's redaction: every encoded form of the long secrets, and the credential patterns.
-  const credentials: Scrub = (text) => redact(exact(text), long);
+  // Core's redaction, the one every error goes through: every form of the long secrets (encoded, escaped,
+  // inside base64, wrapped), alone or with the credential patterns.
+  const secretsOnly = compileRedaction(long, { patterns: false });
+  const withPatterns = compileRedaction(long);
+  const exact: Scrub = (text) => (known.includes(text) ? REDACTED : secretsOnly(text));
+  const credentials: Scrub = (text) => (known.includes(text) ? REDACTED : withPatterns(text));
   /** Whether a recording keeps no header of this name: it carries a credential or names the account. */
   const droppedHeader = (name: unknown): boolean =>
     typeof name === 'string' && (isSecretHeaderName(name) || isAccountHeaderName(name));

@@ -134,6 +134,25 @@ describe('scrubCassette: given secrets', () => {
     });
   });
 
+  it("removes a secret encoded twice or wrapped at 76 columns from a successful answer, by core's redaction", () => {
+    // Bug: a successful answer lost the forms the scrubber listed itself, not core's: a URL nested in a
+    // URL's query (`%252F`) and base64 wrapped by a MIME encoder kept the key.
+    const secret = 'sk-test-not+a/real-key-0123456789';
+    const token = btoa(`gateway:${secret}-abcdefghijklmnopqrstuvwxyz-0123456789`);
+    const twice = encodeURIComponent(encodeURIComponent(`https://x.test/?page=${secret}`));
+    const body = {
+      next: `https://gw.test/?return_to=${twice}`,
+      echo: token.replace(/.{76}(?=.)/g, '$&\r\n'),
+      // A secret holding a tab, which JSON writes `\t`: found before, and still found.
+      quoted: JSON.stringify({ k: 'sk-test-tab\there-0123' }),
+    };
+    expect(scrubbedAnswer({ status: 200, body }, [secret, token, 'sk-test-tab\there-0123']).body).toEqual({
+      next: `https://gw.test/?return_to=https%253A%252F%252Fx.test%252F%253Fpage%253D${R}`,
+      echo: R,
+      quoted: `{"k":"${R}"}`,
+    });
+  });
+
   it('removes the given secrets in every form core knows (lowercase percent-encoding) from error answers', () => {
     const body = 'upstream said: sk-test-a%2fb%2bc%3d9 is revoked';
     expect(scrubbedAnswer({ status: 400, body }, ['sk-test-a/b+c=9']).body).toBe(

@@ -9,6 +9,19 @@ const REDACTED = '[REDACTED]';
 const MAX_ESCAPES = 16;
 
 /**
+ * The `%` that starts a percent-encoded byte, itself encoded any number of times (`%25` is `%`): a URL
+ * embedded in another URL's query (a proxy's, a login redirect's `return_to`) is encoded once more for
+ * each level, so `+` reads `%2B`, then `%252B`, then `%25252B`.
+ */
+const PERCENT = '%(?:25)*';
+
+/**
+ * A JSON escape inside a value: `\/`, or a `\uXXXX` (.NET's JSON writer escapes `+` as `\u002B`), but
+ * never an escaped `&`, quote, `<` or `>`, which end a value, so a redacted JSON text still parses.
+ */
+const JSON_ESCAPE_IN_VALUE = '\\\\/|\\\\u(?!00(?:26|22|27|3[cCeE]))[0-9a-fA-F]{4}';
+
+/**
  * Names whose value is a credential when they appear as a query parameter (`?name=value`, in a URL or
  * quoted in free text): Gemini's `key`, Azure's `api-key` and `subscription-key`, Azure Functions' `code`,
  * SAS `sig` / `signature`, OAuth's `access_token`, `client_secret`, `code` and friends.
@@ -112,7 +125,32 @@ export function isSecretFieldName(name: string): boolean {
 const anySpelling = (names: readonly string[]) =>
   names.map((name) => name.replace(/[-_]/g, '[-_]?')).join('|');
 
-const parameterNames = anySpelling(SECRET_PARAMETER_NAMES);
+/**
+ * An alternation of `names` as a query may spell them: any character percent-encoded (a server reads
+ * `?%6Bey=` and `?api%5Fkey=` as `key` and `api_key`), a letter encoded in either case, and `-`, `_` or
+ * nothing between the words, as `anySpelling` has them. For a pattern with the `i` flag.
+ */
+const encodedSpelling = (names: readonly string[]) =>
+  names
+    .map((name) =>
+      [...name]
+        .map((character) => {
+          if (character === '-' || character === '_') return `(?:[-_]|${PERCENT}(?:2d|5f))?`;
+          const code = character.charCodeAt(0);
+          // The upper- and lower-case letter differ by 0x20 only: their encodings by the first digit.
+          return `(?:${character}|${PERCENT}[${(code >> 4) - 2}${code >> 4}]${(code & 15).toString(16)})`;
+        })
+        .join(''),
+    )
+    .join('|');
+
+const parameterNames = encodedSpelling(SECRET_PARAMETER_NAMES);
+
+const PERCENT_ENCODED_BYTE = new RegExp(`${PERCENT}([0-9a-f]{2})`, 'gi');
+
+/** `text` with each percent-encoded byte decoded, however many times it was encoded (a parameter's name). */
+const percentDecoded = (text: string) =>
+  text.replace(PERCENT_ENCODED_BYTE, (_match, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
 
 /**
  * A `code` whose value is an ordinary code, left readable: a status (`error code=400`) or a word in one
@@ -135,7 +173,7 @@ const PLAIN_CODE = /^(?:\d{1,3}|[a-z]+(?:_[a-z]+)*|[A-Z]+(?:_[A-Z]+)*)[,.;:]?$/;
  * that holds an ordinary code (`PLAIN_CODE`) is left as it is.
  */
 const SECRET_PARAMETER = new RegExp(
-  `((?:^|[^\\w.%-]|\\\\u0026|%26|%3[fF])(${parameterNames})(?:=|%3[dD])(?:(\\\\{0,${MAX_ESCAPES}}["'])(?=[^&#\\s"'<>()\`\\\\,;]+\\3))?)(?:[^&#\\s"'<>()\`\\\\]|\\\\/|\\\\u(?!00(?:26|22|27|3[cCeE]))[0-9a-fA-F]{4})*`,
+  `((?:^|[^\\w.%-]|\\\\u0026|${PERCENT}26|${PERCENT}3[fF])(${parameterNames})(?:=|${PERCENT}3[dD])(?:(\\\\{0,${MAX_ESCAPES}}["'])(?=[^&#\\s"'<>()\`\\\\,;]+\\3))?)(?:[^&#\\s"'<>()\`\\\\]|${JSON_ESCAPE_IN_VALUE})*`,
   'gi',
 );
 
@@ -178,19 +216,23 @@ function redactSecretFields(text: string): string {
 }
 
 /** `name: value` in free text for header names that only ever carry a key. */
-const SECRET_HEADER_TEXT =
-  /((?:^|[^\w-])(?:x-goog-api-key|x-api-key|api-key|ocp-apim-subscription-key)["']?\s*[:=]\s*["']?)[^\s"'<>,;&#\\]+/gi;
+const SECRET_HEADER_TEXT = new RegExp(
+  `((?:^|[^\\w-])(?:x-goog-api-key|x-api-key|api-key|ocp-apim-subscription-key)["']?\\s*[:=]\\s*["']?)(?:[^\\s"'<>,;&#\\\\]|${JSON_ESCAPE_IN_VALUE})+`,
+  'gi',
+);
 
 /** A bearer token quoted anywhere (`Authorization: Bearer …`). */
-const BEARER_TOKEN = /(\bBearer\s+)(?:[\w.~+/=-]|\\\/)+/gi;
+const BEARER_TOKEN = new RegExp(`(\\bBearer\\s+)(?:[\\w.~+/=-]|${JSON_ESCAPE_IN_VALUE})+`, 'gi');
 
 /**
  * The credentials of an `Authorization` or `Proxy-Authorization` header written as text, whatever its
  * scheme (`Basic dXNlcjpwYXNz`, `Token …`, `ApiKey …`) or with none: the scheme's name is kept, what
  * follows it redacted. (`Basic` alone is an ordinary word, so it is found only after the header's name.)
  */
-const AUTHORIZATION_TEXT =
-  /((?:^|[^\w-])(?:proxy-)?authorization["']?[ \t]*[:=][ \t]*["']?(?:[a-z][\w-]{0,31}[ \t]+)?)[^\s"'<>,;&#\\]+/gi;
+const AUTHORIZATION_TEXT = new RegExp(
+  `((?:^|[^\\w-])(?:proxy-)?authorization["']?[ \\t]*[:=][ \\t]*["']?(?:[a-z][\\w-]{0,31}[ \\t]+)?)(?:[^\\s"'<>,;&#\\\\]|${JSON_ESCAPE_IN_VALUE})+`,
+  'gi',
+);
 
 /**
  * URL userinfo: `scheme://user:pass@` (also with the JSON-escaped slashes `:\/\/`), up to the last `@`
@@ -203,9 +245,10 @@ const URL_USERINFO = /([a-z][a-z0-9+.-]{0,31}:(?:\\?\/){2})[^\s/\\?#"'<>]+@/gi;
 
 /**
  * Removes every secret from `text`: each given value in every form it takes on the wire and in JSON
- * (raw, percent-encoded, JSON-escaped with `\/`, `\"`, `\\` or `\uXXXX`, mixed, at any depth of nesting,
- * HTML character references, base64), the values of credential query parameters, bearer tokens, key headers
- * quoted as text, the credentials of authorization headers quoted as text, and URL userinfo. Secrets
+ * (raw, percent-encoded once or more, JSON-escaped with `\/`, `\"`, `\\` or `\uXXXX`, mixed, at any depth
+ * of nesting, HTML character references, base64, also wrapped into lines), the values of credential query
+ * parameters (their names and `=` percent-encoded too), bearer tokens, key headers quoted as text, the
+ * credentials of authorization headers quoted as text, and URL userinfo. Secrets
  * shorter than 4 characters are ignored (they would redact ordinary words). The one routine every error
  * message, URL, request id, body excerpt and cause goes through; it runs only when an error is built.
  */
@@ -237,25 +280,131 @@ export interface Redaction {
   readonly longest: number;
 }
 
+/**
+ * A line break inside base64 that an encoder wraps (MIME at 76 columns: Java's MIME encoder writes `\r\n`,
+ * Python's `encodebytes` `\n`): as is, JSON-escaped at any depth of nesting, or the one space an error
+ * message's excerpt of a non-JSON body makes of it.
+ */
+const LINE_BREAK = `(?:\\r?\\n| |(?:\\\\{1,${MAX_ESCAPES}}r)?\\\\{1,${MAX_ESCAPES}}n)`;
+const LINE_BREAKS = new RegExp(LINE_BREAK, 'g');
+
+/**
+ * Base64 wrapped into lines: every line but the last at least 60 characters long (Ruby wraps at 60, PEM
+ * at 64, MIME at 76), so words of a sentence are not taken for one. The run starts where base64 does not
+ * (a prefix, not a lookbehind, as in `SECRET_PARAMETER`): a long run without a break is then tried once,
+ * not from each of its characters.
+ */
+const WRAPPED_BASE64 = new RegExp(`(^|[^\\w+/-])((?:[\\w+/-]{60,}${LINE_BREAK})+[\\w+/-]+={0,2})`, 'g');
+
+/** Options of `compileRedaction`. */
+export interface RedactionOptions {
+  /**
+   * Whether credentials found without being given (`?key=…`, `Bearer …`, `user:pass@`, credential fields)
+   * are redacted too. Default true; false removes the given secrets only (a cassette's inputs and answers,
+   * where such patterns would cut ordinary data).
+   */
+  readonly patterns?: boolean;
+}
+
+/**
+ * The patterns of the secrets most recently redacted, each compiled once. A pattern of a real key (an
+ * OpenAI project key runs to 164 characters, with its base64 forms) is a large expression: built and run
+ * anew for every failed call, it took about 30 ms of CPU per error, and under a run of 429s the event
+ * loop paid that for each answer. Kept, V8 keeps its compiled code, and a later error costs under 1 ms.
+ * A key held here is one a model in this process holds as well.
+ */
+const secretPatterns = new Map<string, SecretPatterns>();
+/** Patterns kept: a key and its bearer form, each with twelve base64 forms, for a few models. */
+const SECRET_PATTERNS_KEPT = 128;
+/**
+ * Characters of a secret its first pattern looks for. The whole secret's pattern, built only for a text
+ * where that one finds its start, costs most of a failed call's CPU to build (about 30 ms for 164
+ * characters, against 2 ms for 12).
+ */
+const SECRET_PREFIX = 12;
+
+interface SecretPatterns {
+  /** The first characters of the secret in any of their forms: a text without them holds no form of it. */
+  start: RegExp;
+  /** Every form of the whole secret, built on first need. */
+  whole: RegExp | undefined;
+}
+
+function compiledSecretPattern(secret: string): SecretPatterns {
+  let patterns = secretPatterns.get(secret);
+  if (patterns === undefined) {
+    patterns = { start: new RegExp(secretSource([...secret].slice(0, SECRET_PREFIX))), whole: undefined };
+    if (secretPatterns.size >= SECRET_PATTERNS_KEPT)
+      secretPatterns.delete(secretPatterns.keys().next().value as string);
+  } else {
+    // Most recently used last: the first in the map is the one to let go.
+    secretPatterns.delete(secret);
+  }
+  secretPatterns.set(secret, patterns);
+  return patterns;
+}
+
+/** `text` with every form of `secret` replaced. */
+function redactSecret(text: string, secret: string): string {
+  const patterns = compiledSecretPattern(secret);
+  if (!patterns.start.test(text)) return text;
+  patterns.whole ??= new RegExp(secretSource([...secret]), 'g');
+  return text.replace(patterns.whole, REDACTED);
+}
+
+/** The secrets whose patterns are kept, oldest first. Exported for tests only. */
+export function keptSecretPatterns(): string[] {
+  return [...secretPatterns.keys()];
+}
+
+/** The secrets whose whole pattern was built, of those kept. Exported for tests only. */
+export function builtWholePatterns(): string[] {
+  return [...secretPatterns].filter(([, patterns]) => patterns.whole !== undefined).map(([secret]) => secret);
+}
+
+/** The first character of every form `secretSource` matches but the secret itself. */
+const ENCODING_MARK = /[\\%&]/;
+
 /** Compiles `redact` for a set of secrets. */
-export function compileRedaction(secrets: readonly (string | undefined)[]): Redaction {
+export function compileRedaction(
+  secrets: readonly (string | undefined)[],
+  options: RedactionOptions = {},
+): Redaction {
   const given = secrets.filter(
     (secret): secret is string => typeof secret === 'string' && secret.length >= 4,
   );
   const kept = [...new Set(given.flatMap((secret) => [secret, ...base64Forms(secret)]))].sort(
     (a, b) => b.length - a.length,
   );
-  const patterns = kept.map(secretPattern);
-  const apply = (text: string): string => {
+  const redactGiven = (text: string): string => {
     let out = text;
-    for (let index = 0; index < kept.length; index++) {
-      // Fast path for the common case; the pattern catches every encoded form as well.
-      out = out.split(kept[index]!).join(REDACTED).replace(patterns[index]!, REDACTED);
-    }
+    // Every form of a secret but itself starts with `\`, `%` or `&`: a text without them can hold only
+    // the secret itself, found without building its pattern. Otherwise each pattern also matches the
+    // secret as it is. One pass per secret, so each occurrence is replaced once, even of a secret that
+    // `[REDACTED]` holds.
+    const plain = !ENCODING_MARK.test(text);
+    for (const secret of kept) out = plain ? out.split(secret).join(REDACTED) : redactSecret(out, secret);
+    return out;
+  };
+  const apply = (text: string): string => {
+    // A wrapped base64 text where a secret runs across a line break (a `Basic` token, a gateway's echo of
+    // the request's headers encoded) is written unwrapped, the secret redacted: no pattern of a secret
+    // allows for line breaks. One that holds no secret, or none across a break, keeps its lines.
+    const unwrapped =
+      kept.length === 0
+        ? text
+        : text.replace(WRAPPED_BASE64, (match, start: string, run: string) => {
+            const joined = run.replace(LINE_BREAKS, '');
+            const clean = redactGiven(joined);
+            if (clean === joined || redactGiven(run).replace(LINE_BREAKS, '') === clean) return match;
+            return start + clean;
+          });
+    const out = redactGiven(unwrapped);
+    if (options.patterns === false) return out;
     return redactSecretFields(out)
       .replace(URL_USERINFO, `$1${REDACTED}@`)
       .replace(SECRET_PARAMETER, (match, start: string, name: string) =>
-        name.toLowerCase() === 'code' && PLAIN_CODE.test(match.slice(start.length))
+        percentDecoded(name).toLowerCase() === 'code' && PLAIN_CODE.test(match.slice(start.length))
           ? match
           : start + REDACTED,
       )
@@ -286,6 +435,9 @@ export function base64Forms(secret: string): string[] {
   return forms;
 }
 
+/** The short escapes JSON writes for control characters (a tab is `\t`). */
+const JSON_SHORT_ESCAPES: Record<string, string> = { '\b': 'b', '\f': 'f', '\n': 'n', '\r': 'r', '\t': 't' };
+
 /** The named references an HTML page uses for the characters it must escape. */
 const HTML_NAMED_REFERENCES: Record<string, string> = {
   '"': '&quot;',
@@ -307,14 +459,15 @@ function hexPattern(value: number, width: number): string {
 }
 
 /**
- * A pattern that matches `secret` with each character in any of its encodings, so mixed forms
+ * The source of a pattern that matches `characters` (a secret, or its first characters) with each in any
+ * of its encodings, so mixed forms
  * (`sk\u002dab\/cd%2B`) are found too: itself (a quote, slash or backslash possibly preceded by the
  * backslashes of one or more levels of JSON escaping), `\uXXXX` after one or more backslashes, its
- * UTF-8 bytes percent-encoded, or an HTML character reference.
+ * UTF-8 bytes percent-encoded (once or more), or an HTML character reference.
  */
-function secretPattern(secret: string): RegExp {
+function secretSource(characters: readonly string[]): string {
   let source = '';
-  for (const character of secret) {
+  for (const character of characters) {
     const alternatives: string[] = [];
     if (character === '\\') alternatives.push(`\\\\{1,${MAX_ESCAPES}}`);
     else if (character === '"' || character === '/' || character === "'")
@@ -325,8 +478,10 @@ function secretPattern(secret: string): RegExp {
       unicodeEscape += `\\\\{1,${MAX_ESCAPES}}u${hexPattern(character.charCodeAt(index), 4)}`;
     }
     alternatives.push(unicodeEscape);
+    const shortEscape = JSON_SHORT_ESCAPES[character];
+    if (shortEscape !== undefined) alternatives.push(`\\\\{1,${MAX_ESCAPES}}${shortEscape}`);
     alternatives.push(
-      [...new TextEncoder().encode(character)].map((byte) => `%${hexPattern(byte, 2)}`).join(''),
+      [...new TextEncoder().encode(character)].map((byte) => `${PERCENT}${hexPattern(byte, 2)}`).join(''),
     );
     const codePoint = character.codePointAt(0)!;
     alternatives.push(`&#(?:[xX]0*${hexPattern(codePoint, 1)}|0*${codePoint});`);
@@ -334,7 +489,7 @@ function secretPattern(secret: string): RegExp {
     if (named !== undefined) alternatives.push(named);
     source += `(?:${alternatives.join('|')})`;
   }
-  return new RegExp(source, 'g');
+  return source;
 }
 
 /**
