@@ -62,7 +62,8 @@ const FROM_AI_SDK_OPTIONS: SettingNames<FromAISDKOptions> = {
   rateLimit: true,
 };
 
-type AISDKEmbeddingModel = EmbeddingModelV4 | EmbeddingModelV3;
+/** An AI SDK embedding model `fromAISDK` takes: specification v4, or v3. */
+export type AISDKEmbeddingModel = EmbeddingModelV4 | EmbeddingModelV3;
 
 /** AI SDK models that declare no limit (`Infinity`, undefined, or a promise) get this unless capabilities say. */
 const DEFAULT_MAX_INPUTS_PER_CALL = 2048;

@@ -3,6 +3,7 @@
  * model inside embedkit (`fromAISDK`).
  */
 export {
+  type AISDKEmbeddingModel,
   type FromAISDKCapabilities,
   type FromAISDKOptions,
   fromAISDK,

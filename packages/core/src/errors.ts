@@ -81,6 +81,10 @@ function rewriteMessage(error: Error, message: string): void {
 
 /** Base class of every embedkit error. */
 export class EmbedKitError extends Error {
+  /**
+   * Stable within a major version. Each subclass declares the one code it carries, so that `instanceof` or
+   * `isInstance` narrows it too (a type-only `declare`: the constructor here sets the value).
+   */
   readonly code: ErrorCode;
   readonly isRetryable: boolean;
   readonly provider?: string;
@@ -124,6 +128,7 @@ function mark(errorClass: { prototype: object; name: string }): symbol {
 
 /** Bad input, caught before any request leaves the machine. Not retryable. */
 export class InvalidArgumentError extends EmbedKitError {
+  declare readonly code: 'invalid_argument';
   /** The offending argument, e.g. `dimensions` or `inputs[3]`. */
   readonly argument?: string;
   /** The environment variables that would have supplied it (a missing key names the ones its provider reads). */
@@ -152,6 +157,7 @@ const INVALID_ARGUMENT = mark(InvalidArgumentError);
 
 /** 401: the API key is missing, wrong or revoked. */
 export class AuthenticationError extends EmbedKitError {
+  declare readonly code: 'authentication';
   constructor(message: string, details: ErrorDetails = {}) {
     super('authentication', message, details);
   }
@@ -163,6 +169,7 @@ const AUTHENTICATION = mark(AuthenticationError);
 
 /** 403: the key is valid but may not do this (region, project, balance, IP allow-list). */
 export class PermissionDeniedError extends EmbedKitError {
+  declare readonly code: 'permission_denied';
   constructor(message: string, details: ErrorDetails = {}) {
     super('permission_denied', message, details);
   }
@@ -174,6 +181,7 @@ const PERMISSION_DENIED = mark(PermissionDeniedError);
 
 /** 404: unknown model or endpoint. */
 export class NotFoundError extends EmbedKitError {
+  declare readonly code: 'not_found';
   constructor(message: string, details: ErrorDetails = {}) {
     super('not_found', message, details);
   }
@@ -185,6 +193,7 @@ const NOT_FOUND = mark(NotFoundError);
 
 /** 400 / 413 / 422 and other request problems the API rejected. */
 export class InvalidRequestError extends EmbedKitError {
+  declare readonly code: 'invalid_request';
   /** The API said the call carried too many inputs or tokens; the engine bisects such a call. */
   readonly batchTooLarge: boolean;
   /** Index of the input the API named (within the whole `embedMany` call once the engine rethrows it). */
@@ -237,6 +246,7 @@ export function reindexInput(
  * which also carries no `retryAfterMs`.
  */
 export class RateLimitError extends EmbedKitError {
+  declare readonly code: 'rate_limited';
   readonly quotaExhausted: boolean;
   constructor(message: string, details: ErrorDetails & { quotaExhausted?: boolean } = {}) {
     const quotaExhausted = details.quotaExhausted ?? false;
@@ -264,6 +274,7 @@ const RATE_LIMIT = mark(RateLimitError);
 
 /** 5xx. Retryable. */
 export class ServerError extends EmbedKitError {
+  declare readonly code: 'server_error';
   constructor(message: string, details: ErrorDetails = {}) {
     super('server_error', message, details, true);
   }
@@ -275,6 +286,7 @@ const SERVER = mark(ServerError);
 
 /** An attempt took longer than `timeoutMs`, or the API answered 408. Retryable. */
 export class TimeoutError extends EmbedKitError {
+  declare readonly code: 'timeout';
   constructor(message: string, details: ErrorDetails = {}) {
     super('timeout', message, details, true);
   }
@@ -286,6 +298,7 @@ const TIMEOUT = mark(TimeoutError);
 
 /** The connection failed: DNS, refused, reset, TLS. Retryable. */
 export class ConnectionError extends EmbedKitError {
+  declare readonly code: 'connection';
   /**
    * Whether the request certainly never left this machine (the connection was refused, the host was not
    * found): the API cannot have counted it, so the rate limiter gives back what it took. False when that
@@ -308,6 +321,7 @@ const CONNECTION = mark(ConnectionError);
  * browser's opaque redirect).
  */
 export class InvalidResponseError extends EmbedKitError {
+  declare readonly code: 'invalid_response';
   constructor(message: string, details: ErrorDetails = {}) {
     super('invalid_response', message, details);
   }
@@ -319,6 +333,7 @@ const INVALID_RESPONSE = mark(InvalidResponseError);
 
 /** Every attempt failed with a retryable error. Thrown only when retries were actually spent. */
 export class RetryError extends EmbedKitError {
+  declare readonly code: 'retries_exhausted';
   readonly errors: readonly unknown[];
   readonly lastError: unknown;
   readonly attempts: number;

@@ -38,10 +38,12 @@ export {
   type StreamedEmbedding,
 } from './engine/embed.js';
 export {
+  type AttemptAnswered,
   type BucketSpec,
   createMemoryLimiterStore,
   createRateLimiter,
   isRateLimiter,
+  type LimiterPermit,
   type LimiterRequest,
   type LimiterStore,
   type RateLimiter,
@@ -122,6 +124,7 @@ export {
   cosineSimilarity,
   dot,
   hammingDistance,
+  type NumericVector,
   norm,
   normalize,
   normalizeInPlace,

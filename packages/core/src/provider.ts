@@ -64,6 +64,7 @@ export {
   type ParsedError,
   type RequestJsonOptions,
   requestJson,
+  type StatusErrorInput,
   VERSION,
 } from './http/client.js';
 export { createFetchTransport, type FetchFunction } from './http/fetch-transport.js';

@@ -344,6 +344,7 @@ export function float32ToBase64(vector: Float32Array | readonly number[]): strin
   return bytesToBase64(bytes);
 }
 
+/** Any vector the similarity helpers take: a typed array of any kind an embedding comes in, or numbers. */
 export type NumericVector = Float32Array | Float64Array | Int8Array | Uint8Array | readonly number[];
 
 function assertSameLength(a: NumericVector, b: NumericVector): void {

@@ -69,6 +69,75 @@ const CASES: Record<string, string> = {
     createRateLimiter({ tokensPerMinute: count, requestsPerMinute: count, store, key, adaptive: undefined, learnFromHeaders: undefined });
     cacheMiddleware({ store: createMemoryCacheStore({ maxEntries: count }), onWarning: undefined });
   `,
+  'after instanceof or isInstance, the code of an error is the one its class carries': `
+    import { AuthenticationError, ConnectionError, EmbedKitError, type ErrorCode, InvalidArgumentError, InvalidRequestError, InvalidResponseError, NotFoundError, PermissionDeniedError, RateLimitError, RetryError, ServerError, TimeoutError } from 'core';
+    declare const error: unknown;
+    if (error instanceof InvalidArgumentError) {
+      const code: 'invalid_argument' = error.code;
+      // @ts-expect-error a InvalidArgumentError never carries 'invalid_request'
+      if (error.code === 'invalid_request') throw error;
+    }
+    if (error instanceof AuthenticationError) {
+      const code: 'authentication' = error.code;
+      // @ts-expect-error a AuthenticationError never carries 'permission_denied'
+      if (error.code === 'permission_denied') throw error;
+    }
+    if (error instanceof PermissionDeniedError) {
+      const code: 'permission_denied' = error.code;
+      // @ts-expect-error a PermissionDeniedError never carries 'authentication'
+      if (error.code === 'authentication') throw error;
+    }
+    if (error instanceof NotFoundError) {
+      const code: 'not_found' = error.code;
+      // @ts-expect-error a NotFoundError never carries 'invalid_request'
+      if (error.code === 'invalid_request') throw error;
+    }
+    if (error instanceof InvalidRequestError) {
+      const code: 'invalid_request' = error.code;
+      // @ts-expect-error a InvalidRequestError never carries 'invalid_argument'
+      if (error.code === 'invalid_argument') throw error;
+    }
+    if (error instanceof RateLimitError) {
+      const code: 'rate_limited' = error.code;
+      // @ts-expect-error a RateLimitError never carries 'server_error'
+      if (error.code === 'server_error') throw error;
+    }
+    if (error instanceof ServerError) {
+      const code: 'server_error' = error.code;
+      // @ts-expect-error a ServerError never carries 'timeout'
+      if (error.code === 'timeout') throw error;
+    }
+    if (error instanceof TimeoutError) {
+      const code: 'timeout' = error.code;
+      // @ts-expect-error a TimeoutError never carries 'connection'
+      if (error.code === 'connection') throw error;
+    }
+    if (error instanceof ConnectionError) {
+      const code: 'connection' = error.code;
+      // @ts-expect-error a ConnectionError never carries 'timeout'
+      if (error.code === 'timeout') throw error;
+    }
+    if (error instanceof InvalidResponseError) {
+      const code: 'invalid_response' = error.code;
+      // @ts-expect-error a InvalidResponseError never carries 'invalid_request'
+      if (error.code === 'invalid_request') throw error;
+    }
+    if (error instanceof RetryError) {
+      const code: 'retries_exhausted' = error.code;
+      // @ts-expect-error a RetryError never carries 'rate_limited'
+      if (error.code === 'rate_limited') throw error;
+    }
+    if (RateLimitError.isInstance(error)) {
+      const code: 'rate_limited' = error.code;
+      // @ts-expect-error a RateLimitError never carries 'timeout'
+      if (error.code === 'timeout') throw error;
+    }
+    // The base class carries any code.
+    if (EmbedKitError.isInstance(error)) {
+      const code: ErrorCode = error.code;
+      if (error.code === 'retries_exhausted' || error.code === 'invalid_argument') throw error;
+    }
+  `,
 };
 
 let directory: string;

@@ -1,6 +1,10 @@
 export { parseGeminiError } from './gemini-api.js';
 export { GeminiBatchEmbeddingJobs } from './gemini-batch-jobs.js';
-export { GeminiEmbeddingModel } from './gemini-embedding-model.js';
+export {
+  type GeminiCreatedBatchJob,
+  GeminiEmbeddingModel,
+  type GeminiModelConfig,
+} from './gemini-embedding-model.js';
 export {
   GEMINI_MODELS,
   GEMINI_TASK_TYPES,

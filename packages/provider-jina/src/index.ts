@@ -20,3 +20,4 @@ export {
   jina,
 } from './jina-provider.js';
 export { JinaRerankingModel } from './jina-reranking-model.js';
+export type { JinaModelConfig } from './jina-shared.js';

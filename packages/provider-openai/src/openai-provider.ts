@@ -39,7 +39,8 @@ export interface OpenAIProviderSettings extends ProviderSettings {
 /** The values of `encoding_format` the API takes (`CreateEmbeddingRequest`). */
 const ENCODING_FORMATS = ['base64', 'float'] as const;
 
-type OpenAIEncodingFormat = (typeof ENCODING_FORMATS)[number];
+/** How the API sends vectors: `base64` (the default, faster to read) or `float` (JSON numbers). */
+export type OpenAIEncodingFormat = (typeof ENCODING_FORMATS)[number];
 
 /**
  * The `encodingFormat` setting, `base64` when absent. Checked when the provider is made: the API answers

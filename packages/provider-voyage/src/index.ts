@@ -22,3 +22,4 @@ export {
   voyage,
 } from './voyage-provider.js';
 export { VoyageRerankingModel } from './voyage-reranking-model.js';
+export type { VoyageModelConfig } from './voyage-shared.js';

@@ -749,7 +749,8 @@ const DEFAULT_HINTS: Record<string, string> = {
   timeout: `The API asked us to retry (408); ${RETRIED_CLAUSE}.`,
 };
 
-interface StatusErrorInput extends ParsedError {
+/** What `errorForStatus` is told besides the status: what the provider read from the error body, and more. */
+export interface StatusErrorInput extends ParsedError {
   message: string;
   provider: string;
   details: ErrorDetails;
