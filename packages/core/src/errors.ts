@@ -104,7 +104,12 @@ export class EmbedKitError extends Error {
     if (details.url !== undefined) this.url = details.url;
     if (details.statusCode !== undefined) this.statusCode = details.statusCode;
     if (details.requestId !== undefined) this.requestId = details.requestId;
-    if (details.retryAfterMs !== undefined) this.retryAfterMs = details.retryAfterMs;
+    // A wait too long for a number (a `retry-after-ms` of 309 digits, a `Retry-After` of 306, read by
+    // `requestJson` or by a provider's own client) reads as Infinity: it is the longest wait a number holds,
+    // so the engine fails the call at once as for any wait its retries cannot reach. Every wait reaches
+    // the engine on an error, so this is the one place it is bounded.
+    if (details.retryAfterMs !== undefined)
+      this.retryAfterMs = Math.min(details.retryAfterMs, Number.MAX_VALUE);
     if (details.responseBody !== undefined) this.responseBody = details.responseBody;
     if (details.providerCode !== undefined) this.providerCode = details.providerCode;
   }

@@ -431,7 +431,7 @@ function decodeBase64WithBuffer(
     // decoder, so fewer bytes come out than the length promised: JSON.parse then unescapes the string.
     if (own.write(text.toString('latin1', start, end), 0, length, 'base64') !== length) return undefined;
     if (!LITTLE_ENDIAN) swapFloat32Bytes(own);
-    // Values are checked by the provider's decode, which names a vector that holds NaN or an infinity.
+    // Values are checked by the engine, which names a vector that holds NaN or an infinity.
     out[index] = new Float32Array(own.buffer, own.byteOffset, length / 4);
   }
   return out;
@@ -442,7 +442,7 @@ function decodeBase64WithBuffer(
  * bytes (no string is made of them), each vector then copied out into a buffer of its own; undefined
  * when any string holds a character outside the standard alphabet (a JSON escape, base64url, whitespace)
  * or decodes to another length: Node's decoder, after JSON.parse, then has the last word. Values are not
- * checked here: the provider's decode does that, and names the vector.
+ * checked here: the engine does that, and names the vector.
  */
 function decodeBase64WithKernels(
   kernels: Kernels,

@@ -370,7 +370,8 @@ export function placeByIndex<T extends { index: number }>(
  * Decodes vectors, each into its own buffer: base64 strings (little-endian float32 for `float`, one byte per value
  * otherwise), or JSON number arrays (bit-packed types some APIs return as integers, or floats from a
  * server that ignored the encoding asked for — accepted as numbers, never decoded as base64), or float
- * vectors `requestJson` already decoded (`floatVectors`), which are checked and kept where they are.
+ * vectors `requestJson` already decoded (`floatVectors`), which are kept where they are. Float values are
+ * checked for NaN and infinities by the engine, once, on every answer.
  */
 export function decodeVectors(
   vectors: readonly (string | unknown[] | Float32Array)[],
@@ -415,8 +416,8 @@ export interface AnswerOf {
 
 /**
  * Runs `read` over an answer's body (placing and decoding its vectors): an `InvalidResponseError` it raises
- * without the answer's status (an index twice, a vector that is not valid base64, a value that is not
- * finite) is raised again naming the provider, the status and the request id, so that the error says which
+ * without the answer's status (an index twice, a vector that is not valid base64, a value that is not a
+ * number) is raised again naming the provider, the status and the request id, so that the error says which
  * answer was bad, as every other error about an answer does.
  */
 export function decodeAnswer<T>(answer: AnswerOf, read: () => T): T {

@@ -130,23 +130,11 @@ export function allFinite(values: Float32Array): boolean {
   return sum0 + sum1 + sum2 + sum3 === 0;
 }
 
-/** Throws, naming the position, when a float vector holds NaN or an infinity. */
-function assertFinite(vector: Float32Array, index: number): void {
-  if (allFinite(vector)) return;
-  for (let position = 0; position < vector.length; position++) {
-    const value = vector[position]!;
-    if (value - value !== 0) {
-      throw new InvalidResponseError(
-        `Vector ${index} holds a non-finite value (${value}) at position ${position}.`,
-      );
-    }
-  }
-}
-
 /**
  * Decodes base64 vectors (little-endian float32 for `float`, raw bytes otherwise), each into its own
  * exactly sized buffer: a vector the caller keeps never pins its neighbours or the response. Every vector
- * must decode to the same, valid byte length.
+ * must decode to the same, valid byte length. Float values are not checked for NaN or infinities here:
+ * the engine checks every answer's vectors, naming the vector and its input (one pass, not two).
  */
 export function decodeBase64Vectors(texts: readonly string[], outputType: OutputType = 'float'): Embedding[] {
   const width = bytesPerElement(outputType);
@@ -183,9 +171,6 @@ export function decodeBase64Vectors(texts: readonly string[], outputType: Output
     if (outputType === 'float' && !LITTLE_ENDIAN) swapFloat32Bytes(bytes);
     out[index] = view(outputType, bytes.buffer as ArrayBuffer, bytes.byteOffset, length);
   }
-  if (outputType === 'float') {
-    for (let index = 0; index < out.length; index++) assertFinite(out[index] as Float32Array, index);
-  }
   return out;
 }
 
@@ -194,7 +179,8 @@ export function decodeBase64Vectors(texts: readonly string[], outputType: Output
  * finite number that fits the output type. `normalize` (float only) scales each vector to unit length
  * in the same pass that copies it, leaving vectors that already have length 1 untouched. Float vectors
  * that are already `Float32Array`s with a buffer of their own (what `requestJson` with `floatVectors`
- * returns) are checked and used in place, never copied (and normalized in place).
+ * returns) are used in place, never copied (and normalized in place); their values are left to the
+ * engine's check of every answer, as decoded base64 is.
  */
 export function numberArraysToVectors(
   arrays: readonly unknown[],
@@ -202,7 +188,7 @@ export function numberArraysToVectors(
   options: { normalize?: boolean } = {},
 ): Embedding[] {
   if (outputType === 'float' && allOwnFloat32(arrays))
-    return checkInPlace(arrays as readonly Float32Array[], options.normalize === true);
+    return inPlace(arrays as readonly Float32Array[], options.normalize === true);
   for (let index = 0; index < arrays.length; index++) {
     const array = arrays[index];
     if (!(Array.isArray(array) || array instanceof Float32Array) || array.length === 0) {
@@ -252,24 +238,24 @@ function allOwnFloat32(arrays: readonly unknown[]): boolean {
   return true;
 }
 
-/** Checks decoded float vectors for non-finite values and, when asked, scales each to unit length in place. */
-function checkInPlace(vectors: readonly Float32Array[], normalize: boolean): Float32Array[] {
-  for (let index = 0; index < vectors.length; index++) {
-    const vector = vectors[index]!;
-    assertFinite(vector, index);
-    if (normalize) {
-      let squares = 0;
-      for (let position = 0; position < vector.length; position++)
-        squares += vector[position]! * vector[position]!;
-      scaleToUnit(vector, squares);
-    }
+/** Decoded float vectors as they are or, when asked, each scaled to unit length in place. */
+function inPlace(vectors: readonly Float32Array[], normalize: boolean): Float32Array[] {
+  if (!normalize) return vectors as Float32Array[];
+  for (const vector of vectors) {
+    let squares = 0;
+    for (let position = 0; position < vector.length; position++)
+      squares += vector[position]! * vector[position]!;
+    scaleToUnit(vector, squares);
   }
   return vectors as Float32Array[];
 }
 
-/** Divides `vector` by the root of `squares` (its summed squares), unless that is 1 or 0. */
+/**
+ * Divides `vector` by the root of `squares` (its summed squares), unless that is 1 or 0, or not finite: a
+ * vector holding NaN or an infinity is left as sent, for the engine to name the value it refuses.
+ */
 function scaleToUnit(vector: Float32Array, squares: number): void {
-  if (squares === 1 || !(squares > 0)) return;
+  if (squares === 1 || !(squares > 0 && squares < Number.POSITIVE_INFINITY)) return;
   const length = Math.sqrt(squares);
   for (let position = 0; position < vector.length; position++) vector[position]! /= length;
 }

@@ -3,6 +3,7 @@ import { embedStream, type StreamedEmbedding } from '../src/engine/embed.js';
 import type { Progress } from '../src/engine/settings.js';
 import { AuthenticationError, InvalidArgumentError } from '../src/errors.js';
 import type { EmbedInput } from '../src/types.js';
+import type { CallRecord } from './helpers.js';
 import { numberedInputs, ScriptedModel, tick, until, vectorFor, waitForAbort } from './helpers.js';
 
 async function collect(stream: AsyncIterable<StreamedEmbedding>): Promise<StreamedEmbedding[]> {
@@ -186,6 +187,65 @@ describe('embedStream', () => {
     }
     expect(seen).toEqual([0, 1, 2]);
     expect(error).toBe(failure);
+    expect(model.inFlight).toBe(0);
+  });
+
+  /**
+   * A model of one input per call whose call '1' fails with `failure` once `started` calls are out, while
+   * call '0' is still being answered: `zero` then answers it; later calls wait for their abort.
+   */
+  function failsAfterCallZeroStarted(
+    failure: Error,
+    started: number,
+    zero: (call: CallRecord) => Promise<undefined>,
+  ): { model: ScriptedModel; failed: () => boolean } {
+    let failed = false;
+    const model = new ScriptedModel({
+      capabilities: { maxInputsPerCall: 1 },
+      respond: async (call) => {
+        if (call.inputs[0] === '1') {
+          await until(() => model.calls.length >= started, 'the calls around it');
+          failed = true;
+          throw failure;
+        }
+        return call.inputs[0] === '0' ? zero(call) : waitForAbort(call.request.signal);
+      },
+    });
+    return { model, failed: () => failed };
+  }
+
+  it('a failed call lets the calls before it finish: their results are yielded, then the error', async () => {
+    // Call '1' fails while call '0' is still being answered. '0' comes before the failure in the stream
+    // and was sent (and is paid for): it is yielded, then the error. Calls after '1' are aborted. (Call
+    // '0' was aborted with them and its result lost.)
+    const failure = new AuthenticationError('revoked');
+    const { model, failed } = failsAfterCallZeroStarted(failure, 3, async (call) => {
+      await until(failed, 'the failure');
+      for (let turn = 0; turn < 5; turn++) await tick();
+      if (call.request.signal?.aborted) throw call.request.signal.reason;
+      return undefined;
+    });
+    const stream = embedStream({ model, inputs: syncSource(8), concurrency: 3, maxRetries: 0 });
+    expect((await stream.next()).value).toEqual({ index: 0, embedding: vectorFor('0') });
+    expect(await stream.next().catch((caught: unknown) => caught)).toBe(failure);
+    expect(model.callInputs).toEqual([['0'], ['1'], ['2']]);
+    expect(model.inFlight).toBe(0);
+  });
+
+  it('a call before the failed one that fails too ends the stream with its own error, the earlier', async () => {
+    const earlier = new AuthenticationError('revoked first');
+    const { model, failed } = failsAfterCallZeroStarted(
+      new AuthenticationError('revoked later'),
+      2,
+      async () => {
+        await until(failed, 'the later failure');
+        await tick();
+        throw earlier;
+      },
+    );
+    await expect(
+      collect(embedStream({ model, inputs: syncSource(4), concurrency: 2, maxRetries: 0 })),
+    ).rejects.toBe(earlier);
     expect(model.inFlight).toBe(0);
   });
 

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { checkEmbeddings, vectorExpectation } from '../src/engine/checks.js';
 import { InvalidResponseError } from '../src/errors.js';
 import { requestJson } from '../src/http/client.js';
 import type { Transport } from '../src/http/transport.js';
@@ -432,7 +433,7 @@ for (const backend of ['webassembly', 'javascript'] as const) {
       }
     });
 
-    it('reads overflow to Infinity, as Math.fround does (the provider decode then rejects it)', () => {
+    it('reads overflow to Infinity, as Math.fround does (the engine then refuses it)', () => {
       const text = '{"embeddings":[{"values":[1,2]},{"values":[3.5e38,-1e400]}]}';
       const parsed = parse(text, ['embeddings[*].values'])!.value as {
         embeddings: { values: Float32Array }[];
@@ -441,9 +442,16 @@ for (const backend of ['webassembly', 'javascript'] as const) {
         Number.POSITIVE_INFINITY,
         Number.NEGATIVE_INFINITY,
       ]);
-      expect(() => numberArraysToVectors(parsed.embeddings.map((item) => item.values))).toThrow(
-        /Vector 1 holds a non-finite value \(Infinity\) at position 0/,
-      );
+      const vectors = numberArraysToVectors(parsed.embeddings.map((item) => item.values));
+      expect(() =>
+        checkEmbeddings(
+          { provider: 'acme' },
+          vectors,
+          2,
+          vectorExpectation('float', 2, 2),
+          (index) => `vector ${index}`,
+        ),
+      ).toThrow('acme returned vector 1 holding Infinity at position 0, not a finite number.');
     });
   });
 }

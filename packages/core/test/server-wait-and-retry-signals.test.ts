@@ -17,7 +17,7 @@ import { createFetchTransport } from '../src/http/fetch-transport.js';
 import { parseDuration, parseRateLimitReset, parseRetryAfter } from '../src/http/retry-after.js';
 import { fakeFetch, recordingClock, rejectionOf } from '../src/testing.js';
 import type { EmbeddingModel, EmbedRequest, EmbedResponse } from '../src/types.js';
-import { BASE_CAPABILITIES } from './helpers.js';
+import { BASE_CAPABILITIES, ScriptedModel } from './helpers.js';
 import { failure, recordingFetch } from './http-helpers.js';
 
 /** Reads an OpenAI-shaped error body: `insufficient_quota` is a used-up quota. */
@@ -337,5 +337,35 @@ describe('a wait too long for a number', () => {
       parseError: openAiShaped,
     });
     expect(error.retryAfterMs).toBe(Number.MAX_VALUE);
+  });
+
+  // A provider that reads its answers without `requestJson` (its own client, an SDK it wraps) and its wait
+  // with core's `parseRetryAfter` or `parseDuration`: the wait reached the engine as Infinity and was
+  // retried with backoff three times, where the same header through `requestJson` failed at once.
+  it.each([
+    ['parseRetryAfter', () => parseRetryAfter(overflowing)],
+    ['parseDuration', () => parseDuration(`${'9'.repeat(306)}s`)],
+    ['an Infinity of its own', () => Number.POSITIVE_INFINITY],
+  ])('read by a provider with %s, fails the call at once as through requestJson', async (_, wait) => {
+    const clock = recordingClock();
+    let calls = 0;
+    const model = new ScriptedModel({
+      provider: 'acme',
+      respond: () => {
+        calls++;
+        throw new RateLimitError('acme API error 429: Rate limit reached.', {
+          statusCode: 429,
+          retryAfterMs: wait(),
+        });
+      },
+    });
+    const error = await rejectionOf(embedMany({ model, inputs: ['a'], clock }));
+    expect(RateLimitError.isInstance(error)).toBe(true);
+    expect(error.retryAfterMs).toBe(Number.MAX_VALUE);
+    expect(error.message).toBe(
+      "acme API error 429: Rate limit reached. — the API asked to wait 1.7976931348623156e+305 s, longer than the engine's retries can wait (3 left, at most maxRetryDelayMs 60000 ms each), so no retry was made: try again after 1.7976931348623156e+305 s, longer than the engine can wait out (maxRetryDelayMs is at most 2147483647).",
+    );
+    expect(calls).toBe(1);
+    expect(clock.sleeps).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { checkEmbeddings, vectorExpectation } from '../src/engine/checks.js';
 import { InvalidArgumentError, InvalidResponseError } from '../src/errors.js';
 import {
   base64ToFloat32,
@@ -142,11 +143,26 @@ describe('base64 decoding', () => {
     ['NaN', [0x00, 0x00, 0xc0, 0x7f]],
     ['+Infinity', [0x00, 0x00, 0x80, 0x7f]],
     ['-Infinity', [0x00, 0x00, 0x80, 0xff]],
-  ])('rejects float bits that decode to %s', (_label, bytes) => {
-    const text = Buffer.from([0, 0, 128, 63, ...bytes]).toString('base64');
-    const error = expectInvalidResponse(() => decodeBase64Vectors([text]));
-    expect(error.message).toContain('position 1');
-  });
+  ])(
+    'hands float bits that decode to %s on, for the engine to refuse once, naming the position',
+    (label, bytes) => {
+      const text = Buffer.from([0, 0, 128, 63, ...bytes]).toString('base64');
+      const [vector] = decodeBase64Vectors([text]);
+      expect(Object.is(vector![1], Number(label))).toBe(true);
+      const error = expectInvalidResponse(() =>
+        checkEmbeddings(
+          { provider: 'acme' },
+          [vector],
+          1,
+          vectorExpectation('float', 2, 2),
+          (index) => `vector ${index}`,
+        ),
+      );
+      expect(error.message).toBe(
+        `acme returned vector 0 holding ${Number(label)} at position 1, not a finite number.`,
+      );
+    },
+  );
 
   it('int8 output accepts any byte (no finiteness check applies)', () => {
     const text = Buffer.from([0x00, 0x00, 0xc0, 0x7f]).toString('base64');

@@ -181,8 +181,9 @@ export function parseGeminiError(body: unknown, status: number): ParsedError {
   if (fromDetail !== undefined) out.retryAfterMs = fromDetail;
   else {
     const wait = error.message?.match(RETRY_IN);
-    // Read as case-blind as the pattern matched it: "2S" is seconds, not milliseconds.
-    if (wait) out.retryAfterMs = Number(wait[1]) * (wait[2]?.toLowerCase() === 's' ? 1_000 : 1);
+    // Read as case-blind as the pattern matched it ("2S" is seconds, not milliseconds), by core's reader.
+    const waitMs = wait ? parseDuration(`${wait[1]}${wait[2]!.toLowerCase()}`) : undefined;
+    if (waitMs !== undefined) out.retryAfterMs = waitMs;
   }
   if (status === 429 && perDayQuota(error)) {
     // Not retried; core's error for a used-up quota carries no `retryAfterMs`, so its `RetryInfo` (seconds,

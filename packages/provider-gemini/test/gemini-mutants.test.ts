@@ -425,11 +425,11 @@ describe('a direct doEmbed call', () => {
   });
 
   it('reads a single answer’s values from the body bytes: a float32 overflow is named as Infinity', async () => {
-    const { model } = setup([{ body: '{"embedding":{"values":[0.5,3.5e38]}}' }]);
-    const error = await failure(model.doEmbed({ inputs: ['a'] }));
+    const { model } = setup([{ body: `{"embedding":{"values":[0.5,3.5e38${',0.5'.repeat(3070)}]}}` }]);
+    const error = await failure(embedMany({ model, inputs: ['a'], maxRetries: 0 }));
     expect(error.name).toBe('InvalidResponseError');
     expect(error.message).toBe(
-      'gemini returned an answer whose vector 0 holds a non-finite value (Infinity) at position 1.',
+      'gemini returned vector 0 holding Infinity at position 1, not a finite number.',
     );
   });
 

@@ -573,10 +573,17 @@ describe('float vectors read from the body bytes', () => {
       ]),
       headers: { 'x-request-id': 'req-overflow' },
     });
-    const error = await rejection(model({ fetch, encodingFormat: 'float' }).doEmbed(request(['a', 'b'])));
+    // The decode hands the value on; the engine's one check of every float refuses it.
+    const inputs = ['a', 'b'];
+    expect((await model({ fetch, encodingFormat: 'float' }).doEmbed(request(inputs))).embeddings[1]).toEqual(
+      Float32Array.of(0.5, Number.POSITIVE_INFINITY),
+    );
+    const error = await rejection(
+      embedMany({ model: model({ fetch, encodingFormat: 'float' }), inputs, dimensions: 2, maxRetries: 0 }),
+    );
     expect(error).toBeInstanceOf(InvalidResponseError);
     expect(error.message).toBe(
-      'openai returned an answer whose vector 1 holds a non-finite value (Infinity) at position 1.',
+      'openai returned vector 1 holding Infinity at position 1, not a finite number.',
     );
     // Which answer was bad: what a support request needs (before, neither was set).
     expect([error.provider, error.statusCode, error.requestId]).toEqual(['openai', 200, 'req-overflow']);

@@ -71,9 +71,11 @@ elseif redisTime then
 end
 local function save()
   redis.call('HSET', KEYS[1], 'level', string.format('%.17g', level), 'updatedAt', string.format('%.17g', updatedAt))
-  -- Refilled to capacity, a bucket is the same as a new one: let Redis drop it then. A bucket above its
-  -- capacity (lowered since, at the same instant) is full already: kept the same second, not dropped at once.
-  redis.call('PEXPIRE', KEYS[1], math.ceil(math.max(0, capacity - level) * 60000 / perMinute) + 1000)
+  -- A minute after it refilled to capacity, a bucket is the same as a new one at whatever limit it is used
+  -- with next (every limit refills within a minute): let Redis drop it then, as the memory store drops one.
+  -- Dropped sooner, a limit learned larger in that minute found a new bucket full at the larger size.
+  -- A bucket above its capacity (lowered since, at the same instant) is full already: kept the same minute.
+  redis.call('PEXPIRE', KEYS[1], math.ceil(math.max(0, capacity - level) * 60000 / perMinute) + 60000)
 end
 `;
 

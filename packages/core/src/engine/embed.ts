@@ -297,6 +297,9 @@ export async function* embedStream<O extends OutputType | undefined = 'float'>(
     window: job.basics.concurrency * 2,
     // The stream gives out no responses, and one kept per call would grow its memory without bound.
     keepResponses: false,
+    // Results before a failed call are the caller's as they come (a bulk job saves them): the calls
+    // for them still running finish and are yielded before the error, as a bad input's are.
+    finishEarlier: true,
   })) {
     for (let index = 0; index < value.length; index++) {
       // An abort ends the loop at once, not after the rest of a call's vectors (up to thousands).

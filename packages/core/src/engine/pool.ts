@@ -27,6 +27,12 @@ export interface PoolOptions {
    */
   window?: number;
   signal?: AbortSignal;
+  /**
+   * Whether a worker's failure lets the workers started before it finish (streams: their results come
+   * before the failure, and are paid for), aborting only those after it. Default false: every other
+   * worker is aborted (a job whose results are all or nothing).
+   */
+  finishEarlier?: boolean;
 }
 
 type Settled<R> = { ok: true; value: R } | { ok: false; error: unknown };
@@ -35,7 +41,9 @@ type Settled<R> = { ok: true; value: R } | { ok: false; error: unknown };
  * A sliding pool: starts a new worker the moment one finishes (not in waves) and yields results in
  * source order, each as soon as it and everything before it are done, whatever the source is doing.
  *
- * - A worker's failure aborts the other workers and ends the pool with that failure.
+ * - A worker's failure aborts the other workers and ends the pool with that failure; with `finishEarlier`,
+ *   the workers started before it finish and their results are yielded first, and the pool ends with the
+ *   earliest failure in source order.
  * - A failure of the source (a bad input) stops reading; the workers already running finish (they are
  *   paid for), their results are yielded in order, then the pool ends with the earliest failure.
  * - The caller's abort ends the pool at once with the native abort reason.
@@ -53,11 +61,20 @@ export async function* runPool<T, R>(
   const window = options.window ?? Number.POSITIVE_INFINITY;
   const settled = new Map<number, Settled<R>>();
   const running = new Set<Promise<void>>();
+  /**
+   * With `finishEarlier`, each running worker's own abort, by its place in the source: a failure stops
+   * only those after it. Otherwise every worker runs on the pool's one signal.
+   */
+  const aborts = new Map<number, AbortController>();
+  const finishEarlier = options.finishEarlier === true;
   let started = 0;
   let yielded = 0;
   let exhausted = false;
-  /** The first failed worker: it ends the pool at once. */
-  let workerFailure: { error: unknown } | undefined;
+  /**
+   * The first failed worker: it ends the pool at once (with `finishEarlier`, once everything before it
+   * is yielded). `sequence` is the earliest place in the source that failed.
+   */
+  let workerFailure: { error: unknown; sequence: number } | undefined;
   /** The source failed: everything started still finishes and is yielded, then this is thrown. */
   let sourceFailure: { error: unknown } | undefined;
   let pending: Promise<void> | undefined;
@@ -80,26 +97,38 @@ export async function* runPool<T, R>(
       ? undefined
       : onAbort(outer, () => {
           if (!controller.signal.aborted) controller.abort(abortReason(outer));
+          abortWorkers(abortReason(outer), -1);
           notify();
         });
 
+  /** Aborts the running workers started after `after` in the source (-1: all). */
+  function abortWorkers(reason: unknown, after: number): void {
+    for (const [sequence, own] of aborts) if (sequence > after && !own.signal.aborted) own.abort(reason);
+  }
+
   const start = (item: T) => {
     const sequence = started++;
-    const task: Promise<void> = worker(item, controller.signal).then(
+    const own = finishEarlier ? new AbortController() : controller;
+    if (finishEarlier) aborts.set(sequence, own);
+    const task: Promise<void> = worker(item, own.signal).then(
       (value) => {
         settled.set(sequence, { ok: true, value });
       },
       (error: unknown) => {
         settled.set(sequence, { ok: false, error });
-        // The first failure wins: the siblings it aborts fail afterwards, with the abort.
-        if (workerFailure === undefined) {
-          workerFailure = { error };
-          if (!controller.signal.aborted) controller.abort(SIBLING_FAILED);
+        if (own.signal.aborted && own.signal.reason === SIBLING_FAILED) return;
+        // The first failure wins (with `finishEarlier`, the earliest in the source): the siblings it
+        // aborts fail afterwards, with the abort.
+        if (workerFailure === undefined || (finishEarlier && sequence < workerFailure.sequence)) {
+          workerFailure = { error, sequence };
+          if (finishEarlier) abortWorkers(SIBLING_FAILED, sequence);
+          else if (!controller.signal.aborted) controller.abort(SIBLING_FAILED);
         }
       },
     );
     running.add(task);
     void task.finally(() => {
+      aborts.delete(sequence);
       running.delete(task);
       fill();
       notify();
@@ -174,8 +203,9 @@ export async function* runPool<T, R>(
         yielded++;
         continue;
       }
-      if (workerFailure !== undefined) {
-        // A worker failed: the workers still running were aborted; the next result in order is not there.
+      if (workerFailure !== undefined && (!finishEarlier || yielded >= workerFailure.sequence)) {
+        // A worker failed: the workers still running after it were aborted; the next result in order is
+        // not there (with `finishEarlier`, it is the failure's own place).
         throw workerFailure.error;
       }
       // A read runs the source's code, which may have aborted the caller's signal or failed: look again.
@@ -194,7 +224,9 @@ export async function* runPool<T, R>(
     finished = true;
     stopWatching?.();
     if (running.size > 0) {
-      if (!controller.signal.aborted) controller.abort(outer?.aborted ? abortReason(outer) : SIBLING_FAILED);
+      const reason = outer?.aborted ? abortReason(outer) : SIBLING_FAILED;
+      if (!controller.signal.aborted) controller.abort(reason);
+      abortWorkers(reason, -1);
       await Promise.allSettled([...running]);
     }
     const closing = (async () => source.close())();

@@ -130,6 +130,11 @@ export interface RunJobOptions<I, V> {
    * passes false: a stream may make calls without end, and the list would grow with every one.
    */
   keepResponses?: boolean;
+  /**
+   * Whether a call that fails for good lets the calls before it in the job finish, their values yielded
+   * before its error (streams). Default false: every other call is aborted.
+   */
+  finishEarlier?: boolean;
 }
 
 /**
@@ -216,6 +221,7 @@ export async function* runJob<I, V>(options: RunJobOptions<I, V>): AsyncGenerato
       concurrency: basics.concurrency,
       signal: options.signal,
       ...(options.window === undefined ? {} : { window: options.window }),
+      finishEarlier: options.finishEarlier === true,
     },
     async (batch: Batch<I>, signal: AbortSignal) => {
       const outcome = await bisecting(batch, signal);

@@ -471,10 +471,8 @@ function statusFailure(
     parseRetryAfter(response.headers) ??
     parsed.retryAfterMs ??
     (response.status === 429 ? parseRateLimitReset(response.headers) : undefined);
-  // A wait too long for a number (a `retry-after-ms` of 309 digits, a `Retry-After` of 306) reads as
-  // Infinity: it is the longest wait a number holds, so the engine fails the call at once as for any wait
-  // its retries cannot reach, where Infinity read as no wait was retried with backoff.
-  if (retryAfterMs !== undefined) details.retryAfterMs = Math.min(retryAfterMs, Number.MAX_VALUE);
+  // A wait too long for a number is bounded where every error takes its wait (EmbedKitError).
+  if (retryAfterMs !== undefined) details.retryAfterMs = retryAfterMs;
   if (parsed.providerCode !== undefined) details.providerCode = parsed.providerCode;
   if (parsed.isRetryable !== undefined) details.isRetryable = parsed.isRetryable;
   // `x-should-retry` (OpenAI sends it; any API may) is the server's own word on this answer, over what its
