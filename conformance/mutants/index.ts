@@ -1544,6 +1544,51 @@ export const mutants: Mutant[] = [
   ),
   mutant(
     'contextualized',
+    'ctx-drops-dimensions',
+    'sends `dimensions` on embedding calls but not on contextualized ones, so the API answers its default length',
+    // Every contextualized scenario that asks a length (the suite's own, 16, or the one it checks) sees
+    // the default come back instead.
+    [
+      'ctx-dimensions-honoured',
+      'ctx-single-document',
+      'ctx-chunks-shuffled',
+      'ctx-documents-in-order',
+      'ctx-custom-headers',
+      'ctx-usage-summed',
+      'ctx-usage-missing',
+      'ctx-truncate-off',
+      'ctx-input-type-document',
+      'ctx-input-type-query',
+      'ctx-output-type-int8',
+      'ctx-output-type-uint8',
+      'ctx-output-type-binary',
+      'ctx-output-type-ubinary',
+      'ctx-split-by-chunks',
+      'ctx-split-at-max-documents',
+      'ctx-split-above-max-documents',
+      'ctx-token-budget-split',
+      'ctx-batch-too-large-bisects',
+      'ctx-error-5xx-retried',
+      'ctx-error-503-retry-after',
+      'ctx-error-429-retry-after-seconds',
+      'ctx-error-429-retry-after-http-date',
+      'ctx-error-429-retry-after-milliseconds',
+      'ctx-wait-capped',
+      'ctx-wait-structured-body',
+      'ctx-wait-message',
+      'ctx-connection-reset',
+      'ctx-base-url',
+      'ctx-base-url-trailing-slash',
+    ],
+    class extends AcmeContextualizedModel {
+      protected override contextualizedBody(request: ContextualizedEmbedRequest) {
+        const { dimensions: _dropped, ...body } = super.contextualizedBody(request);
+        return body;
+      }
+    },
+  ),
+  mutant(
+    'contextualized',
     'ctx-forgets-output-type',
     'sends `output_dtype` on embedding calls but not on contextualized ones',
     ['ctx-output-type-int8', 'ctx-output-type-uint8', 'ctx-output-type-binary', 'ctx-output-type-ubinary'],

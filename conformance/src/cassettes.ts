@@ -9,7 +9,7 @@ import {
   type RerankingModel,
   rerank,
 } from '@embedkit/core';
-import type { FetchFunction } from '@embedkit/core/provider';
+import { type FetchFunction, redact } from '@embedkit/core/provider';
 import { bodyDifferences, type CassetteInteraction, scrubCassette } from '@embedkit/replay';
 import { cassetteFiles, readCassette } from '@embedkit/replay/node';
 import { EnvHttpProxyAgent, fetch as undiciFetch } from 'undici';
@@ -171,6 +171,61 @@ function checkUsage(actual: unknown, expected: { inputTokens: number } | null): 
   }
 }
 
+/** How many differences a mismatch message names before it counts the rest. */
+const SHOWN_DIFFERENCES = 3;
+/** The longest a difference is shown: a recorded list of 1,000 inputs is not printed whole. */
+const SHOWN_DIFFERENCE_LENGTH = 200;
+
+/**
+ * The differences of a request from its recording as a message shows them: the first few, each cut short
+ * and with `secrets` redacted, then how many more there are.
+ */
+function describeDifferences(differences: readonly string[], secrets: readonly string[]): string {
+  const shown = differences.slice(0, SHOWN_DIFFERENCES).map((difference) => {
+    const text = redact(difference, secrets);
+    return text.length <= SHOWN_DIFFERENCE_LENGTH ? text : `${text.slice(0, SHOWN_DIFFERENCE_LENGTH)}…`;
+  });
+  const more = differences.length - shown.length;
+  return `${shown.join('; ')}${more === 0 ? '' : `; and ${more} more difference${more === 1 ? '' : 's'}`}`;
+}
+
+/** A path's query parameters as an object, each name's values joined with `, ` when it has more than one. */
+function queryOf(search: string): Record<string, string> {
+  const query: Record<string, string> = {};
+  for (const [name, value] of new URLSearchParams(search))
+    query[name] = query[name] === undefined ? value : `${query[name]}, ${value}`;
+  return query;
+}
+
+/**
+ * How a request the cassette has no place for differs from the interaction recorded at its place (the
+ * n-th request sent is the n-th recorded, as record mode writes them): its method, its path, each query
+ * parameter. Undefined for a request past the last interaction, or for none.
+ */
+function strayMismatch(
+  cassette: Cassette,
+  stray: { number: number; method: string; target: string } | undefined,
+  secrets: readonly string[],
+): string | undefined {
+  const recorded = stray === undefined ? undefined : cassette.interactions[stray.number - 1]?.request;
+  if (stray === undefined || recorded === undefined) return undefined;
+  const split = (target: string) => {
+    const at = target.indexOf('?');
+    return at < 0 ? [target, ''] : [target.slice(0, at), target.slice(at + 1)];
+  };
+  const [recordedPath, recordedQuery] = split(recorded.path);
+  const [sentPath, sentQuery] = split(stray.target);
+  const differences = [
+    ...bodyDifferences(recorded.method.toUpperCase(), stray.method, 'method'),
+    ...bodyDifferences(recordedPath, sentPath, 'path'),
+    ...bodyDifferences(queryOf(recordedQuery!), queryOf(sentQuery!), 'query', [], Number.POSITIVE_INFINITY),
+  ];
+  return redact(
+    `request ${stray.number} (${stray.method} ${stray.target}) differs from the cassette's interactions[${stray.number - 1}] (${recorded.method} ${recorded.path}): ${describeDifferences(differences, secrets)}`,
+    secrets,
+  );
+}
+
 /**
  * Replays one cassette through one transport. Every request must match its recording field by field
  * (a vector encoding the wire profile can swap aside: a provider that asks for the other encoding gets
@@ -182,6 +237,7 @@ export async function replayCassette(
   kind: TransportKind,
 ): Promise<void> {
   const interceptor = createInterceptor(kind, new URL(suite.baseURL).origin);
+  const apiKey = fakeApiKey(suite.name);
   const mismatches: string[] = [];
   const { wire } = suite;
   try {
@@ -207,9 +263,13 @@ export async function replayCassette(
           };
           if (interaction.response.status < 300) answer = swap.reencode(answer, asked);
         }
-        const differences = bodyDifferences(recorded, request.body);
+        // Every difference, so that the message can count those it does not show.
+        const differences = bodyDifferences(recorded, request.body, 'body', [], Number.POSITIVE_INFINITY);
         if (differences.length > 0) {
-          mismatches.push(`request ${position} differs from the cassette: ${differences.join('; ')}`);
+          const { method, path } = interaction.request;
+          mismatches.push(
+            `a request differs from the cassette's interactions[${position}] (${method} ${redact(path, [apiKey])}): ${describeDifferences(differences, [apiKey])}`,
+          );
           return { status: 418, body: { error: { message: 'cassette mismatch' } } };
         }
         return {
@@ -220,7 +280,7 @@ export async function replayCassette(
       });
     }
     const settings = {
-      apiKey: fakeApiKey(suite.name),
+      apiKey,
       baseURL: suite.baseURL,
       modelId: cassette.call.modelId,
       ...interceptor.transport,
@@ -236,10 +296,21 @@ export async function replayCassette(
       (result) => ({ result: result as Record<string, unknown> }),
       (error: unknown) => ({ error: error as Error & { code?: string; statusCode?: number } }),
     );
-    // A request the cassette does not hold (one too many, or to another path) is named as such, as in
-    // every other scenario, rather than left to show as the network error the mocks hand the provider.
+    // A request the cassette does not hold (to another path, with another method or query) is compared
+    // with the interaction recorded at its place; one too many is named as in every other scenario,
+    // rather than left to show as the network error the mocks hand the provider.
+    await interceptor.settled();
+    if (interceptor.escaped() === undefined) {
+      const stray = strayMismatch(cassette, interceptor.strays()[0], [apiKey]);
+      if (stray !== undefined) assert.fail(stray);
+    }
     await expectWireKept(interceptor);
-    assert.deepEqual(mismatches, [], 'every request matches the cassette');
+    if (mismatches.length > 0) {
+      const more = mismatches.length - 1;
+      assert.fail(
+        `${mismatches[0]}${more === 0 ? '' : `; ${more} more request${more === 1 ? ' differs' : 's differ'}`}`,
+      );
+    }
     const expected = cassette.expect;
     if ('error' in expected) {
       if (!('error' in outcome)) assert.fail('the call had to fail');

@@ -77,6 +77,8 @@ export interface Interceptor {
    * request to the provider as a network failure; this names it.
    */
   unexpected(): string | undefined;
+  /** The requests `unexpected()` names, in the order sent: each one's number, method and target as shown. */
+  strays(): { number: number; method: string; target: string }[];
   /**
    * Resolves once every request sent so far has its answer or its failure, so that `unexpected()` holds
    * the mocks' verdict on each: nock refuses a request a few ticks after it left, which can be after the
@@ -301,7 +303,7 @@ class Ledger {
   private readonly places: string[] = [];
   private answers = 0;
   private sent = 0;
-  private readonly strays: { number: number; shown: string }[] = [];
+  private readonly strays: { number: number; method: string; target: string }[] = [];
 
   constructor(private readonly origin: string) {}
 
@@ -317,7 +319,7 @@ class Ledger {
    */
   note(method: string, url: string): (error: unknown) => void {
     this.sent += 1;
-    const stray = { number: this.sent, shown: `${method.toUpperCase()} ${this.shown(url)}` };
+    const stray = { number: this.sent, method: method.toUpperCase(), target: this.shown(url) };
     return (error) => {
       if (isRefusal(error) && !this.strays.includes(stray)) this.strays.push(stray);
     };
@@ -333,14 +335,18 @@ class Ledger {
     }
   }
 
+  /** The requests the mocks refused, in the order they were sent, whatever the order of the refusals. */
+  refused(): { number: number; method: string; target: string }[] {
+    return [...this.strays].sort((a, b) => a.number - b.number);
+  }
+
   unexpected(): string | undefined {
     if (this.strays.length === 0) return undefined;
     const places = [...new Set(this.places)];
     const where = places.length === 0 ? '' : ` (${places.join(', ')} at ${this.origin})`;
-    // In the order they were sent, whatever the order the mocks refused them in.
-    const [first, ...more] = [...this.strays]
-      .sort((a, b) => a.number - b.number)
-      .map((stray) => `request ${stray.number} (${stray.shown})`);
+    const [first, ...more] = this.refused().map(
+      (stray) => `request ${stray.number} (${stray.method} ${stray.target})`,
+    );
     const after = more.length === 0 ? '' : `; nor were ${more.join(', ')}`;
     return `${first} was not expected: the scenario answers ${this.answers}${where}${after}`;
   }
@@ -443,6 +449,7 @@ export function createInterceptor(kind: TransportKind, origin: string, secret?: 
     ...inner,
     escaped: () => escapeMessage(kind, lockdown.escapes),
     unexpected: () => ledger.unexpected(),
+    strays: () => ledger.refused(),
     async close() {
       try {
         await inner.close();
@@ -464,7 +471,7 @@ function escapeMessage(kind: TransportKind, escapes: readonly Escape[]): string 
   );
 }
 
-type InnerInterceptor = Omit<Interceptor, 'escaped' | 'unexpected'>;
+type InnerInterceptor = Omit<Interceptor, 'escaped' | 'unexpected' | 'strays'>;
 
 /** An answer as a nock reply function returns it, the rest of its body held back by `stall` if given. */
 function nockAnswer(

@@ -7,14 +7,18 @@
 
 import type { EmbedRequest, Transport } from '@embedkit/core/provider';
 import { describe, expect, it } from 'vitest';
+import { acmeCassettes } from '../mutants/cassettes.js';
 import {
   AcmeEmbeddingModel,
   type AcmeSettings,
   acmeCapabilities,
   acmeWire,
 } from '../mutants/reference-provider.js';
+import { type CassetteSuite, replayCassette } from '../src/cassettes.js';
 import { runConformance } from '../src/describe.js';
-import type { DescribeEmbeddingProviderOptions, WireProfile } from '../src/types.js';
+import { TRANSPORT_KINDS } from '../src/interceptor.js';
+import type { Cassette, DescribeEmbeddingProviderOptions, WireProfile } from '../src/types.js';
+import { failureMessages } from './mutant-suites.js';
 
 /** The transport `inner` with the request headers changed by `headers`. */
 const rewritingHeaders = (
@@ -69,6 +73,37 @@ class LongAcmeDropsDimensions extends LongAcme {
     return body;
   }
 }
+
+/** Acme sending `dimensions` as text, `"8"` for 8. */
+class DimensionsAsText extends AcmeEmbeddingModel {
+  protected override requestBody(request: EmbedRequest) {
+    const body = super.requestBody(request);
+    return { ...body, dimensions: String(body.dimensions) };
+  }
+}
+
+/** Acme posting to `/embedding`, a letter short of the API's path. */
+class WrongPath extends AcmeEmbeddingModel {
+  protected override url(path: string) {
+    return super.url(path.replace(/s$/, ''));
+  }
+}
+
+/** Acme taking 1,000 inputs in one call. */
+class WideAcme extends AcmeEmbeddingModel {
+  override readonly capabilities = {
+    ...acmeCapabilities,
+    maxInputsPerCall: 1_000,
+    maxTokensPerCall: 1_000_000,
+  };
+}
+
+const cassetteSuite: CassetteSuite = {
+  name: 'acme',
+  baseURL: 'https://api.acme.test/v1',
+  kind: 'embed',
+  wire: acmeWire,
+};
 
 const offline = (
   createModel: DescribeEmbeddingProviderOptions['createModel'],
@@ -170,5 +205,90 @@ describe('a provider that drops dimensions', () => {
       ['error-5xx-retried', 'undici', true],
       ['error-5xx-retried', 'fetch', true],
     ]);
+  });
+});
+
+describe('a request that does not match its cassette', () => {
+  it('names the recorded request it was compared with and the field dropped, through both transports', async () => {
+    const expected = (id: string) =>
+      TRANSPORT_KINDS.map(
+        (kind) =>
+          `${id} [${kind}]: a request differs from the cassette's interactions[0] (POST /v1/embeddings): body.dimensions: recorded 8, sent (absent)`,
+      );
+    expect(
+      await failureMessages('drops-dimensions', [
+        'cassette/two inputs as queries',
+        'cassette/rate limited then answered',
+      ]),
+    ).toEqual([
+      ...expected('cassette/two inputs as queries'),
+      ...expected('cassette/rate limited then answered'),
+    ]);
+  });
+
+  it('names a query parameter the recording lacks, the key in it redacted', async () => {
+    const messages = await failureMessages('key-in-url', ['cassette/two inputs as queries']);
+    expect(messages).toEqual(
+      TRANSPORT_KINDS.map(
+        (kind) =>
+          `cassette/two inputs as queries [${kind}]: request 1 (POST /v1/embeddings?api_key=[REDACTED]) differs from the cassette's interactions[0] (POST /v1/embeddings): query.api_key: recorded (absent), sent "[REDACTED]"`,
+      ),
+    );
+    for (const message of messages) expect(message).not.toMatch(/test-key|3f9a1c0d/);
+  });
+
+  it('names a path the recording does not hold', async () => {
+    for (const kind of TRANSPORT_KINDS)
+      await expect(
+        replayCassette(
+          { ...cassetteSuite, createModel: ({ modelId, ...settings }) => new WrongPath(modelId, settings) },
+          acmeCassettes[0]!,
+          kind,
+        ),
+      ).rejects.toMatchObject({
+        message: `request 1 (POST /v1/embedding) differs from the cassette's interactions[0] (POST /v1/embeddings): path: recorded "/v1/embeddings", sent "/v1/embedding"`,
+      });
+  });
+
+  it('names a body field sent as another type', async () => {
+    for (const kind of TRANSPORT_KINDS)
+      await expect(
+        replayCassette(
+          {
+            ...cassetteSuite,
+            createModel: ({ modelId, ...settings }) => new DimensionsAsText(modelId, settings),
+          },
+          acmeCassettes[0]!,
+          kind,
+        ),
+      ).rejects.toMatchObject({
+        message: `a request differs from the cassette's interactions[0] (POST /v1/embeddings): body.dimensions: recorded 8, sent "8"`,
+      });
+  });
+
+  it('names the first few differences of a large body and counts the rest', async () => {
+    const inputs = Array.from({ length: 1_000 }, (_, index) => `text ${index}`);
+    const recording: Cassette = {
+      ...structuredClone(acmeCassettes[0]!),
+      name: 'a thousand inputs',
+      call: { modelId: 'acme-embed-1', inputs, dimensions: 8 },
+    };
+    recording.interactions[0]!.request.body = {
+      model: 'acme-embed-1',
+      input: inputs.map((input) => input.toUpperCase()),
+      encoding_format: 'base64',
+      truncate: false,
+      dimensions: 8,
+    };
+    for (const kind of TRANSPORT_KINDS)
+      await expect(
+        replayCassette(
+          { ...cassetteSuite, createModel: ({ modelId, ...settings }) => new WideAcme(modelId, settings) },
+          recording,
+          kind,
+        ),
+      ).rejects.toMatchObject({
+        message: `a request differs from the cassette's interactions[0] (POST /v1/embeddings): body.input[0]: recorded "TEXT 0", sent "text 0"; body.input[1]: recorded "TEXT 1", sent "text 1"; body.input[2]: recorded "TEXT 2", sent "text 2"; and 997 more differences`,
+      });
   });
 });

@@ -21,7 +21,27 @@ describe('a contextualized answer listing documents out of order', () => {
   });
 });
 
+describe('a contextualized call without the dimensions asked', () => {
+  it('fails ctx-dimensions-honoured through both transports', async () => {
+    const messages = await failures('ctx-drops-dimensions', ['ctx-dimensions-honoured']);
+    expect(messages).toEqual([
+      'ctx-dimensions-honoured [undici]: acme returned chunk 0 of document 0 with 32 values; expected 8 for dimensions 8. (this scenario catches: dimensions dropped on some call)',
+      'ctx-dimensions-honoured [fetch]: acme returned chunk 0 of document 0 with 32 values; expected 8 for dimensions 8. (this scenario catches: dimensions dropped on some call)',
+    ]);
+  });
+});
+
 describe('batch jobs', () => {
+  it('an item without the settings asked names every field it lacks', async () => {
+    const messages = await failures('batch-first-item-settings', ['create-every-item']);
+    expect(messages.map((text) => text.replace(/ \(this scenario catches: .+\)$/, ''))).toEqual(
+      ['undici', 'fetch'].map(
+        (kind) =>
+          `create-every-item [${kind}]: item 1: the input type: expected "document", sent (absent); the dimensions: expected 16, sent (absent); 2 more items differ`,
+      ),
+    );
+  });
+
   it('a wait that polls on after the API answered a final state says so, not that a request was unexpected', async () => {
     const messages = await failures('batch-misspelled-state', ['wait-ends-cancelled']);
     for (const text of messages)

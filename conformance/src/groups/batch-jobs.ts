@@ -326,12 +326,29 @@ export const batchJobs: Family<DescribeBatchEmbeddingJobsOptions, BatchWorld> = 
               });
               const items = wire.itemsOf!(world.interceptor.requests[0]!.body);
               assert.equal(items.length, inputs.length, 'one item per input');
-              for (const [index, item] of items.entries()) {
+              const shown = (value: unknown) => (value === undefined ? '(absent)' : JSON.stringify(value));
+              // Every field of an item that differs, not only the first: a provider that drops two
+              // settings is told of both at once.
+              const differing = items.flatMap((item, index) => {
                 const input = inputs[index] as { text: string; title?: string };
-                assert.equal(item.text, input.text, `item ${index}: its own text`);
-                assert.equal(item.title ?? undefined, input.title, `item ${index}: its own title`);
-                assert.equal(item.inputType, inputType, `item ${index}: the input type`);
-                assert.equal(item.dimensions, options.dimensions, `item ${index}: the dimensions`);
+                const fields: [string, unknown, unknown][] = [
+                  ['its own text', input.text, item.text],
+                  ['its own title', input.title, item.title ?? undefined],
+                  ['the input type', inputType, item.inputType],
+                  ['the dimensions', options.dimensions, item.dimensions],
+                ];
+                const wrong = fields
+                  .filter(([, expected, sent]) => sent !== expected)
+                  .map(
+                    ([field, expected, sent]) => `${field}: expected ${shown(expected)}, sent ${shown(sent)}`,
+                  );
+                return wrong.length === 0 ? [] : [`item ${index}: ${wrong.join('; ')}`];
+              });
+              if (differing.length > 0) {
+                const more = differing.length - 1;
+                assert.fail(
+                  `${differing[0]}${more === 0 ? '' : `; ${more} more item${more === 1 ? ' differs' : 's differ'}`}`,
+                );
               }
             },
           ),

@@ -280,6 +280,12 @@ describe('bodyDifferences', () => {
         .map((item, index) => `body.input[${index}]: recorded "${item}", sent "b${index}"`),
     );
   });
+
+  it('lists up to a limit given, so that a caller can count every difference', () => {
+    const recorded = Array.from({ length: 12 }, (_, index) => `a${index}`);
+    const sent = Array.from({ length: 12 }, (_, index) => `b${index}`);
+    expect(bodyDifferences({ input: recorded }, { input: sent }, 'body', [], Infinity)).toHaveLength(12);
+  });
 });
 
 describe('createReplayMatcher: what matches', () => {
