@@ -379,6 +379,28 @@ describe('secretsOfCall', () => {
     expect(secrets).not.toContain('application/json');
     expect(secrets).not.toContain('2024-10-21');
   });
+
+  it("adds each proxy's password, as written and decoded, and the Basic token of its user and password", () => {
+    // Bug: only the call's URL and headers were read, so a proxy's error page that echoed its password
+    // (undici adds Proxy-Authorization itself, past the headers given here) showed it.
+    const secrets = secretsOfCall(
+      URL_BASE,
+      {},
+      [],
+      [
+        'http://fake-proxy-user:fake%40proxy%2Fpass@proxy.internal:3128',
+        'https://proxy.internal:3129',
+        'notaurl',
+      ],
+    );
+    // The user name alone is not one: a word such as `user` would be cut from every message.
+    expect(secrets).toEqual([
+      'fake%40proxy%2Fpass',
+      'fake@proxy/pass',
+      'fake-proxy-user:fake@proxy/pass',
+      btoa('fake-proxy-user:fake@proxy/pass'),
+    ]);
+  });
 });
 
 describe('redactCause', () => {

@@ -8,10 +8,16 @@
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import { type AddressInfo, connect, type Socket } from 'node:net';
-import { ProxyAgent } from 'undici';
+import { EnvHttpProxyAgent, ProxyAgent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { embed } from '../src/engine/embed.js';
-import { ConnectionError, InvalidArgumentError, RetryError, ServerError } from '../src/errors.js';
+import {
+  ConnectionError,
+  EmbedKitError,
+  InvalidArgumentError,
+  RetryError,
+  ServerError,
+} from '../src/errors.js';
 import { createTransport } from '../src/http/client.js';
 import { createDefaultDispatcher, createUndiciTransport } from '../src/http/undici-transport.js';
 import { rejectionOf, VirtualClock } from './helpers.js';
@@ -20,10 +26,39 @@ import { acmeRequest, requestJsonModel, startLoopback, walkForSecrets } from './
 const PASSWORD = 'fake-proxy-pass';
 /** What the proxy is sent in `Proxy-Authorization`: the user and password in base64. */
 const BASIC = Buffer.from(`user:${PASSWORD}`).toString('base64');
+/** A password with characters a URL must percent-encode, as it is written in one, and as it is sent. */
+const ENCODED_PASSWORD = 'fake%40proxy%2Fpass';
+const DECODED_PASSWORD = 'fake@proxy/pass';
+const ENCODED_BASIC = Buffer.from(`fake-proxy-user:${DECODED_PASSWORD}`).toString('base64');
 const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy'];
 
-/** How the proxy answers: passes requests on, refuses the credentials, fails itself, or cuts the answer. */
-type Mode = 'forward' | '407' | '502' | 'cut';
+/**
+ * How the proxy answers: passes requests on, refuses the credentials, fails itself, or cuts the answer;
+ * `echo407` and `echo502` refuse with a page that echoes the credentials it was sent (`echoPage`), and
+ * `echo-in-tunnel` opens the tunnel, then answers the request inside it with such a page itself.
+ */
+type Mode = 'forward' | '407' | '502' | 'cut' | 'echo407' | 'echo502' | 'echo-in-tunnel';
+
+/**
+ * A proxy's error page that echoes the credentials it was sent, as proxies and their debug pages do: the
+ * password decoded, the `Proxy-Authorization` header, and a dump of the request in base64 wrapped at 76
+ * columns, where `user:password` runs across a line break.
+ */
+function echoPage(status: number, authorization = ''): string {
+  const credentials = Buffer.from(authorization.replace(/^Basic /, ''), 'base64').toString();
+  const password = credentials.slice(credentials.indexOf(':') + 1);
+  const dump = Buffer.from(`request from 127.0.0.1 refused, credentials sent: ${credentials}; policy: deny`)
+    .toString('base64')
+    .replace(/.{76}/g, '$&\n');
+  return `<h1>${status} refused</h1><p>the password ${password} was refused</p><pre>Proxy-Authorization: ${authorization}\n${dump}</pre>`;
+}
+
+/** An answer of `status` with `echoPage` as its body. */
+function echoAnswer(status: number, authorization: string | undefined): string {
+  const page = echoPage(status, authorization);
+  const reason = status === 407 ? 'Proxy Authentication Required' : 'Bad Gateway';
+  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/html\r\ncontent-length: ${Buffer.byteLength(page)}\r\nconnection: close\r\n\r\n${page}`;
+}
 
 /** One request the proxy received: a tunnel (`CONNECT host:port`) or a request in absolute form. */
 interface ProxySeen {
@@ -52,6 +87,10 @@ async function startProxy() {
       : `HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/html\r\ncontent-length: ${page.length}\r\n\r\n${page}`;
   const server = createServer((request, response) => {
     record(request);
+    if (mode === 'echo407' || mode === 'echo502') {
+      request.socket.end(echoAnswer(Number(mode.slice(4)), request.headers['proxy-authorization']));
+      return;
+    }
     if (mode === '407' || mode === '502') {
       request.socket.end(refusal(Number(mode)));
       return;
@@ -68,11 +107,19 @@ async function startProxy() {
   server.on('connect', (request: IncomingMessage, socket: Socket, head: Buffer) => {
     record(request);
     socket.on('error', () => {});
+    if (mode === 'echo407' || mode === 'echo502') {
+      socket.end(echoAnswer(Number(mode.slice(4)), request.headers['proxy-authorization']));
+      return;
+    }
     if (mode === '407' || mode === '502') {
       socket.end(refusal(Number(mode)));
       return;
     }
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (mode === 'echo-in-tunnel') {
+      socket.once('data', () => socket.end(echoAnswer(502, request.headers['proxy-authorization'])));
+      return;
+    }
     if (mode === 'cut') {
       // The head of an answer of 500 bytes, a few of them, and then the proxy closes the connection.
       socket.once('data', () =>
@@ -104,6 +151,14 @@ async function startProxy() {
     },
   };
 }
+
+/**
+ * The base64 dump of `echoPage` for `user:fake-proxy-pass`, which runs across its line break, with the
+ * credentials redacted and the break gone; and the whole page so redacted.
+ */
+const ECHOED_DUMP =
+  'cmVxdWVzdCBmcm9tIDEyNy4wLjAuMSByZWZ1c2VkLCBjcmVkZW50aWFscyBzZW50OiB1[REDACTED]czsgcG9saWN5OiBkZW55';
+const ECHOED_PAGE = `<h1>502 refused</h1><p>the password [REDACTED] was refused</p><pre>Proxy-Authorization: Basic [REDACTED]\n${ECHOED_DUMP}</pre>`;
 
 /** Every leak of the proxy's password, as itself or inside its `Proxy-Authorization` value. */
 const leaks = (error: unknown) => walkForSecrets(error, [PASSWORD, BASIC]).leaks;
@@ -234,6 +289,84 @@ describe('the default Node transport behind HTTP_PROXY', () => {
     }
   });
 
+  it.each([
+    [
+      'echo407',
+      "the proxy refused its credentials (407 Proxy Authentication Required), so the request to {url} never reached the API. Check the user and password in the proxy URL (HTTPS_PROXY / HTTP_PROXY, or the dispatcher's); retrying will not help.",
+    ],
+    [
+      'echo502',
+      "the proxy answered 502 in place of the API, so the request to {url} never reached it. Check the proxy and that it can reach the API's host; the engine retries these.",
+    ],
+  ] as const)(
+    'a proxy refusing the tunnel (%s) with a page that echoes its credentials shows none: the page is not read',
+    async (mode, words) => {
+      proxy.mode = mode;
+      const error = await rejectionOf(ConnectionError, acmeRequest(createTransport(), url));
+      expect(error.message).toBe(`acme: ${words.replace('{url}', url)}`);
+      expect(error.responseBody).toBeUndefined();
+      expect(leaks(error)).toEqual([]);
+    },
+  );
+
+  it('a proxy that opens the tunnel, then answers itself with a page echoing its credentials, shows none of them', async () => {
+    proxy.mode = 'echo-in-tunnel';
+    const error = await rejectionOf(ServerError, acmeRequest(createTransport(), url));
+    expect(error.message).toBe(
+      `acme API error 502: a non-JSON text/html: 502 refused the password [REDACTED] was refused Proxy-Authorization: Basic [REDACTED] ${ECHOED_DUMP} — The API failed on its side; the engine retries these.`,
+    );
+    expect(error.responseBody).toBe(ECHOED_PAGE);
+    expect(leaks(error)).toEqual([]);
+  });
+
+  it('a password percent-encoded in the proxy URL is kept out of errors in its decoded form too', async () => {
+    vi.stubEnv('HTTP_PROXY', `http://fake-proxy-user:${ENCODED_PASSWORD}@127.0.0.1:${proxy.port}`);
+    const dispatcher = createDefaultDispatcher();
+    vi.stubEnv('HTTP_PROXY', `http://user:${PASSWORD}@127.0.0.1:${proxy.port}`);
+    proxy.mode = 'echo-in-tunnel';
+    try {
+      const error = await rejectionOf(ServerError, acmeRequest(createUndiciTransport(dispatcher), url));
+      expect(proxy.seen).toEqual([{ ...tunnel(), authorization: `Basic ${ENCODED_BASIC}` }]);
+      // The dump's base64 holds `fake-proxy-user:fake@proxy/pass` across its line break.
+      const dump =
+        'cmVxdWVzdCBmcm9tIDEyNy4wLjAuMSByZWZ1c2VkLCBjcmVkZW50aWFscyBzZW50OiBm[REDACTED]OyBwb2xpY3k6IGRlbnk=';
+      expect(error.message).toBe(
+        `acme API error 502: a non-JSON text/html: 502 refused the password [REDACTED] was refused Proxy-Authorization: Basic [REDACTED] ${dump} — The API failed on its side; the engine retries these.`,
+      );
+      expect(error.responseBody).toBe(
+        `<h1>502 refused</h1><p>the password [REDACTED] was refused</p><pre>Proxy-Authorization: Basic [REDACTED]\n${dump}</pre>`,
+      );
+      expect(
+        walkForSecrets(error, [DECODED_PASSWORD, ENCODED_PASSWORD, ENCODED_BASIC, 'fake-proxy-user']).leaks,
+      ).toEqual([]);
+    } finally {
+      await dispatcher.close();
+    }
+  });
+
+  it('writes no log line or warning about the proxy, whether it passes the request on or refuses it', async () => {
+    const warnings = vi.spyOn(process, 'emitWarning');
+    const lines = (['log', 'info', 'warn', 'error', 'debug'] as const).map((name) =>
+      vi.spyOn(console, name).mockImplementation(() => {}),
+    );
+    const dispatcher = createDefaultDispatcher();
+    try {
+      const transport = createUndiciTransport(dispatcher);
+      expect((await acmeRequest(transport, url)).status).toBe(200);
+      for (const mode of ['echo407', 'echo502', 'echo-in-tunnel'] as const) {
+        for (const socket of api.connections) socket.destroy();
+        proxy.mode = mode;
+        await rejectionOf(EmbedKitError, acmeRequest(transport, url));
+      }
+      expect(warnings).not.toHaveBeenCalled();
+      for (const line of lines) expect(line).not.toHaveBeenCalled();
+    } finally {
+      warnings.mockRestore();
+      for (const line of lines) line.mockRestore();
+      await dispatcher.close();
+    }
+  });
+
   it('an empty no_proxy counts as unset: NO_PROXY is read, again at every request', async () => {
     const model = requestJsonModel(createTransport(), url);
     vi.stubEnv('no_proxy', '');
@@ -295,6 +428,27 @@ describe('the default Node transport behind HTTP_PROXY', () => {
       );
       expect(error.isRetryable).toBe(false);
       expect(error.neverSent).toBe(true);
+      expect(leaks(error)).toEqual([]);
+    });
+
+    it("hands the proxies' URLs of a given ProxyAgent or EnvHttpProxyAgent to the redaction", async () => {
+      const proxyUrl = `http://user:${PASSWORD}@127.0.0.1:${proxy.port}/`;
+      const both = new EnvHttpProxyAgent({ httpProxy: proxyUrl, httpsProxy: 'http://proxy.internal:3129' });
+      try {
+        expect(createUndiciTransport(agent).proxyUrls?.()).toEqual([proxyUrl]);
+        expect(createUndiciTransport(both).proxyUrls?.()).toEqual([proxyUrl, 'http://proxy.internal:3129/']);
+      } finally {
+        await both.close();
+      }
+    });
+
+    it("the proxy's own 502 page that echoes the credentials shows none of them", async () => {
+      proxy.mode = 'echo502';
+      const error = await rejectionOf(ServerError, acmeRequest(createUndiciTransport(agent), url));
+      expect(error.message).toBe(
+        `acme API error 502: a non-JSON text/html: 502 refused the password [REDACTED] was refused Proxy-Authorization: Basic [REDACTED] ${ECHOED_DUMP} — The API failed on its side; the engine retries these.`,
+      );
+      expect(error.responseBody).toBe(ECHOED_PAGE);
       expect(leaks(error)).toEqual([]);
     });
 

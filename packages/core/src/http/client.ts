@@ -176,6 +176,8 @@ interface CallContext {
   /** The request headers as sent, credentials included. */
   headers: Record<string, string>;
   secrets: readonly (string | undefined)[];
+  /** The transport that sent it, when known: the credentials of its proxies are secrets of the call too. */
+  transport?: Transport;
   parseError: RequestJsonOptions['parseError'];
 }
 
@@ -184,7 +186,8 @@ class Redactor {
   private compiled: Redaction | undefined;
   constructor(private readonly call: CallContext) {}
   get redaction(): Redaction {
-    this.compiled ??= compileRedaction(secretsOfCall(this.call.url, this.call.headers, this.call.secrets));
+    const { url, headers, secrets, transport } = this.call;
+    this.compiled ??= compileRedaction(secretsOfCall(url, headers, secrets, transport?.proxyUrls?.()));
     return this.compiled;
   }
   text(value: string): string {
@@ -311,6 +314,7 @@ export async function requestJson(options: RequestJsonOptions): Promise<JsonResp
     url: options.url,
     headers,
     secrets: options.secrets ?? [],
+    transport: options.transport,
     parseError: options.parseError,
   };
 

@@ -18,5 +18,6 @@ export function createDefaultTransport(dispatcher?: Dispatcher): Transport {
       });
       return loading.then((transport) => transport.request(request));
     },
+    proxyUrls: () => loaded?.proxyUrls?.() ?? [],
   };
 }

@@ -496,12 +496,16 @@ function secretSource(characters: readonly string[]): string {
  * Every secret of one call, for redaction when an error is built: the given values (the API key), the
  * values of account headers, the values of credential headers (and the token after a `Bearer` / `Basic`
  * scheme, and the password a `Basic` value encodes), the userinfo of the URL, and the values of its
- * credential query parameters, each also percent-decoded. Called only on the error path.
+ * credential query parameters, each also percent-decoded; and the password of each proxy the call went
+ * through (`proxies`, their URLs), as written and percent-decoded, with the `Basic` token of its user and
+ * password: a proxy's error page may echo them in any of these forms. Called only on the
+ * error path.
  */
 export function secretsOfCall(
   url: string,
   headers: Record<string, string> | undefined,
   secrets: readonly (string | undefined)[] = [],
+  proxies: readonly string[] = [],
 ): string[] {
   const out: string[] = [];
   for (const secret of secrets) if (typeof secret === 'string') out.push(secret);
@@ -527,6 +531,29 @@ export function secretsOfCall(
       if (isSecretParameterName(name) && value !== '') out.push(value);
     }
   }
+  for (const proxy of proxies) out.push(...proxyCredentials(proxy));
+  return out;
+}
+
+/**
+ * The password of a proxy's URL, as written and percent-decoded, and `user:password` with its base64, the
+ * `Proxy-Authorization: Basic` token undici sends them as. None for a URL without them.
+ */
+function proxyCredentials(proxy: string): string[] {
+  let parsed: URL;
+  try {
+    parsed = new URL(proxy);
+  } catch {
+    return [];
+  }
+  const { username, password } = parsed;
+  if (username === '' && password === '') return [];
+  const out: string[] = [];
+  // The user name alone is no secret, and often a word (`user`, `proxy`) an error's text needs.
+  if (password !== '') out.push(password, safeDecode(password));
+  const credentials = `${safeDecode(username)}:${safeDecode(password)}`;
+  const bytes = new TextEncoder().encode(credentials);
+  out.push(credentials, btoa(String.fromCharCode(...bytes)));
   return out;
 }
 

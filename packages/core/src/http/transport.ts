@@ -26,6 +26,12 @@ export interface TransportResponse {
 export interface Transport {
   readonly kind: 'undici' | 'fetch';
   request(request: TransportRequest): Promise<TransportResponse>;
+  /**
+   * The URLs of the proxies this transport sends requests through, credentials included, as it was
+   * configured with them: their user and password are redacted from every error of a call, since a proxy's
+   * own error page may echo them. Asked only when an error is built. Default: none.
+   */
+  proxyUrls?(): readonly string[];
 }
 
 /**

@@ -145,9 +145,46 @@ export function createDefaultDispatcher(options: DispatcherOptions = {}): Dispat
       ? new Agent(agentOptions)
       : new ProxyFromEnvironment({ ...agentOptions, httpProxy, httpsProxy });
   // The first interceptor is the innermost: it stands between the socket and the decompressor.
-  return options.decompress === false
-    ? base
-    : base.compose(beforeDecompression, quietDecompressInterceptor());
+  const dispatcher =
+    options.decompress === false ? base : base.compose(beforeDecompression, quietDecompressInterceptor());
+  defaultDispatcherProxies.set(
+    dispatcher,
+    [httpProxy, httpsProxy].filter((proxy) => proxy !== ''),
+  );
+  return dispatcher;
+}
+
+/** The proxy URLs each dispatcher `createDefaultDispatcher` made goes through, as it read them. */
+const defaultDispatcherProxies = new WeakMap<Dispatcher, readonly string[]>();
+
+/**
+ * The URLs, credentials included, of the proxies `dispatcher` sends requests through: as the environment
+ * named them for one `createDefaultDispatcher` made; for a given undici `ProxyAgent` or
+ * `EnvHttpProxyAgent`, as undici keeps them, under symbols (it has no public accessor: state not found
+ * there, another dispatcher's or another undici's, adds none).
+ */
+function proxyUrlsOf(dispatcher: Dispatcher | undefined): readonly string[] {
+  if (dispatcher === undefined) return [];
+  return defaultDispatcherProxies.get(dispatcher) ?? heldProxyUrls(dispatcher, 0);
+}
+
+/**
+ * A `ProxyAgent`'s URL (its `proxy agent options` symbol's `uri`), and those of the two `ProxyAgent`s an
+ * `EnvHttpProxyAgent` holds (its `http proxy agent` and `https proxy agent` symbols).
+ */
+function heldProxyUrls(value: unknown, depth: number): string[] {
+  if (typeof value !== 'object' || value === null || depth > 1) return [];
+  const out: string[] = [];
+  for (const key of Object.getOwnPropertySymbols(value)) {
+    const field = (value as Record<symbol, unknown>)[key];
+    if (key.description === 'proxy agent options') {
+      const uri = (field as { uri?: unknown } | undefined)?.uri;
+      if (typeof uri === 'string') out.push(uri);
+    } else if (key.description === 'http proxy agent' || key.description === 'https proxy agent') {
+      out.push(...heldProxyUrls(field, depth + 1));
+    }
+  }
+  return out;
 }
 
 /**
@@ -496,6 +533,8 @@ export function createUndiciTransport(dispatcher?: Dispatcher): Transport {
   const negotiateCompression = dispatcher === undefined;
   return {
     kind: 'undici',
+    // The shared dispatcher is made at the first request: before it, no request went through a proxy.
+    proxyUrls: () => proxyUrlsOf(dispatcher ?? sharedDispatcher),
     async request(request: TransportRequest): Promise<TransportResponse> {
       const socketTimeout = Math.max((request.timeoutMs ?? 0) + 1_000, DEFAULT_SOCKET_TIMEOUT_MS);
       const headers = negotiateCompression
