@@ -664,7 +664,7 @@ describe('errors inside a 2xx', () => {
 });
 
 describe('compiled patterns of secrets', () => {
-  it('compiles each secret once for the errors of many calls, the most recent kept, at most 128', () => {
+  it('compiles each secret once for the errors of many calls, the most recent kept, at most 256', () => {
     const key = `sk-proj-${'T3stN0tARealK3y'.repeat(11)}`;
     // A text with a `%`, a `\\` or a `&` may hold an encoded form: the patterns are needed.
     const text = `{"error":"Incorrect API key: ${key}","hint":"Bearer ${key}","docs":"https:\\/\\/example.test"}`;
@@ -678,15 +678,18 @@ describe('compiled patterns of secrets', () => {
     expect(keptSecretPatterns().filter((secret) => secret === key)).toEqual([key]);
     expect(keptSecretPatterns().includes(`Bearer ${key}`)).toBe(true);
     expect(keptSecretPatterns().length).toBe(kept.length);
-    // Secrets of fewer than 12 bytes have no base64 forms: 130 of them leave 128, the newest.
+    // Secrets of fewer than 12 bytes have no base64 forms: 258 of them leave 256, the newest.
     const short = (index: number) => `s-${String(index).padStart(6, '0')}`;
-    for (let other = 0; other < 130; other++) redact('100%', [short(other)]);
-    expect(keptSecretPatterns()).toEqual(Array.from({ length: 128 }, (_, index) => short(index + 2)));
+    for (let other = 0; other < 258; other++) redact('100%', [short(other)]);
+    expect(keptSecretPatterns()).toEqual(Array.from({ length: 256 }, (_, index) => short(index + 2)));
     // One used again is kept ahead of the others: the oldest unused goes.
     redact('100%', [short(2)]);
     redact('100%', ['s-new-01']);
     const now = keptSecretPatterns();
-    expect([now.length, now[0], ...now.slice(-2)]).toEqual([128, short(4), short(2), 's-new-01']);
+    expect([now.length, now[0], ...now.slice(-2)]).toEqual([256, short(4), short(2), 's-new-01']);
+    // One redaction of more secrets than are kept finds every one of them.
+    const many = Array.from({ length: 300 }, (_, index) => `m-${String(index).padStart(6, '0')}`);
+    expect(redact(`100%: ${many[0]} ${many[299]}`, many)).toBe('100%: [REDACTED] [REDACTED]');
     expect(compileRedaction([key])(text)).toBe(
       '{"error":"Incorrect API key: [REDACTED]","hint":"Bearer [REDACTED]","docs":"https:\\/\\/example.test"}',
     );
@@ -719,5 +722,42 @@ describe('compiled patterns of secrets', () => {
     expect(
       redact(`100%: ${key.slice(0, 30)}%${key.charCodeAt(30).toString(16)}${key.slice(31)}.`, [key]),
     ).toBe('100%: [REDACTED].');
+  });
+
+  it('takes the first characters of a secret by code point: one of two code units is never cut in half', () => {
+    const key = 'sk-test-abc\u{1F600}-0123456789';
+    expect(redact(`100%: ${encodeURIComponent(key)}`, [key])).toBe('100%: [REDACTED]');
+    expect(redact(`100%: ${JSON.stringify(key).replace('\u{1F600}', '\\ud83d\\ude00')}`, [key])).toBe(
+      '100%: "[REDACTED]"',
+    );
+  });
+});
+
+describe('base64 wrapped into lines', () => {
+  const token = btoa(`fake-user:${'not-a-real-password-'.repeat(4)}+?>`);
+  const wrapped = (text: string, at = 76) => text.match(new RegExp(`.{1,${at}}`, 'g'))!.join('\r\n');
+  const secrets = secretsOfCall(URL_BASE, { 'proxy-authorization': `Basic ${token}` });
+
+  it('finds a token wrapped at 76 columns whose +, / and = a JSON writer or a query encoded', () => {
+    expect(token).toContain('+');
+    const forms = [
+      JSON.stringify(wrapped(token)).replace(/\+/g, '\\u002B'),
+      JSON.stringify(wrapped(token)).replace(/\//g, '\\/'),
+      encodeURIComponent(wrapped(token)),
+    ];
+    for (const form of forms) {
+      const out = compileRedaction(secrets)(`echo: ${form}`);
+      expect(out).toContain('[REDACTED]');
+      expect(out).not.toContain(token.slice(20, 40));
+      expect(out).not.toContain(token.slice(-30, -10));
+    }
+  });
+
+  it('keeps the lines of wrapped base64 whose secret lies within one line', () => {
+    const line = 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0NTY3';
+    const text = `${line}\r\n${line.replace('ZWZnaGlq', 'c2VjcmV0')}\r\nQUJD`;
+    expect(compileRedaction(['c2VjcmV0'])(text)).toBe(
+      `${line}\r\n${line.replace('ZWZnaGlq', '[REDACTED]')}\r\nQUJD`,
+    );
   });
 });

@@ -282,11 +282,17 @@ export interface Redaction {
 
 /**
  * A line break inside base64 that an encoder wraps (MIME at 76 columns: Java's MIME encoder writes `\r\n`,
- * Python's `encodebytes` `\n`): as is, JSON-escaped at any depth of nesting, or the one space an error
- * message's excerpt of a non-JSON body makes of it.
+ * Python's `encodebytes` `\n`): as is, JSON-escaped at any depth of nesting, percent-encoded (a query's
+ * `%0D%0A`), or the one space an error message's excerpt of a non-JSON body makes of it.
  */
-const LINE_BREAK = `(?:\\r?\\n| |(?:\\\\{1,${MAX_ESCAPES}}r)?\\\\{1,${MAX_ESCAPES}}n)`;
+const LINE_BREAK = `(?:\\r?\\n| |(?:\\\\{1,${MAX_ESCAPES}}r)?\\\\{1,${MAX_ESCAPES}}n|(?:${PERCENT}0[dD])?${PERCENT}0[aA])`;
 const LINE_BREAKS = new RegExp(LINE_BREAK, 'g');
+
+/**
+ * One character of base64 as a text may carry it: itself, or a `+`, `/` or `=` JSON-escaped (`\/`, .NET's
+ * `\u002B`) or percent-encoded (a query's `%2B`), at any depth.
+ */
+const BASE64_CHARACTER = `(?:[\\w+/-]|\\\\{1,${MAX_ESCAPES}}(?:/|u00(?:2[bBfF]|3[dD]))|${PERCENT}(?:2[bBfF]|3[dD]))`;
 
 /**
  * Base64 wrapped into lines: every line but the last at least 60 characters long (Ruby wraps at 60, PEM
@@ -294,7 +300,10 @@ const LINE_BREAKS = new RegExp(LINE_BREAK, 'g');
  * (a prefix, not a lookbehind, as in `SECRET_PARAMETER`): a long run without a break is then tried once,
  * not from each of its characters.
  */
-const WRAPPED_BASE64 = new RegExp(`(^|[^\\w+/-])((?:[\\w+/-]{60,}${LINE_BREAK})+[\\w+/-]+={0,2})`, 'g');
+const WRAPPED_BASE64 = new RegExp(
+  `(^|[^\\w+/%\\\\-])((?:${BASE64_CHARACTER}{60,}${LINE_BREAK})+${BASE64_CHARACTER}+={0,2})`,
+  'g',
+);
 
 /** Options of `compileRedaction`. */
 export interface RedactionOptions {
@@ -311,11 +320,12 @@ export interface RedactionOptions {
  * OpenAI project key runs to 164 characters, with its base64 forms) is a large expression: built and run
  * anew for every failed call, it took about 30 ms of CPU per error, and under a run of 429s the event
  * loop paid that for each answer. Kept, V8 keeps its compiled code, and a later error costs under 1 ms.
- * A key held here is one a model in this process holds as well.
+ * A secret stays here, in memory only, until newer ones push it out: a model's key (which the model holds
+ * anyway), and the credentials a failed call carried in its headers or query.
  */
 const secretPatterns = new Map<string, SecretPatterns>();
-/** Patterns kept: a key and its bearer form, each with twelve base64 forms, for a few models. */
-const SECRET_PATTERNS_KEPT = 128;
+/** Patterns kept: a key and its bearer form, each with up to six base64 forms, for a dozen models. */
+const SECRET_PATTERNS_KEPT = 256;
 /**
  * Characters of a secret its first pattern looks for. The whole secret's pattern, built only for a text
  * where that one finds its start, costs most of a failed call's CPU to build (about 30 ms for 164
@@ -344,9 +354,16 @@ function compiledSecretPattern(secret: string): SecretPatterns {
   return patterns;
 }
 
-/** `text` with every form of `secret` replaced. */
-function redactSecret(text: string, secret: string): string {
-  const patterns = compiledSecretPattern(secret);
+/**
+ * `text` with every form of `secret` replaced. `held` keeps the patterns one redaction uses, so that a
+ * redaction of more secrets than the cache keeps never compiles one twice.
+ */
+function redactSecret(text: string, secret: string, held: Map<string, SecretPatterns>): string {
+  let patterns = held.get(secret);
+  if (patterns === undefined) {
+    patterns = compiledSecretPattern(secret);
+    held.set(secret, patterns);
+  }
   if (!patterns.start.test(text)) return text;
   patterns.whole ??= new RegExp(secretSource([...secret]), 'g');
   return text.replace(patterns.whole, REDACTED);
@@ -362,7 +379,7 @@ export function builtWholePatterns(): string[] {
   return [...secretPatterns].filter(([, patterns]) => patterns.whole !== undefined).map(([secret]) => secret);
 }
 
-/** The first character of every form `secretSource` matches but the secret itself. */
+/** What every form `secretSource` matches but the secret itself holds: a `\`, a `%` or a `&`. */
 const ENCODING_MARK = /[\\%&]/;
 
 /** Compiles `redact` for a set of secrets. */
@@ -376,14 +393,16 @@ export function compileRedaction(
   const kept = [...new Set(given.flatMap((secret) => [secret, ...base64Forms(secret)]))].sort(
     (a, b) => b.length - a.length,
   );
+  const held = new Map<string, SecretPatterns>();
   const redactGiven = (text: string): string => {
     let out = text;
-    // Every form of a secret but itself starts with `\`, `%` or `&`: a text without them can hold only
+    // Every form of a secret but itself holds a `\`, `%` or `&`: a text without them can hold only
     // the secret itself, found without building its pattern. Otherwise each pattern also matches the
     // secret as it is. One pass per secret, so each occurrence is replaced once, even of a secret that
     // `[REDACTED]` holds.
     const plain = !ENCODING_MARK.test(text);
-    for (const secret of kept) out = plain ? out.split(secret).join(REDACTED) : redactSecret(out, secret);
+    for (const secret of kept)
+      out = plain ? out.split(secret).join(REDACTED) : redactSecret(out, secret, held);
     return out;
   };
   const apply = (text: string): string => {
