@@ -72,8 +72,9 @@ const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 const IDLE = Symbol('idle');
 
 /**
- * Ids kept to find one given to two records: the table costs about 24 MiB at most, so memory stays
- * bounded whatever the input; ids past the first 1,048,576 are not checked.
+ * Ids kept to find one given to two records: the table costs 12 MiB at most for a file (18 MiB for stdin,
+ * whose lines are kept too), so memory stays bounded whatever the input; ids past the first 1,048,576
+ * are not checked.
  */
 const MAX_CHECKED_IDS = 1 << 20;
 
@@ -249,7 +250,14 @@ export class BulkJob {
       includeText: settings.includeText,
       output: settings.outputKind,
     };
-    if (this.source.format !== 'txt') this.ids = new RepeatedIds(MAX_CHECKED_IDS);
+    if (this.source.format !== 'txt') {
+      // A file is read again to name the earlier line of a repeat: only its ids' fingerprints are kept.
+      const reading = { path: settings.inputPath, ...settings.reading, fingerprint: false };
+      this.ids = new RepeatedIds({
+        limit: MAX_CHECKED_IDS,
+        ...(this.source.rereadable ? { reread: async () => (await openInput(reading)).records } : {}),
+      });
+    }
     const first = await this.readRecord();
     if (first === undefined) throw new CliError(`${this.source.name}: no inputs (every line is blank).`);
     this.peeked = first;
@@ -551,7 +559,7 @@ export class BulkJob {
     const next = await this.interrupts.untilStopped(this.source.records.next());
     if (next.done) return undefined;
     if (this.ids !== undefined) {
-      this.repeatedId = this.ids.add(next.value);
+      this.repeatedId = await this.ids.add(next.value);
       // One repeat is enough to warn about, and past the limit nothing more is kept: the table is let go.
       if (this.repeatedId !== undefined) this.ids = undefined;
       else if (this.ids.unchecked) {

@@ -26,24 +26,46 @@ function fingerprint(text: string): [number, number] {
   return [h1 >>> 0, h2 >>> 0];
 }
 
+/** The first slot a fingerprint is looked for at, of `size`: its high half scaled to the table. */
+function home(high: number, size: number): number {
+  return Math.floor((high / 0x100000000) * size);
+}
+
+export interface RepeatedIdsOptions {
+  /** Keep at most this many ids (`bulk` promises bounded memory): `unchecked` says when one more came. Default: no bound. */
+  limit?: number;
+  /**
+   * Reads the input again from its first record (a regular file). With it, a slot holds only an id's
+   * fingerprint, and a fingerprint seen again is looked up in the input: that finds the earlier line, and
+   * tells a repeat from two ids that merely share a fingerprint (never called otherwise). Without it
+   * (stdin or a pipe, read once), a slot holds the line too, and a shared fingerprint counts as a repeat.
+   */
+  reread?: () => Promise<AsyncIterable<InputRecord>>;
+}
+
 /**
- * Finds an id given to two records, in little memory: each id is kept as a 64-bit fingerprint and its
- * line (12 bytes a slot, the table at most half full, in typed arrays outside the JavaScript heap). A
- * record without an `--id-field` value has its line number as id: those never repeat among themselves,
- * but one can equal another record's `--id-field` value, so every id is kept. With `limit`, ids past the
- * first `limit` are no longer kept (`bulk` promises bounded memory): `unchecked` says when one came.
+ * Finds an id given to two records, in little memory: each id is kept as a 64-bit fingerprint (8 bytes
+ * a slot, 12 with its line when the input cannot be read again), in typed arrays outside the JavaScript
+ * heap, the table at most four fifths full and grown by half: 10 to 15 bytes an id for a file, 25 while
+ * it grows (15 to 23, and 38, for stdin). A record without an `--id-field` value has its line number as
+ * id: those never repeat among themselves, but one can equal another record's `--id-field` value, so
+ * every id is kept.
  */
 export class RepeatedIds {
-  private high = new Uint32Array(1024);
-  private low = new Uint32Array(1024);
-  /** The line of the record in each slot; 0 marks an empty slot (lines start at 1). */
-  private lines = new Uint32Array(1024);
+  /** Each slot's fingerprint, high half then low half; 0 and 0 mark an empty slot. */
+  private fingerprints = new Uint32Array(2 * 1024);
+  /** The line of the record in each slot, when the input cannot be read again. */
+  private lines: Uint32Array | undefined;
+  private size = 1024;
   private count = 0;
   private readonly limit: number;
+  private readonly reread: RepeatedIdsOptions['reread'];
   private refused = false;
 
-  constructor(limit = Number.POSITIVE_INFINITY) {
-    this.limit = limit;
+  constructor(options: RepeatedIdsOptions = {}) {
+    this.limit = options.limit ?? Number.POSITIVE_INFINITY;
+    this.reread = options.reread;
+    if (this.reread === undefined) this.lines = new Uint32Array(this.size);
   }
 
   /**
@@ -54,48 +76,66 @@ export class RepeatedIds {
     return this.refused;
   }
 
-  /** Keeps the record's id; returns the earlier record that had the same one, if any. */
-  add(record: InputRecord): RepeatedId | undefined {
+  /** Keeps the record's id; returns the first earlier record that had the same one, if any. */
+  async add(record: InputRecord): Promise<RepeatedId | undefined> {
     if (this.count >= this.limit) {
       this.refused = true;
       return undefined;
     }
-    const [high, low] = fingerprint(JSON.stringify(record.id) ?? String(record.id));
-    const mask = this.lines.length - 1;
-    let slot = (low ^ Math.imul(high, 0x9e3779b1)) & mask;
-    while (this.lines[slot] !== 0) {
-      if (this.high[slot] === high && this.low[slot] === low)
-        return { id: record.id, firstLine: this.lines[slot]!, line: record.line };
-      slot = (slot + 1) & mask;
+    const text = describeId(record.id);
+    let [high, low] = fingerprint(text);
+    // 0 and 0 marks an empty slot: that fingerprint is kept as 0 and 1 (a shared one is told apart below).
+    if ((high | low) === 0) low = 1;
+    const { fingerprints, lines, size } = this;
+    let slot = home(high, size);
+    while ((fingerprints[2 * slot]! | fingerprints[2 * slot + 1]!) !== 0) {
+      if (fingerprints[2 * slot] === high && fingerprints[2 * slot + 1] === low) {
+        if (lines !== undefined) return { id: record.id, firstLine: lines[slot]!, line: record.line };
+        // The fingerprint stays, and stands for this id too: a later record with either id finds it,
+        // and the input read again says which one that is.
+        return await this.earlier(record, text);
+      }
+      slot = slot + 1 === size ? 0 : slot + 1;
     }
-    this.high[slot] = high;
-    this.low[slot] = low;
-    this.lines[slot] = record.line;
+    fingerprints[2 * slot] = high;
+    fingerprints[2 * slot + 1] = low;
+    if (lines !== undefined) lines[slot] = record.line;
     this.count++;
-    if (this.count * 2 > this.lines.length) this.grow();
+    if (this.count * 5 > size * 4) this.grow();
     return undefined;
   }
 
-  /** Doubles the table (kept at most half full, so a probe ends soon). */
+  /** Reads the input again up to `record`: the first earlier record with its id, if any. */
+  private async earlier(record: InputRecord, text: string): Promise<RepeatedId | undefined> {
+    for await (const before of await this.reread!()) {
+      if (before.line >= record.line) break;
+      if (describeId(before.id) === text) return { id: record.id, firstLine: before.line, line: record.line };
+    }
+    return undefined;
+  }
+
+  /** Grows the table by half (kept at most four fifths full, so a probe ends soon). */
   private grow(): void {
-    const { high, low, lines } = this;
-    const size = lines.length * 2;
-    this.high = new Uint32Array(size);
-    this.low = new Uint32Array(size);
-    this.lines = new Uint32Array(size);
-    const mask = size - 1;
-    for (let old = 0; old < lines.length; old++) {
-      if (lines[old] === 0) continue;
-      let slot = (low[old]! ^ Math.imul(high[old]!, 0x9e3779b1)) & mask;
-      while (this.lines[slot] !== 0) slot = (slot + 1) & mask;
-      this.high[slot] = high[old]!;
-      this.low[slot] = low[old]!;
-      this.lines[slot] = lines[old]!;
+    const { fingerprints, lines, size: old } = this;
+    const size = Math.ceil(old * 1.5);
+    this.size = size;
+    this.fingerprints = new Uint32Array(2 * size);
+    if (lines !== undefined) this.lines = new Uint32Array(size);
+    for (let from = 0; from < old; from++) {
+      const high = fingerprints[2 * from]!;
+      const low = fingerprints[2 * from + 1]!;
+      if ((high | low) === 0) continue;
+      let slot = home(high, size);
+      while ((this.fingerprints[2 * slot]! | this.fingerprints[2 * slot + 1]!) !== 0)
+        slot = slot + 1 === size ? 0 : slot + 1;
+      this.fingerprints[2 * slot] = high;
+      this.fingerprints[2 * slot + 1] = low;
+      if (lines !== undefined) this.lines![slot] = lines[from]!;
     }
   }
 }
 
-/** An id as messages show it: as it would appear in the output. */
+/** An id as messages show it: as it would appear in the output (and what two ids are compared by, so 7 and "7" differ). */
 export function describeId(id: unknown): string {
   return JSON.stringify(id) ?? String(id);
 }

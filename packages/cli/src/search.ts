@@ -244,7 +244,7 @@ export async function indexCommand(argv: string[]): Promise<number> {
       if (source.rereadable) {
         // A file is read once before anything is sent: a bad line or a repeated id costs no request.
         // Stdin and pipes can be read only once: their ids are checked as they come.
-        await checkInputFirst(source, interrupts.signal);
+        await checkInputFirst(source, inputOptions, interrupts.signal);
         source = await openInput(inputOptions);
       }
       return await buildIndex({
@@ -286,23 +286,31 @@ function repeatedIdError(source: string, repeated: { id: unknown; firstLine: num
 
 /**
  * What finds a repeated id in `source`, if one can come. A record of a .txt file has its line number as
- * id, and lines never repeat: its ids are not kept (a kept id costs up to 36 bytes, so 10 million lines
- * cost hundreds of megabytes).
+ * id, and lines never repeat: its ids are not kept (a kept id costs 10 to 38 bytes, so 10 million lines
+ * cost a hundred megabytes or more). With `options`, a file is read again to name the earlier line of a
+ * repeat, so only its ids' fingerprints are kept; stdin's lines are kept with them.
  */
-function repeatedIdsOf(source: Awaited<ReturnType<typeof openInput>>): RepeatedIds | undefined {
-  return source.format === 'txt' ? undefined : new RepeatedIds();
+function repeatedIdsOf(
+  source: Awaited<ReturnType<typeof openInput>>,
+  options?: InputOptions,
+): RepeatedIds | undefined {
+  if (source.format === 'txt') return undefined;
+  if (source.rereadable && options !== undefined)
+    return new RepeatedIds({ reread: async () => (await openInput(options)).records });
+  return new RepeatedIds();
 }
 
 /** Reads a whole input file once, refusing a bad line or a repeated id before anything is sent. */
 async function checkInputFirst(
   source: Awaited<ReturnType<typeof openInput>>,
+  options: InputOptions,
   signal: AbortSignal,
 ): Promise<void> {
-  const ids = repeatedIdsOf(source);
+  const ids = repeatedIdsOf(source, options);
   try {
     for await (const record of source.records) {
       signal.throwIfAborted();
-      const repeated = ids?.add(record);
+      const repeated = await ids?.add(record);
       if (repeated !== undefined) throw repeatedIdError(source.name, repeated);
     }
   } catch (error) {
@@ -363,7 +371,7 @@ async function buildIndex(job: {
   const ids = source.rereadable ? undefined : repeatedIdsOf(source);
   async function* texts(): AsyncGenerator<string> {
     for await (const record of source.records) {
-      const repeated = ids?.add(record);
+      const repeated = await ids?.add(record);
       if (repeated !== undefined) throw repeatedIdError(source.name, repeated);
       queue.push(record);
       yield record.text;

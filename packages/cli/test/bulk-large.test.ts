@@ -21,6 +21,7 @@ import {
   readIndexFile,
   readJsonLines,
   runCli,
+  serverAndFiles,
   startFakeOpenAI,
   temporaryDirectory,
   vectorFor,
@@ -396,5 +397,26 @@ describe('index: the ids of a .txt input are its line numbers, which never repea
       `index: peak RSS ${Math.round(small / 1024)} MiB reading 500,000 lines, ${Math.round(large / 1024)} MiB reading 2,000,000`,
     );
     expect(large).toBeLessThan(small + MAX_LINES_GROWTH_KIB);
+  }, 120_000);
+});
+
+describe('index: a .jsonl input whose id repeats far from its first line', () => {
+  const context = serverAndFiles();
+
+  it('names both lines, 3 and 900,001, before anything is sent (only fingerprints are kept: the file is read again for line 3)', async () => {
+    const { server, file } = context;
+    const records = Array.from({ length: 900_001 }, (_, index) => {
+      const n = index + 1;
+      return `{"id":"doc-${n === 900_001 ? 3 : n}","text":"item ${n}"}\n`;
+    });
+    const input = file('far.jsonl', records.join(''));
+    const out = file('far.ekx');
+    const result = await runCli(indexArgs(server, input, out, [], DIMENSIONS));
+    expect(result.stderr).toBe(
+      `embedkit: error: ${input}:900001: the id "doc-3" is already the id of line 3; ids in an index must be unique, or search answers with two documents under one id. Give each record its own id, or choose another field with --id-field.\nNo index was written.\n`,
+    );
+    expect(result.code).toBe(2);
+    expect(server.requests).toBe(0);
+    expect(existsSync(out)).toBe(false);
   }, 120_000);
 });

@@ -10,6 +10,7 @@ import {
   OPENAI_CASSETTES,
   readJsonLines,
   runCli,
+  SHARED_FINGERPRINT,
   startFakeOpenAI,
   temporaryDirectory,
   vectorFor,
@@ -552,6 +553,19 @@ describe('bulk', () => {
         `warning: ${input}:4: the id "b" is already the id of line 2; ${out} holds records that share an id (only the first repeated id is named).\n`,
       );
       expect(readRecords(out).map((record) => record.id)).toEqual(['a', 'b', 3, 'b', 'a']);
+    });
+
+    it('two ids with one 64-bit fingerprint are no repeat (bug: a warning naming the line of the other id)', async () => {
+      const [first, second] = SHARED_FINGERPRINT;
+      const input = file(
+        'fingerprint.jsonl',
+        [`{"id":"${first}","text":"item 1"}`, `{"id":"${second}","text":"item 2"}`].join('\n'),
+      );
+      const out = file('fingerprint.jsonl.out.jsonl');
+      const result = await bulk([input, '--out', out]);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(readRecords(out).map((record) => record.id)).toEqual([first, second]);
     });
 
     it('refuses to resume into an output cut shorter than its checkpoint', async () => {

@@ -12,6 +12,12 @@ export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const BIN = join(PACKAGE_ROOT, 'dist', 'bin.js');
 export const OPENAI_CASSETTES = join(PACKAGE_ROOT, '..', 'provider-openai', 'test', 'cassettes');
 
+/**
+ * Two ids with one 64-bit fingerprint in the repeated-id table (found by a birthday search over such
+ * names): no repeat of each other, though the table cannot tell them apart by what it keeps.
+ */
+export const SHARED_FINGERPRINT = ['id-8217b01ac6bf0e05', 'id-5eb543d795d86659'] as const;
+
 /** A fake key: every test checks it never appears in anything the command prints. */
 export const FAKE_KEY = 'sk-fake-cli-key-Zq8v3kP0';
 

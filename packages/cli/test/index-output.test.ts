@@ -8,6 +8,7 @@ import {
   indexArgs,
   readIndexFile,
   runCli,
+  SHARED_FINGERPRINT,
   startFakeOpenAI,
   temporaryDirectory,
   vectorFor,
@@ -208,6 +209,29 @@ describe('index: what it writes, and what it refuses to write', () => {
       );
       expect(server.requests).toBe(requests);
       expect(readdirSync(directory.path).filter((name) => name.startsWith('repeated.ekx'))).toEqual([]);
+    });
+
+    it('two ids with one 64-bit fingerprint are not a repeat (bug: refused, naming the line of the other id); a repeat of either names its own first line', async () => {
+      const [first, second] = SHARED_FINGERPRINT;
+      const records = [
+        { id: first, text: 'item 1' },
+        { id: second, text: 'item 2' },
+      ];
+      const input = file('fingerprint.jsonl', jsonl(records));
+      const out = join(directory.path, 'fingerprint.ekx');
+      const result = await index(input, out, ['--quiet']);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(readIndexFile(out).docs.map((doc) => doc.id)).toEqual([first, second]);
+      const repeated = file(
+        'fingerprint-repeated.jsonl',
+        jsonl([...records, { id: second, text: 'item 3' }]),
+      );
+      const requests = server.requests;
+      const refused = await index(repeated, join(directory.path, 'fingerprint-repeated.ekx'));
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(`${repeated}:3: the id "${second}" is already the id of line 2;`);
+      expect(server.requests).toBe(requests);
     });
 
     it('a bad line of a file is found before anything is sent too', async () => {
