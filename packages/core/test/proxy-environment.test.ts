@@ -8,7 +8,7 @@
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import { type AddressInfo, connect, type Socket } from 'node:net';
-import { EnvHttpProxyAgent, ProxyAgent } from 'undici';
+import { type Dispatcher, EnvHttpProxyAgent, ProxyAgent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { embed } from '../src/engine/embed.js';
 import {
@@ -21,7 +21,14 @@ import {
 import { createTransport } from '../src/http/client.js';
 import { createDefaultDispatcher, createUndiciTransport } from '../src/http/undici-transport.js';
 import { rejectionOf, VirtualClock } from './helpers.js';
-import { acmeRequest, requestJsonModel, startLoopback, walkForSecrets } from './http-helpers.js';
+import {
+  acmeRequest,
+  type RawLoopback,
+  requestJsonModel,
+  startLoopback,
+  startRawLoopback,
+  walkForSecrets,
+} from './http-helpers.js';
 
 const PASSWORD = 'fake-proxy-pass';
 /** What the proxy is sent in `Proxy-Authorization`: the user and password in base64. */
@@ -464,6 +471,92 @@ describe('the default Node transport behind HTTP_PROXY', () => {
       expect(leaks(error)).toEqual([]);
     });
   });
+});
+
+/**
+ * undici's `ProxyAgent` without a tunnel (and the two an `EnvHttpProxyAgent` holds) reports a proxy's 407
+ * to the handler as an error, then goes on reading the 407's body. The reader, already failed, refused
+ * that body by pausing undici's parser, which nothing resumed: the connection to the proxy hung for good
+ * (and the dispatcher's `close()` with it), and when the proxy closed it after a body of declared length,
+ * undici's parser threw an AssertionError outside every call, which ended the process.
+ */
+describe('a dispatcher without a tunnel, whose proxy refuses with a 407 that carries a page', () => {
+  const page = '<h1>407 Proxy Authentication Required</h1><p>sign in to the proxy first</p>';
+  const url = 'http://api.acme.test/v1/embeddings';
+  let framing: 'length' | 'chunked' = 'length';
+  let connection: 'close' | 'keep-alive' = 'close';
+  let proxy: RawLoopback;
+
+  beforeAll(async () => {
+    proxy = await startRawLoopback((socket) => {
+      const head = `HTTP/1.1 407 Proxy Authentication Required\r\nproxy-authenticate: Basic realm="fake"\r\ncontent-type: text/html\r\nconnection: ${connection}\r\n`;
+      const answer =
+        framing === 'length'
+          ? `${head}content-length: ${page.length}\r\n\r\n${page}`
+          : `${head}transfer-encoding: chunked\r\n\r\n${page.length.toString(16)}\r\n${page}\r\n0\r\n\r\n`;
+      if (connection === 'close') socket.end(answer);
+      else socket.write(answer);
+    });
+  });
+
+  afterEach(() => {
+    proxy.reset();
+  });
+
+  afterAll(async () => {
+    await proxy.close();
+  });
+
+  /** The dispatchers that send plain-http requests to the proxy itself, by the name each row gives. */
+  const dispatchers = {
+    ProxyAgent: (uri: string): Dispatcher => new ProxyAgent({ uri, proxyTunnel: false }),
+    EnvHttpProxyAgent: (uri: string): Dispatcher =>
+      new EnvHttpProxyAgent({ httpProxy: uri, noProxy: '', proxyTunnel: false }),
+    // `compose` hands the reader to the agent wrapped in undici's newer handler API.
+    'composed ProxyAgent': (uri: string): Dispatcher =>
+      new ProxyAgent({ uri, proxyTunnel: false }).compose((dispatch) => dispatch),
+  };
+
+  it.each([
+    ['ProxyAgent', 'length', 'close'],
+    ['ProxyAgent', 'chunked', 'close'],
+    ['ProxyAgent', 'length', 'keep-alive'],
+    ['ProxyAgent', 'chunked', 'keep-alive'],
+    ['EnvHttpProxyAgent', 'length', 'close'],
+    ['EnvHttpProxyAgent', 'chunked', 'keep-alive'],
+    ['composed ProxyAgent', 'length', 'close'],
+    ['composed ProxyAgent', 'chunked', 'keep-alive'],
+  ] as const)(
+    '%s, a page sent with %s framing and connection: %s: the refusal of the credentials; the connection ends and nothing is thrown outside the call',
+    async (kind, pageFraming, pageConnection) => {
+      framing = pageFraming;
+      connection = pageConnection;
+      const dispatcher = dispatchers[kind](`http://user:${PASSWORD}@${new URL(proxy.origin).host}`);
+      const thrown: unknown[] = [];
+      const onThrown = (error: unknown) => thrown.push(error);
+      process.on('uncaughtException', onThrown);
+      try {
+        const error = await rejectionOf(ConnectionError, acmeRequest(createUndiciTransport(dispatcher), url));
+        expect(error.message).toBe(
+          `acme: the proxy refused its credentials (407 Proxy Authentication Required), so the request to ${url} never reached the API. Check the user and password in the proxy URL (HTTPS_PROXY / HTTP_PROXY, or the dispatcher's); retrying will not help.`,
+        );
+        expect(error.code).toBe('connection');
+        expect(error.isRetryable).toBe(false);
+        expect(error.neverSent).toBe(true);
+        expect(leaks(error)).toEqual([]);
+        // The connection that carried the request is closed, and the dispatcher closes. (undici opens a
+        // spare connection after any request it aborts; the dispatcher's close() ends that one.)
+        await vi.waitFor(() => expect(thrown.length > 0 || proxy.closed.has(proxy.sockets[0]!)).toBe(true));
+        expect(thrown).toEqual([]);
+        await dispatcher.close();
+        await vi.waitFor(() => expect(proxy.sockets.every((socket) => proxy.closed.has(socket))).toBe(true));
+        expect(proxy.requests).toBe(1);
+      } finally {
+        process.off('uncaughtException', onThrown);
+        await dispatcher.destroy();
+      }
+    },
+  );
 });
 
 describe('a proxy variable that holds no usable URL', () => {

@@ -314,7 +314,7 @@ class ResponseReader {
   }
 
   onData(chunk: Buffer): boolean {
-    if (this.settled) return false;
+    if (this.settled) return this.endUnread();
     this.total += chunk.byteLength;
     if (this.total > this.limit) {
       this.refuse();
@@ -347,6 +347,20 @@ class ResponseReader {
     this.finish();
     this.sink?.abandon();
     this.settle.reject(bodyFailure(this.status, this.headers, proxyRefusal(error)));
+  }
+
+  /**
+   * Body bytes after the answer failed: a dispatcher reported an error and read on. undici's `ProxyAgent`
+   * without a tunnel does so for a proxy's 407, whose page then follows. Returning false alone paused
+   * undici's parser, and nothing resumed it: the connection to the proxy hung (and the dispatcher's
+   * `close()` with it), and when the proxy closed it after a page of declared length, the parser threw an
+   * assertion outside every call, which ended the process. So the request is ended first, as undici ends
+   * one whose handler throws; with no way to end it, the rest is read and dropped.
+   */
+  private endUnread(): boolean {
+    if (this.abort === undefined) return true;
+    this.abort(new DOMException('The answer failed before its body was read', 'AbortError'));
+    return false;
   }
 
   /** Refuses a body over the limit: the request ends there, and its connection with it. */
