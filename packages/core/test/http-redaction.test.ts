@@ -753,6 +753,20 @@ describe('base64 wrapped into lines', () => {
     }
   });
 
+  it('finds a wrapped run that starts right after an escaped or percent-encoded line break', () => {
+    // Bug: the run could start only after a character base64 does not hold, and the `n` of `\n` or the
+    // `A` of `%0A` is one it holds: the run was never found, and the token crossed its break unredacted.
+    const key = 'sk-test-not-a-real-key-0123456789abcdefghij';
+    const echoed = btoa(`Authorization: Bearer ${key}; x-request-id: 0123456789abcdef0123456789`);
+    const lines = wrapped(echoed).replace(/\r\n/g, '\n');
+    const keys = secretsOfCall(URL_BASE, { authorization: `Bearer ${key}` });
+    for (const text of [JSON.stringify({ body: `echo\n${lines}` }), `echo%0A${encodeURIComponent(lines)}`]) {
+      const out = compileRedaction(keys)(text);
+      expect(out).toContain('[REDACTED]');
+      expect(out).not.toContain(echoed.slice(40, 70));
+    }
+  });
+
   it('keeps the lines of wrapped base64 whose secret lies within one line', () => {
     const line = 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0NTY3';
     const text = `${line}\r\n${line.replace('ZWZnaGlq', 'c2VjcmV0')}\r\nQUJD`;

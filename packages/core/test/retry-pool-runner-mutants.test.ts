@@ -266,6 +266,45 @@ describe('the default token estimate without Node’s Buffer', () => {
 });
 
 describe('the pool', () => {
+  it.each([false, true])(
+    'starts no worker for an item read after the caller aborted (finishEarlier: %s)',
+    async (finishEarlier) => {
+      // Bug: with finishEarlier, an item whose read settled in the tick of the abort started a worker with
+      // a signal of its own, not aborted: a request could leave after the caller had given up.
+      const outer = new AbortController();
+      let release: (item: number) => void = () => {};
+      const reads = [1, () => new Promise<number>((resolve) => (release = resolve))];
+      const started: string[] = [];
+      const pool = runPool(
+        {
+          next: () => {
+            const read = reads.shift();
+            return typeof read === 'function' ? read() : read;
+          },
+          close: () => {},
+        },
+        { concurrency: 2, signal: outer.signal, finishEarlier },
+        async (item, signal) => {
+          started.push(`${item}: ${signal.aborted ? 'aborted' : 'live'}`);
+          if (item === 1) {
+            // Once item 2's read is pending: it settles, and the caller aborts in the same tick.
+            await new Promise((resolve) => setTimeout(resolve, 0));
+            release(2);
+            outer.abort(new Error('caller gave up'));
+          }
+          await waitForAbort(signal).catch(() => {});
+          return item;
+        },
+      );
+      await expect(
+        (async () => {
+          for await (const _ of pool);
+        })(),
+      ).rejects.toThrow('caller gave up');
+      expect(started).toEqual(['1: live']);
+    },
+  );
+
   it('a consumer that stops after one result aborts the one worker still running, and waits for it before closing the source', async () => {
     const events: string[] = [];
     const items = [1, 2];

@@ -109,7 +109,10 @@ export async function* runPool<T, R>(
   const start = (item: T) => {
     const sequence = started++;
     const own = finishEarlier ? new AbortController() : controller;
-    if (finishEarlier) aborts.set(sequence, own);
+    if (finishEarlier) {
+      aborts.set(sequence, own);
+      if (controller.signal.aborted) own.abort(controller.signal.reason);
+    }
     const task: Promise<void> = worker(item, own.signal).then(
       (value) => {
         settled.set(sequence, { ok: true, value });
@@ -152,7 +155,8 @@ export async function* runPool<T, R>(
       (item) => {
         pending = undefined;
         if (item === undefined) exhausted = true;
-        else if (!finished && workerFailure === undefined) start(item);
+        // Not after the caller's abort: a worker started now would get a signal of its own, not aborted.
+        else if (!finished && workerFailure === undefined && !controller.signal.aborted) start(item);
         fill();
         notify();
       },

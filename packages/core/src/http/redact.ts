@@ -297,11 +297,12 @@ const BASE64_CHARACTER = `(?:[\\w+/-]|\\\\{1,${MAX_ESCAPES}}(?:/|u00(?:2[bBfF]|3
 /**
  * Base64 wrapped into lines: every line but the last at least 60 characters long (Ruby wraps at 60, PEM
  * at 64, MIME at 76), so words of a sentence are not taken for one. The run starts where base64 does not
- * (a prefix, not a lookbehind, as in `SECRET_PARAMETER`): a long run without a break is then tried once,
- * not from each of its characters.
+ * (a prefix, not a lookbehind, as in `SECRET_PARAMETER`), or after a line break (an escaped `\n` or a
+ * `%0A` ends in a character base64 may hold): a long run without a break is then tried once, not from each
+ * of its characters.
  */
 const WRAPPED_BASE64 = new RegExp(
-  `(^|[^\\w+/%\\\\-])((?:${BASE64_CHARACTER}{60,}${LINE_BREAK})+${BASE64_CHARACTER}+={0,2})`,
+  `(^|[^\\w+/%\\\\-]|${LINE_BREAK})((?:${BASE64_CHARACTER}{60,}${LINE_BREAK})+${BASE64_CHARACTER}+={0,2})`,
   'g',
 );
 
