@@ -270,7 +270,7 @@ describe('redact: secrets encoded twice, wrapped at 76 columns, or behind an enc
   it('Basic credentials wrapped at 76 columns, with \\r\\n or \\n, raw or inside a JSON text', () => {
     // Bug: the token was matched unbroken only; the first line went (the header's name was before it),
     // the lines after it were shown.
-    const token = btoa('someuser:p4ss-not-real-0123456789-abcdefghijklmnopqrstuvwxyz-0123456789');
+    const token = btoa('someuser:fake-password-not-real-0123456789-abcdefghijklmnopqrstuvwxyz');
     const secrets = secretsOfCall(URL_BASE, { 'proxy-authorization': `Basic ${token}` });
     const wrapped = (lineBreak: string) => token.replace(/.{76}(?=.)/g, `$&${lineBreak}`);
     expect(token.length).toBeGreaterThan(76);
@@ -475,7 +475,7 @@ describe('requestJson redacts what the call itself carries', () => {
 
   it("a proxy's error page that echoes the request's Basic credentials wrapped at 76 columns shows none of them", async () => {
     // Bug: the first line went (it follows the header's name), the second was shown.
-    const token = btoa('proxy-user:p4ss-not-real-0123456789-abcdefghijklmnopqrstuvwxyz-0123456789');
+    const token = btoa('proxy-user:fake-password-not-real-0123456789-abcdefghijklmnopqrstuvwxyz');
     const wrapped = token.replace(/.{76}(?=.)/g, '$&\r\n');
     const { fetch } = recordingFetch(
       () => new Response(`<pre>Proxy-Authorization: Basic ${wrapped}\r\n</pre>`, { status: 502 }),

@@ -109,10 +109,7 @@ export async function* runPool<T, R>(
   const start = (item: T) => {
     const sequence = started++;
     const own = finishEarlier ? new AbortController() : controller;
-    if (finishEarlier) {
-      aborts.set(sequence, own);
-      if (controller.signal.aborted) own.abort(controller.signal.reason);
-    }
+    if (finishEarlier) aborts.set(sequence, own);
     const task: Promise<void> = worker(item, own.signal).then(
       (value) => {
         settled.set(sequence, { ok: true, value });
