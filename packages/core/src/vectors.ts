@@ -500,7 +500,10 @@ export function normalizeInPlace(vector: Float32Array): Float32Array {
 const POPCOUNT = new Uint8Array(256);
 for (let value = 1; value < 256; value++) POPCOUNT[value] = (value & 1) + POPCOUNT[value >> 1]!;
 
-/** Number of differing bits between two bit-packed vectors (`binary` / `ubinary`). */
+/**
+ * Number of differing bits between two bit-packed vectors (`binary` / `ubinary`), every bit of every byte
+ * counted: pack the bits past the last dimension as zeros.
+ */
 export function hammingDistance(a: Int8Array | Uint8Array, b: Int8Array | Uint8Array): number {
   assertSameLength(a, b);
   return hammingUnchecked(a, b);

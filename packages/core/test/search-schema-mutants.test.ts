@@ -200,11 +200,19 @@ for (const backend of ['webassembly', 'javascript'] as const) {
       expect(topK([1, 0], [], Number.MAX_SAFE_INTEGER)).toEqual([]);
     });
 
-    it('k = 0 answers nothing without reading the vectors', () => {
-      const ragged = [Float32Array.of(1, 2, 3)];
-      expect(topK([1, 0], ragged, 0)).toEqual([]);
-      expect(topKInt8(Int8Array.of(1), [Int8Array.of(1, 2)], 0)).toEqual([]);
-      expect(topKHamming(Uint8Array.of(1), [Uint8Array.of(1, 2)], 0)).toEqual([]);
+    it('k = 0 answers nothing, but reads the vectors as any k does: a ragged corpus is refused', () => {
+      // Deliberate: checking a corpus with k = 0 once answered [] for any corpus (search-corpus-contract
+      // tests every refusal at k = 0 and k = 1).
+      expect(topK([1, 0], [Float32Array.of(1, 0)], 0)).toEqual([]);
+      expect(() => topK([1, 0], [Float32Array.of(1, 2, 3)], 0)).toThrow(
+        'Vector 0 has 3 dimensions; the query has 2.',
+      );
+      expect(() => topKInt8(Int8Array.of(1), [Int8Array.of(1, 2)], 0)).toThrow(
+        'Vector 0 has 2 dimensions; the query has 1.',
+      );
+      expect(() => topKHamming(Uint8Array.of(1), [Uint8Array.of(1, 2)], 0)).toThrow(
+        'Vector 0 has 2 bytes; the query has 1.',
+      );
     });
 
     it('bit vectors longer than a streamed chunk (300,000 bytes) are compared whole', () => {
@@ -282,7 +290,7 @@ for (const backend of ['webassembly', 'javascript'] as const) {
       [
         'a missing vector',
         () => topK([1, 0], [Float32Array.of(1, 0), undefined as never], 1),
-        'Vector 1 has undefined dimensions; the query has 2.',
+        'Vector 1 is undefined, not a vector (a typed array or an array of numbers).',
       ],
     ])('%s is refused with its own message', (_what, run, message) => {
       const error = thrownInvalidArgument(run);

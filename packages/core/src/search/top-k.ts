@@ -10,7 +10,7 @@
 import { checkBoolean, describeValue } from '../argument-checks.js';
 import { InvalidArgumentError } from '../errors.js';
 import { refuseUnknownSettings, type SettingNames } from '../setting-names.js';
-import { cosineOfVectors, dotUnchecked, hammingUnchecked, norm } from '../vectors.js';
+import { cosineOfVectors, dotUnchecked, hammingUnchecked, type NumericVector, norm } from '../vectors.js';
 import {
   type Kernels,
   newWasmKernels,
@@ -77,7 +77,8 @@ const INT8_KERNEL_LIMIT = 131_072;
 
 /**
  * The best `limit` (score, index) pairs offered so far: a min-heap whose root is the weakest kept. Higher
- * scores rank first; equal scores keep the lower index first.
+ * scores rank first; equal scores keep the lower index first. A limit of 0 keeps nothing: a search for
+ * k = 0 still reads and checks the whole corpus, as any other k does.
  */
 class Best {
   private readonly scores: Float64Array;
@@ -102,7 +103,7 @@ class Best {
       }
       scores[position] = score;
       indices[position] = index;
-    } else if (weaker(scores[0]!, indices[0]!, score, index)) {
+    } else if (this.limit > 0 && weaker(scores[0]!, indices[0]!, score, index)) {
       let position = 0;
       for (;;) {
         const left = 2 * position + 1;
@@ -201,11 +202,15 @@ function checkK(k: number, corpusSize: number): number {
   return Math.min(k, corpusSize);
 }
 
-function lengthMismatch(index: number, vector: unknown, length: number, unit: string): InvalidArgumentError {
-  return new InvalidArgumentError(
-    `Vector ${index} has ${(vector as { length?: number } | undefined)?.length} ${unit}; the query has ${length}.`,
-    { argument: 'vectors' },
-  );
+function lengthMismatch(
+  index: number,
+  vector: ArrayLike<unknown>,
+  length: number,
+  unit: string,
+): InvalidArgumentError {
+  return new InvalidArgumentError(`Vector ${index} has ${vector.length} ${unit}; the query has ${length}.`, {
+    argument: 'vectors',
+  });
 }
 
 // ---- the corpus layout --------------------------------------------------------------------------------
@@ -256,15 +261,10 @@ interface CorpusCopy {
 const layouts = new WeakMap<object, Layout>();
 
 /**
- * Refuses a corpus vector that is no array, or holds a value that is not a number: in a product a null,
- * a boolean or a string of digits passes for a number, and a bigint throws a TypeError.
+ * Refuses a corpus vector holding a value that is not a number: in a product a null, a boolean or a
+ * string of digits passes for a number, and a bigint throws a TypeError.
  */
-function checkNumbers(vector: unknown, index: number): void {
-  if (!isVector(vector))
-    throw new InvalidArgumentError(
-      `Vector ${index} is ${describeValue(vector)}, not a vector (a typed array or an array of numbers).`,
-      { argument: 'vectors' },
-    );
+function checkNumbers(vector: ArrayLike<unknown>, index: number): void {
   for (let position = 0; position < vector.length; position++) {
     const value = vector[position];
     if (typeof value !== 'number')
@@ -328,7 +328,13 @@ function layoutOf(
   let lastType: PackedType | undefined;
   for (let index = 0; index < size; index++) {
     const vector = vectors[index] as Packed;
-    if (vector?.length !== length) throw lengthMismatch(index, vector, length, unit);
+    // A hole or a null is named as what it is, not as a vector of "undefined" dimensions.
+    if (!isVector(vector))
+      throw new InvalidArgumentError(
+        `Vector ${index} is ${describeValue(vector)}, not a vector (a typed array or an array of numbers).`,
+        { argument: 'vectors' },
+      );
+    if (vector.length !== length) throw lengthMismatch(index, vector, length, unit);
     layout.vectors[index] = vector;
     // A length measured at another element count is not this vector's: a number array that grew since
     // is measured again, as a new one would be.
@@ -536,7 +542,7 @@ function scoreFloats(
   kernels: Kernels,
   layout: Layout,
   at: { queryAt: number; vectorsAt: number; outAt: number; count: number; from: number },
-  query: Float32Array | readonly number[],
+  query: NumericVector,
   cosine: boolean,
   queryNorm: number,
   best: Best,
@@ -575,18 +581,21 @@ function scoreFloats(
 }
 
 /**
- * The `k` vectors most similar to `query`, best first (ties keep the lower index first). Lengths of
- * the candidate vectors are computed once per corpus array and cached (a slot whose vector was replaced
- * is measured again; a vector changed in place is not noticed), so repeated queries over one corpus
- * cost one dot product per vector. Runs on WebAssembly SIMD where available (Float32Array corpora whose
- * length is a multiple of 8), with the same scores as the JavaScript path, bit for bit; from the second
- * query over one corpus array, it reads a copy of the corpus kept in WebAssembly memory (`keepCopy`,
- * which holds the values as they were, whatever the metric). After changing vectors in place, search a
- * new array.
+ * The `k` vectors most similar to `query`, best first (ties keep the lower index first; k beyond the
+ * corpus gives every vector). Vectors are Float32Array, Float64Array, Int8Array or Uint8Array (each
+ * element read as its number: bit-packed vectors go to `topKHamming`) or arrays of numbers, scored as
+ * `cosineSimilarity` and `dot` score them: under cosine a vector of zeros, query or corpus, scores 0.
+ * The corpus is checked whatever k, 0 included. Lengths of the candidate vectors are computed once per
+ * corpus array and cached (a slot whose vector was replaced is measured again; a vector changed in place
+ * is not noticed), so repeated queries over one corpus cost one dot product per vector. Runs on
+ * WebAssembly SIMD where available (Float32Array corpora whose length is a multiple of 8), with the same
+ * scores as the JavaScript path, bit for bit; from the second query over one corpus array, it reads a
+ * copy of the corpus kept in WebAssembly memory (`keepCopy`, which holds the values as they were,
+ * whatever the metric). After changing vectors in place, search a new array.
  */
 export function topK(
-  query: Float32Array | readonly number[],
-  vectors: readonly (Float32Array | readonly number[])[],
+  query: NumericVector,
+  vectors: readonly NumericVector[],
   k: number,
   options: TopKOptions = {},
 ): ScoredIndex[] {
@@ -599,7 +608,6 @@ export function topK(
       argument: 'metric',
     });
   const limit = checkK(k, vectors.length);
-  if (limit === 0) return [];
   const dimensions = query.length;
   const layout = layoutOf(vectors, dimensions, 'dimensions', [Float32Array], true);
   const cosine = metric === 'cosine';
@@ -643,9 +651,9 @@ export function topK(
 
 /**
  * The `k` int8 vectors with the largest dot product with `query`, best first (ties keep the lower index
- * first); scores are exact integers. Runs on WebAssembly SIMD where available; from the second query over
- * one corpus array it reads a copy of the corpus (`keepCopy`: a vector changed in place afterwards is not
- * noticed).
+ * first); scores are exact integers, and the corpus is checked whatever k, 0 included. Runs on
+ * WebAssembly SIMD where available; from the second query over one corpus array it reads a copy of the
+ * corpus (`keepCopy`: a vector changed in place afterwards is not noticed).
  */
 export function topKInt8(
   query: Int8Array,
@@ -660,7 +668,6 @@ export function topKInt8(
   const dimensions = query?.length;
   if (!(query instanceof Int8Array))
     throw notPacked('topKInt8 takes an Int8Array query and Int8Array vectors.');
-  if (limit === 0) return [];
   const layout = layoutOf(vectors, dimensions, 'dimensions', [Int8Array]);
   if (!layout.packed) throw notPacked('topKInt8 takes an Int8Array query and Int8Array vectors.');
   const best = new Best(limit);
@@ -695,9 +702,12 @@ function notPacked(message: string): InvalidArgumentError {
 
 /**
  * The `k` bit-packed vectors (`binary` / `ubinary`, 8 dimensions per byte) nearest to `query` in Hamming
- * distance, nearest first (ties keep the lower index first). Runs on WebAssembly SIMD where available;
- * from the second query over one corpus array it reads a copy of the corpus (`keepCopy`: a vector changed
- * in place afterwards is not noticed).
+ * distance, nearest first (ties keep the lower index first); the corpus is checked whatever k, 0
+ * included. Every bit of every byte is compared: the search is not told the dimensions, so vectors whose
+ * dimensions are not a multiple of 8 (embedkit refuses such dimensions for `binary` and `ubinary`) must
+ * pack the bits past the last dimension as zeros, as numpy's `packbits` does. Runs on WebAssembly SIMD
+ * where available; from the second query over one corpus array it reads a copy of the corpus
+ * (`keepCopy`: a vector changed in place afterwards is not noticed).
  */
 export function topKHamming(
   query: Int8Array | Uint8Array,
@@ -712,7 +722,6 @@ export function topKHamming(
   const message = 'topKHamming takes an Int8Array or Uint8Array query and vectors.';
   const bytes = query?.length;
   if (!(query instanceof Int8Array || query instanceof Uint8Array)) throw notPacked(message);
-  if (limit === 0) return [];
   const layout = layoutOf(vectors, bytes, 'bytes', [Int8Array, Uint8Array]);
   if (!layout.packed) throw notPacked(message);
   // Fewer differing bits rank first: the heap keeps the highest scores, so it is given minus the distance.
