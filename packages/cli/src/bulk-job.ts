@@ -255,6 +255,7 @@ export class BulkJob {
       const reading = { path: settings.inputPath, ...settings.reading, fingerprint: false };
       this.ids = new RepeatedIds({
         limit: MAX_CHECKED_IDS,
+        name: this.source.name,
         ...(this.source.rereadable ? { reread: async () => (await openInput(reading)).records } : {}),
       });
     }
@@ -557,7 +558,12 @@ export class BulkJob {
   private async readRecord(): Promise<InputRecord | undefined> {
     // A signal stops a read that waits on a stalled pipe: the run has nothing to finish there.
     const next = await this.interrupts.untilStopped(this.source.records.next());
-    if (next.done) return undefined;
+    if (next.done) {
+      // Repeats whose lookup in the file was put off are looked up now, before the table is let go.
+      if (this.ids !== undefined) this.repeatedId = await this.ids.end();
+      this.ids = undefined;
+      return undefined;
+    }
     if (this.ids !== undefined) {
       this.repeatedId = await this.ids.add(next.value);
       // One repeat is enough to warn about, and past the limit nothing more is kept: the table is let go.

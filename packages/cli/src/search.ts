@@ -296,8 +296,8 @@ function repeatedIdsOf(
 ): RepeatedIds | undefined {
   if (source.format === 'txt') return undefined;
   if (source.rereadable && options !== undefined)
-    return new RepeatedIds({ reread: async () => (await openInput(options)).records });
-  return new RepeatedIds();
+    return new RepeatedIds({ name: source.name, reread: async () => (await openInput(options)).records });
+  return new RepeatedIds({ name: source.name });
 }
 
 /** Reads a whole input file once, refusing a bad line or a repeated id before anything is sent. */
@@ -313,6 +313,8 @@ async function checkInputFirst(
       const repeated = await ids?.add(record);
       if (repeated !== undefined) throw repeatedIdError(source.name, repeated);
     }
+    const repeated = await ids?.end();
+    if (repeated !== undefined) throw repeatedIdError(source.name, repeated);
   } catch (error) {
     if (error instanceof InputError) throw new CliError(`${error.message}\nNo index was written.`);
     throw error;

@@ -11,6 +11,7 @@ import {
   runCli,
   startFakeOpenAI,
   temporaryDirectory,
+  waitFor,
 } from './helpers.js';
 
 // A resumed run re-reads the part of the input already embedded and refuses one that changed. Every
@@ -220,5 +221,41 @@ describe('bulk: an input changed between runs', () => {
     const same = await bulk('-', out, [], text(FIXED));
     expect(same.code).toBe(0);
     expect(firstValues(out)).toEqual(range(100));
+  });
+});
+
+describe('bulk: an input changed while the run reads it', () => {
+  const directory = temporaryDirectory();
+  afterAll(() => directory.remove());
+
+  it('the earlier line of a repeated id edited before the repeat is read: a clear error, no warning at a wrong line, every input read first still written (bug: the repeat went unsaid, exit 0)', async () => {
+    const input = join(directory.path, 'docs.jsonl');
+    const out = join(directory.path, 'docs.out.jsonl');
+    const records = (second: string) =>
+      range(1500).map((n) =>
+        JSON.stringify({ id: n === 1499 ? 'doc-1' : n === 1 ? second : `doc-${n}`, text: `item ${n}` }),
+      );
+    writeFileSync(input, jsonl(records('doc-1')));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // The first call is answered, the others held until the file is edited: the whole file (90 kB) was
+    // read in its first chunk, and the repeat on line 1500 is read long after.
+    const server = await startFakeOpenAI({ hold: ({ number }) => (number === 1 ? undefined : released) });
+    try {
+      const run = runCli(bulkArgs(server, input, out, ['--batch-size', '100', '--concurrency', '1']));
+      await waitFor(() => (readCheckpointFile(out)?.inputsDone ?? 0) > 0, 'the first saved batch');
+      writeFileSync(input, jsonl(records('doc-1-edited')));
+      release();
+      const result = await run;
+      expect(result.stderr).toBe(
+        `embedkit: error: ${input} changed while it was read: the records before line 1500 are not the ones read first. Its ids cannot be checked for repeats against what was embedded; run again once nothing writes to it.\n1499 inputs are done and saved in ${out}; run the same command again to continue.\n`,
+      );
+      expect(result.code).toBe(1);
+      expect(firstValues(out)).toEqual(range(1499));
+    } finally {
+      await server.close();
+    }
   });
 });

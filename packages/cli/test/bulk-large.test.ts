@@ -403,7 +403,7 @@ describe('index: the ids of a .txt input are its line numbers, which never repea
 describe('index: a .jsonl input whose id repeats far from its first line', () => {
   const context = serverAndFiles();
 
-  it('names both lines, 3 and 900,001, before anything is sent (only fingerprints are kept: the file is read again for line 3)', async () => {
+  it('names both lines, 3 and 900,001, before anything is sent (only fingerprints are kept: the file is read again to name line 3)', async () => {
     const { server, file } = context;
     const records = Array.from({ length: 900_001 }, (_, index) => {
       const n = index + 1;

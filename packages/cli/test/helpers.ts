@@ -13,8 +13,9 @@ export const BIN = join(PACKAGE_ROOT, 'dist', 'bin.js');
 export const OPENAI_CASSETTES = join(PACKAGE_ROOT, '..', 'provider-openai', 'test', 'cassettes');
 
 /**
- * Two ids with one 64-bit fingerprint in the repeated-id table (found by a birthday search over such
- * names): no repeat of each other, though the table cannot tell them apart by what it keeps.
+ * Two ids that shared one 64-bit fingerprint under the repeated-id table's former unkeyed hash (found by
+ * a birthday search over such names): no repeat of each other. The fingerprint is keyed now, so ids
+ * written in advance share none; tests that need a shared one pass the table a weak `fingerprint`.
  */
 export const SHARED_FINGERPRINT = ['id-8217b01ac6bf0e05', 'id-5eb543d795d86659'] as const;
 

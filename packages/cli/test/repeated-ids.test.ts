@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { CliError, InputError } from '../src/errors.js';
 import type { InputRecord } from '../src/inputs.js';
-import { RepeatedIds } from '../src/repeated-ids.js';
+import { keyedFingerprint, RepeatedIds } from '../src/repeated-ids.js';
 import { SHARED_FINGERPRINT } from './helpers.js';
 
 /**
@@ -62,7 +63,7 @@ describe('RepeatedIds', () => {
   });
 
   describe('a file, read again to name the earlier line', () => {
-    it('names line 3 for a repeat at line 900,001, reading the file once, only as far as line 3', async () => {
+    it('names line 3 for a repeat at line 900,001, reading the file once, as far as the repeat (which checks that the lines before it are the ones read)', async () => {
       const id = (line: number) => (line === 900_001 ? 'doc-3' : `doc-${line}`);
       const { reads, reread } = rereadable((line) => record(line, id(line)), 1_000_000);
       const ids = new RepeatedIds({ reread });
@@ -74,21 +75,148 @@ describe('RepeatedIds', () => {
       expect(repeats).toEqual([]);
       expect(reads.count).toBe(0);
       expect(await ids.add(record(900_001, 'doc-3'))).toEqual({ id: 'doc-3', firstLine: 3, line: 900_001 });
-      expect(reads).toEqual({ count: 1, records: 3 });
+      expect(reads).toEqual({ count: 1, records: 900_001 });
     });
 
     it('two ids with one fingerprint are no repeat (bug: refused, naming a line with another id); a repeat of either names its own line', async () => {
       const [first, second] = SHARED_FINGERPRINT;
       const ids = [first, second, second, 'x', first];
       const { reads, reread } = rereadable((line) => record(line, ids[line - 1]), ids.length);
-      const table = new RepeatedIds({ reread });
+      // Ids of one length share a fingerprint here.
+      const table = new RepeatedIds({ reread, fingerprint: (text) => [text.length, 0] });
       expect(await table.add(record(1, first))).toBeUndefined();
       expect(await table.add(record(2, second))).toBeUndefined();
       expect(reads.count).toBe(1);
-      expect(await table.add(record(3, second))).toEqual({ id: second, firstLine: 2, line: 3 });
+      // After a reading that found no repeat, two suspects are held before the next.
+      expect(await table.add(record(3, second))).toBeUndefined();
       expect(await table.add(record(4, 'x'))).toBeUndefined();
-      expect(await table.add(record(5, first))).toEqual({ id: first, firstLine: 1, line: 5 });
+      expect(await table.add(record(5, first))).toEqual({ id: second, firstLine: 2, line: 3 });
+      expect(reads.count).toBe(2);
+      // A suspect still held when the input ends is looked up by `end`.
+      const ended = new RepeatedIds({ reread, fingerprint: (text) => [text.length, 0] });
+      for (const line of [1, 2]) await ended.add(record(line, ids[line - 1]));
+      expect(await ended.add(record(3, second))).toBeUndefined();
+      expect(await ended.end()).toEqual({ id: second, firstLine: 2, line: 3 });
+      expect(await ended.end()).toBeUndefined();
+    });
+  });
+
+  describe('a keyed fingerprint: ids cannot be written to share one', () => {
+    it('is HalfSipHash-2-4 with a 64-bit output (the reference vectors, key bytes 0-7, messages 0, 2, 4 and 8 bytes)', () => {
+      // The reference's vectors_hsip64, as little-endian bytes; a code unit is two bytes, low byte first.
+      const key = [0x03020100, 0x07060504] as const;
+      const message = (bytes: number) =>
+        Array.from({ length: bytes / 2 }, (_, unit) =>
+          String.fromCharCode((2 * unit) | ((2 * unit + 1) << 8)),
+        ).join('');
+      const hex = (word: number) => Buffer.from(new Uint32Array([word]).buffer).toString('hex');
+      const digest = (bytes: number) => keyedFingerprint(key, message(bytes)).map(hex).join('');
+      expect([0, 2, 4, 8].map(digest)).toEqual([
+        '218d1f59b9b83cc8',
+        '064f39ef7c50eb57',
+        'd5e78a175be52ea1',
+        'edfee820bce4858c',
+      ]);
+    });
+
+    it('two ids made to share the fingerprint of the unkeyed hash no longer do: the file is not read again (bug: read again for each such pair)', async () => {
+      const [first, second] = SHARED_FINGERPRINT;
+      const ids = [first, second];
+      const { reads, reread } = rereadable((line) => record(line, ids[line - 1]), ids.length);
+      const table = new RepeatedIds({ reread });
+      expect(await table.add(record(1, first))).toBeUndefined();
+      expect(await table.add(record(2, second))).toBeUndefined();
+      expect(await table.end()).toBeUndefined();
+      expect(reads.count).toBe(0);
+    });
+
+    it('10,000 ids that all share one fingerprint cost 14 readings of the file, 26,382 records in all, not one reading each (bug: 9,999 readings, 50 million records); the repeat among them is still named', async () => {
+      const id = (line: number) => (line === 10_000 ? 'doc-5000' : `doc-${line}`);
+      const { reads, reread } = rereadable((line) => record(line, id(line)), 10_000);
+      const table = new RepeatedIds({ reread, fingerprint: () => [7, 7] });
+      for (let line = 1; line <= 10_000; line++)
+        expect(await table.add(record(line, id(line)))).toBeUndefined();
+      expect(await table.end()).toEqual({ id: 'doc-5000', firstLine: 5000, line: 10_000 });
+      // Held 1, 2, 4, ... 4,096 suspects before each reading, then the last 1,808 at the end.
+      expect(reads).toEqual({ count: 14, records: 26_382 });
+    });
+
+    it('the first repeat among the held suspects is the one named, whatever order their ids first came in', async () => {
+      const ids = ['a', 'b', 'c', 'x', 'c', 'b'];
+      const { reads, reread } = rereadable((line) => record(line, ids[line - 1]), ids.length);
+      const table = new RepeatedIds({ reread, fingerprint: () => [1, 2] });
+      // Line 2 is read again alone and is no repeat; lines 3 and 4 then together; then 5 and 6.
+      for (let line = 1; line <= 4; line++)
+        expect(await table.add(record(line, ids[line - 1]))).toBeUndefined();
+      expect(await table.add(record(5, 'c'))).toBeUndefined();
+      expect(await table.add(record(6, 'b'))).toBeUndefined();
+      expect(await table.end()).toEqual({ id: 'c', firstLine: 3, line: 5 });
       expect(reads.count).toBe(3);
+    });
+  });
+
+  describe('a file changed between its first reading and a later one: an error, never a repeat at the wrong line or a repeat missed', () => {
+    /** Adds `first` as read first, then looks up the repeat at its last line in `now`, the file as it is now. */
+    async function lookUp(first: unknown[], now: (line: number) => InputRecord, last: number) {
+      const table = new RepeatedIds({ name: 'docs.jsonl', reread: rereadable(now, last).reread });
+      for (let line = 1; line < first.length; line++) await table.add(record(line, first[line - 1]));
+      return table.add(record(first.length, first[first.length - 1]));
+    }
+    const changed = (what: string) =>
+      new CliError(
+        `docs.jsonl changed while it was read: ${what}. Its ids cannot be checked for repeats against what was embedded; run again once nothing writes to it.`,
+      );
+    const first = ['a', 'b', 'c', 'b'];
+
+    it('the earlier line of the repeat was edited (bug: no repeat, silently)', async () => {
+      const now = ['a', 'B', 'c', 'b'];
+      await expect(lookUp(first, (line) => record(line, now[line - 1]), 4)).rejects.toEqual(
+        changed('the records before line 4 are not the ones read first'),
+      );
+    });
+
+    it('a line was inserted before it (bug: the repeat named at line 3, where "b" now is)', async () => {
+      const now = ['new', 'a', 'b', 'c', 'b'];
+      await expect(lookUp(first, (line) => record(line, now[line - 1]), 5)).rejects.toEqual(
+        changed('the records before line 4 are not the ones read first'),
+      );
+    });
+
+    it('an id no repeat looks at was edited, before the repeat: still an error (the file is not the one read)', async () => {
+      const now = ['A', 'b', 'c', 'b'];
+      await expect(lookUp(first, (line) => record(line, now[line - 1]), 4)).rejects.toThrow(
+        'docs.jsonl changed while it was read: the records before line 4 are not the ones read first.',
+      );
+    });
+
+    it('it was cut short (bug: no repeat, silently)', async () => {
+      await expect(lookUp(first, (line) => record(line, first[line - 1]), 1)).rejects.toEqual(
+        changed('it ends before line 4, which was read before'),
+      );
+    });
+
+    it('a bad line came into it: the change is said, not taken for a bad line of the input being read', async () => {
+      const table = new RepeatedIds({
+        name: 'docs.jsonl',
+        reread: async () =>
+          (async function* () {
+            yield record(1, 'a');
+            throw new InputError('docs.jsonl', 2, 'not valid JSON (Unexpected end of JSON input).');
+          })(),
+      });
+      await table.add(record(1, 'a'));
+      await table.add(record(2, 'b'));
+      const thrown = await table.add(record(3, 'a')).catch((error: unknown) => error);
+      expect(thrown).not.toBeInstanceOf(InputError);
+      expect(thrown).toEqual(changed('docs.jsonl:2: not valid JSON (Unexpected end of JSON input)'));
+    });
+
+    it('an unchanged file still names the repeat', async () => {
+      expect(await lookUp(first, (line) => record(line, first[line - 1]), 4)).toEqual({
+        id: 'b',
+        firstLine: 2,
+        line: 4,
+      });
     });
   });
 });
