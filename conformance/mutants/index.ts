@@ -1231,22 +1231,34 @@ export const mutants: Mutant[] = [
       }
     },
   ),
-  ...(
-    [
-      ['key-base64-in-message', 'the key', (key: string) => key],
-      ['basic-user-base64-in-message', 'Basic credentials `key:`', (key: string) => `${key}:`],
-      ['basic-password-base64-in-message', 'Basic credentials `:key`', (key: string) => `:${key}`],
+  ...[
+    ...(
       [
-        'auth-header-base64-in-message',
-        'the authorization value `Bearer key`',
-        (key: string) => `Bearer ${key}`,
-      ],
-    ] as const
-  ).map(([name, what, credential]) =>
+        ['key-base64-in-message', 'the key', (key: string) => key],
+        ['basic-user-base64-in-message', 'Basic credentials `key:`', (key: string) => `${key}:`],
+        ['basic-password-base64-in-message', 'Basic credentials `:key`', (key: string) => `:${key}`],
+        [
+          'auth-header-base64-in-message',
+          'the authorization value `Bearer key`',
+          (key: string) => `Bearer ${key}`,
+        ],
+      ] as const
+    ).map(([name, what, credential]): [string, string, (key: string, baseURL: string) => string] => [
+      name,
+      `adds the base64 of ${what} to the message of an authentication error, as a debugging hint`,
+      (key) => `sent ${Buffer.from(credential(key)).toString('base64')}`,
+    ]),
+    [
+      'key-encoded-twice-in-message',
+      "adds a sign-in link to the message of an authentication error, whose return_to holds the call's URL with the key in its query: percent-encoded twice",
+      (key: string, baseURL: string) =>
+        `sign in: https://login.acme.test/?return_to=${encodeURIComponent(encodeURIComponent(`${baseURL}/embeddings?key=${key}`))}`,
+    ] as const,
+  ].map(([name, bug, hint]) =>
     mutant(
       'embeddings',
       name,
-      `adds the base64 of ${what} to the message of an authentication error, as a debugging hint`,
+      bug,
       ['secret-redaction'],
       class extends AcmeEmbeddingModel {
         override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
@@ -1254,7 +1266,7 @@ export const mutants: Mutant[] = [
             return await super.doEmbed(request);
           } catch (error) {
             if (AuthenticationError.isInstance(error))
-              error.message = `${error.message} (sent ${Buffer.from(credential(this.settings.apiKey)).toString('base64')})`;
+              error.message = `${error.message} (${hint(this.settings.apiKey, String(this.settings.baseURL))})`;
             throw error;
           }
         }

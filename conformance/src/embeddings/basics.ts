@@ -7,7 +7,8 @@ import {
   CALL_HEADERS,
   expectCustomHeaders,
   expectKeyInAuthHeader,
-  secretForms,
+  type KeyFound,
+  keyFinder,
 } from '../suite/checks.js';
 import { type Case, check, type Family, type SkippedCase, skip } from '../suite/family.js';
 import { type EmbeddingSuite, SUCCESS_REQUEST_ID, splitJob } from './suite.js';
@@ -53,11 +54,14 @@ function fieldJobs(suite: EmbeddingSuite): FieldJob[] {
   return jobs;
 }
 
-/** Makes one single-input call, and gives the forms the key takes, for the checks of where it must not go. */
-async function keyFormsAfterOneCall(suite: EmbeddingSuite, world: Harness): Promise<string[]> {
+/** Makes one single-input call, and gives what finds the key in any form, for the checks of where it must not go. */
+async function keyFinderAfterOneCall(
+  suite: EmbeddingSuite,
+  world: Harness,
+): Promise<(text: string) => KeyFound | undefined> {
   world.respond(1, suite.success());
   await embedMany({ ...suite.settings(world), inputs: ['x'] });
-  return secretForms(world.apiKey, [suite.wire.authHeader(world.apiKey).value]);
+  return keyFinder(world.apiKey, [suite.wire.authHeader(world.apiKey).value]);
 }
 
 /** The other model id `model-named` asks, beside the suite's. */
@@ -217,11 +221,12 @@ export const basics: Family<EmbeddingSuite, Harness> = {
         'key-not-in-url',
         'the key sent in the URL, where proxies and server logs keep it',
         async (world) => {
-          const forms = await keyFormsAfterOneCall(suite, world);
+          const find = await keyFinderAfterOneCall(suite, world);
           for (const request of world.interceptor.requests) {
-            const form = forms.find((candidate) => request.path.includes(candidate));
-            if (form !== undefined) {
-              const shown = forms.reduce((path, each) => path.replaceAll(each, '<the key>'), request.path);
+            const found = find(request.path);
+            if (found !== undefined) {
+              const { at, form } = found;
+              const shown = `${request.path.slice(0, at)}<the key>${request.path.slice(at + form.length)}`;
               assert.fail(`the key is in the request URL: ${shown}`);
             }
           }
@@ -231,11 +236,11 @@ export const basics: Family<EmbeddingSuite, Harness> = {
         'key-only-in-auth-header',
         'the key sent in another header as well as the auth header (`x-api-key` beside `authorization`), where proxies that hide the auth header log it',
         async (world) => {
-          const forms = await keyFormsAfterOneCall(suite, world);
+          const find = await keyFinderAfterOneCall(suite, world);
           const auth = wire.authHeader(world.apiKey);
           for (const request of world.interceptor.requests)
             for (const [name, value] of Object.entries(request.headers))
-              if (name !== auth.name.toLowerCase() && forms.some((form) => value.includes(form)))
+              if (name !== auth.name.toLowerCase() && find(value) !== undefined)
                 assert.fail(`the key is sent in the ${name} header, not only in ${auth.name}`);
         },
       ),

@@ -2,6 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { inspect } from 'node:util';
 import type { OutputType } from '@embedkit/core';
+import { compileRedaction } from '@embedkit/core/provider';
 import { arrayClassOf } from './answers.js';
 
 export type AnyError = Error & Record<string, unknown>;
@@ -108,56 +109,34 @@ export function expectVectorsInOrder(
   }
 }
 
-/** Base64 shorter than this is left out of the forms: it could turn up by chance. */
-const MIN_BASE64_FORM = 16;
-
-/**
- * The base64 of `text` as it shows inside any longer base64 that starts with it: its whole 3-byte groups
- * (the last, partial group depends on what follows), padding dropped.
- */
-function base64Of(text: string): string {
-  const bytes = Buffer.from(text, 'utf8');
-  return bytes.subarray(0, bytes.length - (bytes.length % 3)).toString('base64');
+/** Where the key shows in a text, and the part of the text that holds it. */
+export interface KeyFound {
+  at: number;
+  form: string;
 }
 
 /**
- * The forms a key takes in text, each with how it was written: as is, percent-encoded, JSON-escaped
- * (`\/`, `\u002f`, …), and base64 of the key (which `key:`, Basic credentials with the key as user,
- * begins with), of `:key` (the key as password) and of each value in `alsoEncoded` (the auth header's value, `Bearer <key>`), where
- * the base64 is long enough not to match by chance.
+ * Finds the key in a text in every form core's redaction removes (its `compileRedaction` with the key
+ * and `alsoEncoded` as the secrets, no other patterns): as is, percent-encoded once or more, JSON-escaped
+ * at any depth, as HTML references, and in base64 (also of `key:`, `:key` and each value in `alsoEncoded`,
+ * the auth header's value), wrapped into lines too. A text the redaction would change holds the key: the
+ * check and the redaction it judges share one list of forms, so neither can know one the other does not.
+ * The form found runs from the first character the redaction changes to the last.
  */
-export function namedSecretForms(
+export function keyFinder(
   secret: string,
   alsoEncoded: readonly string[] = [],
-): { form: string; as: string }[] {
-  const forms = new Map<string, string>();
-  const add = (form: string, as: string) => {
-    if (form !== '' && !forms.has(form)) forms.set(form, as);
+): (text: string) => KeyFound | undefined {
+  const redaction = compileRedaction([secret, ...alsoEncoded], { patterns: false });
+  return (text) => {
+    const clean = redaction(text);
+    if (clean === text) return undefined;
+    let at = 0;
+    while (text[at] === clean[at]) at++;
+    let end = text.length;
+    while (end > at && text[end - 1] === clean[end - 1 - text.length + clean.length]) end--;
+    return { at, form: text.slice(at, end) };
   };
-  add(secret, 'itself');
-  add(encodeURIComponent(secret), 'percent-encoded');
-  add(JSON.stringify(secret).slice(1, -1), 'JSON-escaped');
-  // JSON may escape the solidus: PHP's writer sends `\/`, any writer may send `\u002f`.
-  for (const solidus of ['\\/', '\\u002f', '\\u002F']) add(secret.replaceAll('/', solidus), 'JSON-escaped');
-  const encoded: [string, string][] = [
-    // `key:` (the key as a Basic user) needs no form of its own: its base64 begins with the key's.
-    [secret, 'the key'],
-    [`:${secret}`, '`:key`'],
-    ...alsoEncoded.map((value): [string, string] => [value, JSON.stringify(value.replace(secret, '<key>'))]),
-  ];
-  for (const [text, name] of encoded) {
-    const base64 = base64Of(text);
-    if (base64.length >= MIN_BASE64_FORM) {
-      add(base64, `base64 of ${name}`);
-      add(base64.replaceAll('+', '-').replaceAll('/', '_'), `base64url of ${name}`);
-    }
-  }
-  return [...forms].map(([form, as]) => ({ form, as }));
-}
-
-/** The forms a key takes in text (see `namedSecretForms`). */
-export function secretForms(secret: string, alsoEncoded: readonly string[] = []): string[] {
-  return namedSecretForms(secret, alsoEncoded).map(({ form }) => form);
 }
 
 /** Every error in a chain: the error, its `cause`s, and the errors it aggregates (`errors`, `lastError`). */
@@ -205,7 +184,7 @@ function fieldsOf(value: unknown): [string, string][] {
  * as the auth header's value, whose base64 counts too).
  */
 export function assertNoSecret(error: unknown, secret: string, alsoEncoded: readonly string[] = []): void {
-  const forms = namedSecretForms(secret, alsoEncoded);
+  const find = keyFinder(secret, alsoEncoded);
   const places: [string, string][] = [];
   for (const [depth, link] of errorChain(error).entries()) {
     const where = depth === 0 ? '' : `cause ${depth}: `;
@@ -218,13 +197,12 @@ export function assertNoSecret(error: unknown, secret: string, alsoEncoded: read
     // A circular error cannot be serialized; the other forms cover it.
   }
   for (const [place, text] of places) {
-    const found = forms.find((candidate) => text.includes(candidate.form));
+    const found = find(text);
     if (found !== undefined) {
-      const { form, as } = found;
+      const { at, form } = found;
       const name = (error as { name?: string })?.name ?? 'the error';
-      const at = text.indexOf(form);
       assert.fail(
-        `the API key leaked into ${name} (${place}${form === secret ? '' : `, ${as}: ${JSON.stringify(form)}`}): …${text.slice(Math.max(0, at - 60), at + 20)}…`,
+        `the API key leaked into ${name} (${place}${form === secret ? '' : `, as ${JSON.stringify(form.slice(0, 200))}`}): …${text.slice(Math.max(0, at - 60), at + 20)}…`,
       );
     }
   }

@@ -299,6 +299,28 @@ describe('redact: secrets encoded twice, wrapped at 76 columns, or behind an enc
       expect(redact(`{"error":"${quoted} refused"}`)).toBe(`{"error":"${shown} refused"}`);
     },
   );
+
+  // A .NET body quoted in another JSON text (a gateway's log record): its `\u002B` and PHP's `\/` carry two
+  // backslashes there. Bug: the escape of one level only was part of a value, and the value stopped at the
+  // first backslash of two, the rest of the key shown.
+  it.each([
+    ['x-goog-api-key: AIzaSyNot+Real0123 refused', 'x-goog-api-key: [REDACTED] refused'],
+    ['Authorization: Bearer abc+def/0123 refused', 'Authorization: Bearer [REDACTED] refused'],
+    ['authorization: Token abc+def0123 refused', 'authorization: Token [REDACTED] refused'],
+    ['GET /v1?key=AIza+Not/Real0123&alt=json&k=1', 'GET /v1?key=[REDACTED]&alt=json&k=1'],
+    // An escaped quote still ends the value, however deep: the text stays JSON.
+    ['x-api-key: abc+0123" then', 'x-api-key: [REDACTED]" then'],
+  ])('a key holding a JSON escape two levels of quoting deep, not given: %s', (said, shown) => {
+    // As .NET writes + and Go writes & (an escaped & ends a parameter's value), and PHP writes /.
+    const escaped = (text: string) =>
+      JSON.stringify({ error: text })
+        .replace(/[+&]/g, (character) => (character === '+' ? '\\u002B' : '\\u0026'))
+        .replace(/\//g, '\\/');
+    const nested = (text: string) => JSON.stringify({ log: escaped(text) });
+    const out = redact(nested(said));
+    expect(out).toBe(nested(shown));
+    expect(JSON.parse(JSON.parse(out).log).error).toBe(shown);
+  });
 });
 
 describe('redactGivenUrl: a URL from a setting or a flag, for a message', () => {
@@ -695,6 +717,20 @@ describe('compiled patterns of secrets', () => {
     );
   });
 
+  it('a redaction of more secrets than are kept compiles each once, however many texts it redacts', () => {
+    // Each redaction holds the patterns it used. Without that, its second text compiled again the 44 the
+    // cache had let go, and pushed out of the cache the patterns other calls had made since.
+    const many = Array.from({ length: 300 }, (_, index) => `h-${String(index).padStart(6, '0')}`);
+    const redaction = compileRedaction(many);
+    expect(redaction(`100%: ${many[0]} ${many[299]}`)).toBe('100%: [REDACTED] [REDACTED]');
+    expect(keptSecretPatterns()).toEqual(many.slice(44));
+    redact('100%', ['s-probe-01']);
+    const before = keptSecretPatterns();
+    expect(before.at(-1)).toBe('s-probe-01');
+    expect(redaction(`100%: ${many[0]} ${many[150]}`)).toBe('100%: [REDACTED] [REDACTED]');
+    expect(keptSecretPatterns()).toEqual(before);
+  });
+
   it('finds a secret in a text that can hold no encoded form without building its pattern', () => {
     const before = keptSecretPatterns();
     const key = 'gw-test-not-a-real-token-0123456789';
@@ -766,6 +802,40 @@ describe('base64 wrapped into lines', () => {
       expect(out).not.toContain(echoed.slice(40, 70));
     }
   });
+
+  it('finds a Proxy-Authorization token whose first line, after the header name, holds fewer than 60 characters', () => {
+    // Bug: a wrapped run had to start with a line of 60 characters. A header echoed at 76 columns keeps
+    // 49 of the token on its own line, so the run was not found: the header's pattern took that line, and
+    // the rest of the token, on the next, was shown.
+    const header = `Proxy-Authorization: Basic ${token}`;
+    const expected = '<pre>Proxy-Authorization: Basic [REDACTED]\r\nVia: 1.1 gw</pre>';
+    expect(header.indexOf(token.slice(48, 52))).toBeLessThan(76);
+    // Folded as HTTP/1.1 once allowed (obs-fold: a line break and a space), and wrapped without a fold.
+    for (const lineBreak of ['\r\n ', '\r\n\t', '\n']) {
+      const echoed = `<pre>${wrapped(header).replaceAll('\r\n', lineBreak)}\r\nVia: 1.1 gw</pre>`;
+      expect(compileRedaction(secrets)(echoed)).toBe(expected);
+      // A cassette's scrubbing, which finds the given secrets only.
+      expect(compileRedaction(secrets, { patterns: false })(echoed)).toBe(expected);
+    }
+  });
+
+  it.each([
+    ['a scheme alone, then prose', 'Proxy-Authorization: Basic\r\n realm="gateway" asks to sign in'],
+    ['another short token, folded', 'Authorization: Basic dXNlcjpvdGhlcg==\r\n Via: 1.1 gw\r\nretry later'],
+    [
+      'a word after the header, then words',
+      'authorization: required\nplease sign in again with your password',
+    ],
+    [
+      "the token's first characters, then other lines",
+      `Authorization: Basic ${token.slice(0, 12)}\nlater on\n${'QUJD'.repeat(16)}\nQUJD`,
+    ],
+  ])(
+    'keeps the lines after an authorization header readable when no secret runs across them: %s',
+    (_name, text) => {
+      expect(compileRedaction(secrets, { patterns: false })(text)).toBe(text);
+    },
+  );
 
   it('keeps the lines of wrapped base64 whose secret lies within one line', () => {
     const line = 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0NTY3';

@@ -8,7 +8,7 @@
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import { type AddressInfo, connect, type Socket } from 'node:net';
-import { type Dispatcher, EnvHttpProxyAgent, ProxyAgent } from 'undici';
+import { type Dispatcher, EnvHttpProxyAgent, interceptors, ProxyAgent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { embed } from '../src/engine/embed.js';
 import {
@@ -166,6 +166,13 @@ async function startProxy() {
 const ECHOED_DUMP =
   'cmVxdWVzdCBmcm9tIDEyNy4wLjAuMSByZWZ1c2VkLCBjcmVkZW50aWFscyBzZW50OiB1[REDACTED]czsgcG9saWN5OiBkZW55';
 const ECHOED_PAGE = `<h1>502 refused</h1><p>the password [REDACTED] was refused</p><pre>Proxy-Authorization: Basic [REDACTED]\n${ECHOED_DUMP}</pre>`;
+/**
+ * `ECHOED_PAGE` for a given `ProxyAgent`: the whole `Proxy-Authorization` value it sends is a secret of the
+ * call, as the call's own `Authorization` value is, so its scheme goes with it.
+ */
+const AGENT_ECHOED_PAGE = ECHOED_PAGE.replace('Basic [REDACTED]', '[REDACTED]');
+/** The message of a 502 whose body is `AGENT_ECHOED_PAGE`. */
+const AGENT_ECHOED_MESSAGE = `acme API error 502: a non-JSON text/html: 502 refused the password [REDACTED] was refused Proxy-Authorization: [REDACTED] ${ECHOED_DUMP} — The API failed on its side; the engine retries these.`;
 
 /** Every leak of the proxy's password, as itself or inside its `Proxy-Authorization` value. */
 const leaks = (error: unknown) => walkForSecrets(error, [PASSWORD, BASIC]).leaks;
@@ -449,13 +456,75 @@ describe('the default Node transport behind HTTP_PROXY', () => {
       }
     });
 
+    it('reads the URL of a ProxyAgent or EnvHttpProxyAgent wrapped by compose, once or twice', async () => {
+      // undici's compose returns a JS Proxy of the dispatcher with only its dispatch replaced: the symbols
+      // undici keeps the URLs under read through it. A check by class or own property would find none.
+      const proxyUrl = `http://user:${PASSWORD}@127.0.0.1:${proxy.port}/`;
+      const both = new EnvHttpProxyAgent({ httpProxy: proxyUrl, httpsProxy: proxyUrl });
+      try {
+        const retried = agent.compose(interceptors.retry());
+        expect(createUndiciTransport(retried).proxyUrls?.()).toEqual([proxyUrl]);
+        expect(createUndiciTransport(retried.compose(interceptors.dns())).proxyUrls?.()).toEqual([proxyUrl]);
+        expect(createUndiciTransport(both.compose(interceptors.retry())).proxyUrls?.()).toEqual([
+          proxyUrl,
+          proxyUrl,
+        ]);
+      } finally {
+        await both.close();
+      }
+    });
+
+    it('hands the headers a given ProxyAgent or EnvHttpProxyAgent sends its proxies to the redaction', async () => {
+      const token = 'Bearer fake-proxy-token-not-real';
+      const bearer = new ProxyAgent({ uri: 'http://proxy.internal:3128', token });
+      const both = new EnvHttpProxyAgent({ httpProxy: 'http://proxy.internal:3128', token });
+      try {
+        expect(createUndiciTransport(bearer.compose(interceptors.retry())).proxyHeaders?.()).toEqual([
+          { 'proxy-authorization': token },
+        ]);
+        expect(createUndiciTransport(both).proxyHeaders?.()).toEqual([
+          { 'proxy-authorization': token },
+          { 'proxy-authorization': token },
+        ]);
+      } finally {
+        await Promise.all([bearer.close(), both.close()]);
+      }
+    });
+
+    it.each([
+      ['token', { token: `Basic ${BASIC}` }],
+      ['auth', { auth: BASIC }],
+    ])(
+      "a ProxyAgent's %s option is a secret: the proxy's 502 page that echoes it shows none of it",
+      async (_name, credentials) => {
+        // Bug: only the password of the proxy's URL was gathered; the Proxy-Authorization undici makes of its
+        // token or auth option (here from a URL without credentials) was not, and the page showed the password.
+        const given = new ProxyAgent({
+          uri: `http://127.0.0.1:${proxy.port}`,
+          proxyTunnel: false,
+          ...credentials,
+        });
+        try {
+          proxy.mode = 'echo502';
+          const error = await rejectionOf(
+            ServerError,
+            acmeRequest(createUndiciTransport(given.compose()), url),
+          );
+          expect(proxy.seen).toEqual([{ method: 'POST', url, authorization: `Basic ${BASIC}` }]);
+          expect(error.message).toBe(AGENT_ECHOED_MESSAGE);
+          expect(error.responseBody).toBe(AGENT_ECHOED_PAGE);
+          expect(leaks(error)).toEqual([]);
+        } finally {
+          await given.close();
+        }
+      },
+    );
+
     it("the proxy's own 502 page that echoes the credentials shows none of them", async () => {
       proxy.mode = 'echo502';
       const error = await rejectionOf(ServerError, acmeRequest(createUndiciTransport(agent), url));
-      expect(error.message).toBe(
-        `acme API error 502: a non-JSON text/html: 502 refused the password [REDACTED] was refused Proxy-Authorization: Basic [REDACTED] ${ECHOED_DUMP} — The API failed on its side; the engine retries these.`,
-      );
-      expect(error.responseBody).toBe(ECHOED_PAGE);
+      expect(error.message).toBe(AGENT_ECHOED_MESSAGE);
+      expect(error.responseBody).toBe(AGENT_ECHOED_PAGE);
       expect(leaks(error)).toEqual([]);
     });
 

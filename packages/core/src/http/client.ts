@@ -187,7 +187,10 @@ class Redactor {
   constructor(private readonly call: CallContext) {}
   get redaction(): Redaction {
     const { url, headers, secrets, transport } = this.call;
-    this.compiled ??= compileRedaction(secretsOfCall(url, headers, secrets, transport?.proxyUrls?.()));
+    this.compiled ??= compileRedaction([
+      ...secretsOfCall(url, headers, secrets, transport?.proxyUrls?.()),
+      ...(transport?.proxyHeaders?.() ?? []).flatMap((proxyHeaders) => secretsOfCall('', proxyHeaders)),
+    ]);
     return this.compiled;
   }
   text(value: string): string {

@@ -19,5 +19,6 @@ export function createDefaultTransport(dispatcher?: Dispatcher): Transport {
       return loading.then((transport) => transport.request(request));
     },
     proxyUrls: () => loaded?.proxyUrls?.() ?? [],
+    proxyHeaders: () => loaded?.proxyHeaders?.() ?? [],
   };
 }

@@ -16,10 +16,11 @@ const MAX_ESCAPES = 16;
 const PERCENT = '%(?:25)*';
 
 /**
- * A JSON escape inside a value: `\/`, or a `\uXXXX` (.NET's JSON writer escapes `+` as `\u002B`), but
- * never an escaped `&`, quote, `<` or `>`, which end a value, so a redacted JSON text still parses.
+ * A JSON escape inside a value: `\/`, or a `\uXXXX` (.NET's JSON writer escapes `+` as `\u002B`), at any
+ * depth of nesting (a JSON text quoted in another writes `\\u002B`), but never an escaped `&`, quote, `<`
+ * or `>`, which end a value, so a redacted JSON text still parses.
  */
-const JSON_ESCAPE_IN_VALUE = '\\\\/|\\\\u(?!00(?:26|22|27|3[cCeE]))[0-9a-fA-F]{4}';
+const JSON_ESCAPE_IN_VALUE = `\\\\{1,${MAX_ESCAPES}}(?:/|u(?!00(?:26|22|27|3[cCeE]))[0-9a-fA-F]{4})`;
 
 /**
  * Names whose value is a credential when they appear as a query parameter (`?name=value`, in a URL or
@@ -224,13 +225,16 @@ const SECRET_HEADER_TEXT = new RegExp(
 /** A bearer token quoted anywhere (`Authorization: Bearer …`). */
 const BEARER_TOKEN = new RegExp(`(\\bBearer\\s+)(?:[\\w.~+/=-]|${JSON_ESCAPE_IN_VALUE})+`, 'gi');
 
+/** The name of an `Authorization` or `Proxy-Authorization` header written as text, and its scheme. */
+const AUTHORIZATION_START = `(?:^|[^\\w-])(?:proxy-)?authorization["']?[ \\t]*[:=][ \\t]*["']?(?:[a-z][\\w-]{0,31}[ \\t]+)?`;
+
 /**
  * The credentials of an `Authorization` or `Proxy-Authorization` header written as text, whatever its
  * scheme (`Basic dXNlcjpwYXNz`, `Token …`, `ApiKey …`) or with none: the scheme's name is kept, what
  * follows it redacted. (`Basic` alone is an ordinary word, so it is found only after the header's name.)
  */
 const AUTHORIZATION_TEXT = new RegExp(
-  `((?:^|[^\\w-])(?:proxy-)?authorization["']?[ \\t]*[:=][ \\t]*["']?(?:[a-z][\\w-]{0,31}[ \\t]+)?)(?:[^\\s"'<>,;&#\\\\]|${JSON_ESCAPE_IN_VALUE})+`,
+  `(${AUTHORIZATION_START})(?:[^\\s"'<>,;&#\\\\]|${JSON_ESCAPE_IN_VALUE})+`,
   'gi',
 );
 
@@ -282,10 +286,11 @@ export interface Redaction {
 
 /**
  * A line break inside base64 that an encoder wraps (MIME at 76 columns: Java's MIME encoder writes `\r\n`,
- * Python's `encodebytes` `\n`): as is, JSON-escaped at any depth of nesting, percent-encoded (a query's
+ * Python's `encodebytes` `\n`): as is, with the spaces or tabs that fold a header's value onto the next
+ * line (HTTP/1.1's obsolete line folding), JSON-escaped at any depth of nesting, percent-encoded (a query's
  * `%0D%0A`), or the one space an error message's excerpt of a non-JSON body makes of it.
  */
-const LINE_BREAK = `(?:\\r?\\n| |(?:\\\\{1,${MAX_ESCAPES}}r)?\\\\{1,${MAX_ESCAPES}}n|(?:${PERCENT}0[dD])?${PERCENT}0[aA])`;
+const LINE_BREAK = `(?:\\r?\\n[ \\t]*| |(?:\\\\{1,${MAX_ESCAPES}}r)?\\\\{1,${MAX_ESCAPES}}n|(?:${PERCENT}0[dD])?${PERCENT}0[aA])`;
 const LINE_BREAKS = new RegExp(LINE_BREAK, 'g');
 
 /**
@@ -295,6 +300,12 @@ const LINE_BREAKS = new RegExp(LINE_BREAK, 'g');
 const BASE64_CHARACTER = `(?:[\\w+/-]|\\\\{1,${MAX_ESCAPES}}(?:/|u00(?:2[bBfF]|3[dD]))|${PERCENT}(?:2[bBfF]|3[dD]))`;
 
 /**
+ * The last line of wrapped base64, which no header's name follows: a line of 60 characters or more may be
+ * followed by the next header of an echoed request (`Via: 1.1 gw`), whose name is no part of the run.
+ */
+const LAST_LINE = `${BASE64_CHARACTER}+={0,2}(?![\\w:+/-])`;
+
+/**
  * Base64 wrapped into lines: every line but the last at least 60 characters long (Ruby wraps at 60, PEM
  * at 64, MIME at 76), so words of a sentence are not taken for one. The run starts where base64 does not
  * (a prefix, not a lookbehind, as in `SECRET_PARAMETER`), or after a line break (an escaped `\n` or a
@@ -302,8 +313,18 @@ const BASE64_CHARACTER = `(?:[\\w+/-]|\\\\{1,${MAX_ESCAPES}}(?:/|u00(?:2[bBfF]|3
  * of its characters.
  */
 const WRAPPED_BASE64 = new RegExp(
-  `(^|[^\\w+/%\\\\-]|${LINE_BREAK})((?:${BASE64_CHARACTER}{60,}${LINE_BREAK})+${BASE64_CHARACTER}+={0,2})`,
+  `(^|[^\\w+/%\\\\-]|${LINE_BREAK})((?:${BASE64_CHARACTER}{60,}${LINE_BREAK})+${LAST_LINE})`,
   'g',
+);
+
+/**
+ * Base64 wrapped after an authorization header's name and scheme, whose first line may hold fewer than 60
+ * characters: a header echoed at 76 columns, or folded, leaves only what fits after its name on that line.
+ * The header's name says that a credential follows, where a short first line alone would take words.
+ */
+const WRAPPED_AUTHORIZATION = new RegExp(
+  `(${AUTHORIZATION_START})(${BASE64_CHARACTER}+${LINE_BREAK}(?:${BASE64_CHARACTER}{60,}${LINE_BREAK})*${LAST_LINE})`,
+  'gi',
 );
 
 /** Options of `compileRedaction`. */
@@ -410,15 +431,14 @@ export function compileRedaction(
     // A wrapped base64 text where a secret runs across a line break (a `Basic` token, a gateway's echo of
     // the request's headers encoded) is written unwrapped, the secret redacted: no pattern of a secret
     // allows for line breaks. One that holds no secret, or none across a break, keeps its lines.
+    const unwrap = (match: string, start: string, run: string) => {
+      const joined = run.replace(LINE_BREAKS, '');
+      const clean = redactGiven(joined);
+      if (clean === joined || redactGiven(run).replace(LINE_BREAKS, '') === clean) return match;
+      return start + clean;
+    };
     const unwrapped =
-      kept.length === 0
-        ? text
-        : text.replace(WRAPPED_BASE64, (match, start: string, run: string) => {
-            const joined = run.replace(LINE_BREAKS, '');
-            const clean = redactGiven(joined);
-            if (clean === joined || redactGiven(run).replace(LINE_BREAKS, '') === clean) return match;
-            return start + clean;
-          });
+      kept.length === 0 ? text : text.replace(WRAPPED_BASE64, unwrap).replace(WRAPPED_AUTHORIZATION, unwrap);
     const out = redactGiven(unwrapped);
     if (options.patterns === false) return out;
     return redactSecretFields(out)

@@ -165,23 +165,42 @@ const defaultDispatcherProxies = new WeakMap<Dispatcher, readonly string[]>();
  */
 function proxyUrlsOf(dispatcher: Dispatcher | undefined): readonly string[] {
   if (dispatcher === undefined) return [];
-  return defaultDispatcherProxies.get(dispatcher) ?? heldProxyUrls(dispatcher, 0);
+  return (
+    defaultDispatcherProxies.get(dispatcher) ??
+    heldByProxyAgents(dispatcher, 'proxy agent options').flatMap((options) => {
+      const uri = (options as { uri?: unknown } | undefined)?.uri;
+      return typeof uri === 'string' ? [uri] : [];
+    })
+  );
 }
 
 /**
- * A `ProxyAgent`'s URL (its `proxy agent options` symbol's `uri`), and those of the two `ProxyAgent`s an
- * `EnvHttpProxyAgent` holds (its `http proxy agent` and `https proxy agent` symbols).
+ * The headers each given undici `ProxyAgent` sends its proxy (its `proxy headers` symbol): they hold the
+ * `Proxy-Authorization` undici makes of its `token` or `auth` option, which its URL does not show. None
+ * for a dispatcher `createDefaultDispatcher` made, whose proxies' credentials are in their URLs only.
  */
-function heldProxyUrls(value: unknown, depth: number): string[] {
+function proxyHeadersOf(dispatcher: Dispatcher | undefined): Record<string, string>[] {
+  if (dispatcher === undefined) return [];
+  return heldByProxyAgents(dispatcher, 'proxy headers').flatMap((headers) =>
+    typeof headers === 'object' && headers !== null
+      ? [Object.fromEntries(Object.entries(headers).filter(([, value]) => typeof value === 'string'))]
+      : [],
+  );
+}
+
+/**
+ * What a `ProxyAgent` keeps under the symbol of this description, and what each of the two `ProxyAgent`s
+ * an `EnvHttpProxyAgent` holds keeps (its `http proxy agent` and `https proxy agent` symbols). A dispatcher
+ * wrapped by `compose` is a JS Proxy of it that replaces `dispatch` only, so its symbols read through.
+ */
+function heldByProxyAgents(value: unknown, description: string, depth = 0): unknown[] {
   if (typeof value !== 'object' || value === null || depth > 1) return [];
-  const out: string[] = [];
+  const out: unknown[] = [];
   for (const key of Object.getOwnPropertySymbols(value)) {
     const field = (value as Record<symbol, unknown>)[key];
-    if (key.description === 'proxy agent options') {
-      const uri = (field as { uri?: unknown } | undefined)?.uri;
-      if (typeof uri === 'string') out.push(uri);
-    } else if (key.description === 'http proxy agent' || key.description === 'https proxy agent') {
-      out.push(...heldProxyUrls(field, depth + 1));
+    if (key.description === description) out.push(field);
+    else if (key.description === 'http proxy agent' || key.description === 'https proxy agent') {
+      out.push(...heldByProxyAgents(field, description, depth + 1));
     }
   }
   return out;
@@ -549,6 +568,7 @@ export function createUndiciTransport(dispatcher?: Dispatcher): Transport {
     kind: 'undici',
     // The shared dispatcher is made at the first request: before it, no request went through a proxy.
     proxyUrls: () => proxyUrlsOf(dispatcher ?? sharedDispatcher),
+    proxyHeaders: () => proxyHeadersOf(dispatcher ?? sharedDispatcher),
     async request(request: TransportRequest): Promise<TransportResponse> {
       const socketTimeout = Math.max((request.timeoutMs ?? 0) + 1_000, DEFAULT_SOCKET_TIMEOUT_MS);
       const headers = negotiateCompression

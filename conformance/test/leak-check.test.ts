@@ -1,0 +1,48 @@
+/**
+ * The leak check every redaction scenario makes (`assertNoSecret`): it finds the key in every form core's
+ * redaction removes, from the same list, so a form the redaction knows is never one the check misses.
+ */
+import { describe, expect, it } from 'vitest';
+import { fakeApiKey } from '../src/harness.js';
+import { assertNoSecret } from '../src/suite/checks.js';
+
+/** `test-key-acme/3f9a1c0d7b2e4f6a8c5d`: its `/` is what an encoder changes. */
+const KEY = fakeApiKey('acme');
+const AUTH = `Bearer ${KEY}`;
+
+describe('assertNoSecret', () => {
+  // Bug: the check looked for the key as is, percent-encoded once, JSON-escaped once and in base64; a
+  // provider that leaked it in any other form core's redaction knows passed.
+  it.each([
+    ['percent-encoded twice', encodeURIComponent(encodeURIComponent(KEY))],
+    ['JSON-escaped twice', KEY.replace('/', '\\\\/')],
+    ['as an HTML reference', KEY.replace('/', '&#x2F;')],
+    ['in upper-case \\u escapes', KEY.replace('/', '\\u002F').replace('a', '\\u0061')],
+  ])('fails an error whose message holds the key %s, and names the form', (_name, form) => {
+    const text = `Error: sign in: ${form} now`;
+    expect(() => assertNoSecret(new Error(`sign in: ${form} now`), KEY, [AUTH])).toThrow(
+      `the API key leaked into Error (String(error), as ${JSON.stringify(form)}): …${text.slice(0, 36)}…`,
+    );
+  });
+
+  it('fails the base64 of a request wrapped at 76 columns, where the key runs across a line', () => {
+    const echoed = Buffer.from(`GET /v1/embeddings HTTP/1.1\r\nauthorization: ${AUTH}`)
+      .toString('base64')
+      .replace(/.{76}/g, '$&\n');
+    // No line holds the base64 of the key's first 33 bytes, from any of the three places a group can start.
+    const base64 = (bytes: Buffer) => bytes.subarray(0, bytes.length - (bytes.length % 3)).toString('base64');
+    for (const skip of [0, 1, 2])
+      expect(echoed.includes(base64(Buffer.from(KEY).subarray(skip)).slice(0, 40))).toBe(false);
+    const error = Object.assign(new Error('bad gateway'), { responseBody: echoed });
+    expect(() => assertNoSecret(error, KEY, [AUTH])).toThrow(
+      'the API key leaked into Error (responseBody, as "',
+    );
+  });
+
+  it('passes an error with the key redacted, or with its first characters only', () => {
+    const error = new Error(
+      `sign in: ${encodeURIComponent('[REDACTED]')} with test-key-acme/3f9a… [REDACTED]`,
+    );
+    expect(() => assertNoSecret(error, KEY, [AUTH])).not.toThrow();
+  });
+});
