@@ -285,8 +285,9 @@ export const mutants: Mutant[] = [
     'embeddings',
     'drops-request-id',
     'reports the answer without the request id the API sent',
-    // The engine names a NaN or an infinity decoded from base64 or read in place by the answer's response.
-    ['single', 'nan-in-vector', 'answer-nan-base64', 'answer-infinity-base64'],
+    // The engine names a NaN or an infinity by the answer's response, whether decoded from base64, read
+    // in place, or copied from a JSON number beyond float32.
+    ['single', 'nan-in-vector', 'answer-nan-base64', 'answer-infinity-base64', 'answer-infinity-float'],
     class extends AcmeEmbeddingModel {
       override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
         const answer = await super.doEmbed(request);
@@ -1084,7 +1085,6 @@ export const mutants: Mutant[] = [
       'answer-duplicate-index',
       'answer-index-out-of-range',
       'answer-nan-literal',
-      'answer-infinity-float',
       'answer-partial-bytes',
       'answer-extra-bytes',
       'answer-wrong-length-int8',

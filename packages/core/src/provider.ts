@@ -142,6 +142,7 @@ export {
   bytesToFloat32,
   decodeBase64Vectors,
   float32ToBase64,
+  nonFiniteValue,
   numberArraysToVectors,
   vectorLength,
 } from './vectors.js';

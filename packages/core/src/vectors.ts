@@ -176,11 +176,13 @@ export function decodeBase64Vectors(texts: readonly string[], outputType: Output
 
 /**
  * Copies JSON number arrays, each into its own exactly sized typed array. Every element must be a
- * finite number that fits the output type. `normalize` (float only) scales each vector to unit length
- * in the same pass that copies it, leaving vectors that already have length 1 untouched. Float vectors
- * that are already `Float32Array`s with a buffer of their own (what `requestJson` with `floatVectors`
- * returns) are used in place, never copied (and normalized in place); their values are left to the
- * engine's check of every answer, as decoded base64 is.
+ * number, and one that fits the output type when that is an integer type. `normalize` (float only)
+ * scales each vector to unit length in the same pass that copies it, leaving vectors that already have
+ * length 1 untouched. Float vectors that are already `Float32Array`s with a buffer of their own (what
+ * `requestJson` with `floatVectors` returns) are used in place, never copied (and normalized in place).
+ * Float values are not refused here for NaN or infinities: the one check of float values
+ * (`nonFiniteValue`, which the engine runs on every answer) does that. A number too large for float32
+ * (1e+39, which reads as Infinity) is handed on to that check as it was sent, for its message to quote.
  */
 export function numberArraysToVectors(
   arrays: readonly unknown[],
@@ -204,20 +206,22 @@ export function numberArraysToVectors(
     let squares = 0;
     for (let position = 0; position < array.length; position++) {
       const value = array[position];
-      if (typeof value !== 'number') throw notFinite(index, position, value);
+      if (typeof value !== 'number') throw notANumber(index, position, value);
       vector[position] = value;
       const stored = vector[position]!;
-      if (float) {
-        // NaN, an infinity, or a double that overflows float32: all read back as non-finite.
-        if (stored - stored !== 0) throw notFinite(index, position, value);
-        squares += stored * stored;
-      } else if (stored !== value) {
+      if (float) squares += stored * stored;
+      else if (stored !== value) {
         throw new InvalidResponseError(
           `Vector ${index} holds ${value} at position ${position}, outside the ${outputType} range.`,
         );
       }
     }
-    if (float && options.normalize === true) scaleToUnit(vector as Float32Array, squares);
+    if (float) {
+      // The summed squares of float32 values cannot overflow a double: they are not finite only when a
+      // value is not (NaN, an infinity, or a number beyond float32), found here at no cost per value.
+      if (squares - squares !== 0) keepSentNumber(vector as Float32Array, array as ArrayLike<number>);
+      else if (options.normalize === true) scaleToUnit(vector as Float32Array, squares);
+    }
     out[index] = vector;
   }
   return out;
@@ -252,7 +256,7 @@ function inPlace(vectors: readonly Float32Array[], normalize: boolean): Float32A
 
 /**
  * Divides `vector` by the root of `squares` (its summed squares), unless that is 1 or 0, or not finite: a
- * vector holding NaN or an infinity is left as sent, for the engine to name the value it refuses.
+ * vector holding NaN or an infinity is left as sent, for the check of float values to name the value.
  */
 function scaleToUnit(vector: Float32Array, squares: number): void {
   if (squares === 1 || !(squares > 0 && squares < Number.POSITIVE_INFINITY)) return;
@@ -260,10 +264,39 @@ function scaleToUnit(vector: Float32Array, squares: number): void {
   for (let position = 0; position < vector.length; position++) vector[position]! /= length;
 }
 
-function notFinite(index: number, position: number, value: unknown): InvalidResponseError {
+function notANumber(index: number, position: number, value: unknown): InvalidResponseError {
   return new InvalidResponseError(
     `Vector ${index} holds ${describeAnswerValue(value)} at position ${position}, not a finite number.`,
   );
+}
+
+/**
+ * The number a JSON copy read as an infinity, beyond float32 (`1e+39`), kept with its vector as sent, and
+ * where: the check of float values quotes it, as a reader of the answer would find it.
+ */
+const sentNumbers = new WeakMap<Float32Array, { position: number; value: number }>();
+
+function keepSentNumber(vector: Float32Array, sent: ArrayLike<number>): void {
+  const position = vector.findIndex((value) => !Number.isFinite(value));
+  sentNumbers.set(vector, { position, value: sent[position]! });
+}
+
+/**
+ * The one check of a float vector's values (the engine's, of every answer; a batch job's results, which
+ * reach no engine, call it too): the first value that is not a finite number, told as "1e+39 at position
+ * 3" (a number beyond float32 as the JSON it came in sent it, else NaN or the infinity), or undefined
+ * when every value is finite.
+ */
+export function nonFiniteValue(vector: Float32Array): string | undefined {
+  if (allFinite(vector)) return undefined;
+  const position = vector.findIndex((value) => !Number.isFinite(value));
+  const sent = sentNumbers.get(vector);
+  // A value changed since the copy is told as it is now.
+  const value =
+    sent?.position === position && Object.is(Math.fround(sent.value), vector[position])
+      ? sent.value
+      : vector[position];
+  return `${value} at position ${position}`;
 }
 
 /**

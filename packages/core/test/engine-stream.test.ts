@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { embedStream, type StreamedEmbedding } from '../src/engine/embed.js';
 import type { Progress } from '../src/engine/settings.js';
-import { AuthenticationError, InvalidArgumentError } from '../src/errors.js';
+import { AuthenticationError, InvalidArgumentError, RetryError, ServerError } from '../src/errors.js';
 import type { EmbedInput } from '../src/types.js';
 import type { CallRecord } from './helpers.js';
 import { numberedInputs, ScriptedModel, tick, until, vectorFor, waitForAbort } from './helpers.js';
@@ -317,5 +317,109 @@ describe('embedStream', () => {
     await expect(collect(embedStream({ model, inputs: 42 as unknown as string[] }))).rejects.toSatisfy(
       (error) => InvalidArgumentError.isInstance(error),
     );
+  });
+});
+
+/**
+ * When the error of a failed call comes. The stream ends with the earliest failure in input order, after
+ * every result before it: a call before the failed one that is still being retried is waited for, as it
+ * would have been had nothing failed (its results are the caller's, and paid for), so the error comes as
+ * late as that call's own retries allow, never later. Nothing after the failed call is sent. The caller's
+ * signal ends the stream at once, whatever is being waited for.
+ */
+describe('embedStream: when a failed call ends the stream (fake timers)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** Advances the fake clock by `ms`, then lets the event loop settle. */
+  async function advance(ms: number): Promise<void> {
+    await vi.advanceTimersByTimeAsync(ms);
+    for (let turn = 0; turn < 5; turn++) await tick();
+  }
+
+  /**
+   * One input a call: call '0' is refused with a 503 asking for 5 s, then answered (or, given `again`,
+   * refused with it); call '1' is refused for good at once.
+   */
+  function retriedBeforeRefused(refused: Error, again?: Error): ScriptedModel {
+    return new ScriptedModel({
+      capabilities: { maxInputsPerCall: 1 },
+      respond: (call) => {
+        if (call.inputs[0] === '1') throw refused;
+        if (call.inputs[0] !== '0') return undefined;
+        const attempts = call.number === 1 ? 1 : 2;
+        if (attempts === 1)
+          throw new ServerError('scripted API error 503', { statusCode: 503, retryAfterMs: 5_000 });
+        if (again !== undefined) throw again;
+        return undefined;
+      },
+    });
+  }
+
+  /** The stream's next step, and whether it has settled yet. */
+  function step<T>(stream: AsyncGenerator<T>) {
+    const state = { settled: false };
+    const next = stream.next().finally(() => {
+      state.settled = true;
+    });
+    next.catch(() => {});
+    return { next, state };
+  }
+
+  it('comes once the call before it has been retried and answered (5 s), after its result, not at once', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance', 'Date'] });
+    const refused = new AuthenticationError('revoked');
+    const model = retriedBeforeRefused(refused);
+    const stream = embedStream({ model, inputs: syncSource(4), concurrency: 2 });
+    const first = step(stream);
+    await advance(4_999);
+    expect(first.state.settled).toBe(false);
+    expect(model.callInputs).toEqual([['0'], ['1']]);
+    await advance(1);
+    expect(first.state.settled).toBe(true);
+    expect((await first.next).value).toEqual({ index: 0, embedding: vectorFor('0') });
+    // The error is already there: no more time passes before it.
+    const second = step(stream);
+    await tick();
+    expect(second.state.settled).toBe(true);
+    await expect(second.next).rejects.toBe(refused);
+    expect(model.callInputs).toEqual([['0'], ['1'], ['0']]);
+  });
+
+  it('is the earlier call’s own when its retry fails too, at the moment it fails (5 s)', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance', 'Date'] });
+    const model = retriedBeforeRefused(
+      new AuthenticationError('revoked'),
+      new ServerError('scripted API error 503 again', { statusCode: 503 }),
+    );
+    const stream = embedStream({ model, inputs: syncSource(4), concurrency: 2, maxRetries: 1 });
+    const first = step(stream);
+    await advance(4_999);
+    expect(first.state.settled).toBe(false);
+    await advance(1);
+    expect(first.state.settled).toBe(true);
+    const error = await first.next.catch((caught: unknown) => caught);
+    expect(RetryError.isInstance(error)).toBe(true);
+    expect((error as RetryError).message).toBe(
+      'scripted model scripted-1 failed 2 times; the last error: scripted API error 503 again',
+    );
+    expect(model.callInputs).toEqual([['0'], ['1'], ['0']]);
+  });
+
+  it('gives way to the caller’s abort at once, while the call before it waits to retry', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance', 'Date'] });
+    const model = retriedBeforeRefused(new AuthenticationError('revoked'));
+    const controller = new AbortController();
+    const stream = embedStream({ model, inputs: syncSource(4), concurrency: 2, signal: controller.signal });
+    const first = step(stream);
+    await advance(2_000);
+    const reason = new Error('the caller gave up');
+    controller.abort(reason);
+    await tick();
+    expect(first.state.settled).toBe(true);
+    await expect(first.next).rejects.toBe(reason);
+    await advance(10_000);
+    expect(model.callInputs).toEqual([['0'], ['1']]);
   });
 });

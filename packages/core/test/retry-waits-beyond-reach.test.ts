@@ -107,7 +107,7 @@ describe('a wait the retries left cannot reach', () => {
     expect(RateLimitError.isInstance(error)).toBe(true);
     expect(error).toMatchObject({ code: 'rate_limited', retryAfterMs: days30 });
     expect((error as Error).message).toBe(
-      `${LIMITED} — Lower concurrency or set rateLimit; the API asked to wait 2592000 s, longer than the engine's retries can wait (3 left, at most maxRetryDelayMs 60000 ms each), so no retry was made: try again after 2592000 s, longer than the engine can wait out (maxRetryDelayMs is at most 2147483647).`,
+      `${LIMITED} — Lower concurrency or set rateLimit; the API asked to wait 30 days, longer than the engine's retries can wait (3 left, at most maxRetryDelayMs 60000 ms each), so no retry was made: try again after 30 days, longer than the engine can wait out (maxRetryDelayMs is at most 2147483647).`,
     );
     // The advice a shorter wait gets would be refused here.
     const refused = await rejection(embedMany({ model, inputs: ['1'], clock, maxRetryDelayMs: days30 }));

@@ -312,11 +312,19 @@ describe('a wait too long for a number', () => {
   const overflowing = { 'retry-after-ms': '9'.repeat(309) };
   const overflowingSeconds = { 'retry-after': '9'.repeat(306) };
   const hugeFinite = { 'retry-after-ms': `1${'0'.repeat(300)}` };
+  // Past the longest timer (about 24.8 days) a wait is told in days, and past a hundred years (36,525
+  // days) as that: "1.7976931348623156e+305 s" was the longest wait a number holds, in seconds.
+  const thirtyDays = { 'retry-after': String(30 * 86_400) };
+  const hundredYears = { 'retry-after': String(36_525 * 86_400) };
+  const pastHundredYears = { 'retry-after': String(36_525 * 86_400 + 1) };
 
   it.each([
-    ['retry-after-ms of 309 digits', overflowing, '1.7976931348623156e+305 s'],
-    ['Retry-After of 306 digits', overflowingSeconds, '1.7976931348623156e+305 s'],
-    ['a huge but finite retry-after-ms', hugeFinite, '1e+297 s'],
+    ['retry-after-ms of 309 digits', overflowing, 'more than 100 years'],
+    ['Retry-After of 306 digits', overflowingSeconds, 'more than 100 years'],
+    ['a huge but finite retry-after-ms', hugeFinite, 'more than 100 years'],
+    ['a Retry-After of 30 days', thirtyDays, '30 days'],
+    ['a Retry-After of 100 years to the second', hundredYears, '36,525 days'],
+    ['a Retry-After a second past 100 years', pastHundredYears, 'more than 100 years'],
   ])('%s fails the call at once, saying the API asked for a wait past reach', async (_, headers, wait) => {
     const clock = recordingClock();
     const { fetch, requests } = fakeFetch([{ status: 429, body: RATE_BODY, headers }, OK]);
@@ -363,7 +371,7 @@ describe('a wait too long for a number', () => {
     expect(RateLimitError.isInstance(error)).toBe(true);
     expect(error.retryAfterMs).toBe(Number.MAX_VALUE);
     expect(error.message).toBe(
-      "acme API error 429: Rate limit reached. — the API asked to wait 1.7976931348623156e+305 s, longer than the engine's retries can wait (3 left, at most maxRetryDelayMs 60000 ms each), so no retry was made: try again after 1.7976931348623156e+305 s, longer than the engine can wait out (maxRetryDelayMs is at most 2147483647).",
+      "acme API error 429: Rate limit reached. — the API asked to wait more than 100 years, longer than the engine's retries can wait (3 left, at most maxRetryDelayMs 60000 ms each), so no retry was made: try again after more than 100 years, longer than the engine can wait out (maxRetryDelayMs is at most 2147483647).",
     );
     expect(calls).toBe(1);
     expect(clock.sleeps).toEqual([]);

@@ -37,6 +37,7 @@ import {
   bytesToBase64,
   decodeBase64Vectors,
   dot,
+  nonFiniteValue,
   numberArraysToVectors,
   swapFloat32Bytes,
 } from '../src/vectors.js';
@@ -127,15 +128,26 @@ describe('non-finite values in decoded float vectors: checked once, by the engin
     expect(numberArraysToVectors(inPlace)[1]).toBe(inPlace[1]);
   });
 
-  it('a JSON number that overflows float32 is still refused as it is copied, with the number it was', () => {
-    expectInvalidResponse(
-      () =>
-        numberArraysToVectors([
-          [1, 2],
-          [2, 1e39],
-        ]),
-      'Vector 1 holds 1e+39 at position 1, not a finite number.',
-    );
+  it('a JSON number that overflows float32 is copied as Infinity, the number as sent kept for the check', () => {
+    const copied = numberArraysToVectors([
+      [1, 2],
+      [2, 1e39],
+    ]);
+    expect(Array.from(copied[1]!)).toEqual([2, Number.POSITIVE_INFINITY]);
+    expect(nonFiniteValue(copied[1] as Float32Array)).toBe('1e+39 at position 1');
+    // Every check quotes it (the cache's, then the engine's): a message names what the answer held.
+    expect(nonFiniteValue(copied[1] as Float32Array)).toBe('1e+39 at position 1');
+  });
+
+  it('a number kept as sent that no longer is what the vector holds there is told as it is now', () => {
+    const [changed, other] = numberArraysToVectors([
+      [2, 1e39, 0.5],
+      [2, 1e39, 0.5],
+    ]) as Float32Array[];
+    changed![1] = 3;
+    expect(nonFiniteValue(changed!)).toBeUndefined();
+    other![1] = Number.NaN;
+    expect(nonFiniteValue(other!)).toBe('NaN at position 1');
   });
 
   const decoders: [string, (vectors: Float32Array[]) => Embedding[]][] = [
@@ -511,8 +523,8 @@ describe('decodeVectors', () => {
 
   it('names a bad vector of a mixed answer by its place in the answer', () => {
     expectInvalidResponse(
-      () => decodeVectors([base64Of(1, 2), [1, Number.NaN]], 'float'),
-      'Vector 1 holds NaN at position 1, not a finite number.',
+      () => decodeVectors([base64Of(1, 2), [1, null]], 'float'),
+      'Vector 1 holds null at position 1, not a finite number.',
     );
     expectInvalidResponse(
       () => decodeVectors([[1, 2], 'AAAAA'], 'float'),

@@ -17,6 +17,7 @@ import {
   InvalidResponseError,
   isFinalBatchJobState,
   loneVectorProblem,
+  nonFiniteValue,
   redact,
   requestJson,
   secretsOfCall,
@@ -418,13 +419,19 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
         fail(index, message, code);
         continue;
       }
+      let vector: Embedding;
       try {
-        vectors.push({ index, vector: decodeGeminiVectors([outcome.values], normalize)[0]! });
+        vector = decodeGeminiVectors([outcome.values], normalize)[0]!;
       } catch (error) {
         if (!EmbedKitError.isInstance(error)) throw error;
         // "holds null at position 5, …": the vector of this one result.
         fail(index, `the vector ${loneVectorProblem(error) ?? error.message}`);
+        continue;
       }
+      // No engine checks these vectors: core's one check of float values does, here, as it would there.
+      const nonFinite = nonFiniteValue(vector as Float32Array);
+      if (nonFinite === undefined) vectors.push({ index, vector });
+      else fail(index, `the vector holds ${nonFinite}, not a finite number.`);
     }
     const length = created?.dimensions ?? commonLength(vectors);
     const which =

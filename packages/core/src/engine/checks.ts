@@ -5,7 +5,7 @@
 
 import { InvalidResponseError } from '../errors.js';
 import type { Embedding, OutputType, ResponseInfo, Usage, Warning } from '../types.js';
-import { allFinite, describeAnswerValue, vectorLength } from '../vectors.js';
+import { describeAnswerValue, nonFiniteValue, vectorLength } from '../vectors.js';
 
 /** Where an answer came from, for the errors about it. */
 export interface AnswerSource {
@@ -86,11 +86,11 @@ export function vectorProblem(
           : '';
     return `${provider} returned ${name(index)} with ${values.length} values; expected ${length}${why}.`;
   }
-  if (expectedArray === 'Float32Array' && !allFinite(values as Float32Array)) {
-    const position = (values as Float32Array).findIndex((value) => !Number.isFinite(value));
-    return `${provider} returned ${name(index)} holding ${(values as Float32Array)[position]} at position ${position}, not a finite number.`;
-  }
-  return undefined;
+  if (expectedArray !== 'Float32Array') return undefined;
+  const found = nonFiniteValue(values as Float32Array);
+  return found === undefined
+    ? undefined
+    : `${provider} returned ${name(index)} holding ${found}, not a finite number.`;
 }
 
 /**

@@ -324,13 +324,31 @@ function unreachableWait(
   const hint = error.retryAfterMs;
   if (hint === undefined || !Number.isFinite(hint) || hint <= retriesLeft * policy.maxRetryDelayMs)
     return undefined;
-  const wait = hint < 1_000 ? `${Math.ceil(hint)} ms` : `${Math.ceil(hint / 1_000)} s`;
+  const wait = describeWait(hint);
   // maxRetryDelayMs is a timer's delay: a wait past the longest one (about 24.8 days) cannot be set.
   const waitItOut =
     Math.ceil(hint) > MAX_TIMER_MS
       ? `longer than the engine can wait out (maxRetryDelayMs is at most ${MAX_TIMER_MS})`
       : `or set maxRetryDelayMs to ${Math.ceil(hint)} for the engine to wait it out`;
   return `the API asked to wait ${wait}, longer than the engine's retries can wait (${retriesLeft} left, at most maxRetryDelayMs ${policy.maxRetryDelayMs} ms each), so no ${failures === 1 ? '' : 'further '}retry was made: try again after ${wait}, ${waitItOut}`;
+}
+
+/** A day in ms. */
+const DAY_MS = 86_400_000;
+
+/** Days in a hundred years: a longer wait is told as "more than 100 years". */
+const HUNDRED_YEARS_DAYS = 36_525;
+
+/**
+ * A wait as a person reads it: ms under a second, seconds up to the longest timer (about 24.8 days), days
+ * beyond it, and "more than 100 years" past that: a wait too long for a number reaches here as the
+ * largest one (about 1.8e+305 s), a figure that tells the reader nothing a century does not.
+ */
+function describeWait(ms: number): string {
+  if (ms < 1_000) return `${Math.ceil(ms)} ms`;
+  if (Math.ceil(ms) <= MAX_TIMER_MS) return `${Math.ceil(ms / 1_000)} s`;
+  const days = Math.ceil(ms / DAY_MS);
+  return days <= HUNDRED_YEARS_DAYS ? `${days.toLocaleString('en-US')} days` : 'more than 100 years';
 }
 
 function retryDelay(policy: AttemptPolicy, error: EmbedKitError, attemptNumber: number): number {
