@@ -1,6 +1,8 @@
 /** Constructed cassettes of the Acme API, replayed by the suite's own test against the reference and every mutant. */
 import { float32ToBase64 } from '@embedkit/core/provider';
+import type { CassetteInteraction } from '@embedkit/replay';
 import type { Cassette } from '../src/types.js';
+import { ACME_VERSION } from './reference-provider.js';
 
 export const ACME_VECTORS = [
   [0.5, -0.5, 0.25, 0.125, 0, 1, -1, 0.75],
@@ -14,11 +16,21 @@ const answer = (vectors: number[][], order: number[], tokens: number) => ({
   usage: { prompt_tokens: tokens, total_tokens: tokens },
 });
 
+/**
+ * The request headers every Acme request sends, as a recording keeps them: its content type and version
+ * by value, its key by the header and scheme that carry it.
+ */
+const acmeHeaders: Pick<CassetteInteraction['request'], 'headers' | 'auth'> = {
+  headers: { 'acme-version': ACME_VERSION, 'content-type': 'application/json' },
+  auth: { header: 'authorization', scheme: 'Bearer' },
+};
+
 /** The request Acme sends for one input, 'pets', at 8 dimensions. */
 const petsRequest = {
   method: 'POST',
   path: '/v1/embeddings',
   body: { model: 'acme-embed-1', input: ['pets'], encoding_format: 'base64', truncate: false, dimensions: 8 },
+  ...acmeHeaders,
 };
 
 export const acmeCassettes: Cassette[] = [
@@ -40,6 +52,7 @@ export const acmeCassettes: Cassette[] = [
             dimensions: 8,
             input_type: 'query',
           },
+          ...acmeHeaders,
         },
         response: {
           status: 200,

@@ -24,7 +24,7 @@ import {
 } from '@embedkit/core/provider';
 import { fetch as undiciFetch } from 'undici';
 import type { CreateModelOptions } from '../src/types.js';
-import { ACME_INPUT_TYPES, acmeCapabilities, apiRoot } from './reference-provider.js';
+import { ACME_INPUT_TYPES, ACME_VERSION, acmeCapabilities, apiRoot } from './reference-provider.js';
 
 export const acmeFetchCapabilities: EmbeddingCapabilities = { ...acmeCapabilities, outputTypes: ['float'] };
 
@@ -195,6 +195,7 @@ export class AcmeFetchModel implements EmbeddingModel {
     const headers = new Headers({
       'content-type': 'application/json',
       authorization: `Bearer ${this.settings.apiKey}`,
+      'acme-version': ACME_VERSION,
     });
     for (const set of [this.settings.headers, request.headers])
       for (const [name, value] of Object.entries(set ?? {})) headers.set(name, value);

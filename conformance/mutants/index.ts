@@ -35,6 +35,7 @@ import {
   AcmeRerankingModel,
 } from './reference-groups.js';
 import {
+  ACME_VERSION,
   AcmeEmbeddingModel,
   type AcmeItem,
   type AcmeSettings,
@@ -221,6 +222,25 @@ const JOINING_GROUPS: [MutantSuite, string, string, string, Constructor<unknown>
   ['rerank', 'rerank-', 'rerank-', '/rerank', AcmeRerankingModel],
 ];
 
+/**
+ * Acme with each request's headers changed by `rewrite` on their way to the transport, after core's
+ * request has set its own.
+ */
+function rewritingHeaders(
+  rewrite: (headers: Record<string, string>, settings: AcmeSettings) => Record<string, string>,
+): Constructor<AcmeEmbeddingModel> {
+  return class extends AcmeEmbeddingModel {
+    constructor(modelId: string, settings: AcmeSettings) {
+      super(modelId, settings);
+      const inner = this.transport;
+      this.transport = {
+        kind: inner.kind,
+        request: (request) => inner.request({ ...request, headers: rewrite(request.headers, settings) }),
+      };
+    }
+  };
+}
+
 export const mutants: Mutant[] = [
   // ------------------------------------------------------------------ the first twelve
   mutant(
@@ -255,18 +275,17 @@ export const mutants: Mutant[] = [
     'embeddings',
     'body-as-text',
     'sends its JSON body labelled `content-type: text/plain`, which the API refuses',
-    ['single'],
-    class extends AcmeEmbeddingModel {
-      constructor(modelId: string, settings: AcmeSettings) {
-        super(modelId, settings);
-        const inner = this.transport;
-        this.transport = {
-          kind: inner.kind,
-          request: (request) =>
-            inner.request({ ...request, headers: { ...request.headers, 'content-type': 'text/plain' } }),
-        };
-      }
-    },
+    // The cassettes record the content type each request sent.
+    ['single', ...CASSETTES],
+    rewritingHeaders((headers) => ({ ...headers, 'content-type': 'text/plain' })),
+  ),
+  mutant(
+    'embeddings',
+    'drops-version-header',
+    'leaves out the `acme-version` header, so the API answers in the format of its oldest version',
+    // Only the cassettes know the header: they record what each request sent.
+    CASSETTES,
+    rewritingHeaders(({ 'acme-version': _dropped, ...headers }) => headers),
   ),
   mutant(
     'embeddings',
@@ -1463,6 +1482,7 @@ export const mutants: Mutant[] = [
         return {
           'content-type': 'application/json',
           authorization: `Bearer ${this.settings.apiKey}`,
+          'acme-version': ACME_VERSION,
           ...this.settings.headers,
           ...request.headers,
         };
@@ -1756,41 +1776,15 @@ export const mutants: Mutant[] = [
     'embeddings',
     'content-type-twice',
     "labels its body `Content-Type: application/json` itself, beside the `content-type` core's request already carries, so the API gets the header twice (`application/json, application/json`)",
-    ['single'],
-    class extends AcmeEmbeddingModel {
-      constructor(modelId: string, settings: AcmeSettings) {
-        super(modelId, settings);
-        const inner = this.transport;
-        this.transport = {
-          kind: inner.kind,
-          request: (request) =>
-            inner.request({
-              ...request,
-              headers: { ...request.headers, 'Content-Type': 'application/json' },
-            }),
-        };
-      }
-    },
+    ['single', ...CASSETTES],
+    rewritingHeaders((headers) => ({ ...headers, 'Content-Type': 'application/json' })),
   ),
   mutant(
     'embeddings',
     'auth-header-twice',
     "adds its own `Authorization` to every request beside the `authorization` the request already carries (the caller's, when a call gives one), so the API gets two credentials",
-    ['single', 'headers-any-case'],
-    class extends AcmeEmbeddingModel {
-      constructor(modelId: string, settings: AcmeSettings) {
-        super(modelId, settings);
-        const inner = this.transport;
-        this.transport = {
-          kind: inner.kind,
-          request: (request) =>
-            inner.request({
-              ...request,
-              headers: { Authorization: `Bearer ${settings.apiKey}`, ...request.headers },
-            }),
-        };
-      }
-    },
+    ['single', 'headers-any-case', ...CASSETTES],
+    rewritingHeaders((headers, settings) => ({ Authorization: `Bearer ${settings.apiKey}`, ...headers })),
   ),
 
   // ------------------------------------------------------------------ settings, error signals, unasked fields

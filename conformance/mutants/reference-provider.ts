@@ -2,7 +2,8 @@
  * A small, correct provider for a fictional API ("Acme"), built on core's provider helpers. Its
  * `POST /v1/embeddings` is OpenAI's wire plus: `input_type` (`query` / `passage`), `output_dtype` for
  * the quantized types, `truncate` (the API cuts unless told `false`), per-input `titles`, a `user` option,
- * a structured `retry_after` in 429 bodies; at most 16 inputs and 50,000 tokens per request. The mutants
+ * a structured `retry_after` in 429 bodies, an `acme-version` header naming the format asked; at most
+ * 16 inputs and 50,000 tokens per request. The mutants
  * beside it each break it in one realistic way; the suite's own test proves every mutant is rejected by
  * the scenarios it names while this reference passes.
  */
@@ -32,6 +33,9 @@ import {
 import type { Dispatcher } from 'undici';
 import type { CreateModelOptions, OptionExample, VectorEncoding, WireProfile } from '../src/types.js';
 import { openAICompatibleWire, openAIStyleAnswer } from '../src/wires/openai-compatible.js';
+
+/** The API version every Acme request names in its `acme-version` header. */
+export const ACME_VERSION = '2024-06-01';
 
 export const ACME_MAX_INPUTS = 16;
 export const ACME_MAX_TOKENS = 50_000;
@@ -243,6 +247,7 @@ export class AcmeEmbeddingModel implements EmbeddingModel {
       url: this.url('/embeddings'),
       headers: {
         authorization: `Bearer ${this.settings.apiKey}`,
+        'acme-version': ACME_VERSION,
         ...this.settings.headers,
         ...request.headers,
       },

@@ -9,8 +9,14 @@ import {
   type RerankingModel,
   rerank,
 } from '@embedkit/core';
-import { type FetchFunction, redact } from '@embedkit/core/provider';
-import { bodyDifferences, type CassetteInteraction, scrubCassette } from '@embedkit/replay';
+import { type FetchFunction, isAccountHeaderName, isSecretHeaderName, redact } from '@embedkit/core/provider';
+import {
+  bodyDifferences,
+  type CassetteInteraction,
+  headerDifferences,
+  lowerCaseHeaders,
+  scrubCassette,
+} from '@embedkit/replay';
 import { cassetteFiles, readCassette } from '@embedkit/replay/node';
 import { EnvHttpProxyAgent, fetch as undiciFetch } from 'undici';
 import { createFakeClock, expectWireKept, type FakeClock, fakeApiKey } from './harness.js';
@@ -205,6 +211,7 @@ function queryOf(search: string): Record<string, string> {
 function strayMismatch(
   cassette: Cassette,
   stray: { number: number; method: string; target: string } | undefined,
+  sent: number,
   secrets: readonly string[],
 ): string | undefined {
   const recorded = stray === undefined ? undefined : cassette.interactions[stray.number - 1]?.request;
@@ -221,7 +228,7 @@ function strayMismatch(
     ...bodyDifferences(queryOf(recordedQuery!), queryOf(sentQuery!), 'query', [], Number.POSITIVE_INFINITY),
   ];
   return redact(
-    `request ${stray.number} (${stray.method} ${stray.target}) differs from the cassette's interactions[${stray.number - 1}] (${recorded.method} ${recorded.path}): ${describeDifferences(differences, secrets)}`,
+    `request ${stray.number} of ${sent} (${stray.method} ${stray.target}) differs from the cassette's interactions[${stray.number - 1}] (${recorded.method} ${recorded.path}): ${describeDifferences(differences, secrets)}`,
     secrets,
   );
 }
@@ -229,7 +236,10 @@ function strayMismatch(
 /**
  * Replays one cassette through one transport. Every request must match its recording field by field
  * (a vector encoding the wire profile can swap aside: a provider that asks for the other encoding gets
- * the recorded answer in it); the waits between interactions and the result must be what the cassette says.
+ * the recorded answer in it), and send the request headers it records (`headerDifferences`: the key's
+ * header by presence and scheme only); the waits between interactions and the result must be what the
+ * cassette says. A request that differs is named by its place among those sent (`request 3 of 5`) where
+ * the transport tells it.
  */
 export async function replayCassette(
   suite: CassetteSuite,
@@ -238,7 +248,9 @@ export async function replayCassette(
 ): Promise<void> {
   const interceptor = createInterceptor(kind, new URL(suite.baseURL).origin);
   const apiKey = fakeApiKey(suite.name);
-  const mismatches: string[] = [];
+  // Each request that differs from its recording: its number (when the transport tells it) and the rest
+  // of its message, worded once every request has been sent and their count is known.
+  const mismatches: { number: number | undefined; text: string }[] = [];
   const { wire } = suite;
   try {
     for (const [position, interaction] of cassette.interactions.entries()) {
@@ -264,12 +276,16 @@ export async function replayCassette(
           if (interaction.response.status < 300) answer = swap.reencode(answer, asked);
         }
         // Every difference, so that the message can count those it does not show.
-        const differences = bodyDifferences(recorded, request.body, 'body', [], Number.POSITIVE_INFINITY);
+        const differences = [
+          ...bodyDifferences(recorded, request.body, 'body', [], Number.POSITIVE_INFINITY),
+          ...headerDifferences(interaction.request, request.headers),
+        ];
         if (differences.length > 0) {
           const { method, path } = interaction.request;
-          mismatches.push(
-            `a request differs from the cassette's interactions[${position}] (${method} ${redact(path, [apiKey])}): ${describeDifferences(differences, [apiKey])}`,
-          );
+          mismatches.push({
+            number: request.number,
+            text: `differs from the cassette's interactions[${position}] (${method} ${redact(path, [apiKey])}): ${describeDifferences(differences, [apiKey])}`,
+          });
           return { status: 418, body: { error: { message: 'cassette mismatch' } } };
         }
         return {
@@ -300,15 +316,21 @@ export async function replayCassette(
     // with the interaction recorded at its place; one too many is named as in every other scenario,
     // rather than left to show as the network error the mocks hand the provider.
     await interceptor.settled();
+    const sent = interceptor.sent();
     if (interceptor.escaped() === undefined) {
-      const stray = strayMismatch(cassette, interceptor.strays()[0], [apiKey]);
+      const stray = strayMismatch(cassette, interceptor.strays()[0], sent, [apiKey]);
       if (stray !== undefined) assert.fail(stray);
     }
     await expectWireKept(interceptor);
     if (mismatches.length > 0) {
+      // The first request sent that differs: concurrent requests reach their recordings in any order.
+      const [first] = [...mismatches].sort(
+        (a, b) => (a.number ?? Number.POSITIVE_INFINITY) - (b.number ?? Number.POSITIVE_INFINITY),
+      );
+      const which = first!.number === undefined ? 'a request' : `request ${first!.number} of ${sent}`;
       const more = mismatches.length - 1;
       assert.fail(
-        `${mismatches[0]}${more === 0 ? '' : `; ${more} more request${more === 1 ? ' differs' : 's differ'}`}`,
+        `${which} ${first!.text}${more === 0 ? '' : `; ${more} more request${more === 1 ? ' differs' : 's differ'}`}`,
       );
     }
     const expected = cassette.expect;
@@ -377,6 +399,52 @@ export function cassetteScenarios(suite: CassetteSuite, cassettes: readonly Cass
 /** Response headers a recording keeps: the content type, the waits, the request id, the rate limits. */
 const KEPT_HEADERS = new Set(['content-type', 'retry-after', 'retry-after-ms', 'x-request-id', 'request-id']);
 const RATE_LIMIT_HEADER = /^x-ratelimit-/;
+
+/**
+ * Request headers a recording leaves out: they change with the package version, the body or the
+ * connection, not with what the provider's code asks of the API.
+ */
+const UNRECORDED_REQUEST_HEADERS = new Set([
+  'user-agent',
+  'content-length',
+  'host',
+  'connection',
+  'keep-alive',
+  'accept-encoding',
+  'transfer-encoding',
+]);
+
+/**
+ * The request headers a recording keeps of those sent (`sent`, lower-case names): every header that
+ * carries no credential and names no account, the volatile ones aside, by value; and the one header that
+ * carries `apiKey` by its name and scheme only (`authorization: Bearer <key>` as `{ header:
+ * 'authorization', scheme: 'Bearer' }`), never the key. A key sent in more than one header, or inside
+ * another form (base64 in `Basic`), is left unrecorded.
+ */
+function recordedRequestHeaders(
+  sent: Readonly<Record<string, string>>,
+  apiKey: string,
+): Pick<CassetteInteraction['request'], 'headers' | 'auth'> {
+  const headers: Record<string, string> = {};
+  const carriers: { header: string; scheme?: string }[] = [];
+  for (const [name, value] of Object.entries(sent)) {
+    const scheme = value.endsWith(` ${apiKey}`) ? value.slice(0, -apiKey.length - 1) : undefined;
+    if (value === apiKey) carriers.push({ header: name });
+    else if (scheme !== undefined && /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(scheme))
+      carriers.push({ header: name, scheme });
+    else if (
+      !isSecretHeaderName(name) &&
+      !isAccountHeaderName(name) &&
+      !UNRECORDED_REQUEST_HEADERS.has(name) &&
+      !value.includes(apiKey)
+    )
+      headers[name] = value;
+  }
+  return {
+    ...(Object.keys(headers).length === 0 ? {} : { headers: sortKeys(headers) as Record<string, string> }),
+    ...(carriers.length === 1 ? { auth: carriers[0]! } : {}),
+  };
+}
 
 /** A JSON value with the keys of every object sorted: a recording does not change with the provider's key order. */
 function sortKeys(value: unknown): unknown {
@@ -468,7 +536,8 @@ export function recordable(cassette: Cassette): boolean {
 /**
  * Record mode: runs the cassette's call (the same job its replay runs) against the live API with a real
  * key, and writes the exchanges back scrubbed, `source: "recorded"`, in the order the requests were
- * sent, request body keys sorted. It fails, leaving the file as it was, when the call's outcome is not
+ * sent, request body keys sorted, with the request headers a replay compares (`recordedRequestHeaders`:
+ * no credential, the key's header by name and scheme only). It fails, leaving the file as it was, when the call's outcome is not
  * the one the cassette expects (a failure where a result is expected, another error than the one
  * expected), or when the fresh recording does not replay. `recordedAt` changes only when the exchanges
  * or the expectation do. Without a `file` the recording is returned, not written. Requests go through
@@ -509,6 +578,7 @@ export async function recordCassette(
         method: (init.method ?? 'GET').toUpperCase(),
         path: `${url.pathname}${url.search}`,
         ...(body === undefined ? {} : { body: sortKeys(body) }),
+        ...recordedRequestHeaders(lowerCaseHeaders(init.headers), apiKey),
       },
       response: { status: response.status, headers, body: parseText(text) ?? '' },
     };

@@ -27,6 +27,7 @@ export {
   fakeApiKey,
   type Harness,
   type World,
+  type WorldOptions,
   type WorldVariant,
 } from './harness.js';
 export {
@@ -49,6 +50,9 @@ export {
 export {
   DEFAULT_MODE,
   EMBEDDING_FAMILIES,
+  type EmbeddingAnswer,
+  type EmbeddingScenarioOptions,
+  type EmbeddingSuite,
   listEmbeddingScenarios,
   listScenarios,
   type Scenario,
@@ -57,7 +61,14 @@ export {
   vectorFor,
 } from './scenarios.js';
 export { encodeVector, reencodeVectors, valuesFor } from './suite/answers.js';
-export { describeFamilies, type FamilyReport, type ScenarioList } from './suite/family.js';
+export {
+  type Case,
+  describeFamilies,
+  type Family,
+  type FamilyReport,
+  type ScenarioList,
+  type SkippedCase,
+} from './suite/family.js';
 export type {
   Cassette,
   CassetteCall,

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { FetchFunction } from '@embedkit/core/provider';
+import { lowerCaseHeaders } from '@embedkit/replay';
 import nock from 'nock';
 import { type Dispatcher, MockAgent } from 'undici';
 import { type Escape, lockNetwork } from './lockdown.js';
@@ -79,6 +80,8 @@ export interface Interceptor {
   unexpected(): string | undefined;
   /** The requests `unexpected()` names, in the order sent: each one's number, method and target as shown. */
   strays(): { number: number; method: string; target: string }[];
+  /** How many requests the provider sent through its transport so far. */
+  sent(): number;
   /**
    * Resolves once every request sent so far has its answer or its failure, so that `unexpected()` holds
    * the mocks' verdict on each: nock refuses a request a few ticks after it left, which can be after the
@@ -96,37 +99,6 @@ function parseBody(raw: unknown): unknown {
   } catch {
     return raw;
   }
-}
-
-/**
- * Request headers as one object of lower-case names, in any form a transport hands them over: undici's
- * flat list of names and values (strings or bytes), a list of `[name, value]` pairs, `Headers`, or an
- * object whose values may be lists. A header sent more than once (twice in a list, or under two letter
- * cases of its name in an object) holds all its values joined with `, ` in the order sent, as `fetch`
- * joins them: kept as its last value only, a provider that sends `authorization` or `content-type` twice
- * passed every check on the undici transport that it failed on the fetch one.
- */
-function lowerHeaders(headers: unknown): Record<string, string> {
-  const out = new Map<string, string>();
-  const add = (name: unknown, value: unknown) => {
-    if (value === undefined) return;
-    const key = String(name).toLowerCase();
-    const text = Array.isArray(value) ? value.map(String).join(', ') : String(value);
-    const before = out.get(key);
-    out.set(key, before === undefined ? text : `${before}, ${text}`);
-  };
-  if (headers === undefined || headers === null) return {};
-  if (Array.isArray(headers)) {
-    if (headers.every(Array.isArray)) for (const [name, value] of headers) add(name, value);
-    else for (let index = 0; index + 1 < headers.length; index += 2) add(headers[index], headers[index + 1]);
-  } else if (typeof Headers !== 'undefined' && headers instanceof Headers) {
-    headers.forEach((value, name) => {
-      add(name, value);
-    });
-  } else {
-    for (const [name, value] of Object.entries(headers as Record<string, unknown>)) add(name, value);
-  }
-  return Object.fromEntries(out);
 }
 
 /** Runs a reply handler; a throwing handler is a bug in the test, recorded and answered with a 599. */
@@ -314,14 +286,19 @@ class Ledger {
   }
 
   /**
-   * Numbers one request as it leaves (`url` absolute), and returns what to tell of each error the request
-   * then fails with: the mocks' refusal makes it a request not expected.
+   * Numbers one request as it leaves (`url` absolute), and returns its number, its target as shown, and
+   * what to tell of each error the request then fails with: the mocks' refusal makes it a request not
+   * expected.
    */
-  note(method: string, url: string): (error: unknown) => void {
+  note(method: string, url: string): { number: number; target: string; failed: (error: unknown) => void } {
     this.sent += 1;
     const stray = { number: this.sent, method: method.toUpperCase(), target: this.shown(url) };
-    return (error) => {
-      if (isRefusal(error) && !this.strays.includes(stray)) this.strays.push(stray);
+    return {
+      number: stray.number,
+      target: stray.target,
+      failed: (error) => {
+        if (isRefusal(error) && !this.strays.includes(stray)) this.strays.push(stray);
+      },
     };
   }
 
@@ -333,6 +310,11 @@ class Ledger {
     } catch {
       return url;
     }
+  }
+
+  /** How many requests were sent. */
+  count(): number {
+    return this.sent;
   }
 
   /** The requests the mocks refused, in the order they were sent, whatever the order of the refusals. */
@@ -380,8 +362,9 @@ function watchingErrors(
   });
 }
 
-/** Whether the body of one dispatched request stalls, and how the rest of it is held back. */
+/** One dispatched request: its number, whether its body stalls, and how the rest of it is held back. */
 interface StallState {
+  number: number;
   stall?: Hold | undefined;
 }
 
@@ -450,6 +433,7 @@ export function createInterceptor(kind: TransportKind, origin: string, secret?: 
     escaped: () => escapeMessage(kind, lockdown.escapes),
     unexpected: () => ledger.unexpected(),
     strays: () => ledger.refused(),
+    sent: () => ledger.count(),
     async close() {
       try {
         await inner.close();
@@ -471,7 +455,7 @@ function escapeMessage(kind: TransportKind, escapes: readonly Escape[]): string 
   );
 }
 
-type InnerInterceptor = Omit<Interceptor, 'escaped' | 'unexpected' | 'strays'>;
+type InnerInterceptor = Omit<Interceptor, 'escaped' | 'unexpected' | 'strays' | 'sent'>;
 
 /** An answer as a nock reply function returns it, the rest of its body held back by `stall` if given. */
 function nockAnswer(
@@ -506,6 +490,22 @@ function createNockInterceptor(origin: string, secret: string | undefined, ledge
   };
   // One scope per expectation, so that `isDone` tells whether it was used.
   const scopes: { scope: nock.Scope; description: string; optional: boolean }[] = [];
+  // Each request sent with a body of text and not yet met by a reply function, so that a reply can tell
+  // which request it has (nock reaches its reply functions in the order bodies end, not the order sent).
+  // Bodies are compared as parsed, since nock hands a reply function a JSON body parsed.
+  const unmet: { number: number; method: string; target: string; body: string }[] = [];
+  const bodyKey = (body: unknown) => {
+    const parsed = parseBody(body);
+    return typeof parsed === 'string' ? parsed : JSON.stringify(parsed);
+  };
+  /** The number of the first unmet request sent as `method target` with `body`, or undefined. */
+  const numberOf = (method: string, target: string, body: unknown): number | undefined => {
+    const key = bodyKey(body);
+    const at = unmet.findIndex(
+      (item) => item.method === method.toUpperCase() && item.target === target && item.body === key,
+    );
+    return at < 0 ? undefined : unmet.splice(at, 1)[0]!.number;
+  };
   const stalled = stalls();
   return {
     kind: 'fetch',
@@ -514,7 +514,14 @@ function createNockInterceptor(origin: string, secret: string | undefined, ledge
     transport: {
       fetch: (input, init) => {
         const target = fetchTarget(input, init);
-        const failed = ledger.note(target.method, target.url);
+        const { number, target: shown, failed } = ledger.note(target.method, target.url);
+        if (typeof init?.body === 'string')
+          unmet.push({
+            number,
+            method: target.method.toUpperCase(),
+            target: shown,
+            body: bodyKey(init.body),
+          });
         const sent = runtimeFetch(input, init).catch((error: unknown) => {
           failed(error);
           throw error;
@@ -532,11 +539,13 @@ function createNockInterceptor(origin: string, secret: string | undefined, ledge
         interceptor.replyWithError(resetError());
       } else {
         interceptor.reply(function (this: { req: { headers: Record<string, unknown> } }, uri, body) {
+          const number = numberOf(method, uri, body);
           const request: WireRequest = {
             method,
             path: uri,
-            headers: lowerHeaders(this.req.headers),
+            headers: lowerCaseHeaders(this.req.headers),
             body: parseBody(body),
+            ...(number === undefined ? {} : { number }),
           };
           requests.push(request);
           const reply = safeReply(handler, request, handlerErrors);
@@ -583,15 +592,15 @@ function createMockAgentInterceptor(
   const dispatch = agent.dispatch.bind(agent);
   agent.dispatch = (options, handler) => {
     // Joined as text: a path that starts with `//` must stay a path, not become a host.
-    const failed = ledger.note(
+    const { number, failed } = ledger.note(
       options.method,
       `${String(options.origin).replace(/\/+$/, '')}${options.path}`,
     );
-    const state: StallState = {};
+    const state: StallState = { number };
     dispatching = state;
     // The headers as the provider sent them: the agent hands a reply those of a flat list as an object it
     // builds pair by pair, in which a header sent twice is left with its last value only.
-    const sent = { ...options, headers: lowerHeaders(options.headers) };
+    const sent = { ...options, headers: lowerCaseHeaders(options.headers) };
     try {
       return dispatch(sent, stallingBody(watchingErrors(handler, failed), state));
     } finally {
@@ -622,8 +631,9 @@ function createMockAgentInterceptor(
         const request: WireRequest = {
           method,
           path: call.path,
-          headers: lowerHeaders(call.headers),
+          headers: lowerCaseHeaders(call.headers),
           body: parseBody(call.body),
+          ...(dispatching === undefined ? {} : { number: dispatching.number }),
         };
         requests.push(request);
         const reply = safeReply(handler, request, handlerErrors);

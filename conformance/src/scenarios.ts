@@ -14,11 +14,11 @@ import { outputTypes } from './embeddings/output-types.js';
 import { realText } from './embeddings/real-text.js';
 import {
   DEFAULT_MODE,
+  type EmbeddingScenarioOptions,
   type EmbeddingSuite,
   embeddingJobPass,
   embeddingPass,
   type ScenarioMode,
-  type SuiteOptions,
   TINY_MODE,
 } from './embeddings/suite.js';
 import { truncation } from './embeddings/truncation.js';
@@ -27,7 +27,14 @@ import type { Harness } from './harness.js';
 import { buildScenarios, type Family, type Scenario, type ScenarioList } from './suite/family.js';
 import { EMBEDDING_PROVIDER_SHAPE, refuseUnknownFields } from './suite/fields.js';
 
-export { DEFAULT_MODE, type ScenarioMode, TINY_MODE } from './embeddings/suite.js';
+export {
+  DEFAULT_MODE,
+  type EmbeddingAnswer,
+  type EmbeddingScenarioOptions,
+  type EmbeddingSuite,
+  type ScenarioMode,
+  TINY_MODE,
+} from './embeddings/suite.js';
 export { vectorFor } from './suite/answers.js';
 export type { Scenario } from './suite/family.js';
 
@@ -51,7 +58,7 @@ export const EMBEDDING_FAMILIES: readonly Family<EmbeddingSuite, Harness>[] = [
  * `maxInputsPerCall: 2` and `concurrency: 1`. An unknown option or wire field is refused.
  */
 export function listEmbeddingScenarios(
-  options: SuiteOptions,
+  options: EmbeddingScenarioOptions,
   settings: { tinyBatches?: boolean } = {},
 ): ScenarioList {
   refuseUnknownFields(options, EMBEDDING_PROVIDER_SHAPE, 'listEmbeddingScenarios');
@@ -60,7 +67,7 @@ export function listEmbeddingScenarios(
 
 /** `listEmbeddingScenarios` for options already checked. */
 export function embeddingScenarios(
-  options: SuiteOptions,
+  options: EmbeddingScenarioOptions,
   settings: { tinyBatches?: boolean } = {},
 ): ScenarioList {
   const passes = [embeddingPass(options, DEFAULT_MODE)];
@@ -75,7 +82,10 @@ export function embeddingScenarios(
 }
 
 /** The scenarios of one mode: every family in the default mode, the splitting ones in the tiny-batch mode. */
-export function listScenarios(options: SuiteOptions, mode: ScenarioMode = DEFAULT_MODE): Scenario[] {
+export function listScenarios(
+  options: EmbeddingScenarioOptions,
+  mode: ScenarioMode = DEFAULT_MODE,
+): Scenario[] {
   refuseUnknownFields(options, EMBEDDING_PROVIDER_SHAPE, 'listScenarios');
   if (mode.name !== 'default')
     return buildScenarios('embeddings', EMBEDDING_FAMILIES, [embeddingPass(options, mode)]).scenarios;

@@ -26,6 +26,11 @@ export interface WireRequest {
    */
   headers: Record<string, string>;
   body: unknown;
+  /**
+   * The request's place among those the provider sent through the transport (1 for the first), when the
+   * interceptor can tell: always on the undici transport, and on the fetch one for a body sent as text.
+   */
+  number?: number;
 }
 
 /** How vectors travel in an answer: base64 of the raw little-endian values, or JSON numbers. */

@@ -267,6 +267,24 @@ describe('recording from a live API (a loopback server)', () => {
     for (const kind of TRANSPORT_KINDS) await replayCassette(options, recorded, kind);
   });
 
+  it('records the request headers a replay compares, the key by its header and scheme only', async () => {
+    const { options: live } = await liveOptions();
+    const { cassette: original } = cassetteFile(call);
+    const recorded = await recordCassette(live, original, key);
+    expect(recorded.interactions.map(({ request: { headers, auth } }) => ({ headers, auth }))).toEqual([
+      {
+        headers: {
+          accept: 'application/json',
+          'acme-version': '2024-06-01',
+          'content-type': 'application/json',
+        },
+        auth: { header: 'authorization', scheme: 'Bearer' },
+      },
+    ]);
+    expect(JSON.stringify(recorded)).not.toContain(key);
+    for (const kind of TRANSPORT_KINDS) await replayCassette(options, recorded, kind);
+  });
+
   it('keeps the request id and rate limits, sorts request keys, and changes nothing when nothing changed', async () => {
     const record = async () => {
       const { options: live } = await liveOptions({ headers: { 'x-ratelimit-remaining-tokens': '9990' } });

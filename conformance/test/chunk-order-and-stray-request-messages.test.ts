@@ -50,7 +50,7 @@ describe('a cassette replay given a request the cassette does not hold', () => {
       const moved = structuredClone(acmeCassettes[0]!);
       moved.interactions[0]!.request.path = '/v1/embed';
       expect(await replayFailure(moved, kind)).toBe(
-        `request 1 (POST /v1/embeddings) differs from the cassette's interactions[0] (POST /v1/embed): path: recorded "/v1/embed", sent "/v1/embeddings"`,
+        `request 1 of 1 (POST /v1/embeddings) differs from the cassette's interactions[0] (POST /v1/embed): path: recorded "/v1/embed", sent "/v1/embeddings"`,
       );
     });
 

@@ -5,9 +5,9 @@
  * with the engine's length error and the bug of their own case named beside it, none of them this one).
  */
 
-import type { EmbedRequest, Transport } from '@embedkit/core/provider';
+import { type EmbedRequest, float32ToBase64, type Transport } from '@embedkit/core/provider';
 import { describe, expect, it } from 'vitest';
-import { acmeCassettes } from '../mutants/cassettes.js';
+import { ACME_VECTORS, acmeCassettes } from '../mutants/cassettes.js';
 import {
   AcmeEmbeddingModel,
   type AcmeSettings,
@@ -87,6 +87,22 @@ class WrongPath extends AcmeEmbeddingModel {
   protected override url(path: string) {
     return super.url(path.replace(/s$/, ''));
   }
+}
+
+/** Acme sending its key in `x-api-key` instead of its authorization header. */
+class KeyInAnotherHeader extends AcmeEmbeddingModel {
+  constructor(modelId: string, settings: AcmeSettings) {
+    super(modelId, settings);
+    this.transport = rewritingHeaders(this.transport, ({ authorization: _moved, ...rest }) => ({
+      ...rest,
+      'x-api-key': settings.apiKey,
+    }));
+  }
+}
+
+/** Acme taking one input per call, so that a job of several inputs sends its calls at once. */
+class OneInputAcme extends AcmeEmbeddingModel {
+  override readonly capabilities = { ...acmeCapabilities, maxInputsPerCall: 1 };
 }
 
 /** Acme taking 1,000 inputs in one call. */
@@ -213,7 +229,7 @@ describe('a request that does not match its cassette', () => {
     const expected = (id: string) =>
       TRANSPORT_KINDS.map(
         (kind) =>
-          `${id} [${kind}]: a request differs from the cassette's interactions[0] (POST /v1/embeddings): body.dimensions: recorded 8, sent (absent)`,
+          `${id} [${kind}]: request 1 of 1 differs from the cassette's interactions[0] (POST /v1/embeddings): body.dimensions: recorded 8, sent (absent)`,
       );
     expect(
       await failureMessages('drops-dimensions', [
@@ -231,7 +247,7 @@ describe('a request that does not match its cassette', () => {
     expect(messages).toEqual(
       TRANSPORT_KINDS.map(
         (kind) =>
-          `cassette/two inputs as queries [${kind}]: request 1 (POST /v1/embeddings?api_key=[REDACTED]) differs from the cassette's interactions[0] (POST /v1/embeddings): query.api_key: recorded (absent), sent "[REDACTED]"`,
+          `cassette/two inputs as queries [${kind}]: request 1 of 1 (POST /v1/embeddings?api_key=[REDACTED]) differs from the cassette's interactions[0] (POST /v1/embeddings): query.api_key: recorded (absent), sent "[REDACTED]"`,
       ),
     );
     for (const message of messages) expect(message).not.toMatch(/test-key|3f9a1c0d/);
@@ -246,7 +262,7 @@ describe('a request that does not match its cassette', () => {
           kind,
         ),
       ).rejects.toMatchObject({
-        message: `request 1 (POST /v1/embedding) differs from the cassette's interactions[0] (POST /v1/embeddings): path: recorded "/v1/embeddings", sent "/v1/embedding"`,
+        message: `request 1 of 1 (POST /v1/embedding) differs from the cassette's interactions[0] (POST /v1/embeddings): path: recorded "/v1/embeddings", sent "/v1/embedding"`,
       });
   });
 
@@ -262,7 +278,7 @@ describe('a request that does not match its cassette', () => {
           kind,
         ),
       ).rejects.toMatchObject({
-        message: `a request differs from the cassette's interactions[0] (POST /v1/embeddings): body.dimensions: recorded 8, sent "8"`,
+        message: `request 1 of 1 differs from the cassette's interactions[0] (POST /v1/embeddings): body.dimensions: recorded 8, sent "8"`,
       });
   });
 
@@ -288,7 +304,109 @@ describe('a request that does not match its cassette', () => {
           kind,
         ),
       ).rejects.toMatchObject({
-        message: `a request differs from the cassette's interactions[0] (POST /v1/embeddings): body.input[0]: recorded "TEXT 0", sent "text 0"; body.input[1]: recorded "TEXT 1", sent "text 1"; body.input[2]: recorded "TEXT 2", sent "text 2"; and 997 more differences`,
+        message: `request 1 of 1 differs from the cassette's interactions[0] (POST /v1/embeddings): body.input[0]: recorded "TEXT 0", sent "text 0"; body.input[1]: recorded "TEXT 1", sent "text 1"; body.input[2]: recorded "TEXT 2", sent "text 2"; and 997 more differences`,
+      });
+  });
+});
+
+describe('a request that does not send the headers its cassette records', () => {
+  const CASSETTES = ['cassette/two inputs as queries', 'cassette/rate limited then answered'];
+  const expected = (difference: string) =>
+    CASSETTES.flatMap((id) =>
+      TRANSPORT_KINDS.map(
+        (kind) =>
+          `${id} [${kind}]: request 1 of 1 differs from the cassette's interactions[0] (POST /v1/embeddings): ${difference}`,
+      ),
+    );
+
+  it('names a version header dropped, through both transports, in every cassette', async () => {
+    expect(await failureMessages('drops-version-header', CASSETTES)).toEqual(
+      expected('header acme-version: recorded "2024-06-01", sent (absent)'),
+    );
+  });
+
+  it('names a wrong content type', async () => {
+    expect(await failureMessages('body-as-text', CASSETTES)).toEqual(
+      expected('header content-type: recorded "application/json", sent "text/plain"'),
+    );
+  });
+
+  it('names the header the key was recorded in when the provider leaves it out, never showing the key', async () => {
+    for (const kind of TRANSPORT_KINDS) {
+      const failure = replayCassette(
+        {
+          ...cassetteSuite,
+          createModel: ({ modelId, ...settings }) => new KeyInAnotherHeader(modelId, settings),
+        },
+        acmeCassettes[0]!,
+        kind,
+      );
+      await expect(failure).rejects.toMatchObject({
+        message: `request 1 of 1 differs from the cassette's interactions[0] (POST /v1/embeddings): header authorization (the key's): recorded "Bearer …", sent (absent)`,
+      });
+    }
+  });
+
+  it('compares no header of a cassette that records none', async () => {
+    const unrecorded = structuredClone(acmeCassettes[0]!);
+    const { headers: _headers, auth: _auth, ...request } = unrecorded.interactions[0]!.request;
+    unrecorded.interactions[0]!.request = request;
+    for (const kind of TRANSPORT_KINDS)
+      await replayCassette(
+        {
+          ...cassetteSuite,
+          createModel: ({ modelId, ...settings }) => new KeyInAnotherHeader(modelId, settings),
+        },
+        unrecorded,
+        kind,
+      );
+  });
+});
+
+describe('a request sent beside others that differs from its recording', () => {
+  it('is named by its place among the requests sent, through both transports', async () => {
+    const inputs = ['pets', 'animals', 'plants'];
+    const interactions = inputs.map((input, index) => ({
+      request: {
+        ...structuredClone(acmeCassettes[0]!.interactions[0]!.request),
+        body: {
+          model: 'acme-embed-1',
+          input: [input],
+          encoding_format: 'base64',
+          truncate: false,
+          dimensions: 8,
+        },
+      },
+      response: {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+        body: {
+          object: 'list',
+          data: [{ object: 'embedding', index: 0, embedding: float32ToBase64(ACME_VECTORS[index % 2]!) }],
+          usage: { prompt_tokens: 1, total_tokens: 1 },
+        },
+      },
+    }));
+    // The third request's recording holds another input than the one the call sends.
+    (interactions[2]!.request.body as { input: string[] }).input = ['trees'];
+    const concurrent: Cassette = {
+      ...structuredClone(acmeCassettes[0]!),
+      name: 'three calls at once',
+      call: { modelId: 'acme-embed-1', inputs, dimensions: 8 },
+      interactions,
+    };
+    for (const kind of TRANSPORT_KINDS)
+      await expect(
+        replayCassette(
+          {
+            ...cassetteSuite,
+            createModel: ({ modelId, ...settings }) => new OneInputAcme(modelId, settings),
+          },
+          concurrent,
+          kind,
+        ),
+      ).rejects.toMatchObject({
+        message: `request 3 of 3 differs from the cassette's interactions[2] (POST /v1/embeddings): body.input[0]: recorded "trees", sent "plants"`,
       });
   });
 });

@@ -31,6 +31,21 @@ describe('a contextualized call without the dimensions asked', () => {
   });
 });
 
+describe('a contextualized provider that drops the dimensions option', () => {
+  const dropped = (id: string, kind: string) =>
+    `${id} [${kind}]: acme returned chunk 0 of document 0 with 32 values; expected 16 for dimensions 16. No request carried dimensions (as the wire's dimensionsOf reads them) though the job asked 16: the provider drops the dimensions option, so the API answered its default length. (this scenario catches: the dimensions option dropped, so the API answers its default length)`;
+
+  it('is told so by a generic scenario and by a shared family, as the embeddings group tells it', async () => {
+    const messages = await failures('ctx-drops-dimensions', ['ctx-single-document', 'ctx-error-5xx-retried']);
+    expect(messages).toEqual([
+      dropped('ctx-single-document', 'undici'),
+      dropped('ctx-single-document', 'fetch'),
+      dropped('ctx-error-5xx-retried', 'undici'),
+      dropped('ctx-error-5xx-retried', 'fetch'),
+    ]);
+  });
+});
+
 describe('batch jobs', () => {
   it('an item without the settings asked names every field it lacks', async () => {
     const messages = await failures('batch-first-item-settings', ['create-every-item']);

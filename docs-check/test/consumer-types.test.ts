@@ -119,9 +119,9 @@ const INTERNAL_NAMES: Record<string, string> = {
 };
 
 /**
- * The packages walked: every one this folder checks except `@embedkit/conformance`, whose exported scenario
- * families (`EMBEDDING_FAMILIES`, `batchJobs`, …) are typed with the suite's own machinery
- * (`Family`, `EmbeddingSuite`, worlds), not a surface the suite has chosen to promise.
+ * The packages walked: every one this folder checks, `@embedkit/conformance` included, whose exported
+ * scenario families (`EMBEDDING_FAMILIES`, …) are typed with the suite's own machinery (`Family`,
+ * `EmbeddingSuite`, worlds): a provider author who builds on them names those types too.
  */
 const WALKED = Object.keys(
   (
@@ -129,7 +129,7 @@ const WALKED = Object.keys(
       devDependencies: Record<string, string>;
     }
   ).devDependencies,
-).filter((name) => name.startsWith('@embedkit/') && name !== '@embedkit/conformance');
+).filter((name) => name.startsWith('@embedkit/'));
 
 /**
  * Walks the declarations every entry point exports, as built, and through them every declaration they

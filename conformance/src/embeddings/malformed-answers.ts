@@ -16,7 +16,7 @@ import {
 } from '../suite/answers.js';
 import { rejection } from '../suite/checks.js';
 import { type Case, check, type Family, type SkippedCase, skip } from '../suite/family.js';
-import { type AnswerOptions, type EmbeddingSuite, SUCCESS_REQUEST_ID } from './suite.js';
+import { type EmbeddingAnswer, type EmbeddingSuite, SUCCESS_REQUEST_ID } from './suite.js';
 
 /** Positions 0..count-1 with `replace` applied. */
 const positions = (count: number, replace: (order: number[]) => void) => {
@@ -34,7 +34,7 @@ export const malformedAnswers: Family<EmbeddingSuite, Harness> = {
     const broken = (
       id: string,
       catches: string,
-      answer: AnswerOptions,
+      answer: EmbeddingAnswer,
       outputType: OutputType = 'float',
     ): Case<Harness> =>
       check(id, catches, async (world) => {

@@ -9,14 +9,19 @@ import {
   type EmbedManyResult,
   type EmbedSettings,
   embedMany,
-  InvalidResponseError,
   type OutputType,
 } from '@embedkit/core';
 import { createHarness, type Harness } from '../harness.js';
 import type { ReplyHandler, WireReply } from '../interceptor.js';
 import { answerBody, reportedTokens, valuesFor } from '../suite/answers.js';
 import { expectVector, expectVectorsInOrder, PROVIDER_HEADERS } from '../suite/checks.js';
-import { CAUGHT, callSizes, type FamilyPass, modePass, withNote } from '../suite/family.js';
+import {
+  callSizes,
+  type DimensionsAsked,
+  explainingDroppedDimensions,
+  type FamilyPass,
+  modePass,
+} from '../suite/family.js';
 import { errorReply, type JobKit, type JobWorld, jobPass } from '../suite/job-kit.js';
 import type {
   DescribeEmbeddingProviderOptions,
@@ -40,13 +45,14 @@ export interface ScenarioMode {
 export const DEFAULT_MODE: ScenarioMode = { name: 'default' };
 export const TINY_MODE: ScenarioMode = { name: 'tiny-batches', maxInputsPerCall: 2, concurrency: 1 };
 
-export type SuiteOptions = Pick<
+/** What the embeddings scenarios are built from: the provider's factory, where its API lives, its model and wire. */
+export type EmbeddingScenarioOptions = Pick<
   DescribeEmbeddingProviderOptions,
   'name' | 'createModel' | 'baseURL' | 'modelId' | 'wire'
 >;
 
-/** How the fake API answers one call. */
-export interface AnswerOptions {
+/** How the fake API answers one embeddings call. */
+export interface EmbeddingAnswer {
   /** The order the items appear on the wire, by position. Default: input order. */
   order?(count: number): number[];
   /** Changes the vectors (values of the output type asked) before they are written. */
@@ -81,7 +87,7 @@ export interface EmbeddingSuite {
   chosenDimensions: number | undefined;
   dims: number;
   settings(world: Harness, extra?: Partial<EmbedSettings>): EmbedSettings;
-  success(options?: AnswerOptions): ReplyHandler;
+  success(options?: EmbeddingAnswer): ReplyHandler;
   errorReply(
     status: number,
     message: string,
@@ -108,7 +114,7 @@ export interface EmbeddingSuite {
   expectScaledVectors(result: EmbedManyResult, texts: readonly string[], scale: number): void;
 }
 
-function probe(options: SuiteOptions): EmbeddingModel {
+function probe(options: EmbeddingScenarioOptions): EmbeddingModel {
   return options.createModel({
     modelId: options.modelId,
     apiKey: 'probe',
@@ -145,7 +151,7 @@ function lengthRefused(wire: WireProfile, length: number): string | undefined {
   return lengthAllowed(allowed, length) ? undefined : `dimensions ${length} is not supported by this model`;
 }
 
-export function createEmbeddingSuite(options: SuiteOptions, mode: ScenarioMode): EmbeddingSuite {
+export function createEmbeddingSuite(options: EmbeddingScenarioOptions, mode: ScenarioMode): EmbeddingSuite {
   const { wire } = options;
   const model = probe(options);
   const capabilities = model.capabilities;
@@ -166,7 +172,7 @@ export function createEmbeddingSuite(options: SuiteOptions, mode: ScenarioMode):
     }));
 
   const success =
-    (answer: AnswerOptions = {}): ReplyHandler =>
+    (answer: EmbeddingAnswer = {}): ReplyHandler =>
     (request: WireRequest): WireReply => {
       const texts = wire.inputsOf(request.body);
       if (wire.maxInputsPerRequest !== undefined && texts.length > wire.maxInputsPerRequest) {
@@ -263,75 +269,53 @@ export function createEmbeddingSuite(options: SuiteOptions, mode: ScenarioMode):
   };
 }
 
-/**
- * `error`, with its cause named when the job asked the suite's `dimensions`, the engine refused an answer
- * of another length, and no request carried any dimensions: the provider dropped the option and the API
- * answered its default length. Every generic scenario asks that length (a small one keeps batches
- * cheap), so without the note each of them failed naming its own case's bug, none of them this one.
- */
-function explainDroppedDimensions(suite: EmbeddingSuite, world: Harness, error: unknown): unknown {
-  const asked = suite.chosenDimensions;
-  if (asked === undefined || !InvalidResponseError.isInstance(error)) return error;
-  if (!error.message.includes(`expected ${asked} for dimensions ${asked}`)) return error;
-  const items = suite.allItems(world);
-  if (items.length === 0 || items.some((item) => item.dimensions !== undefined)) return error;
-  const noted = withNote(
-    error,
-    ` No request carried dimensions (as the wire's ${suite.wire.itemsOf === undefined ? 'dimensionsOf' : 'itemsOf'} reads them) though the job asked ${asked}: the provider drops the dimensions option, so the API answered its default length.`,
-  ) as Error & { [CAUGHT]?: string };
-  // The case's own bug is not what failed: its note would point at the key, the retries or the order.
-  noted[CAUGHT] = 'the dimensions option dropped, so the API answers its default length';
-  return noted;
+/** How the embeddings group asks its vector length: per item, as the wire reads items. */
+function dimensionsAsked(suite: EmbeddingSuite): DimensionsAsked {
+  return {
+    asked: suite.chosenDimensions,
+    sentIn: (body) => suite.itemsOf(body).map((item) => item.dimensions),
+    reader: suite.wire.itemsOf === undefined ? 'dimensionsOf' : 'itemsOf',
+  };
 }
 
 /** The pass of one mode, each case in a fresh harness. */
 export function embeddingPass(
-  options: SuiteOptions,
+  options: EmbeddingScenarioOptions,
   mode: ScenarioMode,
 ): FamilyPass<EmbeddingSuite, Harness> {
   const suite = createEmbeddingSuite(options, mode);
-  const pass = modePass(mode, suite, (kind, variant) =>
-    createHarness(options, kind, { headers: PROVIDER_HEADERS, ...variant }),
+  return explainingDroppedDimensions(
+    modePass(mode, suite, (kind, variant) =>
+      createHarness(options, kind, { headers: PROVIDER_HEADERS, ...variant }),
+    ),
+    dimensionsAsked(suite),
   );
-  return {
-    ...pass,
-    toScenario: (id, body, variant) =>
-      pass.toScenario(
-        id,
-        (world) =>
-          body(world).catch((error: unknown) => {
-            throw explainDroppedDimensions(suite, world, error);
-          }),
-        variant,
-      ),
-  };
 }
 
 /** The embeddings group as the shared families see it: a one-input job. */
-export function embeddingJobPass(options: SuiteOptions): FamilyPass<JobKit, JobWorld> {
+export function embeddingJobPass(options: EmbeddingScenarioOptions): FamilyPass<JobKit, JobWorld> {
   const suite = createEmbeddingSuite(options, DEFAULT_MODE);
   const texts = ['pets and animals'];
-  return jobPass(
-    {
-      prefix: '',
-      wire: options.wire,
-      baseURL: options.baseURL,
-      endpointPath: options.wire.endpoint({ inputCount: texts.length, modelId: options.modelId }).path,
-      method: 'doEmbed',
-    },
-    (kind, variant) => createHarness(options, kind, { headers: PROVIDER_HEADERS, ...variant }),
-    (harness) => ({
-      expectCall: (reply, expectOptions) => harness.respond(1, reply, expectOptions),
-      success: suite.success(),
-      async run(settings = {}) {
-        const result = await embedMany({ ...suite.settings(harness), inputs: texts, ...settings }).catch(
-          (error: unknown) => {
-            throw explainDroppedDimensions(suite, harness, error);
-          },
-        );
-        suite.expectVectors(result, texts);
+  return explainingDroppedDimensions(
+    jobPass(
+      {
+        prefix: '',
+        wire: options.wire,
+        baseURL: options.baseURL,
+        endpointPath: options.wire.endpoint({ inputCount: texts.length, modelId: options.modelId }).path,
+        method: 'doEmbed',
       },
-    }),
+      (kind, variant) => createHarness(options, kind, { headers: PROVIDER_HEADERS, ...variant }),
+      (harness) => ({
+        expectCall: (reply, expectOptions) => harness.respond(1, reply, expectOptions),
+        success: suite.success(),
+        async run(settings = {}) {
+          const result = await embedMany({ ...suite.settings(harness), inputs: texts, ...settings });
+          suite.expectVectors(result, texts);
+        },
+      }),
+    ),
+    dimensionsAsked(suite),
   );
 }
 

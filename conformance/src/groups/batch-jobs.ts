@@ -145,7 +145,8 @@ const BATCH_JOBS_SHAPE: FieldShape = {
 /** A batch-jobs scenario (the same shape as every scenario of the suite). */
 export type BatchEmbeddingJobsScenario = Scenario;
 
-interface BatchWorld extends World<BatchEmbeddingJobs> {
+/** The world of a batch-jobs scenario: the provider's jobs, as its model. */
+export interface BatchEmbeddingJobsWorld extends World<BatchEmbeddingJobs> {
   jobs: BatchEmbeddingJobs;
 }
 
@@ -167,7 +168,7 @@ function counts(total: number, succeeded: number, failed: number): BatchJobReque
  * operation's request, a transient poll error and an abort while waiting. Each runs against a fresh
  * interceptor and fails on any unused expectation.
  */
-export const batchJobs: Family<DescribeBatchEmbeddingJobsOptions, BatchWorld> = {
+export const batchJobs: Family<DescribeBatchEmbeddingJobsOptions, BatchEmbeddingJobsWorld> = {
   name: 'batch-jobs',
   checks:
     'create item by item, polling with backoff and server waits, every final state, results in order, cancel, delete, timeouts and aborts of every request, abort while waiting',
@@ -189,18 +190,18 @@ export const batchJobs: Family<DescribeBatchEmbeddingJobsOptions, BatchWorld> = 
     const reply =
       (body: BatchEmbeddingJobsWireJob): (() => WireReply) =>
       () => ({ status: 200, body: wire.jobBody(body) });
-    const expectGet = (world: BatchWorld, body: BatchEmbeddingJobsWireJob) => {
+    const expectGet = (world: BatchEmbeddingJobsWorld, body: BatchEmbeddingJobsWireJob) => {
       const { method, path } = wire.get(id);
       world.interceptor.expect(method, path, reply(body));
     };
     /** A finished job's answer, plus whatever `results()` fetches next. */
-    const expectFinished = (world: BatchWorld, body: BatchEmbeddingJobsWireJob) => {
+    const expectFinished = (world: BatchEmbeddingJobsWorld, body: BatchEmbeddingJobsWireJob) => {
       expectGet(world, body);
       for (const exchange of wire.resultExchanges?.(body) ?? [])
         world.interceptor.expect(exchange.method, exchange.path, () => exchange.reply);
     };
     const expectRefusedPoll = (
-      world: BatchWorld,
+      world: BatchEmbeddingJobsWorld,
       status: number,
       message: string,
       headers?: Record<string, string>,
@@ -223,7 +224,7 @@ export const batchJobs: Family<DescribeBatchEmbeddingJobsOptions, BatchWorld> = 
      * come (a timeout that lands before it leaves).
      */
     const eachOperationHeld = async (
-      world: BatchWorld,
+      world: BatchEmbeddingJobsWorld,
       settle: (
         operation: BatchJobOperation,
         run: (call: BatchJobCallOptions) => Promise<unknown>,
@@ -276,7 +277,7 @@ export const batchJobs: Family<DescribeBatchEmbeddingJobsOptions, BatchWorld> = 
       }
     };
 
-    const cases: (Case<BatchWorld> | SkippedCase)[] = [
+    const cases: (Case<BatchEmbeddingJobsWorld> | SkippedCase)[] = [
       check(
         'create',
         "the API's id not returned, inputs (a line break, a tab, edge spaces) or dimensions altered, the key in the wrong header",
@@ -352,7 +353,7 @@ export const batchJobs: Family<DescribeBatchEmbeddingJobsOptions, BatchWorld> = 
               }
             },
           ),
-      ...baseUrlCases<BatchWorld>(
+      ...baseUrlCases<BatchEmbeddingJobsWorld>(
         '',
         options.baseURL,
         [wire.create(options.modelId).path, wire.get(id).path],
@@ -466,7 +467,7 @@ export const batchJobs: Family<DescribeBatchEmbeddingJobsOptions, BatchWorld> = 
         },
       ),
       ...(['failed', 'cancelled', 'expired'] as const).map((state) =>
-        check<BatchWorld>(
+        check<BatchEmbeddingJobsWorld>(
           `wait-ends-${state}`,
           `a ${state} job polled forever or thrown instead of returned`,
           async (world) => {
@@ -678,7 +679,10 @@ export function listBatchEmbeddingJobsScenarioList(options: DescribeBatchEmbeddi
 }
 
 function batchScenarioList(options: DescribeBatchEmbeddingJobsOptions): ScenarioList {
-  const world = (kind: TransportKind, variant?: WorldVariant): BatchWorld & { close(): Promise<void> } => {
+  const world = (
+    kind: TransportKind,
+    variant?: WorldVariant,
+  ): BatchEmbeddingJobsWorld & { close(): Promise<void> } => {
     const created = createWorld({ ...options, createModel: options.createJobs }, kind, variant);
     return { ...created, jobs: created.model };
   };

@@ -3,6 +3,7 @@
  * catches named beside it; the provider's capabilities and wire profile decide which families and cases
  * apply, and the ones that do not are reported with the reason.
  */
+import { InvalidResponseError } from '@embedkit/core';
 import { runInWorld, type World, type WorldVariant } from '../harness.js';
 import type { TransportKind } from '../interceptor.js';
 
@@ -214,5 +215,63 @@ export function modePass<S, W extends World<unknown>>(
     idPrefix: mode.name === 'default' ? '' : `${mode.name}/`,
     splittingOnly: mode.name !== 'default',
     toScenario: (id, body, variant) => ({ id, run: (kind) => runInWorld(world(kind, variant), body) }),
+  };
+}
+
+/** How a group asks its vector length, for `explainingDroppedDimensions`. */
+export interface DimensionsAsked {
+  /** The length every generic job of the group asks (the suite's own), or undefined when it asks none. */
+  asked: number | undefined;
+  /** The dimensions a request body carries, one entry per item read (undefined where none). */
+  sentIn(body: unknown): (number | undefined)[];
+  /** The wire field that reads them, as the message names it (`dimensionsOf`, `itemsOf`). */
+  reader: string;
+}
+
+/**
+ * `error`, with its cause named when the engine refused an answer of another length than the `asked` one
+ * and no request carried any dimensions: the provider dropped the option and the API answered its
+ * default length. Every generic scenario asks that length (a small one keeps batches cheap), so without
+ * the note each of them failed naming its own case's bug, none of them this one.
+ */
+function explainDroppedDimensions(
+  dimensions: DimensionsAsked,
+  world: World<unknown>,
+  error: unknown,
+): unknown {
+  const { asked } = dimensions;
+  if (asked === undefined || !InvalidResponseError.isInstance(error)) return error;
+  if (!error.message.includes(`expected ${asked} for dimensions ${asked}`)) return error;
+  const sent = world.interceptor.requests.flatMap((request) => dimensions.sentIn(request.body));
+  if (sent.length === 0 || sent.some((value) => value !== undefined)) return error;
+  const noted = withNote(
+    error,
+    ` No request carried dimensions (as the wire's ${dimensions.reader} reads them) though the job asked ${asked}: the provider drops the dimensions option, so the API answered its default length.`,
+  ) as Error & { [CAUGHT]?: string };
+  // The case's own bug is not what failed: its note would point at the key, the retries or the order.
+  noted[CAUGHT] = 'the dimensions option dropped, so the API answers its default length';
+  return noted;
+}
+
+/**
+ * `pass` with each failure of its scenarios explained when the provider dropped the dimensions option
+ * (see `explainDroppedDimensions`): the one note every group that asks a length gives, for its own
+ * families and for the shared ones alike.
+ */
+export function explainingDroppedDimensions<S, W extends World<unknown>>(
+  pass: FamilyPass<S, W>,
+  dimensions: DimensionsAsked,
+): FamilyPass<S, W> {
+  return {
+    ...pass,
+    toScenario: (id, body, variant) =>
+      pass.toScenario(
+        id,
+        (world) =>
+          body(world).catch((error: unknown) => {
+            throw explainDroppedDimensions(dimensions, world, error);
+          }),
+        variant,
+      ),
   };
 }

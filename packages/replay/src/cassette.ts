@@ -3,7 +3,23 @@ import { InvalidArgumentError } from '@embedkit/core/provider';
 
 /** One recorded HTTP exchange of a cassette. */
 export interface CassetteInteraction {
-  request: { method: string; path: string; body?: unknown };
+  request: {
+    method: string;
+    path: string;
+    body?: unknown;
+    /**
+     * Request headers a replay compares (lower-case names, exact values): only headers that carry no
+     * credential, such as `content-type` and an API's version header. Absent, or a list (a recorder's own
+     * form): none are compared.
+     */
+    headers?: Record<string, string>;
+    /**
+     * Where the request carries its key, compared by presence and scheme only: `{ header: 'authorization',
+     * scheme: 'Bearer' }` for `authorization: Bearer <key>`, no scheme for a header holding the key alone.
+     * Never the key itself. Absent: not compared.
+     */
+    auth?: { header: string; scheme?: string };
+  };
   response: { status: number; headers?: Record<string, string>; body: unknown };
 }
 
@@ -84,6 +100,28 @@ function isBroken(value: unknown): boolean {
   );
 }
 
+const isText = (value: unknown) => typeof value === 'string';
+
+/**
+ * Whether an interaction's recorded request headers or auth, when present, are not of the format's shape.
+ * A list of headers is a recorder's own form (undici's flat list, HAR's records), which the format has
+ * always let through uncompared: it stays valid.
+ */
+function hasBrokenHeaders(value: unknown): boolean {
+  const { headers, auth } = (value as Partial<CassetteInteraction>).request ?? {};
+  const brokenHeaders =
+    headers !== undefined &&
+    !Array.isArray(headers) &&
+    (typeof headers !== 'object' || headers === null || !Object.values(headers).every(isText));
+  const brokenAuth =
+    auth !== undefined &&
+    (typeof auth !== 'object' ||
+      auth === null ||
+      !isText(auth.header) ||
+      (auth.scheme !== undefined && !isText(auth.scheme)));
+  return brokenHeaders || brokenAuth;
+}
+
 /**
  * Checks that `value` is a cassette of a format this package reads (version 1, a known source, the
  * call, at least one interaction, each with its request method and path and its response status, an
@@ -94,6 +132,10 @@ export function checkCassette(value: unknown, where: string): Cassette {
   // The replay reads each interaction's request method and path and its response status: without them a
   // cassette failed later, in the replay, with a TypeError that named no file.
   const broken = Array.isArray(cassette?.interactions) ? cassette.interactions.findIndex(isBroken) : -1;
+  const brokenHeaders =
+    broken < 0 && Array.isArray(cassette?.interactions)
+      ? cassette.interactions.findIndex(hasBrokenHeaders)
+      : -1;
   const problem =
     typeof cassette !== 'object' || cassette === null
       ? 'not a JSON object'
@@ -108,9 +150,11 @@ export function checkCassette(value: unknown, where: string): Cassette {
               ? 'no interactions'
               : broken >= 0
                 ? `interactions[${broken}] has no request method and path, or no response status`
-                : typeof cassette.expect !== 'object' || cassette.expect === null
-                  ? 'no expect object (what the call must produce: its embeddings, documents, results or error)'
-                  : undefined;
+                : brokenHeaders >= 0
+                  ? `interactions[${brokenHeaders}].request.headers must be an object of header names and text values, and its auth a header name with an optional scheme`
+                  : typeof cassette.expect !== 'object' || cassette.expect === null
+                    ? 'no expect object (what the call must produce: its embeddings, documents, results or error)'
+                    : undefined;
   if (problem !== undefined)
     throw new InvalidArgumentError(`${where}: ${problem}.`, { argument: 'cassette' });
   return cassette as Cassette;

@@ -9,7 +9,8 @@ export {
   type CassetteInteraction,
   checkCassette,
 } from './cassette.js';
-export { bodyDifferences } from './differences.js';
+export { bodyDifferences, headerDifferences } from './differences.js';
+export { lowerCaseHeaders } from './headers.js';
 export {
   createReplayFetch,
   createReplayMatcher,

@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { MockAgent } from 'undici';
 import { type Cassette, checkCassette } from './cassette.js';
+import { lowerCaseHeaders } from './headers.js';
 import { createReplayMatcher, type ReplayMismatch } from './replay.js';
 
 /** A dispatcher that serves cassettes for one origin and refuses every other request. */
@@ -28,7 +29,8 @@ function bodyText(body: unknown): string | undefined {
 
 /**
  * Serves the interactions of `cassettes` for the origin of `baseURL` through undici's `MockAgent`.
- * Requests are matched by method, path and JSON body, each interaction once; a request no recording
+ * Requests are matched by method, path, JSON body and the request headers a recording holds, each
+ * interaction once; a request no recording
  * matches, or one sent to another origin, is answered with a 418 that says so (not retried, and listed
  * in `mismatches`), as `createReplayFetch` answers it. No request reaches the network.
  */
@@ -46,6 +48,7 @@ export function createReplayDispatcher(baseURL: string, cassettes: readonly Cass
         path: call.path,
         body: bodyText(call.body),
         origin: new URL(String(call.origin)).origin,
+        headers: lowerCaseHeaders(call.headers),
       });
       return { statusCode: answer.status, data: answer.body, responseOptions: { headers: answer.headers } };
     })

@@ -1,6 +1,7 @@
 import { refuseUnknownSettings, type SettingNames } from '@embedkit/core/provider';
 import type { Cassette, CassetteCall, CassetteInteraction } from './cassette.js';
-import { bodyDifferences } from './differences.js';
+import { bodyDifferences, headerDifferences } from './differences.js';
+import { lowerCaseHeaders } from './headers.js';
 
 /** A request the recordings had no answer for. */
 export interface ReplayMismatch {
@@ -21,6 +22,12 @@ export interface ReplayMismatch {
    * body differs from it, field by field (`body.input[0]: recorded "cat", sent "cow"`).
    */
   closest?: { cassette: string; differences: string[] };
+  /**
+   * The unused recording of the same method, path and body whose recorded request headers the request's
+   * differ from, and how, header by header (`header content-type: recorded "application/json", sent
+   * "text/plain"`; the key's header by presence and scheme only).
+   */
+  headersDiffer?: { cassette: string; differences: string[] };
 }
 
 /** One answer of the replay: a recorded response, or the refusal of a request no recording matches. */
@@ -39,12 +46,17 @@ export interface ReplayRequest {
   body: string | undefined;
   /** Where it was sent (`https://api.openai.com`); checked when the matcher serves one origin. */
   origin?: string;
+  /**
+   * Its headers, lower-case names (see `lowerCaseHeaders`), compared with those an interaction records;
+   * absent: none are compared.
+   */
+  headers?: Record<string, string>;
 }
 
 /**
  * The matching every replay adapter shares: a request is answered by the first interaction not yet
  * used whose method, path (query parameters in any order) and JSON body (keys in any order) equal the
- * request's. Any other request is refused with a 418 that says no recording matches and how the
+ * request's, and whose recorded request headers, if it records any, the request sends (`headerDifferences`). Any other request is refused with a 418 that says no recording matches and how the
  * closest one differs, and is remembered in `mismatches`.
  */
 export interface ReplayMatcher {
@@ -200,10 +212,27 @@ export function createReplayMatcher(
       }
       const key = canonical(body ?? undefined);
       const path = canonicalPath(request.path);
-      const entry = entries.find(
+      const same = entries.filter(
         (candidate) =>
           !candidate.used && candidate.method === method && candidate.path === path && candidate.body === key,
       );
+      const sentHeaders = request.headers;
+      const entry =
+        sentHeaders === undefined
+          ? same[0]
+          : same.find(
+              (candidate) => headerDifferences(candidate.interaction.request, sentHeaders).length === 0,
+            );
+      if (entry === undefined && same[0] !== undefined && sentHeaders !== undefined) {
+        const headersDiffer = {
+          cassette: same[0].cassette,
+          differences: headerDifferences(same[0].interaction.request, sentHeaders),
+        };
+        mismatches.push({ method, path: request.path, body, headersDiffer });
+        return refusal(
+          `no recording matches ${method} ${request.path} with these headers; cassette "${headersDiffer.cassette}" has it with other headers: ${headersDiffer.differences.join('; ')}`,
+        );
+      }
       if (entry === undefined) {
         const unused = entries.filter((candidate) => !candidate.used && candidate.method === method);
         const queryDiffers = queryOnlyMiss(unused, path, key);
@@ -260,7 +289,7 @@ async function bodyText(body: RequestInit['body'] | undefined): Promise<string |
 /**
  * Serves `cassettes` through a `fetch` that never reaches the network: it runs wherever `fetch` and
  * `Response` exist (Node, browsers, workers, edge runtimes, Bun, Deno). Requests are matched by method,
- * path and JSON body; with `baseURL`, a request to another origin is a mismatch too (as it is for
+ * path, JSON body and the request headers a recording holds; with `baseURL`, a request to another origin is a mismatch too (as it is for
  * `createReplayDispatcher`), without it the host is not looked at.
  */
 export function createReplayFetch(cassettes: readonly Cassette[], options: ReplayOptions = {}): ReplayFetch {
@@ -285,6 +314,7 @@ export function createReplayFetch(cassettes: readonly Cassette[], options: Repla
         path: `${url.pathname}${url.search}`,
         body,
         origin: url.origin,
+        headers: lowerCaseHeaders(init.headers ?? request?.headers),
       });
       // A Response of a null-body status (a recorded 204, say) takes no body at all, not even an empty one.
       return new Response(NULL_BODY_STATUSES.has(answer.status) ? null : answer.body, {

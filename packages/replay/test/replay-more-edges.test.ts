@@ -58,7 +58,7 @@ describe('scrubCassette: credential headers by name, in every form a recorder ke
         'req-2',
       ],
       body: { input: ['x'] },
-    } as CassetteInteraction['request'];
+    } as unknown as CassetteInteraction['request'];
     const scrubbed = scrubCassette(recording([{ request, response: OK }]), []);
     expect(scrubbed.interactions[0]!.request).toStrictEqual({
       method: 'POST',

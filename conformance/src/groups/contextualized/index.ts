@@ -22,7 +22,14 @@ import {
 } from './suite.js';
 import { contextualizedVectorSettings } from './vector-settings.js';
 
-export type { ContextualizedWireProfile, DescribeContextualizedProviderOptions } from './suite.js';
+export type {
+  ContextualizedAnswer,
+  ContextualizedMode,
+  ContextualizedSuite,
+  ContextualizedWireProfile,
+  ContextualizedWorld,
+  DescribeContextualizedProviderOptions,
+} from './suite.js';
 
 /** A contextualized scenario (the same shape as every scenario of the suite). */
 export type ContextualizedScenario = Scenario;

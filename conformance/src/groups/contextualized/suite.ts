@@ -17,7 +17,13 @@ import { createWorld, type World, type WorldVariant } from '../../harness.js';
 import type { ExpectOptions, ReplyHandler, TransportKind, WireReply } from '../../interceptor.js';
 import { answerBody, reportedTokens, valuesFor } from '../../suite/answers.js';
 import { expectVector, misplacedOwner, sameValues } from '../../suite/checks.js';
-import { callSizes, type FamilyPass, modePass } from '../../suite/family.js';
+import {
+  callSizes,
+  type DimensionsAsked,
+  explainingDroppedDimensions,
+  type FamilyPass,
+  modePass,
+} from '../../suite/family.js';
 import {
   type FieldShape,
   GROUP_OPTIONS,
@@ -283,6 +289,15 @@ export function createContextualizedSuite(
   };
 }
 
+/** How the contextualized group asks its vector length: once per request, as the wire's `dimensionsOf` reads it. */
+function dimensionsAsked(suite: ContextualizedSuite): DimensionsAsked {
+  return {
+    asked: suite.chosenDimensions,
+    sentIn: (body) => [suite.wire.dimensionsOf(body)],
+    reader: 'dimensionsOf',
+  };
+}
+
 function contextualizedWorld(options: SuiteOptions, kind: TransportKind, variant: WorldVariant = {}) {
   const world = createWorld(options, kind, variant);
   return {
@@ -298,8 +313,10 @@ export function contextualizedPass(
   options: SuiteOptions,
   mode: ContextualizedMode,
 ): FamilyPass<ContextualizedSuite, ContextualizedWorld> {
-  return modePass(mode, createContextualizedSuite(options, mode), (kind, variant) =>
-    contextualizedWorld(options, kind, variant),
+  const suite = createContextualizedSuite(options, mode);
+  return explainingDroppedDimensions(
+    modePass(mode, suite, (kind, variant) => contextualizedWorld(options, kind, variant)),
+    dimensionsAsked(suite),
   );
 }
 
@@ -307,22 +324,26 @@ export function contextualizedPass(
 export function contextualizedJobPass(options: SuiteOptions): FamilyPass<JobKit, JobWorld> {
   const suite = createContextualizedSuite(options, { name: 'default' });
   const documents = [['pets and animals', 'cats and dogs']];
-  return jobPass(
-    {
-      prefix: 'ctx-',
-      wire: options.wire,
-      baseURL: options.baseURL,
-      endpointPath: options.wire.endpoint({ documentCount: documents.length, modelId: options.modelId }).path,
-      method: 'doEmbedContextualized',
-    },
-    (kind, variant) => contextualizedWorld(options, kind, variant),
-    (world) => ({
-      expectCall: (reply, expectOptions) => world.respond(1, reply, expectOptions),
-      success: suite.success(),
-      async run(settings = {}) {
-        const result = await embedContextualized({ ...suite.settings(world), documents, ...settings });
-        suite.expectVectors(result, documents);
+  return explainingDroppedDimensions(
+    jobPass(
+      {
+        prefix: 'ctx-',
+        wire: options.wire,
+        baseURL: options.baseURL,
+        endpointPath: options.wire.endpoint({ documentCount: documents.length, modelId: options.modelId })
+          .path,
+        method: 'doEmbedContextualized',
       },
-    }),
+      (kind, variant) => contextualizedWorld(options, kind, variant),
+      (world) => ({
+        expectCall: (reply, expectOptions) => world.respond(1, reply, expectOptions),
+        success: suite.success(),
+        async run(settings = {}) {
+          const result = await embedContextualized({ ...suite.settings(world), documents, ...settings });
+          suite.expectVectors(result, documents);
+        },
+      }),
+    ),
+    dimensionsAsked(suite),
   );
 }

@@ -21,7 +21,15 @@ import {
   rerankingPass,
 } from './suite.js';
 
-export { type DescribeRerankingProviderOptions, type RerankingWireProfile, relevanceFor } from './suite.js';
+export {
+  type DescribeRerankingProviderOptions,
+  type RerankingAnswer,
+  type RerankingMode,
+  type RerankingSuite,
+  type RerankingWireProfile,
+  type RerankingWorld,
+  relevanceFor,
+} from './suite.js';
 
 /** A rerank scenario (the same shape as every scenario of the suite). */
 export type RerankingScenario = Scenario;
