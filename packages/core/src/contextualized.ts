@@ -30,6 +30,7 @@ import type {
   EmbeddingOf,
   InputType,
   OutputType,
+  ProviderOptions,
   ResponseInfo,
   Usage,
   Warning,
@@ -48,8 +49,8 @@ export interface ContextualizedCapabilities {
   maxTokensPerDocument?: number;
 }
 
-/** One provider call: the documents of exactly one HTTP request, each a list of chunks. */
-export interface ContextualizedEmbedRequest {
+/** One provider call: the documents of exactly one HTTP request, each a list of chunks. `C` types its `providerOptions`. */
+export interface ContextualizedEmbedRequest<C extends object = ProviderOptions> {
   documents: string[][];
   inputType?: InputType;
   dimensions?: number;
@@ -58,7 +59,7 @@ export interface ContextualizedEmbedRequest {
   /** The engine's per-attempt timeout. */
   timeoutMs?: number;
   headers?: Record<string, string>;
-  providerOptions?: Record<string, Record<string, unknown>>;
+  providerOptions?: C;
 }
 
 export interface ContextualizedEmbedResponse {
@@ -75,18 +76,32 @@ export interface ContextualizedEmbedResponse {
   response: ResponseInfo;
 }
 
-/** An embedding model that can also embed chunks in the context of their document. */
-export interface ContextualizedEmbeddingModel extends EmbeddingModel {
+/**
+ * An embedding model that can also embed chunks in the context of their document. `C` types the
+ * `providerOptions` of its contextualized calls, `P` those of its `doEmbed` (a provider may read other
+ * options for each); both default to any.
+ */
+export interface ContextualizedEmbeddingModel<
+  C extends object = ProviderOptions,
+  P extends object = ProviderOptions,
+> extends EmbeddingModel<P> {
   readonly contextualizedCapabilities: ContextualizedCapabilities;
   /** Exactly one HTTP call. */
-  doEmbedContextualized(request: ContextualizedEmbedRequest): Promise<ContextualizedEmbedResponse>;
+  doEmbedContextualized(request: ContextualizedEmbedRequest<C>): Promise<ContextualizedEmbedResponse>;
   /**
    * Optional: checks the whole job before any call, given every document as one request (no signal). A
    * provider whose rules look at each document (Voyage's auto-chunking) refuses here, naming the
    * document's place in the job, so that no call is sent and billed before the one that would fail.
    */
-  checkContextualizedRequest?(request: ContextualizedEmbedRequest): void;
+  checkContextualizedRequest?(request: ContextualizedEmbedRequest<C>): void;
 }
+
+/**
+ * The `providerOptions` `embedContextualized` takes with a model: those its `doEmbedContextualized` reads;
+ * `ProviderOptions` for a model typed only as `ContextualizedEmbeddingModel`.
+ */
+export type ContextualizedProviderOptionsOf<M> =
+  M extends ContextualizedEmbeddingModel<infer C, object> ? C : ProviderOptions;
 
 /** Whether `model` implements the contextualized capability. */
 export function isContextualizedEmbeddingModel(model: unknown): model is ContextualizedEmbeddingModel {
@@ -106,10 +121,15 @@ function isObject(value: unknown): boolean {
   return typeof value === 'object' && value !== null;
 }
 
-/** Settings of `embedContextualized`: documents of chunks, the vector settings, and what every job takes. */
-export interface EmbedContextualizedSettings<O extends OutputType | undefined = OutputType | undefined>
-  extends CallSettings {
-  model: ContextualizedEmbeddingModel;
+/**
+ * Settings of `embedContextualized`: documents of chunks, the vector settings, and what every job takes.
+ * `M` follows `model`, so `providerOptions` are typed by the model's provider.
+ */
+export interface EmbedContextualizedSettings<
+  O extends OutputType | undefined = OutputType | undefined,
+  M extends ContextualizedEmbeddingModel = ContextualizedEmbeddingModel,
+> extends CallSettings<ContextualizedProviderOptionsOf<M>> {
+  model: M;
   /** Documents, each a non-empty list of non-empty chunk strings, in document order. */
   documents: readonly (readonly string[])[];
   inputType?: InputType | undefined;
@@ -167,9 +187,10 @@ interface DocumentVectors {
  * document is never split: its chunks need each other), and returns one array of chunk vectors per
  * document, in order.
  */
-export async function embedContextualized<O extends OutputType | undefined = 'float'>(
-  settings: EmbedContextualizedSettings<O>,
-): Promise<EmbedContextualizedResult<O>> {
+export async function embedContextualized<
+  O extends OutputType | undefined = 'float',
+  M extends ContextualizedEmbeddingModel = ContextualizedEmbeddingModel,
+>(settings: EmbedContextualizedSettings<O, M>): Promise<EmbedContextualizedResult<O>> {
   checkSettingsObject(settings, 'embedContextualized({ model, documents })');
   refuseUnknownSettings(settings, CONTEXTUALIZED_SETTINGS, 'embedContextualized', {
     instead: {

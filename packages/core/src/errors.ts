@@ -114,8 +114,11 @@ export class EmbedKitError extends Error {
     if (details.providerCode !== undefined) this.providerCode = details.providerCode;
   }
 
-  /** True for any embedkit error, from any copy of the package. */
-  static isInstance(value: unknown): value is EmbedKitError {
+  /**
+   * True for any embedkit error, from any copy of the package. It narrows to `AnyEmbedKitError`, so that a
+   * `switch (error.code)` after it narrows each case to the class that carries the code.
+   */
+  static isInstance(value: unknown): value is AnyEmbedKitError {
     return hasMarker(value, BASE_MARKER);
   }
 }
@@ -364,6 +367,23 @@ export class RetryError extends EmbedKitError {
   }
 }
 const RETRY = mark(RetryError);
+
+/**
+ * Every error class embedkit throws, told apart by `code`: after `EmbedKitError.isInstance(error)`,
+ * `error.code === 'rate_limited'` narrows `error` to `RateLimitError`.
+ */
+export type AnyEmbedKitError =
+  | InvalidArgumentError
+  | AuthenticationError
+  | PermissionDeniedError
+  | NotFoundError
+  | InvalidRequestError
+  | RateLimitError
+  | ServerError
+  | TimeoutError
+  | ConnectionError
+  | InvalidResponseError
+  | RetryError;
 
 /** The native abort error for a signal: its `reason` when set, else a DOMException named `AbortError`. */
 export function abortReason(signal: AbortSignal): unknown {

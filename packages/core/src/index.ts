@@ -22,6 +22,7 @@ export {
   type ContextualizedEmbeddingModel,
   type ContextualizedEmbedRequest,
   type ContextualizedEmbedResponse,
+  type ContextualizedProviderOptionsOf,
   type EmbedContextualizedResult,
   type EmbedContextualizedSettings,
   embedContextualized,
@@ -61,6 +62,7 @@ export {
 } from './engine/settings.js';
 export { estimateTokenCounter, type TokenCounter, utf8Length } from './engine/token-counter.js';
 export {
+  type AnyEmbedKitError,
   AuthenticationError,
   ConnectionError,
   EmbedKitError,
@@ -84,6 +86,7 @@ export {
   type RerankingCapabilities,
   type RerankingModel,
   type RerankingProvider,
+  type RerankingProviderOptionsOf,
   type RerankRequest,
   type RerankResponse,
   type RerankResult,
@@ -107,6 +110,7 @@ export type {
   EmbeddingModel,
   EmbeddingOf,
   EmbeddingProvider,
+  EmbeddingProviderOptionsOf,
   EmbedInput,
   EmbedRequest,
   EmbedResponse,
@@ -115,6 +119,8 @@ export type {
   InputType,
   Modality,
   OutputType,
+  ProviderOptions,
+  ProviderOptionsFor,
   ResponseInfo,
   Usage,
   Warning,

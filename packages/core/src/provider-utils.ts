@@ -272,11 +272,14 @@ function describeIssues(issues: readonly SchemaIssue[]): string {
     .join('; ');
 }
 
-/** Reads `providerOptions[provider]` with a strict schema; a bad option is an `InvalidArgumentError` before sending. */
+/**
+ * Reads `providerOptions[provider]` with a strict schema; a bad option is an `InvalidArgumentError` before
+ * sending. Takes the options as any request types them (its model's own, or any provider's).
+ */
 export function readProviderOptions<T>(
   schema: SafeParser<T>,
   provider: string,
-  providerOptions: Record<string, Record<string, unknown>> | undefined,
+  providerOptions: Readonly<Record<string, unknown>> | undefined,
 ): T {
   const options = schema.safeParse(providerOptions?.[provider] ?? {});
   if (!options.success) {

@@ -27,6 +27,7 @@ export type {
   ContextualizedEmbeddingModel,
   ContextualizedEmbedRequest,
   ContextualizedEmbedResponse,
+  ContextualizedProviderOptionsOf,
 } from './contextualized.js';
 export type { RateLimiter } from './engine/limiter.js';
 export {
@@ -39,6 +40,7 @@ export {
   EMBEDDING_CAPABILITY_NAMES,
 } from './engine/settings.js';
 export {
+  type AnyEmbedKitError,
   AuthenticationError,
   ConnectionError,
   EmbedKitError,
@@ -120,6 +122,7 @@ export type {
   RerankingCapabilities,
   RerankingModel,
   RerankingProvider,
+  RerankingProviderOptionsOf,
   RerankRequest,
   RerankResponse,
   RerankScore,

@@ -18,7 +18,7 @@ import {
 } from './engine/settings.js';
 import { InvalidArgumentError, InvalidResponseError } from './errors.js';
 import { refuseUnknownSettings, type SettingNames } from './setting-names.js';
-import type { ResponseInfo, Usage, Warning } from './types.js';
+import type { ProviderOptions, ResponseInfo, Usage, Warning } from './types.js';
 import { describeAnswerValue } from './vectors.js';
 
 /** What a reranking model can take in one call. */
@@ -35,8 +35,8 @@ export interface RerankingCapabilities {
   supportsParallelCalls: boolean;
 }
 
-/** One provider call: the documents of exactly one HTTP request. */
-export interface RerankRequest {
+/** One provider call: the documents of exactly one HTTP request. `P` types its `providerOptions`. */
+export interface RerankRequest<P extends object = ProviderOptions> {
   query: string;
   documents: string[];
   /** Return only the best `topN` of these documents. Default: all. */
@@ -47,7 +47,7 @@ export interface RerankRequest {
   /** The engine's per-attempt timeout. */
   timeoutMs?: number;
   headers?: Record<string, string>;
-  providerOptions?: Record<string, Record<string, unknown>>;
+  providerOptions?: P;
 }
 
 /** One scored document of a call: `index` is its position in that call's `documents`. */
@@ -65,25 +65,35 @@ export interface RerankResponse {
   response: ResponseInfo;
 }
 
-/** The contract every reranking model implements. `doRerank` makes exactly one HTTP call. */
-export interface RerankingModel {
+/**
+ * The contract every reranking model implements. `doRerank` makes exactly one HTTP call. `P` types the
+ * `providerOptions` it reads; the default takes any.
+ */
+export interface RerankingModel<P extends object = ProviderOptions> {
   readonly specificationVersion: 'v1';
   readonly provider: string;
   readonly modelId: string;
   readonly capabilities: RerankingCapabilities;
   /** The limiter calls through this model draw on unless a call passes its own (set on the provider). */
   readonly rateLimiter?: RateLimiter | undefined;
-  doRerank(request: RerankRequest): Promise<RerankResponse>;
+  doRerank(request: RerankRequest<P>): Promise<RerankResponse>;
 }
+
+/** The `providerOptions` `rerank` takes with a model: those it reads; `ProviderOptions` for a bare `RerankingModel`. */
+export type RerankingProviderOptionsOf<M> = M extends RerankingModel<infer P> ? P : ProviderOptions;
 
 /** A provider of reranking models. */
 export interface RerankingProvider {
   reranking(modelId: string): RerankingModel;
 }
 
-/** Settings of `rerank`: its own fields plus what every job takes. */
-export interface RerankSettings extends CallSettings {
-  model: RerankingModel;
+/**
+ * Settings of `rerank`: its own fields plus what every job takes. `M` follows `model`, so
+ * `providerOptions` are typed by the model's provider.
+ */
+export interface RerankSettings<M extends RerankingModel = RerankingModel>
+  extends CallSettings<RerankingProviderOptionsOf<M>> {
+  model: M;
   query: string;
   documents: readonly string[];
   /** Return only the best `topN` documents. Default: all, sorted. */
@@ -146,7 +156,9 @@ function checkRerankingModel(model: unknown): asserts model is RerankingModel {
  * best `topN`, which is enough for the overall best `topN`), and returns `{ index, relevanceScore,
  * document }` sorted by score, highest first.
  */
-export async function rerank(settings: RerankSettings): Promise<RerankResult> {
+export async function rerank<M extends RerankingModel = RerankingModel>(
+  settings: RerankSettings<M>,
+): Promise<RerankResult> {
   checkSettingsObject(settings, 'rerank({ model, query, documents })');
   refuseUnknownSettings(settings, RERANK_SETTINGS, 'rerank', {
     instead: {

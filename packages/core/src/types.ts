@@ -63,7 +63,7 @@ export type EmbedInput =
   | string
   | { text: string; title?: string }
   | { image: string | Uint8Array; mediaType?: string }
-  | { content: ContentPart[] };
+  | { content: readonly ContentPart[] };
 
 export type Modality = 'text' | 'image';
 
@@ -103,8 +103,24 @@ export interface Warning {
   message: string;
 }
 
-/** One provider call: the inputs of exactly one HTTP request. */
-export interface EmbedRequest {
+/**
+ * Provider-specific options keyed by provider name, e.g. `{ openai: { user: 'u-1' } }`: what a model typed
+ * only by the contract takes, and what `P` of `EmbeddingModel<P>` defaults to.
+ */
+export type ProviderOptions = Record<string, Record<string, unknown>>;
+
+/**
+ * The `providerOptions` a provider's model types: its options under its name, e.g.
+ * `ProviderOptionsFor<'openai', OpenAIProviderOptions>` is `{ openai?: OpenAIProviderOptions }`. A name
+ * known only as `string` (a compatible provider named from configuration) gives the loose
+ * `ProviderOptions`; options with no keys (a schema with none yet) take only `{}`.
+ */
+export type ProviderOptionsFor<Name extends string, Options extends object> = string extends Name
+  ? ProviderOptions
+  : { [Key in Name]?: [keyof Options] extends [never] ? Record<string, never> : Options };
+
+/** One provider call: the inputs of exactly one HTTP request. `P` types its `providerOptions`. */
+export interface EmbedRequest<P extends object = ProviderOptions> {
   inputs: EmbedInput[];
   inputType?: InputType;
   dimensions?: number;
@@ -120,7 +136,7 @@ export interface EmbedRequest {
    * Provider-specific options keyed by provider name, e.g. `{ openai: { user: 'u-1' } }`. They apply to
    * every input alike; anything that belongs to one input travels on the input.
    */
-  providerOptions?: Record<string, Record<string, unknown>>;
+  providerOptions?: P;
 }
 
 /** Metadata of the HTTP response behind a call. */
@@ -145,8 +161,12 @@ export interface EmbedResponse {
   response: ResponseInfo;
 }
 
-/** The contract every embedding model implements. `doEmbed` makes exactly one HTTP call. */
-export interface EmbeddingModel {
+/**
+ * The contract every embedding model implements. `doEmbed` makes exactly one HTTP call. `P` types the
+ * `providerOptions` the model reads (see `ProviderOptionsFor`), so that `embedMany` and the other calls type
+ * theirs by the model; its default takes any, so a model written against the bare contract still fits.
+ */
+export interface EmbeddingModel<P extends object = ProviderOptions> {
   readonly specificationVersion: 'v1';
   readonly provider: string;
   readonly modelId: string;
@@ -168,19 +188,25 @@ export interface EmbeddingModel {
    * the input): a bad input is refused before anything is sent, and named by its place in the job, not
    * in a call. `doEmbed`, which may be called directly, applies the same rules.
    */
-  checkInput?(input: EmbedInput, index: number, settings: InputCheckSettings): void;
+  checkInput?(input: EmbedInput, index: number, settings: InputCheckSettings<P>): void;
   /**
    * The group of an input, when the API takes only inputs of one kind in a request (Voyage takes images
    * either all as URLs or all as base64): the engine never puts inputs of two groups in one call. An input
    * of no group (undefined) goes with any. Optional; called after `checkInput`.
    */
-  callGroup?(input: EmbedInput, settings: InputCheckSettings): string | undefined;
-  doEmbed(request: EmbedRequest): Promise<EmbedResponse>;
+  callGroup?(input: EmbedInput, settings: InputCheckSettings<P>): string | undefined;
+  doEmbed(request: EmbedRequest<P>): Promise<EmbedResponse>;
 }
 
+/**
+ * The `providerOptions` a model takes: `EmbeddingProviderOptionsOf<OpenAIEmbeddingModel>` is
+ * `{ openai?: OpenAIProviderOptions }`; a model typed only as `EmbeddingModel` takes `ProviderOptions`.
+ */
+export type EmbeddingProviderOptionsOf<M> = M extends EmbeddingModel<infer P> ? P : ProviderOptions;
+
 /** The settings of a job that an input is checked with (see `EmbeddingModel.checkInput`). */
-export type InputCheckSettings = Pick<
-  EmbedRequest,
+export type InputCheckSettings<P extends object = ProviderOptions> = Pick<
+  EmbedRequest<P>,
   'inputType' | 'dimensions' | 'outputType' | 'truncate' | 'providerOptions'
 >;
 

@@ -4,6 +4,8 @@
  * typecheck alone cannot see it). Under that flag an optional setting declared `name?: T` refuses an
  * explicit `undefined`, so `dimensions: options.dimensions` fails to compile although the engine reads an
  * `undefined` setting as an absent one. Each case is one consumer module; its diagnostics must be none.
+ * Each case of REFUSED is one module that must get exactly the errors it lists, so that a type meant to
+ * refuse wrong code is shown to refuse it.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,6 +53,17 @@ const CASES: Record<string, string> = {
     const either: Int8Array | Float32Array = embedding;
     // @ts-expect-error an undefined outputType gives Float32Array
     const int8Only: Int8Array = embedding;
+  `,
+  'inputs, documents and the parts of an input may be readonly, as const makes them': `
+    import { embedContextualized, embedMany, embedStream, rerank, type ContextualizedEmbeddingModel, type EmbeddingModel, type RerankingModel } from 'core';
+    declare const model: EmbeddingModel;
+    const inputs = ['a', { text: 'b', title: 't' }, { content: [{ type: 'text', text: 'c' }, { type: 'image', url: 'https://example.com/cat.png' }] }] as const;
+    await embedMany({ model, inputs });
+    for await (const item of embedStream({ model, inputs })) {}
+    declare const contextualized: ContextualizedEmbeddingModel;
+    await embedContextualized({ model: contextualized, documents: [['a', 'b']] as const });
+    declare const reranker: RerankingModel;
+    await rerank({ model: reranker, query: 'q', documents: ['a'] as const });
   `,
   'embedContextualized and rerank take possibly undefined settings': `
     import { embedContextualized, rerank, type ContextualizedEmbeddingModel, type RerankingModel } from 'core';
@@ -140,12 +153,63 @@ const CASES: Record<string, string> = {
   `,
 };
 
+/** Modules with the errors they must get, in source order: the code, and words its message holds. */
+const REFUSED: Record<string, { code: string; errors: [number, string][] }> = {
+  'after EmbedKitError.isInstance, a switch on the code narrows to the class that carries it': {
+    code: `
+      import { EmbedKitError, type AnyEmbedKitError, type ErrorCode, type RateLimitError } from 'core';
+      declare const error: unknown;
+      if (EmbedKitError.isInstance(error)) {
+        switch (error.code) {
+          case 'rate_limited': {
+            const quota: boolean = error.quotaExhausted;
+            const wrong: unknown = error.lastError;
+            break;
+          }
+          case 'retries_exhausted': {
+            const last: unknown = error.lastError;
+            const attempts: number = error.attempts;
+            break;
+          }
+          case 'invalid_request': {
+            const index: number | undefined = error.inputIndex;
+            const tooLarge: boolean = error.batchTooLarge;
+            break;
+          }
+          case 'connection': {
+            const neverSent: boolean = error.neverSent;
+            break;
+          }
+          case 'rate_limted':
+            break;
+        }
+        const code: ErrorCode = error.code;
+      }
+      declare const any: AnyEmbedKitError;
+      if (any.code === 'rate_limited') {
+        const limited: RateLimitError = any;
+      }
+      const base: EmbedKitError = any;
+      // Every code has its class in the union.
+      const covered: [Exclude<ErrorCode, AnyEmbedKitError['code']>] extends [never] ? true : false = true;
+    `,
+    errors: [
+      [2339, "Property 'lastError' does not exist on type 'RateLimitError'"],
+      [2678, `Type '"rate_limted"' is not comparable`],
+    ],
+  },
+};
+
 let directory: string;
-const PROBLEMS = new Map<string, string[]>();
+const PROBLEMS = new Map<string, [number, string][]>();
 
 beforeAll(() => {
   directory = mkdtempSync(join(tmpdir(), 'embedkit-consumer-types-'));
-  const files = Object.entries(CASES).map(([name, code], index) => {
+  const modules = [
+    ...Object.entries(CASES),
+    ...Object.entries(REFUSED).map(([name, { code }]) => [name, code] as const),
+  ];
+  const files = modules.map(([name, code], index) => {
     const file = join(directory, `case-${index}.mts`);
     writeFileSync(file, `${code}\nexport {};\n`);
     return { name, file };
@@ -171,7 +235,10 @@ beforeAll(() => {
     const found = [...program.getSyntacticDiagnostics(source), ...program.getSemanticDiagnostics(source)];
     PROBLEMS.set(
       name,
-      found.map((diagnostic) => ts.flattenDiagnosticMessageText(diagnostic.messageText, ' ')),
+      found.map((diagnostic) => [
+        diagnostic.code,
+        ts.flattenDiagnosticMessageText(diagnostic.messageText, ' '),
+      ]),
     );
   }
 }, 120_000);
@@ -183,5 +250,18 @@ afterAll(() => {
 for (const name of Object.keys(CASES)) {
   it(`${name} (exactOptionalPropertyTypes)`, () => {
     expect(PROBLEMS.get(name)).toEqual([]);
+  });
+}
+
+for (const [name, { errors }] of Object.entries(REFUSED)) {
+  it(`${name} (exactOptionalPropertyTypes)`, () => {
+    const found = PROBLEMS.get(name)!;
+    expect(
+      found.map(([code]) => code),
+      JSON.stringify(found),
+    ).toEqual(errors.map(([code]) => code));
+    errors.forEach(([, words], index) => {
+      expect(found[index]![1]).toContain(words);
+    });
   });
 }

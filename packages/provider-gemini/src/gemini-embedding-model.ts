@@ -14,6 +14,7 @@ import {
   type JsonEndpoint,
   numberArraysToVectors,
   ownEntry,
+  type ProviderOptionsFor,
   parseResponse,
   postJson,
   type RateLimiter,
@@ -97,7 +98,7 @@ export function geminiModelName(modelId: string): string {
 
 /** Reads `providerOptions.gemini` strictly. */
 export function geminiOptions(
-  providerOptions: Record<string, Record<string, unknown>> | undefined,
+  providerOptions: Readonly<Record<string, unknown>> | undefined,
   provider: string,
 ): GeminiProviderOptions {
   return readProviderOptions(geminiProviderOptionsSchema, provider, providerOptions);
@@ -187,7 +188,9 @@ export function decodeGeminiVectors(values: readonly unknown[], normalize: boole
  * `POST …/models/{id}:batchEmbedContents` (at most 100), each asking for compact JSON
  * (`?prettyPrint=false`). The API reports no token usage.
  */
-export class GeminiEmbeddingModel implements EmbeddingModel {
+export class GeminiEmbeddingModel
+  implements EmbeddingModel<ProviderOptionsFor<'gemini', GeminiProviderOptions>>
+{
   readonly specificationVersion = 'v1' as const;
   readonly provider: string;
   readonly modelId: string;
@@ -211,11 +214,17 @@ export class GeminiEmbeddingModel implements EmbeddingModel {
     return this.config.customBaseURL();
   }
 
-  checkInput(input: EmbedInput, index: number, settings: InputCheckSettings): void {
+  checkInput(
+    input: EmbedInput,
+    index: number,
+    settings: InputCheckSettings<ProviderOptionsFor<'gemini', GeminiProviderOptions>>,
+  ): void {
     geminiTitle(input, index, settings.inputType);
   }
 
-  async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+  async doEmbed(
+    request: EmbedRequest<ProviderOptionsFor<'gemini', GeminiProviderOptions>>,
+  ): Promise<EmbedResponse> {
     const warnings: Warning[] = [];
     const options = geminiOptions(request.providerOptions, this.provider);
     const count = request.inputs.length;

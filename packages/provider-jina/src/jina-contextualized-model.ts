@@ -4,10 +4,11 @@ import {
   type ContextualizedEmbedRequest,
   type ContextualizedEmbedResponse,
   InvalidArgumentError,
+  type ProviderOptionsFor,
   type Warning,
 } from '@embedkit/core/provider';
 import { JinaEmbeddingModel } from './jina-embedding-model.js';
-import type { JinaModelProfile } from './jina-options.js';
+import type { JinaEmbeddingOptions, JinaModelProfile } from './jina-options.js';
 import { embeddingFields, type JinaModelConfig, sendEmbeddings } from './jina-shared.js';
 
 /**
@@ -28,7 +29,11 @@ const LATE_CHUNKING_LENGTH_HINT =
  */
 export class JinaContextualizedEmbeddingModel
   extends JinaEmbeddingModel
-  implements ContextualizedEmbeddingModel
+  implements
+    ContextualizedEmbeddingModel<
+      ProviderOptionsFor<'jina', JinaEmbeddingOptions>,
+      ProviderOptionsFor<'jina', JinaEmbeddingOptions>
+    >
 {
   readonly contextualizedCapabilities: ContextualizedCapabilities;
   /** The API as late chunking calls it: an error naming an input names a chunk of the call's one document. */
@@ -62,7 +67,9 @@ export class JinaContextualizedEmbeddingModel
     };
   }
 
-  async doEmbedContextualized(request: ContextualizedEmbedRequest): Promise<ContextualizedEmbedResponse> {
+  async doEmbedContextualized(
+    request: ContextualizedEmbedRequest<ProviderOptionsFor<'jina', JinaEmbeddingOptions>>,
+  ): Promise<ContextualizedEmbedResponse> {
     const warnings: Warning[] = [];
     const label = `${this.provider} model ${this.modelId}`;
     if (request.documents.length !== 1) {

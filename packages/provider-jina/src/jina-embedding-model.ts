@@ -7,11 +7,12 @@ import {
   type EmbedRequest,
   type EmbedResponse,
   InvalidArgumentError,
+  type ProviderOptionsFor,
   parseDataUrl,
   type RateLimiter,
   type Warning,
 } from '@embedkit/core/provider';
-import type { JinaModelProfile } from './jina-options.js';
+import type { JinaEmbeddingOptions, JinaModelProfile } from './jina-options.js';
 import { embeddingFields, type JinaModelConfig, sendEmbeddings } from './jina-shared.js';
 
 /**
@@ -136,7 +137,7 @@ export function wireInput(
  * One Jina embedding model: one request to `POST {baseURL}/embeddings` per call. Text for every model;
  * images too for jina-embeddings-v4 and jina-clip-v2, as URLs the API fetches or as base64.
  */
-export class JinaEmbeddingModel implements EmbeddingModel {
+export class JinaEmbeddingModel implements EmbeddingModel<ProviderOptionsFor<'jina', JinaEmbeddingOptions>> {
   readonly specificationVersion = 'v1' as const;
   readonly provider: string;
   readonly modelId: string;
@@ -169,7 +170,9 @@ export class JinaEmbeddingModel implements EmbeddingModel {
     );
   }
 
-  async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+  async doEmbed(
+    request: EmbedRequest<ProviderOptionsFor<'jina', JinaEmbeddingOptions>>,
+  ): Promise<EmbedResponse> {
     const warnings: Warning[] = [];
     const label = `${this.provider} model ${this.modelId}`;
     const images = this.capabilities.modalities.includes('image');

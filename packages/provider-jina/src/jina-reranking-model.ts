@@ -1,5 +1,6 @@
 import {
   InvalidArgumentError,
+  type ProviderOptionsFor,
   parseResponse,
   postJson,
   type RateLimiter,
@@ -11,11 +12,11 @@ import {
   responseInfo,
 } from '@embedkit/core/provider';
 import { jinaRerankResponseSchema } from './jina-api.js';
-import { jinaRerankingOptionsSchema } from './jina-options.js';
+import { type JinaRerankingOptions, jinaRerankingOptionsSchema } from './jina-options.js';
 import type { JinaModelConfig } from './jina-shared.js';
 
 /** A Jina reranker (`jina-reranker-v3`, …): one request to `POST {baseURL}/rerank` per call. */
-export class JinaRerankingModel implements RerankingModel {
+export class JinaRerankingModel implements RerankingModel<ProviderOptionsFor<'jina', JinaRerankingOptions>> {
   readonly specificationVersion = 'v1' as const;
   readonly provider: string;
   readonly modelId: string;
@@ -31,7 +32,9 @@ export class JinaRerankingModel implements RerankingModel {
     this.config = config;
   }
 
-  async doRerank(request: RerankRequest): Promise<RerankResponse> {
+  async doRerank(
+    request: RerankRequest<ProviderOptionsFor<'jina', JinaRerankingOptions>>,
+  ): Promise<RerankResponse> {
     const options = readProviderOptions(jinaRerankingOptionsSchema, this.provider, request.providerOptions);
     const body: Record<string, unknown> = {
       model: this.modelId,

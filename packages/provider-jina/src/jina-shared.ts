@@ -8,6 +8,7 @@ import {
   inOrder,
   type JsonEndpoint,
   type OutputType,
+  type ProviderOptionsFor,
   parseResponse,
   postJson,
   type RateLimiter,
@@ -18,7 +19,12 @@ import {
   type Warning,
 } from '@embedkit/core/provider';
 import { jinaEmbeddingResponseSchema } from './jina-api.js';
-import { type JinaModelProfile, jinaEmbeddingOptionsSchema, multiVectorAdvice } from './jina-options.js';
+import {
+  type JinaEmbeddingOptions,
+  type JinaModelProfile,
+  jinaEmbeddingOptionsSchema,
+  multiVectorAdvice,
+} from './jina-options.js';
 
 /** What a Jina provider hands each of its models: the API as a JSON endpoint (the key read at each call). */
 export interface JinaModelConfig extends JsonEndpoint {
@@ -40,7 +46,10 @@ const EMBEDDING_TYPE: Partial<Record<OutputType, string>> = {
  * anything is sent: `task`, `dimensions`, `embedding_type`, `normalized`.
  */
 export function embeddingFields(
-  request: Pick<EmbedRequest, 'inputType' | 'dimensions' | 'outputType' | 'providerOptions'>,
+  request: Pick<
+    EmbedRequest<ProviderOptionsFor<'jina', JinaEmbeddingOptions>>,
+    'inputType' | 'dimensions' | 'outputType' | 'providerOptions'
+  >,
   profile: JinaModelProfile,
   provider: string,
   label: string,

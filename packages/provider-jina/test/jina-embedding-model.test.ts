@@ -1,4 +1,4 @@
-import { embedMany, type InputType } from '@embedkit/core';
+import { type EmbeddingModel, embedMany, type InputType } from '@embedkit/core';
 import { checkEmbedRequest, float32ToBase64 } from '@embedkit/core/provider';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createJina, JINA_EMBEDDING_MODELS } from '../src/index.js';
@@ -163,8 +163,11 @@ describe('request mapping', () => {
         providerOptions: { jina: { task: 'qa.query' } },
       }),
     ).rejects.toMatchObject({ name: 'InvalidArgumentError', argument: 'providerOptions.jina.task' });
+    // Typed as the bare contract: the compiler refuses the option, and this is the check a caller without
+    // types meets.
+    const loose: EmbeddingModel = code;
     await expect(
-      code.doEmbed({ inputs: ['x'], providerOptions: { jina: { lateChunking: true } } }),
+      loose.doEmbed({ inputs: ['x'], providerOptions: { jina: { lateChunking: true } } }),
     ).rejects.toMatchObject({ name: 'InvalidArgumentError', argument: 'providerOptions.jina' });
     // An unknown model's task words are unknown: the word goes as given and the API decides.
     await jina

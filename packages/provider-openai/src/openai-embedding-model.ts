@@ -8,6 +8,7 @@ import {
   inOrder,
   inputText,
   type JsonEndpoint,
+  type ProviderOptionsFor,
   parseResponse,
   postJson,
   type RateLimiter,
@@ -17,7 +18,7 @@ import {
   type Warning,
 } from '@embedkit/core/provider';
 import { openAIEmbeddingResponseSchema, parseOpenAIError } from './openai-api.js';
-import { openAIProviderOptionsSchema } from './openai-options.js';
+import { type OpenAIProviderOptions, openAIProviderOptionsSchema } from './openai-options.js';
 
 /** What a provider hands each of its models. */
 export interface OpenAIModelConfig {
@@ -38,10 +39,16 @@ export interface OpenAIModelConfig {
   rateLimiter?: RateLimiter | undefined;
 }
 
-/** One OpenAI (or OpenAI-compatible) embedding model: one request to `POST {baseURL}/embeddings` per call. */
-export class OpenAIEmbeddingModel implements EmbeddingModel {
+/**
+ * One OpenAI (or OpenAI-compatible) embedding model: one request to `POST {baseURL}/embeddings` per call.
+ * `Name` is its provider's name, the key its `providerOptions` are read under (`openai`, or a compatible
+ * provider's); as `string`, any options are taken.
+ */
+export class OpenAIEmbeddingModel<Name extends string = string>
+  implements EmbeddingModel<ProviderOptionsFor<Name, OpenAIProviderOptions>>
+{
   readonly specificationVersion = 'v1' as const;
-  readonly provider: string;
+  readonly provider: Name;
   readonly modelId: string;
   readonly capabilities: EmbeddingCapabilities;
   readonly rateLimiter: RateLimiter | undefined;
@@ -49,7 +56,7 @@ export class OpenAIEmbeddingModel implements EmbeddingModel {
   private readonly endpoint: JsonEndpoint;
   private readonly path: string;
 
-  constructor(modelId: string, config: OpenAIModelConfig) {
+  constructor(modelId: string, config: OpenAIModelConfig & { provider: Name }) {
     this.modelId = modelId;
     this.provider = config.provider;
     this.capabilities = config.capabilities;
@@ -72,7 +79,9 @@ export class OpenAIEmbeddingModel implements EmbeddingModel {
     return this.config.customBaseURL();
   }
 
-  async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+  async doEmbed(
+    request: EmbedRequest<ProviderOptionsFor<Name, OpenAIProviderOptions>>,
+  ): Promise<EmbedResponse> {
     const warnings: Warning[] = [];
     const options = readProviderOptions(openAIProviderOptionsSchema, this.provider, request.providerOptions);
     if (request.inputType !== undefined) {

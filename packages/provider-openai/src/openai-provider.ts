@@ -4,7 +4,6 @@ import {
   createTransport,
   describeValue,
   type EmbeddingCapabilities,
-  type EmbeddingProvider,
   InvalidArgumentError,
   loadApiKey,
   loadBaseURL,
@@ -57,9 +56,15 @@ function encodingFormatOf(value: unknown, provider: string): OpenAIEncodingForma
   return value as OpenAIEncodingFormat;
 }
 
-export interface OpenAIProvider extends EmbeddingProvider {
+/**
+ * An OpenAI provider, or a compatible one: `Name` is its name, under which its models read
+ * `providerOptions`. Default `string`: any provider of the kind. It is an `EmbeddingProvider` (what
+ * `createRegistry` takes) for every name; it does not say so with `extends`, since the compiler cannot
+ * relate the options of a name not yet chosen to the contract's.
+ */
+export interface OpenAIProvider<Name extends string = string> {
   /** An OpenAI embedding model, e.g. `text-embedding-3-small`. */
-  embedding(modelId: OpenAIEmbeddingModelId): OpenAIEmbeddingModel;
+  embedding(modelId: OpenAIEmbeddingModelId): OpenAIEmbeddingModel<Name>;
 }
 
 /** OpenAI's API root, used unless the `baseURL` setting or `OPENAI_BASE_URL` names another. */
@@ -76,7 +81,7 @@ const OPENAI_SETTINGS: SettingNames<OpenAIProviderSettings> = {
 };
 
 /** An OpenAI provider. Settings are read once; the API key is read at each call. */
-export function createOpenAI(settings: OpenAIProviderSettings = {}): OpenAIProvider {
+export function createOpenAI(settings: OpenAIProviderSettings = {}): OpenAIProvider<'openai'> {
   checkProviderSettings(settings, OPENAI_SETTINGS, 'createOpenAI');
   const transport = createTransport(settings);
   const encodingFormat = encodingFormatOf(settings.encodingFormat, 'openai');
@@ -137,11 +142,12 @@ export function createOpenAI(settings: OpenAIProviderSettings = {}): OpenAIProvi
 }
 
 /** The default OpenAI provider: key from `OPENAI_API_KEY`, API root from `OPENAI_BASE_URL` when set. */
-export const openai: OpenAIProvider = createOpenAI();
+export const openai: OpenAIProvider<'openai'> = createOpenAI();
 
-export interface OpenAICompatibleSettings extends ProviderSettings {
+/** Settings of `createOpenAICompatible`; `Name` follows `name`, the key of the provider's `providerOptions`. */
+export interface OpenAICompatibleSettings<Name extends string = string> extends ProviderSettings {
   /** Provider name in errors, results and `providerOptions`, e.g. `onerouter`, `azure`, `vllm`. */
-  name: string;
+  name: Name;
   /** The API root that `/embeddings` is appended to, e.g. `https://llm.onerouter.pro/v1`. */
   baseURL: string;
   /** The key. Omit for servers that need none (local vLLM, TEI, Ollama). */
@@ -178,7 +184,9 @@ const COMPATIBLE_SETTINGS: SettingNames<OpenAICompatibleSettings> = {
 };
 
 /** A provider for any server that speaks OpenAI's `/embeddings` wire: OneRouter, Azure OpenAI, vLLM, TEI, Ollama. */
-export function createOpenAICompatible(settings: OpenAICompatibleSettings): OpenAIProvider {
+export function createOpenAICompatible<const Name extends string = string>(
+  settings: OpenAICompatibleSettings<Name>,
+): OpenAIProvider<Name> {
   if (settings === undefined) {
     throw new InvalidArgumentError(
       "createOpenAICompatible takes its settings, e.g. createOpenAICompatible({ name: 'vllm', baseURL: 'http://localhost:8000/v1' }).",

@@ -1,5 +1,6 @@
 import {
   AuthenticationError,
+  type EmbeddingModel,
   type EmbedRequest,
   embedMany,
   InvalidArgumentError,
@@ -863,8 +864,11 @@ describe('providerOptions and unsupported settings', () => {
     ['an unknown option', { encoding_format: 'float' }],
   ])('%s is an InvalidArgumentError before sending', async (_name, options) => {
     const { fetch, requests } = recordingFetch({ body: floats(1) });
+    // Typed as the bare contract: the compiler refuses these options for an OpenAI model, and this is the
+    // check a caller without types (or with options typed loosely) meets.
+    const loose: EmbeddingModel = model({ fetch });
     const error = await rejection(
-      embedMany({ model: model({ fetch }), inputs: ['hello'], providerOptions: { openai: options } }),
+      embedMany({ model: loose, inputs: ['hello'], providerOptions: { openai: options } }),
     );
     expect(error).toBeInstanceOf(InvalidArgumentError);
     expect(error.argument).toBe('providerOptions.openai');
@@ -874,9 +878,12 @@ describe('providerOptions and unsupported settings', () => {
   it('says what is wrong with an option in words', async () => {
     const { fetch } = recordingFetch({ body: floats(1) });
     const messages: string[] = [];
+    // Typed as the bare contract: the compiler refuses these options for an OpenAI model, and this is the
+    // check a caller without types (or with options typed loosely) meets.
+    const loose: EmbeddingModel = model({ fetch });
     for (const options of [{ user: 42 }, { user: '' }, { encoding_format: 'float' }]) {
       const error = await rejection(
-        embedMany({ model: model({ fetch }), inputs: ['hello'], providerOptions: { openai: options } }),
+        embedMany({ model: loose, inputs: ['hello'], providerOptions: { openai: options } }),
       );
       messages.push(error.message);
     }
@@ -1087,7 +1094,9 @@ describe('createOpenAICompatible', () => {
 
   it('names itself in errors, and checks its own providerOptions key', async () => {
     const { fetch, requests } = recordingFetch({ body });
-    const embedding = createOpenAICompatible({
+    // Typed as the bare contract: the compiler refuses a numeric user under `tei`, and this is the check a
+    // caller without types meets.
+    const embedding: EmbeddingModel = createOpenAICompatible({
       name: 'tei',
       baseURL: 'http://localhost:8080/v1',
       fetch,

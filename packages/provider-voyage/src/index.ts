@@ -10,8 +10,10 @@ export {
   type VoyageContextualizedModelId,
   type VoyageContextualizedOptions,
   type VoyageEmbeddingModelId,
+  type VoyageEmbeddingOptions,
   type VoyageMultimodalModelId,
   type VoyageRerankingModelId,
+  type VoyageRerankingOptions,
 } from './voyage-options.js';
 export {
   createVoyage,

@@ -14,6 +14,7 @@ import {
   inputText,
   loneVectorProblem,
   type OutputType,
+  type ProviderOptionsFor,
   parseResponse,
   placeByIndex,
   postJson,
@@ -40,7 +41,14 @@ interface ContextualizedAnswer {
  * its document as context. As a plain `EmbeddingModel`, each input is a document of one chunk, which the
  * API embeds independently.
  */
-export class VoyageContextualizedEmbeddingModel implements ContextualizedEmbeddingModel {
+export class VoyageContextualizedEmbeddingModel
+  implements
+    ContextualizedEmbeddingModel<
+      // As a plain embedding model too, it reads the options of contextualized calls.
+      ProviderOptionsFor<'voyage', VoyageContextualizedOptions>,
+      ProviderOptionsFor<'voyage', VoyageContextualizedOptions>
+    >
+{
   readonly specificationVersion = 'v1' as const;
   readonly provider: string;
   readonly modelId: string;
@@ -67,7 +75,9 @@ export class VoyageContextualizedEmbeddingModel implements ContextualizedEmbeddi
     return this.config.customBaseURL();
   }
 
-  async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+  async doEmbed(
+    request: EmbedRequest<ProviderOptionsFor<'voyage', VoyageContextualizedOptions>>,
+  ): Promise<EmbedResponse> {
     const warnings: Warning[] = [];
     if (request.truncate === true) {
       warnings.push({
@@ -94,11 +104,15 @@ export class VoyageContextualizedEmbeddingModel implements ContextualizedEmbeddi
    * `document`. `doEmbedContextualized` makes this check on each call; give it every document of a job
    * to refuse the job before any call is sent (and billed), naming the document's place in the job.
    */
-  checkContextualizedRequest(request: ContextualizedEmbedRequest): void {
+  checkContextualizedRequest(
+    request: ContextualizedEmbedRequest<ProviderOptionsFor<'voyage', VoyageContextualizedOptions>>,
+  ): void {
     this.readOptions(request, true);
   }
 
-  async doEmbedContextualized(request: ContextualizedEmbedRequest): Promise<ContextualizedEmbedResponse> {
+  async doEmbedContextualized(
+    request: ContextualizedEmbedRequest<ProviderOptionsFor<'voyage', VoyageContextualizedOptions>>,
+  ): Promise<ContextualizedEmbedResponse> {
     const warnings: Warning[] = [];
     const answer = await this.send(request, warnings, true);
     const out: ContextualizedEmbedResponse = {

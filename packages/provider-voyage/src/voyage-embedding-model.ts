@@ -4,17 +4,20 @@ import {
   type EmbedRequest,
   type EmbedResponse,
   inputText,
+  type ProviderOptionsFor,
   postJson,
   type RateLimiter,
   readProviderOptions,
   type Warning,
 } from '@embedkit/core/provider';
 import { embeddingAnswer } from './voyage-api.js';
-import { voyageEmbeddingOptionsSchema } from './voyage-options.js';
+import { type VoyageEmbeddingOptions, voyageEmbeddingOptionsSchema } from './voyage-options.js';
 import { commonEmbeddingFields, type VoyageModelConfig } from './voyage-shared.js';
 
 /** One Voyage text embedding model: one request to `POST {baseURL}/embeddings` per call. */
-export class VoyageEmbeddingModel implements EmbeddingModel {
+export class VoyageEmbeddingModel
+  implements EmbeddingModel<ProviderOptionsFor<'voyage', VoyageEmbeddingOptions>>
+{
   readonly specificationVersion = 'v1' as const;
   readonly provider: string;
   readonly modelId: string;
@@ -34,7 +37,9 @@ export class VoyageEmbeddingModel implements EmbeddingModel {
     return this.config.customBaseURL();
   }
 
-  async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+  async doEmbed(
+    request: EmbedRequest<ProviderOptionsFor<'voyage', VoyageEmbeddingOptions>>,
+  ): Promise<EmbedResponse> {
     const warnings: Warning[] = [];
     readProviderOptions(voyageEmbeddingOptionsSchema, this.provider, request.providerOptions);
     const label = `${this.provider} model ${this.modelId}`;

@@ -7,6 +7,7 @@ import {
   type EmbedRequest,
   type EmbedResponse,
   InvalidArgumentError,
+  type ProviderOptionsFor,
   parseDataUrl,
   postJson,
   type RateLimiter,
@@ -14,7 +15,7 @@ import {
   type Warning,
 } from '@embedkit/core/provider';
 import { embeddingAnswer } from './voyage-api.js';
-import { voyageEmbeddingOptionsSchema } from './voyage-options.js';
+import { type VoyageEmbeddingOptions, voyageEmbeddingOptionsSchema } from './voyage-options.js';
 import { commonEmbeddingFields, type VoyageModelConfig } from './voyage-shared.js';
 
 /** The image formats the API documents for `image_base64` and `image_url`. */
@@ -151,7 +152,9 @@ function inputForm(input: EmbedInput, index: number, label: string): ImageForm |
  * `POST {baseURL}/multimodalembeddings` per call. Text, images and interleaved content; images go as
  * URLs the API fetches or as base64 data URLs.
  */
-export class VoyageMultimodalEmbeddingModel implements EmbeddingModel {
+export class VoyageMultimodalEmbeddingModel
+  implements EmbeddingModel<ProviderOptionsFor<'voyage', VoyageEmbeddingOptions>>
+{
   readonly specificationVersion = 'v1' as const;
   readonly provider: string;
   readonly modelId: string;
@@ -180,7 +183,9 @@ export class VoyageMultimodalEmbeddingModel implements EmbeddingModel {
     return inputForm(input, 0, `${this.provider} model ${this.modelId}`);
   }
 
-  async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+  async doEmbed(
+    request: EmbedRequest<ProviderOptionsFor<'voyage', VoyageEmbeddingOptions>>,
+  ): Promise<EmbedResponse> {
     const warnings: Warning[] = [];
     readProviderOptions(voyageEmbeddingOptionsSchema, this.provider, request.providerOptions);
     const label = `${this.provider} model ${this.modelId}`;

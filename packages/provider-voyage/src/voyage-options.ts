@@ -222,6 +222,8 @@ export function voyageRerankingCapabilities(modelId: string): RerankingCapabilit
 /** Options under `providerOptions.voyage` for text and multimodal embeddings: none yet. */
 export const voyageEmbeddingOptionsSchema = schema.strictObject({});
 
+export type VoyageEmbeddingOptions = schema.Infer<typeof voyageEmbeddingOptionsSchema>;
+
 /** Options under `providerOptions.voyage` for contextualized embeddings. */
 export const voyageContextualizedOptionsSchema = schema.strictObject({
   /**
@@ -239,3 +241,5 @@ export type VoyageContextualizedOptions = schema.Infer<typeof voyageContextualiz
 
 /** Options under `providerOptions.voyage` for reranking: none yet. */
 export const voyageRerankingOptionsSchema = schema.strictObject({});
+
+export type VoyageRerankingOptions = schema.Infer<typeof voyageRerankingOptionsSchema>;

@@ -1,4 +1,5 @@
 import {
+  type ProviderOptionsFor,
   parseResponse,
   postJson,
   type RateLimiter,
@@ -10,11 +11,13 @@ import {
   responseInfo,
 } from '@embedkit/core/provider';
 import { voyageRerankResponseSchema } from './voyage-api.js';
-import { voyageRerankingOptionsSchema } from './voyage-options.js';
+import { type VoyageRerankingOptions, voyageRerankingOptionsSchema } from './voyage-options.js';
 import type { VoyageModelConfig } from './voyage-shared.js';
 
 /** A Voyage reranker (`rerank-2.5`, …): one request to `POST {baseURL}/rerank` per call. */
-export class VoyageRerankingModel implements RerankingModel {
+export class VoyageRerankingModel
+  implements RerankingModel<ProviderOptionsFor<'voyage', VoyageRerankingOptions>>
+{
   readonly specificationVersion = 'v1' as const;
   readonly provider: string;
   readonly modelId: string;
@@ -30,7 +33,9 @@ export class VoyageRerankingModel implements RerankingModel {
     this.config = config;
   }
 
-  async doRerank(request: RerankRequest): Promise<RerankResponse> {
+  async doRerank(
+    request: RerankRequest<ProviderOptionsFor<'voyage', VoyageRerankingOptions>>,
+  ): Promise<RerankResponse> {
     readProviderOptions(voyageRerankingOptionsSchema, this.provider, request.providerOptions);
     const body: Record<string, unknown> = {
       query: request.query,

@@ -1,4 +1,4 @@
-import { embedContextualized, embedMany } from '@embedkit/core';
+import { type ContextualizedEmbeddingModel, embedContextualized, embedMany } from '@embedkit/core';
 import { float32ToBase64 } from '@embedkit/core/provider';
 import { describe, expect, it } from 'vitest';
 import { createVoyage, VOYAGE_CONTEXTUALIZED_LIMITS } from '../src/index.js';
@@ -202,7 +202,10 @@ describe('voyage-context-3', () => {
     ],
   ])('rejects %s before any request', async (_label, request, argument) => {
     const server = fakeFetch([]);
-    await expect(model(server.fetch).doEmbedContextualized(request)).rejects.toMatchObject({
+    // Typed as the bare contract: the compiler refuses some of these options, and this is the check a
+    // caller without types meets.
+    const loose: ContextualizedEmbeddingModel = model(server.fetch);
+    await expect(loose.doEmbedContextualized(request)).rejects.toMatchObject({
       name: 'InvalidArgumentError',
       argument,
     });

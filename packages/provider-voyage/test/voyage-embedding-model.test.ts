@@ -1,4 +1,4 @@
-import { embedMany } from '@embedkit/core';
+import { type EmbeddingModel, embedMany } from '@embedkit/core';
 import { checkEmbedRequest, float32ToBase64 } from '@embedkit/core/provider';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createVoyage, VOYAGE_EMBEDDING_MODELS } from '../src/index.js';
@@ -129,8 +129,11 @@ describe('request mapping', () => {
     await expect(
       model.doEmbed({ inputs: [{ content: [{ type: 'text', text: 'a' }] }] }),
     ).rejects.toMatchObject({ name: 'InvalidArgumentError', argument: 'inputs[0]' });
+    // Typed as the bare contract: the compiler refuses any option for this model, and this is the check a
+    // caller without types meets.
+    const loose: EmbeddingModel = model;
     await expect(
-      embedMany({ model, inputs: ['a'], providerOptions: { voyage: { outputDtype: 'int8' } } }),
+      embedMany({ model: loose, inputs: ['a'], providerOptions: { voyage: { outputDtype: 'int8' } } }),
     ).rejects.toMatchObject({ name: 'InvalidArgumentError', argument: 'providerOptions.voyage' });
     expect(server.requests).toEqual([]);
   });

@@ -13,6 +13,7 @@ import {
   type EmbedInput,
   InvalidArgumentError,
   InvalidResponseError,
+  type ProviderOptions,
 } from '@embedkit/core';
 import { float32ToBase64 } from '@embedkit/core/provider';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -646,7 +647,9 @@ describe('providerOptions.voyage', () => {
   it('multimodal and rerank calls refuse an option they do not have, before any request', async () => {
     const server = fakeFetch([]);
     const provider = createVoyage({ apiKey: TEST_KEY, fetch: server.fetch });
-    const providerOptions = { voyage: { returnDocuments: true } };
+    // Typed loosely: the compiler refuses these options for a Voyage model, and this is the check a caller
+    // without types meets.
+    const providerOptions: ProviderOptions = { voyage: { returnDocuments: true } };
     for (const call of [
       provider.multimodalEmbedding('voyage-multimodal-3').doEmbed({ inputs: ['a'], providerOptions }),
       provider.reranking('rerank-2.5').doRerank({ query: 'q', documents: ['x'], providerOptions }),

@@ -4,6 +4,7 @@ import { admittedEmbed } from '../middleware.js';
 import { refuseUnknownSettings, type SettingNames } from '../setting-names.js';
 import type {
   Embedding,
+  EmbeddingModel,
   EmbeddingOf,
   EmbedInput,
   EmbedRequest,
@@ -198,9 +199,10 @@ function embeddingJob(
  * token limits, runs calls in a sliding pool with retries and rate limits, and returns vectors in input
  * order, typed by `outputType` (`Float32Array` by default).
  */
-export async function embedMany<O extends OutputType | undefined = 'float'>(
-  settings: EmbedSettings<O> & { inputs: readonly EmbedInput[] },
-): Promise<EmbedManyResult<O>> {
+export async function embedMany<
+  O extends OutputType | undefined = 'float',
+  M extends EmbeddingModel = EmbeddingModel,
+>(settings: EmbedSettings<O, M> & { inputs: readonly EmbedInput[] }): Promise<EmbedManyResult<O>> {
   const job = embeddingJob(settings, 'embedMany({ model, inputs })', 'embedMany', EMBED_MANY_SETTINGS, {
     input: MANY_INPUTS,
     values: MANY_INPUTS,
@@ -228,9 +230,10 @@ export async function embedMany<O extends OutputType | undefined = 'float'>(
 }
 
 /** Embeds one input. */
-export async function embed<O extends OutputType | undefined = 'float'>(
-  settings: EmbedSettings<O> & { input: EmbedInput },
-): Promise<EmbedResult<O>> {
+export async function embed<
+  O extends OutputType | undefined = 'float',
+  M extends EmbeddingModel = EmbeddingModel,
+>(settings: EmbedSettings<O, M> & { input: EmbedInput }): Promise<EmbedResult<O>> {
   checkSettingsObject(settings, 'embed({ model, input })');
   // The AI SDK's `values` (its embedMany's inputs) is answered too: code moved from one call to the other
   // brings it along.
@@ -249,8 +252,10 @@ export async function embed<O extends OutputType | undefined = 'float'>(
 }
 
 /** Settings of `embedStream`: the inputs, and when a partly filled call goes out. */
-export interface EmbedStreamSettings<O extends OutputType | undefined = OutputType | undefined>
-  extends EmbedSettings<O> {
+export interface EmbedStreamSettings<
+  O extends OutputType | undefined = OutputType | undefined,
+  M extends EmbeddingModel = EmbeddingModel,
+> extends EmbedSettings<O, M> {
   /** Any iterable or async iterable of inputs, of any length. */
   inputs: Iterable<EmbedInput> | AsyncIterable<EmbedInput>;
   /**
@@ -269,9 +274,10 @@ const DEFAULT_FLUSH_AFTER_MS = 500;
  * after everything before it was sent, answered and yielded. Breaking out of the loop aborts the calls
  * in flight and closes the source.
  */
-export async function* embedStream<O extends OutputType | undefined = 'float'>(
-  settings: EmbedStreamSettings<O>,
-): AsyncGenerator<StreamedEmbedding<O>> {
+export async function* embedStream<
+  O extends OutputType | undefined = 'float',
+  M extends EmbeddingModel = EmbeddingModel,
+>(settings: EmbedStreamSettings<O, M>): AsyncGenerator<StreamedEmbedding<O>> {
   const job = embeddingJob(settings, 'embedStream({ model, inputs })', 'embedStream', EMBED_STREAM_SETTINGS, {
     values: 'it takes its iterable of inputs as inputs',
   });

@@ -5,11 +5,13 @@ import { refuseUnknownSettings, type SettingNames } from '../setting-names.js';
 import {
   type EmbeddingCapabilities,
   type EmbeddingModel,
+  type EmbeddingProviderOptionsOf,
   type EmbedInput,
   type EmbedRequest,
   INPUT_TYPES,
   type InputType,
   type OutputType,
+  type ProviderOptions,
   type Warning,
 } from '../types.js';
 import { type Clock, MAX_TIMER_MS, systemClock } from './clock.js';
@@ -43,12 +45,15 @@ export interface RetryEvent {
   delayMs: number;
 }
 
-/** Settings every job takes: embeddings, contextualized chunks and rerank alike. */
-export interface CallSettings {
+/**
+ * Settings every job takes: embeddings, contextualized chunks and rerank alike. `P` types
+ * `providerOptions`: each job's settings give it the model's own (see `EmbeddingProviderOptionsOf`).
+ */
+export interface CallSettings<P extends object = ProviderOptions> {
   /** Extra HTTP headers for every call. */
   headers?: Record<string, string> | undefined;
-  /** Provider-specific options keyed by provider name, e.g. `{ openai: { user: 'u-1' } }`. */
-  providerOptions?: Record<string, Record<string, unknown>> | undefined;
+  /** Provider-specific options keyed by provider name, e.g. `{ openai: { user: 'u-1' } }`. Default: none. */
+  providerOptions?: P | undefined;
   /** Retries per call after the first attempt. Default 3. */
   maxRetries?: number | undefined;
   /** Cap on any single wait between attempts, server hints included. Default 60,000 ms. */
@@ -82,11 +87,14 @@ export interface CallSettings {
 
 /**
  * Settings of `embed`, `embedMany` and `embedStream`. `O` follows `outputType`, so results are typed; an
- * `outputType` that may be undefined types its vectors as `Float32Array` among the others.
+ * `outputType` that may be undefined types its vectors as `Float32Array` among the others. `M` follows
+ * `model`, so `providerOptions` are typed by the model's provider.
  */
-export interface EmbedSettings<O extends OutputType | undefined = OutputType | undefined>
-  extends CallSettings {
-  model: EmbeddingModel;
+export interface EmbedSettings<
+  O extends OutputType | undefined = OutputType | undefined,
+  M extends EmbeddingModel = EmbeddingModel,
+> extends CallSettings<EmbeddingProviderOptionsOf<M>> {
+  model: M;
   inputType?: InputType | undefined;
   /** Vector length; must be one the model's capabilities allow. Default: the model's. */
   dimensions?: number | undefined;

@@ -1,0 +1,158 @@
+/**
+ * `providerOptions` as a reader's compiler sees it, against the packages as built: a model of a known
+ * provider types the options under its own name, so a misspelled key is a compile error where the runtime
+ * would refuse it anyway, and a model typed only as `EmbeddingModel` (a third party's, one from a registry)
+ * still takes any options. Each case is one module with the error codes it must get, in order; a case
+ * that must compile expects none.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import ts from 'typescript';
+import { beforeAll, expect, it } from 'vitest';
+import { diagnosticsOf, readerProgram } from './reader-program.js';
+
+// Beside this file, so the packages resolve by their names through the workspace's node_modules.
+const GENERATED = join(import.meta.dirname, '.generated-provider-options');
+
+const IMPORTS = `
+  import { createRegistry, embed, embedMany, embedStream, embedContextualized, rerank, type EmbeddingModel } from '@embedkit/core';
+  import { createOpenAICompatible, openai } from '@embedkit/provider-openai';
+  import { voyage } from '@embedkit/provider-voyage';
+  import { gemini } from '@embedkit/provider-gemini';
+  import { jina } from '@embedkit/provider-jina';
+  declare const maybeUser: string | undefined;
+`;
+
+interface Case {
+  code: string;
+  /** The codes of the errors, in source order, each with a word its message must hold. */
+  errors: [number, string][];
+}
+
+const CASES: Record<string, Case> = {
+  'a misspelled OpenAI option is a compile error naming the key it meant': {
+    code: `await embedMany({ model: openai.embedding('text-embedding-3-small'), inputs: ['a'], providerOptions: { openai: { usr: 'u' } } });`,
+    errors: [[2561, "'usr' does not exist"]],
+  },
+  'the OpenAI options compile, a possibly undefined user too': {
+    code: `
+      await embedMany({ model: openai.embedding('text-embedding-3-small'), inputs: ['a'], providerOptions: { openai: { user: 'u' } } });
+      await embed({ model: openai.embedding('text-embedding-3-small'), input: 'a', providerOptions: { openai: { user: maybeUser } } });
+    `,
+    errors: [],
+  },
+  'embed and embedStream type the options by the model as embedMany does': {
+    code: `
+      await embed({ model: openai.embedding('text-embedding-3-small'), input: 'a', providerOptions: { openai: { usr: 'u' } } });
+      embedStream({ model: gemini.embedding('gemini-embedding-001'), inputs: ['a'], providerOptions: { gemini: { normalise: false } } });
+    `,
+    errors: [
+      [2561, "'usr' does not exist"],
+      [2561, "'normalise' does not exist"],
+    ],
+  },
+  'options under another provider name than the model reads are a compile error': {
+    code: `await embedMany({ model: openai.embedding('text-embedding-3-small'), inputs: ['a'], providerOptions: { voyage: {} } });`,
+    errors: [[2353, "'voyage' does not exist"]],
+  },
+  'a compatible provider types the options under the name it was given': {
+    code: `
+      const vllm = createOpenAICompatible({ name: 'vllm', baseURL: 'http://localhost:8000/v1' });
+      await embedMany({ model: vllm.embedding('bge-m3'), inputs: ['a'], providerOptions: { vllm: { user: 'u' } } });
+      await embedMany({ model: vllm.embedding('bge-m3'), inputs: ['a'], providerOptions: { vllm: { usr: 'u' } } });
+      await embedMany({ model: vllm.embedding('bge-m3'), inputs: ['a'], providerOptions: { openai: { user: 'u' } } });
+    `,
+    errors: [
+      [2561, "'usr' does not exist"],
+      [2353, "'openai' does not exist"],
+    ],
+  },
+  'a compatible provider whose name is only a string takes any options': {
+    code: `
+      declare const name: string;
+      const gateway = createOpenAICompatible({ name, baseURL: 'http://localhost:8000/v1' });
+      await embedMany({ model: gateway.embedding('bge-m3'), inputs: ['a'], providerOptions: { anything: { at: 'all' } } });
+    `,
+    errors: [],
+  },
+  'Voyage, Gemini and Jina take the options their schemas hold': {
+    code: `
+      await embedMany({ model: voyage.embedding('voyage-3.5'), inputs: ['a'], providerOptions: { voyage: {} } });
+      await embedMany({ model: voyage.multimodalEmbedding('voyage-multimodal-3.5'), inputs: ['a'], providerOptions: { voyage: {} } });
+      await embedMany({ model: gemini.embedding('gemini-embedding-001'), inputs: ['a'], providerOptions: { gemini: { normalize: false } } });
+      await embedMany({ model: jina.embedding('jina-embeddings-v3'), inputs: ['a'], providerOptions: { jina: { task: 'text-matching', normalized: true } } });
+      await embedContextualized({ model: voyage.contextualizedEmbedding('voyage-context-3'), documents: [['a']], providerOptions: { voyage: { autoChunking: false, chunkSize: 512, chunkOverlap: 0 } } });
+      await embedContextualized({ model: jina.contextualizedEmbedding('jina-embeddings-v3'), documents: [['a']], providerOptions: { jina: { task: 'retrieval.passage' } } });
+      await rerank({ model: jina.reranking('jina-reranker-v3'), query: 'q', documents: ['a'], providerOptions: { jina: { maxDocumentLength: 1024 } } });
+      await rerank({ model: voyage.reranking('rerank-2.5'), query: 'q', documents: ['a'], providerOptions: { voyage: {} } });
+    `,
+    errors: [],
+  },
+  'Voyage, Gemini and Jina refuse an option their schemas lack': {
+    code: `
+      await embedMany({ model: voyage.embedding('voyage-3.5'), inputs: ['a'], providerOptions: { voyage: { inputType: 'query' } } });
+      await embedMany({ model: jina.embedding('jina-embeddings-v3'), inputs: ['a'], providerOptions: { jina: { normalize: true } } });
+      await embedContextualized({ model: voyage.contextualizedEmbedding('voyage-context-3'), documents: [['a']], providerOptions: { voyage: { autoChunk: true } } });
+      await rerank({ model: jina.reranking('jina-reranker-v3'), query: 'q', documents: ['a'], providerOptions: { jina: { maxDocLength: 1024 } } });
+    `,
+    errors: [
+      [2322, "'string' is not assignable to type 'never'"],
+      [2561, "'normalize' does not exist"],
+      [2561, "'autoChunk' does not exist"],
+      [2353, "'maxDocLength' does not exist"],
+    ],
+  },
+  'a model typed only as EmbeddingModel, and a choice of two providers, take the options of any': {
+    code: `
+      declare const any: EmbeddingModel;
+      await embedMany({ model: any, inputs: ['a'], providerOptions: { acme: { anything: 1 } } });
+      declare const choice: boolean;
+      const model = choice ? openai.embedding('text-embedding-3-small') : gemini.embedding('gemini-embedding-001');
+      await embedMany({ model, inputs: ['a'], providerOptions: { openai: { user: 'u' }, gemini: { normalize: false } } });
+      const models: EmbeddingModel[] = [openai.embedding('text-embedding-3-small'), voyage.embedding('voyage-3.5'), jina.contextualizedEmbedding('jina-embeddings-v3')];
+      const vllm = createOpenAICompatible({ name: 'vllm', baseURL: 'http://localhost:8000/v1' });
+      const registry = createRegistry({ openai, vllm, voyage, gemini, jina });
+      await embedMany({ model: registry.embeddingModel('vllm:bge-m3'), inputs: ['a'], providerOptions: { vllm: { anything: 1 } } });
+    `,
+    errors: [],
+  },
+};
+
+const FOUND = new Map<string, [number, string][]>();
+
+beforeAll(() => {
+  rmSync(GENERATED, { recursive: true, force: true });
+  mkdirSync(GENERATED, { recursive: true });
+  const files = Object.entries(CASES).map(([name, { code }], index) => {
+    const file = join(GENERATED, `case-${index}.ts`);
+    writeFileSync(file, `${IMPORTS}\n${code}\nexport {};\n`);
+    return { name, file };
+  });
+  const program = readerProgram(
+    files.map(({ file }) => file),
+    { exactOptionalPropertyTypes: true },
+  );
+  for (const { name, file } of files) {
+    FOUND.set(
+      name,
+      diagnosticsOf(program, file).map((diagnostic) => [
+        diagnostic.code,
+        ts.flattenDiagnosticMessageText(diagnostic.messageText, ' '),
+      ]),
+    );
+  }
+  rmSync(GENERATED, { recursive: true, force: true });
+}, 120_000);
+
+for (const [name, { errors }] of Object.entries(CASES)) {
+  it(`${name} (exactOptionalPropertyTypes)`, () => {
+    const found = FOUND.get(name)!;
+    expect(
+      found.map(([code]) => code),
+      JSON.stringify(found),
+    ).toEqual(errors.map(([code]) => code));
+    errors.forEach(([, words], index) => {
+      expect(found[index]![1]).toContain(words);
+    });
+  });
+}
