@@ -28,6 +28,14 @@ export const DISK_CACHE_FILE = 'embeddings.mdb';
 const MIN_WRITE_BACKOFF_MS = 1_000;
 const MAX_WRITE_BACKOFF_MS = 60_000;
 
+/**
+ * The permissions of what the store creates: its vectors stand for the texts embedded, so a new cache is
+ * this user's alone. 0700 is what the XDG Base Directory specification asks of a directory made under
+ * `~/.cache`; LMDB's own default for its files is 0664, less the umask.
+ */
+const DIRECTORY_MODE = 0o700;
+const FILE_MODE = 0o600;
+
 /** LMDB refuses keys over 1,978 bytes (the namespace and its separator included). */
 const MAX_KEY_BYTES = 1_978;
 /** A cache key is 64 bytes, so the namespace gets the rest of a key's bytes with room to spare. */
@@ -69,7 +77,7 @@ const optionsSchema = z.strictObject({
 export type DiskCacheStoreWarning = CacheStoreWarning;
 
 export interface DiskCacheStoreOptions {
-  /** The directory that holds the cache; created when missing. Processes that name the same one share it. */
+  /** The directory that holds the cache; created when missing (mode 0700). Processes that name the same one share it. */
   directory: string;
   /** Keeps this store's entries apart from others in the same directory (e.g. an API's base URL). Default: none. */
   namespace?: string | undefined;
@@ -128,6 +136,12 @@ function expired(bytes: Uint8Array, now: number): boolean {
 }
 
 type Database = ReturnType<typeof open<Uint8Array, string>>;
+
+/**
+ * LMDB's options, with `permissionsMode`: the mode LMDB creates its files with, which the lmdb package's
+ * native open reads (its `env.cpp`) but its types leave out.
+ */
+type OpenOptions = Parameters<typeof open>[0] & { permissionsMode: number };
 
 /** How long a cache file that fails its check is looked at again before it is refused, and how often. */
 const RECHECK_FOR_MS = 200;
@@ -210,7 +224,8 @@ function openCache(directory: string): { database: Database; file: OpenCacheFile
   const path = join(directory, DISK_CACHE_FILE);
   let problem: CacheFileProblem | undefined;
   try {
-    mkdirSync(directory, { recursive: true });
+    // The mode is given to each directory this creates; one that exists keeps what its owner gave it.
+    mkdirSync(directory, { recursive: true, mode: DIRECTORY_MODE });
     problem = checkCacheFileSettled(path);
   } catch (error) {
     throw explain(directory, path, error);
@@ -223,20 +238,23 @@ function openCache(directory: string): { database: Database; file: OpenCacheFile
         : fileFix(path);
     throw refusal(directory, `${path} ${problem.reason}. ${fix}`);
   }
+  const options: OpenOptions = {
+    path,
+    encoding: 'binary',
+    cache: false,
+    // The mode of the cache file and its lock file when LMDB creates them; a file that exists keeps its own.
+    permissionsMode: FILE_MODE,
+    // Every write below is one explicit transaction. LMDB's batching of the writes of one event turn
+    // adds a write of its own whose promise no caller can reach: when its commit failed (a full disk),
+    // that rejection went unhandled and Node exited.
+    eventTurnBatching: false,
+    // With overlapping sync, a failed commit leaves a flush that never settles, and close() never
+    // returned. Without it, each commit is flushed before it resolves (on LMDB's writer thread).
+    overlappingSync: false,
+  };
   let database: Database;
   try {
-    database = open<Uint8Array, string>({
-      path,
-      encoding: 'binary',
-      cache: false,
-      // Every write below is one explicit transaction. LMDB's batching of the writes of one event turn
-      // adds a write of its own whose promise no caller can reach: when its commit failed (a full disk),
-      // that rejection went unhandled and Node exited.
-      eventTurnBatching: false,
-      // With overlapping sync, a failed commit leaves a flush that never settles, and close() never
-      // returned. Without it, each commit is flushed before it resolves (on LMDB's writer thread).
-      overlappingSync: false,
-    });
+    database = open<Uint8Array, string>(options);
   } catch (error) {
     throw explain(directory, path, error);
   }
