@@ -86,6 +86,12 @@ export interface ContextualizedEmbeddingModel<
   P extends object = ProviderOptions,
 > extends EmbeddingModel<P> {
   readonly contextualizedCapabilities: ContextualizedCapabilities;
+  /**
+   * Optional: the limits of a job with these provider options, where an option changes what the API
+   * takes (Voyage: 120,000 tokens a request with auto-chunking, 32,000 without). Asked once per job,
+   * before any call; refuses bad options with an `InvalidArgumentError`. Default: `contextualizedCapabilities`.
+   */
+  contextualizedCapabilitiesFor?(providerOptions: C | undefined): ContextualizedCapabilities;
   /** Exactly one HTTP call. */
   doEmbedContextualized(request: ContextualizedEmbedRequest<C>): Promise<ContextualizedEmbedResponse>;
   /**
@@ -220,7 +226,8 @@ export async function embedContextualized<
       },
     );
   }
-  const limits = model.contextualizedCapabilities;
+  const limits =
+    model.contextualizedCapabilitiesFor?.(settings.providerOptions) ?? model.contextualizedCapabilities;
   const maxChunks = Math.min(limits.maxChunksPerCall ?? Infinity, settings.maxChunksPerCall ?? Infinity);
   const { counter } = basics;
   const packer = new Packer<readonly string[]>(

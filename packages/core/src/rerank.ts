@@ -33,6 +33,13 @@ export interface RerankingCapabilities {
   maxTokensPerDocument?: number;
   /** Whether several calls may run at once. */
   supportsParallelCalls: boolean;
+  /**
+   * Whether scores of separate calls compare, so that a job split into calls can be merged by score.
+   * Default true: a pointwise model scores each document alone. False for a listwise model, which scores
+   * the documents of one call against each other (jina-reranker-v3): `rerank` then refuses a job it
+   * would have to split unless `mergeScoresAcrossCalls` is true.
+   */
+  scoresCompareAcrossCalls?: boolean;
 }
 
 /** One provider call: the documents of exactly one HTTP request. `P` types its `providerOptions`. */
@@ -102,6 +109,12 @@ export interface RerankSettings<M extends RerankingModel = RerankingModel>
   truncate?: boolean | undefined;
   /** Fewer documents per call than the model allows (never more). */
   maxDocumentsPerCall?: number | undefined;
+  /**
+   * Split a job that a listwise model (`scoresCompareAcrossCalls: false`) takes in several calls, and
+   * merge the calls' scores anyway, although they do not compare. Default false: such a job is refused
+   * before any request, and a call the API finds too large is not bisected.
+   */
+  mergeScoresAcrossCalls?: boolean | undefined;
 }
 
 const RERANK_SETTINGS: SettingNames<RerankSettings> = {
@@ -112,6 +125,7 @@ const RERANK_SETTINGS: SettingNames<RerankSettings> = {
   topN: true,
   truncate: true,
   maxDocumentsPerCall: true,
+  mergeScoresAcrossCalls: true,
 };
 
 /** One document of the result. */
@@ -186,8 +200,12 @@ export async function rerank<M extends RerankingModel = RerankingModel>(
   const basics = jobBasics(settings, model, capabilities.supportsParallelCalls);
   const { counter } = basics;
   checkBoolean(settings.truncate, 'truncate');
+  checkBoolean(settings.mergeScoresAcrossCalls, 'mergeScoresAcrossCalls');
+  // A listwise model's scores rank one call's documents against each other: calls must not be split.
+  const whole = capabilities.scoresCompareAcrossCalls === false && settings.mergeScoresAcrossCalls !== true;
   const truncate = settings.truncate ?? false;
   const queryTokens = counter.count(query);
+  const perCall = Math.min(capabilities.maxDocumentsPerCall, settings.maxDocumentsPerCall ?? Infinity);
   const packer = new Packer<string>(
     (document, index) => {
       if (typeof document !== 'string' || document.length === 0) {
@@ -208,7 +226,7 @@ export async function rerank<M extends RerankingModel = RerankingModel>(
       return { tokens };
     },
     {
-      maxItems: Math.min(capabilities.maxDocumentsPerCall, settings.maxDocumentsPerCall ?? Infinity),
+      maxItems: perCall,
       maxTokens: capabilities.maxTokensPerCall,
       tokensPerMinute: basics.policy.limiter.tokensPerMinute,
       // An input the API would truncate costs no more than the model's limit: only a whole one is refused.
@@ -240,6 +258,23 @@ export async function rerank<M extends RerankingModel = RerankingModel>(
     );
   }
   const batches = planBatches(documents, packer);
+  if (whole && batches.length > 1) {
+    // The packer splits by count first; a job within the count was split by one call's token budget.
+    const tokenBudget = Math.min(
+      capabilities.maxTokensPerCall ?? Infinity,
+      basics.policy.limiter.tokensPerMinute ?? Infinity,
+    );
+    let reason = `the model takes at most ${perCall} documents per call`;
+    if (documents.length <= perCall) {
+      reason = `together with the query they exceed the ${tokenBudget} tokens one call takes`;
+    } else if (perCall < capabilities.maxDocumentsPerCall) {
+      reason = `maxDocumentsPerCall asks for at most ${perCall} documents per call`;
+    }
+    throw new InvalidArgumentError(
+      `${model.provider} model ${model.modelId} is listwise: its scores rank the documents of one call against each other and do not compare across calls, so merging calls by score would give a wrong order. The ${documents.length} documents need ${batches.length} calls: ${reason}. Rerank fewer documents (e.g. fewer first-stage candidates), or pass mergeScoresAcrossCalls: true to split them and merge by score anyway.`,
+      { argument: 'documents' },
+    );
+  }
 
   const adapter: JobAdapter<string, RankedDocument[]> = {
     item: 'document',
@@ -290,6 +325,7 @@ export async function rerank<M extends RerankingModel = RerankingModel>(
       return { value: scores, answer };
     },
     join: (first, second) => first.concat(second),
+    bisects: !whole,
   };
 
   const tally = new Tally(settings.onWarning, settings.onProgress, documents.length);

@@ -298,7 +298,9 @@ const RERANK_CAPABILITIES: RerankingCapabilities = {
 
 /** Capabilities of the known rerankers; an unknown id gets the same. */
 export const JINA_RERANKING_MODELS: Record<string, RerankingCapabilities> = {
-  'jina-reranker-v3': RERANK_CAPABILITIES,
+  // The spec's `RerankerV3Request`: "Reranker v3 listwise model". It scores the documents of one call
+  // against each other, so its scores do not compare across calls: `rerank` does not split its jobs.
+  'jina-reranker-v3': { ...RERANK_CAPABILITIES, scoresCompareAcrossCalls: false },
   'jina-reranker-m0': RERANK_CAPABILITIES,
   'jina-reranker-v2-base-multilingual': RERANK_CAPABILITIES,
   // The other ids the spec's `TextRerankerRequest` takes (the request v2-base-multilingual sends). The

@@ -299,10 +299,11 @@ describe('answers', () => {
 });
 
 describe('the provider table and settings', () => {
-  it('lists exactly the rerankers the spec names, each with the same conservative limits', () => {
+  it('lists exactly the rerankers the spec names, each with the same conservative limits, v3 as listwise', () => {
     const limits = { maxDocumentsPerCall: 1000, supportsParallelCalls: true };
+    const listwise = { ...limits, scoresCompareAcrossCalls: false };
     expect(JINA_RERANKING_MODELS).toStrictEqual({
-      'jina-reranker-v3': limits,
+      'jina-reranker-v3': listwise,
       'jina-reranker-m0': limits,
       'jina-reranker-v2-base-multilingual': limits,
       // The other ids of the spec's `TextRerankerRequest` enum, which states no limit of theirs.
@@ -314,7 +315,9 @@ describe('the provider table and settings', () => {
     });
     const jina = createJina({ apiKey: TEST_KEY });
     for (const modelId of Object.keys(JINA_RERANKING_MODELS)) {
-      expect(jina.reranking(modelId).capabilities, modelId).toStrictEqual(limits);
+      expect(jina.reranking(modelId).capabilities, modelId).toStrictEqual(
+        modelId === 'jina-reranker-v3' ? listwise : limits,
+      );
     }
   });
 

@@ -113,8 +113,14 @@ describe('jina rerank', () => {
     expect(server.requests).toHaveLength(1);
   });
 
-  it('declares its limits; an unknown reranker gets the same', () => {
+  it('declares its limits; an unknown reranker gets the same, as a pointwise model', () => {
+    // The spec's RerankerV3Request: "Reranker v3 listwise model"; its scores do not compare across calls.
     expect(JINA_RERANKING_MODELS['jina-reranker-v3']).toEqual({
+      maxDocumentsPerCall: 1000,
+      supportsParallelCalls: true,
+      scoresCompareAcrossCalls: false,
+    });
+    expect(JINA_RERANKING_MODELS['jina-reranker-v2-base-multilingual']).toEqual({
       maxDocumentsPerCall: 1000,
       supportsParallelCalls: true,
     });
@@ -122,5 +128,54 @@ describe('jina rerank', () => {
       maxDocumentsPerCall: 1000,
       supportsParallelCalls: true,
     });
+  });
+
+  it('refuses to split a jina-reranker-v3 job before any request; mergeScoresAcrossCalls: true splits it', async () => {
+    const many = Array.from({ length: 1001 }, (_, index) => `document ${index}`);
+    const refused = fakeFetch([]);
+    const v3 = createJina({ apiKey: TEST_KEY, fetch: refused.fetch }).reranking('jina-reranker-v3');
+    const error = await rerank({ model: v3, query: 'q', documents: many }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({
+      name: 'InvalidArgumentError',
+      code: 'invalid_argument',
+      argument: 'documents',
+    });
+    expect((error as Error).message).toBe(
+      'jina model jina-reranker-v3 is listwise: its scores rank the documents of one call against each other and do not compare across calls, so merging calls by score would give a wrong order. The 1001 documents need 2 calls: the model takes at most 1000 documents per call. Rerank fewer documents (e.g. fewer first-stage candidates), or pass mergeScoresAcrossCalls: true to split them and merge by score anyway.',
+    );
+    expect(refused.requests).toEqual([]);
+
+    const answer = (count: number) => ({
+      ...rerankBody,
+      results: [{ index: count - 1, relevance_score: count / 1000 }],
+    });
+    const merged = fakeFetch([{ body: answer(1000) }, { body: answer(1) }]);
+    const opted = createJina({ apiKey: TEST_KEY, fetch: merged.fetch }).reranking('jina-reranker-v3');
+    const result = await rerank({
+      model: opted,
+      query: 'q',
+      documents: many,
+      topN: 1,
+      concurrency: 1,
+      mergeScoresAcrossCalls: true,
+    });
+    expect(
+      merged.requests.map((request) => (request.body as { documents: string[] }).documents.length),
+    ).toEqual([1000, 1]);
+    expect(result.results).toEqual([{ index: 999, relevanceScore: 1, document: 'document 999' }]);
+  });
+
+  it('splits a pointwise reranker’s job (jina-reranker-v2-base-multilingual) without any opt-in', async () => {
+    const many = Array.from({ length: 1001 }, (_, index) => `document ${index}`);
+    const server = fakeFetch([
+      { body: { ...rerankBody, results: [{ index: 5, relevance_score: 0.5 }] } },
+      { body: { ...rerankBody, results: [{ index: 0, relevance_score: 0.75 }] } },
+    ]);
+    const model = createJina({ apiKey: TEST_KEY, fetch: server.fetch }).reranking(
+      'jina-reranker-v2-base-multilingual',
+    );
+    const result = await rerank({ model, query: 'q', documents: many, topN: 1, concurrency: 1 });
+    expect(server.requests).toHaveLength(2);
+    expect(result.results).toEqual([{ index: 1000, relevanceScore: 0.75, document: 'document 1000' }]);
   });
 });

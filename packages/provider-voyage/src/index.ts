@@ -3,6 +3,7 @@ export { VoyageContextualizedEmbeddingModel } from './voyage-contextualized-mode
 export { VoyageEmbeddingModel } from './voyage-embedding-model.js';
 export { VoyageMultimodalEmbeddingModel } from './voyage-multimodal-model.js';
 export {
+  VOYAGE_AUTO_CHUNKING_LIMITS,
   VOYAGE_CONTEXTUALIZED_LIMITS,
   VOYAGE_EMBEDDING_MODELS,
   VOYAGE_MULTIMODAL_MODELS,

@@ -25,7 +25,11 @@ import {
   type Warning,
 } from '@embedkit/core/provider';
 import { voyageContextualizedResponseSchema } from './voyage-api.js';
-import { type VoyageContextualizedOptions, voyageContextualizedOptionsSchema } from './voyage-options.js';
+import {
+  VOYAGE_AUTO_CHUNKING_LIMITS,
+  type VoyageContextualizedOptions,
+  voyageContextualizedOptionsSchema,
+} from './voyage-options.js';
 import { commonEmbeddingFields, type VoyageModelConfig } from './voyage-shared.js';
 
 interface ContextualizedAnswer {
@@ -54,19 +58,24 @@ export class VoyageContextualizedEmbeddingModel
   readonly modelId: string;
   readonly capabilities: EmbeddingCapabilities;
   readonly contextualizedCapabilities: ContextualizedCapabilities;
+  /** The limits of a job with `autoChunking`, which the API takes in larger requests. */
+  readonly autoChunkingCapabilities: ContextualizedCapabilities;
   readonly rateLimiter: RateLimiter | undefined;
   private readonly config: VoyageModelConfig;
 
+  /** `autoChunkingCapabilities` default: `VOYAGE_AUTO_CHUNKING_LIMITS`. */
   constructor(
     modelId: string,
     capabilities: EmbeddingCapabilities,
     contextualizedCapabilities: ContextualizedCapabilities,
     config: VoyageModelConfig,
+    autoChunkingCapabilities: ContextualizedCapabilities = VOYAGE_AUTO_CHUNKING_LIMITS,
   ) {
     this.modelId = modelId;
     this.provider = config.provider;
     this.capabilities = capabilities;
     this.contextualizedCapabilities = contextualizedCapabilities;
+    this.autoChunkingCapabilities = autoChunkingCapabilities;
     this.rateLimiter = config.rateLimiter;
     this.config = config;
   }
@@ -108,6 +117,18 @@ export class VoyageContextualizedEmbeddingModel
     request: ContextualizedEmbedRequest<ProviderOptionsFor<'voyage', VoyageContextualizedOptions>>,
   ): void {
     this.readOptions(request, true);
+  }
+
+  /**
+   * The limits of a job with these options: `autoChunkingCapabilities` with `autoChunking` (the Atlas spec
+   * allows 120,000 tokens a request with `enable_auto_chunking`, 32,000 otherwise), else
+   * `contextualizedCapabilities`. Options that are not Voyage's are refused here, before any call.
+   */
+  contextualizedCapabilitiesFor(
+    providerOptions: ProviderOptionsFor<'voyage', VoyageContextualizedOptions> | undefined,
+  ): ContextualizedCapabilities {
+    const options = readProviderOptions(voyageContextualizedOptionsSchema, this.provider, providerOptions);
+    return options.autoChunking === true ? this.autoChunkingCapabilities : this.contextualizedCapabilities;
   }
 
   async doEmbedContextualized(

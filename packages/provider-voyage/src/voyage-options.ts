@@ -151,15 +151,25 @@ export function voyageEmbeddingCapabilities(modelId: string): EmbeddingCapabilit
  * voyage-context-3 / -4: 1,000 documents, 16,000 chunks and 32,000 tokens per request; 32,000 tokens of
  * context per document; `output_dimension` 256–2048 (default 1024) and every `output_dtype`. The Atlas
  * spec, the newest source, allows 120,000 tokens per request only with `enable_auto_chunking` and 32,000
- * otherwise (the TS SDK spec's 120,000 carries no such condition): 32,000 is the limit every call keeps
- * to. With auto-chunking a call is then smaller than it could be, and a document over 32,000 estimated
- * tokens still goes, alone.
+ * otherwise (the TS SDK spec's 120,000 carries no such condition): these are the limits without it, and
+ * `VOYAGE_AUTO_CHUNKING_LIMITS` those with it.
  */
 export const VOYAGE_CONTEXTUALIZED_LIMITS: ContextualizedCapabilities = {
   maxDocumentsPerCall: 1000,
   maxChunksPerCall: 16_000,
   maxTokensPerCall: 32_000,
   maxTokensPerDocument: 32_000,
+};
+
+/**
+ * With `autoChunking` (`enable_auto_chunking`): 120,000 tokens per request (Atlas spec). The spec's
+ * 32,000 per document is stated for a document sent as a list of chunks; an auto-chunked document is one
+ * string that Voyage chunks, bounded only by the request's 120,000.
+ */
+export const VOYAGE_AUTO_CHUNKING_LIMITS: ContextualizedCapabilities = {
+  ...VOYAGE_CONTEXTUALIZED_LIMITS,
+  maxTokensPerCall: 120_000,
+  maxTokensPerDocument: 120_000,
 };
 
 /**

@@ -1,15 +1,18 @@
 /**
  * Rerank limits held against the wire: the declared document limit within the API's, a call at the
- * limit, one over (each call asking its own best topN), and bisection on the API's "too large" answer.
+ * limit, one over (each call asking its own best topN), bisection on the API's "too large" answer, and
+ * a listwise model's job, whose scores do not compare across calls, refused rather than split.
  */
 import { strict as assert } from 'node:assert';
 import { rerank } from '@embedkit/core';
+import { rejection } from '../../suite/checks.js';
 import { type Case, check, type Family, type SkippedCase, skip } from '../../suite/family.js';
 import { QUERY, type RerankingSuite, type RerankingWorld } from './suite.js';
 
 export const rerankingLimits: Family<RerankingSuite, RerankingWorld> = {
   name: 'rerank-limits',
-  checks: 'the declared document limit within the wire limit; at the limit one call, one over two; bisection',
+  checks:
+    'the declared document limit within the wire limit; at the limit one call, one over two; bisection; a listwise job not split',
   splits: true,
   cases: (suite) => {
     const { wire, cap } = suite;
@@ -63,6 +66,23 @@ export const rerankingLimits: Family<RerankingSuite, RerankingWorld> = {
         },
       ),
     ];
+    cases.push(
+      !suite.listwise
+        ? skip('rerank-listwise-split-refused', 'the model’s scores compare across calls (pointwise)')
+        : check(
+            'rerank-listwise-split-refused',
+            'a listwise model’s job split into calls and merged by scores that do not compare',
+            async (world) => {
+              const documents = suite.documents(cap + 1, 'listwise');
+              const error = await rejection(
+                rerank(suite.settings(world, { documents, mergeScoresAcrossCalls: false })),
+              );
+              assert.equal(error.name, 'InvalidArgumentError', String(error.message));
+              assert.match(error.message, /is listwise/);
+              assert.equal(world.interceptor.requests.length, 0, 'nothing was sent');
+            },
+          ),
+    );
     cases.push(
       wire.signals?.batchTooLarge !== true
         ? skip(

@@ -132,6 +132,8 @@ export interface RerankingSuite {
   mode: RerankingMode;
   /** Documents per call in this mode. */
   cap: number;
+  /** Whether the model declares scores that do not compare across calls (`scoresCompareAcrossCalls: false`). */
+  listwise: boolean;
   settings(world: RerankingWorld, extra?: Partial<RerankSettings>): RerankSettings;
   success(answer?: RerankingAnswer): ReplyHandler;
   errorReply(
@@ -165,6 +167,7 @@ export function createRerankingSuite(options: SuiteOptions, mode: RerankingMode)
     probe.capabilities.maxDocumentsPerCall,
     mode.maxDocumentsPerCall ?? Number.POSITIVE_INFINITY,
   );
+  const listwise = probe.capabilities.scoresCompareAcrossCalls === false;
   const usageTokens = (query: string, documents: readonly string[]) =>
     documents.reduce((sum, document) => sum + reportedTokens(`${query}\n${document}`), 0);
 
@@ -202,6 +205,7 @@ export function createRerankingSuite(options: SuiteOptions, mode: RerankingMode)
     wire,
     mode,
     cap,
+    listwise,
     settings: (world, extra = {}) => ({
       model: world.model,
       query: QUERY,
@@ -210,6 +214,9 @@ export function createRerankingSuite(options: SuiteOptions, mode: RerankingMode)
       maxRetries: 3,
       ...(mode.maxDocumentsPerCall === undefined ? {} : { maxDocumentsPerCall: mode.maxDocumentsPerCall }),
       ...(mode.concurrency === undefined ? {} : { concurrency: mode.concurrency }),
+      // The fake API scores each document alone (relevanceFor), so scores of split calls compare even for
+      // a listwise model, whose jobs the suite splits to check the engine's packing.
+      ...(listwise ? { mergeScoresAcrossCalls: true } : {}),
       ...extra,
     }),
     success,

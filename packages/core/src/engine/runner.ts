@@ -40,6 +40,11 @@ export interface JobAdapter<I, V> {
   readonly admitsLate?: boolean;
   /** The values of the two halves of a bisected batch, in order, as one. */
   join(first: V, second: V): V;
+  /**
+   * Whether a call the API says is too large is bisected. Default true; false throws the API's error, for
+   * a job whose calls must not be split (a listwise reranker's scores do not compare across calls).
+   */
+  readonly bisects?: boolean;
   /** What the job's items are called in an error's note of their place ("document 3 of the whole job"). Default `input`. */
   readonly item?: string;
 }
@@ -193,7 +198,12 @@ export async function* runJob<I, V>(options: RunJobOptions<I, V>): AsyncGenerato
     try {
       return await once(part, signal);
     } catch (error) {
-      if (signal.aborted || size < 2 || !(InvalidRequestError.isInstance(error) && error.batchTooLarge))
+      if (
+        signal.aborted ||
+        size < 2 ||
+        adapter.bisects === false ||
+        !(InvalidRequestError.isInstance(error) && error.batchTooLarge)
+      )
         throw error;
       refusedSize = Math.min(refusedSize, size);
       return halves(part, signal);
