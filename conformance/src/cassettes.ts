@@ -402,7 +402,8 @@ const RATE_LIMIT_HEADER = /^x-ratelimit-/;
 
 /**
  * Request headers a recording leaves out: they change with the package version, the body or the
- * connection, not with what the provider's code asks of the API.
+ * connection, not with what the provider's code asks of the API; or with every request (a request id the
+ * client makes, trace context, the date), so that a recording holding them would never replay.
  */
 const UNRECORDED_REQUEST_HEADERS = new Set([
   'user-agent',
@@ -412,6 +413,13 @@ const UNRECORDED_REQUEST_HEADERS = new Set([
   'keep-alive',
   'accept-encoding',
   'transfer-encoding',
+  'date',
+  'x-request-id',
+  'request-id',
+  'x-client-request-id',
+  'traceparent',
+  'tracestate',
+  'baggage',
 ]);
 
 /**
@@ -419,7 +427,8 @@ const UNRECORDED_REQUEST_HEADERS = new Set([
  * carries no credential and names no account, the volatile ones aside, by value; and the one header that
  * carries `apiKey` by its name and scheme only (`authorization: Bearer <key>` as `{ header:
  * 'authorization', scheme: 'Bearer' }`), never the key. A key sent in more than one header, or inside
- * another form (base64 in `Basic`), is left unrecorded.
+ * another form (base64 in `Basic`), is left unrecorded, and so is any value core's redaction would
+ * change (the key in any form, a `Bearer` token of another service), whatever its header's name.
  */
 function recordedRequestHeaders(
   sent: Readonly<Record<string, string>>,
@@ -436,7 +445,7 @@ function recordedRequestHeaders(
       !isSecretHeaderName(name) &&
       !isAccountHeaderName(name) &&
       !UNRECORDED_REQUEST_HEADERS.has(name) &&
-      !value.includes(apiKey)
+      redact(value, [apiKey]) === value
     )
       headers[name] = value;
   }

@@ -285,6 +285,62 @@ describe('recording from a live API (a loopback server)', () => {
     for (const kind of TRANSPORT_KINDS) await replayCassette(options, recorded, kind);
   });
 
+  it('records no header that holds the key in another form or a credential another header name hides', async () => {
+    const { options: live } = await liveOptions();
+    const { cassette: original } = cassetteFile(call);
+    const basic = (apiKey: string) => Buffer.from(`user:${apiKey}`).toString('base64');
+    const otherToken = 'fake-upstream-token-not-real-0123456789';
+    const withHeaders: DescribeEmbeddingProviderOptions = {
+      ...live,
+      createModel: (settings) =>
+        createAcmeModel({
+          ...settings,
+          headers: {
+            'x-upstream': `Basic ${basic(settings.apiKey)}`,
+            'x-gateway': `Bearer ${otherToken}`,
+            'x-team': 'search',
+          },
+        }),
+    };
+    const recorded = await recordCassette(withHeaders, original, key);
+    expect(recorded.interactions[0]!.request.headers).toEqual({
+      accept: 'application/json',
+      'acme-version': '2024-06-01',
+      'content-type': 'application/json',
+      'x-team': 'search',
+    });
+    expect(JSON.stringify(recorded)).not.toContain(basic(key).slice(8, -4));
+    expect(JSON.stringify(recorded)).not.toContain(otherToken);
+  });
+
+  it('records no request id, trace context or date, which change with every request', async () => {
+    const { options: live } = await liveOptions();
+    const { cassette: original } = cassetteFile(call);
+    let sent = 0;
+    const withHeaders: DescribeEmbeddingProviderOptions = {
+      ...live,
+      createModel: (settings) => {
+        sent += 1;
+        return createAcmeModel({
+          ...settings,
+          headers: {
+            'x-request-id': `req-client-${sent}`,
+            'x-client-request-id': `client-${sent}`,
+            traceparent: `00-0af7651916cd43dd8448eb211c80319${sent}-b7ad6b7169203331-01`,
+            date: `Mon, 07 Dec 2026 09:0${sent}:00 GMT`,
+          },
+        });
+      },
+    };
+    const recorded = await recordCassette(withHeaders, original, key);
+    expect(recorded.interactions[0]!.request.headers).toEqual({
+      accept: 'application/json',
+      'acme-version': '2024-06-01',
+      'content-type': 'application/json',
+    });
+    for (const kind of TRANSPORT_KINDS) await replayCassette(withHeaders, recorded, kind);
+  });
+
   it('keeps the request id and rate limits, sorts request keys, and changes nothing when nothing changed', async () => {
     const record = async () => {
       const { options: live } = await liveOptions({ headers: { 'x-ratelimit-remaining-tokens': '9990' } });

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { fakeApiKey } from '../src/harness.js';
-import { assertNoSecret } from '../src/suite/checks.js';
+import { assertNoSecret, keyFinder, withoutKey } from '../src/suite/checks.js';
 
 /** `test-key-acme/3f9a1c0d7b2e4f6a8c5d`: its `/` is what an encoder changes. */
 const KEY = fakeApiKey('acme');
@@ -23,6 +23,24 @@ describe('assertNoSecret', () => {
     expect(() => assertNoSecret(new Error(`sign in: ${form} now`), KEY, [AUTH])).toThrow(
       `the API key leaked into Error (String(error), as ${JSON.stringify(form)}): …${text.slice(0, 36)}…`,
     );
+  });
+
+  it('names the first form when the key shows in two places, not the text from the first to the last', () => {
+    // Bug: the form ran from the first character the redaction changed to the last, so the message quoted
+    // everything between two forms as one, the second form with it.
+    const first = encodeURIComponent(encodeURIComponent(KEY));
+    const text = `Error: sign in: ${first} (the key was ${KEY.replace('/', '\\\\/')}) now`;
+    expect(() => assertNoSecret(new Error(text.slice('Error: '.length)), KEY, [AUTH])).toThrow(
+      `the API key leaked into Error (String(error), as ${JSON.stringify(first)}): …${text.slice(0, 36)}…`,
+    );
+  });
+
+  it('hides every form of the key in a text shown', () => {
+    const find = keyFinder(KEY, [AUTH]);
+    const path = `/v1/embeddings?key=${encodeURIComponent(KEY)}&alt=json&backup=${KEY}`;
+    expect(find(path)).toEqual({ at: 19, form: encodeURIComponent(KEY) });
+    expect(withoutKey(path, find)).toBe('/v1/embeddings?key=<the key>&alt=json&backup=<the key>');
+    expect(withoutKey('/v1/embeddings?alt=json', find)).toBe('/v1/embeddings?alt=json');
   });
 
   it('fails the base64 of a request wrapped at 76 columns, where the key runs across a line', () => {

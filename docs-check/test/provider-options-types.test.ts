@@ -16,7 +16,7 @@ const GENERATED = join(import.meta.dirname, '.generated-provider-options');
 
 const IMPORTS = `
   import { createRegistry, embed, embedMany, embedStream, embedContextualized, rerank, type EmbeddingModel } from '@embedkit/core';
-  import { createOpenAICompatible, openai } from '@embedkit/provider-openai';
+  import { createOpenAICompatible, openai, type OpenAIEmbeddingModel, type OpenAIProvider } from '@embedkit/provider-openai';
   import { voyage } from '@embedkit/provider-voyage';
   import { gemini } from '@embedkit/provider-gemini';
   import { jina } from '@embedkit/provider-jina';
@@ -101,6 +101,16 @@ const CASES: Record<string, Case> = {
       [2561, "'autoChunk' does not exist"],
       [2353, "'maxDocLength' does not exist"],
     ],
+  },
+  'a provider and a model of a known name are still an OpenAIProvider and an OpenAIEmbeddingModel': {
+    code: `
+      const provider: OpenAIProvider = openai;
+      const model: OpenAIEmbeddingModel = openai.embedding('text-embedding-3-small');
+      const embedWith = (some: OpenAIProvider) => some.embedding('text-embedding-3-small');
+      embedWith(createOpenAICompatible({ name: 'vllm', baseURL: 'http://localhost:8000/v1' }));
+      await embedMany({ model, inputs: ['a'], providerOptions: { anything: { at: 'all' } } });
+    `,
+    errors: [],
   },
   'a model typed only as EmbeddingModel, and a choice of two providers, take the options of any': {
     code: `

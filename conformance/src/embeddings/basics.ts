@@ -9,6 +9,7 @@ import {
   expectKeyInAuthHeader,
   type KeyFound,
   keyFinder,
+  withoutKey,
 } from '../suite/checks.js';
 import { type Case, check, type Family, type SkippedCase, skip } from '../suite/family.js';
 import { type EmbeddingSuite, SUCCESS_REQUEST_ID, splitJob } from './suite.js';
@@ -223,12 +224,8 @@ export const basics: Family<EmbeddingSuite, Harness> = {
         async (world) => {
           const find = await keyFinderAfterOneCall(suite, world);
           for (const request of world.interceptor.requests) {
-            const found = find(request.path);
-            if (found !== undefined) {
-              const { at, form } = found;
-              const shown = `${request.path.slice(0, at)}<the key>${request.path.slice(at + form.length)}`;
-              assert.fail(`the key is in the request URL: ${shown}`);
-            }
+            if (find(request.path) !== undefined)
+              assert.fail(`the key is in the request URL: ${withoutKey(request.path, find)}`);
           }
         },
       ),

@@ -121,22 +121,42 @@ export interface KeyFound {
  * at any depth, as HTML references, and in base64 (also of `key:`, `:key` and each value in `alsoEncoded`,
  * the auth header's value), wrapped into lines too. A text the redaction would change holds the key: the
  * check and the redaction it judges share one list of forms, so neither can know one the other does not.
- * The form found runs from the first character the redaction changes to the last.
+ * The form found is the first: it starts at the first character the redaction changes, and ends where a
+ * prefix of the text first holds a form (found by halving: a longer prefix holds every form a shorter one
+ * does). The two texts' common end would span from the first form to the last, the text between them
+ * included.
  */
 export function keyFinder(
   secret: string,
   alsoEncoded: readonly string[] = [],
 ): (text: string) => KeyFound | undefined {
   const redaction = compileRedaction([secret, ...alsoEncoded], { patterns: false });
+  const holdsKey = (text: string) => redaction(text) !== text;
   return (text) => {
     const clean = redaction(text);
     if (clean === text) return undefined;
     let at = 0;
     while (text[at] === clean[at]) at++;
-    let end = text.length;
-    while (end > at && text[end - 1] === clean[end - 1 - text.length + clean.length]) end--;
-    return { at, form: text.slice(at, end) };
+    let low = at + 1;
+    let high = text.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (holdsKey(text.slice(0, middle))) high = middle;
+      else low = middle + 1;
+    }
+    return { at, form: text.slice(at, low) };
   };
+}
+
+/** `text` with every form of the key `find` finds (a {@link keyFinder}) shown as `<the key>`. */
+export function withoutKey(text: string, find: (text: string) => KeyFound | undefined): string {
+  let shown = '';
+  let rest = text;
+  for (let found = find(rest); found !== undefined; found = find(rest)) {
+    shown += `${rest.slice(0, found.at)}<the key>`;
+    rest = rest.slice(found.at + found.form.length);
+  }
+  return shown + rest;
 }
 
 /** Every error in a chain: the error, its `cause`s, and the errors it aggregates (`errors`, `lastError`). */

@@ -211,6 +211,15 @@ describe('RepeatedIds', () => {
       expect(thrown).toEqual(changed('docs.jsonl:2: not valid JSON (Unexpected end of JSON input)'));
     });
 
+    it('lines appended after the repeat are no change: the file is read only as far as the repeat', async () => {
+      const now = [...first, 'z', 'b'];
+      expect(await lookUp(first, (line) => record(line, now[line - 1]), now.length)).toEqual({
+        id: 'b',
+        firstLine: 2,
+        line: 4,
+      });
+    });
+
     it('an unchanged file still names the repeat', async () => {
       expect(await lookUp(first, (line) => record(line, first[line - 1]), 4)).toEqual({
         id: 'b',

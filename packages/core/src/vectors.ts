@@ -284,8 +284,8 @@ function keepSentNumber(vector: Float32Array, sent: ArrayLike<number>): void {
 /**
  * The one check of a float vector's values (the engine's, of every answer; a batch job's results, which
  * reach no engine, call it too): the first value that is not a finite number, told as "1e+39 at position
- * 3" (a number beyond float32 as the JSON it came in sent it, else NaN or the infinity), or undefined
- * when every value is finite.
+ * 3" (a number beyond float32 as the JSON it came in sent it, when `numberArraysToVectors` copied it; else
+ * NaN or the infinity it reads as), or undefined when every value is finite.
  */
 export function nonFiniteValue(vector: Float32Array): string | undefined {
   if (allFinite(vector)) return undefined;

@@ -819,6 +819,38 @@ describe('base64 wrapped into lines', () => {
     }
   });
 
+  it('keeps the line of prose after a wrapped token whose last line is 60 characters or more', () => {
+    // The token has no padding and its last line holds 75 characters, so the word that starts the next
+    // line is base64 to the run's pattern. Bug: it was joined to the token and redacted with it
+    // ("Basic [REDACTED] by the proxy"), or glued to it when only the given secrets are removed.
+    const header = `Proxy-Authorization: Basic ${token}`;
+    expect(token.endsWith('=')).toBe(false);
+    expect(wrapped(header).split('\r\n').at(-1)).toHaveLength(75);
+    for (const lineBreak of ['\r\n ', '\n']) {
+      const echoed = `<pre>${wrapped(header).replaceAll('\r\n', lineBreak)}\r\nrefused by the proxy</pre>`;
+      const expected = '<pre>Proxy-Authorization: Basic [REDACTED]\r\nrefused by the proxy</pre>';
+      expect(compileRedaction(secrets)(echoed)).toBe(expected);
+      expect(compileRedaction(secrets, { patterns: false })(echoed)).toBe(expected);
+    }
+    // A last line that padding ends is the token's, though no secret reaches it: redacted with the token.
+    const padded = btoa(`fake-user:${'not-a-real-password-'.repeat(4)}+?>x`);
+    const split = `<pre>Proxy-Authorization: Basic ${padded.slice(0, 40)}\r\n${padded.slice(40, -4)}\r\n${padded.slice(-4)}\r\nrefused by the proxy</pre>`;
+    expect(padded.slice(-4)).toBe('eA==');
+    expect(compileRedaction(secrets)(split)).toBe(
+      '<pre>Proxy-Authorization: Basic [REDACTED]\r\nrefused by the proxy</pre>',
+    );
+    // The same after base64 wrapped without a header's name: two lines of 76, the password across them.
+    const longer = btoa(`fake-user:${'not-a-real-password-'.repeat(4)}+?>${'x'.repeat(21)}`);
+    const scrub = compileRedaction(secrets, { patterns: false });
+    expect(
+      wrapped(longer)
+        .split('\r\n')
+        .map((line) => line.length),
+    ).toEqual([76, 76]);
+    expect(scrub(longer)).toContain('[REDACTED]');
+    expect(scrub(`${wrapped(longer)}\nrefused by the proxy`)).toBe(`${scrub(longer)}\nrefused by the proxy`);
+  });
+
   it.each([
     ['a scheme alone, then prose', 'Proxy-Authorization: Basic\r\n realm="gateway" asks to sign in'],
     ['another short token, folded', 'Authorization: Basic dXNlcjpvdGhlcg==\r\n Via: 1.1 gw\r\nretry later'],

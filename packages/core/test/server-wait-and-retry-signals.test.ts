@@ -339,6 +339,22 @@ describe('a wait too long for a number', () => {
     expect(clock.sleeps).toEqual([]);
   });
 
+  it.each([
+    ['2147483647', '2147484 s', 'or set maxRetryDelayMs to 2147483647 for the engine to wait it out'],
+    ['2147483648', '25 days', 'longer than the engine can wait out (maxRetryDelayMs is at most 2147483647)'],
+  ])(
+    'a retry-after-ms of %s, at the longest timer or a millisecond past it: told in seconds, then in days, as the advice changes',
+    async (ms, wait, advice) => {
+      const { fetch } = fakeFetch([{ status: 429, body: RATE_BODY, headers: { 'retry-after-ms': ms } }, OK]);
+      const error = await rejectionOf(
+        embedMany({ model: modelOver(fetch), inputs: ['a'], clock: recordingClock() }),
+      );
+      expect(error.message).toBe(
+        `acme API error 429: Rate limit reached. — Lower concurrency or set rateLimit; the API asked to wait ${wait}, longer than the engine's retries can wait (3 left, at most maxRetryDelayMs 60000 ms each), so no retry was made: try again after ${wait}, ${advice}.`,
+      );
+    },
+  );
+
   it('reaches the error as the longest wait a number holds, not Infinity', async () => {
     const error = await failure({
       fetch: recordingFetch(() => answer(429, RATE_BODY, overflowing)).fetch,

@@ -42,10 +42,14 @@ export interface OpenAIModelConfig {
 /**
  * One OpenAI (or OpenAI-compatible) embedding model: one request to `POST {baseURL}/embeddings` per call.
  * `Name` is its provider's name, the key its `providerOptions` are read under (`openai`, or a compatible
- * provider's); as `string`, any options are taken.
+ * provider's); as `string`, any options are taken. `P`, the options it types, follows `Name` and is never
+ * written: as a parameter of its own rather than inline, it lets the compiler see that a model of a known
+ * name is an `OpenAIEmbeddingModel` of any name (it cannot relate the options of two names inline).
  */
-export class OpenAIEmbeddingModel<Name extends string = string>
-  implements EmbeddingModel<ProviderOptionsFor<Name, OpenAIProviderOptions>>
+export class OpenAIEmbeddingModel<
+  Name extends string = string,
+  P extends Readonly<Record<string, unknown>> = ProviderOptionsFor<Name, OpenAIProviderOptions>,
+> implements EmbeddingModel<P>
 {
   readonly specificationVersion = 'v1' as const;
   readonly provider: Name;
@@ -79,9 +83,7 @@ export class OpenAIEmbeddingModel<Name extends string = string>
     return this.config.customBaseURL();
   }
 
-  async doEmbed(
-    request: EmbedRequest<ProviderOptionsFor<Name, OpenAIProviderOptions>>,
-  ): Promise<EmbedResponse> {
+  async doEmbed(request: EmbedRequest<P>): Promise<EmbedResponse> {
     const warnings: Warning[] = [];
     const options = readProviderOptions(openAIProviderOptionsSchema, this.provider, request.providerOptions);
     if (request.inputType !== undefined) {

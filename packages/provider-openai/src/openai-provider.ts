@@ -10,6 +10,7 @@ import {
   loadHeaderSetting,
   nonDefaultURL,
   PROVIDER_SETTING_NAMES,
+  type ProviderOptionsFor,
   type ProviderSettings,
   type SettingNames,
 } from '@embedkit/core/provider';
@@ -17,6 +18,7 @@ import { OpenAIEmbeddingModel } from './openai-embedding-model.js';
 import {
   COMPATIBLE_DEFAULT_CAPABILITIES,
   type OpenAIEmbeddingModelId,
+  type OpenAIProviderOptions,
   openAICapabilities,
 } from './openai-options.js';
 
@@ -58,13 +60,17 @@ function encodingFormatOf(value: unknown, provider: string): OpenAIEncodingForma
 
 /**
  * An OpenAI provider, or a compatible one: `Name` is its name, under which its models read
- * `providerOptions`. Default `string`: any provider of the kind. It is an `EmbeddingProvider` (what
+ * `providerOptions`. Default `string`: any provider of the kind, which a provider of a known name is too.
+ * `P` follows `Name`, as it does for `OpenAIEmbeddingModel`. It is an `EmbeddingProvider` (what
  * `createRegistry` takes) for every name; it does not say so with `extends`, since the compiler cannot
  * relate the options of a name not yet chosen to the contract's.
  */
-export interface OpenAIProvider<Name extends string = string> {
+export interface OpenAIProvider<
+  Name extends string = string,
+  P extends Readonly<Record<string, unknown>> = ProviderOptionsFor<Name, OpenAIProviderOptions>,
+> {
   /** An OpenAI embedding model, e.g. `text-embedding-3-small`. */
-  embedding(modelId: OpenAIEmbeddingModelId): OpenAIEmbeddingModel<Name>;
+  embedding(modelId: OpenAIEmbeddingModelId): OpenAIEmbeddingModel<Name, P>;
 }
 
 /** OpenAI's API root, used unless the `baseURL` setting or `OPENAI_BASE_URL` names another. */

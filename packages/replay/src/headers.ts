@@ -1,10 +1,11 @@
 /**
  * Request headers as one object of lower-case names, in any form a transport hands them over: undici's
- * flat list of names and values (strings or bytes), a list of `[name, value]` pairs, `Headers`, or an
- * object whose values may be lists. A header sent more than once (twice in a list, or under two letter
- * cases of its name in an object) holds all its values joined with `, ` in the order sent, as `fetch`
- * joins them: kept as its last value only, a provider that sends `authorization` or `content-type` twice
- * passed every check on the undici transport that it failed on the fetch one.
+ * flat list of names and values (strings or bytes), a list of `[name, value]` pairs, `Headers` of any
+ * copy of `fetch` or a `Map`, or an object whose values may be lists. A header sent more than once
+ * (twice in a list, or under two letter cases of its name in an object) holds all its values joined with
+ * `, ` in the order sent, as `fetch` joins them: kept as its last value only, a provider that sends
+ * `authorization` or `content-type` twice passed every check on the undici transport that it failed on
+ * the fetch one.
  */
 export function lowerCaseHeaders(headers: unknown): Record<string, string> {
   const out = new Map<string, string>();
@@ -19,8 +20,10 @@ export function lowerCaseHeaders(headers: unknown): Record<string, string> {
   if (Array.isArray(headers)) {
     if (headers.every(Array.isArray)) for (const [name, value] of headers) add(name, value);
     else for (let index = 0; index + 1 < headers.length; index += 2) add(headers[index], headers[index + 1]);
-  } else if (typeof Headers !== 'undefined' && headers instanceof Headers) {
-    headers.forEach((value, name) => {
+  } else if (typeof (headers as Headers).forEach === 'function') {
+    // By its `forEach` rather than `instanceof Headers`: undici's own `Headers` is another class than the
+    // runtime's, and a `Map` (which `fetch` takes as pairs) calls back the same way, value first.
+    (headers as Headers).forEach((value, name) => {
       add(name, value);
     });
   } else {

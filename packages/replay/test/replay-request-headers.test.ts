@@ -4,7 +4,7 @@
  * them compares none.
  */
 import { InvalidArgumentError } from '@embedkit/core/provider';
-import { request as undiciRequest } from 'undici';
+import { Headers as UndiciHeaders, request as undiciRequest } from 'undici';
 import { describe, expect, it } from 'vitest';
 import {
   type Cassette,
@@ -12,6 +12,7 @@ import {
   checkCassette,
   createReplayFetch,
   headerDifferences,
+  lowerCaseHeaders,
   scrubCassette,
 } from '../src/index.js';
 import { createReplayDispatcher } from '../src/node.js';
@@ -116,6 +117,23 @@ describe('a replay of a cassette that records request headers', () => {
     expect([answer.status, await answer.json()]).toEqual([200, { ok: true }]);
     expect(replay.mismatches).toEqual([]);
   });
+
+  // undici's own `Headers` is another class than the runtime's, and a `Map` is not `Headers` at all: read
+  // as a plain object, either held no header, and every recorded one was refused as not sent.
+  for (const [label, headers] of [
+    ["undici's own Headers", new UndiciHeaders(RIGHT)],
+    ['a Map', new Map(Object.entries(RIGHT))],
+  ] as const)
+    it(`answers a request whose headers are ${label}, through fetch`, async () => {
+      const replay = served();
+      const answer = await replay.fetch('https://api.acme.test/v1/embeddings', {
+        method: 'POST',
+        headers: headers as unknown as RequestInit['headers'],
+        body: JSON.stringify(BODY),
+      });
+      expect([answer.status, replay.mismatches]).toEqual([200, []]);
+      expect(lowerCaseHeaders(headers)).toEqual(RIGHT);
+    });
 
   for (const [label, sent, difference] of WRONG)
     it(`refuses ${label}, naming the header and never the key, through fetch`, async () => {

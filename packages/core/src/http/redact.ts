@@ -435,7 +435,14 @@ export function compileRedaction(
       const joined = run.replace(LINE_BREAKS, '');
       const clean = redactGiven(joined);
       if (clean === joined || redactGiven(run).replace(LINE_BREAKS, '') === clean) return match;
-      return start + clean;
+      // A last line that no secret reaches, and that no padding marks as base64's end, keeps its line
+      // break: after a line of 60 characters the run's pattern cannot tell a token's last line from the
+      // first word of the next line of prose, which, joined to the token, was redacted with it.
+      const lastBreak = [...run.matchAll(LINE_BREAKS)].at(-1)!;
+      const lastLine = run.slice(lastBreak.index + lastBreak[0].length);
+      const head = redactGiven(run.slice(0, lastBreak.index).replace(LINE_BREAKS, ''));
+      if (lastLine.endsWith('=') || head + lastLine !== clean) return start + clean;
+      return start + head + run.slice(lastBreak.index);
     };
     const unwrapped =
       kept.length === 0 ? text : text.replace(WRAPPED_BASE64, unwrap).replace(WRAPPED_AUTHORIZATION, unwrap);
