@@ -116,12 +116,25 @@ export async function checkMutant(mutant: Mutant): Promise<void> {
     const rejected = new Set(
       failed.filter((outcome) => outcome.kind === kind).map((outcome) => baseId(outcome.id)),
     );
+    // A named scenario that raced real time (a 40 ms timeout that a loaded machine lets land before the
+    // headers, where a provider that follows its signal only until then passes alike) gets two more tries
+    // through that transport: it must still reject the mutant in one of them.
+    for (let retry = 0; retry < MISSED_RETRIES && [...named].some((id) => !rejected.has(id)); retry++) {
+      const missed = scenarios.filter(
+        (scenario) => named.has(baseId(scenario.id)) && !rejected.has(baseId(scenario.id)),
+      );
+      for (const outcome of await runScenarios(missed, { kinds: [kind] }))
+        if (!outcome.passed) rejected.add(baseId(outcome.id));
+    }
     expect(
       [...named].filter((id) => !rejected.has(id)),
       `rejected by every scenario it names [${kind}]`,
     ).toEqual([]);
   }
 }
+
+/** How many more times a named scenario that let a mutant pass is run before the mutant is said to escape it. */
+const MISSED_RETRIES = 2;
 
 /**
  * The messages the scenarios `ids` fail the mutant `name` with, through both transports, each as
