@@ -18,7 +18,7 @@ import {
   sentInputType,
   serverKey,
 } from './common.js';
-import { CliError, describeError, EXIT, InputError } from './errors.js';
+import { CliError, describeError, EXIT, InputChangedError, InputError } from './errors.js';
 import { OutputWriteError } from './file-system.js';
 import { type InputFingerprint, verifyConsumedInput } from './input-fingerprint.js';
 import type { InputReading } from './input-options.js';
@@ -213,6 +213,9 @@ export class BulkJob {
   private reportsWhatIsSaved(error: unknown): boolean {
     const { signal } = this.interrupts;
     if (signal.aborted && (isAbortError(error) || error === signal.reason)) return true;
+    // The input changed while it was read (checking a resumed part included): what is saved, and what
+    // the next run will ask for, are said with it.
+    if (error instanceof InputChangedError) return true;
     return this.openingOutput && (this.resumed !== undefined || error instanceof OutputWriteError);
   }
 
@@ -461,6 +464,19 @@ export class BulkJob {
     if (failure instanceof OutputWriteError) {
       process.stderr.write(
         `embedkit: error: ${failure.message}\n${saved}; ${failure.outOfSpace ? 'free some space, then run' : 'run'} the same command again to continue.\n`,
+      );
+      return failure.exitCode;
+    }
+    if (failure instanceof InputChangedError) {
+      // The next run checks the part saved against the input as it is then, and refuses to resume when
+      // that part changed, asking for --restart: said here first, so the two messages agree.
+      const name = this.source.name;
+      process.stderr.write(
+        `embedkit: error: ${failure.message}\n${
+          done === 0
+            ? `${saved}; once nothing writes to ${name}, run the same command again.`
+            : `${saved}. Once nothing writes to ${name}, run the same command again to continue: it checks the part saved against ${name} as it is then, and if that part changed too, it refuses to resume and asks for --restart, which embeds ${name} again from the start.`
+        }\n`,
       );
       return failure.exitCode;
     }

@@ -44,10 +44,25 @@ export class UsageError extends CliError {
 /** A bad line of an input file: the message always starts with `file:line:`. */
 export class InputError extends CliError {
   readonly line: number;
+  /** What is wrong with the line, without the `file:line:` before it. */
+  readonly reason: string;
   constructor(source: string, line: number, message: string) {
     super(`${source}:${line}: ${message}`);
     this.name = 'InputError';
     this.line = line;
+    this.reason = message;
+  }
+}
+
+/**
+ * An input file that changed between two readings of one run: what one reading checked or embedded is
+ * not what the other read. The message says what changed; each command adds what that means for its
+ * output and what to do.
+ */
+export class InputChangedError extends CliError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InputChangedError';
   }
 }
 

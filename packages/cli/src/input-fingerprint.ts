@@ -129,6 +129,31 @@ export class ConsumedInputHash {
   }
 }
 
+/**
+ * A SHA-256 of every byte read from an input, in order: two readings of one file read the same bytes
+ * when their hashes and lengths are equal.
+ */
+export class WholeInputHash {
+  private readonly hash: Hash = createHash('sha256');
+  private length = 0;
+
+  /** The reader read `chunk`, the next bytes of the input. */
+  read(chunk: Buffer): void {
+    this.hash.update(chunk);
+    this.length += chunk.length;
+  }
+
+  /** Bytes read so far. */
+  get bytes(): number {
+    return this.length;
+  }
+
+  /** The digest of the bytes read so far (hashing goes on). */
+  digest(): string {
+    return this.hash.copy().digest('hex');
+  }
+}
+
 /** Where a checkpoint stopped: the inputs done, the line of the last one, and the bytes they came from. */
 export interface ConsumedPart {
   inputsDone: number;

@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import { extname } from 'node:path';
 import { CliError, InputError } from './errors.js';
 import { describeFileError, openPipe } from './file-system.js';
-import { ConsumedInputHash } from './input-fingerprint.js';
+import { ConsumedInputHash, WholeInputHash } from './input-fingerprint.js';
 
 export type InputFormat = 'txt' | 'jsonl' | 'csv';
 export const INPUT_FORMATS: readonly InputFormat[] = ['txt', 'jsonl', 'csv'];
@@ -44,6 +44,11 @@ export interface InputOptions {
    * records. Default true; a reader that resumes nothing (index) passes false and holds no byte read.
    */
   fingerprint?: boolean;
+  /**
+   * Keep a SHA-256 of every byte read (`whole`), by which a command that reads a file twice (index: once
+   * to check it, once to embed it) proves the second reading read what the first checked. Default false.
+   */
+  whole?: boolean;
 }
 
 /** The longest line read by default: 64 MiB. */
@@ -65,6 +70,8 @@ export interface InputSource {
   records: AsyncGenerator<InputRecord>;
   /** The hash of the bytes behind the inputs consumed so far (see {@link ConsumedInputHash}). */
   consumed: ConsumedInputHash;
+  /** The hash of every byte read so far, when `whole` was asked for. */
+  whole?: WholeInputHash;
 }
 
 export function formatOf(path: string, given: InputFormat | undefined): InputFormat {
@@ -96,9 +103,11 @@ export async function openInput(options: InputOptions): Promise<InputSource> {
     idFieldRequired: options.idFieldRequired === true,
   };
   const consumed = new ConsumedInputHash(options.fingerprint !== false);
+  const whole = options.whole === true ? new WholeInputHash() : undefined;
   const reading: LineReading = {
     maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
     consumed,
+    ...(whole === undefined ? {} : { whole }),
     ...(options.maxLineBytesOption === undefined ? {} : { option: options.maxLineBytesOption }),
   };
   if (options.path === '-') {
@@ -153,6 +162,7 @@ export async function openInput(options: InputOptions): Promise<InputSource> {
     size: info.size,
     mtimeMs: info.mtimeMs,
     consumed,
+    ...(whole === undefined ? {} : { whole }),
     records: parseRecords(options.path, format, lines(stream, options.path, reading), fields, reading),
   };
 }
@@ -172,6 +182,8 @@ export interface LineReading {
   option?: string;
   /** Told every chunk read, in order. */
   consumed: ConsumedInputHash;
+  /** Told every chunk read too, when every byte read is hashed. */
+  whole?: WholeInputHash;
   /** The input is a regular file (a command can convert it in place of it); not stdin or a pipe. */
   file?: boolean;
 }
@@ -294,6 +306,7 @@ export async function* lines(
   for await (const received of stream) {
     const chunk = typeof received === 'string' ? Buffer.from(received) : received;
     reading.consumed.read(chunk);
+    reading.whole?.read(chunk);
     let start = 0;
     for (;;) {
       const newline = chunk.indexOf(LF, start);

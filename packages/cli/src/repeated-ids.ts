@@ -1,4 +1,4 @@
-import { CliError, InputError } from './errors.js';
+import { InputChangedError, InputError } from './errors.js';
 import type { InputRecord } from './inputs.js';
 
 /** Two records with one id: where each is. */
@@ -296,10 +296,13 @@ export class RepeatedIds {
     return undefined;
   }
 
-  /** The error for a file that changed between its first reading and a later one. */
-  private changed(what: string): CliError {
-    return new CliError(
-      `${this.name} changed while it was read: ${what}. Its ids cannot be checked for repeats against what was embedded; run again once nothing writes to it.`,
+  /**
+   * The error for a file that changed between its first reading and a later one. The command says what
+   * that means for its output, and what to do.
+   */
+  private changed(what: string): InputChangedError {
+    return new InputChangedError(
+      `${this.name} changed while it was read: ${what}, so its ids cannot be checked for repeats.`,
     );
   }
 

@@ -32,7 +32,7 @@ import {
   serverKey,
   shownBaseURL,
 } from './common.js';
-import { CliError, EXIT, InputError, UsageError } from './errors.js';
+import { CliError, EXIT, InputChangedError, InputError, UsageError } from './errors.js';
 import { fsyncDirectory, unwritableKind } from './file-system.js';
 import { INPUT_OPTION_NAMES, INPUT_OPTIONS, inputPathArgument, readInputOptions } from './input-options.js';
 import { type InputOptions, type InputRecord, isBlank, openInput } from './inputs.js';
@@ -48,7 +48,9 @@ Embeds every input of a file (.txt, .jsonl, .ndjson or .csv, as for bulk; - for 
 the vectors, the texts, and the model, dimensions, input type and API root (--base-url, without
 credentials; never the key) they were made with, so that queries are embedded into the same vector space. Documents use
 the "document" input type when the model has one. Ids must be unique: two records with one id are
-refused (exit 2), naming both lines, before anything is sent. An --out that is the input is refused;
+refused (exit 2), naming both lines, before anything is sent. A file is read twice, to check it and to
+embed it: one changed in between or while it is embedded (lines appended included, as they were never
+checked) is refused (exit 1), and no index is written. An --out that is the input is refused;
 one that exists needs --overwrite. A lock file (<file>.lock) keeps a second run off the same --out
 (exit 75); a directory or a loop of symbolic links in its place is refused up front (exit 2).
 Ctrl-C (exit 130) or SIGTERM (exit 143) stops the run, removes its temporary files and its lock, and
@@ -188,10 +190,12 @@ export async function indexCommand(argv: string[]): Promise<number> {
   const out = stringOption(values, 'out');
   if (out === undefined) throw new UsageError('--out is required, e.g. --out docs.ekx.', 'index');
   // An index is written whole or not at all: nothing is resumed, so no fingerprint of the input is kept.
+  // A file is read twice (checked, then embedded): a hash of every byte read proves both read the same.
   const inputOptions: InputOptions = {
     path: inputPath,
     ...readInputOptions('index', values, inputPath),
     fingerprint: false,
+    whole: true,
   };
   const choice = readModelChoice('index', values);
   const concurrency = integerOption('index', values, 'concurrency', 1);
@@ -241,15 +245,19 @@ export async function indexCommand(argv: string[]): Promise<number> {
       // left the file the link named as it was, and every other name of it with the earlier index.
       const target = lockedFile(out);
       await removeStaleTemporaries(target);
+      let checked: CheckedInput | undefined;
       if (source.rereadable) {
         // A file is read once before anything is sent: a bad line or a repeated id costs no request.
         // Stdin and pipes can be read only once: their ids are checked as they come.
-        await checkInputFirst(source, inputOptions, interrupts.signal);
+        checked = await checkInputFirst(source, inputOptions, interrupts.signal);
         source = await openInput(inputOptions);
+        // A file of another size or time now was changed since: refused before anything is sent.
+        refuseChangedInput(source, checked);
       }
       return await buildIndex({
         out: target,
         source,
+        ...(checked === undefined ? {} : { checked }),
         choice,
         opened,
         lock,
@@ -259,6 +267,10 @@ export async function indexCommand(argv: string[]): Promise<number> {
       });
     }));
   } catch (error) {
+    if (error instanceof InputChangedError)
+      throw new CliError(
+        `${error.message}\nNo index was written; run again once nothing writes to ${inputPath}.`,
+      );
     if (!interrupts.signal.aborted) throw error;
     process.stderr.write(
       `embedkit: interrupted; no index was written${existsSync(out) ? ` (${out} is as it was)` : ''}.\n`,
@@ -300,12 +312,22 @@ function repeatedIdsOf(
   return new RepeatedIds({ name: source.name });
 }
 
-/** Reads a whole input file once, refusing a bad line or a repeated id before anything is sent. */
+/** What the check of an input file read: every byte of it, and the file's time then. */
+interface CheckedInput {
+  bytes: number;
+  sha256: string;
+  mtimeMs: number | undefined;
+}
+
+/**
+ * Reads a whole input file once, refusing a bad line or a repeated id before anything is sent; returns
+ * what it read, which the reading that embeds the file must read again.
+ */
 async function checkInputFirst(
   source: Awaited<ReturnType<typeof openInput>>,
   options: InputOptions,
   signal: AbortSignal,
-): Promise<void> {
+): Promise<CheckedInput> {
   const ids = repeatedIdsOf(source, options);
   try {
     for await (const record of source.records) {
@@ -319,6 +341,31 @@ async function checkInputFirst(
     if (error instanceof InputError) throw new CliError(`${error.message}\nNo index was written.`);
     throw error;
   }
+  return { bytes: source.whole!.bytes, sha256: source.whole!.digest(), mtimeMs: source.mtimeMs };
+}
+
+/** The error for an input file read to embed it that is not the one checked: `what` says how. */
+function changedSinceChecked(name: string, what: string): InputChangedError {
+  return new InputChangedError(
+    `${name} changed after it was checked: ${what}; the index would hold records no check has seen.`,
+  );
+}
+
+/**
+ * Refuses a file opened to embed it whose size or modification time is not the checked file's. Lines
+ * appended since are refused too: they were not checked, and a file still growing is not finished.
+ */
+function refuseChangedInput(source: Awaited<ReturnType<typeof openInput>>, checked: CheckedInput): void {
+  if (source.size !== checked.bytes)
+    throw changedSinceChecked(
+      source.name,
+      `it is ${source.size} bytes long now, and was ${checked.bytes} when its records were checked`,
+    );
+  if (source.mtimeMs !== checked.mtimeMs && source.mtimeMs !== undefined)
+    throw changedSinceChecked(
+      source.name,
+      `it was modified at ${new Date(source.mtimeMs).toISOString()}, after its records were checked`,
+    );
 }
 
 /** This run's temporary files beside `out`: names no other run uses. */
@@ -349,6 +396,8 @@ async function removeStaleTemporaries(out: string): Promise<void> {
 async function buildIndex(job: {
   out: string;
   source: Awaited<ReturnType<typeof openInput>>;
+  /** What the check of a file read: this reading must read the same bytes, or no index is written. */
+  checked?: CheckedInput;
   choice: ModelChoice;
   opened: Awaited<ReturnType<typeof openChoice>>;
   lock: OutputLock;
@@ -357,7 +406,7 @@ async function buildIndex(job: {
   /** Aborted by Ctrl-C or SIGTERM: the calls stop, and no index is written. */
   signal: AbortSignal;
 }): Promise<{ count: number; dimensions: number }> {
-  const { out, source, choice, opened, concurrency, batchSize, signal } = job;
+  const { out, source, checked, choice, opened, concurrency, batchSize, signal } = job;
   const { model } = opened;
   const inputType: InputType | null =
     choice.inputType ?? (model.capabilities.inputTypes.includes('document') ? 'document' : null);
@@ -408,6 +457,16 @@ async function buildIndex(job: {
       await write(docs, `${JSON.stringify(doc)}\n`);
       count++;
     }
+    // The whole file is read now: the index is written only if it is the one checked, byte for byte (a
+    // file replaced by another of its size and time, or edited while this reading went on, is not).
+    if (checked !== undefined) {
+      const read = source.whole!;
+      if (read.bytes !== checked.bytes || read.digest() !== checked.sha256)
+        throw changedSinceChecked(
+          source.name,
+          `the bytes read to embed it are not the ones checked (${read.bytes === checked.bytes ? 'same length, other bytes' : `${checked.bytes} bytes checked, ${read.bytes} read now`})`,
+        );
+    }
     await end(vectors);
     await end(docs);
     if (count === 0) throw new CliError(`${source.name}: no inputs (every line is blank).`);
@@ -435,6 +494,12 @@ async function buildIndex(job: {
   } catch (error) {
     vectors.destroy();
     docs.destroy();
+    // Every line of a checked file parsed: one that no longer does was changed since.
+    if (error instanceof InputError && checked !== undefined)
+      throw changedSinceChecked(
+        source.name,
+        `line ${error.line} no longer reads as it did: ${error.reason.replace(/\.$/, '')}`,
+      );
     if (error instanceof InputError) throw new CliError(`${error.message}\nNo index was written.`);
     throw error;
   } finally {

@@ -250,10 +250,22 @@ describe('bulk: an input changed while the run reads it', () => {
       release();
       const result = await run;
       expect(result.stderr).toBe(
-        `embedkit: error: ${input} changed while it was read: the records before line 1500 are not the ones read first. Its ids cannot be checked for repeats against what was embedded; run again once nothing writes to it.\n1499 inputs are done and saved in ${out}; run the same command again to continue.\n`,
+        `embedkit: error: ${input} changed while it was read: the records before line 1500 are not the ones read first, so its ids cannot be checked for repeats.\n1499 inputs are done and saved in ${out}. Once nothing writes to ${input}, run the same command again to continue: it checks the part saved against ${input} as it is then, and if that part changed too, it refuses to resume and asks for --restart, which embeds ${input} again from the start.\n`,
       );
       expect(result.code).toBe(1);
       expect(firstValues(out)).toEqual(range(1499));
+      // The part saved did change (line 2): the next run refuses to resume, as the first message said it
+      // would, and --restart embeds the input again.
+      const again = await runCli(bulkArgs(server, input, out, ['--batch-size', '100', '--concurrency', '1']));
+      expect(again.stderr).toMatch(new RegExp(`^embedkit: error: ${input} changed since the checkpoint: `));
+      expect(again.stderr).toContain('Run with --restart to embed the input again from the start');
+      expect(again.code).toBe(1);
+      const restarted = await runCli(
+        bulkArgs(server, input, out, ['--batch-size', '100', '--concurrency', '1', '--restart']),
+      );
+      expect(restarted.stderr).toBe('');
+      expect(restarted.code).toBe(0);
+      expect(firstValues(out)).toEqual(range(1500));
     } finally {
       await server.close();
     }

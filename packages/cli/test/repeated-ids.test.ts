@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CliError, InputError } from '../src/errors.js';
+import { InputChangedError, InputError } from '../src/errors.js';
 import type { InputRecord } from '../src/inputs.js';
 import { keyedFingerprint, RepeatedIds } from '../src/repeated-ids.js';
 import { SHARED_FINGERPRINT } from './helpers.js';
@@ -163,8 +163,8 @@ describe('RepeatedIds', () => {
       return table.add(record(first.length, first[first.length - 1]));
     }
     const changed = (what: string) =>
-      new CliError(
-        `docs.jsonl changed while it was read: ${what}. Its ids cannot be checked for repeats against what was embedded; run again once nothing writes to it.`,
+      new InputChangedError(
+        `docs.jsonl changed while it was read: ${what}, so its ids cannot be checked for repeats.`,
       );
     const first = ['a', 'b', 'c', 'b'];
 
@@ -185,7 +185,7 @@ describe('RepeatedIds', () => {
     it('an id no repeat looks at was edited, before the repeat: still an error (the file is not the one read)', async () => {
       const now = ['A', 'b', 'c', 'b'];
       await expect(lookUp(first, (line) => record(line, now[line - 1]), 4)).rejects.toThrow(
-        'docs.jsonl changed while it was read: the records before line 4 are not the ones read first.',
+        'docs.jsonl changed while it was read: the records before line 4 are not the ones read first, so',
       );
     });
 
