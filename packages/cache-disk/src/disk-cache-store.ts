@@ -11,6 +11,7 @@ import {
   type CacheStore,
   type CacheStoreWarning,
   cacheFailureReporter,
+  checkCacheStoreArguments,
   decodeEmbedding,
   type Embedding,
   emitCacheWarning,
@@ -461,6 +462,12 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
   }
 
   async function setMany(entries: readonly (readonly [key: string, value: Embedding])[]): Promise<void> {
+    checkCacheStoreArguments('setMany', entries);
+    return writeEntries(entries);
+  }
+
+  /** Writes `entries` (arguments of the right kinds, checked by the caller) in one transaction. */
+  async function writeEntries(entries: readonly (readonly [key: string, value: Embedding])[]): Promise<void> {
     if (entries.length === 0) return;
     // Checked and encoded first: a key too long or a value that is no vector is the caller's error, not
     // the disk's.
@@ -496,6 +503,7 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
 
   return {
     get(key) {
+      checkCacheStoreArguments('get', key);
       checkKey(key);
       // LMDB reads from a closed file crash the process (a segmentation fault), never throw.
       if (closed) {
@@ -505,11 +513,15 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
       return readNow([key])[0];
     },
     async getMany(keys) {
+      checkCacheStoreArguments('getMany', keys);
       if (keys.length === 0) return [];
       for (const key of keys) checkKey(key);
       return track(readMany(keys));
     },
-    set: (key, value) => setMany([[key, value]]),
+    async set(key, value) {
+      checkCacheStoreArguments('set', key, value);
+      return writeEntries([[key, value]]);
+    },
     setMany,
     close() {
       closed = true;

@@ -6,6 +6,7 @@ import {
   vectorExpectation,
   vectorProblem,
 } from './engine/checks.js';
+import { MAX_TIMER_MS } from './engine/clock.js';
 import { checkCallback } from './engine/settings.js';
 import { untilAborted } from './engine/signal.js';
 import { InvalidArgumentError, InvalidResponseError, reindexInput } from './errors.js';
@@ -18,9 +19,10 @@ import type { Embedding, EmbeddingModel, EmbedInput, EmbedRequest, EmbedResponse
  * Where cached vectors live: the in-memory LRU below, on disk (`@embedkit/cache-disk`), in Redis
  * (`@embedkit/redis`), or your own. A store with a network or disk behind it should also implement the
  * batched methods: `cacheMiddleware` then reads and writes a whole call in one round trip. It should also
- * bound its own waits (the Redis store gives up after 2 s): a read still pending when the call times out
- * or its caller aborts ends the call, and a write still pending then goes on unwatched while the answer is
- * returned.
+ * bound its own waits (the Redis store gives up after 2 s): the middleware waits `storeTimeoutMs` at most,
+ * a read still pending when the call times out or its caller aborts ends the call, and a write still
+ * pending then goes on unwatched while the answer is returned. Each method should first call
+ * `checkCacheStoreArguments`.
  */
 export interface CacheStore {
   get(key: string): Promise<Embedding | undefined> | Embedding | undefined;
@@ -50,9 +52,18 @@ export interface CacheMiddlewareOptions {
    * there is no `process`).
    */
   onWarning?: ((warning: CacheStoreWarning) => void) | undefined;
+  /**
+   * How long a read or write of the store is waited for, in milliseconds, before it counts as failed: the
+   * read's inputs as misses, the write's answer as unstored. Default 5,000.
+   */
+  storeTimeoutMs?: number | undefined;
 }
 
-const CACHE_MIDDLEWARE_OPTIONS: SettingNames<CacheMiddlewareOptions> = { store: true, onWarning: true };
+const CACHE_MIDDLEWARE_OPTIONS: SettingNames<CacheMiddlewareOptions> = {
+  store: true,
+  onWarning: true,
+  storeTimeoutMs: true,
+};
 const MEMORY_STORE_OPTIONS: SettingNames<MemoryCacheStoreOptions> = { maxEntries: true };
 
 /** `options` of `owner`: an object (or absent) whose every name is one of `known`. */
@@ -69,6 +80,43 @@ export interface MemoryCacheStoreOptions {
   maxEntries?: number | undefined;
 }
 
+/**
+ * Refuses arguments of a `CacheStore` method that the interface does not take, with an
+ * `InvalidArgumentError` naming the method and the argument: a store is called directly too (to warm or
+ * inspect a cache), and there a key of 5 or a number[] vector was a TypeError, or a failure blamed on the
+ * store's disk or server. Every store calls it first in each of its methods.
+ */
+export function checkCacheStoreArguments(method: keyof CacheStore, ...args: unknown[]): void {
+  const refuse = (name: string, value: unknown, wanted: string) => {
+    const shown = ArrayBuffer.isView(value) ? `a ${value.constructor.name}` : describeValue(value);
+    throw new InvalidArgumentError(`A cache store's ${method} takes ${name} as ${wanted}, got ${shown}.`, {
+      argument: name.replace(/\[.*/, ''),
+    });
+  };
+  const key = (name: string, value: unknown) => {
+    if (typeof value !== 'string') refuse(name, value, 'a string');
+  };
+  const vector = (name: string, value: unknown) => {
+    if (!(value instanceof Float32Array || value instanceof Int8Array || value instanceof Uint8Array))
+      refuse(name, value, 'a Float32Array, an Int8Array or a Uint8Array');
+  };
+  const list = (name: string, value: unknown): unknown[] =>
+    Array.isArray(value) ? value : refuse(name, value, 'a list');
+  if (method === 'get') key('key', args[0]);
+  else if (method === 'set') {
+    key('key', args[0]);
+    vector('value', args[1]);
+  } else if (method === 'getMany') {
+    for (const [index, item] of list('keys', args[0]).entries()) key(`keys[${index}]`, item);
+  } else {
+    for (const [index, item] of list('entries', args[0]).entries()) {
+      const entry = list(`entries[${index}]`, item);
+      key(`entries[${index}][0]`, entry[0]);
+      vector(`entries[${index}][1]`, entry[1]);
+    }
+  }
+}
+
 /** An in-memory least-recently-used store. */
 export function createMemoryCacheStore(
   options: MemoryCacheStoreOptions = {},
@@ -82,6 +130,7 @@ export function createMemoryCacheStore(
       return entries.size;
     },
     get(key) {
+      checkCacheStoreArguments('get', key);
       const value = entries.get(key);
       if (value !== undefined) {
         entries.delete(key);
@@ -90,6 +139,7 @@ export function createMemoryCacheStore(
       return value;
     },
     set(key, value) {
+      checkCacheStoreArguments('set', key, value);
       entries.delete(key);
       entries.set(key, value);
       while (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
@@ -191,6 +241,10 @@ async function keyOf(
 
 /** How a stored vector is named, were its problem ever told. */
 const storedVector = () => 'a stored vector';
+/** How the entry the store answered for an input is named when it is refused. */
+const storedEntry = (index: number) => `the entry of input ${index}`;
+/** Who answered an entry that is refused: the store, not the model's provider. */
+const STORE = 'the cache store';
 
 function copy(vector: Embedding): Embedding {
   return vector.slice();
@@ -261,6 +315,25 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
     );
   }
   checkCallback(options.onWarning, 'onWarning');
+  checkWholeNumber(options.storeTimeoutMs, 'storeTimeoutMs', 1, MAX_TIMER_MS);
+  const storeTimeoutMs = options.storeTimeoutMs ?? 5_000;
+  /** `work`, or a rejection naming the store once it has not answered for `storeTimeoutMs`. */
+  const bounded = async <T>(work: () => T | Promise<T>): Promise<T> => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      return await Promise.race([
+        work(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`${STORE} did not answer within ${storeTimeoutMs} ms`)),
+            storeTimeoutMs,
+          );
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   const store = options.store ?? createMemoryCacheStore();
   const { worked, failed } = cacheFailureReporter(options.onWarning ?? emitCacheWarning, {
     read: (reason) =>
@@ -271,8 +344,11 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
   // A store that cannot keep an answer (a full disk) must not lose it: the failure is a warning.
   const write = async (entries: [string, Embedding][]) => {
     try {
-      if (store.setMany !== undefined) await store.setMany(entries);
-      else await Promise.all(entries.map(([key, vector]) => store.set(key, vector)));
+      await bounded<unknown>(() =>
+        store.setMany !== undefined
+          ? store.setMany(entries)
+          : Promise.all(entries.map(([key, vector]) => store.set(key, vector))),
+      );
       worked('write');
     } catch (error) {
       failed('write', error);
@@ -285,13 +361,14 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
       const server = serverOf(model);
       const keys = await Promise.all(request.inputs.map((input) => keyOf(model, server, request, input)));
       let stored: (Embedding | undefined)[];
+      let read = false;
       // A store that never answers (a client queueing while its server is away) must not hold the call past
-      // its timeout or the caller's abort: the wait is raced against the call's signal.
+      // its timeout or the caller's abort, nor for ever in a call with neither: the wait is raced against
+      // the call's signal and storeTimeoutMs.
       try {
-        const reading = (async () =>
-          store.getMany === undefined
-            ? await Promise.all(keys.map((key) => store.get(key)))
-            : await store.getMany(keys))();
+        const reading = bounded(() =>
+          store.getMany === undefined ? Promise.all(keys.map((key) => store.get(key))) : store.getMany(keys),
+        );
         const answer: unknown = await untilAborted(reading, request.signal);
         // A batched read that answers no list (a client that gave up and answered nothing) failed: read
         // on, the call would end in a TypeError.
@@ -302,7 +379,7 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
         if (answer.length !== keys.length)
           throw new Error(`the store answered ${answer.length} entries for ${keys.length} keys`);
         stored = answer;
-        worked('read');
+        read = true;
       } catch (error) {
         if (request.signal?.aborted) throw request.signal.reason;
         failed('read', error);
@@ -320,12 +397,23 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
       // the test: an entry of another length was stored from another model served under this name.
       const lengthKey = `${model.provider}\u0000${model.modelId}\u0000${server ?? ''}\u0000${expectation.outputType}\u0000${request.dimensions ?? ''}`;
       const length = expectation.length ?? answeredLengths.get(lengthKey);
-      const found = stored.map((vector) =>
-        vector === undefined ||
-        vectorProblem(model.provider, vector, expectation, length, 0, storedVector) !== undefined
-          ? undefined
-          : vector,
-      );
+      // Such an entry is the store's fault (keys hold the model, its settings and the input): said once,
+      // as a failed read, until a read has every entry sound. Not so one of another length than this
+      // process's answers where the model states none: the server's model was replaced.
+      let refused: string | undefined;
+      const found = stored.map((vector, index) => {
+        // A key-value client answers a missing key with null (Redis's GET): a miss as undefined is.
+        if (vector === undefined || vector === null) return undefined;
+        const problem = vectorProblem(STORE, vector, expectation, length, index, storedEntry);
+        if (problem === undefined) return vector;
+        if (
+          expectation.length !== undefined ||
+          vectorProblem(STORE, vector, expectation, undefined, index, storedEntry) !== undefined
+        )
+          refused ??= problem;
+        return undefined;
+      });
+      if (read) refused === undefined ? worked('read') : failed('read', refused.slice(0, -1));
       const missing: number[] = [];
       for (let index = 0; index < found.length; index++) if (found[index] === undefined) missing.push(index);
       // Held to no length, entries of two lengths cannot all be this model's (some were stored from the

@@ -12,6 +12,7 @@ export {
   cacheFailureReporter,
   cacheKey,
   cacheMiddleware,
+  checkCacheStoreArguments,
   createMemoryCacheStore,
   emitCacheWarning,
   type MemoryCacheStoreOptions,

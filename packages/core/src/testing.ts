@@ -233,3 +233,114 @@ export async function requestsPerCall(
   }
   return counts;
 }
+
+/** One call of a `CacheStore` method with arguments the interface does not take, and how it is refused. */
+export interface BadCacheStoreCall {
+  method: 'get' | 'set' | 'getMany' | 'setMany';
+  args: readonly unknown[];
+  /** The `argument` of the `InvalidArgumentError` it must get. */
+  argument: string;
+  /** Its message, exactly. */
+  message: string;
+}
+
+const VECTOR_CLASSES = 'a Float32Array, an Int8Array or a Uint8Array';
+
+/**
+ * Calls every cache store must refuse with an `InvalidArgumentError` before it reads or writes anything
+ * (as `checkCacheStoreArguments` refuses them), for a store's own tests: skip the rows of a method the
+ * store does not have.
+ */
+export const BAD_CACHE_STORE_CALLS: readonly BadCacheStoreCall[] = [
+  { method: 'get', args: [5], argument: 'key', message: "A cache store's get takes key as a string, got 5." },
+  {
+    method: 'get',
+    args: [undefined],
+    argument: 'key',
+    message: "A cache store's get takes key as a string, got undefined.",
+  },
+  {
+    method: 'get',
+    args: [['k']],
+    argument: 'key',
+    message: "A cache store's get takes key as a string, got an array.",
+  },
+  {
+    method: 'set',
+    args: [5, Float32Array.of(1)],
+    argument: 'key',
+    message: "A cache store's set takes key as a string, got 5.",
+  },
+  {
+    method: 'set',
+    args: ['k', [0.5, 1]],
+    argument: 'value',
+    message: `A cache store's set takes value as ${VECTOR_CLASSES}, got an array.`,
+  },
+  {
+    method: 'set',
+    args: ['k', Float64Array.of(0.5)],
+    argument: 'value',
+    message: `A cache store's set takes value as ${VECTOR_CLASSES}, got a Float64Array.`,
+  },
+  {
+    method: 'set',
+    args: ['k', undefined],
+    argument: 'value',
+    message: `A cache store's set takes value as ${VECTOR_CLASSES}, got undefined.`,
+  },
+  {
+    method: 'getMany',
+    args: ['abc'],
+    argument: 'keys',
+    message: `A cache store's getMany takes keys as a list, got "abc".`,
+  },
+  {
+    method: 'getMany',
+    args: [['a', 5]],
+    argument: 'keys',
+    message: "A cache store's getMany takes keys[1] as a string, got 5.",
+  },
+  {
+    method: 'setMany',
+    args: [{ k: Float32Array.of(1) }],
+    argument: 'entries',
+    message: "A cache store's setMany takes entries as a list, got an object with k.",
+  },
+  {
+    method: 'setMany',
+    args: [[{ key: 'k', value: Float32Array.of(1) }]],
+    argument: 'entries',
+    message: "A cache store's setMany takes entries[0] as a list, got an object with key, value.",
+  },
+  {
+    method: 'setMany',
+    args: [
+      [
+        ['k', Float32Array.of(1)],
+        [5, Float32Array.of(1)],
+      ],
+    ],
+    argument: 'entries',
+    message: "A cache store's setMany takes entries[1][0] as a string, got 5.",
+  },
+  {
+    method: 'setMany',
+    args: [[['k', [0.5]]]],
+    argument: 'entries',
+    message: `A cache store's setMany takes entries[0][1] as ${VECTOR_CLASSES}, got an array.`,
+  },
+];
+
+/**
+ * What calling `store[call.method](...call.args)` threw or rejected with, or undefined when it did
+ * neither (a store's method may refuse either way).
+ */
+export async function cacheStoreRefusal(store: object, call: BadCacheStoreCall): Promise<unknown> {
+  try {
+    await (store as Record<string, (...args: readonly unknown[]) => unknown>)[call.method]!(...call.args);
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}

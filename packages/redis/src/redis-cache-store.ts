@@ -3,7 +3,13 @@
  * key per input under a namespace, a TTL, and a whole call read with one MGET.
  */
 
-import { type CacheStore, decodeEmbedding, type Embedding, encodeEmbedding } from '@embedkit/core';
+import {
+  type CacheStore,
+  checkCacheStoreArguments,
+  decodeEmbedding,
+  type Embedding,
+  encodeEmbedding,
+} from '@embedkit/core';
 import { describeValue } from '@embedkit/core/provider';
 import { RESP_TYPES } from '@redis/client';
 import { z } from 'zod';
@@ -74,7 +80,13 @@ class RedisCacheStoreImpl implements RedisCacheStore {
     return `${this.namespace}:cache:${key}`;
   }
 
-  getMany(keys: readonly string[]): Promise<(Embedding | undefined)[]> {
+  async getMany(keys: readonly string[]): Promise<(Embedding | undefined)[]> {
+    checkCacheStoreArguments('getMany', keys);
+    return this.readMany(keys);
+  }
+
+  /** The entries at `keys` (a list of strings), in one MGET. */
+  private readMany(keys: readonly string[]): Promise<(Embedding | undefined)[]> {
     if (keys.length === 0) return Promise.resolve([]);
     return this.link.run(
       'read',
@@ -90,6 +102,12 @@ class RedisCacheStoreImpl implements RedisCacheStore {
   }
 
   async setMany(entries: readonly (readonly [key: string, value: Embedding])[]): Promise<void> {
+    checkCacheStoreArguments('setMany', entries);
+    return this.writeMany(entries);
+  }
+
+  /** Writes `entries` (checked pairs of a key and a vector), each SET sent in the same tick. */
+  private async writeMany(entries: readonly (readonly [key: string, value: Embedding])[]): Promise<void> {
     if (entries.length === 0) return;
     const expiry = this.ttlSeconds === null ? [] : ['EX', String(this.ttlSeconds)];
     // Encoded first: a value that is no vector is the caller's error, not a Redis outage.
@@ -114,11 +132,13 @@ class RedisCacheStoreImpl implements RedisCacheStore {
   }
 
   async get(key: string): Promise<Embedding | undefined> {
-    return (await this.getMany([key]))[0];
+    checkCacheStoreArguments('get', key);
+    return (await this.readMany([key]))[0];
   }
 
-  set(key: string, value: Embedding): Promise<void> {
-    return this.setMany([[key, value]]);
+  async set(key: string, value: Embedding): Promise<void> {
+    checkCacheStoreArguments('set', key, value);
+    return this.writeMany([[key, value]]);
   }
 
   close(): Promise<void> {

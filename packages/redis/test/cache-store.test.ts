@@ -6,7 +6,12 @@ import {
   InvalidArgumentError,
   wrapEmbeddingModel,
 } from '@embedkit/core';
-import { hashVector, MockEmbeddingModel } from '@embedkit/core/testing';
+import {
+  BAD_CACHE_STORE_CALLS,
+  cacheStoreRefusal,
+  hashVector,
+  MockEmbeddingModel,
+} from '@embedkit/core/testing';
 import { createClient } from '@redis/client';
 import { describe, expect, it } from 'vitest';
 import { createRedisCacheStore, type RedisCacheStore } from '../src/index.js';
@@ -55,12 +60,31 @@ describe('the Redis cache store', () => {
     const error = await target.set('k', Float64Array.of(1) as never).catch((caught: unknown) => caught);
     expect((error as Error).name).toBe('InvalidArgumentError');
     expect((error as Error).message).toBe(
-      'a cached vector must be a Float32Array, an Int8Array or a Uint8Array.',
+      "A cache store's set takes value as a Float32Array, an Int8Array or a Uint8Array, got a Float64Array.",
     );
     expect(warnings).toEqual([]);
     await target.set('k', Float32Array.of(1));
     expect(await target.get('k')).toEqual(Float32Array.of(1));
   });
+
+  // Before, getMany(5) and setMany('abc') went to Redis and came back as an outage, or a TypeError.
+  it.each(BAD_CACHE_STORE_CALLS.map((call) => [`${call.method}: ${call.message}`, call] as const))(
+    'called with arguments the CacheStore interface does not take, %s: the caller’s InvalidArgumentError, no warning, nothing written',
+    async (_name, call) => {
+      const log = warningLog();
+      const target = await store({ namespace: 'bad-arguments', onWarning: log.onWarning });
+      const error = await cacheStoreRefusal(target, call);
+      expect(InvalidArgumentError.isInstance(error)).toBe(true);
+      expect(error).toMatchObject({
+        code: 'invalid_argument',
+        argument: call.argument,
+        message: call.message,
+      });
+      expect(log.warnings).toEqual([]);
+      expect(target.usingFallback).toBe(false);
+      expect(await target.getMany(['k', '5'])).toEqual([undefined, undefined]);
+    },
+  );
 
   it('answers getMany in key order, with misses as undefined', async () => {
     const target = await store({ namespace: 'many' });
