@@ -1757,6 +1757,20 @@ export const mutants: Mutant[] = [
   ),
   mutant(
     'batch-jobs',
+    'batch-drops-dimensions',
+    'sends `dimensions` on embedding calls but not on batch jobs, so the API answers its default length',
+    // Only the create checks read the dimensions a job asked: results come from another call.
+    ['create', 'create-every-item'],
+    class extends AcmeBatchJobs {
+      protected override item(...args: Parameters<AcmeBatchJobs['item']>) {
+        const item = super.item(...args);
+        delete item.dimensions;
+        return item;
+      }
+    },
+  ),
+  mutant(
+    'batch-jobs',
     'batch-drops-poll-wait',
     'rethrows a refused poll without the wait the API asked for',
     ['wait-honours-retry-after'],

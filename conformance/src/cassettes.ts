@@ -16,11 +16,12 @@ import {
   headerDifferences,
   lowerCaseHeaders,
   scrubCassette,
+  unrecordedRequestHeader,
 } from '@embedkit/replay';
 import { cassetteFiles, readCassette } from '@embedkit/replay/node';
 import { EnvHttpProxyAgent, fetch as undiciFetch } from 'undici';
 import { createFakeClock, expectWireKept, type FakeClock, fakeApiKey } from './harness.js';
-import { createInterceptor, type TransportKind } from './interceptor.js';
+import { createInterceptor, nameRequest, type TransportKind } from './interceptor.js';
 import { arrayClassOf } from './suite/answers.js';
 import type { Scenario } from './suite/family.js';
 import type { Cassette, CassetteCall, CreateModelOptions, WireProfile } from './types.js';
@@ -228,7 +229,7 @@ function strayMismatch(
     ...bodyDifferences(queryOf(recordedQuery!), queryOf(sentQuery!), 'query', [], Number.POSITIVE_INFINITY),
   ];
   return redact(
-    `request ${stray.number} of ${sent} (${stray.method} ${stray.target}) differs from the cassette's interactions[${stray.number - 1}] (${recorded.method} ${recorded.path}): ${describeDifferences(differences, secrets)}`,
+    `${nameRequest(stray, sent)} differs from the cassette's interactions[${stray.number - 1}] (${recorded.method} ${recorded.path}): ${describeDifferences(differences, secrets)}`,
     secrets,
   );
 }
@@ -277,8 +278,8 @@ export async function replayCassette(
         }
         // Every difference, so that the message can count those it does not show.
         const differences = [
-          ...bodyDifferences(recorded, request.body, 'body', [], Number.POSITIVE_INFINITY),
-          ...headerDifferences(interaction.request, request.headers),
+          ...bodyDifferences(recorded, request.body, 'body', [], Number.POSITIVE_INFINITY, [apiKey]),
+          ...headerDifferences(interaction.request, request.headers, [apiKey]),
         ];
         if (differences.length > 0) {
           const { method, path } = interaction.request;
@@ -327,10 +328,9 @@ export async function replayCassette(
       const [first] = [...mismatches].sort(
         (a, b) => (a.number ?? Number.POSITIVE_INFINITY) - (b.number ?? Number.POSITIVE_INFINITY),
       );
-      const which = first!.number === undefined ? 'a request' : `request ${first!.number} of ${sent}`;
       const more = mismatches.length - 1;
       assert.fail(
-        `${which} ${first!.text}${more === 0 ? '' : `; ${more} more request${more === 1 ? ' differs' : 's differ'}`}`,
+        `${nameRequest(first!, sent)} ${first!.text}${more === 0 ? '' : `; ${more} more request${more === 1 ? ' differs' : 's differ'}`}`,
       );
     }
     const expected = cassette.expect;
@@ -401,30 +401,9 @@ const KEPT_HEADERS = new Set(['content-type', 'retry-after', 'retry-after-ms', '
 const RATE_LIMIT_HEADER = /^x-ratelimit-/;
 
 /**
- * Request headers a recording leaves out: they change with the package version, the body or the
- * connection, not with what the provider's code asks of the API; or with every request (a request id the
- * client makes, trace context, the date), so that a recording holding them would never replay.
- */
-const UNRECORDED_REQUEST_HEADERS = new Set([
-  'user-agent',
-  'content-length',
-  'host',
-  'connection',
-  'keep-alive',
-  'accept-encoding',
-  'transfer-encoding',
-  'date',
-  'x-request-id',
-  'request-id',
-  'x-client-request-id',
-  'traceparent',
-  'tracestate',
-  'baggage',
-]);
-
-/**
  * The request headers a recording keeps of those sent (`sent`, lower-case names): every header that
- * carries no credential and names no account, the volatile ones aside, by value; and the one header that
+ * carries no credential and names no account, those a cassette leaves out aside (`unrecordedRequestHeader`:
+ * the transport's own, and those that change with every request), by value; and the one header that
  * carries `apiKey` by its name and scheme only (`authorization: Bearer <key>` as `{ header:
  * 'authorization', scheme: 'Bearer' }`), never the key. A key sent in more than one header, or inside
  * another form (base64 in `Basic`), is left unrecorded, and so is any value core's redaction would
@@ -444,7 +423,7 @@ function recordedRequestHeaders(
     else if (
       !isSecretHeaderName(name) &&
       !isAccountHeaderName(name) &&
-      !UNRECORDED_REQUEST_HEADERS.has(name) &&
+      unrecordedRequestHeader(name) === undefined &&
       redact(value, [apiKey]) === value
     )
       headers[name] = value;

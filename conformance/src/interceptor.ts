@@ -266,6 +266,20 @@ function isRefusal(error: unknown): boolean {
 }
 
 /**
+ * A request as every failure message names it: by its place among the `sent` ones (`request 3 of 5`),
+ * with its method and target when given (`request 3 of 5 (POST /v1/embeddings)`); `a request` when the
+ * transport does not tell its place.
+ */
+export function nameRequest(
+  request: { number?: number | undefined; method?: string; target?: string },
+  sent: number,
+): string {
+  if (request.number === undefined) return 'a request';
+  const what = request.method === undefined ? '' : ` (${request.method} ${request.target ?? ''})`;
+  return `request ${request.number} of ${sent}${what}`;
+}
+
+/**
  * The suite's count of what the provider sent through its transport, so that a request no expectation
  * answers is named by the suite instead of surfacing as a network error. Which requests those are is the
  * mocks' own verdict, the error they refuse a request with: the ledger numbers requests as they leave and
@@ -326,9 +340,7 @@ class Ledger {
     if (this.strays.length === 0) return undefined;
     const places = [...new Set(this.places)];
     const where = places.length === 0 ? '' : ` (${places.join(', ')} at ${this.origin})`;
-    const [first, ...more] = this.refused().map(
-      (stray) => `request ${stray.number} (${stray.method} ${stray.target})`,
-    );
+    const [first, ...more] = this.refused().map((stray) => nameRequest(stray, this.sent));
     const after = more.length === 0 ? '' : `; nor were ${more.join(', ')}`;
     return `${first} was not expected: the scenario answers ${this.answers}${where}${after}`;
   }

@@ -66,8 +66,20 @@ describe('a cassette replay given a request the cassette does not hold', () => {
         body: { error: { message: 'the server failed' } },
       };
       expect(await replayFailure(failed, kind)).toBe(
-        'request 2 (POST /v1/embeddings) was not expected: the scenario answers 1 (POST /v1/embeddings at https://api.acme.test); nor were request 3 (POST /v1/embeddings)',
+        'request 2 of 3 (POST /v1/embeddings) was not expected: the scenario answers 1 (POST /v1/embeddings at https://api.acme.test); nor were request 3 of 3 (POST /v1/embeddings)',
       );
     });
   }
+});
+
+describe('a cassette replay whose recorded header differs from the one sent only in its secret part', () => {
+  for (const kind of TRANSPORT_KINDS)
+    it(`says the values differ there rather than showing two identical redacted texts [${kind}]`, async () => {
+      const cassette = structuredClone(acmeCassettes[0]!);
+      // A hand-written recording of the whole header, with another key than the scenario's.
+      cassette.interactions[0]!.request.headers = { authorization: 'Bearer sk-fake-not-real-recorded-0000' };
+      expect(await replayFailure(cassette, kind)).toBe(
+        `request 1 of 1 differs from the cassette's interactions[0] (POST /v1/embeddings): header authorization differs only in its secret part: recorded and sent both read "Bearer [REDACTED]" redacted`,
+      );
+    });
 });

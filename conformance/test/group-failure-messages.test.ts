@@ -57,6 +57,19 @@ describe('batch jobs', () => {
     );
   });
 
+  it('a provider that drops the dimensions option is told so, as the other groups tell it', async () => {
+    const dropped =
+      "no request carried dimensions (as the wire's itemsOf reads them) though the job asked 16: the provider drops the dimensions option";
+    const caught = '(this scenario catches: the dimensions option dropped)';
+    const messages = await failures('batch-drops-dimensions', ['create', 'create-every-item']);
+    expect(messages).toEqual([
+      `create [undici]: dimensions sent as asked; ${dropped} ${caught}\n\nundefined !== 16\n`,
+      `create [fetch]: dimensions sent as asked; ${dropped} ${caught}\n\nundefined !== 16\n`,
+      `create-every-item [undici]: item 0: the dimensions: expected 16, sent (absent); 3 more items differ; ${dropped} ${caught}`,
+      `create-every-item [fetch]: item 0: the dimensions: expected 16, sent (absent); 3 more items differ; ${dropped} ${caught}`,
+    ]);
+  });
+
   it('a wait that polls on after the API answered a final state says so, not that a request was unexpected', async () => {
     const messages = await failures('batch-misspelled-state', ['wait-ends-cancelled']);
     for (const text of messages)

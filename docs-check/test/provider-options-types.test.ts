@@ -1,9 +1,10 @@
 /**
  * `providerOptions` as a reader's compiler sees it, against the packages as built: a model of a known
  * provider types the options under its own name, so a misspelled key is a compile error where the runtime
- * would refuse it anyway, and a model typed only as `EmbeddingModel` (a third party's, one from a registry)
- * still takes any options. Each case is one module with the error codes it must get, in order; a case
- * that must compile expects none.
+ * would refuse it anyway, whether the model is given as the provider made it, behind middleware or from a
+ * registry, and so do its batch jobs; a model typed only as `EmbeddingModel` (a third party's) still takes
+ * any options. Each case is one module with the error codes it must get, in order; a case that must
+ * compile expects none.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ import { diagnosticsOf, readerProgram } from './reader-program.js';
 const GENERATED = join(import.meta.dirname, '.generated-provider-options');
 
 const IMPORTS = `
-  import { createRegistry, embed, embedMany, embedStream, embedContextualized, rerank, type EmbeddingModel } from '@embedkit/core';
+  import { cacheMiddleware, createRegistry, embed, embedMany, embedStream, embedContextualized, rerank, wrapEmbeddingModel, type EmbeddingModel, type EmbeddingModelMiddleware, type EmbeddingProvider } from '@embedkit/core';
   import { createOpenAICompatible, openai, type OpenAIEmbeddingModel, type OpenAIProvider } from '@embedkit/provider-openai';
   import { voyage } from '@embedkit/provider-voyage';
   import { gemini } from '@embedkit/provider-gemini';
@@ -121,10 +122,80 @@ const CASES: Record<string, Case> = {
       await embedMany({ model, inputs: ['a'], providerOptions: { openai: { user: 'u' }, gemini: { normalize: false } } });
       const models: EmbeddingModel[] = [openai.embedding('text-embedding-3-small'), voyage.embedding('voyage-3.5'), jina.contextualizedEmbedding('jina-embeddings-v3')];
       const vllm = createOpenAICompatible({ name: 'vllm', baseURL: 'http://localhost:8000/v1' });
-      const registry = createRegistry({ openai, vllm, voyage, gemini, jina });
-      await embedMany({ model: registry.embeddingModel('vllm:bge-m3'), inputs: ['a'], providerOptions: { vllm: { anything: 1 } } });
+      declare const providers: Record<string, EmbeddingProvider>;
+      const loose = createRegistry(providers);
+      await embedMany({ model: loose.embeddingModel('acme:embed-1'), inputs: ['a'], providerOptions: { acme: { anything: 1 } } });
     `,
     errors: [],
+  },
+  'a model behind middleware keeps the options of the model it wraps': {
+    code: `
+      const cached = wrapEmbeddingModel(openai.embedding('text-embedding-3-small'), cacheMiddleware());
+      await embedMany({ model: cached, inputs: ['a'], providerOptions: { openai: { usr: 'u' } } });
+      await embed({ model: wrapEmbeddingModel(gemini.embedding('gemini-embedding-001'), [cacheMiddleware(), {}]), input: 'a', providerOptions: { voyage: {} } });
+    `,
+    errors: [
+      [2561, "'usr' does not exist"],
+      [2353, "'voyage' does not exist"],
+    ],
+  },
+  'middleware written against EmbeddingModel fits a typed model, which keeps its own options': {
+    code: `
+      const logging: EmbeddingModelMiddleware = {
+        wrapEmbed: async ({ doEmbed, request, model }) => {
+          const seen: EmbeddingModel = model;
+          return doEmbed({ ...request, providerOptions: { ...request.providerOptions, [seen.provider]: {} } });
+        },
+      };
+      const cached = wrapEmbeddingModel(openai.embedding('text-embedding-3-small'), [logging, cacheMiddleware()]);
+      await embedMany({ model: cached, inputs: ['a'], providerOptions: { openai: { user: 'u' } } });
+      const wrapAny = (model: EmbeddingModel): EmbeddingModel => wrapEmbeddingModel(model, logging);
+      await embedMany({ model: wrapAny(cached), inputs: ['a'], providerOptions: { acme: { anything: 1 } } });
+      const models: EmbeddingModel[] = [cached, wrapEmbeddingModel(voyage.embedding('voyage-3.5'), logging)];
+    `,
+    errors: [],
+  },
+  "a registry's model takes the options of the provider its id names": {
+    code: `
+      const vllm = createOpenAICompatible({ name: 'vllm', baseURL: 'http://localhost:8000/v1' });
+      const registry = createRegistry({ openai, vllm, voyage, gemini, jina });
+      await embedMany({ model: registry.embeddingModel('openai:text-embedding-3-small'), inputs: ['a'], providerOptions: { openai: { usr: 'u' } } });
+      await embedMany({ model: registry.embeddingModel('vllm:bge-m3'), inputs: ['a'], providerOptions: { vllm: { anything: 1 } } });
+      await embedMany({ model: registry.embeddingModel('gemini:gemini-embedding-001'), inputs: ['a'], providerOptions: { openai: { user: 'u' } } });
+    `,
+    errors: [
+      [2561, "'usr' does not exist"],
+      [2353, "'anything' does not exist"],
+      [2353, "'openai' does not exist"],
+    ],
+  },
+  "a registry's model is its provider's own type; an id of two names takes either's options": {
+    code: `
+      const vllm = createOpenAICompatible({ name: 'vllm', baseURL: 'http://localhost:8000/v1' });
+      const registry = createRegistry({ openai, vllm, voyage, gemini, jina });
+      const model: OpenAIEmbeddingModel<'vllm'> = registry.embeddingModel('vllm:bge-m3');
+      await embedMany({ model, inputs: ['a'], providerOptions: { vllm: { user: 'u' } } });
+      await embedMany({ model: registry.embeddingModel('openai:ft:text-embedding-3-small:acme'), inputs: ['a'], providerOptions: { openai: { user: 'u' } } });
+      declare const id: \`\${'openai' | 'gemini'}:\${string}\`;
+      await embedMany({ model: registry.embeddingModel(id), inputs: ['a'], providerOptions: { openai: { user: 'u' }, gemini: { normalize: false } } });
+    `,
+    errors: [],
+  },
+  'Gemini batch jobs take the Gemini options and refuse a misspelt one': {
+    code: `
+      const jobs = gemini.batchEmbeddingJobs('gemini-embedding-001');
+      const job = await jobs.create({ inputs: ['a'], providerOptions: { gemini: { normalize: false } } });
+      await jobs.wait(job.id, { providerOptions: { gemini: { normalize: false } } });
+      await jobs.results(job.id, { providerOptions: { gemini: { normalize: false } } });
+      await jobs.create({ inputs: ['a'], providerOptions: { gemini: { normalise: false } } });
+      await jobs.results(job.id, { providerOptions: { gemini: { normalise: false } } });
+      await jobs.wait(job.id, { providerOptions: { openai: { user: 'u' } } });
+    `,
+    errors: [
+      [2561, "'normalise' does not exist"],
+      [2561, "'normalise' does not exist"],
+      [2353, "'openai' does not exist"],
+    ],
   },
 };
 

@@ -28,6 +28,8 @@ import {
   buildScenarios,
   type Case,
   check,
+  type DimensionsAsked,
+  explainingDroppedDimensions,
   type Family,
   modePass,
   type Scenario,
@@ -678,6 +680,25 @@ export function listBatchEmbeddingJobsScenarioList(options: DescribeBatchEmbeddi
   return batchScenarioList(options);
 }
 
+/**
+ * How the batch-jobs group asks its vector length: on a job's create request, item by item when the wire
+ * reads items. A job's results come from another call than the one that asked, so the engine never holds
+ * them to that length: the create checks are where a dropped option shows.
+ */
+function dimensionsAsked(options: DescribeBatchEmbeddingJobsOptions): DimensionsAsked {
+  const { wire } = options;
+  return {
+    asked: options.dimensions,
+    // Polls and results send no body.
+    sentIn: (body) =>
+      body === undefined
+        ? []
+        : (wire.itemsOf?.(body).map((item) => item.dimensions) ?? [wire.dimensionsOf(body)]),
+    reader: wire.itemsOf === undefined ? 'dimensionsOf' : 'itemsOf',
+    checkedBy: ['create', 'create-every-item'],
+  };
+}
+
 function batchScenarioList(options: DescribeBatchEmbeddingJobsOptions): ScenarioList {
   const world = (
     kind: TransportKind,
@@ -686,7 +707,11 @@ function batchScenarioList(options: DescribeBatchEmbeddingJobsOptions): Scenario
     const created = createWorld({ ...options, createModel: options.createJobs }, kind, variant);
     return { ...created, jobs: created.model };
   };
-  const list = buildScenarios('batch-jobs', [batchJobs], [modePass({ name: 'default' }, options, world)]);
+  const list = buildScenarios(
+    'batch-jobs',
+    [batchJobs],
+    [explainingDroppedDimensions(modePass({ name: 'default' }, options, world), dimensionsAsked(options))],
+  );
   return withCassettes(list, 'batch-jobs', {
     name: options.name,
     baseURL: options.baseURL,

@@ -226,30 +226,44 @@ export interface DimensionsAsked {
   sentIn(body: unknown): (number | undefined)[];
   /** The wire field that reads them, as the message names it (`dimensionsOf`, `itemsOf`). */
   reader: string;
+  /**
+   * Ids of the group's cases that check the dimensions a request carried themselves: a group whose answers
+   * the engine cannot hold to the length asked (a batch job's results come from another call) is told of
+   * the dropped option where those checks fail. Default: none.
+   */
+  checkedBy?: readonly string[];
 }
 
 /**
- * `error`, with its cause named when the engine refused an answer of another length than the `asked` one
- * and no request carried any dimensions: the provider dropped the option and the API answered its
- * default length. Every generic scenario asks that length (a small one keeps batches cheap), so without
- * the note each of them failed naming its own case's bug, none of them this one.
+ * `error`, with its cause named when no request carried any dimensions though the group asked a length:
+ * the provider dropped the option. Named where the engine refused an answer of another length than the
+ * `asked` one (the API answered its default length), and where a case that checks the dimensions sent
+ * (`checksSent`) failed. Every generic scenario asks that length (a small one keeps batches cheap), so
+ * without the note each of them failed naming its own case's bug, none of them this one.
  */
 function explainDroppedDimensions(
   dimensions: DimensionsAsked,
   world: World<unknown>,
   error: unknown,
+  checksSent: boolean,
 ): unknown {
   const { asked } = dimensions;
-  if (asked === undefined || !InvalidResponseError.isInstance(error)) return error;
-  if (!error.message.includes(`expected ${asked} for dimensions ${asked}`)) return error;
+  if (asked === undefined) return error;
+  const lengthRefused =
+    InvalidResponseError.isInstance(error) &&
+    error.message.includes(`expected ${asked} for dimensions ${asked}`);
+  if (!lengthRefused && !checksSent) return error;
   const sent = world.interceptor.requests.flatMap((request) => dimensions.sentIn(request.body));
   if (sent.length === 0 || sent.some((value) => value !== undefined)) return error;
+  const carried = `request carried dimensions (as the wire's ${dimensions.reader} reads them) though the job asked ${asked}: the provider drops the dimensions option`;
   const noted = withNote(
     error,
-    ` No request carried dimensions (as the wire's ${dimensions.reader} reads them) though the job asked ${asked}: the provider drops the dimensions option, so the API answered its default length.`,
+    lengthRefused ? ` No ${carried}, so the API answered its default length.` : `; no ${carried}`,
   ) as Error & { [CAUGHT]?: string };
   // The case's own bug is not what failed: its note would point at the key, the retries or the order.
-  noted[CAUGHT] = 'the dimensions option dropped, so the API answers its default length';
+  noted[CAUGHT] = lengthRefused
+    ? 'the dimensions option dropped, so the API answers its default length'
+    : 'the dimensions option dropped';
   return noted;
 }
 
@@ -262,6 +276,7 @@ export function explainingDroppedDimensions<S, W extends World<unknown>>(
   pass: FamilyPass<S, W>,
   dimensions: DimensionsAsked,
 ): FamilyPass<S, W> {
+  const checks = new Set((dimensions.checkedBy ?? []).map((id) => `${pass.idPrefix}${id}`));
   return {
     ...pass,
     toScenario: (id, body, variant) =>
@@ -269,7 +284,7 @@ export function explainingDroppedDimensions<S, W extends World<unknown>>(
         id,
         (world) =>
           body(world).catch((error: unknown) => {
-            throw explainDroppedDimensions(dimensions, world, error);
+            throw explainDroppedDimensions(dimensions, world, error, checks.has(id));
           }),
         variant,
       ),

@@ -27,7 +27,7 @@ import {
 } from './errors.js';
 import { checkHeaders } from './http/headers.js';
 import { refuseUnknownSettings, type SettingNames, type UnknownSettingsOptions } from './setting-names.js';
-import type { Embedding, EmbedInput, InputType, Warning } from './types.js';
+import type { Embedding, EmbedInput, InputType, ProviderOptions, Warning } from './types.js';
 import { describeAnswerValue } from './vectors.js';
 
 /** Where a job stands. `succeeded`, `failed`, `cancelled` and `expired` are final. */
@@ -75,8 +75,11 @@ export interface BatchJob {
   error?: { message: string; code?: string };
 }
 
-/** Options every job operation takes. */
-export interface BatchJobCallOptions {
+/**
+ * Options every job operation takes. `P` types `providerOptions`: a provider's jobs take its own (see
+ * `BatchEmbeddingJobs`).
+ */
+export interface BatchJobCallOptions<P extends object = ProviderOptions> {
   /** Aborts the operation, a retry's backoff included; the native abort error is re-thrown. */
   signal?: AbortSignal;
   /**
@@ -92,8 +95,8 @@ export interface BatchJobCallOptions {
   maxRetries?: number;
   /** Extra HTTP headers for this call. */
   headers?: Record<string, string>;
-  /** Provider-specific options keyed by provider name, e.g. `{ gemini: { normalize: false } }`. */
-  providerOptions?: Record<string, Record<string, unknown>>;
+  /** Provider-specific options keyed by provider name, e.g. `{ gemini: { normalize: false } }`. Default: none. */
+  providerOptions?: P;
   /** Default: the system clock. Inject one in tests. */
   clock?: Clock;
   /**
@@ -104,7 +107,7 @@ export interface BatchJobCallOptions {
   onWarning?: (warning: Warning) => void;
 }
 
-export interface CreateBatchJobOptions extends BatchJobCallOptions {
+export interface CreateBatchJobOptions<P extends object = ProviderOptions> extends BatchJobCallOptions<P> {
   inputs: readonly EmbedInput[];
   inputType?: InputType;
   /** Vector length; must be one the model's capabilities allow. */
@@ -113,7 +116,8 @@ export interface CreateBatchJobOptions extends BatchJobCallOptions {
   displayName?: string;
 }
 
-export interface WaitForBatchJobOptions extends Omit<BatchJobCallOptions, 'timeoutMs' | 'maxRetries'> {
+export interface WaitForBatchJobOptions<P extends object = ProviderOptions>
+  extends Omit<BatchJobCallOptions<P>, 'timeoutMs' | 'maxRetries'> {
   /** First wait between polls. Default 10,000 ms. */
   pollIntervalMs?: number;
   /** Each wait is 1.5 times the last, up to this. Default 60,000 ms. */
@@ -160,23 +164,25 @@ export interface BatchJobResults {
 /**
  * Asynchronous batch embedding jobs of one model. Each method makes one HTTP call (`results` may make
  * two: the job, then its results file), except `wait`, which polls `get`. Every call is bounded by
- * `timeoutMs`; those that are safe to repeat are retried (see `BatchJobCallOptions`).
+ * `timeoutMs`; those that are safe to repeat are retried (see `BatchJobCallOptions`). `P` types the
+ * `providerOptions` every method takes, as `EmbeddingModel<P>` types its model's: Gemini's jobs take
+ * `{ gemini?: GeminiProviderOptions }`; the default takes any.
  */
-export interface BatchEmbeddingJobs {
+export interface BatchEmbeddingJobs<P extends object = ProviderOptions> {
   readonly specificationVersion: 'v1';
   readonly provider: string;
   readonly modelId: string;
   /** Submits a job; it starts `pending`. Never retried on its own: a retry could submit the job twice. */
-  create(options: CreateBatchJobOptions): Promise<BatchJob>;
-  get(id: string, options?: BatchJobCallOptions): Promise<BatchJob>;
+  create(options: CreateBatchJobOptions<P>): Promise<BatchJob>;
+  get(id: string, options?: BatchJobCallOptions<P>): Promise<BatchJob>;
   /** Polls with growing waits until the job reaches a final state, and returns it (whatever that state is). */
-  wait(id: string, options?: WaitForBatchJobOptions): Promise<BatchJob>;
+  wait(id: string, options?: WaitForBatchJobOptions<P>): Promise<BatchJob>;
   /** The vectors of a finished job. A job that has not finished is an `InvalidArgumentError`. */
-  results(id: string, options?: BatchJobCallOptions): Promise<BatchJobResults>;
+  results(id: string, options?: BatchJobCallOptions<P>): Promise<BatchJobResults>;
   /** Asks the provider to stop the job; `get` shows when it has. */
-  cancel(id: string, options?: BatchJobCallOptions): Promise<void>;
+  cancel(id: string, options?: BatchJobCallOptions<P>): Promise<void>;
   /** Deletes the job and its results. */
-  delete(id: string, options?: BatchJobCallOptions): Promise<void>;
+  delete(id: string, options?: BatchJobCallOptions<P>): Promise<void>;
 }
 
 const DEFAULT_POLL_INTERVAL_MS = 10_000;

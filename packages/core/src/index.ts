@@ -81,7 +81,7 @@ export {
   TimeoutError,
 } from './errors.js';
 export { type EmbeddingModelMiddleware, wrapEmbeddingModel } from './middleware.js';
-export { createRegistry, type Registry } from './registry.js';
+export { createRegistry, type Registry, type RegistryEmbeddingModel } from './registry.js';
 export {
   type RankedDocument,
   type RerankingCapabilities,

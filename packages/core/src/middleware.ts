@@ -4,7 +4,7 @@ import { defaultLimiter } from './engine/limiter.js';
 import type { Admission } from './engine/retry.js';
 import { InvalidArgumentError } from './errors.js';
 import { closestName } from './setting-names.js';
-import type { EmbeddingModel, EmbedInput, EmbedRequest, EmbedResponse } from './types.js';
+import type { EmbeddingModel, EmbedInput, EmbedRequest, EmbedResponse, ProviderOptions } from './types.js';
 
 /** Changes how a model is called without changing the model. */
 export interface EmbeddingModelMiddleware {
@@ -56,8 +56,15 @@ function checkMiddleware(layer: unknown, where: string): void {
 
 /**
  * A model that runs every call through `middleware` (the first in a list is the outermost). The wrapped
- * model keeps the provider, id, capabilities, limiter and custom base URL of the original.
+ * model keeps the provider, id, capabilities, limiter and custom base URL of the original, and the type of
+ * its `providerOptions` (`P`): a call given the wrapped model checks its options as one given the original.
  */
+export function wrapEmbeddingModel<P extends object = ProviderOptions>(
+  model: EmbeddingModel<P>,
+  middleware: EmbeddingModelMiddleware | readonly EmbeddingModelMiddleware[],
+): EmbeddingModel<P>;
+// Middleware is written against the contract, whose requests take any provider's options, so the layers
+// are handed the model and the request, built from options typed `P`, as the contract types them.
 export function wrapEmbeddingModel(
   model: EmbeddingModel,
   middleware: EmbeddingModelMiddleware | readonly EmbeddingModelMiddleware[],

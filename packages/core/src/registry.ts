@@ -2,9 +2,31 @@ import { describeValue } from './argument-checks.js';
 import { InvalidArgumentError } from './errors.js';
 import type { EmbeddingModel, EmbeddingProvider } from './types.js';
 
+/**
+ * The model a registry gives for `Id`: the model type of the provider its prefix names (up to the first
+ * colon, as the lookup reads it), so `openai:text-embedding-3-small` gives `OpenAIEmbeddingModel<'openai'>`
+ * and takes the OpenAI options; an id of either of two prefixes gives either model, and one whose prefix
+ * is known only as `string` a plain `EmbeddingModel`.
+ */
+export type RegistryEmbeddingModel<
+  Providers extends Record<string, EmbeddingProvider>,
+  Id extends string,
+> = Id extends `${infer Name}:${string}`
+  ? string extends Name
+    ? EmbeddingModel
+    : Name extends keyof Providers
+      ? ReturnType<Providers[Name]['embedding']>
+      : EmbeddingModel
+  : EmbeddingModel;
+
 export interface Registry<Providers extends Record<string, EmbeddingProvider>> {
-  /** A model from an id of the form `provider:model`, e.g. `openai:text-embedding-3-small`. */
-  embeddingModel(id: `${Extract<keyof Providers, string>}:${string}`): EmbeddingModel;
+  /**
+   * A model from an id of the form `provider:model`, e.g. `openai:text-embedding-3-small`, typed as that
+   * provider's models are (see `RegistryEmbeddingModel`).
+   */
+  embeddingModel<Id extends `${Extract<keyof Providers, string>}:${string}`>(
+    id: Id,
+  ): RegistryEmbeddingModel<Providers, Id>;
   readonly providers: Providers;
 }
 
@@ -36,7 +58,9 @@ export function createRegistry<Providers extends Record<string, EmbeddingProvide
           { argument: 'id' },
         );
       }
-      return provider.embedding(id.slice(separator + 1));
+      // The compiler cannot follow a lookup by a run-time string: the provider the prefix names is the one
+      // whose model type `RegistryEmbeddingModel` gives.
+      return provider.embedding(id.slice(separator + 1)) as RegistryEmbeddingModel<Providers, typeof id>;
     },
   };
 }

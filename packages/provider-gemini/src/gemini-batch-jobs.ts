@@ -39,6 +39,7 @@ import {
 import {
   buildGeminiRequests,
   decodeGeminiVectors,
+  type GeminiCallProviderOptions,
   type GeminiCreatedBatchJob,
   type GeminiModelConfig,
   geminiModelName,
@@ -147,9 +148,10 @@ function outcomeOf(result: GeminiBatchResult): Outcome {
 /**
  * Gemini Batch API jobs for one model: `create` posts inline requests (each with `metadata.key`, its input
  * position) to `:asyncBatchEmbedContent`; `get` reads `GET /batches/{id}`; `results` reads the
- * `inlinedResponses`, or downloads the `responsesFile` and parses it line by line.
+ * `inlinedResponses`, or downloads the `responsesFile` and parses it line by line. Every method takes the
+ * Gemini options under `providerOptions.gemini`, as the embedding model does.
  */
-export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
+export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs<GeminiCallProviderOptions> {
   readonly specificationVersion = 'v1' as const;
   readonly provider: string;
   readonly modelId: string;
@@ -171,7 +173,7 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
     return this.config.baseURL().replace(/\/+$/, '');
   }
 
-  async create(options: CreateBatchJobOptions): Promise<BatchJob> {
+  async create(options: CreateBatchJobOptions<GeminiCallProviderOptions>): Promise<BatchJob> {
     if (!Array.isArray(options?.inputs) || options.inputs.length === 0) {
       throw new InvalidArgumentError('create() needs a non-empty inputs array.', { argument: 'inputs' });
     }
@@ -218,11 +220,11 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
     return job;
   }
 
-  async get(id: string, options: BatchJobCallOptions = {}): Promise<BatchJob> {
+  async get(id: string, options: BatchJobCallOptions<GeminiCallProviderOptions> = {}): Promise<BatchJob> {
     return this.toJob(await this.call('get', 'GET', `${this.root}/batches/${batchId(id)}`, options));
   }
 
-  async wait(id: string, options: WaitForBatchJobOptions = {}): Promise<BatchJob> {
+  async wait(id: string, options: WaitForBatchJobOptions<GeminiCallProviderOptions> = {}): Promise<BatchJob> {
     batchId(id);
     // One attempt per poll: the loop itself tolerates failed polls and sets the pace.
     return waitForBatchJob(
@@ -232,17 +234,20 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
     );
   }
 
-  async cancel(id: string, options: BatchJobCallOptions = {}): Promise<void> {
+  async cancel(id: string, options: BatchJobCallOptions<GeminiCallProviderOptions> = {}): Promise<void> {
     await this.call('cancel', 'POST', `${this.root}/batches/${batchId(id)}:cancel`, options);
   }
 
-  async delete(id: string, options: BatchJobCallOptions = {}): Promise<void> {
+  async delete(id: string, options: BatchJobCallOptions<GeminiCallProviderOptions> = {}): Promise<void> {
     const bare = batchId(id);
     await this.call('delete', 'DELETE', `${this.root}/batches/${bare}`, options);
     this.created.delete(`batches/${bare}`);
   }
 
-  async results(id: string, options: BatchJobCallOptions = {}): Promise<BatchJobResults> {
+  async results(
+    id: string,
+    options: BatchJobCallOptions<GeminiCallProviderOptions> = {},
+  ): Promise<BatchJobResults> {
     const { normalize } = geminiOptions(options?.providerOptions, this.provider);
     const operation = await this.call('results', 'GET', `${this.root}/batches/${batchId(id)}`, options);
     const job = this.toJob(operation);
@@ -466,7 +471,10 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
   }
 
   /** Downloads a JSONL results file (`files/…`) and reads it one line at a time. */
-  private async readResultsFile(file: string, options: BatchJobCallOptions): Promise<Outcome[]> {
+  private async readResultsFile(
+    file: string,
+    options: BatchJobCallOptions<GeminiCallProviderOptions>,
+  ): Promise<Outcome[]> {
     if (!/^files\/[\w.-]+$/.test(file)) {
       throw new InvalidResponseError(
         `${this.provider} named a results file "${this.redacted(file)}" that is not files/<id>.`,
@@ -517,7 +525,10 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
   }
 
   /** A GET whose success body is not JSON (a JSONL file); everything else is handled as for JSON calls. */
-  private async download(url: string, options: BatchJobCallOptions): Promise<Uint8Array> {
+  private async download(
+    url: string,
+    options: BatchJobCallOptions<GeminiCallProviderOptions>,
+  ): Promise<Uint8Array> {
     const response = await sendBatchJobRequest(this, 'results', options, (signal, timeoutMs) => {
       const { headers, secrets } = this.config.headers();
       return requestJson({
@@ -545,7 +556,7 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs {
     operation: BatchJobOperation,
     method: 'GET' | 'POST' | 'DELETE',
     url: string,
-    options: BatchJobCallOptions,
+    options: BatchJobCallOptions<GeminiCallProviderOptions>,
     body?: unknown,
   ): Promise<GeminiBatchOperation> {
     const response = await sendBatchJobRequest(this, operation, options, (signal, timeoutMs) => {

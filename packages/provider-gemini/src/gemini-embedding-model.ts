@@ -96,6 +96,9 @@ export function geminiModelName(modelId: string): string {
   return id;
 }
 
+/** The `providerOptions` Gemini's models and batch jobs take: the Gemini options under `gemini`. */
+export type GeminiCallProviderOptions = ProviderOptionsFor<'gemini', GeminiProviderOptions>;
+
 /** Reads `providerOptions.gemini` strictly. */
 export function geminiOptions(
   providerOptions: Readonly<Record<string, unknown>> | undefined,
@@ -188,9 +191,7 @@ export function decodeGeminiVectors(values: readonly unknown[], normalize: boole
  * `POST …/models/{id}:batchEmbedContents` (at most 100), each asking for compact JSON
  * (`?prettyPrint=false`). The API reports no token usage.
  */
-export class GeminiEmbeddingModel
-  implements EmbeddingModel<ProviderOptionsFor<'gemini', GeminiProviderOptions>>
-{
+export class GeminiEmbeddingModel implements EmbeddingModel<GeminiCallProviderOptions> {
   readonly specificationVersion = 'v1' as const;
   readonly provider: string;
   readonly modelId: string;
@@ -217,14 +218,12 @@ export class GeminiEmbeddingModel
   checkInput(
     input: EmbedInput,
     index: number,
-    settings: InputCheckSettings<ProviderOptionsFor<'gemini', GeminiProviderOptions>>,
+    settings: InputCheckSettings<GeminiCallProviderOptions>,
   ): void {
     geminiTitle(input, index, settings.inputType);
   }
 
-  async doEmbed(
-    request: EmbedRequest<ProviderOptionsFor<'gemini', GeminiProviderOptions>>,
-  ): Promise<EmbedResponse> {
+  async doEmbed(request: EmbedRequest<GeminiCallProviderOptions>): Promise<EmbedResponse> {
     const warnings: Warning[] = [];
     const options = geminiOptions(request.providerOptions, this.provider);
     const count = request.inputs.length;

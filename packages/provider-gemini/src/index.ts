@@ -1,6 +1,7 @@
 export { parseGeminiError } from './gemini-api.js';
 export { GeminiBatchEmbeddingJobs } from './gemini-batch-jobs.js';
 export {
+  type GeminiCallProviderOptions,
   type GeminiCreatedBatchJob,
   GeminiEmbeddingModel,
   type GeminiModelConfig,

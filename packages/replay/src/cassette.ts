@@ -1,5 +1,6 @@
 import type { InputType, OutputType } from '@embedkit/core';
 import { InvalidArgumentError } from '@embedkit/core/provider';
+import { unrecordedRequestHeader } from './headers.js';
 
 /** One recorded HTTP exchange of a cassette. */
 export interface CassetteInteraction {
@@ -9,8 +10,9 @@ export interface CassetteInteraction {
     body?: unknown;
     /**
      * Request headers a replay compares (lower-case names, exact values): only headers that carry no
-     * credential, such as `content-type` and an API's version header. Absent, or a list (a recorder's own
-     * form): none are compared.
+     * credential, such as `content-type` and an API's version header, and none the transport adds or that
+     * changes with every request (`unrecordedRequestHeader`). Absent, or a list (a recorder's own form):
+     * none are compared.
      */
     headers?: Record<string, string>;
     /**
@@ -123,9 +125,25 @@ function hasBrokenHeaders(value: unknown): boolean {
 }
 
 /**
+ * The first request header of an interaction that a cassette leaves out (`unrecordedRequestHeader`), as
+ * `interactions[1].request.headers records user-agent, which …`, or undefined when it records none.
+ */
+function unrecordedHeader(value: unknown, index: number): string | undefined {
+  const { headers } = (value as Partial<CassetteInteraction>).request ?? {};
+  // A list is a recorder's own form, never compared: what it holds cannot fail a replay.
+  if (headers === undefined || Array.isArray(headers)) return undefined;
+  for (const name of Object.keys(headers)) {
+    const why = unrecordedRequestHeader(name);
+    if (why !== undefined)
+      return `interactions[${index}].request.headers records ${name}, which a cassette leaves out: ${why}, so a replay that compared it would fail (record mode never writes it; remove it)`;
+  }
+  return undefined;
+}
+
+/**
  * Checks that `value` is a cassette of a format this package reads (version 1, a known source, the
- * call, at least one interaction, each with its request method and path and its response status, an
- * expectation) and returns it; anything else is an `InvalidArgumentError` naming `where`.
+ * call, at least one interaction, each with its request method and path and its response status and no
+ * request header a cassette leaves out (`unrecordedRequestHeader`), an expectation) and returns it; anything else is an `InvalidArgumentError` naming `where`.
  */
 export function checkCassette(value: unknown, where: string): Cassette {
   const cassette = value as Partial<Cassette> | null;
@@ -136,6 +154,10 @@ export function checkCassette(value: unknown, where: string): Cassette {
     broken < 0 && Array.isArray(cassette?.interactions)
       ? cassette.interactions.findIndex(hasBrokenHeaders)
       : -1;
+  const unrecorded =
+    broken < 0 && brokenHeaders < 0 && Array.isArray(cassette?.interactions)
+      ? cassette.interactions.map(unrecordedHeader).find((text) => text !== undefined)
+      : undefined;
   const problem =
     typeof cassette !== 'object' || cassette === null
       ? 'not a JSON object'
@@ -152,9 +174,11 @@ export function checkCassette(value: unknown, where: string): Cassette {
                 ? `interactions[${broken}] has no request method and path, or no response status`
                 : brokenHeaders >= 0
                   ? `interactions[${brokenHeaders}].request.headers must be an object of header names and text values, and its auth a header name with an optional scheme`
-                  : typeof cassette.expect !== 'object' || cassette.expect === null
-                    ? 'no expect object (what the call must produce: its embeddings, documents, results or error)'
-                    : undefined;
+                  : unrecorded !== undefined
+                    ? unrecorded
+                    : typeof cassette.expect !== 'object' || cassette.expect === null
+                      ? 'no expect object (what the call must produce: its embeddings, documents, results or error)'
+                      : undefined;
   if (problem !== undefined)
     throw new InvalidArgumentError(`${where}: ${problem}.`, { argument: 'cassette' });
   return cassette as Cassette;

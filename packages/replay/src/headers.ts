@@ -31,3 +31,38 @@ export function lowerCaseHeaders(headers: unknown): Record<string, string> {
   }
   return Object.fromEntries(out);
 }
+
+const SET_BY_TRANSPORT = 'each transport sets it its own way';
+const PER_REQUEST = 'it changes with every request';
+
+/**
+ * Request headers a cassette never records, each with why: they change with the package version or the
+ * transport (undici and `fetch` each add their own), not with what the provider's code asks of the API;
+ * or with every request (a request id the client makes, trace context, the date). A recording holding
+ * one would fail its replay, on one transport or on every run. Record mode leaves them out and
+ * `checkCassette` refuses them, both by this list.
+ */
+const UNRECORDED_REQUEST_HEADERS: ReadonlyMap<string, string> = new Map([
+  ['user-agent', 'it names the client and its version'],
+  ['accept-encoding', SET_BY_TRANSPORT],
+  ['content-length', SET_BY_TRANSPORT],
+  ['transfer-encoding', SET_BY_TRANSPORT],
+  ['host', SET_BY_TRANSPORT],
+  ['connection', SET_BY_TRANSPORT],
+  ['keep-alive', SET_BY_TRANSPORT],
+  ['date', PER_REQUEST],
+  ['x-request-id', PER_REQUEST],
+  ['request-id', PER_REQUEST],
+  ['x-client-request-id', PER_REQUEST],
+  ['traceparent', PER_REQUEST],
+  ['tracestate', PER_REQUEST],
+  ['baggage', PER_REQUEST],
+]);
+
+/**
+ * Why a cassette leaves out the request header `name` (any letter case), e.g. `it changes with every
+ * request` for `traceparent`; undefined for a header it may record.
+ */
+export function unrecordedRequestHeader(name: string): string | undefined {
+  return UNRECORDED_REQUEST_HEADERS.get(name.toLowerCase());
+}

@@ -10,7 +10,7 @@ export {
   checkCassette,
 } from './cassette.js';
 export { bodyDifferences, headerDifferences } from './differences.js';
-export { lowerCaseHeaders } from './headers.js';
+export { lowerCaseHeaders, unrecordedRequestHeader } from './headers.js';
 export {
   createReplayFetch,
   createReplayMatcher,
