@@ -181,6 +181,36 @@ const CASES: Record<string, Case> = {
     `,
     errors: [],
   },
+  'a registry reads the prefix up to the first colon, of a hyphenated name, a const id or a template': {
+    code: `
+      const vllm = createOpenAICompatible({ name: 'vllm', baseURL: 'http://localhost:8000/v1' });
+      const registry = createRegistry({ 'my-vllm': vllm, openai, gemini });
+      await embedMany({ model: registry.embeddingModel('my-vllm:bge-m3'), inputs: ['a'], providerOptions: { vllm: { user: 'u' } } });
+      await embedMany({ model: registry.embeddingModel('my-vllm:bge-m3'), inputs: ['a'], providerOptions: { vllm: { usr: 'u' } } });
+      const fineTuned = 'openai:ft:gpt:acme' as const;
+      await embedMany({ model: registry.embeddingModel(fineTuned), inputs: ['a'], providerOptions: { openai: { usr: 'u' } } });
+      declare const tuned: \`openai:ft:\${string}\`;
+      const model: OpenAIEmbeddingModel<'openai'> = registry.embeddingModel(tuned);
+      await embedMany({ model: registry.embeddingModel(tuned), inputs: ['a'], providerOptions: { gemini: { normalize: false } } });
+    `,
+    errors: [
+      [2561, "'usr' does not exist"],
+      [2561, "'usr' does not exist"],
+      [2353, "'gemini' does not exist"],
+    ],
+  },
+  "a registry's id typed only as string, or of an unknown prefix, does not compile, as before": {
+    code: `
+      const registry = createRegistry({ openai, gemini });
+      declare const id: string;
+      registry.embeddingModel(id);
+      registry.embeddingModel('voyage:voyage-3.5');
+    `,
+    errors: [
+      [2345, "'string' is not assignable"],
+      [2345, '\'"voyage:voyage-3.5"\' is not assignable'],
+    ],
+  },
   'Gemini batch jobs take the Gemini options and refuse a misspelt one': {
     code: `
       const jobs = gemini.batchEmbeddingJobs('gemini-embedding-001');

@@ -4,7 +4,7 @@
  * `EmbeddingModel` that also implements `doEmbedContextualized`; `embedContextualized` is the engine side.
  */
 
-import { checkWholeNumber } from './argument-checks.js';
+import { checkWholeNumber, describeValue } from './argument-checks.js';
 import { arraySource, Packer, planBatches } from './engine/batcher.js';
 import {
   type AnswerSource,
@@ -123,6 +123,35 @@ export function isContextualizedEmbeddingModel(model: unknown): model is Context
   );
 }
 
+/**
+ * The limits of a job with these provider options: what `contextualizedCapabilitiesFor` answers, checked
+ * as `contextualizedCapabilities` is (an object), else `contextualizedCapabilities`. An answer of
+ * `undefined` is refused rather than read as the default: a provider that means its declared limits
+ * returns them.
+ */
+function jobLimits(
+  model: ContextualizedEmbeddingModel,
+  providerOptions: ProviderOptions | undefined,
+): ContextualizedCapabilities {
+  const limitsFor: unknown = model.contextualizedCapabilitiesFor;
+  if (limitsFor === undefined) return model.contextualizedCapabilities;
+  const name = `${model.provider} model ${model.modelId}'s contextualizedCapabilitiesFor`;
+  if (typeof limitsFor !== 'function') {
+    throw new InvalidArgumentError(
+      `${name} must be a function (providerOptions) => limits, got ${describeValue(limitsFor)}.`,
+      { argument: 'model' },
+    );
+  }
+  const limits: unknown = limitsFor.call(model, providerOptions);
+  if (!isObject(limits)) {
+    throw new InvalidArgumentError(
+      `${name}(providerOptions) returned ${describeValue(limits)}; it must return the job's limits, an object like contextualizedCapabilities.`,
+      { argument: 'model' },
+    );
+  }
+  return limits as ContextualizedCapabilities;
+}
+
 function isObject(value: unknown): boolean {
   return typeof value === 'object' && value !== null;
 }
@@ -226,8 +255,7 @@ export async function embedContextualized<
       },
     );
   }
-  const limits =
-    model.contextualizedCapabilitiesFor?.(settings.providerOptions) ?? model.contextualizedCapabilities;
+  const limits = jobLimits(model, settings.providerOptions);
   const maxChunks = Math.min(limits.maxChunksPerCall ?? Infinity, settings.maxChunksPerCall ?? Infinity);
   const { counter } = basics;
   const packer = new Packer<readonly string[]>(

@@ -234,7 +234,19 @@ export function reindexInput(
   if (!InvalidRequestError.isInstance(error) || error.inputIndex === undefined) return error;
   const index = place(error.inputIndex);
   if (index === error.inputIndex) return error;
-  return new InvalidRequestError(`${error.message} ${note(index)}`, {
+  return withNote(error, note(index), index);
+}
+
+/**
+ * `error` rebuilt with `note` after its message (and `inputIndex`, when given, in place of its own), every
+ * other field kept and the original as its `cause`.
+ */
+export function withNote(
+  error: InvalidRequestError,
+  note: string,
+  inputIndex = error.inputIndex,
+): InvalidRequestError {
+  return new InvalidRequestError(`${error.message} ${note}`, {
     provider: error.provider,
     url: error.url,
     statusCode: error.statusCode,
@@ -244,7 +256,7 @@ export function reindexInput(
     providerCode: error.providerCode,
     isRetryable: error.isRetryable,
     batchTooLarge: error.batchTooLarge,
-    inputIndex: index,
+    ...(inputIndex === undefined ? {} : { inputIndex }),
     cause: error,
   });
 }

@@ -258,20 +258,25 @@ export async function rerank<M extends RerankingModel = RerankingModel>(
     );
   }
   const batches = planBatches(documents, packer);
+  const listwise = `${model.provider} model ${model.modelId} is listwise`;
+  const advice =
+    'Rerank fewer documents (e.g. fewer first-stage candidates), or pass mergeScoresAcrossCalls: true to split them and merge by score anyway.';
   if (whole && batches.length > 1) {
-    // The packer splits by count first; a job within the count was split by one call's token budget.
-    const tokenBudget = Math.min(
-      capabilities.maxTokensPerCall ?? Infinity,
-      basics.policy.limiter.tokensPerMinute ?? Infinity,
-    );
+    // The packer splits by count first; a job within the count was split by one call's token budget: the
+    // model's, or a minute's of the rate limiter (no call may exceed it), whichever is smaller.
+    const callTokens = capabilities.maxTokensPerCall ?? Infinity;
+    const minuteTokens = basics.policy.limiter.tokensPerMinute ?? Infinity;
     let reason = `the model takes at most ${perCall} documents per call`;
     if (documents.length <= perCall) {
-      reason = `together with the query they exceed the ${tokenBudget} tokens one call takes`;
+      reason =
+        minuteTokens < callTokens
+          ? `together with the query they exceed the rate limit’s ${minuteTokens} tokens a minute, which no call may exceed`
+          : `together with the query they exceed the ${callTokens} tokens one call takes`;
     } else if (perCall < capabilities.maxDocumentsPerCall) {
       reason = `maxDocumentsPerCall asks for at most ${perCall} documents per call`;
     }
     throw new InvalidArgumentError(
-      `${model.provider} model ${model.modelId} is listwise: its scores rank the documents of one call against each other and do not compare across calls, so merging calls by score would give a wrong order. The ${documents.length} documents need ${batches.length} calls: ${reason}. Rerank fewer documents (e.g. fewer first-stage candidates), or pass mergeScoresAcrossCalls: true to split them and merge by score anyway.`,
+      `${listwise}: its scores rank the documents of one call against each other and do not compare across calls, so merging calls by score would give a wrong order. The ${documents.length} documents need ${batches.length} calls: ${reason}. ${advice}`,
       { argument: 'documents' },
     );
   }
@@ -325,7 +330,10 @@ export async function rerank<M extends RerankingModel = RerankingModel>(
       return { value: scores, answer };
     },
     join: (first, second) => first.concat(second),
-    bisects: !whole,
+    notBisected: whole
+      ? (count) =>
+          `The ${count} documents were not split into smaller calls: ${listwise}, and its scores do not compare across calls. ${advice}`
+      : undefined,
   };
 
   const tally = new Tally(settings.onWarning, settings.onProgress, documents.length);

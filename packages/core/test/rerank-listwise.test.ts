@@ -5,6 +5,7 @@
  * caller passes `mergeScoresAcrossCalls: true`.
  */
 import { describe, expect, it } from 'vitest';
+import { createRateLimiter } from '../src/engine/limiter.js';
 import type { TokenCounter } from '../src/engine/token-counter.js';
 import { InvalidRequestError } from '../src/errors.js';
 import { rerank } from '../src/rerank.js';
@@ -58,6 +59,24 @@ describe('rerank with a listwise model (scoresCompareAcrossCalls: false)', () =>
     expect(model.calls).toHaveLength(0);
   });
 
+  it('names the rate limit when its tokens a minute, not the model, cap one call', async () => {
+    const model = listwise({ maxDocumentsPerCall: 100, maxTokensPerCall: 1000 });
+    const error = await invalidArgumentOf(
+      rerank({
+        model,
+        query: 'q',
+        documents: ['1aaa', '2bbb', '3ccc'],
+        tokenCounter: exactCharacters,
+        rateLimit: createRateLimiter({ tokensPerMinute: 10 }),
+      }),
+    );
+    // Kills the mutant that calls a minute's budget of the user's limiter the tokens "one call takes".
+    expect(error.message).toContain(
+      'The 3 documents need 2 calls: together with the query they exceed the rate limit’s 10 tokens a minute, which no call may exceed.',
+    );
+    expect(model.calls).toHaveLength(0);
+  });
+
   it('sends a job that fits one call as before', async () => {
     const model = listwise();
     const result = await rerank({ model, query: 'q', documents: ['1', '5'] });
@@ -90,6 +109,22 @@ describe('rerank with a listwise model (scoresCompareAcrossCalls: false)', () =>
       InvalidRequestError,
       rerank({ model, query: 'q', documents: ['1', '5', '3', '4'] }),
     );
+    // The API's error, saying why the engine did not split the call as it does for a pointwise model.
+    expect(error.code).toBe('invalid_request');
+    expect(error.batchTooLarge).toBe(true);
+    expect(error.cause).toBe(tooLarge);
+    expect(error.message).toBe(
+      `too many tokens The 4 documents were not split into smaller calls: rerank-co model rr-1 is listwise, and its scores do not compare across calls. ${advice}`,
+    );
+    expect(model.calls).toHaveLength(1);
+  });
+
+  it('leaves the API’s error as it is when a single document is too large (no split could help)', async () => {
+    const tooLarge = new InvalidRequestError('too many tokens', { batchTooLarge: true });
+    const model = new ScriptedReranker({ maxDocumentsPerCall: 100, scoresCompareAcrossCalls: false }, () => {
+      throw tooLarge;
+    });
+    const error = await rejectionOf(InvalidRequestError, rerank({ model, query: 'q', documents: ['1'] }));
     expect(error).toBe(tooLarge);
     expect(model.calls).toHaveLength(1);
   });

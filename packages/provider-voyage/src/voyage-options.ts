@@ -163,8 +163,9 @@ export const VOYAGE_CONTEXTUALIZED_LIMITS: ContextualizedCapabilities = {
 
 /**
  * With `autoChunking` (`enable_auto_chunking`): 120,000 tokens per request (Atlas spec). The spec's
- * 32,000 per document is stated for a document sent as a list of chunks; an auto-chunked document is one
- * string that Voyage chunks, bounded only by the request's 120,000.
+ * 32,000 per document is stated for an inner list of chunks, which auto-chunking does not send (`inputs`
+ * is then a flat list of whole documents); it states no limit of its own for such a document, so the
+ * request's 120,000 is the one held to, and the API has the last word on a longer one.
  */
 export const VOYAGE_AUTO_CHUNKING_LIMITS: ContextualizedCapabilities = {
   ...VOYAGE_CONTEXTUALIZED_LIMITS,

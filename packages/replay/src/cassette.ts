@@ -135,7 +135,9 @@ function unrecordedHeader(value: unknown, index: number): string | undefined {
   for (const name of Object.keys(headers)) {
     const why = unrecordedRequestHeader(name);
     if (why !== undefined)
-      return `interactions[${index}].request.headers records ${name}, which a cassette leaves out: ${why}, so a replay that compared it would fail (record mode never writes it; remove it)`;
+      // "Would fail" is not said: a value the caller fixed on purpose may well replay, but no recording
+      // can count on it, and removing it stops only its own comparison.
+      return `interactions[${index}].request.headers records ${name}, which a cassette leaves out: ${why}, so a replay cannot count on it. Remove it from interactions[${index}].request.headers: the other headers are still compared (record mode never writes it)`;
   }
   return undefined;
 }

@@ -58,7 +58,7 @@ describe('checkCassette and the headers a recording leaves out', () => {
       expect(InvalidArgumentError.isInstance(error)).toBe(true);
       expect((error as InvalidArgumentError).code).toBe('invalid_argument');
       expect((error as Error).message).toBe(
-        `c.json: interactions[1].request.headers records ${header}, which a cassette leaves out: ${why}, so a replay that compared it would fail (record mode never writes it; remove it).`,
+        `c.json: interactions[1].request.headers records ${header}, which a cassette leaves out: ${why}, so a replay cannot count on it. Remove it from interactions[1].request.headers: the other headers are still compared (record mode never writes it).`,
       );
     });
 

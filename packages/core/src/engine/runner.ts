@@ -6,7 +6,7 @@
  * a batch of its items (checking the answer) and how to join the values of two halves of a batch.
  */
 
-import { abortReason, InvalidRequestError, reindexInput } from '../errors.js';
+import { abortReason, InvalidRequestError, reindexInput, withNote } from '../errors.js';
 import type { ResponseInfo, Usage, Warning } from '../types.js';
 import type { Batch } from './batcher.js';
 import { answerSource, checkAnswer } from './checks.js';
@@ -41,10 +41,11 @@ export interface JobAdapter<I, V> {
   /** The values of the two halves of a bisected batch, in order, as one. */
   join(first: V, second: V): V;
   /**
-   * Whether a call the API says is too large is bisected. Default true; false throws the API's error, for
-   * a job whose calls must not be split (a listwise reranker's scores do not compare across calls).
+   * For a job whose calls must not be split (a listwise reranker's scores do not compare across calls):
+   * why a call of `count` items the API says is too large is not bisected, a sentence added to the API's
+   * error, which is then thrown. Default undefined: such a call is bisected.
    */
-  readonly bisects?: boolean;
+  readonly notBisected?: ((count: number) => string) | undefined;
   /** What the job's items are called in an error's note of their place ("document 3 of the whole job"). Default `input`. */
   readonly item?: string;
 }
@@ -198,13 +199,10 @@ export async function* runJob<I, V>(options: RunJobOptions<I, V>): AsyncGenerato
     try {
       return await once(part, signal);
     } catch (error) {
-      if (
-        signal.aborted ||
-        size < 2 ||
-        adapter.bisects === false ||
-        !(InvalidRequestError.isInstance(error) && error.batchTooLarge)
-      )
+      if (signal.aborted || size < 2 || !(InvalidRequestError.isInstance(error) && error.batchTooLarge))
         throw error;
+      // Without a word the user read only the API's "too large", and not why the engine kept the call whole.
+      if (adapter.notBisected !== undefined) throw withNote(error, adapter.notBisected(size));
       refusedSize = Math.min(refusedSize, size);
       return halves(part, signal);
     }
