@@ -25,7 +25,7 @@ const PROVIDERS = {
  * number beyond float32 as it was sent, a wait beyond the retries' reach to be told in days, a cache
  * store's arguments to be checked in every store and its unusable entries and unanswered waits to be said,
  * a listwise reranker's job to be refused rather than split, and a contextualized model's limits to follow
- * a job's options: Gemini's measured 56,362 bytes `everything` and 45,295 `embedding` (55,041 and 44,851
+ * a job's options: Gemini's measured 56,396 bytes `everything` and 45,295 `embedding` (55,041 and 44,851
  * before). Before that, when the
  * fetch transport began to decompress a body itself in Bun against the size cap, an error status whose body
  * is cut, broken or too large to keep its status and wait, every answer's parts to be checked once for the

@@ -46,7 +46,8 @@ export interface InputOptions {
   fingerprint?: boolean;
   /**
    * Keep a SHA-256 of every byte read (`whole`), by which a command that reads a file twice (index: once
-   * to check it, once to embed it) proves the second reading read what the first checked. Default false.
+   * to check it, once to embed it) proves the second reading read what the first checked; a regular file
+   * only (stdin and pipes are read once). Default false.
    */
   whole?: boolean;
 }
@@ -107,7 +108,6 @@ export async function openInput(options: InputOptions): Promise<InputSource> {
   const reading: LineReading = {
     maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
     consumed,
-    ...(whole === undefined ? {} : { whole }),
     ...(options.maxLineBytesOption === undefined ? {} : { option: options.maxLineBytesOption }),
   };
   if (options.path === '-') {
@@ -155,6 +155,8 @@ export async function openInput(options: InputOptions): Promise<InputSource> {
   if (info.size === 0) throw new CliError(`${options.path}: the file is empty; there is nothing to embed.`);
   const stream = createReadStream(options.path, { highWaterMark: 256 * 1024 });
   reading.file = true;
+  // Only a regular file is read twice; stdin or a pipe, read once, has nothing to compare its hash with.
+  if (whole !== undefined) reading.whole = whole;
   return {
     name: options.path,
     format,

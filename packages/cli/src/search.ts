@@ -33,9 +33,10 @@ import {
   shownBaseURL,
 } from './common.js';
 import { CliError, EXIT, InputChangedError, InputError, UsageError } from './errors.js';
-import { fsyncDirectory, unwritableKind } from './file-system.js';
+import { describeFileError, fsyncDirectory, unwritableKind } from './file-system.js';
+import { WholeInputHash } from './input-fingerprint.js';
 import { INPUT_OPTION_NAMES, INPUT_OPTIONS, inputPathArgument, readInputOptions } from './input-options.js';
-import { type InputOptions, type InputRecord, isBlank, openInput } from './inputs.js';
+import { type InputOptions, type InputRecord, type InputSource, isBlank, openInput } from './inputs.js';
 import { Interrupts } from './interrupts.js';
 import { lockedFile, lockPath, OutputLock, refuseOwnFilesTaken } from './output-lock.js';
 import { inputCount } from './progress.js';
@@ -250,9 +251,8 @@ export async function indexCommand(argv: string[]): Promise<number> {
         // A file is read once before anything is sent: a bad line or a repeated id costs no request.
         // Stdin and pipes can be read only once: their ids are checked as they come.
         checked = await checkInputFirst(source, inputOptions, interrupts.signal);
-        source = await openInput(inputOptions);
-        // A file of another size or time now was changed since: refused before anything is sent.
-        refuseChangedInput(source, checked);
+        // A file changed since is refused here, before anything is sent.
+        source = await reopenChecked(inputOptions, checked);
       }
       return await buildIndex({
         out: target,
@@ -352,20 +352,44 @@ function changedSinceChecked(name: string, what: string): InputChangedError {
 }
 
 /**
- * Refuses a file opened to embed it whose size or modification time is not the checked file's. Lines
- * appended since are refused too: they were not checked, and a file still growing is not finished.
+ * Opens a checked file again to embed it, refusing before anything is sent one that is not the file checked:
+ * no regular file now, another size (lines appended since were never checked, and a file still growing is
+ * not finished), or other bytes under a new modification time. A time changed over the same bytes (`touch`,
+ * an editor saving what it had) is no change: the file is read once more to tell. Looked at before it is
+ * opened, so an emptied file is said to have changed, not to be empty. The reading that embeds it is held
+ * to the checked bytes too, before the index is written.
  */
-function refuseChangedInput(source: Awaited<ReturnType<typeof openInput>>, checked: CheckedInput): void {
-  if (source.size !== checked.bytes)
-    throw changedSinceChecked(
-      source.name,
-      `it is ${source.size} bytes long now, and was ${checked.bytes} when its records were checked`,
-    );
-  if (source.mtimeMs !== checked.mtimeMs && source.mtimeMs !== undefined)
-    throw changedSinceChecked(
-      source.name,
-      `it was modified at ${new Date(source.mtimeMs).toISOString()}, after its records were checked`,
-    );
+async function reopenChecked(options: InputOptions, checked: CheckedInput): Promise<InputSource> {
+  const name = options.path;
+  // A file that is gone or unreadable now is said so by openInput, as for any input.
+  const info = await stat(name).catch(() => undefined);
+  if (info !== undefined) {
+    if (!info.isFile())
+      throw changedSinceChecked(name, 'it is no regular file now, and was one when its records were checked');
+    if (info.size !== checked.bytes)
+      throw changedSinceChecked(
+        name,
+        `it is ${info.size} bytes long now, and was ${checked.bytes} when its records were checked`,
+      );
+    if (info.mtimeMs !== checked.mtimeMs && !(await holdsCheckedBytes(name, checked)))
+      throw changedSinceChecked(
+        name,
+        `it was modified at ${new Date(info.mtimeMs).toISOString()}, after its records were checked`,
+      );
+  }
+  return openInput(options);
+}
+
+/** Whether the file at `path` holds the bytes `checked` read, as a whole-file SHA-256 says. */
+async function holdsCheckedBytes(path: string, checked: CheckedInput): Promise<boolean> {
+  const read = new WholeInputHash();
+  try {
+    for await (const chunk of createReadStream(path, { highWaterMark: 256 * 1024 }))
+      read.read(chunk as Buffer);
+  } catch (error) {
+    throw new CliError(`cannot read ${path}: ${describeFileError(error)}.`);
+  }
+  return read.bytes === checked.bytes && read.digest() === checked.sha256;
 }
 
 /** This run's temporary files beside `out`: names no other run uses. */

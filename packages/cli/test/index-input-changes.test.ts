@@ -4,6 +4,7 @@ import {
   readdirSync,
   readFileSync,
   statSync,
+  symlinkSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -50,8 +51,8 @@ describe('index: an input changed after it was checked', () => {
   /**
    * Indexes a fresh copy of `initial` (RECORDS) whose file becomes `changed` `at` a moment (by default
    * once its check read it to its end), `how` (rewritten in place, or another file renamed over it),
-   * with its former modification time when `keepTime`. Returns the run, the input, the --out and the
-   * requests sent.
+   * with its former modification time when `keepTime`. With `linkTo`, the file put in its place is a
+   * symbolic link to that path. Returns the run, the input, the --out and the requests sent.
    */
   async function indexChanged(
     changed: string,
@@ -62,13 +63,16 @@ describe('index: an input changed after it was checked', () => {
       out = '',
       initial = jsonl(RECORDS),
       at = 'after reading 1',
+      linkTo = '',
     } = {},
   ) {
     cases++;
     const input = file(`docs-${cases}.jsonl`, initial);
     // Whole seconds in the past: the time set back after the edit is then exactly the same.
     utimesSync(input, 1_700_000_000, 1_700_000_000);
-    const replacement = file(`replacement-${cases}.jsonl`, changed);
+    const replacement = join(directory.path, `replacement-${cases}.jsonl`);
+    if (linkTo === '') writeFileSync(replacement, changed);
+    else symlinkSync(linkTo, replacement);
     const target = out === '' ? join(directory.path, `docs-${cases}.ekx`) : out;
     const requests = server.requests;
     const result = await runCli(
@@ -217,6 +221,34 @@ describe('index: an input changed after it was checked', () => {
     } finally {
       await held.close();
     }
+  });
+
+  it('touched between the readings (a new modification time, the same bytes): indexed, every record once (bug: refused as "modified at …, after its records were checked", exit 1)', async () => {
+    const { result, input, out, sent } = await indexChanged(jsonl(RECORDS), { how: 'touch' });
+    expect(statSync(input).mtimeMs).toBe(1_700_000_060_000);
+    expect(result.stderr).toBe(
+      `embedkit: indexed 20 inputs (4 dimensions, openai:text-embedding-3-small) into ${out}\n`,
+    );
+    expect(result.code).toBe(0);
+    expect(readIndexFile(out).docs.map((doc) => doc.id)).toEqual(RECORDS.map((record) => record.id));
+    expect(sent).toBe(4);
+  });
+
+  it('emptied between the readings: said to be a change, with both sizes (bug: "the file is empty; there is nothing to embed", as if the checked file had been)', async () => {
+    const { result, input, out, sent } = await indexChanged('');
+    expectRefused(
+      result,
+      input,
+      out,
+      `it is 0 bytes long now, and was ${Buffer.byteLength(jsonl(RECORDS))} when its records were checked`,
+    );
+    expect(sent).toBe(0);
+  });
+
+  it('replaced by a symbolic link to a device between the readings: refused before anything is sent (bug: "it is undefined bytes long now")', async () => {
+    const { result, input, out, sent } = await indexChanged('', { how: 'rename', linkTo: '/dev/null' });
+    expectRefused(result, input, out, 'it is no regular file now, and was one when its records were checked');
+    expect(sent).toBe(0);
   });
 
   it('a file left as it was is indexed, with every record once (the fixture itself changes nothing else)', async () => {

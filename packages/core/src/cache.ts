@@ -8,7 +8,7 @@ import {
 } from './engine/checks.js';
 import { MAX_TIMER_MS } from './engine/clock.js';
 import { checkCallback } from './engine/settings.js';
-import { untilAborted } from './engine/signal.js';
+import { onAbort, untilAborted } from './engine/signal.js';
 import { InvalidArgumentError, InvalidResponseError, reindexInput } from './errors.js';
 import type { EmbeddingModelMiddleware } from './middleware.js';
 import { bareBaseURL } from './provider-utils.js';
@@ -54,7 +54,8 @@ export interface CacheMiddlewareOptions {
   onWarning?: ((warning: CacheStoreWarning) => void) | undefined;
   /**
    * How long a read or write of the store is waited for, in milliseconds, before it counts as failed: the
-   * read's inputs as misses, the write's answer as unstored. Default 5,000.
+   * read's inputs as misses, the write's answer as unstored. Set it above a store's own limit (the Redis
+   * store's `timeoutMs`, 2,000 by default), so that the store gives up first. Default 5,000.
    */
   storeTimeoutMs?: number | undefined;
 }
@@ -317,9 +318,15 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
   checkCallback(options.onWarning, 'onWarning');
   checkWholeNumber(options.storeTimeoutMs, 'storeTimeoutMs', 1, MAX_TIMER_MS);
   const storeTimeoutMs = options.storeTimeoutMs ?? 5_000;
-  /** `work`, or a rejection naming the store once it has not answered for `storeTimeoutMs`. */
-  const bounded = async <T>(work: () => T | Promise<T>): Promise<T> => {
+  /**
+   * `work`, or a rejection naming the store once it has not answered for `storeTimeoutMs`. While the call
+   * waits, the timer may be all that keeps the process running to end the wait (a store whose promise
+   * holds no socket or file). Once `signal` aborts nobody waits, so it holds the process open no more
+   * (Node's `unref`; a browser's timer is a number, with none).
+   */
+  const bounded = async <T>(work: () => T | Promise<T>, signal: AbortSignal | undefined): Promise<T> => {
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let stopWatching: (() => void) | undefined;
     try {
       return await Promise.race([
         work(),
@@ -328,10 +335,14 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
             () => reject(new Error(`${STORE} did not answer within ${storeTimeoutMs} ms`)),
             storeTimeoutMs,
           );
+          const release = () => (timer as { unref?: () => void }).unref?.();
+          if (signal?.aborted) release();
+          else if (signal !== undefined) stopWatching = onAbort(signal, release);
         }),
       ]);
     } finally {
       clearTimeout(timer);
+      stopWatching?.();
     }
   };
   const store = options.store ?? createMemoryCacheStore();
@@ -342,12 +353,14 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
       `The embedding cache could not be written (${reason}); answers are returned without being cached until it can.`,
   });
   // A store that cannot keep an answer (a full disk) must not lose it: the failure is a warning.
-  const write = async (entries: [string, Embedding][]) => {
+  const write = async (entries: [string, Embedding][], signal: AbortSignal | undefined) => {
     try {
-      await bounded<unknown>(() =>
-        store.setMany !== undefined
-          ? store.setMany(entries)
-          : Promise.all(entries.map(([key, vector]) => store.set(key, vector))),
+      await bounded<unknown>(
+        () =>
+          store.setMany !== undefined
+            ? store.setMany(entries)
+            : Promise.all(entries.map(([key, vector]) => store.set(key, vector))),
+        signal,
       );
       worked('write');
     } catch (error) {
@@ -366,8 +379,12 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
       // its timeout or the caller's abort, nor for ever in a call with neither: the wait is raced against
       // the call's signal and storeTimeoutMs.
       try {
-        const reading = bounded(() =>
-          store.getMany === undefined ? Promise.all(keys.map((key) => store.get(key))) : store.getMany(keys),
+        const reading = bounded(
+          () =>
+            store.getMany === undefined
+              ? Promise.all(keys.map((key) => store.get(key)))
+              : store.getMany(keys),
+          request.signal,
         );
         const answer: unknown = await untilAborted(reading, request.signal);
         // A batched read that answers no list (a client that gave up and answered nothing) failed: read
@@ -440,7 +457,7 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
       // The answer is paid for: a write still pending when the call's signal aborts (a store that never
       // answers) goes on by itself, and the answer is returned.
       const writeUnlessAborted = (entries: [string, Embedding][]) =>
-        untilAborted(write(entries), request.signal).catch((error: unknown) => {
+        untilAborted(write(entries, request.signal), request.signal).catch((error: unknown) => {
           if (!request.signal?.aborted) throw error;
         });
       const sending: Sending = {

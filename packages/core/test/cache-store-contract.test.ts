@@ -6,6 +6,7 @@
  * another length, a NaN, no answer at all) is a miss said through `onWarning` as the store's fault: never
  * a wrong vector served, never a failed or stuck call.
  */
+import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   type CacheStore,
@@ -19,7 +20,7 @@ import { embedMany } from '../src/engine/embed.js';
 import { InvalidArgumentError } from '../src/errors.js';
 import { wrapEmbeddingModel } from '../src/middleware.js';
 import { BAD_CACHE_STORE_CALLS, cacheStoreRefusal, hashVector, MockEmbeddingModel } from '../src/testing.js';
-import type { Embedding } from '../src/types.js';
+import type { Embedding, EmbedResponse } from '../src/types.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -272,6 +273,93 @@ describe('a custom store that never answers, in a call with no signal', () => {
           'The embedding cache could not be written (the cache store did not answer within 50 ms); answers are returned without being cached until it can.',
       },
     ]);
+  });
+
+  // While a call waits for the store, storeTimeoutMs' timer may be all that keeps the process running to
+  // end the wait (a store whose promise holds no socket or file), so it is not unref'd then. Once the
+  // caller has aborted, nobody waits: the store's late answer is ignored, and a process with nothing else
+  // to do must be free to exit rather than linger for storeTimeoutMs.
+  // An aborted read ends the call with the abort; an aborted write leaves the answer, paid for, returned.
+  it.each<[string, CacheStore, boolean]>([
+    ['a read', { get: never, set: () => {} }, false],
+    ['a write', { get: () => undefined, set: never }, true],
+  ])(
+    '%s still pending when the caller aborts holds the process open no more; a call that ends leaves no listener on its signal',
+    async (_kind, store, answered) => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      asked = 0;
+      const log = warningLog();
+      const model = wrapEmbeddingModel(
+        new MockEmbeddingModel({ dimensions: 4 }),
+        cacheMiddleware({ store, onWarning: log.onWarning }),
+      );
+      const started = vi.spyOn(globalThis, 'setTimeout');
+      try {
+        const controller = new AbortController();
+        const call = model
+          .doEmbed({ inputs: ['a'], signal: controller.signal })
+          .catch((error: unknown) => error);
+        await untilAsked(1);
+        // The pending wait's timer, the last started (a write's call read the store first).
+        const timer = started.mock.results.at(-1)!.value as NodeJS.Timeout;
+        expect(vi.getTimerCount()).toBe(1);
+        expect(timer.hasRef()).toBe(true);
+        controller.abort();
+        const ended = await call;
+        if (answered) expect((ended as EmbedResponse).embeddings).toEqual([hashVector('a', 4)]);
+        else expect(ended).toBe(controller.signal.reason);
+        expect(timer.hasRef()).toBe(false);
+        // It still ends the store's wait in its time: a read no call waits for is said to nobody, a write
+        // left unstored is said once, as ever.
+        expect(vi.getTimerCount()).toBe(1);
+        await vi.advanceTimersByTimeAsync(5_000);
+        expect(vi.getTimerCount()).toBe(0);
+        expect(log.warnings).toEqual(
+          answered
+            ? [
+                {
+                  code: 'cache-write-failed',
+                  message:
+                    'The embedding cache could not be written (the cache store did not answer within 5000 ms); answers are returned without being cached until it can.',
+                },
+              ]
+            : [],
+        );
+        expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+        // A call whose store answers leaves nothing on its signal.
+        const other = new AbortController();
+        const healthy = wrapEmbeddingModel(
+          new MockEmbeddingModel({ dimensions: 4 }),
+          cacheMiddleware({ store: createMemoryCacheStore() }),
+        );
+        await healthy.doEmbed({ inputs: ['a'], signal: other.signal });
+        await healthy.doEmbed({ inputs: ['a'], signal: other.signal });
+        expect(getEventListeners(other.signal, 'abort')).toHaveLength(0);
+        expect(vi.getTimerCount()).toBe(0);
+      } finally {
+        started.mockRestore();
+      }
+    },
+  );
+
+  it('a read begun with a signal aborted already holds the process open for no moment', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    asked = 0;
+    const model = wrapEmbeddingModel(
+      new MockEmbeddingModel({ dimensions: 4 }),
+      cacheMiddleware({ store: { get: never, set: () => {} } }),
+    );
+    const started = vi.spyOn(globalThis, 'setTimeout');
+    try {
+      const signal = AbortSignal.abort();
+      const ended = await model.doEmbed({ inputs: ['a'], signal }).catch((error: unknown) => error);
+      expect(ended).toBe(signal.reason);
+      expect(asked).toBe(1);
+      expect(started.mock.results).toHaveLength(1);
+      expect((started.mock.results[0]!.value as NodeJS.Timeout).hasRef()).toBe(false);
+    } finally {
+      started.mockRestore();
+    }
   });
 
   it('a store that answers leaves no timer behind', async () => {
