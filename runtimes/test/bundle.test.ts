@@ -19,14 +19,15 @@ const PROVIDERS = {
 } as const;
 
 /**
- * Gzip budgets in bytes, with room above what was measured when they were set. Both last raised
- * when redaction began to find a key escaped at any depth of JSON quoting, an authorization token folded
+ * Gzip budgets in bytes, with room above what was measured when they were set. Both raised when
+ * redaction began to find a key escaped at any depth of JSON quoting, an authorization token folded
  * onto a second line and a `ProxyAgent`'s own headers, the one check of float values to quote a JSON
- * number beyond float32 as it was sent, a wait beyond the retries' reach to be told in days, a cache
- * store's arguments to be checked in every store and its unusable entries and unanswered waits to be said,
- * a listwise reranker's job to be refused rather than split, and a contextualized model's limits to follow
- * a job's options: Gemini's measured 56,396 bytes `everything` and 45,295 `embedding` (55,041 and 44,851
- * before). Before that, when the
+ * number beyond float32 as it was sent, and a wait beyond the retries' reach to be told in days (Gemini's
+ * measured 55,300 bytes `everything` and 45,163 `embedding`, from 55,041 and 44,851); then `everything`
+ * alone, when a cache store's arguments came to be checked in every store and its unusable entries and
+ * unanswered waits to be said, a listwise reranker's job to be refused rather than split, and a
+ * contextualized model's limits to follow a job's options: 56,396 `everything`, 45,295 `embedding`.
+ * Before that, when the
  * fetch transport began to decompress a body itself in Bun against the size cap, an error status whose body
  * is cut, broken or too large to keep its status and wait, every answer's parts to be checked once for the
  * engine and the cache alike, a token budget to cap each call, a stream to keep its calls going while its
