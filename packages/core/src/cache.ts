@@ -89,7 +89,8 @@ export interface MemoryCacheStoreOptions {
  */
 export function checkCacheStoreArguments(method: keyof CacheStore, ...args: unknown[]): void {
   const refuse = (name: string, value: unknown, wanted: string) => {
-    const shown = ArrayBuffer.isView(value) ? `a ${value.constructor.name}` : describeValue(value);
+    const type = ArrayBuffer.isView(value) ? value.constructor.name : '';
+    const shown = type === '' ? describeValue(value) : `${/^[AEIOU]/.test(type) ? 'an' : 'a'} ${type}`;
     throw new InvalidArgumentError(`A cache store's ${method} takes ${name} as ${wanted}, got ${shown}.`, {
       argument: name.replace(/\[.*/, ''),
     });

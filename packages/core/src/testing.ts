@@ -285,6 +285,12 @@ export const BAD_CACHE_STORE_CALLS: readonly BadCacheStoreCall[] = [
   },
   {
     method: 'set',
+    args: ['k', Int16Array.of(1)],
+    argument: 'value',
+    message: `A cache store's set takes value as ${VECTOR_CLASSES}, got an Int16Array.`,
+  },
+  {
+    method: 'set',
     args: ['k', undefined],
     argument: 'value',
     message: `A cache store's set takes value as ${VECTOR_CLASSES}, got undefined.`,
