@@ -270,7 +270,7 @@ describe('redact: secrets encoded twice, wrapped at 76 columns, or behind an enc
   it('Basic credentials wrapped at 76 columns, with \\r\\n or \\n, raw or inside a JSON text', () => {
     // Bug: the token was matched unbroken only; the first line went (the header's name was before it),
     // the lines after it were shown.
-    const token = btoa('someuser:fake-password-not-real-0123456789-abcdefghijklmnopqrstuvwxyz');
+    const token = btoa('someuser:fake-password-not-real-padding-to-wrap-past-seventy-six-cols');
     const secrets = secretsOfCall(URL_BASE, { 'proxy-authorization': `Basic ${token}` });
     const wrapped = (lineBreak: string) => token.replace(/.{76}(?=.)/g, `$&${lineBreak}`);
     expect(token.length).toBeGreaterThan(76);
@@ -497,7 +497,7 @@ describe('requestJson redacts what the call itself carries', () => {
 
   it("a proxy's error page that echoes the request's Basic credentials wrapped at 76 columns shows none of them", async () => {
     // Bug: the first line went (it follows the header's name), the second was shown.
-    const token = btoa('proxy-user:fake-password-not-real-0123456789-abcdefghijklmnopqrstuvwxyz');
+    const token = btoa('proxy-user:fake-password-not-real-padding-to-wrap-past-seventy-six-cols');
     const wrapped = token.replace(/.{76}(?=.)/g, '$&\r\n');
     const { fetch } = recordingFetch(
       () => new Response(`<pre>Proxy-Authorization: Basic ${wrapped}\r\n</pre>`, { status: 502 }),
@@ -792,7 +792,7 @@ describe('base64 wrapped into lines', () => {
   it('finds a wrapped run that starts right after an escaped or percent-encoded line break', () => {
     // Bug: the run could start only after a character base64 does not hold, and the `n` of `\n` or the
     // `A` of `%0A` is one it holds: the run was never found, and the token crossed its break unredacted.
-    const key = 'sk-test-not-a-real-key-0123456789abcdefghij';
+    const key = 'fake-token-not-real-just-padding-for-a-test';
     const echoed = btoa(`Authorization: Bearer ${key}; x-request-id: 0123456789abcdef0123456789`);
     const lines = wrapped(echoed).replace(/\r\n/g, '\n');
     const keys = secretsOfCall(URL_BASE, { authorization: `Bearer ${key}` });
