@@ -201,21 +201,22 @@ export class RepeatedIds {
       return await this.end();
     }
     const text = describeId(record.id);
-    let [high, low] = this.fingerprint(text);
-    if (this.reread !== undefined) {
-      const before = this.seen(high, low) ? this.digest.slice() : undefined;
-      digestRecord(this.digest, high, low, record.line);
-      if (before !== undefined) return await this.suspect({ id: record.id, text, line: record.line, before });
-    }
+    const [high, computedLow] = this.fingerprint(text);
     // 0 and 0 marks an empty slot: that fingerprint is kept as 0 and 1 (a shared one is told apart below).
-    if ((high | low) === 0) low = 1;
+    const low = (high | computedLow) === 0 ? 1 : computedLow;
     const { fingerprints, lines, size } = this;
     let slot = home(high, size);
     while ((fingerprints[2 * slot]! | fingerprints[2 * slot + 1]!) !== 0) {
-      if (fingerprints[2 * slot] === high && fingerprints[2 * slot + 1] === low)
-        return { id: record.id, firstLine: lines![slot]!, line: record.line };
+      if (fingerprints[2 * slot] === high && fingerprints[2 * slot + 1] === low) {
+        if (lines !== undefined) return { id: record.id, firstLine: lines[slot]!, line: record.line };
+        // The fingerprint stays, and stands for this id too: the file read again says which id it is.
+        const before = this.digest.slice();
+        digestRecord(this.digest, high, computedLow, record.line);
+        return await this.suspect({ id: record.id, text, line: record.line, before });
+      }
       slot = slot + 1 === size ? 0 : slot + 1;
     }
+    if (lines === undefined) digestRecord(this.digest, high, computedLow, record.line);
     fingerprints[2 * slot] = high;
     fingerprints[2 * slot + 1] = low;
     if (lines !== undefined) lines[slot] = record.line;
@@ -228,18 +229,6 @@ export class RepeatedIds {
   async end(): Promise<RepeatedId | undefined> {
     if (this.suspects.length === 0) return undefined;
     return await this.lookUp();
-  }
-
-  /** Whether the table holds the fingerprint. */
-  private seen(high: number, low: number): boolean {
-    const { fingerprints, size } = this;
-    if ((high | low) === 0) low = 1;
-    let slot = home(high, size);
-    while ((fingerprints[2 * slot]! | fingerprints[2 * slot + 1]!) !== 0) {
-      if (fingerprints[2 * slot] === high && fingerprints[2 * slot + 1] === low) return true;
-      slot = slot + 1 === size ? 0 : slot + 1;
-    }
-    return false;
   }
 
   /**
