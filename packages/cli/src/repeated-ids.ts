@@ -186,11 +186,6 @@ export class RepeatedIds {
     return this.refused;
   }
 
-  /** Slots in the table (for tests: memory is 8 bytes a slot, 12 when lines are kept). */
-  get slots(): number {
-    return this.size;
-  }
-
   /**
    * Keeps the record's id; returns the first repeat found, if any: that of an earlier record whose
    * lookup in the file was put off, or this record's. Call {@link end} after the last record.
