@@ -3,7 +3,8 @@
  * the mutant, and no other may: the suite's test runs the whole suite of the mutant's group against it
  * and compares (a `tiny-batches/` re-run of a named scenario counts as that scenario). Each mutant
  * derives from a correct reference: `embeddings` (Acme on core's helpers), `embeddings-fetch` (Acme on
- * plain fetch), `contextualized`, `rerank` or `batch-jobs`.
+ * plain fetch), `contextualized`, `rerank`, `rerank-listwise` (a reranker whose scores do not compare
+ * across calls) or `batch-jobs`.
  */
 import {
   AuthenticationError,
@@ -32,6 +33,7 @@ import {
   ACME_CONTEXTUALIZED_LIMITS,
   AcmeBatchJobs,
   AcmeContextualizedModel,
+  AcmeListwiseRerankingModel,
   AcmeRerankingModel,
 } from './reference-groups.js';
 import {
@@ -43,7 +45,13 @@ import {
   acmeOptionsSchema,
 } from './reference-provider.js';
 
-export type MutantSuite = 'embeddings' | 'embeddings-fetch' | 'contextualized' | 'rerank' | 'batch-jobs';
+export type MutantSuite =
+  | 'embeddings'
+  | 'embeddings-fetch'
+  | 'contextualized'
+  | 'rerank'
+  | 'rerank-listwise'
+  | 'batch-jobs';
 
 export interface Mutant {
   name: string;
@@ -1650,6 +1658,15 @@ export const mutants: Mutant[] = [
     ['rerank-declared-limits', 'rerank-split-at-max-documents', 'rerank-split-above-max-documents'],
     class extends AcmeRerankingModel {
       override readonly capabilities = { maxDocumentsPerCall: 17, supportsParallelCalls: true };
+    },
+  ),
+  mutant(
+    'rerank-listwise',
+    'rerank-listwise-undeclared',
+    'a listwise reranker that does not declare `scoresCompareAcrossCalls: false`, so `rerank` splits its jobs and merges them by scores that do not compare',
+    ['rerank-listwise-split-refused'],
+    class extends AcmeListwiseRerankingModel {
+      override readonly capabilities = { maxDocumentsPerCall: 16, supportsParallelCalls: true };
     },
   ),
   mutant(

@@ -314,6 +314,21 @@ export class AcmeRerankingModel implements RerankingModel {
 export const createAcmeRerankingModel = ({ modelId, ...settings }: CreateModelOptions) =>
   new AcmeRerankingModel(modelId, settings);
 
+/** Acme's listwise reranker: the same endpoint, its scores ranking one request's documents against each other. */
+export const acmeListwiseRerankingWire: RerankingWireProfile = { ...acmeRerankingWire, listwise: true };
+
+/** The Acme listwise reranker, which declares that its scores do not compare across calls. */
+export class AcmeListwiseRerankingModel extends AcmeRerankingModel {
+  override readonly capabilities: RerankingCapabilities = {
+    maxDocumentsPerCall: 16,
+    supportsParallelCalls: true,
+    scoresCompareAcrossCalls: false,
+  };
+}
+
+export const createAcmeListwiseRerankingModel = ({ modelId, ...settings }: CreateModelOptions) =>
+  new AcmeListwiseRerankingModel(modelId, settings);
+
 // ---------------------------------------------------------------- batch jobs
 
 const STATES: Record<string, BatchJobState> = {

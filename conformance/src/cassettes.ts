@@ -21,7 +21,7 @@ import {
 import { cassetteFiles, readCassette } from '@embedkit/replay/node';
 import { EnvHttpProxyAgent, fetch as undiciFetch } from 'undici';
 import { createFakeClock, expectWireKept, type FakeClock, fakeApiKey } from './harness.js';
-import { createInterceptor, nameRequest, type TransportKind } from './interceptor.js';
+import { createInterceptor, describeTarget, nameRequest, type TransportKind } from './interceptor.js';
 import { arrayClassOf } from './suite/answers.js';
 import type { Scenario } from './suite/family.js';
 import type { Cassette, CassetteCall, CreateModelOptions, WireProfile } from './types.js';
@@ -229,7 +229,7 @@ function strayMismatch(
     ...bodyDifferences(queryOf(recordedQuery!), queryOf(sentQuery!), 'query', [], Number.POSITIVE_INFINITY),
   ];
   return redact(
-    `${nameRequest(stray, sent)} differs from the cassette's interactions[${stray.number - 1}] (${recorded.method} ${recorded.path}): ${describeDifferences(differences, secrets)}`,
+    `${nameRequest(stray, sent)} differs from the cassette's interactions[${stray.number - 1}] (${describeTarget(recorded.method, recorded.path)}): ${describeDifferences(differences, secrets)}`,
     secrets,
   );
 }
@@ -285,7 +285,7 @@ export async function replayCassette(
           const { method, path } = interaction.request;
           mismatches.push({
             number: request.number,
-            text: `differs from the cassette's interactions[${position}] (${method} ${redact(path, [apiKey])}): ${describeDifferences(differences, [apiKey])}`,
+            text: `differs from the cassette's interactions[${position}] (${describeTarget(method, redact(path, [apiKey]))}): ${describeDifferences(differences, [apiKey])}`,
           });
           return { status: 418, body: { error: { message: 'cassette mismatch' } } };
         }

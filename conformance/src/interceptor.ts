@@ -266,16 +266,28 @@ function isRefusal(error: unknown): boolean {
 }
 
 /**
+ * A method and the path (or URL) it goes to, as messages show them: `POST /v1/embeddings`; `POST with no
+ * path` for an empty one; quoted where a space or a control character would hide where it ends.
+ */
+export function describeTarget(method: string, target: string): string {
+  if (target === '') return `${method} with no path`;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for.
+  return `${method} ${/[\s\u0000-\u001f\u007f]/.test(target) ? JSON.stringify(target) : target}`;
+}
+
+/**
  * A request as every failure message names it: by its place among the `sent` ones (`request 3 of 5`),
- * with its method and target when given (`request 3 of 5 (POST /v1/embeddings)`); `a request` when the
- * transport does not tell its place.
+ * with its method and target when given (`request 3 of 5 (POST /v1/embeddings)`, see `describeTarget`);
+ * `a request` when the transport does not tell its place.
  */
 export function nameRequest(
   request: { number?: number | undefined; method?: string; target?: string },
   sent: number,
 ): string {
   if (request.number === undefined) return 'a request';
-  const what = request.method === undefined ? '' : ` (${request.method} ${request.target ?? ''})`;
+  const { method, target } = request;
+  const what =
+    method === undefined ? '' : ` (${target === undefined ? method : describeTarget(method, target)})`;
   return `request ${request.number} of ${sent}${what}`;
 }
 
@@ -295,7 +307,7 @@ class Ledger {
 
   /** Notes an expectation: where it answers and how many requests. */
   expect(method: string, path: string, times: number): void {
-    this.places.push(`${method} ${path}`);
+    this.places.push(describeTarget(method, path));
     this.answers += times;
   }
 
@@ -421,9 +433,14 @@ function stallingBody(handler: Dispatcher.DispatchHandler, state: StallState): D
   });
 }
 
+/** The `Request` a `fetch` call was given as its input, or undefined for a URL. */
+function fetchRequestOf(input: Parameters<FetchFunction>[0]) {
+  return typeof input === 'object' && input !== null && 'method' in input ? input : undefined;
+}
+
 /** The method and absolute URL of a `fetch` call. */
 function fetchTarget(input: Parameters<FetchFunction>[0], init: Parameters<FetchFunction>[1]) {
-  const request = typeof input === 'object' && input !== null && 'method' in input ? input : undefined;
+  const request = fetchRequestOf(input);
   const url = request === undefined ? String(input) : (request as { url: string }).url;
   return { method: init?.method ?? (request as { method?: string } | undefined)?.method ?? 'GET', url };
 }
@@ -502,11 +519,21 @@ function createNockInterceptor(origin: string, secret: string | undefined, ledge
   };
   // One scope per expectation, so that `isDone` tells whether it was used.
   const scopes: { scope: nock.Scope; description: string; optional: boolean }[] = [];
-  // Each request sent with a body of text and not yet met by a reply function, so that a reply can tell
-  // which request it has (nock reaches its reply functions in the order bodies end, not the order sent).
-  // Bodies are compared as parsed, since nock hands a reply function a JSON body parsed.
-  const unmet: { number: number; method: string; target: string; body: string }[] = [];
-  const bodyKey = (body: unknown) => {
+  // Each request sent and not yet met by a reply function, so that a reply can tell which request it has
+  // (nock reaches its reply functions in the order bodies end, not the order sent). Bodies are compared as
+  // parsed, since nock hands a reply function a JSON body parsed; a request with no body has the key ''
+  // (nock hands its reply an empty text), one whose body the suite cannot read as text has none, and
+  // matches any body. A request that ends unmet (the mocks refused it) leaves, so that one sent after it
+  // with the same body does not take its number.
+  type Unmet = { number: number; method: string; target: string; body: string | undefined };
+  const unmet: Unmet[] = [];
+  const bodyKey = (body: unknown): string | undefined => {
+    if (body === undefined || body === null || body === '') return '';
+    if (ArrayBuffer.isView(body) || body instanceof ArrayBuffer)
+      return bodyKey(new TextDecoder().decode(body as ArrayBuffer));
+    if (body instanceof URLSearchParams) return body.toString();
+    if (typeof body === 'object' && !Array.isArray(body) && Object.getPrototypeOf(body) !== Object.prototype)
+      return undefined;
     const parsed = parseBody(body);
     return typeof parsed === 'string' ? parsed : JSON.stringify(parsed);
   };
@@ -514,7 +541,10 @@ function createNockInterceptor(origin: string, secret: string | undefined, ledge
   const numberOf = (method: string, target: string, body: unknown): number | undefined => {
     const key = bodyKey(body);
     const at = unmet.findIndex(
-      (item) => item.method === method.toUpperCase() && item.target === target && item.body === key,
+      (item) =>
+        item.method === method.toUpperCase() &&
+        item.target === target &&
+        (item.body === undefined || item.body === key),
     );
     return at < 0 ? undefined : unmet.splice(at, 1)[0]!.number;
   };
@@ -527,17 +557,24 @@ function createNockInterceptor(origin: string, secret: string | undefined, ledge
       fetch: (input, init) => {
         const target = fetchTarget(input, init);
         const { number, target: shown, failed } = ledger.note(target.method, target.url);
-        if (typeof init?.body === 'string')
-          unmet.push({
-            number,
-            method: target.method.toUpperCase(),
-            target: shown,
-            body: bodyKey(init.body),
-          });
+        const entry: Unmet = {
+          number,
+          method: target.method.toUpperCase(),
+          target: shown,
+          // A Request given whole carries its body where the suite does not read it.
+          body:
+            init?.body === undefined && fetchRequestOf(input) !== undefined ? undefined : bodyKey(init?.body),
+        };
+        unmet.push(entry);
+        const leave = () => {
+          const at = unmet.indexOf(entry);
+          if (at >= 0) unmet.splice(at, 1);
+        };
         const sent = runtimeFetch(input, init).catch((error: unknown) => {
           failed(error);
           throw error;
         });
+        void sent.then(leave, leave);
         track(sent);
         return sent;
       },
@@ -549,6 +586,11 @@ function createNockInterceptor(origin: string, secret: string | undefined, ledge
       const interceptor = scope.intercept(pathMatcher(path, secret), method).times(options.times ?? 1);
       if (options.connectionError === 'reset') {
         interceptor.replyWithError(resetError());
+        // The reset takes the number of the request it meets, as an answer does, so that one sent again
+        // after it with the same body is not numbered as it.
+        scope.on('request', (request: { path: string }, met: unknown, body: unknown) => {
+          if (met === interceptor) numberOf(method, request.path, body);
+        });
       } else {
         interceptor.reply(function (this: { req: { headers: Record<string, unknown> } }, uri, body) {
           const number = numberOf(method, uri, body);

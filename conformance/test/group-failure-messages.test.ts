@@ -2,8 +2,11 @@
  * What a failing contextualized or batch-jobs scenario says: the mistake the provider made, named, rather
  * than the provider's own error or a request the scenario does not answer.
  */
+import type { BatchJobCallOptions, BatchJobOperation } from '@embedkit/core/provider';
 import { describe, expect, it } from 'vitest';
+import { AcmeBatchJobs } from '../mutants/reference-groups.js';
 import { runScenarios } from '../src/describe.js';
+import type { CreateModelOptions } from '../src/types.js';
 import { failureMessages as failures, GROUPS } from './mutant-suites.js';
 
 describe('a contextualized answer listing documents out of order', () => {
@@ -102,6 +105,58 @@ describe('batch jobs', () => {
       ['call-timeout', 'fetch', true],
       ['call-abort', 'undici', true],
       ['call-abort', 'fetch', true],
+    ]);
+  });
+});
+
+/** Acme batch jobs that send a create request's items under another name than the one the wire reads. */
+class RenamedItemsBatchJobs extends AcmeBatchJobs {
+  protected override call(
+    operation: BatchJobOperation,
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    body?: unknown,
+    options?: BatchJobCallOptions,
+  ) {
+    if (operation !== 'create') return super.call(operation, method, path, body, options);
+    const { requests, ...rest } = body as { requests: unknown[] };
+    return super.call(operation, method, path, { ...rest, items: requests }, options);
+  }
+}
+
+describe('a batch create request the wire profile cannot read item by item', () => {
+  it("fails create with the scenario's own finding, not with the dropped-dimensions note's reading error", async () => {
+    const { scenarios } = GROUPS['batch-jobs'].list(
+      ({ modelId, ...settings }: CreateModelOptions) => new RenamedItemsBatchJobs(modelId, settings),
+    );
+    const outcomes = await runScenarios(scenarios, { only: ['create'] });
+    expect(outcomes.map((outcome) => [outcome.kind, outcome.passed])).toEqual([
+      ['undici', false],
+      ['fetch', false],
+    ]);
+    for (const outcome of outcomes) {
+      const message = (outcome.error as Error).message;
+      expect(message).toMatch(
+        /^every input sent as given \(its line breaks, tabs and edge spaces kept\), in order \(this scenario catches: /,
+      );
+      expect(message).not.toContain('dimensions option');
+    }
+  });
+});
+
+describe('a listwise reranker that does not say so', () => {
+  it('is told what the wire profile says and what its capabilities leave out, in both modes', async () => {
+    const messages = await failures('rerank-listwise-undeclared', [
+      'rerank-listwise-split-refused',
+      'tiny-batches/rerank-listwise-split-refused',
+    ]);
+    const told =
+      "the API is listwise (the wire profile's listwise: true), but the model's capabilities leave out scoresCompareAcrossCalls: rerank then splits its jobs and merges them by scores that do not compare across calls. Declare scoresCompareAcrossCalls: false.";
+    expect(messages.map((text) => text.replace(/ \(this scenario catches: .+\)$/, ''))).toEqual([
+      `rerank-listwise-split-refused [undici]: ${told}`,
+      `rerank-listwise-split-refused [fetch]: ${told}`,
+      `tiny-batches/rerank-listwise-split-refused [undici]: ${told}`,
+      `tiny-batches/rerank-listwise-split-refused [fetch]: ${told}`,
     ]);
   });
 });

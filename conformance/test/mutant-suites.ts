@@ -9,9 +9,11 @@ import { type Mutant, type MutantSuite, mutants } from '../mutants/index.js';
 import {
   acmeBatchWire,
   acmeContextualizedWire,
+  acmeListwiseRerankingWire,
   acmeRerankingWire,
   createAcmeBatchJobs,
   createAcmeContextualizedModel,
+  createAcmeListwiseRerankingModel,
   createAcmeRerankingModel,
 } from '../mutants/reference-groups.js';
 import { acmeWire, createAcmeModel } from '../mutants/reference-provider.js';
@@ -68,6 +70,16 @@ export const GROUPS: Record<MutantSuite, Group> = {
         wire: acmeRerankingWire,
       }),
     reference: createAcmeRerankingModel,
+  },
+  'rerank-listwise': {
+    list: (create) =>
+      listRerankingScenarioList({
+        ...base,
+        modelId: 'acme-rerank-listwise-1',
+        createModel: create as never,
+        wire: acmeListwiseRerankingWire,
+      }),
+    reference: createAcmeListwiseRerankingModel,
   },
   'batch-jobs': {
     list: (create) =>

@@ -12,7 +12,7 @@ import { describe } from 'vitest';
 import { registerScenarioList, withCassettes } from '../describe.js';
 import { baseUrlCases } from '../families/base-url.js';
 import { createFakeClock, createWorld, type World, type WorldVariant } from '../harness.js';
-import type { TransportKind, WireReply } from '../interceptor.js';
+import { describeTarget, type TransportKind, type WireReply } from '../interceptor.js';
 import { vectorFor } from '../suite/answers.js';
 import {
   type AnyError,
@@ -402,7 +402,7 @@ export const batchJobs: Family<DescribeBatchEmbeddingJobsOptions, BatchEmbedding
             for (const request of world.interceptor.requests.slice(before))
               expectCustomHeaders(
                 request.headers,
-                `the ${operation} request (${request.method} ${request.path})`,
+                `the ${operation} request (${describeTarget(request.method, request.path)})`,
               );
           };
           await sent('create', () =>

@@ -253,7 +253,14 @@ function explainDroppedDimensions(
     InvalidResponseError.isInstance(error) &&
     error.message.includes(`expected ${asked} for dimensions ${asked}`);
   if (!lengthRefused && !checksSent) return error;
-  const sent = world.interceptor.requests.flatMap((request) => dimensions.sentIn(request.body));
+  // A request the wire cannot read (the provider's own mistake, which the case may be reporting) gives no
+  // note: the note must never stand in for the failure it explains.
+  let sent: (number | undefined)[];
+  try {
+    sent = world.interceptor.requests.flatMap((request) => dimensions.sentIn(request.body));
+  } catch {
+    return error;
+  }
   if (sent.length === 0 || sent.some((value) => value !== undefined)) return error;
   const carried = `request carried dimensions (as the wire's ${dimensions.reader} reads them) though the job asked ${asked}: the provider drops the dimensions option`;
   const noted = withNote(

@@ -206,6 +206,9 @@ export const jinaRerankingWire: RerankingWireProfile = {
   // defaults to true (Jina OpenAPI).
   truncateOf: (body) => (body as JinaBody).truncation !== false,
   returnsDocumentsOf: (body) => (body as JinaBody).return_documents !== false,
+  // The suite runs this wire with jina-reranker-v3, which the spec's `RerankerV3Request` calls a listwise
+  // model: its scores do not compare across calls, and the model must say so.
+  listwise: true,
   options: [
     {
       name: 'max-document-length',

@@ -68,11 +68,21 @@ export const rerankingLimits: Family<RerankingSuite, RerankingWorld> = {
     ];
     cases.push(
       !suite.listwise
-        ? skip('rerank-listwise-split-refused', 'the model’s scores compare across calls (pointwise)')
+        ? skip(
+            'rerank-listwise-split-refused',
+            'the model’s scores compare across calls (pointwise): neither its capabilities nor the wire profile (listwise) say otherwise',
+          )
         : check(
             'rerank-listwise-split-refused',
             'a listwise model’s job split into calls and merged by scores that do not compare',
             async (world) => {
+              // What the API is, from the wire profile, against what the model declares: only the
+              // declaration keeps rerank from merging scores that do not compare.
+              const declared = world.model.capabilities.scoresCompareAcrossCalls;
+              assert.ok(
+                declared === false,
+                `the API is listwise (the wire profile's listwise: true), but the model's capabilities ${declared === undefined ? 'leave out scoresCompareAcrossCalls' : `declare scoresCompareAcrossCalls: ${String(declared)}`}: rerank then splits its jobs and merges them by scores that do not compare across calls. Declare scoresCompareAcrossCalls: false.`,
+              );
               const documents = suite.documents(cap + 1, 'listwise');
               const error = await rejection(
                 rerank(suite.settings(world, { documents, mergeScoresAcrossCalls: false })),

@@ -38,6 +38,12 @@ export interface RerankingWireProfile extends WireBasics {
   }): unknown;
   /** The API's documented limit on documents per request; the fake server answers 400 above it. */
   maxDocumentsPerRequest?: number;
+  /**
+   * Whether the model is listwise: the API's scores rank the documents of one request against each
+   * other, and do not compare across requests. The model must then declare `scoresCompareAcrossCalls:
+   * false`, which `rerank-listwise-split-refused` checks. Default false.
+   */
+  listwise?: boolean;
   /** Whether the API will cut over-long documents of this request, its own default included. */
   truncateOf?(body: unknown): boolean;
   /** Whether the API will send the documents back in its answer, its own default included (the engine has them). */
@@ -69,6 +75,7 @@ const RERANKING_WIRE: SettingNames<RerankingWireProfile> = {
   topNOf: true,
   successBody: true,
   maxDocumentsPerRequest: true,
+  listwise: true,
   truncateOf: true,
   returnsDocumentsOf: true,
   options: true,
@@ -132,7 +139,10 @@ export interface RerankingSuite {
   mode: RerankingMode;
   /** Documents per call in this mode. */
   cap: number;
-  /** Whether the model declares scores that do not compare across calls (`scoresCompareAcrossCalls: false`). */
+  /**
+   * Whether the model is listwise: it declares scores that do not compare across calls
+   * (`scoresCompareAcrossCalls: false`), or the wire profile says so (`listwise`).
+   */
   listwise: boolean;
   settings(world: RerankingWorld, extra?: Partial<RerankSettings>): RerankSettings;
   success(answer?: RerankingAnswer): ReplyHandler;
@@ -167,7 +177,7 @@ export function createRerankingSuite(options: SuiteOptions, mode: RerankingMode)
     probe.capabilities.maxDocumentsPerCall,
     mode.maxDocumentsPerCall ?? Number.POSITIVE_INFINITY,
   );
-  const listwise = probe.capabilities.scoresCompareAcrossCalls === false;
+  const listwise = probe.capabilities.scoresCompareAcrossCalls === false || wire.listwise === true;
   const usageTokens = (query: string, documents: readonly string[]) =>
     documents.reduce((sum, document) => sum + reportedTokens(`${query}\n${document}`), 0);
 
