@@ -6,7 +6,7 @@ import {
   vectorExpectation,
   vectorProblem,
 } from './engine/checks.js';
-import { MAX_TIMER_MS } from './engine/clock.js';
+import { MAX_TIMER_MS, systemClock } from './engine/clock.js';
 import { checkCallback } from './engine/settings.js';
 import { onAbort, untilAborted } from './engine/signal.js';
 import { InvalidArgumentError, InvalidResponseError, reindexInput } from './errors.js';
@@ -21,8 +21,9 @@ import type { Embedding, EmbeddingModel, EmbedInput, EmbedRequest, EmbedResponse
  * batched methods: `cacheMiddleware` then reads and writes a whole call in one round trip. It should also
  * bound its own waits (the Redis store gives up after 2 s): the middleware waits `storeTimeoutMs` at most,
  * a read still pending when the call times out or its caller aborts ends the call, and a write still
- * pending then goes on unwatched while the answer is returned. Each method should first call
- * `checkCacheStoreArguments`.
+ * pending then goes on unwatched while the answer is returned. A store that did not answer in that time,
+ * or whose read threw or rejected, is then asked by no call for `storeCooldownMs`. Each method should
+ * first call `checkCacheStoreArguments`.
  */
 export interface CacheStore {
   get(key: string): Promise<Embedding | undefined> | Embedding | undefined;
@@ -33,13 +34,15 @@ export interface CacheStore {
   setMany?(entries: readonly (readonly [key: string, value: Embedding])[]): Promise<void> | void;
 }
 
-/** Trouble with a cache store, after which the call went on without it. */
+/** Trouble with a cache store, after which the call went on without it, or the end of that trouble. */
 export interface CacheStoreWarning {
   /**
    * `cache-read-failed`: the store could not be read, and the call's inputs counted as misses;
-   * `cache-write-failed`: it could not be written, and the answer was returned without being stored.
+   * `cache-write-failed`: it could not be written, and the answer was returned without being stored (each
+   * says when the store is skipped for `storeCooldownMs`); `cache-resumed`: a skipped store answered
+   * again, and is used as before.
    */
-  code: 'cache-read-failed' | 'cache-write-failed';
+  code: 'cache-read-failed' | 'cache-write-failed' | 'cache-resumed';
   message: string;
 }
 
@@ -58,12 +61,22 @@ export interface CacheMiddlewareOptions {
    * store's `timeoutMs`, 2,000 by default), so that the store gives up first. Default 5,000.
    */
   storeTimeoutMs?: number | undefined;
+  /**
+   * How long the store is skipped after a read or write of it was not answered within `storeTimeoutMs`,
+   * or a read of it threw or rejected, in milliseconds: calls meanwhile count every input as a miss and
+   * store nothing, rather than each wait for a store that is down. Each skip is told once through
+   * `onWarning`; after it one call asks the store again (the others still skip it until it answers), and
+   * it is skipped again if that fails, or used as before (told once) if it answers. A write that throws or
+   * rejects skips nothing (a full disk still reads). Default 30,000; 0 asks the store on every call.
+   */
+  storeCooldownMs?: number | undefined;
 }
 
 const CACHE_MIDDLEWARE_OPTIONS: SettingNames<CacheMiddlewareOptions> = {
   store: true,
   onWarning: true,
   storeTimeoutMs: true,
+  storeCooldownMs: true,
 };
 const MEMORY_STORE_OPTIONS: SettingNames<MemoryCacheStoreOptions> = { maxEntries: true };
 
@@ -247,6 +260,11 @@ const storedVector = () => 'a stored vector';
 const storedEntry = (index: number) => `the entry of input ${index}`;
 /** Who answered an entry that is refused: the store, not the model's provider. */
 const STORE = 'the cache store';
+/** What a wait for a store that was skipped, or failed, answers. */
+const SKIPPED: unique symbol = Symbol('skipped');
+
+/** The reason a store failed, as its warning says it. */
+const reasonOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 function copy(vector: Embedding): Embedding {
   return vector.slice();
@@ -291,12 +309,7 @@ export function cacheFailureReporter(
     failed(kind, error) {
       if (failing[kind]) return;
       failing[kind] = true;
-      const reason = error instanceof Error ? error.message : String(error);
-      onWarning(
-        kind === 'read'
-          ? { code: 'cache-read-failed', message: messages.read(reason) }
-          : { code: 'cache-write-failed', message: messages.write(reason) },
-      );
+      onWarning({ code: `cache-${kind}-failed`, message: messages[kind](reasonOf(error)) });
     },
   };
 }
@@ -305,68 +318,124 @@ export function cacheFailureReporter(
  * Serves repeated inputs from `store` and sends only the misses, in one call. Stored vectors are
  * copies (never views into a response slab), and callers get copies too, so mutating a result is safe.
  * The cache never fails a call: a store that cannot be read makes every input a miss, and one that cannot
- * be written leaves an answer that was already paid for unstored; `onWarning` hears of each once.
+ * be written leaves an answer that was already paid for unstored; `onWarning` hears of each once. A store
+ * that does not answer within `storeTimeoutMs`, or whose read throws or rejects, is skipped for
+ * `storeCooldownMs` (30 s by default), so that a store that is down costs one wait, not one per call.
+ * Refuses, when built, a store whose `get` or `set` is no function, or whose `getMany` or `setMany` is
+ * there and no function.
  */
 export function cacheMiddleware(options: CacheMiddlewareOptions = {}): EmbeddingModelMiddleware {
   checkOptions(options, 'cacheMiddleware', CACHE_MIDDLEWARE_OPTIONS);
-  const given = options.store as Partial<CacheStore> | null | undefined;
-  if (given !== undefined && (typeof given?.get !== 'function' || typeof given.set !== 'function')) {
-    throw new InvalidArgumentError(
-      'store must be a CacheStore with get(key) and set(key, value), e.g. createMemoryCacheStore() or openDiskCacheStore({ directory }).',
-      { argument: 'store' },
-    );
-  }
+  const given = options.store as Record<string, unknown> | null | undefined;
+  // A method that is no function failed at the first call, as a warning on every call: refused here.
+  if (given !== undefined)
+    for (const name of ['get', 'set', 'getMany', 'setMany'])
+      if (typeof given?.[name] !== 'function' && (given?.[name] !== undefined || !name.endsWith('Many')))
+        throw new InvalidArgumentError(
+          `store must be a CacheStore with get(key) and set(key, value), e.g. createMemoryCacheStore() or openDiskCacheStore({ directory }); its ${name} is ${describeValue(given?.[name])}.`,
+          { argument: 'store' },
+        );
   checkCallback(options.onWarning, 'onWarning');
   checkWholeNumber(options.storeTimeoutMs, 'storeTimeoutMs', 1, MAX_TIMER_MS);
   const storeTimeoutMs = options.storeTimeoutMs ?? 5_000;
-  /**
-   * `work`, or a rejection naming the store once it has not answered for `storeTimeoutMs`. While the call
-   * waits, the timer may be all that keeps the process running to end the wait (a store whose promise
-   * holds no socket or file). Once `signal` aborts nobody waits, so it holds the process open no more
-   * (Node's `unref`; a browser's timer is a number, with none).
-   */
-  const bounded = async <T>(work: () => T | Promise<T>, signal: AbortSignal | undefined): Promise<T> => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let stopWatching: (() => void) | undefined;
-    try {
-      return await Promise.race([
-        work(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`${STORE} did not answer within ${storeTimeoutMs} ms`)),
-            storeTimeoutMs,
-          );
-          const release = () => (timer as { unref?: () => void }).unref?.();
-          if (signal?.aborted) release();
-          else if (signal !== undefined) stopWatching = onAbort(signal, release);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-      stopWatching?.();
-    }
-  };
+  checkWholeNumber(options.storeCooldownMs, 'storeCooldownMs', 0);
+  const storeCooldownMs = options.storeCooldownMs ?? 30_000;
   const store = options.store ?? createMemoryCacheStore();
-  const { worked, failed } = cacheFailureReporter(options.onWarning ?? emitCacheWarning, {
+  const onWarning = options.onWarning ?? emitCacheWarning;
+  const { worked, failed } = cacheFailureReporter(onWarning, {
     read: (reason) =>
       `The embedding cache could not be read (${reason}); inputs count as misses until it can.`,
     write: (reason) =>
       `The embedding cache could not be written (${reason}); answers are returned without being cached until it can.`,
   });
+  /**
+   * The breaker. Until `skipUntil` the store is not asked (`Infinity` while one call tries it again after
+   * a skip); `skipped` says a skip was told, so that its end is told. The releases of the waits in flight
+   * end them all when the store is skipped: calls that came during the first hang wait no longer than it.
+   */
+  let skipUntil = 0;
+  let skipped = false;
+  const waits = new Set<() => void>();
+  const resume = () => {
+    if (!skipped) return;
+    skipped = false;
+    skipUntil = 0;
+    onWarning({
+      code: 'cache-resumed',
+      message: 'The embedding cache answers again after being skipped; it is read and written as before.',
+    });
+  };
+  /**
+   * What the store answered, or `SKIPPED` when it was skipped or failed (told already). A wait longer
+   * than `storeTimeoutMs` and a read that throws or rejects skip the store for `storeCooldownMs`: a
+   * store that does not answer (or bounds its own wait and rejects, as the Redis store does after 2 s)
+   * would cost every call that wait, on its read and again on its write. A write that throws or rejects
+   * does not: the store answered, and what fails is writing alone (a full disk, a read-only replica),
+   * where skipping its reads would send for vectors the store holds. While the caller waits, the timer
+   * may be all that keeps the process running to end the wait (a store whose promise holds no socket or
+   * file); once `signal` aborts nobody waits, and it holds the process open no more (Node's `unref`; a
+   * browser's timer is a number, with none). The store's answer still decides the breaker.
+   */
+  const ask = async <T>(
+    kind: 'read' | 'write',
+    work: () => T | Promise<T>,
+    signal: AbortSignal | undefined,
+  ): Promise<T | typeof SKIPPED> => {
+    if (systemClock.now() < skipUntil) return SKIPPED;
+    if (skipped) skipUntil = Number.POSITIVE_INFINITY;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let stopWatching: (() => void) | undefined;
+    let release = () => {};
+    let late = false;
+    try {
+      const answer = await Promise.race([
+        work(),
+        new Promise<never>((_, reject) => {
+          release = () => reject(SKIPPED);
+          waits.add(release);
+          timer = setTimeout(() => {
+            late = true;
+            reject(new Error(`${STORE} did not answer within ${storeTimeoutMs} ms`));
+          }, storeTimeoutMs);
+          const unref = () => (timer as { unref?: () => void }).unref?.();
+          if (signal?.aborted) unref();
+          else if (signal !== undefined) stopWatching = onAbort(signal, unref);
+        }),
+      ]);
+      resume();
+      return answer;
+    } catch (error) {
+      if (error === SKIPPED) return SKIPPED;
+      if (storeCooldownMs > 0 && (late || kind === 'read')) {
+        skipUntil = systemClock.now() + storeCooldownMs;
+        skipped = true;
+        for (const end of waits) end();
+        onWarning({
+          code: `cache-${kind}-failed`,
+          message: `The embedding cache could not be ${kind === 'read' ? 'read' : 'written'} (${reasonOf(error)}); ${STORE} is skipped for ${storeCooldownMs} ms (inputs count as misses, answers are not cached), then one call tries it again.`,
+        });
+      } else {
+        resume();
+        failed(kind, error);
+      }
+      return SKIPPED;
+    } finally {
+      clearTimeout(timer);
+      stopWatching?.();
+      waits.delete(release);
+    }
+  };
   // A store that cannot keep an answer (a full disk) must not lose it: the failure is a warning.
   const write = async (entries: [string, Embedding][], signal: AbortSignal | undefined) => {
-    try {
-      await bounded<unknown>(
-        () =>
-          store.setMany !== undefined
-            ? store.setMany(entries)
-            : Promise.all(entries.map(([key, vector]) => store.set(key, vector))),
-        signal,
-      );
-      worked('write');
-    } catch (error) {
-      failed('write', error);
-    }
+    const written = await ask<unknown>(
+      'write',
+      () =>
+        store.setMany !== undefined
+          ? store.setMany(entries)
+          : Promise.all(entries.map(([key, vector]) => store.set(key, vector))),
+      signal,
+    );
+    if (written !== SKIPPED) worked('write');
   };
   /** The length of the last sound answer of each model, output type and dimensions that state none. */
   const answeredLengths = new Map<string, number>();
@@ -374,34 +443,35 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
     async wrapEmbed({ doEmbed, request, model }): Promise<EmbedResponse> {
       const server = serverOf(model);
       const keys = await Promise.all(request.inputs.map((input) => keyOf(model, server, request, input)));
-      let stored: (Embedding | undefined)[];
+      let stored: (Embedding | undefined)[] = keys.map(() => undefined);
       let read = false;
       // A store that never answers (a client queueing while its server is away) must not hold the call past
       // its timeout or the caller's abort, nor for ever in a call with neither: the wait is raced against
       // the call's signal and storeTimeoutMs.
-      try {
-        const reading = bounded(
+      const answer: unknown = await untilAborted(
+        ask(
+          'read',
           () =>
             store.getMany === undefined
               ? Promise.all(keys.map((key) => store.get(key)))
               : store.getMany(keys),
           request.signal,
-        );
-        const answer: unknown = await untilAborted(reading, request.signal);
-        // A batched read that answers no list (a client that gave up and answered nothing) failed: read
-        // on, the call would end in a TypeError.
+        ),
+        request.signal,
+      );
+      // A batched read that answers no list (a client that gave up and answered nothing) failed: read
+      // on, the call would end in a TypeError. One entry too few or too many, and which vector is whose
+      // input is unknown: served, the call failed on the count (or, called directly, an input after the
+      // gap got its neighbour's vector).
+      if (answer !== SKIPPED) {
         if (!Array.isArray(answer))
-          throw new Error(`the store answered ${describeValue(answer)} where a list of vectors belongs`);
-        // One entry too few or too many, and which vector is whose input is unknown: served, the call
-        // failed on the count (or, called directly, an input after the gap got its neighbour's vector).
-        if (answer.length !== keys.length)
-          throw new Error(`the store answered ${answer.length} entries for ${keys.length} keys`);
-        stored = answer;
-        read = true;
-      } catch (error) {
-        if (request.signal?.aborted) throw request.signal.reason;
-        failed('read', error);
-        stored = keys.map(() => undefined);
+          failed('read', `the store answered ${describeValue(answer)} where a list of vectors belongs`);
+        else if (answer.length !== keys.length)
+          failed('read', `the store answered ${answer.length} entries for ${keys.length} keys`);
+        else {
+          stored = answer;
+          read = true;
+        }
       }
       // An entry the engine would refuse (another length than the call asks, another typed array, a NaN:
       // a value damaged on disk, say) would fail every call with its input: it is a miss, and the answer

@@ -178,21 +178,46 @@ describe('createMemoryCacheStore', () => {
 });
 
 describe('cacheMiddleware: the store it takes', () => {
-  it.each([
-    ['get alone', { get: () => undefined }],
-    ['set alone', { set: () => {} }],
-  ])('refuses a store with %s', (_name, store) => {
-    let error: unknown;
+  const refusal = (store: unknown): unknown => {
     try {
       cacheMiddleware({ store: store as never });
     } catch (caught) {
-      error = caught;
+      return caught;
     }
+    return undefined;
+  };
+  const needs =
+    'store must be a CacheStore with get(key) and set(key, value), e.g. createMemoryCacheStore() or openDiskCacheStore({ directory })';
+  // A batched method that is no function was let through: every call then failed to read or write it,
+  // said as a warning on every call, where the mistake is the store's and known when the cache is built.
+  it.each<[string, Record<string, unknown>, string]>([
+    ['get alone', { get: () => undefined }, 'set is undefined'],
+    ['set alone', { set: () => {} }, 'get is undefined'],
+    ['a get that is no function', { get: 5, set: () => {} }, 'get is 5'],
+    [
+      'a getMany that is no function',
+      { get: () => undefined, set: () => {}, getMany: 'mget' },
+      'getMany is "mget"',
+    ],
+    ['a getMany of null', { get: () => undefined, set: () => {}, getMany: null }, 'getMany is null'],
+    [
+      'a setMany that is no function',
+      { get: () => undefined, set: () => {}, setMany: {} },
+      'setMany is an empty object',
+    ],
+  ])('refuses a store with %s, naming the method', (_name, store, named) => {
+    const error = refusal(store);
     expect(InvalidArgumentError.isInstance(error)).toBe(true);
     expect((error as InvalidArgumentError).argument).toBe('store');
-    expect((error as Error).message).toBe(
-      'store must be a CacheStore with get(key) and set(key, value), e.g. createMemoryCacheStore() or openDiskCacheStore({ directory }).',
-    );
+    expect((error as Error).message).toBe(`${needs}; its ${named}.`);
+  });
+
+  it('takes a store whose batched methods are absent, or undefined', () => {
+    for (const store of [
+      { get: () => undefined, set: () => {} },
+      { get: () => undefined, set: () => {}, getMany: undefined, setMany: undefined },
+    ])
+      expect(refusal(store)).toBeUndefined();
   });
 });
 
@@ -437,6 +462,8 @@ describe('cache store failures', () => {
     ]);
   });
 
+  // With storeCooldownMs 0, as before it: skipped, the store is asked by no call until its cooldown ends
+  // (cache-store-breaker.test.ts).
   it('a read failure is told again only after a read worked in between; a thrown string is its own reason', async () => {
     const log = warningLog();
     let failing = true;
@@ -449,7 +476,7 @@ describe('cache store failures', () => {
     };
     const model = wrapEmbeddingModel(
       new ScriptedModel(),
-      cacheMiddleware({ store, onWarning: log.onWarning }),
+      cacheMiddleware({ store, onWarning: log.onWarning, storeCooldownMs: 0 }),
     );
     await model.doEmbed({ inputs: ['1'] });
     await model.doEmbed({ inputs: ['2'] });

@@ -242,7 +242,14 @@ describe('a custom store that never answers, in a call with no signal', () => {
     expect(inner.calls).toHaveLength(0);
     await vi.advanceTimersByTimeAsync(1);
     expect(settled).toEqual([hashVector('a', 4)]);
-    expect(log.warnings).toEqual([readFailed('the cache store did not answer within 5000 ms')]);
+    // Said with the skip that follows: the next calls do not wait for it (cache-store-breaker.test.ts).
+    expect(log.warnings).toEqual([
+      {
+        code: 'cache-read-failed',
+        message:
+          'The embedding cache could not be read (the cache store did not answer within 5000 ms); the cache store is skipped for 30000 ms (inputs count as misses, answers are not cached), then one call tries it again.',
+      },
+    ]);
   });
 
   it('a write leaves the answer unstored after storeTimeoutMs, said once; the answer is returned', async () => {
@@ -270,7 +277,7 @@ describe('a custom store that never answers, in a call with no signal', () => {
       {
         code: 'cache-write-failed',
         message:
-          'The embedding cache could not be written (the cache store did not answer within 50 ms); answers are returned without being cached until it can.',
+          'The embedding cache could not be written (the cache store did not answer within 50 ms); the cache store is skipped for 30000 ms (inputs count as misses, answers are not cached), then one call tries it again.',
       },
     ]);
   });
@@ -309,22 +316,17 @@ describe('a custom store that never answers, in a call with no signal', () => {
         if (answered) expect((ended as EmbedResponse).embeddings).toEqual([hashVector('a', 4)]);
         else expect(ended).toBe(controller.signal.reason);
         expect(timer.hasRef()).toBe(false);
-        // It still ends the store's wait in its time: a read no call waits for is said to nobody, a write
-        // left unstored is said once, as ever.
+        // It still ends the store's wait in its time, and the store that did not answer is skipped (said
+        // once) whether or not a call still waited for it: the calls after it need not wait.
         expect(vi.getTimerCount()).toBe(1);
         await vi.advanceTimersByTimeAsync(5_000);
         expect(vi.getTimerCount()).toBe(0);
-        expect(log.warnings).toEqual(
-          answered
-            ? [
-                {
-                  code: 'cache-write-failed',
-                  message:
-                    'The embedding cache could not be written (the cache store did not answer within 5000 ms); answers are returned without being cached until it can.',
-                },
-              ]
-            : [],
-        );
+        expect(log.warnings).toEqual([
+          {
+            code: answered ? 'cache-write-failed' : 'cache-read-failed',
+            message: `The embedding cache could not be ${answered ? 'written' : 'read'} (the cache store did not answer within 5000 ms); the cache store is skipped for 30000 ms (inputs count as misses, answers are not cached), then one call tries it again.`,
+          },
+        ]);
         expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
         // A call whose store answers leaves nothing on its signal.
         const other = new AbortController();
@@ -373,22 +375,28 @@ describe('a custom store that never answers, in a call with no signal', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  const timeoutRange = 'from 1 to 2,147,483,647';
   it.each([
-    [0, '0'],
-    [1.5, '1.5'],
-    ['5000', '"5000"'],
-    [2_147_483_648, '2147483648'],
-  ])('storeTimeoutMs %j is refused', (value, shown) => {
+    ['storeTimeoutMs', 0, '0', timeoutRange],
+    ['storeTimeoutMs', 1.5, '1.5', timeoutRange],
+    ['storeTimeoutMs', '5000', '"5000"', timeoutRange],
+    ['storeTimeoutMs', 2_147_483_648, '2147483648', timeoutRange],
+    // 0 is taken: the store is never skipped (cache-store-breaker.test.ts).
+    ['storeCooldownMs', -1, '-1', '≥ 0'],
+    ['storeCooldownMs', 1.5, '1.5', '≥ 0'],
+    ['storeCooldownMs', '30000', '"30000"', '≥ 0'],
+    ['storeCooldownMs', Number.NaN, 'NaN', '≥ 0'],
+  ])('%s %s is refused', (name, value, shown, range) => {
     let error: unknown;
     try {
-      cacheMiddleware({ storeTimeoutMs: value as number });
+      cacheMiddleware({ [name]: value });
     } catch (caught) {
       error = caught;
     }
     expect(InvalidArgumentError.isInstance(error)).toBe(true);
     expect(error).toMatchObject({
-      argument: 'storeTimeoutMs',
-      message: `storeTimeoutMs must be a whole number from 1 to 2,147,483,647, got ${shown}.`,
+      argument: name,
+      message: `${name} must be a whole number ${range}, got ${shown}.`,
     });
   });
 });

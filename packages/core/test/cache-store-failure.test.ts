@@ -131,12 +131,17 @@ describe('a cache store whose write fails', () => {
 });
 
 describe('a cache store whose read fails', () => {
+  // With storeCooldownMs 0, as before it; by default the store is then skipped for a while
+  // (cache-store-breaker.test.ts).
   it('counts every input as a miss (each distinct one sent once), stores the answers and says so once', async () => {
     const failing = { read: true, write: false };
     const { store, entries } = flakyStore(failing);
     const log = warningLog();
     const inner = new MockEmbeddingModel({ dimensions: 8 });
-    const model = wrapEmbeddingModel(inner, cacheMiddleware({ store, onWarning: log.onWarning }));
+    const model = wrapEmbeddingModel(
+      inner,
+      cacheMiddleware({ store, onWarning: log.onWarning, storeCooldownMs: 0 }),
+    );
     const result = await embedMany({ model, inputs: ['a', 'b', 'a'] });
     await embedMany({ model, inputs: ['a'] });
     expect(result.embeddings).toEqual(vectors(['a', 'b', 'a']));
@@ -209,7 +214,10 @@ describe('cacheMiddleware warnings without onWarning', () => {
   it('go to process.emitWarning as EmbedkitCacheWarning with their code', async () => {
     const emitted = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
     const { store } = flakyStore({ read: true, write: true });
-    const model = wrapEmbeddingModel(new MockEmbeddingModel({ dimensions: 8 }), cacheMiddleware({ store }));
+    const model = wrapEmbeddingModel(
+      new MockEmbeddingModel({ dimensions: 8 }),
+      cacheMiddleware({ store, storeCooldownMs: 0 }),
+    );
     await embedMany({ model, inputs: ['a'] });
     await embedMany({ model, inputs: ['b'] });
     expect(emitted.mock.calls.map((call) => [call[1]])).toEqual([

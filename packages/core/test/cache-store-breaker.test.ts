@@ -1,0 +1,261 @@
+/**
+ * A store that is down must cost one wait, not one per call: after a read or write of it went unanswered
+ * for `storeTimeoutMs`, or a read of it threw or rejected, `cacheMiddleware` skips it for
+ * `storeCooldownMs` (calls meanwhile are misses and store nothing), tells each skip once, then lets one
+ * call try it again. Time is fake (timers and `performance`, which the middleware's clock reads); the keys
+ * are hashed by WebCrypto, which no fake clock drives, so the tests wait on real turns of the event loop
+ * for what a call did (the store asked, the model called) before they move the clock.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { type CacheStore, type CacheStoreWarning, cacheMiddleware } from '../src/cache.js';
+import { wrapEmbeddingModel } from '../src/middleware.js';
+import { hashVector, MockEmbeddingModel } from '../src/testing.js';
+import type { Embedding, EmbedResponse } from '../src/types.js';
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+type Mode = 'answer' | 'hang' | 'reject';
+
+/** A batched store whose reads and writes answer, never answer, or reject (as the Redis store's own limit does). */
+function brokenStore(read: Mode, write: Mode) {
+  const state = { read, write, reads: 0, writes: 0 };
+  const entries = new Map<string, Embedding>();
+  const act = <T>(mode: Mode, value: () => T): Promise<T> =>
+    mode === 'hang'
+      ? new Promise<never>(() => {})
+      : mode === 'reject'
+        ? Promise.reject(new Error('Redis did not answer within 2000 ms'))
+        : Promise.resolve(value());
+  const store: CacheStore = {
+    get: () => {
+      throw new Error('the batched methods are used');
+    },
+    set: () => {
+      throw new Error('the batched methods are used');
+    },
+    getMany(keys) {
+      state.reads++;
+      return act(state.read, () => keys.map((key) => entries.get(key)));
+    },
+    setMany(batch) {
+      state.writes++;
+      return act(state.write, () => {
+        for (const [key, value] of batch) entries.set(key, value);
+      });
+    },
+  };
+  return { store, state, entries };
+}
+
+function setup(read: Mode, write: Mode, options: { storeCooldownMs?: number } = {}) {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+  const { store, state, entries } = brokenStore(read, write);
+  const warnings: CacheStoreWarning[] = [];
+  const inner = new MockEmbeddingModel({ dimensions: 4 });
+  const model = wrapEmbeddingModel(
+    inner,
+    cacheMiddleware({ store, onWarning: (warning) => warnings.push(warning), ...options }),
+  );
+  /** A call, and what it answered once it has. */
+  const call = (inputs: string[], signal?: AbortSignal) => {
+    const made: { response?: EmbedResponse } = {};
+    const sent = inner.calls.length;
+    const reads = state.reads;
+    const writes = state.writes;
+    const settled = model.doEmbed({ inputs, signal }).then((response) => {
+      made.response = response;
+      return response;
+    });
+    return { made, settled, sent, reads, writes };
+  };
+  /** Real turns of the event loop until `condition` holds. */
+  const until = async (condition: () => boolean) => {
+    while (!condition()) await new Promise((resolve) => setImmediate(resolve));
+  };
+  /** A call that must go straight to the model: the store is asked neither to read nor to write. */
+  const skipping = async (inputs: string[]) => {
+    const made = call(inputs);
+    await until(
+      () => made.made.response !== undefined || state.reads > made.reads || state.writes > made.writes,
+    );
+    expect({ reads: state.reads - made.reads, writes: state.writes - made.writes }).toEqual({
+      reads: 0,
+      writes: 0,
+    });
+    expect(inner.calls.slice(made.sent).map((sent) => sent.inputs)).toEqual([inputs]);
+    expect(made.made.response!.embeddings).toEqual(inputs.map((input) => hashVector(input, 4)));
+    return made.made.response!;
+  };
+  return { state, entries, warnings, inner, call, until, skipping };
+}
+
+const skippedAfter = (kind: 'read' | 'written', reason: string, ms = 30_000) => ({
+  code: kind === 'read' ? 'cache-read-failed' : 'cache-write-failed',
+  message: `The embedding cache could not be ${kind} (${reason}); the cache store is skipped for ${ms} ms (inputs count as misses, answers are not cached), then one call tries it again.`,
+});
+const hung = 'the cache store did not answer within 5000 ms';
+const resumed = {
+  code: 'cache-resumed',
+  message: 'The embedding cache answers again after being skipped; it is read and written as before.',
+};
+
+describe('a store that hangs', () => {
+  // Before, every call waited storeTimeoutMs on its read and again on its write, for as long as the store
+  // hung: 10 s a call by default.
+  it('costs the first call one wait; calls are then misses for 30 s, told once; then one call tries it again', async () => {
+    const { state, entries, warnings, inner, call, until, skipping } = setup('hang', 'hang');
+    const first = call(['a']);
+    await until(() => state.reads === 1);
+    await vi.advanceTimersByTimeAsync(4_999);
+    expect(first.made.response).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
+    // Answered at the read's timeout: its write is not waited for too.
+    expect(first.made.response?.embeddings).toEqual([hashVector('a', 4)]);
+    expect(state.writes).toBe(0);
+    expect(warnings).toEqual([skippedAfter('read', hung)]);
+
+    await vi.advanceTimersByTimeAsync(29_999);
+    await skipping(['a', 'b']);
+    expect(warnings).toHaveLength(1);
+
+    // The cooldown is over: one call asks the store; calls that come while it waits still skip it.
+    await vi.advanceTimersByTimeAsync(1);
+    const probe = call(['c']);
+    await until(() => state.reads === 2);
+    await skipping(['d']);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(probe.made.response?.embeddings).toEqual([hashVector('c', 4)]);
+    expect(warnings).toEqual([skippedAfter('read', hung), skippedAfter('read', hung)]);
+    expect(state.writes).toBe(0);
+
+    // It answers again: told once, and the store is read and written as before.
+    state.read = 'answer';
+    state.write = 'answer';
+    await vi.advanceTimersByTimeAsync(29_999);
+    await skipping(['e']);
+    await vi.advanceTimersByTimeAsync(1);
+    const back = await call(['e']).settled;
+    expect(back.embeddings).toEqual([hashVector('e', 4)]);
+    expect([state.reads, state.writes, entries.size]).toEqual([3, 1, 1]);
+    const hit = await call(['e']).settled;
+    expect(hit.response?.headers).toEqual({ 'x-embedkit-cache': 'hit' });
+    expect(inner.calls.map((sent) => sent.inputs)).toEqual([['a'], ['a', 'b'], ['d'], ['c'], ['e'], ['e']]);
+    expect(warnings).toEqual([skippedAfter('read', hung), skippedAfter('read', hung), resumed]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a call that tries it again and is aborted still decides: the store is skipped again, never left untried', async () => {
+    const { state, warnings, call, until, skipping } = setup('hang', 'hang');
+    void call(['a']);
+    await until(() => state.reads === 1);
+    await vi.advanceTimersByTimeAsync(35_000);
+    const controller = new AbortController();
+    const probe = call(['b'], controller.signal);
+    await until(() => state.reads === 2);
+    controller.abort();
+    await expect(probe.settled).rejects.toBe(controller.signal.reason);
+    // Its read is still out: the store is not asked by another call meanwhile, and its end is told.
+    await skipping(['c']);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(warnings).toEqual([skippedAfter('read', hung), skippedAfter('read', hung)]);
+    state.read = 'answer';
+    state.write = 'answer';
+    await vi.advanceTimersByTimeAsync(30_000);
+    await call(['d']).settled;
+    expect([state.reads, state.writes]).toEqual([3, 1]);
+    expect(warnings).toEqual([skippedAfter('read', hung), skippedAfter('read', hung), resumed]);
+  });
+
+  it('calls that came during the first wait end with it, rather than each wait its own storeTimeoutMs', async () => {
+    const { state, warnings, call, until } = setup('hang', 'hang');
+    const first = call(['a']);
+    await until(() => state.reads === 1);
+    await vi.advanceTimersByTimeAsync(1_000);
+    const second = call(['b']);
+    await until(() => state.reads === 2);
+    await vi.advanceTimersByTimeAsync(3_999);
+    expect([first.made.response, second.made.response]).toEqual([undefined, undefined]);
+    await vi.advanceTimersByTimeAsync(1);
+    // Before, the second call answered at 6 s, and each call then waited on its write.
+    expect(second.made.response?.embeddings).toEqual([hashVector('b', 4)]);
+    expect(first.made.response?.embeddings).toEqual([hashVector('a', 4)]);
+    expect(state.writes).toBe(0);
+    expect(warnings).toEqual([skippedAfter('read', hung)]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a write that hangs skips the store too: the next call does not read it', async () => {
+    const { state, warnings, call, until, skipping } = setup('answer', 'hang');
+    const first = call(['a']);
+    await until(() => state.writes === 1);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(first.made.response?.embeddings).toEqual([hashVector('a', 4)]);
+    expect(warnings).toEqual([skippedAfter('written', hung)]);
+    await skipping(['a']);
+    expect(state.reads).toBe(1);
+  });
+
+  it('with storeCooldownMs 0 it is asked on every call, each waiting on its read and its write', async () => {
+    const { state, warnings, call, until } = setup('hang', 'hang', { storeCooldownMs: 0 });
+    for (const [index, input] of ['a', 'b'].entries()) {
+      const made = call([input]);
+      await until(() => state.reads === index + 1);
+      await vi.advanceTimersByTimeAsync(5_000);
+      await until(() => state.writes === index + 1);
+      await vi.advanceTimersByTimeAsync(4_999);
+      expect(made.made.response).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(1);
+      expect(made.made.response?.embeddings).toEqual([hashVector(input, 4)]);
+    }
+    // Each failure told once, until that kind works again.
+    expect(warnings.map((warning) => warning.code)).toEqual(['cache-read-failed', 'cache-write-failed']);
+    expect(warnings[0]!.message).toBe(
+      `The embedding cache could not be read (${hung}); inputs count as misses until it can.`,
+    );
+  });
+
+  it('a shorter storeCooldownMs is said in the warning and kept', async () => {
+    const { state, warnings, call, until, skipping } = setup('hang', 'hang', { storeCooldownMs: 1_000 });
+    call(['a']);
+    await until(() => state.reads === 1);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(warnings).toEqual([skippedAfter('read', hung, 1_000)]);
+    await vi.advanceTimersByTimeAsync(999);
+    await skipping(['b']);
+    await vi.advanceTimersByTimeAsync(1);
+    call(['c']);
+    await until(() => state.reads === 2);
+  });
+});
+
+describe('a store that rejects', () => {
+  // The Redis store bounds its own wait (2 s) and rejects: counted only as timeouts, a hung Redis server
+  // would have cost every call 2 s on its read and 2 s on its write, and never been skipped.
+  it('a read that rejects skips the store for the cooldown, and its call writes nothing', async () => {
+    const { state, warnings, call, skipping } = setup('reject', 'answer');
+    const first = await call(['a']).settled;
+    expect(first.embeddings).toEqual([hashVector('a', 4)]);
+    expect(state.writes).toBe(0);
+    expect(warnings).toEqual([skippedAfter('read', 'Redis did not answer within 2000 ms')]);
+    await skipping(['a']);
+    expect(warnings).toHaveLength(1);
+  });
+
+  // A write that rejects came from a store that answers: a full disk or a read-only replica still serves
+  // its reads, and skipping them would pay the API for vectors the store holds.
+  it('a write that rejects skips nothing: the next call reads the store, and the failure is told once', async () => {
+    const { state, entries, warnings, call } = setup('answer', 'reject');
+    await call(['a']).settled;
+    await call(['b']).settled;
+    expect([state.reads, state.writes, entries.size]).toEqual([2, 2, 0]);
+    expect(warnings).toEqual([
+      {
+        code: 'cache-write-failed',
+        message:
+          'The embedding cache could not be written (Redis did not answer within 2000 ms); answers are returned without being cached until it can.',
+      },
+    ]);
+  });
+});
