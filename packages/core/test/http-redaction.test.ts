@@ -384,7 +384,6 @@ describe('secretsOfCall', () => {
     expect(secrets).toEqual(
       expect.arrayContaining([
         'given-5',
-        'Bearer sk-bearer-1',
         'sk-bearer-1',
         basic,
         'alice:open-sesame',
@@ -400,6 +399,9 @@ describe('secretsOfCall', () => {
     );
     expect(secrets).not.toContain('application/json');
     expect(secrets).not.toContain('2024-10-21');
+    // An authorization header's scheme is no secret: an echo of the header keeps it readable.
+    expect(secrets).not.toContain('Bearer sk-bearer-1');
+    expect(secrets).not.toContain(`Basic ${basic}`);
   });
 
   it("adds each proxy's password, as written and decoded, and the Basic token of its user and password", () => {
@@ -505,6 +507,28 @@ describe('requestJson redacts what the call itself carries', () => {
     const error = await failure({ fetch, headers: { 'proxy-authorization': `Basic ${token}` } });
     expect(error.responseBody).toBe('<pre>Proxy-Authorization: Basic [REDACTED]\r\n</pre>');
     expect(walkForSecrets(error, [token.slice(76)]).leaks).toEqual([]);
+  });
+
+  it("an echoed Authorization or Proxy-Authorization header the call sent keeps its scheme's name and loses its credentials", async () => {
+    // Bug: the whole value of the header was a secret of the call, so its scheme went with the token
+    // (`Authorization: [REDACTED]`), and the message no longer said whether a Bearer or a Basic was sent.
+    const key = 'sk-test-fake-echoed-key-0123';
+    const basic = btoa('proxy-user:fake-proxy-pass-echoed');
+    const { fetch } = recordingFetch(
+      () =>
+        new Response(`sent Authorization: Bearer ${key}, Proxy-Authorization: Basic ${basic}`, {
+          status: 401,
+          headers: { 'content-type': 'text/plain' },
+        }),
+    );
+    const error = await failure({
+      fetch,
+      headers: { authorization: `Bearer ${key}`, 'proxy-authorization': `Basic ${basic}` },
+    });
+    expect(error.responseBody).toBe(
+      'sent Authorization: Bearer [REDACTED], Proxy-Authorization: Basic [REDACTED]',
+    );
+    expect(walkForSecrets(error, [key, basic, 'fake-proxy-pass-echoed']).leaks).toEqual([]);
   });
 
   it('an excerpt of a long body redacts a secret that straddles the cut', async () => {

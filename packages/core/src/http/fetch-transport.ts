@@ -41,6 +41,7 @@ export function createFetchTransport(fetchFunction?: FetchFunction): Transport {
   const send = fetchFunction ?? ((input, init) => globalThis.fetch(input, init));
   return {
     kind: 'fetch',
+    proxyUrls: environmentProxies,
     async request(request: TransportRequest): Promise<TransportResponse> {
       // `manual`: a followed redirect would carry the key headers (`api-key`, `x-goog-api-key`; fetch strips
       // only `Authorization`) to whatever origin the Location names. requestJson reports the 3xx instead.
@@ -71,6 +72,27 @@ export function createFetchTransport(fetchFunction?: FetchFunction): Transport {
       }
     },
   };
+}
+
+/**
+ * The proxies Node's own fetch goes through when told to read them from the environment
+ * (`NODE_USE_ENV_PROXY=1` or `--use-env-proxy`, Node 24): their credentials are secrets of every call,
+ * since a proxy's page may echo them. None when nothing tells it to, and in other runtimes.
+ */
+function environmentProxies(): string[] {
+  // Asked while an error is built, which must not fail in its turn: a runtime that guards its environment
+  // (Deno without --allow-env) throws on reading it.
+  try {
+    const node = globalThis.process;
+    const env = node?.env ?? {};
+    const told =
+      env.NODE_USE_ENV_PROXY === '1' || `${node?.execArgv} ${env.NODE_OPTIONS}`.includes('--use-env-proxy');
+    return told
+      ? ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY'].flatMap((name) => env[name] || [])
+      : [];
+  } catch {
+    return [];
+  }
 }
 
 /** Aborts `own` when `signal` does (at once when it has); returns the function that stops watching. */

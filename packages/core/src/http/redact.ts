@@ -539,10 +539,14 @@ function secretSource(characters: readonly string[]): string {
   return source;
 }
 
+/** The headers whose value is `scheme credentials`, whatever else it holds. */
+const AUTHORIZATION_HEADER_NAMES = new Set(['authorization', 'proxy-authorization']);
+
 /**
  * Every secret of one call, for redaction when an error is built: the given values (the API key), the
- * values of account headers, the values of credential headers (and the token after a `Bearer` / `Basic`
- * scheme, and the password a `Basic` value encodes), the userinfo of the URL, and the values of its
+ * values of account headers, the values of credential headers (of an authorization header, what follows
+ * its scheme; of another, also the token after a `Bearer` / `Basic` scheme; and the password a `Basic`
+ * value encodes), the userinfo of the URL, and the values of its
  * credential query parameters, each also percent-decoded; and the password of each proxy the call went
  * through (`proxies`, their URLs), as written and percent-decoded, with the `Basic` token of its user and
  * password: a proxy's error page may echo them in any of these forms. Called only on the
@@ -559,8 +563,10 @@ export function secretsOfCall(
   for (const [name, value] of Object.entries(headers ?? {})) {
     if (isAccountHeaderName(name)) out.push(value);
     if (!isSecretHeaderName(name)) continue;
-    out.push(value);
     const scheme = /^(\w+)\s+(.+)$/.exec(value.trim());
+    // An authorization header's first word is its scheme by HTTP's grammar: no secret, and what an echo of
+    // the header keeps readable (`Bearer [REDACTED]`). Another header's value may start with a secret word.
+    if (scheme === null || !AUTHORIZATION_HEADER_NAMES.has(name.toLowerCase())) out.push(value);
     if (scheme !== null) {
       out.push(scheme[2]!);
       if (scheme[1]!.toLowerCase() === 'basic') out.push(...basicCredentials(scheme[2]!));

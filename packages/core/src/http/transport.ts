@@ -34,9 +34,10 @@ export interface Transport {
   proxyUrls?(): readonly string[];
   /**
    * The headers this transport sends its proxies, one record per proxy: a `Proxy-Authorization` made from
-   * a token rather than from the URL's user and password (undici's `ProxyAgent` `token` and `auth`). Their
-   * credentials are redacted from every error of a call as `proxyUrls`' are. Asked only when an error is
-   * built. Default: none.
+   * a token rather than from the URL's user and password (undici's `ProxyAgent` `token` and `auth`), or
+   * those heard sent when the proxy agent sits where nothing can read it (inside undici's `RetryAgent`).
+   * Their credentials are redacted from every error of a call as `proxyUrls`' are. Asked only when an
+   * error is built. Default: none.
    */
   proxyHeaders?(): readonly Readonly<Record<string, string>>[];
 }

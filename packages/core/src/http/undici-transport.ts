@@ -1,3 +1,4 @@
+import { subscribe } from 'node:diagnostics_channel';
 import { Agent, Dispatcher, EnvHttpProxyAgent, interceptors, util as undiciUtil } from 'undici';
 import { InvalidArgumentError } from '../errors.js';
 import {
@@ -159,33 +160,83 @@ const defaultDispatcherProxies = new WeakMap<Dispatcher, readonly string[]>();
 
 /**
  * The URLs, credentials included, of the proxies `dispatcher` sends requests through: as the environment
- * named them for one `createDefaultDispatcher` made; for a given undici `ProxyAgent` or
- * `EnvHttpProxyAgent`, as undici keeps them, under symbols (it has no public accessor: state not found
- * there, another dispatcher's or another undici's, adds none).
+ * named them for one `createDefaultDispatcher` made; for a given undici `ProxyAgent`, `EnvHttpProxyAgent`
+ * or `Socks5ProxyAgent`, as undici keeps them, under symbols (it has no public accessor: state not found
+ * there, another dispatcher's or another undici's, adds none). A `Socks5ProxyAgent`'s user and password
+ * come as a URL of their own.
  */
 function proxyUrlsOf(dispatcher: Dispatcher | undefined): readonly string[] {
   if (dispatcher === undefined) return [];
-  return (
-    defaultDispatcherProxies.get(dispatcher) ??
-    heldByProxyAgents(dispatcher, 'proxy agent options').flatMap((options) => {
-      const uri = (options as { uri?: unknown } | undefined)?.uri;
-      return typeof uri === 'string' ? [uri] : [];
-    })
+  const given = defaultDispatcherProxies.get(dispatcher);
+  if (given !== undefined) return given;
+  const uris = heldByProxyAgents(dispatcher, 'proxy agent options').map(
+    (options) => (options as { uri?: unknown } | undefined)?.uri,
+  );
+  // A Socks5ProxyAgent keeps its user and password decoded, from its options or else from its URL.
+  const socks = heldByProxyAgents(dispatcher, 'proxy auth').map((auth) => {
+    const { username, password } = (auth ?? {}) as { username?: unknown; password?: unknown };
+    if (typeof password !== 'string' || password === '') return undefined;
+    const url = new URL('socks5://proxy');
+    url.username = typeof username === 'string' ? username : '';
+    url.password = password;
+    return url;
+  });
+  return [...uris, ...socks].flatMap((uri) =>
+    typeof uri === 'string' ? [uri] : uri instanceof URL ? [uri.href] : [],
   );
 }
 
 /**
  * The headers each given undici `ProxyAgent` sends its proxy (its `proxy headers` symbol): they hold the
- * `Proxy-Authorization` undici makes of its `token` or `auth` option, which its URL does not show. None
- * for a dispatcher `createDefaultDispatcher` made, whose proxies' credentials are in their URLs only.
+ * `Proxy-Authorization` undici makes of its `token` or `auth` option, which its URL does not show. For a
+ * given dispatcher that shows no proxy at all, those heard sent (`heardProxyAuthorizations`): it may wrap
+ * one where nothing reads it. None for a dispatcher `createDefaultDispatcher` made, whose proxies'
+ * credentials are in their URLs only.
  */
 function proxyHeadersOf(dispatcher: Dispatcher | undefined): Record<string, string>[] {
-  if (dispatcher === undefined) return [];
-  return heldByProxyAgents(dispatcher, 'proxy headers').flatMap((headers) =>
+  if (dispatcher === undefined || defaultDispatcherProxies.has(dispatcher)) return [];
+  const held = heldByProxyAgents(dispatcher, 'proxy headers').flatMap((headers) =>
     typeof headers === 'object' && headers !== null
       ? [Object.fromEntries(Object.entries(headers).filter(([, value]) => typeof value === 'string'))]
       : [],
   );
+  if (held.length > 0 || proxyUrlsOf(dispatcher).length > 0) return held;
+  return [...heardProxyAuthorizations].map((value) => ({ 'proxy-authorization': value }));
+}
+
+/**
+ * The `Proxy-Authorization` values of the latest requests undici made in this process (a tunnel's
+ * `CONNECT`, or a request sent to the proxy itself), heard on its `undici:request:create` diagnostics
+ * channel from the first transport given a dispatcher on: a dispatcher may hold a `ProxyAgent` where
+ * nothing can read it (undici's `RetryAgent` keeps its agent in a private field), and still sends them.
+ * Heard for the process, not per call: another proxy's credentials redacted too take no word an error needs.
+ */
+const heardProxyAuthorizations = new Set<string>();
+/** Values kept, the oldest let go first. */
+const HEARD_KEPT = 16;
+let listening = false;
+
+function listenForProxyAuthorizations(): void {
+  if (listening) return;
+  listening = true;
+  subscribe('undici:request:create', (message) => {
+    // undici 7 keeps a request's headers as [name, value, …]; undici 6 (Node 20's fetch) as header lines.
+    const headers = (message as { request?: { headers?: unknown } } | undefined)?.request?.headers;
+    const values: string[] = [];
+    if (Array.isArray(headers)) {
+      for (let index = 0; index + 1 < headers.length; index += 2)
+        if (String(headers[index]).toLowerCase() === 'proxy-authorization')
+          values.push(String(headers[index + 1]));
+    } else if (typeof headers === 'string') {
+      for (const found of headers.matchAll(/^proxy-authorization:[ \t]*(.*?)\r?$/gim)) values.push(found[1]!);
+    }
+    for (const value of values) {
+      heardProxyAuthorizations.delete(value);
+      heardProxyAuthorizations.add(value);
+      if (heardProxyAuthorizations.size > HEARD_KEPT)
+        heardProxyAuthorizations.delete(heardProxyAuthorizations.values().next().value as string);
+    }
+  });
 }
 
 /**
@@ -564,6 +615,7 @@ function defaultDispatcher(): Dispatcher {
  */
 export function createUndiciTransport(dispatcher?: Dispatcher): Transport {
   const negotiateCompression = dispatcher === undefined;
+  if (dispatcher !== undefined) listenForProxyAuthorizations();
   return {
     kind: 'undici',
     // The shared dispatcher is made at the first request: before it, no request went through a proxy.
