@@ -9,7 +9,7 @@ import {
   type RerankingModel,
   rerank,
 } from '@embedkit/core';
-import { type FetchFunction, isAccountHeaderName, isSecretHeaderName, redact } from '@embedkit/core/provider';
+import { type FetchFunction, redact } from '@embedkit/core/provider';
 import {
   bodyDifferences,
   type CassetteInteraction,
@@ -401,9 +401,9 @@ const KEPT_HEADERS = new Set(['content-type', 'retry-after', 'retry-after-ms', '
 const RATE_LIMIT_HEADER = /^x-ratelimit-/;
 
 /**
- * The request headers a recording keeps of those sent (`sent`, lower-case names): every header that
- * carries no credential and names no account, those a cassette leaves out aside (`unrecordedRequestHeader`:
- * the transport's own, and those that change with every request), by value; and the one header that
+ * The request headers a recording keeps of those sent (`sent`, lower-case names): every header but those
+ * a cassette leaves out (`unrecordedRequestHeader`: those that carry a credential or name the account, the
+ * transport's own, and those that change with every request), by value; and the one header that
  * carries `apiKey` by its name and scheme only (`authorization: Bearer <key>` as `{ header:
  * 'authorization', scheme: 'Bearer' }`), never the key. A key sent in more than one header, or inside
  * another form (base64 in `Basic`), is left unrecorded, and so is any value core's redaction would
@@ -420,12 +420,7 @@ function recordedRequestHeaders(
     if (value === apiKey) carriers.push({ header: name });
     else if (scheme !== undefined && /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(scheme))
       carriers.push({ header: name, scheme });
-    else if (
-      !isSecretHeaderName(name) &&
-      !isAccountHeaderName(name) &&
-      unrecordedRequestHeader(name) === undefined &&
-      redact(value, [apiKey]) === value
-    )
+    else if (unrecordedRequestHeader(name) === undefined && redact(value, [apiKey]) === value)
       headers[name] = value;
   }
   return {

@@ -1,6 +1,6 @@
 import type { InputType, OutputType } from '@embedkit/core';
 import { InvalidArgumentError } from '@embedkit/core/provider';
-import { unrecordedRequestHeader } from './headers.js';
+import { listedHeaderNames, unrecordedRequestHeader, withheldHeader } from './headers.js';
 
 /** One recorded HTTP exchange of a cassette. */
 export interface CassetteInteraction {
@@ -12,7 +12,8 @@ export interface CassetteInteraction {
      * Request headers a replay compares (lower-case names, exact values): only headers that carry no
      * credential, such as `content-type` and an API's version header, and none the transport adds or that
      * changes with every request (`unrecordedRequestHeader`). Absent, or a list (a recorder's own form):
-     * none are compared.
+     * none are compared. `checkCassette` refuses a header that carries a credential (`authorization`,
+     * `x-api-key`, `cookie`, …) or names the account in either form: the key goes in `auth`.
      */
     headers?: Record<string, string>;
     /**
@@ -126,18 +127,28 @@ function hasBrokenHeaders(value: unknown): boolean {
 
 /**
  * The first request header of an interaction that a cassette leaves out (`unrecordedRequestHeader`), as
- * `interactions[1].request.headers records user-agent, which …`, or undefined when it records none.
+ * `interactions[1].request.headers records user-agent, which …`, or undefined when it records none. A
+ * credential (or account) header is refused in a recorder's list too: uncompared, its value still sits in
+ * the file. The message names the header, never its value.
  */
 function unrecordedHeader(value: unknown, index: number): string | undefined {
   const { headers } = (value as Partial<CassetteInteraction>).request ?? {};
-  // A list is a recorder's own form, never compared: what it holds cannot fail a replay.
-  if (headers === undefined || Array.isArray(headers)) return undefined;
-  for (const name of Object.keys(headers)) {
-    const why = unrecordedRequestHeader(name);
+  if (headers === undefined) return undefined;
+  const list = Array.isArray(headers);
+  const where = `interactions[${index}].request`;
+  const remove = `Remove it from ${where}.headers${list ? '' : ': the other headers are still compared'} (record mode never writes it)`;
+  for (const name of list ? listedHeaderNames(headers) : Object.keys(headers)) {
+    const withheld = withheldHeader(name);
+    if (withheld === 'credential')
+      return `${where}.headers records ${String(name)}, which carries a credential: a cassette never holds its value. Record the header by name and scheme in ${where}.auth instead ({ "header": "${String(name)}", "scheme": "Bearer" } for a Bearer key, no scheme for a key sent alone; the replay compares the key's header by presence and scheme) and remove it from ${where}.headers`;
+    if (withheld === 'account')
+      return `${where}.headers records ${String(name)}, which names the account: a cassette never holds its value. ${remove}`;
+    // A list is a recorder's own form, never compared: the other headers it holds cannot fail a replay.
+    const why = list || typeof name !== 'string' ? undefined : unrecordedRequestHeader(name);
     if (why !== undefined)
       // "Would fail" is not said: a value the caller fixed on purpose may well replay, but no recording
       // can count on it, and removing it stops only its own comparison.
-      return `interactions[${index}].request.headers records ${name}, which a cassette leaves out: ${why}, so a replay cannot count on it. Remove it from interactions[${index}].request.headers: the other headers are still compared (record mode never writes it)`;
+      return `${where}.headers records ${name}, which a cassette leaves out: ${why}, so a replay cannot count on it. ${remove}`;
   }
   return undefined;
 }
@@ -145,7 +156,9 @@ function unrecordedHeader(value: unknown, index: number): string | undefined {
 /**
  * Checks that `value` is a cassette of a format this package reads (version 1, a known source, the
  * call, at least one interaction, each with its request method and path and its response status and no
- * request header a cassette leaves out (`unrecordedRequestHeader`), an expectation) and returns it; anything else is an `InvalidArgumentError` naming `where`.
+ * request header a cassette leaves out (`unrecordedRequestHeader`: those the transport adds or that change
+ * with every request, and, in any form of the headers, those that carry a credential or name the account),
+ * an expectation) and returns it; anything else is an `InvalidArgumentError` naming `where`.
  */
 export function checkCassette(value: unknown, where: string): Cassette {
   const cassette = value as Partial<Cassette> | null;

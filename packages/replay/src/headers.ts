@@ -1,3 +1,5 @@
+import { isAccountHeaderName, isSecretHeaderName } from '@embedkit/core/provider';
+
 /**
  * Request headers as one object of lower-case names, in any form a transport hands them over: undici's
  * flat list of names and values (strings or bytes), a list of `[name, value]` pairs, `Headers` of any
@@ -60,9 +62,94 @@ const UNRECORDED_REQUEST_HEADERS: ReadonlyMap<string, string> = new Map([
 ]);
 
 /**
+ * Whether a recording never holds a header of this name (any letter case) at all, request's or response's:
+ * `credential` for one that carries a credential (core's `isSecretHeaderName`: `authorization`, `cookie`,
+ * `x-api-key`, `x-goog-api-key`, any whose name says so), whose key a cassette records in `auth` by name
+ * and scheme only; `account` for one that names the account (`openai-organization`); undefined for any
+ * other. The one test `scrubCassette`, `checkCassette` and, through `unrecordedRequestHeader`, record
+ * mode share.
+ */
+export function withheldHeader(name: unknown): 'credential' | 'account' | undefined {
+  if (typeof name !== 'string') return undefined;
+  return isSecretHeaderName(name) ? 'credential' : isAccountHeaderName(name) ? 'account' : undefined;
+}
+
+const WITHHELD_BECAUSE = { credential: 'it carries a credential', account: 'it names the account' };
+
+/**
  * Why a cassette leaves out the request header `name` (any letter case), e.g. `it changes with every
- * request` for `traceparent`; undefined for a header it may record.
+ * request` for `traceparent` and `it carries a credential` for `authorization` (`withheldHeader`);
+ * undefined for a header it may record.
  */
 export function unrecordedRequestHeader(name: string): string | undefined {
-  return UNRECORDED_REQUEST_HEADERS.get(name.toLowerCase());
+  const withheld = withheldHeader(name);
+  return withheld === undefined
+    ? UNRECORDED_REQUEST_HEADERS.get(name.toLowerCase())
+    : WITHHELD_BECAUSE[withheld];
+}
+
+/**
+ * A header's name or value as text: bytes (undici keeps raw headers as `Buffer`s) read as UTF-8, a list
+ * item by item. Bytes left as they are would be written as numbers, where no pattern finds a credential.
+ */
+export function asText(value: unknown): unknown {
+  if (value instanceof Uint8Array) return new TextDecoder().decode(value);
+  return Array.isArray(value) ? value.map(asText) : value;
+}
+
+/**
+ * One recorded header: its name, and what holds it (in a list, its pair, or its name and the value after
+ * it; in an object, its value).
+ */
+export interface HeaderGroup {
+  name: unknown;
+  items: unknown[];
+}
+
+/**
+ * What an item of a list of headers holds whole, when it is one header by itself: a `[name, value]` pair
+ * (the entries of `Headers`), or a `{ name, value }` record (as HAR files keep them).
+ */
+export function wholeHeader(item: unknown): { name: unknown } | undefined {
+  if (Array.isArray(item)) return { name: item[0] };
+  if (typeof item === 'object' && item !== null && !(item instanceof Uint8Array) && 'name' in item)
+    return { name: item.name };
+  return undefined;
+}
+
+/**
+ * A list of headers read header by header: a `[name, value]` pair or a `{ name, value }` record is one
+ * header, and in a flat list a name and the item after it are one (the forms may be mixed). A flat run of
+ * an odd length (a name followed by a whole header or by nothing) has lost a value somewhere, and where
+ * cannot be known: pairing the rest from its start could put a key under a harmless name, where no test
+ * of names finds it. For such a list, the index of the name left without a value is returned instead.
+ */
+export function headerGroups(list: readonly unknown[]): HeaderGroup[] | { unpairedAt: number } {
+  const groups: HeaderGroup[] = [];
+  for (let at = 0; at < list.length; ) {
+    const item = list[at];
+    const whole = wholeHeader(item);
+    if (whole !== undefined) {
+      groups.push({ name: whole.name, items: [item] });
+      at += 1;
+      continue;
+    }
+    if (at + 1 >= list.length || wholeHeader(list[at + 1]) !== undefined) return { unpairedAt: at };
+    groups.push({ name: item, items: [item, list[at + 1]] });
+    at += 2;
+  }
+  return groups;
+}
+
+/**
+ * The header names of a list of headers a recorder kept (its `headerGroups`' names, bytes read as text);
+ * for a flat list whose names and values cannot be paired, every item that may be a name (each text, and
+ * every item of a pair), so that no test of names misses one.
+ */
+export function listedHeaderNames(list: readonly unknown[]): unknown[] {
+  const items = list.map(asText);
+  const groups = headerGroups(items);
+  return Array.isArray(groups)
+    ? groups.map((group) => group.name)
+    : items.flatMap((item) => (Array.isArray(item) ? item : [wholeHeader(item)?.name ?? item]));
 }

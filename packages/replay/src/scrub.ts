@@ -1,11 +1,6 @@
-import {
-  compileRedaction,
-  InvalidArgumentError,
-  isAccountHeaderName,
-  isSecretFieldName,
-  isSecretHeaderName,
-} from '@embedkit/core/provider';
+import { compileRedaction, InvalidArgumentError, isSecretFieldName } from '@embedkit/core/provider';
 import type { Cassette, CassetteInteraction } from './cassette.js';
+import { asText, type HeaderGroup, headerGroups, listedHeaderNames, withheldHeader } from './headers.js';
 
 const REDACTED = '[REDACTED]';
 
@@ -56,59 +51,6 @@ function scrubValue(
   return value;
 }
 
-/**
- * A header's name or value as text: bytes (undici keeps raw headers as `Buffer`s) read as UTF-8, a list
- * item by item. Bytes left as they are would be written as numbers, where no pattern finds a credential.
- */
-function asText(value: unknown): unknown {
-  if (value instanceof Uint8Array) return new TextDecoder().decode(value);
-  return Array.isArray(value) ? value.map(asText) : value;
-}
-
-/**
- * One recorded header: its name, and what holds it (in a list, its pair, or its name and the value after
- * it; in an object, its value).
- */
-interface HeaderGroup {
-  name: unknown;
-  items: unknown[];
-}
-
-/**
- * What an item of a list of headers holds whole, when it is one header by itself: a `[name, value]` pair
- * (the entries of `Headers`), or a `{ name, value }` record (as HAR files keep them).
- */
-function wholeHeader(item: unknown): { name: unknown } | undefined {
-  if (Array.isArray(item)) return { name: item[0] };
-  if (typeof item === 'object' && item !== null && !(item instanceof Uint8Array) && 'name' in item)
-    return { name: item.name };
-  return undefined;
-}
-
-/**
- * A list of headers read header by header: a `[name, value]` pair or a `{ name, value }` record is one
- * header, and in a flat list a name and the item after it are one (the forms may be mixed). A flat run of
- * an odd length (a name followed by a whole header or by nothing) has lost a value somewhere, and where
- * cannot be known: pairing the rest from its start could put a key under a harmless name, where no test
- * of names finds it. For such a list, the index of the name left without a value is returned instead.
- */
-function headerGroups(list: readonly unknown[]): HeaderGroup[] | { unpairedAt: number } {
-  const groups: HeaderGroup[] = [];
-  for (let at = 0; at < list.length; ) {
-    const item = list[at];
-    const whole = wholeHeader(item);
-    if (whole !== undefined) {
-      groups.push({ name: whole.name, items: [item] });
-      at += 1;
-      continue;
-    }
-    if (at + 1 >= list.length || wholeHeader(list[at + 1]) !== undefined) return { unpairedAt: at };
-    groups.push({ name: item, items: [item, list[at + 1]] });
-    at += 2;
-  }
-  return groups;
-}
-
 /** A header's name as HTTP writes it (a token, RFC 9110 §5.1): a text with a space, a `/` or a `:` is a value. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
@@ -154,8 +96,7 @@ export function scrubCassette(cassette: Cassette, secrets: readonly string[]): C
   const exact: Scrub = (text) => (known.includes(text) ? REDACTED : secretsOnly(text));
   const credentials: Scrub = (text) => (known.includes(text) ? REDACTED : withPatterns(text));
   /** Whether a recording keeps no header of this name: it carries a credential or names the account. */
-  const droppedHeader = (name: unknown): boolean =>
-    typeof name === 'string' && (isSecretHeaderName(name) || isAccountHeaderName(name));
+  const droppedHeader = (name: unknown): boolean => withheldHeader(name) !== undefined;
   /**
    * Headers without those that carry a credential or name the account; the rest with patterns redacted.
    * A recorder may keep them as an object of names, a `Map` or a `Headers` (written back as an object of
@@ -180,10 +121,8 @@ export function scrubCassette(cassette: Cassette, secrets: readonly string[]): C
         // at all (a recorder's list of header names). When none of its items names a header a recording
         // drops, no pairing would drop anything, so it is kept as it is; else it may be headers with a
         // value missing, and is refused.
-        const names = items.flatMap((item) =>
-          Array.isArray(item) ? item : [wholeHeader(item)?.name ?? item],
-        );
-        if (!container && !names.some(droppedHeader)) return scrubValue(items, credentials);
+        if (!container && !listedHeaderNames(items).some(droppedHeader))
+          return scrubValue(items, credentials);
         throw new InvalidArgumentError(
           `scrubCassette: the headers at ${path} are a flat list of names and values with a value missing (item ${read.unpairedAt} has none after it), so names and values cannot be paired; the recording is refused rather than written with values under the wrong names.`,
           { argument: 'cassette' },

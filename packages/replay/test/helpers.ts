@@ -25,6 +25,24 @@ export const exchange = (
 
 export const OK = { status: 200, body: { ok: true } };
 
+/**
+ * A cassette of two interactions whose second request records `headers`, as they are (the format's
+ * object, or a recorder's list).
+ */
+export const recordingHeaders = (headers: unknown): Cassette =>
+  recording([
+    { request: { method: 'POST', path: '/v1/e', body: { input: 'a' } }, response: OK },
+    {
+      request: {
+        method: 'POST',
+        path: '/v1/e',
+        body: { input: 'b' },
+        headers,
+      } as CassetteInteraction['request'],
+      response: OK,
+    },
+  ]);
+
 /** What `run` throws; the test fails when it throws nothing. */
 export function thrown(run: () => unknown): unknown {
   try {

@@ -9,29 +9,17 @@ import { describe, expect, it } from 'vitest';
 import {
   bodyDifferences,
   type Cassette,
-  type CassetteInteraction,
   checkCassette,
   headerDifferences,
   unrecordedRequestHeader,
 } from '../src/index.js';
-import { OK, recording, thrown } from './helpers.js';
+import { recordingHeaders as recordingWith, thrown } from './helpers.js';
 
 const KEY = 'sk-fake-not-real-1111111111111111';
 
-/** A cassette whose second interaction records `headers`. */
+/** A cassette whose second interaction records `headers` beside its content type. */
 const recordingHeaders = (headers: Record<string, string>): Cassette =>
-  recording([
-    { request: { method: 'POST', path: '/v1/e', body: { input: 'a' } }, response: OK },
-    {
-      request: {
-        method: 'POST',
-        path: '/v1/e',
-        body: { input: 'b' },
-        headers: { 'content-type': 'application/json', ...headers },
-      } as CassetteInteraction['request'],
-      response: OK,
-    },
-  ]);
+  recordingWith({ 'content-type': 'application/json', ...headers });
 
 /** Each header a recording leaves out, and the reason the refusal gives for it. */
 const UNRECORDED: [string, string][] = [
