@@ -2,7 +2,7 @@
  * `providerOptions` as a reader's compiler sees it, against the packages as built: a model of a known
  * provider types the options under its own name, so a misspelled key is a compile error where the runtime
  * would refuse it anyway, whether the model is given as the provider made it, behind middleware or from a
- * registry, and so do its batch jobs; a model typed only as `EmbeddingModel` (a third party's) still takes
+ * registry, and so do its batch jobs (Gemini's typed as Gemini jobs: their state, their float results); a model typed only as `EmbeddingModel` (a third party's) still takes
  * any options. Each case is one module with the error codes it must get, in order; a case that must
  * compile expects none.
  */
@@ -226,6 +226,27 @@ const CASES: Record<string, Case> = {
       [2561, "'normalise' does not exist"],
       [2353, "'openai' does not exist"],
     ],
+  },
+  'Gemini batch jobs are Gemini jobs: a BatchState as providerState, float results, with no cast': {
+    code: `
+      import type { GeminiBatchJob, GeminiBatchJobResults, GeminiBatchState } from '@embedkit/provider-gemini';
+      const jobs = gemini.batchEmbeddingJobs('gemini-embedding-001');
+      const job: GeminiBatchJob = await jobs.create({ inputs: ['a', 'b'], dimensions: 256 });
+      const done: GeminiBatchJob = await jobs.wait(job.id, { onProgress: (seen: GeminiBatchJob) => {} });
+      const results: GeminiBatchJobResults = await jobs.results((await jobs.get(done.id)).id);
+      const vectors: (Float32Array | null)[] = results.embeddings;
+      const first: Float32Array | null | undefined = results.embeddings[0];
+      const state: GeminiBatchState | (string & {}) | undefined = results.job.providerState;
+      if (state === 'BATCH_STATE_SUCCEEDED' || state === 'BATCH_STATE_UNSPECIFIED') {}
+    `,
+    errors: [],
+  },
+  'a Gemini result as int8 is a compile error': {
+    code: `
+      const results = await gemini.batchEmbeddingJobs('gemini-embedding-001').results('batches/123');
+      const int8: (Int8Array | null)[] = results.embeddings;
+    `,
+    errors: [[2322, "is not assignable to type '(Int8Array<ArrayBufferLike> | null)[]'"]],
   },
 };
 

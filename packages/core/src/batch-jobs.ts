@@ -116,7 +116,8 @@ export interface CreateBatchJobOptions<P extends object = ProviderOptions> exten
   displayName?: string;
 }
 
-export interface WaitForBatchJobOptions<P extends object = ProviderOptions>
+/** `J` types the job `onProgress` is given: a provider's own (Gemini's `GeminiBatchJob`), else `BatchJob`. */
+export interface WaitForBatchJobOptions<P extends object = ProviderOptions, J extends BatchJob = BatchJob>
   extends Omit<BatchJobCallOptions<P>, 'timeoutMs' | 'maxRetries'> {
   /** First wait between polls. Default 10,000 ms. */
   pollIntervalMs?: number;
@@ -138,7 +139,7 @@ export interface WaitForBatchJobOptions<P extends object = ProviderOptions>
    */
   maxConsecutiveErrors?: number;
   /** Called with the job after every successful poll. */
-  onProgress?: (job: BatchJob) => void;
+  onProgress?: (job: J) => void;
   /** Default: the system clock. Inject one in tests. */
   clock?: Clock;
 }
@@ -350,11 +351,11 @@ function processSettleReporter(jobs: object): (error: unknown, answered: boolean
  * wait ends with a `TimeoutError`, even if `get` ignores the signal. The caller's abort re-throws the
  * native abort reason, during sleeps too.
  */
-export async function waitForBatchJob(
-  get: (id: string, options: BatchJobCallOptions) => Promise<BatchJob>,
+export async function waitForBatchJob<J extends BatchJob = BatchJob>(
+  get: (id: string, options: BatchJobCallOptions) => Promise<J>,
   id: string,
-  options: WaitForBatchJobOptions = {},
-): Promise<BatchJob> {
+  options: WaitForBatchJobOptions<ProviderOptions, J> = {},
+): Promise<J> {
   checkCallOptions(options, 'wait(id, { pollIntervalMs, timeoutMs, onProgress })', 'wait', WAIT_OPTIONS);
   // A wait longer than a timer holds comes early: the system clock's sleep stops at that maximum, and a
   // clock that hands it to setTimeout as it is fires at once. Polls would come sooner than asked, so such
@@ -441,13 +442,13 @@ class DeadlinePassed {
  * past it, the poll's signal is aborted with the wait's `TimeoutError` and the poll is abandoned even if
  * `get` never settles.
  */
-async function pollBefore(
-  get: (id: string, options: BatchJobCallOptions) => Promise<BatchJob>,
+async function pollBefore<J extends BatchJob>(
+  get: (id: string, options: BatchJobCallOptions) => Promise<J>,
   id: string,
   callOptions: BatchJobCallOptions,
   remainingMs: number,
   timedOut: () => TimeoutError,
-): Promise<BatchJob> {
+): Promise<J> {
   if (!(remainingMs > 0)) throw new DeadlinePassed(timedOut());
   // A deadline beyond what a timer holds is left to the per-poll timeout (a longer timer fires at once).
   if (remainingMs > MAX_TIMER_MS) return get(id, callOptions);

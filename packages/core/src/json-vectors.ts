@@ -13,7 +13,7 @@
  */
 
 import { InvalidArgumentError } from './errors.js';
-import { base64Size, LITTLE_ENDIAN, NodeBufferClass, swapFloat32Bytes } from './vectors.js';
+import { base64Size, keepSentNumber, LITTLE_ENDIAN, NodeBufferClass, swapFloat32Bytes } from './vectors.js';
 import { type Kernels, releaseLargeMemory, WORK_START, wasmKernels } from './wasm/kernels.js';
 
 /** A compiled path trie: object keys, array items (`[*]`), and whether a vector sits here. */
@@ -101,9 +101,18 @@ const ERROR_PER_DIGIT = 2 ** -51;
 
 const asciiDecoder = new TextDecoder();
 
-/** `Number()` of the validated ASCII number at `start`..`end`: the exact path, as `JSON.parse` reads it. */
-function exactNumber(bytes: Uint8Array, start: number, end: number): number {
-  return Number(asciiDecoder.decode(bytes.subarray(start, end)));
+/** The first number beyond float32 the array being read holds, and its position; kept with its vector. */
+let overflow: { position: number; value: number } | undefined;
+
+/**
+ * `Number()` of the validated ASCII number at `start`..`end`, value `position` of its array: the exact
+ * path, as `JSON.parse` reads it. Every number beyond float32 comes here (the others cannot reach it),
+ * and the first is noted, for the engine's check to quote as sent.
+ */
+function exactNumber(bytes: Uint8Array, start: number, end: number, position: number): number {
+  const value = Number(asciiDecoder.decode(bytes.subarray(start, end)));
+  if (overflow === undefined && !Number.isFinite(Math.fround(value))) overflow = { position, value };
+  return value;
 }
 
 /** Where the last `parseNumberArray` stopped: the byte after its `]`. */
@@ -199,11 +208,12 @@ function parseNumberArray(
       if (negative) value = -value;
       if (mantissa > EXACT_INTEGER_LIMIT) {
         const margin = value * digits * ERROR_PER_DIGIT;
-        if (Math.fround(value - margin) !== Math.fround(value + margin))
-          value = exactNumber(bytes, numberStart, position);
+        // Not 0 also when both ends are one infinity: a number beyond float32 is read the exact way.
+        if (Math.fround(value - margin) - Math.fround(value + margin) !== 0)
+          value = exactNumber(bytes, numberStart, position, count);
       }
     } else {
-      value = exactNumber(bytes, numberStart, position);
+      value = exactNumber(bytes, numberStart, position, count);
     }
     out[offset + count++] = value;
     while (byte === 32 || byte === 10 || byte === 13 || byte === 9) byte = bytes[++position]!;
@@ -532,9 +542,15 @@ export class ArrayReader {
 
   /** Parses the array whose `[` is at `position`; the position after its `]`, or `GIVE_UP`. */
   read(position: number): number {
-    return this.kernels === undefined
-      ? this.readWithJavaScript(position)
-      : this.readWithKernels(this.kernels, position);
+    const end =
+      this.kernels === undefined
+        ? this.readWithJavaScript(position)
+        : this.readWithKernels(this.kernels, position);
+    if (overflow !== undefined) {
+      if (end !== GIVE_UP) keepSentNumber(this.vectors.at(-1)!, overflow.position, overflow.value);
+      overflow = undefined;
+    }
+    return end;
   }
 
   private readWithJavaScript(position: number): number {
@@ -589,7 +605,7 @@ export class ArrayReader {
     for (let slow = 0; slow < kernels.exports.slow_count.value; slow++) {
       const entry = this.slowAt / 4 + slow * 3;
       values[this.outAt / 4 + integers[entry]!] = Math.fround(
-        exactNumber(kernels.bytes, integers[entry + 1]!, integers[entry + 2]!),
+        exactNumber(kernels.bytes, integers[entry + 1]!, integers[entry + 2]!, integers[entry]!),
       );
     }
     this.vectors.push(ownCopy(values, this.outAt / 4, count));
@@ -695,6 +711,8 @@ export function parseJsonWithVectors(
     if (error instanceof RangeError) return undefined;
     throw error;
   } finally {
+    // A number noted in an array the scan did not finish belongs to no vector.
+    overflow = undefined;
     if (kernels !== undefined) releaseLargeMemory();
   }
   if (end === GIVE_UP || found.starts.length === 0) return undefined;

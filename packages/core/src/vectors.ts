@@ -219,8 +219,10 @@ export function numberArraysToVectors(
     if (float) {
       // The summed squares of float32 values cannot overflow a double: they are not finite only when a
       // value is not (NaN, an infinity, or a number beyond float32), found here at no cost per value.
-      if (squares - squares !== 0) keepSentNumber(vector as Float32Array, array as ArrayLike<number>);
-      else if (options.normalize === true) scaleToUnit(vector as Float32Array, squares);
+      if (squares - squares !== 0) {
+        const position = (vector as Float32Array).findIndex((value) => !Number.isFinite(value));
+        keepSentNumber(vector as Float32Array, position, array[position] as number);
+      } else if (options.normalize === true) scaleToUnit(vector as Float32Array, squares);
     }
     out[index] = vector;
   }
@@ -276,16 +278,20 @@ function notANumber(index: number, position: number, value: unknown): InvalidRes
  */
 const sentNumbers = new WeakMap<Float32Array, { position: number; value: number }>();
 
-function keepSentNumber(vector: Float32Array, sent: ArrayLike<number>): void {
-  const position = vector.findIndex((value) => !Number.isFinite(value));
-  sentNumbers.set(vector, { position, value: sent[position]! });
+/**
+ * Keeps `value`, the number JSON sent at `position` of `vector` that reads there as an infinity: the copy
+ * of a parsed array and the parser of the body bytes (json-vectors.ts) call it, only for such a number.
+ */
+export function keepSentNumber(vector: Float32Array, position: number, value: number): void {
+  sentNumbers.set(vector, { position, value });
 }
 
 /**
  * The one check of a float vector's values (the engine's, of every answer; a batch job's results, which
  * reach no engine, call it too): the first value that is not a finite number, told as "1e+39 at position
- * 3" (a number beyond float32 as the JSON it came in sent it, when `numberArraysToVectors` copied it; else
- * NaN or the infinity it reads as), or undefined when every value is finite.
+ * 3" (a number beyond float32 as the JSON it came in sent it, when `numberArraysToVectors` copied it or
+ * `requestJson` read it from the body bytes; else NaN or the infinity it reads as), or undefined when every
+ * value is finite.
  */
 export function nonFiniteValue(vector: Float32Array): string | undefined {
   if (allFinite(vector)) return undefined;

@@ -9,7 +9,6 @@ import {
   type CreateBatchJobOptions,
   checkInput,
   checkVectorSettings,
-  type Embedding,
   type EmbeddingCapabilities,
   EmbedKitError,
   InvalidArgumentError,
@@ -46,7 +45,35 @@ import {
   geminiOptions,
 } from './gemini-embedding-model.js';
 
-const STATES: Record<string, BatchJobState> = {
+/** A batch's state as the Gemini API's `BatchState` names it. */
+export type GeminiBatchState =
+  | 'BATCH_STATE_UNSPECIFIED'
+  | 'BATCH_STATE_PENDING'
+  | 'BATCH_STATE_RUNNING'
+  | 'BATCH_STATE_SUCCEEDED'
+  | 'BATCH_STATE_FAILED'
+  | 'BATCH_STATE_CANCELLED'
+  | 'BATCH_STATE_EXPIRED';
+
+/** A Gemini batch job: `providerState` is the API's `BatchState`. */
+export interface GeminiBatchJob extends BatchJob {
+  /**
+   * The API's state as it sent it, e.g. `BATCH_STATE_RUNNING`: one of `GeminiBatchState`, or a state a
+   * later version of the API adds, kept rather than lost (its `state` is then decided by whether the
+   * operation is done). Absent when the API sent none.
+   */
+  providerState?: GeminiBatchState | (string & {});
+}
+
+/** A Gemini job's results: float vectors (the only kind the Batch API answers), `null` where an input failed. */
+export interface GeminiBatchJobResults extends BatchJobResults {
+  job: GeminiBatchJob;
+  embeddings: (Float32Array | null)[];
+}
+
+/** The job state of each `BatchState`; `BATCH_STATE_UNSPECIFIED` has none (then `done` decides). */
+const STATES: Record<GeminiBatchState, BatchJobState | undefined> = {
+  BATCH_STATE_UNSPECIFIED: undefined,
   BATCH_STATE_PENDING: 'pending',
   BATCH_STATE_RUNNING: 'running',
   BATCH_STATE_SUCCEEDED: 'succeeded',
@@ -97,7 +124,7 @@ function batchId(id: string): string {
 }
 
 /** The length most vectors have; among equally common ones, that of the vector first in input order. */
-function commonLength(vectors: readonly { index: number; vector: Embedding }[]): number | undefined {
+function commonLength(vectors: readonly { index: number; vector: Float32Array }[]): number | undefined {
   const counts = new Map<number, number>();
   for (const { vector } of vectors) counts.set(vector.length, (counts.get(vector.length) ?? 0) + 1);
   let best: { length: number; count: number; index: number } | undefined;
@@ -173,7 +200,7 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs<GeminiCallPr
     return this.config.baseURL().replace(/\/+$/, '');
   }
 
-  async create(options: CreateBatchJobOptions<GeminiCallProviderOptions>): Promise<BatchJob> {
+  async create(options: CreateBatchJobOptions<GeminiCallProviderOptions>): Promise<GeminiBatchJob> {
     if (!Array.isArray(options?.inputs) || options.inputs.length === 0) {
       throw new InvalidArgumentError('create() needs a non-empty inputs array.', { argument: 'inputs' });
     }
@@ -220,11 +247,17 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs<GeminiCallPr
     return job;
   }
 
-  async get(id: string, options: BatchJobCallOptions<GeminiCallProviderOptions> = {}): Promise<BatchJob> {
+  async get(
+    id: string,
+    options: BatchJobCallOptions<GeminiCallProviderOptions> = {},
+  ): Promise<GeminiBatchJob> {
     return this.toJob(await this.call('get', 'GET', `${this.root}/batches/${batchId(id)}`, options));
   }
 
-  async wait(id: string, options: WaitForBatchJobOptions<GeminiCallProviderOptions> = {}): Promise<BatchJob> {
+  async wait(
+    id: string,
+    options: WaitForBatchJobOptions<GeminiCallProviderOptions, GeminiBatchJob> = {},
+  ): Promise<GeminiBatchJob> {
     batchId(id);
     // One attempt per poll: the loop itself tolerates failed polls and sets the pace.
     return waitForBatchJob(
@@ -247,7 +280,7 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs<GeminiCallPr
   async results(
     id: string,
     options: BatchJobCallOptions<GeminiCallProviderOptions> = {},
-  ): Promise<BatchJobResults> {
+  ): Promise<GeminiBatchJobResults> {
     const { normalize } = geminiOptions(options?.providerOptions, this.provider);
     const operation = await this.call('results', 'GET', `${this.root}/batches/${batchId(id)}`, options);
     const job = this.toJob(operation);
@@ -320,11 +353,11 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs<GeminiCallPr
    * input it may have been meant for is an entry in `errors` naming that key.
    */
   private collect(
-    job: BatchJob,
+    job: GeminiBatchJob,
     outcomes: Outcome[],
     normalize: boolean,
     created: GeminiCreatedBatchJob | undefined,
-  ): BatchJobResults {
+  ): GeminiBatchJobResults {
     const warnings: Warning[] = [];
     const counted = created?.inputs ?? job.requestCounts.total;
     if (counted > MAX_COUNTED_INPUTS) {
@@ -388,7 +421,7 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs<GeminiCallPr
       strays.length === 0
         ? `no result for this input (job ${ended})`
         : `no result for this input (job ${ended}); ${strays.length === 1 ? 'a result' : `${strays.length} results`} whose metadata.key (${this.keysOf(outcomes, strays)}) ${strays.length === 1 ? 'names no input was' : 'name no input were'} left out`;
-    const embeddings = new Array<Embedding | null>(total).fill(null);
+    const embeddings = new Array<Float32Array | null>(total).fill(null);
     const errors: BatchJobItemError[] = [];
     // Every per-item message goes out redacted: the API's text, or a vector's value, may echo the key.
     // Each text once: the same message ("no result for this input") may stand for 100,000 inputs.
@@ -401,7 +434,7 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs<GeminiCallPr
       }
       errors.push({ index, message: redacted, ...(code === undefined ? {} : { code }) });
     };
-    const vectors: { index: number; vector: Embedding }[] = [];
+    const vectors: { index: number; vector: Float32Array }[] = [];
     for (let index = 0; index < total; index++) {
       const claimed = claims.get(index);
       if (claimed === undefined) {
@@ -424,7 +457,7 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs<GeminiCallPr
         fail(index, message, code);
         continue;
       }
-      let vector: Embedding;
+      let vector: Float32Array;
       try {
         vector = decodeGeminiVectors([outcome.values], normalize)[0]!;
       } catch (error) {
@@ -434,7 +467,7 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs<GeminiCallPr
         continue;
       }
       // No engine checks these vectors: core's one check of float values does, here, as it would there.
-      const nonFinite = nonFiniteValue(vector as Float32Array);
+      const nonFinite = nonFiniteValue(vector);
       if (nonFinite === undefined) vectors.push({ index, vector });
       else fail(index, `the vector holds ${nonFinite}, not a finite number.`);
     }
@@ -586,7 +619,7 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs<GeminiCallPr
     return parsed.data;
   }
 
-  private toJob(operation: GeminiBatchOperation): BatchJob {
+  private toJob(operation: GeminiBatchOperation): GeminiBatchJob {
     const metadata = operation.metadata ?? {};
     const name = metadata.name ?? operation.name;
     // The id is echoed in messages and passed back to get(): one that is not batches/<id> (a query, a
@@ -597,14 +630,17 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs<GeminiCallPr
         { provider: this.provider },
       );
     }
+    // A state the API does not define (one a later version adds) is kept as sent; `done` decides the job's.
     const providerState = metadata.state;
-    let state: BatchJobState | undefined =
-      providerState !== undefined && Object.hasOwn(STATES, providerState) ? STATES[providerState] : undefined;
+    let state =
+      providerState !== undefined && Object.hasOwn(STATES, providerState)
+        ? STATES[providerState as GeminiBatchState]
+        : undefined;
     if (state === undefined) {
       state = operation.done === true ? (operation.error === undefined ? 'succeeded' : 'failed') : 'pending';
     }
     const stats = metadata.batchStats ?? {};
-    const job: BatchJob = {
+    const job: GeminiBatchJob = {
       id: name,
       provider: this.provider,
       modelId: metadata.model?.replace(/^models\//, '') ?? this.modelId,

@@ -1,6 +1,5 @@
 import {
   decodeAnswer,
-  type Embedding,
   type EmbeddingCapabilities,
   type EmbeddingModel,
   type EmbedInput,
@@ -170,18 +169,22 @@ export function buildGeminiRequests(options: {
  * 3,072 values in place (gemini-embedding-001 normalizes only its full-length output). Decided per
  * vector: a response whose lengths differ is refused by whoever checks lengths, not normalized by the first.
  */
-export function decodeGeminiVectors(values: readonly unknown[], normalize: boolean): Embedding[] {
-  if (!normalize) return numberArraysToVectors(values, 'float');
+export function decodeGeminiVectors(values: readonly unknown[], normalize: boolean): Float32Array[] {
+  // Float vectors are Float32Arrays: `numberArraysToVectors` types them as any output type's.
+  if (!normalize) return numberArraysToVectors(values, 'float') as Float32Array[];
   const short = values.map(
     (value) =>
       (Array.isArray(value) || value instanceof Float32Array) && value.length < GEMINI_FULL_DIMENSIONS,
   );
   if (short.every((each) => each === short[0])) {
-    return numberArraysToVectors(values, 'float', { normalize: short[0] === true });
+    return numberArraysToVectors(values, 'float', { normalize: short[0] === true }) as Float32Array[];
   }
-  const decoded = numberArraysToVectors(values, 'float');
+  const decoded = numberArraysToVectors(values, 'float') as Float32Array[];
   short.forEach((each, index) => {
-    if (each) decoded[index] = numberArraysToVectors([decoded[index]], 'float', { normalize: true })[0]!;
+    if (each)
+      decoded[index] = numberArraysToVectors([decoded[index]], 'float', {
+        normalize: true,
+      })[0] as Float32Array;
   });
   return decoded;
 }

@@ -1,5 +1,10 @@
 export { parseGeminiError } from './gemini-api.js';
-export { GeminiBatchEmbeddingJobs } from './gemini-batch-jobs.js';
+export {
+  GeminiBatchEmbeddingJobs,
+  type GeminiBatchJob,
+  type GeminiBatchJobResults,
+  type GeminiBatchState,
+} from './gemini-batch-jobs.js';
 export {
   type GeminiCallProviderOptions,
   type GeminiCreatedBatchJob,

@@ -182,10 +182,24 @@ describe('get', () => {
     ['BATCH_STATE_EXPIRED', {}, 'expired'],
     ['BATCH_STATE_UNSPECIFIED', { done: true }, 'succeeded'],
     ['BATCH_STATE_UNSPECIFIED', {}, 'pending'],
-  ])('maps %s %j to %s', async (state, top, expected) => {
+  ])('maps %s %j to %s, kept as providerState', async (state, top, expected) => {
     const { jobs } = setup([operation(state, {}, top)]);
-    expect((await jobs.get('batches/job-42')).state).toBe(expected);
+    const job = await jobs.get('batches/job-42');
+    expect([job.state, job.providerState]).toEqual([expected, state]);
   });
+
+  it.each([
+    ['BATCH_STATE_PAUSED', { done: true }, 'succeeded'],
+    ['batch_state_running', {}, 'pending'],
+  ])(
+    'a state the API does not define (%s %j) is kept as providerState: done decides (%s)',
+    async (state, top, expected) => {
+      // A state a later version of the API adds is kept as sent, not lost.
+      const { jobs } = setup([operation(state, {}, top)]);
+      const job = await jobs.get('batches/job-42');
+      expect([job.state, job.providerState]).toEqual([expected, state]);
+    },
+  );
 
   it('refuses an id that could leave the batches/ path, before any request', async () => {
     const { jobs, sent } = setup([]);

@@ -429,7 +429,7 @@ describe('float vectors read from the body bytes', () => {
 
   it('a value that overflows float32, or a malformed number, is an InvalidResponseError', async () => {
     // Each with the one message it must give: the overflow reads as Infinity, which the engine's one check
-    // of every float refuses naming the vector and its position; a malformed number is refused by
+    // of every float refuses naming the vector, its position and the number as sent; a malformed number is refused by
     // JSON.parse, to which the fast path steps aside.
     const overflow = `{"embeddings":[{"values":[${values(3072, [0.5]).join(',')}]},{"values":[0.5,3.5e38${',0.5'.repeat(3070)}]}]}`;
     const { model: direct } = setup([{ body: overflow }]);
@@ -442,7 +442,7 @@ describe('float vectors read from the body bytes', () => {
     const refused = await failure(embedMany({ model: engine, inputs: ['a', 'b'], maxRetries: 0 }));
     expect(refused.name).toBe('InvalidResponseError');
     expect(refused.message).toBe(
-      'gemini returned vector 1 holding Infinity at position 1, not a finite number.',
+      'gemini returned vector 1 holding 3.5e+38 at position 1, not a finite number.',
     );
     const replies: [string, RegExp][] = [
       ['{"embeddings":[{"values":[0.5,0.25]},{"values":[0.5,-]}]}', /not valid JSON/],

@@ -424,12 +424,12 @@ describe('a direct doEmbed call', () => {
     });
   });
 
-  it('reads a single answer’s values from the body bytes: a float32 overflow is named as Infinity', async () => {
+  it('reads a single answer’s values from the body bytes: a float32 overflow is quoted as sent', async () => {
     const { model } = setup([{ body: `{"embedding":{"values":[0.5,3.5e38${',0.5'.repeat(3070)}]}}` }]);
     const error = await failure(embedMany({ model, inputs: ['a'], maxRetries: 0 }));
     expect(error.name).toBe('InvalidResponseError');
     expect(error.message).toBe(
-      'gemini returned vector 0 holding Infinity at position 1, not a finite number.',
+      'gemini returned vector 0 holding 3.5e+38 at position 1, not a finite number.',
     );
   });
 

@@ -574,7 +574,7 @@ describe('float vectors read from the body bytes', () => {
       ]),
       headers: { 'x-request-id': 'req-overflow' },
     });
-    // The decode hands the value on; the engine's one check of every float refuses it.
+    // The decode hands the value on; the engine's one check of every float refuses it, quoting it as sent.
     const inputs = ['a', 'b'];
     expect((await model({ fetch, encodingFormat: 'float' }).doEmbed(request(inputs))).embeddings[1]).toEqual(
       Float32Array.of(0.5, Number.POSITIVE_INFINITY),
@@ -583,9 +583,7 @@ describe('float vectors read from the body bytes', () => {
       embedMany({ model: model({ fetch, encodingFormat: 'float' }), inputs, dimensions: 2, maxRetries: 0 }),
     );
     expect(error).toBeInstanceOf(InvalidResponseError);
-    expect(error.message).toBe(
-      'openai returned vector 1 holding Infinity at position 1, not a finite number.',
-    );
+    expect(error.message).toBe('openai returned vector 1 holding 1e+39 at position 1, not a finite number.');
     // Which answer was bad: what a support request needs (before, neither was set).
     expect([error.provider, error.statusCode, error.requestId]).toEqual(['openai', 200, 'req-overflow']);
   });

@@ -794,7 +794,28 @@ describe('settings errors, word for word', () => {
 });
 
 describe('answers of the wrong shape, named by endpoint and field', () => {
+  // The empty ways: each said as OpenAI's provider says it (the same words, from the same checks).
+  const embed = (provider: ReturnType<typeof createVoyage>) =>
+    provider.embedding('voyage-3.5').doEmbed({ inputs: ['a', 'b'] });
   it.each([
+    [
+      'an empty object',
+      embed,
+      {},
+      'voyage returned an embeddings body of the wrong shape: data: expected array, got undefined.',
+    ],
+    [
+      'data null',
+      embed,
+      { data: null },
+      'voyage returned an embeddings body of the wrong shape: data: expected array, got null.',
+    ],
+    [
+      'an empty data list',
+      embed,
+      { data: [], usage: { total_tokens: 0 } },
+      'voyage returned 0 vectors for 2 inputs.',
+    ],
     [
       'a multimodal answer without data',
       (provider: ReturnType<typeof createVoyage>) =>

@@ -46,8 +46,9 @@
       (i32.or (i8x16.bitmask (i8x16.add_sat_u (local.get $bytes) (i8x16.splat (i32.const 118)))) (i32.const 0x10000))))
 
   ;; Parses the JSON number at $p and stores its float32 at $out; returns the byte after it, or 0 when it
-  ;; is malformed. A number whose float32 this cannot prove is stored as 0 and listed at $slow as (value
-  ;; $index, first byte, end byte) for the caller to read exactly.
+  ;; is malformed. A number whose float32 this cannot prove, or that may be beyond float32 (for the
+  ;; caller to quote), is stored as 0 and listed at $slow as (value $index, first byte, end byte) to read
+  ;; exactly.
   ;;
   ;; Proof: with at most 2^53 as digits and a decimal exponent within +-22, one correctly rounded f64
   ;; operation on exact operands gives the double JSON.parse reads; f32.demote then rounds it as
@@ -129,10 +130,12 @@
               (local.get $exponent)
               (local.get $exponent_negative))))))
     (block $stored_value
-      ;; First: past 19 digits the i64 mantissa has wrapped (it may even read 0).
+      ;; First: past 19 digits the i64 mantissa has wrapped (it may even read 0). A scale up to 19 only:
+      ;; below 2^64 x 10^19, no number is beyond float32, so every one that is (for the caller to quote as
+      ;; sent) is listed here.
       (if (i32.or
             (i32.gt_u (local.get $digits) (i32.const 19))
-            (i32.gt_u (i32.add (local.get $scale) (i32.const 22)) (i32.const 44)))
+            (i32.gt_u (i32.add (local.get $scale) (i32.const 22)) (i32.const 41)))
         (then
           (call $note_slow (local.get $slow) (local.get $index) (local.get $number) (local.get $p))
           (local.set $stored (f32.const 0))
