@@ -259,6 +259,7 @@ export class BulkJob {
       this.ids = new RepeatedIds({
         limit: MAX_CHECKED_IDS,
         name: this.source.name,
+        signal: this.interrupts.signal,
         ...(this.source.rereadable ? { reread: async () => (await openInput(reading)).records } : {}),
       });
     }

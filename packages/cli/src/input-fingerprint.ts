@@ -130,17 +130,93 @@ export class ConsumedInputHash {
 }
 
 /**
- * A SHA-256 of every byte read from an input, in order: two readings of one file read the same bytes
- * when their hashes and lengths are equal.
+ * The bytes a reading compares its blocks by: a digest of 8 bytes a block keeps 8 bytes a MiB of input,
+ * and a change is found within a MiB of where it is read.
+ */
+export const BLOCK_BYTES = 1024 * 1024;
+
+/** What one reading of a file read, which a later reading of it is held to (see {@link WholeInputHash}). */
+export interface ReadBytes {
+  bytes: number;
+  /** SHA-256 of every byte. */
+  sha256: string;
+  /**
+   * For each whole block, the first 8 bytes of the SHA-256 of the input up to its end, as two
+   * little-endian words: a digest of every block so far, so a change anywhere before shows at the next.
+   */
+  blocks: Uint32Array;
+}
+
+/** A reading held to an earlier one: what it read, and the error for a change (`what` says where). */
+export interface HeldReading {
+  read: ReadBytes;
+  changed: (what: string) => Error;
+}
+
+/**
+ * A SHA-256 of every byte read from an input, in order, with the digest so far at the end of each block
+ * of {@link BLOCK_BYTES}: two readings of one file read the same bytes when their hashes and lengths are
+ * equal. Held to an earlier reading, it compares each block as it is read, and the last one (up to the
+ * earlier reading's length) by the whole SHA-256, and throws at the first block that differs or the
+ * first byte past that length: a file changed between the readings is found as soon as the changed part
+ * is read, not after everything read was used. Only a reading that ends too soon is left for {@link end}.
  */
 export class WholeInputHash {
   private readonly hash: Hash = createHash('sha256');
   private length = 0;
+  /** Two words for each whole block read (a reading not held to another). */
+  private blockDigests = new Uint32Array(64);
+
+  constructor(private readonly held?: HeldReading) {}
 
   /** The reader read `chunk`, the next bytes of the input. */
   read(chunk: Buffer): void {
-    this.hash.update(chunk);
-    this.length += chunk.length;
+    const limit = this.held?.read.bytes ?? Number.POSITIVE_INFINITY;
+    let at = 0;
+    while (at < chunk.length) {
+      const blockEnd = (Math.floor(this.length / BLOCK_BYTES) + 1) * BLOCK_BYTES;
+      const stop = this.length < limit ? Math.min(blockEnd, limit) : blockEnd;
+      const take = Math.min(chunk.length - at, stop - this.length);
+      this.hash.update(chunk.subarray(at, at + take));
+      this.length += take;
+      at += take;
+      if (this.length === stop && this.length <= limit) this.blockRead();
+    }
+    if (this.length > limit) throw this.held!.changed(`${limit} bytes checked, ${this.length} read now`);
+  }
+
+  /** At the end of a block, or of the earlier reading: the digest so far, kept or compared. */
+  private blockRead(): void {
+    const digest = this.hash.copy().digest();
+    const block = Math.ceil(this.length / BLOCK_BYTES) - 1;
+    const from = block * BLOCK_BYTES + 1;
+    if (this.held === undefined) {
+      if (this.blockDigests.length < 2 * (block + 1)) {
+        const grown = new Uint32Array(2 * this.blockDigests.length);
+        grown.set(this.blockDigests);
+        this.blockDigests = grown;
+      }
+      this.blockDigests[2 * block] = digest.readUInt32LE(0);
+      this.blockDigests[2 * block + 1] = digest.readUInt32LE(4);
+      return;
+    }
+    const { read, changed } = this.held;
+    const same =
+      this.length === read.bytes
+        ? digest.toString('hex') === read.sha256
+        : digest.readUInt32LE(0) === read.blocks[2 * block] &&
+          digest.readUInt32LE(4) === read.blocks[2 * block + 1];
+    if (!same) throw changed(`bytes ${from}-${this.length} differ`);
+  }
+
+  /**
+   * The reading is at its end: held to an earlier one, it must have read as many bytes (every one of
+   * them was compared as it was read). A file cut short while it was read reaches no block that could differ.
+   */
+  end(): void {
+    const limit = this.held?.read.bytes;
+    if (limit !== undefined && this.length !== limit)
+      throw this.held!.changed(`${limit} bytes checked, ${this.length} read now`);
   }
 
   /** Bytes read so far. */
@@ -151,6 +227,12 @@ export class WholeInputHash {
   /** The digest of the bytes read so far (hashing goes on). */
   digest(): string {
     return this.hash.copy().digest('hex');
+  }
+
+  /** What was read so far, for a later reading to be held to. */
+  readBytes(): ReadBytes {
+    const whole = Math.floor(this.length / BLOCK_BYTES);
+    return { bytes: this.length, sha256: this.digest(), blocks: this.blockDigests.slice(0, 2 * whole) };
   }
 }
 

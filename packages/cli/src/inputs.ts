@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import { extname } from 'node:path';
 import { CliError, InputError } from './errors.js';
 import { describeFileError, openPipe } from './file-system.js';
-import { ConsumedInputHash, WholeInputHash } from './input-fingerprint.js';
+import { BLOCK_BYTES, ConsumedInputHash, type HeldReading, WholeInputHash } from './input-fingerprint.js';
 
 export type InputFormat = 'txt' | 'jsonl' | 'csv';
 export const INPUT_FORMATS: readonly InputFormat[] = ['txt', 'jsonl', 'csv'];
@@ -47,9 +47,11 @@ export interface InputOptions {
   /**
    * Keep a SHA-256 of every byte read (`whole`), by which a command that reads a file twice (index: once
    * to check it, once to embed it) proves the second reading read what the first checked; a regular file
-   * only (stdin and pipes are read once). Default false.
+   * only (stdin and pipes are read once). Held to the first reading, the second compares each block of
+   * the file as it reads it, and a block that differs ends its records with the error `changed` makes.
+   * Default false.
    */
-  whole?: boolean;
+  whole?: boolean | HeldReading;
 }
 
 /** The longest line read by default: 64 MiB. */
@@ -104,7 +106,10 @@ export async function openInput(options: InputOptions): Promise<InputSource> {
     idFieldRequired: options.idFieldRequired === true,
   };
   const consumed = new ConsumedInputHash(options.fingerprint !== false);
-  const whole = options.whole === true ? new WholeInputHash() : undefined;
+  const whole =
+    options.whole === undefined || options.whole === false
+      ? undefined
+      : new WholeInputHash(options.whole === true ? undefined : options.whole);
   const reading: LineReading = {
     maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
     consumed,
@@ -153,7 +158,10 @@ export async function openInput(options: InputOptions): Promise<InputSource> {
     };
   }
   if (info.size === 0) throw new CliError(`${options.path}: the file is empty; there is nothing to embed.`);
-  const stream = createReadStream(options.path, { highWaterMark: 256 * 1024 });
+  // Read a block at a time when blocks are compared: each is compared before any line in it is handed on.
+  const stream = createReadStream(options.path, {
+    highWaterMark: whole === undefined ? 256 * 1024 : BLOCK_BYTES,
+  });
   reading.file = true;
   // Only a regular file is read twice; stdin or a pipe, read once, has nothing to compare its hash with.
   if (whole !== undefined) reading.whole = whole;

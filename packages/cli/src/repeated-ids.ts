@@ -14,80 +14,149 @@ export type Fingerprint = readonly [number, number];
 /** Hashes an id's text to a 64-bit fingerprint. */
 export type FingerprintFunction = (text: string) => Fingerprint;
 
-/** A state of HalfSipHash: four 32-bit words (a typed array: the rounds run on it millions of times). */
-type SipState = Int32Array;
-
-/** `count` SipRounds of HalfSipHash (Aumasson and Bernstein's reference, on 32-bit words). */
-function sipRounds(state: SipState, count: number): void {
-  let v0 = state[0]!;
-  let v1 = state[1]!;
-  let v2 = state[2]!;
-  let v3 = state[3]!;
-  for (let round = 0; round < count; round++) {
-    v0 = (v0 + v1) | 0;
-    v1 = (v1 << 5) | (v1 >>> 27);
-    v1 ^= v0;
-    v0 = (v0 << 16) | (v0 >>> 16);
-    v2 = (v2 + v3) | 0;
-    v3 = (v3 << 8) | (v3 >>> 24);
-    v3 ^= v2;
-    v0 = (v0 + v3) | 0;
-    v3 = (v3 << 7) | (v3 >>> 25);
-    v3 ^= v0;
-    v2 = (v2 + v1) | 0;
-    v1 = (v1 << 13) | (v1 >>> 19);
-    v1 ^= v2;
-    v2 = (v2 << 16) | (v2 >>> 16);
-  }
-  state[0] = v0;
-  state[1] = v1;
-  state[2] = v2;
-  state[3] = v3;
-}
-
-/** Absorbs one 32-bit message word (two compression rounds). */
-function absorb(state: SipState, word: number): void {
-  state[3]! ^= word;
-  sipRounds(state, 2);
-  state[0]! ^= word;
-}
-
-/** Sets `state` to HalfSipHash's initial state for a 64-bit key, with the 64-bit output's tweak. */
-function initialize(state: SipState, key: Fingerprint): SipState {
-  state[0] = key[0];
-  state[1] = key[1] ^ 0xee;
-  state[2] = 0x6c796765 ^ key[0];
-  state[3] = 0x74656462 ^ key[1];
-  return state;
-}
-
-/** HalfSipHash's finalization for a 64-bit output: the first half, then the second. */
-function finish(state: SipState): [number, number] {
-  state[2]! ^= 0xee;
-  sipRounds(state, 4);
-  const first = (state[1]! ^ state[3]!) >>> 0;
-  state[1]! ^= 0xdd;
-  sipRounds(state, 4);
-  return [first, (state[1]! ^ state[3]!) >>> 0];
-}
-
-/** The state a fingerprint is computed in: one, reused, as nothing between its start and end awaits. */
-const scratch: SipState = new Int32Array(4);
+/** A digest of the records read so far: two 32-bit words. */
+type Digest = Int32Array;
 
 /**
- * HalfSipHash-2-4 with a 64-bit output of `text`'s UTF-16 code units (little-endian bytes), under `key`:
- * a keyed hash, so without the key no one can write ids that share a fingerprint on purpose. An
- * unkeyed hash let a crafted file make every id share one, and each shared one cost a reading of the
- * file up to its line.
+ * The fingerprint just computed: {@link keyedFingerprint} writes it here rather than in a new array, as
+ * it runs millions of times.
  */
-export function keyedFingerprint(key: Fingerprint, text: string): [number, number] {
-  const state = initialize(scratch, key);
-  const units = text.length;
-  for (let index = 0; index + 1 < units; index += 2)
-    absorb(state, text.charCodeAt(index) | (text.charCodeAt(index + 1) << 16));
-  // The last word: the message's length in bytes (mod 256) in its top byte, and an odd last code unit.
-  absorb(state, ((2 * units) << 24) | (units % 2 === 1 ? text.charCodeAt(units - 1) : 0));
-  return finish(state);
+const computed = new Uint32Array(2);
+
+/** Bytes of a double, to hash a number id by its value. */
+const numberBytes = new Float64Array(1);
+const numberWords = new Uint32Array(numberBytes.buffer);
+
+/**
+ * HalfSipHash-1-3 with a 64-bit output, under `key` (two 32-bit words), of a type tag (one byte) then
+ * `text`'s UTF-8 bytes (a lone surrogate as its three bytes, so two texts never share their bytes), or
+ * then the words `high` and `low` when `text` is undefined: a keyed hash, so without the key no one can
+ * write ids that share a fingerprint on purpose (an unkeyed hash let a crafted file make every id share
+ * one, and each shared one cost a reading of the file up to its line). One compression round and three
+ * of finalization, as the Linux kernel's `hsiphash` and Rust's hash tables use against hash flooding:
+ * the key is drawn for each run and no fingerprint leaves it, so nothing can be learned of the key to
+ * aim ids at. The bytes are taken from the text as it is (no encoded copy is made), the state is kept in
+ * locals, and the result is written to one reused array: it runs millions of times.
+ */
+export function keyedFingerprint(
+  key0: number,
+  key1: number,
+  tag: number,
+  text: string | undefined,
+  high = 0,
+  low = 0,
+): Uint32Array {
+  let v0 = key0 | 0;
+  let v1 = (key1 ^ 0xee) | 0;
+  let v2 = (0x6c796765 ^ key0) | 0;
+  let v3 = (0x74656462 ^ key1) | 0;
+  const units = text === undefined ? 2 : text.length;
+  let index = 0;
+  // Bytes of the current character not yet put in a word (little-endian), and how many.
+  let pending = tag & 0xff;
+  let pendingCount = 1;
+  let length = 0;
+  /** Rounds run after the last word: 3 finish the first half of the output, 6 the second. */
+  let finishing = -1;
+  for (;;) {
+    let word = 0;
+    if (finishing < 0) {
+      // The next word of the message, or the last one: the bytes left and the length (mod 256) on top.
+      let shift = 0;
+      while (shift < 32) {
+        if (pendingCount === 0) {
+          if (index === units) break;
+          if (text === undefined) {
+            pending = index === 0 ? high : low;
+            pendingCount = 4;
+            index++;
+          } else {
+            const code = text.charCodeAt(index++);
+            if (code < 0x80) {
+              pending = code;
+              pendingCount = 1;
+            } else if (code < 0x800) {
+              pending = 0xc0 | (code >>> 6) | ((0x80 | (code & 0x3f)) << 8);
+              pendingCount = 2;
+            } else {
+              const next = code >= 0xd800 && code < 0xdc00 ? text.charCodeAt(index) : 0;
+              if (next >= 0xdc00 && next < 0xe000) {
+                const point = 0x10000 + ((code - 0xd800) << 10) + (next - 0xdc00);
+                pending =
+                  0xf0 |
+                  (point >>> 18) |
+                  ((0x80 | ((point >>> 12) & 0x3f)) << 8) |
+                  ((0x80 | ((point >>> 6) & 0x3f)) << 16) |
+                  ((0x80 | (point & 0x3f)) << 24);
+                pendingCount = 4;
+                index++;
+              } else {
+                pending =
+                  0xe0 |
+                  (code >>> 12) |
+                  ((0x80 | ((code >>> 6) & 0x3f)) << 8) |
+                  ((0x80 | (code & 0x3f)) << 16);
+                pendingCount = 3;
+              }
+            }
+          }
+        }
+        word |= (pending & 0xff) << shift;
+        pending >>>= 8;
+        pendingCount--;
+        length++;
+        shift += 8;
+      }
+      if (shift < 32) {
+        word |= (length & 0xff) << 24;
+        finishing = 0;
+      }
+    }
+    // One SipRound, the word absorbed around it (a finalization round absorbs nothing).
+    v3 ^= word;
+    v0 = (v0 + v1) | 0;
+    v1 = ((v1 << 5) | (v1 >>> 27)) ^ v0;
+    v0 = (v0 << 16) | (v0 >>> 16);
+    v2 = (v2 + v3) | 0;
+    v3 = ((v3 << 8) | (v3 >>> 24)) ^ v2;
+    v0 = (v0 + v3) | 0;
+    v3 = ((v3 << 7) | (v3 >>> 25)) ^ v0;
+    v2 = (v2 + v1) | 0;
+    v1 = ((v1 << 13) | (v1 >>> 19)) ^ v2;
+    v2 = (v2 << 16) | (v2 >>> 16);
+    v0 ^= word;
+    if (finishing >= 0) {
+      if (finishing === 0) v2 ^= 0xee;
+      else if (finishing === 3) {
+        computed[0] = v1 ^ v3;
+        v1 ^= 0xdd;
+      } else if (finishing === 6) {
+        computed[1] = v1 ^ v3;
+        return computed;
+      }
+      finishing++;
+    }
+  }
+}
+
+/** The type tags an id is hashed under: two ids of different JSON types never have one text. */
+const STRING_ID = 1;
+const NUMBER_ID = 2;
+const OTHER_ID = 3;
+
+/**
+ * The keyed fingerprint of an id, as {@link describeId} tells ids apart (two ids share one text exactly
+ * when they are one id), without making that text: a string by its own characters (its JSON text adds
+ * quotes and escapes, the same for every string), a number by its value (-0 as 0, which JSON writes
+ * alike), anything else by its JSON text.
+ */
+function fingerprintId(key: Fingerprint, id: unknown): Uint32Array {
+  if (typeof id === 'string') return keyedFingerprint(key[0], key[1], STRING_ID, id);
+  if (typeof id === 'number' && Number.isFinite(id)) {
+    numberBytes[0] = id === 0 ? 0 : id;
+    return keyedFingerprint(key[0], key[1], NUMBER_ID, undefined, numberWords[0]!, numberWords[1]!);
+  }
+  return keyedFingerprint(key[0], key[1], OTHER_ID, describeId(id));
 }
 
 /** A random 64-bit key, drawn for each table: a fingerprint means nothing outside the run that made it. */
@@ -113,7 +182,7 @@ interface Suspect {
   text: string;
   line: number;
   /** The digest of the lines and ids of every record before it, to find a file changed since. */
-  before: SipState;
+  before: Digest;
 }
 
 export interface RepeatedIdsOptions {
@@ -128,6 +197,12 @@ export interface RepeatedIdsOptions {
   reread?: () => Promise<AsyncIterable<InputRecord>>;
   /** The input's name in messages. Default `the input`. */
   name?: string;
+  /**
+   * Stops a reading of the file again (Ctrl-C): it may run to the end of a large file, and the run
+   * stops at once rather than after it. A repeat it would have named is found again by the run that
+   * continues this one, which reads the part saved through the same check.
+   */
+  signal?: AbortSignal;
   /** Hashes an id's text (tests pass a weak one to make ids share fingerprints). Default: keyed HalfSipHash, under a key drawn for this table. */
   fingerprint?: FingerprintFunction;
 }
@@ -153,11 +228,13 @@ export class RepeatedIds {
   private readonly limit: number;
   private readonly reread: RepeatedIdsOptions['reread'];
   private readonly name: string;
-  private readonly fingerprint: FingerprintFunction;
+  private readonly signal: AbortSignal | undefined;
+  /** The fingerprint of an id (the array is reused: read it before the next). */
+  private readonly fingerprint: (id: unknown) => ArrayLike<number>;
   /** The key of the digest of the records read (a file only). */
   private readonly digestKey: Fingerprint;
   /** The digest of the lines and ids of the records read so far (a file only). */
-  private readonly digest: SipState;
+  private readonly digest: Digest;
   private refused = false;
   /** Records whose fingerprint was kept before, not yet looked up in the file, in order. */
   private suspects: Suspect[] = [];
@@ -169,12 +246,14 @@ export class RepeatedIds {
     this.limit = options.limit ?? Number.POSITIVE_INFINITY;
     this.reread = options.reread;
     this.name = options.name ?? 'the input';
-    if (options.fingerprint === undefined) {
+    this.signal = options.signal;
+    const given = options.fingerprint;
+    if (given === undefined) {
       const key = randomKey();
-      this.fingerprint = (text) => keyedFingerprint(key, text);
-    } else this.fingerprint = options.fingerprint;
+      this.fingerprint = (id) => fingerprintId(key, id);
+    } else this.fingerprint = (id) => given(describeId(id));
     this.digestKey = randomKey();
-    this.digest = initialize(new Int32Array(4), this.digestKey);
+    this.digest = initialize(this.digestKey);
     if (this.reread === undefined) this.lines = new Uint32Array(this.size);
   }
 
@@ -195,8 +274,9 @@ export class RepeatedIds {
       this.refused = true;
       return await this.end();
     }
-    const text = describeId(record.id);
-    const [high, computedLow] = this.fingerprint(text);
+    const fingerprint = this.fingerprint(record.id);
+    const high = fingerprint[0]!;
+    const computedLow = fingerprint[1]!;
     // 0 and 0 marks an empty slot: that fingerprint is kept as 0 and 1 (a shared one is told apart below).
     const low = (high | computedLow) === 0 ? 1 : computedLow;
     const { fingerprints, lines, size } = this;
@@ -207,7 +287,7 @@ export class RepeatedIds {
         // The fingerprint stays, and stands for this id too: the file read again says which id it is.
         const before = this.digest.slice();
         digestRecord(this.digest, high, computedLow, record.line);
-        return await this.suspect({ id: record.id, text, line: record.line, before });
+        return await this.suspect({ id: record.id, text: describeId(record.id), line: record.line, before });
       }
       slot = slot + 1 === size ? 0 : slot + 1;
     }
@@ -249,10 +329,11 @@ export class RepeatedIds {
     const firstLines = new Map<string, number | undefined>(
       suspects.map((suspect) => [suspect.text, undefined]),
     );
-    const digest = initialize(new Int32Array(4), this.digestKey);
+    const digest = initialize(this.digestKey);
     let next = 0;
     try {
       for await (const record of await this.reread!()) {
+        this.signal?.throwIfAborted();
         const text = describeId(record.id);
         while (next < suspects.length && record.line >= suspects[next]!.line) {
           const suspect = suspects[next]!;
@@ -262,8 +343,8 @@ export class RepeatedIds {
         }
         if (next === suspects.length) break;
         if (firstLines.has(text) && firstLines.get(text) === undefined) firstLines.set(text, record.line);
-        const [high, low] = this.fingerprint(text);
-        digestRecord(digest, high, low, record.line);
+        const fingerprint = this.fingerprint(record.id);
+        digestRecord(digest, fingerprint[0]!, fingerprint[1]!, record.line);
       }
     } catch (error) {
       if (error instanceof InputError) throw this.changed(error.message.replace(/\.$/, ''));
@@ -311,18 +392,30 @@ export class RepeatedIds {
   }
 }
 
-/**
- * Moves a digest past one record: its id's fingerprint and its line. A running digest, not a hash of
- * its own: it tells an edited file from the one read first, which no one needs to fool.
- */
-function digestRecord(state: SipState, high: number, low: number, line: number): void {
-  absorb(state, high);
-  absorb(state, low);
-  absorb(state, line);
+/** A digest of no record yet, under `key`: the key itself. */
+function initialize(key: Fingerprint): Digest {
+  return Int32Array.of(key[0], key[1]);
 }
 
-function same(a: SipState, b: SipState): boolean {
-  return a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3];
+/**
+ * Moves a digest past one record: its id's fingerprint and its line. A running digest, not a hash of
+ * its own: it tells an edited file from the one read first, which no one needs to fool. For a given
+ * record, a step maps digests one to one, so a difference once in stays in every later digest; a
+ * record whose id changed on its line always makes one, and any other change fails to only when its
+ * fingerprint and line happen to cancel in both words, a chance of about 2⁻⁶⁴ (the fingerprints are
+ * keyed, and unknown outside the run).
+ */
+function digestRecord(digest: Digest, high: number, low: number, line: number): void {
+  let first = Math.imul(digest[0]! ^ high, 0x9e3779b1) ^ line;
+  first ^= first >>> 16;
+  let second = ((Math.imul(digest[1]! ^ low, 0x85ebca77) + first) | 0) ^ line;
+  second ^= second >>> 13;
+  digest[0] = first;
+  digest[1] = second;
+}
+
+function same(a: Digest, b: Digest): boolean {
+  return a[0] === b[0] && a[1] === b[1];
 }
 
 /** An id as messages show it: as it would appear in the output (and what two ids are compared by, so 7 and "7" differ). */

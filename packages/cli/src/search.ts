@@ -34,7 +34,7 @@ import {
 } from './common.js';
 import { CliError, EXIT, InputChangedError, InputError, UsageError } from './errors.js';
 import { describeFileError, fsyncDirectory, unwritableKind } from './file-system.js';
-import { WholeInputHash } from './input-fingerprint.js';
+import { type ReadBytes, WholeInputHash } from './input-fingerprint.js';
 import { INPUT_OPTION_NAMES, INPUT_OPTIONS, inputPathArgument, readInputOptions } from './input-options.js';
 import { type InputOptions, type InputRecord, type InputSource, isBlank, openInput } from './inputs.js';
 import { Interrupts } from './interrupts.js';
@@ -305,17 +305,21 @@ function repeatedIdError(source: string, repeated: { id: unknown; firstLine: num
 function repeatedIdsOf(
   source: Awaited<ReturnType<typeof openInput>>,
   options?: InputOptions,
+  signal?: AbortSignal,
 ): RepeatedIds | undefined {
   if (source.format === 'txt') return undefined;
   if (source.rereadable && options !== undefined)
-    return new RepeatedIds({ name: source.name, reread: async () => (await openInput(options)).records });
+    return new RepeatedIds({
+      name: source.name,
+      reread: async () => (await openInput(options)).records,
+      ...(signal === undefined ? {} : { signal }),
+    });
   return new RepeatedIds({ name: source.name });
 }
 
-/** What the check of an input file read: every byte of it, and the file's time then. */
+/** What the check of an input file read: every byte of it (a digest a block, and of the whole), and the file's time then. */
 interface CheckedInput {
-  bytes: number;
-  sha256: string;
+  read: ReadBytes;
   mtimeMs: number | undefined;
 }
 
@@ -328,7 +332,7 @@ async function checkInputFirst(
   options: InputOptions,
   signal: AbortSignal,
 ): Promise<CheckedInput> {
-  const ids = repeatedIdsOf(source, options);
+  const ids = repeatedIdsOf(source, options, signal);
   try {
     for await (const record of source.records) {
       signal.throwIfAborted();
@@ -341,7 +345,7 @@ async function checkInputFirst(
     if (error instanceof InputError) throw new CliError(`${error.message}\nNo index was written.`);
     throw error;
   }
-  return { bytes: source.whole!.bytes, sha256: source.whole!.digest(), mtimeMs: source.mtimeMs };
+  return { read: source.whole!.readBytes(), mtimeMs: source.mtimeMs };
 }
 
 /** The error for an input file read to embed it that is not the one checked: `what` says how. */
@@ -357,7 +361,8 @@ function changedSinceChecked(name: string, what: string): InputChangedError {
  * not finished), or other bytes under a new modification time. A time changed over the same bytes (`touch`,
  * an editor saving what it had) is no change: the file is read once more to tell. Looked at before it is
  * opened, so an emptied file is said to have changed, not to be empty. The reading that embeds it is held
- * to the checked bytes too, before the index is written.
+ * to the checked bytes too: each block of the file is compared as it is read, before any line in it is
+ * sent, so an edit that kept the size and time stops the run where it is, not after every call.
  */
 async function reopenChecked(options: InputOptions, checked: CheckedInput): Promise<InputSource> {
   const name = options.path;
@@ -366,10 +371,10 @@ async function reopenChecked(options: InputOptions, checked: CheckedInput): Prom
   if (info !== undefined) {
     if (!info.isFile())
       throw changedSinceChecked(name, 'it is no regular file now, and was one when its records were checked');
-    if (info.size !== checked.bytes)
+    if (info.size !== checked.read.bytes)
       throw changedSinceChecked(
         name,
-        `it is ${info.size} bytes long now, and was ${checked.bytes} when its records were checked`,
+        `it is ${info.size} bytes long now, and was ${checked.read.bytes} when its records were checked`,
       );
     if (info.mtimeMs !== checked.mtimeMs && !(await holdsCheckedBytes(name, checked)))
       throw changedSinceChecked(
@@ -377,7 +382,14 @@ async function reopenChecked(options: InputOptions, checked: CheckedInput): Prom
         `it was modified at ${new Date(info.mtimeMs).toISOString()}, after its records were checked`,
       );
   }
-  return openInput(options);
+  return openInput({
+    ...options,
+    whole: {
+      read: checked.read,
+      changed: (what) =>
+        changedSinceChecked(name, `the bytes read to embed it are not the ones checked (${what})`),
+    },
+  });
 }
 
 /** Whether the file at `path` holds the bytes `checked` read, as a whole-file SHA-256 says. */
@@ -389,7 +401,7 @@ async function holdsCheckedBytes(path: string, checked: CheckedInput): Promise<b
   } catch (error) {
     throw new CliError(`cannot read ${path}: ${describeFileError(error)}.`);
   }
-  return read.bytes === checked.bytes && read.digest() === checked.sha256;
+  return read.bytes === checked.read.bytes && read.digest() === checked.read.sha256;
 }
 
 /** This run's temporary files beside `out`: names no other run uses. */
@@ -481,16 +493,10 @@ async function buildIndex(job: {
       await write(docs, `${JSON.stringify(doc)}\n`);
       count++;
     }
-    // The whole file is read now: the index is written only if it is the one checked, byte for byte (a
-    // file replaced by another of its size and time, or edited while this reading went on, is not).
-    if (checked !== undefined) {
-      const read = source.whole!;
-      if (read.bytes !== checked.bytes || read.digest() !== checked.sha256)
-        throw changedSinceChecked(
-          source.name,
-          `the bytes read to embed it are not the ones checked (${read.bytes === checked.bytes ? 'same length, other bytes' : `${checked.bytes} bytes checked, ${read.bytes} read now`})`,
-        );
-    }
+    // The whole file is read now. Every byte read was compared with the checked ones as it was read (the
+    // last block by the whole file's SHA-256): what is left is a file cut short while it was read, whose
+    // missing end no comparison reached.
+    source.whole?.end();
     await end(vectors);
     await end(docs);
     if (count === 0) throw new CliError(`${source.name}: no inputs (every line is blank).`);

@@ -1,19 +1,16 @@
-import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   bulkArgs,
+  bulkStoppedAfterFirstBatch,
   expectSearchRefusesHeader,
   indexWithHeader,
   itemLines,
   parseNpy,
   range,
-  readCheckpointFile,
   readJsonLines,
   runCli,
   serverAndFiles,
-  startFakeOpenAI,
-  waitFor,
 } from './helpers.js';
 
 /**
@@ -129,31 +126,8 @@ describe('bulk: a .npy output stopped by Ctrl-C between two batches, then contin
     const input = file('stopped.txt', itemLines(1500));
     const out = file('stopped.npy');
     // The first run's second call is held until it is stopped; the server then answers every call at once.
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let holding = true;
-    const server = await startFakeOpenAI({
-      hold: ({ number }) => (holding && number > 1 ? released : undefined),
-    });
-    const args = bulkArgs(server, input, out, ['--batch-size', '100', '--concurrency', '1']);
+    const { server, args } = await bulkStoppedAfterFirstBatch(input, out);
     try {
-      let child: ChildProcess | undefined;
-      const running = runCli(args, {
-        onSpawn: (spawned) => {
-          child = spawned;
-        },
-      });
-      await waitFor(() => (readCheckpointFile(out)?.inputsDone ?? 0) > 0, 'the first saved batch');
-      child!.kill('SIGINT');
-      const stopped = await running;
-      holding = false;
-      release();
-      expect(stopped.stderr).toBe(
-        `embedkit: interrupted. 100 inputs are done and saved in ${out}; run the same command again to continue.\n`,
-      );
-      expect(stopped.code).toBe(130);
       const atStop = readFileSync(out);
       const stopFacts = parseNpy(atStop);
       expect(stopFacts.shape).toStrictEqual([100, 4]);
@@ -165,7 +139,6 @@ describe('bulk: a .npy output stopped by Ctrl-C between two batches, then contin
       expect(resumed.code).toBe(0);
       expect(server.requests - requests).toBe(14);
     } finally {
-      release();
       await server.close();
     }
     const bytes = readFileSync(out);

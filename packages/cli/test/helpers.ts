@@ -420,6 +420,45 @@ export async function heldBulkRun(input: string, out: string, onSpawn?: (child: 
   return { run, release };
 }
 
+/**
+ * A bulk run of `input` into `out` in calls of 100, stopped by Ctrl-C once its first batch is saved: its
+ * server answers the first call and holds the others until the stop. Checks the stop said so (exit 130,
+ * 100 inputs saved); returns the server, which now answers every call, and the arguments that continue
+ * the run. The caller closes the server.
+ */
+export async function bulkStoppedAfterFirstBatch(
+  input: string,
+  out: string,
+): Promise<{ server: FakeServer; args: string[] }> {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const server = await startFakeOpenAI({ hold: ({ number }) => (number === 1 ? undefined : released) });
+  const args = bulkArgs(server, input, out, ['--batch-size', '100', '--concurrency', '1']);
+  let child: ChildProcess | undefined;
+  const running = runCli(args, {
+    onSpawn: (spawned) => {
+      child = spawned;
+    },
+  });
+  try {
+    await waitFor(() => (readCheckpointFile(out)?.inputsDone ?? 0) > 0, 'the first saved batch');
+    child!.kill('SIGINT');
+    const stopped = await running;
+    expect(stopped.stderr).toBe(
+      `embedkit: interrupted. 100 inputs are done and saved in ${out}; run the same command again to continue.\n`,
+    );
+    expect(stopped.code).toBe(130);
+  } catch (error) {
+    await server.close();
+    throw error;
+  } finally {
+    release();
+  }
+  return { server, args };
+}
+
 /** The arguments of `embedkit index` (see {@link commandArgs}). */
 export function indexArgs(...args: CommandArgs): string[] {
   return commandArgs('index', ...args);

@@ -5,6 +5,7 @@ import {
   readFileSync,
   statSync,
   symlinkSync,
+  truncateSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -51,8 +52,8 @@ describe('index: an input changed after it was checked', () => {
   /**
    * Indexes a fresh copy of `initial` (RECORDS) whose file becomes `changed` `at` a moment (by default
    * once its check read it to its end), `how` (rewritten in place, or another file renamed over it),
-   * with its former modification time when `keepTime`. With `linkTo`, the file put in its place is a
-   * symbolic link to that path. Returns the run, the input, the --out and the requests sent.
+   * with its former modification time when `keepTime`, embedded in calls of `batchSize`. With `linkTo`,
+   * the file put in its place is a symbolic link to that path. Returns the run, the input, the --out and the requests sent.
    */
   async function indexChanged(
     changed: string,
@@ -64,6 +65,7 @@ describe('index: an input changed after it was checked', () => {
       initial = jsonl(RECORDS),
       at = 'after reading 1',
       linkTo = '',
+      batchSize = 5,
     } = {},
   ) {
     cases++;
@@ -76,7 +78,7 @@ describe('index: an input changed after it was checked', () => {
     const target = out === '' ? join(directory.path, `docs-${cases}.ekx`) : out;
     const requests = server.requests;
     const result = await runCli(
-      indexArgs(server, input, target, ['--batch-size', '5', ...extra], DIMENSIONS),
+      indexArgs(server, input, target, ['--batch-size', String(batchSize), ...extra], DIMENSIONS),
       {
         env: {
           NODE_OPTIONS: `--import=${EDIT}`,
@@ -155,16 +157,41 @@ describe('index: an input changed after it was checked', () => {
       out,
     });
     expect(result.stderr).toBe(
-      `embedkit: error: ${input} changed after it was checked: the bytes read to embed it are not the ones checked (same length, other bytes); the index would hold records no check has seen.\nNo index was written; run again once nothing writes to ${input}.\n`,
+      `embedkit: error: ${input} changed after it was checked: the bytes read to embed it are not the ones checked (bytes 1-${Buffer.byteLength(jsonl(RECORDS))} differ); the index would hold records no check has seen.\nNo index was written; run again once nothing writes to ${input}.\n`,
     );
     expect(result.code).toBe(1);
     expect(readFileSync(out, 'utf8')).toBe('the earlier index\n');
     expect(readdirSync(directory.path).filter((name) => name.startsWith('kept.ekx.'))).toEqual([]);
-    // Every record was read, and sent, before the bytes could be compared.
-    expect(sent).toBe(4);
+    // Its one block is compared as it is read, before any record is handed on (it was: all 4 calls sent).
+    expect(sent).toBe(0);
   });
 
-  it('a line that no longer parses, in place, keeping the size and time: said to be a change, not a line to fix (bug: "docs:4: not valid JSON", as if the checked file held a bad line)', async () => {
+  it('edited in place in its first megabyte, keeping the size and time: refused as that block is read to embed it, before any call (bug: every call of the 1.4 MB file sent, 20 of them, then refused at its end)', async () => {
+    // 40,000 records over two blocks of 1 MiB; the edit gives line 15 the id of line 3, at the same length.
+    const records = Array.from({ length: 40_000 }, (_, n) => ({
+      id: `doc-${n + 100_000}`,
+      text: `item ${n}`,
+    }));
+    const initial = jsonl(records);
+    const changed = initial.replace('"doc-100014"', '"doc-100002"');
+    expect(changed.length).toBe(initial.length);
+    const { result, input, out, sent } = await indexChanged(changed, {
+      initial,
+      keepTime: true,
+      batchSize: 2048,
+      extra: ['--concurrency', '1'],
+    });
+    expectRefused(
+      result,
+      input,
+      out,
+      'the bytes read to embed it are not the ones checked (bytes 1-1048576 differ)',
+    );
+    // The block is compared before any of its lines is handed on: no call is sent, let alone a second.
+    expect(sent).toBe(0);
+  });
+
+  it('a line that no longer parses, in place, keeping the size and time: said to be a change, not a line to fix, found by its block before the line is parsed (bug: "docs:4: not valid JSON", as if the checked file held a bad line)', async () => {
     const changed = jsonl(RECORDS).replace('"doc-13",', '"doc-13";');
     let parseError = '';
     try {
@@ -174,7 +201,12 @@ describe('index: an input changed after it was checked', () => {
     }
     expect(parseError).not.toBe('');
     const { result, input, out } = await indexChanged(changed, { keepTime: true });
-    expectRefused(result, input, out, `line 4 no longer reads as it did: not valid JSON (${parseError})`);
+    expectRefused(
+      result,
+      input,
+      out,
+      `the bytes read to embed it are not the ones checked (bytes 1-${changed.length} differ)`,
+    );
   });
 
   it('changed while the check read it again to name the first line of a repeat: no index, and no word of anything embedded (bug: "cannot be checked for repeats against what was embedded", when nothing was)', async () => {
@@ -191,12 +223,19 @@ describe('index: an input changed after it was checked', () => {
     expect(sent).toBe(0);
   });
 
-  it('a record appended while the file is read to embed it: refused once every byte is read, before the index is written (bug: the unchecked repeat of "doc-10" was indexed, exit 0)', async () => {
-    // 1.1 MB: the reading that embeds it is still far from its end when the first call is held.
-    const records = Array.from({ length: 30_000 }, (_, n) => ({ id: `doc-${n + 10}`, text: `item ${n}` }));
-    const input = file('growing.jsonl', jsonl(records));
+  /**
+   * Indexes 24,000 records (4.5 MB, read a MiB at a time: the reading that embeds it is still far from
+   * its end when the first call is held), applying `change` to the file while that call is held. Returns
+   * the run, the input, the --out, the checked size and the calls sent.
+   */
+  async function indexChangedWhileRead(name: string, change: (input: string) => void) {
+    const records = Array.from({ length: 24_000 }, (_, n) => ({
+      id: `doc-${n + 10}`,
+      text: `item ${n} ${'text '.repeat(30)}`,
+    }));
+    const input = file(`${name}.jsonl`, jsonl(records));
     const checkedBytes = statSync(input).size;
-    const out = join(directory.path, 'growing.ekx');
+    const out = join(directory.path, `${name}.ekx`);
     let release!: () => void;
     const released = new Promise<void>((resolve) => {
       release = resolve;
@@ -207,20 +246,62 @@ describe('index: an input changed after it was checked', () => {
         indexArgs(held, input, out, ['--batch-size', '2048', '--concurrency', '1'], DIMENSIONS),
       );
       await waitFor(() => held.requests > 0, 'the first call');
-      const appended = `${JSON.stringify({ id: 'doc-10', text: 'item 30000' })}\n`;
-      appendFileSync(input, appended);
+      change(input);
       release();
-      const result = await run;
-      expectRefused(
-        result,
-        input,
-        out,
-        `the bytes read to embed it are not the ones checked (${checkedBytes} bytes checked, ${checkedBytes + appended.length} read now)`,
-      );
-      expect(held.requests).toBe(15);
+      return { result: await run, input, out, checkedBytes, sent: held.requests };
     } finally {
       await held.close();
     }
+  }
+
+  it('a record appended while the file is read to embed it: refused as its first byte past the checked ones is read, before the calls of the last block and before the index is written (bug: the unchecked repeat of "doc-10" was indexed, exit 0)', async () => {
+    const appended = `${JSON.stringify({ id: 'doc-10', text: 'item 24000' })}\n`;
+    const { result, input, out, checkedBytes, sent } = await indexChangedWhileRead('growing', (input) =>
+      appendFileSync(input, appended),
+    );
+    expectRefused(
+      result,
+      input,
+      out,
+      `the bytes read to embed it are not the ones checked (${checkedBytes} bytes checked, ${checkedBytes + appended.length} read now)`,
+    );
+    // The calls of the 22,192 records wholly in the first four blocks (of 2,048 records, the last of
+    // 1,712, sent as the reader waits for the next block), not the 12 of every record: nothing of the
+    // last block was sent.
+    expect(sent).toBe(11);
+  });
+
+  // What the blocks cannot find, the end of the reading does: a file cut short has no block that differs.
+  it('cut short at the end of a line while it is read to embed it: refused at the end of the reading, before the index is written (bug: an index of the records left, exit 0)', async () => {
+    const { result, input, out, checkedBytes } = await indexChangedWhileRead('shrinking', (input) =>
+      truncateSync(input, readFileSync(input).lastIndexOf(0x0a, 4_500_000) + 1),
+    );
+    expectRefused(
+      result,
+      input,
+      out,
+      `the bytes read to embed it are not the ones checked (${checkedBytes} bytes checked, ${statSync(input).size} read now)`,
+    );
+  });
+
+  it('cut short within a line while it is read to embed it: the line cut is said to be a change, not a line to fix (bug: "cut.jsonl:23801: not valid JSON", as if the checked file held a bad line)', async () => {
+    const { result, input, out } = await indexChangedWhileRead('cut', (input) =>
+      truncateSync(input, 4_500_000),
+    );
+    const lines = readFileSync(input, 'utf8').split('\n');
+    let parseError = '';
+    try {
+      JSON.parse(lines[lines.length - 1]!);
+    } catch (error) {
+      parseError = (error as Error).message;
+    }
+    expect(parseError).not.toBe('');
+    expectRefused(
+      result,
+      input,
+      out,
+      `line ${lines.length} no longer reads as it did: not valid JSON (${parseError})`,
+    );
   });
 
   it('touched between the readings (a new modification time, the same bytes): indexed, every record once (bug: refused as "modified at …, after its records were checked", exit 1)', async () => {
