@@ -6,12 +6,12 @@
  * diagnostics must be none. Last, every type the published declarations use must be one the reader can
  * import by name.
  */
-import { mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
 import ts from 'typescript';
 import { beforeAll, expect, it } from 'vitest';
-import { diagnosticsOf, readerProgram } from './reader-program.js';
+import { compileConsumers, expectErrors, type Found, readerProgram } from './reader-program.js';
 
 // Beside this file, so the packages resolve by their names through the workspace's node_modules.
 const GENERATED = join(import.meta.dirname, '.generated-consumer');
@@ -75,33 +75,15 @@ const CASES: Record<string, string> = {
   `,
 };
 
-const PROBLEMS = new Map<string, string[]>();
+let PROBLEMS: Map<string, Found>;
 
 beforeAll(() => {
-  rmSync(GENERATED, { recursive: true, force: true });
-  mkdirSync(GENERATED, { recursive: true });
-  const files = Object.entries(CASES).map(([name, code], index) => {
-    const file = join(GENERATED, `case-${index}.ts`);
-    writeFileSync(file, `${code}\nexport {};\n`);
-    return { name, file };
-  });
-  const program = readerProgram(
-    files.map(({ file }) => file),
-    { exactOptionalPropertyTypes: true },
-  );
-  for (const { name, file } of files) {
-    const found = diagnosticsOf(program, file);
-    PROBLEMS.set(
-      name,
-      found.map((diagnostic) => ts.flattenDiagnosticMessageText(diagnostic.messageText, ' ')),
-    );
-  }
-  rmSync(GENERATED, { recursive: true, force: true });
+  PROBLEMS = compileConsumers(GENERATED, Object.entries(CASES), { exactOptionalPropertyTypes: true });
 }, 120_000);
 
 for (const name of Object.keys(CASES)) {
   it(`${name} (exactOptionalPropertyTypes)`, () => {
-    expect(PROBLEMS.get(name)).toEqual([]);
+    expectErrors(PROBLEMS.get(name));
   });
 }
 

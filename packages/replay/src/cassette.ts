@@ -1,6 +1,12 @@
 import type { InputType, OutputType } from '@embedkit/core';
 import { InvalidArgumentError } from '@embedkit/core/provider';
-import { listedHeaderNames, unrecordedRequestHeader, withheldHeader } from './headers.js';
+import {
+  asText,
+  headerGroups,
+  listedHeaderNames,
+  unrecordedRequestHeader,
+  withheldHeader,
+} from './headers.js';
 
 /** One recorded HTTP exchange of a cassette. */
 export interface CassetteInteraction {
@@ -23,6 +29,10 @@ export interface CassetteInteraction {
      */
     auth?: { header: string; scheme?: string };
   };
+  /**
+   * `headers`: what the API answered, never one that carries a credential (`set-cookie`,
+   * `www-authenticate`, …) or names the account, which `checkCassette` refuses in either form.
+   */
   response: { status: number; headers?: Record<string, string>; body: unknown };
 }
 
@@ -126,6 +136,25 @@ function hasBrokenHeaders(value: unknown): boolean {
 }
 
 /**
+ * The names of recorded headers, an object's keys or a recorder's list's (`headerGroups`, bytes read as
+ * text). A flat list with a value missing cannot be paired, so a key may stand where a name should: when
+ * one of its items (`listedHeaderNames`) names a header no recording keeps (`withheldHeader`), it is
+ * refused with a message that names no item, and otherwise it has no names to check (uncompared, as any
+ * list).
+ */
+function recordedNames(headers: object, where: string): unknown[] | { refusal: string | undefined } {
+  if (!Array.isArray(headers)) return Object.keys(headers);
+  const items = headers.map(asText);
+  const groups = headerGroups(items);
+  if (Array.isArray(groups)) return groups.map((group) => group.name);
+  return {
+    refusal: listedHeaderNames(items).some((name) => withheldHeader(name) !== undefined)
+      ? `${where} is a flat list of names and values with a value missing (item ${groups.unpairedAt} has none after it), and one of its items names a header that carries a credential or names the account (or is a credential itself): a cassette never holds its value, and which item is a name cannot be known. Remove that header and its value from ${where}`
+      : undefined,
+  };
+}
+
+/**
  * The first request header of an interaction that a cassette leaves out (`unrecordedRequestHeader`), as
  * `interactions[1].request.headers records user-agent, which …`, or undefined when it records none. A
  * credential (or account) header is refused in a recorder's list too: uncompared, its value still sits in
@@ -136,8 +165,10 @@ function unrecordedHeader(value: unknown, index: number): string | undefined {
   if (headers === undefined) return undefined;
   const list = Array.isArray(headers);
   const where = `interactions[${index}].request`;
+  const names = recordedNames(headers, `${where}.headers`);
+  if (!Array.isArray(names)) return names.refusal;
   const remove = `Remove it from ${where}.headers${list ? '' : ': the other headers are still compared'} (record mode never writes it)`;
-  for (const name of list ? listedHeaderNames(headers) : Object.keys(headers)) {
+  for (const name of names) {
     const withheld = withheldHeader(name);
     if (withheld === 'credential')
       return `${where}.headers records ${String(name)}, which carries a credential: a cassette never holds its value. Record the header by name and scheme in ${where}.auth instead ({ "header": "${String(name)}", "scheme": "Bearer" } for a Bearer key, no scheme for a key sent alone; the replay compares the key's header by presence and scheme) and remove it from ${where}.headers`;
@@ -154,11 +185,33 @@ function unrecordedHeader(value: unknown, index: number): string | undefined {
 }
 
 /**
+ * The first response header of an interaction that no recording keeps, as `interactions[1].response.headers
+ * records set-cookie, which …`, or undefined when it records none: one that carries a credential or names
+ * the account, by the test `scrubCassette` drops response headers by (`withheldHeader`), in the format's
+ * object or a recorder's list (`recordedNames`), where its value would sit in the file although no
+ * recording keeps it. The message names the header, never its value.
+ */
+function withheldResponseHeader(value: unknown, index: number): string | undefined {
+  const { headers } = (value as Partial<CassetteInteraction>).response ?? {};
+  if (typeof headers !== 'object' || headers === null) return undefined;
+  const where = `interactions[${index}].response.headers`;
+  const names = recordedNames(headers, where);
+  if (!Array.isArray(names)) return names.refusal;
+  for (const name of names) {
+    const withheld = withheldHeader(name);
+    if (withheld !== undefined)
+      return `${where} records ${String(name)}, which ${withheld === 'credential' ? 'carries a credential' : 'names the account'}: a cassette never holds its value (record mode and scrubCassette drop it). Remove it from ${where}`;
+  }
+  return undefined;
+}
+
+/**
  * Checks that `value` is a cassette of a format this package reads (version 1, a known source, the
  * call, at least one interaction, each with its request method and path and its response status and no
  * request header a cassette leaves out (`unrecordedRequestHeader`: those the transport adds or that change
  * with every request, and, in any form of the headers, those that carry a credential or name the account),
- * an expectation) and returns it; anything else is an `InvalidArgumentError` naming `where`.
+ * no response header that carries a credential or names the account (`withheldHeader`, as `scrubCassette`
+ * drops them), an expectation) and returns it; anything else is an `InvalidArgumentError` naming `where`.
  */
 export function checkCassette(value: unknown, where: string): Cassette {
   const cassette = value as Partial<Cassette> | null;
@@ -171,7 +224,12 @@ export function checkCassette(value: unknown, where: string): Cassette {
       : -1;
   const unrecorded =
     broken < 0 && brokenHeaders < 0 && Array.isArray(cassette?.interactions)
-      ? cassette.interactions.map(unrecordedHeader).find((text) => text !== undefined)
+      ? cassette.interactions
+          .flatMap((interaction, index) => [
+            unrecordedHeader(interaction, index),
+            withheldResponseHeader(interaction, index),
+          ])
+          .find((text) => text !== undefined)
       : undefined;
   const problem =
     typeof cassette !== 'object' || cassette === null

@@ -78,7 +78,9 @@ const INT8_KERNEL_LIMIT = 131_072;
 /**
  * The best `limit` (score, index) pairs offered so far: a min-heap whose root is the weakest kept. Higher
  * scores rank first; equal scores keep the lower index first. A limit of 0 keeps nothing: a search for
- * k = 0 still reads and checks the whole corpus, as any other k does.
+ * k = 0 still reads and checks the whole corpus, as any other k does. It needs no test of its own in
+ * `offer`: the heap stays empty, its root `scores[0]` reads undefined, which `weaker` ranks below no score
+ * (every comparison with it is false, and it is no NaN), and a store into arrays of length 0 keeps nothing.
  */
 class Best {
   private readonly scores: Float64Array;
@@ -103,7 +105,7 @@ class Best {
       }
       scores[position] = score;
       indices[position] = index;
-    } else if (this.limit > 0 && weaker(scores[0]!, indices[0]!, score, index)) {
+    } else if (weaker(scores[0]!, indices[0]!, score, index)) {
       let position = 0;
       for (;;) {
         const left = 2 * position + 1;
