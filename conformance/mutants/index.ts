@@ -1652,6 +1652,18 @@ export const mutants: Mutant[] = [
     },
   ),
   mutant(
+    'contextualized',
+    'ctx-overclaims-chunks',
+    'declares 40 chunks per call where the API takes 32, so the engine overfills a call with chunks',
+    ['ctx-declared-limits'],
+    class extends AcmeContextualizedModel {
+      override readonly contextualizedCapabilities = {
+        ...ACME_CONTEXTUALIZED_LIMITS,
+        maxChunksPerCall: 40,
+      };
+    },
+  ),
+  mutant(
     'rerank',
     'rerank-overclaims-documents',
     'declares 17 documents per call where the API takes 16',
@@ -1857,8 +1869,11 @@ export const mutants: Mutant[] = [
   mutant(
     'embeddings',
     'default-input-type',
-    'sends `input_type: passage` when no input type was asked (the API recommends it for indexing), so an input type the engine left out as unsupported is sent after all',
-    ['input-type-unsupported', 'cassette/rate limited then answered'],
+    'sends `input_type: passage` when no input type was asked (the API recommends it for indexing), where the recorded API call carries none',
+    // The provider sends the same for a type the engine left out as for none asked, which is what
+    // `input-type-unsupported` asks of a provider whose API requires a type: only the cassette, which
+    // holds what Acme's API is sent, shows the field that should not be there.
+    ['cassette/rate limited then answered'],
     class extends AcmeEmbeddingModel {
       protected override requestBody(request: EmbedRequest) {
         const body = super.requestBody(request);

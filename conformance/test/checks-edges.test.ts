@@ -110,6 +110,15 @@ describe('the headers of a request as the scenarios see them', () => {
   });
 });
 
+/** Acme, sending the API's word for `document` when no input type is asked, as for an API that requires one. */
+class SendsDefault extends AcmeEmbeddingModel {
+  protected override requestBody(request: EmbedRequest) {
+    const body = super.requestBody(request);
+    body.input_type ??= ACME_INPUT_TYPES.document;
+    return body;
+  }
+}
+
 /** Acme's wire, but reading a request that names no input type as the API's default, `document`. */
 const defaultingWire: WireProfile = {
   ...acmeWire,
@@ -121,16 +130,23 @@ const defaultingWire: WireProfile = {
     acmeWire.itemsOf!(body).map((item) => ({ ...item, inputType: defaultingWire.inputTypeOf(body) })),
 };
 
-/** The outcome of each input-type scenario for a model of `createModel`, on the defaulting wire. */
-async function inputTypeOutcomes(createModel: ModelFactory): Promise<string[]> {
+/**
+ * The outcome of each input-type scenario `ids` names for a model of `createModel`, on `wire` (the
+ * defaulting wire unless given).
+ */
+async function inputTypeOutcomes(
+  createModel: ModelFactory,
+  wire: WireProfile = defaultingWire,
+  ids = ['input-type-document', 'input-type-query'],
+): Promise<string[]> {
   const { scenarios } = listEmbeddingScenarios({
     name: 'acme',
     baseURL: 'https://api.acme.test/v1',
     modelId: 'acme-embed-1',
     createModel,
-    wire: defaultingWire,
+    wire,
   });
-  const outcomes = await runScenarios(scenarios, { only: ['input-type-document', 'input-type-query'] });
+  const outcomes = await runScenarios(scenarios, { only: ids });
   return outcomes.map(
     ({ id, kind, passed, error }) =>
       `${id} [${kind}]: ${passed ? 'passed' : String((error as Error).message).split(' (this scenario')[0]}`,
@@ -167,13 +183,6 @@ describe('the input-type scenarios on a wire that reads no input type as the def
   });
 
   it("pass a provider that sends the API's default word when no input type is asked (an API that requires one)", async () => {
-    class SendsDefault extends AcmeEmbeddingModel {
-      protected override requestBody(request: EmbedRequest) {
-        const body = super.requestBody(request);
-        body.input_type ??= ACME_INPUT_TYPES.document;
-        return body;
-      }
-    }
     expect(
       await inputTypeOutcomes(({ modelId, ...settings }) => new SendsDefault(modelId, settings)),
     ).toStrictEqual([
@@ -181,6 +190,21 @@ describe('the input-type scenarios on a wire that reads no input type as the def
       'input-type-query [fetch]: passed',
       'input-type-document [undici]: passed',
       'input-type-document [fetch]: passed',
+    ]);
+  });
+});
+
+describe('the unsupported input type scenario', () => {
+  it('passes a provider that sends its default input type when none is asked, comparing with its own request', async () => {
+    const create: ModelFactory = ({ modelId, ...settings }) => new SendsDefault(modelId, settings);
+    const ids = ['input-type-query', 'input-type-document', 'input-type-unsupported'];
+    expect(await inputTypeOutcomes(create, acmeWire, ids)).toStrictEqual([
+      'input-type-query [undici]: passed',
+      'input-type-query [fetch]: passed',
+      'input-type-document [undici]: passed',
+      'input-type-document [fetch]: passed',
+      'input-type-unsupported [undici]: passed',
+      'input-type-unsupported [fetch]: passed',
     ]);
   });
 });

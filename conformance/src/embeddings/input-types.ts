@@ -1,6 +1,7 @@
 /**
  * Input types: each one the model declares, sent as the provider's word on every item of every request
- * of a job split over calls; one it lacks is a warning (an error under `strict`) and is not sent.
+ * of a job split over calls; one it lacks is a warning (an error under `strict`) and is not sent: the
+ * request is the provider's own when no type is asked (its default, for an API that requires one).
  */
 import { strict as assert } from 'node:assert';
 import { embedMany, INPUT_TYPES, type InputType } from '@embedkit/core';
@@ -63,17 +64,25 @@ export const inputTypes: Family<EmbeddingSuite, Harness> = {
           'input-type-unsupported',
           'an input type the model lacks sent anyway, or dropped silently',
           async (world) => {
+            // The provider's own request when no input type is asked: an API that requires one gets the
+            // provider's default then, which is also what a type the engine leaves out must send.
+            world.respond(1, suite.success());
+            await embedMany({ ...suite.settings(world), inputs: ['x'] });
             world.respond(1, suite.success());
             const result = await embedMany({
               ...suite.settings(world),
               inputs: ['x'],
               inputType: unsupported,
             });
+            const [plain, typed] = world.interceptor.requests.map((request) => request.body);
+            const sent = wire.inputTypeOf(typed);
+            const unasked = wire.inputTypeOf(plain);
             assert.equal(
-              wire.inputTypeOf(world.interceptor.requests[0]!.body),
-              undefined,
-              'no input type sent',
+              sent,
+              unasked,
+              `a job asking the unsupported input type "${unsupported}" sent ${sent === undefined ? 'no input type' : `the API's word for "${sent}"`}, where a job asking none sends ${unasked === undefined ? 'none' : `"${unasked}"`}: the type must be left out`,
             );
+            assert.deepEqual(typed, plain, 'the request is the one sent when no input type is asked');
             assert.ok(
               result.warnings.some((warning) => warning.setting === 'inputType'),
               'a warning names inputType',

@@ -197,11 +197,46 @@ export function describeFamilies(reports: readonly FamilyReport[]): string {
     .join('\n');
 }
 
+/** What one item costs against a call's limits: its tokens, and its units of a second limit (a document's chunks; default 1). */
+export interface ItemCost {
+  tokens?: number;
+  units?: number;
+}
+
+/** The limits the engine packs a call under: items, and optionally tokens and units summed over its items. */
+export interface CallLimits {
+  maxItems: number;
+  maxTokens?: number | undefined;
+  maxUnits?: number | undefined;
+}
+
+/**
+ * The sizes of the calls the engine makes for items of these costs, packed as its packer packs them:
+ * greedily, in order, a call closed once it holds `maxItems` or before an item that would take it past the
+ * token or unit limit (an item over a limit alone travels in a call of its own). Scenarios plan their calls
+ * with it, so that a provider declaring lower limits than the suite's own choices still passes.
+ */
+export function packedCallSizes(costs: readonly ItemCost[], limits: CallLimits): number[] {
+  const maxTokens = limits.maxTokens ?? Number.POSITIVE_INFINITY;
+  const maxUnits = limits.maxUnits ?? Number.POSITIVE_INFINITY;
+  const sizes: number[] = [];
+  let open = { items: 0, tokens: 0, units: 0 };
+  const close = () => {
+    sizes.push(open.items);
+    open = { items: 0, tokens: 0, units: 0 };
+  };
+  for (const { tokens = 0, units = 1 } of costs) {
+    if (open.items > 0 && (open.tokens + tokens > maxTokens || open.units + units > maxUnits)) close();
+    open = { items: open.items + 1, tokens: open.tokens + tokens, units: open.units + units };
+    if (open.items >= limits.maxItems) close();
+  }
+  if (open.items > 0) close();
+  return sizes;
+}
+
 /** The sizes of the calls `count` items make at `perCall` at most each. */
 export function callSizes(count: number, perCall: number): number[] {
-  const sizes: number[] = [];
-  for (let left = count; left > 0; left -= perCall) sizes.push(Math.min(perCall, left));
-  return sizes;
+  return packedCallSizes(new Array<ItemCost>(count).fill({}), { maxItems: perCall });
 }
 
 /** The pass of a mode: outside the default mode ids are prefixed and only splitting families run; each case gets a fresh world. */

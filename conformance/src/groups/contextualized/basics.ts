@@ -58,8 +58,7 @@ export const contextualizedBasics: Family<ContextualizedSuite, ContextualizedWor
         "a document's chunk vectors kept in arrival order instead of placed by index",
         async (world) => {
           const documents = suite.documents(suite.cap >= 2 ? [4, 3] : [4], 'chunk order');
-          for (const size of suite.callSizes(documents.length))
-            world.respond(size, suite.success({ chunkOrder: reversed }));
+          suite.respondAll(world, documents, suite.success({ chunkOrder: reversed }));
           const result = await embedContextualized(suite.settings(world, { documents }));
           suite.expectVectors(result, documents);
         },
@@ -100,8 +99,11 @@ export const contextualizedBasics: Family<ContextualizedSuite, ContextualizedWor
             async (world) => {
               // Documents of one length: a provider that keeps them in arrival order then returns each
               // place another document's vectors, which the check names, rather than failing on a count.
-              const documents = suite.documents([2, 2, 2, 2].slice(0, Math.min(4, suite.cap)), 'order');
-              world.respond(documents.length, suite.success({ order: reversed }));
+              // Two chunks each where the chunk limit lets the documents share one call, else one.
+              const count = Math.min(4, suite.cap);
+              const chunks = count * 2 <= suite.chunkCap ? 2 : 1;
+              const documents = suite.documents(new Array<number>(count).fill(chunks), 'order');
+              suite.respondAll(world, documents, suite.success({ order: reversed }));
               const result = await embedContextualized(suite.settings(world, { documents }));
               suite.expectVectors(result, documents);
             },
@@ -116,13 +118,11 @@ export const contextualizedBasics: Family<ContextualizedSuite, ContextualizedWor
               'usage of one call reported for the job, or counted twice',
               async (world) => {
                 const documents = suite.documents([2, 1, 3], 'usage');
-                world.respond(2, suite.success());
-                world.respond(1, suite.success());
-                const result = await embedContextualized(
-                  suite.settings(world, { documents, maxDocumentsPerCall: 2, concurrency: 1 }),
-                );
+                const extra = { maxDocumentsPerCall: 2, concurrency: 1 };
+                const calls = suite.respondAll(world, documents, suite.success(), extra);
+                const result = await embedContextualized(suite.settings(world, { documents, ...extra }));
                 assert.deepEqual(result.usage, { inputTokens: suite.usageTokens(documents) });
-                assert.equal(result.responses.length, 2);
+                assert.equal(result.responses.length, calls.length);
               },
             )
           : skip('ctx-usage-summed', 'the model takes one document per call'),

@@ -52,7 +52,7 @@ export function listContextualizedScenarioList(options: DescribeContextualizedPr
 function contextualizedScenarioList(options: DescribeContextualizedProviderOptions): ScenarioList {
   const main = contextualizedPass(options, { name: 'default' });
   const passes = [main];
-  if (options.rerunWithTinyBatches !== false && main.suite.limits.maxDocumentsPerCall > 2)
+  if (options.rerunWithTinyBatches !== false && main.suite.cap > 2)
     passes.push(contextualizedPass(options, CONTEXTUALIZED_TINY_MODE));
   const own = buildScenarios('contextualized', CONTEXTUALIZED_FAMILIES, passes);
   const shared = buildScenarios('contextualized', sharedFamilies, [contextualizedJobPass(options)]);

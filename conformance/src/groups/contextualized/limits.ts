@@ -1,7 +1,7 @@
 /**
  * Contextualized limits held against the wire: the declared document and chunk limits within the API's,
  * a call at the document limit, one over, by chunks and tokens, a document never split, and bisection on
- * the API's "too large" answer.
+ * the API's "too large" answer. Every call is planned by what the model declares, as the engine packs it.
  */
 import { strict as assert } from 'node:assert';
 import { embedContextualized, type TokenCounter } from '@embedkit/core';
@@ -15,7 +15,12 @@ export const contextualizedLimits: Family<ContextualizedSuite, ContextualizedWor
     'declared limits within the wire limits; at the document limit one call, one over two; chunk and token packing; bisection',
   splits: true,
   cases: (suite) => {
-    const { wire, limits, cap } = suite;
+    const { wire, limits, cap, chunkCap } = suite;
+    /** The chunk counts of each call the API received. */
+    const chunksPerCall = (world: ContextualizedWorld) =>
+      world.interceptor.requests.map((request) =>
+        wire.documentsOf(request.body).reduce((sum, document) => sum + document.length, 0),
+      );
     const cases: (Case<ContextualizedWorld> | SkippedCase)[] = [
       check(
         'ctx-declared-limits',
@@ -35,7 +40,7 @@ export const contextualizedLimits: Family<ContextualizedSuite, ContextualizedWor
       ),
       check(
         'ctx-split-at-max-documents',
-        'a call at the declared document limit refused by the API',
+        'a call at the declared document limit (or at the chunk limit, when lower) refused by the API',
         async (world) => {
           const documents = suite.documents(new Array<number>(cap).fill(1), 'at');
           world.respond(cap, suite.success());
@@ -64,7 +69,14 @@ export const contextualizedLimits: Family<ContextualizedSuite, ContextualizedWor
           nothingSent(
             suite,
             world,
-            { documents: suite.documents([1, 3]), maxChunksPerCall: 2 },
+            {
+              // One chunk over the lower of the setting and the declared limit (`documents` keeps within it).
+              documents: [
+                ['over 0 chunk 0'],
+                Array.from({ length: Math.min(2, chunkCap) + 1 }, (_, chunk) => `over 1 chunk ${chunk}`),
+              ],
+              maxChunksPerCall: 2,
+            },
             'documents[1]',
           ),
       ),
@@ -79,18 +91,24 @@ export const contextualizedLimits: Family<ContextualizedSuite, ContextualizedWor
         'ctx-split-by-chunks',
         'calls packed past the chunk limit, or a document split across calls',
         async (world) => {
-          // A limit of 4 chunks: [3] and [2, 2] — a document is never split across calls.
-          const documents = suite.documents([3, 2, 2], 'chunks');
-          world.respond(1, suite.success());
-          world.respond(2, suite.success());
-          const result = await embedContextualized(
-            suite.settings(world, { documents, maxChunksPerCall: 4, concurrency: 1 }),
-          );
+          // At a limit of 4 chunks: [3] and [2, 2]; at a declared 3: [2] and [2, 1] — a document is never
+          // split across calls, and the engine packs under the lower of the setting and the declared limit.
+          const limit = Math.min(4, chunkCap);
+          const documents = suite.documents([limit - 1, 2, Math.max(1, limit - 2)], 'chunks');
+          const extra = { maxChunksPerCall: 4, concurrency: 1 };
+          const calls = suite.respondAll(world, documents, suite.success(), extra);
+          const result = await embedContextualized(suite.settings(world, { documents, ...extra }));
           suite.expectVectors(result, documents);
+          const expected = calls.map((size, call) => {
+            const offset = calls.slice(0, call).reduce((sum, before) => sum + before, 0);
+            return documents.slice(offset, offset + size);
+          });
           assert.deepEqual(
             world.interceptor.requests.map((request) => wire.documentsOf(request.body)),
-            [documents.slice(0, 1), documents.slice(1)],
+            expected,
           );
+          for (const [index, chunks] of chunksPerCall(world).entries())
+            assert.ok(chunks <= limit, `call ${index} carries ${chunks} chunks, over the limit of ${limit}`);
         },
       ),
     );
@@ -102,11 +120,9 @@ export const contextualizedLimits: Family<ContextualizedSuite, ContextualizedWor
             // Each chunk counts as 40% of the budget: two one-chunk documents fit a call, three do not.
             const counter: TokenCounter = { exact: false, count: () => Math.floor(budget * 0.4) };
             const documents = suite.documents([1, 1, 1], 'budget');
-            world.respond(2, suite.success());
-            world.respond(1, suite.success());
-            const result = await embedContextualized(
-              suite.settings(world, { documents, tokenCounter: counter, concurrency: 1 }),
-            );
+            const extra = { tokenCounter: counter, concurrency: 1 };
+            assert.deepEqual(suite.respondAll(world, documents, suite.success(), extra), [2, 1]);
+            const result = await embedContextualized(suite.settings(world, { documents, ...extra }));
             suite.expectVectors(result, documents);
             assert.deepEqual(
               world.interceptor.requests.map((request) => wire.documentsOf(request.body)),
@@ -122,7 +138,10 @@ export const contextualizedLimits: Family<ContextualizedSuite, ContextualizedWor
             'ctx-batch-too-large-bisects',
             '"too many tokens" not recognised, so the call is not bisected',
             async (world) => {
-              const documents = suite.documents([1, 2, 1, 2].slice(0, Math.min(4, cap)), 'bisect');
+              // Documents that fit one call by the declared chunk limit: of two chunks where they can.
+              const counts = [1, 2, 1, 2].slice(0, Math.min(4, cap));
+              const fits = counts.reduce((sum, chunks) => sum + chunks, 0) <= chunkCap;
+              const documents = suite.documents(fits ? counts : counts.map(() => 1), 'bisect');
               const half = Math.ceil(documents.length / 2);
               world.respond(
                 documents.length,

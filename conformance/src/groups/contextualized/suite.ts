@@ -10,6 +10,7 @@ import {
   type EmbedContextualizedSettings,
   type EmbeddingCapabilities,
   embedContextualized,
+  estimateTokenCounter,
   type OutputType,
 } from '@embedkit/core';
 import type { SettingNames } from '@embedkit/core/provider';
@@ -18,11 +19,11 @@ import type { ExpectOptions, ReplyHandler, TransportKind, WireReply } from '../.
 import { answerBody, reportedTokens, valuesFor } from '../../suite/answers.js';
 import { expectVector, misplacedOwner, sameValues } from '../../suite/checks.js';
 import {
-  callSizes,
   type DimensionsAsked,
   explainingDroppedDimensions,
   type FamilyPass,
   modePass,
+  packedCallSizes,
 } from '../../suite/family.js';
 import {
   type FieldShape,
@@ -134,10 +135,13 @@ export interface ContextualizedAnswer {
 export interface ContextualizedSuite {
   wire: ContextualizedWireProfile;
   capabilities: EmbeddingCapabilities;
+  /** The limits of a job without provider options, as the engine reads them (`contextualizedCapabilitiesFor`). */
   limits: ContextualizedCapabilities;
   mode: ContextualizedMode;
-  /** Documents per call in this mode. */
+  /** Documents of one chunk per call in this mode: the document limit, or the chunk limit when lower. */
   cap: number;
+  /** Chunks per call: the declared `maxChunksPerCall` (Infinity when none). */
+  chunkCap: number;
   chosenDimensions: number | undefined;
   dims: number;
   settings(
@@ -150,10 +154,25 @@ export interface ContextualizedSuite {
     message: string,
     options?: { kind?: ErrorKind; headers?: Record<string, string> },
   ): () => WireReply;
-  /** Documents with these chunk counts; every chunk text unique across the job. */
+  /**
+   * Documents with these chunk counts, each at most `chunkCap` (a document over the chunk limit is refused);
+   * every chunk text unique across the job.
+   */
   documents(chunkCounts: readonly number[], prefix?: string): string[][];
   usageTokens(documents: readonly (readonly string[])[]): number;
-  callSizes(count: number, perCall?: number): number[];
+  /**
+   * The documents of each call `embedContextualized` makes for `documents` with these settings over the
+   * suite's, packed as the engine packs them: by the declared document, chunk and token limits and the
+   * settings' `maxDocumentsPerCall`, `maxChunksPerCall` and `tokenCounter`.
+   */
+  plan(documents: readonly (readonly string[])[], extra?: Partial<EmbedContextualizedSettings>): number[];
+  /** Expects every call `plan` gives, each answered by `handler`; returns the plan. */
+  respondAll(
+    world: ContextualizedWorld,
+    documents: readonly (readonly string[])[],
+    handler: ReplyHandler,
+    extra?: Partial<EmbedContextualizedSettings>,
+  ): number[];
   expectVectors(
     result: EmbedContextualizedResult,
     documents: readonly (readonly string[])[],
@@ -179,8 +198,14 @@ export function createContextualizedSuite(
     fetch: () => Promise.reject(new Error('the probe never calls')),
   });
   const capabilities = probe.capabilities;
-  const limits = probe.contextualizedCapabilities;
-  const cap = Math.min(limits.maxDocumentsPerCall, mode.maxDocumentsPerCall ?? Number.POSITIVE_INFINITY);
+  // The engine packs a job by what `contextualizedCapabilitiesFor` answers for its provider options.
+  const limits = probe.contextualizedCapabilitiesFor?.(undefined) ?? probe.contextualizedCapabilities;
+  const chunkCap = limits.maxChunksPerCall ?? Number.POSITIVE_INFINITY;
+  const cap = Math.min(
+    limits.maxDocumentsPerCall,
+    chunkCap,
+    mode.maxDocumentsPerCall ?? Number.POSITIVE_INFINITY,
+  );
   const allowed = capabilities.dimensions;
   const chosenDimensions =
     allowed === undefined
@@ -224,12 +249,32 @@ export function createContextualizedSuite(
       return { status: 200, headers: { 'x-request-id': 'req-conformance-ctx' }, body };
     };
 
+  const plan = (
+    documents: readonly (readonly string[])[],
+    extra: Partial<EmbedContextualizedSettings> = {},
+  ) => {
+    const counter = extra.tokenCounter ?? estimateTokenCounter;
+    const costs = documents.map((document) => ({
+      tokens: document.reduce((sum, chunk) => sum + counter.count(chunk), 0),
+      units: document.length,
+    }));
+    return packedCallSizes(costs, {
+      maxItems: Math.min(
+        limits.maxDocumentsPerCall,
+        extra.maxDocumentsPerCall ?? mode.maxDocumentsPerCall ?? Number.POSITIVE_INFINITY,
+      ),
+      maxUnits: Math.min(chunkCap, extra.maxChunksPerCall ?? Number.POSITIVE_INFINITY),
+      maxTokens: limits.maxTokensPerCall,
+    });
+  };
+
   return {
     wire,
     capabilities,
     limits,
     mode,
     cap,
+    chunkCap,
     chosenDimensions,
     dims,
     settings: (world, extra = {}) => ({
@@ -247,12 +292,17 @@ export function createContextualizedSuite(
     documents: (chunkCounts, prefix = 'doc') =>
       chunkCounts.map((chunks, document) =>
         Array.from(
-          { length: chunks },
+          { length: Math.min(chunks, chunkCap) },
           (_, chunk) => `${prefix} ${document} chunk ${chunk}: the quick brown fox ${chunk % 5}`,
         ),
       ),
     usageTokens,
-    callSizes: (count, perCall = cap) => callSizes(count, perCall),
+    plan,
+    respondAll(world, documents, handler, extra) {
+      const sizes = plan(documents, extra);
+      for (const size of sizes) world.respond(size, handler);
+      return sizes;
+    },
     expectVectors(result, documents, dimensions = dims, outputType = 'float') {
       assert.equal(result.embeddings.length, documents.length, 'one entry per document');
       const chunkValues = (document: readonly string[]) =>
@@ -323,7 +373,7 @@ export function contextualizedPass(
 /** The contextualized group as the shared families see it: one document of two chunks. */
 export function contextualizedJobPass(options: SuiteOptions): FamilyPass<JobKit, JobWorld> {
   const suite = createContextualizedSuite(options, { name: 'default' });
-  const documents = [['pets and animals', 'cats and dogs']];
+  const documents = [['pets and animals', 'cats and dogs'].slice(0, suite.chunkCap)];
   return explainingDroppedDimensions(
     jobPass(
       {

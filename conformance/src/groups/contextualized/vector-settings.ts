@@ -16,11 +16,9 @@ async function splitJob(
   extra: Partial<Pick<EmbedContextualizedSettings, 'dimensions' | 'inputType' | 'outputType'>>,
 ) {
   const documents = suite.documents([2, 1, 2], prefix);
-  const perCall = Math.min(2, suite.cap);
-  for (const size of suite.callSizes(documents.length, perCall)) world.respond(size, suite.success());
-  const result = await embedContextualized(
-    suite.settings(world, { documents, maxDocumentsPerCall: perCall, concurrency: 1, ...extra }),
-  );
+  const split = { maxDocumentsPerCall: Math.min(2, suite.cap), concurrency: 1, ...extra };
+  suite.respondAll(world, documents, suite.success(), split);
+  const result = await embedContextualized(suite.settings(world, { documents, ...split }));
   suite.expectVectors(result, documents, extra.dimensions ?? suite.dims, extra.outputType);
   return world.interceptor.requests;
 }

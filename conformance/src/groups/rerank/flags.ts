@@ -12,11 +12,9 @@ import { QUERY, type RerankingSuite, type RerankingWorld } from './suite.js';
 /** Five documents over calls of at most two; resolves with the result and the requests. */
 async function splitJob(suite: RerankingSuite, world: RerankingWorld, extra: Partial<RerankSettings> = {}) {
   const documents = suite.documents(5, 'flags');
-  const perCall = Math.min(2, suite.cap);
-  for (const _size of suite.callSizes(documents.length, perCall)) world.respond(suite.success());
-  const result = await rerank(
-    suite.settings(world, { documents, maxDocumentsPerCall: perCall, concurrency: 1, ...extra }),
-  );
+  const split = { maxDocumentsPerCall: Math.min(2, suite.cap), concurrency: 1, ...extra };
+  suite.respondAll(world, documents, suite.success(), split);
+  const result = await rerank(suite.settings(world, { documents, ...split }));
   assert.deepEqual(result.results, suite.expectedRanking(QUERY, documents));
   return { result, requests: world.interceptor.requests };
 }

@@ -1,7 +1,8 @@
 /**
  * Rerank limits held against the wire: the declared document limit within the API's, a call at the
  * limit, one over (each call asking its own best topN), bisection on the API's "too large" answer, and
- * a listwise model's job, whose scores do not compare across calls, refused rather than split.
+ * a listwise model's job, whose scores do not compare across calls, refused rather than split. A call at
+ * the limit holds as many documents as the declared document and token limits let one call take.
  */
 import { strict as assert } from 'node:assert';
 import { rerank } from '@embedkit/core';
@@ -15,7 +16,7 @@ export const rerankingLimits: Family<RerankingSuite, RerankingWorld> = {
     'the declared document limit within the wire limit; at the limit one call, one over two; bisection; a listwise job not split',
   splits: true,
   cases: (suite) => {
-    const { wire, cap } = suite;
+    const { wire } = suite;
     const cases: (Case<RerankingWorld> | SkippedCase)[] = [
       wire.maxDocumentsPerRequest === undefined
         ? skip('rerank-declared-limits', 'the wire profile states no document limit (maxDocumentsPerRequest)')
@@ -31,12 +32,12 @@ export const rerankingLimits: Family<RerankingSuite, RerankingWorld> = {
           ),
       check(
         'rerank-split-at-max-documents',
-        'a call at the declared document limit refused by the API',
+        'a call at the declared document limit (or token budget, when reached first) refused by the API',
         async (world) => {
-          const documents = suite.documents(cap, 'at');
+          const documents = suite.oneCall('at');
           world.respond(suite.success());
           const result = await rerank(suite.settings(world, { documents, topN: 3 }));
-          assert.equal(world.interceptor.requests.length, 1, `${cap} documents fit one call`);
+          assert.equal(world.interceptor.requests.length, 1, `${documents.length} documents fit one call`);
           assert.deepEqual(result.results, suite.expectedRanking(QUERY, documents, 3));
         },
       ),
@@ -44,9 +45,10 @@ export const rerankingLimits: Family<RerankingSuite, RerankingWorld> = {
         'rerank-split-above-max-documents',
         'one document over the limit not split off, or topN not asked per call',
         async (world) => {
+          const cap = suite.oneCall('above').length;
           const documents = suite.documents(cap + 1, 'above');
-          world.respond(suite.success());
-          world.respond(suite.success());
+          const calls = suite.respondAll(world, documents, suite.success());
+          assert.deepEqual(calls, [cap, 1], 'the plan: a full call and one document');
           const result = await rerank(suite.settings(world, { documents, topN: 3 }));
           const sizes = world.interceptor.requests
             .map((request) => wire.documentsOf(request.body).length)
@@ -83,7 +85,7 @@ export const rerankingLimits: Family<RerankingSuite, RerankingWorld> = {
                 declared === false,
                 `the API is listwise (the wire profile's listwise: true), but the model's capabilities ${declared === undefined ? 'leave out scoresCompareAcrossCalls' : `declare scoresCompareAcrossCalls: ${String(declared)}`}: rerank then splits its jobs and merges them by scores that do not compare across calls. Declare scoresCompareAcrossCalls: false.`,
               );
-              const documents = suite.documents(cap + 1, 'listwise');
+              const documents = suite.documents(suite.oneCall('listwise').length + 1, 'listwise');
               const error = await rejection(
                 rerank(suite.settings(world, { documents, mergeScoresAcrossCalls: false })),
               );
@@ -99,13 +101,13 @@ export const rerankingLimits: Family<RerankingSuite, RerankingWorld> = {
             'rerank-batch-too-large-bisects',
             'the wire profile declares no batch-too-large signal (signals.batchTooLarge)',
           )
-        : cap < 2
+        : suite.cap < 2
           ? skip('rerank-batch-too-large-bisects', 'the model takes one document per call')
           : check(
               'rerank-batch-too-large-bisects',
               '"too many tokens" not recognised, so the call is not bisected',
               async (world) => {
-                const documents = suite.documents(Math.min(4, cap), 'bisect');
+                const documents = suite.oneCall('bisect').slice(0, 4);
                 const half = Math.ceil(documents.length / 2);
                 world.respond(
                   suite.errorReply(400, 'too many tokens in this request', { kind: 'batch-too-large' }),

@@ -1,11 +1,17 @@
 /** The rerank group (`RerankingModel.doRerank` + `rerank`): its wire profile, its families' suite, its scenarios. */
 import { strict as assert } from 'node:assert';
-import { type RerankingModel, type RerankResult, type RerankSettings, rerank } from '@embedkit/core';
+import {
+  estimateTokenCounter,
+  type RerankingModel,
+  type RerankResult,
+  type RerankSettings,
+  rerank,
+} from '@embedkit/core';
 import type { SettingNames } from '@embedkit/core/provider';
 import { createWorld, type World, type WorldVariant } from '../../harness.js';
 import type { ExpectOptions, ReplyHandler, TransportKind, WireReply } from '../../interceptor.js';
 import { answerBody, reportedTokens } from '../../suite/answers.js';
-import { callSizes, type FamilyPass, modePass } from '../../suite/family.js';
+import { type FamilyPass, modePass, packedCallSizes } from '../../suite/family.js';
 import {
   type FieldShape,
   GROUP_OPTIONS,
@@ -137,7 +143,10 @@ export interface RerankingAnswer {
 export interface RerankingSuite {
   wire: RerankingWireProfile;
   mode: RerankingMode;
-  /** Documents per call in this mode. */
+  /**
+   * The suite's documents one call takes in this mode: the declared document limit, or fewer where the
+   * declared `maxTokensPerCall` is reached first.
+   */
   cap: number;
   /**
    * Whether the model is listwise: it declares scores that do not compare across calls
@@ -152,9 +161,21 @@ export interface RerankingSuite {
     options?: { kind?: ErrorKind; headers?: Record<string, string> },
   ): () => WireReply;
   documents(count: number, prefix?: string): string[];
-  /** Expects the calls `count` documents make in this mode, each answered by `handler`. */
-  respondAll(world: RerankingWorld, count: number, handler: ReplyHandler): void;
-  callSizes(count: number, perCall?: number): number[];
+  /** As many documents as one call takes in this mode (by the declared document and token limits). */
+  oneCall(prefix: string): string[];
+  /**
+   * The documents of each call `rerank` makes for `documents` with these settings over the suite's, packed
+   * as the engine packs them: by the declared document and token limits (the query counted with each
+   * document) and the settings' `maxDocumentsPerCall`, `query` and `tokenCounter`.
+   */
+  plan(documents: readonly string[], extra?: Partial<RerankSettings>): number[];
+  /** Expects every call `plan` gives, each answered by `handler`; returns the plan. */
+  respondAll(
+    world: RerankingWorld,
+    documents: readonly string[],
+    handler: ReplyHandler,
+    extra?: Partial<RerankSettings>,
+  ): number[];
   usageTokens(query: string, documents: readonly string[]): number;
   /** The ranking the engine must return: every document scored, highest first, ties in document order. */
   expectedRanking(query: string, documents: readonly string[], topN?: number): RerankResult['results'];
@@ -173,10 +194,32 @@ export function createRerankingSuite(options: SuiteOptions, mode: RerankingMode)
     baseURL: options.baseURL,
     fetch: () => Promise.reject(new Error('the probe never calls')),
   });
-  const cap = Math.min(
-    probe.capabilities.maxDocumentsPerCall,
-    mode.maxDocumentsPerCall ?? Number.POSITIVE_INFINITY,
-  );
+  const declared = probe.capabilities;
+  const plan = (documents: readonly string[], extra: Partial<RerankSettings> = {}) => {
+    const counter = extra.tokenCounter ?? estimateTokenCounter;
+    // The API counts the query once per document it is paired with, and so does the engine.
+    const queryTokens = counter.count(extra.query ?? QUERY);
+    return packedCallSizes(
+      documents.map((document) => ({ tokens: queryTokens + counter.count(document) })),
+      {
+        maxItems: Math.min(
+          declared.maxDocumentsPerCall,
+          extra.maxDocumentsPerCall ?? mode.maxDocumentsPerCall ?? Number.POSITIVE_INFINITY,
+        ),
+        maxTokens: declared.maxTokensPerCall,
+      },
+    );
+  };
+  const documents = (count: number, prefix = 'document') =>
+    Array.from({ length: count }, (_, index) => `${prefix} ${index}: notes on pets and animals ${index % 7}`);
+  const oneCall = (prefix: string) => {
+    const all = documents(
+      Math.min(declared.maxDocumentsPerCall, mode.maxDocumentsPerCall ?? Number.POSITIVE_INFINITY),
+      prefix,
+    );
+    return all.slice(0, plan(all)[0]);
+  };
+  const cap = oneCall('document').length;
   const listwise = probe.capabilities.scoresCompareAcrossCalls === false || wire.listwise === true;
   const usageTokens = (query: string, documents: readonly string[]) =>
     documents.reduce((sum, document) => sum + reportedTokens(`${query}\n${document}`), 0);
@@ -231,15 +274,14 @@ export function createRerankingSuite(options: SuiteOptions, mode: RerankingMode)
     }),
     success,
     errorReply: (status, message, replyOptions) => errorReply(wire, status, message, replyOptions),
-    documents: (count, prefix = 'document') =>
-      Array.from(
-        { length: count },
-        (_, index) => `${prefix} ${index}: notes on pets and animals ${index % 7}`,
-      ),
-    respondAll(world, count, handler) {
-      for (const _size of callSizes(count, cap)) world.respond(handler);
+    documents,
+    oneCall,
+    plan,
+    respondAll(world, documents, handler, extra) {
+      const sizes = plan(documents, extra);
+      for (const _size of sizes) world.respond(handler);
+      return sizes;
     },
-    callSizes: (count, perCall = cap) => callSizes(count, perCall),
     usageTokens,
     expectedRanking(query, documents, topN) {
       const all = documents
@@ -277,7 +319,9 @@ export function rerankingPass(
 /** The rerank group as the shared families see it: two documents, one call. */
 export function rerankingJobPass(options: SuiteOptions): FamilyPass<JobKit, JobWorld> {
   const suite = createRerankingSuite(options, { name: 'default' });
-  const documents = ['cats make calm pets', 'parrots live long'];
+  // Both in one call unless the declared token budget takes only one.
+  const both = ['cats make calm pets', 'parrots live long'];
+  const documents = both.slice(0, suite.plan(both)[0]);
   return jobPass(
     {
       prefix: 'rerank-',

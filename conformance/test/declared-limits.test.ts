@@ -1,0 +1,59 @@
+/**
+ * The suite plans its calls by what a provider declares: a correct provider whose only change is a lower
+ * declared limit (a contextualized model's chunks per call, a reranker's tokens per call) passes every
+ * scenario through both transports, as the engine packs its calls under that limit.
+ */
+import type { ContextualizedCapabilities, RerankingCapabilities } from '@embedkit/core/provider';
+import { describe, it } from 'vitest';
+import {
+  ACME_CONTEXTUALIZED_LIMITS,
+  AcmeContextualizedModel,
+  AcmeRerankingModel,
+} from '../mutants/reference-groups.js';
+import type { CreateModelOptions } from '../src/types.js';
+import { checkReference, GROUPS } from './mutant-suites.js';
+
+/** The Acme contextualized model declaring at most `maxChunksPerCall` chunks a call (the API takes 32). */
+const fewerChunks =
+  (maxChunksPerCall: number) =>
+  ({ modelId, ...settings }: CreateModelOptions) =>
+    new (class extends AcmeContextualizedModel {
+      override readonly contextualizedCapabilities: ContextualizedCapabilities = {
+        ...ACME_CONTEXTUALIZED_LIMITS,
+        maxChunksPerCall,
+      };
+    })(modelId, settings);
+
+/** The Acme reranker declaring a budget of `maxTokensPerCall` tokens a call. */
+const smallBudget =
+  (maxTokensPerCall: number) =>
+  ({ modelId, ...settings }: CreateModelOptions) =>
+    new (class extends AcmeRerankingModel {
+      override readonly capabilities: RerankingCapabilities = {
+        maxDocumentsPerCall: 16,
+        maxTokensPerCall,
+        supportsParallelCalls: true,
+      };
+    })(modelId, settings);
+
+describe('a contextualized model declaring fewer chunks per call than its documents per call', () => {
+  // 8 documents a call: below 8 chunks a call the chunk limit binds first.
+  for (const chunks of [3, 4, 6]) {
+    it(
+      `passes every scenario at maxChunksPerCall ${chunks}`,
+      () => checkReference({ list: GROUPS.contextualized.list, reference: fewerChunks(chunks) }),
+      60_000,
+    );
+  }
+});
+
+describe('a reranker declaring a small token budget per call', () => {
+  // The query and one of the suite's documents count about 35 tokens: 3 documents a call at 120, 2 at 80.
+  for (const budget of [120, 80]) {
+    it(
+      `passes every scenario at maxTokensPerCall ${budget}`,
+      () => checkReference({ list: GROUPS.rerank.list, reference: smallBudget(budget) }),
+      60_000,
+    );
+  }
+});
