@@ -848,7 +848,7 @@ describe('fromAISDK: errors from the AI SDK model', () => {
     const error = await rejectionOf(embedOnce(model));
     expect(error.name).toBe('InvalidResponseError');
     expect(error.message).toBe(
-      `acme returned an embeddings body of the wrong shape: (root): Invalid JSON response [REDACTED] (x [REDACTED] ${'y'.repeat(300 - 'x [REDACTED] '.length)}).`,
+      `acme returned an embeddings body of the wrong shape: (root): Invalid JSON response [REDACTED] (x [REDACTED] ${'y'.repeat(300 - 'x [REDACTED] '.length)}); check that baseURL points at the acme API (or a server that answers as it does).`,
     );
     const t2 = apiCallError({
       message: undefined as never,

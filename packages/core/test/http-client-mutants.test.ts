@@ -404,7 +404,8 @@ describe('redirects', () => {
 });
 
 describe('unexpectedBodyError: a 2xx body of the wrong shape', () => {
-  const WRONG_SHAPE = 'acme returned an embeddings body of the wrong shape: data: expected an array.';
+  const WRONG_SHAPE =
+    'acme returned an embeddings body of the wrong shape: data: expected an array; check that baseURL points at the acme API (or a server that answers as it does).';
   const instead = (message: string) =>
     `acme answered status 200 with an error instead of embeddings: ${message} — the API or a gateway in front of it reported a failure with a success status; check the message, and that baseURL points at the API.`;
 
@@ -422,7 +423,7 @@ describe('unexpectedBodyError: a 2xx body of the wrong shape', () => {
     const error = reported(response, 'embeddings', `data: got "${SECRET}"`);
     expect(error.url).toBe(`${URL_BASE}?key=[REDACTED]`);
     expect(error.message).toBe(
-      'acme returned an embeddings body of the wrong shape: data: got "[REDACTED]".',
+      'acme returned an embeddings body of the wrong shape: data: got "[REDACTED]"; check that baseURL points at the acme API (or a server that answers as it does).',
     );
   });
 
@@ -436,7 +437,7 @@ describe('unexpectedBodyError: a 2xx body of the wrong shape', () => {
   it('says "an" before a vowel in either case', async () => {
     const error = reported(await answered({}), 'Embeddings');
     expect(error.message).toBe(
-      'acme returned an Embeddings body of the wrong shape: data: expected an array.',
+      'acme returned an Embeddings body of the wrong shape: data: expected an array; check that baseURL points at the acme API (or a server that answers as it does).',
     );
   });
 

@@ -698,7 +698,7 @@ describe('errors inside a 2xx', () => {
   it('a body that is simply the wrong shape still says so (error: null is not an error)', async () => {
     const error = parseFailure(await answer({ result: [], error: null }));
     expect(error.message).toBe(
-      'acme returned an embeddings body of the wrong shape: data: expected an array.',
+      'acme returned an embeddings body of the wrong shape: data: expected an array; check that baseURL points at the acme API (or a server that answers as it does).',
     );
     expect(error.url).toBe(URL_BASE);
   });

@@ -236,7 +236,8 @@ describe('answers', () => {
     const model = createJina({ apiKey: TEST_KEY, fetch: server.fetch }).reranking('jina-reranker-v3');
     await expect(model.doRerank({ query: 'q', documents: ['d'] })).rejects.toMatchObject({
       name: 'InvalidResponseError',
-      message: 'jina returned a rerank body of the wrong shape: results: expected array, got undefined.',
+      message:
+        'jina returned a rerank body of the wrong shape: results: expected array, got undefined; check that baseURL points at the jina API (or a server that answers as it does).',
     });
   });
 

@@ -260,7 +260,7 @@ describe('reading the answer', () => {
     );
     expect(error).toBeInstanceOf(InvalidResponseError);
     expect(error.message).toBe(
-      'openai returned an embeddings body of the wrong shape: data.0.index: must be at least 0.',
+      'openai returned an embeddings body of the wrong shape: data.0.index: must be at least 0; check that baseURL points at the openai API (or a server that answers as it does).',
     );
   });
 });

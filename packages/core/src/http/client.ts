@@ -610,7 +610,7 @@ export function unexpectedBodyError(
   if (requestId !== undefined) details.requestId = redactor.text(requestId);
   if (apiError === undefined) {
     return new InvalidResponseError(
-      `${provider} returned ${/^[aeiou]/i.test(what) ? 'an' : 'a'} ${what} body of the wrong shape: ${redactor.text(problem)}.`,
+      `${provider} returned ${/^[aeiou]/i.test(what) ? 'an' : 'a'} ${what} body of the wrong shape: ${redactor.text(problem)}; check that baseURL points at the ${provider} API (or a server that answers as it does).`,
       details,
     );
   }
