@@ -33,7 +33,7 @@ const numberWords = new Uint32Array(numberBytes.buffer);
  * then the words `high` and `low` when `text` is undefined: a keyed hash, so without the key no one can
  * write ids that share a fingerprint on purpose (an unkeyed hash let a crafted file make every id share
  * one, and each shared one cost a reading of the file up to its line). One compression round and three
- * of finalization, as the Linux kernel's `hsiphash` and Rust's hash tables use against hash flooding:
+ * of finalization, as the Linux kernel's `hsiphash` (HalfSipHash) and Rust's hash tables (SipHash) use:
  * the key is drawn for each run and no fingerprint leaves it, so nothing can be learned of the key to
  * aim ids at. The bytes are taken from the text as it is (no encoded copy is made), the state is kept in
  * locals, and the result is written to one reused array: it runs millions of times.

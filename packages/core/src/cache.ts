@@ -66,8 +66,9 @@ export interface CacheMiddlewareOptions {
    * or a read of it threw or rejected, in milliseconds: calls meanwhile count every input as a miss and
    * store nothing, rather than each wait for a store that is down. Each skip is told once through
    * `onWarning`; after it one call asks the store again (the others still skip it until it answers), and
-   * it is skipped again if that fails, or used as before (told once) if it answers. A write that throws or
-   * rejects skips nothing (a full disk still reads). Default 30,000; 0 asks the store on every call.
+   * it is skipped again if that fails (its read or its write), or used as before (told once) if it
+   * answers. Otherwise a write that throws or rejects skips nothing (a full disk still reads). Default
+   * 30,000; 0 asks the store on every call.
    */
   storeCooldownMs?: number | undefined;
 }
@@ -370,7 +371,7 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
    * than `storeTimeoutMs` and a read that throws or rejects skip the store for `storeCooldownMs`: a
    * store that does not answer (or bounds its own wait and rejects, as the Redis store does after 2 s)
    * would cost every call that wait, on its read and again on its write. A write that throws or rejects
-   * does not: the store answered, and what fails is writing alone (a full disk, a read-only replica),
+   * does not, unless it is the call trying a skipped store again: the store answered, and what fails is writing alone (a full disk, a read-only replica),
    * where skipping its reads would send for vectors the store holds. While the caller waits, the timer
    * may be all that keeps the process running to end the wait (a store whose promise holds no socket or
    * file); once `signal` aborts nobody waits, and it holds the process open no more (Node's `unref`; a
@@ -406,7 +407,9 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
       return answer;
     } catch (error) {
       if (error === SKIPPED) return SKIPPED;
-      if (storeCooldownMs > 0 && (late || kind === 'read')) {
+      // A call trying the store again after a skip (`skipped`) found it still down, whatever failed: a write
+      // may be that call, one whose read was skipped and whose model answered after the cooldown.
+      if (storeCooldownMs > 0 && (late || kind === 'read' || skipped)) {
         skipUntil = systemClock.now() + storeCooldownMs;
         skipped = true;
         for (const end of waits) end();
@@ -415,7 +418,6 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
           message: `The embedding cache could not be ${kind === 'read' ? 'read' : 'written'} (${reasonOf(error)}); ${STORE} is skipped for ${storeCooldownMs} ms (inputs count as misses, answers are not cached), then one call tries it again.`,
         });
       } else {
-        resume();
         failed(kind, error);
       }
       return SKIPPED;

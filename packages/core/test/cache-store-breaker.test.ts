@@ -49,11 +49,19 @@ function brokenStore(read: Mode, write: Mode) {
   return { store, state, entries };
 }
 
-function setup(read: Mode, write: Mode, options: { storeCooldownMs?: number } = {}) {
+function setup(
+  read: Mode,
+  write: Mode,
+  options: { storeCooldownMs?: number } = {},
+  beforeCall?: (request: unknown, call: number) => Promise<void> | undefined,
+) {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
   const { store, state, entries } = brokenStore(read, write);
   const warnings: CacheStoreWarning[] = [];
-  const inner = new MockEmbeddingModel({ dimensions: 4 });
+  const inner = new MockEmbeddingModel({
+    dimensions: 4,
+    ...(beforeCall === undefined ? {} : { beforeCall }),
+  });
   const model = wrapEmbeddingModel(
     inner,
     cacheMiddleware({ store, onWarning: (warning) => warnings.push(warning), ...options }),
@@ -241,6 +249,32 @@ describe('a store that rejects', () => {
     expect(warnings).toEqual([skippedAfter('read', 'Redis did not answer within 2000 ms')]);
     await skipping(['a']);
     expect(warnings).toHaveLength(1);
+  });
+
+  // After the cooldown, the first call to ask the store may be a write: a call whose read was skipped and
+  // whose model answered after the cooldown ended. Its rejection is the store still down (bug: counted as
+  // a write-only failure, it said "answers again", and the next call waited on the dead store's read).
+  it('a write that is the first to try it again after the cooldown and rejects skips it again, telling no resumption', async () => {
+    const reason = 'Redis did not answer within 2000 ms';
+    let release: (() => void) | undefined;
+    const { state, warnings, call, until, skipping } = setup('reject', 'reject', {}, (_request, made) =>
+      made === 2
+        ? new Promise<void>((resolve) => {
+            release = resolve;
+          })
+        : undefined,
+    );
+    await call(['a']).settled;
+    expect(warnings).toEqual([skippedAfter('read', reason)]);
+    const second = call(['b']);
+    await until(() => release !== undefined);
+    expect(state.reads).toBe(1);
+    vi.advanceTimersByTime(30_000);
+    release!();
+    expect((await second.settled).embeddings).toEqual([hashVector('b', 4)]);
+    expect([state.reads, state.writes]).toEqual([1, 1]);
+    expect(warnings).toEqual([skippedAfter('read', reason), skippedAfter('written', reason)]);
+    await skipping(['c']);
   });
 
   // A write that rejects came from a store that answers: a full disk or a read-only replica still serves

@@ -372,7 +372,7 @@ describe('secretsOfCall', () => {
     const secrets = secretsOfCall(
       'https://alice:pa%24%24word@h.test/v1?api-version=2024-10-21&sig=c2lnbmF0dXJl',
       {
-        authorization: 'Bearer sk-bearer-1',
+        authorization: 'Bearer sk-bearer-token-1',
         'proxy-authorization': `Basic ${basic}`,
         'x-custom-token': 'tok-2',
         'api-key': 'azure-3',
@@ -384,7 +384,7 @@ describe('secretsOfCall', () => {
     expect(secrets).toEqual(
       expect.arrayContaining([
         'given-5',
-        'sk-bearer-1',
+        'sk-bearer-token-1',
         basic,
         'alice:open-sesame',
         'open-sesame',
@@ -400,8 +400,10 @@ describe('secretsOfCall', () => {
     expect(secrets).not.toContain('application/json');
     expect(secrets).not.toContain('2024-10-21');
     // An authorization header's scheme is no secret: an echo of the header keeps it readable.
-    expect(secrets).not.toContain('Bearer sk-bearer-1');
+    expect(secrets).not.toContain('Bearer sk-bearer-token-1');
     expect(secrets).not.toContain(`Basic ${basic}`);
+    // Unless the token is too short to have base64 forms of its own: then the whole value stays a secret.
+    expect(secretsOfCall(URL_BASE, { authorization: 'Bearer sk-short' })).toContain('Bearer sk-short');
   });
 
   it("adds each proxy's password, as written and decoded, and the Basic token of its user and password", () => {
@@ -529,6 +531,22 @@ describe('requestJson redacts what the call itself carries', () => {
       'sent Authorization: Bearer [REDACTED], Proxy-Authorization: Basic [REDACTED]',
     );
     expect(walkForSecrets(error, [key, basic, 'fake-proxy-pass-echoed']).leaks).toEqual([]);
+  });
+
+  it('a short token after its scheme is still hidden as the whole header value, in every form', async () => {
+    // Bug: with the scheme kept readable, a token under 4 characters was no secret at all (redaction
+    // drops such short secrets), so an echo of `Bearer abc` percent-encoded showed it; the whole value
+    // stays a secret for a token too short to stand alone (and for its base64 forms, under 12 bytes).
+    for (const [token, echo, shown] of [
+      ['abc', 'sent=Bearer%20abc', 'sent=[REDACTED]'],
+      ['abcdefgh', `sent in base64 ${btoa('Bearer abcdefgh')}`, 'sent in base64 [REDACTED]'],
+    ] as const) {
+      const { fetch } = recordingFetch(
+        () => new Response(echo, { status: 401, headers: { 'content-type': 'text/plain' } }),
+      );
+      const error = await failure({ fetch, headers: { authorization: `Bearer ${token}` } });
+      expect(error.responseBody).toBe(shown);
+    }
   });
 
   it('an excerpt of a long body redacts a secret that straddles the cut', async () => {

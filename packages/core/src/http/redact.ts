@@ -565,8 +565,11 @@ export function secretsOfCall(
     if (!isSecretHeaderName(name)) continue;
     const scheme = /^(\w+)\s+(.+)$/.exec(value.trim());
     // An authorization header's first word is its scheme by HTTP's grammar: no secret, and what an echo of
-    // the header keeps readable (`Bearer [REDACTED]`). Another header's value may start with a secret word.
-    if (scheme === null || !AUTHORIZATION_HEADER_NAMES.has(name.toLowerCase())) out.push(value);
+    // the header keeps readable (`Bearer [REDACTED]`). Another header's value may start with a secret word;
+    // and a token too short to have base64 forms of its own (under 12 characters, or under 4, too short to
+    // be a secret at all) keeps the whole value a secret, which has them.
+    if (scheme === null || !AUTHORIZATION_HEADER_NAMES.has(name.toLowerCase()) || scheme[2]!.length < 12)
+      out.push(value);
     if (scheme !== null) {
       out.push(scheme[2]!);
       if (scheme[1]!.toLowerCase() === 'basic') out.push(...basicCredentials(scheme[2]!));
