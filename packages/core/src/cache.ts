@@ -19,7 +19,7 @@ import type { Embedding, EmbeddingModel, EmbedInput, EmbedRequest, EmbedResponse
  * Where cached vectors live: the in-memory LRU below, on disk (`@embedkit/cache-disk`), in Redis
  * (`@embedkit/redis`), or your own. A store with a network or disk behind it should also implement the
  * batched methods: `cacheMiddleware` then reads and writes a whole call in one round trip. It should also
- * bound its own waits (the Redis store gives up after 2 s): the middleware waits `storeTimeoutMs` at most,
+ * bound its own waits (the Redis store answers misses after 2 s): the middleware waits `storeTimeoutMs` at most,
  * a read still pending when the call times out or its caller aborts ends the call, and a write still
  * pending then goes on unwatched while the answer is returned. A store that did not answer in that time,
  * or whose read threw or rejected, is then asked by no call for `storeCooldownMs`. Each method should
@@ -369,8 +369,8 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
   /**
    * What the store answered, or `SKIPPED` when it was skipped or failed (told already). A wait longer
    * than `storeTimeoutMs` and a read that throws or rejects skip the store for `storeCooldownMs`: a
-   * store that does not answer (or bounds its own wait and rejects, as the Redis store does after 2 s)
-   * would cost every call that wait, on its read and again on its write. A write that throws or rejects
+   * store that does not answer (or bounds its own wait and then rejects) would cost every call that
+   * wait, on its read and again on its write. A write that throws or rejects
    * does not, unless it is the call trying a skipped store again: the store answered, and what fails is writing alone (a full disk, a read-only replica),
    * where skipping its reads would send for vectors the store holds. While the caller waits, the timer
    * may be all that keeps the process running to end the wait (a store whose promise holds no socket or
