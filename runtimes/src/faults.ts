@@ -7,6 +7,7 @@
  */
 import { EmbedKitError, embed, RetryError } from '@embedkit/core';
 import { createOpenAI } from '@embedkit/provider-openai';
+import { type ProxyEchoSettings, runProxyEcho } from './proxy-echo.js';
 import { runSmoke, type SmokeSettings } from './smoke.js';
 
 export interface FaultSettings {
@@ -125,9 +126,10 @@ export async function runFaults(settings: FaultSettings): Promise<Partial<Record
   return out;
 }
 
-/** What a runner runs: the fault cases when the settings name them, else the smoke. */
-export type SuiteSettings = SmokeSettings | { faults: FaultSettings };
+/** What a runner runs: the fault cases or the proxy's echo when the settings name them, else the smoke. */
+export type SuiteSettings = SmokeSettings | { faults: FaultSettings } | { proxyEcho: ProxyEchoSettings };
 
 export function runSuite(settings: SuiteSettings): Promise<unknown> {
-  return 'faults' in settings ? runFaults(settings.faults) : runSmoke(settings);
+  if ('faults' in settings) return runFaults(settings.faults);
+  return 'proxyEcho' in settings ? runProxyEcho(settings.proxyEcho) : runSmoke(settings);
 }

@@ -1,6 +1,7 @@
 /**
  * Entry point for Bun and Deno: reads the settings from the environment, runs the smoke (or the fault
- * cases, when the settings name them) and prints its result as one JSON line (or the error, and exits 1).
+ * cases, or the call through an echoing proxy, when the settings name them) and prints its result as one
+ * JSON line (or the error, and exits 1).
  */
 import { runSuite } from './faults.js';
 

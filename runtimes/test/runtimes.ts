@@ -23,7 +23,7 @@ export const RUNTIMES = [
         candidates: ['.ci/runtimes/node_modules/.bin/bun'],
         install: 'npm install --prefix .ci/runtimes bun (as .ci/run does)',
       }),
-    args: (runner: string) => ['run', runner],
+    args: (runner: string, _variables?: string[]) => ['run', runner],
   },
   {
     name: 'deno',
@@ -33,11 +33,12 @@ export const RUNTIMES = [
         candidates: ['.ci/runtimes/node_modules/.bin/deno'],
         install: 'npm install --prefix .ci/runtimes deno (as .ci/run does)',
       }),
-    // Only the loopback server, the settings variable and the packages' files.
-    args: (runner: string) => [
+    // Only the loopback server, the settings variable (and any `variables` a test names) and the
+    // packages' files.
+    args: (runner: string, variables: string[] = []) => [
       'run',
       '--allow-net=127.0.0.1',
-      '--allow-env=EMBEDKIT_SMOKE_SETTINGS',
+      `--allow-env=${['EMBEDKIT_SMOKE_SETTINGS', ...variables].join(',')}`,
       '--allow-read',
       runner,
     ],

@@ -2,7 +2,8 @@
  * The fetch transport behind the proxy Node's own `fetch` reads from the environment when told to
  * (`NODE_USE_ENV_PROXY=1` or `--use-env-proxy`, Node 24): the credentials in `HTTPS_PROXY` / `HTTP_PROXY`
  * are secrets of every call, since a proxy's page may echo them; and no secrets when nothing tells Node's
- * fetch to use them. A given undici `EnvHttpProxyAgent` that reads them itself is covered in
+ * fetch to use them. Bun's and Deno's fetch read them always: there they are secrets as they stand (in
+ * Deno, those it may read; the real runtimes are run in runtimes/test/proxy-environment.test.ts). A given undici `EnvHttpProxyAgent` that reads them itself is covered in
  * proxy-environment.test.ts.
  */
 import { execFile } from 'node:child_process';
@@ -76,6 +77,51 @@ describe('the fetch transport and the proxy variables', () => {
       expect(createFetchTransport(throughProxy).proxyUrls?.()).toEqual([]);
     },
   );
+
+  it('in Bun, whose fetch reads them always, the variables are secrets with nothing to tell it', async () => {
+    // Bug: counted only for Node's fetch told to read them; Bun's fetch sent the credentials all the same.
+    for (const each of PROXY_VARIABLES) vi.stubEnv(each, undefined);
+    vi.stubEnv('http_proxy', `http://user:${PASSWORD}@proxy.internal:3128`);
+    Object.defineProperty(process.versions, 'bun', { value: '1.3.14', configurable: true });
+    try {
+      const transport = createFetchTransport(throughProxy);
+      expect(transport.proxyUrls?.()).toEqual([`http://user:${PASSWORD}@proxy.internal:3128`]);
+      const error = await rejectionOf(ServerError, acmeRequest(transport, URL_TO));
+      expect(error.message).toBe(ECHOED_MESSAGE);
+    } finally {
+      delete (process.versions as { bun?: string }).bun;
+    }
+  });
+
+  it('in Deno, the variables it may read are secrets (ALL_PROXY too); one it may not is left unread, so Deno asks the user nothing', () => {
+    // Bug: Deno's fetch reads them always and they were not counted; and reading one it was not granted
+    // would stop the program on a permission prompt (or throw) while an error is built.
+    const values: Record<string, string> = {
+      HTTPS_PROXY: 'http://user:not-granted@proxy.internal:3128',
+      http_proxy: `http://user:${PASSWORD}@proxy.internal:3128`,
+      ALL_PROXY: 'http://user:fake-all-proxy-pass@proxy.internal:3128',
+    };
+    const read: string[] = [];
+    vi.stubGlobal('Deno', {
+      permissions: {
+        querySync: ({ name, variable }: { name: string; variable: string }) => ({
+          state: name === 'env' && variable !== 'HTTPS_PROXY' ? 'granted' : 'prompt',
+        }),
+      },
+      env: {
+        get: (name: string) => {
+          read.push(name);
+          return values[name];
+        },
+      },
+    });
+    try {
+      expect(createFetchTransport(throughProxy).proxyUrls?.()).toEqual([values.http_proxy, values.ALL_PROXY]);
+      expect(read).toEqual(['https_proxy', 'http_proxy', 'HTTP_PROXY', 'all_proxy', 'ALL_PROXY']);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
 });
 
 /** Node's fetch reads `NODE_USE_ENV_PROXY` when the process starts: a child process is started with it. */

@@ -75,24 +75,39 @@ export function createFetchTransport(fetchFunction?: FetchFunction): Transport {
 }
 
 /**
- * The proxies Node's own fetch goes through when told to read them from the environment
- * (`NODE_USE_ENV_PROXY=1` or `--use-env-proxy`, Node 24): their credentials are secrets of every call,
- * since a proxy's page may echo them. None when nothing tells it to, and in other runtimes.
+ * The proxies the runtime's own fetch goes through, read from the environment: Bun's and Deno's always
+ * (Deno's `ALL_PROXY` too), Node's when told to (`NODE_USE_ENV_PROXY=1` or `--use-env-proxy`, Node 24).
+ * Their credentials are secrets of every call, since a proxy's page may echo them (`ALL_PROXY`, which only
+ * Deno reads, is counted everywhere: a secret too many hides nothing). None in other runtimes.
  */
 function environmentProxies(): string[] {
-  // Asked while an error is built, which must not fail in its turn: a runtime that guards its environment
-  // (Deno without --allow-env) throws on reading it.
+  const names = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY', 'all_proxy', 'ALL_PROXY'];
+  // Asked while an error is built, which must not fail in its turn, nor wait: Deno asks the user before a
+  // read it was not granted (or throws, with no terminal to ask on), so there only granted ones are read.
   try {
+    const deno = (globalThis as { Deno?: DenoEnvironment }).Deno;
+    if (deno)
+      return names.flatMap((variable) =>
+        deno.permissions.querySync({ name: 'env', variable }).state === 'granted'
+          ? deno.env.get(variable) || []
+          : [],
+      );
     const node = globalThis.process;
     const env = node?.env ?? {};
     const told =
-      env.NODE_USE_ENV_PROXY === '1' || `${node?.execArgv} ${env.NODE_OPTIONS}`.includes('--use-env-proxy');
-    return told
-      ? ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY'].flatMap((name) => env[name] || [])
-      : [];
+      node?.versions?.bun ||
+      env.NODE_USE_ENV_PROXY === '1' ||
+      `${node?.execArgv} ${env.NODE_OPTIONS}`.includes('--use-env-proxy');
+    return told ? names.flatMap((name) => env[name] || []) : [];
   } catch {
     return [];
   }
+}
+
+/** What of Deno's namespace reads the environment without asking the user. */
+interface DenoEnvironment {
+  permissions: { querySync(descriptor: { name: 'env'; variable: string }): { state: string } };
+  env: { get(name: string): string | undefined };
 }
 
 /** Aborts `own` when `signal` does (at once when it has); returns the function that stops watching. */
