@@ -15,7 +15,7 @@ import {
 import { createClient } from '@redis/client';
 import { describe, expect, it } from 'vitest';
 import { createRedisCacheStore, type RedisCacheStore } from '../src/index.js';
-import { countingClient, failure, redisForTests, until, warningLog } from './helpers.js';
+import { countingClient, failure, redisForTests, untilReconnected, warningLog } from './helpers.js';
 
 const env = redisForTests();
 
@@ -222,10 +222,7 @@ describe('the Redis cache store without Redis', () => {
     } finally {
       await env.redis.start();
     }
-    await until(async () => {
-      await target.get('probe');
-      return !target.usingFallback;
-    }, 'the store to reconnect');
+    await untilReconnected(target);
     expect(log.codes()).toEqual(['redis-unavailable', 'redis-restored']);
     // Redis came back empty; the next call fills it again and the one after is served from it.
     await embedMany({ model, inputs: ['c'] });

@@ -62,6 +62,17 @@ export async function until(condition: () => boolean | Promise<boolean>, what: s
   }
 }
 
+/** Reads `store` until it uses Redis again: a read falls back at once while the client reconnects. */
+export async function untilReconnected(store: {
+  get(key: string): Promise<unknown>;
+  readonly usingFallback: boolean;
+}): Promise<void> {
+  await until(async () => {
+    await store.get('probe');
+    return !store.usingFallback;
+  }, 'the store to reconnect');
+}
+
 /**
  * A redis-server for one test file, started before its tests and stopped after them, with a plain client
  * (`look`) for checking what the stores wrote. Stores passed to `track` are closed first.

@@ -22,7 +22,7 @@ import {
   redisForTests,
   requirePassword,
   respServer,
-  until,
+  untilReconnected,
   warningLog,
 } from './helpers.js';
 
@@ -212,10 +212,7 @@ describe('Redis killed while a call reads the cache', () => {
       await killed;
       await env.redis.start();
     }
-    await until(async () => {
-      await store.get('probe');
-      return !store.usingFallback;
-    }, 'the store to reconnect');
+    await untilReconnected(store);
     expect(log.codes()).toEqual(['redis-unavailable', 'redis-restored']);
     // Redis came back empty: the next call fills it, and the one after is served from it.
     await embedMany({ model, inputs: ['c'] });
