@@ -14,6 +14,7 @@ import {
   type CreateBatchJobOptions,
   createTransport,
   type Embedding,
+  type EmbeddingCapabilities,
   EmbedKitError,
   type EmbedRequest,
   type EmbedResponse,
@@ -74,6 +75,23 @@ function mutant<T>(
 }
 
 const CASSETTES = ['cassette/two inputs as queries', 'cassette/rate limited then answered'];
+
+/** Acme declaring one input more per call than its API takes (with `also` declared beside it). */
+function oneInputTooMany(name: string, bug: string, also: Partial<EmbeddingCapabilities> = {}): Mutant {
+  return mutant(
+    'embeddings',
+    name,
+    bug,
+    ['declared-limits', 'split-at-max-inputs', 'split-above-max-inputs'],
+    class extends AcmeEmbeddingModel {
+      override readonly capabilities = {
+        ...acmeCapabilities,
+        maxInputsPerCall: acmeCapabilities.maxInputsPerCall + 1,
+        ...also,
+      };
+    },
+  );
+}
 
 const WAITS = [
   'error-429-retry-after-seconds',
@@ -455,17 +473,13 @@ export const mutants: Mutant[] = [
       }
     },
   ),
-  mutant(
-    'embeddings',
-    'off-by-one-batch-limit',
-    'declares one input more per call than the API accepts',
-    ['declared-limits', 'split-at-max-inputs', 'split-above-max-inputs'],
-    class extends AcmeEmbeddingModel {
-      override readonly capabilities = {
-        ...acmeCapabilities,
-        maxInputsPerCall: acmeCapabilities.maxInputsPerCall + 1,
-      };
-    },
+  oneInputTooMany('off-by-one-batch-limit', 'declares one input more per call than the API accepts'),
+  // The input-limit scenarios plan by the declared budget, so they send inputs of a token each: the 17 of
+  // them still go in one call, which the API refuses.
+  oneInputTooMany(
+    'off-by-one-batch-limit-small-budget',
+    "declares one input more per call than the API accepts, beside a token budget of 200 a call that packs fewer of the suite's own inputs",
+    { maxTokensPerCall: 200 },
   ),
   mutant(
     'embeddings',

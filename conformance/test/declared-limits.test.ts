@@ -1,17 +1,31 @@
 /**
  * The suite plans its calls by what a provider declares: a correct provider whose only change is a lower
- * declared limit (a contextualized model's chunks per call, a reranker's tokens per call) passes every
- * scenario through both transports, as the engine packs its calls under that limit.
+ * declared limit (an embedding model's tokens per call, a contextualized model's chunks per call, a
+ * reranker's tokens per call) passes every scenario through both transports, as the engine packs its
+ * calls under that limit.
  */
-import type { ContextualizedCapabilities, RerankingCapabilities } from '@embedkit/core/provider';
-import { describe, it } from 'vitest';
+import type {
+  ContextualizedCapabilities,
+  EmbeddingCapabilities,
+  RerankingCapabilities,
+} from '@embedkit/core/provider';
+import { describe, expect, it } from 'vitest';
 import {
   ACME_CONTEXTUALIZED_LIMITS,
   AcmeContextualizedModel,
   AcmeRerankingModel,
 } from '../mutants/reference-groups.js';
+import { AcmeEmbeddingModel, acmeCapabilities } from '../mutants/reference-provider.js';
 import type { CreateModelOptions } from '../src/types.js';
 import { checkReference, GROUPS } from './mutant-suites.js';
+
+/** The Acme embedding model declaring a budget of `maxTokensPerCall` tokens a call (the API takes 50,000). */
+const fewerEmbeddingTokens =
+  (maxTokensPerCall: number) =>
+  ({ modelId, ...settings }: CreateModelOptions) =>
+    new (class extends AcmeEmbeddingModel {
+      override readonly capabilities: EmbeddingCapabilities = { ...acmeCapabilities, maxTokensPerCall };
+    })(modelId, settings);
 
 /** The Acme contextualized model declaring at most `maxChunksPerCall` chunks a call (the API takes 32). */
 const fewerChunks =
@@ -35,6 +49,34 @@ const smallBudget =
         supportsParallelCalls: true,
       };
     })(modelId, settings);
+
+describe('an embedding model declaring a small token budget per call', () => {
+  // The suite's inputs count about 16 tokens each by the engine's estimate (half their UTF-8 bytes): at 40
+  // two fit a call, at 60 three, where 16 inputs a call are declared; at 8 not even 16 inputs of a token
+  // each fit one call.
+  for (const budget of [40, 60, 8]) {
+    it(
+      `passes every scenario at maxTokensPerCall ${budget}`,
+      () => checkReference({ list: GROUPS.embeddings.list, reference: fewerEmbeddingTokens(budget) }),
+      60_000,
+    );
+  }
+
+  it('still holds a call at the input limit, of shorter inputs, and skips it, saying why, only where the budget cannot', () => {
+    const skipped = (budget: number) =>
+      GROUPS.embeddings
+        .list(fewerEmbeddingTokens(budget))
+        .families.flatMap((family) => family.skippedCases)
+        .filter((skip) => skip.id.includes('max-inputs'));
+    expect(skipped(40)).toEqual([]);
+    const reason =
+      'the model declares maxTokensPerCall 8: no call of it holds 16 inputs, even of a token each';
+    expect(skipped(8)).toEqual([
+      { id: 'split-at-max-inputs', reason },
+      { id: 'split-above-max-inputs', reason },
+    ]);
+  });
+});
 
 describe('a contextualized model declaring fewer chunks per call than its documents per call', () => {
   // 8 documents a call: below 8 chunks a call the chunk limit binds first.

@@ -12,7 +12,7 @@ import {
   withoutKey,
 } from '../suite/checks.js';
 import { type Case, check, type Family, type SkippedCase, skip } from '../suite/family.js';
-import { type EmbeddingSuite, SUCCESS_REQUEST_ID, splitJob } from './suite.js';
+import { budgetBinds, type EmbeddingSuite, SUCCESS_REQUEST_ID, splitJob } from './suite.js';
 
 /**
  * One single-input job for each setting that shapes a request: the defaults, each declared input and
@@ -77,6 +77,7 @@ export const basics: Family<EmbeddingSuite, Harness> = {
   splits: true,
   cases: (suite) => {
     const { wire } = suite;
+    const shuffled = suite.inputsByCount(Math.min(6, suite.cap));
     const cases: (Case<Harness> | SkippedCase)[] = [
       check(
         'single',
@@ -116,7 +117,7 @@ export const basics: Family<EmbeddingSuite, Harness> = {
       ),
       check('batch', 'an input lost or sent twice', async (world) => {
         const texts = suite.inputs(5);
-        for (const size of suite.callSizes(texts.length)) world.respond(size, suite.success());
+        suite.respondAll(world, texts, suite.success());
         const result = await embedMany({ ...suite.settings(world), inputs: texts });
         suite.expectVectors(result, texts);
         assert.deepEqual(
@@ -136,7 +137,7 @@ export const basics: Family<EmbeddingSuite, Harness> = {
           ];
           const texts = inputs.map((input) => (typeof input === 'string' ? input : input.text));
           const given = structuredClone(inputs);
-          for (const size of suite.callSizes(texts.length)) world.respond(size, suite.success());
+          suite.respondAll(world, texts, suite.success());
           const result = await embedMany({ ...suite.settings(world), inputs });
           suite.expectVectors(result, texts);
           assert.deepEqual(inputs, given, "the caller's inputs are left as they were");
@@ -269,7 +270,7 @@ export const basics: Family<EmbeddingSuite, Harness> = {
         async (world) => {
           const [a, b, c] = suite.inputs(3, 'repeated') as [string, string, string];
           const texts = [a, a, b, a, c, a];
-          for (const size of suite.callSizes(texts.length)) world.respond(size, suite.success());
+          suite.respondAll(world, texts, suite.success());
           const outcome = await embedMany({ ...suite.settings(world), inputs: texts }).then(
             (result) => ({ result }),
             (error: unknown) => ({ error }),
@@ -284,23 +285,26 @@ export const basics: Family<EmbeddingSuite, Harness> = {
           suite.expectVectors(outcome.result, texts);
         },
       ),
-      suite.cap >= 2
-        ? check(
-            'shuffled-indices',
-            'vectors kept in arrival order instead of placed by index',
-            async (world) => {
-              const texts = suite.inputs(Math.min(6, suite.cap));
-              world.respond(
-                texts.length,
-                suite.success({
-                  order: (count) => Array.from({ length: count }, (_, index) => count - 1 - index),
-                }),
-              );
-              const result = await embedMany({ ...suite.settings(world), inputs: texts });
-              suite.expectVectors(result, texts);
-            },
-          )
-        : skip('shuffled-indices', 'the model takes one input per call'),
+      suite.cap < 2
+        ? skip('shuffled-indices', 'the model takes one input per call')
+        : shuffled === undefined
+          ? skip('shuffled-indices', budgetBinds(suite, Math.min(6, suite.cap)))
+          : check(
+              'shuffled-indices',
+              'vectors kept in arrival order instead of placed by index',
+              async (world) => {
+                // One call of up to six inputs, answered in reverse.
+                const texts = shuffled;
+                world.respond(
+                  texts.length,
+                  suite.success({
+                    order: (count) => Array.from({ length: count }, (_, index) => count - 1 - index),
+                  }),
+                );
+                const result = await embedMany({ ...suite.settings(world), inputs: texts });
+                suite.expectVectors(result, texts);
+              },
+            ),
       (wire.options ?? []).some((example) => example.vectors !== undefined)
         ? skip(
             'floats-as-sent',
@@ -312,8 +316,7 @@ export const basics: Family<EmbeddingSuite, Harness> = {
             async (world) => {
               // Twice unit length: a provider that scales its vectors to unit length halves them.
               const texts = suite.inputs(3, 'as sent');
-              for (const size of suite.callSizes(texts.length))
-                world.respond(size, suite.success({ scale: 2 }));
+              suite.respondAll(world, texts, suite.success({ scale: 2 }));
               const result = await embedMany({ ...suite.settings(world), inputs: texts });
               suite.expectScaledVectors(result, texts, 2);
             },
@@ -326,9 +329,9 @@ export const basics: Family<EmbeddingSuite, Harness> = {
               'usage-summed',
               'usage of one call reported for the job, or counted twice',
               async (world) => {
+                // Calls of two, or fewer where the declared token budget binds first: several calls.
                 const texts = suite.inputs(3, 'usage');
-                world.respond(2, suite.success());
-                world.respond(1, suite.success());
+                suite.respondAll(world, texts, suite.success(), { maxInputsPerCall: 2 });
                 const result = await embedMany({
                   ...suite.settings(world),
                   inputs: texts,
@@ -365,7 +368,7 @@ export const basics: Family<EmbeddingSuite, Harness> = {
       cases.push(
         check('usage-absent', 'a guessed usage (or NaN) where the API reports none', async (world) => {
           const texts = suite.inputs(Math.min(3, suite.cap), 'usage');
-          for (const size of suite.callSizes(texts.length)) world.respond(size, suite.success());
+          suite.respondAll(world, texts, suite.success());
           const result = await embedMany({ ...suite.settings(world), inputs: texts });
           assert.equal(result.usage, undefined);
           assert.equal('usage' in result, false, 'no usage key at all');

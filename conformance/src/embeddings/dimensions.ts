@@ -18,8 +18,7 @@ async function splitJob(
   expected: number,
 ) {
   const texts = suite.inputs(3, `dims ${dimensions ?? 'default'}`);
-  for (const size of suite.callSizes(texts.length, Math.min(2, suite.cap)))
-    world.respond(size, suite.success());
+  suite.respondAll(world, texts, suite.success(), { maxInputsPerCall: 2 });
   const { dimensions: _chosen, ...settings } = suite.settings(world, { maxInputsPerCall: 2 });
   // What the requests asked is checked first: a wrong length asked is why vectors come back wrong.
   const outcome = await embedMany({
@@ -122,7 +121,7 @@ export const dimensions: Family<EmbeddingSuite, Harness> = {
           'a length sent to a model of fixed length, which the API refuses, when none was asked',
           async (world) => {
             const texts = suite.inputs(2, 'fixed length');
-            for (const size of suite.callSizes(texts.length)) world.respond(size, suite.success());
+            suite.respondAll(world, texts, suite.success());
             const result = await embedMany({ ...suite.settings(world), inputs: texts });
             for (const [index, request] of world.interceptor.requests.entries())
               assert.equal(

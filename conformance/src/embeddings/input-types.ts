@@ -27,17 +27,17 @@ export const inputTypes: Family<EmbeddingSuite, Harness> = {
           // default when none is asked). Compared with a request of other inputs, the typed call always
           // differed, so a provider that sent nothing for the type passed wherever the wire reads an absent
           // field as another type.
-          const first = texts.slice(0, Math.min(2, suite.cap));
+          const split = { maxInputsPerCall: 2 };
+          const first = texts.slice(0, suite.plan(texts, split)[0]);
           world.respond(first.length, suite.success());
           await embedMany({ ...suite.settings(world), inputs: first });
           const plain = world.interceptor.requests[0]!.body;
-          for (const size of suite.callSizes(texts.length, Math.min(2, suite.cap)))
-            world.respond(size, suite.success());
+          suite.respondAll(world, texts, suite.success(), split);
           const result = await embedMany({
             ...suite.settings(world),
             inputs: texts,
             inputType,
-            maxInputsPerCall: 2,
+            ...split,
             concurrency: 1,
           });
           suite.expectVectors(result, texts);

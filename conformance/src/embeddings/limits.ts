@@ -7,7 +7,7 @@ import { embedMany, type TokenCounter } from '@embedkit/core';
 import type { Harness } from '../harness.js';
 import type { AnyError } from '../suite/checks.js';
 import { type Case, check, type Family, type SkippedCase, skip } from '../suite/family.js';
-import type { EmbeddingSuite } from './suite.js';
+import { budgetBinds, type EmbeddingSuite } from './suite.js';
 
 export const limits: Family<EmbeddingSuite, Harness> = {
   name: 'limits',
@@ -16,6 +16,10 @@ export const limits: Family<EmbeddingSuite, Harness> = {
   splits: true,
   cases: (suite) => {
     const { wire, capabilities, cap } = suite;
+    // Inputs short enough that the declared token budget closes no call before the input limit does.
+    const atLimit = suite.inputsByCount(cap, 'at');
+    const aboveLimit = suite.inputsByCount(cap + 1, 'above');
+    const bisected = suite.inputsByCount(Math.min(4, cap), 'bisect');
     const cases: (Case<Harness> | SkippedCase)[] = [];
     cases.push(
       wire.maxInputsPerRequest === undefined &&
@@ -81,26 +85,34 @@ export const limits: Family<EmbeddingSuite, Harness> = {
               assert.equal(world.interceptor.requests.length, 0, 'nothing was sent');
             },
           ),
-      check('split-at-max-inputs', 'a call at the declared input limit refused by the API', async (world) => {
-        const texts = suite.inputs(cap, 'at');
-        world.respond(cap, suite.success());
-        const result = await embedMany({ ...suite.settings(world), inputs: texts });
-        suite.expectVectors(result, texts);
-        assert.equal(world.interceptor.requests.length, 1, `${cap} inputs fit one call`);
-      }),
-      check('split-above-max-inputs', 'one input over the limit not split off', async (world) => {
-        const texts = suite.inputs(cap + 1, 'above');
-        world.respond(cap, suite.success());
-        world.respond(1, suite.success());
-        const result = await embedMany({ ...suite.settings(world), inputs: texts });
-        suite.expectVectors(result, texts);
-        assert.deepEqual(
-          world.interceptor.requests
-            .map((request) => wire.inputsOf(request.body).length)
-            .sort((a, b) => b - a),
-          [cap, 1],
-        );
-      }),
+      atLimit === undefined
+        ? skip('split-at-max-inputs', budgetBinds(suite, cap))
+        : check(
+            'split-at-max-inputs',
+            'a call at the declared input limit refused by the API',
+            async (world) => {
+              const texts = atLimit;
+              world.respond(cap, suite.success());
+              const result = await embedMany({ ...suite.settings(world), inputs: texts });
+              suite.expectVectors(result, texts);
+              assert.equal(world.interceptor.requests.length, 1, `${cap} inputs fit one call`);
+            },
+          ),
+      aboveLimit === undefined
+        ? skip('split-above-max-inputs', budgetBinds(suite, cap))
+        : check('split-above-max-inputs', 'one input over the limit not split off', async (world) => {
+            const texts = aboveLimit;
+            world.respond(cap, suite.success());
+            world.respond(1, suite.success());
+            const result = await embedMany({ ...suite.settings(world), inputs: texts });
+            suite.expectVectors(result, texts);
+            assert.deepEqual(
+              world.interceptor.requests
+                .map((request) => wire.inputsOf(request.body).length)
+                .sort((a, b) => b - a),
+              [cap, 1],
+            );
+          }),
     );
     const budget = capabilities.maxTokensPerCall;
     if (budget === undefined || cap < 2) {
@@ -170,26 +182,28 @@ export const limits: Family<EmbeddingSuite, Harness> = {
           )
         : cap < 2
           ? skip('error-batch-too-large-bisects', 'the model takes one input per call')
-          : check(
-              'error-batch-too-large-bisects',
-              '"too many tokens" not recognised, so the call is not bisected',
-              async (world) => {
-                const texts = suite.inputs(Math.min(4, cap), 'bisect');
-                world.respond(
-                  texts.length,
-                  suite.errorReply(400, 'too many tokens in this request', { kind: 'batch-too-large' }),
-                );
-                const half = Math.ceil(texts.length / 2);
-                world.respond(half, suite.success());
-                world.respond(texts.length - half, suite.success());
-                const result = await embedMany({ ...suite.settings(world), inputs: texts });
-                suite.expectVectors(result, texts);
-                assert.deepEqual(
-                  world.interceptor.requests.map((request) => wire.inputsOf(request.body).length),
-                  [texts.length, half, texts.length - half],
-                );
-              },
-            ),
+          : bisected === undefined
+            ? skip('error-batch-too-large-bisects', budgetBinds(suite, Math.min(4, cap)))
+            : check(
+                'error-batch-too-large-bisects',
+                '"too many tokens" not recognised, so the call is not bisected',
+                async (world) => {
+                  const texts = bisected;
+                  world.respond(
+                    texts.length,
+                    suite.errorReply(400, 'too many tokens in this request', { kind: 'batch-too-large' }),
+                  );
+                  const half = Math.ceil(texts.length / 2);
+                  world.respond(half, suite.success());
+                  world.respond(texts.length - half, suite.success());
+                  const result = await embedMany({ ...suite.settings(world), inputs: texts });
+                  suite.expectVectors(result, texts);
+                  assert.deepEqual(
+                    world.interceptor.requests.map((request) => wire.inputsOf(request.body).length),
+                    [texts.length, half, texts.length - half],
+                  );
+                },
+              ),
     );
     return cases;
   },

@@ -16,7 +16,7 @@ import {
 } from '../suite/answers.js';
 import { rejection } from '../suite/checks.js';
 import { type Case, check, type Family, type SkippedCase, skip } from '../suite/family.js';
-import { type EmbeddingAnswer, type EmbeddingSuite, SUCCESS_REQUEST_ID } from './suite.js';
+import { budgetBinds, type EmbeddingAnswer, type EmbeddingSuite, SUCCESS_REQUEST_ID } from './suite.js';
 
 /** Positions 0..count-1 with `replace` applied. */
 const positions = (count: number, replace: (order: number[]) => void) => {
@@ -31,42 +31,49 @@ export const malformedAnswers: Family<EmbeddingSuite, Harness> = {
     'wrong counts, bad indices, wrong lengths per type, partial/extra bytes, NaN and Infinity refused; floats for base64 accepted',
   cases: (suite) => {
     const { wire, capabilities } = suite;
+    // Each answer is to one call of up to three inputs.
+    const count = Math.min(3, suite.cap);
+    const oneCall = (id: string, make: (texts: string[]) => Case<Harness>) => {
+      const texts = suite.inputsByCount(count, id);
+      return texts === undefined ? skip(id, budgetBinds(suite, count)) : make(texts);
+    };
     const broken = (
       id: string,
       catches: string,
       answer: EmbeddingAnswer,
       outputType: OutputType = 'float',
-    ): Case<Harness> =>
-      check(id, catches, async (world) => {
-        const texts = suite.inputs(Math.min(3, suite.cap), id);
-        world.respond(texts.length, suite.success(answer));
-        const error = await rejection(
-          embedMany({
-            ...suite.settings(world),
-            inputs: texts,
-            ...(outputType === 'float' ? {} : { outputType }),
-          }),
-        );
-        assert.equal(error.name, 'InvalidResponseError', `${id}: ${error.name}: ${error.message}`);
-        assert.equal(world.interceptor.requests.length, 1, 'not retried');
-        // The error names the answer it is about, as the API's errors do: what a support request needs.
-        if (wire.requestIdHeader !== undefined)
-          assert.equal(
-            error.requestId,
-            SUCCESS_REQUEST_ID,
-            `${id}: the error carries the request id the API sent in ${wire.requestIdHeader}`,
+    ): Case<Harness> | SkippedCase =>
+      oneCall(id, (texts) =>
+        check(id, catches, async (world) => {
+          world.respond(texts.length, suite.success(answer));
+          const error = await rejection(
+            embedMany({
+              ...suite.settings(world),
+              inputs: texts,
+              ...(outputType === 'float' ? {} : { outputType }),
+            }),
           );
-      });
-    const indexed = (id: string, make: () => Case<Harness>) =>
+          assert.equal(error.name, 'InvalidResponseError', `${id}: ${error.name}: ${error.message}`);
+          assert.equal(world.interceptor.requests.length, 1, 'not retried');
+          // The error names the answer it is about, as the API's errors do: what a support request needs.
+          if (wire.requestIdHeader !== undefined)
+            assert.equal(
+              error.requestId,
+              SUCCESS_REQUEST_ID,
+              `${id}: the error carries the request id the API sent in ${wire.requestIdHeader}`,
+            );
+        }),
+      );
+    const indexed = (id: string, make: () => Case<Harness> | SkippedCase) =>
       wire.indexedAnswers === true
         ? make()
         : skip(id, 'the wire profile does not declare indexed answers (indexedAnswers)');
-    const encoded = (id: string, make: () => Case<Harness>) =>
+    const encoded = (id: string, make: () => Case<Harness> | SkippedCase) =>
       wire.encodingOf === undefined
         ? skip(id, 'the wire profile cannot read the encoding a request asks (encodingOf)')
         : make();
     // JSON float answers need no encodingOf when the wire writes nothing else: a JSON-float-only wire.
-    const floats = (id: string, make: () => Case<Harness>) =>
+    const floats = (id: string, make: () => Case<Harness> | SkippedCase) =>
       wire.encodingOf !== undefined || writesJsonFloats((request) => wire.successBody(request))
         ? make()
         : skip(
@@ -154,36 +161,37 @@ export const malformedAnswers: Family<EmbeddingSuite, Harness> = {
         }),
       ),
       encoded('answer-in-the-other-encoding', () =>
-        check(
-          'answer-in-the-other-encoding',
-          'floats refused where base64 was asked (servers that ignore the encoding), or base64 crashing a float decoder',
-          async (world) => {
-            const texts = suite.inputs(Math.min(3, suite.cap), 'other encoding');
-            let asked: string | undefined;
-            world.respond(texts.length, (request) => {
-              asked = wire.encodingOf!(request.body);
-              return suite.success({ encoding: asked === 'base64' ? 'float' : 'base64' })(request);
-            });
-            const outcome = await embedMany({ ...suite.settings(world), inputs: texts }).then(
-              (result) => ({ result }),
-              (error: Error) => ({ error }),
-            );
-            if ('result' in outcome) {
-              suite.expectVectors(outcome.result, texts);
-              return;
-            }
-            // Base64 where floats were asked may be refused, as a typed error; floats where base64 was asked may not.
-            assert.equal(
-              asked,
-              'float',
-              `floats where base64 was asked must be accepted: ${outcome.error.message}`,
-            );
-            assert.equal(
-              outcome.error.name,
-              'InvalidResponseError',
-              `${outcome.error.name}: ${outcome.error.message}`,
-            );
-          },
+        oneCall('answer-in-the-other-encoding', (texts) =>
+          check(
+            'answer-in-the-other-encoding',
+            'floats refused where base64 was asked (servers that ignore the encoding), or base64 crashing a float decoder',
+            async (world) => {
+              let asked: string | undefined;
+              world.respond(texts.length, (request) => {
+                asked = wire.encodingOf!(request.body);
+                return suite.success({ encoding: asked === 'base64' ? 'float' : 'base64' })(request);
+              });
+              const outcome = await embedMany({ ...suite.settings(world), inputs: texts }).then(
+                (result) => ({ result }),
+                (error: Error) => ({ error }),
+              );
+              if ('result' in outcome) {
+                suite.expectVectors(outcome.result, texts);
+                return;
+              }
+              // Base64 where floats were asked may be refused, as a typed error; floats where base64 was asked may not.
+              assert.equal(
+                asked,
+                'float',
+                `floats where base64 was asked must be accepted: ${outcome.error.message}`,
+              );
+              assert.equal(
+                outcome.error.name,
+                'InvalidResponseError',
+                `${outcome.error.name}: ${outcome.error.message}`,
+              );
+            },
+          ),
         ),
       ),
     ];

@@ -31,11 +31,10 @@ export const memory: Family<EmbeddingSuite, Harness> = {
           const texts = suite.inputs(Math.min(8, suite.cap), `memory ${outputType} ${otherEncoding}`);
           const encoding = (body: unknown): VectorEncoding | undefined =>
             otherEncoding && suite.wire.encodingOf!(body) === 'base64' ? 'float' : undefined;
-          for (const size of suite.callSizes(texts.length))
-            world.respond(size, (request) => {
-              const answer = encoding(request.body);
-              return suite.success(answer === undefined ? {} : { encoding: answer })(request);
-            });
+          suite.respondAll(world, texts, (request) => {
+            const answer = encoding(request.body);
+            return suite.success(answer === undefined ? {} : { encoding: answer })(request);
+          });
           const result = await embedMany({
             ...suite.settings(world),
             inputs: texts,

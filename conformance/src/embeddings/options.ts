@@ -18,8 +18,9 @@ function optionCase(suite: EmbeddingSuite, example: OptionExample): Case<Harness
     async (world) => {
       const texts = suite.inputs(3, `option ${example.name}`);
       const scale = example.vectors === undefined ? undefined : 2;
-      for (const size of suite.callSizes(texts.length, Math.min(2, suite.cap)))
-        world.respond(size, suite.success(scale === undefined ? {} : { scale }));
+      suite.respondAll(world, texts, suite.success(scale === undefined ? {} : { scale }), {
+        maxInputsPerCall: 2,
+      });
       const result = await embedMany({
         ...suite.settings(world),
         inputs: texts,
@@ -87,8 +88,7 @@ export const options: Family<EmbeddingSuite, Harness> = {
             const inputs: EmbedInput[] = texts.map((text, index) =>
               index === texts.length - 1 ? { text } : { text, title: `title of ${text}` },
             );
-            for (const size of suite.callSizes(texts.length, Math.min(2, suite.cap)))
-              world.respond(size, suite.success());
+            suite.respondAll(world, texts, suite.success(), { maxInputsPerCall: 2 });
             const result = await embedMany({
               ...suite.settings(world),
               inputs,

@@ -32,8 +32,7 @@ export const outputTypes: Family<EmbeddingSuite, Harness> = {
           `${outputType} asked under the wrong word, decoded as another type, cut to the wrong length or rescaled`,
           async (world) => {
             const texts = suite.inputs(5, outputType);
-            for (const size of suite.callSizes(texts.length, Math.min(2, suite.cap)))
-              world.respond(size, suite.success());
+            suite.respondAll(world, texts, suite.success(), { maxInputsPerCall: 2 });
             const result = await embedMany({
               ...suite.settings(world),
               inputs: texts,

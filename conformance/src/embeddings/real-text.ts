@@ -44,7 +44,7 @@ const TEXTS: [id: string, catches: string, text: string][] = [
 /** A job of the special text and a plain one: both sent exactly, each answered with its own vector. */
 async function sentExactly(suite: EmbeddingSuite, world: Harness, text: string) {
   const texts = [text, 'a plain companion input'];
-  for (const size of suite.callSizes(texts.length)) world.respond(size, suite.success());
+  suite.respondAll(world, texts, suite.success());
   const result = await embedMany({ ...suite.settings(world), inputs: texts });
   const sent = suite.allItems(world).map((item) => item.text);
   assert.equal(sent.length, texts.length, 'each input sent once');

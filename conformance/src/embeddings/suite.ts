@@ -9,6 +9,7 @@ import {
   type EmbedManyResult,
   type EmbedSettings,
   embedMany,
+  estimateTokenCounter,
   type OutputType,
 } from '@embedkit/core';
 import { createHarness, type Harness } from '../harness.js';
@@ -16,11 +17,11 @@ import type { ReplyHandler, WireReply } from '../interceptor.js';
 import { answerBody, reportedTokens, valuesFor } from '../suite/answers.js';
 import { expectVector, expectVectorsInOrder, PROVIDER_HEADERS } from '../suite/checks.js';
 import {
-  callSizes,
   type DimensionsAsked,
   explainingDroppedDimensions,
   type FamilyPass,
   modePass,
+  packedCallSizes,
 } from '../suite/family.js';
 import { errorReply, type JobKit, type JobWorld, jobPass } from '../suite/job-kit.js';
 import type {
@@ -81,7 +82,10 @@ export interface EmbeddingSuite {
   /** The model the scenarios' jobs ask for. */
   modelId: string;
   mode: ScenarioMode;
-  /** Inputs per call in this mode. */
+  /**
+   * Inputs per call in this mode by the declared input limit; the declared token budget may close a call
+   * sooner (see `plan` and `inputsByCount`).
+   */
   cap: number;
   /** The `dimensions` generic scenarios send (undefined: none, the model's default), and the length they get. */
   chosenDimensions: number | undefined;
@@ -97,10 +101,27 @@ export interface EmbeddingSuite {
   itemsOf(body: unknown): WireItem[];
   /** Every item of every request the world saw. */
   allItems(world: Harness): WireItem[];
-  /** The sizes of the calls the engine must make for `count` inputs, `perCall` at most each. */
-  callSizes(count: number, perCall?: number): number[];
+  /**
+   * The inputs of each call `embedMany` makes for `texts` with these settings over the suite's, packed as
+   * the engine packs them: by the declared `maxInputsPerCall` and `maxTokensPerCall` and the settings'
+   * `maxInputsPerCall` and `tokenCounter`.
+   */
+  plan(texts: readonly string[], extra?: Partial<EmbedSettings>): number[];
+  /** Expects every call `plan` gives, each answered by `handler`; returns the plan. */
+  respondAll(
+    world: Harness,
+    texts: readonly string[],
+    handler: ReplyHandler,
+    extra?: Partial<EmbedSettings>,
+  ): number[];
   /** `count` distinct inputs. */
   inputs(count: number, prefix?: string): string[];
+  /**
+   * `count` distinct inputs the engine packs by their count alone (calls of `cap`), the declared token
+   * budget closing no call first: `inputs(count, prefix)` where the budget lets them, else texts of a token
+   * each; undefined where not even those fit (see `budgetBinds`).
+   */
+  inputsByCount(count: number, prefix?: string): string[] | undefined;
   /** Usage the fake API reports for these inputs. */
   usageTokens(texts: readonly string[]): number;
   /** Checks one vector per input, in input order, each the fake API's vector for its own input. */
@@ -163,6 +184,26 @@ export function createEmbeddingSuite(options: EmbeddingScenarioOptions, mode: Sc
   // The API's own count, which no local estimate reproduces (see `reportedTokens`).
   const usageTokens = (texts: readonly string[]) =>
     texts.reduce((sum, text) => sum + reportedTokens(text), 0);
+  const maxItems = (extra: Partial<EmbedSettings>) =>
+    Math.min(
+      capabilities.maxInputsPerCall,
+      extra.maxInputsPerCall ?? mode.maxInputsPerCall ?? Number.POSITIVE_INFINITY,
+    );
+  const plan = (texts: readonly string[], extra: Partial<EmbedSettings> = {}) => {
+    const counter = extra.tokenCounter ?? estimateTokenCounter;
+    return packedCallSizes(
+      texts.map((text) => ({ tokens: counter.count(text) })),
+      { maxItems: maxItems(extra), maxTokens: capabilities.maxTokensPerCall },
+    );
+  };
+  const inputs = (count: number, prefix = 'input') =>
+    Array.from({ length: count }, (_, index) => `${prefix} ${index}: the quick brown fox ${index % 7}`);
+  const inputsByCount = (count: number, prefix?: string) => {
+    const byCount = packedCallSizes(new Array(count).fill({}), { maxItems: cap }).join();
+    // The shortest distinct texts: base-36 numbers, a token each by the engine's estimate below 1,296.
+    const short = Array.from({ length: count }, (_, index) => index.toString(36));
+    return [inputs(count, prefix), short].find((texts) => plan(texts).join() === byCount);
+  };
   const itemsOf = (body: unknown): WireItem[] =>
     wire.itemsOf?.(body) ??
     wire.inputsOf(body).map((text) => ({
@@ -247,9 +288,14 @@ export function createEmbeddingSuite(options: EmbeddingScenarioOptions, mode: Sc
     errorReply: (status, message, replyOptions) => errorReply(wire, status, message, replyOptions),
     itemsOf,
     allItems: (world) => world.interceptor.requests.flatMap((request) => itemsOf(request.body)),
-    callSizes: (count, perCall = cap) => callSizes(count, perCall),
-    inputs: (count, prefix = 'input') =>
-      Array.from({ length: count }, (_, index) => `${prefix} ${index}: the quick brown fox ${index % 7}`),
+    plan,
+    respondAll(world, texts, handler, extra) {
+      const sizes = plan(texts, extra);
+      for (const size of sizes) world.respond(size, handler);
+      return sizes;
+    },
+    inputs,
+    inputsByCount,
     usageTokens,
     expectVectors(result, texts, dimensions = dims, outputType = 'float') {
       assert.equal(result.embeddings.length, texts.length, 'one vector per input');
@@ -267,6 +313,11 @@ export function createEmbeddingSuite(options: EmbeddingScenarioOptions, mode: Sc
       }
     },
   };
+}
+
+/** Why a scenario needing `count` inputs in a call is skipped where `inputsByCount` finds none. */
+export function budgetBinds(suite: EmbeddingSuite, count: number): string {
+  return `the model declares maxTokensPerCall ${suite.capabilities.maxTokensPerCall}: no call of it holds ${count} inputs, even of a token each`;
 }
 
 /** How the embeddings group asks its vector length: per item, as the wire reads items. */
@@ -320,8 +371,9 @@ export function embeddingJobPass(options: EmbeddingScenarioOptions): FamilyPass<
 }
 
 /**
- * A job of three inputs over calls of two (each answered with success), with `extra` settings: its
- * vectors are checked, and its result returned; the families then read what each request carried.
+ * A job of three inputs over calls of two (or fewer, by the declared token budget; each answered with
+ * success), with `extra` settings: its vectors are checked, and its result returned; the families then
+ * read what each request carried.
  */
 export async function splitJob(
   suite: EmbeddingSuite,
@@ -330,9 +382,9 @@ export async function splitJob(
   extra: Partial<EmbedSettings> = {},
 ): Promise<EmbedManyResult> {
   const texts = suite.inputs(3, label);
-  for (const size of suite.callSizes(texts.length, Math.min(2, suite.cap)))
-    world.respond(size, suite.success());
-  const result = await embedMany({ ...suite.settings(world), inputs: texts, maxInputsPerCall: 2, ...extra });
+  const settings = { maxInputsPerCall: 2, ...extra };
+  suite.respondAll(world, texts, suite.success(), settings);
+  const result = await embedMany({ ...suite.settings(world), inputs: texts, ...settings });
   suite.expectVectors(result, texts);
   return result;
 }

@@ -234,11 +234,6 @@ export function packedCallSizes(costs: readonly ItemCost[], limits: CallLimits):
   return sizes;
 }
 
-/** The sizes of the calls `count` items make at `perCall` at most each. */
-export function callSizes(count: number, perCall: number): number[] {
-  return packedCallSizes(new Array<ItemCost>(count).fill({}), { maxItems: perCall });
-}
-
 /** The pass of a mode: outside the default mode ids are prefixed and only splitting families run; each case gets a fresh world. */
 export function modePass<S, W extends World<unknown>>(
   mode: { name: string },

@@ -148,8 +148,6 @@ describeEmbeddingProvider({
   wire: cohereWire,
   cassettes: cassettes('cohere'),
   expectedFailures: {
-    'input-type-unsupported':
-      '@ai-sdk/cohere sends input_type "search_query" when no input type is asked, so an input type the adapter leaves out still reaches the API as "query"',
     'option-unknown-refused': UNKNOWN_OPTION_IGNORED('@ai-sdk/cohere'),
     ...bothModes({
       'usage-missing':
