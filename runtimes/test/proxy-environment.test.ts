@@ -62,12 +62,14 @@ describe.each(RUNTIMES)('$name', (runtime) => {
     mkdirSync(join(RUNTIMES_ROOT, '.smoke'), { recursive: true });
     writeFileSync(PROXY_RUNNER, await bundle('run.ts', { platform: 'neutral', external: ['@embedkit/*'] }));
   });
+  // Each closed whatever became of the other: a start that failed leaves the one before it to close.
   afterAll(async () => {
-    await api.close();
-    await new Promise<void>((resolve) => {
-      proxy.server.closeAllConnections();
-      proxy.server.close(() => resolve());
-    });
+    if (proxy !== undefined)
+      await new Promise<void>((resolve) => {
+        proxy.server.closeAllConnections();
+        proxy.server.close(() => resolve());
+      });
+    await api?.close();
   });
 
   it.for(VARIABLES[runtime.name]!)(

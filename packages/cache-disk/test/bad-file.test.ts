@@ -8,6 +8,7 @@ import { open } from 'lmdb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkCacheFile } from '../src/cache-file.js';
 import { DISK_CACHE_FILE, openDiskCacheStore } from '../src/index.js';
+import { batchesWritten } from './helpers.js';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
 const directories: string[] = [];
@@ -272,9 +273,13 @@ describe('cache files LMDB wrote', () => {
     });
     try {
       await once(holder.stdout, 'data');
+      // Checked while the holder writes three more batches, however long that takes.
       const problems = new Set<string | undefined>();
-      const until = Date.now() + 500;
-      while (Date.now() < until) problems.add(checkCacheFile(file)?.reason);
+      const batches = batchesWritten(holder);
+      while (batches() < 3) {
+        problems.add(checkCacheFile(file)?.reason);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
       expect([...problems]).toEqual([undefined]);
       const opened = await openInChild(path, ['held-0']);
       expect(opened).toEqual({

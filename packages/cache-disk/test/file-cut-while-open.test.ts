@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { statSync, truncateSync } from 'node:fs';
+import { truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { checkCacheFile } from '../src/cache-file.js';
 import { DISK_CACHE_FILE, type DiskCacheStoreWarning, openDiskCacheStore } from '../src/index.js';
-import { temporaryStores } from './helpers.js';
+import { batchesWritten, temporaryStores } from './helpers.js';
 
 const { directory, store } = temporaryStores('embedkit-cache-disk-cut-');
 
@@ -136,18 +136,17 @@ describe('a cache file cut short by another program while the store holds it ope
       const warnings: DiskCacheStoreWarning[] = [];
       const reader = store({ directory: path, onWarning: (warning) => warnings.push(warning) });
       const first = Float32Array.from({ length: 256 }, (_, at) => at);
-      // Reads go on until the file has grown under them three times, however long that takes (a count
-      // of reads in a time window would measure the machine's load, not the store).
-      const file = join(path, DISK_CACHE_FILE);
-      const sizes = new Set([statSync(file).size]);
+      // Reads go on until the holder has written three more batches under them, however long that takes
+      // (a count of reads in a time window would measure the machine's load, not the store).
+      const batches = batchesWritten(holder);
       let reads = 0;
-      while (sizes.size < 4 || reads < 10) {
+      while (batches() < 3 || reads < 10) {
         expect(reader.get('held-0')).toEqual(first);
         expect(await reader.getMany(['held-0'])).toEqual([first]);
         await reader.set(`reader-${reads}`, Float32Array.of(reads));
         reads++;
-        sizes.add(statSync(file).size);
       }
+      expect(holder.exitCode).toBeNull();
       expect(warnings).toEqual([]);
     } finally {
       holder.stdin.end();

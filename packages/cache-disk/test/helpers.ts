@@ -47,3 +47,17 @@ export function temporaryStores(prefix: string): {
     },
   };
 }
+
+/**
+ * The number of batches a `holder.mjs` process has written since this was called, as it says them on its
+ * standard output ("batch" lines): tests wait for its writes, not for time.
+ */
+export function batchesWritten(holder: { stdout: NodeJS.ReadableStream | null }): () => number {
+  let batches = 0;
+  holder.stdout?.on('data', (chunk: Buffer | string) => {
+    batches += String(chunk)
+      .split('\n')
+      .filter((line) => line === 'batch').length;
+  });
+  return () => batches;
+}

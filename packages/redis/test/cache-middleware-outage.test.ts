@@ -20,7 +20,7 @@ import {
   wrapEmbeddingModel,
 } from '@embedkit/core';
 import { hashVector, MockEmbeddingModel } from '@embedkit/core/testing';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createRedisCacheStore } from '../src/index.js';
 import { redisForTests, until, untilReconnected, warningLog } from './helpers.js';
 
@@ -77,11 +77,13 @@ describe('cacheMiddleware over a frozen Redis', () => {
     await embed('a');
     await env.look.send(['CONFIG', 'RESETSTAT']);
 
+    // The breaker's clock (performance) is faked, and only it: Redis, its client and the middleware's
+    // 100 ms wait run on real sockets and timers, while the cooldown ends only when the test says so, so a
+    // loaded machine cannot end it between the calls below.
+    vi.useFakeTimers({ toFake: ['performance'] });
     env.redis.freeze();
-    let skippedAt: number;
     try {
       await embed('a', 'b0');
-      skippedAt = performance.now();
       // Within the cooldown: the store is not asked, and the model is sent every input.
       for (const index of [1, 2, 3]) await embed('a', `b${index}`);
     } finally {
@@ -94,13 +96,12 @@ describe('cacheMiddleware over a frozen Redis', () => {
           'The embedding cache could not be read (the cache store did not answer within 100 ms); the cache store is skipped for 1500 ms (inputs count as misses, answers are not cached), then one call tries it again.',
       },
     ]);
-    // Real time, not fake timers: Redis and its client answer on real sockets, and the breaker reads the
-    // system clock. Waited: what is left of the cooldown (1.5 s at most).
-    await new Promise((resolve) =>
-      setTimeout(resolve, Math.max(0, skippedAt + COOLDOWN_MS + 50 - performance.now())),
-    );
-
-    await embed('a', 'c');
+    try {
+      vi.advanceTimersByTime(COOLDOWN_MS);
+      await embed('a', 'c');
+    } finally {
+      vi.useRealTimers();
+    }
     expect(warnings.map((warning) => warning.code)).toEqual(['cache-read-failed', 'cache-resumed']);
     // 'a' came from Redis again; each 'b' was sent to the model and never stored.
     expect(sent()).toEqual([['a'], ['a', 'b0'], ['a', 'b1'], ['a', 'b2'], ['a', 'b3'], ['c']]);

@@ -86,12 +86,17 @@ function environmentProxies(): string[] {
   // read it was not granted (or throws, with no terminal to ask on), so there only granted ones are read.
   try {
     const deno = (globalThis as { Deno?: DenoEnvironment }).Deno;
+    // Each variable on its own: one Deno cannot answer for (no `querySync`, as on Deno Deploy) costs only itself.
     if (deno)
-      return names.flatMap((variable) =>
-        deno.permissions.querySync({ name: 'env', variable }).state === 'granted'
-          ? deno.env.get(variable) || []
-          : [],
-      );
+      return names.flatMap((variable) => {
+        try {
+          return deno.permissions.querySync({ name: 'env', variable }).state === 'granted'
+            ? deno.env.get(variable) || []
+            : [];
+        } catch {
+          return [];
+        }
+      });
     const node = globalThis.process;
     const env = node?.env ?? {};
     const told =
