@@ -20,7 +20,7 @@ function cpuRow(client: string): number[] {
   return line
     .split('|')
     .slice(2, -1)
-    .map((cell) => Number(cell.replace('*', '').trim()));
+    .map((cell) => Number(cell.replaceAll(/[*,]/g, '').trim())); // `1,052.5*`: a marked cell of a thousand or more
 }
 const cells = openAIWire
   .split('\n')
