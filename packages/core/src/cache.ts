@@ -2,6 +2,7 @@ import { checkWholeNumber, describeValue } from './argument-checks.js';
 import {
   answerProblem,
   answerSource,
+  countMismatch,
   type VectorExpectation,
   vectorExpectation,
   vectorProblem,
@@ -621,7 +622,7 @@ async function sendMisses(
         ? ''
         : ` (the cache sent the ${sent.length} of the call's ${request.inputs.length} inputs it did not hold)`;
     throw new InvalidResponseError(
-      `${model.provider} returned ${Array.isArray(answered) ? answered.length : 'no'} vectors for ${sent.length} inputs${note}.`,
+      countMismatch(model.provider, answered, sent.length, 'vector', 'input', note),
       answerSource(model.provider, response?.response),
     );
   }

@@ -10,6 +10,7 @@ import {
   type AnswerSource,
   answerSource,
   checkVectors,
+  counted,
   observeLength,
   vectorExpectation,
 } from './engine/checks.js';
@@ -328,7 +329,7 @@ export async function embedContextualized<
       const embeddings = answer?.embeddings;
       if (!Array.isArray(embeddings) || embeddings.length !== count) {
         throw new InvalidResponseError(
-          `${model.provider} returned ${Array.isArray(embeddings) ? embeddings.length : 'no'} documents of vectors for ${count} documents.`,
+          `${model.provider} returned ${Array.isArray(embeddings) ? counted(embeddings.length, 'document') : 'no documents'} of vectors for ${counted(count, 'document')}.`,
           where,
         );
       }
@@ -347,7 +348,7 @@ export async function embedContextualized<
         const chunkCount = chunks === undefined ? batch.items[index]!.length : (texts as string[]).length;
         if (!Array.isArray(vectors) || vectors.length !== chunkCount || chunkCount === 0) {
           throw new InvalidResponseError(
-            `${model.provider} returned ${Array.isArray(vectors) ? vectors.length : 'no'} vectors for the ${chunkCount} chunks of document ${batch.offset + index}.`,
+            `${model.provider} returned ${Array.isArray(vectors) ? counted(vectors.length, 'vector') : 'no vectors'} for the ${counted(chunkCount, 'chunk')} of document ${batch.offset + index}.`,
             where,
           );
         }

@@ -1,4 +1,5 @@
 import { describeValue } from './argument-checks.js';
+import { countMismatch } from './engine/checks.js';
 import type { RateLimiter } from './engine/limiter.js';
 import { type ErrorDetails, InvalidArgumentError, InvalidResponseError } from './errors.js';
 import {
@@ -331,9 +332,12 @@ export function inOrder<T extends { index: number }>(
   provider: string,
 ): T[] {
   if (items.length !== expected) {
-    throw new InvalidResponseError(`${provider} returned ${items.length} ${what} for ${expected} inputs.`, {
-      provider,
-    });
+    throw new InvalidResponseError(
+      countMismatch(provider, items, expected, what.replace(/s$/, ''), 'input'),
+      {
+        provider,
+      },
+    );
   }
   return placeByIndex(items, expected, what.replace(/s$/, ''), `the ${expected} inputs`, provider);
 }

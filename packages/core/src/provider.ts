@@ -29,6 +29,7 @@ export type {
   ContextualizedEmbedResponse,
   ContextualizedProviderOptionsOf,
 } from './contextualized.js';
+export { countMismatch } from './engine/checks.js';
 export type { RateLimiter } from './engine/limiter.js';
 export {
   checkCapabilityNames,

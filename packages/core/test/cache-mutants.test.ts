@@ -285,7 +285,7 @@ describe('cacheMiddleware: an answer it cannot use', () => {
     });
     const error = await rejection(wrapEmbeddingModel(inner, cacheMiddleware()).doEmbed({ inputs: ['a'] }));
     expect(InvalidResponseError.isInstance(error)).toBe(true);
-    expect((error as Error).message).toBe('p returned no vectors for 1 inputs.');
+    expect((error as Error).message).toBe('p returned no vectors for 1 input.');
     expect((error as InvalidResponseError).statusCode).toBe(200);
     expect((error as InvalidResponseError).requestId).toBe('req-9');
   });

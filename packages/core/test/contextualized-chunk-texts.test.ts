@@ -128,7 +128,7 @@ describe('embedContextualized checks the chunk texts it hands back', () => {
   it('chunk texts of another length than the vectors are still refused by their count', async () => {
     const model = new ChunkingModel({}, (request) => request.documents.map(() => ['only text']));
     const error = await invalidResponseOf(embedContextualized({ model, documents: [['a']] }));
-    expect(error.message).toBe('ctx returned 2 vectors for the 1 chunks of document 0.');
+    expect(error.message).toBe('ctx returned 2 vectors for the 1 chunk of document 0.');
   });
 
   it('lists of strings, one per vector, reach the caller as they are', async () => {

@@ -631,7 +631,7 @@ describe('a stored vector the engine would refuse', () => {
     const failure = await model.doEmbed({ inputs: ['1', '2', '3'] }).catch((error) => error);
     expect(failure).toBeInstanceOf(InvalidResponseError);
     expect(failure.message).toBe(
-      "p returned 1 vectors for 2 inputs (the cache sent the 2 of the call's 3 inputs it did not hold).",
+      "p returned 1 vector for 2 inputs (the cache sent the 2 of the call's 3 inputs it did not hold).",
     );
   });
 
@@ -667,7 +667,7 @@ describe('a stored vector the engine would refuse', () => {
     const model = wrapEmbeddingModel(inner, cacheMiddleware({ store }));
     const failure = await model.doEmbed({ inputs: ['1', '2'] }).catch((error) => error);
     expect(failure).toBeInstanceOf(InvalidResponseError);
-    expect(failure.message).toBe('p returned 1 vectors for 2 inputs.');
+    expect(failure.message).toBe('p returned 1 vector for 2 inputs.');
     expect(entries.size).toBe(0);
   });
 });

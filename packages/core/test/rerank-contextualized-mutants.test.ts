@@ -627,7 +627,7 @@ describe('embedContextualized names what is wrong with an answer', () => {
     const error = await invalidResponseOf(
       embedContextualized({ model, documents: [['1'], ['2', '3']], concurrency: 1 }),
     );
-    expect(error.message).toBe('ctx returned 1 vectors for the 2 chunks of document 1.');
+    expect(error.message).toBe('ctx returned 1 vector for the 2 chunks of document 1.');
   });
 });
 

@@ -813,7 +813,7 @@ describe('where a bad answer came from', () => {
   it('a status and a request id of the right types are kept', async () => {
     const model = answering({ embeddings: [], response: { status: 200, headers: {}, requestId: 'req-9' } });
     const error = await badAnswer(embedMany({ model, inputs: ['1'], maxRetries: 0 }));
-    expect(error.message).toBe('acme returned 0 vectors for 1 inputs.');
+    expect(error.message).toBe('acme returned 0 vectors for 1 input.');
     expect([error.provider, error.statusCode, error.requestId]).toEqual(['acme', 200, 'req-9']);
   });
 
@@ -906,7 +906,7 @@ describe('finite values', () => {
 
 describe('the number of vectors', () => {
   it.each([
-    ['fewer vectors than inputs', [Float32Array.of(1, 1)], 'acme returned 1 vectors for 2 inputs.'],
+    ['fewer vectors than inputs', [Float32Array.of(1, 1)], 'acme returned 1 vector for 2 inputs.'],
     [
       'more vectors than inputs',
       [Float32Array.of(1, 1), Float32Array.of(1, 1), Float32Array.of(1, 1)],

@@ -1,4 +1,5 @@
 import {
+  countMismatch,
   decodeAnswer,
   type EmbeddingCapabilities,
   type EmbeddingModel,
@@ -269,10 +270,7 @@ export class GeminiEmbeddingModel implements EmbeddingModel<GeminiCallProviderOp
           (embedding) => embedding.values,
         );
     if (values.length !== count) {
-      throw new InvalidResponseError(
-        `${this.provider} returned ${values.length} vectors for ${count} inputs.`,
-        where,
-      );
+      throw new InvalidResponseError(countMismatch(this.provider, values, count, 'vector', 'input'), where);
     }
     const embeddings = decodeAnswer({ provider: this.provider, response }, () =>
       decodeGeminiVectors(values, options.normalize !== false),

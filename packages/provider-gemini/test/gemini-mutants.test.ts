@@ -442,7 +442,7 @@ describe('a direct doEmbed call', () => {
     ]);
     const error = await failure(model.doEmbed({ inputs: ['a', 'b'] }));
     expect(error.name).toBe('InvalidResponseError');
-    expect(error.message).toBe('gemini returned 1 vectors for 2 inputs.');
+    expect(error.message).toBe('gemini returned 1 vector for 2 inputs.');
     expect(error.provider).toBe('gemini');
     expect(error.statusCode).toBe(200);
     expect(error.requestId).toBe('req-9');

@@ -227,7 +227,7 @@ describe('answers', () => {
     const model = createJina({ apiKey: TEST_KEY, fetch: server.fetch }).embedding('jina-embeddings-v3');
     await expect(model.doEmbed({ inputs: ['a', 'b'] })).rejects.toMatchObject({
       name: 'InvalidResponseError',
-      message: 'jina returned 1 vectors for 2 inputs.',
+      message: 'jina returned 1 vector for 2 inputs.',
     });
   });
 

@@ -125,6 +125,28 @@ export function observeLength(expectation: VectorExpectation, vectors: readonly 
  * Checks an embedding answer to a call of `count` inputs: one vector per input, each as `checkVectors`
  * wants it. The engine runs it on every call, and so does the cache before it stores an answer.
  */
+/** `count` and its noun, plural unless the count is 1: `1 vector`, `0 vectors`. */
+export function counted(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+/**
+ * What an answer whose items do not number those sent says, the one wording for every job, the cache,
+ * `inOrder` and a provider's own count check (exported from `@embedkit/core/provider`):
+ * `acme returned 1 vector for 2 inputs.`, `acme returned no vectors for 1 input.`, with `note` before the end.
+ */
+export function countMismatch(
+  provider: string,
+  answered: unknown,
+  sent: number,
+  item: string,
+  per: string,
+  note = '',
+): string {
+  const got = Array.isArray(answered) ? counted(answered.length, item) : `no ${item}s`;
+  return `${provider} returned ${got} for ${counted(sent, per)}${note}.`;
+}
+
 export function checkEmbeddings(
   where: AnswerSource,
   embeddings: unknown,
@@ -134,7 +156,7 @@ export function checkEmbeddings(
 ): asserts embeddings is Embedding[] {
   if (!Array.isArray(embeddings) || embeddings.length !== count) {
     throw new InvalidResponseError(
-      `${where.provider} returned ${Array.isArray(embeddings) ? embeddings.length : 'no'} vectors for ${count} inputs.`,
+      countMismatch(where.provider, embeddings, count, 'vector', 'input'),
       where,
     );
   }
