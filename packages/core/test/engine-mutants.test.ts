@@ -1015,10 +1015,10 @@ describe('runJob', () => {
     expect(calls).toBe(1);
   });
 
-  it('keeps one response per call unless told not to, and starts no batch beyond its window', async () => {
-    for (const keepResponses of [undefined, false]) {
+  it('keeps one response per call unless its tally keeps no lists, and starts no batch beyond its window', async () => {
+    for (const keeps of [undefined, false]) {
       const { limiter } = recordingLimiter();
-      const tally = new Tally(undefined, undefined, undefined);
+      const tally = new Tally(undefined, undefined, undefined, keeps);
       const batches: Batch<string>[] = [
         { offset: 0, items: ['a'], tokens: [1] },
         { offset: 1, items: ['b'], tokens: [1] },
@@ -1043,7 +1043,6 @@ describe('runJob', () => {
         source: { next: () => batches.shift(), close() {} },
         tally,
         window: 1,
-        ...(keepResponses === undefined ? {} : { keepResponses }),
       });
       expect((await job.next()).value?.value).toEqual(['a']);
       for (let turn = 0; turn < 5; turn++) await tick();
@@ -1052,7 +1051,7 @@ describe('runJob', () => {
       expect((await job.next()).value?.value).toEqual(['b']);
       expect((await job.next()).done).toBe(true);
       expect(tally.responses.map((response) => response.requestId)).toEqual(
-        keepResponses === false ? [] : ['a', 'b'],
+        keeps === false ? [] : ['a', 'b'],
       );
     }
   });

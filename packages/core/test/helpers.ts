@@ -9,6 +9,7 @@ import type { ContextualizedCapabilities, ContextualizedEmbeddingModel } from '.
 import type { Clock } from '../src/engine/clock.js';
 import { type AttemptAnswered, createMemoryLimiterStore, type LimiterStore } from '../src/engine/limiter.js';
 import type { AttemptPolicy } from '../src/engine/retry.js';
+import type { TokenCounter } from '../src/engine/token-counter.js';
 import { InvalidArgumentError, InvalidResponseError } from '../src/errors.js';
 import type { RerankingCapabilities, RerankingModel, RerankRequest, RerankResponse } from '../src/rerank.js';
 import type { EmbeddingCapabilities, EmbeddingModel, EmbedRequest, EmbedResponse } from '../src/types.js';
@@ -57,6 +58,32 @@ export async function until(predicate: () => boolean, what = 'condition'): Promi
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+
+/** Lets the event loop turn a few times, so that work a stream would start or finish shows. */
+export async function settle(): Promise<void> {
+  for (let turn = 0; turn < 10; turn++) await tick();
+}
+
+/** How a stream ends: its error, or 'ended without error'; the indices it yielded go into `seen`. */
+export async function streamEnd(stream: AsyncIterable<{ index: number }>, seen: number[]): Promise<unknown> {
+  try {
+    for await (const item of stream) seen.push(item.index);
+    return 'ended without error';
+  } catch (error) {
+    return error;
+  }
+}
+
+/** `0, 1, …, count - 1`. */
+export function indices(count: number): number[] {
+  return Array.from({ length: count }, (_, index) => index);
+}
+
+/** A token counter of a token a character, said to be exact. */
+export const exactCharacters: TokenCounter = {
+  exact: true,
+  count: (input) => (typeof input === 'string' ? input.length : 0),
+};
 
 /** Rejects with the signal's reason as soon as it aborts (what a well-behaved transport does). */
 export function waitForAbort(signal: AbortSignal | undefined): Promise<never> {

@@ -6,15 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createRateLimiter } from '../src/engine/limiter.js';
-import type { TokenCounter } from '../src/engine/token-counter.js';
 import { InvalidRequestError } from '../src/errors.js';
 import { rerank } from '../src/rerank.js';
-import { invalidArgumentOf, rejectionOf, ScriptedReranker } from './helpers.js';
-
-const exactCharacters: TokenCounter = {
-  exact: true,
-  count: (input) => (typeof input === 'string' ? input.length : 0),
-};
+import { exactCharacters, invalidArgumentOf, rejectionOf, ScriptedReranker } from './helpers.js';
 
 const listwise = (capabilities: { maxDocumentsPerCall?: number; maxTokensPerCall?: number } = {}) =>
   new ScriptedReranker({ maxDocumentsPerCall: 2, ...capabilities, scoresCompareAcrossCalls: false });

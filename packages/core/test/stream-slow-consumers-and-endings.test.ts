@@ -5,40 +5,23 @@
 import { describe, expect, it } from 'vitest';
 import { embedMany, embedStream } from '../src/engine/embed.js';
 import { createRateLimiter } from '../src/engine/limiter.js';
-import type { TokenCounter } from '../src/engine/token-counter.js';
 import { InvalidArgumentError, InvalidRequestError } from '../src/errors.js';
 import { recordingClock } from '../src/testing.js';
 import {
   deferred,
   errorOf,
+  exactCharacters,
+  indices,
   numberedInputs,
   ScriptedModel,
+  settle,
+  streamEnd,
   tick,
   until,
   VirtualClock,
   vectorFor,
   waitForAbort,
 } from './helpers.js';
-
-/** Lets the event loop turn a few times, so that work the stream would start or finish shows. */
-async function settle(): Promise<void> {
-  for (let turn = 0; turn < 10; turn++) await tick();
-}
-
-/** How a stream ends: its error, or 'ended without error'; the indices it yielded go into `seen`. */
-async function endOf(stream: AsyncIterable<{ index: number }>, seen: number[]): Promise<unknown> {
-  try {
-    for await (const item of stream) seen.push(item.index);
-    return 'ended without error';
-  } catch (error) {
-    return error;
-  }
-}
-
-/** `0, 1, …, count - 1`. */
-function indices(count: number): number[] {
-  return Array.from({ length: count }, (_, index) => index);
-}
 
 describe('embedStream with a consumer slow with each result', () => {
   it('keeps its calls going meanwhile: 40 inputs in calls of 1 s, 100 ms a result, concurrency 4, end at 10.4 s', async () => {
@@ -186,7 +169,7 @@ describe('embedStream over a source that fails part-way', () => {
       },
     });
     const seen: number[] = [];
-    const end = endOf(embedStream({ model, inputs, concurrency: 3 }), seen);
+    const end = streamEnd(embedStream({ model, inputs, concurrency: 3 }), seen);
     // [4] is sent alone: the source failed before a second input joined it.
     await until(() => model.calls.length === 3, 'the calls of [0, 1], [2, 3] and [4]');
     await settle();
@@ -218,7 +201,7 @@ describe('embedStream with a call refused for good part-way', () => {
       },
     });
     const seen: number[] = [];
-    const end = await endOf(
+    const end = await streamEnd(
       embedStream({ model, inputs: numberedInputs(40), concurrency: 3, maxRetries: 0 }),
       seen,
     );
@@ -234,12 +217,6 @@ describe('embedStream with a call refused for good part-way', () => {
     expect(model.inFlight).toBe(0);
   });
 });
-
-/** A token a character, said to be exact. */
-const exactCharacters: TokenCounter = {
-  exact: true,
-  count: (input) => (typeof input === 'string' ? input.length : 0),
-};
 
 describe('embedStream under a tokensPerMinute budget', () => {
   it('paces calls larger than the budget allows at once as embedMany does', async () => {
@@ -285,7 +262,7 @@ describe('embedStream under a tokensPerMinute budget', () => {
     const model = new ScriptedModel({ capabilities: { maxInputsPerCall: 100 } });
     const inputs = [...indices(5).map((index) => String(index).padEnd(400, 'x')), 'y'.repeat(1_001), 'z'];
     const seen: number[] = [];
-    const end = await endOf(
+    const end = await streamEnd(
       embedStream({
         model,
         inputs,
@@ -338,7 +315,7 @@ describe('embedStream over a source that fails to close', () => {
       },
     });
     const seen: number[] = [];
-    const end = await endOf(
+    const end = await streamEnd(
       embedStream({ model, inputs: unclosable(), concurrency: 1, maxRetries: 0 }),
       seen,
     );
@@ -351,7 +328,7 @@ describe('embedStream over a source that fails to close', () => {
   it('ends with a bad input’s error, not the source’s', async () => {
     const model = new ScriptedModel({ capabilities: { maxInputsPerCall: 2 } });
     const seen: number[] = [];
-    const end = await endOf(embedStream({ model, inputs: unclosable(3), concurrency: 1 }), seen);
+    const end = await streamEnd(embedStream({ model, inputs: unclosable(3), concurrency: 1 }), seen);
     const error = errorOf(InvalidArgumentError, end);
     expect(error.code).toBe('invalid_argument');
     expect(error.argument).toBe('inputs[3]');
@@ -364,7 +341,10 @@ describe('embedStream over a source that fails to close', () => {
     const reason = new Error('stopped by the caller');
     controller.abort(reason);
     const seen: number[] = [];
-    const end = await endOf(embedStream({ model, inputs: unclosable(), signal: controller.signal }), seen);
+    const end = await streamEnd(
+      embedStream({ model, inputs: unclosable(), signal: controller.signal }),
+      seen,
+    );
     expect(end).toBe(reason);
     expect(seen).toEqual([]);
     expect(model.calls).toEqual([]);

@@ -292,7 +292,8 @@ export async function* embedStream<
       argument: 'inputs',
     });
   }
-  const tally = new Tally(settings.onWarning, settings.onProgress, undefined);
+  // The stream gives out no warnings or responses, and a list of them would grow with every call.
+  const tally = new Tally(settings.onWarning, settings.onProgress, undefined, false);
   for (const warning of job.warnings) tally.warn(warning);
   for await (const { batch, value } of runJob({
     basics: job.basics,
@@ -301,8 +302,6 @@ export async function* embedStream<
     tally,
     signal: settings.signal,
     window: job.basics.concurrency * 2,
-    // The stream gives out no responses, and one kept per call would grow its memory without bound.
-    keepResponses: false,
     // Results before a failed call are the caller's as they come (a bulk job saves them): the calls
     // for them still running finish and are yielded before the error, as a bad input's are.
     finishEarlier: true,

@@ -269,9 +269,10 @@ export async function withRetries<T>(
     // keeps its budget charge (the API may have counted it) unless its request certainly never left (a
     // connection refused, a host not found): a further request's error never says so of it. A limiter
     // that cannot record the failure leaves the attempt's own error (a 429, a 500) to decide: it is
-    // retried or thrown as it would have been.
+    // retried or thrown as it would have been. An attempt that failed before it was admitted (a
+    // middleware's own 429) holds no permit, and its pause is recorded nowhere.
     const settled =
-      held === undefined ||
+      held !== undefined &&
       (await settle(
         () =>
           held.failed({
@@ -302,7 +303,7 @@ export async function withRetries<T>(
     }
     policy.onRetry?.({ attempt: attemptNumber + 1, error, delayMs });
     // After a 429 the limiter's pause is this call's wait too: it queues there with every other call. A
-    // pause the limiter could not record holds nobody, so the call then waits it out by itself.
+    // pause the limiter did not record holds nobody, so the call then waits it out by itself.
     if (!RateLimitError.isInstance(error) || !settled) await clock.sleep(delayMs, signal);
   }
 }

@@ -56,10 +56,18 @@ export interface BatchDone<I, V> {
   value: V;
 }
 
+/**
+ * The most distinct warnings a tally that keeps no lists remembers, so as to say each once: a stream that
+ * makes calls without end, each with a warning of its own ("call 812 was slow"), must not grow with every
+ * one. Past it, the warning heard least recently is forgotten, and said again should it come again.
+ */
+const REMEMBERED_WARNINGS = 1_000;
+
 /** Usage, warnings, responses and progress of one job. */
 export class Tally {
+  /** Each distinct warning, in the order they came (none when the tally keeps no lists). */
   readonly warnings: Warning[] = [];
-  /** One entry per HTTP call that answered, in job order (none when the job does not keep them). */
+  /** One entry per HTTP call that answered, in job order (none when the tally keeps no lists). */
   readonly responses: ResponseInfo[] = [];
   completed = 0;
   /** Tokens reported so far; undefined once any call reported none. */
@@ -67,17 +75,31 @@ export class Tally {
   calls = 0;
   private readonly seen = new Set<string>();
 
+  /**
+   * `keeps`: whether the job lists its warnings and responses (default true). A stream, which returns
+   * neither and may make calls without end, passes false: each warning then only reaches `onWarning`,
+   * and the `REMEMBERED_WARNINGS` distinct ones heard last are remembered to say each once.
+   */
   constructor(
     private readonly onWarning: ((warning: Warning) => void) | undefined,
     private readonly onProgress: ((progress: Progress) => void) | undefined,
     private readonly totalInputs: number | undefined,
+    readonly keeps = true,
   ) {}
 
   warn(warning: Warning): void {
     const key = `${warning.type}\u0000${warning.setting ?? ''}\u0000${warning.message}`;
-    if (this.seen.has(key)) return;
+    if (this.seen.has(key)) {
+      // Heard again: the last to be forgotten (a set iterates in the order its keys were added).
+      if (!this.keeps) {
+        this.seen.delete(key);
+        this.seen.add(key);
+      }
+      return;
+    }
     this.seen.add(key);
-    this.warnings.push(warning);
+    if (this.keeps) this.warnings.push(warning);
+    else if (this.seen.size > REMEMBERED_WARNINGS) this.seen.delete(this.seen.values().next().value!);
     this.onWarning?.(warning);
   }
 
@@ -131,11 +153,6 @@ export interface RunJobOptions<I, V> {
    * Default: no bound.
    */
   window?: number;
-  /**
-   * Whether `tally.responses` collects one entry per call. Default true. A caller that never reads them
-   * passes false: a stream may make calls without end, and the list would grow with every one.
-   */
-  keepResponses?: boolean;
   /**
    * Whether a call that fails for good lets the calls before it in the job finish, their values yielded
    * before its error (streams). Default false: every other call is aborted.
@@ -237,9 +254,8 @@ export async function* runJob<I, V>(options: RunJobOptions<I, V>): AsyncGenerato
       return { batch, outcome };
     },
   );
-  const keepResponses = options.keepResponses ?? true;
   for await (const { batch, outcome } of results) {
-    if (keepResponses) tally.responses.push(...outcome.responses);
+    if (tally.keeps) tally.responses.push(...outcome.responses);
     yield { batch, value: outcome.value };
   }
 }
