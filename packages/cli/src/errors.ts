@@ -1,4 +1,5 @@
-import { EmbedKitError, InvalidArgumentError } from '@embedkit/core';
+import { EmbedKitError, InvalidArgumentError, RetryError } from '@embedkit/core';
+import { RETRIED_CLAUSE } from '@embedkit/core/provider';
 
 /** Exit codes of the `embedkit` command. */
 export const EXIT = {
@@ -79,10 +80,25 @@ export function describeError(error: unknown): string {
     const details: string[] = [];
     if (error.statusCode !== undefined) details.push(`HTTP ${error.statusCode}`);
     if (error.requestId !== undefined) details.push(`request id ${error.requestId}`);
-    return `${error.message}${details.length === 0 ? '' : ` (${details.join(', ')})`}`;
+    return `${afterRetries(error)}${details.length === 0 ? '' : ` (${details.join(', ')})`}`;
   }
   if (error instanceof Error) return error.message;
   return String(error);
+}
+
+/** What a command can do once every retry failed, in place of the library's "the engine retries these". */
+const AFTER_RETRIES = 'try again later, or raise --max-retries';
+
+/**
+ * The message of an error, where every attempt failed (a `RetryError`) with what to do now: its last
+ * error's hint says that the engine retries such failures, which the retries just did.
+ */
+function afterRetries(error: EmbedKitError): string {
+  if (!RetryError.isInstance(error)) return error.message;
+  const claim = `; ${RETRIED_CLAUSE}.`;
+  const at = error.message.lastIndexOf(claim);
+  if (at < 0) return `${error.message} — ${AFTER_RETRIES}.`;
+  return `${error.message.slice(0, at)}; ${AFTER_RETRIES}.${error.message.slice(at + claim.length)}`;
 }
 
 /**

@@ -5,6 +5,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { EmbeddingCapabilities, EmbeddingModel, EmbeddingProvider } from '@embedkit/core';
 import { closestName, loadApiKey } from '@embedkit/core/provider';
 import type { Cassette, ReplayFetch, recordedInputs } from '@embedkit/replay';
+import { shownBaseURL } from './common.js';
 import { CliError, EXIT } from './errors.js';
 
 /** Providers maintained in the embedkit repository; others are found among installed `@embedkit/provider-*` packages. */
@@ -197,8 +198,19 @@ export async function openModel(options: ModelOptions): Promise<OpenedModel> {
   if (typeof factoryProvider?.embedding !== 'function') {
     throw new CliError(`${packageName(provider)} does not create embedding models.`);
   }
-  return { model: factoryProvider.embedding(modelId), close: async () => {} };
+  const model = factoryProvider.embedding(modelId);
+  if (openedReplay !== undefined && options.replay !== undefined)
+    openedReplay.root = model.customBaseURL?.() ?? options.baseURL;
+  return { model, close: async () => {} };
 }
+
+/** The variable each provider reads its API root from, for a message that says what to unset. */
+const BASE_URL_VARIABLES: Record<string, string> = {
+  openai: 'OPENAI_BASE_URL',
+  voyage: 'VOYAGE_BASE_URL',
+  gemini: 'GEMINI_BASE_URL or GOOGLE_GEMINI_BASE_URL',
+  jina: 'JINA_BASE_URL',
+};
 
 /** What a replay knows for a message about a request no recording matched. */
 interface OpenReplay {
@@ -209,6 +221,10 @@ interface OpenReplay {
   inputs: string[] | undefined;
   /** What the cassettes answering this run were recorded with, as `@embedkit/replay` lists it. */
   recorded: ReturnType<typeof recordedInputs>;
+  /** The method and path (no query) of every recorded request, e.g. `POST /v1/embeddings`. */
+  paths: Set<string>;
+  /** The API root the provider sends to when it is not its own host (`--base-url`, a variable). */
+  root?: string | undefined;
   replay: ReplayFetch;
 }
 
@@ -255,9 +271,36 @@ async function openReplay(
     modelId,
     inputs: call?.inputs,
     recorded: recordedInputs(chosen),
+    paths: new Set(
+      chosen.flatMap((cassette) =>
+        cassette.interactions.map(({ request }) => `${request.method} ${withoutQuery(request.path)}`),
+      ),
+    ),
     replay,
   };
   return replay;
+}
+
+function withoutQuery(path: string): string {
+  const query = path.indexOf('?');
+  return query === -1 ? path : path.slice(0, query);
+}
+
+/**
+ * A refused request whose path no recording has, sent through an API root of the user's own (a gateway's
+ * `OPENAI_BASE_URL`), whose path the provider put in front: no input could have matched. Says so, and
+ * what to do.
+ */
+function pathMismatchReport(replayed: OpenReplay, method: string, path: string): string | undefined {
+  const { directory, provider, modelId, root } = replayed;
+  const sent = `${method} ${withoutQuery(path)}`;
+  // Recordings of other calls only (a rerank's, for an embedding) are told by the inputs they hold.
+  if (root === undefined || replayed.paths.has(sent)) return undefined;
+  const recordedAt = [...replayed.paths].join(', ');
+  const head = `no recording matches ${sent} in ${directory} (${provider}:${modelId}): the recordings were made at ${recordedAt}.`;
+  const variable = BASE_URL_VARIABLES[provider];
+  const sources = `--base-url, EMBEDKIT_BASE_URL${variable === undefined ? '' : ` or ${variable}`}`;
+  return `${head}\nThis run sends to the API root ${shownBaseURL(root)} (from ${sources}), whose path comes before every request. With --replay, unset that variable, or pass --base-url with the root the cassettes were recorded at.`;
 }
 
 /** Shortens a text for a one-line listing. */
@@ -274,6 +317,8 @@ export function replayMismatchReport(): string | undefined {
   if (openedReplay === undefined || openedReplay.replay.mismatches.length === 0) return undefined;
   const { directory, provider, modelId, inputs, recorded, replay } = openedReplay;
   const request = replay.mismatches[0]!;
+  const pathMismatch = pathMismatchReport(openedReplay, request.method, request.path);
+  if (pathMismatch !== undefined) return pathMismatch;
   const what =
     inputs === undefined
       ? `${request.method} ${request.path}`

@@ -181,7 +181,7 @@ describe('the variable --api-key-env names', () => {
 });
 
 describe('an error after retries', () => {
-  it('says the attempts once, in the error itself, with the status and request id after it', async () => {
+  it('says the attempts once, in the error itself, with the status and request id after it, and what to do now (bug: "the engine retries these" after every retry failed)', async () => {
     const failing = await startFakeOpenAI({
       intercept: () => ({
         status: 500,
@@ -201,7 +201,7 @@ describe('an error after retries', () => {
       ]);
       expect(result.code).toBe(1);
       expect(result.stderr).toBe(
-        'embedkit: error: openai model text-embedding-3-small failed 2 times; the last error: openai API error 500: The server had an error. — The API failed on its side; the engine retries these. (HTTP 500, request id req-500)\n',
+        'embedkit: error: openai model text-embedding-3-small failed 2 times; the last error: openai API error 500: The server had an error. — The API failed on its side; try again later, or raise --max-retries. (HTTP 500, request id req-500)\n',
       );
       expect(failing.requests).toBe(2);
     } finally {
