@@ -98,6 +98,12 @@ export interface DiskCacheStore extends CacheStore {
   set(key: string, value: Embedding): Promise<void>;
   setMany(entries: readonly (readonly [key: string, value: Embedding])[]): Promise<void>;
   /**
+   * Whether reads miss and writes are skipped without the file: true for both once `close()` has begun.
+   * `cacheMiddleware` asks it of a store it skipped and tries again, so that a closed store is not said
+   * to answer again (`cache-resumed`).
+   */
+  degraded(kind: 'read' | 'write'): boolean;
+  /**
    * Waits for the reads, writes and deletes already started, then closes the file. Calls made once
    * `close()` has begun find the store closed: reads are misses and writes are skipped, said once
    * through `onWarning`.
@@ -523,6 +529,7 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
       return writeEntries([[key, value]]);
     },
     setMany,
+    degraded: () => closed,
     close() {
       closed = true;
       closing ??= (async () => {

@@ -183,3 +183,16 @@ describe('two processes on one directory', () => {
 async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
 }
+
+describe('degraded', () => {
+  // Read by core's cacheMiddleware when it tries a store again after skipping it: a closed store answers
+  // misses and skips writes, which before counted as the store being back (cache-resumed).
+  it('is false for reads and writes while the file is open, and true for both once close() has begun', async () => {
+    const target = store({ directory: directory() });
+    expect([target.degraded('read'), target.degraded('write')]).toEqual([false, false]);
+    const closing = target.close();
+    expect([target.degraded('read'), target.degraded('write')]).toEqual([true, true]);
+    await closing;
+    expect([target.degraded('read'), target.degraded('write')]).toEqual([true, true]);
+  });
+});

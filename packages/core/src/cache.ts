@@ -7,8 +7,8 @@ import {
   vectorExpectation,
   vectorProblem,
 } from './engine/checks.js';
-import { MAX_TIMER_MS, systemClock } from './engine/clock.js';
-import { checkCallback } from './engine/settings.js';
+import { type Clock, MAX_TIMER_MS, systemClock } from './engine/clock.js';
+import { checkCallback, checkClock } from './engine/settings.js';
 import { onAbort, untilAborted } from './engine/signal.js';
 import { InvalidArgumentError, InvalidResponseError, reindexInput } from './errors.js';
 import type { EmbeddingModelMiddleware } from './middleware.js';
@@ -33,6 +33,13 @@ export interface CacheStore {
   getMany?(keys: readonly string[]): Promise<(Embedding | undefined)[]> | (Embedding | undefined)[];
   /** Writes every entry at once. Optional: default one `set` per entry. */
   setMany?(entries: readonly (readonly [key: string, value: Embedding])[]): Promise<void> | void;
+  /**
+   * Whether the store now does `kind` on a stand-in of its own rather than its storage: reads that miss,
+   * writes that are dropped (the Redis store while Redis is away or refuses them). Optional: a store that
+   * answers from its storage or fails needs none. `cacheMiddleware` asks it only of a store it skipped and
+   * tries again: such an answer is no sign that the store is back, and it is skipped again.
+   */
+  degraded?(kind: 'read' | 'write'): boolean;
 }
 
 /** Trouble with a cache store, after which the call went on without it, or the end of that trouble. */
@@ -41,7 +48,7 @@ export interface CacheStoreWarning {
    * `cache-read-failed`: the store could not be read, and the call's inputs counted as misses;
    * `cache-write-failed`: it could not be written, and the answer was returned without being stored (each
    * says when the store is skipped for `storeCooldownMs`); `cache-resumed`: a skipped store answered
-   * again, and is used as before.
+   * again, from its storage (not `degraded`), and is used as before.
    */
   code: 'cache-read-failed' | 'cache-write-failed' | 'cache-resumed';
   message: string;
@@ -67,11 +74,18 @@ export interface CacheMiddlewareOptions {
    * or a read of it threw or rejected, in milliseconds: calls meanwhile count every input as a miss and
    * store nothing, rather than each wait for a store that is down. Each skip is told once through
    * `onWarning`; after it one call asks the store again (the others still skip it until it answers), and
-   * it is skipped again if that fails (its read or its write), or used as before (told once) if it
-   * answers. Otherwise a write that throws or rejects skips nothing (a full disk still reads). Default
-   * 30,000; 0 asks the store on every call.
+   * it is skipped again if that fails (its read or its write) or the store says it answered from a
+   * fallback of its own (`degraded`), or used as before (told once) if it answers. Otherwise a write
+   * that throws or rejects skips nothing (a full disk still reads). Default 30,000; 0 asks the store on
+   * every call.
    */
   storeCooldownMs?: number | undefined;
+  /**
+   * The time `storeCooldownMs` is counted on: only its `now()` is read (the engine's `Clock`, as
+   * `embedMany` takes one). Default: `systemClock`, which never steps. Give a test's clock to end a
+   * cooldown when the test says so; `storeTimeoutMs` runs on real timers, as the engine's `timeoutMs` does.
+   */
+  clock?: Clock | undefined;
 }
 
 const CACHE_MIDDLEWARE_OPTIONS: SettingNames<CacheMiddlewareOptions> = {
@@ -79,6 +93,7 @@ const CACHE_MIDDLEWARE_OPTIONS: SettingNames<CacheMiddlewareOptions> = {
   onWarning: true,
   storeTimeoutMs: true,
   storeCooldownMs: true,
+  clock: true,
 };
 const MEMORY_STORE_OPTIONS: SettingNames<MemoryCacheStoreOptions> = { maxEntries: true };
 
@@ -100,9 +115,12 @@ export interface MemoryCacheStoreOptions {
  * Refuses arguments of a `CacheStore` method that the interface does not take, with an
  * `InvalidArgumentError` naming the method and the argument: a store is called directly too (to warm or
  * inspect a cache), and there a key of 5 or a number[] vector was a TypeError, or a failure blamed on the
- * store's disk or server. Every store calls it first in each of its methods.
+ * store's disk or server. Every store calls it first in its `get`, `set`, `getMany` and `setMany`.
  */
-export function checkCacheStoreArguments(method: keyof CacheStore, ...args: unknown[]): void {
+export function checkCacheStoreArguments(
+  method: 'get' | 'set' | 'getMany' | 'setMany',
+  ...args: unknown[]
+): void {
   const refuse = (name: string, value: unknown, wanted: string) => {
     const type = ArrayBuffer.isView(value) ? value.constructor.name : '';
     const shown = type === '' ? describeValue(value) : `${/^[AEIOU]/.test(type) ? 'an' : 'a'} ${type}`;
@@ -330,9 +348,10 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
   checkOptions(options, 'cacheMiddleware', CACHE_MIDDLEWARE_OPTIONS);
   const given = options.store as Record<string, unknown> | null | undefined;
   // A method that is no function failed at the first call, as a warning on every call: refused here.
+  // get and set (the short names) must be there; the others may be absent.
   if (given !== undefined)
-    for (const name of ['get', 'set', 'getMany', 'setMany'])
-      if (typeof given?.[name] !== 'function' && (given?.[name] !== undefined || !name.endsWith('Many')))
+    for (const name of ['get', 'set', 'getMany', 'setMany', 'degraded'])
+      if (typeof given?.[name] !== 'function' && (given?.[name] !== undefined || name.length < 4))
         throw new InvalidArgumentError(
           `store must be a CacheStore with get(key) and set(key, value), e.g. createMemoryCacheStore() or openDiskCacheStore({ directory }); its ${name} is ${describeValue(given?.[name])}.`,
           { argument: 'store' },
@@ -342,6 +361,8 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
   const storeTimeoutMs = options.storeTimeoutMs ?? 5_000;
   checkWholeNumber(options.storeCooldownMs, 'storeCooldownMs', 0);
   const storeCooldownMs = options.storeCooldownMs ?? 30_000;
+  checkClock(options.clock);
+  const clock = options.clock ?? systemClock;
   const store = options.store ?? createMemoryCacheStore();
   const onWarning = options.onWarning ?? emitCacheWarning;
   const { worked, failed } = cacheFailureReporter(onWarning, {
@@ -352,21 +373,13 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
   });
   /**
    * The breaker. Until `skipUntil` the store is not asked (`Infinity` while one call tries it again after
-   * a skip); `skipped` says a skip was told, so that its end is told. The releases of the waits in flight
+   * a skip); `skipped` says a skip was told: the next call to ask is the one that tries the store again,
+   * and only its answer ends the skip (told). The releases of the waits in flight
    * end them all when the store is skipped: calls that came during the first hang wait no longer than it.
    */
   let skipUntil = 0;
   let skipped = false;
   const waits = new Set<() => void>();
-  const resume = () => {
-    if (!skipped) return;
-    skipped = false;
-    skipUntil = 0;
-    onWarning({
-      code: 'cache-resumed',
-      message: 'The embedding cache answers again after being skipped; it is read and written as before.',
-    });
-  };
   /**
    * What the store answered, or `SKIPPED` when it was skipped or failed (told already). A wait longer
    * than `storeTimeoutMs` and a read that throws or rejects skip the store for `storeCooldownMs`: a
@@ -383,8 +396,11 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
     work: () => T | Promise<T>,
     signal: AbortSignal | undefined,
   ): Promise<T | typeof SKIPPED> => {
-    if (systemClock.now() < skipUntil) return SKIPPED;
-    if (skipped) skipUntil = Number.POSITIVE_INFINITY;
+    if (clock.now() < skipUntil) return SKIPPED;
+    // The one call that tries a skipped store again: only its answer ends the skip (not a read that began
+    // before the failure and settles just after it).
+    const retry = skipped;
+    if (retry) skipUntil = Number.POSITIVE_INFINITY;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let stopWatching: (() => void) | undefined;
     let release = () => {};
@@ -404,14 +420,23 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
           else if (signal !== undefined) stopWatching = onAbort(signal, unref);
         }),
       ]);
-      resume();
+      if (retry) {
+        // A store that answered from its fallback (misses, a write dropped) is not back.
+        if (store.degraded?.(kind)) throw new Error(`${STORE} answers from its fallback`);
+        skipped = false;
+        skipUntil = 0;
+        onWarning({
+          code: 'cache-resumed',
+          message: 'The embedding cache answers again after being skipped; it is read and written as before.',
+        });
+      }
       return answer;
     } catch (error) {
       if (error === SKIPPED) return SKIPPED;
-      // A call trying the store again after a skip (`skipped`) found it still down, whatever failed: a write
+      // A call trying the store again after a skip (`retry`) found it still down, whatever failed: a write
       // may be that call, one whose read was skipped and whose model answered after the cooldown.
-      if (storeCooldownMs > 0 && (late || kind === 'read' || skipped)) {
-        skipUntil = systemClock.now() + storeCooldownMs;
+      if (storeCooldownMs > 0 && (late || kind === 'read' || retry)) {
+        skipUntil = clock.now() + storeCooldownMs;
         skipped = true;
         for (const end of waits) end();
         onWarning({

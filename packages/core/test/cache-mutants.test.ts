@@ -205,6 +205,13 @@ describe('cacheMiddleware: the store it takes', () => {
       { get: () => undefined, set: () => {}, setMany: {} },
       'setMany is an empty object',
     ],
+    // A flag where the method belongs (as the Redis store's usingFallback is one) was a TypeError at every
+    // try of the store after a skip, said as its failure every cooldown.
+    [
+      'a degraded that is no function',
+      { get: () => undefined, set: () => {}, degraded: true },
+      'degraded is true',
+    ],
   ])('refuses a store with %s, naming the method', (_name, store, named) => {
     const error = refusal(store);
     expect(InvalidArgumentError.isInstance(error)).toBe(true);
@@ -215,7 +222,8 @@ describe('cacheMiddleware: the store it takes', () => {
   it('takes a store whose batched methods are absent, or undefined', () => {
     for (const store of [
       { get: () => undefined, set: () => {} },
-      { get: () => undefined, set: () => {}, getMany: undefined, setMany: undefined },
+      { get: () => undefined, set: () => {}, getMany: undefined, setMany: undefined, degraded: undefined },
+      { get: () => undefined, set: () => {}, degraded: () => false },
     ])
       expect(refusal(store)).toBeUndefined();
   });

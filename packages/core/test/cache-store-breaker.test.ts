@@ -8,6 +8,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type CacheStore, type CacheStoreWarning, cacheMiddleware } from '../src/cache.js';
+import { InvalidArgumentError } from '../src/errors.js';
 import { wrapEmbeddingModel } from '../src/middleware.js';
 import { hashVector, MockEmbeddingModel } from '../src/testing.js';
 import type { Embedding, EmbedResponse } from '../src/types.js';
@@ -20,7 +21,7 @@ type Mode = 'answer' | 'hang' | 'reject';
 
 /** A batched store whose reads and writes answer, never answer, or reject (as the Redis store's own limit does). */
 function brokenStore(read: Mode, write: Mode) {
-  const state = { read, write, reads: 0, writes: 0 };
+  const state = { read, write, reads: 0, writes: 0, degraded: false, asked: [] as string[] };
   const entries = new Map<string, Embedding>();
   const act = <T>(mode: Mode, value: () => T): Promise<T> =>
     mode === 'hang'
@@ -49,14 +50,25 @@ function brokenStore(read: Mode, write: Mode) {
   return { store, state, entries };
 }
 
+/** A broken store that also says when it answers from a fallback of its own (`state.degraded`). */
+function degradable(read: Mode, write: Mode) {
+  const made = brokenStore(read, write);
+  made.store.degraded = (kind) => {
+    made.state.asked.push(kind);
+    return made.state.degraded;
+  };
+  return made;
+}
+
 function setup(
   read: Mode,
   write: Mode,
   options: { storeCooldownMs?: number } = {},
   beforeCall?: (request: unknown, call: number) => Promise<void> | undefined,
+  makeStore = brokenStore,
 ) {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
-  const { store, state, entries } = brokenStore(read, write);
+  const { store, state, entries } = makeStore(read, write);
   const warnings: CacheStoreWarning[] = [];
   const inner = new MockEmbeddingModel({
     dimensions: 4,
@@ -239,7 +251,7 @@ describe('a store that hangs', () => {
 });
 
 describe('a store that rejects', () => {
-  // The Redis store bounds its own wait (2 s) and rejects: counted only as timeouts, a hung Redis server
+  // A store that bounds its own wait (2 s) and then rejects: counted only as timeouts, a hung server
   // would have cost every call 2 s on its read and 2 s on its write, and never been skipped.
   it('a read that rejects skips the store for the cooldown, and its call writes nothing', async () => {
     const { state, warnings, call, skipping } = setup('reject', 'answer');
@@ -291,5 +303,171 @@ describe('a store that rejects', () => {
           'The embedding cache could not be written (Redis did not answer within 2000 ms); answers are returned without being cached until it can.',
       },
     ]);
+  });
+});
+
+describe('a store that says it answers from a fallback of its own (degraded)', () => {
+  const fallback = (kind: 'read' | 'written') =>
+    skippedAfter(kind, 'the cache store answers from its fallback');
+
+  // The Redis store answers misses itself while Redis is away. Before, the call that tried it again after
+  // the cooldown took those misses for the store being back, and said cache-resumed while Redis was away.
+  it('an answer after the cooldown while it is degraded is no resumption: it is skipped again (told), and resumes once it is not', async () => {
+    const { state, entries, warnings, call, until, skipping } = setup(
+      'hang',
+      'answer',
+      {},
+      undefined,
+      degradable,
+    );
+    const first = call(['a']);
+    await until(() => state.reads === 1);
+    await vi.advanceTimersByTimeAsync(5_000);
+    await first.settled;
+    expect(warnings).toEqual([skippedAfter('read', hung)]);
+
+    // Its server is still away: the store answers at once, from its fallback.
+    state.read = 'answer';
+    state.degraded = true;
+    await vi.advanceTimersByTimeAsync(30_000);
+    const retried = await call(['b']).settled;
+    expect(retried.embeddings).toEqual([hashVector('b', 4)]);
+    expect(warnings).toEqual([skippedAfter('read', hung), fallback('read')]);
+    expect(state.asked).toEqual(['read']);
+    // Nothing is written to a store that drops writes, and the store is skipped for another cooldown.
+    expect([state.reads, state.writes, entries.size]).toEqual([2, 0, 0]);
+    await vi.advanceTimersByTimeAsync(29_999);
+    await skipping(['c']);
+
+    // Its server is back.
+    state.degraded = false;
+    await vi.advanceTimersByTimeAsync(1);
+    await call(['d']).settled;
+    expect([state.reads, state.writes, entries.size]).toEqual([3, 1, 1]);
+    expect(warnings).toEqual([skippedAfter('read', hung), fallback('read'), resumed]);
+    // Asked only by the calls that tried the store again: a store in use is not asked after each answer.
+    expect(state.asked).toEqual(['read', 'read']);
+    const hit = await call(['d']).settled;
+    expect(hit.response?.headers).toEqual({ 'x-embedkit-cache': 'hit' });
+    expect(state.asked).toEqual(['read', 'read']);
+  });
+
+  it('a write that is the first to try it again while it is degraded skips it again too', async () => {
+    let release: (() => void) | undefined;
+    const { state, warnings, call, until, skipping } = setup(
+      'reject',
+      'answer',
+      {},
+      (_request, made) =>
+        made === 2
+          ? new Promise<void>((resolve) => {
+              release = resolve;
+            })
+          : undefined,
+      degradable,
+    );
+    await call(['a']).settled;
+    const second = call(['b']);
+    await until(() => release !== undefined);
+    state.degraded = true;
+    vi.advanceTimersByTime(30_000);
+    release!();
+    await second.settled;
+    expect(warnings).toEqual([
+      skippedAfter('read', 'Redis did not answer within 2000 ms'),
+      fallback('written'),
+    ]);
+    expect([state.reads, state.writes]).toEqual([1, 1]);
+    expect(state.asked).toEqual(['write']);
+    await skipping(['c']);
+  });
+
+  // Outside a retry, a fallback is the store's own affair (the Redis store warns redis-unavailable itself).
+  it('while it is used as usual, its fallback answers are answers: not asked, nothing skipped, nothing told', async () => {
+    const { state, warnings, call } = setup('answer', 'answer', {}, undefined, degradable);
+    state.degraded = true;
+    await call(['a']).settled;
+    await call(['a']).settled;
+    expect([state.reads, state.writes, state.asked, warnings]).toEqual([2, 1, [], []]);
+  });
+});
+
+describe('the cooldown on a clock of its own (clock)', () => {
+  // Before, the cooldown read the system's clock alone: a test (the user's, or this one) had to fake the
+  // global `performance`, which every other reader of it in the process then saw too.
+  it('reads the given clock: the store is skipped until its now() reaches the cooldown, whatever the real time', async () => {
+    let now = 1_000;
+    const clock = { now: () => now, sleep: async () => {} };
+    const { store, state } = brokenStore('reject', 'answer');
+    const warnings: CacheStoreWarning[] = [];
+    const model = wrapEmbeddingModel(
+      new MockEmbeddingModel({ dimensions: 4 }),
+      cacheMiddleware({ store, clock, onWarning: (warning) => warnings.push(warning) }),
+    );
+    await model.doEmbed({ inputs: ['a'] });
+    state.read = 'answer';
+    now += 29_999;
+    await model.doEmbed({ inputs: ['b'] });
+    expect(state.reads).toBe(1);
+    now += 1;
+    await model.doEmbed({ inputs: ['c'] });
+    expect(state.reads).toBe(2);
+    expect(warnings.map((warning) => warning.code)).toEqual(['cache-read-failed', 'cache-resumed']);
+  });
+
+  it('refuses a clock without now() and sleep(), as embedMany does, naming it', () => {
+    const refused = (() => {
+      try {
+        cacheMiddleware({ clock: { now: () => 0 } as never });
+      } catch (error) {
+        return error as InvalidArgumentError;
+      }
+      return undefined;
+    })();
+    expect(InvalidArgumentError.isInstance(refused)).toBe(true);
+    expect(refused?.argument).toBe('clock');
+    expect(refused?.message).toBe(
+      'clock must be a Clock with now() and sleep(ms, signal) functions, got an object with now.',
+    );
+  });
+});
+
+describe('a read in flight when another fails', () => {
+  // Only the call that tries the store after the cooldown ends a skip. Before, a read that began before
+  // the failure and whose answer came in the same turn, just after it, said cache-resumed at once and
+  // left the store unskipped; in the other order, the skip held: which one, the depth of a promise chain
+  // decided.
+  it('its answer, settling just after the failure, does not end the skip', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    const reads: { resolve: (value: unknown) => void; reject: (error: unknown) => void }[] = [];
+    let writes = 0;
+    const store: CacheStore = {
+      get: () => undefined,
+      set: () => {},
+      getMany: () =>
+        new Promise((resolve, reject) => {
+          reads.push({ resolve: resolve as (value: unknown) => void, reject });
+        }),
+      setMany: () => {
+        writes++;
+      },
+    };
+    const warnings: CacheStoreWarning[] = [];
+    const model = wrapEmbeddingModel(
+      new MockEmbeddingModel({ dimensions: 4 }),
+      cacheMiddleware({ store, onWarning: (warning) => warnings.push(warning) }),
+    );
+    const first = model.doEmbed({ inputs: ['a'] });
+    const second = model.doEmbed({ inputs: ['b'] });
+    while (reads.length < 2) await new Promise((resolve) => setImmediate(resolve));
+    // The first read's answer is a promise of it: it reaches the middleware a few turns of the microtask
+    // queue after the second read's rejection, in the same turn of the event loop.
+    reads[0]!.resolve(Promise.resolve([undefined]));
+    reads[1]!.reject(new Error('MDB_PAGE_NOTFOUND: Requested page not found'));
+    await Promise.all([first, second]);
+    expect(warnings).toEqual([skippedAfter('read', 'MDB_PAGE_NOTFOUND: Requested page not found')]);
+    // Skipped: the next call neither reads nor writes the store.
+    await model.doEmbed({ inputs: ['c'] });
+    expect([reads.length, writes]).toEqual([2, 0]);
   });
 });

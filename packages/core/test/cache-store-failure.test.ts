@@ -228,48 +228,94 @@ describe('cacheMiddleware warnings without onWarning', () => {
 });
 
 describe('a store that never answers', () => {
-  const never = () => new Promise<never>(() => {});
+  // Time is fake (timers and performance): nothing here waits on a real timer. The keys are hashed by
+  // WebCrypto, which no fake clock drives, so the tests wait on real turns of the event loop until the
+  // store is asked before they abort or move the clock.
+  const setup = (store: 'read' | 'write') => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    const asked = { reads: 0, writes: 0 };
+    const never = (kind: 'reads' | 'writes') => () => {
+      asked[kind]++;
+      return new Promise<never>(() => {});
+    };
+    const cache = cacheMiddleware({
+      store:
+        store === 'read'
+          ? { get: never('reads'), set: () => {}, getMany: never('reads') }
+          : { get: () => undefined, set: never('writes'), setMany: never('writes') },
+    });
+    /** What `promise` settled with so far: 'pending' until it has. */
+    const watch = (promise: Promise<unknown>) => {
+      const seen: { outcome: unknown } = { outcome: 'pending' };
+      promise.then(
+        (value) => {
+          seen.outcome = value;
+        },
+        (error: unknown) => {
+          seen.outcome = error;
+        },
+      );
+      return seen;
+    };
+    const until = async (condition: () => boolean) => {
+      while (!condition()) await new Promise((resolve) => setImmediate(resolve));
+    };
+    return { cache, asked, watch, until };
+  };
+  afterEach(() => {
+    vi.useRealTimers();
+  });
 
-  it('a read ends with the call’s signal: the middleware rejects with its reason, and calls nothing', async () => {
+  it('a read ends with the call’s signal: the middleware rejects with its reason at once, and calls nothing', async () => {
     // Called straight, with no engine around it to leave the call behind: unraced, the read held the
-    // call for as long as the store did (here, for ever).
-    const middleware = cacheMiddleware({ store: { get: never, set: () => {}, getMany: never } });
+    // call until storeTimeoutMs (5 s), and a store whose promise never settles for ever without one.
+    const { cache, asked, watch, until } = setup('read');
     const model = new MockEmbeddingModel({ dimensions: 4 });
     let called = 0;
     const controller = new AbortController();
     const reason = new Error('the call timed out');
-    setTimeout(() => controller.abort(reason), 20);
-    const outcome = await Promise.race([
-      middleware.wrapEmbed!({
+    const seen = watch(
+      cache.wrapEmbed!({
         doEmbed: async (request) => {
           called++;
           return model.doEmbed(request);
         },
         request: { inputs: ['a'], signal: controller.signal },
         model,
-      }).catch((caught: unknown) => caught),
-      new Promise((resolve) => setTimeout(() => resolve('still reading'), 2_000)),
-    ]);
-    expect(outcome).toBe(reason);
+      }),
+    );
+    await until(() => asked.reads === 1);
+    expect(seen.outcome).toBe('pending');
+    controller.abort(reason);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(seen.outcome).toBe(reason);
     expect(called).toBe(0);
   });
 
   it('through the engine, a read ends the call at its timeout, as a TimeoutError', async () => {
-    const model = wrapEmbeddingModel(new MockEmbeddingModel({ dimensions: 4 }), [
-      cacheMiddleware({ store: { get: never, set: () => {}, getMany: never } }),
-    ]);
-    const error = await embedMany({ model, inputs: ['a'], timeoutMs: 100, maxRetries: 0 }).catch(
-      (caught) => caught,
-    );
-    expect((error as Error).name).toBe('TimeoutError');
+    const { cache, asked, watch, until } = setup('read');
+    const inner = new MockEmbeddingModel({ dimensions: 4 });
+    const model = wrapEmbeddingModel(inner, [cache]);
+    const seen = watch(embedMany({ model, inputs: ['a'], timeoutMs: 100, maxRetries: 0 }));
+    await until(() => asked.reads === 1);
+    await vi.advanceTimersByTimeAsync(99);
+    expect(seen.outcome).toBe('pending');
+    await vi.advanceTimersByTimeAsync(1);
+    expect((seen.outcome as Error).name).toBe('TimeoutError');
+    expect(inner.calls).toEqual([]);
   });
 
   it('a write does not keep the answer, already paid for, from the caller past the call’s timeout', async () => {
-    const inner = new MockEmbeddingModel({ dimensions: 4 });
-    const model = wrapEmbeddingModel(inner, [
-      cacheMiddleware({ store: { get: () => undefined, set: never, setMany: never } }),
+    const { cache, asked, watch, until } = setup('write');
+    const model = wrapEmbeddingModel(new MockEmbeddingModel({ dimensions: 4 }), [cache]);
+    const seen = watch(embedMany({ model, inputs: ['a', 'b'], timeoutMs: 100, maxRetries: 0 }));
+    await until(() => asked.writes === 1);
+    await vi.advanceTimersByTimeAsync(99);
+    expect(seen.outcome).toBe('pending');
+    await vi.advanceTimersByTimeAsync(1);
+    expect((seen.outcome as { embeddings: unknown }).embeddings).toEqual([
+      hashVector('a', 4),
+      hashVector('b', 4),
     ]);
-    const result = await embedMany({ model, inputs: ['a', 'b'], timeoutMs: 100, maxRetries: 0 });
-    expect(result.embeddings).toEqual([hashVector('a', 4), hashVector('b', 4)]);
   });
 });

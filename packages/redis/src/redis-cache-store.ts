@@ -57,6 +57,13 @@ export interface RedisCacheStore extends CacheStore {
    * refuses writes (out of memory, a read-only replica) reads are served and writes skipped.
    */
   readonly usingFallback: boolean;
+  /**
+   * Whether reads (`'read'`) or writes (`'write'`) now go to the fallback (misses, skipped writes) rather
+   * than Redis: while Redis cannot be reached, is skipped after a command it did not answer, or refuses
+   * that kind, and after `close()`. `cacheMiddleware` asks it after a skip of the store, so that it says
+   * `cache-resumed` only once Redis itself answers.
+   */
+  degraded(kind: 'read' | 'write'): boolean;
   /** Ends the connection the store opened from `url` (a client you passed stays open). */
   close(): Promise<void>;
 }
@@ -74,6 +81,10 @@ class RedisCacheStoreImpl implements RedisCacheStore {
 
   get usingFallback(): boolean {
     return this.link.usingFallback;
+  }
+
+  degraded(kind: 'read' | 'write'): boolean {
+    return this.link.fallsBack(kind);
   }
 
   private redisKey(key: string): string {

@@ -345,6 +345,15 @@ export class RedisLink {
   }
 
   /**
+   * Whether an operation of `kind` would now run on the local fallback without trying Redis (closed, Redis
+   * skipped until it answers a PING, the client not connected) or after Redis refused its kind. Unlike
+   * {@link usingFallback}, a read is not said to fall back while Redis serves reads and refuses writes.
+   */
+  fallsBack(kind: OperationKind): boolean {
+    return this.closed || this.silent || !this.client.isReady || this.refused.has(kind);
+  }
+
+  /**
    * Runs `remote` on Redis, or `local` when Redis cannot be reached or refuses it, or the store is closed
    * (then without trying Redis: a client the store opened is gone, and one it was given is no longer its to use).
    */

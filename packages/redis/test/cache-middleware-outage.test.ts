@@ -8,7 +8,8 @@
  * `timeoutMs` below the middleware's `storeTimeoutMs`), the store gives up first and answers misses
  * itself: its own `redis-unavailable` says so, and the middleware's breaker is never engaged. With
  * `storeTimeoutMs` below the store's `timeoutMs`, the middleware gives up first: its breaker skips the
- * store for `storeCooldownMs`, then one call tries it again.
+ * store for `storeCooldownMs`, then one call tries it again, and says `cache-resumed` only once the
+ * store answers from Redis (not from its own fallback, `degraded`).
  */
 import { once } from 'node:events';
 import { createServer } from 'node:net';
@@ -20,7 +21,7 @@ import {
   wrapEmbeddingModel,
 } from '@embedkit/core';
 import { hashVector, MockEmbeddingModel } from '@embedkit/core/testing';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createRedisCacheStore } from '../src/index.js';
 import { redisForTests, until, untilReconnected, warningLog } from './helpers.js';
 
@@ -48,6 +49,18 @@ function openStore(namespace: string, timeoutMs: number, log: ReturnType<typeof 
   return createRedisCacheStore({ url: env.redis.url, namespace, timeoutMs, onWarning: log.onWarning });
 }
 
+/** The middleware's warning that it skips the store for `ms` after a read that failed for `reason`. */
+const readSkipped = (reason: string, ms: number) => ({
+  code: 'cache-read-failed',
+  message: `The embedding cache could not be read (${reason}); the cache store is skipped for ${ms} ms (inputs count as misses, answers are not cached), then one call tries it again.`,
+});
+
+/** A clock for the breaker's cooldown that moves only when the test moves it. */
+function testClock() {
+  let now = 0;
+  return { now: () => now, sleep: async () => {}, advance: (ms: number) => (now += ms) };
+}
+
 /** A model over `MockEmbeddingModel` behind cacheMiddleware, with the middleware's warnings collected. */
 function cachedModel(store: Parameters<typeof cacheMiddleware>[0]) {
   const inner = new MockEmbeddingModel({ dimensions: 8 });
@@ -69,18 +82,19 @@ describe('cacheMiddleware over a frozen Redis', () => {
     const log = warningLog();
     // The store would wait 10 s: the middleware's 100 ms ends the wait first, and the store never warns.
     const store = env.track(await openStore('breaker', 10_000, log));
+    // The breaker's cooldown runs on a clock of the test's: Redis, its client and the middleware's 100 ms
+    // wait run on real sockets and timers, while the cooldown ends only when the test says so, so a
+    // loaded machine cannot end it between the calls below.
+    const clock = testClock();
     const { inner, warnings, embed, sent } = cachedModel({
       store,
       storeTimeoutMs: 100,
       storeCooldownMs: COOLDOWN_MS,
+      clock,
     });
     await embed('a');
     await env.look.send(['CONFIG', 'RESETSTAT']);
 
-    // The breaker's clock (performance) is faked, and only it: Redis, its client and the middleware's
-    // 100 ms wait run on real sockets and timers, while the cooldown ends only when the test says so, so a
-    // loaded machine cannot end it between the calls below.
-    vi.useFakeTimers({ toFake: ['performance'] });
     env.redis.freeze();
     try {
       await embed('a', 'b0');
@@ -89,19 +103,9 @@ describe('cacheMiddleware over a frozen Redis', () => {
     } finally {
       env.redis.thaw();
     }
-    expect(warnings).toEqual([
-      {
-        code: 'cache-read-failed',
-        message:
-          'The embedding cache could not be read (the cache store did not answer within 100 ms); the cache store is skipped for 1500 ms (inputs count as misses, answers are not cached), then one call tries it again.',
-      },
-    ]);
-    try {
-      vi.advanceTimersByTime(COOLDOWN_MS);
-      await embed('a', 'c');
-    } finally {
-      vi.useRealTimers();
-    }
+    expect(warnings).toEqual([readSkipped('the cache store did not answer within 100 ms', COOLDOWN_MS)]);
+    clock.advance(COOLDOWN_MS);
+    await embed('a', 'c');
     expect(warnings.map((warning) => warning.code)).toEqual(['cache-read-failed', 'cache-resumed']);
     // 'a' came from Redis again; each 'b' was sent to the model and never stored.
     expect(sent()).toEqual([['a'], ['a', 'b0'], ['a', 'b1'], ['a', 'b2'], ['a', 'b3'], ['c']]);
@@ -112,25 +116,47 @@ describe('cacheMiddleware over a frozen Redis', () => {
     expect(log.codes()).toEqual([]);
   });
 
-  it("with storeTimeoutMs below the store's timeoutMs, cache-resumed says only that the store answered: past its own timeoutMs, with its own misses while Redis is still frozen", async () => {
+  // Before, the call that tried the store again took its own misses (Redis frozen, the store past its own
+  // timeoutMs and skipping Redis) for the store being back, and said cache-resumed while Redis was away.
+  it("with storeTimeoutMs below the store's timeoutMs, the store's own misses while Redis is still frozen are no resumption: it is skipped again, and cache-resumed comes once Redis answers", async () => {
+    const COOLDOWN_MS = 600;
     const log = warningLog();
     const store = env.track(await openStore('resumed-frozen', 300, log));
-    const { warnings, embed, sent } = cachedModel({ store, storeTimeoutMs: 100, storeCooldownMs: 600 });
+    // Redis, its client, the store's 300 ms and the middleware's 100 ms run on real sockets and timers;
+    // the cooldowns, on a clock of the test's, end when the test says so.
+    const clock = testClock();
+    const { warnings, embed, sent } = cachedModel({
+      store,
+      storeTimeoutMs: 100,
+      storeCooldownMs: COOLDOWN_MS,
+      clock,
+    });
     await embed('a');
     env.redis.freeze();
     try {
       await embed('a');
-      // Real time (the sockets and the breaker's clock are real): past the cooldown, and past the store's
-      // own timeoutMs, after which it skips Redis until a PING is answered.
+      // Past the store's own timeoutMs: it skips Redis until a PING is answered, and misses at once.
       await until(() => log.warnings.length > 0, "the store's own timeout");
-      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(store.degraded('read')).toBe(true);
+      clock.advance(COOLDOWN_MS);
       await embed('a');
-      expect(store.usingFallback).toBe(true);
     } finally {
       env.redis.thaw();
     }
-    expect(warnings.map((warning) => warning.code)).toEqual(['cache-read-failed', 'cache-resumed']);
-    expect(log.codes()).toEqual(['redis-unavailable']);
+    expect(warnings).toEqual([
+      readSkipped('the cache store did not answer within 100 ms', COOLDOWN_MS),
+      readSkipped('the cache store answers from its fallback', COOLDOWN_MS),
+    ]);
+    await until(() => !store.degraded('read'), 'the store to hear Redis answer its PING');
+    clock.advance(COOLDOWN_MS);
+    // 'a', stored by the first call, is read from Redis again.
+    await embed('a');
+    expect(warnings.map((warning) => warning.code)).toEqual([
+      'cache-read-failed',
+      'cache-read-failed',
+      'cache-resumed',
+    ]);
+    expect(log.codes()).toEqual(['redis-unavailable', 'redis-restored']);
     expect(sent()).toEqual([['a'], ['a'], ['a']]);
   });
 
