@@ -1,8 +1,8 @@
 /**
  * The suite plans its calls by what a provider declares: a correct provider whose only change is a lower
- * declared limit (an embedding model's tokens per call, a contextualized model's chunks per call, a
- * reranker's tokens per call) passes every scenario through both transports, as the engine packs its
- * calls under that limit.
+ * declared limit (an embedding model's tokens per call, down to one, a contextualized model's chunks or
+ * tokens per call, a reranker's tokens per call) passes every scenario through both transports, as the
+ * engine packs its calls under that limit.
  */
 import type {
   ContextualizedCapabilities,
@@ -62,6 +62,23 @@ describe('an embedding model declaring a small token budget per call', () => {
     );
   }
 
+  // Budgets of a few tokens: the budget split packs inputs whose counts fit the budget (two that make it,
+  // then one; at one token, one input a call), where inputs counted as 40% of it each (0, 0, 1, 1 and 2
+  // tokens at 1, 2, 3, 4 and 6) went three to a call. Acme's cassettes were recorded under its own budget of 50,000 tokens,
+  // where two short inputs share a call that a budget of 4 or fewer splits: a provider declaring such a
+  // budget records its cassettes under it, so their replays are left out here.
+  const generated = (create: Parameters<typeof GROUPS.embeddings.list>[0]) => {
+    const list = GROUPS.embeddings.list(create);
+    return { ...list, scenarios: list.scenarios.filter((scenario) => !scenario.id.startsWith('cassette/')) };
+  };
+  for (const budget of [1, 2, 3, 4, 6]) {
+    it(
+      `passes every generated scenario at a budget of a few tokens: maxTokensPerCall ${budget}`,
+      () => checkReference({ list: generated, reference: fewerEmbeddingTokens(budget) }),
+      60_000,
+    );
+  }
+
   it('still holds a call at the input limit, of shorter inputs, and skips it, saying why, only where the budget cannot', () => {
     const skipped = (budget: number) =>
       GROUPS.embeddings
@@ -87,6 +104,48 @@ describe('a contextualized model declaring fewer chunks per call than its docume
       60_000,
     );
   }
+});
+
+/** The Acme contextualized model declaring a budget of `maxTokensPerCall` tokens a call. */
+const fewerContextualizedTokens =
+  (maxTokensPerCall: number) =>
+  ({ modelId, ...settings }: CreateModelOptions) =>
+    new (class extends AcmeContextualizedModel {
+      override readonly contextualizedCapabilities: ContextualizedCapabilities = {
+        ...ACME_CONTEXTUALIZED_LIMITS,
+        maxTokensPerCall,
+      };
+    })(modelId, settings);
+
+describe('a contextualized model declaring a small token budget per call', () => {
+  // The token budget split packs documents whose counts fit the budget (where one chunk counted as 40% of
+  // it went three to a call at 1, 3 and 6), and the calls at the document limit, and the one
+  // bisected, hold documents of a one-token chunk where the suite's own (about 18 tokens each) would go
+  // in calls of their own.
+  for (const budget of [1, 3, 6, 40]) {
+    it(
+      `passes every scenario at maxTokensPerCall ${budget}`,
+      () =>
+        checkReference({ list: GROUPS.contextualized.list, reference: fewerContextualizedTokens(budget) }),
+      60_000,
+    );
+  }
+
+  it('holds a call at the document limit, of shorter chunks, and skips it, saying why, only where the budget cannot', () => {
+    const skipped = (budget: number) =>
+      GROUPS.contextualized
+        .list(fewerContextualizedTokens(budget))
+        .families.flatMap((family) => family.skippedCases);
+    // The suite's documents count about 18 tokens each: at 40, 8 of them would go in calls of their own
+    // where 8 documents of a one-token chunk fit.
+    expect(skipped(40)).toEqual([]);
+    const reason = (count: number) =>
+      `the model declares a contextualized maxTokensPerCall 6: no call of it holds ${count} documents, even of a token each`;
+    expect(skipped(6)).toEqual([
+      { id: 'ctx-split-at-max-documents', reason: reason(8) },
+      { id: 'ctx-split-above-max-documents', reason: reason(8) },
+    ]);
+  });
 });
 
 describe('a reranker declaring a small token budget per call', () => {

@@ -6,7 +6,15 @@ import { strict as assert } from 'node:assert';
 import { embedMany, type TokenCounter } from '@embedkit/core';
 import type { Harness } from '../harness.js';
 import type { AnyError } from '../suite/checks.js';
-import { type Case, check, type Family, type SkippedCase, skip } from '../suite/family.js';
+import {
+  budgetSplit,
+  type Case,
+  check,
+  type Family,
+  inCalls,
+  type SkippedCase,
+  skip,
+} from '../suite/family.js';
 import { budgetBinds, type EmbeddingSuite } from './suite.js';
 
 export const limits: Family<EmbeddingSuite, Harness> = {
@@ -124,16 +132,17 @@ export const limits: Family<EmbeddingSuite, Harness> = {
     } else {
       cases.push(
         check('token-budget-split', 'calls packed past the token budget', async (world) => {
-          // Each input counts as 40% of the budget: two fit a call, three do not.
-          const counter: TokenCounter = { exact: false, count: () => Math.floor(budget * 0.4) };
+          // Counts that fit the declared budget, however small: two inputs that make it, then one.
           const texts = suite.inputs(3, 'budget');
-          world.respond(2, suite.success());
-          world.respond(1, suite.success());
-          const result = await embedMany({ ...suite.settings(world), inputs: texts, tokenCounter: counter });
+          const { counter } = budgetCounts(texts, budget);
+          const extra = { tokenCounter: counter };
+          const calls = suite.respondAll(world, texts, suite.success(), extra);
+          assert.deepEqual(calls, budgetSplit(budget).calls, 'the calls the budget splits the inputs into');
+          const result = await embedMany({ ...suite.settings(world), inputs: texts, ...extra });
           suite.expectVectors(result, texts);
           assert.deepEqual(
             world.interceptor.requests.map((request) => wire.inputsOf(request.body)),
-            [texts.slice(0, 2), texts.slice(2)],
+            inCalls(texts, calls),
           );
         }),
         wire.maxTokensPerRequest === undefined
@@ -142,22 +151,12 @@ export const limits: Family<EmbeddingSuite, Harness> = {
               'split-at-token-limit',
               'a declared token budget above what the API takes: a call at the budget is refused',
               async (world) => {
-                // Two inputs that make exactly the declared budget, and one token more: [a, b] then [c].
+                // Two inputs that make exactly the declared budget, and one token more: [a, b] then [c]
+                // (at a budget of one token, a call each). The fake API counts them so too.
                 const texts = suite.inputs(3, 'tokens');
-                const half = Math.floor(budget / 2);
-                const table = new Map([
-                  [texts[0]!, half],
-                  [texts[1]!, budget - half],
-                  [texts[2]!, 1],
-                ]);
-                const tokens = (text: string) => table.get(text) ?? 1;
-                const counter: TokenCounter = {
-                  exact: false,
-                  count: (input) =>
-                    tokens(typeof input === 'string' ? input : 'text' in input ? input.text : ''),
-                };
-                world.respond(2, suite.success({ tokens }));
-                world.respond(1, suite.success({ tokens }));
+                const { tokens, counter } = budgetCounts(texts, budget);
+                const calls = budgetSplit(budget).calls;
+                for (const size of calls) world.respond(size, suite.success({ tokens }));
                 const result = await embedMany({
                   ...suite.settings(world),
                   inputs: texts,
@@ -167,7 +166,7 @@ export const limits: Family<EmbeddingSuite, Harness> = {
                 suite.expectVectors(result, texts);
                 assert.deepEqual(
                   world.interceptor.requests.map((request) => wire.inputsOf(request.body)),
-                  [texts.slice(0, 2), texts.slice(2)],
+                  inCalls(texts, calls),
                   'the budget in one call, one token over in the next',
                 );
               },
@@ -208,3 +207,23 @@ export const limits: Family<EmbeddingSuite, Harness> = {
     return cases;
   },
 };
+
+/**
+ * A counter (and the fake API's count) for three inputs whose counts fit a budget of `budget` tokens a
+ * call: `budgetSplit`'s, by input.
+ */
+function budgetCounts(
+  texts: readonly string[],
+  budget: number,
+): { tokens(text: string): number; counter: TokenCounter } {
+  const { counts } = budgetSplit(budget);
+  const table = new Map(texts.map((text, index) => [text, counts[index] ?? 1]));
+  const tokens = (text: string) => table.get(text) ?? 1;
+  return {
+    tokens,
+    counter: {
+      exact: false,
+      count: (input) => tokens(typeof input === 'string' ? input : 'text' in input ? input.text : ''),
+    },
+  };
+}

@@ -10,6 +10,7 @@ import {
   type EmbedSettings,
   embedMany,
   estimateTokenCounter,
+  type InputCheckSettings,
   type OutputType,
 } from '@embedkit/core';
 import { createHarness, type Harness } from '../harness.js';
@@ -20,6 +21,7 @@ import {
   type DimensionsAsked,
   explainingDroppedDimensions,
   type FamilyPass,
+  minuteTokens,
   modePass,
   packedCallSizes,
 } from '../suite/family.js';
@@ -102,9 +104,10 @@ export interface EmbeddingSuite {
   /** Every item of every request the world saw. */
   allItems(world: Harness): WireItem[];
   /**
-   * The inputs of each call `embedMany` makes for `texts` with these settings over the suite's, packed as
-   * the engine packs them: by the declared `maxInputsPerCall` and `maxTokensPerCall` and the settings'
-   * `maxInputsPerCall` and `tokenCounter`.
+   * The inputs of each call `embedMany` makes for `texts` with these settings over the suite's, packed by
+   * the engine's packer: by the declared `maxInputsPerCall` and `maxTokensPerCall`, the settings'
+   * `maxInputsPerCall` and `tokenCounter`, the `tokensPerMinute` of the limiter the job draws on (its
+   * `rateLimit`, else the model's), and the model's cost group of each input (`callGroup`).
    */
   plan(texts: readonly string[], extra?: Partial<EmbedSettings>): number[];
   /** Expects every call `plan` gives, each answered by `handler`; returns the plan. */
@@ -191,15 +194,32 @@ export function createEmbeddingSuite(options: EmbeddingScenarioOptions, mode: Sc
     );
   const plan = (texts: readonly string[], extra: Partial<EmbedSettings> = {}) => {
     const counter = extra.tokenCounter ?? estimateTokenCounter;
+    // What each input is checked with, as the engine asks the model's cost group of it.
+    const job = { ...(chosenDimensions === undefined ? {} : { dimensions: chosenDimensions }), ...extra };
+    const checked: InputCheckSettings = { outputType: job.outputType ?? 'float' };
+    // An input type the model lacks is sent without (a warning), and so is each input checked.
+    if (job.inputType !== undefined && capabilities.inputTypes.includes(job.inputType))
+      checked.inputType = job.inputType;
+    if (job.dimensions !== undefined) checked.dimensions = job.dimensions;
+    if (job.truncate === true) checked.truncate = true;
+    if (job.providerOptions !== undefined) checked.providerOptions = job.providerOptions;
     return packedCallSizes(
-      texts.map((text) => ({ tokens: counter.count(text) })),
-      { maxItems: maxItems(extra), maxTokens: capabilities.maxTokensPerCall },
+      texts.map((text) => ({ tokens: counter.count(text), group: model.callGroup?.(text, checked) })),
+      {
+        maxItems: maxItems(extra),
+        maxTokens: capabilities.maxTokensPerCall,
+        tokensPerMinute: minuteTokens(extra.rateLimit, model),
+        exactTokens: counter.exact === true && job.truncate !== true,
+      },
     );
   };
   const inputs = (count: number, prefix = 'input') =>
     Array.from({ length: count }, (_, index) => `${prefix} ${index}: the quick brown fox ${index % 7}`);
   const inputsByCount = (count: number, prefix?: string) => {
-    const byCount = packedCallSizes(new Array(count).fill({}), { maxItems: cap }).join();
+    const byCount = packedCallSizes(
+      Array.from({ length: count }, () => ({ tokens: 0 })),
+      { maxItems: cap },
+    ).join();
     // The shortest distinct texts: base-36 numbers, a token each by the engine's estimate below 1,296.
     const short = Array.from({ length: count }, (_, index) => index.toString(36));
     return [inputs(count, prefix), short].find((texts) => plan(texts).join() === byCount);

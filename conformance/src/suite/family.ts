@@ -3,7 +3,8 @@
  * catches named beside it; the provider's capabilities and wire profile decide which families and cases
  * apply, and the ones that do not are reported with the reason.
  */
-import { InvalidResponseError } from '@embedkit/core';
+import { InvalidResponseError, type RateLimiter } from '@embedkit/core';
+import { type ItemCost, type PackLimits, planCallSizes } from '@embedkit/core/testing';
 import { runInWorld, type World, type WorldVariant } from '../harness.js';
 import type { TransportKind } from '../interceptor.js';
 
@@ -197,41 +198,72 @@ export function describeFamilies(reports: readonly FamilyReport[]): string {
     .join('\n');
 }
 
-/** What one item costs against a call's limits: its tokens, and its units of a second limit (a document's chunks; default 1). */
-export interface ItemCost {
-  tokens?: number;
-  units?: number;
-}
+/**
+ * What one item costs against a call's limits: its tokens, its units of a second limit (a document's
+ * chunks; default 1), and its cost group (items of two groups never share a call).
+ */
+export type { ItemCost };
 
-/** The limits the engine packs a call under: items, and optionally tokens and units summed over its items. */
-export interface CallLimits {
-  maxItems: number;
-  maxTokens?: number | undefined;
-  maxUnits?: number | undefined;
+/**
+ * The limits a job's calls are packed under, as the engine takes them: items, and optionally tokens and
+ * units summed over a call's items, the token budget a minute of the limiter the job draws on (which caps
+ * a call's tokens too), and whether the token counts are exact.
+ */
+export type CallLimits = Pick<
+  PackLimits,
+  'maxItems' | 'maxTokens' | 'maxUnits' | 'tokensPerMinute' | 'exactTokens'
+>;
+
+/**
+ * The sizes of the calls the engine makes for items of these costs: packed by the engine's own packer
+ * (`planCallSizes`), so that the suite never predicts other calls than the engine sends. Scenarios plan
+ * their calls with it, so that a provider declaring lower limits than the suite's own choices still
+ * passes. Throws where the engine refuses the job before its first call (an exact count over the budget a
+ * minute).
+ */
+export function packedCallSizes(costs: readonly ItemCost[], limits: CallLimits): number[] {
+  return planCallSizes(costs, limits);
 }
 
 /**
- * The sizes of the calls the engine makes for items of these costs, packed as its packer packs them:
- * greedily, in order, a call closed once it holds `maxItems` or before an item that would take it past the
- * token or unit limit (an item over a limit alone travels in a call of its own). Scenarios plan their calls
- * with it, so that a provider declaring lower limits than the suite's own choices still passes.
+ * The token budget a minute of the limiter a job draws on, which caps each of its calls' tokens as the
+ * engine packs them: the job's own `rateLimit`'s, else its model's (a provider created with `rateLimit`);
+ * undefined where that limiter sets none.
  */
-export function packedCallSizes(costs: readonly ItemCost[], limits: CallLimits): number[] {
-  const maxTokens = limits.maxTokens ?? Number.POSITIVE_INFINITY;
-  const maxUnits = limits.maxUnits ?? Number.POSITIVE_INFINITY;
-  const sizes: number[] = [];
-  let open = { items: 0, tokens: 0, units: 0 };
-  const close = () => {
-    sizes.push(open.items);
-    open = { items: 0, tokens: 0, units: 0 };
-  };
-  for (const { tokens = 0, units = 1 } of costs) {
-    if (open.items > 0 && (open.tokens + tokens > maxTokens || open.units + units > maxUnits)) close();
-    open = { items: open.items + 1, tokens: open.tokens + tokens, units: open.units + units };
-    if (open.items >= limits.maxItems) close();
-  }
-  if (open.items > 0) close();
-  return sizes;
+export function minuteTokens(
+  rateLimit: RateLimiter | undefined,
+  model: { readonly rateLimiter?: RateLimiter | undefined },
+): number | undefined {
+  return (rateLimit ?? model.rateLimiter)?.tokensPerMinute;
+}
+
+/** How a budget of a call's tokens splits three items: their token counts, and the calls they go in. */
+export interface BudgetSplit {
+  counts: [number, number, number];
+  calls: number[];
+}
+
+/**
+ * Three items' token counts that a budget of `budget` tokens a call splits, and the calls it packs them
+ * in: two that make the budget exactly, then one of a token, in calls of [2, 1]. A budget of one token
+ * holds one item a call (an item counts a token at least), so there three items of a token each go in
+ * calls of [1, 1, 1]. A packer that lets a call run past the budget sends other calls (where the limit on
+ * items does not close the call first), and, where the budget holds two, so does one that closes a call a
+ * token early.
+ */
+export function budgetSplit(budget: number): BudgetSplit {
+  if (budget < 2) return { counts: [1, 1, 1], calls: [1, 1, 1] };
+  const half = Math.floor(budget / 2);
+  return { counts: [half, budget - half, 1], calls: [2, 1] };
+}
+
+/** `items` cut into consecutive calls of these sizes. */
+export function inCalls<T>(items: readonly T[], sizes: readonly number[]): T[][] {
+  let offset = 0;
+  return sizes.map((size) => {
+    offset += size;
+    return items.slice(offset - size, offset);
+  });
 }
 
 /** The pass of a mode: outside the default mode ids are prefixed and only splitting families run; each case gets a fresh world. */

@@ -16,6 +16,9 @@ import type {
 } from './types.js';
 import { wasmKernels } from './wasm/kernels.js';
 
+/** How the engine packs a job's items into calls, for tests that predict its calls. */
+export { type ItemCost, type PackLimits, planCallSizes } from './engine/batcher.js';
+
 export interface MockEmbeddingModelOptions {
   provider?: string;
   modelId?: string;

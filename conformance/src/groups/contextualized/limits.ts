@@ -5,7 +5,15 @@
  */
 import { strict as assert } from 'node:assert';
 import { embedContextualized, type TokenCounter } from '@embedkit/core';
-import { type Case, check, type Family, type SkippedCase, skip } from '../../suite/family.js';
+import {
+  budgetSplit,
+  type Case,
+  check,
+  type Family,
+  inCalls,
+  type SkippedCase,
+  skip,
+} from '../../suite/family.js';
 import { nothingSent } from './basics.js';
 import type { ContextualizedSuite, ContextualizedWorld } from './suite.js';
 
@@ -21,6 +29,24 @@ export const contextualizedLimits: Family<ContextualizedSuite, ContextualizedWor
       world.interceptor.requests.map((request) =>
         wire.documentsOf(request.body).reduce((sum, document) => sum + document.length, 0),
       );
+    /**
+     * Documents of these chunk counts that the engine packs in `calls` by their count and chunks alone, the
+     * declared token budget closing no call first: the suite's own where the budget lets them, else chunks
+     * of a token each; undefined where not even those fit.
+     */
+    const fitting = (chunkCounts: readonly number[], calls: readonly number[], prefix: string) => {
+      let next = 0;
+      // The shortest distinct chunks: base-36 numbers, a token each by the engine's estimate.
+      const short = chunkCounts.map((chunks) => Array.from({ length: chunks }, () => (next++).toString(36)));
+      return [suite.documents(chunkCounts, prefix), short].find(
+        (documents) => suite.plan(documents).join() === calls.join(),
+      );
+    };
+    /** Why a case needing `count` documents in a call is skipped where `fitting` finds none. */
+    const budgetBinds = (count: number) =>
+      `the model declares a contextualized maxTokensPerCall ${limits.maxTokensPerCall}: no call of it holds ${count} documents, even of a token each`;
+    const atLimit = fitting(new Array<number>(cap).fill(1), [cap], 'at');
+    const aboveLimit = fitting(new Array<number>(cap + 1).fill(1), [cap, 1], 'above');
     const cases: (Case<ContextualizedWorld> | SkippedCase)[] = [
       check(
         'ctx-declared-limits',
@@ -38,30 +64,38 @@ export const contextualizedLimits: Family<ContextualizedSuite, ContextualizedWor
             );
         },
       ),
-      check(
-        'ctx-split-at-max-documents',
-        'a call at the declared document limit (or at the chunk limit, when lower) refused by the API',
-        async (world) => {
-          const documents = suite.documents(new Array<number>(cap).fill(1), 'at');
-          world.respond(cap, suite.success());
-          const result = await embedContextualized(suite.settings(world, { documents }));
-          suite.expectVectors(result, documents);
-          assert.equal(world.interceptor.requests.length, 1, `${cap} documents fit one call`);
-        },
-      ),
-      check('ctx-split-above-max-documents', 'one document over the limit not split off', async (world) => {
-        const documents = suite.documents(new Array<number>(cap + 1).fill(1), 'above');
-        world.respond(cap, suite.success());
-        world.respond(1, suite.success());
-        const result = await embedContextualized(suite.settings(world, { documents }));
-        suite.expectVectors(result, documents);
-        assert.deepEqual(
-          world.interceptor.requests
-            .map((request) => wire.documentsOf(request.body).length)
-            .sort((a, b) => b - a),
-          [cap, 1],
-        );
-      }),
+      atLimit === undefined
+        ? skip('ctx-split-at-max-documents', budgetBinds(cap))
+        : check(
+            'ctx-split-at-max-documents',
+            'a call at the declared document limit (or at the chunk limit, when lower) refused by the API',
+            async (world) => {
+              const documents = atLimit;
+              world.respond(cap, suite.success());
+              const result = await embedContextualized(suite.settings(world, { documents }));
+              suite.expectVectors(result, documents);
+              assert.equal(world.interceptor.requests.length, 1, `${cap} documents fit one call`);
+            },
+          ),
+      aboveLimit === undefined
+        ? skip('ctx-split-above-max-documents', budgetBinds(cap))
+        : check(
+            'ctx-split-above-max-documents',
+            'one document over the limit not split off',
+            async (world) => {
+              const documents = aboveLimit;
+              world.respond(cap, suite.success());
+              world.respond(1, suite.success());
+              const result = await embedContextualized(suite.settings(world, { documents }));
+              suite.expectVectors(result, documents);
+              assert.deepEqual(
+                world.interceptor.requests
+                  .map((request) => wire.documentsOf(request.body).length)
+                  .sort((a, b) => b - a),
+                [cap, 1],
+              );
+            },
+          ),
       check(
         'ctx-document-over-chunk-limit',
         'a document with more chunks than a call takes sent anyway',
@@ -99,13 +133,9 @@ export const contextualizedLimits: Family<ContextualizedSuite, ContextualizedWor
           const calls = suite.respondAll(world, documents, suite.success(), extra);
           const result = await embedContextualized(suite.settings(world, { documents, ...extra }));
           suite.expectVectors(result, documents);
-          const expected = calls.map((size, call) => {
-            const offset = calls.slice(0, call).reduce((sum, before) => sum + before, 0);
-            return documents.slice(offset, offset + size);
-          });
           assert.deepEqual(
             world.interceptor.requests.map((request) => wire.documentsOf(request.body)),
-            expected,
+            inCalls(documents, calls),
           );
           for (const [index, chunks] of chunksPerCall(world).entries())
             assert.ok(chunks <= limit, `call ${index} carries ${chunks} chunks, over the limit of ${limit}`);
@@ -113,20 +143,29 @@ export const contextualizedLimits: Family<ContextualizedSuite, ContextualizedWor
       ),
     );
     const budget = limits.maxTokensPerCall;
+    // Documents that fit one call by the declared chunk limit: of two chunks where they can.
+    const bisectCounts = [1, 2, 1, 2].slice(0, Math.min(4, cap));
+    const bisectFits = bisectCounts.reduce((sum, chunks) => sum + chunks, 0) <= chunkCap;
+    const counts = bisectFits ? bisectCounts : bisectCounts.map(() => 1);
+    const bisected = fitting(counts, [counts.length], 'bisect');
     cases.push(
       budget === undefined
         ? skip('ctx-token-budget-split', 'the model declares no contextualized maxTokensPerCall')
         : check('ctx-token-budget-split', 'calls packed past the token budget', async (world) => {
-            // Each chunk counts as 40% of the budget: two one-chunk documents fit a call, three do not.
-            const counter: TokenCounter = { exact: false, count: () => Math.floor(budget * 0.4) };
+            // Three one-chunk documents whose counts fit the declared budget, however small: two that
+            // make it, then one (at a budget of one token, a call each).
             const documents = suite.documents([1, 1, 1], 'budget');
+            const split = budgetSplit(budget);
+            const table = new Map(documents.map((document, index) => [document[0]!, split.counts[index]!]));
+            const counter: TokenCounter = { exact: false, count: (chunk) => table.get(chunk as string) ?? 1 };
             const extra = { tokenCounter: counter, concurrency: 1 };
-            assert.deepEqual(suite.respondAll(world, documents, suite.success(), extra), [2, 1]);
+            const calls = suite.respondAll(world, documents, suite.success(), extra);
+            assert.deepEqual(calls, split.calls, 'the calls the budget splits the documents into');
             const result = await embedContextualized(suite.settings(world, { documents, ...extra }));
             suite.expectVectors(result, documents);
             assert.deepEqual(
               world.interceptor.requests.map((request) => wire.documentsOf(request.body)),
-              [documents.slice(0, 2), documents.slice(2)],
+              inCalls(documents, calls),
             );
           }),
       wire.signals?.batchTooLarge !== true
@@ -134,29 +173,30 @@ export const contextualizedLimits: Family<ContextualizedSuite, ContextualizedWor
             'ctx-batch-too-large-bisects',
             'the wire profile declares no batch-too-large signal (signals.batchTooLarge)',
           )
-        : check(
-            'ctx-batch-too-large-bisects',
-            '"too many tokens" not recognised, so the call is not bisected',
-            async (world) => {
-              // Documents that fit one call by the declared chunk limit: of two chunks where they can.
-              const counts = [1, 2, 1, 2].slice(0, Math.min(4, cap));
-              const fits = counts.reduce((sum, chunks) => sum + chunks, 0) <= chunkCap;
-              const documents = suite.documents(fits ? counts : counts.map(() => 1), 'bisect');
-              const half = Math.ceil(documents.length / 2);
-              world.respond(
-                documents.length,
-                suite.errorReply(400, 'too many tokens in this request', { kind: 'batch-too-large' }),
-              );
-              world.respond(half, suite.success());
-              world.respond(documents.length - half, suite.success());
-              const result = await embedContextualized(suite.settings(world, { documents, concurrency: 1 }));
-              suite.expectVectors(result, documents);
-              assert.deepEqual(
-                world.interceptor.requests.map((request) => wire.documentsOf(request.body).length),
-                [documents.length, half, documents.length - half],
-              );
-            },
-          ),
+        : bisected === undefined
+          ? skip('ctx-batch-too-large-bisects', budgetBinds(counts.length))
+          : check(
+              'ctx-batch-too-large-bisects',
+              '"too many tokens" not recognised, so the call is not bisected',
+              async (world) => {
+                const documents = bisected;
+                const half = Math.ceil(documents.length / 2);
+                world.respond(
+                  documents.length,
+                  suite.errorReply(400, 'too many tokens in this request', { kind: 'batch-too-large' }),
+                );
+                world.respond(half, suite.success());
+                world.respond(documents.length - half, suite.success());
+                const result = await embedContextualized(
+                  suite.settings(world, { documents, concurrency: 1 }),
+                );
+                suite.expectVectors(result, documents);
+                assert.deepEqual(
+                  world.interceptor.requests.map((request) => wire.documentsOf(request.body).length),
+                  [documents.length, half, documents.length - half],
+                );
+              },
+            ),
     );
     return cases;
   },

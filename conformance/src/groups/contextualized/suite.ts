@@ -22,6 +22,7 @@ import {
   type DimensionsAsked,
   explainingDroppedDimensions,
   type FamilyPass,
+  minuteTokens,
   modePass,
   packedCallSizes,
 } from '../../suite/family.js';
@@ -162,8 +163,9 @@ export interface ContextualizedSuite {
   usageTokens(documents: readonly (readonly string[])[]): number;
   /**
    * The documents of each call `embedContextualized` makes for `documents` with these settings over the
-   * suite's, packed as the engine packs them: by the declared document, chunk and token limits and the
-   * settings' `maxDocumentsPerCall`, `maxChunksPerCall` and `tokenCounter`.
+   * suite's, packed by the engine's packer: by the declared document, chunk and token limits, the settings'
+   * `maxDocumentsPerCall`, `maxChunksPerCall` and `tokenCounter`, and the `tokensPerMinute` of the limiter
+   * the job draws on (its `rateLimit`, else the model's).
    */
   plan(documents: readonly (readonly string[])[], extra?: Partial<EmbedContextualizedSettings>): number[];
   /** Expects every call `plan` gives, each answered by `handler`; returns the plan. */
@@ -265,6 +267,8 @@ export function createContextualizedSuite(
       ),
       maxUnits: Math.min(chunkCap, extra.maxChunksPerCall ?? Number.POSITIVE_INFINITY),
       maxTokens: limits.maxTokensPerCall,
+      tokensPerMinute: minuteTokens(extra.rateLimit, probe),
+      exactTokens: counter.exact === true,
     });
   };
 

@@ -11,7 +11,7 @@ import type { SettingNames } from '@embedkit/core/provider';
 import { createWorld, type World, type WorldVariant } from '../../harness.js';
 import type { ExpectOptions, ReplyHandler, TransportKind, WireReply } from '../../interceptor.js';
 import { answerBody, reportedTokens } from '../../suite/answers.js';
-import { type FamilyPass, modePass, packedCallSizes } from '../../suite/family.js';
+import { type FamilyPass, minuteTokens, modePass, packedCallSizes } from '../../suite/family.js';
 import {
   type FieldShape,
   GROUP_OPTIONS,
@@ -165,8 +165,9 @@ export interface RerankingSuite {
   oneCall(prefix: string): string[];
   /**
    * The documents of each call `rerank` makes for `documents` with these settings over the suite's, packed
-   * as the engine packs them: by the declared document and token limits (the query counted with each
-   * document) and the settings' `maxDocumentsPerCall`, `query` and `tokenCounter`.
+   * by the engine's packer: by the declared document and token limits (the query counted with each
+   * document), the settings' `maxDocumentsPerCall`, `query` and `tokenCounter`, and the `tokensPerMinute`
+   * of the limiter the job draws on (its `rateLimit`, else the model's).
    */
   plan(documents: readonly string[], extra?: Partial<RerankSettings>): number[];
   /** Expects every call `plan` gives, each answered by `handler`; returns the plan. */
@@ -207,6 +208,8 @@ export function createRerankingSuite(options: SuiteOptions, mode: RerankingMode)
           extra.maxDocumentsPerCall ?? mode.maxDocumentsPerCall ?? Number.POSITIVE_INFINITY,
         ),
         maxTokens: declared.maxTokensPerCall,
+        tokensPerMinute: minuteTokens(extra.rateLimit, probe),
+        exactTokens: counter.exact === true && extra.truncate !== true,
       },
     );
   };

@@ -174,6 +174,15 @@ export function planBatches<I>(items: readonly I[], packer: Packer<I>): Batch<I>
   return batches;
 }
 
+/**
+ * The sizes of the calls items of these costs go in, packed under `limits` as a job packs them: for a test
+ * that predicts a job's calls from the model's limits (the conformance suite plans its scenarios with it).
+ * Throws as the packer does, for a limit or an item it refuses.
+ */
+export function planCallSizes(costs: readonly ItemCost[], limits: PackLimits): number[] {
+  return planBatches(costs, new Packer((cost: ItemCost) => cost, limits)).map((batch) => batch.items.length);
+}
+
 /** A pool source over planned batches. */
 export function arraySource<T>(items: readonly T[]): PoolSource<T> {
   let position = 0;
