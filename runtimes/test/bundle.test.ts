@@ -19,7 +19,12 @@ const PROVIDERS = {
 } as const;
 
 /**
- * Gzip budgets in bytes, with room above what was measured when they were set. Both raised when
+ * Gzip budgets in bytes, with room above what was measured when they were set. Both raised when an
+ * answer's empty body or JSON null came to be called so, the wrong-shape hint to name where the base URL
+ * came from (a setting, a variable by name, or none set), a quoted authorization field to keep its
+ * scheme, a cache store to say it answers from a fallback of its own and the cache's cooldown to take a
+ * clock, and a stream to remember only its latest warnings (Gemini's measured 57,393 bytes `everything`
+ * and 45,891 `embedding`, from 57,153 and 45,667). Before that, both raised when
  * redaction began to find a key escaped at any depth of JSON quoting, an authorization token folded
  * onto a second line and a `ProxyAgent`'s own headers, the one check of float values to quote a JSON
  * number beyond float32 as it was sent, and a wait beyond the retries' reach to be told in days (Gemini's
@@ -60,7 +65,7 @@ const PROVIDERS = {
  * admit a model behind middleware to the limiter only when its request leaves, and to leave behind a call
  * that ignores its signal (Gemini's: 37,924).
  */
-const BUDGET = { everything: 56 * 1024, embedding: 45 * 1024 };
+const BUDGET = { everything: 57 * 1024, embedding: 46 * 1024 };
 
 const PLATFORMS = ['browser', 'neutral'] as const;
 

@@ -805,12 +805,12 @@ describe('fromAISDK: errors from the AI SDK model', () => {
     [
       200,
       'InvalidResponseError',
-      'acme answered status 200 with an error instead of embeddings: server words — the API or a gateway in front of it reported a failure with a success status; check the message, and that baseURL points at the API.',
+      'acme answered status 200 with an error instead of embeddings: server words — the API or a gateway in front of it reported a failure with a success status; check the message, and that the base URL points at the API.',
     ],
     [
       299,
       'InvalidResponseError',
-      'acme answered status 299 with an error instead of embeddings: server words — the API or a gateway in front of it reported a failure with a success status; check the message, and that baseURL points at the API.',
+      'acme answered status 299 with an error instead of embeddings: server words — the API or a gateway in front of it reported a failure with a success status; check the message, and that the base URL points at the API.',
     ],
     [
       400,
@@ -848,7 +848,7 @@ describe('fromAISDK: errors from the AI SDK model', () => {
     const error = await rejectionOf(embedOnce(model));
     expect(error.name).toBe('InvalidResponseError');
     expect(error.message).toBe(
-      `acme returned an embeddings body of the wrong shape: (root): Invalid JSON response [REDACTED] (x [REDACTED] ${'y'.repeat(300 - 'x [REDACTED] '.length)}); check that baseURL points at the acme API (or a server that answers as it does).`,
+      `acme returned an embeddings body of the wrong shape: (root): Invalid JSON response [REDACTED] (x [REDACTED] ${'y'.repeat(300 - 'x [REDACTED] '.length)}); check that the base URL points at the acme API.`,
     );
     const t2 = apiCallError({
       message: undefined as never,

@@ -3,6 +3,7 @@ import { countMismatch } from './engine/checks.js';
 import type { RateLimiter } from './engine/limiter.js';
 import { type ErrorDetails, InvalidArgumentError, InvalidResponseError } from './errors.js';
 import {
+  type BaseURLOrigin,
   type HttpSettings,
   type JsonResponse,
   type ParsedError,
@@ -61,25 +62,27 @@ export function loadApiKey(options: {
  * The API root for a call: the explicit setting, else the first environment variable that is set, else
  * `defaultURL`. Read at call time, like keys. A value that is not an absolute http(s) URL is an
  * `InvalidArgumentError` naming where it came from (never the value: a key pasted into the wrong
- * variable must not reach a log). `source` says which variable was used, if any.
+ * variable must not reach a log). `source` says which variable was used, if any; `origin` where the URL
+ * came from, for `requestJson`'s `baseURLOrigin`.
  */
 export function loadBaseURL(options: {
   baseURL: string | undefined;
   environmentVariables: readonly string[];
   defaultURL: string;
   provider: string;
-}): { url: string; source: string | undefined } {
+}): { url: string; source: string | undefined; origin: BaseURLOrigin } {
   if (options.baseURL !== undefined) {
     // Trimmed as the variables are: `new URL` ignores the white space, but the text is what gets sent.
     const value = typeof options.baseURL === 'string' ? options.baseURL.trim() : options.baseURL;
-    return { url: checkBaseURL(value, 'the baseURL setting', options.provider), source: undefined };
+    const origin = 'the baseURL setting';
+    return { url: checkBaseURL(value, origin, options.provider), source: undefined, origin };
   }
   for (const name of options.environmentVariables) {
     const value = environmentVariable(name);
     if (value !== undefined && value.trim() !== '')
-      return { url: checkBaseURL(value.trim(), name, options.provider), source: name };
+      return { url: checkBaseURL(value.trim(), name, options.provider), source: name, origin: name };
   }
-  return { url: options.defaultURL, source: undefined };
+  return { url: options.defaultURL, source: undefined, origin: 'default' };
 }
 
 /**
@@ -530,8 +533,16 @@ export interface JsonEndpoint {
   /** Provider name, for messages and error fields. */
   provider: string;
   transport: Transport;
-  /** Read at each call: the API root, the headers (the key's among them) and the secrets to redact. */
-  resolve(): { baseURL: string; headers: Record<string, string>; secrets: readonly string[] };
+  /**
+   * Read at each call: the API root and where it came from (`loadBaseURL`'s `origin`, which errors name),
+   * the headers (the key's among them) and the secrets to redact.
+   */
+  resolve(): {
+    baseURL: string;
+    baseURLOrigin?: BaseURLOrigin | undefined;
+    headers: Record<string, string>;
+    secrets: readonly string[];
+  };
   /** Reads the provider's error body. */
   parseError?: (body: unknown, status: number) => ParsedError;
   /**
@@ -557,8 +568,9 @@ export async function postJson(
   },
   read: Pick<RequestJsonOptions, 'floatVectors'> = {},
 ): Promise<JsonResponse> {
-  const { baseURL, headers, secrets } = endpoint.resolve();
+  const { baseURL, baseURLOrigin, headers, secrets } = endpoint.resolve();
   return requestJson({
+    baseURLOrigin,
     transport: endpoint.transport,
     provider: endpoint.provider,
     url: `${bareBaseURL(baseURL)}${path}`,

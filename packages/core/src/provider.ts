@@ -60,6 +60,7 @@ export {
   TimeoutError,
 } from './errors.js';
 export {
+  type BaseURLOrigin,
   createTransport,
   errorForStatus,
   type HttpSettings,

@@ -95,6 +95,7 @@ describe('a base URL with a user name or password', () => {
     expect(loadBaseURL({ ...settings, baseURL: 'https://gw.acme.test/@team/v1' })).toEqual({
       url: 'https://gw.acme.test/@team/v1',
       source: undefined,
+      origin: 'the baseURL setting',
     });
   });
 });

@@ -405,9 +405,9 @@ describe('redirects', () => {
 
 describe('unexpectedBodyError: a 2xx body of the wrong shape', () => {
   const WRONG_SHAPE =
-    'acme returned an embeddings body of the wrong shape: data: expected an array; check that baseURL points at the acme API (or a server that answers as it does).';
+    'acme returned an embeddings body of the wrong shape: data: expected an array; check that the base URL points at the acme API.';
   const instead = (message: string) =>
-    `acme answered status 200 with an error instead of embeddings: ${message} — the API or a gateway in front of it reported a failure with a success status; check the message, and that baseURL points at the API.`;
+    `acme answered status 200 with an error instead of embeddings: ${message} — the API or a gateway in front of it reported a failure with a success status; check the message, and that the base URL points at the API.`;
 
   async function answered(body: unknown, options: Partial<RequestJsonOptions> = {}, id?: string) {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -423,7 +423,7 @@ describe('unexpectedBodyError: a 2xx body of the wrong shape', () => {
     const error = reported(response, 'embeddings', `data: got "${SECRET}"`);
     expect(error.url).toBe(`${URL_BASE}?key=[REDACTED]`);
     expect(error.message).toBe(
-      'acme returned an embeddings body of the wrong shape: data: got "[REDACTED]"; check that baseURL points at the acme API (or a server that answers as it does).',
+      'acme returned an embeddings body of the wrong shape: data: got "[REDACTED]"; check that the base URL points at the acme API.',
     );
   });
 
@@ -437,7 +437,7 @@ describe('unexpectedBodyError: a 2xx body of the wrong shape', () => {
   it('says "an" before a vowel in either case', async () => {
     const error = reported(await answered({}), 'Embeddings');
     expect(error.message).toBe(
-      'acme returned an Embeddings body of the wrong shape: data: expected an array; check that baseURL points at the acme API (or a server that answers as it does).',
+      'acme returned an Embeddings body of the wrong shape: data: expected an array; check that the base URL points at the acme API.',
     );
   });
 
@@ -483,8 +483,13 @@ describe('unexpectedBodyError: a 2xx body of the wrong shape', () => {
     expect(reported(await answered(body)).message).toBe(instead(message));
   });
 
+  it('JSON null is no error either, and is called so', async () => {
+    expect(reported(await answered(null)).message).toBe(
+      'acme returned status 200 with a JSON null; check that the base URL points at the acme API.',
+    );
+  });
+
   it.each<[string, unknown]>([
-    ['JSON null', null],
     ['error: false', { error: false }],
     ['an empty errors list', { errors: [] }],
     ['a list of two errors (only a list of one is unwrapped)', [{ error: 'a' }, { error: 'b' }]],

@@ -146,7 +146,7 @@ describe('redact: secrets it finds without being told', () => {
       'Proxy-Authorization: basic [REDACTED]; retry',
     );
     expect(redact("sent {'authorization': 'Token abc123xyz'} and authorization=ApiKey k-987")).toBe(
-      "sent {'authorization': '[REDACTED]'} and authorization=ApiKey [REDACTED]",
+      "sent {'authorization': 'Token [REDACTED]'} and authorization=ApiKey [REDACTED]",
     );
     // No scheme: the whole value is the credential.
     expect(redact('authorization: sk-plain-key-42\nnext line')).toBe('authorization: [REDACTED]\nnext line');
@@ -196,7 +196,7 @@ describe('redact: quoted fields that hold a credential', () => {
     const clean = redact(body);
     expect(JSON.parse(JSON.parse(clean).error.message.slice('bad request body '.length))).toEqual({
       client_secret: '[REDACTED]',
-      authorization: '[REDACTED]',
+      authorization: 'Basic [REDACTED]',
       n: 1,
     });
     expect(JSON.parse(clean).error.code).toBe('invalid_request');
@@ -688,7 +688,7 @@ describe('errors inside a 2xx', () => {
     );
     const error = parseFailure(response);
     expect(error.message).toBe(
-      'acme answered status 200 with an error instead of embeddings: [KEY_SUSPENDED] key [REDACTED] suspended — the API or a gateway in front of it reported a failure with a success status; check the message, and that baseURL points at the API.',
+      'acme answered status 200 with an error instead of embeddings: [KEY_SUSPENDED] key [REDACTED] suspended — the API or a gateway in front of it reported a failure with a success status; check the message, and that the base URL points at the API.',
     );
     expect(error.statusCode).toBe(200);
     expect(error.providerCode).toBe('KEY_SUSPENDED');
@@ -716,7 +716,7 @@ describe('errors inside a 2xx', () => {
   it('a body that is simply the wrong shape still says so (error: null is not an error)', async () => {
     const error = parseFailure(await answer({ result: [], error: null }));
     expect(error.message).toBe(
-      'acme returned an embeddings body of the wrong shape: data: expected an array; check that baseURL points at the acme API (or a server that answers as it does).',
+      'acme returned an embeddings body of the wrong shape: data: expected an array; check that the base URL points at the acme API.',
     );
     expect(error.url).toBe(URL_BASE);
   });

@@ -41,20 +41,24 @@ describe('settings read from the environment at call time', () => {
     expect(loadBaseURL({ ...settings, baseURL: undefined })).toEqual({
       url: 'https://api.acme.test/v1',
       source: undefined,
+      origin: 'default',
     });
     vi.stubEnv('ACME_HOST', ' http://127.0.0.1:9000 ');
     expect(loadBaseURL({ ...settings, baseURL: undefined })).toEqual({
       url: 'http://127.0.0.1:9000',
       source: 'ACME_HOST',
+      origin: 'ACME_HOST',
     });
     vi.stubEnv('ACME_BASE_URL', 'http://127.0.0.1:9001/v1');
     expect(loadBaseURL({ ...settings, baseURL: undefined })).toEqual({
       url: 'http://127.0.0.1:9001/v1',
       source: 'ACME_BASE_URL',
+      origin: 'ACME_BASE_URL',
     });
     expect(loadBaseURL({ ...settings, baseURL: 'https://proxy.test/v1' })).toEqual({
       url: 'https://proxy.test/v1',
       source: undefined,
+      origin: 'the baseURL setting',
     });
   });
 
@@ -73,7 +77,7 @@ describe('settings read from the environment at call time', () => {
           defaultURL: 'https://api.acme.test/v1',
           provider: 'acme',
         }),
-      ).toEqual({ url: 'https://api.acme.test/v1', source: undefined });
+      ).toEqual({ url: 'https://api.acme.test/v1', source: undefined, origin: 'default' });
       expect(
         loadApiKey({ apiKey: 'key-given-explicitly', environmentVariables: ['ACME_KEY'], provider: 'acme' }),
       ).toBe('key-given-explicitly');
@@ -95,7 +99,7 @@ describe('settings read from the environment at call time', () => {
           defaultURL: '',
           provider: 'acme',
         }),
-      ).toEqual({ url: '/api/embeddings/v1', source: undefined });
+      ).toEqual({ url: '/api/embeddings/v1', source: undefined, origin: 'the baseURL setting' });
     } finally {
       vi.unstubAllGlobals();
     }
@@ -145,6 +149,7 @@ describe('settings read from the environment at call time', () => {
     expect(loadBaseURL({ ...settings, baseURL: ' https://proxy.test/v1 \t' })).toEqual({
       url: 'https://proxy.test/v1',
       source: undefined,
+      origin: 'the baseURL setting',
     });
   });
 

@@ -388,7 +388,7 @@ describe('response faults through both transports', () => {
       expect(InvalidResponseError.isInstance(error)).toBe(true);
       expect(error.isRetryable).toBe(false);
       expect(error.message).toBe(
-        'acme returned an embedding body of the wrong shape: data: expected an array; check that baseURL points at the acme API (or a server that answers as it does).',
+        'acme returned an embedding body of the wrong shape: data: expected an array; check that the base URL points at the acme API.',
       );
       expect(loopback.requests).toBe(1);
     });

@@ -109,7 +109,7 @@ describe('schema issues are written out when the schema left its message generic
     }
     expect(error).toBeInstanceOf(InvalidResponseError);
     expect((error as Error).message).toBe(
-      'acme returned an embeddings body of the wrong shape: data: expected array; check that baseURL points at the acme API (or a server that answers as it does).',
+      'acme returned an embeddings body of the wrong shape: data: expected array; check that the base URL points at the acme API.',
     );
   });
 });

@@ -402,7 +402,7 @@ describe('loadBaseURL and nonDefaultURL', () => {
         defaultURL: 'https://api.acme.test/v1',
         provider: 'acme',
       }),
-    ).toEqual({ url: 'https://host.acme.test/v2', source: 'ACME_HOST' });
+    ).toEqual({ url: 'https://host.acme.test/v2', source: 'ACME_HOST', origin: 'ACME_HOST' });
   });
 
   it('refuses a control character that is not white space', () => {

@@ -1,4 +1,5 @@
 import {
+  type BaseURLOrigin,
   countMismatch,
   decodeAnswer,
   type EmbeddingCapabilities,
@@ -43,6 +44,8 @@ export interface GeminiModelConfig {
   /** The API root, e.g. `https://generativelanguage.googleapis.com/v1beta`. */
   /** The API root, read at each call (`GEMINI_BASE_URL` may change between calls, like the key). */
   baseURL: () => string;
+  /** Where `baseURL()` came from, which an answer of the wrong shape names; unnamed when absent. */
+  baseURLOrigin?: () => BaseURLOrigin;
   /** `baseURL()` unless it is the API's own (see `EmbeddingModel.customBaseURL`). */
   customBaseURL: () => string | undefined;
   /** Headers for a call, the key included; reads the key at call time. Returns the secrets to redact too. */
@@ -69,7 +72,11 @@ export function geminiEndpoint(config: GeminiModelConfig): JsonEndpoint {
   return {
     provider: config.provider,
     transport: config.transport,
-    resolve: () => ({ baseURL: config.baseURL(), ...config.headers() }),
+    resolve: () => ({
+      baseURL: config.baseURL(),
+      baseURLOrigin: config.baseURLOrigin?.(),
+      ...config.headers(),
+    }),
     parseError: parseGeminiError,
     maxResponseBytes: config.maxResponseBytes,
   };

@@ -51,13 +51,15 @@ const GEMINI_SETTINGS: SettingNames<GeminiProviderSettings> = {
 export function createGemini(settings: GeminiProviderSettings = {}): GeminiProvider {
   checkProviderSettings(settings, GEMINI_SETTINGS, 'createGemini');
   const transport = createTransport(settings);
-  const baseURL = () => {
-    const { url, source } = loadBaseURL({
+  const loadedBaseURL = () =>
+    loadBaseURL({
       baseURL: settings.baseURL,
       environmentVariables: ['GEMINI_BASE_URL', 'GOOGLE_GEMINI_BASE_URL'],
       defaultURL: GEMINI_BASE_URL,
       provider: 'gemini',
     });
+  const baseURL = () => {
+    const { url, source } = loadedBaseURL();
     // Google's SDKs read GOOGLE_GEMINI_BASE_URL as a host and add the API version themselves.
     return source === 'GOOGLE_GEMINI_BASE_URL' ? `${url.replace(/\/+$/, '')}/v1beta` : url;
   };
@@ -74,6 +76,7 @@ export function createGemini(settings: GeminiProviderSettings = {}): GeminiProvi
   const config = (modelId: string): GeminiModelConfig => ({
     provider: 'gemini',
     baseURL,
+    baseURLOrigin: () => loadedBaseURL().origin,
     customBaseURL: () => nonDefaultURL(baseURL(), [GEMINI_BASE_URL]),
     headers,
     transport,

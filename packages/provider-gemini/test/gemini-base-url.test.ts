@@ -10,6 +10,28 @@ describe('the API root from GEMINI_BASE_URL or GOOGLE_GEMINI_BASE_URL', () => {
     vi.unstubAllEnvs();
   });
 
+  it('an answer of the wrong shape names the variable the root came from, the setting, or none set', async () => {
+    const { fetch } = fakeFetch(() => ({ body: { result: [] } }));
+    const model = createGemini({ apiKey: FAKE_KEY, fetch }).embedding('gemini-embedding-001');
+    const hint = async () => {
+      const error = await model.doEmbed({ inputs: ['a'] }).catch((caught: Error) => caught);
+      return (error as Error).message.replace(/^.*; /, '');
+    };
+    vi.stubEnv('GEMINI_BASE_URL', '');
+    vi.stubEnv('GOOGLE_GEMINI_BASE_URL', '');
+    expect(await hint()).toBe(
+      'no base URL was set, so a proxy or gateway between you and the API may be answering instead of it.',
+    );
+    vi.stubEnv('GOOGLE_GEMINI_BASE_URL', 'http://127.0.0.1:4300/');
+    expect(await hint()).toBe('check that GOOGLE_GEMINI_BASE_URL points at the gemini API.');
+    const pinned = createGemini({ apiKey: FAKE_KEY, fetch, baseURL: 'https://proxy.example/v1beta' });
+    const error = await pinned
+      .embedding('gemini-embedding-001')
+      .doEmbed({ inputs: ['a'] })
+      .catch((caught: Error) => caught);
+    expect((error as Error).message).toMatch(/; check that the baseURL setting points at the gemini API\.$/);
+  });
+
   it("customBaseURL: the root calls go to (a GOOGLE_GEMINI_BASE_URL host with its version), undefined for the API's own", () => {
     const model = createGemini({ apiKey: FAKE_KEY }).embedding('gemini-embedding-001');
     expect(model.customBaseURL()).toBeUndefined();

@@ -58,13 +58,14 @@ const JINA_SETTINGS: SettingNames<JinaProviderSettings> = {
 export function createJina(settings: JinaProviderSettings = {}): JinaProvider {
   checkProviderSettings(settings, JINA_SETTINGS, 'createJina');
   const transport = createTransport(settings);
-  const baseURL = () =>
+  const loadedBaseURL = () =>
     loadBaseURL({
       baseURL: settings.baseURL,
       environmentVariables: ['JINA_BASE_URL'],
       defaultURL: JINA_BASE_URL,
       provider: 'jina',
-    }).url;
+    });
+  const baseURL = () => loadedBaseURL().url;
   const config: JinaModelConfig = {
     provider: 'jina',
     resolve() {
@@ -73,8 +74,10 @@ export function createJina(settings: JinaProviderSettings = {}): JinaProvider {
         environmentVariables: ['JINA_API_KEY'],
         provider: 'jina',
       });
+      const { url, origin } = loadedBaseURL();
       return {
-        baseURL: baseURL(),
+        baseURL: url,
+        baseURLOrigin: origin,
         headers: { authorization: `Bearer ${apiKey}`, ...settings.headers },
         secrets: [apiKey],
       };

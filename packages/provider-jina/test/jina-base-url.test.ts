@@ -10,6 +10,14 @@ describe('the API root from JINA_BASE_URL', () => {
     vi.unstubAllEnvs();
   });
 
+  it('an answer of the wrong shape names JINA_BASE_URL when the root came from it', async () => {
+    const server = fakeFetch([{ body: {} }]);
+    const model = createJina({ apiKey: TEST_KEY, fetch: server.fetch }).embedding('jina-embeddings-v3');
+    vi.stubEnv('JINA_BASE_URL', 'http://127.0.0.1:4200/v1');
+    const error = await model.doEmbed({ inputs: ['a'] }).catch((caught: Error) => caught);
+    expect((error as Error).message).toMatch(/; check that JINA_BASE_URL points at the jina API\.$/);
+  });
+
   it("customBaseURL: the chosen root, undefined for the API's own", () => {
     const model = createJina({ apiKey: TEST_KEY }).embedding('jina-embeddings-v3');
     expect(model.customBaseURL()).toBeUndefined();

@@ -237,7 +237,7 @@ describe('answers', () => {
     await expect(model.doRerank({ query: 'q', documents: ['d'] })).rejects.toMatchObject({
       name: 'InvalidResponseError',
       message:
-        'jina returned a rerank body of the wrong shape: results: expected array, got undefined; check that baseURL points at the jina API (or a server that answers as it does).',
+        'jina returned a rerank body of the wrong shape: results: expected array, got undefined; no base URL was set, so a proxy or gateway between you and the API may be answering instead of it.',
     });
   });
 

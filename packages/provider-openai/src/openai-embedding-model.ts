@@ -1,4 +1,5 @@
 import {
+  type BaseURLOrigin,
   decodeAnswer,
   decodeVectors,
   type EmbeddingCapabilities,
@@ -26,6 +27,8 @@ export interface OpenAIModelConfig {
   provider: string;
   /** The API root, read at each call (`OPENAI_BASE_URL` may change between calls, like the key). */
   baseURL: () => string;
+  /** Where `baseURL()` came from, which an answer of the wrong shape names; unnamed when absent. */
+  baseURLOrigin?: () => BaseURLOrigin;
   /** `baseURL()` unless it is the provider's default (see `EmbeddingModel.customBaseURL`). */
   customBaseURL: () => string | undefined;
   /** Headers for a call, the auth header included; reads the key at call time. Returns the secrets to redact too. */
@@ -72,7 +75,11 @@ export class OpenAIEmbeddingModel<
     this.endpoint = {
       provider: config.provider,
       transport: config.transport,
-      resolve: () => ({ baseURL: config.baseURL(), ...config.headers() }),
+      resolve: () => ({
+        baseURL: config.baseURL(),
+        baseURLOrigin: config.baseURLOrigin?.(),
+        ...config.headers(),
+      }),
       parseError: parseOpenAIError,
       requestIdHeaders: ['x-request-id'],
       maxResponseBytes: config.maxResponseBytes,

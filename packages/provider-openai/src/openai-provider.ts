@@ -91,13 +91,14 @@ export function createOpenAI(settings: OpenAIProviderSettings = {}): OpenAIProvi
   checkProviderSettings(settings, OPENAI_SETTINGS, 'createOpenAI');
   const transport = createTransport(settings);
   const encodingFormat = encodingFormatOf(settings.encodingFormat, 'openai');
-  const baseURL = () =>
+  const loadedBaseURL = () =>
     loadBaseURL({
       baseURL: settings.baseURL,
       environmentVariables: ['OPENAI_BASE_URL'],
       defaultURL: OPENAI_BASE_URL,
       provider: 'openai',
-    }).url;
+    });
+  const baseURL = () => loadedBaseURL().url;
   const headers = () => {
     const apiKey = loadApiKey({
       apiKey: settings.apiKey,
@@ -135,6 +136,7 @@ export function createOpenAI(settings: OpenAIProviderSettings = {}): OpenAIProvi
       return new OpenAIEmbeddingModel(modelId, {
         provider: 'openai',
         baseURL,
+        baseURLOrigin: () => loadedBaseURL().origin,
         customBaseURL: () => nonDefaultURL(baseURL(), [OPENAI_BASE_URL]),
         headers,
         transport,
@@ -215,12 +217,12 @@ export function createOpenAICompatible<const Name extends string = string>(
       argument: 'baseURL',
     });
   }
-  const compatibleBaseURL = loadBaseURL({
+  const { url: compatibleBaseURL, origin: compatibleOrigin } = loadBaseURL({
     baseURL: settings.baseURL,
     environmentVariables: [],
     defaultURL: settings.baseURL,
     provider: settings.name,
-  }).url;
+  });
   const keyHeader = (settings.apiKeyHeader ?? 'authorization').toLowerCase();
   // Some servers take the key as a query parameter (Azure Functions `code`, SAS `sig`, a gateway's
   // `token`, under any name): every value is redacted from errors except those of parameters that never
@@ -251,6 +253,7 @@ export function createOpenAICompatible<const Name extends string = string>(
       return new OpenAIEmbeddingModel(modelId, {
         provider: settings.name,
         baseURL: () => compatibleBaseURL,
+        baseURLOrigin: () => compatibleOrigin,
         // A compatible server has no default: its base URL always tells it apart.
         customBaseURL: () => compatibleBaseURL,
         headers,

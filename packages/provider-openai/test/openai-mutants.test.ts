@@ -260,7 +260,7 @@ describe('reading the answer', () => {
     );
     expect(error).toBeInstanceOf(InvalidResponseError);
     expect(error.message).toBe(
-      'openai returned an embeddings body of the wrong shape: data.0.index: must be at least 0; check that baseURL points at the openai API (or a server that answers as it does).',
+      'openai returned an embeddings body of the wrong shape: data.0.index: must be at least 0; no base URL was set, so a proxy or gateway between you and the API may be answering instead of it.',
     );
   });
 });

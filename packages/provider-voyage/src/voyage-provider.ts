@@ -69,13 +69,14 @@ export function createVoyage(settings: VoyageProviderSettings = {}): VoyageProvi
   checkProviderSettings(settings, VOYAGE_SETTINGS, 'createVoyage');
   const transport = createTransport(settings);
   // The setting, else VOYAGE_BASE_URL; '' when neither names one (the default host depends on the key).
-  const chosenURL = () =>
+  const chosen = () =>
     loadBaseURL({
       baseURL: settings.baseURL,
       environmentVariables: ['VOYAGE_BASE_URL'],
       defaultURL: '',
       provider: 'voyage',
-    }).url;
+    });
+  const chosenURL = () => chosen().url;
   const config: VoyageModelConfig = {
     provider: 'voyage',
     resolve() {
@@ -85,11 +86,11 @@ export function createVoyage(settings: VoyageProviderSettings = {}): VoyageProvi
         provider: 'voyage',
       });
       // Atlas model API keys authenticate only at ai.mongodb.com; dashboard keys only at api.voyageai.com.
-      const chosen = chosenURL();
-      const baseURL =
-        chosen !== '' ? chosen : apiKey.startsWith('al-') ? VOYAGE_ATLAS_BASE_URL : VOYAGE_BASE_URL;
+      const { url, origin } = chosen();
+      const baseURL = url !== '' ? url : apiKey.startsWith('al-') ? VOYAGE_ATLAS_BASE_URL : VOYAGE_BASE_URL;
       return {
         baseURL,
+        baseURLOrigin: origin,
         headers: { authorization: `Bearer ${apiKey}`, ...settings.headers },
         secrets: [apiKey],
       };

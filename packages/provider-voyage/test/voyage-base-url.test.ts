@@ -10,6 +10,24 @@ describe('the API root from VOYAGE_BASE_URL', () => {
     vi.unstubAllEnvs();
   });
 
+  it('an answer of the wrong shape names VOYAGE_BASE_URL when the root came from it, and none set otherwise', async () => {
+    const server = fakeFetch([{ body: {} }, { body: {} }]);
+    const model = createVoyage({ apiKey: TEST_KEY, fetch: server.fetch }).embedding('voyage-3.5');
+    const message = () =>
+      model.doEmbed({ inputs: ['a'] }).then(
+        () => '',
+        (error: Error) => error.message,
+      );
+    vi.stubEnv('VOYAGE_BASE_URL', 'http://127.0.0.1:4100/v1');
+    expect(await message()).toBe(
+      'voyage returned an embeddings body of the wrong shape: data: expected array, got undefined; check that VOYAGE_BASE_URL points at the voyage API.',
+    );
+    vi.stubEnv('VOYAGE_BASE_URL', '');
+    expect(await message()).toBe(
+      'voyage returned an embeddings body of the wrong shape: data: expected array, got undefined; no base URL was set, so a proxy or gateway between you and the API may be answering instead of it.',
+    );
+  });
+
   it('is read at each call and wins over the host the key implies; the setting wins over it', async () => {
     const server = fakeFetch([ANSWER, ANSWER, ANSWER]);
     const atlas = createVoyage({ apiKey: ATLAS_TEST_KEY, fetch: server.fetch }).embedding('voyage-3.5');

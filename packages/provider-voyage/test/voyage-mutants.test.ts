@@ -802,13 +802,13 @@ describe('answers of the wrong shape, named by endpoint and field', () => {
       'an empty object',
       embed,
       {},
-      'voyage returned an embeddings body of the wrong shape: data: expected array, got undefined; check that baseURL points at the voyage API (or a server that answers as it does).',
+      'voyage returned an embeddings body of the wrong shape: data: expected array, got undefined; no base URL was set, so a proxy or gateway between you and the API may be answering instead of it.',
     ],
     [
       'data null',
       embed,
       { data: null },
-      'voyage returned an embeddings body of the wrong shape: data: expected array, got null; check that baseURL points at the voyage API (or a server that answers as it does).',
+      'voyage returned an embeddings body of the wrong shape: data: expected array, got null; no base URL was set, so a proxy or gateway between you and the API may be answering instead of it.',
     ],
     [
       'an empty data list',
@@ -821,21 +821,21 @@ describe('answers of the wrong shape, named by endpoint and field', () => {
       (provider: ReturnType<typeof createVoyage>) =>
         provider.multimodalEmbedding('voyage-multimodal-3').doEmbed({ inputs: ['a'] }),
       { model: 'voyage-multimodal-3', usage: { total_tokens: 1 } },
-      'voyage returned a multimodal embeddings body of the wrong shape: data: expected array, got undefined; check that baseURL points at the voyage API (or a server that answers as it does).',
+      'voyage returned a multimodal embeddings body of the wrong shape: data: expected array, got undefined; no base URL was set, so a proxy or gateway between you and the API may be answering instead of it.',
     ],
     [
       'a rerank result with a negative index',
       (provider: ReturnType<typeof createVoyage>) =>
         provider.reranking('rerank-2.5').doRerank({ query: 'q', documents: ['x', 'y'] }),
       { ...rerankAnswer, data: [{ index: -1, relevance_score: 0.5 }] },
-      'voyage returned a rerank body of the wrong shape: data.0.index: must be at least 0; check that baseURL points at the voyage API (or a server that answers as it does).',
+      'voyage returned a rerank body of the wrong shape: data.0.index: must be at least 0; no base URL was set, so a proxy or gateway between you and the API may be answering instead of it.',
     ],
     [
       'a contextualized document with a negative index',
       (provider: ReturnType<typeof createVoyage>) =>
         provider.contextualizedEmbedding('voyage-context-3').doEmbedContextualized({ documents: [['a']] }),
       { ...contextAnswer(), data: [{ ...contextAnswer().data[0]!, index: -1 }] },
-      'voyage returned a contextualized embeddings body of the wrong shape: data.0.index: must be at least 0; check that baseURL points at the voyage API (or a server that answers as it does).',
+      'voyage returned a contextualized embeddings body of the wrong shape: data.0.index: must be at least 0; no base URL was set, so a proxy or gateway between you and the API may be answering instead of it.',
     ],
     [
       'a chunk text that is not a string',
@@ -846,7 +846,7 @@ describe('answers of the wrong shape, named by endpoint and field', () => {
           providerOptions: { voyage: { autoChunking: true } },
         }),
       contextAnswer({ text: 5 }),
-      'voyage returned a contextualized embeddings body of the wrong shape: data.0.data.0.text: expected string, got number; check that baseURL points at the voyage API (or a server that answers as it does).',
+      'voyage returned a contextualized embeddings body of the wrong shape: data.0.data.0.text: expected string, got number; no base URL was set, so a proxy or gateway between you and the API may be answering instead of it.',
     ],
   ])('%s', async (_label, call, body, message) => {
     const provider = createVoyage({ apiKey: TEST_KEY, fetch: fakeFetch([{ body }]).fetch });

@@ -4,7 +4,9 @@ import {
   asText,
   headerGroups,
   listedHeaderNames,
+  listedValue,
   unrecordedRequestHeader,
+  withheldAnswerHeader,
   withheldHeader,
 } from './headers.js';
 
@@ -30,8 +32,9 @@ export interface CassetteInteraction {
     auth?: { header: string; scheme?: string };
   };
   /**
-   * `headers`: what the API answered, never one that carries a credential (`set-cookie`,
-   * `www-authenticate`, …) or names the account, which `checkCassette` refuses in either form.
+   * `headers`: what the API answered, never one that carries a credential (`set-cookie`, a
+   * `www-authenticate` other than a challenge that holds none, …) or names the account, which
+   * `checkCassette` refuses in either form.
    */
   response: { status: number; headers?: Record<string, string>; body: unknown };
 }
@@ -136,17 +139,20 @@ function hasBrokenHeaders(value: unknown): boolean {
 }
 
 /**
- * The names of recorded headers, an object's keys or a recorder's list's (`headerGroups`, bytes read as
- * text). A flat list with a value missing cannot be paired, so a key may stand where a name should: when
+ * The recorded headers as names and values: an object's entries, or a recorder's list's (`headerGroups`,
+ * bytes read as text; `listedValue`). A flat list with a value missing cannot be paired, so a key may stand where a name should: when
  * one of its items (`listedHeaderNames`) names a header no recording keeps (`withheldHeader`), it is
  * refused with a message that names no item, and otherwise it has no names to check (uncompared, as any
  * list).
  */
-function recordedNames(headers: object, where: string): unknown[] | { refusal: string | undefined } {
-  if (!Array.isArray(headers)) return Object.keys(headers);
+function recordedHeaders(
+  headers: object,
+  where: string,
+): [name: unknown, value: unknown][] | { refusal: string | undefined } {
+  if (!Array.isArray(headers)) return Object.entries(headers);
   const items = headers.map(asText);
   const groups = headerGroups(items);
-  if (Array.isArray(groups)) return groups.map((group) => group.name);
+  if (Array.isArray(groups)) return groups.map((group) => [group.name, listedValue(group)]);
   return {
     refusal: listedHeaderNames(items).some((name) => withheldHeader(name) !== undefined)
       ? `${where} is a flat list of names and values with a value missing (item ${groups.unpairedAt} has none after it), and one of its items names a header that carries a credential or names the account (or is a credential itself): a cassette never holds its value, and which item is a name cannot be known. Remove that header and its value from ${where}`
@@ -165,8 +171,9 @@ function unrecordedHeader(value: unknown, index: number): string | undefined {
   if (headers === undefined) return undefined;
   const list = Array.isArray(headers);
   const where = `interactions[${index}].request`;
-  const names = recordedNames(headers, `${where}.headers`);
-  if (!Array.isArray(names)) return names.refusal;
+  const recorded = recordedHeaders(headers, `${where}.headers`);
+  if (!Array.isArray(recorded)) return recorded.refusal;
+  const names = recorded.map(([name]) => name);
   const remove = `Remove it from ${where}.headers${list ? '' : ': the other headers are still compared'} (record mode never writes it)`;
   for (const name of names) {
     const withheld = withheldHeader(name);
@@ -187,18 +194,19 @@ function unrecordedHeader(value: unknown, index: number): string | undefined {
 /**
  * The first response header of an interaction that no recording keeps, as `interactions[1].response.headers
  * records set-cookie, which …`, or undefined when it records none: one that carries a credential or names
- * the account, by the test `scrubCassette` drops response headers by (`withheldHeader`), in the format's
- * object or a recorder's list (`recordedNames`), where its value would sit in the file although no
+ * the account, by the test `scrubCassette` drops response headers by (`withheldAnswerHeader`: a challenge
+ * that holds no credential, `Bearer realm="api"`, is kept), in the format's
+ * object or a recorder's list (`recordedHeaders`), where its value would sit in the file although no
  * recording keeps it. The message names the header, never its value.
  */
 function withheldResponseHeader(value: unknown, index: number): string | undefined {
   const { headers } = (value as Partial<CassetteInteraction>).response ?? {};
   if (typeof headers !== 'object' || headers === null) return undefined;
   const where = `interactions[${index}].response.headers`;
-  const names = recordedNames(headers, where);
-  if (!Array.isArray(names)) return names.refusal;
-  for (const name of names) {
-    const withheld = withheldHeader(name);
+  const recorded = recordedHeaders(headers, where);
+  if (!Array.isArray(recorded)) return recorded.refusal;
+  for (const [name, header] of recorded) {
+    const withheld = withheldAnswerHeader(name, header);
     if (withheld !== undefined)
       return `${where} records ${String(name)}, which ${withheld === 'credential' ? 'carries a credential' : 'names the account'}: a cassette never holds its value (record mode and scrubCassette drop it). Remove it from ${where}`;
   }

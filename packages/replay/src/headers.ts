@@ -1,4 +1,4 @@
-import { isAccountHeaderName, isSecretHeaderName } from '@embedkit/core/provider';
+import { compileRedaction, isAccountHeaderName, isSecretHeaderName } from '@embedkit/core/provider';
 
 /**
  * Request headers as one object of lower-case names, in any form a transport hands them over: undici's
@@ -72,6 +72,80 @@ const UNRECORDED_REQUEST_HEADERS: ReadonlyMap<string, string> = new Map([
 export function withheldHeader(name: unknown): 'credential' | 'account' | undefined {
   if (typeof name !== 'string') return undefined;
   return isSecretHeaderName(name) ? 'credential' : isAccountHeaderName(name) ? 'account' : undefined;
+}
+
+/** A token of HTTP (RFC 9110 §5.6.2), a challenge's scheme or a parameter's name. */
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+/** A quoted string on one line, its escapes (`\"`) kept inside it. */
+const QUOTED = '"(?:[^"\\\\\\r\\n]|\\\\[^\\r\\n])*"';
+/** An auth-param: a name, `=`, and a token or a quoted string. */
+const AUTH_PARAM = `${TOKEN}[ \\t]*=[ \\t]*(?:${TOKEN}|${QUOTED})`;
+/**
+ * A list of challenges read whole (RFC 9110 §11.6.1): it opens with a scheme; each parameter follows its
+ * scheme after a space or another parameter after a comma, and a scheme after a comma starts the next
+ * challenge. A token68 (`Negotiate oRswGa…`, `Basic dXNl…`) matches no part of it, so a value that holds
+ * one is not read as a list of challenges at all.
+ */
+const CHALLENGES = new RegExp(
+  `^[ \\t]*${TOKEN}(?:[ \\t]+${AUTH_PARAM})?(?:[ \\t]*,[ \\t]*(?:${AUTH_PARAM}|${TOKEN}(?:[ \\t]+${AUTH_PARAM})?))*[ \\t]*$`,
+);
+/** Each auth-param of a list of challenges, its name and its value captured. */
+const AUTH_PARAMS = new RegExp(`(${TOKEN})[ \\t]*=[ \\t]*(${TOKEN}|${QUOTED})`, 'g');
+
+/**
+ * Parameters a challenge may carry that hold no credential and no free text a server writes: the realm,
+ * Bearer's `scope` and `error` code (RFC 6750), Basic's `charset` (RFC 7617), Digest's `algorithm`, `qop`
+ * and `stale` (RFC 7616). `error_description` is not among them: its text may echo what the request sent,
+ * in a shape no pattern knows.
+ */
+const CHALLENGE_PARAMETERS = new Set(['realm', 'scope', 'error', 'charset', 'algorithm', 'qop', 'stale']);
+
+/** Core's redaction by its patterns alone (`?key=…`, `Bearer …`, `user:pass@`), for a check given no secrets. */
+const PATTERNS_ONLY = compileRedaction([]);
+
+/**
+ * Whether a recorded `www-authenticate` or `proxy-authenticate` (any letter case) holds no credential: its
+ * value, one text, is a list of challenges (`CHALLENGES`: schemes and auth-params, no token68), and every
+ * parameter is one that holds none (`CHALLENGE_PARAMETERS`) with a value `redaction` (core's patterns,
+ * with the scrub's secrets where it has them) leaves as it is. (The value whole is not redacted: core's
+ * pattern of a bearer token takes the word after `Bearer`, a challenge's first parameter name.) `Bearer realm="api", error="invalid_token"` is
+ * harmless; `Bearer error_description="token sk-… is invalid"`, `Negotiate oRswGa…` and
+ * `Bearer realm="…?key=…"` are not.
+ */
+export function harmlessChallenge(
+  name: unknown,
+  value: unknown,
+  redaction: (text: string) => string = PATTERNS_ONLY,
+): boolean {
+  if (typeof name !== 'string' || !/^(?:www|proxy)-authenticate$/i.test(name)) return false;
+  if (typeof value !== 'string' || !CHALLENGES.test(value)) return false;
+  return [...value.matchAll(AUTH_PARAMS)].every(
+    ([, parameter, text]) => CHALLENGE_PARAMETERS.has(parameter!.toLowerCase()) && redaction(text!) === text,
+  );
+}
+
+/**
+ * `withheldHeader` for a header of a recorded response, read with its value: a challenge that holds no
+ * credential (`harmlessChallenge`) is kept. The one test `scrubCassette` and `checkCassette` share for
+ * the response's headers.
+ */
+export function withheldAnswerHeader(
+  name: unknown,
+  value: unknown,
+  redaction?: (text: string) => string,
+): 'credential' | 'account' | undefined {
+  return harmlessChallenge(name, value, redaction) ? undefined : withheldHeader(name);
+}
+
+/**
+ * The value of one header of a recorder's list (a `headerGroups` group): the item after its name, the
+ * second of its pair, or its record's `value`.
+ */
+export function listedValue(group: HeaderGroup): unknown {
+  const [first, second] = group.items;
+  if (group.items.length === 2) return second;
+  if (Array.isArray(first)) return first[1];
+  return (first as { value?: unknown }).value;
 }
 
 const WITHHELD_BECAUSE = { credential: 'it carries a credential', account: 'it names the account' };

@@ -1,6 +1,14 @@
 import { compileRedaction, InvalidArgumentError, isSecretFieldName } from '@embedkit/core/provider';
 import type { Cassette, CassetteInteraction } from './cassette.js';
-import { asText, type HeaderGroup, headerGroups, listedHeaderNames, withheldHeader } from './headers.js';
+import {
+  asText,
+  type HeaderGroup,
+  harmlessChallenge,
+  headerGroups,
+  listedHeaderNames,
+  listedValue,
+  withheldHeader,
+} from './headers.js';
 
 const REDACTED = '[REDACTED]';
 
@@ -69,8 +77,10 @@ function headerEntries(headers: object): [unknown, unknown][] {
  * - credential patterns (`?key=…`, `Bearer …`, `user:pass@`) only where credentials live: the request
  *   path, the response headers, error answers (status 300 and up) and message fields;
  * - response headers whose name says they carry a credential (core's `isSecretHeaderName`: `cookie`,
- *   `authorization`, `x-auth-token`, …) and account headers (`openai-organization`), and JSON fields
- *   named like a credential (`access_token`, `refresh_token`, `client_secret`, …);
+ *   `authorization`, `x-auth-token`, …) and account headers (`openai-organization`), but a challenge
+ *   that holds no credential (`Bearer realm="api"`, by `harmlessChallenge`, which `checkCassette` reads
+ *   the response's headers by too), and JSON fields named like a credential (`access_token`,
+ *   `refresh_token`, `client_secret`, …);
  * - any field of a request, a response or an exchange beyond the format's (request `headers` a recorder
  *   kept, a `url`, a `raw` holding `headers`), the same way: credential headers dropped wherever they
  *   are, patterns and secrets redacted; headers kept as a flat list with a value missing, which cannot
@@ -149,13 +159,17 @@ export function scrubCassette(cassette: Cassette, secrets: readonly string[]): C
         items: [asText(value)],
       }));
     }
-    const kept = groups.filter((group) => !droppedHeader(group.name));
+    // The response's own headers are read with their values: a challenge that holds no credential is kept
+    // as it is (core's bearer pattern would take its first parameter's name for a token).
+    const answer = container && path.endsWith('.response.headers');
+    const harmless = (group: HeaderGroup) =>
+      answer && harmlessChallenge(group.name, list ? listedValue(group) : group.items[0], credentials);
+    const kept = groups.filter((group) => harmless(group) || !droppedHeader(group.name));
+    const scrubbed = (group: HeaderGroup) =>
+      harmless(group) ? group.items : (scrubValue(group.items, credentials) as unknown[]);
     return list
-      ? scrubValue(
-          kept.flatMap((group) => group.items),
-          credentials,
-        )
-      : Object.fromEntries(kept.map((group) => [group.name, scrubValue(group.items[0], credentials)]));
+      ? kept.flatMap(scrubbed)
+      : Object.fromEntries(kept.map((group) => [group.name, scrubbed(group)[0]]));
   };
   /**
    * Fields a recorder kept beside the format's, scrubbed as credentials may sit in any of them: `text`

@@ -132,10 +132,13 @@ describe('scrubCassette: headers that are not an object of names', () => {
       scrubbedHeaders([
         ['x-request-id', 'req-1'],
         ['www-authenticate', 'Bearer realm=api'],
+        ['set-cookie', 'session=s-123456'],
         ['link', '</v1?token=t-123456>'],
       ]),
     ).toEqual([
       ['x-request-id', 'req-1'],
+      // A challenge that holds no credential is kept as it is.
+      ['www-authenticate', 'Bearer realm=api'],
       ['link', `</v1?token=${R}>`],
     ]);
   });

@@ -203,7 +203,10 @@ describe('scrubCassette', () => {
     const response = {
       status: 401,
       statusText: `Unauthorized: Bearer ${KEY}`,
-      headers: { 'www-authenticate': 'Bearer realm="api"', 'x-request-id': 'req-9' },
+      headers: {
+        'www-authenticate': `Bearer error_description="key ${KEY} revoked"`,
+        'x-request-id': 'req-9',
+      },
       body: { message: 'bad key' },
     } as CassetteInteraction['response'];
     const [interaction] = scrubCassette(recording(['x'], [{ request, response }]), [KEY]).interactions;

@@ -127,7 +127,16 @@ export interface RequestJsonOptions {
    * the body then holds that `Float32Array` in its place. Default: none, the body is plain `JSON.parse`.
    */
   floatVectors?: readonly string[];
+  /**
+   * Where the API root of `url` came from, as the hint of an answer of the wrong shape names it: a setting
+   * (`the baseURL setting`, or a provider's own), an environment variable (`OPENAI_BASE_URL`), or
+   * `default`, the provider's own root. Default: the hint names `the base URL`.
+   */
+  baseURLOrigin?: BaseURLOrigin | undefined;
 }
+
+/** Where a base URL came from (`RequestJsonOptions.baseURLOrigin`). */
+export type BaseURLOrigin = 'default' | (string & {});
 
 export interface JsonResponse {
   status: number;
@@ -179,6 +188,7 @@ interface CallContext {
   /** The transport that sent it, when known: the credentials of its proxies are secrets of the call too. */
   transport?: Transport;
   parseError: RequestJsonOptions['parseError'];
+  origin?: BaseURLOrigin | undefined;
 }
 
 /** Secret-free text for an error about a call; the secrets are gathered and compiled on first use. */
@@ -319,6 +329,7 @@ export async function requestJson(options: RequestJsonOptions): Promise<JsonResp
     secrets: options.secrets ?? [],
     transport: options.transport,
     parseError: options.parseError,
+    origin: options.baseURLOrigin,
   };
 
   let response: Awaited<ReturnType<Transport['request']>>;
@@ -608,9 +619,12 @@ export function unexpectedBodyError(
   const apiError = errorInBody(response.body, response.status, call.parseError, redactor);
   const requestId = response.requestId ?? apiError?.requestId;
   if (requestId !== undefined) details.requestId = redactor.text(requestId);
+  // Where the base URL came from, for the hint: one of unknown origin is not called by a setting's name.
+  const named = call.origin === 'default' ? undefined : (call.origin ?? 'the base URL');
   if (apiError === undefined) {
+    // An empty body is read as undefined; a JSON `null` fails every schema at its root.
     return new InvalidResponseError(
-      `${provider} returned ${/^[aeiou]/i.test(what) ? 'an' : 'a'} ${what} body of the wrong shape: ${redactor.text(problem)}; check that baseURL points at the ${provider} API (or a server that answers as it does).`,
+      `${provider} returned ${response.body == null ? `status ${response.status} with ${response.body === null ? 'a JSON null' : 'an empty body'}` : `${/^[aeiou]/i.test(what) ? 'an' : 'a'} ${what} body of the wrong shape: ${redactor.text(problem)}`}; ${named === undefined ? 'no base URL was set, so a proxy or gateway between you and the API may be answering instead of it' : `check that ${named} points at the ${provider} API`}.`,
       details,
     );
   }
@@ -618,7 +632,7 @@ export function unexpectedBodyError(
   if (apiError.providerCode !== undefined) details.providerCode = apiError.providerCode;
   if (apiError.isRetryable !== undefined) details.isRetryable = apiError.isRetryable;
   return new InvalidResponseError(
-    `${provider} answered status ${response.status} with an error instead of ${what}: ${redactor.excerpt(apiError.message ?? redactor.excerpt(JSON.stringify(response.body) ?? '', 300), MAX_API_MESSAGE)} — the API or a gateway in front of it reported a failure with a success status; check the message, and that baseURL points at the API.`,
+    `${provider} answered status ${response.status} with an error instead of ${what}: ${redactor.excerpt(apiError.message ?? redactor.excerpt(JSON.stringify(response.body) ?? '', 300), MAX_API_MESSAGE)} — the API or a gateway in front of it reported a failure with a success status; check the message${named === undefined ? '' : `, and that ${named} points at the API`}.`,
     details,
   );
 }

@@ -179,12 +179,20 @@ const SECRET_PARAMETER = new RegExp(
 );
 
 /**
+ * An authorization header's scheme (`Basic `, `bearer `), by HTTP's grammar its first word: no secret, so
+ * kept wherever the header is quoted, as a field or as text.
+ */
+const AUTHORIZATION_SCHEME = '[a-z][\\w-]{0,31}[ \\t]+';
+
+/**
  * The start of a quoted credential field's value: `"password": "`, `'api_key': '` (a printed dict), or a
  * body quoted inside a JSON text, where every quote carries the same run of backslashes
- * (`\"client_secret\": \"`). The value itself is found by `redactSecretFields`.
+ * (`\"client_secret\": \"`). The value itself is found by `redactSecretFields`. The field's name
+ * (group 3) and what may be a scheme at the start of its value (group 4: one that ends the value or
+ * is followed by an escape is none) tell the scheme an authorization field keeps.
  */
 const SECRET_FIELD = new RegExp(
-  `(\\\\{0,${MAX_ESCAPES}})(["'])(?:${anySpelling(SECRET_FIELD_NAMES)})\\1\\2\\s*:\\s*\\1\\2`,
+  `(\\\\{0,${MAX_ESCAPES}})(["'])(${anySpelling(SECRET_FIELD_NAMES)})\\1\\2\\s*:\\s*\\1\\2((?:${AUTHORIZATION_SCHEME}(?=[^\\s"'\\\\]))?)`,
   'gi',
 );
 
@@ -201,7 +209,8 @@ function redactSecretFields(text: string): string {
   for (let match = SECRET_FIELD.exec(text); match !== null; match = SECRET_FIELD.exec(text)) {
     const level = match[1]!.length;
     const quote = match[2]!;
-    const start = match.index + match[0].length;
+    // The value of a field of another name is all credential, its first word too.
+    const start = match.index + match[0].length - (/authorization$/i.test(match[3]!) ? 0 : match[4]!.length);
     let end = start;
     let backslashes = 0;
     for (; end < text.length; end++) {
@@ -226,7 +235,7 @@ const SECRET_HEADER_TEXT = new RegExp(
 const BEARER_TOKEN = new RegExp(`(\\bBearer\\s+)(?:[\\w.~+/=-]|${JSON_ESCAPE_IN_VALUE})+`, 'gi');
 
 /** The name of an `Authorization` or `Proxy-Authorization` header written as text, and its scheme. */
-const AUTHORIZATION_START = `(?:^|[^\\w-])(?:proxy-)?authorization["']?[ \\t]*[:=][ \\t]*["']?(?:[a-z][\\w-]{0,31}[ \\t]+)?`;
+const AUTHORIZATION_START = `(?:^|[^\\w-])(?:proxy-)?authorization["']?[ \\t]*[:=][ \\t]*["']?(?:${AUTHORIZATION_SCHEME})?`;
 
 /**
  * The credentials of an `Authorization` or `Proxy-Authorization` header written as text, whatever its
