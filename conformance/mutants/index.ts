@@ -267,6 +267,43 @@ function rewritingHeaders(
   };
 }
 
+/** The method of each group's model that makes a call, given the call's request with its `headers`. */
+type CallMethod = 'doEmbed' | 'doEmbedContextualized' | 'doRerank';
+
+/** `Reference` with each call's headers merged into the object of its `headers` setting before `method` sends it. */
+function keepingCallHeaders(Reference: Constructor<unknown>, method: CallMethod): Constructor<unknown> {
+  type Call = (request: { headers?: Record<string, string> }) => unknown;
+  const Keeping = Reference as Constructor<{ readonly settings: AcmeSettings } & Record<CallMethod, Call>>;
+  return class extends Keeping {
+    constructor(modelId: string, settings: AcmeSettings) {
+      super(modelId, settings);
+      const send = this[method].bind(this);
+      this[method] = (request) =>
+        send({ ...request, headers: Object.assign(this.settings.headers ?? {}, request.headers) });
+    }
+  };
+}
+
+/** Each group whose model makes its calls by one method: its suite, its mutants' and scenarios' prefix, what a call is. */
+const KEEPING_GROUPS: [MutantSuite, string, string, CallMethod, Constructor<unknown>][] = [
+  ['embeddings', '', 'call', 'doEmbed', AcmeEmbeddingModel],
+  ['contextualized', 'ctx-', 'contextualized call', 'doEmbedContextualized', AcmeContextualizedModel],
+  ['rerank', 'rerank-', 'rerank call', 'doRerank', AcmeRerankingModel],
+];
+
+/** Acme with every error of a call replaced, on its way out, by what `replace` makes of it (itself, or another). */
+function rethrowing(replace: (error: unknown) => unknown): Constructor<AcmeEmbeddingModel> {
+  return class extends AcmeEmbeddingModel {
+    override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+      try {
+        return await super.doEmbed(request);
+      } catch (error) {
+        throw replace(error);
+      }
+    }
+  };
+}
+
 export const mutants: Mutant[] = [
   // ------------------------------------------------------------------ the first twelve
   mutant(
@@ -661,7 +698,8 @@ export const mutants: Mutant[] = [
     'embeddings',
     'omits-truncation-false',
     'sends `truncate` only when it is true, leaving the API’s own truncation on',
-    ['truncate-off', ...CASSETTES],
+    // Left on, the API's own truncation reaches the near-limit input too.
+    ['truncate-off', 'text-near-token-limit', ...CASSETTES],
     class extends AcmeEmbeddingModel {
       protected override requestBody(request: EmbedRequest) {
         const body = super.requestBody(request);
@@ -951,7 +989,7 @@ export const mutants: Mutant[] = [
     'retries-429-itself',
     'retries a 429 inside doEmbed with its own short sleep, out of the engine’s sight',
     // A 429 that must end the call (maxRetries 0) is retried anyway: one request more than was asked.
-    [...WAITS, 'redaction-rate-limit', 'cassette/rate limited then answered'],
+    [...WAITS, 'error-429-rate-limited', 'redaction-rate-limit', 'cassette/rate limited then answered'],
     class extends AcmeEmbeddingModel {
       override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
         try {
@@ -1605,6 +1643,7 @@ export const mutants: Mutant[] = [
     [
       'ctx-dimensions-honoured',
       'ctx-single-document',
+      'ctx-chunks-as-given',
       'ctx-chunks-shuffled',
       'ctx-documents-in-order',
       'ctx-custom-headers',
@@ -2195,6 +2234,203 @@ export const mutants: Mutant[] = [
         const job = super.job(body);
         if (body.status === 'cancelled') job.state = 'running';
         return job;
+      }
+    },
+  ),
+
+  // ------------------------------------------------------------------ what the provider declares against what it does
+  mutant(
+    'embeddings',
+    'retries-5xx-itself',
+    'retries a server error twice inside doEmbed before the engine sees it, so every retry of the engine’s is three requests',
+    // Whatever is answered with 5xx more often than the engine was allowed to retry gets requests unanswered.
+    ['error-5xx-exhausted', 'html-502', 'error-503-retry-after', 'redaction-5xx', 'abort-during-backoff'],
+    class extends AcmeEmbeddingModel {
+      override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            return await super.doEmbed(request);
+          } catch (error) {
+            if (!ServerError.isInstance(error) || attempt === 2) throw error;
+          }
+        }
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'timeout-as-connection-error',
+    'reports a timed-out request as a ConnectionError ("the connection timed out"), which the caller cannot tell from a reset',
+    ['timeout', 'timeout-during-body'],
+    rethrowing((error) => {
+      if (!TimeoutError.isInstance(error)) return error;
+      return new ConnectionError('acme: the connection timed out', { provider: 'acme' });
+    }),
+  ),
+  mutant(
+    'embeddings',
+    'rate-limit-as-server-error',
+    'rethrows a 429 as a retryable 503 server error with its wait, so retries and waits hold but a caller catching RateLimitError never sees one',
+    ['error-429-rate-limited'],
+    rethrowing((error) => {
+      if (!RateLimitError.isInstance(error) || error.quotaExhausted) return error;
+      return new ServerError(error.message, {
+        statusCode: 503,
+        provider: 'acme',
+        ...(error.requestId === undefined ? {} : { requestId: error.requestId }),
+        ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+      });
+    }),
+  ),
+  mutant(
+    'embeddings',
+    'permission-as-authentication',
+    'maps a 403 to AuthenticationError like a 401, so a caller is told the key is wrong when it lacks access to the model',
+    ['error-403'],
+    rethrowing((error) => {
+      if (!PermissionDeniedError.isInstance(error)) return error;
+      return new AuthenticationError(error.message, {
+        statusCode: 403,
+        provider: 'acme',
+        ...(error.requestId === undefined ? {} : { requestId: error.requestId }),
+      });
+    }),
+  ),
+  mutant(
+    'embeddings',
+    'retries-404-as-loading',
+    'takes a 404 for a model still loading and raises it as a retryable server error, so an unknown model is asked again and again',
+    ['error-404'],
+    rethrowing((error) => {
+      if (!NotFoundError.isInstance(error)) return error;
+      return new ServerError(`${error.message} (the model may still be loading)`, {
+        statusCode: 503,
+        provider: 'acme',
+      });
+    }),
+  ),
+  mutant(
+    'embeddings',
+    'declares-unmapped-input-type',
+    'declares the `classification` input type (copied from another model) that its table has no word for, so a classification job is sent with none',
+    ['input-type-classification'],
+    class extends AcmeEmbeddingModel {
+      override readonly capabilities: EmbeddingCapabilities = {
+        ...acmeCapabilities,
+        inputTypes: [...acmeCapabilities.inputTypes!, 'classification'],
+      };
+    },
+  ),
+  mutant(
+    'embeddings',
+    'keeps-vectors-by-text',
+    'keeps the vectors it got for each text and answers a later call of the same texts from them, whatever input type, length or output type it asks',
+    ['input-type-query', 'input-type-document', 'input-type-unsupported', 'connection-reset'],
+    class extends AcmeEmbeddingModel {
+      private kept = new Map<string, Embedding>();
+      override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
+        const texts = request.inputs.map((input) =>
+          typeof input === 'string' ? input : JSON.stringify(input),
+        );
+        if (texts.every((text) => this.kept.has(text)))
+          return {
+            embeddings: texts.map((text) => this.kept.get(text)!),
+            warnings: [],
+            response: { status: 200, headers: {} },
+          };
+        const answer = await super.doEmbed(request);
+        for (const [index, text] of texts.entries()) this.kept.set(text, answer.embeddings[index]!);
+        return answer;
+      }
+    },
+  ),
+  // A call's headers merged into the object of the provider's `headers` setting: every later call sends them.
+  ...KEEPING_GROUPS.map(([suite, prefix, what, method, Reference]) =>
+    mutant(
+      suite,
+      `${prefix}keeps-call-headers`,
+      `merges each ${what}'s headers into its \`headers\` setting (\`Object.assign(settings.headers, call.headers)\`), so they go with every later call`,
+      [`${prefix}custom-headers`],
+      keepingCallHeaders(Reference, method),
+    ),
+  ),
+  mutant(
+    'batch-jobs',
+    'batch-keeps-call-headers',
+    "merges each job operation's headers into its `headers` setting, so they go with every later request",
+    ['custom-headers'],
+    class extends AcmeBatchJobs {
+      protected override call(
+        ...[operation, method, path, body, options = {}]: Parameters<AcmeBatchJobs['call']>
+      ) {
+        const headers = Object.assign(this.settings.headers ?? {}, options.headers);
+        return super.call(operation, method, path, body, { ...options, headers });
+      }
+    },
+  ),
+  mutant(
+    'embeddings',
+    'lets-api-cut-long-inputs',
+    'sends `truncate: true` whenever an input is over 2,000 characters "to be safe", so an input within the limit may be cut silently',
+    ['text-near-token-limit'],
+    class extends AcmeEmbeddingModel {
+      protected override requestBody(request: EmbedRequest) {
+        const body = super.requestBody(request);
+        if ((body.input as string[]).some((text) => text.length > 2_000)) body.truncate = true;
+        return body;
+      }
+    },
+  ),
+  mutant(
+    'embeddings-fetch',
+    'exact-json-content-type',
+    'refuses a success whose content type is not exactly `application/json`, so an API that names its charset (`application/json; charset=utf-8`) is never understood',
+    ['single'],
+    class extends AcmeFetchModel {
+      protected override async post(request: EmbedRequest): Promise<Response> {
+        const response = await super.post(request);
+        const type = response.headers.get('content-type');
+        if (response.ok && type !== 'application/json')
+          throw new InvalidResponseError(`acme answered ${type}, not JSON.`, { provider: 'acme' });
+        return response;
+      }
+    },
+  ),
+  mutant(
+    'rerank',
+    'rerank-drops-zero-scores',
+    'keeps the results whose `relevance_score` is truthy (`.filter((result) => result.relevance_score)`), so a document the API scored 0 is lost',
+    ['rerank-zero-score'],
+    class extends AcmeRerankingModel {
+      override async doRerank(request: RerankRequest) {
+        const answer = await super.doRerank(request);
+        return { ...answer, results: answer.results.filter((result) => result.relevanceScore) };
+      }
+    },
+  ),
+  mutant(
+    'rerank',
+    'rerank-tidies-text',
+    'trims the query and documents and collapses their whitespace (newlines, tabs) to single spaces before sending them',
+    ['rerank-text-as-given'],
+    class extends AcmeRerankingModel {
+      protected override body(request: RerankRequest) {
+        const tidy = (text: string) => text.trim().replace(/\s+/g, ' ');
+        const body = super.body(request);
+        return { ...body, query: tidy(request.query), documents: request.documents.map(tidy) };
+      }
+    },
+  ),
+  mutant(
+    'contextualized',
+    'ctx-tidies-chunks',
+    'trims every chunk and collapses its whitespace (newlines, tabs) to single spaces before sending it',
+    ['ctx-chunks-as-given'],
+    class extends AcmeContextualizedModel {
+      protected override contextualizedBody(request: ContextualizedEmbedRequest) {
+        const tidy = (text: string) => text.trim().replace(/\s+/g, ' ');
+        const body = super.contextualizedBody(request);
+        return { ...body, inputs: request.documents.map((chunks) => chunks.map(tidy)) };
       }
     },
   ),

@@ -102,7 +102,9 @@ function buildModel<M>(
     apiKey,
     baseURL: extra.baseURL ?? options.baseURL,
     ...interceptor.transport,
-    ...(extra.headers === undefined ? {} : { headers: extra.headers }),
+    // A copy for each model: a provider that changes the object it was given (merging a call's headers
+    // into it) must not carry that into the scenarios after it, which give the same headers.
+    ...(extra.headers === undefined ? {} : { headers: { ...extra.headers } }),
   });
 }
 

@@ -5,6 +5,7 @@ import type { Harness } from '../harness.js';
 import {
   assertNoSecret,
   CALL_HEADERS,
+  expectCallHeadersNotKept,
   expectCustomHeaders,
   expectKeyInAuthHeader,
   type KeyFound,
@@ -81,10 +82,17 @@ export const basics: Family<EmbeddingSuite, Harness> = {
     const cases: (Case<Harness> | SkippedCase)[] = [
       check(
         'single',
-        "the key in the wrong header, the body not sent as JSON, the auth or content-type header sent twice, the input altered, usage guessed, lost or read from the wrong count (a request's total for its input tokens), the request id or status lost, the key in the result",
+        "the key in the wrong header, the body not sent as JSON, the auth or content-type header sent twice, the input altered, usage guessed, lost or read from the wrong count (a request's total for its input tokens), the request id or status lost, the key in the result, an answer refused for a charset in its content type",
         async (world) => {
           const texts = ['pets and animals'];
-          world.respond(1, suite.success());
+          // Many APIs name the charset of their JSON: a provider matching `application/json` exactly refuses them.
+          world.respond(1, (request) => {
+            const reply = suite.success()(request);
+            return {
+              ...reply,
+              headers: { ...reply.headers, 'content-type': 'application/json; charset=utf-8' },
+            };
+          });
           const result = await embedMany({ ...suite.settings(world), inputs: texts });
           suite.expectVectors(result, texts);
           const request = world.interceptor.requests[0]!;
@@ -178,11 +186,17 @@ export const basics: Family<EmbeddingSuite, Harness> = {
           );
         },
       ),
-      check('custom-headers', 'provider or per-call headers dropped', async (world) => {
-        world.respond(1, suite.success());
-        await embedMany({ ...suite.settings(world), inputs: ['x'], headers: CALL_HEADERS });
-        expectCustomHeaders(world.interceptor.requests[0]!.headers, 'the embeddings request');
-      }),
+      check(
+        'custom-headers',
+        "provider or per-call headers dropped, or a call's headers kept for the calls after it",
+        async (world) => {
+          world.respond(1, suite.success(), { times: 2 });
+          await embedMany({ ...suite.settings(world), inputs: ['x'], headers: CALL_HEADERS });
+          expectCustomHeaders(world.interceptor.requests[0]!.headers, 'the embeddings request');
+          await embedMany({ ...suite.settings(world), inputs: ['y'] });
+          expectCallHeadersNotKept(world.interceptor.requests[1]!.headers, 'the second embeddings request');
+        },
+      ),
     ];
     cases.push(
       wire.modelOf === undefined

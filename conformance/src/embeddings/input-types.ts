@@ -74,6 +74,11 @@ export const inputTypes: Family<EmbeddingSuite, Harness> = {
               inputs: ['x'],
               inputType: unsupported,
             });
+            assert.equal(
+              world.interceptor.requests.length,
+              2,
+              `the job asking the unsupported input type "${unsupported}" sent no request: the provider answered it without the API (from vectors it kept of the first job's same input?)`,
+            );
             const [plain, typed] = world.interceptor.requests.map((request) => request.body);
             const sent = wire.inputTypeOf(typed);
             const unasked = wire.inputTypeOf(plain);

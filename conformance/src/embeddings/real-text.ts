@@ -67,9 +67,23 @@ export const realText: Family<EmbeddingSuite, Harness> = {
     cases.push(
       limit === undefined
         ? skip('text-near-token-limit', 'the model declares no maxTokensPerInput')
-        : check('text-near-token-limit', 'long inputs cut on the client before the API sees them', (world) =>
-            // About four bytes a token in English: just under the model's context.
-            sentExactly(suite, world, longText(Math.max(64, limit * 4 - 64))),
+        : check(
+            'text-near-token-limit',
+            'long inputs cut on the client before the API sees them, or the API allowed to cut them though truncate was not asked',
+            async (world) => {
+              // About four bytes a token in English: just under the model's context.
+              await sentExactly(suite, world, longText(Math.max(64, limit * 4 - 64)));
+              // An input within the limit is the API's to take whole: letting it cut one that looks long
+              // ("to be safe") cuts it silently wherever the provider's count and the API's differ.
+              const truncateOf = suite.wire.truncateOf;
+              if (truncateOf !== undefined)
+                for (const [index, request] of world.interceptor.requests.entries())
+                  assert.equal(
+                    truncateOf(request.body),
+                    false,
+                    `call ${index}, of an input near the token limit, lets the API cut its inputs though truncate was not asked`,
+                  );
+            },
           ),
     );
     return cases;

@@ -62,6 +62,25 @@ export const errorAnswers: Family<JobKit, JobWorld> = {
       ),
     );
     cases.push(
+      // Retried under a wait, a 429 rewrapped as a server error reads the same; what tells is the error the
+      // caller gets once retries are spent, which code catching RateLimitError must see.
+      check(
+        `${prefix}error-429-rate-limited`,
+        'a 429 mapped to another class (a retryable server error), or retried past maxRetries',
+        async (world) => {
+          world.expectCall(errorReply(wire, 429, 'conformance error 429'));
+          const error = await rejection(world.run({ maxRetries: 0 }));
+          expectError(error, {
+            name: 'RateLimitError',
+            code: 'rate_limited',
+            statusCode: 429,
+            isRetryable: true,
+          });
+          assert.notEqual(error.quotaExhausted, true, 'a rate limit is not a used-up quota');
+          assert.match(error.message, /conformance error 429/, 'the API message is kept');
+          assert.equal(world.interceptor.requests.length, 1, 'not retried under maxRetries: 0');
+        },
+      ),
       wire.signals?.quotaExhausted === true
         ? check(
             `${prefix}error-429-quota-exhausted`,

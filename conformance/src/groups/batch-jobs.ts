@@ -17,6 +17,7 @@ import { vectorFor } from '../suite/answers.js';
 import {
   type AnyError,
   CALL_HEADERS,
+  expectCallHeadersNotKept,
   expectCustomHeaders,
   expectError,
   expectKeyInAuthHeader,
@@ -373,7 +374,7 @@ export const batchJobs: Family<DescribeBatchEmbeddingJobsOptions, BatchEmbedding
       ),
       check(
         'custom-headers',
-        "the provider's `headers` setting or a call's own headers left off a job request (create, get, results, cancel or delete)",
+        "the provider's `headers` setting or a call's own headers left off a job request (create, get, results, cancel or delete), or a call's headers kept for the requests after it",
         async (world) => {
           const create = wire.create(options.modelId);
           world.interceptor.expect(create.method, create.path, reply(job('pending', counts(1, 0, 0))));
@@ -416,6 +417,10 @@ export const batchJobs: Family<DescribeBatchEmbeddingJobsOptions, BatchEmbedding
           await sent('results', () => world.jobs.results(id, call));
           await sent('cancel', () => world.jobs.cancel(id, call));
           await sent('delete', () => world.jobs.delete(id, call));
+          // One more get, without headers of its own: it carries the provider's alone.
+          expectGet(world, job('running', counts(1, 0, 0)));
+          await world.jobs.get(id);
+          expectCallHeadersNotKept(world.interceptor.requests.at(-1)!.headers, 'the get request after them');
         },
         { headers: PROVIDER_HEADERS },
       ),

@@ -14,19 +14,48 @@ export const PROVIDER_HEADERS = { 'x-provider-header': 'from-settings' };
 export const CALL_HEADERS = { 'x-call-header': 'per-call' };
 
 /**
- * Checks that `request` carried both the provider's `headers` setting (`PROVIDER_HEADERS`) and the
- * call's own (`CALL_HEADERS`); `what` names the request, e.g. "the rerank request".
+ * `text` in the forms a tidying provider changes (edge whitespace, a newline and a tab, CRLF), one for each
+ * `index` in turn: the groups whose texts are not embeddings inputs check they are sent as given too.
  */
-export function expectCustomHeaders(headers: Record<string, string>, what: string): void {
+export function untidied(text: string, index: number): string {
+  const forms = [`  ${text}  `, `${text}\n\tits second line`, `${text}\r\nafter a CRLF`];
+  return forms[index % forms.length]!;
+}
+
+/** Checks that a request carried the provider's `headers` setting (`PROVIDER_HEADERS`); `what` names it. */
+function expectProviderHeaders(headers: Record<string, string>, what: string): void {
   assert.equal(
     headers['x-provider-header'],
     'from-settings',
     `${what} did not carry \`x-provider-header: from-settings\`, given in the provider's \`headers\` setting: the provider must send the headers it was created with on every request`,
   );
+}
+
+/**
+ * Checks that `request` carried both the provider's `headers` setting (`PROVIDER_HEADERS`) and the
+ * call's own (`CALL_HEADERS`); `what` names the request, e.g. "the rerank request".
+ */
+export function expectCustomHeaders(headers: Record<string, string>, what: string): void {
+  expectProviderHeaders(headers, what);
   assert.equal(
     headers['x-call-header'],
     'per-call',
     `${what} did not carry \`x-call-header: per-call\`, given in the call's own \`headers\`: the provider must send a call's headers with its request`,
+  );
+}
+
+/**
+ * Checks that a request the provider made without headers of the call's own, after a call that gave
+ * `CALL_HEADERS`, carried the provider's `headers` setting and not the earlier call's: a provider that
+ * merges a call's headers into its settings' object (`Object.assign(settings.headers, call.headers)`)
+ * sends them with every call after it. `what` names the request, e.g. "the rerank request".
+ */
+export function expectCallHeadersNotKept(headers: Record<string, string>, what: string): void {
+  expectProviderHeaders(headers, what);
+  assert.equal(
+    headers['x-call-header'],
+    undefined,
+    `${what}, made without headers of its own after a call that gave \`x-call-header: per-call\`, still carried it: the provider kept one call's headers for the calls after it (merged into its \`headers\` setting?)`,
   );
 }
 

@@ -3,10 +3,12 @@ import { strict as assert } from 'node:assert';
 import { type EmbedContextualizedSettings, embedContextualized } from '@embedkit/core';
 import {
   CALL_HEADERS,
+  expectCallHeadersNotKept,
   expectCustomHeaders,
   expectKeyInAuthHeader,
   PROVIDER_HEADERS,
   rejection,
+  untidied,
 } from '../../suite/checks.js';
 import { type Case, check, type Family, type SkippedCase, skip } from '../../suite/family.js';
 import type { ContextualizedSuite, ContextualizedWorld } from './suite.js';
@@ -54,6 +56,23 @@ export const contextualizedBasics: Family<ContextualizedSuite, ContextualizedWor
         },
       ),
       check(
+        'ctx-chunks-as-given',
+        'chunks trimmed, or their newlines, tabs or CRLF replaced, before they are sent',
+        async (world) => {
+          const documents = suite
+            .documents([3], 'as given')
+            .map((document) => document.map((chunk, index) => untidied(chunk, index)));
+          world.respond(1, suite.success());
+          const result = await embedContextualized(suite.settings(world, { documents }));
+          assert.deepEqual(
+            world.interceptor.requests.flatMap((request) => wire.documentsOf(request.body)),
+            documents,
+            'the chunks are sent byte for byte',
+          );
+          suite.expectVectors(result, documents);
+        },
+      ),
+      check(
         'ctx-chunks-shuffled',
         "a document's chunk vectors kept in arrival order instead of placed by index",
         async (world) => {
@@ -65,16 +84,21 @@ export const contextualizedBasics: Family<ContextualizedSuite, ContextualizedWor
       ),
       check(
         'ctx-custom-headers',
-        "the provider's `headers` setting or a call's own headers left off contextualized calls",
+        "the provider's `headers` setting or a call's own headers left off contextualized calls, or a call's headers kept for the calls after it",
         async (world) => {
           const documents = suite.documents([2], 'headers');
-          world.respond(1, suite.success());
+          world.respond(1, suite.success(), { times: 2 });
           const result = await embedContextualized({
             ...suite.settings(world, { documents }),
             headers: CALL_HEADERS,
           });
           suite.expectVectors(result, documents);
           expectCustomHeaders(world.interceptor.requests[0]!.headers, 'the contextualized request');
+          await embedContextualized(suite.settings(world, { documents: suite.documents([1], 'no headers') }));
+          expectCallHeadersNotKept(
+            world.interceptor.requests[1]!.headers,
+            'the second contextualized request',
+          );
         },
         { headers: PROVIDER_HEADERS },
       ),

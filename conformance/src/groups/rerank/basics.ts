@@ -4,10 +4,12 @@ import { type RerankSettings, rerank } from '@embedkit/core';
 import {
   type AnyError,
   CALL_HEADERS,
+  expectCallHeadersNotKept,
   expectCustomHeaders,
   expectKeyInAuthHeader,
   PROVIDER_HEADERS,
   rejection,
+  untidied,
 } from '../../suite/checks.js';
 import { type Case, check, type Family, type SkippedCase, skip } from '../../suite/family.js';
 import { QUERY, type RerankingAnswer, type RerankingSuite, type RerankingWorld } from './suite.js';
@@ -79,6 +81,27 @@ export const rerankingBasics: Family<RerankingSuite, RerankingWorld> = {
           assert.equal(result.responses.length, requests.length);
         },
       ),
+      check(
+        'rerank-text-as-given',
+        'the query or documents trimmed, or their newlines, tabs or CRLF replaced, before they are sent',
+        async (world) => {
+          const query = untidied(QUERY, 1);
+          const documents = suite
+            .documents(3, 'as given')
+            .map((document, index) => untidied(document, index));
+          suite.respondAll(world, documents, suite.success(), { query });
+          const result = await rerank(suite.settings(world, { query, documents }));
+          for (const request of world.interceptor.requests)
+            assert.equal(wire.queryOf(request.body), query, 'the query is sent byte for byte');
+          // Sorted: a split job's calls may arrive in any order.
+          assert.deepEqual(
+            world.interceptor.requests.flatMap((request) => wire.documentsOf(request.body)).sort(),
+            [...documents].sort(),
+            'the documents are sent byte for byte',
+          );
+          assert.deepEqual(result.results, suite.expectedRanking(query, documents));
+        },
+      ),
       check('rerank-unsorted-answer', 'the API order trusted as the ranking', async (world) => {
         const documents = suite.documents(6, 'unsorted');
         suite.respondAll(world, documents, suite.success({ unsorted: true }));
@@ -89,6 +112,32 @@ export const rerankingBasics: Family<RerankingSuite, RerankingWorld> = {
           'the ranking is not the one the scores of the answer give: the API listed its results out of score order, and the provider must keep each document with its own score (the engine sorts them), not read the order of the list as the ranking',
         );
       }),
+      check(
+        'rerank-zero-score',
+        'a score of 0 read as no score (a falsy test), so the document is dropped or left unscored',
+        async (world) => {
+          // Two documents, in one call: the API scores the first exactly 0, as a reranker may.
+          const documents = suite.oneCall('zero').slice(0, 2);
+          world.respond(
+            suite.success({
+              mutate: (results) => {
+                for (const result of results) if (result.index === 0) result.relevanceScore = 0;
+                results.sort((a, b) => b.relevanceScore - a.relevanceScore);
+              },
+            }),
+          );
+          const result = await rerank(suite.settings(world, { documents, concurrency: 1 }));
+          const expected = suite
+            .expectedRanking(QUERY, documents)
+            .map((ranked) => (ranked.index === 0 ? { ...ranked, relevanceScore: 0 } : ranked))
+            .sort((a, b) => b.relevanceScore - a.relevanceScore);
+          assert.deepEqual(
+            result.results,
+            expected,
+            'the document the API scored 0 is ranked, last, with its score of 0: a score of 0 is a score',
+          );
+        },
+      ),
       check('rerank-top-n', 'topN not sent, or sent larger than the call', async (world) => {
         const documents = suite.documents(6, 'top');
         suite.respondAll(world, documents, suite.success());
@@ -103,13 +152,15 @@ export const rerankingBasics: Family<RerankingSuite, RerankingWorld> = {
       }),
       check(
         'rerank-custom-headers',
-        "the provider's `headers` setting or a call's own headers left off rerank calls",
+        "the provider's `headers` setting or a call's own headers left off rerank calls, or a call's headers kept for the calls after it",
         async (world) => {
           const documents = suite.documents(1, 'headers');
-          world.respond(suite.success());
+          world.respond(suite.success(), { times: 2 });
           const result = await rerank({ ...suite.settings(world, { documents }), headers: CALL_HEADERS });
           assert.deepEqual(result.results, suite.expectedRanking(QUERY, documents));
           expectCustomHeaders(world.interceptor.requests[0]!.headers, 'the rerank request');
+          await rerank(suite.settings(world, { documents: suite.documents(1, 'no headers') }));
+          expectCallHeadersNotKept(world.interceptor.requests[1]!.headers, 'the second rerank request');
         },
         { headers: PROVIDER_HEADERS },
       ),
