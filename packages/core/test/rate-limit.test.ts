@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { embedMany } from '../src/engine/embed.js';
+import { embedMany, embedStream } from '../src/engine/embed.js';
 import { createRateLimiter } from '../src/engine/limiter.js';
 import type { TokenCounter } from '../src/engine/token-counter.js';
 import { InvalidArgumentError, RateLimitError, ServerError } from '../src/errors.js';
@@ -105,6 +105,60 @@ describe('a 429 pauses the model', () => {
     expect(clock.sleeps).toHaveLength(1);
     controller.abort();
     expect(((await first) as Error).name).toBe('AbortError');
+  });
+});
+
+describe('after a pause, the calls it held go oldest first, and later calls are not held', () => {
+  it('embedStream: the retries of four calls refused for 2 s go 2 s apart, oldest first', async () => {
+    // Concurrency 4, one input a call, each answer 10 ms. The first attempts of inputs 0 to 3 are refused
+    // at 10 ms with Retry-After 2 s; their retries are released 2 s apart from 2.01 s, oldest first, so the
+    // stream, which yields in input order, gives one result every 2 s. Inputs 4 to 7, which come after
+    // the pause, are not held: the pace lets them go between the retries.
+    const clock = new VirtualClock({ random: [0.5] });
+    const refused = new Set<string>();
+    const model = new ScriptedModel({
+      clock,
+      capabilities: { maxInputsPerCall: 1 },
+      respond: async (call) => {
+        const input = call.inputs[0]!;
+        await clock.sleep(10);
+        if (Number(input) < 4 && !refused.has(input)) {
+          refused.add(input);
+          throw new RateLimitError('slow down', { statusCode: 429, retryAfterMs: 2_000 });
+        }
+        return undefined;
+      },
+    });
+    const yielded: string[] = [];
+    for await (const { index } of embedStream({ model, inputs: numberedInputs(8), concurrency: 4, clock }))
+      yielded.push(`${index}@${Math.round(clock.now())}`);
+    const admitted = model.calls.filter((call) => call.startedAt > 0);
+    expect(admitted.map((call) => `${call.inputs[0]}@${Math.round(call.startedAt)}`)).toEqual([
+      '0@2010',
+      '4@2510',
+      '5@3000',
+      '6@3240',
+      '7@3476',
+      '1@4010',
+      '2@6010',
+      '3@8010',
+    ]);
+    expect(yielded.slice(0, 4)).toEqual(['0@2020', '1@4020', '2@6020', '3@8020']);
+  });
+
+  it('a call that comes while calls held by a pause wait for their slots is not held', async () => {
+    // Pacing off: the release order alone. Two calls held by a 5 s pause go at 5 s and 7 s; a call that
+    // comes at 5.5 s, the pause over, goes at once: holding it would leave the slot between them unused.
+    const clock = new VirtualClock();
+    const limiter = createRateLimiter({ adaptive: false });
+    await (await limiter.acquire({ tokens: 1, clock })).failed({ rateLimited: true, waitMs: 5_000 });
+    const order: string[] = [];
+    const admit = (name: string) =>
+      limiter.acquire({ tokens: 1, clock }).then(() => order.push(`${name}@${clock.now()}`));
+    const held = [admit('held 1'), admit('held 2')];
+    await clock.sleep(5_500);
+    await Promise.all([...held, admit('later')]);
+    expect(order).toEqual(['held 1@5000', 'later@5500', 'held 2@7000']);
   });
 });
 

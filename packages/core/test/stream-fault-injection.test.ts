@@ -509,8 +509,32 @@ describe('embedMany under faults', () => {
     );
     expect(error.code).toBe('invalid_response');
     expect(error.isRetryable).toBe(false);
-    expect(error.message).toBe('scripted returned 2 vectors for 3 inputs.');
+    // The call's inputs are named by their place in the job (the vectors of the call are named so too).
+    expect(error.message).toBe('scripted returned 2 vectors for 3 inputs (inputs 3 to 5 of the whole job).');
     expect(model.calls).toHaveLength(2);
+  });
+
+  it('a later call of one input answered with no vector names that input of the job; the first call names none', async () => {
+    const model = new ScriptedModel({
+      capabilities: { maxInputsPerCall: 1 },
+      respond: (call) =>
+        call.number === 3
+          ? { embeddings: [], warnings: [], response: { status: 200, headers: {} } }
+          : undefined,
+    });
+    const error = errorOf(
+      InvalidResponseError,
+      await embedMany({ model, inputs: numberedInputs(4), concurrency: 1 }).catch((e) => e),
+    );
+    expect(error.message).toBe('scripted returned 0 vectors for 1 input (input 2 of the whole job).');
+    const first = new ScriptedModel({
+      respond: () => ({ embeddings: [], warnings: [], response: { status: 200, headers: {} } }),
+    });
+    const firstError = errorOf(
+      InvalidResponseError,
+      await embedMany({ model: first, inputs: numberedInputs(2) }).catch((e) => e),
+    );
+    expect(firstError.message).toBe('scripted returned 0 vectors for 2 inputs.');
   });
 
   it('a model that takes one input per call: a call each, answered in order', async () => {

@@ -121,10 +121,6 @@ export function observeLength(expectation: VectorExpectation, vectors: readonly 
   expectation.observed = true;
 }
 
-/**
- * Checks an embedding answer to a call of `count` inputs: one vector per input, each as `checkVectors`
- * wants it. The engine runs it on every call, and so does the cache before it stores an answer.
- */
 /** `count` and its noun, plural unless the count is 1: `1 vector`, `0 vectors`. */
 export function counted(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
@@ -147,16 +143,23 @@ export function countMismatch(
   return `${provider} returned ${got} for ${counted(sent, per)}${note}.`;
 }
 
+/**
+ * Checks an embedding answer to a call of `count` inputs: one vector per input, each as `checkVectors`
+ * wants it. The engine runs it on every call, and so does the cache before it stores an answer. `inputs`
+ * names the call's inputs by their place in the job, for a count that does not match (` (inputs 3 to 5 of
+ * the whole job)`).
+ */
 export function checkEmbeddings(
   where: AnswerSource,
   embeddings: unknown,
   count: number,
   expectation: VectorExpectation,
   name: (index: number) => string,
+  inputs = '',
 ): asserts embeddings is Embedding[] {
   if (!Array.isArray(embeddings) || embeddings.length !== count) {
     throw new InvalidResponseError(
-      countMismatch(where.provider, embeddings, count, 'vector', 'input'),
+      countMismatch(where.provider, embeddings, count, 'vector', 'input', inputs),
       where,
     );
   }

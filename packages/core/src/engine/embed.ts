@@ -181,10 +181,19 @@ function embeddingJob(
           : await model.doEmbed(request);
       const where = answerSource(model.provider, answer?.response);
       const embeddings = answer?.embeddings;
-      checkEmbeddings(where, embeddings, batch.items.length, expectation, (index) =>
-        batch.offset === 0
-          ? `vector ${index}`
-          : `vector ${index} ${placeInJob('input', batch.offset + index)}`,
+      const { offset, items } = batch;
+      const last = offset + items.length - 1;
+      checkEmbeddings(
+        where,
+        embeddings,
+        items.length,
+        expectation,
+        (index) =>
+          offset === 0 ? `vector ${index}` : `vector ${index} ${placeInJob('input', offset + index)}`,
+        // A count that does not match names the call's inputs in the job, as the vectors are named.
+        offset === 0
+          ? ''
+          : ` ${last > offset ? placeInJob('inputs', `${offset} to ${last}`) : placeInJob('input', offset)}`,
       );
       observeLength(expectation, embeddings);
       return { value: embeddings, answer };

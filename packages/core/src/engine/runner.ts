@@ -272,7 +272,7 @@ function slice<I>(batch: Batch<I>, start: number, end: number): Batch<I> {
  * How an item is named by its place in the whole job, in a message about a later call ("(document 3 of
  * the whole job)"): every engine says it in these words.
  */
-export function placeInJob(item: string, index: number): string {
+export function placeInJob(item: string, index: number | string): string {
   return `(${item} ${index} of the whole job)`;
 }
 
