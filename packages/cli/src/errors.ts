@@ -1,5 +1,5 @@
 import { EmbedKitError, InvalidArgumentError, RetryError } from '@embedkit/core';
-import { RETRIED_CLAUSE } from '@embedkit/core/provider';
+import { RETRIES_SPENT_CLAUSE } from '@embedkit/core/provider';
 
 /** Exit codes of the `embedkit` command. */
 export const EXIT = {
@@ -86,19 +86,19 @@ export function describeError(error: unknown): string {
   return String(error);
 }
 
-/** What a command can do once every retry failed, in place of the library's "the engine retries these". */
+/** What a command can do once every retry failed, in place of the library's advice, which names a setting. */
 const AFTER_RETRIES = 'try again later, or raise --max-retries';
 
 /**
- * The message of an error, where every attempt failed (a `RetryError`) with what to do now: its last
- * error's hint says that the engine retries such failures, which the retries just did.
+ * The message of an error, where every attempt failed (a `RetryError`) with what to do now, in the
+ * command's words: the library's own advice there (`RETRIES_SPENT_CLAUSE`) names the `maxRetries` setting,
+ * where a shell user has the flag. A last error whose message gives no advice gets it after the message.
  */
 function afterRetries(error: EmbedKitError): string {
   if (!RetryError.isInstance(error)) return error.message;
-  const claim = `; ${RETRIED_CLAUSE}.`;
-  const at = error.message.lastIndexOf(claim);
+  const at = error.message.lastIndexOf(RETRIES_SPENT_CLAUSE);
   if (at < 0) return `${error.message} — ${AFTER_RETRIES}.`;
-  return `${error.message.slice(0, at)}; ${AFTER_RETRIES}.${error.message.slice(at + claim.length)}`;
+  return `${error.message.slice(0, at)}${AFTER_RETRIES}${error.message.slice(at + RETRIES_SPENT_CLAUSE.length)}`;
 }
 
 /**

@@ -46,6 +46,13 @@ export type ErrorCode =
  */
 export const RETRIED_CLAUSE = 'the engine retries these';
 
+/**
+ * What the hint of a `RetryError`'s last error says in place of {@link RETRIED_CLAUSE}: the retries were
+ * made and every one failed, so what is left is to try later or allow more of them. An application that
+ * words the advice in its own terms (a command's flag) finds this clause and replaces it.
+ */
+export const RETRIES_SPENT_CLAUSE = 'every retry failed: try again later, or raise maxRetries';
+
 /** What the hint says in place of {@link RETRIED_CLAUSE} when the call made no retry. */
 const NOT_RETRIED_CLAUSE = 'retries are turned off (maxRetries 0), so none was made';
 
@@ -351,14 +358,19 @@ export class InvalidResponseError extends EmbedKitError {
 }
 const INVALID_RESPONSE = mark(InvalidResponseError);
 
-/** Every attempt failed with a retryable error. Thrown only when retries were actually spent. */
+/**
+ * Every attempt failed with a retryable error. Thrown only when retries were actually spent. Only an
+ * embedkit error marked retryable is retried (a provider's own `TypeError` or an abort ends the call as it
+ * is), so every error it holds is one: `switch (error.lastError.code)` narrows it without a cast.
+ */
 export class RetryError extends EmbedKitError {
   declare readonly code: 'retries_exhausted';
-  readonly errors: readonly unknown[];
-  readonly lastError: unknown;
+  readonly errors: readonly AnyEmbedKitError[];
+  readonly lastError: AnyEmbedKitError;
   readonly attempts: number;
-  constructor(message: string, errors: readonly unknown[]) {
-    const lastError = errors[errors.length - 1];
+  constructor(message: string, errors: readonly AnyEmbedKitError[]) {
+    const lastError = errors[errors.length - 1]!;
+    // Read as the engine reads it: a caller's own list may hold something else.
     const last = EmbedKitError.isInstance(lastError) ? lastError : undefined;
     super('retries_exhausted', message, {
       cause: lastError,

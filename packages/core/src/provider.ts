@@ -55,6 +55,7 @@ export {
   PermissionDeniedError,
   RateLimitError,
   RETRIED_CLAUSE,
+  RETRIES_SPENT_CLAUSE,
   RetryError,
   ServerError,
   TimeoutError,

@@ -19,6 +19,24 @@ import { compileConsumers, expectErrors, type Found } from '../../../docs-check/
 const INDEX = fileURLToPath(new URL('../src/index.ts', import.meta.url));
 
 const CASES: Record<string, string> = {
+  "a RetryError's lastError and errors are embedkit errors, narrowed by their code without a cast": `
+    import { EmbedKitError, type AnyEmbedKitError, type ErrorCode, type RateLimitError } from 'core';
+    declare const error: unknown;
+    if (EmbedKitError.isInstance(error)) {
+      switch (error.code) {
+        case 'retries_exhausted': {
+          const code: ErrorCode = error.lastError.code;
+          const status: number | undefined = error.lastError.statusCode;
+          const every: readonly AnyEmbedKitError[] = error.errors;
+          const first: ErrorCode | undefined = error.errors[0]?.code;
+          if (error.lastError.code === 'rate_limited') {
+            const limited: RateLimitError = error.lastError;
+          }
+          break;
+        }
+      }
+    }
+  `,
   'embed, embedMany and embedStream take every optional setting as possibly undefined': `
     import { embed, embedMany, embedStream, type EmbeddingModel, type InputType, type OutputType, type RateLimiter, type TokenCounter, type Clock } from 'core';
     declare const model: EmbeddingModel;

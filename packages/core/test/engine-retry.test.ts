@@ -305,11 +305,13 @@ describe('the hint of an error the engine would retry', () => {
     }
   });
 
-  it('after retries, the last error still says the engine retries these: it did', async () => {
+  it('after retries, the last error says every retry failed and what to do, not that the engine retries these', async () => {
     const clock = new VirtualClock({ random: [0] });
     const error = await rejection(embedMany({ model: answering(500), inputs: ['a'], maxRetries: 1, clock }));
     expect(RetryError.isInstance(error)).toBe(true);
-    expect((error as RetryError).message).toMatch(/; the engine retries these\.$/);
+    expect((error as RetryError).message).toMatch(
+      /; every retry failed: try again later, or raise maxRetries\.$/,
+    );
   });
 });
 

@@ -265,7 +265,8 @@ describe('error details', () => {
 
   it('RetryError tolerates a last error that is not an embedkit error', () => {
     const raw = new TypeError('weird');
-    const error = new RetryError('gave up', [raw]);
+    // The engine never puts one there; a caller's own list, built without the types, may.
+    const error = new RetryError('gave up', [raw] as never);
     expect(error.lastError).toBe(raw);
     expect(error.attempts).toBe(1);
     expect(error.statusCode).toBeUndefined();

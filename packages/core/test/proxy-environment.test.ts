@@ -262,7 +262,7 @@ describe('the default Node transport behind HTTP_PROXY', () => {
     const last = error.lastError as ConnectionError;
     expect(ConnectionError.isInstance(last)).toBe(true);
     expect(last.message).toBe(
-      `acme: the proxy answered 502 in place of the API, so the request to ${url} never reached it. Check the proxy and that it can reach the API's host; the engine retries these.`,
+      `acme: the proxy answered 502 in place of the API, so the request to ${url} never reached it. Check the proxy and that it can reach the API's host; every retry failed: try again later, or raise maxRetries.`,
     );
     expect(last.isRetryable).toBe(true);
     expect(last.neverSent).toBe(true);

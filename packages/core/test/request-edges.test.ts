@@ -198,8 +198,18 @@ describe('an answer whose body stalls after its head', () => {
     const transport = TRANSPORTS[name]!;
 
     it.each([
-      [429, RateLimitError, 'rate_limited', 'Lower concurrency or set rateLimit; the engine retries these.'],
-      [503, ServerError, 'server_error', 'The API failed on its side; the engine retries these.'],
+      [
+        429,
+        RateLimitError,
+        'rate_limited',
+        'Lower concurrency or set rateLimit; every retry failed: try again later, or raise maxRetries.',
+      ],
+      [
+        503,
+        ServerError,
+        'server_error',
+        'The API failed on its side; every retry failed: try again later, or raise maxRetries.',
+      ],
     ] as const)(
       'a %i past timeoutMs is still the typed error of its status, and the retry waits out its Retry-After',
       async (answered, kind, code, hint) => {

@@ -511,6 +511,22 @@ export class RedisLink {
   }
 }
 
+/** How a URL holds a user name or password, as the hints of a refused login say it. */
+const ENCODE = 'percent-encode any @, :, /, #, ? or % in a user name or password (encodeURIComponent)';
+
+/**
+ * What to do after a failed first connection, by what Redis said: a refused login (WRONGPASS), or a login
+ * Redis requires (NOAUTH), is about the URL's user name and password, which are never shown; anything
+ * else, about where Redis runs.
+ */
+function connectHint(said: string, url: URL): string {
+  if (/^NOAUTH\b/.test(said) && url.username === '' && url.password === '')
+    return `Redis requires a password, which the URL does not give: add it as redis://:password@host (or redis://user:password@host), and ${ENCODE}.`;
+  if (/^(?:WRONGPASS|NOAUTH)\b/.test(said))
+    return `Redis refused the user name or password in the URL: check them, and ${ENCODE}.`;
+  return 'Check that Redis runs there and that the URL is right.';
+}
+
 /** Longest wait between two reconnection attempts, in ms. */
 const MAX_RECONNECT_DELAY_MS = 2_000;
 
@@ -553,8 +569,9 @@ export async function openLink(
     await client.connect();
   } catch (error) {
     client.destroy();
+    const said = hideSecrets(describe(error), secrets);
     throw new ConnectionError(
-      `cannot connect to Redis at ${shownUrl(url)}: ${asSentence(hideSecrets(describe(error), secrets))} Check that Redis runs there and that the URL is right.`,
+      `cannot connect to Redis at ${shownUrl(url)}: ${asSentence(said)} ${connectHint(said, url)}`,
       { url: shownUrl(url) },
     );
   }

@@ -83,7 +83,7 @@ describe('a Redis that requires a password', () => {
     const error = await failure(createRedisCacheStore({ url: `redis://:Redis@127.0.0.1:${env.redis.port}` }));
     expect(ConnectionError.isInstance(error)).toBe(true);
     expect(error.message).toBe(
-      `cannot connect to Redis at redis://[REDACTED]@127.0.0.1:${env.redis.port}: WRONGPASS invalid username-password pair or user is disabled. Check that Redis runs there and that the URL is right.`,
+      `cannot connect to Redis at redis://[REDACTED]@127.0.0.1:${env.redis.port}: WRONGPASS invalid username-password pair or user is disabled. Redis refused the user name or password in the URL: check them, and percent-encode any @, :, /, #, ? or % in a user name or password (encodeURIComponent).`,
     );
     expect((error as ConnectionError).url).toBe(`redis://[REDACTED]@127.0.0.1:${env.redis.port}`);
   });

@@ -60,7 +60,7 @@ describe('a password that could be a word', () => {
       );
       expect(ConnectionError.isInstance(error)).toBe(true);
       expect(error.message).toBe(
-        `cannot connect to Redis at redis://[REDACTED]@127.0.0.1:${env.redis.port}: WRONGPASS invalid username-password pair or user is disabled. Check that Redis runs there and that the URL is right.`,
+        `cannot connect to Redis at redis://[REDACTED]@127.0.0.1:${env.redis.port}: WRONGPASS invalid username-password pair or user is disabled. Redis refused the user name or password in the URL: check them, and percent-encode any @, :, /, #, ? or % in a user name or password (encodeURIComponent).`,
       );
     },
   );
@@ -111,7 +111,7 @@ describe('a password that could be a word', () => {
       '-WRONGPASS invalid username-password pair for redis://default:password@cache\r\n',
     );
     expect(error.message).toBe(
-      'cannot connect to Redis at redis://[REDACTED]@proxy: WRONGPASS invalid username-password pair for redis://[REDACTED]@cache. Check that Redis runs there and that the URL is right.',
+      'cannot connect to Redis at redis://[REDACTED]@proxy: WRONGPASS invalid username-password pair for redis://[REDACTED]@cache. Redis refused the user name or password in the URL: check them, and percent-encode any @, :, /, #, ? or % in a user name or password (encodeURIComponent).',
     );
   });
 

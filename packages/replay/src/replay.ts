@@ -28,6 +28,12 @@ export interface ReplayMismatch {
    * "text/plain"`; the key's header by presence and scheme only).
    */
   headersDiffer?: { cassette: string; differences: string[] };
+  /**
+   * Set when no recording, used or not, is of the request's method and path (its query aside): every
+   * recorded `METHOD path`, once each, in order. The body was not compared: it is the path that differs,
+   * as when a base URL (a gateway's root) puts a prefix before the recorded path.
+   */
+  pathDiffers?: { recorded: string[] };
 }
 
 /** One answer of the replay: a recorded response, or the refusal of a request no recording matches. */
@@ -231,6 +237,20 @@ export function createReplayMatcher(
         mismatches.push({ method, path: request.path, body, headersDiffer });
         return refusal(
           `no recording matches ${method} ${request.path} with these headers; cassette "${headersDiffer.cassette}" has it with other headers: ${headersDiffer.differences.join('; ')}`,
+        );
+      }
+      if (
+        entry === undefined &&
+        !entries.some(
+          (candidate) => candidate.method === method && pathname(candidate.path) === pathname(path),
+        )
+      ) {
+        const recorded = [
+          ...new Set(entries.map((candidate) => `${candidate.method} ${candidate.interaction.request.path}`)),
+        ];
+        mismatches.push({ method, path: request.path, body, pathDiffers: { recorded } });
+        return refusal(
+          `no recording matches ${method} ${request.path}: no recording is of this method and path, so the body was not compared; ${recorded.length === 0 ? 'there are no recordings' : `the recordings are of ${recorded.join(', ')} (check the base URL the requests go to)`}`,
         );
       }
       if (entry === undefined) {

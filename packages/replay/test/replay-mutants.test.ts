@@ -335,9 +335,16 @@ describe('createReplayMatcher: what matches', () => {
     expect(answer).toEqual({
       status: 418,
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ error: { message: 'no recording matches POST /v1/models with this body' } }),
+      body: JSON.stringify({
+        error: {
+          message:
+            'no recording matches POST /v1/models: no recording is of this method and path, so the body was not compared; the recordings are of GET /v1/models (check the base URL the requests go to)',
+        },
+      }),
     });
-    expect(matcher.mismatches).toStrictEqual([{ method: 'POST', path: '/v1/models', body: undefined }]);
+    expect(matcher.mismatches).toStrictEqual([
+      { method: 'POST', path: '/v1/models', body: undefined, pathDiffers: { recorded: ['GET /v1/models'] } },
+    ]);
   });
 
   it('with a baseURL, answers a request that names no origin', () => {
@@ -395,9 +402,21 @@ describe('createReplayMatcher: the near miss it names', () => {
       ],
     });
     expect(ask(cassettes, '/v1/other', { a: 1 })).toStrictEqual({
-      message: 'no recording matches POST /v1/other with this body',
-      mismatches: [{ method: 'POST', path: '/v1/other', body: { a: 1 } }],
+      message:
+        'no recording matches POST /v1/other: no recording is of this method and path, so the body was not compared; the recordings are of POST /v1/e?b=2&a=1, POST /v1/e?a=1 (check the base URL the requests go to)',
+      mismatches: [
+        {
+          method: 'POST',
+          path: '/v1/other',
+          body: { a: 1 },
+          pathDiffers: { recorded: ['POST /v1/e?b=2&a=1', 'POST /v1/e?a=1'] },
+        },
+      ],
     });
+    // No recording at all: said so.
+    expect(ask([recording([])], '/v1/e', { a: 1 }).message).toBe(
+      'no recording matches POST /v1/e: no recording is of this method and path, so the body was not compared; there are no recordings',
+    );
   });
 
   it('names the first of two recordings that come equally close', () => {

@@ -144,6 +144,34 @@ describe('createReplayFetch', () => {
     ]);
   });
 
+  it('says a request to a path no recording has is refused for its path, and lists the recorded ones (bug: "with this body")', async () => {
+    // A gateway's root as the base URL (OPENAI_BASE_URL=https://…/gateway/v1): the body is one "fish"
+    // recorded, the path is not.
+    const replay = createReplayFetch(CASSETTES);
+    const error = await embedMany({
+      model: acmeModel(createTransport({ fetch: replay.fetch }), 'https://api.acme.test/gateway/v1'),
+      inputs: ['carp'],
+      maxRetries: 0,
+    }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(InvalidRequestError);
+    expect((error as Error).message).toContain(
+      'no recording matches POST /gateway/v1/embeddings: no recording is of this method and path, so the body was not compared; the recordings are of POST /v1/embeddings (check the base URL the requests go to)',
+    );
+    expect((error as Error).message).not.toContain('with this body');
+    expect(replay.mismatches).toEqual([
+      {
+        method: 'POST',
+        path: '/gateway/v1/embeddings',
+        body: { input: ['carp'], model: 'acme-1' },
+        pathDiffers: { recorded: ['POST /v1/embeddings'] },
+      },
+    ]);
+    expect(replay.pending()).toEqual([
+      'POST /v1/embeddings (cassette "pets")',
+      'POST /v1/embeddings (cassette "fish")',
+    ]);
+  });
+
   it('names the recording a refused request came closest to: one whose query differs, or others of its path', async () => {
     const replay = createReplayFetch(CASSETTES);
     const ask = (path: string, input: string[]) =>
@@ -174,9 +202,9 @@ describe('createReplayFetch', () => {
     expect((await ask('/v1/embeddings', ['cat', 'cow'])).body.error.message).toBe(
       'no recording matches POST /v1/embeddings with this body; the closest of the 2 unused recordings of this path (cassette "pets") differs in body.input[1]: recorded "dog", sent "cow"',
     );
-    // Another path, another body: nothing to say.
+    // Another path: it is the path that no recording has.
     expect((await ask('/v1/other', ['cow'])).body.error.message).toBe(
-      'no recording matches POST /v1/other with this body',
+      'no recording matches POST /v1/other: no recording is of this method and path, so the body was not compared; the recordings are of POST /v1/embeddings (check the base URL the requests go to)',
     );
     expect(replay.mismatches.map((mismatch) => mismatch.queryDiffers)).toEqual([
       { cassette: 'pets', path: '/v1/embeddings' },

@@ -1,8 +1,10 @@
 import {
+  type AnyEmbedKitError,
   abortReason,
   ConnectionError,
   EmbedKitError,
   RateLimitError,
+  RETRIES_SPENT_CLAUSE,
   RetryError,
   TimeoutError,
   withoutRetryClaim,
@@ -296,9 +298,12 @@ export async function withRetries<T>(
     if (retriesLeft <= 0 || unreachable !== undefined) {
       // No retry was made (maxRetries 0): the hint must not say the engine retries it.
       if (errors.length === 1) throw unreachable === undefined ? withoutRetryClaim(error) : error;
+      // Every retry failed: the last error's hint says so and what to do, not that the engine retries it.
+      if (unreachable === undefined) withoutRetryClaim(error, RETRIES_SPENT_CLAUSE);
       throw new RetryError(
         `${policy.provider} model ${policy.modelId} failed ${errors.length} times; the last error: ${(error as EmbedKitError).message}`,
-        errors,
+        // Only retryable embedkit errors are kept (`retryable` above).
+        errors as AnyEmbedKitError[],
       );
     }
     policy.onRetry?.({ attempt: attemptNumber + 1, error, delayMs });

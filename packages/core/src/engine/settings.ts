@@ -399,6 +399,14 @@ function describeDimensions(allowed: NonNullable<EmbeddingCapabilities['dimensio
 
 const OUTPUT_TYPES: readonly OutputType[] = ['float', 'int8', 'uint8', 'binary', 'ubinary'];
 
+/** The capabilities the engine reads as lists, with what each must be. */
+const CAPABILITY_LISTS = [
+  ['inputTypes', 'a list of the input types it takes (such as "query"), [] for none'],
+  ['outputTypes', 'a list of the vector types it returns (such as "float")'],
+  ['modalities', 'a list of what it embeds ("text", "image")'],
+  ['dimensions', 'a list of lengths or { min, max }, or absent when the length is fixed'],
+] as const;
+
 /**
  * Checks the vector settings against the model's capabilities: output type, dimensions, input type.
  * Returns the warnings for settings the model cannot honour (errors under `strict`) and the input type
@@ -411,6 +419,21 @@ export function checkVectorSettings(
   checkBoolean(settings.strict, 'strict');
   const { capabilities } = model;
   const label = `${model.provider} model ${model.modelId}`;
+  // The lists the engine reads, from a model written in plain JavaScript or cast into shape: one missing
+  // failed as a TypeError, or let any value through. Every kind of job runs this check first.
+  for (const [name, holds] of CAPABILITY_LISTS) {
+    const value = (capabilities as unknown as Record<string, unknown>)[name];
+    const { min, max } = (value ?? {}) as { min?: unknown; max?: unknown };
+    if (
+      Array.isArray(value) ||
+      (name === 'dimensions' && (value === undefined || (typeof min === 'number' && typeof max === 'number')))
+    )
+      continue;
+    throw new InvalidArgumentError(
+      `${label}'s capabilities.${name} must be ${holds}; got ${describeValue(value)}.`,
+      { argument: `model.capabilities.${name}` },
+    );
+  }
   const outputType = settings.outputType ?? 'float';
   if (!OUTPUT_TYPES.includes(outputType)) {
     throw new InvalidArgumentError(
