@@ -6,7 +6,7 @@
  * a model that is not an embedkit model refused as `model` when it is first used, and LangChain's own
  * caller left without retries.
  */
-import type { EmbedRequest, Warning } from '@embedkit/core';
+import { type EmbedRequest, InvalidArgumentError, type Warning } from '@embedkit/core';
 import { MockEmbeddingModel } from '@embedkit/core/testing';
 import { describe, expect, it } from 'vitest';
 import { thrownInvalidArgument } from '../../ai-sdk/test/rejection.js';
@@ -110,13 +110,20 @@ describe('the input type of each side', () => {
     expect(warnings).toEqual([]);
   });
 
-  it('is none on either side for a model that lists no input types at all', async () => {
+  it('is none on either side for a model that lists no input types', async () => {
     const warnings: Warning[] = [];
+    const model = new MockEmbeddingModel({ capabilities: { inputTypes: [] } });
+    expect(await sides(model, warnings)).toEqual([undefined, undefined]);
+    expect(warnings).toEqual([]);
+  });
+
+  it('refuses, as core does, a model whose capabilities leave inputTypes out', async () => {
     const model = new MockEmbeddingModel();
     const { inputTypes: _omitted, ...capabilities } = model.capabilities;
     Object.defineProperty(model, 'capabilities', { value: capabilities });
-    expect(await sides(model, warnings)).toEqual([undefined, undefined]);
-    expect(warnings).toEqual([]);
+    const error = await new EmbedkitEmbeddings({ model }).embedDocuments(['d']).catch((e: unknown) => e);
+    expect(InvalidArgumentError.isInstance(error)).toBe(true);
+    expect((error as InvalidArgumentError).argument).toBe('model.capabilities.inputTypes');
   });
 
   it('given as an empty string, is refused when used, not replaced by the default', async () => {
