@@ -154,7 +154,7 @@ for (const status of [301, 302, 303, 307, 308]) {
       expect(error.message).toContain(
         `status ${status}, a redirect to ${b.url}/v1/embeddings?key=[REDACTED]`,
       );
-      expect(error.message).toContain('set baseURL');
+      expect(error.message).toContain('check that the base URL points at the address the API answers at.');
       expect(error.message).not.toMatch(/check the inputs/i);
     },
   });

@@ -398,7 +398,7 @@ describe('redirects', () => {
   it('a Location that is no URL is quoted as it came', async () => {
     const error = await failed(answer(302, '', { location: 'http://[bad' }));
     expect(error.message).toBe(
-      `acme answered ${URL_BASE} with status 302, a redirect to http://[bad. Redirects are not followed, so that the API key is never sent to another address: set baseURL to the address the API answers at.`,
+      `acme answered ${URL_BASE} with status 302, a redirect to http://[bad. Redirects are not followed, so that the API key is never sent to another address: check that the base URL points at the address the API answers at.`,
     );
   });
 });

@@ -11,7 +11,8 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { type AddressInfo, createServer as createTcpServer, type Socket } from 'node:net';
 import { inspect } from 'node:util';
-import { expect } from 'vitest';
+import { MockAgent } from 'undici';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { EmbedKitError } from '../src/errors.js';
 import { type RequestJsonOptions, requestJson } from '../src/http/client.js';
 import { createFetchTransport, type FetchFunction } from '../src/http/fetch-transport.js';
@@ -338,4 +339,19 @@ function safeJson(value: object): string {
   } catch {
     return '';
   }
+}
+
+/**
+ * A MockAgent for the tests of the `describe` it is called in: it refuses the network, every interceptor
+ * must have been used by the end of each test, and it is closed after the last.
+ */
+export function describeMockAgent(): { readonly agent: MockAgent } {
+  const holder = {} as { agent: MockAgent };
+  beforeAll(() => {
+    holder.agent = new MockAgent();
+    holder.agent.disableNetConnect();
+  });
+  afterEach(() => holder.agent.assertNoPendingInterceptors());
+  afterAll(() => holder.agent.close());
+  return holder;
 }

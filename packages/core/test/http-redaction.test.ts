@@ -596,7 +596,7 @@ describe('redirects are reported, never followed', () => {
     expect(error.statusCode).toBe(0);
     expect(error.isRetryable).toBe(false);
     expect(error.message).toBe(
-      `acme answered ${URL_BASE} with a redirect (the browser hides its status and Location). Redirects are not followed, so that the API key is never sent to another address: set baseURL to the address the API answers at.`,
+      `acme answered ${URL_BASE} with a redirect (the browser hides its status and Location). Redirects are not followed, so that the API key is never sent to another address: check that the base URL points at the address the API answers at.`,
     );
   });
 

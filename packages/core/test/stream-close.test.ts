@@ -295,3 +295,50 @@ describe('embedStream leaves nothing behind', () => {
     expect(tallies()).toHaveLength(2);
   });
 });
+
+describe('embedStream left while a read that finished after an idle flush waits to be picked up', () => {
+  it('a consumer that breaks gets the source’s return() error, as when no read is outstanding', async () => {
+    // '0' at once; '1' and '2' each once their gate opens (lines typed later). return() fails.
+    const gates = [deferred(), deferred()];
+    let reads = 0;
+    let returned = 0;
+    const inputs: AsyncIterable<string> = {
+      [Symbol.asyncIterator]: () => ({
+        next: async (): Promise<IteratorResult<string>> => {
+          const index = reads++;
+          if (index > 0) await gates[index - 1]!.promise;
+          return { value: String(index), done: false };
+        },
+        return: async (): Promise<IteratorResult<string>> => {
+          returned++;
+          throw new Error('the file could not be closed');
+        },
+      }),
+    };
+    const model = new ScriptedModel({ capabilities: { maxInputsPerCall: 10 } });
+    const seen: number[] = [];
+    const run = (async () => {
+      try {
+        for await (const item of embedStream({ model, inputs, flushAfterMs: 0, concurrency: 1 })) {
+          seen.push(item.index);
+          // '1' arrives and is flushed alone once the read of '2' waits; with [0] held and [1] sent, the
+          // window of two results is full, so the read of '2', finished below, is not picked up.
+          gates[0]!.resolve();
+          await eventually(() => model.calls.length === 2, 'the idle flush of [1]');
+          gates[1]!.resolve();
+          await settle();
+          break;
+        }
+        return 'ended without error';
+      } catch (error) {
+        return error;
+      }
+    })();
+    const outcome = await within(run);
+    expect((outcome as Error).message).toBe('the file could not be closed');
+    expect(seen).toEqual([0]);
+    expect(model.callInputs).toEqual([['0'], ['1']]);
+    expect(reads).toBe(3);
+    expect(returned).toBe(1);
+  });
+});

@@ -5,13 +5,12 @@
  * to check a `baseURL` the caller may never have set; a text that is not JSON, or JSON cut short, is
  * called invalid JSON and quoted, on every path alike. Each keeps the status and the request id.
  */
-import { MockAgent } from 'undici';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidResponseError } from '../src/errors.js';
 import { createTransport, type RequestJsonOptions } from '../src/http/client.js';
 import type { Transport } from '../src/http/transport.js';
 import { parseResponse } from '../src/provider-utils.js';
-import { acmeRequest, dataArraySchema, startLoopback } from './http-helpers.js';
+import { acmeRequest, dataArraySchema, describeMockAgent, startLoopback } from './http-helpers.js';
 
 const ORIGIN = 'http://acme.test';
 const PATH = '/v1/embeddings';
@@ -85,22 +84,16 @@ function expectReadAs(error: InvalidResponseError, message: string) {
 }
 
 describe('undici (MockAgent): a 2xx body that is no answer', () => {
-  let agent: MockAgent;
-  beforeAll(() => {
-    agent = new MockAgent();
-    agent.disableNetConnect();
-  });
-  afterEach(() => agent.assertNoPendingInterceptors());
-  afterAll(() => agent.close());
+  const mock = describeMockAgent();
 
   for (const [readName, read] of Object.entries(READS))
     for (const { name, body, contentType, message } of CASES)
       it(`${name}, read by ${readName}`, async () => {
-        agent
+        mock.agent
           .get(ORIGIN)
           .intercept({ path: PATH, method: 'POST' })
           .reply(200, body, { headers: { 'content-type': contentType, 'x-request-id': 'req-empty-1' } });
-        const transport = createTransport({ dispatcher: agent });
+        const transport = createTransport({ dispatcher: mock.agent });
         expect(transport.kind).toBe('undici');
         expectReadAs(await embeddingsError(transport, `${ORIGIN}${PATH}`, read), message);
       });

@@ -17,6 +17,7 @@ import {
   isFinalBatchJobState,
   loneVectorProblem,
   nonFiniteValue,
+  parseResponse,
   redact,
   requestJson,
   secretsOfCall,
@@ -606,17 +607,12 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs<GeminiCallPr
         secrets,
         maxResponseBytes: this.config.maxResponseBytes,
         parseError: parseGeminiError,
+        baseURLOrigin: this.config.baseURLOrigin?.(),
       });
     });
-    const parsed = batchOperationSchema.safeParse(response.body ?? {});
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new InvalidResponseError(
-        `${this.provider} returned a batch body of the wrong shape: ${issue?.path.map(String).join('.') ?? ''} ${issue?.message ?? ''}.`,
-        { provider: this.provider, statusCode: response.status, requestId: response.requestId },
-      );
-    }
-    return parsed.data;
+    // Cancel and delete answer an empty message, which may come as no body at all; their answer is not read.
+    if (response.body === undefined && (operation === 'cancel' || operation === 'delete')) return {};
+    return parseResponse(batchOperationSchema, response, this.provider, 'batch');
   }
 
   private toJob(operation: GeminiBatchOperation): GeminiBatchJob {

@@ -577,10 +577,47 @@ describe('batch bodies the API sends', () => {
     const error = await failure(jobs.get('batches/job-42'));
     expect(error.name).toBe('InvalidResponseError');
     expect(error.message).toBe(
-      'gemini returned a batch body of the wrong shape: metadata.state expected string, got number.',
+      `gemini returned a batch body of the wrong shape: metadata.state: expected string, got number; ${NO_BASE_URL}`,
     );
     expect(error.statusCode).toBe(200);
     expect(error.requestId).toBe('req-7');
+  });
+
+  // The hint core gives every answer of the wrong shape: no base URL was set, so a proxy may be answering.
+  const NO_BASE_URL =
+    'no base URL was set, so a proxy or gateway between you and the API may be answering instead of it.';
+
+  it.each([
+    ['an empty body', undefined, 'an empty body'],
+    ['a JSON null', 'null', 'a JSON null'],
+  ])('%s is called so, with the status and request id, as an embedding call’s', async (_name, body, what) => {
+    const { jobs } = setup([{ headers: { 'x-request-id': 'req-8' }, body }]);
+    const error = await failure(jobs.get('batches/job-42'));
+    expect(error.name).toBe('InvalidResponseError');
+    expect(error.code).toBe('invalid_response');
+    expect(error.message).toBe(`gemini returned status 200 with ${what}; ${NO_BASE_URL}`);
+    expect(error.statusCode).toBe(200);
+    expect(error.requestId).toBe('req-8');
+  });
+
+  it('a body of the wrong shape names the setting the base URL came from', async () => {
+    const { fetch } = fakeFetch([{ body: { name: 'batches/job-42', metadata: { state: 7 } } }]);
+    const jobs = createGemini({
+      apiKey: FAKE_KEY,
+      fetch,
+      baseURL: 'https://proxy.example/v1beta',
+    }).batchEmbeddingJobs('gemini-embedding-001');
+    const error = await failure(jobs.get('batches/job-42'));
+    expect(error.message).toBe(
+      'gemini returned a batch body of the wrong shape: metadata.state: expected string, got number; check that the baseURL setting points at the gemini API.',
+    );
+  });
+
+  it('cancel and delete answer no body at all, which is no fault', async () => {
+    const { jobs, sent } = setup([{}, {}]);
+    await jobs.cancel('batches/job-42');
+    await jobs.delete('batches/job-42');
+    expect(sent.map((request) => request.method)).toEqual(['POST', 'DELETE']);
   });
 
   it.each(['batches/.', 'batches/..', 'operations/batches/x'])(

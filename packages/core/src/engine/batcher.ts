@@ -237,12 +237,22 @@ export function streamSource<I>(
   let closed = false;
   /** A read that outlived an idle flush; the next `next()` picks it up. */
   let reading: Promise<IteratorResult<I>> | undefined;
+  /** `reading` has settled: close() then returns the source as when no read is outstanding. */
+  let readSettled = false;
   /** Ends the idle wait in progress at once and clears its timer; set only while that wait lasts. */
   let endIdleWait: (() => void) | undefined;
 
   /** The next step of the iterator, or IDLE when the source stays quiet for `flushAfterMs` with a batch open. */
   const read = async (): Promise<IteratorResult<I> | typeof IDLE> => {
-    reading ??= Promise.resolve(iterator.next());
+    if (reading === undefined) {
+      const started = Promise.resolve(iterator.next());
+      const settle = () => {
+        readSettled = reading === started;
+      };
+      started.then(settle, settle);
+      reading = started;
+      readSettled = false;
+    }
     const current = reading;
     let step: IteratorResult<I> | typeof IDLE;
     if (!packer.pending || !asynchronous) step = await current;
@@ -313,7 +323,7 @@ export function streamSource<I>(
       // The timer of an idle wait would keep the process alive for up to flushAfterMs after the end.
       endIdleWait?.();
       if (iteratorEnded) return;
-      if (reading === undefined) {
+      if (reading === undefined || readSettled) {
         await iterator.return?.();
         return;
       }

@@ -527,7 +527,8 @@ const SERVER_SAID_NO_RETRY = 'the API answered x-should-retry: false, so it is n
  * A redirect is reported, never followed: the API key travels in a header (`Authorization`, `api-key`,
  * `x-goog-api-key`) that a followed redirect would hand to whatever address the `Location` names. The
  * usual cause is a base URL that is not the API's own (`http://` for `https://`, a missing path prefix,
- * a moved host), so the message names the `Location` and asks for the base URL to be fixed.
+ * a moved host), so the message names the `Location` and, as a body of the wrong shape does, where the
+ * base URL came from (`baseURLHint`).
  */
 function redirectFailure(
   response: TransportResponse,
@@ -552,9 +553,25 @@ function redirectFailure(
         ? `status ${response.status} (a redirect) without a Location`
         : `status ${response.status}, a redirect to ${redactor.text(location)}`;
   return new InvalidResponseError(
-    `${call.provider} answered ${redactor.text(call.url)} with ${what}. Redirects are not followed, so that the API key is never sent to another address: set baseURL to the address the API answers at.`,
+    `${call.provider} answered ${redactor.text(call.url)} with ${what}. Redirects are not followed, so that the API key is never sent to another address: ${baseURLHint(call.origin, 'the address the API answers at')}.`,
     redactor.details(response.status, requestId, text),
   );
+}
+
+/**
+ * Where a base URL came from, as a hint names it (`the baseURL setting`, `OPENAI_BASE_URL`): undefined
+ * for the provider's own root, which nobody set; one of unknown origin is not called by a setting's name.
+ */
+function baseURLSource(origin: BaseURLOrigin | undefined): string | undefined {
+  return origin === 'default' ? undefined : (origin ?? 'the base URL');
+}
+
+/** The hint of an answer that a wrong base URL explains (a body of the wrong shape, a redirect). */
+function baseURLHint(origin: BaseURLOrigin | undefined, target: string): string {
+  const named = baseURLSource(origin);
+  return named === undefined
+    ? 'no base URL was set, so a proxy or gateway between you and the API may be answering instead of it'
+    : `check that ${named} points at ${target}`;
 }
 
 /** The fields of a `ParsedError` that become text of the error, each redacted as a string. */
@@ -619,12 +636,11 @@ export function unexpectedBodyError(
   const apiError = errorInBody(response.body, response.status, call.parseError, redactor);
   const requestId = response.requestId ?? apiError?.requestId;
   if (requestId !== undefined) details.requestId = redactor.text(requestId);
-  // Where the base URL came from, for the hint: one of unknown origin is not called by a setting's name.
-  const named = call.origin === 'default' ? undefined : (call.origin ?? 'the base URL');
+  const named = baseURLSource(call.origin);
   if (apiError === undefined) {
     // An empty body is read as undefined; a JSON `null` fails every schema at its root.
     return new InvalidResponseError(
-      `${provider} returned ${response.body == null ? `status ${response.status} with ${response.body === null ? 'a JSON null' : 'an empty body'}` : `${/^[aeiou]/i.test(what) ? 'an' : 'a'} ${what} body of the wrong shape: ${redactor.text(problem)}`}; ${named === undefined ? 'no base URL was set, so a proxy or gateway between you and the API may be answering instead of it' : `check that ${named} points at the ${provider} API`}.`,
+      `${provider} returned ${response.body == null ? `status ${response.status} with ${response.body === null ? 'a JSON null' : 'an empty body'}` : `${/^[aeiou]/i.test(what) ? 'an' : 'a'} ${what} body of the wrong shape: ${redactor.text(problem)}`}; ${baseURLHint(call.origin, `the ${provider} API`)}.`,
       details,
     );
   }
