@@ -19,18 +19,13 @@ import {
   createAcmeContextualizedModel,
   createAcmeRerankingModel,
 } from '../mutants/reference-groups.js';
-import {
-  AcmeEmbeddingModel,
-  acmeWire,
-  createAcmeModel,
-  type ModelFactory,
-} from '../mutants/reference-provider.js';
+import { acmeWire, createAcmeModel, type ModelFactory } from '../mutants/reference-provider.js';
 import { createEmbeddingSuite, DEFAULT_MODE } from '../src/embeddings/suite.js';
 import { createContextualizedSuite } from '../src/groups/contextualized/suite.js';
 import { createRerankingSuite, QUERY } from '../src/groups/rerank/suite.js';
 import { createHarness, runInWorld } from '../src/harness.js';
 import { packedCallSizes } from '../src/suite/family.js';
-import type { CreateModelOptions } from '../src/types.js';
+import { acmeWithLimiter } from './mutant-suites.js';
 
 interface Plan {
   /** Each item's tokens, and its cost group (undefined: none). */
@@ -104,23 +99,12 @@ describe('packedCallSizes', () => {
   }
 });
 
-/**
- * The Acme model carrying a limiter of `tokensPerMinute` (each model its own), as a provider created with
- * `rateLimit` does: the engine caps each call's tokens at that budget.
- */
-const withLimiter =
-  (tokensPerMinute: number) =>
-  ({ modelId, ...settings }: CreateModelOptions) =>
-    Object.assign(new AcmeEmbeddingModel(modelId, settings), {
-      rateLimiter: createRateLimiter({ tokensPerMinute }),
-    });
-
 describe("the embeddings suite's plan, under a limiter's token budget a minute below the model's per call", () => {
   const base = { name: 'acme', baseURL: 'https://api.acme.test/v1', modelId: 'acme-embed-1', wire: acmeWire };
   // The inputs count 16 tokens each by the engine's estimate: two fit a call of 40, where the model
   // declares 50,000 tokens a call and 16 inputs.
   const cases: [string, ModelFactory, () => Partial<EmbedSettings>][] = [
-    ["the model's own limiter", withLimiter(40), () => ({})],
+    ["the model's own limiter", acmeWithLimiter(40), () => ({})],
     [
       "the job's rateLimit",
       createAcmeModel,

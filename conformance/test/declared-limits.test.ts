@@ -17,7 +17,7 @@ import {
 } from '../mutants/reference-groups.js';
 import { AcmeEmbeddingModel, acmeCapabilities } from '../mutants/reference-provider.js';
 import type { CreateModelOptions } from '../src/types.js';
-import { checkReference, GROUPS } from './mutant-suites.js';
+import { acmeWithLimiter, checkReference, GROUPS } from './mutant-suites.js';
 
 /** The Acme embedding model declaring a budget of `maxTokensPerCall` tokens a call (the API takes 50,000). */
 const fewerEmbeddingTokens =
@@ -50,6 +50,12 @@ const smallBudget =
       };
     })(modelId, settings);
 
+/** The embeddings group's generated scenarios, its cassettes' replays left out. */
+const generated = (create: Parameters<typeof GROUPS.embeddings.list>[0]) => {
+  const list = GROUPS.embeddings.list(create);
+  return { ...list, scenarios: list.scenarios.filter((scenario) => !scenario.id.startsWith('cassette/')) };
+};
+
 describe('an embedding model declaring a small token budget per call', () => {
   // The suite's inputs count about 16 tokens each by the engine's estimate (half their UTF-8 bytes): at 40
   // two fit a call, at 60 three, where 16 inputs a call are declared; at 8 not even 16 inputs of a token
@@ -67,10 +73,6 @@ describe('an embedding model declaring a small token budget per call', () => {
   // tokens at 1, 2, 3, 4 and 6) went three to a call. Acme's cassettes were recorded under its own budget of 50,000 tokens,
   // where two short inputs share a call that a budget of 4 or fewer splits: a provider declaring such a
   // budget records its cassettes under it, so their replays are left out here.
-  const generated = (create: Parameters<typeof GROUPS.embeddings.list>[0]) => {
-    const list = GROUPS.embeddings.list(create);
-    return { ...list, scenarios: list.scenarios.filter((scenario) => !scenario.id.startsWith('cassette/')) };
-  };
   for (const budget of [1, 2, 3, 4, 6]) {
     it(
       `passes every generated scenario at a budget of a few tokens: maxTokensPerCall ${budget}`,
@@ -92,6 +94,53 @@ describe('an embedding model declaring a small token budget per call', () => {
       { id: 'split-at-max-inputs', reason },
       { id: 'split-above-max-inputs', reason },
     ]);
+  });
+});
+
+describe("an embedding model created with its own limiter, whose token budget a minute binds below the model's per call", () => {
+  // As above: at 40 two of the suite's inputs fit a call (and the token budget split packs by 40, not by
+  // the 50,000 declared), at 8 not even 16 inputs of a token each, nor the shared families' one-input job
+  // and its retry (8 tokens each) in a minute.
+  for (const budget of [40, 8]) {
+    it(
+      `passes every scenario at tokensPerMinute ${budget}`,
+      () => checkReference({ list: GROUPS.embeddings.list, reference: acmeWithLimiter(budget) }),
+      60_000,
+    );
+  }
+  // A budget of a few tokens, where two short inputs that share a call in Acme's cassettes go apart: as
+  // with a declared budget of a few tokens above, the cassettes' replays are left out.
+  it(
+    'passes every generated scenario at a budget of a few tokens: tokensPerMinute 3',
+    () => checkReference({ list: generated, reference: acmeWithLimiter(3) }),
+    60_000,
+  );
+
+  it("skips a call at the input limit, saying the limiter's budget binds, only where that budget cannot hold it", () => {
+    const skipped = (budget: number) =>
+      GROUPS.embeddings
+        .list(acmeWithLimiter(budget))
+        .families.flatMap((family) => family.skippedCases)
+        .filter((skip) => skip.id.includes('max-inputs'));
+    expect(skipped(40)).toEqual([]);
+    const reason =
+      "the model's limiter allows 8 tokens a minute, below its maxTokensPerCall 50000: no call holds 16 inputs, even of a token each";
+    expect(skipped(8)).toEqual([
+      { id: 'split-at-max-inputs', reason },
+      { id: 'split-above-max-inputs', reason },
+    ]);
+  });
+
+  it("skips the waits, saying why, only where the small job's call and its retry overrun the limiter's minute", () => {
+    const waits = (budget: number) =>
+      GROUPS.embeddings.list(acmeWithLimiter(budget)).families.find((family) => family.family === 'waits');
+    expect(waits(16)?.skipped).toBeUndefined();
+    expect(waits(16)?.scenarios).toContain('error-429-retry-after-seconds');
+    expect(waits(15)).toMatchObject({
+      skipped:
+        "the model's limiter allows 15 tokens a minute: the small job's call of 8 tokens, retried, waits for the limiter's refill besides the wait the API asked",
+      scenarios: [],
+    });
   });
 });
 

@@ -2,6 +2,7 @@
  * The suite of each mutant group, built around any provider factory, and the check that a mutant is
  * rejected by exactly the scenarios it names. Shared by the test files that run the mutants.
  */
+import { createRateLimiter } from '@embedkit/core';
 import { expect } from 'vitest';
 import { acmeCassettes } from '../mutants/cassettes.js';
 import { createAcmeFetchModel } from '../mutants/fetch-reference-provider.js';
@@ -16,7 +17,7 @@ import {
   createAcmeListwiseRerankingModel,
   createAcmeRerankingModel,
 } from '../mutants/reference-groups.js';
-import { acmeWire, createAcmeModel } from '../mutants/reference-provider.js';
+import { AcmeEmbeddingModel, acmeWire, createAcmeModel } from '../mutants/reference-provider.js';
 import { runScenarios, type ScenarioOutcome, withCassettes } from '../src/describe.js';
 import { listBatchEmbeddingJobsScenarioList } from '../src/groups/batch-jobs.js';
 import { listContextualizedScenarioList } from '../src/groups/contextualized/index.js';
@@ -93,6 +94,18 @@ export const GROUPS: Record<MutantSuite, Group> = {
     reference: createAcmeBatchJobs,
   },
 };
+
+/**
+ * The Acme embedding model created with a limiter of its own of `tokensPerMinute` (each model its own), as
+ * a provider created with `rateLimit` is: the engine caps each call's tokens at that budget, far below the
+ * 50,000 a call the model declares.
+ */
+export const acmeWithLimiter =
+  (tokensPerMinute: number) =>
+  ({ modelId, ...settings }: CreateModelOptions) =>
+    Object.assign(new AcmeEmbeddingModel(modelId, settings), {
+      rateLimiter: createRateLimiter({ tokensPerMinute }),
+    });
 
 /** A scenario's id without its mode: `tiny-batches/single` is `single`. */
 export const baseId = (id: string) => id.replace(/^tiny-batches\//, '');

@@ -15,7 +15,7 @@ import {
   type SkippedCase,
   skip,
 } from '../suite/family.js';
-import { budgetBinds, type EmbeddingSuite } from './suite.js';
+import { budgetBinds, type EmbeddingSuite, tokenBudget } from './suite.js';
 
 export const limits: Family<EmbeddingSuite, Harness> = {
   name: 'limits',
@@ -122,11 +122,12 @@ export const limits: Family<EmbeddingSuite, Harness> = {
             );
           }),
     );
-    const budget = capabilities.maxTokensPerCall;
+    // The budget the engine closes a call at: the declared one, or the model's limiter's a minute below it.
+    const budget = tokenBudget(suite)?.tokens;
     if (budget === undefined || cap < 2) {
       const reason =
         budget === undefined
-          ? 'the model declares no maxTokensPerCall'
+          ? 'the model declares no maxTokensPerCall, nor its limiter a tokensPerMinute'
           : 'the model takes one input per call';
       cases.push(skip('token-budget-split', reason), skip('split-at-token-limit', reason));
     } else {

@@ -18,6 +18,8 @@ import type { ReplyHandler, WireReply } from '../interceptor.js';
 import { answerBody, reportedTokens, valuesFor } from '../suite/answers.js';
 import { expectVector, expectVectorsInOrder, PROVIDER_HEADERS } from '../suite/checks.js';
 import {
+  type CallLimits,
+  callTokenBudget,
   type DimensionsAsked,
   explainingDroppedDimensions,
   type FamilyPass,
@@ -25,7 +27,7 @@ import {
   modePass,
   packedCallSizes,
 } from '../suite/family.js';
-import { errorReply, type JobKit, type JobWorld, jobPass } from '../suite/job-kit.js';
+import { errorReply, type JobKit, type JobWorld, jobPass, refillWait } from '../suite/job-kit.js';
 import type {
   DescribeEmbeddingProviderOptions,
   ErrorKind,
@@ -110,6 +112,13 @@ export interface EmbeddingSuite {
    * `rateLimit`, else the model's), and the model's cost group of each input (`callGroup`).
    */
   plan(texts: readonly string[], extra?: Partial<EmbedSettings>): number[];
+  /**
+   * The limits a job with these settings over the suite's is packed under (what `plan` packs by, and
+   * what a scenario that sizes its inputs to a call's budget reads): the declared and the mode's or
+   * settings' inputs per call, the declared `maxTokensPerCall`, and the `tokensPerMinute` of the limiter
+   * the job draws on (its `rateLimit`, else the model's), which caps a call's tokens too.
+   */
+  callLimits(extra?: Partial<EmbedSettings>): Pick<CallLimits, 'maxItems' | 'maxTokens' | 'tokensPerMinute'>;
   /** Expects every call `plan` gives, each answered by `handler`; returns the plan. */
   respondAll(
     world: Harness,
@@ -192,6 +201,11 @@ export function createEmbeddingSuite(options: EmbeddingScenarioOptions, mode: Sc
       capabilities.maxInputsPerCall,
       extra.maxInputsPerCall ?? mode.maxInputsPerCall ?? Number.POSITIVE_INFINITY,
     );
+  const callLimits = (extra: Partial<EmbedSettings> = {}) => ({
+    maxItems: maxItems(extra),
+    maxTokens: capabilities.maxTokensPerCall,
+    tokensPerMinute: minuteTokens(extra.rateLimit, model),
+  });
   const plan = (texts: readonly string[], extra: Partial<EmbedSettings> = {}) => {
     const counter = extra.tokenCounter ?? estimateTokenCounter;
     // What each input is checked with, as the engine asks the model's cost group of it.
@@ -205,12 +219,7 @@ export function createEmbeddingSuite(options: EmbeddingScenarioOptions, mode: Sc
     if (job.providerOptions !== undefined) checked.providerOptions = job.providerOptions;
     return packedCallSizes(
       texts.map((text) => ({ tokens: counter.count(text), group: model.callGroup?.(text, checked) })),
-      {
-        maxItems: maxItems(extra),
-        maxTokens: capabilities.maxTokensPerCall,
-        tokensPerMinute: minuteTokens(extra.rateLimit, model),
-        exactTokens: counter.exact === true && job.truncate !== true,
-      },
+      { ...callLimits(extra), exactTokens: counter.exact === true && job.truncate !== true },
     );
   };
   const inputs = (count: number, prefix = 'input') =>
@@ -309,6 +318,7 @@ export function createEmbeddingSuite(options: EmbeddingScenarioOptions, mode: Sc
     itemsOf,
     allItems: (world) => world.interceptor.requests.flatMap((request) => itemsOf(request.body)),
     plan,
+    callLimits,
     respondAll(world, texts, handler, extra) {
       const sizes = plan(texts, extra);
       for (const size of sizes) world.respond(size, handler);
@@ -335,9 +345,19 @@ export function createEmbeddingSuite(options: EmbeddingScenarioOptions, mode: Sc
   };
 }
 
+/**
+ * The token budget that closes the suite's calls (see `callTokenBudget`): the declared `maxTokensPerCall`,
+ * or the model's limiter's tokens a minute where that is lower.
+ */
+export function tokenBudget(suite: EmbeddingSuite): ReturnType<typeof callTokenBudget> {
+  return callTokenBudget(suite.callLimits(), 'maxTokensPerCall');
+}
+
 /** Why a scenario needing `count` inputs in a call is skipped where `inputsByCount` finds none. */
 export function budgetBinds(suite: EmbeddingSuite, count: number): string {
-  return `the model declares maxTokensPerCall ${suite.capabilities.maxTokensPerCall}: no call of it holds ${count} inputs, even of a token each`;
+  const budget = tokenBudget(suite);
+  const source = budget?.source ?? 'the model declares no token budget';
+  return `${source}: no call ${budget?.byLimiter === true ? '' : 'of it '}holds ${count} inputs, even of a token each`;
 }
 
 /** How the embeddings group asks its vector length: per item, as the wire reads items. */
@@ -375,6 +395,10 @@ export function embeddingJobPass(options: EmbeddingScenarioOptions): FamilyPass<
         baseURL: options.baseURL,
         endpointPath: options.wire.endpoint({ inputCount: texts.length, modelId: options.modelId }).path,
         method: 'doEmbed',
+        refillWait: refillWait(
+          texts.reduce((sum, text) => sum + estimateTokenCounter.count(text), 0),
+          suite.callLimits().tokensPerMinute,
+        ),
       },
       (kind, variant) => createHarness(options, kind, { headers: PROVIDER_HEADERS, ...variant }),
       (harness) => ({

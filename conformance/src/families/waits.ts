@@ -28,6 +28,7 @@ async function waitedOnce(
 export const waits: Family<JobKit, JobWorld> = {
   name: 'waits',
   checks: 'every wait form the API uses (headers, structured body, message), measured on the clock, capped',
+  skip: (kit) => kit.refillWait,
   cases: ({ prefix, wire }) => {
     const forms = wire.waits ?? {};
     const headers = forms.headers ?? ['retry-after'];

@@ -237,6 +237,27 @@ export function minuteTokens(
   return (rateLimit ?? model.rateLimiter)?.tokensPerMinute;
 }
 
+/**
+ * The token budget that closes a call packed under `limits`: the lower of the budget per call and the
+ * limiter's budget a minute, and what sets it (`byLimiter`: the limiter), worded for a skip's reason
+ * (`what` names the budget per call, e.g. `maxTokensPerCall`); undefined where neither is set.
+ */
+export function callTokenBudget(
+  limits: Pick<CallLimits, 'maxTokens' | 'tokensPerMinute'>,
+  what: string,
+): { tokens: number; source: string; byLimiter: boolean } | undefined {
+  const { maxTokens, tokensPerMinute } = limits;
+  if (tokensPerMinute !== undefined && (maxTokens === undefined || tokensPerMinute < maxTokens))
+    return {
+      tokens: tokensPerMinute,
+      byLimiter: true,
+      source: `the model's limiter allows ${tokensPerMinute} tokens a minute, ${maxTokens === undefined ? `and it declares no ${what}` : `below its ${what} ${maxTokens}`}`,
+    };
+  return maxTokens === undefined
+    ? undefined
+    : { tokens: maxTokens, byLimiter: false, source: `the model declares ${what} ${maxTokens}` };
+}
+
 /** How a budget of a call's tokens splits three items: their token counts, and the calls they go in. */
 export interface BudgetSplit {
   counts: [number, number, number];

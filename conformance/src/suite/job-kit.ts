@@ -42,6 +42,21 @@ export interface JobKit {
   endpointPath: string;
   /** The model's method that makes the small job's call (watched for `JobWorld.callsAnswered`). */
   method: 'doEmbed' | 'doEmbedContextualized' | 'doRerank';
+  /**
+   * Why a retry of the small job waits for its limiter's refill besides the wait the API asked (its call
+   * takes more than half the tokens a minute of the limiter the model was created with), so that the
+   * families counting the job's waits cannot be built; undefined where the retry goes at once.
+   */
+  refillWait?: string | undefined;
+}
+
+/**
+ * `JobKit.refillWait` for a small job whose one call counts `tokens` (by the engine's estimate) under a
+ * limiter of `tokensPerMinute`: the call and its retry must both fit the limiter's minute.
+ */
+export function refillWait(tokens: number, tokensPerMinute: number | undefined): string | undefined {
+  if (tokensPerMinute === undefined || 2 * tokens <= tokensPerMinute) return undefined;
+  return `the model's limiter allows ${tokensPerMinute} tokens a minute: the small job's call of ${tokens} tokens, retried, waits for the limiter's refill besides the wait the API asked`;
 }
 
 /** An error answer in the wire's format. */
