@@ -340,8 +340,8 @@ describe.each(RUNNERS)('$name', (runner) => {
     // body is said to be unreadable, their reason kept.
     expect(result.error?.last?.message).toMatch(
       runner.name === 'node' || runner.name === 'bun'
-        ? /^openai API error 503: its compressed body does not decompress \(.+\) — The API failed on its side; the engine retries these\.$/
-        : /^openai API error 503: its body could not be read whole \(.+\) — The API failed on its side; the engine retries these\.$/,
+        ? /^openai API error 503: its compressed body does not decompress \(.+\) — The API failed on its side; every retry failed: try again later, or raise maxRetries\.$/
+        : /^openai API error 503: its body could not be read whole \(.+\) — The API failed on its side; every retry failed: try again later, or raise maxRetries\.$/,
     );
     expect(result.retries.map(({ attempt, delayMs, error }) => [attempt, delayMs, error.name])).toEqual([
       [1, 1_000, 'ServerError'],
