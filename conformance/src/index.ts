@@ -62,6 +62,7 @@ export {
 } from './scenarios.js';
 export { encodeVector, reencodeVectors, valuesFor } from './suite/answers.js';
 export {
+  type CallLimits,
   type Case,
   describeFamilies,
   type Family,
