@@ -6,7 +6,9 @@
  * environment is that of someone who already uses an API: a key of each provider, and each provider's
  * base URL variable set (as a gateway user has `OPENAI_BASE_URL`), here pointing at the loopback server.
  * `REDIS_URL` names a redis-server the test starts (Debian's, as the redis package's tests use). A block
- * passes when it exits 0 with nothing on stderr.
+ * passes when it exits 0 with nothing on stderr. Every block of every README is either run here or listed in
+ * COMPILED_ONLY with the reason it cannot run as written, and a test holds that, so a new example is never
+ * left compiled only by accident.
  */
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisServer, startRedisServer } from '../../bench/src/redis-server.mjs';
-import { type Block, blocksOf } from './readme-blocks.js';
+import { type Block, blocksOf, readmes } from './readme-blocks.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const GENERATED = join(import.meta.dirname, '.generated-run');
@@ -27,15 +29,49 @@ const OPENAI_CASSETTES = join(ROOT, 'packages', 'provider-openai', 'test', 'cass
 interface Run {
   readme: string;
   heading: string;
+  /** Only the blocks under the heading whose code holds this text (all of them when absent). */
+  holding?: string;
   /** Files copied into the block's working directory before it runs (its relative paths read them). */
   files?: Record<string, string>;
+  /**
+   * The names the block uses as the reader already has them (readme.test.ts's placeholders), defined
+   * before it as a reader would: `model` an OpenAI model (through `OPENAI_BASE_URL`), `documents` three texts.
+   */
+  placeholders?: (keyof typeof PLACEHOLDERS)[];
+  /** The oldest Node major the block's own imports run on; on an older Node it is skipped, saying so. */
+  minimumNode?: number;
 }
+
+const PLACEHOLDERS = {
+  model:
+    "import { openai as readmeOpenAI } from '@embedkit/provider-openai';\nconst model = readmeOpenAI.embedding('text-embedding-3-small');",
+  documents:
+    "const documents = ['The cat sat on the mat', 'Dogs are loyal companions', 'Python is a programming language'];",
+};
 
 /** The blocks run, by README and heading: every block under the heading runs, each on its own. */
 const RUN: Run[] = [
   { readme: 'README.md', heading: 'Quickstart' },
+  { readme: 'README.md', heading: 'Rate limits', placeholders: ['model', 'documents'] },
+  // The Redis block against a redis-server of the test's own (REDIS_URL), and the disk cache block.
+  { readme: 'README.md', heading: 'Running many processes', placeholders: ['documents'] },
+  {
+    readme: 'README.md',
+    heading: 'Using embedkit with the AI SDK / LangChain',
+    holding: "from 'ai'",
+    placeholders: ['documents'],
+    minimumNode: 22,
+  },
+  {
+    readme: 'README.md',
+    heading: 'Using embedkit with the AI SDK / LangChain',
+    holding: '@embedkit/langchain',
+    placeholders: ['model', 'documents'],
+  },
   { readme: 'packages/core/README.md', heading: '@embedkit/core' },
   { readme: 'packages/provider-openai/README.md', heading: 'Example' },
+  // Each only creates a provider and a model: the run shows that the constructor takes what it shows.
+  { readme: 'packages/provider-openai/README.md', heading: 'OpenAI-compatible servers' },
   { readme: 'packages/provider-voyage/README.md', heading: 'Example' },
   { readme: 'packages/provider-gemini/README.md', heading: 'Example' },
   { readme: 'packages/provider-gemini/README.md', heading: 'Batch jobs' },
@@ -49,14 +85,39 @@ const RUN: Run[] = [
     heading: '@embedkit/replay',
     files: { 'test/cassettes': OPENAI_CASSETTES },
   },
+  { readme: 'packages/langchain/README.md', heading: 'Example' },
+  { readme: 'packages/ai-sdk/README.md', heading: 'embedkit in the AI SDK', minimumNode: 22 },
 ];
 
-const BLOCKS = new Map<Run, Block[]>(
-  RUN.map((run) => [
-    run,
-    blocksOf(join(ROOT, run.readme), ROOT, GENERATED).filter((block) => block.heading === run.heading),
-  ]),
-);
+/** The blocks that are compiled only (readme.test.ts), each with the reason it cannot run here as written. */
+const COMPILED_ONLY: (Pick<Run, 'readme' | 'heading'> & { reason: string })[] = [
+  {
+    readme: 'README.md',
+    heading: 'Browsers and edge',
+    reason: "a page's relative base URL; runtimes/ runs the replay and embedMany in headless Chromium",
+  },
+  {
+    readme: 'packages/ai-sdk/README.md',
+    heading: 'AI SDK providers in embedkit',
+    reason:
+      '@ai-sdk/cohere takes its base URL only in code, so the block as written would call api.cohere.com',
+  },
+  {
+    readme: 'conformance/README.md',
+    heading: '@embedkit/conformance',
+    reason:
+      "it declares vitest suites, which only vitest runs; the suite's own tests run it on the repository's providers",
+  },
+];
+
+const underHeading = (run: Pick<Run, 'readme' | 'heading'> & { holding?: string }) =>
+  blocksOf(join(ROOT, run.readme), ROOT, GENERATED).filter(
+    (block) =>
+      block.heading === run.heading && (run.holding === undefined || block.code.includes(run.holding)),
+  );
+
+const BLOCKS = new Map<Run, Block[]>(RUN.map((run) => [run, underHeading(run)]));
+const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
 
 // ---- the loopback API ---------------------------------------------------------------------------
 
@@ -221,18 +282,17 @@ function readerEnvironment(): NodeJS.ProcessEnv {
 }
 
 /** Runs one block as a module, in a directory of its own; its exit code and what it wrote to stderr. */
-async function run(
-  block: Block,
-  files: Record<string, string> = {},
-): Promise<{ code: number | null; stderr: string }> {
-  const { outputText } = ts.transpileModule(`${block.code}\nexport {};\n`, {
+async function run(block: Block, spec: Run): Promise<{ code: number | null; stderr: string }> {
+  const before = (spec.placeholders ?? []).map((name) => PLACEHOLDERS[name]).join('\n');
+  const { outputText } = ts.transpileModule(`${before}\n${block.code}\nexport {};\n`, {
     compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
   });
   const file = block.file.replace(/\.ts$/, '.mjs');
   writeFileSync(file, outputText);
   const cwd = mkdtempSync(join(tmpdir(), 'readme-run-'));
   try {
-    for (const [to, from] of Object.entries(files)) cpSync(from, join(cwd, to), { recursive: true });
+    for (const [to, from] of Object.entries(spec.files ?? {}))
+      cpSync(from, join(cwd, to), { recursive: true });
     const child = spawn(process.execPath, [file], {
       cwd,
       env: readerEnvironment(),
@@ -251,14 +311,35 @@ async function run(
 
 describe('the README examples run as written', () => {
   it('finds a block under each listed heading', () => {
-    for (const [{ readme, heading }, blocks] of BLOCKS)
-      expect(blocks.length, `${readme} # ${heading}`).toBeGreaterThan(0);
+    for (const [{ readme, heading, holding }, blocks] of BLOCKS)
+      expect(blocks.length, `${readme} # ${heading}${holding ? ` holding ${holding}` : ''}`).toBeGreaterThan(
+        0,
+      );
+  });
+
+  it('runs every block of every README, or says why one is compiled only', () => {
+    const blocks = readmes(ROOT).flatMap((path) => blocksOf(path, ROOT, GENERATED));
+    const runBlocks = [...BLOCKS.values()].flat();
+    const counts = blocks.map((block) => {
+      const run = runBlocks.filter((other) => other.file === block.file).length;
+      const compiled = COMPILED_ONLY.filter((entry) =>
+        underHeading(entry).some((other) => other.file === block.file),
+      ).length;
+      return `${block.readme}:${block.line} ${run + compiled}`;
+    });
+    expect(counts).toEqual(blocks.map((block) => `${block.readme}:${block.line} 1`));
   });
 
   for (const [spec, blocks] of BLOCKS) {
     for (const block of blocks) {
-      it(`${block.readme}:${block.line} (${block.heading}) runs`, async () => {
-        const { code, stderr } = await run(block, spec.files);
+      const name = `${block.readme}:${block.line} (${block.heading}) runs`;
+      if (spec.minimumNode !== undefined && NODE_MAJOR < spec.minimumNode) {
+        // Its imports need a newer Node; CI's Node 24 pass runs it.
+        it.skip(`${name} — needs Node ${spec.minimumNode} or newer, this is ${process.versions.node}`, () => {});
+        continue;
+      }
+      it(name, async () => {
+        const { code, stderr } = await run(block, spec);
         expect({ code, stderr }, `the block at ${block.readme}:${block.line}`).toEqual({
           code: 0,
           stderr: '',
