@@ -58,7 +58,8 @@ export interface CacheMiddlewareOptions {
   /** Where vectors are kept. Default: `createMemoryCacheStore()`. */
   store?: CacheStore | undefined;
   /**
-   * Told when the store fails to read or to write, once until that works again. Default:
+   * Told when the store fails to read or to write, once until that works again. An error it throws ends
+   * the call it was told in (what it was told still holds: a store told `cache-resumed` is back). Default:
    * `process.emitWarning` with type `EmbedkitCacheWarning` and the warning's code (`console.warn` where
    * there is no `process`).
    */
@@ -73,11 +74,11 @@ export interface CacheMiddlewareOptions {
    * How long the store is skipped after a read or write of it was not answered within `storeTimeoutMs`,
    * or a read of it threw or rejected, in milliseconds: calls meanwhile count every input as a miss and
    * store nothing, rather than each wait for a store that is down. Each skip is told once through
-   * `onWarning`; after it one call asks the store again (the others still skip it until it answers), and
-   * it is skipped again if that fails (its read or its write) or the store says it answered from a
-   * fallback of its own (`degraded`), or used as before (told once) if it answers. Otherwise a write
-   * that throws or rejects skips nothing (a full disk still reads). Default 30,000; 0 asks the store on
-   * every call.
+   * `onWarning` (reads failing together, as calls in flight when a connection drops, are one skip);
+   * after it one call asks the store again (the others still skip it until it answers), and it is
+   * skipped again if that fails (its read or its write) or the store says it answered from a fallback of
+   * its own (`degraded`), or used as before (told once) if it answers. Otherwise a write that throws or
+   * rejects skips nothing (a full disk still reads). Default 30,000; 0 asks the store on every call.
    */
   storeCooldownMs?: number | undefined;
   /**
@@ -405,8 +406,9 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
     let stopWatching: (() => void) | undefined;
     let release = () => {};
     let late = false;
+    let answer: T;
     try {
-      const answer = await Promise.race([
+      answer = await Promise.race([
         work(),
         new Promise<never>((_, reject) => {
           release = () => reject(SKIPPED);
@@ -420,19 +422,12 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
           else if (signal !== undefined) stopWatching = onAbort(signal, unref);
         }),
       ]);
-      if (retry) {
-        // A store that answered from its fallback (misses, a write dropped) is not back.
-        if (store.degraded?.(kind)) throw new Error(`${STORE} answers from its fallback`);
-        skipped = false;
-        skipUntil = 0;
-        onWarning({
-          code: 'cache-resumed',
-          message: 'The embedding cache answers again after being skipped; it is read and written as before.',
-        });
-      }
-      return answer;
+      // A store that answered from its fallback (misses, a write dropped) is not back.
+      if (retry && store.degraded?.(kind)) throw new Error(`${STORE} answers from its fallback`);
     } catch (error) {
-      if (error === SKIPPED) return SKIPPED;
+      // A failure in the turn of another's skip (reads in flight when a connection drops) is of the outage
+      // told: only the call trying the store again starts another.
+      if (error === SKIPPED || (skipped && !retry)) return SKIPPED;
       // A call trying the store again after a skip (`retry`) found it still down, whatever failed: a write
       // may be that call, one whose read was skipped and whose model answered after the cooldown.
       if (storeCooldownMs > 0 && (late || kind === 'read' || retry)) {
@@ -452,6 +447,17 @@ export function cacheMiddleware(options: CacheMiddlewareOptions = {}): Embedding
       stopWatching?.();
       waits.delete(release);
     }
+    if (retry) {
+      // Told once the store counts as back, outside the wait: an error of the callback is no failure of
+      // the store, and reaches the caller as that of the cache's other warnings does.
+      skipped = false;
+      skipUntil = 0;
+      onWarning({
+        code: 'cache-resumed',
+        message: 'The embedding cache answers again after being skipped; it is read and written as before.',
+      });
+    }
+    return answer;
   };
   // A store that cannot keep an answer (a full disk) must not lose it: the failure is a warning.
   const write = async (entries: [string, Embedding][], signal: AbortSignal | undefined) => {

@@ -8,6 +8,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type CacheStore, type CacheStoreWarning, cacheMiddleware } from '../src/cache.js';
+import { embedMany } from '../src/engine/embed.js';
 import { InvalidArgumentError } from '../src/errors.js';
 import { wrapEmbeddingModel } from '../src/middleware.js';
 import { hashVector, MockEmbeddingModel } from '../src/testing.js';
@@ -432,6 +433,26 @@ describe('the cooldown on a clock of its own (clock)', () => {
   });
 });
 
+/** A batched store whose reads wait for the test to settle them (`reads`), and whose writes are counted. */
+function heldReads() {
+  const held = {
+    reads: [] as { resolve: (value: unknown) => void; reject: (error: unknown) => void }[],
+    writes: 0,
+  };
+  const store: CacheStore = {
+    get: () => undefined,
+    set: () => {},
+    getMany: () =>
+      new Promise((resolve, reject) => {
+        held.reads.push({ resolve: resolve as (value: unknown) => void, reject });
+      }),
+    setMany: () => {
+      held.writes++;
+    },
+  };
+  return { store, held };
+}
+
 describe('a read in flight when another fails', () => {
   // Only the call that tries the store after the cooldown ends a skip. Before, a read that began before
   // the failure and whose answer came in the same turn, just after it, said cache-resumed at once and
@@ -439,19 +460,8 @@ describe('a read in flight when another fails', () => {
   // decided.
   it('its answer, settling just after the failure, does not end the skip', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
-    const reads: { resolve: (value: unknown) => void; reject: (error: unknown) => void }[] = [];
-    let writes = 0;
-    const store: CacheStore = {
-      get: () => undefined,
-      set: () => {},
-      getMany: () =>
-        new Promise((resolve, reject) => {
-          reads.push({ resolve: resolve as (value: unknown) => void, reject });
-        }),
-      setMany: () => {
-        writes++;
-      },
-    };
+    const { store, held } = heldReads();
+    const { reads } = held;
     const warnings: CacheStoreWarning[] = [];
     const model = wrapEmbeddingModel(
       new MockEmbeddingModel({ dimensions: 4 }),
@@ -468,6 +478,82 @@ describe('a read in flight when another fails', () => {
     expect(warnings).toEqual([skippedAfter('read', 'MDB_PAGE_NOTFOUND: Requested page not found')]);
     // Skipped: the next call neither reads nor writes the store.
     await model.doEmbed({ inputs: ['c'] });
-    expect([reads.length, writes]).toEqual([2, 0]);
+    expect([reads.length, held.writes]).toEqual([2, 0]);
+  });
+});
+
+describe('reads that fail together', () => {
+  // Before, each read that rejected in the same turn as the one that skipped the store skipped it again
+  // and said so: four cache-read-failed warnings for one outage.
+  it('are one failure episode: embedMany with concurrency 4 whose four reads reject at once is told once', async () => {
+    const reason = 'Socket closed unexpectedly';
+    const { store, held } = heldReads();
+    const warnings: CacheStoreWarning[] = [];
+    const inner = new MockEmbeddingModel({ dimensions: 4 });
+    const model = wrapEmbeddingModel(
+      inner,
+      cacheMiddleware({
+        store,
+        clock: { now: () => 0, sleep: async () => {} },
+        onWarning: (warning) => warnings.push(warning),
+      }),
+    );
+    const inputs = ['a', 'b', 'c', 'd'];
+    const job = embedMany({ model, inputs, concurrency: 4, maxInputsPerCall: 1 });
+    while (held.reads.length < 4) await new Promise((resolve) => setImmediate(resolve));
+    // The store's connection drops: every read in flight rejects at once.
+    for (const read of held.reads) read.reject(new Error(reason));
+    expect((await job).embeddings).toEqual(inputs.map((input) => hashVector(input, 4)));
+    expect(warnings).toEqual([skippedAfter('read', reason)]);
+    // Skipped: no call wrote the store, and the next neither reads nor writes it.
+    await embedMany({ model, inputs: ['e'] });
+    expect([held.reads.length, held.writes]).toEqual([4, 0]);
+    expect(warnings).toEqual([skippedAfter('read', reason)]);
+    expect(inner.calls.map((call) => call.inputs).sort()).toEqual([['a'], ['b'], ['c'], ['d'], ['e']]);
+  });
+});
+
+describe('an onWarning that throws when told cache-resumed', () => {
+  // Before, the callback's error was caught in the store's retry as the store failing: the store was
+  // skipped for another cooldown, with the callback's error as the reason of a cache-read-failed.
+  it('fails the call with its error, as for any other warning of the cache, and the store counts as back', async () => {
+    let now = 1_000;
+    const clock = { now: () => now, sleep: async () => {} };
+    const { store, state, entries } = brokenStore('reject', 'answer');
+    const broken = new Error('the callback is broken');
+    const warnings: CacheStoreWarning[] = [];
+    const inner = new MockEmbeddingModel({ dimensions: 4 });
+    const model = wrapEmbeddingModel(
+      inner,
+      cacheMiddleware({
+        store,
+        clock,
+        onWarning: (warning) => {
+          warnings.push(warning);
+          if (warning.code === 'cache-resumed') throw broken;
+        },
+      }),
+    );
+    await embedMany({ model, inputs: ['a'] });
+    const failed = skippedAfter('read', 'Redis did not answer within 2000 ms');
+    expect(warnings).toEqual([failed]);
+
+    state.read = 'answer';
+    now += 30_000;
+    const error = await embedMany({ model, inputs: ['b'] }).then(
+      () => undefined,
+      (reason: unknown) => reason,
+    );
+    expect(error).toBe(broken);
+    expect(warnings).toEqual([failed, resumed]);
+    expect(state.reads).toBe(2);
+
+    // Back, with no cooldown and nothing more told: the next call reads and writes the store.
+    const after = await embedMany({ model, inputs: ['c'] });
+    expect(after.embeddings).toEqual([hashVector('c', 4)]);
+    expect([state.reads, state.writes, entries.size]).toEqual([3, 1, 1]);
+    expect(warnings).toEqual([failed, resumed]);
+    // The call that tried the store again ended at its read, before its model was called.
+    expect(inner.calls.map((call) => call.inputs)).toEqual([['a'], ['c']]);
   });
 });

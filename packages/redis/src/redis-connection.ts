@@ -23,9 +23,11 @@ export interface RedisClientLike {
 /** A change in how a store reaches Redis. */
 export interface RedisStoreWarning {
   /**
-   * `redis-unavailable`: the client is not connected, a command got no answer, or Redis refused a command
-   * with an error (writes refused when it is out of memory or a read-only replica, or an error in a
-   * script); `redis-restored`: Redis answers again, or does again what it refused.
+   * `redis-unavailable`: the store falls back, or falls back for other operations than it said: the client
+   * is not connected, a command got no answer, Redis refused a command with an error (writes refused when
+   * it is out of memory or a read-only replica, or an error in a script), or Redis answers again but still
+   * refuses a kind of operation; `redis-restored`: Redis answers again and does all it refused, and the
+   * store falls back for nothing.
    */
   code: 'redis-unavailable' | 'redis-restored';
   message: string;
@@ -71,10 +73,11 @@ export interface RedisConnectionOptions {
    */
   timeoutMs?: number;
   /**
-   * Told when Redis becomes unavailable (the store falls back) and when it answers again, once each per
-   * outage. An outage where Redis refuses writes (out of memory, a read-only replica) ends when a write
-   * succeeds again, not at the first read. Default: `process.emitWarning` with type
-   * `EmbedkitRedisWarning` and the warning's code.
+   * Told when Redis becomes unavailable (the store falls back), when what the store falls back for
+   * changes (Redis refusing writes, then lost; answering again while it still refuses writes), and once
+   * when it answers again and does all it refused. An outage where Redis refuses writes (out of memory, a
+   * read-only replica) ends when a write succeeds again, not at the first read. Default:
+   * `process.emitWarning` with type `EmbedkitRedisWarning` and the warning's code.
    */
   onWarning?: (warning: RedisStoreWarning) => void;
 }
@@ -293,6 +296,14 @@ function emitWarning(warning: RedisStoreWarning): void {
   process.emitWarning(warning.message, { type: 'EmbedkitRedisWarning', code: warning.code });
 }
 
+/** What fails, as a warning says it: Redis not reached, or the kinds of operation it refuses (in `KINDS` order). */
+type Outage = 'unreachable' | OperationKind[];
+
+const KINDS: readonly OperationKind[] = ['read', 'write'];
+
+/** `kinds` as a warning names them: "writes", "reads and writes". */
+const named = (kinds: readonly OperationKind[]) => kinds.map((kind) => `${kind}s`).join(' and ');
+
 /** A command that got no answer within `timeoutMs`. */
 class NoAnswerError extends Error {}
 
@@ -302,14 +313,16 @@ const MAX_PROBE_DELAY_MS = 2_000;
 
 /**
  * One store's way to Redis. Every operation runs on Redis when the client is connected and answers in
- * time, and on the caller's local fallback otherwise; the first failure and the end of the outage are
- * each reported once.
+ * time, and on the caller's local fallback otherwise; the first failure, each change of what falls back,
+ * and the end of the outage are each reported once.
  *
  * Two kinds of failure end differently. Redis not reached (not connected, no answer) ends with any answer
  * from it. Redis refusing a command with an error reply (writes refused when it is out of memory with
  * `noeviction`, or a read-only replica after a failover; an error in a script) ends only when an
  * operation of the same kind (read or write) succeeds: a Redis that serves reads but refuses writes is
  * one outage, not one per call, and the limiter does not claim to share its budget while its scripts fail.
+ * A refusal outlasts Redis being lost: a Redis out of memory that answers again still refuses writes, said
+ * as such, until a write succeeds.
  *
  * A Redis that does not answer at all (hung, stopped, a partition that keeps the socket open) would make
  * every operation wait the whole `timeoutMs`. So once one times out, Redis is skipped: operations fall
@@ -319,14 +332,18 @@ const MAX_PROBE_DELAY_MS = 2_000;
 export class RedisLink {
   readonly client: RedisClientLike;
   private readonly settings: RedisLinkSettings;
-  /** The kinds of operation Redis refused with an error reply: each ends when one of its kind succeeds. */
-  private readonly refused = new Set<OperationKind>();
   /**
-   * What the current outage's last `redis-unavailable` warning said failed: Redis not reached, or the
-   * kinds of operation it refuses; undefined while there is none. An outage that widens (Redis refusing
-   * writes, then not reached at all; or refusing reads too) is warned again, with the wider fallback.
+   * The kinds of operation Redis refused with an error reply, with what it said: each ends when one of its
+   * kind succeeds (not when Redis is lost and answers again: a Redis out of memory still is).
    */
-  private outage: 'unreachable' | OperationKind[] | undefined;
+  private readonly refused = new Map<OperationKind, string>();
+  /**
+   * What the last warning said fails: Redis not reached, or the kinds of operation it refuses; undefined
+   * when nothing does. Every change is told: by `redis-unavailable` while anything still falls back (an
+   * outage that widens, or narrows, as when Redis answers again after it was lost and still refuses
+   * writes), by `redis-restored` when nothing does.
+   */
+  private outage: Outage | undefined;
   /** Set when a command timed out: Redis is skipped until the probe hears it answer. */
   private silent = false;
   private closed = false;
@@ -377,7 +394,7 @@ export class RedisLink {
         return local();
       }
       if (isErrorReply(error)) {
-        this.refusedBy(kind, this.said(error));
+        this.answered(kind, this.said(error));
       } else {
         this.lost(this.said(error));
         if (error instanceof NoAnswerError) this.skip();
@@ -396,35 +413,53 @@ export class RedisLink {
   }
 
   /**
-   * Redis answered (and did an operation of `kind`, when given): use it again, and say so once when
-   * that ends the outage.
+   * Redis answered: to a PING (no `kind`), an operation of `kind` it did, or one it refused with an error
+   * reply (`refusal`, what it said). Redis is used again; what still fails is told when it changed.
    */
-  private answered(kind: OperationKind | undefined): void {
+  private answered(kind: OperationKind | undefined, refusal?: string): void {
     // An answer to a command sent before close() ends no outage: the store no longer uses Redis.
     if (this.closed) return;
+    // Its answer comes after those of the commands sent before it: none of them is left waiting.
     this.silent = false;
-    if (kind !== undefined) this.refused.delete(kind);
-    if (this.outage === undefined || this.refused.size > 0) return;
-    const ended = this.outage;
-    this.outage = undefined;
-    this.warn(
-      'redis-restored',
-      `${ended === 'unreachable' ? 'Redis answers again' : `Redis accepts ${ended.map((kind) => `${kind}s`).join(' and ')} again`}; ${this.settings.restored}.`,
-    );
+    if (kind !== undefined && refusal !== undefined) this.refused.set(kind, refusal);
+    else if (kind !== undefined) this.refused.delete(kind);
+    this.report(KINDS.filter((each) => this.refused.has(each)));
   }
 
   /**
-   * Records that Redis refused an operation of `kind` with an error reply: reported once per outage, and
-   * once more when Redis already refused operations of the other kind.
+   * Tells what fails now (`now`; no kind: nothing) when it is not what was told last: Redis lost
+   * (`reason`), the kinds it refuses (each with what it said when it refused it last), or nothing.
    */
-  private refusedBy(kind: OperationKind, reason: string): void {
-    this.refused.add(kind);
-    if (this.outage === 'unreachable' || this.outage?.includes(kind)) return;
-    // Both kinds now: named "reads and writes", whichever was refused first.
-    this.outage = this.outage === undefined ? [kind] : ['read', 'write'];
+  private report(now: Outage, reason = ''): void {
+    const before = this.outage;
+    const next = now.length === 0 ? undefined : now;
+    // Kinds are listed in one order: equal lists are the same text.
+    if (String(next) === String(before)) return;
+    this.outage = next;
+    const { fallback, refused, restored } = this.settings;
+    const back = (kinds: OperationKind[] | undefined) =>
+      kinds === undefined ? 'Redis answers again' : `Redis accepts ${named(kinds)} again`;
+    if (next === undefined) {
+      this.warn('redis-restored', `${back(before === 'unreachable' ? undefined : before)}; ${restored}.`);
+      return;
+    }
+    if (next === 'unreachable') {
+      this.warn('redis-unavailable', `Redis is unavailable (${reason}); ${fallback} until it is back.`);
+      return;
+    }
+    /** Redis refusing `kinds` (`lead` and `when` around them), what it said, and what the store does meanwhile. */
+    const refusing = (lead: string, kinds: OperationKind[], when = '') =>
+      `${lead} ${named(kinds)}${when} (${kinds.map((kind) => this.refused.get(kind)).join('; ')}); ${kinds.length === 1 ? refused[kinds[0]!] : fallback} until Redis accepts them again.`;
+    // Wider (refused first, or one kind more: the one refused now), or narrower: Redis answers again
+    // after it was lost, or does again one of the kinds it refused.
+    const added = before === 'unreachable' ? [] : next.filter((kind) => !before?.includes(kind));
+    const ended = () =>
+      before === 'unreachable' ? undefined : before!.filter((kind) => !next.includes(kind));
     this.warn(
       'redis-unavailable',
-      `Redis refuses ${kind}s (${reason}); ${this.settings.refused[kind]} until Redis accepts them again.`,
+      added.length > 0
+        ? refusing('Redis refuses', added)
+        : refusing(`${back(ended())}, but refused`, next, ' when last asked'),
     );
   }
 
@@ -468,16 +503,11 @@ export class RedisLink {
   }
 
   /**
-   * Records that Redis cannot be reached (`reason`, in the store's own words or {@link said}): reported once per outage, and once more when the outage so far
-   * was Redis refusing operations (the fallback is now wider: nothing is read from Redis either).
+   * Records that Redis cannot be reached (`reason`, in the store's own words or {@link said}): told unless
+   * that is what was told last (the refusals known stay, for when Redis answers again).
    */
   lost(reason: string): void {
-    if (this.closed || this.outage === 'unreachable') return;
-    this.outage = 'unreachable';
-    this.warn(
-      'redis-unavailable',
-      `Redis is unavailable (${reason}); ${this.settings.fallback} until it is back.`,
-    );
+    if (!this.closed) this.report('unreachable', reason);
   }
 
   /** Runs `script` by its SHA-1; sends the source only when Redis answers that it does not know it. */

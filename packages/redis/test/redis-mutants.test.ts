@@ -298,8 +298,9 @@ describe('an outage that began with refused reads and then went silent', () => {
     expect(held.commands()).toEqual(['MGET', 'MGET', 'PING']);
     held.sent[2]!.answer('PONG');
     await vi.advanceTimersByTimeAsync(0);
+    // Answering again narrows the outage to what Redis refused when last asked: told, and not ended.
     expect(store.usingFallback).toBe(true);
-    expect(log.codes()).toEqual(['redis-unavailable', 'redis-unavailable']);
+    expect(log.codes()).toEqual(['redis-unavailable', 'redis-unavailable', 'redis-unavailable']);
     const read = store.get('c');
     held.sent[3]!.answer([null]);
     expect(await read).toBeUndefined();
@@ -307,7 +308,8 @@ describe('an outage that began with refused reads and then went silent', () => {
     expect(log.warnings.map((warning) => warning.message)).toEqual([
       'Redis refuses reads (ERR reads refused); the cache misses until Redis accepts them again.',
       'Redis is unavailable (no answer within 100 ms); the cache misses and skips writes until it is back.',
-      'Redis answers again; the cache reads and writes Redis again.',
+      'Redis answers again, but refused reads when last asked (ERR reads refused); the cache misses until Redis accepts them again.',
+      'Redis accepts reads again; the cache reads and writes Redis again.',
     ]);
   });
 });

@@ -159,7 +159,7 @@ describe('an error reply that is not about availability', () => {
 describe('an outage that widens', () => {
   // Review finding: once an outage was warned as refused writes, Redis refusing reads too, or going down
   // altogether, was never reported: the only warning said reads were still served while every read missed.
-  it('Redis refusing reads as well as writes is warned once more, and ends once both succeed', async () => {
+  it('Redis refusing reads as well as writes is warned once more, narrows when writes succeed, and ends once both do', async () => {
     const log = warningLog();
     const limiterStore = env.track(
       await createRedisLimiterStore({ url: env.redis.url, namespace: 'widening', onWarning: log.onWarning }),
@@ -180,15 +180,24 @@ describe('an outage that widens', () => {
 
     await env.look.send(['DEL', 'widening:limiter:k']);
     expect(await limiterStore.take('k', SLOW, 1, 0)).toBe(0);
-    // Writes succeed again, but reads were refused too: the outage goes on until one succeeds.
+    // Writes succeed again, but reads were refused too: the outage narrows (told), and goes on until one
+    // succeeds.
     expect(limiterStore.usingFallback).toBe(true);
-    expect(log.codes()).toEqual(['redis-unavailable', 'redis-unavailable']);
+    expect(log.codes()).toEqual(['redis-unavailable', 'redis-unavailable', 'redis-unavailable']);
+    expect(log.warnings[2]!.message).toMatch(
+      /^Redis accepts writes again, but refused reads when last asked \(WRONGTYPE .+\); the rate limiter honours only the pauses this process was told of until Redis accepts them again\.$/,
+    );
     // (Key "k" now holds a bucket, which the pause read refuses: it reads another key.)
     await limiterStore.pausedUntil('other', 0);
     expect(limiterStore.usingFallback).toBe(false);
-    expect(log.codes()).toEqual(['redis-unavailable', 'redis-unavailable', 'redis-restored']);
-    expect(log.warnings[2]!.message).toBe(
-      'Redis accepts reads and writes again; the rate limiter shares its budget through Redis again.',
+    expect(log.codes()).toEqual([
+      'redis-unavailable',
+      'redis-unavailable',
+      'redis-unavailable',
+      'redis-restored',
+    ]);
+    expect(log.warnings[3]!.message).toBe(
+      'Redis accepts reads again; the rate limiter shares its budget through Redis again.',
     );
   });
 
