@@ -93,6 +93,12 @@ function oneInputTooMany(name: string, bug: string, also: Partial<EmbeddingCapab
   );
 }
 
+/** `capabilities` without a token budget per call. */
+function withoutTokenBudget(capabilities: EmbeddingCapabilities): EmbeddingCapabilities {
+  const { maxTokensPerCall: _dropped, ...rest } = capabilities;
+  return rest;
+}
+
 const WAITS = [
   'error-429-retry-after-seconds',
   'error-429-retry-after-http-date',
@@ -1150,6 +1156,20 @@ export const mutants: Mutant[] = [
     ['declared-limits', 'split-at-token-limit'],
     class extends AcmeEmbeddingModel {
       override readonly capabilities = { ...acmeCapabilities, maxTokensPerCall: 60_000 };
+    },
+  ),
+  // The suite plans by what a model created without headers declares (its probe); the engine packs by
+  // what the model it is given declares. Every scenario's model has headers, so its calls go past the
+  // budget: three inputs in one call where the budget splits them, even where the tiny batches' two
+  // inputs a call would give the budget's split of the default pass.
+  mutant(
+    'embeddings',
+    'drops-token-budget-with-headers',
+    "declares no token budget on a model created with custom headers (taking them for a gateway's, which it leaves the budget to), so its calls are packed past the budget the API holds",
+    ['token-budget-split', 'split-at-token-limit'],
+    class extends AcmeEmbeddingModel {
+      override readonly capabilities: EmbeddingCapabilities =
+        this.settings.headers === undefined ? acmeCapabilities : withoutTokenBudget(acmeCapabilities);
     },
   ),
   mutant(

@@ -8,12 +8,17 @@ import {
   type EmbeddingCapabilities,
   type EmbedInput,
   type EmbedSettings,
+  embedContextualized,
   embedMany,
   estimateTokenCounter,
+  InvalidArgumentError,
 } from '@embedkit/core';
+import type { ContextualizedCapabilities, ProviderOptions } from '@embedkit/core/provider';
 import { MockEmbeddingModel, recordingClock } from '@embedkit/core/testing';
 import { describe, expect, it } from 'vitest';
 import {
+  ACME_CONTEXTUALIZED_LIMITS,
+  AcmeContextualizedModel,
   acmeContextualizedWire,
   acmeRerankingWire,
   createAcmeContextualizedModel,
@@ -21,10 +26,11 @@ import {
 } from '../mutants/reference-groups.js';
 import { acmeWire, createAcmeModel, type ModelFactory } from '../mutants/reference-provider.js';
 import { createEmbeddingSuite, DEFAULT_MODE } from '../src/embeddings/suite.js';
-import { createContextualizedSuite } from '../src/groups/contextualized/suite.js';
+import { contextualizedPass, createContextualizedSuite } from '../src/groups/contextualized/suite.js';
 import { createRerankingSuite, QUERY } from '../src/groups/rerank/suite.js';
 import { createHarness, runInWorld } from '../src/harness.js';
 import { packedCallSizes } from '../src/suite/family.js';
+import type { CreateModelOptions } from '../src/types.js';
 import { acmeWithLimiter } from './mutant-suites.js';
 
 interface Plan {
@@ -167,5 +173,56 @@ describe("the contextualized and reranking suites' plans, under a limiter's toke
     const rateLimit = createRateLimiter({ tokensPerMinute: pair * 2 + 1 });
     expect(suite.plan(documents)).toEqual([5]);
     expect(suite.plan(documents, { rateLimit })).toEqual([2, 2, 1]);
+  });
+});
+
+describe("the contextualized suite's plan, for a model whose limits depend on the job's provider options", () => {
+  // Two documents a call with `smallCalls`, as a provider whose option changes what the API takes
+  // (Voyage's auto-chunking) declares through `contextualizedCapabilitiesFor`; any other option refused.
+  class OptionLimitedModel extends AcmeContextualizedModel {
+    contextualizedCapabilitiesFor(providerOptions: ProviderOptions | undefined): ContextualizedCapabilities {
+      const options = providerOptions?.acme;
+      if (options !== undefined && Object.keys(options).some((key) => key !== 'smallCalls'))
+        throw new InvalidArgumentError('acme takes no such contextualized option', {
+          argument: 'providerOptions',
+        });
+      return options?.smallCalls === true
+        ? { ...ACME_CONTEXTUALIZED_LIMITS, maxDocumentsPerCall: 2 }
+        : ACME_CONTEXTUALIZED_LIMITS;
+    }
+  }
+  const options = {
+    name: 'acme',
+    baseURL: 'https://api.acme.test/v1',
+    modelId: 'acme-context-1',
+    createModel: ({ modelId, ...settings }: CreateModelOptions) => new OptionLimitedModel(modelId, settings),
+    wire: acmeContextualizedWire,
+  };
+
+  it('is the calls the engine sends for those options', async () => {
+    const pass = contextualizedPass(options, { name: 'default' });
+    const suite = pass.suite;
+    const documents = suite.documents([1, 1, 1, 1, 1], 'optioned');
+    const extra = { providerOptions: { acme: { smallCalls: true } } };
+    let calls: number[] = [];
+    let sent: number[] = [];
+    await pass
+      .toScenario('planned-with-options', async (world) => {
+        calls = suite.respondAll(world, documents, suite.success(), extra);
+        const result = await embedContextualized(suite.settings(world, { documents, ...extra }));
+        suite.expectVectors(result, documents);
+        sent = world.interceptor.requests.map(
+          (request) => acmeContextualizedWire.documentsOf(request.body).length,
+        );
+      })
+      .run('undici');
+    expect(sent).toEqual([2, 2, 1]);
+    expect(calls).toEqual(sent);
+  });
+
+  it('plans options the model refuses by the limits of none, as the engine refuses the job unsent', () => {
+    const suite = createContextualizedSuite(options, { name: 'default' });
+    const documents = suite.documents([1, 1, 1], 'refused');
+    expect(suite.plan(documents, { providerOptions: { acme: { noSuchOption: true } } })).toEqual([3]);
   });
 });

@@ -189,7 +189,7 @@ describe('a contextualized model declaring a small token budget per call', () =>
     // where 8 documents of a one-token chunk fit.
     expect(skipped(40)).toEqual([]);
     const reason = (count: number) =>
-      `the model declares a contextualized maxTokensPerCall 6: no call of it holds ${count} documents, even of a token each`;
+      `the model declares contextualized maxTokensPerCall 6: no call of it holds ${count} documents, even of a token each`;
     expect(skipped(6)).toEqual([
       { id: 'ctx-split-at-max-documents', reason: reason(8) },
       { id: 'ctx-split-above-max-documents', reason: reason(8) },

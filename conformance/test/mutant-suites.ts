@@ -100,12 +100,20 @@ export const GROUPS: Record<MutantSuite, Group> = {
  * a provider created with `rateLimit` is: the engine caps each call's tokens at that budget, far below the
  * 50,000 a call the model declares.
  */
-export const acmeWithLimiter =
-  (tokensPerMinute: number) =>
-  ({ modelId, ...settings }: CreateModelOptions) =>
-    Object.assign(new AcmeEmbeddingModel(modelId, settings), {
-      rateLimiter: createRateLimiter({ tokensPerMinute }),
-    });
+export const acmeWithLimiter = (tokensPerMinute: number) =>
+  withOwnLimiter(
+    ({ modelId, ...settings }: CreateModelOptions) => new AcmeEmbeddingModel(modelId, settings),
+    tokensPerMinute,
+  );
+
+/**
+ * The model `create` makes, created with a limiter of its own of `tokensPerMinute` (each model its own), as
+ * a provider created with `rateLimit` is: for any group's reference.
+ */
+export const withOwnLimiter =
+  <M extends object>(create: (options: CreateModelOptions) => M, tokensPerMinute: number) =>
+  (options: CreateModelOptions): M =>
+    Object.assign(create(options), { rateLimiter: createRateLimiter({ tokensPerMinute }) });
 
 /** A scenario's id without its mode: `tiny-batches/single` is `single`. */
 export const baseId = (id: string) => id.replace(/^tiny-batches\//, '');

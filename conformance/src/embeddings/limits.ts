@@ -133,12 +133,17 @@ export const limits: Family<EmbeddingSuite, Harness> = {
     } else {
       cases.push(
         check('token-budget-split', 'calls packed past the token budget', async (world) => {
-          // Counts that fit the declared budget, however small: two inputs that make it, then one.
+          // Counts that fit the budget, however small, split otherwise than the input cap alone would:
+          // two inputs that make it, then one (at two inputs a call: one that makes it, then two).
           const texts = suite.inputs(3, 'budget');
-          const { counter } = budgetCounts(texts, budget);
+          const { counter } = budgetCounts(texts, budget, cap);
           const extra = { tokenCounter: counter };
           const calls = suite.respondAll(world, texts, suite.success(), extra);
-          assert.deepEqual(calls, budgetSplit(budget).calls, 'the calls the budget splits the inputs into');
+          assert.deepEqual(
+            calls,
+            budgetSplit(budget, cap).calls,
+            'the calls the budget splits the inputs into',
+          );
           const result = await embedMany({ ...suite.settings(world), inputs: texts, ...extra });
           suite.expectVectors(result, texts);
           assert.deepEqual(
@@ -153,10 +158,11 @@ export const limits: Family<EmbeddingSuite, Harness> = {
               'a declared token budget above what the API takes: a call at the budget is refused',
               async (world) => {
                 // Two inputs that make exactly the declared budget, and one token more: [a, b] then [c]
-                // (at a budget of one token, a call each). The fake API counts them so too.
+                // (at two inputs a call, [a] then [b, c], each call at the budget; at a budget of one
+                // token, a call each). The fake API counts them so too.
                 const texts = suite.inputs(3, 'tokens');
-                const { tokens, counter } = budgetCounts(texts, budget);
-                const calls = budgetSplit(budget).calls;
+                const { tokens, counter } = budgetCounts(texts, budget, cap);
+                const calls = budgetSplit(budget, cap).calls;
                 for (const size of calls) world.respond(size, suite.success({ tokens }));
                 const result = await embedMany({
                   ...suite.settings(world),
@@ -211,13 +217,14 @@ export const limits: Family<EmbeddingSuite, Harness> = {
 
 /**
  * A counter (and the fake API's count) for three inputs whose counts fit a budget of `budget` tokens a
- * call: `budgetSplit`'s, by input.
+ * call, in calls of at most `maxItems`: `budgetSplit`'s, by input.
  */
 function budgetCounts(
   texts: readonly string[],
   budget: number,
+  maxItems: number,
 ): { tokens(text: string): number; counter: TokenCounter } {
-  const { counts } = budgetSplit(budget);
+  const { counts } = budgetSplit(budget, maxItems);
   const table = new Map(texts.map((text, index) => [text, counts[index] ?? 1]));
   const tokens = (text: string) => table.get(text) ?? 1;
   return {

@@ -23,8 +23,10 @@ import {
   type DimensionsAsked,
   explainingDroppedDimensions,
   type FamilyPass,
+  type ItemCost,
   minuteTokens,
   modePass,
+  noCallHolds,
   packedCallSizes,
 } from '../suite/family.js';
 import { errorReply, type JobKit, type JobWorld, jobPass, refillWait } from '../suite/job-kit.js';
@@ -112,6 +114,8 @@ export interface EmbeddingSuite {
    * `rateLimit`, else the model's), and the model's cost group of each input (`callGroup`).
    */
   plan(texts: readonly string[], extra?: Partial<EmbedSettings>): number[];
+  /** What each of `texts` costs a call of a job with these settings over the suite's (what `plan` packs). */
+  costs(texts: readonly string[], extra?: Partial<EmbedSettings>): ItemCost[];
   /**
    * The limits a job with these settings over the suite's is packed under (what `plan` packs by, and
    * what a scenario that sizes its inputs to a call's budget reads): the declared and the mode's or
@@ -206,7 +210,7 @@ export function createEmbeddingSuite(options: EmbeddingScenarioOptions, mode: Sc
     maxTokens: capabilities.maxTokensPerCall,
     tokensPerMinute: minuteTokens(extra.rateLimit, model),
   });
-  const plan = (texts: readonly string[], extra: Partial<EmbedSettings> = {}) => {
+  const costs = (texts: readonly string[], extra: Partial<EmbedSettings> = {}) => {
     const counter = extra.tokenCounter ?? estimateTokenCounter;
     // What each input is checked with, as the engine asks the model's cost group of it.
     const job = { ...(chosenDimensions === undefined ? {} : { dimensions: chosenDimensions }), ...extra };
@@ -217,10 +221,11 @@ export function createEmbeddingSuite(options: EmbeddingScenarioOptions, mode: Sc
     if (job.dimensions !== undefined) checked.dimensions = job.dimensions;
     if (job.truncate === true) checked.truncate = true;
     if (job.providerOptions !== undefined) checked.providerOptions = job.providerOptions;
-    return packedCallSizes(
-      texts.map((text) => ({ tokens: counter.count(text), group: model.callGroup?.(text, checked) })),
-      { ...callLimits(extra), exactTokens: counter.exact === true && job.truncate !== true },
-    );
+    return texts.map((text) => ({ tokens: counter.count(text), group: model.callGroup?.(text, checked) }));
+  };
+  const plan = (texts: readonly string[], extra: Partial<EmbedSettings> = {}) => {
+    const exact = (extra.tokenCounter ?? estimateTokenCounter).exact === true && extra.truncate !== true;
+    return packedCallSizes(costs(texts, extra), { ...callLimits(extra), exactTokens: exact });
   };
   const inputs = (count: number, prefix = 'input') =>
     Array.from({ length: count }, (_, index) => `${prefix} ${index}: the quick brown fox ${index % 7}`);
@@ -317,6 +322,7 @@ export function createEmbeddingSuite(options: EmbeddingScenarioOptions, mode: Sc
     errorReply: (status, message, replyOptions) => errorReply(wire, status, message, replyOptions),
     itemsOf,
     allItems: (world) => world.interceptor.requests.flatMap((request) => itemsOf(request.body)),
+    costs,
     plan,
     callLimits,
     respondAll(world, texts, handler, extra) {
@@ -355,9 +361,7 @@ export function tokenBudget(suite: EmbeddingSuite): ReturnType<typeof callTokenB
 
 /** Why a scenario needing `count` inputs in a call is skipped where `inputsByCount` finds none. */
 export function budgetBinds(suite: EmbeddingSuite, count: number): string {
-  const budget = tokenBudget(suite);
-  const source = budget?.source ?? 'the model declares no token budget';
-  return `${source}: no call ${budget?.byLimiter === true ? '' : 'of it '}holds ${count} inputs, even of a token each`;
+  return noCallHolds(tokenBudget(suite), count, 'inputs');
 }
 
 /** How the embeddings group asks its vector length: per item, as the wire reads items. */
@@ -395,10 +399,7 @@ export function embeddingJobPass(options: EmbeddingScenarioOptions): FamilyPass<
         baseURL: options.baseURL,
         endpointPath: options.wire.endpoint({ inputCount: texts.length, modelId: options.modelId }).path,
         method: 'doEmbed',
-        refillWait: refillWait(
-          texts.reduce((sum, text) => sum + estimateTokenCounter.count(text), 0),
-          suite.callLimits().tokensPerMinute,
-        ),
+        refillWait: refillWait(suite.costs(texts), suite.callLimits()),
       },
       (kind, variant) => createHarness(options, kind, { headers: PROVIDER_HEADERS, ...variant }),
       (harness) => ({

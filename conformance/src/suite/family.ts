@@ -258,6 +258,15 @@ export function callTokenBudget(
     : { tokens: maxTokens, byLimiter: false, source: `the model declares ${what} ${maxTokens}` };
 }
 
+/**
+ * Why a case needing `count` items (`noun`: inputs, documents) in one call is skipped where not even items
+ * of a token each fit the token budget that closes a call (`callTokenBudget`'s).
+ */
+export function noCallHolds(budget: ReturnType<typeof callTokenBudget>, count: number, noun: string): string {
+  const source = budget?.source ?? 'the model declares no token budget';
+  return `${source}: no call ${budget?.byLimiter === true ? '' : 'of it '}holds ${count} ${noun}, even of a token each`;
+}
+
 /** How a budget of a call's tokens splits three items: their token counts, and the calls they go in. */
 export interface BudgetSplit {
   counts: [number, number, number];
@@ -265,17 +274,21 @@ export interface BudgetSplit {
 }
 
 /**
- * Three items' token counts that a budget of `budget` tokens a call splits, and the calls it packs them
- * in: two that make the budget exactly, then one of a token, in calls of [2, 1]. A budget of one token
- * holds one item a call (an item counts a token at least), so there three items of a token each go in
- * calls of [1, 1, 1]. A packer that lets a call run past the budget sends other calls (where the limit on
- * items does not close the call first), and, where the budget holds two, so does one that closes a call a
- * token early.
+ * Three items' token counts that a budget of `budget` tokens a call splits otherwise than a cap of
+ * `maxItems` items a call alone would, and the calls it packs them in. Where a call takes three items or
+ * more: two that make the budget exactly, then one of a token, in calls of [2, 1] (the cap alone: [3]).
+ * Where it takes two, which alone packs three items in [2, 1] too: one that makes the budget, then two
+ * that make it again, in calls of [1, 2]. A budget of one token holds one item a call (an item counts a
+ * token at least), so there three items of a token each go in calls of [1, 1, 1]. A packer that lets a
+ * call run past the budget sends other calls, and, where the budget holds two, so does one that closes a
+ * call a token early.
  */
-export function budgetSplit(budget: number): BudgetSplit {
+export function budgetSplit(budget: number, maxItems: number): BudgetSplit {
   if (budget < 2) return { counts: [1, 1, 1], calls: [1, 1, 1] };
   const half = Math.floor(budget / 2);
-  return { counts: [half, budget - half, 1], calls: [2, 1] };
+  return maxItems < 3
+    ? { counts: [budget, half, budget - half], calls: [1, 2] }
+    : { counts: [half, budget - half, 1], calls: [2, 1] };
 }
 
 /** `items` cut into consecutive calls of these sizes. */

@@ -7,7 +7,7 @@ import type { CallSettings } from '@embedkit/core';
 import { runInWorld, type World, type WorldVariant } from '../harness.js';
 import type { ExpectOptions, ReplyHandler, TransportKind, WireReply } from '../interceptor.js';
 import type { ErrorKind, WireBasics } from '../types.js';
-import type { FamilyPass } from './family.js';
+import type { CallLimits, FamilyPass, ItemCost } from './family.js';
 
 /** The settings a shared scenario may give the small job. */
 export type JobSettings = Partial<
@@ -51,10 +51,15 @@ export interface JobKit {
 }
 
 /**
- * `JobKit.refillWait` for a small job whose one call counts `tokens` (by the engine's estimate) under a
- * limiter of `tokensPerMinute`: the call and its retry must both fit the limiter's minute.
+ * `JobKit.refillWait` for a group's small job of one call, the items of `costs` (by the engine's estimate,
+ * as the group plans its calls), under the `tokensPerMinute` of the limiter it draws on: the call and its
+ * retry must both fit the limiter's minute. The one test of every group (embeddings, contextualized, rerank).
  */
-export function refillWait(tokens: number, tokensPerMinute: number | undefined): string | undefined {
+export function refillWait(
+  costs: readonly ItemCost[],
+  { tokensPerMinute }: Pick<CallLimits, 'tokensPerMinute'>,
+): string | undefined {
+  const tokens = costs.reduce((sum, cost) => sum + cost.tokens, 0);
   if (tokensPerMinute === undefined || 2 * tokens <= tokensPerMinute) return undefined;
   return `the model's limiter allows ${tokensPerMinute} tokens a minute: the small job's call of ${tokens} tokens, retried, waits for the limiter's refill besides the wait the API asked`;
 }

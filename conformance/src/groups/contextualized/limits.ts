@@ -8,9 +8,11 @@ import { embedContextualized, type TokenCounter } from '@embedkit/core';
 import {
   budgetSplit,
   type Case,
+  callTokenBudget,
   check,
   type Family,
   inCalls,
+  noCallHolds,
   type SkippedCase,
   skip,
 } from '../../suite/family.js';
@@ -42,9 +44,11 @@ export const contextualizedLimits: Family<ContextualizedSuite, ContextualizedWor
         (documents) => suite.plan(documents).join() === calls.join(),
       );
     };
+    // The token budget the engine closes a call at: the declared one, or the model's limiter's a minute
+    // where that is lower.
+    const tokenBudget = callTokenBudget(suite.callLimits(), 'contextualized maxTokensPerCall');
     /** Why a case needing `count` documents in a call is skipped where `fitting` finds none. */
-    const budgetBinds = (count: number) =>
-      `the model declares a contextualized maxTokensPerCall ${limits.maxTokensPerCall}: no call of it holds ${count} documents, even of a token each`;
+    const budgetBinds = (count: number) => noCallHolds(tokenBudget, count, 'documents');
     const atLimit = fitting(new Array<number>(cap).fill(1), [cap], 'at');
     const aboveLimit = fitting(new Array<number>(cap + 1).fill(1), [cap, 1], 'above');
     const cases: (Case<ContextualizedWorld> | SkippedCase)[] = [
@@ -142,7 +146,7 @@ export const contextualizedLimits: Family<ContextualizedSuite, ContextualizedWor
         },
       ),
     );
-    const budget = limits.maxTokensPerCall;
+    const budget = tokenBudget?.tokens;
     // Documents that fit one call by the declared chunk limit: of two chunks where they can.
     const bisectCounts = [1, 2, 1, 2].slice(0, Math.min(4, cap));
     const bisectFits = bisectCounts.reduce((sum, chunks) => sum + chunks, 0) <= chunkCap;
@@ -150,12 +154,16 @@ export const contextualizedLimits: Family<ContextualizedSuite, ContextualizedWor
     const bisected = fitting(counts, [counts.length], 'bisect');
     cases.push(
       budget === undefined
-        ? skip('ctx-token-budget-split', 'the model declares no contextualized maxTokensPerCall')
+        ? skip(
+            'ctx-token-budget-split',
+            'the model declares no contextualized maxTokensPerCall, nor its limiter a tokensPerMinute',
+          )
         : check('ctx-token-budget-split', 'calls packed past the token budget', async (world) => {
-            // Three one-chunk documents whose counts fit the declared budget, however small: two that
-            // make it, then one (at a budget of one token, a call each).
+            // Three one-chunk documents whose counts fit the budget, however small, split otherwise than
+            // the document cap alone would: two that make it, then one (at two documents a call: one that
+            // makes it, then two; at a budget of one token, a call each).
             const documents = suite.documents([1, 1, 1], 'budget');
-            const split = budgetSplit(budget);
+            const split = budgetSplit(budget, cap);
             const table = new Map(documents.map((document, index) => [document[0]!, split.counts[index]!]));
             const counter: TokenCounter = { exact: false, count: (chunk) => table.get(chunk as string) ?? 1 };
             const extra = { tokenCounter: counter, concurrency: 1 };

@@ -19,9 +19,11 @@ import type { ExpectOptions, ReplyHandler, TransportKind, WireReply } from '../.
 import { answerBody, reportedTokens, valuesFor } from '../../suite/answers.js';
 import { expectVector, misplacedOwner, sameValues } from '../../suite/checks.js';
 import {
+  type CallLimits,
   type DimensionsAsked,
   explainingDroppedDimensions,
   type FamilyPass,
+  type ItemCost,
   minuteTokens,
   modePass,
   packedCallSizes,
@@ -33,7 +35,7 @@ import {
   WIRE_BASICS,
   WIRE_BASICS_INNER,
 } from '../../suite/fields.js';
-import { errorReply, type JobKit, type JobWorld, jobPass } from '../../suite/job-kit.js';
+import { errorReply, type JobKit, type JobWorld, jobPass, refillWait } from '../../suite/job-kit.js';
 import type {
   Cassette,
   CreateModelOptions,
@@ -163,11 +165,23 @@ export interface ContextualizedSuite {
   usageTokens(documents: readonly (readonly string[])[]): number;
   /**
    * The documents of each call `embedContextualized` makes for `documents` with these settings over the
-   * suite's, packed by the engine's packer: by the declared document, chunk and token limits, the settings'
-   * `maxDocumentsPerCall`, `maxChunksPerCall` and `tokenCounter`, and the `tokensPerMinute` of the limiter
-   * the job draws on (its `rateLimit`, else the model's).
+   * suite's, packed by the engine's packer: by the document, chunk and token limits the model declares for
+   * the settings' `providerOptions`, the settings' `maxDocumentsPerCall`, `maxChunksPerCall` and
+   * `tokenCounter`, and the `tokensPerMinute` of the limiter the job draws on (its `rateLimit`, else the
+   * model's).
    */
   plan(documents: readonly (readonly string[])[], extra?: Partial<EmbedContextualizedSettings>): number[];
+  /** What each document costs a call (its tokens and chunks) in a job with these settings: what `plan` packs. */
+  costs(documents: readonly (readonly string[])[], extra?: Partial<EmbedContextualizedSettings>): ItemCost[];
+  /**
+   * The limits a job with these settings over the suite's is packed under (what `plan` packs by): the
+   * model's for the job's provider options (`contextualizedCapabilitiesFor`; those of none where it refuses
+   * them), the mode's or settings' documents and chunks per call, and the `tokensPerMinute` of the limiter
+   * the job draws on (its `rateLimit`, else the model's), which caps a call's tokens too.
+   */
+  callLimits(
+    extra?: Partial<EmbedContextualizedSettings>,
+  ): Pick<CallLimits, 'maxItems' | 'maxUnits' | 'maxTokens' | 'tokensPerMinute'>;
   /** Expects every call `plan` gives, each answered by `handler`; returns the plan. */
   respondAll(
     world: ContextualizedWorld,
@@ -251,26 +265,52 @@ export function createContextualizedSuite(
       return { status: 200, headers: { 'x-request-id': 'req-conformance-ctx' }, body };
     };
 
-  const plan = (
+  /**
+   * The limits a job with these provider options is packed under: what the model answers for them, as the
+   * engine asks (`contextualizedCapabilitiesFor`), else, for options it refuses (the engine then refuses
+   * the job before any call), those of none.
+   */
+  const limitsFor = (providerOptions: EmbedContextualizedSettings['providerOptions']) => {
+    if (providerOptions === undefined) return limits;
+    try {
+      return probe.contextualizedCapabilitiesFor?.(providerOptions) ?? limits;
+    } catch {
+      return limits;
+    }
+  };
+  const callLimits = (extra: Partial<EmbedContextualizedSettings> = {}) => {
+    const job = limitsFor(extra.providerOptions);
+    return {
+      maxItems: Math.min(
+        job.maxDocumentsPerCall,
+        extra.maxDocumentsPerCall ?? mode.maxDocumentsPerCall ?? Number.POSITIVE_INFINITY,
+      ),
+      maxUnits: Math.min(
+        job.maxChunksPerCall ?? Number.POSITIVE_INFINITY,
+        extra.maxChunksPerCall ?? Number.POSITIVE_INFINITY,
+      ),
+      maxTokens: job.maxTokensPerCall,
+      tokensPerMinute: minuteTokens(extra.rateLimit, probe),
+    };
+  };
+  const costs = (
     documents: readonly (readonly string[])[],
     extra: Partial<EmbedContextualizedSettings> = {},
   ) => {
     const counter = extra.tokenCounter ?? estimateTokenCounter;
-    const costs = documents.map((document) => ({
+    return documents.map((document) => ({
       tokens: document.reduce((sum, chunk) => sum + counter.count(chunk), 0),
       units: document.length,
     }));
-    return packedCallSizes(costs, {
-      maxItems: Math.min(
-        limits.maxDocumentsPerCall,
-        extra.maxDocumentsPerCall ?? mode.maxDocumentsPerCall ?? Number.POSITIVE_INFINITY,
-      ),
-      maxUnits: Math.min(chunkCap, extra.maxChunksPerCall ?? Number.POSITIVE_INFINITY),
-      maxTokens: limits.maxTokensPerCall,
-      tokensPerMinute: minuteTokens(extra.rateLimit, probe),
-      exactTokens: counter.exact === true,
-    });
   };
+  const plan = (
+    documents: readonly (readonly string[])[],
+    extra: Partial<EmbedContextualizedSettings> = {},
+  ) =>
+    packedCallSizes(costs(documents, extra), {
+      ...callLimits(extra),
+      exactTokens: (extra.tokenCounter ?? estimateTokenCounter).exact === true,
+    });
 
   return {
     wire,
@@ -301,6 +341,8 @@ export function createContextualizedSuite(
         ),
       ),
     usageTokens,
+    costs,
+    callLimits,
     plan,
     respondAll(world, documents, handler, extra) {
       const sizes = plan(documents, extra);
@@ -387,6 +429,7 @@ export function contextualizedJobPass(options: SuiteOptions): FamilyPass<JobKit,
         endpointPath: options.wire.endpoint({ documentCount: documents.length, modelId: options.modelId })
           .path,
         method: 'doEmbedContextualized',
+        refillWait: refillWait(suite.costs(documents), suite.callLimits()),
       },
       (kind, variant) => contextualizedWorld(options, kind, variant),
       (world) => ({

@@ -11,7 +11,14 @@ import type { SettingNames } from '@embedkit/core/provider';
 import { createWorld, type World, type WorldVariant } from '../../harness.js';
 import type { ExpectOptions, ReplyHandler, TransportKind, WireReply } from '../../interceptor.js';
 import { answerBody, reportedTokens } from '../../suite/answers.js';
-import { type FamilyPass, minuteTokens, modePass, packedCallSizes } from '../../suite/family.js';
+import {
+  type CallLimits,
+  type FamilyPass,
+  type ItemCost,
+  minuteTokens,
+  modePass,
+  packedCallSizes,
+} from '../../suite/family.js';
 import {
   type FieldShape,
   GROUP_OPTIONS,
@@ -19,7 +26,7 @@ import {
   WIRE_BASICS,
   WIRE_BASICS_INNER,
 } from '../../suite/fields.js';
-import { errorReply, type JobKit, type JobWorld, jobPass } from '../../suite/job-kit.js';
+import { errorReply, type JobKit, type JobWorld, jobPass, refillWait } from '../../suite/job-kit.js';
 import type {
   Cassette,
   CreateModelOptions,
@@ -131,6 +138,12 @@ export function relevanceFor(query: string, document: string): number {
 
 export const QUERY = 'which animals make good pets?';
 
+/**
+ * The query of the rerank group's small job, which the families every group shares run (see
+ * `rerankingJobPass`).
+ */
+export const JOB_QUERY = 'pets?';
+
 export interface RerankingAnswer {
   /** List the results in document order rather than by score. */
   unsorted?: boolean;
@@ -170,6 +183,14 @@ export interface RerankingSuite {
    * of the limiter the job draws on (its `rateLimit`, else the model's).
    */
   plan(documents: readonly string[], extra?: Partial<RerankSettings>): number[];
+  /** What each document costs a call (the query's tokens and its own) in a job with these settings. */
+  costs(documents: readonly string[], extra?: Partial<RerankSettings>): ItemCost[];
+  /**
+   * The limits a job with these settings over the suite's is packed under (what `plan` packs by): the
+   * declared and the mode's or settings' documents per call, the declared `maxTokensPerCall`, and the
+   * `tokensPerMinute` of the limiter the job draws on (its `rateLimit`, else the model's).
+   */
+  callLimits(extra?: Partial<RerankSettings>): Pick<CallLimits, 'maxItems' | 'maxTokens' | 'tokensPerMinute'>;
   /** Expects every call `plan` gives, each answered by `handler`; returns the plan. */
   respondAll(
     world: RerankingWorld,
@@ -196,23 +217,25 @@ export function createRerankingSuite(options: SuiteOptions, mode: RerankingMode)
     fetch: () => Promise.reject(new Error('the probe never calls')),
   });
   const declared = probe.capabilities;
-  const plan = (documents: readonly string[], extra: Partial<RerankSettings> = {}) => {
+  const callLimits = (extra: Partial<RerankSettings> = {}) => ({
+    maxItems: Math.min(
+      declared.maxDocumentsPerCall,
+      extra.maxDocumentsPerCall ?? mode.maxDocumentsPerCall ?? Number.POSITIVE_INFINITY,
+    ),
+    maxTokens: declared.maxTokensPerCall,
+    tokensPerMinute: minuteTokens(extra.rateLimit, probe),
+  });
+  const costs = (documents: readonly string[], extra: Partial<RerankSettings> = {}) => {
     const counter = extra.tokenCounter ?? estimateTokenCounter;
     // The API counts the query once per document it is paired with, and so does the engine.
     const queryTokens = counter.count(extra.query ?? QUERY);
-    return packedCallSizes(
-      documents.map((document) => ({ tokens: queryTokens + counter.count(document) })),
-      {
-        maxItems: Math.min(
-          declared.maxDocumentsPerCall,
-          extra.maxDocumentsPerCall ?? mode.maxDocumentsPerCall ?? Number.POSITIVE_INFINITY,
-        ),
-        maxTokens: declared.maxTokensPerCall,
-        tokensPerMinute: minuteTokens(extra.rateLimit, probe),
-        exactTokens: counter.exact === true && extra.truncate !== true,
-      },
-    );
+    return documents.map((document) => ({ tokens: queryTokens + counter.count(document) }));
   };
+  const plan = (documents: readonly string[], extra: Partial<RerankSettings> = {}) =>
+    packedCallSizes(costs(documents, extra), {
+      ...callLimits(extra),
+      exactTokens: (extra.tokenCounter ?? estimateTokenCounter).exact === true && extra.truncate !== true,
+    });
   const documents = (count: number, prefix = 'document') =>
     Array.from({ length: count }, (_, index) => `${prefix} ${index}: notes on pets and animals ${index % 7}`);
   const oneCall = (prefix: string) => {
@@ -279,6 +302,8 @@ export function createRerankingSuite(options: SuiteOptions, mode: RerankingMode)
     errorReply: (status, message, replyOptions) => errorReply(wire, status, message, replyOptions),
     documents,
     oneCall,
+    costs,
+    callLimits,
     plan,
     respondAll(world, documents, handler, extra) {
       const sizes = plan(documents, extra);
@@ -319,12 +344,14 @@ export function rerankingPass(
   );
 }
 
-/** The rerank group as the shared families see it: two documents, one call. */
+/** The rerank group as the shared families see it: a short query and two documents, one call. */
 export function rerankingJobPass(options: SuiteOptions): FamilyPass<JobKit, JobWorld> {
   const suite = createRerankingSuite(options, { name: 'default' });
-  // Both in one call unless the declared token budget takes only one.
-  const both = ['cats make calm pets', 'parrots live long'];
-  const documents = both.slice(0, suite.plan(both)[0]);
+  // Short texts, so that the job and its retry fit a small limiter's minute (see `refillWait`): both
+  // documents in one call unless the declared token budget takes only one.
+  const query = JOB_QUERY;
+  const both = ['cats', 'dogs'];
+  const documents = both.slice(0, suite.plan(both, { query })[0]);
   return jobPass(
     {
       prefix: 'rerank-',
@@ -332,14 +359,15 @@ export function rerankingJobPass(options: SuiteOptions): FamilyPass<JobKit, JobW
       baseURL: options.baseURL,
       endpointPath: options.wire.endpoint({ modelId: options.modelId }).path,
       method: 'doRerank',
+      refillWait: refillWait(suite.costs(documents, { query }), suite.callLimits()),
     },
     (kind, variant) => rerankingWorld(options, kind, variant),
     (world) => ({
       expectCall: (reply, expectOptions) => world.respond(reply, expectOptions),
       success: suite.success(),
       async run(settings = {}) {
-        const result = await rerank({ ...suite.settings(world), documents, ...settings });
-        assert.deepEqual(result.results, suite.expectedRanking(QUERY, documents));
+        const result = await rerank({ ...suite.settings(world), query, documents, ...settings });
+        assert.deepEqual(result.results, suite.expectedRanking(query, documents));
       },
     }),
   );
