@@ -1,4 +1,4 @@
-import { EmbedKitError, InvalidArgumentError, RetryError } from '@embedkit/core';
+import { EmbedKitError, InvalidArgumentError, RetryError, TimeoutError } from '@embedkit/core';
 import { RETRIES_SPENT_CLAUSE } from '@embedkit/core/provider';
 
 /** Exit codes of the `embedkit` command. */
@@ -89,16 +89,36 @@ export function describeError(error: unknown): string {
 /** What a command can do once every retry failed, in place of the library's advice, which names a setting. */
 const AFTER_RETRIES = 'try again later, or raise --max-retries';
 
+/** The same, when the last attempt ran out of time: --timeout gives each attempt more. */
+const AFTER_TIMEOUTS = 'try again later, or raise --timeout or --max-retries';
+
 /**
- * The message of an error, where every attempt failed (a `RetryError`) with what to do now, in the
- * command's words: the library's own advice there (`RETRIES_SPENT_CLAUSE`) names the `maxRetries` setting,
- * where a shell user has the flag. A last error whose message gives no advice gets it after the message.
+ * How the library's hint says that the API asked for a wait the retries could not reach, and so ended
+ * the call: its advice, "try again after <wait>", is the one the error needs.
+ */
+const WAIT_BEYOND_REACH = /so no (?:further )?retry was made: try again after /;
+
+/**
+ * What the library adds after "try again after <wait>": to let the engine wait it out with its
+ * `maxRetryDelayMs` setting, which the command has no flag for.
+ */
+const WAIT_IT_OUT = /, or set maxRetryDelayMs to \d+ for the engine to wait it out(?=\.)/;
+
+/**
+ * The message of an error with one piece of advice on what to do now, in the command's words. Where
+ * every attempt failed (a `RetryError`), the library's advice (`RETRIES_SPENT_CLAUSE`) names the
+ * `maxRetries` setting, where a shell user has the flag. Where a wait the retries could not reach ended
+ * the call, the library's hint already says how long to wait, and only its way to wait it out through a
+ * setting is left out. A last error whose message gives no advice (a timeout, a provider's own wording)
+ * gets the command's after the message.
  */
 function afterRetries(error: EmbedKitError): string {
-  if (!RetryError.isInstance(error)) return error.message;
-  const at = error.message.lastIndexOf(RETRIES_SPENT_CLAUSE);
-  if (at < 0) return `${error.message} — ${AFTER_RETRIES}.`;
-  return `${error.message.slice(0, at)}${AFTER_RETRIES}${error.message.slice(at + RETRIES_SPENT_CLAUSE.length)}`;
+  const message = error.message.replace(WAIT_IT_OUT, '');
+  if (!RetryError.isInstance(error) || WAIT_BEYOND_REACH.test(message)) return message;
+  const at = message.lastIndexOf(RETRIES_SPENT_CLAUSE);
+  if (at >= 0)
+    return `${message.slice(0, at)}${AFTER_RETRIES}${message.slice(at + RETRIES_SPENT_CLAUSE.length)}`;
+  return `${message} — ${TimeoutError.isInstance(error.lastError) ? AFTER_TIMEOUTS : AFTER_RETRIES}.`;
 }
 
 /**

@@ -257,8 +257,11 @@ function skipString(bytes: Uint8Array, position: number): number {
   }
 }
 
-/** The position after the value at `position`, whatever it is (nothing inside is parsed). */
-function skipValue(bytes: Uint8Array, position: number): number {
+/**
+ * The position after the value at `position`, whatever it is (nothing inside is parsed); `GIVE_UP` (below
+ * 0) when the bytes end with a bracket or a string still open, as `requestJson` tells a body cut short.
+ */
+export function skipValue(bytes: Uint8Array, position: number): number {
   const first = bytes[position];
   if (first === 34) return skipString(bytes, position);
   if (first === 123 || first === 91) {

@@ -372,6 +372,15 @@ describe('the advice each status carries', () => {
     expect(error.message).toBe(`acme API error ${status}: {} — ${hint}`);
   });
 
+  it('a 418 (a replay refusing a request no recording matches) carries its own words only, not the invalid-request advice', async () => {
+    const error = await failed(answer(418, '{"error":"no recording matches — record it again."}'), {
+      parseError: (body) => ({ message: (body as { error: string }).error }),
+    });
+    expect(InvalidRequestError.isInstance(error)).toBe(true);
+    expect(error.isRetryable).toBe(false);
+    expect(error.message).toBe('acme API error 418: no recording matches — record it again.');
+  });
+
   it('the quota advice is for a rate limit only: a 400 that says quota keeps the invalid-request advice', async () => {
     const error = await failed(answer(400, '{}'), { parseError: () => ({ quotaExhausted: true }) });
     expect(InvalidRequestError.isInstance(error)).toBe(true);

@@ -2,15 +2,23 @@
  * A 2xx answer whose body is no answer at all reads as what it is, on both transports and on the float
  * fast path (`floatVectors`) alike: an empty body (no bytes, or white space only) and a JSON `null` are
  * called so, where they read as a schema problem (`(root): expected object, got undefined`) with a hint
- * to check a `baseURL` the caller may never have set; a text that is not JSON, or JSON cut short, is
- * called invalid JSON and quoted, on every path alike. Each keeps the status and the request id.
+ * to check a `baseURL` the caller may never have set; a text that is not JSON is called invalid JSON and
+ * quoted, and JSON cut short is called cut short, on every path alike. Each keeps the status and the
+ * request id.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidResponseError } from '../src/errors.js';
 import { createTransport, type RequestJsonOptions } from '../src/http/client.js';
 import type { Transport } from '../src/http/transport.js';
+import { embedMany } from '../src/index.js';
 import { parseResponse } from '../src/provider-utils.js';
-import { acmeRequest, dataArraySchema, describeMockAgent, startLoopback } from './http-helpers.js';
+import {
+  acmeRequest,
+  dataArraySchema,
+  describeMockAgent,
+  requestJsonModel,
+  startLoopback,
+} from './http-helpers.js';
 
 const ORIGIN = 'http://acme.test';
 const PATH = '/v1/embeddings';
@@ -44,19 +52,73 @@ const CASES: { name: string; body: string; contentType: string; message: string 
     message: `acme returned status 200 with a body that is not valid JSON (text/plain): upstream request timeout. ${PROXY_HINT}`,
   },
   {
-    // Not called cut short (telling it apart would cost the browser bundle more than its budget holds):
-    // called invalid JSON, quoted from its start, as any text that is not JSON.
-    name: 'a JSON body cut short inside a vector',
-    body: '{"data":[{"embedding":[0.5,0.25',
+    // Not valid JSON, though it begins as JSON: a closing bracket no bracket opened is no cut.
+    name: 'a JSON body with a bracket too many',
+    body: '{"data":[{"embedding":[0.5,0.25]}]]}',
     contentType: 'application/json',
-    message: `acme returned status 200 with a body that is not valid JSON (application/json): {"data":[{"embedding":[0.5,0.25. ${PROXY_HINT}`,
+    message: `acme returned status 200 with a body that is not valid JSON (application/json): {"data":[{"embedding":[0.5,0.25]}]]}. ${PROXY_HINT}`,
   },
   {
-    name: 'a JSON body cut short inside a string',
-    body: '{"object":"list","data":[{"embedding":"AACAPwAA',
+    // A whole JSON value that something after it spoils: every bracket it opened is closed.
+    name: 'a JSON body with a comment after it',
+    body: '{"data":[{"embedding":[0.5]}]}<!-- served from cache [',
     contentType: 'application/json',
-    message: `acme returned status 200 with a body that is not valid JSON (application/json): {"object":"list","data":[{"embedding":"AACAPwAA. ${PROXY_HINT}`,
+    message: `acme returned status 200 with a body that is not valid JSON (application/json): {"data":[{"embedding":[0.5]}]} served from cache [. ${PROXY_HINT}`,
   },
+];
+
+/**
+ * JSON cut short: a connection or a proxy stopped mid-answer, under a Content-Length that matches what
+ * was sent, so the transport read the body as whole. It read as any text that is not JSON, with the hint
+ * that a proxy may be answering instead of the API; the hint now says what happened, and quotes it as
+ * before. Each ends with a bracket or a string still open; the excerpt is quoted as every excerpt is (its
+ * white space collapsed and trimmed).
+ */
+const CUT_CASES: { name: string; body: string; excerpt: string }[] = [
+  {
+    name: 'inside a vector',
+    body: '{"data":[{"embedding":[0.5,0.25',
+    excerpt: '{"data":[{"embedding":[0.5,0.25',
+  },
+  {
+    name: 'inside a string (a base64 vector)',
+    body: '{"object":"list","data":[{"embedding":"AACAPwAA',
+    excerpt: '{"object":"list","data":[{"embedding":"AACAPwAA',
+  },
+  {
+    // A string's brackets and escaped quote are no part of the structure.
+    name: 'inside a string that holds brackets and an escaped quote',
+    body: '{"data":[{"embedding":[0.5]}],"model":"a]}\\"}b',
+    excerpt: '{"data":[{"embedding":[0.5]}],"model":"a]}\\"}b',
+  },
+  {
+    name: 'after a key',
+    body: '{"data":[{"embedding":[0.5,0.25]},{"index"',
+    excerpt: '{"data":[{"embedding":[0.5,0.25]},{"index"',
+  },
+  {
+    name: 'after a comma, white space after it',
+    body: '{"data":[{"embedding":[0.5,0.25]}, \n',
+    excerpt: '{"data":[{"embedding":[0.5,0.25]},',
+  },
+  {
+    name: 'inside true',
+    body: '[{"ok":tr',
+    excerpt: '[{"ok":tr',
+  },
+];
+
+const CUT_HINT = 'The connection or a proxy cut it short; calling again may help.';
+
+/** Every body, with the message it must read as. */
+const ROWS: { name: string; body: string; contentType: string; message: string }[] = [
+  ...CASES,
+  ...CUT_CASES.map(({ name, body, excerpt }) => ({
+    name: `a JSON body cut short ${name}`,
+    body,
+    contentType: 'application/json',
+    message: `acme returned status 200 with a body that is not valid JSON (application/json): ${excerpt}. ${CUT_HINT}`,
+  })),
 ];
 
 /** One embeddings call through `transport` to `url`, read as an embeddings answer; returns its error. */
@@ -87,7 +149,7 @@ describe('undici (MockAgent): a 2xx body that is no answer', () => {
   const mock = describeMockAgent();
 
   for (const [readName, read] of Object.entries(READS))
-    for (const { name, body, contentType, message } of CASES)
+    for (const { name, body, contentType, message } of ROWS)
       it(`${name}, read by ${readName}`, async () => {
         mock.agent
           .get(ORIGIN)
@@ -105,14 +167,19 @@ describe('fetch (loopback server): a 2xx body that is no answer', () => {
   let contentType = '';
   beforeAll(async () => {
     loopback = await startLoopback((_request, response) => {
-      response.writeHead(200, { 'content-type': contentType, 'x-request-id': 'req-empty-1' });
+      // With a Content-Length that matches what is sent: to the transport, the body arrived whole.
+      response.writeHead(200, {
+        'content-type': contentType,
+        'content-length': Buffer.byteLength(answer),
+        'x-request-id': 'req-empty-1',
+      });
       response.end(answer);
     });
   });
   afterAll(() => loopback.close());
 
   for (const [readName, read] of Object.entries(READS))
-    for (const { name, body, contentType: type, message } of CASES)
+    for (const { name, body, contentType: type, message } of ROWS)
       it(`${name}, read by ${readName}`, async () => {
         answer = body;
         contentType = type;
@@ -120,4 +187,22 @@ describe('fetch (loopback server): a 2xx body that is no answer', () => {
         expect(transport.kind).toBe('fetch');
         expectReadAs(await embeddingsError(transport, `${loopback.origin}${PATH}`, read), message);
       });
+
+  it('a body cut short is not retried by the engine: it came whole under its own Content-Length', async () => {
+    // As the conformance check `malformed-json` holds every provider to: the cut was made before the
+    // answer was framed, where a proxy's size limit makes it again; the hint leaves calling again to the user.
+    answer = '{"data":[{"embedding":[0.5,0.';
+    contentType = 'application/json';
+    loopback.reset();
+    const error = await embedMany({
+      model: requestJsonModel(createTransport({ fetch: globalThis.fetch }), `${loopback.origin}${PATH}`),
+      inputs: ['a'],
+      maxRetries: 2,
+    }).catch((caught: unknown) => caught);
+    expect(InvalidResponseError.isInstance(error)).toBe(true);
+    expect((error as Error).message).toBe(
+      `acme returned status 200 with a body that is not valid JSON (application/json): {"data":[{"embedding":[0.5,0.. ${CUT_HINT}`,
+    );
+    expect(loopback.requests).toHaveLength(1);
+  });
 });

@@ -159,7 +159,7 @@ function closestMiss(
 function nearMissText(mismatch: ReplayMismatch, unusedOfPath: number): string {
   const { queryDiffers, closest } = mismatch;
   if (queryDiffers !== undefined)
-    return `; cassette "${queryDiffers.cassette}" has it with the path ${queryDiffers.path}: the query differs (record it again, or write the path as it is sent now)`;
+    return `; cassette "${queryDiffers.cassette}" has it with the path ${queryDiffers.path}: the query differs`;
   if (closest === undefined) return '';
   const others =
     unusedOfPath === 1
@@ -176,12 +176,22 @@ function answerHeaders(recorded: Record<string, string> | undefined): Record<str
   return headers;
 }
 
-/** A refusal: 418 is no status an API sends, so the call fails at once (it is not retried) and cannot be mistaken for an API answer. */
-function refusal(message: string): ReplayAnswer {
+/** What to do about a request that differs from its recording (its body, its headers): the default advice. */
+const RECORD_OR_FIX = 'record the cassette again if the request is meant to differ, or fix the request';
+
+/** What to do about a request sent where no recording is (another path, another origin). */
+const CHECK_BASE_URL = 'check the base URL the requests go to';
+
+/**
+ * A refusal: 418 is no status an API sends, so the call fails at once (it is not retried) and cannot be
+ * mistaken for an API answer. Its message says how the request differs from the recordings, then what to
+ * do, as the one piece of advice the error carries (core adds no hint of its own to a 418).
+ */
+function refusal(message: string, advice = RECORD_OR_FIX): ReplayAnswer {
   return {
     status: 418,
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ error: { message } }),
+    body: JSON.stringify({ error: { message: `${message} — ${advice}.` } }),
   };
 }
 
@@ -214,6 +224,7 @@ export function createReplayMatcher(
         mismatches.push({ method, path: request.path, body, origin: request.origin });
         return refusal(
           `no recording matches ${method} ${request.origin}${request.path}: the recordings answer ${origin}`,
+          `${CHECK_BASE_URL}, or record them at this origin`,
         );
       }
       const key = canonical(body ?? undefined);
@@ -249,9 +260,13 @@ export function createReplayMatcher(
           ...new Set(entries.map((candidate) => `${candidate.method} ${candidate.interaction.request.path}`)),
         ];
         mismatches.push({ method, path: request.path, body, pathDiffers: { recorded } });
-        return refusal(
-          `no recording matches ${method} ${request.path}: no recording is of this method and path, so the body was not compared; ${recorded.length === 0 ? 'there are no recordings' : `the recordings are of ${recorded.join(', ')} (check the base URL the requests go to)`}`,
-        );
+        const notCompared = `no recording matches ${method} ${request.path}: no recording is of this method and path, so the body was not compared`;
+        return recorded.length === 0
+          ? refusal(`${notCompared}; there are no recordings`, 'record a cassette first')
+          : refusal(
+              `${notCompared}; the recordings are of ${recorded.join(', ')}`,
+              `${CHECK_BASE_URL}, or record this path`,
+            );
       }
       if (entry === undefined) {
         const unused = entries.filter((candidate) => !candidate.used && candidate.method === method);
@@ -269,6 +284,7 @@ export function createReplayMatcher(
         mismatches.push(mismatch);
         return refusal(
           `no recording matches ${method} ${request.path} with this body${nearMissText(mismatch, closest?.of ?? 0)}`,
+          queryDiffers === undefined ? RECORD_OR_FIX : 'record it again, or write the path as it is sent now',
         );
       }
       entry.used = true;

@@ -338,7 +338,7 @@ describe('createReplayMatcher: what matches', () => {
       body: JSON.stringify({
         error: {
           message:
-            'no recording matches POST /v1/models: no recording is of this method and path, so the body was not compared; the recordings are of GET /v1/models (check the base URL the requests go to)',
+            'no recording matches POST /v1/models: no recording is of this method and path, so the body was not compared; the recordings are of GET /v1/models — check the base URL the requests go to, or record this path.',
         },
       }),
     });
@@ -391,7 +391,7 @@ describe('createReplayMatcher: the near miss it names', () => {
     ];
     expect(ask(cassettes, '/v1/e?a=1', { a: 1 })).toStrictEqual({
       message:
-        'no recording matches POST /v1/e?a=1 with this body; cassette "first" has it with the path /v1/e?b=2&a=1: the query differs (record it again, or write the path as it is sent now)',
+        'no recording matches POST /v1/e?a=1 with this body; cassette "first" has it with the path /v1/e?b=2&a=1: the query differs — record it again, or write the path as it is sent now.',
       mismatches: [
         {
           method: 'POST',
@@ -403,7 +403,7 @@ describe('createReplayMatcher: the near miss it names', () => {
     });
     expect(ask(cassettes, '/v1/other', { a: 1 })).toStrictEqual({
       message:
-        'no recording matches POST /v1/other: no recording is of this method and path, so the body was not compared; the recordings are of POST /v1/e?b=2&a=1, POST /v1/e?a=1 (check the base URL the requests go to)',
+        'no recording matches POST /v1/other: no recording is of this method and path, so the body was not compared; the recordings are of POST /v1/e?b=2&a=1, POST /v1/e?a=1 — check the base URL the requests go to, or record this path.',
       mismatches: [
         {
           method: 'POST',
@@ -415,7 +415,7 @@ describe('createReplayMatcher: the near miss it names', () => {
     });
     // No recording at all: said so.
     expect(ask([recording([])], '/v1/e', { a: 1 }).message).toBe(
-      'no recording matches POST /v1/e: no recording is of this method and path, so the body was not compared; there are no recordings',
+      'no recording matches POST /v1/e: no recording is of this method and path, so the body was not compared; there are no recordings — record a cassette first.',
     );
   });
 
@@ -425,7 +425,7 @@ describe('createReplayMatcher: the near miss it names', () => {
       recording([exchange({ input: ['dog'] }, OK)], 'two'),
     ];
     expect(ask(cassettes, '/v1/embeddings', { input: ['cow'] }).message).toBe(
-      'no recording matches POST /v1/embeddings with this body; the closest of the 2 unused recordings of this path (cassette "one") differs in body.input[0]: recorded "cat", sent "cow"',
+      'no recording matches POST /v1/embeddings with this body; the closest of the 2 unused recordings of this path (cassette "one") differs in body.input[0]: recorded "cat", sent "cow" — record the cassette again if the request is meant to differ, or fix the request.',
     );
   });
 
@@ -435,7 +435,7 @@ describe('createReplayMatcher: the near miss it names', () => {
       recording([exchange({ input: ['dog'] }, OK, '/v1/other')], 'two'),
     ];
     expect(ask(cassettes, '/v1/embeddings', { input: ['cow'] }).message).toBe(
-      'no recording matches POST /v1/embeddings with this body; the unused recording of this path (cassette "one") differs in body.input[0]: recorded "cat", sent "cow"',
+      'no recording matches POST /v1/embeddings with this body; the unused recording of this path (cassette "one") differs in body.input[0]: recorded "cat", sent "cow" — record the cassette again if the request is meant to differ, or fix the request.',
     );
   });
 });

@@ -147,7 +147,7 @@ describe('a replay of a cassette that records request headers', () => {
       expect(answer.status).toBe(418);
       expect(JSON.parse(text)).toEqual({
         error: {
-          message: `no recording matches POST /v1/embeddings with these headers; cassette "headers" has it with other headers: ${difference}`,
+          message: `no recording matches POST /v1/embeddings with these headers; cassette "headers" has it with other headers: ${difference} — record the cassette again if the request is meant to differ, or fix the request.`,
         },
       });
       expect(text).not.toContain(KEY);
@@ -173,7 +173,7 @@ describe('a replay of a cassette that records request headers', () => {
         {
           error: {
             message:
-              'no recording matches POST /v1/embeddings with these headers; cassette "headers" has it with other headers: header content-type: recorded "application/json", sent "text/plain"',
+              'no recording matches POST /v1/embeddings with these headers; cassette "headers" has it with other headers: header content-type: recorded "application/json", sent "text/plain" — record the cassette again if the request is meant to differ, or fix the request.',
           },
         },
       ]);

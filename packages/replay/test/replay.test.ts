@@ -1,14 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type EmbeddingModel, type EmbedRequest, embedMany } from '@embedkit/core';
+import { embedMany } from '@embedkit/core';
 import {
   createTransport,
   float32ToBase64,
   InvalidArgumentError,
   InvalidRequestError,
-  requestJson,
-  type Transport,
 } from '@embedkit/core/provider';
 import { describe, expect, it } from 'vitest';
 import {
@@ -20,6 +18,7 @@ import {
   scrubCassette,
 } from '../src/index.js';
 import { createReplayDispatcher, readCassetteDirectory } from '../src/node.js';
+import { acmeModel } from './helpers.js';
 
 const BASE_URL = 'https://api.acme.test/v1';
 
@@ -59,38 +58,6 @@ const CASSETTES = [
   ),
   cassette('fish', ['carp'], [[0.125, 3]]),
 ];
-
-/** The smallest provider: one `POST /embeddings` of `{model, input}` per call, through the given transport. */
-function acmeModel(transport: Transport, baseURL = BASE_URL): EmbeddingModel {
-  return {
-    specificationVersion: 'v1',
-    provider: 'acme',
-    modelId: 'acme-1',
-    capabilities: {
-      maxInputsPerCall: 8,
-      inputTypes: [],
-      outputTypes: ['float'],
-      modalities: ['text'],
-      normalized: false,
-      supportsParallelCalls: true,
-    },
-    async doEmbed(request: EmbedRequest) {
-      const response = await requestJson({
-        transport,
-        provider: 'acme',
-        url: `${baseURL}/embeddings`,
-        body: { input: request.inputs, model: 'acme-1' },
-        signal: request.signal,
-      });
-      const body = response.body as { data: { embedding: string }[] };
-      const embeddings = body.data.map((item) => {
-        const bytes = Uint8Array.from(atob(item.embedding), (character) => character.charCodeAt(0));
-        return new Float32Array(bytes.buffer);
-      });
-      return { embeddings, warnings: [], response: { status: response.status, headers: response.headers } };
-    },
-  };
-}
 
 describe('createReplayFetch', () => {
   it('refuses baseUrl for baseURL (the origin of requests went unchecked)', () => {
@@ -155,7 +122,7 @@ describe('createReplayFetch', () => {
     }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(InvalidRequestError);
     expect((error as Error).message).toContain(
-      'no recording matches POST /gateway/v1/embeddings: no recording is of this method and path, so the body was not compared; the recordings are of POST /v1/embeddings (check the base URL the requests go to)',
+      'no recording matches POST /gateway/v1/embeddings: no recording is of this method and path, so the body was not compared; the recordings are of POST /v1/embeddings — check the base URL the requests go to, or record this path.',
     );
     expect((error as Error).message).not.toContain('with this body');
     expect(replay.mismatches).toEqual([
@@ -191,20 +158,20 @@ describe('createReplayFetch', () => {
       body: {
         error: {
           message:
-            'no recording matches POST /v1/embeddings?compact=true with this body; cassette "pets" has it with the path /v1/embeddings: the query differs (record it again, or write the path as it is sent now)',
+            'no recording matches POST /v1/embeddings?compact=true with this body; cassette "pets" has it with the path /v1/embeddings: the query differs — record it again, or write the path as it is sent now.',
         },
       },
     });
     // Its path, another body: the closest of the two unused recordings of the path, field by field.
     expect((await ask('/v1/embeddings', ['cow'])).body.error.message).toBe(
-      'no recording matches POST /v1/embeddings with this body; the closest of the 2 unused recordings of this path (cassette "fish") differs in body.input[0]: recorded "carp", sent "cow"',
+      'no recording matches POST /v1/embeddings with this body; the closest of the 2 unused recordings of this path (cassette "fish") differs in body.input[0]: recorded "carp", sent "cow" — record the cassette again if the request is meant to differ, or fix the request.',
     );
     expect((await ask('/v1/embeddings', ['cat', 'cow'])).body.error.message).toBe(
-      'no recording matches POST /v1/embeddings with this body; the closest of the 2 unused recordings of this path (cassette "pets") differs in body.input[1]: recorded "dog", sent "cow"',
+      'no recording matches POST /v1/embeddings with this body; the closest of the 2 unused recordings of this path (cassette "pets") differs in body.input[1]: recorded "dog", sent "cow" — record the cassette again if the request is meant to differ, or fix the request.',
     );
     // Another path: it is the path that no recording has.
     expect((await ask('/v1/other', ['cow'])).body.error.message).toBe(
-      'no recording matches POST /v1/other: no recording is of this method and path, so the body was not compared; the recordings are of POST /v1/embeddings (check the base URL the requests go to)',
+      'no recording matches POST /v1/other: no recording is of this method and path, so the body was not compared; the recordings are of POST /v1/embeddings — check the base URL the requests go to, or record this path.',
     );
     expect(replay.mismatches.map((mismatch) => mismatch.queryDiffers)).toEqual([
       { cassette: 'pets', path: '/v1/embeddings' },
@@ -215,10 +182,10 @@ describe('createReplayFetch', () => {
     // A used recording is no near miss.
     expect((await ask('/v1/embeddings', ['carp'])).status).toBe(200);
     expect((await ask('/v1/embeddings?compact=true', ['carp'])).body.error.message).toBe(
-      'no recording matches POST /v1/embeddings?compact=true with this body',
+      'no recording matches POST /v1/embeddings?compact=true with this body — record the cassette again if the request is meant to differ, or fix the request.',
     );
     expect((await ask('/v1/embeddings', ['cow'])).body.error.message).toBe(
-      'no recording matches POST /v1/embeddings with this body; the unused recording of this path (cassette "pets") differs in body.input: 2 items recorded, 1 sent; body.input[0]: recorded "cat", sent "cow"',
+      'no recording matches POST /v1/embeddings with this body; the unused recording of this path (cassette "pets") differs in body.input: 2 items recorded, 1 sent; body.input[0]: recorded "cat", sent "cow" — record the cassette again if the request is meant to differ, or fix the request.',
     );
   });
 

@@ -18,7 +18,7 @@ import {
   TimeoutError,
   withoutRetryClaim,
 } from '../errors.js';
-import { parseJsonWithVectors } from '../json-vectors.js';
+import { parseJsonWithVectors, skipValue } from '../json-vectors.js';
 import { createFetchTransport, type FetchFunction } from './fetch-transport.js';
 import { checkHeaders, mergeHeaders } from './headers.js';
 import {
@@ -428,8 +428,14 @@ function readResponse(
       encoding !== undefined && !DECODED_ENCODINGS.test(encoding) && text.includes('\uFFFD')
         ? `: a body in content-encoding ${redactor.text(encoding)}, not decoded`
         : describeNonJson(text, response.headers['content-type'] ?? '', redactor, true);
+    // Brackets or a string still open at its end, as the float path's scanner finds them (the parser's
+    // words differ between runtimes): JSON cut short, by a connection or a proxy that stopped mid-answer.
+    // Unlike a body the socket cut (a retryable ConnectionError) it came whole as its framing (a length,
+    // a last chunk) said, so the cut was made before that, where it may be made again (a proxy's size
+    // limit): it is not retried, as the conformance suite holds every provider to, and the hint says that
+    // calling again may help. A body that begins with white space is not looked at.
     throw new InvalidResponseError(
-      `${options.provider} returned status ${response.status} with a body that is not valid JSON${what}. A proxy or gateway between you and the API may be answering instead of it.`,
+      `${options.provider} returned status ${response.status} with a body that is not valid JSON${what}. ${skipValue(response.body, 0) < 0 ? 'The connection or a proxy cut it short; calling again may help.' : 'A proxy or gateway between you and the API may be answering instead of it.'}`,
       {
         ...redactor.details(response.status, requestId, text),
         // A JSON SyntaxError quotes the body; keep only a redacted copy.
@@ -794,8 +800,16 @@ export interface StatusErrorInput extends ParsedError {
 /** Maps an HTTP status plus what the provider read from the body to one typed error. */
 export function errorForStatus(status: number, input: StatusErrorInput): EmbedKitError {
   const kind = input.kind ?? kindForStatus(status);
+  // A 418 is no status an API sends (a replay's refusal of a request no recording matches): its own
+  // words say what to do, and no hint about the request's inputs is added after them.
   const hintKey =
-    kind === 'rate_limited' && input.quotaExhausted ? 'quota' : status === 408 ? 'timeout' : kind;
+    status === 418
+      ? ''
+      : kind === 'rate_limited' && input.quotaExhausted
+        ? 'quota'
+        : status === 408
+          ? 'timeout'
+          : kind;
   const hint = input.hint ?? DEFAULT_HINTS[hintKey] ?? '';
   const message = `${input.provider} API error ${status}: ${input.message}${hint === '' ? '' : ` — ${hint}`}`;
   const details = input.details;
