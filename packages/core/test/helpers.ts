@@ -59,6 +59,42 @@ export async function until(predicate: () => boolean, what = 'condition'): Promi
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/**
+ * `call`'s outcome, run with setTimeout faked (an attempt's `timeoutMs` runs on it): each time `reached()`
+ * counts one more attempt at the point a test means (its request sent, the head of its answer received),
+ * exactly `ms` pass, never before. However slowly a loaded machine gets there, every timeout lands at that
+ * point; and no more time passes than that, so what only a later timer would end (an attempt that ignores
+ * its abort, left behind by the engine 100 ms after it) is never ended, and `until` says what never came.
+ * `alsoFaked: ['performance']` moves `performance.now()` with the timers.
+ */
+export async function timersAtEach<T>(
+  ms: number,
+  reached: () => number,
+  what: string,
+  call: () => Promise<T>,
+  alsoFaked: 'performance'[] = [],
+): Promise<T> {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', ...alsoFaked] });
+  try {
+    let done = false;
+    const outcome = call();
+    const end = () => {
+      done = true;
+    };
+    outcome.then(end, end);
+    for (let passed = 0; !done; ) {
+      await until(() => done || reached() > passed, `${what} ${passed + 1}`);
+      if (reached() > passed) {
+        passed += 1;
+        vi.advanceTimersByTime(ms);
+      }
+    }
+    return await outcome;
+  } finally {
+    vi.useRealTimers();
+  }
+}
+
 /** Lets the event loop turn a few times, so that work a stream would start or finish shows. */
 export async function settle(): Promise<void> {
   for (let turn = 0; turn < 10; turn++) await tick();

@@ -8,6 +8,7 @@
  * chains and `errors` arrays; each text also after undoing JSON escapes, percent-encoding and HTML
  * character references up to three levels deep, so an escaped copy of a key counts as a leak.
  */
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { type AddressInfo, createServer as createTcpServer, type Socket } from 'node:net';
 import { inspect } from 'node:util';
@@ -126,6 +127,24 @@ export async function startRawLoopback(answer: (socket: Socket) => void) {
 }
 
 export type RawLoopback = Awaited<ReturnType<typeof startRawLoopback>>;
+
+/**
+ * The heads of answers a client received while it is on, as undici reports them on its
+ * `undici:request:headers` channel (the npm package and Node's fetch, built on its own copy, alike):
+ * each one's origin and status.
+ */
+export function watchHeads(): { heads: { origin: string; statusCode: number }[]; stop(): void } {
+  const heads: { origin: string; statusCode: number }[] = [];
+  const onHead = (message: unknown) => {
+    const { request, response } = message as {
+      request: { origin: unknown };
+      response: { statusCode: number };
+    };
+    heads.push({ origin: String(request.origin), statusCode: response.statusCode });
+  };
+  subscribe('undici:request:headers', onHead);
+  return { heads, stop: () => unsubscribe('undici:request:headers', onHead) };
+}
 
 /** Calls `requestJson` for provider `acme` at `URL_BASE` through the fetch transport and returns its error. */
 export async function failure(

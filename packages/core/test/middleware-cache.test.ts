@@ -8,7 +8,7 @@ import { InvalidRequestError, InvalidResponseError } from '../src/errors.js';
 import { type EmbeddingModelMiddleware, wrapEmbeddingModel } from '../src/middleware.js';
 import { MockEmbeddingModel } from '../src/testing.js';
 import type { Embedding, EmbedRequest, OutputType } from '../src/types.js';
-import { ScriptedModel, VirtualClock } from './helpers.js';
+import { ScriptedModel, timersAtEach, VirtualClock } from './helpers.js';
 
 describe('wrapEmbeddingModel', () => {
   function logging(name: string, log: string[]): EmbeddingModelMiddleware {
@@ -829,23 +829,28 @@ describe('cacheMiddleware and the rate limiter', () => {
   });
 
   it('the wait for a budget is not counted against the attempt’s timeout', async () => {
-    // Time 200 times faster than real: the minute a request budget of 1 takes to refill is 300 ms, three
-    // times the 100 ms timeout. Admitted late, behind the cache, the attempt's timer ran through it.
-    const fast: Clock = {
-      now: () => performance.now() * 200,
-      sleep: (ms, signal) => sleep(ms / 200, signal),
-    };
-    const inner = counted(fast);
+    // The second call waits the minute a request budget of 1 takes to refill, far past the 100 ms timeout.
+    // Admitted late, behind the cache, the attempt's timer ran through it. The timers and the clock are
+    // faked: the minute passes once the call waits for it, and no other time passes at all.
+    const clock: Clock = { now: () => performance.now(), sleep };
+    const inner = counted(clock);
     const model = wrapEmbeddingModel(inner, [cacheMiddleware()]);
-    const result = await embedMany({
-      model,
-      inputs: ['a', 'b'],
-      clock: fast,
-      rateLimit: createRateLimiter({ requestsPerMinute: 1 }),
-      timeoutMs: 100,
-      maxRetries: 0,
-      concurrency: 1,
-    });
+    const waits: number[] = [];
+    const job = () =>
+      embedMany({
+        model,
+        inputs: ['a', 'b'],
+        clock,
+        rateLimit: createRateLimiter({ requestsPerMinute: 1 }),
+        timeoutMs: 100,
+        maxRetries: 0,
+        concurrency: 1,
+        onWait: (event) => waits.push(event.delayMs),
+      });
+    const result = await timersAtEach(60_000, () => waits.length, 'the wait for a budget', job, [
+      'performance',
+    ]);
+    expect(waits).toEqual([60_000]);
     expect(result.embeddings).toHaveLength(2);
     expect(inner.calls).toHaveLength(2);
   });

@@ -4,7 +4,6 @@
  * headers are redacted however they were set, and a middleware's further request has its usage checked
  * before it settles the rate limiter.
  */
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { embedMany } from '../src/engine/embed.js';
@@ -23,7 +22,7 @@ import { createFetchTransport } from '../src/http/fetch-transport.js';
 import type { Transport } from '../src/http/transport.js';
 import { type EmbeddingModelMiddleware, wrapEmbeddingModel } from '../src/middleware.js';
 import { loadApiKey, loadHeaderSetting, postJson } from '../src/provider-utils.js';
-import { rejectionOf, ScriptedModel, tokenRecordingStore, VirtualClock } from './helpers.js';
+import { rejectionOf, ScriptedModel, timersAtEach, tokenRecordingStore, VirtualClock } from './helpers.js';
 import {
   acmeRequest,
   failure,
@@ -31,6 +30,7 @@ import {
   startLoopback,
   TRANSPORTS,
   walkForSecrets,
+  watchHeads,
 } from './http-helpers.js';
 
 const KEY = 'sk-fake-not-a-real-key-abc';
@@ -163,34 +163,17 @@ describe('an answer whose body stalls after its head', () => {
   const model = (transport: Transport) => requestJsonModel(transport, `${loopback.origin}/v1/embeddings`);
 
   /**
-   * `call`'s outcome, its attempts' timeouts moved on by hand: each by its whole `timeoutMs` once the head
-   * of the attempt's answer (of status `status`) has reached the client, as undici (the npm package and
-   * Node's fetch alike) reports on its `undici:request:headers` channel; never before. However slowly a
-   * loaded machine brings the head in, every timeout lands while the body stalls, after the head.
+   * `call`'s outcome, each attempt's whole `timeoutMs` let pass once the head of its answer (of status
+   * `status`) has reached the client, never before: every timeout lands while the body stalls, after the
+   * head, however slowly a loaded machine brings it in.
    */
   async function afterEachHead<T>(status: number, timeoutMs: number, call: () => Promise<T>): Promise<T> {
-    let heads = 0;
-    const onHead = (message: unknown) => {
-      if ((message as { response: { statusCode: number } }).response.statusCode === status) heads += 1;
-    };
-    // Only the timers: the loopback's sockets and the turns of the event loop run as they do.
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    subscribe('undici:request:headers', onHead);
+    const { heads, stop } = watchHeads();
     try {
-      let done = false;
-      const outcome = call().finally(() => {
-        done = true;
-      });
-      for (let timedOut = 0; !done; ) {
-        if (heads > timedOut) {
-          timedOut += 1;
-          await vi.advanceTimersByTimeAsync(timeoutMs);
-        } else await new Promise((resolve) => setImmediate(resolve));
-      }
-      return await outcome;
+      const reached = () => heads.filter((head) => head.statusCode === status).length;
+      return await timersAtEach(timeoutMs, reached, `the head of the answer to attempt`, call);
     } finally {
-      unsubscribe('undici:request:headers', onHead);
-      vi.useRealTimers();
+      stop();
     }
   }
 

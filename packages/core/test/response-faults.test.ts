@@ -22,13 +22,14 @@ import { type JsonResponse, requestJson } from '../src/http/client.js';
 import { createFetchTransport, type FetchFunction } from '../src/http/fetch-transport.js';
 import type { Transport } from '../src/http/transport.js';
 import { createDefaultDispatcher, createUndiciTransport } from '../src/http/undici-transport.js';
-import { rejection, VirtualClock } from './helpers.js';
+import { rejection, timersAtEach, VirtualClock } from './helpers.js';
 import {
   acmeRequest,
   type RawLoopback,
   requestJsonModel,
   startRawLoopback,
   TRANSPORTS,
+  watchHeads,
 } from './http-helpers.js';
 
 const GOOD = JSON.stringify({ data: [{ index: 0, embedding: [0.5] }], pad: 'z'.repeat(3_000) });
@@ -130,9 +131,13 @@ describe('response faults through both transports', () => {
         }),
       );
 
-    /** Both attempts of a call with `timeoutMs` 100 and one retry end at that timeout. */
-    async function expectTimedOutTwice() {
-      const error = (await embedFailure({ timeoutMs: 100, maxRetries: 1 })) as RetryError;
+    /**
+     * Both attempts of a call with `timeoutMs` 100 and one retry end at that timeout, each let pass only
+     * once `reached()` counts the attempt (see `timersAtEach`).
+     */
+    async function expectTimedOutTwice(reached: () => number, what: string) {
+      const call = () => embedFailure({ timeoutMs: 100, maxRetries: 1 });
+      const error = (await timersAtEach(100, reached, what, call)) as RetryError;
       expect(RetryError.isInstance(error)).toBe(true);
       expect(error.code).toBe('retries_exhausted');
       expect(error.attempts).toBe(2);
@@ -347,7 +352,14 @@ describe('response faults through both transports', () => {
     it('a body that stalls after the headers ends at timeoutMs as a TimeoutError, and is retried', async () => {
       answer = (socket) =>
         socket.write(`${head('200 OK', { 'content-type': 'application/json', 'content-length': 100 })}{"da`);
-      await expectTimedOutTwice();
+      // The timeout strikes only once the client has the head: it must end the read of the body.
+      const { heads, stop } = watchHeads();
+      try {
+        const reached = () => heads.filter((head) => head.origin === loopback.origin).length;
+        await expectTimedOutTwice(reached, 'the head of the answer to attempt');
+      } finally {
+        stop();
+      }
     });
 
     it('headers that arrive a byte at a time past timeoutMs end as a TimeoutError, and are retried', async () => {
@@ -356,15 +368,27 @@ describe('response faults through both transports', () => {
         'x-pad': 'p'.repeat(500),
         'content-length': 2,
       });
+      // Every byte but the blank line that ends the headers, one each 5 ms: they never end.
+      const trickled: number[] = [];
       answer = (socket) => {
-        let sent = 0;
+        const attempt = trickled.push(0) - 1;
         timers.push(
           setInterval(() => {
-            if (!socket.destroyed && sent < text.length) socket.write(text[sent++]!);
+            if (!socket.destroyed && trickled[attempt]! < text.length - 2) {
+              socket.write(text[trickled[attempt]!++]!);
+            }
           }, 5),
         );
       };
-      await expectTimedOutTwice();
+      const { heads, stop } = watchHeads();
+      try {
+        // The timeout strikes once a few bytes of the attempt's head have arrived.
+        const reached = () => trickled.filter((sent) => sent >= 3).length;
+        await expectTimedOutTwice(reached, 'bytes of the head of the answer to attempt');
+        expect(heads).toEqual([]);
+      } finally {
+        stop();
+      }
     });
 
     it('a 200 HTML login page from a proxy is an InvalidResponseError that points at the proxy', async () => {

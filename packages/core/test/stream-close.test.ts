@@ -82,14 +82,6 @@ function idleSource(inputs: string[], gate: Deferred<void>, cleanup?: () => void
   return { inputs: source(), state };
 }
 
-/** Records the rejections nobody handled while it is on. */
-function watchUnhandled(): { reasons: unknown[]; stop(): void } {
-  const reasons: unknown[] = [];
-  const listener = (reason: unknown) => reasons.push(reason);
-  process.on('unhandledRejection', listener);
-  return { reasons, stop: () => process.off('unhandledRejection', listener) };
-}
-
 /** Lets the event loop turn a few times, so late settlements and unhandled rejections show. */
 async function settle(): Promise<void> {
   for (let turn = 0; turn < 10; turn++) await tick();
@@ -180,49 +172,44 @@ describe('embedStream ends while a read of an idle source is pending', () => {
     expect(model.inFlight).toBe(0);
   });
 
+  // An unhandled rejection fails the test (the shared setup, vitest.unhandled-errors.ts).
   it('and a read or a cleanup that fails after the end raises no unhandled rejection', async () => {
-    const unhandled = watchUnhandled();
-    try {
-      // The pending read fails after the consumer broke.
-      const failingRead = deferred();
-      const first = idleSource(['0'], failingRead);
-      const model = new ScriptedModel({ capabilities: { maxInputsPerCall: 10 } });
-      const firstRun = (async () => {
-        for await (const _ of embedStream({ model, inputs: first.inputs, flushAfterMs: 0, concurrency: 1 })) {
-          break;
-        }
-        return 'ended';
-      })();
-      const firstOutcome = await within(firstRun);
-      failingRead.reject(new Error('the source failed after the end'));
-      expect(firstOutcome).toBe('ended');
-      await until(() => first.state.closed, 'the first source to be closed');
+    // The pending read fails after the consumer broke.
+    const failingRead = deferred();
+    const first = idleSource(['0'], failingRead);
+    const model = new ScriptedModel({ capabilities: { maxInputsPerCall: 10 } });
+    const firstRun = (async () => {
+      for await (const _ of embedStream({ model, inputs: first.inputs, flushAfterMs: 0, concurrency: 1 })) {
+        break;
+      }
+      return 'ended';
+    })();
+    const firstOutcome = await within(firstRun);
+    failingRead.reject(new Error('the source failed after the end'));
+    expect(firstOutcome).toBe('ended');
+    await until(() => first.state.closed, 'the first source to be closed');
 
-      // The read succeeds after the consumer broke, and the source's cleanup then fails.
-      const gate = deferred();
-      const second = idleSource(['0'], gate, () => {
-        throw new Error('the cleanup failed');
-      });
-      const secondRun = (async () => {
-        for await (const _ of embedStream({
-          model,
-          inputs: second.inputs,
-          flushAfterMs: 0,
-          concurrency: 1,
-        })) {
-          break;
-        }
-        return 'ended';
-      })();
-      const secondOutcome = await within(secondRun);
-      gate.resolve();
-      expect(secondOutcome).toBe('ended');
-      await until(() => second.state.closed, 'the second source to be closed');
-      await settle();
-      expect(unhandled.reasons).toEqual([]);
-    } finally {
-      unhandled.stop();
-    }
+    // The read succeeds after the consumer broke, and the source's cleanup then fails.
+    const gate = deferred();
+    const second = idleSource(['0'], gate, () => {
+      throw new Error('the cleanup failed');
+    });
+    const secondRun = (async () => {
+      for await (const _ of embedStream({
+        model,
+        inputs: second.inputs,
+        flushAfterMs: 0,
+        concurrency: 1,
+      })) {
+        break;
+      }
+      return 'ended';
+    })();
+    const secondOutcome = await within(secondRun);
+    gate.resolve();
+    expect(secondOutcome).toBe('ended');
+    await until(() => second.state.closed, 'the second source to be closed');
+    await settle();
   });
 });
 

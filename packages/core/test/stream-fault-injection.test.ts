@@ -1,10 +1,10 @@
 /**
  * Faults injected into `embedStream`, `embedMany` and the runner under them: sources that fail, stall or
  * never end, consumers that stop, aborts at every stage, 429s shared by the workers, refused calls among
- * calls in flight, bad inputs, and a stream long enough that anything kept per call would show. Every test
- * fails itself on an unhandled rejection raised while it ran.
+ * calls in flight, bad inputs, and a stream long enough that anything kept per call would show. An unhandled
+ * rejection raised while a test runs fails it (the shared setup, vitest.unhandled-errors.ts, sees to that).
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { embedMany, embedStream } from '../src/engine/embed.js';
 import { createRateLimiter } from '../src/engine/limiter.js';
 import { Tally } from '../src/engine/runner.js';
@@ -45,19 +45,6 @@ vi.mock('../src/engine/runner.js', async (importOriginal) => {
     }
   }
   return { ...original, Tally: RecordedTally };
-});
-
-let unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
-beforeEach(() => {
-  unhandled = [];
-  process.on('unhandledRejection', onUnhandled);
-});
-afterEach(async () => {
-  // A rejection nobody handles is reported a turn or two after it happens.
-  for (let turn = 0; turn < 5; turn++) await tick();
-  process.off('unhandledRejection', onUnhandled);
-  expect(unhandled).toEqual([]);
 });
 
 /** An async source that records its reads and whether it was returned. */

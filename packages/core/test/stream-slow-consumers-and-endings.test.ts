@@ -96,49 +96,42 @@ describe('embedStream with a consumer slow with each result', () => {
 });
 
 describe('embedStream ended by its consumer while calls are in flight', () => {
+  // An unhandled rejection fails the test (the shared setup, vitest.unhandled-errors.ts).
   it('return() aborts them, sends nothing more, returns the source once, and leaves no rejection unhandled', async () => {
-    const unhandled: unknown[] = [];
-    const listener = (reason: unknown) => unhandled.push(reason);
-    process.on('unhandledRejection', listener);
-    try {
-      let reads = 0;
-      let returned = 0;
-      const inputs: Iterable<string> = {
-        [Symbol.iterator]: () => ({
-          next: () => ({ value: String(reads++), done: false }),
-          return: () => {
-            returned++;
-            return { value: undefined, done: true };
-          },
-        }),
-      };
-      const model = new ScriptedModel({
-        capabilities: { maxInputsPerCall: 2 },
-        respond: (call) => (call.inputs[0] === '0' ? undefined : waitForAbort(call.request.signal)),
-      });
-      const iterator = embedStream({ model, inputs, concurrency: 3 })[Symbol.asyncIterator]();
-      expect((await iterator.next()).value).toEqual({ index: 0, embedding: vectorFor('0') });
-      await settle();
-      // The first call answered; three wait, as many as the concurrency.
-      expect(model.callInputs).toEqual([
-        ['0', '1'],
-        ['2', '3'],
-        ['4', '5'],
-        ['6', '7'],
-      ]);
-      expect(model.inFlight).toBe(3);
-      expect(await iterator.return(undefined)).toEqual({ value: undefined, done: true });
-      expect(model.calls.slice(1).map((call) => call.request.signal?.aborted)).toEqual([true, true, true]);
-      expect(model.inFlight).toBe(0);
-      expect(returned).toBe(1);
-      await settle();
-      expect(model.calls).toHaveLength(4);
-      expect(reads).toBe(8);
-      expect(await iterator.next()).toEqual({ value: undefined, done: true });
-      expect(unhandled).toEqual([]);
-    } finally {
-      process.off('unhandledRejection', listener);
-    }
+    let reads = 0;
+    let returned = 0;
+    const inputs: Iterable<string> = {
+      [Symbol.iterator]: () => ({
+        next: () => ({ value: String(reads++), done: false }),
+        return: () => {
+          returned++;
+          return { value: undefined, done: true };
+        },
+      }),
+    };
+    const model = new ScriptedModel({
+      capabilities: { maxInputsPerCall: 2 },
+      respond: (call) => (call.inputs[0] === '0' ? undefined : waitForAbort(call.request.signal)),
+    });
+    const iterator = embedStream({ model, inputs, concurrency: 3 })[Symbol.asyncIterator]();
+    expect((await iterator.next()).value).toEqual({ index: 0, embedding: vectorFor('0') });
+    await settle();
+    // The first call answered; three wait, as many as the concurrency.
+    expect(model.callInputs).toEqual([
+      ['0', '1'],
+      ['2', '3'],
+      ['4', '5'],
+      ['6', '7'],
+    ]);
+    expect(model.inFlight).toBe(3);
+    expect(await iterator.return(undefined)).toEqual({ value: undefined, done: true });
+    expect(model.calls.slice(1).map((call) => call.request.signal?.aborted)).toEqual([true, true, true]);
+    expect(model.inFlight).toBe(0);
+    expect(returned).toBe(1);
+    await settle();
+    expect(model.calls).toHaveLength(4);
+    expect(reads).toBe(8);
+    expect(await iterator.next()).toEqual({ value: undefined, done: true });
   });
 });
 
