@@ -201,6 +201,8 @@ export async function rerank<M extends RerankingModel = RerankingModel>(
   const { counter } = basics;
   checkBoolean(settings.truncate, 'truncate');
   checkBoolean(settings.mergeScoresAcrossCalls, 'mergeScoresAcrossCalls');
+  // Only false says listwise: a declared "false" would split the job and merge scores that do not compare.
+  checkBoolean(capabilities.scoresCompareAcrossCalls, 'model.capabilities.scoresCompareAcrossCalls');
   // A listwise model's scores rank one call's documents against each other: calls must not be split.
   const whole = capabilities.scoresCompareAcrossCalls === false && settings.mergeScoresAcrossCalls !== true;
   const truncate = settings.truncate ?? false;

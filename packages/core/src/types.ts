@@ -30,8 +30,14 @@ export const INPUT_TYPES: readonly InputType[] = [
   'fact-verification',
 ];
 
+/**
+ * Every vector element type, in a stable order: the list `OutputType` is made of, and what a model's
+ * `outputTypes` may hold.
+ */
+export const OUTPUT_TYPES = ['float', 'int8', 'uint8', 'binary', 'ubinary'] as const;
+
 /** Vector element types. `binary` / `ubinary` are bit-packed: a vector of `d` dimensions has `d / 8` bytes. */
-export type OutputType = 'float' | 'int8' | 'uint8' | 'binary' | 'ubinary';
+export type OutputType = (typeof OUTPUT_TYPES)[number];
 
 /** A decoded vector: `Float32Array` for `float`, `Int8Array` for `int8` / `binary`, `Uint8Array` for `uint8` / `ubinary`. */
 export type Embedding = Float32Array | Int8Array | Uint8Array;
@@ -65,7 +71,10 @@ export type EmbedInput =
   | { image: string | Uint8Array; mediaType?: string }
   | { content: readonly ContentPart[] };
 
-export type Modality = 'text' | 'image';
+/** What a model may embed: the list `Modality` is made of, and what a model's `modalities` may hold. */
+export const MODALITIES = ['text', 'image'] as const;
+
+export type Modality = (typeof MODALITIES)[number];
 
 /** What a model can do. The engine, the conformance suite and users all read this one manifest. */
 export interface EmbeddingCapabilities {
@@ -75,13 +84,16 @@ export interface EmbeddingCapabilities {
   maxTokensPerCall?: number;
   /** The model's context window per input, in tokens. */
   maxTokensPerInput?: number;
-  /** Length of a vector when `dimensions` is not given. */
+  /** Length of a vector when `dimensions` is not given: a whole number of at least 1. */
   defaultDimensions?: number;
-  /** The `dimensions` values the model accepts: a list, or an inclusive range. Absent: `dimensions` cannot be chosen. */
+  /**
+   * The `dimensions` values the model accepts: a list of lengths (whole numbers of at least 1), each once,
+   * or an inclusive range of them, `min` at most `max`. Absent: `dimensions` cannot be chosen.
+   */
   dimensions?: readonly number[] | { min: number; max: number };
-  /** Unified input types the model supports natively. */
+  /** Unified input types the model supports natively, each once (a non-empty name of its own is taken too). */
   inputTypes: readonly InputType[];
-  /** Output types the model can return. */
+  /** Output types the model can return, each once. */
   outputTypes: readonly OutputType[];
   /**
    * Other models of the same provider that return a type this model lacks, by type, e.g.
@@ -89,10 +101,11 @@ export interface EmbeddingCapabilities {
    * type names them, so a user learns where to go instead. Nothing else reads it.
    */
   outputTypeAlternatives?: Partial<Record<OutputType, readonly string[]>>;
+  /** What the model embeds, each once. */
   modalities: readonly Modality[];
   /** Whether vectors come back unit-length. */
   normalized: boolean;
-  /** Whether several calls may run at once. When false the engine runs one call at a time. */
+  /** Whether several calls may run at once (true or false). When false the engine runs one call at a time. */
   supportsParallelCalls: boolean;
 }
 

@@ -26,32 +26,32 @@ const REFUSED: [field: string, value: unknown, message: string][] = [
   [
     'inputTypes',
     undefined,
-    `scripted model scripted-1's capabilities.inputTypes must be a list of the input types it takes (such as "query"), [] for none; got undefined.`,
+    `scripted model scripted-1's capabilities.inputTypes must be a list of the input types it takes (such as "query"), each once, [] for none; got undefined.`,
   ],
   [
     'inputTypes',
     'query',
-    `scripted model scripted-1's capabilities.inputTypes must be a list of the input types it takes (such as "query"), [] for none; got "query".`,
+    `scripted model scripted-1's capabilities.inputTypes must be a list of the input types it takes (such as "query"), each once, [] for none; got "query".`,
   ],
   [
     'outputTypes',
     undefined,
-    `scripted model scripted-1's capabilities.outputTypes must be a list of the vector types it returns (such as "float"); got undefined.`,
+    `scripted model scripted-1's capabilities.outputTypes must be a list of the vector types it returns (float, int8, uint8, binary, ubinary), each once; got undefined.`,
   ],
   [
     'modalities',
     null,
-    `scripted model scripted-1's capabilities.modalities must be a list of what it embeds ("text", "image"); got null.`,
+    `scripted model scripted-1's capabilities.modalities must be a list of what it embeds (text, image), each once; got null.`,
   ],
   [
     'dimensions',
     1536,
-    `scripted model scripted-1's capabilities.dimensions must be a list of lengths or { min, max }, or absent when the length is fixed; got 1536.`,
+    `scripted model scripted-1's capabilities.dimensions must be a list of lengths, each once, or a range { min, max }, or absent when the length is fixed; got 1536.`,
   ],
   [
     'dimensions',
     { min: 1 },
-    `scripted model scripted-1's capabilities.dimensions must be a list of lengths or { min, max }, or absent when the length is fixed; got an object with min.`,
+    `scripted model scripted-1's capabilities.dimensions must be a list of lengths, each once, or a range { min, max }, or absent when the length is fixed; got an object with min.`,
   ],
 ];
 
@@ -85,7 +85,7 @@ describe('capabilities the engine reads', () => {
     );
     expect(InvalidArgumentError.isInstance(error)).toBe(true);
     expect(error).toMatchObject({
-      message: `ctx model ctx-1's capabilities.inputTypes must be a list of the input types it takes (such as "query"), [] for none; got undefined.`,
+      message: `ctx model ctx-1's capabilities.inputTypes must be a list of the input types it takes (such as "query"), each once, [] for none; got undefined.`,
       argument: 'model.capabilities.inputTypes',
     });
     expect(sent).toHaveLength(0);

@@ -10,6 +10,9 @@ import {
   type EmbedRequest,
   INPUT_TYPES,
   type InputType,
+  MODALITIES,
+  type Modality,
+  OUTPUT_TYPES,
   type OutputType,
   type ProviderOptions,
   type Warning,
@@ -325,6 +328,9 @@ export function jobBasics(
       { argument: 'model' },
     );
   }
+  // A declared flag that is not one ("false") would read as true: calls in parallel to a model that
+  // takes one at a time.
+  checkBoolean(supportsParallelCalls, 'model.capabilities.supportsParallelCalls');
   checkWholeNumber(settings.maxRetries, 'maxRetries', 0, 100);
   checkWholeNumber(settings.concurrency, 'concurrency', 1, MAX_CONCURRENCY);
   checkWholeNumber(settings.timeoutMs, 'timeoutMs', 1, MAX_TIMER_MS);
@@ -397,15 +403,37 @@ function describeDimensions(allowed: NonNullable<EmbeddingCapabilities['dimensio
   return 'min' in allowed ? `${allowed.min} to ${allowed.max}` : allowed.join(', ');
 }
 
-const OUTPUT_TYPES: readonly OutputType[] = ['float', 'int8', 'uint8', 'binary', 'ubinary'];
+function isLength(value: unknown): boolean {
+  return Number.isSafeInteger(value) && (value as number) > 0;
+}
 
-/** The capabilities the engine reads as lists, with what each must be. */
-const CAPABILITY_LISTS = [
-  ['inputTypes', 'a list of the input types it takes (such as "query"), [] for none'],
-  ['outputTypes', 'a list of the vector types it returns (such as "float")'],
-  ['modalities', 'a list of what it embeds ("text", "image")'],
-  ['dimensions', 'a list of lengths or { min, max }, or absent when the length is fixed'],
-] as const;
+/**
+ * The capabilities the engine reads as lists: what each must hold, and the test of one item. An input
+ * type may be the model's own (one no other model has); an output type or a modality only one of the
+ * lists the types are made of.
+ */
+const CAPABILITY_LISTS: readonly [name: string, holds: string, isItem: (item: unknown) => boolean][] = [
+  [
+    'inputTypes',
+    'a list of the input types it takes (such as "query"), each once, [] for none',
+    (item) => typeof item === 'string' && item !== '',
+  ],
+  [
+    'outputTypes',
+    `a list of the vector types it returns (${OUTPUT_TYPES.join(', ')}), each once`,
+    (item) => OUTPUT_TYPES.includes(item as OutputType),
+  ],
+  [
+    'modalities',
+    `a list of what it embeds (${MODALITIES.join(', ')}), each once`,
+    (item) => MODALITIES.includes(item as Modality),
+  ],
+  [
+    'dimensions',
+    'a list of lengths, each once, or a range { min, max }, or absent when the length is fixed',
+    isLength,
+  ],
+];
 
 /**
  * Checks the vector settings against the model's capabilities: output type, dimensions, input type.
@@ -419,21 +447,31 @@ export function checkVectorSettings(
   checkBoolean(settings.strict, 'strict');
   const { capabilities } = model;
   const label = `${model.provider} model ${model.modelId}`;
-  // The lists the engine reads, from a model written in plain JavaScript or cast into shape: one missing
-  // failed as a TypeError, or let any value through. Every kind of job runs this check first.
-  for (const [name, holds] of CAPABILITY_LISTS) {
-    const value = (capabilities as unknown as Record<string, unknown>)[name];
-    const { min, max } = (value ?? {}) as { min?: unknown; max?: unknown };
-    if (
-      Array.isArray(value) ||
-      (name === 'dimensions' && (value === undefined || (typeof min === 'number' && typeof max === 'number')))
-    )
-      continue;
+  const refuse = (name: string, holds: string, got: unknown, at = '') => {
     throw new InvalidArgumentError(
-      `${label}'s capabilities.${name} must be ${holds}; got ${describeValue(value)}.`,
-      { argument: `model.capabilities.${name}` },
+      `${label}'s capabilities.${name} must be ${holds}; got ${describeValue(got)}${at && ` at ${at}`}.`,
+      { argument: `model.capabilities.${name}${at}` },
     );
+  };
+  // The lists the engine reads, and what they hold, from a model written in plain JavaScript or cast into
+  // shape: a list missing failed as a TypeError; a length of 0 or NaN, or a type core does not know, was
+  // sent, or failed only once the answer came. Every kind of job runs this check first.
+  for (const [name, holds, isItem] of CAPABILITY_LISTS) {
+    const value = (capabilities as unknown as Record<string, unknown>)[name];
+    const { min, max } = (value ?? {}) as { min?: number; max?: number };
+    if (Array.isArray(value)) {
+      // An item found before its place is there twice (NaN, never found, is no length anyway).
+      value.forEach((item, index) => {
+        if (!isItem(item) || value.indexOf(item) < index) refuse(name, holds, item, `[${index}]`);
+      });
+    } else if (
+      !(name === 'dimensions' && (value === undefined || (isLength(min) && isLength(max) && max! >= min!)))
+    )
+      refuse(name, holds, value);
   }
+  const { defaultDimensions } = capabilities;
+  if (defaultDimensions !== undefined && !isLength(defaultDimensions))
+    refuse('defaultDimensions', 'a length, or absent', defaultDimensions);
   const outputType = settings.outputType ?? 'float';
   if (!OUTPUT_TYPES.includes(outputType)) {
     throw new InvalidArgumentError(
@@ -490,19 +528,15 @@ export function checkVectorSettings(
   }
   const warnings: Warning[] = [];
   let inputType = settings.inputType;
-  // A value no model has (a typo such as 'querry') is an error; one this model lacks, a warning. The
-  // refusal shows a long string by its length alone: it may be a key given in the wrong place.
-  if (
-    inputType !== undefined &&
-    !INPUT_TYPES.includes(inputType) &&
-    !capabilities.inputTypes.includes(inputType)
-  ) {
-    throw new InvalidArgumentError(
-      `inputType must be one of ${INPUT_TYPES.join(', ')}; got ${describeValue(inputType)}.`,
-      { argument: 'inputType' },
-    );
-  }
   if (inputType !== undefined && !capabilities.inputTypes.includes(inputType)) {
+    // A value no model has (a typo such as 'querry') is an error; one this model lacks, a warning. The
+    // refusal shows a long string by its length alone: it may be a key given in the wrong place.
+    if (!INPUT_TYPES.includes(inputType)) {
+      throw new InvalidArgumentError(
+        `inputType must be one of ${INPUT_TYPES.join(', ')}; got ${describeValue(inputType)}.`,
+        { argument: 'inputType' },
+      );
+    }
     const supported =
       capabilities.inputTypes.length === 0 ? '' : ` (it supports ${capabilities.inputTypes.join(', ')})`;
     if (settings.strict === true) {
