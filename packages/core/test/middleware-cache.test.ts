@@ -4,11 +4,11 @@ import { decodeEmbedding, encodeEmbedding } from '../src/cache-codec.js';
 import { type Clock, sleep } from '../src/engine/clock.js';
 import { embedMany } from '../src/engine/embed.js';
 import { createRateLimiter } from '../src/engine/limiter.js';
-import { InvalidRequestError, InvalidResponseError } from '../src/errors.js';
+import { InvalidRequestError, InvalidResponseError, TimeoutError } from '../src/errors.js';
 import { type EmbeddingModelMiddleware, wrapEmbeddingModel } from '../src/middleware.js';
 import { MockEmbeddingModel } from '../src/testing.js';
 import type { Embedding, EmbedRequest, OutputType } from '../src/types.js';
-import { ScriptedModel, timersAtEach, VirtualClock } from './helpers.js';
+import { deferred, ScriptedModel, timersAtEach, until, VirtualClock } from './helpers.js';
 
 describe('wrapEmbeddingModel', () => {
   function logging(name: string, log: string[]): EmbeddingModelMiddleware {
@@ -888,25 +888,60 @@ describe('cacheMiddleware and the rate limiter', () => {
   });
 
   it('an attempt left behind while a middleware ran on takes nothing when it asks for admission later', async () => {
-    // The first attempt's middleware takes 300 ms; the attempt times out at 50 ms and the retry answers.
-    // When the first one's middleware then asked for admission, it took a request of the budget that
-    // was never sent and never given back.
+    // The first attempt's middleware runs on past the attempt's 50 ms; the attempt times out, is left
+    // behind, and the retry answers. When the first one's middleware then asked for admission, it took a
+    // request of the budget that was never sent and never given back. The attempt timers are faked: once
+    // the middleware holds the first attempt, 150 ms pass (its timeout, then the 100 ms after which the
+    // engine leaves it behind), and no other time passes, so the retry cannot time out.
     const clock = new VirtualClock({ random: [0] });
-    let transforms = 0;
     const inner = counted(clock);
+    const release = deferred();
+    let held = 0;
+    const late: unknown[] = [];
     const model = wrapEmbeddingModel(inner, [
       {
-        async transformRequest({ request }) {
-          if (++transforms === 1) await sleep(300);
-          return request;
+        async wrapEmbed({ doEmbed, request }) {
+          if (held > 0) return doEmbed(request);
+          held++;
+          await release.promise;
+          return doEmbed(request).catch((error: unknown) => {
+            late.push(error);
+            throw error;
+          });
         },
       },
     ]);
     const rateLimit = createRateLimiter({ requestsPerMinute: 3 });
-    await embedMany({ model, inputs: ['a'], clock, rateLimit, timeoutMs: 50, maxRetryDelayMs: 1 });
-    await sleep(400);
+    try {
+      const job = () =>
+        embedMany({ model, inputs: ['a'], clock, rateLimit, timeoutMs: 50, maxRetryDelayMs: 1 });
+      const first = await timersAtEach(
+        150,
+        () => held,
+        'the job to end, or the middleware to hold attempt',
+        job,
+      );
+      expect(first.embeddings).toHaveLength(1);
+      expect(inner.callInputs).toEqual([['a']]);
+    } finally {
+      release.resolve();
+    }
+    // The middleware goes on with the attempt left behind: its admission is refused with the timeout.
+    await until(() => late.length > 0, 'the attempt left behind to ask for admission');
+    expect(TimeoutError.isInstance(late[0])).toBe(true);
+    expect((late[0] as TimeoutError).message).toBe(
+      'scripted model scripted-1 did not answer within 50 ms (timeoutMs).',
+    );
     // Three a minute, one sent: two more go at once.
-    await embedMany({ model, inputs: ['b', 'c'], clock, rateLimit });
+    const waits: number[] = [];
+    await embedMany({
+      model,
+      inputs: ['b', 'c'],
+      clock,
+      rateLimit,
+      onWait: (event) => waits.push(event.delayMs),
+    });
+    expect(waits).toEqual([]);
     expect(clock.now()).toBe(0);
     expect(inner.callInputs).toEqual([['a'], ['b'], ['c']]);
   });
