@@ -364,7 +364,8 @@ describe.each(RUNNERS)('$name', (runner) => {
         name: 'TimeoutError',
         code: 'timeout',
         isRetryable: true,
-        message: 'openai model text-embedding-3-small did not answer within 500 ms (timeoutMs).',
+        message:
+          'openai model text-embedding-3-small did not answer within 500 ms (timeoutMs). — every retry failed: try again later, or raise maxRetries.',
       },
     });
     expect(result.retries.map(({ attempt, error }) => [attempt, error.name])).toEqual([[1, 'TimeoutError']]);

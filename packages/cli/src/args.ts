@@ -1,5 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { INPUT_TYPES, type InputType, type OutputType } from '@embedkit/core';
+import { INPUT_TYPES, type InputType, OUTPUT_TYPES, type OutputType } from '@embedkit/core';
 import { closestName } from '@embedkit/core/provider';
 import { UsageError } from './errors.js';
 
@@ -189,8 +189,6 @@ export function inputTypeOption(command: string, values: ParsedValues): InputTyp
   }
   return text as InputType;
 }
-
-const OUTPUT_TYPES: readonly OutputType[] = ['float', 'int8', 'uint8', 'binary', 'ubinary'];
 
 export function outputTypeOption(command: string, values: ParsedValues): OutputType | undefined {
   const text = stringOption(values, 'output-type');

@@ -93,12 +93,6 @@ const AFTER_RETRIES = 'try again later, or raise --max-retries';
 const AFTER_TIMEOUTS = 'try again later, or raise --timeout or --max-retries';
 
 /**
- * How the library's hint says that the API asked for a wait the retries could not reach, and so ended
- * the call: its advice, "try again after <wait>", is the one the error needs.
- */
-const WAIT_BEYOND_REACH = /so no (?:further )?retry was made: try again after /;
-
-/**
  * What the library adds after "try again after <wait>": to let the engine wait it out with its
  * `maxRetryDelayMs` setting, which the command has no flag for.
  */
@@ -106,19 +100,18 @@ const WAIT_IT_OUT = /, or set maxRetryDelayMs to \d+ for the engine to wait it o
 
 /**
  * The message of an error with one piece of advice on what to do now, in the command's words. Where
- * every attempt failed (a `RetryError`), the library's advice (`RETRIES_SPENT_CLAUSE`) names the
- * `maxRetries` setting, where a shell user has the flag. Where a wait the retries could not reach ended
- * the call, the library's hint already says how long to wait, and only its way to wait it out through a
- * setting is left out. A last error whose message gives no advice (a timeout, a provider's own wording)
- * gets the command's after the message.
+ * every attempt failed (a `RetryError`), the library's advice (`RETRIES_SPENT_CLAUSE`, which it puts
+ * after a last error whose own words give none) names the `maxRetries` setting, where a shell user has
+ * the flag, and `--timeout` too when the last attempt ran out of time. Where a wait the retries could not
+ * reach ended the call, the library's hint already says how long to wait, and only its way to wait it
+ * out through a setting is left out.
  */
 function afterRetries(error: EmbedKitError): string {
   const message = error.message.replace(WAIT_IT_OUT, '');
-  if (!RetryError.isInstance(error) || WAIT_BEYOND_REACH.test(message)) return message;
   const at = message.lastIndexOf(RETRIES_SPENT_CLAUSE);
-  if (at >= 0)
-    return `${message.slice(0, at)}${AFTER_RETRIES}${message.slice(at + RETRIES_SPENT_CLAUSE.length)}`;
-  return `${message} — ${TimeoutError.isInstance(error.lastError) ? AFTER_TIMEOUTS : AFTER_RETRIES}.`;
+  if (!RetryError.isInstance(error) || at < 0) return message;
+  const advice = TimeoutError.isInstance(error.lastError) ? AFTER_TIMEOUTS : AFTER_RETRIES;
+  return `${message.slice(0, at)}${advice}${message.slice(at + RETRIES_SPENT_CLAUSE.length)}`;
 }
 
 /**

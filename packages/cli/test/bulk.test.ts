@@ -654,6 +654,10 @@ describe('bulk', () => {
         ['bulk', 'x.txt', '--out', 'x.jsonl', '--model', 'openai:m', '--input-type', 'questions'],
         '--input-type must be one of query, document,',
       ],
+      [
+        ['bulk', 'x.txt', '--out', 'x.jsonl', '--model', 'openai:m', '--output-type', 'bits'],
+        '--output-type must be one of float, int8, uint8, binary, ubinary; got "bits".',
+      ],
       [['bulk', 'x.txt', '--out', 'x.jsonl', '--model', 'openai:m', '--bogus'], "Unknown option '--bogus'"],
     ])('%j', async (args, message) => {
       const result = await runCli(args);

@@ -293,11 +293,9 @@ export async function embedContextualized<
       maxUnits: maxChunks,
       declared: {
         model: `${model.provider} model ${model.modelId}`,
+        at: 'contextualizedCapabilities',
         // The declared limit on documents too, as declared: `Math.min` above reads a text as a number.
-        limits: {
-          maxDocumentsPerCall: limits.maxDocumentsPerCall,
-          maxTokensPerDocument: limits.maxTokensPerDocument,
-        },
+        limits,
       },
     },
   );

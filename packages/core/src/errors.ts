@@ -60,19 +60,18 @@ const NOT_RETRIED_CLAUSE = 'retries are turned off (maxRetries 0), so none was m
  * `error` with its hint's "the engine retries these" (or what an earlier call of this put in its place)
  * turned into `clause`: by default "retries are turned off (maxRetries 0), so none was made", for an
  * error the engine would have retried but was told to make no retry. With `orAppend`, an error whose
- * message makes no such claim (one a model of its own threw) gets `clause` after its message. The error is
- * changed in place (message and stack), so that every holder of it reads the same.
+ * message makes no such claim (one a model of its own threw, a timeout) gets `clause` after its message;
+ * an error thrown again (one instance for every attempt, or in a later call) has what was put there before
+ * replaced, so that it ends with one piece of advice. The error is changed in place (message and stack),
+ * so that every holder of it reads the same.
  */
 export function withoutRetryClaim(error: unknown, clause = NOT_RETRIED_CLAUSE, orAppend = false): unknown {
   if (!(error instanceof Error)) return error;
-  for (const said of [RETRIED_CLAUSE, NOT_RETRIED_CLAUSE]) {
-    const claim = `; ${said}.`;
+  for (const said of [RETRIED_CLAUSE, NOT_RETRIED_CLAUSE, RETRIES_SPENT_CLAUSE]) {
+    const claim = `${said}.`;
     const at = error.message.lastIndexOf(claim);
     if (at < 0) continue;
-    rewriteMessage(
-      error,
-      `${error.message.slice(0, at)}; ${clause}.${error.message.slice(at + claim.length)}`,
-    );
+    rewriteMessage(error, `${error.message.slice(0, at)}${clause}.${error.message.slice(at + claim.length)}`);
     return error;
   }
   if (orAppend) rewriteMessage(error, `${error.message} — ${clause}.`);

@@ -126,7 +126,7 @@ export type {
   Usage,
   Warning,
 } from './types.js';
-export { INPUT_TYPES } from './types.js';
+export { INPUT_TYPES, MODALITIES, OUTPUT_TYPES } from './types.js';
 export {
   cosineSimilarity,
   dot,

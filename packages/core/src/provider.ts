@@ -139,7 +139,7 @@ export {
   type UnknownSettingsOptions,
 } from './setting-names.js';
 export type * from './types.js';
-export { INPUT_TYPES } from './types.js';
+export { INPUT_TYPES, MODALITIES, OUTPUT_TYPES } from './types.js';
 export {
   base64ToFloat32,
   base64ToInt8,

@@ -239,11 +239,7 @@ export async function rerank<M extends RerankingModel = RerankingModel>(
       declared: {
         model: `${model.provider} model ${model.modelId}`,
         // The declared limit on documents too, as declared: `Math.min` above reads a text as a number.
-        limits: {
-          maxDocumentsPerCall: capabilities.maxDocumentsPerCall,
-          maxTokensPerQuery: capabilities.maxTokensPerQuery,
-          maxTokensPerDocument: capabilities.maxTokensPerDocument,
-        },
+        limits: capabilities,
       },
     },
   );

@@ -75,8 +75,10 @@ describe('embedContextualized with contextualizedCapabilitiesFor', () => {
       maxTokensPerCall: Number.NaN,
     }));
     const error = await invalidArgumentOf(embedContextualized({ model, documents }));
-    expect(error.argument).toBe('capabilities');
-    expect(error.message).toContain("The model's limit on tokens per call is NaN");
+    expect(error.argument).toBe('model.contextualizedCapabilities.maxTokensPerCall');
+    expect(error.message).toContain(
+      "The ctx model ctx-1's contextualizedCapabilities.maxTokensPerCall is NaN",
+    );
     expect(sent).toHaveLength(0);
   });
 });

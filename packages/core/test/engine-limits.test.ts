@@ -40,9 +40,9 @@ describe("a model's declared limit on one input, query or document", () => {
     const model = new ScriptedModel({ capabilities: { maxTokensPerInput: limit as number } });
     const error = await invalidArgumentOf(embedMany({ model, inputs: ['1', '2'], tokenCounter: exactFive }));
     expect(error.code).toBe('invalid_argument');
-    expect(error.argument).toBe('capabilities');
+    expect(error.argument).toBe('model.capabilities.maxTokensPerInput');
     expect(error.message).toBe(
-      `The scripted model scripted-1's maxTokensPerInput is ${String(limit)}; a limit must be a whole number of at least 1. Check the capabilities the model was given.`,
+      `The scripted model scripted-1's capabilities.maxTokensPerInput is ${String(limit)}; a limit must be a whole number of at least 1. Check the capabilities the model was given.`,
     );
     expect(model.calls).toEqual([]);
   });
@@ -54,7 +54,9 @@ describe("a model's declared limit on one input, query or document", () => {
       () => embedMany({ model, inputs: ['1'], tokenCounter: exactFive, truncate: true }),
     ]) {
       const error = await invalidArgumentOf(run);
-      expect(error.message).toMatch(/^The scripted model scripted-1's maxTokensPerInput is NaN;/);
+      expect(error.message).toMatch(
+        /^The scripted model scripted-1's capabilities.maxTokensPerInput is NaN;/,
+      );
     }
     expect(model.calls).toEqual([]);
   });
@@ -70,9 +72,9 @@ describe("a model's declared limit on one input, query or document", () => {
       rerank({ model, query: 'q', documents: ['1', '2'], tokenCounter: exactFive }),
     );
     expect(error.code).toBe('invalid_argument');
-    expect(error.argument).toBe('capabilities');
+    expect(error.argument).toBe(`model.capabilities.${capability}`);
     expect(error.message).toBe(
-      `The rerank-co model rr-1's ${capability} is ${String(limit)}; a limit must be a whole number of at least 1. Check the capabilities the model was given.`,
+      `The rerank-co model rr-1's capabilities.${capability} is ${String(limit)}; a limit must be a whole number of at least 1. Check the capabilities the model was given.`,
     );
     expect(model.calls).toEqual([]);
   });
@@ -85,9 +87,9 @@ describe("a model's declared limit on one input, query or document", () => {
         embedContextualized({ model, documents: [['1', '2'], ['3']], tokenCounter: exactFive }),
       );
       expect(error.code).toBe('invalid_argument');
-      expect(error.argument).toBe('capabilities');
+      expect(error.argument).toBe('model.contextualizedCapabilities.maxTokensPerDocument');
       expect(error.message).toBe(
-        `The ctx model ctx-1's maxTokensPerDocument is ${String(limit)}; a limit must be a whole number of at least 1. Check the capabilities the model was given.`,
+        `The ctx model ctx-1's contextualizedCapabilities.maxTokensPerDocument is ${String(limit)}; a limit must be a whole number of at least 1. Check the capabilities the model was given.`,
       );
       expect(sent).toEqual([]);
     },
@@ -100,19 +102,25 @@ describe("a model's declared limit on one input, query or document", () => {
       maxDocumentsPerCall: '10' as unknown as number,
     });
     const cases = [
-      [embedMany({ model: embedding, inputs: ['1'] }), "The scripted model scripted-1's maxInputsPerCall"],
+      [
+        embedMany({ model: embedding, inputs: ['1'] }),
+        "The scripted model scripted-1's capabilities.maxInputsPerCall",
+        'model.capabilities.maxInputsPerCall',
+      ],
       [
         rerank({ model: reranker, query: 'q', documents: ['1'] }),
-        "The rerank-co model rr-1's maxDocumentsPerCall",
+        "The rerank-co model rr-1's capabilities.maxDocumentsPerCall",
+        'model.capabilities.maxDocumentsPerCall',
       ],
       [
         embedContextualized({ model: contextualized, documents: [['1']] }),
-        "The ctx model ctx-1's maxDocumentsPerCall",
+        "The ctx model ctx-1's contextualizedCapabilities.maxDocumentsPerCall",
+        'model.contextualizedCapabilities.maxDocumentsPerCall',
       ],
     ] as const;
-    for (const [run, what] of cases) {
+    for (const [run, what, argument] of cases) {
       const error = await invalidArgumentOf(run);
-      expect(error.argument).toBe('capabilities');
+      expect(error.argument).toBe(argument);
       expect(error.message).toBe(
         `${what} is ${what.startsWith('The scripted') ? '"100"' : '"10"'}; a limit must be a whole number of at least 1. Check the capabilities the model was given.`,
       );

@@ -173,9 +173,9 @@ describe('embedContextualized checks the chunk limit the model declares', () => 
     const { model, sent } = contextualizedModel({ maxChunksPerCall: Number.NaN });
     const error = await invalidArgumentOf(embedContextualized({ model, documents: [['1', '2'], ['3']] }));
     expect(error.code).toBe('invalid_argument');
-    expect(error.argument).toBe('capabilities');
+    expect(error.argument).toBe('model.contextualizedCapabilities.maxChunksPerCall');
     expect(error.message).toBe(
-      "The model's limit on units per call is NaN; a limit must be a whole number of at least 1. Check the capabilities the model was given.",
+      "The ctx model ctx-1's contextualizedCapabilities.maxChunksPerCall is NaN; a limit must be a whole number of at least 1. Check the capabilities the model was given.",
     );
     expect(sent).toEqual([]);
   });

@@ -402,7 +402,7 @@ describe('embedStream: when a failed call ends the stream (fake timers)', () => 
     const error = await first.next.catch((caught: unknown) => caught);
     expect(RetryError.isInstance(error)).toBe(true);
     expect((error as RetryError).message).toBe(
-      'scripted model scripted-1 failed 2 times; the last error: scripted API error 503 again',
+      'scripted model scripted-1 failed 2 times; the last error: scripted API error 503 again — every retry failed: try again later, or raise maxRetries.',
     );
     expect(model.callInputs).toEqual([['0'], ['1'], ['0']]);
   });

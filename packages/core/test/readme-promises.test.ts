@@ -186,9 +186,9 @@ describe('a refused value is shown the same way everywhere', () => {
       (scripted) => embedMany({ model: scripted, inputs: ['a'] }),
       model,
     );
-    expect(error.argument).toBe('capabilities');
+    expect(error.argument).toBe('model.capabilities.maxTokensPerCall');
     expect(error.message).toBe(
-      `The model's limit on tokens per call is "8000"; a limit must be a whole number of at least 1. Check the capabilities the model was given.`,
+      `The scripted model scripted-1's capabilities.maxTokensPerCall is "8000"; a limit must be a whole number of at least 1. Check the capabilities the model was given.`,
     );
   });
 

@@ -143,7 +143,7 @@ describe('response faults through both transports', () => {
       expect(error.attempts).toBe(2);
       expect(TimeoutError.isInstance(error.lastError)).toBe(true);
       expect((error.lastError as TimeoutError).message).toBe(
-        'acme model m did not answer within 100 ms (timeoutMs).',
+        'acme model m did not answer within 100 ms (timeoutMs). — every retry failed: try again later, or raise maxRetries.',
       );
       expect(loopback.requests).toBe(2);
     }

@@ -154,7 +154,9 @@ describe('a batch-jobs object whose own rate limiter cannot record a request', (
     expect(RetryError.isInstance(error)).toBe(true);
     expect(error.code).toBe('retries_exhausted');
     expect(error.attempts).toBe(2);
-    expect(error.message).toBe('acme model acme-batch failed 2 times; the last error: connection refused');
+    expect(error.message).toBe(
+      'acme model acme-batch failed 2 times; the last error: connection refused — every retry failed: try again later, or raise maxRetries.',
+    );
     expect(heard).toEqual([FAILED_WARNING]);
   });
 

@@ -96,9 +96,9 @@ describe("a model's declared limits", () => {
     async (limit) => {
       const model = new ScriptedModel({ capabilities: { maxInputsPerCall: limit as unknown as number } });
       const error = await refused((scripted) => embedMany({ model: scripted, inputs: ['a', 'b'] }), model);
-      expect(error.argument).toBe('capabilities');
+      expect(error.argument).toBe('model.capabilities.maxInputsPerCall');
       expect(error.message).toBe(
-        `The model's limit on items per call is ${String(limit)}; a limit must be a whole number of at least 1. Check the capabilities the model was given.`,
+        `The scripted model scripted-1's capabilities.maxInputsPerCall is ${String(limit)}; a limit must be a whole number of at least 1. Check the capabilities the model was given.`,
       );
     },
   );
@@ -106,7 +106,7 @@ describe("a model's declared limits", () => {
   it('maxTokensPerCall NaN is refused', async () => {
     const model = new ScriptedModel({ capabilities: { maxTokensPerCall: Number.NaN } });
     const error = await refused((scripted) => embedMany({ model: scripted, inputs: ['a'] }), model);
-    expect(error.message).toMatch(/^The model's limit on tokens per call is NaN;/);
+    expect(error.message).toMatch(/^The scripted model scripted-1's capabilities.maxTokensPerCall is NaN;/);
   });
 });
 

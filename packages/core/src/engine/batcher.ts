@@ -28,11 +28,13 @@ export interface PackLimits {
   maxTokens?: number | undefined;
   maxUnits?: number | undefined;
   /**
-   * The limits the model declares on one part of a call (one input's tokens, the query's), by capability
-   * name, and the model that declares them: checked with the limits on a call. The engines compare counts
-   * with them, and no count is more than NaN, so a limit of NaN would turn its check off unseen.
+   * The capabilities the model declares, whose every `max…` field is a limit, on a call or on one part of
+   * it (one input's tokens, the query's); the model that declares them; and where it holds them
+   * (`capabilities` when not said): checked before the limits on a call, so that a bad one is refused by
+   * the field that holds it. The engines compare counts with them, and no count is more than NaN, so a
+   * limit of NaN would turn its check off unseen.
    */
-  declared?: { model: string; limits: Readonly<Record<string, number | undefined>> };
+  declared?: { model: string; at?: string; limits: object };
   /**
    * The token budget a minute of the job's rate limiter (its `tokensPerMinute`), which caps a call's
    * tokens too: a call larger than a whole minute's budget is let go by the limiter, and an API whose
@@ -79,21 +81,29 @@ export class Packer<I> {
     // A limit of NaN, 0 or a string would pack everything into one call, or loop: the model's declared
     // capabilities (a provider's, or ones given to a compatible provider) are checked before packing.
     // Only the limit on items must be given.
-    const checked: [what: string, limit: number | undefined, required: boolean][] = [
+    const checked: [what: string, limit: number | undefined, required: boolean, argument?: string][] = [];
+    const { declared } = limits;
+    const at = declared?.at ?? 'capabilities';
+    for (const [capability, limit] of Object.entries(declared?.limits ?? {}))
+      if (capability.startsWith('max'))
+        checked.push([
+          `The ${declared!.model}'s ${at}.${capability}`,
+          limit,
+          false,
+          `model.${at}.${capability}`,
+        ]);
+    checked.push(
       ["The model's limit on items per call", limits.maxItems, true],
       ["The model's limit on tokens per call", limits.maxTokens, false],
       ["The model's limit on units per call", limits.maxUnits, false],
-    ];
-    const { declared } = limits;
-    for (const [capability, limit] of Object.entries(declared?.limits ?? {}))
-      checked.push([`The ${declared!.model}'s ${capability}`, limit, false]);
-    for (const [what, limit, required] of checked) {
+    );
+    for (const [what, limit, required, argument = 'capabilities'] of checked) {
       if (limit === undefined && !required) continue;
       if (limit === Number.POSITIVE_INFINITY || (Number.isSafeInteger(limit) && (limit as number) >= 1))
         continue;
       throw new InvalidArgumentError(
         `${what} is ${describeValue(limit)}; a limit must be a whole number of at least 1. Check the capabilities the model was given.`,
-        { argument: 'capabilities' },
+        { argument },
       );
     }
     this.maxTokens = Math.min(

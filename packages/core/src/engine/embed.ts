@@ -141,10 +141,7 @@ function embeddingJob(
       declared: {
         model: `${model.provider} model ${model.modelId}`,
         // The declared limit on inputs too, as declared: `Math.min` above reads a text ('100') as a number.
-        limits: {
-          maxInputsPerCall: capabilities.maxInputsPerCall,
-          maxTokensPerInput: capabilities.maxTokensPerInput,
-        },
+        limits: capabilities,
       },
     },
   );

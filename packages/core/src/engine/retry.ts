@@ -298,8 +298,9 @@ export async function withRetries<T>(
     if (retriesLeft <= 0 || unreachable !== undefined) {
       // No retry was made (maxRetries 0): the hint must not say the engine retries it.
       if (errors.length === 1) throw unreachable === undefined ? withoutRetryClaim(error) : error;
-      // Every retry failed: the last error's hint says so and what to do, not that the engine retries it.
-      if (unreachable === undefined) withoutRetryClaim(error, RETRIES_SPENT_CLAUSE);
+      // Every retry failed: the last error's hint says so and what to do, not that the engine retries it;
+      // one whose message says nothing of retries (a timeout, a model's own words) gets it after it.
+      if (unreachable === undefined) withoutRetryClaim(error, RETRIES_SPENT_CLAUSE, true);
       throw new RetryError(
         `${policy.provider} model ${policy.modelId} failed ${errors.length} times; the last error: ${(error as EmbedKitError).message}`,
         // Only retryable embedkit errors are kept (`retryable` above).
