@@ -244,6 +244,14 @@ function skipSpace(bytes: Uint8Array, position: number): number {
   return position;
 }
 
+/**
+ * Whether `bytes` end with a bracket or a string of their first value still open: JSON cut short, as
+ * `requestJson` tells it (the parser's words differ between runtimes).
+ */
+export function endsOpen(bytes: Uint8Array): boolean {
+  return skipValue(bytes, skipSpace(bytes, 0)) === GIVE_UP;
+}
+
 /** The position after the string whose opening quote is at `position`. */
 function skipString(bytes: Uint8Array, position: number): number {
   for (;;) {
@@ -257,11 +265,8 @@ function skipString(bytes: Uint8Array, position: number): number {
   }
 }
 
-/**
- * The position after the value at `position`, whatever it is (nothing inside is parsed); `GIVE_UP` (below
- * 0) when the bytes end with a bracket or a string still open, as `requestJson` tells a body cut short.
- */
-export function skipValue(bytes: Uint8Array, position: number): number {
+/** The position after the value at `position`, whatever it is (nothing inside is parsed). */
+function skipValue(bytes: Uint8Array, position: number): number {
   const first = bytes[position];
   if (first === 34) return skipString(bytes, position);
   if (first === 123 || first === 91) {

@@ -106,6 +106,12 @@ const CUT_CASES: { name: string; body: string; excerpt: string }[] = [
     body: '[{"ok":tr',
     excerpt: '[{"ok":tr',
   },
+  {
+    // JSON may begin with white space (a server that writes a line break first).
+    name: 'after white space before it',
+    body: '\n  {"data":[{"embedding":[0.5',
+    excerpt: '{"data":[{"embedding":[0.5',
+  },
 ];
 
 const CUT_HINT = 'The connection or a proxy cut it short; calling again may help.';

@@ -18,7 +18,7 @@ import {
   TimeoutError,
   withoutRetryClaim,
 } from '../errors.js';
-import { parseJsonWithVectors, skipValue } from '../json-vectors.js';
+import { endsOpen, parseJsonWithVectors } from '../json-vectors.js';
 import { createFetchTransport, type FetchFunction } from './fetch-transport.js';
 import { checkHeaders, mergeHeaders } from './headers.js';
 import {
@@ -428,14 +428,13 @@ function readResponse(
       encoding !== undefined && !DECODED_ENCODINGS.test(encoding) && text.includes('\uFFFD')
         ? `: a body in content-encoding ${redactor.text(encoding)}, not decoded`
         : describeNonJson(text, response.headers['content-type'] ?? '', redactor, true);
-    // Brackets or a string still open at its end, as the float path's scanner finds them (the parser's
-    // words differ between runtimes): JSON cut short, by a connection or a proxy that stopped mid-answer.
-    // Unlike a body the socket cut (a retryable ConnectionError) it came whole as its framing (a length,
-    // a last chunk) said, so the cut was made before that, where it may be made again (a proxy's size
-    // limit): it is not retried, as the conformance suite holds every provider to, and the hint says that
-    // calling again may help. A body that begins with white space is not looked at.
+    // Brackets or a string still open at its end (`endsOpen`): JSON cut short, by a connection or a proxy
+    // that stopped mid-answer. Unlike a body the socket cut (a retryable ConnectionError) it came whole as
+    // its framing (a length, a last chunk) said, so the cut was made before that, where it may be made
+    // again (a proxy's size limit): it is not retried, as the conformance suite holds every provider to,
+    // and the hint says that calling again may help.
     throw new InvalidResponseError(
-      `${options.provider} returned status ${response.status} with a body that is not valid JSON${what}. ${skipValue(response.body, 0) < 0 ? 'The connection or a proxy cut it short; calling again may help.' : 'A proxy or gateway between you and the API may be answering instead of it.'}`,
+      `${options.provider} returned status ${response.status} with a body that is not valid JSON${what}. ${endsOpen(response.body) ? 'The connection or a proxy cut it short; calling again may help.' : 'A proxy or gateway between you and the API may be answering instead of it.'}`,
       {
         ...redactor.details(response.status, requestId, text),
         // A JSON SyntaxError quotes the body; keep only a redacted copy.
