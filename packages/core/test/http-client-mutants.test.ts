@@ -367,9 +367,21 @@ describe('the advice each status carries', () => {
     [404, 'Check the model id and the base URL.'],
     [400, 'Check the inputs and options against the model’s capabilities.'],
     [408, `The API asked us to retry (408); ${RETRIED_CLAUSE}.`],
+    [409, `The API was busy with a conflicting request; ${RETRIED_CLAUSE}.`],
   ])('%s: %s', async (status, hint) => {
     const error = await failed(answer(status, '{}'));
     expect(error.message).toBe(`acme API error ${status}: {} — ${hint}`);
+  });
+
+  it('a 409 the provider reads as final keeps the invalid-request advice, not a claim that it is retried', async () => {
+    const error = await failed(answer(409, '{}'), {
+      parseError: () => ({ message: 'the resource already exists', isRetryable: false }),
+    });
+    expect(InvalidRequestError.isInstance(error)).toBe(true);
+    expect(error.isRetryable).toBe(false);
+    expect(error.message).toBe(
+      'acme API error 409: the resource already exists — Check the inputs and options against the model’s capabilities.',
+    );
   });
 
   it('a 418 (a replay refusing a request no recording matches) carries its own words only, not the invalid-request advice', async () => {

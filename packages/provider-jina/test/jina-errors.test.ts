@@ -261,7 +261,15 @@ describe('errors through the engine', () => {
     const single = setup([
       { status: 409, body: { detail: 'Resource busy', code: 'CONFLICT_RESOURCE_BUSY' } },
     ]);
-    await expect(single.call(0)).rejects.toMatchObject({ name: 'InvalidRequestError', isRetryable: true });
+    const error = await single.call(0).then(
+      () => undefined,
+      (failure: Error) => failure,
+    );
+    expect(error).toMatchObject({ name: 'InvalidRequestError', isRetryable: true });
+    // A busy server's advice, not the one for a request that is wrong.
+    expect(error?.message).toBe(
+      'jina API error 409: Resource busy — The API was busy with a conflicting request; retries are turned off (maxRetries 0), so none was made.',
+    );
   });
 
   it('5xx on every attempt ends in a RetryError whose last error carries the code and request id', async () => {

@@ -787,6 +787,7 @@ const DEFAULT_HINTS: Record<string, string> = {
   quota: 'The account’s quota or balance is used up; retrying will not help until it is raised.',
   server_error: `The API failed on its side; ${RETRIED_CLAUSE}.`,
   timeout: `The API asked us to retry (408); ${RETRIED_CLAUSE}.`,
+  conflict: `The API was busy with a conflicting request; ${RETRIED_CLAUSE}.`,
 };
 
 /** What `errorForStatus` is told besides the status: what the provider read from the error body, and more. */
@@ -808,7 +809,9 @@ export function errorForStatus(status: number, input: StatusErrorInput): EmbedKi
         ? 'quota'
         : status === 408
           ? 'timeout'
-          : kind;
+          : status === 409 && kind === 'invalid_request' && input.details.isRetryable !== false
+            ? 'conflict'
+            : kind;
   const hint = input.hint ?? DEFAULT_HINTS[hintKey] ?? '';
   const message = `${input.provider} API error ${status}: ${input.message}${hint === '' ? '' : ` — ${hint}`}`;
   const details = input.details;
