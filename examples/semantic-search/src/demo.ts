@@ -62,15 +62,21 @@ function setUp(env: Record<string, string | undefined>): Setup {
       close: async () => {},
     };
   }
-  const replay = createReplayDispatcher('https://api.openai.com/v1', [readCassette(CASSETTE_FILE)]);
-  // The cassette holds no key; the provider still wants one to build its request.
-  const model = createOpenAI({ apiKey: 'replay-without-a-key', dispatcher: replay.dispatcher }).embedding(
-    MODEL_ID,
-  );
+  const recordedAt = 'https://api.openai.com/v1';
+  const replay = createReplayDispatcher(recordedAt, [readCassette(CASSETTE_FILE)]);
+  // The cassette holds no key; the provider still wants one to build its request. The API root is the
+  // one recorded at, whatever OPENAI_BASE_URL says (a shell set up for a gateway).
+  const model = createOpenAI({
+    apiKey: 'replay-without-a-key',
+    baseURL: recordedAt,
+    dispatcher: replay.dispatcher,
+  }).embedding(MODEL_ID);
   return {
     model,
     mode: 'replay',
-    source: 'a recorded exchange (no API key set: set OPENAI_API_KEY or ONEROUTER_API_KEY to run live)',
+    source: forceReplay
+      ? 'a recorded exchange (EMBEDKIT_REPLAY=1 is set: unset it to run live)'
+      : 'a recorded exchange (no API key set: set OPENAI_API_KEY or ONEROUTER_API_KEY to run live)',
     async close() {
       const unused = replay.pending();
       await replay.close();
