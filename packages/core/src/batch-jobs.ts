@@ -16,6 +16,8 @@ import {
   checkSettingsObject,
   checkSignal,
   jobBasics,
+  type RetryEvent,
+  type WaitEvent,
 } from './engine/settings.js';
 import { onAbort } from './engine/signal.js';
 import {
@@ -93,6 +95,12 @@ export interface BatchJobCallOptions<P extends object = ProviderOptions> {
    * could submit the job twice.
    */
   maxRetries?: number;
+  /** Cap on any single wait between attempts, server hints included. Default 60,000 ms (the engine's). */
+  maxRetryDelayMs?: number;
+  /** Called before each retry, as the engines call it. */
+  onRetry?: (event: RetryEvent) => void;
+  /** Called before each wait for a 429 pause of the jobs' rate limiter, as the engines call it. */
+  onWait?: (event: WaitEvent) => void;
   /** Extra HTTP headers for this call. */
   headers?: Record<string, string>;
   /** Provider-specific options keyed by provider name, e.g. `{ gemini: { normalize: false } }`. Default: none. */
@@ -100,7 +108,8 @@ export interface BatchJobCallOptions<P extends object = ProviderOptions> {
   /** Default: the system clock. Inject one in tests. */
   clock?: Clock;
   /**
-   * Hears of what does not fail the call: a rate limiter (the jobs object's own) that could not record a
+   * Hears of what does not fail the call, each distinct warning once, as the engines tell theirs: the
+   * warnings `results` lists, and a rate limiter (the jobs object's own) that could not record a
    * request, its store out of reach. Default: `process.emitWarning` with type `EmbedkitWarning` and code
    * `limiter-settle-failed` (`console.warn` where there is no `process`).
    */
@@ -118,7 +127,10 @@ export interface CreateBatchJobOptions<P extends object = ProviderOptions> exten
 
 /** `J` types the job `onProgress` is given: a provider's own (Gemini's `GeminiBatchJob`), else `BatchJob`. */
 export interface WaitForBatchJobOptions<P extends object = ProviderOptions, J extends BatchJob = BatchJob>
-  extends Omit<BatchJobCallOptions<P>, 'timeoutMs' | 'maxRetries'> {
+  extends Omit<
+    BatchJobCallOptions<P>,
+    'timeoutMs' | 'maxRetries' | 'maxRetryDelayMs' | 'onRetry' | 'onWait'
+  > {
   /** First wait between polls. Default 10,000 ms. */
   pollIntervalMs?: number;
   /** Each wait is 1.5 times the last, up to this. Default 60,000 ms. */
@@ -195,6 +207,9 @@ const CALL_OPTIONS: SettingNames<BatchJobCallOptions> = {
   signal: true,
   timeoutMs: true,
   maxRetries: true,
+  maxRetryDelayMs: true,
+  onRetry: true,
+  onWait: true,
   headers: true,
   providerOptions: true,
   clock: true,
@@ -284,30 +299,17 @@ export async function sendBatchJobRequest<T>(
   options: BatchJobCallOptions | undefined,
   send: (signal: AbortSignal, timeoutMs: number) => Promise<T>,
 ): Promise<T> {
-  if (options !== undefined) {
-    const create = operation === 'create';
-    checkSettingsObject(
-      options,
-      create ? 'create({ inputs, signal, timeoutMs })' : `${operation}(id, { signal, timeoutMs })`,
-    );
-    refuseUnknownSettings(options, create ? CREATE_OPTIONS : CALL_OPTIONS, operation, UNKNOWN_OPTIONS);
-  }
-  const settings = options ?? {};
-  // The engines' one check of these settings (signal, timeoutMs, maxRetries, headers, providerOptions, clock).
-  const basics = jobBasics(
-    {
-      signal: settings.signal,
-      timeoutMs: settings.timeoutMs,
-      maxRetries: settings.maxRetries,
-      headers: settings.headers,
-      providerOptions: settings.providerOptions,
-      clock: settings.clock,
-      onWarning: settings.onWarning,
-    },
-    jobs,
-    false,
+  const create = operation === 'create';
+  checkCallOptions(
+    options,
+    create ? 'create({ inputs, signal, timeoutMs })' : `${operation}(id, { signal, timeoutMs })`,
+    operation,
+    create ? CREATE_OPTIONS : CALL_OPTIONS,
   );
-  const retried = operation !== 'create' && basics.policy.maxRetries > 0;
+  const settings = options ?? {};
+  // The engines' one check and reading of the settings they share: only those names passed the check above.
+  const basics = jobBasics(settings, jobs, false);
+  const retried = !create && basics.policy.maxRetries > 0;
   // Attempted once: no 429 pause to wait out or to set; whoever calls again (wait's loop) sets the pace.
   const policy = retried ? basics.policy : { ...basics.policy, maxRetries: 0, limiter: UNLIMITED };
   const signal = settings.signal ?? new AbortController().signal;
@@ -321,7 +323,7 @@ export async function sendBatchJobRequest<T>(
   return withRetries(policy, 0, signal, send, () => NO_HEADERS, { onSettleFailure }).catch(
     (error: unknown) => {
       // Not "maxRetries 0": create takes no retries whatever the caller sets.
-      throw operation === 'create'
+      throw create
         ? withoutRetryClaim(error, 'create is never retried: a retry could submit the job twice')
         : error;
     },

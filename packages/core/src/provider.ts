@@ -31,6 +31,7 @@ export type {
 } from './contextualized.js';
 export { countMismatch } from './engine/checks.js';
 export type { RateLimiter } from './engine/limiter.js';
+export { Tally } from './engine/runner.js';
 export {
   checkCapabilityNames,
   checkEmbeddingModel,

@@ -285,7 +285,8 @@ describe('an error status whose body is over maxResponseBytes', () => {
 
 describe('batch job operations and the user option', () => {
   const jobs = { provider: 'acme', modelId: 'm' };
-  const CALL = 'signal, timeoutMs, maxRetries, headers, providerOptions, clock, onWarning';
+  const CALL =
+    'signal, timeoutMs, maxRetries, maxRetryDelayMs, onRetry, onWait, headers, providerOptions, clock, onWarning';
 
   // No batch job API takes a user, so no hint sends the caller to providerOptions: the options are listed.
   it.each([

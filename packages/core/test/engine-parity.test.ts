@@ -12,6 +12,7 @@ import type { ContextualizedEmbeddingModel } from '../src/contextualized.js';
 import { embedContextualized } from '../src/contextualized.js';
 import { embed, embedMany, embedStream } from '../src/engine/embed.js';
 import { createRateLimiter } from '../src/engine/limiter.js';
+import type { RetryEvent, WaitEvent } from '../src/engine/settings.js';
 import {
   AuthenticationError,
   type EmbedKitError,
@@ -135,11 +136,11 @@ async function call(fetch: FetchFunction, items: unknown[], request: CallRequest
     parseError,
     ...(request.signal === undefined ? {} : { signal: request.signal }),
   });
-  const body = response.body as { count: number; tokens?: unknown };
+  const body = response.body as { count: number; tokens?: unknown; warning?: string };
   const answered = {
     count: body.count,
     response: { status: response.status, headers: response.headers },
-    warnings: [],
+    warnings: body.warning === undefined ? [] : [{ type: 'other' as const, message: body.warning }],
   };
   return body.tokens === undefined
     ? answered
@@ -158,9 +159,14 @@ interface Run {
   items: string[];
   settings: {
     maxRetries?: number;
+    maxRetryDelayMs?: number;
     timeoutMs?: number;
     signal?: AbortSignal;
     headers: Record<string, string>;
+    onRetry?: (event: RetryEvent) => void;
+    onProgress?: () => void;
+    onWarning?: () => void;
+    onWait?: (event: WaitEvent) => void;
     tokensPerMinute?: number;
     /** Calls in flight at once (default one). */
     concurrency?: number;
@@ -357,6 +363,10 @@ interface Outcome {
   sentItems?: number[];
   /** Every wait on the injected clock, in order. */
   sleeps: number[];
+  /** The result's usage, when not 10 tokens an item (undefined: absent). */
+  usage?: { inputTokens: number } | undefined;
+  /** What `onRetry` and `onWait` were told, in order ("retry 1 after 2000", "wait paused 2000"). */
+  events?: string[];
 }
 
 interface Situation {
@@ -370,6 +380,8 @@ interface Situation {
    * clock (which then moves only by that abort). The call must end with the abort's reason.
    */
   abort?: 'before' | 'on request' | 'while waiting';
+  /** A callback of the caller's that throws: the call must end with that very error. */
+  throwing?: 'onRetry' | 'onProgress' | 'onWarning';
   /** Only for engines that read values and usage. */
   valuesOnly?: boolean;
   /**
@@ -446,9 +458,27 @@ const SITUATIONS: Situation[] = [
       error: RateLimitError,
       code: 'rate_limited',
       fields: { retryAfterMs: 600_000, isRetryable: true },
+      endsWith: ' try again after 600 s, or set maxRetryDelayMs to 600000 for the engine to wait it out.',
       requests: 1,
       sleeps: [],
     },
+  },
+  {
+    // What the row above advises: every engine whose error names the setting takes it.
+    name: 'a 429 asking for longer than the default cap is waited out under a maxRetryDelayMs that covers it',
+    replies: [failing(429, { 'retry-after': '600' }), ok],
+    settings: { maxRetryDelayMs: 600_000 },
+    outcome: { requests: 2, sleeps: [600_000] },
+  },
+  {
+    name: 'a 429 is told to onRetry, then to onWait as the pause the retry waits out',
+    replies: [failing(429, { 'retry-after': '2' }), ok],
+    outcome: { requests: 2, sleeps: [2_000], events: ['retry 1 after 2000', 'wait paused 2000'] },
+  },
+  {
+    name: 'a 503 is told to onRetry with its backoff, and no wait of the limiter',
+    replies: [failing(503), ok],
+    outcome: { requests: 2, sleeps: [250], events: ['retry 1 after 250'] },
   },
   {
     name: 'a call too large for the API is halved, even when it says x-should-retry: true',
@@ -537,6 +567,45 @@ const SITUATIONS: Situation[] = [
     replies: [silent],
     abort: 'on request',
     outcome: { requests: 1, sleeps: [] },
+  },
+  {
+    name: 'an onRetry that throws ends the call with its error, and nothing more is sent',
+    replies: [failing(503), ok],
+    throwing: 'onRetry',
+    outcome: { requests: 1, sleeps: [] },
+  },
+  {
+    name: 'an onProgress that throws ends the job with its error',
+    replies: [ok],
+    throwing: 'onProgress',
+    valuesOnly: true,
+    outcome: { requests: 1, sleeps: [] },
+  },
+  {
+    name: 'an onProgress that throws ends the job with its error, and no later call is sent',
+    replies: [ok],
+    items: 2,
+    settings: { perCall: 1 },
+    throwing: 'onProgress',
+    valuesOnly: true,
+    outcome: { requests: 1, sleeps: [] },
+  },
+  {
+    name: 'an onWarning that throws ends the job with its error, and no later call is sent',
+    replies: [({ items }) => answer(200, { count: items, tokens: items * 10, warning: 'From a fallback.' })],
+    items: 2,
+    settings: { perCall: 1 },
+    throwing: 'onWarning',
+    valuesOnly: true,
+    outcome: { requests: 1, sleeps: [] },
+  },
+  {
+    name: 'usage absent from one answer leaves the job without usage, not a sum of the others',
+    replies: [({ items }) => answer(200, { count: items }), ok],
+    items: 2,
+    settings: { perCall: 1 },
+    valuesOnly: true,
+    outcome: { requests: 2, sleeps: [], usage: undefined },
   },
   {
     name: 'a signal aborted before the call sends nothing',
@@ -656,7 +725,30 @@ describe('the same failure ends the same way through every engine', () => {
           }
         : api.fetch;
     const items = Array.from({ length: s.items ?? 1 }, (_, index) => `item ${index}`);
-    const settings = { maxRetries: 3, ...s.settings, headers: { 'x-api-key': HEADER_SECRET } };
+    const events: string[] = [];
+    const hooks =
+      s.outcome.events === undefined
+        ? {}
+        : {
+            onRetry: (event: RetryEvent) => events.push(`retry ${event.attempt} after ${event.delayMs}`),
+            onWait: (event: WaitEvent) => events.push(`wait ${event.reason} ${event.delayMs}`),
+          };
+    const thrown = new Error('thrown by the caller’s callback');
+    const throwing =
+      s.throwing === undefined
+        ? {}
+        : {
+            [s.throwing]: () => {
+              throw thrown;
+            },
+          };
+    const settings = {
+      maxRetries: 3,
+      ...s.settings,
+      ...hooks,
+      ...throwing,
+      headers: { 'x-api-key': HEADER_SECRET },
+    };
     const run = () =>
       e.run({
         fetch,
@@ -676,13 +768,18 @@ describe('the same failure ends the same way through every engine', () => {
       await until(() => clock.sleeps.length > 0, 'a wait on the clock');
       caller.abort(reason);
     }
-    const { error, code, fields, endsWith, requests, sentItems, sleeps } = s.outcome;
+    const { error, code, fields, endsWith, requests, sentItems, sleeps, events: told } = s.outcome;
     if (s.abort !== undefined) {
       expect(await rejection(outcome)).toBe(reason);
+    } else if (s.throwing !== undefined) {
+      expect(await rejection(outcome)).toBe(thrown);
     } else if (error === undefined) {
       const result = (await outcome) as { usage?: unknown; warnings?: unknown };
       // Every result that reports usage sums what each answered call reported: 10 tokens an item.
-      if (e.values && 'warnings' in result) expect(result.usage).toEqual({ inputTokens: items.length * 10 });
+      if (e.values && 'warnings' in result)
+        expect(result.usage).toEqual(
+          'usage' in s.outcome ? s.outcome.usage : { inputTokens: items.length * 10 },
+        );
     } else {
       const thrown = await rejection(outcome);
       expect(error.isInstance(thrown), `expected an ${error.name}, got ${String(thrown)}`).toBe(true);
@@ -695,6 +792,7 @@ describe('the same failure ends the same way through every engine', () => {
     expect(api.sent.length).toBe(requests);
     if (sentItems !== undefined) expect(api.sent.map((sent) => sent.items)).toEqual(sentItems);
     expect(clock.sleepDurations).toEqual(sleeps);
+    if (told !== undefined) expect(events).toEqual(told);
   });
 
   it('every engine runs every situation that does not need more than it takes', () => {

@@ -365,7 +365,7 @@ describe('batch jobs', () => {
     expect(
       (await refusal(() => sendBatchJobRequest(JOBS, 'get', loose({ inputs: ['a'] }), send))).message,
     ).toBe(
-      'get has no option inputs. It takes signal, timeoutMs, maxRetries, headers, providerOptions, clock, onWarning.',
+      'get has no option inputs. It takes signal, timeoutMs, maxRetries, maxRetryDelayMs, onRetry, onWait, headers, providerOptions, clock, onWarning.',
     );
     expect(sent).toBe(0);
     const create: CreateBatchJobOptions = { inputs: ['a'], displayName: 'x', dimensions: 3 };

@@ -22,8 +22,8 @@ import {
   requestJson,
   secretsOfCall,
   sendBatchJobRequest,
+  Tally,
   type WaitForBatchJobOptions,
-  type Warning,
   waitForBatchJob,
 } from '@embedkit/core/provider';
 import {
@@ -328,7 +328,9 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs<GeminiCallPr
       // Cancelled or expired before any result, as with an empty list of results: each input its error.
       outcomes = [];
     }
-    return this.collect(job, outcomes, normalize !== false, created);
+    // Warned as every engine warns: each distinct warning once, to onWarning as it comes and in the list.
+    const tally = new Tally(options.onWarning, undefined, undefined);
+    return this.collect(job, outcomes, normalize !== false, created, tally);
   }
 
   private remember(id: string, created: GeminiCreatedBatchJob): void {
@@ -358,8 +360,8 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs<GeminiCallPr
     outcomes: Outcome[],
     normalize: boolean,
     created: GeminiCreatedBatchJob | undefined,
+    tally: Tally,
   ): GeminiBatchJobResults {
-    const warnings: Warning[] = [];
     const counted = created?.inputs ?? job.requestCounts.total;
     if (counted > MAX_COUNTED_INPUTS) {
       throw new InvalidResponseError(
@@ -386,7 +388,7 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs<GeminiCallPr
       outcomes.forEach((_, position) => {
         claims.set(position, [position]);
       });
-      warnings.push({
+      tally.warn({
         type: 'other',
         message: `${this.provider} returned results of batch job ${job.id} without metadata.key; they were placed in the order received.`,
       });
@@ -409,7 +411,7 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs<GeminiCallPr
         );
       }
       if (strays.length > 0) {
-        warnings.push({
+        tally.warn({
           type: 'other',
           message: `${this.provider} left out ${strays.length === 1 ? '1 result' : `${strays.length} results`} of batch job ${job.id} whose metadata.key (${this.keysOf(outcomes, strays)}) ${strays.length === 1 ? 'names' : 'name'} no input of the job; no input was given ${strays.length === 1 ? 'its' : 'their'} vector.`,
         });
@@ -480,7 +482,7 @@ export class GeminiBatchEmbeddingJobs implements BatchEmbeddingJobs<GeminiCallPr
       else fail(index, `the vector has ${vector.length} values, not ${length} (${which})`);
     }
     errors.sort((a, b) => a.index - b.index);
-    return { job, embeddings, errors, warnings };
+    return { job, embeddings, errors, warnings: tally.warnings };
   }
 
   /**
