@@ -141,7 +141,9 @@ function perDayQuota(status: GeminiStatus): boolean {
 
 /**
  * Reads a `google.rpc.Status` error body (`{"error": {code, message, status, details}}`). The Gemini
- * API answers an invalid key with 400 `API_KEY_INVALID`: an authentication failure, not a bad request.
+ * API answers an invalid key with 400 `API_KEY_INVALID`, a call without one with 403 to "unregistered
+ * callers", and a revoked one with 403 "reported as leaked": authentication failures, not a bad request or
+ * a missing permission.
  * A 429's wait comes from `RetryInfo.retryDelay`; a `QuotaFailure` on a per-day quota is a used-up quota.
  */
 export function parseGeminiError(body: unknown, status: number): ParsedError {
@@ -157,7 +159,13 @@ export function parseGeminiError(body: unknown, status: number): ParsedError {
   const providerCode = reasons[0] ?? error.status;
   if (providerCode) out.providerCode = providerCode;
 
-  if (reasons.includes('API_KEY_INVALID')) {
+  // A 403 to "unregistered callers" got no key at all (a proxy or a headers setting dropped it), and one
+  // "reported as leaked" has a key Google revoked: no valid key that lacks a permission, as a
+  // PERMISSION_DENIED otherwise reads.
+  if (
+    reasons.includes('API_KEY_INVALID') ||
+    (status === 403 && /unregistered callers|reported as leaked/.test(error.message ?? ''))
+  ) {
     out.kind = 'authentication';
     out.hint =
       'The Gemini API rejected the key; check GEMINI_API_KEY / GOOGLE_API_KEY or the apiKey setting.';

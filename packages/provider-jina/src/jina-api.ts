@@ -59,8 +59,9 @@ const BALANCE_HINT =
 
 const HINTS: Record<string, string> = {
   AUTHZ_INSUFFICIENT_BALANCE: BALANCE_HINT,
+  // The key is valid: the advice is the plan's, not a new key.
   AUTHZ_RESOURCE_LIMIT_EXCEEDED:
-    'The key has reached a limit of its plan; raise the plan or use another key.',
+    'The key is valid, but its account has reached a limit of its plan: raise the plan at https://jina.ai/api-dashboard; retrying will not help.',
   RATE_CONCURRENCY_LIMIT_EXCEEDED: `Too many requests at once for this key: lower concurrency; ${RETRIED_CLAUSE}.`,
   INPUT_MODEL_NOT_FOUND: 'Check the model id; the message lists the models the API knows.',
 };

@@ -113,7 +113,7 @@ describe('reading Jina error bodies', () => {
       providerCode: 'AUTHZ_RESOURCE_LIMIT_EXCEEDED',
       kind: 'permission_denied',
       isRetryable: false,
-      hint: 'The key has reached a limit of its plan; raise the plan or use another key.',
+      hint: 'The key is valid, but its account has reached a limit of its plan: raise the plan at https://jina.ai/api-dashboard; retrying will not help.',
     });
     expect(parseJinaError({ detail: 'x', code: 'INPUT_MODEL_NOT_FOUND' }, 400)).toEqual({
       message: 'x',

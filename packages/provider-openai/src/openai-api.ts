@@ -45,9 +45,19 @@ const PER_DAY = /\b(?:requests|tokens) per day\b|\((?:RPD|TPD)\)/i;
 const PER_DAY_HINT = `A per-day limit of the organization (requests or tokens per day) is used up, which lowering concurrency or a rateLimit cannot help: wait until the time the API names, or raise the organization's usage tier; ${RETRIED_CLAUSE}.`;
 
 /**
+ * "Request too large for text-embedding-3-small in organization org-… on tokens per min (TPM): Limit 150000,
+ * Requested 200000. The input or output tokens must be reduced in order to run successfully.": a 429 for a
+ * call larger than a whole minute (or day) of the limit, which no wait lets through.
+ */
+const REQUEST_TOO_LARGE = /^Request too large for /i;
+
+const REQUEST_TOO_LARGE_HINT =
+  'The call alone is over the organization’s tokens-per-minute (or per-day) limit, so no wait helps: send fewer or shorter inputs per call, or raise the usage tier.';
+
+/**
  * Reads `{"error": {message, type, param, code}}` (and the string form some compatible servers send).
- * `insufficient_quota` and `billing_not_active` are a used-up quota, not a wait; `max_tokens_per_request`
- * makes the engine bisect.
+ * `insufficient_quota` and `billing_not_active` are a used-up quota, not a wait; `max_tokens_per_request`,
+ * and a 429 "Request too large" (one call over a whole minute of the limit), make the engine bisect.
  */
 export function parseOpenAIError(body: unknown): ParsedError {
   const parsed = errorBodySchema.safeParse(body);
@@ -75,6 +85,12 @@ export function parseOpenAIError(body: unknown): ParsedError {
   const wait = error.message?.match(TRY_AGAIN);
   const waitMs = wait ? parseDuration(wait[1]!) : undefined;
   if (waitMs !== undefined) out.retryAfterMs = waitMs;
-  if (out.quotaExhausted !== true && error.message && PER_DAY.test(error.message)) out.hint = PER_DAY_HINT;
+  if (out.quotaExhausted !== true && error.message && REQUEST_TOO_LARGE.test(error.message)) {
+    // A wrong request, not a pace: the engine halves a call of several inputs instead of waiting.
+    out.kind = 'invalid_request';
+    out.batchTooLarge = true;
+    out.hint = REQUEST_TOO_LARGE_HINT;
+  } else if (out.quotaExhausted !== true && error.message && PER_DAY.test(error.message))
+    out.hint = PER_DAY_HINT;
   return out;
 }

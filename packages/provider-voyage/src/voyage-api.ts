@@ -103,6 +103,12 @@ function reducedRate(rpm: number): Pick<ParsedError, 'retryAfterMs' | 'hint'> {
  */
 const EXAMPLE_INDEX = /\bexample at index (\d+)\b/i;
 
+/**
+ * An unknown model, which Voyage answers with 400, not 404 (a message of the form "Model voyage-9 is not
+ * supported. Supported models are [...]"): a model id to fix, not an input.
+ */
+const UNKNOWN_MODEL = /\bsupported models are\b/i;
+
 const HINTS: Record<number, string> = {
   401: 'Voyage keys work on one host only: a key from the Voyage dashboard at api.voyageai.com, an Atlas model API key (al-…) at ai.mongodb.com. Check VOYAGE_API_KEY and baseURL.',
   403: 'Voyage answers 403 when the request comes from an IP address it does not allow; call from an allowed address or network.',
@@ -113,7 +119,8 @@ const HINTS: Record<number, string> = {
  * A 400 that says the batch is over the token or size limit (in its message or its code) sets
  * `batchTooLarge`, so the engine bisects the call; a validation list, or a message about an input over
  * the context length, names the input it rejected. A 429 at the reduced rate of an account without a
- * payment method waits for the next call that rate allows, with a hint that says how to lift it. Every
+ * payment method waits for the next call that rate allows, with a hint that says how to lift it. A 400
+ * that lists the supported models is an unknown model id, a `NotFoundError`. Every
  * other status keeps its usual meaning (429 and 5xx are retried by the engine).
  */
 export function parseVoyageError(body: unknown, status: number): ParsedError {
@@ -133,6 +140,10 @@ export function parseVoyageError(body: unknown, status: number): ParsedError {
     const reduced = status === 429 ? REDUCED_RATE.exec(detail) : null;
     const rpm = reduced === null ? 0 : Number(reduced[1]);
     if (rpm > 0) Object.assign(out, reducedRate(rpm));
+    if (status === 400 && UNKNOWN_MODEL.test(detail)) {
+      out.kind = 'not_found';
+      out.hint = 'Check the model id; the message lists the models the API knows.';
+    }
   } else {
     out.message = detail
       .map((problem) => [problem.loc?.join('.'), problem.msg].filter((part) => part !== undefined).join(': '))
