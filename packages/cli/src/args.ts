@@ -2,6 +2,7 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { INPUT_TYPES, type InputType, OUTPUT_TYPES, type OutputType } from '@embedkit/core';
 import { closestName } from '@embedkit/core/provider';
 import { UsageError } from './errors.js';
+import { speakFor } from './library-terms.js';
 
 /** A command's option table, as `parseArgs` takes it. */
 export type Options = NonNullable<ParseArgsConfig['options']>;
@@ -37,6 +38,8 @@ export function parse(
   argv: string[],
   options: Options,
 ): { values: ParsedValues; positionals: string[] } {
+  // The library's messages name this command's flags for its settings, and no other command's.
+  speakFor(options);
   let parsed: { values: ParsedValues; positionals: string[] };
   let repeated: string | undefined;
   try {
@@ -144,18 +147,20 @@ export function stringOption(values: ParsedValues, name: string): string | undef
   return typeof value === 'string' ? value : undefined;
 }
 
-/** A whole number option, checked against `minimum`. */
+/** A whole number option, checked against `minimum` and, where given, `maximum`. */
 export function integerOption(
   command: string,
   values: ParsedValues,
   name: string,
   minimum: number,
+  maximum?: number,
 ): number | undefined {
   const text = stringOption(values, name);
   if (text === undefined) return undefined;
   const value = Number(text);
-  if (!/^\d+$/.test(text.trim()) || value < minimum) {
-    throw new UsageError(`--${name} must be a whole number ≥ ${minimum}, got "${text}".`, command);
+  if (!/^\d+$/.test(text.trim()) || value < minimum || (maximum !== undefined && value > maximum)) {
+    const range = maximum === undefined ? `≥ ${minimum}` : `from ${minimum} to ${maximum}`;
+    throw new UsageError(`--${name} must be a whole number ${range}, got "${text}".`, command);
   }
   // A whole number all the same: saying it must be one would send the user looking for another mistake.
   if (!Number.isSafeInteger(value)) {

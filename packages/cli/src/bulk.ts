@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { OutputType } from '@embedkit/core';
+import { MAX_CONCURRENCY, type OutputType } from '@embedkit/core';
 import {
   HELP_OPTION,
   integerOption,
@@ -127,7 +127,7 @@ export async function bulkCommand(argv: string[]): Promise<number> {
   const choice = readModelChoice('bulk', values);
   const outputType: OutputType = outputTypeOption('bulk', values) ?? 'float';
   const batchSize = integerOption('bulk', values, 'batch-size', 1);
-  const concurrency = integerOption('bulk', values, 'concurrency', 1);
+  const concurrency = integerOption('bulk', values, 'concurrency', 1, MAX_CONCURRENCY);
   const rpm = numberOption('bulk', values, 'rpm');
   const tpm = numberOption('bulk', values, 'tpm');
   const progressText = stringOption(values, 'progress') ?? 'auto';

@@ -7,6 +7,7 @@ import {
   type EmbeddingModelMiddleware,
   type InputType,
   InvalidArgumentError,
+  MAX_RETRIES,
   type OutputType,
   type Warning,
   wrapEmbeddingModel,
@@ -22,6 +23,7 @@ import {
   stringOption,
 } from './args.js';
 import { CliError, EXIT, UsageError } from './errors.js';
+import { inCommandTerms } from './library-terms.js';
 import { isPackageMissing, type OpenedModel, openModel } from './providers.js';
 
 /** The model and engine settings every embedding command reads from its options. */
@@ -71,7 +73,7 @@ export function readModelChoice(command: string, values: ParsedValues): ModelCho
   if (inputType !== undefined) choice.inputType = inputType;
   const dimensions = integerOption(command, values, 'dimensions', 1);
   if (dimensions !== undefined) choice.dimensions = dimensions;
-  const maxRetries = integerOption(command, values, 'max-retries', 0);
+  const maxRetries = integerOption(command, values, 'max-retries', 0, MAX_RETRIES);
   if (maxRetries !== undefined) choice.maxRetries = maxRetries;
   const timeout = numberOption(command, values, 'timeout');
   if (timeout !== undefined) {
@@ -238,7 +240,7 @@ function serverOf(opened: OpenedModel, choice: ModelChoice): string | undefined 
     return model.customBaseURL === undefined ? choice.baseURL : model.customBaseURL();
   } catch (error) {
     if (InvalidArgumentError.isInstance(error) && error.argument === 'baseURL')
-      throw new UsageError(error.message);
+      throw new UsageError(inCommandTerms(error.message));
     throw error;
   }
 }
@@ -249,7 +251,7 @@ const printedWarnings = new Set<string>();
 function printWarning(message: string): void {
   if (printedWarnings.has(message)) return;
   printedWarnings.add(message);
-  process.stderr.write(`warning: ${message}\n`);
+  process.stderr.write(`warning: ${inCommandTerms(message)}\n`);
 }
 
 /**
@@ -281,7 +283,7 @@ function checkCapabilities(model: EmbeddingModel, choice: ModelChoice, outputTyp
   } catch (error) {
     if (!InvalidArgumentError.isInstance(error)) throw error;
     throw new CliError(
-      `${error.message}\nRun "embedkit models --provider ${choice.provider}" for what each model supports.`,
+      `${inCommandTerms(error.message)}\nRun "embedkit models --provider ${choice.provider}" for what each model supports.`,
       EXIT.usage,
     );
   }

@@ -1,5 +1,6 @@
 import { EmbedKitError, InvalidArgumentError, RetryError, TimeoutError } from '@embedkit/core';
 import { RETRIES_SPENT_CLAUSE } from '@embedkit/core/provider';
+import { inCommandTerms } from './library-terms.js';
 
 /** Exit codes of the `embedkit` command. */
 export const EXIT = {
@@ -69,8 +70,9 @@ export class InputChangedError extends CliError {
 
 /**
  * One line for any error. Embedkit errors carry the status and request id (never the key: core
- * redacts secrets before an error is built). A retry error's own message says how many times the call
- * failed, so the count is not said again.
+ * redacts secrets before an error is built), and are said in the command's words: the library's
+ * settings as the command's flags (`inCommandTerms`). A retry error's own message says how many times
+ * the call failed, so the count is not said again.
  */
 export function describeError(error: unknown): string {
   if (error instanceof CliError) return error.message;
@@ -80,7 +82,7 @@ export function describeError(error: unknown): string {
     const details: string[] = [];
     if (error.statusCode !== undefined) details.push(`HTTP ${error.statusCode}`);
     if (error.requestId !== undefined) details.push(`request id ${error.requestId}`);
-    return `${afterRetries(error)}${details.length === 0 ? '' : ` (${details.join(', ')})`}`;
+    return `${inCommandTerms(afterRetries(error))}${details.length === 0 ? '' : ` (${details.join(', ')})`}`;
   }
   if (error instanceof Error) return error.message;
   return String(error);
@@ -93,21 +95,13 @@ const AFTER_RETRIES = 'try again later, or raise --max-retries';
 const AFTER_TIMEOUTS = 'try again later, or raise --timeout or --max-retries';
 
 /**
- * What the library adds after "try again after <wait>": to let the engine wait it out with its
- * `maxRetryDelayMs` setting, which the command has no flag for.
- */
-const WAIT_IT_OUT = /, or set maxRetryDelayMs to \d+ for the engine to wait it out(?=\.)/;
-
-/**
- * The message of an error with one piece of advice on what to do now, in the command's words. Where
- * every attempt failed (a `RetryError`), the library's advice (`RETRIES_SPENT_CLAUSE`, which it puts
- * after a last error whose own words give none) names the `maxRetries` setting, where a shell user has
- * the flag, and `--timeout` too when the last attempt ran out of time. Where a wait the retries could not
- * reach ended the call, the library's hint already says how long to wait, and only its way to wait it
- * out through a setting is left out.
+ * The message of an error with one piece of advice on what to do now. Where every attempt failed (a
+ * `RetryError`), the library's advice (`RETRIES_SPENT_CLAUSE`, which it puts after a last error whose own
+ * words give none) is the command's: to try again later or raise --max-retries, and --timeout too when
+ * the last attempt ran out of time. (Every other setting a message names is said by `inCommandTerms`.)
  */
 function afterRetries(error: EmbedKitError): string {
-  const message = error.message.replace(WAIT_IT_OUT, '');
+  const message = error.message;
   const at = message.lastIndexOf(RETRIES_SPENT_CLAUSE);
   if (!RetryError.isInstance(error) || at < 0) return message;
   const advice = TimeoutError.isInstance(error.lastError) ? AFTER_TIMEOUTS : AFTER_RETRIES;

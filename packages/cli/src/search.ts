@@ -9,6 +9,7 @@ import {
   embedStream,
   INPUT_TYPES,
   type InputType,
+  MAX_CONCURRENCY,
   norm,
   topK,
 } from '@embedkit/core';
@@ -199,7 +200,7 @@ export async function indexCommand(argv: string[]): Promise<number> {
     whole: true,
   };
   const choice = readModelChoice('index', values);
-  const concurrency = integerOption('index', values, 'concurrency', 1);
+  const concurrency = integerOption('index', values, 'concurrency', 1, MAX_CONCURRENCY);
   const batchSize = integerOption('index', values, 'batch-size', 1);
   // The same refusal as bulk's, before anything is opened: an index written over its own input.
   refuseOutputOverInput('index', inputPath, out, [out, lockPath(out)]);

@@ -529,7 +529,7 @@ describe('bulk', () => {
       const length = await runCli(bulkArgs(server, input, out, [], 2000));
       expect(length.code).toBe(2);
       expect(length.stderr).toBe(
-        'embedkit: error: dimensions 2000 is not allowed for openai model text-embedding-3-small; use 1 to 1536.\nRun "embedkit models --provider openai" for what each model supports.\n',
+        'embedkit: error: --dimensions 2000 is not allowed for openai model text-embedding-3-small; use 1 to 1536.\nRun "embedkit models --provider openai" for what each model supports.\n',
       );
       expect(existsSync(out)).toBe(false);
       expect(server.requests).toBe(before);
@@ -648,7 +648,7 @@ describe('bulk', () => {
       [['bulk', 'x.txt', '--out', 'x.jsonl', '--model', 'openai'], '--model must look like "provider:model"'],
       [
         ['bulk', 'x.txt', '--out', 'x.jsonl', '--model', 'openai:m', '--concurrency', '0'],
-        '--concurrency must be a whole number ≥ 1, got "0".',
+        '--concurrency must be a whole number from 1 to 10000, got "0".',
       ],
       [
         ['bulk', 'x.txt', '--out', 'x.jsonl', '--model', 'openai:m', '--input-type', 'questions'],

@@ -232,6 +232,15 @@ export async function startFakeOpenAI(options: FakeServerOptions = {}): Promise<
   };
 }
 
+/** A 429 that asks for a wait of `seconds`. */
+export function rateLimited(seconds: number, number: number): FakeAnswer {
+  return {
+    status: 429,
+    headers: { 'retry-after': String(seconds), 'x-request-id': `req-429-${number}` },
+    body: { error: { message: 'Rate limit reached.', type: 'requests' } },
+  };
+}
+
 /**
  * OpenAI's answer to `inputs` (status 200): for each, the {@link vectorFor} vector of `dimensions` values
  * in base64, as the CLI asks for it; a token for every four characters. An intercept that changes one

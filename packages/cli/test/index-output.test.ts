@@ -287,7 +287,7 @@ describe('index: what it writes, and what it refuses to write', () => {
     const result = await runCli(indexArgs(server, input, out, [], 4096));
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(
-      'embedkit: error: dimensions 4096 is not allowed for openai model text-embedding-3-small; use 1 to 1536.\nRun "embedkit models --provider openai" for what each model supports.\n',
+      'embedkit: error: --dimensions 4096 is not allowed for openai model text-embedding-3-small; use 1 to 1536.\nRun "embedkit models --provider openai" for what each model supports.\n',
     );
     expect(server.requests).toBe(requests);
     expect(readdirSync(directory.path).filter((name) => name.startsWith('capable.ekx'))).toEqual([]);

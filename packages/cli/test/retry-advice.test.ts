@@ -1,20 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { type FakeAnswer, runCli, startFakeOpenAI } from './helpers.js';
+import { type FakeAnswer, rateLimited, runCli, startFakeOpenAI } from './helpers.js';
 
 // What an error after the retries tells a shell user to do: one piece of advice, in the command's words.
-// Core's own advice names its settings (`maxRetries`, `maxRetryDelayMs`), which a shell user has no way
-// to pass; the command swaps the one it has a flag for and leaves out the one it has none for.
+// Core's own advice names its settings (`maxRetries`, `maxRetryDelayMs`, `rateLimit`, `timeoutMs`), which a
+// shell user has no way to pass; the command says those it has a flag for as the flag and leaves out the
+// others (library-words.test.ts checks each setting in each command).
 
 const MODEL = ['--model', 'openai:text-embedding-3-small'];
-
-/** A 429 that asks for a wait of `seconds`. */
-function rateLimited(seconds: number, number: number): FakeAnswer {
-  return {
-    status: 429,
-    headers: { 'retry-after': String(seconds), 'x-request-id': `req-429-${number}` },
-    body: { error: { message: 'Rate limit reached.', type: 'requests' } },
-  };
-}
 
 /** `embedkit embed hi` against a fake server answering each request as `intercept` says. */
 async function embedAgainst(
@@ -42,7 +34,7 @@ describe('the advice after the retries', () => {
     );
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
-      "embedkit: error: openai model text-embedding-3-small failed 2 times; the last error: openai API error 429: Rate limit reached. — Lower concurrency or set rateLimit; the API asked to wait 3600 s, longer than the engine's retries can wait (1 left, at most maxRetryDelayMs 60000 ms each), so no further retry was made: try again after 3600 s. (HTTP 429, request id req-429-2)\n",
+      "embedkit: error: openai model text-embedding-3-small failed 2 times; the last error: openai API error 429: Rate limit reached. — the API asked to wait 3600 s, longer than the engine's retries can wait (1 left, at most 60 s each), so no further retry was made: try again after 3600 s. (HTTP 429, request id req-429-2)\n",
     );
     expect(result.requests).toBe(2);
   });
@@ -51,9 +43,17 @@ describe('the advice after the retries', () => {
     const result = await embedAgainst((number) => rateLimited(3600, number), ['--max-retries', '1']);
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
-      "embedkit: error: openai API error 429: Rate limit reached. — Lower concurrency or set rateLimit; the API asked to wait 3600 s, longer than the engine's retries can wait (1 left, at most maxRetryDelayMs 60000 ms each), so no retry was made: try again after 3600 s. (HTTP 429, request id req-429-1)\n",
+      "embedkit: error: openai API error 429: Rate limit reached. — the API asked to wait 3600 s, longer than the engine's retries can wait (1 left, at most 60 s each), so no retry was made: try again after 3600 s. (HTTP 429, request id req-429-1)\n",
     );
     expect(result.requests).toBe(1);
+  });
+
+  it('a wait longer than any timer: how long, without the engine’s cap (bug: "(maxRetryDelayMs is at most 2147483647)")', async () => {
+    const result = await embedAgainst((number) => rateLimited(40 * 86_400, number), ['--max-retries', '1']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      "embedkit: error: openai API error 429: Rate limit reached. — the API asked to wait 40 days, longer than the engine's retries can wait (1 left, at most 60 s each), so no retry was made: try again after 40 days, longer than the engine can wait out. (HTTP 429, request id req-429-1)\n",
+    );
   });
 
   it('a last error whose words give no advice (a timeout) gets the command’s, once, naming the flags that help', async () => {
@@ -65,7 +65,7 @@ describe('the advice after the retries', () => {
     );
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
-      'embedkit: error: openai model text-embedding-3-small failed 2 times; the last error: openai model text-embedding-3-small did not answer within 50 ms (timeoutMs). — try again later, or raise --timeout or --max-retries.\n',
+      'embedkit: error: openai model text-embedding-3-small failed 2 times; the last error: openai model text-embedding-3-small did not answer within 0.05 s (--timeout). — try again later, or raise --timeout or --max-retries.\n',
     );
     // The attempts are counted by the message: an attempt may end before its body reaches the server.
   });

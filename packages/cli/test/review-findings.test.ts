@@ -258,7 +258,7 @@ describe('review findings', () => {
       const out = file('fail.jsonl');
       const result = await runCli(bulkArgs(server, input, out, ['--max-retries', '0']));
       expect(result.code).toBe(1);
-      expect(result.stderr).toContain('; retries are turned off (maxRetries 0), so none was made.');
+      expect(result.stderr).toContain('; retries are turned off (--max-retries 0), so none was made.');
       expect(result.stderr).not.toContain('the engine retries');
       expect(result.stderr).not.toContain(FAKE_KEY);
     });

@@ -57,6 +57,7 @@ export {
   DEFAULT_CONCURRENCY,
   type EmbedSettings,
   MAX_CONCURRENCY,
+  MAX_RETRIES,
   type Progress,
   type RetryEvent,
   type WaitEvent,

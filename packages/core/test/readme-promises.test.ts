@@ -9,7 +9,12 @@ import { describe, expect, it } from 'vitest';
 import { type CacheStoreWarning, cacheFailureReporter } from '../src/cache.js';
 import { embedContextualized } from '../src/contextualized.js';
 import { embed, embedMany } from '../src/engine/embed.js';
-import { checkEmbeddingModel, DEFAULT_CONCURRENCY, MAX_CONCURRENCY } from '../src/engine/settings.js';
+import {
+  checkEmbeddingModel,
+  DEFAULT_CONCURRENCY,
+  MAX_CONCURRENCY,
+  MAX_RETRIES,
+} from '../src/engine/settings.js';
 import { RetryError, ServerError } from '../src/errors.js';
 import { isSecretFieldName, ownEntry } from '../src/provider.js';
 import { createRegistry } from '../src/registry.js';
@@ -39,6 +44,16 @@ describe('the concurrency constants adapters reuse', () => {
     expect(error.code).toBe('invalid_argument');
     expect(error.argument).toBe('concurrency');
     expect(error.message).toBe('concurrency must be a whole number from 1 to 10,000, got 10001.');
+  });
+
+  it('MAX_RETRIES is 100, the most a job may set; one more is refused', async () => {
+    expect(MAX_RETRIES).toBe(100);
+    await embedMany({ model: new ScriptedModel(), inputs: ['1'], maxRetries: MAX_RETRIES });
+    const error = await refusedBeforeAnyCall((model) =>
+      embedMany({ model, inputs: ['1'], maxRetries: MAX_RETRIES + 1 }),
+    );
+    expect(error.argument).toBe('maxRetries');
+    expect(error.message).toBe('maxRetries must be a whole number from 0 to 100, got 101.');
   });
 });
 

@@ -196,6 +196,8 @@ export const BORROWED_SETTINGS: Readonly<Record<string, string>> = {
 };
 
 export const DEFAULT_MAX_RETRIES = 3;
+/** The most retries a job may set. */
+export const MAX_RETRIES = 100;
 export const DEFAULT_MAX_RETRY_DELAY_MS = 60_000;
 export const DEFAULT_TIMEOUT_MS = 120_000;
 /** Calls in flight at once when a job sets no `concurrency`, and the most a job may set. */
@@ -331,7 +333,7 @@ export function jobBasics(
   // A declared flag that is not one ("false") would read as true: calls in parallel to a model that
   // takes one at a time.
   checkBoolean(supportsParallelCalls, 'model.capabilities.supportsParallelCalls');
-  checkWholeNumber(settings.maxRetries, 'maxRetries', 0, 100);
+  checkWholeNumber(settings.maxRetries, 'maxRetries', 0, MAX_RETRIES);
   checkWholeNumber(settings.concurrency, 'concurrency', 1, MAX_CONCURRENCY);
   checkWholeNumber(settings.timeoutMs, 'timeoutMs', 1, MAX_TIMER_MS);
   checkWholeNumber(settings.maxRetryDelayMs, 'maxRetryDelayMs', 0, MAX_TIMER_MS);
