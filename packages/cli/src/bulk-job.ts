@@ -69,6 +69,14 @@ export interface BulkSettings {
 const MAX_BUFFERED_RECORDS = 8192;
 const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 
+/**
+ * Output formatted between two turns of the event loop (about 15 rows of 1,536 values as JSON). Formatting
+ * is the run's heaviest work: rows formatted on, a whole call at a time, held the loop for seconds, so that
+ * a connection the server closed meanwhile (its keep-alive timeout) was not seen closed, the next call was
+ * sent on it, lost, and retried; Ctrl-C and the progress lines waited as long.
+ */
+const TURN_BYTES = 256 * 1024;
+
 const IDLE = Symbol('idle');
 
 /**
@@ -354,6 +362,8 @@ export class BulkJob {
       onProgress: (event) => this.progress!.tokensReported(event.inputTokens),
     })[Symbol.asyncIterator]();
     let next: Promise<IteratorResult<StreamedEmbedding>> | undefined;
+    /** Output formatted since the event loop last turned. */
+    let sinceTurn = 0;
     try {
       for (;;) {
         next = iterator.next();
@@ -363,15 +373,23 @@ export class BulkJob {
           if (step === IDLE) {
             // Nothing more is ready: the batches that finished are written before waiting for more.
             await this.checkpoint();
+            sinceTurn = 0;
             step = await next;
           }
         } else {
           step = await next;
         }
         if (step.done) break;
+        const before = output.bufferedBytes;
         this.add(step.value);
-        if (output.buffered >= MAX_BUFFERED_RECORDS || output.bufferedBytes >= MAX_BUFFERED_BYTES)
+        sinceTurn += output.bufferedBytes - before;
+        if (output.buffered >= MAX_BUFFERED_RECORDS || output.bufferedBytes >= MAX_BUFFERED_BYTES) {
           await this.checkpoint();
+          sinceTurn = 0;
+        } else if (sinceTurn >= TURN_BYTES) {
+          await nextTurn();
+          sinceTurn = 0;
+        }
       }
       if (this.inputFailure === undefined)
         this.progress.done(this.written, this.source.size ?? this.source.consumed.bytes);

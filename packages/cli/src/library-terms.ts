@@ -13,6 +13,8 @@ interface Setting {
   flags: readonly string[];
   /** Its value is in milliseconds; its flag's, in seconds. */
   milliseconds?: true;
+  /** The environment variable the command also reads it from, said after the flag. */
+  variable?: string;
 }
 
 const SETTINGS: Record<string, Setting> = {
@@ -25,7 +27,7 @@ const SETTINGS: Record<string, Setting> = {
   dimensions: { flags: ['dimensions'] },
   inputType: { flags: ['input-type'] },
   outputType: { flags: ['output-type'] },
-  baseURL: { flags: ['base-url'] },
+  baseURL: { flags: ['base-url'], variable: 'EMBEDKIT_BASE_URL' },
   providerOptions: { flags: [] },
   maxResponseBytes: { flags: [] },
   maxTokensPerCall: { flags: [] },
@@ -43,6 +45,8 @@ const VALUE_THEN_NAME = new RegExp(`(\\d+) ms \\(${NAME}\\)`, 'g');
 /** `timeoutMs 50 ms`, `maxRetryDelayMs 60000 ms`: a setting and its value. */
 const NAME_THEN_VALUE = new RegExp(`${NAME} (\\d+) ms`, 'g');
 const ANY_NAME = new RegExp(NAME, 'g');
+/** `the baseURL setting`: said as its flag alone (`--base-url (or EMBEDKIT_BASE_URL)`), not "the --base-url setting". */
+const THE_NAME_SETTING = new RegExp(`the ${NAME} setting`, 'g');
 /** `rateLimit: createRateLimiter({ requestsPerMinute: 3 })`: a setting, then code a program would pass. */
 const NAME_THEN_CODE = new RegExp(`${NAME}: [\\w.]+\\((?:[^()]|\\([^()]*\\))*\\)`, 'g');
 
@@ -61,8 +65,11 @@ export function speakFor(options: Options): void {
 
 /** The flags of `name` the running command has, as its messages write them (`--rpm/--tpm`); undefined for none. */
 function flagOf(name: string): string | undefined {
-  const flags = SETTINGS[name]!.flags.filter((flag) => commandOptions.has(flag));
-  return flags.length === 0 ? undefined : flags.map((flag) => `--${flag}`).join('/');
+  const { flags, variable } = SETTINGS[name]!;
+  const had = flags.filter((flag) => commandOptions.has(flag));
+  if (had.length === 0) return undefined;
+  const said = had.map((flag) => `--${flag}`).join('/');
+  return variable === undefined ? said : `${said} (or ${variable})`;
 }
 
 function seconds(milliseconds: string): string {
@@ -72,6 +79,7 @@ function seconds(milliseconds: string): string {
 /** `message`, a library's error or warning, with its settings said as the running command's flags. */
 export function inCommandTerms(message: string): string {
   let text = message
+    .replace(THE_NAME_SETTING, (whole, name: string) => flagOf(name) ?? whole)
     // The code is a program's; the setting before it is said as any other.
     .replace(NAME_THEN_CODE, (whole) => whole.slice(0, whole.indexOf(':')))
     .replace(VALUE_THEN_NAME, (_, value: string, name: string) => {

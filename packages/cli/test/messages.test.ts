@@ -22,6 +22,29 @@ describe('the base URL', () => {
   });
   afterAll(() => server.close());
 
+  it('advice to check the API root names --base-url and EMBEDKIT_BASE_URL, never a baseURL setting', async () => {
+    // A gateway that answers with an error under a success status, as one in front of the wrong API does.
+    const gateway = await startFakeOpenAI({
+      intercept: () => ({ status: 200, body: { error: { message: 'upstream failed' } } }),
+    });
+    try {
+      const result = await runCli([
+        'embed',
+        'hello',
+        '--model',
+        'openai:text-embedding-3-small',
+        '--base-url',
+        gateway.baseURL,
+      ]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(
+        'embedkit: error: openai answered status 200 with an error instead of embeddings: upstream failed — the API or a gateway in front of it reported a failure with a success status; check the message, and that --base-url (or EMBEDKIT_BASE_URL) points at the API. (HTTP 200)\n',
+      );
+    } finally {
+      await gateway.close();
+    }
+  });
+
   it('--base-url that is not a URL is a usage error at once, before any request or retry', async () => {
     const result = await runCli([
       'embed',
