@@ -89,6 +89,7 @@ function setUp(env: Record<string, string | undefined>): Setup {
 /** Embeds the documents and the query, then ranks the documents by cosine similarity. */
 export async function runDemo(env: Record<string, string | undefined> = process.env): Promise<DemoResult> {
   const setup = setUp(env);
+  let failed = false;
   try {
     const corpus = await embedMany({ model: setup.model, inputs: documents, dimensions: DIMENSIONS });
     const question = await embed({ model: setup.model, input: query, dimensions: DIMENSIONS });
@@ -104,8 +105,15 @@ export async function runDemo(env: Record<string, string | undefined> = process.
     if (corpus.usage !== undefined && question.usage !== undefined)
       result.usage = { inputTokens: corpus.usage.inputTokens + question.usage.inputTokens };
     return result;
+  } catch (error) {
+    failed = true;
+    throw error;
   } finally {
-    await setup.close();
+    // After a failure, the error that ended the run is the one to read: a recording it left unused says
+    // nothing more, and is not thrown over it.
+    await setup.close().catch((closing: unknown) => {
+      if (!failed) throw closing;
+    });
   }
 }
 

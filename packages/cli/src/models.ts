@@ -5,7 +5,8 @@ import { installedProviderNames, type KnownModel, loadProvider, modelsOf, packag
 
 export const MODELS_HELP = `Usage: embedkit models [--provider <name>] [--json]
 
-Lists every model the installed provider packages know, with its capabilities: default and allowed
+Lists every embedding model the installed provider packages know (the ones the commands embed with;
+contextualized and reranking models are left out), with its capabilities: default and allowed
 dimensions, inputs and tokens per call, context length, input types, output types, modalities, and
 whether vectors come back unit-length. Providers not installed are named with the package to install.
 Other model ids are accepted too; these are the ones whose limits the packages know.

@@ -209,3 +209,19 @@ describe('an error after retries', () => {
     }
   });
 });
+
+describe('models', () => {
+  // bug: the help said "every model the installed provider packages know", while the list holds the
+  // embedding models only (the commands embed; a reranker or a contextualized model is no use to them).
+  it('says it lists the embedding models, and lists no reranker or contextualized model', async () => {
+    const help = await runCli(['models', '--help']);
+    expect(help.stdout).toContain('Lists every embedding model the installed provider packages know');
+    expect(help.stdout).toContain('contextualized and reranking models are left out');
+    const listed = await runCli(['models', '--provider', 'voyage', '--json']);
+    expect(listed.code).toBe(0);
+    const models = JSON.parse(listed.stdout) as { modelId: string; kind: string }[];
+    expect(models.map((model) => model.modelId)).toContain('voyage-3.5');
+    expect(models.filter((model) => /rerank|context/.test(model.modelId))).toEqual([]);
+    expect(new Set(models.map((model) => model.kind))).toEqual(new Set(['embedding', 'multimodal']));
+  });
+});
