@@ -324,17 +324,18 @@ export async function embedContextualized<
       const answer = await model.doEmbedContextualized({ ...requestFor(batch.items), signal, timeoutMs });
       const where = answerSource(model.provider, answer?.response);
       const count = batch.items.length;
+      // Said "of this call": the runner adds a later call's documents in the whole job.
       const embeddings = answer?.embeddings;
       if (!Array.isArray(embeddings) || embeddings.length !== count) {
         throw new InvalidResponseError(
-          `${model.provider} returned ${Array.isArray(embeddings) ? counted(embeddings.length, 'document') : 'no documents'} of vectors for ${counted(count, 'document')}.`,
+          `${model.provider} returned ${Array.isArray(embeddings) ? counted(embeddings.length, 'document') : 'no documents'} of vectors for ${counted(count, 'document')} of this call.`,
           where,
         );
       }
       const chunks = answer.chunks;
       if (chunks !== undefined && (!Array.isArray(chunks) || chunks.length !== count)) {
         throw new InvalidResponseError(
-          `${model.provider} returned chunk texts for ${Array.isArray(chunks) ? chunks.length : 'no'} documents, not ${count}.`,
+          `${model.provider} returned chunk texts for ${Array.isArray(chunks) ? chunks.length : 'no'} documents, not ${count} of this call.`,
           where,
         );
       }

@@ -292,9 +292,11 @@ export async function rerank<M extends RerankingModel = RerankingModel>(
       const answer = await model.doRerank(request);
       const where = answerSource(model.provider, answer?.response);
       const results = answer?.results;
+      // Said "of this call": the runner adds a later call's documents in the whole job.
+      const call = `${count} documents of this call`;
       if (!Array.isArray(results) || results.length !== wanted) {
         throw new InvalidResponseError(
-          `${model.provider} returned ${Array.isArray(results) ? results.length : 'no'} scores; expected ${wanted} for ${count} documents.`,
+          `${model.provider} returned ${Array.isArray(results) ? results.length : 'no'} scores; expected ${wanted} for ${call}.`,
           where,
         );
       }
@@ -312,7 +314,7 @@ export async function rerank<M extends RerankingModel = RerankingModel>(
         }
         if (!Number.isInteger(index) || index < 0 || index >= count) {
           throw new InvalidResponseError(
-            `${model.provider} returned a score for document index ${describeAnswerValue(index)}, out of range for ${count} documents.`,
+            `${model.provider} returned a score for document index ${describeAnswerValue(index)}, out of range for ${call}.`,
             where,
           );
         }

@@ -16,7 +16,7 @@ import {
   isContextualizedEmbeddingModel,
 } from '../src/contextualized.js';
 import type { TokenCounter } from '../src/engine/token-counter.js';
-import { InvalidArgumentError, InvalidRequestError } from '../src/errors.js';
+import { InvalidArgumentError, InvalidRequestError, InvalidResponseError } from '../src/errors.js';
 import {
   type RerankingCapabilities,
   type RerankRequest,
@@ -224,7 +224,7 @@ describe('rerank names what is wrong with an answer', () => {
     const error = await invalidResponseOf(
       rerank({ model: answering(undefined), query: 'q', documents: ['1', '2'] }),
     );
-    expect(error.message).toBe('rerank-co returned no scores; expected 2 for 2 documents.');
+    expect(error.message).toBe('rerank-co returned no scores; expected 2 for 2 documents of this call.');
   });
 
   it('too many scores for topN: the count asked for, of how many documents', async () => {
@@ -235,7 +235,7 @@ describe('rerank names what is wrong with an answer', () => {
     const error = await invalidResponseOf(
       rerank({ model: answering(scores), query: 'q', documents: ['1', '2', '3'], topN: 1 }),
     );
-    expect(error.message).toBe('rerank-co returned 2 scores; expected 1 for 3 documents.');
+    expect(error.message).toBe('rerank-co returned 2 scores; expected 1 for 3 documents of this call.');
   });
 
   it('a topN above the documents expects one score per document', async () => {
@@ -247,7 +247,7 @@ describe('rerank names what is wrong with an answer', () => {
         topN: 5,
       }),
     );
-    expect(error.message).toBe('rerank-co returned 1 scores; expected 2 for 2 documents.');
+    expect(error.message).toBe('rerank-co returned 1 scores; expected 2 for 2 documents of this call.');
   });
 
   it('an index twice, with topN: of how many documents', async () => {
@@ -273,7 +273,7 @@ describe('rerank names what is wrong with an answer', () => {
       rerank({ model: answering(scores), query: 'q', documents: ['1', '2', '3'], topN: 2 }),
     );
     expect(error.message).toBe(
-      `rerank-co returned a score for document index ${described}, out of range for 3 documents.`,
+      `rerank-co returned a score for document index ${described}, out of range for 3 documents of this call.`,
     );
   });
 
@@ -577,12 +577,20 @@ describe('embedContextualized names what is wrong with an answer', () => {
       embeddings: [[vectorFor('1')], [vectorFor('2')], [vectorFor('3')]],
     }));
     const error = await invalidResponseOf(embedContextualized({ model, documents: [['1'], ['2']] }));
-    expect(error.message).toBe('ctx returned 3 documents of vectors for 2 documents.');
+    expect(error.message).toBe('ctx returned 3 documents of vectors for 2 documents of this call.');
   });
 
   it.each([
-    ['chunk texts for more documents', [['a'], ['b']], 'ctx returned chunk texts for 2 documents, not 1.'],
-    ['chunk texts that are not an array', 'a', 'ctx returned chunk texts for no documents, not 1.'],
+    [
+      'chunk texts for more documents',
+      [['a'], ['b']],
+      'ctx returned chunk texts for 2 documents, not 1 of this call.',
+    ],
+    [
+      'chunk texts that are not an array',
+      'a',
+      'ctx returned chunk texts for no documents, not 1 of this call.',
+    ],
   ])('%s', async (_label, chunks, message) => {
     const model = new ContextModel({}, () => ({
       embeddings: [[vectorFor('1')]],
@@ -668,5 +676,116 @@ describe('embedContextualized puts the provider’s chunk texts back by document
     const result = await embedContextualized({ model, documents: [] });
     expect(result).toEqual({ embeddings: [], warnings: [], responses: [] });
     expect(model.requests).toHaveLength(0);
+  });
+});
+
+describe('a later call whose answer is wrong as a whole names its documents in the whole job', () => {
+  const documents = ['1', '2', '3', '4', '5'];
+  const secondCallAnswers = (results: RerankScore[]) =>
+    reranker({ maxDocumentsPerCall: 2 }, (_request, call) =>
+      call === 2 ? { results, warnings: [], response: { status: 200, headers: {} } } : undefined,
+    );
+
+  it('rerank: too few scores for the second call', async () => {
+    const model = secondCallAnswers([{ index: 0, relevanceScore: 1 }]);
+    const error = await invalidResponseOf(rerank({ model, query: 'q', documents, concurrency: 1 }));
+    expect(error.message).toBe(
+      'rerank-co returned 1 scores; expected 2 for 2 documents of this call (documents 2 to 3 of the whole job).',
+    );
+  });
+
+  it('rerank: an index out of range of the second call', async () => {
+    const model = secondCallAnswers([
+      { index: 0, relevanceScore: 1 },
+      { index: 2, relevanceScore: 0 },
+    ]);
+    const error = await invalidResponseOf(rerank({ model, query: 'q', documents, concurrency: 1 }));
+    expect(error.message).toBe(
+      'rerank-co returned a score for document index 2, out of range for 2 documents of this call (documents 2 to 3 of the whole job).',
+    );
+  });
+
+  it('rerank: the last call of one document', async () => {
+    const model = reranker({ maxDocumentsPerCall: 2 }, (_request, call) =>
+      call === 3 ? { results: [], warnings: [], response: { status: 200, headers: {} } } : undefined,
+    );
+    const error = await invalidResponseOf(rerank({ model, query: 'q', documents, concurrency: 1 }));
+    expect(error.message).toBe(
+      'rerank-co returned 0 scores; expected 1 for 1 documents of this call (document 4 of the whole job).',
+    );
+  });
+
+  it('embedContextualized: too few documents of vectors for the second call', async () => {
+    const model = new ContextModel({ maxDocumentsPerCall: 2 }, (request, call) =>
+      call === 2 ? { embeddings: [[vectorFor(request.documents[0]![0]!)]] } : undefined,
+    );
+    const error = await invalidResponseOf(
+      embedContextualized({ model, documents: [['1'], ['2'], ['3'], ['4']], concurrency: 1 }),
+    );
+    expect(error.message).toBe(
+      'ctx returned 1 document of vectors for 2 documents of this call (documents 2 to 3 of the whole job).',
+    );
+  });
+
+  it('embedContextualized: chunk texts for too many documents in the second call', async () => {
+    const model = new ContextModel({ maxDocumentsPerCall: 2 }, (request, call) =>
+      call === 2
+        ? {
+            embeddings: request.documents.map((chunks) => chunks.map((chunk) => vectorFor(chunk))),
+            chunks: [['3'], ['4'], ['5']],
+          }
+        : undefined,
+    );
+    const error = await invalidResponseOf(
+      embedContextualized({ model, documents: [['1'], ['2'], ['3'], ['4']], concurrency: 1 }),
+    );
+    expect(error.message).toBe(
+      'ctx returned chunk texts for 3 documents, not 2 of this call (documents 2 to 3 of the whole job).',
+    );
+  });
+});
+
+describe('a provider refusing an answer by a place "of this call" is told which call', () => {
+  const refusing = () =>
+    new ContextModel({ maxDocumentsPerCall: 2 }, () => {
+      throw new InvalidResponseError('ctx returned chunk index 0 twice for document 0 of this call.', {
+        provider: 'ctx',
+        statusCode: 200,
+        requestId: 'req-9',
+      });
+    });
+
+  it('a later call: its documents in the whole job, every other detail as it was', async () => {
+    const model = refusing();
+    let calls = 0;
+    const original = model.doEmbedContextualized.bind(model);
+    model.doEmbedContextualized = async (request) => {
+      calls++;
+      if (calls === 1) {
+        return {
+          embeddings: request.documents.map((chunks) => chunks.map((chunk) => vectorFor(chunk))),
+          warnings: [],
+          response: { status: 200, headers: {} },
+        };
+      }
+      return original(request);
+    };
+    const error = await invalidResponseOf(
+      embedContextualized({ model, documents: [['1'], ['2'], ['3']], concurrency: 1, maxRetries: 0 }),
+    );
+    expect(error).toMatchObject({
+      message: 'ctx returned chunk index 0 twice for document 0 of this call (document 2 of the whole job).',
+      provider: 'ctx',
+      statusCode: 200,
+      requestId: 'req-9',
+      isRetryable: false,
+    });
+  });
+
+  it('the first call: its places are the job’s, the message as it was', async () => {
+    const error = await invalidResponseOf(
+      embedContextualized({ model: refusing(), documents: [['1'], ['2'], ['3']], concurrency: 1 }),
+    );
+    expect(error.message).toBe('ctx returned chunk index 0 twice for document 0 of this call.');
   });
 });

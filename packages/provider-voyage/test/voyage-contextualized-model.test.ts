@@ -369,52 +369,52 @@ describe('errors about an answer', () => {
       (answer: Answer) => {
         chunkOf(answer, 1, 1).index = 0;
       },
-      'voyage returned chunk index 0 twice for the 2 chunks of document 1 of this call.',
+      'voyage returned chunk index 0 twice for the 2 chunks of document 1 of this call (documents 2 to 3 of the whole job).',
     ],
     [
       'a chunk index out of range',
       (answer: Answer) => {
         chunkOf(answer, 1, 1).index = 5;
       },
-      'voyage returned chunk index 5, out of range for the 2 chunks of document 1 of this call.',
+      'voyage returned chunk index 5, out of range for the 2 chunks of document 1 of this call (documents 2 to 3 of the whole job).',
     ],
     [
       'a document index out of range',
       (answer: Answer) => {
         answer.data.find((item) => item.index === 1)!.index = 9;
       },
-      'voyage returned document index 9, out of range for the 2 documents of this call.',
+      'voyage returned document index 9, out of range for the 2 documents of this call (documents 2 to 3 of the whole job).',
     ],
     [
       'a document index twice',
       (answer: Answer) => {
         answer.data.find((item) => item.index === 1)!.index = 0;
       },
-      'voyage returned document index 0 twice for the 2 documents of this call.',
+      'voyage returned document index 0 twice for the 2 documents of this call (documents 2 to 3 of the whole job).',
     ],
     [
       'a document missing',
       (answer: Answer) => {
         answer.data.pop();
       },
-      'voyage returned 1 document for the 2 documents of this call.',
+      'voyage returned 1 document for the 2 documents of this call (documents 2 to 3 of the whole job).',
     ],
     [
       'a chunk vector that is not base64',
       (answer: Answer) => {
         chunkOf(answer, 1, 1).embedding = 'AAA';
       },
-      'voyage returned chunk 1 of document 1 of this call, which is not valid base64 of float values (3 characters decode to 2 bytes).',
+      'voyage returned chunk 1 of document 1 of this call, which is not valid base64 of float values (3 characters decode to 2 bytes) (documents 2 to 3 of the whole job).',
     ],
   ])(
-    'what must be read to place the vectors, %s, is named in the call, with the status and request id',
+    'what must be read to place the vectors, %s, is named in the call and the call in the job, with the status and request id',
     async (_label, tamper, message) => {
       const server = fakeFetch(replies((answer, call) => call === 1 && tamper(answer)));
       expect(await run(server)).toMatchObject({ ...fromSecondCall, message });
     },
   );
 
-  it('an auto-chunked document without chunk texts is named in the call, with the status and request id', async () => {
+  it('an auto-chunked document without chunk texts is named in the call and the call in the job, with the status and request id', async () => {
     const single = job.map((document) => [document.join(' ')]);
     const server = fakeFetch(
       replies(
@@ -436,7 +436,8 @@ describe('errors about an answer', () => {
     }).catch((caught: unknown) => caught);
     expect(error).toMatchObject({
       ...fromSecondCall,
-      message: 'voyage chunked document 1 of this call but returned no text for its chunk 0.',
+      message:
+        'voyage chunked document 1 of this call but returned no text for its chunk 0 (documents 2 to 3 of the whole job).',
     });
   });
 

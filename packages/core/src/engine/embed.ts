@@ -17,7 +17,7 @@ import type {
 import { arraySource, type Batch, Packer, planBatches, streamSource } from './batcher.js';
 import { answerSource, checkEmbeddings, observeLength, vectorExpectation } from './checks.js';
 import { MAX_TIMER_MS } from './clock.js';
-import { type JobAdapter, placeInJob, runJob, Tally } from './runner.js';
+import { callInJob, type JobAdapter, placeInJob, runJob, Tally } from './runner.js';
 import {
   BORROWED_SETTINGS,
   checkEmbeddingModel,
@@ -179,7 +179,6 @@ function embeddingJob(
       const where = answerSource(model.provider, answer?.response);
       const embeddings = answer?.embeddings;
       const { offset, items } = batch;
-      const last = offset + items.length - 1;
       checkEmbeddings(
         where,
         embeddings,
@@ -188,9 +187,7 @@ function embeddingJob(
         (index) =>
           offset === 0 ? `vector ${index}` : `vector ${index} ${placeInJob('input', offset + index)}`,
         // A count that does not match names the call's inputs in the job, as the vectors are named.
-        offset === 0
-          ? ''
-          : ` ${last > offset ? placeInJob('inputs', `${offset} to ${last}`) : placeInJob('input', offset)}`,
+        callInJob('input', offset, items.length),
       );
       observeLength(expectation, embeddings);
       return { value: embeddings, answer };

@@ -6,7 +6,7 @@
  * a batch of its items (checking the answer) and how to join the values of two halves of a batch.
  */
 
-import { abortReason, InvalidRequestError, reindexInput, withNote } from '../errors.js';
+import { abortReason, InvalidRequestError, InvalidResponseError, reindexInput, withNote } from '../errors.js';
 import type { ResponseInfo, Usage, Warning } from '../types.js';
 import type { Batch } from './batcher.js';
 import { answerSource, checkAnswer } from './checks.js';
@@ -197,7 +197,7 @@ export async function* runJob<I, V>(options: RunJobOptions<I, V>): AsyncGenerato
       return { value, responses: [response] };
     } catch (error) {
       if (signal.aborted) throw abortReason(signal);
-      throw inJob(error, part.offset, adapter.item ?? 'input');
+      throw inJob(error, part, adapter.item ?? 'input');
     }
   };
 
@@ -276,8 +276,29 @@ export function placeInJob(item: string, index: number | string): string {
   return `(${item} ${index} of the whole job)`;
 }
 
-/** The API named an item by its index within the call; the caller needs its place in the whole job. */
-function inJob(error: unknown, offset: number, item: string): unknown {
+/**
+ * A later call's items by their place in the whole job, for a message about the call's answer as a whole
+ * (" (inputs 3 to 5 of the whole job)"); nothing for the first call, whose places are the job's.
+ */
+export function callInJob(item: string, offset: number, count: number): string {
+  if (offset === 0) return '';
+  return ` ${count > 1 ? placeInJob(`${item}s`, `${offset} to ${offset + count - 1}`) : placeInJob(item, offset)}`;
+}
+
+/**
+ * The API named an item by its index within the call; the caller needs its place in the whole job. An
+ * answer a provider refused naming a place "of this call" (Voyage's chunk indices) gets the call's items
+ * in the job too: the caller never sees the calls.
+ */
+function inJob(error: unknown, part: Batch<unknown>, item: string): unknown {
+  const { offset } = part;
+  if (InvalidResponseError.isInstance(error)) {
+    // The provider's own error of this call, not yet seen by anyone: noted where it stands.
+    error.message = error.message.replace(
+      /( of this call.*)\.$/,
+      `$1${callInJob(item, offset, part.items.length)}.`,
+    );
+  }
   return reindexInput(
     error,
     (inCall) => offset + inCall,
