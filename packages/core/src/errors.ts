@@ -79,7 +79,7 @@ export function withoutRetryClaim(error: unknown, clause = NOT_RETRIED_CLAUSE, o
 }
 
 /** Gives `error` the message `message`, in its stack too. */
-function rewriteMessage(error: Error, message: string): void {
+export function rewriteMessage(error: Error, message: string): void {
   // A function, so that a `$` in the message is not read as a replacement pattern.
   if (typeof error.stack === 'string') error.stack = error.stack.replace(error.message, () => message);
   error.message = message;

@@ -768,7 +768,11 @@ describe('a provider refusing an answer by a place "of this call" is told which 
           response: { status: 200, headers: {} },
         };
       }
-      return original(request);
+      // Its stack read before the engine sees the error, as a model that logs what it throws reads it.
+      return original(request).catch((refused: Error) => {
+        void refused.stack;
+        throw refused;
+      });
     };
     const error = await invalidResponseOf(
       embedContextualized({ model, documents: [['1'], ['2'], ['3']], concurrency: 1, maxRetries: 0 }),
@@ -780,6 +784,9 @@ describe('a provider refusing an answer by a place "of this call" is told which 
       requestId: 'req-9',
       isRetryable: false,
     });
+    // The stack says it too (what a debugging user, or the CLI's `EMBEDKIT_DEBUG`, prints), though it was
+    // read before the note was added.
+    expect(error.stack?.split('\n')[0]).toBe(`InvalidResponseError: ${error.message}`);
   });
 
   it('the first call: its places are the job’s, the message as it was', async () => {

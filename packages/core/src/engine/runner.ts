@@ -6,7 +6,14 @@
  * a batch of its items (checking the answer) and how to join the values of two halves of a batch.
  */
 
-import { abortReason, InvalidRequestError, InvalidResponseError, reindexInput, withNote } from '../errors.js';
+import {
+  abortReason,
+  InvalidRequestError,
+  InvalidResponseError,
+  reindexInput,
+  rewriteMessage,
+  withNote,
+} from '../errors.js';
 import type { ResponseInfo, Usage, Warning } from '../types.js';
 import type { Batch } from './batcher.js';
 import { answerSource, checkAnswer } from './checks.js';
@@ -293,10 +300,10 @@ export function callInJob(item: string, offset: number, count: number): string {
 function inJob(error: unknown, part: Batch<unknown>, item: string): unknown {
   const { offset } = part;
   if (InvalidResponseError.isInstance(error)) {
-    // The provider's own error of this call, not yet seen by anyone: noted where it stands.
-    error.message = error.message.replace(
-      /( of this call.*)\.$/,
-      `$1${callInJob(item, offset, part.items.length)}.`,
+    // The provider's own error of this call: noted where it stands, its stack too.
+    rewriteMessage(
+      error,
+      error.message.replace(/( of this call.*)\.$/, `$1${callInJob(item, offset, part.items.length)}.`),
     );
   }
   return reindexInput(
