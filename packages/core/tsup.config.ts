@@ -11,6 +11,7 @@ export default defineConfig({
     index: 'src/index.ts',
     provider: 'src/provider.ts',
     testing: 'src/testing.ts',
+    'cache-check': 'src/cache-check.ts',
     // The two default transports; `#default-transport` in package.json picks one by runtime condition.
     'http/default-transport': 'src/http/default-transport.ts',
     'http/default-transport.node': 'src/http/default-transport.node.ts',

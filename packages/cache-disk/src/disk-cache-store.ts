@@ -12,12 +12,11 @@ import {
   type CacheStoreWarning,
   cacheFailureReporter,
   checkCacheStoreArguments,
-  decodeEmbedding,
   type Embedding,
   emitCacheWarning,
-  encodeEmbedding,
   InvalidArgumentError,
 } from '@embedkit/core';
+import { decodeCheckedEmbedding, encodeCheckedEmbedding } from '@embedkit/core/cache-check';
 import { open } from 'lmdb';
 import { z } from 'zod';
 import { type CacheFileProblem, checkCacheFile, type OpenCacheFile, watchCacheFile } from './cache-file.js';
@@ -115,12 +114,16 @@ export interface DiskCacheStore extends CacheStore {
  * What made a write fail. LMDB rejects every write of a failed commit with "Commit failed (see
  * commitError for details)" and puts the cause (ENOSPC, EIO, MDB_MAP_FULL) in a second promise,
  * `commitError`, that nothing else handles: unhandled, its rejection ends the process. This handles it,
- * and names the cause when it is known by the next turn of the event loop (it always is so far).
+ * and names the cause when it is known by the next turn of the event loop. Some causes never reach it
+ * (a write the file system refused with EPERM, for a file made immutable): LMDB prints those to standard
+ * error, and the failure says so, not the `commitError` no user of the store can see.
  */
 async function causeOf(error: unknown): Promise<unknown> {
   const commitError = (error as { commitError?: unknown } | null)?.commitError;
   if (typeof (commitError as PromiseLike<unknown> | undefined)?.then !== 'function') return error;
-  let cause = error;
+  let cause: unknown = new Error(
+    "LMDB's commit failed for a reason it printed to standard error, most often a full disk or a file this user may no longer write",
+  );
   const settled = Promise.resolve(commitError).then(
     () => undefined,
     (reason: unknown) => {
@@ -325,7 +328,7 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
       );
   };
   const encode = (value: Embedding) =>
-    encodeEmbedding(value, ttlSeconds === null ? {} : { expiresAt: Date.now() + ttlSeconds * 1000 });
+    encodeCheckedEmbedding(value, ttlSeconds === null ? {} : { expiresAt: Date.now() + ttlSeconds * 1000 });
 
   // A file that keeps failing is reported once, and again only after it has worked in between.
   const { worked, failed } = cacheFailureReporter(onWarning, {
@@ -456,7 +459,7 @@ export function openDiskCacheStore(options: DiskCacheStoreOptions): DiskCacheSto
           stale.push(prefix + key);
           return undefined;
         }
-        return decodeEmbedding(bytes, now);
+        return decodeCheckedEmbedding(bytes, now);
       });
     } catch (error) {
       return missed(keys, error);

@@ -655,7 +655,10 @@ describe('a cache file that fails', () => {
     ]);
   });
 
-  it('a failed commit whose cause is not known by the next turn is said as LMDB said it', async () => {
+  // Seen with a cache file made immutable while a job ran (EPERM): LMDB printed the cause to standard error
+  // and never settled `commitError`, and the warning read "(Commit failed (see commitError for details))",
+  // a property no user of the store can see.
+  it('a failed commit whose cause is not known by the next turn says where LMDB put it and what it usually is', async () => {
     const path = directory();
     const warnings: { code: string; message: string }[] = [];
     const { store: target, control } = await storeOnFullDisk(path, (warning) => warnings.push(warning));
@@ -665,7 +668,7 @@ describe('a cache file that fails', () => {
     expect(warnings).toEqual([
       {
         code: 'cache-write-failed',
-        message: `The embedding cache in ${path} could not be written (Commit failed (see commitError for details)); vectors are not cached until it can.`,
+        message: `The embedding cache in ${path} could not be written (LMDB's commit failed for a reason it printed to standard error, most often a full disk or a file this user may no longer write); vectors are not cached until it can.`,
       },
     ]);
   });

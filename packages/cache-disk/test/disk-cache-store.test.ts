@@ -6,10 +6,10 @@ import {
   cacheMiddleware,
   type Embedding,
   embedMany,
-  encodeEmbedding,
   InvalidArgumentError,
   wrapEmbeddingModel,
 } from '@embedkit/core';
+import { encodeCheckedEmbedding } from '@embedkit/core/cache-check';
 import { hashVector, MockEmbeddingModel } from '@embedkit/core/testing';
 import { open } from 'lmdb';
 import { describe, expect, it, vi } from 'vitest';
@@ -28,7 +28,7 @@ describe('the disk cache store', () => {
     await target.set('k', vector);
     await target.close();
     const raw = open<Uint8Array, string>({ path: join(path, DISK_CACHE_FILE), encoding: 'binary' });
-    expect(new Uint8Array(raw.get('k')!)).toEqual(encodeEmbedding(vector));
+    expect(new Uint8Array(raw.get('k')!)).toEqual(encodeCheckedEmbedding(vector));
     await raw.close();
   });
 
@@ -289,7 +289,9 @@ describe('expired entries', () => {
     expect(await target.getMany(['old', 'new'])).toEqual([undefined, Float32Array.of(3)]);
     await target.close();
     expect(rawEntry(path, 'old')).toBeUndefined();
-    expect(rawEntry(path, 'new')).toEqual(encodeEmbedding(Float32Array.of(3), { expiresAt: 1_090_000 }));
+    expect(rawEntry(path, 'new')).toEqual(
+      encodeCheckedEmbedding(Float32Array.of(3), { expiresAt: 1_090_000 }),
+    );
     // Expired but never read: still there (nothing sweeps the file).
     expect(rawEntry(path, 'other')).toBeDefined();
   });
@@ -300,7 +302,7 @@ describe('expired entries', () => {
     const target = openDiskCacheStore({ directory: path, ttlSeconds: 60 });
     await target.set('k', Float32Array.of(1));
     vi.setSystemTime(1_000_000 + 60_000);
-    const fresh = encodeEmbedding(Float32Array.of(7));
+    const fresh = encodeCheckedEmbedding(Float32Array.of(7));
     // The read queues the delete; another writer gets the file first and writes the entry again.
     expect(target.get('k')).toBeUndefined();
     const other = open<Uint8Array, string>({ path: join(path, DISK_CACHE_FILE), encoding: 'binary' });

@@ -5,7 +5,7 @@
  *
  *   byte 0      format version (1)
  *   byte 1      element type: 1 float32, 2 int8, 3 uint8
- *   bytes 2-3   zero
+ *   bytes 2-3   zero, or a check of the other bytes (`encodeCheckedEmbedding`, `@embedkit/core/cache-check`)
  *   bytes 4-7   element count: uint32 little-endian
  *   bytes 8-15  expiry: float64 little-endian, epoch milliseconds; 0 never expires
  *   bytes 16-   the elements, little-endian

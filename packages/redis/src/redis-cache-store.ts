@@ -3,13 +3,8 @@
  * key per input under a namespace, a TTL, and a whole call read with one MGET.
  */
 
-import {
-  type CacheStore,
-  checkCacheStoreArguments,
-  decodeEmbedding,
-  type Embedding,
-  encodeEmbedding,
-} from '@embedkit/core';
+import { type CacheStore, checkCacheStoreArguments, type Embedding } from '@embedkit/core';
+import { decodeCheckedEmbedding, encodeCheckedEmbedding } from '@embedkit/core/cache-check';
 import { describeValue } from '@embedkit/core/provider';
 import { RESP_TYPES } from '@redis/client';
 import { z } from 'zod';
@@ -106,7 +101,7 @@ class RedisCacheStoreImpl implements RedisCacheStore {
           ['MGET', ...keys.map((key) => this.redisKey(key))],
           BINARY_REPLIES,
         )) as (Buffer | null)[];
-        return replies.map((reply) => (reply === null ? undefined : decodeEmbedding(reply)));
+        return replies.map((reply) => (reply === null ? undefined : decodeCheckedEmbedding(reply)));
       },
       () => keys.map(() => undefined),
     );
@@ -122,7 +117,7 @@ class RedisCacheStoreImpl implements RedisCacheStore {
     if (entries.length === 0) return;
     const expiry = this.ttlSeconds === null ? [] : ['EX', String(this.ttlSeconds)];
     // Encoded first: a value that is no vector is the caller's error, not a Redis outage.
-    const encoded = entries.map(([key, value]) => [key, encodeEmbedding(value)] as const);
+    const encoded = entries.map(([key, value]) => [key, encodeCheckedEmbedding(value)] as const);
     await this.link.run(
       'write',
       async () => {

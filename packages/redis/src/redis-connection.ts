@@ -296,8 +296,14 @@ function emitWarning(warning: RedisStoreWarning): void {
   process.emitWarning(warning.message, { type: 'EmbedkitRedisWarning', code: warning.code });
 }
 
-/** What fails, as a warning says it: Redis not reached, or the kinds of operation it refuses (in `KINDS` order). */
-type Outage = 'unreachable' | OperationKind[];
+/**
+ * What fails, as a warning says it: Redis not reached, Redis refusing the store's login when it connects
+ * again, or the kinds of operation it refuses (in `KINDS` order).
+ */
+type Outage = 'unreachable' | 'login-refused' | OperationKind[];
+
+/** What Redis says when it refuses a login: a wrong user name or password, or none where one is required. */
+const LOGIN_REFUSED = /^(?:WRONGPASS|NOAUTH)\b/;
 
 const KINDS: readonly OperationKind[] = ['read', 'write'];
 
@@ -440,11 +446,18 @@ export class RedisLink {
     const back = (kinds: OperationKind[] | undefined) =>
       kinds === undefined ? 'Redis answers again' : `Redis accepts ${named(kinds)} again`;
     if (next === undefined) {
-      this.warn('redis-restored', `${back(before === 'unreachable' ? undefined : before)}; ${restored}.`);
+      this.warn('redis-restored', `${back(typeof before === 'string' ? undefined : before)}; ${restored}.`);
       return;
     }
     if (next === 'unreachable') {
       this.warn('redis-unavailable', `Redis is unavailable (${reason}); ${fallback} until it is back.`);
+      return;
+    }
+    if (next === 'login-refused') {
+      this.warn(
+        'redis-unavailable',
+        `Redis refused the store's login when it connected again (${reason}): check the user name and password in the URL against what Redis expects now; ${fallback} until Redis accepts them.`,
+      );
       return;
     }
     /** Redis refusing `kinds` (`lead` and `when` around them), what it said, and what the store does meanwhile. */
@@ -452,9 +465,9 @@ export class RedisLink {
       `${lead} ${named(kinds)}${when} (${kinds.map((kind) => this.refused.get(kind)).join('; ')}); ${kinds.length === 1 ? refused[kinds[0]!] : fallback} until Redis accepts them again.`;
     // Wider (refused first, or one kind more: the one refused now), or narrower: Redis answers again
     // after it was lost, or does again one of the kinds it refused.
-    const added = before === 'unreachable' ? [] : next.filter((kind) => !before?.includes(kind));
+    const added = typeof before === 'string' ? [] : next.filter((kind) => !before?.includes(kind));
     const ended = () =>
-      before === 'unreachable' ? undefined : before!.filter((kind) => !next.includes(kind));
+      typeof before === 'string' ? undefined : before!.filter((kind) => !next.includes(kind));
     this.warn(
       'redis-unavailable',
       added.length > 0
@@ -507,7 +520,8 @@ export class RedisLink {
    * that is what was told last (the refusals known stay, for when Redis answers again).
    */
   lost(reason: string): void {
-    if (!this.closed) this.report('unreachable', reason);
+    // A login refused on reconnecting (the password changed on Redis) is no restart to wait out: told so.
+    if (!this.closed) this.report(LOGIN_REFUSED.test(reason) ? 'login-refused' : 'unreachable', reason);
   }
 
   /** Runs `script` by its SHA-1; sends the source only when Redis answers that it does not know it. */
@@ -552,7 +566,7 @@ const ENCODE = 'percent-encode any @, :, /, #, ? or % in a user name or password
 function connectHint(said: string, url: URL): string {
   if (/^NOAUTH\b/.test(said) && url.username === '' && url.password === '')
     return `Redis requires a password, which the URL does not give: add it as redis://:password@host (or redis://user:password@host), and ${ENCODE}.`;
-  if (/^(?:WRONGPASS|NOAUTH)\b/.test(said))
+  if (LOGIN_REFUSED.test(said))
     return `Redis refused the user name or password in the URL: check them, and ${ENCODE}.`;
   return 'Check that Redis runs there and that the URL is right.';
 }

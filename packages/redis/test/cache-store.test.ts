@@ -2,10 +2,10 @@ import {
   cacheKey,
   cacheMiddleware,
   embedMany,
-  encodeEmbedding,
   InvalidArgumentError,
   wrapEmbeddingModel,
 } from '@embedkit/core';
+import { encodeCheckedEmbedding } from '@embedkit/core/cache-check';
 import {
   BAD_CACHE_STORE_CALLS,
   cacheStoreRefusal,
@@ -30,12 +30,12 @@ async function store(options: Parameters<typeof createRedisCacheStore>[0] = {}):
 }
 
 describe('the Redis cache store', () => {
-  it('stores each vector as raw bytes with its element type (core’s encoding), not JSON', async () => {
+  it('stores each vector as raw bytes with its element type and check (core’s encoding), not JSON', async () => {
     const target = await store({ namespace: 'bytes' });
     const vector = Float32Array.of(0.5, -1.25, 3);
     await target.set('k', vector);
     const stored = await env.look.bytes('bytes:cache:k');
-    expect(stored).toEqual(Buffer.from(encodeEmbedding(vector)));
+    expect(stored).toEqual(Buffer.from(encodeCheckedEmbedding(vector)));
     expect(stored!.length).toBe(16 + 3 * 4);
   });
 
@@ -195,7 +195,7 @@ describe('the Redis cache store', () => {
     await wrapEmbeddingModel(inner, cacheMiddleware({ store: target })).doEmbed({ inputs: ['x'] });
     const key = await cacheKey(inner, {}, 'x');
     expect(await env.look.bytes(`keys:cache:${key}`)).toEqual(
-      Buffer.from(encodeEmbedding(hashVector('x', 4))),
+      Buffer.from(encodeCheckedEmbedding(hashVector('x', 4))),
     );
   });
 });

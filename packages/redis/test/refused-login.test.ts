@@ -7,7 +7,7 @@
 import { ConnectionError } from '@embedkit/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRedisCacheStore, createRedisLimiterStore } from '../src/index.js';
-import { failure, redisForTests, requirePassword } from './helpers.js';
+import { failure, redisForTests, requirePassword, until } from './helpers.js';
 
 const env = redisForTests();
 
@@ -48,3 +48,43 @@ describe.each(Object.entries(STORES))('the %s, on a Redis that requires a passwo
     expect(error.message).not.toContain('Check that Redis runs there');
   });
 });
+
+// Found with a Redis restarted under a new password while a job ran: the store reconnected with the old
+// one and Redis refused it, on every attempt, but the one warning said "Redis is unavailable (Socket
+// closed unexpectedly)", as for a Redis that is merely restarting; nothing said that the login was now
+// refused, which no wait mends.
+describe.each(Object.entries(STORES))(
+  'the %s, when Redis refuses its login on reconnecting',
+  (_name, create) => {
+    it('says the login was refused and to check it, once, showing no password, and is restored once Redis takes it', async () => {
+      await requirePassword(env, 'sk-test-fake-first', undo);
+      const warnings: { code: string; message: string }[] = [];
+      const store = env.track(
+        await create({
+          url: `redis://:sk-test-fake-first@127.0.0.1:${env.redis.port}`,
+          onWarning: (warning) => warnings.push(warning),
+        }),
+      );
+      await env.look.send(['CONFIG', 'SET', 'requirepass', 'sk-test-fake-second']);
+      await env.look.send(['CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes']);
+      await until(
+        () => warnings.some((warning) => warning.message.includes('WRONGPASS')),
+        'the refused login',
+      );
+      const refused = warnings.filter((warning) => warning.message.includes('WRONGPASS'));
+      expect(refused).toHaveLength(1);
+      expect(refused[0]!.code).toBe('redis-unavailable');
+      expect(refused[0]!.message).toMatch(
+        /^Redis refused the store's login when it connected again \(WRONGPASS invalid username-password pair or user is disabled\.\): check the user name and password in the URL against what Redis expects now; (the cache misses and skips writes|the rate limiter uses this process's own memory) until Redis accepts them\.$/,
+      );
+      await env.look.send(['CONFIG', 'SET', 'requirepass', 'sk-test-fake-first']);
+      // The store hears that Redis is back from an operation (a read of each store).
+      await until(async () => {
+        await ('get' in store ? store.get('probe') : store.pausedUntil('probe'));
+        return warnings.at(-1)?.code === 'redis-restored';
+      }, 'the login taken again');
+      expect(warnings.filter((warning) => warning.message.includes('WRONGPASS'))).toHaveLength(1);
+      expect(JSON.stringify(warnings)).not.toMatch(/sk-test-fake-(first|second)/);
+    });
+  },
+);
