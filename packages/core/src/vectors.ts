@@ -1,3 +1,4 @@
+import { describeValue } from './argument-checks.js';
 import { InvalidArgumentError, InvalidResponseError } from './errors.js';
 import type { Embedding, OutputType } from './types.js';
 import { WORK_START, wasmKernels } from './wasm/kernels.js';
@@ -372,15 +373,36 @@ export function float32ToBase64(vector: Float32Array | readonly number[]): strin
 /** Any vector the similarity helpers take: a typed array of any kind an embedding comes in, or numbers. */
 export type NumericVector = Float32Array | Float64Array | Int8Array | Uint8Array | readonly number[];
 
-function assertSameLength(a: NumericVector, b: NumericVector): void {
+/** An array or a typed array: a DataView, though a view, holds no elements to read by index. */
+export function isVector(value: unknown): value is ArrayLike<unknown> {
+  return Array.isArray(value) || (ArrayBuffer.isView(value) && !(value instanceof DataView));
+}
+
+/**
+ * Two vectors of one length: anything else (null, a string, whose characters would be multiplied) is an
+ * InvalidArgumentError, not a TypeError or an answer.
+ */
+function assertSameLength(
+  a: NumericVector,
+  b: NumericVector,
+  isKind: (vector: unknown) => boolean = isVector,
+  kind = 'typed arrays or arrays of numbers',
+): void {
+  if (!(isKind(a) && isKind(b))) throw new InvalidArgumentError(`Vectors must be ${kind}.`);
   if (a.length !== b.length)
     throw new InvalidArgumentError(`Vectors differ in length: ${a.length} and ${b.length}.`);
 }
 
-/** The dot product of two vectors of equal length. */
+/**
+ * The dot product of two vectors of equal length. A NaN or an infinity in either is an
+ * InvalidArgumentError naming it (it answered NaN or an infinity, which ranks first); finite values whose
+ * product leaves a double's range (1e200) give the infinity they make.
+ */
 export function dot(a: NumericVector, b: NumericVector): number {
   assertSameLength(a, b);
-  return dotUnchecked(a, b);
+  const product = dotUnchecked(a, b);
+  if (product - product !== 0) refuseNonFinitePair('dot', a, b);
+  return product;
 }
 
 /** The Euclidean length of a vector. */
@@ -437,10 +459,16 @@ export function cosineOfParts(product: number, lengthA: number, lengthB: number)
   return Math.min(1, Math.max(-1, product / denominator));
 }
 
-/** Cosine similarity in [-1, 1]; 0 when either vector is all zeros. */
+/**
+ * Cosine similarity in [-1, 1]; 0 when either vector is all zeros. A NaN or an infinity in either is an
+ * InvalidArgumentError naming it, as `topK` refuses one (it answered NaN, which no threshold passes).
+ */
 export function cosineSimilarity(a: NumericVector, b: NumericVector): number {
   assertSameLength(a, b);
-  return cosineOfVectors(a, b, dotUnchecked(a, b), norm(a), norm(b));
+  const cosine = cosineOfVectors(a, b, dotUnchecked(a, b), norm(a), norm(b));
+  // Finite values always give a cosine (their lengths are scaled into reach): NaN means a value is not.
+  if (cosine - cosine !== 0) refuseNonFinitePair('cosineSimilarity', a, b);
+  return cosine;
 }
 
 /**
@@ -498,28 +526,36 @@ export function toNumberArray(vector: Float32Array | Int8Array | Uint8Array): nu
  * direction to keep.
  */
 export function normalize(vector: Float32Array | readonly number[]): Float32Array {
-  const out = Float32Array.from(vector);
-  const length = norm(out);
-  if (!Number.isFinite(length)) throw notNormalizable('normalize', out, vector);
-  if (length === 0) return out;
-  for (let index = 0; index < out.length; index++) out[index]! /= length;
-  return out;
+  return toUnitLength(vector, 'normalize', true);
 }
 
 /**
- * The refusal of a vector holding NaN or an infinity (as float32 `values`; `given` is what the caller
- * passed, to name the value it gave).
+ * Refuses `vector` when one of its values is not a finite number, as "<subject> holds <value> at position
+ * <i>; <rule>." (`shown` is what the caller passed when `vector` is a float32 copy of it: a number beyond
+ * float32 is named as given, not as the infinity it became). The one wording of every vector function.
  */
-function notNormalizable(
-  caller: string,
-  values: Float32Array,
-  given: Float32Array | readonly number[],
-): InvalidArgumentError {
-  const index = values.findIndex((value) => !Number.isFinite(value));
-  return new InvalidArgumentError(
-    `${caller} takes finite values; value ${index} is ${given[index]}${Number.isFinite(given[index]) ? ', beyond float32' : ''}.`,
-    { argument: 'vector' },
-  );
+export function refuseNonFinite(
+  vector: ArrayLike<unknown>,
+  subject: string,
+  rule: string,
+  argument: string,
+  shown: ArrayLike<unknown> = vector,
+): void {
+  for (let position = 0; position < vector.length; position++) {
+    const value = vector[position];
+    if (typeof value !== 'number' || value - value !== 0)
+      throw new InvalidArgumentError(
+        `${subject} holds ${describeValue(shown[position])} at position ${position}; ${rule}.`,
+        { argument },
+      );
+  }
+}
+
+/** Refuses `a` or `b` (in that order) holding NaN or an infinity. */
+function refuseNonFinitePair(caller: string, a: NumericVector, b: NumericVector): void {
+  const rule = `${caller} takes finite numbers`;
+  refuseNonFinite(a, 'Vector a', rule, 'a');
+  refuseNonFinite(b, 'Vector b', rule, 'b');
 }
 
 /**
@@ -529,8 +565,27 @@ function notNormalizable(
  * was: divided by its length, every value would turn to NaN or 0.
  */
 export function normalizeInPlace(vector: Float32Array): Float32Array {
+  return toUnitLength(vector, 'normalizeInPlace');
+}
+
+/**
+ * Divides `given` (or, with `copy`, a float32 copy of it) by its length in place, unless that is 0 or 1,
+ * for `caller`: refused when it is no vector, or a value is not a finite float32 (named as given).
+ */
+function toUnitLength(given: Float32Array | readonly number[], caller: string, copy = false): Float32Array {
+  // The check of a pair's vectors, for one: a string or null is refused, not read.
+  assertSameLength(given, given);
+  const vector = copy ? Float32Array.from(given) : (given as Float32Array);
   const length = norm(vector);
-  if (!Number.isFinite(length)) throw notNormalizable('normalizeInPlace', vector, vector);
+  // Read as float32 values: a number array given in place beyond float32 (1e200) is refused, not zeroed.
+  if (!Number.isFinite(length))
+    refuseNonFinite(
+      Float32Array.from(vector),
+      'The vector',
+      `${caller} takes finite float32 values`,
+      'vector',
+      given,
+    );
   if (length !== 0 && length !== 1)
     for (let index = 0; index < vector.length; index++) vector[index]! /= length;
   return vector;
@@ -541,11 +596,17 @@ for (let value = 1; value < 256; value++) POPCOUNT[value] = (value & 1) + POPCOU
 
 /**
  * Number of differing bits between two bit-packed vectors (`binary` / `ubinary`), every bit of every byte
- * counted: pack the bits past the last dimension as zeros.
+ * counted: pack the bits past the last dimension as zeros. Other arrays are an InvalidArgumentError (the
+ * bits of 256 or 1.5 are not a byte's).
  */
 export function hammingDistance(a: Int8Array | Uint8Array, b: Int8Array | Uint8Array): number {
-  assertSameLength(a, b);
+  assertSameLength(a, b, isBytes, 'Int8Arrays or Uint8Arrays');
   return hammingUnchecked(a, b);
+}
+
+/** Whether `vector` holds bytes, signed or not (the bit-packed vectors Hamming distances compare). */
+export function isBytes(vector: unknown): vector is Int8Array | Uint8Array {
+  return vector instanceof Int8Array || vector instanceof Uint8Array;
 }
 
 /** `hammingDistance` without the length check. */

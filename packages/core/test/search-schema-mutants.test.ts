@@ -235,7 +235,7 @@ for (const backend of ['webassembly', 'javascript'] as const) {
       [
         'a query holding a numeric string',
         () => topK(['1', 0] as never, [new Float32Array(2)], 1),
-        'The query holds string at position 0; a query holds finite numbers.',
+        'The query holds "1" at position 0; a query holds finite numbers.',
       ],
       [
         'a query holding undefined after a number',

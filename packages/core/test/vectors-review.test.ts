@@ -23,9 +23,12 @@ describe('normalizeInPlace', () => {
   it.each([
     [
       Float32Array.of(Number.POSITIVE_INFINITY, 1),
-      'normalizeInPlace takes finite values; value 0 is Infinity.',
+      'The vector holds Infinity at position 0; normalizeInPlace takes finite float32 values.',
     ],
-    [Float32Array.of(1, 2, Number.NaN), 'normalizeInPlace takes finite values; value 2 is NaN.'],
+    [
+      Float32Array.of(1, 2, Number.NaN),
+      'The vector holds NaN at position 2; normalizeInPlace takes finite float32 values.',
+    ],
   ])(
     'refuses %o as normalize does, and leaves the vector as it was (it turned to NaN and 0)',
     (vector, message) => {

@@ -366,9 +366,12 @@ describe('vector maths', () => {
 
   it('normalize refuses a value that is not a finite float32, naming it', () => {
     for (const [vector, message] of [
-      [[1, Number.NaN, 2], 'normalize takes finite values; value 1 is NaN.'],
-      [Float32Array.of(0, Number.POSITIVE_INFINITY), 'normalize takes finite values; value 1 is Infinity.'],
-      [[1e39, 1], 'normalize takes finite values; value 0 is 1e+39, beyond float32.'],
+      [[1, Number.NaN, 2], 'The vector holds NaN at position 1; normalize takes finite float32 values.'],
+      [
+        Float32Array.of(0, Number.POSITIVE_INFINITY),
+        'The vector holds Infinity at position 1; normalize takes finite float32 values.',
+      ],
+      [[1e39, 1], 'The vector holds 1e+39 at position 0; normalize takes finite float32 values.'],
     ] as const) {
       const error = (() => {
         try {

@@ -10,7 +10,16 @@
 import { checkBoolean, describeValue } from '../argument-checks.js';
 import { InvalidArgumentError } from '../errors.js';
 import { refuseUnknownSettings, type SettingNames } from '../setting-names.js';
-import { cosineOfVectors, dotUnchecked, hammingUnchecked, type NumericVector, norm } from '../vectors.js';
+import {
+  cosineOfVectors,
+  dotUnchecked,
+  hammingUnchecked,
+  isBytes,
+  isVector,
+  type NumericVector,
+  norm,
+  refuseNonFinite,
+} from '../vectors.js';
 import {
   type Kernels,
   newWasmKernels,
@@ -148,11 +157,6 @@ function weaker(scoreA: number, indexA: number, scoreB: number, indexB: number):
   return Number.isNaN(scoreB) ? missingA && indexA > indexB : missingA;
 }
 
-/** An array or a typed array: a DataView, though a view, holds no elements to read by index. */
-function isVector(value: unknown): value is ArrayLike<unknown> {
-  return Array.isArray(value) || (ArrayBuffer.isView(value) && !(value instanceof DataView));
-}
-
 /**
  * The query and the corpus must be arrays (typed or not); a float query must hold only finite numbers,
  * since a NaN in it would score every vector NaN.
@@ -164,16 +168,8 @@ function checkSearch(query: unknown, vectors: unknown, float: boolean): void {
     });
   if (!Array.isArray(vectors))
     throw new InvalidArgumentError('vectors must be an array of vectors.', { argument: 'vectors' });
-  if (!float) return;
-  const values = query as ArrayLike<unknown>;
-  for (let position = 0; position < values.length; position++) {
-    const value = values[position];
-    if (typeof value !== 'number' || value - value !== 0)
-      throw new InvalidArgumentError(
-        `The query holds ${typeof value === 'number' ? String(value) : typeof value} at position ${position}; a query holds finite numbers.`,
-        { argument: 'query' },
-      );
-  }
+  if (float)
+    refuseNonFinite(query as ArrayLike<unknown>, 'The query', 'a query holds finite numbers', 'query');
 }
 
 /**
@@ -184,16 +180,12 @@ function checkSearch(query: unknown, vectors: unknown, float: boolean): void {
  * 1e200) are let through as before.
  */
 function checkProduct(product: number, vectors: readonly ArrayLike<number>[], index: number): void {
-  if (product - product === 0) return;
-  const vector = vectors[index]!;
-  for (let position = 0; position < vector.length; position++) {
-    const value = vector[position]!;
-    if (value - value !== 0)
-      throw new InvalidArgumentError(
-        `Vector ${index} holds ${value} at position ${position}; a corpus holds finite numbers.`,
-        { argument: 'vectors' },
-      );
-  }
+  if (product - product !== 0) checkCorpusVector(vectors[index]!, index);
+}
+
+/** Refuses a corpus vector holding a value that is not a finite number, naming the vector. */
+function checkCorpusVector(vector: ArrayLike<unknown>, index: number): void {
+  refuseNonFinite(vector, `Vector ${index}`, 'a corpus holds finite numbers', 'vectors');
 }
 
 function checkK(k: number, corpusSize: number): number {
@@ -263,24 +255,10 @@ interface CorpusCopy {
 const layouts = new WeakMap<object, Layout>();
 
 /**
- * Refuses a corpus vector holding a value that is not a number: in a product a null, a boolean or a
- * string of digits passes for a number, and a bigint throws a TypeError.
- */
-function checkNumbers(vector: ArrayLike<unknown>, index: number): void {
-  for (let position = 0; position < vector.length; position++) {
-    const value = vector[position];
-    if (typeof value !== 'number')
-      throw new InvalidArgumentError(
-        `Vector ${index} holds ${describeValue(value)} at position ${position}; a corpus holds finite numbers.`,
-        { argument: 'vectors' },
-      );
-  }
-}
-
-/**
  * The layout of `vectors`, checking once per new or changed layout that every vector has `length`
  * elements and whether each is one of `types`. With `numbers` (topK, which reads any array of numbers),
- * a vector of none of them is checked to hold numbers only.
+ * a vector of none of them is checked to hold finite numbers only (in a product a null, a boolean or a
+ * string of digits passes for a number, and a bigint throws a TypeError).
  */
 function layoutOf(
   vectors: readonly unknown[],
@@ -346,7 +324,7 @@ function layoutOf(
     }
     const type = types.find((candidate) => vector instanceof candidate);
     if (type === undefined) {
-      if (numbers) checkNumbers(vector, index);
+      if (numbers) checkCorpusVector(vector, index);
       layout.packed = false;
       continue;
     }
@@ -667,11 +645,11 @@ export function topKInt8(
   refuseUnknownSettings(options, SEARCH_OPTIONS, 'topKInt8', { noun: 'option' });
   checkBoolean(options.keepCopy, 'keepCopy');
   const limit = checkK(k, vectors.length);
+  const message = 'topKInt8 takes an Int8Array query and Int8Array vectors.';
   const dimensions = query?.length;
-  if (!(query instanceof Int8Array))
-    throw notPacked('topKInt8 takes an Int8Array query and Int8Array vectors.');
+  if (!(query instanceof Int8Array)) throw notPacked(message);
   const layout = layoutOf(vectors, dimensions, 'dimensions', [Int8Array]);
-  if (!layout.packed) throw notPacked('topKInt8 takes an Int8Array query and Int8Array vectors.');
+  if (!layout.packed) throw notPacked(message);
   const best = new Best(limit);
   const kernels = dimensions > 0 && dimensions < INT8_KERNEL_LIMIT ? wasmKernels() : undefined;
   if (
@@ -723,7 +701,7 @@ export function topKHamming(
   const limit = checkK(k, vectors.length);
   const message = 'topKHamming takes an Int8Array or Uint8Array query and vectors.';
   const bytes = query?.length;
-  if (!(query instanceof Int8Array || query instanceof Uint8Array)) throw notPacked(message);
+  if (!isBytes(query)) throw notPacked(message);
   const layout = layoutOf(vectors, bytes, 'bytes', [Int8Array, Uint8Array]);
   if (!layout.packed) throw notPacked(message);
   // Fewer differing bits rank first: the heap keeps the highest scores, so it is given minus the distance.
