@@ -2304,6 +2304,22 @@ export const mutants: Mutant[] = [
   ),
   mutant(
     'embeddings',
+    'rate-limit-not-retryable',
+    'marks a rate limit `isRetryable: false` (as an error parser that sets it on every error does), so the engine never retries a 429 and never waits the time the API asked',
+    [...WAITS, 'error-429-rate-limited', 'cassette/rate limited then answered'],
+    rethrowing((error) => {
+      if (!RateLimitError.isInstance(error) || error.quotaExhausted) return error;
+      return new RateLimitError(error.message, {
+        statusCode: 429,
+        provider: 'acme',
+        isRetryable: false,
+        ...(error.requestId === undefined ? {} : { requestId: error.requestId }),
+        ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+      });
+    }),
+  ),
+  mutant(
+    'embeddings',
     'permission-as-authentication',
     'maps a 403 to AuthenticationError like a 401, so a caller is told the key is wrong when it lacks access to the model',
     ['error-403'],

@@ -235,6 +235,22 @@ function strayMismatch(
 }
 
 /**
+ * Fails a replay whose call failed where the cassette expects a result, naming the cassette, its file
+ * and the error (its cause). A cassette of retried answers that states no `maxRetries` is told so: its
+ * replay retries nothing, so the first retried answer ended the call.
+ */
+function failedCall(cassette: Cassette & { file?: string }, error: Error, secrets: readonly string[]): never {
+  const where = cassette.file === undefined ? '' : ` (${cassette.file})`;
+  let message = `cassette "${cassette.name}"${where} expects a result, but the call failed: ${error.name}: ${error.message}`;
+  const retried = cassette.interactions
+    .slice(0, -1)
+    .filter(({ response }) => response.status === 429 || response.status >= 500).length;
+  if (cassette.call.maxRetries === undefined && retried > 0)
+    message += `${message.endsWith('.') ? '' : '.'} A replay retries as often as the cassette's call.maxRetries says, and never without it: set "maxRetries": ${retried} in its call to replay the ${retried} retried answer${retried === 1 ? '' : 's'}`;
+  throw Object.assign(new assert.AssertionError({ message: redact(message, secrets) }), { cause: error });
+}
+
+/**
  * Replays one cassette through one transport. Every request must match its recording field by field
  * (a vector encoding the wire profile can swap aside: a provider that asks for the other encoding gets
  * the recorded answer in it), and send the request headers it records (`headerDifferences`: the key's
@@ -244,7 +260,7 @@ function strayMismatch(
  */
 export async function replayCassette(
   suite: CassetteSuite,
-  cassette: Cassette,
+  cassette: Cassette & { file?: string },
   kind: TransportKind,
 ): Promise<void> {
   const interceptor = createInterceptor(kind, new URL(suite.baseURL).origin);
@@ -341,7 +357,7 @@ export async function replayCassette(
       if (expected.error.statusCode !== undefined)
         assert.equal(outcome.error.statusCode, expected.error.statusCode);
     } else {
-      if ('error' in outcome) throw outcome.error;
+      if ('error' in outcome) failedCall(cassette, outcome.error, [apiKey]);
       const { result } = outcome;
       if ('embeddings' in expected) {
         const embeddings = result.embeddings as unknown[];
@@ -388,11 +404,32 @@ export async function replayCassette(
   }
 }
 
-/** Each cassette as a scenario, `cassette/<name>`, replayed through either transport. */
-export function cassetteScenarios(suite: CassetteSuite, cassettes: readonly Cassette[]): Scenario[] {
+/**
+ * Each cassette as a scenario, `cassette/<name>`, replayed through either transport. A failure of a
+ * cassette read from a file names the file at the end of its first line, since the scenario names the
+ * cassette by its `name`, which its file name need not be.
+ */
+export function cassetteScenarios(
+  suite: CassetteSuite,
+  cassettes: readonly (Cassette & { file?: string })[],
+): Scenario[] {
   return cassettes.map((cassette) => ({
     id: `cassette/${cassette.name}`,
-    run: (kind) => replayCassette(suite, cassette, kind),
+    run: async (kind) => {
+      try {
+        await replayCassette(suite, cassette, kind);
+      } catch (error) {
+        const { file } = cassette;
+        if (file !== undefined && error instanceof Error && !error.message.includes(file)) {
+          const at = error.message.indexOf('\n');
+          error.message =
+            at < 0
+              ? `${error.message} (cassette file ${file})`
+              : `${error.message.slice(0, at)} (cassette file ${file})${error.message.slice(at)}`;
+        }
+        throw error;
+      }
+    },
   }));
 }
 

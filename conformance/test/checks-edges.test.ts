@@ -175,8 +175,8 @@ describe('the input-type scenarios on a wire that reads no input type as the def
     );
     // Sending nothing for `document` is what the API reads as `document`: only the other type shows the bug.
     expect(outcomes).toStrictEqual([
-      'input-type-query [undici]: the input type changes the request',
-      'input-type-query [fetch]: the input type changes the request',
+      'input-type-query [undici]: the job asking inputType "query" sent the same first request as the job asking none: the provider sends nothing for "query" (a word missing from its mapping?), though its capabilities.inputTypes declares it',
+      'input-type-query [fetch]: the job asking inputType "query" sent the same first request as the job asking none: the provider sends nothing for "query" (a word missing from its mapping?), though its capabilities.inputTypes declares it',
       'input-type-document [undici]: passed',
       'input-type-document [fetch]: passed',
     ]);

@@ -25,6 +25,14 @@ describe('assertNoSecret', () => {
     );
   });
 
+  it('says where a provider on core names the key, so that its errors are redacted', () => {
+    // Bug: the message named the leak but not the fix, and a provider whose key travels in a header core
+    // does not know as a credential (`orbit-pass`) leaked it until the key was listed in `secrets`.
+    expect(() => assertNoSecret(new Error(`the key ${KEY} is not valid`), KEY, [AUTH])).toThrow(
+      "…; core redacts each key a JsonEndpoint's resolve() lists in secrets (requestJson's secrets): list it there, and put no request header or setting into a message of your own",
+    );
+  });
+
   it('names the first form when the key shows in two places, not the text from the first to the last', () => {
     // Bug: the form ran from the first character the redaction changed to the last, so the message quoted
     // everything between two forms as one, the second form with it.

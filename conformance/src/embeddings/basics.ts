@@ -10,6 +10,7 @@ import {
   expectKeyInAuthHeader,
   type KeyFound,
   keyFinder,
+  requestIdSentIn,
   withoutKey,
 } from '../suite/checks.js';
 import { type Case, check, type Family, type SkippedCase, skip } from '../suite/family.js';
@@ -107,7 +108,7 @@ export const basics: Family<EmbeddingSuite, Harness> = {
             assert.equal(
               result.responses[0]?.requestId,
               SUCCESS_REQUEST_ID,
-              `the result keeps the request id the API sent in ${wire.requestIdHeader}`,
+              `the result keeps ${requestIdSentIn(wire.requestIdHeader)}`,
             );
           // Request headers (the key's among them) belong to the request, never to the result.
           const auth = wire.authHeader(world.apiKey);

@@ -14,7 +14,7 @@ import {
   valuesFor,
   writesJsonFloats,
 } from '../suite/answers.js';
-import { rejection } from '../suite/checks.js';
+import { rejection, requestIdSentIn } from '../suite/checks.js';
 import { type Case, check, type Family, type SkippedCase, skip } from '../suite/family.js';
 import { budgetBinds, type EmbeddingAnswer, type EmbeddingSuite, SUCCESS_REQUEST_ID } from './suite.js';
 
@@ -60,7 +60,7 @@ export const malformedAnswers: Family<EmbeddingSuite, Harness> = {
             assert.equal(
               error.requestId,
               SUCCESS_REQUEST_ID,
-              `${id}: the error carries the request id the API sent in ${wire.requestIdHeader}`,
+              `${id}: the error carries ${requestIdSentIn(wire.requestIdHeader)}`,
             );
         }),
       );

@@ -13,6 +13,7 @@ import {
   type InputCheckSettings,
   type OutputType,
 } from '@embedkit/core';
+import { describeValue } from '@embedkit/core/provider';
 import { createHarness, type Harness } from '../harness.js';
 import type { ReplyHandler, WireReply } from '../interceptor.js';
 import { answerBody, reportedTokens, valuesFor } from '../suite/answers.js';
@@ -373,11 +374,33 @@ function dimensionsAsked(suite: EmbeddingSuite): DimensionsAsked {
   };
 }
 
+/**
+ * The wire with its `inputsOf` held to what it must read, a list of texts: a provider that sends its
+ * inputs under another field than the wire reads made `inputsOf` answer undefined, and every scenario
+ * fail with a TypeError of the suite's own code that named neither the wire nor the field.
+ */
+function readingWire(options: EmbeddingScenarioOptions): EmbeddingScenarioOptions {
+  const { wire } = options;
+  const inputsOf = (body: unknown): string[] => {
+    const texts: unknown = wire.inputsOf(body);
+    if (Array.isArray(texts) && texts.every((text) => typeof text === 'string')) return texts;
+    const fields =
+      body !== null && typeof body === 'object' && !Array.isArray(body)
+        ? `the body's fields: ${Object.keys(body).sort().join(', ') || 'none'}`
+        : `the body: ${describeValue(body)}`;
+    assert.fail(
+      `the wire's inputsOf read ${describeValue(texts)} from a request body, not a list of texts: the provider sent its inputs under another field than the wire profile reads, or inputsOf reads the wrong one (${fields})`,
+    );
+  };
+  return { ...options, wire: Object.assign(Object.create(wire) as WireProfile, { inputsOf }) };
+}
+
 /** The pass of one mode, each case in a fresh harness. */
 export function embeddingPass(
-  options: EmbeddingScenarioOptions,
+  given: EmbeddingScenarioOptions,
   mode: ScenarioMode,
 ): FamilyPass<EmbeddingSuite, Harness> {
+  const options = readingWire(given);
   const suite = createEmbeddingSuite(options, mode);
   return explainingDroppedDimensions(
     modePass(mode, suite, (kind, variant) =>
@@ -388,7 +411,8 @@ export function embeddingPass(
 }
 
 /** The embeddings group as the shared families see it: a one-input job. */
-export function embeddingJobPass(options: EmbeddingScenarioOptions): FamilyPass<JobKit, JobWorld> {
+export function embeddingJobPass(given: EmbeddingScenarioOptions): FamilyPass<JobKit, JobWorld> {
+  const options = readingWire(given);
   const suite = createEmbeddingSuite(options, DEFAULT_MODE);
   const texts = ['pets and animals'];
   return explainingDroppedDimensions(

@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { EmbedKitError } from '@embedkit/core';
-import { expectError, rejection } from '../suite/checks.js';
+import { expectError, rejection, requestIdSentIn } from '../suite/checks.js';
 import { type Case, check, type Family, type SkippedCase, skip } from '../suite/family.js';
 import { errorReply, type JobKit, type JobWorld } from '../suite/job-kit.js';
 
@@ -50,11 +50,7 @@ export const errorAnswers: Family<JobKit, JobWorld> = {
           expectError(error, { name, code, statusCode: status, isRetryable: false });
           assert.match(error.message, new RegExp(`conformance error ${status}`), 'the API message is kept');
           if (header !== undefined)
-            assert.equal(
-              error.requestId,
-              ERROR_REQUEST_ID,
-              `the error keeps the request id the API sent in ${header}`,
-            );
+            assert.equal(error.requestId, ERROR_REQUEST_ID, `the error keeps ${requestIdSentIn(header)}`);
           if (status === 400)
             assert.notEqual(error.batchTooLarge, true, 'an ordinary 400 is not "too large"');
           assert.equal(world.interceptor.requests.length, 1, 'not retried');
@@ -124,11 +120,7 @@ export const errorAnswers: Family<JobKit, JobWorld> = {
           assert.equal(last.name, 'ServerError');
           assert.equal(error.attempts, 3);
           if (header !== undefined)
-            assert.equal(
-              last.requestId,
-              ERROR_REQUEST_ID,
-              `the last error keeps the request id the API sent in ${header}`,
-            );
+            assert.equal(last.requestId, ERROR_REQUEST_ID, `the last error keeps ${requestIdSentIn(header)}`);
         },
       ),
       check(

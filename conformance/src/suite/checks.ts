@@ -2,7 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { inspect } from 'node:util';
 import type { OutputType } from '@embedkit/core';
-import { compileRedaction } from '@embedkit/core/provider';
+import { compileRedaction, DEFAULT_REQUEST_ID_HEADERS } from '@embedkit/core/provider';
 import { arrayClassOf } from './answers.js';
 
 export type AnyError = Error & Record<string, unknown>;
@@ -226,6 +226,10 @@ function fieldsOf(value: unknown): [string, string][] {
   return fields;
 }
 
+/** Where a provider on core's helpers names its key so that core's redaction finds it. */
+const SECRETS_HINT =
+  "core redacts each key a JsonEndpoint's resolve() lists in secrets (requestJson's secrets): list it there, and put no request header or setting into a message of your own";
+
 /**
  * Fails when the key shows anywhere in `error`: its message, `String(error)`, stack, every string field
  * (`url`, `requestId`, `responseBody`, …), `inspect` and JSON forms, and the same for every error of
@@ -251,7 +255,7 @@ export function assertNoSecret(error: unknown, secret: string, alsoEncoded: read
       const { at, form } = found;
       const name = (error as { name?: string })?.name ?? 'the error';
       assert.fail(
-        `the API key leaked into ${name} (${place}${form === secret ? '' : `, as ${JSON.stringify(form.slice(0, 200))}`}): …${text.slice(Math.max(0, at - 60), at + 20)}…`,
+        `the API key leaked into ${name} (${place}${form === secret ? '' : `, as ${JSON.stringify(form.slice(0, 200))}`}): …${text.slice(Math.max(0, at - 60), at + 20)}…; ${SECRETS_HINT}`,
       );
     }
   }
@@ -282,13 +286,35 @@ export function expectKeyInAuthHeader(
   );
 }
 
+/**
+ * `the request id the API sent in <header>`, for a check that a result or error keeps it; for a header
+ * core does not read by default, with where a provider on core's helpers names it.
+ */
+export function requestIdSentIn(header: string): string {
+  const hint = DEFAULT_REQUEST_ID_HEADERS.includes(header.toLowerCase())
+    ? ''
+    : ` (core reads ${DEFAULT_REQUEST_ID_HEADERS.slice(0, -1).join(', ')} and ${DEFAULT_REQUEST_ID_HEADERS.at(-1)}; name another in the JsonEndpoint's requestIdHeaders)`;
+  return `the request id the API sent in ${header}${hint}`;
+}
+
 /** Checks a typed embedkit error by name, code and status. */
 export function expectError(
   error: AnyError,
   expected: { name: string; code?: string; statusCode?: number; isRetryable?: boolean },
 ): void {
   assert.equal(error.name, expected.name, `${expected.name} expected, got ${error.name}: ${error.message}`);
-  if (expected.code !== undefined) assert.equal(error.code, expected.code);
-  if (expected.statusCode !== undefined) assert.equal(error.statusCode, expected.statusCode);
-  if (expected.isRetryable !== undefined) assert.equal(error.isRetryable, expected.isRetryable);
+  if (expected.code !== undefined)
+    assert.equal(error.code, expected.code, `${error.name}.code is ${error.code}, expected ${expected.code}`);
+  if (expected.statusCode !== undefined)
+    assert.equal(
+      error.statusCode,
+      expected.statusCode,
+      `${error.name}.statusCode is ${error.statusCode}, expected ${expected.statusCode}`,
+    );
+  if (expected.isRetryable !== undefined)
+    assert.equal(
+      error.isRetryable,
+      expected.isRetryable,
+      `${error.name}.isRetryable is ${error.isRetryable}, expected ${expected.isRetryable}: the engine decides retries by it (a ParsedError that sets isRetryable overrides what the status says)`,
+    );
 }

@@ -64,6 +64,7 @@ export {
 export {
   type BaseURLOrigin,
   createTransport,
+  DEFAULT_REQUEST_ID_HEADERS,
   errorForStatus,
   type HttpSettings,
   type JsonResponse,

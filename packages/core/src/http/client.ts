@@ -146,7 +146,12 @@ export interface JsonResponse {
   body: unknown;
 }
 
-const DEFAULT_REQUEST_ID_HEADERS = ['x-request-id', 'request-id', 'x-goog-request-id'];
+/** The response headers a request id is read from when a provider names none (`requestIdHeaders`). */
+export const DEFAULT_REQUEST_ID_HEADERS: readonly string[] = [
+  'x-request-id',
+  'request-id',
+  'x-goog-request-id',
+];
 
 const textDecoder = new TextDecoder();
 
