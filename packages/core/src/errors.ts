@@ -53,6 +53,12 @@ export const RETRIED_CLAUSE = 'the engine retries these';
  */
 export const RETRIES_SPENT_CLAUSE = 'every retry failed: try again later, or raise maxRetries';
 
+/**
+ * What a hint says in place of {@link RETRIED_CLAUSE} for an answer its provider marks `isRetryable: false`
+ * (a 429 or a 5xx the provider knows will not pass): the engine never retries it.
+ */
+export const FINAL_CLAUSE = 'the provider reads this answer as final, so it is not retried';
+
 /** What the hint says in place of {@link RETRIED_CLAUSE} when the call made no retry. */
 const NOT_RETRIED_CLAUSE = 'retries are turned off (maxRetries 0), so none was made';
 
@@ -67,7 +73,7 @@ const NOT_RETRIED_CLAUSE = 'retries are turned off (maxRetries 0), so none was m
  */
 export function withoutRetryClaim(error: unknown, clause = NOT_RETRIED_CLAUSE, orAppend = false): unknown {
   if (!(error instanceof Error)) return error;
-  for (const said of [RETRIED_CLAUSE, NOT_RETRIED_CLAUSE, RETRIES_SPENT_CLAUSE]) {
+  for (const said of [RETRIED_CLAUSE, NOT_RETRIED_CLAUSE, RETRIES_SPENT_CLAUSE, FINAL_CLAUSE]) {
     const claim = `${said}.`;
     const at = error.message.lastIndexOf(claim);
     if (at < 0) continue;

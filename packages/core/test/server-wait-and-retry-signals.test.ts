@@ -50,7 +50,10 @@ function answer(status: number, body: unknown, headers: Record<string, string> =
 }
 
 /** A model whose calls go through requestJson to `fetch`, read with the OpenAI-shaped parser. */
-function modelOver(fetch: ReturnType<typeof fakeFetch>['fetch']): EmbeddingModel {
+function modelOver(
+  fetch: ReturnType<typeof fakeFetch>['fetch'],
+  parseError: (body: unknown) => ParsedError = openAiShaped,
+): EmbeddingModel {
   const transport = createFetchTransport(fetch);
   return {
     specificationVersion: 'v1',
@@ -63,7 +66,7 @@ function modelOver(fetch: ReturnType<typeof fakeFetch>['fetch']): EmbeddingModel
         provider: 'acme',
         url: 'https://api.acme.test/v1/embeddings',
         body: { input: request.inputs },
-        parseError: openAiShaped,
+        parseError,
       });
       const vectors = (response.body as { vectors: number[][] }).vectors;
       return {
@@ -121,6 +124,45 @@ describe('a used-up quota names no wait', () => {
       new RateLimitError('quota', { quotaExhausted: true, retryAfterMs: 5_000 }).retryAfterMs,
     ).toBeUndefined();
     expect(new RateLimitError('busy', { retryAfterMs: 5_000 }).retryAfterMs).toBe(5_000);
+  });
+});
+
+describe("a provider's final answer", () => {
+  /** Reads the message and marks every answer final, as a provider that knows its API's 429s and 5xx are. */
+  const final = (body: unknown): ParsedError => ({ ...openAiShaped(body), isRetryable: false });
+
+  it.each([
+    [429, RATE_BODY, 'Rate limit reached. — Lower concurrency or set rateLimit'],
+    [503, { error: { message: 'Down.' } }, 'Down. — The API failed on its side'],
+  ])(
+    'a %i its parseError marks isRetryable: false is sent once and says it is not retried',
+    async (status, body, said) => {
+      const clock = recordingClock();
+      const { fetch, requests } = fakeFetch([{ status, body }, OK]);
+      const model = modelOver(fetch, final);
+      const error = await rejectionOf(embedMany({ model, inputs: ['a'], clock }));
+      expect(error).toMatchObject({ statusCode: status, isRetryable: false });
+      // "the engine retries these" on an error the engine does not retry sent users waiting for a retry.
+      expect(error.message).toBe(
+        `acme API error ${status}: ${said}; the provider reads this answer as final, so it is not retried.`,
+      );
+      expect(requests).toHaveLength(1);
+      expect(clock.sleeps).toEqual([]);
+    },
+  );
+
+  it('errorForStatus words a final answer the same way for a provider that calls it directly', () => {
+    const error = errorForStatus(500, {
+      message: 'Boom.',
+      provider: 'acme',
+      details: { statusCode: 500, isRetryable: false },
+    });
+    expect(error.message).toBe(
+      'acme API error 500: Boom. — The API failed on its side; the provider reads this answer as final, so it is not retried.',
+    );
+    expect(
+      errorForStatus(500, { message: 'Boom.', provider: 'acme', details: { statusCode: 500 } }).message,
+    ).toContain(RETRIED_CLAUSE);
   });
 });
 

@@ -7,6 +7,7 @@ import {
   ConnectionError,
   type EmbedKitError,
   type ErrorDetails,
+  FINAL_CLAUSE,
   InvalidArgumentError,
   InvalidRequestError,
   InvalidResponseError,
@@ -817,7 +818,9 @@ export function errorForStatus(status: number, input: StatusErrorInput): EmbedKi
           : status === 409 && kind === 'invalid_request' && input.details.isRetryable !== false
             ? 'conflict'
             : kind;
-  const hint = input.hint ?? DEFAULT_HINTS[hintKey] ?? '';
+  let hint = input.hint ?? DEFAULT_HINTS[hintKey] ?? '';
+  // A status the engine retries, in an answer its provider marks final: the hint must not promise a retry.
+  if (input.details.isRetryable === false) hint = hint.replace(RETRIED_CLAUSE, FINAL_CLAUSE);
   const message = `${input.provider} API error ${status}: ${input.message}${hint === '' ? '' : ` — ${hint}`}`;
   const details = input.details;
   if (status === 408 && input.kind === undefined) return new TimeoutError(message, details);
