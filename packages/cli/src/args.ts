@@ -42,6 +42,7 @@ export function parse(
   speakFor(options);
   let parsed: { values: ParsedValues; positionals: string[] };
   let repeated: string | undefined;
+  let joined: { short: string; name: string } | undefined;
   try {
     const { values, positionals, tokens } = parseArgs({
       args: joinNegativeValues(argv, options),
@@ -52,6 +53,7 @@ export function parse(
     });
     parsed = { values: values as ParsedValues, positionals };
     repeated = repeatedOption(tokens, options);
+    joined = shortJoinedWithEquals(tokens);
   } catch (error) {
     throw new UsageError(describeParseError(error as Error & { code?: string }, options, argv), command);
   }
@@ -60,6 +62,14 @@ export function parse(
   // the user's to say; the values are not shown, since --base-url or --api-key-env may hold a secret.
   if (repeated !== undefined)
     throw new UsageError(`--${repeated} is given more than once; give it once.`, command);
+  // `-k=3` is -k with the value "=3" to parseArgs (as to getopt), refused later in words about "=3".
+  if (joined !== undefined) {
+    const { short, name } = joined;
+    throw new UsageError(
+      `${short}=… gives ${short} a value that starts with "="; write ${short} <value> or --${name}=<value>.`,
+      command,
+    );
+  }
   if (STDIN_COMMANDS.has(command) && parsed.positionals.includes('-') && process.stdin.isTTY) {
     process.stderr.write(
       'embedkit: reading input from stdin (this terminal): type or paste it, then press Ctrl-D. To embed a file, pass its path instead of -.\n',
@@ -87,6 +97,18 @@ function repeatedOption(
   return undefined;
 }
 
+/** The first short option given as `-k=value`, if any. */
+function shortJoinedWithEquals(
+  tokens: readonly { kind: string; name?: string; rawName?: string; value?: string; inlineValue?: boolean }[],
+): { short: string; name: string } | undefined {
+  for (const token of tokens) {
+    if (token.kind !== 'option' || token.rawName === undefined || token.name === undefined) continue;
+    if (!token.rawName.startsWith('--') && token.inlineValue === true && token.value?.startsWith('='))
+      return { short: token.rawName, name: token.name };
+  }
+  return undefined;
+}
+
 /** A negative number: no option's name starts with a digit or a point, so it is never an option. */
 const NEGATIVE_NUMBER = /^-\.?\d/;
 
@@ -104,7 +126,7 @@ function joinNegativeValues(argv: readonly string[], options: Options): string[]
     const name = argument.startsWith('--')
       ? argument.slice(2)
       : /^-\w$/.test(argument)
-        ? Object.keys(options).find((key) => options[key]!.short === argument[1])
+        ? nameOfShort(argument[1]!, options)
         : undefined;
     const next = argv[index + 1];
     if (name !== undefined && options[name]?.type === 'string' && next !== undefined) {
@@ -138,8 +160,29 @@ function describeParseError(error: Error & { code?: string }, options: Options, 
   if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
     const missing = /Option '(-\w, )?(--[\w-]+) <value>' argument missing/.exec(error.message);
     if (missing !== null) return `${missing[2]} needs a value.`;
+    // `--dimensions --json`: parseArgs reads the next option as a forgotten value, in three lines of its
+    // own words; the next argument is not shown (a value, not an option, may be anything).
+    const ambiguous = /^Option '(-\w|--[\w-]+)' argument is ambiguous/.exec(error.message);
+    if (ambiguous !== null) {
+      const name = longName(ambiguous[1]!, options);
+      return `${name} needs a value, but the argument after it starts with -. A value that starts with - is written ${name}=<value>.`;
+    }
+    const switched = /^Option '(--[\w-]+)' does not take an argument/.exec(error.message);
+    if (switched !== null) return `${switched[1]} takes no value; give it alone.`;
   }
   return error.message;
+}
+
+/** The name of the option whose short form is `-<letter>`, if any. */
+function nameOfShort(letter: string, options: Options): string | undefined {
+  return Object.keys(options).find((key) => options[key]!.short === letter);
+}
+
+/** `--name` for an option as parseArgs names it, `-m` or `--model`. */
+function longName(given: string, options: Options): string {
+  if (given.startsWith('--')) return given;
+  const name = nameOfShort(given[1]!, options);
+  return name === undefined ? given : `--${name}`;
 }
 
 export function stringOption(values: ParsedValues, name: string): string | undefined {

@@ -1,12 +1,19 @@
 #!/usr/bin/env node
 import { main } from './cli.js';
 import { EXIT } from './errors.js';
+import { describeFileError } from './file-system.js';
 
-// A closed pipe (`embedkit models | head`) is not an error.
+// A closed pipe (`embedkit models | head`) is not an error. Any other failure (a full disk under
+// `> vectors.txt`) is said in one line, not as a stack.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(0);
-  throw error;
+  if (error.code === 'EPIPE') process.exit(EXIT.ok);
+  process.stderr.write(`embedkit: error: cannot write to stdout: ${describeFileError(error)}.\n`);
+  process.exit(EXIT.failure);
 });
+// Stderr only comments on a run (progress, warnings, the summary): once its reader has gone
+// (`2>&1 | head -1`), what is left to say is dropped, and a bulk or index job runs on to its end and
+// exit code rather than dying on the next progress line.
+process.stderr.on('error', () => {});
 
 main(process.argv.slice(2)).then(
   (code) => {

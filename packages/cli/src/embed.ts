@@ -92,12 +92,13 @@ export async function embedCommand(argv: string[]): Promise<number> {
   const choice = readModelChoice('embed', values);
   const outputType = outputTypeOption('embed', values);
   const inputs: string[] = [];
-  for (const text of positionals) {
+  for (const [index, text] of positionals.entries()) {
     const value = text === '-' ? (await readStdin()).replace(/\r?\n$/, '') : text;
-    if (isBlank(value))
-      throw new CliError(
-        `${text === '-' ? 'stdin' : 'a text'} is empty; embedding APIs reject empty inputs.`,
-      );
+    if (isBlank(value)) {
+      // Which one, among several: "a text is empty" sent the user looking through all of them.
+      const which = positionals.length === 1 ? 'the text' : `text ${index + 1} (of ${positionals.length})`;
+      throw new CliError(`${text === '-' ? 'stdin' : which} is empty; embedding APIs reject empty inputs.`);
+    }
     inputs.push(value);
   }
   const opened = await openChoice(choice, {

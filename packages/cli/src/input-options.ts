@@ -3,6 +3,7 @@ import { integerOption, type Options, type ParsedValues, stringOption } from './
 import { UsageError } from './errors.js';
 import {
   DEFAULT_MAX_LINE_BYTES,
+  formatOf,
   INPUT_FORMATS,
   type InputFormat,
   type InputOptions,
@@ -67,6 +68,16 @@ export function readInputOptions(command: string, values: ParsedValues, inputPat
     );
   }
   const idField = stringOption(values, 'id-field');
+  // Plain text has no fields: ignored, a .txt of JSON lines (or stdin, read as text by default) was
+  // embedded line by line as JSON syntax, a named --id-field turned into line numbers unsaid.
+  const named = (['field', 'id-field'] as const).filter((name) => stringOption(values, name) !== undefined);
+  if (named.length > 0 && formatOf(inputPath, format as InputFormat | undefined) === 'txt') {
+    const options = named.map((name) => `--${name}`).join(' and ');
+    throw new UsageError(
+      `${options} ${named.length > 1 ? 'name fields' : 'names a field'} of .jsonl and .csv records, but ${inputPath === '-' ? 'stdin' : inputPath} is read as plain text, one input a line; pass --format jsonl or --format csv if it holds records.`,
+      command,
+    );
+  }
   return {
     ...(format === undefined ? {} : { format: format as InputFormat }),
     field: stringOption(values, 'field') ?? 'text',

@@ -5,6 +5,7 @@ import { extname } from 'node:path';
 import { CliError, InputError } from './errors.js';
 import { describeFileError, openPipe } from './file-system.js';
 import { BLOCK_BYTES, ConsumedInputHash, type HeldReading, WholeInputHash } from './input-fingerprint.js';
+import { refuseDirectoryStdin } from './stdin.js';
 
 export type InputFormat = 'txt' | 'jsonl' | 'csv';
 export const INPUT_FORMATS: readonly InputFormat[] = ['txt', 'jsonl', 'csv'];
@@ -116,6 +117,7 @@ export async function openInput(options: InputOptions): Promise<InputSource> {
     ...(options.maxLineBytesOption === undefined ? {} : { option: options.maxLineBytesOption }),
   };
   if (options.path === '-') {
+    refuseDirectoryStdin();
     return {
       name: 'stdin',
       format,

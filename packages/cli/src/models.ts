@@ -12,7 +12,7 @@ whether vectors come back unit-length. Providers not installed are named with th
 Other model ids are accepted too; these are the ones whose limits the packages know.
 
 Options:
-  --provider <name>    only this provider (openai, voyage, gemini, jina, ...)
+  -p, --provider <name>  only this provider (openai, voyage, gemini, jina, ...)
   --json               print a JSON array
 
 Example:

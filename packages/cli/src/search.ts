@@ -597,11 +597,18 @@ export async function readIndex(
 }> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
+    // Looked at before it is opened: a directory opens and fails only when read, in the system's words,
+    // and a named pipe cannot be read at positions (its open waits for a writer, maybe forever).
+    const info = await stat(path);
+    if (info.isDirectory()) throw new CliError(`cannot read ${path}: it is a directory.`);
+    if (!info.isFile())
+      throw new CliError(
+        `cannot read ${path}: it is not a regular file (a pipe or a device), and search reads an index at positions: save it to a file first.`,
+      );
     handle = await open(path, 'r');
   } catch (error) {
-    throw new CliError(
-      `cannot read ${path}: ${(error as { code?: string }).code === 'ENOENT' ? 'no such file.' : (error as Error).message}`,
-    );
+    if (error instanceof CliError) throw error;
+    throw new CliError(`cannot read ${path}: ${describeFileError(error)}.`);
   }
   try {
     // Every length the file states is checked against its size before anything is allocated: a damaged
