@@ -11,6 +11,7 @@ import {
   type BatchJobCallOptions,
   ConnectionError,
   type ContextualizedEmbedRequest,
+  type ContextualizedEmbedResponse,
   type CreateBatchJobOptions,
   createTransport,
   type Embedding,
@@ -24,6 +25,7 @@ import {
   PermissionDeniedError,
   RateLimitError,
   type RerankRequest,
+  type RerankResponse,
   ServerError,
   TimeoutError,
   type Transport,
@@ -72,6 +74,12 @@ function mutant<T>(
   Model: Constructor<T>,
 ): Mutant {
   return { name, bug, suite, caughtBy, create: ({ modelId, ...settings }) => new Model(modelId, settings) };
+}
+
+/** An answer as a provider that builds its response by hand reports it: without the request id the API sent. */
+function withoutRequestId<A extends { response: { requestId?: string } }>(answer: A): A {
+  const { requestId: _dropped, ...response } = answer.response;
+  return { ...answer, response };
 }
 
 const CASSETTES = ['cassette/two inputs as queries', 'cassette/rate limited then answered'];
@@ -378,9 +386,7 @@ export const mutants: Mutant[] = [
     ['single', 'nan-in-vector', 'answer-nan-base64', 'answer-infinity-base64', 'answer-infinity-float'],
     class extends AcmeEmbeddingModel {
       override async doEmbed(request: EmbedRequest): Promise<EmbedResponse> {
-        const answer = await super.doEmbed(request);
-        const { requestId: _dropped, ...response } = answer.response;
-        return { ...answer, response };
+        return withoutRequestId(await super.doEmbed(request));
       }
     },
   ),
@@ -1644,6 +1650,19 @@ export const mutants: Mutant[] = [
   ),
   mutant(
     'contextualized',
+    'ctx-drops-request-id',
+    'reports a contextualized answer without the request id the API sent (as a provider that builds its response by hand does)',
+    ['ctx-single-document'],
+    class extends AcmeContextualizedModel {
+      override async doEmbedContextualized(
+        request: ContextualizedEmbedRequest,
+      ): Promise<ContextualizedEmbedResponse> {
+        return withoutRequestId(await super.doEmbedContextualized(request));
+      }
+    },
+  ),
+  mutant(
+    'contextualized',
     'ctx-omits-truncation-false',
     'leaves `truncate: false` out of contextualized calls, so the API may cut a document',
     ['ctx-truncate-off'],
@@ -1752,6 +1771,17 @@ export const mutants: Mutant[] = [
     ['rerank-listwise-split-refused'],
     class extends AcmeListwiseRerankingModel {
       override readonly capabilities = { maxDocumentsPerCall: 16, supportsParallelCalls: true };
+    },
+  ),
+  mutant(
+    'rerank',
+    'rerank-drops-request-id',
+    'reports a rerank answer without the request id the API sent (as a provider that builds its response by hand does)',
+    ['rerank-sorted'],
+    class extends AcmeRerankingModel {
+      override async doRerank(request: RerankRequest): Promise<RerankResponse> {
+        return withoutRequestId(await super.doRerank(request));
+      }
     },
   ),
   mutant(

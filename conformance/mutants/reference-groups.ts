@@ -60,6 +60,7 @@ const common = {
   authHeader: bearer,
   waits: acmeWire.waits!,
   signals: acmeWire.signals!,
+  requestIdHeader: acmeWire.requestIdHeader!,
 };
 const inputTypeOf = (word: unknown): InputType | undefined =>
   Object.entries(ACME_INPUT_TYPES).find(([, value]) => value === word)?.[0] as InputType | undefined;
@@ -180,7 +181,11 @@ export class AcmeContextualizedModel extends AcmeEmbeddingModel implements Conte
     const out: ContextualizedEmbedResponse = {
       embeddings,
       warnings: [],
-      response: { status: response.status, headers: {} },
+      response: {
+        status: response.status,
+        headers: {},
+        ...(response.requestId === undefined ? {} : { requestId: response.requestId }),
+      },
     };
     if (body.usage !== undefined) out.usage = { inputTokens: body.usage.prompt_tokens };
     return out;
@@ -304,7 +309,11 @@ export class AcmeRerankingModel implements RerankingModel {
         relevanceScore: result.relevance_score,
       })),
       warnings: [],
-      response: { status: response.status, headers: {} },
+      response: {
+        status: response.status,
+        headers: {},
+        ...(response.requestId === undefined ? {} : { requestId: response.requestId }),
+      },
     };
     if (body.usage !== undefined) out.usage = { inputTokens: body.usage.total_tokens };
     return out;

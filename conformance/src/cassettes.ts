@@ -23,6 +23,7 @@ import { EnvHttpProxyAgent, fetch as undiciFetch } from 'undici';
 import { createFakeClock, expectWireKept, type FakeClock, fakeApiKey } from './harness.js';
 import { createInterceptor, describeTarget, nameRequest, type TransportKind } from './interceptor.js';
 import { arrayClassOf } from './suite/answers.js';
+import { type AnyError, expectError } from './suite/checks.js';
 import type { Scenario } from './suite/family.js';
 import type { Cassette, CassetteCall, CreateModelOptions, WireProfile } from './types.js';
 
@@ -352,10 +353,7 @@ export async function replayCassette(
     const expected = cassette.expect;
     if ('error' in expected) {
       if (!('error' in outcome)) assert.fail('the call had to fail');
-      assert.equal(outcome.error.name, expected.error.name, String(outcome.error.message));
-      assert.equal(outcome.error.code, expected.error.code);
-      if (expected.error.statusCode !== undefined)
-        assert.equal(outcome.error.statusCode, expected.error.statusCode);
+      expectError(outcome.error as AnyError, expected.error);
     } else {
       if ('error' in outcome) failedCall(cassette, outcome.error, [apiKey]);
       const { result } = outcome;

@@ -153,3 +153,58 @@ describe('a cassette of a retried answer', () => {
     );
   });
 });
+
+describe('a cassette that expects an error', () => {
+  const queries = acmeCassettes.find((cassette) => cassette.name === 'two inputs as queries')!;
+  const [interaction] = queries.interactions;
+  const refused = {
+    ...queries,
+    name: 'key refused',
+    interactions: [
+      {
+        ...interaction!,
+        response: {
+          status: 401,
+          headers: { 'content-type': 'application/json' },
+          body: { error: { message: 'Incorrect API key provided.', code: 'invalid_api_key' } },
+        },
+      },
+    ],
+  };
+  const replay = (expected: { name: string; code: string; statusCode?: number }) =>
+    runConformance(
+      { ...suite(create(AcmeEmbeddingModel)), cassettes: [{ ...refused, expect: { error: expected } }] },
+      { only: ['cassette/key refused'] },
+    );
+
+  it('passes with the class, code and status the engine gives', async () => {
+    const { outcomes } = await replay({
+      name: 'AuthenticationError',
+      code: 'authentication',
+      statusCode: 401,
+    });
+    expect(firstLines(outcomes)).toEqual(['passed', 'passed']);
+  });
+
+  it("with the API's own code where the error's is expected, names the field and both values", async () => {
+    const { outcomes } = await replay({
+      name: 'AuthenticationError',
+      code: 'invalid_api_key',
+      statusCode: 401,
+    });
+    expect(firstLines(outcomes)).toEqual(
+      Array(2).fill('AuthenticationError.code is authentication, expected invalid_api_key'),
+    );
+  });
+
+  it('with another status, names the field and both values', async () => {
+    const { outcomes } = await replay({
+      name: 'AuthenticationError',
+      code: 'authentication',
+      statusCode: 403,
+    });
+    expect(firstLines(outcomes)).toEqual(
+      Array(2).fill('AuthenticationError.statusCode is 401, expected 403'),
+    );
+  });
+});

@@ -137,7 +137,7 @@ describe('a batch create request the wire profile cannot read item by item', () 
     for (const outcome of outcomes) {
       const message = (outcome.error as Error).message;
       expect(message).toMatch(
-        /^every input sent as given \(its line breaks, tabs and edge spaces kept\), in order \(this scenario catches: /,
+        /^the wire's inputsOf read an empty list from a request body, not a list of texts: the provider sent its inputs under another field than the wire profile reads, or inputsOf reads the wrong one \(the body's fields: items, model\) \(this scenario catches: /,
       );
       expect(message).not.toContain('dimensions option');
     }

@@ -13,11 +13,10 @@ import {
   type InputCheckSettings,
   type OutputType,
 } from '@embedkit/core';
-import { describeValue } from '@embedkit/core/provider';
 import { createHarness, type Harness } from '../harness.js';
 import type { ReplyHandler, WireReply } from '../interceptor.js';
 import { answerBody, reportedTokens, valuesFor } from '../suite/answers.js';
-import { expectVector, expectVectorsInOrder, PROVIDER_HEADERS } from '../suite/checks.js';
+import { expectVector, expectVectorsInOrder, PROVIDER_HEADERS, requestIdHeaders } from '../suite/checks.js';
 import {
   type CallLimits,
   callTokenBudget,
@@ -31,6 +30,7 @@ import {
   packedCallSizes,
 } from '../suite/family.js';
 import { errorReply, type JobKit, type JobWorld, jobPass, refillWait } from '../suite/job-kit.js';
+import { readingWire, textList } from '../suite/wire-readers.js';
 import type {
   DescribeEmbeddingProviderOptions,
   ErrorKind,
@@ -292,7 +292,7 @@ export function createEmbeddingSuite(options: EmbeddingScenarioOptions, mode: Sc
         });
       const reported = wire.reportsUsage && answer.usage !== false;
       const body = answerBody(written, wire.reportsUsage, reported ? usageTokens(texts) : undefined);
-      const headers = { [wire.requestIdHeader ?? 'x-request-id']: SUCCESS_REQUEST_ID };
+      const headers = requestIdHeaders(wire.requestIdHeader, SUCCESS_REQUEST_ID);
       if (answer.rewrite === undefined) return { status: 200, headers, body };
       return {
         status: 200,
@@ -374,25 +374,9 @@ function dimensionsAsked(suite: EmbeddingSuite): DimensionsAsked {
   };
 }
 
-/**
- * The wire with its `inputsOf` held to what it must read, a list of texts: a provider that sends its
- * inputs under another field than the wire reads made `inputsOf` answer undefined, and every scenario
- * fail with a TypeError of the suite's own code that named neither the wire nor the field.
- */
-function readingWire(options: EmbeddingScenarioOptions): EmbeddingScenarioOptions {
-  const { wire } = options;
-  const inputsOf = (body: unknown): string[] => {
-    const texts: unknown = wire.inputsOf(body);
-    if (Array.isArray(texts) && texts.every((text) => typeof text === 'string')) return texts;
-    const fields =
-      body !== null && typeof body === 'object' && !Array.isArray(body)
-        ? `the body's fields: ${Object.keys(body).sort().join(', ') || 'none'}`
-        : `the body: ${describeValue(body)}`;
-    assert.fail(
-      `the wire's inputsOf read ${describeValue(texts)} from a request body, not a list of texts: the provider sent its inputs under another field than the wire profile reads, or inputsOf reads the wrong one (${fields})`,
-    );
-  };
-  return { ...options, wire: Object.assign(Object.create(wire) as WireProfile, { inputsOf }) };
+/** The options with the wire's `inputsOf` held to a list of texts (see `readingWire`). */
+function readingInputs(options: EmbeddingScenarioOptions): EmbeddingScenarioOptions {
+  return { ...options, wire: readingWire(options.wire, { inputsOf: textList('inputs') }) };
 }
 
 /** The pass of one mode, each case in a fresh harness. */
@@ -400,7 +384,7 @@ export function embeddingPass(
   given: EmbeddingScenarioOptions,
   mode: ScenarioMode,
 ): FamilyPass<EmbeddingSuite, Harness> {
-  const options = readingWire(given);
+  const options = readingInputs(given);
   const suite = createEmbeddingSuite(options, mode);
   return explainingDroppedDimensions(
     modePass(mode, suite, (kind, variant) =>
@@ -412,7 +396,7 @@ export function embeddingPass(
 
 /** The embeddings group as the shared families see it: a one-input job. */
 export function embeddingJobPass(given: EmbeddingScenarioOptions): FamilyPass<JobKit, JobWorld> {
-  const options = readingWire(given);
+  const options = readingInputs(given);
   const suite = createEmbeddingSuite(options, DEFAULT_MODE);
   const texts = ['pets and animals'];
   return explainingDroppedDimensions(

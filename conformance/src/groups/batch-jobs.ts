@@ -45,6 +45,7 @@ import {
   TITLES_SHAPE,
   WIRE_BASICS_INNER,
 } from '../suite/fields.js';
+import { readingWire, textList } from '../suite/wire-readers.js';
 import type { Cassette, CreateModelOptions, WaitForms, WireItem } from '../types.js';
 
 /** The result of one input of a finished job, as the fake API lists it. */
@@ -704,7 +705,10 @@ function dimensionsAsked(options: DescribeBatchEmbeddingJobsOptions): Dimensions
   };
 }
 
-function batchScenarioList(options: DescribeBatchEmbeddingJobsOptions): ScenarioList {
+function batchScenarioList(given: DescribeBatchEmbeddingJobsOptions): ScenarioList {
+  // A create request's inputs held to a list of texts (see `readingWire`): a provider writing each input
+  // under another key than the wire reads is told so, not shown a list of undefined in a diff.
+  const options = { ...given, wire: readingWire(given.wire, { inputsOf: textList('inputs') }) };
   const world = (
     kind: TransportKind,
     variant?: WorldVariant,

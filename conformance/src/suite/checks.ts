@@ -297,6 +297,29 @@ export function requestIdSentIn(header: string): string {
   return `the request id the API sent in ${header}${hint}`;
 }
 
+/** The headers of a successful answer: its request id under the wire's `requestIdHeader`, else `x-request-id`. */
+export function requestIdHeaders(header: string | undefined, id: string): Record<string, string> {
+  return { [header ?? 'x-request-id']: id };
+}
+
+/**
+ * Where the wire declares the header the API names each request by, fails unless each of a result's
+ * responses keeps the id the suite's answer sent in it (see `requestIdHeaders`).
+ */
+export function expectRequestIdsKept(
+  responses: readonly { requestId?: string }[],
+  header: string | undefined,
+  id: string,
+): void {
+  if (header === undefined) return;
+  for (const [index, response] of responses.entries())
+    assert.equal(
+      response.requestId,
+      id,
+      `the result keeps ${requestIdSentIn(header)}${responses.length > 1 ? ` (response ${index})` : ''}`,
+    );
+}
+
 /** Checks a typed embedkit error by name, code and status. */
 export function expectError(
   error: AnyError,

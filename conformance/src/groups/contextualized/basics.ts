@@ -6,12 +6,13 @@ import {
   expectCallHeadersNotKept,
   expectCustomHeaders,
   expectKeyInAuthHeader,
+  expectRequestIdsKept,
   PROVIDER_HEADERS,
   rejection,
   untidied,
 } from '../../suite/checks.js';
 import { type Case, check, type Family, type SkippedCase, skip } from '../../suite/family.js';
-import type { ContextualizedSuite, ContextualizedWorld } from './suite.js';
+import { type ContextualizedSuite, type ContextualizedWorld, CTX_REQUEST_ID } from './suite.js';
 
 const reversed = (count: number) => Array.from({ length: count }, (_, index) => count - 1 - index);
 
@@ -39,7 +40,7 @@ export const contextualizedBasics: Family<ContextualizedSuite, ContextualizedWor
     const cases: (Case<ContextualizedWorld> | SkippedCase)[] = [
       check(
         'ctx-single-document',
-        'chunks altered, the key in the wrong header, usage lost',
+        'chunks altered, the key in the wrong header, usage or the request id lost',
         async (world) => {
           const documents = suite.documents([3], 'single');
           world.respond(1, suite.success());
@@ -53,6 +54,7 @@ export const contextualizedBasics: Family<ContextualizedSuite, ContextualizedWor
             assert.deepEqual(result.usage, { inputTokens: suite.usageTokens(documents) });
           else assert.equal(result.usage, undefined, 'usage is absent when the API reports none');
           assert.equal(result.responses.length, 1);
+          expectRequestIdsKept(result.responses, wire.requestIdHeader, CTX_REQUEST_ID);
         },
       ),
       check(

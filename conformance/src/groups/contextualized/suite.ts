@@ -17,7 +17,7 @@ import type { SettingNames } from '@embedkit/core/provider';
 import { createWorld, type World, type WorldVariant } from '../../harness.js';
 import type { ExpectOptions, ReplyHandler, TransportKind, WireReply } from '../../interceptor.js';
 import { answerBody, reportedTokens, valuesFor } from '../../suite/answers.js';
-import { expectVector, misplacedOwner, sameValues } from '../../suite/checks.js';
+import { expectVector, misplacedOwner, requestIdHeaders, sameValues } from '../../suite/checks.js';
 import {
   type CallLimits,
   type DimensionsAsked,
@@ -36,6 +36,7 @@ import {
   WIRE_BASICS_INNER,
 } from '../../suite/fields.js';
 import { errorReply, type JobKit, type JobWorld, jobPass, refillWait } from '../../suite/job-kit.js';
+import { chunkLists, readingWire } from '../../suite/wire-readers.js';
 import type {
   Cassette,
   CreateModelOptions,
@@ -101,6 +102,9 @@ const DESCRIBE_CONTEXTUALIZED_PROVIDER_OPTIONS: SettingNames<DescribeContextuali
   createModel: true,
   rerunWithTinyBatches: true,
 };
+
+/** The request id the group's successful answers carry (under the wire's `requestIdHeader`). */
+export const CTX_REQUEST_ID = 'req-conformance-ctx';
 
 /** `describeContextualizedProvider`'s options, its wire included: every field the group reads. */
 export const CONTEXTUALIZED_PROVIDER_SHAPE: FieldShape = {
@@ -262,7 +266,7 @@ export function createContextualizedSuite(
         wire.reportsUsage,
         reported ? usageTokens(documents) : undefined,
       );
-      return { status: 200, headers: { 'x-request-id': 'req-conformance-ctx' }, body };
+      return { status: 200, headers: requestIdHeaders(wire.requestIdHeader, CTX_REQUEST_ID), body };
     };
 
   /**
@@ -405,10 +409,16 @@ function contextualizedWorld(options: SuiteOptions, kind: TransportKind, variant
   };
 }
 
+/** The options with the wire's `documentsOf` held to lists of chunk texts (see `readingWire`). */
+function readingDocuments(options: SuiteOptions): SuiteOptions {
+  return { ...options, wire: readingWire(options.wire, { documentsOf: chunkLists('documents') }) };
+}
+
 export function contextualizedPass(
-  options: SuiteOptions,
+  given: SuiteOptions,
   mode: ContextualizedMode,
 ): FamilyPass<ContextualizedSuite, ContextualizedWorld> {
+  const options = readingDocuments(given);
   const suite = createContextualizedSuite(options, mode);
   return explainingDroppedDimensions(
     modePass(mode, suite, (kind, variant) => contextualizedWorld(options, kind, variant)),
@@ -417,7 +427,8 @@ export function contextualizedPass(
 }
 
 /** The contextualized group as the shared families see it: one document of two chunks. */
-export function contextualizedJobPass(options: SuiteOptions): FamilyPass<JobKit, JobWorld> {
+export function contextualizedJobPass(given: SuiteOptions): FamilyPass<JobKit, JobWorld> {
+  const options = readingDocuments(given);
   const suite = createContextualizedSuite(options, { name: 'default' });
   const documents = [['pets and animals', 'cats and dogs'].slice(0, suite.chunkCap)];
   return explainingDroppedDimensions(

@@ -7,12 +7,19 @@ import {
   expectCallHeadersNotKept,
   expectCustomHeaders,
   expectKeyInAuthHeader,
+  expectRequestIdsKept,
   PROVIDER_HEADERS,
   rejection,
   untidied,
 } from '../../suite/checks.js';
 import { type Case, check, type Family, type SkippedCase, skip } from '../../suite/family.js';
-import { QUERY, type RerankingAnswer, type RerankingSuite, type RerankingWorld } from './suite.js';
+import {
+  QUERY,
+  RERANK_REQUEST_ID,
+  type RerankingAnswer,
+  type RerankingSuite,
+  type RerankingWorld,
+} from './suite.js';
 
 /** Refused with an InvalidArgumentError naming `argument`, before any request. */
 async function nothingSent(
@@ -58,7 +65,7 @@ export const rerankingBasics: Family<RerankingSuite, RerankingWorld> = {
     const cases: (Case<RerankingWorld> | SkippedCase)[] = [
       check(
         'rerank-sorted',
-        'documents or query altered, the key in the wrong header, usage lost',
+        'documents or query altered, the key in the wrong header, usage or the request id lost',
         async (world) => {
           const documents = suite.documents(5);
           suite.respondAll(world, documents, suite.success());
@@ -79,6 +86,7 @@ export const rerankingBasics: Family<RerankingSuite, RerankingWorld> = {
             assert.deepEqual(result.usage, { inputTokens: suite.usageTokens(QUERY, documents) });
           else assert.equal(result.usage, undefined);
           assert.equal(result.responses.length, requests.length);
+          expectRequestIdsKept(result.responses, wire.requestIdHeader, RERANK_REQUEST_ID);
         },
       ),
       check(

@@ -11,6 +11,7 @@ import type { SettingNames } from '@embedkit/core/provider';
 import { createWorld, type World, type WorldVariant } from '../../harness.js';
 import type { ExpectOptions, ReplyHandler, TransportKind, WireReply } from '../../interceptor.js';
 import { answerBody, reportedTokens } from '../../suite/answers.js';
+import { requestIdHeaders } from '../../suite/checks.js';
 import {
   type CallLimits,
   type FamilyPass,
@@ -27,6 +28,7 @@ import {
   WIRE_BASICS_INNER,
 } from '../../suite/fields.js';
 import { errorReply, type JobKit, type JobWorld, jobPass, refillWait } from '../../suite/job-kit.js';
+import { aText, readingWire, textList } from '../../suite/wire-readers.js';
 import type {
   Cassette,
   CreateModelOptions,
@@ -135,6 +137,9 @@ export function relevanceFor(query: string, document: string): number {
   seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
   return seed / 0x100000000;
 }
+
+/** The request id the group's successful answers carry (under the wire's `requestIdHeader`). */
+export const RERANK_REQUEST_ID = 'req-conformance-rerank';
 
 export const QUERY = 'which animals make good pets?';
 
@@ -277,7 +282,7 @@ export function createRerankingSuite(options: SuiteOptions, mode: RerankingMode)
         wire.reportsUsage,
         reported ? usageTokens(query, documents) : undefined,
       );
-      return { status: 200, headers: { 'x-request-id': 'req-conformance-rerank' }, body };
+      return { status: 200, headers: requestIdHeaders(wire.requestIdHeader, RERANK_REQUEST_ID), body };
     };
 
   return {
@@ -335,17 +340,25 @@ function rerankingWorld(
   };
 }
 
+/** The options with the wire's readers of a request held to what they must read (see `readingWire`). */
+function readingRequests(options: SuiteOptions): SuiteOptions {
+  const readings = { queryOf: aText('query'), documentsOf: textList('documents') };
+  return { ...options, wire: readingWire(options.wire, readings) };
+}
+
 export function rerankingPass(
-  options: SuiteOptions,
+  given: SuiteOptions,
   mode: RerankingMode,
 ): FamilyPass<RerankingSuite, RerankingWorld> {
+  const options = readingRequests(given);
   return modePass(mode, createRerankingSuite(options, mode), (kind, variant) =>
     rerankingWorld(options, kind, variant),
   );
 }
 
 /** The rerank group as the shared families see it: a short query and two documents, one call. */
-export function rerankingJobPass(options: SuiteOptions): FamilyPass<JobKit, JobWorld> {
+export function rerankingJobPass(given: SuiteOptions): FamilyPass<JobKit, JobWorld> {
+  const options = readingRequests(given);
   const suite = createRerankingSuite(options, { name: 'default' });
   // Short texts, so that the job and its retry fit a small limiter's minute (see `refillWait`): both
   // documents in one call unless the declared token budget takes only one.
