@@ -50,6 +50,11 @@ export const FAULT_CASES = {
   'corrupt-gzip-503': { maxRetries: 1 },
   /** A 200 whose JSON body ends early, on a socket destroyed before its Content-Length is reached. */
   'cut-200': { maxRetries: 1 },
+  /**
+   * A call that goes through, then one whose request, sent again on the same kept-alive connection, meets
+   * that connection closed before any answer (the request was read whole), then a 200.
+   */
+  'reset-reused': { maxRetries: 1 },
   /** A 200 whose body stalls after the headers and a few bytes. */
   'stalled-200': { maxRetries: 1, timeoutMs: 500 },
   /** A 200 of 64 MiB without a Content-Length, against `maxResponseBytes` of 1 MB. */
@@ -91,6 +96,8 @@ async function runCase(settings: FaultSettings, name: FaultCase): Promise<FaultO
     baseURL: `${settings.origin}/${name}/v1`,
     ...(maxResponseBytes === undefined ? {} : { maxResponseBytes }),
   }).embedding('text-embedding-3-small');
+  // The first call opens the connection the measured one is sent on again.
+  if (name === 'reset-reused') await embed({ model, input: 'item 7', dimensions: 4, maxRetries: 0 });
   const retries: FaultOutcome['retries'] = [];
   const started = performance.now();
   try {

@@ -135,6 +135,12 @@ async function startFaultServer(block: Buffer): Promise<FaultServer> {
           response.writeHead(200, { ...json, 'content-length': GOOD.length });
           response.write(GOOD.slice(0, 40), () => response.socket?.destroy());
           return;
+        case 'reset-reused':
+          if (count === 2) {
+            response.socket?.destroy();
+            return;
+          }
+          break;
         case 'stalled-200':
           response.writeHead(200, { ...json, 'content-length': GOOD.length });
           response.write(GOOD.slice(0, 4));
@@ -350,6 +356,24 @@ describe.each(RUNNERS)('$name', (runner) => {
 
   it('a 200 whose JSON body is cut short by a destroyed socket is a retryable ConnectionError, retried', async (context) => {
     expectConnectionFailureRetried('cut-200', await outcome('cut-200', context));
+  });
+
+  it('a kept-alive connection closed before any answer: the engine retries once, except where the runtime sends the request again itself (Deno, Chromium)', async (context) => {
+    const result = await outcome('reset-reused', context);
+    expect(result.vector).toBe(7);
+    expect(result.error).toBeUndefined();
+    // The warm-up call, the request the server read and dropped, and the one that went through.
+    expect(server.requests['reset-reused']).toBe(3);
+    if (runner.name === 'deno' || runner.name === 'chromium') {
+      // Deno's and Chromium's fetch send a request again on a new connection when a reused one closes
+      // before answering, POSTs included: the engine never hears of the first, so neither onRetry nor
+      // maxRetries counts it.
+      expect(result.retries).toEqual([]);
+    } else {
+      expect(result.retries.map(({ attempt, error }) => [attempt, error.name, error.code])).toEqual([
+        [1, 'ConnectionError', 'connection'],
+      ]);
+    }
   });
 
   it('a 200 whose body stalls after the headers ends at timeoutMs (500) as a TimeoutError, retried once', async (context) => {

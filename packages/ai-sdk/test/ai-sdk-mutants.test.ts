@@ -783,8 +783,9 @@ describe('fromAISDK: errors from the AI SDK model', () => {
       name: 'RateLimitError',
       quotaExhausted: false,
     });
+    // The AI SDK's verdict is final: the message says so, never that the engine retries it.
     expect(error.message).toBe(
-      'acme API error 429: slow down — Lower concurrency or set rateLimit; the engine retries these.',
+      'acme API error 429: slow down — Lower concurrency or set rateLimit; the provider reads this answer as final, so it is not retried.',
     );
     const noBody = apiCallError({ message: 'gone', statusCode: 500 });
     const e2 = await rejectionOf(embedOnce(failingWith(noBody)));
